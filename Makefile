@@ -1,0 +1,45 @@
+# infra_lab — the two commands:
+#   make lab    set up (local .venv) and open JupyterLab on notebooks/00_index.ipynb
+#   make test   set up and run every test, notebooks included
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+JUPYTER_ENV := JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter_local/config JUPYTER_DATA_DIR=$(CURDIR)/.jupyter_local/data \
+               JUPYTER_RUNTIME_DIR=$(CURDIR)/.jupyter_local/runtime IPYTHONDIR=$(CURDIR)/.jupyter_local/ipython
+
+.PHONY: setup lab test test-fast browser-test bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check -q -e ".[dev]"
+	@touch $(STAMP)
+
+lab: setup
+	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --port=$(PORT) notebooks/00_index.ipynb
+
+# Every test: unit, property-based, notebooks (executed headless), and the browser test.
+test: setup
+	$(PY) -m pytest -q
+
+# Everything except the notebooks and the browser.
+test-fast: setup
+	$(PY) -m pytest -q -m "not notebook and not browser"
+
+browser-test: setup
+	$(PY) tests/browser_setup.py
+	$(PY) -m pytest -q -m browser
+
+bench: setup
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lint: setup
+	$(VENV)/bin/ruff check infra_lab tests benchmarks
+
+clean:
+	rm -rf $(VENV) .jupyter_local build .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,60 @@
+"""infra_lab: validated, fast models of AI-training infrastructure and its economics.
+
+Public names (the contract in docs/ARCHITECTURE.md):
+
+>>> import infra_lab as il
+>>> sc = il.load_scenario("zaya1-ibm-mi300x")
+>>> sc.hardware.world_size
+1024
+
+Submodules (``il.catalog``, ``il.models``, ``il.compute``, ``il.memory``,
+``il.collectives``, ``il.fabric``, ``il.training``, ``il.economics``,
+``il.reliability``, ``il.charts``, ``il.widgets``, ``il.validation``) load on first
+access, so ``import infra_lab`` stays light: altair and numba kernels are only imported
+when a chart or kernel is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+from .errors import InfraLabError, ValidationError, UnknownNameError  # noqa: E402
+from .scenario import Scenario, load_scenario, list_scenarios  # noqa: E402
+from . import catalog, units  # noqa: E402
+
+_SUBMODULES = {
+    "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
+    "training", "economics", "reliability", "inference", "charts", "widgets", "validation",
+}
+
+# Contract calls that live in submodules; resolved lazily.
+_LAZY_FUNCS = {
+    "estimate": ("training", "estimate"),
+    "search": ("training", "search"),
+    "collective": ("collectives", "collective"),
+}
+
+__all__ = [
+    "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective",
+    "InfraLabError", "ValidationError", "UnknownNameError", *sorted(_SUBMODULES),
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        mod = importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
+    if name in _LAZY_FUNCS:
+        modname, attr = _LAZY_FUNCS[name]
+        obj = getattr(importlib.import_module(f".{modname}", __name__), attr)
+        globals()[name] = obj
+        return obj
+    raise AttributeError(f"module 'infra_lab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

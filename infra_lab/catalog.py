@@ -1,0 +1,436 @@
+"""The catalog: sourced specifications, measurements and prices read from ``data/*.csv``.
+
+Each table is loaded once, validated against its schema (column types, positive finite
+values where required, a ``source_url`` on every row) and returned as a polars DataFrame.
+Lookups by name are case-insensitive, accept aliases, and return frozen dataclasses in SI
+units. An unknown name raises :class:`~infra_lab.errors.UnknownNameError` listing the
+nearest valid names.
+
+>>> import infra_lab as il
+>>> mi = il.catalog.accelerator("mi300x")
+>>> mi.hbm_bytes / 1e9
+192.0
+>>> round(mi.peak("bf16") / 1e12, 1)
+1307.4
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError, ValidationError, unknown
+from .units import PRECISIONS
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+"""Where the CSV tables live (the repository's ``data/`` folder)."""
+
+
+# --------------------------------------------------------------------------------------
+# Schema-checked CSV loading
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Col:
+    """One column of a table schema.
+
+    kind: "str" | "float" | "int" | "bool" | "date"; required: the cell may not be empty;
+    positive: numbers must be finite and > 0 (or >= 0 with nonneg).
+    """
+
+    kind: str = "str"
+    required: bool = False
+    positive: bool = False
+    nonneg: bool = False
+    choices: tuple[str, ...] | None = None
+
+
+def _parse_cell(path: Path, row_no: int, col: str, raw: str, spec: Col) -> Any:
+    where = f"{path.name}, row {row_no}, column {col!r}"
+    raw = raw.strip()
+    if raw == "":
+        if spec.required:
+            raise DataError(f"{where}: empty, but a value is required")
+        return None
+    if spec.kind == "str":
+        if spec.choices is not None and raw not in spec.choices:
+            raise DataError(f"{where}: {raw!r} is not one of {', '.join(spec.choices)}")
+        return raw
+    if spec.kind == "bool":
+        low = raw.lower()
+        if low not in ("true", "false"):
+            raise DataError(f"{where}: {raw!r} is not a boolean (true/false)")
+        return low == "true"
+    if spec.kind == "date":
+        import datetime as _dt
+
+        try:
+            return _dt.date.fromisoformat(raw)
+        except ValueError:
+            raise DataError(f"{where}: {raw!r} is not an ISO date (yyyy-mm-dd)") from None
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise DataError(f"{where}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {raw!r} is not finite")
+    if spec.positive and value <= 0:
+        raise DataError(f"{where}: {raw!r} must be > 0")
+    if spec.nonneg and value < 0:
+        raise DataError(f"{where}: {raw!r} must be >= 0")
+    if spec.kind == "int":
+        if value != int(value):
+            raise DataError(f"{where}: {raw!r} is not an integer")
+        return int(value)
+    return value
+
+
+_POLARS_TYPES = {"str": "String", "float": "Float64", "int": "Int64", "bool": "Boolean", "date": "Date"}
+
+
+def read_table(path: str | Path, schema: dict[str, Col], *, require_source: bool = True):
+    """Read and validate one CSV file against ``schema``; return a polars DataFrame.
+
+    Every column of ``schema`` must be present (extra columns are kept as strings). Every
+    row needs a ``source_url`` starting with ``http`` unless ``require_source`` is False.
+    Errors name the file, the 1-based data row and the column.
+
+    Parameters
+    ----------
+    path : file to read [CSV, UTF-8, header row]
+    schema : column name -> :class:`Col`
+    """
+    import polars as pl
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise DataError(f"{path.name}: empty file (no header row)") from None
+        cols = dict(schema)
+        if require_source:
+            cols.setdefault("source_url", Col("str", required=True))
+            cols.setdefault("note", Col("str"))
+        missing = [c for c in cols if c not in header]
+        if missing:
+            raise DataError(f"{path.name}: missing column(s) {', '.join(missing)}; header is {header}")
+        rows: dict[str, list[Any]] = {h: [] for h in header}
+        for i, rec in enumerate(reader, start=1):
+            if not rec or all(not c.strip() for c in rec):
+                continue
+            if len(rec) != len(header):
+                raise DataError(
+                    f"{path.name}, row {i}: {len(rec)} fields, expected {len(header)} ({', '.join(header)})"
+                )
+            for h, raw in zip(header, rec, strict=True):
+                spec = cols.get(h, Col("str"))
+                rows[h].append(_parse_cell(path, i, h, raw, spec))
+            if require_source:
+                url = rows["source_url"][-1]
+                if not any(u.strip().startswith("http") for u in url.split(";")):
+                    raise DataError(f"{path.name}, row {i}, column 'source_url': {url!r} is not a URL")
+    dtypes = {h: getattr(pl, _POLARS_TYPES[cols.get(h, Col()).kind]) for h in header}
+    return pl.DataFrame(rows, schema=dtypes)
+
+
+# --------------------------------------------------------------------------------------
+# Table schemas
+# --------------------------------------------------------------------------------------
+_F = Col("float", positive=True)
+_FR = Col("float", required=True, positive=True)
+_I = Col("int", positive=True)
+_IR = Col("int", required=True, positive=True)
+_S = Col("str")
+_SR = Col("str", required=True)
+_B = Col("bool")
+
+SCHEMAS: dict[str, dict[str, Col]] = {
+    "accelerators": {
+        "name": _SR, "aliases": _S, "vendor": _SR, "release_date": Col("date", required=True),
+        "fp64_tflops": _F, "tf32_tflops": _F, "bf16_tflops": _FR, "fp16_tflops": _F,
+        "fp8_tflops": _F, "fp4_tflops": _F, "hbm_GB": _FR, "hbm_bw_TBps": _FR, "tdp_W": _FR,
+        "compute_units": _IR, "boost_clock_MHz": _F, "scaleup_tech": _S,
+        "scaleup_topology": Col("str", required=True, choices=("mesh", "switch")),
+        "scaleup_links": _IR, "scaleup_link_GBps_per_dir": _FR, "scaleup_domain": _IR,
+    },
+    "device_measurements": {
+        "accelerator": _SR, "quantity": _SR, "precision": _S, "value": _FR, "unit": _SR,
+        "gemm_m": _I, "gemm_n": _I, "gemm_k": _I, "clock_MHz": _F, "software": _S, "conditions": _S,
+    },
+    "nics": {
+        "name": _SR, "aliases": _S, "vendor": _SR, "line_rate_Gbps": _FR, "ports": _S,
+        "host_interface": _S, "packet_spraying": _B, "programmable_cc": _B,
+        "selective_retransmit": _B, "uec_ready": _B, "protocols": _S, "release_date": Col("date"),
+    },
+    "dpus": {
+        "name": _SR, "vendor": _SR, "generation": _S, "ports": _S, "max_port_Gbps": _F,
+        "host_interface": _S, "arm_cores": _I, "memory_GB": _F, "offloads": _S,
+    },
+    "switches": {
+        "name": _SR, "vendor": _SR, "asic": _S, "capacity_Tbps": _F, "ports_400G": _I,
+        "ports_800G": _I, "latency_ns": _F,
+    },
+    "instances": {
+        "name": _SR, "provider": _SR, "kind": _S, "accelerator": _S, "gpus": _I, "vcpus": _I,
+        "cpu_cores": _I, "memory_GiB": _F, "network_Gbps": _F, "instance_storage": _S,
+    },
+    "cloud_prices": {
+        "provider": _SR, "instance": _S, "accelerator": _SR, "gpus_per_instance": _I,
+        "term": Col("str", required=True, choices=("on-demand", "1-year", "3-year", "spot", "reserved")),
+        "price_usd_per_gpu_hour": _FR, "date_observed": Col("date", required=True), "region": _S,
+        "grade": _S,
+    },
+}
+
+
+@cache
+def _table(name: str):
+    if name not in SCHEMAS:
+        raise unknown("catalog table", name, SCHEMAS)
+    return read_table(DATA_DIR / f"{name}.csv", SCHEMAS[name])
+
+
+def accelerators():
+    """All accelerators (data/accelerators.csv) as a polars DataFrame, in the file's units."""
+    return _table("accelerators")
+
+
+def device_measurements():
+    """Published device measurements (data/device_measurements.csv): max-achievable GEMM
+    TFLOP/s with shape and clock, achieved HBM bandwidth, xGMI per-link bandwidth."""
+    return _table("device_measurements")
+
+
+def nics():
+    """Network interface cards (data/nics.csv)."""
+    return _table("nics")
+
+
+def dpus():
+    """Data processing units (data/dpus.csv) and what they offload."""
+    return _table("dpus")
+
+
+def switches():
+    """Switches and switch silicon (data/switches.csv)."""
+    return _table("switches")
+
+
+def instances():
+    """Node / instance types (data/instances.csv), including IBM Cloud's MI300X profiles."""
+    return _table("instances")
+
+
+def cloud_prices():
+    """Cloud prices per GPU-hour by provider, instance, term and date (data/cloud_prices.csv)."""
+    return _table("cloud_prices")
+
+
+def _index(table) -> dict[str, str]:
+    """lower-case name or alias -> canonical name."""
+    idx: dict[str, str] = {}
+    has_alias = "aliases" in table.columns
+    for row in table.iter_rows(named=True):
+        canon = row["name"]
+        idx[canon.lower()] = canon
+        if has_alias and row["aliases"]:
+            for a in row["aliases"].split(";"):
+                if a.strip():
+                    idx.setdefault(a.strip().lower(), canon)
+    return idx
+
+
+def _resolve(kind: str, table, name: object) -> dict[str, Any]:
+    if not isinstance(name, str):
+        raise ValidationError(f"{kind} = {name!r}: expected a name (string)")
+    idx = _index(table)
+    canon = idx.get(name.strip().lower())
+    if canon is None:
+        raise unknown(kind, name, table["name"].to_list())
+    return table.filter(table["name"] == canon).row(0, named=True)
+
+
+# --------------------------------------------------------------------------------------
+# Dataclasses in SI units
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Accelerator:
+    """One accelerator in SI units.
+
+    Attributes
+    ----------
+    peak_flops : dense peak by precision [FLOP/s]; a precision the device lacks is absent
+    hbm_bytes : HBM capacity [bytes, 1 GB = 1e9]
+    hbm_bw_Bps : peak HBM bandwidth [bytes/s]
+    tdp_W : board power [W]
+    scaleup_link_bw_Bps : raw bandwidth of one scale-up link, one direction [bytes/s]
+    scaleup_bw_Bps : scale-up bandwidth of one GPU, one direction, all links [bytes/s]
+    """
+
+    name: str
+    vendor: str
+    release_date: str
+    peak_flops: dict[str, float] = field(hash=False)
+    hbm_bytes: float
+    hbm_bw_Bps: float
+    tdp_W: float
+    compute_units: int
+    boost_clock_Hz: float | None
+    scaleup_tech: str
+    scaleup_topology: str
+    scaleup_links: int
+    scaleup_link_bw_Bps: float
+    scaleup_domain: int
+    source_url: str
+    note: str
+
+    @property
+    def scaleup_bw_Bps(self) -> float:
+        return self.scaleup_links * self.scaleup_link_bw_Bps
+
+    def peak(self, precision: str) -> float:
+        """Dense peak [FLOP/s] at ``precision`` (fp64, tf32, bf16, fp16, fp8, fp4)."""
+        p = str(precision).lower()
+        if p not in PRECISIONS:
+            raise unknown("precision", precision, PRECISIONS)
+        if p not in self.peak_flops:
+            have = ", ".join(self.peak_flops)
+            raise ValidationError(
+                f"precision = {precision!r}: {self.name} has no sourced dense {p} peak; it has {have}"
+            )
+        return self.peak_flops[p]
+
+    def ridge_point(self, precision: str = "bf16") -> float:
+        """Arithmetic intensity where compute and HBM bandwidth balance [FLOP/byte]."""
+        return self.peak(precision) / self.hbm_bw_Bps
+
+
+@dataclass(frozen=True)
+class Nic:
+    """One NIC. line_rate_bps [bit/s]; line_rate_Bps [bytes/s] per direction."""
+
+    name: str
+    vendor: str
+    line_rate_bps: float
+    ports: str
+    host_interface: str
+    packet_spraying: bool
+    programmable_cc: bool
+    selective_retransmit: bool
+    uec_ready: bool
+    source_url: str
+    note: str
+
+    @property
+    def line_rate_Bps(self) -> float:
+        return self.line_rate_bps / 8.0
+
+
+@cache
+def accelerator(name: str) -> Accelerator:
+    """Look up an accelerator by canonical name or alias (case-insensitive).
+
+    Parameters
+    ----------
+    name : e.g. "MI300X", "mi300x", "H100", "H100-SXM"
+
+    Raises
+    ------
+    UnknownNameError : with the nearest valid names
+    """
+    r = _resolve("accelerator", accelerators(), name)
+    peaks = {p: r[f"{p}_tflops"] * 1e12 for p in PRECISIONS if r.get(f"{p}_tflops") is not None}
+    return Accelerator(
+        name=r["name"], vendor=r["vendor"], release_date=str(r["release_date"]), peak_flops=peaks,
+        hbm_bytes=r["hbm_GB"] * 1e9, hbm_bw_Bps=r["hbm_bw_TBps"] * 1e12, tdp_W=r["tdp_W"],
+        compute_units=r["compute_units"],
+        boost_clock_Hz=None if r["boost_clock_MHz"] is None else r["boost_clock_MHz"] * 1e6,
+        scaleup_tech=r["scaleup_tech"] or "", scaleup_topology=r["scaleup_topology"],
+        scaleup_links=r["scaleup_links"], scaleup_link_bw_Bps=r["scaleup_link_GBps_per_dir"] * 1e9,
+        scaleup_domain=r["scaleup_domain"], source_url=r["source_url"], note=r["note"] or "",
+    )
+
+
+@cache
+def nic(name: str) -> Nic:
+    """Look up a NIC by canonical name or alias (case-insensitive), e.g. "Pollara-400"."""
+    r = _resolve("NIC", nics(), name)
+    return Nic(
+        name=r["name"], vendor=r["vendor"], line_rate_bps=r["line_rate_Gbps"] * 1e9,
+        ports=r["ports"] or "", host_interface=r["host_interface"] or "",
+        packet_spraying=bool(r["packet_spraying"]), programmable_cc=bool(r["programmable_cc"]),
+        selective_retransmit=bool(r["selective_retransmit"]), uec_ready=bool(r["uec_ready"]),
+        source_url=r["source_url"], note=r["note"] or "",
+    )
+
+
+def accelerator_names() -> list[str]:
+    """Canonical accelerator names."""
+    return accelerators()["name"].to_list()
+
+
+def nic_names() -> list[str]:
+    """Canonical NIC names."""
+    return nics()["name"].to_list()
+
+
+def canonical_accelerator(name: str) -> str:
+    """Canonical name for an accelerator name or alias (raises with suggestions)."""
+    return accelerator(name).name
+
+
+def canonical_nic(name: str) -> str:
+    """Canonical name for a NIC name or alias (raises with suggestions)."""
+    return nic(name).name
+
+
+def measurement(accelerator_name: str, quantity: str, precision: str | None = None,
+                pick: str = "max") -> float:
+    """A published device measurement in SI units.
+
+    Parameters
+    ----------
+    accelerator_name : catalog name or alias
+    quantity : "gemm_tflops" [returned in FLOP/s], "hbm_bw" [bytes/s],
+        "xgmi_link_bw" / "xgmi_gpu_bw" [bytes/s, one direction]
+    precision : for gemm_tflops, e.g. "bf16"
+    pick : "max" | "min" | "mean" when several rows match
+    """
+    import polars as pl
+
+    canon = canonical_accelerator(accelerator_name)
+    t = device_measurements().filter(pl.col("accelerator") == canon)
+    valid_q = sorted(set(device_measurements()["quantity"].to_list()))
+    if quantity not in valid_q:
+        raise unknown("measurement quantity", quantity, valid_q)
+    t = t.filter(pl.col("quantity") == quantity)
+    if precision is not None:
+        t = t.filter(pl.col("precision").str.to_lowercase() == precision.lower())
+    if t.height == 0:
+        raise ValidationError(
+            f"no published {quantity} measurement for {canon}"
+            + (f" at {precision}" if precision else "")
+        )
+    scale = {"TFLOP/s": 1e12, "TB/s": 1e12, "GB/s": 1e9}
+    vals = [v * scale.get(u, 1.0) for v, u in zip(t["value"], t["unit"], strict=True)]
+    if pick == "max":
+        return max(vals)
+    if pick == "min":
+        return min(vals)
+    if pick == "mean":
+        return sum(vals) / len(vals)
+    raise unknown("pick", pick, ["max", "min", "mean"])
+
+
+def cache_clear() -> None:
+    """Forget loaded tables (after editing data/ in a running session)."""
+    _table.cache_clear()
+    accelerator.cache_clear()
+    nic.cache_clear()

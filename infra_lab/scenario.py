@@ -1,0 +1,393 @@
+"""Scenario: one training question — a model, a cluster, a training setup and a parallel plan.
+
+Built from a plain dict (or a TOML file with the same tables) and validated on
+construction. Every error names the field, the value given and what is allowed; unknown
+keys and catalog names come with the nearest valid spelling.
+
+>>> import infra_lab as il
+>>> sc = il.Scenario.from_dict({
+...     "model": {"preset": "llama3-8b"},
+...     "hardware": {"accelerator": "MI300X", "nodes": 2, "nic": "Pollara-400"},
+...     "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 2},
+... })
+>>> sc.parallelism.dp, sc.hardware.world_size
+(16, 16)
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import catalog
+from .errors import ValidationError, check_positive, unknown
+
+SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
+
+FABRICS = ("rails-only", "rail-optimized", "fat-tree")
+PRECISIONS = ("bf16", "fp16", "fp8")
+RECOMPUTE = ("none", "selective", "full")
+OPTIMIZERS = ("adamw", "adam", "muon", "sgd")
+
+
+def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
+    if not isinstance(given, dict):
+        raise ValidationError(f"[{table}] = {given!r}: expected a table (dict)")
+    for k in given:
+        if k not in valid:
+            raise unknown("key", f"{table}.{k}" if table else k, [f"{table}.{v}" if table else v for v in valid])
+
+
+def _int(field_: str, v: Any, minimum: int = 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
+        raise ValidationError(f"{field_} = {v!r}: expected an integer >= {minimum}")
+    if int(v) < minimum:
+        raise ValidationError(f"{field_} = {v!r}: must be an integer >= {minimum}")
+    return int(v)
+
+
+def _bool(field_: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValidationError(f"{field_} = {v!r}: expected true or false")
+    return v
+
+
+def _enum(field_: str, v: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(v, str) or v.lower() not in allowed:
+        raise unknown(field_.split(".")[-1] + " value", v, allowed, where=field_)
+    return v.lower()
+
+
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HardwareConfig:
+    """The [hardware] table: which accelerator, how many, how they are joined.
+
+    Attributes
+    ----------
+    accelerator : catalog name (canonical after validation)
+    nodes : number of nodes [-]
+    gpus_per_node : accelerators per node [-]
+    scaleup_domain : accelerators sharing the scale-up fabric (xGMI/NVLink) [-]
+    nic : catalog NIC name
+    nics_per_node : back-end NICs per node [-]
+    fabric : "rails-only" | "rail-optimized" | "fat-tree"
+    oversubscription : fabric oversubscription ratio (1.0 = non-blocking) [-]
+    """
+
+    accelerator: str = "MI300X"
+    nodes: int = 1
+    gpus_per_node: int = 8
+    scaleup_domain: int | None = None
+    nic: str = "Pollara-400"
+    nics_per_node: int | None = None
+    fabric: str = "rail-optimized"
+    oversubscription: float = 1.0
+
+    KEYS = ("accelerator", "nodes", "gpus_per_node", "scaleup_domain", "nic", "nics_per_node",
+            "fabric", "oversubscription")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> HardwareConfig:
+        """Validate a [hardware] table (dict) or pass through an existing HardwareConfig."""
+        if isinstance(d, HardwareConfig):
+            return d
+        _check_keys("hardware", d, cls.KEYS)
+        acc = catalog.canonical_accelerator(d.get("accelerator", cls.accelerator))
+        nic = catalog.canonical_nic(d.get("nic", cls.nic))
+        nodes = _int("hardware.nodes", d.get("nodes", 1))
+        gpn = _int("hardware.gpus_per_node", d.get("gpus_per_node", 8))
+        world = nodes * gpn
+        sud = d.get("scaleup_domain")
+        sud = gpn if sud is None else _int("hardware.scaleup_domain", sud)
+        if sud < gpn and gpn % sud:
+            raise ValidationError(f"hardware.scaleup_domain = {sud}: must divide gpus_per_node = {gpn}")
+        if sud > gpn and (sud % gpn or sud > world):
+            raise ValidationError(
+                f"hardware.scaleup_domain = {sud}: must be a multiple of gpus_per_node = {gpn} "
+                f"and at most the {world} GPUs of the cluster"
+            )
+        npn = d.get("nics_per_node")
+        npn = gpn if npn is None else _int("hardware.nics_per_node", npn)
+        fabric = _enum("hardware.fabric", d.get("fabric", cls.fabric), FABRICS)
+        ov = check_positive("hardware.oversubscription", d.get("oversubscription", 1.0))
+        if ov < 1.0:
+            raise ValidationError(f"hardware.oversubscription = {ov!r}: must be >= 1.0 (1.0 = non-blocking)")
+        return cls(acc, nodes, gpn, sud, nic, npn, fabric, float(ov))
+
+    @property
+    def world_size(self) -> int:
+        """Total accelerators = nodes × gpus_per_node."""
+        return self.nodes * self.gpus_per_node
+
+    @property
+    def accelerator_spec(self) -> catalog.Accelerator:
+        return catalog.accelerator(self.accelerator)
+
+    @property
+    def nic_spec(self) -> catalog.Nic:
+        return catalog.nic(self.nic)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.KEYS}
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The [training] table.
+
+    seq_len [tokens], global_batch [sequences per optimizer step], micro_batch [sequences per
+    micro-batch per data-parallel rank], precision, recompute, optimizer.
+    """
+
+    seq_len: int = 4096
+    global_batch: int = 1024
+    micro_batch: int = 1
+    precision: str = "bf16"
+    recompute: str = "none"
+    optimizer: str = "adamw"
+
+    KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainingConfig:
+        if isinstance(d, TrainingConfig):
+            return d
+        _check_keys("training", d, cls.KEYS)
+        return cls(
+            seq_len=_int("training.seq_len", d.get("seq_len", cls.seq_len)),
+            global_batch=_int("training.global_batch", d.get("global_batch", cls.global_batch)),
+            micro_batch=_int("training.micro_batch", d.get("micro_batch", cls.micro_batch)),
+            precision=_enum("training.precision", d.get("precision", cls.precision), PRECISIONS),
+            recompute=_enum("training.recompute", d.get("recompute", cls.recompute), RECOMPUTE),
+            optimizer=_enum("training.optimizer", d.get("optimizer", cls.optimizer), OPTIMIZERS),
+        )
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.KEYS}
+
+
+@dataclass(frozen=True)
+class ParallelismConfig:
+    """The [parallelism] table. dp is derived: world / (tp·pp·cp)."""
+
+    tp: int = 1
+    pp: int = 1
+    vp: int = 1
+    cp: int = 1
+    ep: int = 1
+    zero: int = 1
+    sequence_parallel: bool = False
+    fsdp: bool = False
+    dp: int = field(default=1, compare=False)
+
+    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp")
+
+    @classmethod
+    def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
+        if isinstance(d, ParallelismConfig):
+            d = d.to_dict()
+        _check_keys("parallelism", d, cls.KEYS)
+        v = {k: _int(f"parallelism.{k}", d.get(k, 1)) for k in ("tp", "pp", "vp", "cp", "ep")}
+        zero = d.get("zero", 1)
+        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
+        sp = _bool("parallelism.sequence_parallel", d.get("sequence_parallel", False))
+        fsdp = _bool("parallelism.fsdp", d.get("fsdp", False))
+        mp = v["tp"] * v["pp"] * v["cp"]
+        if world % mp:
+            raise ValidationError(
+                f"parallelism: tp·pp·cp = {v['tp']}·{v['pp']}·{v['cp']} = {mp} does not divide the "
+                f"world size {world} (nodes × gpus_per_node); allowed products are divisors of {world}"
+            )
+        if v["vp"] > 1 and v["pp"] == 1:
+            raise ValidationError(f"parallelism.vp = {v['vp']}: interleaving needs pp > 1 (pp = 1)")
+        if sp and v["tp"] == 1:
+            raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
+        dp = world // mp
+        if (dp * v["cp"]) % v["ep"]:
+            raise ValidationError(
+                f"parallelism.ep = {v['ep']}: expert parallelism is carved out of the dp·cp = "
+                f"{dp * v['cp']} ranks and must divide it"
+            )
+        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, dp=dp)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.KEYS}
+
+
+def _model_fields() -> tuple[set[str], list[str]]:
+    from . import models
+
+    return set(models.MODEL_FIELDS), list(models.preset_names())
+
+
+def _validate_model(d: dict) -> dict:
+    if not isinstance(d, dict) or not d:
+        raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
+    from . import models
+
+    spec = models.ModelSpec.from_dict(d)  # raises with field/value/allowed on bad input
+    del spec
+    return dict(d)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated training scenario (the contract in docs/ARCHITECTURE.md).
+
+    Attributes
+    ----------
+    name : identifier
+    model : the [model] table as given (preset and/or explicit fields)
+    hardware, training, parallelism : validated tables
+    """
+
+    name: str
+    model: dict = field(hash=False)
+    hardware: HardwareConfig
+    training: TrainingConfig
+    parallelism: ParallelismConfig
+
+    TOP_KEYS = ("name", "model", "hardware", "training", "parallelism")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scenario:
+        """Build and validate a Scenario from a plain dict with the contract's tables."""
+        if isinstance(d, Scenario):
+            return d
+        if not isinstance(d, dict):
+            raise ValidationError(f"scenario = {d!r}: expected a dict with tables {', '.join(cls.TOP_KEYS)}")
+        _check_keys("", d, cls.TOP_KEYS)
+        for req in ("model", "hardware"):
+            if req not in d:
+                raise ValidationError(f"scenario: missing table [{req}]")
+        name = d.get("name", "scenario")
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"name = {name!r}: expected a non-empty string")
+        hw = HardwareConfig.from_dict(d["hardware"])
+        tr = TrainingConfig.from_dict(d.get("training", {}))
+        par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
+        model = _validate_model(d["model"])
+        sc = cls(name, model, hw, tr, par)
+        sc._check_consistency()
+        return sc
+
+    def _check_consistency(self) -> None:
+        tr, p = self.training, self.parallelism
+        per_step = tr.micro_batch * p.dp
+        if tr.global_batch % per_step:
+            raise ValidationError(
+                f"training.global_batch = {tr.global_batch}: must be a multiple of micro_batch·dp = "
+                f"{tr.micro_batch}·{p.dp} = {per_step}"
+            )
+        spec = self.model_spec
+        if p.ep > 1 and not spec.experts:
+            raise ValidationError(f"parallelism.ep = {p.ep}: the model has no experts (dense); allowed ep = 1")
+        if spec.experts and spec.experts % p.ep:
+            raise ValidationError(
+                f"parallelism.ep = {p.ep}: must divide the model's {spec.experts} experts"
+            )
+        if spec.layers % (p.pp * p.vp):
+            raise ValidationError(
+                f"parallelism.pp·vp = {p.pp}·{p.vp}: must divide the model's {spec.layers} layers"
+            )
+        if spec.heads % p.tp:
+            raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
+        if tr.seq_len % p.cp:
+            raise ValidationError(f"parallelism.cp = {p.cp}: must divide training.seq_len = {tr.seq_len}")
+
+    @property
+    def model_spec(self):
+        """The resolved :class:`infra_lab.models.ModelSpec`."""
+        from . import models
+
+        return models.ModelSpec.from_dict(self.model)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Scenario:
+        """Read a Scenario from a TOML file with the contract's tables."""
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                d = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ValidationError(f"scenario file {str(path)!r}: not found") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ValidationError(f"scenario file {path.name}: not valid TOML ({e})") from None
+        d.setdefault("name", path.stem)
+        return cls.from_dict(d)
+
+    def to_dict(self) -> dict:
+        """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc``."""
+        return {
+            "name": self.name,
+            "model": dict(self.model),
+            "hardware": self.hardware.to_dict(),
+            "training": self.training.to_dict(),
+            "parallelism": self.parallelism.to_dict(),
+        }
+
+    def to_toml(self) -> str:
+        """TOML text with the same tables as :meth:`to_dict`."""
+        d = self.to_dict()
+        lines = [f"name = {_toml_value(d['name'])}", ""]
+        for table in ("model", "hardware", "training", "parallelism"):
+            lines.append(f"[{table}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in d[table].items() if v is not None]
+            lines.append("")
+        return "\n".join(lines)
+
+    def replace(self, **tables: dict) -> Scenario:
+        """A new validated Scenario with some keys changed, e.g.
+        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``."""
+        d = self.to_dict()
+        for table, upd in tables.items():
+            if table == "name":
+                d["name"] = upd
+                continue
+            if table not in d:
+                raise unknown("table", table, self.TOP_KEYS)
+            d[table] = {**d[table], **upd}
+        return Scenario.from_dict(d)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scenario) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.to_toml())
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValidationError(f"value {v!r}: TOML cannot hold non-finite numbers")
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise ValidationError(f"value {v!r}: cannot be written to TOML (str, int, float or bool only)")
+
+
+def list_scenarios() -> list[str]:
+    """Names of the scenarios shipped in data/scenarios/*.toml."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def load_scenario(name: str) -> Scenario:
+    """Load a shipped scenario by name, e.g. ``load_scenario("zaya1-ibm-mi300x")``."""
+    names = list_scenarios()
+    match = {n.lower(): n for n in names}.get(str(name).lower())
+    if match is None:
+        raise unknown("scenario", name, names)
+    return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
+
+
+__all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "load_scenario",
+           "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS"]

@@ -1,0 +1,56 @@
+"""Units and conversions. Inside infra_lab everything is SI: bytes, seconds, FLOP, FLOP/s,
+bytes/s, watts, US dollars. Display units appear only at the edges (tables, charts).
+
+GB = 1e9 bytes and GiB = 2**30 bytes are kept apart; network line rates are in bits per
+second (Gb/s = 1e9 bit/s) and converted with :func:`gbps_to_Bps`. Bandwidths are per
+direction unless a name says ``bidir``.
+"""
+
+from __future__ import annotations
+
+KB = 1e3
+MB = 1e6
+GB = 1e9
+TB = 1e12
+KiB = 2.0**10
+MiB = 2.0**20
+GiB = 2.0**30
+TiB = 2.0**40
+
+TFLOP = 1e12
+PFLOP = 1e15
+EFLOP = 1e18
+
+US = 1e-6  # one microsecond [s]
+MS = 1e-3
+HOUR = 3600.0
+DAY = 86400.0
+YEAR = 365.25 * DAY
+
+BITS_PER_BYTE = 8.0
+
+
+def gbps_to_Bps(gbps: float) -> float:
+    """Convert a line rate in Gb/s (1e9 bit/s) to bytes/s. 400 Gb/s -> 5e10 B/s."""
+    return gbps * 1e9 / BITS_PER_BYTE
+
+
+def tflops_to_flops(tflops: float) -> float:
+    """TFLOP/s -> FLOP/s."""
+    return tflops * TFLOP
+
+
+def GBps_to_Bps(gbps: float) -> float:
+    """GB/s (1e9 bytes/s) -> bytes/s."""
+    return gbps * GB
+
+
+def TBps_to_Bps(tbps: float) -> float:
+    """TB/s (1e12 bytes/s) -> bytes/s."""
+    return tbps * TB
+
+
+PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
+"""Precisions with a peak-throughput column in data/accelerators.csv."""
+
+BYTES_PER_ELEMENT = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "fp4": 0.5}
