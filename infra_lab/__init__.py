@@ -28,6 +28,7 @@ from . import catalog, units  # noqa: E402
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
     "training", "economics", "reliability", "inference", "charts", "widgets", "validation",
+    "cluster",
 }
 
 # Contract calls that live in submodules; resolved lazily.

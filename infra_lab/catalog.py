@@ -155,7 +155,7 @@ SCHEMAS: dict[str, dict[str, Col]] = {
     "accelerators": {
         "name": _SR, "aliases": _S, "vendor": _SR, "release_date": Col("date", required=True),
         "fp64_tflops": _F, "tf32_tflops": _F, "bf16_tflops": _FR, "fp16_tflops": _F,
-        "fp8_tflops": _F, "fp4_tflops": _F, "hbm_GB": _FR, "hbm_bw_TBps": _FR, "tdp_W": _FR,
+        "fp8_tflops": _F, "fp4_tflops": _F, "hbm_GB": _FR, "hbm_bw_TBps": _FR, "tdp_W": _F,
         "compute_units": _IR, "boost_clock_MHz": _F, "scaleup_tech": _S,
         "scaleup_topology": Col("str", required=True, choices=("mesh", "switch")),
         "scaleup_links": _IR, "scaleup_link_GBps_per_dir": _FR, "scaleup_domain": _IR,
@@ -269,7 +269,7 @@ class Accelerator:
     peak_flops : dense peak by precision [FLOP/s]; a precision the device lacks is absent
     hbm_bytes : HBM capacity [bytes, 1 GB = 1e9]
     hbm_bw_Bps : peak HBM bandwidth [bytes/s]
-    tdp_W : board power [W]
+    tdp_W : board power [W]; None where no source gives it
     scaleup_link_bw_Bps : raw bandwidth of one scale-up link, one direction [bytes/s]
     scaleup_bw_Bps : scale-up bandwidth of one GPU, one direction, all links [bytes/s]
     """
@@ -280,7 +280,7 @@ class Accelerator:
     peak_flops: dict[str, float] = field(hash=False)
     hbm_bytes: float
     hbm_bw_Bps: float
-    tdp_W: float
+    tdp_W: float | None
     compute_units: int
     boost_clock_Hz: float | None
     scaleup_tech: str
@@ -392,7 +392,7 @@ def canonical_nic(name: str) -> str:
 
 
 def measurement(accelerator_name: str, quantity: str, precision: str | None = None,
-                pick: str = "max") -> float:
+                pick: str = "max", software: str | None = None) -> float:
     """A published device measurement in SI units.
 
     Parameters
@@ -402,6 +402,8 @@ def measurement(accelerator_name: str, quantity: str, precision: str | None = No
         "xgmi_link_bw" / "xgmi_gpu_bw" [bytes/s, one direction]
     precision : for gemm_tflops, e.g. "bf16"
     pick : "max" | "min" | "mean" when several rows match
+    software : keep only rows whose ``software`` contains this text (case-insensitive),
+        e.g. "hipBLASLt" for AMD's max-achievable-FLOPS measurements
     """
     import polars as pl
 
@@ -413,6 +415,8 @@ def measurement(accelerator_name: str, quantity: str, precision: str | None = No
     t = t.filter(pl.col("quantity") == quantity)
     if precision is not None:
         t = t.filter(pl.col("precision").str.to_lowercase() == precision.lower())
+    if software is not None:
+        t = t.filter(pl.col("software").fill_null("").str.to_lowercase().str.contains(software.lower(), literal=True))
     if t.height == 0:
         raise ValidationError(
             f"no published {quantity} measurement for {canon}"

@@ -1,0 +1,94 @@
+"""Charts of accelerators and clusters."""
+
+from __future__ import annotations
+
+import altair as alt
+
+from .base import require_columns, to_altair_data, vendor_color
+
+__all__ = ["accelerator_bars", "peak_by_precision", "cluster_bars"]
+
+
+def accelerator_bars(df, metric: str, title: str | None = None, highlight: str = "MI300X") -> alt.Chart:
+    """Horizontal bars of one metric across accelerators, coloured by vendor.
+
+    Parameters
+    ----------
+    df : frame from :func:`infra_lab.cluster.accelerator_metrics` (accelerator, vendor,
+        metric, value, unit)
+    metric : which metric to draw (rows with other metrics are ignored)
+    highlight : accelerator drawn with a dark outline
+    """
+    import polars as pl
+
+    require_columns(df, ["accelerator", "vendor", "metric", "value", "unit"], "accelerator_bars")
+    sub = to_altair_data(df.filter(pl.col("metric") == metric))
+    if sub.height == 0:
+        from ..errors import unknown
+
+        raise unknown("metric", metric, sorted(set(df["metric"])))
+    unit = sub["unit"][0]
+    vendors = sorted(set(sub["vendor"]))
+    base = alt.Chart(sub, title=title or f"{metric} [{unit}]")
+    bars = base.mark_bar().encode(
+        y=alt.Y("accelerator:N", sort="-x", title=None),
+        x=alt.X("value:Q", title=f"{metric.replace('_', ' ')} [{unit}]"),
+        color=alt.Color("vendor:N", scale=vendor_color(vendors), title="vendor"),
+        stroke=alt.condition(alt.datum.accelerator == highlight, alt.value("black"), alt.value(None)),
+        strokeWidth=alt.value(2),
+        tooltip=["accelerator", "vendor", alt.Tooltip("value:Q", format=",.1f"), "unit"],
+    )
+    text = base.mark_text(align="left", dx=3, fontSize=10).encode(
+        y=alt.Y("accelerator:N", sort="-x"), x="value:Q", text=alt.Text("value:Q", format=",.0f")
+    )
+    return (bars + text).properties(width=380, height=max(120, 22 * sub.height))
+
+
+def peak_by_precision(df, title: str = "Dense peak by precision") -> alt.Chart:
+    """Grouped bars: dense peak [TFLOP/s] by precision for several accelerators.
+
+    Parameters
+    ----------
+    df : frame with columns accelerator, vendor, precision, peak_tflops
+    """
+    require_columns(df, ["accelerator", "vendor", "precision", "peak_tflops"], "peak_by_precision")
+    data = to_altair_data(df)
+    vendors = sorted(set(data["vendor"]))
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("accelerator:N", title=None, sort=None),
+            xOffset=alt.XOffset("precision:N", sort=["fp64", "tf32", "bf16", "fp8", "fp4"]),
+            y=alt.Y("peak_tflops:Q", title="dense peak [TFLOP/s]"),
+            color=alt.Color("precision:N", sort=["fp64", "tf32", "bf16", "fp8", "fp4"]),
+            opacity=alt.Opacity("vendor:N", scale=alt.Scale(domain=vendors, range=[1.0] * len(vendors)), legend=None),
+            tooltip=["accelerator", "precision", alt.Tooltip("peak_tflops:Q", format=",.1f")],
+        )
+        .properties(width=480, height=260)
+    )
+
+
+def cluster_bars(df, title: str = "Cluster aggregate") -> alt.Chart:
+    """Bars comparing aggregate cluster quantities for several clusters.
+
+    Parameters
+    ----------
+    df : frame with columns cluster, quantity, value, unit (one unit per quantity)
+    """
+    require_columns(df, ["cluster", "quantity", "value", "unit"], "cluster_bars")
+    data = to_altair_data(df)
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("value:Q", title="value [unit in row label]"),
+            y=alt.Y("cluster:N", title=None),
+            color=alt.Color("cluster:N", legend=None),
+            row=alt.Row("label:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+            tooltip=["cluster", "quantity", alt.Tooltip("value:Q", format=",.1f"), "unit"],
+        )
+        .transform_calculate(label="datum.quantity + ' [' + datum.unit + ']'")
+        .resolve_scale(x="independent")
+        .properties(width=320, height=40)
+    )

@@ -1,0 +1,166 @@
+"""A cluster in numbers: aggregate compute, memory, network and power, computed from the
+catalog for a Scenario's [hardware] table, and side-by-side accelerator metrics.
+
+>>> import infra_lab as il
+>>> s = il.cluster.cluster_summary(il.load_scenario("zaya1-ibm-mi300x").hardware)
+>>> s.filter(s["quantity"] == "GPUs")["value"][0]
+1024.0
+"""
+
+from __future__ import annotations
+
+from . import catalog
+from .errors import ValidationError, unknown
+from .scenario import HardwareConfig
+from .units import PRECISIONS
+
+__all__ = ["cluster_summary", "accelerator_metrics", "METRICS", "claim_check"]
+
+METRICS = {
+    # name: (unit, description)
+    "peak_tflops": ("TFLOP/s", "dense peak at the chosen precision"),
+    "hbm_GB": ("GB", "HBM capacity (1 GB = 1e9 bytes)"),
+    "hbm_bw_TBps": ("TB/s", "peak HBM bandwidth"),
+    "tflops_per_kW": ("TFLOP/s per kW", "dense peak per kW of board power (TDP)"),
+    "ridge_flop_per_byte": ("FLOP/byte", "ridge point: peak FLOP/s ÷ HBM bandwidth"),
+    "bytes_per_kflop": ("bytes per kFLOP", "HBM bytes per 1,000 FLOP at peak (inverse ridge)"),
+    "scaleup_GBps": ("GB/s per direction", "scale-up bandwidth per GPU, all links, raw"),
+}
+
+
+def _as_hw(hardware) -> HardwareConfig:
+    if isinstance(hardware, HardwareConfig):
+        return hardware
+    if hasattr(hardware, "hardware"):  # a Scenario
+        return hardware.hardware
+    return HardwareConfig.from_dict(hardware)
+
+
+def cluster_summary(hardware):
+    """Aggregate numbers for a cluster, each with unit and source.
+
+    Parameters
+    ----------
+    hardware : Scenario, HardwareConfig or [hardware] dict
+
+    Returns
+    -------
+    polars.DataFrame with columns quantity, value, unit, source_url. Peak rows are dense
+    peaks by precision [PFLOP/s]; max-achievable rows use the published per-GPU GEMM
+    measurement (data/device_measurements.csv) times the GPU count [PFLOP/s]; network
+    rows use NIC line rate [GB/s, one direction]; power is the sum of board TDPs [kW]
+    (GPUs only: hosts, NICs, switches and cooling are not included).
+    """
+    import polars as pl
+
+    hw = _as_hw(hardware)
+    acc, nic = hw.accelerator_spec, hw.nic_spec
+    n = hw.world_size
+    rows: list[tuple[str, float, str, str]] = [
+        ("nodes", float(hw.nodes), "-", ""),
+        ("GPUs", float(n), "-", ""),
+    ]
+    for p in PRECISIONS:
+        if p in acc.peak_flops and p != "fp16":
+            rows.append((f"dense peak {p}", acc.peak(p) * n / 1e15, "PFLOP/s", acc.source_url))
+    meas = catalog.device_measurements()
+    gemm = meas.filter((meas["accelerator"] == acc.name) & (meas["quantity"] == "gemm_tflops"))
+    for p in ("bf16", "fp8"):
+        sub = gemm.filter(gemm["precision"].str.to_lowercase() == p)
+        vendor_maf = sub.filter(sub["software"].fill_null("").str.contains("hipBLASLt", literal=True))
+        sub = vendor_maf if vendor_maf.height else sub  # prefer the vendor's MAF measurement
+        if sub.height:
+            best = sub.sort("value", descending=True).row(0, named=True)
+            rows.append((f"max-achievable GEMM {p} (published, x GPUs)", best["value"] * 1e12 * n / 1e15,
+                         "PFLOP/s", best["source_url"]))
+    rows += [
+        ("HBM capacity", acc.hbm_bytes * n / 1e12, "TB", acc.source_url),
+        ("HBM bandwidth", acc.hbm_bw_Bps * n / 1e15, "PB/s", acc.source_url),
+        ("scale-up bandwidth per GPU (raw, one direction)", acc.scaleup_bw_Bps / 1e9, "GB/s", acc.source_url),
+        ("scale-out bandwidth per node (line rate, one direction)",
+         nic.line_rate_Bps * hw.nics_per_node / 1e9, "GB/s", nic.source_url),
+        ("scale-out bandwidth, cluster (line rate, one direction)",
+         nic.line_rate_Bps * hw.nics_per_node * hw.nodes / 1e12, "TB/s", nic.source_url),
+    ]
+    if acc.tdp_W is not None:
+        rows.append(("GPU power at TDP", acc.tdp_W * n / 1e3, "kW", acc.source_url))
+    return pl.DataFrame(rows, schema=["quantity", "value", "unit", "source_url"], orient="row")
+
+
+def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
+    """Compare a claimed cluster throughput with dense peak and published max-achievable.
+
+    Parameters
+    ----------
+    claimed_pflops : the claim [PFLOP/s]
+    hardware : Scenario, HardwareConfig or [hardware] dict
+    precision : precision to compare at
+
+    Returns
+    -------
+    dict with per-GPU claim [TFLOP/s], dense peak and max-achievable per GPU [TFLOP/s],
+    the claim as a fraction of each, and ``consistent`` (claim <= dense peak).
+    """
+    if claimed_pflops <= 0:
+        raise ValidationError(f"claimed_pflops = {claimed_pflops!r}: must be > 0")
+    hw = _as_hw(hardware)
+    acc = hw.accelerator_spec
+    per_gpu = claimed_pflops * 1e15 / hw.world_size
+    peak = acc.peak(precision)
+    try:  # the vendor's max-achievable-FLOPS measurement where one exists
+        maf = catalog.measurement(acc.name, "gemm_tflops", precision, software="hipBLASLt")
+    except ValidationError:
+        try:
+            maf = catalog.measurement(acc.name, "gemm_tflops", precision)
+        except ValidationError:
+            maf = None
+    return {
+        "precision": precision,
+        "claim_per_gpu_tflops": per_gpu / 1e12,
+        "dense_peak_per_gpu_tflops": peak / 1e12,
+        "max_achievable_per_gpu_tflops": None if maf is None else maf / 1e12,
+        "claim_over_peak": per_gpu / peak,
+        "claim_over_max_achievable": None if maf is None else per_gpu / maf,
+        "consistent": per_gpu <= peak,
+    }
+
+
+def accelerator_metrics(names: list[str] | None = None, precision: str = "bf16"):
+    """Side-by-side metrics for accelerators, long format.
+
+    Parameters
+    ----------
+    names : catalog names or aliases (default: every accelerator)
+    precision : precision for the FLOP-based metrics
+
+    Returns
+    -------
+    polars.DataFrame with columns accelerator, vendor, metric, value, unit. Metrics are
+    those in :data:`METRICS`; a device with no sourced peak at ``precision`` (or no TDP)
+    is left out of the metrics that need it rather than given a made-up value.
+    """
+    import polars as pl
+
+    if precision not in PRECISIONS:
+        raise unknown("precision", precision, PRECISIONS)
+    names = names if names is not None else catalog.accelerator_names()
+    if not names:
+        raise ValidationError("names = []: give at least one accelerator")
+    rows = []
+    for nm in names:
+        a = catalog.accelerator(nm)
+        peak = a.peak_flops.get(precision)
+        vals = {
+            "hbm_GB": a.hbm_bytes / 1e9,
+            "hbm_bw_TBps": a.hbm_bw_Bps / 1e12,
+            "scaleup_GBps": a.scaleup_bw_Bps / 1e9,
+        }
+        if peak is not None:
+            vals["peak_tflops"] = peak / 1e12
+            vals["ridge_flop_per_byte"] = peak / a.hbm_bw_Bps
+            vals["bytes_per_kflop"] = 1e3 * a.hbm_bw_Bps / peak
+            if a.tdp_W:
+                vals["tflops_per_kW"] = peak / 1e12 / (a.tdp_W / 1e3)
+        for m, v in vals.items():
+            rows.append((a.name, a.vendor, m, float(v), METRICS[m][0]))
+    return pl.DataFrame(rows, schema=["accelerator", "vendor", "metric", "value", "unit"], orient="row")

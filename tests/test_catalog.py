@@ -1,0 +1,164 @@
+"""Catalog: schema, a source on every row, SI lookups, and clear errors."""
+
+import math
+
+import polars as pl
+import pytest
+
+import infra_lab as il
+from infra_lab import catalog
+from infra_lab.errors import DataError, UnknownNameError, ValidationError
+
+TABLES = ["accelerators", "device_measurements", "nics", "dpus", "switches", "instances", "cloud_prices"]
+REQUIRED_ACCELERATORS = ["A100-SXM-80GB", "H100-SXM", "H800-SXM", "H200-SXM", "B200", "GB200", "GB300",
+                         "MI300X", "MI325X", "MI350X", "MI355X"]
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_table_loads_with_sources(name):
+    df = getattr(catalog, name)()
+    assert isinstance(df, pl.DataFrame) and df.height > 0
+    assert "source_url" in df.columns and "note" in df.columns
+    assert df["source_url"].str.starts_with("http").all()
+
+
+def test_required_accelerators_present():
+    names = set(catalog.accelerator_names())
+    assert set(REQUIRED_ACCELERATORS) <= names
+
+
+def test_required_nics_present():
+    assert {"ConnectX-6-HDR", "ConnectX-7-NDR", "ConnectX-8", "Pollara-400"} <= set(catalog.nic_names())
+
+
+def test_ibm_profiles_present():
+    names = set(catalog.instances()["name"])
+    assert {"gx3d-208x1792x8mi300x", "gx3d-metal-224x2048x8mi300x"} <= names
+
+
+def test_units_in_column_names():
+    cols = catalog.accelerators().columns
+    for c in ["bf16_tflops", "hbm_GB", "hbm_bw_TBps", "tdp_W", "scaleup_link_GBps_per_dir"]:
+        assert c in cols
+
+
+def test_mi300x_in_si_units():
+    mi = il.catalog.accelerator("mi300x")
+    assert mi.name == "MI300X"
+    assert mi.hbm_bytes == pytest.approx(192e9)
+    assert mi.hbm_bw_Bps == pytest.approx(5.3e12)
+    assert mi.peak("bf16") == pytest.approx(1307.4e12)
+    assert mi.peak("fp8") == pytest.approx(2 * mi.peak("bf16"), rel=1e-3)
+    assert mi.compute_units == 304
+    assert mi.scaleup_topology == "mesh" and mi.scaleup_links == 7
+    assert mi.scaleup_bw_Bps == pytest.approx(448e9)
+
+
+def test_accelerator_is_frozen():
+    mi = il.catalog.accelerator("MI300X")
+    with pytest.raises(AttributeError):
+        mi.tdp_W = 1.0
+
+
+def test_aliases_and_case():
+    assert il.catalog.accelerator("h100").name == "H100-SXM"
+    assert il.catalog.nic("pollara-400").name == "Pollara-400"
+    assert il.catalog.nic("pollara-400").line_rate_Bps == pytest.approx(50e9)
+
+
+def test_unknown_name_suggests_nearest():
+    with pytest.raises(UnknownNameError) as e:
+        il.catalog.accelerator("MI301X")  # close to MI300X
+    msg = str(e.value)
+    assert "MI301X" in msg and "Did you mean" in msg and "MI300X" in msg
+    with pytest.raises(UnknownNameError, match="Pollara-400"):
+        il.catalog.nic("Polara-400")
+
+
+def test_missing_precision_is_clear():
+    a100 = il.catalog.accelerator("A100-SXM-80GB")
+    with pytest.raises(ValidationError, match="fp8"):
+        a100.peak("fp8")
+    with pytest.raises(UnknownNameError, match="bf16"):
+        a100.peak("bf17")
+
+
+def test_all_numbers_positive_finite():
+    df = catalog.accelerators()
+    for c in df.columns:
+        if df[c].dtype == pl.Float64:
+            vals = [v for v in df[c].to_list() if v is not None]
+            assert all(math.isfinite(v) and v > 0 for v in vals), c
+
+
+def test_measurements_lookup():
+    maf = catalog.measurement("MI300X", "gemm_tflops", "bf16")
+    assert 600e12 < maf < 800e12
+    link = catalog.measurement("MI300X", "xgmi_link_bw", pick="mean")
+    assert 40e9 < link < 50e9
+
+
+def test_cloud_prices_terms():
+    terms = set(catalog.cloud_prices()["term"])
+    assert terms <= {"on-demand", "1-year", "3-year", "spot", "reserved"}
+    assert "on-demand" in terms
+    assert (catalog.cloud_prices()["price_usd_per_gpu_hour"] > 0).all()
+
+
+# ---- malformed files: the loader names file, row and column ---------------------------
+SCHEMA = {"name": catalog.Col("str", required=True), "hbm_GB": catalog.Col("float", required=True, positive=True)}
+
+
+def _write(tmp_path, text):
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    return p
+
+
+def test_malformed_number(tmp_path):
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,lots,https://e.com,\n")
+    with pytest.raises(DataError, match=r"bad.csv, row 1, column 'hbm_GB'.*not a number"):
+        catalog.read_table(p, SCHEMA)
+
+
+def test_negative_value(tmp_path):
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,1,https://e.com,\nY,-3,https://e.com,\n")
+    with pytest.raises(DataError, match=r"row 2, column 'hbm_GB'.*> 0"):
+        catalog.read_table(p, SCHEMA)
+
+
+def test_missing_source(tmp_path):
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,1,,\n")
+    with pytest.raises(DataError, match=r"row 1, column 'source_url'"):
+        catalog.read_table(p, SCHEMA)
+
+
+def test_source_not_url(tmp_path):
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,1,my notes,\n")
+    with pytest.raises(DataError, match="not a URL"):
+        catalog.read_table(p, SCHEMA)
+
+
+def test_missing_column(tmp_path):
+    p = _write(tmp_path, "name,source_url,note\nX,https://e.com,\n")
+    with pytest.raises(DataError, match="missing column.*hbm_GB"):
+        catalog.read_table(p, SCHEMA)
+
+
+def test_ragged_row(tmp_path):
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,1,https://e.com\n")
+    with pytest.raises(DataError, match="row 1: 3 fields, expected 4"):
+        catalog.read_table(p, SCHEMA)
+
+
+def test_nan_rejected(tmp_path):
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,nan,https://e.com,\n")
+    with pytest.raises(DataError, match="not finite"):
+        catalog.read_table(p, SCHEMA)
+
+
+def test_bad_choice(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("term,source_url,note\nforever,https://e.com,\n")
+    with pytest.raises(DataError, match="'forever' is not one of"):
+        catalog.read_table(p, {"term": catalog.Col("str", choices=("on-demand", "spot"))})

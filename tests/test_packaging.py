@@ -1,0 +1,87 @@
+"""pyproject.toml is the source of truth; environment.yml mirrors it."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _req(spec: str) -> tuple[str, str]:
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=\s*[0-9.]+)?", spec)
+    assert m, spec
+    return m.group(1).lower().replace("_", "-"), (m.group(2) or "").replace(" ", "")
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _env_yml():
+    """Parse environment.yml's dependency list without PyYAML (flat list + pip sub-list)."""
+    deps, pip = [], []
+    section = None
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        s = line.split("#", 1)[0].rstrip()
+        if not s.strip():
+            continue
+        if re.match(r"^\S", s):
+            section = s.split(":")[0]
+            continue
+        item = s.strip()
+        if section == "dependencies" and item.startswith("- "):
+            if line.startswith("      - "):
+                pip.append(item[2:].strip())
+            elif item == "- pip:":
+                continue
+            else:
+                deps.append(item[2:].strip())
+    return deps, pip
+
+
+def test_requires_python_311():
+    assert _pyproject()["project"]["requires-python"] == ">=3.11"
+
+
+def test_environment_yml_mirrors_pyproject():
+    proj = _pyproject()["project"]
+    wanted = dict(_req(s) for s in proj["dependencies"] + proj["optional-dependencies"]["dev"])
+    deps, pip = _env_yml()
+    have = dict(_req(s) for s in deps if not s.startswith("python") and s != "pip")
+    assert have == wanted, f"environment.yml {have} != pyproject {wanted}"
+    py = [d for d in deps if d.startswith("python")]
+    assert py == ["python>=3.11"]
+    assert "pip" in deps and pip == ["-e ."]
+
+
+def test_required_runtime_packages():
+    names = {_req(s)[0] for s in _pyproject()["project"]["dependencies"]}
+    for n in ["numpy", "numba", "polars", "altair", "anywidget", "ipywidgets", "jupyterlab", "vl-convert-python"]:
+        assert n in names
+
+
+def test_import_is_light():
+    """`import infra_lab` must not pull in altair or numba (they load lazily)."""
+    code = (
+        "import sys, infra_lab; "
+        "bad = [m for m in ('altair', 'numba', 'ipywidgets', 'jupyterlab') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"heavy modules imported by `import infra_lab`: {out.stdout}"
+
+
+def test_gitignore_covers_caches():
+    gi = (ROOT / ".gitignore").read_text()
+    for pat in ["*.nbi", "*.nbc", ".ipynb_checkpoints", ".venv"]:
+        assert pat in gi
+
+
+def test_no_tracked_numba_caches():
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:  # not a git checkout (e.g. an sdist): nothing to check
+        return
+    bad = [f for f in out.stdout.splitlines() if f.endswith((".nbi", ".nbc")) or ".ipynb_checkpoints" in f]
+    assert bad == []
