@@ -1,0 +1,71 @@
+"""Every notebook executes headless, each within its timeout, and is committed clean."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+TIMEOUT_S = int(os.environ.get("INFRA_LAB_NB_TIMEOUT", "240"))
+TIMINGS: dict[str, float] = {}
+
+
+def _setup_cell() -> str:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from nbbuild import SETUP_CELL
+
+    return SETUP_CELL
+
+
+def test_there_are_notebooks():
+    names = [p.name for p in NOTEBOOKS]
+    assert "00_index.ipynb" in names and "01_the_deployment.ipynb" in names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"{path.name}: a code cell has outputs"
+            assert cell.get("execution_count") is None, f"{path.name}: execution counts present"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_is_the_setup_cell(path):
+    nb = json.loads(path.read_text())
+    first = nb["cells"][0]
+    assert first["cell_type"] == "code"
+    assert "".join(first["source"]) == _setup_cell()
+
+
+def test_index_links_every_notebook():
+    index = (ROOT / "notebooks" / "00_index.ipynb").read_text()
+    for p in NOTEBOOKS:
+        if p.name != "00_index.ipynb":
+            assert p.name in index, f"00_index.ipynb does not link {p.name}"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes(path, tmp_path):
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    t0 = time.perf_counter()
+    client.execute()
+    TIMINGS[path.name] = time.perf_counter() - t0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                assert out.get("output_type") != "error", f"{path.name}: {out.get('ename')}: {out.get('evalue')}"
+    print(f"\n{path.name}: executed in {TIMINGS[path.name]:.1f} s")

@@ -1,0 +1,147 @@
+"""Scenario contract: construction, validation with clear errors, dict/TOML round trips."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import infra_lab as il
+from infra_lab.errors import UnknownNameError, ValidationError
+
+
+def base(**over):
+    d = {
+        "name": "t",
+        "model": {"preset": "llama3-8b"},
+        "hardware": {"accelerator": "MI300X", "nodes": 4, "gpus_per_node": 8, "nic": "Pollara-400",
+                     "fabric": "rails-only"},
+        "training": {"seq_len": 4096, "global_batch": 256, "micro_batch": 2},
+        "parallelism": {"tp": 1, "pp": 1, "zero": 1},
+    }
+    for table, upd in over.items():
+        d[table] = {**d[table], **upd} if isinstance(upd, dict) else upd
+    return d
+
+
+def test_shipped_scenarios_load():
+    names = il.list_scenarios()
+    assert "zaya1-ibm-mi300x" in names and "zaya1-h100-counterpart" in names
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    assert sc.hardware.world_size == 1024
+    assert sc.hardware.accelerator == "MI300X" and sc.hardware.nic == "Pollara-400"
+    assert sc.hardware.fabric == "rails-only" and sc.hardware.nics_per_node == 8
+    assert sc.parallelism.dp == 1024 and sc.parallelism.zero == 1
+    h = il.load_scenario("zaya1-h100-counterpart")
+    assert h.hardware.world_size == 1024 and h.hardware.accelerator == "H100-SXM"
+
+
+def test_defaults_and_dp():
+    sc = il.Scenario.from_dict(base(parallelism={"tp": 2, "pp": 2}))
+    assert sc.parallelism.dp == 8
+    assert sc.hardware.scaleup_domain == 8 and sc.hardware.nics_per_node == 8
+
+
+def test_aliases_canonicalised():
+    sc = il.Scenario.from_dict(base(hardware={"accelerator": "mi300x", "nic": "pollara-400"}))
+    assert sc.hardware.accelerator == "MI300X" and sc.hardware.nic == "Pollara-400"
+
+
+@pytest.mark.parametrize(
+    "over, exc, pattern",
+    [
+        ({"hardware": {"acclerator": "MI300X"}}, UnknownNameError, r"hardware.acclerator.*hardware.accelerator"),
+        ({"hardware": {"accelerator": "MI301X"}}, UnknownNameError, r"MI301X.*Did you mean.*MI300X"),
+        ({"hardware": {"nic": "Polara"}}, UnknownNameError, r"Pollara-400"),
+        ({"hardware": {"nodes": 0}}, ValidationError, r"hardware.nodes = 0.*>= 1"),
+        ({"hardware": {"nodes": -2}}, ValidationError, r"hardware.nodes = -2"),
+        ({"hardware": {"fabric": "torus"}}, UnknownNameError, r"torus.*rails-only"),
+        ({"hardware": {"oversubscription": 0.5}}, ValidationError, r"oversubscription = 0.5"),
+        ({"training": {"seq_len": -1}}, ValidationError, r"training.seq_len = -1"),
+        ({"training": {"precision": "fp7"}}, UnknownNameError, r"fp7.*fp8"),
+        ({"training": {"recompute": "partial"}}, UnknownNameError, r"partial.*selective"),
+        ({"training": {"global_batch": 100}}, ValidationError, r"global_batch = 100.*micro_batch·dp"),
+        ({"parallelism": {"tp": 3}}, ValidationError, r"tp·pp·cp = 3·1·1 = 3 does not divide the world size 32"),
+        ({"parallelism": {"zero": 4}}, ValidationError, r"parallelism.zero = 4: allowed 0, 1, 2 or 3"),
+        ({"parallelism": {"ep": 2}}, ValidationError, r"ep = 2: the model has no experts"),
+        ({"parallelism": {"tp": 1, "vp": 2}}, ValidationError, r"vp = 2: interleaving needs pp > 1"),
+        ({"parallelism": {"sequence_parallel": "yes"}}, ValidationError, r"sequence_parallel = 'yes'"),
+        ({"parallelism": {"tpp": 2}}, UnknownNameError, r"parallelism.tpp.*parallelism.tp"),
+        ({"model": {"preset": "llama3-8"}}, UnknownNameError, r"llama3-8b"),
+    ],
+)
+def test_bad_input_gives_clear_error(over, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        il.Scenario.from_dict(base(**over))
+
+
+def test_ep_must_fit_experts():
+    d = base(model={"preset": "mixtral-8x7b"}, parallelism={"ep": 16})
+    with pytest.raises(ValidationError, match=r"ep = 16"):
+        il.Scenario.from_dict(d)
+    sc = il.Scenario.from_dict(base(model={"preset": "mixtral-8x7b"}, parallelism={"ep": 8}))
+    assert sc.parallelism.ep == 8
+
+
+def test_unknown_top_level_key():
+    d = base()
+    d["hardwere"] = {}
+    with pytest.raises(UnknownNameError, match="hardware"):
+        il.Scenario.from_dict(d)
+
+
+def test_unknown_scenario_name():
+    with pytest.raises(UnknownNameError, match="zaya1-ibm-mi300x"):
+        il.load_scenario("zaya1-ibm")
+
+
+def test_toml_round_trip(tmp_path):
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    p = tmp_path / "s.toml"
+    p.write_text(sc.to_toml())
+    assert il.Scenario.from_toml(p) == sc
+    assert il.Scenario.from_dict(sc.to_dict()) == sc
+
+
+def test_bad_toml_file(tmp_path):
+    p = tmp_path / "x.toml"
+    p.write_text("name = [unclosed")
+    with pytest.raises(ValidationError, match="not valid TOML"):
+        il.Scenario.from_toml(p)
+    with pytest.raises(ValidationError, match="not found"):
+        il.Scenario.from_toml(tmp_path / "missing.toml")
+
+
+def test_replace():
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    sc2 = sc.replace(hardware={"nodes": 16}, training={"global_batch": 256})
+    assert sc2.hardware.world_size == 128 and sc2.parallelism.dp == 128
+    assert sc.hardware.nodes == 128
+
+
+@given(
+    nodes=st.sampled_from([1, 2, 4, 8, 16]),
+    tp=st.sampled_from([1, 2, 4, 8]),
+    pp=st.sampled_from([1, 2, 4]),
+    mb=st.sampled_from([1, 2, 4]),
+    accum=st.integers(1, 4),
+    acc=st.sampled_from(["MI300X", "H100-SXM", "B200", "MI355X"]),
+    zero=st.integers(0, 3),
+    sp=st.booleans(),
+    recompute=st.sampled_from(["none", "selective", "full"]),
+)
+def test_round_trip_property(nodes, tp, pp, mb, accum, acc, zero, sp, recompute):
+    world = nodes * 8
+    dp = world // (tp * pp)
+    d = {
+        "name": "prop",
+        "model": {"preset": "llama3-8b"},
+        "hardware": {"accelerator": acc, "nodes": nodes, "nic": "ConnectX-7-NDR"},
+        "training": {"seq_len": 2048, "global_batch": mb * dp * accum, "micro_batch": mb,
+                     "recompute": recompute},
+        "parallelism": {"tp": tp, "pp": pp, "zero": zero, "sequence_parallel": sp and tp > 1},
+    }
+    sc = il.Scenario.from_dict(d)
+    assert il.Scenario.from_dict(sc.to_dict()) == sc
+    import tomllib
+
+    assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc
+    assert sc.parallelism.dp * tp * pp == world

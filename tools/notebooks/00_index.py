@@ -1,0 +1,68 @@
+"""Generate notebooks/00_index.ipynb."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from nbbuild import write_notebook  # noqa: E402
+
+cells = [
+    ("md", r"""
+# infra_lab — AI-training infrastructure and its economics, with numbers
+
+In September 2025 IBM Cloud began running a large AMD training platform for Zyphra: nodes of
+eight AMD Instinct MI300X (192 GB HBM3 each) joined by Infinity Fabric, one AMD Pensando
+Pollara 400 NIC per GPU on a rails-only Ethernet fabric, ROCm software. Zyphra trained ZAYA1
+(an 8.3B-total / 760M-active MoE) on 1,024 of these GPUs. These notebooks answer the
+questions around it with a small, validated package, `infra_lab`, and say how far each
+answer can be trusted.
+
+| notebook | the question it answers |
+|---|---|
+| [01 · The deployment](01_the_deployment.ipynb) | What did IBM build for Zyphra, what does it add up to (compute, HBM, network, power), and how does MI300X compare with H100, H200, B200, MI325X and MI355X? Is "750 PFLOPs" plausible? |
+| [02 · Compute and memory](02_compute_and_memory.ipynb) | How fast are the GEMMs really (tile and wave quantization, the ~200 GFLOP rule), where do a transformer's ops sit on the roofline, and what does 192 GB of HBM buy for training and inference? |
+| [03 · Interconnect](03_interconnect.ipynb) | What do xGMI, NVLink and Pollara/RoCE deliver for all-reduce and all-to-all, is the network a bottleneck, and what does packet spraying (Ultra Ethernet) buy over ECMP? |
+| [04 · Training ZAYA1](04_training_zaya1.ipynb) | How long is a ZAYA1 step on 1,024 MI300X, what MFU, how many days for 12T/14T tokens, why plain data parallel fits, and how do H100, H200 and MI355X compare? Validated against Megatron-LM's published runs. |
+| [05 · Economics](05_economics.ipynb) | What does a run cost to rent or to own, what is the cluster's TCO, AMD vs NVIDIA per trained token, and IBM's view as the operator — with uncertainty bands. |
+| [06 · Reliability](06_reliability.ipynb) | How often does a 1,024-GPU cluster fail, what is the best checkpoint interval, what goodput results, and what are "10× faster saves" worth? |
+
+**How to use them.** Run all cells (each notebook runs in well under a minute), then move
+the widgets at the end of each section. The same calls work in your own code:
+
+```python
+import infra_lab as il
+sc = il.load_scenario("zaya1-ibm-mi300x")   # or il.Scenario.from_dict({...}) / from_toml(path)
+est = il.estimate(sc)                        # step time, MFU, tokens/s, memory, breakdown
+il.search(sc, top=10)                        # the best parallel plans
+il.collective("all_reduce", 1e9, sc.hardware, gpus=1024)
+```
+
+**Conventions.** SI units inside the package (bytes, seconds, FLOP/s, W, USD); GB = 10⁹ bytes
+and GiB = 2³⁰ bytes are kept apart; bandwidths are per direction unless marked otherwise;
+FLOP/s figures are dense (no sparsity). Every number comes from `data/` with a source URL per
+row — see `data/SOURCES.md`.
+"""),
+    ("md", "## The catalog at a glance"),
+    ("code", r"""
+print("scenarios:", il.list_scenarios())
+il.catalog.accelerators().select(
+    "name", "vendor", "release_date", "bf16_tflops", "fp8_tflops", "hbm_GB", "hbm_bw_TBps", "tdp_W",
+    "compute_units", "scaleup_domain",
+).sort("release_date")
+"""),
+    ("code", r"""
+il.catalog.nics().select("name", "vendor", "line_rate_Gbps", "packet_spraying", "programmable_cc",
+                         "selective_retransmit", "uec_ready")
+"""),
+    ("md", r"""
+Sources: `data/accelerators.csv` and `data/nics.csv` (vendor datasheets and ROCm blogs,
+Stas Bekman's *ml-engineering*, Glenn Lockwood's processor pages, NVIDIA documentation; one
+URL or more per row). Boolean NIC features mean "claimed by a source"; `false` means no
+source claims it, not that it is confirmed absent.
+
+Next: [01 · The deployment →](01_the_deployment.ipynb)
+"""),
+]
+
+if __name__ == "__main__":
+    print(write_notebook("00_index", cells))
