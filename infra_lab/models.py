@@ -1,0 +1,1010 @@
+"""Model architectures: presets, parameter counts and FLOPs, counted part by part.
+
+A :class:`ModelSpec` describes one decoder-only language model: dense or
+mixture-of-experts (MoE) transformer with MHA/GQA, MLA (DeepSeek) or CCA (ZAYA1)
+attention, or a hybrid Mamba2 + shared-attention stack (Zamba2). Presets live in
+``data/models/presets.csv`` (one row per model, with its source); see
+``data/models/README.md`` for the columns and conventions.
+
+Counting conventions
+--------------------
+* Parameters are counted exactly from the architecture fields, including norms,
+  biases, learned position embeddings, routers and adapters, so the counts of
+  published checkpoints are reproduced (GPT-2 small, Llama-3-8B, Mixtral-8x7B
+  exactly; the others within a stated tolerance, see ``presets()``).
+* ``params_active`` counts what one token touches: every non-expert parameter
+  (embeddings included) plus ``top_k`` routed experts and the shared experts.
+* FLOPs count matrix multiplications only (2·m·n·k per GEMM); norms, activations,
+  softmax, residual adds and RoPE are left out. Attention scores (QKᵀ) and context
+  (AV) cost 2·s·d each per query and head for full (non-causal) attention; with
+  ``causal=True`` both are halved (each query sees s/2 keys on average). Narayanan
+  et al. 2021 count full attention, so compare with ``causal=False``.
+* Training = forward + backward = 3 × forward. ``recompute="full"`` adds one more
+  forward of the layers (not of the LM head), as in Narayanan Eq. 3;
+  ``"selective"`` adds only the attention-core (QKᵀ, AV) forward.
+
+Examples
+--------
+>>> from infra_lab import models
+>>> models.get("llama3-8b").params_total
+8030261248
+>>> spec = models.ModelSpec.from_dict(
+...     {"preset": "gpt2-small", "bias": False, "norm": "layernorm_nobias"})
+>>> spec.params_total  # nanoGPT's bias-free GPT-2 small
+124337664
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+__all__ = [
+    "ModelSpec",
+    "MODEL_FIELDS",
+    "get",
+    "presets",
+    "preset_names",
+    "six_nd",
+    "narayanan_flops",
+]
+
+PRESETS_CSV = Path(__file__).resolve().parent.parent / "data" / "models" / "presets.csv"
+
+_FFN_ACTS = {"swiglu": 3, "geglu": 3, "gelu": 2, "relu": 2}  # weight matrices per MLP
+_ATTENTIONS = ("mha", "gqa", "mla", "cca")
+_NORMS = ("rmsnorm", "layernorm", "layernorm_nobias")
+_POS_EMBS = ("rope", "learned", "none")
+_ARCHS = ("transformer", "hybrid_ssm")
+_ROUTERS = ("linear", "mlp")
+_RECOMPUTE = ("none", "selective", "full")
+_BASES = ("all", "non_embedding")
+
+# (field, kind) for every value a model table / preset row may set. kind: int | bool | str | float | ints
+_INT_FIELDS = (
+    "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab",
+    "experts", "top_k", "expert_ffn_hidden", "shared_experts", "shared_expert_ffn_hidden",
+    "dense_layers", "moe_every", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
+    "qk_rope_head_dim", "v_head_dim", "ssm_layers", "ssm_state", "ssm_head_dim", "ssm_expand",
+    "ssm_conv", "ssm_groups", "shared_attn_blocks", "lora_rank", "router_hidden",
+    "cca_time0", "cca_time1", "max_seq_len",
+)
+_BOOL_FIELDS = ("tied_embeddings", "bias", "qk_norm", "residual_scale", "lora_attention")
+_STR_FIELDS = (
+    "name", "family", "arch", "ffn_act", "norm", "pos_emb", "attention", "router",
+    "published_basis", "source_url", "note",
+)
+_OPT_INT_FIELDS = ("published_params_total", "published_params_active")
+_FLOAT_FIELDS = ("published_tol_pct",)
+_TUPLE_FIELDS = ("aliases", "shared_attn_insertions")
+# sizes that must be > 0 whenever given (others may be 0 = "not used")
+_POSITIVE = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "moe_every")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model architecture [plain counts; sizes are numbers of elements].
+
+    Build it with :meth:`from_dict` (a Scenario ``[model]`` table: a preset name with
+    optional overrides, or explicit fields) or :func:`get` (a preset by name).
+
+    Parameters
+    ----------
+    layers : int
+        Decoder layers [count]. For hybrid SSM models: Mamba2 layers (shared
+        attention blocks are inserted before some of them).
+    hidden : int
+        Model (residual stream) width h [elements].
+    heads, kv_heads, head_dim : int
+        Query heads, key/value heads (GQA groups) and per-head width [count, elements].
+    ffn_hidden : int
+        Dense MLP intermediate width [elements] (dense layers; Zamba2 shared MLP).
+    ffn_act : str
+        ``"swiglu"``/``"geglu"`` (gated: 3 matrices) or ``"gelu"``/``"relu"`` (2 matrices).
+    vocab : int
+        Vocabulary size V [tokens].
+    tied_embeddings : bool
+        LM head shares the input embedding matrix.
+    experts, top_k, expert_ffn_hidden : int
+        Routed experts per MoE layer, experts per token, expert intermediate width.
+    shared_experts, shared_expert_ffn_hidden : int
+        Always-on experts per MoE layer and their intermediate width.
+    dense_layers, moe_every : int
+        The first ``dense_layers`` layers are dense; after them layer i is MoE when
+        ``(i - dense_layers) % moe_every == 0``.
+    attention : str
+        ``"mha"``, ``"gqa"``, ``"mla"`` (uses q_lora_rank, kv_lora_rank, qk_nope_head_dim,
+        qk_rope_head_dim, v_head_dim) or ``"cca"`` (uses cca_time0, cca_time1).
+    ssm_* , shared_attn_*, lora_* : int
+        Hybrid Mamba2 fields (state N, head dim P, expand, conv kernel, groups), the
+        number of shared attention blocks and the layer indices they are inserted at,
+        and the LoRA adapter rank per insertion.
+    router, router_hidden : str, int
+        ``"linear"`` (h → E) or ``"mlp"`` (ZAYA1: h → r, then a 3-layer MLP to E+1 classes).
+    bias, norm, pos_emb, qk_norm, residual_scale
+        Architecture details that carry parameters: linear biases, ``"layernorm"``
+        (weight+bias) / ``"layernorm_nobias"`` / ``"rmsnorm"``, ``"learned"`` position
+        embeddings (``max_seq_len`` rows), per-head q/k RMSNorm, learned residual scales.
+    published_params_total, published_params_active : int or None
+        Published counts [parameters] with ``published_basis`` (``"all"`` or
+        ``"non_embedding"``) and the tolerance used to check them [%].
+    """
+
+    name: str = "custom"
+    aliases: tuple[str, ...] = ()
+    family: str = ""
+    arch: str = "transformer"
+    layers: int = 0
+    hidden: int = 0
+    heads: int = 0
+    kv_heads: int = 0
+    head_dim: int = 0
+    ffn_hidden: int = 0
+    ffn_act: str = "swiglu"
+    vocab: int = 0
+    tied_embeddings: bool = False
+    norm: str = "rmsnorm"
+    pos_emb: str = "rope"
+    experts: int = 0
+    top_k: int = 0
+    expert_ffn_hidden: int = 0
+    shared_experts: int = 0
+    shared_expert_ffn_hidden: int = 0
+    dense_layers: int = 0
+    moe_every: int = 1
+    attention: str = "mha"
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    ssm_layers: int = 0
+    ssm_state: int = 0
+    ssm_head_dim: int = 0
+    ssm_expand: int = 0
+    ssm_conv: int = 0
+    ssm_groups: int = 1
+    shared_attn_blocks: int = 0
+    shared_attn_insertions: tuple[int, ...] = ()
+    lora_rank: int = 0
+    lora_attention: bool = False
+    router: str = "linear"
+    router_hidden: int = 0
+    cca_time0: int = 0
+    cca_time1: int = 0
+    max_seq_len: int = 0
+    bias: bool = False
+    qk_norm: bool = False
+    residual_scale: bool = False
+    published_params_total: int | None = None
+    published_params_active: int | None = None
+    published_basis: str = "all"
+    published_tol_pct: float = 0.5
+    source_url: str = ""
+    note: str = field(default="", compare=False)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | ModelSpec) -> ModelSpec:
+        """Build and validate a spec from a Scenario ``[model]`` table.
+
+        Parameters
+        ----------
+        d : dict
+            Either ``{"preset": name, **overrides}`` or explicit fields (at least
+            ``layers``, ``hidden``, ``heads``, ``vocab``). Defaults: ``kv_heads = heads``,
+            ``head_dim = hidden / heads``, ``ffn_hidden = 4 hidden``, ``attention``
+            inferred as ``"gqa"`` when ``kv_heads < heads`` else ``"mha"``.
+
+        Returns
+        -------
+        ModelSpec
+
+        Raises
+        ------
+        UnknownNameError
+            Unknown key or preset name (the message lists the nearest valid ones).
+        ValidationError
+            A size that is not a positive integer, or an invalid choice.
+
+        Examples
+        --------
+        >>> ModelSpec.from_dict({"layers": 2, "hidden": 64, "heads": 4, "vocab": 100}).head_dim
+        16
+        """
+        from .errors import ValidationError, unknown
+
+        if isinstance(d, ModelSpec):
+            return d
+        if not isinstance(d, dict):
+            raise ValidationError(f"model = {d!r}: expected a table (dict) of model fields or a preset")
+        for k in d:
+            if k not in MODEL_FIELDS:
+                raise unknown("model field", k, MODEL_FIELDS, where="[model]")
+        d = dict(d)
+        preset = d.pop("preset", None)
+        if preset is not None:
+            base = get(preset)
+            vals = {f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}
+            if any(k in d for k in ("heads", "kv_heads")) and "attention" not in d and base.attention in ("mha", "gqa"):
+                vals.pop("attention")
+            if "hidden" in d or "heads" in d:
+                if "head_dim" not in d and base.attention in ("mha", "gqa") and base.arch == "transformer":
+                    vals.pop("head_dim")
+            if any(k not in ("name",) for k in d):  # overridden: published counts no longer apply
+                for k in ("published_params_total", "published_params_active"):
+                    vals[k] = None
+            vals.update(d)
+            if "name" not in d and len(d):
+                vals["name"] = f"{base.name}*"
+        else:
+            missing = [k for k in ("layers", "hidden", "heads", "vocab") if k not in d]
+            if missing:
+                raise ValidationError(
+                    f"[model]: missing {', '.join(missing)}; give preset = <name> "
+                    f"(one of {', '.join(preset_names())}) or explicit layers, hidden, heads, vocab"
+                )
+            vals = d
+        return cls._build(vals)
+
+    @classmethod
+    def _build(cls, vals: dict[str, Any]) -> ModelSpec:
+        from .errors import ValidationError, check_positive
+
+        v = dict(vals)
+        out: dict[str, Any] = {}
+        for k in _INT_FIELDS:
+            if k in v and v[k] is not None:
+                x = v[k]
+                if k in _POSITIVE:
+                    out[k] = int(check_positive(f"model.{k}", x, integer=True))
+                else:
+                    out[k] = int(check_positive(f"model.{k}", x, integer=True, allow_zero=True))
+        for k in ("layers", "hidden", "heads", "vocab"):
+            if k not in out:
+                raise ValidationError(f"model.{k}: missing; expected a positive integer")
+        out.setdefault("kv_heads", out["heads"])
+        if "head_dim" not in out:
+            if out["hidden"] % out["heads"]:
+                raise ValidationError(
+                    f"model.hidden = {out['hidden']} is not divisible by heads = {out['heads']}; "
+                    "give head_dim explicitly"
+                )
+            out["head_dim"] = out["hidden"] // out["heads"]
+        out.setdefault("ffn_hidden", 4 * out["hidden"])
+        if out["heads"] % out["kv_heads"]:
+            raise ValidationError(
+                f"model.kv_heads = {out['kv_heads']}: must divide heads = {out['heads']}"
+            )
+        for k in _BOOL_FIELDS:
+            if k in v and v[k] is not None:
+                out[k] = _to_bool(f"model.{k}", v[k])
+        for k in _STR_FIELDS:
+            if k in v and v[k] is not None:
+                out[k] = str(v[k])
+        for k in _OPT_INT_FIELDS:
+            if k in v:
+                out[k] = None if v[k] in (None, "") else int(check_positive(f"model.{k}", v[k], integer=True))
+        for k in _FLOAT_FIELDS:
+            if k in v and v[k] not in (None, ""):
+                out[k] = float(check_positive(f"model.{k}", v[k]))
+        for k in _TUPLE_FIELDS:
+            if k in v and v[k] is not None:
+                out[k] = _to_tuple(k, v[k])
+        if "attention" not in out:
+            out["attention"] = "gqa" if out["kv_heads"] < out["heads"] else "mha"
+        for k, allowed in (("ffn_act", tuple(_FFN_ACTS)), ("attention", _ATTENTIONS), ("norm", _NORMS),
+                           ("pos_emb", _POS_EMBS), ("arch", _ARCHS), ("router", _ROUTERS),
+                           ("published_basis", _BASES)):
+            if k in out:
+                if k == "router" and out[k] == "":
+                    out[k] = "linear"
+                    continue
+                out[k] = out[k].lower()
+                if out[k] not in allowed:
+                    raise ValidationError(f"model.{k} = {out[k]!r}: allowed values are {', '.join(allowed)}")
+        spec = cls(**out)
+        spec._check()
+        return spec
+
+    def _check(self) -> None:
+        from .errors import ValidationError
+
+        def need(cond: bool, msg: str) -> None:
+            if not cond:
+                raise ValidationError(msg)
+
+        if self.experts:
+            need(1 <= self.top_k <= self.experts,
+                 f"model.top_k = {self.top_k}: must be between 1 and experts = {self.experts}")
+            need(self.expert_ffn_hidden > 0 or self.ffn_hidden > 0,
+                 "model.expert_ffn_hidden: must be > 0 for a MoE model")
+            need(self.dense_layers < self.layers,
+                 f"model.dense_layers = {self.dense_layers}: must be < layers = {self.layers}")
+        if self.shared_experts:
+            need(self.shared_expert_ffn_hidden > 0,
+                 f"model.shared_expert_ffn_hidden = {self.shared_expert_ffn_hidden}: must be > 0 "
+                 f"when shared_experts = {self.shared_experts}")
+        if self.attention == "mla":
+            for k in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+                need(getattr(self, k) > 0, f"model.{k} = {getattr(self, k)}: must be > 0 for attention = 'mla'")
+        if self.attention == "cca":
+            for k in ("cca_time0", "cca_time1"):
+                need(getattr(self, k) > 0, f"model.{k} = {getattr(self, k)}: must be > 0 for attention = 'cca'")
+            need(self.head_dim % 2 == 0 and self.kv_heads * self.head_dim % 2 == 0,
+                 f"model.head_dim = {self.head_dim}: CCA splits values in halves; must be even")
+        if self.router == "mlp" and self.experts:
+            need(self.router_hidden > 0, "model.router_hidden: must be > 0 for router = 'mlp'")
+        if self.pos_emb == "learned":
+            need(self.max_seq_len > 0, "model.max_seq_len: must be > 0 for pos_emb = 'learned'")
+        if self.arch == "hybrid_ssm":
+            for k in ("ssm_state", "ssm_head_dim", "ssm_expand", "ssm_conv", "ssm_groups"):
+                need(getattr(self, k) > 0, f"model.{k} = {getattr(self, k)}: must be > 0 for arch = 'hybrid_ssm'")
+            d_inner = self.ssm_expand * self.hidden
+            need(d_inner % self.ssm_head_dim == 0,
+                 f"model.ssm_head_dim = {self.ssm_head_dim}: must divide ssm_expand*hidden = {d_inner}")
+            if self.shared_attn_insertions:
+                need(self.shared_attn_blocks > 0,
+                     "model.shared_attn_blocks: must be > 0 when shared_attn_insertions is set")
+                bad = [i for i in self.shared_attn_insertions if not 0 <= i < self.layers]
+                need(not bad, f"model.shared_attn_insertions = {bad}: indices must be in [0, {self.layers})")
+
+    def replace(self, **changes: Any) -> ModelSpec:
+        """A validated copy with some fields changed (published counts dropped)."""
+        vals = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        vals.update(published_params_total=None, published_params_active=None)
+        vals.update(changes)
+        return ModelSpec._build(vals)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def gated(self) -> bool:
+        """True when the MLP has a gate matrix (SwiGLU/GeGLU: 3 matrices)."""
+        return _FFN_ACTS[self.ffn_act] == 3
+
+    @property
+    def d_inner(self) -> int:
+        """Mamba2 inner width = ssm_expand · hidden [elements]."""
+        return self.ssm_expand * self.hidden
+
+    @property
+    def ssm_heads(self) -> int:
+        """Mamba2 heads = d_inner / ssm_head_dim [count]."""
+        return self.d_inner // self.ssm_head_dim if self.ssm_head_dim else 0
+
+    def layer_kinds(self) -> list[str]:
+        """Kind of each layer, in order.
+
+        ``"dense"`` (attention + dense MLP), ``"moe"`` (attention + MoE), ``"mamba2"``
+        (Mamba2 mixer only) or ``"hybrid"`` (a shared attention + MLP block, its
+        adapters and output linear, then a Mamba2 mixer). The attention flavour of
+        ``dense``/``moe`` layers is ``spec.attention`` (``"mha"``, ``"gqa"``, ``"mla"``,
+        ``"cca"``).
+
+        Examples
+        --------
+        >>> get("deepseek-v3").layer_kinds()[:4]
+        ['dense', 'dense', 'dense', 'moe']
+        """
+        if self.arch == "hybrid_ssm":
+            ins = set(self.shared_attn_insertions)
+            return ["hybrid" if i in ins else "mamba2" for i in range(self.layers)]
+        if not self.experts:
+            return ["dense"] * self.layers
+        return [
+            "dense" if i < self.dense_layers or (i - self.dense_layers) % self.moe_every else "moe"
+            for i in range(self.layers)
+        ]
+
+    # ------------------------------------------------------------------ parameters
+    def _norm_params(self, width: int) -> int:
+        return 2 * width if self.norm == "layernorm" else width
+
+    def _attn_in(self) -> int:
+        return 2 * self.hidden if self.arch == "hybrid_ssm" else self.hidden
+
+    def _attention_params(self) -> dict[str, int]:
+        """Parameters of one attention sublayer (projections and their norms)."""
+        h, a, kv, d, b = self.hidden, self.heads, self.kv_heads, self.head_dim, self.bias
+        if self.attention == "mla":
+            qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+            if self.q_lora_rank:
+                q = h * self.q_lora_rank + self.q_lora_rank * a * qk
+                n = self._norm_params(self.q_lora_rank)
+            else:
+                q, n = h * a * qk, 0
+            kv_a = h * (self.kv_lora_rank + self.qk_rope_head_dim)
+            kv_b = self.kv_lora_rank * a * (self.qk_nope_head_dim + self.v_head_dim)
+            o = a * self.v_head_dim * h
+            n += self._norm_params(self.kv_lora_rank)
+            return {"attention": q + kv_a + kv_b + o, "norms": n}
+        din = self._attn_in()
+        qkv = din * (a * d + 2 * kv * d) + (a * d + 2 * kv * d if b else 0)
+        o = a * d * h + (h if b else 0)
+        extra = 0
+        if self.attention == "cca":
+            # q_proj, k_proj and two half-width value projections (current, delayed): same
+            # shapes as GQA q/k/v. Then two causal convolutions over the C = (a+kv)·d
+            # q/k channels: depthwise (kernel t0) and grouped with a+kv groups (kernel t1),
+            # both with bias; plus one learned key temperature per KV head.
+            c = (a + kv) * d
+            extra = (c * self.cca_time0 + c) + (c * (c // (a + kv)) * self.cca_time1 + c) + kv
+        n = 2 * d if self.qk_norm else 0
+        return {"attention": qkv + o + extra, "norms": n}
+
+    def _mlp_params(self, width: int) -> int:
+        h, m = self.hidden, _FFN_ACTS[self.ffn_act]
+        w = m * h * width
+        if self.bias:
+            w += (m - 1) * width + h
+        return w
+
+    def _router_params(self, layer_index: int) -> int:
+        h, e = self.hidden, self.experts
+        if self.router == "mlp":
+            r = self.router_hidden
+            p = h * r + r  # down-projection with bias
+            p += r if layer_index > 0 else 0  # EDA state scale (not in the first MoE layer)
+            p += r  # RMSNorm
+            p += 2 * (r * r + r)  # fc1, fc2 with bias
+            p += r * (e + 1)  # logits over experts + the mixture-of-depths skip class
+            return p
+        return h * e
+
+    def _mamba2_params(self) -> int:
+        h, di, n, g = self.hidden, self.d_inner, self.ssm_state, self.ssm_groups
+        nh = self.ssm_heads
+        conv_dim = di + 2 * g * n
+        in_proj = h * (di + conv_dim + nh) + ((di + conv_dim + nh) if self.bias else 0)
+        conv = conv_dim * self.ssm_conv + conv_dim
+        out_proj = di * h + (h if self.bias else 0)
+        return in_proj + conv + 3 * nh + di + out_proj  # dt_bias, A_log, D; gated norm (di)
+
+    @functools.cached_property
+    def _breakdown(self) -> dict[str, tuple[int, int]]:
+        h = self.hidden
+        tot: dict[str, int] = {}
+        act: dict[str, int] = {}
+
+        def add(comp: str, total: int, active: int | None = None) -> None:
+            tot[comp] = tot.get(comp, 0) + int(total)
+            act[comp] = act.get(comp, 0) + int(total if active is None else active)
+
+        add("embeddings", self.vocab * h)
+        add("position_embeddings", self.max_seq_len * h if self.pos_emb == "learned" else 0)
+        add("lm_head", 0 if self.tied_embeddings else self.vocab * h)
+        for comp in ("attention", "mlp", "experts", "shared_experts", "router", "norms"):
+            add(comp, 0)
+        if self.arch == "hybrid_ssm":
+            mamba = self._mamba2_params()
+            add("ssm", mamba * self.layers)
+            add("norms", self._norm_params(h) * self.layers)
+            # shared blocks: RMSNorm(2h) → attention on the 2h concat → RMSNorm(h) → MLP
+            ap = self._attention_params()
+            blocks = self.shared_attn_blocks
+            add("attention", ap["attention"] * blocks)
+            add("norms", (ap["norms"] + self._norm_params(2 * h) + self._norm_params(h)) * blocks)
+            add("mlp", self._mlp_params(self.ffn_hidden) * blocks)
+            n_ins = len(self.shared_attn_insertions)
+            add("hybrid_linear", n_ins * h * h)
+            if self.lora_rank:
+                r = self.lora_rank
+                lora = h * r + r * (_FFN_ACTS[self.ffn_act] - 1) * self.ffn_hidden
+                if self.lora_attention:
+                    din = self._attn_in()
+                    a, kv, d = self.heads, self.kv_heads, self.head_dim
+                    lora += (din * r + r * a * d) + 2 * (din * r + r * kv * d)
+                add("lora_adapters", n_ins * lora)
+        else:
+            ap = self._attention_params()
+            for i, kind in enumerate(self.layer_kinds()):
+                add("attention", ap["attention"])
+                add("norms", ap["norms"] + 2 * self._norm_params(h))
+                if self.residual_scale:
+                    add("residual_scales", 8 * h)  # scale+bias on branch and residual, twice
+                if kind == "dense":
+                    add("mlp", self._mlp_params(self.ffn_hidden))
+                else:
+                    ew = self.expert_ffn_hidden or self.ffn_hidden
+                    one = self._mlp_params(ew)
+                    add("experts", self.experts * one, self.top_k * one)
+                    if self.shared_experts:
+                        add("shared_experts", self.shared_experts * self._mlp_params(self.shared_expert_ffn_hidden))
+                    add("router", self._router_params(i))
+            if self.residual_scale:
+                add("residual_scales", 2 * h)  # input scale+bias
+        add("norms", self._norm_params(h))  # final norm
+        return {k: (tot[k], act[k]) for k in tot}
+
+    @property
+    def params_total(self) -> int:
+        """Total parameters [count] (tied embeddings counted once)."""
+        return sum(t for t, _ in self._breakdown.values())
+
+    @property
+    def params_active(self) -> int:
+        """Parameters used per token [count]: all but the routed experts not chosen."""
+        return sum(a for _, a in self._breakdown.values())
+
+    @property
+    def params_embedding(self) -> int:
+        """Embedding, position-embedding and (untied) LM-head parameters [count]."""
+        b = self._breakdown
+        return b["embeddings"][0] + b["position_embeddings"][0] + b["lm_head"][0]
+
+    def params_published_basis(self) -> tuple[int, int]:
+        """(total, active) on this preset's ``published_basis`` [count]."""
+        sub = self.params_embedding if self.published_basis == "non_embedding" else 0
+        return self.params_total - sub, self.params_active - sub
+
+    def param_breakdown(self) -> pl.DataFrame:
+        """Parameters by component.
+
+        Returns
+        -------
+        polars.DataFrame
+            Columns ``component``, ``params_total``, ``params_active`` [count]; components:
+            embeddings, position_embeddings, lm_head (0 if tied), attention, mlp,
+            experts, shared_experts, router, norms, and where present ssm,
+            hybrid_linear, lora_adapters, residual_scales.
+
+        Examples
+        --------
+        >>> df = get("mixtral-8x7b").param_breakdown()
+        >>> int(df["params_total"].sum())
+        46702792704
+        """
+        b = self._breakdown
+        return pl.DataFrame(
+            {
+                "component": list(b),
+                "params_total": [t for t, _ in b.values()],
+                "params_active": [a for _, a in b.values()],
+            },
+            schema={"component": pl.String, "params_total": pl.Int64, "params_active": pl.Int64},
+        )
+
+    # ------------------------------------------------------------------ FLOPs
+    def _attn_core_per_token(self, seq_len: float, causal: bool) -> float:
+        """QKᵀ + AV FLOPs per token for one attention sublayer [FLOP]."""
+        f = 0.5 if causal else 1.0
+        if self.attention == "mla":
+            dq = self.qk_nope_head_dim + self.qk_rope_head_dim
+            dv = self.v_head_dim
+        else:
+            dq = dv = self.head_dim
+        return f * 2.0 * seq_len * self.heads * (dq + dv)
+
+    def _gemm_table(self, tokens: float, seq_len: int, micro_batch: int, tp: int, causal: bool
+                    ) -> dict[str, list[tuple[str, float, float, float, float]]]:
+        h, a, kv, d = self.hidden, self.heads, self.kv_heads, self.head_dim
+        t = tokens
+        f = 0.5 if causal else 1.0
+        out: dict[str, list[tuple[str, float, float, float, float]]] = {}
+
+        def attn() -> list[tuple[str, float, float, float, float]]:
+            g: list[tuple[str, float, float, float, float]] = []
+            if self.attention == "mla":
+                qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+                if self.q_lora_rank:
+                    g.append(("q_down", t, self.q_lora_rank, h, 1))
+                    g.append(("q_up", t, a * qk / tp, self.q_lora_rank, 1))
+                else:
+                    g.append(("q_proj", t, a * qk / tp, h, 1))
+                g.append(("kv_down", t, self.kv_lora_rank + self.qk_rope_head_dim, h, 1))
+                g.append(("kv_up", t, a * (self.qk_nope_head_dim + self.v_head_dim) / tp, self.kv_lora_rank, 1))
+                nb = micro_batch * a / tp
+                g.append(("attn_scores", seq_len, seq_len, qk, nb * f))
+                g.append(("attn_context", seq_len, self.v_head_dim, seq_len, nb * f))
+                g.append(("out_proj", t, h, a * self.v_head_dim / tp, 1))
+                return g
+            din = self._attn_in()
+            g.append(("qkv_proj", t, (a + 2 * kv) * d / tp, din, 1))
+            if self.lora_attention and self.lora_rank and self.arch == "hybrid_ssm":
+                r = self.lora_rank
+                g.append(("qkv_lora_down", t, 3 * r, din, 1))
+                g.append(("qkv_lora_up", t, (a + 2 * kv) * d / tp, r, 1))
+            nb = micro_batch * a / tp
+            g.append(("attn_scores", seq_len, seq_len, d, nb * f))
+            g.append(("attn_context", seq_len, d, seq_len, nb * f))
+            g.append(("out_proj", t, h, a * d / tp, 1))
+            return g
+
+        def mlp(width: int, rows: float, prefix: str) -> list[tuple[str, float, float, float, float]]:
+            m = _FFN_ACTS[self.ffn_act]
+            return [(f"{prefix}_up", rows, (m - 1) * width / tp, h, 1), (f"{prefix}_down", rows, h, width / tp, 1)]
+
+        kinds = set(self.layer_kinds())
+        if "dense" in kinds:
+            out["dense"] = attn() + mlp(self.ffn_hidden, t, "mlp")
+        if "moe" in kinds:
+            g = attn()
+            if self.router == "mlp":
+                r = self.router_hidden
+                g += [("router_down", t, r, h, 1), ("router_mlp", t, r, r, 2),
+                      ("router_out", t, self.experts + 1, r, 1)]
+            else:
+                g.append(("router", t, self.experts, h, 1))
+            g += mlp(self.expert_ffn_hidden or self.ffn_hidden, t * self.top_k, "experts")
+            if self.shared_experts:
+                g += mlp(self.shared_experts * self.shared_expert_ffn_hidden, t, "shared_experts")
+            out["moe"] = g
+        if kinds & {"mamba2", "hybrid"}:
+            di, n, ng = self.d_inner, self.ssm_state, self.ssm_groups
+            m = [("ssm_in_proj", t, (2 * di + 2 * ng * n + self.ssm_heads) / tp, h, 1),
+                 ("ssm_out_proj", t, h, di / tp, 1)]
+            out["mamba2"] = m
+            if "hybrid" in kinds:
+                g = attn() + mlp(self.ffn_hidden, t, "shared_mlp")
+                if self.lora_rank:
+                    g += [("mlp_lora_down", t, self.lora_rank, h, 1),
+                          ("mlp_lora_up", t, (_FFN_ACTS[self.ffn_act] - 1) * self.ffn_hidden / tp, self.lora_rank, 1)]
+                g += [("hybrid_linear", t, h, h, 1)]
+                out["hybrid"] = g + m
+        out["head"] = [("lm_head", t, self.vocab / tp, h, 1)]
+        return out
+
+    def layer_gemms(self, seq_len: int, micro_batch: int = 1, tp: int = 1, causal: bool = True
+                    ) -> dict[str, list[tuple[str, float, float, float, float]]]:
+        """Forward GEMMs of one layer of each kind, for the compute model.
+
+        Parameters
+        ----------
+        seq_len : int
+            Sequence length s [tokens].
+        micro_batch : int
+            Sequences per micro-batch b [count].
+        tp : int
+            Tensor-parallel size: column-parallel outputs (n) and row-parallel inputs
+            (k) are divided by tp; attention heads are split across ranks.
+        causal : bool
+            Halve the attention-core GEMMs (``count`` × 0.5; the kernel skips the
+            masked half).
+
+        Returns
+        -------
+        dict[str, list[tuple[str, float, float, float, float]]]
+            ``{kind: [(name, m, n, k, count), ...]}`` for every kind in
+            :meth:`layer_kinds` plus ``"head"`` (the LM head). Each GEMM costs
+            2·m·n·k·count FLOP per rank. Token GEMMs have m = b·s; attention-core
+            GEMMs are batched over b·heads/tp with m = s; routed-expert GEMMs are one
+            grouped GEMM over all b·s·top_k routed rows. Non-GEMM work (Mamba2 scan
+            and convolutions, CCA convolutions) is not listed; see
+            :meth:`flops_breakdown`. The ``"hybrid"`` entry includes its Mamba2 mixer.
+
+        Examples
+        --------
+        >>> g = get("llama3-8b").layer_gemms(4096, micro_batch=1)
+        >>> g["dense"][0]
+        ('qkv_proj', 4096, 6144.0, 4096, 1)
+        """
+        check = _posint
+        check("seq_len", seq_len)
+        check("micro_batch", micro_batch)
+        check("tp", tp)
+        return self._gemm_table(micro_batch * seq_len, seq_len, micro_batch, tp, causal)
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (frozen, hashable spec)
+    def _forward_parts(self, seq_len: int, causal: bool) -> dict[str, float]:
+        """Forward FLOPs per token by component, summed over layers [FLOP/token]."""
+        h, s = self.hidden, float(seq_len)
+        parts: dict[str, float] = {}
+
+        def add(k: str, v: float) -> None:
+            parts[k] = parts.get(k, 0.0) + v
+
+        gemms = self._gemm_table(float(seq_len), seq_len, 1, 1, causal)
+
+        def comp_of(name: str) -> str:
+            if name.startswith(("attn_scores", "attn_context")):
+                return "attention_core"
+            if name.startswith(("q_", "kv_", "qkv_proj", "out_proj")):
+                return "attention_proj"
+            if name.startswith("router"):
+                return "router"
+            if name.startswith("shared_experts"):
+                return "shared_experts"
+            if name.startswith("experts"):
+                return "experts"
+            if name.startswith(("mlp_lora", "qkv_lora")):
+                return "lora_adapters"
+            if name.startswith(("mlp", "shared_mlp")):
+                return "mlp"
+            if name.startswith("ssm"):
+                return "ssm_proj"
+            return name
+
+        counts: dict[str, int] = {}
+        for k in self.layer_kinds():
+            counts[k] = counts.get(k, 0) + 1
+        counts["head"] = 1
+        for kind, n in counts.items():
+            for name, m, nn, kk, c in gemms[kind]:
+                add(comp_of(name), n * 2.0 * m * nn * kk * c / s)
+        # non-GEMM work that is still O(d) multiply-adds per token
+        nssm = counts.get("mamba2", 0) + counts.get("hybrid", 0)
+        if nssm:
+            di, n_, ng = self.d_inner, self.ssm_state, self.ssm_groups
+            add("ssm_conv", nssm * 2.0 * (di + 2 * ng * n_) * self.ssm_conv)
+            # recurrent form of the Mamba2/SSD scan per token: state update
+            # h ← exp(dtA)·h + dt·B xᵀ (≈ 4·d_inner·N) and output y = C·h (2·d_inner·N)
+            add("ssm_scan", nssm * 6.0 * di * n_)
+        if self.attention == "cca":
+            nattn = counts.get("dense", 0) + counts.get("moe", 0)
+            c = (self.heads + self.kv_heads) * self.head_dim
+            conv = 2.0 * c * self.cca_time0 + 2.0 * c * (c // (self.heads + self.kv_heads)) * self.cca_time1
+            add("cca_conv", nattn * conv)
+        if not math.isfinite(sum(parts.values())):  # pragma: no cover
+            raise ArithmeticError("non-finite FLOP count")
+        del h
+        return parts
+
+    def flops_breakdown(self, seq_len: int, causal: bool = True) -> pl.DataFrame:
+        """Forward FLOPs per token by component.
+
+        Parameters
+        ----------
+        seq_len : int
+            Sequence length s [tokens].
+        causal : bool
+            Halve attention scores/context (causal mask).
+
+        Returns
+        -------
+        polars.DataFrame
+            ``component``, ``forward_flops_per_token`` [FLOP/token]: attention_proj,
+            attention_core, mlp, experts, shared_experts, router, lora_adapters,
+            hybrid_linear, ssm_proj, ssm_conv, ssm_scan, cca_conv, lm_head (those present).
+        """
+        _posint("seq_len", seq_len)
+        p = self._forward_parts(int(seq_len), bool(causal))
+        return pl.DataFrame({"component": list(p), "forward_flops_per_token": list(p.values())},
+                            schema={"component": pl.String, "forward_flops_per_token": pl.Float64})
+
+    def forward_flops_per_token(self, seq_len: int, causal: bool = True) -> float:
+        """Forward FLOPs per token, all layers + LM head [FLOP/token].
+
+        Examples
+        --------
+        >>> f = get("megatron-175b").forward_flops_per_token(2048, causal=False)
+        >>> round(f / 1e9, 1)
+        358.8
+        """
+        _posint("seq_len", seq_len)
+        return float(sum(self._forward_parts(int(seq_len), bool(causal)).values()))
+
+    def flops_per_token(self, seq_len: int, training: bool = True, causal: bool = True,
+                        recompute: str = "none") -> float:
+        """FLOPs per token of a training (or inference) step [FLOP/token].
+
+        Parameters
+        ----------
+        seq_len : int
+            Sequence length s [tokens].
+        training : bool
+            Forward + backward (backward = 2 × forward) when True; forward only otherwise.
+        causal : bool
+            Halve attention scores/context.
+        recompute : {"none", "selective", "full"}
+            Activation recomputation: ``"full"`` adds one forward of every layer (not the
+            LM head); ``"selective"`` adds the attention-core forward only.
+
+        Notes
+        -----
+        F = 3·F_fwd + F_recompute. With ``causal=False`` and ``recompute="full"`` a dense
+        GPT gives Narayanan's 96·s·l·h²·(1 + s/(6h) + V/(16lh)) per sequence.
+        """
+        from .errors import ValidationError
+
+        if recompute not in _RECOMPUTE:
+            raise ValidationError(f"recompute = {recompute!r}: allowed values are {', '.join(_RECOMPUTE)}")
+        _posint("seq_len", seq_len)
+        parts = self._forward_parts(int(seq_len), bool(causal))
+        fwd = float(sum(parts.values()))
+        if not training:
+            return fwd
+        extra = 0.0
+        if recompute == "full":
+            extra = fwd - parts.get("lm_head", 0.0)
+        elif recompute == "selective":
+            extra = parts.get("attention_core", 0.0)
+        return 3.0 * fwd + extra
+
+    def flops_per_step(self, seq_len: int, global_batch: int, training: bool = True,
+                       causal: bool = True, recompute: str = "none") -> float:
+        """FLOPs of one optimizer step = flops_per_token · seq_len · global_batch [FLOP].
+
+        Parameters
+        ----------
+        seq_len : int
+            Sequence length [tokens].
+        global_batch : int
+            Sequences per step [count].
+        """
+        _posint("global_batch", global_batch)
+        return self.flops_per_token(seq_len, training, causal, recompute) * seq_len * global_batch
+
+
+# ---------------------------------------------------------------------- module level
+MODEL_FIELDS: frozenset[str] = frozenset(
+    {f.name for f in dataclasses.fields(ModelSpec)} | {"preset"}
+)
+"""Keys accepted in a Scenario ``[model]`` table (used by the Scenario validator)."""
+
+
+def six_nd(params: float, tokens: float) -> float:
+    """Training FLOPs ≈ 6·N·D [FLOP] (N parameters, D tokens; Kaplan et al. 2020).
+
+    Examples
+    --------
+    >>> six_nd(1e9, 1e12)
+    6e+21
+    """
+    return 6.0 * float(params) * float(tokens)
+
+
+def narayanan_flops(batch: float, seq_len: float, layers: float, hidden: float, vocab: float) -> float:
+    """FLOPs per iteration with full activation recomputation [FLOP].
+
+    F = 96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) (Narayanan et al. 2021, Eq. 3): forward,
+    recomputed forward and backward of dense GPT layers with full (non-causal)
+    attention, plus 3 passes of the logit layer.
+
+    Parameters
+    ----------
+    batch : float
+        Global batch B [sequences].
+    seq_len : float
+        s [tokens].
+    layers, hidden, vocab : float
+        l [count], h [elements], V [tokens].
+
+    References
+    ----------
+    https://arxiv.org/abs/2104.04473
+    """
+    b, s, ell, h, v = map(float, (batch, seq_len, layers, hidden, vocab))
+    return 96.0 * b * s * ell * h * h * (1.0 + s / (6.0 * h) + v / (16.0 * ell * h))
+
+
+def _posint(name: str, value: Any) -> int:
+    from .errors import check_positive
+
+    return int(check_positive(name, value, integer=True))
+
+
+def _to_bool(name: str, x: Any) -> bool:
+    from .errors import ValidationError
+
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, str) and x.strip().lower() in ("true", "1", "yes"):
+        return True
+    if isinstance(x, str) and x.strip().lower() in ("false", "0", "no", ""):
+        return False
+    if isinstance(x, int) and x in (0, 1):
+        return bool(x)
+    raise ValidationError(f"{name} = {x!r}: expected true or false")
+
+
+def _to_tuple(name: str, x: Any) -> tuple:
+    from .errors import ValidationError
+
+    if isinstance(x, str):
+        items = [p.strip() for p in x.split(";") if p.strip()]
+    elif isinstance(x, (list, tuple)):
+        items = list(x)
+    else:
+        raise ValidationError(f"model.{name} = {x!r}: expected a list or a ';'-separated string")
+    if name == "shared_attn_insertions":
+        try:
+            return tuple(int(i) for i in items)
+        except (TypeError, ValueError):
+            raise ValidationError(f"model.{name} = {x!r}: expected layer indices (integers)") from None
+    return tuple(str(i).lower() for i in items)
+
+
+@functools.lru_cache(maxsize=1)
+def _load() -> tuple[pl.DataFrame, dict[str, ModelSpec], dict[str, str]]:
+    from .errors import DataError, InfraLabError
+
+    try:
+        df = pl.read_csv(PRESETS_CSV, infer_schema=False)
+    except Exception as e:  # pragma: no cover
+        raise DataError(f"{PRESETS_CSV}: cannot read ({e})") from e
+    need = {"name", "source_url", "note"} | set(_INT_FIELDS) - {"ssm_groups", "router_hidden"}
+    missing = need - set(df.columns)
+    if missing:
+        raise DataError(f"{PRESETS_CSV}: missing columns {sorted(missing)}")
+    unknown_cols = set(df.columns) - MODEL_FIELDS
+    if unknown_cols:
+        raise DataError(f"{PRESETS_CSV}: unknown columns {sorted(unknown_cols)}; valid: {sorted(MODEL_FIELDS)}")
+    specs: dict[str, ModelSpec] = {}
+    lookup: dict[str, str] = {}
+    for i, row in enumerate(df.iter_rows(named=True), start=2):
+        vals: dict[str, Any] = {k: v.strip() for k, v in row.items() if v not in (None, "")}
+        try:
+            for k in (*_INT_FIELDS, *_OPT_INT_FIELDS):
+                if k in vals:
+                    vals[k] = int(vals[k])
+            for k in _FLOAT_FIELDS:
+                if k in vals:
+                    vals[k] = float(vals[k])
+        except ValueError as e:
+            raise DataError(f"{PRESETS_CSV} row {i} ({row.get('name')}): {e}") from e
+        if not vals.get("source_url"):
+            raise DataError(f"{PRESETS_CSV} row {i} ({row.get('name')}): column source_url is empty")
+        try:
+            spec = ModelSpec._build(vals)
+        except InfraLabError as e:
+            raise DataError(f"{PRESETS_CSV} row {i} ({row.get('name')}): {e}") from e
+        key = spec.name.lower()
+        if key in lookup:
+            raise DataError(f"{PRESETS_CSV} row {i}: duplicate name or alias {spec.name!r}")
+        specs[spec.name] = spec
+        lookup[key] = spec.name
+        for al in spec.aliases:
+            if al in lookup:
+                raise DataError(f"{PRESETS_CSV} row {i}: alias {al!r} already used by {lookup[al]!r}")
+            lookup[al] = spec.name
+    return df, specs, lookup
+
+
+def presets() -> pl.DataFrame:
+    """The preset table (``data/models/presets.csv``) with computed counts.
+
+    Returns
+    -------
+    polars.DataFrame
+        The CSV columns (as text) plus ``params_total``, ``params_active`` [count] and
+        ``error_total_pct``, ``error_active_pct`` [%] against the published counts
+        (on each row's ``published_basis``; null where nothing is published).
+    """
+    df, specs, _ = _load()
+    tot, act, et, ea = [], [], [], []
+    for name in df["name"]:
+        s = specs[name]
+        bt, ba = s.params_published_basis()
+        tot.append(s.params_total)
+        act.append(s.params_active)
+        et.append(None if s.published_params_total is None else 100.0 * (bt / s.published_params_total - 1))
+        ea.append(None if s.published_params_active is None else 100.0 * (ba / s.published_params_active - 1))
+    return df.with_columns(
+        pl.Series("params_total", tot, dtype=pl.Int64),
+        pl.Series("params_active", act, dtype=pl.Int64),
+        pl.Series("error_total_pct", et, dtype=pl.Float64),
+        pl.Series("error_active_pct", ea, dtype=pl.Float64),
+    )
+
+
+def preset_names() -> list[str]:
+    """Canonical preset names, in file order."""
+    return list(_load()[1])
+
+
+def get(name: str) -> ModelSpec:
+    """A preset by name or alias (case-insensitive).
+
+    Raises
+    ------
+    UnknownNameError
+        With the nearest preset names.
+
+    Examples
+    --------
+    >>> get("Mixtral-8x7B").experts
+    8
+    """
+    from .errors import unknown
+
+    _, specs, lookup = _load()
+    key = str(name).strip().lower()
+    if key not in lookup:
+        raise unknown("model preset", name, list(specs), where="data/models/presets.csv")
+    return specs[lookup[key]]
