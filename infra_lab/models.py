@@ -28,10 +28,10 @@ Examples
 >>> from infra_lab import models
 >>> models.get("llama3-8b").params_total
 8030261248
->>> spec = models.ModelSpec.from_dict(
-...     {"preset": "gpt2-small", "bias": False, "norm": "layernorm_nobias"})
->>> spec.params_total  # nanoGPT's bias-free GPT-2 small
+>>> models.get("gpt2-small").params_total  # nanoGPT's transformer_sizing count (no biases)
 124337664
+>>> models.get("gpt2-small-hf").params_total  # the released checkpoint, with biases
+124439808
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from infra_lab.models import ModelSpec
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("gpt2-small", 124_439_808),  # released checkpoint: biases, LayerNorm(w+b), tied, wpe
-        ("gpt2-small-nobias", 124_337_664),  # nanoGPT transformer_sizing, bias=False
+        ("gpt2-small-hf", 124_439_808),  # released checkpoint: biases, LayerNorm(w+b), tied, wpe
+        ("gpt2-small", 124_337_664),  # nanoGPT transformer_sizing, bias=False
         ("llama3-8b", 8_030_261_248),
         ("mixtral-8x7b", 46_702_792_704),
         ("zamba2-1.2b", 1_215_064_704),
@@ -28,12 +28,12 @@ def test_exact_counts(name, expected):
 
 
 def test_gpt2_bias_is_a_field_not_a_special_case():
-    spec = ModelSpec.from_dict({"preset": "gpt2-small", "bias": False, "norm": "layernorm_nobias"})
+    spec = ModelSpec.from_dict({"preset": "gpt2-small-hf", "bias": False, "norm": "layernorm_nobias"})
     assert spec.params_total == 124_337_664
     # the 102,144 difference is exactly the biases: per layer 9h linear (qkv 3h, proj h,
     # fc 4h, proj h) + 2h LayerNorm, plus the final LayerNorm bias h
     h = 768
-    assert models.get("gpt2-small").params_total - spec.params_total == 12 * (9 * h + 2 * h) + h
+    assert models.get("gpt2-small-hf").params_total - spec.params_total == 12 * (9 * h + 2 * h) + h
 
 
 def test_megatron_formula_reproduced():
@@ -93,7 +93,7 @@ def test_breakdown_sums_and_active():
     mix = models.get("mixtral-8x7b").param_breakdown()
     row = mix.filter(mix["component"] == "experts")
     assert row["params_active"][0] * 4 == row["params_total"][0]  # top-2 of 8
-    gpt2 = dict((c, t) for c, t, _ in models.get("gpt2-small").param_breakdown().iter_rows())
+    gpt2 = dict((c, t) for c, t, _ in models.get("gpt2-small-hf").param_breakdown().iter_rows())
     assert gpt2["lm_head"] == 0 and gpt2["position_embeddings"] == 1024 * 768
 
 

@@ -1,7 +1,7 @@
 """Scenario contract: construction, validation with clear errors, dict/TOML round trips."""
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import infra_lab as il
@@ -130,6 +130,7 @@ def test_replace():
 )
 def test_round_trip_property(nodes, tp, pp, mb, accum, acc, zero, sp, recompute):
     world = nodes * 8
+    assume(tp * pp <= world)
     dp = world // (tp * pp)
     d = {
         "name": "prop",

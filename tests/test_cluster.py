@@ -1,0 +1,72 @@
+"""Cluster summary, accelerator metrics, hardware charts and the explorer widget."""
+
+import polars as pl
+import pytest
+
+import infra_lab as il
+from infra_lab.errors import UnknownNameError, ValidationError
+
+HW = {"accelerator": "MI300X", "nodes": 128, "gpus_per_node": 8, "nic": "Pollara-400", "fabric": "rails-only"}
+
+
+def _val(df, q):
+    return df.filter(pl.col("quantity") == q)["value"][0]
+
+
+def test_cluster_summary_matches_hand_arithmetic():
+    s = il.cluster.cluster_summary(HW)
+    acc = il.catalog.accelerator("MI300X")
+    assert _val(s, "GPUs") == 1024
+    assert _val(s, "dense peak bf16") == pytest.approx(1024 * acc.peak("bf16") / 1e15)
+    assert _val(s, "HBM capacity") == pytest.approx(1024 * 192e9 / 1e12)
+    assert _val(s, "scale-out bandwidth per node (line rate, one direction)") == pytest.approx(400.0)
+    assert _val(s, "GPU power at TDP") == pytest.approx(1024 * 0.75)
+    assert s["unit"].null_count() == 0
+
+
+def test_750_pf_claim_reading():
+    c = il.cluster.claim_check(750, HW, "bf16")
+    assert c["claim_per_gpu_tflops"] == pytest.approx(750e3 / 1024)
+    assert c["max_achievable_per_gpu_tflops"] == pytest.approx(708.0)
+    assert 1.0 < c["claim_over_max_achievable"] < 1.05
+    assert c["consistent"]
+    with pytest.raises(ValidationError, match="claimed_pflops"):
+        il.cluster.claim_check(-1, HW)
+
+
+def test_accelerator_metrics():
+    m = il.cluster.accelerator_metrics(["MI300X", "H100-SXM"], "bf16")
+    ridge = m.filter((pl.col("accelerator") == "MI300X") & (pl.col("metric") == "ridge_flop_per_byte"))["value"][0]
+    assert ridge == pytest.approx(1307.4e12 / 5.3e12)
+    a100 = il.cluster.accelerator_metrics(["A100-SXM-80GB"], "fp8")
+    assert "peak_tflops" not in set(a100["metric"])  # no sourced FP8: left out, not invented
+    with pytest.raises(UnknownNameError):
+        il.cluster.accelerator_metrics(["MI300X"], "fp12")
+
+
+def test_charts_to_dict():
+    m = il.cluster.accelerator_metrics(["MI300X", "H100-SXM", "B200"], "bf16")
+    spec = il.charts.accelerator_bars(m, "hbm_GB").to_dict()
+    layer = spec["layer"][0]
+    assert layer["mark"]["type"] == "bar"
+    assert "[GB]" in layer["encoding"]["x"]["title"]
+    peaks = pl.DataFrame({"accelerator": ["MI300X", "MI300X"], "vendor": ["AMD", "AMD"],
+                          "precision": ["bf16", "fp8"], "peak_tflops": [1307.4, 2614.9]})
+    spec = il.charts.peak_by_precision(peaks).to_dict()
+    assert "[TFLOP/s]" in spec["encoding"]["y"]["title"]
+    with pytest.raises(UnknownNameError, match="hbm_GB"):
+        il.charts.accelerator_bars(m, "hbm_gb")
+    with pytest.raises(ValidationError, match="lacks column"):
+        il.charts.accelerator_bars(m.drop("unit"), "hbm_GB")
+
+
+def test_explorer_widget_updates():
+    box = il.widgets.accelerator_explorer()
+    before = box.chart.chart.to_dict()
+    box.controls["metric"].value = "hbm_bw_TBps"
+    after = box.chart.chart.to_dict()
+    assert before != after
+    assert "TB/s" in str(after)
+    box.controls["compare"].value = ("MI300X", "H100-SXM")
+    names = {r["accelerator"] for r in box.chart.chart.to_dict()["datasets"].popitem()[1]}
+    assert names == {"MI300X", "H100-SXM"}
