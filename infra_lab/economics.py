@@ -58,7 +58,7 @@ __all__ = [
     "annuity_factor", "straight_line_value", "exponential_value", "network_capex_per_gpu",
     "owned_cost_per_gpu_hour", "rental_prices", "rental_price", "rental_cost_per_gpu_hour",
     "tco", "training_flop", "gpu_hours_for", "run_cost", "cost_per_million_tokens",
-    "break_even_utilization", "provider_view", "epoch_amortized_cost", "useful_work_cost",
+    "break_even_utilization", "rent_vs_own_curve", "provider_view", "epoch_amortized_cost", "useful_work_cost",
     "compare_useful_work",
     # uncertainty
     "distribution_mean", "sample_parameters", "monte_carlo_owned_cost", "monte_carlo",
@@ -287,7 +287,7 @@ def _check_fraction(field_: str, value: float, *, lo_open: bool = True, hi: floa
     hi_ok = v < hi if hi_open else v <= hi
     if not (math.isfinite(v) and lo_ok and hi_ok):
         lo_s = "(0" if lo_open else "[0"
-        hi_s = f"{hi})" if hi_open else f"{hi}]"
+        hi_s = f"{hi:g})" if hi_open else f"{hi:g}]"
         raise ValidationError(f"{field_} = {value!r}: must be in {lo_s}, {hi_s}")
     return v
 
@@ -816,6 +816,40 @@ def break_even_utilization(rental_usd_per_gpu_hour: float, accelerator: str = "M
     if margin <= 0:
         return math.inf
     return c.fixed_usd_per_calendar_hour / margin
+
+
+def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
+                      utilizations: Iterable[float] | None = None, *,
+                      depreciation: str = "straight-line", committed: Iterable[str] = (),
+                      **overrides: float):
+    """Cost per useful GPU-hour against utilization, for owning and for each rental price.
+
+    Parameters
+    ----------
+    rentals : label -> price [USD per GPU-hour]
+    utilizations : grid of utilizations in (0, 1] (default 0.10 .. 1.00)
+    committed : labels of ``rentals`` paid for every hour (cost = price / U); the others
+        are on-demand (cost = price)
+    depreciation, **overrides : as :func:`owned_cost_per_gpu_hour`
+
+    Returns
+    -------
+    polars DataFrame: utilization, option, kind ("own" | "rent"), usd_per_gpu_hour
+    """
+    import polars as pl
+
+    grid = list(utilizations) if utilizations is not None else [x / 100 for x in range(10, 101, 2)]
+    committed = set(committed)
+    overrides = {k: v for k, v in overrides.items() if k != "utilization"}
+    rows = []
+    for u in grid:
+        c = owned_cost_per_gpu_hour(accelerator, depreciation=depreciation, utilization=u, **overrides)
+        rows.append({"utilization": u, "option": f"own {c.accelerator} ({depreciation})", "kind": "own",
+                     "usd_per_gpu_hour": c.total_usd_per_gpu_hour})
+        for label, price in rentals.items():
+            rows.append({"utilization": u, "option": label, "kind": "rent",
+                         "usd_per_gpu_hour": rental_cost_per_gpu_hour(price, u, label in committed)})
+    return pl.DataFrame(rows)
 
 
 @dataclass(frozen=True)
