@@ -1,0 +1,684 @@
+"""Links, topologies and a flow-level simulation of the scale-up and scale-out fabrics.
+
+Scale-up (inside a node or NVLink domain): :func:`scaleup` describes either a full mesh
+(AMD MI300X: 7 xGMI links per GPU, one to each peer, so a collective among k GPUs of the
+node has only k − 1 links per GPU) or a switched NVLink/NVSwitch domain (H100/H200/B200:
+every GPU drives its full NVLink bandwidth to any set of peers; NVL72 domains of 72 GPUs).
+Achieved link rates are raw rates times efficiencies read from ``data/network_constants.csv``.
+
+Scale-out (between nodes): :func:`scaleout` gives NICs per node, line rate and achieved
+rate; :class:`Fabric` builds the switches and directed links of a rails-only fabric (GPU i of
+every node on rail i, each rail its own one- or two-level network, no spine shared between
+rails), a rail-optimized leaf–spine Clos (rail leaves, shared spines) or a fat-tree (leaves
+per group of nodes) with an oversubscription ratio and a switch radix; :meth:`Fabric.paths`
+lists the equal-cost paths between two GPUs and :func:`switch_counts` counts switches.
+
+Flow-level simulation: :func:`step_flows` builds the flows of one collective step (NCCL-style
+multi-channel ring, per-rail hierarchical ring or halving/doubling step, all-to-all pairs);
+:func:`simulate_step` routes them (ECMP with a per-flow hash and seed, optionally several
+queue pairs per connection; packet spraying, each flow split evenly over all equal-cost
+paths; adaptive least-loaded choice), computes max-min fair rates by progressive filling and
+runs a fluid simulation to the step's completion; :func:`monte_carlo` repeats it over hash
+seeds. The max-min kernel (numba) has a plain-Python twin
+(``infra_lab._kernels.fabric.maxmin_rates_reference``) and the tests check they agree.
+
+>>> import infra_lab as il
+>>> su = il.fabric.scaleup({"accelerator": "MI300X"})
+>>> round(su.bandwidth_Bps(8) / 1e9, 1), round(su.bandwidth_Bps(2) / 1e9, 1)
+(325.9, 46.6)
+>>> fab = il.fabric.Fabric.build({"accelerator": "MI300X", "nodes": 128, "nic": "Pollara-400",
+...                               "fabric": "rails-only"})
+>>> fab.tiers, len(fab.paths(0, 8 * 64))   # GPU 0 of node 0 -> GPU 0 of node 64: 32 spines
+(2, 32)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from . import catalog
+from .errors import ValidationError, check_positive, unknown
+from .scenario import HardwareConfig
+
+CONSTANTS_FILE = catalog.DATA_DIR / "network_constants.csv"
+FABRIC_KINDS = ("rails-only", "rail-optimized", "fat-tree")
+ROUTINGS = ("ecmp", "spray", "adaptive")
+PATTERNS = ("ring", "rail_ring", "halving_doubling", "all_to_all")
+COMPLETIONS = ("fluid", "static")
+
+__all__ = [
+    "network_constants", "constant", "hardware_config", "ScaleUp", "ScaleOut", "scaleup",
+    "scaleout", "Fabric", "switch_counts", "Flows", "step_flows", "StepResult", "route",
+    "solve_rates", "simulate_step", "monte_carlo", "balls_into_bins", "ROUTINGS", "PATTERNS",
+    "FABRIC_KINDS",
+]
+
+
+# ---------------------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------------------
+@cache
+def network_constants():
+    """data/network_constants.csv as a polars DataFrame (name, value, unit, source_url, note)."""
+    return catalog.read_table(CONSTANTS_FILE, {
+        "name": catalog.Col("str", required=True),
+        "value": catalog.Col("float", required=True, nonneg=True),
+        "unit": catalog.Col("str", required=True),
+    })
+
+
+@cache
+def _constants_dict() -> dict[str, float]:
+    t = network_constants()
+    return dict(zip(t["name"].to_list(), t["value"].to_list(), strict=True))
+
+
+def constant(name: str) -> float:
+    """One network constant by name, in the unit of its ``unit`` column (SI)."""
+    d = _constants_dict()
+    if name not in d:
+        raise unknown("network constant", name, d)
+    return float(d[name])
+
+
+def hardware_config(hardware) -> HardwareConfig:
+    """Validate a [hardware] table (dict) or pass a HardwareConfig / Fabric's hardware through."""
+    if isinstance(hardware, Fabric):
+        return hardware.hardware
+    if isinstance(hardware, HardwareConfig):
+        return hardware
+    if not isinstance(hardware, dict):
+        raise ValidationError(f"hardware = {hardware!r}: expected the [hardware] table as a dict or a HardwareConfig")
+    return HardwareConfig.from_dict(hardware)
+
+
+# ---------------------------------------------------------------------------------------
+# Scale-up and scale-out descriptions
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScaleUp:
+    """The scale-up fabric of one accelerator type.
+
+    Attributes
+    ----------
+    topology : "mesh" (point-to-point links to every peer) or "switch" (NVSwitch)
+    domain : GPUs sharing the scale-up fabric [-]
+    links_per_gpu : scale-up links of one GPU [-]
+    link_raw_Bps : raw rate of one link, one direction [B/s]
+    efficiency : achieved / raw [-] (xGMI: TransferBench 46.55/64; NVLink: NCCL topo.h)
+    """
+
+    accelerator: str
+    tech: str
+    topology: str
+    domain: int
+    links_per_gpu: int
+    link_raw_Bps: float
+    efficiency: float
+
+    @property
+    def link_Bps(self) -> float:
+        """Achieved rate of one link, one direction [B/s]."""
+        return self.link_raw_Bps * self.efficiency
+
+    @property
+    def gpu_Bps(self) -> float:
+        """Achieved scale-up bandwidth of one GPU over all its links, one direction [B/s]."""
+        return self.links_per_gpu * self.link_Bps
+
+    def bandwidth_Bps(self, k: int) -> float:
+        """Bandwidth one GPU can drive to the other k − 1 GPUs of a k-GPU group [B/s].
+
+        On a mesh only the k − 1 links to the group's members help; through a switch the
+        whole NVLink bandwidth is usable whatever k (k >= 2)."""
+        k = int(k)
+        if k < 2:
+            return 0.0
+        if self.topology == "mesh":
+            return min(k - 1, self.links_per_gpu) * self.link_Bps
+        return self.gpu_Bps
+
+
+def _scaleup_efficiency(acc: catalog.Accelerator) -> float:
+    if acc.scaleup_topology == "mesh":
+        return constant("xgmi_efficiency")
+    m = re.search(r"nvlink\s*(\d)", acc.scaleup_tech.lower())
+    if m and f"nvlink{m.group(1)}_efficiency" in _constants_dict():
+        return constant(f"nvlink{m.group(1)}_efficiency")
+    raise ValidationError(
+        f"accelerator {acc.name}: no scale-up efficiency for {acc.scaleup_tech!r}; "
+        f"add a row nvlinkN_efficiency to {CONSTANTS_FILE.name}"
+    )
+
+
+def scaleup(hardware) -> ScaleUp:
+    """Scale-up fabric of the hardware's accelerator ([hardware] dict or HardwareConfig)."""
+    hw = hardware_config(hardware)
+    acc = hw.accelerator_spec
+    return ScaleUp(acc.name, acc.scaleup_tech, acc.scaleup_topology, int(hw.scaleup_domain),
+                   int(acc.scaleup_links), acc.scaleup_link_bw_Bps, _scaleup_efficiency(acc))
+
+
+@dataclass(frozen=True)
+class ScaleOut:
+    """Scale-out (back-end) network of a cluster.
+
+    Attributes
+    ----------
+    nics_per_node : back-end NICs per node [-]
+    line_rate_Bps : NIC line rate, one direction [B/s]
+    efficiency : achieved bus bandwidth / line rate [-] (46–48 GB/s per 400G NIC)
+    fabric : "rails-only" | "rail-optimized" | "fat-tree"
+    oversubscription : leaf down/up ratio [-]
+    radix : switch ports at the NIC line rate [-]
+    """
+
+    nic: str
+    nics_per_node: int
+    gpus_per_node: int
+    line_rate_Bps: float
+    efficiency: float
+    fabric: str
+    oversubscription: float
+    radix: int
+
+    @property
+    def nic_Bps(self) -> float:
+        """Achieved rate of one NIC, one direction [B/s]."""
+        return self.line_rate_Bps * self.efficiency
+
+    @property
+    def node_Bps(self) -> float:
+        """Achieved scale-out bandwidth of a node [B/s]."""
+        return self.nics_per_node * self.nic_Bps
+
+    @property
+    def gpu_Bps(self) -> float:
+        """Achieved scale-out bandwidth per GPU (its share of the node's NICs) [B/s]."""
+        return self.node_Bps / self.gpus_per_node
+
+
+def _radix(radix) -> int:
+    if radix is None:
+        return int(constant("switch_radix_ports"))
+    r = int(check_positive("radix", radix, integer=True))
+    if r < 2:
+        raise ValidationError(f"radix = {radix!r}: a switch needs at least 2 ports")
+    return r
+
+
+def scaleout(hardware, radix: int | None = None) -> ScaleOut:
+    """Scale-out network of the hardware; ``radix`` [ports] defaults to the constants file."""
+    hw = hardware_config(hardware)
+    nic = hw.nic_spec
+    return ScaleOut(nic.name, int(hw.nics_per_node), int(hw.gpus_per_node), nic.line_rate_Bps,
+                    constant("nic_efficiency"), hw.fabric, float(hw.oversubscription), _radix(radix))
+
+
+def _leaf_split(radix: int, sigma: float) -> tuple[int, int]:
+    """Down (host) and up ports of a leaf with oversubscription sigma = down/up."""
+    down = int(round(radix * sigma / (1.0 + sigma)))
+    down = min(max(down, 1), radix - 1)
+    return down, radix - down
+
+
+def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
+    """Switches needed by the hardware's back-end fabric (folded Clos, ``radix`` ports each).
+
+    Rails-only: each of the nics_per_node rails is its own network of ``nodes`` endpoints.
+    Rail-optimized and fat-tree: one network of nodes × nics_per_node endpoints (they differ
+    in which NICs share a leaf, not in switch count). One level when the endpoints fit one
+    switch, two (leaf–spine) while every spine can reach every leaf, three above that.
+
+    Returns {"tiers", "leaf", "spine", "core", "total"}.
+    """
+    hw = hardware_config(hardware)
+    r = _radix(radix)
+    down, up = _leaf_split(r, hw.oversubscription)
+    nets = hw.nics_per_node if hw.fabric == "rails-only" else 1
+    E = hw.nodes * (1 if hw.fabric == "rails-only" else hw.nics_per_node)
+
+    def one(E: int) -> tuple[int, int, int, int]:
+        if E <= r:
+            return 1, 1, 0, 0
+        leaves = -(-E // down)
+        if leaves <= r:
+            return 2, leaves, -(-leaves * up // r), 0
+        aggs = -(-leaves * up // (r // 2))
+        cores = -(-aggs * (r // 2) // r)
+        return 3, leaves, aggs, cores
+
+    t, leaf, spine, core = one(E)
+    out = {"tiers": t, "leaf": leaf * nets, "spine": spine * nets, "core": core * nets}
+    out["total"] = out["leaf"] + out["spine"] + out["core"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The fabric as directed links (for the flow-level simulation)
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fabric:
+    """Directed links and capacities of a cluster's scale-up + scale-out fabric.
+
+    A "node" here is a scale-up domain of G GPUs with R NICs; GPU i uses NIC i·R//G (its
+    rail). Link groups: scale-up (mesh: one link per ordered GPU pair; switch: one egress
+    and one ingress per GPU), NIC up/down, leaf uplinks/spine downlinks (U per leaf, plane j
+    of leaf a joins plane j of leaf b), and one aggregated trunk up/down per leaf used by
+    packet spraying. Build with :meth:`build`.
+    """
+
+    hardware: HardwareConfig
+    radix: int
+    kind: int           # 0 rails-only, 1 rail-optimized, 2 fat-tree
+    N: int
+    G: int
+    R: int
+    h: int              # NIC ports per leaf
+    B: int              # leaves per rail (rails-only / rail-optimized)
+    U: int              # uplinks per leaf
+    n_leaves: int
+    tiers: int
+    pxn: bool
+    topo: np.ndarray = field(repr=False, compare=False)
+    capacity_Bps: np.ndarray = field(repr=False, compare=False)
+    group_bounds: tuple = field(repr=False, compare=False)
+
+    @classmethod
+    def build(cls, hardware, radix: int | None = None, pxn: bool | None = None) -> Fabric:
+        """Build from a [hardware] dict / HardwareConfig; ``radix`` [ports] as in
+        :func:`switch_counts`; ``pxn``: forward to the destination's rail through the scale-up
+        fabric before leaving the node (always on for rails-only; default off otherwise)."""
+        if isinstance(hardware, Fabric):
+            return hardware
+        hw = hardware_config(hardware)
+        return _build_fabric(hw, _radix(radix), bool(pxn) if pxn is not None else None)
+
+    @property
+    def n_links(self) -> int:
+        return int(self.capacity_Bps.shape[0])
+
+    @property
+    def n_gpus(self) -> int:
+        return self.N * self.G
+
+    def link_group(self, link: int) -> str:
+        """Name of the group a link index belongs to."""
+        for name, (a, b) in self.group_bounds:
+            if a <= link < b:
+                return name
+        raise ValidationError(f"link = {link}: not a link of this fabric (0..{self.n_links - 1})")
+
+    def link_name(self, link: int) -> str:
+        """Readable name of a directed link, e.g. 'nic_up[node 3, rail 1]'."""
+        g = self.link_group(link)
+        a = dict(self.group_bounds)[g][0]
+        i = link - a
+        if g == "xgmi":
+            m, rest = divmod(i, self.G * self.G)
+            return f"xgmi[node {m}, gpu {rest // self.G}->{rest % self.G}]"
+        if g in ("nvswitch_egress", "nvswitch_ingress"):
+            return f"{g}[node {i // self.G}, gpu {i % self.G}]"
+        if g in ("nic_up", "nic_down"):
+            return f"{g}[node {i // self.R}, rail {i % self.R}]"
+        if g in ("leaf_up", "spine_down"):
+            return f"{g}[leaf {i // self.U}, plane {i % self.U}]"
+        return f"{g}[leaf {i}]"
+
+    def paths(self, src_gpu: int, dst_gpu: int) -> list[list[str]]:
+        """Every equal-cost path from one GPU to another, each a list of link names."""
+        n = self.n_gpus
+        for nm, v in (("src_gpu", src_gpu), ("dst_gpu", dst_gpu)):
+            if not isinstance(v, (int, np.integer)) or not 0 <= v < n:
+                raise ValidationError(f"{nm} = {v!r}: expected a GPU index 0..{n - 1}")
+        if src_gpu == dst_gpu:
+            return [[]]
+        from ._kernels import fabric as K
+
+        ptr, links, w = K.route_flows(np.array([src_gpu]), np.array([dst_gpu]), np.ones(1),
+                                      self.topo, K.ROUTE_SPRAY_EXPLICIT, 1, 0, np.zeros(1, np.int64))
+        common = [int(l) for l, x in zip(links, w, strict=True) if x == 1.0]
+        multi = [int(l) for l, x in zip(links, w, strict=True) if x != 1.0]
+        if not multi:
+            return [[self.link_name(l) for l in common]]
+        out = []
+        for j in range(0, len(multi), 2):
+            up, dn = multi[j], multi[j + 1]
+            p = []
+            for l in common:
+                if self.link_group(l) == "nic_down":
+                    p += [self.link_name(up), self.link_name(dn)]
+                p.append(self.link_name(l))
+            out.append(p)
+        return out
+
+    def switch_counts(self) -> dict[str, int]:
+        """:func:`switch_counts` of this fabric's hardware and radix."""
+        return switch_counts(self.hardware, self.radix)
+
+
+@cache
+def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
+    from ._kernels import fabric as K
+
+    su = scaleup(hw)
+    so = scaleout(hw, radix)
+    D = int(hw.scaleup_domain)
+    if D >= hw.gpus_per_node:
+        G, R = D, hw.nics_per_node * D // hw.gpus_per_node
+    else:
+        G, R = hw.gpus_per_node, hw.nics_per_node
+    N = hw.world_size // G
+    kind = FABRIC_KINDS.index(hw.fabric)
+    mesh = su.topology == "mesh"
+    down, up = _leaf_split(radix, hw.oversubscription)
+    per_rail = N if kind != 2 else N * R
+    counts = switch_counts(hw, radix)
+    if counts["tiers"] > 2:
+        raise ValidationError(
+            f"fabric with {per_rail} endpoints per network needs 3 tiers at radix {radix}; the flow "
+            f"simulation covers one- and two-tier fabrics: pass a larger radix or fewer nodes"
+        )
+    if per_rail <= radix:  # one switch per rail / for the whole network
+        h, U = per_rail, 1
+    else:
+        h, U = down, up
+    if kind == 2:
+        B = 1
+        n_leaves = -(-(N * R) // h)
+        if h % R and h > R:
+            h = (h // R) * R  # keep a node's NICs on one leaf
+            n_leaves = -(-(N * R) // h)
+    else:
+        B = -(-N // h)
+        n_leaves = R * B
+    bounds = []
+    pos = 0
+    if mesh:
+        bounds.append(("xgmi", (pos, pos + N * G * G)))
+        pos += N * G * G
+    else:
+        bounds.append(("nvswitch_egress", (pos, pos + N * G)))
+        bounds.append(("nvswitch_ingress", (pos + N * G, pos + 2 * N * G)))
+        pos += 2 * N * G
+    su0 = bounds[0][1][0]
+    for name, size in (("nic_up", N * R), ("nic_down", N * R), ("leaf_up", n_leaves * U),
+                       ("spine_down", n_leaves * U), ("trunk_up", n_leaves), ("trunk_down", n_leaves)):
+        bounds.append((name, (pos, pos + size)))
+        pos += size
+    b = dict(bounds)
+    cap = np.empty(pos)
+    port = so.line_rate_Bps * so.efficiency
+    if mesh:
+        cap[b["xgmi"][0]:b["xgmi"][1]] = su.link_Bps
+    else:
+        cap[b["nvswitch_egress"][0]:b["nvswitch_ingress"][1]] = su.gpu_Bps
+    for g in ("nic_up", "nic_down", "leaf_up", "spine_down"):
+        cap[b[g][0]:b[g][1]] = port
+    for g in ("trunk_up", "trunk_down"):
+        cap[b[g][0]:b[g][1]] = U * port
+    T = np.zeros(K.T_SIZE, dtype=np.int64)
+    T[K.T_N], T[K.T_G], T[K.T_R], T[K.T_KIND], T[K.T_MESH] = N, G, R, kind, int(mesh)
+    T[K.T_H], T[K.T_B], T[K.T_U] = h, B, U
+    T[K.T_SU], T[K.T_NUP], T[K.T_NDN] = su0, b["nic_up"][0], b["nic_down"][0]
+    T[K.T_LUP], T[K.T_LDN] = b["leaf_up"][0], b["spine_down"][0]
+    T[K.T_TUP], T[K.T_TDN] = b["trunk_up"][0], b["trunk_down"][0]
+    T[K.T_NLINKS] = pos
+    use_pxn = kind == 0 if pxn is None else (pxn or kind == 0)
+    T[K.T_PXN] = int(use_pxn)
+    tiers = counts["tiers"]
+    return Fabric(hw, radix, kind, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds))
+
+
+# ---------------------------------------------------------------------------------------
+# Flows of one collective step
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Flows:
+    """Flows of one step: GPU indices (node-major) and bytes [B]."""
+
+    pattern: str
+    src: np.ndarray = field(repr=False)
+    dst: np.ndarray = field(repr=False)
+    nbytes: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.src.shape[0])
+
+    @property
+    def total_bytes(self) -> float:
+        return float(self.nbytes.sum())
+
+
+def step_flows(pattern: str, hardware, size_bytes: float, *, step: int = 0,
+               radix: int | None = None) -> Flows:
+    """The flows one step of a collective over the whole cluster generates.
+
+    Parameters
+    ----------
+    pattern : "ring" — one step of an NCCL-style ring all-reduce with one channel per NIC;
+        channel c enters a node at the GPU of rail c and leaves from the GPU of rail c+1 (the
+        next node enters there), so inter-node flows are rail-matched; each flow carries
+        S/(n·channels). "rail_ring" — one step of the hierarchical all-reduce's inter-node
+        ring: GPU i of node m → GPU i of node m+1, (S/G)/N bytes. "halving_doubling" — step
+        ``step`` of the inter-node recursive halving: GPU i of node m ↔ node m xor 2^step,
+        (S/G)/2^(step+1) bytes. "all_to_all" — every GPU to every other, S/n bytes.
+    hardware : [hardware] dict, HardwareConfig or Fabric
+    size_bytes : collective size S as nccl-tests defines it [B]
+    step : halving/doubling step index [-]
+    """
+    if pattern not in PATTERNS:
+        raise unknown("flow pattern", pattern, PATTERNS)
+    check_positive("size_bytes", size_bytes)
+    fab = Fabric.build(hardware, radix)
+    N, G, R = fab.N, fab.G, fab.R
+    n = N * G
+    S = float(size_bytes)
+    if pattern == "all_to_all":
+        s, d = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        mask = s != d
+        src, dst = s[mask], d[mask]
+        nb = np.full(src.shape[0], S / n)
+    elif pattern == "rail_ring":
+        if N < 2:
+            raise ValidationError("pattern 'rail_ring' needs at least 2 nodes")
+        m = np.repeat(np.arange(N), G)
+        i = np.tile(np.arange(G), N)
+        src, dst = m * G + i, ((m + 1) % N) * G + i
+        nb = np.full(src.shape[0], S / G / N)
+    elif pattern == "halving_doubling":
+        if N < 2 or N & (N - 1):
+            raise ValidationError(f"pattern 'halving_doubling' needs a power-of-two node count; nodes = {N}")
+        if not 0 <= step < int(np.log2(N)):
+            raise ValidationError(f"step = {step!r}: allowed 0..{int(np.log2(N)) - 1} for {N} nodes")
+        m = np.repeat(np.arange(N), G)
+        i = np.tile(np.arange(G), N)
+        src, dst = m * G + i, (m ^ (1 << step)) * G + i
+        nb = np.full(src.shape[0], S / G / 2 ** (step + 1))
+    else:  # ring
+        src_l, dst_l = [], []
+        for c in range(R):
+            a = c * G // R
+            b = ((c + 1) % R) * G // R if R > 1 else (a - 1) % G
+            for m in range(N):
+                entry, exit_ = (a, b) if m % 2 == 0 else (b, a)
+                if a == b:
+                    entry, exit_ = a, (a - 1) % G
+                mid = [(entry + t) % G for t in range(1, G) if (entry + t) % G != exit_]
+                chain = [entry, *mid, exit_] if G > 1 else [entry]
+                for x, y in zip(chain[:-1], chain[1:], strict=True):
+                    src_l.append(m * G + x)
+                    dst_l.append(m * G + y)
+                if N > 1:
+                    src_l.append(m * G + exit_)
+                    nxt = (m + 1) % N
+                    dst_l.append(nxt * G + (exit_ if a != b else entry))
+                elif G > 1:
+                    src_l.append(m * G + exit_)
+                    dst_l.append(m * G + entry)
+        src, dst = np.array(src_l, dtype=np.int64), np.array(dst_l, dtype=np.int64)
+        keep = src != dst
+        src, dst = src[keep], dst[keep]
+        nb = np.full(src.shape[0], S / n / R)
+    return Flows(pattern, src.astype(np.int64), dst.astype(np.int64), nb.astype(np.float64))
+
+
+# ---------------------------------------------------------------------------------------
+# Routing, max-min rates, completion
+# ---------------------------------------------------------------------------------------
+def _check_flows(flows: Flows, fab: Fabric) -> None:
+    if not isinstance(flows, Flows):
+        raise ValidationError(f"flows = {flows!r}: expected a Flows object (see step_flows)")
+    n = fab.n_gpus
+    if len(flows) == 0:
+        raise ValidationError("flows: empty")
+    if flows.src.min() < 0 or flows.dst.min() < 0 or max(flows.src.max(), flows.dst.max()) >= n:
+        raise ValidationError(f"flows: GPU indices must be 0..{n - 1} for this fabric")
+    if np.any(flows.src == flows.dst):
+        raise ValidationError("flows: a flow from a GPU to itself uses no link")
+    if np.any(~np.isfinite(flows.nbytes)) or np.any(flows.nbytes <= 0):
+        raise ValidationError("flows: every flow needs a positive, finite byte count")
+
+
+def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
+          *, explicit_spray: bool = False):
+    """Route flows: returns (ptr, links, weights) — flow f uses links[ptr[f]:ptr[f+1]].
+
+    routing : "ecmp" (per-flow hash of (src, dst, queue pair) with ``seed``; ``qps`` queue
+        pairs per flow each hashed separately with 1/qps of the bytes), "spray" (every flow
+        split evenly over all equal-cost paths; represented by one aggregated trunk per leaf,
+        which is exact for an even split, or link by link with ``explicit_spray``), "adaptive"
+        (flows in a seeded random order each take the currently least-loaded spine plane).
+    """
+    from ._kernels import fabric as K
+
+    fab = Fabric.build(fabric)
+    _check_flows(flows, fab)
+    if routing not in ROUTINGS:
+        raise unknown("routing", routing, ROUTINGS)
+    qps = int(check_positive("qps", qps, integer=True))
+    order = np.arange(len(flows), dtype=np.int64)
+    if routing == "adaptive":
+        order = np.random.default_rng(seed).permutation(len(flows)).astype(np.int64)
+        mode = K.ROUTE_ADAPTIVE
+    elif routing == "spray":
+        mode = K.ROUTE_SPRAY_EXPLICIT if explicit_spray else K.ROUTE_SPRAY
+    else:
+        mode = K.ROUTE_ECMP
+    return K.route_flows(flows.src, flows.dst, flows.nbytes, fab.topo, mode, qps, int(seed), order)
+
+
+def solve_rates(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
+                *, reference: bool = False) -> np.ndarray:
+    """Max-min fair rate of every flow [B/s] (numba kernel, or the plain-Python reference)."""
+    from ._kernels import fabric as K
+
+    fab = Fabric.build(fabric)
+    ptr, links, w = route(flows, fab, routing, seed, qps)
+    f = K.maxmin_rates_reference if reference else K.maxmin_rates
+    return f(ptr, links, w, fab.capacity_Bps)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Outcome of one simulated step.
+
+    time_s : completion time of the last flow [s]; load_bound_s : busiest link's bytes /
+    capacity under this routing [s]; ideal_s : the same bound under perfect spraying [s];
+    efficiency : ideal_s / time_s [-]; network_bytes : bytes put on NIC uplinks [B];
+    bytes_delivered : sum over flows of bytes delivered (conservation check) [B];
+    per_gpu_Bps : bytes each GPU sends / time_s, averaged over GPUs [B/s].
+    """
+
+    pattern: str
+    routing: str
+    seed: int
+    qps: int
+    flows: int
+    time_s: float
+    load_bound_s: float
+    ideal_s: float
+    efficiency: float
+    total_bytes: float
+    network_bytes: float
+    bytes_delivered: float
+    per_gpu_Bps: float
+    rounds: int
+
+
+def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
+                  completion: str = "fluid") -> StepResult:
+    """Route one step's flows, solve max-min fair rates and find when the step completes.
+
+    completion : "fluid" (re-solve the rates each time flows finish; exact for a fluid
+    max-min model) or "static" (the initial rates held: max bytes / rate, an upper bound).
+
+    Notes
+    -----
+    The step ends when its last flow ends (a collective step is synchronised). Its ideal is
+    the busiest link's load under a perfectly even split; efficiency = ideal / time. For m
+    equal flows hashed onto k links this reproduces η = (m/k)/max_load (network.md §9).
+    """
+    from ._kernels import fabric as K
+
+    fab = Fabric.build(fabric)
+    if completion not in COMPLETIONS:
+        raise unknown("completion", completion, COMPLETIONS)
+    ptr, links, w = route(flows, fab, routing, seed, qps)
+    cap = fab.capacity_Bps
+    loads = K.link_loads(ptr, links, w, flows.nbytes, fab.n_links)
+    load_bound = float(np.max(loads / cap))
+    if routing == "spray":
+        ideal = load_bound
+    else:
+        p2, l2, w2 = route(flows, fab, "spray")
+        ideal = float(np.max(K.link_loads(p2, l2, w2, flows.nbytes, fab.n_links) / cap))
+    if completion == "fluid":
+        finish, done, rounds = K.fluid_completion(ptr, links, w, cap, flows.nbytes)
+        t = float(finish.max())
+        delivered = float(done.sum())
+    else:
+        rates = K.maxmin_rates(ptr, links, w, cap)
+        t = float(np.max(flows.nbytes / rates))
+        delivered, rounds = float(flows.nbytes.sum()), 1
+    a, b = dict(fab.group_bounds)["nic_up"]
+    net = float(loads[a:b].sum())
+    per_gpu = float(np.bincount(flows.src, weights=flows.nbytes, minlength=fab.n_gpus).mean()) / t
+    return StepResult(flows.pattern, routing, int(seed), int(qps), len(flows), t, load_bound, ideal,
+                      ideal / t if t > 0 else 1.0, flows.total_bytes, net, delivered, per_gpu, int(rounds))
+
+
+def monte_carlo(flows: Flows, fabric, routing: str = "ecmp", seeds: int = 32, qps: int = 1,
+                completion: str = "fluid", first_seed: int = 0):
+    """:func:`simulate_step` over ``seeds`` hash seeds → polars DataFrame, one row per seed
+    (routing, seed, time_s, load_bound_s, ideal_s, efficiency)."""
+    import polars as pl
+
+    seeds = int(check_positive("seeds", seeds, integer=True))
+    rows = []
+    for s in range(first_seed, first_seed + seeds):
+        r = simulate_step(flows, fabric, routing, s, qps, completion)
+        rows.append({"routing": routing if qps == 1 else f"{routing} x{qps} QPs", "seed": s,
+                     "time_s": r.time_s, "load_bound_s": r.load_bound_s, "ideal_s": r.ideal_s,
+                     "efficiency": r.efficiency})
+    return pl.DataFrame(rows)
+
+
+def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[str, float]:
+    """Closed form and Monte Carlo for m equal flows hashed onto k equal links (network.md §9).
+
+    Returns {"U_exact": 1 − (1 − 1/k)^m, "U_mc", "max_load_mc", "eta_mc"}, with
+    η = E[(m/k)/max_load], the efficiency of a synchronised step."""
+    m = int(check_positive("m", m, integer=True))
+    k = int(check_positive("k", k, integer=True))
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, k, size=(int(trials), m))
+    counts = np.zeros((int(trials), k), dtype=np.int64)
+    np.add.at(counts, (np.repeat(np.arange(int(trials)), m), x.ravel()), 1)
+    mx = counts.max(axis=1)
+    return {"U_exact": 1.0 - (1.0 - 1.0 / k) ** m, "U_mc": float((counts > 0).mean()),
+            "max_load_mc": float(mx.mean()), "eta_mc": float(np.mean((m / k) / mx))}
