@@ -64,6 +64,7 @@ ALGORITHM_ALIASES = {
 __all__ = [
     "OPS", "ALGORITHMS", "PROTOCOLS", "CollectiveResult", "CollectiveParams", "collective",
     "collective_time_params", "busbw_factor", "lower_bound", "sweep", "algorithm_table",
+    "applicable_algorithms", "published_measurements", "published_comparison",
 ]
 
 
@@ -395,3 +396,51 @@ def algorithm_table(op: str, size_bytes: float, hardware, gpus: int, *, per_node
         rows.append({"algorithm": a, "protocol": c.protocol, "time_s": c.time_s,
                      "busbw_GBps": c.busbw_Bps / 1e9, "lower_bound_s": c.lower_bound_s})
     return pl.DataFrame(rows).sort("time_s")
+
+
+MEASUREMENTS_FILE = _fab.catalog.DATA_DIR / "network_measurements.csv"
+
+
+def published_measurements():
+    """data/network_measurements.csv: published collective bandwidths and fabric facts."""
+    from .catalog import Col, read_table
+
+    return read_table(MEASUREMENTS_FILE, {
+        "name": Col("str", required=True), "accelerator": Col("str", required=True),
+        "nic": Col("str", required=True), "nodes": Col("int", required=True, positive=True),
+        "gpus": Col("int", required=True, positive=True), "op": Col("str", required=True, choices=OPS),
+        "size_bytes": Col("float", required=True, positive=True), "metric": Col("str", required=True),
+        "measured_low": Col("float", required=True, positive=True),
+        "measured_high": Col("float", required=True, positive=True), "unit": Col("str", required=True),
+        "calibrated": Col("bool", required=True),
+    })
+
+
+def published_comparison():
+    """Model vs every published measurement in data/network_measurements.csv → polars
+    DataFrame (name, metric, predicted, measured_low, measured_high, error_pct vs the
+    midpoint, within_range, calibrated, source_url)."""
+    import polars as pl
+
+    rows = []
+    for r in published_measurements().iter_rows(named=True):
+        fabric = "rails-only"
+        hw = {"accelerator": r["accelerator"], "nodes": r["nodes"], "nic": r["nic"], "fabric": fabric}
+        c = collective(r["op"], r["size_bytes"], hw, r["gpus"])
+        if r["metric"] == "busbw":
+            pred = c.busbw_Bps / 1e9
+        elif r["metric"] == "busbw_per_nic":
+            pred = c.busbw_Bps / 1e9 / _fab.hardware_config(hw).nics_per_node
+        elif r["metric"] == "overhead_pct":
+            clos = dict(hw, fabric="rail-optimized")
+            t_clos = collective(r["op"], r["size_bytes"], clos, r["gpus"], "direct").time_s
+            pred = 100.0 * (c.time_s / t_clos - 1.0)
+        else:  # pragma: no cover - guarded by the data file
+            raise ValidationError(f"{MEASUREMENTS_FILE.name}: unknown metric {r['metric']!r}")
+        mid = 0.5 * (r["measured_low"] + r["measured_high"])
+        rows.append({"name": r["name"], "metric": r["metric"], "unit": r["unit"], "predicted": pred,
+                     "measured_low": r["measured_low"], "measured_high": r["measured_high"],
+                     "error_pct": 100.0 * (pred - mid) / mid,
+                     "within_range": r["measured_low"] <= pred <= r["measured_high"],
+                     "calibrated": r["calibrated"], "source_url": r["source_url"]})
+    return pl.DataFrame(rows)

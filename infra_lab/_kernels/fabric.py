@@ -211,9 +211,16 @@ def collective_cost(op, algo, proto, size, n, k, P):
 
     if op == OP_ALL_TO_ALL:
         if algo == ALG_DIRECT:
-            if multi:
-                return np.inf
-            return base + a_up + fn * size / (f * B_up)
+            if not multi:
+                return base + a_up + fn * size / (f * B_up)
+            if rails_only and k > 1:
+                return np.inf  # other rails are unreachable without forwarding
+            # grouped send/recv to every peer at once (NCCL-style): one latency per fabric
+            # plus the post overhead of each remote message
+            t_up = (k - 1.0) / n * size / (f * B_up) if k > 1 else 0.0
+            t_net = (n - k) / n * size / (f * b_nic)
+            bis = P[P_OVERSUB] * size / (2.0 * f * b_nic)
+            return base + a_up + a_net + (n - k) * P[P_NETOVH] + max(t_up, t_net, bis)
         if algo == ALG_PAIRWISE:
             t_up = (k - 1.0) / n * size / (f * B_up) if k > 1 else 0.0
             if not multi:
