@@ -1,0 +1,264 @@
+"""Fabric topologies, routing and the max-min fair flow simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import infra_lab as il
+from infra_lab import fabric as F
+from infra_lab._kernels import fabric as K
+from infra_lab.errors import UnknownNameError, ValidationError
+
+ZYPHRA = {"accelerator": "MI300X", "nodes": 128, "nic": "Pollara-400", "fabric": "rails-only"}
+
+
+def small(nodes=8, fabric="rail-optimized", acc="MI300X", **kw):
+    return {"accelerator": acc, "nodes": nodes, "nic": "Pollara-400", "fabric": fabric, **kw}
+
+
+# ---------------------------------------------------------------------------------------
+# The max-min solver: numba kernel and plain-Python reference, one test class for both.
+def random_instance(rng, F_=30, L=12, max_links=4):
+    ptr = [0]
+    links, w = [], []
+    for _ in range(F_):
+        m = int(rng.integers(1, min(max_links, L) + 1))
+        ls = rng.choice(L, size=m, replace=False)
+        links += list(ls)
+        w += list(rng.choice([1.0, 0.5, 0.25, 1 / 3], size=m))
+        ptr.append(len(links))
+    return (np.array(ptr, dtype=np.int64), np.array(links, dtype=np.int32), np.array(w),
+            rng.uniform(1.0, 10.0, size=L))
+
+
+@pytest.mark.parametrize("solve", [K.maxmin_rates, K.maxmin_rates_reference], ids=["numba", "reference"])
+class TestMaxMin:
+    def test_one_link_shared_equally(self, solve):
+        ptr = np.array([0, 1, 2, 3])
+        links = np.array([0, 0, 0], dtype=np.int32)
+        r = solve(ptr, links, np.ones(3), np.array([9.0]))
+        assert r == pytest.approx([3.0, 3.0, 3.0])
+
+    def test_classic_two_links(self, solve):
+        # flow 0 crosses links 0 and 1; flow 1 only link 0; flow 2 only link 1 (cap 10, 4)
+        ptr = np.array([0, 2, 3, 4])
+        links = np.array([0, 1, 0, 1], dtype=np.int32)
+        r = solve(ptr, links, np.ones(4), np.array([10.0, 4.0]))
+        assert r == pytest.approx([2.0, 8.0, 2.0])
+
+    def test_weights(self, solve):
+        ptr = np.array([0, 1, 2])
+        links = np.array([0, 0], dtype=np.int32)
+        r = solve(ptr, links, np.array([0.5, 1.0]), np.array([3.0]))
+        assert r == pytest.approx([2.0, 2.0])
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_feasible_and_bottlenecked(self, solve, seed):
+        ptr, links, w, cap = random_instance(np.random.default_rng(seed))
+        r = solve(ptr, links, w, cap)
+        load = K.link_loads_reference(ptr, links, w, r, cap.shape[0])
+        assert np.all(load <= cap * (1 + 1e-9))
+        # max-min: every flow crosses a saturated link on which it has the largest rate
+        for f in range(len(ptr) - 1):
+            ok = False
+            for e in range(ptr[f], ptr[f + 1]):
+                l = links[e]
+                on = [g for g in range(len(ptr) - 1) if l in links[ptr[g]:ptr[g + 1]]]
+                if load[l] >= cap[l] * (1 - 1e-7) and r[f] >= max(r[on]) * (1 - 1e-7):
+                    ok = True
+            assert ok
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_kernel_agrees_with_reference_on_random_instances(seed):
+    rng = np.random.default_rng(100 + seed)
+    inst = random_instance(rng, F_=int(rng.integers(1, 60)), L=int(rng.integers(1, 20)))
+    a = K.maxmin_rates(*inst)
+    b = K.maxmin_rates_reference(*inst)
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_kernel_agrees_with_reference_on_fabric_flows():
+    fab = F.Fabric.build(small(8), radix=16)
+    fl = F.step_flows("halving_doubling", fab, 1e8, step=2)
+    for routing in F.ROUTINGS:
+        a = F.solve_rates(fl, fab, routing, seed=3)
+        b = F.solve_rates(fl, fab, routing, seed=3, reference=True)
+        assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_link_loads_reference():
+    inst = random_instance(np.random.default_rng(7))
+    ptr, links, w, cap = inst
+    nb = np.arange(1.0, len(ptr))
+    assert K.link_loads(ptr, links, w, nb, cap.shape[0]) == pytest.approx(
+        K.link_loads_reference(ptr, links, w, nb, cap.shape[0]))
+
+
+# ---------------------------------------------------------------------------------------
+# Topologies
+def test_scaleup_mesh_and_switch():
+    mi = F.scaleup({"accelerator": "MI300X"})
+    assert mi.topology == "mesh" and mi.links_per_gpu == 7
+    assert mi.bandwidth_Bps(8) == pytest.approx(7 * 46.552e9, rel=1e-4)
+    assert mi.bandwidth_Bps(3) == pytest.approx(2 * mi.link_Bps)
+    h = F.scaleup({"accelerator": "H100"})
+    assert h.bandwidth_Bps(2) == h.bandwidth_Bps(8) == pytest.approx(18 * 20.6e9)
+    nvl = F.scaleup({"accelerator": "GB200", "nodes": 18, "gpus_per_node": 4, "scaleup_domain": 72})
+    assert nvl.domain == 72 and nvl.topology == "switch"
+
+
+def test_scaleout_rates():
+    so = F.scaleout(ZYPHRA)
+    assert so.nic_Bps == pytest.approx(47e9)
+    assert so.node_Bps == pytest.approx(8 * 47e9)
+    assert so.gpu_Bps == pytest.approx(47e9)
+
+
+def test_switch_counts():
+    assert F.switch_counts(ZYPHRA) == {"tiers": 2, "leaf": 32, "spine": 16, "core": 0, "total": 48}
+    assert F.switch_counts(ZYPHRA, radix=128)["total"] == 8  # one switch per rail
+    clos = F.switch_counts(dict(ZYPHRA, fabric="rail-optimized"), radix=128)
+    assert clos["tiers"] == 2 and clos["total"] == 24
+    assert F.switch_counts(dict(ZYPHRA, nodes=1024, fabric="fat-tree"))["tiers"] == 3
+    over = F.switch_counts(dict(ZYPHRA, fabric="fat-tree", oversubscription=3.0))
+    assert over["spine"] < F.switch_counts(dict(ZYPHRA, fabric="fat-tree"))["spine"]
+
+
+def test_paths():
+    fab = F.Fabric.build(ZYPHRA)
+    assert fab.tiers == 2 and fab.U == 32 and fab.n_leaves == 32
+    assert len(fab.paths(0, 8 * 64)) == 32            # across leaves of rail 0: every spine
+    assert len(fab.paths(0, 8 * 1)) == 1              # same leaf
+    p = fab.paths(0, 8 * 64 + 3)                      # other rail: forwarded over xGMI first
+    assert all(x[0].startswith("xgmi[node 0, gpu 0->3]") for x in p) and len(p) == 32
+    assert fab.paths(0, 5) == [["xgmi[node 0, gpu 0->5]"]]
+    clos = F.Fabric.build(dict(ZYPHRA, fabric="rail-optimized"))
+    q = clos.paths(0, 8 * 64 + 3)
+    assert len(q) == 32 and q[0][0].startswith("nic_up[node 0, rail 0]")  # straight over a spine
+
+
+# ---------------------------------------------------------------------------------------
+# Simulation properties
+@given(st.sampled_from(["ring", "rail_ring", "halving_doubling", "all_to_all"]),
+       st.integers(0, 10_000), st.sampled_from(["rails-only", "rail-optimized", "fat-tree"]),
+       st.integers(1, 3))
+def test_spraying_never_worse_than_ecmp(pattern, seed, fabric, qps):
+    fab = F.Fabric.build(small(8, fabric), radix=16)
+    fl = F.step_flows(pattern, fab, 1e8, step=seed % 3)
+    e = F.simulate_step(fl, fab, "ecmp", seed, qps)
+    s = F.simulate_step(fl, fab, "spray", seed)
+    assert s.time_s <= e.time_s * (1 + 1e-9)
+    assert s.load_bound_s <= e.load_bound_s * (1 + 1e-12)
+    assert e.time_s >= e.load_bound_s * (1 - 1e-9)    # nobody beats the busiest link
+    assert 0 < e.efficiency <= 1 + 1e-9
+
+
+@pytest.mark.parametrize("pattern", ["ring", "halving_doubling", "all_to_all"])
+def test_conservation_of_bytes(pattern):
+    fab = F.Fabric.build(small(8, "rails-only"), radix=16)
+    fl = F.step_flows(pattern, fab, 3e8, step=1)
+    r = F.simulate_step(fl, fab, "ecmp", seed=5)
+    assert r.bytes_delivered == pytest.approx(fl.total_bytes, rel=1e-9)
+    inter = fl.nbytes[(fl.src // fab.G) != (fl.dst // fab.G)].sum()
+    assert r.network_bytes == pytest.approx(inter, rel=1e-12)  # every inter-node byte leaves one NIC
+
+
+def test_explicit_spray_equals_trunk():
+    fab = F.Fabric.build(small(8, "fat-tree"), radix=16)
+    fl = F.step_flows("all_to_all", fab, 1e8)
+    a = K.maxmin_rates(*F.route(fl, fab, "spray"), fab.capacity_Bps)
+    b = K.maxmin_rates(*F.route(fl, fab, "spray", explicit_spray=True), fab.capacity_Bps)
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_adaptive_between_ecmp_and_spray():
+    fab = F.Fabric.build(ZYPHRA)
+    fl = F.step_flows("halving_doubling", fab, 1e9, step=6)
+    e = F.monte_carlo(fl, fab, "ecmp", seeds=8)["efficiency"].mean()
+    a = F.monte_carlo(fl, fab, "adaptive", seeds=8)["efficiency"].mean()
+    assert e < a <= 1 + 1e-9
+
+
+# ---------------------------------------------------------------------------------------
+# Against the closed forms and the Monte Carlo tables of network.md §9
+def one_stage(k):
+    """k hosts of leaf 0 each send one flow to a host of leaf 1 (k uplinks per leaf; four
+    leaves so that the fabric needs two tiers)."""
+    h = {"accelerator": "H100", "nodes": 4 * k, "gpus_per_node": 1, "nic": "Pollara-400",
+         "fabric": "rail-optimized"}
+    fab = F.Fabric.build(h, radix=2 * k)
+    src = np.arange(k)
+    return fab, F.Flows("one-stage", src, src + k, np.full(k, 1e6))
+
+
+@pytest.mark.parametrize("k, qps, eta", [(8, 1, 0.41), (8, 2, 0.50), (8, 4, 0.58), (4, 1, 0.51), (16, 1, 0.34)])
+def test_ecmp_matches_balls_into_bins(k, qps, eta):
+    fab, fl = one_stage(k)
+    df = F.monte_carlo(fl, fab, "ecmp", seeds=600, qps=qps)
+    assert df["efficiency"].mean() == pytest.approx(eta, abs=0.03)
+    mc = F.balls_into_bins(k * qps, k, trials=20000)
+    assert mc["eta_mc"] == pytest.approx(eta, abs=0.02)
+    assert mc["U_mc"] == pytest.approx(mc["U_exact"], abs=0.01)
+
+
+def test_balls_into_bins_closed_form():
+    assert F.balls_into_bins(8, 8)["U_exact"] == pytest.approx(0.656, abs=5e-4)
+    assert F.balls_into_bins(64, 64)["U_exact"] == pytest.approx(0.635, abs=5e-4)
+
+
+@pytest.mark.parametrize("L, k, eta", [(4, 8, 0.32), (16, 8, 0.26)])
+def test_two_tier_rail_matched_permutation(L, k, eta):
+    h = {"accelerator": "H100", "nodes": L * k, "gpus_per_node": 1, "nic": "Pollara-400",
+         "fabric": "rail-optimized"}
+    fab = F.Fabric.build(h, radix=2 * k)
+    src = np.arange(L * k)
+    dst = ((src // k + 1) % L) * k + src % k
+    fl = F.Flows("perm", src, dst, np.full(L * k, 1e6))
+    df = F.monte_carlo(fl, fab, "ecmp", seeds=300)
+    load_eta = (df["ideal_s"] / df["load_bound_s"]).mean()
+    assert load_eta == pytest.approx(eta, abs=0.03)
+    assert df["efficiency"].mean() <= load_eta + 1e-9
+
+
+# ---------------------------------------------------------------------------------------
+def test_flow_patterns():
+    fab = F.Fabric.build(ZYPHRA)
+    n = 1024
+    ring = F.step_flows("ring", fab, 1e9)
+    assert len(ring) == 8 * 128 * 8  # 8 channels x 128 nodes x (7 intra + 1 inter)
+    assert np.bincount(ring.src, minlength=n).max() == 8
+    inter = ring.src // 8 != ring.dst // 8
+    assert np.all(ring.src[inter] % 8 == ring.dst[inter] % 8)  # rail-matched
+    assert ring.total_bytes == pytest.approx(1e9 / n * n)
+    a2a = F.step_flows("all_to_all", fab, 1e9)
+    assert len(a2a) == n * (n - 1)
+    assert F.step_flows("rail_ring", fab, 1e9).total_bytes == pytest.approx(1e9 / 8 / 128 * n)
+
+
+@pytest.mark.parametrize("call, err", [
+    (lambda f, fl: F.simulate_step(fl, f, "hashing"), UnknownNameError),
+    (lambda f, fl: F.step_flows("butterfly", f, 1e6), UnknownNameError),
+    (lambda f, fl: F.step_flows("ring", f, -5), ValidationError),
+    (lambda f, fl: F.step_flows("halving_doubling", f, 1e6, step=99), ValidationError),
+    (lambda f, fl: F.simulate_step(F.Flows("x", np.array([0]), np.array([0]), np.ones(1)), f), ValidationError),
+    (lambda f, fl: F.simulate_step(F.Flows("x", np.array([0]), np.array([10**6]), np.ones(1)), f), ValidationError),
+    (lambda f, fl: F.Fabric.build(dict(ZYPHRA, nodes=1024, fabric="fat-tree")), ValidationError),
+    (lambda f, fl: f.paths(0, 10**7), ValidationError),
+    (lambda f, fl: F.constant("no_such_constant"), UnknownNameError),
+])
+def test_fabric_errors(call, err):
+    f = F.Fabric.build(small(8, "rails-only"), radix=16)
+    fl = F.step_flows("ring", f, 1e6)
+    with pytest.raises(err):
+        call(f, fl)
+
+
+def test_constants_file_has_sources():
+    t = F.network_constants()
+    assert t["source_url"].str.starts_with("http").all()
+    assert {"nic_efficiency", "xgmi_efficiency", "switch_latency_s"} <= set(t["name"])
+    assert il.fabric.constant("nic_efficiency") == pytest.approx(47 / 50)
