@@ -82,7 +82,8 @@ OBJECTIVES = {  # name -> True if larger is better
 STACK_PARAMS = (
     "framework_time_scale", "memory_time_scale", "flash_attention", "causal_skip", "dropout",
     "tp_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "ep_load_imbalance",
-    "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "grad_reduce_bytes",
+    "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
+    "grad_reduce_bytes",
     "grad_buffer_bytes", "optimizer_state_bytes", "weight_bytes", "memory_overhead_bytes",
     "fp8_gemm_overhead", "rails_only_a2a_penalty",
 )
@@ -146,39 +147,25 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
 # --------------------------------------------------------------------------------------
 # Network constants (α–β) from the catalog and data/network_constants.csv
 # --------------------------------------------------------------------------------------
-@functools.cache
-def _network_constants() -> dict[str, float]:
-    t = catalog.read_table(catalog.DATA_DIR / "network_constants.csv",
-                           {"name": Col("str", required=True), "value": Col("float", required=True)})
-    return dict(zip(t["name"], t["value"], strict=True))
-
-
-def _link_efficiency(acc: catalog.Accelerator) -> float:
-    nc = _network_constants()
-    tech = acc.scaleup_tech.lower()
-    if "xgmi" in tech or "infinity" in tech:
-        return nc["xgmi_efficiency"]
-    for gen in ("5", "4", "3"):
-        if f"nvlink {gen}" in tech or f"nvlink{gen}" in tech:
-            return nc[f"nvlink{gen}_efficiency"]
-    return nc["nvlink4_efficiency"]
-
-
 def _hardware_consts(hw, sp: dict[str, float]) -> dict[str, float]:
+    """Bandwidths and latencies from the network helper's float parameters
+    (:func:`infra_lab.collectives.collective_time_params`): achieved scale-up link and
+    per-GPU NIC bandwidth, NCCL/RCCL ring/Simple base and per-step latencies."""
+    from . import collectives
+    from ._kernels import fabric as kf
+
     acc = catalog.accelerator(hw.accelerator)
-    nic = catalog.nic(hw.nic)
-    nc = _network_constants()
-    lib = "rccl" if acc.vendor == "AMD" else "nccl"
-    nic_bw = nic.line_rate_Bps * hw.nics_per_node / hw.gpus_per_node * nc["nic_efficiency"]
-    nic_bw /= hw.oversubscription
+    cp = collectives.collective_time_params(hw)
+    P = cp.array
+    ring_simple = 2  # class 0 (ring) × 3 + protocol Simple
     return {
-        "HBM": acc.hbm_bytes, "D": float(hw.scaleup_domain),
-        "MESH": 1.0 if acc.scaleup_topology == "mesh" and hw.scaleup_domain <= hw.gpus_per_node else 0.0,
-        "LINK_BW": acc.scaleup_link_bw_Bps * _link_efficiency(acc), "NLINKS": float(acc.scaleup_links),
-        "NIC_BW": nic_bw, "RAILS_ONLY": 1.0 if hw.fabric == "rails-only" else 0.0,
+        "HBM": acc.hbm_bytes, "D": float(cp.domain), "MESH": 1.0 if cp.mesh else 0.0,
+        "LINK_BW": cp.link_Bps, "NLINKS": float(cp.links_per_gpu),
+        "NIC_BW": cp.nic_per_gpu_Bps / hw.oversubscription,  # all inter-node traffic crosses the tier
+        "RAILS_ONLY": 1.0 if hw.fabric == "rails-only" else 0.0,
         "A2A_PENALTY": sp["rails_only_a2a_penalty"],
-        "BASE_LAT": nc[f"{lib}_base_ring_Simple_s"], "A_UP": nc[f"{lib}_hw_intra_ring_Simple_s"],
-        "A_NET": nc[f"{lib}_hw_net_ring_Simple_s"] + nc["switch_latency_s"],
+        "BASE_LAT": float(P[kf.P_BASE + ring_simple]), "A_UP": float(P[kf.P_HWI + ring_simple]),
+        "A_NET": float(P[kf.P_HWN + ring_simple] + P[kf.P_LATINTER]),
     }
 
 
@@ -302,7 +289,8 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "TP_OVL": sp["tp_comm_overlap"], "CP_OVL": sp["cp_comm_overlap"],
         "EP_OVL": sp["ep_comm_overlap"], "EP_IMB": sp["ep_load_imbalance"],
         "PP_OVL": sp["pp_p2p_overlap"], "DP_OVL": sp["dp_comm_overlap"],
-        "Z3_OVL": sp["zero3_comm_overlap"], "GRAD_BYTES": sp["grad_reduce_bytes"],
+        "Z3_OVL": sp["zero3_comm_overlap"], "Z3_EFF": sp["zero3_bandwidth_efficiency"],
+        "GRAD_BYTES": sp["grad_reduce_bytes"],
         "GRADBUF_BYTES": sp["grad_buffer_bytes"], "OPT_STATE_BYTES": sp["optimizer_state_bytes"],
         "WEIGHT_BYTES": sp["weight_bytes"], "ACT_BYTES": 2.0,
         "OPT_T_PER_PARAM": compute.optimizer_step_time(1e9, acc.name, optimizer) / 1e9,

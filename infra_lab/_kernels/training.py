@@ -47,7 +47,7 @@ C_NAMES = (
     "BASE_LAT", "A_UP", "A_NET",
     # software stack
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EP_IMB", "PP_OVL", "DP_OVL",
-    "Z3_OVL", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
+    "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "MEM_OVERHEAD",
 )
 (C_L, C_NMOE, C_H, C_S, C_V, C_HKV, C_TOPK,
@@ -57,7 +57,7 @@ C_NAMES = (
  C_HBM, C_D, C_MESH, C_LINK_BW, C_NLINKS, C_NIC_BW, C_RAILS_ONLY, C_A2A_PENALTY,
  C_BASE_LAT, C_A_UP, C_A_NET,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EP_IMB, C_PP_OVL, C_DP_OVL,
- C_Z3_OVL, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
+ C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_MEM_OVERHEAD) = range(len(C_NAMES))
 N_CONST = len(C_NAMES)
 
@@ -141,17 +141,20 @@ def step_model(c, tab, tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, sp, ti, mi, 
             n += 1
         return n * 1.0
 
-    def t_ar(size, g, st):     # all-reduce: intra-domain RS+AG ring, inter-domain on the NICs
-        if g <= 1 or size <= 0.0:
+    def t_ar(size, g, st):     # all-reduce: ring in one domain; across domains the ring's
+        if g <= 1 or size <= 0.0:  # k channels leave through k NICs (NCCL/RCCL ring model)
             return 0.0
         k = local(g, st)
         nd = math.ceil(g / k)
-        t = c[C_BASE_LAT]
+        t = c[C_BASE_LAT] + 2.0 * (k - 1.0) * c[C_A_UP]
+        if nd == 1:
+            return t + 2.0 * (k - 1.0) / k * size / bup(k)
+        b_ring = k * c[C_NIC_BW]
         if k > 1.0:
-            t += 2.0 * ((k - 1.0) / k * size / bup(k) + (k - 1.0) * c[C_A_UP])
-        if nd > 1:
-            t += 2.0 * (nd - 1.0) / nd * (size / k) / c[C_NIC_BW] + 2.0 * clog2(nd) * c[C_A_NET]
-        return t
+            b_up = bup(k) * k / (k - 1.0)
+            if b_up < b_ring:
+                b_ring = b_up
+        return t + 2.0 * (g - 1.0) / g * size / b_ring + 2.0 * clog2(nd) * c[C_A_NET]
 
     def t_rs(size, g, st):     # reduce-scatter or all-gather of a size-byte array
         if g <= 1 or size <= 0.0:
@@ -234,8 +237,9 @@ def step_model(c, tab, tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, sp, ti, mi, 
     wb = c[C_WEIGHT_BYTES]
     shard3 = zero >= 3 or fsdp > 0
     if shard3:
-        c_rs = m * (t_rs(p_ne * gb, g_ne, tp) + t_rs(p_e * gb, g_e, tp * ep))
-        c_ag = 2.0 * m * (t_rs(p_ne * wb, g_ne, tp) + t_rs(p_e * wb, g_e, tp * ep))
+        z3 = c[C_Z3_EFF]                           # achieved fraction of the α–β time
+        c_rs = m * (t_rs(p_ne * gb, g_ne, tp) + t_rs(p_e * gb, g_e, tp * ep)) / z3
+        c_ag = 2.0 * m * (t_rs(p_ne * wb, g_ne, tp) + t_rs(p_e * wb, g_e, tp * ep)) / z3
         dp_g = exposed(c_rs, c[C_Z3_OVL], m * t_b)
         dp_p = exposed(c_ag, c[C_Z3_OVL], m * (t_f + t_r))
     elif zero >= 1:
