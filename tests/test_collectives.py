@@ -277,3 +277,38 @@ def test_sweep_and_table_frames():
     assert (df["busbw_GBps"] > 0).all()
     tab = C.algorithm_table("all_reduce", 1e8, hw(MI, 16), 128)
     assert tab["time_s"].is_sorted()
+
+
+# ---------------------------------------------------------------------------------------
+# Charts and widget (no browser: chart.to_dict(), the update function called directly)
+def test_network_charts_to_dict():
+    import polars as pl
+
+    from infra_lab.charts import network as ch
+
+    sw = C.sweep("all_reduce", [2.0**e for e in range(10, 30, 4)], hw(MI, 1), 8)
+    sw = sw.with_columns(series=pl.lit("8×MI300X"), ceiling_GBps=pl.lit(325.9))
+    d = ch.busbw_vs_size_chart(sw).to_dict()
+    assert "[bytes]" in str(d) and "[GB/s]" in str(d)
+    sc = pl.DataFrame({"gpus": [8, 16], "busbw_GBps": [300.0, 200.0], "series": ["a", "a"]})
+    assert "GPUs in the collective [-]" in str(ch.scaling_chart(sc).to_dict())
+    mc = pl.DataFrame({"routing": ["ecmp", "spray"], "efficiency": [0.4, 1.0]})
+    assert "η" in str(ch.routing_distribution_chart(mc).to_dict())
+    fc = pl.DataFrame({"fabric": ["rails-only"], "workload": ["dense"], "time_ms": [1.0]})
+    assert "[ms]" in str(ch.fabric_comparison_chart(fc).to_dict())
+    assert set(ch.__all__) <= set(il.charts.__all__)
+    with pytest.raises(ValidationError, match="lacks column"):
+        ch.scaling_chart(mc)
+
+
+def test_network_widget_update():
+    from infra_lab.widgets.network import network_dashboard, network_update
+
+    r = network_update(2**26, 64, "MI300X", "Pollara-400", "rails-only", "ecmp")
+    assert r["result"].gpus == 64 and 0 < r["efficiency"] <= 1
+    assert r["routed"].time_s >= r["result"].time_s * (1 - 1e-12)
+    s = network_update(2**26, 64, routing="spray")
+    assert s["efficiency"] == pytest.approx(1.0)
+    assert "busbw" in r["text"] and r["chart"].to_dict()
+    box = network_dashboard()
+    assert len(box.children) == 5

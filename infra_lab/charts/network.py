@@ -1,0 +1,83 @@
+"""Network charts: busbw against message size, scaling with cluster size, ECMP vs spraying
+distributions and fabric comparisons. Each takes a polars DataFrame and returns an
+``alt.Chart``; the frames come from :mod:`infra_lab.collectives` and :mod:`infra_lab.fabric`.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+
+from .base import require_columns, to_altair_data
+
+__all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
+           "fabric_comparison_chart"]
+
+
+def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth vs message size"):
+    """Log-log busbw [GB/s] against message size [bytes], one line per ``color`` value.
+
+    Needs columns size_bytes, busbw_GBps and ``color`` (e.g. "series" = "8×MI300X auto").
+    An optional column ``ceiling_GBps`` is drawn as dashed rules (the link-bound ceiling).
+    """
+    require_columns(df, ["size_bytes", "busbw_GBps", color], "busbw_vs_size_chart")
+    df = to_altair_data(df)
+    base = alt.Chart(df).encode(
+        x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]"),
+        color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
+    )
+    lines = base.mark_line(point=True).encode(
+        y=alt.Y("busbw_GBps:Q", scale=alt.Scale(type="log"), title="Bus bandwidth busbw [GB/s]"),
+        tooltip=[color, "size_bytes", alt.Tooltip("busbw_GBps:Q", format=".1f")]
+        + (["chosen"] if "chosen" in df.columns else []) + (["protocol"] if "protocol" in df.columns else []),
+    )
+    chart = lines
+    if "ceiling_GBps" in df.columns:
+        rules = alt.Chart(df.unique(subset=[color])).mark_rule(strokeDash=[4, 4]).encode(
+            y="ceiling_GBps:Q", color=alt.Color(f"{color}:N"))
+        chart = alt.layer(lines, rules)
+    return chart.properties(title=title, width=520, height=300)
+
+
+def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
+                  title: str = "Collective bandwidth as the cluster grows"):
+    """``y`` against GPUs [-] on a log axis; columns gpus, ``y``, ``color``."""
+    require_columns(df, ["gpus", y, color], "scaling_chart")
+    df = to_altair_data(df)
+    ytitle = {"busbw_GBps": "Bus bandwidth busbw [GB/s]", "time_ms": "Time [ms]",
+              "algbw_GBps": "Algorithm bandwidth algbw [GB/s]"}.get(y, y)
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("gpus:Q", scale=alt.Scale(type="log", base=2), title="GPUs in the collective [-]"),
+        y=alt.Y(f"{y}:Q", title=ytitle),
+        color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
+        tooltip=["gpus", color, alt.Tooltip(f"{y}:Q", format=".2f")]
+        + (["chosen"] if "chosen" in df.columns else []),
+    ).properties(title=title, width=520, height=300)
+
+
+def routing_distribution_chart(df, title: str = "Step efficiency over hash seeds"):
+    """Histogram of step efficiency (ideal / achieved time) per routing; columns routing,
+    efficiency (one row per Monte Carlo seed, from :func:`infra_lab.fabric.monte_carlo`)."""
+    require_columns(df, ["routing", "efficiency"], "routing_distribution_chart")
+    df = to_altair_data(df)
+    return alt.Chart(df).mark_bar(opacity=0.7).encode(
+        x=alt.X("efficiency:Q", bin=alt.Bin(maxbins=40, extent=[0, 1.0001]),
+                title="Step efficiency η = ideal time / achieved time [-]"),
+        y=alt.Y("count():Q", stack=None, title="Hash seeds [count]"),
+        color=alt.Color("routing:N", title="routing"),
+        tooltip=["routing", "count()"],
+    ).properties(title=title, width=520, height=260)
+
+
+def fabric_comparison_chart(df, y: str = "time_ms", title: str = "Fabric comparison"):
+    """Grouped bars: ``y`` per fabric and workload; columns fabric, workload, ``y``."""
+    require_columns(df, ["fabric", "workload", y], "fabric_comparison_chart")
+    df = to_altair_data(df)
+    ytitle = {"time_ms": "Completion time [ms]", "switches": "Switches [count]",
+              "busbw_GBps": "Bus bandwidth busbw [GB/s]"}.get(y, y)
+    return alt.Chart(df).mark_bar().encode(
+        x=alt.X("fabric:N", title="Fabric"),
+        xOffset="workload:N",
+        y=alt.Y(f"{y}:Q", title=ytitle),
+        color=alt.Color("workload:N", title="workload"),
+        tooltip=["fabric", "workload", alt.Tooltip(f"{y}:Q", format=".3f")],
+    ).properties(title=title, width=420, height=260)

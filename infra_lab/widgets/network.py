@@ -1,0 +1,88 @@
+"""Interconnect dashboard: message size, GPUs, NIC, topology and routing move the collective
+cost (analytic model) and the flow-level step efficiency at the chosen routing.
+
+The callback does no modelling: :func:`network_update` calls
+:func:`infra_lab.collectives.collective`, :func:`infra_lab.collectives.sweep` and
+:func:`infra_lab.fabric.simulate_step`, so tests call it directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from .. import collectives as C
+from .. import fabric as F
+from ..charts import network as charts
+
+__all__ = ["network_update", "network_dashboard"]
+
+
+def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str = "MI300X",
+                   nic: str = "Pollara-400", fabric: str = "rails-only", routing: str = "ecmp",
+                   op: str = "all_reduce", seed: int = 0) -> dict[str, Any]:
+    """Recompute the dashboard for one set of inputs.
+
+    Parameters
+    ----------
+    size_bytes : collective size S [B]
+    gpus : ranks [-] (the cluster is sized to hold them: ceil(gpus / 8) nodes)
+    accelerator, nic : catalog names
+    fabric : "rails-only" | "rail-optimized" | "fat-tree"
+    routing : "ecmp" | "spray" | "adaptive" (flow-level step efficiency)
+    op : collective op
+
+    Returns
+    -------
+    dict: result (CollectiveResult), routed (CollectiveResult with the simulated fabric
+    efficiency), efficiency (flow-level η of one hierarchical step), sweep (polars),
+    chart (altair), text (HTML)
+    """
+    nodes = max(1, -(-int(gpus) // 8))
+    hw = {"accelerator": accelerator, "nodes": nodes, "nic": nic, "fabric": fabric}
+    res = C.collective(op, size_bytes, hw, gpus)
+    eta = 1.0
+    if nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == 8 * nodes:
+        fl = F.step_flows("halving_doubling", hw, size_bytes, step=max(0, nodes.bit_length() - 2))
+        eta = F.simulate_step(fl, hw, routing, seed).efficiency
+    routed = C.collective(op, size_bytes, hw, gpus, fabric_efficiency=max(min(eta, 1.0), 1e-3))
+    sizes = [2.0**e for e in range(10, 35, 2)]
+    sw = C.sweep(op, sizes, hw, gpus)
+    sw = sw.with_columns(series=sw["accelerator"] + f" × {gpus}")
+    chart = charts.busbw_vs_size_chart(sw, title=f"{op}: busbw vs size, {gpus} × {accelerator}")
+    text = (f"<b>{op}</b> of {size_bytes / 2**20:,.1f} MiB over {gpus} × {accelerator} "
+            f"({res.nodes} node(s), {fabric}, {nic}): <b>{res.time_s * 1e3:,.3f} ms</b>, "
+            f"busbw {res.busbw_Bps / 1e9:,.1f} GB/s with {res.algorithm}/{res.protocol}; "
+            f"lower bound {res.lower_bound_s * 1e3:,.3f} ms. Flow-level η of a cross-leaf "
+            f"halving/doubling step with {routing}: {eta:.2f} → {routed.time_s * 1e3:,.3f} ms.")
+    return {"result": res, "routed": routed, "efficiency": eta, "sweep": sw, "chart": chart,
+            "text": text}
+
+
+def network_dashboard() -> w.VBox:
+    """Controls for message size, GPUs, accelerator, NIC, topology and routing."""
+    size = w.SelectionSlider(options=[(f"{2**e / 2**20:g} MiB" if e >= 20 else f"{2**e // 1024} KiB", 2.0**e)
+                                      for e in range(10, 35)], value=2.0**28, description="size")
+    gpus = w.SelectionSlider(options=[8, 16, 32, 64, 128, 256, 512, 1024], value=1024, description="GPUs")
+    acc = w.Dropdown(options=["MI300X", "H100-SXM", "B200"], value="MI300X", description="GPU")
+    nic = w.Dropdown(options=["Pollara-400", "ConnectX-7-NDR", "ConnectX-8"], value="Pollara-400", description="NIC")
+    fab = w.Dropdown(options=list(F.FABRIC_KINDS), value="rails-only", description="topology")
+    routing = w.ToggleButtons(options=list(F.ROUTINGS), value="ecmp", description="routing")
+    op = w.Dropdown(options=list(C.OPS[:5]), value="all_reduce", description="op")
+    out = w.Output()
+    html = w.HTML()
+
+    def refresh(_=None):
+        r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value)
+        html.value = r["text"]
+        out.clear_output(wait=True)
+        with out:
+            from IPython.display import display
+
+            display(r["chart"])
+
+    for c in (size, gpus, acc, nic, fab, routing, op):
+        c.observe(refresh, names="value")
+    refresh()
+    return w.VBox([w.HBox([op, acc, nic]), w.HBox([size, gpus]), w.HBox([fab, routing]), html, out])
