@@ -12,7 +12,10 @@ Model, per problem (m, n, k, batch) and candidate macro-tile (tm, tn) and split-
     kq     = ceil(k/s/tk) · tk · s ;  kutil = k / kq          tile quantization (K)
     e(tile)= util · wave · kutil · tile_eff · (split_eff if s > 1)
 
-    efficiency = ceiling · max over (tile, s) of e · W / (W + w0),   W = 2·m·n·k·batch
+    q          = max over (tile, s) of e(tile)
+    efficiency = ceiling · q · W / (W + q·w0),   W = 2·m·n·k·batch
+               (compute time (W/q + w0) / (peak · ceiling): the padded, wave-quantized work
+               plus a fixed small-work cost w0, so time never falls as a dimension grows)
     time       = max(W / (peak · efficiency), bytes / mem_bw_Bps) + launch_s
     bytes      = batch · ((m·k + k·n) · in_bytes + m·n · out_bytes)
 """
@@ -49,7 +52,7 @@ def _one(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, cus,
             if e > best:
                 best = e
     w = 2.0 * m * n * k * b
-    return ceiling * best * w / (w + w0)
+    return ceiling * best * w / (w + best * w0)
 
 
 @njit(cache=True)
@@ -91,7 +94,7 @@ def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, 
                 e = util * wave * kutil * te * (split_eff if s > 1 else 1.0)
                 best = max(best, e)
         w = 2.0 * m * n * k * b
-        e = ceiling * best * w / (w + w0)
+        e = ceiling * best * w / (w + best * w0)
         eff_out[i] = e
         t_c = w / (peak * e)
         t_m = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
