@@ -38,7 +38,7 @@ call ``best_collective(op_code, algo_code, size, n, k, params.array)`` directly.
 >>> hw = {"accelerator": "MI300X", "nodes": 1}
 >>> c = il.collective("all_reduce", 2**30, hw, 8)
 >>> c.algorithm, round(c.busbw_Bps / 1e9)
-('direct', 324)
+('direct', 325)
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     >>> import infra_lab as il
     >>> hw = {"accelerator": "H100", "nodes": 1, "nic": "ConnectX-7"}
     >>> round(il.collective("all_reduce", 2**30, hw, 8).busbw_Bps / 1e9)
-    369
+    370
     """
     from ._kernels import fabric as K
 

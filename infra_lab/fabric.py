@@ -341,18 +341,18 @@ class Fabric:
 
         ptr, links, w = K.route_flows(np.array([src_gpu]), np.array([dst_gpu]), np.ones(1),
                                       self.topo, K.ROUTE_SPRAY_EXPLICIT, 1, 0, np.zeros(1, np.int64))
-        common = [int(l) for l, x in zip(links, w, strict=True) if x == 1.0]
-        multi = [int(l) for l, x in zip(links, w, strict=True) if x != 1.0]
+        common = [int(lk) for lk, x in zip(links, w, strict=True) if x == 1.0]
+        multi = [int(lk) for lk, x in zip(links, w, strict=True) if x != 1.0]
         if not multi:
-            return [[self.link_name(l) for l in common]]
+            return [[self.link_name(lk) for lk in common]]
         out = []
         for j in range(0, len(multi), 2):
             up, dn = multi[j], multi[j + 1]
             p = []
-            for l in common:
-                if self.link_group(l) == "nic_down":
+            for lk in common:
+                if self.link_group(lk) == "nic_down":
                     p += [self.link_name(up), self.link_name(dn)]
-                p.append(self.link_name(l))
+                p.append(self.link_name(lk))
             out.append(p)
         return out
 

@@ -65,9 +65,9 @@ class TestMaxMin:
         for f in range(len(ptr) - 1):
             ok = False
             for e in range(ptr[f], ptr[f + 1]):
-                l = links[e]
-                on = [g for g in range(len(ptr) - 1) if l in links[ptr[g]:ptr[g + 1]]]
-                if load[l] >= cap[l] * (1 - 1e-7) and r[f] >= max(r[on]) * (1 - 1e-7):
+                lk = links[e]
+                on = [g for g in range(len(ptr) - 1) if lk in links[ptr[g]:ptr[g + 1]]]
+                if load[lk] >= cap[lk] * (1 - 1e-7) and r[f] >= max(r[on]) * (1 - 1e-7):
                     ok = True
             assert ok
 

@@ -513,15 +513,15 @@ def _csc(ptr, links, n_links):
     cptr = np.zeros(n_links + 1, dtype=np.int64)
     for e in range(links.shape[0]):
         cptr[links[e] + 1] += 1
-    for l in range(n_links):
-        cptr[l + 1] += cptr[l]
+    for lk in range(n_links):
+        cptr[lk + 1] += cptr[lk]
     fill = cptr[:-1].copy()
     cflow = np.empty(links.shape[0], dtype=np.int64)
     for f in range(F):
         for e in range(ptr[f], ptr[f + 1]):
-            l = links[e]
-            cflow[fill[l]] = f
-            fill[l] += 1
+            lk = links[e]
+            cflow[fill[lk]] = f
+            fill[lk] += 1
     return cptr, cflow
 
 
@@ -544,16 +544,16 @@ def _maxmin_core(ptr, links, w, cap, alive, cptr, cflow):
     tl = np.empty(L)
     while remaining > 0:
         tmin = np.inf
-        for l in range(L):
-            if nact[l] > 0:
-                t = (cap[l] - used[l]) / sumw[l]
+        for lk in range(L):
+            if nact[lk] > 0:
+                t = (cap[lk] - used[lk]) / sumw[lk]
                 if t < 0.0:
                     t = 0.0
-                tl[l] = t
+                tl[lk] = t
                 if t < tmin:
                     tmin = t
             else:
-                tl[l] = np.inf
+                tl[lk] = np.inf
         if tmin == np.inf:  # flows with no links: unconstrained
             for f in range(F):
                 if active[f]:
@@ -561,9 +561,9 @@ def _maxmin_core(ptr, links, w, cap, alive, cptr, cflow):
                     active[f] = False
             break
         thr = tmin * (1.0 + 1e-9) + 1e-300
-        for l in range(L):
-            if nact[l] > 0 and tl[l] <= thr:
-                for c in range(cptr[l], cptr[l + 1]):
+        for lk in range(L):
+            if nact[lk] > 0 and tl[lk] <= thr:
+                for c in range(cptr[lk], cptr[lk + 1]):
                     f = cflow[c]
                     if active[f]:
                         active[f] = False
@@ -581,7 +581,7 @@ def _maxmin_core(ptr, links, w, cap, alive, cptr, cflow):
 
 @njit(cache=True)
 def maxmin_rates(ptr, links, w, cap):
-    """Max-min fair rate of every flow [B/s]: a flow using link l with weight w_l consumes
+    """Max-min fair rate of every flow [B/s]: a flow using link lk with weight w_l consumes
     w_l x rate of its capacity; progressive filling raises all unfrozen flows together and
     freezes those crossing a link as it saturates (all links saturating at one level at once)."""
     cptr, cflow = _csc(ptr, links, cap.shape[0])
