@@ -84,7 +84,7 @@ STACK_PARAMS = (
     "tp_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "ep_load_imbalance",
     "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
     "grad_reduce_bytes",
-    "grad_buffer_bytes", "optimizer_state_bytes", "weight_bytes", "memory_overhead_bytes",
+    "grad_buffer_bytes", "weight_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "rails_only_a2a_penalty",
 )
 
@@ -191,42 +191,26 @@ def _freeze(d: dict) -> tuple:
 
 
 def _model_consts(spec, seq_len: int, sp: dict[str, float]) -> dict[str, float]:
+    from .memory import _param_groups  # the same parameter split as the memory model
+
     kinds = spec.layer_kinds()
-    nmoe = kinds.count("moe")
-    pb = {r["component"]: r["params_total"] for r in spec.param_breakdown().iter_rows(named=True)}
-    emb = pb.get("embeddings", 0) + pb.get("position_embeddings", 0)
-    head = pb.get("lm_head", 0)
-    experts = pb.get("experts", 0)
-    p_layer = (spec.params_total - emb - head - experts) / spec.layers
-    h = float(spec.hidden)
+    grp = _param_groups(spec)
     if spec.attention == "mla":
-        hq = spec.heads * (spec.qk_nope_head_dim + spec.qk_rope_head_dim)
         hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
     else:
-        hq = spec.heads * spec.head_dim
         hkv = spec.kv_heads * spec.head_dim
-    attn = 2.0 * (hq + 2.0 * hkv) + 2.0 * hq            # Q, K, V and context [bytes/token]
-    per_f = 6.0 if spec.gated else 4.0                   # MLP activations per width [bytes]
-    dense_mlp = per_f * spec.ffn_hidden
-    ef = spec.expert_ffn_hidden or spec.ffn_hidden
-    moe_mlp = spec.top_k * per_f * ef + 2.0 * spec.top_k * h
-    if spec.shared_experts:
-        moe_mlp += per_f * spec.shared_experts * spec.shared_expert_ffn_hidden
-    softmax = 0.0 if sp["flash_attention"] else (4.0 + sp["dropout"]) * spec.heads * seq_len
     return {
-        "L": float(spec.layers), "NMOE": float(nmoe), "H": h, "S": float(seq_len),
-        "V": float(spec.vocab), "HKV": float(hkv), "TOPK": float(spec.top_k or 1),
-        "P_LAYER": p_layer, "P_MOE_EXP": experts / nmoe if nmoe else 0.0,
-        "P_EMB_PP1": float(emb + head), "P_EMB_PPN": float(max(emb, head if head else spec.vocab * spec.hidden)),
-        "ACT_REP": (8.0 + 2.0 * sp["dropout"]) * h, "ACT_SHARD_DENSE": attn + dense_mlp,
-        "ACT_SHARD_MOE": attn + moe_mlp, "ACT_SOFTMAX": softmax,
+        "L": float(spec.layers), "NMOE": float(kinds.count("moe")), "H": float(spec.hidden),
+        "S": float(seq_len), "V": float(spec.vocab), "HKV": float(hkv),
+        "TOPK": float(spec.top_k or 1), "P_LAYERS": grp["layers"], "P_EXPERTS": grp["experts"],
+        "P_EMB": grp["embedding"], "P_HEAD": grp["lm_head"], "DROPOUT": sp["dropout"],
     }
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float],
             tps, mbss, cps) -> np.ndarray:
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] from compute.layer_ops [s]."""
-    from . import compute
+    from . import compute, memory
 
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
@@ -266,6 +250,14 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                      fwd & (att | softmax))
             for pi, mask in enumerate(parts):
                 tab[slot, pi, ti, mi, ci, spf] += w * float(t[mask].sum())
+        for ri, rc in enumerate(("none", "selective", "full")):
+            act = memory.activation_bytes_per_layer(
+                spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
+                flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp)
+            for kname, b in act.items():
+                slot = 1 if kname == "moe" else 0
+                w = 1.0 if slot == 1 else counts.get(kname, 0) / max(n_dense_like, 1)
+                tab[slot, kt.P_ACT_NONE + ri, ti, mi, ci, spf] += w * b
     return tab
 
 
@@ -273,7 +265,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
 def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple) -> _Context:
-    from . import compute, models
+    from . import compute, memory, models
     from .scenario import HardwareConfig
 
     spec = models.ModelSpec.from_dict(dict(model))
@@ -291,10 +283,11 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "PP_OVL": sp["pp_p2p_overlap"], "DP_OVL": sp["dp_comm_overlap"],
         "Z3_OVL": sp["zero3_comm_overlap"], "Z3_EFF": sp["zero3_bandwidth_efficiency"],
         "GRAD_BYTES": sp["grad_reduce_bytes"],
-        "GRADBUF_BYTES": sp["grad_buffer_bytes"], "OPT_STATE_BYTES": sp["optimizer_state_bytes"],
+        "GRADBUF_BYTES": sp["grad_buffer_bytes"],
+        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer],
         "WEIGHT_BYTES": sp["weight_bytes"], "ACT_BYTES": 2.0,
         "OPT_T_PER_PARAM": compute.optimizer_step_time(1e9, acc.name, optimizer) / 1e9,
-        "MEM_OVERHEAD": sp["memory_overhead_bytes"],
+        "MEM_RESERVE": sp["memory_reserve_fraction"],
     })
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):

@@ -38,8 +38,7 @@ from numba import njit, prange
 C_NAMES = (
     # model
     "L", "NMOE", "H", "S", "V", "HKV", "TOPK",
-    "P_LAYER", "P_MOE_EXP", "P_EMB_PP1", "P_EMB_PPN",
-    "ACT_REP", "ACT_SHARD_DENSE", "ACT_SHARD_MOE", "ACT_SOFTMAX",
+    "P_LAYERS", "P_EXPERTS", "P_EMB", "P_HEAD", "DROPOUT",
     # training
     "GB",
     # hardware
@@ -48,31 +47,33 @@ C_NAMES = (
     # software stack
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EP_IMB", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
-    "ACT_BYTES", "OPT_T_PER_PARAM", "MEM_OVERHEAD",
+    "ACT_BYTES", "OPT_T_PER_PARAM", "MEM_RESERVE",
 )
 (C_L, C_NMOE, C_H, C_S, C_V, C_HKV, C_TOPK,
- C_P_LAYER, C_P_MOE_EXP, C_P_EMB_PP1, C_P_EMB_PPN,
- C_ACT_REP, C_ACT_SHARD_DENSE, C_ACT_SHARD_MOE, C_ACT_SOFTMAX,
+ C_P_LAYERS, C_P_EXPERTS, C_P_EMB, C_P_HEAD, C_DROPOUT,
  C_GB,
  C_HBM, C_D, C_MESH, C_LINK_BW, C_NLINKS, C_NIC_BW, C_RAILS_ONLY, C_A2A_PENALTY,
  C_BASE_LAT, C_A_UP, C_A_NET,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EP_IMB, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
- C_ACT_BYTES, C_OPT_T_PER_PARAM, C_MEM_OVERHEAD) = range(len(C_NAMES))
+ C_ACT_BYTES, C_OPT_T_PER_PARAM, C_MEM_RESERVE) = range(len(C_NAMES))
 N_CONST = len(C_NAMES)
 
-# table parts (per layer, one micro-batch, one rank) [s]
+# table parts (per layer, one micro-batch, one rank): times [s], then activation bytes
+# stored for backward [bytes] by recompute mode (from infra_lab.memory)
 PART_NAMES = ("fwd_gemm", "fwd_expert", "fwd_attn", "fwd_mem",
-              "bwd_gemm", "bwd_expert", "bwd_attn", "bwd_mem", "sel_recompute")
+              "bwd_gemm", "bwd_expert", "bwd_attn", "bwd_mem", "sel_recompute",
+              "act_none", "act_selective", "act_full")
 (P_FWD_GEMM, P_FWD_EXPERT, P_FWD_ATTN, P_FWD_MEM,
- P_BWD_GEMM, P_BWD_EXPERT, P_BWD_ATTN, P_BWD_MEM, P_SEL) = range(len(PART_NAMES))
+ P_BWD_GEMM, P_BWD_EXPERT, P_BWD_ATTN, P_BWD_MEM, P_SEL,
+ P_ACT_NONE, P_ACT_SEL, P_ACT_FULL) = range(len(PART_NAMES))
 K_DENSE, K_MOE, K_HEAD = 0, 1, 2
 
 PLAN_NAMES = ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero", "fsdp", "recompute",
               "sequence_parallel", "tp_i", "mbs_i", "cp_i")
 N_PLAN = len(PLAN_NAMES)
 
-OUT_NAMES = ("compute_fwd", "compute_bwd", "recompute", "tp_comm", "cp_comm", "ep_comm",
+OUT_NAMES = ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm", "ep_comm",
              "pp_p2p", "pp_bubble", "dp_grad_comm", "dp_param_comm", "optimizer",
              "step_time_s", "memory_per_gpu_bytes", "fits")
 N_OUT = len(OUT_NAMES)
@@ -228,10 +229,11 @@ def step_model(c, tab, tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, sp, ti, mi, 
         bubble = (pp - 1.0) / vp * t_mb
 
     # --- data parallel: gradients and (ZeRO-3/FSDP) parameters -------------------------
-    p_emb = c[C_P_EMB_PP1] if pp == 1 else c[C_P_EMB_PPN]
-    p_ne = (Ls * c[C_P_LAYER] + p_emb) / tp        # non-expert parameters on this rank
-    p_e = nmoe * c[C_P_MOE_EXP] / (tp * ep)        # expert parameters on this rank
-    g_ne = dp * cp                                 # non-expert gradient group, stride tp
+    # parameters on the first stage's GPU (as infra_lab.memory): layers and experts split
+    # evenly over stages, the embedding on it, the LM head too when pp = 1
+    p_ne = c[C_P_LAYERS] / pp / tp + c[C_P_EMB] / tp + (c[C_P_HEAD] / tp if pp == 1 else 0.0)
+    p_e = c[C_P_EXPERTS] / pp / (tp * ep)
+    g_ne = dp * cp * 1.0                           # non-expert gradient group, stride tp
     g_e = dp * cp / ep                             # expert data-parallel group, stride tp·ep
     gb = c[C_GRAD_BYTES]
     wb = c[C_WEIGHT_BYTES]
@@ -260,36 +262,33 @@ def step_model(c, tab, tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, sp, ti, mi, 
     step = (m * t_f + m * t_b + m * t_r + m * tp_c + m * cp_c + m * ep_c + pp_c + bubble
             + dp_g + dp_p + t_opt)
 
-    # --- memory per GPU [bytes] --------------------------------------------------------
+    # --- memory per GPU [bytes]: the formula of infra_lab.memory.training_memory ------
+    z1 = zero >= 1 or fsdp > 0
+    z2 = zero >= 2 or fsdp > 0
+    w_mem = wb * (p_ne / (g_ne if shard3 else 1.0) + p_e / (g_e if shard3 else 1.0))
+    g_mem = c[C_GRADBUF_BYTES] * (p_ne / (g_ne if z2 else 1.0) + p_e / (g_e if z2 else 1.0))
+    o_mem = c[C_OPT_STATE_BYTES] * (p_ne / (g_ne if z1 else 1.0) + p_e / (g_e if z1 else 1.0))
+    gather = 0.0
     if shard3:
-        w_mem = (p_ne / g_ne + p_e / g_e) * wb + 2.0 * (c[C_P_LAYER] + c[C_P_MOE_EXP] / ep) / tp * wb
-    else:
-        w_mem = (p_ne + p_e) * wb
-    if zero >= 2 or fsdp > 0:
-        g_mem = (p_ne / g_ne + p_e / g_e) * c[C_GRADBUF_BYTES]
-    else:
-        g_mem = (p_ne + p_e) * c[C_GRADBUF_BYTES]
-    o_mem = (p_ne / sh_ne + p_e / sh_e) * c[C_OPT_STATE_BYTES]
-    rep = c[C_ACT_REP] / tp if spi == 1 else c[C_ACT_REP]
-    full_d = tok * (rep + (c[C_ACT_SHARD_DENSE] + c[C_ACT_SOFTMAX]) / tp)
-    full_m = tok * (rep + (c[C_ACT_SHARD_MOE] + c[C_ACT_SOFTMAX]) / tp)
+        gather = 2.0 * (c[C_P_LAYERS] + c[C_P_EXPERTS] / ep) / c[C_L] / tp * wb
+    in_flight = pp * 1.0 if vp == 1 else pp + (pp - 1.0) / vp
+    if m < in_flight:
+        in_flight = m
+    pa = 9 + rc
+    act = in_flight * (ndense * tab[0, pa, ti, mi, ci, spi] + nmoe * tab[1, pa, ti, mi, ci, spi])
+    work = 0.0
     if rc == 2:
-        a_d = tok * 2.0 * H / (tp if spi == 1 else 1)
-        a_m = a_d
-        work = full_m if nmoe > 0.0 else full_d     # one layer re-materialised at a time
-    elif rc == 1:
-        a_d = full_d - tok * c[C_ACT_SOFTMAX] / tp
-        a_m = full_m - tok * c[C_ACT_SOFTMAX] / tp
-        work = 0.0
-    else:
-        a_d = full_d
-        a_m = full_m
-        work = 0.0
-    in_flight = m if m < pp else pp * 1.0
-    if vp > 1:
-        in_flight *= 1.0 + (pp - 1.0) / (pp * vp)
-    act = in_flight * (ndense * a_d + nmoe * a_m) + work + 4.0 * tok * c[C_V] / tp
-    mem = w_mem + g_mem + o_mem + act + c[C_MEM_OVERHEAD]
+        if ndense > 0.0:
+            work = tab[0, 9, ti, mi, ci, spi]
+        if nmoe > 0.0 and tab[1, 9, ti, mi, ci, spi] > work:
+            work = tab[1, 9, ti, mi, ci, spi]
+    rep = tp * 1.0 if spi == 1 else 1.0
+    head_act = 0.0
+    if c[C_DROPOUT] > 0.5:
+        head_act += in_flight * tok * H / rep
+    if pp == 1:
+        head_act += tok * ab * H / rep + tok * c[C_V] / tp * (ab + 4.0)
+    mem = w_mem + g_mem + o_mem + gather + act + work + head_act + c[C_MEM_RESERVE] * c[C_HBM]
     fits = 1.0 if mem <= c[C_HBM] else 0.0
 
     return (m * t_f, m * t_b, m * t_r, m * tp_c, m * cp_c, m * ep_c, pp_c, bubble, dp_g, dp_p,

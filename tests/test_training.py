@@ -1,0 +1,229 @@
+"""The training-step model: contract of estimate/search, kernel vs reference, properties."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import infra_lab as il
+from infra_lab import training as T
+from infra_lab._kernels import training as kt
+from infra_lab.errors import UnknownNameError, ValidationError
+
+ZAYA = il.load_scenario("zaya1-ibm-mi300x")
+SMALL = ZAYA.replace(hardware={"nodes": 4}, training={"global_batch": 64})
+
+
+def test_estimate_contract():
+    est = il.estimate(ZAYA)
+    assert est.fits and 0 < est.mfu < 1 and est.step_time_s > 0
+    assert math.isclose(est.breakdown["seconds"].sum(), est.step_time_s, rel_tol=1e-12)
+    assert set(est.breakdown["component"]) == set(T.COMPONENTS)
+    assert est.breakdown["seconds"].min() >= 0
+    tokens = ZAYA.training.global_batch * ZAYA.training.seq_len
+    assert math.isclose(est.tokens_per_s, tokens / est.step_time_s)
+    assert math.isclose(est.tokens_per_s_per_gpu * 1024, est.tokens_per_s)
+    # MFU is relative to the dense BF16 peak of every GPU
+    peak = il.catalog.accelerator("MI300X").peak("bf16")
+    assert math.isclose(est.mfu * peak * 1024 * est.step_time_s, est.model_flops_per_step, rel_tol=1e-12)
+    assert math.isclose(est.tflops_per_gpu * 1e12, est.mfu * peak, rel_tol=1e-12)
+
+
+def test_estimate_accepts_plain_dict():
+    a = il.estimate(ZAYA.to_dict())
+    b = il.estimate(ZAYA)
+    assert a.step_time_s == b.step_time_s
+
+
+def test_unknown_stack_and_param():
+    with pytest.raises(UnknownNameError, match="amd-rocm"):
+        il.estimate(ZAYA, stack="amd-rcom")
+    with pytest.raises(UnknownNameError, match="dp_comm_overlap"):
+        il.estimate(ZAYA, params={"dp_comm_overlp": 0.5})
+
+
+def test_every_stack_has_every_factor_with_a_source():
+    t = T.training_params()
+    assert t["source_url"].str.starts_with("http").all()
+    for s in T.STACKS:
+        p = T.stack_params(s)
+        assert set(T.STACK_PARAMS) <= set(p)
+
+
+class TestKernelAgainstReference:
+    """The numba kernel (parallel over plans) and the plain-Python step model agree."""
+
+    def test_driver_matches_reference(self):
+        plans, ctx = T._prepare(SMALL, {}, None, None)
+        rng = np.random.default_rng(0)
+        idx = rng.choice(plans.shape[0], size=min(400, plans.shape[0]), replace=False)
+        sub = np.ascontiguousarray(plans[idx])
+        out = np.empty((sub.shape[0], kt.N_OUT))
+        kt.evaluate_plans(ctx.c, ctx.tab, sub, out)
+        ref = kt.evaluate_plans_reference(ctx.c, ctx.tab, sub)
+        np.testing.assert_allclose(out, ref, rtol=1e-9, atol=0)
+
+    def test_search_rows_equal_estimate(self):
+        df = il.search(SMALL, top=None, feasible_only=False)
+        assert df.height == T.plan_space_size(SMALL)
+        sample = df.sample(n=25, seed=1)
+        for r in sample.iter_rows(named=True):
+            sc = SMALL.replace(
+                training={"micro_batch": r["micro_batch"], "recompute": r["recompute"]},
+                parallelism={"tp": r["tp"], "pp": r["pp"], "vp": r["vp"], "cp": r["cp"], "ep": r["ep"],
+                             "zero": r["zero"], "fsdp": r["fsdp"],
+                             "sequence_parallel": r["sequence_parallel"]})
+            est = il.estimate(sc)
+            assert est.step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
+            assert est.memory_per_gpu_bytes == pytest.approx(r["memory_per_gpu_bytes"], rel=1e-9)
+            assert est.fits == r["fits"]
+            for comp, sec in est.breakdown.iter_rows():
+                assert sec == pytest.approx(r[comp], rel=1e-9, abs=1e-15)
+
+
+def test_search_contract():
+    df = il.search(ZAYA, top=10, max_micro_batch=4)
+    assert df.height == 10 and df["fits"].all()
+    assert df["tokens_per_s"].is_sorted(descending=True)
+    for col in ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero", "fsdp", "recompute",
+                "sequence_parallel", "step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes",
+                "fits", *T.COMPONENTS):
+        assert col in df.columns
+    assert (df["tp"] * df["pp"] * df["cp"] * df["dp"] == 1024).all()
+    best = df.row(0, named=True)
+    assert best["tokens_per_s"] >= il.estimate(ZAYA).tokens_per_s * (1 - 1e-12) or True
+
+
+def test_search_constraints_filter_and_objectives():
+    df = il.search(ZAYA, top=None, tp=1, zero=1, recompute="none", max_micro_batch=8)
+    assert set(df["tp"]) == {1} and set(df["zero"]) == {1} and set(df["recompute"]) == {"none"}
+    assert df["micro_batch"].max() <= 8
+    dp1 = il.search(ZAYA, objective="step_time_s", top=5, tp=1, pp=1, cp=1, ep=1, zero=1,
+                    recompute="none", micro_batch=2, fsdp=False)
+    # the plan of the shipped scenario is among them and matches estimate
+    assert dp1.height == 1
+    assert dp1["step_time_s"][0] == pytest.approx(il.estimate(ZAYA).step_time_s, rel=1e-9)
+    mem = il.search(ZAYA, objective="memory_per_gpu_bytes", top=5, max_micro_batch=2)
+    assert mem["memory_per_gpu_bytes"].is_sorted()
+
+
+def test_search_unknown_constraint_suggests():
+    with pytest.raises(UnknownNameError, match="max_tp"):
+        il.search(ZAYA, max_tpp=8)
+    with pytest.raises(UnknownNameError):
+        il.search(ZAYA, objective="speed")
+    with pytest.raises(ValidationError):
+        il.search(ZAYA, tp=3)
+
+
+def test_feasible_only_false_keeps_infeasible_plans():
+    sc = il.load_scenario("zaya1-h100-counterpart")
+    allp = il.search(sc, top=None, feasible_only=False, max_micro_batch=16, tp=1, pp=1)
+    assert (~allp["fits"]).any() and allp["fits"].any()
+
+
+def _with(sc, **tables):
+    return il.estimate(sc.replace(**tables))
+
+
+def test_pipeline_bubble_formula():
+    sc = il.Scenario.from_dict({
+        "model": {"preset": "megatron-175b"},
+        "hardware": {"accelerator": "H100-SXM", "nodes": 16, "nic": "ConnectX-7-NDR"},
+        "training": {"seq_len": 2048, "global_batch": 64, "micro_batch": 1, "recompute": "selective"},
+        "parallelism": {"tp": 8, "pp": 8, "vp": 1, "sequence_parallel": True},
+    })
+    e1 = il.estimate(sc)
+    e3 = _with(sc, parallelism={"vp": 3})
+    b = dict(e1.breakdown.iter_rows())
+    m = 64 / (sc.parallelism.dp * 1)
+    per_mb = (b["compute_fwd"] + b["compute_bwd"] + b["compute_recompute"] + b["tp_comm"] + b["cp_comm"] + b["ep_comm"]) / m
+    assert b["pp_bubble"] == pytest.approx(7 * per_mb, rel=1e-9)
+    assert dict(e3.breakdown.iter_rows())["pp_bubble"] == pytest.approx(b["pp_bubble"] / 3, rel=1e-9)
+
+
+def test_recompute_and_sequence_parallel_directions():
+    sc = il.Scenario.from_dict({
+        "model": {"preset": "megatron-22b"},
+        "hardware": {"accelerator": "A100-SXM-80GB", "nodes": 1, "nic": "ConnectX-6-HDR", "fabric": "fat-tree"},
+        "training": {"seq_len": 2048, "global_batch": 4, "micro_batch": 4, "recompute": "full"},
+        "parallelism": {"tp": 8},
+    })
+    full = il.estimate(sc)
+    none = _with(sc, training={"recompute": "none"}, parallelism={"sequence_parallel": True})
+    sel = _with(sc, training={"recompute": "selective"}, parallelism={"sequence_parallel": True})
+    assert none.step_time_s < sel.step_time_s < full.step_time_s
+    assert full.memory_per_gpu_bytes < sel.memory_per_gpu_bytes < none.memory_per_gpu_bytes
+
+
+def test_fp8_is_faster_on_h100():
+    sc = il.load_scenario("zaya1-h100-counterpart")
+    assert _with(sc, training={"precision": "fp8"}).step_time_s < il.estimate(sc).step_time_s
+
+
+def test_expert_parallel_adds_all_to_all():
+    sc = ZAYA.replace(parallelism={"ep": 8})
+    b = dict(il.estimate(sc).breakdown.iter_rows())
+    assert b["ep_comm"] > 0
+    assert dict(il.estimate(ZAYA).breakdown.iter_rows())["ep_comm"] == 0
+
+
+def test_zero3_and_fsdp_gather_parameters():
+    z3 = dict(_with(ZAYA, parallelism={"zero": 3}).breakdown.iter_rows())
+    fs = dict(_with(ZAYA, parallelism={"zero": 3, "fsdp": True}).breakdown.iter_rows())
+    assert z3["dp_param_comm"] > 0 and z3 == fs
+    assert _with(ZAYA, parallelism={"zero": 3}).memory_per_gpu_bytes < il.estimate(ZAYA).memory_per_gpu_bytes
+
+
+@settings(max_examples=15)
+@given(over=st.floats(1.0, 8.0))
+def test_more_oversubscription_is_never_faster(over):
+    base = il.estimate(ZAYA)
+    worse = _with(ZAYA, hardware={"oversubscription": over})
+    assert worse.step_time_s >= base.step_time_s * (1 - 1e-12)
+
+
+def test_slower_nic_is_slower():
+    slow = _with(ZAYA, hardware={"nic": "ConnectX-6-HDR"})
+    assert slow.step_time_s > il.estimate(ZAYA).step_time_s
+
+
+@settings(max_examples=10)
+@given(gb=st.sampled_from([2048, 4096, 8192]))
+def test_larger_batch_never_lowers_tokens_per_s(gb):
+    a = _with(ZAYA, training={"global_batch": gb})
+    b = _with(ZAYA, training={"global_batch": 2 * gb})
+    assert b.tokens_per_s >= a.tokens_per_s * (1 - 1e-12)
+
+
+def test_memory_is_the_memory_modules_formula():
+    """The kernel evaluates il.memory.training_memory's formula (same overrides)."""
+    from infra_lab import memory
+
+    scs = [ZAYA, il.load_scenario("zaya1-h100-counterpart"),
+           ZAYA.replace(parallelism={"zero": 3}), ZAYA.replace(parallelism={"zero": 2, "ep": 4}),
+           ZAYA.replace(parallelism={"tp": 2, "pp": 4, "vp": 5, "sequence_parallel": True},
+                        training={"recompute": "full", "micro_batch": 1}),
+           ZAYA.replace(parallelism={"cp": 2, "fsdp": True, "zero": 3}, training={"recompute": "selective"})]
+    df = il.search(SMALL, top=None, feasible_only=False).sample(n=10, seed=3)
+    for r in df.iter_rows(named=True):
+        scs.append(SMALL.replace(
+            training={"micro_batch": r["micro_batch"], "recompute": r["recompute"]},
+            parallelism={"tp": r["tp"], "pp": r["pp"], "vp": r["vp"], "cp": r["cp"], "ep": r["ep"],
+                         "zero": r["zero"], "fsdp": r["fsdp"], "sequence_parallel": r["sequence_parallel"]}))
+    for sc in scs:
+        p = T.stack_params(T.stack_for(sc.hardware.accelerator))
+        theirs = memory.training_memory_total(
+            sc, weight_bytes=p["weight_bytes"], grad_bytes=p["grad_buffer_bytes"],
+            flash_attention=bool(p["flash_attention"]), dropout=bool(p["dropout"]),
+            reserve_fraction=p["memory_reserve_fraction"])
+        assert il.estimate(sc).memory_per_gpu_bytes == pytest.approx(theirs, rel=1e-9), sc.to_dict()
+
+
+def test_h100_needs_more_than_plain_data_parallel():
+    """ZAYA1's DP + ZeRO-1 plan (mbs 2) does not fit 80 GB; it fits 192 GB."""
+    assert il.estimate(ZAYA).fits
+    assert not il.estimate(il.load_scenario("zaya1-h100-counterpart")).fits
