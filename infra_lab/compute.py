@@ -62,6 +62,8 @@ __all__ = [
     "layer_times",
     "optimizer_step_time",
     "compute_params",
+    "efficiency_grid",
+    "roofline_points",
     "ELEMENT_BYTES",
 ]
 
@@ -736,3 +738,40 @@ def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw
         raise unknown("optimizer", optimizer, per)
     b = per[optimizer] if state_bytes_per_param is None else 2 * state_bytes_per_param + 6.0
     return op_time(0.0, params * b, accelerator)
+
+
+def efficiency_grid(ms, ns, k: int, accelerator: str, precision: str = "bf16") -> pl.DataFrame:
+    """GEMM efficiency over an (M, N) grid at fixed K (one numba call).
+
+    Returns m, n, k, efficiency [-], achieved_tflops [TFLOP/s] (launch overhead excluded).
+    """
+    mm, nn = np.meshgrid(np.asarray(ms, dtype=np.int64), np.asarray(ns, dtype=np.int64), indexing="ij")
+    mm, nn = mm.ravel(), nn.ravel()
+    eff = gemm_efficiencies(mm, nn, np.full(mm.size, int(k)), accelerator, precision)
+    peak = catalog.accelerator(accelerator).peak(precision)
+    return pl.DataFrame({"m": mm, "n": nn, "k": np.full(mm.size, int(k)), "efficiency": eff,
+                         "achieved_tflops": eff * peak / 1e12})
+
+
+def roofline_points(spec, seq_len: int, micro_batch: int, accelerators: list[str],
+                    precision: str = "bf16", tp: int = 1) -> pl.DataFrame:
+    """Where one layer's forward ops fall on each device's roofline.
+
+    Returns accelerator, vendor, layer_kind, op, op_type, intensity_flop_per_byte
+    [FLOP/byte], achieved_tflops [TFLOP/s], time_s [s], bound. GEMMs and attention use
+    their FLOP / bytes; element-wise ops (norms, activations, residuals, RoPE), whose
+    matrix FLOPs are not counted, are placed at a nominal 0.25 FLOP/byte (about one FLOP
+    per 16-bit element read and written) with achieved rate 0.25 × bytes / time.
+    """
+    frames = []
+    for a in accelerators:
+        acc = catalog.accelerator(a)
+        ops = layer_ops(spec, seq_len, micro_batch, tp, acc.name, precision)
+        ops = ops.filter(pl.col("layer_kind") != "head")
+        inten = np.where(ops["flops"].to_numpy() > 0, ops["intensity"].to_numpy(), 0.25)
+        achieved = np.where(ops["flops"].to_numpy() > 0, ops["flops"].to_numpy() / ops["time_s"].to_numpy(),
+                            0.25 * ops["bytes"].to_numpy() / ops["time_s"].to_numpy()) / 1e12
+        frames.append(ops.select("layer_kind", "op", "op_type", "time_s", "bound").with_columns(
+            pl.lit(acc.name).alias("accelerator"), pl.lit(acc.vendor).alias("vendor"),
+            pl.Series("intensity_flop_per_byte", inten), pl.Series("achieved_tflops", achieved)))
+    return pl.concat(frames)

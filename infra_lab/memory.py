@@ -64,6 +64,7 @@ __all__ = [
     "kv_bytes_per_token",
     "inference_memory",
     "max_inference_batch",
+    "memory_sweep",
 ]
 
 OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "muon": 8.0, "sgd": 8.0}
@@ -593,3 +594,42 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
         return 0
     per_seq = kv_cache_bytes(spec, context, 1, kv_precision or precision)
     return int(math.floor(budget / per_seq)) if per_seq > 0 else 0
+
+
+def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 4096,
+                 micro_batch: int = 1, precision: str = "bf16", zero: int = 1,
+                 recompute: str = "none", nodes: int = 128, gpus_per_node: int = 8,
+                 **overrides: Any) -> pl.DataFrame:
+    """Per-GPU training memory of several models on several devices, plain data parallel.
+
+    Every combination is a Scenario with tp = pp = cp = ep = 1 on ``nodes`` × ``gpus_per_node``
+    GPUs (dp = all of them), ``global_batch = micro_batch · dp`` and the given ZeRO stage.
+
+    Returns
+    -------
+    polars.DataFrame
+        model, accelerator, component, bytes [bytes], GB [1e9 bytes], capacity_GB, total_GB,
+        fits (total ≤ capacity)
+    """
+    from .scenario import Scenario
+
+    frames = []
+    for p in presets:
+        for a in accelerators:
+            acc = catalog.accelerator(a)
+            sc = Scenario.from_dict({
+                "model": {"preset": p},
+                "hardware": {"accelerator": acc.name, "nodes": nodes, "gpus_per_node": gpus_per_node},
+                "training": {"seq_len": seq_len, "micro_batch": micro_batch,
+                             "global_batch": micro_batch * nodes * gpus_per_node,
+                             "precision": precision, "recompute": recompute},
+                "parallelism": {"zero": zero},
+            })
+            df = training_memory(sc, **overrides)
+            tot = float(df["bytes"].sum())
+            frames.append(df.select("component", "bytes").with_columns(
+                pl.lit(p).alias("model"), pl.lit(acc.name).alias("accelerator"),
+                (pl.col("bytes") / 1e9).alias("GB"), pl.lit(acc.hbm_bytes / 1e9).alias("capacity_GB"),
+                pl.lit(tot / 1e9).alias("total_GB"), pl.lit(tot <= acc.hbm_bytes).alias("fits")))
+    return pl.concat(frames).select("model", "accelerator", "component", "bytes", "GB",
+                                    "capacity_GB", "total_GB", "fits")

@@ -266,3 +266,32 @@ def test_optimizer_step_time():
     t = compute.optimizer_step_time(1e9, "MI300X")
     assert t == pytest.approx(32e9 / (5.3e12 * compute.hbm_efficiency("MI300X")) + compute.launch_overhead_s("MI300X"))
     assert math.isfinite(compute.optimizer_step_time(1e9, "H100", "muon"))
+
+
+class TestChartsAndWidget:
+    def test_charts_to_dict(self):
+        c = il.charts
+        r = compute.roofline(["MI300X", "H100-SXM", "H200-SXM", "B200", "MI355X"])
+        p = compute.roofline_points("llama3-8b", 4096, 1, ["MI300X", "H100-SXM"])
+        d = c.roofline_chart(r, p).to_dict()
+        assert "intensity" in str(d) and "FLOP/byte" in str(d)
+        g = compute.efficiency_grid(np.arange(256, 4097, 256), np.arange(256, 4097, 256), 8192, "MI300X")
+        assert g.height == 256
+        assert "M [elements]" in str(c.gemm_efficiency_heatmap(g).to_dict())
+        m = il.memory.memory_sweep(["zaya1-base"], ["MI300X", "H100-SXM"])
+        assert "memory per GPU [GB]" in str(c.memory_stacked_bars(m).to_dict())
+        assert "published [TFLOP/s]" in str(c.gemm_validation_chart(compute.gemm_validation()).to_dict())
+        for name in ("roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "gemm_validation_chart"):
+            assert name in il.charts.__all__
+
+    def test_chart_rejects_missing_columns(self):
+        with pytest.raises(ValidationError):
+            il.charts.gemm_efficiency_heatmap(pl.DataFrame({"m": [1]}))
+
+    def test_widget_update(self):
+        box = il.widgets.compute_memory_explorer()
+        box.controls["model"].value = "qwen3-30b-a3b"
+        assert "fits: <b>False</b>" in box.children[1].value and "fits: <b>True</b>" in box.children[1].value
+        df, chart, html = il.widgets.compute_memory_view("llama3-8b", 2048, 2, "fp8", 1, "selective")
+        assert set(df["accelerator"]) == {"MI300X", "H100-SXM", "H200-SXM"}
+        assert "fp8" in html

@@ -1,0 +1,121 @@
+"""Charts of the compute and memory models: rooflines, GEMM-efficiency heatmaps, memory
+breakdowns and predicted-vs-published GEMM rates."""
+
+from __future__ import annotations
+
+import altair as alt
+
+from .base import require_columns, to_altair_data
+
+__all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars",
+           "gemm_validation_chart"]
+
+
+def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak HBM bandwidth)") -> alt.Chart:
+    """Log-log rooflines per accelerator, with optional op points.
+
+    Parameters
+    ----------
+    roof : frame from :func:`infra_lab.compute.roofline` (accelerator, vendor,
+        intensity_flop_per_byte, attainable_tflops)
+    points : optional frame from :func:`infra_lab.compute.roofline_points` (accelerator,
+        op, op_type, intensity_flop_per_byte, achieved_tflops)
+    """
+    require_columns(roof, ["accelerator", "vendor", "intensity_flop_per_byte", "attainable_tflops"],
+                    "roofline_chart")
+    data = to_altair_data(roof)
+    x = alt.X("intensity_flop_per_byte:Q", scale=alt.Scale(type="log"),
+              title="arithmetic intensity [FLOP/byte]")
+    y = alt.Y("attainable_tflops:Q", scale=alt.Scale(type="log"), title="attainable [TFLOP/s]")
+    lines = alt.Chart(data, title=title).mark_line().encode(
+        x=x, y=y, color=alt.Color("accelerator:N", title="accelerator"),
+        strokeDash=alt.StrokeDash("vendor:N", title="vendor"),
+        tooltip=["accelerator", alt.Tooltip("intensity_flop_per_byte:Q", format=".1f"),
+                 alt.Tooltip("attainable_tflops:Q", format=",.0f")])
+    chart = lines
+    if points is not None:
+        require_columns(points, ["accelerator", "op", "op_type", "intensity_flop_per_byte",
+                                 "achieved_tflops"], "roofline_chart")
+        pts = alt.Chart(to_altair_data(points)).mark_point(filled=True, size=60).encode(
+            x="intensity_flop_per_byte:Q",
+            y=alt.Y("achieved_tflops:Q", title="attainable / achieved [TFLOP/s]"),
+            color=alt.Color("accelerator:N"), shape=alt.Shape("op_type:N", title="op type"),
+            tooltip=["accelerator", "op", "op_type",
+                     alt.Tooltip("intensity_flop_per_byte:Q", format=",.1f"),
+                     alt.Tooltip("achieved_tflops:Q", format=",.1f")])
+        chart = lines + pts
+    return chart.properties(width=520, height=340)
+
+
+def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficiency") -> alt.Chart:
+    """Heatmap of GEMM efficiency (or achieved TFLOP/s) over (M, N) at one K.
+
+    Parameters
+    ----------
+    df : frame from :func:`infra_lab.compute.efficiency_grid` (m, n, k, efficiency,
+        achieved_tflops)
+    value : "efficiency" [fraction of dense peak] or "achieved_tflops" [TFLOP/s]
+    """
+    require_columns(df, ["m", "n", "k", value], "gemm_efficiency_heatmap")
+    data = to_altair_data(df)
+    k = int(data["k"][0])
+    label = "efficiency [fraction of dense peak]" if value == "efficiency" else "achieved [TFLOP/s]"
+    return alt.Chart(data, title=title or f"GEMM efficiency over M, N at K = {k:,}").mark_rect().encode(
+        x=alt.X("n:O", title="N [elements]", axis=alt.Axis(labelOverlap=True)),
+        y=alt.Y("m:O", title="M [elements]", sort="descending", axis=alt.Axis(labelOverlap=True)),
+        color=alt.Color(f"{value}:Q", title=label, scale=alt.Scale(scheme="viridis")),
+        tooltip=["m", "n", "k", alt.Tooltip("efficiency:Q", format=".3f"),
+                 alt.Tooltip("achieved_tflops:Q", format=",.0f")] if "achieved_tflops" in data.columns
+        else ["m", "n", "k", alt.Tooltip(f"{value}:Q", format=".3f")],
+    ).properties(width=420, height=380)
+
+
+def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart:
+    """Stacked bars of memory components per (model, accelerator), with HBM capacity ticks.
+
+    Parameters
+    ----------
+    df : frame from :func:`infra_lab.memory.memory_sweep` (model, accelerator, component, GB,
+        capacity_GB)
+    """
+    require_columns(df, ["model", "accelerator", "component", "GB", "capacity_GB"], "memory_stacked_bars")
+    data = to_altair_data(df)
+    bars = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("accelerator:N", title=None),
+        x=alt.X("sum(GB):Q", title="memory per GPU [GB]"),
+        color=alt.Color("component:N", title="component"),
+        order=alt.Order("component:N"),
+        tooltip=["model", "accelerator", "component", alt.Tooltip("GB:Q", format=",.1f")])
+    cap = alt.Chart(data).mark_tick(color="black", thickness=3, size=22).encode(
+        y="accelerator:N", x=alt.X("max(capacity_GB):Q"),
+        tooltip=[alt.Tooltip("max(capacity_GB):Q", title="HBM [GB]")])
+    return alt.layer(bars, cap, data=data).properties(width=420, height=90).facet(
+        row=alt.Row("model:N", title=None)).properties(title=title)
+
+
+def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievable rates") -> alt.Chart:
+    """Predicted vs published TFLOP/s, one point per published figure, with y = x.
+
+    Parameters
+    ----------
+    df : frame from :func:`infra_lab.compute.gemm_validation`
+    """
+    require_columns(df, ["accelerator", "precision", "published_tflops", "predicted_tflops", "fitted"],
+                    "gemm_validation_chart")
+    import polars as pl
+
+    data = to_altair_data(df.with_columns(
+        pl.when(pl.col("fitted")).then(pl.lit("fitted")).otherwise(pl.lit("check")).alias("role")))
+    lo, hi = 0.0, float(max(data["published_tflops"].max(), data["predicted_tflops"].max())) * 1.05
+    diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
+        color="gray", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
+    pts = alt.Chart(data).mark_point(filled=True, size=90).encode(
+        x=alt.X("published_tflops:Q", title="published [TFLOP/s]"),
+        y=alt.Y("predicted_tflops:Q", title="predicted [TFLOP/s]"),
+        color=alt.Color("accelerator:N", title="accelerator"),
+        shape=alt.Shape("role:N", title="role"),
+        tooltip=["accelerator", "precision", "m", "n", "k",
+                 alt.Tooltip("published_tflops:Q", format=",.1f"),
+                 alt.Tooltip("predicted_tflops:Q", format=",.1f"),
+                 alt.Tooltip("error_pct:Q", format="+.1f")])
+    return (diag + pts).properties(width=380, height=340, title=title)

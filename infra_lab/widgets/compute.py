@@ -1,0 +1,84 @@
+"""Compute-and-memory explorer: model preset, sequence length, micro-batch, precision, ZeRO
+stage and recompute → per-GPU memory on MI300X / H100 / H200 with plain data parallel, and
+the per-layer forward time on each device."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+__all__ = ["compute_memory_explorer", "compute_memory_view"]
+
+DEVICES = ["MI300X", "H100-SXM", "H200-SXM"]
+
+
+def compute_memory_view(preset: str, seq_len: int, micro_batch: int, precision: str, zero: int,
+                        recompute: str, accelerators: list[str] | None = None):
+    """What the explorer shows for one setting: (memory frame, chart, summary HTML).
+
+    Calls :func:`infra_lab.memory.memory_sweep` (plain data parallel over 128 × 8 GPUs),
+    :func:`infra_lab.compute.layer_times` and :func:`infra_lab.charts.memory_stacked_bars`;
+    no modelling here.
+    """
+    import polars as pl
+
+    from .. import charts, compute, models
+    from ..memory import memory_sweep
+
+    devs = list(accelerators or DEVICES)
+    df = memory_sweep([preset], devs, seq_len=seq_len, micro_batch=micro_batch,
+                      precision=precision, zero=zero, recompute=recompute)
+    chart = charts.memory_stacked_bars(
+        df, title=f"{preset}: s = {seq_len}, micro-batch {micro_batch}, ZeRO-{zero}, recompute {recompute}")
+    spec = models.get(preset)
+    lines = []
+    for d in devs:
+        tot = df.filter(pl.col("accelerator") == d)
+        lt = compute.layer_times(spec, seq_len, micro_batch, 1, d, precision, recompute=recompute)
+        per_layer = lt.filter(pl.col("layer_kind") != "head")
+        step = float((per_layer["layers"] * (per_layer["fwd_s"] + per_layer["bwd_s"] + per_layer["recompute_s"])).sum())
+        lines.append(f"<b>{d}</b>: {tot['total_GB'][0]:,.1f} of {tot['capacity_GB'][0]:,.0f} GB — "
+                     f"fits: <b>{bool(tot['fits'][0])}</b>; layers fwd+bwd per micro-batch "
+                     f"{step * 1e3:,.1f} ms ({precision})")
+    return df, chart, "<br>".join(lines)
+
+
+def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, micro_batch: int = 1,
+                            precision: str = "bf16", zero: int = 1, recompute: str = "none"):
+    """An ipywidgets box with the six controls, a summary line per device and the memory
+    chart. Returns the box; ``box.update`` is the callback (callable directly in tests)."""
+    import altair as alt
+
+    from .. import models
+
+    w_model = W.Dropdown(options=models.preset_names(), value=preset, description="model")
+    w_seq = W.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=seq_len,
+                       description="seq len")
+    w_mbs = W.Dropdown(options=[1, 2, 4, 8, 16], value=micro_batch, description="micro-batch")
+    w_prec = W.Dropdown(options=["bf16", "fp16", "fp8"], value=precision, description="precision")
+    w_zero = W.Dropdown(options=[0, 1, 2, 3], value=zero, description="ZeRO")
+    w_rec = W.Dropdown(options=["none", "selective", "full"], value=recompute, description="recompute")
+    status = W.HTML()
+    _, chart, html = compute_memory_view(preset, seq_len, micro_batch, precision, zero, recompute)
+    status.value = html
+    jchart = alt.JupyterChart(chart)
+
+    def update(*_):
+        try:
+            _, ch, text = compute_memory_view(w_model.value, w_seq.value, w_mbs.value, w_prec.value,
+                                              w_zero.value, w_rec.value)
+        except Exception as e:  # a combination the model rejects: say why, keep the last chart
+            status.value = f"<i>{type(e).__name__}: {e}</i>"
+            return None
+        jchart.chart = ch
+        status.value = text
+        return ch
+
+    controls = (w_model, w_seq, w_mbs, w_prec, w_zero, w_rec)
+    for w in controls:
+        w.observe(update, names="value")
+    box = W.VBox([W.HBox([W.VBox([w_model, w_seq, w_mbs]), W.VBox([w_prec, w_zero, w_rec])]), status, jchart])
+    box.update = update
+    box.controls = dict(zip(("model", "seq_len", "micro_batch", "precision", "zero", "recompute"), controls,
+                            strict=True))
+    box.chart = jchart
+    return box
