@@ -227,3 +227,40 @@ def test_h100_needs_more_than_plain_data_parallel():
     """ZAYA1's DP + ZeRO-1 plan (mbs 2) does not fit 80 GB; it fits 192 GB."""
     assert il.estimate(ZAYA).fits
     assert not il.estimate(il.load_scenario("zaya1-h100-counterpart")).fits
+
+
+class TestChartsAndWidget:
+    def test_charts_to_dict(self):
+        from infra_lab.charts import training as ct
+
+        est = {"MI300X": il.estimate(ZAYA), "H100": il.estimate(il.load_scenario("zaya1-h100-counterpart"))}
+        d = ct.step_breakdown_chart(ct.breakdown_frame(est)).to_dict()
+        assert "[ms]" in d["encoding"]["x"]["title"]
+        d1 = ct.step_breakdown_chart(est["MI300X"].breakdown).to_dict()
+        assert d1["mark"]["type"] == "bar"
+        v = il.validation.compare()
+        p = ct.parity_chart(v).to_dict()
+        titles = str(p)
+        assert "measured step time [s]" in titles and "predicted step time [s]" in titles
+        s = il.search(ZAYA, top=50, max_micro_batch=2)
+        q = ct.plan_scatter(s, hbm_GB=192).to_dict()
+        assert "memory per GPU [GB]" in str(q)
+        for name in ct.__all__:
+            assert hasattr(il.charts, name)
+
+    def test_chart_rejects_missing_columns(self):
+        from infra_lab.charts import training as ct
+
+        with pytest.raises(ValidationError):
+            ct.parity_chart(pl.DataFrame({"case": ["x"]}))
+
+    def test_widget_update_is_callable_directly(self):
+        from infra_lab.widgets.training import training_update
+
+        s, c = training_update("MI300X", 1024, 2048, 4096, "bf16")
+        assert s["plan"][0].startswith("DP + ZeRO-1") and c is not None
+        s2, _ = training_update("H100-SXM", 1024, 2048, 4096, "bf16")
+        assert s2["plan"][0].startswith("search") and s2["memory_GB"][0] <= 80
+        box = il.widgets.training_explorer()
+        box.controls["precision"].value = "fp8"
+        assert box.update()[0]["accelerator"][0] == "MI300X"

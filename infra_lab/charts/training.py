@@ -1,0 +1,98 @@
+"""Charts of the training-step model: where the time goes, predicted vs measured, plans."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from .base import require_columns, to_altair_data
+
+__all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame"]
+
+_COMPONENT_ORDER = ["compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm",
+                    "ep_comm", "pp_p2p", "pp_bubble", "dp_grad_comm", "dp_param_comm", "optimizer"]
+
+
+def breakdown_frame(estimates: dict) -> pl.DataFrame:
+    """Long frame (run, component, seconds) from ``{label: Estimate}`` for
+    :func:`step_breakdown_chart`."""
+    parts = [e.breakdown.with_columns(pl.lit(str(k)).alias("run")) for k, e in estimates.items()]
+    return pl.concat(parts).select("run", "component", "seconds")
+
+
+def step_breakdown_chart(df: pl.DataFrame, title: str = "Where one training step goes") -> alt.Chart:
+    """Stacked horizontal bars of step-time components per run.
+
+    Parameters
+    ----------
+    df : columns run, component, seconds (e.g. :func:`breakdown_frame`); a single
+        ``Estimate.breakdown`` (component, seconds) is drawn as one bar
+    """
+    if "run" not in df.columns:
+        df = df.with_columns(pl.lit("step").alias("run"))
+    require_columns(df, ["run", "component", "seconds"], "step_breakdown_chart")
+    data = to_altair_data(df.filter(pl.col("seconds") > 0).with_columns(
+        (pl.col("seconds") * 1e3).alias("milliseconds"),
+        pl.col("component").replace_strict({c: i for i, c in enumerate(_COMPONENT_ORDER)},
+                                           default=99, return_dtype=pl.Int64).alias("order")))
+    runs = list(dict.fromkeys(df["run"].to_list()))
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y("run:N", sort=runs, title=None),
+        x=alt.X("sum(milliseconds):Q", title="time per optimizer step [ms]"),
+        color=alt.Color("component:N", sort=_COMPONENT_ORDER, title="component"),
+        order=alt.Order("order:Q"),
+        tooltip=["run", "component", alt.Tooltip("milliseconds:Q", format=",.1f", title="ms")],
+    ).properties(width=480, height=max(60, 28 * len(runs)))
+
+
+def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time") -> alt.Chart:
+    """Log-log parity plot of :func:`infra_lab.validation.compare` with the y = x line and
+    ±10 % / ±25 % bands; colour = train/test split, shape = source table."""
+    require_columns(df, ["case", "split", "table", "measured_step_time_s", "predicted_step_time_s",
+                         "error_pct"], "parity_chart")
+    data = to_altair_data(df)
+    lo = float(min(data["measured_step_time_s"].min(), data["predicted_step_time_s"].min())) * 0.8
+    hi = float(max(data["measured_step_time_s"].max(), data["predicted_step_time_s"].max())) * 1.25
+    xs = [lo * (hi / lo) ** (i / 20) for i in range(21)]
+    band = pl.DataFrame({"x": xs, "y": xs, "lo10": [x * 0.9 for x in xs], "hi10": [x * 1.1 for x in xs],
+                         "lo25": [x * 0.75 for x in xs], "hi25": [x * 1.25 for x in xs]})
+    sx = alt.Scale(type="log", domain=[lo, hi])
+    base = alt.Chart(band)
+    b25 = base.mark_area(opacity=0.12, color="gray").encode(
+        x=alt.X("x:Q", scale=sx, title="measured step time [s]"), y=alt.Y("lo25:Q", scale=sx), y2="hi25:Q")
+    b10 = base.mark_area(opacity=0.2, color="gray").encode(x=alt.X("x:Q", scale=sx), y="lo10:Q", y2="hi10:Q")
+    line = base.mark_line(color="black", strokeDash=[4, 3]).encode(x=alt.X("x:Q", scale=sx), y=alt.Y("y:Q", scale=sx))
+    pts = alt.Chart(data).mark_point(size=70, filled=True).encode(
+        x=alt.X("measured_step_time_s:Q", scale=sx, title="measured step time [s]"),
+        y=alt.Y("predicted_step_time_s:Q", scale=sx, title="predicted step time [s]"),
+        color=alt.Color("split:N", title="split"),
+        shape=alt.Shape("table:N", title="source table"),
+        tooltip=["case", "split", alt.Tooltip("measured_step_time_s:Q", format=".2f"),
+                 alt.Tooltip("predicted_step_time_s:Q", format=".2f"),
+                 alt.Tooltip("error_pct:Q", format="+.1f", title="error [%]")],
+    )
+    return (b25 + b10 + line + pts).properties(title=title, width=380, height=380)
+
+
+def plan_scatter(df: pl.DataFrame, title: str = "Parallel plans: memory vs throughput",
+                 hbm_GB: float | None = None) -> alt.Chart:
+    """Scatter of :func:`infra_lab.search` rows: memory per GPU [GB] vs tokens/s, coloured by
+    whether the plan fits; an optional rule marks the HBM capacity."""
+    require_columns(df, ["memory_per_gpu_bytes", "tokens_per_s", "fits", "tp", "pp", "dp"], "plan_scatter")
+    data = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_GB"),
+                           (pl.col("tokens_per_s") / 1e6).alias("Mtokens_per_s"))
+    if data.height > 4000:
+        data = data.sort("tokens_per_s", descending=True).head(4000)
+    data = to_altair_data(data)
+    tips = [c for c in ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero", "recompute",
+                        "sequence_parallel") if c in data.columns]
+    pts = alt.Chart(data).mark_circle(size=25, opacity=0.6).encode(
+        x=alt.X("memory_GB:Q", title="memory per GPU [GB]"),
+        y=alt.Y("Mtokens_per_s:Q", title="throughput [million tokens/s]"),
+        color=alt.Color("fits:N", title="fits in HBM"),
+        tooltip=tips + [alt.Tooltip("Mtokens_per_s:Q", format=".2f"), alt.Tooltip("memory_GB:Q", format=".1f")],
+    )
+    chart = pts
+    if hbm_GB is not None:
+        chart = pts + alt.Chart(pl.DataFrame({"hbm": [hbm_GB]})).mark_rule(color="red").encode(x="hbm:Q")
+    return chart.properties(title=title, width=420, height=280)

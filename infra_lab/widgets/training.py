@@ -1,0 +1,105 @@
+"""ZAYA1 training explorer: GPUs, global batch, sequence length, precision, accelerator."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import polars as pl
+
+__all__ = ["training_explorer", "training_update", "EXPLORER_ACCELERATORS"]
+
+EXPLORER_ACCELERATORS = {  # accelerator -> the NIC its nodes carry (one per GPU)
+    "MI300X": "Pollara-400", "MI325X": "Pollara-400", "MI355X": "Pollara-400",
+    "H100-SXM": "ConnectX-7-NDR", "H200-SXM": "ConnectX-7-NDR", "B200": "ConnectX-8",
+}
+# a quick search space for the widget (answers well under a second)
+_QUICK = {"max_micro_batch": 4, "max_vp": 2, "max_cp": 2, "max_pp": 4}
+
+
+def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch: int = 2048,
+                    seq_len: int = 4096, precision: str = "bf16", base: str = "zaya1-ibm-mi300x"):
+    """Estimate ZAYA1 with the shipped DP + ZeRO-1 plan on the chosen cluster; when that
+    plan does not fit or is not valid, the best plan from :func:`infra_lab.search` (a
+    reduced space) instead. No modelling here: it calls ``il.estimate`` / ``il.search``.
+
+    Returns
+    -------
+    (polars.DataFrame, altair.Chart) : one-row summary (plan, step time, tokens/s, MFU,
+        memory, days for 12T and 14T tokens) and the step-breakdown chart.
+    """
+    import infra_lab as il
+    from ..charts.training import step_breakdown_chart
+    from ..errors import ValidationError
+
+    sc = il.load_scenario(base)
+    hw = {"accelerator": accelerator, "nodes": max(1, int(gpus) // 8),
+          "nic": EXPLORER_ACCELERATORS.get(accelerator, "ConnectX-7-NDR")}
+    tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
+    plan = "DP + ZeRO-1 (as Zyphra)"
+    try:
+        cand = sc.replace(hardware=hw, training=tr)
+        est = il.estimate(cand)
+        ok = est.fits
+    except ValidationError:
+        ok = False
+    if not ok:
+        d = sc.to_dict()
+        d["hardware"].update(hw)
+        d["training"].update(tr)
+        d["training"]["micro_batch"] = 1
+        d["parallelism"] = {}
+        try:
+            best = il.search(d, top=1, **_QUICK)
+        except ValidationError as e:
+            return pl.DataFrame({"plan": [f"no valid plan: {e}"]}), None
+        if best.height == 0:
+            return pl.DataFrame({"plan": ["no plan fits in memory"]}), None
+        r = best.row(0, named=True)
+        d["training"].update(micro_batch=r["micro_batch"], recompute=r["recompute"])
+        d["parallelism"] = {k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "zero", "fsdp",
+                                              "sequence_parallel")}
+        cand = il.Scenario.from_dict(d)
+        est = il.estimate(cand)
+        p = cand.parallelism
+        plan = (f"search: tp{p.tp} pp{p.pp} vp{p.vp} cp{p.cp} ep{p.ep} dp{p.dp} mbs{cand.training.micro_batch} "
+                f"zero{p.zero} rc={cand.training.recompute}")
+    summary = pl.DataFrame({
+        "accelerator": [accelerator], "gpus": [cand.hardware.world_size], "plan": [plan],
+        "step_time_s": [est.step_time_s], "Mtokens_per_s": [est.tokens_per_s / 1e6],
+        "mfu_pct": [100 * est.mfu], "memory_GB": [est.memory_per_gpu_bytes / 1e9],
+        "days_12T": [est.days_to_train(12e12)], "days_14T": [est.days_to_train(14e12)],
+    })
+    chart = step_breakdown_chart(est.breakdown.with_columns(pl.lit(accelerator).alias("run")),
+                                 title=f"ZAYA1 step on {cand.hardware.world_size} × {accelerator}")
+    return summary, chart
+
+
+def training_explorer():
+    """An ipywidgets box: accelerator, GPUs, global batch, sequence length and precision;
+    redraws the summary and breakdown on every change. ``box.update`` is the callback."""
+    import altair as alt
+
+    w_acc = W.Dropdown(options=list(EXPLORER_ACCELERATORS), value="MI300X", description="accelerator")
+    w_gpus = W.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048, 4096], value=1024, description="GPUs")
+    w_gb = W.SelectionSlider(options=[512, 1024, 2048, 4096, 8192], value=2048, description="global batch")
+    w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len")
+    w_prec = W.Dropdown(options=["bf16", "fp8"], value="bf16", description="precision")
+    out = W.HTML()
+    summary, chart = training_update()
+    jchart = alt.JupyterChart(chart)
+
+    def update(*_):
+        s, c = training_update(w_acc.value, w_gpus.value, w_gb.value, w_seq.value, w_prec.value)
+        out.value = s._repr_html_()
+        if c is not None:
+            jchart.chart = c
+        return s, c
+
+    for w in (w_acc, w_gpus, w_gb, w_seq, w_prec):
+        w.observe(update, names="value")
+    box = W.VBox([W.HBox([W.VBox([w_acc, w_prec]), W.VBox([w_gpus, w_gb, w_seq])]), out, jchart])
+    box.update = update
+    box.controls = {"accelerator": w_acc, "gpus": w_gpus, "global_batch": w_gb, "seq_len": w_seq,
+                    "precision": w_prec}
+    box.chart = jchart
+    update()
+    return box
