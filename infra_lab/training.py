@@ -43,7 +43,7 @@ Examples
 >>> est.fits, 0.0 < est.mfu < 1.0
 (True, True)
 >>> sorted(est.breakdown["component"])[:3]
-['compute_bwd', 'compute_fwd', 'cp_comm']
+['compute_bwd', 'compute_fwd', 'compute_recompute']
 """
 
 from __future__ import annotations
