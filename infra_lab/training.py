@@ -141,6 +141,12 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
         if k not in p:
             raise unknown("training parameter", k, p)
         p[k] = float(v)
+    for k, v in p.items():
+        frac = k.endswith("_overlap") or k in ("zero3_bandwidth_efficiency", "memory_reserve_fraction")
+        if not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0) \
+                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "ep_load_imbalance" and v < 1):
+            allowed = "0..1" if frac else (">= 1" if k == "ep_load_imbalance" else "> 0")
+            raise ValidationError(f"training parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
     return p
 
 

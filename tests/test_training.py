@@ -264,3 +264,10 @@ class TestChartsAndWidget:
         box = il.widgets.training_explorer()
         box.controls["precision"].value = "fp8"
         assert box.update()[0]["accelerator"][0] == "MI300X"
+
+
+def test_stack_factor_overrides_are_range_checked():
+    with pytest.raises(ValidationError, match="dp_comm_overlap"):
+        il.estimate(ZAYA, params={"dp_comm_overlap": 1.5})
+    with pytest.raises(ValidationError, match="framework_time_scale"):
+        il.estimate(ZAYA, params={"framework_time_scale": 0.0})

@@ -16,7 +16,10 @@ Inputs (built by :mod:`infra_lab.training`; hardware numbers only come in as arg
 ``plan`` int64 row: ``tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, recompute, sp, tp_i, mbs_i, cp_i``
          (recompute: 0 none, 1 selective, 2 full).
 
-Output: a tuple of :data:`N_OUT` floats, named by :data:`OUT_NAMES`.
+Output: a tuple of :data:`N_OUT` floats, named by :data:`OUT_NAMES`: the 11 step
+components [s] (summing to ``step_time_s``), ``step_time_s``, ``memory_per_gpu_bytes`` —
+the formula of :func:`infra_lab.memory.training_memory`, with activation bytes per layer
+tabulated from :func:`infra_lab.memory.activation_bytes_per_layer` — and ``fits`` (1.0/0.0).
 
 Notation of the formulas (all per optimizer step, on the slowest pipeline stage):
 m = global_batch/(dp·mbs) micro-batches, L_s = L/pp layers per stage,
