@@ -45,7 +45,7 @@ __all__ = [
     "restart_model", "restart_times_s", "young_interval_s", "daly_interval_s",
     "expected_wall_time_s", "optimal_interval_s", "RunPlan", "plan_run", "simulate",
     "summarize_runs", "price_usd_per_gpu_hour", "run_hours_from_tokens", "scale_hardware",
-    "save_speedup_value", "scaling_table",
+    "save_speedup_value", "scaling_table", "interval_sweep",
 ]
 
 DATA = catalog.DATA_DIR / "reliability"
@@ -200,9 +200,10 @@ def cluster_composition(hardware, *, switch_radix: int | None = None) -> Cluster
         return hardware
     hw = _as_hw(hardware)
     radix = int(switch_radix or parameter("switch_radix"))
-    nics = hw.nodes * hw.nics_per_node
+    npn = hw.nics_per_node or hw.gpus_per_node  # unvalidated HardwareConfig: one NIC per GPU
+    nics = hw.nodes * npn
     if hw.fabric == "rails-only":
-        sw = hw.nics_per_node * clos_switches(hw.nodes, radix)
+        sw = npn * clos_switches(hw.nodes, radix)
     else:
         sw = clos_switches(nics, radix)
     return ClusterComposition(hw.world_size, nics, sw, hw.nodes)
@@ -605,8 +606,9 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
                        method: str = "exact", min_interval_s: float = 0.0) -> float:
     """Checkpoint interval that minimises expected wall time [s].
 
-    method : "exact" (golden-section search on :func:`expected_wall_time_s`), "daly" or
-    "young"; min_interval_s : lower bound (e.g. an async upload must finish first) [s].
+    method : "exact" (the best whole number of equal segments for
+    :func:`expected_wall_time_s`), "daly" or "young"; min_interval_s : lower bound (e.g. an
+    async upload must finish before the next save) [s].
     """
     lam = float(np.sum(rates_per_s))
     if lam <= 0:
@@ -617,28 +619,21 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
     elif method == "daly":
         tau = daly_interval_s(max(ckpt_s, 1e-9), m)
     elif method == "exact":
-        f = lambda t: expected_wall_time_s(work_s, t, ckpt_s, rates_per_s, restart_s)  # noqa: E731
-        start = daly_interval_s(max(ckpt_s, 1e-9), m)
-        lo, hi = math.log(max(start / 30.0, 1e-3)), math.log(min(max(start * 30.0, 1.0), work_s))
-        if hi <= lo:
-            tau = work_s
+        # For n segments, equal ones are best (e^{λL} is convex), so search the integer n
+        # of T(n) = n·(e^{λ(W/n+δ)} − 1)·(1/λ + G) around Daly's n.
+        n0 = work_s / daly_interval_s(max(ckpt_s, 1e-9), m)
+        n_max = work_s / min_interval_s if min_interval_s > 0 else math.inf
+        lo, hi = max(1, math.floor(n0 / 50)), max(1, min(math.ceil(n0 * 50) + 1, n_max))
+        if hi - lo > 200_000:
+            n = np.unique(np.round(np.geomspace(lo, hi, 200_000)))
         else:
-            gr = (math.sqrt(5) - 1) / 2
-            a, b = lo, hi
-            c, d = b - gr * (b - a), a + gr * (b - a)
-            fc, fd = f(math.exp(c)), f(math.exp(d))
-            for _ in range(80):
-                if fc <= fd:
-                    b, d, fd = d, c, fc
-                    c = b - gr * (b - a)
-                    fc = f(math.exp(c))
-                else:
-                    a, c, fc = c, d, fd
-                    d = a + gr * (b - a)
-                    fd = f(math.exp(d))
-            tau = math.exp((a + b) / 2)
-            if f(work_s) < f(tau):  # one segment can win for short runs
-                tau = work_s
+            n = np.arange(lo, hi + 1, dtype=float)
+        n = n[n <= max(n_max, 1.0)] if np.isfinite(n_max) else n
+        if n.size == 0:
+            n = np.array([1.0])
+        cost = n * np.expm1(lam * (work_s / n + ckpt_s))  # ∝ T(n); (1/λ + G) is common
+        tau = work_s / float(n[int(np.argmin(cost))])
+        return float(min(max(tau, min_interval_s), work_s))
     else:
         raise unknown("interval method", method, ("exact", "daly", "young"))
     return float(min(max(tau, min_interval_s), work_s))
@@ -802,7 +797,9 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
         "run": np.arange(n_runs), "wall_h": res[:, 0] / 3600, "goodput": plan.work_s / res[:, 0],
         "failures": res[:, 1].astype(np.int64), "lost_h": res[:, 2] / 3600, "restart_h": res[:, 3] / 3600,
     }
-    for i, c in enumerate(COMPONENT_CLASSES):
+    n_cls = res.shape[1] - 4
+    names = COMPONENT_CLASSES if n_cls == len(COMPONENT_CLASSES) else [f"class{i}" for i in range(n_cls)]
+    for i, c in enumerate(names):
         d[f"failures_{c}"] = res[:, 4 + i].astype(np.int64)
     return pl.DataFrame(d)
 
@@ -911,3 +908,30 @@ def scaling_table(hardware, gpu_counts, work_hours: float, **plan_kw):
         rows.append({k: s[k] for k in ("gpus", "mtbi_h", "interruptions_per_day", "ckpt_blocking_s",
                                         "interval_h", "mean_restart_min", "goodput", "wall_days")})
     return pl.DataFrame(rows)
+
+
+def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
+    """Closed-form goodput of ``plan`` over a range of checkpoint intervals.
+
+    Parameters
+    ----------
+    plan : from :func:`plan_run`
+    intervals_s : intervals to evaluate [s]; default 40 log-spaced points from 1/20 to
+        20 × the plan's interval (capped at the run length)
+
+    Returns
+    -------
+    polars.DataFrame: case, interval_h, goodput, wall_days, optimal (bool: the plan's own
+    interval row).
+    """
+    import polars as pl
+
+    if intervals_s is None:
+        hi = min(plan.interval_s * 20, plan.work_s)
+        intervals_s = np.geomspace(max(plan.interval_s / 20, 1.0), hi, 40)
+    rows = []
+    for t in list(intervals_s) + [plan.interval_s]:
+        q = plan.with_interval(float(t))
+        rows.append({"case": case, "interval_h": q.interval_s / 3600, "goodput": q.goodput,
+                     "wall_days": q.expected_wall_s / 86400, "optimal": t == plan.interval_s})
+    return pl.DataFrame(rows).sort("interval_h")
