@@ -24,6 +24,7 @@ lab: setup
 
 # Every test: unit, property-based, notebooks (executed headless), and the browser test.
 test: setup
+	$(PY) tests/browser_setup.py
 	$(PY) -m pytest -q
 
 # Everything except the notebooks and the browser.
@@ -38,7 +39,7 @@ bench: setup
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: setup
-	$(VENV)/bin/ruff check infra_lab tests benchmarks
+	$(VENV)/bin/ruff check infra_lab tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) .jupyter_local build .pytest_cache .hypothesis

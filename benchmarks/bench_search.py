@@ -58,12 +58,12 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         n = plans.shape[0]
         out = np.empty((n, kt.N_OUT))
         kt.evaluate_plans(ctx.c, ctx.tab, plans, out)  # compile / load cache
-        tk = median_time(lambda: kt.evaluate_plans(ctx.c, ctx.tab, plans, out), repeats)
-        ts = median_time(lambda: il.search(sc, top=None, feasible_only=False), max(3, repeats // 3))
+        tk = median_time(lambda ctx=ctx, plans=plans, out=out: kt.evaluate_plans(ctx.c, ctx.tab, plans, out), repeats)
+        ts = median_time(lambda sc=sc: il.search(sc, top=None, feasible_only=False), max(3, repeats // 3))
         rng = np.random.default_rng(0)
         idx = rng.choice(n, size=min(sample * 10, n), replace=False)
         sub = plans[idx]
-        tr = median_time(lambda: kt.evaluate_plans_reference(ctx.c, ctx.tab, sub), 3) / sub.shape[0]
+        tr = median_time(lambda ctx=ctx, sub=sub: kt.evaluate_plans_reference(ctx.c, ctx.tab, sub), 3) / sub.shape[0]
         # the public estimate path: a Scenario per plan, then estimate (contexts cached)
         rows = []
         for p in plans[idx[:sample]]:

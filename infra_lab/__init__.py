@@ -21,9 +21,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from .errors import InfraLabError, ValidationError, UnknownNameError  # noqa: E402
-from .scenario import Scenario, load_scenario, list_scenarios  # noqa: E402
-from . import catalog, units  # noqa: E402
+from . import catalog, units  # noqa: E402, F401  (eager: light, and used everywhere)
+from .errors import InfraLabError, UnknownNameError, ValidationError  # noqa: E402
+from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",

@@ -8,12 +8,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Report each notebook's execution time, slowest first (nbdev style)."""
+    """Report each notebook's execution time, slowest first (nbdev style): headless
+    execution (test_notebooks) and the real-browser run (test_browser)."""
     import sys
 
-    mod = sys.modules.get("test_notebooks") or sys.modules.get("tests.test_notebooks")
-    timings = getattr(mod, "TIMINGS", {}) if mod else {}
-    if timings:
-        terminalreporter.section("notebook execution times")
-        for name, s in sorted(timings.items(), key=lambda kv: -kv[1]):
-            terminalreporter.write_line(f"{s:7.1f} s  {name}")
+    for modname, title in (("test_notebooks", "notebook execution times"),
+                           ("test_browser", "notebook times in the browser")):
+        mod = sys.modules.get(modname) or sys.modules.get(f"tests.{modname}")
+        timings = getattr(mod, "TIMINGS", {}) if mod else {}
+        if timings:
+            terminalreporter.section(title)
+            for name, s in sorted(timings.items(), key=lambda kv: -kv[1]):
+                terminalreporter.write_line(f"{s:7.1f} s  {name}")

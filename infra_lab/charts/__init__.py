@@ -15,7 +15,7 @@ from .base import __all__ as _base_all
 
 __all__ = list(_base_all)
 
-for _m in pkgutil.iter_modules(__path__):
+for _m in pkgutil.iter_modules(__path__):  # noqa: F405
     if _m.name.startswith("_") or _m.name == "base":
         continue
     _mod = importlib.import_module(f".{_m.name}", __name__)

@@ -27,6 +27,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         memory, days for 12T and 14T tokens) and the step-breakdown chart.
     """
     import infra_lab as il
+
     from ..charts.training import step_breakdown_chart
     from ..errors import ValidationError
 

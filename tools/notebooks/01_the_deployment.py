@@ -83,11 +83,11 @@ within_bf16 = abs(bf16["claim_over_max_achievable"] - 1) < 0.05
 print(f"claim matches BF16 max-achievable within 5%: {within_bf16}")
 """),
     ("md", r"""
-**Reading.** 732 TFLOP/s per GPU sits 3% *above* AMD's own BF16 max-achievable (708 TFLOP/s
-measured at 1,207 MHz) and far below the FP8 figure (1,273). So the claim is best read as
-1,024 × the BF16 GEMM ceiling (≈ 725 PF, rounded up or measured at a better clock) — a
-statement about what the GPUs *can* do on one large GEMM, not the throughput of ZAYA1's
-training, which notebook 04 estimates. It is 56% of the dense BF16 datasheet peak.
+**Reading.** The claim per GPU sits a few percent *above* AMD's own measured BF16
+max-achievable GEMM rate and far below the FP8 one (table above). So it is best read as
+1,024 × the BF16 GEMM ceiling (rounded up, or measured at a better clock) — a statement about
+what the GPUs *can* do on one large GEMM, not the throughput of ZAYA1's training, which
+notebook 04 estimates — and it is a little over half of the dense BF16 datasheet peak.
 """),
     ("md", r"""
 ## 2. MI300X beside NVIDIA and AMD's other parts
@@ -145,14 +145,23 @@ explorer
     ("md", r"""
 ## Takeaways
 
-* The IBM/Zyphra cluster is **1,024 MI300X**: ≈ 1.34 EFLOP/s dense BF16 peak, **197 TB of HBM**
-  at 5.4 PB/s aggregate, **400 GB/s of scale-out line rate per node** (51 TB/s across the
-  cluster) and ≈ 0.77 MW of GPU board power.
-* AMD's "over 750 PFLOPs" equals 1,024 × the **BF16 max-achievable GEMM** rate (+3%), i.e. ~56% of
-  dense peak — a ceiling, not a training throughput.
-* Per GPU, MI300X offers **2.4× H100's HBM capacity** and 1.6× its bandwidth at 1.3× the BF16 peak;
-  H200 narrows the memory gap (141 GB), and B200/MI355X roughly double the compute again.
-* Whether that translates into faster or cheaper training depends on achieved GEMM efficiency
+Computed from the tables above (nothing here is typed in by hand):
+"""),
+    ("code", r"""
+v = dict(zip(summary["quantity"], summary["value"]))
+print(f"* The IBM/Zyphra cluster is {v['GPUs']:,.0f} MI300X: {v['dense peak bf16'] / 1e3:.2f} EFLOP/s dense BF16 peak, "
+      f"{v['HBM capacity']:.0f} TB of HBM at {v['HBM bandwidth']:.1f} PB/s, "
+      f"{v['scale-out bandwidth per node (line rate, one direction)']:.0f} GB/s of scale-out line rate per node "
+      f"({v['scale-out bandwidth, cluster (line rate, one direction)']:.1f} TB/s in all), "
+      f"{v['GPU power at TDP'] / 1e3:.2f} MW of GPU board power.")
+print(f"* AMD's '750 PFLOPs' is {bf16['claim_over_max_achievable']:.2f}x the cluster's BF16 max-achievable GEMM rate "
+      f"and {bf16['claim_over_peak']:.0%} of its dense BF16 peak: a ceiling, not a training throughput.")
+print(f"* Per GPU, MI300X has {mi['hbm_GB'] / h100['hbm_GB']:.1f}x H100's HBM capacity and "
+      f"{mi['hbm_bw_TBps'] / h100['hbm_bw_TBps']:.1f}x its bandwidth at {mi['peak_tflops'] / h100['peak_tflops']:.1f}x the BF16 peak.")
+"""),
+    ("md", r"""
+* H200 narrows the memory gap and B200/MI355X roughly double the compute again; whether peak
+  numbers turn into faster or cheaper training depends on achieved GEMM efficiency
   (notebook 02), the network (03), the whole step (04) and prices (05).
 
 [← 00 index](00_index.ipynb) · [02 compute and memory →](02_compute_and_memory.ipynb)
