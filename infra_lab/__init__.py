@@ -27,7 +27,7 @@ from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
-    "training", "economics", "reliability", "inference", "charts", "widgets", "validation",
+    "training", "economics", "reliability", "charts", "widgets", "validation",
     "cluster",
 }
 

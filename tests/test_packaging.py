@@ -73,6 +73,16 @@ def test_import_is_light():
     assert out.stdout.strip() == "", f"heavy modules imported by `import infra_lab`: {out.stdout}"
 
 
+def test_every_lazy_submodule_and_call_resolves():
+    """Each name that ``infra_lab.__getattr__`` promises imports (no dangling entries)."""
+    import infra_lab as il
+
+    for name in sorted(il._SUBMODULES):
+        assert getattr(il, name).__name__ == f"infra_lab.{name}"
+    for name in il._LAZY_FUNCS:
+        assert callable(getattr(il, name))
+
+
 def test_gitignore_covers_caches():
     gi = (ROOT / ".gitignore").read_text()
     for pat in ["*.nbi", "*.nbc", ".ipynb_checkpoints", ".venv"]:

@@ -80,7 +80,8 @@ def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart
     """
     require_columns(df, ["model", "accelerator", "component", "GB", "capacity_GB"], "memory_stacked_bars")
     data = to_altair_data(df)
-    bars = alt.Chart(data).mark_bar().encode(
+    # zero-sized components are filtered out so the legend lists only what holds memory
+    bars = alt.Chart(data).transform_filter(alt.datum.GB > 0).mark_bar().encode(
         y=alt.Y("accelerator:N", title=None),
         x=alt.X("sum(GB):Q", title="memory per GPU [GB]"),
         color=alt.Color("component:N", title="component"),

@@ -63,14 +63,16 @@ def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost [USD per usefu
     d = to_altair_data(df).with_columns(
         pl.min_horizontal("output_low", "output_high").alias("from"),
         pl.max_horizontal("output_low", "output_high").alias("to"),
-        (pl.col("output_high") >= pl.col("output_low")).alias("higher_input_costs_more"),
+        pl.when(pl.col("output_high") >= pl.col("output_low"))
+        .then(pl.lit("raises it")).otherwise(pl.lit("lowers it")).alias("a higher input"),
     )
     order = d["parameter"].to_list()
     base = alt.Chart(d, title=title)
     bars = base.mark_bar().encode(
-        x=alt.X("from:Q", title=x_title), x2="to:Q",
+        x=alt.X("from:Q", title=x_title, scale=alt.Scale(zero=False)), x2="to:Q",
         y=alt.Y("parameter:N", sort=order, title=None),
-        color=alt.Color("higher_input_costs_more:N", title="high input raises output"),
+        color=alt.Color("a higher input:N", title="a higher input",
+                        scale=alt.Scale(domain=["raises it", "lowers it"])),
         tooltip=["parameter", alt.Tooltip("output_low:Q", format=".3f"),
                  alt.Tooltip("output_high:Q", format=".3f")],
     )

@@ -84,6 +84,8 @@ def training_explorer():
     w_gb = W.SelectionSlider(options=[512, 1024, 2048, 4096, 8192], value=2048, description="global batch")
     w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len")
     w_prec = W.Dropdown(options=["bf16", "fp8"], value="bf16", description="precision")
+    for w in (w_acc, w_gpus, w_gb, w_seq, w_prec):   # room for the labels ("global batch")
+        w.style = {"description_width": "96px"}
     out = W.HTML()
     summary, chart = training_update()
     jchart = alt.JupyterChart(chart)
