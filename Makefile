@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 JUPYTER_ENV := JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter_local/config JUPYTER_DATA_DIR=$(CURDIR)/.jupyter_local/data \
                JUPYTER_RUNTIME_DIR=$(CURDIR)/.jupyter_local/runtime IPYTHONDIR=$(CURDIR)/.jupyter_local/ipython
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: setup
-	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --port=$(PORT) notebooks/00_index.ipynb
+	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --port=$(PORT) $(ROOT_FLAG) notebooks/00_index.ipynb
 
 # Every test: unit, property-based, notebooks (executed headless), and the browser test.
 test: setup
