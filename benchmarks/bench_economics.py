@@ -14,15 +14,18 @@ Headline figures are printed last as ``name=value`` lines.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 
 import numpy as np
+from _timing import median_time
 
 import infra_lab as il
 from infra_lab._kernels import economics as K
 
 E = il.economics
+
+
+def _median(fn, repeats: int) -> float:
+    return median_time(fn, repeats, warmup=True)
 
 
 def _args(n: int, seed: int = 1):
@@ -34,14 +37,6 @@ def _args(n: int, seed: int = 1):
             s["colocation_usd_per_kW_month"], s["utilization"], K.STRAIGHT_LINE, E.HOURS_PER_YEAR)
 
 
-def _median(fn, repeats: int) -> float:
-    fn()  # warm-up
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def main() -> None:

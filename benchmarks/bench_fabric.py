@@ -16,23 +16,13 @@ headline figures come last as name=value lines.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_time
 
 import infra_lab as il
 from infra_lab import fabric as F
 from infra_lab._kernels import fabric as K
-
-
-def median_time(fn, repeat: int) -> float:
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def main() -> None:

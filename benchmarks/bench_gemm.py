@@ -11,23 +11,13 @@ Headline figures are printed last as ``name=value`` lines.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import numpy as np
+from _timing import median_time
 
 from infra_lab import compute
 from infra_lab._kernels import gemm as kg
-
-
-def _median(fn, repeats: int) -> float:
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def main(n: int = 1_000_000) -> None:
@@ -47,11 +37,11 @@ def main(n: int = 1_000_000) -> None:
     kg.gemm_reference(ms[sub], ns[sub], ks[sub], bs[sub], *g.args(), a2, b2)
     np.testing.assert_allclose(b1, b2, rtol=1e-12)
 
-    t_nb = _median(lambda: kg.gemm_kernel(ms, ns, ks, bs, *g.args(), e1, t1), 7)
-    t_ref = _median(lambda: kg.gemm_reference(ms, ns, ks, bs, *g.args(), e2, t2), 3)
+    t_nb = median_time(lambda: kg.gemm_kernel(ms, ns, ks, bs, *g.args(), e1, t1), 7)
+    t_ref = median_time(lambda: kg.gemm_reference(ms, ns, ks, bs, *g.args(), e2, t2), 3)
     np.testing.assert_allclose(t1, t2, rtol=1e-12)
     np.testing.assert_allclose(e1, e2, rtol=1e-12)
-    t_api = _median(lambda: compute.gemm_times(ms, ns, ks, "MI300X", "bf16"), 5)
+    t_api = median_time(lambda: compute.gemm_times(ms, ns, ks, "MI300X", "bf16"), 5)
 
     print(f"shapes: {n:,}  (MI300X, bf16; {g.tile_m.size} macro-tiles x {g.splits.size} split-K options)")
     print(f"{'path':<28} {'median [s]':>11} {'evals/s':>14}")

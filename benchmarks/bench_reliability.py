@@ -16,8 +16,8 @@ Headline figures are printed last as ``name=value`` lines.
 from __future__ import annotations
 
 import math
-import statistics
-import time
+
+from _timing import median_time
 
 import infra_lab as il
 
@@ -25,21 +25,12 @@ R = il.reliability
 
 
 def _median(fn, repeats: int) -> float:
-    fn()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+    return median_time(fn, repeats, warmup=True)
 
 
 def _plan(gpus: int):
     sc = il.load_scenario("zaya1-ibm-mi300x")
-    try:
-        tps_per_gpu = il.estimate(sc).tokens_per_s_per_gpu
-    except Exception:  # noqa: BLE001 - training model unavailable
-        tps_per_gpu = R.parameter("zaya1_tokens_per_s_per_gpu")
+    tps_per_gpu = il.estimate(sc).tokens_per_s_per_gpu   # the training model's throughput
     hours = R.run_hours_from_tokens(R.parameter("zaya1_tokens_alt"), tps_per_gpu * gpus)
     return R.plan_run(R.scale_hardware(sc, gpus), hours, checkpoint_size_bytes=R.checkpoint_bytes(sc))
 

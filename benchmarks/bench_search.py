@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 
 import numpy as np
+from _timing import median_time
 
 import infra_lab as il
 from infra_lab import training as T
@@ -37,13 +37,6 @@ def spaces():
     return {"175b": s175, "zaya1": il.load_scenario("zaya1-ibm-mi300x")}
 
 
-def median_time(fn, repeats):
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def run(repeats: int, sample: int) -> dict[str, float]:

@@ -835,17 +835,15 @@ def summarize_runs(runs, plan: RunPlan | None = None):
 # --------------------------------------------------------------------------------------
 def price_usd_per_gpu_hour(accelerator: str = "MI300X", term: str = "on-demand") -> tuple[float, str]:
     """Median cloud price [USD/GPU-h] from data/cloud_prices.csv and a description of where
-    it came from; falls back to parameters.csv ``price_usd_per_gpu_hour_fallback``."""
-    try:
-        import polars as pl
+    it came from; when the table has no row for that accelerator and term, the
+    ``price_usd_per_gpu_hour_fallback`` of parameters.csv. Unknown accelerator names raise."""
+    import polars as pl
 
-        t = catalog.cloud_prices().filter(
-            (pl.col("accelerator") == catalog.canonical_accelerator(accelerator)) & (pl.col("term") == term))
-        if t.height:
-            return float(t["price_usd_per_gpu_hour"].median()), (
-                f"median of {t.height} {term} {accelerator} rows in data/cloud_prices.csv")
-    except Exception:  # noqa: BLE001 - the catalog table may not exist yet
-        pass
+    acc = catalog.canonical_accelerator(accelerator)
+    t = catalog.cloud_prices().filter((pl.col("accelerator") == acc) & (pl.col("term") == term))
+    if t.height:
+        return float(t["price_usd_per_gpu_hour"].median()), (
+            f"median of {t.height} {term} {acc} rows in data/cloud_prices.csv")
     return parameter("price_usd_per_gpu_hour_fallback"), "fallback in data/reliability/parameters.csv"
 
 

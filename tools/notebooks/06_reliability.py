@@ -73,22 +73,16 @@ print(f"MTBI 1,024 MI300X (rails-only): {m_zaya:.1f} h vs naive 3.09 h × 16 = 4
 ## 2. The ZAYA1 cluster: interruptions, checkpoint cost, restart time, optimal interval
 
 **The run length is set in one place** below: tokens ÷ tokens per second. Tokens per second
-comes from the training model (`il.estimate`, notebook 04) when it is available, else from the
-stated assumption in `parameters.csv` (`zaya1_tokens_per_s_per_gpu`). Zyphra's own figure is
-14T tokens (press: 12T). Failure rates for MI300X are taken equal to H100's per device (no
+comes from the training model (`il.estimate`, notebook 04; *approximate*: its ROCm efficiency
+factors are assumptions). Zyphra's own figure is 14T tokens (press: 12T). Failure rates for MI300X are taken equal to H100's per device (no
 public MI300X data); the `multiplier` argument and the widget below move that belief.
 """),
     ("code", r"""
 # ---- the one place that sets the run length ----------------------------------------------
 TOKENS = R.parameter("zaya1_tokens")                      # 14e12 (Zyphra); 12e12 in the press
-try:
-    TOKENS_PER_S = il.estimate(sc).tokens_per_s           # training model, notebook 04
-    tps_source = "il.estimate(sc)"
-except Exception as exc:                                  # training model missing or failing
-    TOKENS_PER_S = R.parameter("zaya1_tokens_per_s_per_gpu") * sc.hardware.world_size
-    tps_source = f"assumption in parameters.csv ({type(exc).__name__})"
+TOKENS_PER_S = il.estimate(sc).tokens_per_s               # training model, notebook 04
 WORK_H = R.run_hours_from_tokens(TOKENS, TOKENS_PER_S)
-print(f"{TOKENS/1e12:.0f}T tokens at {TOKENS_PER_S/1e6:.1f}M tokens/s ({tps_source}) "
+print(f"{TOKENS/1e12:.0f}T tokens at {TOKENS_PER_S/1e6:.1f}M tokens/s (il.estimate) "
       f"= {WORK_H:.0f} h = {WORK_H/24:.1f} days of failure-free training")
 """),
     ("code", r"""
@@ -161,20 +155,16 @@ Zyphra and AMD report "more than 10x faster model save times" with AMD-optimised
 I/O ([particle.news](https://particle.news/story/zyphra-trains-zaya1-moe-on-amd-instinct-mi300x-in-ibm-cloud));
 the absolute times are not public. Each case re-optimises its interval. Dollars use the median
 on-demand MI300X price in `data/cloud_prices.csv`, and the owned cost from the economics model
-(notebook 05) where it is available.
+(notebook 05).
 """),
     ("code", r"""
 price, where = R.price_usd_per_gpu_hour("MI300X")
-try:
-    owned = il.economics.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour
-except Exception:
-    owned = None
+owned = il.economics.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour
 val = R.save_speedup_value(sc, WORK_H, speedup=10, price_usd_per_gpu_hour=price)
-print(f"price ${price:.2f}/GPU-h ({where})" + (f"; owned cost ${owned:.2f}/GPU-h (il.economics)" if owned else ""))
+print(f"price ${price:.2f}/GPU-h ({where}); owned cost ${owned:.2f}/GPU-h (il.economics)")
 d, usd = val["days_saved"][1], val["usd_saved"][1]
 print(f"baseline save {val['ckpt_blocking_s'][0]:.0f} s → 10× faster: {d*24:.2f} h saved on a "
-      f"{val['wall_days'][0]:.1f}-day run = ${usd:,.0f} at rental price"
-      + (f", ${usd / price * owned:,.0f} at owned cost" if owned else ""))
+      f"{val['wall_days'][0]:.1f}-day run = ${usd:,.0f} at rental price, ${usd / price * owned:,.0f} at owned cost")
 val.with_columns(pl.col(pl.Float64).round(4))
 """),
     ("md", r"""
