@@ -243,7 +243,7 @@ def _as_int_array(name: str, x: Any, size: int | None = None) -> np.ndarray:
         return a.astype(np.int64)
     if not np.all(np.isfinite(a.astype(float))) or np.any(a <= 0):
         bad = a[~(np.isfinite(a.astype(float)) & (a > 0))][0]
-        raise ValidationError(f"{name} = {bad!r}: GEMM dimensions must be positive integers")
+        raise ValidationError(f"{name} = {bad.item()!r}: GEMM dimensions must be positive integers")
     ai = np.rint(a).astype(np.int64)
     if np.any(np.abs(ai - a.astype(float)) > 1e-9):
         raise ValidationError(f"{name}: GEMM dimensions must be integers (got non-integer values)")

@@ -42,7 +42,8 @@ def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
 
 
 def _int(field_: str, v: Any, minimum: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            or float(v) != int(v)):
         raise ValidationError(f"{field_} = {v!r}: expected an integer >= {minimum}")
     if int(v) < minimum:
         raise ValidationError(f"{field_} = {v!r}: must be an integer >= {minimum}")
@@ -260,7 +261,10 @@ class Scenario:
         if isinstance(d, Scenario):
             return d
         if not isinstance(d, dict):
-            raise ValidationError(f"scenario = {d!r}: expected a dict with tables {', '.join(cls.TOP_KEYS)}")
+            hint = (f"; to use the stored scenario, pass il.load_scenario({d!r})"
+                    if isinstance(d, str) else "")
+            raise ValidationError(f"scenario = {d!r}: expected a Scenario or a dict with tables "
+                                  f"{', '.join(cls.TOP_KEYS)}{hint}")
         _check_keys("", d, cls.TOP_KEYS)
         for req in ("model", "hardware"):
             if req not in d:

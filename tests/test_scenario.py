@@ -56,6 +56,8 @@ def test_aliases_canonicalised():
         ({"hardware": {"fabric": "torus"}}, UnknownNameError, r"torus.*rails-only"),
         ({"hardware": {"oversubscription": 0.5}}, ValidationError, r"oversubscription = 0.5"),
         ({"training": {"seq_len": -1}}, ValidationError, r"training.seq_len = -1"),
+        ({"training": {"seq_len": float("nan")}}, ValidationError, r"training.seq_len = nan: expected an integer"),
+        ({"training": {"seq_len": float("inf")}}, ValidationError, r"training.seq_len = inf: expected an integer"),
         ({"training": {"precision": "fp7"}}, UnknownNameError, r"fp7.*fp8"),
         ({"training": {"recompute": "partial"}}, UnknownNameError, r"partial.*selective"),
         ({"training": {"global_batch": 100}}, ValidationError, r"global_batch = 100.*micro_batch·dp"),
@@ -86,6 +88,11 @@ def test_unknown_top_level_key():
     d["hardwere"] = {}
     with pytest.raises(UnknownNameError, match="hardware"):
         il.Scenario.from_dict(d)
+
+
+def test_scenario_name_instead_of_scenario_points_to_load_scenario():
+    with pytest.raises(ValidationError, match=r"il.load_scenario\('zaya1-ibm-mi300x'\)"):
+        il.Scenario.from_dict("zaya1-ibm-mi300x")
 
 
 def test_unknown_scenario_name():
