@@ -92,7 +92,9 @@ def training_explorer():
 
     def update(*_):
         s, c = training_update(w_acc.value, w_gpus.value, w_gb.value, w_seq.value, w_prec.value)
-        out.value = s._repr_html_()
+        with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+                       float_precision=3):
+            out.value = s._repr_html_()
         if c is not None:
             jchart.chart = c
         return s, c
