@@ -24,10 +24,6 @@ from infra_lab._kernels import economics as K
 E = il.economics
 
 
-def _median(fn, repeats: int) -> float:
-    return median_time(fn, repeats, warmup=True)
-
-
 def _args(n: int, seed: int = 1):
     s = E.sample_parameters(n, seed, "MI300X")
     return (s["capex_usd_per_gpu"], s["server_overhead"], s["interconnect_fraction"], np.zeros(n),
@@ -35,8 +31,6 @@ def _args(n: int, seed: int = 1):
             np.full(n, il.catalog.accelerator("MI300X").tdp_W), s["server_power_ratio"],
             s["avg_power_fraction"], s["pue"], s["electricity_usd_per_kWh"],
             s["colocation_usd_per_kW_month"], s["utilization"], K.STRAIGHT_LINE, E.HOURS_PER_YEAR)
-
-
 
 
 def main() -> None:
@@ -47,9 +41,9 @@ def main() -> None:
         a, b = K.owned_cost_kernel(*args), K.owned_cost_reference(*args)
         np.testing.assert_allclose(a, b, rtol=1e-12)  # agree before timing
         reps = 15 if n < 1_000_000 else 7
-        t_nb = _median(lambda args=args: K.owned_cost_kernel(*args), reps)
-        t_ref = _median(lambda args=args: K.owned_cost_reference(*args), reps)
-        t_e2e = _median(lambda n=n: E.monte_carlo_owned_cost(n, seed=1), max(3, reps // 2))
+        t_nb = median_time(lambda args=args: K.owned_cost_kernel(*args), reps, warmup=True)
+        t_ref = median_time(lambda args=args: K.owned_cost_reference(*args), reps, warmup=True)
+        t_e2e = median_time(lambda n=n: E.monte_carlo_owned_cost(n, seed=1), max(3, reps // 2), warmup=True)
         results[n] = (t_nb, t_ref, t_e2e)
         print(f"{n:>10,} {t_nb:>11.4f} {t_ref:>14.4f} {t_ref / t_nb:>7.2f} {t_e2e:>15.4f}")
     t_nb, t_ref, t_e2e = results[1_000_000]

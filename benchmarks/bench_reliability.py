@@ -24,10 +24,6 @@ import infra_lab as il
 R = il.reliability
 
 
-def _median(fn, repeats: int) -> float:
-    return median_time(fn, repeats, warmup=True)
-
-
 def _plan(gpus: int):
     sc = il.load_scenario("zaya1-ibm-mi300x")
     tps_per_gpu = il.estimate(sc).tokens_per_s_per_gpu   # the training model's throughput
@@ -53,8 +49,8 @@ def main() -> None:
         for n_numba, n_ref in ((10_000, 1_000), (100_000, 5_000)):
             z1 = _check(plan, R.simulate(plan, n_numba, seed=1))
             z2 = _check(plan, R.simulate(plan, n_ref, seed=1, method="reference"))
-            t_nb = _median(lambda p=plan, n=n_numba: R.simulate(p, n, seed=2), 5)
-            t_ref = _median(lambda p=plan, n=n_ref: R.simulate(p, n, seed=2, method="reference"), 3)
+            t_nb = median_time(lambda p=plan, n=n_numba: R.simulate(p, n, seed=2), 5, warmup=True)
+            t_ref = median_time(lambda p=plan, n=n_ref: R.simulate(p, n, seed=2, method="reference"), 3, warmup=True)
             rps_nb, rps_ref = n_numba / t_nb, n_ref / t_ref
             print(f"   numba {n_numba:>7,} runs: {t_nb*1e3:8.1f} ms = {rps_nb:12,.0f} runs/s (z={z1:.1f}) | "
                   f"reference {n_ref:>5,} runs: {t_ref*1e3:8.1f} ms = {rps_ref:10,.0f} runs/s (z={z2:.1f}) | "

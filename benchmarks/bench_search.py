@@ -37,8 +37,6 @@ def spaces():
     return {"175b": s175, "zaya1": il.load_scenario("zaya1-ibm-mi300x")}
 
 
-
-
 def run(repeats: int, sample: int) -> dict[str, float]:
     import numba
 

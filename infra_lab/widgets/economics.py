@@ -13,6 +13,7 @@ import ipywidgets as w
 
 from .. import economics as E
 from ..charts import economics as C
+from ._layout import fit_labels
 
 __all__ = ["economics_update", "economics_dashboard"]
 
@@ -63,7 +64,6 @@ def economics_dashboard(accelerator: str = "MI300X") -> w.VBox:
     numbers and the rent-vs-own chart they drive. Defaults come from data/economics."""
     d = E.defaults(accelerator)
     P = E.parameters(accelerator)
-    style = {"description_width": "230px"}
     layout = w.Layout(width="560px")
     sliders = {
         "price_usd_per_gpu_hour": w.FloatSlider(value=d["rental_usd_per_gpu_hour"], min=1.0, max=8.0, step=0.05,
@@ -80,7 +80,8 @@ def economics_dashboard(accelerator: str = "MI300X") -> w.VBox:
                                          readout_format=".3f", description="cost of capital [1/yr]"),
     }
     for s in sliders.values():
-        s.style, s.layout, s.continuous_update = style, layout, False
+        s.layout, s.continuous_update = layout, False
+    fit_labels(sliders.values())
     html = w.HTML()
     out = w.Output()
 

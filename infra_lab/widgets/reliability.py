@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import reliability as R
+from ._layout import fit_labels
 
 __all__ = ["reliability_explorer", "reliability_update"]
 
@@ -63,8 +64,7 @@ def reliability_explorer(hardware, work_hours: float, checkpoint_size_bytes: flo
     w_mult = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="failure ×")
     w_bw = W.FloatLogSlider(value=bw0, base=10, min=-1, max=2, step=0.05, description="write GB/s/node")
     w_rs = W.FloatSlider(value=20.0, min=1.0, max=240.0, step=1.0, description="restart [min]")
-    for w in (w_gpus, w_mult, w_bw, w_rs):   # room for the longest label ("write GB/s/node")
-        w.style = {"description_width": "120px"}
+    fit_labels((w_gpus, w_mult, w_bw, w_rs))
     status = W.HTML()
     kw = dict(hardware=hardware, work_hours=work_hours, checkpoint_size_bytes=checkpoint_size_bytes,
               storage=storage, n_runs=n_runs, seed=seed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipywidgets as W
 import polars as pl
 
+from ._layout import fit_labels
+
 __all__ = ["training_explorer", "training_update", "EXPLORER_ACCELERATORS"]
 
 EXPLORER_ACCELERATORS = {  # accelerator -> the NIC its nodes carry (one per GPU)
@@ -84,8 +86,7 @@ def training_explorer():
     w_gb = W.SelectionSlider(options=[512, 1024, 2048, 4096, 8192], value=2048, description="global batch")
     w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len")
     w_prec = W.Dropdown(options=["bf16", "fp8"], value="bf16", description="precision")
-    for w in (w_acc, w_gpus, w_gb, w_seq, w_prec):   # room for the labels ("global batch")
-        w.style = {"description_width": "96px"}
+    fit_labels((w_acc, w_gpus, w_gb, w_seq, w_prec))
     out = W.HTML()
     summary, chart = training_update()
     jchart = alt.JupyterChart(chart)

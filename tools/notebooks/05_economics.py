@@ -145,18 +145,19 @@ print(f"forward FLOPs per token, layer by layer: {fwd/1e9:.2f} G  vs 2·N_active
 mfu_6nd = 6 * N_ACTIVE * est.tokens_per_s_per_gpu / PEAK_BF16
 print(f"training estimate: {est.tokens_per_s/1e6:.1f}M tokens/s on {N_GPUS:,} GPUs, MFU {est.mfu:.1%} "
       f"(model FLOPs) = {mfu_6nd:.1%} in this notebook's 6·N_active·D convention")
+# the same prices as section 2: its fixed-price rows, and the owned cost at defaults (own_point)
+prices = {k: float(v[0]) for k, v in price_s.items() if np.all(v == v[0])}
+prices["own 1,024 MI300X (defaults)"] = own_point.total_usd_per_gpu_hour
 est_rows = []
 for tok_label, D in TOKENS.items():
     gh = D / est.tokens_per_s * N_GPUS / 3600.0
-    for label, price in {"DeepSeek convention $2.00": 2.0, "IBM proxy, enterprise discount $2.60": 2.60,
-                         "IBM proxy, list $6.00": 6.00,
-                         "own 1,024 MI300X (defaults)": E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour}.items():
+    gh_stated = float(run_table.filter(pl.col("tokens") == tok_label)["GPU-hours (P50)"][0])
+    for label, price in prices.items():
         rc = E.run_cost(gpu_hours=gh, price_usd_per_gpu_hour=price)
         est_rows.append({"tokens": tok_label, "pricing": label, "GPU-hours": round(gh),
                          "wall clock on 1,024 GPUs [h]": round(gh / N_GPUS, 1),
                          "cost [k$]": round(rc.total_usd / 1e3, 1),
-                         "GPU-hours vs stated-MFU P50": round(gh / float(run_table.filter(
-                             pl.col("tokens") == tok_label)["GPU-hours (P50)"][0]), 2)})
+                         "GPU-hours vs stated-MFU P50": round(gh / gh_stated, 2)})
 pl.DataFrame(est_rows)
 """),
     ("md", r"""

@@ -74,8 +74,8 @@ print(f"MTBI 1,024 MI300X (rails-only): {m_zaya:.1f} h vs naive 3.09 h × 16 = 4
 
 **The run length is set in one place** below: tokens ÷ tokens per second. Tokens per second
 comes from the training model (`il.estimate`, notebook 04; *approximate*: its ROCm efficiency
-factors are assumptions). Zyphra's own figure is 14T tokens (press: 12T). Failure rates for MI300X are taken equal to H100's per device (no
-public MI300X data); the `multiplier` argument and the widget below move that belief.
+factors are assumptions). Zyphra's own figure is 14T tokens (press: 12T). Failure rates for
+MI300X are taken equal to H100's per device (no public MI300X data); the `multiplier` argument and the widget below move that belief.
 """),
     ("code", r"""
 # ---- the one place that sets the run length ----------------------------------------------
