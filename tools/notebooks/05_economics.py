@@ -239,8 +239,8 @@ md(f"**Answer.** Over IBM's {ibm_life:g}-year book life, if rents decay after th
    f"unlevered IRR is **{a4['decay']['IRR P50']:.0%}** (P5–P95 {a4['decay']['IRR P5']:.0%} to {a4['decay']['IRR P95']:.0%}), "
    f"below the {P['cost_of_capital'].value:.0%} cost of capital at the median; a 2026-style rebound lifts it to "
    f"{a4['rebound']['IRR P50']:.0%}, and holding the contract-level price flat with the sold share tied to it gives "
-   f"{a4['flat']['IRR P50']:.0%}. Listed prices themselves barely move within a provider (Epoch AI's records give "
-   f"{trend['change_per_year']:+.0%} a year ± {trend['se']:.0%} for H100): the decay is a market price, not a list price.")
+   f"{a4['flat']['IRR P50']:.0%}. Within a provider, listed H100 prices did not fall (Epoch AI's records: "
+   f"{trend['change_per_year']:+.0%} a year ± {trend['se']:.0%}): the decay is in market and contract prices, not list prices.")
 display(il.charts.rent_path_chart(pl.concat(paths), title="Rent paths at the default inputs [USD per sold GPU-hour]"))
 il.charts.cashflow_chart(pl.concat(flows).select("year", "cumulative_usd", "case"))
 """),
