@@ -41,12 +41,14 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import polars as pl
 
 from . import catalog
+from .catalog import Col
 from .errors import ValidationError, check_positive, unknown
 from .units import GiB
 
@@ -62,6 +64,11 @@ __all__ = [
     "korthikanti_check",
     "kv_cache_bytes",
     "kv_bytes_per_token",
+    "kv_cached_tokens",
+    "weight_bytes",
+    "expert_matrix_params",
+    "format_bytes",
+    "number_formats",
     "inference_memory",
     "max_inference_batch",
     "memory_sweep",
@@ -513,12 +520,116 @@ def _bytes_of(precision: str) -> float:
     return _KV_BYTES[p]
 
 
+_FORMATS_SCHEMA = {
+    "format": Col("str", required=True),
+    "element_bits": Col("float", required=True, positive=True),
+    "block_size": Col("int", positive=True),
+    "scale_bits": Col("float", positive=True),
+    "bytes_per_element": Col("float", required=True, positive=True),
+    "basis": Col("str", required=True, choices=("derived", "measured", "assumption")),
+}
+
+
+@functools.cache
+def number_formats() -> pl.DataFrame:
+    """Storage formats of weights and KV cache (data/serving/number_formats.csv).
+
+    Columns: format, element_bits [bits], block_size [elements sharing one scale],
+    scale_bits [bits], bytes_per_element [bytes] (element + scale share), basis,
+    source_url, note. The loader checks bytes_per_element = (element_bits + scale_bits /
+    block_size) / 8 on every row.
+    """
+    t = catalog.read_table(catalog.DATA_DIR / "serving" / "number_formats.csv", _FORMATS_SCHEMA)
+    for r in t.iter_rows(named=True):
+        bits = r["element_bits"] + ((r["scale_bits"] or 0.0) / r["block_size"] if r["block_size"] else 0.0)
+        if abs(bits / 8.0 - r["bytes_per_element"]) > 1e-12:
+            from .errors import DataError
+
+            raise DataError(f"number_formats.csv, format {r['format']!r}: bytes_per_element = "
+                            f"{r['bytes_per_element']} but (element_bits + scale_bits/block_size)/8 = {bits / 8}")
+    return t
+
+
+def format_bytes(fmt: str) -> float:
+    """Bytes per stored element of a number format, block scales included [bytes].
+
+    Examples
+    --------
+    >>> format_bytes("mxfp4"), format_bytes("nvfp4"), format_bytes("fp8")
+    (0.53125, 0.5625, 1.0)
+    """
+    t = number_formats()
+    names = t["format"].to_list()
+    f = str(fmt).lower() if isinstance(fmt, str) else fmt
+    if f not in names:
+        raise unknown("number format", fmt, names, where="data/serving/number_formats.csv")
+    return float(t["bytes_per_element"][names.index(f)])
+
+
+def weight_bytes(spec, precision: str = "bf16", expert_precision: str | None = None) -> float:
+    """Bytes of a model's weights stored at ``precision`` [bytes].
+
+    Parameters
+    ----------
+    spec : ModelSpec or preset name
+    precision : number format of every weight (a row of :func:`number_formats`: "bf16",
+        "fp8", "mxfp4", "nvfp4", ...)
+    expert_precision : format of the routed-expert weights (default: the model's own
+        ``expert_weight_format`` when it is smaller than ``precision`` — gpt-oss keeps its
+        MXFP4 experts whatever the rest runs at — else ``precision``). Expert biases stay
+        at ``precision``.
+
+    Notes
+    -----
+    bytes = (P_total − P_expert_matrices) · b(precision) + P_expert_matrices · b(expert_precision),
+    with b from data/serving/number_formats.csv (MXFP4: 4 bits + an 8-bit scale per 32).
+
+    Examples
+    --------
+    >>> round(weight_bytes("gpt-oss-120b") / 2**30, 1)    # model card: 60.8 GiB checkpoint
+    60.8
+    >>> round(weight_bytes("gpt-oss-20b") / 2**30, 1)     # model card: 12.8 GiB
+    12.8
+    """
+    spec = _spec(spec)
+    b = format_bytes(precision)
+    e_fmt = expert_precision
+    if e_fmt is None:
+        e_fmt = precision
+        if spec.expert_weight_format and format_bytes(spec.expert_weight_format) < b:
+            e_fmt = spec.expert_weight_format
+    be = format_bytes(e_fmt)
+    p_exp = float(expert_matrix_params(spec))
+    return (spec.params_total - p_exp) * b + p_exp * be
+
+
+def expert_matrix_params(spec) -> int:
+    """Parameters in the routed experts' weight matrices, biases excluded [count]."""
+    spec = _spec(spec)
+    if not spec.experts:
+        return 0
+    from .models import _FFN_ACTS
+
+    n_moe = sum(1 for k in spec.layer_kinds() if k == "moe")
+    width = spec.expert_ffn_hidden or spec.ffn_hidden
+    return n_moe * spec.experts * _FFN_ACTS[spec.ffn_act] * spec.hidden * width
+
+
+def _kv_elements_per_layer(spec) -> float:
+    """KV-cache elements one token adds to one attention layer [elements]."""
+    if spec.attention == "mla":
+        return float(spec.kv_lora_rank + spec.qk_rope_head_dim)
+    return float(2 * spec.kv_heads * spec.head_dim)
+
+
 def kv_bytes_per_token(spec, precision: str = "bf16") -> float:
-    """KV-cache bytes per token over all layers [bytes/token].
+    """KV-cache bytes per token over all attention layers [bytes/token].
 
     GQA/MHA: 2·kv_heads·head_dim per attention layer; MLA: kv_lora_rank + qk_rope_head_dim
     (the compressed latent, DeepSeek-V2/V3); CCA: compressed K and V of kv_heads·head_dim
     each (ZAYA1); hybrid SSM models: only the layers with a shared attention block.
+    Sliding-window layers keep at most their window of tokens: this is the cost of a token
+    while it is inside every window; :func:`kv_cache_bytes` applies the windows.
 
     Examples
     --------
@@ -528,12 +639,28 @@ def kv_bytes_per_token(spec, precision: str = "bf16") -> float:
     """
     spec = _spec(spec)
     b = _bytes_of(precision)
-    if spec.attention == "mla":
-        per = spec.kv_lora_rank + spec.qk_rope_head_dim
-    else:
-        per = 2 * spec.kv_heads * spec.head_dim
-    n_attn = sum(1 for k in spec.layer_kinds() if k in ("dense", "moe", "hybrid"))
-    return float(n_attn * per * b)
+    n_attn = len(spec.attention_windows())
+    return float(n_attn * _kv_elements_per_layer(spec) * b)
+
+
+def kv_cached_tokens(spec, tokens: float) -> float:
+    """Token-layers held in the KV cache for one sequence of ``tokens``, divided by the
+    number of attention layers: the average cached length per layer [tokens].
+
+    Full-attention layers hold every token; sliding-window layers at most their window.
+
+    Examples
+    --------
+    >>> kv_cached_tokens("gpt-oss-120b", 1024)      # half the layers full, half 128
+    576.0
+    """
+    spec = _spec(spec)
+    check_positive("tokens", tokens, allow_zero=True)
+    w = spec.attention_windows()
+    if not w:
+        return 0.0
+    t = float(tokens)
+    return sum(t if x == 0 else min(t, float(x)) for x in w) / len(w)
 
 
 def _state_bytes_per_sequence(spec, precision: str) -> float:
@@ -564,6 +691,11 @@ def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -
     batch : sequences [-]
     precision : cache element type ("bf16", "fp8", ...)
 
+    Notes
+    -----
+    bytes = batch · (kv_bytes_per_token · kv_cached_tokens(tokens) + fixed state), so
+    sliding-window layers (gpt-oss) hold at most their window.
+
     Examples
     --------
     >>> import infra_lab as il
@@ -572,7 +704,9 @@ def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -
     """
     check_positive("tokens", tokens, allow_zero=True)
     check_positive("batch", batch, integer=True)
-    return batch * (tokens * kv_bytes_per_token(spec, precision) + _state_bytes_per_sequence(spec, precision))
+    spec = _spec(spec)
+    return batch * (kv_cached_tokens(spec, tokens) * kv_bytes_per_token(spec, precision)
+                    + _state_bytes_per_sequence(spec, precision))
 
 
 def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus: int = 1,
@@ -580,13 +714,14 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
                      reserve_fraction: float = 0.10) -> pl.DataFrame:
     """Per-GPU inference memory (weights and KV cache split evenly over ``gpus`` by TP).
 
-    Returns component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB.
-    ``free`` is negative when it does not fit.
+    Weights are :func:`weight_bytes` (so gpt-oss keeps its MXFP4 experts). Returns
+    component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB. ``free``
+    is negative when it does not fit.
     """
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)
     check_positive("gpus", gpus, integer=True)
-    w = spec.params_total * _bytes_of(precision) / gpus
+    w = weight_bytes(spec, precision) / gpus
     kv = kv_cache_bytes(spec, context, batch, kv_precision or precision) / gpus
     res = reserve_fraction * acc.hbm_bytes
     free = acc.hbm_bytes - w - kv - res
@@ -613,7 +748,7 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     spec = _spec(spec)
     check_positive("context", context, integer=True)
     acc = catalog.accelerator(accelerator)
-    budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - spec.params_total * _bytes_of(precision)
+    budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
     if budget <= 0:
         return 0
     per_seq = kv_cache_bytes(spec, context, 1, kv_precision or precision)
