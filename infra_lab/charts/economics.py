@@ -26,7 +26,8 @@ def cost_breakdown_chart(df: pl.DataFrame, *, title: str = "Owned cost per usefu
     Columns: case, component, usd_per_gpu_hour.
     """
     require_columns(df, ["case", "component", "usd_per_gpu_hour"], "cost_breakdown_chart")
-    return alt.Chart(to_altair_data(df), title=title).mark_bar().encode(
+    d = to_altair_data(df).select("case", "component", "usd_per_gpu_hour")
+    return alt.Chart(d, title=title).mark_bar().encode(
         x=alt.X("usd_per_gpu_hour:Q", title="cost [USD per useful GPU-hour]", stack="zero"),
         y=alt.Y("case:N", title=None),
         color=alt.Color("component:N", title="cost item", legend=alt.Legend(labelLimit=320)),
@@ -44,7 +45,8 @@ def interval_chart(df: pl.DataFrame, *, x_title: str, title: str = "", color: st
     """
     require_columns(df, ["label", "p5", "p50", "p95"] + ([color] if color else []) + ([point] if point else []),
                     "interval_chart")
-    d = to_altair_data(df)
+    d = to_altair_data(df).select(["label", "p5", "p50", "p95"] + ([color] if color else [])
+                                  + ([point] if point else []))
     base = alt.Chart(d, title=title)
     if color == "vendor":
         enc_color = alt.Color("vendor:N", title="vendor", scale=vendor_color(sorted(set(d["vendor"].to_list()))))
@@ -75,7 +77,8 @@ def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost [USD per usefu
     """
     require_columns(df, ["parameter", "output_low", "output_high", "output_base"], "tornado_chart")
     name = "label" if "label" in df.columns else "parameter"
-    d = to_altair_data(df).with_columns(
+    keep = [c for c in (name, "low", "high", "output_low", "output_high", "output_base") if c in df.columns]
+    d = to_altair_data(df).select(keep).with_columns(
         pl.min_horizontal("output_low", "output_high").alias("from"),
         pl.max_horizontal("output_low", "output_high").alias("to"),
         pl.when(pl.col("output_high") >= pl.col("output_low"))
@@ -106,7 +109,7 @@ def rent_vs_own_chart(df: pl.DataFrame, *, title: str = "Rent vs own: cost of a 
     Columns: utilization, option, usd_per_gpu_hour (and kind, as from ``economics.rent_vs_own_curve``).
     """
     require_columns(df, ["utilization", "option", "usd_per_gpu_hour"], "rent_vs_own_chart")
-    d = to_altair_data(df)
+    d = to_altair_data(df).select([c for c in ("utilization", "option", "kind", "usd_per_gpu_hour") if c in df.columns])
     if y_max is not None:
         d = d.filter(pl.col("usd_per_gpu_hour") <= y_max)
     return alt.Chart(d, title=title).mark_line().encode(
@@ -125,7 +128,8 @@ def rent_path_chart(df: pl.DataFrame, *, title: str = "The operator's rent path 
     Columns: t_years, price_usd_per_gpu_hour, case.
     """
     require_columns(df, ["t_years", "price_usd_per_gpu_hour", "case"], "rent_path_chart")
-    return alt.Chart(to_altair_data(df), title=title).mark_line().encode(
+    d = to_altair_data(df).select("t_years", "price_usd_per_gpu_hour", "case")
+    return alt.Chart(d, title=title).mark_line().encode(
         x=alt.X("t_years:Q", title="time since purchase [years]"),
         y=alt.Y("price_usd_per_gpu_hour:Q", title="price [USD per sold GPU-hour]"),
         color=alt.Color("case:N", title=None, legend=alt.Legend(labelLimit=400)),
@@ -141,7 +145,7 @@ def tco_band_chart(df: pl.DataFrame, *, y_title: str = "cluster TCO [million USD
     Columns: years, case, p5, p50, p95 (already in the unit of ``y_title``).
     """
     require_columns(df, ["years", "case", "p5", "p50", "p95"], "tco_band_chart")
-    d = to_altair_data(df)
+    d = to_altair_data(df).select("years", "case", "p5", "p50", "p95")
     base = alt.Chart(d, title=title)
     ticks = sorted(set(float(x) for x in d["years"].to_list()))
     x = alt.X("years:Q", title="horizon [years]", axis=alt.Axis(values=ticks, format="d"))
@@ -160,7 +164,7 @@ def cashflow_chart(df: pl.DataFrame, *, title: str = "Operator's cumulative cash
     Columns: year, cumulative_usd, case.
     """
     require_columns(df, ["year", "cumulative_usd", "case"], "cashflow_chart")
-    base = alt.Chart(to_altair_data(df), title=title)
+    base = alt.Chart(to_altair_data(df).select("year", "cumulative_usd", "case"), title=title)
     line = base.mark_line(point=True).encode(
         x=alt.X("year:Q", title="year after purchase [years]", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("cumulative_usd:Q", title="cumulative cash flow [USD per GPU]"),
@@ -176,7 +180,7 @@ def bill_chart(df: pl.DataFrame, *, title: str = "What the renter's bill paid fo
     Columns: item, usd (as from ``ZyphraBill.frame()`` without the total row).
     """
     require_columns(df, ["item", "usd"], "bill_chart")
-    d = to_altair_data(df).filter(~pl.col("item").str.starts_with("the bill"))
+    d = to_altair_data(df).select("item", "usd").filter(~pl.col("item").str.starts_with("the bill"))
     return alt.Chart(d.with_columns((pl.col("usd") / 1e6).alias("musd")), title=title).mark_bar().encode(
         x=alt.X("musd:Q", title="cost [million USD]", stack="zero"),
         color=alt.Color("item:N", title=None, legend=alt.Legend(labelLimit=480, orient="bottom", columns=1)),
@@ -222,7 +226,8 @@ def price_strip_chart(df: pl.DataFrame, *, title: str = "Listed rental prices by
     Columns: accelerator, provider, term, price_usd_per_gpu_hour (``il.catalog.cloud_prices()``).
     """
     require_columns(df, ["accelerator", "provider", "term", "price_usd_per_gpu_hour"], "price_strip_chart")
-    return alt.Chart(to_altair_data(df), title=title).mark_point(filled=True, size=50, opacity=0.8).encode(
+    d = to_altair_data(df).select("accelerator", "provider", "term", "price_usd_per_gpu_hour")
+    return alt.Chart(d, title=title).mark_point(filled=True, size=50, opacity=0.8).encode(
         x=alt.X("price_usd_per_gpu_hour:Q", title="price [USD per GPU-hour]"),
         y=alt.Y("accelerator:N", title=None),
         color=alt.Color("term:N", title="term"),

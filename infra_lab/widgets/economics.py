@@ -93,22 +93,21 @@ def economics_dashboard(accelerator: str = "MI300X") -> w.VBox:
         s.layout, s.continuous_update = layout, False
     fit_labels(sliders.values())
     html = w.HTML()
-    out = w.Output()
+    from ..charts import ChartPane
+
+    pane = ChartPane()
 
     def refresh(_=None) -> dict[str, Any]:
         vals = {k: s.value for k, s in sliders.items()}
         r = economics_update(vals.pop("price_usd_per_gpu_hour"), accelerator, committed=committed.value, **vals)
         html.value = r["text"]
-        out.clear_output(wait=True)
-        with out:
-            from IPython.display import display
-
-            display(r["chart"])
+        pane.show(r["chart"])
         return r
 
     for s in (*sliders.values(), committed):
         s.observe(refresh, names="value")
-    box = w.VBox([*sliders.values(), committed, html, out])
+    box = w.VBox([*sliders.values(), committed, html, pane.widget])
     box.refresh = refresh  # type: ignore[attr-defined]
+    box.chart = pane  # type: ignore[attr-defined]
     refresh()
     return box
