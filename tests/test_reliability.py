@@ -364,11 +364,13 @@ def test_huge_intervals_and_clusters_are_bounded():
     p = R.plan_run(ZAYA, 10.0, checkpoint=1e9, calibration="fleet", interval_s=1e9)
     assert p.expected_wall_s == math.inf and p.goodput == 0.0
     assert R.expected_wall_time_s(1e6, 1e6, 60, [1e-3] + [0] * 7, [600] * 8) == math.inf
-    # ten million GPUs: a finite or infinite closed form, never a crash; the MC refuses
-    big = R.plan_run(hw(nodes=1_250_000), 24.0, model="llama3-8b")
+    # a million GPUs (the hardware bound): a closed form, never a crash; the MC refuses
+    big = R.plan_run(hw(nodes=125_000), 24.0, model="llama3-8b", calibration="fleet")
     assert 0.0 <= big.goodput < 0.01
     with pytest.raises(ValidationError, match="closed form"):
         R.simulate(big, 10)
+    with pytest.raises(ValidationError, match="nodes"):  # ten million: refused by name
+        R.plan_run(hw(nodes=1_250_000), 24.0, model="llama3-8b")
 
 
 # --------------------------------------------------------------------------------------
@@ -524,6 +526,20 @@ def test_notebook06_claims(nb06):
     # at 100K GPUs (Llama 3 rates) the restart assumption alone moves goodput by > 30 points
     g = nb06["sweep"].sort("value")["goodput"].to_list()
     assert g[0] - g[-1] > 0.30 and g == sorted(g, reverse=True)
+    # Kokolis et al.'s own 16K projection lies between the two readings at 16,384 GPUs
+    m16 = nb06["bands"].filter((pl.col("gpus") == 16384) & (pl.col("early_deployment") == 1.0))
+    m = dict(m16.group_by("calibration").agg(pl.col("mtbi_h").first()).iter_rows())
+    assert m["fleet"] < R.parameter("kokolis_projected_mttf_16k_h") < m["llama3"]
+    # MI300X (8 HBM stacks) fails more often than the H100 counterpart (5)
+    assert R.mtbi_hours(SC) < R.mtbi_hours(il.load_scenario("zaya1-h100-counterpart"))
+
+
+def test_notebook06_save_value_claims():
+    sv = R.save_value_table(SC, 99.0, optimizer="muon", fixed_overheads_s=[10, 300], price_usd_per_gpu_hour=2.0)
+    v = {(r["calibration"], r["fixed_overhead_s"]): r["hours_saved"] for r in sv.iter_rows(named=True)}
+    for cal in ("llama3", "fleet"):
+        assert 0 < v[(cal, 10.0)] < v[(cal, 300.0)]
+    assert v[("fleet", 300.0)] > v[("llama3", 300.0)] and v[("fleet", 10.0)] > v[("llama3", 10.0)]
 
 
 # --------------------------------------------------------------------------------------

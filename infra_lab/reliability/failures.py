@@ -218,9 +218,8 @@ def _as_hw(hardware):
 
     if isinstance(hardware, Scenario):
         return hardware.hardware
-    if isinstance(hardware, HardwareConfig):
-        # objects built directly skip validation: re-validate through the dict form
-        return HardwareConfig.from_dict(hardware.to_dict())
+    if isinstance(hardware, HardwareConfig):  # validated on construction
+        return hardware
     if isinstance(hardware, dict):
         return HardwareConfig.from_dict(hardware)
     raise ValidationError(
