@@ -86,7 +86,7 @@ def reliability_explorer(hardware, work_hours: float, *, model=None, optimizer: 
     bandwidth per node and restart profile, a summary line and the run-length histogram.
     Sliders update on release (``continuous_update=False``: each change runs a Monte Carlo).
     Returns the box; ``box.update`` is the callback (callable directly in tests)."""
-    import altair as alt
+    from ..charts import ChartPane
 
     st = R.storage_options()
     bw0 = float(st.filter(st["name"] == storage)["client_write_GBps_per_node"][0])
@@ -109,19 +109,19 @@ def reliability_explorer(hardware, work_hours: float, *, model=None, optimizer: 
 
     s, chart = reliability_update(*values(), **kw)
     status.value = _fmt(s)
-    jchart = alt.JupyterChart(chart)
+    pane = ChartPane(chart)
 
     def update(*_):
         s, chart = reliability_update(*values(), **kw)
         status.value = _fmt(s)
-        jchart.chart = chart
+        pane.show(chart)
         return s
 
     for w in (w_gpus, w_cal, w_early, w_bw, w_rs):
         w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([w_gpus, w_cal, w_early]), W.VBox([w_bw, w_rs])]), status, jchart])
+    box = W.VBox([W.HBox([W.VBox([w_gpus, w_cal, w_early]), W.VBox([w_bw, w_rs])]), status, pane.widget])
     box.update = update
     box.controls = {"gpus": w_gpus, "calibration": w_cal, "early_deployment": w_early,
                     "write_GBps_per_node": w_bw, "restart": w_rs}
-    box.chart = jchart
+    box.chart = pane
     return box
