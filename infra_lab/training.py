@@ -199,7 +199,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
         for kname in set(kind.tolist()):
             sel = kind == kname
 
-            def tot(mask, sel=sel):
+            def tot(mask, sel=sel, t=t):
                 return float(t[sel & mask].sum())
 
             parts = (tot(fwd & (cl["gemm"] | cl["attn"])), tot(fwd & cl["mem"]),
@@ -278,7 +278,7 @@ attention counted causal (half the s² score/context work), no recomputation."""
 def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple) -> _Context:
-    from . import collectives, compute, memory, models
+    from . import collectives, memory, models
     from .scenario import HardwareConfig
 
     spec = models.ModelSpec.from_dict(dict(model))

@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -10,7 +9,6 @@ from hypothesis import strategies as st
 
 import infra_lab as il
 from infra_lab import training as T
-from infra_lab._kernels import training as kt
 from infra_lab.errors import UnknownNameError, ValidationError
 
 ZAYA = il.load_scenario("zaya1-ibm-mi300x")

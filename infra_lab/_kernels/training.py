@@ -220,7 +220,8 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
     * CP: one ring step, K and V of the local tokens to the next of cp ranks (stride tp);
     * EP: one all-to-all (dispatch or combine) of each rank's tokens·top_k·h over ep ranks
       (stride etp), the library's algorithm (hierarchical / rail-aware where it has one);
-    * PP: one send/recv of the stage boundary activation (stride tp·cp·dp).
+    * PP: one send/recv of each TP rank's 1/tp slice of the stage boundary activation
+      (stride tp·cp·dp).
     """
     D = int(c[C_D])
     ab = c[C_ACT_BYTES]
@@ -254,8 +255,9 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 q[Q_EP] = coll(kf.OP_ALL_TO_ALL, routed, ep, etp, D, P)
                 q[Q_EP_NET] = crosses(ep, etp, D)
                 q[Q_TP_NET] = crosses(tp, 1, D)
-                bnd = act / tp if sp == 1 else act
-                q[Q_PP] = coll(kf.OP_SEND_RECV, bnd, 2, tp * cp * dp, D, P)
+                # each TP rank sends its 1/tp slice (Megatron's scatter/gather optimisation,
+                # Narayanan et al. 2021 section 4.1; with SP the boundary is already sharded)
+                q[Q_PP] = coll(kf.OP_SEND_RECV, act / tp, 2, tp * cp * dp, D, P)
                 q[Q_PP_NET] = 1.0 if tp * cp * dp >= D else 0.0
 
 

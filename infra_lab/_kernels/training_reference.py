@@ -125,7 +125,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     kv = tok * 2 * hkv * ab / tp
     t_cp = _price("send_recv", kv, [0, D] if cp_cross else [0, tp], hw, D)[0] if cp > 1 else 0.0
     ppg = _group_ranks("pp", tp, cp, dp, pp, ep, etp)
-    t_pp = _price("send_recv", act / tp if p.sequence_parallel else act, ppg[:2], hw, D)[0] if pp > 1 else 0.0
+    t_pp = _price("send_recv", act / tp, ppg[:2], hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
 
     n_tp = 4 + (2 if rc == 2 else (1 if rc == 1 and p.sequence_parallel else 0))
     n_a2a = 4 + (2 if rc == 2 else 0)
