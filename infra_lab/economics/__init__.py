@@ -42,6 +42,7 @@ from __future__ import annotations
 from . import compare, data, deal, finance, montecarlo, owned, runs, uncertainty  # noqa: F401
 from .compare import (
                       DEFAULT_NIC,
+    PLAN_FAMILY,
                       break_even_capex,
                       compare_owned,
                       compare_useful_work,
@@ -155,6 +156,6 @@ __all__ = [
     "RunCost", "EpochCost", "ZyphraBill", "training_flop", "gpu_hours_for", "gpu_hours_from_estimate",
     "run_cost", "cost_per_million_tokens", "zyphra_bill", "epoch_amortized_cost",
     # comparisons and the deal
-    "DEFAULT_NIC", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "compare_owned",
+    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "compare_owned",
     "break_even_capex", "useful_work_cost", "compare_useful_work", "DealPnL", "deal_pnl", "UNKNOWNS",
 ]

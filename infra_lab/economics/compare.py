@@ -30,12 +30,18 @@ from .data import Param, parameter_table, parameters, purchase_price
 from .owned import OWNED_PARAMS, owned_components
 
 __all__ = [
-    "DEFAULT_NIC", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
+    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
     "compare_owned", "break_even_capex", "useful_work_cost", "compare_useful_work",
 ]
 
 DEFAULT_NIC = {"AMD": "Pollara-400", "NVIDIA": "ConnectX-7-NDR"}
 """One 400G back-end NIC per GPU for both vendors (like-for-like networking)."""
+
+PLAN_FAMILY = {"tp": 1, "pp": 1, "cp": 1, "max_micro_batch": 4}
+"""The plans searched for every accelerator by default: ZAYA1's own family (data parallel
+with ZeRO/FSDP and, where it helps, expert parallel; no tensor, pipeline or context
+parallel), micro-batch up to 4. The same family for every accelerator keeps the comparison
+like for like and the search fast (~0.1 s instead of tens of seconds for every plan)."""
 
 
 def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> Any:
@@ -61,13 +67,15 @@ def parity_price(price_usd_per_gpu_hour: float, tokens_per_s_per_gpu: float,
     return p * b / a
 
 
-def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Mapping[str, str] | None = None):
+def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Mapping[str, str] | None = None,
+                        constraints: Mapping[str, Any] | None = PLAN_FAMILY):
     """Training throughput of ``scenario`` on each accelerator, from the training model.
 
     For each accelerator the scenario's hardware is kept (nodes, GPUs per node, fabric) and
     only the accelerator and its NIC (:data:`DEFAULT_NIC` by vendor, or ``nics``) change;
-    ``il.search(..., top=1)`` picks the best feasible plan, so a GPU with less memory gets
-    the plan it needs (e.g. more sharding).
+    ``il.search(..., top=1, **constraints)`` picks the best feasible plan within the same
+    plan family for every accelerator (:data:`PLAN_FAMILY` by default; ``None`` searches every
+    plan), so a GPU with less memory gets the sharding it needs.
 
     Returns
     -------
@@ -89,7 +97,7 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
         vendor = catalog.accelerator(acc).vendor
         nic = nics.get(acc, DEFAULT_NIC.get(vendor, sc.hardware.nic))
         s2 = sc.replace(hardware={"accelerator": acc, "nic": nic})
-        best = search(s2, top=1)
+        best = search(s2, top=1, **dict(constraints or {}))
         if best.height == 0:
             raise ValidationError(f"training_throughput: no feasible plan for {acc} on this scenario")
         r = best.row(0, named=True)
