@@ -386,8 +386,8 @@ def compare_current(params: dict[str, float] | None = None) -> pl.DataFrame:
     -------
     polars.DataFrame
         id, split, dense_or_moe, accelerator, gpus, precision, measured_tokens_per_s_per_gpu,
-        predicted_tokens_per_s_per_gpu, error_pct (step-time error: measured/predicted
-        throughput − 1) [%], abs_error_pct, fits, status ("compared" or why not), assumptions
+        predicted_tokens_per_s_per_gpu, error_pct (step-time error: predicted/measured
+        time − 1 = measured/predicted throughput − 1; negative = predicted too fast) [%], abs_error_pct, fits, status ("compared" or why not), assumptions
     """
     from .training import estimate
 
