@@ -21,8 +21,8 @@ GQA/MLA/CCA attention, gated MLPs, MoE and Mamba2 mixers; for the GPT layer of t
 
 In-flight micro-batches on the first stage: pp for 1F1B, pp + (pp−1)/vp for the interleaved
 schedule (Korthikanti's factor 1 + (p−1)/(p·m)), never more than the micro-batches of a step.
-An allocator reserve (``reserve_fraction`` of HBM: fragmentation, workspaces, communication
-buffers, runtime context) is its own row.
+An allocator reserve (``reserve_bytes`` + ``reserve_fraction`` of HBM: runtime context,
+communication buffers and workspaces, plus allocator fragmentation) is its own row.
 
 Inference: weights + KV cache (GQA: 2·kv_heads·head_dim, MLA: kv_lora_rank + rope dim, CCA:
 compressed K and V of kv_heads·head_dim each, plus per-sequence convolution state; Mamba2
@@ -41,12 +41,14 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import polars as pl
 
 from . import catalog
+from .catalog import Col
 from .errors import ValidationError, check_positive, unknown
 from .units import GiB
 
@@ -62,6 +64,11 @@ __all__ = [
     "korthikanti_check",
     "kv_cache_bytes",
     "kv_bytes_per_token",
+    "kv_cached_tokens",
+    "weight_bytes",
+    "expert_matrix_params",
+    "format_bytes",
+    "number_formats",
     "inference_memory",
     "max_inference_batch",
     "memory_sweep",
@@ -72,16 +79,24 @@ OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "muon": 8.0, "sgd": 8.0}
 Muon = fp32 master + momentum (4+4); SGD = fp32 master + momentum (4+4)."""
 
 TRAINING_DEFAULTS: dict[str, Any] = {
-    "weight_bytes": 2.0,        # bf16/fp16 working weights (FP8 training keeps them in bf16)
-    "grad_bytes": 2.0,          # bf16 gradients (ZeRO paper's 2+2+12); Megatron fp32 main_grad: 4
+    "weight_bytes": None,       # None: the stack's weight_bytes (16-bit working weights)
+    "grad_bytes": None,         # None: the stack's grad_buffer_bytes (Megatron fp32 main_grad: 4)
     "optimizer_state_bytes": None,  # None: OPTIMIZER_STATE_BYTES[optimizer]
     "activation_bytes": 2.0,    # 16-bit activations
-    "flash_attention": True,    # attention core not stored (only the fp32 log-sum-exp)
-    "dropout": False,           # dropout masks (1 byte/element) as in GPT-3/Megatron
-    "reserve_fraction": 0.10,   # allocator reserve, fraction of HBM
+    "flash_attention": None,    # None: the stack's flash_attention (fused core, only the fp32 LSE stored)
+    "dropout": None,            # None: the stack's dropout (1-byte masks as in GPT-3/Megatron)
+    "reserve_fraction": None,   # None: the stack's memory_reserve_fraction [fraction of HBM]
+    "reserve_bytes": None,      # None: the stack's memory_reserve_bytes [bytes]
     "include_embeddings": True,  # embedding / LM-head weights and head activations
 }
-"""Defaults of :func:`training_memory`'s overrides (documented in its docstring)."""
+"""Defaults of :func:`training_memory`'s overrides (documented in its docstring). ``None``
+means "the value of the scenario's software stack" (``data/stacks.csv``, the same numbers
+the step model of :func:`infra_lab.estimate` uses): one convention for gradient bytes,
+weight bytes and the allocator reserve across the package."""
+
+_STACK_KEYS = {"weight_bytes": "weight_bytes", "grad_bytes": "grad_buffer_bytes",
+               "flash_attention": "flash_attention", "dropout": "dropout",
+               "reserve_fraction": "memory_reserve_fraction", "reserve_bytes": "memory_reserve_bytes"}
 
 
 def _spec(spec):
@@ -268,12 +283,13 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     ----------
     scenario : Scenario, scenario name, or plain dict
     **overrides : any of
-        weight_bytes [bytes/param, default 2], grad_bytes [bytes/param, default 2; 4 for
-        Megatron's fp32 main_grad], optimizer_state_bytes [bytes/param, default by optimizer:
-        AdamW 12, Muon 8, SGD 8], activation_bytes [bytes/element, 2], flash_attention
-        [bool, True], dropout [bool, False], reserve_fraction [fraction of HBM, 0.10],
-        include_embeddings [bool, True], microbatch, seq_len, recompute, zero (the
-        scenario's values by default).
+        weight_bytes [bytes/param], grad_bytes [bytes/param; Megatron's fp32 main_grad: 4],
+        flash_attention [bool], dropout [bool], reserve_fraction [fraction of HBM],
+        reserve_bytes [bytes] (all four default to the scenario's software stack,
+        ``data/stacks.csv``, as the step model uses them), optimizer_state_bytes
+        [bytes/param, default by optimizer: AdamW 12, Muon 8, SGD 8], activation_bytes
+        [bytes/element, 2], include_embeddings [bool, True], micro_batch, seq_len,
+        recompute, zero (the scenario's values by default).
 
     Returns
     -------
@@ -312,6 +328,14 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     spec = scenario.model_spec
     tr, par = scenario.training, scenario.parallelism
     acc = catalog.accelerator(o.get("accelerator") or scenario.hardware.accelerator)
+    if any(o[k] is None for k in _STACK_KEYS):
+        from . import stacks
+
+        stack_name = scenario.stack if not o.get("accelerator") else stacks.default_stack(acc.name)
+        sp = stacks.params(stack_name)
+        for k, sk in _STACK_KEYS.items():
+            if o[k] is None:
+                o[k] = sp[sk]
     seq = int(o.get("seq_len") or tr.seq_len)
     mbs = int(o.get("micro_batch") or tr.micro_batch)
     recompute = o.get("recompute") or tr.recompute
@@ -321,10 +345,15 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
+    for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes"):
+        v = o[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
     wb, gb = float(o["weight_bytes"]), float(o["grad_bytes"])
     reserve = float(o["reserve_fraction"])
     if not 0.0 <= reserve < 1.0:
         raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
+    reserve_b = float(o["reserve_bytes"]) + reserve * acc.hbm_bytes
 
     tp, pp, vp, cp, ep = par.tp, par.pp, par.vp, par.cp, par.ep
     dp = par.dp
@@ -387,7 +416,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         ("activations", acts, f"{len(stage_kinds)} layers x {inflight:g} in-flight micro-batches, recompute={recompute}"),
         ("recompute_working_set", work, "one layer re-materialised in backward (full recompute)"),
         ("embedding_and_head_activations", head_act, "logits (16-bit + fp32) when pp = 1; embedding dropout"),
-        ("allocator_reserve", reserve * acc.hbm_bytes, f"{reserve:.0%} of {acc.hbm_bytes / 1e9:g} GB HBM"),
+        ("allocator_reserve", reserve_b, f"{float(o['reserve_bytes']) / 1e9:g} GB + {reserve:.0%} of "
+         f"{acc.hbm_bytes / 1e9:g} GB HBM"),
     ]
     del used
     return pl.DataFrame(
@@ -455,7 +485,8 @@ def korthikanti_check() -> pl.DataFrame:
             d["hardware"]["gpus_per_node"] = tp * pp
             d["hardware"]["nodes"] = 1
         sc = Scenario.from_dict(d)
-        common = dict(grad_bytes=4.0, dropout=True, flash_attention=False, reserve_fraction=0.0)
+        common = dict(weight_bytes=2.0, grad_bytes=4.0, dropout=True, flash_attention=False,
+                      reserve_fraction=0.0, reserve_bytes=0.0)
         pub = _K_PUBLISHED_GIB[label]
         for qi, (quantity, rec, sp) in enumerate((("params+optimizer", "none", False),
                                                   ("activations, no recompute", "none", False),
@@ -489,12 +520,116 @@ def _bytes_of(precision: str) -> float:
     return _KV_BYTES[p]
 
 
+_FORMATS_SCHEMA = {
+    "format": Col("str", required=True),
+    "element_bits": Col("float", required=True, positive=True),
+    "block_size": Col("int", positive=True),
+    "scale_bits": Col("float", positive=True),
+    "bytes_per_element": Col("float", required=True, positive=True),
+    "basis": Col("str", required=True, choices=("derived", "measured", "assumption")),
+}
+
+
+@functools.cache
+def number_formats() -> pl.DataFrame:
+    """Storage formats of weights and KV cache (data/serving/number_formats.csv).
+
+    Columns: format, element_bits [bits], block_size [elements sharing one scale],
+    scale_bits [bits], bytes_per_element [bytes] (element + scale share), basis,
+    source_url, note. The loader checks bytes_per_element = (element_bits + scale_bits /
+    block_size) / 8 on every row.
+    """
+    t = catalog.read_table(catalog.DATA_DIR / "serving" / "number_formats.csv", _FORMATS_SCHEMA)
+    for r in t.iter_rows(named=True):
+        bits = r["element_bits"] + ((r["scale_bits"] or 0.0) / r["block_size"] if r["block_size"] else 0.0)
+        if abs(bits / 8.0 - r["bytes_per_element"]) > 1e-12:
+            from .errors import DataError
+
+            raise DataError(f"number_formats.csv, format {r['format']!r}: bytes_per_element = "
+                            f"{r['bytes_per_element']} but (element_bits + scale_bits/block_size)/8 = {bits / 8}")
+    return t
+
+
+def format_bytes(fmt: str) -> float:
+    """Bytes per stored element of a number format, block scales included [bytes].
+
+    Examples
+    --------
+    >>> format_bytes("mxfp4"), format_bytes("nvfp4"), format_bytes("fp8")
+    (0.53125, 0.5625, 1.0)
+    """
+    t = number_formats()
+    names = t["format"].to_list()
+    f = str(fmt).lower() if isinstance(fmt, str) else fmt
+    if f not in names:
+        raise unknown("number format", fmt, names, where="data/serving/number_formats.csv")
+    return float(t["bytes_per_element"][names.index(f)])
+
+
+def weight_bytes(spec, precision: str = "bf16", expert_precision: str | None = None) -> float:
+    """Bytes of a model's weights stored at ``precision`` [bytes].
+
+    Parameters
+    ----------
+    spec : ModelSpec or preset name
+    precision : number format of every weight (a row of :func:`number_formats`: "bf16",
+        "fp8", "mxfp4", "nvfp4", ...)
+    expert_precision : format of the routed-expert weights (default: the model's own
+        ``expert_weight_format`` when it is smaller than ``precision`` — gpt-oss keeps its
+        MXFP4 experts whatever the rest runs at — else ``precision``). Expert biases stay
+        at ``precision``.
+
+    Notes
+    -----
+    bytes = (P_total − P_expert_matrices) · b(precision) + P_expert_matrices · b(expert_precision),
+    with b from data/serving/number_formats.csv (MXFP4: 4 bits + an 8-bit scale per 32).
+
+    Examples
+    --------
+    >>> round(weight_bytes("gpt-oss-120b") / 2**30, 1)    # model card: 60.8 GiB checkpoint
+    60.8
+    >>> round(weight_bytes("gpt-oss-20b") / 2**30, 1)     # model card: 12.8 GiB
+    12.8
+    """
+    spec = _spec(spec)
+    b = format_bytes(precision)
+    e_fmt = expert_precision
+    if e_fmt is None:
+        e_fmt = precision
+        if spec.expert_weight_format and format_bytes(spec.expert_weight_format) < b:
+            e_fmt = spec.expert_weight_format
+    be = format_bytes(e_fmt)
+    p_exp = float(expert_matrix_params(spec))
+    return (spec.params_total - p_exp) * b + p_exp * be
+
+
+def expert_matrix_params(spec) -> int:
+    """Parameters in the routed experts' weight matrices, biases excluded [count]."""
+    spec = _spec(spec)
+    if not spec.experts:
+        return 0
+    from .models import _FFN_ACTS
+
+    n_moe = sum(1 for k in spec.layer_kinds() if k == "moe")
+    width = spec.expert_ffn_hidden or spec.ffn_hidden
+    return n_moe * spec.experts * _FFN_ACTS[spec.ffn_act] * spec.hidden * width
+
+
+def _kv_elements_per_layer(spec) -> float:
+    """KV-cache elements one token adds to one attention layer [elements]."""
+    if spec.attention == "mla":
+        return float(spec.kv_lora_rank + spec.qk_rope_head_dim)
+    return float(2 * spec.kv_heads * spec.head_dim)
+
+
 def kv_bytes_per_token(spec, precision: str = "bf16") -> float:
-    """KV-cache bytes per token over all layers [bytes/token].
+    """KV-cache bytes per token over all attention layers [bytes/token].
 
     GQA/MHA: 2·kv_heads·head_dim per attention layer; MLA: kv_lora_rank + qk_rope_head_dim
     (the compressed latent, DeepSeek-V2/V3); CCA: compressed K and V of kv_heads·head_dim
     each (ZAYA1); hybrid SSM models: only the layers with a shared attention block.
+    Sliding-window layers keep at most their window of tokens: this is the cost of a token
+    while it is inside every window; :func:`kv_cache_bytes` applies the windows.
 
     Examples
     --------
@@ -504,12 +639,28 @@ def kv_bytes_per_token(spec, precision: str = "bf16") -> float:
     """
     spec = _spec(spec)
     b = _bytes_of(precision)
-    if spec.attention == "mla":
-        per = spec.kv_lora_rank + spec.qk_rope_head_dim
-    else:
-        per = 2 * spec.kv_heads * spec.head_dim
-    n_attn = sum(1 for k in spec.layer_kinds() if k in ("dense", "moe", "hybrid"))
-    return float(n_attn * per * b)
+    n_attn = len(spec.attention_windows())
+    return float(n_attn * _kv_elements_per_layer(spec) * b)
+
+
+def kv_cached_tokens(spec, tokens: float) -> float:
+    """Token-layers held in the KV cache for one sequence of ``tokens``, divided by the
+    number of attention layers: the average cached length per layer [tokens].
+
+    Full-attention layers hold every token; sliding-window layers at most their window.
+
+    Examples
+    --------
+    >>> kv_cached_tokens("gpt-oss-120b", 1024)      # half the layers full, half 128
+    576.0
+    """
+    spec = _spec(spec)
+    check_positive("tokens", tokens, allow_zero=True)
+    w = spec.attention_windows()
+    if not w:
+        return 0.0
+    t = float(tokens)
+    return sum(t if x == 0 else min(t, float(x)) for x in w) / len(w)
 
 
 def _state_bytes_per_sequence(spec, precision: str) -> float:
@@ -540,6 +691,11 @@ def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -
     batch : sequences [-]
     precision : cache element type ("bf16", "fp8", ...)
 
+    Notes
+    -----
+    bytes = batch · (kv_bytes_per_token · kv_cached_tokens(tokens) + fixed state), so
+    sliding-window layers (gpt-oss) hold at most their window.
+
     Examples
     --------
     >>> import infra_lab as il
@@ -548,7 +704,9 @@ def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -
     """
     check_positive("tokens", tokens, allow_zero=True)
     check_positive("batch", batch, integer=True)
-    return batch * (tokens * kv_bytes_per_token(spec, precision) + _state_bytes_per_sequence(spec, precision))
+    spec = _spec(spec)
+    return batch * (kv_cached_tokens(spec, tokens) * kv_bytes_per_token(spec, precision)
+                    + _state_bytes_per_sequence(spec, precision))
 
 
 def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus: int = 1,
@@ -556,13 +714,14 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
                      reserve_fraction: float = 0.10) -> pl.DataFrame:
     """Per-GPU inference memory (weights and KV cache split evenly over ``gpus`` by TP).
 
-    Returns component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB.
-    ``free`` is negative when it does not fit.
+    Weights are :func:`weight_bytes` (so gpt-oss keeps its MXFP4 experts). Returns
+    component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB. ``free``
+    is negative when it does not fit.
     """
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)
     check_positive("gpus", gpus, integer=True)
-    w = spec.params_total * _bytes_of(precision) / gpus
+    w = weight_bytes(spec, precision) / gpus
     kv = kv_cache_bytes(spec, context, batch, kv_precision or precision) / gpus
     res = reserve_fraction * acc.hbm_bytes
     free = acc.hbm_bytes - w - kv - res
@@ -589,7 +748,7 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     spec = _spec(spec)
     check_positive("context", context, integer=True)
     acc = catalog.accelerator(accelerator)
-    budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - spec.params_total * _bytes_of(precision)
+    budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
     if budget <= 0:
         return 0
     per_seq = kv_cache_bytes(spec, context, 1, kv_precision or precision)

@@ -40,10 +40,11 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from . import catalog
 
 __all__ = [
     "ModelSpec",
@@ -57,7 +58,7 @@ __all__ = [
     "training_flops_per_token",
 ]
 
-PRESETS_CSV = Path(__file__).resolve().parent.parent / "data" / "models" / "presets.csv"
+PRESETS_CSV = catalog.DATA_DIR / "models" / "presets.csv"
 
 _FFN_ACTS = {"swiglu": 3, "geglu": 3, "gelu": 2, "relu": 2}  # weight matrices per MLP
 _ATTENTIONS = ("mha", "gqa", "mla", "cca")
@@ -66,7 +67,8 @@ _POS_EMBS = ("rope", "learned", "none")
 _ARCHS = ("transformer", "hybrid_ssm")
 _ROUTERS = ("linear", "mlp")
 _RECOMPUTE = ("none", "selective", "full")
-_BASES = ("all", "non_embedding")
+_BASES = ("all", "non_embedding", "active_without_input_embedding")
+_EXPERT_FORMATS = ("", "mxfp4")  # serving: checkpoint format of the routed experts ("" = as the rest)
 
 # (field, kind) for every value a model table / preset row may set. kind: int | bool | str | float | ints
 _INT_FIELDS = (
@@ -75,12 +77,13 @@ _INT_FIELDS = (
     "dense_layers", "moe_every", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim",
     "qk_rope_head_dim", "v_head_dim", "ssm_layers", "ssm_state", "ssm_head_dim", "ssm_expand",
     "ssm_conv", "ssm_groups", "shared_attn_blocks", "lora_rank", "router_hidden",
-    "cca_time0", "cca_time1", "max_seq_len", "mtp_layers",
+    "cca_time0", "cca_time1", "max_seq_len", "sliding_window", "full_attention_every",
+    "mtp_layers",
 )
-_BOOL_FIELDS = ("tied_embeddings", "bias", "qk_norm", "residual_scale", "lora_attention")
+_BOOL_FIELDS = ("tied_embeddings", "bias", "qk_norm", "residual_scale", "lora_attention", "attention_sinks")
 _STR_FIELDS = (
     "name", "family", "arch", "ffn_act", "norm", "pos_emb", "attention", "router",
-    "published_basis", "source_url", "note",
+    "published_basis", "source_url", "note", "expert_weight_format",
 )
 _OPT_INT_FIELDS = ("published_params_total", "published_params_active")
 _FLOAT_FIELDS = ("published_tol_pct",)
@@ -145,9 +148,24 @@ class ModelSpec:
         Architecture details that carry parameters: linear biases, ``"layernorm"``
         (weight+bias) / ``"layernorm_nobias"`` / ``"rmsnorm"``, ``"learned"`` position
         embeddings (``max_seq_len`` rows), per-head q/k RMSNorm, learned residual scales.
+    sliding_window, full_attention_every : int
+        Sliding-window attention (gpt-oss, Gemma, Mistral): layers with a window attend to
+        the last ``sliding_window`` tokens only [tokens]; 0 = every layer full. With a
+        window, layer i uses full attention when ``(i + 1) % full_attention_every == 0``
+        (gpt-oss: 2, alternating sliding/full starting with sliding); 0 = every layer
+        sliding. See :meth:`attention_windows`.
+    attention_sinks : bool
+        One learned sink logit per query head and layer in the softmax (gpt-oss): ``heads``
+        parameters per attention layer, no KV cache.
+    expert_weight_format : str
+        Checkpoint format of the routed-expert weights: ``""`` (same as the rest) or
+        ``"mxfp4"`` (gpt-oss: OCP microscaling FP4, 4 bits + one 8-bit scale per 32).
+        Used by the serving memory model; parameter counts do not depend on it.
     published_params_total, published_params_active : int or None
-        Published counts [parameters] with ``published_basis`` (``"all"`` or
-        ``"non_embedding"``) and the tolerance used to check them [%].
+        Published counts [parameters] with ``published_basis`` (``"all"``,
+        ``"non_embedding"``, or ``"active_without_input_embedding"``: total counts
+        everything, active leaves out the input embedding table, as the gpt-oss model card
+        does) and the tolerance used to check them [%].
     """
 
     name: str = "custom"
@@ -197,6 +215,10 @@ class ModelSpec:
     bias: bool = False
     qk_norm: bool = False
     residual_scale: bool = False
+    sliding_window: int = 0
+    full_attention_every: int = 0
+    attention_sinks: bool = False
+    expert_weight_format: str = ""
     published_params_total: int | None = None
     published_params_active: int | None = None
     published_basis: str = "all"
@@ -316,7 +338,7 @@ class ModelSpec:
             out["attention"] = "gqa" if out["kv_heads"] < out["heads"] else "mha"
         for k, allowed in (("ffn_act", tuple(_FFN_ACTS)), ("attention", _ATTENTIONS), ("norm", _NORMS),
                            ("pos_emb", _POS_EMBS), ("arch", _ARCHS), ("router", _ROUTERS),
-                           ("published_basis", _BASES)):
+                           ("published_basis", _BASES), ("expert_weight_format", _EXPERT_FORMATS)):
             if k in out:
                 if k == "router" and out[k] == "":
                     out[k] = "linear"
@@ -356,6 +378,17 @@ class ModelSpec:
                  f"model.head_dim = {self.head_dim}: CCA splits values in halves; must be even")
         if self.router == "mlp" and self.experts:
             need(self.router_hidden > 0, "model.router_hidden: must be > 0 for router = 'mlp'")
+        if self.full_attention_every:
+            need(self.sliding_window > 0,
+                 f"model.full_attention_every = {self.full_attention_every}: needs sliding_window > 0 "
+                 "(without a window every layer is full attention)")
+        if self.sliding_window or self.attention_sinks:
+            need(self.arch == "transformer" and self.attention in ("mha", "gqa"),
+                 f"model.sliding_window / attention_sinks: supported for mha/gqa transformers "
+                 f"(arch = {self.arch!r}, attention = {self.attention!r})")
+        if self.expert_weight_format:
+            need(self.experts > 0, f"model.expert_weight_format = {self.expert_weight_format!r}: "
+                 "the model has no experts (dense); allowed ''")
         if self.pos_emb == "learned":
             need(self.max_seq_len > 0, "model.max_seq_len: must be > 0 for pos_emb = 'learned'")
         if self.arch == "hybrid_ssm":
@@ -417,6 +450,24 @@ class ModelSpec:
             for i in range(self.layers)
         ]
 
+    def attention_windows(self) -> list[int]:
+        """Attention span of each attention-bearing layer, in order [tokens]; 0 = full.
+
+        One entry per ``dense``/``moe``/``hybrid`` layer. With ``sliding_window = W > 0``,
+        layer i attends to the last W tokens unless ``full_attention_every = F > 0`` and
+        ``(i + 1) % F == 0`` (gpt-oss: F = 2, so layers 0, 2, 4, … slide, 1, 3, 5, … are full).
+
+        Examples
+        --------
+        >>> get("gpt-oss-20b").attention_windows()[:4]
+        [128, 0, 128, 0]
+        """
+        kinds = [k for k in self.layer_kinds() if k in ("dense", "moe", "hybrid")]
+        w, f = self.sliding_window, self.full_attention_every
+        if not w:
+            return [0] * len(kinds)
+        return [0 if f and (i + 1) % f == 0 else w for i in range(len(kinds))]
+
     # ------------------------------------------------------------------ parameters
     def _norm_params(self, width: int) -> int:
         return 2 * width if self.norm == "layernorm" else width
@@ -451,6 +502,8 @@ class ModelSpec:
             c = (a + kv) * d
             extra = (c * self.cca_time0 + c) + (c * (c // (a + kv)) * self.cca_time1 + c) + kv
         n = 2 * d if self.qk_norm else 0
+        if self.attention_sinks:
+            extra += a  # one learned sink logit per query head
         return {"attention": qkv + o + extra, "norms": n}
 
     def _mlp_params(self, width: int) -> int:
@@ -470,7 +523,7 @@ class ModelSpec:
             p += 2 * (r * r + r)  # fc1, fc2 with bias
             p += r * (e + 1)  # logits over experts + the mixture-of-depths skip class
             return p
-        return h * e
+        return h * e + (e if self.bias else 0)
 
     def _mamba2_params(self) -> int:
         h, di, n, g = self.hidden, self.d_inner, self.ssm_state, self.ssm_groups
@@ -555,6 +608,9 @@ class ModelSpec:
 
     def params_published_basis(self) -> tuple[int, int]:
         """(total, active) on this preset's ``published_basis`` [count]."""
+        if self.published_basis == "active_without_input_embedding":
+            b = self._breakdown
+            return self.params_total, self.params_active - b["embeddings"][0] - b["position_embeddings"][0]
         sub = self.params_embedding if self.published_basis == "non_embedding" else 0
         return self.params_total - sub, self.params_active - sub
 
@@ -943,7 +999,8 @@ def _load() -> tuple[pl.DataFrame, dict[str, ModelSpec], dict[str, str]]:
         df = pl.read_csv(PRESETS_CSV, infer_schema=False)
     except Exception as e:  # pragma: no cover
         raise DataError(f"{PRESETS_CSV}: cannot read ({e})") from e
-    need = {"name", "source_url", "note"} | set(_INT_FIELDS) - {"ssm_groups", "router_hidden", "mtp_layers"}
+    need = {"name", "source_url", "note"} | set(_INT_FIELDS) - {
+        "ssm_groups", "router_hidden", "sliding_window", "full_attention_every", "mtp_layers"}
     missing = need - set(df.columns)
     if missing:
         raise DataError(f"{PRESETS_CSV}: missing columns {sorted(missing)}")

@@ -164,12 +164,33 @@ def gemm_records(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *, causa
     return _records(spec, s, b, t, causal, e, etp)
 
 
+def _window_factor(s: int, w: int, causal: bool) -> float:
+    """Attention-core work of a layer with window ``w`` (0: none) relative to full s×s
+    attention; exactly 0.5 for an unwindowed causal mask (the FLOP convention)."""
+    if not w or w >= s:
+        return 0.5 if causal else 1.0
+    if causal:
+        return (w * (w + 1) / 2.0 + (s - w) * w) / (float(s) * s)
+    return w / float(s)
+
+
+def _windows(spec) -> list[tuple[int, float]]:
+    """(window, share of attention layers) over the model's attention layers."""
+    ws = spec.attention_windows() if hasattr(spec, "attention_windows") else []
+    if not ws:
+        return [(0, 1.0)]
+    out: dict[int, int] = {}
+    for w in ws:
+        out[w] = out.get(w, 0) + 1
+    return [(w, c / len(ws)) for w, c in sorted(out.items())]
+
+
 @functools.lru_cache(maxsize=512)
 def _records(spec, s: int, b: int, tp: int, causal: bool, ep: int, etp: int) -> GemmRecords:
     out: list[tuple] = []
     h, a, kv, d = spec.hidden, spec.heads, spec.kv_heads, spec.head_dim
     T = float(s * b)
-    f = 0.5 if causal else 1.0
+    f = sum(share * _window_factor(s, w, causal) for w, share in _windows(spec))
     nb = b * a / tp
 
     def add(kind, name, comp, m, n, k, count=1.0, groups=1):
@@ -393,7 +414,8 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         kernel (Transformer Engine's LayerNormLinear / LayerNormMLP): only the quantized copies
         are written; False: every cast is a separate kernel reading the 16-bit tensor
     stream_k : override the library's stream-K scheduling (None: data)
-    window : sliding-window attention size [tokens] (0: full attention)
+    window : sliding-window attention size for every layer [tokens] (0: the model's own
+        windows, ``spec.attention_windows()``, averaged over its attention layers)
 
     Returns
     -------
@@ -540,8 +562,13 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     for kind in kinds_with_attn:
         for ps in passes:
             if flash:
-                c = attention_cost(s, dqk, bh, acc.name, ps, causal, kernel=att_kernel, head_dim_v=dv,
-                                   window=win)
+                c = {"time_s": 0.0, "flops": 0.0, "bytes": 0.0}
+                for w, share in ([(win, 1.0)] if win else _windows(spec)):
+                    ci = attention_cost(s, dqk, bh, acc.name, ps, causal, kernel=att_kernel,
+                                        head_dim_v=dv, window=w)
+                    for key in c:
+                        c[key] += share * ci[key]
+                c["efficiency"] = c["flops"] / (c["time_s"] * acc.peak("bf16"))
                 tab.add(layer_kind=kind, **{"pass": ps}, op="attention" if ps == "fwd" else "attention_bwd",
                         op_type="attention", component="attention", m=float(s), n=float(s), k=float(dqk),
                         count=bh, groups=1, flops=c["flops"], bytes=c["bytes"], time_s=c["time_s"],

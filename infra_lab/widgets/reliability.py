@@ -56,7 +56,7 @@ def reliability_explorer(hardware, work_hours: float, checkpoint_size_bytes: flo
     """An ipywidgets box with sliders for GPUs, failure-rate multiplier, checkpoint write
     bandwidth per node and restart time, a summary line and the run-length histogram.
     Returns the box; ``box.update`` is the callback (callable directly in tests)."""
-    import altair as alt
+    from ..charts import ChartPane
 
     st = R.storage_options()
     bw0 = float(st.filter(st["name"] == storage)["write_GBps_per_node"][0])
@@ -70,18 +70,18 @@ def reliability_explorer(hardware, work_hours: float, checkpoint_size_bytes: flo
               storage=storage, n_runs=n_runs, seed=seed)
     s, chart = reliability_update(w_gpus.value, w_mult.value, w_bw.value, w_rs.value, **kw)
     status.value = _fmt(s)
-    jchart = alt.JupyterChart(chart)
+    pane = ChartPane(chart)
 
     def update(*_):
         s, chart = reliability_update(w_gpus.value, w_mult.value, w_bw.value, w_rs.value, **kw)
         status.value = _fmt(s)
-        jchart.chart = chart
+        pane.show(chart)
         return s
 
     for w in (w_gpus, w_mult, w_bw, w_rs):
         w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([w_gpus, w_mult]), W.VBox([w_bw, w_rs])]), status, jchart])
+    box = W.VBox([W.HBox([W.VBox([w_gpus, w_mult]), W.VBox([w_bw, w_rs])]), status, pane.widget])
     box.update = update
     box.controls = {"gpus": w_gpus, "multiplier": w_mult, "write_GBps_per_node": w_bw, "restart_min": w_rs}
-    box.chart = jchart
+    box.chart = pane
     return box
