@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -72,6 +73,9 @@ __all__ = [
     "inference_memory",
     "max_inference_batch",
     "memory_sweep",
+    "CHECKPOINT_SAVES",
+    "CheckpointSize",
+    "checkpoint_bytes",
 ]
 
 OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "muon": 8.0, "sgd": 8.0}
@@ -276,7 +280,9 @@ def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
     The L layers are cut into pp·vp contiguous chunks as evenly as possible; the L mod
     (pp·vp) chunks that get one extra layer are the ones nearest the middle of the model,
     because the first and last stages also carry the embedding and the output layer (as
-    Llama 3 did: one layer fewer on the first and the last stage). Rank r holds chunks
+    Llama 3 did: one layer fewer on the first and the last stage); pp·vp may exceed the
+    layers by one or two chunks that hold only the embedding / the output layer and loss
+    (Megatron-Core's account-for-embedding/loss-in-pipeline-split). Rank r holds chunks
     r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
     loss on rank pp − 1.
 
@@ -297,13 +303,21 @@ def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
     kinds = spec.layer_kinds()
     L = len(kinds)
     n_chunks = pp * vp
-    if n_chunks > L:
+    if n_chunks > L + 2:
         raise ValidationError(f"parallelism.pp·vp = {pp}·{vp} = {n_chunks}: more pipeline chunks than the "
-                              f"model's {L} layers; allowed pp·vp <= {L}")
-    base, extra = divmod(L, n_chunks)
-    centre = (n_chunks - 1) / 2.0
-    bigger = set(sorted(range(n_chunks), key=lambda i: (abs(i - centre), i))[:extra])
-    sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
+                              f"model's {L} layers plus the embedding and loss chunks; allowed pp·vp <= {L + 2}")
+    if n_chunks > L:
+        # Megatron-Core's --account-for-embedding/loss-in-pipeline-split: the first chunk
+        # holds only the embedding (and the last only the output layer and loss)
+        sizes = [1] * n_chunks
+        sizes[0] = 0
+        if n_chunks == L + 2:
+            sizes[-1] = 0
+    else:
+        base, extra = divmod(L, n_chunks)
+        centre = (n_chunks - 1) / 2.0
+        bigger = set(sorted(range(n_chunks), key=lambda i: (abs(i - centre), i))[:extra])
+        sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
     starts = [0]
     for sz in sizes[:-1]:
         starts.append(starts[-1] + sz)
@@ -506,6 +520,11 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     tok = seq / cp * mbs
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
     logits = tok * spec.vocab / tp * (e + 4.0)
+    z_mem, f_mem = zero, int(par.fsdp)
+    if (zero >= 3 or par.fsdp) and pp > 1:
+        # FSDP with pipeline parallelism does not reshard during the step (parameters stay
+        # gathered across micro-batches): only the optimizer states remain sharded
+        z_mem, f_mem = 1, 0
     best, best_total, best_cand = None, -1.0, None
     for cand in stage_candidates(spec, pp, vp):
         emb = cand["p_embedding"]
@@ -519,7 +538,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         nf = float(pp - rank) + ((pp - 1.0 - rank) / vp if vp > 1 else 0.0)
         nf = max(1.0, min(nf, m))
         vals = stage_memory(p_ne, cand["p_expert"], emb_all, float(tp), float(ep), float(etp), g_ne, g_e,
-                            zero, int(par.fsdp), wb, gb, float(opt_b), float(cand["n_dense"]),
+                            z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if recompute == "full" else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
                             reserve_b)
@@ -910,3 +929,187 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
                 pl.lit(tot / 1e9).alias("total_GB"), pl.lit(tot <= acc.hbm_bytes).alias("fits")))
     return pl.concat(frames).select("model", "accelerator", "component", "bytes", "GB",
                                     "capacity_GB", "total_GB", "fits")
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoint size (added by H-rel for issue 16; the one owner of checkpoint bytes)
+# --------------------------------------------------------------------------------------
+CHECKPOINT_SAVES = ("fully-parallel", "replica")
+"""How replicated tensors are written: ``fully-parallel`` splits every replicated tensor over
+its data-parallel replicas (Megatron-Core ``--ckpt-fully-parallel-save``, PyTorch DCP's
+deduplicated plan); ``replica`` lets the first data-parallel replica write them."""
+
+# Parameter groups that Muon does not manage (embeddings, output layer and 1-D parameters are
+# left to AdamW, as in Muon's reference recipe); every other group is a weight matrix.
+_MUON_ADAMW_GROUPS = frozenset({"embeddings", "position_embeddings", "lm_head", "norms",
+                                "residual_scales", "biases"})
+
+
+@dataclass(frozen=True)
+class CheckpointSize:
+    """What one full training checkpoint holds and how it is spread over the ranks.
+
+    Attributes
+    ----------
+    total_bytes : weights + optimizer state, saved once [bytes]
+    weights_bytes : working weights [bytes]
+    optimizer_bytes : fp32 master copy + optimizer moments [bytes]
+    model_parallel : ranks holding one copy of the weights, tp·pp [-]
+    replicas : data-parallel replicas of the weights, dp·cp [-]
+    zero : ZeRO stage (optimizer state sharded over the replicas when ≥ 1) [-]
+    fsdp : weights sharded over the replicas too [-]
+    optimizer, save : the choices that produced it
+    """
+
+    total_bytes: float
+    weights_bytes: float
+    optimizer_bytes: float
+    model_parallel: int
+    replicas: int
+    zero: int
+    fsdp: bool
+    optimizer: str
+    save: str
+
+    @property
+    def ranks(self) -> int:
+        """Ranks of the job, model_parallel × replicas [-]."""
+        return self.model_parallel * self.replicas
+
+    def max_node_bytes(self, gpus_per_node: int) -> float:
+        """Bytes written by the busiest node [bytes], ranks packed onto nodes in order
+        (the model-parallel group innermost, as Megatron places it).
+
+        ``fully-parallel``: every rank writes total/ranks. ``replica``: the first replica's
+        ranks write the replicated tensors (weights unless FSDP; optimizer state unless
+        ZeRO ≥ 1), every rank writes its own shards; the first node is the busiest.
+        """
+        gpn = int(check_positive("gpus_per_node", gpus_per_node, integer=True))
+        gpn = min(gpn, self.ranks)
+        if self.save == "fully-parallel":
+            return self.total_bytes / self.ranks * gpn
+        mp = self.model_parallel
+        first = min(gpn, mp)  # ranks of the first replica on the first node
+        per_w = self.weights_bytes / (self.ranks if self.fsdp else mp)
+        per_o = self.optimizer_bytes / (self.ranks if (self.zero >= 1 or self.fsdp) else mp)
+        w = (gpn if self.fsdp else first) * per_w
+        o = (gpn if (self.zero >= 1 or self.fsdp) else first) * per_o
+        return w + o
+
+    def reload_node_bytes(self, gpus_per_node: int) -> float:
+        """Bytes the busiest node reads from storage on restart [bytes].
+
+        ``fully-parallel`` (Megatron-Core's fully parallel load): every rank reads
+        total/ranks and the replicas exchange the rest over the back-end network (that
+        exchange is not counted here). ``replica``: every replica reads the full weights of
+        its model-parallel shard (unless FSDP) plus its optimizer shard.
+        """
+        gpn = min(int(check_positive("gpus_per_node", gpus_per_node, integer=True)), self.ranks)
+        if self.save == "fully-parallel":
+            return self.total_bytes / self.ranks * gpn
+        w = self.weights_bytes / (self.ranks if self.fsdp else self.model_parallel)
+        sharded = self.zero >= 1 or self.fsdp
+        o = self.optimizer_bytes / (self.ranks if sharded else self.model_parallel)
+        return gpn * (w + o)
+
+    @property
+    def reload_total_bytes(self) -> float:
+        """Bytes all nodes read from storage on restart together [bytes]: the checkpoint
+        once (``fully-parallel``), or the weights once per replica (``replica``)."""
+        if self.save == "fully-parallel":
+            return self.total_bytes
+        w = self.weights_bytes * (1 if self.fsdp else self.replicas)
+        o = self.optimizer_bytes * (1 if (self.zero >= 1 or self.fsdp) else self.replicas)
+        return w + o
+
+
+def _int_at_least_one(field: str, value) -> int:
+    return int(check_positive(field, value, integer=True))
+
+
+def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float = 2.0,
+                     save: str = "fully-parallel", tp: int | None = None, pp: int | None = None,
+                     cp: int | None = None, dp: int | None = None, zero: int | None = None,
+                     fsdp: bool | None = None) -> CheckpointSize:
+    """Size of one full training checkpoint and its spread over ranks.
+
+    Parameters
+    ----------
+    spec : Scenario (model, optimizer and parallelism from it), ModelSpec or preset name
+    optimizer : "adamw" | "adam" | "muon" | "sgd"; default the Scenario's, else "adamw".
+        AdamW saves an fp32 master copy and two moments (12 B/param, ZeRO's accounting);
+        Muon one momentum and the master copy (8 B/param) on weight matrices and AdamW's 12 B
+        on embeddings, output layer and 1-D parameters (norms, scales)
+    weight_bytes : bytes per saved working weight [B/param] (bf16: 2)
+    save : "fully-parallel" or "replica", see :data:`CHECKPOINT_SAVES`
+    tp, pp, cp, dp, zero, fsdp : parallelism [-]; default the Scenario's, else 1, 1, 1, 1, 1, False
+
+    Returns
+    -------
+    CheckpointSize : total, weights and optimizer bytes [bytes] and the sharding that
+    decides the bytes each node writes (:meth:`CheckpointSize.max_node_bytes`) and reads.
+
+    Notes
+    -----
+    total = P · weight_bytes + Σ_groups P_g · optimizer_bytes(g). Gradients and activations
+    are not saved. Parameter groups come from ``ModelSpec.param_breakdown()``.
+
+    References
+    ----------
+    ZeRO (Rajbhandari et al.), 2 + 2 + 12 bytes per parameter: https://arxiv.org/abs/1910.02054 ;
+    Muon keeps one momentum buffer per matrix: https://kellerjordan.github.io/posts/muon/
+
+    Examples
+    --------
+    >>> c = checkpoint_bytes("zaya1-base", "adamw")
+    >>> round(c.total_bytes / c.weights_bytes * 2, 1)   # bytes per parameter
+    14.0
+    >>> m = checkpoint_bytes("zaya1-base", "muon")
+    >>> m.total_bytes < c.total_bytes
+    True
+    """
+    from .scenario import Scenario
+
+    sc = spec if isinstance(spec, Scenario) else None
+    if sc is not None:
+        model = sc.model_spec
+        par, tr = sc.parallelism, sc.training
+        optimizer = tr.optimizer if optimizer is None else optimizer
+        tp = par.tp if tp is None else tp
+        pp = par.pp if pp is None else pp
+        cp = par.cp if cp is None else cp
+        dp = par.dp if dp is None else dp
+        zero = par.zero if zero is None else zero
+        fsdp = par.fsdp if fsdp is None else fsdp
+    elif isinstance(spec, str) or hasattr(spec, "param_breakdown"):
+        model = _spec(spec)
+    else:
+        raise ValidationError(
+            f"spec = {spec!r}: expected a Scenario, a ModelSpec or a model preset name")
+    optimizer = "adamw" if optimizer is None else optimizer
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZER_STATE_BYTES:
+        raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
+    if save not in CHECKPOINT_SAVES:
+        raise unknown("checkpoint save", save, CHECKPOINT_SAVES)
+    wb = check_positive("weight_bytes", weight_bytes)
+    tp, pp, cp, dp = (_int_at_least_one(n, v if v is not None else 1)
+                      for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)))
+    zero = 1 if zero is None else zero
+    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+        raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
+    fsdp = False if fsdp is None else fsdp
+    if not isinstance(fsdp, bool):
+        raise ValidationError(f"fsdp = {fsdp!r}: expected True or False")
+
+    groups = {r["component"]: float(r["params_total"])
+              for r in model.param_breakdown().iter_rows(named=True)}
+    params = sum(groups.values())
+    adam = OPTIMIZER_STATE_BYTES["adamw"]
+    if optimizer == "muon":
+        opt = sum(p * (adam if g in _MUON_ADAMW_GROUPS else OPTIMIZER_STATE_BYTES["muon"])
+                  for g, p in groups.items())
+    else:
+        opt = params * OPTIMIZER_STATE_BYTES[optimizer]
+    weights = params * wb
+    return CheckpointSize(weights + opt, weights, opt, tp * pp, dp * cp, zero, fsdp,
+                          optimizer, save)
