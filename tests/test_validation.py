@@ -115,7 +115,7 @@ def test_current_runs_compared_and_reported(current):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met: test-split median |error| is "
-                   "~25 % and the worst ~65 % (small dense models on H100/MI300X predicted ~2x too fast by "
+                   "~19 % and the worst ~73 % (small dense models on H100/MI300X predicted ~2x too fast by "
                    "the compute model; see docs/validation.md). Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
