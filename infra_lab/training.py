@@ -65,7 +65,7 @@ from .errors import ValidationError, unknown
 from .scenario import Scenario
 
 __all__ = [
-    "Estimate", "estimate", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
+    "Estimate", "estimate", "estimate_band", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
     "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size",
 ]
 
@@ -843,3 +843,40 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
     for j, name in enumerate(COMPONENTS):
         cols[name] = o[j]
     return pl.DataFrame(cols)
+
+
+def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
+                  factors: list[str] | None = None) -> pl.DataFrame:
+    """The estimate over the stated ranges of the stack's factors: every corner of the
+    box low..high of ``factors`` (default: every factor of the stack with a stated range,
+    :func:`infra_lab.stacks.ranges`), plus the nominal point.
+
+    Returns
+    -------
+    polars.DataFrame
+        case ("nominal", "low", "high" = fastest and slowest corner), step_time_s [s],
+        tokens_per_s [tokens/s], tokens_per_s_per_gpu, mfu, nic_busy_fraction, and the
+        factor values of that case
+    """
+    sc = Scenario.from_dict(scenario)
+    st = stack or sc.stack
+    rng = stacks.ranges(st)
+    names = list(rng) if factors is None else list(factors)
+    for n in names:
+        if n not in rng:
+            raise unknown(f"factor with a stated range in stack {st}", n, rng)
+    rows = []
+    nominal = estimate(sc, stack=stack)
+    base = stack_params(st)
+    for corner in itertools.product(*[rng[n] for n in names]):
+        p = dict(zip(names, corner, strict=True))
+        e = estimate(sc, stack=stack, params=p)
+        rows.append((e, p))
+    fast = min(rows, key=lambda x: x[0].step_time_s)
+    slow = max(rows, key=lambda x: x[0].step_time_s)
+    out = []
+    for case, (e, p) in (("nominal", (nominal, {n: base[n] for n in names})), ("low", fast), ("high", slow)):
+        out.append({"case": case, "step_time_s": e.step_time_s, "tokens_per_s": e.tokens_per_s,
+                    "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu, "mfu": e.mfu,
+                    "nic_busy_fraction": e.nic_busy_fraction, **{n: float(p[n]) for n in names}})
+    return pl.DataFrame(out)
