@@ -1,42 +1,41 @@
-"""End-to-end training step: step time, MFU, tokens/s, memory and the parallelism search.
+"""End-to-end training step: step time, tokens/s, MFU, memory and the parallelism search.
 
-``il.estimate(scenario)`` composes one optimizer step from
+``il.estimate(scenario)`` composes one optimizer step of one parallel plan from four named
+parts of the step kernel (:mod:`infra_lab._kernels.training`):
 
-* per-micro-batch forward/backward compute of the slowest pipeline stage (its layers plus
-  the LM head), from the compute model (:func:`infra_lab.compute.layer_ops`: GEMM, fused
-  attention and memory-bound ops); recomputation adds the re-run forward (``full``) or the
-  attention core (``selective``);
-* tensor-parallel collectives per layer (2 all-reduces per pass, or reduce-scatter +
-  all-gather pairs with sequence parallelism; +2 with full recompute; the all-gather redone
-  in backward with selective recompute + SP) and the stack's overlap factor;
-* the context-parallel ring exchange of K/V, overlapped with the attention core;
-* the expert-parallel all-to-all (dispatch + combine, forward and backward) per MoE layer
-  with a load-imbalance factor on the experts' compute and traffic;
-* pipeline send/recv and the bubble of 1F1B, (pp − 1)/vp micro-batch times for the
-  interleaved schedule;
-* the data-parallel gradient all-reduce (ZeRO-0) or reduce-scatter + parameter all-gather
-  (ZeRO-1/2), and for ZeRO-3/FSDP parameter all-gathers in forward and backward of every
-  micro-batch, each overlapped with its compute window;
-* the optimizer step (memory-bound update of the local, possibly sharded, parameters);
-* FP8: GEMMs at the FP8 rate of the compute model plus a named cast/scaling overhead.
+* **compute**: forward, backward and recomputation of one micro-batch on each distinct
+  pipeline stage, from the compute model's per-layer op tables
+  (:func:`infra_lab.compute.layer_ops`, classified by its ``component`` column) scaled by
+  the stack's ``framework_time_scale`` / ``memory_time_scale``; pipeline stages may be
+  uneven (pp·vp need not divide the layers, :func:`infra_lab.memory.stage_layers`) and the
+  slowest stage sets the pace;
+* **communication**: every tensor-, context-, expert- (dispatch/combine all-to-all and
+  expert-TP), pipeline- and data-parallel collective priced by
+  :func:`infra_lab._kernels.fabric.best_collective` — the kernel behind ``il.collective``,
+  with the group's ranks per scale-up domain from Megatron's rank order (tp, cp, dp, pp;
+  experts laid over tp·cp·dp as ep × etp, Megatron-Core's MoE parallel folding); data-parallel
+  gradients and parameters move in Megatron's buckets of max(40M, 1M·dp) parameters with
+  per-bucket readiness along backward, the bucket holding the embedding exposed at the end;
+* **memory**: :func:`infra_lab._kernels.memory.training_bytes`, the formula
+  ``il.memory.training_memory`` wraps;
+* **schedule**: micro-batches, the (pp − 1)/vp pipeline bubble, overlap windows, ZeRO-0/1/2/3
+  and FSDP (no resharding under pipeline parallelism), the optimizer update.
 
 Every efficiency or overlap factor is a named parameter of a *software stack*
 (``data/stacks.csv`` through :mod:`infra_lab.stacks`: ``megatron-lm-2022-cuda`` for the 2021-22
 A100 runs, ``megatron-core-cuda`` and ``megatron-core-rocm`` with vendor-symmetric factors, and
 labelled ``*-asym`` sensitivity stacks), one value per stack, never per case. The stack is the
-scenario's ``[training] stack`` or the accelerator vendor's default. Collectives use a compact α–β model whose bandwidths and
-latencies come from the catalog (link counts and rates, NIC line rate) and
-``data/network_constants.csv`` (achieved link/NIC fractions, NCCL/RCCL latencies).
+scenario's ``[training] stack`` or the accelerator vendor's default.
 
-**MFU** is model FLOPs per second over the *dense BF16 peak* of all GPUs, whatever the
-training precision. Model FLOPs count a training step as 3 × forward without
-recomputation and with the attention core counted as full (non-causal) s² work, as
-Korthikanti et al. 2022 and PaLM do (``ModelSpec.flops_per_token(causal=False)``);
-``tflops_per_gpu`` uses the same count.
+**MFU** (``Estimate.mfu``) is model FLOPs per second over the dense BF16 peak, FLOPs counted
+as 3 × forward with the LM head and causal attention (:data:`MFU_CONVENTION`);
+``Estimate.mfu_table()`` gives the other conventions side by side, tokens/s/GPU first.
 
-The step model is written once (:func:`infra_lab._kernels.training.step_model`); the
-numba-compiled copy of that same function evaluates every plan of :func:`search` in
-parallel, and ``estimate`` calls the plain-Python original.
+:func:`search` enumerates every consistent plan as head rows (layout, micro-batch, sequence
+parallel) × tail rows (ZeRO, FSDP, recompute) and evaluates them with the numba kernel in
+parallel; collective times are computed once per (layout, micro-batch) before the loop.
+:mod:`infra_lab._kernels.training_reference` re-derives a plan independently from the public
+functions; tests check the two agree.
 
 Examples
 --------
@@ -186,7 +185,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             continue
         ops = compute.layer_ops(spec, seq_len // cp, mbs, tp, acc_name, precision,
                                 causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
-                                sequence_parallel=bool(spf), passes=("fwd", "bwd"))
+                                sequence_parallel=bool(spf), passes=("fwd", "bwd"),
+                                main_grad_bytes=sp["grad_buffer_bytes"])
         kind = ops["layer_kind"].to_numpy().astype(str)
         ps = ops["pass"].to_numpy().astype(str)
         t = ops["time_s"].to_numpy().copy()
@@ -252,7 +252,7 @@ def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
     return t0, (compute.optimizer_step_time(1e9, acc_name, optimizer) - t0) / 1e9
 
 
-_TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead")
+_TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "grad_buffer_bytes")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
 
 
