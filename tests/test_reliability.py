@@ -183,6 +183,13 @@ def test_checkpoint_bytes_per_optimizer_independently():
     assert muon.ranks == 1024 and muon.replicas == 1024
 
 
+def test_estimate_and_memory_agree_on_checkpoint_bytes():
+    est = il.estimate(SC)  # the scenario trains with AdamW
+    assert est.checkpoint_bytes == pytest.approx(il.memory.checkpoint_bytes(SC).total_bytes, rel=1e-12)
+    p = R.plan_run(SC, 95.0, checkpoint=est)
+    assert p.checkpoint.total_bytes == pytest.approx(est.checkpoint_bytes)
+
+
 def test_checkpoint_sharding_sets_the_busiest_node():
     full = il.memory.checkpoint_bytes(SC, "adamw")
     rep = il.memory.checkpoint_bytes(SC, "adamw", save="replica")

@@ -195,7 +195,8 @@ class RestartModel:
     collective_timeout_s : a hang found by the collective timeout (PyTorch default 600) [s]
     health_check_period_s : period of health checks that also find hangs [s]; inf = none
     spare_swap_s : swap in a hot-spare node and reschedule [s]
-    relaunch_s : relaunch processes, initialise collectives and data loaders [s]
+    relaunch_s : re-queue the job, relaunch processes, initialise collectives and data
+        loaders [s]
     repair_s : until a failed node is repaired [s]
     hot_spares : spare nodes held ready [-]; None = IBM's pool scaled to the cluster
         (:func:`hot_spares_for`)
@@ -548,6 +549,10 @@ def _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save):
     from ..scenario import Scenario
 
     if checkpoint is not None:
+        from ..training import Estimate
+
+        if isinstance(checkpoint, Estimate):  # the training model's byte count, evenly sharded
+            return float(checkpoint.checkpoint_bytes)
         return checkpoint
     if model is not None:
         if isinstance(model, Scenario):
@@ -578,8 +583,9 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     ----------
     hardware : Scenario, HardwareConfig or [hardware] dict
     work_hours : failure-free run time [h] (e.g. :func:`infra_lab.reliability.run_hours`)
-    checkpoint : :class:`infra_lab.memory.CheckpointSize` or bytes; default from ``model``
-        or the Scenario (:func:`infra_lab.memory.checkpoint_bytes`)
+    checkpoint : :class:`infra_lab.memory.CheckpointSize`, an ``il.estimate`` result (its
+        ``checkpoint_bytes``, evenly sharded) or bytes; default from ``model`` or the Scenario
+        (:func:`infra_lab.memory.checkpoint_bytes`)
     model : Scenario, ModelSpec or preset name; a preset is sharded data-parallel over all GPUs
     optimizer, save : see :func:`infra_lab.memory.checkpoint_bytes`
     storage, mode, save_speedup, write_GBps_per_node, fixed_overhead_s : see
