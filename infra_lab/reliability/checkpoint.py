@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 import numpy as np
 
@@ -298,6 +299,7 @@ def spare_availability(replace_rate_per_s: float, repair_s: float, hot_spares: i
     return float(min(1.0, math.fsum(terms)))
 
 
+@cache
 def _class_table():
     import polars as pl
 
@@ -456,23 +458,25 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
     elif method == "daly":
         tau = daly_interval_s(d, m)
     else:
-        # For n segments equal ones are best (e^{λL} is convex), so search the whole number
-        # n of T(n) ∝ n·(e^{λ(W/n+δ)} − 1) around Daly's n.
+        # For n segments equal ones are best (e^{λL} is convex), and the total
+        # T(n) ∝ n·(e^{λ(W/n+δ)} − 1) is unimodal in n: ternary search on whole numbers
+        # between 1 and 50× Daly's n (or the most segments min_interval_s allows).
         n0 = work_s / daly_interval_s(d, m)
         n_max = work_s / min_interval_s if min_interval_s > 0 else math.inf
-        lo = max(1, math.floor(n0 / 50))
-        hi = max(1, min(math.ceil(n0 * 50) + 1, n_max, 1e12))
-        if hi - lo > 200_000:
-            n = np.unique(np.round(np.geomspace(lo, hi, 200_000)))
-        else:
-            n = np.arange(lo, int(hi) + 1, dtype=float)
-        if np.isfinite(n_max):
-            n = n[n <= max(n_max, 1.0)]
-        if n.size == 0:
-            n = np.array([1.0])
-        with np.errstate(over="ignore"):
-            cost = n * np.expm1(lam * (work_s / n + ckpt_s))
-        tau = work_s / float(n[int(np.argmin(cost))])
+        lo, hi = 1, int(max(1, min(math.ceil(n0 * 50) + 1, math.floor(n_max) if math.isfinite(n_max) else 1e12, 1e12)))
+
+        def cost(n: int) -> float:
+            x = lam * (work_s / n + ckpt_s)
+            return math.inf if x > OVERFLOW_EXPONENT else n * math.expm1(x)
+
+        while hi - lo > 2:
+            m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
+            if cost(m1) < cost(m2):
+                hi = m2
+            else:
+                lo = m1
+        best = min(range(lo, hi + 1), key=cost)
+        tau = work_s / best
     return float(min(max(tau, min_interval_s), work_s))
 
 
