@@ -7,7 +7,14 @@ serving. The derivations are in docs/multimodal.md.
 8292166656
 """
 
-from .compute import ENCODER_PRECISION, cross_ops, encoder_activation_bytes, encoder_ops, encoder_tp
+from .compute import (
+    ENCODER_PRECISION,
+    cross_kv_ops,
+    cross_ops,
+    encoder_activation_bytes,
+    encoder_ops,
+    encoder_tp,
+)
 from .packing import (
     PACKINGS,
     DataMix,
@@ -18,6 +25,7 @@ from .packing import (
     packing_stats,
     sample_stream,
 )
+from .serving import EncoderPrefill, encoder_flops_per_request, encoder_prefill
 from .specs import (
     ENCODER_FIELDS,
     MODALITIES,
@@ -44,6 +52,7 @@ from .training import (
     example_scenario,
     training_hook,
 )
+from .validation import measurements, published_comparison
 
 __all__ = [
     "ENCODER_FIELDS", "MODALITIES", "PROJECTORS", "SYSTEM_KEYS", "EncoderSpec", "MultimodalSpec",
@@ -51,6 +60,8 @@ __all__ = [
     "split_model_table", "system", "system_names", "systems",
     "PACKINGS", "DataMix", "PackingStats", "mix_parameter", "mix_parameters", "pack", "packing_stats",
     "sample_stream",
-    "ENCODER_PRECISION", "cross_ops", "encoder_activation_bytes", "encoder_ops", "encoder_tp",
+    "measurements", "published_comparison",
+    "EncoderPrefill", "encoder_flops_per_request", "encoder_prefill",
+    "ENCODER_PRECISION", "cross_kv_ops", "cross_ops", "encoder_activation_bytes", "encoder_ops", "encoder_tp",
     "PROLOGUE_NAMES", "MultimodalEstimate", "TrainingHook", "estimate", "example_scenario", "training_hook",
 ]
