@@ -381,3 +381,34 @@ def test_no_nan_or_negative_time_for_tiny_mixes():
     r = mm.estimate(_sc(mix={"text": 0.999, "image": 0.001}))
     assert math.isfinite(r.step_time_s) and r.step_time_s > 0
     assert all(math.isfinite(x) for x in r.breakdown()["seconds"])
+
+
+# --------------------------------------------------------------------------------------
+# charts and widget
+# --------------------------------------------------------------------------------------
+def test_charts_to_dict_and_reject_missing_columns():
+    import polars as pl
+
+    r = mm.estimate(_sc())
+    bd = r.breakdown().with_columns(pl.lit("m").alias("mix"))
+    assert il.charts.mix_time_chart(bd, "seconds").to_dict()["mark"]["type"] == "bar"
+    tok = pl.DataFrame({"encoder": ["a", "a"], "side_px": [224, 448], "lm_tokens": [64, 256]})
+    assert il.charts.image_tokens_chart(tok).to_dict()
+    pk = pl.DataFrame({"mix": ["x", "x"], "packing": ["ffd", "none"], "waste_pct": [0.1, 50.0]})
+    assert il.charts.packing_waste_chart(pk).to_dict()
+    assert il.charts.multimodal_validation_chart(mm.published_comparison()).to_dict()["layer"]
+    with pytest.raises(ValidationError, match="mix_time_chart"):
+        il.charts.mix_time_chart(pl.DataFrame({"mix": ["x"]}))
+
+
+def test_widget_update_is_callable_directly():
+    s, c = il.widgets.multimodal_update(0.5, 0.1, 336, "frozen", "ffd")
+    assert s["fits"][0] and s["days"][0] > 0 and c is not None
+    s2, _ = il.widgets.multimodal_update(0.5, 0.1, 336, "trained", "ffd")
+    assert s2["days"][0] > s["days"][0]                  # training the encoders costs time
+    bad, chart = il.widgets.multimodal_update(0.7, 0.6)
+    assert chart is None and "lower one" in bad["note"][0]
+    box = il.widgets.multimodal_explorer()
+    box.controls["audio"].value = 0.3
+    s3, _ = box.update()
+    assert "30% audio" in s3["mix"][0]
