@@ -11,15 +11,25 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 JUPYTER_ENV := JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter_local/config JUPYTER_DATA_DIR=$(CURDIR)/.jupyter_local/data \
                JUPYTER_RUNTIME_DIR=$(CURDIR)/.jupyter_local/runtime IPYTHONDIR=$(CURDIR)/.jupyter_local/ipython
 
-.PHONY: setup lab test test-fast browser-test bench lint clean
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: setup lab test test-fast browser-test wheel-test bench lint lock clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs the pinned versions of requirements.lock (all extras), then the project itself.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -q -e ".[dev]"
+	$(PIP) install --upgrade pip
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# Re-pin requirements.lock after changing dependencies in pyproject.toml (needs the network).
+lock: setup
+	$(PIP) install uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra lab --extra dev --python-version 3.11 \
+		--universal --quiet -o requirements.lock
 
 lab: setup
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --port=$(PORT) $(ROOT_FLAG) notebooks/00_index.ipynb
@@ -29,9 +39,13 @@ test: setup
 	$(PY) tests/browser_setup.py
 	$(PY) -m pytest -q
 
-# Everything except the notebooks and the browser.
+# Everything except the notebooks, the browser and the wheel build.
 test-fast: setup
-	$(PY) -m pytest -q -m "not notebook and not browser"
+	$(PY) -m pytest -q -m "not notebook and not browser and not wheel"
+
+# Build sdist + wheel, install the wheel in a fresh venv outside the checkout, smoke-run it.
+wheel-test: setup
+	$(PY) -m pytest -q -m wheel
 
 browser-test: setup
 	$(PY) tests/browser_setup.py

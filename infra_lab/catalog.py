@@ -26,8 +26,25 @@ from typing import Any
 from .errors import DataError, ValidationError, unknown
 from .units import PRECISIONS
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-"""Where the CSV tables live (the repository's ``data/`` folder)."""
+
+def _find_data_dir() -> Path:
+    """The data folder: ``infra_lab/data`` inside an installed wheel, else the repository's
+    top-level ``data/`` beside the package (a checkout or an editable install)."""
+    from importlib.resources import files
+
+    pkg = Path(str(files("infra_lab")))
+    tried = (pkg / "data", pkg.parent / "data")
+    for cand in tried:
+        if (cand / "accelerators.csv").is_file():
+            return cand.resolve()
+    raise DataError("infra_lab's data folder was not found; looked in "
+                    + " and ".join(str(t) for t in tried)
+                    + " (reinstall the package, or run from a checkout of the repository)")
+
+
+DATA_DIR = _find_data_dir()
+"""Where the CSV tables live: the repository's ``data/`` folder, which the wheel carries
+as ``infra_lab/data`` (found through :mod:`importlib.resources`)."""
 
 
 # --------------------------------------------------------------------------------------

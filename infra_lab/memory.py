@@ -21,8 +21,8 @@ GQA/MLA/CCA attention, gated MLPs, MoE and Mamba2 mixers; for the GPT layer of t
 
 In-flight micro-batches on the first stage: pp for 1F1B, pp + (pp−1)/vp for the interleaved
 schedule (Korthikanti's factor 1 + (p−1)/(p·m)), never more than the micro-batches of a step.
-An allocator reserve (``reserve_fraction`` of HBM: fragmentation, workspaces, communication
-buffers, runtime context) is its own row.
+An allocator reserve (``reserve_bytes`` + ``reserve_fraction`` of HBM: runtime context,
+communication buffers and workspaces, plus allocator fragmentation) is its own row.
 
 Inference: weights + KV cache (GQA: 2·kv_heads·head_dim, MLA: kv_lora_rank + rope dim, CCA:
 compressed K and V of kv_heads·head_dim each, plus per-sequence convolution state; Mamba2
@@ -79,16 +79,24 @@ OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "muon": 8.0, "sgd": 8.0}
 Muon = fp32 master + momentum (4+4); SGD = fp32 master + momentum (4+4)."""
 
 TRAINING_DEFAULTS: dict[str, Any] = {
-    "weight_bytes": 2.0,        # bf16/fp16 working weights (FP8 training keeps them in bf16)
-    "grad_bytes": 2.0,          # bf16 gradients (ZeRO paper's 2+2+12); Megatron fp32 main_grad: 4
+    "weight_bytes": None,       # None: the stack's weight_bytes (16-bit working weights)
+    "grad_bytes": None,         # None: the stack's grad_buffer_bytes (Megatron fp32 main_grad: 4)
     "optimizer_state_bytes": None,  # None: OPTIMIZER_STATE_BYTES[optimizer]
     "activation_bytes": 2.0,    # 16-bit activations
-    "flash_attention": True,    # attention core not stored (only the fp32 log-sum-exp)
-    "dropout": False,           # dropout masks (1 byte/element) as in GPT-3/Megatron
-    "reserve_fraction": 0.10,   # allocator reserve, fraction of HBM
+    "flash_attention": None,    # None: the stack's flash_attention (fused core, only the fp32 LSE stored)
+    "dropout": None,            # None: the stack's dropout (1-byte masks as in GPT-3/Megatron)
+    "reserve_fraction": None,   # None: the stack's memory_reserve_fraction [fraction of HBM]
+    "reserve_bytes": None,      # None: the stack's memory_reserve_bytes [bytes]
     "include_embeddings": True,  # embedding / LM-head weights and head activations
 }
-"""Defaults of :func:`training_memory`'s overrides (documented in its docstring)."""
+"""Defaults of :func:`training_memory`'s overrides (documented in its docstring). ``None``
+means "the value of the scenario's software stack" (``data/stacks.csv``, the same numbers
+the step model of :func:`infra_lab.estimate` uses): one convention for gradient bytes,
+weight bytes and the allocator reserve across the package."""
+
+_STACK_KEYS = {"weight_bytes": "weight_bytes", "grad_bytes": "grad_buffer_bytes",
+               "flash_attention": "flash_attention", "dropout": "dropout",
+               "reserve_fraction": "memory_reserve_fraction", "reserve_bytes": "memory_reserve_bytes"}
 
 
 def _spec(spec):
@@ -275,12 +283,13 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     ----------
     scenario : Scenario, scenario name, or plain dict
     **overrides : any of
-        weight_bytes [bytes/param, default 2], grad_bytes [bytes/param, default 2; 4 for
-        Megatron's fp32 main_grad], optimizer_state_bytes [bytes/param, default by optimizer:
-        AdamW 12, Muon 8, SGD 8], activation_bytes [bytes/element, 2], flash_attention
-        [bool, True], dropout [bool, False], reserve_fraction [fraction of HBM, 0.10],
-        include_embeddings [bool, True], microbatch, seq_len, recompute, zero (the
-        scenario's values by default).
+        weight_bytes [bytes/param], grad_bytes [bytes/param; Megatron's fp32 main_grad: 4],
+        flash_attention [bool], dropout [bool], reserve_fraction [fraction of HBM],
+        reserve_bytes [bytes] (all four default to the scenario's software stack,
+        ``data/stacks.csv``, as the step model uses them), optimizer_state_bytes
+        [bytes/param, default by optimizer: AdamW 12, Muon 8, SGD 8], activation_bytes
+        [bytes/element, 2], include_embeddings [bool, True], micro_batch, seq_len,
+        recompute, zero (the scenario's values by default).
 
     Returns
     -------
@@ -319,6 +328,14 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     spec = scenario.model_spec
     tr, par = scenario.training, scenario.parallelism
     acc = catalog.accelerator(o.get("accelerator") or scenario.hardware.accelerator)
+    if any(o[k] is None for k in _STACK_KEYS):
+        from . import stacks
+
+        stack_name = scenario.stack if not o.get("accelerator") else stacks.default_stack(acc.name)
+        sp = stacks.params(stack_name)
+        for k, sk in _STACK_KEYS.items():
+            if o[k] is None:
+                o[k] = sp[sk]
     seq = int(o.get("seq_len") or tr.seq_len)
     mbs = int(o.get("micro_batch") or tr.micro_batch)
     recompute = o.get("recompute") or tr.recompute
@@ -328,10 +345,15 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
+    for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes"):
+        v = o[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
     wb, gb = float(o["weight_bytes"]), float(o["grad_bytes"])
     reserve = float(o["reserve_fraction"])
     if not 0.0 <= reserve < 1.0:
         raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
+    reserve_b = float(o["reserve_bytes"]) + reserve * acc.hbm_bytes
 
     tp, pp, vp, cp, ep = par.tp, par.pp, par.vp, par.cp, par.ep
     dp = par.dp
@@ -394,7 +416,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         ("activations", acts, f"{len(stage_kinds)} layers x {inflight:g} in-flight micro-batches, recompute={recompute}"),
         ("recompute_working_set", work, "one layer re-materialised in backward (full recompute)"),
         ("embedding_and_head_activations", head_act, "logits (16-bit + fp32) when pp = 1; embedding dropout"),
-        ("allocator_reserve", reserve * acc.hbm_bytes, f"{reserve:.0%} of {acc.hbm_bytes / 1e9:g} GB HBM"),
+        ("allocator_reserve", reserve_b, f"{float(o['reserve_bytes']) / 1e9:g} GB + {reserve:.0%} of "
+         f"{acc.hbm_bytes / 1e9:g} GB HBM"),
     ]
     del used
     return pl.DataFrame(
@@ -462,7 +485,8 @@ def korthikanti_check() -> pl.DataFrame:
             d["hardware"]["gpus_per_node"] = tp * pp
             d["hardware"]["nodes"] = 1
         sc = Scenario.from_dict(d)
-        common = dict(grad_bytes=4.0, dropout=True, flash_attention=False, reserve_fraction=0.0)
+        common = dict(weight_bytes=2.0, grad_bytes=4.0, dropout=True, flash_attention=False,
+                      reserve_fraction=0.0, reserve_bytes=0.0)
         pub = _K_PUBLISHED_GIB[label]
         for qi, (quantity, rec, sp) in enumerate((("params+optimizer", "none", False),
                                                   ("activations, no recompute", "none", False),

@@ -40,10 +40,11 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from . import catalog
 
 __all__ = [
     "ModelSpec",
@@ -55,7 +56,7 @@ __all__ = [
     "narayanan_flops",
 ]
 
-PRESETS_CSV = Path(__file__).resolve().parent.parent / "data" / "models" / "presets.csv"
+PRESETS_CSV = catalog.DATA_DIR / "models" / "presets.csv"
 
 _FFN_ACTS = {"swiglu": 3, "geglu": 3, "gelu": 2, "relu": 2}  # weight matrices per MLP
 _ATTENTIONS = ("mha", "gqa", "mla", "cca")

@@ -55,6 +55,17 @@ def _int(field_: str, v: Any, minimum: int = 1) -> int:
     return int(v)
 
 
+def _stack_name(v: Any) -> str | None:
+    if v is None:
+        return None
+    from . import stacks
+
+    valid = stacks.names("training")
+    if not isinstance(v, str) or v not in valid:
+        raise unknown("training stack", v, valid, where="training.stack")
+    return v
+
+
 def _bool(field_: str, v: Any) -> bool:
     if not isinstance(v, bool):
         raise ValidationError(f"{field_} = {v!r}: expected true or false")
@@ -146,7 +157,9 @@ class TrainingConfig:
     """The [training] table.
 
     seq_len [tokens], global_batch [sequences per optimizer step], micro_batch [sequences per
-    micro-batch per data-parallel rank], precision, recompute, optimizer.
+    micro-batch per data-parallel rank], precision, recompute, optimizer, stack (software
+    stack name from :mod:`infra_lab.stacks`; None = the accelerator vendor's default, see
+    :attr:`Scenario.stack`).
     """
 
     seq_len: int = 4096
@@ -155,8 +168,9 @@ class TrainingConfig:
     precision: str = "bf16"
     recompute: str = "none"
     optimizer: str = "adamw"
+    stack: str | None = None
 
-    KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer")
+    KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
@@ -170,6 +184,7 @@ class TrainingConfig:
             precision=_enum("training.precision", d.get("precision", cls.precision), PRECISIONS),
             recompute=_enum("training.recompute", d.get("recompute", cls.recompute), RECOMPUTE),
             optimizer=_enum("training.optimizer", d.get("optimizer", cls.optimizer), OPTIMIZERS),
+            stack=_stack_name(d.get("stack")),
         )
 
     def to_dict(self) -> dict:
@@ -432,6 +447,20 @@ class Scenario:
             raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
         if tr.seq_len % p.cp:
             raise ValidationError(f"parallelism.cp = {p.cp}: must divide training.seq_len = {tr.seq_len}")
+        if tr.stack is not None:
+            from . import stacks
+
+            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+
+    @property
+    def stack(self) -> str:
+        """The software stack of this scenario: ``training.stack`` when given, else the
+        default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`)."""
+        if self.training.stack is not None:
+            return self.training.stack
+        from . import stacks
+
+        return stacks.default_stack(self.hardware.accelerator, "training")
 
     def _check_serving(self) -> None:
         sv, hw = self.serving, self.hardware

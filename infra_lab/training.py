@@ -21,8 +21,10 @@
 * FP8: GEMMs at the FP8 rate of the compute model plus a named cast/scaling overhead.
 
 Every efficiency or overlap factor is a named parameter of a *software stack*
-(``data/training_params.csv``: ``a100-megatron-2022``, ``nvidia-cuda``, ``amd-rocm``), one
-value per stack, never per case. Collectives use a compact α–β model whose bandwidths and
+(``data/stacks.csv`` through :mod:`infra_lab.stacks`: ``megatron-lm-2022-cuda`` for the 2021-22
+A100 runs, ``megatron-core-cuda`` and ``megatron-core-rocm`` with vendor-symmetric factors, and
+labelled ``*-asym`` sensitivity stacks), one value per stack, never per case. The stack is the
+scenario's ``[training] stack`` or the accelerator vendor's default. Collectives use a compact α–β model whose bandwidths and
 latencies come from the catalog (link counts and rates, NIC line rate) and
 ``data/network_constants.csv`` (achieved link/NIC fractions, NCCL/RCCL latencies).
 
@@ -57,22 +59,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from . import catalog
+from . import catalog, stacks
 from ._kernels import training as kt
-from .catalog import Col
 from .errors import ValidationError, unknown
 from .scenario import Scenario
 
 __all__ = [
-    "Estimate", "estimate", "search", "training_params", "stack_params", "stack_for",
-    "COMPONENTS", "STACKS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size",
+    "Estimate", "estimate", "search", "stack_params", "STACK_PARAMS",
+    "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size",
 ]
 
 COMPONENTS = kt.OUT_NAMES[: kt.N_COMPONENTS]
 """Breakdown components (seconds per step), in order."""
-
-STACKS = ("a100-megatron-2022", "nvidia-cuda", "amd-rocm")
-"""Software stacks with a full set of factors in data/training_params.csv."""
 
 OBJECTIVES = {  # name -> True if larger is better
     "tokens_per_s": True, "mfu": True, "tflops_per_gpu": True, "step_time_s": False,
@@ -84,69 +82,38 @@ STACK_PARAMS = (
     "tp_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "ep_load_imbalance",
     "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
     "grad_reduce_bytes",
-    "grad_buffer_bytes", "weight_bytes", "memory_reserve_fraction",
-    "fp8_gemm_overhead", "rails_only_a2a_penalty",
+    "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
+    "fp8_gemm_overhead",
 )
+"""Factors every training stack must define (data/stacks.csv)."""
 
 _RC = {"none": 0, "selective": 1, "full": 2}
 _RC_NAMES = {v: k for k, v in _RC.items()}
 
-
-# --------------------------------------------------------------------------------------
-# Parameters
-# --------------------------------------------------------------------------------------
-_PARAM_SCHEMA = {
-    "stack": Col("str", required=True), "parameter": Col("str", required=True),
-    "value": Col("float", required=True), "unit": Col("str"),
-    "basis": Col("str", required=True, choices=("fitted", "derived", "assumption", "measured")),
-}
-
-
-@functools.cache
-def training_params() -> pl.DataFrame:
-    """The named factors of each software stack (data/training_params.csv) with unit,
-    basis (fitted / derived / measured / assumption), source and note. Stack ``*`` applies
-    to every stack."""
-    return catalog.read_table(catalog.DATA_DIR / "training_params.csv", _PARAM_SCHEMA)
-
-
-def stack_for(accelerator: str) -> str:
-    """The software stack an accelerator trains with: A100 → ``a100-megatron-2022`` (the
-    validation runs), other NVIDIA → ``nvidia-cuda``, AMD → ``amd-rocm``."""
-    acc = catalog.accelerator(accelerator)
-    if acc.name.startswith("A100"):
-        return "a100-megatron-2022"
-    return "nvidia-cuda" if acc.vendor == "NVIDIA" else "amd-rocm"
-
-
-@functools.cache
-def _stack_params_cached(stack: str) -> tuple[tuple[str, float], ...]:
-    t = training_params()
-    if stack not in set(t["stack"]):
-        raise unknown("software stack", stack, sorted(set(t["stack"]) - {"*"}))
-    out = {}
-    for who in ("*", stack):
-        for r in t.filter(pl.col("stack") == who).iter_rows(named=True):
-            out[r["parameter"]] = float(r["value"])
-    missing = [p for p in STACK_PARAMS if p not in out]
-    if missing:
-        raise ValidationError(f"training_params.csv: stack {stack!r} lacks {', '.join(missing)}")
-    return tuple(out.items())
+_FRACTIONS = ("memory_reserve_fraction", "zero3_bandwidth_efficiency")
 
 
 def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """The factors of ``stack`` as a dict, with optional ``overrides`` (names checked)."""
-    p = dict(_stack_params_cached(stack))
-    for k, v in (overrides or {}).items():
-        if k not in p:
-            raise unknown("training parameter", k, p)
-        p[k] = float(v)
+    """The training factors of ``stack`` (:func:`infra_lab.stacks.params`) with optional
+    ``overrides``, checked for completeness and range (overlaps and fractions in 0..1,
+    scales > 0, load imbalance >= 1, byte sizes > 0)."""
+    p = stacks.params(stack, overrides)
+    if stacks.info(stack)["purpose"] != "training":
+        raise ValidationError(f"stack = {stack!r}: a {stacks.info(stack)['purpose']} stack; "
+                              f"training stacks: {', '.join(stacks.names('training'))}")
+    missing = [k for k in STACK_PARAMS if k not in p]
+    if missing:
+        raise ValidationError(f"data/stacks.csv: stack {stack!r} lacks {', '.join(missing)}")
     for k, v in p.items():
-        frac = k.endswith("_overlap") or k in ("zero3_bandwidth_efficiency", "memory_reserve_fraction")
-        if not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0) \
-                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "ep_load_imbalance" and v < 1):
-            allowed = "0..1" if frac else (">= 1" if k == "ep_load_imbalance" else "> 0")
-            raise ValidationError(f"training parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
+        frac = k.endswith("_overlap") or k in _FRACTIONS
+        bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
+               or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "ep_load_imbalance" and v < 1)
+               or (k.endswith("_bytes") and k != "memory_reserve_bytes" and v <= 0)
+               or (k == "memory_reserve_fraction" and v >= 1))
+        if bad:
+            allowed = ("0..1" if frac else ">= 1" if k == "ep_load_imbalance"
+                       else ">= 0" if k == "memory_reserve_bytes" else "> 0")
+            raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
     return p
 
 
@@ -169,7 +136,7 @@ def _hardware_consts(hw, sp: dict[str, float]) -> dict[str, float]:
         "LINK_BW": cp.link_Bps, "NLINKS": float(cp.links_per_gpu),
         "NIC_BW": cp.nic_per_gpu_Bps / hw.oversubscription,  # all inter-node traffic crosses the tier
         "RAILS_ONLY": 1.0 if hw.fabric == "rails-only" else 0.0,
-        "A2A_PENALTY": sp["rails_only_a2a_penalty"],
+        "A2A_PENALTY": 0.0,
         "BASE_LAT": float(P[kf.P_BASE + ring_simple]), "A_UP": float(P[kf.P_HWI + ring_simple]),
         "A_NET": float(P[kf.P_HWN + ring_simple] + P[kf.P_LATINTER]),
     }
@@ -293,7 +260,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer],
         "WEIGHT_BYTES": sp["weight_bytes"], "ACT_BYTES": 2.0,
         "OPT_T_PER_PARAM": compute.optimizer_step_time(1e9, acc.name, optimizer) / 1e9,
-        "MEM_RESERVE": sp["memory_reserve_fraction"],
+        "MEM_RESERVE": (sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes) / acc.hbm_bytes,
     })
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
@@ -307,7 +274,12 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
 
 
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None) -> _Context:
-    stack = stack or stack_for(sc.hardware.accelerator)
+    if params is not None and not isinstance(params, dict):
+        raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
+    if stack is None:
+        stack = sc.stack
+    else:
+        stacks.check_stack(stack, sc.hardware.accelerator, "training")
     tr = sc.training
     return _context_cached(_freeze(sc.model), _freeze(sc.hardware.to_dict()), tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
@@ -374,7 +346,8 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     Parameters
     ----------
     scenario : Scenario or the plain dict of its tables
-    stack : software stack name (default :func:`stack_for` the accelerator)
+    stack : software stack name (default: the scenario's ``training.stack``, else the
+        accelerator vendor's default, :func:`infra_lab.stacks.default_stack`)
     params : overrides of the stack's named factors, e.g. ``{"dp_comm_overlap": 0.0}``
 
     Returns

@@ -41,7 +41,7 @@ __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "M
 
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
 MEASUREMENT_FILES = ("korthikanti2022_table5.csv", "narayanan2021_table1.csv", "narayanan2021_table2.csv")
-VALIDATION_STACK = "a100-megatron-2022"
+VALIDATION_STACK = "megatron-lm-2022-cuda"
 
 _I = Col("int", required=True, positive=True)
 _SCHEMA = {

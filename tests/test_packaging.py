@@ -47,7 +47,8 @@ def test_requires_python_311():
 
 def test_environment_yml_mirrors_pyproject():
     proj = _pyproject()["project"]
-    wanted = dict(_req(s) for s in proj["dependencies"] + proj["optional-dependencies"]["dev"])
+    extras = proj["optional-dependencies"]
+    wanted = dict(_req(s) for s in proj["dependencies"] + extras["lab"] + extras["dev"])
     deps, pip = _env_yml()
     have = dict(_req(s) for s in deps if not s.startswith("python") and s != "pip")
     assert have == wanted, f"environment.yml {have} != pyproject {wanted}"
@@ -58,8 +59,47 @@ def test_environment_yml_mirrors_pyproject():
 
 def test_required_runtime_packages():
     names = {_req(s)[0] for s in _pyproject()["project"]["dependencies"]}
-    for n in ["numpy", "numba", "polars", "altair", "anywidget", "ipywidgets", "jupyterlab", "vl-convert-python"]:
+    for n in ["numpy", "numba", "polars", "altair", "anywidget", "ipywidgets", "vl-convert-python"]:
         assert n in names
+    # the notebook stack is an extra, not a runtime dependency of the library
+    assert "jupyterlab" not in names
+    lab = {_req(s)[0] for s in _pyproject()["project"]["optional-dependencies"]["lab"]}
+    assert {"jupyterlab", "ipykernel"} <= lab
+
+
+def _lock() -> dict[str, list[str]]:
+    """requirements.lock as name -> pinned versions (one per environment marker)."""
+    pins: dict[str, list[str]] = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==([0-9A-Za-z.+!]+)", line)
+        if m:
+            pins.setdefault(m.group(1).lower().replace("_", "-"), []).append(m.group(2))
+    return pins
+
+
+def _version_tuple(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", v)[:3])
+
+
+def test_lock_pins_every_dependency_within_its_floor():
+    """make setup installs requirements.lock: it must pin every dependency of pyproject.toml
+    (all extras) at a version that satisfies the floor there (re-pin with `make lock`)."""
+    proj = _pyproject()["project"]
+    extras = proj["optional-dependencies"]
+    pins = _lock()
+    for spec in proj["dependencies"] + extras["lab"] + extras["dev"]:
+        name, floor = _req(spec)
+        assert name in pins, f"{name} is not pinned in requirements.lock; run `make lock`"
+        if floor:
+            for v in pins[name]:
+                assert _version_tuple(v) >= _version_tuple(floor[2:]), (name, v, floor)
+
+
+def test_data_dir_is_found_through_the_package():
+    import infra_lab as il
+
+    assert (il.catalog.DATA_DIR / "accelerators.csv").is_file()
+    assert (ROOT / "infra_lab" / "py.typed").is_file()
 
 
 def test_import_is_light():

@@ -77,7 +77,7 @@ def test_calibration_only_reads_the_training_split(monkeypatch):
 
 
 def test_fitted_values_are_the_ones_in_the_data():
-    p = il.training.stack_params("a100-megatron-2022")
-    t = il.training.training_params().filter(pl.col("basis") == "fitted")
+    p = il.training.stack_params("megatron-lm-2022-cuda")
+    t = il.stacks.table().filter((pl.col("basis") == "fitted") & (pl.col("stack") == "megatron-lm-2022-cuda"))
     assert set(t["parameter"]) == {"framework_time_scale", "memory_time_scale", "zero3_bandwidth_efficiency"}
     assert p["framework_time_scale"] == pytest.approx(1.135)

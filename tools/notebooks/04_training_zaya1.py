@@ -22,7 +22,7 @@ H200 or MI355X? How much does the network matter?
 **How.** `il.estimate(scenario)` composes one step from the compute model (GEMM tiles/waves,
 fused attention, memory-bound ops), α–β collectives on the cluster's links and NICs, the
 pipeline schedule, ZeRO/FSDP sharding and the optimizer update. Every efficiency or overlap
-factor is a named parameter of a *software stack* (`data/training_params.csv`). `il.search`
+factor is a named parameter of a *software stack* (`data/stacks.csv`). `il.search`
 evaluates every consistent parallel plan with a numba kernel that runs the *same* step-model
 source as `estimate`. First we check the model against published, fully specified runs.
 """),
@@ -62,7 +62,7 @@ print(f"train: mean |error| {tr['mean_abs_error_pct']:.1f} %, worst {tr['max_abs
 print(f"test:  mean |error| {te['mean_abs_error_pct']:.1f} %, worst {te['max_abs_error_pct']:.1f} % ({te['cases']} runs)")
 worst = v.sort("abs_error_pct", descending=True).head(3)
 print("largest errors:", ", ".join(f"{c} {e:+.1f} %" for c, e in zip(worst["case"], worst["error_pct"])))
-params = il.training.training_params().filter(pl.col("stack") == "a100-megatron-2022")
+params = il.stacks.table().filter(pl.col("stack") == il.validation.VALIDATION_STACK)
 params.select("parameter", "value", "basis")
 """),
     ("md", r"""
@@ -118,9 +118,7 @@ buffer, 1/1,024 of the AdamW states, and the activations of one micro-batch of 2
 The step model evaluates the formula of `il.memory.training_memory` (the same numbers):
 """),
     ("code", r"""
-p = il.training.stack_params("amd-rocm")
-mem = il.memory.training_memory(sc, grad_bytes=p["grad_buffer_bytes"], flash_attention=True, dropout=False,
-                                 reserve_fraction=p["memory_reserve_fraction"])
+mem = il.memory.training_memory(sc)  # the scenario's stack sets grad bytes and the reserve
 print(f"total {mem['bytes'].sum() / 1e9:.1f} GB of 192 GB (step model: {est.memory_per_gpu_bytes / 1e9:.1f} GB); "
       f"an H100 has 80 GB")
 mem.select("component", (pl.col("bytes") / 1e9).round(1).alias("GB"), "note")

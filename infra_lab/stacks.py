@@ -1,0 +1,187 @@
+"""Software stacks: one table of framework/library factors read by training, serving and
+economics.
+
+A *stack* is a framework + library + version on one platform (``megatron-core-rocm`` =
+Megatron-LM/Primus on ROCm with hipBLASLt, AITER and RCCL). Every efficiency, overlap or
+byte-size factor a model applies on top of the hardware physics is a named parameter of a
+stack, stored once in ``data/stacks.csv`` with its unit, basis (measured / fitted / derived /
+assumption / simulated) and source; ``data/stack_info.csv`` says what each stack is (vendor,
+platform, framework, library, version, purpose, role, source).
+
+**Vendor symmetry.** A cross-vendor comparison uses the same factors on both sides unless a
+published measurement separates them. The default training stacks ``megatron-core-cuda`` and
+``megatron-core-rocm`` therefore carry identical framework factors; any asymmetric choice is a
+stack with ``role = "sensitivity"`` (``*-asym``) and its own source, used only when asked for.
+
+Stacks are chosen explicitly: ``[training] stack = "..."`` in a Scenario, or
+``il.estimate(sc, stack=...)``; when absent, :func:`default_stack` picks the ``default`` stack of
+the accelerator's vendor for the purpose (training or serving).
+
+Examples
+--------
+>>> from infra_lab import stacks
+>>> stacks.default_stack("MI300X")
+'megatron-core-rocm'
+>>> a = stacks.params("megatron-core-rocm"); b = stacks.params("megatron-core-cuda")
+>>> a["framework_time_scale"] == b["framework_time_scale"]
+True
+>>> stacks.info("megatron-core-rocm")["vendor"]
+'AMD'
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import polars as pl
+
+from . import catalog
+from .catalog import Col
+from .errors import ValidationError, unknown
+
+__all__ = ["table", "info_table", "info", "names", "params", "default_stack", "check_stack",
+           "BASES", "PURPOSES", "ROLES", "STACKS_FILE", "INFO_FILE"]
+
+STACKS_FILE = "stacks.csv"
+INFO_FILE = "stack_info.csv"
+BASES = ("measured", "fitted", "derived", "assumption", "simulated")
+PURPOSES = ("training", "serving")
+ROLES = ("default", "validation", "sensitivity", "alternative")
+
+_SCHEMA = {
+    "stack": Col("str", required=True), "parameter": Col("str", required=True),
+    "value": Col("float", required=True), "unit": Col("str", required=True),
+    "basis": Col("str", required=True, choices=BASES), "note": Col("str", required=True),
+}
+_INFO_SCHEMA = {
+    "stack": Col("str", required=True), "vendor": Col("str", required=True, choices=("NVIDIA", "AMD", "any")),
+    "platform": Col("str", required=True), "framework": Col("str", required=True),
+    "library": Col("str", required=True), "version": Col("str", required=True),
+    "purpose": Col("str", required=True, choices=PURPOSES), "role": Col("str", required=True, choices=ROLES),
+    "note": Col("str", required=True),
+}
+
+
+@functools.cache
+def table() -> pl.DataFrame:
+    """Every stack factor: stack, parameter, value, unit, basis, source_url, note
+    (``data/stacks.csv``)."""
+    df = catalog.read_table(catalog.DATA_DIR / STACKS_FILE, _SCHEMA)
+    df = df.select("stack", "parameter", "value", "unit", "basis", "source_url", "note")
+    dup = df.select("stack", "parameter").is_duplicated()
+    if dup.any():
+        raise ValidationError(f"data/{STACKS_FILE}: duplicate (stack, parameter) rows "
+                              f"{df.filter(dup).select('stack', 'parameter').rows()}")
+    info_names = set(info_table()["stack"])
+    orphans = sorted(set(df["stack"]) - info_names)
+    if orphans:
+        raise ValidationError(f"data/{STACKS_FILE}: stacks {orphans} have no row in data/{INFO_FILE}")
+    return df
+
+
+@functools.cache
+def info_table() -> pl.DataFrame:
+    """What each stack is: stack, vendor, platform, framework, library, version, purpose,
+    role (default / validation / sensitivity / alternative), source_url, note
+    (``data/stack_info.csv``)."""
+    df = catalog.read_table(catalog.DATA_DIR / INFO_FILE, _INFO_SCHEMA)
+    if df["stack"].is_duplicated().any():
+        raise ValidationError(f"data/{INFO_FILE}: duplicate stack names")
+    return df.select("stack", "vendor", "platform", "framework", "library", "version", "purpose",
+                     "role", "source_url", "note")
+
+
+def names(purpose: str | None = None) -> list[str]:
+    """Stack names, optionally only those of one purpose ("training" | "serving")."""
+    t = info_table()
+    if purpose is not None:
+        if purpose not in PURPOSES:
+            raise unknown("stack purpose", purpose, PURPOSES)
+        t = t.filter(pl.col("purpose") == purpose)
+    return t["stack"].to_list()
+
+
+def _check_name(stack, purpose: str | None = None) -> str:
+    valid = names(purpose)
+    if not isinstance(stack, str) or stack not in valid:
+        kind = f"{purpose} stack" if purpose else "software stack"
+        raise unknown(kind, stack, valid)
+    return stack
+
+
+def info(stack: str) -> dict[str, str]:
+    """Metadata of one stack: vendor, platform, framework, library, version, purpose, role,
+    source_url, note."""
+    _check_name(stack)
+    return info_table().filter(pl.col("stack") == stack).row(0, named=True)
+
+
+@functools.cache
+def _params_cached(stack: str) -> tuple[tuple[str, float], ...]:
+    t = table().filter(pl.col("stack") == stack)
+    return tuple(zip(t["parameter"].to_list(), (float(v) for v in t["value"]), strict=True))
+
+
+def params(stack: str, overrides: dict[str, float] | None = None) -> dict[str, float]:
+    """The named factors of ``stack`` as a dict, with optional ``overrides``.
+
+    Parameters
+    ----------
+    stack : stack name (see :func:`names`)
+    overrides : {parameter: value}; names must exist in the stack, values must be real
+        finite numbers (not strings or booleans)
+
+    Raises
+    ------
+    UnknownNameError : unknown stack or parameter (nearest names suggested)
+    ValidationError : a value that is not a finite number
+    """
+    _check_name(stack)
+    p = dict(_params_cached(stack))
+    if overrides is None:
+        return p
+    if not isinstance(overrides, dict):
+        raise ValidationError(f"params = {overrides!r}: expected a dict of stack parameter -> number")
+    for k, v in overrides.items():
+        if k not in p:
+            raise unknown(f"parameter of stack {stack}", k, p)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+            raise ValidationError(f"stack parameter {k} = {v!r}: expected a finite number")
+        p[k] = float(v)
+    return p
+
+
+def default_stack(accelerator: str, purpose: str = "training") -> str:
+    """The ``default`` stack of the accelerator's vendor for ``purpose``.
+
+    Examples
+    --------
+    >>> default_stack("H100")
+    'megatron-core-cuda'
+    """
+    if purpose not in PURPOSES:
+        raise unknown("stack purpose", purpose, PURPOSES)
+    acc = catalog.accelerator(accelerator)
+    t = info_table().filter((pl.col("purpose") == purpose) & (pl.col("role") == "default")
+                            & pl.col("vendor").is_in([acc.vendor, "any"]))
+    if t.height == 0:
+        raise ValidationError(f"no default {purpose} stack for {acc.vendor} accelerators in data/{INFO_FILE}")
+    return t["stack"][0]
+
+
+def check_stack(stack, accelerator: str, purpose: str = "training", where: str = "stack") -> str:
+    """Validate that ``stack`` exists for ``purpose`` and runs on ``accelerator``'s vendor.
+
+    Raises UnknownNameError (nearest names) or ValidationError naming ``where``.
+    """
+    valid = names(purpose)
+    if not isinstance(stack, str) or stack not in valid:
+        raise unknown(f"{purpose} stack", stack, valid, where=where)
+    acc = catalog.accelerator(accelerator)
+    vendor = info(stack)["vendor"]
+    if vendor not in (acc.vendor, "any"):
+        ok = [s for s in valid if info(s)["vendor"] in (acc.vendor, "any")]
+        raise ValidationError(f"{where} = {stack!r}: a {vendor} stack cannot run on {acc.name} ({acc.vendor}); "
+                              f"allowed: {', '.join(ok)}")
+    return stack
