@@ -29,7 +29,7 @@ from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
     "training", "economics", "reliability", "charts", "widgets", "validation",
-    "cluster", "stacks",
+    "cluster", "stacks", "serving",
 }
 
 # Contract calls that live in submodules; resolved lazily.
@@ -37,10 +37,12 @@ _LAZY_FUNCS = {
     "estimate": ("training", "estimate"),
     "search": ("training", "search"),
     "collective": ("collectives", "collective"),
+    "serve": ("serving", "serve"),
+    "serve_search": ("serving", "serve_search"),
 }
 
 __all__ = [
-    "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective",
+    "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective", "serve", "serve_search",
     "InfraLabError", "ValidationError", "UnknownNameError", *sorted(_SUBMODULES),
 ]
 

@@ -36,6 +36,7 @@ ENGINES = ("vllm", "sglang", "trt-llm", "atom")
 WEIGHT_PRECISIONS = ("bf16", "fp8", "fp4")
 KV_PRECISIONS = ("bf16", "fp8")
 SPEC_DECODING = ("none", "mtp")
+BATCHING = ("continuous", "static")
 
 
 def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
@@ -267,6 +268,12 @@ class ServingConfig:
     num_prompts : requests the benchmark sends in all [-]; None = steady state. With a
         finite number the first wave of ``concurrency`` requests arrives at once and its
         queueing adds to the mean TTFT.
+    batching : "continuous" (steady state of continuous batching at ``concurrency``, the
+        default) or "static" (one batch of ``concurrency`` requests prefilled together and
+        decoded together, as vLLM's benchmark_latency measures)
+    request_rate_rps : open-loop arrival rate [requests/s]; None = closed loop at
+        ``concurrency``. When given, the requests in flight follow from Little's law
+        (in flight = rate × end-to-end latency), capped at ``concurrency``.
     """
 
     engine: str = "vllm"
@@ -286,10 +293,13 @@ class ServingConfig:
     chunk_tokens: int | None = None
     encoder_flops_per_request: float = 0.0
     num_prompts: int | None = None
+    batching: str = "continuous"
+    request_rate_rps: float | None = None
 
     KEYS = ("engine", "weight_precision", "kv_precision", "tp", "ep", "pp", "dp", "dp_attention",
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
-            "concurrency", "chunk_tokens", "encoder_flops_per_request", "num_prompts")
+            "concurrency", "chunk_tokens", "encoder_flops_per_request", "num_prompts", "batching",
+            "request_rate_rps")
 
     @classmethod
     def from_dict(cls, d: dict) -> ServingConfig:
@@ -318,6 +328,16 @@ class ServingConfig:
         if isinstance(enc, bool) or not isinstance(enc, (int, float)) or not math.isfinite(enc) or enc < 0:
             raise ValidationError(f"serving.encoder_flops_per_request = {enc!r}: expected a finite number >= 0 [FLOP]")
         v["encoder_flops_per_request"] = float(enc)
+        v["batching"] = _enum("serving.batching", d.get("batching", cls.batching), BATCHING)
+        rate = d.get("request_rate_rps")
+        if rate is not None:
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+                raise ValidationError(f"serving.request_rate_rps = {rate!r}: expected a finite number > 0 "
+                                      "[requests/s] (or leave it out for a closed loop at concurrency)")
+            rate = float(rate)
+            if v["batching"] == "static":
+                raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
+        v["request_rate_rps"] = rate
         if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
             raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "
                                   f"(spec_decoding = {v['spec_decoding']!r})")
@@ -343,6 +363,28 @@ class ServingConfig:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}
+
+
+def serving_stack(engine: str, accelerator: str) -> str:
+    """The software stack of ``engine`` on ``accelerator``'s platform: ``<engine>-cuda`` (NVIDIA)
+    or ``<engine>-rocm`` (AMD), checked against :mod:`infra_lab.stacks`.
+
+    Examples
+    --------
+    >>> serving_stack("sglang", "MI300X")
+    'sglang-rocm'
+    """
+    from . import stacks
+
+    acc = catalog.accelerator(accelerator)
+    platform = {"NVIDIA": "cuda", "AMD": "rocm"}.get(acc.vendor)
+    name = f"{engine}-{platform}"
+    valid = stacks.names("serving")
+    if name not in valid:
+        ok = sorted({s.rsplit("-", 1)[0] for s in valid if s.endswith(f"-{platform}")})
+        raise ValidationError(f"serving.engine = {engine!r}: no {engine} stack on {acc.name} ({acc.vendor}, "
+                              f"{platform}); engines there: {', '.join(ok)}")
+    return name
 
 
 def _model_fields() -> tuple[set[str], list[str]]:
@@ -455,7 +497,10 @@ class Scenario:
     @property
     def stack(self) -> str:
         """The software stack of this scenario: ``training.stack`` when given, else the
-        default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`)."""
+        default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`).
+        A serving scenario's stack is ``<engine>-<platform>`` (``vllm-rocm``, ``trt-llm-cuda``, ...)."""
+        if self.serving is not None:
+            return serving_stack(self.serving.engine, self.hardware.accelerator)
         if self.training.stack is not None:
             return self.training.stack
         from . import stacks
@@ -488,6 +533,13 @@ class Scenario:
             raise ValidationError(f"serving.pp = {sv.pp}: more stages than the model's {spec.layers} layers")
         if sv.pp > 1 and sv.dp_attention:
             raise ValidationError("serving.pp > 1 with dp_attention = true: not modelled; use pp = 1")
+        if sv.weight_precision in ("fp8", "fp4") and sv.weight_precision not in hw.accelerator_spec.peak_flops:
+            raise ValidationError(
+                f"serving.weight_precision = {sv.weight_precision!r}: {hw.accelerator} has no {sv.weight_precision} "
+                f"tensor cores; allowed: {', '.join(p for p in WEIGHT_PRECISIONS if p == 'bf16' or p in hw.accelerator_spec.peak_flops)}"
+                + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)" if spec.expert_weight_format else "")
+            )
+        serving_stack(sv.engine, hw.accelerator)  # raises when the engine does not run on this platform
         if sv.tp > hw.scaleup_domain:
             raise ValidationError(
                 f"serving.tp = {sv.tp}: tensor parallelism must stay inside one scale-up domain "
@@ -590,6 +642,6 @@ def load_scenario(name: str) -> Scenario:
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
 
 
-__all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "ServingConfig",
+__all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
            "load_scenario", "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS",
-           "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING"]
+           "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]

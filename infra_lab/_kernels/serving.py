@@ -24,7 +24,7 @@ Hardware numbers, model sizes and software-stack factors come in as arguments:
           :func:`infra_lab._kernels.fabric.best_collective`.
 ``g0, g1, g2`` the GEMM-model argument tuples (:meth:`infra_lab.compute.GemmModel.args`) for
           BF16, FP8 and FP4 compute; GEMM efficiencies come from
-          :func:`infra_lab._kernels.gemm.gemm_kernel`.
+          :func:`infra_lab._kernels.gemm.gemm_kernel` (memoized per parallel block).
 """
 
 from __future__ import annotations
@@ -50,16 +50,16 @@ N_K = 16
 # ---------------------------------------------------------------------------------------
 (M_HIDDEN, M_HEADS, M_KV_HEADS, M_MLA, M_KV_EL, M_DQ_DEC, M_DV_DEC, M_DQ_PRE, M_DV_PRE,
  M_N_DENSE, M_N_MOE, M_EXPERTS, M_TOPK, M_P_REST, M_P_EMBHEAD, M_P_EXPERT, M_P_MTP,
- M_EXPERT_NATIVE_B, M_VOCAB) = range(19)
-N_M = 19
+ M_EXPERT_NATIVE_B, M_VOCAB, M_MTP_MOE) = range(20)
+N_M = 20
 
 # ---------------------------------------------------------------------------------------
 # hardware + stack vector
 # ---------------------------------------------------------------------------------------
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
- H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_ENC_EFF, H_DISPATCH_B) = range(19)
-N_H = 19
+ H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_ENC_EFF, H_DISPATCH_B, H_MAX_SEQS) = range(20)
+N_H = 20
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -81,27 +81,87 @@ BREAKDOWN_NAMES = ("attention_gemm", "mlp_gemm", "expert_gemm", "lm_head", "atte
                    "step_overhead", "mtp_draft", "encoder")
 
 
+FIXED_POINT_PASSES = 3
+"""Passes of the closed-loop fixed point (decoding requests vs cycle time); the share still
+in prefill converges geometrically, and three passes leave < 1e-5 relative in every case of
+tests/test_serving.py (long prompts with 2-token outputs included)."""
+
+CACHE_BITS = 14
+"""Each thread's memo of GEMM efficiencies and collective times has 2**CACHE_BITS slots."""
+
+
 @njit(cache=True)
-def _gemm_time(m, n, k, b, cprec, wbytes, H, g0, g1, g2, sm, sn, sk, sb, se, st):
-    """Roofline time of b GEMMs (m×k)·(k×n) with weights of ``wbytes`` per element [s]."""
+def _key(kind, slot):
+    """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 collective) and slot
+    (< 65536); the caller adds a batch count (< 1024) and shifts in 30 bits of token count."""
+    return (kind * 65536 + slot) * 1024
+
+
+@njit(cache=True)
+def _slot(ck, key):
+    """Hash slot of ``key`` in a memo of power-of-two size."""
+    x = (key ^ (key >> 29)) * 1000003
+    return (x ^ (x >> 32)) & (ck.shape[0] - 1)
+
+
+@njit(cache=True)
+def _gemm_time(m, n, k, b, cprec, wbytes, H, ck, cv, key_base):
+    """Roofline time of b GEMMs (m×k)·(k×n) with weights of ``wbytes`` per element [s], or
+    -1 when the efficiency is not yet in the memo (the caller runs :func:`_gemm_fill`).
+
+    The compute model's efficiency is taken at the integer shape (ceil of each dimension)
+    and memoized per block under ``key_base`` + (batch, m); the roofline uses the real m."""
     if m <= 0.0 or n <= 0.0 or k <= 0.0 or b <= 0.0:
         return 0.0
+    mi = max(1, int(math.ceil(m - 1e-9)))
+    bi = max(1, int(math.ceil(b - 1e-9)))
+    key = ((key_base + bi) << 30) + mi
+    h = _slot(ck, key)
+    if ck[h] != key:
+        return -1.0
+    if cprec == 2:
+        peak = H[H_PEAK_FP4]
+    elif cprec == 1:
+        peak = H[H_PEAK_FP8]
+    else:
+        peak = H[H_PEAK_BF16]
+    t_c = 2.0 * m * n * k * b / (peak * cv[h]) * H[H_GEMM_SCALE]
+    t_m = b * (n * k * wbytes + m * (n + k) * 2.0) / H[H_BW_EFF] * H[H_MEM_SCALE]
+    return t_c if t_c > t_m else t_m
+
+
+@njit(cache=True)
+def _gemm_fill(m, n, k, b, cprec, ck, cv, key_base, g0, g1, g2, scr):
+    """Compute the compute model's efficiency of one GEMM shape and memoize it."""
+    sm, sn, sk, sb, se, st = scr
     sm[0] = max(1, int(math.ceil(m - 1e-9)))
     sn[0] = max(1, int(math.ceil(n - 1e-9)))
     sk[0] = max(1, int(math.ceil(k - 1e-9)))
     sb[0] = max(1, int(math.ceil(b - 1e-9)))
     if cprec == 2:
         kg.gemm_kernel(sm, sn, sk, sb, *g2, se, st)
-        peak = H[H_PEAK_FP4]
     elif cprec == 1:
         kg.gemm_kernel(sm, sn, sk, sb, *g1, se, st)
-        peak = H[H_PEAK_FP8]
     else:
         kg.gemm_kernel(sm, sn, sk, sb, *g0, se, st)
-        peak = H[H_PEAK_BF16]
-    t_c = 2.0 * m * n * k * b / (peak * se[0]) * H[H_GEMM_SCALE]
-    t_m = b * (n * k * wbytes + m * (n + k) * 2.0) / H[H_BW_EFF] * H[H_MEM_SCALE]
-    return t_c if t_c > t_m else t_m
+    key = ((key_base + sb[0]) << 30) + sm[0]
+    h = _slot(ck, key)
+    ck[h] = key
+    cv[h] = se[0]
+
+
+@njit(cache=True)
+def _collective(op, tokens, bytes_per_token, n, k, P, ck, cv):
+    """best_collective for a message of ceil(tokens) whole tokens, memoized per block [s]."""
+    ti = max(1, int(math.ceil(tokens - 1e-9)))
+    key = (_key(2, op * 8192 + n) << 30) + ti
+    h = _slot(ck, key)
+    if ck[h] == key:
+        return cv[h]
+    t = kf.best_collective(op, -1, ti * bytes_per_token, n, k, P)[0]
+    ck[h] = key
+    cv[h] = t
+    return t
 
 
 @njit(cache=True)
@@ -119,7 +179,7 @@ def _imbalance(assignments, ep):
 @njit(cache=True)
 def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp, dpa, pp,
              cprec, wb, wbe, kvb, tpi, etpi, ne_n, ne_k, ne_cls, ne_cnt, ex_n, ex_k, P,
-             g0, g1, g2, sm, sn, sk, sb, se, st):
+             g0, g1, g2, ck, cv, scr):
     """Add w × the components of one forward over every layer into acc [s].
 
     mm tokens in the forward (per micro-batch), of which dd decode tokens from nseq
@@ -136,8 +196,12 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
     # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head)
     for j in range(ne_cls.shape[0]):
         cls = ne_cls[j]
-        t = _gemm_time(mm if cls != 3 else (dd if dd > 0.0 else 1.0), ne_n[tpi, j], ne_k[tpi, j], 1.0,
-                       cprec, wb, H, g0, g1, g2, sm, sn, sk, sb, se, st)
+        mg = mm if cls != 3 else (dd if dd > 0.0 else 1.0)
+        kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+        t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
+        if t < 0.0:
+            _gemm_fill(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr)
+            t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
         if cls == 3:
             if dd > 0.0:
                 acc[B_HEAD] += w * ne_cnt[j] * t * pp
@@ -156,8 +220,12 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
         me = max(1.0, math.ceil(rows / bb - 1e-9))
         t = 0.0
         for j in range(ex_n.shape[1]):
-            t += _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, g0, g1, g2,
-                            sm, sn, sk, sb, se, st)
+            kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
+            te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+            if te < 0.0:
+                _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr)
+                te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+            t += te
         acc[B_EXPERT_GEMM] += w * n_moe * t
     # attention core: decode reads the KV cache, prefill is compute
     hq = M[M_HEADS] / tp
@@ -175,11 +243,10 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
         fl = pre * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span_sum
         acc[B_ATT_PRE] += w * fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE])
     # communication
-    dom = H[H_DOMAIN]
-    size = mm * h * 2.0
+    dom = int(H[H_DOMAIN])
     if tp > 1:
         kk = tp if tp <= dom else dom
-        ar = kf.best_collective(kf.OP_ALL_REDUCE, -1, size, tp, kk, P)[0]
+        ar = _collective(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
         if dpa:
             n_ar = n_layers + n_dense  # attention of every layer + the dense layers' MLP
         else:
@@ -188,26 +255,24 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
     if dpa and n_moe > 0.0:
         n_ep = tp * dp
         kk = n_ep if n_ep <= dom else dom
-        s2a = mm * M[M_TOPK] * h * H[H_DISPATCH_B]
-        a2a = kf.best_collective(kf.OP_ALL_TO_ALL, -1, s2a, n_ep, kk, P)[0]
+        a2a = _collective(kf.OP_ALL_TO_ALL, mm, M[M_TOPK] * h * H[H_DISPATCH_B], n_ep, kk, P, ck, cv)
         acc[B_EP_COMM] += w * 2.0 * n_moe * a2a * H[H_COMM_SCALE]
     acc[B_LAYER_OVH] += w * n_layers * H[H_LAYER_OVH]
 
 
 @njit(cache=True)
 def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
-           ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st):
+           ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr):
     """Add w × one engine cycle (every micro-batch through every stage) into acc [s]."""
     tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk = plan
     ppf = float(pp)
     mm = (dd + pre) / ppf
     _forward(acc, w, mm, dd / ppf, nseq / ppf, pre / ppf, span_sum, lw_sum, M, H, tp, ep,
              etp, dp, dpa, pp, cprec, wb, wbe, kvb, tpi, etpi, ne_n, ne_k, ne_cls, ne_cnt, ex_n,
-             ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
+             ex_k, P, g0, g1, g2, ck, cv, scr)
     if pp > 1:
-        size = mm * M[M_HIDDEN] * 2.0
         within = tp * pp <= H[H_DOMAIN]
-        p2p = kf.best_collective(kf.OP_SEND_RECV, -1, size, 2, 2 if within else 1, P)[0]
+        p2p = _collective(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, 2, 2 if within else 1, P, ck, cv)
         acc[B_PP_P2P] += w * ppf * p2p * H[H_COMM_SCALE]
     acc[B_STEP_OVH] += w * H[H_STEP_OVH]
     if mtpk > 0 and nseq > 0.0:
@@ -216,9 +281,13 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
         t = 0.0
         for j in range(ne_cls.shape[0]):
             if ne_mtp[j] > 0.0:
-                t += ne_mtp[j] * _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, g0, g1,
-                                            g2, sm, sn, sk, sb, se, st)
-        if M[M_N_MOE] > 0.0:
+                kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+                tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
+                if tg < 0.0:
+                    _gemm_fill(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr)
+                    tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
+                t += ne_mtp[j] * tg
+        if M[M_MTP_MOE] > 0.0:
             E = M[M_EXPERTS]
             k_top = M[M_TOPK]
             tok = nb * (dp if dpa else 1.0)
@@ -227,8 +296,12 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
             bb = max(1.0, math.floor(u + 0.5))
             me = max(1.0, math.ceil(rows / bb - 1e-9))
             for j in range(ex_n.shape[1]):
-                t += _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, g0, g1, g2,
-                                sm, sn, sk, sb, se, st)
+                kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
+                te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+                if te < 0.0:
+                    _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr)
+                    te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+                t += te
         acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
 
 
@@ -258,7 +331,7 @@ def _span_sum(I, wins):
 
 @njit(cache=True)
 def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-         ex_n, ex_k, P, g0, g1, g2):
+         ex_n, ex_k, P, g0, g1, g2, ck, cv):
     row = cfg[i]
     tp = int(row[K_TP])
     pp = int(row[K_PP])
@@ -292,16 +365,13 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
     if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
         wbe = M[M_EXPERT_NATIVE_B]
     plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk)
-    sm = np.empty(1, np.int64)
-    sn = np.empty(1, np.int64)
-    sk = np.empty(1, np.int64)
-    sb = np.empty(1, np.int64)
-    se = np.empty(1)
-    st = np.empty(1)
+    scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
+           np.empty(1), np.empty(1))
 
     # ---------------- memory per GPU
     n_layers = M[M_N_DENSE] + M[M_N_MOE]
-    weights = ((M[M_P_REST] + M[M_P_MTP]) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
+    p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
+    weights = ((M[M_P_REST] + p_mtp) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
         + M[M_P_EXPERT] * wbe / (pp * ep * etp)
     shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
     l_avg = I + O / 2.0
@@ -315,6 +385,8 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
     else:
         bmax = 0.0
     fits = bmax >= 1.0
+    if bmax > H[H_MAX_SEQS]:
+        bmax = H[H_MAX_SEQS]
     b_run = B if (B <= bmax or not fits) else bmax
     kv_gpu = b_run * kv_req
     mem = weights + kv_gpu + (1.0 - H[H_MEM_UTIL]) * H[H_HBM_BYTES]
@@ -326,7 +398,6 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
     else:
         E = 1.0
     D = b_run * V
-    p_avg = b_run * I * E / O
     lw_dec = _win_sum(l_avg, wins)
     span = _span_sum(I, wins)
 
@@ -340,11 +411,11 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
         n_pre = b_run * I / mc
         tmp = np.zeros(N_B)
         _cycle(tmp, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
+               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
         ttft = n_pre * tmp.sum() + b_run * t_enc
         t0 = np.zeros(N_B)
         _cycle(t0, 1.0, D, b_run, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
+               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
         t_dec = t0.sum()
         tpot = t_dec / E
         n_dec = (O - 1.0) / E
@@ -356,50 +427,72 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
         acc[B_ENCODER] += b_run * t_enc
         cycle = e2e
     else:
-        arrivals = b_run * E / O  # requests finishing (and starting) per cycle
-        if mixed:
-            room = chunk - D
-            if room < 1.0:
-                room = 1.0
-            if p_avg >= room:
-                c_tok = p_avg
-                f = 1.0
+        # closed loop: b_run requests in service; a fixed point between the cycle time and how
+        # many of them are decoding (the others are in their prefill):
+        #   T = ttft_run + (O − 1)·tpot, r = b_run / T (requests per second),
+        #   decoding = r·(O − 1)·tpot, prompt tokens per cycle = r·I·cycle
+        b_dec = b_run
+        p_tok = b_run * I * E / O
+        cycle = 0.0
+        t_serve = 0.0
+        ttft_run = 0.0
+        prefill_frac = 0.0
+        t0 = np.zeros(N_B)
+        t1 = np.zeros(N_B)
+        tq = np.zeros(N_B)
+        for _it in range(FIXED_POINT_PASSES):
+            D = b_dec * V
+            acc[:] = 0.0
+            prompts = p_tok / I  # new requests per cycle
+            if mixed:
+                room = chunk - D
+                if room < 1.0:
+                    room = 1.0
+                if p_tok >= room:
+                    c_tok = p_tok
+                    f = 1.0
+                else:
+                    c_tok = min(room, max(p_tok, I))
+                    f = p_tok / c_tok
+                t1[:] = 0.0
+                _cycle(t1, 1.0, D, b_dec, c_tok, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                t0[:] = 0.0
+                _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                for j in range(N_B):
+                    acc[j] = f * t1[j] + (1.0 - f) * t0[j]
+                acc[B_ENCODER] += prompts * t_enc
+                cycle = acc.sum()
+                s1 = t1.sum()
+                s0 = t0.sum()
+                ttft_run = 0.5 * cycle + math.ceil(I / c_tok - 1e-9) * s1 + t_enc
+                prefill_frac = (f * (s1 - s0) + prompts * t_enc) / cycle
             else:
-                c_tok = min(room, max(p_avg, I))
-                f = p_avg / c_tok
-            t1 = np.zeros(N_B)
-            _cycle(t1, 1.0, D, b_run, c_tok, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
-            t0 = np.zeros(N_B)
-            _cycle(t0, 1.0, D, b_run, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
-            for j in range(N_B):
-                acc[j] = f * t1[j] + (1.0 - f) * t0[j]
-            acc[B_ENCODER] += arrivals * t_enc
-            cycle = acc.sum()
-            s1 = t1.sum()
-            s0 = t0.sum()
-            ttft_run = 0.5 * cycle + math.ceil(I / c_tok - 1e-9) * s1 + t_enc
-            prefill_frac = (f * (s1 - s0) + arrivals * t_enc) / cycle
-        else:
-            m_pre = min(chunk, max(I, p_avg))
-            tp_ = np.zeros(N_B)
-            _cycle(tp_, 1.0, 0.0, 0.0, m_pre, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
-            t0 = np.zeros(N_B)
-            _cycle(t0, 1.0, D, b_run, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
-            r = p_avg / m_pre
-            for j in range(N_B):
-                acc[j] = t0[j] + r * tp_[j]
-            acc[B_ENCODER] += arrivals * t_enc
-            cycle = acc.sum()
-            s_p = tp_.sum()
-            ttft_run = 0.5 * t0.sum() + math.ceil(I / m_pre - 1e-9) * s_p + t_enc
-            prefill_frac = (r * s_p + arrivals * t_enc) / cycle
+                m_pre = min(chunk, max(I, p_tok))
+                tq[:] = 0.0
+                _cycle(tq, 1.0, 0.0, 0.0, m_pre, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                t0[:] = 0.0
+                _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                r_pre = p_tok / m_pre
+                for j in range(N_B):
+                    acc[j] = t0[j] + r_pre * tq[j]
+                acc[B_ENCODER] += prompts * t_enc
+                cycle = acc.sum()
+                s_p = tq.sum()
+                ttft_run = 0.5 * t0.sum() + math.ceil(I / m_pre - 1e-9) * s_p + t_enc
+                prefill_frac = (r_pre * s_p + prompts * t_enc) / cycle
+            tpot = cycle / E
+            t_serve = ttft_run + (O - 1.0) * tpot
+            rate = b_run / t_serve
+            if _it == FIXED_POINT_PASSES - 1:
+                break
+            b_dec = rate * (O - 1.0) * tpot
+            p_tok = rate * I * cycle
         tpot = cycle / E
-        out_tps = dp * b_run * E / cycle
-        t_serve = ttft_run + (O - 1.0) * tpot
+        out_tps = dp * b_run * O / t_serve
         wait = 0.0
         if b_run < B:
             wait = t_serve * (B / b_run - 1.0)
@@ -408,7 +501,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
             mc = min(chunk, b_run * I)
             tb = np.zeros(N_B)
             _cycle(tb, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, sm, sn, sk, sb, se, st)
+                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
             burst = (C / n_prompts) * 0.5 * b_run * I / mc * tb.sum()
         ttft = ttft_run + wait + burst
         e2e = ttft + (O - 1.0) * tpot
@@ -436,8 +529,23 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
 
 @njit(cache=True, parallel=True)
 def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-                 ex_n, ex_k, P, g0, g1, g2):
-    """Fill ``out[i]`` (:data:`N_OUT` floats) for every configuration row ``cfg[i]``."""
-    for i in prange(cfg.shape[0]):
-        _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-             ex_n, ex_k, P, g0, g1, g2)
+                 ex_n, ex_k, P, g0, g1, g2, keys, vals):
+    """Fill ``out[i]`` (:data:`N_OUT` floats) for every configuration row ``cfg[i]``.
+
+    The rows are split into ``keys.shape[0]`` contiguous blocks run in parallel; block b
+    memoizes GEMM efficiencies and collective times in ``keys[b]``/``vals[b]`` (int64 -1 /
+    float64 slots, 2**CACHE_BITS each), so no two threads share a memo.
+    """
+    n = cfg.shape[0]
+    nb = keys.shape[0]
+    for b in prange(nb):
+        lo = b * n // nb
+        hi = (b + 1) * n // nb
+        for i in range(lo, hi):
+            _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+                 ex_n, ex_k, P, g0, g1, g2, keys[b], vals[b])
+
+
+def memo(blocks):
+    """Memo arrays for :func:`serve_kernel` with ``blocks`` parallel blocks."""
+    return np.full((blocks, 1 << CACHE_BITS), -1, np.int64), np.zeros((blocks, 1 << CACHE_BITS))
