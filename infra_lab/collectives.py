@@ -50,7 +50,7 @@ from functools import cache
 import numpy as np
 
 from . import fabric as _fab
-from .errors import ValidationError, unknown
+from .errors import ValidationError, check_positive, unknown
 from .scenario import HardwareConfig
 
 OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")
@@ -75,9 +75,9 @@ def busbw_factor(op: str, n: int) -> float:
     send_recv 1 (NVIDIA/nccl-tests doc/PERFORMANCE.md).
     """
     op = _op(op)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValidationError(f"n = {n!r}: expected a whole number of ranks >= 1")
     n = int(n)
-    if n < 1:
-        raise ValidationError(f"n = {n!r}: expected at least 1 rank")
     if op == "all_reduce":
         return 2.0 * (n - 1) / n
     if op in ("reduce_scatter", "all_gather", "all_to_all"):
@@ -177,14 +177,14 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     tiers = _fab.switch_counts(hw, radix)["tiers"]
     hops = 2 * tiers - 1  # switches on the longest path
     P = np.zeros(K.P_SIZE)
-    P[K.P_G] = su.domain
+    P[K.P_G] = hw.domain_gpus
     P[K.P_MESH] = 1.0 if su.topology == "mesh" else 0.0
     P[K.P_LINK] = su.link_Bps
     P[K.P_NLINKS] = su.links_per_gpu
     P[K.P_BNIC] = so.gpu_Bps
     P[K.P_GAMMA] = c("reduce_hbm_bytes_per_byte") / hw.accelerator_spec.hbm_bw_Bps
     P[K.P_LATINTER] = (hops - 1) * c("switch_latency_s")
-    P[K.P_NETOVH] = c(f"{lib}_net_overhead_s")
+    P[K.P_NETOVH] = _fab.net_overhead_s(hw.host_cpu)
     P[K.P_FABRIC] = _fab.FABRIC_KINDS.index(hw.fabric)
     P[K.P_OVERSUB] = hw.oversubscription
     for ci, cls in enumerate(("ring", "tree")):
@@ -242,23 +242,24 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
         raise ValidationError(
             f"gpus = {gpus}: larger than the cluster ({hw.nodes} nodes × {hw.gpus_per_node} = {world} GPUs)"
         )
-    D = int(hw.scaleup_domain)
+    D = hw.domain_gpus  # the job's GPUs in one scale-up domain
     if per_node is None:
         if gpus <= D:
             return gpus, gpus
         if gpus % D:
             raise ValidationError(
-                f"gpus = {gpus}: ranks are placed node-major, so a collective beyond one scale-up "
-                f"domain ({D} GPUs) needs a multiple of {D}; pass per_node= for other placements"
+                f"gpus = {gpus}: ranks are placed domain-major, so a collective beyond one scale-up "
+                f"domain ({D} of the job's GPUs) needs a multiple of {D}; pass per_node= for other placements"
             )
         return gpus, D
     if isinstance(per_node, bool) or not isinstance(per_node, (int, np.integer)) or not 1 <= per_node <= D:
-        raise ValidationError(f"per_node = {per_node!r}: allowed 1..{D} (GPUs of a scale-up domain)")
+        raise ValidationError(f"per_node = {per_node!r}: allowed 1..{D} (the job's GPUs in one scale-up domain)")
     if gpus % per_node:
         raise ValidationError(f"gpus = {gpus}: must be a multiple of per_node = {per_node}")
     if gpus // per_node > world // D:
         raise ValidationError(
-            f"gpus = {gpus} at per_node = {per_node} spans {gpus // per_node} nodes; the cluster has {world // D}"
+            f"gpus = {gpus} at per_node = {per_node} spans {gpus // per_node} scale-up domains; "
+            f"the job has {world // D}"
         )
     return gpus, int(per_node)
 
@@ -322,7 +323,8 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
             f"{hw.fabric} fabric; applicable: {', '.join(applicable_algorithms(op_, hw, n, per_node))}"
         )
     lat, bw, red = K.lower_bound(code, size, n, k, p.array)
-    algbw = size / t if t > 0 else math.inf
+    # one rank moves nothing: time 0 and no bandwidth (reported as 0, never S/0)
+    algbw = size / t if t > 0 else 0.0
     busbw = algbw * busbw_factor(op_, n)
     return CollectiveResult(op_, size, n, ALGORITHMS[a] if n > 1 else "none",
                             PROTOCOLS[pr] if n > 1 else "none", float(t), algbw, busbw, n // k, k,
@@ -356,7 +358,8 @@ def lower_bound(op: str, size_bytes: float, hardware, gpus: int, *, per_node: in
     hw = _fab.hardware_config(hardware)
     n, k = _placement(hw, gpus, per_node)
     p = collective_time_params(hw)
-    lat, bw, red = K.lower_bound(OPS.index(_op(op)), float(size_bytes), n, k, p.array)
+    size = float(check_positive("size_bytes", size_bytes, allow_zero=True))
+    lat, bw, red = K.lower_bound(OPS.index(_op(op)), size, n, k, p.array)
     return {"latency_s": lat, "bandwidth_s": bw, "compute_s": red, "total_s": lat + max(bw, red)}
 
 

@@ -85,6 +85,66 @@ def constant(name: str) -> float:
     return float(d[name])
 
 
+PLATFORMS_FILE = catalog.DATA_DIR / "network_platforms.csv"
+HOST_CPUS_FILE = catalog.DATA_DIR / "network_host_cpus.csv"
+
+
+@cache
+def _platforms() -> dict[str, dict]:
+    t = catalog.read_table(PLATFORMS_FILE, {
+        "accelerator": catalog.Col("str", required=True),
+        "node_gpus": catalog.Col("int", required=True, positive=True),
+        "library": catalog.Col("str", required=True, choices=("nccl", "rccl")),
+        "default_host_cpu": catalog.Col("str", required=True),
+        "nvls": catalog.Col("bool", required=True),
+        "basis": catalog.Col("str", required=True, choices=("measured", "assumption")),
+    })
+    return {r["accelerator"]: r for r in t.iter_rows(named=True)}
+
+
+def platform(accelerator: str) -> dict:
+    """The node platform of an accelerator (data/network_platforms.csv): ``node_gpus``
+    (physical GPUs per server or compute tray), ``library`` ("nccl" | "rccl"),
+    ``default_host_cpu``, ``nvls`` (NVSwitch with in-switch reduction), ``source_url``."""
+    canon = catalog.canonical_accelerator(accelerator)
+    p = _platforms()
+    if canon not in p:
+        raise ValidationError(f"accelerator {canon}: no row in {PLATFORMS_FILE.name}; add its node platform")
+    return dict(p[canon])
+
+
+@cache
+def _host_cpus():
+    return catalog.read_table(HOST_CPUS_FILE, {
+        "name": catalog.Col("str", required=True), "aliases": catalog.Col("str"),
+        "vendor": catalog.Col("str", required=True, choices=("Intel", "AMD", "NVIDIA", "IBM")),
+        "arch": catalog.Col("str", required=True, choices=("x86", "arm", "power")),
+    })
+
+
+def host_cpu(name: str) -> dict:
+    """A host CPU by name or alias (data/network_host_cpus.csv): name, vendor, arch."""
+    if not isinstance(name, str):
+        raise ValidationError(f"host_cpu = {name!r}: expected a host CPU name (string)")
+    t = _host_cpus()
+    idx = catalog._index(t)
+    canon = idx.get(name.strip().lower())
+    if canon is None:
+        raise unknown("host CPU", name, t["name"].to_list(), where="hardware.host_cpu")
+    return t.filter(t["name"] == canon).row(0, named=True)
+
+
+def net_overhead_s(host: str) -> float:
+    """NCCL/RCCL ``getNetOverhead()`` for a host CPU [s]: 1 µs on Intel x86, 2 µs on AMD x86,
+    1 µs otherwise (Arm, POWER), per network message posted by the proxy thread."""
+    h = host_cpu(host)
+    if h["arch"] == "x86" and h["vendor"] == "Intel":
+        return constant("net_overhead_intel_x86_s")
+    if h["arch"] == "x86" and h["vendor"] == "AMD":
+        return constant("net_overhead_amd_x86_s")
+    return constant("net_overhead_other_s")
+
+
 def hardware_config(hardware) -> HardwareConfig:
     """Validate a [hardware] table (dict) or pass a HardwareConfig / Fabric's hardware through."""
     if isinstance(hardware, Fabric):
@@ -146,6 +206,10 @@ class ScaleUp:
 def _scaleup_efficiency(acc: catalog.Accelerator) -> float:
     if acc.scaleup_topology == "mesh":
         return constant("xgmi_efficiency")
+    if "infinity fabric" in acc.scaleup_tech.lower():
+        # Switched Infinity Fabric (MI450X Helios: "UALink protocol over Ethernet"): no
+        # measurement of its own is public; the measured xGMI link efficiency is the nearest.
+        return constant("xgmi_efficiency")
     m = re.search(r"nvlink\s*(\d)", acc.scaleup_tech.lower())
     if m and f"nvlink{m.group(1)}_efficiency" in _constants_dict():
         return constant(f"nvlink{m.group(1)}_efficiency")
@@ -206,8 +270,10 @@ def _radix(radix) -> int:
     if radix is None:
         return int(constant("switch_radix_ports"))
     r = int(check_positive("radix", radix, integer=True))
-    if r < 2:
-        raise ValidationError(f"radix = {radix!r}: a switch needs at least 2 ports")
+    lo, hi = int(constant("switch_radix_min")), int(constant("switch_radix_max"))
+    if r % 2 or not lo <= r <= hi:
+        raise ValidationError(f"radix = {radix!r}: allowed an even number of switch ports {lo}..{hi} "
+                              f"(switch_radix_min/max in {CONSTANTS_FILE.name})")
     return r
 
 
@@ -367,7 +433,7 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
 
     su = scaleup(hw)
     so = scaleout(hw, radix)
-    D = int(hw.scaleup_domain)
+    D = hw.domain_gpus  # the job's GPUs in one scale-up domain
     if D >= hw.gpus_per_node:
         G, R = D, hw.nics_per_node * D // hw.gpus_per_node
     else:
@@ -682,3 +748,35 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
     mx = counts.max(axis=1)
     return {"U_exact": 1.0 - (1.0 - 1.0 / k) ** m, "U_mc": float((counts > 0).mean()),
             "max_load_mc": float(mx.mean()), "eta_mc": float(np.mean((m / k) / mx))}
+
+
+# ---------------------------------------------------------------------------------------
+# Link counts (added by H-rel for issue 16: network failures scale with links and optics,
+# not with switches). Composed from switch_counts and its leaf split; no second tier logic.
+# ---------------------------------------------------------------------------------------
+def link_counts(hardware, radix: int | None = None) -> dict[str, int]:
+    """Cables of the back-end fabric counted from :func:`switch_counts` [links].
+
+    Every NIC port has one link to its leaf (``host``); in two- and three-level fabrics every
+    leaf cables all its up ports (``leaf_up``); in three levels every aggregation switch
+    cables its r/2 up ports to the core (``agg_up``). An optical link carries two
+    transceivers.
+
+    Returns {"host", "leaf_up", "agg_up", "total"}.
+
+    Examples
+    --------
+    >>> from infra_lab.scenario import HardwareConfig
+    >>> hw = HardwareConfig.from_dict({"accelerator": "MI300X", "nodes": 128, "nic": "Pollara-400",
+    ...                                "fabric": "rails-only"})
+    >>> link_counts(hw)      # 8 rails x (128 NIC links + 4 leaves x 32 uplinks)
+    {'host': 1024, 'leaf_up': 1024, 'agg_up': 0, 'total': 2048}
+    """
+    hw = hardware_config(hardware)
+    r = _radix(radix)
+    sw = switch_counts(hw, r)
+    _, up = _leaf_split(r, hw.oversubscription)
+    host = hw.nodes * hw.nics_per_node
+    leaf_up = sw["leaf"] * up if sw["tiers"] >= 2 else 0
+    agg_up = sw["spine"] * (r // 2) if sw["tiers"] >= 3 else 0
+    return {"host": host, "leaf_up": leaf_up, "agg_up": agg_up, "total": host + leaf_up + agg_up}

@@ -84,16 +84,38 @@ def _enum(field_: str, v: Any, allowed: tuple[str, ...]) -> str:
 class HardwareConfig:
     """The [hardware] table: which accelerator, how many, how they are joined.
 
+    Validated on construction, whether built from a dict (:meth:`from_dict`) or directly
+    (``HardwareConfig("MI300X", nodes=0)`` raises :class:`ValidationError`); defaults
+    (``None``) are resolved, so a built object has no ``None`` fields.
+
     Attributes
     ----------
     accelerator : catalog name (canonical after validation)
-    nodes : number of nodes [-]
-    gpus_per_node : accelerators per node [-]
-    scaleup_domain : accelerators sharing the scale-up fabric (xGMI/NVLink) [-]
+    nodes : number of nodes (servers, or compute trays of a rack-scale system) [-]
+    gpus_per_node : accelerators the job uses in each node [-]; at most the node's physical
+        GPUs (``data/network_platforms.csv``: 8 for MI300X/H100/B200, 4 per GB200 tray)
+    scaleup_domain : accelerators in the PHYSICAL scale-up domain (xGMI mesh, NVLink/NVSwitch
+        node, 72 for an NVL72 rack) [-]; at most the catalog's domain. Default:
+        gpus_per_node, or the catalog's domain for rack-scale parts whose domain spans
+        nodes (GB200/GB300). It may exceed what the job uses: ``gpus_per_node = 2,
+        scaleup_domain = 8`` on MI300X is a 2-GPU job on an 8-GPU node (one xGMI link joins
+        its two GPUs); ``nodes = 2, gpus_per_node = 4, scaleup_domain = 72`` on GB200 is an
+        8-GPU job inside one NVL72 rack (full NVLink among its 8). See :attr:`domain_gpus`.
     nic : catalog NIC name
-    nics_per_node : back-end NICs per node [-]
+    nics_per_node : back-end NICs the job's GPUs of a node use [-] (default gpus_per_node;
+        at most 4 per GPU)
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
-    oversubscription : fabric oversubscription ratio (1.0 = non-blocking) [-]
+    oversubscription : fabric oversubscription ratio (1.0 = non-blocking, at most 16) [-]
+    host_cpu : host CPU (``data/network_host_cpus.csv``); its vendor sets NCCL/RCCL's
+        per-message network overhead. Default: the accelerator's reference platform
+    pxn : PXN (forwarding cross-rail traffic through the scale-up fabric to the NIC of the
+        destination's rail) on or off. Default: the library's default — on for NCCL
+        (``NCCL_PXN_DISABLE=0``), off for RCCL (ROCm/rccl#1209)
+
+    Physical bounds (refused with a ValidationError): world size at most
+    ``max_world_gpus`` (10^6, Ultra Ethernet's design target), gpus_per_node within the
+    node, scaleup_domain within the catalog's domain, nics_per_node <= 4 x gpus_per_node,
+    1 <= oversubscription <= 16 (``data/network_constants.csv``).
     """
 
     accelerator: str = "MI300X"
@@ -104,9 +126,90 @@ class HardwareConfig:
     nics_per_node: int | None = None
     fabric: str = "rail-optimized"
     oversubscription: float = 1.0
+    host_cpu: str | None = None
+    pxn: bool | None = None
 
     KEYS = ("accelerator", "nodes", "gpus_per_node", "scaleup_domain", "nic", "nics_per_node",
-            "fabric", "oversubscription")
+            "fabric", "oversubscription", "host_cpu", "pxn")
+
+    def __post_init__(self) -> None:
+        from . import fabric as _fab  # lazy: fabric imports this module
+
+        put = object.__setattr__
+        for name in ("accelerator", "nic"):
+            if not isinstance(getattr(self, name), str):
+                raise ValidationError(f"hardware.{name} = {getattr(self, name)!r}: expected a catalog name (string)")
+        acc = catalog.canonical_accelerator(self.accelerator)
+        put(self, "accelerator", acc)
+        put(self, "nic", catalog.canonical_nic(self.nic))
+        spec = catalog.accelerator(acc)
+        plat = _fab.platform(acc)
+        cap = _fab.constant
+        nodes = _int("hardware.nodes", self.nodes)
+        gpn = _int("hardware.gpus_per_node", self.gpus_per_node)
+        max_world = int(cap("max_world_gpus"))
+        if nodes * gpn > max_world:
+            raise ValidationError(
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs exceeds the {max_world:,}-GPU bound "
+                f"(max_world_gpus in network_constants.csv); allowed nodes <= {max_world // gpn:,}"
+            )
+        max_gpn = spec.scaleup_domain if spec.scaleup_domain > plat["node_gpus"] else plat["node_gpus"]
+        if gpn > max_gpn:
+            raise ValidationError(
+                f"hardware.gpus_per_node = {gpn}: a {acc} node holds at most {max_gpn} GPUs "
+                f"(network_platforms.csv / accelerators.csv); allowed 1..{max_gpn}"
+            )
+        sud = self.scaleup_domain
+        if sud is None:
+            sud = spec.scaleup_domain if spec.scaleup_domain > plat["node_gpus"] else gpn
+        sud = _int("hardware.scaleup_domain", sud)
+        if sud > spec.scaleup_domain:
+            raise ValidationError(
+                f"hardware.scaleup_domain = {sud}: the {acc} scale-up domain ({spec.scaleup_tech}) "
+                f"holds at most {spec.scaleup_domain} GPUs; allowed 1..{spec.scaleup_domain}"
+            )
+        if sud < gpn and gpn % sud:
+            raise ValidationError(f"hardware.scaleup_domain = {sud}: must divide gpus_per_node = {gpn} "
+                                  f"when smaller than it (a node of several domains)")
+        if sud > gpn and sud > plat["node_gpus"]:  # a rack-scale domain spanning nodes
+            unit = max(gpn, plat["node_gpus"])
+            if sud % unit:
+                raise ValidationError(
+                    f"hardware.scaleup_domain = {sud}: a domain spanning nodes must hold whole nodes of "
+                    f"{unit} GPUs; allowed multiples of {unit} up to {spec.scaleup_domain}"
+                )
+            per = sud // unit
+            if nodes > per and nodes % per:
+                raise ValidationError(
+                    f"hardware.nodes = {nodes}: with {per} nodes per {sud}-GPU scale-up domain the job "
+                    f"must fill whole domains beyond one; allowed nodes <= {per} or a multiple of {per}"
+                )
+        put(self, "nodes", nodes)
+        put(self, "gpus_per_node", gpn)
+        put(self, "scaleup_domain", sud)
+        npn = gpn if self.nics_per_node is None else _int("hardware.nics_per_node", self.nics_per_node)
+        max_npg = int(cap("max_nics_per_gpu"))
+        if npn > max_npg * gpn:
+            raise ValidationError(
+                f"hardware.nics_per_node = {npn}: at most {max_npg} back-end NICs per GPU "
+                f"(max_nics_per_gpu); allowed 1..{max_npg * gpn} for {gpn} GPUs per node"
+            )
+        put(self, "nics_per_node", npn)
+        put(self, "fabric", _enum("hardware.fabric", self.fabric, FABRICS))
+        ov = check_positive("hardware.oversubscription", self.oversubscription)
+        max_ov = cap("max_oversubscription")
+        if not 1.0 <= ov <= max_ov:
+            raise ValidationError(f"hardware.oversubscription = {ov!r}: allowed 1.0 (non-blocking) .. "
+                                  f"{max_ov:g} (max_oversubscription)")
+        put(self, "oversubscription", float(ov))
+        host = plat["default_host_cpu"] if self.host_cpu is None else self.host_cpu
+        if not isinstance(host, str):
+            raise ValidationError(f"hardware.host_cpu = {host!r}: expected a host CPU name (string)")
+        put(self, "host_cpu", _fab.host_cpu(host)["name"])
+        pxn = self.pxn
+        if pxn is None:
+            pxn = plat["library"] == "nccl"
+        put(self, "pxn", _bool("hardware.pxn", pxn))
 
     @classmethod
     def from_dict(cls, d: dict) -> HardwareConfig:
@@ -114,32 +217,35 @@ class HardwareConfig:
         if isinstance(d, HardwareConfig):
             return d
         _check_keys("hardware", d, cls.KEYS)
-        acc = catalog.canonical_accelerator(d.get("accelerator", cls.accelerator))
-        nic = catalog.canonical_nic(d.get("nic", cls.nic))
-        nodes = _int("hardware.nodes", d.get("nodes", 1))
-        gpn = _int("hardware.gpus_per_node", d.get("gpus_per_node", 8))
-        world = nodes * gpn
-        sud = d.get("scaleup_domain")
-        sud = gpn if sud is None else _int("hardware.scaleup_domain", sud)
-        if sud < gpn and gpn % sud:
-            raise ValidationError(f"hardware.scaleup_domain = {sud}: must divide gpus_per_node = {gpn}")
-        if sud > gpn and (sud % gpn or sud > world):
-            raise ValidationError(
-                f"hardware.scaleup_domain = {sud}: must be a multiple of gpus_per_node = {gpn} "
-                f"and at most the {world} GPUs of the cluster"
-            )
-        npn = d.get("nics_per_node")
-        npn = gpn if npn is None else _int("hardware.nics_per_node", npn)
-        fabric = _enum("hardware.fabric", d.get("fabric", cls.fabric), FABRICS)
-        ov = check_positive("hardware.oversubscription", d.get("oversubscription", 1.0))
-        if ov < 1.0:
-            raise ValidationError(f"hardware.oversubscription = {ov!r}: must be >= 1.0 (1.0 = non-blocking)")
-        return cls(acc, nodes, gpn, sud, nic, npn, fabric, float(ov))
+        return cls(**d)
 
     @property
     def world_size(self) -> int:
-        """Total accelerators = nodes × gpus_per_node."""
+        """Total accelerators the job uses = nodes × gpus_per_node."""
         return self.nodes * self.gpus_per_node
+
+    @property
+    def domain_gpus(self) -> int:
+        """The job's GPUs inside one scale-up domain [-] (what a collective's ``k`` may reach).
+
+        ``scaleup_domain`` <= gpus_per_node: the domain itself (a node of several domains);
+        a domain inside one physical node larger than the job's share (MI300X with
+        gpus_per_node = 2): gpus_per_node; a rack-scale domain spanning nodes (NVL72):
+        gpus_per_node × the job's nodes in it."""
+        from . import fabric as _fab
+
+        gpn, sud = self.gpus_per_node, self.scaleup_domain
+        if sud <= gpn:
+            return sud
+        node = _fab.platform(self.accelerator)["node_gpus"]
+        if sud <= node:
+            return gpn
+        return gpn * min(self.nodes, sud // max(gpn, node))
+
+    @property
+    def domains(self) -> int:
+        """Scale-up domains the job spans [-]."""
+        return self.world_size // self.domain_gpus
 
     @property
     def accelerator_spec(self) -> catalog.Accelerator:
@@ -194,7 +300,12 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class ParallelismConfig:
-    """The [parallelism] table. dp is derived: world / (tp·pp·cp)."""
+    """The [parallelism] table. dp is derived: world / (tp·pp·cp).
+
+    ``ep`` (expert parallel) and ``etp`` (expert tensor parallel, default 1) lay the MoE
+    layers out over the same tp·cp·dp ranks as the attention layers (Megatron-Core's MoE
+    parallel folding): ep·etp must divide tp·cp·dp; the expert data-parallel size is
+    tp·cp·dp/(ep·etp)."""
 
     tp: int = 1
     pp: int = 1
@@ -204,16 +315,17 @@ class ParallelismConfig:
     zero: int = 1
     sequence_parallel: bool = False
     fsdp: bool = False
+    etp: int = 1
     dp: int = field(default=1, compare=False)
 
-    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp")
+    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp")
 
     @classmethod
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
         if isinstance(d, ParallelismConfig):
             d = d.to_dict()
         _check_keys("parallelism", d, cls.KEYS)
-        v = {k: _int(f"parallelism.{k}", d.get(k, 1)) for k in ("tp", "pp", "vp", "cp", "ep")}
+        v = {k: _int(f"parallelism.{k}", d.get(k, 1)) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero = d.get("zero", 1)
         if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
             raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
@@ -230,10 +342,12 @@ class ParallelismConfig:
         if sp and v["tp"] == 1:
             raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
         dp = world // mp
-        if (dp * v["cp"]) % v["ep"]:
+        folded = v["tp"] * v["cp"] * dp
+        if folded % (v["ep"] * v["etp"]):
             raise ValidationError(
-                f"parallelism.ep = {v['ep']}: expert parallelism is carved out of the dp·cp = "
-                f"{dp * v['cp']} ranks and must divide it"
+                f"parallelism.ep·etp = {v['ep']}·{v['etp']}: the expert layout (Megatron-Core MoE parallel "
+                f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
+                f"divide it; allowed ep·etp: divisors of {folded}"
             )
         return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, dp=dp)
 
@@ -481,10 +595,14 @@ class Scenario:
             raise ValidationError(
                 f"parallelism.ep = {p.ep}: must divide the model's {spec.experts} experts"
             )
-        if spec.layers % (p.pp * p.vp):
+        if p.pp * p.vp > spec.layers + 2:
             raise ValidationError(
-                f"parallelism.pp·vp = {p.pp}·{p.vp}: must divide the model's {spec.layers} layers"
+                f"parallelism.pp·vp = {p.pp}·{p.vp}: more pipeline chunks than the model's {spec.layers} "
+                f"layers plus an embedding and a loss chunk; allowed pp·vp <= {spec.layers + 2} (it need not "
+                f"divide the layers: stages are as even as possible)"
             )
+        if p.etp > 1 and not spec.experts:
+            raise ValidationError(f"parallelism.etp = {p.etp}: the model has no experts (dense); allowed etp = 1")
         if spec.heads % p.tp:
             raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
         if tr.seq_len % p.cp:

@@ -68,7 +68,7 @@ class TestWorkedLatencies:
 
     @pytest.mark.parametrize("nodes", sorted(NCCL_WORKED))
     def test_nccl(self, impl, nodes):
-        p = C.collective_time_params(hw(H100, nodes), radix=4096).array  # one switch tier
+        p = C.collective_time_params(hw(H100, nodes), radix=1024).array  # one switch tier
         f = self.cost(impl)
         got = [f(K.OP_ALL_REDUCE, a, pr, 0.0, 8 * nodes, 8, p) * 1e6
                for a in (K.ALG_RING, K.ALG_TREE) for pr in range(3)]
@@ -76,7 +76,7 @@ class TestWorkedLatencies:
 
     @pytest.mark.parametrize("nodes", sorted(RCCL_WORKED))
     def test_rccl(self, impl, nodes):
-        p = C.collective_time_params(hw(MI, nodes), radix=4096).array
+        p = C.collective_time_params(hw(MI, nodes), radix=1024).array
         f = self.cost(impl)
         ring_ll, ring_simple, tree_ll = RCCL_WORKED[nodes]
         n = 8 * nodes

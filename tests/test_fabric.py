@@ -262,3 +262,72 @@ def test_constants_file_has_sources():
     assert t["source_url"].str.starts_with("http").all()
     assert {"nic_efficiency", "xgmi_efficiency", "switch_latency_s"} <= set(t["name"])
     assert il.fabric.constant("nic_efficiency") == pytest.approx(47 / 50)
+
+
+# ---------------------------------------------------------------------------------------
+# HardwareConfig: partial nodes and domains, physical bounds, direct construction validated
+from infra_lab.scenario import HardwareConfig  # noqa: E402
+
+
+@pytest.mark.parametrize("kw, domain_gpus, domains", [
+    (dict(accelerator="MI300X", nodes=1, gpus_per_node=2, scaleup_domain=8), 2, 1),     # 2 of 8
+    (dict(accelerator="MI300X", nodes=3, gpus_per_node=4, scaleup_domain=8), 4, 3),     # 4 of 8, 3 nodes
+    (dict(accelerator="GB200", nodes=2, gpus_per_node=4, scaleup_domain=72), 8, 1),     # 8 in an NVL72
+    (dict(accelerator="GB200", nodes=36, gpus_per_node=4), 72, 2),                      # 2 full racks
+    (dict(accelerator="H100", nodes=4), 8, 4),
+])
+def test_partial_domains(kw, domain_gpus, domains):
+    hw = HardwareConfig(**kw)
+    assert (hw.domain_gpus, hw.domains) == (domain_gpus, domains)
+    assert HardwareConfig.from_dict(kw) == hw
+
+
+def test_partial_mesh_uses_the_links_that_join_the_job():
+    """2 GPUs of an MI300X node: one xGMI link; 4 GPUs: 3 links each; NVL72 subset: full NVLink."""
+    link = F.scaleup({"accelerator": "MI300X"}).link_Bps
+    for g in (2, 4):
+        hw = {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": g, "scaleup_domain": 8}
+        c = il.collective("all_reduce", 4e9, hw, g)
+        assert c.busbw_Bps == pytest.approx((g - 1) * link, rel=0.01)
+    nvl = {"accelerator": "GB200", "nodes": 2, "gpus_per_node": 4, "scaleup_domain": 72, "nic": "ConnectX-7"}
+    c8 = il.collective("all_reduce", 4e9, nvl, 8)
+    assert c8.nodes == 1 and c8.per_node == 8  # one scale-up domain, no NIC involved
+    assert c8.busbw_Bps > F.scaleup(nvl).gpu_Bps * 0.9
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(nodes=0), "hardware.nodes"),
+    (dict(nodes=10**9), "max_world_gpus"),
+    (dict(gpus_per_node=16), "at most 8 GPUs"),
+    (dict(scaleup_domain=72), "at most 8 GPUs"),
+    (dict(nics_per_node=100), "nics_per_node"),
+    (dict(oversubscription=1e9), "oversubscription"),
+    (dict(oversubscription=float("nan")), "oversubscription"),
+    (dict(nodes="2"), "hardware.nodes"),
+    (dict(accelerator=["MI300X"]), "hardware.accelerator"),
+    (dict(pxn="yes"), "hardware.pxn"),
+    (dict(accelerator="GB200", nodes=20, gpus_per_node=4), "whole domains"),
+])
+def test_hardware_bounds_direct_construction(kw, match):
+    """HardwareConfig(...) is validated exactly like the dict form."""
+    with pytest.raises(ValidationError, match=match):
+        HardwareConfig(**kw)
+    with pytest.raises(ValidationError, match=match):
+        HardwareConfig.from_dict(kw)
+
+
+def test_hardware_unknown_names():
+    with pytest.raises(UnknownNameError, match="fabric"):
+        HardwareConfig("MI300X", nodes=2, fabric="torus")
+    with pytest.raises(UnknownNameError, match="Xeon-Platinum-8570"):
+        HardwareConfig("MI300X", host_cpu="Xeon 857")
+
+
+def test_host_cpu_sets_net_overhead():
+    """ZAYA1's nodes have Intel Xeon 8570 hosts: NCCL/RCCL getNetOverhead() = 1 µs, not the
+    2 µs of an AMD EPYC host."""
+    z = il.load_scenario("zaya1-ibm-mi300x").hardware
+    assert z.host_cpu == "Xeon-Platinum-8570"
+    assert F.net_overhead_s(z.host_cpu) == pytest.approx(1e-6)
+    assert F.net_overhead_s("EPYC-9374F") == pytest.approx(2e-6)
+    assert F.net_overhead_s("Grace") == pytest.approx(1e-6)

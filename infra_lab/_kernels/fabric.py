@@ -267,7 +267,21 @@ def collective_cost(op, algo, proto, size, n, k, P):
 
 @njit(cache=True)
 def best_collective(op, algo, size, n, k, P):
-    """Fastest protocol for ``algo`` (or fastest algorithm and protocol when algo < 0).
+    """Cost of one collective: the interface the training step and serving models call.
+
+    Parameters
+    ----------
+    op : OP_* code
+    algo : ALG_* code, or -1 for "auto" (the fastest algorithm and protocol)
+    size : S in bytes as nccl-tests defines it for ``op`` [B]
+    n : ranks in the group [-]; n = 1 costs 0 s
+    k : ranks of the group inside ONE scale-up domain [-], 1 <= k <= P[P_G] and n a
+        multiple of k; the group spans n / k domains with k ranks in each. On a mesh
+        (xGMI) those k GPUs are joined by k − 1 links each, whatever the physical domain
+        size (2 ranks of an 8-GPU MI300X node: one link); through NVSwitch every GPU keeps
+        its full NVLink bandwidth (an 8-GPU job inside an NVL72 rack: n = k = 8)
+    P : ``infra_lab.collectives.collective_time_params(hw).array``; P[P_G] is the job's GPUs
+        per scale-up domain (``HardwareConfig.domain_gpus``), P[P_DPHYS] the physical domain
 
     Returns (time [s], algorithm code, protocol code); time is inf when nothing applies.
     """

@@ -113,7 +113,7 @@ for r in cmp.iter_rows(named=True):
     print(f"{r['name']:38s} {tag:18s} error {r['error_pct']:+7.1f} %  -> {verdict}")
 # NCCL's own latency model, worked in network.md §6.7 (Ring/Simple, 16 nodes x 8 GPUs): 1,190 µs
 from infra_lab._kernels import fabric as K
-p16 = il.collectives.collective_time_params({"accelerator": "H100", "nodes": 16, "nic": "ConnectX-7"}, radix=4096).array
+p16 = il.collectives.collective_time_params({"accelerator": "H100", "nodes": 16, "nic": "ConnectX-7"}, radix=1024).array
 lat = K.collective_cost(K.OP_ALL_REDUCE, K.ALG_RING, K.PROTO_SIMPLE, 0.0, 128, 8, p16) * 1e6
 print(f"NCCL Ring/Simple latency, 16 nodes: model {lat:.1f} µs vs worked 1,190 µs -> match: {abs(lat - 1190) < 1}")
 """),
