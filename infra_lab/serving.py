@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import functools
 import math
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,6 @@ from .scenario import Scenario, ServingConfig
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
     "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
-    "benchmarks", "validation", "calibrate", "split_of", "VALIDATION_BOUNDS",
 ]
 
 OBJECTIVES = {  # name -> True when larger is better
@@ -387,9 +385,9 @@ def _stack_params(sc: Scenario, stack_params) -> dict[str, float]:
 
 
 def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
-    from ._kernels import serving as K
-
     import numba
+
+    from ._kernels import serving as K
 
     out = np.zeros((cfg.shape[0], K.N_OUT))
     blocks = max(1, min(cfg.shape[0], 4 * numba.get_num_threads()))
@@ -577,8 +575,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
     else:
         dq_dec = dv_dec = dq_pre = dv_pre = spec.head_dim
         kv_per_layer, kv_split = 2 * spec.kv_heads * spec.head_dim, min(tp, spec.kv_heads)
-    I, O = float(sv.input_tokens), float(sv.output_tokens)
-    ctx = I + O / 2.0
+    n_in, n_out = float(sv.input_tokens), float(sv.output_tokens)
+    ctx = n_in + n_out / 2.0
 
     def forward(dec: float, seqs: float, pre: float) -> dict[str, float]:
         """One forward of one micro-batch through every layer (per GPU) [s]."""
@@ -599,10 +597,10 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
                 t["expert_gemm"] += routed(tokens * (dp if dpa else 1))
             w = windows[li]
             span_dec = ctx if w == 0 else min(ctx, float(w))
-            if w == 0 or I <= w:
-                span_pre = I / 2.0
+            if w == 0 or n_in <= w:
+                span_pre = n_in / 2.0
             else:
-                span_pre = (w * w / 2.0 + (I - w) * w) / I
+                span_pre = (w * w / 2.0 + (n_in - w) * w) / n_in
             heads_here = spec.heads / tp
             if dec > 0:
                 flop = 2.0 * dec * heads_here * (dq_dec + dv_dec) * span_dec
@@ -667,15 +665,15 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
     enc_s = sv.encoder_flops_per_request / (tp * pp * peak16 * p["encoder_efficiency"])
     comp = dict.fromkeys(BREAKDOWN, 0.0)
     if sv.batching == "static":
-        piece = min(chunk, running * I)
-        n_pieces = running * I / piece
+        piece = min(chunk, running * n_in)
+        n_pieces = running * n_in / piece
         pre = cycle(0.0, 0.0, piece, 0)
         ttft = n_pieces * total(pre) + running * enc_s
         step = cycle(dec, running, 0.0, draft)
         tpot = total(step) / advance
-        steps = (O - 1.0) / advance
+        steps = (n_out - 1.0) / advance
         e2e = ttft + steps * total(step)
-        out_tps = dp * running * O / e2e
+        out_tps = dp * running * n_out / e2e
         frac = ttft / e2e
         for key in BREAKDOWN:
             comp[key] = n_pieces * pre[key] + steps * step[key]
@@ -684,53 +682,53 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
     else:
         # Little's law inside the running set: of the `running` requests some are still in
         # their prefill; iterate decoding count and prompt tokens per cycle to a fixed point
-        decoding, prompt_tokens = running, running * I * advance / O
+        decoding, prompt_tokens = running, running * n_in * advance / n_out
         for n_pass in range(K.FIXED_POINT_PASSES):
             dec = decoding * verified
-            starts = prompt_tokens / I
+            starts = prompt_tokens / n_in
             if p["mixed_batching"] > 0.5:
                 space = max(chunk - dec, 1.0)
                 if prompt_tokens >= space:
                     carried, share = prompt_tokens, 1.0
                 else:
-                    carried = min(space, max(prompt_tokens, I))
+                    carried = min(space, max(prompt_tokens, n_in))
                     share = prompt_tokens / carried
                 with_chunk = cycle(dec, decoding, carried, draft)
                 without = cycle(dec, decoding, 0.0, draft)
                 comp = {key: share * with_chunk[key] + (1.0 - share) * without[key] for key in BREAKDOWN}
                 comp["encoder"] += starts * enc_s
                 cyc = total(comp)
-                ttft_run = 0.5 * cyc + math.ceil(I / carried - 1e-9) * total(with_chunk) + enc_s
+                ttft_run = 0.5 * cyc + math.ceil(n_in / carried - 1e-9) * total(with_chunk) + enc_s
                 frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / cyc
             else:
-                batch_tokens = min(chunk, max(I, prompt_tokens))
+                batch_tokens = min(chunk, max(n_in, prompt_tokens))
                 pre = cycle(0.0, 0.0, batch_tokens, 0)
                 dstep = cycle(dec, decoding, 0.0, draft)
                 ratio = prompt_tokens / batch_tokens
                 comp = {key: dstep[key] + ratio * pre[key] for key in BREAKDOWN}
                 comp["encoder"] += starts * enc_s
                 cyc = total(comp)
-                ttft_run = 0.5 * total(dstep) + math.ceil(I / batch_tokens - 1e-9) * total(pre) + enc_s
+                ttft_run = 0.5 * total(dstep) + math.ceil(n_in / batch_tokens - 1e-9) * total(pre) + enc_s
                 frac = (ratio * total(pre) + starts * enc_s) / cyc
             tpot = cyc / advance
-            serve_s = ttft_run + (O - 1.0) * tpot
+            serve_s = ttft_run + (n_out - 1.0) * tpot
             if n_pass == K.FIXED_POINT_PASSES - 1:
                 break
             per_s = running / serve_s
-            decoding = per_s * (O - 1.0) * tpot
-            prompt_tokens = per_s * I * cyc
-        out_tps = dp * running * O / serve_s
+            decoding = per_s * (n_out - 1.0) * tpot
+            prompt_tokens = per_s * n_in * cyc
+        out_tps = dp * running * n_out / serve_s
         queue = 0.0
         if running < per_group:
             queue = serve_s * (per_group / running - 1.0)
         first_wave = 0.0
         if sv.num_prompts:
-            piece = min(chunk, running * I)
-            first_wave = concurrency / sv.num_prompts * 0.5 * running * I / piece * total(cycle(0.0, 0.0, piece, 0))
+            piece = min(chunk, running * n_in)
+            first_wave = concurrency / sv.num_prompts * 0.5 * running * n_in / piece * total(cycle(0.0, 0.0, piece, 0))
         ttft = ttft_run + queue + first_wave
-        e2e = ttft + (O - 1.0) * tpot
+        e2e = ttft + (n_out - 1.0) * tpot
     res = {
-        "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (I + O) / O,
+        "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (n_in + n_out) / n_out,
         "output_tokens_per_s_per_gpu": out_tps / gpus, "ttft_s": ttft, "tpot_s": tpot,
         "tokens_per_s_per_user": 1.0 / tpot, "e2e_latency_s": e2e,
         "memory_per_gpu_bytes": weights + running * kv_one + (1.0 - p["memory_utilization"]) * acc.hbm_bytes,

@@ -316,16 +316,16 @@ def _win_sum(L, wins):
 
 
 @njit(cache=True)
-def _span_sum(I, wins):
-    """Σ over attention layers of the mean causal span of a prompt of I tokens [tokens]:
-    I/2 for full layers, (W²/2 + (I − W)·W)/I for a window W < I."""
+def _span_sum(n_in, wins):
+    """Σ over attention layers of the mean causal span of a prompt of I = n_in tokens
+    [tokens]: I/2 for full layers, (W²/2 + (I − W)·W)/I for a window W < I."""
     s = 0.0
     for i in range(wins.shape[0]):
         W = wins[i]
-        if W <= 0.0 or I <= W:
-            s += I / 2.0
+        if W <= 0.0 or n_in <= W:
+            s += n_in / 2.0
         else:
-            s += (W * W / 2.0 + (I - W) * W) / I
+            s += (W * W / 2.0 + (n_in - W) * W) / n_in
     return s
 
 
@@ -343,8 +343,8 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
     mtpk = int(row[K_MTPK])
     a = row[K_ACC]
     C = row[K_CONC]
-    I = row[K_IN]
-    O = row[K_OUT]
+    n_in = row[K_IN]
+    n_out = row[K_OUT]
     chunk = row[K_CHUNK] if row[K_CHUNK] > 0.0 else H[H_CHUNK]
     enc = row[K_ENC]
     n_prompts = row[K_NPROMPTS]
@@ -369,12 +369,11 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
            np.empty(1), np.empty(1))
 
     # ---------------- memory per GPU
-    n_layers = M[M_N_DENSE] + M[M_N_MOE]
     p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
     weights = ((M[M_P_REST] + p_mtp) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
         + M[M_P_EXPERT] * wbe / (pp * ep * etp)
     shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
-    l_avg = I + O / 2.0
+    l_avg = n_in + n_out / 2.0
     kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
     usable = H[H_MEM_UTIL] * H[H_HBM_BYTES] - weights
     B = C / dp
@@ -399,7 +398,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
         E = 1.0
     D = b_run * V
     lw_dec = _win_sum(l_avg, wins)
-    span = _span_sum(I, wins)
+    span = _span_sum(n_in, wins)
 
     acc = np.zeros(N_B)
     mixed = H[H_MIXED] > 0.5
@@ -407,8 +406,8 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
     if static:
         # all b_run prompts prefilled together (in chunk-sized forwards), then decoded together;
         # the breakdown is then the seconds of one whole batch (it sums to e2e)
-        mc = min(chunk, b_run * I)
-        n_pre = b_run * I / mc
+        mc = min(chunk, b_run * n_in)
+        n_pre = b_run * n_in / mc
         tmp = np.zeros(N_B)
         _cycle(tmp, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
@@ -418,9 +417,9 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
                ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
         t_dec = t0.sum()
         tpot = t_dec / E
-        n_dec = (O - 1.0) / E
+        n_dec = (n_out - 1.0) / E
         e2e = ttft + n_dec * t_dec
-        out_tps = dp * b_run * O / e2e
+        out_tps = dp * b_run * n_out / e2e
         prefill_frac = ttft / e2e
         for j in range(N_B):
             acc[j] = n_pre * tmp[j] + n_dec * t0[j]
@@ -429,10 +428,10 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
     else:
         # closed loop: b_run requests in service; a fixed point between the cycle time and how
         # many of them are decoding (the others are in their prefill):
-        #   T = ttft_run + (O − 1)·tpot, r = b_run / T (requests per second),
-        #   decoding = r·(O − 1)·tpot, prompt tokens per cycle = r·I·cycle
+        #   T = ttft_run + (n_out − 1)·tpot, r = b_run / T (requests per second),
+        #   decoding = r·(n_out − 1)·tpot, prompt tokens per cycle = r·n_in·cycle
         b_dec = b_run
-        p_tok = b_run * I * E / O
+        p_tok = b_run * n_in * E / n_out
         cycle = 0.0
         t_serve = 0.0
         ttft_run = 0.0
@@ -443,7 +442,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
         for _it in range(FIXED_POINT_PASSES):
             D = b_dec * V
             acc[:] = 0.0
-            prompts = p_tok / I  # new requests per cycle
+            prompts = p_tok / n_in  # new requests per cycle
             if mixed:
                 room = chunk - D
                 if room < 1.0:
@@ -452,7 +451,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
                     c_tok = p_tok
                     f = 1.0
                 else:
-                    c_tok = min(room, max(p_tok, I))
+                    c_tok = min(room, max(p_tok, n_in))
                     f = p_tok / c_tok
                 t1[:] = 0.0
                 _cycle(t1, 1.0, D, b_dec, c_tok, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
@@ -466,10 +465,10 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
                 cycle = acc.sum()
                 s1 = t1.sum()
                 s0 = t0.sum()
-                ttft_run = 0.5 * cycle + math.ceil(I / c_tok - 1e-9) * s1 + t_enc
+                ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc
                 prefill_frac = (f * (s1 - s0) + prompts * t_enc) / cycle
             else:
-                m_pre = min(chunk, max(I, p_tok))
+                m_pre = min(chunk, max(n_in, p_tok))
                 tq[:] = 0.0
                 _cycle(tq, 1.0, 0.0, 0.0, m_pre, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                        ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
@@ -482,33 +481,33 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
                 acc[B_ENCODER] += prompts * t_enc
                 cycle = acc.sum()
                 s_p = tq.sum()
-                ttft_run = 0.5 * t0.sum() + math.ceil(I / m_pre - 1e-9) * s_p + t_enc
+                ttft_run = 0.5 * t0.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc
                 prefill_frac = (r_pre * s_p + prompts * t_enc) / cycle
             tpot = cycle / E
-            t_serve = ttft_run + (O - 1.0) * tpot
+            t_serve = ttft_run + (n_out - 1.0) * tpot
             rate = b_run / t_serve
             if _it == FIXED_POINT_PASSES - 1:
                 break
-            b_dec = rate * (O - 1.0) * tpot
-            p_tok = rate * I * cycle
+            b_dec = rate * (n_out - 1.0) * tpot
+            p_tok = rate * n_in * cycle
         tpot = cycle / E
-        out_tps = dp * b_run * O / t_serve
+        out_tps = dp * b_run * n_out / t_serve
         wait = 0.0
         if b_run < B:
             wait = t_serve * (B / b_run - 1.0)
         burst = 0.0
         if n_prompts > 0.0:
-            mc = min(chunk, b_run * I)
+            mc = min(chunk, b_run * n_in)
             tb = np.zeros(N_B)
             _cycle(tb, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                    ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-            burst = (C / n_prompts) * 0.5 * b_run * I / mc * tb.sum()
+            burst = (C / n_prompts) * 0.5 * b_run * n_in / mc * tb.sum()
         ttft = ttft_run + wait + burst
-        e2e = ttft + (O - 1.0) * tpot
+        e2e = ttft + (n_out - 1.0) * tpot
 
     o = out[i]
     o[O_OUT_TPS] = out_tps
-    o[O_TOTAL_TPS] = out_tps * (I + O) / O
+    o[O_TOTAL_TPS] = out_tps * (n_in + n_out) / n_out
     o[O_OUT_TPS_GPU] = out_tps / gpus
     o[O_TTFT] = ttft
     o[O_TPOT] = tpot
