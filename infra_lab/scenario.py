@@ -647,6 +647,9 @@ class Scenario:
         if sv.dp_attention and not spec.experts:
             raise ValidationError("serving.dp_attention = true: DP attention spreads MoE layers over the dp ranks; "
                                   "the model is dense (use dp replicas with dp_attention = false)")
+        if sv.spec_decoding == "mtp" and not spec.mtp_layers:
+            raise ValidationError(f"serving.spec_decoding = 'mtp': the model {spec.name!r} has no multi-token-"
+                                  "prediction modules (mtp_layers = 0); allowed 'none'")
         if sv.pp > spec.layers:
             raise ValidationError(f"serving.pp = {sv.pp}: more stages than the model's {spec.layers} layers")
         if sv.pp > 1 and sv.dp_attention:

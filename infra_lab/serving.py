@@ -12,7 +12,7 @@ the throughput–interactivity Pareto front. The model (formulas in ``docs/servi
   up to ``chunk_tokens − decode tokens`` prompt tokens; SGLang (by default) runs prefill
   forwards of their own that pause decoding.
 * **One forward** on a GPU of the critical path: every GEMM of the model's op list
-  (``ModelSpec.layer_gemms``) timed as a roofline with the compute model's GEMM efficiency
+  (:func:`infra_lab.compute.gemm_records`) timed as a roofline with the compute model's GEMM efficiency
   (:func:`infra_lab._kernels.gemm.gemm_kernel`, the kernel behind
   :func:`infra_lab.compute.gemm_efficiencies`) and the weight bytes of the storage format
   (weight-only quantization where the GPU lacks the format's tensor cores); routed experts
@@ -167,21 +167,50 @@ class ServeResult:
 # ---------------------------------------------------------------------------------------
 # Inputs of the kernel
 # ---------------------------------------------------------------------------------------
-def _gemm_class(name: str) -> int:
-    """0 attention projection, 1 MLP / shared expert / router, 2 routed expert, 3 LM head,
-    -1 attention core (timed by the attention model instead)."""
-    if name.startswith(("attn_scores", "attn_context")):
-        return -1
-    if name.startswith(("q_", "kv_", "qkv_", "out_proj")):
-        return 0
-    if name.startswith("experts"):
-        return 2
-    if name.startswith(("mlp", "shared_experts", "router")):
-        return 1
-    if name == "lm_head":
-        return 3
-    raise ValidationError(f"serving: GEMM {name!r} of ModelSpec.layer_gemms is not classified "
-                          "(attention / MLP / expert / head); serving cannot time it")
+_CLASS_OF = {  # compute.COMPONENTS of a GEMM -> serving class
+    "attn_gemm": 0, "mlp_gemm": 1, "shared_expert_gemm": 1, "router": 1, "mtp_proj": 1,
+    "expert_gemm": 2, "head": 3, "attention": -1,
+}
+
+
+def _gemm_class(component: str, name: str = "") -> int:
+    """0 attention projection, 1 MLP / shared expert / router / MTP projection, 2 routed
+    expert, 3 LM head, -1 attention core (timed by the attention model instead)."""
+    if component not in _CLASS_OF:
+        raise ValidationError(f"serving: GEMM {name!r} (component {component!r} of compute.gemm_records) is not "
+                              "one serving times (attention / MLP / expert / head); hybrid SSM layers are not modelled")
+    return _CLASS_OF[component]
+
+
+def _records(spec, tp: int, etp: int = 1) -> list[tuple[str, str, float, float, float, str]]:
+    """(kind, name, n, k, count, component) of the model's GEMMs at tp (experts at etp)."""
+    from . import compute
+
+    r = compute.gemm_records(spec, 1, 1, tp, expert_tp=etp)
+    return list(zip(r.kind, r.name, r.n, r.k, r.count, r.component, strict=True))
+
+
+def _mtp_expert_params(spec) -> float:
+    """Routed-expert matrix parameters of the MTP modules (stored like the experts) [count]."""
+    from .models import _FFN_ACTS
+
+    if not spec.mtp_layers or not spec.experts or spec.layer_kinds()[-1] != "moe":
+        return 0.0
+    width = spec.expert_ffn_hidden or spec.ffn_hidden
+    return float(spec.mtp_layers * spec.experts * _FFN_ACTS[spec.ffn_act] * spec.hidden * width)
+
+
+def _imbalance_constants(spec, eps) -> np.ndarray:
+    """c_ep of the busiest-rank load 1 + c_ep/√(tokens per rank), from the normal closed form
+    of :func:`infra_lab.compute.moe_load_imbalance` (exactly of that shape) at 10,000 tokens."""
+    from . import compute
+
+    out = np.zeros(max(eps) + 1)
+    if spec.experts:
+        for e in eps:
+            f = compute.moe_load_imbalance(10_000, spec.experts, spec.top_k, int(e), method="normal")
+            out[e] = (f - 1.0) * 100.0
+    return out
 
 
 @dataclass(frozen=True)
@@ -191,6 +220,7 @@ class _Inputs:
     wins: np.ndarray
     tp_index: np.ndarray
     etp_index: np.ndarray
+    imb_a: np.ndarray
     ne_n: np.ndarray
     ne_k: np.ndarray
     ne_cls: np.ndarray
@@ -202,7 +232,7 @@ class _Inputs:
     g: tuple
 
     def args(self) -> tuple:
-        return (self.M, self.H, self.wins, self.tp_index, self.etp_index, self.ne_n, self.ne_k,
+        return (self.M, self.H, self.wins, self.tp_index, self.etp_index, self.imb_a, self.ne_n, self.ne_k,
                 self.ne_cls, self.ne_cnt, self.ne_mtp, self.ex_n, self.ex_k, self.P, *self.g)
 
 
@@ -216,27 +246,13 @@ def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
     return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
 
 
-def _mtp_layer_params(spec) -> float:
-    """Parameters of one decoder layer of the model's last kind (the MTP draft module) [count]."""
-    bd = {r["component"]: r["params_total"] for r in spec.param_breakdown().iter_rows(named=True)}
-    kinds = spec.layer_kinds()
-    n = len(kinds)
-    per = (bd.get("attention", 0) + bd.get("norms", 0)) / n
-    if kinds[-1] == "moe":
-        n_moe = kinds.count("moe")
-        per += (bd.get("experts", 0) + bd.get("shared_experts", 0) + bd.get("router", 0)) / n_moe
-    else:
-        per += bd.get("mlp", 0) / max(kinds.count("dense"), 1)
-    return float(per)
-
-
-def serving_inputs(spec, hardware, params: dict[str, float], tps, etps) -> _Inputs:
+def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)) -> _Inputs:
     """Kernel inputs for a model on a hardware configuration with a serving stack's factors.
 
     Parameters
     ----------
     spec : ModelSpec; hardware : HardwareConfig; params : :func:`infra_lab.stacks.params`
-    tps, etps : TP sizes and expert-TP sizes the configurations will use [-]
+    tps, etps, eps : TP, expert-TP and EP sizes the configurations will use [-]
     """
     from . import collectives, compute, memory
     from ._kernels import serving as K
@@ -268,10 +284,11 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps) -> _Inpu
     M[K.M_P_EXPERT] = p_exp
     M[K.M_P_EMBHEAD] = embhead
     M[K.M_P_REST] = spec.params_total - p_exp - embhead
-    M[K.M_P_MTP] = _mtp_layer_params(spec)
+    M[K.M_P_MTP_EXP] = _mtp_expert_params(spec)
+    M[K.M_P_MTP] = spec.params_mtp - M[K.M_P_MTP_EXP]
     M[K.M_EXPERT_NATIVE_B] = memory.format_bytes(spec.expert_weight_format) if spec.expert_weight_format else 0.0
     M[K.M_VOCAB] = spec.vocab
-    M[K.M_MTP_MOE] = 1.0 if kinds[-1] == "moe" else 0.0
+    M[K.M_MTP_MOE] = 1.0 if M[K.M_P_MTP_EXP] > 0 else 0.0
     wins = np.array(spec.attention_windows(), dtype=np.float64)
 
     H = np.zeros(K.N_H)
@@ -298,32 +315,30 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps) -> _Inpu
 
     tps = sorted(set(int(t) for t in tps))
     etps = sorted(set(int(t) for t in etps))
-    base = spec.layer_gemms(1, 1, 1)
-    order: list[tuple[str, str, float, int]] = []  # (kind, name, count, class)
-    last = kinds[-1]
-    for kind, gl in base.items():
-        layers = 1 if kind == "head" else kinds.count(kind)
-        for name, _m, _n, _k, cnt in gl:
-            c = _gemm_class(name)
-            if c in (0, 1, 3):
-                order.append((kind, name, float(cnt) * layers, c))
+    base = _records(spec, 1)
+    order: list[tuple[str, str, float, float, int]] = []  # (kind, name, per forward, per MTP pass, class)
+    for kind, name, _n, _k, cnt, comp in base:
+        c = _gemm_class(comp, name)
+        if c in (0, 1, 3):
+            layers = 1 if kind == "head" else kinds.count(kind)
+            mtp = float(cnt) * spec.mtp_layers if kind == "mtp" else 0.0
+            order.append((kind, name, float(cnt) * layers, mtp, c))
     ne_n = np.zeros((len(tps), len(order)))
     ne_k = np.zeros((len(tps), len(order)))
     for ti, tp in enumerate(tps):
-        tab = {(kd, nm): (n, k) for kd, gl in spec.layer_gemms(1, 1, tp).items() for nm, _m, n, k, _c in gl}
-        for j, (kd, nm, _c, _cl) in enumerate(order):
+        tab = {(kd, nm): (n, k) for kd, nm, n, k, _c, _co in _records(spec, tp)}
+        for j, (kd, nm, *_rest) in enumerate(order):
             ne_n[ti, j], ne_k[ti, j] = tab[(kd, nm)]
-    ne_cls = np.array([o[3] for o in order], dtype=np.int64)
+    ne_cls = np.array([o[4] for o in order], dtype=np.int64)
     ne_cnt = np.array([o[2] for o in order])
-    ne_mtp = np.array([(cnt / max(kinds.count(kd), 1) if kd == last else (1.0 if kd == "head" else 0.0))
-                       for kd, _nm, cnt, _c in order])
-    ex_names = [nm for nm, *_ in base.get("moe", []) if _gemm_class(nm) == 2]
+    ne_mtp = np.array([o[3] for o in order])
+    ex_names = [nm for kd, nm, _n, _k, _c, comp in base if kd == "moe" and comp == "expert_gemm"]
     ex_n = np.zeros((len(etps), max(len(ex_names), 1)))
     ex_k = np.zeros((len(etps), max(len(ex_names), 1)))
     for ei, etp in enumerate(etps):
         if not ex_names:
             break
-        tab = {nm: (n, k) for nm, _m, n, k, _c in spec.layer_gemms(1, 1, etp)["moe"]}
+        tab = {nm: (n, k) for kd, nm, n, k, _c, _co in _records(spec, 1, etp) if kd == "moe"}
         for j, nm in enumerate(ex_names):
             ex_n[ei, j], ex_k[ei, j] = tab[nm]
     tp_index = np.full(max(tps) + 1, -1, dtype=np.int64)
@@ -334,7 +349,8 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps) -> _Inpu
         etp_index[t] = i
     P = np.array(collectives.collective_time_params(hardware).array)
     models_ = [compute.gemm_model(acc.name, p if p in acc.peak_flops else "bf16") for p in ("bf16", "fp8", "fp4")]
-    return _Inputs(M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp, ex_n, ex_k, P,
+    return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
+                   ne_mtp, ex_n, ex_k, P,
                    tuple(g.args() for g in models_))
 
 
@@ -464,7 +480,7 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
     if reference:
         o = _reference_one(sc, params, _solve_rate(sc, params, reference=True))
     else:
-        inp = serving_inputs(sc.model_spec, sc.hardware, params, [sv.tp], [_etp(sv)])
+        inp = serving_inputs(sc.model_spec, sc.hardware, params, [sv.tp], [_etp(sv)], [sv.ep])
         conc = _solve_rate(sc, params, inp=inp)
         o = _run(_cfg_row(sv, conc)[None, :], inp)[0]
     return _result(sc, sc.stack, o)
@@ -540,25 +556,29 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
         memory_s = batch * (n * k * wb + m * (n + k) * 2.0) / bw * p["memory_time_scale"]
         return max(compute_s, memory_s)
 
-    g_tp = spec.layer_gemms(1, 1, tp)
-    g_etp = spec.layer_gemms(1, 1, etp) if spec.experts else {}
+    by_kind: dict[str, list[tuple[float, float, float, str]]] = {}
+    for kind, _name, n, k, cnt, comp in _records(spec, tp):
+        by_kind.setdefault(kind, []).append((n, k, cnt, comp))
+    expert_shapes = [(n, k) for kind, _nm, n, k, _c, comp in _records(spec, 1, etp)
+                     if kind == "moe" and comp == "expert_gemm"]
+    if spec.experts and ep > 1:
+        # the normal closed form of compute.moe_load_imbalance is 1 + c/√(tokens per rank)
+        c_ep = (compute.moe_load_imbalance(10_000, spec.experts, spec.top_k, ep, method="normal") - 1.0) * 100.0
+    else:
+        c_ep = 0.0
 
     def routed(tokens: float) -> float:
         """Busiest expert-parallel rank's routed-expert GEMMs of one MoE layer [s]."""
         E, k_top = spec.experts, spec.top_k
         untouched = (1.0 - k_top / E) ** tokens
         distinct = E / ep * (1.0 - untouched)
-        n_assign = tokens * k_top
         imb = 1.0
-        if ep > 1 and n_assign > 0:
-            mean = n_assign / ep
-            sd = math.sqrt(n_assign * (ep - 1) / ep**2)
-            imb = min(float(ep), 1.0 + sd / mean * math.sqrt(2.0 * math.log(ep)))
-        busiest = n_assign / ep * imb
+        if ep > 1 and tokens > 0:
+            imb = min(float(ep), 1.0 + c_ep / math.sqrt(tokens / ep))
+        busiest = tokens * k_top / ep * imb
         b = max(1.0, math.floor(distinct + 0.5))
         rows = max(1.0, math.ceil(busiest / b - 1e-9))
-        return sum(gemm_s(rows, n, k, b, ebytes) for name, _m, n, k, _c in g_etp["moe"]
-                   if name.startswith("experts"))
+        return sum(gemm_s(rows, n, k, b, ebytes) for n, k in expert_shapes)
 
     colls: dict[tuple, float] = {}
 
@@ -587,8 +607,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
         whole = max(1, math.ceil(tokens - 1e-9))  # messages carry whole tokens
         ar_size = whole * spec.hidden * 2.0
         for li, kind in enumerate(kinds):
-            for name, _m, n, k, cnt in g_tp[kind]:
-                c = _gemm_class(name)
+            for n, k, cnt, comp in by_kind[kind]:
+                c = _gemm_class(comp)
                 if c == 0:
                     t["attention_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, wbytes)
                 elif c == 1:
@@ -618,8 +638,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
                                          tp * dp)
             t["layer_overhead"] += p["layer_overhead_s"]
         if dec > 0:
-            for _name, _m, n, k, _c in g_tp["head"]:
-                t["lm_head"] += pp * gemm_s(dec, n, k, 1.0, wbytes)
+            for n, k, cnt, _comp in by_kind["head"]:
+                t["lm_head"] += pp * cnt * gemm_s(dec, n, k, 1.0, wbytes)
         return t
 
     def cycle(dec: float, seqs: float, pre: float, draft: int) -> dict[str, float]:
@@ -630,12 +650,11 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
             t["pp_p2p"] += pp * coll("send_recv", whole * spec.hidden * 2.0, 2, per_node=2 if same_node else 1)
         t["step_overhead"] += p["step_overhead_s"]
         if draft and seqs > 0:
+            # the model's MTP modules (compute.gemm_records kind "mtp") on one token per sequence
             nb = seqs / pp
-            last = kinds[-1]
-            one = sum(cnt * gemm_s(nb, n, k, 1.0, wbytes) for name, _m, n, k, cnt in g_tp[last]
-                      if _gemm_class(name) in (0, 1))
-            one += sum(gemm_s(nb, n, k, 1.0, wbytes) for _nm, _m, n, k, _c in g_tp["head"])
-            if last == "moe":
+            one = sum(spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, wbytes)
+                      for n, k, cnt, comp in by_kind.get("mtp", []) if _gemm_class(comp) in (0, 1, 3))
+            if any(comp == "expert_gemm" for *_x, comp in by_kind.get("mtp", [])):
                 one += routed(nb * (dp if dpa else 1))
             t["mtp_draft"] += draft * pp * (one + p["layer_overhead_s"])
         return t
@@ -648,8 +667,10 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
     emb_head = bd["embeddings"] + bd["position_embeddings"] + bd["lm_head"]
     experts = memory.expert_matrix_params(spec)
     draft = sv.mtp_draft_tokens if sv.spec_decoding == "mtp" else 0
-    rest = spec.params_total - experts - emb_head + (_mtp_layer_params(spec) if draft else 0.0)
-    weights = (rest / (tp * pp) + emb_head / (tp * min(pp, 2))) * wbytes + experts * ebytes / (pp * ep * etp)
+    mtp_experts = _mtp_expert_params(spec) if draft else 0.0
+    rest = spec.params_total - experts - emb_head + (spec.params_mtp - mtp_experts if draft else 0.0)
+    weights = (rest / (tp * pp) + emb_head / (tp * min(pp, 2))) * wbytes \
+        + (experts + mtp_experts) * ebytes / (pp * ep * etp)
     kv_one = memory.kv_cached_tokens(spec, ctx) * len(windows) * kv_per_layer * kvb / kv_split / pp
     room = p["memory_utilization"] * acc.hbm_bytes - weights
     cap = math.floor(room / kv_one) if room > 0 else 0
@@ -911,10 +932,11 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     cfg[:, K.K_NPROMPTS] = 0.0
     tps = sorted({int(t) for t in plans[:, 0]})
     etps = sorted({int(t * (d if a else 1)) // int(e) for t, _p, d, e, a in plans})
+    eps = sorted({int(e) for e in plans[:, 3]})
     if reference:
         out = np.array([_reference_one(_scenario_of(sc, row), params, float(row[K.K_CONC])) for row in cfg])
     else:
-        inp = serving_inputs(spec, hw, params, tps, etps)
+        inp = serving_inputs(spec, hw, params, tps, etps, eps)
         out = _run(cfg, inp)
     df = _frame(cfg, out, wps, kvs)
     feasible = pl.col("fits")

@@ -12,11 +12,14 @@ Hardware numbers, model sizes and software-stack factors come in as arguments:
 ``M``     float64 model vector (``M_*``): sizes, parameter groups, attention dims.
 ``H``     float64 hardware/stack vector (``H_*``): peaks, HBM, stack factors.
 ``wins``  float64 array of the attention span of each attention layer (0 = full).
+``imb_a``  float64 [max ep + 1]: c_ep of the busiest-rank MoE load 1 + c_ep/√(tokens per rank),
+          from :func:`infra_lab.compute.moe_load_imbalance`.
 ``ne_n, ne_k`` float64 [n_tp, n_gemm]: n and k of every non-expert GEMM at each TP size
-          (``tp_index[tp]`` gives the row), from ``ModelSpec.layer_gemms``;
-          ``ne_cls`` int64 [n_gemm] (0 attention projection, 1 MLP / shared expert / router,
-          3 LM head), ``ne_cnt`` float64 [n_gemm]: how many times it runs per forward (layers of
-          its kind; 1 for the head), ``ne_mtp`` float64 [n_gemm]: times per MTP draft pass.
+          (``tp_index[tp]`` gives the row), from :func:`infra_lab.compute.gemm_records`;
+          ``ne_cls`` int64 [n_gemm] (0 attention projection, 1 MLP / shared expert / router /
+          MTP projection, 3 LM head), ``ne_cnt`` float64 [n_gemm]: how many times it runs per
+          forward (layers of its kind; 1 for the head), ``ne_mtp`` float64 [n_gemm]: times per
+          MTP draft pass (the model's MTP modules).
 ``ex_n, ex_k`` float64 [n_etp, n_ex]: routed-expert GEMMs at each expert-TP size
           (``etp_index[etp]``).
 ``P``     the collective parameter vector of :func:`infra_lab.collectives.collective_time_params`;
@@ -50,8 +53,8 @@ N_K = 16
 # ---------------------------------------------------------------------------------------
 (M_HIDDEN, M_HEADS, M_KV_HEADS, M_MLA, M_KV_EL, M_DQ_DEC, M_DV_DEC, M_DQ_PRE, M_DV_PRE,
  M_N_DENSE, M_N_MOE, M_EXPERTS, M_TOPK, M_P_REST, M_P_EMBHEAD, M_P_EXPERT, M_P_MTP,
- M_EXPERT_NATIVE_B, M_VOCAB, M_MTP_MOE) = range(20)
-N_M = 20
+ M_EXPERT_NATIVE_B, M_VOCAB, M_MTP_MOE, M_P_MTP_EXP) = range(21)
+N_M = 21
 
 # ---------------------------------------------------------------------------------------
 # hardware + stack vector
@@ -165,20 +168,19 @@ def _collective(op, tokens, bytes_per_token, n, k, P, ck, cv):
 
 
 @njit(cache=True)
-def _imbalance(assignments, ep):
-    """Busiest-rank / mean routed rows over ep ranks for uniform routing [-]:
-    1 + sqrt(2 ln ep)·σ/μ, σ² = n(1/ep)(1 − 1/ep), capped at ep."""
-    if ep <= 1 or assignments <= 0.0:
+def _imbalance(tokens, ep, c_ep):
+    """Busiest expert-parallel rank's routed rows over the mean [-]: 1 + c_ep/√(tokens/ep),
+    the normal closed form of :func:`infra_lab.compute.moe_load_imbalance` (whose constant
+    c_ep the caller takes from that function), capped at ep (everything on one rank)."""
+    if ep <= 1 or tokens <= 0.0:
         return 1.0
-    mu = assignments / ep
-    sigma = math.sqrt(assignments * (1.0 / ep) * (1.0 - 1.0 / ep))
-    f = 1.0 + math.sqrt(2.0 * math.log(ep)) * sigma / mu
+    f = 1.0 + c_ep / math.sqrt(tokens / ep)
     return f if f < ep else float(ep)
 
 
 @njit(cache=True)
 def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp, dpa, pp,
-             cprec, wb, wbe, kvb, tpi, etpi, ne_n, ne_k, ne_cls, ne_cnt, ex_n, ex_k, P,
+             cprec, wb, wbe, kvb, tpi, etpi, imb_c, ne_n, ne_k, ne_cls, ne_cnt, ex_n, ex_k, P,
              g0, g1, g2, ck, cv, scr):
     """Add w × the components of one forward over every layer into acc [s].
 
@@ -215,7 +217,7 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
         k_top = M[M_TOPK]
         tok = mm * (dp if dpa else 1.0)
         u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
-        rows = tok * k_top / ep * _imbalance(tok * k_top, ep)
+        rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
         bb = max(1.0, math.floor(u + 0.5))
         me = max(1.0, math.ceil(rows / bb - 1e-9))
         t = 0.0
@@ -264,11 +266,11 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
 def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
            ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr):
     """Add w × one engine cycle (every micro-batch through every stage) into acc [s]."""
-    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk = plan
+    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c = plan
     ppf = float(pp)
     mm = (dd + pre) / ppf
     _forward(acc, w, mm, dd / ppf, nseq / ppf, pre / ppf, span_sum, lw_sum, M, H, tp, ep,
-             etp, dp, dpa, pp, cprec, wb, wbe, kvb, tpi, etpi, ne_n, ne_k, ne_cls, ne_cnt, ex_n,
+             etp, dp, dpa, pp, cprec, wb, wbe, kvb, tpi, etpi, imb_c, ne_n, ne_k, ne_cls, ne_cnt, ex_n,
              ex_k, P, g0, g1, g2, ck, cv, scr)
     if pp > 1:
         within = tp * pp <= H[H_DOMAIN]
@@ -292,7 +294,7 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
             k_top = M[M_TOPK]
             tok = nb * (dp if dpa else 1.0)
             u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
-            rows = tok * k_top / ep * _imbalance(tok * k_top, ep)
+            rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
             bb = max(1.0, math.floor(u + 0.5))
             me = max(1.0, math.ceil(rows / bb - 1e-9))
             for j in range(ex_n.shape[1]):
@@ -330,7 +332,7 @@ def _span_sum(n_in, wins):
 
 
 @njit(cache=True)
-def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
          ex_n, ex_k, P, g0, g1, g2, ck, cv):
     row = cfg[i]
     tp = int(row[K_TP])
@@ -364,14 +366,15 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
     wbe = wb
     if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
         wbe = M[M_EXPERT_NATIVE_B]
-    plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk)
+    plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep])
     scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
            np.empty(1), np.empty(1))
 
     # ---------------- memory per GPU
     p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
+    p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
     weights = ((M[M_P_REST] + p_mtp) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
-        + M[M_P_EXPERT] * wbe / (pp * ep * etp)
+        + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
     shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
     l_avg = n_in + n_out / 2.0
     kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
@@ -527,7 +530,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cn
 
 
 @njit(cache=True, parallel=True)
-def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
                  ex_n, ex_k, P, g0, g1, g2, keys, vals):
     """Fill ``out[i]`` (:data:`N_OUT` floats) for every configuration row ``cfg[i]``.
 
@@ -541,7 +544,7 @@ def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, 
         lo = b * n // nb
         hi = (b + 1) * n // nb
         for i in range(lo, hi):
-            _one(i, cfg, out, M, H, wins, tp_index, etp_index, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+            _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
                  ex_n, ex_k, P, g0, g1, g2, keys[b], vals[b])
 
 
