@@ -32,6 +32,7 @@ FABRICS = ("rails-only", "rail-optimized", "fat-tree")
 PRECISIONS = ("bf16", "fp16", "fp8")
 RECOMPUTE = ("none", "selective", "full")
 OPTIMIZERS = ("adamw", "adam", "muon", "sgd")
+ENCODER_MODES = ("trained", "frozen")
 ENGINES = ("vllm", "sglang", "trt-llm", "atom")
 WEIGHT_PRECISIONS = ("bf16", "fp8", "fp4")
 KV_PRECISIONS = ("bf16", "fp8")
@@ -65,6 +66,14 @@ def _stack_name(v: Any) -> str | None:
     if not isinstance(v, str) or v not in valid:
         raise unknown("training stack", v, valid, where="training.stack")
     return v
+
+
+def _data_mix(v: Any):
+    if v is None:
+        return None
+    from .multimodal import DataMix
+
+    return DataMix.from_dict(v)
 
 
 def _bool(field_: str, v: Any) -> bool:
@@ -267,6 +276,11 @@ class TrainingConfig:
     micro-batch per data-parallel rank], precision, recompute, optimizer, stack (software
     stack name from :mod:`infra_lab.stacks`; None = the accelerator vendor's default, see
     :attr:`Scenario.stack`).
+
+    Multimodal models (issue 20, :mod:`infra_lab.multimodal`): data_mix (token shares of
+    text/image/audio, picture size, clip length, packing: a
+    :class:`infra_lab.multimodal.DataMix`; None = all text) and encoder ("trained" |
+    "frozen"; None = trained).
     """
 
     seq_len: int = 4096
@@ -276,8 +290,11 @@ class TrainingConfig:
     recompute: str = "none"
     optimizer: str = "adamw"
     stack: str | None = None
+    data_mix: Any = None
+    encoder: str | None = None
 
-    KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack")
+    KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
+            "data_mix", "encoder")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
@@ -292,10 +309,15 @@ class TrainingConfig:
             recompute=_enum("training.recompute", d.get("recompute", cls.recompute), RECOMPUTE),
             optimizer=_enum("training.optimizer", d.get("optimizer", cls.optimizer), OPTIMIZERS),
             stack=_stack_name(d.get("stack")),
+            data_mix=_data_mix(d.get("data_mix")),
+            encoder=None if d.get("encoder") is None else _enum("training.encoder", d["encoder"], ENCODER_MODES),
         )
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.KEYS}
+        d = {k: getattr(self, k) for k in self.KEYS}
+        if self.data_mix is not None:
+            d["data_mix"] = self.data_mix.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -512,9 +534,23 @@ def _validate_model(d: dict) -> dict:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
     from . import models
 
+    if _is_multimodal(d):
+        from . import multimodal
+
+        multimodal.resolve_model(d)  # raises with field/value/allowed on bad input
+        return dict(d)
     spec = models.ModelSpec.from_dict(d)  # raises with field/value/allowed on bad input
     del spec
     return dict(d)
+
+
+def _is_multimodal(d: Any) -> bool:
+    """A [model] table naming a multimodal preset or carrying vision/audio keys (issue 20)."""
+    if not isinstance(d, dict):
+        return False
+    from . import multimodal
+
+    return multimodal.is_multimodal_table(d)
 
 
 @dataclass(frozen=True)
@@ -611,6 +647,12 @@ class Scenario:
             from . import stacks
 
             stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+        mm = self.multimodal
+        if tr.data_mix is not None:
+            tr.data_mix.check_for(mm)
+        if tr.encoder is not None and mm is None:
+            raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
+                                  "encoder); leave it out")
 
     @property
     def stack(self) -> str:
@@ -669,10 +711,31 @@ class Scenario:
 
     @property
     def model_spec(self):
-        """The resolved :class:`infra_lab.models.ModelSpec`."""
+        """The resolved :class:`infra_lab.models.ModelSpec` (of a multimodal model: its
+        language model)."""
         from . import models
 
-        return models.ModelSpec.from_dict(self.model)
+        return models.ModelSpec.from_dict(self.lm_model)
+
+    @property
+    def lm_model(self) -> dict:
+        """The language model's [model] table: ``model`` itself for a text model; for a
+        multimodal one (issue 20) the table without its vision/audio/adapter keys, with a
+        multimodal preset replaced by its language model's preset."""
+        if not _is_multimodal(self.model):
+            return self.model
+        from . import multimodal
+
+        return multimodal.split_model_table(self.model)[0]
+
+    @property
+    def multimodal(self):
+        """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None."""
+        if not _is_multimodal(self.model):
+            return None
+        from . import multimodal
+
+        return multimodal.resolve_model(self.model)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
@@ -746,6 +809,10 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None) + "}"
     raise ValidationError(f"value {v!r}: cannot be written to TOML (str, int, float or bool only)")
 
 
@@ -765,4 +832,4 @@ def load_scenario(name: str) -> Scenario:
 
 __all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
            "load_scenario", "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS",
-           "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]
+           "ENCODER_MODES", "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]
