@@ -412,3 +412,19 @@ def test_widget_update_is_callable_directly():
     box.controls["audio"].value = 0.3
     s3, _ = box.update()
     assert "30% audio" in s3["mix"][0]
+
+
+def test_serve_multimodal_requests():
+    sc = {"model": {"preset": "qwen2.5-vl-7b"},
+          "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},
+          "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128, "concurrency": 8}}
+    r = mm.serve(sc, images=1, image_size=448)
+    assert r.result.scenario.serving.input_tokens == 64 + 256 and r.text_input_tokens == 64
+    text = il.serve({**sc, "serving": {**sc["serving"], "input_tokens": 320}})
+    assert r.result.ttft_s > text.ttft_s                  # the encoder runs before the prefill
+    enc = dict(r.result.breakdown.select("component", "seconds").iter_rows())["encoder"]
+    assert enc > 0
+    with pytest.raises(ValidationError, match="text-only"):
+        mm.serve({**sc, "model": {"preset": "qwen2.5-7b"}}, images=1)
+    with pytest.raises(ValidationError, match="serving"):
+        mm.serve(_sc(), images=1)

@@ -25,7 +25,13 @@ from .packing import (
     packing_stats,
     sample_stream,
 )
-from .serving import EncoderPrefill, encoder_flops_per_request, encoder_prefill
+from .serving import (
+    EncoderPrefill,
+    MultimodalServeResult,
+    encoder_flops_per_request,
+    encoder_prefill,
+    serve,
+)
 from .specs import (
     ENCODER_FIELDS,
     MODALITIES,
@@ -61,7 +67,7 @@ __all__ = [
     "PACKINGS", "DataMix", "PackingStats", "mix_parameter", "mix_parameters", "pack", "packing_stats",
     "sample_stream",
     "measurements", "published_comparison",
-    "EncoderPrefill", "encoder_flops_per_request", "encoder_prefill",
+    "EncoderPrefill", "MultimodalServeResult", "serve", "encoder_flops_per_request", "encoder_prefill",
     "ENCODER_PRECISION", "cross_kv_ops", "cross_ops", "encoder_activation_bytes", "encoder_ops", "encoder_tp",
     "PROLOGUE_NAMES", "MultimodalEstimate", "TrainingHook", "estimate", "example_scenario", "training_hook",
 ]

@@ -23,7 +23,7 @@ import polars as pl
 
 from ..errors import ValidationError
 from .compute import cross_kv_ops, encoder_ops, encoder_tp
-from .specs import MultimodalSpec, _size, system
+from .specs import MultimodalSpec, _size, system, system_names
 
 
 @dataclass(frozen=True)
@@ -139,4 +139,81 @@ def encoder_flops_per_request(spec: MultimodalSpec | str | dict, *, images: floa
     return encoder_prefill(spec, "MI300X", images=images, image_size=image_size, audio_s=audio_s).flops
 
 
-__all__ = ["EncoderPrefill", "encoder_prefill", "encoder_flops_per_request"]
+@dataclass(frozen=True)
+class MultimodalServeResult:
+    """:func:`infra_lab.serve` of a multimodal request mix.
+
+    Attributes
+    ----------
+    result : the :class:`infra_lab.serving.ServeResult` (its input tokens include the image/
+        audio positions, its ``encoder`` component the encoders)
+    prefill : the :class:`EncoderPrefill` of one request
+    text_input_tokens : the prompt's text tokens [tokens]
+    """
+
+    result: object
+    prefill: EncoderPrefill
+    text_input_tokens: int
+
+
+def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.0, batch: int = 1,
+          stack_params: dict | None = None) -> MultimodalServeResult:
+    """Serve requests that carry pictures and/or audio: encoder prefill, then the language
+    model's prefill over text + image/audio positions, then decode (:func:`infra_lab.serve`).
+
+    Parameters
+    ----------
+    scenario : a serving Scenario (dict/TOML/object) whose [model] is multimodal;
+        ``serving.input_tokens`` is the TEXT part of the prompt
+    images, image_size, audio_s : per request, as :func:`encoder_prefill`
+    batch : requests whose items the engine encodes together [-]
+    stack_params : as :func:`infra_lab.serve`
+
+    Returns
+    -------
+    MultimodalServeResult
+
+    Notes
+    -----
+    ``il.serve`` prices the encoder from ``encoder_flops_per_request`` at the serving stack's
+    ``encoder_efficiency`` (an assumption). So that the encoder time it uses is this module's
+    (the compute model's), the request passes the equivalent work t_enc · tp · pp · peak ·
+    encoder_efficiency; :attr:`MultimodalServeResult.prefill` has the real FLOPs. Cross-attention
+    systems: decode's attention to the memory is not in ``il.serve`` (an approximation: their
+    memory k/v projection is in the prefill).
+
+    Examples
+    --------
+    >>> from infra_lab import multimodal as mm
+    >>> sc = {"model": {"preset": "qwen2.5-vl-7b"}, "hardware": {"accelerator": "MI300X", "nodes": 1,
+    ...       "gpus_per_node": 1}, "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128,
+    ...       "concurrency": 8}}
+    >>> r = mm.serve(sc, images=1, image_size=448)
+    >>> r.result.scenario.serving.input_tokens
+    320
+    """
+    from .. import catalog
+    from ..scenario import Scenario
+    from ..serving import serve as il_serve
+
+    sc = Scenario.from_dict(scenario) if not isinstance(scenario, str) else Scenario.from_toml(scenario)
+    if sc.serving is None:
+        raise ValidationError("scenario: a serving scenario ([serving] table) is needed")
+    spec = sc.multimodal
+    if spec is None:
+        raise ValidationError(f"[model] = {sc.model!r}: a text-only model; multimodal presets: "
+                              f"{', '.join(system_names())}")
+    sv = sc.serving
+    pre = encoder_prefill(spec, sc.hardware.accelerator, images=images, image_size=image_size, audio_s=audio_s,
+                          tp=sv.tp, batch=batch, hardware=sc.hardware)
+    from .. import stacks
+
+    eff = stacks.params(sc.stack, stack_params)["encoder_efficiency"]
+    peak = catalog.accelerator(sc.hardware.accelerator).peak("bf16")
+    d = sc.to_dict()
+    d["serving"] = {**d["serving"], "input_tokens": int(sv.input_tokens + round(pre.lm_positions)),
+                    "encoder_flops_per_request": pre.time_s * sv.tp * sv.pp * peak * eff}
+    return MultimodalServeResult(il_serve(d, stack_params=stack_params), pre, int(sv.input_tokens))
+
+
+__all__ = ["EncoderPrefill", "encoder_prefill", "encoder_flops_per_request", "MultimodalServeResult", "serve"]
