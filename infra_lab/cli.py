@@ -409,7 +409,81 @@ def cmd_serve(a) -> Output:
     return out
 
 
+SWEEP_CALLS = ("estimate", "search", "serve")
+SCENARIO_TABLES = ("model", "hardware", "training", "parallelism", "serving")
+
+
+def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dict]]:
+    """A sweep grid file: Scenario tables whose LIST values are swept (the Cartesian product
+    of every list) and whose other values are fixed for every point, e.g. ::
+
+        [hardware]
+        nodes = [32, 64, 128]      # swept: a column "nodes"
+        [training]
+        seq_len = [2048, 4096]     # swept: a column "seq_len"
+        precision = "fp8"          # fixed for every point
+
+    (``hardware.nodes = [32, 64]`` at the top level is the same TOML.) Returns the grid
+    (column -> values), each column's table, and the fixed values per table.
+    """
+    d = _toml(path)
+    grid: dict[str, list] = {}
+    where: dict[str, str] = {}
+    fixed: dict[str, dict] = {}
+    for key, val in d.items():
+        if "." in key:  # a quoted "table.key"
+            t, _, k = key.partition(".")
+            val, key = {k: val}, t
+        if key not in SCENARIO_TABLES or not isinstance(val, dict):
+            raise CliError(f"grid file {Path(path).name}: {key!r} is not a Scenario table; "
+                           f"expected tables {', '.join(SCENARIO_TABLES)} with keys = [values]")
+        for k, v in val.items():
+            if isinstance(v, list):
+                if k in where:
+                    raise CliError(f"grid file {Path(path).name}: {k!r} is swept in both "
+                                   f"[{where[k]}] and [{key}]; sweep one of them")
+                grid[k], where[k] = v, key
+            else:
+                fixed.setdefault(key, {})[k] = v
+    if not grid:
+        raise CliError(f"grid file {Path(path).name}: no list of values to sweep "
+                       f"(e.g. [hardware] nodes = [32, 64])")
+    return grid, where, fixed
+
+
+def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: str | None,
+                **point) -> dict:
+    """One point of ``infra-lab sweep``: the base scenario with the point's values, run
+    through ``call`` (module level, so Dask workers can import it)."""
+    import infra_lab as il
+
+    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for table, vals in fixed.items():
+        d.setdefault(table, {}).update(vals)
+    for k, v in point.items():
+        d.setdefault(where[k], {})[k] = v
+    if call == "estimate":
+        return il.estimate(d).to_dict()
+    if call == "search":
+        df = il.search(d, objective=objective or "tokens_per_s", top=1)
+        if df.height == 0:
+            raise il.ValidationError("no parallel plan fits in memory at this point")
+        return df.row(0, named=True)
+    r = il.serve(d)
+    return {f: getattr(r, f) for f in ("output_tokens_per_s", "total_tokens_per_s", "ttft_s",
+                                       "tpot_s", "tokens_per_s_per_user", "memory_per_gpu_bytes",
+                                       "fits", "max_concurrency") if hasattr(r, f)}
+
+
+SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes", "fits"],
+               "search": ["tp", "pp", "cp", "ep", "dp", "micro_batch", "zero", "recompute",
+                          "step_time_s", "tokens_per_s", "mfu", "fits"],
+               "serve": ["output_tokens_per_s", "ttft_s", "tpot_s", "fits"]}
+
+
 def cmd_sweep(a) -> Output:
+    import warnings
+
     import infra_lab as il
 
     try:
@@ -417,26 +491,37 @@ def cmd_sweep(a) -> Output:
     except AttributeError:
         raise CliError("sweep is not available in this build of infra_lab (il.sweep is "
                        "missing); update the package") from None
+    if a.call == "serve":
+        _serving_api()
     sc = _scenario(a.scenario)
-    grid = _toml(a.grid)
-    client = None
-    if a.scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise CliError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
-        client = Client(a.scheduler)
-    try:
-        df = sweep(a.call, grid, client=client, base=sc)
-    finally:
-        if client is not None:
-            client.close()
-    if a.out:
+    grid, where, fixed = read_grid(a.grid)
+    single = a.out is not None and a.out.lower().endswith(".parquet")
+    folder = a.out if a.out is not None and not single else None
+    kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
+          "objective": a.objective}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = sweep(sweep_point, grid, a.scheduler, seed=a.seed, chunk_size=a.chunk_size,
+                   out=folder, progress=sys.stderr.isatty(), fn_kwargs=kw)
+    n_fail = int(df["error"].is_not_null().sum())
+    if n_fail == df.height:
+        raise CliError(f"every point of the sweep failed; first: {df['error'][0]}")
+    if single:
         df.write_parquet(a.out)
     out = Output()
-    out.frame("results", df, title=f"il.sweep — {sc.name} over {a.grid}")
-    if a.out:
-        out.notes.append(f"wrote {df.height} rows to {a.out}")
+    if a.format == "table":
+        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
+        where_txt = f" on {a.scheduler}" if a.scheduler else ""
+        out.frame("results", df, shown,
+                  title=f"il.sweep — {a.call} of {sc.name} over {df.height} points{where_txt}")
+        if a.out:
+            out.notes.append(f"wrote {df.height} rows ({df.width} columns) to {a.out}")
+    else:
+        out.frame("results", df)
+    if n_fail:
+        print(f"{PROG} sweep: {n_fail} of {df.height} points failed (see the error column)",
+              file=sys.stderr)
+    del caught
     return out
 
 
@@ -553,8 +638,15 @@ EXAMPLES = {
     "serve": """examples:
   infra-lab serve my_serving.toml
   infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv""",
-    "sweep": """examples:
+    "sweep": """grid file: Scenario tables; lists are swept (Cartesian product), other values fixed:
+  [hardware]
+  nodes = [32, 64, 128]
+  [training]
+  seq_len = [2048, 4096]
+
+examples:
   infra-lab sweep zaya1-ibm-mi300x --grid grid.toml
+  infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
     "validate": """examples:
   infra-lab validate                       # every suite: per-case errors and a summary
@@ -645,9 +737,15 @@ def build_parser() -> argparse.ArgumentParser:
              cmd_sweep)
     sp.add_argument("scenario", help=scen_help)
     sp.add_argument("--grid", required=True, metavar="GRID.toml", help="the parameter grid")
-    sp.add_argument("--call", default="estimate", help="what to run per grid point (default estimate)")
+    sp.add_argument("--call", default="estimate", choices=SWEEP_CALLS,
+                    help="what runs at each point: estimate (default), search (best plan) or serve")
+    sp.add_argument("--objective", help="search objective with --call search (default tokens_per_s)")
     sp.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a Dask scheduler to run on")
-    sp.add_argument("--out", metavar="FILE.parquet", help="also write the results as Parquet")
+    sp.add_argument("--out", metavar="FILE.parquet|FOLDER",
+                    help="write the results: one Parquet file (name ending .parquet), or a folder "
+                         "of Parquet parts written as chunks finish (a rerun resumes)")
+    sp.add_argument("--seed", type=int, default=0, help="base seed of the per-point seeds")
+    sp.add_argument("--chunk-size", type=int, help="points per task (default: il.sweep's)")
 
     sp = add("validate", "Predictions vs published measurements, per case, with the error of each "
                          "and a summary by train/test split.", cmd_validate)

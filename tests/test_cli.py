@@ -207,14 +207,60 @@ def test_serve_subprocess():
     _no_traceback(res)
 
 
-def test_sweep_subprocess(tmp_path):
+GRID = "[hardware]\nnodes = [16, 32]\n[training]\nmicro_batch = 1\n"
+
+
+def _sweep_reference(nodes: int) -> float:
+    sc = il.Scenario.from_toml(SCENARIO)
+    return il.estimate(sc.replace(hardware={"nodes": nodes}, training={"micro_batch": 1})).step_time_s
+
+
+def test_sweep_subprocess_in_process_with_parquet(tmp_path):
+    import polars as pl
+
     grid = tmp_path / "grid.toml"
-    grid.write_text('"hardware.nodes" = [16, 32]\n')
-    if hasattr(il, "sweep"):
-        pytest.fail("il.sweep exists now: replace this test by a real sweep run")
-    res = run("sweep", str(SCENARIO), "--grid", str(grid))
-    assert res.returncode == 1 and "sweep is not available in this build" in res.stderr
-    _no_traceback(res)
+    grid.write_text(GRID)
+    out = tmp_path / "results.parquet"
+    res = run("sweep", str(SCENARIO), "--grid", str(grid), "--out", str(out), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert [r["nodes"] for r in rows] == [16, 32] and all(r["error"] is None for r in rows)
+    for r in rows:
+        assert r["step_time_s"] == _sweep_reference(r["nodes"])
+    assert pl.read_parquet(out)["step_time_s"].to_list() == [r["step_time_s"] for r in rows]
+
+
+def test_sweep_subprocess_on_a_dask_scheduler(tmp_path):
+    """`--scheduler tcp://...`: the points run on a Dask worker (here a one-thread worker in
+    this test's process, reached over TCP from the CLI's process)."""
+    from dask.distributed import LocalCluster
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        res = run("sweep", str(SCENARIO), "--grid", str(grid), "--scheduler", cluster.scheduler_address,
+                  "--format", "csv", "--chunk-size", "1")
+        assert res.returncode == 0, res.stderr
+        tasks = cluster.scheduler.task_prefixes
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [int(r["nodes"]) for r in rows] == [16, 32]
+    for r in rows:
+        assert float(r["step_time_s"]) == pytest.approx(_sweep_reference(int(r["nodes"])), rel=1e-12)
+    assert any("run_chunk" in name for name in tasks), f"no sweep task reached the scheduler: {list(tasks)}"
+
+
+def test_sweep_grid_file_errors(tmp_path, capsys):
+    g = tmp_path / "g.toml"
+    for text, message in (("nodes = [1, 2]\n", "not a Scenario table"),
+                          ("[hardware]\nnodes = 2\n", "no list of values"),
+                          ("[hardware]\ntp = [1]\n[parallelism]\ntp = [1, 2]\n", "swept in both")):
+        g.write_text(text)
+        rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g))
+        assert rc == 1 and message in err, err
+    g.write_text("[hardware]\nnodes = [0, -1]\n")
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g))
+    assert rc == 1 and "every point of the sweep failed" in err and "hardware.nodes" in err
 
 
 # --------------------------------------------------------------------------- bad input
