@@ -34,9 +34,9 @@ FORMATS = ("table", "json", "csv")
 
 # Keyword constraints of il.search; a test checks this equals training.SEARCH_CONSTRAINTS
 # (kept here so that building the parser does not import the numba kernels).
-PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero", "fsdp", "recompute",
+PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
              "sequence_parallel")
-BOUNDED_KEYS = ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero")
+BOUNDED_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")
 SEARCH_CONSTRAINTS = PLAN_KEYS + tuple(f"{b}_{k}" for k in BOUNDED_KEYS for b in ("max", "min"))
 OBJECTIVES = ("tokens_per_s", "mfu", "tflops_per_gpu", "step_time_s", "memory_per_gpu_bytes")
 HARDWARE_OPTIONS = (  # --option -> [hardware] key, type
@@ -272,9 +272,9 @@ def cmd_estimate(a) -> Output:
     rows = [
         ("scenario", sc.name, ""), ("stack", est.stack, ""),
         ("accelerator", hw.accelerator, ""), ("gpus", est.gpus, ""),
-        ("plan", f"tp={sc.parallelism.tp} pp={sc.parallelism.pp} vp={sc.parallelism.vp} "
-                 f"cp={sc.parallelism.cp} ep={sc.parallelism.ep} dp={sc.parallelism.dp} "
-                 f"zero={sc.parallelism.zero}", ""),
+        ("plan", " ".join(f"{k}={getattr(sc.parallelism, k)}" for k in
+                          ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")
+                          if hasattr(sc.parallelism, k)), ""),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
         ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
         ("mfu", est.mfu, "-"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
@@ -298,7 +298,7 @@ def cmd_estimate(a) -> Output:
     return out
 
 
-SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero", "fsdp", "recompute",
+SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
                 "sequence_parallel", "step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB",
                 "fits"]
 
@@ -318,7 +318,7 @@ def cmd_search(a) -> Output:
         what = "fitting plans" if a.feasible_only else "plans"
         title = (f"il.search — {sc.name}: {shown.height} {what}, best by {a.objective} first "
                  f"(memory in GB; `--format csv` for every column)")
-        out.frame("plans", shown, SEARCH_SHOWN, title=title)
+        out.frame("plans", shown, [c for c in SEARCH_SHOWN if c in shown.columns], title=title)
         if df.height == 0:
             out.notes.append("no plan fits in memory; `--all` lists the plans that do not fit")
     else:

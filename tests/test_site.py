@@ -39,12 +39,94 @@ PAGES = ["index.html"] + [f"{p.stem}.html" for p in NOTEBOOKS]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_browser import ALLOWED_SCHEMES, CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
 
-pytestmark = pytest.mark.browser
+sys.path.insert(0, str(ROOT / "tools"))
+import sitebuild  # noqa: E402
+
 TIMINGS: dict[str, float] = {}
+
+
+# --------------------------------------------------------------------------- the builder's parts
+# (cheap, no browser: they run in the fast suite)
+
+
+def _widget_notebook():
+    """A notebook (plain dicts, as in the .ipynb) with the Vega bundle output, a chart and a
+    widget whose saved state holds a dropdown and an Output area with a chart and text."""
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    chart = '<div id="c1" class="infra-lab-chart"></div><script>draw()</script>'
+    state = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_dd", "IPY_MODEL_out"],
+                                                      "layout": "IPY_MODEL_lay"}},
+        "lay": {"model_name": "LayoutModel", "state": {}},
+        "dd": {"model_name": "DropdownModel", "state": {"description": "accelerator",
+                                                         "_options_labels": ["MI300X", "H100"],
+                                                         "index": 1}},
+        "out": {"model_name": "OutputModel", "state": {"outputs": [
+            {"output_type": "display_data", "data": {"text/html": chart}, "metadata": {}},
+            {"output_type": "stream", "name": "stdout", "text": "fits: <True>"}]}},
+    }
+    nb["metadata"]["widgets"] = {sitebuild.WIDGET_STATE: {"state": state, "version_major": 2,
+                                                       "version_minor": 0}}
+    def output(data):
+        return {"output_type": "display_data", "data": data, "metadata": {}}
+
+    def cell(src, outputs):
+        return {"cell_type": "code", "source": src, "metadata": {}, "execution_count": 1,
+                "outputs": outputs}
+
+    bundle = output({"text/html": '<script id="infra-lab-vega-bundle">/* 0.9 MB */</script>',
+                     "text/plain": "x"})
+    view = output({sitebuild.WIDGET_VIEW: {"model_id": "box", "version_major": 2, "version_minor": 0},
+                   "text/plain": "VBox(...)"})
+    nb["cells"] = [cell("setup", [bundle]), cell("chart", [output({"text/html": chart})]),
+                cell("widget", [view])]
+    return nb
+
+
+def test_prepare_makes_widgets_static_and_drops_the_bundle():
+    nb = _widget_notebook()
+    counts = sitebuild.prepare(nb, "09_x.ipynb")
+    assert counts == {"charts": 2, "widgets": 1, "bundles": 1}
+    assert nb["cells"][0]["outputs"] == [] and "widgets" not in nb["metadata"]
+    html = nb["cells"][2]["outputs"][0]["data"]["text/html"]
+    assert list(nb["cells"][2]["outputs"][0]["data"]) == ["text/html"]
+    assert 'class="il-widget"' in html and 'class="infra-lab-chart"' in html
+    assert ">accelerator<" in html and ">H100<" in html          # the control's initial value
+    assert "fits: &lt;True&gt;" in html                            # Output text, escaped
+    assert "make lab" in html and "notebooks/09_x.ipynb" in html  # how to run it live
+
+
+def test_executed_copy_is_reused_only_when_newer_than_notebook_and_sources(tmp_path, monkeypatch):
+    monkeypatch.setattr(sitebuild, "EXECUTED", tmp_path / "executed")
+    nb_path = tmp_path / "01_x.ipynb"
+    nb_path.write_text("{}")
+    assert not sitebuild.is_fresh(nb_path, src_mtime=0.0)          # no copy yet
+    saved = sitebuild.executed_path(nb_path)
+    saved.parent.mkdir()
+    saved.write_text("{}")
+    os.utime(nb_path, (1000, 1000))
+    os.utime(saved, (2000, 2000))
+    assert sitebuild.is_fresh(nb_path, src_mtime=1500.0)
+    assert not sitebuild.is_fresh(nb_path, src_mtime=2500.0)        # package changed since
+    os.utime(nb_path, (3000, 3000))
+    assert not sitebuild.is_fresh(nb_path, src_mtime=0.0)           # notebook changed since
+
+
+def test_title_and_question_skip_navigation_lines():
+    nb = {"cells": [
+        {"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": [], "execution_count": None},
+        {"cell_type": "markdown", "metadata": {}, "source":
+         ["# 03 · Interconnect\n", "\n", "[← 02](02_a.ipynb) · [index](00_index.ipynb)\n\n",
+          "**Question.** What does a [rail](x.md) carry?\n\nMore."]}], "metadata": {}}
+    assert sitebuild.title_and_question(nb, "f") == ("03 · Interconnect", "Question. What does a rail carry?")
+
+
+# --------------------------------------------------------------------------- the built site
 
 
 @pytest.fixture(scope="module")
 def site():
+    """Build the site once (tools/sitebuild.py as a subprocess, as `make site` runs it)."""
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, str(ROOT / "tools" / "sitebuild.py")], cwd=ROOT,
                          capture_output=True, text=True, timeout=1800)
@@ -78,6 +160,7 @@ def browser(site):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.mark.browser
 def test_every_notebook_has_a_page(site):
     assert set(site["pages"]) == set(PAGES), f"pages {sorted(site['pages'])}, expected {PAGES}"
     index = (SITE / "index.html").read_text()
@@ -89,6 +172,7 @@ def test_every_notebook_has_a_page(site):
 _REF = re.compile(r'<(script|link|img|iframe|source|embed)\b[^>]*?\b(src|href)\s*=\s*"([^"]*)"', re.I)
 
 
+@pytest.mark.browser
 def test_pages_reference_only_the_site_folder(site):
     """Every script, stylesheet and image a page loads is a file under build/site/ (or a
     data: URL); the Vega bundle is a file the pages share, not a copy per page."""
@@ -144,6 +228,7 @@ def _outside(urls: list[str]) -> list[str]:
     return bad
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("page_name", PAGES)
 def test_page_in_browser(page_name, site, browser, capsys):
     info = site["pages"][page_name]

@@ -229,10 +229,10 @@ def prepare(nb, name: str) -> dict:
     is dropped (the page loads static/vega.js instead), widget views become static HTML
     from the saved widget state, and the widget state itself is removed (no widget manager
     is loaded). Returns counts for the report and the test."""
-    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     counts = {"charts": 0, "widgets": 0, "bundles": 0}
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
             continue
         kept = []
         for out in cell.get("outputs", []):
@@ -253,36 +253,47 @@ def prepare(nb, name: str) -> dict:
                 counts["charts"] += h.count(CHART_MARK)
             kept.append(out)
         cell["outputs"] = kept
-    nb.metadata.pop("widgets", None)
+    nb["metadata"].pop("widgets", None)
     return counts
 
 
 # --------------------------------------------------------------------------- pages
 
 
+def _plain_text(md: str) -> str:
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", md)   # links -> their text
+    return re.sub(r"[*_`]", "", text).strip()
+
+
 def title_and_question(nb, fallback: str) -> tuple[str, str]:
-    """The notebook's first heading and the first paragraph after it (plain text)."""
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
+    """The notebook's first heading and its first paragraph of prose (plain text; the
+    navigation lines of links and arrows are skipped), cut to about 400 characters."""
+    title, para = None, None
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
             continue
-        lines = cell.source.splitlines()
-        heads = [i for i, ln in enumerate(lines) if ln.startswith("#")]
-        if not heads:
-            continue
-        title = lines[heads[0]].lstrip("#").strip()
-        para = []
-        for ln in lines[heads[0] + 1:]:
-            if not ln.strip():
-                if para:
-                    break
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for block in re.split(r"\n\s*\n", source):
+            lines = [ln.strip() for ln in block.strip().splitlines()]
+            if not lines:
                 continue
-            if ln.startswith("#"):
-                break
-            para.append(ln.strip())
-        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", " ".join(para))   # links -> their text
-        text = re.sub(r"[*_`]", "", text)
-        return title, text
-    return fallback, ""
+            if title is None:
+                if lines[0].startswith("#"):
+                    title = lines[0].lstrip("#").strip()
+                    lines = lines[1:]
+                else:
+                    continue
+            text = _plain_text(" ".join(ln for ln in lines if not ln.startswith("#")))
+            if not text or "←" in text or "→" in text or lines[0].startswith(("|", "-", ">")):
+                continue
+            para = text
+            break
+        if para:
+            break
+    para = para or ""
+    if len(para) > 400:
+        para = para[:400].rsplit(" ", 1)[0] + " …"
+    return title or fallback, para
 
 
 def _build_info() -> str:
@@ -329,7 +340,7 @@ body.il-hide-code .jp-MarkdownCell .jp-Cell-inputWrapper { display: block; }
 .il-banner { background: #f4f7fa; border-left: 3px solid #76b900; }
 .il-footer { border-top: 1px solid #d8dee4; }
 .il-widget { border: 1px solid #d8dee4; border-radius: 4px; padding: 8px; background: #fbfcfd; }
-.il-w-vbox { display: flex; flex-direction: column; gap: 6px; }
+.il-w-vbox { display: flex; flex-direction: column; gap: 6px; align-items: flex-start; }
 .il-w-hbox { display: flex; flex-direction: row; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 .il-w-control { display: inline-flex; gap: 6px; align-items: baseline; padding: 2px 8px;
   border: 1px dashed #b8c2cc; border-radius: 3px; font: 13px system-ui, sans-serif; color: #44505c; }
