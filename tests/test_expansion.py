@@ -176,3 +176,14 @@ def test_headlines_pick_the_right_rows():
         X.headlines(df, "m", 2048)
     with pytest.raises(ValidationError, match="lacks"):
         X.headlines(df.drop("announced_not_shipped"), "m", 1024)
+
+
+@pytest.mark.parametrize("platform", ["MI300X node", "MI325X node", "MI355X node", "MI450X Helios rack"])
+def test_every_platform_has_what_the_models_need(platform):
+    """Catalog, network, compute and reliability rows exist for each platform (an estimate
+    and a run plan of its starting scenario succeed)."""
+    d = X.training_scenario(platform, "Vulcano-800", 1024, "ZAYA1-class")
+    est = il.estimate(d)
+    assert est.tokens_per_s > 0
+    p = il.reliability.plan_run(il.Scenario.from_dict(d), 24.0)
+    assert 0 < p.goodput < 1
