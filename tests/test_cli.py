@@ -199,12 +199,30 @@ def test_validate_all_json_and_table(capsys):
 # --------------------------------------------------------------------------- serve, sweep
 
 
+def _serving_scenarios() -> list[Path]:
+    import tomllib
+
+    out = []
+    for p in sorted((il.catalog.DATA_DIR / "scenarios").glob("*.toml")):
+        with p.open("rb") as fh:
+            if "serving" in tomllib.load(fh):
+                out.append(p)
+    return out
+
+
 def test_serve_subprocess():
-    if hasattr(il, "serve"):
-        pytest.fail("il.serve exists now: replace this test by a real serve run")
-    res = run("serve", str(SCENARIO))
-    assert res.returncode == 1 and "serving is not available in this build" in res.stderr
-    _no_traceback(res)
+    if not hasattr(il, "serve"):  # this build has no serving model: the command says so
+        res = run("serve", str(SCENARIO))
+        assert res.returncode == 1 and "serving is not available in this build" in res.stderr
+        _no_traceback(res)
+        return
+    scenarios = _serving_scenarios()
+    assert scenarios, "il.serve exists but data/scenarios has no serving scenario ([serving] table)"
+    res = run("serve", str(scenarios[0]), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)[0]
+    r = il.serve(il.Scenario.from_toml(scenarios[0]))
+    assert rec["output_tokens_per_s"] == r.output_tokens_per_s and rec["fits"] == r.fits
 
 
 GRID = "[hardware]\nnodes = [16, 32]\n[training]\nmicro_batch = 1\n"
