@@ -83,7 +83,7 @@ def _fmt(v: Any) -> str:
         a = abs(v)
         if a >= 1e15 or a < 1e-4:
             return f"{v:.4g}"
-        if a >= 1e4:
+        if a >= 1e3:
             return f"{v:,.0f}"
         return f"{v:.4g}"
     return str(v)
@@ -172,6 +172,28 @@ def _scenario(arg: str):
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p)
     return il.load_scenario(arg)
+
+
+def _training_scenario(arg: str, command: str):
+    """A training scenario (a serving one is pointed at `infra-lab serve`)."""
+    sc = _scenario(arg)
+    if getattr(sc, "kind", "training") == "serving":
+        raise CliError(f"scenario {sc.name!r} is a serving scenario ([serving] table); "
+                       f"`infra-lab {command}` needs [training]: use `infra-lab serve`")
+    return sc
+
+
+def _unit(name: str) -> str:
+    """The unit of a result field, from the package's naming convention."""
+    if name.endswith("_bytes"):
+        return "B"
+    if "tokens_per_s" in name:
+        return "tokens/s"
+    if name.endswith("_s"):
+        return "s"
+    if "fraction" in name:
+        return "-"
+    return ""
 
 
 def _toml(path: str) -> dict:
@@ -266,7 +288,7 @@ def _top(text: str) -> int | None:
 def cmd_estimate(a) -> Output:
     import infra_lab as il
 
-    sc = _scenario(a.scenario)
+    sc = _training_scenario(a.scenario, "estimate")
     est = il.estimate(sc, stack=a.stack, params=_params(a.param))
     hw = sc.hardware
     rows = [
@@ -306,7 +328,7 @@ SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero"
 def cmd_search(a) -> Output:
     import infra_lab as il
 
-    sc = _scenario(a.scenario)
+    sc = _training_scenario(a.scenario, "search")
     cons = {k: getattr(a, k) for k in SEARCH_CONSTRAINTS if getattr(a, k, None) is not None}
     df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
                    stack=a.stack, params=_params(a.param), **cons)
@@ -376,9 +398,38 @@ def _serving_api():
                        "missing); update the package") from None
 
 
+SERVE_FIELDS = (  # (field, unit) of il.serve's result, in the order a person reads them
+    ("stack", ""), ("gpus", ""), ("output_tokens_per_s", "tokens/s"),
+    ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s"),
+    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s"),
+    ("e2e_latency_s", "s"), ("memory_per_gpu_bytes", "B"), ("fits", ""),
+    ("max_concurrency", "requests"), ("kv_limited", ""))
+SERVE_SEARCH_SHOWN = ["tp", "pp", "dp", "ep", "dp_attention", "weight_precision", "kv_precision",
+                      "concurrency", "gpus", "output_tokens_per_s_per_gpu", "tokens_per_s_per_user",
+                      "ttft_s", "tpot_s", "memory_per_gpu_GB", "fits"]
+
+
+def serve_record(r) -> dict:
+    """The scalar fields of il.serve's result (dataclass fields except the scenario and the
+    breakdown frame)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(r):
+        names = [f.name for f in dataclasses.fields(r)]
+    else:
+        names = [f for f, _u in SERVE_FIELDS]
+    out = {}
+    for n in names:
+        v = getattr(r, n, None)
+        if isinstance(v, (bool, int, float, str)) or v is None:
+            out[n] = v
+    return out
+
+
 def cmd_serve(a) -> Output:
     serve, serve_search = _serving_api()
     sc = _scenario(a.scenario)
+    name = getattr(sc, "name", a.scenario)
     out = Output()
     if a.search:
         if serve_search is None:
@@ -389,21 +440,30 @@ def cmd_serve(a) -> Output:
         if a.max_ttft_s is not None:
             kw["max_ttft_s"] = a.max_ttft_s
         df = serve_search(sc, **kw)
-        out.frame("configurations", df, title=f"il.serve_search — {getattr(sc, 'name', a.scenario)}")
+        if a.format == "table":
+            import polars as pl
+
+            if "memory_per_gpu_bytes" in df.columns:
+                df = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
+            out.frame("configurations", df, [c for c in SERVE_SEARCH_SHOWN if c in df.columns],
+                      title=f"il.serve_search — {name}: best by {kw['objective']} first "
+                            f"(memory in GB; `--format csv` for every column)")
+        else:
+            out.frame("configurations", df)
         return out
     r = serve(sc)
-    fields = [("output_tokens_per_s", "tokens/s"), ("total_tokens_per_s", "tokens/s"),
-              ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s"),
-              ("memory_per_gpu_bytes", "B"), ("fits", ""), ("max_concurrency", "requests")]
-    d = {"scenario": getattr(sc, "name", a.scenario)}
-    d.update({f: getattr(r, f) for f, _u in fields if hasattr(r, f)})
+    d = {"scenario": name, **serve_record(r)}
     if a.format == "table":
-        rows = [{"quantity": "scenario", "value": d["scenario"], "unit": ""}]
-        rows += [{"quantity": f, "value": d[f], "unit": u} for f, u in fields if f in d]
-        out.table("serve", rows, title=f"il.serve — {d['scenario']}")
+        units = dict(SERVE_FIELDS)
+        rows = [{"quantity": k, "value": v, "unit": units.get(k, _unit(k))} for k, v in d.items()
+                if k != "memory_per_gpu_bytes"]
+        if "memory_per_gpu_bytes" in d:
+            rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
+                         "unit": "GB"})
+        out.table("serve", rows, title=f"il.serve — {name}")
         bd = getattr(r, "breakdown", None)
         if bd is not None and hasattr(bd, "to_dicts"):
-            out.frame("breakdown", bd, title="breakdown")
+            out.frame("breakdown", bd, title="breakdown of an engine cycle [s]")
     else:
         out.table("serve", [d])
     return out
@@ -469,10 +529,7 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
         if df.height == 0:
             raise il.ValidationError("no parallel plan fits in memory at this point")
         return df.row(0, named=True)
-    r = il.serve(d)
-    return {f: getattr(r, f) for f in ("output_tokens_per_s", "total_tokens_per_s", "ttft_s",
-                                       "tpot_s", "tokens_per_s_per_user", "memory_per_gpu_bytes",
-                                       "fits", "max_concurrency") if hasattr(r, f)}
+    return serve_record(il.serve(d))
 
 
 SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes", "fits"],
@@ -525,12 +582,13 @@ def cmd_sweep(a) -> Output:
     return out
 
 
-VALIDATION_SUITES = ("training", "collectives", "serving")
+VALIDATION_SUITES = ("training", "training-current", "collectives", "serving")
 VALIDATE_COLUMNS = ["suite", "case", "split", "metric", "unit", "measured", "predicted",
                     "error_pct"]
 
 
 def _validate_training() -> list[dict]:
+    """Megatron-LM's published Selene runs (Korthikanti 2022 train / Narayanan 2021 test)."""
     import infra_lab as il
 
     df = il.validation.compare()
@@ -539,6 +597,27 @@ def _validate_training() -> list[dict]:
              "predicted": r["predicted_step_time_s"], "error_pct": r["error_pct"],
              "source": r.get("source")}
             for r in df.iter_rows(named=True)]
+
+
+def _validate_training_current() -> list[dict]:
+    """Current published runs (data/measurements/training_runs.csv) the model can express;
+    error = step-time error (measured / predicted throughput − 1)."""
+    import infra_lab as il
+
+    fn = getattr(il.validation, "compare_current", None)
+    if fn is None:
+        raise CliError("current-runs validation is not available in this build "
+                       "(il.validation.compare_current)")
+    out = []
+    for r in fn().iter_rows(named=True):
+        if r.get("status", "compared") != "compared":
+            continue
+        out.append({"suite": "training-current", "case": r["id"], "split": r["split"],
+                    "metric": "tokens_per_s_per_gpu", "unit": "tokens/s",
+                    "measured": r["measured_tokens_per_s_per_gpu"],
+                    "predicted": r["predicted_tokens_per_s_per_gpu"], "error_pct": r["error_pct"],
+                    "source": r.get("accelerator")})
+    return out
 
 
 def _validate_collectives() -> list[dict]:
@@ -563,7 +642,8 @@ def _validate_serving() -> list[dict]:
         serving = importlib.import_module("infra_lab.serving")
     except ImportError:
         raise CliError("serving validation is not available in this build (no infra_lab.serving)") from None
-    fn = getattr(serving, "published_comparison", None) or getattr(serving, "validate", None)
+    fn = next((getattr(serving, n) for n in ("published_comparison", "validation", "validate",
+                                              "compare") if callable(getattr(serving, n, None))), None)
     if fn is None:
         raise CliError("serving validation is not available in this build "
                        "(infra_lab.serving has no published comparison)")
@@ -598,8 +678,8 @@ def cmd_validate(a) -> Output:
     recs: list[dict] = []
     skipped = []
     for s in suites:
-        fn = {"training": _validate_training, "collectives": _validate_collectives,
-              "serving": _validate_serving}[s]
+        fn = {"training": _validate_training, "training-current": _validate_training_current,
+              "collectives": _validate_collectives, "serving": _validate_serving}[s]
         try:
             recs += fn()
         except CliError as e:
@@ -650,7 +730,8 @@ examples:
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
     "validate": """examples:
   infra-lab validate                       # every suite: per-case errors and a summary
-  infra-lab validate training --format csv
+  infra-lab validate training --format csv  # Megatron-LM's Selene runs (train/test split)
+  infra-lab validate training-current       # current published runs the model can express
   infra-lab validate collectives --format json""",
 }
 

@@ -180,18 +180,30 @@ def test_validate_subprocess_csv_every_case():
         assert float(got["error_pct"]) == pytest.approx(r["error_pct"], rel=1e-9)
 
 
-def test_validate_all_json_and_table(capsys):
+@pytest.fixture(scope="module")
+def current_runs():
+    """il.validation.compare_current(), computed once for this module (about 100 estimates)."""
+    return il.validation.compare_current()
+
+
+def test_validate_all_json_and_table(capsys, monkeypatch, current_runs):
+    monkeypatch.setattr(il.validation, "compare_current", lambda: current_runs)
     rc, out, _ = main(capsys, "validate", "--format", "json")
     assert rc == 0
     obj = json.loads(out)
-    suites = {c["suite"] for c in obj["cases"]}
-    assert {"training", "collectives"} <= suites
+    cases = obj["cases"]
+    assert {"training", "training-current", "collectives"} <= {c["suite"] for c in cases}
+    compared = current_runs.filter(current_runs["status"] == "compared")
+    got = {c["case"]: c for c in cases if c["suite"] == "training-current"}
+    assert len(got) == compared.height > 0
+    for r in compared.iter_rows(named=True):
+        assert got[r["id"]]["error_pct"] == r["error_pct"] and got[r["id"]]["split"] == r["split"]
     n_coll = il.collectives.published_comparison().height
-    assert sum(c["suite"] == "collectives" for c in obj["cases"]) == n_coll
+    assert sum(c["suite"] == "collectives" for c in cases) == n_coll
     train = [s for s in obj["summary"] if s["suite"] == "training" and s["split"] == "all"][0]
-    assert train["cases"] == il.validation.compare().height
-    assert train["mean_abs_error_pct"] == pytest.approx(
-        float(il.validation.compare()["abs_error_pct"].mean()), rel=1e-9)
+    ref = il.validation.compare()
+    assert train["cases"] == ref.height
+    assert train["mean_abs_error_pct"] == pytest.approx(float(ref["abs_error_pct"].mean()), rel=1e-9)
     rc, out, _ = main(capsys, "validate", "collectives")
     assert rc == 0 and "absolute error by suite and split" in out
 
@@ -199,30 +211,52 @@ def test_validate_all_json_and_table(capsys):
 # --------------------------------------------------------------------------- serve, sweep
 
 
-def _serving_scenarios() -> list[Path]:
-    import tomllib
+SERVING_TOML = """name = "gpt-oss-120b-mi300x"
+[model]
+preset = "gpt-oss-120b"
+[hardware]
+accelerator = "MI300X"
+nodes = 1
+gpus_per_node = 1
+[serving]
+engine = "vllm"
+concurrency = 16
+"""
 
-    out = []
-    for p in sorted((il.catalog.DATA_DIR / "scenarios").glob("*.toml")):
-        with p.open("rb") as fh:
-            if "serving" in tomllib.load(fh):
-                out.append(p)
-    return out
 
-
-def test_serve_subprocess():
-    if not hasattr(il, "serve"):  # this build has no serving model: the command says so
-        res = run("serve", str(SCENARIO))
+def test_serve_subprocess(tmp_path):
+    path = tmp_path / "serve.toml"
+    path.write_text(SERVING_TOML)
+    if not hasattr(il, "serve"):  # a build without the serving model: the command says so
+        res = run("serve", str(path))
         assert res.returncode == 1 and "serving is not available in this build" in res.stderr
         _no_traceback(res)
         return
-    scenarios = _serving_scenarios()
-    assert scenarios, "il.serve exists but data/scenarios has no serving scenario ([serving] table)"
-    res = run("serve", str(scenarios[0]), "--format", "json")
+    res = run("serve", str(path), "--format", "json")
     assert res.returncode == 0, res.stderr
     rec = json.loads(res.stdout)[0]
-    r = il.serve(il.Scenario.from_toml(scenarios[0]))
-    assert rec["output_tokens_per_s"] == r.output_tokens_per_s and rec["fits"] == r.fits
+    r = il.serve(il.Scenario.from_toml(path))
+    assert rec["scenario"] == "gpt-oss-120b-mi300x" and rec["stack"] == r.stack
+    for f in ("output_tokens_per_s", "ttft_s", "tpot_s", "memory_per_gpu_bytes", "max_concurrency"):
+        assert rec[f] == getattr(r, f), f
+    assert rec["fits"] is r.fits
+
+
+@pytest.mark.skipif(not hasattr(il, "serve_search"), reason="a build without the serving model")
+def test_serve_search_and_table(tmp_path, capsys):
+    path = tmp_path / "serve.toml"
+    path.write_text(SERVING_TOML)
+    rc, out, err = main(capsys, "serve", str(path), "--search", "--top", "3", "--max-tpot-s", "0.05",
+                        "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    ref = il.serve_search(il.Scenario.from_toml(path), top=3, max_tpot_s=0.05)
+    assert rc == 0 and len(rows) == ref.height > 0, err
+    assert [float(r["output_tokens_per_s"]) for r in rows] == pytest.approx(ref["output_tokens_per_s"].to_list(), rel=1e-12)
+    assert all(float(r["tpot_s"]) <= 0.05 for r in rows)
+    rc, out, _ = main(capsys, "serve", str(path))
+    assert rc == 0 and "ttft_s" in out and "breakdown of an engine cycle" in out
+    rc, out, err = main(capsys, "estimate", str(path))   # a serving scenario is not trained
+    assert rc == 1 and "use `infra-lab serve`" in err
 
 
 GRID = "[hardware]\nnodes = [16, 32]\n[training]\nmicro_batch = 1\n"
