@@ -134,7 +134,7 @@ network, storage) against how fast it trains the 10× MoE. The power column is t
 average draw (IT × PUE).
 """),
     ("code", r"""
-big = df.filter((pl.col("target_gpus") == 8192))
+big = df.filter(pl.col("target_gpus") == 8192)
 il.charts.expansion_pareto(
     big.filter(pl.col("model") == "10x MoE"), "capex_usd", "wall_days",
     x_title="capital cost of the cluster [USD]", y_title="10x MoE: time to train [days]",
