@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
-NAV = "[← 06 reliability](06_reliability.ipynb) · [00 index →](00_index.ipynb)"
+NAV = "[← 06 reliability](06_reliability.ipynb) · [09 multimodal →](09_multimodal_maia.ipynb) · [00 index](00_index.ipynb)"
 
 cells = [
     ("md", rf"""
