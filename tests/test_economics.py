@@ -611,6 +611,29 @@ class TestDeal:
         assert 0.9 * bill.p50 < ibm_z.p50 <= bill.p50 * 1.0001
         assert len(d.unknowns) >= 4
 
+    def test_deal_pnl_for_another_amd_accelerator(self):
+        """AMD's revenue on an expansion option: the accelerator's own selling price (here
+        passed, as data/expansion does for parts with no parameters.csv row) times the GPUs;
+        MI300X by default, unchanged by the new argument; NVIDIA parts and a missing selling
+        price are refused with the field named."""
+        base = E.deal_pnl(100_000.0, n=300, seed=2)
+        same = E.deal_pnl(100_000.0, accelerator="MI300X", n=300, seed=2)
+        assert base.table.equals(same.table)
+        asp = 21_000.0
+        d = E.deal_pnl(100_000.0, accelerator="MI325X", n_gpus=2048, nodes=256, n=300, seed=2,
+                       overrides={"capex_usd_per_gpu": (18_000.0, 20_000.0, 26_000.0), "amd_asp_usd_per_gpu": asp})
+        assert d.line("AMD", "GPU revenue").p50 == pytest.approx(2048 * asp, rel=1e-12)
+        capex = d.line("IBM", "cluster capex")
+        assert capex.p5 < capex.p50 < capex.p95    # the capex range is drawn
+        with pytest.raises(ValidationError, match="amd_asp_usd_per_gpu"):
+            E.deal_pnl(100_000.0, accelerator="MI325X", n=50, overrides={"capex_usd_per_gpu": 20_000.0})
+        with pytest.raises(ValidationError, match="AMD"):
+            E.deal_pnl(100_000.0, accelerator="H100-SXM", n=50)
+        with pytest.raises(UnknownNameError):
+            E.deal_pnl(100_000.0, n=50, overrides={"capex": 1.0})
+        with pytest.raises(ValidationError, match="low <= value <= high"):
+            E.deal_pnl(100_000.0, n=50, overrides={"nic_usd": (3.0, 1.0, 2.0)})
+
 
 # --------------------------------------------------------------------------------------
 # The claims notebook 05's fixed prose relies on
