@@ -17,6 +17,7 @@ keys and catalog names come with the nearest valid spelling.
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -529,7 +530,10 @@ def _model_fields() -> tuple[set[str], list[str]]:
     return set(models.MODEL_FIELDS), list(models.preset_names())
 
 
-def _validate_model(d: dict) -> dict:
+def _validate_model(d: dict) -> tuple[dict, dict]:
+    """The [model] table (a copy) and the objects resolved from it while validating it,
+    ``{"model_spec": ModelSpec}`` or ``{"multimodal": MultimodalSpec}``, which the Scenario
+    keeps (resolved once, not rebuilt on every access)."""
     if not isinstance(d, dict) or not d:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
     from . import models
@@ -537,11 +541,9 @@ def _validate_model(d: dict) -> dict:
     if _is_multimodal(d):
         from . import multimodal
 
-        multimodal.resolve_model(d)  # raises with field/value/allowed on bad input
-        return dict(d)
-    spec = models.ModelSpec.from_dict(d)  # raises with field/value/allowed on bad input
-    del spec
-    return dict(d)
+        # raises with field/value/allowed on bad input
+        return dict(d), {"multimodal": multimodal.resolve_model(d)}
+    return dict(d), {"model_spec": models.ModelSpec.from_dict(d)}  # raises likewise
 
 
 def _is_multimodal(d: Any) -> bool:
@@ -605,14 +607,16 @@ class Scenario:
                     f"scenario: [serving] replaces [{'] and ['.join(extra)}]; give either [serving] "
                     "(an inference deployment) or [training] + [parallelism] (a training run)")
             sv = ServingConfig.from_dict(d["serving"])
-            model = _validate_model(d["model"])
+            model, resolved = _validate_model(d["model"])
             sc = cls(name, model, hw, None, None, sv)
+            sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
             sc._check_serving()
             return sc
         tr = TrainingConfig.from_dict(d.get("training", {}))
         par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
-        model = _validate_model(d["model"])
+        model, resolved = _validate_model(d["model"])
         sc = cls(name, model, hw, tr, par)
+        sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
         sc._check_consistency()
         return sc
 
@@ -709,10 +713,10 @@ class Scenario:
                 f"(hardware.scaleup_domain = {hw.scaleup_domain})"
             )
 
-    @property
+    @functools.cached_property
     def model_spec(self):
         """The resolved :class:`infra_lab.models.ModelSpec` (of a multimodal model: its
-        language model)."""
+        language model), built once when the Scenario is validated and kept."""
         from . import models
 
         return models.ModelSpec.from_dict(self.lm_model)
@@ -728,9 +732,10 @@ class Scenario:
 
         return multimodal.split_model_table(self.model)[0]
 
-    @property
+    @functools.cached_property
     def multimodal(self):
-        """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None."""
+        """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None
+        (resolved once and kept)."""
         if not _is_multimodal(self.model):
             return None
         from . import multimodal
