@@ -269,6 +269,31 @@ class HardwareConfig:
         return {k: getattr(self, k) for k in self.KEYS}
 
 
+def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
+    """The one coercion of "some hardware" to a validated :class:`HardwareConfig`.
+
+    Accepts a HardwareConfig (returned as is: validated on construction), a Scenario or any
+    object whose ``hardware`` attribute is a HardwareConfig (e.g. a ``fabric.Fabric``), or
+    the [hardware] table as a dict (validated). Anything else raises ValidationError naming
+    ``field_``. ``cluster``, ``fabric`` and ``reliability`` call this instead of keeping
+    their own versions.
+
+    Examples
+    --------
+    >>> as_hardware({"accelerator": "MI300X", "nodes": 2}).world_size
+    16
+    """
+    if isinstance(hardware, HardwareConfig):
+        return hardware
+    inner = getattr(hardware, "hardware", None)
+    if isinstance(inner, HardwareConfig):
+        return inner
+    if isinstance(hardware, dict):
+        return HardwareConfig.from_dict(hardware)
+    raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig or the "
+                          "[hardware] table as a dict")
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """The [training] table.
@@ -835,6 +860,6 @@ def load_scenario(name: str) -> Scenario:
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
 
 
-__all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
+__all__ = ["Scenario", "HardwareConfig", "as_hardware", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
            "load_scenario", "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS",
            "ENCODER_MODES", "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ValidationError, unknown
+from ..scenario import RECOMPUTE
 from . import _params as P
 from .attention import attention_cost
 from .gemm import gemm_model
@@ -659,8 +660,8 @@ def layer_times(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerat
     True
     """
     spec = _spec(spec)
-    if recompute not in ("none", "selective", "full"):
-        raise unknown("recompute", recompute, ["none", "selective", "full"])
+    if recompute not in RECOMPUTE:
+        raise unknown("recompute", recompute, RECOMPUTE)
     ops = layer_ops(spec, seq_len, micro_batch, tp, accelerator, precision, causal=causal,
                     flash=flash, sequence_parallel=sequence_parallel, passes=("fwd", "bwd"), **kw)
     kinds = spec.layer_kinds()

@@ -25,8 +25,13 @@ __all__ = [
 
 def training_flop(n_active_params: float, tokens: float) -> float:
     """Training compute C = 6 N D [FLOP] for N active parameters and D tokens (the textbook
-    convention: ignores attention, the output layer's share beyond N, and routers)."""
-    return 6.0 * V.positive("n_active_params", n_active_params, hi=1e16) * V.positive("tokens", tokens, hi=1e18)
+    convention: ignores attention, the output layer's share beyond N, and routers).
+
+    The formula's one owner is :func:`infra_lab.models.six_nd` (the FLOP conventions live in
+    ``models``); this validates economics' bounds and calls it."""
+    from ..models import six_nd
+
+    return six_nd(V.positive("n_active_params", n_active_params, hi=1e16), V.positive("tokens", tokens, hi=1e18))
 
 
 def gpu_hours_for(flop: float, accelerator: str, mfu: float, software_efficiency: float = 1.0,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ..scenario import PRECISIONS, RECOMPUTE
+
 __all__ = ["compute_memory_explorer", "compute_memory_view"]
 
 DEVICES = ["MI300X", "H100-SXM", "H200-SXM"]
@@ -53,9 +55,9 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
     w_seq = W.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=seq_len,
                        description="seq len")
     w_mbs = W.Dropdown(options=[1, 2, 4, 8, 16], value=micro_batch, description="micro-batch")
-    w_prec = W.Dropdown(options=["bf16", "fp16", "fp8"], value=precision, description="precision")
+    w_prec = W.Dropdown(options=list(PRECISIONS), value=precision, description="precision")
     w_zero = W.Dropdown(options=[0, 1, 2, 3], value=zero, description="ZeRO")
-    w_rec = W.Dropdown(options=["none", "selective", "full"], value=recompute, description="recompute")
+    w_rec = W.Dropdown(options=list(RECOMPUTE), value=recompute, description="recompute")
     status = W.HTML()
     _, chart, html = compute_memory_view(preset, seq_len, micro_batch, precision, zero, recompute)
     status.value = html

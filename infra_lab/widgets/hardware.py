@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import catalog
+from ..catalog import PEAK_PRECISIONS
 from ..cluster import METRICS, accelerator_metrics
-from ..units import PRECISIONS
 
 __all__ = ["accelerator_explorer", "accelerator_chart"]
 
@@ -32,7 +32,7 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
     names = list(names or DEFAULT_SET)
     w_metric = W.Dropdown(options=[(f"{k} [{v[0]}]", k) for k, v in METRICS.items()], value=metric,
                           description="metric")
-    w_prec = W.Dropdown(options=list(PRECISIONS), value=precision, description="precision")
+    w_prec = W.Dropdown(options=list(PEAK_PRECISIONS), value=precision, description="precision")
     w_set = W.SelectMultiple(options=catalog.accelerator_names(), value=tuple(names), rows=8,
                              description="compare")
     status = W.HTML()
