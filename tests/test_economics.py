@@ -714,7 +714,8 @@ class TestChartsAndWidget:
         assert out["chart"].to_dict()
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)
-            box = W.economics_dashboard()
+            box = W.economics_explorer()
+        assert W.economics_dashboard is W.economics_explorer and callable(box.update)
         labels = [c.description for c in box.children if hasattr(c, "description")]
         for name in W.DASHBOARD_INPUTS:
             assert E.parameters("MI300X")[name].label in labels

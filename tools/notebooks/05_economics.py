@@ -447,7 +447,7 @@ GPU), colocation, utilization, life — and the rent. The callback calls `il.eco
 (`il.widgets.economics_update` is the tested function); the band samples every input without a slider.
 """),
     ("code", r"""
-il.widgets.economics_dashboard("MI300X")
+il.widgets.economics_explorer("MI300X")
 """),
     ("md", r"""
 ## Takeaways
