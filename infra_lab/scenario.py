@@ -105,6 +105,8 @@ class HardwareConfig:
     pxn : PXN (forwarding cross-rail traffic through the scale-up fabric to the NIC of the
         destination's rail) on or off. Default: the library's default — on for NCCL
         (``NCCL_PXN_DISABLE=0``), off for RCCL (ROCm/rccl#1209)
+    sharp : the scale-out switches reduce in-network (InfiniBand SHARP); enables NCCL's
+        CollNet algorithms and multi-node NVLS. Default false
 
     Physical bounds (refused with a ValidationError): world size at most
     ``max_world_gpus`` (10^6, Ultra Ethernet's design target), gpus_per_node within the
@@ -122,9 +124,10 @@ class HardwareConfig:
     oversubscription: float = 1.0
     host_cpu: str | None = None
     pxn: bool | None = None
+    sharp: bool = False
 
     KEYS = ("accelerator", "nodes", "gpus_per_node", "scaleup_domain", "nic", "nics_per_node",
-            "fabric", "oversubscription", "host_cpu", "pxn")
+            "fabric", "oversubscription", "host_cpu", "pxn", "sharp")
 
     def __post_init__(self) -> None:
         from . import fabric as _fab  # lazy: fabric imports this module
@@ -204,6 +207,7 @@ class HardwareConfig:
         if pxn is None:
             pxn = plat["library"] == "nccl"
         put(self, "pxn", _bool("hardware.pxn", pxn))
+        _bool("hardware.sharp", self.sharp)
 
     @classmethod
     def from_dict(cls, d: dict) -> HardwareConfig:

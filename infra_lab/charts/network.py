@@ -10,7 +10,7 @@ import altair as alt
 from .base import require_columns, to_altair_data
 
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
-           "fabric_comparison_chart"]
+           "fabric_comparison_chart", "validation_chart"]
 
 
 def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth vs message size"):
@@ -81,3 +81,26 @@ def fabric_comparison_chart(df, y: str = "time_ms", title: str = "Fabric compari
         color=alt.Color("workload:N", title="workload"),
         tooltip=["fabric", "workload", alt.Tooltip(f"{y}:Q", format=".3f")],
     ).properties(title=title, width=420, height=260)
+
+
+def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-tests bus bandwidth"):
+    """Signed error [%] of the modelled busbw against each published result, by message size;
+    columns size_bytes, error_pct, accelerator, library, split, use (from
+    :func:`infra_lab.collectives.validation_table`). Shaded band: ±10 %; training rows hollow."""
+    import polars as pl
+
+    require_columns(df, ["size_bytes", "error_pct", "accelerator", "library", "split", "use"], "validation_chart")
+    df = df.filter(pl.col("error_pct").is_not_null() & (pl.col("use") == "validate"))
+    data = to_altair_data(df.with_columns(series=pl.col("library").str.to_uppercase() + " " + pl.col("accelerator")))
+    band = alt.Chart(to_altair_data(pl.DataFrame({"lo": [-10.0], "hi": [10.0]}))).mark_rect(opacity=0.12).encode(
+        y="lo:Q", y2="hi:Q")
+    pts = alt.Chart(data).mark_point(size=45).encode(
+        x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]"),
+        y=alt.Y("error_pct:Q", title="Model error vs measured busbw [%]"),
+        color=alt.Color("series:N", title="library, GPU"),
+        shape=alt.Shape("split:N", title="split"),
+        tooltip=["case", "op", "requested", "chosen", "protocol", "size_bytes",
+                 alt.Tooltip("measured_GBps:Q", format=".1f"), alt.Tooltip("predicted_GBps:Q", format=".1f"),
+                 alt.Tooltip("error_pct:Q", format="+.1f"), "split"],
+    )
+    return alt.layer(band, pts).properties(title=title, width=560, height=300)
