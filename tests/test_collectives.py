@@ -195,7 +195,7 @@ def test_parameter_vector_entries_do_not_overlap():
              "T_LL_MAX": 3, "T_TREE_CORR": 81, "T_RING_CORR": 81}
     spans = sorted((getattr(K, n), getattr(K, n) + sizes.get(n[2:], 1), n)
                    for n in dir(K) if n.startswith("P_") and n != "P_SIZE")
-    for (a0, a1, na), (b0, _, nb) in zip(spans[:-1], spans[1:], strict=True):
+    for (_a0, a1, na), (b0, _, nb) in zip(spans[:-1], spans[1:], strict=True):
         assert a1 <= b0, f"{na} overlaps {nb}"
     assert spans[-1][1] <= K.P_SIZE
 

@@ -14,8 +14,8 @@ import ipywidgets as w
 
 from .. import collectives as C
 from .. import fabric as F
-from ..errors import ValidationError
 from ..charts import network as charts
+from ..errors import ValidationError
 
 __all__ = ["network_update", "network_dashboard"]
 
