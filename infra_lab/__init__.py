@@ -37,10 +37,13 @@ _LAZY_FUNCS = {
     "estimate": ("training", "estimate"),
     "search": ("training", "search"),
     "collective": ("collectives", "collective"),
+    # il.sweep: the function; the module infra_lab.sweep is callable too (the same call),
+    # so importing the submodule first does not break il.sweep(...).
+    "sweep": ("sweep", "sweep"),
 }
 
 __all__ = [
-    "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective",
+    "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective", "sweep",
     "InfraLabError", "ValidationError", "UnknownNameError", *sorted(_SUBMODULES),
 ]
 

@@ -777,3 +777,35 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
     mx = counts.max(axis=1)
     return {"U_exact": 1.0 - (1.0 - 1.0 / k) ** m, "U_mc": float((counts > 0).mean()),
             "max_load_mc": float(mx.mean()), "eta_mc": float(np.mean((m / k) / mx))}
+
+
+# ---------------------------------------------------------------------------------------
+# Link counts (added by H-rel for issue 16: network failures scale with links and optics,
+# not with switches). Composed from switch_counts and its leaf split; no second tier logic.
+# ---------------------------------------------------------------------------------------
+def link_counts(hardware, radix: int | None = None) -> dict[str, int]:
+    """Cables of the back-end fabric counted from :func:`switch_counts` [links].
+
+    Every NIC port has one link to its leaf (``host``); in two- and three-level fabrics every
+    leaf cables all its up ports (``leaf_up``); in three levels every aggregation switch
+    cables its r/2 up ports to the core (``agg_up``). An optical link carries two
+    transceivers.
+
+    Returns {"host", "leaf_up", "agg_up", "total"}.
+
+    Examples
+    --------
+    >>> from infra_lab.scenario import HardwareConfig
+    >>> hw = HardwareConfig.from_dict({"accelerator": "MI300X", "nodes": 128, "nic": "Pollara-400",
+    ...                                "fabric": "rails-only"})
+    >>> link_counts(hw)      # 8 rails x (128 NIC links + 4 leaves x 32 uplinks)
+    {'host': 1024, 'leaf_up': 1024, 'agg_up': 0, 'total': 2048}
+    """
+    hw = hardware_config(hardware)
+    r = _radix(radix)
+    sw = switch_counts(hw, r)
+    _, up = _leaf_split(r, hw.oversubscription)
+    host = hw.nodes * hw.nics_per_node
+    leaf_up = sw["leaf"] * up if sw["tiers"] >= 2 else 0
+    agg_up = sw["spine"] * (r // 2) if sw["tiers"] >= 3 else 0
+    return {"host": host, "leaf_up": leaf_up, "agg_up": agg_up, "total": host + leaf_up + agg_up}

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -72,6 +73,9 @@ __all__ = [
     "inference_memory",
     "max_inference_batch",
     "memory_sweep",
+    "CHECKPOINT_SAVES",
+    "CheckpointSize",
+    "checkpoint_bytes",
 ]
 
 OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "muon": 8.0, "sgd": 8.0}
@@ -266,6 +270,126 @@ def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None)
 # --------------------------------------------------------------------------------------
 # Training memory
 # --------------------------------------------------------------------------------------
+MAX_STAGE_CANDIDATES = 8
+"""At most this many distinct pipeline-stage shapes are evaluated per plan."""
+
+
+def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
+    """Layers of each pipeline rank when pp·vp need not divide the layer count.
+
+    The L layers are cut into pp·vp contiguous chunks as evenly as possible; the L mod
+    (pp·vp) chunks that get one extra layer are the ones nearest the middle of the model,
+    because the first and last stages also carry the embedding and the output layer (as
+    Llama 3 did: one layer fewer on the first and the last stage). Rank r holds chunks
+    r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
+    loss on rank pp − 1.
+
+    Returns
+    -------
+    list of dict per rank: rank, n_dense (dense-like layers: dense, Mamba2, hybrid),
+    n_moe, has_embedding, has_head
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> st = stage_layers(il.models.get("llama3.1-405b"), 8, 8)      # 126 layers on 64 chunks
+    >>> sorted({s["n_dense"] for s in st}), sum(s["n_dense"] for s in st)
+    ([15, 16], 126)
+    """
+    check_positive("pp", pp, integer=True)
+    check_positive("vp", vp, integer=True)
+    kinds = spec.layer_kinds()
+    L = len(kinds)
+    n_chunks = pp * vp
+    if n_chunks > L:
+        raise ValidationError(f"parallelism.pp·vp = {pp}·{vp} = {n_chunks}: more pipeline chunks than the "
+                              f"model's {L} layers; allowed pp·vp <= {L}")
+    base, extra = divmod(L, n_chunks)
+    centre = (n_chunks - 1) / 2.0
+    bigger = set(sorted(range(n_chunks), key=lambda i: (abs(i - centre), i))[:extra])
+    sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
+    starts = [0]
+    for sz in sizes[:-1]:
+        starts.append(starts[-1] + sz)
+    out = []
+    for r in range(pp):
+        nd = nm = 0
+        for v in range(vp):
+            ch = v * pp + r
+            for kd in kinds[starts[ch]: starts[ch] + sizes[ch]]:
+                if kd == "moe":
+                    nm += 1
+                else:
+                    nd += 1
+        out.append({"rank": r, "n_dense": nd, "n_moe": nm, "has_embedding": int(r == 0),
+                    "has_head": int(r == pp - 1)})
+    return out
+
+
+def stage_candidates(spec, pp: int, vp: int = 1) -> list[dict[str, float]]:
+    """Distinct pipeline-stage shapes (the slowest and the most loaded stage are among
+    them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
+    n_moe, has_embedding, has_head), keeping the lowest rank (most in-flight micro-batches),
+    plus p_nonexpert, p_expert and p_embedding [params] of the stage before sharding.
+
+    Non-expert parameters per layer: the model's attention, norm and other per-layer
+    parameters spread evenly over its layers, plus the dense MLP on dense-like layers and
+    the router and shared experts on MoE layers; routed experts on MoE layers. The input
+    embedding sits on rank 0; the output layer (a copy of the tied embedding when pp > 1)
+    on rank pp − 1.
+    """
+    grp = _param_groups_detailed(spec)
+    kinds = spec.layer_kinds()
+    L = len(kinds)
+    n_moe_all = sum(1 for k in kinds if k == "moe")
+    n_d_all = L - n_moe_all
+    per_layer = grp["per_layer"] / L
+    per_dense = grp["mlp"] / n_d_all if n_d_all else 0.0
+    per_moe = grp["moe_other"] / n_moe_all if n_moe_all else 0.0
+    per_exp = grp["experts"] / n_moe_all if n_moe_all else 0.0
+    seen: dict[tuple, dict] = {}
+    for st in stage_layers(spec, pp, vp):
+        key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"])
+        if key in seen:
+            continue
+        emb = grp["embedding"] if st["has_embedding"] else 0.0
+        head = 0.0
+        if st["has_head"]:
+            head = grp["lm_head"] if grp["lm_head"] > 0 else (grp["embedding"] if pp > 1 else 0.0)
+        p_ne = (st["n_dense"] * (per_layer + per_dense) + st["n_moe"] * (per_layer + per_moe) + emb + head)
+        seen[key] = {**st, "p_nonexpert": p_ne, "p_expert": st["n_moe"] * per_exp, "p_embedding": emb,
+                     "p_head": head}
+    cands = list(seen.values())
+    if len(cands) > MAX_STAGE_CANDIDATES:
+        keep = {0, pp - 1}
+        order = sorted(cands, key=lambda c: -(c["p_nonexpert"] + c["p_expert"] + c["n_dense"] + c["n_moe"]))
+        chosen = [c for c in cands if c["rank"] in keep]
+        for c in order:
+            if len(chosen) >= MAX_STAGE_CANDIDATES:
+                break
+            if c not in chosen:
+                chosen.append(c)
+        cands = sorted(chosen, key=lambda c: c["rank"])
+    return cands
+
+
+def _param_groups_detailed(spec) -> dict[str, float]:
+    """Parameters split for pipeline stages: embedding, lm_head, routed experts, the dense
+    MLP (dense-like layers), router + shared experts (MoE layers) and the rest per layer."""
+    bd = {r["component"]: float(r["params_total"]) for r in spec.param_breakdown().iter_rows(named=True)}
+    emb = bd.get("embeddings", 0.0) + bd.get("position_embeddings", 0.0)
+    head = bd.get("lm_head", 0.0)
+    experts = bd.get("experts", 0.0)
+    mlp = bd.get("mlp", 0.0)
+    moe_other = bd.get("router", 0.0) + bd.get("shared_experts", 0.0)
+    rest = sum(bd.values()) - emb - head - experts - mlp - moe_other
+    if not any(k == "moe" for k in spec.layer_kinds()):
+        rest += moe_other
+        moe_other = 0.0
+    return {"embedding": emb, "lm_head": head, "experts": experts, "mlp": mlp, "moe_other": moe_other,
+            "per_layer": rest}
+
+
 def _param_groups(spec) -> dict[str, float]:
     """Parameters split into embedding, lm_head, experts (routed) and other layer params."""
     bd = {r["component"]: float(r["params_total"]) for r in spec.param_breakdown().iter_rows(named=True)}
@@ -300,10 +424,15 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
 
     Notes
     -----
-    Sharding: dense layer parameters over tp·pp, routed experts over tp·ep·pp; ZeRO-1
-    shards the optimizer states, ZeRO-2 also gradients, ZeRO-3/FSDP also weights, over the
-    dp·cp data-parallel ranks (experts over dp·cp/ep). The first stage holds the input
-    embedding (and the LM head and logits when pp = 1). ZeRO-3 keeps two gathered layers.
+    The formula is one numba kernel (:func:`infra_lab._kernels.memory.stage_memory`), the
+    same the step model of :func:`infra_lab.estimate` evaluates per plan. Pipeline stages
+    come from :func:`stage_candidates` (pp·vp need not divide the layers); every distinct
+    stage is evaluated and the most loaded one is returned. Sharding: non-expert
+    parameters over tp, routed experts over ep·etp; ZeRO-1 shards the optimizer states,
+    ZeRO-2 also gradients, ZeRO-3/FSDP also weights, over the dp·cp data-parallel ranks
+    (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
+    holds pp − r micro-batches in flight (plus (pp − 1 − r)/vp interleaved). ZeRO-3 keeps
+    two gathered layers.
 
     Examples
     --------
@@ -313,6 +442,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     >>> 30e9 < total < 192e9
     True
     """
+    from ._kernels.memory import MEM_NAMES, stage_memory
     from .scenario import Scenario, load_scenario
 
     if isinstance(scenario, str):
@@ -336,11 +466,15 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         for k, sk in _STACK_KEYS.items():
             if o[k] is None:
                 o[k] = sp[sk]
-    seq = int(o.get("seq_len") or tr.seq_len)
-    mbs = int(o.get("micro_batch") or tr.micro_batch)
+    seq = check_positive("seq_len", o["seq_len"], integer=True) if o.get("seq_len") is not None else tr.seq_len
+    mbs = (check_positive("micro_batch", o["micro_batch"], integer=True) if o.get("micro_batch") is not None
+           else tr.micro_batch)
     recompute = o.get("recompute") or tr.recompute
-    zero = int(o["zero"]) if o.get("zero") is not None else par.zero
-    if not 0 <= zero <= 3:
+    if recompute not in ("none", "selective", "full"):
+        raise unknown("recompute", recompute, ["none", "selective", "full"])
+    zero = o.get("zero")
+    zero = par.zero if zero is None else zero
+    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
         raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
@@ -349,80 +483,68 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         v = o[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
-    wb, gb = float(o["weight_bytes"]), float(o["grad_bytes"])
+    wb, gb, e = float(o["weight_bytes"]), float(o["grad_bytes"]), float(o["activation_bytes"])
     reserve = float(o["reserve_fraction"])
     if not 0.0 <= reserve < 1.0:
         raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
     reserve_b = float(o["reserve_bytes"]) + reserve * acc.hbm_bytes
+    flash, dropout = bool(o["flash_attention"]), bool(o["dropout"])
 
-    tp, pp, vp, cp, ep = par.tp, par.pp, par.vp, par.cp, par.ep
-    dp = par.dp
-    shard_d = dp * cp
-    shard_e = max(1, dp * cp // ep)
-    grp = _param_groups(spec)
-    n_layers = spec.layers
-    frac_stage = 1.0 / pp
-    p_dense = grp["layers"] * frac_stage / tp
-    p_exp = grp["experts"] * frac_stage / (tp * ep)
-    p_emb = 0.0
-    if o["include_embeddings"]:
-        p_emb = grp["embedding"] / tp + (grp["lm_head"] / tp if pp == 1 else 0.0)
-    p_d = p_dense + p_emb
-    z3 = zero >= 3 or par.fsdp
-    z2 = zero >= 2 or par.fsdp
-    z1 = zero >= 1 or par.fsdp
-    weights = wb * (p_d / (shard_d if z3 else 1) + p_exp / (shard_e if z3 else 1))
-    grads = gb * (p_d / (shard_d if z2 else 1) + p_exp / (shard_e if z2 else 1))
-    optim = opt_b * (p_d / (shard_d if z1 else 1) + p_exp / (shard_e if z1 else 1))
-    gather = 0.0
-    if z3:
-        per_layer = (grp["layers"] + grp["experts"] / ep) / n_layers / tp
-        gather = 2.0 * per_layer * wb
-
-    # activations on the first stage
-    n_micro = tr.global_batch // (mbs * dp) if tr.global_batch >= mbs * dp else 1
-    inflight = inflight_microbatches(pp, vp, n_micro)
+    tp, pp, vp, cp, ep, etp, dp = par.tp, par.pp, par.vp, par.cp, par.ep, par.etp, par.dp
+    g_ne = float(dp * cp)
+    g_e = float(tp * cp * dp // (ep * etp))
+    m = tr.global_batch / (mbs * dp)
     kinds = spec.layer_kinds()
-    stage_kinds = kinds[: max(1, n_layers // pp)]
-    per = activation_bytes_per_layer(
-        spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel, recompute=recompute,
-        flash_attention=bool(o["flash_attention"]), dropout=bool(o["dropout"]), cp=cp,
-        activation_bytes=float(o["activation_bytes"]))
-    act_layer_sum = sum(per[k] for k in stage_kinds)
-    acts = act_layer_sum * inflight
-    work = 0.0
-    if recompute == "full":
-        work = max(activation_bytes_per_layer(
-            spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel, recompute="none",
-            flash_attention=bool(o["flash_attention"]), dropout=bool(o["dropout"]), cp=cp,
-            activation_bytes=float(o["activation_bytes"])).values())
-    T = seq / cp * mbs
-    head_act = 0.0
-    if o["include_embeddings"]:
-        e = float(o["activation_bytes"])
-        rep = tp if par.sequence_parallel else 1
-        if o["dropout"]:
-            head_act += inflight * T * spec.hidden / rep  # embedding dropout masks
-        if pp == 1:
-            # final norm input, logits (16-bit) and their fp32 copy for the cross-entropy
-            head_act += T * e * spec.hidden / rep + T * spec.vocab / tp * (e + 4.0)
-    used = weights + grads + optim + gather + acts + work + head_act
-    rows = [
-        ("weights", weights, f"{wb:g} B/param; {p_d + p_exp:.4g} params on this GPU"
-         + (f", sharded over {shard_d} ranks (ZeRO-3/FSDP)" if z3 else "")),
-        ("gradients", grads, f"{gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else "")),
-        ("optimizer_states", optim, f"{opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {shard_d}" if z1 else "")),
-        ("zero3_gather_buffer", gather, "two gathered layers (ZeRO-3/FSDP prefetch)"),
-        ("activations", acts, f"{len(stage_kinds)} layers x {inflight:g} in-flight micro-batches, recompute={recompute}"),
-        ("recompute_working_set", work, "one layer re-materialised in backward (full recompute)"),
-        ("embedding_and_head_activations", head_act, "logits (16-bit + fp32) when pp = 1; embedding dropout"),
-        ("allocator_reserve", reserve_b, f"{float(o['reserve_bytes']) / 1e9:g} GB + {reserve:.0%} of "
-         f"{acc.hbm_bytes / 1e9:g} GB HBM"),
-    ]
-    del used
+    counts = {k: kinds.count(k) for k in set(kinds)}
+    n_dl = sum(v for k, v in counts.items() if k != "moe")
+
+    def per_layer(rc: str) -> tuple[float, float]:
+        per = activation_bytes_per_layer(spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel,
+                                         recompute=rc, flash_attention=flash, dropout=dropout, cp=cp,
+                                         activation_bytes=e)
+        dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
+        return dense, per.get("moe", 0.0)
+
+    a_d, a_m = per_layer(recompute)
+    w_d, w_m = per_layer("none")
+    tok = seq / cp * mbs
+    tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
+    logits = tok * spec.vocab / tp * (e + 4.0)
+    best, best_total, best_cand = None, -1.0, None
+    for cand in stage_candidates(spec, pp, vp):
+        emb = cand["p_embedding"]
+        head_p = cand["p_head"]
+        p_ne = cand["p_nonexpert"] - emb - head_p
+        emb_all = emb + head_p
+        has_emb, has_head = cand["has_embedding"], cand["has_head"]
+        if not o["include_embeddings"]:
+            emb_all, has_emb, has_head = 0.0, 0, 0
+        rank = cand["rank"]
+        nf = float(pp - rank) + ((pp - 1.0 - rank) / vp if vp > 1 else 0.0)
+        nf = max(1.0, min(nf, m))
+        vals = stage_memory(p_ne, cand["p_expert"], emb_all, float(tp), float(ep), float(etp), g_ne, g_e,
+                            zero, int(par.fsdp), wb, gb, float(opt_b), float(cand["n_dense"]),
+                            float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if recompute == "full" else 0, nf,
+                            tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
+                            reserve_b)
+        total = float(sum(vals))
+        if total > best_total:
+            best, best_total, best_cand = vals, total, (cand, nf)
+    cand, nf = best_cand
+    z1, z2, z3 = zero >= 1 or par.fsdp, zero >= 2 or par.fsdp, zero >= 3 or par.fsdp
+    notes = {
+        "weights": f"{wb:g} B/param; stage {cand['rank']} of {pp}" + (f", sharded over {g_ne:g} ranks (ZeRO-3/FSDP)" if z3 else ""),
+        "gradients": f"{gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else ""),
+        "optimizer_states": f"{opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
+        "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
+        "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, recompute={recompute}",
+        "recompute_working_set": "one layer re-materialised in backward (full recompute)",
+        "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
+        "allocator_reserve": f"{float(o['reserve_bytes']) / 1e9:g} GB + {reserve:.0%} of {acc.hbm_bytes / 1e9:g} GB HBM",
+    }
     return pl.DataFrame(
-        {"component": [r[0] for r in rows], "bytes": [float(r[1]) for r in rows],
-         "GiB": [float(r[1]) / GiB for r in rows], "note": [r[2] for r in rows]})
+        {"component": list(MEM_NAMES), "bytes": [float(v) for v in best],
+         "GiB": [float(v) / GiB for v in best], "note": [notes[k] for k in MEM_NAMES]})
 
 
 def training_memory_total(scenario, **overrides: Any) -> float:
@@ -792,3 +914,187 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
                 pl.lit(tot / 1e9).alias("total_GB"), pl.lit(tot <= acc.hbm_bytes).alias("fits")))
     return pl.concat(frames).select("model", "accelerator", "component", "bytes", "GB",
                                     "capacity_GB", "total_GB", "fits")
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoint size (added by H-rel for issue 16; the one owner of checkpoint bytes)
+# --------------------------------------------------------------------------------------
+CHECKPOINT_SAVES = ("fully-parallel", "replica")
+"""How replicated tensors are written: ``fully-parallel`` splits every replicated tensor over
+its data-parallel replicas (Megatron-Core ``--ckpt-fully-parallel-save``, PyTorch DCP's
+deduplicated plan); ``replica`` lets the first data-parallel replica write them."""
+
+# Parameter groups that Muon does not manage (embeddings, output layer and 1-D parameters are
+# left to AdamW, as in Muon's reference recipe); every other group is a weight matrix.
+_MUON_ADAMW_GROUPS = frozenset({"embeddings", "position_embeddings", "lm_head", "norms",
+                                "residual_scales", "biases"})
+
+
+@dataclass(frozen=True)
+class CheckpointSize:
+    """What one full training checkpoint holds and how it is spread over the ranks.
+
+    Attributes
+    ----------
+    total_bytes : weights + optimizer state, saved once [bytes]
+    weights_bytes : working weights [bytes]
+    optimizer_bytes : fp32 master copy + optimizer moments [bytes]
+    model_parallel : ranks holding one copy of the weights, tp·pp [-]
+    replicas : data-parallel replicas of the weights, dp·cp [-]
+    zero : ZeRO stage (optimizer state sharded over the replicas when ≥ 1) [-]
+    fsdp : weights sharded over the replicas too [-]
+    optimizer, save : the choices that produced it
+    """
+
+    total_bytes: float
+    weights_bytes: float
+    optimizer_bytes: float
+    model_parallel: int
+    replicas: int
+    zero: int
+    fsdp: bool
+    optimizer: str
+    save: str
+
+    @property
+    def ranks(self) -> int:
+        """Ranks of the job, model_parallel × replicas [-]."""
+        return self.model_parallel * self.replicas
+
+    def max_node_bytes(self, gpus_per_node: int) -> float:
+        """Bytes written by the busiest node [bytes], ranks packed onto nodes in order
+        (the model-parallel group innermost, as Megatron places it).
+
+        ``fully-parallel``: every rank writes total/ranks. ``replica``: the first replica's
+        ranks write the replicated tensors (weights unless FSDP; optimizer state unless
+        ZeRO ≥ 1), every rank writes its own shards; the first node is the busiest.
+        """
+        gpn = int(check_positive("gpus_per_node", gpus_per_node, integer=True))
+        gpn = min(gpn, self.ranks)
+        if self.save == "fully-parallel":
+            return self.total_bytes / self.ranks * gpn
+        mp = self.model_parallel
+        first = min(gpn, mp)  # ranks of the first replica on the first node
+        per_w = self.weights_bytes / (self.ranks if self.fsdp else mp)
+        per_o = self.optimizer_bytes / (self.ranks if (self.zero >= 1 or self.fsdp) else mp)
+        w = (gpn if self.fsdp else first) * per_w
+        o = (gpn if (self.zero >= 1 or self.fsdp) else first) * per_o
+        return w + o
+
+    def reload_node_bytes(self, gpus_per_node: int) -> float:
+        """Bytes the busiest node reads from storage on restart [bytes].
+
+        ``fully-parallel`` (Megatron-Core's fully parallel load): every rank reads
+        total/ranks and the replicas exchange the rest over the back-end network (that
+        exchange is not counted here). ``replica``: every replica reads the full weights of
+        its model-parallel shard (unless FSDP) plus its optimizer shard.
+        """
+        gpn = min(int(check_positive("gpus_per_node", gpus_per_node, integer=True)), self.ranks)
+        if self.save == "fully-parallel":
+            return self.total_bytes / self.ranks * gpn
+        w = self.weights_bytes / (self.ranks if self.fsdp else self.model_parallel)
+        sharded = self.zero >= 1 or self.fsdp
+        o = self.optimizer_bytes / (self.ranks if sharded else self.model_parallel)
+        return gpn * (w + o)
+
+    @property
+    def reload_total_bytes(self) -> float:
+        """Bytes all nodes read from storage on restart together [bytes]: the checkpoint
+        once (``fully-parallel``), or the weights once per replica (``replica``)."""
+        if self.save == "fully-parallel":
+            return self.total_bytes
+        w = self.weights_bytes * (1 if self.fsdp else self.replicas)
+        o = self.optimizer_bytes * (1 if (self.zero >= 1 or self.fsdp) else self.replicas)
+        return w + o
+
+
+def _int_at_least_one(field: str, value) -> int:
+    return int(check_positive(field, value, integer=True))
+
+
+def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float = 2.0,
+                     save: str = "fully-parallel", tp: int | None = None, pp: int | None = None,
+                     cp: int | None = None, dp: int | None = None, zero: int | None = None,
+                     fsdp: bool | None = None) -> CheckpointSize:
+    """Size of one full training checkpoint and its spread over ranks.
+
+    Parameters
+    ----------
+    spec : Scenario (model, optimizer and parallelism from it), ModelSpec or preset name
+    optimizer : "adamw" | "adam" | "muon" | "sgd"; default the Scenario's, else "adamw".
+        AdamW saves an fp32 master copy and two moments (12 B/param, ZeRO's accounting);
+        Muon one momentum and the master copy (8 B/param) on weight matrices and AdamW's 12 B
+        on embeddings, output layer and 1-D parameters (norms, scales)
+    weight_bytes : bytes per saved working weight [B/param] (bf16: 2)
+    save : "fully-parallel" or "replica", see :data:`CHECKPOINT_SAVES`
+    tp, pp, cp, dp, zero, fsdp : parallelism [-]; default the Scenario's, else 1, 1, 1, 1, 1, False
+
+    Returns
+    -------
+    CheckpointSize : total, weights and optimizer bytes [bytes] and the sharding that
+    decides the bytes each node writes (:meth:`CheckpointSize.max_node_bytes`) and reads.
+
+    Notes
+    -----
+    total = P · weight_bytes + Σ_groups P_g · optimizer_bytes(g). Gradients and activations
+    are not saved. Parameter groups come from ``ModelSpec.param_breakdown()``.
+
+    References
+    ----------
+    ZeRO (Rajbhandari et al.), 2 + 2 + 12 bytes per parameter: https://arxiv.org/abs/1910.02054 ;
+    Muon keeps one momentum buffer per matrix: https://kellerjordan.github.io/posts/muon/
+
+    Examples
+    --------
+    >>> c = checkpoint_bytes("zaya1-base", "adamw")
+    >>> round(c.total_bytes / c.weights_bytes * 2, 1)   # bytes per parameter
+    14.0
+    >>> m = checkpoint_bytes("zaya1-base", "muon")
+    >>> m.total_bytes < c.total_bytes
+    True
+    """
+    from .scenario import Scenario
+
+    sc = spec if isinstance(spec, Scenario) else None
+    if sc is not None:
+        model = sc.model_spec
+        par, tr = sc.parallelism, sc.training
+        optimizer = tr.optimizer if optimizer is None else optimizer
+        tp = par.tp if tp is None else tp
+        pp = par.pp if pp is None else pp
+        cp = par.cp if cp is None else cp
+        dp = par.dp if dp is None else dp
+        zero = par.zero if zero is None else zero
+        fsdp = par.fsdp if fsdp is None else fsdp
+    elif isinstance(spec, str) or hasattr(spec, "param_breakdown"):
+        model = _spec(spec)
+    else:
+        raise ValidationError(
+            f"spec = {spec!r}: expected a Scenario, a ModelSpec or a model preset name")
+    optimizer = "adamw" if optimizer is None else optimizer
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZER_STATE_BYTES:
+        raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
+    if save not in CHECKPOINT_SAVES:
+        raise unknown("checkpoint save", save, CHECKPOINT_SAVES)
+    wb = check_positive("weight_bytes", weight_bytes)
+    tp, pp, cp, dp = (_int_at_least_one(n, v if v is not None else 1)
+                      for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)))
+    zero = 1 if zero is None else zero
+    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+        raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
+    fsdp = False if fsdp is None else fsdp
+    if not isinstance(fsdp, bool):
+        raise ValidationError(f"fsdp = {fsdp!r}: expected True or False")
+
+    groups = {r["component"]: float(r["params_total"])
+              for r in model.param_breakdown().iter_rows(named=True)}
+    params = sum(groups.values())
+    adam = OPTIMIZER_STATE_BYTES["adamw"]
+    if optimizer == "muon":
+        opt = sum(p * (adam if g in _MUON_ADAMW_GROUPS else OPTIMIZER_STATE_BYTES["muon"])
+                  for g, p in groups.items())
+    else:
+        opt = params * OPTIMIZER_STATE_BYTES[optimizer]
+    weights = params * wb
+    return CheckpointSize(weights + opt, weights, opt, tp * pp, dp * cp, zero, fsdp,
+                          optimizer, save)

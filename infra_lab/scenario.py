@@ -298,7 +298,12 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class ParallelismConfig:
-    """The [parallelism] table. dp is derived: world / (tp·pp·cp)."""
+    """The [parallelism] table. dp is derived: world / (tp·pp·cp).
+
+    ``ep`` (expert parallel) and ``etp`` (expert tensor parallel, default 1) lay the MoE
+    layers out over the same tp·cp·dp ranks as the attention layers (Megatron-Core's MoE
+    parallel folding): ep·etp must divide tp·cp·dp; the expert data-parallel size is
+    tp·cp·dp/(ep·etp)."""
 
     tp: int = 1
     pp: int = 1
@@ -308,16 +313,17 @@ class ParallelismConfig:
     zero: int = 1
     sequence_parallel: bool = False
     fsdp: bool = False
+    etp: int = 1
     dp: int = field(default=1, compare=False)
 
-    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp")
+    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp")
 
     @classmethod
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
         if isinstance(d, ParallelismConfig):
             d = d.to_dict()
         _check_keys("parallelism", d, cls.KEYS)
-        v = {k: _int(f"parallelism.{k}", d.get(k, 1)) for k in ("tp", "pp", "vp", "cp", "ep")}
+        v = {k: _int(f"parallelism.{k}", d.get(k, 1)) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero = d.get("zero", 1)
         if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
             raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
@@ -334,10 +340,12 @@ class ParallelismConfig:
         if sp and v["tp"] == 1:
             raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
         dp = world // mp
-        if (dp * v["cp"]) % v["ep"]:
+        folded = v["tp"] * v["cp"] * dp
+        if folded % (v["ep"] * v["etp"]):
             raise ValidationError(
-                f"parallelism.ep = {v['ep']}: expert parallelism is carved out of the dp·cp = "
-                f"{dp * v['cp']} ranks and must divide it"
+                f"parallelism.ep·etp = {v['ep']}·{v['etp']}: the expert layout (Megatron-Core MoE parallel "
+                f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
+                f"divide it; allowed ep·etp: divisors of {folded}"
             )
         return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, dp=dp)
 
@@ -420,10 +428,13 @@ class Scenario:
             raise ValidationError(
                 f"parallelism.ep = {p.ep}: must divide the model's {spec.experts} experts"
             )
-        if spec.layers % (p.pp * p.vp):
+        if p.pp * p.vp > spec.layers:
             raise ValidationError(
-                f"parallelism.pp·vp = {p.pp}·{p.vp}: must divide the model's {spec.layers} layers"
+                f"parallelism.pp·vp = {p.pp}·{p.vp}: more pipeline chunks than the model's {spec.layers} "
+                f"layers; allowed pp·vp <= {spec.layers} (it need not divide them: stages are as even as possible)"
             )
+        if p.etp > 1 and not spec.experts:
+            raise ValidationError(f"parallelism.etp = {p.etp}: the model has no experts (dense); allowed etp = 1")
         if spec.heads % p.tp:
             raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
         if tr.seq_len % p.cp:

@@ -94,12 +94,17 @@ def info_table() -> pl.DataFrame:
 
 def names(purpose: str | None = None) -> list[str]:
     """Stack names, optionally only those of one purpose ("training" | "serving")."""
+    if purpose is not None and purpose not in PURPOSES:
+        raise unknown("stack purpose", purpose, PURPOSES)
+    return list(_names_cached(purpose))
+
+
+@functools.cache
+def _names_cached(purpose: str | None) -> tuple[str, ...]:
     t = info_table()
     if purpose is not None:
-        if purpose not in PURPOSES:
-            raise unknown("stack purpose", purpose, PURPOSES)
         t = t.filter(pl.col("purpose") == purpose)
-    return t["stack"].to_list()
+    return tuple(t["stack"].to_list())
 
 
 def _check_name(stack, purpose: str | None = None) -> str:
@@ -114,7 +119,12 @@ def info(stack: str) -> dict[str, str]:
     """Metadata of one stack: vendor, platform, framework, library, version, purpose, role,
     source_url, note."""
     _check_name(stack)
-    return info_table().filter(pl.col("stack") == stack).row(0, named=True)
+    return dict(_info_cached(stack))
+
+
+@functools.cache
+def _info_cached(stack: str) -> tuple[tuple[str, str], ...]:
+    return tuple(info_table().filter(pl.col("stack") == stack).row(0, named=True).items())
 
 
 @functools.cache

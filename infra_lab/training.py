@@ -65,7 +65,7 @@ from .errors import ValidationError, unknown
 from .scenario import Scenario
 
 __all__ = [
-    "Estimate", "estimate", "search", "stack_params", "STACK_PARAMS",
+    "Estimate", "estimate", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
     "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size",
 ]
 
@@ -83,7 +83,7 @@ STACK_PARAMS = (
     "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
     "grad_reduce_bytes",
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
-    "fp8_gemm_overhead",
+    "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -118,159 +118,208 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
 
 
 # --------------------------------------------------------------------------------------
-# Network constants (α–β) from the catalog and data/network_constants.csv
-# --------------------------------------------------------------------------------------
-def _hardware_consts(hw, sp: dict[str, float]) -> dict[str, float]:
-    """Bandwidths and latencies from the network helper's float parameters
-    (:func:`infra_lab.collectives.collective_time_params`): achieved scale-up link and
-    per-GPU NIC bandwidth, NCCL/RCCL ring/Simple base and per-step latencies."""
-    from . import collectives
-    from ._kernels import fabric as kf
-
-    acc = catalog.accelerator(hw.accelerator)
-    cp = collectives.collective_time_params(hw)
-    P = cp.array
-    ring_simple = 2  # class 0 (ring) × 3 + protocol Simple
-    return {
-        "HBM": acc.hbm_bytes, "D": float(cp.domain), "MESH": 1.0 if cp.mesh else 0.0,
-        "LINK_BW": cp.link_Bps, "NLINKS": float(cp.links_per_gpu),
-        "NIC_BW": cp.nic_per_gpu_Bps / hw.oversubscription,  # all inter-node traffic crosses the tier
-        "RAILS_ONLY": 1.0 if hw.fabric == "rails-only" else 0.0,
-        "A2A_PENALTY": 0.0,
-        "BASE_LAT": float(P[kf.P_BASE + ring_simple]), "A_UP": float(P[kf.P_HWI + ring_simple]),
-        "A_NET": float(P[kf.P_HWN + ring_simple] + P[kf.P_LATINTER]),
-    }
-
-
-# --------------------------------------------------------------------------------------
 # Context: constants + compute tables for one (model, hardware, training, stack)
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Context:
+    spec: Any
     c: np.ndarray
     tab: np.ndarray
+    htab: np.ndarray
+    P: np.ndarray
     tps: tuple[int, ...]
     mbss: tuple[int, ...]
     cps: tuple[int, ...]
-    model_flops_per_step: float
+    flops: dict[str, float]          # FLOPs per step under each convention
     peak_bf16: float
     world: int
     tokens_per_step: float
     stack: str
+    sp: dict[str, float]
+    domain: int
+    checkpoint_bytes: float
 
 
 def _freeze(d: dict) -> tuple:
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
 
 
-def _model_consts(spec, seq_len: int, sp: dict[str, float]) -> dict[str, float]:
-    from .memory import _param_groups  # the same parameter split as the memory model
+_ELEMENTWISE_TYPES = ("memory", "cast")
 
-    kinds = spec.layer_kinds()
-    grp = _param_groups(spec)
-    if spec.attention == "mla":
-        hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
+
+def _op_classes(ops: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Boolean masks of the op table by what the step model needs: expert GEMMs, attention
+    core, other GEMMs, memory-bound ops, the softmax of unfused attention. Uses the compute
+    model's ``component`` column when it has one (H-compute's enum), else op types/names."""
+    ot = ops["op_type"].to_numpy()
+    op = ops["op"].to_numpy().astype(str)
+    if "component" in ops.columns:
+        comp = ops["component"].to_numpy().astype(str)
+        expert = comp == "expert_gemm"
+        attn = comp == "attention"
     else:
-        hkv = spec.kv_heads * spec.head_dim
-    return {
-        "L": float(spec.layers), "NMOE": float(kinds.count("moe")), "H": float(spec.hidden),
-        "S": float(seq_len), "V": float(spec.vocab), "HKV": float(hkv),
-        "TOPK": float(spec.top_k or 1), "P_LAYERS": grp["layers"], "P_EXPERTS": grp["experts"],
-        "P_EMB": grp["embedding"], "P_HEAD": grp["lm_head"], "DROPOUT": sp["dropout"],
-    }
+        expert = np.char.startswith(op, "experts_")
+        attn = ot == "attention"
+    gemm = (ot == "gemm") & ~attn
+    mem = ~(gemm | attn)
+    softmax = np.char.startswith(op, "softmax")
+    return {"expert": expert & gemm, "gemm": gemm & ~expert, "attn": attn, "mem": mem, "softmax": softmax}
 
 
-def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float],
-            tps, mbss, cps) -> np.ndarray:
-    """tab[kind, part, tp_i, mbs_i, cp_i, sp] from compute.layer_ops [s]."""
+def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps):
+    """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
+    :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
+    [bytes]: per layer of each kind, one micro-batch, one rank."""
     from . import compute, memory
 
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
     n_dense_like = sum(v for k, v in counts.items() if k != "moe")
-    tab = np.zeros((3, len(kt.PART_NAMES), len(tps), len(mbss), len(cps), 2))
-    fp8 = 1.0 + (sp["fp8_gemm_overhead"] if precision == "fp8" else 0.0)
+    tab = np.zeros((2, len(kt.TAB_NAMES), len(tps), len(mbss), len(cps), 2))
+    htab = np.zeros((len(kt.HTAB_NAMES), len(tps), len(mbss), len(cps), 2))
+    ab = 2.0
     for (ti, tp), (mi, mbs), (ci, cp), spf in itertools.product(
             enumerate(tps), enumerate(mbss), enumerate(cps), (0, 1)):
         if spf and tp == 1:
             tab[:, :, ti, mi, ci, 1] = tab[:, :, ti, mi, ci, 0]
+            htab[:, ti, mi, ci, 1] = htab[:, ti, mi, ci, 0]
             continue
         ops = compute.layer_ops(spec, seq_len // cp, mbs, tp, acc_name, precision,
                                 causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
                                 sequence_parallel=bool(spf), passes=("fwd", "bwd"))
-        kind = ops["layer_kind"].to_list()
-        ps = ops["pass"].to_numpy()
-        ot = ops["op_type"].to_numpy()
-        op = ops["op"].to_list()
+        kind = ops["layer_kind"].to_numpy().astype(str)
+        ps = ops["pass"].to_numpy().astype(str)
         t = ops["time_s"].to_numpy().copy()
-        att = ot == "attention"
-        t[att] *= cp                      # with CP each rank's queries see all s keys
-        expert = np.array([o.startswith("experts_") for o in op])
-        gemm = (ot == "gemm")
-        t[gemm] *= fp8
-        softmax = np.array([o == "softmax" for o in op])
-        for kname in set(kind):
-            sel = np.array([k == kname for k in kind])
-            if kname == "moe":
-                slot, w = 1, 1.0
-            elif kname == "head":
-                slot, w = 2, 1.0
-            else:
-                slot, w = 0, counts.get(kname, 0) / max(n_dense_like, 1)
-            fwd, bwd = sel & (ps == "fwd"), sel & (ps == "bwd")
-            parts = (fwd & gemm & ~expert, fwd & gemm & expert, fwd & att, fwd & (ot == "memory"),
-                     bwd & gemm & ~expert, bwd & gemm & expert, bwd & att, bwd & (ot == "memory"),
-                     fwd & (att | softmax))
-            for pi, mask in enumerate(parts):
-                tab[slot, pi, ti, mi, ci, spf] += w * float(t[mask].sum())
+        cl = _op_classes(ops)
+        t[cl["attn"]] *= cp                      # with CP each rank's queries see all s keys
+        has_cast = "component" in ops.columns and bool((ops["component"] == "cast").any())
+        if precision == "fp8" and not has_cast:  # until the compute model has explicit cast ops
+            t[cl["gemm"] | cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
+        fwd, bwd = ps == "fwd", ps == "bwd"
+        for kname in set(kind.tolist()):
+            sel = kind == kname
+
+            def tot(mask, sel=sel, t=t):
+                return float(t[sel & mask].sum())
+
+            parts = (tot(fwd & (cl["gemm"] | cl["attn"])), tot(fwd & cl["mem"]),
+                     tot(bwd & (cl["gemm"] | cl["attn"])), tot(bwd & cl["mem"]),
+                     tot(fwd & cl["expert"]), tot(bwd & cl["expert"]), tot(cl["attn"]),
+                     tot(fwd & (cl["attn"] | cl["softmax"])))
+            if kname == "head":
+                htab[kt.H_FWD, ti, mi, ci, spf] = parts[0] + parts[4]
+                htab[kt.H_FWD_MEM, ti, mi, ci, spf] = parts[1]
+                htab[kt.H_BWD, ti, mi, ci, spf] = parts[2] + parts[5]
+                htab[kt.H_BWD_MEM, ti, mi, ci, spf] = parts[3]
+                continue
+            slot, w = (kt.K_MOE, 1.0) if kname == "moe" else (kt.K_DENSE, counts.get(kname, 0) / max(n_dense_like, 1))
+            for pi, v in enumerate(parts):
+                tab[slot, pi, ti, mi, ci, spf] += w * v
+        tok = mbs * seq_len / cp
+        htab[kt.H_ACT, ti, mi, ci, spf] = tok * spec.vocab / tp * (ab + 4.0)  # logits 16-bit + fp32 copy
         for ri, rc in enumerate(("none", "selective", "full")):
             act = memory.activation_bytes_per_layer(
                 spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
                 flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp)
             for kname, b in act.items():
-                slot = 1 if kname == "moe" else 0
-                w = 1.0 if slot == 1 else counts.get(kname, 0) / max(n_dense_like, 1)
-                tab[slot, kt.P_ACT_NONE + ri, ti, mi, ci, spf] += w * b
-    return tab
+                slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
+                w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
+                tab[slot, kt.T_ACT_NONE + ri, ti, mi, ci, spf] += w * b
+    return tab, htab
+
+
+def _flop_conventions(spec, seq_len: int, tokens: float) -> dict[str, float]:
+    """FLOPs of one step under the common MFU conventions [FLOP]."""
+    bd = {r["component"]: float(r["params_active"]) for r in spec.param_breakdown().iter_rows(named=True)}
+    n_active = spec.params_active - bd.get("embeddings", 0.0) - bd.get("position_embeddings", 0.0) \
+        - bd.get("lm_head", 0.0)
+    head = 6.0 * spec.vocab * spec.hidden
+    return {
+        "6ND (N active, no embedding/head)": 6.0 * n_active * tokens,
+        "6ND + LM head": (6.0 * n_active + head) * tokens,
+        "+ causal attention": spec.flops_per_token(seq_len, training=True, causal=True) * tokens,
+        "+ full attention (Korthikanti/PaLM)": spec.flops_per_token(seq_len, training=True, causal=False) * tokens,
+    }
 
 
 @functools.lru_cache(maxsize=64)
+def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
+    """(fixed time [s], time per local parameter [s]) of the optimizer update, from
+    :func:`infra_lab.compute.optimizer_step_time` (linear in the parameter count)."""
+    from . import compute
+
+    t0 = compute.optimizer_step_time(0.0, acc_name, optimizer)
+    return t0, (compute.optimizer_step_time(1e9, acc_name, optimizer) - t0) / 1e9
+
+
+_TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead")
+"""Stack factors that change the per-layer tables (the others act in the kernel)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _tables_cached(model: tuple, acc_name: str, precision: str, seq_len: int, factors: tuple,
+                   tps: tuple, mbss: tuple, cps: tuple):
+    from . import models
+
+    spec = models.ModelSpec.from_dict(dict(model))
+    sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
+    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps)
+    tab.setflags(write=False)
+    htab.setflags(write=False)
+    return tab, htab
+
+
+MFU_CONVENTION = "+ causal attention"
+"""The FLOP convention of ``Estimate.mfu``: 3 × forward of every layer and the LM head,
+attention counted causal (half the s² score/context work), no recomputation."""
+
+
+@functools.lru_cache(maxsize=256)
 def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple) -> _Context:
-    from . import compute, memory, models
+    from . import collectives, memory, models
     from .scenario import HardwareConfig
 
     spec = models.ModelSpec.from_dict(dict(model))
     hw = HardwareConfig.from_dict(dict(hw_t))
     sp = stack_params(stack, dict(overrides))
     acc = catalog.accelerator(hw.accelerator)
-    vals: dict[str, float] = {}
-    vals.update(_model_consts(spec, seq_len, sp))
-    vals["GB"] = float(global_batch)
-    vals.update(_hardware_consts(hw, sp))
-    vals.update({
+    cpar = collectives.collective_time_params(hw)
+    if spec.attention == "mla":
+        hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
+    else:
+        hkv = spec.kv_heads * spec.head_dim
+    vals = {
+        "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
+        "HKV": float(hkv), "GB": float(global_batch), "HBM": acc.hbm_bytes, "D": float(cpar.domain),
+        "LAYERS": float(spec.layers),
         "FW_SCALE": sp["framework_time_scale"], "MEM_SCALE": sp["memory_time_scale"],
         "TP_OVL": sp["tp_comm_overlap"], "CP_OVL": sp["cp_comm_overlap"],
         "EP_OVL": sp["ep_comm_overlap"], "EP_IMB": sp["ep_load_imbalance"],
         "PP_OVL": sp["pp_p2p_overlap"], "DP_OVL": sp["dp_comm_overlap"],
         "Z3_OVL": sp["zero3_comm_overlap"], "Z3_EFF": sp["zero3_bandwidth_efficiency"],
-        "GRAD_BYTES": sp["grad_reduce_bytes"],
-        "GRADBUF_BYTES": sp["grad_buffer_bytes"],
-        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer],
-        "WEIGHT_BYTES": sp["weight_bytes"], "ACT_BYTES": 2.0,
-        "OPT_T_PER_PARAM": compute.optimizer_step_time(1e9, acc.name, optimizer) / 1e9,
-        "MEM_RESERVE": (sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes) / acc.hbm_bytes,
-    })
+        "GRAD_BYTES": sp["grad_reduce_bytes"], "GRADBUF_BYTES": sp["grad_buffer_bytes"],
+        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer], "WEIGHT_BYTES": sp["weight_bytes"],
+        "ACT_BYTES": 2.0,
+        "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
+        "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
+        "RESERVE": sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes,
+        "BUCKET_MIN": sp["dp_bucket_min_params"], "BUCKET_PER_RANK": sp["dp_bucket_params_per_rank"],
+        "DROPOUT": sp["dropout"],
+    }
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
         bad = [n for n, v in zip(kt.C_NAMES, c, strict=True) if not math.isfinite(v)]
         raise ValidationError(f"training model constants not finite: {bad}")
-    tab = _tables(spec, acc.name, precision, seq_len, sp, tps, mbss, cps)
-    mflops = spec.flops_per_token(seq_len, training=True, causal=False, recompute="none") * seq_len * global_batch
-    return _Context(c=c, tab=tab, tps=tps, mbss=mbss, cps=cps, model_flops_per_step=mflops,
-                    peak_bf16=acc.peak("bf16"), world=hw.world_size,
-                    tokens_per_step=float(seq_len * global_batch), stack=stack)
+    tab, htab = _tables_cached(model, acc.name, precision, seq_len,
+                               tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps)
+    tokens = float(seq_len * global_batch)
+    ckpt = spec.params_total * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer])
+    return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
+                    tps=tps, mbss=mbss, cps=cps, flops=_flop_conventions(spec, seq_len, tokens),
+                    peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
+                    sp=sp, domain=int(cpar.domain), checkpoint_bytes=float(ckpt))
 
 
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None) -> _Context:
@@ -280,10 +329,39 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
         stack = sc.stack
     else:
         stacks.check_stack(stack, sc.hardware.accelerator, "training")
+    stack_params(stack, params)  # validate overrides before they become a cache key
     tr = sc.training
     return _context_cached(_freeze(sc.model), _freeze(sc.hardware.to_dict()), tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stage_rows(model: tuple, pp: int, vp: int) -> tuple[tuple[float, ...], ...]:
+    from . import memory, models
+
+    spec = models.ModelSpec.from_dict(dict(model))
+    return tuple((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
+                  float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"])
+                 for s in memory.stage_candidates(spec, pp, vp))
+
+
+def _layout_tables(ctx: _Context, model: tuple, layouts: np.ndarray):
+    """lay[layout, candidate, L_*], ncand[layout] and comm[layout, mbs_i, sp, Q_*] for an
+    int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
+    :func:`infra_lab.memory.stage_candidates`, collective times from the collective kernel."""
+    n = layouts.shape[0]
+    lay = np.zeros((n, 8, kt.N_LAY))
+    ncand = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        rows = _stage_rows(model, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]))
+        ncand[i] = len(rows)
+        for j, r in enumerate(rows):
+            lay[i, j, : len(r)] = r
+    kt.fill_layout_comm(ctx.c, layouts, lay, ncand, ctx.P)
+    comm = np.zeros((n, len(ctx.mbss), 2, kt.N_COMM))
+    kt.fill_plan_comm(ctx.c, layouts, np.array(ctx.mbss, dtype=np.float64), comm, ctx.P)
+    return lay, ncand, comm
 
 
 # --------------------------------------------------------------------------------------
@@ -298,14 +376,23 @@ class Estimate:
     step_time_s : time of one optimizer step [s]
     tokens_per_s : global_batch · seq_len / step_time_s [tokens/s]
     tokens_per_s_per_gpu : tokens_per_s / GPUs [tokens/s]
-    mfu : model FLOPs utilisation against the dense BF16 peak [-]
-    tflops_per_gpu : model FLOPs per second per GPU [TFLOP/s]
+    mfu : model FLOPs utilisation against the dense BF16 peak [-], FLOPs under
+        :data:`MFU_CONVENTION` (causal attention, LM head included); see
+        :meth:`mfu_table` for the other conventions side by side
+    tflops_per_gpu : model FLOPs per second per GPU, same convention [TFLOP/s]
     memory_per_gpu_bytes : peak memory on the most loaded GPU [bytes]
     fits : memory_per_gpu_bytes ≤ HBM capacity
     breakdown : polars DataFrame (component, seconds) summing to step_time_s
     stack : software stack whose factors were used
-    model_flops_per_step : FLOPs of one step (3 × forward, no recompute, full attention) [FLOP]
+    model_flops_per_step : FLOPs of one step under :data:`MFU_CONVENTION` [FLOP]
     gpus : GPUs in the cluster
+    nic_busy_fraction : time the step's collectives that cross scale-up domains keep the
+        NICs busy, over the step time (raw collective time, overlapped or not) [-]
+    dp_comm_raw_s : raw data-parallel collective time of the slowest stage per step,
+        before any overlap [s]
+    checkpoint_bytes : one full checkpoint: weights + optimizer states of all parameters [bytes]
+    flops_by_convention : FLOPs per step under each MFU convention [FLOP]
+    peak_flops : dense BF16 peak of one GPU [FLOP/s]
     """
 
     step_time_s: float
@@ -319,23 +406,50 @@ class Estimate:
     stack: str = ""
     model_flops_per_step: float = 0.0
     gpus: int = 0
+    nic_busy_fraction: float = 0.0
+    dp_comm_raw_s: float = 0.0
+    checkpoint_bytes: float = 0.0
+    flops_by_convention: dict = field(default_factory=dict, repr=False)
+    peak_flops: float = 0.0
 
     def days_to_train(self, tokens: float) -> float:
         """Days of uninterrupted training for ``tokens`` [days]."""
-        return float(tokens) / self.tokens_per_s / 86400.0
+        return float(_tokens_arg(tokens)) / self.tokens_per_s / 86400.0
+
+    def gpu_hours(self, tokens: float) -> float:
+        """GPU-hours of uninterrupted training for ``tokens`` [GPU·h]: step time × steps ×
+        GPUs (the quantity economics and reliability consume)."""
+        return float(_tokens_arg(tokens)) / self.tokens_per_s * self.gpus / 3600.0
+
+    def mfu_table(self) -> pl.DataFrame:
+        """MFU under the common FLOP conventions, side by side: convention, flops_per_step
+        [FLOP], tflops_per_gpu [TFLOP/s], mfu [-] (tokens/s/GPU is the convention-free figure)."""
+        names = list(self.flops_by_convention)
+        f = np.array([self.flops_by_convention[k] for k in names])
+        per = f / (self.step_time_s * self.gpus)
+        return pl.DataFrame({"convention": names, "flops_per_step": f, "tflops_per_gpu": per / 1e12,
+                             "mfu": per / self.peak_flops})
 
     def to_dict(self) -> dict[str, Any]:
         """Scalar fields as a dict (breakdown components included as ``<name>_s``)."""
         d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
                                            "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
-                                           "fits", "stack", "gpus")}
+                                           "fits", "stack", "gpus", "nic_busy_fraction",
+                                           "dp_comm_raw_s", "checkpoint_bytes")}
         d.update({f"{c}_s": s for c, s in self.breakdown.iter_rows()})
         return d
 
 
+def _tokens_arg(tokens) -> float:
+    if isinstance(tokens, bool) or not isinstance(tokens, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(tokens)) or tokens <= 0:
+        raise ValidationError(f"tokens = {tokens!r}: expected a finite number of tokens > 0")
+    return float(tokens)
+
+
 def _plan_of(sc: Scenario) -> tuple[int, ...]:
     p, tr = sc.parallelism, sc.training
-    return (p.tp, p.pp, p.vp, p.cp, p.ep, p.dp, tr.micro_batch, p.zero, int(p.fsdp),
+    return (p.tp, p.pp, p.vp, p.cp, p.ep, p.etp, p.dp, tr.micro_batch, p.zero, int(p.fsdp),
             _RC[tr.recompute], int(p.sequence_parallel))
 
 
@@ -356,9 +470,9 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
 
     Notes
     -----
-    step = m·(t_f + t_b + t_r) + exposed TP/CP/EP comm + pipeline p2p + (pp−1)/vp bubble
-    + exposed DP comm + optimizer, on the slowest pipeline stage; see the module docstring
-    and :mod:`infra_lab._kernels.training`.
+    step = m·t_mb(slowest stage) + pipeline p2p + (pp−1)/vp bubble + exposed DP comm
+    + optimizer, t_mb = forward + backward + recompute + exposed TP/CP/EP comm of one
+    micro-batch; see the module docstring and :mod:`infra_lab._kernels.training`.
 
     Examples
     --------
@@ -369,127 +483,200 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     """
     sc = Scenario.from_dict(scenario)
     plan = _plan_of(sc)
-    tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, spf = plan
+    tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = plan
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params)
-    out = kt.step_model(ctx.c, ctx.tab, tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, spf, 0, 0, 0)
-    return _estimate_from(out, ctx)
+    layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
+    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.model), layouts)
+    row = np.array([[*plan, 0, 0, 0, 0]], dtype=np.int64)
+    out = np.empty((1, kt.N_OUT))
+    kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, row, out)
+    return _estimate_from(out[0], ctx)
 
 
 def _estimate_from(out, ctx: _Context) -> Estimate:
-    step = float(out[kt.N_COMPONENTS])
+    step = float(out[kt.O_STEP])
     if not (math.isfinite(step) and step > 0):
         raise ValidationError(f"step time {step!r}: the model produced a non-positive or non-finite time")
     tps = ctx.tokens_per_step / step
     bd = pl.DataFrame({"component": list(COMPONENTS),
                        "seconds": [float(x) for x in out[: kt.N_COMPONENTS]]},
                       schema={"component": pl.String, "seconds": pl.Float64})
+    f = ctx.flops[MFU_CONVENTION]
     return Estimate(
         step_time_s=step, tokens_per_s=tps, tokens_per_s_per_gpu=tps / ctx.world,
-        mfu=ctx.model_flops_per_step / (step * ctx.world * ctx.peak_bf16),
-        tflops_per_gpu=ctx.model_flops_per_step / (step * ctx.world) / 1e12,
-        memory_per_gpu_bytes=float(out[kt.N_COMPONENTS + 1]), fits=bool(out[kt.N_COMPONENTS + 2] > 0.5),
-        breakdown=bd, stack=ctx.stack, model_flops_per_step=ctx.model_flops_per_step, gpus=ctx.world,
+        mfu=f / (step * ctx.world * ctx.peak_bf16), tflops_per_gpu=f / (step * ctx.world) / 1e12,
+        memory_per_gpu_bytes=float(out[kt.O_MEM]), fits=bool(out[kt.O_FITS] > 0.5),
+        breakdown=bd, stack=ctx.stack, model_flops_per_step=f, gpus=ctx.world,
+        nic_busy_fraction=min(1.0, float(out[kt.O_NET]) / step), dp_comm_raw_s=float(out[kt.O_DP_RAW]),
+        checkpoint_bytes=ctx.checkpoint_bytes, flops_by_convention=dict(ctx.flops), peak_flops=ctx.peak_bf16,
     )
 
 
 # --------------------------------------------------------------------------------------
 # search
 # --------------------------------------------------------------------------------------
-_PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero", "fsdp", "recompute",
+_PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
               "sequence_parallel")
-SEARCH_CONSTRAINTS = tuple(_PLAN_KEYS) + tuple(
-    f"{b}_{k}" for k in ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero") for b in ("max", "min"))
+_BOUNDED = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")
+SEARCH_CONSTRAINTS = tuple(_PLAN_KEYS) + tuple(f"{b}_{k}" for k in _BOUNDED for b in ("max", "min"))
 """Keyword constraints of :func:`search`: a plan key = a value or a list of values
-(``recompute`` as "none"/"selective"/"full"), or ``max_<key>`` / ``min_<key>`` bounds."""
+(``recompute`` as "none"/"selective"/"full", ``fsdp``/``sequence_parallel`` as booleans), or
+``max_<key>`` / ``min_<key>`` integer bounds."""
 
-DEFAULT_MAX = {"micro_batch": 16, "vp": 8, "cp": 16}
+DEFAULT_MAX = {"micro_batch": 16, "vp": 8, "cp": 16, "etp": 8}
 
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _allowed(name: str, values, cons: dict) -> list:
+def _check_constraints(cons: dict) -> dict:
+    """Validate search constraints: names, types and ranges. Returns them normalised
+    (lists of ints for plan keys)."""
+    out: dict[str, Any] = {}
+    for k, v in cons.items():
+        if k not in SEARCH_CONSTRAINTS:
+            raise unknown("search constraint", k, SEARCH_CONSTRAINTS)
+        if k.startswith(("max_", "min_")):
+            base = k[4:]
+            lo = 0 if base == "zero" else 1
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValidationError(f"search constraint {k} = {v!r}: expected an integer >= {lo}")
+            out[k] = int(v)
+            continue
+        vals = list(v) if isinstance(v, (list, tuple, set)) else [v]
+        if not vals:
+            raise ValidationError(f"search constraint {k} = {v!r}: expected at least one value")
+        norm = []
+        for x in vals:
+            if k == "recompute":
+                if x not in _RC:
+                    raise unknown("recompute value", x, list(_RC), where=f"search constraint {k}")
+                norm.append(_RC[x])
+            elif k in ("fsdp", "sequence_parallel"):
+                if not isinstance(x, bool):
+                    raise ValidationError(f"search constraint {k} = {x!r}: expected true or false")
+                norm.append(int(x))
+            elif k == "zero":
+                if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or not 0 <= x <= 3:
+                    raise ValidationError(f"search constraint zero = {x!r}: allowed 0, 1, 2 or 3")
+                norm.append(int(x))
+            else:
+                if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
+                    raise ValidationError(f"search constraint {k} = {x!r}: expected a positive integer")
+                norm.append(int(x))
+        out[k] = norm
+    for key in _BOUNDED:
+        lo, hi = out.get(f"min_{key}"), out.get(f"max_{key}")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValidationError(f"search constraints min_{key} = {lo} > max_{key} = {hi}: no value allowed")
+    return out
+
+
+def _allowed(name: str, values, cons: dict, why: str, strict: bool = True) -> list:
+    """Filter candidate values of one plan key by the constraints; when an explicitly
+    requested value is impossible, say which and what is allowed."""
     vals = list(values)
     if name in cons:
         want = cons[name]
-        want = list(want) if isinstance(want, (list, tuple, set)) else [want]
-        if name == "recompute":
-            want = [_RC[w] if isinstance(w, str) else int(w) for w in want]
-        elif name in ("fsdp", "sequence_parallel"):
-            want = [int(bool(w)) for w in want]
-        vals = [v for v in vals if v in want]
+        bad = [w for w in want if w not in vals]
+        if strict and bad and len(bad) == len(want):
+            shown = [_RC_NAMES[w] for w in bad] if name == "recompute" else bad
+            allowed = [_RC_NAMES[w] for w in vals] if name == "recompute" else vals
+            raise ValidationError(f"search constraint {name} = {shown[0] if len(shown) == 1 else shown}: "
+                                  f"not a valid {name} here; allowed {allowed} ({why})")
+        vals = [x for x in vals if x in want]
     lo = cons.get(f"min_{name}")
     hi = cons.get(f"max_{name}", DEFAULT_MAX.get(name))
     if lo is not None:
-        vals = [v for v in vals if v >= lo]
+        vals = [x for x in vals if x >= lo]
     if hi is not None:
-        vals = [v for v in vals if v <= hi]
+        vals = [x for x in vals if x <= hi]
     return vals
 
 
-def _enumerate(sc: Scenario, cons: dict) -> np.ndarray:
-    """Every consistent plan (rows of tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, sp)."""
+def _enumerate(sc: Scenario, cons: dict):
+    """Layouts (tp, pp, vp, cp, dp, ep, etp) and every consistent plan row
+    (tp pp vp cp ep etp dp mbs zero fsdp rc sp + layout index)."""
     spec = sc.model_spec
     hw, tr = sc.hardware, sc.training
     W = hw.world_size
-    rows = []
-    zeros = _allowed("zero", range(4), cons)
-    fsdps = _allowed("fsdp", (0, 1), cons)
+    D = min(hw.scaleup_domain, W)
+    L = spec.layers
+    zeros = _allowed("zero", range(4), cons, "ZeRO stages 0-3")
+    fsdps = _allowed("fsdp", (0, 1), cons, "false or true")
     # FSDP is enumerated as (zero=3, fsdp=True): full sharding, priced like ZeRO-3
     shard_opts = [(z, 0) for z in zeros if 0 in fsdps] + ([(3, 1)] if 1 in fsdps and 3 in zeros else [])
-    rcs = _allowed("recompute", (0, 1, 2), cons)
+    rcs = _allowed("recompute", (0, 1, 2), cons, "none, selective, full")
     tail = np.array([(z, f, r) for z, f in shard_opts for r in rcs], dtype=np.int64).reshape(-1, 3)
-    tps = _allowed("tp", [d for d in _divisors(W) if d <= hw.scaleup_domain and spec.heads % d == 0], cons)
+    tps = _allowed("tp", [d for d in _divisors(W) if d <= D and spec.heads % d == 0], cons,
+                   f"divisors of the {W} GPUs up to the scale-up domain of {D} that divide the {spec.heads} heads")
+    layouts, heads = [], []
     for tp in tps:
-        for pp in _allowed("pp", [d for d in _divisors(W // tp) if spec.layers % d == 0], cons):
+        pps = _allowed("pp", [d for d in _divisors(W // tp) if d <= L], cons,
+                       f"divisors of {W}/tp up to the {L} layers", strict=False)
+        for pp in pps:
             rem = W // (tp * pp)
-            for cp in _allowed("cp", [d for d in _divisors(rem) if tr.seq_len % d == 0], cons):
+            vps = [1] if pp == 1 else [v for v in range(1, L // pp + 1)]
+            cps = _allowed("cp", [d for d in _divisors(rem) if tr.seq_len % d == 0], cons,
+                           f"divisors of the remaining ranks dividing seq_len {tr.seq_len}", strict=False)
+            for cp in cps:
                 dp = rem // cp
-                if not _allowed("dp", [dp], cons) or tr.global_batch % dp:
+                if not _allowed("dp", [dp], cons, "", strict=False) or tr.global_batch % dp:
                     continue
-                eps = [1] if not spec.experts else [d for d in _divisors(spec.experts) if (dp * cp) % d == 0]
-                vps = [1] if pp == 1 else _divisors(spec.layers // pp)
-                mbss = _divisors(tr.global_batch // dp)
-                sps = [0] if tp == 1 else [0, 1]
-                for ep, vp, mbs, spf in itertools.product(_allowed("ep", eps, cons), _allowed("vp", vps, cons),
-                                                          _allowed("micro_batch", mbss, cons),
-                                                          _allowed("sequence_parallel", sps, cons)):
-                    rows.append((tp, pp, vp, cp, ep, dp, mbs, spf))
-    if not rows or tail.size == 0:
-        return np.zeros((0, 11), dtype=np.int64)
-    head = np.array(rows, dtype=np.int64)
-    n_h, n_t = head.shape[0], tail.shape[0]
-    H = np.repeat(head, n_t, axis=0)
-    T = np.tile(tail, (n_h, 1))
-    # columns: tp pp vp cp ep dp mbs zero fsdp rc sp
-    return np.column_stack([H[:, :7], T, H[:, 7]])
+                folded = tp * cp * dp
+                if spec.experts:
+                    eps = [d for d in _divisors(spec.experts) if folded % d == 0]
+                else:
+                    eps = [1]
+                for ep in _allowed("ep", eps, cons, "", strict=False):
+                    if spec.experts:
+                        etps = [d for d in _divisors(folded // ep) if d <= D]
+                    else:
+                        etps = [1]
+                    for etp in _allowed("etp", etps, cons, "", strict=False):
+                        for vp in _allowed("vp", vps, cons, "", strict=False):
+                            mbss = _allowed("micro_batch", _divisors(tr.global_batch // dp), cons, "", strict=False)
+                            sps = _allowed("sequence_parallel", [0] if tp == 1 else [0, 1], cons, "", strict=False)
+                            if not mbss or not sps:
+                                continue
+                            li = len(layouts)
+                            layouts.append((tp, pp, vp, cp, dp, ep, etp))
+                            for mbs in mbss:
+                                for spf in sps:
+                                    heads.append((tp, pp, vp, cp, ep, etp, dp, mbs, spf, li))
+    if not heads or tail.size == 0:
+        return np.zeros((0, 7), dtype=np.int64), np.zeros((0, 13), dtype=np.int64)
+    H = np.array(heads, dtype=np.int64)
+    n_h, n_t = H.shape[0], tail.shape[0]
+    Hr = np.repeat(H, n_t, axis=0)
+    Tt = np.tile(tail, (n_h, 1))
+    # columns: tp pp vp cp ep etp dp mbs zero fsdp rc sp layout
+    plans = np.column_stack([Hr[:, :8], Tt, Hr[:, 8], Hr[:, 9]])
+    return np.array(layouts, dtype=np.int64), plans
 
 
 def plan_space_size(scenario: Scenario | dict, **constraints) -> int:
     """Number of consistent plans :func:`search` would evaluate."""
     sc = Scenario.from_dict(scenario)
-    _check_constraints(constraints)
-    return int(_enumerate(sc, constraints).shape[0])
-
-
-def _check_constraints(cons: dict) -> None:
-    for k in cons:
-        if k not in SEARCH_CONSTRAINTS:
-            raise unknown("search constraint", k, SEARCH_CONSTRAINTS)
+    cons = _check_constraints(constraints)
+    return int(_enumerate(sc, cons)[1].shape[0])
 
 
 def _prepare(sc: Scenario, cons: dict, stack, params):
-    plans11 = _enumerate(sc, cons)
-    if plans11.shape[0] == 0:
-        raise ValidationError(f"search: no consistent plan satisfies the constraints {cons!r}")
-    tps = tuple(sorted(set(plans11[:, 0].tolist())))
-    mbss = tuple(sorted(set(plans11[:, 6].tolist())))
-    cps = tuple(sorted(set(plans11[:, 3].tolist())))
+    layouts, p13 = _enumerate(sc, cons)
+    if p13.shape[0] == 0:
+        raise ValidationError(
+            f"search: no consistent plan satisfies the constraints {cons!r} for {sc.hardware.world_size} "
+            f"GPUs (global_batch {sc.training.global_batch}, {sc.model_spec.layers} layers); relax a bound")
+    tps = tuple(sorted(set(p13[:, 0].tolist())))
+    mbss = tuple(sorted(set(p13[:, 7].tolist())))
+    cps = tuple(sorted(set(p13[:, 3].tolist())))
     ctx = _context(sc, tps, mbss, cps, stack, params)
-    idx = lambda vals, col: np.searchsorted(np.array(vals), plans11[:, col])  # noqa: E731
-    plans = np.column_stack([plans11, idx(tps, 0), idx(mbss, 6), idx(cps, 3)]).astype(np.int64)
-    return np.ascontiguousarray(plans), ctx
+    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.model), layouts)
+    idx = lambda vals, col: np.searchsorted(np.array(vals), p13[:, col])  # noqa: E731
+    plans = np.column_stack([p13[:, :12], idx(tps, 0), idx(mbss, 7), idx(cps, 3), p13[:, 12]]).astype(np.int64)
+    return np.ascontiguousarray(plans), ctx, (lay, ncand, comm)
 
 
 def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int | None = 10,
@@ -498,10 +685,12 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     """Every consistent parallel plan for the scenario's model and cluster, best first.
 
     Enumerates tp (divisors of the world ≤ the scale-up domain, dividing the heads), pp
-    (dividing the layers), vp (dividing layers/pp), cp (dividing seq_len), ep (dividing the
-    experts and dp·cp), dp (derived), micro-batch (dividing global_batch/dp), ZeRO 0–3 and
-    FSDP, recompute none/selective/full and sequence parallel (tp > 1); evaluates them all
-    with the numba kernel (parallel over plans); drops plans that do not fit (when
+    (any divisor of the remaining ranks up to the layer count: stages need not be equal),
+    vp (1 … layers/pp), cp (dividing seq_len), dp (derived), ep (dividing the experts and
+    tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
+    tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
+    0–3 and FSDP, recompute none/selective/full and sequence parallel (tp > 1); evaluates
+    them all with the numba kernel (parallel over plans); drops plans that do not fit (when
     ``feasible_only``) and sorts by ``objective``.
 
     Parameters
@@ -514,15 +703,16 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     feasible_only : keep only plans that fit in memory
     stack, params : as in :func:`estimate`
     **constraints : see :data:`SEARCH_CONSTRAINTS`, e.g. ``tp=1``, ``max_tp=8``, ``zero=1``,
-        ``recompute=["none", "selective"]``. Defaults: max_micro_batch 16, max_vp 8, max_cp 16.
+        ``recompute=["none", "selective"]``. Defaults: max_micro_batch 16, max_vp 8,
+        max_cp 16, max_etp 8.
 
     Returns
     -------
     polars.DataFrame
-        tp, pp, vp, cp, ep, dp, micro_batch, zero, fsdp, recompute, sequence_parallel,
-        step_time_s, tokens_per_s, mfu, tflops_per_gpu, memory_per_gpu_bytes, fits, and the
-        breakdown components [s]. With ``top=None, feasible_only=False`` one row per plan
-        evaluated.
+        tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, sequence_parallel,
+        step_time_s, tokens_per_s, mfu, tflops_per_gpu, memory_per_gpu_bytes, fits,
+        nic_busy_fraction and the breakdown components [s]. With ``top=None,
+        feasible_only=False`` one row per plan evaluated.
 
     Examples
     --------
@@ -532,36 +722,52 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     (3, True)
     """
     sc = Scenario.from_dict(scenario)
-    if objective not in OBJECTIVES:
+    if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
-    _check_constraints(constraints)
+    cons = _check_constraints(constraints)
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise ValidationError(f"top = {top!r}: expected a positive integer or None")
-    plans, ctx = _prepare(sc, constraints, stack, params)
+    if not isinstance(feasible_only, bool):
+        raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
+    plans, ctx, (lay, ncand, comm) = _prepare(sc, cons, stack, params)
     out = np.empty((plans.shape[0], kt.N_OUT))
-    kt.evaluate_plans(ctx.c, ctx.tab, plans, out)
+    kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, plans, out)
     return _frame(plans, out, ctx, objective, top, feasible_only)
 
 
+_RC_ENUM = pl.Enum(["none", "selective", "full"])
+
+
 def _frame(plans, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
-    step = out[:, kt.N_COMPONENTS]
-    cols: dict[str, Any] = {k: plans[:, i] for i, k in enumerate(_PLAN_KEYS)}
-    cols["fsdp"] = plans[:, 8].astype(bool)
-    cols["sequence_parallel"] = plans[:, 10].astype(bool)
-    df = pl.DataFrame(cols).with_columns(
-        pl.col("recompute").replace_strict(_RC_NAMES, return_dtype=pl.String))
-    tok = ctx.tokens_per_step / step
-    df = df.with_columns(
-        pl.Series("step_time_s", step), pl.Series("tokens_per_s", tok),
-        pl.Series("mfu", ctx.model_flops_per_step / (step * ctx.world * ctx.peak_bf16)),
-        pl.Series("tflops_per_gpu", ctx.model_flops_per_step / (step * ctx.world) / 1e12),
-        pl.Series("memory_per_gpu_bytes", out[:, kt.N_COMPONENTS + 1]),
-        pl.Series("fits", out[:, kt.N_COMPONENTS + 2] > 0.5),
-        *[pl.Series(name, out[:, j]) for j, name in enumerate(COMPONENTS)],
-    )
+    """The returned frame, built column-wise from the arrays (selection and ordering in
+    numpy, so the frame costs little more than the rows it returns)."""
+    step = out[:, kt.O_STEP]
+    keep = np.arange(plans.shape[0])
     if feasible_only:
-        df = df.filter(pl.col("fits"))
-    df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
-    if top is not None:
-        df = df.head(top)
-    return df
+        keep = keep[out[:, kt.O_FITS] > 0.5]
+    f = ctx.flops[MFU_CONVENTION]
+    key = {"tokens_per_s": -1.0 / step, "mfu": -1.0 / step, "tflops_per_gpu": -1.0 / step,
+           "step_time_s": step, "memory_per_gpu_bytes": out[:, kt.O_MEM]}[objective]
+    kk = key[keep]
+    if top is not None and top < keep.size:
+        part = np.argpartition(kk, top - 1)[:top]
+        keep = keep[part[np.argsort(kk[part], kind="stable")]]
+    else:
+        keep = keep[np.argsort(kk, kind="stable")]
+    p = plans[keep]
+    o = out[keep]
+    st = o[:, kt.O_STEP]
+    cols: dict[str, Any] = {k: p[:, i] for i, k in enumerate(_PLAN_KEYS)}
+    cols["fsdp"] = p[:, kt.PL_FSDP].astype(bool)
+    cols["sequence_parallel"] = p[:, kt.PL_SP].astype(bool)
+    cols["recompute"] = pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(p[:, kt.PL_RC])
+    cols["step_time_s"] = st
+    cols["tokens_per_s"] = ctx.tokens_per_step / st
+    cols["mfu"] = f / (st * ctx.world * ctx.peak_bf16)
+    cols["tflops_per_gpu"] = f / (st * ctx.world) / 1e12
+    cols["memory_per_gpu_bytes"] = o[:, kt.O_MEM]
+    cols["fits"] = o[:, kt.O_FITS] > 0.5
+    cols["nic_busy_fraction"] = np.minimum(1.0, o[:, kt.O_NET] / st)
+    for j, name in enumerate(COMPONENTS):
+        cols[name] = o[:, j]
+    return pl.DataFrame(cols)

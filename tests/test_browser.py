@@ -349,7 +349,10 @@ JS_CELLS = """() => {
           .map(e => e.textContent).filter(t => ERROR_TEXT.test(t))
           .map(t => t.slice(0, 300)),
       stderr: outputs.filter(o => o.output_type === 'stream' && o.name === 'stderr').map(o => o.text.slice(0, 300)),
-      scripts: [...node.querySelectorAll('.jp-OutputArea-output script')].map(s => (s.src || s.textContent).slice(0, 120)),
+      scripts: [...node.querySelectorAll('.jp-OutputArea-output script[src]')].map(s => s.src.slice(0, 120)),
+      lightCharts: outputs.map(o => (o.data && o.data['text/html']) || '')
+                          .map(h => (Array.isArray(h) ? h.join('') : h).split('class="infra-lab-chart"').length - 1)
+                          .reduce((a, b) => a + b, 0),
       charts,
       controls: node.querySelectorAll(CONTROL_SELECTOR).length,
     });
@@ -414,9 +417,12 @@ def _charts_settled(page, timeout_s: float) -> list[dict]:
 
 
 def _expected_chart_count(cells: list[dict]) -> int:
-    """Charts the kernel displayed: altair's 'jupyter' renderer shows every chart as an
-    ``alt.JupyterChart`` widget, whose text/plain repr (also when nested in a box) names it."""
-    return sum(r.count("JupyterChart") for c in cells for r in c["widgetReprs"])
+    """Charts the kernel displayed in cell outputs: il.charts' light renderer writes one
+    ``infra-lab-chart`` div per chart (charts inside widgets' Output areas are not in the
+    cell's outputs and are checked through the rendered page), and any ``alt.JupyterChart``
+    widget names itself in its text/plain repr."""
+    return sum(c["lightCharts"] for c in cells) + sum(
+        r.count("JupyterChart") for c in cells for r in c["widgetReprs"])
 
 
 def _full_screenshot(page, path: Path) -> None:
@@ -555,8 +561,10 @@ def test_notebook_in_browser(path, lab, browser, capsys):
         charts = [(c["index"], ch) for c in cells for ch in c["charts"]]
         bad = [f"cell {i}: {ch}" for i, ch in charts if ch["error"] or not (ch["marks"] or ch["canvasSize"])]
         assert not bad, f"{path.name}: charts not rendered:\n" + "\n".join(bad)
+        # charts are small inline scripts calling the page's one vegaEmbed (il.charts'
+        # light renderer); a script loaded from a URL would be a CDN renderer
         scripts = [f"cell {c['index']}: {s}" for c in cells for s in c["scripts"]]
-        assert not scripts, f"{path.name}: outputs hold <script> tags (a CDN renderer?):\n" + "\n".join(scripts)
+        assert not scripts, f"{path.name}: outputs load scripts from URLs (a CDN renderer?):\n" + "\n".join(scripts)
         empty = [c["index"] for c in cells if c["emptyWidgetViews"]]
         assert not empty, f"{path.name}: widget outputs that rendered nothing in cells {empty}"
         expected = _expected_chart_count(cells)

@@ -1,323 +1,542 @@
-"""The training-step model: one plain-Python function, compiled once more by numba.
+"""The training-step kernel, composed from the domain kernels.
 
-:func:`step_model` is written once over floats and ints. The plain-Python function is the
-reference (``infra_lab.training.estimate`` calls it); :data:`step_model_nb` is the same
-function compiled with ``numba.njit(cache=True)``, and :func:`evaluate_plans` is the
-``njit(parallel=True)`` driver that runs it over an array of plans with ``prange``. Because
-both paths execute the same source, they agree to rounding (tests check 1e-9 relative).
+One optimizer step of one parallel plan is assembled from four named parts:
 
-Inputs (built by :mod:`infra_lab.training`; hardware numbers only come in as arguments):
+* **compute** (:func:`stage_compute`): forward, backward and recomputation time of one
+  micro-batch on a pipeline stage, from per-layer tables of the compute model
+  (:func:`infra_lab.compute.layer_ops`) scaled by the stack's framework/memory factors;
+* **communication** (:func:`fill_plan_comm`, :func:`fill_layout_comm`): every TP, CP, EP,
+  expert-TP, PP and DP collective priced by the collective kernel that ``il.collective``
+  uses, :func:`infra_lab._kernels.fabric.best_collective` (no private α–β copy). Collective
+  times are computed once per distinct (layout, micro-batch) before the parallel loop, so the
+  plan loop only reads them;
+* **memory** (:func:`infra_lab._kernels.memory.training_bytes`): the formula that
+  ``il.memory.training_memory`` wraps;
+* **schedule** (:func:`step_plan`): micro-batches, the pipeline bubble, the slowest stage,
+  overlap windows, Megatron's bucketed data-parallel reduce-scatter/all-gather with
+  per-bucket readiness and the exposed tail bucket, the optimizer update.
 
-``c``    float64 vector of constants, indexed by the ``C_*`` names below (model sizes,
-         hardware bandwidths and latencies, the software stack's named factors).
-``tab``  float64 array ``[kind, part, tp_i, mbs_i, cp_i, sp]`` of per-layer times of one
-         micro-batch on one rank [s], from the compute model (:func:`infra_lab.compute.layer_ops`).
-         kind: 0 dense-like layer, 1 MoE layer, 2 LM head. part: see ``P_*``.
-``plan`` int64 row: ``tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, recompute, sp, tp_i, mbs_i, cp_i``
-         (recompute: 0 none, 1 selective, 2 full).
+Inputs are built by :mod:`infra_lab.training` (hardware and stack numbers only come in as
+arguments): a constant vector ``c`` (``C_*``), per-layer tables ``tab``/``htab`` (``T_*``,
+``H_*``), per-layout tables ``lay`` (``L_*``, one row per pipeline-stage candidate) and
+per-(layout, micro-batch) collective times ``comm`` (``Q_*``), and int64 plan rows
+(``PLAN_NAMES``). :func:`evaluate_plans` runs :func:`step_plan` over plans in parallel.
 
-Output: a tuple of :data:`N_OUT` floats, named by :data:`OUT_NAMES`: the 11 step
-components [s] (summing to ``step_time_s``), ``step_time_s``, ``memory_per_gpu_bytes`` —
-the formula of :func:`infra_lab.memory.training_memory`, with activation bytes per layer
-tabulated from :func:`infra_lab.memory.activation_bytes_per_layer` — and ``fits`` (1.0/0.0).
+The plain-Python reference (:mod:`infra_lab._kernels.training_reference`) is written
+independently from the public functions (``il.collective``, ``il.memory``, the compute op
+tables); ``tests/test_training.py`` checks that both agree.
 
-Notation of the formulas (all per optimizer step, on the slowest pipeline stage):
-m = global_batch/(dp·mbs) micro-batches, L_s = L/pp layers per stage,
-t_f, t_b, t_r = forward, backward and recomputation time of one micro-batch on a stage.
-Exposed communication = c − o·min(c, w): a collective of time c overlaps a compute window w
-with efficiency o (a named factor of the software stack).
+Notation: m = global_batch/(dp·mbs) micro-batches per step; exposed communication of a
+collective of time c overlapping a window w with efficiency o is c − o·min(c, w).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
+from . import fabric as kf
+from .memory import N_MEM, stage_memory
+
 # ---------------------------------------------------------------------------------------
-# constant-vector layout
+# constant vector
 # ---------------------------------------------------------------------------------------
 C_NAMES = (
-    # model
-    "L", "NMOE", "H", "S", "V", "HKV", "TOPK",
-    "P_LAYERS", "P_EXPERTS", "P_EMB", "P_HEAD", "DROPOUT",
-    # training
-    "GB",
-    # hardware
-    "HBM", "D", "MESH", "LINK_BW", "NLINKS", "NIC_BW", "RAILS_ONLY", "A2A_PENALTY",
-    "BASE_LAT", "A_UP", "A_NET",
-    # software stack
+    "S", "H", "V", "TOPK", "HKV", "GB", "HBM", "D", "LAYERS",
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EP_IMB", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
-    "ACT_BYTES", "OPT_T_PER_PARAM", "MEM_RESERVE",
+    "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
 )
-(C_L, C_NMOE, C_H, C_S, C_V, C_HKV, C_TOPK,
- C_P_LAYERS, C_P_EXPERTS, C_P_EMB, C_P_HEAD, C_DROPOUT,
- C_GB,
- C_HBM, C_D, C_MESH, C_LINK_BW, C_NLINKS, C_NIC_BW, C_RAILS_ONLY, C_A2A_PENALTY,
- C_BASE_LAT, C_A_UP, C_A_NET,
+(C_S, C_H, C_V, C_TOPK, C_HKV, C_GB, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EP_IMB, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
- C_ACT_BYTES, C_OPT_T_PER_PARAM, C_MEM_RESERVE) = range(len(C_NAMES))
+ C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
+ C_OPT_T0) = range(len(C_NAMES))
 N_CONST = len(C_NAMES)
 
-# table parts (per layer, one micro-batch, one rank): times [s], then activation bytes
-# stored for backward [bytes] by recompute mode (from infra_lab.memory)
-PART_NAMES = ("fwd_gemm", "fwd_expert", "fwd_attn", "fwd_mem",
-              "bwd_gemm", "bwd_expert", "bwd_attn", "bwd_mem", "sel_recompute",
-              "act_none", "act_selective", "act_full")
-(P_FWD_GEMM, P_FWD_EXPERT, P_FWD_ATTN, P_FWD_MEM,
- P_BWD_GEMM, P_BWD_EXPERT, P_BWD_ATTN, P_BWD_MEM, P_SEL,
- P_ACT_NONE, P_ACT_SEL, P_ACT_FULL) = range(len(PART_NAMES))
-K_DENSE, K_MOE, K_HEAD = 0, 1, 2
+# per-layer table tab[kind, part, tp_i, mbs_i, cp_i, sp]; kind 0 dense-like, 1 MoE
+TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "fwd_expert", "bwd_expert", "attn_core",
+             "sel_recompute", "act_none", "act_selective", "act_full")
+(T_FWD, T_FWD_MEM, T_BWD, T_BWD_MEM, T_FWD_EXP, T_BWD_EXP, T_ATTN, T_SEL,
+ T_ACT_NONE, T_ACT_SEL, T_ACT_FULL) = range(len(TAB_NAMES))
+K_DENSE, K_MOE = 0, 1
+# LM head (+ loss) table htab[part, tp_i, mbs_i, cp_i, sp]
+HTAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "logits_bytes")
+(H_FWD, H_FWD_MEM, H_BWD, H_BWD_MEM, H_ACT) = range(len(HTAB_NAMES))
 
-PLAN_NAMES = ("tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero", "fsdp", "recompute",
-              "sequence_parallel", "tp_i", "mbs_i", "cp_i")
+# per-layout table lay[layout, candidate, field]: one row per pipeline-stage candidate
+LAY_NAMES = (
+    "n_dense", "n_moe", "has_embedding", "has_head", "rank", "p_nonexpert", "p_expert",
+    "p_embedding", "p_head", "g_ne", "g_e",
+    "ne_buckets", "ne_rs_body", "ne_rs_tail", "ne_ag_body", "ne_ag_tail", "ne_ar_body", "ne_ar_tail",
+    "e_buckets", "e_rs_body", "e_rs_tail", "e_ag_body", "e_ag_tail", "e_ar_body", "e_ar_tail",
+    "z3_ag_layer", "z3_rs_layer", "dp_net", "tail_fraction",
+)
+(L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
+ L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
+ L_E_NB, L_E_RSB, L_E_RST, L_E_AGB, L_E_AGT, L_E_ARB, L_E_ART,
+ L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF) = range(len(LAY_NAMES))
+N_LAY = len(LAY_NAMES)
+LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
+(LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
+
+# per-(layout, micro-batch, sp) collective times comm[layout, mbs_i, sp, field] [s]
+COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "cp_net", "pp_net")
+(Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET) = range(len(COMM_NAMES))
+N_COMM = len(COMM_NAMES)
+
+PLAN_NAMES = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
+              "sequence_parallel", "tp_i", "mbs_i", "cp_i", "layout_i")
+(PL_TP, PL_PP, PL_VP, PL_CP, PL_EP, PL_ETP, PL_DP, PL_MBS, PL_ZERO, PL_FSDP, PL_RC, PL_SP,
+ PL_TPI, PL_MBSI, PL_CPI, PL_LAY) = range(len(PLAN_NAMES))
 N_PLAN = len(PLAN_NAMES)
 
 OUT_NAMES = ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm", "ep_comm",
              "pp_p2p", "pp_bubble", "dp_grad_comm", "dp_param_comm", "optimizer",
-             "step_time_s", "memory_per_gpu_bytes", "fits")
-N_OUT = len(OUT_NAMES)
+             "step_time_s", "memory_per_gpu_bytes", "fits", "dp_comm_raw_s", "network_comm_s",
+             "ep_comm_raw_s")
 N_COMPONENTS = 11  # the first 11 outputs sum to step_time_s
+(O_STEP, O_MEM, O_FITS, O_DP_RAW, O_NET, O_EP_RAW) = range(11, 17)
+N_OUT = len(OUT_NAMES)
 
 
-def step_model(c, tab, tp, pp, vp, cp, ep, dp, mbs, zero, fsdp, rc, sp, ti, mi, ci):
-    """Seconds of each step component, the step time, memory per GPU and fits (1.0/0.0).
+# ---------------------------------------------------------------------------------------
+# placement helpers
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def members_per_domain(n, stride, D):
+    """Ranks of a group (n ranks, ``stride`` apart in the rank order) that share one
+    scale-up domain of D GPUs; the largest divisor of n not above D/stride."""
+    if stride >= D or n <= 1:
+        return 1
+    k = D // stride
+    if k > n:
+        k = n
+    while n % k != 0:
+        k -= 1
+    return k
 
-    Plain Python over floats and ints (the reference); :data:`step_model_nb` is the same
-    function compiled by numba. See the module docstring for the inputs.
+
+@njit(cache=True)
+def coll(op, size, n, stride, D, P):
+    """Time of one collective over a group of n ranks with the given stride [s]
+    (:func:`infra_lab._kernels.fabric.best_collective`, the library's auto choice)."""
+    if n <= 1 or size <= 0.0:
+        return 0.0
+    k = members_per_domain(n, stride, D)
+    return kf.best_collective(op, -1, size, n, k, P)[0]
+
+
+@njit(cache=True)
+def crosses(n, stride, D):
+    """1.0 when a group spans more than one scale-up domain (its traffic uses the NICs)."""
+    if n <= 1:
+        return 0.0
+    return 1.0 if members_per_domain(n, stride, D) < n else 0.0
+
+
+# ---------------------------------------------------------------------------------------
+# communication part: filled once per layout / (layout, micro-batch) before the plan loop
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _buckets(params, emb, bucket, gbytes, wbytes, n, stride, D, P, out, base):
+    """Megatron's gradient buffer of ``params`` split into buckets of ``bucket`` params
+    (the last bucket holds the first layers and the embedding, whose gradient is complete
+    only at the end of backward): body buckets (count, time each) and the tail bucket
+    (time), for the gradient collective ``op_g`` and the parameter all-gather."""
+    if params <= 0.0 or n <= 1:
+        for j in range(7):
+            out[base + j] = 0.0
+        return 0.0
+    nb_all = np.ceil(params / bucket)
+    rem = params - (nb_all - 1.0) * bucket
+    tail = rem if rem > emb else emb
+    if tail > params:
+        tail = params
+    body = params - tail
+    nb = np.ceil(body / bucket - 1e-9) if body > 0.0 else 0.0
+    bsz = body / nb if nb > 0.0 else 0.0
+    out[base] = nb
+    out[base + 1] = coll(kf.OP_REDUCE_SCATTER, bsz * gbytes, n, stride, D, P)
+    out[base + 2] = coll(kf.OP_REDUCE_SCATTER, tail * gbytes, n, stride, D, P)
+    out[base + 3] = coll(kf.OP_ALL_GATHER, bsz * wbytes, n, stride, D, P)
+    out[base + 4] = coll(kf.OP_ALL_GATHER, tail * wbytes, n, stride, D, P)
+    out[base + 5] = coll(kf.OP_ALL_REDUCE, bsz * gbytes, n, stride, D, P)
+    out[base + 6] = coll(kf.OP_ALL_REDUCE, tail * gbytes, n, stride, D, P)
+    return tail / params
+
+
+@njit(cache=True)
+def fill_layout_comm(c, layouts, lay, ncand, P):
+    """Data-parallel collective times of every layout and stage candidate into ``lay``.
+
+    ``lay`` arrives with the stage fields (L_ND … L_PEMB) filled; this adds group sizes,
+    bucket counts and bucket times (reduce-scatter, all-gather, all-reduce) for the
+    non-expert and expert gradient buffers, and ZeRO-3 per-layer gathers."""
+    D = int(c[C_D])
+    for li in range(layouts.shape[0]):
+        tp = layouts[li, LY_TP]
+        cp = layouts[li, LY_CP]
+        dp = layouts[li, LY_DP]
+        ep = layouts[li, LY_EP]
+        etp = layouts[li, LY_ETP]
+        g_ne = dp * cp
+        g_e = (tp * cp * dp) // (ep * etp)
+        for ci in range(ncand[li]):
+            row = lay[li, ci]
+            row[L_GNE] = g_ne
+            row[L_GE] = g_e
+            p_ne = row[L_PNE] / tp
+            p_e = row[L_PE] / (ep * etp)
+            emb = row[L_PEMB] / tp
+            b_ne = max(c[C_BUCKET_MIN], c[C_BUCKET_PER_RANK] * g_ne)
+            b_e = max(c[C_BUCKET_MIN], c[C_BUCKET_PER_RANK] * g_e)
+            tf = _buckets(p_ne, emb, b_ne, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_ne, tp, D, P, row, L_NE_NB)
+            _buckets(p_e, 0.0, b_e, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_e, ep * etp, D, P, row, L_E_NB)
+            row[L_TAILF] = tf
+            nl = row[L_ND] + row[L_NM]
+            if nl > 0.0:
+                row[L_Z3_AG] = (coll(kf.OP_ALL_GATHER, p_ne / nl * c[C_WEIGHT_BYTES], g_ne, tp, D, P)
+                                + coll(kf.OP_ALL_GATHER, p_e / nl * c[C_WEIGHT_BYTES], g_e, ep * etp, D, P))
+                row[L_Z3_RS] = (coll(kf.OP_REDUCE_SCATTER, p_ne / nl * c[C_GRAD_BYTES], g_ne, tp, D, P)
+                                + coll(kf.OP_REDUCE_SCATTER, p_e / nl * c[C_GRAD_BYTES], g_e, ep * etp, D, P))
+            else:
+                row[L_Z3_AG] = 0.0
+                row[L_Z3_RS] = 0.0
+            net = crosses(g_ne, tp, D)
+            if p_e > 0.0 and crosses(g_e, ep * etp, D) > net:
+                net = 1.0
+            row[L_DP_NET] = net
+
+
+@njit(cache=True)
+def fill_plan_comm(c, layouts, mbss, comm, P):
+    """Per-micro-batch collective times of every layout, micro-batch size and sequence-
+    parallel flag into ``comm[layout, mbs_i, sp, Q_*]`` [s]:
+
+    * TP: one all-reduce of the layer output (with SP a reduce-scatter + all-gather pair)
+      of tokens·h activations over tp ranks (stride 1);
+    * expert TP: all-gather + reduce-scatter of the routed tokens over etp ranks;
+    * CP: one ring step, K and V of the local tokens to the next of cp ranks (stride tp);
+    * EP: one all-to-all (dispatch or combine) of each rank's tokens·top_k·h over ep ranks
+      (stride etp), the library's algorithm (hierarchical / rail-aware where it has one);
+    * PP: one send/recv of each TP rank's 1/tp slice of the stage boundary activation
+      (stride tp·cp·dp).
     """
-    spi = 1 if sp > 0 else 0
-    m = c[C_GB] / (dp * mbs)                       # micro-batches per step
-    Ls = c[C_L] / pp                               # layers per stage
-    nmoe = c[C_NMOE] / pp                          # MoE layers per stage
-    ndense = Ls - nmoe
-    imb = c[C_EP_IMB] if ep > 1 else 1.0           # straggler factor of expert parallelism
-    fw = c[C_FW_SCALE]
-    ms = c[C_MEM_SCALE]
-    D = c[C_D]
-
-    # --- compute of one micro-batch on the slowest stage (layers + LM head) ----------
-    def fwd(k, im):
-        return (fw * (tab[k, 0, ti, mi, ci, spi] + im * tab[k, 1, ti, mi, ci, spi]
-                      + tab[k, 2, ti, mi, ci, spi]) + ms * tab[k, 3, ti, mi, ci, spi])
-
-    def bwd(k, im):
-        return (fw * (tab[k, 4, ti, mi, ci, spi] + im * tab[k, 5, ti, mi, ci, spi]
-                      + tab[k, 6, ti, mi, ci, spi]) + ms * tab[k, 7, ti, mi, ci, spi])
-
-    f_d = fwd(0, 1.0)
-    f_m = fwd(1, imb)
-    b_d = bwd(0, 1.0)
-    b_m = bwd(1, imb)
-    if rc == 2:
-        r_d = f_d
-        r_m = f_m
-    elif rc == 1:
-        r_d = fw * tab[0, 8, ti, mi, ci, spi]
-        r_m = fw * tab[1, 8, ti, mi, ci, spi]
-    else:
-        r_d = 0.0
-        r_m = 0.0
-    t_f = ndense * f_d + nmoe * f_m + fwd(2, 1.0)
-    t_b = ndense * b_d + nmoe * b_m + bwd(2, 1.0)
-    t_r = ndense * r_d + nmoe * r_m
-
-    # --- α–β collective costs ---------------------------------------------------------
-    def local(g, st):          # members of a group (g ranks, stride st) in one scale-up domain
-        if st >= D:
-            return 1.0
-        k = math.floor(D / st)
-        return g * 1.0 if g < k else k * 1.0
-
-    def bup(k):                # per-GPU scale-up bandwidth towards k-1 peers [B/s]
-        if c[C_MESH] > 0.5:
-            return (k - 1.0) * c[C_LINK_BW]
-        return c[C_NLINKS] * c[C_LINK_BW]
-
-    def clog2(x):
-        n = 0
-        v = 1.0
-        while v < x - 1e-9:
-            v *= 2.0
-            n += 1
-        return n * 1.0
-
-    def t_ar(size, g, st):     # all-reduce: ring in one domain; across domains the ring's
-        if g <= 1 or size <= 0.0:  # k channels leave through k NICs (NCCL/RCCL ring model)
-            return 0.0
-        k = local(g, st)
-        nd = math.ceil(g / k)
-        t = c[C_BASE_LAT] + 2.0 * (k - 1.0) * c[C_A_UP]
-        if nd == 1:
-            return t + 2.0 * (k - 1.0) / k * size / bup(k)
-        b_ring = k * c[C_NIC_BW]
-        if k > 1.0:
-            b_up = bup(k) * k / (k - 1.0)
-            if b_up < b_ring:
-                b_ring = b_up
-        return t + 2.0 * (g - 1.0) / g * size / b_ring + 2.0 * clog2(nd) * c[C_A_NET]
-
-    def t_rs(size, g, st):     # reduce-scatter or all-gather of a size-byte array
-        if g <= 1 or size <= 0.0:
-            return 0.0
-        return 0.5 * (t_ar(size, g, st) - c[C_BASE_LAT]) + c[C_BASE_LAT]
-
-    def t_a2a(size, g, st):    # all-to-all, per-rank send buffer of size bytes
-        if g <= 1 or size <= 0.0:
-            return 0.0
-        k = local(g, st)
-        intra = 0.0
-        inter = 0.0
-        if k > 1.0:
-            intra = (k - 1.0) / g * size / bup(k)
-        if g > k:
-            inter = (g - k) / g * size / c[C_NIC_BW]
-            if c[C_RAILS_ONLY] > 0.5:
-                inter *= 1.0 + c[C_A2A_PENALTY]
-        a = c[C_A_UP] if g <= k else c[C_A_NET]
-        return c[C_BASE_LAT] + (g - 1.0) * a + (intra if intra > inter else inter)
-
-    def t_p2p(size, st):       # point-to-point to the rank st away
-        if st < D:
-            bw = c[C_LINK_BW] if c[C_MESH] > 0.5 else c[C_NLINKS] * c[C_LINK_BW]
-            return c[C_BASE_LAT] + size / bw + c[C_A_UP]
-        return c[C_BASE_LAT] + size / c[C_NIC_BW] + c[C_A_NET]
-
-    def exposed(cost, ovl, window):
-        return cost - ovl * (cost if cost < window else window)
-
-    tok = mbs * c[C_S] / cp                        # tokens per rank per micro-batch
+    D = int(c[C_D])
     ab = c[C_ACT_BYTES]
     H = c[C_H]
+    for li in range(layouts.shape[0]):
+        tp = layouts[li, LY_TP]
+        cp = layouts[li, LY_CP]
+        dp = layouts[li, LY_DP]
+        ep = layouts[li, LY_EP]
+        etp = layouts[li, LY_ETP]
+        for mi in range(mbss.shape[0]):
+            tok = mbss[mi] * c[C_S] / cp                    # tokens of a TP group per micro-batch
+            for sp in range(2):
+                q = comm[li, mi, sp]
+                act = tok * H * ab
+                if sp == 1:
+                    q[Q_TP] = (coll(kf.OP_REDUCE_SCATTER, act, tp, 1, D, P)
+                               + coll(kf.OP_ALL_GATHER, act, tp, 1, D, P))
+                else:
+                    q[Q_TP] = coll(kf.OP_ALL_REDUCE, act, tp, 1, D, P)
+                routed = tok / tp * c[C_TOPK] * H * ab         # each rank dispatches 1/tp of the tokens
+                q[Q_ETP] = (coll(kf.OP_ALL_GATHER, routed * etp, etp, 1, D, P)
+                            + coll(kf.OP_REDUCE_SCATTER, routed * etp, etp, 1, D, P))
+                kv = tok * 2.0 * c[C_HKV] * ab / tp
+                if cp > 1:                                  # the ring's slowest hop
+                    q[Q_CP_NET] = crosses(cp, tp, D)
+                    q[Q_CP] = coll(kf.OP_SEND_RECV, kv, 2, D if q[Q_CP_NET] > 0.5 else tp, D, P)
+                else:
+                    q[Q_CP] = 0.0
+                    q[Q_CP_NET] = 0.0
+                q[Q_EP] = coll(kf.OP_ALL_TO_ALL, routed, ep, etp, D, P)
+                q[Q_EP_NET] = crosses(ep, etp, D)
+                q[Q_TP_NET] = crosses(tp, 1, D)
+                # each TP rank sends its 1/tp slice (Megatron's scatter/gather optimisation,
+                # Narayanan et al. 2021 section 4.1; with SP the boundary is already sharded)
+                q[Q_PP] = coll(kf.OP_SEND_RECV, act / tp, 2, tp * cp * dp, D, P)
+                q[Q_PP_NET] = 1.0 if tp * cp * dp >= D else 0.0
 
-    # --- tensor parallel: 2 all-reduces (or RS+AG pairs with SP) per layer and pass ---
-    tp_c = 0.0
-    if tp > 1:
-        n_ar = 4.0
+
+# ---------------------------------------------------------------------------------------
+# compute part
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def stage_compute(c, tab, htab, nd, nm, head, rc, imb, ti, mi, ci, spi):
+    """Forward, backward and recomputation time of one micro-batch on a stage with nd
+    dense-like and nm MoE layers (and the LM head when ``head``) [s]."""
+    fw = c[C_FW_SCALE]
+    ms = c[C_MEM_SCALE]
+    f = 0.0
+    b = 0.0
+    r = 0.0
+    for k in range(2):
+        n = nd if k == K_DENSE else nm
+        if n <= 0.0:
+            continue
+        fk = fw * (tab[k, T_FWD, ti, mi, ci, spi] + imb * tab[k, T_FWD_EXP, ti, mi, ci, spi]) \
+            + ms * tab[k, T_FWD_MEM, ti, mi, ci, spi]
+        bk = fw * (tab[k, T_BWD, ti, mi, ci, spi] + imb * tab[k, T_BWD_EXP, ti, mi, ci, spi]) \
+            + ms * tab[k, T_BWD_MEM, ti, mi, ci, spi]
         if rc == 2:
-            n_ar += 2.0
-        elif rc == 1 and spi == 1:
-            n_ar += 1.0                             # all-gather redone in backward
-        tp_c = Ls * n_ar * t_ar(tok * H * ab, tp, 1) * (1.0 - c[C_TP_OVL])
+            rk = fk
+        elif rc == 1:
+            rk = fw * tab[k, T_SEL, ti, mi, ci, spi]
+        else:
+            rk = 0.0
+        f += n * fk
+        b += n * bk
+        r += n * rk
+    if head > 0.0:
+        f += fw * htab[H_FWD, ti, mi, ci, spi] + ms * htab[H_FWD_MEM, ti, mi, ci, spi]
+        b += fw * htab[H_BWD, ti, mi, ci, spi] + ms * htab[H_BWD_MEM, ti, mi, ci, spi]
+    return f, b, r
 
-    # --- context parallel: ring exchange of K,V (and dK,dV) overlapped with attention --
-    cp_c = 0.0
-    if cp > 1:
-        kv = tok * 2.0 * c[C_HKV] * ab / tp
-        steps = 3.0 * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
-        win = fw * (tab[0, 2, ti, mi, ci, spi] + tab[0, 6, ti, mi, ci, spi])
-        if nmoe > 0.0:
-            win = fw * (tab[1, 2, ti, mi, ci, spi] + tab[1, 6, ti, mi, ci, spi])
-        cp_c = Ls * exposed(steps * t_p2p(kv, tp), c[C_CP_OVL], win)
 
-    # --- expert parallel: dispatch + combine all-to-all per MoE layer and pass ---------
-    ep_c = 0.0
-    if ep > 1 and nmoe > 0.0:
-        n_a = 4.0 + (2.0 if rc == 2 else 0.0)
-        a2a = n_a * imb * t_a2a(tok * c[C_TOPK] * H * ab, ep, tp)
-        win = fw * imb * (tab[1, 1, ti, mi, ci, spi] + tab[1, 5, ti, mi, ci, spi])
-        ep_c = nmoe * exposed(a2a, c[C_EP_OVL], win)
+# ---------------------------------------------------------------------------------------
+# schedule part
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def exposed(cost, ovl, window):
+    """Communication left on the critical path: cost − ovl·min(cost, window) [s]."""
+    return cost - ovl * (cost if cost < window else window)
 
-    t_mb = t_f + t_b + t_r + tp_c + cp_c + ep_c    # one micro-batch on the slowest stage
 
-    # --- pipeline: p2p of activations/gradients and the 1F1B / interleaved bubble ------
+@njit(cache=True)
+def grad_buckets_exposed(nb, c_body, c_tail, tail_frac, window, ovl):
+    """Exposed time of bucketed gradient collectives issued along a backward pass of
+    ``window`` seconds: nb body buckets of c_body each, ready uniformly over the first
+    (1 − tail_frac) of the backward, then the tail bucket (embedding) ready at its end.
+    Collectives run one after another on the NIC. With perfect overlap the exposed part is
+    E1 = end of the last collective − end of backward (≥ the tail bucket); ``ovl`` is the
+    achieved overlap of the rest: exposed = E1 + (1 − ovl)·(C − E1), C the raw total [s]."""
+    total = nb * c_body + c_tail
+    if total <= 0.0:
+        return 0.0, 0.0
+    end = 0.0
+    if nb > 0.0:
+        span = window * (1.0 - tail_frac)
+        first = span / nb + nb * c_body
+        last = span + c_body
+        end = first if first > last else last
+    if end < window:
+        end = window
+    end += c_tail
+    e1 = end - window
+    return e1 + (1.0 - ovl) * (total - e1), total
+
+
+@njit(cache=True)
+def param_gather_exposed(nb, c_body, c_tail, tail_frac, window, ovl):
+    """Exposed time of bucketed parameter all-gathers ahead of a forward pass of ``window``
+    seconds: the bucket with the embedding (tail) is needed at once, body bucket i at
+    window·(tail_frac + (1 − tail_frac)·i/nb); gathers run back to back from the start.
+    E1 = the forward's longest wait; exposed = E1 + (1 − ovl)·(C − E1) [s]."""
+    total = nb * c_body + c_tail
+    if total <= 0.0:
+        return 0.0, 0.0
+    e1 = c_tail
+    if nb > 0.0:
+        w0 = c_tail + c_body - window * tail_frac
+        w1 = c_tail + nb * c_body - window * (tail_frac + (1.0 - tail_frac) * (nb - 1.0) / nb)
+        if w0 > e1:
+            e1 = w0
+        if w1 > e1:
+            e1 = w1
+    return e1 + (1.0 - ovl) * (total - e1), total
+
+
+@njit(cache=True)
+def inflight(pp, vp, rank, m):
+    """Micro-batches whose activations pipeline rank ``rank`` holds at its peak: pp − rank
+    under 1F1B, plus (pp − 1 − rank)/vp chunks' worth when interleaved; at most m."""
+    f = pp - rank * 1.0
+    if vp > 1:
+        f += (pp - 1.0 - rank) / vp
+    if f > m:
+        f = m
+    if f < 1.0:
+        f = 1.0
+    return f
+
+
+@njit(cache=True)
+def step_plan(c, tab, htab, lay, ncand, comm, plan, out):
+    """Evaluate one plan row into ``out`` (:data:`OUT_NAMES`)."""
+    tp = plan[PL_TP]
+    pp = plan[PL_PP]
+    vp = plan[PL_VP]
+    cp = plan[PL_CP]
+    ep = plan[PL_EP]
+    etp = plan[PL_ETP]
+    dp = plan[PL_DP]
+    mbs = plan[PL_MBS]
+    zero = plan[PL_ZERO]
+    fsdp = plan[PL_FSDP]
+    rc = plan[PL_RC]
+    spi = 1 if plan[PL_SP] > 0 else 0
+    ti = plan[PL_TPI]
+    mi = plan[PL_MBSI]
+    ci = plan[PL_CPI]
+    li = plan[PL_LAY]
+    q = comm[li, mi, spi]
+    m = c[C_GB] / (dp * mbs)
+    imb = c[C_EP_IMB] if ep > 1 else 1.0
+    fw = c[C_FW_SCALE]
+    n_tp = 4.0 + (2.0 if rc == 2 else (1.0 if (rc == 1 and spi == 1) else 0.0))
+    n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
+    cp_steps = 3.0 * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
+    win_cp_d = fw * tab[K_DENSE, T_ATTN, ti, mi, ci, spi]
+    win_cp_m = fw * tab[K_MOE, T_ATTN, ti, mi, ci, spi]
+    win_ep = fw * imb * (tab[K_MOE, T_FWD_EXP, ti, mi, ci, spi] + tab[K_MOE, T_BWD_EXP, ti, mi, ci, spi])
+    a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
+    tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
+    tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
+    cp_d = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_d) if cp > 1 else 0.0
+    cp_m = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_m) if cp > 1 else 0.0
+
+    # --- the slowest stage sets the pace ------------------------------------------------
+    pace = -1.0
+    best_f = 0.0
+    best_b = 0.0
+    best_r = 0.0
+    best_tp = 0.0
+    best_cp = 0.0
+    best_ep = 0.0
+    best_nm = 0.0
+    nc = ncand[li]
+    for k in range(nc):
+        row = lay[li, k]
+        nd = row[L_ND]
+        nm = row[L_NM]
+        f, b, r = stage_compute(c, tab, htab, nd, nm, row[L_HEAD], rc, imb, ti, mi, ci, spi)
+        tpc = nd * tp_d + nm * tp_m
+        cpc = nd * cp_d + nm * cp_m
+        epc = nm * a2a_layer
+        t = f + b + r + tpc + cpc + epc
+        if t > pace:
+            pace = t
+            best_f, best_b, best_r, best_tp, best_cp, best_ep = f, b, r, tpc, cpc, epc
+            best_nm = nm
+
+    # --- pipeline ------------------------------------------------------------------------
     pp_c = 0.0
     bubble = 0.0
     if pp > 1:
-        pp_c = (2.0 * vp * (m + pp - 1.0) * t_p2p(tok * H * ab / tp, tp * cp * dp)
-                * (1.0 - c[C_PP_OVL]))
-        bubble = (pp - 1.0) / vp * t_mb
+        pp_c = 2.0 * vp * (m + pp - 1.0) * q[Q_PP] * (1.0 - c[C_PP_OVL])
+        bubble = (pp - 1.0) / vp * pace
 
-    # --- data parallel: gradients and (ZeRO-3/FSDP) parameters -------------------------
-    # parameters on the first stage's GPU (as infra_lab.memory): layers and experts split
-    # evenly over stages, the embedding on it, the LM head too when pp = 1
-    p_ne = c[C_P_LAYERS] / pp / tp + c[C_P_EMB] / tp + (c[C_P_HEAD] / tp if pp == 1 else 0.0)
-    p_e = c[C_P_EXPERTS] / pp / (tp * ep)
-    g_ne = dp * cp * 1.0                           # non-expert gradient group, stride tp
-    g_e = dp * cp / ep                             # expert data-parallel group, stride tp·ep
-    gb = c[C_GRAD_BYTES]
+    # --- data parallel, optimizer and memory per stage candidate -------------------------
+    o = c[C_DP_OVL]
     wb = c[C_WEIGHT_BYTES]
     shard3 = zero >= 3 or fsdp > 0
-    if shard3:
-        z3 = c[C_Z3_EFF]                           # achieved fraction of the α–β time
-        c_rs = m * (t_rs(p_ne * gb, g_ne, tp) + t_rs(p_e * gb, g_e, tp * ep)) / z3
-        c_ag = 2.0 * m * (t_rs(p_ne * wb, g_ne, tp) + t_rs(p_e * wb, g_e, tp * ep)) / z3
-        dp_g = exposed(c_rs, c[C_Z3_OVL], m * t_b)
-        dp_p = exposed(c_ag, c[C_Z3_OVL], m * (t_f + t_r))
-    elif zero >= 1:
-        c_rs = t_rs(p_ne * gb, g_ne, tp) + t_rs(p_e * gb, g_e, tp * ep)
-        c_ag = t_rs(p_ne * wb, g_ne, tp) + t_rs(p_e * wb, g_e, tp * ep)
-        dp_g = exposed(c_rs, c[C_DP_OVL], t_b)
-        dp_p = exposed(c_ag, c[C_DP_OVL], t_f)
-    else:
-        c_ar = t_ar(p_ne * gb, g_ne, tp) + t_ar(p_e * gb, g_e, tp * ep)
-        dp_g = exposed(c_ar, c[C_DP_OVL], t_b)
-        dp_p = 0.0
+    worst = -1.0
+    dp_g = 0.0
+    dp_p = 0.0
+    t_opt = 0.0
+    dp_raw = 0.0
+    dp_net = 0.0
+    mem = 0.0
+    for k in range(nc):
+        row = lay[li, k]
+        f, b, r = stage_compute(c, tab, htab, row[L_ND], row[L_NM], row[L_HEAD], rc, imb, ti, mi, ci, spi)
+        nb = row[L_NE_NB] + row[L_E_NB]
+        tf = row[L_TAILF]
+        if shard3:
+            nl = row[L_ND] + row[L_NM]
+            z3 = c[C_Z3_EFF]
+            gf, raw_f = param_gather_exposed(nl - 1.0, row[L_Z3_AG] / z3, row[L_Z3_AG] / z3, 1.0 / nl,
+                                             f + r, c[C_Z3_OVL])
+            gb_, raw_b = grad_buckets_exposed(nl - 1.0, (row[L_Z3_AG] + row[L_Z3_RS]) / z3,
+                                              (row[L_Z3_AG] + row[L_Z3_RS]) / z3, 1.0 / nl, b, c[C_Z3_OVL])
+            g = m * gb_
+            p = m * gf
+            raw = m * (raw_f + raw_b)
+        else:
+            if nb > 0.0:
+                cb_rs = (row[L_NE_NB] * row[L_NE_RSB] + row[L_E_NB] * row[L_E_RSB]) / nb
+                cb_ag = (row[L_NE_NB] * row[L_NE_AGB] + row[L_E_NB] * row[L_E_AGB]) / nb
+                cb_ar = (row[L_NE_NB] * row[L_NE_ARB] + row[L_E_NB] * row[L_E_ARB]) / nb
+            else:
+                cb_rs = 0.0
+                cb_ag = 0.0
+                cb_ar = 0.0
+            if zero == 0:
+                g, raw = grad_buckets_exposed(nb, cb_ar, row[L_NE_ART] + row[L_E_ART], tf, b, o)
+                p = 0.0
+            else:
+                g, raw = grad_buckets_exposed(nb, cb_rs, row[L_NE_RST] + row[L_E_RST], tf, b, o)
+                if zero == 2:                    # sharded gradients: reduce every micro-batch
+                    g *= m
+                    raw *= m
+                p, raw_p = param_gather_exposed(nb, cb_ag, row[L_NE_AGT] + row[L_E_AGT], tf, f, o)
+                raw += raw_p
+        # optimizer update of the local (ZeRO-1+ sharded) parameters
+        ne = row[L_PNE] / tp
+        ex = row[L_PE] / (ep * etp)
+        if zero >= 1 or fsdp > 0:
+            ne /= row[L_GNE]
+            ex /= row[L_GE]
+        opt = c[C_OPT_T0] + (ne + ex) * c[C_OPT_T_PER_PARAM]
+        if g + p + opt > worst:
+            worst = g + p + opt
+            dp_g = g
+            dp_p = p
+            t_opt = opt
+            dp_raw = raw
+            dp_net = raw * row[L_DP_NET]
+        # memory of this stage
+        nf = inflight(pp, vp, row[L_RANK], m)
+        pa = T_ACT_NONE + rc
+        rep = tp * 1.0 if spi == 1 else 1.0
+        mb = stage_memory(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD], tp * 1.0, ep * 1.0, etp * 1.0,
+                          row[L_GNE], row[L_GE], zero, fsdp, wb, c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES],
+                          row[L_ND], row[L_NM], tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi],
+                          tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi], tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi],
+                          1 if rc == 2 else 0, nf, mbs * c[C_S] / cp * c[C_H] / rep, c[C_ACT_BYTES],
+                          c[C_DROPOUT], row[L_EMB], row[L_HEAD], htab[H_ACT, ti, mi, ci, spi], c[C_RESERVE])
+        tot = 0.0
+        for j in range(N_MEM):
+            tot += mb[j]
+        if tot > mem:
+            mem = tot
 
-    # --- optimizer: memory-bound update of the local (sharded) parameters --------------
-    sh_ne = g_ne if (zero >= 1 or fsdp > 0) else 1.0
-    sh_e = g_e if (zero >= 1 or fsdp > 0) else 1.0
-    t_opt = (p_ne / sh_ne + p_e / sh_e) * c[C_OPT_T_PER_PARAM]
-
-    step = (m * t_f + m * t_b + m * t_r + m * tp_c + m * cp_c + m * ep_c + pp_c + bubble
-            + dp_g + dp_p + t_opt)
-
-    # --- memory per GPU [bytes]: the formula of infra_lab.memory.training_memory ------
-    z1 = zero >= 1 or fsdp > 0
-    z2 = zero >= 2 or fsdp > 0
-    w_mem = wb * (p_ne / (g_ne if shard3 else 1.0) + p_e / (g_e if shard3 else 1.0))
-    g_mem = c[C_GRADBUF_BYTES] * (p_ne / (g_ne if z2 else 1.0) + p_e / (g_e if z2 else 1.0))
-    o_mem = c[C_OPT_STATE_BYTES] * (p_ne / (g_ne if z1 else 1.0) + p_e / (g_e if z1 else 1.0))
-    gather = 0.0
-    if shard3:
-        gather = 2.0 * (c[C_P_LAYERS] + c[C_P_EXPERTS] / ep) / c[C_L] / tp * wb
-    in_flight = pp * 1.0 if vp == 1 else pp + (pp - 1.0) / vp
-    if m < in_flight:
-        in_flight = m
-    pa = 9 + rc
-    act = in_flight * (ndense * tab[0, pa, ti, mi, ci, spi] + nmoe * tab[1, pa, ti, mi, ci, spi])
-    work = 0.0
-    if rc == 2:
-        if ndense > 0.0:
-            work = tab[0, 9, ti, mi, ci, spi]
-        if nmoe > 0.0 and tab[1, 9, ti, mi, ci, spi] > work:
-            work = tab[1, 9, ti, mi, ci, spi]
-    rep = tp * 1.0 if spi == 1 else 1.0
-    head_act = 0.0
-    if c[C_DROPOUT] > 0.5:
-        head_act += in_flight * tok * H / rep
-    if pp == 1:
-        head_act += tok * ab * H / rep + tok * c[C_V] / tp * (ab + 4.0)
-    mem = w_mem + g_mem + o_mem + gather + act + work + head_act + c[C_MEM_RESERVE] * c[C_HBM]
-    fits = 1.0 if mem <= c[C_HBM] else 0.0
-
-    return (m * t_f, m * t_b, m * t_r, m * tp_c, m * cp_c, m * ep_c, pp_c, bubble, dp_g, dp_p,
-            t_opt, step, mem, fits)
-
-
-step_model_nb = njit(cache=True)(step_model)
-""":func:`step_model` compiled by numba (same source, same arithmetic)."""
+    step = m * pace + pp_c + bubble + dp_g + dp_p + t_opt
+    out[0] = m * best_f
+    out[1] = m * best_b
+    out[2] = m * best_r
+    out[3] = m * best_tp
+    out[4] = m * best_cp
+    out[5] = m * best_ep
+    out[6] = pp_c
+    out[7] = bubble
+    out[8] = dp_g
+    out[9] = dp_p
+    out[10] = t_opt
+    out[O_STEP] = step
+    out[O_MEM] = mem
+    out[O_FITS] = 1.0 if mem <= c[C_HBM] else 0.0
+    out[O_DP_RAW] = dp_raw
+    ep_raw = m * n_a2a * imb * q[Q_EP] * best_nm if ep > 1 else 0.0
+    net = dp_net + ep_raw * q[Q_EP_NET] + m * best_tp * q[Q_TP_NET] + m * best_cp * q[Q_CP_NET] \
+        + pp_c * q[Q_PP_NET]
+    out[O_NET] = net
+    out[O_EP_RAW] = ep_raw
 
 
 @njit(cache=True, parallel=True)
-def evaluate_plans(c, tab, plans, out):
-    """Evaluate every plan row of ``plans`` (int64, shape (n, N_PLAN)) into ``out``
-    (float64, shape (n, N_OUT)), in parallel over plans."""
+def evaluate_plans(c, tab, htab, lay, ncand, comm, plans, out):
+    """Evaluate every plan row of ``plans`` (int64, (n, N_PLAN)) into ``out`` (float64,
+    (n, N_OUT)), in parallel over plans."""
     for i in prange(plans.shape[0]):
-        p = plans[i]
-        r = step_model_nb(c, tab, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9],
-                          p[10], p[11], p[12], p[13])
-        for j in range(N_OUT):
-            out[i, j] = r[j]
+        step_plan(c, tab, htab, lay, ncand, comm, plans[i], out[i])
 
 
-def evaluate_plans_reference(c, tab, plans):
-    """Plain-Python reference of :func:`evaluate_plans` (returns the output array)."""
-    out = np.empty((plans.shape[0], N_OUT))
+@njit(cache=True)
+def evaluate_serial(c, tab, htab, lay, ncand, comm, plans, out):
+    """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
     for i in range(plans.shape[0]):
-        p = [int(x) for x in plans[i]]
-        out[i] = step_model(c, tab, *p)
-    return out
+        step_plan(c, tab, htab, lay, ncand, comm, plans[i], out[i])

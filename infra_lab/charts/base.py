@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import altair as alt
 
-__all__ = ["setup_offline", "VENDOR_COLORS", "vendor_color", "require_columns", "to_altair_data"]
+__all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color",
+           "require_columns", "to_altair_data"]
 
 VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
 """Vendor colours used across charts (AMD red, NVIDIA green)."""
@@ -12,11 +16,98 @@ VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
 MAX_ROWS = 5000
 
 
-def setup_offline() -> None:
-    """Render altair charts offline in JupyterLab (no CDN): the 'jupyter' renderer in
-    offline mode plus ``JupyterChart.enable_offline()``; see docs/toolchain notes."""
-    alt.renderers.enable("jupyter", offline=True)
-    alt.JupyterChart.enable_offline()
+RENDERER = "infra_lab"
+"""Name of the altair renderer :func:`setup_offline` enables."""
+
+_EMBED_OPTIONS = {"actions": False, "renderer": "svg"}
+_WAIT_MS, _WAIT_TRIES = 50, 400   # a chart waits up to 20 s for the Vega bundle
+
+
+def vega_bundle_js() -> str:
+    """Vega, Vega-Lite and vega-embed as one script (from vl-convert, the versions altair's
+    specs target), wrapped so that running it twice in one page is harmless. It defines
+    ``window.vegaEmbed``; every chart output of this package calls it."""
+    import vl_convert as vlc
+
+    js = vlc.javascript_bundle()
+    return "if (!window.vegaEmbed) { (function () {\n" + js + "\n})(); }"
+
+
+def _chart_html(spec: dict, div_id: str) -> str:
+    spec_json = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
+    opts = json.dumps(_EMBED_OPTIONS)
+    return (
+        f'<div id="{div_id}" class="infra-lab-chart"></div>\n'
+        "<script>(function () {\n"
+        f"  var spec = {spec_json}, opts = {opts}, tries = 0;\n"
+        "  function draw() {\n"
+        f'    var el = document.getElementById("{div_id}");\n'
+        "    if (el && window.vegaEmbed) {\n"
+        "      window.vegaEmbed(el, spec, opts).catch(function (e) {\n"
+        "        el.textContent = 'chart error: ' + e; });\n"
+        f"    }} else if (++tries < {_WAIT_TRIES}) {{ setTimeout(draw, {_WAIT_MS}); }}\n"
+        "    else if (el) { el.textContent = 'Vega is not loaded: run the setup cell "
+        "(il.charts.setup_offline()).'; }\n"
+        "  }\n"
+        "  draw();\n"
+        "})();</script>"
+    )
+
+
+def _light_renderer(spec: dict, **_kwargs) -> dict:
+    """altair renderer: a small HTML output per chart (its spec and a call of the page's
+    one ``vegaEmbed``), no per-chart copy of the JavaScript."""
+    div_id = f"infra-lab-vega-{uuid.uuid4().hex[:12]}"
+    return {"text/html": _chart_html(spec, div_id),
+            "text/plain": f"<altair chart: {spec.get('title', '') or 'untitled'}>"}
+
+
+class _Bundle:
+    """Displays as the Vega bundle script (an HTML output holding it once per notebook)."""
+
+    def _repr_html_(self) -> str:
+        return f'<script id="infra-lab-vega-bundle">{vega_bundle_js()}</script>'
+
+    def __repr__(self) -> str:
+        return "<infra_lab: Vega bundle loaded for offline charts>"
+
+
+def setup_offline(display_bundle: bool = True) -> None:
+    """Render altair charts offline, light: the Vega JavaScript is put into the page ONCE
+    (this call displays it, as the setup cell's output), and every chart is a small HTML
+    output — its spec and a call of that one ``vegaEmbed`` — instead of a widget carrying
+    its own 0.9 MB copy of the bundle. Works in JupyterLab (outputs of cells run in the
+    session are trusted, so their scripts run) and in the HTML pages of ``make site``.
+    Charts in a notebook opened but not run show nothing until it is run."""
+    if RENDERER not in alt.renderers.names():
+        alt.renderers.register(RENDERER, _light_renderer)
+    alt.renderers.enable(RENDERER)
+    if display_bundle:
+        from IPython.display import display
+
+        display(_Bundle())
+
+
+class ChartPane:
+    """A chart area for widgets: an ``ipywidgets.Output`` showing one chart through the
+    light renderer; :meth:`show` replaces it. ``widget`` goes into the layout; ``chart``
+    is the chart shown last (tests read it)."""
+
+    def __init__(self, chart=None):
+        import ipywidgets as W
+
+        self.widget = W.Output()
+        self.chart = None
+        if chart is not None:
+            self.show(chart)
+
+    def show(self, chart) -> None:
+        from IPython.display import display
+
+        self.chart = chart
+        with self.widget:
+            self.widget.clear_output(wait=True)
+            display(chart)
 
 
 def vendor_color(domain: list[str] | None = None) -> alt.Scale:

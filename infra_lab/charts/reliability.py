@@ -7,7 +7,8 @@ import altair as alt
 from .base import require_columns, to_altair_data
 
 __all__ = ["run_length_histogram", "interruption_rate_bars", "goodput_vs_interval",
-           "goodput_scaling"]
+           "goodput_scaling", "goodput_bands_chart", "restart_sweep_chart", "fleet_check_chart",
+           "save_value_chart"]
 
 
 def run_length_histogram(runs, expected_wall_h: float | None = None, *, bins: int = 40,
@@ -118,3 +119,110 @@ def goodput_scaling(table, title: str = "Goodput and interruptions vs cluster si
         color="case:N", tooltip=["case", "gpus", alt.Tooltip("interruptions_per_day:Q", format=",.2f")],
     ).properties(width=260, height=220, title="interruptions per day")
     return alt.hconcat(g, r, title=title)
+
+
+def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over the swept assumptions"
+                        ) -> alt.Chart:
+    """Goodput band (min–max over the swept restart profiles and early-deployment factors)
+    per calibration against GPU count, with the ``baseline`` restart profile as a line.
+
+    Parameters
+    ----------
+    bands : frame from :func:`infra_lab.reliability.goodput_bands` (gpus, calibration,
+        restart, early_deployment, goodput [-])
+    """
+    import polars as pl
+
+    require_columns(bands, ["gpus", "calibration", "restart", "goodput"], "goodput_bands_chart")
+    agg = bands.group_by("gpus", "calibration").agg(
+        pl.col("goodput").min().alias("goodput_min"), pl.col("goodput").max().alias("goodput_max"),
+    ).sort("calibration", "gpus")
+    base = bands.filter(pl.col("restart") == "baseline")
+    if "early_deployment" in base.columns:
+        base = base.filter(pl.col("early_deployment") == pl.col("early_deployment").min())
+    base = base.select("gpus", "calibration", "goodput").sort("calibration", "gpus")
+    x = alt.X("gpus:Q", scale=alt.Scale(type="log"), title="GPUs [-]")
+    area = alt.Chart(to_altair_data(agg)).mark_area(opacity=0.25).encode(
+        x=x, y=alt.Y("goodput_min:Q", title="goodput (useful / wall-clock) [-]", axis=alt.Axis(format="%")),
+        y2="goodput_max:Q", color=alt.Color("calibration:N", title="calibration"),
+        tooltip=["calibration", "gpus", alt.Tooltip("goodput_min:Q", format=".1%"),
+                 alt.Tooltip("goodput_max:Q", format=".1%")],
+    )
+    line = alt.Chart(to_altair_data(base)).mark_line(point=True).encode(
+        x=x, y="goodput:Q", color="calibration:N",
+        tooltip=["calibration", "gpus", alt.Tooltip("goodput:Q", format=".2%", title="baseline restart")],
+    )
+    return (area + line).properties(width=460, height=260, title=title)
+
+
+def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
+    """Goodput against one swept restart setting, one line per calibration.
+
+    Parameters
+    ----------
+    sweep : frame from :func:`infra_lab.reliability.restart_sweep` (calibration, field,
+        value [s or -], goodput [-], mean_restart_min [min])
+    """
+    require_columns(sweep, ["calibration", "field", "value", "goodput", "mean_restart_min"],
+                    "restart_sweep_chart")
+    field = sweep["field"][0]
+    unit = "[-]" if field == "hot_spares" else "[s]"
+    return alt.Chart(to_altair_data(sweep), title=title or f"Goodput vs {field}").mark_line(point=True).encode(
+        x=alt.X("value:Q", scale=alt.Scale(type="log"), title=f"{field} {unit}"),
+        y=alt.Y("goodput:Q", title="goodput [-]", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
+        color=alt.Color("calibration:N", title="calibration"),
+        tooltip=["calibration", alt.Tooltip("value:Q", format=",.0f"),
+                 alt.Tooltip("mean_restart_min:Q", format=".1f", title="mean restart [min]"),
+                 alt.Tooltip("goodput:Q", format=".1%")],
+    ).properties(width=420, height=240)
+
+
+def fleet_check_chart(check, title: str = "Published fleet observations vs each calibration") -> alt.Chart:
+    """Published mean time between interruptions (a point, or a rule for a range or bound)
+    and each calibration's prediction, per observation, log scale.
+
+    Parameters
+    ----------
+    check : frame from :func:`infra_lab.reliability.fleet_check` (observation, calibration,
+        published_mtbi_h_low/high [h], predicted_mtbi_h [h])
+    """
+    import polars as pl
+
+    require_columns(check, ["observation", "calibration", "published_mtbi_h_low",
+                            "published_mtbi_h_high", "predicted_mtbi_h"], "fleet_check_chart")
+    pub = check.unique("observation", keep="first", maintain_order=True).select(
+        "observation",
+        pl.when(pl.col("published_mtbi_h_low") > 0).then(pl.col("published_mtbi_h_low"))
+        .otherwise(pl.col("published_mtbi_h_high") / 10).alias("lo"),
+        pl.col("published_mtbi_h_high").alias("hi"))
+    y = alt.Y("observation:N", title=None, sort=None)
+    rng = alt.Chart(to_altair_data(pub)).mark_rule(strokeWidth=6, opacity=0.35, color="black").encode(
+        y=y, x=alt.X("lo:Q", scale=alt.Scale(type="log"), title="mean time between interruptions [h]"),
+        x2="hi:Q", tooltip=["observation", alt.Tooltip("lo:Q", format=",.1f", title="published low [h]"),
+                            alt.Tooltip("hi:Q", format=",.1f", title="published high [h]")])
+    pts = alt.Chart(to_altair_data(check.select("observation", "calibration", "predicted_mtbi_h"))).mark_point(
+        size=80, filled=True).encode(
+        y=y, x="predicted_mtbi_h:Q", color=alt.Color("calibration:N", title="prediction by"),
+        shape="calibration:N",
+        tooltip=["observation", "calibration", alt.Tooltip("predicted_mtbi_h:Q", format=",.1f")])
+    return (rng + pts).properties(width=420, height=alt.Step(28), title=title)
+
+
+def save_value_chart(table, title: str = "What faster saves are worth vs the baseline save time"
+                     ) -> alt.Chart:
+    """Hours saved on the run by faster saves against the baseline blocking save time, one
+    line per calibration.
+
+    Parameters
+    ----------
+    table : frame from :func:`infra_lab.reliability.save_value_table` (calibration,
+        baseline_save_s [s], hours_saved [h], usd_saved [USD])
+    """
+    require_columns(table, ["calibration", "baseline_save_s", "hours_saved", "usd_saved"], "save_value_chart")
+    return alt.Chart(to_altair_data(table), title=title).mark_line(point=True).encode(
+        x=alt.X("baseline_save_s:Q", scale=alt.Scale(type="log"), title="baseline blocking save [s]"),
+        y=alt.Y("hours_saved:Q", title="wall-clock hours saved on the run [h]"),
+        color=alt.Color("calibration:N", title="calibration"),
+        tooltip=["calibration", alt.Tooltip("baseline_save_s:Q", format=",.0f"),
+                 alt.Tooltip("hours_saved:Q", format=",.2f"), alt.Tooltip("usd_saved:Q", format="$,.0f")],
+    ).properties(width=420, height=240)

@@ -46,9 +46,8 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
                             precision: str = "bf16", zero: int = 1, recompute: str = "none"):
     """An ipywidgets box with the six controls, a summary line per device and the memory
     chart. Returns the box; ``box.update`` is the callback (callable directly in tests)."""
-    import altair as alt
-
     from .. import models
+    from ..charts import ChartPane
 
     w_model = W.Dropdown(options=models.preset_names(), value=preset, description="model")
     w_seq = W.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=seq_len,
@@ -60,7 +59,7 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
     status = W.HTML()
     _, chart, html = compute_memory_view(preset, seq_len, micro_batch, precision, zero, recompute)
     status.value = html
-    jchart = alt.JupyterChart(chart)
+    pane = ChartPane(chart)
 
     def update(*_):
         try:
@@ -69,16 +68,16 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
         except Exception as e:  # a combination the model rejects: say why, keep the last chart
             status.value = f"<i>{type(e).__name__}: {e}</i>"
             return None
-        jchart.chart = ch
+        pane.show(ch)
         status.value = text
         return ch
 
     controls = (w_model, w_seq, w_mbs, w_prec, w_zero, w_rec)
     for w in controls:
         w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([w_model, w_seq, w_mbs]), W.VBox([w_prec, w_zero, w_rec])]), status, jchart])
+    box = W.VBox([W.HBox([W.VBox([w_model, w_seq, w_mbs]), W.VBox([w_prec, w_zero, w_rec])]), status, pane.widget])
     box.update = update
     box.controls = dict(zip(("model", "seq_len", "micro_batch", "precision", "zero", "recompute"), controls,
                             strict=True))
-    box.chart = jchart
+    box.chart = pane
     return box

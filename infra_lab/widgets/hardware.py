@@ -25,9 +25,9 @@ def accelerator_chart(metric: str, precision: str, names: list[str]):
 
 def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", names: list[str] | None = None):
     """An ipywidgets box: metric and precision dropdowns, a multi-select of accelerators and
-    an altair JupyterChart that redraws on every change. Returns the box; its ``update``
-    attribute is the callback (callable directly in tests)."""
-    import altair as alt
+    a chart pane that redraws on every change. Returns the box; its ``update`` attribute is
+    the callback (callable directly in tests)."""
+    from ..charts import ChartPane
 
     names = list(names or DEFAULT_SET)
     w_metric = W.Dropdown(options=[(f"{k} [{v[0]}]", k) for k, v in METRICS.items()], value=metric,
@@ -36,7 +36,7 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
     w_set = W.SelectMultiple(options=catalog.accelerator_names(), value=tuple(names), rows=8,
                              description="compare")
     status = W.HTML()
-    jchart = alt.JupyterChart(accelerator_chart(metric, precision, names))
+    pane = ChartPane(accelerator_chart(metric, precision, names))
 
     def update(*_):
         chosen = list(w_set.value)
@@ -44,14 +44,14 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
             status.value = "<i>choose at least one accelerator</i>"
             return None
         chart = accelerator_chart(w_metric.value, w_prec.value, chosen)
-        jchart.chart = chart
+        pane.show(chart)
         status.value = f"{len(chosen)} accelerators, {w_metric.value} at {w_prec.value}"
         return chart
 
     for w in (w_metric, w_prec, w_set):
         w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([w_metric, w_prec]), w_set]), status, jchart])
+    box = W.VBox([W.HBox([W.VBox([w_metric, w_prec]), w_set]), status, pane.widget])
     box.update = update
     box.controls = {"metric": w_metric, "precision": w_prec, "compare": w_set}
-    box.chart = jchart
+    box.chart = pane
     return box

@@ -1,4 +1,5 @@
-"""Reliability explorer: GPUs, failure-rate multiplier, checkpoint bandwidth, restart time."""
+"""Reliability explorer: GPUs, calibration, early-deployment factor, checkpoint bandwidth and
+restart profile; each change reruns the closed form and a Monte Carlo."""
 
 from __future__ import annotations
 
@@ -10,78 +11,117 @@ from ._layout import fit_labels
 __all__ = ["reliability_explorer", "reliability_update"]
 
 GPU_CHOICES = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 100000)
+MC_FAILURE_BUDGET = 1_000_000
+"""Simulated failures per widget update (about 0.2 s of kernel time): where a run has many
+interruptions the explorer simulates fewer runs (at least 10), and none when ten runs would
+exceed the budget (the closed-form interval sweep is drawn instead)."""
 
 
-def reliability_update(gpus: int, multiplier: float, write_GBps_per_node: float, restart_min: float, *,
-                       hardware, work_hours: float, checkpoint_size_bytes: float, storage: str = "shared-fs",
+def reliability_update(gpus: int, calibration: str, early_deployment: float,
+                       write_GBps_per_node: float, restart: str, *, hardware, work_hours: float,
+                       model=None, optimizer: str | None = None, storage: str = "shared-fs",
                        n_runs: int = 2000, seed: int = 0):
-    """What the explorer shows for one setting: calls :func:`infra_lab.reliability.plan_run`,
-    :func:`~infra_lab.reliability.simulate` and the run-length chart (no modelling here).
+    """What the explorer shows for one setting: calls
+    :func:`infra_lab.reliability.plan_run`, :func:`~infra_lab.reliability.simulate` and the
+    run-length chart (no modelling here).
 
     Parameters
     ----------
-    gpus : GPUs in the cluster [-]; nodes = gpus / gpus_per_node
-    multiplier : failure-rate multiplier on the Llama 3 calibration [-]
+    gpus : GPUs in the cluster [-]; a Scenario is scaled with
+        :func:`~infra_lab.reliability.scale_scenario`, other hardware with ``scale_hardware``
+    calibration : "llama3" or "fleet"
+    early_deployment : early-deployment factor [-] (>= 1)
     write_GBps_per_node : checkpoint write bandwidth per node [GB/s]
-    restart_min : restart time, detection to training again, every class [min]
-    hardware, work_hours, checkpoint_size_bytes, storage : see ``plan_run``
+    restart : restart profile name
+    hardware, work_hours, model, optimizer, storage : see ``plan_run``
+    n_runs, seed : Monte Carlo runs [-] (fewer where runs have many interruptions, see
+        :data:`MC_FAILURE_BUDGET`) and seed
 
     Returns
     -------
     (summary dict, alt.Chart)
     """
     from .. import charts
+    from ..scenario import Scenario
 
-    plan = R.plan_run(R.scale_hardware(hardware, gpus), work_hours, checkpoint_size_bytes=checkpoint_size_bytes,
-                      storage=storage, multiplier=multiplier, write_GBps_per_node=write_GBps_per_node,
-                      restart_s=restart_min * 60.0)
-    runs = R.simulate(plan, n_runs, seed=seed)
+    if isinstance(hardware, Scenario):
+        hw = R.scale_scenario(hardware, gpus)
+        mdl = None if model is None else model
+    else:
+        hw, mdl = R.scale_hardware(hardware, gpus), model
+    plan = R.plan_run(hw, work_hours, model=mdl, optimizer=optimizer, storage=storage,
+                      calibration=calibration, early_deployment=early_deployment,
+                      write_GBps_per_node=write_GBps_per_node, restart=restart)
     s = plan.summary()
+    n = min(int(n_runs), int(MC_FAILURE_BUDGET / max(plan.expected_failures, 1.0)))
+    if n < 10:  # too many interruptions per run to simulate interactively
+        s.update(mc_runs=0, mc_goodput_mean=float("nan"), mc_wall_days_p95=float("nan"))
+        chart = charts.goodput_vs_interval(R.interval_sweep(plan, case=calibration), title=(
+            f"{gpus:,} GPUs, {calibration}: {plan.expected_failures:,.0f} interruptions per run, "
+            "closed form only"))
+        return s, chart
+    runs = R.simulate(plan, n, seed=seed)
+    s["mc_runs"] = n
     s["mc_goodput_mean"] = float(runs["goodput"].mean())
     s["mc_wall_days_p95"] = float(runs["wall_h"].quantile(0.95)) / 24
     chart = charts.run_length_histogram(runs, plan.expected_wall_s / 3600,
-                                        title=f"{gpus:,} GPUs: run length over {n_runs:,} simulated runs")
+                                        title=f"{gpus:,} GPUs, {calibration}: run length over {n:,} simulated runs")
     return s, chart
 
 
 def _fmt(s: dict) -> str:
-    return (f"<b>{s['gpus']:,} GPUs</b>: MTBI {s['mtbi_h']:.1f} h ({s['interruptions_per_day']:.2f}/day) · "
+    mc = (f"Monte Carlo {s['mc_goodput_mean']:.2%}, {s['mc_runs']:,} runs" if s["mc_runs"]
+          else "too many interruptions per run for an interactive Monte Carlo")
+    p95 = f" (p95 {s['mc_wall_days_p95']:.2f})" if s["mc_runs"] else ""
+    return (f"<b>{s['gpus']:,} GPUs, {s['calibration']}</b>: MTBI {s['mtbi_h']:.1f} h "
+            f"({s['interruptions_per_day']:.2f}/day, {s['expected_interruptions']:.1f} over the run) · "
             f"save {s['ckpt_blocking_s']:.0f} s every {s['interval_h']:.2f} h · "
-            f"goodput {s['goodput']:.2%} (Monte Carlo {s['mc_goodput_mean']:.2%}) · "
-            f"run {s['wall_days']:.2f} days (p95 {s['mc_wall_days_p95']:.2f})")
+            f"mean restart {s['mean_restart_min']:.1f} min · "
+            f"goodput {s['goodput']:.2%} ({mc}) · run {s['wall_days']:.2f} days{p95}")
 
 
-def reliability_explorer(hardware, work_hours: float, checkpoint_size_bytes: float, *,
+def reliability_explorer(hardware, work_hours: float, *, model=None, optimizer: str | None = None,
                          storage: str = "shared-fs", n_runs: int = 2000, seed: int = 0):
-    """An ipywidgets box with sliders for GPUs, failure-rate multiplier, checkpoint write
-    bandwidth per node and restart time, a summary line and the run-length histogram.
+    """An ipywidgets box: GPUs, calibration, early-deployment factor, checkpoint write
+    bandwidth per node and restart profile, a summary line and the run-length histogram.
+    Sliders update on release (``continuous_update=False``: each change runs a Monte Carlo).
     Returns the box; ``box.update`` is the callback (callable directly in tests)."""
-    import altair as alt
+    from ..charts import ChartPane
 
     st = R.storage_options()
-    bw0 = float(st.filter(st["name"] == storage)["write_GBps_per_node"][0])
-    w_gpus = W.SelectionSlider(options=list(GPU_CHOICES), value=GPU_CHOICES[0], description="GPUs")
-    w_mult = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="failure ×")
-    w_bw = W.FloatLogSlider(value=bw0, base=10, min=-1, max=2, step=0.05, description="write GB/s/node")
-    w_rs = W.FloatSlider(value=20.0, min=1.0, max=240.0, step=1.0, description="restart [min]")
-    fit_labels((w_gpus, w_mult, w_bw, w_rs))
+    bw0 = float(st.filter(st["name"] == storage)["client_write_GBps_per_node"][0])
+    profiles = R.restart_profiles()["profile"].to_list()
+    w_gpus = W.SelectionSlider(options=list(GPU_CHOICES), value=GPU_CHOICES[0], description="GPUs",
+                               continuous_update=False)
+    w_cal = W.Dropdown(options=list(R.calibration_names()), value="llama3", description="calibration")
+    w_early = W.FloatSlider(value=1.0, min=1.0, max=3.0, step=0.25, description="early-deploy ×",
+                            continuous_update=False)
+    w_bw = W.FloatLogSlider(value=bw0, base=10, min=-2, max=2, step=0.1, description="write GB/s/node",
+                            continuous_update=False)
+    w_rs = W.Dropdown(options=profiles, value="baseline", description="restart")
+    fit_labels((w_gpus, w_cal, w_early, w_bw, w_rs))
     status = W.HTML()
-    kw = dict(hardware=hardware, work_hours=work_hours, checkpoint_size_bytes=checkpoint_size_bytes,
+    kw = dict(hardware=hardware, work_hours=work_hours, model=model, optimizer=optimizer,
               storage=storage, n_runs=n_runs, seed=seed)
-    s, chart = reliability_update(w_gpus.value, w_mult.value, w_bw.value, w_rs.value, **kw)
+
+    def values():
+        return w_gpus.value, w_cal.value, w_early.value, w_bw.value, w_rs.value
+
+    s, chart = reliability_update(*values(), **kw)
     status.value = _fmt(s)
-    jchart = alt.JupyterChart(chart)
+    pane = ChartPane(chart)
 
     def update(*_):
-        s, chart = reliability_update(w_gpus.value, w_mult.value, w_bw.value, w_rs.value, **kw)
+        s, chart = reliability_update(*values(), **kw)
         status.value = _fmt(s)
-        jchart.chart = chart
+        pane.show(chart)
         return s
 
-    for w in (w_gpus, w_mult, w_bw, w_rs):
+    for w in (w_gpus, w_cal, w_early, w_bw, w_rs):
         w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([w_gpus, w_mult]), W.VBox([w_bw, w_rs])]), status, jchart])
+    box = W.VBox([W.HBox([W.VBox([w_gpus, w_cal, w_early]), W.VBox([w_bw, w_rs])]), status, pane.widget])
     box.update = update
-    box.controls = {"gpus": w_gpus, "multiplier": w_mult, "write_GBps_per_node": w_bw, "restart_min": w_rs}
-    box.chart = jchart
+    box.controls = {"gpus": w_gpus, "calibration": w_cal, "early_deployment": w_early,
+                    "write_GBps_per_node": w_bw, "restart": w_rs}
+    box.chart = pane
     return box

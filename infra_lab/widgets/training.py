@@ -79,7 +79,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
 def training_explorer():
     """An ipywidgets box: accelerator, GPUs, global batch, sequence length and precision;
     redraws the summary and breakdown on every change. ``box.update`` is the callback."""
-    import altair as alt
+    from ..charts import ChartPane
 
     w_acc = W.Dropdown(options=list(EXPLORER_ACCELERATORS), value="MI300X", description="accelerator")
     w_gpus = W.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048, 4096], value=1024, description="GPUs")
@@ -89,7 +89,7 @@ def training_explorer():
     fit_labels((w_acc, w_gpus, w_gb, w_seq, w_prec))
     out = W.HTML()
     summary, chart = training_update()
-    jchart = alt.JupyterChart(chart)
+    pane = ChartPane(chart)
 
     def update(*_):
         s, c = training_update(w_acc.value, w_gpus.value, w_gb.value, w_seq.value, w_prec.value)
@@ -97,15 +97,15 @@ def training_explorer():
                        float_precision=3):
             out.value = s._repr_html_()
         if c is not None:
-            jchart.chart = c
+            pane.show(c)
         return s, c
 
     for w in (w_acc, w_gpus, w_gb, w_seq, w_prec):
         w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([w_acc, w_prec]), W.VBox([w_gpus, w_gb, w_seq])]), out, jchart])
+    box = W.VBox([W.HBox([W.VBox([w_acc, w_prec]), W.VBox([w_gpus, w_gb, w_seq])]), out, pane.widget])
     box.update = update
     box.controls = {"accelerator": w_acc, "gpus": w_gpus, "global_batch": w_gb, "seq_len": w_seq,
                     "precision": w_prec}
-    box.chart = jchart
+    box.chart = pane
     update()
     return box

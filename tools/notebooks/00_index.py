@@ -24,7 +24,7 @@ answer can be trusted.
 | [03 · Interconnect](03_interconnect.ipynb) | What do xGMI, NVLink and Pollara/RoCE deliver for all-reduce and all-to-all, is the network a bottleneck, and what does packet spraying (Ultra Ethernet) buy over ECMP? |
 | [04 · Training ZAYA1](04_training_zaya1.ipynb) | How long is a ZAYA1 step on 1,024 MI300X, what MFU, how many days for 12T/14T tokens, why plain data parallel fits, and how do H100, H200 and MI355X compare? Validated against Megatron-LM's published runs. |
 | [05 · Economics](05_economics.ipynb) | What does a run cost to rent or to own, what is the cluster's TCO, AMD vs NVIDIA per trained token, and IBM's view as the operator — with uncertainty bands. |
-| [06 · Reliability](06_reliability.ipynb) | How often does a 1,024-GPU cluster fail, what is the best checkpoint interval, what goodput results, and what are "10× faster saves" worth? |
+| [06 · Reliability](06_reliability.ipynb) | How often does a 1,024-GPU cluster fail (Llama 3 and fleet calibrations), what goodput results, what are "10× faster saves" worth, and what does an expansion to 16,384 GPUs face? |
 
 **How to use them.** Run all cells (each notebook runs in well under a minute), then move
 the widgets at the end of each section. The same calls work in your own code:

@@ -1,0 +1,122 @@
+"""Training memory per GPU: the one formula, as a numba kernel.
+
+:func:`training_bytes` is called by :func:`infra_lab.memory.training_memory` (which builds
+its inputs from a Scenario and returns the breakdown frame) and by the training step
+kernel (:mod:`infra_lab._kernels.training`, once per plan and pipeline-stage candidate).
+:func:`training_bytes_reference` is an independent plain-Python statement of the same
+physics (written per component from the ZeRO paper's sharding rules, not a copy of the
+kernel's arithmetic); ``tests/test_memory.py`` checks that they agree.
+
+Inputs (all floats; bytes, parameters, counts):
+
+``p_ne``, ``p_e``   non-expert and routed-expert parameters of the pipeline stage, before
+                    tensor/expert sharding [params]
+``emb``             embedding (+ LM head) parameters held by this stage [params]
+``tp``, ``ep``, ``etp``  tensor, expert and expert-tensor parallel sizes [-]
+``g_ne``, ``g_e``   data-parallel group sizes for non-expert (dp·cp) and expert
+                    (tp·cp·dp/(ep·etp)) parameters: the ranks ZeRO shards over [-]
+``zero``, ``fsdp``  ZeRO stage 0..3; FSDP (full sharding, priced like ZeRO-3)
+``wb``, ``gb``, ``ob``  weight, gradient-buffer and optimizer-state bytes per parameter
+``layers``          transformer layers of the stage (ZeRO-3 gathers two layers) [-]
+``act``             activation bytes of the stage's in-flight micro-batches [bytes]
+``work``            recompute working set (one layer re-materialised) [bytes]
+``head_act``        embedding/LM-head activations (logits) [bytes]
+``reserve``         allocator reserve [bytes]
+
+Returns the tuple of :data:`MEM_NAMES` component bytes.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+MEM_NAMES = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "activations",
+             "recompute_working_set", "embedding_and_head_activations", "allocator_reserve")
+(M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_ACT, M_WORK, M_HEAD, M_RESERVE) = range(len(MEM_NAMES))
+N_MEM = len(MEM_NAMES)
+
+
+@njit(cache=True)
+def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
+                   act, work, head_act, reserve):
+    """Per-GPU training memory by component [bytes] (see the module docstring)."""
+    ne = (p_ne + emb) / tp               # non-expert parameters on this GPU
+    ex = p_e / (ep * etp)                # routed-expert parameters on this GPU
+    s1 = zero >= 1 or fsdp > 0           # optimizer states sharded
+    s2 = zero >= 2 or fsdp > 0           # + gradients
+    s3 = zero >= 3 or fsdp > 0           # + weights
+    d_ne = g_ne if s3 else 1.0
+    d_e = g_e if s3 else 1.0
+    weights = wb * (ne / d_ne + ex / d_e)
+    d_ne = g_ne if s2 else 1.0
+    d_e = g_e if s2 else 1.0
+    grads = gb * (ne / d_ne + ex / d_e)
+    d_ne = g_ne if s1 else 1.0
+    d_e = g_e if s1 else 1.0
+    optim = ob * (ne / d_ne + ex / d_e)
+    gather = 0.0
+    if s3 and layers > 0.0:
+        gather = 2.0 * wb * (p_ne / tp + ex) / layers
+    return weights, grads, optim, gather, act, work, head_act, reserve
+
+
+@njit(cache=True)
+def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm,
+                 a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
+                 has_emb, has_head, logits_bytes, reserve):
+    """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
+    stage's activations composed from per-layer bytes.
+
+    nd, nm : dense-like and MoE layers of the stage; a_dense, a_moe : activation bytes one
+    such layer stores for backward per micro-batch (for the run's recompute mode); w_dense,
+    w_moe : the same without recomputation (the working set re-materialised in backward
+    under full recompute); nf : in-flight micro-batches; tok_h : tokens·hidden elements
+    of one micro-batch on this GPU (sharded by tp under sequence parallelism); dropout,
+    has_emb, has_head : flags; logits_bytes : logits and their fp32 copy for the loss.
+    """
+    act = nf * (nd * a_dense + nm * a_moe)
+    work = 0.0
+    if full_recompute > 0:
+        if nd > 0.0:
+            work = w_dense
+        if nm > 0.0 and w_moe > work:
+            work = w_moe
+    head = 0.0
+    if has_emb > 0.0 and dropout > 0.0:
+        head += nf * tok_h                       # embedding dropout masks (1 byte)
+    if has_head > 0.0:
+        head += tok_h * act_bytes + logits_bytes  # final norm input, logits
+    return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
+                          act, work, head, reserve)
+
+
+def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob,
+                             layers, act, work, head_act, reserve):
+    """Plain-Python reference of :func:`training_bytes`, written per state kind.
+
+    ZeRO (Rajbhandari et al. 2020): stage 1 partitions optimizer states, stage 2 also
+    gradients, stage 3 also parameters, each over the data-parallel ranks that hold a
+    replica of that parameter (dense: dp·cp; experts: the expert-data-parallel ranks).
+    """
+    stage = 3 if fsdp else int(zero)
+    replicas = {"dense": g_ne, "expert": g_e}
+    local = {"dense": (p_ne + emb) / tp, "expert": p_e / (ep * etp)}
+    first_sharded_stage = {"weights": 3, "gradients": 2, "optimizer_states": 1}
+    per_param = {"weights": wb, "gradients": gb, "optimizer_states": ob}
+    out = {}
+    for state, need in first_sharded_stage.items():
+        total = 0.0
+        for group, n in local.items():
+            share = n / replicas[group] if stage >= need else n
+            total += share * per_param[state]
+        out[state] = total
+    if stage == 3 and layers > 0:
+        one_layer = (p_ne / tp + local["expert"]) / layers * wb
+        out["zero3_gather_buffer"] = 2 * one_layer     # current + prefetched layer
+    else:
+        out["zero3_gather_buffer"] = 0.0
+    out["activations"] = act
+    out["recompute_working_set"] = work
+    out["embedding_and_head_activations"] = head_act
+    out["allocator_reserve"] = reserve
+    return tuple(float(out[k]) for k in MEM_NAMES)

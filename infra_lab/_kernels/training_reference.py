@@ -1,0 +1,250 @@
+"""Plain-Python reference of the training step, written from the public functions.
+
+:func:`step_reference` prices one plan without the numba step kernel: every collective
+through ``il.collective`` (with its group placed by listing the actual ranks of the group
+in Megatron's rank order), memory through ``il.memory.training_memory``, pipeline stages
+through ``il.memory.stage_layers`` rank by rank, and the data-parallel buckets by an
+explicit event simulation (bucket by bucket, in time order) instead of the kernel's closed
+forms. Only the per-layer compute tables (from ``il.compute.layer_ops``) are shared with
+the kernel. ``tests/test_training.py`` checks that :func:`infra_lab.estimate` (the kernel)
+and this reference agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def _group_ranks(kind: str, tp, cp, dp, pp, ep, etp):
+    """Ranks of the group that contains rank 0, in Megatron's order (tp fastest, then cp,
+    dp, pp; the expert layout etp, ep, edp over the same tp·cp·dp ranks of a stage)."""
+    if kind == "tp":
+        return list(range(tp))
+    if kind == "cp":
+        return [i * tp for i in range(cp)]
+    if kind == "dp":
+        return [i * tp * cp for i in range(dp)] if cp == 1 else \
+            sorted(j * tp + i * tp * cp for i in range(dp) for j in range(cp))
+    if kind == "pp":
+        return [i * tp * cp * dp for i in range(pp)]
+    if kind == "etp":
+        return list(range(etp))
+    if kind == "ep":
+        return [i * etp for i in range(ep)]
+    if kind == "edp":
+        edp = tp * cp * dp // (ep * etp)
+        return [i * ep * etp for i in range(edp)]
+    raise ValueError(kind)
+
+
+def _price(op, size, ranks, hw, D):
+    """il.collective over the listed ranks: ranks per scale-up domain counted directly."""
+    import infra_lab as il
+
+    n = len(ranks)
+    if n <= 1 or size <= 0:
+        return 0.0, False
+    per_domain = {}
+    for r in ranks:
+        per_domain[r // D] = per_domain.get(r // D, 0) + 1
+    k = min(per_domain.values())
+    while n % k:
+        k -= 1
+    return il.collective(op, size, hw, n, per_node=k).time_s, len(per_domain) > 1
+
+
+def _simulate_grad(buckets, window):
+    """Gradient buckets (size-time c, ready time) issued in order on one NIC queue;
+    returns (end of the last collective − end of backward, raw total)."""
+    t = 0.0
+    for c, ready in buckets:
+        t = max(t, ready) + c
+    return max(t, window) - window, sum(c for c, _ in buckets)
+
+
+def _simulate_gather(buckets):
+    """Parameter buckets (time c, needed at) gathered back to back from t = 0: the
+    forward's longest wait and the raw total."""
+    t, wait = 0.0, 0.0
+    for c, need in buckets:
+        t += c
+        wait = max(wait, t - need)
+    return wait, sum(c for c, _ in buckets)
+
+
+def step_reference(sc, stack: str | None = None, params: dict | None = None) -> dict[str, float]:
+    """Step components [s], step time [s], memory per GPU [bytes] and fits of one plan."""
+    import infra_lab as il
+    from infra_lab import memory, training
+
+    from . import training as kt
+
+    sc = il.Scenario.from_dict(sc)
+    p, tr, hw = sc.parallelism, sc.training, sc.hardware
+    tp, pp, vp, cp, ep, etp, dp = p.tp, p.pp, p.vp, p.cp, p.ep, p.etp, p.dp
+    mbs = tr.micro_batch
+    rc = {"none": 0, "selective": 1, "full": 2}[tr.recompute]
+    spi = 1 if p.sequence_parallel else 0
+    stack = stack or sc.stack
+    sp = training.stack_params(stack, params)
+    ctx = training._context(sc, (tp,), (mbs,), (cp,), stack, params)   # the compute tables
+    tab, htab = ctx.tab, ctx.htab
+    spec = sc.model_spec
+    D = ctx.domain
+    m = tr.global_batch / (dp * mbs)
+    fw, ms = sp["framework_time_scale"], sp["memory_time_scale"]
+    imb = sp["ep_load_imbalance"] if ep > 1 else 1.0
+
+    def layer_times(kind):
+        t = tab[kind, :, 0, 0, 0, spi]
+        f = fw * (t[kt.T_FWD] + imb * t[kt.T_FWD_EXP]) + ms * t[kt.T_FWD_MEM]
+        b = fw * (t[kt.T_BWD] + imb * t[kt.T_BWD_EXP]) + ms * t[kt.T_BWD_MEM]
+        r = f if rc == 2 else (fw * t[kt.T_SEL] if rc == 1 else 0.0)
+        return f, b, r
+
+    h = htab[:, 0, 0, 0, spi]
+    head_f = fw * h[kt.H_FWD] + ms * h[kt.H_FWD_MEM]
+    head_b = fw * h[kt.H_BWD] + ms * h[kt.H_BWD_MEM]
+
+    # --- per-micro-batch collectives ----------------------------------------------------
+    tok = mbs * tr.seq_len / cp
+    ab = 2.0
+    act = tok * spec.hidden * ab
+    if p.sequence_parallel:
+        t_tp = (_price("reduce_scatter", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0]
+                + _price("all_gather", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0])
+    else:
+        t_tp = _price("all_reduce", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0]
+    routed = tok / tp * (spec.top_k or 1) * spec.hidden * ab
+    g_etp = _group_ranks("etp", tp, cp, dp, pp, ep, etp)
+    t_etp = _price("all_gather", routed * etp, g_etp, hw, D)[0] + _price("reduce_scatter", routed * etp, g_etp, hw, D)[0]
+    t_a2a, _ = _price("all_to_all", routed, _group_ranks("ep", tp, cp, dp, pp, ep, etp), hw, D)
+    cpg = _group_ranks("cp", tp, cp, dp, pp, ep, etp)
+    cp_cross = len({r // D for r in cpg}) > 1
+    hkv = (spec.kv_lora_rank + spec.qk_rope_head_dim) if spec.attention == "mla" else spec.kv_heads * spec.head_dim
+    kv = tok * 2 * hkv * ab / tp
+    t_cp = _price("send_recv", kv, [0, D] if cp_cross else [0, tp], hw, D)[0] if cp > 1 else 0.0
+    ppg = _group_ranks("pp", tp, cp, dp, pp, ep, etp)
+    t_pp = _price("send_recv", act / tp, ppg[:2], hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
+
+    n_tp = 4 + (2 if rc == 2 else (1 if rc == 1 and p.sequence_parallel else 0))
+    n_a2a = 4 + (2 if rc == 2 else 0)
+    steps = 3 * (cp - 1) + ((cp - 1) if rc == 2 else 0)
+
+    def hide(cost, ovl, window):
+        return cost - ovl * min(cost, window)
+
+    per_kind = {}
+    for kind in (kt.K_DENSE, kt.K_MOE):
+        f, b, r = layer_times(kind)
+        t = tab[kind, :, 0, 0, 0, spi]
+        tpc = n_tp * t_tp * (1 - sp["tp_comm_overlap"]) if kind == kt.K_DENSE else \
+            (n_tp / 2) * (t_tp + t_etp) * (1 - sp["tp_comm_overlap"])
+        cpc = hide(steps * t_cp, sp["cp_comm_overlap"], fw * t[kt.T_ATTN]) if cp > 1 else 0.0
+        epc = 0.0
+        if kind == kt.K_MOE and ep > 1:
+            epc = hide(n_a2a * imb * t_a2a, sp["ep_comm_overlap"], fw * imb * (t[kt.T_FWD_EXP] + t[kt.T_BWD_EXP]))
+        per_kind[kind] = (f, b, r, tpc, cpc, epc)
+
+    ranks = memory.stage_layers(spec, pp, vp)
+    cands = {(c["n_dense"], c["n_moe"], c["has_embedding"], c["has_head"]): c
+             for c in memory.stage_candidates(spec, pp, vp)}
+    stage = []
+    for st in ranks:
+        tot = [0.0] * 6
+        for kind, n in ((kt.K_DENSE, st["n_dense"]), (kt.K_MOE, st["n_moe"])):
+            for j in range(6):
+                tot[j] += n * per_kind[kind][j]
+        if st["has_head"]:
+            tot[0] += head_f
+            tot[1] += head_b
+        stage.append(tot)
+    slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
+    f, b, r, tpc, cpc, epc = stage[slow]
+    t_mb = sum(stage[slow])
+    pp_c = 2 * vp * (m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
+    bubble = (pp - 1) / vp * t_mb if pp > 1 else 0.0
+
+    # --- data parallel per rank: event simulation of Megatron's buckets -------------------
+    ng = _group_ranks("dp", tp, cp, dp, pp, ep, etp)
+    eg = _group_ranks("edp", tp, cp, dp, pp, ep, etp)
+    o = sp["dp_comm_overlap"]
+    gbytes, wbytes = sp["grad_reduce_bytes"], sp["weight_bytes"]
+    shard3 = p.zero >= 3 or p.fsdp
+    worst = None
+    for st in ranks:
+        c = cands[(st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"])]
+        fr, br, rr = stage[st["rank"]][0], stage[st["rank"]][1], stage[st["rank"]][2]
+        pne, pe, emb = c["p_nonexpert"] / tp, c["p_expert"] / (ep * etp), c["p_embedding"] / tp
+
+        def buckets(P, E, ranks_, bucket):
+            """(body bucket params, count, tail params) of one gradient buffer."""
+            if P <= 0 or len(ranks_) <= 1:
+                return 0.0, 0, 0.0
+            nb = math.ceil(P / bucket)
+            tail = min(P, max(P - (nb - 1) * bucket, E))
+            body = P - tail
+            nbody = math.ceil(body / bucket - 1e-9) if body > 0 else 0
+            return (body / nbody if nbody else 0.0), nbody, tail
+
+        groups = []
+        for P, E, g in ((pne, emb, ng), (pe, 0.0, eg)):
+            bsz, nb, tail = buckets(P, E, g, max(sp["dp_bucket_min_params"], sp["dp_bucket_params_per_rank"] * len(g)))
+            groups.append((bsz, nb, tail, g))
+        nl = st["n_dense"] + st["n_moe"]
+        if shard3:
+            z3 = sp["zero3_bandwidth_efficiency"]
+            ag = sum(_price("all_gather", P / nl * wbytes, g, hw, D)[0] for P, g in ((pne, ng), (pe, eg))) / z3
+            rs = sum(_price("reduce_scatter", P / nl * gbytes, g, hw, D)[0] for P, g in ((pne, ng), (pe, eg))) / z3
+            # forward: layer i needed at (f + r)·i/nl; backward: layer i's gradients ready at b·(i+1)/nl
+            w1, raw1 = _simulate_gather([(ag, (fr + rr) * i / nl) for i in range(nl)])
+            e1, raw2 = _simulate_grad([(ag + rs, br * (i + 1) / nl) for i in range(nl)], br)
+            zo = sp["zero3_comm_overlap"]
+            g_exp = m * (e1 + (1 - zo) * (raw2 - e1))
+            p_exp = m * (w1 + (1 - zo) * (raw1 - w1))
+            raw = m * (raw1 + raw2)
+        else:
+            nb = groups[0][1] + groups[1][1]
+            tails = groups[0][2] + groups[1][2]
+            P_all = pne + pe
+            tf = (groups[0][2] / pne) if pne > 0 and len(ng) > 1 else 0.0
+            op_g = "all_reduce" if p.zero == 0 else "reduce_scatter"
+            body_c = [(_price(op_g, bsz * gbytes, g, hw, D)[0], _price("all_gather", bsz * wbytes, g, hw, D)[0])
+                      for bsz, n_, _, g in groups for _ in range(n_)]
+            tail_g = sum(_price(op_g, t_ * gbytes, g, hw, D)[0] for _, _, t_, g in groups)
+            tail_w = sum(_price("all_gather", t_ * wbytes, g, hw, D)[0] for _, _, t_, g in groups)
+            del P_all, tails
+            # body buckets: the kernel prices them at the average body-bucket time of both buffers
+            avg_g = sum(x for x, _ in body_c) / nb if nb else 0.0
+            avg_w = sum(y for _, y in body_c) / nb if nb else 0.0
+            span = br * (1 - tf)
+            gb_list = [(avg_g, span * (i + 1) / nb) for i in range(nb)] + [(tail_g, br)]
+            e1, raw = _simulate_grad(gb_list, br)
+            g_exp = e1 + (1 - o) * (raw - e1)
+            if p.zero == 2:
+                g_exp, raw = m * g_exp, m * raw
+            p_exp = 0.0
+            if p.zero >= 1:
+                w_list = [(tail_w, 0.0)] + [(avg_w, fr * (tf + (1 - tf) * i / nb)) for i in range(nb)]
+                w1, raw_w = _simulate_gather(w_list)
+                p_exp = w1 + (1 - o) * (raw_w - w1)
+                raw += raw_w
+        ne_l, ex_l = c["p_nonexpert"] / tp, c["p_expert"] / (ep * etp)
+        if p.zero >= 1 or p.fsdp:
+            ne_l, ex_l = ne_l / len(ng), ex_l / max(len(eg), 1)
+        opt = il.compute.optimizer_step_time(ne_l + ex_l, hw.accelerator, tr.optimizer)
+        cand = (g_exp + p_exp + opt, g_exp, p_exp, opt, raw)
+        if worst is None or cand[0] > worst[0] + 1e-15:
+            worst = cand
+    _, dp_g, dp_p, t_opt, dp_raw = worst
+    mem = il.memory.training_memory_total(
+        sc, weight_bytes=sp["weight_bytes"], grad_bytes=sp["grad_buffer_bytes"],
+        flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]),
+        reserve_fraction=sp["memory_reserve_fraction"], reserve_bytes=sp["memory_reserve_bytes"])
+    comps = {"compute_fwd": m * f, "compute_bwd": m * b, "compute_recompute": m * r, "tp_comm": m * tpc,
+             "cp_comm": m * cpc, "ep_comm": m * epc, "pp_p2p": pp_c, "pp_bubble": bubble,
+             "dp_grad_comm": dp_g, "dp_param_comm": dp_p, "optimizer": t_opt}
+    step = sum(comps.values())
+    acc = il.catalog.accelerator(hw.accelerator)
+    return {**comps, "step_time_s": step, "memory_per_gpu_bytes": mem, "fits": mem <= acc.hbm_bytes,
+            "dp_comm_raw_s": dp_raw}

@@ -1,0 +1,126 @@
+"""Loaders for data/reliability/*.csv (one loader per table) and shared argument checks."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+from .. import catalog
+from ..errors import ValidationError, check_positive, unknown
+
+DATA = catalog.DATA_DIR / "reliability"
+
+COMPONENT_CLASSES = ("gpu", "hbm", "nic", "link", "switch", "host", "software", "unknown")
+"""Component classes, in the order used by every per-class array of the package."""
+BASES = ("gpu", "hbm", "nic", "link", "switch", "node")
+"""What a class's rate is counted per: GPUs, HBM (stacks, GPUs or GB, see ``hbm_basis``),
+back-end NICs, back-end links, back-end switches, nodes."""
+DETECTIONS = ("crash", "hang")
+ROLES = ("train:llama3", "train:fleet", "test")
+
+_C = catalog.Col
+_SCHEMAS = {
+    "parameters": {"name": _C("str", True), "value": _C("float", True), "unit": _C("str", True),
+                   "basis": _C("str", True, choices=("measured", "fitted", "derived", "assumption",
+                                                      "simulated"))},
+    "llama3_interruptions": {
+        "component": _C("str", True), "category": _C("str", True),
+        "count": _C("int", True, positive=True), "printed_pct": _C("float", True, positive=True),
+        "component_class": _C("str", True, choices=(*COMPONENT_CLASSES, "network")),
+    },
+    "component_classes": {
+        "component_class": _C("str", True, choices=COMPONENT_CLASSES),
+        "basis": _C("str", True, choices=BASES), "needs_replacement": _C("bool", True),
+        "detection": _C("str", True, choices=DETECTIONS), "early_deployment": _C("bool", True),
+        "description": _C("str", True),
+    },
+    "calibrations": {
+        "name": _C("str", True), "accelerator": _C("str", True),
+        "nodes": _C("int", True, positive=True), "gpus_per_node": _C("int", True, positive=True),
+        "nics_per_node": _C("int", True, positive=True), "nic": _C("str", True),
+        "fabric": _C("str", True), "window_h": _C("float", True, positive=True),
+        "interruptions": _C("float", True, positive=True), "shares_from": _C("str", True),
+        "basis": _C("str", True), "description": _C("str", True),
+    },
+    "hbm_stacks": {"accelerator": _C("str", True), "hbm_stacks": _C("int", True, positive=True),
+                   "GB_per_stack": _C("float", True, positive=True),
+                   "hbm_generation": _C("str", True)},
+    "fleet_observations": {
+        "observation": _C("str", True), "accelerator": _C("str", True),
+        "gpus": _C("int", True, positive=True), "nodes": _C("int", True, positive=True),
+        "nics_per_node": _C("int", True, positive=True), "nic": _C("str", True),
+        "fabric": _C("str", True), "window_h": _C("float", True, positive=True),
+        "interruptions_low": _C("float", True, positive=True),
+        "interruptions_high": _C("float", positive=True),
+        "role": _C("str", True, choices=ROLES), "classes": _C("str", True),
+    },
+    "storage": {
+        "name": _C("str", True),
+        "client_write_GBps_per_node": _C("float", True, positive=True),
+        "client_read_GBps_per_node": _C("float", True, positive=True),
+        "aggregate_write_GBps": _C("float", positive=True),
+        "aggregate_read_GBps": _C("float", positive=True),
+        "mode": _C("str", True, choices=("sync", "async")),
+    },
+    "restart_profiles": {
+        "profile": _C("str", True), "crash_detect_s": _C("float", True, nonneg=True),
+        "collective_timeout_s": _C("float", True, positive=True),
+        "health_check_period_s": _C("float", positive=True),
+        "spare_swap_s": _C("float", True, nonneg=True), "relaunch_s": _C("float", True, nonneg=True),
+    },
+}
+
+
+@cache
+def table(name: str):
+    """One table of data/reliability (cached); ``name`` is the file stem."""
+    if name not in _SCHEMAS:
+        raise unknown("reliability table", name, _SCHEMAS)
+    return catalog.read_table(DATA / f"{name}.csv", _SCHEMAS[name])
+
+
+def parameters():
+    """data/reliability/parameters.csv: name, value, unit, basis, source_url, note."""
+    return table("parameters")
+
+
+@cache
+def parameter(name: str) -> float:
+    """One value of data/reliability/parameters.csv, in the unit its row states."""
+    if not isinstance(name, str):
+        raise ValidationError(f"parameter name = {name!r}: expected a string")
+    t = parameters()
+    hit = t.filter(t["name"] == name)
+    if hit.height == 0:
+        raise unknown("reliability parameter", name, t["name"].to_list())
+    return float(hit["value"][0])
+
+
+def number(field: str, value, *, allow_zero: bool = False, integer: bool = False) -> float:
+    """A finite positive number (>= 0 with allow_zero); booleans and strings are refused."""
+    return check_positive(field, value, allow_zero=allow_zero, integer=integer)
+
+
+def factor_at_least_one(field: str, value) -> float:
+    """A finite multiplier >= 1 [-]."""
+    v = check_positive(field, value)
+    if v < 1.0:
+        raise ValidationError(f"{field} = {value!r}: must be >= 1 (1 = as the calibration)")
+    return v
+
+
+def choice(field: str, value, allowed) -> str:
+    """``value`` if it is one of ``allowed`` (strings), else UnknownNameError."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        raise unknown(field, value, allowed)
+    return value
+
+
+def seconds_or_inf(field: str, value) -> float:
+    """A time [s] >= 0, or math.inf for "never" (None is read as inf)."""
+    if value is None:
+        return math.inf
+    if isinstance(value, float) and value == math.inf:
+        return math.inf
+    return check_positive(field, value, allow_zero=True)

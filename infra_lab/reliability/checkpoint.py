@@ -1,0 +1,631 @@
+"""Checkpoints, restarts and the expected wall-clock time of a run with failures.
+
+* **Checkpoint.** Bytes and their spread over ranks come from the memory model
+  (:func:`infra_lab.memory.checkpoint_bytes`: optimizer, sharding). A save takes a fixed cost
+  plus the longer of (busiest node's bytes ÷ its link to storage) and (all bytes ÷ the
+  storage system's aggregate bandwidth); asynchronous saves block only for the
+  device-to-host snapshot. A restart reloads each node's shard and the replicated weights.
+* **Restart.** detection (a crash is seen in ``crash_detect_s``; a hang at the collective
+  timeout or the next health check, whichever comes first) + replacement for hardware
+  classes (a hot-spare swap while the pool has a free node, else a wait for a repair) +
+  relaunch + reload. The spare pool is a Poisson (M/G/∞) count of nodes in repair.
+* **Interval and wall time.** Young/Daly intervals and the exact expected wall-clock time of
+  the run model shared with the Monte Carlo (:mod:`infra_lab._kernels.reliability`).
+
+Approximate: when the spare pool is empty the wait is repair_s / (spares + 1) (the first of
+several staggered repairs); checkpoint bytes are spread evenly within each sharding group.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..errors import ValidationError
+from ._data import (
+    COMPONENT_CLASSES,
+    choice,
+    number,
+    parameter,
+    seconds_or_inf,
+    table,
+)
+
+__all__ = [
+    "storage_options", "CheckpointPlan", "checkpoint_plan", "restart_profiles", "RestartModel",
+    "restart_model", "spare_availability", "hot_spares_for", "restart_times_s",
+    "young_interval_s", "daly_interval_s", "expected_wall_time_s", "optimal_interval_s",
+    "RunPlan", "plan_run", "OVERFLOW_EXPONENT",
+]
+
+OVERFLOW_EXPONENT = 700.0
+"""λ·(segment length) above which e^{λL} overflows a float: the expected wall time is then
+reported as math.inf (goodput 0): the run practically never completes a segment."""
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoint
+# --------------------------------------------------------------------------------------
+def storage_options():
+    """Checkpoint storage options (data/reliability/storage.csv): per-node client bandwidth
+    [GB/s], aggregate caps [GB/s] (empty = none), default save mode, source, note."""
+    return table("storage")
+
+
+@dataclass(frozen=True)
+class CheckpointPlan:
+    """How one checkpoint is written and read back.
+
+    Attributes
+    ----------
+    total_bytes, node_write_bytes : whole checkpoint, busiest node's share [bytes]
+    total_read_bytes, node_read_bytes : bytes read on restart, all nodes and busiest [bytes]
+    nodes, gpus_per_node : [-]
+    client_write_Bps, client_read_Bps : one node's bandwidth to storage [bytes/s]
+    aggregate_write_Bps, aggregate_read_Bps : storage-system caps [bytes/s] (inf = none)
+    mode : "sync" (training waits for the write) or "async" (for the snapshot only)
+    snapshot_Bps_per_node : device-to-host copy rate for async saves [bytes/s]
+    fixed_overhead_s : per-save fixed cost [s]
+    storage : name of the storage option
+    """
+
+    total_bytes: float
+    node_write_bytes: float
+    total_read_bytes: float
+    node_read_bytes: float
+    nodes: int
+    gpus_per_node: int
+    client_write_Bps: float
+    client_read_Bps: float
+    aggregate_write_Bps: float
+    aggregate_read_Bps: float
+    mode: str
+    snapshot_Bps_per_node: float
+    fixed_overhead_s: float
+    storage: str = ""
+
+    @property
+    def write_s(self) -> float:
+        """Time to persist one checkpoint [s]: fixed + max(busiest node / its link,
+        all bytes / aggregate cap)."""
+        return self.fixed_overhead_s + max(self.node_write_bytes / self.client_write_Bps,
+                                           self.total_bytes / self.aggregate_write_Bps)
+
+    @property
+    def blocking_s(self) -> float:
+        """Time training stalls per checkpoint [s]: the whole write (sync) or the fixed cost
+        plus the device-to-host snapshot of the busiest node (async)."""
+        if self.mode == "sync":
+            return self.write_s
+        return self.fixed_overhead_s + self.node_write_bytes / self.snapshot_Bps_per_node
+
+    @property
+    def read_s(self) -> float:
+        """Time to reload the checkpoint on restart [s]."""
+        return max(self.node_read_bytes / self.client_read_Bps,
+                   self.total_read_bytes / self.aggregate_read_Bps)
+
+
+def checkpoint_plan(checkpoint, nodes: int, *, gpus_per_node: int = 8,
+                    storage: str = "shared-fs", mode: str | None = None, speedup: float = 1.0,
+                    write_GBps_per_node: float | None = None,
+                    read_GBps_per_node: float | None = None,
+                    aggregate_write_GBps: float | None = None,
+                    snapshot_GBps_per_gpu: float | None = None,
+                    fixed_overhead_s: float | None = None) -> CheckpointPlan:
+    """Build a :class:`CheckpointPlan`.
+
+    Parameters
+    ----------
+    checkpoint : an :class:`infra_lab.memory.CheckpointSize` (its ranks must equal
+        nodes × gpus_per_node), or a size [bytes] taken as evenly sharded over the nodes
+        with each node reloading only its shard
+    nodes, gpus_per_node : [-]
+    storage : a name in :func:`storage_options`
+    mode : "sync" | "async"; default the storage row's mode
+    speedup : multiplies write bandwidths, caps and snapshot rate and divides the fixed cost
+        ("10× faster saves" = 10) [-]
+    write_GBps_per_node, read_GBps_per_node : per-node client bandwidth overrides [GB/s]
+    aggregate_write_GBps : storage-system write cap override [GB/s]
+    snapshot_GBps_per_gpu : device-to-host rate for async saves [GB/s]
+    fixed_overhead_s : per-save fixed cost [s]
+
+    Examples
+    --------
+    >>> p = checkpoint_plan(128e9, 128, fixed_overhead_s=0.0)   # 1 GB per node
+    >>> round(p.write_s, 3)                                     # the 2 TB/s cap binds
+    0.064
+    """
+    from ..memory import CheckpointSize
+
+    st = storage_options()
+    choice("storage option", storage, st["name"].to_list())
+    r = st.filter(st["name"] == storage).row(0, named=True)
+    nodes = int(number("nodes", nodes, integer=True))
+    gpn = int(number("gpus_per_node", gpus_per_node, integer=True))
+    if isinstance(checkpoint, CheckpointSize):
+        if checkpoint.ranks != nodes * gpn:
+            raise ValidationError(
+                f"checkpoint: computed for {checkpoint.ranks} ranks, but the cluster has "
+                f"{nodes} x {gpn} = {nodes * gpn} GPUs; recompute it with dp for this cluster")
+        total = checkpoint.total_bytes
+        node_w = checkpoint.max_node_bytes(gpn)
+        node_r, total_r = checkpoint.reload_node_bytes(gpn), checkpoint.reload_total_bytes
+    else:
+        total = number("checkpoint (bytes)", checkpoint)
+        node_w = node_r = total / nodes
+        total_r = total
+    sp = number("speedup", speedup)
+    mode = r["mode"] if mode is None else choice("checkpoint mode", mode, ("sync", "async"))
+    w = number("write_GBps_per_node", r["client_write_GBps_per_node"] if write_GBps_per_node is None
+               else write_GBps_per_node) * 1e9
+    rd = number("read_GBps_per_node", r["client_read_GBps_per_node"] if read_GBps_per_node is None
+                else read_GBps_per_node) * 1e9
+    aw_gb = r["aggregate_write_GBps"] if aggregate_write_GBps is None else number(
+        "aggregate_write_GBps", aggregate_write_GBps)
+    aw = math.inf if aw_gb is None else aw_gb * 1e9
+    ar = math.inf if r["aggregate_read_GBps"] is None else r["aggregate_read_GBps"] * 1e9
+    snap = number("snapshot_GBps_per_gpu", parameter("snapshot_GBps_per_gpu")
+                  if snapshot_GBps_per_gpu is None else snapshot_GBps_per_gpu) * 1e9 * gpn
+    fixed = number("fixed_overhead_s", parameter("ckpt_fixed_overhead_s") if fixed_overhead_s is None
+                   else fixed_overhead_s, allow_zero=True)
+    return CheckpointPlan(float(total), float(node_w), float(total_r), float(node_r), nodes, gpn,
+                          w * sp, rd, aw * sp, ar, mode, snap * sp, fixed / sp, storage)
+
+
+# --------------------------------------------------------------------------------------
+# Restart
+# --------------------------------------------------------------------------------------
+def restart_profiles():
+    """Named restart-time settings (data/reliability/restart_profiles.csv): profile,
+    crash_detect_s, collective_timeout_s, health_check_period_s (empty = none),
+    spare_swap_s, relaunch_s [s], source_url, note."""
+    return table("restart_profiles")
+
+
+@dataclass(frozen=True)
+class RestartModel:
+    """Time to get back to training after an interruption.
+
+    Attributes
+    ----------
+    crash_detect_s : a crash (process exit, XID/ECC error) seen by the launcher [s]
+    collective_timeout_s : a hang found by the collective timeout (PyTorch default 600) [s]
+    health_check_period_s : period of health checks that also find hangs [s]; inf = none
+    spare_swap_s : swap in a hot-spare node and reschedule [s]
+    relaunch_s : relaunch processes, initialise collectives and data loaders [s]
+    repair_s : until a failed node is repaired [s]
+    hot_spares : spare nodes held ready [-]; None = IBM's pool scaled to the cluster
+        (:func:`hot_spares_for`)
+    profile : name of the profile it came from
+    """
+
+    crash_detect_s: float
+    collective_timeout_s: float
+    health_check_period_s: float
+    spare_swap_s: float
+    relaunch_s: float
+    repair_s: float
+    hot_spares: int | None = None
+    profile: str = ""
+
+    @property
+    def hang_detect_s(self) -> float:
+        """Mean time to find a hang [s]: E[min(T, U)] with T the collective timeout and U
+        uniform on [0, P) until the next health check: P/2 when P ≤ T, else T − T²/(2P)."""
+        t, p = self.collective_timeout_s, self.health_check_period_s
+        if math.isinf(p):
+            return t
+        return p / 2.0 if p <= t else t - t * t / (2.0 * p)
+
+
+_RESTART_FIELDS = ("crash_detect_s", "collective_timeout_s", "health_check_period_s",
+                   "spare_swap_s", "relaunch_s", "repair_s", "hot_spares")
+
+
+def restart_model(profile: str = "baseline", **overrides) -> RestartModel:
+    """:class:`RestartModel` of a profile in :func:`restart_profiles` with any field
+    overridden (``health_check_period_s=None`` = no health checks; ``hot_spares=None`` =
+    IBM's pool scaled to the cluster).
+
+    Examples
+    --------
+    >>> m = restart_model("baseline")
+    >>> m.hang_detect_s                  # health check every 300 s, 600 s timeout
+    150.0
+    >>> restart_model("baseline", health_check_period_s=None).hang_detect_s
+    600.0
+    """
+    t = restart_profiles()
+    choice("restart profile", profile, t["profile"].to_list())
+    row = t.filter(t["profile"] == profile).row(0, named=True)
+    d = {k: row[k] for k in _RESTART_FIELDS if k in row}
+    d["repair_s"] = parameter("repair_s")
+    d["hot_spares"] = None
+    for k, v in overrides.items():
+        choice("restart field", k, _RESTART_FIELDS)
+        d[k] = v
+    out = {}
+    for k in _RESTART_FIELDS:
+        v = d[k]
+        if k == "hot_spares":
+            out[k] = None if v is None else int(number("hot_spares", v, allow_zero=True, integer=True))
+        elif k == "health_check_period_s":
+            out[k] = seconds_or_inf(k, v)
+            if out[k] == 0:
+                raise ValidationError(f"{k} = {v!r}: must be > 0 (None = no health checks)")
+        elif k == "collective_timeout_s":
+            out[k] = number(k, v)
+        else:
+            out[k] = number(k, v, allow_zero=True)
+    return RestartModel(**out, profile=profile)
+
+
+def hot_spares_for(nodes: int) -> int:
+    """IBM's hot-spare pool scaled to ``nodes``: ceil(nodes × 8 / 128) [-]
+    (parameters.csv hot_spare_nodes / hot_spare_pool_nodes)."""
+    nodes = int(number("nodes", nodes, integer=True))
+    return math.ceil(nodes * parameter("hot_spare_nodes") / parameter("hot_spare_pool_nodes"))
+
+
+def spare_availability(replace_rate_per_s: float, repair_s: float, hot_spares: int) -> float:
+    """Probability that a free hot spare exists when a node fails [-].
+
+    Notes
+    -----
+    Nodes in repair form an M/G/∞ queue: their number is Poisson with mean m = λ·T
+    (λ failures needing a node per second, T repair time); by PASTA a failure finds a spare
+    when fewer than S nodes are in repair: P = Σ_{k<S} e^{−m} m^k / k!.
+
+    Examples
+    --------
+    >>> round(spare_availability(1 / 3600, 4 * 3600, 8), 4)   # 4 nodes in repair on average
+    0.9489
+    """
+    lam = number("replace_rate_per_s", replace_rate_per_s, allow_zero=True)
+    t = number("repair_s", repair_s, allow_zero=True)
+    s = int(number("hot_spares", hot_spares, allow_zero=True, integer=True))
+    m = lam * t
+    if s == 0:
+        return 0.0
+    if m == 0:
+        return 1.0
+    log_m = math.log(m)
+    terms = [math.exp(-m + k * log_m - math.lgamma(k + 1)) for k in range(s)]
+    return float(min(1.0, math.fsum(terms)))
+
+
+def _class_table():
+    import polars as pl
+
+    cls = table("component_classes")
+    order = {c: i for i, c in enumerate(COMPONENT_CLASSES)}
+    return cls.with_columns(pl.col("component_class").replace_strict(order).alias("_o")).sort("_o")
+
+
+def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s,
+                    nodes: int) -> tuple[np.ndarray, float]:
+    """Restart time per component class [s] and the spare availability [-].
+
+    restart_c = detection_c + replacement_c + relaunch + reload, where detection is
+    ``crash_detect_s`` or :attr:`RestartModel.hang_detect_s` (component_classes.csv
+    ``detection``), replacement (classes that need hardware) = spare swap + (1 − P) ×
+    repair_s / (spares + 1) with P = :func:`spare_availability`, and reload = ``plan.read_s``.
+    """
+    if not isinstance(plan, CheckpointPlan):
+        raise ValidationError(f"plan = {plan!r}: expected a CheckpointPlan")
+    if not isinstance(restart, RestartModel):
+        raise ValidationError(f"restart = {restart!r}: expected a RestartModel (restart_model())")
+    rates = _rate_array("rates_per_s", rates_per_s)
+    cls = _class_table()
+    need = np.array(cls["needs_replacement"].to_list(), dtype=bool)
+    hang = np.array([d == "hang" for d in cls["detection"].to_list()], dtype=bool)
+    spares = hot_spares_for(nodes) if restart.hot_spares is None else restart.hot_spares
+    p = spare_availability(float(rates[need].sum()), restart.repair_s, spares)
+    wait = (1.0 - p) * restart.repair_s / (spares + 1)
+    detect = np.where(hang, restart.hang_detect_s, restart.crash_detect_s)
+    out = detect + np.where(need, restart.spare_swap_s + wait, 0.0) + restart.relaunch_s + plan.read_s
+    return out, p
+
+
+# --------------------------------------------------------------------------------------
+# Intervals and the closed form
+# --------------------------------------------------------------------------------------
+def young_interval_s(ckpt_s: float, mtbi_s: float) -> float:
+    """Young's first-order optimum checkpoint interval √(2 δ M) [s] (work between saves).
+
+    References
+    ----------
+    J. W. Young, CACM 17(9), 1974, https://doi.org/10.1145/361147.361115
+    """
+    return math.sqrt(2.0 * number("ckpt_s", ckpt_s) * number("mtbi_s", mtbi_s))
+
+
+def daly_interval_s(ckpt_s: float, mtbi_s: float) -> float:
+    """Daly's higher-order optimum checkpoint interval [s].
+
+    Notes
+    -----
+    τ_opt = √(2δM)·[1 + ⅓·√(δ/(2M)) + (1/9)·(δ/(2M))] − δ   for δ < 2M,  else τ_opt = M,
+    with δ the checkpoint time and M the mean time between interruptions (Daly 2006, eq. 37).
+
+    References
+    ----------
+    J. T. Daly, "A higher order estimate of the optimum checkpoint interval for restart
+    dumps", Future Generation Computer Systems 22(3), 2006,
+    https://doi.org/10.1016/j.future.2004.11.016
+
+    Examples
+    --------
+    >>> round(daly_interval_s(300.0, 86400.0), 1)
+    7001.4
+    """
+    d = number("ckpt_s", ckpt_s)
+    m = number("mtbi_s", mtbi_s)
+    if d >= 2.0 * m:
+        return m
+    x = d / (2.0 * m)
+    return math.sqrt(2.0 * d * m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - d
+
+
+def _rate_array(field_: str, values, n: int | None = None) -> np.ndarray:
+    try:
+        a = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{field_} = {values!r}: expected a sequence of numbers") from None
+    if a.ndim != 1 or a.size == 0:
+        raise ValidationError(f"{field_}: expected a non-empty 1-D sequence, got shape {a.shape}")
+    if n is not None and a.size != n:
+        raise ValidationError(f"{field_}: {a.size} values, expected {n} (one per class)")
+    bad = ~np.isfinite(a) | (a < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValidationError(f"{field_}[{i}] = {a[i]!r}: must be a finite number >= 0")
+    return a
+
+
+def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_per_s,
+                         restart_s) -> float:
+    """Exact expected wall-clock time of the run model [s] (the Monte Carlo's mean).
+
+    Parameters
+    ----------
+    work_s : failure-free work [s]
+    interval_s : work between checkpoints [s]
+    ckpt_s : blocking time per checkpoint [s]
+    rates_per_s : interruption rate per class [1/s]
+    restart_s : restart time per class [s]
+
+    Returns
+    -------
+    float : [s]; math.inf when λ·(segment) or λ·restart exceeds :data:`OVERFLOW_EXPONENT`
+    (the run practically never completes).
+
+    Notes
+    -----
+    With λ = Σλ_c, p_c = λ_c/λ, a restart phase (restarted by failures) lasts on average
+    G = Σ p_c(1−e^{−λR_c}) / (λ Σ p_c e^{−λR_c}); a segment of length L = work + δ takes
+    (e^{λL} − 1)(1/λ + G). Summed over ⌊W/τ⌋ full segments and the remainder. With one class
+    this is Daly's T = M e^{R/M}(e^{(τ+δ)/M} − 1)·W/τ.
+    """
+    work_s = number("work_s", work_s)
+    interval_s = number("interval_s", interval_s)
+    ckpt_s = number("ckpt_s", ckpt_s, allow_zero=True)
+    lam_c = _rate_array("rates_per_s", rates_per_s)
+    rs = _rate_array("restart_s", restart_s, lam_c.size)
+    n_full = math.floor(work_s / interval_s)
+    rem = work_s - n_full * interval_s
+    if rem <= 1e-9 * work_s:
+        rem = 0.0
+    lengths = [(n_full, interval_s + ckpt_s)] + ([(1, rem + ckpt_s)] if rem > 0 else [])
+    lam = float(lam_c.sum())
+    if lam <= 0:
+        return float(sum(n * length for n, length in lengths))
+    p = lam_c / lam
+    if lam * max(length for _, length in lengths) > OVERFLOW_EXPONENT or lam * rs.min() > OVERFLOW_EXPONENT:
+        return math.inf
+    surv = np.exp(-lam * rs)
+    g_lam = float(np.sum(p * -np.expm1(-lam * rs)) / np.sum(p * surv))  # λ·G
+    return float(sum(n * math.expm1(lam * length) / lam * (1.0 + g_lam) for n, length in lengths))
+
+
+def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
+                       method: str = "exact", min_interval_s: float = 0.0) -> float:
+    """Checkpoint interval that minimises expected wall time [s].
+
+    method : "exact" (the best whole number of equal segments for
+    :func:`expected_wall_time_s`), "daly" or "young"; min_interval_s : lower bound (e.g. an
+    async upload must finish before the next save) [s].
+    """
+    work_s = number("work_s", work_s)
+    ckpt_s = number("ckpt_s", ckpt_s, allow_zero=True)
+    min_interval_s = number("min_interval_s", min_interval_s, allow_zero=True)
+    rates = _rate_array("rates_per_s", rates_per_s)
+    _rate_array("restart_s", restart_s, rates.size)
+    method = choice("interval method", method, ("exact", "daly", "young"))
+    lam = float(rates.sum())
+    if lam <= 0:
+        return float(work_s)
+    m = 1.0 / lam
+    d = max(ckpt_s, 1e-9)
+    if method == "young":
+        tau = young_interval_s(d, m)
+    elif method == "daly":
+        tau = daly_interval_s(d, m)
+    else:
+        # For n segments equal ones are best (e^{λL} is convex), so search the whole number
+        # n of T(n) ∝ n·(e^{λ(W/n+δ)} − 1) around Daly's n.
+        n0 = work_s / daly_interval_s(d, m)
+        n_max = work_s / min_interval_s if min_interval_s > 0 else math.inf
+        lo = max(1, math.floor(n0 / 50))
+        hi = max(1, min(math.ceil(n0 * 50) + 1, n_max, 1e12))
+        if hi - lo > 200_000:
+            n = np.unique(np.round(np.geomspace(lo, hi, 200_000)))
+        else:
+            n = np.arange(lo, int(hi) + 1, dtype=float)
+        if np.isfinite(n_max):
+            n = n[n <= max(n_max, 1.0)]
+        if n.size == 0:
+            n = np.array([1.0])
+        with np.errstate(over="ignore"):
+            cost = n * np.expm1(lam * (work_s / n + ckpt_s))
+        tau = work_s / float(n[int(np.argmin(cost))])
+    return float(min(max(tau, min_interval_s), work_s))
+
+
+# --------------------------------------------------------------------------------------
+# The run plan
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything the closed form and the Monte Carlo need, plus their closed-form answers.
+
+    Attributes
+    ----------
+    work_s : failure-free run time [s]
+    interval_s : work between checkpoints [s]
+    ckpt_s : blocking time per checkpoint [s]
+    persist_s : time until a checkpoint is durable [s] (= ckpt_s for sync saves)
+    rates_per_s, restart_s : per component class [1/s], [s]
+    gpus : GPUs in the run [-]
+    expected_wall_s : exact expected wall-clock time [s] (inf: never completes)
+    goodput : work_s / expected_wall_s [-]
+    mtbi_s : 1 / Σ rates [s]
+    spare_availability : probability a hot spare is free at a hardware failure [-]
+    calibration : the failure calibration used
+    checkpoint, restart : the CheckpointPlan and RestartModel
+    """
+
+    work_s: float
+    interval_s: float
+    ckpt_s: float
+    persist_s: float
+    rates_per_s: np.ndarray = field(repr=False)
+    restart_s: np.ndarray = field(repr=False)
+    gpus: int
+    expected_wall_s: float
+    goodput: float
+    mtbi_s: float
+    spare_availability: float
+    calibration: str
+    checkpoint: CheckpointPlan = field(repr=False)
+    restart: RestartModel = field(repr=False)
+
+    @property
+    def mean_restart_s(self) -> float:
+        """Rate-weighted mean restart time [s]."""
+        lam = self.rates_per_s.sum()
+        return float((self.rates_per_s * self.restart_s).sum() / lam) if lam > 0 else 0.0
+
+    @property
+    def expected_failures(self) -> float:
+        """Expected interruptions over the run, λ × expected wall time [-]."""
+        return float(self.rates_per_s.sum() * self.expected_wall_s)
+
+    def summary(self) -> dict:
+        """Headline numbers in display units."""
+        return {
+            "gpus": self.gpus, "calibration": self.calibration, "mtbi_h": self.mtbi_s / 3600,
+            "interruptions_per_day": 86400 / self.mtbi_s,
+            "ckpt_blocking_s": self.ckpt_s, "ckpt_persist_s": self.persist_s,
+            "interval_h": self.interval_s / 3600, "mean_restart_min": self.mean_restart_s / 60,
+            "spare_availability": self.spare_availability,
+            "work_days": self.work_s / 86400, "wall_days": self.expected_wall_s / 86400,
+            "goodput": self.goodput, "expected_interruptions": self.expected_failures,
+        }
+
+    def with_interval(self, interval_s: float) -> RunPlan:
+        """The same plan with another checkpoint interval (closed form recomputed)."""
+        wall = expected_wall_time_s(self.work_s, interval_s, self.ckpt_s, self.rates_per_s, self.restart_s)
+        return replace(self, interval_s=float(interval_s), expected_wall_s=wall,
+                       goodput=self.work_s / wall)
+
+
+def _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save):
+    from .. import memory
+    from ..scenario import Scenario
+
+    if checkpoint is not None:
+        return checkpoint
+    if model is not None:
+        if isinstance(model, Scenario):
+            if model.hardware.world_size != hw.world_size:
+                raise ValidationError(
+                    f"model: the Scenario has {model.hardware.world_size} GPUs but the hardware "
+                    f"{hw.world_size}; pass a model preset/ModelSpec or a matching Scenario")
+            return memory.checkpoint_bytes(model, optimizer, save=save)
+        return memory.checkpoint_bytes(model, optimizer, save=save, dp=hw.world_size)
+    if isinstance(hardware, Scenario):
+        return memory.checkpoint_bytes(hardware, optimizer, save=save)
+    raise ValidationError("plan_run: give checkpoint= (CheckpointSize or bytes), a model, "
+                          "or pass a Scenario as hardware")
+
+
+def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
+             optimizer: str | None = None, save: str = "fully-parallel",
+             storage: str = "shared-fs", mode: str | None = None, save_speedup: float = 1.0,
+             write_GBps_per_node: float | None = None, fixed_overhead_s: float | None = None,
+             calibration: str = "llama3", reading: str = "count", hbm_basis: str = "stack",
+             early_deployment: float = 1.0, multiplier: float | dict = 1.0,
+             restart: str | RestartModel = "baseline", restart_s: float | None = None,
+             interval_s: float | None = None, interval_method: str = "exact",
+             radix: int | None = None) -> RunPlan:
+    """Plan a run: failure rates, checkpoint cost, restart time, interval and goodput.
+
+    Parameters
+    ----------
+    hardware : Scenario, HardwareConfig or [hardware] dict
+    work_hours : failure-free run time [h] (e.g. :func:`infra_lab.reliability.run_hours`)
+    checkpoint : :class:`infra_lab.memory.CheckpointSize` or bytes; default from ``model``
+        or the Scenario (:func:`infra_lab.memory.checkpoint_bytes`)
+    model : Scenario, ModelSpec or preset name; a preset is sharded data-parallel over all GPUs
+    optimizer, save : see :func:`infra_lab.memory.checkpoint_bytes`
+    storage, mode, save_speedup, write_GBps_per_node, fixed_overhead_s : see
+        :func:`checkpoint_plan`
+    calibration, reading, hbm_basis, early_deployment, multiplier, radix : see
+        :func:`infra_lab.reliability.interruption_rates`
+    restart : a profile name of :func:`restart_profiles` or a :class:`RestartModel`
+    restart_s : one restart time for every class, overriding ``restart`` [s]
+    interval_s : work between checkpoints [s]; default the optimum by ``interval_method``
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+    >>> p = plan_run(sc, 95.0, optimizer="muon")
+    >>> 0.9 < p.goodput < 1.0
+    True
+    """
+    from .failures import _as_hw, composition, interruption_rates
+
+    work_s = number("work_hours", work_hours) * 3600.0
+    hw = _as_hw(hardware)
+    ck_size = _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save)
+    ck = checkpoint_plan(ck_size, hw.nodes, gpus_per_node=hw.gpus_per_node, storage=storage,
+                         mode=mode, speedup=save_speedup, write_GBps_per_node=write_GBps_per_node,
+                         fixed_overhead_s=fixed_overhead_s)
+    comp = composition(hw, radix=radix)
+    rates = interruption_rates(comp, calibration=calibration, reading=reading, hbm_basis=hbm_basis,
+                               early_deployment=early_deployment, multiplier=multiplier
+                               )["rate_per_hour"].to_numpy() / 3600.0
+    if isinstance(restart, str):
+        restart = restart_model(restart)
+    elif not isinstance(restart, RestartModel):
+        raise ValidationError(f"restart = {restart!r}: expected a profile name or a RestartModel")
+    rs, p_spare = restart_times_s(ck, restart, rates, hw.nodes)
+    if restart_s is not None:
+        rs = np.full(len(COMPONENT_CLASSES), number("restart_s", restart_s, allow_zero=True))
+    blocking, persist = ck.blocking_s, ck.write_s
+    min_tau = max(0.0, persist - blocking) if ck.mode == "async" else 0.0
+    if interval_s is None:
+        interval_s = optimal_interval_s(work_s, blocking, rates, rs, method=interval_method,
+                                        min_interval_s=min_tau)
+    interval_s = number("interval_s", interval_s)
+    wall = expected_wall_time_s(work_s, interval_s, blocking, rates, rs)
+    lam = rates.sum()
+    return RunPlan(work_s, float(interval_s), blocking, persist, rates, rs, comp.gpus, wall,
+                   work_s / wall, 1.0 / lam if lam > 0 else math.inf, p_spare, calibration, ck,
+                   restart)
+

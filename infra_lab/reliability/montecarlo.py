@@ -1,0 +1,96 @@
+"""Monte Carlo of whole runs: the numba kernel and its plain reference
+(:mod:`infra_lab._kernels.reliability`) behind one validated entry point."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ValidationError
+from ._data import COMPONENT_CLASSES, choice, number
+from .checkpoint import RunPlan
+
+__all__ = ["MAX_FAILURES_PER_RUN", "simulate", "summarize_runs"]
+
+MAX_FAILURES_PER_RUN = 1_000_000
+"""A plan expecting more interruptions per run than this is refused by :func:`simulate`
+(each run would replay millions of failures); use the closed form instead."""
+
+
+def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str = "numba"):
+    """Monte Carlo of ``n_runs`` whole runs of ``plan``.
+
+    Parameters
+    ----------
+    plan : from :func:`infra_lab.reliability.plan_run`
+    n_runs : number of runs [-]
+    seed : explicit seed of every draw (a non-negative integer)
+    method : "numba" (kernel, numba's generator) or "reference" (plain Python, numpy
+        ``default_rng``); statistically equivalent, not bit-equal
+
+    Returns
+    -------
+    polars.DataFrame, one row per run: run, wall_h [h], goodput [-], failures [-], lost_h
+    (time in failed segments) [h], restart_h (time in restarts) [h], and failures_<class>
+    per class.
+    """
+    import polars as pl
+
+    from .._kernels import reliability as K
+
+    if not isinstance(plan, RunPlan):
+        raise ValidationError(f"plan = {plan!r}: expected a RunPlan from plan_run()")
+    n_runs = int(number("n_runs", n_runs, integer=True))
+    seed = int(number("seed", seed, integer=True, allow_zero=True))
+    method = choice("method", method, ("numba", "reference"))
+    e = plan.expected_failures
+    if not math.isfinite(e) or e > MAX_FAILURES_PER_RUN:
+        raise ValidationError(
+            f"plan: {e:.3g} expected interruptions per run (more than {MAX_FAILURES_PER_RUN:,}); "
+            "the Monte Carlo would not finish, use the closed form (plan.expected_wall_s)")
+    args = (float(plan.work_s), float(plan.interval_s), float(plan.ckpt_s),
+            np.ascontiguousarray(plan.rates_per_s, dtype=np.float64),
+            np.ascontiguousarray(plan.restart_s, dtype=np.float64))
+    if method == "numba":
+        n_buf = int(e + 6 * math.sqrt(e) + 16)
+        res = K.simulate_kernel(*args, n_runs, n_buf, seed)
+    else:
+        res = K.simulate_reference(*args, n_runs, seed)
+    d = {
+        "run": np.arange(n_runs), "wall_h": res[:, 0] / 3600, "goodput": plan.work_s / res[:, 0],
+        "failures": res[:, 1].astype(np.int64), "lost_h": res[:, 2] / 3600, "restart_h": res[:, 3] / 3600,
+    }
+    for i, c in enumerate(COMPONENT_CLASSES):
+        d[f"failures_{c}"] = res[:, 4 + i].astype(np.int64)
+    return pl.DataFrame(d)
+
+
+def summarize_runs(runs, plan: RunPlan | None = None):
+    """Mean, standard error and percentiles of a :func:`simulate` frame, with the closed
+    form beside the mean when ``plan`` is given.
+
+    Returns
+    -------
+    polars.DataFrame: quantity, mean, sem, p05, p50, p95, closed_form
+    """
+    import polars as pl
+
+    need = ("wall_h", "goodput", "failures", "lost_h", "restart_h")
+    if not isinstance(runs, pl.DataFrame) or any(c not in runs.columns for c in need):
+        raise ValidationError(f"runs: expected the frame of simulate() with columns {', '.join(need)}")
+    closed = {}
+    if plan is not None:
+        closed = {"wall_h": plan.expected_wall_s / 3600, "failures": plan.expected_failures}
+    rows = []
+    for q in need:
+        x = runs[q].cast(pl.Float64).to_numpy()
+        rows.append({
+            "quantity": q, "mean": float(x.mean()),
+            "sem": float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else 0.0,
+            "p05": float(np.quantile(x, 0.05)), "p50": float(np.quantile(x, 0.5)),
+            "p95": float(np.quantile(x, 0.95)), "closed_form": closed.get(q),
+        })
+    return pl.DataFrame(rows, schema={"quantity": pl.String, "mean": pl.Float64, "sem": pl.Float64,
+                                      "p05": pl.Float64, "p50": pl.Float64, "p95": pl.Float64,
+                                      "closed_form": pl.Float64})

@@ -1,0 +1,321 @@
+"""Studies built from the failure, checkpoint and run models: the run length from the training
+model, the market price from economics, calibrations side by side, sweeps of restart and
+checkpoint assumptions, bands over them, and the value of faster saves. Each returns a polars
+frame that notebooks print and charts draw."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
+
+from ..errors import ValidationError
+from ._data import number, parameter
+from .checkpoint import RunPlan, plan_run, restart_model, restart_profiles
+
+__all__ = [
+    "run_hours", "scale_hardware", "scale_scenario", "market_price_usd_per_gpu_hour",
+    "compare_calibrations", "scaling_table", "goodput_bands", "restart_sweep",
+    "save_speedup_value", "save_value_table", "interval_sweep", "expansion_work_hours",
+]
+
+_SUMMARY_COLS = ("gpus", "calibration", "mtbi_h", "interruptions_per_day", "ckpt_blocking_s",
+                 "interval_h", "mean_restart_min", "spare_availability", "goodput", "wall_days",
+                 "expected_interruptions")
+
+
+def run_hours(scenario, tokens: float) -> float:
+    """Failure-free run time [h] of ``tokens`` on ``scenario``, from the training model
+    (``il.estimate(scenario).days_to_train``): the one owner of run length.
+
+    Parameters
+    ----------
+    scenario : Scenario (or its dict)
+    tokens : tokens to train [tokens]
+    """
+    from ..training import estimate
+
+    tokens = number("tokens", tokens)
+    return estimate(scenario).days_to_train(tokens) * 24.0
+
+
+def scale_hardware(hardware, gpus: int):
+    """The same node design with ``gpus`` GPUs (nodes = ceil(gpus / gpus_per_node))."""
+    from .failures import _as_hw
+
+    hw = _as_hw(hardware)
+    gpus = int(number("gpus", gpus, integer=True))
+    return replace(hw, nodes=max(1, math.ceil(gpus / hw.gpus_per_node)))
+
+
+def scale_scenario(scenario, gpus: int):
+    """The Scenario on ``gpus`` GPUs (a whole number of nodes) with the same model, plan and
+    micro-batches per step: dp and the global batch grow with the cluster.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> s = scale_scenario(il.load_scenario("zaya1-ibm-mi300x"), 16384)
+    >>> s.hardware.nodes, s.parallelism.dp, s.training.global_batch
+    (2048, 16384, 32768)
+    """
+    from ..scenario import Scenario
+
+    if not isinstance(scenario, Scenario):
+        raise ValidationError(f"scenario = {scenario!r}: expected a Scenario")
+    gpus = int(number("gpus", gpus, integer=True))
+    hw, tr, par = scenario.hardware, scenario.training, scenario.parallelism
+    if gpus % hw.gpus_per_node:
+        raise ValidationError(f"gpus = {gpus}: must be a multiple of gpus_per_node = {hw.gpus_per_node}")
+    steps = tr.global_batch // (tr.micro_batch * par.dp)  # micro-batches per step per rank
+    new_dp = gpus // (par.tp * par.pp * par.cp)
+    return scenario.replace(hardware={"nodes": gpus // hw.gpus_per_node},
+                            training={"global_batch": steps * tr.micro_batch * new_dp})
+
+
+def market_price_usd_per_gpu_hour(accelerator: str = "MI300X",
+                                  term: str = "on-demand") -> tuple[float, str]:
+    """Median listed cloud price [USD/GPU-h] over the providers of economics' price table,
+    and where it came from. Unknown accelerators or terms raise; no fallback price.
+
+    Uses :func:`infra_lab.economics.rental_prices` (the one price lookup).
+    """
+    from .. import economics
+
+    t = economics.rental_prices(accelerator, term=term)
+    if t.height == 0:
+        raise ValidationError(f"no {term} price for {accelerator!r} in the price table")
+    acc = t["accelerator"][0]
+    return float(t["price_usd_per_gpu_hour"].median()), (
+        f"median of {t.height} {term} {acc} prices (il.economics.rental_prices)")
+
+
+def _summary_row(p: RunPlan, **extra) -> dict:
+    s = p.summary()
+    return {**extra, **{k: s[k] for k in _SUMMARY_COLS}}
+
+
+def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **plan_kw):
+    """One row per calibration for the same run (see :func:`plan_run` for ``plan_kw``).
+
+    Returns
+    -------
+    polars.DataFrame: calibration, gpus, mtbi_h [h], interruptions_per_day [1/day],
+    ckpt_blocking_s [s], interval_h [h], mean_restart_min [min], spare_availability [-],
+    goodput [-], wall_days [day], expected_interruptions [-].
+    """
+    import polars as pl
+
+    from .failures import calibration_names
+
+    cals = calibration_names() if calibrations is None else tuple(calibrations)
+    rows = [_summary_row(plan_run(hardware, work_hours, calibration=c, **plan_kw)) for c in cals]
+    return pl.DataFrame(rows).select("calibration", *[c for c in _SUMMARY_COLS if c != "calibration"])
+
+
+def _sized(hardware, model, gpus):
+    """Hardware (and a Scenario-derived model) scaled to ``gpus``."""
+    from ..scenario import Scenario
+
+    if isinstance(hardware, Scenario):
+        sc = scale_scenario(hardware, gpus)
+        return sc, (sc if isinstance(model, Scenario) or model is None else model)
+    return scale_hardware(hardware, gpus), model
+
+
+def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan_kw):
+    """Interruptions, optimal interval and goodput for the same node design at several GPU
+    counts, each running ``work_hours`` of failure-free work.
+
+    Parameters
+    ----------
+    hardware : Scenario (scaled with :func:`scale_scenario`; its checkpoint is resharded) or
+        HardwareConfig/dict (scaled with :func:`scale_hardware`; give ``model`` or ``checkpoint``)
+    gpu_counts : GPU counts [-]
+    work_hours : failure-free work per run [h]
+    model : preset/ModelSpec for the checkpoint (data parallel over all GPUs)
+
+    Returns
+    -------
+    polars.DataFrame: gpus, calibration, mtbi_h, interruptions_per_day, ckpt_blocking_s,
+    interval_h, mean_restart_min, spare_availability, goodput, wall_days, expected_interruptions.
+    """
+    import polars as pl
+
+    rows = []
+    for n in gpu_counts:
+        hw, mdl = _sized(hardware, model, n)
+        rows.append(_summary_row(plan_run(hw, work_hours, model=mdl, **plan_kw)))
+    return pl.DataFrame(rows)
+
+
+def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibrations=None,
+                  restarts=None, early_deployments=(1.0,), **plan_kw):
+    """Every combination of GPU count × calibration × restart profile × early-deployment
+    factor, closed form.
+
+    Parameters
+    ----------
+    restarts : profile names or RestartModels (default: every profile of
+        :func:`infra_lab.reliability.restart_profiles`)
+    early_deployments : early-deployment factors to sweep [-]
+    (others as :func:`scaling_table`)
+
+    Returns
+    -------
+    polars.DataFrame: the :func:`scaling_table` columns plus restart (profile name),
+    early_deployment. Group by gpus (and calibration) for the bands.
+    """
+    import polars as pl
+
+    from .failures import calibration_names
+
+    cals = calibration_names() if calibrations is None else tuple(calibrations)
+    rs = tuple(restart_profiles()["profile"].to_list()) if restarts is None else tuple(restarts)
+    rows = []
+    for n in gpu_counts:
+        hw, mdl = _sized(hardware, model, n)
+        for cal, r, ed in itertools.product(cals, rs, early_deployments):
+            name = r if isinstance(r, str) else (r.profile or "custom")
+            p = plan_run(hw, work_hours, model=mdl, calibration=cal, restart=r,
+                         early_deployment=ed, **plan_kw)
+            rows.append(_summary_row(p, restart=name, early_deployment=float(ed)))
+    return pl.DataFrame(rows)
+
+
+def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: str = "baseline",
+                  calibrations=None, **plan_kw):
+    """Goodput as one restart field is swept (e.g. ``collective_timeout_s`` from 30 to 1,800 s
+    with ``health_check_period_s=None``), per calibration.
+
+    Parameters
+    ----------
+    field : a :class:`RestartModel` field ("crash_detect_s", "collective_timeout_s",
+        "health_check_period_s", "spare_swap_s", "relaunch_s", "repair_s", "hot_spares"),
+        or "restart_s": one restart time for every class (detection to training again)
+    values : the values to sweep (in that field's unit)
+    profile : the profile the other fields come from
+    plan_kw : passed to :func:`plan_run`; ``restart_overrides`` (a dict) sets other fields
+
+    Returns
+    -------
+    polars.DataFrame: calibration, <field>, value, mean_restart_min [min], goodput [-],
+    wall_days [day], expected_interruptions [-], mtbi_h [h].
+    """
+    import polars as pl
+
+    from .failures import calibration_names
+
+    overrides = dict(plan_kw.pop("restart_overrides", {}))
+    cals = calibration_names() if calibrations is None else tuple(calibrations)
+    rows = []
+    for v in values:
+        if field == "restart_s":
+            rm, uniform = restart_model(profile, **overrides), v
+        else:
+            rm, uniform = restart_model(profile, **{**overrides, field: v}), None
+        for cal in cals:
+            p = plan_run(hardware, work_hours, calibration=cal, restart=rm, restart_s=uniform, **plan_kw)
+            s = p.summary()
+            rows.append({"calibration": cal, "field": field, "value": math.inf if v is None else float(v),
+                         "mean_restart_min": s["mean_restart_min"], "goodput": s["goodput"],
+                         "wall_days": s["wall_days"], "expected_interruptions": s["expected_interruptions"],
+                         "mtbi_h": s["mtbi_h"]})
+    return pl.DataFrame(rows)
+
+
+def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: float,
+                       speedup: float = 10.0, **plan_kw):
+    """What saves ``speedup``× faster are worth on one run.
+
+    Parameters
+    ----------
+    price_usd_per_gpu_hour : price of a GPU-hour [USD/GPU-h] (e.g.
+        :func:`market_price_usd_per_gpu_hour`)
+    speedup : save speed-up [-]
+    plan_kw : passed to :func:`plan_run` (``save_speedup`` there is the baseline's)
+
+    Returns
+    -------
+    polars.DataFrame with one row each for the baseline and the faster saves: case,
+    ckpt_blocking_s [s], interval_h [h], goodput [-], wall_days [day], days_saved [day],
+    gpu_hours_saved [GPU-h], usd_saved [USD]. Each case uses its own optimal interval.
+    """
+    import polars as pl
+
+    price = number("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    sp = number("speedup", speedup)
+    base_sp = plan_kw.pop("save_speedup", 1.0)
+    plans = [plan_run(hardware, work_hours, save_speedup=s, **plan_kw) for s in (base_sp, base_sp * sp)]
+    saved_h = (plans[0].expected_wall_s - plans[1].expected_wall_s) / 3600
+    rows = []
+    for case, p, dh in (("baseline", plans[0], 0.0), (f"{sp:g}x faster saves", plans[1], saved_h)):
+        rows.append({"case": case, "ckpt_blocking_s": p.ckpt_s, "interval_h": p.interval_s / 3600,
+                     "goodput": p.goodput, "wall_days": p.expected_wall_s / 86400,
+                     "days_saved": dh / 24, "gpu_hours_saved": dh * p.gpus,
+                     "usd_saved": dh * p.gpus * price})
+    return pl.DataFrame(rows)
+
+
+def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_usd_per_gpu_hour: float,
+                     speedup: float = 10.0, calibrations=None, **plan_kw):
+    """Value of ``speedup``× faster saves as the baseline save time grows (through the
+    per-save fixed cost, the term no public source pins down), per calibration.
+
+    Returns
+    -------
+    polars.DataFrame: calibration, fixed_overhead_s [s], baseline_save_s [s], goodput_base,
+    goodput_fast [-], hours_saved [h], usd_saved [USD].
+    """
+    import polars as pl
+
+    from .failures import calibration_names
+
+    cals = calibration_names() if calibrations is None else tuple(calibrations)
+    rows = []
+    for cal in cals:
+        for f in fixed_overheads_s:
+            v = save_speedup_value(hardware, work_hours, price_usd_per_gpu_hour=price_usd_per_gpu_hour,
+                                   speedup=speedup, calibration=cal, fixed_overhead_s=f, **plan_kw)
+            rows.append({"calibration": cal, "fixed_overhead_s": float(f),
+                         "baseline_save_s": v["ckpt_blocking_s"][0], "goodput_base": v["goodput"][0],
+                         "goodput_fast": v["goodput"][1], "hours_saved": v["days_saved"][1] * 24,
+                         "usd_saved": v["usd_saved"][1]})
+    return pl.DataFrame(rows)
+
+
+def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
+    """Closed-form goodput of ``plan`` over a range of checkpoint intervals.
+
+    Parameters
+    ----------
+    plan : from :func:`plan_run`
+    intervals_s : intervals to evaluate [s]; default 40 log-spaced points from 1/20 to
+        20 × the plan's interval (capped at the run length)
+
+    Returns
+    -------
+    polars.DataFrame: case, interval_h [h], goodput [-], wall_days [day], optimal (the plan's
+    own interval).
+    """
+    import numpy as np
+    import polars as pl
+
+    if not isinstance(plan, RunPlan):
+        raise ValidationError(f"plan = {plan!r}: expected a RunPlan from plan_run()")
+    if intervals_s is None:
+        hi = min(plan.interval_s * 20, plan.work_s)
+        intervals_s = np.geomspace(max(plan.interval_s / 20, 1.0), hi, 40)
+    rows = []
+    for t in [*list(intervals_s), plan.interval_s]:
+        q = plan.with_interval(float(t))
+        rows.append({"case": case, "interval_h": q.interval_s / 3600, "goodput": q.goodput,
+                     "wall_days": q.expected_wall_s / 86400, "optimal": t == plan.interval_s})
+    return pl.DataFrame(rows).sort("interval_h")
+
+
+def expansion_work_hours() -> float:
+    """Failure-free work assumed for an expansion run [h] (parameters.csv
+    expansion_work_days, an assumption)."""
+    return parameter("expansion_work_days") * 24.0
+

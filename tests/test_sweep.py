@@ -1,0 +1,241 @@
+"""il.sweep: grids, per-point seeds, failures, Parquet resume, and a two-worker Dask cluster."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import polars as pl
+import pytest
+
+import infra_lab as il
+from infra_lab.errors import ValidationError
+
+sweep_mod = il.sweep  # the function; it carries the helpers (grid_points, failures, ...)
+
+GRID = {"x": [0.0, 1.0, 2.0, 3.0, 4.0], "k": [1, 2], "tag": ["a", "b"]}
+
+
+def noisy(x, k, tag, seed):
+    """A point function with randomness from its seed and mixed output types."""
+    rng = np.random.default_rng(seed)
+    return {"y": x * k + rng.normal(), "label": f"{tag}{k}", "big": x > 2.0}
+
+
+def fails_at_three(x, k, tag):
+    if x == 3.0:
+        raise ValueError(f"no answer at x={x}")
+    return {"y": x * k}
+
+
+def as_frame_row(x, k, tag):
+    return pl.DataFrame({"y": [x + k], "tag_len": [len(tag)]})
+
+
+CALLS: list[float] = []
+
+
+def counted(x, k, tag, stop_at=None):
+    if x == stop_at:
+        raise KeyboardInterrupt  # stands for a user interrupt / killed notebook kernel
+    CALLS.append((x, k, tag))
+    return {"y": x * k}
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One small two-worker LocalCluster (processes) for the whole module."""
+    distributed = pytest.importorskip("dask.distributed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers lack tests/ on path
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, memory_limit="1GiB")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+# --------------------------------------------------------------------------- grid and seeds
+def test_grid_is_cartesian_product_in_order():
+    pts = sweep_mod.grid_points(GRID)
+    assert len(pts) == 5 * 2 * 2
+    assert pts[0] == {"x": 0.0, "k": 1, "tag": "a"}
+    assert pts[1] == {"x": 0.0, "k": 1, "tag": "b"}
+    assert pts[-1] == {"x": 4.0, "k": 2, "tag": "b"}
+
+
+def test_frame_grid_gives_one_row_per_point():
+    pts = pl.DataFrame({"x": [1.0, 5.0], "k": [3, 4], "tag": ["p", "q"]})
+    df = il.sweep(noisy, pts, progress=False)
+    assert df.height == 2 and df["point"].to_list() == [0, 1]
+    assert df.select("x", "k", "tag").equals(pts)
+
+
+def test_seed_depends_on_point_and_base_seed_only():
+    p = {"x": 1.0, "k": 2, "tag": "a"}
+    assert sweep_mod.point_seed(p, 3) == sweep_mod.point_seed(dict(reversed(p.items())), 3)
+    assert sweep_mod.point_seed(p, 3) != sweep_mod.point_seed(p, 4)
+    assert sweep_mod.point_seed(p, 3) != sweep_mod.point_seed({**p, "x": 2.0}, 3)
+    assert 0 <= sweep_mod.point_seed(p, 3) < 2**63
+
+
+def test_seeds_and_results_independent_of_chunking():
+    frames = [il.sweep(noisy, GRID, seed=11, chunk_size=c, progress=False) for c in (1, 3, 20)]
+    assert frames[0].equals(frames[1]) and frames[0].equals(frames[2])
+    # a reordered grid gives each point the same seed and the same answer
+    rev = il.sweep(noisy, {k: list(reversed(v)) for k, v in GRID.items()}, seed=11,
+                   progress=False)
+    key = ["x", "k", "tag"]
+    assert rev.drop("point").sort(key).equals(frames[0].drop("point").sort(key))
+    # and the base seed matters
+    other = il.sweep(noisy, GRID, seed=12, progress=False)
+    assert not np.allclose(other["y"].to_numpy(), frames[0]["y"].to_numpy())
+
+
+def test_columns_and_types():
+    df = il.sweep(noisy, GRID, progress=False)
+    assert df.columns == ["point", "x", "k", "tag", "seed", "y", "label", "big", "error"]
+    assert df.schema["big"] == pl.Boolean and df.schema["label"] == pl.String
+    assert df["error"].null_count() == df.height
+    assert df["seed"].n_unique() == df.height
+
+
+def test_frame_row_outputs():
+    df = il.sweep(as_frame_row, GRID, progress=False)
+    assert df.filter(pl.col("x") == 2.0, pl.col("k") == 2)["y"].unique().to_list() == [4.0]
+    assert set(df["tag_len"].to_list()) == {1}
+
+
+def test_failing_point_reported_with_inputs_not_lost():
+    with pytest.warns(UserWarning, match=r"4 of 20 points failed.*x': 3\.0.*ValueError"):
+        df = il.sweep(fails_at_three, GRID, progress=False)
+    assert df.height == 20
+    bad = sweep_mod.failures(df)
+    assert bad.height == 4 and set(bad["x"].to_list()) == {3.0}
+    assert bad["error"].str.starts_with("ValueError: no answer at x=3.0").all()
+    assert "y" not in bad.columns  # only inputs, seed and the error
+    good = df.filter(pl.col("error").is_null())
+    assert good.height == 16 and good["y"].null_count() == 0
+
+
+def test_bad_return_is_a_reported_failure():
+    with pytest.warns(UserWarning, match="expected a dict"):
+        df = il.sweep(lambda x: [x], {"x": [1, 2]}, progress=False)
+    assert df["error"].str.contains("fn returned list").all()
+    with pytest.warns(UserWarning, match="clashes"):
+        df = il.sweep(lambda x: {"x": x}, {"x": [1]}, progress=False)
+
+
+def test_resume_after_interruption(tmp_path):
+    out = tmp_path / "store"
+    CALLS.clear()
+    with pytest.raises(KeyboardInterrupt):
+        il.sweep(counted, GRID, out=out, chunk_size=4, progress=False,
+                 fn_kwargs={"stop_at": 3.0})
+    first = list(CALLS)
+    assert 0 < len(first) < 20
+    stored = sweep_mod.load_results(out)
+    assert stored.height == 12  # the three chunks finished before x = 3.0 (points 12..15)
+    CALLS.clear()
+    df = il.sweep(counted, GRID, out=out, chunk_size=4, progress=False)
+    assert len(CALLS) == 8  # only the points not yet stored
+    assert set(CALLS).isdisjoint({(r["x"], r["k"], r["tag"]) for r in stored.to_dicts()})
+    full = il.sweep(counted, GRID, progress=False)
+    assert df.equals(full)
+    # a third call evaluates nothing and returns the same frame from the store
+    CALLS.clear()
+    again = il.sweep(counted, GRID, out=out, progress=False)
+    assert CALLS == [] and again.equals(full)
+
+
+def test_resume_retries_failed_points(tmp_path):
+    out = tmp_path / "store"
+    with pytest.warns(UserWarning):
+        il.sweep(fails_at_three, GRID, out=out, progress=False)
+    CALLS.clear()
+    df = il.sweep(counted, GRID, out=out, progress=False)
+    assert len(CALLS) == 4 and {c[0] for c in CALLS} == {3.0}
+    assert df["error"].null_count() == 20
+    with pytest.warns(UserWarning):
+        il.sweep(fails_at_three, GRID, out=tmp_path / "s2", progress=False)
+    CALLS.clear()
+    with pytest.warns(UserWarning):
+        kept = il.sweep(counted, GRID, out=tmp_path / "s2", progress=False, retry_failed=False)
+    assert CALLS == [] and kept["error"].is_not_null().sum() == 4
+
+
+def test_validation_errors():
+    with pytest.raises(ValidationError, match=r"grid\['x'\] = 3: expected a list"):
+        il.sweep(noisy, {"x": 3})
+    with pytest.raises(ValidationError, match="expected a list"):
+        il.sweep(noisy, {"x": "abc"})
+    with pytest.raises(ValidationError, match="is empty"):
+        il.sweep(noisy, {"x": []})
+    with pytest.raises(ValidationError, match="reserved"):
+        il.sweep(noisy, {"seed": [1]})
+    with pytest.raises(ValidationError, match="identifier"):
+        il.sweep(noisy, {"not a name": [1]})
+    with pytest.raises(ValidationError, match="must be finite"):
+        il.sweep(noisy, {"x": [float("nan")]})
+    with pytest.raises(ValidationError, match="repeated point"):
+        il.sweep(noisy, {"x": [1.0, 1.0]})
+    with pytest.raises(ValidationError, match="expected a callable"):
+        il.sweep(3, {"x": [1]})
+    with pytest.raises(ValidationError, match="seed = '1'"):
+        il.sweep(noisy, {"x": [1]}, seed="1")
+    with pytest.raises(ValidationError, match="chunk_size"):
+        il.sweep(noisy, {"x": [1]}, chunk_size=0)
+    with pytest.raises(ValidationError, match="client = int"):
+        il.sweep(noisy, {"x": [1]}, client=4)
+    with pytest.raises(ValidationError, match="progress"):
+        il.sweep(noisy, {"x": [1]}, progress="yes")
+    with pytest.raises(ValidationError, match="objects inside fn"):
+        il.sweep(noisy, {"x": [object()]})
+
+
+def test_il_sweep_callable_even_after_submodule_import():
+    # importing the submodule first must not turn il.sweep into a non-callable module
+    code = ("import infra_lab.sweep, infra_lab as il, sys; "
+            "df = il.sweep(lambda a: {'b': a + 1}, {'a': [1, 2]}, progress=False); "
+            "assert df['b'].to_list() == [2, 3]; assert 'dask' not in sys.modules; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_import_infra_lab_stays_light():
+    r = subprocess.run([sys.executable, "-c",
+                        "import infra_lab as il, sys; il.sweep; "
+                        "print(sorted(m for m in ('dask', 'distributed', 'tqdm') "
+                        "if m in sys.modules))"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr
+
+
+# --------------------------------------------------------------------------- on the cluster
+def test_cluster_gives_the_same_frame_as_in_process(client):
+    local = il.sweep(noisy, GRID, seed=5, progress=False)
+    remote = il.sweep(noisy, GRID, client, seed=5, progress=False)
+    assert len(client.scheduler_info()["workers"]) == 2
+    assert remote.equals(local)
+    remote1 = il.sweep(noisy, GRID, client, seed=5, chunk_size=1, progress=False)
+    assert remote1.equals(local)
+
+
+def test_cluster_failing_point_reported(client):
+    with pytest.warns(UserWarning, match="4 of 20 points failed"):
+        df = il.sweep(fails_at_three, GRID, client, progress=False)
+    assert sweep_mod.failures(df)["x"].unique().to_list() == [3.0]
+    assert df.filter(pl.col("error").is_null()).height == 16
+
+
+def test_cluster_resume_from_store(client, tmp_path):
+    out = tmp_path / "store"
+    part = {"x": [0.0, 1.0], "k": [1, 2], "tag": ["a", "b"]}
+    il.sweep(noisy, part, client, seed=2, out=out, progress=False)
+    assert sweep_mod.load_results(out).height == 8
+    df = il.sweep(noisy, GRID, client, seed=2, out=out, progress=False)
+    assert sweep_mod.load_results(out).height == 20  # only the 12 new points were added
+    assert df.equals(il.sweep(noisy, GRID, seed=2, progress=False))
