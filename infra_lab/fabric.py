@@ -466,8 +466,10 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
             f"fabric with {per_rail} endpoints per network needs 3 tiers at radix {radix}; the flow "
             f"simulation covers one- and two-tier fabrics: pass a larger radix or fewer nodes"
         )
-    if per_rail <= radix:  # one switch per rail / for the whole network
-        h, U = per_rail, 1
+    if per_rail <= radix and (kind != 1 or N * R <= radix):
+        # one switch per rail (rails-only) or for the whole network; for a rail-optimized
+        # network that fits one switch, rail leaves with as many uplinks as hosts (non-blocking)
+        h, U = per_rail, (per_rail if kind == 1 else 1)
     else:
         h, U = down, up
     if kind == 2:
