@@ -60,9 +60,9 @@ def check_positive(field: str, value: object, *, integer: bool = False, allow_ze
             ok = False
         if not ok:
             raise ValidationError(f"{field} = {value!r}: expected a positive {kind}")
-    if integer and float(value) != int(value):
-        raise ValidationError(f"{field} = {value!r}: expected a positive integer")
     v = float(value)
+    if integer and (not math.isfinite(v) or v != int(v)):
+        raise ValidationError(f"{field} = {value!r}: expected a positive integer")
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         allowed = ">= 0" if allow_zero else "> 0"
         raise ValidationError(f"{field} = {value!r}: must be a finite {kind} {allowed}")

@@ -280,7 +280,9 @@ def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
     The L layers are cut into pp·vp contiguous chunks as evenly as possible; the L mod
     (pp·vp) chunks that get one extra layer are the ones nearest the middle of the model,
     because the first and last stages also carry the embedding and the output layer (as
-    Llama 3 did: one layer fewer on the first and the last stage). Rank r holds chunks
+    Llama 3 did: one layer fewer on the first and the last stage); pp·vp may exceed the
+    layers by one or two chunks that hold only the embedding / the output layer and loss
+    (Megatron-Core's account-for-embedding/loss-in-pipeline-split). Rank r holds chunks
     r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
     loss on rank pp − 1.
 
@@ -301,13 +303,21 @@ def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
     kinds = spec.layer_kinds()
     L = len(kinds)
     n_chunks = pp * vp
-    if n_chunks > L:
+    if n_chunks > L + 2:
         raise ValidationError(f"parallelism.pp·vp = {pp}·{vp} = {n_chunks}: more pipeline chunks than the "
-                              f"model's {L} layers; allowed pp·vp <= {L}")
-    base, extra = divmod(L, n_chunks)
-    centre = (n_chunks - 1) / 2.0
-    bigger = set(sorted(range(n_chunks), key=lambda i: (abs(i - centre), i))[:extra])
-    sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
+                              f"model's {L} layers plus the embedding and loss chunks; allowed pp·vp <= {L + 2}")
+    if n_chunks > L:
+        # Megatron-Core's --account-for-embedding/loss-in-pipeline-split: the first chunk
+        # holds only the embedding (and the last only the output layer and loss)
+        sizes = [1] * n_chunks
+        sizes[0] = 0
+        if n_chunks == L + 2:
+            sizes[-1] = 0
+    else:
+        base, extra = divmod(L, n_chunks)
+        centre = (n_chunks - 1) / 2.0
+        bigger = set(sorted(range(n_chunks), key=lambda i: (abs(i - centre), i))[:extra])
+        sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
     starts = [0]
     for sz in sizes[:-1]:
         starts.append(starts[-1] + sz)
@@ -510,6 +520,11 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     tok = seq / cp * mbs
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
     logits = tok * spec.vocab / tp * (e + 4.0)
+    z_mem, f_mem = zero, int(par.fsdp)
+    if (zero >= 3 or par.fsdp) and pp > 1:
+        # FSDP with pipeline parallelism does not reshard during the step (parameters stay
+        # gathered across micro-batches): only the optimizer states remain sharded
+        z_mem, f_mem = 1, 0
     best, best_total, best_cand = None, -1.0, None
     for cand in stage_candidates(spec, pp, vp):
         emb = cand["p_embedding"]
@@ -523,7 +538,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         nf = float(pp - rank) + ((pp - 1.0 - rank) / vp if vp > 1 else 0.0)
         nf = max(1.0, min(nf, m))
         vals = stage_memory(p_ne, cand["p_expert"], emb_all, float(tp), float(ep), float(etp), g_ne, g_e,
-                            zero, int(par.fsdp), wb, gb, float(opt_b), float(cand["n_dense"]),
+                            z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if recompute == "full" else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
                             reserve_b)

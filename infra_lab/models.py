@@ -54,6 +54,8 @@ __all__ = [
     "preset_names",
     "six_nd",
     "narayanan_flops",
+    "FLOP_CONVENTIONS",
+    "training_flops_per_token",
 ]
 
 PRESETS_CSV = catalog.DATA_DIR / "models" / "presets.csv"
@@ -76,6 +78,7 @@ _INT_FIELDS = (
     "qk_rope_head_dim", "v_head_dim", "ssm_layers", "ssm_state", "ssm_head_dim", "ssm_expand",
     "ssm_conv", "ssm_groups", "shared_attn_blocks", "lora_rank", "router_hidden",
     "cca_time0", "cca_time1", "max_seq_len", "sliding_window", "full_attention_every",
+    "mtp_layers",
 )
 _BOOL_FIELDS = ("tied_embeddings", "bias", "qk_norm", "residual_scale", "lora_attention", "attention_sinks")
 _STR_FIELDS = (
@@ -85,6 +88,14 @@ _STR_FIELDS = (
 _OPT_INT_FIELDS = ("published_params_total", "published_params_active")
 _FLOAT_FIELDS = ("published_tol_pct",)
 _TUPLE_FIELDS = ("aliases", "shared_attn_insertions")
+# compute.COMPONENTS of the GEMM list -> parts of flops_breakdown()
+_BREAKDOWN = {
+    "attn_gemm": "attention_proj", "attention": "attention_core", "mlp_gemm": "mlp",
+    "expert_gemm": "experts", "shared_expert_gemm": "shared_experts", "router": "router",
+    "ssm_gemm": "ssm_proj", "lora_gemm": "lora_adapters", "hybrid_linear": "hybrid_linear",
+    "mtp_proj": "mtp", "head": "lm_head",
+}
+
 # sizes that must be > 0 whenever given (others may be 0 = "not used")
 _POSITIVE = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "moe_every")
 
@@ -127,6 +138,10 @@ class ModelSpec:
         Hybrid Mamba2 fields (state N, head dim P, expand, conv kernel, groups), the
         number of shared attention blocks and the layer indices they are inserted at,
         and the LoRA adapter rank per insertion.
+    mtp_layers : int
+        Multi-token-prediction modules (DeepSeek-V3: 1): a projection 2h → h, one more block
+        of the last layer's kind and the shared LM head, trained alongside. Their parameters
+        are not in ``params_total`` (published counts exclude them); see ``params_mtp``.
     router, router_hidden : str, int
         ``"linear"`` (h → E) or ``"mlp"`` (ZAYA1: h → r, then a 3-layer MLP to E+1 classes).
     bias, norm, pos_emb, qk_norm, residual_scale
@@ -196,6 +211,7 @@ class ModelSpec:
     cca_time0: int = 0
     cca_time1: int = 0
     max_seq_len: int = 0
+    mtp_layers: int = 0
     bias: bool = False
     qk_norm: bool = False
     residual_scale: bool = False
@@ -636,159 +652,71 @@ class ModelSpec:
             dq = dv = self.head_dim
         return f * 2.0 * seq_len * self.heads * (dq + dv)
 
-    def _gemm_table(self, tokens: float, seq_len: int, micro_batch: int, tp: int, causal: bool
-                    ) -> dict[str, list[tuple[str, float, float, float, float]]]:
-        h, a, kv, d = self.hidden, self.heads, self.kv_heads, self.head_dim
-        t = tokens
-        f = 0.5 if causal else 1.0
-        out: dict[str, list[tuple[str, float, float, float, float]]] = {}
-
-        def attn() -> list[tuple[str, float, float, float, float]]:
-            g: list[tuple[str, float, float, float, float]] = []
-            if self.attention == "mla":
-                qk = self.qk_nope_head_dim + self.qk_rope_head_dim
-                if self.q_lora_rank:
-                    g.append(("q_down", t, self.q_lora_rank, h, 1))
-                    g.append(("q_up", t, a * qk / tp, self.q_lora_rank, 1))
-                else:
-                    g.append(("q_proj", t, a * qk / tp, h, 1))
-                g.append(("kv_down", t, self.kv_lora_rank + self.qk_rope_head_dim, h, 1))
-                g.append(("kv_up", t, a * (self.qk_nope_head_dim + self.v_head_dim) / tp, self.kv_lora_rank, 1))
-                nb = micro_batch * a / tp
-                g.append(("attn_scores", seq_len, seq_len, qk, nb * f))
-                g.append(("attn_context", seq_len, self.v_head_dim, seq_len, nb * f))
-                g.append(("out_proj", t, h, a * self.v_head_dim / tp, 1))
-                return g
-            din = self._attn_in()
-            g.append(("qkv_proj", t, (a + 2 * kv) * d / tp, din, 1))
-            if self.lora_attention and self.lora_rank and self.arch == "hybrid_ssm":
-                r = self.lora_rank
-                g.append(("qkv_lora_down", t, 3 * r, din, 1))
-                g.append(("qkv_lora_up", t, (a + 2 * kv) * d / tp, r, 1))
-            nb = micro_batch * a / tp
-            g.append(("attn_scores", seq_len, seq_len, d, nb * f))
-            g.append(("attn_context", seq_len, d, seq_len, nb * f))
-            g.append(("out_proj", t, h, a * d / tp, 1))
-            return g
-
-        def mlp(width: int, rows: float, prefix: str) -> list[tuple[str, float, float, float, float]]:
-            m = _FFN_ACTS[self.ffn_act]
-            return [(f"{prefix}_up", rows, (m - 1) * width / tp, h, 1), (f"{prefix}_down", rows, h, width / tp, 1)]
-
-        kinds = set(self.layer_kinds())
-        if "dense" in kinds:
-            out["dense"] = attn() + mlp(self.ffn_hidden, t, "mlp")
-        if "moe" in kinds:
-            g = attn()
-            if self.router == "mlp":
-                r = self.router_hidden
-                g += [("router_down", t, r, h, 1), ("router_mlp", t, r, r, 2),
-                      ("router_out", t, self.experts + 1, r, 1)]
-            else:
-                g.append(("router", t, self.experts, h, 1))
-            g += mlp(self.expert_ffn_hidden or self.ffn_hidden, t * self.top_k, "experts")
-            if self.shared_experts:
-                g += mlp(self.shared_experts * self.shared_expert_ffn_hidden, t, "shared_experts")
-            out["moe"] = g
-        if kinds & {"mamba2", "hybrid"}:
-            di, n, ng = self.d_inner, self.ssm_state, self.ssm_groups
-            m = [("ssm_in_proj", t, (2 * di + 2 * ng * n + self.ssm_heads) / tp, h, 1),
-                 ("ssm_out_proj", t, h, di / tp, 1)]
-            out["mamba2"] = m
-            if "hybrid" in kinds:
-                g = attn() + mlp(self.ffn_hidden, t, "shared_mlp")
-                if self.lora_rank:
-                    g += [("mlp_lora_down", t, self.lora_rank, h, 1),
-                          ("mlp_lora_up", t, (_FFN_ACTS[self.ffn_act] - 1) * self.ffn_hidden / tp, self.lora_rank, 1)]
-                g += [("hybrid_linear", t, h, h, 1)]
-                out["hybrid"] = g + m
-        out["head"] = [("lm_head", t, self.vocab / tp, h, 1)]
-        return out
-
     def layer_gemms(self, seq_len: int, micro_batch: int = 1, tp: int = 1, causal: bool = True
                     ) -> dict[str, list[tuple[str, float, float, float, float]]]:
-        """Forward GEMMs of one layer of each kind, for the compute model.
+        """Forward GEMMs of one layer of each kind as ``{kind: [(name, m, n, k, count)]}``.
 
-        Parameters
-        ----------
-        seq_len : int
-            Sequence length s [tokens].
-        micro_batch : int
-            Sequences per micro-batch b [count].
-        tp : int
-            Tensor-parallel size: column-parallel outputs (n) and row-parallel inputs
-            (k) are divided by tp; attention heads are split across ranks.
-        causal : bool
-            Halve the attention-core GEMMs (``count`` × 0.5; the kernel skips the
-            masked half).
-
-        Returns
-        -------
-        dict[str, list[tuple[str, float, float, float, float]]]
-            ``{kind: [(name, m, n, k, count), ...]}`` for every kind in
-            :meth:`layer_kinds` plus ``"head"`` (the LM head). Each GEMM costs
-            2·m·n·k·count FLOP per rank. Token GEMMs have m = b·s; attention-core
-            GEMMs are batched over b·heads/tp with m = s; routed-expert GEMMs are one
-            grouped GEMM over all b·s·top_k routed rows. Non-GEMM work (Mamba2 scan
-            and convolutions, CCA convolutions) is not listed; see
-            :meth:`flops_breakdown`. The ``"hybrid"`` entry includes its Mamba2 mixer.
+        A thin view of :func:`infra_lab.compute.gemm_records` (which owns the GEMM list and
+        tags each GEMM with a ``component``); kept for callers of the tuple form.
 
         Examples
         --------
         >>> g = get("llama3-8b").layer_gemms(4096, micro_batch=1)
         >>> g["dense"][0]
-        ('qkv_proj', 4096, 6144.0, 4096, 1)
+        ('qkv_proj', 4096.0, 6144.0, 4096.0, 1.0)
         """
-        check = _posint
-        check("seq_len", seq_len)
-        check("micro_batch", micro_batch)
-        check("tp", tp)
-        return self._gemm_table(micro_batch * seq_len, seq_len, micro_batch, tp, causal)
+        from .compute import gemm_records
+
+        r = gemm_records(self, seq_len, micro_batch, tp, causal=causal)
+        out: dict[str, list[tuple[str, float, float, float, float]]] = {}
+        for kind, name, m, n, k, c in zip(r.kind, r.name, r.m, r.n, r.k, r.count, strict=True):
+            out.setdefault(kind, []).append((name, m, n, k, c))
+        return out
+
+    @property
+    def params_mtp(self) -> int:
+        """Parameters of the multi-token-prediction modules [count] (not in params_total):
+        per module two RMSNorms (h each), the 2h → h projection and one block of the last
+        layer's kind (its output head is shared with the model's)."""
+        if not self.mtp_layers:
+            return 0
+        h = self.hidden
+        ap = self._attention_params()
+        block = ap["attention"] + ap["norms"] + 2 * self._norm_params(h)
+        if self.experts and self.layer_kinds()[-1] == "moe":
+            ew = self.expert_ffn_hidden or self.ffn_hidden
+            block += self.experts * self._mlp_params(ew) + self._router_params(1)
+            if self.shared_experts:
+                block += self.shared_experts * self._mlp_params(self.shared_expert_ffn_hidden)
+        else:
+            block += self._mlp_params(self.ffn_hidden)
+        return self.mtp_layers * (2 * self._norm_params(h) + 2 * h * h + block + self._norm_params(h))
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (frozen, hashable spec)
     def _forward_parts(self, seq_len: int, causal: bool) -> dict[str, float]:
-        """Forward FLOPs per token by component, summed over layers [FLOP/token]."""
-        h, s = self.hidden, float(seq_len)
+        """Forward FLOPs per token by breakdown part, summed over layers [FLOP/token]."""
+        from .compute import gemm_records
+
+        s = float(seq_len)
         parts: dict[str, float] = {}
 
         def add(k: str, v: float) -> None:
             parts[k] = parts.get(k, 0.0) + v
 
-        gemms = self._gemm_table(float(seq_len), seq_len, 1, 1, causal)
-
-        def comp_of(name: str) -> str:
-            if name.startswith(("attn_scores", "attn_context")):
-                return "attention_core"
-            if name.startswith(("q_", "kv_", "qkv_proj", "out_proj")):
-                return "attention_proj"
-            if name.startswith("router"):
-                return "router"
-            if name.startswith("shared_experts"):
-                return "shared_experts"
-            if name.startswith("experts"):
-                return "experts"
-            if name.startswith(("mlp_lora", "qkv_lora")):
-                return "lora_adapters"
-            if name.startswith(("mlp", "shared_mlp")):
-                return "mlp"
-            if name.startswith("ssm"):
-                return "ssm_proj"
-            return name
-
-        counts: dict[str, int] = {}
+        r = gemm_records(self, seq_len, 1, 1, causal=causal)
+        counts: dict[str, int] = {"head": 1, "mtp": self.mtp_layers}
         for k in self.layer_kinds():
             counts[k] = counts.get(k, 0) + 1
-        counts["head"] = 1
-        for kind, n in counts.items():
-            for name, m, nn, kk, c in gemms[kind]:
-                add(comp_of(name), n * 2.0 * m * nn * kk * c / s)
+        for kind, comp, m, n, kk, c in zip(r.kind, r.component, r.m, r.n, r.k, r.count, strict=True):
+            part = "mtp" if kind == "mtp" else _BREAKDOWN[comp]
+            add(part, counts[kind] * 2.0 * m * n * kk * c / s)
         # non-GEMM work that is still O(d) multiply-adds per token
         nssm = counts.get("mamba2", 0) + counts.get("hybrid", 0)
         if nssm:
             di, n_, ng = self.d_inner, self.ssm_state, self.ssm_groups
             add("ssm_conv", nssm * 2.0 * (di + 2 * ng * n_) * self.ssm_conv)
             # recurrent form of the Mamba2/SSD scan per token: state update
-            # h ← exp(dtA)·h + dt·B xᵀ (≈ 4·d_inner·N) and output y = C·h (2·d_inner·N)
+            # h <- exp(dtA)·h + dt·B xᵀ (≈ 4·d_inner·N) and output y = C·h (2·d_inner·N)
             add("ssm_scan", nssm * 6.0 * di * n_)
         if self.attention == "cca":
             nattn = counts.get("dense", 0) + counts.get("moe", 0)
@@ -797,7 +725,6 @@ class ModelSpec:
             add("cca_conv", nattn * conv)
         if not math.isfinite(sum(parts.values())):  # pragma: no cover
             raise ArithmeticError("non-finite FLOP count")
-        del h
         return parts
 
     def flops_breakdown(self, seq_len: int, causal: bool = True) -> pl.DataFrame:
@@ -815,7 +742,8 @@ class ModelSpec:
         polars.DataFrame
             ``component``, ``forward_flops_per_token`` [FLOP/token]: attention_proj,
             attention_core, mlp, experts, shared_experts, router, lora_adapters,
-            hybrid_linear, ssm_proj, ssm_conv, ssm_scan, cca_conv, lm_head (those present).
+            hybrid_linear, ssm_proj, ssm_conv, ssm_scan, cca_conv, lm_head, mtp (the
+            multi-token-prediction modules, all their GEMMs) (those present).
         """
         _posint("seq_len", seq_len)
         p = self._forward_parts(int(seq_len), bool(causal))
@@ -859,6 +787,9 @@ class ModelSpec:
 
         if recompute not in _RECOMPUTE:
             raise ValidationError(f"recompute = {recompute!r}: allowed values are {', '.join(_RECOMPUTE)}")
+        for k, v in (("training", training), ("causal", causal)):
+            if not isinstance(v, bool):
+                raise ValidationError(f"{k} = {v!r}: expected True or False")
         _posint("seq_len", seq_len)
         parts = self._forward_parts(int(seq_len), bool(causal))
         fwd = float(sum(parts.values()))
@@ -870,6 +801,19 @@ class ModelSpec:
         elif recompute == "selective":
             extra = parts.get("attention_core", 0.0)
         return 3.0 * fwd + extra
+
+    def flops_per_token_conventions(self, seq_len: int, recompute: str = "none") -> pl.DataFrame:
+        """Training FLOPs per token under every convention of :data:`FLOP_CONVENTIONS`.
+
+        Returns
+        -------
+        polars.DataFrame : convention, flops_per_token [FLOP/token], ratio_to_6N [-],
+            description
+        """
+        vals = [training_flops_per_token(self, seq_len, c, recompute=recompute) for c in FLOP_CONVENTIONS]
+        return pl.DataFrame({"convention": list(FLOP_CONVENTIONS), "flops_per_token": vals,
+                             "ratio_to_6N": [v / vals[0] if vals[0] else float("nan") for v in vals],
+                             "description": list(FLOP_CONVENTIONS.values())})
 
     def flops_per_step(self, seq_len: int, global_batch: int, training: bool = True,
                        causal: bool = True, recompute: str = "none") -> float:
@@ -896,12 +840,87 @@ MODEL_FIELDS: frozenset[str] = frozenset(
 def six_nd(params: float, tokens: float) -> float:
     """Training FLOPs ≈ 6·N·D [FLOP] (N parameters, D tokens; Kaplan et al. 2020).
 
+    Parameters
+    ----------
+    params : N [parameters] (for an MoE, the *active* parameters: see
+        :func:`training_flops_per_token` for which N); tokens : D [tokens]
+
     Examples
     --------
     >>> six_nd(1e9, 1e12)
     6e+21
     """
-    return 6.0 * float(params) * float(tokens)
+    return 6.0 * _nonneg("params", params) * _nonneg("tokens", tokens)
+
+
+FLOP_CONVENTIONS = {
+    "6N": "6 x active non-embedding parameters (Kaplan et al. 2020)",
+    "6N+head": "6N + the LM-head GEMM (6·V·h)",
+    "6N+head+causal_attn": "6N + LM head + attention scores/context under a causal mask (half of s x s)",
+    "6N+head+attn": "6N + LM head + full s x s attention (PaLM's 6N + 12·L·H·Q·T; Korthikanti et al.)",
+    "executed": "every GEMM the step runs (router, MTP modules, recomputation), causal attention as half",
+}
+"""FLOP-per-token conventions of :func:`training_flops_per_token` (name -> description)."""
+
+
+def training_flops_per_token(spec: ModelSpec | str, seq_len: int, convention: str = "6N+head+causal_attn",
+                             *, recompute: str = "none") -> float:
+    """Training FLOPs per token under a named convention [FLOP/token].
+
+    Parameters
+    ----------
+    spec : ModelSpec or preset name; seq_len : s [tokens]
+    convention : one of :data:`FLOP_CONVENTIONS`
+    recompute : "none" | "selective" | "full" (only the "executed" convention counts it)
+
+    Returns
+    -------
+    float [FLOP/token]
+
+    Notes
+    -----
+    N = active non-embedding parameters (``params_active - params_embedding``; routed experts
+    counted top_k times, shared experts and routers included, MTP modules excluded). The LM
+    head adds 2·V·h forward FLOPs per token whether or not it is tied to the embedding. The
+    attention core (QKᵀ and AV) adds 2·s·heads·(d_qk + d_v) forward FLOPs per token and
+    attention layer without a mask, half of that with a causal mask. Training = 3 × forward.
+    MFU under one convention is that convention's FLOPs over peak × time; the conventions
+    differ most for small-hidden models with large vocabularies (ZAYA1: LM head ≈ a third of
+    the executed FLOPs).
+
+    Examples
+    --------
+    >>> from infra_lab import models
+    >>> z = models.get("llama3-8b")
+    >>> a = models.training_flops_per_token(z, 4096, "6N")
+    >>> b = models.training_flops_per_token(z, 4096, "6N+head+attn")
+    >>> round(a / 1e9, 2), b > a
+    (41.88, True)
+    """
+    from .errors import ValidationError
+
+    if isinstance(spec, str):
+        spec = get(spec)
+    if not isinstance(spec, ModelSpec):
+        raise ValidationError(f"spec = {spec!r}: expected a ModelSpec or a preset name")
+    if convention not in FLOP_CONVENTIONS:
+        from .errors import unknown
+
+        raise unknown("FLOP convention", convention, list(FLOP_CONVENTIONS))
+    s = _posint("seq_len", seq_len)
+    if recompute not in _RECOMPUTE:
+        raise ValidationError(f"recompute = {recompute!r}: allowed values are {', '.join(_RECOMPUTE)}")
+    if convention == "executed":
+        return spec.flops_per_token(s, training=True, causal=True, recompute=recompute)
+    n = spec.params_active - spec.params_embedding
+    f = 6.0 * n
+    if convention == "6N":
+        return f
+    f += 6.0 * spec.vocab * spec.hidden
+    if convention == "6N+head":
+        return f
+    attn = spec._forward_parts(s, convention == "6N+head+causal_attn").get("attention_core", 0.0)
+    return f + 3.0 * attn
 
 
 def narayanan_flops(batch: float, seq_len: float, layers: float, hidden: float, vocab: float) -> float:
@@ -924,8 +943,15 @@ def narayanan_flops(batch: float, seq_len: float, layers: float, hidden: float, 
     ----------
     https://arxiv.org/abs/2104.04473
     """
-    b, s, ell, h, v = map(float, (batch, seq_len, layers, hidden, vocab))
+    b, s, ell, h, v = (_nonneg(k, x) for k, x in (("batch", batch), ("seq_len", seq_len),
+                                                   ("layers", layers), ("hidden", hidden), ("vocab", vocab)))
     return 96.0 * b * s * ell * h * h * (1.0 + s / (6.0 * h) + v / (16.0 * ell * h))
+
+
+def _nonneg(name: str, value: Any) -> float:
+    from .errors import check_positive
+
+    return float(check_positive(name, value, allow_zero=True))
 
 
 def _posint(name: str, value: Any) -> int:
@@ -974,7 +1000,7 @@ def _load() -> tuple[pl.DataFrame, dict[str, ModelSpec], dict[str, str]]:
     except Exception as e:  # pragma: no cover
         raise DataError(f"{PRESETS_CSV}: cannot read ({e})") from e
     need = {"name", "source_url", "note"} | set(_INT_FIELDS) - {
-        "ssm_groups", "router_hidden", "sliding_window", "full_attention_every"}
+        "ssm_groups", "router_hidden", "sliding_window", "full_attention_every", "mtp_layers"}
     missing = need - set(df.columns)
     if missing:
         raise DataError(f"{PRESETS_CSV}: missing columns {sorted(missing)}")

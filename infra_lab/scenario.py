@@ -428,10 +428,11 @@ class Scenario:
             raise ValidationError(
                 f"parallelism.ep = {p.ep}: must divide the model's {spec.experts} experts"
             )
-        if p.pp * p.vp > spec.layers:
+        if p.pp * p.vp > spec.layers + 2:
             raise ValidationError(
                 f"parallelism.pp·vp = {p.pp}·{p.vp}: more pipeline chunks than the model's {spec.layers} "
-                f"layers; allowed pp·vp <= {spec.layers} (it need not divide them: stages are as even as possible)"
+                f"layers plus an embedding and a loss chunk; allowed pp·vp <= {spec.layers + 2} (it need not "
+                f"divide the layers: stages are as even as possible)"
             )
         if p.etp > 1 and not spec.experts:
             raise ValidationError(f"parallelism.etp = {p.etp}: the model has no experts (dense); allowed etp = 1")

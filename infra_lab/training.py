@@ -292,7 +292,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         hkv = spec.kv_heads * spec.head_dim
     vals = {
         "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
-        "HKV": float(hkv), "GB": float(global_batch), "HBM": acc.hbm_bytes, "D": float(cpar.domain),
+        "HKV": float(hkv), "GB": float(global_batch), "HBM": acc.hbm_bytes, "D": float(hw.domain_gpus),
         "LAYERS": float(spec.layers),
         "FW_SCALE": sp["framework_time_scale"], "MEM_SCALE": sp["memory_time_scale"],
         "TP_OVL": sp["tp_comm_overlap"], "CP_OVL": sp["cp_comm_overlap"],
@@ -319,7 +319,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
                     tps=tps, mbss=mbss, cps=cps, flops=_flop_conventions(spec, seq_len, tokens),
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
-                    sp=sp, domain=int(cpar.domain), checkpoint_bytes=float(ckpt))
+                    sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt))
 
 
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None) -> _Context:
@@ -601,7 +601,7 @@ def _enumerate(sc: Scenario, cons: dict):
     spec = sc.model_spec
     hw, tr = sc.hardware, sc.training
     W = hw.world_size
-    D = min(hw.scaleup_domain, W)
+    D = hw.domain_gpus            # the job's GPUs in one scale-up domain (partial nodes, NVL72)
     L = spec.layers
     zeros = _allowed("zero", range(4), cons, "ZeRO stages 0-3")
     fsdps = _allowed("fsdp", (0, 1), cons, "false or true")

@@ -1,5 +1,6 @@
-"""Compute model: GEMM tile/wave model (kernel vs reference), calibration, sizing rules,
-op times and layer op lists."""
+"""Compute model: GEMM tile/wave kernels (numba vs reference), ceilings never exceeded,
+calibration re-derived, validation bands, attention (backward ≤ forward, causal tiles), MoE
+routing, op tables (components, casts, experts), bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import infra_lab as il
@@ -16,11 +17,29 @@ from infra_lab import catalog, compute
 from infra_lab._kernels import gemm as kg
 from infra_lab.errors import UnknownNameError, ValidationError
 
-DEVICES = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X", "A100-SXM-80GB"]
+DEVICES = ["MI300X", "MI325X", "MI355X", "MI350X", "H100-SXM", "H200-SXM", "H800-SXM", "B200",
+           "GB200", "B300", "GB300", "A100-SXM-80GB"]
 
 
-def _run(fn, ms, ns, ks, bs, acc="MI300X", prec="bf16"):
-    g = compute.gemm_model(acc, prec)
+def _precisions(acc: str) -> list[str]:
+    a = catalog.accelerator(acc)
+    out = []
+    for p in compute.PRECISIONS:
+        try:
+            a.peak(compute._params.PEAK_COLUMN[p])
+        except ValidationError:
+            continue
+        if a.vendor == "NVIDIA" and p == "mxfp8" and acc.startswith(("H", "A")):
+            continue
+        out.append(p)
+    return out
+
+
+PAIRS = [(a, p) for a in DEVICES for p in _precisions(a)]
+
+
+def _run(fn, ms, ns, ks, bs, acc="MI300X", prec="bf16", stream_k=None):
+    g = compute.gemm_model(acc, prec, stream_k=stream_k)
     e, t = kg.empty_outputs(len(ms))
     fn(np.asarray(ms, np.int64), np.asarray(ns, np.int64), np.asarray(ks, np.int64),
        np.asarray(bs, np.int64), *g.args(), e, t)
@@ -35,9 +54,10 @@ def impl(request):
 class TestGemmModel:
     """Run against both the numba kernel and the plain-Python reference."""
 
-    def test_published_shape_bf16(self, impl):
-        e, t = _run(impl, [4096], [4864], [32896], [1])
-        assert e[0] * 1307.4e12 == pytest.approx(708e12, rel=1e-5)
+    def test_maf_is_the_maximum(self, impl):
+        # MI300X: AMD's 708 TFLOP/s is the model's sup; the MAF shape itself comes within 2 %
+        e, _ = _run(impl, [4096], [4864], [32896], [1])
+        assert 0.98 * 708e12 < e[0] * 1307.4e12 <= 708e12
 
     def test_efficiency_in_unit_interval(self, impl):
         rng = np.random.default_rng(0)
@@ -45,41 +65,95 @@ class TestGemmModel:
         e, t = _run(impl, ms, ns, ks, np.ones(300))
         assert np.all((e > 0) & (e < 1)) and np.all(t > 0) and np.all(np.isfinite(t))
 
-    def test_wave_quantization(self, impl):
-        # 16 x 19 tiles of 256 fill the 304 CUs exactly; one more row spills into a second wave (smaller tiles recover part of it)
-        e, _ = _run(impl, [4096, 4096 + 1], [4864, 4864], [32896, 32896], [1, 1])
+    def test_wave_quantization_without_stream_k(self, impl):
+        # 16 x 19 tiles of 256 fill 304 CUs; one more row spills into a second wave
+        e, _ = _run(impl, [4096, 4097], [4864, 4864], [32896, 32896], [1, 1], stream_k=False)
         assert e[1] < 0.9 * e[0]
+
+    def test_stream_k_softens_the_cliff(self, impl):
+        dp, _ = _run(impl, [4097], [4864], [32896], [1], stream_k=False)
+        sk, _ = _run(impl, [4097], [4864], [32896], [1], stream_k=True)
+        assert sk[0] > dp[0]
 
     def test_tile_quantization_k(self, impl):
         e, _ = _run(impl, [8192, 8192], [8192, 8192], [8192, 8193], [1, 1])
         assert e[1] < e[0]
 
-    def test_small_work_penalty(self, impl):
-        e, _ = _run(impl, [256, 8192], [256, 8192], [256, 8192], [1, 1])
-        assert e[0] < 0.1 * e[1]
+    def test_short_k_pays_the_tile_cost(self, impl):
+        e, _ = _run(impl, [4096, 4096], [32768, 32768], [512, 8192], [1, 1], "H100-SXM", "fp8")
+        assert e[0] < 0.8 * e[1]
 
 
+@settings(max_examples=60, deadline=None)
 @given(m=st.integers(1, 50000), n=st.integers(1, 50000), k=st.integers(1, 50000),
-       b=st.integers(1, 64), acc=st.sampled_from(["MI300X", "H100-SXM", "B200"]),
-       prec=st.sampled_from(["bf16", "fp8"]))
-def test_kernel_matches_reference(m, n, k, b, acc, prec):
-    e1, t1 = _run(kg.gemm_kernel, [m], [n], [k], [b], acc, prec)
-    e2, t2 = _run(kg.gemm_reference, [m], [n], [k], [b], acc, prec)
+       b=st.integers(1, 64), acc=st.sampled_from(["MI300X", "MI355X", "H100-SXM", "B200"]),
+       prec=st.sampled_from(["bf16", "fp8"]), sk=st.sampled_from([None, True, False]))
+def test_kernel_matches_reference(m, n, k, b, acc, prec, sk):
+    e1, t1 = _run(kg.gemm_kernel, [m], [n], [k], [b], acc, prec, sk)
+    e2, t2 = _run(kg.gemm_reference, [m], [n], [k], [b], acc, prec, sk)
     assert e1[0] == pytest.approx(e2[0], rel=1e-12)
     assert t1[0] == pytest.approx(t2[0], rel=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(groups=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 8192), st.integers(1, 8192)),
+                       min_size=1, max_size=20),
+       acc=st.sampled_from(["MI300X", "H100-SXM", "MI355X"]), sk=st.sampled_from([True, False]))
+def test_grouped_kernel_matches_reference(groups, acc, sk):
+    if not any(m for m, _, _ in groups):
+        groups = [(1, 64, 64)] + groups
+    a = compute.grouped_gemm_times([groups], acc, stream_k=sk)
+    b = compute.grouped_gemm_times([groups], acc, stream_k=sk, reference=True)
+    assert a[0][0] == pytest.approx(b[0][0], rel=1e-12)
+    assert a[1][0] == pytest.approx(b[1][0], rel=1e-12)
+
+
+def test_grouped_equals_plain_for_one_group():
+    t, e = compute.grouped_gemm_times([[(8192, 4096, 2048)]], "MI300X")
+    assert t[0] == pytest.approx(compute.gemm_time(8192, 4096, 2048, "MI300X"), rel=1e-12)
+
+
 def test_vectorised_public_matches_reference():
     rng = np.random.default_rng(1)
-    ms, ns, ks = (rng.integers(64, 16384, 2000) for _ in range(3))
+    ms, ns, ks = (rng.integers(64, 16384, 500) for _ in range(3))
     a = compute.gemm_times(ms, ns, ks, "MI300X")
     b = compute.gemm_times(ms, ns, ks, "MI300X", reference=True)
     np.testing.assert_allclose(a, b, rtol=1e-12)
     assert compute.gemm_time(int(ms[5]), int(ns[5]), int(ks[5]), "MI300X") == pytest.approx(a[5])
 
 
-@given(m=st.integers(1, 20000), n=st.integers(1, 20000), k=st.integers(1, 20000),
-       acc=st.sampled_from(DEVICES))
+@settings(max_examples=80, deadline=None)
+@given(m=st.integers(1, 2**17), n=st.integers(1, 2**17), k=st.integers(1, 2**17), b=st.integers(1, 8),
+       pair=st.sampled_from(PAIRS))
+def test_no_prediction_exceeds_the_fitted_maximum(m, n, k, b, pair):
+    """Tech review §13.1: achieved ≤ the max-achievable rate the ceiling was fitted to, for
+    every device and precision (stream-K on and off)."""
+    acc, prec = pair
+    g = compute.gemm_model(acc, prec)
+    for sk in (True, False):
+        e = compute.gemm_efficiencies([m], [n], [k], acc, prec, [b], stream_k=sk)[0]
+        assert e <= g.max_efficiency * (1 + 1e-12)
+
+
+def test_fitted_maximum_equals_measurement():
+    fits = compute.ceiling_fits()
+    assert fits.height >= 18
+    for r in fits.iter_rows(named=True):
+        assert compute.max_efficiency(r["accelerator"], r["precision"]) == pytest.approx(r["max_efficiency"], rel=1e-5)
+    # the H100 fit: 8192^3 no longer predicted above the measured 794.5 (review: 839 before)
+    t = compute.gemm_time(8192, 8192, 8192, "H100")
+    assert 2 * 8192**3 / t / 1e12 < 794.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 8192), n=st.integers(1, 8192), k=st.integers(1, 8192))
+def test_more_work_never_faster(m, n, k):
+    t0 = compute.gemm_time(m, n, k, "MI300X")
+    assert compute.gemm_time(m, n, 2 * k, "MI300X") >= t0 * (1 - 1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 20000), n=st.integers(1, 20000), k=st.integers(1, 20000), acc=st.sampled_from(DEVICES))
 def test_time_at_least_roofline(m, n, k, acc):
     a = catalog.accelerator(acc)
     t = compute.gemm_time(m, n, k, acc)
@@ -87,184 +161,313 @@ def test_time_at_least_roofline(m, n, k, acc):
     assert t >= (m * k + k * n + m * n) * 2 / a.hbm_bw_Bps
 
 
-@given(m=st.integers(1, 8192), n=st.integers(1, 8192), k=st.integers(1, 8192))
-def test_more_work_never_faster(m, n, k):
-    t0 = compute.gemm_time(m, n, k, "MI300X")
-    assert compute.gemm_time(m, n, 2 * k, "MI300X") >= t0 * (1 - 1e-12)
-
-
 class TestCalibration:
-    def test_fitted_ceilings_reproduce_their_measurements(self):
-        """The ceilings in data/compute_params.csv are what fit_gemm_ceiling gives."""
-        p = compute.compute_params().filter(pl.col("parameter") == "gemm_ceiling",
-                                            pl.col("basis") == "fitted")
-        assert p.height == 2
-        for r in p.iter_rows(named=True):
-            m, n, k = (int(x) for x in r["text"].split("x"))
-            meas = catalog.device_measurements().filter(
-                pl.col("accelerator") == r["accelerator"], pl.col("quantity") == "gemm_tflops",
-                pl.col("gemm_m") == m, pl.col("gemm_n") == n, pl.col("gemm_k") == k,
-                pl.col("precision").str.to_lowercase() == "bf16")
-            assert meas.height == 1
-            c = compute.fit_gemm_ceiling(r["accelerator"], "bf16", m, n, k, meas["value"][0] * 1e12)
-            assert c == pytest.approx(r["value"], rel=1e-5)
+    def test_stored_values_are_what_calibrate_gives(self):
+        """Every fitted (and calibration-derived) value in compute_params.csv is reproduced."""
+        cal = compute.calibrate()
+        p = compute.compute_params()
+        for r in cal.iter_rows(named=True):
+            row = p.filter((pl.col("accelerator") == r["accelerator"]) & (pl.col("parameter") == r["parameter"])
+                           & (pl.col("variant").fill_null("").str.to_lowercase() == r["variant"]))
+            assert row.height == 1, r
+            assert row["value"][0] == pytest.approx(r["value"], rel=2e-5), r
+        fitted = p.filter(pl.col("basis") == "fitted")
+        keys = {(r["accelerator"], r["parameter"], r["variant"]) for r in cal.iter_rows(named=True)}
+        for r in fitted.iter_rows(named=True):
+            assert (r["accelerator"], r["parameter"], (r["variant"] or "").lower()) in keys, r
+
+    def test_no_borrowed_ceilings_without_argument(self):
+        """MI355X and B200 have their own fits; devices that defer say so (basis derived with
+        a range) and name the device they derive from."""
+        p = compute.compute_params().filter(pl.col("parameter") == "gemm_ceiling")
+        for acc in ("MI355X", "B200"):
+            own = p.filter((pl.col("accelerator") == acc) & (pl.col("variant") == "bf16"))
+            assert own["basis"][0] == "fitted"
+        for r in p.filter(pl.col("value").is_null()).iter_rows(named=True):
+            assert r["basis"] in ("derived", "assumption") and ":" in r["text"] and r["note"]
+        assert compute.gemm_model("MI355X").ceiling != compute.gemm_model("MI300X").ceiling
+        assert compute.gemm_model("B200").ceiling != compute.gemm_model("H100").ceiling
+
+    def test_ranges_bracket_the_value(self):
+        for acc, prec in PAIRS:
+            lo = compute.gemm_model(acc, prec, which="low").ceiling
+            hi = compute.gemm_model(acc, prec, which="high").ceiling
+            assert lo <= compute.gemm_model(acc, prec).ceiling <= hi
 
     def test_hbm_efficiency_matches_measurements(self):
         for acc in ("MI300X", "H100-SXM"):
             measured = catalog.measurement(acc, "hbm_bw") / catalog.accelerator(acc).hbm_bw_Bps
             assert compute.hbm_efficiency(acc) == pytest.approx(measured, abs=1e-4)
 
-    def test_validation_table(self):
+    def test_small_work_rule_is_a_check_not_an_input(self):
+        """The 200-GFLOP rule (third-party quote: ~95 % of peak efficiency at ~200 GFLOP) is
+        no longer built in. The fitted model gives 85-97 % of its maximum for a 200-GFLOP
+        cube on MI300X (notebook 02 prints the value beside the rule)."""
+        n = round((2e11 / 2) ** (1 / 3) / 256) * 256
+        small = compute.gemm_efficiency(n, n, n, "MI300X") / compute.max_efficiency("MI300X")
+        assert 0.85 <= small <= 0.97
+        tiny = compute.gemm_efficiency(512, 512, 512, "MI300X")
+        assert tiny < 0.25 * compute.max_efficiency("MI300X")
+
+
+class TestValidation:
+    """The claims notebook 02 makes about the check set (test split only)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def table(cls):
+        return compute.validation_table()
+
+    def test_every_row_predicted(self, table):
+        assert table.height == compute.compute_measurements().height
+        assert table["predicted"].is_finite().all() and (table["predicted"] > 0).all()
+        assert set(table["role"]) == {"train", "test"}
+
+    def test_attention_test_split(self, table):
+        t = table.filter((pl.col("kind") == "attention") & (pl.col("role") == "test"))["error_pct"].abs()
+        assert t.len() >= 30
+        assert t.median() <= 5.0 and t.max() <= 15.0
+
+    def test_gemm_test_split(self, table):
+        t = table.filter(pl.col("kind").is_in(["gemm", "grouped_gemm"]) & (pl.col("role") == "test"))
+        e = t["error_pct"].abs()
+        assert e.median() <= 10.0
+        # the large outliers (stated in notebook 02): synchronised small calls on the ROCm 7
+        # preview, and decode-size (m <= 128) memory-bound FP8 GEMMs with few tiles
+        big = t.filter(pl.col("error_pct").abs() > 30)
+        assert big.height <= 5
+        for r in big.iter_rows(named=True):
+            assert r["timing"] == "sync_call" or "-128x" in r["case"] or "-64x" in r["case"], r["case"]
+
+    def test_cast_kernels(self, table):
+        t = table.filter((pl.col("kind") == "cast") & (pl.col("role") == "test"))["error_pct"].abs()
+        assert t.max() <= 15.0
+
+    def test_max_achievable_rows(self):
         v = compute.gemm_validation()
-        assert v.filter(pl.col("fitted")).height == 2
-        assert v.filter(pl.col("fitted"))["error_pct"].abs().max() < 1e-3
-        # unfitted checks: stated bands (see the final report / notebook 02)
-        un = v.filter(~pl.col("fitted"))
-        assert un["error_pct"].abs().max() < 20
-        mi300_fp16 = v.filter((pl.col("accelerator") == "MI300X") & (pl.col("precision") == "fp16"))
-        assert abs(mi300_fp16["error_pct"][0]) < 10
-        # with the published clock, MI325X BF16 and MI300X FP16 are within 1 %
-        at = v.filter(pl.col("error_at_clock_pct").is_not_null() & (pl.col("precision") != "fp8"))
-        assert at["error_at_clock_pct"].abs().max() < 1.0
-
-    def test_small_work_rule(self):
-        """95 % of the large-work efficiency at ~200 GFLOP of work on MI300X (the rule)."""
-        g = compute.gemm_model("MI300X", "bf16")
-        assert 2e11 / (2e11 + g.w0) == pytest.approx(0.95)
-
-    def test_every_catalog_device_resolves(self):
-        for a in catalog.accelerator_names():
-            acc = catalog.accelerator(a)
-            e = compute.gemm_efficiency(8192, 8192, 8192, a, "bf16")
-            assert 0.3 < e < 1.0, (a, e, acc.vendor)
+        assert (v["predicted_tflops"] <= v["max_tflops"] * (1 + 1e-9)).all()
+        fit = v.filter(pl.col("fitted"))
+        # the fit is the sup over shapes; each measured best shape is within 10 % of it
+        assert (fit["error_pct"] <= 1e-9).all() and (fit["error_pct"] >= -10.0).all()
 
 
-class TestSizingRules:
-    """The MI300X sizing rules emerge from the quantization terms."""
+class TestAttention:
+    @settings(max_examples=60, deadline=None)
+    @given(s=st.integers(64, 65536), bh=st.floats(1, 512), causal=st.booleans(),
+           pair=st.sampled_from([("H100-SXM", "fa2"), ("H100-SXM", "fa3"), ("H100-SXM", "cudnn"),
+                                 ("MI355X", "aiter"), ("MI300X", "ck-fa2"), ("B200", "fa4"),
+                                 ("A100-SXM-80GB", "fa2"), ("MI325X", "ck-fa2")]))
+    def test_backward_never_more_efficient_than_forward(self, s, bh, causal, pair):
+        acc, k = pair
+        f = compute.attention_efficiency(s, 128, bh, acc, "fwd", causal, kernel=k)
+        b = compute.attention_efficiency(s, 128, bh, acc, "bwd", causal, kernel=k)
+        assert b <= f * (1 + 1e-12)
 
-    def test_multiples_of_64_128_256(self):
-        # 16 x 19 tiles of 256 = one full wave on 304 CUs
-        base = compute.gemm_efficiency(4096, 4864, 8192, "MI300X")
-        for d in (-1, 1, 32, 64):
-            assert compute.gemm_efficiency(4096 + d, 4864, 8192, "MI300X") < base
-            assert compute.gemm_efficiency(4096, 4864 + d, 8192, "MI300X") < base
-        for d in (-1, 1, 32):
-            assert compute.gemm_efficiency(4096, 4864, 8192 + d, "MI300X") < base
+    def test_parameters_respect_the_constraint(self):
+        for acc in DEVICES:
+            for k in compute.attention_kernels(acc):
+                f, b = (compute.attention_params(acc, k, p) for p in ("fwd", "bwd"))
+                assert b["efficiency"] <= f["efficiency"] and b["overhead_blocks"] >= f["overhead_blocks"]
 
-    def test_powers_of_two_fill_waves_badly_on_304_cus(self):
-        # 8192² = 1024 tiles of 256² = 3.37 waves on 304 CUs; 132-SM H100 is less hurt
-        a = compute.gemm_efficiency(8192, 8192, 8192, "MI300X")
-        b = compute.gemm_efficiency(8192, 9728, 8192, "MI300X")  # 32 x 38 tiles = 4 full waves
-        assert a < 0.95 * b
-        h = compute.gemm_efficiency(8192, 8192, 8192, "H100") / compute.gemm_model("H100").ceiling
-        assert h > a / compute.gemm_model("MI300X").ceiling
+    def test_causal_costs_more_than_half(self):
+        for s in (1024, 4096, 32768):
+            full = compute.attention_time(s, 128, 256, "MI355X", "fwd", causal=False)
+            cz = compute.attention_time(s, 128, 256, "MI355X", "fwd", causal=True)
+            assert 0.5 * full < cz < full
+        # one wave of workgroups: the last query block walks every key block either way
+        one = [compute.attention_time(1024, 128, 32, "MI355X", "fwd", causal=c) for c in (False, True)]
+        assert one[1] == pytest.approx(one[0])
+        # the diagonal-block loss shrinks with length
+        e1 = compute.attention_efficiency(1024, 128, 32, "MI355X", "fwd", True)
+        e2 = compute.attention_efficiency(32768, 128, 32, "MI355X", "fwd", True)
+        assert e1 < e2
 
-    def test_head_dim_multiple_of_64(self):
-        eff = {d: compute.gemm_efficiency(4096, 4096, d, "MI300X", batch=32) for d in (64, 80, 96, 112, 128)}
-        assert eff[64] > eff[80] and eff[128] > eff[96] and eff[128] > eff[112]
-
-    def test_published_shape_is_a_local_optimum(self):
-        base = compute.gemm_efficiency(4096, 4864, 32896, "MI300X")
-        for dm, dn in ((64, 0), (0, 64), (-64, 0), (0, -64)):
-            assert compute.gemm_efficiency(4096 + dm, 4864 + dn, 32896, "MI300X") <= base
-
-
-class TestOpTime:
-    def test_memory_bound(self):
-        t = compute.op_time(0, 4.33e9, "MI300X", launch=False)
-        assert t == pytest.approx(4.33e9 / (5.3e12 * compute.hbm_efficiency("MI300X")))
-
-    def test_launch_overhead(self):
-        assert compute.op_time(0, 0, "H100") == pytest.approx(compute.launch_overhead_s("H100"))
-
-    def test_rejects_negative(self):
+    def test_window_and_cross_lengths(self):
+        full = compute.attention_cost(8192, 64, 64, "H100", "fwd", True)
+        win = compute.attention_cost(8192, 64, 64, "H100", "fwd", True, window=128)
+        assert win["flops"] < 0.05 * full["flops"] and win["time_s"] < full["time_s"]
         with pytest.raises(ValidationError):
-            compute.op_time(-1, 0, "MI300X")
+            compute.attention_cost(8192, 64, 64, "H100", "fwd", True, kv_seq_len=100)
 
-    @given(b=st.floats(1, 1e12), bw_mult=st.floats(1.0, 4.0))
-    def test_more_bandwidth_never_slower(self, b, bw_mult):
-        a = compute.op_time(0, b, "MI300X", memory_efficiency=0.2)
-        c = compute.op_time(0, b, "MI300X", memory_efficiency=0.2 * bw_mult)
-        assert c <= a
-
-
-class TestErrors:
-    def test_bad_dims(self):
-        with pytest.raises(ValidationError):
-            compute.gemm_time(0, 10, 10, "MI300X")
-        with pytest.raises(ValidationError):
-            compute.gemm_times([1.5], [2], [3], "MI300X")
-
-    def test_unknown_precision_and_device(self):
+    def test_unknown_kernel(self):
         with pytest.raises(UnknownNameError):
-            compute.gemm_time(10, 10, 10, "MI300X", "bf17")
-        with pytest.raises(UnknownNameError):
-            compute.gemm_time(10, 10, 10, "MI301X")
+            compute.attention_time(4096, 128, 32, "MI300X", kernel="fa3")
 
-    def test_missing_precision(self):
+
+class TestMoE:
+    def test_one_rank_is_balanced(self):
+        assert compute.moe_load_imbalance(8192, 16, 1, 1) == 1.0
+
+    @pytest.mark.parametrize(("T", "E", "k", "ep"), [(512, 16, 1, 8), (2048, 64, 8, 8), (256, 16, 2, 16)])
+    def test_monte_carlo_agrees_with_closed_form(self, T, E, k, ep):
+        """The seeded numba Monte Carlo and its independent reference (the normal closed form)."""
+        mc = compute.moe_load_imbalance(T, E, k, ep, method="monte_carlo", trials=400)
+        cf = compute.moe_load_imbalance(T, E, k, ep, method="normal")
+        assert mc == pytest.approx(cf, rel=0.01)
+        assert mc > 1.0
+
+    def test_skew_capacity_and_monotonicity(self):
+        a = compute.moe_load_imbalance(4096, 256, 8, 64)
+        b = compute.moe_load_imbalance(4096, 256, 8, 64, popularity_cv=0.3)
+        assert 1.0 < a < b
+        assert compute.moe_load_imbalance(4096, 256, 8, 64, popularity_cv=0.3, capacity_factor=1.25) == 1.25
+        assert compute.moe_load_imbalance(512, 64, 8, 8) > compute.moe_load_imbalance(8192, 64, 8, 8)
+
+    def test_counts(self):
+        c = compute.expert_token_counts(8192, 16, seed=3)
+        assert c.sum() == 8192 and c.size == 16 and c.min() >= 0
+        assert np.array_equal(c, compute.expert_token_counts(8192, 16, seed=3))
+
+    @pytest.mark.parametrize("bad", [dict(ep=3), dict(top_k=20), dict(tokens=0), dict(tokens="8"),
+                                     dict(method="exact"), dict(capacity_factor=0.5), dict(popularity_cv=-1)])
+    def test_bad_input(self, bad):
+        kw = dict(tokens=1024, experts=16, top_k=2, ep=4) | bad
         with pytest.raises(ValidationError):
-            compute.gemm_time(10, 10, 10, "A100", "fp8")
+            compute.moe_load_imbalance(**kw)
 
 
 class TestLayerOps:
-    def test_flops_match_model_gemms(self):
-        spec = il.models.get("llama3-8b")
-        ops = compute.layer_ops(spec, 4096, 2, 1, "MI300X")
-        g = spec.layer_gemms(4096, 2, 1)
-        want = sum(2 * m * n * k * c for _, m, n, k, c in g["dense"])
-        got = ops.filter((pl.col("layer_kind") == "dense") & (pl.col("op_type") != "memory"))["flops"].sum()
-        assert got == pytest.approx(want, rel=1e-9)
+    def test_components_are_the_enum(self):
+        for name in ("llama3-8b", "zaya1-base", "deepseek-v3", "zamba2-7b", "qwen3-30b-a3b"):
+            ops = compute.layer_ops(name, 2048, 1, 1, "MI300X", passes=("fwd", "bwd"))
+            assert set(ops["component"]) <= set(compute.COMPONENTS)
+            assert (ops["time_s"] > 0).all() and ops["time_s"].is_finite().all()
+            assert (ops["bytes"] >= 0).all()
 
-    def test_backward_twice_forward_flops(self):
+    def test_flops_match_gemm_records(self):
+        spec = il.models.get("llama3-8b")
+        ops = compute.layer_ops(spec, 4096, 2, 1, "MI300X", causal=False)
+        r = compute.gemm_records(spec, 4096, 2, 1, causal=False)
+        got = ops.filter((pl.col("layer_kind") == "dense") & (pl.col("op_type") != "memory"))["flops"].sum()
+        assert got == pytest.approx(r.flops_by("dense"), rel=1e-9)
+
+    def test_backward_twice_forward_gemm_flops(self):
         ops = compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", passes=("fwd", "bwd"))
         gemm = ops.filter((pl.col("op_type") == "gemm") & (pl.col("layer_kind") == "dense"))
         f = gemm.filter(pl.col("pass") == "fwd")["flops"].sum()
         b = gemm.filter(pl.col("pass") == "bwd")["flops"].sum()
         assert b == pytest.approx(2 * f)
 
-    def test_columns_and_positive_times(self):
+    def test_columns(self):
         ops = compute.layer_ops("zaya1-base", 4096, 1, 1, "MI300X", passes=("fwd", "bwd"))
-        for c in ("layer_kind", "pass", "op", "op_type", "m", "n", "k", "count", "flops",
-                  "bytes", "intensity", "efficiency", "time_s", "bound"):
+        for c in ("layer_kind", "pass", "op", "op_type", "component", "m", "n", "k", "count", "groups",
+                  "flops", "bytes", "intensity", "efficiency", "time_s", "bound"):
             assert c in ops.columns
-        assert (ops["time_s"] > 0).all()
         assert set(ops["layer_kind"]) == {"moe", "head"}
 
-    def test_mla_and_hybrid_models(self):
-        for name in ("deepseek-v3", "zamba2-7b"):
-            ops = compute.layer_ops(name, 2048, 1, 8, "B200")
-            assert ops.height > 5 and (ops["time_s"] > 0).all()
+    def test_grouped_experts_slower_than_one_balanced_gemm(self):
+        """Review §5.1: per-expert tile padding and multinomial counts cost extra time."""
+        ops = compute.layer_ops("zaya1-base", 4096, 2, 1, "MI300X")
+        up = ops.filter(pl.col("op") == "experts_up").row(0, named=True)
+        merged = compute.gemm_time(int(up["m"]), int(up["n"]), int(up["k"]), "MI300X")
+        assert up["groups"] == 16 and up["time_s"] > merged
 
-    def test_tp_reduces_time(self):
+    def test_ep_and_expert_tp(self):
+        a = compute.layer_ops("deepseek-v3", 4096, 1, 2, "H100", ep=8)
+        b = compute.layer_ops("deepseek-v3", 4096, 1, 2, "H100", ep=8, expert_tp=1)
+        ea = a.filter(pl.col("component") == "expert_gemm")
+        eb = b.filter(pl.col("component") == "expert_gemm")
+        assert ea["groups"][0] == 32
+        assert ea["flops"].sum() == pytest.approx(eb["flops"].sum())  # same work per rank
+        with pytest.raises(ValidationError):
+            compute.layer_ops("deepseek-v3", 4096, 1, 1, "H100", ep=3)
+        with pytest.raises(ValidationError):
+            compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", ep=2)
+
+    def test_permute_doubles_with_ep(self):
+        def permute(ep):
+            o = compute.layer_ops("qwen3-30b-a3b", 4096, 1, 1, "H100", ep=ep)
+            return o.filter(pl.col("component") == "permute")["bytes"].sum()
+        assert permute(8) == pytest.approx(2 * permute(1))
+
+    def test_casts_only_in_low_precision_and_scale_with_tokens(self):
+        bf = compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "bf16")
+        assert bf.filter(pl.col("component") == "cast").height == 0
+        f1 = compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "fp8", passes=("fwd", "bwd"))
+        f2 = compute.layer_ops("llama3-8b", 8192, 1, 1, "H100", "fp8", passes=("fwd", "bwd"))
+        c1 = f1.filter((pl.col("component") == "cast") & (pl.col("pass") == "bwd"))["bytes"].sum()
+        c2 = f2.filter((pl.col("component") == "cast") & (pl.col("pass") == "bwd"))["bytes"].sum()
+        assert c1 > 0 and c2 == pytest.approx(2 * c1)
+        # router and LM head stay 16-bit
+        head = f1.filter(pl.col("op") == "lm_head")["efficiency"][0]
+        assert head <= compute.max_efficiency("H100", "bf16")
+        unfused = compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "fp8", fuse_casts=False)
+        assert unfused.filter(pl.col("component") == "cast")["time_s"].sum() > \
+            f1.filter((pl.col("component") == "cast") & (pl.col("pass") == "fwd"))["time_s"].sum()
+
+    def test_main_grad_accumulation_bytes(self):
+        a = compute.layer_ops("zaya1-base", 4096, 1, 1, "MI300X", passes=("bwd",))
+        b = compute.layer_ops("zaya1-base", 4096, 1, 1, "MI300X", passes=("bwd",), main_grad_bytes=0)
+        wa = a.filter(pl.col("op") == "experts_up_wgrad").row(0, named=True)
+        wb = b.filter(pl.col("op") == "experts_up_wgrad").row(0, named=True)
+        assert wa["bytes"] > wb["bytes"] and wa["time_s"] >= wb["time_s"]
+
+    def test_mtp_and_mla(self):
+        ops = compute.layer_ops("deepseek-v3", 2048, 1, 8, "B200", ep=8)
+        assert {"dense", "moe", "mtp", "head"} <= set(ops["layer_kind"])
+        assert ops.filter(pl.col("layer_kind") == "mtp").filter(pl.col("component") == "mtp_proj").height == 1
+
+    def test_unfused_attention(self):
+        ops = compute.layer_ops("llama3-8b", 2048, 1, 1, "A100", flash=False, passes=("fwd", "bwd"))
+        att = ops.filter(pl.col("component") == "attention")
+        assert set(att["op_type"]) == {"gemm"} and "softmax" in ops["op"].to_list()
+
+    def test_tp_reduces_time_and_recompute(self):
         a = compute.layer_times("llama3-70b", 4096, 1, 1, "MI300X")
         b = compute.layer_times("llama3-70b", 4096, 1, 8, "MI300X")
         assert b["fwd_s"][0] < a["fwd_s"][0]
-
-    def test_recompute(self):
         n = compute.layer_times("llama3-8b", 4096, 1, 1, "MI300X", recompute="none")
         s = compute.layer_times("llama3-8b", 4096, 1, 1, "MI300X", recompute="selective")
         f = compute.layer_times("llama3-8b", 4096, 1, 1, "MI300X", recompute="full")
         assert n["recompute_s"][0] == 0 < s["recompute_s"][0] < f["recompute_s"][0] == pytest.approx(f["fwd_s"][0])
 
-    def test_h100_vs_mi300x_layer_time(self):
-        """Same layer: MI300X's higher peak is offset by its lower achievable ceiling."""
-        a = compute.layer_times("llama3-8b", 4096, 1, 1, "MI300X")["fwd_s"][0]
-        b = compute.layer_times("llama3-8b", 4096, 1, 1, "H100")["fwd_s"][0]
-        assert 0.5 < a / b < 2.0
+
+class TestErrors:
+    @pytest.mark.parametrize("bad", [0, -5, 1.5, float("nan"), float("inf"), "64", True, None, 2**50])
+    def test_bad_dims(self, bad):
+        with pytest.raises(ValidationError):
+            compute.gemm_time(bad, 10, 10, "MI300X")
+
+    def test_unknown_names(self):
+        with pytest.raises(UnknownNameError):
+            compute.gemm_time(10, 10, 10, "MI300X", "bf17")
+        with pytest.raises(UnknownNameError):
+            compute.gemm_time(10, 10, 10, "MI301X")
+        with pytest.raises(ValidationError):
+            compute.gemm_time(10, 10, 10, ["MI300X"])
+        with pytest.raises(ValidationError):
+            compute.gemm_time(10, 10, 10, "A100", "fp8")  # no FP8 on A100
+
+    @pytest.mark.parametrize("kw", [dict(tp="2"), dict(micro_batch=0), dict(seq_len=float("nan")),
+                                    dict(passes="fwd"), dict(passes=("fwd", "back")), dict(causal="yes"),
+                                    dict(main_grad_bytes=-1), dict(expert_tp=0), dict(seed=-1),
+                                    dict(precision=8), dict(tp=3)])
+    def test_layer_ops_bad_input(self, kw):
+        base = dict(spec="llama3-8b", seq_len=1024, micro_batch=1, tp=1, accelerator="MI300X")
+        with pytest.raises((ValidationError, UnknownNameError)):
+            compute.layer_ops(**(base | kw))
+
+    def test_op_time(self):
+        assert compute.op_time(0, 0, "H100") == pytest.approx(compute.kernel_fixed_s("H100"))
+        for bad in ((-1, 0), (0, float("nan")), ("1", 0)):
+            with pytest.raises(ValidationError):
+                compute.op_time(*bad, "MI300X")
+        with pytest.raises(ValidationError):
+            compute.op_time(1, 1, "MI300X", efficiency=1.5)
 
 
 def test_roofline_and_ridge():
     r = compute.ridge_points(["MI300X", "H100-SXM"])
     mi = r.filter(pl.col("accelerator") == "MI300X").row(0, named=True)
     assert mi["ridge_flop_per_byte"] == pytest.approx(1307.4e12 / 5.3e12)
+    assert mi["max_achievable_tflops"] == pytest.approx(708.0, rel=1e-6)
     rf = compute.roofline(["MI300X", "B200"])
-    assert rf.height == 128
-    assert rf["attainable_tflops"].max() == pytest.approx(2250.0)
+    assert rf.height == 128 and rf["attainable_tflops"].max() == pytest.approx(2250.0)
 
 
 def test_optimizer_step_time():
     t = compute.optimizer_step_time(1e9, "MI300X")
-    assert t == pytest.approx(32e9 / (5.3e12 * compute.hbm_efficiency("MI300X")) + compute.launch_overhead_s("MI300X"))
+    assert t == pytest.approx(32e9 / (5.3e12 * compute.hbm_efficiency("MI300X")) + compute.kernel_fixed_s("MI300X"))
     assert math.isfinite(compute.optimizer_step_time(1e9, "H100", "muon"))
 
 

@@ -1,14 +1,19 @@
-"""Tests of infra_lab.economics: closed forms, published worked numbers, properties, the
-Monte Carlo kernel against its reference, errors, charts and the widget's update function."""
+"""Tests of infra_lab.economics: data, closed forms and published worked numbers, the
+operator's cash flows, every catalog accelerator priced, bad input, the Monte Carlo kernel
+against its numpy reference, like-for-like comparisons, the deal P&L, the claims notebook 05
+makes in prose, charts and the widget's update function."""
 
 from __future__ import annotations
 
+import csv
 import math
+import statistics
+import warnings
 
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import infra_lab as il
@@ -16,20 +21,27 @@ from infra_lab._kernels import economics as K
 from infra_lab.errors import UnknownNameError, ValidationError
 
 E = il.economics
+U = il.economics.uncertainty
+ALL_ACCELERATORS = il.catalog.accelerators()["name"].to_list()
+PRICED = sorted(set(E.parameter_table().filter(pl.col("name") == "capex_usd_per_gpu")["scope"]))
 
 
 # --------------------------------------------------------------------------------------
 # Data
 # --------------------------------------------------------------------------------------
 class TestData:
-    def test_parameters_have_sources_and_ranges(self):
+    def test_parameters_have_sources_labels_and_ranges(self):
         t = E.parameter_table()
-        assert t.height > 20
+        assert t.height > 40
         assert all(u.startswith("http") for u in t["source_url"])
         assert (t["low"] <= t["value"]).all() and (t["value"] <= t["high"]).all()
+        assert all("[" in lab and "]" in lab for lab in t["label"])   # human names with a unit
+        assert set(t["basis"]) <= {"measured", "derived", "fitted", "assumption", "simulated"}
+        assert "software_efficiency" not in set(t["name"])              # no separate software factor
+        assert "mfu_zaya1_assumed" not in set(t["name"])
 
     def test_every_owned_param_has_a_default(self):
-        for acc in ("MI300X", "H100", "H200", "B200"):
+        for acc in PRICED:
             d = E.defaults(acc)
             for name in E.OWNED_PARAMS:
                 assert name in d, (acc, name)
@@ -37,13 +49,34 @@ class TestData:
     def test_scope_overrides(self):
         assert E.parameters("H100")["server_power_ratio"].value == 1.82
         assert E.parameters("MI300X")["server_power_ratio"].value == 1.8
-        assert E.parameters("MI300X")["software_efficiency"].scope == "ROCm"
-        assert E.parameters("H100")["software_efficiency"].value == 1.0
+        assert E.parameters("H100")["host_usd_per_gpu"].value == 0.0      # server-basis price
+        assert E.parameters("MI300X")["host_usd_per_gpu"].value > 3000.0   # GPU-only price + host
 
-    def test_other_tables_load(self):
-        for t in (E.purchase_prices(), E.electricity_prices(), E.useful_life_policies(),
-                  E.network_costs()):
-            assert t.height > 3 and "source_url" in t.columns
+    def test_colocation_is_wholesale_at_mw_scale(self):
+        p = E.parameters("MI300X")["colocation_usd_per_kW_month"]
+        assert p.low == 80 and p.high < 190 and p.value <= 130
+
+    def test_useful_lives_from_filings(self):
+        t = E.useful_life_policies()
+        ibm = t.filter(pl.col("entity") == "IBM").row(0, named=True)
+        assert ibm["life_years"] == 5 and "10-K" in ibm["note"] and "sec.gov" in ibm["source_url"]
+        assert "sec.gov" in t.filter(pl.col("entity") == "Microsoft")["source_url"][0]
+        assert E.parameters("MI300X")["ibm_book_life_years"].value == ibm["life_years"]
+
+    def test_purchase_price_newest_of_basis(self):
+        mi = E.purchase_price("MI300X", "baseboard")
+        assert mi["price_usd_per_gpu"] == 25733.71
+        h = E.purchase_price("H100", "baseboard")
+        dates = E.purchase_prices().filter((pl.col("accelerator") == "H100-SXM") & (pl.col("basis") == "baseboard"))["date"]
+        assert h["date"] == max(dates)
+        with pytest.raises(E.NoPurchasePriceError, match="bases listed"):
+            E.purchase_price("MI355X", "baseboard")
+
+    def test_company_facts(self):
+        assert E.company_fact("AMD", "instinct_revenue_usd", "FY2024") == 5.0e9
+        assert E.company_fact("IBM", "revenue_usd") > 6e10
+        with pytest.raises(UnknownNameError):
+            E.company_fact("AMD", "profit")
 
     def test_epoch_dataset(self):
         t = E.epoch_hardware_prices()
@@ -52,222 +85,378 @@ class TestData:
         s = E.epoch_rental_series("H100 SXM")
         assert s.height > 20 and set(s["term"]) <= {"on-demand", "1-year", "3-year"}
         assert "CC-BY 4.0" in E.EPOCH_ATTRIBUTION
+        with pytest.raises(UnknownNameError):
+            E.epoch_rental_series("TPU v99")
 
-    def test_rental_prices_reuse_catalog(self):
-        t = E.rental_prices("MI300X", term="on-demand")
-        assert t.height >= 1 and set(t["accelerator"]) == {"MI300X"}
-        with pytest.raises(UnknownNameError, match="provider"):
-            E.rental_prices("MI300X", provider="Nonexistent Cloud")
+    def test_rental_trend_is_a_within_provider_fit(self):
+        r = E.rental_trend("H100 SXM")
+        assert r["groups"] >= 2 and r["rows"] > r["groups"]
+        assert r["change_per_year"] == pytest.approx(math.exp(r["slope_per_year"]) - 1)
+
+    def test_cloud_price_is_the_median_of_newest_offers(self):
+        """Recomputed from the CSV with the csv module: each provider's newest date, its rows
+        of that date, market indices and assumed prices excluded, then the median."""
+        rows = [r for r in csv.DictReader(open(il.catalog.DATA_DIR / "cloud_prices.csv", encoding="utf-8"))
+                if r["accelerator"] == "MI300X" and r["term"] == "on-demand"
+                and not r["provider"].startswith(("Market", "DeepSeek"))]
+        newest = {}
+        for r in rows:
+            newest[r["provider"]] = max(newest.get(r["provider"], ""), r["date_observed"])
+        prices = [float(r["price_usd_per_gpu_hour"]) for r in rows if r["date_observed"] == newest[r["provider"]]]
+        assert E.cloud_price("MI300X") == pytest.approx(statistics.median(prices))
+        assert E.cloud_price("MI300X", statistic="min") == min(prices)
+        with pytest.raises(ValidationError, match="no 3-year list price for MI355X"):
+            E.cloud_price("MI355X", "3-year")
+        with pytest.raises(UnknownNameError, match="statistic"):
+            E.cloud_price("MI300X", statistic="mode")
 
 
 # --------------------------------------------------------------------------------------
 # Closed forms and published worked numbers
 # --------------------------------------------------------------------------------------
+def _bare(**kw):
+    """Owned-cost overrides that switch off every item except GPU capital (for closed forms)."""
+    base = dict(host_usd_per_gpu=0.0, spare_fraction=0.0, storage_fraction=0.0, frontend_fraction=0.0,
+                maintenance_fraction_per_year=0.0, insurance_tax_fraction_per_year=0.0, staff_fte_per_1000_gpus=0.0,
+                setup_weeks=0.0, colocation_usd_per_kW_month=0.0, electricity_usd_per_kWh=0.0)
+    base.update(kw)
+    return base
+
+
 class TestClosedForms:
     def test_annuity(self):
         r, n = 0.08, 5
         assert E.annuity_factor(r, n) == pytest.approx(r * (1 + r) ** n / ((1 + r) ** n - 1), rel=1e-14)
         assert E.annuity_factor(0.0, 4) == 0.25
-        # the present value of the level payments equals 1
         crf = E.annuity_factor(r, n)
         assert sum(crf / (1 + r) ** t for t in range(1, n + 1)) == pytest.approx(1.0, rel=1e-12)
 
-    def test_straight_line(self):
-        assert E.straight_line_value(100.0, 2.0, 5.0) == pytest.approx(60.0)
-        assert E.straight_line_value(100.0, 7.0, 5.0) == 0.0
-        c = E.owned_cost_per_gpu_hour("MI300X", cost_of_capital=0.0, utilization=1.0,
-                                      colocation_usd_per_kW_month=0.0, electricity_usd_per_kWh=0.0)
+    def test_straight_line_capital_only(self):
+        c = E.owned_cost_per_gpu_hour("MI300X", network="fraction", interconnect_fraction=0.0,
+                                      **_bare(cost_of_capital=0.0, utilization=1.0))
         assert c.total_usd_per_gpu_hour == pytest.approx(c.capex_usd_per_gpu / (5 * E.HOURS_PER_YEAR))
         assert c.financing_usd_per_gpu_hour == 0.0
 
-    def test_exponential_value(self):
-        assert E.exponential_value(1000.0, 1.0, 0.14) == pytest.approx(1000 * 10 ** -0.14)
+    def test_each_item_adds_its_formula(self):
+        base = E.owned_cost_per_gpu_hour("MI300X", utilization=1.0, staff_fte_per_1000_gpus=0.0)
+        staffed = E.owned_cost_per_gpu_hour("MI300X", utilization=1.0, staff_fte_per_1000_gpus=4.0)
+        setup = staffed.inputs["setup_weeks"] / (365.25 / 7 * staffed.inputs["life_years"])
+        want = 4.0 / 1000 * staffed.inputs["staff_usd_per_fte_year"] / E.HOURS_PER_YEAR * (1 + setup)
+        assert staffed.total_usd_per_gpu_hour - base.total_usd_per_gpu_hour == pytest.approx(want, rel=1e-12)
+        c = E.owned_cost_per_gpu_hour("MI300X", utilization=1.0)
+        kw = c.inputs["tdp_W"] / 1000 * c.inputs["server_power_ratio"]
+        assert c.energy_usd_per_gpu_hour == pytest.approx(kw * 0.75 * 1.25 * 0.08)
+        assert c.facility_usd_per_gpu_hour == pytest.approx(
+            kw * c.inputs["colocation_usd_per_kW_month"] * 12 / E.HOURS_PER_YEAR * (1 + c.inputs["spare_fraction"]))
 
-    def test_network_fraction(self):
-        # network is 19 % of (server + network)
-        net = E.network_capex_per_gpu(100.0, interconnect_fraction=0.19)
+    def test_value_curves(self):
+        assert E.exponential_value(1000.0, 1.0, 0.14) == pytest.approx(1000 * 10 ** -0.14)
+        assert E.straight_line_value(100.0, 2.0, 5.0) == pytest.approx(60.0)
+        assert E.straight_line_value(100.0, 7.0, 5.0) == 0.0
+        assert E.residual_value(100.0, 3.0, "none") == 0.0
+
+    def test_network(self):
+        net = E.network_capex_per_gpu(100.0, method="fraction", interconnect_fraction=0.19)
         assert net / (100.0 + net) == pytest.approx(0.19)
-        assert E.network_capex_per_gpu(0.0, method="per-port", nic_usd=1, switch_port_usd=2,
-                                       switch_ports_per_gpu=3, optics_usd=4, optics_per_gpu=5) == 27
+        assert E.network_capex_per_gpu(nic_usd=1, nics_per_gpu=1, switch_port_usd=2, switch_ports_per_gpu=3,
+                                       optics_usd=4, optics_per_gpu=5) == 27
+        # the fabric's own switch count gives 3 ports per GPU on the IBM cluster (48 x 64 / 1,024)
+        sc = il.load_scenario("zaya1-ibm-mi300x")
+        d = E.defaults("MI300X")
+        assert E.network_capex_per_gpu(hardware=sc) == pytest.approx(
+            d["nic_usd"] + 3.0 * d["switch_port_usd"] + d["optics_per_gpu"] * d["optics_usd"])
+
+    def test_per_port_network_independent_of_gpu_price(self):
+        a = E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=10_000.0)
+        b = E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=25_000.0)
+        assert a.network_usd_per_gpu_hour == pytest.approx(b.network_usd_per_gpu_hour)
 
     def test_deepseek_v3_rental_method(self):
-        r = il.economics.run_cost(gpu_hours=2.788e6, price_usd_per_gpu_hour=2.0)
-        assert r.total_usd == 5.576e6
-        stages = [2.664e6, 0.119e6, 0.005e6]
-        assert sum(E.run_cost(gpu_hours=g, price_usd_per_gpu_hour=2.0).total_usd for g in stages) == pytest.approx(5.576e6)
+        assert E.run_cost(gpu_hours=2.788e6, price_usd_per_gpu_hour=2.0).total_usd == 5.576e6
 
     @pytest.mark.parametrize("price, hw, with_ic", [
         (33750.0, 1.24, 1.53), (37080.50, 1.36, 1.68), (41217.0, 1.52, 1.87),
         (39083.38, 1.44, 1.77), (47409.13, 1.74, 2.15), (25733.71, 0.95, 1.17),
     ])
     def test_epoch_amortized_table(self, price, hw, with_ic):
-        """economics.md §1.4: price x 0.3224 / 8,766 h, then / (1 - 0.19)."""
+        """Epoch's method: price x 0.14 ln10 / 8,766 h, then / (1 - 0.19)."""
         e = E.epoch_amortized_cost(price, 1.0, 700.0)
         assert round(e.amortized_hardware_usd, 2) == hw
         assert round(e.amortized_hardware_usd + e.interconnect_usd, 2) == with_ic
 
-    def test_epoch_energy_adder(self):
-        # MI300X 0.75 kW x 1.8 x 0.75 x PUE 1.10-1.25 x $0.0826 = $0.092-0.105 per GPU-h
-        lo = E.epoch_amortized_cost(25733.71, 1.0, 750.0, pue=1.10).energy_usd
-        hi = E.epoch_amortized_cost(25733.71, 1.0, 750.0, pue=1.25).energy_usd
-        assert (round(lo, 3), round(hi, 3)) == (0.092, 0.105)
-
     def test_epoch_matches_owned_exponential(self):
-        """The owned model, exponential, r = 0, no facility, U = 1, reproduces Epoch."""
         ep = E.epoch_amortized_cost(25733.71, 1.0, 750.0)
-        c = E.owned_cost_per_gpu_hour("MI300X", depreciation="exponential", capex_usd_per_gpu=25733.71,
-                                      server_overhead=1.0, cost_of_capital=0.0, utilization=1.0,
-                                      colocation_usd_per_kW_month=0.0, electricity_usd_per_kWh=0.0826,
-                                      pue=1.25, avg_power_fraction=0.75, server_power_ratio=1.8,
-                                      interconnect_fraction=0.19)
+        c = E.owned_cost_per_gpu_hour("MI300X", depreciation="exponential", network="fraction",
+                                      **_bare(capex_usd_per_gpu=25733.71, cost_of_capital=0.0, utilization=1.0,
+                                              electricity_usd_per_kWh=0.0826, pue=1.25, avg_power_fraction=0.75,
+                                              server_power_ratio=1.8, interconnect_fraction=0.19))
         assert c.total_usd_per_gpu_hour == pytest.approx(ep.usd_per_gpu_hour, rel=1e-12)
 
-    def test_epoch_decay_before_training(self):
-        e0 = E.epoch_amortized_cost(10000.0, 100.0, 700.0)
-        e1 = E.epoch_amortized_cost(10000.0, 100.0, 700.0, years_since_acquisition=1.0)
-        assert e1.amortized_hardware_usd / e0.amortized_hardware_usd == pytest.approx(10 ** -0.14)
+    def test_irr_and_npv(self):
+        assert E.irr([-100.0, 110.0]) == pytest.approx(0.10, abs=1e-9)
+        r = E.irr([-100.0, 60.0, 60.0])
+        assert E.npv([-100.0, 60.0, 60.0], r) == pytest.approx(0.0, abs=1e-7)
+        assert E.irr([-100.0, 10.0, 10.0]) == pytest.approx(-0.6, abs=0.1) or E.irr([-100.0, 10.0, 10.0]) < 0
+        assert E.irr([-100.0, -10.0]) is None
 
-    def test_gpu_hours_from_flop(self):
-        # economics.md §0: 6.38e22 FLOP at MFU 40 % on 1307.4 TFLOP/s -> 33.9k GPU-h
-        c = E.training_flop(0.76e9, 14e12)
-        assert c == pytest.approx(6.384e22)
-        gh = E.gpu_hours_for(c, "MI300X", 0.40)
-        assert gh == pytest.approx(c / (1.3074e15 * 0.4) / 3600, rel=1e-3)
-        assert E.gpu_hours_for(c, "MI300X", 0.20) == pytest.approx(67_819, rel=2e-3)
+    def test_irr_with_a_late_loss(self):
+        """The review's cash flows: the last flow is negative; the true IRR is 15.7 %."""
+        cf = [-25926, 14617, 14617, 3092, 1051, -428]
+        r = E.irr(cf)
+        assert r == pytest.approx(0.157, abs=5e-4)
+        assert E.npv(cf, r) == pytest.approx(0.0, abs=1e-6)
 
-    def test_run_cost_from_estimate_duck_typed(self):
-        class Est:
-            tokens_per_s_per_gpu = 10_000.0
-        r = E.run_cost(Est(), tokens=3.6e10, price_usd_per_gpu_hour=2.0, n_gpus=1000)
-        assert r.gpu_hours == pytest.approx(1000.0)
-        assert r.total_usd == pytest.approx(2000.0)
-        assert r.usd_per_million_tokens == pytest.approx(2000.0 / 3.6e4)
-        assert r.wall_clock_hours == pytest.approx(1.0)
+    def test_payback(self):
+        assert E.payback_years([-100.0, 50.0, 50.0, 50.0]) == pytest.approx(2.0)
+        assert E.payback_years([-100.0, 40.0, 40.0, 40.0]) == pytest.approx(2.5)
+        assert E.payback_years([-100.0, 10.0]) == math.inf
 
-    def test_tco_consistent_with_hourly(self):
-        t = E.tco(1024, 5, 0.9, depreciation="straight-line")
-        c = E.owned_cost_per_gpu_hour("MI300X", utilization=0.9)
-        useful = 1024 * 5 * E.HOURS_PER_YEAR * 0.9
-        assert t["usd"].sum() / useful == pytest.approx(c.total_usd_per_gpu_hour, rel=1e-12)
-        assert t["share"].sum() == pytest.approx(1.0)
-
-    def test_tco_exponential_integral(self):
-        # no financing, no opex: depreciation over N years = capex (1 - 10^(-0.14 N))
-        t = E.tco(1, 3, 1.0, depreciation="exponential", cost_of_capital=0.0,
-                  electricity_usd_per_kWh=0.0, colocation_usd_per_kW_month=0.0)
-        capex = E.owned_cost_per_gpu_hour("MI300X").capex_usd_per_gpu
-        assert t["usd"].sum() == pytest.approx(capex * (1 - 10 ** (-0.14 * 3)))
-
-    def test_break_even(self):
-        u = E.break_even_utilization(2.6, "MI300X")
+    def test_break_even_on_demand(self):
+        u = E.break_even_utilization(3.0, "MI300X")
         c = E.owned_cost_per_gpu_hour("MI300X", utilization=u)
-        assert c.total_usd_per_gpu_hour == pytest.approx(2.6, rel=1e-10)
+        assert c.total_usd_per_gpu_hour == pytest.approx(3.0, rel=1e-10)
         assert E.break_even_utilization(0.01) == math.inf
 
-    def test_provider_view(self):
-        pv = E.provider_view(6.0, 0.7, "MI300X")
-        cf = pv.cash_flows_usd
-        assert cf[0] < 0 and np.all(cf[1:] > 0)
-        assert 0 < pv.payback_years < 1.5
-        t = np.arange(len(cf))
-        assert np.sum(cf / (1 + pv.irr) ** t) == pytest.approx(0.0, abs=1e-6 * abs(cf[0]))
-        # at the break-even price the NPV (at the cost of capital) is ~0 over the life
-        price0 = pv.cost_usd_per_sold_gpu_hour
-        pv0 = E.provider_view(price0, 0.7, "MI300X")
-        assert pv0.margin_usd_per_gpu_hour == pytest.approx(0.0, abs=1e-12)
-        assert abs(pv0.npv_usd_per_gpu) < 0.05 * abs(cf[0])
-        # a price below energy cost never pays back and has no IRR
-        bad = E.provider_view(0.05, 0.7, "MI300X")
-        assert bad.payback_years == math.inf and bad.irr is None
+    def test_break_even_committed_is_not_the_on_demand_formula(self):
+        c1 = E.owned_cost_per_gpu_hour("MI300X", utilization=1.0)
+        F, Ee = c1.fixed_usd_per_calendar_hour, c1.energy_usd_per_gpu_hour
+        always = E.rent_vs_own(F + Ee + 0.5, committed=True)
+        assert always.owning_wins == "always"
+        for u in (0.1, 0.5, 1.0):     # owning F/U + E vs committed P/U
+            assert F / u + Ee < (F + Ee + 0.5) / u
+        never = E.rent_vs_own(F * 0.99, committed=True)
+        assert never.owning_wins == "never"
+        mid = E.rent_vs_own(F + 0.5 * Ee, committed=True)
+        assert mid.owning_wins == "below" and mid.threshold_utilization == pytest.approx(0.5)
 
-    def test_useful_work_software_efficiency_visible(self):
-        a = E.useful_work_cost("MI300X", 2.0, 0.4, 1.0, flop_per_token=6 * 0.76e9)
-        b = E.useful_work_cost("MI300X", 2.0, 0.4, 0.5, flop_per_token=6 * 0.76e9)
-        assert b["usd_per_million_tokens"] == pytest.approx(2 * a["usd_per_million_tokens"])
-        assert E.useful_work_cost("MI300X", 2.0, 0.4)["software_efficiency"] == 0.75
-        # $/PFLOP-h = price / achieved PFLOP/s
-        assert a["usd_per_pflop_hour"] == pytest.approx(2.0 / (1.3074 * 0.4), rel=1e-3)
+    def test_tco_is_capex_plus_opex_minus_residual(self):
+        t = E.tco(1, 4, 0.9)
+        c = E.owned_cost_per_gpu_hour("MI300X", utilization=1.0)
+        v = c.inputs
+        capex = c.capex_usd_per_gpu
+        opex_y = (c.facility_usd_per_gpu_hour + c.maintenance_usd_per_gpu_hour + c.insurance_tax_usd_per_gpu_hour
+                  + c.staff_usd_per_gpu_hour) * E.HOURS_PER_YEAR
+        op_years = 4 - v["setup_weeks"] / (365.25 / 7)
+        energy = c.energy_usd_per_gpu_hour * 0.9 * E.HOURS_PER_YEAR * op_years
+        residual = E.exponential_value(capex, 4, v["depreciation_ooms_per_year"])
+        assert t["usd"].sum() == pytest.approx(capex + 4 * opex_y + energy - residual, rel=1e-12)
+        assert t.filter(pl.col("component").str.starts_with("residual"))["usd"][0] < 0
+        assert t["usd_pv"].sum() < t["usd"].sum() + residual   # discounting lowers later costs
+
+    def test_tco_replacement_priced_at_then_current_cost(self):
+        t = E.tco(1, 6, 0.9, life_years=4, replace_at_life=True)
+        c = E.owned_cost_per_gpu_hour("MI300X", life_years=4)
+        repl = t.filter(pl.col("component") == "replacement (capex)")["usd"][0]
+        d = c.inputs["depreciation_ooms_per_year"]
+        new = c.capex_usd_per_gpu * 10 ** (-d * 4)
+        assert repl == pytest.approx(new - E.exponential_value(c.capex_usd_per_gpu, 4, d))
+
+    def test_run_cost_from_estimate(self):
+        class Est:
+            tokens_per_s = 1e7
+            gpus = 1000
+        r = E.run_cost(Est(), tokens=3.6e10, price_usd_per_gpu_hour=2.0)
+        assert r.gpu_hours == pytest.approx(1000.0) and r.wall_clock_hours == pytest.approx(1.0)
+        assert r.basis == "estimate"
+
+        class WithMethod(Est):
+            def gpu_hours(self, tokens):
+                return 123.0
+        assert E.gpu_hours_from_estimate(WithMethod(), 1e9) == 123.0
+
+        class PerGpu:
+            tokens_per_s_per_gpu = 10_000.0
+        assert E.gpu_hours_from_estimate(PerGpu(), 3.6e7) == pytest.approx(1.0)
+        with pytest.raises(ValidationError, match="il.estimate"):
+            E.gpu_hours_from_estimate(object(), 1e9)
+
+    def test_six_nd_cross_check_only_at_its_mfu(self):
+        c = E.training_flop(0.76e9, 14e12)
+        assert c == pytest.approx(6.384e22)
+        assert E.gpu_hours_for(c, "MI300X", 0.20) == pytest.approx(67_819, rel=2e-3)
+        with pytest.raises(ValidationError, match="software"):
+            E.gpu_hours_for(c, "MI300X", 0.3, software_efficiency=0.75)
+
+    def test_zyphra_bill_accounts_for_every_hour(self):
+        b = E.zyphra_bill(100_000.0, months=6, price_usd_per_gpu_hour=2.5, goodput=0.9)
+        f = b.frame()
+        assert b.contracted_gpu_hours == pytest.approx(1024 * 6 * E.HOURS_PER_YEAR / 12)
+        assert f["gpu_hours"][:3].sum() == pytest.approx(b.contracted_gpu_hours)
+        assert f["share"][:3].sum() == pytest.approx(1.0)
+        assert b.goodput_loss_gpu_hours == pytest.approx(100_000 / 0.9 - 100_000)
+        assert b.bill_usd == pytest.approx(b.contracted_gpu_hours * 2.5)
+        with pytest.raises(ValidationError, match="months >="):
+            E.zyphra_bill(1e7, months=1)
 
 
 # --------------------------------------------------------------------------------------
-# Properties
+# The operator's view
 # --------------------------------------------------------------------------------------
-class TestProperties:
-    @given(st.floats(1.0, 1e8), st.floats(0.1, 20.0), st.floats(1.1, 5.0))
-    def test_linear_in_hours(self, hours, price, k):
-        a = E.run_cost(gpu_hours=hours, price_usd_per_gpu_hour=price).total_usd
-        b = E.run_cost(gpu_hours=hours * k, price_usd_per_gpu_hour=price).total_usd
-        assert b == pytest.approx(k * a, rel=1e-12)
+class TestOperator:
+    def test_flat_path_cash_flow_by_hand(self):
+        pv = E.provider_view(4.0, 0.7, setup_weeks=0.0)
+        c = E.owned_cost_per_gpu_hour("MI300X", utilization=1.0, setup_weeks=0.0)
+        H = E.HOURS_PER_YEAR
+        fixed_cash = (c.facility_usd_per_gpu_hour + c.maintenance_usd_per_gpu_hour
+                      + c.insurance_tax_usd_per_gpu_hour + c.staff_usd_per_gpu_hour) * H
+        year1 = 4.0 * 0.7 * H - c.energy_usd_per_gpu_hour * 0.7 * H - fixed_cash
+        assert pv.cash_flows_usd[0] == pytest.approx(-c.capex_usd_per_gpu)
+        assert pv.cash_flows_usd[1] == pytest.approx(year1, rel=1e-12)
+        resid = E.exponential_value(c.capex_usd_per_gpu, 5, 0.14)
+        assert pv.cash_flows_usd[-1] == pytest.approx(year1 + resid, rel=1e-12)
+        assert pv.basis == "pre-tax, unlevered"
+        assert E.npv(pv.cash_flows_usd, pv.irr) == pytest.approx(0.0, abs=1e-6 * c.capex_usd_per_gpu)
 
-    @given(st.floats(5_000, 60_000), st.floats(1.0, 2.0))
-    def test_higher_capex_never_cheaper(self, capex, k):
-        a = E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=capex).total_usd_per_gpu_hour
-        b = E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=capex * k).total_usd_per_gpu_hour
-        assert b >= a
+    def test_sold_share_tied_to_price(self):
+        lo = E.provider_view(2.0, market_price_usd_per_gpu_hour=2.0)
+        hi = E.provider_view(6.0, market_price_usd_per_gpu_hour=2.0)
+        assert lo.utilization == pytest.approx(0.7)
+        assert hi.utilization == pytest.approx(0.7 * 3.0 ** -1.0)
 
-    @given(st.floats(0.01, 0.5), st.floats(1.0, 2.0))
-    def test_higher_electricity_never_cheaper(self, e, k):
-        a = E.owned_cost_per_gpu_hour("H100", electricity_usd_per_kWh=e).total_usd_per_gpu_hour
-        b = E.owned_cost_per_gpu_hour("H100", electricity_usd_per_kWh=e * k).total_usd_per_gpu_hour
-        assert b >= a
+    def test_decay_path_follows_the_trend(self):
+        pv = E.provider_view(path="decay", setup_weeks=0.0, zyphra_contract_months=12.0)
+        t, p = pv.monthly["t_years"], pv.monthly["price"]
+        pc = E.defaults("MI300X")["contract_usd_per_gpu_hour"]
+        assert np.all(p[t < 1.0] == pc)
+        after = t > 1.0
+        assert p[after] == pytest.approx(pc * 10 ** (-0.14 * t[after]))
 
-    @given(st.floats(0.05, 1.0), st.floats(0.05, 1.0))
-    def test_more_utilization_never_dearer(self, u1, u2):
-        lo, hi = sorted((u1, u2))
-        a = E.owned_cost_per_gpu_hour("MI300X", utilization=lo).total_usd_per_gpu_hour
-        b = E.owned_cost_per_gpu_hour("MI300X", utilization=hi).total_usd_per_gpu_hour
-        assert b <= a
+    def test_paths_ordered(self):
+        flat, decay, rebound = (E.provider_view(path=p) for p in ("flat", "decay", "rebound"))
+        assert decay.npv_usd_per_gpu < rebound.npv_usd_per_gpu
+        assert decay.irr is None or decay.irr < flat.irr
 
-    @given(st.floats(1.0, 10.0), st.floats(1.0, 10.0))
-    def test_higher_rent_more_cost_and_faster_payback(self, p1, p2):
-        lo, hi = sorted((p1, p2))
-        assert (E.run_cost(gpu_hours=10, price_usd_per_gpu_hour=hi).total_usd
-                >= E.run_cost(gpu_hours=10, price_usd_per_gpu_hour=lo).total_usd)
-        assert (E.provider_view(hi, 0.8).payback_years <= E.provider_view(lo, 0.8).payback_years)
+    def test_never_repaid(self):
+        bad = E.provider_view(0.05, 0.7)
+        assert bad.payback_years == math.inf and (bad.irr is None or bad.irr < -0.5)
+        assert E.provider_view(0.05, 0.7, value_curve="none").irr is None   # no positive flow at all
+
+    def test_vectorized_irr_equals_scalar(self):
+        rng = np.random.default_rng(3)
+        cf = np.column_stack([-rng.uniform(1e4, 4e4, 50), rng.uniform(0, 2e4, (50, 4)), rng.uniform(-2e3, 2e3, 50)])
+        vec = E.irr_array(cf)
+        for i in range(50):
+            s = E.irr(cf[i])
+            assert (s is None and math.isnan(vec[i])) or vec[i] == pytest.approx(s)
 
 
 # --------------------------------------------------------------------------------------
-# Errors
+# Issue 18.3: every catalog accelerator priced (or a clear error saying how)
 # --------------------------------------------------------------------------------------
-class TestErrors:
-    def test_negative_price(self):
-        with pytest.raises(ValidationError, match="price_usd_per_gpu_hour"):
-            E.run_cost(gpu_hours=10, price_usd_per_gpu_hour=-1.0)
+class TestEveryAccelerator:
+    @pytest.mark.parametrize("acc", ALL_ACCELERATORS)
+    def test_priced_or_clear_error(self, acc):
+        canon = il.catalog.canonical_accelerator(acc)
+        has_tdp = il.catalog.accelerator(canon).tdp_W is not None
+        extra = {} if has_tdp else {"tdp_W": 700.0}
+        if canon not in PRICED:
+            with pytest.raises(E.NoPurchasePriceError, match="capex_usd_per_gpu=") as ei:
+                E.owned_cost_per_gpu_hour(canon, **extra)
+            assert canon in str(ei.value)
+            extra["capex_usd_per_gpu"] = 40_000.0
+        elif not has_tdp:
+            with pytest.raises(ValidationError, match="tdp_W"):
+                E.owned_cost_per_gpu_hour(canon)
+        c = E.owned_cost_per_gpu_hour(canon, **extra)
+        assert 0 < c.total_usd_per_gpu_hour < 50
+        assert float(E.tco(8, 3, 0.9, canon, **extra)["usd"].sum()) > 0
+        assert E.break_even_utilization(10.0, canon, **extra) > 0
+        assert E.provider_view(4.0, 0.7, canon, **extra).capex_usd_per_gpu > 0
+        s = E.monte_carlo_owned_cost(2000, seed=1, accelerator=canon, fixed=extra)
+        assert np.all(np.isfinite(s)) and s.min() > 0
+        assert E.tornado(accelerator=canon, names=["utilization", "pue"], base=extra).height == 2 if not extra else True
+
+
+# --------------------------------------------------------------------------------------
+# Bad input: always the package's own error, naming the field
+# --------------------------------------------------------------------------------------
+BAD_NUMBERS = [None, float("nan"), float("inf"), -1.0, "2.6", True, [1.0]]
+
+
+class TestBadInput:
+    @pytest.mark.parametrize("bad", BAD_NUMBERS)
+    def test_owned_inputs(self, bad):
         with pytest.raises(ValidationError, match="capex_usd_per_gpu"):
-            E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=-5.0)
-        with pytest.raises(ValidationError, match="price_usd_per_gpu_hour"):
-            E.provider_view(-2.0, 0.5)
+            E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=bad)
 
-    def test_zero_life(self):
-        with pytest.raises(ValidationError, match="life_years"):
-            E.owned_cost_per_gpu_hour("MI300X", life_years=0)
-        with pytest.raises(ValidationError, match="life_years"):
-            E.annuity_factor(0.05, 0)
-
-    @pytest.mark.parametrize("u", [0.0, -0.1, 1.01, float("nan")])
+    @pytest.mark.parametrize("u", [0.0, -0.1, 1.01, 5.0, float("nan")])
     def test_utilization_outside_unit_interval(self, u):
-        with pytest.raises(ValidationError, match=r"utilization.*\(0, 1\]"):
+        with pytest.raises(ValidationError, match="utilization"):
             E.owned_cost_per_gpu_hour("MI300X", utilization=u)
         with pytest.raises(ValidationError, match="utilization"):
             E.tco(8, 3, u)
+        with pytest.raises(ValidationError, match="utilization"):
+            E.monte_carlo_owned_cost(100, fixed={"utilization": u})
 
-    def test_other_errors(self):
-        with pytest.raises(UnknownNameError, match="depreciation"):
-            E.owned_cost_per_gpu_hour("MI300X", depreciation="double-declining")
+    @pytest.mark.parametrize("kw, field", [
+        ({"capex_usd_per_gpu": 1e300}, "capex_usd_per_gpu"), ({"life_years": -3}, "life_years"),
+        ({"life_years": 0}, "life_years"), ({"pue": 0.9}, "pue"), ({"cost_of_capital": 1.5}, "cost_of_capital"),
+        ({"nic_usd": -5.0}, "nic_usd"), ({"interconnect_fraction": 1.0}, "interconnect_fraction"),
+        ({"tdp_W": 0.0}, "tdp_W"),
+    ])
+    def test_absurd_values(self, kw, field):
+        with pytest.raises(ValidationError, match=field):
+            E.owned_cost_per_gpu_hour("MI300X", **kw)
+
+    def test_names_and_types(self):
         with pytest.raises(UnknownNameError, match="owned-cost parameter"):
             E.owned_cost_per_gpu_hour("MI300X", capex=1.0)
-        with pytest.raises(UnknownNameError):
+        with pytest.raises(UnknownNameError, match="MI300X"):
             E.owned_cost_per_gpu_hour("MI3000X")
+        with pytest.raises(ValidationError, match="accelerator"):
+            E.owned_cost_per_gpu_hour(["MI300X"])
+        with pytest.raises(UnknownNameError, match="depreciation"):
+            E.owned_cost_per_gpu_hour("MI300X", depreciation="double-declining")
+        with pytest.raises(ValidationError, match="committed"):
+            E.rent_vs_own(2.0, committed="yes")
+        with pytest.raises(UnknownNameError, match="path"):
+            E.provider_view(path="crash")
+        with pytest.raises(ValidationError, match="n ="):
+            E.monte_carlo_owned_cost(0)
+        with pytest.raises(ValidationError, match="seed"):
+            E.monte_carlo_owned_cost(10, seed=-1)
+        with pytest.raises(UnknownNameError, match="backend"):
+            E.monte_carlo_owned_cost(10, backend="gpu")
+
+    def test_run_cost_and_misc(self):
         with pytest.raises(ValidationError, match="exactly one"):
             E.run_cost(gpu_hours=1.0, flop=1e20, price_usd_per_gpu_hour=2.0)
         with pytest.raises(ValidationError, match="required"):
             E.run_cost(gpu_hours=1.0)
-        with pytest.raises(ValidationError, match="pue"):
-            E.owned_cost_per_gpu_hour("MI300X", pue=0.9)
+        with pytest.raises(ValidationError, match="price_usd_per_gpu_hour"):
+            E.run_cost(gpu_hours=10, price_usd_per_gpu_hour=-1.0)
+        with pytest.raises(ValidationError, match="low <= mode <= high"):
+            E.distribution_mean(5, 1, 0)
+        with pytest.raises(ValidationError, match="samples"):
+            E.percentiles([1.0, float("nan")])
+        with pytest.raises(ValidationError, match="cash_flows"):
+            E.irr([1.0])
+        with pytest.raises(ValidationError, match="utilization"):
+            E.provider_view(4.0, 0.7, path="decay")
+        with pytest.raises(ValidationError, match="goodput"):
+            E.zyphra_bill(100.0, goodput=0.0)
+        with pytest.raises(UnknownNameError, match="parameter"):
+            E.tornado(names=["not_a_parameter"])
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3),
+                     st.booleans(), st.integers(-10**12, 10**12)))
+    def test_fuzz_only_own_errors(self, x):
+        for call in (lambda: E.owned_cost_per_gpu_hour("MI300X", utilization=x),
+                     lambda: E.provider_view(x, 0.7), lambda: E.rent_vs_own(x, committed=True),
+                     lambda: E.tco(8, x), lambda: E.run_cost(gpu_hours=x, price_usd_per_gpu_hour=2.0)):
+            try:
+                out = call()
+            except (ValidationError, UnknownNameError):
+                continue
+            vals = [getattr(out, "total_usd_per_gpu_hour", None), getattr(out, "total_usd", None)]
+            for v in vals:
+                if v is not None:
+                    assert math.isfinite(v) and v >= 0
 
 
 # --------------------------------------------------------------------------------------
-# Monte Carlo: the kernel and its reference, one test class for both
+# Monte Carlo: the kernel and its numpy reference, one test class for both
 # --------------------------------------------------------------------------------------
 @pytest.fixture(params=["numba", "reference"])
 def backend(request):
@@ -275,56 +464,53 @@ def backend(request):
 
 
 class TestMonteCarlo:
+    def test_stream_kernel_equals_numpy(self):
+        key = U.stream_key(12345, "capex_usd_per_gpu")
+        np.testing.assert_array_equal(K.uniform_kernel(np.uint64(key), 0, 1000), U._uniforms_from_key(key, 0, 1000))
+        u = U.uniforms(1, "x", 100_000)
+        assert 0 < u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.005
+
+    @pytest.mark.parametrize("dep", ["straight-line", "exponential"])
+    @pytest.mark.parametrize("net", ["per-port", "fraction"])
+    @pytest.mark.parametrize("dist", [None, "lognormal"])
+    def test_kernel_equals_reference(self, dep, net, dist):
+        kw = dict(depreciation=dep, network=net, distribution=dist, age_years=0.5)
+        a = E.monte_carlo_owned_cost(5000, seed=7, backend="numba", **kw)
+        b = E.monte_carlo_owned_cost(5000, seed=7, backend="reference", **kw)
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
     def test_kernel_matches_scalar_model(self, backend):
         rng = np.random.default_rng(7)
-        n = 50
-        for method, dep in ((K.STRAIGHT_LINE, "straight-line"), (K.EXPONENTIAL, "exponential")):
-            p = {"capex_usd_per_gpu": rng.uniform(1e4, 5e4, n), "server_overhead": rng.uniform(1, 2, n),
-                 "interconnect_fraction": rng.uniform(0, 0.3, n), "life_years": rng.uniform(2, 7, n),
-                 "depreciation_ooms_per_year": rng.uniform(0.1, 0.2, n),
-                 "cost_of_capital": np.where(np.arange(n) % 5 == 0, 0.0, rng.uniform(0, 0.15, n)),
-                 "server_power_ratio": rng.uniform(1.5, 2, n), "avg_power_fraction": rng.uniform(0.5, 1, n),
-                 "pue": rng.uniform(1, 1.6, n), "electricity_usd_per_kWh": rng.uniform(0.05, 0.2, n),
-                 "colocation_usd_per_kW_month": rng.uniform(100, 250, n), "utilization": rng.uniform(0.3, 1, n)}
-            fn = K.owned_cost_kernel if backend == "numba" else K.owned_cost_reference
-            got = fn(p["capex_usd_per_gpu"], p["server_overhead"], p["interconnect_fraction"], np.zeros(n),
-                     p["life_years"], p["depreciation_ooms_per_year"] * math.log(10), p["cost_of_capital"],
-                     np.full(n, 750.0), p["server_power_ratio"], p["avg_power_fraction"], p["pue"],
-                     p["electricity_usd_per_kWh"], p["colocation_usd_per_kW_month"], p["utilization"],
-                     method, E.HOURS_PER_YEAR)
-            want = [E.owned_cost_per_gpu_hour("MI300X", depreciation=dep, tdp_W=750.0,
-                                              **{k: float(v[i]) for k, v in p.items()}).total_usd_per_gpu_hour
-                    for i in range(n)]
+        for _ in range(20):
+            fixed = {"capex_usd_per_gpu": rng.uniform(1e4, 5e4), "host_usd_per_gpu": rng.uniform(0, 9e3),
+                     "life_years": rng.uniform(2, 7), "cost_of_capital": float(rng.choice([0.0, rng.uniform(0, 0.15)])),
+                     "utilization": rng.uniform(0.3, 1), "pue": rng.uniform(1, 1.6), "setup_weeks": rng.uniform(0, 10)}
+            fixed.update({n: E.defaults("MI300X")[n] for n in E.OWNED_PARAMS if n not in fixed})
+            got = E.monte_carlo_owned_cost(3, seed=1, fixed=fixed, backend=backend)
+            want = E.owned_cost_per_gpu_hour("MI300X", **fixed).total_usd_per_gpu_hour
             np.testing.assert_allclose(got, want, rtol=1e-12)
 
-    def test_backends_agree_and_seeded(self):
-        a = E.monte_carlo_owned_cost(20_000, seed=3, backend="numba")
-        b = E.monte_carlo_owned_cost(20_000, seed=3, backend="reference")
-        np.testing.assert_allclose(a, b, rtol=1e-12)
+    def test_seeded_and_common_random_numbers(self):
+        a = E.monte_carlo_owned_cost(20_000, seed=3)
         np.testing.assert_array_equal(a, E.monte_carlo_owned_cost(20_000, seed=3))
         assert not np.array_equal(a, E.monte_carlo_owned_cost(20_000, seed=4))
+        # a parameter's draws do not depend on which other parameters are drawn
+        x = E.sample_parameters(500, 9, "MI300X", ["pue", "capex_usd_per_gpu"])["pue"]
+        y = E.sample_parameters(500, 9, "H100", ["pue"])["pue"]
+        np.testing.assert_array_equal(x, y)
 
     @pytest.mark.parametrize("dist", ["triangular", "lognormal"])
     def test_mean_matches_analytic(self, backend, dist):
-        """With the nonlinear inputs fixed, the cost is a sum of products of independent
-        parameters, so its mean is the same sum of products of the parameter means."""
-        acc = "MI300X"
-        P = E.parameters(acc)
-        fixed = {"interconnect_fraction": 0.19, "life_years": 5.0, "cost_of_capital": 0.08,
-                 "utilization": 0.9}
-        s = E.monte_carlo_owned_cost(400_000, seed=11, accelerator=acc, distribution=dist,
-                                     fixed=fixed, backend=backend)
-
-        def m(name):
-            p = P[name]
-            return E.distribution_mean(p.low, p.value, p.high, dist)
-
-        H, tdp = E.HOURS_PER_YEAR, il.catalog.accelerator(acc).tdp_W / 1e3
-        capital = m("capex_usd_per_gpu") * m("server_overhead") / 0.81 * E.annuity_factor(0.08, 5) / H
-        facility = tdp * m("server_power_ratio") * m("colocation_usd_per_kW_month") * 12 / H
-        energy = tdp * m("server_power_ratio") * m("avg_power_fraction") * m("pue") * m("electricity_usd_per_kWh")
-        analytic = (capital + facility) / 0.9 + energy
-        assert s.mean() == pytest.approx(analytic, rel=5e-3)
+        """With life, rate and utilization fixed the cost is multilinear in independent
+        inputs, so its mean is the model evaluated at the inputs' means."""
+        fixed = {"life_years": 5.0, "cost_of_capital": 0.08, "utilization": 0.9}
+        s = E.monte_carlo_owned_cost(300_000, seed=11, distribution=dist, fixed=fixed, backend=backend)
+        P = E.parameters("MI300X")
+        means = {n: (fixed[n] if n in fixed else E.distribution_mean(P[n].low, P[n].value, P[n].high,
+                                                                      U.effective_distribution(P[n], dist))
+                     if P[n].low != P[n].high else P[n].value) for n in E.OWNED_PARAMS}
+        analytic = E.owned_cost_per_gpu_hour("MI300X", **means).total_usd_per_gpu_hour
+        assert s.mean() == pytest.approx(analytic, rel=4e-3)
 
     def test_triangular_draws(self):
         s = E.sample_parameters(200_000, 1, "MI300X", ["pue"])["pue"]
@@ -332,56 +518,172 @@ class TestMonteCarlo:
         assert s.min() >= p.low and s.max() <= p.high
         assert s.mean() == pytest.approx((p.low + p.value + p.high) / 3, rel=3e-3)
 
-    def test_percentiles_and_generic_monte_carlo(self):
-        s = E.monte_carlo(lambda **p: E.run_cost(
-            gpu_hours=1e5, price_usd_per_gpu_hour=E.owned_cost_per_gpu_hour("MI300X", **p)).total_usd,
-            n=300, seed=2)
-        q = E.percentiles(s)
-        assert q["p5"] < q["p50"] < q["p95"]
-        assert "–" in E.fmt_band(s, "{:.0f}", 1e3)
+    def test_lognormal_median_and_band(self):
+        spec = {"x": U.specs_from_frame(pl.DataFrame({"name": ["x"], "value": [2.0], "low": [1.0], "high": [4.0],
+                                                      "distribution": ["lognormal"]}))["x"]}
+        s = U.sample(spec, 200_000, 5)["x"]
+        q = np.percentile(s, [5, 50, 95])
+        assert q == pytest.approx([1.0, 2.0, 4.0], rel=0.02)
 
-    def test_tornado(self):
+    def test_generic_monte_carlo_vectorized_equals_loop(self):
+        f_loop = lambda **p: p["pue"] * p["electricity_usd_per_kWh"]  # noqa: E731
+        a = E.monte_carlo(f_loop, n=300, seed=2, names=["pue", "electricity_usd_per_kWh"])
+        b = E.monte_carlo(f_loop, n=300, seed=2, names=["pue", "electricity_usd_per_kWh"], vectorized=True)
+        np.testing.assert_allclose(a, b)
+        q = E.percentiles(a)
+        assert q["p5"] < q["p50"] < q["p95"]
+        assert "–" in E.fmt_band(a, "{:.3f}")
+
+    def test_tornado_has_labels(self):
         t = E.tornado(names=["capex_usd_per_gpu", "pue", "life_years"])
-        assert t["parameter"][0] == "capex_usd_per_gpu"
+        assert t["label"][0] == "GPU purchase price [USD per GPU]" or t["parameter"][0] == "life_years"
         assert (t["swing"].diff().drop_nulls() <= 0).all()
-        base = E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour
-        assert t["output_base"][0] == pytest.approx(base)
+        assert t["output_base"][0] == pytest.approx(E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour)
+
+
+# --------------------------------------------------------------------------------------
+# Like-for-like comparisons and the deal
+# --------------------------------------------------------------------------------------
+class TestCompare:
+    def test_per_token_and_parity(self):
+        assert E.per_token_cost(3.6, 1000.0) == pytest.approx(1.0)
+        p = E.parity_price(2.0, 1000.0, 1500.0)
+        assert E.per_token_cost(p, 1500.0) == pytest.approx(E.per_token_cost(2.0, 1000.0))
+
+    def test_matched_rents_same_provider_and_term(self):
+        m = E.matched_rents("MI300X", "H100")
+        assert m.height >= 3
+        for r in m.iter_rows(named=True):
+            a = E.rental_prices("MI300X", r["provider"], r["term"])
+            assert r["price_a"] in a["price_usd_per_gpu_hour"].to_list()
+
+    def test_compare_owned_common_random_numbers(self):
+        t = E.compare_owned({"MI300X": 40_000.0, "H200": 40_000.0}, n=5000, seed=1)
+        ref = t.row(0, named=True)
+        assert ref["ratio_p5"] == ref["ratio_p50"] == ref["ratio_p95"] == 1.0
+        h = t.row(1, named=True)
+        assert h["ratio_p95"] - h["ratio_p5"] < 0.1        # shared inputs cancel in the ratio
+        assert h["purchase_price_usd_per_gpu"] == E.purchase_price("H200", "baseboard")["price_usd_per_gpu"]
+
+    def test_break_even_capex_solves_exactly(self):
+        fixed = {n: E.defaults("MI300X")[n] for n in E.OWNED_PARAMS if n != "capex_usd_per_gpu"}
+        fixed["host_usd_per_gpu"] = E.parameters("MI300X")["host_usd_per_gpu"].value
+        b = E.break_even_capex("MI355X", 0.02, 50_000.0, n=10, fixed=fixed)
+        cost = E.owned_cost_per_gpu_hour("MI355X", capex_usd_per_gpu=b.p50, **fixed).total_usd_per_gpu_hour
+        assert E.per_token_cost(cost, 50_000.0) == pytest.approx(0.02, rel=1e-9)
+
+    def test_training_throughput_from_the_training_model(self):
+        sc = il.load_scenario("zaya1-ibm-mi300x")
+        t = E.training_throughput(sc, ["MI300X"])
+        best = il.search(sc, top=1, **E.PLAN_FAMILY)
+        assert t["tokens_per_s_per_gpu"][0] == pytest.approx(best["tokens_per_s"][0] / sc.hardware.world_size)
+
+    def test_deprecated_software_factor(self):
+        with pytest.warns(DeprecationWarning):
+            r = E.useful_work_cost("MI300X", 2.0, 0.4, flop_per_token=6 * 0.76e9)
+        assert r["software_efficiency"] == 1.0
+        with pytest.warns(DeprecationWarning):
+            E.software_stack("MI300X")
+        with pytest.warns(DeprecationWarning):
+            c = E.owned_cost_per_gpu_hour("MI300X", server_overhead=1.4)
+        assert c.inputs["host_usd_per_gpu"] == pytest.approx(15000 * 0.4)
+
+
+class TestDeal:
+    def test_deal_pnl(self):
+        d = E.deal_pnl(100_000.0, goodput=0.97, n=500, seed=1)
+        t = d.table
+        assert set(t["party"]) == {"AMD", "IBM", "Zyphra"}
+        assert (t["p5"] <= t["p50"]).all() and (t["p50"] <= t["p95"]).all()
+        amd = d.line("AMD", "total revenue")
+        assert d.line("AMD", "share of 2024 Instinct revenue").p50 == pytest.approx(
+            amd.p50 / E.company_fact("AMD", "instinct_revenue_usd", "FY2024"), rel=1e-9)
+        bill = d.line("Zyphra", "bill")
+        ibm_z = d.line("IBM", "revenue from the Zyphra contract")
+        assert 0.9 * bill.p50 < ibm_z.p50 <= bill.p50 * 1.0001
+        assert len(d.unknowns) >= 4
+
+
+# --------------------------------------------------------------------------------------
+# The claims notebook 05's fixed prose relies on
+# --------------------------------------------------------------------------------------
+class TestNotebookClaims:
+    def test_defaults_sit_below_the_median(self):
+        s = E.monte_carlo_owned_cost(100_000, seed=20250930)
+        assert np.median(s) > E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour
+
+    def test_owning_beats_a_commitment_at_every_utilization(self):
+        assert E.rent_vs_own(E.defaults("MI300X")["contract_usd_per_gpu_hour"], committed=True).owning_wins == "always"
+
+    def test_decaying_rent_earns_less(self):
+        assert E.provider_view(path="decay").npv_usd_per_gpu < E.provider_view(path="flat").npv_usd_per_gpu
+
+    def test_list_prices_did_not_fall_within_providers(self):
+        r = E.rental_trend("H100 SXM")
+        assert r["slope_per_year"] > -2 * r["se"]
+
+    def test_sliders_are_the_largest_swings(self):
+        from infra_lab.widgets.economics import DASHBOARD_INPUTS
+
+        tor = E.tornado(names=[n for n in E.OWNED_PARAMS if n != "depreciation_ooms_per_year"])
+        assert set(tor.head(len(DASHBOARD_INPUTS))["parameter"]) == set(DASHBOARD_INPUTS)
+
+    def test_final_run_is_a_small_share_and_six_nd_undercounts(self):
+        sc = il.load_scenario("zaya1-ibm-mi300x")
+        est = il.estimate(sc)
+        tokens = E.defaults("MI300X")["zaya1_tokens"]
+        gh = E.gpu_hours_from_estimate(est, tokens)
+        low_months = E.parameters("MI300X")["zyphra_contract_months"].low
+        assert gh / (sc.hardware.world_size * low_months * E.HOURS_PER_MONTH) < 0.25
+        xc = E.gpu_hours_for(E.training_flop(il.models.get("zaya1-base").published_params_active, tokens),
+                             "MI300X", E.defaults("MI300X")["mfu"])
+        assert xc < gh
+
+    def test_amd_deal_is_small_against_its_revenue(self):
+        d = E.deal_pnl(100_000.0, n=500, seed=1)
+        assert d.line("AMD", "share of 2024 Instinct revenue").p95 < 0.01
 
 
 # --------------------------------------------------------------------------------------
 # Charts and the widget
 # --------------------------------------------------------------------------------------
 class TestChartsAndWidget:
-    def test_charts(self):
+    def test_charts_have_units_and_labels(self):
         from infra_lab.charts import economics as C
 
         assert set(C.__all__) <= set(dir(il.charts))
-        specs = [
-            C.cost_breakdown_chart(pl.concat([
-                E.owned_cost_per_gpu_hour(a).breakdown.with_columns(pl.lit(a).alias("case"))
-                for a in ("MI300X", "H100")])),
-            C.tornado_chart(E.tornado()),
-            C.interval_chart(pl.DataFrame({"label": ["a", "b"], "p5": [1.0, 2.0], "p50": [1.5, 2.5],
-                                           "p95": [2.0, 3.0]}), x_title="cost [USD]"),
-            C.rent_vs_own_chart(E.rent_vs_own_curve({"rent $2.60": 2.6, "3-yr $2.63": 2.63}, committed=["3-yr $2.63"])),
-        ]
-        for ch in specs:
-            d = ch.to_dict()
-            assert "$schema" in d
-        trend = C.price_trend_chart(E.epoch_rental_series("H100 SXM"), E.rental_prices("H100", term="on-demand"))
-        d = trend.to_dict()
-        assert "CC-BY 4.0" in str(d.get("title"))
-        s = str(d)
-        assert "USD per GPU-hour" in s
+        tor = C.tornado_chart(E.tornado(names=["capex_usd_per_gpu", "pue"])).to_dict()
+        assert "GPU purchase price [USD per GPU]" in str(tor) and "USD per useful GPU-hour" in str(tor)
+        iv = C.interval_chart(pl.DataFrame({"label": ["a", "b"], "p5": [1.0, 2.0], "p50": [1.5, 2.5], "p95": [2.0, 3.0],
+                                            "vendor": ["AMD", "NVIDIA"]}), x_title="cost [USD]", color="vendor").to_dict()
+        assert "Intel" not in str(iv) and "cost [USD]" in str(iv)
+        rv = C.rent_vs_own_chart(E.rent_vs_own_curve({"3-yr $2.63": 2.63}, committed=["3-yr $2.63"]), y_max=8.0).to_dict()
+        assert "utilization [fraction of calendar hours used]" in str(rv)
+        pv = E.provider_view(path="decay")
+        rp = C.rent_path_chart(pl.DataFrame({"t_years": pv.monthly["t_years"], "price_usd_per_gpu_hour": pv.monthly["price"],
+                                             "case": "decay"})).to_dict()
+        assert "USD per sold GPU-hour" in str(rp)
+        assert "million USD" in str(C.bill_chart(E.zyphra_bill(1e5).frame()).to_dict())
+        trend = C.price_trend_chart(E.epoch_rental_series("H100 SXM"), E.rental_prices("H100")).to_dict()
+        assert "CC-BY 4.0" in str(trend.get("title")) and "market tier" in str(trend)
+        tb = C.tco_band_chart(pl.DataFrame({"years": [3, 4], "case": ["a", "a"], "p5": [1.0, 2.0], "p50": [2.0, 3.0],
+                                            "p95": [3.0, 4.0]})).to_dict()
+        assert "horizon [years]" in str(tb)
 
     def test_widget_update(self):
         from infra_lab.widgets import economics as W
 
-        out = W.economics_update(price_usd_per_gpu_hour=3.0, utilization=0.8, pue=1.3,
-                                 electricity_usd_per_kWh=0.1, life_years=4, cost_of_capital=0.1)
-        assert out["owned_usd_per_gpu_hour"] == pytest.approx(E.owned_cost_per_gpu_hour(
-            "MI300X", utilization=0.8, pue=1.3, electricity_usd_per_kWh=0.1, life_years=4,
-            cost_of_capital=0.1).total_usd_per_gpu_hour)
+        out = W.economics_update(3.0, capex_usd_per_gpu=20_000.0, host_usd_per_gpu=6000.0,
+                                 colocation_usd_per_kW_month=120.0, utilization=0.8, life_years=4.0, n=2000)
+        want = E.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=20_000.0, host_usd_per_gpu=6000.0,
+                                         colocation_usd_per_kW_month=120.0, utilization=0.8, life_years=4.0)
+        assert out["owned_usd_per_gpu_hour"] == pytest.approx(want.total_usd_per_gpu_hour)
+        assert out["owned_band"].p5 < out["owned_band"].p95
+        assert out["rent_vs_own"].committed and "pre-tax, unlevered" in out["text"]
         assert out["chart"].to_dict()
-        box = W.economics_dashboard()
-        assert box.children
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            box = W.economics_dashboard()
+        labels = [c.description for c in box.children if hasattr(c, "description")]
+        for name in W.DASHBOARD_INPUTS:
+            assert E.parameters("MI300X")[name].label in labels

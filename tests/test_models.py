@@ -165,6 +165,7 @@ def test_layer_gemms_sum_to_forward_flops():
         g = s.layer_gemms(seq, micro_batch=mb)
         kinds = s.layer_kinds()
         total = sum(2 * m * n * k * c for _, m, n, k, c in g["head"])
+        total += s.mtp_layers * sum(2 * m * n * k * c for _, m, n, k, c in g.get("mtp", []))
         for kind in set(kinds):
             total += kinds.count(kind) * sum(2 * m * n * k * c for _, m, n, k, c in g[kind])
         assert total == pytest.approx(s.forward_flops_per_token(seq) * seq * mb, rel=1e-9)
@@ -177,6 +178,62 @@ def test_hybrid_and_cca_have_nongemm_terms():
     assert z["ssm_scan"] > 0 and z["ssm_conv"] > 0 and z["attention_core"] > 0
     c = dict(models.get("zaya1-base").flops_breakdown(4096).iter_rows())
     assert c["cca_conv"] > 0 and c["router"] > 0
+
+
+def test_flop_conventions():
+    """Tech review §4: the conventions side by side, each a function with a test."""
+    for name in ("llama3-8b", "zaya1-base", "deepseek-v3", "mixtral-8x7b"):
+        s = models.get(name)
+        v = dict(zip(*s.flops_per_token_conventions(4096).select("convention", "flops_per_token"), strict=True))
+        assert v["6N"] < v["6N+head"] < v["6N+head+causal_attn"] < v["6N+head+attn"]
+        n = s.params_active - s.params_embedding
+        assert v["6N"] == pytest.approx(6 * n)
+        assert v["6N+head"] - v["6N"] == pytest.approx(6 * s.vocab * s.hidden)
+        attn_full = v["6N+head+attn"] - v["6N+head"]
+        assert v["6N+head+causal_attn"] - v["6N+head"] == pytest.approx(attn_full / 2)
+        assert models.six_nd(n, 1) == pytest.approx(v["6N"])
+    # a dense model with no router: the executed count is 6N + head + causal attention up to
+    # the norm parameters (not GEMM FLOPs)
+    s = models.get("llama3-8b")
+    assert models.training_flops_per_token(s, 4096, "executed") == pytest.approx(
+        models.training_flops_per_token(s, 4096, "6N+head+causal_attn"), rel=1e-4)
+    # recomputation only changes the executed count
+    assert models.training_flops_per_token(s, 4096, "executed", recompute="full") > \
+        models.training_flops_per_token(s, 4096, "executed")
+    # ZAYA1: the 262k-vocabulary head is ~40 % of the 6N+head count (review §4: MFU 13 % vs 23 %)
+    z = models.get("zaya1-base")
+    r = models.training_flops_per_token(z, 4096, "6N+head") / models.training_flops_per_token(z, 4096, "6N")
+    assert 1.6 < r < 1.8
+    with pytest.raises(UnknownNameError):
+        models.training_flops_per_token(s, 4096, "6ND")
+
+
+def test_mtp_modules():
+    d = models.get("deepseek-v3")
+    assert d.mtp_layers == 1 and "mtp" in dict(d.flops_breakdown(4096).iter_rows())
+    # DeepSeek-V3 report: 14B of MTP weights on top of the 671B main model; ours excludes the
+    # MTP module's own embedding and head copies (2·V·h), which the released weights hold
+    assert (d.params_mtp + 2 * d.vocab * d.hidden) / 14e9 == pytest.approx(1.0, abs=0.05)
+    assert models.get("llama3-8b").params_mtp == 0
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "1e9", None, True])
+def test_bad_numbers_in_module_functions(bad):
+    with pytest.raises(ValidationError):
+        models.six_nd(bad, 1e12)
+    with pytest.raises(ValidationError):
+        models.six_nd(1e9, bad)
+    with pytest.raises(ValidationError):
+        models.narayanan_flops(bad, 2048, 1, 1, 1)
+    with pytest.raises((ValidationError, UnknownNameError)):
+        models.get("llama3-8b").flops_per_token(bad)
+
+
+def test_flops_per_token_rejects_non_bool_flags():
+    with pytest.raises(ValidationError):
+        models.get("llama3-8b").flops_per_token(4096, training="yes")
+    with pytest.raises(ValidationError):
+        models.get("llama3-8b").flops_per_token(4096, causal=1)
 
 
 def test_module_formulas():

@@ -77,3 +77,82 @@ def test_calibration_rederives_the_fitted_factors(monkeypatch):
     assert set(stored["parameter"]) == {"framework_time_scale", "memory_time_scale", "zero3_bandwidth_efficiency"}
     for name, value in stored.select("parameter", "value").iter_rows():
         assert out[name] == pytest.approx(value, abs=5e-4), name
+
+
+# ---------------------------------------------------------------------------------------
+# Current runs (data/measurements/training_runs.csv)
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def current():
+    return V.compare_current()
+
+
+def test_current_runs_split_is_deterministic_and_documented():
+    runs = V.current_runs()
+    assert runs.height >= 90 and runs["source_url"].str.starts_with("http").all()
+    import zlib
+
+    for r in runs.iter_rows(named=True):
+        assert r["split"] == ("test" if zlib.crc32(r["id"].encode()) % 3 == 0 else "train")
+    assert 0.2 < (runs["split"] == "test").mean() < 0.45
+
+
+def test_current_runs_compared_and_reported(current):
+    """Every run is either compared or has a stated reason; dense and MoE, NVIDIA and AMD
+    are all in the comparison. The errors are printed per case."""
+    c = current.filter(pl.col("status") == "compared")
+    s = V.summary_current(current)
+    print("\ncurrent runs, step-time error (train = calibration split, test = held out):")
+    print(s)
+    print(c.select("id", "split", "dense_or_moe", "accelerator", pl.col("error_pct").round(1), "fits"))
+    assert c.height >= 50
+    assert set(c["dense_or_moe"]) == {"dense", "moe"}
+    assert {"H100-SXM", "MI300X", "MI355X"} <= set(c["accelerator"])
+    assert (current.filter(pl.col("status") != "compared")["status"].str.len_chars() > 10).all()
+    # where the model stands today (a regression guard at the measured level, see the xfail below)
+    test = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
+    assert test["median_abs_error_pct"] <= 30.0
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met: test-split median |error| is "
+                   "~25 % and the worst ~65 % (small dense models on H100/MI300X predicted ~2x too fast by "
+                   "the compute model; see docs/validation.md). Strict: passes -> remove this mark.")
+def test_current_runs_meet_the_issue_bounds(current):
+    s = V.summary_current(current)
+    test = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
+    assert test["median_abs_error_pct"] <= 10.0
+    assert test["max_abs_error_pct"] <= 25.0
+
+
+def test_current_calibration_rederives_the_fitted_factors(monkeypatch):
+    """calibrate_current() reads only train rows and reproduces the fitted rows of the two
+    default stacks (one value for both vendors)."""
+    seen = []
+    real = V.scenario_for_run
+
+    def spy(row, *a, **k):
+        seen.append(row["split"])
+        return real(row, *a, **k)
+
+    monkeypatch.setattr(V, "scenario_for_run", spy)
+    out = V.calibrate_current()
+    assert set(seen) == {"train"}
+    for stack in ("megatron-core-cuda", "megatron-core-rocm"):
+        p = il.stacks.params(stack)
+        for name in V.CURRENT_FITTED:
+            assert out[name] == pytest.approx(p[name], abs=2e-3), (stack, name)
+
+
+def test_memory_against_published_memory():
+    """Predicted per-GPU memory vs published peak reserved memory and ran/oom outcomes."""
+    m = V.memory_check()
+    c = m.filter(pl.col("status") == "compared")
+    print("\nmemory model vs published (error = predicted/published reserved - 1):")
+    print(c.select("id", "outcome", pl.col("predicted_GiB").round(1), "published_GiB",
+                   pl.col("error_pct").round(1), "predicted_fits", "agrees"))
+    assert c.height >= 25
+    with_peak = c.filter(pl.col("error_pct").is_not_null())
+    assert with_peak.height >= 20
+    # today's level (median |error| of the reserved-memory comparison), a regression guard
+    assert with_peak["error_pct"].abs().median() <= 45.0
+    assert c["agrees"].mean() >= 0.8

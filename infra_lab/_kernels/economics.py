@@ -1,83 +1,161 @@
-"""Numba kernel for the owned cost per useful GPU-hour, with a plain numpy reference.
+"""Numba kernel for the owned-cost Monte Carlo, sampling included.
 
-Both functions take one array per input (all the same length ``n``, one entry per Monte
-Carlo sample) plus two scalars, and return an array of ``n`` costs [USD per useful
-GPU-hour]. Nothing here reads data or draws random numbers: the public API in
-``infra_lab.economics`` validates, draws the samples from an explicit seed and calls one of
-these. The formula (see ``infra_lab.economics.owned_cost_per_gpu_hour``)::
+Draw every input from its range with the counter-based stream of
+``infra_lab.economics.uncertainty`` (SplitMix64 of a per-parameter key and the sample
+index), then evaluate the owned cost per useful GPU-hour, chunk by chunk. Because the stream
+is a pure function of (key, index), the kernel gives the same numbers as the plain numpy path (``infra_lab.economics.uncertainty.sample`` +
+``infra_lab.economics.owned_components``), which is the reference the tests compare it with.
 
-    capex      = capex_usd_per_gpu * server_overhead / (1 - interconnect_fraction)
-                 + network_usd_per_gpu
-    capital/h  = capex * CRF(r, L) / H            (method 0: straight line + annuity)
-               = capex * (delta + r) / H          (method 1: exponential decay, user cost)
-    facility/h = tdp_W/1000 * server_power_ratio * colo_usd_per_kW_month * 12 / H
-    energy/h   = tdp_W/1000 * server_power_ratio * avg_power_fraction * pue * usd_per_kWh
-    cost       = (capital/h + facility/h) / utilization + energy/h
-
-with CRF(r, L) = r / (1 - (1 + r)^-L) (1/L when r = 0) and H hours per year.
+Inputs arrive in the order of ``infra_lab.economics.OWNED_PARAMS`` (the I_* indices below);
+``codes`` per input: 0 fixed (``mode`` is the value), 1 triangular(lo, mode, hi), 2
+lognormal(median ``mode``, ``sigma``). Nothing here reads data or validates: the public
+``monte_carlo_owned_cost`` does that.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
 
 STRAIGHT_LINE = 0
 EXPONENTIAL = 1
+PER_PORT = 0
+FRACTION = 1
+
+(I_CAPEX, I_HOST, I_SPARE, I_NIC, I_NICS, I_PORT, I_PORTS, I_OPTIC, I_OPTICS, I_FRAC, I_STORAGE,
+ I_FRONT, I_LIFE, I_OOMS, I_RATE, I_SPR, I_AVG, I_PUE, I_ELEC, I_COLO, I_MAINT, I_INS, I_FTE,
+ I_STAFF, I_SETUP, I_UTIL) = range(26)
+N_INPUTS = 26
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0
+_TWO_PI = 2.0 * math.pi
 
 
 @njit(cache=True)
-def _crf(rate: float, years: float) -> float:
-    if rate == 0.0:
-        return 1.0 / years
-    return rate / (1.0 - (1.0 + rate) ** (-years))
+def _uniform(key, k):
+    """The k-th (0-based) uniform in (0, 1) of the stream with 64-bit ``key``."""
+    z = key + np.uint64(k + 1) * _GOLDEN
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    return (float(z >> _S11) + 0.5) * _INV53
 
 
 @njit(cache=True)
-def owned_cost_kernel(capex_usd_per_gpu, server_overhead, interconnect_fraction,
-                      network_usd_per_gpu, life_years, decay_per_year, cost_of_capital,
-                      tdp_W, server_power_ratio, avg_power_fraction, pue,
-                      electricity_usd_per_kWh, colocation_usd_per_kW_month, utilization,
-                      method, hours_per_year):
-    """Owned cost [USD per useful GPU-hour] for each sample; ``method`` 0 = straight line
-    with an annuity over ``life_years``, 1 = exponential decay at ``decay_per_year`` [1/yr]
-    plus the cost of capital (the user cost of capital)."""
-    n = capex_usd_per_gpu.shape[0]
+def uniform_kernel(key, start, n):
+    """``n`` uniforms of one stream from index ``start`` (for tests of the stream)."""
     out = np.empty(n)
     for i in range(n):
-        capex = (capex_usd_per_gpu[i] * server_overhead[i] / (1.0 - interconnect_fraction[i])
-                 + network_usd_per_gpu[i])
-        r = cost_of_capital[i]
-        if method == 0:
-            charge = _crf(r, life_years[i])
-        else:
-            charge = decay_per_year[i] + r
-        capital_h = capex * charge / hours_per_year
-        server_kW = tdp_W[i] * 1e-3 * server_power_ratio[i]
-        facility_h = server_kW * colocation_usd_per_kW_month[i] * 12.0 / hours_per_year
-        energy_h = server_kW * avg_power_fraction[i] * pue[i] * electricity_usd_per_kWh[i]
-        out[i] = (capital_h + facility_h) / utilization[i] + energy_h
+        out[i] = _uniform(key, start + i)
     return out
 
 
-def owned_cost_reference(capex_usd_per_gpu, server_overhead, interconnect_fraction,
-                         network_usd_per_gpu, life_years, decay_per_year, cost_of_capital,
-                         tdp_W, server_power_ratio, avg_power_fraction, pue,
-                         electricity_usd_per_kWh, colocation_usd_per_kW_month, utilization,
-                         method, hours_per_year):
-    """Plain numpy version of :func:`owned_cost_kernel` (same arguments, same result)."""
-    capex = (np.asarray(capex_usd_per_gpu) * server_overhead / (1.0 - np.asarray(interconnect_fraction))
-             + network_usd_per_gpu)
-    r = np.asarray(cost_of_capital, dtype=float)
-    life = np.asarray(life_years, dtype=float)
-    if method == STRAIGHT_LINE:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crf = np.where(r == 0.0, 1.0 / life, r / (1.0 - (1.0 + r) ** (-life)))
-        charge = crf
+@njit(cache=True, inline="always")
+def _u(key, k):
+    """Inlined copy of :func:`_uniform` for the inner sampling loops (same stream)."""
+    z = key + np.uint64(k + 1) * _GOLDEN
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    return (float(z >> _S11) + 0.5) * _INV53
+
+
+@njit(cache=True)
+def _fill(X, j, code, key, start, m, lo, mode, hi, sigma):
+    """Row j of the chunk: m draws of input j for samples start .. start + m - 1.
+    Branch-light inner loops (both triangular sides computed, one kept) so LLVM vectorizes."""
+    if code == 0 or hi == lo:
+        for t in range(m):
+            X[j, t] = mode
+    elif code == 1:
+        fc = (mode - lo) / (hi - lo)
+        p1 = (hi - lo) * (mode - lo)
+        p2 = (hi - lo) * (hi - mode)
+        for t in range(m):
+            u = _u(key, start + t)
+            left = lo + math.sqrt(u * p1)
+            right = hi - math.sqrt((1.0 - u) * p2)
+            X[j, t] = left if u < fc else right
     else:
-        charge = np.asarray(decay_per_year) + r
-    capital_h = capex * charge / hours_per_year
-    server_kW = np.asarray(tdp_W) * 1e-3 * server_power_ratio
-    facility_h = server_kW * colocation_usd_per_kW_month * 12.0 / hours_per_year
-    energy_h = server_kW * avg_power_fraction * pue * electricity_usd_per_kWh
-    return (capital_h + facility_h) / utilization + energy_h
+        for t in range(m):
+            u1 = _u(key, 2 * (start + t))
+            u2 = _u(key, 2 * (start + t) + 1)
+            X[j, t] = mode * math.exp(sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2))
+
+
+@njit(cache=True)
+def _one(x, tdp_W, dep_method, net_method, age_years, hours_per_year, weeks_per_year):
+    spare = 1.0 + x[I_SPARE]
+    server = (x[I_CAPEX] + x[I_HOST]) * spare
+    if net_method == PER_PORT:
+        net = (x[I_NIC] * x[I_NICS] + x[I_PORT] * x[I_PORTS] + x[I_OPTIC] * x[I_OPTICS]) * spare
+    else:
+        net = server * x[I_FRAC] / (1.0 - x[I_FRAC])
+    other = (server + net) * (x[I_STORAGE] + x[I_FRONT])
+    capex = server + net + other
+    life = x[I_LIFE]
+    r = x[I_RATE]
+    if dep_method == STRAIGHT_LINE:
+        if r == 0.0:
+            charge = 1.0 / life
+        else:
+            charge = r / (1.0 - (1.0 + r) ** (-life))
+        scale = 1.0
+    else:
+        charge = math.log(10.0) * x[I_OOMS] + r
+        scale = 10.0 ** (-x[I_OOMS] * age_years)
+    kw = tdp_W * 1e-3 * x[I_SPR]
+    capital = capex * scale * charge
+    facility = kw * x[I_COLO] * 12.0 * spare
+    opex = (x[I_MAINT] + x[I_INS]) * capex + x[I_FTE] * 1e-3 * x[I_STAFF]
+    fixed_h = (capital + facility + opex) / hours_per_year
+    fixed_h = fixed_h * (1.0 + x[I_SETUP] / (weeks_per_year * life))
+    energy_h = kw * x[I_AVG] * x[I_PUE] * x[I_ELEC]
+    return fixed_h / x[I_UTIL] + energy_h
+
+
+_CHUNK = 2048
+
+
+@njit(cache=True)
+def _chunk(out, c, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_method, age_years,
+           hours_per_year, weeks_per_year):
+    n = out.shape[0]
+    k = keys.shape[0]
+    start = c * _CHUNK
+    m = min(_CHUNK, n - start)
+    X = np.empty((k, _CHUNK))
+    for j in range(k):                      # input-major: each input's draws for the whole chunk
+        _fill(X, j, codes[j], keys[j], start, m, lo[j], mode[j], hi[j], sigma[j])
+    x = np.empty(k)
+    for t in range(m):
+        for j in range(k):
+            x[j] = X[j, t]
+        out[start + t] = _one(x, tdp_W, dep_method, net_method, age_years, hours_per_year, weeks_per_year)
+
+
+@njit(cache=True)
+def owned_cost_mc_kernel(n, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_method,
+                         age_years, hours_per_year, weeks_per_year):
+    """Owned cost [USD per useful GPU-hour] of ``n`` Monte Carlo samples, drawn in-kernel.
+
+    Samples are processed in chunks of 2,048; inside a chunk each input's draws are made in
+    one tight loop, then the cost formula runs per sample. Every draw depends only on (key,
+    sample index), so the result does not depend on the chunking. Serial on purpose: a
+    ``prange`` over chunks measured slower on the project's 2 shared cores
+    (benchmarks/bench_economics.py docstring)."""
+    out = np.empty(n)
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    for c in range(n_chunks):
+        _chunk(out, c, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_method, age_years,
+               hours_per_year, weeks_per_year)
+    return out

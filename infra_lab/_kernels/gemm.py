@@ -1,23 +1,45 @@
-"""GEMM-efficiency kernel (numba) and its plain-Python reference.
+"""GEMM tile/wave kernels (numba) and their plain-Python references.
 
-Both functions take only numpy arrays and scalars; every hardware number (compute units,
-macro-tiles, ceiling, peak, bandwidth) comes in as an argument. The public wrapper is
-:func:`infra_lab.compute.gemm_times`.
+Every function takes only numpy arrays and scalars; every hardware number (compute units,
+macro-tiles, ceiling, peak, bandwidth, fixed cost) comes in as an argument. The public
+wrappers are :func:`infra_lab.compute.gemm_times` and :func:`infra_lab.compute.grouped_gemm_times`.
 
-Model, per problem (m, n, k, batch) and candidate macro-tile (tm, tn) and split-K s:
+Model of one GEMM problem C[m×n] = A[m×k]·B[k×n], repeated ``batch`` times, for each
+candidate macro-tile (tm, tn) with intrinsic efficiency te, and each decomposition:
 
-    util   = m·n / (ceil(m/tm)·tm · ceil(n/tn)·tn)           tile quantization (M, N)
-    tiles  = ceil(m/tm) · ceil(n/tn) · batch · s
-    wave   = tiles / (ceil(tiles/cus) · cus)                  wave quantization
-    kq     = ceil(k/s/tk) · tk · s ;  kutil = k / kq          tile quantization (K)
-    e(tile)= util · wave · kutil · tile_eff · (split_eff if s > 1)
+* data-parallel with split-K factor s (s = 1: one workgroup per output tile)::
 
-    q          = max over (tile, s) of e(tile)
-    efficiency = ceiling · q · W / (W + q·w0),   W = 2·m·n·k·batch
-               (compute time (W/q + w0) / (peak · ceiling): the padded, wave-quantized work
-               plus a fixed small-work cost w0, so time never falls as a dimension grows)
-    time       = max(W / (peak · efficiency), bytes / mem_bw_Bps) + launch_s
-    bytes      = batch · ((m·k + k·n) · in_bytes + m·n · out_bytes)
+      util   = m·n / (ceil(m/tm)·tm · ceil(n/tn)·tn)          tile quantization (M, N)
+      kutil  = k / (ceil(ceil(k/s)/tk)·tk·s)                  tile quantization (K)
+      tiles  = ceil(m/tm)·ceil(n/tn)·batch·s
+      wave   = tiles / (ceil(tiles/CUs)·CUs)                  wave quantization
+      kt     = ceil(ceil(k/s)/tk)                             K-loop iterations per tile
+      e      = util·kutil·wave·te·kt/(kt + c_t)·(split_eff if s > 1 else 1)
+
+  ``c_t`` is a fixed cost per output tile in K-loop iterations (pipeline fill and the
+  epilogue writing the tile): short K (512) runs far below peak even with full waves.
+
+* stream-K (where the library ships it): the K-loop iterations of all tiles are dealt out
+  evenly over the CUs, so the wave term becomes
+  ``iters / (ceil(iters/CUs)·CUs)`` with ``iters = tiles·ceil(k/tk)``, at a fix-up cost
+  ``sk_eff`` (partial tiles reduced through a workspace)::
+
+      e_sk   = util·kutil(s=1)·te·sk_eff · iters / (ceil((iters + c_t·tiles)/CUs)·CUs)
+
+    q          = max over tiles and decompositions
+    t_compute  = 2·m·n·k·batch / (peak · ceiling · q)
+    t_memory   = batch·((m·k + k·n)·in_bytes + m·n·out_bytes) / mem_bw
+    time       = max(t_compute, t_memory) + fixed_s        (one kernel)
+    efficiency = 2·m·n·k·batch / (time · peak)             achieved fraction of peak
+
+A *grouped* GEMM (one kernel over G groups of shapes (m_g, n_g, k_g) that share one tile
+choice, e.g. the experts of an MoE layer) pads every group to the tile separately and
+quantizes the *sum* of the groups' tiles into waves::
+
+      util·kutil → Σ m_g·n_g·k_g / Σ padded(m_g)·padded(n_g)·padded(k_g)
+      tiles      → Σ ceil(m_g/tm)·ceil(n_g/tn)·s
+
+Groups with no rows (an expert that received no token) contribute nothing.
 """
 
 from __future__ import annotations
@@ -28,9 +50,12 @@ import numpy as np
 from numba import njit
 
 
+# --------------------------------------------------------------------------------------
+# Plain GEMMs
+# --------------------------------------------------------------------------------------
 @njit(cache=True)
-def _one(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, cus,
-         ceiling, w0):
+def _best_q(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus,
+            stream_k, sk_eff):
     best = 0.0
     for j in range(tile_m.size):
         tm = tile_m[j]
@@ -45,60 +70,190 @@ def _one(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, cus,
             kutil = k / (kt * k_tile * s)
             tiles = gm * gn * b * s
             waves = (tiles + cus - 1) // cus
-            wave = tiles / (waves * cus)
-            e = util * wave * kutil * tile_eff[j]
+            e = util * kutil * (tiles / (waves * cus)) * tile_eff[j] * kt / (kt + tile_c)
             if s > 1:
                 e *= split_eff
             if e > best:
                 best = e
-    w = 2.0 * m * n * k * b
-    return ceiling * best * w / (w + best * w0)
+        if stream_k:
+            kt1 = (k + k_tile - 1) // k_tile
+            iters = gm * gn * b * kt1
+            units = iters + tile_c * gm * gn * b
+            w = math.ceil(units / cus)
+            e = util * (k / (kt1 * k_tile)) * (iters / (w * cus)) * tile_eff[j] * sk_eff
+            if e > best:
+                best = e
+    return best
 
 
 @njit(cache=True)
-def gemm_kernel(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, cus,
-                ceiling, w0, peak, mem_bw_Bps, in_bytes, out_bytes, launch_s, eff_out, time_out):
-    """Fill ``eff_out`` [-] and ``time_out`` [s] for every shape (int64 arrays ms, ns, ks, bs)."""
+def gemm_kernel(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
+                cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s,
+                eff_out, time_out):
+    """Fill ``eff_out`` (achieved fraction of peak) [-] and ``time_out`` [s] for every
+    problem (int64 arrays ms, ns, ks, bs)."""
     for i in range(ms.size):
         m = ms[i]
         n = ns[i]
         k = ks[i]
         b = bs[i]
-        e = _one(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, cus,
-                 ceiling, w0)
-        eff_out[i] = e
+        q = _best_q(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
+                    cus, stream_k, sk_eff)
         w = 2.0 * m * n * k * b
-        t_c = w / (peak * e)
+        t_c = w / (peak * ceiling * q)
         t_m = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
-        time_out[i] = (t_c if t_c > t_m else t_m) + launch_s
+        t = (t_c if t_c > t_m else t_m) + fixed_s
+        time_out[i] = t
+        eff_out[i] = w / (t * peak)
 
 
-def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, cus,
-                   ceiling, w0, peak, mem_bw_Bps, in_bytes, out_bytes, launch_s, eff_out,
-                   time_out):
-    """Plain-Python reference of :func:`gemm_kernel` (same arguments, same outputs)."""
+def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_tile,
+                   tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s,
+                   eff_out, time_out):
+    """Plain-Python reference of :func:`gemm_kernel` (same arguments, same outputs), written
+    from the formulas in the module docstring: it lists every candidate decomposition and
+    keeps the best."""
     tiles_list = list(zip(tile_m.tolist(), tile_n.tolist(), tile_eff.tolist(), strict=True))
-    split_list = splits.tolist()
     k_tile = int(k_tile)
     for i in range(len(ms)):
         m, n, k, b = int(ms[i]), int(ns[i]), int(ks[i]), int(bs[i])
-        best = 0.0
+        candidates = []
         for tm, tn, te in tiles_list:
-            gm, gn = math.ceil(m / tm), math.ceil(n / tn)
-            util = (m * n) / (gm * tm * gn * tn)
-            for s in split_list:
+            util = (m * n) / (math.ceil(m / tm) * tm * math.ceil(n / tn) * tn)
+            for s in splits.tolist():
                 kt = math.ceil(math.ceil(k / s) / k_tile)
                 kutil = k / (kt * k_tile * s)
-                tiles = gm * gn * b * s
+                tiles = math.ceil(m / tm) * math.ceil(n / tn) * b * s
                 wave = tiles / (math.ceil(tiles / cus) * cus)
-                e = util * wave * kutil * te * (split_eff if s > 1 else 1.0)
-                best = max(best, e)
-        w = 2.0 * m * n * k * b
-        e = ceiling * best * w / (w + best * w0)
-        eff_out[i] = e
-        t_c = w / (peak * e)
-        t_m = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
-        time_out[i] = max(t_c, t_m) + launch_s
+                per_tile = kt / (kt + tile_c)
+                candidates.append(util * kutil * wave * te * per_tile * (split_eff if s > 1 else 1.0))
+            if stream_k:
+                kt = math.ceil(k / k_tile)
+                tiles = math.ceil(m / tm) * math.ceil(n / tn) * b
+                busy = math.ceil((tiles * kt + tile_c * tiles) / cus) * cus
+                candidates.append(util * (k / (kt * k_tile)) * (tiles * kt / busy) * te * sk_eff)
+        flop = 2.0 * m * n * k * b
+        t_compute = flop / (peak * ceiling * max(candidates))
+        t_memory = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
+        t = max(t_compute, t_memory) + fixed_s
+        time_out[i] = t
+        eff_out[i] = flop / (t * peak)
+
+
+# --------------------------------------------------------------------------------------
+# Grouped GEMMs (one kernel over several groups, e.g. the local experts of an MoE layer)
+# --------------------------------------------------------------------------------------
+@njit(cache=True)
+def grouped_gemm_kernel(offsets, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff,
+                        k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes,
+                        out_bytes, fixed_s, eff_out, time_out):
+    """Problem p has groups ``offsets[p] : offsets[p+1]`` of (gms, gns, gks) (int64; gms may
+    be 0). Fills ``eff_out`` [-] and ``time_out`` [s] per problem."""
+    for p in range(offsets.size - 1):
+        lo = offsets[p]
+        hi = offsets[p + 1]
+        useful = 0.0
+        byts = 0.0
+        for g in range(lo, hi):
+            m = gms[g]
+            if m > 0:
+                useful += 1.0 * m * gns[g] * gks[g]
+                byts += (m * gks[g] + gks[g] * gns[g]) * in_bytes + m * gns[g] * out_bytes
+        best = 0.0
+        for j in range(tile_m.size):
+            tm = tile_m[j]
+            tn = tile_n[j]
+            for si in range(splits.size):
+                s = splits[si]
+                padded = 0.0
+                tiles = 0
+                its = 0.0
+                for g in range(lo, hi):
+                    m = gms[g]
+                    if m > 0:
+                        gm = (m + tm - 1) // tm
+                        gn = (gns[g] + tn - 1) // tn
+                        kt = ((gks[g] + s - 1) // s + k_tile - 1) // k_tile
+                        padded += 1.0 * gm * tm * gn * tn * kt * k_tile * s
+                        tiles += gm * gn * s
+                        its += 1.0 * gm * gn * s * kt
+                if tiles == 0:
+                    continue
+                waves = (tiles + cus - 1) // cus
+                e = useful / padded * (tiles / (waves * cus)) * tile_eff[j] * its / (its + tile_c * tiles)
+                if s > 1:
+                    e *= split_eff
+                if e > best:
+                    best = e
+            if stream_k:
+                padded = 0.0
+                iters = 0
+                tl = 0
+                for g in range(lo, hi):
+                    m = gms[g]
+                    if m > 0:
+                        gm = (m + tm - 1) // tm
+                        gn = (gns[g] + tn - 1) // tn
+                        kt = (gks[g] + k_tile - 1) // k_tile
+                        padded += 1.0 * gm * tm * gn * tn * kt * k_tile
+                        iters += gm * gn * kt
+                        tl += gm * gn
+                if iters > 0:
+                    w = math.ceil((iters + tile_c * tl) / cus)
+                    e = useful / padded * (iters / (w * cus)) * tile_eff[j] * sk_eff
+                    if e > best:
+                        best = e
+        flop = 2.0 * useful
+        if useful == 0.0:
+            time_out[p] = fixed_s
+            eff_out[p] = 0.0
+            continue
+        t_c = flop / (peak * ceiling * best)
+        t_m = byts / mem_bw_Bps
+        t = (t_c if t_c > t_m else t_m) + fixed_s
+        time_out[p] = t
+        eff_out[p] = flop / (t * peak)
+
+
+def grouped_gemm_reference(offsets, gms, gns, gks, tile_m, tile_n, tile_eff, splits,
+                           split_eff, k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps,
+                           in_bytes, out_bytes, fixed_s, eff_out, time_out):
+    """Plain-Python reference of :func:`grouped_gemm_kernel`: builds each group's padded
+    shape explicitly and sums work and tiles over the non-empty groups."""
+    k_tile = int(k_tile)
+    offs = [int(o) for o in offsets]
+    for p in range(len(offs) - 1):
+        groups = [(int(gms[g]), int(gns[g]), int(gks[g])) for g in range(offs[p], offs[p + 1])]
+        groups = [gr for gr in groups if gr[0] > 0]
+        if not groups:
+            time_out[p], eff_out[p] = fixed_s, 0.0
+            continue
+        flop = sum(2.0 * m * n * k for m, n, k in groups)
+        byts = sum((m * k + k * n) * in_bytes + m * n * out_bytes for m, n, k in groups)
+        candidates = []
+        for tm, tn, te in zip(tile_m.tolist(), tile_n.tolist(), tile_eff.tolist(), strict=True):
+            def pad(x, t):
+                return math.ceil(x / t) * t
+            for s in splits.tolist():
+                padded = sum(pad(m, tm) * pad(n, tn) * pad(math.ceil(k / s), k_tile) * s
+                             for m, n, k in groups)
+                tiles = sum(math.ceil(m / tm) * math.ceil(n / tn) * s for m, n, _ in groups)
+                iters = sum(math.ceil(m / tm) * math.ceil(n / tn) * s * math.ceil(math.ceil(k / s) / k_tile)
+                            for m, n, k in groups)
+                wave = tiles / (math.ceil(tiles / cus) * cus)
+                useful = flop / 2.0
+                candidates.append(useful / padded * wave * te * iters / (iters + tile_c * tiles)
+                                  * (split_eff if s > 1 else 1.0))
+            if stream_k:
+                padded = sum(pad(m, tm) * pad(n, tn) * pad(k, k_tile) for m, n, k in groups)
+                iters = sum(math.ceil(m / tm) * math.ceil(n / tn) * math.ceil(k / k_tile)
+                            for m, n, k in groups)
+                tiles = sum(math.ceil(m / tm) * math.ceil(n / tn) for m, n, _ in groups)
+                busy = math.ceil((iters + tile_c * tiles) / cus) * cus
+                candidates.append(flop / 2.0 / padded * (iters / busy) * te * sk_eff)
+        t = max(flop / (peak * ceiling * max(candidates)), byts / mem_bw_Bps) + fixed_s
+        time_out[p] = t
+        eff_out[p] = flop / (t * peak)
 
 
 def empty_outputs(size: int) -> tuple[np.ndarray, np.ndarray]:

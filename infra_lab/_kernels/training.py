@@ -433,6 +433,11 @@ def step_plan(c, tab, htab, lay, ncand, comm, plan, out):
     o = c[C_DP_OVL]
     wb = c[C_WEIGHT_BYTES]
     shard3 = zero >= 3 or fsdp > 0
+    z_mem = zero
+    f_mem = fsdp
+    if shard3 and pp > 1:       # no resharding during the step: optimizer states stay sharded
+        z_mem = 1
+        f_mem = 0
     worst = -1.0
     dp_g = 0.0
     dp_p = 0.0
@@ -448,13 +453,23 @@ def step_plan(c, tab, htab, lay, ncand, comm, plan, out):
         if shard3:
             nl = row[L_ND] + row[L_NM]
             z3 = c[C_Z3_EFF]
-            gf, raw_f = param_gather_exposed(nl - 1.0, row[L_Z3_AG] / z3, row[L_Z3_AG] / z3, 1.0 / nl,
-                                             f + r, c[C_Z3_OVL])
-            gb_, raw_b = grad_buckets_exposed(nl - 1.0, (row[L_Z3_AG] + row[L_Z3_RS]) / z3,
-                                              (row[L_Z3_AG] + row[L_Z3_RS]) / z3, 1.0 / nl, b, c[C_Z3_OVL])
-            g = m * gb_
-            p = m * gf
-            raw = m * (raw_f + raw_b)
+            ag = row[L_Z3_AG] / z3
+            rs = row[L_Z3_RS] / z3
+            if pp > 1:
+                # FSDP under pipeline parallelism keeps the stage's parameters gathered for the
+                # whole step and syncs gradients on the last micro-batch only (torchtitan's
+                # FSDP2 + PP; Llama 3: "we do not reshard after forward"): once per step
+                gf, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
+                gb_, raw_b = grad_buckets_exposed(nl - 1.0, rs, rs, 1.0 / nl, b, c[C_Z3_OVL])
+                g = gb_
+                p = gf
+                raw = raw_f + raw_b
+            else:
+                gf, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
+                gb_, raw_b = grad_buckets_exposed(nl - 1.0, ag + rs, ag + rs, 1.0 / nl, b, c[C_Z3_OVL])
+                g = m * gb_
+                p = m * gf
+                raw = m * (raw_f + raw_b)
         else:
             if nb > 0.0:
                 cb_rs = (row[L_NE_NB] * row[L_NE_RSB] + row[L_E_NB] * row[L_E_RSB]) / nb
@@ -493,7 +508,7 @@ def step_plan(c, tab, htab, lay, ncand, comm, plan, out):
         pa = T_ACT_NONE + rc
         rep = tp * 1.0 if spi == 1 else 1.0
         mb = stage_memory(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD], tp * 1.0, ep * 1.0, etp * 1.0,
-                          row[L_GNE], row[L_GE], zero, fsdp, wb, c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES],
+                          row[L_GNE], row[L_GE], z_mem, f_mem, wb, c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES],
                           row[L_ND], row[L_NM], tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi],
                           tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi], tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi],
                           1 if rc == 2 else 0, nf, mbs * c[C_S] / cp * c[C_H] / rep, c[C_ACT_BYTES],

@@ -197,12 +197,14 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             ag = sum(_price("all_gather", P / nl * wbytes, g, hw, D)[0] for P, g in ((pne, ng), (pe, eg))) / z3
             rs = sum(_price("reduce_scatter", P / nl * gbytes, g, hw, D)[0] for P, g in ((pne, ng), (pe, eg))) / z3
             # forward: layer i needed at (f + r)·i/nl; backward: layer i's gradients ready at b·(i+1)/nl
+            keep = pp > 1          # FSDP + PP: gathered once per step, gradients synced once
+            times = 1 if keep else m
             w1, raw1 = _simulate_gather([(ag, (fr + rr) * i / nl) for i in range(nl)])
-            e1, raw2 = _simulate_grad([(ag + rs, br * (i + 1) / nl) for i in range(nl)], br)
+            e1, raw2 = _simulate_grad([((rs if keep else ag + rs), br * (i + 1) / nl) for i in range(nl)], br)
             zo = sp["zero3_comm_overlap"]
-            g_exp = m * (e1 + (1 - zo) * (raw2 - e1))
-            p_exp = m * (w1 + (1 - zo) * (raw1 - w1))
-            raw = m * (raw1 + raw2)
+            g_exp = times * (e1 + (1 - zo) * (raw2 - e1))
+            p_exp = times * (w1 + (1 - zo) * (raw1 - w1))
+            raw = times * (raw1 + raw2)
         else:
             nb = groups[0][1] + groups[1][1]
             tails = groups[0][2] + groups[1][2]

@@ -1,5 +1,6 @@
-"""Economics dashboard: price, utilization, PUE, electricity, life and cost of capital move
-the owned cost per useful GPU-hour, the rent-vs-own break-even and the operator's payback.
+"""Economics dashboard: purchase price, server overhead (host), colocation, utilization and
+life — the inputs that move the answer most — plus the rent, drive the owned cost (with
+its band over the other inputs), rent vs own for a renter, and the operator's return.
 
 The callback does no modelling: :func:`economics_update` calls the public functions of
 ``infra_lab.economics`` and returns numbers and a chart, so tests call it directly.
@@ -15,89 +16,98 @@ from .. import economics as E
 from ..charts import economics as C
 from ._layout import fit_labels
 
-__all__ = ["economics_update", "economics_dashboard"]
+__all__ = ["economics_update", "economics_dashboard", "DASHBOARD_INPUTS"]
+
+DASHBOARD_INPUTS = ("capex_usd_per_gpu", "host_usd_per_gpu", "colocation_usd_per_kW_month",
+                    "utilization", "life_years")
+"""The owned-cost inputs with sliders (the largest swings in the tornado)."""
 
 
-def economics_update(price_usd_per_gpu_hour: float = 2.6, utilization: float = 0.9,
-                     pue: float = 1.25, electricity_usd_per_kWh: float = 0.08,
-                     life_years: float = 5.0, cost_of_capital: float = 0.08,
-                     accelerator: str = "MI300X") -> dict[str, Any]:
-    """Recompute the dashboard's numbers for one set of inputs.
+def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "MI300X", *,
+                     committed: bool = True, n: int = 20_000, seed: int = 0, **inputs: float) -> dict[str, Any]:
+    """Recompute the dashboard for one set of inputs.
 
     Parameters
     ----------
-    price_usd_per_gpu_hour : rental price [USD per GPU-hour] (what a renter pays and what the
-        operator charges)
-    utilization : fraction of owned hours used or sold, (0, 1]
-    pue : power usage effectiveness [>= 1]
-    electricity_usd_per_kWh : [USD per kWh]
-    life_years : straight-line life [years]
-    cost_of_capital : [1/year]
+    price_usd_per_gpu_hour : rent [USD per GPU-hour]: what a renter pays and what the operator
+        charges on its first contract
+    committed : the rent is a commitment paid every hour (True) or on demand (False)
+    n, seed : Monte Carlo draws over the inputs without a slider
+    **inputs : owned-cost inputs, e.g. the :data:`DASHBOARD_INPUTS` (units as in
+        parameters.csv: USD per GPU, USD per GPU, USD per kW-month, fraction, years)
 
     Returns
     -------
-    dict: owned_usd_per_gpu_hour, break_even_utilization, margin_usd_per_gpu_hour,
-    payback_years, irr, breakdown (polars), chart (altair rent-vs-own chart), text (HTML)
+    dict: owned_usd_per_gpu_hour (at the inputs, others at their modes), owned_band (Band
+    with the other inputs uncertain), rent_vs_own (RentOrOwn), provider (ProviderView on the
+    decay path), breakdown (polars), chart (altair), text (HTML)
     """
-    kw = dict(pue=pue, electricity_usd_per_kWh=electricity_usd_per_kWh, life_years=life_years,
-              cost_of_capital=cost_of_capital)
-    own = E.owned_cost_per_gpu_hour(accelerator, utilization=utilization, **kw)
-    be = E.break_even_utilization(price_usd_per_gpu_hour, accelerator, **kw)
-    pv = E.provider_view(price_usd_per_gpu_hour, utilization, accelerator, **kw)
-    curve = E.rent_vs_own_curve({f"rent on demand at ${price_usd_per_gpu_hour:.2f}": price_usd_per_gpu_hour},
-                                accelerator, **kw)
-    chart = C.rent_vs_own_chart(curve)
-    be_txt = "never (renting is cheaper at any utilization)" if be > 1 else f"{be:.0%}"
-    irr_txt = "n/a" if pv.irr is None else f"{pv.irr:.0%}"
-    text = (f"<b>Owned {own.accelerator}</b>: ${own.total_usd_per_gpu_hour:.2f} per useful GPU-hour "
-            f"at {utilization:.0%} utilization. <b>Owning beats renting</b> at ${price_usd_per_gpu_hour:.2f} "
-            f"above {be_txt} utilization.<br><b>Operator</b> renting at ${price_usd_per_gpu_hour:.2f}: "
-            f"margin ${pv.margin_usd_per_gpu_hour:.2f} per sold GPU-hour, payback "
-            f"{pv.payback_years:.1f} years, IRR {irr_txt} over {pv.years:g} years.")
-    return {"owned_usd_per_gpu_hour": own.total_usd_per_gpu_hour, "break_even_utilization": be,
-            "margin_usd_per_gpu_hour": pv.margin_usd_per_gpu_hour, "payback_years": pv.payback_years,
-            "irr": pv.irr, "breakdown": own.breakdown, "chart": chart, "text": text}
+    own = E.owned_cost_per_gpu_hour(accelerator, **inputs)
+    band = E.band(E.monte_carlo_owned_cost(n, seed=seed, accelerator=accelerator, fixed=inputs))
+    ro = E.rent_vs_own(price_usd_per_gpu_hour, accelerator, committed=committed,
+                       **{k: v for k, v in inputs.items() if k != "utilization"})
+    op_inputs = {k: v for k, v in inputs.items() if k != "utilization"}
+    pv = E.provider_view(price_usd_per_gpu_hour, accelerator=accelerator, path="decay", **op_inputs)
+    label = f"rent {'committed' if committed else 'on demand'} at ${price_usd_per_gpu_hour:.2f}"
+    curve = E.rent_vs_own_curve({label: price_usd_per_gpu_hour}, accelerator,
+                                committed=[label] if committed else [], **op_inputs)
+    chart = C.rent_vs_own_chart(curve, y_max=max(3.0 * price_usd_per_gpu_hour, 2.0 * own.total_usd_per_gpu_hour))
+    irr_txt = "never repaid" if pv.irr is None else f"{pv.irr:.0%}"
+    pb_txt = "never" if pv.payback_years == float("inf") else f"{pv.payback_years:.1f} years"
+    text = (f"<b>Owned {own.accelerator}</b>: ${own.total_usd_per_gpu_hour:.2f} per useful GPU-hour at these "
+            f"inputs (others at their modes); with the other inputs uncertain: ${band.fmt()} (P50, P5–P95)."
+            f"<br><b>Renter</b>: {ro.text}."
+            f"<br><b>Operator</b> (contract at ${price_usd_per_gpu_hour:.2f}, then the decaying market rent): "
+            f"IRR {irr_txt}, payback {pb_txt}, NPV ${pv.npv_usd_per_gpu:,.0f} per GPU over {pv.years:g} years "
+            f"(pre-tax, unlevered).")
+    return {"owned_usd_per_gpu_hour": own.total_usd_per_gpu_hour, "owned_band": band, "rent_vs_own": ro,
+            "provider": pv, "breakdown": own.breakdown, "chart": chart, "text": text}
 
 
 def economics_dashboard(accelerator: str = "MI300X") -> w.VBox:
-    """Sliders for price, utilization, PUE, electricity, life and cost of capital, with the
-    numbers and the rent-vs-own chart they drive. Defaults come from data/economics."""
-    d = E.defaults(accelerator)
+    """Sliders for the rent and the five inputs that matter most, with the numbers and the
+    rent-vs-own chart they drive. Defaults and slider ranges come from parameters.csv."""
     P = E.parameters(accelerator)
-    layout = w.Layout(width="560px")
+    if "capex_usd_per_gpu" not in P:
+        raise E.NoPurchasePriceError(f"economics_dashboard: {accelerator} has no public purchase price; "
+                                     f"use economics_update(..., capex_usd_per_gpu=...) directly")
+    layout = w.Layout(width="600px")
+
+    def slider(name: str, step: float, fmt: str = ".2f", lo: float | None = None, hi: float | None = None):
+        p = P[name]
+        return w.FloatSlider(value=p.value, min=p.low if lo is None else lo, max=p.high if hi is None else hi,
+                             step=step, readout_format=fmt, description=p.label)
+
     sliders = {
-        "price_usd_per_gpu_hour": w.FloatSlider(value=d["rental_usd_per_gpu_hour"], min=1.0, max=8.0, step=0.05,
-                                                description="rental price [USD/GPU-h]"),
-        "utilization": w.FloatSlider(value=d["utilization"], min=0.1, max=1.0, step=0.01,
-                                     description="utilization [fraction]"),
-        "pue": w.FloatSlider(value=d["pue"], min=1.0, max=P["pue"].high + 0.2, step=0.01, description="PUE"),
-        "electricity_usd_per_kWh": w.FloatSlider(value=d["electricity_usd_per_kWh"], min=0.03, max=0.25,
-                                                 step=0.005, readout_format=".3f",
-                                                 description="electricity [USD/kWh]"),
-        "life_years": w.FloatSlider(value=d["life_years"], min=2.0, max=8.0, step=0.5,
-                                    description="useful life [years]"),
-        "cost_of_capital": w.FloatSlider(value=d["cost_of_capital"], min=0.0, max=0.2, step=0.005,
-                                         readout_format=".3f", description="cost of capital [1/yr]"),
+        "price_usd_per_gpu_hour": w.FloatSlider(value=P["contract_usd_per_gpu_hour"].value, min=1.0, max=8.0, step=0.05,
+                                                description="rent [USD per GPU-hour]"),
+        "capex_usd_per_gpu": slider("capex_usd_per_gpu", 250.0, ",.0f", lo=0.5 * P["capex_usd_per_gpu"].low,
+                                    hi=1.5 * P["capex_usd_per_gpu"].high),
+        "host_usd_per_gpu": slider("host_usd_per_gpu", 100.0, ",.0f", lo=0.0, hi=max(15000.0, P["host_usd_per_gpu"].high)),
+        "colocation_usd_per_kW_month": slider("colocation_usd_per_kW_month", 5.0, ".0f", lo=50.0, hi=260.0),
+        "utilization": slider("utilization", 0.01, ".2f", lo=0.1, hi=1.0),
+        "life_years": slider("life_years", 0.5, ".1f", lo=2.0, hi=8.0),
     }
+    committed = w.Checkbox(value=True, description="rent is a commitment (paid every hour)")
     for s in sliders.values():
         s.layout, s.continuous_update = layout, False
     fit_labels(sliders.values())
     html = w.HTML()
-    out = w.Output()
+    from ..charts import ChartPane
+
+    pane = ChartPane()
 
     def refresh(_=None) -> dict[str, Any]:
-        r = economics_update(**{k: s.value for k, s in sliders.items()}, accelerator=accelerator)
+        vals = {k: s.value for k, s in sliders.items()}
+        r = economics_update(vals.pop("price_usd_per_gpu_hour"), accelerator, committed=committed.value, **vals)
         html.value = r["text"]
-        out.clear_output(wait=True)
-        with out:
-            from IPython.display import display
-
-            display(r["chart"])
+        pane.show(r["chart"])
         return r
 
-    for s in sliders.values():
+    for s in (*sliders.values(), committed):
         s.observe(refresh, names="value")
-    box = w.VBox([*sliders.values(), html, out])
+    box = w.VBox([*sliders.values(), committed, html, pane.widget])
     box.refresh = refresh  # type: ignore[attr-defined]
+    box.chart = pane  # type: ignore[attr-defined]
     refresh()
     return box

@@ -6,350 +6,423 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
+NAV = "[← 04 training ZAYA1](04_training_zaya1.ipynb) · [06 reliability →](06_reliability.ipynb)"
+
 cells = [
     ("md", r"""
-# 05 · Economics: what ZAYA1 costs to rent or to own, and who makes money
+# 05 · Economics: who pays what for ZAYA1's cluster, and who makes money
 
-[← 04 training ZAYA1](04_training_zaya1.ipynb) · [06 reliability →](06_reliability.ipynb)
+""" + NAV + r"""
 
-**Question.** What does pretraining ZAYA1 (8.3B total / 760M active parameters, MoE) cost on
-IBM Cloud's 1,024 MI300X at plausible rental prices, and what would owning the same 1,024 GPUs
-cost instead? What is that cluster's total cost of ownership over 3–6 years, and how much do
-depreciation assumptions move it? Per trained token, is AMD cheaper than NVIDIA once the
-software stack's efficiency is made explicit? And what does IBM, the operator, earn?
+**The questions, in the order an investor asks them.**
 
-**Method.** Every input is a row of `data/economics/parameters.csv` with a default, a low/high
-range and a source; rental prices come from the catalog's price table (`data/cloud_prices.csv`).
-Where a single number would mislead we give **P50 (P5–P95)** from a seeded Monte Carlo over
-those ranges (triangular distributions: low, mode = default, high). Cross-checks against
-published numbers print `match: True/False`.
+1. What did the 1,024-MI300X cluster cost to build, and what does one useful GPU-hour on it cost?
+2. What does Zyphra (the model developer) actually pay, and how much of that bought the final ZAYA1 run?
+3. Rent or own — for whom, at which prices?
+4. What is IBM's (the cloud operator's) return on the cluster, if rents fall as they have?
+5. Per trained token, is AMD cheaper than NVIDIA — compared like for like?
+6. What is the cluster's total cost of ownership over 3–6 years?
+7. Who makes money: AMD, IBM, Zyphra?
 
-**Two caveats up front.** IBM Cloud's MI300X price is *not public* (we bracket it with
-$2.60–6.00/GPU-h), and ZAYA1's real MFU is *not public* (we state an MFU of 0.30, range
-0.20–0.40, as the reference does, and set it beside infra_lab's own training estimate in §2b).
+**How to read the numbers.** Every input is a row of `data/economics/parameters.csv` with a
+default, a low–high range, a unit, a source and a grade (P primary, T a provider's price page as
+transcribed, S secondary, D derived here, A an assumption stated as such). Most ranges are
+skewed (a purchase price between a hyperscaler's discount and a distributor's listing), so each
+headline is the **Monte Carlo median with its P5–P95 band** over all inputs at once, not the
+model evaluated at the defaults. Every number in the prose below is computed in the cell above
+it. IBM's price to Zyphra, the contract's length and IBM's purchase price are **not public**:
+for those the bands are the answer.
+
+**Glossary.**
+*useful GPU-hour*: an hour in which a GPU does paid or useful work; idle hours still cost capital.
+*MFU* (model FLOPs utilization): the model's arithmetic per second divided by the GPUs' dense
+peak. *6·N·D*: the textbook training compute, 6 × active parameters × training tokens; it
+ignores attention and, for a model with a 262k-token vocabulary, much of the output layer.
+*PUE* (power usage effectiveness): facility power over IT power. *P5–P95*: the range holding
+the middle 90 % of Monte Carlo outcomes; *P50* is the median. *on-demand* vs *committed*: paid
+per used hour vs paid for every hour of a term (reserved instances, a dedicated contract).
+*IRR, NPV, payback*: the discount rate that zeroes the cash flows, their value at the cost of
+capital, and the years until cumulative cash turns positive — all **pre-tax and unlevered**
+(before income tax and without debt). *book life*: the depreciation period a company files;
+*economic life*: how long the hardware earns its cost. *baseboard*: eight GPUs on one board,
+sold without the host server. *Epoch AI*: a research group that publishes AI-hardware price data
+and the training-cost method used here (Cottier et al. 2024, [arXiv 2405.21015](https://arxiv.org/abs/2405.21015)).
 """),
     ("code", r"""
+from IPython.display import Markdown, display
+
 E = il.economics
+U = il.economics.uncertainty
+md = lambda text: display(Markdown(text))  # noqa: E731
+
 P = E.parameters("MI300X")
-zaya = il.models.get("zaya1-base")
-N_ACTIVE = zaya.published_params_active            # 760M active (non-embedding), from data/models
-TOKENS = {"14T (Zyphra)": 14e12, "12T (press)": 12e12}   # the sources disagree: carry both
-N_GPUS = 1024
-PEAK_BF16 = il.catalog.accelerator("MI300X").peak("bf16")
-
-# ZAYA1's MFU is not public. Section 2 prices the stated assumption (economics.md, in the
-# 6·N_active·D convention); section 2b prices infra_lab's own training estimate (notebook 04).
-_p = P["mfu_zaya1_assumed"]
-MFU, MFU_SOURCE = _p.value, f"stated assumption {_p.low:.2f}–{_p.high:.2f} ({_p.source_url})"
-print(f"N_active = {N_ACTIVE/1e6:.0f}M; MFU = {MFU:.2f} [{MFU_SOURCE}]")
-"""),
-    ("md", r"""
-## 1. Cross-checks before we trust the model
-
-Three published numbers the code must reproduce exactly: DeepSeek-V3's rental-priced cost
-(2.788M H800 GPU-hours × $2 = $5.576M), Epoch AI's amortized $/GPU-h for the MI300X UBB
-listing ($0.95 hardware, $1.17 with the 19 % interconnect share), and the shared reference's
-illustrative ZAYA1 compute (6 · N · D = 6.38e22 FLOP at 14T; 29,065–67,819 GPU-h for an
-assumed 40–20 % MFU — the low end is 12T tokens at 40 %, the high end 14T at 20 %).
-"""),
-    ("code", r"""
-ds = E.run_cost(gpu_hours=2.788e6, price_usd_per_gpu_hour=2.0)
-print(f"DeepSeek-V3: ${ds.total_usd/1e6:.3f}M   published $5.576M   match: {ds.total_usd == 5.576e6}")
-
-ep = E.epoch_amortized_cost(25733.71, chip_hours=1.0, tdp_W=il.catalog.accelerator("MI300X").tdp_W)
-hw, hw_ic = ep.amortized_hardware_usd, ep.amortized_hardware_usd + ep.interconnect_usd
-print(f"Epoch MI300X: hardware ${hw:.3f}/GPU-h, with interconnect ${hw_ic:.3f}/GPU-h, energy ${ep.energy_usd:.3f}"
-      f"   published 0.95 / 1.17   match: {(round(hw, 2), round(hw_ic, 2)) == (0.95, 1.17)}")
-
-C14, C12 = E.training_flop(N_ACTIVE, 14e12), E.training_flop(N_ACTIVE, 12e12)
-gh_hi = E.gpu_hours_for(C14, "MI300X", 0.20)   # 14T at 20 % MFU: the top of the reference range
-gh_lo = E.gpu_hours_for(C12, "MI300X", 0.40)   # 12T at 40 % MFU: the bottom (the reference pairs them)
-print(f"ZAYA1: C = {C14:.3e} FLOP at 14T (reference 6.38e22), {C12:.3e} at 12T (reference 5.47e22)")
-print(f"GPU-h range {gh_lo:,.0f} (12T, 40 %) – {gh_hi:,.0f} (14T, 20 %); reference 29,065 – 67,819   "
-      f"match: {abs(C14/6.38e22-1) < 1e-3 and abs(C12/5.47e22-1) < 1e-3 and abs(gh_lo/29065-1) < 2e-3 and abs(gh_hi/67819-1) < 2e-3}")
-"""),
-    ("md", r"""
-Sources: DeepSeek-V3 technical report, Table 1 ([arXiv 2412.19437](https://arxiv.org/abs/2412.19437));
-Epoch AI / Cottier et al. 2024 ([arXiv 2405.21015](https://arxiv.org/abs/2405.21015),
-[training-cost-trends](https://github.com/epoch-research/training-cost-trends)); ZAYA1 active
-parameters ([arXiv 2511.17127](https://arxiv.org/abs/2511.17127)); MI300X peak from
-`data/accelerators.csv`.
-
-## 2. ZAYA1's pretraining bill: renting vs owning the same 1,024 GPUs
-
-GPU-hours = 6 · N_active · D / (peak × MFU). We price them five ways: DeepSeek's $2 convention,
-a neocloud on-demand MI300X rate, IBM's unknown price bracketed by an enterprise discount
-($2.60) and the Azure/OCI list price ($6.00), and *owning* (straight-line 5-year life with an
-annuity at the cost of capital, energy, colocation, network as 19 % of cluster cost, 90 %
-utilization). The bands sample MFU and the price (or all owned-cost inputs) together.
-"""),
-    ("code", r"""
-N_MC = 20_000
-mfu_s = E.sample_parameters(N_MC, SEED, "MI300X", ["mfu_zaya1_assumed"])["mfu_zaya1_assumed"]
-price_s = {
-    "DeepSeek convention $2.00": np.full(N_MC, 2.0),
-    "neocloud on-demand (MI300X range)": E.sample_parameters(N_MC, SEED + 1, "MI300X", ["rental_usd_per_gpu_hour"])["rental_usd_per_gpu_hour"],
-    "IBM proxy, enterprise discount $2.60": np.full(N_MC, 2.60),
-    "IBM proxy, list $6.00": np.full(N_MC, 6.00),
-    "own 1,024 MI300X (Monte Carlo)": E.monte_carlo_owned_cost(N_MC, seed=SEED + 2, accelerator="MI300X"),
-}
-rows = []
-for tok_label, D in TOKENS.items():
-    C = E.training_flop(N_ACTIVE, D)
-    gh_point = E.run_cost(flop=C, accelerator="MI300X", mfu=MFU, price_usd_per_gpu_hour=1.0).gpu_hours
-    gh_s = C / (PEAK_BF16 * mfu_s) / 3600.0
-    for label, ps in price_s.items():
-        cost = E.percentiles(gh_s * ps)
-        rows.append({"tokens": tok_label, "pricing": label, "GPU-hours (P50)": round(float(np.median(gh_s))),
-                     "wall clock on 1,024 GPUs [h] (P50)": round(float(np.median(gh_s)) / N_GPUS, 1),
-                     "cost P5 [k$]": cost["p5"] / 1e3, "cost P50 [k$]": cost["p50"] / 1e3, "cost P95 [k$]": cost["p95"] / 1e3,
-                     "P50 [$ per M tokens]": cost["p50"] / D * 1e6})
-run_table = pl.DataFrame(rows).with_columns(pl.col("^cost.*$").round(1), pl.col("P50 [$ per M tokens]").round(4))
-run_table
-"""),
-    ("md", r"""
-Sources: token counts — Zyphra (14T) vs press (12T), see `../shared/reference/deployment.md` §3.2;
-MFU — stated assumption (`mfu_zaya1_assumed`, economics.md §0); rental range — DigitalOcean,
-Crusoe, TensorWave, Azure/OCI via `data/cloud_prices.csv` and economics.md §5.1; IBM price —
-not public (IBM Cloud VPC profiles, https://cloud.ibm.com/docs/vpc?topic=vpc-profiles);
-owned-cost inputs — `data/economics/parameters.csv` (Epoch, EIA, Encor/CBRE, filings).
-"""),
-    ("code", r"""
-own_point = E.owned_cost_per_gpu_hour("MI300X")
-r14 = E.run_cost(flop=E.training_flop(N_ACTIVE, 14e12), accelerator="MI300X", mfu=MFU,
-                 price_usd_per_gpu_hour=own_point, tokens=14e12, n_gpus=N_GPUS)
-print(f"Owned MI300X at defaults: ${own_point.total_usd_per_gpu_hour:.2f} per useful GPU-hour "
-      f"(Monte Carlo {E.fmt_band(price_s['own 1,024 MI300X (Monte Carlo)'])})")
-print(f"ZAYA1 14T at MFU {MFU:.2f}: {r14.gpu_hours:,.0f} GPU-h = {r14.wall_clock_hours:.1f} h on 1,024 GPUs, "
-      f"${r14.total_usd/1e3:,.0f}k owned vs ${r14.gpu_hours*6.0/1e3:,.0f}k at the $6.00 list price")
-own_point.breakdown.with_columns(pl.col("usd_per_gpu_hour").round(3), pl.col("share").round(3))
-"""),
-    ("md", r"""
-### 2b. The same run priced from infra_lab's training model
-
-The stated MFU is applied to 6 · N_active · D with N_active = 760M (non-embedding). Notebook 04
-instead composes a whole step for the scenario `zaya1-ibm-mi300x` (plan, compute, network,
-memory) and gives tokens per second directly, so GPU-hours = D × GPUs / tokens_per_s with no
-MFU convention in between. The two differ because 6 · N_active ignores FLOPs that are large
-for a small-active MoE with a 262k vocabulary: the output layer and attention (the model's
-layer-by-layer count is printed below). *Approximate:* the step model's ROCm efficiency
-factors are assumptions (notebook 04), so read this as a second estimate, not a measurement.
-"""),
-    ("code", r"""
 sc = il.load_scenario("zaya1-ibm-mi300x")
-est = il.estimate(sc)
-fl = zaya.flops_breakdown(sc.training.seq_len)
-fwd = float(fl["forward_flops_per_token"].sum())
-print(f"forward FLOPs per token, layer by layer: {fwd/1e9:.2f} G  vs 2·N_active = {2*N_ACTIVE/1e9:.2f} G "
-      f"({fwd / (2*N_ACTIVE):.2f}x); output layer alone {float(fl.filter(pl.col('component') == 'lm_head')['forward_flops_per_token'][0])/1e9:.2f} G")
-mfu_6nd = 6 * N_ACTIVE * est.tokens_per_s_per_gpu / PEAK_BF16
-print(f"training estimate: {est.tokens_per_s/1e6:.1f}M tokens/s on {N_GPUS:,} GPUs, MFU {est.mfu:.1%} "
-      f"(model FLOPs) = {mfu_6nd:.1%} in this notebook's 6·N_active·D convention")
-# the same prices as section 2: its fixed-price rows, and the owned cost at defaults (own_point)
-prices = {k: float(v[0]) for k, v in price_s.items() if np.all(v == v[0])}
-prices["own 1,024 MI300X (defaults)"] = own_point.total_usd_per_gpu_hour
-est_rows = []
-for tok_label, D in TOKENS.items():
-    gh = D / est.tokens_per_s * N_GPUS / 3600.0
-    gh_stated = float(run_table.filter(pl.col("tokens") == tok_label)["GPU-hours (P50)"][0])
-    for label, price in prices.items():
-        rc = E.run_cost(gpu_hours=gh, price_usd_per_gpu_hour=price)
-        est_rows.append({"tokens": tok_label, "pricing": label, "GPU-hours": round(gh),
-                         "wall clock on 1,024 GPUs [h]": round(gh / N_GPUS, 1),
-                         "cost [k$]": round(rc.total_usd / 1e3, 1),
-                         "GPU-hours vs stated-MFU P50": round(gh / gh_stated, 2)})
-pl.DataFrame(est_rows)
+N_GPUS, NODES = sc.hardware.world_size, sc.hardware.nodes
+TOKENS = P["zaya1_tokens"].value                 # Zyphra's own 14T (the 12T press figure is not used)
+est = il.estimate(sc)                             # the training model (notebook 04)
+run_gh = E.gpu_hours_from_estimate(est, TOKENS)   # GPU-hours of the final pretraining run
+goodput = il.reliability.plan_run(sc, run_gh / N_GPUS).goodput   # failures, restarts, checkpoints (notebook 06)
+N_MC = 20_000
+md(f"ZAYA1's final pretraining run: {TOKENS / 1e12:.0f}T tokens at {est.tokens_per_s / 1e6:.1f}M tokens/s on "
+   f"{N_GPUS:,} MI300X = **{run_gh / 1e3:,.1f}k GPU-hours** ({run_gh / N_GPUS / 24:.1f} days), goodput "
+   f"{goodput:.1%} (from `il.estimate` and `il.reliability.plan_run`).")
 """),
     ("md", r"""
-The compute bill of the *final* pretraining run is small — tens to a few hundred thousand
-dollars — because ZAYA1 is only 760M active parameters. Like DeepSeek's $5.6M, it excludes
-ablations, failed runs, data and staff (Epoch's "full development cost" adds those).
+## 1. What did the cluster cost, and what does a useful GPU-hour cost?
 
-## 3. Rent or own? The break-even utilization
-
-Owning costs F/U + E per useful GPU-hour (F: capital and facility per calendar hour, E:
-energy per busy hour); on-demand renting costs the price P whatever the utilization; a 3-year
-commitment costs P/U. Owning wins above U* = F / (P − E).
+The owned cost counts every item: the GPU, its share of the host server (CPUs, memory, chassis),
+hot-spare nodes, the back-end network priced **per port** (a NIC, switch ports and optics per
+GPU: the same dollars whatever the GPU costs), storage and the front-end network, wholesale
+colocation at megawatt scale (the cluster provisions about 1.4 MW of IT power), energy,
+maintenance and spares, insurance and property tax, operations staff, and the weeks of setup
+and burn-in before it earns anything.
 """),
     ("code", r"""
-rentals = {"neocloud on-demand $2.60": 2.60, "Azure 3-yr reserved $2.634 (committed)": 2.634,
-           "IBM proxy list $6.00": 6.00}
-curve = E.rent_vs_own_curve(rentals, "MI300X", committed=["Azure 3-yr reserved $2.634 (committed)"])
-for label, p in rentals.items():
-    be = E.break_even_utilization(p, "MI300X")
-    be_s = E.monte_carlo(lambda **q: E.break_even_utilization(p, "MI300X", **q), n=1500, seed=SEED,
-                         names=[n for n in E.OWNED_PARAMS if n != "utilization"])
-    q = E.percentiles(be_s * 100)
-    print(f"{label:40s} owning wins above U* = {be:.0%} at defaults; Monte Carlo P50 {q['p50']:.0f} % (P5–P95 {q['p5']:.0f}–{q['p95']:.0f} %)")
-il.charts.rent_vs_own_chart(curve)
+own_s = E.monte_carlo_owned_cost(1_000_000, seed=SEED)          # numba kernel, sampling included
+own = E.band(own_s)
+own_mode = E.owned_cost_per_gpu_hour("MI300X")                  # every input at its default (mode)
+s_own = E.sample_parameters(N_MC, SEED, "MI300X", E.OWNED_PARAMS)
+s_own["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
+capex = E.band(np.asarray(E.owned_components(s_own)["capex"]) * N_GPUS)
+pw = E.cluster_power(N_GPUS, "MI300X")
+bench = E.tco_benchmarks().filter(pl.col("accelerator") == "MI300X").row(0, named=True)
+answer1 = pl.DataFrame({
+    "quantity": ["cluster capex [million USD]", "IT power provisioned [MW]", "facility power, average [MW]",
+                 "owned cost [USD per useful GPU-hour]", "  the same with every input at its default (mode)",
+                 f"  external: {bench['entity'].split(' (')[0]}, {bench['date']:%b %Y} [USD per GPU-hour]"],
+    "P50": [capex.p50 / 1e6, pw["it_provisioned_W"] / 1e6, pw["facility_average_W"] / 1e6, own.p50,
+            own_mode.total_usd_per_gpu_hour, bench["usd_per_gpu_hour"]],
+    "P5": [capex.p5 / 1e6, None, None, own.p5, None, None], "P95": [capex.p95 / 1e6, None, None, own.p95, None, None],
+}).with_columns(pl.col(pl.Float64).round(2))
+answer1
+"""),
+    ("code", r"""
+md(f"**Answer.** Building the cluster cost about **${capex.fmt('{:,.1f}', 1e6)}M** (P50, P5–P95) and a useful "
+   f"GPU-hour on it **${own.fmt()}**. With every input at its default the model gives "
+   f"${own_mode.total_usd_per_gpu_hour:.2f}, {'below' if own_mode.total_usd_per_gpu_hour < own.p50 else 'above'} "
+   f"the median, because the defaults are the modes of right-skewed ranges. The one published owned-cost figure "
+   f"for MI300X, ${bench['usd_per_gpu_hour']:.2f} from the industry research firm {bench['entity'].split(' (')[0]} "
+   f"({bench['date']:%b %Y}, paywalled, grade {bench['grade']}), lies "
+   f"{'below our P5' if bench['usd_per_gpu_hour'] < own.p5 else 'inside our band' if bench['usd_per_gpu_hour'] <= own.p95 else 'above our P95'}: "
+   f"a hyperscaler-scale estimate whose inputs are not public; this cluster is small and its opex items are "
+   f"assumptions (grade A below).")
+own_mode.breakdown.with_columns(pl.col("usd_per_gpu_hour").round(3), pl.col("share").round(3))
+"""),
+    ("code", r"""
+show = ["label", "value", "low", "high", "grade", "basis"]
+E.parameter_table().filter(pl.col("scope").is_in(["all", "MI300X"]) & pl.col("name").is_in(E.OWNED_PARAMS)).select(
+    show).unique(subset=["label"], keep="last", maintain_order=True)
 """),
     ("md", r"""
-Sources: prices from `data/cloud_prices.csv` (Azure retail price API, DigitalOcean, OCI);
-owned-cost inputs as above. At a neocloud's $2.60 the owner of MI300X needs very high
-utilization to win; against a $6.00 list price owning wins at almost any utilization.
+Sources: every row's `source_url` in `data/economics/parameters.csv` (purchase price: an estimate
+of AMD's average selling price by analysts at the bank Citi, via svethardware.cz, and a distributor's baseboard listing in Epoch
+AI's price data; colocation: Encor Advisors relaying CBRE, and CBRE's H2 2024 report; power: Epoch
+AI's cost model and the US Energy Information Administration). The external figure:
+`data/economics/tco_benchmarks.csv`.
 
-## 4. The cluster's TCO over 3–6 years, and how depreciation moves it
+## 2. What does Zyphra pay?
 
-1,024 MI300X at 90 % utilization. *Straight line*: capex recovered by an annuity over the
-accounting life (5 years by default; CoreWeave 6, Nebius 4, Burry argues 2–3). *Exponential*:
-Epoch's economic decay of 0.14 orders of magnitude per year (≈ 3.1-year equivalent life) plus
-the cost of capital. Costs consumed within the horizon; residual value is not counted as a cost.
+A developer does not buy the GPU-hours of its final run: it contracts the cluster for months and
+spends them on ablations, smaller runs, evaluation and the final run. Zyphra's bill is
+contracted GPU-months × the contract price. Neither is public: the months run from the earliest
+date seen in IBM's capacity tooling for this cluster (18 Aug 2025) to the technical report (21 Nov
+2025) at the least, and up to a year; the price ranges over dedicated-contract rates for MI300X.
+The final run's GPU-hours come from the training model; its goodput losses from the reliability model.
 """),
     ("code", r"""
+zs = E.sample_parameters(N_MC, SEED, "MI300X", ["zyphra_contract_months", "contract_usd_per_gpu_hour"])
+hours_bought = N_GPUS * zs["zyphra_contract_months"] * E.HOURS_PER_MONTH
+bill = E.band(hours_bought * zs["contract_usd_per_gpu_hour"])
+share = E.band(run_gh / goodput / hours_bought)
+final_cost = E.band(run_gh * zs["contract_usd_per_gpu_hour"])
+zaya = il.models.get("zaya1-base")
+xc_gh = E.gpu_hours_for(E.training_flop(zaya.published_params_active, TOKENS), "MI300X", P["mfu"].value)
+answer2 = pl.DataFrame({
+    "quantity": ["Zyphra's bill [million USD]", "GPU-hours bought [million]",
+                 "final run incl. goodput losses [share of hours bought]", "final run at the contract price [thousand USD]",
+                 "final run GPU-hours, training model [thousand]",
+                 f"cross-check: 6·N·D ÷ (peak × MFU {P['mfu'].value:g}) [thousand GPU-hours]"],
+    "P50": [bill.p50 / 1e6, float(np.median(hours_bought)) / 1e6, share.p50, final_cost.p50 / 1e3, run_gh / 1e3, xc_gh / 1e3],
+    "P5": [bill.p5 / 1e6, float(np.percentile(hours_bought, 5)) / 1e6, share.p5, final_cost.p5 / 1e3, None, None],
+    "P95": [bill.p95 / 1e6, float(np.percentile(hours_bought, 95)) / 1e6, share.p95, final_cost.p95 / 1e3, None, None],
+}).with_columns(pl.col(pl.Float64).round(3))
+answer2
+"""),
+    ("code", r"""
+zb = E.zyphra_bill(run_gh, goodput=goodput)      # at the default months and price, for the picture
+md(f"**Answer.** Zyphra's bill is about **${bill.fmt('{:,.1f}', 1e6)}M**; the final run used **{share.fmt('{:.1%}')}** "
+   f"of the hours bought (${final_cost.fmt('{:,.0f}', 1e3)}k at the contract price). The rest paid for "
+   f"everything else a model needs. The textbook 6·N·D estimate at a typical MFU gives {xc_gh / run_gh:.2f}× the "
+   f"training model's GPU-hours: it misses most of the 262k-vocabulary output layer and attention, so it is only "
+   f"a cross-check here.")
+il.charts.bill_chart(zb.frame(), title=f"Zyphra's bill at the default {zb.months:g} months and ${zb.price_usd_per_gpu_hour:.3f}/GPU-h")
+"""),
+    ("md", r"""
+## 3. Rent or own — for whom?
+
+For a renter the choice is between owning (fixed cost F every calendar hour, energy E per busy
+hour) and renting. **On demand** the renter pays P per used hour: owning wins above a utilization
+U* = F / (P − E). **Committed** (a reserved term or a dedicated contract) the renter pays P for
+every hour: owning wins wherever F + E·U < P — at every utilization when F + E < P. The
+decision maker here is a developer like Zyphra, and owning also means the capex above, a data
+hall and an operations team; IBM's side is section 4.
+"""),
+    ("code", r"""
+prices = [("dedicated contract, low (DigitalOcean 12-month)", P["contract_usd_per_gpu_hour"].low, True),
+          ("dedicated contract, mode (Azure 3-year)", P["contract_usd_per_gpu_hour"].value, True),
+          ("dedicated contract, high (Azure 1-year)", P["contract_usd_per_gpu_hour"].high, True),
+          ("on demand, median list price (cloud_price)", E.cloud_price("MI300X"), False)]
+# the same comparison under uncertainty: share of draws in which owning is cheaper at 90 % utilization
+draws = E.sample_parameters(4000, SEED, "MI300X", [n for n in E.OWNED_PARAMS if n != "utilization"])
+draws.update(tdp_W=E.owned_inputs("MI300X")["tdp_W"], utilization=0.9)
+c = E.owned_components(draws)
 rows = []
-for dep in ("straight-line", "exponential"):
-    for years in (3, 4, 5, 6):
-        s = E.monte_carlo(lambda **q: float(E.tco(N_GPUS, years, depreciation=dep, **q)["usd"].sum()),
-                          n=400, seed=SEED)
-        q = E.percentiles(s / 1e6)
-        point = float(E.tco(N_GPUS, years, depreciation=dep)["usd"].sum()) / 1e6
-        rows.append({"years": years, "case": dep, "point": point, **{k: q[k] for k in ("p5", "p50", "p95")}})
-tco_bands = pl.DataFrame(rows)
-print(tco_bands.with_columns(pl.col(pl.Float64).round(1)))
-il.charts.tco_band_chart(tco_bands)
+for label, p, com in prices:
+    r = E.rent_vs_own(p, committed=com)
+    rent_cost = p / 0.9 if com else p
+    rows.append({"price": label, "USD per GPU-hour": p, "owning wins": r.owning_wins,
+                 "threshold utilization": None if r.owning_wins in ("always", "never") else r.threshold_utilization,
+                 "share of draws where owning is cheaper at 90 %": float(np.mean(np.asarray(c["total"]) < rent_cost))})
+answer3 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
+answer3
 """),
     ("code", r"""
-life_rows = [{"assumption": f"straight line, {L:g}-year life", "TCO 4 yr [M$]": float(E.tco(N_GPUS, 4, life_years=L)["usd"].sum()) / 1e6}
-             for L in (3, 4, 5, 6)]
-life_rows += [{"assumption": f"exponential, {o:.2f} OOM/yr", "TCO 4 yr [M$]": float(E.tco(N_GPUS, 4, depreciation="exponential", depreciation_ooms_per_year=o)["usd"].sum()) / 1e6}
-              for o in (0.10, 0.14, 0.18)]
-display(pl.DataFrame(life_rows).with_columns(pl.col("TCO 4 yr [M$]").round(1)))
-E.useful_life_policies().select("entity", "policy", "life_years", "date", "grade", "source_url")
+od = E.rent_vs_own(E.cloud_price("MI300X"))
+com = E.rent_vs_own(P["contract_usd_per_gpu_hour"].value, committed=True)
+md(f"**Answer.** Against a commitment, {com.text}. Against the median on-demand list price, {od.text}. "
+   f"At 1,024-GPU scale the market is contracts, so for a developer that can raise ${capex.p50 / 1e6:,.0f}M and run a "
+   f"data hall, owning is cheaper; Zyphra's real choice was between contract offers.")
+curve = E.rent_vs_own_curve({f"{lab} ${p:.2f}": p for lab, p, _ in prices}, "MI300X",
+                            committed=[f"{lab} ${p:.2f}" for lab, p, c in prices if c])
+il.charts.rent_vs_own_chart(curve, y_max=8.0)
 """),
     ("md", r"""
-Sources: lives — company filings as reported (CoreWeave, Nebius, Microsoft, Alphabet, Amazon,
-Meta), Burry's critique, Epoch's decay rate (`data/economics/useful_life.csv`, source per row).
-The breakdown of one 4-year TCO:
-"""),
-    ("code", r"""
-E.tco(N_GPUS, 4).with_columns((pl.col("usd") / 1e6).round(2).alias("M$"), pl.col("share").round(3)).select(
-    "component", "M$", "usd_per_useful_gpu_hour", "share")
-"""),
-    ("md", r"""
-## 5. Which inputs matter? Uncertainty of the owned cost per GPU-hour
+Sources: contract and list prices in `data/cloud_prices.csv` (Azure's retail price API,
+DigitalOcean's price page, and others, one URL per row); owned cost as in section 1.
 
-One million Monte Carlo samples of the owned-cost model run in the numba kernel
-(`infra_lab/_kernels/economics.py`, checked against its numpy reference in the tests); the
-tornado swings one input at a time between its low and high.
+## 4. IBM's return as the operator
+
+IBM buys the cluster, rents it to Zyphra on a dedicated contract, then re-leases it. Three rent
+paths bracket what happens next: a **flat** price with the sold share tied to the price (a list
+price far above the market sells few hours); **decay**, where after the contract the rent follows
+Epoch AI's price-performance trend for AI hardware (a fixed GPU's market value falls about
+0.14 orders of magnitude a year); and **rebound**, where the market rent first rises as H100
+one-year contracts did between October 2025 and June 2026, then decays. The horizon is IBM's own
+book life for IT equipment from its 10-K; the residual value at the end follows the same value
+curve. All returns are pre-tax and unlevered.
 """),
     ("code", r"""
-import time
-t0 = time.perf_counter()
-big = E.monte_carlo_owned_cost(1_000_000, seed=SEED, accelerator="MI300X")
-ref = E.monte_carlo_owned_cost(1_000_000, seed=SEED, accelerator="MI300X", backend="reference")
-print(f"1M samples in {time.perf_counter() - t0:.2f} s (both backends);  numba == reference: {np.allclose(big, ref, rtol=1e-12)}")
-for acc in ("MI300X", "H100"):
-    s = big if acc == "MI300X" else E.monte_carlo_owned_cost(200_000, seed=SEED, accelerator=acc)
-    print(f"owned {acc:7s} ${E.fmt_band(s)} per useful GPU-hour  (P50, P5–P95)")
+ibm_life = P["ibm_book_life_years"].value
+v = E.sample_parameters(4000, SEED, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS], fixed={"ibm_book_life_years": ibm_life})
+v["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
+rows, paths, flows = [], [], []
+for path in E.PATHS:
+    r = E.operator_cash_flows(v, path=path, years=ibm_life)
+    irr = E.band(np.nan_to_num(E.irr_array(r["annual"]), nan=-1.0))      # never repaid -> -100 %
+    npv = E.band(np.sum(r["annual"] / (1 + v["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1))
+    pb = np.minimum(r["payback"], 99.0)
+    rows.append({"rent path": path, "IRR P50": irr.p50, "IRR P5": irr.p5, "IRR P95": irr.p95,
+                 "NPV per GPU P50 [USD]": npv.p50,
+                 "payback P50 [years]": float(np.median(pb)) if np.median(pb) < 99.0 else None,
+                 "share of draws repaid within the horizon": float(np.mean(pb < 99.0))})
+    pv = E.provider_view(path=path)       # the same path at the default inputs, for the charts
+    paths.append(pl.DataFrame({"t_years": pv.monthly["t_years"], "price_usd_per_gpu_hour": pv.monthly["price"],
+                               "case": path}))
+    flows.append(pv.cash_flow_frame().with_columns(pl.lit(path).alias("case")))
+answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
+answer4
+"""),
+    ("code", r"""
+a4 = {r["rent path"]: r for r in answer4.iter_rows(named=True)}
+trend = E.rental_trend("H100 SXM")
+md(f"**Answer.** Over IBM's {ibm_life:g}-year book life, if rents decay after the contract the pre-tax, "
+   f"unlevered IRR is **{a4['decay']['IRR P50']:.0%}** (P5–P95 {a4['decay']['IRR P5']:.0%} to {a4['decay']['IRR P95']:.0%}), "
+   f"below the {P['cost_of_capital'].value:.0%} cost of capital at the median; a 2026-style rebound lifts it to "
+   f"{a4['rebound']['IRR P50']:.0%}, and holding the contract-level price flat with the sold share tied to it gives "
+   f"{a4['flat']['IRR P50']:.0%}. Within a provider, listed H100 prices did not fall (Epoch AI's records: "
+   f"{trend['change_per_year']:+.0%} a year ± {trend['se']:.0%}): the decay is in market and contract prices, not list prices.")
+display(il.charts.rent_path_chart(pl.concat(paths), title="Rent paths at the default inputs [USD per sold GPU-hour]"))
+il.charts.cashflow_chart(pl.concat(flows).select("year", "cumulative_usd", "case"))
+"""),
+    ("md", r"""
+Sources: IBM's book life — IBM's 10-K (information technology equipment, 1.5 to 5 years);
+Epoch AI's price-performance trend (`depreciation_ooms_per_year`); the rebound from H100 one-year
+contract prices in `data/cloud_prices.csv` (SemiAnalysis, an industry research firm, as relayed);
+the sold share after the contract and its elasticity are assumptions (grade A).
+
+## 5. AMD vs NVIDIA per trained token, like for like
+
+Throughput comes from the training model: the same ZAYA1 scenario with only the accelerator (and
+its 400 Gb/s NIC) swapped, each with the best plan `il.search` finds — so software efficiency is
+whatever the training model says it is for each stack, with no separate factor. Owned: every
+accelerator at a distributor's listing of its 8-GPU baseboard, plus the same host, per-port
+network and opex (common random numbers). Rented: only prices of the same provider and term.
+"""),
+    ("code", r"""
+thr = E.training_throughput(sc, ["MI300X", "H100", "H200", "MI355X", "B200"])
+tps = dict(zip(thr["accelerator"], thr["tokens_per_s_per_gpu"]))
+owned5 = E.compare_owned({a: tps[a] for a in ("MI300X", "H100-SXM", "H200-SXM", "B200")}, n=N_MC, seed=SEED)
+display(thr.select("accelerator", "nic", "tokens_per_s_per_gpu", "mfu", "plan", "stack").with_columns(pl.col(pl.Float64).round(3)))
+owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", "owned_p50", "usd_per_m_tokens_p50",
+              "ratio_p5", "ratio_p50", "ratio_p95").with_columns(pl.col(pl.Float64).round(4))
+"""),
+    ("code", r"""
+def rent_pairs(a, b):
+    m = E.matched_rents(a, b).filter(pl.col("term") != "spot")
+    return m.with_columns(
+        (pl.col("price_a") / pl.col("price_b") * tps[il.catalog.canonical_accelerator(b)]
+         / tps[il.catalog.canonical_accelerator(a)]).alias("cost per token, a / b"),
+        (pl.col("price_a") * tps[il.catalog.canonical_accelerator(b)] / tps[il.catalog.canonical_accelerator(a)])
+        .alias("parity rent of b [USD/GPU-h]"))
+
+rent_h100, rent_b200 = rent_pairs("MI300X", "H100"), rent_pairs("MI355X", "B200")
+display(rent_h100.with_columns(pl.col(pl.Float64).round(3)))
+rent_b200.with_columns(pl.col(pl.Float64).round(3))
+"""),
+    ("code", r"""
+o = {r["accelerator"]: r for r in owned5.iter_rows(named=True)}
+contract = rent_h100.filter(pl.col("term") != "on-demand")
+b200_p50 = o["B200"]["usd_per_m_tokens_p50"]
+be355 = E.break_even_capex("MI355X", b200_p50, tps["MI355X"], n=N_MC, seed=SEED)
+mi355_asp = E.parameters("MI355X")["capex_usd_per_gpu"]
+h200_parity = E.parity_price(P["contract_usd_per_gpu_hour"].value, tps["MI300X"], tps["H200-SXM"])
+word = lambda r: "cheaper" if r < 1 else "dearer"  # noqa: E731
+answer5 = pl.DataFrame({
+    "comparison": ["owned, baseboard listings: H100 / MI300X cost per token",
+                   "owned, baseboard listings: H200 / MI300X cost per token",
+                   "rented, same provider and term: MI300X / H100 cost per token (range over pairs)",
+                   "H100 contract rent at which MI300X's advantage disappears [USD/GPU-h] (range over pairs)",
+                   f"H200 rent matching MI300X at ${P['contract_usd_per_gpu_hour'].value:.3f} [USD/GPU-h]",
+                   "rented, OCI on demand: MI355X / B200 cost per token",
+                   "MI355X purchase price matching B200 owned per token [thousand USD] (P50, P5, P95)"],
+    "value": [o["H100-SXM"]["ratio_p50"], o["H200-SXM"]["ratio_p50"],
+              float(rent_h100["cost per token, a / b"].median()), float(contract["parity rent of b [USD/GPU-h]"].median()),
+              h200_parity, float(rent_b200["cost per token, a / b"][0]), be355.p50 / 1e3],
+    "low": [o["H100-SXM"]["ratio_p5"], o["H200-SXM"]["ratio_p5"], float(rent_h100["cost per token, a / b"].min()),
+            float(contract["parity rent of b [USD/GPU-h]"].min()), None, None, be355.p5 / 1e3],
+    "high": [o["H100-SXM"]["ratio_p95"], o["H200-SXM"]["ratio_p95"], float(rent_h100["cost per token, a / b"].max()),
+             float(contract["parity rent of b [USD/GPU-h]"].max()), None, None, be355.p95 / 1e3],
+}).with_columns(pl.col(pl.Float64).round(3))
+answer5
+"""),
+    ("code", r"""
+r_mi_h100 = float(rent_h100["cost per token, a / b"].median())
+md(f"**Answer.** The training model puts MI300X at {tps['MI300X'] / tps['H100-SXM']:.2f}× H100's tokens per GPU-second "
+   f"on this workload. Owned on the same channel, H100 is {word(o['H100-SXM']['ratio_p50'])} per token by "
+   f"{abs(o['H100-SXM']['ratio_p50'] - 1):.0%} (P5–P95 {o['H100-SXM']['ratio_p5']:.2f}–{o['H100-SXM']['ratio_p95']:.2f}× MI300X) "
+   f"and H200 {word(o['H200-SXM']['ratio_p50'])} by {abs(o['H200-SXM']['ratio_p50'] - 1):.0%}. Rented from the same "
+   f"provider on the same term, MI300X costs {r_mi_h100:.2f}× H100 per token at the median pair: the advantage "
+   f"disappears when H100 contracts fall to about ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f} "
+   f"per GPU-hour (an H200 would have to rent at ${h200_parity:.2f} to match MI300X at the contract mode). MI355X vs B200: "
+   f"{float(rent_b200['cost per token, a / b'][0]):.2f}× per token at OCI's on-demand prices, and owning MI355X matches "
+   f"a B200 baseboard per token at a purchase price of ${be355.fmt('{:,.0f}', 1e3)}k, against an analyst ASP of "
+   f"${mi355_asp.value / 1e3:,.0f}k (no channel price is public).")
+bars = owned5.select("accelerator", pl.col("usd_per_m_tokens_p5").alias("p5"), pl.col("usd_per_m_tokens_p50").alias("p50"),
+                     pl.col("usd_per_m_tokens_p95").alias("p95")).with_columns(
+    (pl.col(["p5", "p50", "p95"]) * 1e3), pl.col("accelerator").alias("label"),
+    pl.col("accelerator").map_elements(lambda a: il.catalog.accelerator(a).vendor, return_dtype=pl.String).alias("vendor"))
+il.charts.interval_chart(bars, x_title="owned cost [USD per billion trained ZAYA1 tokens]", color="vendor",
+                         title="Owned, like for like: cost per trained token (P5–P95, P50 dot)")
+"""),
+    ("md", r"""
+Sources: throughput — `il.search` on the scenario `zaya1-ibm-mi300x` with the accelerator swapped
+(notebook 04 validates the training model); baseboard prices — Epoch AI's hardware-price data
+(MI300X, H100, H200) and a buyers' guide (B200, grade S) in `data/economics/purchase_prices.csv`;
+rents — `data/cloud_prices.csv`; MI355X's price — HSBC's ASP estimate as reported (grade S).
+
+## 6. The cluster's total cost of ownership over 3–6 years
+
+TCO = capex + operating costs − the residual value at the horizon, read from a value curve:
+Epoch AI's decay (what the hardware would fetch) or straight-line book value. Shown as cash
+(undiscounted) with its band; the present value at the cost of capital is beside it.
+"""),
+    ("code", r"""
+s_tco = E.sample_parameters(4000, SEED, "MI300X", E.OWNED_PARAMS)
+s_tco["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
+rows = []
+for curve in ("exponential", "straight-line"):
+    for yrs in (3, 4, 5, 6):
+        t = E.tco_arrays(s_tco, yrs, value_curve=curve)
+        b = E.band(sum(t["cash"].values()) * N_GPUS / 1e6)
+        pvb = E.band(sum(t["pv"].values()) * N_GPUS / 1e6)
+        rows.append({"years": yrs, "case": f"residual: {curve} value", "p5": b.p5, "p50": b.p50, "p95": b.p95,
+                     "present value P50": pvb.p50})
+answer6 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(1))
+display(answer6)
+tco4 = answer6.filter((pl.col("years") == 4) & pl.col("case").str.contains("exponential")).row(0, named=True)
+md(f"**Answer.** Four years of the cluster cost **${tco4['p50']:.1f}M** in cash (P5–P95 {tco4['p5']:.1f}–{tco4['p95']:.1f}), "
+   f"{tco4['present value P50']:.1f}M in present value, after crediting the hardware's value at the end. The breakdown at "
+   f"the defaults:")
+display(E.tco(N_GPUS, 4).with_columns((pl.col("usd") / 1e6).round(2).alias("M$"), pl.col("share").round(3)).select(
+    "component", "M$", "share"))
+il.charts.tco_band_chart(answer6.select("years", "case", "p5", "p50", "p95"))
+"""),
+    ("md", r"""
+## 7. Who makes money?
+
+The deal P&L for each party, with every uncertain input sampled together (IBM's first contract
+is Zyphra's, so IBM's contract revenue and Zyphra's bill agree). AMD's line counts GPUs at its
+own selling price and the Pollara NICs; the hosts are Intel Xeon, so AMD sells no CPUs here.
+Company scale comes from filings and releases (`data/economics/company_facts.csv`).
+"""),
+    ("code", r"""
+deal = E.deal_pnl(run_gh, goodput=goodput, seed=SEED)
+answer7 = deal.table.select("party", "line", "p5", "p50", "p95", "unit", "how")
+display(answer7.with_columns(pl.col(pl.Float64).map_elements(lambda x: float(f"{x:.4g}"), return_dtype=pl.Float64)))
+md("**Not public, and what would narrow the ranges:**\n" + "\n".join(f"* {u}" for u in deal.unknowns))
+"""),
+    ("code", r"""
+amd_tot, amd_share = deal.line("AMD", "total revenue"), deal.line("AMD", "share of 2024 Instinct revenue")
+ibm_irr, ibm_book = deal.line("IBM", "IRR (pre-tax, unlevered)"), deal.line("IBM", "book operating margin")
+ibm_y1, ibm_ai = deal.line("IBM", "revenue in year 1"), deal.line("IBM", "year-1 revenue vs its generative-AI book")
+z_bill = deal.line("Zyphra", "bill")
+md(f"**Answer.** AMD books about **${amd_tot.fmt('{:,.1f}', 1e6)}M** once — {amd_share.fmt('{:.2%}')} of its 2024 "
+   f"Instinct revenue: a reference win more than a revenue event. IBM collects about ${ibm_y1.fmt('{:,.1f}', 1e6)}M in "
+   f"the first year ({ibm_ai.fmt('{:.2%}')} of its generative-AI book of business) and, with rents decaying after the "
+   f"contract, earns an IRR of {ibm_irr.fmt('{:.0%}')} with a book operating margin of {ibm_book.fmt('{:.0%}')}: the "
+   f"return depends on re-leasing. Zyphra spends about ${z_bill.fmt('{:,.1f}', 1e6)}M and gets a frontier-style "
+   f"training platform plus its final run.")
+"""),
+    ("md", r"""
+## 8. What moves the answer?
+
+Each input swung from the low to the high end of its range, the others at their defaults. The
+labels carry units; the ranges and grades are in the parameter table of section 1.
+"""),
+    ("code", r"""
 tor = E.tornado(names=[n for n in E.OWNED_PARAMS if n != "depreciation_ooms_per_year"])
-il.charts.tornado_chart(tor)
+top = tor.head(5)["label"].to_list()
+md("The largest swings: " + "; ".join(top) + ".")
+il.charts.tornado_chart(tor.head(14))
 """),
     ("md", r"""
-Purchase price, useful life, server overhead and utilization dominate; energy inputs (PUE,
-electricity, average power) move the answer by cents. Sources: ranges in
-`data/economics/parameters.csv`.
+## 9. The market behind the prices
 
-## 6. AMD vs NVIDIA per unit of useful work
-
-Dollars per achieved PFLOP-hour and per million trained ZAYA1 tokens. Achieved FLOP/s =
-dense BF16 peak × MFU × **software efficiency**. The MFU is Epoch's median of known runs
-(0.375, range 0.10–0.65) for the CUDA reference; the ROCm stack's share of it is an explicit
-parameter, 0.75 (0.64–1.00), derived from Stas Bekman's max-achievable matmul measurements
-(MI300X 51–60 % of spec vs H100 80 %). We show it at 0.75 and at parity (1.00).
+H100 rents by market tier (Epoch AI's records to March 2025 and the price table to September
+2026), today's listings for the accelerators above, dated purchase prices, and the useful lives
+companies file.
 """),
     ("code", r"""
-FPT = 6 * N_ACTIVE   # training FLOP per token
-sw_rocm = P["software_efficiency"].value
-cases = [
-    {"label": "MI300X rent $2.60, ROCm 0.75", "accelerator": "MI300X", "price_usd_per_gpu_hour": 2.60, "mfu": 0.375, "software_efficiency": sw_rocm},
-    {"label": "MI300X rent $2.60, ROCm at parity", "accelerator": "MI300X", "price_usd_per_gpu_hour": 2.60, "mfu": 0.375, "software_efficiency": 1.0},
-    {"label": "H100 rent $3.50, CUDA", "accelerator": "H100", "price_usd_per_gpu_hour": 3.50, "mfu": 0.375},
-    {"label": "MI300X owned, ROCm 0.75", "accelerator": "MI300X", "price_usd_per_gpu_hour": E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour, "mfu": 0.375, "software_efficiency": sw_rocm},
-    {"label": "H100 owned, CUDA", "accelerator": "H100", "price_usd_per_gpu_hour": E.owned_cost_per_gpu_hour("H100").total_usd_per_gpu_hour, "mfu": 0.375},
-]
-work = E.compare_useful_work(cases, flop_per_token=FPT)
-mi, h1 = work["usd_per_million_tokens"][0], work["usd_per_million_tokens"][2]
-print(f"MI300X (ROCm {sw_rocm}) vs H100 per trained token at these rents: ratio {mi / h1:.2f}; "
-      f"MI300X stays cheaper while ROCm efficiency > {sw_rocm * mi / h1:.2f} of CUDA's")
-work.select("label", "software_stack", "price_usd_per_gpu_hour", "mfu", "software_efficiency", "achieved_tflops",
-            "usd_per_pflop_hour", "usd_per_million_tokens").with_columns(pl.col(pl.Float64).round(4))
+display(il.charts.price_trend_chart(E.epoch_rental_series("H100 SXM"), E.rental_prices("H100"),
+                                    title="H100 SXM rent per GPU-hour by market tier, 2023–2026"))
+latest = il.catalog.cloud_prices().filter(
+    pl.col("accelerator").is_in(["MI300X", "H100-SXM", "H200-SXM", "MI355X", "B200"]) & (pl.col("date_observed") >= pl.date(2026, 9, 1)))
+il.charts.price_strip_chart(latest, title=f"Listed rents observed {latest['date_observed'].min():%d %b}–{latest['date_observed'].max():%d %b %Y}")
 """),
     ("code", r"""
-# Bands: common random numbers (same seed) so both vendors see the same MFU and price quantile.
-rows = []
-for acc, basis in (("MI300X", "rent"), ("H100", "rent"), ("MI300X", "own"), ("H100", "own")):
-    names = ["mfu", "software_efficiency"] + (["rental_usd_per_gpu_hour"] if basis == "rent" else [])
-    s = E.sample_parameters(20_000, SEED, acc, names)
-    price = s["rental_usd_per_gpu_hour"] if basis == "rent" else E.monte_carlo_owned_cost(20_000, seed=SEED + 5, accelerator=acc)
-    achieved = il.catalog.accelerator(acc).peak("bf16") * s["mfu"] * s["software_efficiency"]
-    usd_per_m = price / (achieved * 3600 / FPT) * 1e6
-    q = E.percentiles(usd_per_m)
-    rows.append({"label": f"{acc} {basis}", "vendor": il.catalog.accelerator(acc).vendor, **{k: q[k] for k in ("p5", "p50", "p95")}})
-work_bands = pl.DataFrame(rows)
-print(work_bands.with_columns(pl.col(pl.Float64).round(4)))
-il.charts.interval_chart(work_bands, x_title="cost [USD per million trained ZAYA1 tokens]", color="vendor",
-                         title="AMD vs NVIDIA per trained token (P5–P95, P50 dot)")
+display(E.purchase_prices().select("accelerator", "basis", "price_usd_per_gpu", "date", "grade", "source_url"))
+E.useful_life_policies().select("entity", "policy", "life_years", "date", "grade", "note")
 """),
     ("md", r"""
-Sources: peaks — `data/accelerators.csv`; MFU — Epoch (`mfu`); software efficiency —
-[Stas Bekman, ml-engineering](https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md);
-rental ranges — `data/economics/parameters.csv` (economics.md §5.1, §5.3, §11). The bands
-overlap widely: which vendor is cheaper per token turns on the ROCm efficiency and on the
-rental market, not on the datasheet. SemiAnalysis (May 2025) found NVIDIA wins for short
-rentals because few neoclouds offer AMD — consistent with the wide MI300X rent range.
+Sources: Epoch AI, 'Hardware prices', training-cost-trends
+(https://github.com/epoch-research/training-cost-trends), CC-BY 4.0; `data/cloud_prices.csv`;
+purchase prices and lives with a URL per row (10-K filings on EDGAR where the life is filed).
 
-## 7. The market: the H100 rental price over time, and where MI300X sits
-"""),
-    ("code", r"""
-h100_epoch = E.epoch_rental_series("H100 SXM")
-h100_now = E.rental_prices("H100")
-display(il.charts.price_trend_chart(h100_epoch, h100_now, title="H100 SXM rental price per GPU-hour, 2023–2026"))
-print(E.EPOCH_ATTRIBUTION)
-market = il.catalog.cloud_prices().filter(pl.col("accelerator").is_in(["MI300X", "H100-SXM", "H200-SXM", "MI325X"]))
-il.charts.price_strip_chart(market, title="Listed rental prices, Sep 2026 (data/cloud_prices.csv)")
-"""),
-    ("code", r"""
-E.purchase_prices().filter(pl.col("accelerator").is_in(["MI300X", "H100-SXM"])).select(
-    "accelerator", "basis", "price_usd_per_gpu", "date", "grade", "source_url")
-"""),
-    ("md", r"""
-Sources: Epoch AI hardware-price records (CC-BY 4.0, attribution above) to March 2025; the
-catalog price table for 2026 (provider pages and APIs, one URL per row); purchase prices from
-`data/economics/purchase_prices.csv` (Epoch data, Citi via svethardware, SemiAnalysis).
-H100 on-demand rents fell from $4–5 (2023) to $2–3.50 at neoclouds by 2025 while hyperscaler
-list prices stayed near $10–12 until AWS's June 2025 cut. MI300X lists from $1.71 (quote) to
-$6.00 (Azure/OCI), and its purchase price (≈ $10–26k) is roughly half an H100's.
+## 10. Try it
 
-## 8. IBM's view as the operator
-
-IBM buys 1,024 MI300X (price, server, network, power and colocation as above) and rents them.
-Per GPU: margin per sold GPU-hour, payback period and IRR over the 5-year life, at a few prices
-and sold utilizations. IBM's actual price and costs are not public.
-"""),
-    ("code", r"""
-rows = []
-for price in (2.60, 4.00, 6.00):
-    for u in (0.5, 0.7, 0.9):
-        pv = E.provider_view(price, u, "MI300X")
-        rows.append({"price [$/GPU-h]": price, "utilization sold": u, "margin [$/sold GPU-h]": pv.margin_usd_per_gpu_hour,
-                     "payback [years]": pv.payback_years, "IRR": pv.irr, "NPV per GPU [k$]": pv.npv_usd_per_gpu / 1e3})
-display(pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(2)))
-pb = E.monte_carlo(lambda **q: min(E.provider_view(4.00, **q).payback_years, 99.0), n=1500, seed=SEED,
-                   names=[n for n in E.OWNED_PARAMS if n not in ("depreciation_ooms_per_year",)])
-print(f"payback at $4.00/GPU-h with every input uncertain (utilization 0.7–1.0): {E.fmt_band(pb)} years")
-cf = pl.concat([E.provider_view(p, 0.7, "MI300X").cash_flow_frame().with_columns(pl.lit(f"${p:.2f}/GPU-h at 70 %").alias("case"))
-                for p in (2.60, 4.00, 6.00)])
-il.charts.cashflow_chart(cf)
-"""),
-    ("md", r"""
-Sources: operator costs as in §2–4; prices bracket the unknown IBM rate between a neocloud
-rate and the Azure/OCI list. The cost of capital (8 %, 4–12 %) is an *assumption* (not in the
-shared reference) — see `data/economics/README.md`.
-
-## 9. Try it: price, utilization, PUE, electricity, life, cost of capital
-
-The dashboard calls `il.economics` (owned cost, break-even, provider view); nothing is modelled
-in the callback (`il.widgets.economics_update` is the tested function).
+Sliders for the inputs that move the answer most — purchase price, server overhead (the host per
+GPU), colocation, utilization, life — and the rent. The callback calls `il.economics` only
+(`il.widgets.economics_update` is the tested function); the band samples every input without a slider.
 """),
     ("code", r"""
 il.widgets.economics_dashboard("MI300X")
@@ -357,34 +430,43 @@ il.widgets.economics_dashboard("MI300X")
     ("md", r"""
 ## Takeaways
 
-* **The final ZAYA1 pretraining run is cheap.** At a stated MFU of 0.30 (0.20–0.40), 14T tokens
-  take ≈ 45k MI300X GPU-hours (≈ 44 h on 1,024 GPUs). P50 (P5–P95): ≈ $74k ($51–112k) owned,
-  $90k ($74–117k) at DeepSeek's $2 convention, $151k ($93–249k) at neocloud rates and $271k
-  ($221–351k) at the $6.00 list price; 12T tokens cost 14 % less. Like DeepSeek-V3's $5.576M
-  (reproduced exactly), this excludes research, ablations and staff.
-* **infra_lab's own step model (§2b) needs about 2.2× those GPU-hours** (≈ 100k for 14T, about
-  four days on 1,024 GPUs): 6 · N_active · D with the 760M non-embedding count misses the
-  262k-vocabulary output layer and attention, nearly half of ZAYA1's FLOPs. Priced that way
-  the run is ≈ $130k owned and $200–610k rented — still small beside the development cost.
-* **Owning MI300X costs $1.29 per useful GPU-hour at the defaults, but the Monte Carlo P50 is
-  $1.63 ($1.21–2.28)**: the default purchase price ($15k) sits near the low end of its
-  $10–25.7k range, so the point estimate flatters ownership. Purchase price, life, server
-  overhead and utilization dominate; energy is ≈ 8 % of the cost.
-* **Depreciation assumptions move the 4-year TCO of 1,024 GPUs from $37M to $56M**: a 3-year
-  straight-line life costs ≈ 50 % more than a 6-year one; Epoch's exponential decay sits near a
-  5-year straight line. With all inputs uncertain the 4-year TCO is $52M ($38–67M).
-* **Rent vs own:** against a neocloud's $2.60 on demand, owning MI300X wins only above ≈ 43 %
-  utilization at defaults (Monte Carlo 52 %, 38–74 %); against the $6.00 list, above ≈ 20 %.
-* **AMD vs NVIDIA per token:** even with ROCm at 0.75 of CUDA's efficiency, MI300X at $2.60 is
-  ≈ 25 % cheaper per trained token than H100 at $3.50 (and ≈ 27 % cheaper owned); it stays
-  cheaper while ROCm efficiency exceeds ≈ 0.56. The bands overlap widely, and at IBM-list-like
-  prices the answer flips — the rent you can get matters more than the datasheet.
-* **IBM's view:** at $4.00/GPU-h and 70 % sold, an MI300X pays back in ≈ 1.2 years
-  (0.8–1.8 with every input uncertain), IRR ≈ 76 %; at $2.60 and 50 % it takes ≈ 3.2 years
-  (IRR ≈ 17 %). Both IBM's price and its costs are unpublished: these are brackets, not facts.
-
-[← 04 training ZAYA1](04_training_zaya1.ipynb) · [06 reliability →](06_reliability.ipynb)
+Computed from the answers above (nothing here is typed by hand):
 """),
+    ("code", r"""
+md("\n".join([
+    f"* **A useful MI300X GPU-hour costs ${own.fmt()}** to own with every cost item; the defaults alone give "
+    f"${own_mode.total_usd_per_gpu_hour:.2f}. The cluster cost ${capex.fmt('{:,.1f}', 1e6)}M to build.",
+    f"* **Zyphra's bill is ${bill.fmt('{:,.1f}', 1e6)}M** for contracted cluster time; the final ZAYA1 run "
+    f"({run_gh / 1e3:,.0f}k GPU-hours from the training model) is {share.fmt('{:.1%}')} of it.",
+    f"* **Owning beats a committed contract at every utilization** once F + E < P (here at "
+    f"${com.price_usd_per_gpu_hour:.2f}); on demand at ${od.price_usd_per_gpu_hour:.2f} it needs "
+    f"{od.threshold_utilization:.0%} utilization. For Zyphra that means capex and a data hall; its choice was between contracts.",
+    f"* **IBM's pre-tax, unlevered IRR is {a4['decay']['IRR P50']:.0%}** (P50) if rents decay after the contract, "
+    f"{a4['rebound']['IRR P50']:.0%} with a 2026-style rebound and {a4['flat']['IRR P50']:.0%} at a flat contract-level price.",
+    f"* **Like for like, per trained token**, owned H100 is {o['H100-SXM']['ratio_p50']:.2f}× and H200 "
+    f"{o['H200-SXM']['ratio_p50']:.2f}× MI300X; rented from the same provider and term MI300X is {r_mi_h100:.2f}× H100, "
+    f"and parity needs H100 contracts near ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f}.",
+    f"* **Four-year TCO ${tco4['p50']:.1f}M** ({tco4['p5']:.1f}–{tco4['p95']:.1f}) in cash after the residual value.",
+    f"* **AMD ${amd_tot.p50 / 1e6:,.1f}M once; IBM ${ibm_y1.p50 / 1e6:,.1f}M in its first year and an IRR of {ibm_irr.p50:.0%}; "
+    f"Zyphra ${z_bill.p50 / 1e6:,.1f}M spent** — each at its P50; the unknowns are listed in section 7.",
+]))
+"""),
+    ("code", r"""
+# Checks of the claims the fixed prose above relies on (the tests assert the same in
+# tests/test_economics.py::TestNotebookClaims).
+assert own.p50 > own_mode.total_usd_per_gpu_hour, "defaults should sit below the median (right-skewed ranges)"
+assert com.owning_wins == "always" and com.owned_fixed_usd_per_calendar_hour + com.owned_energy_usd_per_busy_hour < com.price_usd_per_gpu_hour
+assert a4["decay"]["IRR P50"] < a4["flat"]["IRR P50"], "a decaying rent must earn less than holding the price"
+assert share.p95 < 0.25, "the final run is a small share of the contracted hours"
+print("claims checked")
+"""),
+    ("md", r"""
+What is approximate: the opex items (maintenance, insurance, staff, setup, storage) and the
+operator's post-contract utilization are assumptions with stated ranges; the training model's
+throughput per accelerator carries the stack factors of notebook 04; no public MI355X channel
+price exists; served-token costs need the serving model (notebook 07) and are not computed here.
+
+""" + NAV),
 ]
 
 if __name__ == "__main__":

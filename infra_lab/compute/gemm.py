@@ -1,0 +1,484 @@
+"""The GEMM model: tile/wave quantization, stream-K, per-precision ceilings, fixed cost.
+
+A GEMM's time is ``max(FLOP / (peak · ceiling · q), bytes / (HBM bw · hbm_eff)) + fixed``
+with q the best tile/wave utilisation over the library's macro-tiles and decompositions
+(data-parallel, split-K, stream-K where the library ships it; see
+:mod:`infra_lab._kernels.gemm`). The *ceiling* of a device and precision is fitted so
+that the model's **maximum over all shapes** equals the published max-achievable figure
+(AMD's MAF, Stas Bekman's MAMF): ``ceiling = MAF / (peak · max tile efficiency)``. No
+prediction can therefore exceed the measured maximum it was fitted to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .. import catalog
+from ..errors import ValidationError
+from . import _params as P
+
+__all__ = [
+    "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time",
+    "gemm_times", "grouped_gemm_time", "grouped_gemm_times", "fit_gemm_ceiling",
+    "max_efficiency", "op_time", "roofline", "ridge_points", "efficiency_grid",
+]
+
+
+@dataclass(frozen=True)
+class GemmModel:
+    """Resolved GEMM-model inputs for one device and precision (all SI).
+
+    Attributes
+    ----------
+    peak_flops : dense peak at this precision [FLOP/s]; compute_units : CUs / SMs [-]
+    tile_m, tile_n : candidate macro-tiles [elements]; tile_eff : their intrinsic efficiency
+        1 / (1 + r0·(tm + tn)/(tm·tn)) [-] (operand reuse grows with tile size)
+    splits : split-K factors tried [-]; split_eff : cost of a split-K reduction [-]
+    k_tile : K-loop depth [elements]; tile_c : fixed cost per output tile [K-loop iterations]
+    stream_k : 1 if the library schedules stream-K [-]
+    sk_eff : stream-K fix-up cost factor [-]
+    ceiling : achievable fraction at a perfect shape and the largest tile, so that
+        ceiling · max(tile_eff) = published max-achievable / peak [-]
+    mem_bw_Bps : achievable HBM bandwidth [bytes/s]; in_bytes, out_bytes [bytes/element]
+    fixed_s : GPU-side fixed time per kernel [s]
+    """
+
+    accelerator: str
+    precision: str
+    peak_flops: float
+    compute_units: int
+    tile_m: np.ndarray
+    tile_n: np.ndarray
+    tile_eff: np.ndarray
+    splits: np.ndarray
+    split_eff: float
+    k_tile: int
+    tile_c: float
+    stream_k: int
+    sk_eff: float
+    ceiling: float
+    mem_bw_Bps: float
+    in_bytes: float
+    out_bytes: float
+    fixed_s: float
+
+    def args(self, out_bytes: float | None = None) -> tuple:
+        """Kernel arguments after the shape arrays and before the outputs."""
+        return (self.tile_m, self.tile_n, self.tile_eff, self.splits, self.split_eff,
+                self.k_tile, self.tile_c, self.compute_units, self.stream_k, self.sk_eff, self.ceiling,
+                self.peak_flops, self.mem_bw_Bps, self.in_bytes,
+                self.out_bytes if out_bytes is None else float(out_bytes), self.fixed_s)
+
+    @property
+    def max_efficiency(self) -> float:
+        """Largest achieved fraction of peak over all shapes [-] (= fitted MAF / peak)."""
+        return float(self.ceiling * self.tile_eff.max())
+
+
+def _tiles(acc: catalog.Accelerator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tiles = [t.strip() for t in P.text(acc, "macro_tiles").split(";") if t.strip()]
+    tm = np.array([int(t.split("x")[0]) for t in tiles], dtype=np.int64)
+    tn = np.array([int(t.split("x")[1]) for t in tiles], dtype=np.int64)
+    r0 = P.value(acc, "tile_reuse_elems")
+    return tm, tn, 1.0 / (1.0 + r0 * (tm + tn) / (tm * tn))
+
+
+def max_tile_efficiency(accelerator: str) -> float:
+    """Intrinsic efficiency of the device's largest macro-tile [-]."""
+    return float(_tiles(P.accelerator(accelerator))[2].max())
+
+
+@cache
+def _gemm_model(name: str, prec: str, ceiling: float | None, stream_k: int | None,
+                which: str) -> GemmModel:
+    acc = catalog.accelerator(name)
+    peak = P.peak(acc, prec)
+    tm, tn, teff = _tiles(acc)
+    splits = np.array([int(s) for s in P.text(acc, "split_k").split(";") if s.strip()], dtype=np.int64)
+    eb = P.ELEMENT_BYTES[prec]
+    scale_b = P.value(acc, "cast_scale_bytes", prec) if prec in P.LOW_PRECISIONS else 0.0
+    k_tile = max(1, int(round(P.value(acc, "k_tile_bytes") / eb)))
+    if ceiling is not None:
+        ceil_ = float(ceiling)
+    elif prec == "mxfp8":
+        ceil_ = P.value(acc, "gemm_ceiling", "fp8", which=which) * P.value(acc, "mx_ceiling_factor", prec, which=which)
+    else:
+        ceil_ = P.value(acc, "gemm_ceiling", prec, which=which)
+    sk = int(P.value(acc, "stream_k")) if stream_k is None else int(stream_k)
+    return GemmModel(
+        accelerator=acc.name, precision=prec, peak_flops=peak, compute_units=int(acc.compute_units),
+        tile_m=tm, tile_n=tn, tile_eff=teff, splits=splits,
+        split_eff=P.value(acc, "split_k_efficiency"), k_tile=k_tile,
+        tile_c=P.value(acc, "tile_overhead_iters"), stream_k=sk,
+        sk_eff=P.value(acc, "stream_k_efficiency"), ceiling=ceil_,
+        mem_bw_Bps=acc.hbm_bw_Bps * P.value(acc, "hbm_efficiency"),
+        in_bytes=eb + scale_b, out_bytes=max(eb, P.value(acc, "activation_bytes")),
+        fixed_s=P.value(acc, "kernel_fixed_s"),
+    )
+
+
+def gemm_model(accelerator: str, precision: str = "bf16", *, ceiling: float | None = None,
+               stream_k: bool | None = None, which: str = "value") -> GemmModel:
+    """Resolved GEMM-model inputs for ``accelerator`` at ``precision``.
+
+    Parameters
+    ----------
+    accelerator : catalog name or alias
+    precision : one of :data:`infra_lab.compute.PRECISIONS`
+    ceiling : override the device ceiling [-] (None: data/compute_params.csv)
+    stream_k : override whether the library schedules stream-K (None: the data row)
+    which : "value" | "low" | "high": the ceiling's central value or an end of its range
+    """
+    acc = P.accelerator(accelerator)
+    prec = P.precision(precision)
+    if ceiling is not None:
+        ceiling = P.check_number("ceiling", ceiling, lo=0.0, hi=1.0, lo_open=True)
+    if stream_k is not None and not isinstance(stream_k, bool):
+        raise ValidationError(f"stream_k = {stream_k!r}: expected True, False or None")
+    if which not in ("value", "low", "high"):
+        raise ValidationError(f"which = {which!r}: allowed 'value', 'low', 'high'")
+    return _gemm_model(acc.name, prec, ceiling, None if stream_k is None else int(stream_k), which)
+
+
+def max_efficiency(accelerator: str, precision: str = "bf16") -> float:
+    """The model's largest achieved fraction of peak over all shapes [-]; by the fit equal to
+    the published max-achievable rate / peak for fitted devices."""
+    return gemm_model(accelerator, precision).max_efficiency
+
+
+# --------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------
+def _dims(name: str, x: Any, size: int | None = None, *, allow_zero: bool = False) -> np.ndarray:
+    if isinstance(x, (str, bytes)) or (isinstance(x, (list, tuple)) and any(isinstance(v, (str, bool)) for v in x)):
+        raise ValidationError(f"{name} = {x!r}: GEMM dimensions must be positive integers")
+    try:
+        a = np.atleast_1d(np.asarray(x))
+    except Exception as e:  # ragged lists and the like
+        raise ValidationError(f"{name}: cannot read as an array of integers ({e})") from None
+    if a.dtype.kind not in "iuf":
+        raise ValidationError(f"{name} = {x!r}: GEMM dimensions must be positive integers")
+    if size is not None and a.size == 1 and size > 1:
+        a = np.full(size, a.item())
+    if a.size == 0:
+        return a.astype(np.int64)
+    af = a.astype(float)
+    ok = np.isfinite(af) & ((af >= 0) if allow_zero else (af > 0)) & (af < 2**40)
+    if not np.all(ok):
+        bad = a[~ok][0]
+        lim = ">= 0" if allow_zero else "> 0"
+        raise ValidationError(f"{name} = {bad.item()!r}: GEMM dimensions must be finite integers {lim} and < 2**40")
+    ai = np.rint(af).astype(np.int64)
+    if np.any(np.abs(ai - af) > 1e-9):
+        raise ValidationError(f"{name}: GEMM dimensions must be integers (got non-integer values)")
+    return ai
+
+
+def _evaluate(ms, ns, ks, accelerator, precision, batch, reference, ceiling=None, stream_k=None,
+              out_bytes=None):
+    from .._kernels import gemm as kg
+
+    ms = _dims("m", ms)
+    ns = _dims("n", ns, ms.size)
+    ks = _dims("k", ks, ms.size)
+    if ms.size != ns.size or ms.size != ks.size:
+        raise ValidationError(f"m, n, k: lengths {ms.size}, {ns.size}, {ks.size} differ")
+    bs = _dims("batch", 1 if batch is None else batch, ms.size)
+    if bs.size != ms.size:
+        raise ValidationError(f"batch: length {bs.size}, expected {ms.size}")
+    g = gemm_model(accelerator, precision, ceiling=ceiling, stream_k=stream_k)
+    eff, t = kg.empty_outputs(ms.size)
+    fn = kg.gemm_reference if reference else kg.gemm_kernel
+    fn(ms, ns, ks, bs, *g.args(out_bytes), eff, t)
+    return eff, t
+
+
+def gemm_efficiencies(ms, ns, ks, accelerator: str, precision: str = "bf16", batch=None, *,
+                      reference: bool = False, stream_k: bool | None = None) -> np.ndarray:
+    """Vectorised :func:`gemm_efficiency` [-] (numba kernel; the plain-Python reference with
+    ``reference=True``)."""
+    return _evaluate(ms, ns, ks, accelerator, precision, batch, reference, stream_k=stream_k)[0]
+
+
+def gemm_times(ms, ns, ks, accelerator: str, precision: str = "bf16", batch=None, *,
+               reference: bool = False, stream_k: bool | None = None,
+               out_bytes: float | None = None) -> np.ndarray:
+    """Vectorised :func:`gemm_time` over arrays of shapes [s].
+
+    Parameters
+    ----------
+    ms, ns, ks : array-like of int, same length (scalars broadcast) [elements]
+    accelerator : catalog name; precision : see :data:`infra_lab.compute.PRECISIONS`
+    batch : array-like of int or None, independent GEMMs of that shape per call [-]
+    reference : use the plain-Python reference instead of the numba kernel
+    stream_k : override the library's stream-K scheduling (None: data)
+    out_bytes : bytes per output element written (None: 16-bit; 8 for an fp32
+        read-modify-write accumulation into a main-grad buffer) [bytes]
+
+    Returns
+    -------
+    numpy.ndarray of float64 [s]
+
+    Examples
+    --------
+    >>> import numpy as np, infra_lab as il
+    >>> t = il.compute.gemm_times(np.array([4096, 4097]), 4864, 32896, "MI300X")
+    >>> bool(t[1] > 1.05 * t[0])    # one row more pads a 17th row of 256-row tiles
+    True
+    """
+    if out_bytes is not None:
+        out_bytes = P.check_number("out_bytes", out_bytes, lo=0.0)
+    return _evaluate(ms, ns, ks, accelerator, precision, batch, reference, stream_k=stream_k,
+                     out_bytes=out_bytes)[1]
+
+
+def gemm_efficiency(m: int, n: int, k: int, accelerator: str, precision: str = "bf16",
+                    batch: int = 1) -> float:
+    """Achieved fraction of the dense peak for one GEMM C[m×n] = A[m×k]·B[k×n] [-].
+
+    Parameters
+    ----------
+    m, n, k : GEMM dimensions [elements]
+    accelerator : catalog name or alias, e.g. "MI300X", "H100"
+    precision : "bf16" | "fp16" | "fp8" | "mxfp8" | "fp4" | ...
+    batch : independent GEMMs of this shape in one call (batched) [-]
+
+    Returns
+    -------
+    float : 2mnk·batch / (time · peak) in (0, max_efficiency] [-], the fixed per-kernel cost
+        and the memory bound included
+
+    Notes
+    -----
+    time = max(2mnk·batch / (peak·ceiling·q), bytes / (HBM bw·hbm_eff)) + fixed, with q the
+    best over macro-tiles (tm, tn), split-K s and (where the library ships it) stream-K of
+    util_MN · util_K · wave · tile_eff (see :mod:`infra_lab._kernels.gemm`). The sizing rules
+    (dimensions multiples of 64/128/256, head dim a multiple of 64, tile counts filling the
+    CUs) follow from the quantization terms; none is coded as a rule. Not modelled: clock
+    changes with power at small loads, cache/channel conflicts of power-of-two strides
+    (AMD's K = 32K + 128 advice), the XCD split of MI300X.
+
+    References
+    ----------
+    https://rocm.blogs.amd.com/software-tools-optimization/measuring-max-achievable-flops-part2/README.html
+    https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md
+    https://arxiv.org/abs/2301.03598 (stream-K)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> a = il.compute.gemm_efficiency(8192, 8192, 8192, "MI300X")
+    >>> b = il.compute.gemm_efficiency(8192, 8192, 8000, "MI300X")
+    >>> bool(a > b)
+    True
+    """
+    return float(gemm_efficiencies([m], [n], [k], accelerator, precision, [batch])[0])
+
+
+def gemm_time(m: int, n: int, k: int, accelerator: str, precision: str = "bf16",
+              batch: int = 1) -> float:
+    """Time of one GEMM kernel [s]: max(compute, memory) + the fixed per-kernel cost. See
+    :func:`gemm_efficiency` for the parameters.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> t = il.compute.gemm_time(8192, 8192, 8192, "H100")
+    >>> round(2 * 8192**3 / t / 1e12) <= 794.5    # never above the measured MAMF
+    True
+    """
+    return float(gemm_times([m], [n], [k], accelerator, precision, [batch])[0])
+
+
+def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
+                       reference: bool = False, stream_k: bool | None = None,
+                       out_bytes: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Time and achieved efficiency of grouped GEMMs (one kernel per problem).
+
+    Parameters
+    ----------
+    groups : list of problems, each a sequence of (m, n, k) per group [elements]; m may be
+        0 (an expert with no tokens)
+    accelerator, precision, reference, stream_k, out_bytes : as :func:`gemm_times`
+
+    Returns
+    -------
+    (time_s [s], efficiency [-]) arrays, one entry per problem
+    """
+    from .._kernels import gemm as kg
+
+    if not isinstance(groups, (list, tuple)) or not groups:
+        raise ValidationError("groups: expected a non-empty list of problems, each a list of (m, n, k)")
+    offs = [0]
+    rows: list[tuple] = []
+    for i, prob in enumerate(groups):
+        try:
+            shapes = [tuple(s) for s in prob]
+        except TypeError:
+            raise ValidationError(f"groups[{i}] = {prob!r}: expected a list of (m, n, k)") from None
+        if not shapes or any(len(s) != 3 for s in shapes):
+            raise ValidationError(f"groups[{i}]: expected a non-empty list of (m, n, k) triples")
+        rows.extend(shapes)
+        offs.append(len(rows))
+    arr = np.array(rows, dtype=object)
+    gms = _dims("m", list(arr[:, 0]), allow_zero=True)
+    gns = _dims("n", list(arr[:, 1]))
+    gks = _dims("k", list(arr[:, 2]))
+    if out_bytes is not None:
+        out_bytes = P.check_number("out_bytes", out_bytes, lo=0.0)
+    g = gemm_model(accelerator, precision, stream_k=stream_k)
+    eff, t = kg.empty_outputs(len(offs) - 1)
+    fn = kg.grouped_gemm_reference if reference else kg.grouped_gemm_kernel
+    fn(np.array(offs, dtype=np.int64), gms, gns, gks, *g.args(out_bytes), eff, t)
+    return t, eff
+
+
+def grouped_gemm_time(groups, accelerator: str, precision: str = "bf16") -> float:
+    """Time of one grouped GEMM [s]: ``groups`` is a list of (m, n, k) per group.
+
+    Every group is padded to the shared macro-tile separately and the sum of all groups'
+    tiles is quantized into waves, so many small groups (MoE experts with few tokens each)
+    are slow.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> one = il.compute.grouped_gemm_time([(8320, 4096, 2048)], "MI300X")
+    >>> many = il.compute.grouped_gemm_time([(130, 4096, 2048)] * 64, "MI300X")
+    >>> bool(many > 1.2 * one)   # every 130-row group pads to a whole tile
+    True
+    """
+    return float(grouped_gemm_times([groups], accelerator, precision)[0][0])
+
+
+def fit_gemm_ceiling(accelerator: str, precision: str, measured_max_flops: float) -> float:
+    """The ceiling [-] that makes the model's maximum over all shapes equal a published
+    max-achievable rate: ``measured / (peak · max tile efficiency)``.
+
+    Parameters
+    ----------
+    measured_max_flops : published max-achievable GEMM rate (MAF / MAMF) [FLOP/s]
+    """
+    P.check_number("measured_max_flops", measured_max_flops, lo=0.0, lo_open=True)
+    acc = P.accelerator(accelerator)
+    prec = P.precision(precision)
+    c = measured_max_flops / (P.peak(acc, prec) * max_tile_efficiency(acc.name))
+    if c > 1.0:
+        raise ValidationError(f"measured_max_flops = {measured_max_flops:.4g}: above {acc.name}'s {prec} peak")
+    return c
+
+
+# --------------------------------------------------------------------------------------
+# Rooflines and generic op times
+# --------------------------------------------------------------------------------------
+def op_time(flops: float, bytes_: float, accelerator: str, precision: str = "bf16", *,
+            efficiency: float = 1.0, memory_efficiency: float | None = None,
+            launch: bool = True) -> float:
+    """Roofline time of one op [s].
+
+    Parameters
+    ----------
+    flops : work [FLOP]; bytes_ : HBM traffic, reads + writes [bytes]
+    accelerator : catalog name; precision : sets the peak
+    efficiency : achieved fraction of peak on the compute side [-] (1 for element-wise ops)
+    memory_efficiency : fraction of peak HBM bandwidth [-] (None: the device's value)
+    launch : add the fixed per-kernel cost
+
+    Notes
+    -----
+    t = max(flops / (peak·efficiency), bytes / (hbm_bw·memory_efficiency)) + kernel_fixed_s
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> t = il.compute.op_time(0, 4.33e9, "MI300X", launch=False)   # 4.33 GB at 4.33 TB/s
+    >>> round(t * 1e3, 3)
+    1.0
+    """
+    f = P.check_number("flops", flops, lo=0.0)
+    b = P.check_number("bytes_", bytes_, lo=0.0)
+    e = P.check_number("efficiency", efficiency, lo=0.0, hi=1.0, lo_open=True)
+    acc = P.accelerator(accelerator)
+    prec = P.precision(precision)
+    me = P.hbm_efficiency(acc.name) if memory_efficiency is None else \
+        P.check_number("memory_efficiency", memory_efficiency, lo=0.0, hi=1.0, lo_open=True)
+    if not isinstance(launch, bool):
+        raise ValidationError(f"launch = {launch!r}: expected True or False")
+    t = max(f / (P.peak(acc, prec) * e), b / (acc.hbm_bw_Bps * me))
+    return t + (P.kernel_fixed_s(acc.name) if launch else 0.0)
+
+
+def ridge_points(accelerators: list[str], precision: str = "bf16") -> pl.DataFrame:
+    """Ridge points (peak / HBM bandwidth) of each device [FLOP/byte].
+
+    Returns accelerator, vendor, precision, peak_tflops [TFLOP/s], hbm_bw_TBps [TB/s],
+    ridge_flop_per_byte, max_achievable_tflops (fitted max GEMM rate) [TFLOP/s],
+    achievable_ridge_flop_per_byte (max-achievable rate / achievable bandwidth).
+    """
+    rows = []
+    for a in _names(accelerators):
+        acc = P.accelerator(a)
+        g = gemm_model(acc.name, precision)
+        rows.append({
+            "accelerator": acc.name, "vendor": acc.vendor, "precision": g.precision,
+            "peak_tflops": g.peak_flops / 1e12, "hbm_bw_TBps": acc.hbm_bw_Bps / 1e12,
+            "ridge_flop_per_byte": g.peak_flops / acc.hbm_bw_Bps,
+            "max_achievable_tflops": g.max_efficiency * g.peak_flops / 1e12,
+            "achievable_ridge_flop_per_byte": g.max_efficiency * g.peak_flops / g.mem_bw_Bps,
+        })
+    return pl.DataFrame(rows)
+
+
+def _names(accelerators: Any) -> list[str]:
+    if isinstance(accelerators, str) or not isinstance(accelerators, (list, tuple)) or not accelerators:
+        raise ValidationError(f"accelerators = {accelerators!r}: expected a non-empty list of catalog names")
+    return list(accelerators)
+
+
+def roofline(accelerators: list[str], precision: str = "bf16", intensities=None) -> pl.DataFrame:
+    """Attainable FLOP/s against arithmetic intensity for each device.
+
+    Parameters
+    ----------
+    accelerators : catalog names; precision : e.g. "bf16"
+    intensities : FLOP/byte grid (default: 64 log-spaced points, 0.1 to 10,000)
+
+    Returns
+    -------
+    polars.DataFrame : accelerator, vendor, intensity_flop_per_byte, attainable_tflops
+        (min(peak, I × peak HBM bandwidth)) [TFLOP/s]
+    """
+    grid = np.logspace(-1, 4, 64) if intensities is None else np.asarray(intensities, dtype=float)
+    if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+        raise ValidationError("intensities: expected positive finite FLOP/byte values")
+    prec = P.precision(precision)
+    frames = []
+    for a in _names(accelerators):
+        acc = P.accelerator(a)
+        att = np.minimum(P.peak(acc, prec), grid * acc.hbm_bw_Bps) / 1e12
+        frames.append(pl.DataFrame({
+            "accelerator": [acc.name] * grid.size, "vendor": [acc.vendor] * grid.size,
+            "intensity_flop_per_byte": grid, "attainable_tflops": att,
+        }))
+    return pl.concat(frames)
+
+
+def efficiency_grid(ms, ns, k: int, accelerator: str, precision: str = "bf16", *,
+                    stream_k: bool | None = None) -> pl.DataFrame:
+    """GEMM efficiency over an (M, N) grid at fixed K (one numba call).
+
+    Returns m, n, k, efficiency [-], achieved_tflops [TFLOP/s] (fixed cost included).
+    """
+    k = P.check_number("k", k, lo=1, integer=True)
+    ms, ns = _dims("ms", ms), _dims("ns", ns)
+    mm, nn = np.meshgrid(ms, ns, indexing="ij")
+    mm, nn = mm.ravel(), nn.ravel()
+    eff = gemm_efficiencies(mm, nn, np.full(mm.size, k), accelerator, precision, stream_k=stream_k)
+    peak = gemm_model(accelerator, precision).peak_flops
+    return pl.DataFrame({"m": mm, "n": nn, "k": np.full(mm.size, k), "efficiency": eff,
+                         "achieved_tflops": eff * peak / 1e12})

@@ -1,0 +1,161 @@
+"""MoE routing: per-expert token counts and the expected load imbalance of top-k routing.
+
+Two questions the step model needs answered for a mixture-of-experts layer:
+
+* how the routed rows of one rank split over its local experts (the grouped GEMM pads each
+  expert's rows to the tile separately, so the split matters): :func:`expert_token_counts`
+  draws them from a seeded multinomial;
+* how much more than the mean the busiest expert-parallel rank receives (every rank waits
+  for it at the combine all-to-all): :func:`moe_load_imbalance`, closed form or a seeded
+  Monte Carlo of top-k routing.
+
+Both assume a router that is balanced *on average* (auxiliary loss, bias or PID balancing
+as in DeepSeek-V3 and ZAYA1): what remains is the sampling noise of routing a finite number
+of tokens, a lower bound of the imbalance of a real router, whose per-batch expert
+popularity also varies.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+
+from ..errors import ValidationError
+from . import _params as P
+
+__all__ = ["moe_load_imbalance", "expert_token_counts", "expected_max_std_normal"]
+
+METHODS = ("auto", "normal", "monte_carlo")
+
+
+@cache
+def expected_max_std_normal(n: int) -> float:
+    """E[max of n independent standard normals] [-] (numerical integration; 0 for n = 1).
+
+    Examples
+    --------
+    >>> round(expected_max_std_normal(2), 4)        # 1/sqrt(pi)
+    0.5642
+    """
+    n = P.check_number("n", n, lo=1, integer=True)
+    if n == 1:
+        return 0.0
+    x = np.linspace(-12.0, 12.0, 24001)
+    phi = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    Phi = 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+    f = x * n * phi * Phi ** (n - 1)
+    return float(np.sum((f[1:] + f[:-1]) * 0.5 * np.diff(x)))
+
+
+def moe_load_imbalance(tokens: int, experts: int, top_k: int, ep: int, *,
+                       method: str = "auto", trials: int | None = None, seed: int = 0,
+                       capacity_factor: float | None = None, popularity_cv: float = 0.0) -> float:
+    """Expected busiest-rank load over the mean load for top-k routing [-] (≥ 1).
+
+    Parameters
+    ----------
+    tokens : tokens each expert-parallel rank routes per micro-batch [tokens]; the group
+        routes ``tokens · ep`` in all
+    experts : routed experts E [-]; top_k : experts per token k [-]
+    ep : expert-parallel ranks, each holding E/ep experts [-]
+    method : "normal" (closed form), "monte_carlo" (seeded, numba) or "auto" (Monte Carlo
+        when a rank receives fewer than 200 rows on average, else the closed form)
+    trials : Monte Carlo draws (None: enough for ~2·10⁷ routed rows in all, 16-400)
+    seed : Monte Carlo seed
+    capacity_factor : token dropping at this factor caps the result (None: dropless)
+    popularity_cv : coefficient of variation of the experts' share of tokens within one
+        micro-batch [-] (0: a perfectly balanced router, sampling noise only; closed form
+        only). A user assumption: no published per-micro-batch figure is in the data.
+
+    Returns
+    -------
+    float : E[max_r L_r] / E[L_r] [-]; exactly 1 for ep = 1
+
+    Notes
+    -----
+    Rank r's load L_r sums, over the N = tokens·ep tokens, how many of each token's k experts
+    live on r: a hypergeometric count with mean k/ep and variance
+    k·(1/ep)(1 − 1/ep)(E − k)/(E − 1). The loads sum to N·k, so with σ² = N times that variance
+    the normal approximation gives E[max] = mean + σ·e_ep/√(1 − 1/ep), e_ep the expected
+    maximum of ep standard normals. The Monte Carlo samples the k-subsets themselves. With
+    expert shares varying by ``popularity_cv`` a rank's share varies by cv/√(E/ep), adding
+    cv²·ep/E to the squared relative standard deviation. The sampling noise alone is small
+    at training token counts (a per-cent or two): measured imbalance is dominated by the
+    router's skew, which ``popularity_cv`` stands for.
+
+    Examples
+    --------
+    >>> from infra_lab.compute import moe_load_imbalance
+    >>> moe_load_imbalance(8192, 16, 1, 1)
+    1.0
+    >>> r = moe_load_imbalance(4096, 256, 8, 64, method="normal")   # DeepSeek-V3-like
+    >>> round(r, 3)
+    1.013
+    >>> round(moe_load_imbalance(4096, 256, 8, 64, popularity_cv=0.3), 2)
+    1.35
+    """
+    T = P.check_number("tokens", tokens, lo=1, integer=True)
+    E = P.check_number("experts", experts, lo=1, integer=True)
+    k = P.check_number("top_k", top_k, lo=1, integer=True)
+    n = P.check_number("ep", ep, lo=1, integer=True)
+    if k > E:
+        raise ValidationError(f"top_k = {k}: must be <= experts = {E}")
+    if E % n:
+        raise ValidationError(f"ep = {n}: must divide experts = {E}")
+    if method not in METHODS:
+        raise ValidationError(f"method = {method!r}: allowed {', '.join(METHODS)}")
+    s = P.check_number("seed", seed, lo=0, integer=True)
+    cf = None if capacity_factor is None else P.check_number("capacity_factor", capacity_factor, lo=1.0)
+    cv = P.check_number("popularity_cv", popularity_cv, lo=0.0, hi=10.0)
+    if n == 1:
+        return 1.0
+    N = T * n
+    mean = N * k / n
+    if method == "auto":
+        method = "monte_carlo" if (mean < 200 and cv == 0.0) else "normal"
+    if method == "normal":
+        var = N * k * (1.0 / n) * (1.0 - 1.0 / n) * ((E - k) / (E - 1) if E > 1 else 0.0)
+        rel2 = var / mean**2 + cv * cv * n / E * (1.0 - 1.0 / n)
+        r = 1.0 + math.sqrt(rel2) * expected_max_std_normal(n) / math.sqrt(1.0 - 1.0 / n)
+    else:
+        if cv > 0.0:
+            raise ValidationError("popularity_cv > 0 is modelled by method='normal' only")
+        if trials is None:
+            trials = int(min(400, max(16, 2e7 // (N * k))))
+        tr = P.check_number("trials", trials, lo=1, hi=10**6, integer=True)
+        if N * k * tr > 5e9:
+            raise ValidationError(f"monte_carlo: {N * k * tr:.3g} routed rows to draw; use method='normal'")
+        r = float(_mc(N, E, k, n, tr, s).mean())
+    return min(r, cf) if cf is not None else r
+
+
+@cache
+def _mc(N: int, E: int, k: int, n: int, trials: int, seed: int) -> np.ndarray:
+    from .._kernels.moe import busiest_rank_ratio_kernel
+
+    out = np.empty(trials)
+    busiest_rank_ratio_kernel(N, E, k, n, trials, seed, out)
+    return out
+
+
+def expert_token_counts(rows: int, experts: int, seed: int = 0) -> np.ndarray:
+    """Rows routed to each of ``experts`` local experts when ``rows`` rows are spread by a
+    balanced router: a seeded multinomial draw [rows] (int64 array summing to ``rows``).
+
+    Examples
+    --------
+    >>> c = expert_token_counts(8192, 16, seed=1)
+    >>> int(c.sum()), len(c)
+    (8192, 16)
+    """
+    R = P.check_number("rows", rows, lo=0, integer=True)
+    E = P.check_number("experts", experts, lo=1, integer=True)
+    s = P.check_number("seed", seed, lo=0, integer=True)
+    return _counts(R, E, s).copy()
+
+
+@cache
+def _counts(R: int, E: int, s: int) -> np.ndarray:
+    return np.random.default_rng(s).multinomial(R, np.full(E, 1.0 / E)).astype(np.int64)

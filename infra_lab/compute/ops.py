@@ -1,0 +1,730 @@
+"""Per-layer op tables: the GEMM list of a model and every op of one layer, timed.
+
+:func:`gemm_records` is the GEMM list of one layer of each kind (the only place it is
+written; ``ModelSpec`` counts FLOPs from it). :func:`layer_ops` turns it into the op table
+the training model consumes: GEMMs (forward, input-gradient and weight-gradient), grouped
+expert GEMMs with seeded per-expert token counts, fused attention, memory-bound element-wise
+ops, MoE routing and permutation, and the quantize/cast ops of FP8/FP4 training, each
+tagged with a ``component`` from :data:`COMPONENTS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import ValidationError, unknown
+from . import _params as P
+from .attention import attention_cost
+from .gemm import gemm_model
+from .moe import expert_token_counts
+
+__all__ = ["COMPONENTS", "GEMM_COMPONENTS", "GemmRecords", "gemm_records", "layer_ops",
+           "layer_times", "optimizer_step_time", "roofline_points", "OP_TYPES", "LAYER_KINDS"]
+
+COMPONENTS = (
+    "attn_gemm",           # q/k/v/o projections, MLA down/up projections
+    "attention",           # attention core (fused flash kernel, or QKᵀ/AV GEMMs unfused)
+    "mlp_gemm",            # dense MLP up/gate/down (also Zamba2's shared MLP)
+    "expert_gemm",         # routed experts: grouped GEMMs
+    "shared_expert_gemm",  # always-on experts of an MoE layer
+    "router",              # router GEMMs and the softmax/top-k
+    "permute",             # MoE token permutation / unpermutation (memory-bound)
+    "ssm_gemm",            # Mamba2 in/out projections
+    "ssm_scan",            # Mamba2 convolution and scan (memory-bound)
+    "lora_gemm",           # LoRA adapters (Zamba2)
+    "hybrid_linear",       # Zamba2's per-insertion output linear
+    "mtp_proj",            # multi-token-prediction projection (2h -> h)
+    "head",                # LM head GEMM
+    "loss",                # cross-entropy over the vocabulary
+    "norm",                # RMSNorm / LayerNorm
+    "memory",              # other element-wise ops: activations, residual adds, RoPE, softmax, convs
+    "cast",                # FP8/FP4 quantization: cast, transpose, scales, amax
+)
+"""Components of :func:`layer_ops` rows (documented enum; the training model groups by it)."""
+
+GEMM_COMPONENTS = ("attn_gemm", "mlp_gemm", "expert_gemm", "shared_expert_gemm", "router",
+                   "ssm_gemm", "lora_gemm", "hybrid_linear", "mtp_proj", "head")
+_LOW_PREC = ("attn_gemm", "mlp_gemm", "expert_gemm", "shared_expert_gemm", "ssm_gemm",
+             "lora_gemm", "hybrid_linear", "mtp_proj")
+"""GEMM components that run at the training precision (FP8/FP4 recipes keep the router, the
+LM head and the attention core in 16 bit, as Transformer Engine / Megatron do)."""
+
+_PRODUCER_FUSED = ("qkv_proj", "q_proj", "q_down", "kv_down", "mlp_up", "shared_mlp_up", "experts_up",
+                   "shared_experts_up", "mlp_down", "shared_mlp_down", "experts_down",
+                   "shared_experts_down", "ssm_in_proj", "mtp_proj")
+"""GEMMs whose FP8/FP4 input cast Transformer Engine fuses into the producing kernel (the
+LayerNorm of LayerNormLinear/LayerNormMLP, the activation before the down projection): the
+producer writes the quantized copies instead of a separate cast reading the 16-bit tensor."""
+
+OP_TYPES = ("gemm", "attention", "memory")
+LAYER_KINDS = ("dense", "moe", "mamba2", "hybrid", "mtp", "head")
+_COMP_CODE = {c: i for i, c in enumerate(COMPONENTS)}
+
+
+@dataclass(frozen=True)
+class GemmRecords:
+    """The forward GEMMs of one layer of each kind (parallel tuples, one entry per GEMM).
+
+    kind : layer kind; name : GEMM name; component : one of :data:`COMPONENTS`;
+    m, n, k : shape per rank [elements] (expert GEMMs: m = all routed rows of the rank);
+    count : GEMMs of this shape (attention core: batch·heads/tp, halved when causal) [-];
+    groups : local experts a grouped GEMM spans (1 otherwise) [-]
+    """
+
+    kind: tuple[str, ...]
+    name: tuple[str, ...]
+    component: tuple[str, ...]
+    m: tuple[float, ...]
+    n: tuple[float, ...]
+    k: tuple[float, ...]
+    count: tuple[float, ...]
+    groups: tuple[int, ...]
+
+    def frame(self) -> pl.DataFrame:
+        """As a polars frame with ``flops`` = 2·m·n·k·count [FLOP]."""
+        m, n, k, c = (np.array(x, dtype=float) for x in (self.m, self.n, self.k, self.count))
+        return pl.DataFrame({"layer_kind": list(self.kind), "name": list(self.name),
+                             "component": list(self.component), "m": m, "n": n, "k": k,
+                             "count": c, "groups": list(self.groups), "flops": 2 * m * n * k * c})
+
+    def flops_by(self, kind: str) -> float:
+        """Forward FLOPs of one layer of ``kind`` [FLOP]."""
+        return float(sum(2.0 * m * n * k * c for kk, m, n, k, c in
+                         zip(self.kind, self.m, self.n, self.k, self.count, strict=True) if kk == kind))
+
+
+def _spec(spec):
+    from .. import models
+
+    if isinstance(spec, str):
+        return models.get(spec)
+    if isinstance(spec, dict):
+        return models.ModelSpec.from_dict(spec)
+    if not isinstance(spec, models.ModelSpec):
+        raise ValidationError(f"spec = {spec!r}: expected a ModelSpec, a preset name or a model table")
+    return spec
+
+
+def _check_parallel(spec, tp: int, ep: int, etp: int) -> None:
+    if spec.experts:
+        if spec.experts % ep:
+            raise ValidationError(f"ep = {ep}: must divide the model's {spec.experts} experts")
+    elif ep != 1:
+        raise ValidationError(f"ep = {ep}: the model has no experts (use ep = 1)")
+    del tp, etp
+
+
+def gemm_records(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *, causal: bool = True,
+                 ep: int = 1, expert_tp: int | None = None) -> GemmRecords:
+    """The forward GEMMs of one layer of each kind, per rank.
+
+    Parameters
+    ----------
+    spec : ModelSpec or preset name
+    seq_len : s [tokens]; micro_batch : b [sequences]
+    tp : tensor-parallel size: column-parallel outputs (n) and row-parallel inputs (k) are
+        divided by tp, attention heads split across ranks
+    causal : halve the attention-core GEMM count (FLOP convention; the op table times the
+        diagonal blocks separately)
+    ep : expert-parallel size (E/ep local experts per rank)
+    expert_tp : expert tensor-parallel size (None: tp). Expert widths are divided by it and
+        each rank processes tokens·top_k·expert_tp/tp routed rows, so the experts' FLOPs per
+        rank are the same for every split.
+
+    Returns
+    -------
+    GemmRecords : kinds from ``spec.layer_kinds()`` plus ``"mtp"`` (multi-token-prediction
+    modules, if any) and ``"head"`` (LM head). Each GEMM costs 2·m·n·k·count FLOP per rank.
+    Non-GEMM work (Mamba2 scan and convolutions, CCA convolutions) is not listed.
+
+    Examples
+    --------
+    >>> from infra_lab.compute import gemm_records
+    >>> r = gemm_records("llama3-8b", 4096)
+    >>> r.name[0], r.component[0], r.m[0], r.n[0], r.k[0]
+    ('qkv_proj', 'attn_gemm', 4096.0, 6144.0, 4096.0)
+    """
+    spec = _spec(spec)
+    s = P.check_number("seq_len", seq_len, lo=1, integer=True)
+    b = P.check_number("micro_batch", micro_batch, lo=1, integer=True)
+    t = P.check_number("tp", tp, lo=1, integer=True)
+    e = P.check_number("ep", ep, lo=1, integer=True)
+    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, integer=True)
+    if not isinstance(causal, bool):
+        raise ValidationError(f"causal = {causal!r}: expected True or False")
+    _check_parallel(spec, t, e, etp)
+    if spec.heads % t:
+        raise ValidationError(f"tp = {t}: must divide the model's {spec.heads} attention heads")
+    return _records(spec, s, b, t, causal, e, etp)
+
+
+def _window_factor(s: int, w: int, causal: bool) -> float:
+    """Attention-core work of a layer with window ``w`` (0: none) relative to full s×s
+    attention; exactly 0.5 for an unwindowed causal mask (the FLOP convention)."""
+    if not w or w >= s:
+        return 0.5 if causal else 1.0
+    if causal:
+        return (w * (w + 1) / 2.0 + (s - w) * w) / (float(s) * s)
+    return w / float(s)
+
+
+def _windows(spec) -> list[tuple[int, float]]:
+    """(window, share of attention layers) over the model's attention layers."""
+    ws = spec.attention_windows() if hasattr(spec, "attention_windows") else []
+    if not ws:
+        return [(0, 1.0)]
+    out: dict[int, int] = {}
+    for w in ws:
+        out[w] = out.get(w, 0) + 1
+    return [(w, c / len(ws)) for w, c in sorted(out.items())]
+
+
+@functools.lru_cache(maxsize=512)
+def _records(spec, s: int, b: int, tp: int, causal: bool, ep: int, etp: int) -> GemmRecords:
+    out: list[tuple] = []
+    h, a, kv, d = spec.hidden, spec.heads, spec.kv_heads, spec.head_dim
+    T = float(s * b)
+    f = sum(share * _window_factor(s, w, causal) for w, share in _windows(spec))
+    nb = b * a / tp
+
+    def add(kind, name, comp, m, n, k, count=1.0, groups=1):
+        out.append((kind, name, comp, float(m), float(n), float(k), float(count), int(groups)))
+
+    def attn(kind):
+        if spec.attention == "mla":
+            qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
+            if spec.q_lora_rank:
+                add(kind, "q_down", "attn_gemm", T, spec.q_lora_rank, h)
+                add(kind, "q_up", "attn_gemm", T, a * qk / tp, spec.q_lora_rank)
+            else:
+                add(kind, "q_proj", "attn_gemm", T, a * qk / tp, h)
+            add(kind, "kv_down", "attn_gemm", T, spec.kv_lora_rank + spec.qk_rope_head_dim, h)
+            add(kind, "kv_up", "attn_gemm", T, a * (spec.qk_nope_head_dim + spec.v_head_dim) / tp, spec.kv_lora_rank)
+            add(kind, "attn_scores", "attention", s, s, qk, nb * f)
+            add(kind, "attn_context", "attention", s, spec.v_head_dim, s, nb * f)
+            add(kind, "out_proj", "attn_gemm", T, h, a * spec.v_head_dim / tp)
+            return
+        din = spec._attn_in()
+        add(kind, "qkv_proj", "attn_gemm", T, (a + 2 * kv) * d / tp, din)
+        if spec.lora_attention and spec.lora_rank and spec.arch == "hybrid_ssm":
+            r = spec.lora_rank
+            add(kind, "qkv_lora_down", "lora_gemm", T, 3 * r, din)
+            add(kind, "qkv_lora_up", "lora_gemm", T, (a + 2 * kv) * d / tp, r)
+        add(kind, "attn_scores", "attention", s, s, d, nb * f)
+        add(kind, "attn_context", "attention", s, d, s, nb * f)
+        add(kind, "out_proj", "attn_gemm", T, h, a * d / tp)
+
+    gate = 3 if spec.gated else 2
+
+    def mlp(kind, width, rows, prefix, comp, w_tp, groups=1):
+        add(kind, f"{prefix}_up", comp, rows, (gate - 1) * width / w_tp, h, 1.0, groups)
+        add(kind, f"{prefix}_down", comp, rows, h, width / w_tp, 1.0, groups)
+
+    def moe(kind):
+        attn(kind)
+        if spec.router == "mlp":
+            r = spec.router_hidden
+            add(kind, "router_down", "router", T, r, h)
+            add(kind, "router_mlp", "router", T, r, r, 2)
+            add(kind, "router_out", "router", T, spec.experts + 1, r)
+        else:
+            add(kind, "router", "router", T, spec.experts, h)
+        rows = T * spec.top_k * etp / tp
+        mlp(kind, spec.expert_ffn_hidden or spec.ffn_hidden, rows, "experts", "expert_gemm", etp,
+            groups=spec.experts // ep)
+        if spec.shared_experts:
+            mlp(kind, spec.shared_experts * spec.shared_expert_ffn_hidden, T, "shared_experts",
+                "shared_expert_gemm", tp)
+
+    def dense(kind):
+        attn(kind)
+        mlp(kind, spec.ffn_hidden, T, "mlp", "mlp_gemm", tp)
+
+    kinds = spec.layer_kinds()
+    if "dense" in kinds:
+        dense("dense")
+    if "moe" in kinds:
+        moe("moe")
+    if set(kinds) & {"mamba2", "hybrid"}:
+        di, n, ng = spec.d_inner, spec.ssm_state, spec.ssm_groups
+
+        def mamba(kind):
+            add(kind, "ssm_in_proj", "ssm_gemm", T, (2 * di + 2 * ng * n + spec.ssm_heads) / tp, h)
+            add(kind, "ssm_out_proj", "ssm_gemm", T, h, di / tp)
+
+        if "mamba2" in kinds:
+            mamba("mamba2")
+        if "hybrid" in kinds:
+            attn("hybrid")
+            mlp("hybrid", spec.ffn_hidden, T, "shared_mlp", "mlp_gemm", tp)
+            if spec.lora_rank:
+                add("hybrid", "mlp_lora_down", "lora_gemm", T, spec.lora_rank, h)
+                add("hybrid", "mlp_lora_up", "lora_gemm", T, (gate - 1) * spec.ffn_hidden / tp, spec.lora_rank)
+            add("hybrid", "hybrid_linear", "hybrid_linear", T, h, h)
+            mamba("hybrid")
+    if spec.mtp_layers:
+        add("mtp", "mtp_proj", "mtp_proj", T, h, 2 * h)
+        (moe if spec.experts and kinds[-1] == "moe" else dense)("mtp")
+        add("mtp", "lm_head", "head", T, spec.vocab / tp, h)
+    add("head", "lm_head", "head", T, spec.vocab / tp, h)
+    cols = list(zip(*out, strict=True))
+    return GemmRecords(*(tuple(c) for c in cols))
+
+
+# --------------------------------------------------------------------------------------
+# Element-wise (memory-bound) ops
+# --------------------------------------------------------------------------------------
+def _elementwise(spec, kind: str, T: float, tp: int, sp: bool, s: int, b: int, flash: bool,
+                 ep: int, etp: int, act: float, logit_b: float, permute_passes: float
+                 ) -> list[tuple[str, str, float]]:
+    """(name, component, bytes) of the forward memory-bound ops of one layer of ``kind``."""
+    h = spec.hidden
+    ts = T / tp if sp else T  # norms/residuals act on a 1/tp slice with sequence parallelism
+    gate = 3.0 if spec.gated else 2.0
+    ops: list[tuple[str, str, float]] = []
+
+    def attention_side() -> None:
+        ops.append(("norm_attn", "norm", 2 * ts * h * act))
+        if spec.pos_emb == "rope":
+            if spec.attention == "mla":
+                w = spec.heads * spec.qk_rope_head_dim / tp + spec.qk_rope_head_dim
+            else:
+                w = (spec.heads + spec.kv_heads) * spec.head_dim / tp
+            ops.append(("rope", "memory", 2 * T * w * act))
+        if spec.attention == "cca":
+            c = (spec.heads + spec.kv_heads) * spec.head_dim / tp
+            ops.append(("cca_conv", "memory", 2 * 2 * T * c * act))
+        if not flash:
+            ops.append(("softmax", "memory", 2 * b * spec.heads / tp * float(s) * s * act))
+        ops.append(("residual_attn", "memory", 3 * ts * h * act))
+
+    def mlp_act(width: float, rows: float, name: str) -> None:
+        ops.append((f"{name}_act", "memory", gate * rows * width * act))
+
+    def moe_side() -> None:
+        ef = spec.expert_ffn_hidden or spec.ffn_hidden
+        ops.append(("router_softmax_topk", "router", 2 * T * (spec.experts + 1) * logit_b))
+        rows = T * spec.top_k * etp / tp
+        passes = permute_passes if ep > 1 else 1.0
+        # gather each token's top_k copies into expert order (read T rows, write k·T rows),
+        # then scatter back and sum the k weighted copies (read k·T, write T)
+        ops.append(("moe_permute", "permute", passes * (T * etp / tp + rows) * h * act))
+        ops.append(("moe_unpermute", "permute", passes * (rows + T * etp / tp) * h * act))
+        mlp_act(ef / etp, rows, "experts")
+        if spec.shared_experts:
+            mlp_act(spec.shared_experts * spec.shared_expert_ffn_hidden / tp, T, "shared_experts")
+
+    if kind in ("dense", "moe", "hybrid", "mtp"):
+        if kind == "mtp":
+            ops.append(("mtp_norms", "norm", 2 * 2 * ts * h * act))
+        attention_side()
+        ops.append(("norm_mlp", "norm", 2 * ts * h * act))
+        is_moe = kind == "moe" or (kind == "mtp" and spec.experts and spec.layer_kinds()[-1] == "moe")
+        if is_moe:
+            moe_side()
+        else:
+            mlp_act(spec.ffn_hidden / tp, T, "mlp")
+        ops.append(("residual_mlp", "memory", 3 * ts * h * act))
+    if kind in ("mamba2", "hybrid"):
+        di, n, g, nh = spec.d_inner, spec.ssm_state, spec.ssm_groups, spec.ssm_heads
+        ops.append(("norm_ssm", "norm", 2 * ts * h * act))
+        ops.append(("ssm_conv_scan", "ssm_scan", T * (2 * di + 2 * g * n + nh + di) / tp * act * 2))
+        ops.append(("residual_ssm", "memory", 3 * ts * h * act))
+    if kind in ("head", "mtp"):
+        ops.append(("final_norm", "norm", 2 * ts * h * act))
+        ops.append(("cross_entropy", "loss", 2 * T * spec.vocab / tp * 4.0))
+    return ops
+
+
+# --------------------------------------------------------------------------------------
+# The op table
+# --------------------------------------------------------------------------------------
+class _Table:
+    """Column lists of the op table being built."""
+
+    COLS = ("layer_kind", "pass", "op", "op_type", "component", "m", "n", "k", "count",
+            "groups", "flops", "bytes", "time_s", "efficiency")
+
+    def __init__(self) -> None:
+        self.c: dict[str, list] = {k: [] for k in self.COLS}
+
+    def add(self, **kw: Any) -> None:
+        for k in self.COLS:
+            self.c[k].append(kw[k])
+
+    def frame(self, mem_bw: float, fixed: float) -> pl.DataFrame:
+        d = self.c
+        flops = np.array(d["flops"], dtype=float)
+        byts = np.array(d["bytes"], dtype=float)
+        t = np.array(d["time_s"], dtype=float)
+        kernels = np.where(np.array(d["op_type"]) == "memory", np.array(d["count"], dtype=float), 1.0)
+        mem_bound = byts / mem_bw >= (t - kernels * fixed) * (1 - 1e-9)
+        return pl.DataFrame({
+            "layer_kind": d["layer_kind"], "pass": d["pass"], "op": d["op"], "op_type": d["op_type"],
+            "component": d["component"],
+            "m": np.array(d["m"], dtype=float), "n": np.array(d["n"], dtype=float),
+            "k": np.array(d["k"], dtype=float), "count": np.array(d["count"], dtype=float),
+            "groups": np.array(d["groups"], dtype=np.int64), "flops": flops, "bytes": byts,
+            "intensity": np.where(byts > 0, flops / np.maximum(byts, 1e-30), 0.0),
+            "efficiency": np.array(d["efficiency"], dtype=float), "time_s": t,
+            "bound": np.where(mem_bound, "memory", "compute"),
+        })
+
+
+def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator: str = "MI300X",
+              precision: str = "bf16", *, causal: bool = True, flash: bool = True,
+              sequence_parallel: bool = False, passes: tuple[str, ...] = ("fwd",), ep: int = 1,
+              expert_tp: int | None = None, seed: int = 0, attention_kernel: str | None = None,
+              main_grad_bytes: float | None = None, weight_cast_every: int = 1,
+              fuse_casts: bool = True, stream_k: bool | None = None, window: int = 0) -> pl.DataFrame:
+    """The op list of one layer of each kind on one rank, timed on ``accelerator``.
+
+    Parameters
+    ----------
+    spec : ModelSpec or preset name
+    seq_len : tokens per sequence on this rank s [tokens] (with context parallelism: s/cp)
+    micro_batch : sequences b [-]; tp : tensor-parallel size [-]
+    accelerator : catalog name
+    precision : training GEMM precision ("bf16", "fp8", "mxfp8", "fp4", ...). Low-precision
+        recipes run the layers' linear GEMMs at ``precision`` and keep the router, the LM head
+        and attention in 16 bit; their quantization appears as explicit ``cast`` ops.
+    causal : causal attention (the fused kernel computes whole diagonal blocks)
+    flash : fused attention; False: QKᵀ and AV as batched GEMMs plus a softmax op with s²
+        tensors in HBM
+    sequence_parallel : norms and residuals on a 1/tp slice of the tokens
+    passes : any of "fwd", "bwd". Backward of a GEMM = input gradient (m×n·nᵀ: shape (m, k, n))
+        + weight gradient (shape (k, n, m)) accumulated into an fp32 main-grad buffer;
+        attention backward = the kernel's backward (2.5× forward FLOPs); element-wise ops 2×
+        forward bytes.
+    ep : expert-parallel size; expert_tp : expert tensor-parallel size (None: tp)
+    seed : seed of the per-expert token counts (multinomial) of the grouped expert GEMMs
+    attention_kernel : kernel name (None: the device's default, see
+        :func:`infra_lab.compute.attention_kernels`)
+    main_grad_bytes : bytes per element of the gradient buffer the weight-gradient GEMMs
+        accumulate into (read + write) [bytes] (None: data, 4 = fp32 as Megatron; 0: the
+        16-bit gradient is written once)
+    weight_cast_every : micro-batches that share one quantized copy of the weights [-]
+    fuse_casts : input casts of GEMMs that follow a norm or an activation are fused into that
+        kernel (Transformer Engine's LayerNormLinear / LayerNormMLP): only the quantized copies
+        are written; False: every cast is a separate kernel reading the 16-bit tensor
+    stream_k : override the library's stream-K scheduling (None: data)
+    window : sliding-window attention size for every layer [tokens] (0: the model's own
+        windows, ``spec.attention_windows()``, averaged over its attention layers)
+
+    Returns
+    -------
+    polars.DataFrame
+        layer_kind, pass, op, op_type ("gemm" | "attention" | "memory"), component (one of
+        :data:`COMPONENTS`), m, n, k, count, groups, flops [FLOP], bytes [bytes], intensity
+        [FLOP/byte], efficiency (achieved fraction of peak at the op's precision) [-],
+        time_s [s], bound ("compute" | "memory").
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> ops = il.compute.layer_ops("llama3-8b", 4096, 1, 1, "MI300X")
+    >>> sorted(set(ops["op_type"]))
+    ['attention', 'gemm', 'memory']
+    >>> ops.filter(ops["component"] == "attention")["op"].to_list()
+    ['attention']
+    """
+    spec = _spec(spec)
+    s = P.check_number("seq_len", seq_len, lo=1, integer=True)
+    b = P.check_number("micro_batch", micro_batch, lo=1, integer=True)
+    t = P.check_number("tp", tp, lo=1, integer=True)
+    e = P.check_number("ep", ep, lo=1, integer=True)
+    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, integer=True)
+    sd = P.check_number("seed", seed, lo=0, integer=True)
+    wce = P.check_number("weight_cast_every", weight_cast_every, lo=1, integer=True)
+    win = P.check_number("window", window, lo=0, integer=True)
+    for name, v in (("causal", causal), ("flash", flash), ("sequence_parallel", sequence_parallel),
+                    ("fuse_casts", fuse_casts)):
+        if not isinstance(v, bool):
+            raise ValidationError(f"{name} = {v!r}: expected True or False")
+    if isinstance(passes, str) or not isinstance(passes, (tuple, list)) or not passes:
+        raise ValidationError(f"passes = {passes!r}: expected a tuple of 'fwd' and/or 'bwd'")
+    for p in passes:
+        if p not in ("fwd", "bwd"):
+            raise unknown("pass", p, ["fwd", "bwd"])
+    acc = P.accelerator(accelerator)
+    prec = P.precision(precision)
+    if main_grad_bytes is not None:
+        main_grad_bytes = P.check_number("main_grad_bytes", main_grad_bytes, lo=0.0, hi=8.0)
+    if stream_k is not None and not isinstance(stream_k, bool):
+        raise ValidationError(f"stream_k = {stream_k!r}: expected True, False or None")
+    recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
+    key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
+           sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win)
+    return _layer_ops_cached(key, recs)
+
+
+@functools.lru_cache(maxsize=256)
+def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
+    (spec, s, b, t, acc_name, prec, causal, flash, sp, passes, ep, etp, seed, att_kernel,
+     mgb, wce, fuse, stream_k, win) = key
+    from .. import catalog
+    from .._kernels import gemm as kg
+
+    acc = catalog.accelerator(acc_name)
+    act = P.value(acc, "activation_bytes")
+    mgb = P.value(acc, "main_grad_bytes") if mgb is None else mgb
+    hi_prec = "bf16" if prec in P.LOW_PRECISIONS or prec in ("fp32", "tf32") else prec
+    low = prec in P.LOW_PRECISIONS
+    models = {pr: gemm_model(acc.name, pr, stream_k=stream_k) for pr in {prec, hi_prec}}
+    T = float(s * b)
+    tab = _Table()
+
+    # ---- plain and grouped GEMMs: collect shapes, evaluate with one kernel call per class
+    plain: dict[tuple[str, float], list] = {}     # (precision, out_bytes) -> [(row, m, n, k, count)]
+    grouped: dict[tuple[str, float], list] = {}   # -> [(row, [(m, n, k), ...])]
+    rows: list[dict] = []
+    cast_rows: list[tuple] = []
+
+    def wgrad_out() -> float:
+        return 2.0 * mgb if mgb > 0 else act
+
+    for kind, name, comp, m, n, k, count, groups in zip(
+            recs.kind, recs.name, recs.component, recs.m, recs.n, recs.k, recs.count,
+            recs.groups, strict=True):
+        if comp == "attention":
+            continue
+        pr = prec if comp in _LOW_PREC else hi_prec
+        for ps in passes:
+            shapes = [("", m, n, k, act)] if ps == "fwd" else \
+                [("_dgrad", m, k, n, act), ("_wgrad", k, n, m, wgrad_out())]
+            for suffix, mm, nn, kk, ob in shapes:
+                r = {"layer_kind": kind, "pass": ps, "op": name + suffix, "op_type": "gemm",
+                     "component": comp, "m": mm, "n": nn, "k": kk, "count": count, "groups": groups,
+                     "flops": 2.0 * mm * nn * kk * count, "prec": pr}
+                rows.append(r)
+                if groups > 1 or comp == "expert_gemm":
+                    counts = expert_token_counts(int(round(m)), groups, seed)
+                    if ps == "fwd":
+                        g = [(int(c), int(round(n)), int(round(k))) for c in counts]
+                    elif suffix == "_dgrad":
+                        g = [(int(c), int(round(k)), int(round(n))) for c in counts]
+                    else:
+                        g = [(int(round(k)), int(round(n)), int(c)) for c in counts if c > 0]
+                    grouped.setdefault((pr, ob), []).append((r, g))
+                else:
+                    plain.setdefault((pr, ob), []).append((r, mm, nn, kk, count))
+            if low and pr == prec and comp in _LOW_PREC:
+                cast_rows.append((kind, name, comp, m, n, k, ps))
+
+    for (pr, ob), items in plain.items():
+        g = models[pr]
+        ms = np.array([max(1, round(x[1])) for x in items], dtype=np.int64)
+        ns = np.array([max(1, round(x[2])) for x in items], dtype=np.int64)
+        ks_ = np.array([max(1, round(x[3])) for x in items], dtype=np.int64)
+        bs = np.array([max(1, math.ceil(x[4] - 1e-9)) for x in items], dtype=np.int64)
+        eff, tt = kg.empty_outputs(len(items))
+        kg.gemm_kernel(ms, ns, ks_, bs, *g.args(ob), eff, tt)
+        for (r, mm, nn, kk, cnt), ti in zip(items, tt, strict=True):
+            # fractional counts (heads split unevenly) scale the batched time
+            r["time_s"] = ti * (cnt / max(1, math.ceil(cnt - 1e-9)))
+            r["bytes"] = cnt * ((mm * kk + kk * nn) * g.in_bytes + mm * nn * ob)
+    for (pr, ob), items in grouped.items():
+        g = models[pr]
+        offs = [0]
+        gm, gn, gk = [], [], []
+        for _, groups_ in items:
+            for a_, b_, c_ in groups_:
+                gm.append(a_)
+                gn.append(b_)
+                gk.append(c_)
+            offs.append(len(gm))
+        eff, tt = kg.empty_outputs(len(items))
+        kg.grouped_gemm_kernel(np.array(offs, dtype=np.int64), np.array(gm, dtype=np.int64),
+                               np.array(gn, dtype=np.int64), np.array(gk, dtype=np.int64),
+                               *g.args(ob), eff, tt)
+        for (r, groups_), ti in zip(items, tt, strict=True):
+            r["time_s"] = ti
+            r["bytes"] = sum((a_ * c_ + c_ * b_) * g.in_bytes + a_ * b_ * ob for a_, b_, c_ in groups_)
+    for r in rows:
+        pr = r.pop("prec")
+        pk = models[pr].peak_flops
+        tab.add(efficiency=r["flops"] / (r["time_s"] * pk) if r["time_s"] > 0 else 0.0, **r)
+
+    # ---- attention core
+    kinds_with_attn = sorted({kd for kd, c in zip(recs.kind, recs.component, strict=True) if c == "attention"},
+                             key=LAYER_KINDS.index)
+    if spec.attention == "mla":
+        dqk, dv = spec.qk_nope_head_dim + spec.qk_rope_head_dim, spec.v_head_dim
+    else:
+        dqk = dv = spec.head_dim
+    bh = b * spec.heads / t
+    for kind in kinds_with_attn:
+        for ps in passes:
+            if flash:
+                c = {"time_s": 0.0, "flops": 0.0, "bytes": 0.0}
+                for w, share in ([(win, 1.0)] if win else _windows(spec)):
+                    ci = attention_cost(s, dqk, bh, acc.name, ps, causal, kernel=att_kernel,
+                                        head_dim_v=dv, window=w)
+                    for key in c:
+                        c[key] += share * ci[key]
+                c["efficiency"] = c["flops"] / (c["time_s"] * acc.peak("bf16"))
+                tab.add(layer_kind=kind, **{"pass": ps}, op="attention" if ps == "fwd" else "attention_bwd",
+                        op_type="attention", component="attention", m=float(s), n=float(s), k=float(dqk),
+                        count=bh, groups=1, flops=c["flops"], bytes=c["bytes"], time_s=c["time_s"],
+                        efficiency=c["efficiency"])
+            else:
+                g = models[hi_prec]
+                shapes = [("attn_scores", s, s, dqk), ("attn_context", s, dv, s)] if ps == "fwd" else \
+                    [("attn_scores_dgrad", s, dqk, s), ("attn_scores_wgrad", s, dqk, s),
+                     ("attn_context_dgrad", s, s, dv), ("attn_context_wgrad", s, dv, s)]
+                nbatch = max(1, math.ceil(bh - 1e-9))
+                ms = np.array([x[1] for x in shapes], dtype=np.int64)
+                ns = np.array([x[2] for x in shapes], dtype=np.int64)
+                ks_ = np.array([x[3] for x in shapes], dtype=np.int64)
+                eff, tt = kg.empty_outputs(len(shapes))
+                kg.gemm_kernel(ms, ns, ks_, np.full(len(shapes), nbatch, dtype=np.int64), *g.args(), eff, tt)
+                for (nm, mm, nn, kk), ti in zip(shapes, tt, strict=True):
+                    fl = 2.0 * mm * nn * kk * bh
+                    ti = ti * bh / nbatch
+                    tab.add(layer_kind=kind, **{"pass": ps}, op=nm, op_type="gemm", component="attention",
+                            m=float(mm), n=float(nn), k=float(kk), count=bh, groups=1, flops=fl,
+                            bytes=bh * (mm * kk + kk * nn + mm * nn) * act, time_s=ti,
+                            efficiency=fl / (ti * g.peak_flops))
+
+    # ---- memory-bound ops
+    mem_bw = acc.hbm_bw_Bps * P.value(acc, "hbm_efficiency")
+    fixed = P.value(acc, "kernel_fixed_s")
+    logit_b = P.value(acc, "router_logit_bytes")
+    permute_passes = P.value(acc, "moe_permute_passes_ep")
+
+    def mem_op(kind, ps, name, comp, byts, kernels=1.0):
+        tab.add(layer_kind=kind, **{"pass": ps}, op=name, op_type="memory", component=comp, m=0.0, n=0.0,
+                k=0.0, count=kernels, groups=1, flops=0.0, bytes=byts,
+                time_s=byts / mem_bw + kernels * fixed, efficiency=0.0)
+
+    kinds = [kd for kd in LAYER_KINDS if kd in set(recs.kind)]
+    for kind in kinds:
+        for name, comp, byts in _elementwise(spec, kind, T, t, sp, s, b, flash, ep, etp, act,
+                                             logit_b, permute_passes):
+            for ps in passes:
+                if ps == "fwd":
+                    mem_op(kind, ps, name, comp, byts)
+                else:
+                    mem_op(kind, ps, f"{name}_bwd", comp, 2.0 * byts)
+
+    # ---- quantization (cast) ops of low-precision GEMMs
+    if low:
+        eb = P.ELEMENT_BYTES[prec]
+        sb = P.value(acc, "cast_scale_bytes", prec)
+        amax = P.value(acc, "cast_amax_pass", prec)
+        q = act + 2.0 * (eb + sb)  # read 16-bit once, write row- and column-wise quantized copies
+        for kind, name, _comp, m, n, k, ps in cast_rows:
+            w_bytes = k * n * (q + amax * act) / wce  # weights (k×n), one copy per `wce` micro-batches
+            if ps == "fwd":
+                if fuse and name in _PRODUCER_FUSED:  # the producer writes the quantized copies
+                    byts, kernels = m * k * (2.0 * (eb + sb) + amax * act) + w_bytes, 1.0 / wce
+                else:                                 # separate cast of the input X (m×k)
+                    byts, kernels = m * k * (q + amax * act) + w_bytes, 1.0 + 1.0 / wce
+                op = f"{name}_cast"
+            else:                                     # output gradient dY (m×n)
+                byts, kernels, op = m * n * (q + amax * act), 1.0, f"{name}_cast_bwd"
+            mem_op(kind, ps, op, "cast", byts, kernels)
+    return tab.frame(mem_bw, fixed)
+
+
+def layer_times(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator: str = "MI300X",
+                precision: str = "bf16", *, recompute: str = "none", causal: bool = True,
+                flash: bool = True, sequence_parallel: bool = False, **kw: Any) -> pl.DataFrame:
+    """Per-layer forward, backward and recompute time by layer kind.
+
+    Parameters
+    ----------
+    As :func:`layer_ops` (its keyword arguments pass through); recompute : "none" |
+    "selective" (attention core re-run, with the softmax when unfused) | "full" (whole forward
+    re-run, not the LM head).
+
+    Returns
+    -------
+    polars.DataFrame
+        layer_kind, layers (layers of that kind; 1 for "head"), fwd_s, bwd_s, recompute_s
+        [s per layer per micro-batch], flops_fwd [FLOP per layer].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> lt = il.compute.layer_times("llama3-8b", 4096, 1, 1, "MI300X")
+    >>> r = lt.filter(lt["layer_kind"] == "dense").row(0, named=True)
+    >>> 1.7 < r["bwd_s"] / r["fwd_s"] < 2.6
+    True
+    """
+    spec = _spec(spec)
+    if recompute not in ("none", "selective", "full"):
+        raise unknown("recompute", recompute, ["none", "selective", "full"])
+    ops = layer_ops(spec, seq_len, micro_batch, tp, accelerator, precision, causal=causal,
+                    flash=flash, sequence_parallel=sequence_parallel, passes=("fwd", "bwd"), **kw)
+    kinds = spec.layer_kinds()
+    out = []
+    for kind in ops["layer_kind"].unique(maintain_order=True).to_list():
+        sub = ops.filter(pl.col("layer_kind") == kind)
+        fwd = sub.filter(pl.col("pass") == "fwd")
+        f = float(fwd["time_s"].sum())
+        bwd = float(sub.filter(pl.col("pass") == "bwd")["time_s"].sum())
+        if recompute == "full" and kind != "head":
+            r = f
+        elif recompute == "selective" and kind != "head":
+            r = float(fwd.filter((pl.col("component") == "attention") | (pl.col("op") == "softmax"))["time_s"].sum())
+        else:
+            r = 0.0
+        n = 1 if kind == "head" else (spec.mtp_layers if kind == "mtp" else kinds.count(kind))
+        out.append({"layer_kind": kind, "layers": n, "fwd_s": f, "bwd_s": bwd, "recompute_s": r,
+                    "flops_fwd": float(fwd["flops"].sum())})
+    return pl.DataFrame(out)
+
+
+def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw",
+                        state_bytes_per_param: float | None = None) -> float:
+    """Time of the element-wise optimizer update on ``params`` local parameters [s].
+
+    Memory-bound: AdamW reads the 16-bit weight, the fp32 gradient, master weight and two
+    moments (18 B) and writes them back except the gradient (14 B) = 32 B/param; Muon or
+    SGD with momentum keep one fp32 state: 24 B/param. With ``state_bytes_per_param`` = S the
+    traffic is 2·S (read and write the fp32 states) + 2 (16-bit weight written) + 4 (fp32
+    gradient read) [B/param]. Muon's Newton–Schulz iterations are not counted.
+    """
+    n = P.check_number("params", params, lo=0.0)
+    per = {"adamw": 32.0, "adam": 32.0, "muon": 24.0, "sgd": 24.0}
+    if optimizer not in per:
+        raise unknown("optimizer", optimizer, per)
+    if state_bytes_per_param is None:
+        b = per[optimizer]
+    else:
+        b = 2 * P.check_number("state_bytes_per_param", state_bytes_per_param, lo=0.0) + 2.0 + 4.0
+    from .gemm import op_time
+
+    return op_time(0.0, n * b, accelerator)
+
+
+def roofline_points(spec, seq_len: int, micro_batch: int, accelerators: list[str],
+                    precision: str = "bf16", tp: int = 1) -> pl.DataFrame:
+    """Where one layer's forward ops fall on each device's roofline.
+
+    Returns accelerator, vendor, layer_kind, op, op_type, component, intensity_flop_per_byte
+    [FLOP/byte], achieved_tflops [TFLOP/s], time_s [s], bound. Element-wise ops, whose FLOPs
+    are not counted, are placed at a nominal 0.25 FLOP/byte (about one FLOP per 16-bit
+    element read and written) with achieved rate 0.25 × bytes / time.
+    """
+    if isinstance(accelerators, str) or not isinstance(accelerators, (list, tuple)) or not accelerators:
+        raise ValidationError(f"accelerators = {accelerators!r}: expected a non-empty list of catalog names")
+    frames = []
+    for a in accelerators:
+        acc = P.accelerator(a)
+        ops = layer_ops(spec, seq_len, micro_batch, tp, acc.name, precision)
+        ops = ops.filter(pl.col("layer_kind") != "head")
+        fl, by, tt = (ops[c].to_numpy() for c in ("flops", "bytes", "time_s"))
+        inten = np.where(fl > 0, ops["intensity"].to_numpy(), 0.25)
+        achieved = np.where(fl > 0, fl / tt, 0.25 * by / tt) / 1e12
+        frames.append(ops.select("layer_kind", "op", "op_type", "component", "time_s", "bound").with_columns(
+            pl.lit(acc.name).alias("accelerator"), pl.lit(acc.vendor).alias("vendor"),
+            pl.Series("intensity_flop_per_byte", inten), pl.Series("achieved_tflops", achieved)))
+    return pl.concat(frames)

@@ -1,0 +1,161 @@
+"""Economics of AI-training clusters: what an owned GPU-hour costs with every cost item,
+rent vs own for the right decision maker, the operator's return on a rent path, a renter's
+bill for contracted cluster time, AMD vs NVIDIA per trained token like for like, a deal
+P&L, and the uncertainty of all of them.
+
+Modules (everything is re-exported here, so ``il.economics.<name>`` keeps working):
+
+* :mod:`~infra_lab.economics.data` — parameters with ranges and sources, purchase prices,
+  filed useful lives, company facts, Epoch's price records, and **the one cloud-price
+  lookup** :func:`cloud_price` (one statistic: the median over providers' newest offers).
+* :mod:`~infra_lab.economics.owned` — owned cost per useful GPU-hour (capital, network,
+  storage, colocation, energy, maintenance, insurance, staff, setup), break-evens.
+* :mod:`~infra_lab.economics.finance` — NPV, IRR (pre-tax, unlevered; correct with a late
+  loss), payback, value curves, the operator's cash flows on a rent path, TCO.
+* :mod:`~infra_lab.economics.uncertainty` — generic seeded draws, Monte Carlo, bands,
+  tornado (reusable by other modules); :mod:`~infra_lab.economics.montecarlo` applies them.
+* :mod:`~infra_lab.economics.runs` — run cost from ``il.estimate``, Zyphra's bill, the
+  6·N·D cross-check, Epoch's amortized method.
+* :mod:`~infra_lab.economics.compare` — like-for-like AMD vs NVIDIA per trained token.
+* :mod:`~infra_lab.economics.deal` — who makes money: AMD, IBM, Zyphra.
+
+Units: US dollars, hours of wall clock, SI otherwise; names carry the unit
+(``price_usd_per_gpu_hour``, ``tdp_W``). Headlines use the Monte Carlo median with its P5-P95
+band: the defaults in ``data/economics/parameters.csv`` are the modes of skewed ranges.
+
+Examples
+--------
+>>> import infra_lab as il
+>>> il.economics.run_cost(gpu_hours=2.788e6, price_usd_per_gpu_hour=2.0).total_usd
+5576000.0
+>>> round(il.economics.annuity_factor(0.0, 5), 3)
+0.2
+
+References
+----------
+Cottier et al. (2024), "The rising costs of training frontier AI models",
+https://arxiv.org/abs/2405.21015 ; code https://github.com/epoch-research/training-cost-trends
+"""
+
+from __future__ import annotations
+
+from . import compare, data, deal, finance, montecarlo, owned, runs, uncertainty  # noqa: F401
+from .compare import (
+                      DEFAULT_NIC,
+    PLAN_FAMILY,
+                      break_even_capex,
+                      compare_owned,
+                      compare_useful_work,
+                      matched_rents,
+                      parity_price,
+                      per_token_cost,
+                      training_throughput,
+                      useful_work_cost,
+)
+from .data import (
+                      BASES,
+                      EPOCH_ATTRIBUTION,
+                      HOURS_PER_MONTH,
+                      HOURS_PER_YEAR,
+                      NoPurchasePriceError,
+                      Param,
+                      cloud_price,
+                      cloud_price_rows,
+                      company_fact,
+                      company_facts,
+                      defaults,
+                      electricity_prices,
+                      epoch_hardware_prices,
+                      epoch_rental_series,
+                      network_costs,
+                      parameter_table,
+                      parameters,
+                      purchase_price,
+                      purchase_prices,
+                      rental_price,
+                      rental_prices,
+                      rental_trend,
+                      software_stack,
+                      tco_benchmarks,
+                      useful_life_policies,
+)
+from .deal import UNKNOWNS, DealPnL, deal_pnl
+from .finance import (
+                      OPERATOR_PARAMS,
+                      PATHS,
+                      VALUE_CURVES,
+                      ProviderView,
+                      annuity_factor,
+                      exponential_value,
+                      irr,
+                      irr_array,
+                      npv,
+                      operator_cash_flows,
+                      operator_inputs,
+                      payback_years,
+                      provider_view,
+                      residual_value,
+                      straight_line_value,
+                      tco,
+                      tco_arrays,
+                      tco_total,
+)
+from .montecarlo import monte_carlo, monte_carlo_owned_cost, owned_specs, sample_parameters, tornado
+from .owned import (
+                      DEPRECIATION,
+                      NETWORK,
+                      NETWORK_PORT_PARAMS,
+                      OWNED_PARAMS,
+                      OwnedCost,
+                      RentOrOwn,
+                      break_even_utilization,
+                      cluster_power,
+                      network_capex_per_gpu,
+                      owned_components,
+                      owned_cost_per_gpu_hour,
+                      owned_inputs,
+                      rent_vs_own,
+                      rent_vs_own_curve,
+                      rental_cost_per_gpu_hour,
+)
+from .runs import (
+                      EpochCost,
+                      RunCost,
+                      ZyphraBill,
+                      cost_per_million_tokens,
+                      epoch_amortized_cost,
+                      gpu_hours_for,
+                      gpu_hours_from_estimate,
+                      run_cost,
+                      training_flop,
+                      zyphra_bill,
+)
+from .uncertainty import Band, band, distribution_mean, fmt_band, percentiles
+
+_irr = irr  # the old private name, kept for scripts that imported it
+
+__all__ = [
+    # data
+    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "BASES", "Param", "NoPurchasePriceError",
+    "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price", "electricity_prices",
+    "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks", "epoch_hardware_prices",
+    "epoch_rental_series", "rental_trend", "rental_prices", "rental_price", "cloud_price", "cloud_price_rows",
+    "software_stack",
+    # owned cost
+    "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn", "owned_inputs",
+    "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu", "rental_cost_per_gpu_hour",
+    "break_even_utilization", "rent_vs_own", "rent_vs_own_curve", "cluster_power",
+    # finance
+    "OPERATOR_PARAMS", "PATHS", "VALUE_CURVES", "ProviderView", "annuity_factor", "npv", "irr", "irr_array",
+    "payback_years", "straight_line_value", "exponential_value", "residual_value", "operator_inputs",
+    "operator_cash_flows", "provider_view", "tco", "tco_total", "tco_arrays",
+    # uncertainty
+    "Band", "band", "distribution_mean", "percentiles", "fmt_band", "sample_parameters", "monte_carlo",
+    "monte_carlo_owned_cost", "owned_specs", "tornado",
+    # runs
+    "RunCost", "EpochCost", "ZyphraBill", "training_flop", "gpu_hours_for", "gpu_hours_from_estimate",
+    "run_cost", "cost_per_million_tokens", "zyphra_bill", "epoch_amortized_cost",
+    # comparisons and the deal
+    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "compare_owned",
+    "break_even_capex", "useful_work_cost", "compare_useful_work", "DealPnL", "deal_pnl", "UNKNOWNS",
+]

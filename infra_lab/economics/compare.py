@@ -1,0 +1,301 @@
+"""AMD vs NVIDIA per trained token, like for like.
+
+Three rules make the comparison fair:
+
+1. **Throughput from the training model.** Tokens per second per GPU come from
+   ``il.search`` (the best feasible plan) on the *same* scenario with only the accelerator
+   (and its 400G NIC) swapped, so the software stack's efficiency is whatever the training
+   model says it is for that accelerator; economics adds no software factor of its own.
+2. **Same channel, same term.** Owned: every accelerator at its newest distributor listing of
+   the 8-GPU baseboard (``purchase_prices.csv``, basis "baseboard") plus the same host, the
+   same per-port network and the same opex (common random numbers in the Monte Carlo).
+   Rented: only prices of the same provider and term are paired (:func:`matched_rents`).
+3. **Parity, not just a ratio.** :func:`parity_price` gives the rent (or purchase price) of
+   the other accelerator at which the per-token advantage disappears.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import catalog
+from ..errors import ValidationError
+from . import _validate as V
+from . import uncertainty as U
+from .data import Param, parameter_table, parameters, purchase_price
+from .owned import OWNED_PARAMS, owned_components
+
+__all__ = [
+    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
+    "compare_owned", "break_even_capex", "useful_work_cost", "compare_useful_work",
+]
+
+DEFAULT_NIC = {"AMD": "Pollara-400", "NVIDIA": "ConnectX-7-NDR"}
+"""One 400G back-end NIC per GPU for both vendors (like-for-like networking)."""
+
+PLAN_FAMILY = {"tp": 1, "pp": 1, "cp": 1, "max_micro_batch": 4}
+"""The plans searched for every accelerator by default: ZAYA1's own family (data parallel
+with ZeRO/FSDP and, where it helps, expert parallel; no tensor, pipeline or context
+parallel), micro-batch up to 4. The same family for every accelerator keeps the comparison
+like for like and the search fast (~0.1 s instead of tens of seconds for every plan)."""
+
+
+def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> Any:
+    """Cost of a million trained tokens [USD]: price / (tokens per GPU-second x 3600) x 1e6.
+    ``price_usd_per_gpu_hour`` may be an array (Monte Carlo draws)."""
+    tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
+    p = np.asarray(price_usd_per_gpu_hour, dtype=float)
+    if p.ndim == 0:
+        V.positive("price_usd_per_gpu_hour", float(p), hi=1e4)
+        return float(p) / (tps * 3600.0) * 1e6
+    if not np.all(np.isfinite(p)) or np.any(p <= 0):
+        raise ValidationError("price_usd_per_gpu_hour: need finite prices > 0")
+    return p / (tps * 3600.0) * 1e6
+
+
+def parity_price(price_usd_per_gpu_hour: float, tokens_per_s_per_gpu: float,
+                 other_tokens_per_s_per_gpu: float) -> float:
+    """The price per GPU-hour of the *other* accelerator at which its cost per token equals
+    this one's [USD per GPU-hour]: price x other_tps / tps. Below it the other is cheaper."""
+    p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
+    a = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
+    b = V.positive("other_tokens_per_s_per_gpu", other_tokens_per_s_per_gpu, hi=1e9)
+    return p * b / a
+
+
+def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Mapping[str, str] | None = None,
+                        constraints: Mapping[str, Any] | None = PLAN_FAMILY):
+    """Training throughput of ``scenario`` on each accelerator, from the training model.
+
+    For each accelerator the scenario's hardware is kept (nodes, GPUs per node, fabric) and
+    only the accelerator and its NIC (:data:`DEFAULT_NIC` by vendor, or ``nics``) change;
+    ``il.search(..., top=1, **constraints)`` picks the best feasible plan within the same
+    plan family for every accelerator (:data:`PLAN_FAMILY` by default; ``None`` searches every
+    plan), so a GPU with less memory gets the sharding it needs.
+
+    Returns
+    -------
+    polars DataFrame: accelerator, vendor, nic, tokens_per_s_per_gpu, mfu, step_time_s, plan,
+    stack (the training model's software stack), fits
+    """
+    import polars as pl
+
+    from ..scenario import Scenario
+    from ..training import search
+
+    sc = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
+    accs = [V.accelerator(a) for a in accelerators]
+    if not accs:
+        raise ValidationError("accelerators: give at least one accelerator name")
+    nics = dict(nics or {})
+    rows = []
+    for acc in accs:
+        vendor = catalog.accelerator(acc).vendor
+        nic = nics.get(acc, DEFAULT_NIC.get(vendor, sc.hardware.nic))
+        s2 = sc.replace(hardware={"accelerator": acc, "nic": nic})
+        best = search(s2, top=1, **dict(constraints or {}))
+        if best.height == 0:
+            raise ValidationError(f"training_throughput: no feasible plan for {acc} on this scenario")
+        r = best.row(0, named=True)
+        gpus = s2.hardware.world_size
+        plan = (f"tp{r['tp']} pp{r['pp']} cp{r['cp']} ep{r['ep']} dp{r['dp']} mbs{r['micro_batch']} "
+                f"zero{r['zero']}{' fsdp' if r['fsdp'] else ''} recompute={r['recompute']}")
+        try:
+            from ..training import estimate
+
+            stack = estimate(s2).stack
+        except Exception:  # noqa: BLE001 - the stack name is informative only
+            stack = ""
+        rows.append({"accelerator": acc, "vendor": vendor, "nic": nic,
+                     "tokens_per_s_per_gpu": float(r["tokens_per_s"]) / gpus, "mfu": float(r["mfu"]),
+                     "step_time_s": float(r["step_time_s"]), "plan": plan, "stack": stack,
+                     "fits": bool(r["fits"])})
+    return pl.DataFrame(rows)
+
+
+def matched_rents(a: str, b: str, terms: Iterable[str] | None = None):
+    """Prices of ``a`` and ``b`` from the same provider and term (each provider's newest
+    listing), for like-for-like rent comparisons.
+
+    Returns
+    -------
+    polars DataFrame: provider, term, price_a, price_b, date_a, date_b, ratio_b_over_a
+    """
+    import polars as pl
+
+    from .data import _NOT_A_LIST, rental_prices
+
+    A, B = V.accelerator(a), V.accelerator(b)
+
+    def newest(acc):
+        t = rental_prices(acc)
+        t = t.filter(~pl.any_horizontal([pl.col("provider").str.starts_with(x) for x in _NOT_A_LIST]))
+        if terms is not None:
+            t = t.filter(pl.col("term").is_in(list(terms)))
+        return (t.sort("date_observed", descending=True).group_by(["provider", "term"], maintain_order=True)
+                .first().select("provider", "term", "price_usd_per_gpu_hour", "date_observed"))
+
+    j = newest(A).join(newest(B), on=["provider", "term"], suffix="_b").rename(
+        {"price_usd_per_gpu_hour": "price_a", "price_usd_per_gpu_hour_b": "price_b",
+         "date_observed": "date_a", "date_observed_b": "date_b"})
+    return j.with_columns((pl.col("price_b") / pl.col("price_a")).alias("ratio_b_over_a")).sort("provider", "term")
+
+
+def _generic_specs(accelerator: str) -> dict[str, Any]:
+    """Specs with the ``all`` rows for everything except the accelerator's own power ratio:
+    the same host, network and opex for every accelerator (like for like)."""
+    out = {}
+    for r in parameter_table().iter_rows(named=True):
+        if r["scope"] == "all":
+            out[r["name"]] = Param(**{k: (r[k] if r[k] is not None else "") for k in Param.__dataclass_fields__})
+    out["server_power_ratio"] = parameters(accelerator)["server_power_ratio"]
+    return out
+
+
+def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[str, float] | None = None,
+                  basis: str = "baseboard", n: int = 20_000, seed: int = 0,
+                  fixed: Mapping[str, float] | None = None, reference: str | None = None):
+    """Owned cost per trained token, like for like, with Monte Carlo bands.
+
+    Parameters
+    ----------
+    tokens_per_s_per_gpu : accelerator -> training throughput [tokens/s per GPU] (from
+        :func:`training_throughput`)
+    prices : accelerator -> purchase price [USD per GPU] on ``basis``; default the newest
+        listing of that basis in purchase_prices.csv (an accelerator without one needs a price)
+    basis : "baseboard" (default: 8-GPU boards from distributors, no host) or another basis
+        of purchase_prices.csv; the same host, network and opex ranges are added for all
+    n, seed : Monte Carlo draws; the same seed gives every accelerator the same quantile of
+        every shared input (common random numbers), so the ratio band is not noise
+    fixed : inputs held constant for all
+    reference : accelerator the ratios are against (default the first)
+
+    Returns
+    -------
+    polars DataFrame: accelerator, purchase_price_usd_per_gpu, price_date, tokens_per_s_per_gpu,
+    owned_p5/p50/p95 [USD per useful GPU-hour], usd_per_m_tokens_p5/p50/p95, ratio_p5/p50/p95
+    (per-draw cost per token over the reference's)
+    """
+    import polars as pl
+
+    if not isinstance(tokens_per_s_per_gpu, Mapping) or not tokens_per_s_per_gpu:
+        raise ValidationError("tokens_per_s_per_gpu: expected a non-empty dict accelerator -> tokens/s per GPU")
+    accs = [V.accelerator(a) for a in tokens_per_s_per_gpu]
+    tps = {V.accelerator(a): V.positive(f"tokens_per_s_per_gpu[{a!r}]", x, hi=1e9)
+           for a, x in tokens_per_s_per_gpu.items()}
+    prices = {V.accelerator(a): V.positive(f"prices[{a!r}]", x, hi=5e6) for a, x in (prices or {}).items()}
+    ref = V.accelerator(reference) if reference is not None else accs[0]
+    if ref not in tps:
+        raise ValidationError(f"reference = {reference!r}: not among the accelerators compared")
+    fixed = dict(fixed or {})
+    per_tok, rows = {}, {}
+    for acc in accs:
+        if acc in prices:
+            price, date = prices[acc], None
+        else:
+            pp = purchase_price(acc, basis)
+            price, date = pp["price_usd_per_gpu"], pp["date"]
+        specs = _generic_specs(acc)
+        s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
+                     fixed={**fixed})
+        s["capex_usd_per_gpu"] = np.full(n, price)
+        tdp = catalog.accelerator(acc).tdp_W
+        if tdp is None:
+            raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; cannot price energy")
+        s["tdp_W"] = float(tdp)
+        cost = np.asarray(owned_components(s)["total"], dtype=float)
+        per_tok[acc] = cost / (tps[acc] * 3600.0) * 1e6
+        rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "price_date": date,
+                     "tokens_per_s_per_gpu": tps[acc],
+                     **{f"owned_{k}": v for k, v in U.band(cost).as_dict().items() if k != "mean"},
+                     **{f"usd_per_m_tokens_{k}": v for k, v in U.band(per_tok[acc]).as_dict().items() if k != "mean"}}
+    out = []
+    for acc in accs:
+        b = U.band(per_tok[acc] / per_tok[ref])
+        out.append({**rows[acc], "ratio_p5": b.p5, "ratio_p50": b.p50, "ratio_p95": b.p95})
+    return pl.DataFrame(out)
+
+
+def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_per_s_per_gpu: float, *,
+                     n: int = 20_000, seed: int = 0, fixed: Mapping[str, float] | None = None):
+    """Purchase price [USD per GPU] at which ``accelerator``'s owned cost per trained token
+    equals ``target_usd_per_m_tokens`` (e.g. a competitor's P50), with the same host,
+    network and opex ranges as :func:`compare_owned`. The owned cost is affine in the price,
+    so each draw is solved exactly.
+
+    Returns
+    -------
+    :class:`~infra_lab.economics.uncertainty.Band` of the break-even price [USD per GPU]
+    (negative values mean no price is low enough)
+    """
+    acc = V.accelerator(accelerator)
+    target = V.positive("target_usd_per_m_tokens", target_usd_per_m_tokens, hi=1e6)
+    tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
+    specs = _generic_specs(acc)
+    s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=dict(fixed or {}))
+    tdp = catalog.accelerator(acc).tdp_W
+    if tdp is None:
+        raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv")
+    s["tdp_W"] = float(tdp)
+    c0 = np.asarray(owned_components({**s, "capex_usd_per_gpu": np.zeros(n)})["total"])
+    c1 = np.asarray(owned_components({**s, "capex_usd_per_gpu": np.full(n, 1e4)})["total"])
+    slope = (c1 - c0) / 1e4
+    target_h = target * tps * 3600.0 / 1e6
+    return U.band((target_h - c0) / slope)
+
+
+# --------------------------------------------------------------------------------------
+# Deprecated: a separate software-efficiency factor
+# --------------------------------------------------------------------------------------
+def useful_work_cost(accelerator: str, price_usd_per_gpu_hour: float, mfu: float,
+                     software_efficiency: float = 1.0, *, precision: str = "bf16",
+                     flop_per_token: float | None = None) -> dict[str, float]:
+    """Deprecated: dollars per achieved PFLOP-hour at a stated MFU.
+
+    Economics no longer carries a ``software_efficiency`` factor; compare accelerators with
+    :func:`training_throughput` (the training model) and :func:`per_token_cost`.
+    """
+    warnings.warn("useful_work_cost is deprecated: use training_throughput + per_token_cost (throughput "
+                  "from il.search on each accelerator)", DeprecationWarning, stacklevel=2)
+    canon = V.accelerator(accelerator)
+    p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
+    m = V.fraction("mfu", mfu)
+    s = V.number("software_efficiency", software_efficiency, lo=0.0, lo_open=True, hi=2.0)
+    achieved = catalog.accelerator(canon).peak(precision) * m * s
+    out = {"achieved_flops": achieved, "usd_per_pflop_hour": p / (achieved / 1e15),
+           "software_efficiency": s, "mfu_effective": m * s}
+    if flop_per_token is not None:
+        tok_per_h = achieved * 3600.0 / V.positive("flop_per_token", flop_per_token, hi=1e16)
+        out["usd_per_million_tokens"] = p / tok_per_h * 1e6
+    return out
+
+
+def compare_useful_work(cases: Iterable[Mapping[str, Any]], *, flop_per_token: float, precision: str = "bf16"):
+    """Deprecated: table of :func:`useful_work_cost`; use :func:`compare_owned` /
+    :func:`matched_rents` with throughput from :func:`training_throughput`."""
+    import polars as pl
+
+    warnings.warn("compare_useful_work is deprecated: use training_throughput, compare_owned and "
+                  "matched_rents", DeprecationWarning, stacklevel=2)
+    rows = []
+    for c in cases:
+        if not isinstance(c, Mapping):
+            raise ValidationError(f"case {c!r}: expected a dict with accelerator, price_usd_per_gpu_hour, mfu")
+        for k in ("accelerator", "price_usd_per_gpu_hour", "mfu"):
+            if k not in c:
+                raise ValidationError(f"case {dict(c)!r}: missing {k!r}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            r = useful_work_cost(c["accelerator"], c["price_usd_per_gpu_hour"], c["mfu"],
+                                 c.get("software_efficiency", 1.0), precision=precision, flop_per_token=flop_per_token)
+        acc = catalog.accelerator(V.accelerator(c["accelerator"]))
+        rows.append({"label": c.get("label", acc.name), "accelerator": acc.name, "vendor": acc.vendor,
+                     "price_usd_per_gpu_hour": float(c["price_usd_per_gpu_hour"]), "mfu": float(c["mfu"]),
+                     "software_efficiency": r["software_efficiency"], "mfu_effective": r["mfu_effective"],
+                     "achieved_tflops": r["achieved_flops"] / 1e12, "usd_per_pflop_hour": r["usd_per_pflop_hour"],
+                     "usd_per_million_tokens": r["usd_per_million_tokens"]})
+    return pl.DataFrame(rows)

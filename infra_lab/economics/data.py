@@ -1,0 +1,491 @@
+"""Economics data: parameters with ranges, purchase prices, lives, company facts, Epoch's
+hardware-price records and the one cloud-price lookup.
+
+Every number the economics models use is a row of a CSV under ``data/economics/`` (or the
+catalog's ``data/cloud_prices.csv``) with a unit, a grade and a ``source_url``; code reads
+these tables and never retypes a value.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .. import catalog
+from ..catalog import Col
+from ..errors import ValidationError, unknown
+from . import _validate as V
+
+__all__ = [
+    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "Param",
+    "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price",
+    "electricity_prices", "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks",
+    "epoch_hardware_prices", "epoch_rental_series", "rental_trend", "rental_prices", "rental_price",
+    "cloud_price", "cloud_price_rows", "software_stack", "NoPurchasePriceError",
+]
+
+HOURS_PER_YEAR = 8766.0
+"""Hours in a year [h] (365.25 days; Epoch's constant)."""
+HOURS_PER_MONTH = HOURS_PER_YEAR / 12.0
+"""Hours in an average month [h]."""
+
+EPOCH_ATTRIBUTION = (
+    "Data: Epoch AI, 'Hardware prices', training-cost-trends "
+    "(https://github.com/epoch-research/training-cost-trends), CC-BY 4.0"
+)
+"""Attribution required wherever Epoch's hardware-price data is shown or redistributed."""
+
+DISTRIBUTIONS = ("triangular", "lognormal")
+"""Monte Carlo distributions a parameter row may name."""
+_BASES_PARAM = ("measured", "derived", "fitted", "assumption", "simulated")
+BASES = ("server", "baseboard", "single", "rack", "asp", "asp-low", "asp-high")
+"""Purchase-price bases: server (host included), baseboard (8 GPUs on a board, no host),
+single (one module), rack (rack-scale system incl. CPUs and scale-up switches), asp
+(analyst average selling price, GPU only; -low/-high the ends of a published range)."""
+
+_ECON_DIR = catalog.DATA_DIR / "economics"
+_SCHEMAS: dict[str, dict[str, Col]] = {
+    "parameters": {
+        "name": Col("str", required=True), "scope": Col("str", required=True),
+        "value": Col("float", required=True), "low": Col("float", required=True),
+        "high": Col("float", required=True), "unit": Col("str", required=True),
+        "distribution": Col("str", required=True, choices=DISTRIBUTIONS),
+        "label": Col("str", required=True), "description": Col("str", required=True),
+        "basis": Col("str", required=True, choices=_BASES_PARAM), "grade": Col("str", required=True),
+    },
+    "purchase_prices": {
+        "accelerator": Col("str", required=True), "basis": Col("str", required=True, choices=BASES),
+        "price_usd_per_gpu": Col("float", required=True, positive=True),
+        "price_usd_per_server": Col("float", positive=True),
+        "gpus_per_server": Col("int", positive=True), "date": Col("date", required=True),
+        "grade": Col("str", required=True),
+    },
+    "electricity_prices": {
+        "region": Col("str", required=True), "sector": Col("str", required=True),
+        "usd_per_kWh": Col("float", required=True, positive=True),
+        "year": Col("int", required=True, positive=True), "grade": Col("str", required=True),
+    },
+    "useful_life": {
+        "entity": Col("str", required=True), "policy": Col("str", required=True),
+        "life_years": Col("float", required=True, positive=True),
+        "date": Col("date", required=True), "grade": Col("str", required=True),
+    },
+    "network_costs": {
+        "item": Col("str", required=True), "unit": Col("str", required=True),
+        "usd_low": Col("float", required=True, positive=True),
+        "usd_high": Col("float", required=True, positive=True),
+        "date": Col("date", required=True), "grade": Col("str", required=True),
+    },
+    "tco_benchmarks": {
+        "entity": Col("str", required=True), "accelerator": Col("str", required=True),
+        "usd_per_gpu_hour": Col("float", required=True, positive=True), "date": Col("date", required=True),
+        "scope": Col("str", required=True), "grade": Col("str", required=True),
+    },
+    "company_facts": {
+        "entity": Col("str", required=True), "metric": Col("str", required=True),
+        "value": Col("float", required=True, positive=True), "unit": Col("str", required=True),
+        "period": Col("str", required=True), "grade": Col("str", required=True),
+    },
+}
+
+
+class NoPurchasePriceError(ValidationError):
+    """No public purchase price for an accelerator: pass ``capex_usd_per_gpu=...``."""
+
+
+@cache
+def _econ_table(name: str):
+    return catalog.read_table(_ECON_DIR / f"{name}.csv", _SCHEMAS[name])
+
+
+# --------------------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Param:
+    """One sourced model input: default ``value`` with a ``low``/``high`` range [``unit``].
+
+    ``label`` is the human name with its unit for tables and charts ("GPU purchase price
+    [USD per GPU]"); ``basis`` says how the value was obtained (measured, derived, fitted,
+    assumption); ``grade`` grades the source (P primary, T transcribed price page, S
+    secondary, D derived, A assumption).
+    """
+
+    name: str
+    scope: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    distribution: str
+    label: str
+    description: str
+    basis: str
+    grade: str
+    source_url: str
+    note: str
+
+    @property
+    def mean(self) -> float:
+        """Mean of the Monte Carlo distribution (see ``uncertainty.distribution_mean``)."""
+        from .uncertainty import distribution_mean
+
+        return distribution_mean(self.low, self.value, self.high, self.distribution)
+
+
+@cache
+def parameter_table():
+    """Every economics parameter (``data/economics/parameters.csv``) as a polars DataFrame:
+    name, scope (``all``, a vendor ``AMD``/``NVIDIA`` or a catalog accelerator), value, low,
+    high, unit, distribution, label, description, basis, grade, source_url, note. Checked on
+    load: low <= value <= high, and a lognormal row has low > 0."""
+    t = _econ_table("parameters")
+    for i, r in enumerate(t.iter_rows(named=True), start=1):
+        if not (r["low"] <= r["value"] <= r["high"]):
+            raise ValidationError(
+                f"parameters.csv, row {i} ({r['name']}, {r['scope']}): need low <= value <= high, "
+                f"got {r['low']} <= {r['value']} <= {r['high']}")
+        if r["distribution"] == "lognormal" and r["low"] <= 0:
+            raise ValidationError(f"parameters.csv, row {i} ({r['name']}): lognormal needs low > 0")
+    return t
+
+
+@cache
+def _parameters(canon: str) -> dict[str, Param]:
+    vendor = catalog.accelerator(canon).vendor
+    out: dict[str, Param] = {}
+    rank: dict[str, int] = {}
+    for r in parameter_table().iter_rows(named=True):
+        level = {"all": 0, vendor: 1, canon: 2}.get(r["scope"])
+        if level is None or level < rank.get(r["name"], -1):
+            continue
+        rank[r["name"]] = level
+        out[r["name"]] = Param(**{k: (r[k] if r[k] is not None else "") for k in Param.__dataclass_fields__})
+    return out
+
+
+def parameters(accelerator: str = "MI300X") -> dict[str, Param]:
+    """Parameters for one accelerator: a row scoped to the accelerator (canonical catalog
+    name) overrides one scoped to its vendor, which overrides the ``all`` row of that name.
+
+    An accelerator without a public purchase price has no ``capex_usd_per_gpu`` entry
+    (see :func:`purchase_price`).
+
+    Examples
+    --------
+    >>> parameters("MI300X")["capex_usd_per_gpu"].label
+    'GPU purchase price [USD per GPU]'
+    """
+    return dict(_parameters(V.accelerator(accelerator)))
+
+
+def defaults(accelerator: str = "MI300X") -> dict[str, float]:
+    """Default values (name -> value) for one accelerator, from :func:`parameters`."""
+    return {k: p.value for k, p in parameters(accelerator).items()}
+
+
+def _no_price(canon: str) -> NoPurchasePriceError:
+    priced = sorted({r["scope"] for r in parameter_table().iter_rows(named=True)
+                     if r["name"] == "capex_usd_per_gpu"})
+    return NoPurchasePriceError(
+        f"capex_usd_per_gpu: no public purchase price for {canon} in data/economics "
+        f"(priced: {', '.join(priced)}). Pass one, e.g. "
+        f"owned_cost_per_gpu_hour({canon!r}, capex_usd_per_gpu=40000.0) [USD per GPU, "
+        f"GPU-only or board price; add host_usd_per_gpu=... for the server], or "
+        f"monte_carlo_owned_cost(..., accelerator={canon!r}, fixed={{'capex_usd_per_gpu': 40000.0}})")
+
+
+# --------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------
+def purchase_prices():
+    """Dated purchase prices per GPU (and per server/board/rack where published), one source
+    per row (``data/economics/purchase_prices.csv``); ``basis`` is one of :data:`BASES`."""
+    return _econ_table("purchase_prices")
+
+
+def purchase_price(accelerator: str, basis: str | tuple[str, ...] = "baseboard") -> dict:
+    """The newest listed purchase price of ``accelerator`` on ``basis`` [USD per GPU].
+
+    Used for like-for-like comparisons: the same channel (e.g. distributors' 8-GPU baseboard
+    listings) for every accelerator.
+
+    Returns
+    -------
+    dict: price_usd_per_gpu, basis, date, grade, source_url
+
+    Raises
+    ------
+    NoPurchasePriceError when no row of that basis exists, naming the bases that do.
+    """
+    import polars as pl
+
+    canon = V.accelerator(accelerator)
+    bases = (basis,) if isinstance(basis, str) else tuple(basis)
+    for b in bases:
+        V.choice("basis", b, BASES)
+    t = purchase_prices().filter(pl.col("accelerator") == canon)
+    hit = t.filter(pl.col("basis").is_in(list(bases))).sort("date", descending=True)
+    if hit.height == 0:
+        have = sorted(set(t["basis"].to_list()))
+        raise NoPurchasePriceError(
+            f"purchase_price: no {'/'.join(bases)} price for {canon} in purchase_prices.csv "
+            f"(bases listed: {', '.join(have) if have else 'none'}); pass a price explicitly")
+    r = hit.row(0, named=True)
+    return {k: r[k] for k in ("price_usd_per_gpu", "basis", "date", "grade", "source_url")}
+
+
+def electricity_prices():
+    """Electricity prices by region and sector [USD per kWh] (``electricity_prices.csv``)."""
+    return _econ_table("electricity_prices")
+
+
+def useful_life_policies():
+    """Depreciation lives from filings (IBM, CoreWeave, Microsoft, Alphabet, Amazon, Meta,
+    Nebius), a critique and Epoch's economic decay [years] (``useful_life.csv``)."""
+    return _econ_table("useful_life")
+
+
+def network_costs():
+    """Published network component prices (switches, optics, NIC proxies) [USD]."""
+    return _econ_table("network_costs")
+
+
+def company_facts():
+    """Company figures used to scale the deal (AMD, IBM revenue; IBM's generative-AI book)
+    [USD] (``company_facts.csv``): entity, metric, value, unit, period, grade, source_url, note."""
+    return _econ_table("company_facts")
+
+
+def tco_benchmarks():
+    """Published owned-TCO figures per GPU-hour from other analysts, for external cross-checks
+    [USD per GPU-hour] (``tco_benchmarks.csv``): entity, accelerator, usd_per_gpu_hour, date,
+    scope, grade, source_url, note."""
+    return _econ_table("tco_benchmarks")
+
+
+def company_fact(entity: str, metric: str, period: str | None = None) -> float:
+    """One figure of :func:`company_facts` [its unit]; the newest period when ``period`` is None."""
+    import polars as pl
+
+    t = company_facts()
+    V.choice("entity", entity, sorted(set(t["entity"].to_list())))
+    t = t.filter(pl.col("entity") == entity)
+    V.choice("metric", metric, sorted(set(t["metric"].to_list())))
+    t = t.filter(pl.col("metric") == metric)
+    if period is not None:
+        V.choice("period", period, sorted(set(t["period"].to_list())))
+        t = t.filter(pl.col("period") == period)
+    return float(t.sort("period", descending=True)["value"][0])
+
+
+# --------------------------------------------------------------------------------------
+# Epoch AI hardware prices
+# --------------------------------------------------------------------------------------
+@cache
+def epoch_hardware_prices():
+    """Epoch AI's "Hardware prices" dataset (``data/epoch_hardware_prices.csv``), tidy column
+    names. Licence: CC-BY 4.0; show :data:`EPOCH_ATTRIBUTION` wherever it is used.
+
+    Columns: date, hardware_model, manufacturer, vendor, location, on_demand_usd_per_gpu_hour,
+    cud_1yr_usd_per_gpu_hour, cud_3yr_usd_per_gpu_hour, purchase_usd, gpus, source_url, note.
+    """
+    import polars as pl
+
+    f = Col("float", nonneg=True)
+    schema = {
+        "Price source": Col("str"), "Price date": Col("date"), "Hardware model": Col("str"),
+        "Manufacturer": Col("str"), "Vendor": Col("str"), "Location": Col("str"),
+        "Price per chip-hour (on-demand)": f, "Price per chip-hour (1-year CUD)": f,
+        "Price per chip-hour (3-year CUD)": f, "Price (hardware purchase)": f,
+        "Notes": Col("str"), "Cloud GPU description": Col("str"), "Number of GPUs": f,
+    }
+    t = catalog.read_table(catalog.DATA_DIR / "epoch_hardware_prices.csv", schema, require_source=False)
+    t = t.rename({
+        "Price source": "source_url", "Price date": "date", "Hardware model": "hardware_model",
+        "Manufacturer": "manufacturer", "Vendor": "vendor", "Location": "location",
+        "Price per chip-hour (on-demand)": "on_demand_usd_per_gpu_hour",
+        "Price per chip-hour (1-year CUD)": "cud_1yr_usd_per_gpu_hour",
+        "Price per chip-hour (3-year CUD)": "cud_3yr_usd_per_gpu_hour",
+        "Price (hardware purchase)": "purchase_usd", "Notes": "note",
+        "Cloud GPU description": "cloud_gpu_description", "Number of GPUs": "gpus",
+    })
+    return t.filter(pl.col("date").is_not_null())
+
+
+def epoch_rental_series(model_contains: str = "H100 SXM"):
+    """Long frame of Epoch's cloud prices for hardware models containing ``model_contains``:
+    date, hardware_model, provider, term ("on-demand" | "1-year" | "3-year"),
+    price_usd_per_gpu_hour, source ("Epoch AI"), source_url. Sorted by date."""
+    import polars as pl
+
+    if not isinstance(model_contains, str) or not model_contains:
+        raise ValidationError(f"model_contains = {model_contains!r}: expected a non-empty string")
+    t = epoch_hardware_prices().filter(pl.col("hardware_model").str.contains(model_contains, literal=True))
+    if t.height == 0:
+        raise unknown("Epoch hardware model (substring)", model_contains,
+                      sorted(set(epoch_hardware_prices()["hardware_model"].to_list())))
+    parts = []
+    for col, term in (("on_demand_usd_per_gpu_hour", "on-demand"),
+                      ("cud_1yr_usd_per_gpu_hour", "1-year"), ("cud_3yr_usd_per_gpu_hour", "3-year")):
+        parts.append(t.filter(pl.col(col).is_not_null() & (pl.col(col) > 0)).select(
+            "date", "hardware_model", pl.col("vendor").fill_null("").alias("provider"),
+            pl.lit(term).alias("term"), pl.col(col).alias("price_usd_per_gpu_hour"),
+            pl.lit("Epoch AI").alias("source"), "source_url"))
+    return pl.concat(parts).sort("date", "provider", "term")
+
+
+def rental_trend(model_contains: str = "H100 SXM") -> dict[str, float]:
+    """Within-provider trend of listed rents in Epoch's records [change per year].
+
+    A fixed-effects fit: log(price) = a[provider, term, model] + b * years, so only a
+    provider's own list-price changes count (not the mix of cheap and dear providers).
+
+    Returns
+    -------
+    dict: slope_per_year (b, in natural-log units), change_per_year (e^b - 1), se (standard
+    error of b), rows (observations in groups with at least two dates), groups
+
+    Notes
+    -----
+    Listed prices are sticky: hyperscalers kept H100 list prices for years while market
+    (contract, neocloud) prices fell and then rose. The rent path of the operator view
+    uses Epoch's *price-performance* decay instead (``depreciation_ooms_per_year``); this
+    fit is shown as the contrast.
+    """
+    import polars as pl
+
+    s = epoch_rental_series(model_contains)
+    s = s.with_columns(
+        ((pl.col("date") - pl.date(2020, 1, 1)).dt.total_days() / 365.25).alias("t"),
+        pl.col("price_usd_per_gpu_hour").log().alias("y"),
+        pl.concat_str(["provider", "term", "hardware_model"], separator="|").alias("g"))
+    s = s.with_columns((pl.col("t") - pl.col("t").mean().over("g")).alias("td"),
+                       (pl.col("y") - pl.col("y").mean().over("g")).alias("yd"))
+    s = s.filter(pl.col("td").abs() > 0)
+    n, groups = s.height, s["g"].n_unique() if s.height else 0
+    if n - groups < 2:
+        raise ValidationError(f"rental_trend({model_contains!r}): too few repeated observations "
+                              f"({n} rows in {groups} provider groups) to fit a trend")
+    td, yd = s["td"].to_numpy(), s["yd"].to_numpy()
+    b = float((td * yd).sum() / (td * td).sum())
+    resid = yd - b * td
+    se = float(math.sqrt((resid ** 2).sum() / max(n - groups - 1, 1) / (td * td).sum()))
+    return {"slope_per_year": b, "change_per_year": math.exp(b) - 1.0, "se": se,
+            "rows": float(n), "groups": float(groups)}
+
+
+# --------------------------------------------------------------------------------------
+# Cloud prices (the catalog's price table)
+# --------------------------------------------------------------------------------------
+def rental_prices(accelerator: str | None = None, provider: str | None = None,
+                  term: str | None = None):
+    """Cloud prices from the catalog's price table, filtered, newest first.
+
+    Parameters
+    ----------
+    accelerator : catalog name or alias (None: all)
+    provider : provider name, case-insensitive (None: all)
+    term : "on-demand" | "1-year" | "3-year" | "spot" | "reserved" (None: all)
+
+    Returns
+    -------
+    polars DataFrame with the columns of ``il.catalog.cloud_prices()``
+    """
+    import polars as pl
+
+    t = catalog.cloud_prices()
+    if accelerator is not None:
+        t = t.filter(pl.col("accelerator") == V.accelerator(accelerator))
+    if provider is not None:
+        if not isinstance(provider, str):
+            raise ValidationError(f"provider = {provider!r}: expected a provider name (str)")
+        valid = sorted(set(t["provider"].to_list()))
+        match = [p for p in valid if p.lower() == provider.lower()]
+        if not match:
+            raise unknown("provider", provider, valid, where="cloud_prices.csv" +
+                          (f" for {accelerator}" if accelerator else ""))
+        t = t.filter(pl.col("provider") == match[0])
+    if term is not None:
+        valid = sorted(set(t["term"].to_list()))
+        V.choice("term", term, valid)
+        t = t.filter(pl.col("term") == term)
+    return t.sort(["date_observed", "provider"], descending=[True, False])
+
+
+def rental_price(accelerator: str, provider: str, term: str = "on-demand") -> float:
+    """The newest listed price [USD per GPU-hour] for one accelerator, provider and term."""
+    t = rental_prices(accelerator, provider, term)
+    return float(t["price_usd_per_gpu_hour"][0])
+
+
+_NOT_A_LIST = ("Market", "DeepSeek")
+_STATISTICS = ("median", "min", "max", "mean")
+
+
+def cloud_price_rows(accelerator: str, term: str = "on-demand"):
+    """The rows :func:`cloud_price` summarises: every listed price for ``accelerator`` and
+    ``term`` on each provider's newest observation date (all its regions and instance types
+    of that date); market indices, analysts' medians and assumed prices such as DeepSeek's
+    $2 are excluded: they are not offers."""
+    import polars as pl
+
+    canon = V.accelerator(accelerator)
+    all_terms = catalog.cloud_prices()
+    V.choice("term", term, sorted(set(all_terms["term"].to_list())))
+    t = all_terms.filter((pl.col("accelerator") == canon) & (pl.col("term") == term))
+    t = t.filter(~pl.any_horizontal([pl.col("provider").str.starts_with(x) for x in _NOT_A_LIST]))
+    if t.height == 0:
+        have = sorted(set(all_terms.filter(pl.col("term") == term)["accelerator"].to_list()))
+        raise ValidationError(
+            f"cloud_price: no {term} list price for {canon} in data/cloud_prices.csv "
+            f"(accelerators with {term} prices: {', '.join(have)}); pass a price explicitly")
+    newest = t.group_by("provider").agg(pl.col("date_observed").max().alias("_newest"))
+    return (t.join(newest, on="provider").filter(pl.col("date_observed") == pl.col("_newest"))
+            .drop("_newest").sort("price_usd_per_gpu_hour", "provider"))
+
+
+def cloud_price(accelerator: str, term: str = "on-demand", *, statistic: str = "median") -> float:
+    """THE cloud-price lookup of infra_lab [USD per GPU-hour].
+
+    One statistic over the providers' current offers: the listed prices for ``accelerator``
+    and ``term`` in ``data/cloud_prices.csv`` on each provider's newest observation date
+    (:func:`cloud_price_rows`), summarised by ``statistic`` ("median" by default, or "min",
+    "max", "mean"). Market
+    indices, analysts' medians and assumed prices are excluded (:func:`cloud_price_rows`).
+    Other modules (reliability, serving) call this function rather than reading the table.
+
+    Raises
+    ------
+    ValidationError when no provider lists that accelerator and term (the message names
+    the accelerators that have prices).
+
+    Examples
+    --------
+    >>> cloud_price("MI300X") > 0
+    True
+    """
+    V.choice("statistic", statistic, _STATISTICS)
+    p = cloud_price_rows(accelerator, term)["price_usd_per_gpu_hour"].to_numpy()
+    return float({"median": np.median, "min": np.min, "max": np.max, "mean": np.mean}[statistic](p))
+
+
+def software_stack(accelerator: str) -> str:
+    """Deprecated: the vendor's stack family ("ROCm" for AMD, "CUDA" for NVIDIA).
+
+    Economics no longer carries a software-efficiency factor: software efficiency comes
+    from the training model (``il.estimate`` on each accelerator). Use
+    ``il.catalog.accelerator(name).vendor`` or the training stack table instead.
+    """
+    warnings.warn("il.economics.software_stack is deprecated: economics no longer has a "
+                  "software-efficiency factor (use il.estimate per accelerator); use "
+                  "il.catalog.accelerator(name).vendor", DeprecationWarning, stacklevel=2)
+    vendor = catalog.accelerator(V.accelerator(accelerator)).vendor
+    stacks = {"AMD": "ROCm", "NVIDIA": "CUDA"}
+    if vendor not in stacks:
+        raise unknown("vendor with a software stack", vendor, stacks)
+    return stacks[vendor]

@@ -1,0 +1,149 @@
+"""Who makes money: a deal P&L for AMD, IBM and Zyphra on the 1,024-MI300X cluster, with
+Monte Carlo ranges and the unknowns named.
+
+Every line is computed from parameters.csv (ranges), company_facts.csv (filings and
+releases) and the operator and bill models; nothing is typed in. The deal terms themselves
+(what IBM paid AMD, what Zyphra pays IBM, for how long) are **not public**: the ranges are
+the answer, and the ``unknowns`` say what would narrow them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validate as V
+from . import uncertainty as U
+from .data import HOURS_PER_MONTH, company_fact, parameters
+from .finance import OPERATOR_PARAMS, irr_array, operator_cash_flows
+from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, owned_inputs
+
+__all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
+
+UNKNOWNS = (
+    "IBM's purchase price for the MI300X (hyperscaler ASP $10-15k or channel up to $25.7k) and whether it bought through an OEM",
+    "the IBM-Zyphra contract: price per GPU-hour, term, and whether it is paid in cash, credits or co-investment",
+    "whether the cluster carries Pensando DPUs, and the Pollara 400 NIC price (neither is public)",
+    "IBM's re-lease price and sold share after the contract, in a thin market for AMD rentals",
+    "AMD's engineering support, price concessions or co-marketing for the reference deployment",
+    "Zyphra's use of the contracted hours beyond the final run (ablations, other runs, work on its Maia agent product)",
+)
+"""What is not public and would narrow the ranges."""
+
+
+@dataclass(frozen=True)
+class DealPnL:
+    """The deal P&L: ``table`` (party, line, p5, p50, p95, unit, how) and the named unknowns."""
+
+    table: object = field(repr=False)
+    unknowns: tuple[str, ...] = UNKNOWNS
+
+    def line(self, party: str, line: str) -> U.Band:
+        """The band of one line."""
+        import polars as pl
+
+        t = self.table.filter((pl.col("party") == party) & (pl.col("line") == line))
+        if t.height != 1:
+            from ..errors import unknown
+
+            raise unknown("deal line", f"{party}: {line}", [f"{a}: {b}" for a, b in self.table.select("party", "line").iter_rows()])
+        r = t.row(0, named=True)
+        return U.Band(r["p5"], r["p50"], r["p95"], r["mean"], r["n"])
+
+
+def deal_pnl(final_run_gpu_hours: float, *, goodput: float = 1.0, n_gpus: int = 1024, nodes: int = 128,
+             years: float | None = None, path: str = "decay", n: int = 4000, seed: int = 0) -> DealPnL:
+    """The deal P&L per party with P5/P50/P95 over every uncertain input.
+
+    Parameters
+    ----------
+    final_run_gpu_hours : useful GPU-hours of ZAYA1's final pretraining run (il.estimate) [GPU-h]
+    goodput : useful share of that run's time (il.reliability), (0, 1]
+    n_gpus, nodes : the cluster (1,024 MI300X in 128 nodes)
+    years : IBM's horizon [years] (default its book life of IT equipment)
+    path : IBM's rent path after the Zyphra contract ("decay", "rebound", "flat")
+    n, seed : Monte Carlo draws and seed
+
+    Returns
+    -------
+    DealPnL
+    """
+    import polars as pl
+
+    gh = V.positive("final_run_gpu_hours", final_run_gpu_hours, hi=1e12)
+    g = V.fraction("goodput", goodput)
+    ng = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
+    nn = V.integer("nodes", nodes, lo=1, hi=1_000_000)
+    P = parameters("MI300X")
+    N = V.positive("years", years, hi=30.0) if years is not None else P["ibm_book_life_years"].value
+    names = list(OWNED_PARAMS) + list(OPERATOR_PARAMS) + ["amd_asp_usd_per_gpu", "dpus_per_node", "dpu_usd"]
+    s = U.sample(P, n, seed, [k for k in names if k not in ("utilization", "ibm_book_life_years")],
+                 fixed={"utilization": P["utilization"].value, "ibm_book_life_years": N})
+    s["tdp_W"] = owned_inputs("MI300X")["tdp_W"]
+    rows = []
+
+    def add(party, line, x, unit, how):
+        b = U.band(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
+        rows.append({"party": party, "line": line, **b.as_dict(), "n": b.n, "unit": unit, "how": how})
+
+    # AMD
+    gpu_rev = ng * s["amd_asp_usd_per_gpu"]
+    nic_rev = ng * s["nics_per_gpu"] * s["nic_usd"]
+    dpu_rev = nn * s["dpus_per_node"] * s["dpu_usd"]
+    amd = gpu_rev + nic_rev + dpu_rev
+    instinct = company_fact("AMD", "instinct_revenue_usd", "FY2024")
+    dc25 = company_fact("AMD", "datacenter_revenue_usd", "FY2025")
+    add("AMD", "GPU revenue", gpu_rev, "USD", "GPUs x AMD's ASP (Citi range)")
+    add("AMD", "Pollara NIC revenue", nic_rev, "USD", "NICs x 400G NIC price (proxy)")
+    add("AMD", "DPU revenue", dpu_rev, "USD", "nodes x DPUs per node (unknown: 0-1) x DPU price (proxy)")
+    add("AMD", "total revenue", amd, "USD", "sum of the above (no CPUs: the hosts are Intel Xeon)")
+    add("AMD", "share of 2024 Instinct revenue", amd / instinct, "fraction",
+        f"total / ${instinct / 1e9:.1f}B ('more than', FY2024 release): an upper bound")
+    add("AMD", "share of 2025 data-centre segment revenue", amd / dc25, "fraction",
+        f"total / ${dc25 / 1e9:.1f}B (FY2025 release; includes EPYC)")
+    # IBM
+    r = operator_cash_flows(s, path=path, years=N)
+    capex = ng * r["capex"]
+    rev = ng * r["revenue"].sum(axis=1)
+    cash_cost = ng * (r["energy"] + r["opex"]).sum(axis=1)
+    book = rev - cash_cost - capex * np.minimum(1.0, N / s["ibm_book_life_years"])
+    irr = irr_array(r["annual"])
+    irr = np.where(np.isnan(irr), -1.0, irr)
+    npv = ng * np.sum(r["annual"] / (1.0 + s["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1)
+    y1 = ng * r["revenue"][:, :12].sum(axis=1)
+    book_ai = company_fact("IBM", "genai_book_of_business_usd")
+    infra = company_fact("IBM", "infrastructure_revenue_usd", "FY2025")
+    add("IBM", "cluster capex", capex, "USD", "GPUs, hosts, spares, network, storage, front-end")
+    add("IBM", "revenue in year 1", y1, "USD", "contract price x billed hours")
+    add("IBM", f"revenue over {N:g} years", rev, "USD", f"rent path '{path}' (contract, then market)")
+    add("IBM", f"cash costs over {N:g} years", cash_cost, "USD", "energy, colocation, maintenance, insurance, staff")
+    add("IBM", f"book operating profit over {N:g} years", book, "USD",
+        "revenue - cash costs - straight-line depreciation over IBM's book life (pre-tax)")
+    add("IBM", "book operating margin", book / rev, "fraction", "book operating profit / revenue")
+    add("IBM", "IRR (pre-tax, unlevered)", irr, "per year", "yearly cash flows incl. residual value; -100 % if never repaid")
+    add("IBM", "NPV at the cost of capital", npv, "USD", "pre-tax, unlevered")
+    add("IBM", "payback", np.minimum(r["payback"], 99.0), "years", "undiscounted, operating cash (99 = never)")
+    add("IBM", "year-1 revenue vs its generative-AI book", y1 / book_ai, "fraction",
+        f"/ ${book_ai / 1e9:.1f}B cumulative book of business (mostly consulting; 'more than')")
+    add("IBM", "year-1 revenue vs its Infrastructure segment", y1 / infra, "fraction",
+        f"/ ${infra / 1e9:.1f}B FY2025 Infrastructure revenue")
+    # Zyphra
+    months = s["zyphra_contract_months"]
+    price = s["contract_usd_per_gpu_hour"]
+    contracted = ng * months * HOURS_PER_MONTH
+    bill = contracted * price
+    add("Zyphra", "contracted GPU-hours", contracted, "GPU-h", "GPUs x months x 730.5 h")
+    add("Zyphra", "bill", bill, "USD", "contracted GPU-hours x contract price")
+    add("Zyphra", "final run share of the hours bought", np.minimum(gh / contracted, 1.0), "fraction",
+        "final run (il.estimate) / contracted hours")
+    add("Zyphra", "final run incl. goodput losses, share", np.minimum(gh / g / contracted, 1.0), "fraction",
+        "final run / goodput / contracted hours")
+    add("Zyphra", "final run at the contract price", gh * price, "USD", "final-run GPU-hours x contract price")
+    contract_rev = ng * (r["revenue"] * (r["t_years"][None, :] < (s["setup_weeks"][:, None] / WEEKS_PER_YEAR
+                                                                  + s["zyphra_contract_months"][:, None] / 12.0))).sum(axis=1)
+    add("IBM", "revenue from the Zyphra contract", contract_rev, "USD",
+        "= Zyphra's bill x billed share (contract_utilization): the two views agree by construction")
+    order = {"AMD": 0, "IBM": 1, "Zyphra": 2}
+    rows.sort(key=lambda x: order[x["party"]])   # stable: keeps each party's line order
+    return DealPnL(pl.DataFrame(rows))

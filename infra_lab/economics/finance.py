@@ -1,0 +1,555 @@
+"""Finance: annuities, NPV, IRR and payback; value curves; the operator's cash flows on a
+rent path (IBM's view); total cost of ownership.
+
+All returns are **pre-tax and unlevered**: cash flows before income tax and before any
+debt financing, discounted at the (pre-tax) cost of capital. The operator model is
+monthly inside and reports yearly cash flows.
+
+Rent paths (per GPU-hour the operator charges):
+
+* ``flat``: one price for the whole horizon; the sold share follows the price,
+  U = min(1, U_market (P / P_market)^-e) unless given.
+* ``decay``: a dedicated contract at P_c — Zyphra's, for ``zyphra_contract_months`` (or
+  ``contract_years`` if passed), billed share ``contract_utilization`` — then re-lease at the market price, which has decayed along
+  Epoch's price-performance trend since signing: P(t) = P_c 10^(-d t) (d in OOM/yr), sold
+  share ``market_utilization``.
+* ``rebound``: as ``decay`` but the market rent rises by ``rent_rebound_fraction`` over the
+  first year after the contract (as H100 1-year contracts did from Oct 2025 to Jun 2026),
+  then decays again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ValidationError
+from . import _validate as V
+from .data import HOURS_PER_YEAR, parameters
+from .owned import (
+    OWNED_PARAMS,
+    WEEKS_PER_YEAR,
+    owned_components,
+    owned_cost_per_gpu_hour,
+    owned_inputs,
+)
+
+__all__ = [
+    "PATHS", "VALUE_CURVES", "OPERATOR_PARAMS", "annuity_factor", "npv", "irr", "irr_array",
+    "payback_years", "straight_line_value", "exponential_value", "residual_value",
+    "operator_inputs", "operator_cash_flows", "ProviderView", "provider_view", "tco", "tco_total",
+    "tco_arrays",
+]
+
+PATHS = ("flat", "decay", "rebound")
+VALUE_CURVES = ("exponential", "straight-line", "none")
+OPERATOR_PARAMS = ("contract_usd_per_gpu_hour", "zyphra_contract_months", "contract_utilization",
+                   "market_utilization", "utilization_price_elasticity", "rent_rebound_fraction",
+                   "ibm_book_life_years")
+"""Operator inputs beyond the owned-cost ones (each a row of parameters.csv). The first
+contract is Zyphra's: its term is ``zyphra_contract_months`` / 12 years unless
+``contract_years`` is passed."""
+
+
+# --------------------------------------------------------------------------------------
+# Closed forms
+# --------------------------------------------------------------------------------------
+def annuity_factor(rate: float, years: float) -> float:
+    """Capital recovery factor: the level payment per year that repays 1 USD over ``years``
+    at interest ``rate`` [1/year].
+
+    CRF = r / (1 - (1 + r)^-L); the limit r -> 0 is 1/L.
+
+    Examples
+    --------
+    >>> round(annuity_factor(0.08, 5), 5)
+    0.25046
+    """
+    r = V.rate("cost_of_capital", rate)
+    n = V.positive("life_years", years, hi=100.0)
+    if r == 0.0:
+        return 1.0 / n
+    return r / (1.0 - (1.0 + r) ** (-n))
+
+
+def _flows(cash_flows: Any) -> np.ndarray:
+    cf = np.asarray(cash_flows, dtype=float)
+    if cf.ndim != 1 or cf.size < 2 or not np.all(np.isfinite(cf)):
+        raise ValidationError(f"cash_flows: need a 1-D sequence of >= 2 finite numbers [USD], got {cash_flows!r}")
+    return cf
+
+
+def npv(cash_flows: Any, rate: float) -> float:
+    """Net present value at ``rate`` of yearly cash flows, the first at t = 0 [USD]."""
+    cf = _flows(cash_flows)
+    r = V.number("rate", rate, lo=-1.0, lo_open=True, hi=100.0)
+    return float(np.sum(cf / (1.0 + r) ** np.arange(cf.size)))
+
+
+_GRID = np.concatenate([np.linspace(-0.99, -1e-3, 120), [0.0], np.geomspace(1e-3, 100.0, 240)])
+
+
+def irr_array(cash_flows: np.ndarray) -> np.ndarray:
+    """IRR of each row of ``cash_flows`` (n x T+1, yearly, first at t = 0) [1/year]; NaN
+    where no rate makes the NPV cross zero from above.
+
+    Method: the NPV of every row on a grid of rates from -99 % to +10,000 %; the first grid
+    interval where NPV falls through zero (NPV > 0 at the lower rate, <= 0 at the higher)
+    brackets the root, refined by bisection to 1e-10. Flows whose last value is negative
+    (a late loss) have a second, spurious crossing near -100 % where NPV *rises*; it is
+    ignored, so the IRR is the economically meaningful rate.
+    """
+    cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
+    if not np.all(np.isfinite(cf)):
+        raise ValidationError("cash_flows: need finite numbers")
+    t = np.arange(cf.shape[1])
+    disc = (1.0 + _GRID[None, :]) ** (-t[:, None])          # (T+1, G)
+    vals = cf @ disc                                        # (n, G)
+    down = (vals[:, :-1] > 0) & (vals[:, 1:] <= 0)
+    has = down.any(axis=1)
+    j = np.argmax(down, axis=1)
+    lo, hi = _GRID[j].copy(), _GRID[j + 1].copy()
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        f = np.sum(cf * (1.0 + mid[:, None]) ** (-t[None, :]), axis=1)
+        pos = f > 0
+        lo = np.where(pos, mid, lo)
+        hi = np.where(pos, hi, mid)
+    out = 0.5 * (lo + hi)
+    out[~has] = np.nan
+    return out
+
+
+def irr(cash_flows: Any) -> float | None:
+    """Internal rate of return of yearly cash flows (first at t = 0) [1/year], pre-tax and
+    unlevered when the flows are; None when the NPV never falls through zero (e.g. no
+    positive flow, or a loss at every rate). Correct when the last flow is negative.
+
+    Examples
+    --------
+    >>> round(irr([-100.0, 60.0, 60.0]), 4)
+    0.1307
+    >>> round(irr([-25926, 14617, 14617, 3092, 1051, -428]), 3)   # a late loss
+    0.157
+    """
+    v = float(irr_array(_flows(cash_flows)[None, :])[0])
+    return None if math.isnan(v) else v
+
+
+def payback_years(cash_flows: Any, step_years: float = 1.0) -> float:
+    """Years until the cumulative cash turns non-negative (linear within a step) [years];
+    ``math.inf`` if it never does. ``cash_flows[0]`` is at t = 0, then one per step."""
+    cf = _flows(cash_flows)
+    dt = V.positive("step_years", step_years, hi=10.0)
+    cum = np.cumsum(cf)
+    if cum[0] >= 0:
+        return 0.0
+    k = np.nonzero(cum >= 0)[0]
+    if k.size == 0:
+        return math.inf
+    i = int(k[0])
+    return ((i - 1) + (-cum[i - 1]) / cf[i]) * dt
+
+
+def straight_line_value(capex_usd: float, age_years: float, life_years: float) -> float:
+    """Book value after ``age_years`` of straight-line depreciation [USD]: capex max(0, 1 - age/life)."""
+    c = V.positive("capex_usd", capex_usd, allow_zero=True)
+    a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    life = V.positive("life_years", life_years, hi=100.0)
+    return c * max(0.0, 1.0 - a / life)
+
+
+def exponential_value(capex_usd: float, age_years: float, ooms_per_year: float = 0.14) -> float:
+    """Value after ``age_years`` under Epoch's exponential decay [USD]: capex 10^(-d age)."""
+    c = V.positive("capex_usd", capex_usd, allow_zero=True)
+    a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    d = V.positive("depreciation_ooms_per_year", ooms_per_year, hi=5.0)
+    return c * 10.0 ** (-d * a)
+
+
+def _value(curve: str, capex: Any, age: Any, life: Any, ooms: Any) -> Any:
+    if curve == "exponential":
+        return capex * 10.0 ** (-ooms * age)
+    if curve == "straight-line":
+        return capex * np.maximum(0.0, 1.0 - age / life)
+    return capex * 0.0
+
+
+def residual_value(capex_usd: float, age_years: float, curve: str = "exponential", *,
+                   life_years: float = 5.0, ooms_per_year: float = 0.14) -> float:
+    """Value of hardware bought for ``capex_usd`` after ``age_years`` on a value curve [USD]:
+    "exponential" (Epoch's price-performance decay: the market value of old FLOPs),
+    "straight-line" (book value over ``life_years``) or "none"."""
+    V.choice("curve", curve, VALUE_CURVES)
+    c = V.positive("capex_usd", capex_usd, allow_zero=True)
+    a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    L = V.positive("life_years", life_years, hi=100.0)
+    d = V.positive("ooms_per_year", ooms_per_year, hi=5.0)
+    return float(_value(curve, c, a, L, d))
+
+
+# --------------------------------------------------------------------------------------
+# The operator's cash flows
+# --------------------------------------------------------------------------------------
+def _contract_default(accelerator: str) -> float | None:
+    """Default dedicated-contract price for an accelerator without its own row: the median
+    1-year (else 3-year, else on-demand) listed price from :func:`cloud_price`."""
+    from .data import cloud_price
+
+    for term in ("1-year", "3-year", "on-demand"):
+        try:
+            return cloud_price(accelerator, term)
+        except ValidationError:
+            continue
+    return None
+
+
+def operator_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """Owned-cost inputs plus :data:`OPERATOR_PARAMS` for ``accelerator`` (defaults from
+    parameters.csv, then ``overrides``, checked)."""
+    ov = dict(overrides or {})
+    op = {k: ov.pop(k) for k in list(ov) if k in (*OPERATOR_PARAMS, "contract_years")}
+    v = owned_inputs(accelerator, ov)
+    P = parameters(accelerator)
+    bounds = {"contract_usd_per_gpu_hour": (0.0, 1e4, True), "zyphra_contract_months": (0.0, 600.0, False),
+              "contract_utilization": (0.0, 1.0, True), "market_utilization": (0.0, 1.0, True),
+              "utilization_price_elasticity": (0.0, 20.0, False), "rent_rebound_fraction": (-0.99, 20.0, False),
+              "ibm_book_life_years": (0.0, 50.0, True)}
+    for k in OPERATOR_PARAMS:
+        lo, hi, open_ = bounds[k]
+        if k in op:
+            if op[k] is None:
+                raise ValidationError(f"{k} = None: pass a number or leave it out")
+            v[k] = V.number(k, op[k], lo=lo, hi=hi, lo_open=open_)
+        elif k in P:
+            v[k] = P[k].value
+        elif k == "contract_usd_per_gpu_hour":
+            dflt = _contract_default(accelerator)
+            if dflt is not None:
+                v[k] = dflt
+        else:  # pragma: no cover - every other operator parameter has an 'all' row
+            raise ValidationError(f"{k}: no default for this accelerator in parameters.csv; pass {k}=...")
+    if "contract_years" in op:
+        v["contract_years"] = V.number("contract_years", op["contract_years"], lo=0.0, hi=50.0)
+    return v
+
+
+def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float = 5.0,
+                        price: Any = None, market_price: Any = None, utilization: Any = None,
+                        value_curve: str = "exponential", premium: float = 0.0) -> dict[str, np.ndarray]:
+    """The operator's monthly model on scalars or arrays (no validation beyond the path).
+
+    Returns arrays of shape (n, months) (``price``, ``sold``, ``revenue``, ``energy``,
+    ``opex``) and (n, years + 1) (``annual``: year 0 = -capex, last year + residual),
+    plus ``capex``, ``residual``, ``book_dep`` (per year) and ``payback`` (n,), all per GPU.
+    """
+    H = HOURS_PER_YEAR
+    M = int(round(12 * years))
+    N = int(math.ceil(years - 1e-9))
+    t = (np.arange(M) + 0.5) / 12.0
+    col = lambda x: np.atleast_1d(np.asarray(x, dtype=float))[:, None]  # noqa: E731
+    c = owned_components({**v, "utilization": 1.0})
+    capex = np.atleast_1d(np.asarray(c["capex"], dtype=float))
+    n = max(capex.size, max(np.atleast_1d(np.asarray(x)).size for x in v.values()))
+    capex = np.broadcast_to(capex, (n,)).astype(float)
+    parts = ("facility", "maintenance", "insurance_tax", "staff")
+    fixed_h = sum(np.broadcast_to(np.atleast_1d(np.asarray(c[k], dtype=float)), (n,)) for k in parts)
+    energy_h = np.broadcast_to(np.atleast_1d(np.asarray(c["energy_h"], dtype=float)), (n,))
+    setup = np.broadcast_to(col(v["setup_weeks"]) / WEEKS_PER_YEAR, (n, 1))
+    tau = t[None, :] - setup
+    on = tau >= 0
+    d = col(v["depreciation_ooms_per_year"])
+    need = price is None or (path == "flat" and market_price is None and utilization is None)
+    if need and "contract_usd_per_gpu_hour" not in v:
+        raise ValidationError("contract_usd_per_gpu_hour: no contract or listed price for this accelerator; pass "
+                              "price_usd_per_gpu_hour= (and utilization= for a flat path) or contract_usd_per_gpu_hour=")
+    pc = col(v["contract_usd_per_gpu_hour"] if price is None else price)
+    pm = col(v.get("contract_usd_per_gpu_hour", 1.0) if market_price is None else market_price)
+    um, e = col(v["market_utilization"]), col(v["utilization_price_elasticity"])
+    if path == "flat":
+        p = np.broadcast_to(pc, (n, M))
+        sold = (np.minimum(1.0, um * (pc / pm) ** (-e)) if utilization is None else col(utilization))
+        sold = np.broadcast_to(sold, (n, M))
+    else:
+        cy = col(v["contract_years"] if "contract_years" in v else np.asarray(v["zyphra_contract_months"]) / 12.0)
+        mkt = pc * 10.0 ** (-d * tau)
+        if path == "rebound":
+            R = col(v["rent_rebound_fraction"])
+            x = tau - cy
+            ref = pc * 10.0 ** (-d * cy)
+            mkt = np.where(x < 1.0, ref * (1.0 + R * np.clip(x, 0.0, 1.0)),
+                           ref * (1.0 + R) * 10.0 ** (-d * (x - 1.0)))
+        after = mkt * (1.0 + premium)
+        u_after = np.minimum(1.0, um * (1.0 + premium) ** (-e))
+        in_contract = tau < cy
+        p = np.where(in_contract, pc, after)
+        sold = np.where(in_contract, col(v["contract_utilization"]), u_after)
+    p = np.where(on, p, 0.0)
+    sold = np.where(on, sold, 0.0)
+    hm = H / 12.0
+    revenue = p * sold * hm
+    energy = energy_h[:, None] * sold * hm
+    opex = np.broadcast_to(fixed_h[:, None] * hm, (n, M))
+    monthly = revenue - energy - opex
+    annual = np.zeros((n, N + 1))
+    annual[:, 0] = -capex
+    for y in range(N):
+        annual[:, y + 1] = monthly[:, 12 * y:12 * (y + 1)].sum(axis=1)
+    residual = np.broadcast_to(_value(value_curve, capex, years, col(v["ibm_book_life_years"])[:, 0],
+                                      np.broadcast_to(col(v["depreciation_ooms_per_year"])[:, 0], (n,))), (n,))
+    annual[:, -1] += residual
+    cum = -capex[:, None] + np.cumsum(monthly, axis=1)
+    reached = cum >= 0
+    has = reached.any(axis=1)
+    k = np.argmax(reached, axis=1)
+    prev = np.where(k > 0, cum[np.arange(n), np.maximum(k - 1, 0)], -capex)
+    step = monthly[np.arange(n), k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pb = (k + (-prev) / np.where(step > 0, step, np.inf)) / 12.0
+    pb = np.where(has, pb, np.inf)
+    L = np.broadcast_to(col(v["ibm_book_life_years"])[:, 0], (n,))
+    book_dep = capex / L
+    return {"t_years": t, "price": p, "sold": sold, "revenue": revenue, "energy": energy, "opex": opex,
+            "annual": annual, "capex": capex, "residual": residual, "book_dep": book_dep, "payback": pb}
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """An operator buying GPUs and renting them out (IBM's view), per GPU. All figures are
+    **pre-tax and unlevered**.
+
+    cash_flows_usd: year 0 (-capex) then yearly net cash, the residual value in the last
+    year [USD per GPU]; payback_years (undiscounted, operating cash only; ``math.inf`` if
+    never); irr [1/year] (None if the NPV never falls through zero); npv_usd_per_gpu at the
+    cost of capital [USD]; book_profit_usd: revenue - cash costs - straight-line depreciation
+    over the book life, per year [USD]; margin_usd_per_gpu_hour: first price minus the owned
+    cost per sold hour at the first sold share (annuity at the cost of capital) [USD].
+    """
+
+    path: str
+    price_usd_per_gpu_hour: float
+    utilization: float
+    years: float
+    margin_usd_per_gpu_hour: float
+    cost_usd_per_sold_gpu_hour: float
+    cash_flows_usd: np.ndarray = field(repr=False)
+    payback_years: float
+    irr: float | None
+    npv_usd_per_gpu: float
+    revenue_usd: np.ndarray = field(repr=False)
+    cash_cost_usd: np.ndarray = field(repr=False)
+    book_profit_usd: np.ndarray = field(repr=False)
+    capex_usd_per_gpu: float
+    residual_usd_per_gpu: float
+    monthly: Any = field(repr=False)
+    basis: str = "pre-tax, unlevered"
+
+    @property
+    def book_margin(self) -> float:
+        """Book operating profit over revenue across the horizon [fraction]."""
+        rev = float(self.revenue_usd.sum())
+        return float(self.book_profit_usd.sum()) / rev if rev > 0 else -math.inf
+
+    def cash_flow_frame(self):
+        """polars DataFrame: year, revenue_usd, cash_cost_usd, cash_flow_usd, cumulative_usd,
+        book_profit_usd (per GPU)."""
+        import polars as pl
+
+        cf = self.cash_flows_usd
+        return pl.DataFrame({"year": np.arange(len(cf)), "revenue_usd": np.r_[0.0, self.revenue_usd],
+                             "cash_cost_usd": np.r_[0.0, self.cash_cost_usd], "cash_flow_usd": cf,
+                             "cumulative_usd": np.cumsum(cf), "book_profit_usd": np.r_[0.0, self.book_profit_usd]})
+
+
+def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: float | None = None,
+                  accelerator: str = "MI300X", *, path: str = "flat", years: float | None = None,
+                  market_price_usd_per_gpu_hour: float | None = None, value_curve: str = "exponential",
+                  premium: float = 0.0, **overrides: float) -> ProviderView:
+    """The operator's economics of renting out GPUs it owns (IBM's view), per GPU.
+
+    Parameters
+    ----------
+    price_usd_per_gpu_hour : the price charged [USD per GPU-hour]: the flat price, or the
+        contract price for "decay"/"rebound" (default ``contract_usd_per_gpu_hour``)
+    utilization : sold share for "flat" (default: tied to price through the elasticity
+        against ``market_price_usd_per_gpu_hour``)
+    path : "flat" | "decay" | "rebound" (module notes)
+    years : horizon [years] (default IBM's book life, ``ibm_book_life_years``)
+    market_price_usd_per_gpu_hour : market reference for the flat path's sold share
+        (default ``contract_usd_per_gpu_hour``)
+    value_curve : residual value at the horizon: "exponential" (Epoch decay), "straight-line"
+        (book value) or "none"
+    premium : price above the market after the contract [fraction]
+    **overrides : owned-cost and operator inputs (:data:`OPERATOR_PARAMS`)
+
+    Returns
+    -------
+    ProviderView (pre-tax, unlevered)
+
+    Examples
+    --------
+    >>> pv = provider_view(path="decay")
+    >>> pv.basis
+    'pre-tax, unlevered'
+    """
+    V.choice("path", path, PATHS)
+    V.choice("value_curve", value_curve, VALUE_CURVES)
+    prem = V.number("premium", premium, lo=-0.99, hi=20.0)
+    if "utilization" in overrides:
+        raise ValidationError("provider_view: pass the sold share as utilization= (second argument), "
+                              "not as an override")
+    v = operator_inputs(accelerator, overrides)
+    N = V.positive("years", years, hi=30.0) if years is not None else v["ibm_book_life_years"]
+    if N < 1.0 / 12.0:
+        raise ValidationError(f"years = {years!r}: need at least one month (1/12 year)")
+    p = None if price_usd_per_gpu_hour is None else V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
+    pm = None if market_price_usd_per_gpu_hour is None else V.positive(
+        "market_price_usd_per_gpu_hour", market_price_usd_per_gpu_hour, hi=1e4)
+    u = None
+    if utilization is not None:
+        if path != "flat":
+            raise ValidationError(f"utilization = {utilization!r}: only for path='flat'; the other paths use "
+                                  f"contract_utilization and market_utilization")
+        u = V.fraction("utilization", utilization)
+    r = operator_cash_flows(v, path=path, years=N, price=p, market_price=pm, utilization=u,
+                            value_curve=value_curve, premium=prem)
+    cf = r["annual"][0]
+    rev_m, cost_m = r["revenue"][0], r["energy"][0] + r["opex"][0]
+    Ny = len(cf) - 1
+    rev_y = np.array([rev_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
+    cost_y = np.array([cost_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
+    L = v["ibm_book_life_years"]
+    dep_y = np.array([r["capex"][0] / L * max(0.0, min(1.0, L - y)) for y in range(Ny)])
+    on = r["sold"][0] > 0
+    p0 = float(r["price"][0][on][0]) if on.any() else 0.0
+    u0 = float(r["sold"][0][on][0]) if on.any() else 0.0
+    ov = {k: v[k] for k in (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu") if k in v}
+    ov.update(utilization=u0 if u0 > 0 else 1.0, life_years=N)
+    cost_sold = owned_cost_per_gpu_hour(accelerator, **ov).total_usd_per_gpu_hour
+    npv_v = float(np.sum(cf / (1.0 + v["cost_of_capital"]) ** np.arange(len(cf))))
+    irr_v = float(irr_array(cf[None, :])[0])
+    return ProviderView(
+        path=path, price_usd_per_gpu_hour=p0, utilization=u0, years=float(N),
+        margin_usd_per_gpu_hour=p0 - cost_sold, cost_usd_per_sold_gpu_hour=cost_sold,
+        cash_flows_usd=cf, payback_years=float(r["payback"][0]),
+        irr=None if math.isnan(irr_v) else irr_v, npv_usd_per_gpu=npv_v, revenue_usd=rev_y,
+        cash_cost_usd=cost_y, book_profit_usd=rev_y - cost_y - dep_y,
+        capex_usd_per_gpu=float(r["capex"][0]), residual_usd_per_gpu=float(r["residual"][0]),
+        monthly={"t_years": r["t_years"], "price": r["price"][0], "sold": r["sold"][0]})
+
+
+# --------------------------------------------------------------------------------------
+# Total cost of ownership
+# --------------------------------------------------------------------------------------
+_TCO_COMPONENTS = ("GPUs + hosts + spares (capex)", "back-end network (capex)",
+                   "storage + front-end network (capex)", "replacement (capex)", "energy", "colocation",
+                   "maintenance and spares", "insurance and property tax", "operations staff",
+                   "residual value (credit)")
+
+
+def tco_arrays(v: Mapping[str, Any], years: float, *, value_curve: str = "exponential",
+               replace_at_life: bool = False) -> dict[str, Any]:
+    """TCO components per GPU on scalars or arrays: cash (undiscounted) and present value
+    at the cost of capital [USD per GPU]. See :func:`tco`."""
+    N = years
+    c = owned_components({**v, "utilization": 1.0})
+    s = v["setup_weeks"] / WEEKS_PER_YEAR
+    U, r, d, L = v["utilization"], v["cost_of_capital"], v["depreciation_ooms_per_year"], v["life_years"]
+    H = HOURS_PER_YEAR
+    op_years = np.maximum(N - s, 0.0)
+    # present value of a constant flow per year over [a, b]: integral of (1+r)^-t dt
+    def pv_flow(a, b):
+        lr = np.log1p(r)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(lr > 0, ((1 + r) ** (-a) - (1 + r) ** (-b)) / np.where(lr > 0, lr, 1.0), b - a)
+    cap = {"GPUs + hosts + spares (capex)": c["server"], "back-end network (capex)": c["network_capex"],
+           "storage + front-end network (capex)": c["other_capex"]}
+    cash = dict(cap)
+    pv = dict(cap)
+    capex = c["capex"]
+    repl = np.where(np.asarray(replace_at_life) & (np.asarray(N) > np.asarray(L)), 1.0, 0.0)
+    new_price = capex * 10.0 ** (-d * L)
+    cash["replacement (capex)"] = repl * (new_price - _value(value_curve, capex, L, L, d))
+    pv["replacement (capex)"] = cash["replacement (capex)"] * (1 + r) ** (-L)
+    energy_y = c["energy_h"] * U * H
+    cash["energy"] = energy_y * op_years
+    pv["energy"] = energy_y * pv_flow(s, N)
+    for name, key in (("colocation", "facility"), ("maintenance and spares", "maintenance"),
+                      ("insurance and property tax", "insurance_tax"), ("operations staff", "staff")):
+        y = c[key] * H
+        cash[name] = y * N
+        pv[name] = y * pv_flow(0.0, N)
+    res = np.where(repl > 0, _value(value_curve, new_price, N - L, L, d), _value(value_curve, capex, N, L, d))
+    cash["residual value (credit)"] = -res
+    pv["residual value (credit)"] = -res * (1 + r) ** (-N)
+    useful_hours = op_years * H * U
+    return {"cash": cash, "pv": pv, "useful_hours": useful_hours}
+
+
+def tco(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None,
+        accelerator: str = "MI300X", *, depreciation: str = "exponential", network: str = "per-port",
+        value_curve: str | None = None, replace_at_life: bool = False, **overrides: float):
+    """Total cost of owning ``n_gpus`` for ``years``: capex + opex - residual value.
+
+    Parameters
+    ----------
+    n_gpus : GPUs billed (spares are added by ``spare_fraction``)
+    years : horizon [years]
+    utilization : busy share of calendar hours, (0, 1] (default: data); drives energy
+    depreciation : sets the value curve when ``value_curve`` is None: "exponential" (Epoch's
+        decay: the market value of the hardware at the horizon) or "straight-line" (book value)
+    network : "per-port" | "fraction" (as :func:`owned_cost_per_gpu_hour`)
+    value_curve : "exponential" | "straight-line" | "none": residual value credited at the horizon
+    replace_at_life : when ``years`` > ``life_years``, buy a new fleet at ``life_years`` at the
+        then-current price for the same capability (capex 10^(-d life)), selling the old one
+        at its value-curve value; otherwise the hardware runs to the horizon
+    **overrides : any owned-cost input
+
+    Returns
+    -------
+    polars DataFrame: component, usd (cash, undiscounted, whole cluster), usd_pv (present
+    value at the cost of capital), usd_per_gpu, usd_per_useful_gpu_hour, share (of the cash
+    total). The residual value is a negative (credit) row.
+
+    Examples
+    --------
+    >>> t = tco(1024, 3, 0.9)
+    >>> bool(t["usd"].sum() > 0)
+    True
+    """
+    import polars as pl
+
+    n = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
+    N = V.number("years", years, lo=1.0 / 12.0, hi=30.0, allowed="a horizon in [1/12, 30] years")
+    V.choice("depreciation", depreciation, ("straight-line", "exponential"))
+    V.choice("network", network, ("per-port", "fraction"))
+    curve = V.choice("value_curve", value_curve if value_curve is not None else depreciation, VALUE_CURVES)
+    V.boolean("replace_at_life", replace_at_life)
+    ov = dict(overrides)
+    if utilization is not None:
+        ov["utilization"] = utilization
+    v = owned_inputs(accelerator, ov)
+    if network == "fraction":
+        f = v["interconnect_fraction"]
+        v["network_usd_per_gpu"] = (v["capex_usd_per_gpu"] + v["host_usd_per_gpu"]) * f / (1 - f)
+    t = tco_arrays(v, N, value_curve=curve, replace_at_life=replace_at_life)
+    cash = {k: float(t["cash"][k]) for k in _TCO_COMPONENTS}
+    pv = {k: float(t["pv"][k]) for k in _TCO_COMPONENTS}
+    total = sum(cash.values())
+    uh = float(t["useful_hours"])
+    return pl.DataFrame({
+        "component": list(_TCO_COMPONENTS), "usd": [cash[k] * n for k in _TCO_COMPONENTS],
+        "usd_pv": [pv[k] * n for k in _TCO_COMPONENTS], "usd_per_gpu": [cash[k] for k in _TCO_COMPONENTS],
+        "usd_per_useful_gpu_hour": [cash[k] / uh if uh > 0 else math.inf for k in _TCO_COMPONENTS],
+        "share": [cash[k] / total for k in _TCO_COMPONENTS]})
+
+
+def tco_total(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None,
+              accelerator: str = "MI300X", *, present_value: bool = False, **kw: Any) -> float:
+    """Sum of :func:`tco` [USD]: the cash total, or the present value with ``present_value``."""
+    t = tco(n_gpus, years, utilization, accelerator, **kw)
+    return float(t["usd_pv" if V.boolean("present_value", present_value) else "usd"].sum())

@@ -1,0 +1,191 @@
+"""Monte Carlo of the economics models: draws from parameters.csv, the owned cost (numba
+kernel with sampling inside, or the numpy reference), any scalar output, and tornados with
+human labels.
+
+Headlines report the Monte Carlo **median with its P5-P95 band**: the data defaults are the
+modes of right-skewed ranges (the purchase price, the host), so the model evaluated at the
+defaults understates the central cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ValidationError
+from . import _validate as V
+from . import uncertainty as U
+from .data import HOURS_PER_YEAR, _no_price, parameters
+from .owned import (
+    DEPRECIATION,
+    NETWORK,
+    OWNED_PARAMS,
+    WEEKS_PER_YEAR,
+    owned_components,
+    owned_cost_per_gpu_hour,
+    owned_inputs,
+)
+
+__all__ = ["sample_parameters", "monte_carlo", "monte_carlo_owned_cost", "tornado", "owned_specs"]
+
+
+def owned_specs(accelerator: str = "MI300X", fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """The specs (low, value, high, distribution, label, unit) of every owned-cost input for
+    ``accelerator``; a ``fixed`` value replaces a missing row (e.g. a purchase price for an
+    accelerator without a public one)."""
+    P = parameters(accelerator)
+    fixed = dict(fixed or {})
+    if "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
+        raise _no_price(V.accelerator(accelerator))
+    return P
+
+
+def sample_parameters(n: int, seed: int, accelerator: str = "MI300X", names: Iterable[str] = OWNED_PARAMS, *,
+                      distribution: str | None = None, fixed: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Draw ``n`` samples of each named parameter of ``accelerator`` from its range
+    (:func:`infra_lab.economics.uncertainty.sample`: counter-based stream, one per name, so
+    the same seed gives common random numbers across accelerators).
+
+    Returns
+    -------
+    dict name -> array of n floats (``fixed`` names held constant)
+    """
+    names = list(names)
+    P = parameters(accelerator)
+    fixed = dict(fixed or {})
+    if "capex_usd_per_gpu" in names and "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
+        raise _no_price(V.accelerator(accelerator))
+    return U.sample(P, n, seed, names, distribution=distribution, fixed=fixed)
+
+
+def monte_carlo(func: Callable[..., float], n: int = 2000, seed: int = 0, accelerator: str = "MI300X",
+                names: Iterable[str] = OWNED_PARAMS, *, distribution: str | None = None,
+                fixed: Mapping[str, float] | None = None, vectorized: bool = False, **kwargs: Any) -> np.ndarray:
+    """Monte Carlo of any scalar output over ``accelerator``'s parameter ranges:
+    ``func(**draw, **kwargs)`` per draw, or one vectorized call (``vectorized=True``).
+
+    Examples
+    --------
+    >>> s = monte_carlo(lambda **p: owned_cost_per_gpu_hour("MI300X", **p).total_usd_per_gpu_hour, n=50)
+    >>> bool(s.min() > 0)
+    True
+    """
+    names = list(names)
+    P = parameters(accelerator)
+    fixed = dict(fixed or {})
+    if "capex_usd_per_gpu" in names and "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
+        raise _no_price(V.accelerator(accelerator))
+    return U.monte_carlo(func, P, n, seed, names, distribution=distribution, fixed=fixed,
+                         vectorized=vectorized, **kwargs)
+
+
+def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "MI300X", *,
+                           depreciation: str = "straight-line", network: str = "per-port",
+                           distribution: str | None = None, fixed: Mapping[str, float] | None = None,
+                           age_years: float = 0.0, backend: str = "numba") -> np.ndarray:
+    """Monte Carlo of the owned cost per useful GPU-hour [USD] over every input's range.
+
+    Parameters
+    ----------
+    n : samples (up to 50 million)
+    seed : integer seed of the counter-based stream
+    accelerator : catalog name (all 12 work; without a public price pass
+        ``fixed={"capex_usd_per_gpu": ...}``, without a TDP ``fixed={"tdp_W": ...}``)
+    depreciation, network, age_years : as :func:`owned_cost_per_gpu_hour`
+    distribution : force "triangular" or "lognormal" for every input (None: each row's own)
+    fixed : name -> value held constant (any owned-cost input, ``tdp_W``, or
+        ``network_usd_per_gpu``)
+    backend : "numba" (the kernel: draws and cost in one parallel loop) or "reference"
+        (the numpy path: :func:`sample_parameters` then :func:`owned_components`); same numbers
+
+    Returns
+    -------
+    array of n costs [USD per useful GPU-hour]
+
+    Examples
+    --------
+    >>> s = monte_carlo_owned_cost(1000, seed=1)
+    >>> bool(s.min() > 0)
+    True
+    """
+    V.choice("depreciation", depreciation, DEPRECIATION)
+    V.choice("network", network, NETWORK)
+    V.choice("backend", backend, ("numba", "reference"))
+    n = V.integer("n", n, lo=1, hi=50_000_000)
+    V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    age = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    if distribution is not None:
+        V.choice("distribution", distribution, U._DISTS)
+    fixed = dict(fixed or {})
+    if "utilization" in fixed and fixed["utilization"] is not None:
+        V.fraction("utilization", fixed["utilization"])
+    if "network_usd_per_gpu" in fixed:
+        nv = fixed.pop("network_usd_per_gpu")
+        fixed.update(nic_usd=nv, nics_per_gpu=1.0, switch_port_usd=0.0, optics_usd=0.0)
+        network = "per-port"
+    base = owned_inputs(accelerator, fixed)           # checks fixed values and the price/TDP
+    specs = owned_specs(accelerator, fixed)
+    tdp = base["tdp_W"]
+    if backend == "reference":
+        s = U.sample(specs, n, seed, OWNED_PARAMS, distribution=distribution,
+                     fixed={k: base[k] for k in OWNED_PARAMS if k in fixed})
+        s["tdp_W"] = tdp
+        out = np.asarray(owned_components(s, depreciation=depreciation, network=network, age_years=age)["total"],
+                         dtype=float)
+    else:
+        from .._kernels import economics as K
+
+        k = len(OWNED_PARAMS)
+        keys = np.empty(k, dtype=np.uint64)
+        codes = np.zeros(k, dtype=np.int64)
+        lo, mode, hi, sigma = (np.zeros(k) for _ in range(4))
+        for j, name in enumerate(OWNED_PARAMS):
+            keys[j] = np.uint64(U.stream_key(seed, name))
+            if name in fixed:
+                mode[j] = base[name]
+                continue
+            p = specs[name]
+            dist = U.effective_distribution(p, distribution)
+            lo[j], mode[j], hi[j] = p.low, p.value, p.high
+            if p.high == p.low:
+                codes[j] = 0
+            elif dist == "triangular":
+                codes[j] = 1
+            else:
+                codes[j], sigma[j] = 2, U.lognormal_sigma(p.low, p.high)
+        out = K.owned_cost_mc_kernel(
+            n, keys, codes, lo, mode, hi, sigma, float(tdp),
+            K.STRAIGHT_LINE if depreciation == "straight-line" else K.EXPONENTIAL,
+            K.PER_PORT if network == "per-port" else K.FRACTION, age, HOURS_PER_YEAR, WEEKS_PER_YEAR)
+    if not np.all(np.isfinite(out)):
+        raise ValidationError("monte_carlo_owned_cost: non-finite costs; check the fixed values and ranges")
+    return out
+
+
+def tornado(func: Callable[..., float] | None = None, accelerator: str = "MI300X",
+            names: Iterable[str] = OWNED_PARAMS, *, base: Mapping[str, float] | None = None, **kwargs: Any):
+    """One-at-a-time sensitivities over ``accelerator``'s parameter ranges, with a ``label``
+    column (e.g. "GPU purchase price [USD per GPU]") for charts.
+
+    Parameters
+    ----------
+    func : output, called as ``func(**params, **kwargs)``; default the owned cost per useful
+        GPU-hour of ``accelerator`` [USD]
+    names : parameters to swing (those with low == high are skipped)
+    base : overrides of the base case
+
+    Returns
+    -------
+    polars DataFrame sorted by swing: parameter, label, unit, low, high, base_value,
+    output_low, output_high, output_base, swing
+    """
+    P = parameters(accelerator)
+    names = [nm for nm in names if nm in P and P[nm].low != P[nm].high or nm not in P]
+    if func is None:
+        owned_defaults = {k: P[k].value for k in OWNED_PARAMS if k in P}
+
+        def func(**p: float) -> float:
+            return owned_cost_per_gpu_hour(accelerator, **{**owned_defaults, **p}).total_usd_per_gpu_hour
+    return U.tornado(func, P, names, base=base, **kwargs)

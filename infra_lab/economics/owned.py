@@ -1,0 +1,489 @@
+"""Owned cost of a useful GPU-hour: every cost item, and rent-vs-own break-evens.
+
+The owned cost of one *useful* GPU-hour (one that does work), per billed GPU:
+
+    server     = (capex + host) (1 + spares)                       GPU (or board) + host
+    network    = (nic n_nic + port n_port + optic n_optic)(1 + spares)   per port (default)
+               = server f / (1 - f)                                      Epoch's fraction method
+    other      = (server + network)(storage + front-end fractions)
+    C          = server + network + other                           capex per GPU [USD]
+    capital/h  = C CRF(r, L) / H                   straight line with an annuity
+               = C 10^(-d a) (ln10 d + r) / H      Epoch's exponential decay d [OOM/yr] at age a
+    facility/h = kW_server colocation 12 / H (1 + spares)          provisioned IT power
+    opex/h     = (maintenance + insurance & tax) C / H + staff / H
+    fixed/h    = (capital + facility + opex)(1 + setup / L)        setup weeks paid, not used
+    energy/h   = kW_server avg_power PUE electricity                per busy hour
+    cost       = fixed/h / U + energy/h
+
+with kW_server = TDP / 1000 x server_power_ratio, CRF(r, L) = r / (1 - (1+r)^-L), H =
+8,766 h per year and U the utilization (useful share of calendar hours).
+
+All inputs default to ``data/economics/parameters.csv`` (value, range, unit, source per
+row); every one can be overridden by keyword. One formula serves scalars and numpy arrays:
+:func:`owned_components` (the numba kernel in ``infra_lab._kernels.economics`` is an
+independent implementation of the same formula, checked against it in the tests).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import catalog
+from ..errors import ValidationError, unknown
+from . import _validate as V
+from .data import HOURS_PER_YEAR, _no_price, parameters
+
+__all__ = [
+    "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn",
+    "owned_inputs", "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu",
+    "rental_cost_per_gpu_hour", "break_even_utilization", "rent_vs_own", "rent_vs_own_curve",
+    "cluster_power",
+]
+
+NETWORK_PORT_PARAMS = ("nic_usd", "nics_per_gpu", "switch_port_usd", "switch_ports_per_gpu",
+                       "optics_usd", "optics_per_gpu")
+OWNED_PARAMS = (
+    "capex_usd_per_gpu", "host_usd_per_gpu", "spare_fraction", *NETWORK_PORT_PARAMS,
+    "interconnect_fraction", "storage_fraction", "frontend_fraction", "life_years",
+    "depreciation_ooms_per_year", "cost_of_capital", "server_power_ratio", "avg_power_fraction",
+    "pue", "electricity_usd_per_kWh", "colocation_usd_per_kW_month",
+    "maintenance_fraction_per_year", "insurance_tax_fraction_per_year", "staff_fte_per_1000_gpus",
+    "staff_usd_per_fte_year", "setup_weeks", "utilization",
+)
+"""Inputs of the owned-cost model (each a row of parameters.csv with a range)."""
+DEPRECIATION = ("straight-line", "exponential")
+NETWORK = ("per-port", "fraction")
+WEEKS_PER_YEAR = 365.25 / 7.0
+
+# name -> (lo, hi, lo_open, hi_open) physical bounds checked on every call
+_BOUNDS: dict[str, tuple[float, float | None, bool, bool]] = {
+    "capex_usd_per_gpu": (0.0, 5e6, True, False), "host_usd_per_gpu": (0.0, 5e6, False, False),
+    "spare_fraction": (0.0, 1.0, False, False), "nic_usd": (0.0, 1e6, False, False),
+    "nics_per_gpu": (0.0, 16.0, False, False), "switch_port_usd": (0.0, 1e6, False, False),
+    "switch_ports_per_gpu": (0.0, 64.0, False, False), "optics_usd": (0.0, 1e6, False, False),
+    "optics_per_gpu": (0.0, 64.0, False, False), "interconnect_fraction": (0.0, 1.0, False, True),
+    "storage_fraction": (0.0, 10.0, False, False), "frontend_fraction": (0.0, 10.0, False, False),
+    "life_years": (0.0, 50.0, True, False), "depreciation_ooms_per_year": (0.0, 5.0, True, False),
+    "cost_of_capital": (0.0, 1.0, False, True), "server_power_ratio": (1.0, 10.0, False, False),
+    "avg_power_fraction": (0.0, 1.5, True, False), "pue": (1.0, 5.0, False, False),
+    "electricity_usd_per_kWh": (0.0, 10.0, False, False),
+    "colocation_usd_per_kW_month": (0.0, 10_000.0, False, False),
+    "maintenance_fraction_per_year": (0.0, 1.0, False, False),
+    "insurance_tax_fraction_per_year": (0.0, 1.0, False, False),
+    "staff_fte_per_1000_gpus": (0.0, 1000.0, False, False),
+    "staff_usd_per_fte_year": (0.0, 1e7, False, False), "setup_weeks": (0.0, 520.0, False, False),
+    "utilization": (0.0, 1.0, True, False), "tdp_W": (0.0, 1e5, True, False),
+    "network_usd_per_gpu": (0.0, 1e7, False, False),
+}
+
+
+def _check(name: str, value: Any) -> float:
+    lo, hi, lo_open, hi_open = _BOUNDS[name]
+    return V.number(name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
+
+
+def _tdp(canon: str) -> float | None:
+    t = catalog.accelerator(canon).tdp_W
+    return None if t is None or (isinstance(t, float) and math.isnan(t)) else float(t)
+
+
+def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """Every owned-cost input for ``accelerator``: data defaults, then ``overrides``, checked.
+
+    Keys: :data:`OWNED_PARAMS` plus ``tdp_W`` [W] (from the catalog). A missing purchase
+    price or TDP raises :class:`~infra_lab.economics.NoPurchasePriceError` /
+    :class:`~infra_lab.errors.ValidationError` saying how to pass one. ``None`` values in
+    ``overrides`` are errors (pass a number or leave the key out). The legacy
+    ``server_overhead`` ratio is converted to ``host_usd_per_gpu`` with a warning.
+    """
+    canon = V.accelerator(accelerator)
+    ov = dict(overrides or {})
+    if "server_overhead" in ov:
+        warnings.warn("server_overhead (a ratio) is deprecated: pass host_usd_per_gpu [USD per GPU]; "
+                      "converted as host = capex x (server_overhead - 1)", DeprecationWarning, stacklevel=3)
+        so = V.number("server_overhead", ov.pop("server_overhead"), lo=1.0, hi=10.0)
+        capex = ov.get("capex_usd_per_gpu", parameters(canon).get("capex_usd_per_gpu"))
+        capex = capex.value if hasattr(capex, "value") else capex
+        if capex is None:
+            raise _no_price(canon)
+        ov["host_usd_per_gpu"] = float(capex) * (so - 1.0)
+    allowed = (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu")
+    for k, v in ov.items():
+        if k not in allowed:
+            raise unknown("owned-cost parameter", k, allowed)
+        if v is None:
+            raise ValidationError(f"{k} = None: pass a number or leave {k} out (the default is "
+                                  f"{parameters(canon)[k].value if k in parameters(canon) else 'from the catalog'})")
+    P = parameters(canon)
+    vals: dict[str, float] = {}
+    for k in OWNED_PARAMS:
+        if k in ov:
+            vals[k] = _check(k, ov[k])
+        elif k in P:
+            vals[k] = P[k].value
+        elif k == "capex_usd_per_gpu":
+            raise _no_price(canon)
+        else:  # pragma: no cover - every other parameter has an 'all' row
+            raise ValidationError(f"parameters.csv has no default for {k}")
+    if "tdp_W" in ov:
+        vals["tdp_W"] = _check("tdp_W", ov["tdp_W"])
+    else:
+        t = _tdp(canon)
+        if t is None:
+            raise ValidationError(f"tdp_W: {canon} has no TDP in data/accelerators.csv; pass "
+                                  f"tdp_W=... [W per GPU], e.g. tdp_W=700.0")
+        vals["tdp_W"] = t
+    if "network_usd_per_gpu" in ov:
+        vals["network_usd_per_gpu"] = _check("network_usd_per_gpu", ov["network_usd_per_gpu"])
+    return vals
+
+
+def owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line",
+                     network: str = "per-port", age_years: Any = 0.0) -> dict[str, Any]:
+    """The owned-cost formula on scalars or numpy arrays (no validation: see
+    :func:`owned_inputs`). Returns components per useful GPU-hour [USD] plus ``capex``
+    [USD per GPU], ``fixed_h`` (per calendar hour) and ``energy_h`` (per busy hour)."""
+    H = HOURS_PER_YEAR
+    spare = 1.0 + v["spare_fraction"]
+    server = (v["capex_usd_per_gpu"] + v["host_usd_per_gpu"]) * spare
+    if "network_usd_per_gpu" in v:
+        net = v["network_usd_per_gpu"] * spare
+    elif network == "per-port":
+        net = (v["nic_usd"] * v["nics_per_gpu"] + v["switch_port_usd"] * v["switch_ports_per_gpu"]
+               + v["optics_usd"] * v["optics_per_gpu"]) * spare
+    else:
+        f = v["interconnect_fraction"]
+        net = server * f / (1.0 - f)
+    other = (server + net) * (v["storage_fraction"] + v["frontend_fraction"])
+    capex = server + net + other
+    r, L = v["cost_of_capital"], v["life_years"]
+    if depreciation == "straight-line":
+        dep = 1.0 / L
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crf = np.where(np.asarray(r) == 0.0, 1.0 / np.asarray(L),
+                           np.asarray(r) / (1.0 - (1.0 + np.asarray(r)) ** (-np.asarray(L))))
+        fin = crf - dep
+        scale = 1.0
+    else:
+        dep = math.log(10.0) * v["depreciation_ooms_per_year"]
+        fin = r
+        scale = 10.0 ** (-v["depreciation_ooms_per_year"] * age_years)
+    kw = v["tdp_W"] * 1e-3 * v["server_power_ratio"]
+    parts_fixed = {
+        "hardware": server * scale * dep / H,
+        "network": net * scale * dep / H,
+        "storage_frontend": other * scale * dep / H,
+        "financing": capex * scale * fin / H,
+        "facility": kw * v["colocation_usd_per_kW_month"] * 12.0 / H * spare,
+        "maintenance": v["maintenance_fraction_per_year"] * capex / H,
+        "insurance_tax": v["insurance_tax_fraction_per_year"] * capex / H,
+        "staff": v["staff_fte_per_1000_gpus"] / 1000.0 * v["staff_usd_per_fte_year"] / H,
+    }
+    base_fixed = sum(parts_fixed.values())
+    setup = base_fixed * v["setup_weeks"] / (WEEKS_PER_YEAR * L)
+    U = v["utilization"]
+    energy = kw * v["avg_power_fraction"] * v["pue"] * v["electricity_usd_per_kWh"]
+    out = {k: x / U for k, x in parts_fixed.items()}
+    out["setup"] = setup / U
+    out["energy"] = energy
+    out["total"] = (base_fixed + setup) / U + energy
+    out["capex"] = capex
+    out["fixed_h"] = base_fixed + setup
+    out["energy_h"] = energy
+    out["server"] = server
+    out["network_capex"] = net
+    out["other_capex"] = other
+    return out
+
+
+_COMPONENT_NAMES = {
+    "hardware": "GPUs + hosts (depreciation)", "network": "back-end network (depreciation)",
+    "storage_frontend": "storage + front-end network (depreciation)",
+    "financing": "financing (cost of capital)", "energy": "energy", "facility": "colocation",
+    "maintenance": "maintenance and spares", "insurance_tax": "insurance and property tax",
+    "staff": "operations staff", "setup": "setup and burn-in",
+}
+
+
+@dataclass(frozen=True)
+class OwnedCost:
+    """Owned cost of one useful GPU-hour, by component [USD per useful GPU-hour].
+
+    ``capex_usd_per_gpu`` is the whole capex per billed GPU (GPU, host, spares, network,
+    storage, front-end); ``fixed_usd_per_calendar_hour`` the part paid every calendar hour
+    (capital, colocation, opex, setup); ``energy_usd_per_gpu_hour`` the part paid per busy
+    hour; ``inputs`` every value used.
+    """
+
+    accelerator: str
+    depreciation: str
+    network_method: str
+    hardware_usd_per_gpu_hour: float
+    network_usd_per_gpu_hour: float
+    storage_frontend_usd_per_gpu_hour: float
+    financing_usd_per_gpu_hour: float
+    energy_usd_per_gpu_hour: float
+    facility_usd_per_gpu_hour: float
+    maintenance_usd_per_gpu_hour: float
+    insurance_tax_usd_per_gpu_hour: float
+    staff_usd_per_gpu_hour: float
+    setup_usd_per_gpu_hour: float
+    capex_usd_per_gpu: float
+    fixed_usd_per_calendar_hour: float
+    inputs: dict[str, float] = field(hash=False, repr=False)
+
+    @property
+    def total_usd_per_gpu_hour(self) -> float:
+        return sum(getattr(self, f"{k}_usd_per_gpu_hour") for k in _COMPONENT_NAMES)
+
+    @property
+    def breakdown(self):
+        """polars DataFrame: component, usd_per_gpu_hour, share."""
+        import polars as pl
+
+        vals = [getattr(self, f"{k}_usd_per_gpu_hour") for k in _COMPONENT_NAMES]
+        tot = sum(vals)
+        return pl.DataFrame({"component": list(_COMPONENT_NAMES.values()), "usd_per_gpu_hour": vals,
+                             "share": [x / tot for x in vals]})
+
+
+def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = "straight-line",
+                            network: str = "per-port", age_years: float = 0.0,
+                            **overrides: float) -> OwnedCost:
+    """Cost of one useful GPU-hour on hardware you own [USD per GPU-hour], every cost item.
+
+    Parameters
+    ----------
+    accelerator : catalog name; selects defaults and the TDP
+    depreciation : "straight-line" (capital recovered by an annuity over ``life_years`` at
+        ``cost_of_capital``) or "exponential" (Epoch: value decays 10^(-d t); the hourly
+        charge is value (ln10 d + cost_of_capital) / H)
+    network : "per-port" (NICs + switch ports + optics, the same per GPU whatever the GPU's
+        price; default) or "fraction" (Epoch: ``interconnect_fraction`` of cluster cost)
+    age_years : hardware age for the exponential method [years]
+    **overrides : any of :data:`OWNED_PARAMS` (units in parameters.csv), ``tdp_W`` [W] or
+        ``network_usd_per_gpu`` [USD]. Accelerators without a public purchase price need
+        ``capex_usd_per_gpu``.
+
+    Returns
+    -------
+    OwnedCost : components per useful GPU-hour and ``total_usd_per_gpu_hour``
+
+    Notes
+    -----
+    The formula is in the module docstring. Fixed costs accrue every calendar hour and are
+    divided by the utilization; energy is paid only for busy hours (idle power neglected).
+    Colocation is charged on provisioned IT power, electricity on average power x PUE.
+    The defaults are the *modes* of right-skewed ranges: report the Monte Carlo median
+    (:func:`infra_lab.economics.monte_carlo_owned_cost`) as the headline.
+
+    Examples
+    --------
+    >>> c = owned_cost_per_gpu_hour("MI300X", utilization=1.0)
+    >>> c.total_usd_per_gpu_hour > c.energy_usd_per_gpu_hour > 0
+    True
+    """
+    V.choice("depreciation", depreciation, DEPRECIATION)
+    V.choice("network", network, NETWORK)
+    canon = V.accelerator(accelerator)
+    v = owned_inputs(canon, overrides)
+    age = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    c = owned_components(v, depreciation=depreciation, network=network, age_years=age)
+    return OwnedCost(
+        accelerator=canon, depreciation=depreciation, network_method=network,
+        **{f"{k}_usd_per_gpu_hour": float(c[k]) for k in _COMPONENT_NAMES},
+        capex_usd_per_gpu=float(c["capex"]), fixed_usd_per_calendar_hour=float(c["fixed_h"]),
+        inputs=dict(v),
+    )
+
+
+def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str = "per-port",
+                          hardware: Any = None, radix: int = 64, **prices: float) -> float:
+    """Scale-out network capex per GPU [USD].
+
+    Parameters
+    ----------
+    server_capex_usd_per_gpu : server (GPU + host) capex per GPU [USD]; used by "fraction"
+    method : "per-port" (NIC + switch ports + optics, default) or "fraction" (Epoch:
+        network = server f / (1 - f) with ``interconnect_fraction`` f)
+    hardware : optional Scenario / [hardware] table: switch ports per GPU come from
+        ``infra_lab.fabric.switch_counts(hardware, radix)`` and NICs per GPU from the node
+    radix : switch ports [ports] for the fabric count
+    **prices : overrides of nic_usd, nics_per_gpu, switch_port_usd, switch_ports_per_gpu,
+        optics_usd, optics_per_gpu, interconnect_fraction (defaults from parameters.csv)
+
+    Examples
+    --------
+    >>> round(network_capex_per_gpu(81.0, method="fraction", interconnect_fraction=0.19), 6)
+    19.0
+    """
+    V.choice("method", method, NETWORK)
+    s = V.positive("server_capex_usd_per_gpu", server_capex_usd_per_gpu, allow_zero=True)
+    P = parameters("MI300X")
+    allowed = (*NETWORK_PORT_PARAMS, "interconnect_fraction")
+    v = {k: P[k].value for k in allowed}
+    for k, x in prices.items():
+        if k not in allowed:
+            raise unknown("network price parameter", k, allowed)
+        v[k] = _check(k, x)
+    if hardware is not None:
+        from ..fabric import hardware_config, switch_counts
+        from ..scenario import Scenario
+
+        hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
+        r = V.integer("radix", radix, lo=4, hi=4096)
+        v["switch_ports_per_gpu"] = switch_counts(hw, r)["total"] * r / hw.world_size
+        v["nics_per_gpu"] = hw.nics_per_node / hw.gpus_per_node
+    if method == "fraction":
+        f = v["interconnect_fraction"]
+        return s * f / (1.0 - f)
+    return (v["nic_usd"] * v["nics_per_gpu"] + v["switch_port_usd"] * v["switch_ports_per_gpu"]
+            + v["optics_usd"] * v["optics_per_gpu"])
+
+
+# --------------------------------------------------------------------------------------
+# Rent vs own
+# --------------------------------------------------------------------------------------
+def rental_cost_per_gpu_hour(price_usd_per_gpu_hour: float, utilization: float = 1.0,
+                             committed: bool = False) -> float:
+    """Cost of one useful rented GPU-hour [USD].
+
+    On-demand capacity is paid only while used (cost = price); committed capacity (reserved,
+    1- or 3-year terms, a dedicated contract) is paid for every hour: price / utilization.
+    """
+    p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
+    u = V.fraction("utilization", utilization)
+    return p / u if V.boolean("committed", committed) else p
+
+
+def break_even_utilization(rental_usd_per_gpu_hour: float, accelerator: str = "MI300X", *,
+                           depreciation: str = "straight-line", network: str = "per-port",
+                           **overrides: float) -> float:
+    """Utilization above which owning costs less per useful GPU-hour than renting ON DEMAND.
+
+    Owning costs F/U + E per useful hour (F: fixed cost per calendar hour, E: energy per
+    busy hour); on-demand renting costs P. Break-even U* = F / (P - E). For a committed
+    price (paid every hour) the comparison is different: use :func:`rent_vs_own`.
+
+    Returns
+    -------
+    float : U* [fraction]. A value > 1 means renting is cheaper at any utilization;
+        ``math.inf`` when P <= E (energy alone costs more than the rent).
+    """
+    r = rent_vs_own(rental_usd_per_gpu_hour, accelerator, committed=False, depreciation=depreciation,
+                    network=network, **overrides)
+    return r.threshold_utilization
+
+
+@dataclass(frozen=True)
+class RentOrOwn:
+    """Owning vs renting at one price, for the renter's decision (e.g. Zyphra's).
+
+    ``owning_wins``: "above" (owning is cheaper above ``threshold_utilization``; on-demand
+    prices), "below" (cheaper below it; committed prices with a large energy share),
+    "always" (at every utilization in (0, 1]) or "never". ``text`` says it in words.
+    """
+
+    price_usd_per_gpu_hour: float
+    committed: bool
+    owned_fixed_usd_per_calendar_hour: float
+    owned_energy_usd_per_busy_hour: float
+    owning_wins: str
+    threshold_utilization: float
+    text: str
+
+
+def rent_vs_own(price_usd_per_gpu_hour: float, accelerator: str = "MI300X", *, committed: bool = False,
+                depreciation: str = "straight-line", network: str = "per-port",
+                **overrides: float) -> RentOrOwn:
+    """Where owning beats renting at ``price``, on-demand or committed, stated correctly.
+
+    On demand: rent P per useful hour; own F/U + E: owning wins above U* = F / (P - E).
+    Committed (paid every hour): rent P/U; own F/U + E: owning wins where F + E U < P, i.e.
+    at every U in (0, 1] when F + E < P, never when F >= P, else below U = (P - F)/E.
+    """
+    p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
+    committed = V.boolean("committed", committed)
+    if "utilization" in overrides:
+        raise ValidationError("rent_vs_own: utilization is the answer here, not an input; leave it out")
+    c = owned_cost_per_gpu_hour(accelerator, depreciation=depreciation, network=network,
+                                utilization=1.0, **overrides)
+    F, E = c.fixed_usd_per_calendar_hour, c.energy_usd_per_gpu_hour
+    if not committed:
+        if p <= E:
+            kind, u = "never", math.inf
+        else:
+            u = F / (p - E)
+            kind = "above" if u <= 1.0 else "never"
+        text = (f"owning beats ${p:.2f} on demand above {u:.0%} utilization" if kind == "above"
+                else f"renting at ${p:.2f} on demand is cheaper at any utilization")
+    else:
+        if F + E < p:
+            kind, u = "always", 1.0
+            text = f"owning beats a ${p:.2f} commitment at every utilization (F + E = ${F + E:.2f} < P)"
+        elif F >= p:
+            kind, u = "never", 0.0
+            text = f"a ${p:.2f} commitment beats owning at every utilization (F = ${F:.2f} >= P)"
+        else:
+            kind, u = "below", (p - F) / E
+            text = f"owning beats a ${p:.2f} commitment below {u:.0%} utilization"
+    return RentOrOwn(p, committed, F, E, kind, u, text)
+
+
+def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
+                      utilizations: Iterable[float] | None = None, *,
+                      depreciation: str = "straight-line", network: str = "per-port",
+                      committed: Iterable[str] = (), **overrides: float):
+    """Cost per useful GPU-hour against utilization, for owning and for each rental price.
+
+    Parameters
+    ----------
+    rentals : label -> price [USD per GPU-hour]
+    utilizations : grid in (0, 1] (default 0.20 .. 1.00)
+    committed : labels of ``rentals`` paid for every hour (cost = price / U)
+
+    Returns
+    -------
+    polars DataFrame: utilization, option, kind ("own" | "rent on demand" | "rent committed"),
+    usd_per_gpu_hour
+    """
+    import polars as pl
+
+    if not isinstance(rentals, Mapping) or not rentals:
+        raise ValidationError(f"rentals = {rentals!r}: expected a non-empty dict label -> price")
+    grid = [V.fraction("utilization", u) for u in (utilizations if utilizations is not None
+                                                   else [x / 100 for x in range(20, 101, 2)])]
+    committed = set(committed)
+    for lab in committed:
+        if lab not in rentals:
+            raise unknown("committed label", lab, rentals)
+    overrides = {k: v for k, v in overrides.items() if k != "utilization"}
+    base = owned_cost_per_gpu_hour(accelerator, depreciation=depreciation, network=network,
+                                   utilization=1.0, **overrides)
+    F, E = base.fixed_usd_per_calendar_hour, base.energy_usd_per_gpu_hour
+    rows = []
+    for u in grid:
+        rows.append({"utilization": u, "option": f"own {base.accelerator}", "kind": "own",
+                     "usd_per_gpu_hour": F / u + E})
+        for label, price in rentals.items():
+            com = label in committed
+            rows.append({"utilization": u, "option": label, "kind": "rent committed" if com else "rent on demand",
+                         "usd_per_gpu_hour": rental_cost_per_gpu_hour(price, u, com)})
+    return pl.DataFrame(rows)
+
+
+def cluster_power(n_gpus: int, accelerator: str = "MI300X", **overrides: float) -> dict[str, float]:
+    """Power of a cluster of ``n_gpus`` [W]: GPU boards at TDP, provisioned IT (servers at
+    TDP x server ratio), average IT draw and facility draw (x PUE)."""
+    n = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
+    v = owned_inputs(accelerator, overrides)
+    it = n * v["tdp_W"] * v["server_power_ratio"]
+    return {"gpu_tdp_W": n * v["tdp_W"], "it_provisioned_W": it,
+            "it_average_W": it * v["avg_power_fraction"],
+            "facility_average_W": it * v["avg_power_fraction"] * v["pue"]}
