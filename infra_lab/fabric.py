@@ -54,7 +54,7 @@ __all__ = [
     "network_constants", "constant", "hardware_config", "ScaleUp", "ScaleOut", "scaleup",
     "scaleout", "Fabric", "switch_counts", "Flows", "step_flows", "StepResult", "route",
     "solve_rates", "simulate_step", "monte_carlo", "balls_into_bins", "ROUTINGS", "PATTERNS",
-    "FABRIC_KINDS",
+    "FABRIC_KINDS", "link_counts", "platform", "host_cpu", "net_overhead_s",
 ]
 
 
@@ -803,11 +803,6 @@ def link_counts(hardware, radix: int | None = None) -> dict[str, int]:
     >>> link_counts(hw)      # 8 rails x (128 NIC links + 4 leaves x 32 uplinks)
     {'host': 1024, 'leaf_up': 1024, 'agg_up': 0, 'total': 2048}
     """
-    hw = hardware_config(hardware)
-    r = _radix(radix)
-    sw = switch_counts(hw, r)
-    _, up = _leaf_split(r, hw.oversubscription)
-    host = hw.nodes * hw.nics_per_node
-    leaf_up = sw["leaf"] * up if sw["tiers"] >= 2 else 0
-    agg_up = sw["spine"] * (r // 2) if sw["tiers"] >= 3 else 0
-    return {"host": host, "leaf_up": leaf_up, "agg_up": agg_up, "total": host + leaf_up + agg_up}
+    sw = switch_counts(hardware, radix)  # the one count of switches and their cables
+    return {"host": sw["links_host"], "leaf_up": sw["links_leaf_spine"], "agg_up": sw["links_spine_core"],
+            "total": sw["links_total"]}

@@ -90,20 +90,20 @@ def network_dashboard() -> w.VBox:
     pxn = w.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
                      value=None, description="PXN")
     op = w.Dropdown(options=list(C.OPS[:5]), value="all_reduce", description="op")
-    out = w.Output()
+    from ..charts import ChartPane
+
     html = w.HTML()
+    pane = ChartPane()
 
     def refresh(_=None):
         r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value,
                            pxn=pxn.value)
         html.value = r["text"]
-        out.clear_output(wait=True)
-        with out:
-            from IPython.display import display
-
-            display(r["chart"])
+        pane.show(r["chart"])
 
     for c in (size, gpus, acc, nic, fab, routing, op, pxn):
         c.observe(refresh, names="value")
     refresh()
-    return w.VBox([w.HBox([op, acc, nic]), w.HBox([size, gpus]), w.HBox([fab, routing, pxn]), html, out])
+    box = w.VBox([w.HBox([op, acc, nic]), w.HBox([size, gpus]), w.HBox([fab, routing, pxn]), html, pane.widget])
+    box.chart = pane
+    return box
