@@ -261,6 +261,10 @@ def test_flow_patterns():
     (lambda f, fl: F.Fabric.build(dict(ZYPHRA, nodes=1024, fabric="fat-tree")), ValidationError),
     (lambda f, fl: f.paths(0, 10**7), ValidationError),
     (lambda f, fl: F.constant("no_such_constant"), UnknownNameError),
+    (lambda f, fl: F.balls_into_bins(10, 4, trials=-1), ValidationError),
+    (lambda f, fl: F.balls_into_bins(10, 4, trials=0), ValidationError),
+    (lambda f, fl: F.switch_counts(small(8), radix=2), ValidationError),
+    (lambda f, fl: F.monte_carlo(fl, f, seeds=0), ValidationError),
 ])
 def test_fabric_errors(call, err):
     f = F.Fabric.build(small(8, "rails-only"), radix=16)
