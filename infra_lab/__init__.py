@@ -10,7 +10,7 @@ Public names (the contract in docs/ARCHITECTURE.md):
 Submodules (``il.catalog``, ``il.models``, ``il.compute``, ``il.memory``,
 ``il.collectives``, ``il.fabric``, ``il.training``, ``il.economics``,
 ``il.reliability``, ``il.charts``, ``il.widgets``, ``il.validation``,
-``il.stacks``) load on first
+``il.stacks``, ``il.expansion``) load on first
 access, so ``import infra_lab`` stays light: altair and numba kernels are only imported
 when a chart or kernel is first used.
 """
@@ -29,7 +29,7 @@ from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
     "training", "economics", "reliability", "charts", "widgets", "validation",
-    "cluster", "stacks",
+    "cluster", "stacks", "expansion",
 }
 
 # Contract calls that live in submodules; resolved lazily.

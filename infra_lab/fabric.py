@@ -210,6 +210,10 @@ class ScaleUp:
 def _scaleup_efficiency(acc: catalog.Accelerator) -> float:
     if acc.scaleup_topology == "mesh":
         return constant("xgmi_efficiency")
+    if "infinity fabric" in acc.scaleup_tech.lower():
+        # Switched Infinity Fabric (MI450X Helios: "UALink protocol over Ethernet"): no
+        # measurement of its own is public; the measured xGMI link efficiency is the nearest.
+        return constant("xgmi_efficiency")
     m = re.search(r"nvlink\s*(\d)", acc.scaleup_tech.lower())
     if m and f"nvlink{m.group(1)}_efficiency" in _constants_dict():
         return constant(f"nvlink{m.group(1)}_efficiency")

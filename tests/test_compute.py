@@ -499,3 +499,50 @@ class TestChartsAndWidget:
         df, chart, html = il.widgets.compute_memory_view("llama3-8b", 2048, 2, "fp8", 1, "selective")
         assert set(df["accelerator"]) == {"MI300X", "H100-SXM", "H200-SXM"}
         assert "fp8" in html
+
+
+class TestNotebook02Claims:
+    """The claims notebook 02's computed prose relies on (its numbers are printed from the
+    same calls; these assert the statements around them)."""
+
+    def test_stream_k_and_cliffs(self):
+        dp = compute.gemm_efficiencies([4096, 4097], 4864, 32896, "MI300X", stream_k=False)
+        sk = compute.gemm_efficiencies([4096, 4097], 4864, 32896, "MI300X", stream_k=True)
+        assert 1 - dp[1] / dp[0] > 0.10 and 0 < 1 - sk[1] / sk[0] < 1 - dp[1] / dp[0]
+
+    def test_fp8_gains_less_at_small_hidden(self):
+        for acc in ("MI300X", "H100-SXM"):
+            gain = {}
+            for model, kind in (("zaya1-base", "moe"), ("llama3-70b", "dense")):
+                t = {p: compute.layer_times(model, 4096, 1, 1, acc, p).filter(pl.col("layer_kind") == kind)
+                     .select(pl.col("fwd_s") + pl.col("bwd_s")).item() for p in ("bf16", "fp8")}
+                gain[model] = t["bf16"] / t["fp8"]
+            assert 1.0 < gain["zaya1-base"] < gain["llama3-70b"] < 2.0
+
+    def test_causal_attention_less_efficient(self):
+        full = compute.attention_efficiency(2048, 128, 512, "MI355X", "fwd", False)
+        causal = compute.attention_efficiency(2048, 128, 512, "MI355X", "fwd", True)
+        assert causal < full
+
+    def test_moe_padding_and_noise(self):
+        ops = compute.layer_ops("zaya1-base", 4096, 2, 1, "MI300X")
+        up = ops.filter(pl.col("op") == "experts_up").row(0, named=True)
+        extra = up["time_s"] / compute.gemm_time(int(up["m"]), int(up["n"]), int(up["k"]), "MI300X") - 1
+        assert 0.0 < extra < 0.5
+        assert compute.moe_load_imbalance(8192, 64, 8, 8) < 1.02
+        assert compute.moe_load_imbalance(8192, 64, 8, 8, popularity_cv=0.2) > 1.05
+
+    def test_zaya1_head_share(self):
+        b = dict(il.models.get("zaya1-base").flops_breakdown(4096).iter_rows())
+        assert 0.3 < b["lm_head"] / sum(b.values()) < 0.45
+
+    def test_memory_claims(self):
+        sc = il.load_scenario("zaya1-ibm-mi300x")
+
+        def largest(dev):
+            ok = [m for m in (1, 2, 4, 8) if il.memory.fits(
+                sc.replace(training={"micro_batch": m, "global_batch": m * 1024}), accelerator=dev)]
+            return max(ok, default=0)
+        assert largest("MI300X") >= largest("H200-SXM") >= largest("H100-SXM") >= 1
+        assert il.memory.max_inference_batch("llama3-70b", "MI300X", 4096) > 0
+        assert il.memory.max_inference_batch("llama3-70b", "H100-SXM", 4096) == 0

@@ -387,6 +387,8 @@ class TestBadInput:
             E.tco(8, 3, u)
         with pytest.raises(ValidationError, match="utilization"):
             E.monte_carlo_owned_cost(100, fixed={"utilization": u})
+        with pytest.raises(ValidationError, match="utilization"):
+            E.sample_parameters(10, 1, fixed={"utilization": u})
 
     @pytest.mark.parametrize("kw, field", [
         ({"capex_usd_per_gpu": 1e300}, "capex_usd_per_gpu"), ({"life_years": -3}, "life_years"),
@@ -556,6 +558,12 @@ class TestCompare:
         for r in m.iter_rows(named=True):
             a = E.rental_prices("MI300X", r["provider"], r["term"])
             assert r["price_a"] in a["price_usd_per_gpu_hour"].to_list()
+
+    def test_matched_serving_same_configuration(self):
+        m = E.matched_serving("MI300X", "H200")
+        assert m.height >= 3
+        assert (m["ratio_b_over_a"] - m["tokens_per_s_per_gpu_b"] / m["tokens_per_s_per_gpu_a"]).abs().max() < 1e-12
+        assert m["source_key"].n_unique() == 1 or m.height > 0
 
     def test_compare_owned_common_random_numbers(self):
         t = E.compare_owned({"MI300X": 40_000.0, "H200": 40_000.0}, n=5000, seed=1)

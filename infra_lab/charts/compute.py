@@ -1,5 +1,5 @@
 """Charts of the compute and memory models: rooflines, GEMM-efficiency heatmaps, memory
-breakdowns and predicted-vs-published GEMM rates."""
+breakdowns, predicted-vs-measured kernel rates and efficiency curves."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import altair as alt
 from .base import require_columns, to_altair_data
 
 __all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars",
-           "gemm_validation_chart"]
+           "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
 
 
 def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak HBM bandwidth)") -> alt.Chart:
@@ -120,3 +120,54 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
                  alt.Tooltip("predicted_tflops:Q", format=",.1f"),
                  alt.Tooltip("error_pct:Q", format="+.1f")])
     return (diag + pts).properties(width=380, height=340, title=title)
+
+
+def compute_validation_chart(df, title: str = "Compute model vs published kernel measurements") -> alt.Chart:
+    """Predicted vs measured for the compute check set (log-log, y = x dashed), colour by
+    kind (gemm, grouped_gemm, attention, cast), filled = train, hollow = test.
+
+    Parameters
+    ----------
+    df : frame from :func:`infra_lab.compute.validation_table` (case, kind, accelerator,
+        role, measured, predicted, unit, error_pct)
+    """
+    require_columns(df, ["case", "kind", "accelerator", "role", "measured", "predicted", "unit", "error_pct"],
+                    "compute_validation_chart")
+    import polars as pl
+
+    data = to_altair_data(df.select("case", "kind", "accelerator", "role", "measured", "predicted",
+                                    "unit", "error_pct"))
+    lo = float(min(data["measured"].min(), data["predicted"].min())) * 0.8
+    hi = float(max(data["measured"].max(), data["predicted"].max())) * 1.25
+    diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
+        color="gray", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
+    pts = alt.Chart(data).mark_point(size=70).encode(
+        x=alt.X("measured:Q", scale=alt.Scale(type="log"), title="measured [TFLOP/s, or us for casts]"),
+        y=alt.Y("predicted:Q", scale=alt.Scale(type="log"), title="predicted [same unit]"),
+        color=alt.Color("kind:N", title="kind"),
+        fill=alt.condition("datum.role == 'train'", alt.Color("kind:N"), alt.value("transparent")),
+        shape=alt.Shape("accelerator:N", title="accelerator"),
+        tooltip=["case", "accelerator", "role", "unit", alt.Tooltip("measured:Q", format=",.1f"),
+                 alt.Tooltip("predicted:Q", format=",.1f"), alt.Tooltip("error_pct:Q", format="+.1f")])
+    return (diag + pts).properties(width=420, height=360, title=title)
+
+
+def efficiency_lines_chart(df, x: str, y: str, color: str, *, dash: str | None = None,
+                           x_title: str, y_title: str, title: str, log_x: bool = True) -> alt.Chart:
+    """Lines of ``y`` against ``x`` per ``color`` (and ``dash``) group, with points.
+
+    Parameters
+    ----------
+    df : polars frame with the named columns; x_title / y_title carry the units
+    """
+    cols = [x, y, color] + ([dash] if dash else [])
+    require_columns(df, cols, "efficiency_lines_chart")
+    data = to_altair_data(df.select(cols))
+    enc = dict(
+        x=alt.X(f"{x}:Q", scale=alt.Scale(type="log" if log_x else "linear"), title=x_title),
+        y=alt.Y(f"{y}:Q", title=y_title),
+        color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
+        tooltip=[alt.Tooltip(f"{c}", format=",.3f") if c == y else c for c in cols])
+    if dash:
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash.replace("_", " "))
+    return alt.Chart(data).mark_line(point=True).encode(**enc).properties(width=460, height=300, title=title)

@@ -505,12 +505,14 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
                 rows.append(r)
                 if groups > 1 or comp == "expert_gemm":
                     counts = expert_token_counts(int(round(m)), groups, seed)
+                    ni, ki = int(round(n)), int(round(k))
                     if ps == "fwd":
-                        g = [(int(c), int(round(n)), int(round(k))) for c in counts]
+                        g = (counts, np.full(groups, ni), np.full(groups, ki))
                     elif suffix == "_dgrad":
-                        g = [(int(c), int(round(k)), int(round(n))) for c in counts]
+                        g = (counts, np.full(groups, ki), np.full(groups, ni))
                     else:
-                        g = [(int(round(k)), int(round(n)), int(c)) for c in counts if c > 0]
+                        nz = counts[counts > 0]
+                        g = (np.full(nz.size, ki), np.full(nz.size, ni), nz)
                     grouped.setdefault((pr, ob), []).append((r, g))
                 else:
                     plain.setdefault((pr, ob), []).append((r, mm, nn, kk, count))
@@ -531,21 +533,17 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
             r["bytes"] = cnt * ((mm * kk + kk * nn) * g.in_bytes + mm * nn * ob)
     for (pr, ob), items in grouped.items():
         g = models[pr]
-        offs = [0]
-        gm, gn, gk = [], [], []
-        for _, groups_ in items:
-            for a_, b_, c_ in groups_:
-                gm.append(a_)
-                gn.append(b_)
-                gk.append(c_)
-            offs.append(len(gm))
+        gm = np.concatenate([x[1][0] for x in items]).astype(np.int64)
+        gn = np.concatenate([x[1][1] for x in items]).astype(np.int64)
+        gk = np.concatenate([x[1][2] for x in items]).astype(np.int64)
+        offs = np.zeros(len(items) + 1, dtype=np.int64)
+        offs[1:] = np.cumsum([x[1][0].size for x in items])
         eff, tt = kg.empty_outputs(len(items))
-        kg.grouped_gemm_kernel(np.array(offs, dtype=np.int64), np.array(gm, dtype=np.int64),
-                               np.array(gn, dtype=np.int64), np.array(gk, dtype=np.int64),
-                               *g.args(ob), eff, tt)
-        for (r, groups_), ti in zip(items, tt, strict=True):
+        kg.grouped_gemm_kernel(offs, gm, gn, gk, *g.args(ob), eff, tt)
+        byts = (gm * gk + gk * gn) * g.in_bytes + gm * gn * ob
+        for i, ((r, _), ti) in enumerate(zip(items, tt, strict=True)):
             r["time_s"] = ti
-            r["bytes"] = sum((a_ * c_ + c_ * b_) * g.in_bytes + a_ * b_ * ob for a_, b_, c_ in groups_)
+            r["bytes"] = float(byts[offs[i]:offs[i + 1]].sum())
     for r in rows:
         pr = r.pop("prec")
         pk = models[pr].peak_flops

@@ -47,6 +47,7 @@ from .compare import (
                       compare_owned,
                       compare_useful_work,
                       matched_rents,
+    matched_serving,
                       parity_price,
                       per_token_cost,
                       training_throughput,
@@ -156,6 +157,6 @@ __all__ = [
     "RunCost", "EpochCost", "ZyphraBill", "training_flop", "gpu_hours_for", "gpu_hours_from_estimate",
     "run_cost", "cost_per_million_tokens", "zyphra_bill", "epoch_amortized_cost",
     # comparisons and the deal
-    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "compare_owned",
+    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "matched_serving", "compare_owned",
     "break_even_capex", "useful_work_cost", "compare_useful_work", "DealPnL", "deal_pnl", "UNKNOWNS",
 ]

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
+from ..catalog import Col
 from ..errors import ValidationError
 from . import _validate as V
 from . import uncertainty as U
@@ -31,6 +32,7 @@ from .owned import OWNED_PARAMS, owned_components
 
 __all__ = [
     "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
+    "matched_serving",
     "compare_owned", "break_even_capex", "useful_work_cost", "compare_useful_work",
 ]
 
@@ -143,6 +145,38 @@ def matched_rents(a: str, b: str, terms: Iterable[str] | None = None):
         {"price_usd_per_gpu_hour": "price_a", "price_usd_per_gpu_hour_b": "price_b",
          "date_observed": "date_a", "date_observed_b": "date_b"})
     return j.with_columns((pl.col("price_b") / pl.col("price_a")).alias("ratio_b_over_a")).sort("provider", "term")
+
+
+_SERVING_KEYS = ("source_key", "model", "engine", "isl_nominal", "osl_nominal", "concurrency",
+                 "weight_precision", "kv_precision", "tp", "gpus")
+
+
+def matched_serving(a: str, b: str):
+    """Published serving measurements of ``a`` and ``b`` run the same way: same source, model,
+    engine, input/output lengths, concurrency, precisions, parallelism and GPU count
+    (``data/measurements/serving_benchmarks.csv``). Measured, not modelled: the per-served-token
+    comparison until the serving model is used for it.
+
+    Returns
+    -------
+    polars DataFrame: the matching keys, tokens_per_s_per_gpu_a, tokens_per_s_per_gpu_b
+    (output tokens per second per GPU), ratio_b_over_a, source_url, source_grade
+    """
+    import polars as pl
+
+    A, B = V.accelerator(a), V.accelerator(b)
+    t = catalog.read_table(catalog.DATA_DIR / "measurements" / "serving_benchmarks.csv", {
+        "source_key": Col("str", required=True), "model": Col("str", required=True),
+        "accelerator": Col("str", required=True), "engine": Col("str", required=True),
+        "output_tokens_per_s_per_gpu": Col("float", positive=True), "source_grade": Col("str")})
+    t = t.filter(pl.col("output_tokens_per_s_per_gpu").is_not_null())
+    keys = [k for k in _SERVING_KEYS if k in t.columns]
+    cols = [*keys, "output_tokens_per_s_per_gpu", "source_url", "source_grade"]
+    ta = t.filter(pl.col("accelerator") == A).select(cols)
+    tb = t.filter(pl.col("accelerator") == B).select(keys + ["output_tokens_per_s_per_gpu"])
+    j = ta.join(tb, on=keys, suffix="_b", nulls_equal=True).rename(
+        {"output_tokens_per_s_per_gpu": "tokens_per_s_per_gpu_a", "output_tokens_per_s_per_gpu_b": "tokens_per_s_per_gpu_b"})
+    return j.with_columns((pl.col("tokens_per_s_per_gpu_b") / pl.col("tokens_per_s_per_gpu_a")).alias("ratio_b_over_a"))
 
 
 def _generic_specs(accelerator: str) -> dict[str, Any]:

@@ -19,16 +19,27 @@ from . import _validate as V
 from . import uncertainty as U
 from .data import HOURS_PER_YEAR, _no_price, parameters
 from .owned import (
+    _BOUNDS,
     DEPRECIATION,
     NETWORK,
     OWNED_PARAMS,
     WEEKS_PER_YEAR,
+    _check,
     owned_components,
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
 
 __all__ = ["sample_parameters", "monte_carlo", "monte_carlo_owned_cost", "tornado", "owned_specs"]
+
+
+def _check_fixed(fixed: Mapping[str, float] | None) -> dict[str, float]:
+    """Fixed values checked against the physical bounds of the owned-cost inputs."""
+    out = dict(fixed or {})
+    for k, v in out.items():
+        if k in _BOUNDS:
+            out[k] = _check(k, v)
+    return out
 
 
 def owned_specs(accelerator: str = "MI300X", fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
@@ -54,7 +65,7 @@ def sample_parameters(n: int, seed: int, accelerator: str = "MI300X", names: Ite
     """
     names = list(names)
     P = parameters(accelerator)
-    fixed = dict(fixed or {})
+    fixed = _check_fixed(fixed)
     if "capex_usd_per_gpu" in names and "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
         raise _no_price(V.accelerator(accelerator))
     return U.sample(P, n, seed, names, distribution=distribution, fixed=fixed)
@@ -74,7 +85,7 @@ def monte_carlo(func: Callable[..., float], n: int = 2000, seed: int = 0, accele
     """
     names = list(names)
     P = parameters(accelerator)
-    fixed = dict(fixed or {})
+    fixed = _check_fixed(fixed)
     if "capex_usd_per_gpu" in names and "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
         raise _no_price(V.accelerator(accelerator))
     return U.monte_carlo(func, P, n, seed, names, distribution=distribution, fixed=fixed,

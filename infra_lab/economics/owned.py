@@ -303,15 +303,16 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
     )
 
 
-def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str = "per-port",
+def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str | None = None,
                           hardware: Any = None, radix: int = 64, **prices: float) -> float:
     """Scale-out network capex per GPU [USD].
 
     Parameters
     ----------
     server_capex_usd_per_gpu : server (GPU + host) capex per GPU [USD]; used by "fraction"
-    method : "per-port" (NIC + switch ports + optics, default) or "fraction" (Epoch:
-        network = server f / (1 - f) with ``interconnect_fraction`` f)
+    method : "per-port" (NIC + switch ports + optics) or "fraction" (Epoch: network =
+        server f / (1 - f) with ``interconnect_fraction`` f); None: "fraction" when
+        ``interconnect_fraction`` is passed (the old call), else "per-port"
     hardware : optional Scenario / [hardware] table: switch ports per GPU come from
         ``infra_lab.fabric.switch_counts(hardware, radix)`` and NICs per GPU from the node
     radix : switch ports [ports] for the fabric count
@@ -320,9 +321,11 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
 
     Examples
     --------
-    >>> round(network_capex_per_gpu(81.0, method="fraction", interconnect_fraction=0.19), 6)
+    >>> round(network_capex_per_gpu(81.0, interconnect_fraction=0.19), 6)
     19.0
     """
+    if method is None:
+        method = "fraction" if "interconnect_fraction" in prices else "per-port"
     V.choice("method", method, NETWORK)
     s = V.positive("server_capex_usd_per_gpu", server_capex_usd_per_gpu, allow_zero=True)
     P = parameters("MI300X")

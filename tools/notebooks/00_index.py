@@ -23,8 +23,9 @@ answer can be trusted.
 | [02 · Compute and memory](02_compute_and_memory.ipynb) | How fast are the GEMMs really (tile and wave quantization, the ~200 GFLOP rule), where do a transformer's ops sit on the roofline, and what does 192 GB of HBM buy for training and inference? |
 | [03 · Interconnect](03_interconnect.ipynb) | What do xGMI, NVLink and Pollara/RoCE deliver for all-reduce and all-to-all, is the network a bottleneck, and what does packet spraying (Ultra Ethernet) buy over ECMP? |
 | [04 · Training ZAYA1](04_training_zaya1.ipynb) | How long is a ZAYA1 step on 1,024 MI300X, what MFU, how many days for 12T/14T tokens, why plain data parallel fits, and how do H100, H200 and MI355X compare? Validated against Megatron-LM's published runs. |
-| [05 · Economics](05_economics.ipynb) | What does a run cost to rent or to own, what is the cluster's TCO, AMD vs NVIDIA per trained token, and IBM's view as the operator — with uncertainty bands. |
+| [05 · Economics](05_economics.ipynb) | Who pays what and who makes money: the owned cost of a useful GPU-hour with every cost item, Zyphra's bill, rent vs own for the right decision maker, IBM's return on a rent path, AMD vs NVIDIA per trained and served token like for like, TCO, the deal P&L for AMD, IBM and Zyphra — each with its P5–P95 band. |
 | [06 · Reliability](06_reliability.ipynb) | How often does a 1,024-GPU cluster fail (Llama 3 and fleet calibrations), what goodput results, what are "10× faster saves" worth, and what does an expansion to 16,384 GPUs face? |
+| [08 · The 2026 expansion](08_expansion_2026.ipynb) | What should a 2026 expansion be (MI300X, MI325X, MI355X or the announced MI450X Helios; Pollara 400 or the announced Vulcano 800G; 1,024 to 16,384 GPUs), swept with `il.sweep` (in-process or on Dask), and who earns what: AMD, IBM, Zyphra? |
 
 **How to use them.** Run all cells (each notebook runs in well under a minute), then move
 the widgets at the end of each section. The same calls work in your own code:

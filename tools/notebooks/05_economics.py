@@ -237,7 +237,8 @@ a4 = {r["rent path"]: r for r in answer4.iter_rows(named=True)}
 trend = E.rental_trend("H100 SXM")
 md(f"**Answer.** Over IBM's {ibm_life:g}-year book life, if rents decay after the contract the pre-tax, "
    f"unlevered IRR is **{a4['decay']['IRR P50']:.0%}** (P5–P95 {a4['decay']['IRR P5']:.0%} to {a4['decay']['IRR P95']:.0%}), "
-   f"below the {P['cost_of_capital'].value:.0%} cost of capital at the median; a 2026-style rebound lifts it to "
+   f"{'below' if a4['decay']['IRR P50'] < P['cost_of_capital'].value else 'above'} the {P['cost_of_capital'].value:.0%} "
+   f"cost of capital at the median; a 2026-style rebound lifts it to "
    f"{a4['rebound']['IRR P50']:.0%}, and holding the contract-level price flat with the sold share tied to it gives "
    f"{a4['flat']['IRR P50']:.0%}. Within a provider, listed H100 prices did not fall (Epoch AI's records: "
    f"{trend['change_per_year']:+.0%} a year ± {trend['se']:.0%}): the decay is in market and contract prices, not list prices.")
@@ -278,6 +279,24 @@ def rent_pairs(a, b):
 rent_h100, rent_b200 = rent_pairs("MI300X", "H100"), rent_pairs("MI355X", "B200")
 display(rent_h100.with_columns(pl.col(pl.Float64).round(3)))
 rent_b200.with_columns(pl.col(pl.Float64).round(3))
+"""),
+    ("code", r"""
+# Per SERVED token: measured, not modelled — published serving runs of MI300X and H200 made the
+# same way (same source, model, engine, lengths, concurrency, precision, GPUs), priced at the
+# same provider's and term's rents.
+served = E.matched_serving("MI300X", "H200")
+rents_h200 = E.matched_rents("MI300X", "H200").filter(pl.col("term") != "spot")
+grid = served.join(rents_h200.select("provider", "term", "price_a", "price_b"), how="cross").with_columns(
+    (pl.col("price_a") / pl.col("price_b") * pl.col("ratio_b_over_a")).alias("MI300X / H200 cost per served token"))
+served_cost = grid["MI300X / H200 cost per served token"]
+display(served.select("model", "engine", "concurrency", "tokens_per_s_per_gpu_a", "tokens_per_s_per_gpu_b",
+                      "ratio_b_over_a", "source_grade").rename({"tokens_per_s_per_gpu_a": "MI300X tok/s/GPU",
+                      "tokens_per_s_per_gpu_b": "H200 tok/s/GPU", "ratio_b_over_a": "H200 / MI300X"}))
+md(f"Served tokens ({served['model'][0]}, {served.height} matched points from one third-party benchmark, grade "
+   f"{served['source_grade'][0]}): H200 serves {served['ratio_b_over_a'].median():.2f}× MI300X's output tokens per GPU "
+   f"at the median point ({served['ratio_b_over_a'].min():.2f}–{served['ratio_b_over_a'].max():.2f}); at the same "
+   f"provider's and term's rents MI300X costs {served_cost.median():.2f}× H200 per served token "
+   f"({served_cost.min():.2f}–{served_cost.max():.2f} over points and price pairs).")
 """),
     ("code", r"""
 o = {r["accelerator"]: r for r in owned5.iter_rows(named=True)}
@@ -328,7 +347,10 @@ il.charts.interval_chart(bars, x_title="owned cost [USD per billion trained ZAYA
 Sources: throughput — `il.search` on the scenario `zaya1-ibm-mi300x` with the accelerator swapped
 (notebook 04 validates the training model); baseboard prices — Epoch AI's hardware-price data
 (MI300X, H100, H200) and a buyers' guide (B200, grade S) in `data/economics/purchase_prices.csv`;
-rents — `data/cloud_prices.csv`; MI355X's price — HSBC's ASP estimate as reported (grade S).
+rents — `data/cloud_prices.csv`; MI355X's price — HSBC's ASP estimate as reported (grade S);
+served tokens — dstack's published MI300X vs H200 DeepSeek-R1 benchmark in
+`data/measurements/serving_benchmarks.csv` (a third party; the serving model of notebook 07 is
+not used here).
 
 ## 6. The cluster's total cost of ownership over 3–6 years
 
@@ -445,7 +467,8 @@ md("\n".join([
     f"{a4['rebound']['IRR P50']:.0%} with a 2026-style rebound and {a4['flat']['IRR P50']:.0%} at a flat contract-level price.",
     f"* **Like for like, per trained token**, owned H100 is {o['H100-SXM']['ratio_p50']:.2f}× and H200 "
     f"{o['H200-SXM']['ratio_p50']:.2f}× MI300X; rented from the same provider and term MI300X is {r_mi_h100:.2f}× H100, "
-    f"and parity needs H100 contracts near ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f}.",
+    f"and parity needs H100 contracts near ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f}. Per served "
+    f"token (measured DeepSeek-R1 serving) MI300X costs {served_cost.median():.2f}× H200 at matched rents.",
     f"* **Four-year TCO ${tco4['p50']:.1f}M** ({tco4['p5']:.1f}–{tco4['p95']:.1f}) in cash after the residual value.",
     f"* **AMD ${amd_tot.p50 / 1e6:,.1f}M once; IBM ${ibm_y1.p50 / 1e6:,.1f}M in its first year and an IRR of {ibm_irr.p50:.0%}; "
     f"Zyphra ${z_bill.p50 / 1e6:,.1f}M spent** — each at its P50; the unknowns are listed in section 7.",
@@ -464,7 +487,8 @@ print("claims checked")
 What is approximate: the opex items (maintenance, insurance, staff, setup, storage) and the
 operator's post-contract utilization are assumptions with stated ranges; the training model's
 throughput per accelerator carries the stack factors of notebook 04; no public MI355X channel
-price exists; served-token costs need the serving model (notebook 07) and are not computed here.
+price exists; the served-token comparison rests on one published benchmark (one model, two
+engines, 8 GPUs), not on the serving model.
 
 """ + NAV),
 ]

@@ -1,0 +1,62 @@
+"""Charts of the 2026 expansion sweep (notebook 08): Pareto scatters with their front."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from .base import require_columns
+
+__all__ = ["expansion_pareto", "expansion_bars"]
+
+_STATUS = {True: "announced, not shipped", False: "shipping"}
+
+
+def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title: str,
+                     color: str = "platform", front: pl.DataFrame | None = None,
+                     highlight: dict | None = None, log_x: bool = True, log_y: bool = True,
+                     title: str = "", width: int = 460, height: int = 300) -> alt.Chart:
+    """Scatter of sweep points in (x, y), coloured by ``color``, filled for shipping parts and
+    hollow for announced ones, with the Pareto front (``front``, from
+    :func:`infra_lab.expansion.pareto_front`) as a line and an optional highlighted point.
+
+    Embeds only the encoded columns (x, y, colour, status, nic, gpus, model).
+    """
+    need = [x, y, color, "nic", "gpus", "model", "announced_not_shipped"]
+    require_columns(df, need, "expansion_pareto")
+    pts = df.select(*dict.fromkeys(need)).with_columns(
+        pl.col("announced_not_shipped").replace_strict(_STATUS, return_dtype=pl.String).alias("status")
+    ).drop("announced_not_shipped")
+    sx = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
+    sy = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    base = alt.Chart(pts).mark_point(size=70, strokeWidth=2).encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=sx),
+        y=alt.Y(f"{y}:Q", title=y_title, scale=sy),
+        color=alt.Color(f"{color}:N", title=color),
+        shape=alt.Shape("model:N", title="model"),
+        fill=alt.condition(alt.datum.status == "shipping", alt.Color(f"{color}:N"), alt.value("white")),
+        tooltip=[f"{color}:N", "nic:N", "gpus:Q", "model:N", "status:N",
+                 alt.Tooltip(f"{x}:Q", format=",.3~g"), alt.Tooltip(f"{y}:Q", format=",.3~g")],
+    )
+    layers = [base]
+    if front is not None and front.height:
+        require_columns(front, [x, y], "expansion_pareto front")
+        layers.append(alt.Chart(front.select(x, y).sort(x)).mark_line(
+            color="black", strokeDash=[4, 3], point=False).encode(x=f"{x}:Q", y=f"{y}:Q"))
+    if highlight:
+        h = pl.DataFrame({x: [highlight[x]], y: [highlight[y]]})
+        layers.append(alt.Chart(h).mark_point(size=320, color="black", shape="circle",
+                                              filled=False, strokeWidth=3)
+                      .encode(x=f"{x}:Q", y=f"{y}:Q"))
+    return alt.layer(*layers).properties(title=title, width=width, height=height)
+
+
+def expansion_bars(df: pl.DataFrame, value: str, *, label: str = "option", title: str = "",
+                   value_title: str = "", width: int = 420) -> alt.Chart:
+    """Horizontal bars of one value per label (e.g. the numbers of one option)."""
+    require_columns(df, [label, value], "expansion_bars")
+    return alt.Chart(df.select(label, value)).mark_bar().encode(
+        y=alt.Y(f"{label}:N", sort="-x", title=None),
+        x=alt.X(f"{value}:Q", title=value_title or value),
+        tooltip=[f"{label}:N", alt.Tooltip(f"{value}:Q", format=",.4~g")],
+    ).properties(title=title, width=width)

@@ -1,0 +1,359 @@
+"""The 2026 expansion: what each option (accelerator × NIC × size × model) trains, costs and earns.
+
+Every quantity here is composed from another module's public function (one owner per
+quantity); this module only builds the scenario of an option and collects the answers:
+
+=============================  =====================================================
+quantity                       owner
+=============================  =====================================================
+best plan, tokens/s            :func:`infra_lab.search` (training)
+failure-free run time          :func:`infra_lab.reliability.run_hours` (from ``il.estimate``)
+goodput at that scale          :func:`infra_lab.reliability.plan_run`
+owned cost per GPU-hour, capex :func:`infra_lab.economics.owned_cost_per_gpu_hour`
+facility power                 :func:`infra_lab.economics.cluster_power`
+TCO                            :func:`infra_lab.economics.tco_total`
+cost of a run                  :func:`infra_lab.economics.run_cost`
+operator return (IBM)          :func:`infra_lab.economics.provider_view`
+=============================  =====================================================
+
+The options live in ``data/expansion/`` (platforms, NICs, models, sizes), each with sources
+and an ``announced_not_shipped`` flag; parts with no public price, TDP or rent carry an
+assumption there (``basis = assumption``) that is passed to the owners as an override.
+
+Approximate: the training time is the lab's step model for the best plan (no measured MI325X,
+MI355X or MI450X run at this scale is public); above ``min_global_batch_seqs`` GPUs the batch
+grows with the cluster (weak scaling), which flatters the largest clusters' convergence; the
+MI450X row uses announced, partly derived specifications (data/accelerators.csv).
+
+Examples
+--------
+>>> import infra_lab as il
+>>> il.expansion.options().filter(announced_not_shipped=True)["option"].to_list()[:2]
+['MI300X node + Vulcano-800', 'MI325X node + Vulcano-800']
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import polars as pl
+
+from . import catalog
+from .catalog import Col, read_table
+from .errors import ValidationError, unknown
+
+__all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
+           "option_hardware", "training_scenario", "cost_overrides", "evaluate", "sweep_grid",
+           "pareto_front", "headlines", "METRICS"]
+
+DATA = catalog.DATA_DIR / "expansion"
+
+_F, _S, _SR = Col("float"), Col("str"), Col("str", required=True)
+_SCHEMAS = {
+    "platforms": {
+        "platform": _SR, "accelerator": _SR, "gpus_per_node": Col("int", required=True, positive=True),
+        "scaleup_domain": Col("int", required=True, positive=True),
+        "status": Col("str", required=True, choices=("shipping", "announced")),
+        "announced_not_shipped": Col("bool", required=True), "available": Col("date", required=True),
+        "tdp_W": _F, "tdp_basis": _S, "capex_usd_per_gpu": _F, "capex_low_usd": _F,
+        "capex_high_usd": _F, "capex_basis": _S, "amd_asp_usd_per_gpu": _F,
+        "contract_usd_per_gpu_hour": _F, "contract_basis": _S,
+    },
+    "nics": {
+        "nic": _SR, "status": Col("str", required=True, choices=("shipping", "announced")),
+        "announced_not_shipped": Col("bool", required=True), "available": Col("date", required=True),
+        "nic_usd": _F, "nic_low_usd": _F, "nic_high_usd": _F, "nic_basis": _S,
+        "ports_400g_equivalent": Col("float", required=True, positive=True),
+    },
+    "models": {
+        "model": _SR, "preset": _SR, "hidden": Col("int", positive=True), "heads": Col("int", positive=True),
+        "experts": Col("int", positive=True), "expert_ffn_hidden": Col("int", positive=True),
+        "ffn_hidden": Col("int", positive=True), "tokens": Col("float", required=True, positive=True),
+        "basis": _SR,
+    },
+    "parameters": {"name": _SR, "value": Col("float", required=True, positive=True), "unit": _SR,
+                   "basis": _SR},
+}
+
+#: Output columns of :func:`evaluate`, with units.
+METRICS = {
+    "gpus": "GPUs in the cluster (whole nodes / racks)",
+    "tp": "best plan", "pp": "best plan", "ep": "best plan", "dp": "best plan",
+    "micro_batch": "best plan", "global_batch": "sequences per step",
+    "plan": "the best plan in words (tp, pp, ep, dp, micro-batch, recompute)",
+    "tokens_per_s": "training throughput of the best plan [tokens/s]",
+    "mfu": "model FLOPs utilization of the best plan [fraction of dense BF16 peak]",
+    "run_days": "failure-free run time [days]", "goodput": "useful share of wall-clock time",
+    "wall_days": "expected wall-clock time with failures [days]",
+    "facility_MW": "average facility power (IT x PUE) [MW]",
+    "it_provisioned_MW": "provisioned IT power [MW]",
+    "capex_usd": "capital cost of the cluster [USD]",
+    "tco_usd": "total cost of ownership over the horizon [USD]",
+    "owned_usd_per_gpu_hour": "owned cost per useful GPU-hour [USD]",
+    "run_cost_usd": "owned cost of the run incl. goodput losses [USD]",
+    "usd_per_m_trained_tokens": "owned cost per million trained tokens [USD]",
+    "contract_usd_per_gpu_hour": "dedicated-contract rent per GPU-hour [USD]",
+    "rented_run_cost_usd": "the run at the contract rent incl. goodput losses [USD]",
+    "ibm_irr": "operator IRR on the decay path [per year, pre-tax, unlevered]",
+    "ibm_payback_years": "operator payback on the decay path [years]",
+}
+
+
+# --------------------------------------------------------------------------- data
+@functools.cache
+def _table(name: str) -> pl.DataFrame:
+    return read_table(DATA / f"{name}.csv", _SCHEMAS[name])
+
+
+def platforms() -> pl.DataFrame:
+    """Accelerator platforms of the expansion (data/expansion/platforms.csv)."""
+    return _table("platforms")
+
+
+def nics() -> pl.DataFrame:
+    """Scale-out NICs of the expansion (data/expansion/nics.csv)."""
+    return _table("nics")
+
+
+def models() -> pl.DataFrame:
+    """Training models of the expansion (data/expansion/models.csv)."""
+    return _table("models")
+
+
+def parameters() -> pl.DataFrame:
+    """Sweep parameters (data/expansion/parameters.csv): name, value, unit, basis, ..."""
+    return _table("parameters")
+
+
+def _param(name: str) -> float:
+    t = parameters().filter(pl.col("name") == name)
+    if t.height != 1:
+        raise unknown("expansion parameter", name, set(parameters()["name"].to_list()))
+    return float(t["value"][0])
+
+
+def cluster_sizes() -> list[int]:
+    """The cluster sizes swept [GPUs] (data/expansion/parameters.csv, ``cluster_gpus``)."""
+    return [int(v) for v in parameters().filter(pl.col("name") == "cluster_gpus")["value"]]
+
+
+def _row(table: pl.DataFrame, key: str, value: str, kind: str) -> dict:
+    if not isinstance(value, str):
+        raise ValidationError(f"{kind} = {value!r}: expected a name, one of "
+                              f"{', '.join(table[key].to_list())}")
+    t = table.filter(pl.col(key).str.to_lowercase() == value.lower())
+    if t.height != 1:
+        raise unknown(kind, value, table[key].to_list())
+    return t.row(0, named=True)
+
+
+def options() -> pl.DataFrame:
+    """Every platform × NIC option with its availability and flags.
+
+    Returns
+    -------
+    polars.DataFrame: option, platform, accelerator, nic, announced_not_shipped (either part
+    announced but not shipped), available (the later of the two parts' dates)
+    """
+    p = platforms().select("platform", "accelerator", pl.col("announced_not_shipped").alias("a1"),
+                           pl.col("available").alias("d1"))
+    n = nics().select("nic", pl.col("announced_not_shipped").alias("a2"), pl.col("available").alias("d2"))
+    return p.join(n, how="cross").select(
+        (pl.col("platform") + " + " + pl.col("nic")).alias("option"), "platform", "accelerator", "nic",
+        (pl.col("a1") | pl.col("a2")).alias("announced_not_shipped"),
+        pl.max_horizontal("d1", "d2").alias("available"))
+
+
+# --------------------------------------------------------------------------- scenarios
+def _check_gpus(gpus: Any) -> int:
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1 or gpus > 1_000_000:
+        raise ValidationError(f"gpus = {gpus!r}: expected an integer number of GPUs in 1..1,000,000")
+    return gpus
+
+
+def option_hardware(platform: str, nic: str, gpus: int) -> dict:
+    """The [hardware] table of an option with at least ``gpus`` GPUs (whole nodes, and whole
+    racks where the scale-up domain spans nodes), one NIC per GPU, rails-only like ZAYA1's."""
+    p = _row(platforms(), "platform", platform, "platform")
+    n = _row(nics(), "nic", nic, "nic")
+    gpus = _check_gpus(gpus)
+    unit = max(p["gpus_per_node"], p["scaleup_domain"])  # a rack of 72, or one node
+    units = math.ceil(gpus / unit)
+    return {"accelerator": p["accelerator"], "nodes": units * unit // p["gpus_per_node"],
+            "gpus_per_node": p["gpus_per_node"], "scaleup_domain": p["scaleup_domain"],
+            "nic": n["nic"], "nics_per_node": p["gpus_per_node"], "fabric": "rails-only",
+            "oversubscription": 1.0}
+
+
+def training_scenario(platform: str, nic: str, gpus: int, model: str) -> dict:
+    """The training Scenario (as a dict) of an option: the ZAYA1 scenario's training table
+    on the option's hardware, the model of data/expansion/models.csv, the global batch of
+    ``min_global_batch_seqs`` grown to one sequence per GPU (micro-batch 1, pure DP as the
+    starting plan; :func:`infra_lab.search` then chooses the plan)."""
+    from .scenario import load_scenario
+
+    m = _row(models(), "model", model, "model")
+    hw = option_hardware(platform, nic, gpus)
+    d = load_scenario("zaya1-ibm-mi300x").to_dict()
+    world = hw["nodes"] * hw["gpus_per_node"]
+    gb_min = int(_param("min_global_batch_seqs"))
+    d["hardware"] = hw
+    d["model"] = {"preset": m["preset"], **{k: m[k] for k in
+                  ("hidden", "heads", "experts", "expert_ffn_hidden", "ffn_hidden") if m[k] is not None}}
+    d["training"].update(seq_len=int(_param("seq_len")), micro_batch=1,
+                         global_batch=world * math.ceil(gb_min / world))
+    d["parallelism"] = {"tp": 1, "pp": 1, "vp": 1, "cp": 1, "ep": 1, "zero": 1,
+                        "sequence_parallel": False, "fsdp": False}
+    d["name"] = f"expansion {platform} + {nic}, {world} GPUs, {model}"
+    return d
+
+
+def cost_overrides(platform: str, nic: str) -> dict[str, float]:
+    """Economics overrides of an option: the assumptions of data/expansion for parts with
+    no public price or TDP, and the NIC's price and 400G-equivalent ports and optics."""
+    from . import economics
+
+    p = _row(platforms(), "platform", platform, "platform")
+    n = _row(nics(), "nic", nic, "nic")
+    ov: dict[str, float] = {}
+    if p["capex_usd_per_gpu"] is not None:
+        ov["capex_usd_per_gpu"] = p["capex_usd_per_gpu"]
+    if p["tdp_W"] is not None:
+        ov["tdp_W"] = p["tdp_W"]
+    if n["nic_usd"] is not None:
+        ov["nic_usd"] = n["nic_usd"]
+    if n["ports_400g_equivalent"] != 1.0:
+        base = economics.defaults(p["accelerator"])
+        ov["switch_ports_per_gpu"] = base["switch_ports_per_gpu"] * n["ports_400g_equivalent"]
+        ov["optics_per_gpu"] = base["optics_per_gpu"] * n["ports_400g_equivalent"]
+    return ov
+
+
+# --------------------------------------------------------------------------- evaluation
+def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro_batch: int = 4,
+             max_vp: int = 2, max_cp: int = 1) -> dict[str, Any]:
+    """Everything about one expansion point, composed from the owners' public functions.
+
+    Parameters
+    ----------
+    platform, nic : names in data/expansion/platforms.csv and nics.csv
+    target_gpus : target cluster size [GPUs] (rounded up to whole nodes / racks: the
+        ``gpus`` output)
+    model : name in data/expansion/models.csv
+    max_micro_batch, max_vp, max_cp : search bounds (see :func:`infra_lab.search`)
+
+    Returns
+    -------
+    dict of :data:`METRICS` (a row for :func:`infra_lab.sweep`). A plan that fits nowhere
+    raises a ValidationError (reported per point by the sweep).
+    """
+    from . import economics, reliability
+    from .scenario import Scenario
+    from .training import search
+
+    d = training_scenario(platform, nic, target_gpus, model)
+    m = _row(models(), "model", model, "model")
+    world = d["hardware"]["nodes"] * d["hardware"]["gpus_per_node"]
+    best = search(d, top=1, max_micro_batch=max_micro_batch, max_vp=max_vp, max_cp=max_cp)
+    if best.height == 0:
+        raise ValidationError(f"no plan of {model} fits in memory on {world} x "
+                              f"{d['hardware']['accelerator']}")
+    b = best.row(0, named=True)
+    d["parallelism"] = {k: b[k] for k in ("tp", "pp", "vp", "cp", "ep", "zero", "fsdp",
+                                          "sequence_parallel")}
+    d["training"].update(micro_batch=b["micro_batch"], recompute=b["recompute"])
+    sc = Scenario.from_dict(d)
+    tokens = m["tokens"]
+    hours = reliability.run_hours(sc, tokens)
+    run = reliability.plan_run(sc, hours)
+    acc = d["hardware"]["accelerator"]
+    ov = cost_overrides(platform, nic)
+    owned = economics.owned_cost_per_gpu_hour(acc, **ov)
+    power = economics.cluster_power(world, acc, **ov)
+    years = _param("horizon_years")
+    gpu_hours = world * hours / run.goodput
+    cost = economics.run_cost(gpu_hours=gpu_hours, price_usd_per_gpu_hour=owned, tokens=tokens)
+    p = _row(platforms(), "platform", platform, "platform")
+    op_ov = dict(ov)
+    if p["contract_usd_per_gpu_hour"] is not None:
+        op_ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
+    view = economics.provider_view(None, None, acc, path="decay", **op_ov)
+    contract = economics.operator_inputs(acc, op_ov)["contract_usd_per_gpu_hour"]
+    return {
+        "gpus": world, "tp": b["tp"], "pp": b["pp"], "ep": b["ep"], "dp": b["dp"],
+        "micro_batch": b["micro_batch"], "global_batch": d["training"]["global_batch"],
+        "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}, dp {b['dp']}, "
+                 f"micro-batch {b['micro_batch']}, recompute {b['recompute']}"),
+        "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"],
+        "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / 86400.0,
+        "facility_MW": power["facility_average_W"] / 1e6,
+        "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
+        "capex_usd": owned.capex_usd_per_gpu * world,
+        "tco_usd": economics.tco_total(world, years, None, acc, **ov),
+        "owned_usd_per_gpu_hour": owned.total_usd_per_gpu_hour,
+        "run_cost_usd": cost.total_usd,
+        "usd_per_m_trained_tokens": cost.total_usd / tokens * 1e6,
+        "contract_usd_per_gpu_hour": contract,
+        "rented_run_cost_usd": economics.run_cost(gpu_hours=gpu_hours,
+                                                  price_usd_per_gpu_hour=contract).total_usd,
+        "ibm_irr": view.irr,  # None (null): never repaid
+        "ibm_payback_years": view.payback_years,
+    }
+
+
+def sweep_grid(sizes: list[int] | None = None, platforms_: list[str] | None = None,
+               nics_: list[str] | None = None, models_: list[str] | None = None) -> dict:
+    """The expansion grid for :func:`infra_lab.sweep` (default: every option, size, model)."""
+    return {"platform": platforms_ or platforms()["platform"].to_list(),
+            "nic": nics_ or nics()["nic"].to_list(),
+            "target_gpus": sizes or cluster_sizes(),
+            "model": models_ or models()["model"].to_list()}
+
+
+def pareto_front(df: pl.DataFrame, x: str, y: str) -> pl.DataFrame:
+    """Rows of ``df`` not dominated in (``x``, ``y``), both smaller-is-better, sorted by x."""
+    for c in (x, y):
+        if c not in df.columns:
+            raise unknown("column", c, df.columns)
+    s = df.drop_nulls([x, y]).sort([x, y])
+    keep, best = [], math.inf
+    for v in s[y].to_list():
+        keep.append(v < best)
+        best = min(best, v)
+    return s.filter(pl.Series(keep, dtype=pl.Boolean))
+
+
+def headlines(frame: pl.DataFrame, model: str, target_gpus: int) -> dict[str, Any]:
+    """The answers notebook 08 states, computed from a sweep frame (joined with
+    :func:`options`) for one model and cluster size.
+
+    Returns
+    -------
+    dict with ``base`` (today's design: MI300X node + Pollara-400), ``fastest``, ``cheapest``
+    (owned cost of the run) and ``cheapest_shipping`` (no announced-not-shipped part) rows,
+    and ``nic_speedup``: per platform, wall-clock time on Pollara-400 / on Vulcano-800.
+    """
+    need = {"platform", "nic", "target_gpus", "model", "error", "announced_not_shipped",
+            "wall_days", "run_cost_usd"}
+    missing = sorted(need - set(frame.columns))
+    if missing:
+        raise ValidationError(f"headlines: frame lacks {missing} (join the sweep with options())")
+    sel = frame.filter(pl.col("error").is_null() & (pl.col("model") == model)
+                       & (pl.col("target_gpus") == target_gpus))
+    if sel.height == 0:
+        raise ValidationError(f"headlines: no successful point for model={model!r}, "
+                              f"target_gpus={target_gpus!r}")
+    first = lambda f: f.row(0, named=True)  # noqa: E731
+    base = sel.filter((pl.col("platform") == "MI300X node") & (pl.col("nic") == "Pollara-400"))
+    ship = sel.filter(~pl.col("announced_not_shipped"))
+    wide = sel.pivot(on="nic", index="platform", values="wall_days")
+    speed = {}
+    if {"Pollara-400", "Vulcano-800"} <= set(wide.columns):
+        speed = {r["platform"]: r["Pollara-400"] / r["Vulcano-800"] for r in wide.iter_rows(named=True)}
+    return {"base": first(base) if base.height else None,
+            "fastest": first(sel.sort("wall_days")),
+            "cheapest": first(sel.sort("run_cost_usd")),
+            "cheapest_shipping": first(ship.sort("run_cost_usd")) if ship.height else None,
+            "nic_speedup": speed}

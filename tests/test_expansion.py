@@ -1,0 +1,178 @@
+"""The 2026 expansion: data with sources and flags, option scenarios, one evaluation composed
+from the owners' public functions, the Pareto front, the explorer widget."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+
+import infra_lab as il
+from infra_lab.errors import UnknownNameError, ValidationError
+
+X = il.expansion
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A two-point sweep (MI300X, 1,024 GPUs, both NICs) joined with the options."""
+    g = X.sweep_grid(sizes=[1024], platforms_=["MI300X node"], models_=["ZAYA1-class"])
+    df = il.sweep(X.evaluate, g, progress=False)
+    return df.join(X.options(), on=["platform", "nic"], how="left")
+
+
+# --------------------------------------------------------------------------- data
+def test_every_row_has_a_source():
+    for t in (X.platforms(), X.nics(), X.models(), X.parameters()):
+        assert t["source_url"].str.starts_with("https://").all()
+
+
+def test_announced_parts_are_flagged():
+    p = dict(X.platforms().select("accelerator", "announced_not_shipped").iter_rows())
+    assert p == {"MI300X": False, "MI325X": False, "MI355X": False, "MI450X": True}
+    n = dict(X.nics().select("nic", "announced_not_shipped").iter_rows())
+    assert n == {"Pollara-400": False, "Vulcano-800": True}
+    acc = il.catalog.accelerators().filter(pl.col("name") == "MI450X")
+    assert acc.height == 1 and "ANNOUNCED" in acc["note"][0]
+    # every assumed value says so
+    for t, col in ((X.platforms(), "capex_basis"), (X.platforms(), "tdp_basis"), (X.nics(), "nic_basis")):
+        filled = t.filter(pl.col(col).is_not_null())
+        assert (filled[col] == "assumption").all()
+
+
+def test_options_cross_and_flag():
+    o = X.options()
+    assert o.height == X.platforms().height * X.nics().height
+    row = o.filter(pl.col("option") == "MI300X node + Vulcano-800").row(0, named=True)
+    assert row["announced_not_shipped"] is True           # the NIC is announced
+    assert o.filter(pl.col("option") == "MI355X node + Pollara-400")["announced_not_shipped"][0] is False
+
+
+def test_sizes_span_1024_to_16384():
+    assert X.cluster_sizes()[0] == 1024 and X.cluster_sizes()[-1] == 16384
+
+
+# --------------------------------------------------------------------------- scenarios
+def test_hardware_rounds_to_whole_racks_and_nodes():
+    h = X.option_hardware("MI450X Helios rack", "Vulcano-800", 1024)
+    assert h["nodes"] * h["gpus_per_node"] == 1080 and h["scaleup_domain"] == 72   # 15 racks
+    h = X.option_hardware("MI300X node", "Pollara-400", 1024)
+    assert h["nodes"] == 128 and h["nics_per_node"] == 8
+
+
+def test_training_scenario_is_valid_and_batch_grows_past_2048():
+    for gpus, gb in ((1024, 2048), (4096, 4096)):
+        d = X.training_scenario("MI355X node", "Pollara-400", gpus, "ZAYA1-class")
+        sc = il.Scenario.from_dict(d)
+        assert sc.training.global_batch == gb
+    big = il.Scenario.from_dict(X.training_scenario("MI300X node", "Pollara-400", 1024, "10x MoE"))
+    small = il.Scenario.from_dict(X.training_scenario("MI300X node", "Pollara-400", 1024, "ZAYA1-class"))
+    ratio = big.model_spec.params_total / small.model_spec.params_total
+    assert 9.0 < ratio < 11.0        # "10x larger" by total parameters
+
+
+def test_vulcano_doubles_ports_and_optics():
+    base = il.economics.defaults("MI300X")
+    ov = X.cost_overrides("MI300X node", "Vulcano-800")
+    assert ov["switch_ports_per_gpu"] == 2 * base["switch_ports_per_gpu"]
+    assert ov["optics_per_gpu"] == 2 * base["optics_per_gpu"]
+    assert ov["nic_usd"] == X.nics().filter(pl.col("nic") == "Vulcano-800")["nic_usd"][0]
+    assert X.cost_overrides("MI300X node", "Pollara-400") == {}
+    mi450 = X.cost_overrides("MI450X Helios rack", "Pollara-400")
+    assert {"capex_usd_per_gpu", "tdp_W"} <= set(mi450)
+
+
+def test_bad_names_and_sizes():
+    with pytest.raises(UnknownNameError, match="MI300X node"):
+        X.option_hardware("MI300 node", "Pollara-400", 1024)
+    with pytest.raises(UnknownNameError, match="Pollara-400"):
+        X.option_hardware("MI300X node", "Polara", 1024)
+    for bad in (True, "1024", 0, 2.5):
+        with pytest.raises(ValidationError, match="gpus"):
+            X.option_hardware("MI300X node", "Pollara-400", bad)
+    with pytest.raises(UnknownNameError):
+        X.training_scenario("MI300X node", "Pollara-400", 1024, "GPT-5")
+
+
+# --------------------------------------------------------------------------- evaluation
+def test_evaluation_composes_the_owners(tiny):
+    r = tiny.filter(pl.col("nic") == "Pollara-400").row(0, named=True)
+    assert r["error"] is None and r["gpus"] == 1024
+    # by construction: each number is the owner's answer for the same scenario
+    d = X.training_scenario("MI300X node", "Pollara-400", 1024, "ZAYA1-class")
+    d["parallelism"] = {"tp": r["tp"], "pp": r["pp"], "vp": 1, "cp": 1, "ep": r["ep"], "zero": 1,
+                        "sequence_parallel": False, "fsdp": False}
+    best = il.search(d, top=1, max_micro_batch=4, max_vp=2, max_cp=1).row(0, named=True)
+    assert best["tokens_per_s"] == pytest.approx(r["tokens_per_s"])
+    owned = il.economics.owned_cost_per_gpu_hour("MI300X")
+    assert r["capex_usd"] == pytest.approx(owned.capex_usd_per_gpu * 1024)
+    assert r["owned_usd_per_gpu_hour"] == pytest.approx(owned.total_usd_per_gpu_hour)
+    pw = il.economics.cluster_power(1024, "MI300X")
+    assert r["facility_MW"] == pytest.approx(pw["facility_average_W"] / 1e6)
+    gpu_h = 1024 * r["run_days"] * 24 / r["goodput"]
+    assert r["run_cost_usd"] == pytest.approx(gpu_h * owned.total_usd_per_gpu_hour)
+    # physical sense
+    assert 0.5 < r["goodput"] < 1.0 and r["wall_days"] > r["run_days"] > 0
+    assert r["tco_usd"] > r["capex_usd"] > 0 and 0 < r["mfu"] < 1
+    assert r["run_days"] == pytest.approx(14e12 / r["tokens_per_s"] / 86400, rel=1e-6)
+
+
+def test_vulcano_costs_more_per_gpu_than_pollara(tiny):
+    by = {r["nic"]: r for r in tiny.iter_rows(named=True)}
+    assert by["Vulcano-800"]["capex_usd"] > by["Pollara-400"]["capex_usd"]
+    assert by["Vulcano-800"]["tokens_per_s"] >= by["Pollara-400"]["tokens_per_s"] * 0.999
+
+
+def test_pareto_front():
+    df = pl.DataFrame({"t": [1.0, 2.0, 3.0, 2.5, 4.0], "c": [5.0, 3.0, 1.0, 4.0, 0.5]})
+    f = X.pareto_front(df, "t", "c")
+    assert f["t"].to_list() == [1.0, 2.0, 3.0, 4.0]       # (2.5, 4.0) is dominated by (2.0, 3.0)
+    with pytest.raises(UnknownNameError):
+        X.pareto_front(df, "t", "cost")
+
+
+# --------------------------------------------------------------------------- widget, chart
+def test_explorer_reads_the_precomputed_frame(tiny):
+    w = il.widgets.expansion_explorer(tiny)
+    w.controls["nic"].value = "Vulcano-800"
+    row = w.update()
+    assert row["nic"] == "Vulcano-800" and row["capex_usd"] == tiny.filter(
+        pl.col("nic") == "Vulcano-800")["capex_usd"][0]
+    _, table, chart = il.widgets.expansion_update(tiny, "MI300X node", "Pollara-400", 1024, "ZAYA1-class")
+    assert "goodput" in table and "announced" in table
+    spec = chart.to_dict()
+    cols = set()
+    for ds in spec["datasets"].values():
+        for rec in ds:
+            cols |= set(rec)
+    assert cols <= {"wall_days", "run_cost_usd", "platform", "nic", "gpus", "model", "status"}
+    with pytest.raises(ValidationError, match="no sweep point"):
+        il.widgets.expansion_update(tiny, "MI300X node", "Pollara-400", 2048, "ZAYA1-class")
+
+
+def test_payback_never_is_inf_not_nan(tiny):
+    for r in tiny.iter_rows(named=True):
+        assert not (isinstance(r["ibm_payback_years"], float) and math.isnan(r["ibm_payback_years"]))
+
+
+def test_headlines_pick_the_right_rows():
+    rows = []
+    for plat, ann in (("MI300X node", False), ("MI355X node", False), ("MI450X Helios rack", True)):
+        for nic, speed in (("Pollara-400", 1.0), ("Vulcano-800", 1.1)):
+            base = {"MI300X node": 5.0, "MI355X node": 3.0, "MI450X Helios rack": 1.0}[plat]
+            cost = {"MI300X node": 200.0, "MI355X node": 150.0, "MI450X Helios rack": 90.0}[plat]
+            rows.append({"platform": plat, "nic": nic, "target_gpus": 1024, "model": "m", "error": None,
+                         "announced_not_shipped": ann or nic == "Vulcano-800",
+                         "wall_days": base / speed, "run_cost_usd": cost * (1.2 if nic == "Vulcano-800" else 1)})
+    df = pl.DataFrame(rows)
+    h = X.headlines(df, "m", 1024)
+    assert h["base"]["wall_days"] == 5.0
+    assert h["fastest"]["platform"] == "MI450X Helios rack" and h["fastest"]["nic"] == "Vulcano-800"
+    assert h["cheapest"]["platform"] == "MI450X Helios rack" and h["cheapest"]["nic"] == "Pollara-400"
+    assert h["cheapest_shipping"]["platform"] == "MI355X node"
+    assert h["nic_speedup"]["MI300X node"] == pytest.approx(1.1)
+    with pytest.raises(ValidationError, match="no successful point"):
+        X.headlines(df, "m", 2048)
+    with pytest.raises(ValidationError, match="lacks"):
+        X.headlines(df.drop("announced_not_shipped"), "m", 1024)

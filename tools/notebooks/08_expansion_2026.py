@@ -1,0 +1,248 @@
+"""Generate notebooks/08_expansion_2026.ipynb."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from nbbuild import write_notebook  # noqa: E402
+
+NAV = "[← 06 reliability](06_reliability.ipynb) · [00 index →](00_index.ipynb)"
+
+cells = [
+    ("md", rf"""
+# 08 · The 2026 expansion: which cluster, and who earns what
+
+{NAV}
+
+**Question.** Zyphra says it will "substantially" scale up training with IBM and AMD after
+ZAYA1 ([zyphra.com/post/zaya1](https://www.zyphra.com/post/zaya1)); no expansion has been
+announced. If one is built in 2026, what should it be — more MI300X, MI325X, MI355X, or the
+announced MI450X in AMD's Helios rack; Pollara 400 or the announced Vulcano 800G NIC; 1,024 or
+16,384 GPUs — and who makes money on it: AMD, IBM, Zyphra?
+
+**Method.** A design-space sweep with `il.sweep`: every point builds the option's cluster and
+asks the lab's owners for their quantity — the best training plan (`il.search`), the run
+length (`il.reliability.run_hours`, from `il.estimate`), goodput at that scale
+(`il.reliability.plan_run`), owned cost, capex, facility power and TCO
+(`il.economics.owned_cost_per_gpu_hour`, `cluster_power`, `tco_total`), the run's cost
+(`run_cost`) and the operator's return on a decaying rent (`provider_view`). Nothing is
+re-derived here; `il.expansion.evaluate` only composes. The options, with sources, are in
+`data/expansion/`; **parts announced but not shipped are flagged** (hollow markers below), and
+where they lack a public price, TDP or rent the assumption is marked `basis = assumption` there.
+
+**Read with care.** Training times are the lab's step model for the best plan (no MI325X, MI355X
+or MI450X run at this scale is public); above 2,048 GPUs the global batch grows to one sequence
+per GPU (weak scaling), which flatters the largest clusters; MI450X figures are announced specs,
+its bf16 peak derived from FP8. Serving capacity per option (`il.serve`) is not in this notebook
+yet: the serving model had not landed when it was written, so "$ per served token" is missing.
+"""),
+    ("code", r"""
+from IPython.display import Markdown, display
+import time
+
+X, E = il.expansion, il.economics
+md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
+TOK = dict(X.models().select("model", "tokens").iter_rows())   # training tokens per model
+opts = X.options()
+opts.select("option", "accelerator", "nic", "announced_not_shipped", "available")
+"""),
+    ("md", r"""
+## 1 · The sweep
+
+A notebook-sized grid runs in-process here (a frame of points: every platform × NIC at about
+1,024 GPUs for the ZAYA1-class model, and every platform at about 8,192 GPUs on Pollara for the
+10× MoE). Each point runs
+a parallel-plan search inside it, so the full grid (every platform, NIC, size from
+`data/expansion/parameters.csv` and model) is the natural job for a Dask cluster — the same call
+with a client:
+
+```python
+from dask.distributed import Client
+client = Client("tcp://scheduler-host:8786")          # or Client(LocalCluster(n_workers=...))
+full = il.sweep(X.evaluate, X.sweep_grid(), client,    # chunked tasks, results stream back
+                out="runs/expansion")                  # Parquet per chunk: rerun to resume
+```
+"""),
+    ("code", r"""
+z = pl.DataFrame({"platform": X.platforms()["platform"]}).join(
+    pl.DataFrame({"nic": X.nics()["nic"]}), how="cross").join(
+    pl.DataFrame({"target_gpus": [1024]}), how="cross").with_columns(model=pl.lit("ZAYA1-class"))
+moe = pl.DataFrame({"platform": X.platforms()["platform"]}).with_columns(
+    nic=pl.lit("Pollara-400"), target_gpus=pl.lit(8192, dtype=pl.Int64), model=pl.lit("10x MoE"))
+POINTS = pl.concat([z, moe])
+t0 = time.perf_counter()
+sw = il.sweep(X.evaluate, POINTS, seed=SEED)
+sweep_s = time.perf_counter() - t0
+df = sw.join(opts.select("platform", "nic", "option", "announced_not_shipped"), on=["platform", "nic"])
+assert df["error"].null_count() == df.height, il.sweep.failures(df)
+n_full = len(il.sweep.grid_points(X.sweep_grid()))
+md(f"{df.height} points in {sweep_s:.1f} s in-process ({df.height / sweep_s:.2f} points/s), "
+   f"none failed. The full grid has {n_full} points.")
+df.select("option", "gpus", "model", "plan", "mfu", "wall_days", "goodput", "facility_MW",
+          pl.col("capex_usd") / 1e6, pl.col("run_cost_usd") / 1e3).sort("model", "gpus", "wall_days")
+"""),
+    ("md", r"""
+## 2 · Cost vs time to train
+
+Each point is one option; the dashed line is the Pareto front (no other option is both faster
+and cheaper). Owned cost of the run includes the hours lost to failures (goodput).
+"""),
+    ("code", r"""
+charts = []
+for m in ("ZAYA1-class", "10x MoE"):
+    sub = df.filter(pl.col("model") == m)
+    charts.append(il.charts.expansion_pareto(
+        sub, "wall_days", "run_cost_usd", x_title="time to train, with failures [days]",
+        y_title="owned cost of the run [USD]", front=X.pareto_front(sub, "wall_days", "run_cost_usd"),
+        title=f"{m}: cost vs time", width=330, height=260))
+alt.hconcat(*charts)
+"""),
+    ("code", r"""
+H1 = X.headlines(df, "ZAYA1-class", 1024)
+HM = X.headlines(df, "10x MoE", 8192)
+b1, f1, c1, s1 = H1["base"], H1["fastest"], H1["cheapest"], H1["cheapest_shipping"]
+nic_gain = H1["nic_speedup"]
+cap = df.filter((pl.col("model") == "ZAYA1-class") & (pl.col("target_gpus") == 1024)).pivot(
+    on="nic", index="platform", values="capex_usd")
+nic_capex = {r["platform"]: r["Vulcano-800"] / r["Pollara-400"] for r in cap.iter_rows(named=True)}
+best_nic = max(nic_gain, key=nic_gain.get)
+# claims the prose relies on (checked here, every run)
+assert f1["wall_days"] == df.filter((pl.col("model") == "ZAYA1-class") & (pl.col("target_gpus") == 1024))["wall_days"].min()
+assert all(g >= 0.999 for g in nic_gain.values())      # Vulcano never slows a run down
+assert b1["wall_days"] / f1["wall_days"] > max(nic_gain.values())   # accelerator >> NIC
+md(f'''**At today's size (about 1,024 GPUs), ZAYA1-class.** Today's design ({b1['option']}) trains
+{TOK['ZAYA1-class'] / 1e12:.0f}T tokens in **{b1['wall_days']:.1f} days** with failures, for **${b1['run_cost_usd'] / 1e3:,.0f}k** owned.
+The fastest option is **{f1['option']}** ({f1['gpus']:,} GPUs): **{f1['wall_days']:.2f} days**,
+{b1['wall_days'] / f1['wall_days']:.1f}× faster; the cheapest run is **{c1['option']}**
+(${c1['run_cost_usd'] / 1e3:,.0f}k){' — parts of it are announced, not shipped' if c1['announced_not_shipped'] else ''}.
+Among shipping parts the cheapest run is **{s1['option']}** (${s1['run_cost_usd'] / 1e3:,.0f}k, {s1['wall_days']:.1f} days).
+
+**The NIC.** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (nic_gain[best_nic] - 1):.0f} %
+(on {best_nic}); on the others by {', '.join(f'{100 * (v - 1):.0f} %' for k, v in nic_gain.items() if k != best_nic)},
+while it raises the capital cost of the {best_nic} cluster by {100 * (nic_capex[best_nic] - 1):.0f} %.
+
+**At about 8,192 GPUs** the 10× MoE takes **{HM['base']['wall_days']:.1f} days** on MI300X vs
+**{HM['fastest']['wall_days']:.1f} days** on {HM['fastest']['option']} ({HM['fastest']['gpus']:,} GPUs);
+the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
+(${HM['cheapest_shipping']['run_cost_usd'] / 1e6:,.2f}M owned, {HM['cheapest_shipping']['wall_days']:.1f} days).''')
+"""),
+    ("md", r"""
+## 3 · Capital vs time to train
+
+What each option asks of the buyer up front (capex of the whole cluster: GPUs, hosts, spares,
+network, storage) against how fast it trains the 10× MoE. The power column is the facility's
+average draw (IT × PUE).
+"""),
+    ("code", r"""
+big = df.filter((pl.col("target_gpus") == 8192))
+il.charts.expansion_pareto(
+    big.filter(pl.col("model") == "10x MoE"), "capex_usd", "wall_days",
+    x_title="capital cost of the cluster [USD]", y_title="10x MoE: time to train [days]",
+    front=X.pareto_front(big.filter(pl.col("model") == "10x MoE"), "capex_usd", "wall_days"),
+    color="platform", title="8,192 GPUs: capital vs time (10x MoE, Pollara)", log_y=False)
+"""),
+    ("md", r"""
+## 4 · Who earns what
+
+**Per option (about 8,192 GPUs, the 10× MoE run).** IBM's capital outlay, the facility power, the
+owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contract rent (with
+goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
+contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
+in data/economics; `il.economics.provider_view(path="decay")`). Contract rents come from data/cloud_prices.csv
+(median 1-year listing, else on-demand) — MI355X has only on-demand listings, which flatters its
+IRR — and from an assumption for MI450X (data/expansion/platforms.csv).
+"""),
+    ("code", r"""
+inv = big.filter(pl.col("model") == "10x MoE").select(
+    "option", "announced_not_shipped", (pl.col("capex_usd") / 1e6).alias("capex [M USD]"),
+    pl.col("facility_MW").alias("facility [MW]"),
+    pl.col("owned_usd_per_gpu_hour").alias("owned [USD/GPU-h]"),
+    pl.col("contract_usd_per_gpu_hour").alias("contract rent [USD/GPU-h]"),
+    (pl.col("rented_run_cost_usd") / 1e3).alias("Zyphra's run, rented [k USD]"),
+    pl.col("ibm_irr").alias("IBM IRR, decay"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
+).sort("capex [M USD]")
+inv.with_columns(pl.col(pl.Float64).round(3))
+"""),
+    ("md", r"""
+**The deal P&L of an MI300X expansion.** The lab's deal model (`il.economics.deal_pnl`, H-econ)
+covers the MI300X cluster — AMD's revenue from GPUs, Pollara NICs and DPUs at its ASP, IBM's
+revenue, margin, IRR and payback on the rent path, Zyphra's bill — with a Monte Carlo over every
+uncertain input (P5, P50, P95). Here it is for today's 1,024 GPUs and an 8,192-GPU expansion
+whose final run is the 10× MoE from the sweep. (It does not yet take another accelerator: the
+other options' AMD revenue is not computed here.)
+"""),
+    ("code", r"""
+moe_mi300 = HM["base"]
+run_gh = moe_mi300["gpus"] * moe_mi300["run_days"] * 24
+deal_now = E.deal_pnl(b1["gpus"] * b1["run_days"] * 24, goodput=b1["goodput"], n_gpus=1024, nodes=128,
+                      n=2000, seed=SEED)
+deal_big = E.deal_pnl(run_gh, goodput=moe_mi300["goodput"], n_gpus=moe_mi300["gpus"],
+                      nodes=moe_mi300["gpus"] // 8, n=2000, seed=SEED)
+keep = ["total revenue", "cluster capex", "revenue in year 1", "IRR (pre-tax, unlevered)", "payback", "bill"]
+tab = (deal_now.table.select("party", "line", "unit", pl.col("p50").alias("1,024 GPUs P50"))
+       .join(deal_big.table.select("party", "line", pl.col("p5").alias("8,192 P5"),
+                                   pl.col("p50").alias("8,192 P50"), pl.col("p95").alias("8,192 P95")),
+             on=["party", "line"])
+       .filter(pl.col("line").is_in(keep)))
+amd = deal_big.line("AMD", "total revenue")
+irr = deal_big.line("IBM", "IRR (pre-tax, unlevered)")
+md(f'''An 8,192-MI300X expansion would bring AMD about **${amd.p50 / 1e6:,.0f}M** of revenue
+(P5–P95 ${amd.p5 / 1e6:,.0f}–{amd.p95 / 1e6:,.0f}M), and give IBM a pre-tax IRR of
+**{irr.p50:.0%}** ({irr.p5:.0%} to {irr.p95:.0%}) on the rent path.''')
+tab
+"""),
+    ("md", r"""
+## 5 · What the answer is most sensitive to
+
+The cheapest shipping option's owned cost per million trained tokens, with each input of the
+owned-cost model swung across its sourced range (tornado, `il.economics.tornado`), and all of
+them at once (Monte Carlo, `il.economics.monte_carlo`, seeded). The run's GPU-hours are held at
+the sweep's answer; the training model's own uncertainty (the step time) is not in these bands.
+"""),
+    ("code", r"""
+pick = s1
+acc = X.platforms().filter(pl.col("platform") == pick["platform"])["accelerator"][0]
+ov = X.cost_overrides(pick["platform"], pick["nic"])
+gh = pick["gpus"] * pick["run_days"] * 24 / pick["goodput"]
+per_m = lambda **p: E.owned_cost_per_gpu_hour(acc, **{**ov, **p}).total_usd_per_gpu_hour * gh / TOK["ZAYA1-class"] * 1e6  # noqa: E731
+torn = E.tornado(per_m, acc)
+mc = E.monte_carlo(per_m, n=2000, seed=SEED, accelerator=acc, fixed=ov)
+bd = E.uncertainty.band(mc)
+top = torn.row(0, named=True)
+md(f'''For **{pick['option']}** at about 1,024 GPUs the owned cost is **${bd.p50:.4f}** per million
+trained tokens (P5–P95 ${bd.p5:.4f}–{bd.p95:.4f}). The biggest lever is **{top['label']}**
+(from ${min(top['output_low'], top['output_high']):.4f} to ${max(top['output_low'], top['output_high']):.4f});
+next: {', '.join(torn['label'][1:4].to_list())}.''')
+il.charts.tornado_chart(torn.head(8), x_title="owned cost [USD per million trained tokens]")
+"""),
+    ("md", r"""
+## 6 · Explore the options
+
+Pick a platform, NIC, size and model: the numbers come from the sweep above (precomputed, so
+each change answers at once) and the chart circles the option among the others.
+"""),
+    ("code", r"""
+il.widgets.expansion_explorer(df)
+"""),
+    ("md", r"""
+## Takeaways
+"""),
+    ("code", r"""
+faster = b1["wall_days"] / s1["wall_days"]
+md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trains a ZAYA1-class model
+  {b1['wall_days'] / f1['wall_days']:.1f}× faster than today's design; it rests on announced parts.
+  Among shipping parts, {s1['option']} is the cheapest run and {faster:.1f}× faster than today's.
+* **NIC:** Vulcano 800G buys at most {100 * (nic_gain[best_nic] - 1):.0f} % on a ZAYA1-class run; the
+  accelerator choice moves the answer far more than the NIC.
+* **Scale:** on about 8,192 GPUs the 10× MoE takes {HM['base']['wall_days']:.1f} days on MI300X and
+  {HM['fastest']['wall_days']:.1f} days on {HM['fastest']['option']}.
+* **Who earns what:** an 8,192-MI300X expansion is worth about ${amd.p50 / 1e6:,.0f}M to AMD; IBM's
+  IRR on a decaying rent is {irr.p50:.0%} (P50); the owned cost per trained token moves most with
+  {top['label'].split(' [')[0]}.
+* **Missing:** serving capacity and $ per served token per option (waits for `il.serve`), and AMD's
+  revenue for non-MI300X options (the deal model covers MI300X only).''')
+"""),
+]
+
+if __name__ == "__main__":
+    print(write_notebook("08_expansion_2026", cells))
