@@ -126,16 +126,21 @@ def _host_cpus():
     })
 
 
+@cache
+def _host_cpu_rows() -> tuple[dict[str, str], dict[str, dict]]:
+    t = _host_cpus()
+    return catalog._index(t), {r["name"]: r for r in t.iter_rows(named=True)}
+
+
 def host_cpu(name: str) -> dict:
     """A host CPU by name or alias (data/network_host_cpus.csv): name, vendor, arch."""
     if not isinstance(name, str):
         raise ValidationError(f"host_cpu = {name!r}: expected a host CPU name (string)")
-    t = _host_cpus()
-    idx = catalog._index(t)
+    idx, rows = _host_cpu_rows()
     canon = idx.get(name.strip().lower())
     if canon is None:
-        raise unknown("host CPU", name, t["name"].to_list(), where="hardware.host_cpu")
-    return t.filter(t["name"] == canon).row(0, named=True)
+        raise unknown("host CPU", name, list(rows), where="hardware.host_cpu")
+    return dict(rows[canon])
 
 
 def net_overhead_s(host: str) -> float:
