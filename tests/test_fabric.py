@@ -291,6 +291,8 @@ from infra_lab.scenario import HardwareConfig  # noqa: E402
     (dict(accelerator="GB200", nodes=2, gpus_per_node=4, scaleup_domain=72), 8, 1),     # 8 in an NVL72
     (dict(accelerator="GB200", nodes=36, gpus_per_node=4), 72, 2),                      # 2 full racks
     (dict(accelerator="H100", nodes=4), 8, 4),
+    # a partial NVL72: 16 of each rack's 18 trays, 4 racks (hardware.domain_gpus)
+    (dict(accelerator="GB200", nodes=64, gpus_per_node=4, scaleup_domain=72, domain_gpus=64), 64, 4),
 ])
 def test_partial_domains(kw, domain_gpus, domains):
     hw = HardwareConfig(**kw)
@@ -322,7 +324,10 @@ def test_partial_mesh_uses_the_links_that_join_the_job():
     (dict(nodes="2"), "hardware.nodes"),
     (dict(accelerator=["MI300X"]), "hardware.accelerator"),
     (dict(pxn="yes"), "hardware.pxn"),
-    (dict(accelerator="GB200", nodes=20, gpus_per_node=4), "whole domains"),
+    (dict(accelerator="GB200", nodes=20, gpus_per_node=4), "whole scale-up domains"),
+    (dict(accelerator="GB200", nodes=64, gpus_per_node=4, domain_gpus=60), "whole scale-up domains"),
+    (dict(accelerator="GB200", nodes=64, gpus_per_node=4, domain_gpus=66), "multiples of gpus_per_node"),
+    (dict(accelerator="MI300X", nodes=2, domain_gpus=4), "domain_gpus"),
 ])
 def test_hardware_bounds_direct_construction(kw, match):
     """HardwareConfig(...) is validated exactly like the dict form."""
