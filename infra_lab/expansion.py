@@ -46,7 +46,7 @@ from .errors import ValidationError, unknown
 
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "cost_overrides", "evaluate", "sweep_grid",
-           "pareto_front", "headlines", "METRICS"]
+           "pareto_front", "headlines", "operator_paths", "METRICS"]
 
 DATA = catalog.DATA_DIR / "expansion"
 
@@ -357,3 +357,33 @@ def headlines(frame: pl.DataFrame, model: str, target_gpus: int) -> dict[str, An
             "cheapest": first(sel.sort("run_cost_usd")),
             "cheapest_shipping": first(ship.sort("run_cost_usd")) if ship.height else None,
             "nic_speedup": speed}
+
+
+def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] = (0.5, 0.7, 0.9)) -> pl.DataFrame:
+    """IBM's view of renting out an option's GPUs under each rent path of the economics module
+    (contract then Epoch decay, a 2026-style rebound, and flat at several sold shares), per
+    GPU, pre-tax and unlevered: :func:`infra_lab.economics.provider_view` for each.
+
+    Returns
+    -------
+    polars.DataFrame: path, utilization (flat only; null = the path's contract/market shares),
+    price_usd_per_gpu_hour (first price), margin_usd_per_gpu_hour, irr (null: never repaid),
+    payback_years (inf: never), npv_usd_per_gpu
+    """
+    from . import economics
+
+    p = _row(platforms(), "platform", platform, "platform")
+    ov = cost_overrides(platform, nic)
+    if p["contract_usd_per_gpu_hour"] is not None:
+        ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
+    for u in utilizations:
+        if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 < u <= 1:
+            raise ValidationError(f"utilizations contains {u!r}: expected fractions in (0, 1]")
+    cases = [("decay", None), ("rebound", None)] + [("flat", float(u)) for u in utilizations]
+    rows = []
+    for path, u in cases:
+        v = economics.provider_view(None, u, p["accelerator"], path=path, **ov)
+        rows.append({"path": path, "utilization": u, "price_usd_per_gpu_hour": v.price_usd_per_gpu_hour,
+                     "margin_usd_per_gpu_hour": v.margin_usd_per_gpu_hour, "irr": v.irr,
+                     "payback_years": v.payback_years, "npv_usd_per_gpu": v.npv_usd_per_gpu})
+    return pl.DataFrame(rows, schema_overrides={"utilization": pl.Float64, "irr": pl.Float64})

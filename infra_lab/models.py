@@ -88,6 +88,9 @@ _STR_FIELDS = (
 _OPT_INT_FIELDS = ("published_params_total", "published_params_active")
 _FLOAT_FIELDS = ("published_tol_pct",)
 _TUPLE_FIELDS = ("aliases", "shared_attn_insertions")
+_MAX_FIELD = 2**31 - 1     # any single size or count [elements, tokens, count]
+_MAX_PARAMS = 1e16         # parameters of one model (keeps counts exact in int64 frames)
+
 # compute.COMPONENTS of the GEMM list -> parts of flops_breakdown()
 _BREAKDOWN = {
     "attn_gemm": "attention_proj", "attention": "attention_core", "mlp_gemm": "mlp",
@@ -348,6 +351,9 @@ class ModelSpec:
                     raise ValidationError(f"model.{k} = {out[k]!r}: allowed values are {', '.join(allowed)}")
         spec = cls(**out)
         spec._check()
+        if spec.params_total > _MAX_PARAMS:
+            raise ValidationError(f"model: {spec.params_total:.3g} parameters; at most {_MAX_PARAMS:.0e} "
+                                  "(physical bound: check hidden, layers, vocab and experts)")
         return spec
 
     def _check(self) -> None:
@@ -357,6 +363,9 @@ class ModelSpec:
             if not cond:
                 raise ValidationError(msg)
 
+        for k in _INT_FIELDS:
+            v = getattr(self, k)
+            need(v <= _MAX_FIELD, f"model.{k} = {v}: must be <= {_MAX_FIELD:,} (physical bound)")
         if self.experts:
             need(1 <= self.top_k <= self.experts,
                  f"model.top_k = {self.top_k}: must be between 1 and experts = {self.experts}")
@@ -1086,7 +1095,12 @@ def get(name: str) -> ModelSpec:
     from .errors import unknown
 
     _, specs, lookup = _load()
-    key = str(name).strip().lower()
+    if not isinstance(name, str):
+        from .errors import ValidationError
+
+        raise ValidationError(f"model preset = {name!r}: expected a preset name (string), "
+                              f"one of {', '.join(preset_names())}")
+    key = name.strip().lower()
     if key not in lookup:
         raise unknown("model preset", name, list(specs), where="data/models/presets.csv")
     return specs[lookup[key]]

@@ -40,7 +40,7 @@ from . import catalog
 from .catalog import Col
 from .errors import ValidationError, unknown
 
-__all__ = ["table", "info_table", "info", "names", "params", "default_stack", "check_stack",
+__all__ = ["table", "info_table", "info", "names", "params", "default_stack", "check_stack", "ranges",
            "BASES", "PURPOSES", "ROLES", "STACKS_FILE", "INFO_FILE"]
 
 STACKS_FILE = "stacks.csv"
@@ -51,7 +51,8 @@ ROLES = ("default", "validation", "sensitivity", "alternative")
 
 _SCHEMA = {
     "stack": Col("str", required=True), "parameter": Col("str", required=True),
-    "value": Col("float", required=True), "unit": Col("str", required=True),
+    "value": Col("float", required=True), "low": Col("float"), "high": Col("float"),
+    "unit": Col("str", required=True),
     "basis": Col("str", required=True, choices=BASES), "note": Col("str", required=True),
 }
 _INFO_SCHEMA = {
@@ -65,10 +66,13 @@ _INFO_SCHEMA = {
 
 @functools.cache
 def table() -> pl.DataFrame:
-    """Every stack factor: stack, parameter, value, unit, basis, source_url, note
-    (``data/stacks.csv``)."""
+    """Every stack factor: stack, parameter, value, unit, basis, source_url, note, and the
+    stated range low..high where the factor has one (``data/stacks.csv``)."""
     df = catalog.read_table(catalog.DATA_DIR / STACKS_FILE, _SCHEMA)
-    df = df.select("stack", "parameter", "value", "unit", "basis", "source_url", "note")
+    df = df.select("stack", "parameter", "value", "unit", "basis", "source_url", "note", "low", "high")
+    bad = df.filter(pl.col("low").is_not_null() & ((pl.col("low") > pl.col("value")) | (pl.col("high") < pl.col("value"))))
+    if bad.height:
+        raise ValidationError(f"data/{STACKS_FILE}: value outside its stated range in {bad.select('stack', 'parameter').rows()}")
     dup = df.select("stack", "parameter").is_duplicated()
     if dup.any():
         raise ValidationError(f"data/{STACKS_FILE}: duplicate (stack, parameter) rows "
@@ -195,3 +199,11 @@ def check_stack(stack, accelerator: str, purpose: str = "training", where: str =
         raise ValidationError(f"{where} = {stack!r}: a {vendor} stack cannot run on {acc.name} ({acc.vendor}); "
                               f"allowed: {', '.join(ok)}")
     return stack
+
+
+def ranges(stack: str) -> dict[str, tuple[float, float]]:
+    """Stated ranges (low, high) of the factors of ``stack`` that have one: the inputs of
+    the uncertainty band of :func:`infra_lab.training.estimate_band`."""
+    _check_name(stack)
+    t = table().filter((pl.col("stack") == stack) & pl.col("low").is_not_null())
+    return {p: (float(lo), float(hi)) for p, lo, hi in t.select("parameter", "low", "high").iter_rows()}

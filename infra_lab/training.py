@@ -65,7 +65,7 @@ from .errors import ValidationError, unknown
 from .scenario import Scenario
 
 __all__ = [
-    "Estimate", "estimate", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
+    "Estimate", "estimate", "estimate_band", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
     "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size",
 ]
 
@@ -487,10 +487,11 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params)
     layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
     lay, ncand, comm = _layout_tables(ctx, _freeze(sc.model), layouts)
-    row = np.array([[*plan, 0, 0, 0, 0]], dtype=np.int64)
-    out = np.empty((1, kt.N_OUT))
-    kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, row, out)
-    return _estimate_from(out[0], ctx)
+    heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0]], dtype=np.int64)
+    tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
+    out = np.empty((kt.N_OUT, 1))
+    kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, heads, tail, out)
+    return _estimate_from(out[:, 0], ctx)
 
 
 def _estimate_from(out, ctx: _Context) -> Estimate:
@@ -595,88 +596,147 @@ def _allowed(name: str, values, cons: dict, why: str, strict: bool = True) -> li
     return vals
 
 
+def _domains(sc: Scenario) -> dict[str, list[int]]:
+    """Values each plan key can take on this model and cluster, before combining them
+    (for error messages naming what is allowed)."""
+    spec, hw, tr = sc.model_spec, sc.hardware, sc.training
+    W, D, L = hw.world_size, hw.domain_gpus, spec.layers
+    return {
+        "tp": [d for d in _divisors(W) if d <= D and spec.heads % d == 0],
+        "pp": [d for d in _divisors(W) if d <= L],
+        "vp": list(range(1, min(L, DEFAULT_MAX["vp"]) + 1)),
+        "cp": [d for d in _divisors(W) if tr.seq_len % d == 0],
+        "dp": [d for d in _divisors(W) if tr.global_batch % d == 0],
+        "ep": _divisors(spec.experts) if spec.experts else [1],
+        "etp": [d for d in _divisors(W) if d <= D] if spec.experts else [1],
+        "micro_batch": _divisors(tr.global_batch),
+    }
+
+
+_WHY = {"tp": "divisors of the GPUs up to the job's scale-up domain that divide the attention heads",
+        "pp": "divisors of the GPUs up to the layer count", "vp": "1 up to layers/pp (default max 8)",
+        "cp": "divisors of the GPUs that divide seq_len", "dp": "divisors of the GPUs that divide global_batch",
+        "ep": "divisors of the expert count", "etp": "divisors of the GPUs within the scale-up domain (MoE only)",
+        "micro_batch": "divisors of global_batch"}
+
+
 def _enumerate(sc: Scenario, cons: dict):
-    """Layouts (tp, pp, vp, cp, dp, ep, etp) and every consistent plan row
-    (tp pp vp cp ep etp dp mbs zero fsdp rc sp + layout index)."""
+    """Layouts (tp, pp, vp, cp, dp, ep, etp), head rows (tp pp vp cp ep etp dp mbs sp
+    layout) and tail rows (zero, fsdp, recompute): every consistent plan is a head × a tail."""
     spec = sc.model_spec
     hw, tr = sc.hardware, sc.training
     W = hw.world_size
     D = hw.domain_gpus            # the job's GPUs in one scale-up domain (partial nodes, NVL72)
     L = spec.layers
+    dom = _domains(sc)
+    for k, want in cons.items():  # a requested value no plan can have: say which and what is allowed
+        if k in dom:
+            bad = [w for w in want if w not in dom[k]]
+            if bad:
+                raise ValidationError(f"search constraint {k} = {bad[0] if len(bad) == 1 else bad}: not possible "
+                                      f"for {sc.model_spec.layers}-layer model on {W} GPUs; allowed {dom[k]} "
+                                      f"({_WHY[k]})")
     zeros = _allowed("zero", range(4), cons, "ZeRO stages 0-3")
     fsdps = _allowed("fsdp", (0, 1), cons, "false or true")
     # FSDP is enumerated as (zero=3, fsdp=True): full sharding, priced like ZeRO-3
     shard_opts = [(z, 0) for z in zeros if 0 in fsdps] + ([(3, 1)] if 1 in fsdps and 3 in zeros else [])
     rcs = _allowed("recompute", (0, 1, 2), cons, "none, selective, full")
     tail = np.array([(z, f, r) for z, f in shard_opts for r in rcs], dtype=np.int64).reshape(-1, 3)
-    tps = _allowed("tp", [d for d in _divisors(W) if d <= D and spec.heads % d == 0], cons,
-                   f"divisors of the {W} GPUs up to the scale-up domain of {D} that divide the {spec.heads} heads")
-    layouts, heads = [], []
+    tps = _allowed("tp", dom["tp"], cons, _WHY["tp"], strict=False)
+    layouts: list[tuple] = []
+    keys: list[tuple] = []
     for tp in tps:
-        pps = _allowed("pp", [d for d in _divisors(W // tp) if d <= L], cons,
-                       f"divisors of {W}/tp up to the {L} layers", strict=False)
-        for pp in pps:
+        for pp in _allowed("pp", [d for d in _divisors(W // tp) if d <= L], cons, "", strict=False):
             rem = W // (tp * pp)
-            vps = [1] if pp == 1 else [v for v in range(1, L // pp + 1)]
-            cps = _allowed("cp", [d for d in _divisors(rem) if tr.seq_len % d == 0], cons,
-                           f"divisors of the remaining ranks dividing seq_len {tr.seq_len}", strict=False)
-            for cp in cps:
+            vps = [1] if pp == 1 else list(range(1, L // pp + 1))
+            vps = _allowed("vp", vps, cons, "", strict=False)
+            for cp in _allowed("cp", [d for d in _divisors(rem) if tr.seq_len % d == 0], cons, "", strict=False):
                 dp = rem // cp
                 if not _allowed("dp", [dp], cons, "", strict=False) or tr.global_batch % dp:
                     continue
                 folded = tp * cp * dp
-                if spec.experts:
-                    eps = [d for d in _divisors(spec.experts) if folded % d == 0]
-                else:
-                    eps = [1]
+                eps = [d for d in _divisors(spec.experts) if folded % d == 0] if spec.experts else [1]
                 for ep in _allowed("ep", eps, cons, "", strict=False):
-                    if spec.experts:
-                        etps = [d for d in _divisors(folded // ep) if d <= D]
-                    else:
-                        etps = [1]
+                    etps = [d for d in _divisors(folded // ep) if d <= D] if spec.experts else [1]
                     for etp in _allowed("etp", etps, cons, "", strict=False):
-                        for vp in _allowed("vp", vps, cons, "", strict=False):
-                            mbss = _allowed("micro_batch", _divisors(tr.global_batch // dp), cons, "", strict=False)
-                            sps = _allowed("sequence_parallel", [0] if tp == 1 else [0, 1], cons, "", strict=False)
-                            if not mbss or not sps:
-                                continue
-                            li = len(layouts)
+                        for vp in vps:
                             layouts.append((tp, pp, vp, cp, dp, ep, etp))
-                            for mbs in mbss:
-                                for spf in sps:
-                                    heads.append((tp, pp, vp, cp, ep, etp, dp, mbs, spf, li))
-    if not heads or tail.size == 0:
-        return np.zeros((0, 7), dtype=np.int64), np.zeros((0, 13), dtype=np.int64)
-    H = np.array(heads, dtype=np.int64)
-    n_h, n_t = H.shape[0], tail.shape[0]
-    Hr = np.repeat(H, n_t, axis=0)
-    Tt = np.tile(tail, (n_h, 1))
-    # columns: tp pp vp cp ep etp dp mbs zero fsdp rc sp layout
-    plans = np.column_stack([Hr[:, :8], Tt, Hr[:, 8], Hr[:, 9]])
-    return np.array(layouts, dtype=np.int64), plans
+                            keys.append((dp, tp))
+    if not layouts or tail.size == 0:
+        return np.zeros((0, 7), dtype=np.int64), np.zeros((0, kt.N_HEAD), dtype=np.int64), tail
+    L_arr = np.array(layouts, dtype=np.int64)
+    K_arr = np.array(keys, dtype=np.int64)
+    parts = []
+    for key in set(keys):
+        dp, tp = key
+        mbss = _allowed("micro_batch", _divisors(tr.global_batch // dp), cons, "", strict=False)
+        sps = _allowed("sequence_parallel", [0] if tp == 1 else [0, 1], cons, "", strict=False)
+        if not mbss or not sps:
+            continue
+        combos = np.array([(mb, spf) for mb in mbss for spf in sps], dtype=np.int64)
+        lis = np.nonzero((K_arr[:, 0] == dp) & (K_arr[:, 1] == tp))[0]
+        li_rep = np.repeat(lis, combos.shape[0])
+        cmb = np.tile(combos, (lis.size, 1))
+        parts.append((li_rep, cmb))
+    if not parts:
+        return L_arr, np.zeros((0, kt.N_HEAD), dtype=np.int64), tail
+    li_all = np.concatenate([p[0] for p in parts])
+    cmb_all = np.concatenate([p[1] for p in parts])
+    order = np.lexsort((cmb_all[:, 1], cmb_all[:, 0], li_all))
+    li_all, cmb_all = li_all[order], cmb_all[order]
+    Ly = L_arr[li_all]
+    heads = np.empty((li_all.size, kt.N_HEAD), dtype=np.int64)
+    heads[:, kt.H_TP] = Ly[:, kt.LY_TP]
+    heads[:, kt.H_PP] = Ly[:, kt.LY_PP]
+    heads[:, kt.H_VP] = Ly[:, kt.LY_VP]
+    heads[:, kt.H_CP] = Ly[:, kt.LY_CP]
+    heads[:, kt.H_EP] = Ly[:, kt.LY_EP]
+    heads[:, kt.H_ETP] = Ly[:, kt.LY_ETP]
+    heads[:, kt.H_DP] = Ly[:, kt.LY_DP]
+    heads[:, kt.H_MBS] = cmb_all[:, 0]
+    heads[:, kt.H_SP] = cmb_all[:, 1]
+    heads[:, kt.H_LAY] = li_all
+    return L_arr, heads, tail
 
 
 def plan_space_size(scenario: Scenario | dict, **constraints) -> int:
     """Number of consistent plans :func:`search` would evaluate."""
     sc = Scenario.from_dict(scenario)
     cons = _check_constraints(constraints)
-    return int(_enumerate(sc, cons)[1].shape[0])
+    _, heads, tail = _enumerate(sc, cons)
+    return int(heads.shape[0] * tail.shape[0])
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
+    """Heads, tail, context and layout tables of one search (memoised: the collective times
+    of every (layout, micro-batch) are computed once per scenario and constraints)."""
+    cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
+    layouts, heads, tail = _enumerate(sc, cons)
+    if heads.shape[0] == 0 or tail.shape[0] == 0:
+        raise ValidationError(
+            f"search: no consistent plan satisfies the constraints {cons!r} together for "
+            f"{sc.hardware.world_size} GPUs (global_batch {sc.training.global_batch}, "
+            f"{sc.model_spec.layers} layers); each value is possible alone — relax one of them")
+    tps = tuple(sorted(set(heads[:, kt.H_TP].tolist())))
+    mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
+    cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
+    ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None)
+    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.model), layouts)
+    heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
+    heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
+    heads[:, kt.H_CPI] = np.searchsorted(np.array(cps), heads[:, kt.H_CP])
+    for a in (heads, tail, lay, ncand, comm):
+        a.setflags(write=False)
+    return np.ascontiguousarray(heads), np.ascontiguousarray(tail), ctx, (lay, ncand, comm)
 
 
 def _prepare(sc: Scenario, cons: dict, stack, params):
-    layouts, p13 = _enumerate(sc, cons)
-    if p13.shape[0] == 0:
-        raise ValidationError(
-            f"search: no consistent plan satisfies the constraints {cons!r} for {sc.hardware.world_size} "
-            f"GPUs (global_batch {sc.training.global_batch}, {sc.model_spec.layers} layers); relax a bound")
-    tps = tuple(sorted(set(p13[:, 0].tolist())))
-    mbss = tuple(sorted(set(p13[:, 7].tolist())))
-    cps = tuple(sorted(set(p13[:, 3].tolist())))
-    ctx = _context(sc, tps, mbss, cps, stack, params)
-    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.model), layouts)
-    idx = lambda vals, col: np.searchsorted(np.array(vals), p13[:, col])  # noqa: E731
-    plans = np.column_stack([p13[:, :12], idx(tps, 0), idx(mbss, 7), idx(cps, 3), p13[:, 12]]).astype(np.int64)
-    return np.ascontiguousarray(plans), ctx, (lay, ncand, comm)
+    if params is not None and not isinstance(params, dict):
+        raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
+    cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
+    params_t = None if params is None else tuple(sorted(params.items()))
+    return _prepared(sc, cons_t, stack, params_t)
 
 
 def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int | None = 10,
@@ -729,45 +789,94 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         raise ValidationError(f"top = {top!r}: expected a positive integer or None")
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
-    plans, ctx, (lay, ncand, comm) = _prepare(sc, cons, stack, params)
-    out = np.empty((plans.shape[0], kt.N_OUT))
-    kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, plans, out)
-    return _frame(plans, out, ctx, objective, top, feasible_only)
+    heads, tail, ctx, (lay, ncand, comm) = _prepare(sc, cons, stack, params)
+    out = np.empty((kt.N_OUT, heads.shape[0] * tail.shape[0]))
+    kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, heads, tail, out)
+    return _frame(heads, tail, out, ctx, objective, top, feasible_only)
 
 
 _RC_ENUM = pl.Enum(["none", "selective", "full"])
 
 
-def _frame(plans, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
+def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
     """The returned frame, built column-wise from the arrays (selection and ordering in
-    numpy, so the frame costs little more than the rows it returns)."""
-    step = out[:, kt.O_STEP]
-    keep = np.arange(plans.shape[0])
+    numpy, plan columns gathered from the head and tail rows only for the rows returned)."""
+    step = out[kt.O_STEP]
+    if objective == "memory_per_gpu_bytes":
+        key = out[kt.O_MEM]
+    elif objective == "step_time_s":
+        key = step
+    else:                                   # tokens/s, MFU and TFLOP/s all order by step time
+        key = step
     if feasible_only:
-        keep = keep[out[:, kt.O_FITS] > 0.5]
-    f = ctx.flops[MFU_CONVENTION]
-    key = {"tokens_per_s": -1.0 / step, "mfu": -1.0 / step, "tflops_per_gpu": -1.0 / step,
-           "step_time_s": step, "memory_per_gpu_bytes": out[:, kt.O_MEM]}[objective]
-    kk = key[keep]
-    if top is not None and top < keep.size:
-        part = np.argpartition(kk, top - 1)[:top]
-        keep = keep[part[np.argsort(kk[part], kind="stable")]]
+        keep = np.flatnonzero(out[kt.O_FITS] > 0.5)
+        kk = key[keep]
     else:
-        keep = keep[np.argsort(kk, kind="stable")]
-    p = plans[keep]
-    o = out[keep]
-    st = o[:, kt.O_STEP]
-    cols: dict[str, Any] = {k: p[:, i] for i, k in enumerate(_PLAN_KEYS)}
-    cols["fsdp"] = p[:, kt.PL_FSDP].astype(bool)
-    cols["sequence_parallel"] = p[:, kt.PL_SP].astype(bool)
-    cols["recompute"] = pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(p[:, kt.PL_RC])
+        keep = None
+        kk = key
+    if top is not None and top < kk.size:
+        part = np.argpartition(kk, top - 1)[:top]
+        sel = part[np.argsort(kk[part])]
+    else:
+        sel = np.argsort(kk)
+    idx = np.ascontiguousarray(sel if keep is None else keep[sel])
+    o = np.empty((kt.GATHERED, idx.size))
+    pv = np.empty((12, idx.size), dtype=np.int64)
+    kt.gather_columns(out, idx, heads, tail, o, pv)
+    st = o[kt.O_STEP]
+    f = ctx.flops[MFU_CONVENTION]
+    cols: dict[str, Any] = {}
+    for name, j in (("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
+                    ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS)):
+        cols[name] = pv[j]
+    cols["zero"] = pv[9]
+    cols["fsdp"] = pv[10].astype(bool)
+    cols["recompute"] = pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11])
+    cols["sequence_parallel"] = pv[kt.H_SP].astype(bool)
     cols["step_time_s"] = st
     cols["tokens_per_s"] = ctx.tokens_per_step / st
     cols["mfu"] = f / (st * ctx.world * ctx.peak_bf16)
     cols["tflops_per_gpu"] = f / (st * ctx.world) / 1e12
-    cols["memory_per_gpu_bytes"] = o[:, kt.O_MEM]
-    cols["fits"] = o[:, kt.O_FITS] > 0.5
-    cols["nic_busy_fraction"] = np.minimum(1.0, o[:, kt.O_NET] / st)
+    cols["memory_per_gpu_bytes"] = o[kt.O_MEM]
+    cols["fits"] = o[kt.O_FITS] > 0.5
+    cols["nic_busy_fraction"] = np.minimum(1.0, o[kt.O_NET] / st)
     for j, name in enumerate(COMPONENTS):
-        cols[name] = o[:, j]
+        cols[name] = o[j]
     return pl.DataFrame(cols)
+
+
+def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
+                  factors: list[str] | None = None) -> pl.DataFrame:
+    """The estimate over the stated ranges of the stack's factors: every corner of the
+    box low..high of ``factors`` (default: every factor of the stack with a stated range,
+    :func:`infra_lab.stacks.ranges`), plus the nominal point.
+
+    Returns
+    -------
+    polars.DataFrame
+        case ("nominal", "low", "high" = fastest and slowest corner), step_time_s [s],
+        tokens_per_s [tokens/s], tokens_per_s_per_gpu, mfu, nic_busy_fraction, and the
+        factor values of that case
+    """
+    sc = Scenario.from_dict(scenario)
+    st = stack or sc.stack
+    rng = stacks.ranges(st)
+    names = list(rng) if factors is None else list(factors)
+    for n in names:
+        if n not in rng:
+            raise unknown(f"factor with a stated range in stack {st}", n, rng)
+    rows = []
+    nominal = estimate(sc, stack=stack)
+    base = stack_params(st)
+    for corner in itertools.product(*[rng[n] for n in names]):
+        p = dict(zip(names, corner, strict=True))
+        e = estimate(sc, stack=stack, params=p)
+        rows.append((e, p))
+    fast = min(rows, key=lambda x: x[0].step_time_s)
+    slow = max(rows, key=lambda x: x[0].step_time_s)
+    out = []
+    for case, (e, p) in (("nominal", (nominal, {n: base[n] for n in names})), ("low", fast), ("high", slow)):
+        out.append({"case": case, "step_time_s": e.step_time_s, "tokens_per_s": e.tokens_per_s,
+                    "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu, "mfu": e.mfu,
+                    "nic_busy_fraction": e.nic_busy_fraction, **{n: float(p[n]) for n in names}})
+    return pl.DataFrame(out)

@@ -176,3 +176,29 @@ def test_headlines_pick_the_right_rows():
         X.headlines(df, "m", 2048)
     with pytest.raises(ValidationError, match="lacks"):
         X.headlines(df.drop("announced_not_shipped"), "m", 1024)
+
+
+@pytest.mark.parametrize("platform", ["MI300X node", "MI325X node", "MI355X node", "MI450X Helios rack"])
+def test_every_platform_has_what_the_models_need(platform):
+    """Catalog, network, compute and reliability rows exist for each platform (an estimate
+    and a run plan of its starting scenario succeed)."""
+    d = X.training_scenario(platform, "Vulcano-800", 1024, "ZAYA1-class")
+    est = il.estimate(d)
+    assert est.tokens_per_s > 0
+    p = il.reliability.plan_run(il.Scenario.from_dict(d), 24.0)
+    assert 0 < p.goodput < 1
+
+
+def test_operator_paths_compose_provider_view():
+    t = X.operator_paths("MI300X node", "Pollara-400", utilizations=(0.5, 0.9))
+    assert t["path"].to_list() == ["decay", "rebound", "flat", "flat"]
+    d = il.economics.provider_view(None, None, "MI300X", path="decay")
+    row = t.row(0, named=True)
+    assert row["npv_usd_per_gpu"] == pytest.approx(d.npv_usd_per_gpu)
+    flat = t.filter(pl.col("path") == "flat")
+    assert flat["npv_usd_per_gpu"][1] > flat["npv_usd_per_gpu"][0]   # more sold hours, more value
+    mi450 = X.operator_paths("MI450X Helios rack", "Vulcano-800", utilizations=(0.7,))
+    assert mi450["price_usd_per_gpu_hour"][0] == X.platforms().filter(
+        pl.col("accelerator") == "MI450X")["contract_usd_per_gpu_hour"][0]
+    with pytest.raises(ValidationError, match="utilizations"):
+        X.operator_paths("MI300X node", "Pollara-400", utilizations=(1.5,))

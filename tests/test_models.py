@@ -305,3 +305,14 @@ def test_params_monotone_in_layers_and_hidden(layers, heads, mult, vocab, act, e
     assert deeper.params_total > s.params_total and wider.params_total > s.params_total
     assert deeper.params_active > s.params_active and wider.params_active > s.params_active
     assert deeper.forward_flops_per_token(128) > s.forward_flops_per_token(128)
+
+
+def test_physical_bounds_and_types():
+    with pytest.raises(ValidationError, match="physical bound"):
+        ModelSpec.from_dict({"preset": "llama3-8b", "hidden": 1e20})
+    with pytest.raises(ValidationError, match="parameters"):
+        ModelSpec.from_dict({"preset": "llama3-8b", "hidden": 2**30, "layers": 2**20, "head_dim": 128})
+    with pytest.raises(ValidationError, match="string"):
+        models.get(["llama3-8b"])
+    with pytest.raises(ValidationError):
+        models.get("llama3-8b").layer_gemms(4096, 1, 3)  # 32 heads over 3 ranks

@@ -16,7 +16,11 @@ SYMMETRIC = ("framework_time_scale", "memory_time_scale", "tp_comm_overlap", "cp
 
 def test_table_schema_and_sources():
     t = stacks.table()
-    assert t.columns == ["stack", "parameter", "value", "unit", "basis", "source_url", "note"]
+    assert t.columns[:7] == ["stack", "parameter", "value", "unit", "basis", "source_url", "note"]
+    r = stacks.ranges("megatron-core-rocm")
+    assert r == stacks.ranges("megatron-core-cuda")           # the band is vendor-symmetric too
+    for name, (lo, hi) in r.items():
+        assert lo <= stacks.params("megatron-core-rocm")[name] <= hi
     assert t["source_url"].str.starts_with("http").all()
     assert set(t["basis"]) <= set(stacks.BASES)
     info = stacks.info_table()

@@ -330,3 +330,28 @@ def test_stack_factor_overrides_are_range_checked():
         il.estimate(ZAYA, params={"dp_comm_overlap": 1.5})
     with pytest.raises(ValidationError, match="framework_time_scale"):
         il.estimate(ZAYA, params={"framework_time_scale": 0.0})
+
+
+def test_notebook_04_claims():
+    """The sentences notebook 04 types (not computed) still hold: the scenario it describes,
+    the network as a co-bottleneck (NICs busy more than half the step, exposed data-parallel
+    time even at perfect overlap, a much longer step without overlap), a smaller batch giving
+    fewer tokens/s per GPU, and Zyphra's plan not fitting 80 GB."""
+    sc = ZAYA
+    assert (sc.hardware.nodes, sc.hardware.gpus_per_node, sc.hardware.nic, sc.hardware.fabric) == \
+        (128, 8, "Pollara-400", "rails-only")
+    assert (sc.training.seq_len, sc.training.global_batch, sc.training.micro_batch, sc.training.precision,
+            sc.training.recompute, sc.parallelism.dp, sc.parallelism.zero) == (4096, 2048, 2, "bf16", "none", 1024, 1)
+    assert sc.stack == "megatron-core-rocm"
+    est = il.estimate(sc)
+    assert est.nic_busy_fraction > 0.5
+    perfect = dict(il.estimate(sc, params={"dp_comm_overlap": 1.0}).breakdown.iter_rows())
+    assert perfect["dp_grad_comm"] + perfect["dp_param_comm"] > 0       # tail + first buckets exposed
+    none = il.estimate(sc, params={"dp_comm_overlap": 0.0})
+    assert none.step_time_s > 1.3 * est.step_time_s
+    small = il.estimate(sc.replace(training={"global_batch": 1024, "micro_batch": 1}))
+    assert small.tokens_per_s_per_gpu < est.tokens_per_s_per_gpu
+    assert not il.estimate(il.load_scenario("zaya1-h100-counterpart")).fits
+    band = T.estimate_band(sc, factors=["framework_time_scale", "memory_time_scale", "dp_comm_overlap"])
+    lo, hi = band["step_time_s"].min(), band["step_time_s"].max()
+    assert lo < est.step_time_s < hi

@@ -61,11 +61,10 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
 
 
 @njit(cache=True)
-def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm,
-                 a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
-                 has_emb, has_head, logits_bytes, reserve):
-    """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
-    stage's activations composed from per-layer bytes.
+def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes,
+                      dropout, has_emb, has_head, logits_bytes):
+    """Activation memory of one pipeline stage [bytes]: (stored activations, recompute
+    working set, embedding/LM-head activations).
 
     nd, nm : dense-like and MoE layers of the stage; a_dense, a_moe : activation bytes one
     such layer stores for backward per micro-batch (for the run's recompute mode); w_dense,
@@ -86,6 +85,17 @@ def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob,
         head += nf * tok_h                       # embedding dropout masks (1 byte)
     if has_head > 0.0:
         head += tok_h * act_bytes + logits_bytes  # final norm input, logits
+    return act, work, head
+
+
+@njit(cache=True)
+def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm,
+                 a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
+                 has_emb, has_head, logits_bytes, reserve):
+    """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
+    stage's activations from :func:`stage_activations`."""
+    act, work, head = stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
+                                        act_bytes, dropout, has_emb, has_head, logits_bytes)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
                           act, work, head, reserve)
 

@@ -12,15 +12,16 @@ One optimizer step of one parallel plan is assembled from four named parts:
   plan loop only reads them;
 * **memory** (:func:`infra_lab._kernels.memory.training_bytes`): the formula that
   ``il.memory.training_memory`` wraps;
-* **schedule** (:func:`step_plan`): micro-batches, the pipeline bubble, the slowest stage,
+* **schedule** (:func:`eval_head`): micro-batches, the pipeline bubble, the slowest stage,
   overlap windows, Megatron's bucketed data-parallel reduce-scatter/all-gather with
   per-bucket readiness and the exposed tail bucket, the optimizer update.
 
 Inputs are built by :mod:`infra_lab.training` (hardware and stack numbers only come in as
 arguments): a constant vector ``c`` (``C_*``), per-layer tables ``tab``/``htab`` (``T_*``,
 ``H_*``), per-layout tables ``lay`` (``L_*``, one row per pipeline-stage candidate) and
-per-(layout, micro-batch) collective times ``comm`` (``Q_*``), and int64 plan rows
-(``PLAN_NAMES``). :func:`evaluate_plans` runs :func:`step_plan` over plans in parallel.
+per-(layout, micro-batch) collective times ``comm`` (``Q_*``), and plans as int64 head rows
+(``HEAD_NAMES``: layout, micro-batch, sequence parallel) times tail rows (``TAIL_NAMES``:
+ZeRO, FSDP, recompute). :func:`evaluate_plans` runs :func:`eval_head` over heads in parallel.
 
 The plain-Python reference (:mod:`infra_lab._kernels.training_reference`) is written
 independently from the public functions (``il.collective``, ``il.memory``, the compute op
@@ -36,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import fabric as kf
-from .memory import N_MEM, stage_memory
+from .memory import stage_activations, training_bytes
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -71,11 +72,15 @@ LAY_NAMES = (
     "ne_buckets", "ne_rs_body", "ne_rs_tail", "ne_ag_body", "ne_ag_tail", "ne_ar_body", "ne_ar_tail",
     "e_buckets", "e_rs_body", "e_rs_tail", "e_ag_body", "e_ag_tail", "e_ar_body", "e_ar_tail",
     "z3_ag_layer", "z3_rs_layer", "dp_net", "tail_fraction",
+    "buckets", "rs_body", "ag_body", "ar_body", "rs_tail", "ag_tail", "ar_tail",
+    "opt_unsharded", "opt_sharded", "static_z0", "static_z1", "static_z2", "static_z3",
 )
 (L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
  L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
  L_E_NB, L_E_RSB, L_E_RST, L_E_AGB, L_E_AGT, L_E_ARB, L_E_ART,
- L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF) = range(len(LAY_NAMES))
+ L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF,
+ L_NB, L_RSB, L_AGB, L_ARB, L_RST, L_AGT, L_ART,
+ L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3) = range(len(LAY_NAMES))
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
@@ -85,11 +90,13 @@ COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "c
 (Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET) = range(len(COMM_NAMES))
 N_COMM = len(COMM_NAMES)
 
-PLAN_NAMES = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
-              "sequence_parallel", "tp_i", "mbs_i", "cp_i", "layout_i")
-(PL_TP, PL_PP, PL_VP, PL_CP, PL_EP, PL_ETP, PL_DP, PL_MBS, PL_ZERO, PL_FSDP, PL_RC, PL_SP,
- PL_TPI, PL_MBSI, PL_CPI, PL_LAY) = range(len(PLAN_NAMES))
-N_PLAN = len(PLAN_NAMES)
+OUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
+(LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
+
+# per-(layout, micro-batch, sp) collective times comm[layout, mbs_i, sp, field] [s]
+COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "cp_net", "pp_net")
+(Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET) = range(len(COMM_NAMES))
+N_COMM = len(COMM_NAMES)
 
 OUT_NAMES = ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm", "ep_comm",
              "pp_p2p", "pp_bubble", "dp_grad_comm", "dp_param_comm", "optimizer",
@@ -207,6 +214,31 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             if p_e > 0.0 and crosses(g_e, ep * etp, D) > net:
                 net = 1.0
             row[L_DP_NET] = net
+            # both gradient buffers on one NIC queue: body buckets at their average time
+            nb = row[L_NE_NB] + row[L_E_NB]
+            row[L_NB] = nb
+            if nb > 0.0:
+                row[L_RSB] = (row[L_NE_NB] * row[L_NE_RSB] + row[L_E_NB] * row[L_E_RSB]) / nb
+                row[L_AGB] = (row[L_NE_NB] * row[L_NE_AGB] + row[L_E_NB] * row[L_E_AGB]) / nb
+                row[L_ARB] = (row[L_NE_NB] * row[L_NE_ARB] + row[L_E_NB] * row[L_E_ARB]) / nb
+            else:
+                row[L_RSB] = 0.0
+                row[L_AGB] = 0.0
+                row[L_ARB] = 0.0
+            row[L_RST] = row[L_NE_RST] + row[L_E_RST]
+            row[L_AGT] = row[L_NE_AGT] + row[L_E_AGT]
+            row[L_ART] = row[L_NE_ART] + row[L_E_ART]
+            # optimizer update of the local parameters, unsharded (ZeRO-0) and sharded
+            row[L_OPT0] = c[C_OPT_T0] + (p_ne + p_e) * c[C_OPT_T_PER_PARAM]
+            row[L_OPT1] = c[C_OPT_T0] + (p_ne / g_ne + p_e / g_e) * c[C_OPT_T_PER_PARAM]
+            # weights, gradients, optimizer states and ZeRO-3 buffers by ZeRO stage (the memory
+            # kernel's formula; activations are added per plan)
+            for z in range(4):
+                mb = training_bytes(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD],
+                                    tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, 0,
+                                    c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
+                                    0.0, 0.0, 0.0, 0.0)
+                row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3]
 
 
 @njit(cache=True)
@@ -363,195 +395,226 @@ def inflight(pp, vp, rank, m):
     return f
 
 
+HEAD_NAMES = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "sequence_parallel",
+              "tp_i", "mbs_i", "cp_i", "layout_i")
+(H_TP, H_PP, H_VP, H_CP, H_EP, H_ETP, H_DP, H_MBS, H_SP, H_TPI, H_MBSI, H_CPI, H_LAY) = range(len(HEAD_NAMES))
+N_HEAD = len(HEAD_NAMES)
+TAIL_NAMES = ("zero", "fsdp", "recompute")
+"""A plan = a head row (layout, micro-batch, sequence parallel) × a tail row (ZeRO stage,
+FSDP, recompute); the search evaluates every head against every tail."""
+MAXC = 8
+
+
 @njit(cache=True)
-def step_plan(c, tab, htab, lay, ncand, comm, plan, out):
-    """Evaluate one plan row into ``out`` (:data:`OUT_NAMES`)."""
-    tp = plan[PL_TP]
-    pp = plan[PL_PP]
-    vp = plan[PL_VP]
-    cp = plan[PL_CP]
-    ep = plan[PL_EP]
-    etp = plan[PL_ETP]
-    dp = plan[PL_DP]
-    mbs = plan[PL_MBS]
-    zero = plan[PL_ZERO]
-    fsdp = plan[PL_FSDP]
-    rc = plan[PL_RC]
-    spi = 1 if plan[PL_SP] > 0 else 0
-    ti = plan[PL_TPI]
-    mi = plan[PL_MBSI]
-    ci = plan[PL_CPI]
-    li = plan[PL_LAY]
+def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
+    """Evaluate one head row against every tail row into columns of ``out`` (shape
+    (N_OUT, n_plans)), rows row0 … row0 + len(tail) − 1.
+
+    The compute and per-micro-batch communication of each pipeline-stage candidate is
+    computed once per recompute mode and shared by the ZeRO/FSDP variants."""
+    tp = head[H_TP]
+    pp = head[H_PP]
+    vp = head[H_VP]
+    cp = head[H_CP]
+    ep = head[H_EP]
+    dp = head[H_DP]
+    mbs = head[H_MBS]
+    spi = 1 if head[H_SP] > 0 else 0
+    ti = head[H_TPI]
+    mi = head[H_MBSI]
+    ci = head[H_CPI]
+    li = head[H_LAY]
     q = comm[li, mi, spi]
     m = c[C_GB] / (dp * mbs)
     imb = c[C_EP_IMB] if ep > 1 else 1.0
     fw = c[C_FW_SCALE]
-    n_tp = 4.0 + (2.0 if rc == 2 else (1.0 if (rc == 1 and spi == 1) else 0.0))
-    n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
-    cp_steps = 3.0 * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
+    nc = ncand[li]
     win_cp_d = fw * tab[K_DENSE, T_ATTN, ti, mi, ci, spi]
     win_cp_m = fw * tab[K_MOE, T_ATTN, ti, mi, ci, spi]
     win_ep = fw * imb * (tab[K_MOE, T_FWD_EXP, ti, mi, ci, spi] + tab[K_MOE, T_BWD_EXP, ti, mi, ci, spi])
-    a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
-    tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
-    tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
-    cp_d = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_d) if cp > 1 else 0.0
-    cp_m = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_m) if cp > 1 else 0.0
-
-    # --- the slowest stage sets the pace ------------------------------------------------
-    pace = -1.0
-    best_f = 0.0
-    best_b = 0.0
-    best_r = 0.0
-    best_tp = 0.0
-    best_cp = 0.0
-    best_ep = 0.0
-    best_nm = 0.0
-    nc = ncand[li]
-    for k in range(nc):
-        row = lay[li, k]
-        nd = row[L_ND]
-        nm = row[L_NM]
-        f, b, r = stage_compute(c, tab, htab, nd, nm, row[L_HEAD], rc, imb, ti, mi, ci, spi)
-        tpc = nd * tp_d + nm * tp_m
-        cpc = nd * cp_d + nm * cp_m
-        epc = nm * a2a_layer
-        t = f + b + r + tpc + cpc + epc
-        if t > pace:
-            pace = t
-            best_f, best_b, best_r, best_tp, best_cp, best_ep = f, b, r, tpc, cpc, epc
-            best_nm = nm
-
-    # --- pipeline ------------------------------------------------------------------------
+    # per recompute mode and candidate: f, b, r and the per-micro-batch TP/CP/EP comm
+    F = np.empty((3, MAXC))
+    B = np.empty((3, MAXC))
+    R = np.empty((3, MAXC))
+    ACT = np.empty((3, MAXC))        # activation bytes of the stage's in-flight micro-batches
+    WORK = np.empty((3, MAXC))       # recompute working set
+    rep = tp * 1.0 if spi == 1 else 1.0
+    tok_h = mbs * c[C_S] / cp * c[C_H] / rep
+    HEADB = np.empty(MAXC)           # embedding dropout masks / logits of the stage
+    NF = np.empty(MAXC)
+    pace = np.empty(3)
+    arg = np.empty(3, dtype=np.int64)
+    comp = np.empty((3, 6))
+    for rc in range(3):
+        n_tp = 4.0 + (2.0 if rc == 2 else (1.0 if (rc == 1 and spi == 1) else 0.0))
+        n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
+        cp_steps = 3.0 * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
+        a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
+        tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
+        tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
+        cp_d = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_d) if cp > 1 else 0.0
+        cp_m = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_m) if cp > 1 else 0.0
+        pace[rc] = -1.0
+        arg[rc] = 0
+        pa = T_ACT_NONE + rc
+        for k in range(nc):
+            row = lay[li, k]
+            nd = row[L_ND]
+            nm = row[L_NM]
+            f, b, r = stage_compute(c, tab, htab, nd, nm, row[L_HEAD], rc, imb, ti, mi, ci, spi)
+            F[rc, k] = f
+            B[rc, k] = b
+            R[rc, k] = r
+            if rc == 0:
+                NF[k] = inflight(pp, vp, row[L_RANK], m)
+            ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
+                nd, nm, tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi],
+                tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi], tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi],
+                1 if rc == 2 else 0, NF[k], tok_h, c[C_ACT_BYTES], c[C_DROPOUT], row[L_EMB], row[L_HEAD],
+                htab[H_ACT, ti, mi, ci, spi])
+            tpc = nd * tp_d + nm * tp_m
+            cpc = nd * cp_d + nm * cp_m
+            epc = nm * a2a_layer
+            t = f + b + r + tpc + cpc + epc
+            if t > pace[rc]:
+                pace[rc] = t
+                arg[rc] = k
+                comp[rc, 0] = f
+                comp[rc, 1] = b
+                comp[rc, 2] = r
+                comp[rc, 3] = tpc
+                comp[rc, 4] = cpc
+                comp[rc, 5] = epc
     pp_c = 0.0
-    bubble = 0.0
     if pp > 1:
         pp_c = 2.0 * vp * (m + pp - 1.0) * q[Q_PP] * (1.0 - c[C_PP_OVL])
-        bubble = (pp - 1.0) / vp * pace
-
-    # --- data parallel, optimizer and memory per stage candidate -------------------------
     o = c[C_DP_OVL]
-    wb = c[C_WEIGHT_BYTES]
-    shard3 = zero >= 3 or fsdp > 0
-    z_mem = zero
-    f_mem = fsdp
-    if shard3 and pp > 1:       # no resharding during the step: optimizer states stay sharded
-        z_mem = 1
-        f_mem = 0
-    worst = -1.0
-    dp_g = 0.0
-    dp_p = 0.0
-    t_opt = 0.0
-    dp_raw = 0.0
-    dp_net = 0.0
-    mem = 0.0
-    for k in range(nc):
-        row = lay[li, k]
-        f, b, r = stage_compute(c, tab, htab, row[L_ND], row[L_NM], row[L_HEAD], rc, imb, ti, mi, ci, spi)
-        nb = row[L_NE_NB] + row[L_E_NB]
-        tf = row[L_TAILF]
-        if shard3:
-            nl = row[L_ND] + row[L_NM]
-            z3 = c[C_Z3_EFF]
-            ag = row[L_Z3_AG] / z3
-            rs = row[L_Z3_RS] / z3
-            if pp > 1:
-                # FSDP under pipeline parallelism keeps the stage's parameters gathered for the
-                # whole step and syncs gradients on the last micro-batch only (torchtitan's
-                # FSDP2 + PP; Llama 3: "we do not reshard after forward"): once per step
-                gf, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
-                gb_, raw_b = grad_buckets_exposed(nl - 1.0, rs, rs, 1.0 / nl, b, c[C_Z3_OVL])
-                g = gb_
-                p = gf
-                raw = raw_f + raw_b
+    for t in range(tail.shape[0]):
+        zero = tail[t, 0]
+        fsdp = tail[t, 1]
+        rc = tail[t, 2]
+        j = row0 + t
+        bubble = (pp - 1.0) / vp * pace[rc] if pp > 1 else 0.0
+        shard3 = zero >= 3 or fsdp > 0
+        z_mem = zero
+        f_mem = fsdp
+        if shard3 and pp > 1:    # no resharding during the step: optimizer states stay sharded
+            z_mem = 1
+            f_mem = 0
+        worst = -1.0
+        dp_g = 0.0
+        dp_p = 0.0
+        t_opt = 0.0
+        dp_raw = 0.0
+        dp_net = 0.0
+        mem = 0.0
+        for k in range(nc):
+            row = lay[li, k]
+            f = F[rc, k]
+            b = B[rc, k]
+            r = R[rc, k]
+            if shard3:
+                nl = row[L_ND] + row[L_NM]
+                z3 = c[C_Z3_EFF]
+                ag = row[L_Z3_AG] / z3
+                rs = row[L_Z3_RS] / z3
+                if pp > 1:
+                    # FSDP under pipeline parallelism keeps the stage's parameters gathered for
+                    # the whole step and syncs gradients on the last micro-batch only
+                    # (torchtitan's FSDP2 + PP; Llama 3: no resharding after forward)
+                    p, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
+                    g, raw_b = grad_buckets_exposed(nl - 1.0, rs, rs, 1.0 / nl, b, c[C_Z3_OVL])
+                    raw = raw_f + raw_b
+                else:
+                    gf, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
+                    gb_, raw_b = grad_buckets_exposed(nl - 1.0, ag + rs, ag + rs, 1.0 / nl, b, c[C_Z3_OVL])
+                    g = m * gb_
+                    p = m * gf
+                    raw = m * (raw_f + raw_b)
             else:
-                gf, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
-                gb_, raw_b = grad_buckets_exposed(nl - 1.0, ag + rs, ag + rs, 1.0 / nl, b, c[C_Z3_OVL])
-                g = m * gb_
-                p = m * gf
-                raw = m * (raw_f + raw_b)
-        else:
-            if nb > 0.0:
-                cb_rs = (row[L_NE_NB] * row[L_NE_RSB] + row[L_E_NB] * row[L_E_RSB]) / nb
-                cb_ag = (row[L_NE_NB] * row[L_NE_AGB] + row[L_E_NB] * row[L_E_AGB]) / nb
-                cb_ar = (row[L_NE_NB] * row[L_NE_ARB] + row[L_E_NB] * row[L_E_ARB]) / nb
-            else:
-                cb_rs = 0.0
-                cb_ag = 0.0
-                cb_ar = 0.0
-            if zero == 0:
-                g, raw = grad_buckets_exposed(nb, cb_ar, row[L_NE_ART] + row[L_E_ART], tf, b, o)
-                p = 0.0
-            else:
-                g, raw = grad_buckets_exposed(nb, cb_rs, row[L_NE_RST] + row[L_E_RST], tf, b, o)
-                if zero == 2:                    # sharded gradients: reduce every micro-batch
-                    g *= m
-                    raw *= m
-                p, raw_p = param_gather_exposed(nb, cb_ag, row[L_NE_AGT] + row[L_E_AGT], tf, f, o)
-                raw += raw_p
-        # optimizer update of the local (ZeRO-1+ sharded) parameters
-        ne = row[L_PNE] / tp
-        ex = row[L_PE] / (ep * etp)
-        if zero >= 1 or fsdp > 0:
-            ne /= row[L_GNE]
-            ex /= row[L_GE]
-        opt = c[C_OPT_T0] + (ne + ex) * c[C_OPT_T_PER_PARAM]
-        if g + p + opt > worst:
-            worst = g + p + opt
-            dp_g = g
-            dp_p = p
-            t_opt = opt
-            dp_raw = raw
-            dp_net = raw * row[L_DP_NET]
-        # memory of this stage
-        nf = inflight(pp, vp, row[L_RANK], m)
-        pa = T_ACT_NONE + rc
-        rep = tp * 1.0 if spi == 1 else 1.0
-        mb = stage_memory(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD], tp * 1.0, ep * 1.0, etp * 1.0,
-                          row[L_GNE], row[L_GE], z_mem, f_mem, wb, c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES],
-                          row[L_ND], row[L_NM], tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi],
-                          tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi], tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi],
-                          1 if rc == 2 else 0, nf, mbs * c[C_S] / cp * c[C_H] / rep, c[C_ACT_BYTES],
-                          c[C_DROPOUT], row[L_EMB], row[L_HEAD], htab[H_ACT, ti, mi, ci, spi], c[C_RESERVE])
-        tot = 0.0
-        for j in range(N_MEM):
-            tot += mb[j]
-        if tot > mem:
-            mem = tot
-
-    step = m * pace + pp_c + bubble + dp_g + dp_p + t_opt
-    out[0] = m * best_f
-    out[1] = m * best_b
-    out[2] = m * best_r
-    out[3] = m * best_tp
-    out[4] = m * best_cp
-    out[5] = m * best_ep
-    out[6] = pp_c
-    out[7] = bubble
-    out[8] = dp_g
-    out[9] = dp_p
-    out[10] = t_opt
-    out[O_STEP] = step
-    out[O_MEM] = mem
-    out[O_FITS] = 1.0 if mem <= c[C_HBM] else 0.0
-    out[O_DP_RAW] = dp_raw
-    ep_raw = m * n_a2a * imb * q[Q_EP] * best_nm if ep > 1 else 0.0
-    net = dp_net + ep_raw * q[Q_EP_NET] + m * best_tp * q[Q_TP_NET] + m * best_cp * q[Q_CP_NET] \
-        + pp_c * q[Q_PP_NET]
-    out[O_NET] = net
-    out[O_EP_RAW] = ep_raw
+                nb = row[L_NB]
+                tf = row[L_TAILF]
+                if zero == 0:
+                    g, raw = grad_buckets_exposed(nb, row[L_ARB], row[L_ART], tf, b, o)
+                    p = 0.0
+                else:
+                    g, raw = grad_buckets_exposed(nb, row[L_RSB], row[L_RST], tf, b, o)
+                    if zero == 2:                    # sharded gradients: reduce every micro-batch
+                        g *= m
+                        raw *= m
+                    p, raw_p = param_gather_exposed(nb, row[L_AGB], row[L_AGT], tf, f, o)
+                    raw += raw_p
+            # optimizer update of the local (ZeRO-1+ sharded) parameters
+            opt = row[L_OPT1] if (zero >= 1 or fsdp > 0) else row[L_OPT0]
+            if g + p + opt > worst:
+                worst = g + p + opt
+                dp_g = g
+                dp_p = p
+                t_opt = opt
+                dp_raw = raw
+                dp_net = raw * row[L_DP_NET]
+            # memory of this stage: static bytes of its ZeRO stage + activations (the
+            # formula of infra_lab.memory.training_memory)
+            zs = 3 if f_mem > 0 else z_mem
+            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + c[C_RESERVE]
+            if tot > mem:
+                mem = tot
+        for jj in range(6):
+            out[jj, j] = m * comp[rc, jj]
+        out[6, j] = pp_c
+        out[7, j] = bubble
+        out[8, j] = dp_g
+        out[9, j] = dp_p
+        out[10, j] = t_opt
+        step = m * pace[rc] + pp_c + bubble + dp_g + dp_p + t_opt
+        out[O_STEP, j] = step
+        out[O_MEM, j] = mem
+        out[O_FITS, j] = 1.0 if mem <= c[C_HBM] else 0.0
+        out[O_DP_RAW, j] = dp_raw
+        n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
+        ep_raw = m * n_a2a * imb * q[Q_EP] * lay[li, arg[rc], L_NM] if ep > 1 else 0.0
+        out[O_NET, j] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
+                         + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
+        out[O_EP_RAW, j] = ep_raw
 
 
 @njit(cache=True, parallel=True)
-def evaluate_plans(c, tab, htab, lay, ncand, comm, plans, out):
-    """Evaluate every plan row of ``plans`` (int64, (n, N_PLAN)) into ``out`` (float64,
-    (n, N_OUT)), in parallel over plans."""
-    for i in prange(plans.shape[0]):
-        step_plan(c, tab, htab, lay, ncand, comm, plans[i], out[i])
+def evaluate_plans(c, tab, htab, lay, ncand, comm, heads, tail, out):
+    """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
+    (n_tail, 3)) into ``out`` (float64, (N_OUT, n_heads·n_tail)), plan h·n_tail + t, in
+    parallel over heads."""
+    nt = tail.shape[0]
+    for h in prange(heads.shape[0]):
+        eval_head(c, tab, htab, lay, ncand, comm, heads[h], tail, out, h * nt)
 
 
 @njit(cache=True)
-def evaluate_serial(c, tab, htab, lay, ncand, comm, plans, out):
+def evaluate_serial(c, tab, htab, lay, ncand, comm, heads, tail, out):
     """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
-    for i in range(plans.shape[0]):
-        step_plan(c, tab, htab, lay, ncand, comm, plans[i], out[i])
+    nt = tail.shape[0]
+    for h in range(heads.shape[0]):
+        eval_head(c, tab, htab, lay, ncand, comm, heads[h], tail, out, h * nt)
+
+
+GATHERED = O_NET + 1               # components, step, memory, fits, raw DP, network time
+
+
+@njit(cache=True, parallel=True)
+def gather_columns(out, idx, heads, tail, res, plan):
+    """The search frame's rows in the requested order, in parallel: res[j, i] =
+    out[j, idx[i]] for the first :data:`GATHERED` output rows, and plan[:, i] = the plan's
+    tp, pp, vp, cp, ep, etp, dp, micro_batch, sequence_parallel (from its head row) and
+    zero, fsdp, recompute (from its tail row)."""
+    n = idx.shape[0]
+    nt = tail.shape[0]
+    for i in prange(n):
+        k = idx[i]
+        for j in range(GATHERED):
+            res[j, i] = out[j, k]
+        h = k // nt
+        t = k - h * nt
+        for j in range(9):
+            plan[j, i] = heads[h, j]
+        plan[9, i] = tail[t, 0]
+        plan[10, i] = tail[t, 1]
+        plan[11, i] = tail[t, 2]

@@ -161,7 +161,7 @@ def check_number(name: str, x: Any, *, lo: float | None = None, hi: float | None
     import numpy as np
 
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise ValidationError(f"{name} = {x!r}: expected a {'integer' if integer else 'number'}")
+        raise ValidationError(f"{name} = {x!r}: expected {'an integer' if integer else 'a number'}")
     v = float(x)
     if not math.isfinite(v):
         raise ValidationError(f"{name} = {x!r}: must be finite")

@@ -151,11 +151,13 @@ def gemm_records(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *, causa
     ('qkv_proj', 'attn_gemm', 4096.0, 6144.0, 4096.0)
     """
     spec = _spec(spec)
-    s = P.check_number("seq_len", seq_len, lo=1, integer=True)
-    b = P.check_number("micro_batch", micro_batch, lo=1, integer=True)
-    t = P.check_number("tp", tp, lo=1, integer=True)
-    e = P.check_number("ep", ep, lo=1, integer=True)
-    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, integer=True)
+    s = P.check_number("seq_len", seq_len, lo=1, hi=2**24, integer=True)
+    b = P.check_number("micro_batch", micro_batch, lo=1, hi=2**16, integer=True)
+    t = P.check_number("tp", tp, lo=1, hi=2**16, integer=True)
+    e = P.check_number("ep", ep, lo=1, hi=2**20, integer=True)
+    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, hi=2**16, integer=True)
+    if s * b > 2**31:
+        raise ValidationError(f"seq_len x micro_batch = {s * b:,} tokens per rank: at most 2**31")
     if not isinstance(causal, bool):
         raise ValidationError(f"causal = {causal!r}: expected True or False")
     _check_parallel(spec, t, e, etp)
@@ -435,11 +437,11 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
     ['attention']
     """
     spec = _spec(spec)
-    s = P.check_number("seq_len", seq_len, lo=1, integer=True)
-    b = P.check_number("micro_batch", micro_batch, lo=1, integer=True)
-    t = P.check_number("tp", tp, lo=1, integer=True)
-    e = P.check_number("ep", ep, lo=1, integer=True)
-    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, integer=True)
+    s = P.check_number("seq_len", seq_len, lo=1, hi=2**24, integer=True)
+    b = P.check_number("micro_batch", micro_batch, lo=1, hi=2**16, integer=True)
+    t = P.check_number("tp", tp, lo=1, hi=2**16, integer=True)
+    e = P.check_number("ep", ep, lo=1, hi=2**20, integer=True)
+    etp = t if expert_tp is None else P.check_number("expert_tp", expert_tp, lo=1, hi=2**16, integer=True)
     sd = P.check_number("seed", seed, lo=0, integer=True)
     wce = P.check_number("weight_cast_every", weight_cast_every, lo=1, integer=True)
     win = P.check_number("window", window, lo=0, integer=True)

@@ -14,7 +14,7 @@ EXPLORER_ACCELERATORS = {  # accelerator -> the NIC its nodes carry (one per GPU
     "H100-SXM": "ConnectX-7-NDR", "H200-SXM": "ConnectX-7-NDR", "B200": "ConnectX-8",
 }
 # a quick search space for the widget (answers well under a second)
-_QUICK = {"max_micro_batch": 4, "max_vp": 2, "max_cp": 2, "max_pp": 4}
+_QUICK = {"max_micro_batch": 4, "max_vp": 2, "max_cp": 2, "max_pp": 4, "max_etp": 1}
 
 
 def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch: int = 2048,
@@ -58,7 +58,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
             return pl.DataFrame({"plan": ["no plan fits in memory"]}), None
         r = best.row(0, named=True)
         d["training"].update(micro_batch=r["micro_batch"], recompute=r["recompute"])
-        d["parallelism"] = {k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "zero", "fsdp",
+        d["parallelism"] = {k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp",
                                               "sequence_parallel")}
         cand = il.Scenario.from_dict(d)
         est = il.estimate(cand)
@@ -82,9 +82,12 @@ def training_explorer():
     from ..charts import ChartPane
 
     w_acc = W.Dropdown(options=list(EXPLORER_ACCELERATORS), value="MI300X", description="accelerator")
-    w_gpus = W.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048, 4096], value=1024, description="GPUs")
-    w_gb = W.SelectionSlider(options=[512, 1024, 2048, 4096, 8192], value=2048, description="global batch")
-    w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len")
+    w_gpus = W.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048, 4096], value=1024, description="GPUs",
+                                continuous_update=False)
+    w_gb = W.SelectionSlider(options=[512, 1024, 2048, 4096, 8192], value=2048, description="global batch",
+                              continuous_update=False)
+    w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len",
+                               continuous_update=False)
     w_prec = W.Dropdown(options=["bf16", "fp8"], value="bf16", description="precision")
     fit_labels((w_acc, w_gpus, w_gb, w_seq, w_prec))
     out = W.HTML()

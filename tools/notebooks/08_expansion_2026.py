@@ -192,6 +192,29 @@ md(f'''An 8,192-MI300X expansion would bring AMD about **${amd.p50 / 1e6:,.0f}M*
 tab
 """),
     ("md", r"""
+**IBM under rent paths.** The operator's return depends first on the path of the rent: a
+contract that then decays with Epoch's price-performance trend, a 2026-style rebound (H100
+contract rents rose in 2026), or a flat rent at several sold shares
+(`il.expansion.operator_paths`, i.e. `il.economics.provider_view` per path). Per GPU, pre-tax,
+unlevered, for today's design and the cheapest shipping option.
+"""),
+    ("code", r"""
+paths = pl.concat([X.operator_paths(r["platform"], r["nic"]).with_columns(option=pl.lit(r["option"]))
+                   for r in (b1, s1)])
+pv = {(r["option"], r["path"], r["utilization"]): r for r in paths.iter_rows(named=True)}
+d_base, d_ship = pv[(b1["option"], "decay", None)], pv[(s1["option"], "decay", None)]
+f_base = [r for r in paths.iter_rows(named=True) if r["option"] == b1["option"] and r["path"] == "flat"]
+breakeven_u = min((r["utilization"] for r in f_base if r["npv_usd_per_gpu"] > 0), default=None)
+irr_txt = lambda r: "never repaid" if r["irr"] is None else f"{r['irr']:.0%}"  # noqa: E731
+md(f'''On today's design at its contract rent (${d_base['price_usd_per_gpu_hour']:.2f}/GPU-h) IBM's IRR is
+**{irr_txt(d_base)}** if the rent then decays, against {irr_txt(pv[(b1['option'], 'rebound', None)])} with a
+rebound; flat, the NPV turns positive from a sold share of
+{'—' if breakeven_u is None else f'{breakeven_u:.0%}'} in the grid. {s1['option']} at its listed
+${d_ship['price_usd_per_gpu_hour']:.2f}/GPU-h returns {irr_txt(d_ship)} on the decay path.''')
+paths.select("option", "path", "utilization", "price_usd_per_gpu_hour", "margin_usd_per_gpu_hour",
+             "irr", "payback_years", "npv_usd_per_gpu").with_columns(pl.col(pl.Float64).round(3))
+"""),
+    ("md", r"""
 ## 5 · What the answer is most sensitive to
 
 The cheapest shipping option's owned cost per million trained tokens, with each input of the
