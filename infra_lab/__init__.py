@@ -29,7 +29,7 @@ from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
     "training", "economics", "reliability", "charts", "widgets", "validation",
-    "cluster", "stacks", "expansion", "multimodal",
+    "cluster", "stacks", "expansion", "multimodal", "serving",
 }
 
 # Contract calls that live in submodules; resolved lazily.
@@ -40,10 +40,13 @@ _LAZY_FUNCS = {
     # il.sweep: the function; the module infra_lab.sweep is callable too (the same call),
     # so importing the submodule first does not break il.sweep(...).
     "sweep": ("sweep", "sweep"),
+    "serve": ("serving", "serve"),
+    "serve_search": ("serving", "serve_search"),
 }
 
 __all__ = [
     "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective", "sweep",
+    "serve", "serve_search",
     "InfraLabError", "ValidationError", "UnknownNameError", *sorted(_SUBMODULES),
 ]
 

@@ -245,6 +245,17 @@ def _apply_multimodal(hook, tab, htab, spec, acc_name, t, m, c, spf, tp_overlap)
     pro = hook.prologue(acc_name, tp, mbs, cp, tp_overlap)
     for name, v in pro.items():
         htab[kt.HTAB_NAMES.index("pro_" + name), ti, mi, ci, spf] = v
+    # packed sequences attend within each sample (document masks): the attention core does a
+    # fraction f of the whole-sequence causal work (1 without packing)
+    f = hook.stats.attention_fraction
+    if f < 1.0:
+        for slot in (kt.K_DENSE, kt.K_MOE):
+            fwd_att = tab[slot, kt.T_SEL, ti, mi, ci, spf]
+            bwd_att = tab[slot, kt.T_ATTN, ti, mi, ci, spf] - fwd_att
+            tab[slot, kt.T_FWD, ti, mi, ci, spf] -= (1.0 - f) * fwd_att
+            tab[slot, kt.T_BWD, ti, mi, ci, spf] -= (1.0 - f) * bwd_att
+            tab[slot, kt.T_ATTN, ti, mi, ci, spf] *= f
+            tab[slot, kt.T_SEL, ti, mi, ci, spf] *= f
     n_layers = len(spec.layer_kinds())
     per = hook.per_layer(acc_name, tp, mbs, cp, tp_overlap, n_layers)
     for slot in (kt.K_DENSE, kt.K_MOE):
@@ -354,7 +365,12 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         frozen = 0.0 if hook.trained else float(hook.spec.params_encoders)
         ckpt += trainable * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer]) + frozen * sp["weight_bytes"]
         f_mm = hook.flops_per_sequence() * global_batch
-        flops = {k: v + f_mm for k, v in flops.items()}
+        # attention inside each packed sample only (document masks): the conventions that count
+        # the attention core count that fraction of it
+        f_att = hook.stats.attention_fraction
+        saved = {MFU_CONVENTION: spec._forward_parts(seq_len, True).get("attention_core", 0.0),
+                 "+ full attention (Korthikanti/PaLM)": spec._forward_parts(seq_len, False).get("attention_core", 0.0)}
+        flops = {k: v + f_mm - 3.0 * (1.0 - f_att) * saved.get(k, 0.0) * tokens for k, v in flops.items()}
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
-NAV = "[← 06 reliability](06_reliability.ipynb) · [00 index →](00_index.ipynb)"
+NAV = "[← 06 reliability](06_reliability.ipynb) · [09 multimodal →](09_multimodal_maia.ipynb) · [00 index](00_index.ipynb)"
 
 cells = [
     ("md", rf"""
@@ -134,7 +134,7 @@ network, storage) against how fast it trains the 10× MoE. The power column is t
 average draw (IT × PUE).
 """),
     ("code", r"""
-big = df.filter((pl.col("target_gpus") == 8192))
+big = df.filter(pl.col("target_gpus") == 8192)
 il.charts.expansion_pareto(
     big.filter(pl.col("model") == "10x MoE"), "capex_usd", "wall_days",
     x_title="capital cost of the cluster [USD]", y_title="10x MoE: time to train [days]",
