@@ -371,6 +371,16 @@ def test_unknown_names_suggest_the_nearest():
     (lambda: mm.training_hook(_sc(), encoder_scale=-1.0), ValidationError),
     (lambda: il.memory.stage_candidates(il.models.get("llama3-8b"), 2, first_stage_params=-1.0),
      ValidationError),
+    (lambda: mm.encoder_tp(mm.encoder("qwen2.5-vl-vit"), 0), ValidationError),
+    (lambda: mm.encoder_tp(mm.encoder("mimi-codec"), 2), ValidationError),
+    (lambda: mm.example_scenario("qwen2.5-vl-7b", None, nodes="2"), ValidationError),
+    (lambda: mm.example_scenario(7, None), ValidationError),
+    (lambda: il.widgets.multimodal_update("0.3", 0.1), ValidationError),
+    (lambda: il.widgets.multimodal_update(0.3, 0.1, image_px=0), ValidationError),
+    (lambda: il.widgets.multimodal_update(0.3, 0.1, tokens=-1), ValidationError),
+    (lambda: il.widgets.multimodal_update(0.3, 0.1, price_usd_per_gpu_hour=float("nan")), ValidationError),
+    (lambda: il.charts.mix_time_chart(mm.estimate(_sc()).breakdown(), "days"), ValidationError),
+    (lambda: mm.cross_kv_ops("llama3.2-11b-vision", 10, "MI300X", tp=3), ValidationError),
 ])
 def test_bad_input_raises_clear_errors(call, exc):
     with pytest.raises(exc):

@@ -38,7 +38,11 @@ _COLS = ("part", "pass", "component", "flops", "bytes", "time_s")
 def encoder_tp(enc: EncoderSpec, tp: int) -> int:
     """Tensor-parallel size an encoder runs at inside a TP group of ``tp``: the largest
     divisor of tp that divides the encoder's heads [-]."""
-    return max(d for d in range(1, tp + 1) if tp % d == 0 and enc.heads % d == 0)
+    if not isinstance(enc, EncoderSpec) or enc.modality == "codec":
+        raise ValidationError(f"enc = {enc!r}: expected a vision or audio EncoderSpec")
+    if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
+        raise ValidationError(f"tp = {tp!r}: expected a positive integer")
+    return max(d for d in range(1, int(tp) + 1) if tp % d == 0 and enc.heads % d == 0)
 
 
 def _passes(passes) -> tuple[str, ...]:

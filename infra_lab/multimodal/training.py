@@ -419,8 +419,13 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
     (Pollara-400 NICs, rails-only fabric as the IBM cluster), for notebooks and tests.
 
     ``global_batch`` defaults to 4 sequences per data-parallel rank per micro-batch size."""
+    for name, v in (("nodes", nodes), ("seq_len", seq_len), ("tp", tp), ("pp", pp), ("micro_batch", micro_batch)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValidationError(f"{name} = {v!r}: expected a positive integer")
+    if not isinstance(system_name, str) or not isinstance(accelerator, str):
+        raise ValidationError(f"system_name = {system_name!r}, accelerator = {accelerator!r}: expected names (strings)")
     gpus = nodes * 8
-    dp = gpus // (tp * pp)
+    dp = max(1, gpus // (tp * pp))
     gb = global_batch if global_batch is not None else 4 * dp * micro_batch
     d: dict[str, Any] = {
         "name": f"{system_name}-training",

@@ -29,11 +29,20 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     padding %, encoder share %, days and USD for ``tokens``) and the time-split chart; when the
     shares exceed 1, a one-row frame saying so and None.
     """
+    import math
+
     import infra_lab as il
 
     from ..charts.multimodal import mix_time_chart
     from ..errors import ValidationError
 
+    for name, v in (("image", image), ("audio", audio)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
+            raise ValidationError(f"{name} = {v!r}: expected a share between 0 and 1")
+    if isinstance(image_px, bool) or not isinstance(image_px, int) or image_px < 1:
+        raise ValidationError(f"image_px = {image_px!r}: expected a positive integer [px]")
+    if isinstance(tokens, bool) or not isinstance(tokens, (int, float)) or not math.isfinite(tokens) or tokens <= 0:
+        raise ValidationError(f"tokens = {tokens!r}: expected a number of tokens > 0")
     text = 1.0 - float(image) - float(audio)
     if text < -1e-9:
         return pl.DataFrame({"note": [f"image + audio = {image + audio:.2f} > 1: lower one of them"]}), None
@@ -46,6 +55,9 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     except ValidationError as e:
         return pl.DataFrame({"note": [str(e)]}), None
     price = price_usd_per_gpu_hour
+    if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float))
+                              or not math.isfinite(price) or price < 0):
+        raise ValidationError(f"price_usd_per_gpu_hour = {price!r}: expected a finite number >= 0 [USD/GPU-h]")
     if price is None:
         price = il.economics.cloud_price(sc["hardware"]["accelerator"])
     days = tokens / r.useful_tokens_per_s / 86400.0
