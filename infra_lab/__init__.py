@@ -10,7 +10,7 @@ Public names (the contract in docs/ARCHITECTURE.md):
 Submodules (``il.catalog``, ``il.models``, ``il.compute``, ``il.memory``,
 ``il.collectives``, ``il.fabric``, ``il.training``, ``il.economics``,
 ``il.reliability``, ``il.charts``, ``il.widgets``, ``il.validation``,
-``il.stacks``, ``il.expansion``) load on first
+``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first
 access, so ``import infra_lab`` stays light: altair and numba kernels are only imported
 when a chart or kernel is first used.
 """
@@ -29,7 +29,7 @@ from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 _SUBMODULES = {
     "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
     "training", "economics", "reliability", "charts", "widgets", "validation",
-    "cluster", "stacks", "expansion",
+    "cluster", "stacks", "expansion", "multimodal", "serving",
 }
 
 # Contract calls that live in submodules; resolved lazily.
@@ -40,10 +40,13 @@ _LAZY_FUNCS = {
     # il.sweep: the function; the module infra_lab.sweep is callable too (the same call),
     # so importing the submodule first does not break il.sweep(...).
     "sweep": ("sweep", "sweep"),
+    "serve": ("serving", "serve"),
+    "serve_search": ("serving", "serve_search"),
 }
 
 __all__ = [
     "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective", "sweep",
+    "serve", "serve_search",
     "InfraLabError", "ValidationError", "UnknownNameError", *sorted(_SUBMODULES),
 ]
 

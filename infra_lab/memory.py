@@ -336,7 +336,8 @@ def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
     return out
 
 
-def stage_candidates(spec, pp: int, vp: int = 1) -> list[dict[str, float]]:
+def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 0.0,
+                     per_layer_params: float = 0.0) -> list[dict[str, float]]:
     """Distinct pipeline-stage shapes (the slowest and the most loaded stage are among
     them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
     n_moe, has_embedding, has_head), keeping the lowest rank (most in-flight micro-batches),
@@ -347,7 +348,14 @@ def stage_candidates(spec, pp: int, vp: int = 1) -> list[dict[str, float]]:
     the router and shared experts on MoE layers; routed experts on MoE layers. The input
     embedding sits on rank 0; the output layer (a copy of the tied embedding when pp > 1)
     on rank pp − 1.
+
+    Multimodal models (issue 20, :mod:`infra_lab.multimodal`): ``first_stage_params``
+    (trainable encoders, projectors, extra embedding rows) join rank 0's non-expert and
+    embedding parameters (their gradients complete with the embedding's, at the end of
+    backward); ``per_layer_params`` (cross-attention layers) join every layer [params].
     """
+    extra0 = float(check_positive("first_stage_params", first_stage_params, allow_zero=True))
+    extra_l = float(check_positive("per_layer_params", per_layer_params, allow_zero=True))
     grp = _param_groups_detailed(spec)
     kinds = spec.layer_kinds()
     L = len(kinds)
@@ -367,6 +375,11 @@ def stage_candidates(spec, pp: int, vp: int = 1) -> list[dict[str, float]]:
         if st["has_head"]:
             head = grp["lm_head"] if grp["lm_head"] > 0 else (grp["embedding"] if pp > 1 else 0.0)
         p_ne = (st["n_dense"] * (per_layer + per_dense) + st["n_moe"] * (per_layer + per_moe) + emb + head)
+        if extra0 or extra_l:   # multimodal (issue 20); exactly the text-model values otherwise
+            if st["has_embedding"]:
+                emb += extra0
+                p_ne += extra0
+            p_ne += (st["n_dense"] + st["n_moe"]) * extra_l
         seen[key] = {**st, "p_nonexpert": p_ne, "p_expert": st["n_moe"] * per_exp, "p_embedding": emb,
                      "p_head": head}
     cands = list(seen.values())
@@ -517,6 +530,15 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
 
     a_d, a_m = per_layer(recompute)
     w_d, w_m = per_layer("none")
+    hook = None
+    if scenario.multimodal is not None:   # issue 20: encoders on the first stage, cross-attention
+        from .multimodal import training_hook
+
+        hook = training_hook(scenario)
+        x = hook.cross_act(tp, mbs, cp) / len(kinds)
+        if recompute != "full":
+            a_d, a_m = a_d + x, a_m + x
+        w_d, w_m = w_d + x, w_m + x
     tok = seq / cp * mbs
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
     logits = tok * spec.vocab / tp * (e + 4.0)
@@ -526,7 +548,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         # gathered across micro-batches): only the optimizer states remain sharded
         z_mem, f_mem = 1, 0
     best, best_total, best_cand = None, -1.0, None
-    for cand in stage_candidates(spec, pp, vp):
+    for cand in stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook is not None else {})):
         emb = cand["p_embedding"]
         head_p = cand["p_head"]
         p_ne = cand["p_nonexpert"] - emb - head_p
@@ -542,6 +564,13 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if recompute == "full" else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
                             reserve_b)
+        if hook is not None and cand["has_embedding"]:
+            pro = hook.prologue(acc.name, tp, mbs, cp, 0.0)
+            key = {"none": "act_none", "selective": "act_sel", "full": "act_full"}[recompute]
+            vals = list(vals)
+            vals[MEM_NAMES.index("weights")] += pro["frozen_weights"]
+            vals[MEM_NAMES.index("activations")] += nf * pro[key] + pro["frozen_work"]
+            vals = tuple(vals)
         total = float(sum(vals))
         if total > best_total:
             best, best_total, best_cand = vals, total, (cand, nf)

@@ -80,7 +80,8 @@ _INT_FIELDS = (
     "cca_time0", "cca_time1", "max_seq_len", "sliding_window", "full_attention_every",
     "mtp_layers",
 )
-_BOOL_FIELDS = ("tied_embeddings", "bias", "qk_norm", "residual_scale", "lora_attention", "attention_sinks")
+_BOOL_FIELDS = ("tied_embeddings", "bias", "qk_norm", "residual_scale", "lora_attention", "attention_sinks",
+                "qkv_bias")
 _STR_FIELDS = (
     "name", "family", "arch", "ffn_act", "norm", "pos_emb", "attention", "router",
     "published_basis", "source_url", "note", "expert_weight_format",
@@ -160,6 +161,9 @@ class ModelSpec:
     attention_sinks : bool
         One learned sink logit per query head and layer in the softmax (gpt-oss): ``heads``
         parameters per attention layer, no KV cache.
+    qkv_bias : bool
+        Biases on the q/k/v projections only (Qwen2/Qwen2.5: ``a·d + 2·kv·d`` per attention
+        layer); ``bias`` puts biases on every linear layer and implies them.
     expert_weight_format : str
         Checkpoint format of the routed-expert weights: ``""`` (same as the rest) or
         ``"mxfp4"`` (gpt-oss: OCP microscaling FP4, 4 bits + one 8-bit scale per 32).
@@ -216,6 +220,7 @@ class ModelSpec:
     max_seq_len: int = 0
     mtp_layers: int = 0
     bias: bool = False
+    qkv_bias: bool = False
     qk_norm: bool = False
     residual_scale: bool = False
     sliding_window: int = 0
@@ -500,7 +505,7 @@ class ModelSpec:
             n += self._norm_params(self.kv_lora_rank)
             return {"attention": q + kv_a + kv_b + o, "norms": n}
         din = self._attn_in()
-        qkv = din * (a * d + 2 * kv * d) + (a * d + 2 * kv * d if b else 0)
+        qkv = din * (a * d + 2 * kv * d) + (a * d + 2 * kv * d if (b or self.qkv_bias) else 0)
         o = a * d * h + (h if b else 0)
         extra = 0
         if self.attention == "cca":

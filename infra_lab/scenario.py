@@ -1,4 +1,5 @@
-"""Scenario: one training question — a model, a cluster, a training setup and a parallel plan.
+"""Scenario: one question — a model on a cluster, with a training setup and a parallel plan
+([training] + [parallelism]) or a serving setup ([serving]).
 
 Built from a plain dict (or a TOML file with the same tables) and validated on
 construction. Every error names the field, the value given and what is allowed; unknown
@@ -31,6 +32,12 @@ FABRICS = ("rails-only", "rail-optimized", "fat-tree")
 PRECISIONS = ("bf16", "fp16", "fp8")
 RECOMPUTE = ("none", "selective", "full")
 OPTIMIZERS = ("adamw", "adam", "muon", "sgd")
+ENCODER_MODES = ("trained", "frozen")
+ENGINES = ("vllm", "sglang", "trt-llm", "atom")
+WEIGHT_PRECISIONS = ("bf16", "fp8", "fp4")
+KV_PRECISIONS = ("bf16", "fp8")
+SPEC_DECODING = ("none", "mtp")
+BATCHING = ("continuous", "static")
 
 
 def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
@@ -59,6 +66,14 @@ def _stack_name(v: Any) -> str | None:
     if not isinstance(v, str) or v not in valid:
         raise unknown("training stack", v, valid, where="training.stack")
     return v
+
+
+def _data_mix(v: Any):
+    if v is None:
+        return None
+    from .multimodal import DataMix
+
+    return DataMix.from_dict(v)
 
 
 def _bool(field_: str, v: Any) -> bool:
@@ -275,6 +290,11 @@ class TrainingConfig:
     micro-batch per data-parallel rank], precision, recompute, optimizer, stack (software
     stack name from :mod:`infra_lab.stacks`; None = the accelerator vendor's default, see
     :attr:`Scenario.stack`).
+
+    Multimodal models (issue 20, :mod:`infra_lab.multimodal`): data_mix (token shares of
+    text/image/audio, picture size, clip length, packing: a
+    :class:`infra_lab.multimodal.DataMix`; None = all text) and encoder ("trained" |
+    "frozen"; None = trained).
     """
 
     seq_len: int = 4096
@@ -284,8 +304,11 @@ class TrainingConfig:
     recompute: str = "none"
     optimizer: str = "adamw"
     stack: str | None = None
+    data_mix: Any = None
+    encoder: str | None = None
 
-    KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack")
+    KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
+            "data_mix", "encoder")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
@@ -300,10 +323,15 @@ class TrainingConfig:
             recompute=_enum("training.recompute", d.get("recompute", cls.recompute), RECOMPUTE),
             optimizer=_enum("training.optimizer", d.get("optimizer", cls.optimizer), OPTIMIZERS),
             stack=_stack_name(d.get("stack")),
+            data_mix=_data_mix(d.get("data_mix")),
+            encoder=None if d.get("encoder") is None else _enum("training.encoder", d["encoder"], ENCODER_MODES),
         )
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.KEYS}
+        d = {k: getattr(self, k) for k in self.KEYS}
+        if self.data_mix is not None:
+            d["data_mix"] = self.data_mix.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -363,6 +391,152 @@ class ParallelismConfig:
         return {k: getattr(self, k) for k in self.KEYS}
 
 
+@dataclass(frozen=True)
+class ServingConfig:
+    """The [serving] table: an inference deployment under continuous batching.
+
+    Attributes
+    ----------
+    engine : "vllm" | "sglang" | "trt-llm" | "atom" (with the hardware's platform it names a
+        software stack: ``<engine>-cuda`` or ``<engine>-rocm``)
+    weight_precision : "bf16" | "fp8" | "fp4" (fp4 = the platform's block format: MXFP4 on
+        AMD, NVFP4 on NVIDIA; models with MXFP4 experts keep them, e.g. gpt-oss)
+    kv_precision : "bf16" | "fp8"
+    tp, pp, dp : tensor-, pipeline- and data-parallel sizes; GPUs = tp·pp·dp [-]
+    ep : expert-parallel size of the MoE layers [-]; divides tp (or tp·dp with dp_attention)
+    dp_attention : attention data-parallel over the dp ranks with the MoE layers spread over
+        all tp·dp GPUs (DeepSeek-style DP attention + EP); false = dp independent replicas
+    spec_decoding : "none" | "mtp" (multi-token-prediction draft, verified each step)
+    mtp_draft_tokens : draft tokens per step with MTP [-]
+    mtp_acceptance : probability that each draft token is accepted [-] (None: the sourced
+        default in data/serving/parameters.csv)
+    input_tokens, output_tokens : mean prompt and generated lengths [tokens]
+    concurrency : requests in flight across the deployment (a benchmark's max concurrency) [-]
+    chunk_tokens : tokens per engine step (chunked-prefill budget) [tokens]; None = engine default
+    encoder_flops_per_request : vision/audio encoder work per request run before the
+        prompt's prefill [FLOP]; an input (0 = text only), see notebook 07
+    num_prompts : requests the benchmark sends in all [-]; None = steady state. With a
+        finite number the first wave of ``concurrency`` requests arrives at once and its
+        queueing adds to the mean TTFT.
+    batching : "continuous" (steady state of continuous batching at ``concurrency``, the
+        default) or "static" (one batch of ``concurrency`` requests prefilled together and
+        decoded together, as vLLM's benchmark_latency measures)
+    request_rate_rps : open-loop arrival rate [requests/s]; None = closed loop at
+        ``concurrency``. When given, the requests in flight follow from Little's law
+        (in flight = rate × end-to-end latency), capped at ``concurrency``.
+    """
+
+    engine: str = "vllm"
+    weight_precision: str = "bf16"
+    kv_precision: str = "bf16"
+    tp: int = 1
+    ep: int = 1
+    pp: int = 1
+    dp: int = 1
+    dp_attention: bool = False
+    spec_decoding: str = "none"
+    mtp_draft_tokens: int = 1
+    mtp_acceptance: float | None = None
+    input_tokens: int = 1024
+    output_tokens: int = 1024
+    concurrency: int = 64
+    chunk_tokens: int | None = None
+    encoder_flops_per_request: float = 0.0
+    num_prompts: int | None = None
+    batching: str = "continuous"
+    request_rate_rps: float | None = None
+
+    KEYS = ("engine", "weight_precision", "kv_precision", "tp", "ep", "pp", "dp", "dp_attention",
+            "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
+            "concurrency", "chunk_tokens", "encoder_flops_per_request", "num_prompts", "batching",
+            "request_rate_rps")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ServingConfig:
+        """Validate a [serving] table (dict) or pass through an existing ServingConfig."""
+        if isinstance(d, ServingConfig):
+            return d
+        _check_keys("serving", d, cls.KEYS)
+        v: dict[str, Any] = {}
+        v["engine"] = _enum("serving.engine", d.get("engine", cls.engine), ENGINES)
+        v["weight_precision"] = _enum("serving.weight_precision", d.get("weight_precision", cls.weight_precision),
+                                      WEIGHT_PRECISIONS)
+        v["kv_precision"] = _enum("serving.kv_precision", d.get("kv_precision", cls.kv_precision), KV_PRECISIONS)
+        for k in ("tp", "ep", "pp", "dp", "mtp_draft_tokens", "input_tokens", "output_tokens", "concurrency"):
+            v[k] = _int(f"serving.{k}", d.get(k, getattr(cls, k)))
+        for k in ("chunk_tokens", "num_prompts"):
+            v[k] = None if d.get(k) is None else _int(f"serving.{k}", d[k])
+        v["dp_attention"] = _bool("serving.dp_attention", d.get("dp_attention", False))
+        v["spec_decoding"] = _enum("serving.spec_decoding", d.get("spec_decoding", cls.spec_decoding), SPEC_DECODING)
+        acc = d.get("mtp_acceptance")
+        if acc is not None:
+            if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not (math.isfinite(acc) and 0 <= acc <= 1):
+                raise ValidationError(f"serving.mtp_acceptance = {acc!r}: expected a number between 0 and 1")
+            acc = float(acc)
+        v["mtp_acceptance"] = acc
+        enc = d.get("encoder_flops_per_request", 0.0)
+        if isinstance(enc, bool) or not isinstance(enc, (int, float)) or not math.isfinite(enc) or enc < 0:
+            raise ValidationError(f"serving.encoder_flops_per_request = {enc!r}: expected a finite number >= 0 [FLOP]")
+        v["encoder_flops_per_request"] = float(enc)
+        v["batching"] = _enum("serving.batching", d.get("batching", cls.batching), BATCHING)
+        rate = d.get("request_rate_rps")
+        if rate is not None:
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+                raise ValidationError(f"serving.request_rate_rps = {rate!r}: expected a finite number > 0 "
+                                      "[requests/s] (or leave it out for a closed loop at concurrency)")
+            rate = float(rate)
+            if v["batching"] == "static":
+                raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
+        v["request_rate_rps"] = rate
+        if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
+            raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "
+                                  f"(spec_decoding = {v['spec_decoding']!r})")
+        if v["num_prompts"] is not None and v["num_prompts"] < v["concurrency"]:
+            raise ValidationError(f"serving.num_prompts = {v['num_prompts']}: must be >= concurrency = "
+                                  f"{v['concurrency']} (a benchmark sends at least one wave)")
+        if v["dp_attention"] and v["dp"] == 1:
+            raise ValidationError("serving.dp_attention = true: needs dp > 1 attention ranks (dp = 1)")
+        mp = v["tp"] * (v["dp"] if v["dp_attention"] else 1)
+        if mp % v["ep"]:
+            raise ValidationError(
+                f"serving.ep = {v['ep']}: must divide tp = {v['tp']}"
+                + (f" · dp = {v['dp']} (dp_attention)" if v["dp_attention"] else
+                   " (experts spread over a replica's TP ranks; set dp_attention = true to spread them "
+                   "over tp·dp GPUs)")
+            )
+        return cls(**v)
+
+    @property
+    def gpus(self) -> int:
+        """GPUs of the deployment = tp·pp·dp."""
+        return self.tp * self.pp * self.dp
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.KEYS}
+
+
+def serving_stack(engine: str, accelerator: str) -> str:
+    """The software stack of ``engine`` on ``accelerator``'s platform: ``<engine>-cuda`` (NVIDIA)
+    or ``<engine>-rocm`` (AMD), checked against :mod:`infra_lab.stacks`.
+
+    Examples
+    --------
+    >>> serving_stack("sglang", "MI300X")
+    'sglang-rocm'
+    """
+    from . import stacks
+
+    acc = catalog.accelerator(accelerator)
+    platform = {"NVIDIA": "cuda", "AMD": "rocm"}.get(acc.vendor)
+    name = f"{engine}-{platform}"
+    valid = stacks.names("serving")
+    if name not in valid:
+        ok = sorted({s.rsplit("-", 1)[0] for s in valid if s.endswith(f"-{platform}")})
+        raise ValidationError(f"serving.engine = {engine!r}: no {engine} stack on {acc.name} ({acc.vendor}, "
+                              f"{platform}); engines there: {', '.join(ok)}")
+    return name
+
+
 def _model_fields() -> tuple[set[str], list[str]]:
     from . import models
 
@@ -374,29 +548,51 @@ def _validate_model(d: dict) -> dict:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
     from . import models
 
+    if _is_multimodal(d):
+        from . import multimodal
+
+        multimodal.resolve_model(d)  # raises with field/value/allowed on bad input
+        return dict(d)
     spec = models.ModelSpec.from_dict(d)  # raises with field/value/allowed on bad input
     del spec
     return dict(d)
 
 
+def _is_multimodal(d: Any) -> bool:
+    """A [model] table naming a multimodal preset or carrying vision/audio keys (issue 20)."""
+    if not isinstance(d, dict):
+        return False
+    from . import multimodal
+
+    return multimodal.is_multimodal_table(d)
+
+
 @dataclass(frozen=True)
 class Scenario:
-    """A validated training scenario (the contract in docs/ARCHITECTURE.md).
+    """A validated training or serving scenario (the contract in docs/ARCHITECTURE.md).
 
     Attributes
     ----------
     name : identifier
     model : the [model] table as given (preset and/or explicit fields)
-    hardware, training, parallelism : validated tables
+    hardware : validated [hardware] table
+    training, parallelism : validated tables of a training scenario (None in a serving one)
+    serving : validated [serving] table of a serving scenario (None in a training one)
     """
 
     name: str
     model: dict = field(hash=False)
     hardware: HardwareConfig
-    training: TrainingConfig
-    parallelism: ParallelismConfig
+    training: TrainingConfig | None
+    parallelism: ParallelismConfig | None
+    serving: ServingConfig | None = None
 
-    TOP_KEYS = ("name", "model", "hardware", "training", "parallelism")
+    TOP_KEYS = ("name", "model", "hardware", "training", "parallelism", "serving")
+
+    @property
+    def kind(self) -> str:
+        """"serving" when the scenario has a [serving] table, else "training"."""
+        return "serving" if self.serving is not None else "training"
 
     @classmethod
     def from_dict(cls, d: dict) -> Scenario:
@@ -416,6 +612,17 @@ class Scenario:
         if not isinstance(name, str) or not name:
             raise ValidationError(f"name = {name!r}: expected a non-empty string")
         hw = HardwareConfig.from_dict(d["hardware"])
+        if "serving" in d:
+            extra = [t for t in ("training", "parallelism") if t in d]
+            if extra:
+                raise ValidationError(
+                    f"scenario: [serving] replaces [{'] and ['.join(extra)}]; give either [serving] "
+                    "(an inference deployment) or [training] + [parallelism] (a training run)")
+            sv = ServingConfig.from_dict(d["serving"])
+            model = _validate_model(d["model"])
+            sc = cls(name, model, hw, None, None, sv)
+            sc._check_serving()
+            return sc
         tr = TrainingConfig.from_dict(d.get("training", {}))
         par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
         model = _validate_model(d["model"])
@@ -454,23 +661,95 @@ class Scenario:
             from . import stacks
 
             stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+        mm = self.multimodal
+        if tr.data_mix is not None:
+            tr.data_mix.check_for(mm)
+        if tr.encoder is not None and mm is None:
+            raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
+                                  "encoder); leave it out")
 
     @property
     def stack(self) -> str:
         """The software stack of this scenario: ``training.stack`` when given, else the
-        default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`)."""
+        default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`).
+        A serving scenario's stack is ``<engine>-<platform>`` (``vllm-rocm``, ``trt-llm-cuda``, ...)."""
+        if self.serving is not None:
+            return serving_stack(self.serving.engine, self.hardware.accelerator)
         if self.training.stack is not None:
             return self.training.stack
         from . import stacks
 
         return stacks.default_stack(self.hardware.accelerator, "training")
 
+    def _check_serving(self) -> None:
+        sv, hw = self.serving, self.hardware
+        if sv.gpus != hw.world_size:
+            raise ValidationError(
+                f"serving: tp·pp·dp = {sv.tp}·{sv.pp}·{sv.dp} = {sv.gpus} GPUs, but [hardware] has "
+                f"nodes × gpus_per_node = {hw.nodes} × {hw.gpus_per_node} = {hw.world_size}; they must be equal"
+            )
+        spec = self.model_spec
+        if spec.arch != "transformer":
+            raise ValidationError(
+                f"[model] arch = {spec.arch!r}: serving models transformer layers (mha/gqa/mla/cca attention, "
+                "dense or MoE); hybrid SSM models are not modelled"
+            )
+        if spec.heads % sv.tp:
+            raise ValidationError(f"serving.tp = {sv.tp}: must divide the model's {spec.heads} attention heads")
+        if sv.ep > 1 and not spec.experts:
+            raise ValidationError(f"serving.ep = {sv.ep}: the model has no experts (dense); allowed ep = 1")
+        if spec.experts and spec.experts % sv.ep:
+            raise ValidationError(f"serving.ep = {sv.ep}: must divide the model's {spec.experts} experts")
+        if sv.dp_attention and not spec.experts:
+            raise ValidationError("serving.dp_attention = true: DP attention spreads MoE layers over the dp ranks; "
+                                  "the model is dense (use dp replicas with dp_attention = false)")
+        if sv.spec_decoding == "mtp" and not spec.mtp_layers:
+            raise ValidationError(f"serving.spec_decoding = 'mtp': the model {spec.name!r} has no multi-token-"
+                                  "prediction modules (mtp_layers = 0); allowed 'none'")
+        if sv.pp > spec.layers:
+            raise ValidationError(f"serving.pp = {sv.pp}: more stages than the model's {spec.layers} layers")
+        if sv.pp > 1 and sv.dp_attention:
+            raise ValidationError("serving.pp > 1 with dp_attention = true: not modelled; use pp = 1")
+        if sv.weight_precision in ("fp8", "fp4") and sv.weight_precision not in hw.accelerator_spec.peak_flops:
+            raise ValidationError(
+                f"serving.weight_precision = {sv.weight_precision!r}: {hw.accelerator} has no {sv.weight_precision} "
+                f"tensor cores; allowed: {', '.join(p for p in WEIGHT_PRECISIONS if p == 'bf16' or p in hw.accelerator_spec.peak_flops)}"
+                + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)" if spec.expert_weight_format else "")
+            )
+        serving_stack(sv.engine, hw.accelerator)  # raises when the engine does not run on this platform
+        if sv.tp > hw.scaleup_domain:
+            raise ValidationError(
+                f"serving.tp = {sv.tp}: tensor parallelism must stay inside one scale-up domain "
+                f"(hardware.scaleup_domain = {hw.scaleup_domain})"
+            )
+
     @property
     def model_spec(self):
-        """The resolved :class:`infra_lab.models.ModelSpec`."""
+        """The resolved :class:`infra_lab.models.ModelSpec` (of a multimodal model: its
+        language model)."""
         from . import models
 
-        return models.ModelSpec.from_dict(self.model)
+        return models.ModelSpec.from_dict(self.lm_model)
+
+    @property
+    def lm_model(self) -> dict:
+        """The language model's [model] table: ``model`` itself for a text model; for a
+        multimodal one (issue 20) the table without its vision/audio/adapter keys, with a
+        multimodal preset replaced by its language model's preset."""
+        if not _is_multimodal(self.model):
+            return self.model
+        from . import multimodal
+
+        return multimodal.split_model_table(self.model)[0]
+
+    @property
+    def multimodal(self):
+        """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None."""
+        if not _is_multimodal(self.model):
+            return None
+        from . import multimodal
+
+        return multimodal.resolve_model(self.model)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
@@ -488,6 +767,13 @@ class Scenario:
 
     def to_dict(self) -> dict:
         """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc``."""
+        if self.serving is not None:
+            return {
+                "name": self.name,
+                "model": dict(self.model),
+                "hardware": self.hardware.to_dict(),
+                "serving": self.serving.to_dict(),
+            }
         return {
             "name": self.name,
             "model": dict(self.model),
@@ -497,10 +783,10 @@ class Scenario:
         }
 
     def to_toml(self) -> str:
-        """TOML text with the same tables as :meth:`to_dict`."""
+        """TOML text with the same tables as :meth:`to_dict` (None values left out)."""
         d = self.to_dict()
         lines = [f"name = {_toml_value(d['name'])}", ""]
-        for table in ("model", "hardware", "training", "parallelism"):
+        for table in [t for t in ("model", "hardware", "training", "parallelism", "serving") if t in d]:
             lines.append(f"[{table}]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in d[table].items() if v is not None]
             lines.append("")
@@ -537,6 +823,10 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None) + "}"
     raise ValidationError(f"value {v!r}: cannot be written to TOML (str, int, float or bool only)")
 
 
@@ -554,5 +844,6 @@ def load_scenario(name: str) -> Scenario:
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
 
 
-__all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "load_scenario",
-           "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS"]
+__all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
+           "load_scenario", "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS",
+           "ENCODER_MODES", "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]

@@ -1,42 +1,41 @@
-"""End-to-end training step: step time, MFU, tokens/s, memory and the parallelism search.
+"""End-to-end training step: step time, tokens/s, MFU, memory and the parallelism search.
 
-``il.estimate(scenario)`` composes one optimizer step from
+``il.estimate(scenario)`` composes one optimizer step of one parallel plan from four named
+parts of the step kernel (:mod:`infra_lab._kernels.training`):
 
-* per-micro-batch forward/backward compute of the slowest pipeline stage (its layers plus
-  the LM head), from the compute model (:func:`infra_lab.compute.layer_ops`: GEMM, fused
-  attention and memory-bound ops); recomputation adds the re-run forward (``full``) or the
-  attention core (``selective``);
-* tensor-parallel collectives per layer (2 all-reduces per pass, or reduce-scatter +
-  all-gather pairs with sequence parallelism; +2 with full recompute; the all-gather redone
-  in backward with selective recompute + SP) and the stack's overlap factor;
-* the context-parallel ring exchange of K/V, overlapped with the attention core;
-* the expert-parallel all-to-all (dispatch + combine, forward and backward) per MoE layer
-  with a load-imbalance factor on the experts' compute and traffic;
-* pipeline send/recv and the bubble of 1F1B, (pp − 1)/vp micro-batch times for the
-  interleaved schedule;
-* the data-parallel gradient all-reduce (ZeRO-0) or reduce-scatter + parameter all-gather
-  (ZeRO-1/2), and for ZeRO-3/FSDP parameter all-gathers in forward and backward of every
-  micro-batch, each overlapped with its compute window;
-* the optimizer step (memory-bound update of the local, possibly sharded, parameters);
-* FP8: GEMMs at the FP8 rate of the compute model plus a named cast/scaling overhead.
+* **compute**: forward, backward and recomputation of one micro-batch on each distinct
+  pipeline stage, from the compute model's per-layer op tables
+  (:func:`infra_lab.compute.layer_ops`, classified by its ``component`` column) scaled by
+  the stack's ``framework_time_scale`` / ``memory_time_scale``; pipeline stages may be
+  uneven (pp·vp need not divide the layers, :func:`infra_lab.memory.stage_layers`) and the
+  slowest stage sets the pace;
+* **communication**: every tensor-, context-, expert- (dispatch/combine all-to-all and
+  expert-TP), pipeline- and data-parallel collective priced by
+  :func:`infra_lab._kernels.fabric.best_collective` — the kernel behind ``il.collective``,
+  with the group's ranks per scale-up domain from Megatron's rank order (tp, cp, dp, pp;
+  experts laid over tp·cp·dp as ep × etp, Megatron-Core's MoE parallel folding); data-parallel
+  gradients and parameters move in Megatron's buckets of max(40M, 1M·dp) parameters with
+  per-bucket readiness along backward, the bucket holding the embedding exposed at the end;
+* **memory**: :func:`infra_lab._kernels.memory.training_bytes`, the formula
+  ``il.memory.training_memory`` wraps;
+* **schedule**: micro-batches, the (pp − 1)/vp pipeline bubble, overlap windows, ZeRO-0/1/2/3
+  and FSDP (no resharding under pipeline parallelism), the optimizer update.
 
 Every efficiency or overlap factor is a named parameter of a *software stack*
 (``data/stacks.csv`` through :mod:`infra_lab.stacks`: ``megatron-lm-2022-cuda`` for the 2021-22
 A100 runs, ``megatron-core-cuda`` and ``megatron-core-rocm`` with vendor-symmetric factors, and
 labelled ``*-asym`` sensitivity stacks), one value per stack, never per case. The stack is the
-scenario's ``[training] stack`` or the accelerator vendor's default. Collectives use a compact α–β model whose bandwidths and
-latencies come from the catalog (link counts and rates, NIC line rate) and
-``data/network_constants.csv`` (achieved link/NIC fractions, NCCL/RCCL latencies).
+scenario's ``[training] stack`` or the accelerator vendor's default.
 
-**MFU** is model FLOPs per second over the *dense BF16 peak* of all GPUs, whatever the
-training precision. Model FLOPs count a training step as 3 × forward without
-recomputation and with the attention core counted as full (non-causal) s² work, as
-Korthikanti et al. 2022 and PaLM do (``ModelSpec.flops_per_token(causal=False)``);
-``tflops_per_gpu`` uses the same count.
+**MFU** (``Estimate.mfu``) is model FLOPs per second over the dense BF16 peak, FLOPs counted
+as 3 × forward with the LM head and causal attention (:data:`MFU_CONVENTION`);
+``Estimate.mfu_table()`` gives the other conventions side by side, tokens/s/GPU first.
 
-The step model is written once (:func:`infra_lab._kernels.training.step_model`); the
-numba-compiled copy of that same function evaluates every plan of :func:`search` in
-parallel, and ``estimate`` calls the plain-Python original.
+:func:`search` enumerates every consistent plan as head rows (layout, micro-batch, sequence
+parallel) × tail rows (ZeRO, FSDP, recompute) and evaluates them with the numba kernel in
+parallel; collective times are computed once per (layout, micro-batch) before the loop.
+:mod:`infra_lab._kernels.training_reference` re-derives a plan independently from the public
+functions; tests check the two agree.
 
 Examples
 --------
@@ -138,6 +137,7 @@ class _Context:
     sp: dict[str, float]
     domain: int
     checkpoint_bytes: float
+    stage_extra: tuple = (0.0, 0.0)   # multimodal: (first-stage params, per-layer params), issue 20
 
 
 def _freeze(d: dict) -> tuple:
@@ -166,7 +166,8 @@ def _op_classes(ops: pl.DataFrame) -> dict[str, np.ndarray]:
     return {"expert": expert & gemm, "gemm": gemm & ~expert, "attn": attn, "mem": mem, "softmax": softmax}
 
 
-def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps):
+def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
+            hook=None, tp_overlap: float = 0.0):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank."""
@@ -186,7 +187,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             continue
         ops = compute.layer_ops(spec, seq_len // cp, mbs, tp, acc_name, precision,
                                 causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
-                                sequence_parallel=bool(spf), passes=("fwd", "bwd"))
+                                sequence_parallel=bool(spf), passes=("fwd", "bwd"),
+                                main_grad_bytes=sp["grad_buffer_bytes"])
         kind = ops["layer_kind"].to_numpy().astype(str)
         ps = ops["pass"].to_numpy().astype(str)
         t = ops["time_s"].to_numpy().copy()
@@ -225,7 +227,26 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
                 tab[slot, kt.T_ACT_NONE + ri, ti, mi, ci, spf] += w * b
+        if hook is not None:
+            _apply_multimodal(hook, tab, htab, spec, acc_name, (ti, tp), (mi, mbs), (ci, cp), spf, tp_overlap)
     return tab, htab
+
+
+def _apply_multimodal(hook, tab, htab, spec, acc_name, t, m, c, spf, tp_overlap) -> None:
+    """Issue 20: the multimodal prologue (encoders + projectors on the first stage) into the
+    H_PRO_* rows of ``htab`` and the cross-attention layers, spread over the LM's layers, into
+    ``tab`` (:class:`infra_lab.multimodal.TrainingHook`)."""
+    (ti, tp), (mi, mbs), (ci, cp) = t, m, c
+    pro = hook.prologue(acc_name, tp, mbs, cp, tp_overlap)
+    for name, v in pro.items():
+        htab[kt.HTAB_NAMES.index("pro_" + name), ti, mi, ci, spf] = v
+    n_layers = len(spec.layer_kinds())
+    per = hook.per_layer(acc_name, tp, mbs, cp, tp_overlap, n_layers)
+    for slot in (kt.K_DENSE, kt.K_MOE):
+        tab[slot, kt.T_FWD, ti, mi, ci, spf] += per["fwd"]
+        tab[slot, kt.T_BWD, ti, mi, ci, spf] += per["bwd"]
+        tab[slot, kt.T_ACT_NONE, ti, mi, ci, spf] += per["act"]
+        tab[slot, kt.T_ACT_SEL, ti, mi, ci, spf] += per["act"]
 
 
 def _flop_conventions(spec, seq_len: int, tokens: float) -> dict[str, float]:
@@ -252,18 +273,18 @@ def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
     return t0, (compute.optimizer_step_time(1e9, acc_name, optimizer) - t0) / 1e9
 
 
-_TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead")
+_TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "grad_buffer_bytes")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
 
 
 @functools.lru_cache(maxsize=64)
 def _tables_cached(model: tuple, acc_name: str, precision: str, seq_len: int, factors: tuple,
-                   tps: tuple, mbss: tuple, cps: tuple):
+                   tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0):
     from . import models
 
     spec = models.ModelSpec.from_dict(dict(model))
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps)
+    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap)
     tab.setflags(write=False)
     htab.setflags(write=False)
     return tab, htab
@@ -277,7 +298,7 @@ attention counted causal (half the s² score/context work), no recomputation."""
 @functools.lru_cache(maxsize=256)
 def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
-                    cps: tuple) -> _Context:
+                    cps: tuple, hook=None) -> _Context:
     from . import collectives, memory, models
     from .scenario import HardwareConfig
 
@@ -312,17 +333,35 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
     if not np.all(np.isfinite(c)):
         bad = [n for n, v in zip(kt.C_NAMES, c, strict=True) if not math.isfinite(v)]
         raise ValidationError(f"training model constants not finite: {bad}")
-    tab, htab = _tables_cached(model, acc.name, precision, seq_len,
-                               tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps)
+    if hook is None:
+        tab, htab = _tables_cached(model, acc.name, precision, seq_len,
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps)
+    else:
+        tab, htab = _tables_cached(model, acc.name, precision, seq_len,
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"])
     tokens = float(seq_len * global_batch)
     ckpt = spec.params_total * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer])
+    flops = _flop_conventions(spec, seq_len, tokens)
+    extra = (0.0, 0.0)
+    if hook is not None:  # issue 20: encoders, projectors and cross-attention
+        trainable = hook.first_stage_params() + hook.cross_params()
+        frozen = 0.0 if hook.trained else float(hook.spec.params_encoders)
+        ckpt += trainable * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer]) + frozen * sp["weight_bytes"]
+        f_mm = hook.flops_per_sequence() * global_batch
+        flops = {k: v + f_mm for k, v in flops.items()}
+        ex = hook.stage_extras()
+        extra = (ex["first_stage_params"], ex["per_layer_params"])
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
-                    tps=tps, mbss=mbss, cps=cps, flops=_flop_conventions(spec, seq_len, tokens),
+                    tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
-                    sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt))
+                    sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt), stage_extra=extra)
 
 
-def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None) -> _Context:
+_HOOK_OF_SCENARIO = object()
+
+
+def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None,
+             hook=_HOOK_OF_SCENARIO) -> _Context:
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is None:
@@ -331,19 +370,26 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
         stacks.check_stack(stack, sc.hardware.accelerator, "training")
     stack_params(stack, params)  # validate overrides before they become a cache key
     tr = sc.training
-    return _context_cached(_freeze(sc.model), _freeze(sc.hardware.to_dict()), tr.seq_len,
+    if hook is _HOOK_OF_SCENARIO:   # issue 20: a multimodal model's encoders (None for text)
+        hook = None
+        if sc.multimodal is not None:
+            from .multimodal import training_hook
+
+            hook = training_hook(sc)
+    return _context_cached(_freeze(sc.lm_model), _freeze(sc.hardware.to_dict()), tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
-                           _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps))
+                           _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook)
 
 
 @functools.lru_cache(maxsize=4096)
-def _stage_rows(model: tuple, pp: int, vp: int) -> tuple[tuple[float, ...], ...]:
+def _stage_rows(model: tuple, pp: int, vp: int, extra: tuple = (0.0, 0.0)) -> tuple[tuple[float, ...], ...]:
     from . import memory, models
 
     spec = models.ModelSpec.from_dict(dict(model))
+    kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
     return tuple((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
                   float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"])
-                 for s in memory.stage_candidates(spec, pp, vp))
+                 for s in memory.stage_candidates(spec, pp, vp, **kw))
 
 
 def _layout_tables(ctx: _Context, model: tuple, layouts: np.ndarray):
@@ -354,7 +400,7 @@ def _layout_tables(ctx: _Context, model: tuple, layouts: np.ndarray):
     lay = np.zeros((n, 8, kt.N_LAY))
     ncand = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        rows = _stage_rows(model, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]))
+        rows = _stage_rows(model, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra)
         ncand[i] = len(rows)
         for j, r in enumerate(rows):
             lay[i, j, : len(r)] = r
@@ -481,12 +527,18 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     >>> abs(est.breakdown["seconds"].sum() - est.step_time_s) < 1e-9 * est.step_time_s
     True
     """
-    sc = Scenario.from_dict(scenario)
+    return _estimate_with_hook(Scenario.from_dict(scenario), _HOOK_OF_SCENARIO, stack=stack, params=params)
+
+
+def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
+                        params: dict[str, float] | None = None) -> Estimate:
+    """:func:`estimate` with the multimodal hook given (issue 20: the multimodal estimate runs
+    the same plan with the encoder time scaled to 0 to split the step)."""
     plan = _plan_of(sc)
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = plan
-    ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params)
+    ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, hook)
     layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
-    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.model), layouts)
+    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
     heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((kt.N_OUT, 1))
@@ -722,7 +774,7 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
     cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
     ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None)
-    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.model), layouts)
+    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
     heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
     heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
     heads[:, kt.H_CPI] = np.searchsorted(np.array(cps), heads[:, kt.H_CP])

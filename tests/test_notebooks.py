@@ -1,4 +1,9 @@
-"""Every notebook executes headless, each within its timeout, and is committed clean."""
+"""Every notebook executes headless, each within its timeout, is committed clean, and
+executes to a light file (≤ 2 MB: the Vega bundle once, charts as small specs).
+
+Executed notebooks are saved to build/executed/ for the static site (tools/sitebuild.py
+reuses them when they are newer than the notebook and the package sources), so that CI
+does not execute every notebook once more to build the site."""
 
 import json
 import os
@@ -11,12 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 TIMEOUT_S = int(os.environ.get("INFRA_LAB_NB_TIMEOUT", "240"))
 TIMINGS: dict[str, float] = {}
+MAX_EXECUTED_BYTES = 2_000_000   # an executed notebook, as saved [B]
+
+
+def _tools():
+    import sys
+
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
 
 
 def _setup_cell() -> str:
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tools"))
+    _tools()
     from nbbuild import SETUP_CELL
 
     return SETUP_CELL
@@ -68,4 +79,15 @@ def test_notebook_executes(path, tmp_path):
         if cell.cell_type == "code":
             for out in cell.get("outputs", []):
                 assert out.get("output_type") != "error", f"{path.name}: {out.get('ename')}: {out.get('evalue')}"
-    print(f"\n{path.name}: executed in {TIMINGS[path.name]:.1f} s")
+    _tools()
+    from sitebuild import save_executed
+
+    saved = save_executed(nb, path)   # build/executed/<name>, reused by `make site`
+    size = saved.stat().st_size
+    print(f"\n{path.name}: executed in {TIMINGS[path.name]:.1f} s, {size / 1e6:.2f} MB")
+    biggest = sorted(((len(json.dumps(o)), i) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                      for o in c.get("outputs", [])), reverse=True)[:3]
+    assert size <= MAX_EXECUTED_BYTES, (
+        f"{path.name}: the executed notebook weighs {size / 1e6:.2f} MB > {MAX_EXECUTED_BYTES / 1e6:.0f} MB; "
+        f"largest outputs (bytes, cell): {biggest} — chart builders should embed only the columns "
+        f"they encode (aggregate or limit rows)")

@@ -86,3 +86,291 @@ def test_new_model_fields_validated():
         ModelSpec.from_dict({**base, "attention_sinks": "maybe"})
     s = ModelSpec.from_dict({**base, "sliding_window": 16})
     assert s.attention_windows() == [16, 16]
+
+
+# ---------------------------------------------------------------- the serving Scenario
+import math  # noqa: E402
+import tomllib  # noqa: E402
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+import infra_lab as il  # noqa: E402
+from infra_lab import serving  # noqa: E402
+from infra_lab.errors import UnknownNameError  # noqa: E402
+
+
+def _sc(model="llama3.3-70b", acc="MI300X", gpus=8, **sv):
+    serving_table = {"engine": "vllm", "tp": gpus, "weight_precision": "fp8", "concurrency": 32,
+                     "input_tokens": 1024, "output_tokens": 512}
+    serving_table.update(sv)
+    nodes = max(1, gpus // 8)
+    return {"name": "t", "model": {"preset": model},
+            "hardware": {"accelerator": acc, "nodes": nodes, "gpus_per_node": gpus // nodes},
+            "serving": serving_table}
+
+
+def test_serving_scenario_round_trips_and_training_unchanged():
+    sc = il.Scenario.from_dict(_sc(spec_decoding="mtp", mtp_acceptance=0.7, model="deepseek-v3",
+                                   tp=8, ep=8, chunk_tokens=4096, num_prompts=320))
+    assert sc.kind == "serving" and sc.training is None and sc.parallelism is None
+    assert sc.stack == "vllm-rocm"
+    assert il.Scenario.from_dict(sc.to_dict()) == sc
+    assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc
+    assert sc.replace(serving={"concurrency": 8}).serving.concurrency == 8
+    tr = il.load_scenario("zaya1-ibm-mi300x")
+    assert tr.kind == "training" and tr.serving is None and "serving" not in tr.to_dict()
+    assert il.Scenario.from_dict(tr.to_dict()) == tr
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"tp": 3}, "tp·pp·dp"),
+        ({"engine": "tensorrt"}, "engine"),
+        ({"engine": "trt-llm"}, "no trt-llm stack on MI300X"),
+        ({"weight_precision": "fp4"}, "no fp4 tensor cores"),
+        ({"weight_precision": "int4"}, "weight_precision"),
+        ({"kv_precision": "fp4"}, "kv_precision"),
+        ({"ep": 2}, "no experts"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"concurrency": "64"}, "concurrency"),
+        ({"concurrency": 2.5}, "concurrency"),
+        ({"input_tokens": float("nan")}, "input_tokens"),
+        ({"dp_attention": "yes"}, "dp_attention"),
+        ({"mtp_acceptance": 0.5}, "spec_decoding"),
+        ({"spec_decoding": "mtp", "mtp_acceptance": 1.5}, "mtp_acceptance"),
+        ({"spec_decoding": "eagle"}, "spec_decoding"),
+        ({"num_prompts": 4}, "num_prompts"),
+        ({"request_rate_rps": -1.0}, "request_rate_rps"),
+        ({"request_rate_rps": "1"}, "request_rate_rps"),
+        ({"batching": "static", "request_rate_rps": 2.0}, "batching"),
+        ({"batching": "dynamic"}, "batching"),
+        ({"encoder_flops_per_request": -1.0}, "encoder_flops_per_request"),
+        ({"tpp": 8}, "tpp"),
+    ],
+)
+def test_serving_table_bad_input(change, match):
+    with pytest.raises((ValidationError, UnknownNameError), match=match):
+        il.Scenario.from_dict(_sc(**change))
+
+
+def test_serving_scenario_consistency_errors():
+    with pytest.raises(ValidationError, match="replaces"):
+        il.Scenario.from_dict({**_sc(), "training": {"seq_len": 1024}})
+    with pytest.raises(ValidationError, match="dense"):
+        il.Scenario.from_dict(_sc(tp=4, dp=2, dp_attention=True))
+    with pytest.raises(ValidationError, match="must divide tp"):
+        il.Scenario.from_dict(_sc(model="deepseek-v3", tp=4, dp=2, ep=8))
+    il.Scenario.from_dict(_sc(model="deepseek-v3", tp=4, dp=2, ep=8, dp_attention=True))
+    with pytest.raises(ValidationError, match="hybrid SSM"):
+        il.Scenario.from_dict(_sc(model="zamba2-1.2b", gpus=1, tp=1))
+    with pytest.raises(ValidationError, match="scale-up domain"):
+        il.Scenario.from_dict(_sc(gpus=16, tp=16))
+    d = _sc()
+    d["model"] = {"layers": 2, "hidden": 768, "heads": 12, "vocab": 1000}
+    with pytest.raises(ValidationError, match="attention heads"):
+        il.Scenario.from_dict(d)
+
+
+# ---------------------------------------------------------------- il.serve: kernel = reference
+_CASES = {
+    "dense-fp8-tp8": _sc(),
+    "dense-bf16-tp2-dp4-nonmixed": _sc(engine="sglang", tp=2, dp=4, weight_precision="bf16", concurrency=100),
+    "dense-pp2-kvfp8": _sc(tp=4, pp=2, kv_precision="fp8", concurrency=48, input_tokens=3000),
+    "dense-kv-limited": _sc(gpus=1, tp=1, acc="H100", concurrency=256, input_tokens=4096, output_tokens=1024,
+                            model="llama3-8b"),
+    "static-batch": _sc(batching="static", concurrency=16, input_tokens=128, output_tokens=128),
+    "moe-ep-mtp": _sc(model="deepseek-v3", acc="H200", engine="sglang", tp=8, ep=8, spec_decoding="mtp",
+                      mtp_draft_tokens=2, concurrency=64),
+    "moe-dp-attention-2nodes": _sc(model="deepseek-v3", gpus=16, tp=1, dp=16, ep=16, dp_attention=True,
+                                   concurrency=512, acc="H100"),
+    "gpt-oss-mxfp4-1gpu": _sc(model="gpt-oss-120b", acc="H100", gpus=1, tp=1, weight_precision="bf16",
+                              concurrency=8, input_tokens=2048),
+    "gpt-oss-fp4-mi355x": _sc(model="gpt-oss-120b", acc="MI355X", gpus=8, tp=8, weight_precision="fp4",
+                              engine="atom", concurrency=128, num_prompts=1280),
+    "zaya1-cca-b200": _sc(model="zaya1", acc="B200", gpus=1, tp=1, weight_precision="fp8", concurrency=32,
+                          encoder_flops_per_request=2e12),
+    "qwen3-trt": _sc(model="qwen3-235b-a22b", acc="B200", engine="trt-llm", tp=8, ep=4, weight_precision="fp4",
+                     concurrency=200, chunk_tokens=2048),
+    "request-rate": _sc(request_rate_rps=2.0, concurrency=256),
+}
+
+
+@pytest.mark.parametrize("name", [n for n in _CASES if n != "request-rate"])
+def test_kernel_matches_independent_reference(name):
+    k = serving.serve(_CASES[name])
+    r = serving.serve(_CASES[name], reference=True)
+    for f in ("output_tokens_per_s", "total_tokens_per_s", "ttft_s", "tpot_s", "e2e_latency_s",
+              "memory_per_gpu_bytes", "max_concurrency", "prefill_time_fraction", "cycle_s",
+              "running_requests"):
+        assert getattr(k, f) == pytest.approx(getattr(r, f), rel=1e-9, abs=1e-12), f
+    assert (k.fits, k.kv_limited) == (r.fits, r.kv_limited)
+    np.testing.assert_allclose(k.breakdown["seconds"].to_numpy(), r.breakdown["seconds"].to_numpy(),
+                               rtol=1e-9, atol=1e-15)
+
+
+def test_request_rate_solves_littles_law_and_matches_reference():
+    sc = il.Scenario.from_dict(_CASES["request-rate"])
+    k = serving.serve(sc)
+    c = k.running_requests
+    assert c < sc.serving.concurrency and not k.kv_limited
+    # open loop: requests in flight = arrival rate × latency. The latency has steps (tile
+    # quantization of the step's token count, whole chunks), so the solution brackets the
+    # root: just below it the rate × latency exceeds the requests in flight, just above not.
+    p = il.stacks.params(sc.stack)
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp])
+    from infra_lab._kernels import serving as K
+
+    def little_gap(conc):
+        o = serving._run(serving._cfg_row(sc.serving, conc)[None, :], inp)[0]
+        return 2.0 * o[K.O_E2E] - conc
+
+    assert little_gap(c * (1 - 1e-6)) > 0 > little_gap(c * (1 + 1e-6))
+    assert k.running_requests == pytest.approx(2.0 * k.e2e_latency_s, rel=0.05)
+    ref = serving._reference_one(sc, p, c)
+    assert ref[K.O_OUT_TPS] == pytest.approx(k.output_tokens_per_s, rel=1e-9)
+    assert ref[K.O_TTFT] == pytest.approx(k.ttft_s, rel=1e-9)
+    # a rate beyond capacity saturates at the cap
+    hot = serving.serve(sc.replace(serving={"request_rate_rps": 1e6}))
+    assert hot.running_requests == sc.serving.concurrency
+
+
+@pytest.mark.parametrize("name", list(_CASES))
+def test_serve_result_is_consistent(name):
+    r = serving.serve(_CASES[name])
+    sv = r.scenario.serving
+    assert r.fits
+    for f in ("output_tokens_per_s", "ttft_s", "tpot_s", "e2e_latency_s", "cycle_s"):
+        v = getattr(r, f)
+        assert math.isfinite(v) and v > 0, f
+    assert r.total_tokens_per_s == pytest.approx(r.output_tokens_per_s * (sv.input_tokens + sv.output_tokens)
+                                                 / sv.output_tokens)
+    assert r.output_tokens_per_s_per_gpu == pytest.approx(r.output_tokens_per_s / sv.gpus)
+    assert r.tokens_per_s_per_user == pytest.approx(1.0 / r.tpot_s)
+    assert r.e2e_latency_s == pytest.approx(r.ttft_s + (sv.output_tokens - 1) * r.tpot_s)
+    assert float(r.breakdown["seconds"].sum()) == pytest.approx(r.cycle_s)
+    assert 0.0 < r.prefill_time_fraction < 1.0
+    assert r.memory_per_gpu_bytes <= r.scenario.hardware.accelerator_spec.hbm_bytes * (1 + 1e-12)
+    if sv.batching == "continuous" and sv.request_rate_rps is None:
+        # closed loop: Little's law, requests in flight = throughput in requests × latency
+        assert sv.concurrency == pytest.approx(r.output_tokens_per_s / sv.output_tokens * r.e2e_latency_s,
+                                               rel=0.02 if sv.num_prompts else 1e-9)
+
+
+# ---------------------------------------------------------------- serve_search and cost
+_SMALL = _sc(model="llama3-8b", acc="H100", gpus=2, tp=2, concurrency=8, input_tokens=512, output_tokens=256)
+
+
+def test_search_kernel_matches_reference_on_every_row():
+    kw = {"concurrencies": [1, 16, 200], "top": None, "pareto": False}
+    k = il.serve_search(_SMALL, **kw)
+    r = il.serve_search(_SMALL, reference=True, **kw)
+    assert k.height == r.height == 3 * 2 * 2 * 3  # (tp, pp, dp) splits × w × kv × concurrency
+    keys = ["tp", "pp", "dp", "ep", "weight_precision", "kv_precision", "concurrency"]
+    k, r = k.sort(keys), r.sort(keys)
+    for col in ("output_tokens_per_s", "ttft_s", "tpot_s", "memory_per_gpu_bytes", "max_concurrency"):
+        np.testing.assert_allclose(k[col].to_numpy(), r[col].to_numpy(), rtol=1e-9)
+    assert (k["fits"] == r["fits"]).all()
+
+
+def test_search_front_is_pareto_and_respects_limits():
+    sc = _sc(model="deepseek-v3", acc="H200", gpus=16, tp=8, dp=2, ep=8, engine="sglang")
+    every = il.serve_search(sc, top=None, pareto=False)
+    assert every.height > 500
+    ok = every.filter(pl.col("fits"))
+    front = il.serve_search(sc, top=None)
+    assert front.height >= 3 and front["pareto"].all() and front["fits"].all()
+    x, y = ok["tokens_per_s_per_user"].to_numpy(), ok["output_tokens_per_s_per_gpu"].to_numpy()
+    for row in front.iter_rows(named=True):  # nobody beats a front point on both axes
+        dom = (x > row["tokens_per_s_per_user"]) & (y > row["output_tokens_per_s_per_gpu"])
+        assert not dom.any()
+    best = front.row(0, named=True)
+    assert best["output_tokens_per_s"] == pytest.approx(float(ok["output_tokens_per_s"].max()))
+    # splits are consistent: GPUs, EP divides its group, DP attention only for MoE with dp > 1
+    assert (every["tp"] * every["pp"] * every["dp"] == 16).all()
+    grp = every["tp"] * pl.Series(np.where(every["dp_attention"], every["dp"], 1))
+    assert (grp % every["ep"] == 0).all()
+    lim = il.serve_search(sc, top=5, max_tpot_s=0.03, max_ttft_s=1.0, min_tokens_per_s_per_user=40.0)
+    assert lim.height <= 5 and (lim["tpot_s"] <= 0.03).all() and (lim["ttft_s"] <= 1.0).all()
+    fast = il.serve_search(sc, objective="tokens_per_s_per_user", top=1)
+    assert fast["tokens_per_s_per_user"][0] == pytest.approx(float(ok["tokens_per_s_per_user"].max()))
+
+
+def test_costs_and_interactivity():
+    r = il.serve(_CASES["dense-fp8-tp8"])
+    c = r.costs(2.0)
+    sv = r.scenario.serving
+    usd_per_s = 2.0 * r.gpus / 3600
+    in_tps = r.total_tokens_per_s - r.output_tokens_per_s
+    # input + output dollars pay for the whole deployment
+    assert (c["usd_per_million_input_tokens"] * in_tps + c["usd_per_million_output_tokens"] * r.output_tokens_per_s
+            ) / 1e6 == pytest.approx(usd_per_s)
+    assert c["usd_per_million_tokens"] == pytest.approx(usd_per_s / r.total_tokens_per_s * 1e6)
+    assert c["usd_per_million_output_tokens_all_in"] == pytest.approx(usd_per_s / r.output_tokens_per_s * 1e6)
+    assert in_tps == pytest.approx(r.output_tokens_per_s * sv.input_tokens / sv.output_tokens)
+    assert serving.token_costs(r, 4.0)["usd_per_million_tokens"] == pytest.approx(2 * c["usd_per_million_tokens"])
+    front = il.serve_search(_SMALL, top=None, price_usd_per_gpu_hour=3.0)
+    row = serving.cost_at_interactivity(front, 50.0)
+    assert row["tokens_per_s_per_user"] >= 50.0
+    faster = front.filter(pl.col("tokens_per_s_per_user") >= 50.0)
+    assert row["usd_per_million_output_tokens_all_in"] == pytest.approx(
+        float(faster["usd_per_million_output_tokens_all_in"].min()))
+    with pytest.raises(ValidationError, match="tops out"):
+        serving.cost_at_interactivity(front, 1e6)
+    own = serving.gpu_hour_price("MI300X")
+    assert own == pytest.approx(il.economics.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour)
+    assert serving.gpu_hour_price("H100", "rented", provider="Lambda", term="on-demand") > 0
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"objective": "throughput"}, "objective"),
+        ({"top": 0}, "top"),
+        ({"top": "3"}, "top"),
+        ({"max_tpot_s": -1.0}, "max_tpot_s"),
+        ({"max_ttft_s": float("inf")}, "max_ttft_s"),
+        ({"concurrencies": "8"}, "concurrencies"),
+        ({"concurrencies": [8, 0]}, "concurrencies"),
+        ({"weight_precisions": ["fp4"]}, "fp4"),
+        ({"weight_precisions": ["int8"]}, "weight_precision"),
+        ({"kv_precisions": []}, "kv_precisions"),
+        ({"objective": "usd_per_million_tokens"}, "price_usd_per_gpu_hour"),
+        ({"price_usd_per_gpu_hour": "2"}, "price_usd_per_gpu_hour"),
+        ({"reference": "no"}, "reference"),
+        ({"pareto": 1}, "pareto"),
+        ({"stack_params": {"step_overhead": 1e-3}}, "step_overhead"),
+        ({"stack_params": {"step_overhead_s": "1e-3"}}, "step_overhead_s"),
+    ],
+)
+def test_search_bad_input(kw, match):
+    with pytest.raises((ValidationError, UnknownNameError), match=match):
+        il.serve_search(_CASES["dense-fp8-tp8"], **kw)
+
+
+def test_serve_bad_input():
+    with pytest.raises(ValidationError, match="training scenario"):
+        il.serve(il.load_scenario("zaya1-ibm-mi300x"))
+    with pytest.raises(ValidationError, match="serving Scenario"):
+        il.serve("zaya1-ibm-mi300x")
+    with pytest.raises(ValidationError, match="reference"):
+        il.serve(_CASES["dense-fp8-tp8"], reference=1)
+    with pytest.raises(ValidationError, match="stack_params"):
+        il.serve(_CASES["dense-fp8-tp8"], stack_params=[("a", 1)])
+    with pytest.raises(ValidationError, match="price_usd_per_gpu_hour"):
+        serving.token_costs(il.serve(_CASES["dense-fp8-tp8"]), -1.0)
+    with pytest.raises(UnknownNameError, match="basis"):
+        serving.gpu_hour_price("MI300X", "leased")
+
+
+def test_serving_registered_lazily():
+    import subprocess
+    import sys
+
+    code = ("import sys, infra_lab as il; assert 'infra_lab.serving' not in sys.modules; "
+            "assert callable(il.serve) and callable(il.serve_search); "
+            "assert 'infra_lab.serving' in sys.modules; "
+            "assert 'numba' not in sys.modules and 'altair' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert "serve" in il.__all__ and "serve_search" in il.__all__ and "serving" in il.__all__

@@ -61,9 +61,16 @@ TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "fwd_expert", "bwd_expert", "at
 (T_FWD, T_FWD_MEM, T_BWD, T_BWD_MEM, T_FWD_EXP, T_BWD_EXP, T_ATTN, T_SEL,
  T_ACT_NONE, T_ACT_SEL, T_ACT_FULL) = range(len(TAB_NAMES))
 K_DENSE, K_MOE = 0, 1
-# LM head (+ loss) table htab[part, tp_i, mbs_i, cp_i, sp]
-HTAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "logits_bytes")
-(H_FWD, H_FWD_MEM, H_BWD, H_BWD_MEM, H_ACT) = range(len(HTAB_NAMES))
+# LM head (+ loss) table htab[part, tp_i, mbs_i, cp_i, sp], and the multimodal prologue of the
+# first stage (issue 20: encoders + projectors, per micro-batch; all zero for a text model):
+# time of GEMM-like / memory-bound ops, recompute time (selective, full), activation bytes per
+# in-flight micro-batch by recompute mode, frozen-encoder weights and forward working set
+HTAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "logits_bytes",
+              "pro_fwd", "pro_fwd_mem", "pro_bwd", "pro_bwd_mem", "pro_rc_sel", "pro_rc_full",
+              "pro_act_none", "pro_act_sel", "pro_act_full", "pro_frozen_weights", "pro_frozen_work")
+(H_FWD, H_FWD_MEM, H_BWD, H_BWD_MEM, H_ACT,
+ H_PRO_FWD, H_PRO_FWD_MEM, H_PRO_BWD, H_PRO_BWD_MEM, H_PRO_RC_SEL, H_PRO_RC_FULL,
+ H_PRO_ACT_NONE, H_PRO_ACT_SEL, H_PRO_ACT_FULL, H_PRO_FROZEN_W, H_PRO_FROZEN_WORK) = range(len(HTAB_NAMES))
 
 # per-layout table lay[layout, candidate, field]: one row per pipeline-stage candidate
 LAY_NAMES = (
@@ -297,9 +304,10 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
 # compute part
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def stage_compute(c, tab, htab, nd, nm, head, rc, imb, ti, mi, ci, spi):
+def stage_compute(c, tab, htab, nd, nm, head, emb, rc, imb, ti, mi, ci, spi):
     """Forward, backward and recomputation time of one micro-batch on a stage with nd
-    dense-like and nm MoE layers (and the LM head when ``head``) [s]."""
+    dense-like and nm MoE layers (and the LM head when ``head``; the multimodal prologue,
+    encoders + projectors, when ``emb``: the stage holds the embedding) [s]."""
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
     f = 0.0
@@ -325,6 +333,13 @@ def stage_compute(c, tab, htab, nd, nm, head, rc, imb, ti, mi, ci, spi):
     if head > 0.0:
         f += fw * htab[H_FWD, ti, mi, ci, spi] + ms * htab[H_FWD_MEM, ti, mi, ci, spi]
         b += fw * htab[H_BWD, ti, mi, ci, spi] + ms * htab[H_BWD_MEM, ti, mi, ci, spi]
+    if emb > 0.0:  # multimodal prologue (zero for a text model: adds exactly 0.0)
+        f += fw * htab[H_PRO_FWD, ti, mi, ci, spi] + ms * htab[H_PRO_FWD_MEM, ti, mi, ci, spi]
+        b += fw * htab[H_PRO_BWD, ti, mi, ci, spi] + ms * htab[H_PRO_BWD_MEM, ti, mi, ci, spi]
+        if rc == 2:
+            r += fw * htab[H_PRO_RC_FULL, ti, mi, ci, spi]
+        elif rc == 1:
+            r += fw * htab[H_PRO_RC_SEL, ti, mi, ci, spi]
     return f, b, r
 
 
@@ -461,7 +476,7 @@ def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
             row = lay[li, k]
             nd = row[L_ND]
             nm = row[L_NM]
-            f, b, r = stage_compute(c, tab, htab, nd, nm, row[L_HEAD], rc, imb, ti, mi, ci, spi)
+            f, b, r = stage_compute(c, tab, htab, nd, nm, row[L_HEAD], row[L_EMB], rc, imb, ti, mi, ci, spi)
             F[rc, k] = f
             B[rc, k] = b
             R[rc, k] = r
@@ -472,6 +487,9 @@ def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
                 tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi], tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi],
                 1 if rc == 2 else 0, NF[k], tok_h, c[C_ACT_BYTES], c[C_DROPOUT], row[L_EMB], row[L_HEAD],
                 htab[H_ACT, ti, mi, ci, spi])
+            if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
+                ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
+                    + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
             tpc = nd * tp_d + nm * tp_m
             cpc = nd * cp_d + nm * cp_m
             epc = nm * a2a_layer

@@ -105,6 +105,19 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     h = htab[:, 0, 0, 0, spi]
     head_f = fw * h[kt.H_FWD] + ms * h[kt.H_FWD_MEM]
     head_b = fw * h[kt.H_BWD] + ms * h[kt.H_BWD_MEM]
+    # multimodal prologue (issue 20): encoders + projectors of one micro-batch on the stage that
+    # holds the embedding, from the public multimodal hook (zero for a text model)
+    hook = None
+    if sc.multimodal is not None:
+        from infra_lab.multimodal import training_hook
+
+        hook = training_hook(sc)
+    pro_f = pro_b = pro_r = 0.0
+    if hook is not None:
+        pro = hook.prologue(hw.accelerator, tp, mbs, cp, sp["tp_comm_overlap"])
+        pro_f = fw * pro["fwd"] + ms * pro["fwd_mem"]
+        pro_b = fw * pro["bwd"] + ms * pro["bwd_mem"]
+        pro_r = fw * (pro["rc_full"] if rc == 2 else pro["rc_sel"] if rc == 1 else 0.0)
 
     # --- per-micro-batch collectives ----------------------------------------------------
     tok = mbs * tr.seq_len / cp
@@ -148,7 +161,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
 
     ranks = memory.stage_layers(spec, pp, vp)
     cands = {(c["n_dense"], c["n_moe"], c["has_embedding"], c["has_head"]): c
-             for c in memory.stage_candidates(spec, pp, vp)}
+             for c in memory.stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook else {}))}
     stage = []
     for st in ranks:
         tot = [0.0] * 6
@@ -158,6 +171,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         if st["has_head"]:
             tot[0] += head_f
             tot[1] += head_b
+        if st["has_embedding"]:
+            tot[0] += pro_f
+            tot[1] += pro_b
+            tot[2] += pro_r
         stage.append(tot)
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
     f, b, r, tpc, cpc, epc = stage[slow]

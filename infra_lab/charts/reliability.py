@@ -141,7 +141,8 @@ def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over
     if "early_deployment" in base.columns:
         base = base.filter(pl.col("early_deployment") == pl.col("early_deployment").min())
     base = base.select("gpus", "calibration", "goodput").sort("calibration", "gpus")
-    x = alt.X("gpus:Q", scale=alt.Scale(type="log"), title="GPUs [-]")
+    x = alt.X("gpus:Q", scale=alt.Scale(type="log", domain=[agg["gpus"].min(), agg["gpus"].max()], nice=False),
+              title="GPUs [-]")
     area = alt.Chart(to_altair_data(agg)).mark_area(opacity=0.25).encode(
         x=x, y=alt.Y("goodput_min:Q", title="goodput (useful / wall-clock) [-]", axis=alt.Axis(format="%")),
         y2="goodput_max:Q", color=alt.Color("calibration:N", title="calibration"),
@@ -168,7 +169,8 @@ def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
     field = sweep["field"][0]
     unit = "[-]" if field == "hot_spares" else "[s]"
     return alt.Chart(to_altair_data(sweep), title=title or f"Goodput vs {field}").mark_line(point=True).encode(
-        x=alt.X("value:Q", scale=alt.Scale(type="log"), title=f"{field} {unit}"),
+        x=alt.X("value:Q", scale=alt.Scale(type="log", domain=[sweep["value"].min(), sweep["value"].max()],
+                                           nice=False), title=f"{field} {unit}"),
         y=alt.Y("goodput:Q", title="goodput [-]", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("calibration:N", title="calibration"),
         tooltip=["calibration", alt.Tooltip("value:Q", format=",.0f"),
@@ -178,34 +180,51 @@ def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
 
 
 def fleet_check_chart(check, title: str = "Published fleet observations vs each calibration") -> alt.Chart:
-    """Published mean time between interruptions (a point, or a rule for a range or bound)
-    and each calibration's prediction, per observation, log scale.
+    """Published mean time between interruptions (a black tick for a value, a grey bar for a
+    range, a bar ending at the bound for an "at most" bound) and each calibration's
+    prediction, per observation, log scale.
 
     Parameters
     ----------
     check : frame from :func:`infra_lab.reliability.fleet_check` (observation, calibration,
         published_mtbi_h_low/high [h], predicted_mtbi_h [h])
     """
+    import math
+
     import polars as pl
 
     require_columns(check, ["observation", "calibration", "published_mtbi_h_low",
                             "published_mtbi_h_high", "predicted_mtbi_h"], "fleet_check_chart")
-    pub = check.unique("observation", keep="first", maintain_order=True).select(
+    pub = check.unique("observation", keep="first", maintain_order=True)
+    values = pl.concat([pub["published_mtbi_h_high"], pub["published_mtbi_h_low"].filter(pub["published_mtbi_h_low"] > 0),
+                        check["predicted_mtbi_h"]])
+    lo_dom = 10 ** math.floor(math.log10(float(values.min())))
+    hi_dom = 10 ** math.ceil(math.log10(float(values.max())))
+    pub = pub.select(
         "observation",
-        pl.when(pl.col("published_mtbi_h_low") > 0).then(pl.col("published_mtbi_h_low"))
-        .otherwise(pl.col("published_mtbi_h_high") / 10).alias("lo"),
-        pl.col("published_mtbi_h_high").alias("hi"))
+        pl.when(pl.col("published_mtbi_h_low") > 0).then(pl.col("published_mtbi_h_low")).otherwise(lo_dom).alias("lo"),
+        pl.col("published_mtbi_h_high").alias("hi"),
+        pl.when(pl.col("published_mtbi_h_low") == 0).then(pl.lit("at most"))
+        .when(pl.col("published_mtbi_h_low") < pl.col("published_mtbi_h_high")).then(pl.lit("range"))
+        .otherwise(pl.lit("value")).alias("published"))
     y = alt.Y("observation:N", title=None, sort=None)
-    rng = alt.Chart(to_altair_data(pub)).mark_rule(strokeWidth=6, opacity=0.35, color="black").encode(
-        y=y, x=alt.X("lo:Q", scale=alt.Scale(type="log"), title="mean time between interruptions [h]"),
-        x2="hi:Q", tooltip=["observation", alt.Tooltip("lo:Q", format=",.1f", title="published low [h]"),
-                            alt.Tooltip("hi:Q", format=",.1f", title="published high [h]")])
+    x = alt.X("lo:Q", scale=alt.Scale(type="log", domain=[lo_dom, hi_dom], nice=False),
+              axis=alt.Axis(values=[10.0 ** k for k in range(int(math.log10(lo_dom)), int(math.log10(hi_dom)) + 1)],
+                            format=",~g"),
+              title="mean time between interruptions [h]")
+    tip = ["observation", "published", alt.Tooltip("lo:Q", format=",.1f", title="published low [h]"),
+           alt.Tooltip("hi:Q", format=",.1f", title="published high [h]")]
+    data = to_altair_data(pub)
+    rng = alt.Chart(data).mark_rule(strokeWidth=7, opacity=0.35, color="black").encode(
+        y=y, x=x, x2="hi:Q", tooltip=tip)
+    tick = alt.Chart(data).mark_tick(color="black", thickness=2, size=18).encode(
+        y=y, x=alt.X("hi:Q", scale=alt.Scale(type="log", domain=[lo_dom, hi_dom], nice=False)), tooltip=tip)
     pts = alt.Chart(to_altair_data(check.select("observation", "calibration", "predicted_mtbi_h"))).mark_point(
         size=80, filled=True).encode(
-        y=y, x="predicted_mtbi_h:Q", color=alt.Color("calibration:N", title="prediction by"),
-        shape="calibration:N",
+        y=y, x=alt.X("predicted_mtbi_h:Q", scale=alt.Scale(type="log", domain=[lo_dom, hi_dom], nice=False)),
+        color=alt.Color("calibration:N", title="prediction by"), shape="calibration:N",
         tooltip=["observation", "calibration", alt.Tooltip("predicted_mtbi_h:Q", format=",.1f")])
-    return (rng + pts).properties(width=420, height=alt.Step(28), title=title)
+    return (rng + tick + pts).properties(width=440, height=alt.Step(28), title=title)
 
 
 def save_value_chart(table, title: str = "What faster saves are worth vs the baseline save time"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 import numpy as np
 
@@ -195,7 +196,8 @@ class RestartModel:
     collective_timeout_s : a hang found by the collective timeout (PyTorch default 600) [s]
     health_check_period_s : period of health checks that also find hangs [s]; inf = none
     spare_swap_s : swap in a hot-spare node and reschedule [s]
-    relaunch_s : relaunch processes, initialise collectives and data loaders [s]
+    relaunch_s : re-queue the job, relaunch processes, initialise collectives and data
+        loaders [s]
     repair_s : until a failed node is repaired [s]
     hot_spares : spare nodes held ready [-]; None = IBM's pool scaled to the cluster
         (:func:`hot_spares_for`)
@@ -297,6 +299,7 @@ def spare_availability(replace_rate_per_s: float, repair_s: float, hot_spares: i
     return float(min(1.0, math.fsum(terms)))
 
 
+@cache
 def _class_table():
     import polars as pl
 
@@ -455,23 +458,25 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
     elif method == "daly":
         tau = daly_interval_s(d, m)
     else:
-        # For n segments equal ones are best (e^{λL} is convex), so search the whole number
-        # n of T(n) ∝ n·(e^{λ(W/n+δ)} − 1) around Daly's n.
+        # For n segments equal ones are best (e^{λL} is convex), and the total
+        # T(n) ∝ n·(e^{λ(W/n+δ)} − 1) is unimodal in n: ternary search on whole numbers
+        # between 1 and 50× Daly's n (or the most segments min_interval_s allows).
         n0 = work_s / daly_interval_s(d, m)
         n_max = work_s / min_interval_s if min_interval_s > 0 else math.inf
-        lo = max(1, math.floor(n0 / 50))
-        hi = max(1, min(math.ceil(n0 * 50) + 1, n_max, 1e12))
-        if hi - lo > 200_000:
-            n = np.unique(np.round(np.geomspace(lo, hi, 200_000)))
-        else:
-            n = np.arange(lo, int(hi) + 1, dtype=float)
-        if np.isfinite(n_max):
-            n = n[n <= max(n_max, 1.0)]
-        if n.size == 0:
-            n = np.array([1.0])
-        with np.errstate(over="ignore"):
-            cost = n * np.expm1(lam * (work_s / n + ckpt_s))
-        tau = work_s / float(n[int(np.argmin(cost))])
+        lo, hi = 1, int(max(1, min(math.ceil(n0 * 50) + 1, math.floor(n_max) if math.isfinite(n_max) else 1e12, 1e12)))
+
+        def cost(n: int) -> float:
+            x = lam * (work_s / n + ckpt_s)
+            return math.inf if x > OVERFLOW_EXPONENT else n * math.expm1(x)
+
+        while hi - lo > 2:
+            m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
+            if cost(m1) < cost(m2):
+                hi = m2
+            else:
+                lo = m1
+        best = min(range(lo, hi + 1), key=cost)
+        tau = work_s / best
     return float(min(max(tau, min_interval_s), work_s))
 
 
@@ -548,6 +553,10 @@ def _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save):
     from ..scenario import Scenario
 
     if checkpoint is not None:
+        from ..training import Estimate
+
+        if isinstance(checkpoint, Estimate):  # the training model's byte count, evenly sharded
+            return float(checkpoint.checkpoint_bytes)
         return checkpoint
     if model is not None:
         if isinstance(model, Scenario):
@@ -578,8 +587,9 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     ----------
     hardware : Scenario, HardwareConfig or [hardware] dict
     work_hours : failure-free run time [h] (e.g. :func:`infra_lab.reliability.run_hours`)
-    checkpoint : :class:`infra_lab.memory.CheckpointSize` or bytes; default from ``model``
-        or the Scenario (:func:`infra_lab.memory.checkpoint_bytes`)
+    checkpoint : :class:`infra_lab.memory.CheckpointSize`, an ``il.estimate`` result (its
+        ``checkpoint_bytes``, evenly sharded) or bytes; default from ``model`` or the Scenario
+        (:func:`infra_lab.memory.checkpoint_bytes`)
     model : Scenario, ModelSpec or preset name; a preset is sharded data-parallel over all GPUs
     optimizer, save : see :func:`infra_lab.memory.checkpoint_bytes`
     storage, mode, save_speedup, write_GBps_per_node, fixed_overhead_s : see

@@ -280,6 +280,14 @@ def component_rates(calibration: str = "llama3", *, reading: str = "count",
     events_c / (units_c × 1,296 h), so the reference cluster's MTBI is 1,296 h / 419 = 3.09 h
     by construction; for ``fleet`` the 1,024-GPU reference gets 7.9 h by construction.
     """
+    choice("calibration", calibration, calibration_names())
+    choice("reading", reading, READINGS)
+    choice("hbm_basis", hbm_basis, HBM_BASES)
+    return _component_rates(calibration, reading, hbm_basis)
+
+
+@cache
+def _component_rates(calibration: str, reading: str, hbm_basis: str):
     import polars as pl
 
     cal = _calibration(calibration)

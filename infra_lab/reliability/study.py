@@ -75,19 +75,15 @@ def scale_scenario(scenario, gpus: int):
 
 def market_price_usd_per_gpu_hour(accelerator: str = "MI300X",
                                   term: str = "on-demand") -> tuple[float, str]:
-    """Median listed cloud price [USD/GPU-h] over the providers of economics' price table,
-    and where it came from. Unknown accelerators or terms raise; no fallback price.
-
-    Uses :func:`infra_lab.economics.rental_prices` (the one price lookup).
+    """The cloud price of a GPU-hour [USD/GPU-h] from economics' one lookup
+    (:func:`infra_lab.economics.cloud_price`, the median of the providers' current offers),
+    and a line saying where it came from. Unknown accelerators or terms raise; no fallback.
     """
     from .. import economics
 
-    t = economics.rental_prices(accelerator, term=term)
-    if t.height == 0:
-        raise ValidationError(f"no {term} price for {accelerator!r} in the price table")
-    acc = t["accelerator"][0]
-    return float(t["price_usd_per_gpu_hour"].median()), (
-        f"median of {t.height} {term} {acc} prices (il.economics.rental_prices)")
+    price = economics.cloud_price(accelerator, term)
+    n = economics.cloud_price_rows(accelerator, term).height
+    return float(price), f"median of {n} current {term} offers, il.economics.cloud_price"
 
 
 def _summary_row(p: RunPlan, **extra) -> dict:

@@ -1,0 +1,553 @@
+"""Serving kernel (numba): one engine step of an LLM deployment under continuous batching.
+
+:func:`serve_kernel` evaluates an array of serving configurations in parallel (``prange``);
+each row of ``cfg`` is one configuration (layout ``K_*`` below), and ``out`` receives the
+results (layout ``O_*``) and the time breakdown of an average engine cycle (``B_*``). The
+plain-Python reference that shares no code with this file is
+:func:`infra_lab.serving._reference_one` (written from the formulas in
+``docs/serving.md``); the tests check that both give the same numbers.
+
+Hardware numbers, model sizes and software-stack factors come in as arguments:
+
+``M``     float64 model vector (``M_*``): sizes, parameter groups, attention dims.
+``H``     float64 hardware/stack vector (``H_*``): peaks, HBM, stack factors.
+``wins``  float64 array of the attention span of each attention layer (0 = full).
+``imb_a``  float64 [max ep + 1]: c_ep of the busiest-rank MoE load 1 + c_ep/√(tokens per rank),
+          from :func:`infra_lab.compute.moe_load_imbalance`.
+``ne_n, ne_k`` float64 [n_tp, n_gemm]: n and k of every non-expert GEMM at each TP size
+          (``tp_index[tp]`` gives the row), from :func:`infra_lab.compute.gemm_records`;
+          ``ne_cls`` int64 [n_gemm] (0 attention projection, 1 MLP / shared expert / router /
+          MTP projection, 3 LM head), ``ne_cnt`` float64 [n_gemm]: how many times it runs per
+          forward (layers of its kind; 1 for the head), ``ne_mtp`` float64 [n_gemm]: times per
+          MTP draft pass (the model's MTP modules).
+``ex_n, ex_k`` float64 [n_etp, n_ex]: routed-expert GEMMs at each expert-TP size
+          (``etp_index[etp]``).
+``P``     the collective parameter vector of :func:`infra_lab.collectives.collective_time_params`;
+          every all-reduce, all-to-all and send/recv goes through
+          :func:`infra_lab._kernels.fabric.best_collective`.
+``g0, g1, g2`` the GEMM-model argument tuples (:meth:`infra_lab.compute.GemmModel.args`) for
+          BF16, FP8 and FP4 compute; GEMM efficiencies come from
+          :func:`infra_lab._kernels.gemm.gemm_kernel` (memoized per parallel block).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from . import fabric as kf
+from . import gemm as kg
+
+# ---------------------------------------------------------------------------------------
+# configuration row (cfg[i, K_*])
+# ---------------------------------------------------------------------------------------
+K_TP, K_PP, K_DP, K_EP, K_DPA, K_WPREC, K_KVPREC, K_MTPK, K_ACC = range(9)
+K_CONC, K_IN, K_OUT, K_CHUNK, K_ENC, K_NPROMPTS, K_STATIC = range(9, 16)
+N_K = 16
+# weight precision codes: 0 bf16, 1 fp8, 2 fp4 (the platform's block format)
+
+# ---------------------------------------------------------------------------------------
+# model vector
+# ---------------------------------------------------------------------------------------
+(M_HIDDEN, M_HEADS, M_KV_HEADS, M_MLA, M_KV_EL, M_DQ_DEC, M_DV_DEC, M_DQ_PRE, M_DV_PRE,
+ M_N_DENSE, M_N_MOE, M_EXPERTS, M_TOPK, M_P_REST, M_P_EMBHEAD, M_P_EXPERT, M_P_MTP,
+ M_EXPERT_NATIVE_B, M_VOCAB, M_MTP_MOE, M_P_MTP_EXP) = range(21)
+N_M = 21
+
+# ---------------------------------------------------------------------------------------
+# hardware + stack vector
+# ---------------------------------------------------------------------------------------
+(H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
+ H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
+ H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_ENC_EFF, H_DISPATCH_B, H_MAX_SEQS) = range(20)
+N_H = 20
+
+# ---------------------------------------------------------------------------------------
+# outputs: results then the breakdown of an average cycle [s]
+# ---------------------------------------------------------------------------------------
+(O_OUT_TPS, O_TOTAL_TPS, O_OUT_TPS_GPU, O_TTFT, O_TPOT, O_TPS_USER, O_E2E, O_MEM_GPU,
+ O_FITS, O_MAX_CONC, O_PREFILL_FRAC, O_CYCLE, O_RUNNING, O_KV_LIMITED, O_WEIGHTS_GPU,
+ O_KV_GPU) = range(16)
+(B_ATTN_GEMM, B_MLP_GEMM, B_EXPERT_GEMM, B_HEAD, B_ATT_DEC, B_ATT_PRE, B_TP_COMM, B_EP_COMM,
+ B_PP_P2P, B_LAYER_OVH, B_STEP_OVH, B_MTP, B_ENCODER) = range(13)
+N_B = 13
+N_RES = 16
+N_OUT = N_RES + N_B
+OUT_NAMES = ("output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu", "ttft_s",
+             "tpot_s", "tokens_per_s_per_user", "e2e_latency_s", "memory_per_gpu_bytes", "fits",
+             "max_concurrency", "prefill_time_fraction", "cycle_s", "running_requests", "kv_limited",
+             "weights_per_gpu_bytes", "kv_cache_per_gpu_bytes")
+BREAKDOWN_NAMES = ("attention_gemm", "mlp_gemm", "expert_gemm", "lm_head", "attention_decode",
+                   "attention_prefill", "tp_comm", "ep_comm", "pp_p2p", "layer_overhead",
+                   "step_overhead", "mtp_draft", "encoder")
+
+
+FIXED_POINT_PASSES = 3
+"""Passes of the closed-loop fixed point (decoding requests vs cycle time); the share still
+in prefill converges geometrically, and three passes leave < 1e-5 relative in every case of
+tests/test_serving.py (long prompts with 2-token outputs included)."""
+
+CACHE_BITS = 14
+"""Each thread's memo of GEMM efficiencies and collective times has 2**CACHE_BITS slots."""
+
+
+@njit(cache=True)
+def _key(kind, slot):
+    """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 collective) and slot
+    (< 65536); the caller adds a batch count (< 1024) and shifts in 30 bits of token count."""
+    return (kind * 65536 + slot) * 1024
+
+
+@njit(cache=True)
+def _slot(ck, key):
+    """Hash slot of ``key`` in a memo of power-of-two size."""
+    x = (key ^ (key >> 29)) * 1000003
+    return (x ^ (x >> 32)) & (ck.shape[0] - 1)
+
+
+@njit(cache=True)
+def _gemm_time(m, n, k, b, cprec, wbytes, H, ck, cv, key_base):
+    """Roofline time of b GEMMs (m×k)·(k×n) with weights of ``wbytes`` per element [s], or
+    -1 when the efficiency is not yet in the memo (the caller runs :func:`_gemm_fill`).
+
+    The compute model's efficiency is taken at the integer shape (ceil of each dimension)
+    and memoized per block under ``key_base`` + (batch, m); the roofline uses the real m."""
+    if m <= 0.0 or n <= 0.0 or k <= 0.0 or b <= 0.0:
+        return 0.0
+    mi = max(1, int(math.ceil(m - 1e-9)))
+    bi = max(1, int(math.ceil(b - 1e-9)))
+    key = ((key_base + bi) << 30) + mi
+    h = _slot(ck, key)
+    if ck[h] != key:
+        return -1.0
+    if cprec == 2:
+        peak = H[H_PEAK_FP4]
+    elif cprec == 1:
+        peak = H[H_PEAK_FP8]
+    else:
+        peak = H[H_PEAK_BF16]
+    t_c = 2.0 * m * n * k * b / (peak * cv[h]) * H[H_GEMM_SCALE]
+    t_m = b * (n * k * wbytes + m * (n + k) * 2.0) / H[H_BW_EFF] * H[H_MEM_SCALE]
+    return t_c if t_c > t_m else t_m
+
+
+@njit(cache=True)
+def _gemm_fill(m, n, k, b, cprec, ck, cv, key_base, g0, g1, g2, scr):
+    """Compute the compute model's efficiency of one GEMM shape and memoize it."""
+    sm, sn, sk, sb, se, st = scr
+    sm[0] = max(1, int(math.ceil(m - 1e-9)))
+    sn[0] = max(1, int(math.ceil(n - 1e-9)))
+    sk[0] = max(1, int(math.ceil(k - 1e-9)))
+    sb[0] = max(1, int(math.ceil(b - 1e-9)))
+    if cprec == 2:
+        kg.gemm_kernel(sm, sn, sk, sb, *g2, se, st)
+    elif cprec == 1:
+        kg.gemm_kernel(sm, sn, sk, sb, *g1, se, st)
+    else:
+        kg.gemm_kernel(sm, sn, sk, sb, *g0, se, st)
+    key = ((key_base + sb[0]) << 30) + sm[0]
+    h = _slot(ck, key)
+    ck[h] = key
+    cv[h] = se[0]
+
+
+@njit(cache=True)
+def _collective(op, tokens, bytes_per_token, n, k, P, ck, cv):
+    """best_collective for a message of ceil(tokens) whole tokens, memoized per block [s]."""
+    ti = max(1, int(math.ceil(tokens - 1e-9)))
+    key = (_key(2, op * 8192 + n) << 30) + ti
+    h = _slot(ck, key)
+    if ck[h] == key:
+        return cv[h]
+    t = kf.best_collective(op, -1, ti * bytes_per_token, n, k, P)[0]
+    ck[h] = key
+    cv[h] = t
+    return t
+
+
+@njit(cache=True)
+def _imbalance(tokens, ep, c_ep):
+    """Busiest expert-parallel rank's routed rows over the mean [-]: 1 + c_ep/√(tokens/ep),
+    the normal closed form of :func:`infra_lab.compute.moe_load_imbalance` (whose constant
+    c_ep the caller takes from that function), capped at ep (everything on one rank)."""
+    if ep <= 1 or tokens <= 0.0:
+        return 1.0
+    f = 1.0 + c_ep / math.sqrt(tokens / ep)
+    return f if f < ep else float(ep)
+
+
+@njit(cache=True)
+def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp, dpa, pp,
+             cprec, wb, wbe, kvb, tpi, etpi, imb_c, ne_n, ne_k, ne_cls, ne_cnt, ex_n, ex_k, P,
+             g0, g1, g2, ck, cv, scr):
+    """Add w × the components of one forward over every layer into acc [s].
+
+    mm tokens in the forward (per micro-batch), of which dd decode tokens from nseq
+    sequences and pre prefill tokens; span_sum / lw_sum: attention spans summed over layers
+    for prefill / decode tokens [tokens]. Only GEMM, attention, communication and per-layer
+    overhead; the caller adds the LM head multiplicity, step overhead, MTP and encoder.
+    """
+    if mm <= 0.0:
+        return
+    h = M[M_HIDDEN]
+    n_dense = M[M_N_DENSE]
+    n_moe = M[M_N_MOE]
+    n_layers = n_dense + n_moe
+    # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head)
+    for j in range(ne_cls.shape[0]):
+        cls = ne_cls[j]
+        mg = mm if cls != 3 else (dd if dd > 0.0 else 1.0)
+        kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+        t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
+        if t < 0.0:
+            _gemm_fill(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr)
+            t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
+        if cls == 3:
+            if dd > 0.0:
+                acc[B_HEAD] += w * ne_cnt[j] * t * pp
+        elif cls == 0:
+            acc[B_ATTN_GEMM] += w * ne_cnt[j] * t
+        else:
+            acc[B_MLP_GEMM] += w * ne_cnt[j] * t
+    # routed experts
+    if n_moe > 0.0:
+        E = M[M_EXPERTS]
+        k_top = M[M_TOPK]
+        tok = mm * (dp if dpa else 1.0)
+        u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
+        rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
+        bb = max(1.0, math.floor(u + 0.5))
+        me = max(1.0, math.ceil(rows / bb - 1e-9))
+        t = 0.0
+        for j in range(ex_n.shape[1]):
+            kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
+            te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+            if te < 0.0:
+                _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr)
+                te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+            t += te
+        acc[B_EXPERT_GEMM] += w * n_moe * t
+    # attention core: decode reads the KV cache, prefill is compute
+    hq = M[M_HEADS] / tp
+    if M[M_MLA] > 0.0:
+        shard = 1.0
+    else:
+        shard = min(float(tp), M[M_KV_HEADS])
+    if dd > 0.0:
+        fl = dd * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_sum
+        by = nseq * M[M_KV_EL] * kvb / shard * lw_sum
+        t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
+        t_m = by / H[H_BW_EFF] * H[H_MEM_SCALE]
+        acc[B_ATT_DEC] += w * (t_c if t_c > t_m else t_m)
+    if pre > 0.0:
+        fl = pre * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span_sum
+        acc[B_ATT_PRE] += w * fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE])
+    # communication
+    dom = int(H[H_DOMAIN])
+    if tp > 1:
+        kk = tp if tp <= dom else dom
+        ar = _collective(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
+        if dpa:
+            n_ar = n_layers + n_dense  # attention of every layer + the dense layers' MLP
+        else:
+            n_ar = 2.0 * n_layers
+        acc[B_TP_COMM] += w * n_ar * ar * H[H_COMM_SCALE]
+    if dpa and n_moe > 0.0:
+        n_ep = tp * dp
+        kk = n_ep if n_ep <= dom else dom
+        a2a = _collective(kf.OP_ALL_TO_ALL, mm, M[M_TOPK] * h * H[H_DISPATCH_B], n_ep, kk, P, ck, cv)
+        acc[B_EP_COMM] += w * 2.0 * n_moe * a2a * H[H_COMM_SCALE]
+    acc[B_LAYER_OVH] += w * n_layers * H[H_LAYER_OVH]
+
+
+@njit(cache=True)
+def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
+           ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr):
+    """Add w × one engine cycle (every micro-batch through every stage) into acc [s]."""
+    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c = plan
+    ppf = float(pp)
+    mm = (dd + pre) / ppf
+    _forward(acc, w, mm, dd / ppf, nseq / ppf, pre / ppf, span_sum, lw_sum, M, H, tp, ep,
+             etp, dp, dpa, pp, cprec, wb, wbe, kvb, tpi, etpi, imb_c, ne_n, ne_k, ne_cls, ne_cnt, ex_n,
+             ex_k, P, g0, g1, g2, ck, cv, scr)
+    if pp > 1:
+        within = tp * pp <= H[H_DOMAIN]
+        p2p = _collective(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, 2, 2 if within else 1, P, ck, cv)
+        acc[B_PP_P2P] += w * ppf * p2p * H[H_COMM_SCALE]
+    acc[B_STEP_OVH] += w * H[H_STEP_OVH]
+    if mtpk > 0 and nseq > 0.0:
+        # the draft module: one decoder layer + the LM head on one token per sequence, mtpk times
+        nb = nseq / ppf
+        t = 0.0
+        for j in range(ne_cls.shape[0]):
+            if ne_mtp[j] > 0.0:
+                kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+                tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
+                if tg < 0.0:
+                    _gemm_fill(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr)
+                    tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
+                t += ne_mtp[j] * tg
+        if M[M_MTP_MOE] > 0.0:
+            E = M[M_EXPERTS]
+            k_top = M[M_TOPK]
+            tok = nb * (dp if dpa else 1.0)
+            u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
+            rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
+            bb = max(1.0, math.floor(u + 0.5))
+            me = max(1.0, math.ceil(rows / bb - 1e-9))
+            for j in range(ex_n.shape[1]):
+                kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
+                te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+                if te < 0.0:
+                    _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr)
+                    te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+                t += te
+        acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
+
+
+@njit(cache=True)
+def _win_sum(L, wins):
+    """Σ over attention layers of min(L, window) (window 0 = full) [tokens]."""
+    s = 0.0
+    for i in range(wins.shape[0]):
+        x = wins[i]
+        s += L if (x <= 0.0 or L < x) else x
+    return s
+
+
+@njit(cache=True)
+def _span_sum(n_in, wins):
+    """Σ over attention layers of the mean causal span of a prompt of I = n_in tokens
+    [tokens]: I/2 for full layers, (W²/2 + (I − W)·W)/I for a window W < I."""
+    s = 0.0
+    for i in range(wins.shape[0]):
+        W = wins[i]
+        if W <= 0.0 or n_in <= W:
+            s += n_in / 2.0
+        else:
+            s += (W * W / 2.0 + (n_in - W) * W) / n_in
+    return s
+
+
+@njit(cache=True)
+def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+         ex_n, ex_k, P, g0, g1, g2, ck, cv):
+    row = cfg[i]
+    tp = int(row[K_TP])
+    pp = int(row[K_PP])
+    dp = int(row[K_DP])
+    ep = int(row[K_EP])
+    dpa = row[K_DPA] > 0.5
+    wprec = int(row[K_WPREC])
+    kvb = 2.0 if row[K_KVPREC] < 0.5 else 1.0
+    mtpk = int(row[K_MTPK])
+    a = row[K_ACC]
+    C = row[K_CONC]
+    n_in = row[K_IN]
+    n_out = row[K_OUT]
+    chunk = row[K_CHUNK] if row[K_CHUNK] > 0.0 else H[H_CHUNK]
+    enc = row[K_ENC]
+    n_prompts = row[K_NPROMPTS]
+    static = row[K_STATIC] > 0.5
+    gpus = float(tp * pp * dp)
+    etp = (tp * dp if dpa else tp) // ep
+    # precisions: weight bytes and the GEMM compute precision the hardware offers
+    if wprec == 2:
+        wb = H[H_FP4_BYTES]
+        cprec = 2 if H[H_PEAK_FP4] > 0.0 else 0
+    elif wprec == 1:
+        wb = 1.0
+        cprec = 1 if H[H_PEAK_FP8] > 0.0 else 0
+    else:
+        wb = 2.0
+        cprec = 0
+    wbe = wb
+    if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
+        wbe = M[M_EXPERT_NATIVE_B]
+    plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep])
+    scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
+           np.empty(1), np.empty(1))
+
+    # ---------------- memory per GPU
+    p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
+    p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
+    weights = ((M[M_P_REST] + p_mtp) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
+        + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
+    shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
+    l_avg = n_in + n_out / 2.0
+    kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
+    usable = H[H_MEM_UTIL] * H[H_HBM_BYTES] - weights
+    B = C / dp
+    if usable > 0.0 and kv_req > 0.0:
+        bmax = math.floor(usable / kv_req)
+    elif usable > 0.0:
+        bmax = 1e18
+    else:
+        bmax = 0.0
+    fits = bmax >= 1.0
+    if bmax > H[H_MAX_SEQS]:
+        bmax = H[H_MAX_SEQS]
+    b_run = B if (B <= bmax or not fits) else bmax
+    kv_gpu = b_run * kv_req
+    mem = weights + kv_gpu + (1.0 - H[H_MEM_UTIL]) * H[H_HBM_BYTES]
+
+    # ---------------- tokens per step
+    V = 1.0 + mtpk
+    if mtpk > 0:
+        E = (1.0 - a ** (mtpk + 1)) / (1.0 - a) if a < 1.0 else V
+    else:
+        E = 1.0
+    D = b_run * V
+    lw_dec = _win_sum(l_avg, wins)
+    span = _span_sum(n_in, wins)
+
+    acc = np.zeros(N_B)
+    mixed = H[H_MIXED] > 0.5
+    t_enc = enc / (tp * pp * H[H_PEAK_BF16] * H[H_ENC_EFF]) if enc > 0.0 else 0.0
+    if static:
+        # all b_run prompts prefilled together (in chunk-sized forwards), then decoded together;
+        # the breakdown is then the seconds of one whole batch (it sums to e2e)
+        mc = min(chunk, b_run * n_in)
+        n_pre = b_run * n_in / mc
+        tmp = np.zeros(N_B)
+        _cycle(tmp, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+        ttft = n_pre * tmp.sum() + b_run * t_enc
+        t0 = np.zeros(N_B)
+        _cycle(t0, 1.0, D, b_run, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+        t_dec = t0.sum()
+        tpot = t_dec / E
+        n_dec = (n_out - 1.0) / E
+        e2e = ttft + n_dec * t_dec
+        out_tps = dp * b_run * n_out / e2e
+        prefill_frac = ttft / e2e
+        for j in range(N_B):
+            acc[j] = n_pre * tmp[j] + n_dec * t0[j]
+        acc[B_ENCODER] += b_run * t_enc
+        cycle = e2e
+    else:
+        # closed loop: b_run requests in service; a fixed point between the cycle time and how
+        # many of them are decoding (the others are in their prefill):
+        #   T = ttft_run + (n_out − 1)·tpot, r = b_run / T (requests per second),
+        #   decoding = r·(n_out − 1)·tpot, prompt tokens per cycle = r·n_in·cycle
+        b_dec = b_run
+        p_tok = b_run * n_in * E / n_out
+        cycle = 0.0
+        t_serve = 0.0
+        ttft_run = 0.0
+        prefill_frac = 0.0
+        t0 = np.zeros(N_B)
+        t1 = np.zeros(N_B)
+        tq = np.zeros(N_B)
+        for _it in range(FIXED_POINT_PASSES):
+            D = b_dec * V
+            acc[:] = 0.0
+            prompts = p_tok / n_in  # new requests per cycle
+            if mixed:
+                room = chunk - D
+                if room < 1.0:
+                    room = 1.0
+                if p_tok >= room:
+                    c_tok = p_tok
+                    f = 1.0
+                else:
+                    c_tok = min(room, max(p_tok, n_in))
+                    f = p_tok / c_tok
+                t1[:] = 0.0
+                _cycle(t1, 1.0, D, b_dec, c_tok, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                t0[:] = 0.0
+                _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                for j in range(N_B):
+                    acc[j] = f * t1[j] + (1.0 - f) * t0[j]
+                acc[B_ENCODER] += prompts * t_enc
+                cycle = acc.sum()
+                s1 = t1.sum()
+                s0 = t0.sum()
+                ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc
+                prefill_frac = (f * (s1 - s0) + prompts * t_enc) / cycle
+            else:
+                m_pre = min(chunk, max(n_in, p_tok))
+                tq[:] = 0.0
+                _cycle(tq, 1.0, 0.0, 0.0, m_pre, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                t0[:] = 0.0
+                _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                r_pre = p_tok / m_pre
+                for j in range(N_B):
+                    acc[j] = t0[j] + r_pre * tq[j]
+                acc[B_ENCODER] += prompts * t_enc
+                cycle = acc.sum()
+                s_p = tq.sum()
+                ttft_run = 0.5 * t0.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc
+                prefill_frac = (r_pre * s_p + prompts * t_enc) / cycle
+            tpot = cycle / E
+            t_serve = ttft_run + (n_out - 1.0) * tpot
+            rate = b_run / t_serve
+            if _it == FIXED_POINT_PASSES - 1:
+                break
+            b_dec = rate * (n_out - 1.0) * tpot
+            p_tok = rate * n_in * cycle
+        tpot = cycle / E
+        out_tps = dp * b_run * n_out / t_serve
+        wait = 0.0
+        if b_run < B:
+            wait = t_serve * (B / b_run - 1.0)
+        burst = 0.0
+        if n_prompts > 0.0:
+            mc = min(chunk, b_run * n_in)
+            tb = np.zeros(N_B)
+            _cycle(tb, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+            burst = (C / n_prompts) * 0.5 * b_run * n_in / mc * tb.sum()
+        ttft = ttft_run + wait + burst
+        e2e = ttft + (n_out - 1.0) * tpot
+
+    o = out[i]
+    o[O_OUT_TPS] = out_tps
+    o[O_TOTAL_TPS] = out_tps * (n_in + n_out) / n_out
+    o[O_OUT_TPS_GPU] = out_tps / gpus
+    o[O_TTFT] = ttft
+    o[O_TPOT] = tpot
+    o[O_TPS_USER] = 1.0 / tpot
+    o[O_E2E] = e2e
+    o[O_MEM_GPU] = mem
+    o[O_FITS] = 1.0 if fits else 0.0
+    o[O_MAX_CONC] = bmax * dp if bmax < 1e17 else 1e18
+    o[O_PREFILL_FRAC] = prefill_frac
+    o[O_CYCLE] = cycle
+    o[O_RUNNING] = b_run * dp
+    o[O_KV_LIMITED] = 1.0 if (fits and b_run < B) else 0.0
+    o[O_WEIGHTS_GPU] = weights
+    o[O_KV_GPU] = kv_gpu
+    for j in range(N_B):
+        o[N_RES + j] = acc[j]
+
+
+@njit(cache=True, parallel=True)
+def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+                 ex_n, ex_k, P, g0, g1, g2, keys, vals):
+    """Fill ``out[i]`` (:data:`N_OUT` floats) for every configuration row ``cfg[i]``.
+
+    The rows are split into ``keys.shape[0]`` contiguous blocks run in parallel; block b
+    memoizes GEMM efficiencies and collective times in ``keys[b]``/``vals[b]`` (int64 -1 /
+    float64 slots, 2**CACHE_BITS each), so no two threads share a memo.
+    """
+    n = cfg.shape[0]
+    nb = keys.shape[0]
+    for b in prange(nb):
+        lo = b * n // nb
+        hi = (b + 1) * n // nb
+        for i in range(lo, hi):
+            _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+                 ex_n, ex_k, P, g0, g1, g2, keys[b], vals[b])
+
+
+def memo(blocks):
+    """Memo arrays for :func:`serve_kernel` with ``blocks`` parallel blocks."""
+    return np.full((blocks, 1 << CACHE_BITS), -1, np.int64), np.zeros((blocks, 1 << CACHE_BITS))

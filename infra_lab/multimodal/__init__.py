@@ -1,0 +1,56 @@
+"""Multimodal models (issue 20): vision/audio encoders + language models, their token math,
+sequence packing, training step time and memory for a data mix, and encoder prefill for
+serving. The derivations are in docs/multimodal.md.
+
+>>> from infra_lab import multimodal as mm
+>>> mm.system("qwen2.5-vl-7b").params_total
+8292166656
+"""
+
+from .compute import ENCODER_PRECISION, cross_ops, encoder_activation_bytes, encoder_ops, encoder_tp
+from .packing import (
+    PACKINGS,
+    DataMix,
+    PackingStats,
+    mix_parameter,
+    mix_parameters,
+    pack,
+    packing_stats,
+    sample_stream,
+)
+from .specs import (
+    ENCODER_FIELDS,
+    MODALITIES,
+    PROJECTORS,
+    SYSTEM_KEYS,
+    EncoderSpec,
+    MultimodalSpec,
+    encoder,
+    encoder_names,
+    encoders,
+    is_multimodal_table,
+    is_system_name,
+    resolve_model,
+    split_model_table,
+    system,
+    system_names,
+    systems,
+)
+from .training import (
+    PROLOGUE_NAMES,
+    MultimodalEstimate,
+    TrainingHook,
+    estimate,
+    example_scenario,
+    training_hook,
+)
+
+__all__ = [
+    "ENCODER_FIELDS", "MODALITIES", "PROJECTORS", "SYSTEM_KEYS", "EncoderSpec", "MultimodalSpec",
+    "encoder", "encoder_names", "encoders", "is_multimodal_table", "is_system_name", "resolve_model",
+    "split_model_table", "system", "system_names", "systems",
+    "PACKINGS", "DataMix", "PackingStats", "mix_parameter", "mix_parameters", "pack", "packing_stats",
+    "sample_stream",
+    "ENCODER_PRECISION", "cross_ops", "encoder_activation_bytes", "encoder_ops", "encoder_tp",
+    "PROLOGUE_NAMES", "MultimodalEstimate", "TrainingHook", "estimate", "example_scenario", "training_hook",
+]

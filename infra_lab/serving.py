@@ -1,0 +1,1112 @@
+"""Serving: throughput, latency, memory and cost of LLM inference under continuous batching.
+
+``il.serve(scenario)`` answers one serving Scenario (a ``[serving]`` table in place of
+``[training]``/``[parallelism]``); ``il.serve_search(scenario, ...)`` evaluates every
+consistent tp/ep/dp/pp split, precision and concurrency on the scenario's GPUs and returns
+the throughput–interactivity Pareto front. The model (formulas in ``docs/serving.md``):
+
+* **An engine cycle** at steady state carries the decode tokens of every running request
+  (``1 + draft`` tokens each with MTP) and, on average, ``B·I·E/O`` prompt tokens (the
+  prompts of the requests that replace finished ones). Engines that mix prefill chunks into
+  decode steps (vLLM V1, TensorRT-LLM, ATOM) run a fraction of their steps with a chunk of
+  up to ``chunk_tokens − decode tokens`` prompt tokens; SGLang (by default) runs prefill
+  forwards of their own that pause decoding.
+* **One forward** on a GPU of the critical path: every GEMM of the model's op list
+  (:func:`infra_lab.compute.gemm_records`) timed as a roofline with the compute model's GEMM efficiency
+  (:func:`infra_lab._kernels.gemm.gemm_kernel`, the kernel behind
+  :func:`infra_lab.compute.gemm_efficiencies`) and the weight bytes of the storage format
+  (weight-only quantization where the GPU lacks the format's tensor cores); routed experts
+  as a grouped GEMM over the *expected number of distinct experts* the batch touches on the
+  busiest expert-parallel rank, ``E/ep·(1 − (1 − k/E)^T)``; decode attention reading each
+  sequence's KV cache (sliding windows applied), prefill attention as causal FLOPs; the
+  per-layer TP all-reduce or, with DP attention, the EP all-to-all (dispatch and combine)
+  through :func:`infra_lab._kernels.fabric.best_collective` (the kernel of
+  ``il.collective``); a per-layer and a per-step overhead (the engine's stack factors).
+* **Latency**: TPOT = cycle / tokens per step per request; TTFT = half a cycle of waiting
+  plus the steps that carry the prompt's chunks (plus the queueing when more requests are
+  in flight than the KV cache holds, by Little's law, and the first wave of a finite
+  benchmark); e2e = TTFT + (O − 1)·TPOT.
+* **Memory** per GPU: weights (storage format, split over tp·pp; experts over ep·expert-tp),
+  KV cache of the running requests at their mean context ``I + O/2`` (paged allocation),
+  and ``1 − memory_utilization`` of HBM for activations and runtime. ``max_concurrency`` is
+  the number of requests whose mean KV fits (capped by the engine's max_num_seqs).
+
+All factors are named parameters of the serving stacks in ``data/stacks.csv``
+(``<engine>-<platform>``); hardware numbers come from the catalog and the compute model.
+This is a steady-state model: it does not simulate request arrivals one by one, prefix
+caching or disaggregated prefill/decode.
+
+Examples
+--------
+>>> import infra_lab as il
+>>> sc = {"model": {"preset": "llama3.3-70b"},
+...       "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 8},
+...       "serving": {"engine": "vllm", "weight_precision": "fp8", "tp": 8, "concurrency": 64,
+...                   "input_tokens": 1024, "output_tokens": 1024}}
+>>> r = il.serve(sc)
+>>> r.fits, r.output_tokens_per_s > 0, r.ttft_s < r.e2e_latency_s
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from . import catalog
+from .catalog import Col
+from .errors import ValidationError, unknown
+from .scenario import Scenario, ServingConfig
+
+__all__ = [
+    "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
+    "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
+]
+
+OBJECTIVES = {  # name -> True when larger is better
+    "output_tokens_per_s": True, "output_tokens_per_s_per_gpu": True, "total_tokens_per_s": True,
+    "tokens_per_s_per_user": True, "ttft_s": False, "tpot_s": False, "e2e_latency_s": False,
+    "usd_per_million_output_tokens": False, "usd_per_million_tokens": False,
+}
+"""Objectives of :func:`serve_search`."""
+
+BREAKDOWN = (
+    "attention_gemm", "mlp_gemm", "expert_gemm", "lm_head", "attention_decode", "attention_prefill",
+    "tp_comm", "ep_comm", "pp_p2p", "layer_overhead", "step_overhead", "mtp_draft", "encoder",
+)
+"""Components of :attr:`ServeResult.breakdown` [s per engine cycle; per batch when static]."""
+
+_WPREC = ("bf16", "fp8", "fp4")
+_KVPREC = ("bf16", "fp8")
+_PARAM_SCHEMA = {
+    "parameter": Col("str", required=True), "value": Col("float", required=True),
+    "unit": Col("str", required=True),
+    "basis": Col("str", required=True, choices=("measured", "derived", "fitted", "assumption")),
+}
+
+
+@functools.cache
+def _parameters() -> dict[str, float]:
+    t = catalog.read_table(catalog.DATA_DIR / "serving" / "parameters.csv", _PARAM_SCHEMA)
+    return dict(zip(t["parameter"].to_list(), (float(v) for v in t["value"]), strict=True))
+
+
+def parameter(name: str) -> float:
+    """A stack-independent serving default from data/serving/parameters.csv.
+
+    Examples
+    --------
+    >>> parameter("mtp_acceptance")
+    0.85
+    """
+    p = _parameters()
+    if name not in p:
+        raise unknown("serving parameter", name, p, where="data/serving/parameters.csv")
+    return p[name]
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServeResult:
+    """What one serving deployment delivers (all per deployment unless named per GPU).
+
+    Attributes
+    ----------
+    output_tokens_per_s, total_tokens_per_s : generated / prompt + generated tokens [tokens/s]
+    output_tokens_per_s_per_gpu, total_tokens_per_s_per_gpu : the same per GPU [tokens/s]
+    ttft_s : mean time to first token [s]; tpot_s : mean time per output token [s]
+    tokens_per_s_per_user : 1 / tpot_s, the interactivity a user sees [tokens/s]
+    e2e_latency_s : mean request latency = ttft + (output_tokens − 1)·tpot [s]
+    memory_per_gpu_bytes : weights + KV cache of the running requests + the runtime reserve [B]
+    weights_per_gpu_bytes, kv_cache_per_gpu_bytes : the parts [B]
+    fits : the weights and at least one request's KV cache fit (the deployment runs)
+    max_concurrency : requests whose KV cache fits at once across the deployment [-]
+    kv_limited : more requests in flight than fit; the rest queue (their wait is in ttft_s)
+    running_requests : requests decoding at once [-]
+    prefill_time_fraction : share of GPU time spent on prompts (and encoders) [-]
+    cycle_s : time of an average engine cycle [s] (of the whole batch when static)
+    gpus : GPUs of the deployment; stack : the software stack used
+    breakdown : polars DataFrame component, seconds [s per cycle], fraction
+    """
+
+    scenario: Scenario = field(repr=False)
+    stack: str
+    gpus: int
+    output_tokens_per_s: float
+    total_tokens_per_s: float
+    output_tokens_per_s_per_gpu: float
+    total_tokens_per_s_per_gpu: float
+    ttft_s: float
+    tpot_s: float
+    tokens_per_s_per_user: float
+    e2e_latency_s: float
+    memory_per_gpu_bytes: float
+    weights_per_gpu_bytes: float
+    kv_cache_per_gpu_bytes: float
+    fits: bool
+    max_concurrency: int
+    kv_limited: bool
+    running_requests: float
+    prefill_time_fraction: float
+    cycle_s: float
+    breakdown: pl.DataFrame = field(repr=False, compare=False)
+
+    def costs(self, price_usd_per_gpu_hour: float) -> dict[str, float]:
+        """$ per million tokens at ``price_usd_per_gpu_hour``; see :func:`token_costs`."""
+        return token_costs(self, price_usd_per_gpu_hour)
+
+
+# ---------------------------------------------------------------------------------------
+# Inputs of the kernel
+# ---------------------------------------------------------------------------------------
+_CLASS_OF = {  # compute.COMPONENTS of a GEMM -> serving class
+    "attn_gemm": 0, "mlp_gemm": 1, "shared_expert_gemm": 1, "router": 1, "mtp_proj": 1,
+    "expert_gemm": 2, "head": 3, "attention": -1,
+}
+
+
+def _gemm_class(component: str, name: str = "") -> int:
+    """0 attention projection, 1 MLP / shared expert / router / MTP projection, 2 routed
+    expert, 3 LM head, -1 attention core (timed by the attention model instead)."""
+    if component not in _CLASS_OF:
+        raise ValidationError(f"serving: GEMM {name!r} (component {component!r} of compute.gemm_records) is not "
+                              "one serving times (attention / MLP / expert / head); hybrid SSM layers are not modelled")
+    return _CLASS_OF[component]
+
+
+def _records(spec, tp: int, etp: int = 1) -> list[tuple[str, str, float, float, float, str]]:
+    """(kind, name, n, k, count, component) of the model's GEMMs at tp (experts at etp)."""
+    from . import compute
+
+    r = compute.gemm_records(spec, 1, 1, tp, expert_tp=etp)
+    return list(zip(r.kind, r.name, r.n, r.k, r.count, r.component, strict=True))
+
+
+def _mtp_expert_params(spec) -> float:
+    """Routed-expert matrix parameters of the MTP modules (stored like the experts) [count]."""
+    from .models import _FFN_ACTS
+
+    if not spec.mtp_layers or not spec.experts or spec.layer_kinds()[-1] != "moe":
+        return 0.0
+    width = spec.expert_ffn_hidden or spec.ffn_hidden
+    return float(spec.mtp_layers * spec.experts * _FFN_ACTS[spec.ffn_act] * spec.hidden * width)
+
+
+def _imbalance_constants(spec, eps) -> np.ndarray:
+    """c_ep of the busiest-rank load 1 + c_ep/√(tokens per rank), from the normal closed form
+    of :func:`infra_lab.compute.moe_load_imbalance` (exactly of that shape) at 10,000 tokens."""
+    from . import compute
+
+    out = np.zeros(max(eps) + 1)
+    if spec.experts:
+        for e in eps:
+            f = compute.moe_load_imbalance(10_000, spec.experts, spec.top_k, int(e), method="normal")
+            out[e] = (f - 1.0) * 100.0
+    return out
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    M: np.ndarray
+    H: np.ndarray
+    wins: np.ndarray
+    tp_index: np.ndarray
+    etp_index: np.ndarray
+    imb_a: np.ndarray
+    ne_n: np.ndarray
+    ne_k: np.ndarray
+    ne_cls: np.ndarray
+    ne_cnt: np.ndarray
+    ne_mtp: np.ndarray
+    ex_n: np.ndarray
+    ex_k: np.ndarray
+    P: np.ndarray
+    g: tuple
+
+    def args(self) -> tuple:
+        return (self.M, self.H, self.wins, self.tp_index, self.etp_index, self.imb_a, self.ne_n, self.ne_k,
+                self.ne_cls, self.ne_cnt, self.ne_mtp, self.ex_n, self.ex_k, self.P, *self.g)
+
+
+def fp4_format(accelerator: str) -> str:
+    """The block FP4 format a platform's FP4 tensor cores use: "mxfp4" (AMD) or "nvfp4" (NVIDIA)."""
+    return "mxfp4" if catalog.accelerator(accelerator).vendor == "AMD" else "nvfp4"
+
+
+def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
+    big = acc.hbm_bytes >= parameter("large_gpu_memory_bytes")
+    return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
+
+
+def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)) -> _Inputs:
+    """Kernel inputs for a model on a hardware configuration with a serving stack's factors.
+
+    Parameters
+    ----------
+    spec : ModelSpec; hardware : HardwareConfig; params : :func:`infra_lab.stacks.params`
+    tps, etps, eps : TP, expert-TP and EP sizes the configurations will use [-]
+    """
+    from . import collectives, compute, memory
+    from ._kernels import serving as K
+
+    acc = hardware.accelerator_spec
+    kinds = spec.layer_kinds()
+    n_dense, n_moe = kinds.count("dense"), kinds.count("moe")
+    M = np.zeros(K.N_M)
+    M[K.M_HIDDEN] = spec.hidden
+    M[K.M_HEADS] = spec.heads
+    M[K.M_KV_HEADS] = spec.kv_heads
+    M[K.M_MLA] = 1.0 if spec.attention == "mla" else 0.0
+    if spec.attention == "mla":
+        M[K.M_KV_EL] = spec.kv_lora_rank + spec.qk_rope_head_dim
+        M[K.M_DQ_DEC] = spec.kv_lora_rank + spec.qk_rope_head_dim
+        M[K.M_DV_DEC] = spec.kv_lora_rank
+        M[K.M_DQ_PRE] = spec.qk_nope_head_dim + spec.qk_rope_head_dim
+        M[K.M_DV_PRE] = spec.v_head_dim
+    else:
+        M[K.M_KV_EL] = 2 * spec.kv_heads * spec.head_dim
+        M[K.M_DQ_DEC] = M[K.M_DV_DEC] = M[K.M_DQ_PRE] = M[K.M_DV_PRE] = spec.head_dim
+    M[K.M_N_DENSE] = n_dense
+    M[K.M_N_MOE] = n_moe
+    M[K.M_EXPERTS] = spec.experts
+    M[K.M_TOPK] = spec.top_k
+    bd = {r["component"]: r["params_total"] for r in spec.param_breakdown().iter_rows(named=True)}
+    embhead = bd["embeddings"] + bd["position_embeddings"] + bd["lm_head"]
+    p_exp = memory.expert_matrix_params(spec)
+    M[K.M_P_EXPERT] = p_exp
+    M[K.M_P_EMBHEAD] = embhead
+    M[K.M_P_REST] = spec.params_total - p_exp - embhead
+    M[K.M_P_MTP_EXP] = _mtp_expert_params(spec)
+    M[K.M_P_MTP] = spec.params_mtp - M[K.M_P_MTP_EXP]
+    M[K.M_EXPERT_NATIVE_B] = memory.format_bytes(spec.expert_weight_format) if spec.expert_weight_format else 0.0
+    M[K.M_VOCAB] = spec.vocab
+    M[K.M_MTP_MOE] = 1.0 if M[K.M_P_MTP_EXP] > 0 else 0.0
+    wins = np.array(spec.attention_windows(), dtype=np.float64)
+
+    H = np.zeros(K.N_H)
+    H[K.H_PEAK_BF16] = acc.peak("bf16")
+    H[K.H_PEAK_FP8] = acc.peak_flops.get("fp8", 0.0)
+    H[K.H_PEAK_FP4] = acc.peak_flops.get("fp4", 0.0)
+    H[K.H_HBM_BYTES] = acc.hbm_bytes
+    H[K.H_BW_EFF] = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
+    H[K.H_DOMAIN] = hardware.scaleup_domain
+    H[K.H_FP4_BYTES] = memory.format_bytes(fp4_format(acc.name))
+    H[K.H_GEMM_SCALE] = params["gemm_time_scale"]
+    H[K.H_MEM_SCALE] = params["memory_time_scale"]
+    H[K.H_ATT_EFF_PRE] = params["attention_prefill_efficiency"]
+    H[K.H_ATT_EFF_DEC] = params["attention_decode_efficiency"]
+    H[K.H_COMM_SCALE] = params["comm_time_scale"]
+    H[K.H_STEP_OVH] = params["step_overhead_s"]
+    H[K.H_LAYER_OVH] = params["layer_overhead_s"]
+    H[K.H_MIXED] = params["mixed_batching"]
+    H[K.H_CHUNK] = _chunk_default(acc, params)
+    H[K.H_MEM_UTIL] = params["memory_utilization"]
+    H[K.H_ENC_EFF] = params["encoder_efficiency"]
+    H[K.H_DISPATCH_B] = params["dispatch_bytes"]
+    H[K.H_MAX_SEQS] = params["max_num_seqs"]
+
+    tps = sorted(set(int(t) for t in tps))
+    etps = sorted(set(int(t) for t in etps))
+    base = _records(spec, 1)
+    order: list[tuple[str, str, float, float, int]] = []  # (kind, name, per forward, per MTP pass, class)
+    for kind, name, _n, _k, cnt, comp in base:
+        c = _gemm_class(comp, name)
+        if c in (0, 1, 3):
+            layers = 1 if kind == "head" else kinds.count(kind)
+            mtp = float(cnt) * spec.mtp_layers if kind == "mtp" else 0.0
+            order.append((kind, name, float(cnt) * layers, mtp, c))
+    ne_n = np.zeros((len(tps), len(order)))
+    ne_k = np.zeros((len(tps), len(order)))
+    for ti, tp in enumerate(tps):
+        tab = {(kd, nm): (n, k) for kd, nm, n, k, _c, _co in _records(spec, tp)}
+        for j, (kd, nm, *_rest) in enumerate(order):
+            ne_n[ti, j], ne_k[ti, j] = tab[(kd, nm)]
+    ne_cls = np.array([o[4] for o in order], dtype=np.int64)
+    ne_cnt = np.array([o[2] for o in order])
+    ne_mtp = np.array([o[3] for o in order])
+    ex_names = [nm for kd, nm, _n, _k, _c, comp in base if kd == "moe" and comp == "expert_gemm"]
+    ex_n = np.zeros((len(etps), max(len(ex_names), 1)))
+    ex_k = np.zeros((len(etps), max(len(ex_names), 1)))
+    for ei, etp in enumerate(etps):
+        if not ex_names:
+            break
+        tab = {nm: (n, k) for kd, nm, n, k, _c, _co in _records(spec, 1, etp) if kd == "moe"}
+        for j, nm in enumerate(ex_names):
+            ex_n[ei, j], ex_k[ei, j] = tab[nm]
+    tp_index = np.full(max(tps) + 1, -1, dtype=np.int64)
+    for i, t in enumerate(tps):
+        tp_index[t] = i
+    etp_index = np.full(max(etps) + 1, -1, dtype=np.int64)
+    for i, t in enumerate(etps):
+        etp_index[t] = i
+    P = np.array(collectives.collective_time_params(hardware).array)
+    models_ = [compute.gemm_model(acc.name, p if p in acc.peak_flops else "bf16") for p in ("bf16", "fp8", "fp4")]
+    return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
+                   ne_mtp, ex_n, ex_k, P,
+                   tuple(g.args() for g in models_))
+
+
+def _cfg_row(sv: ServingConfig, concurrency: float | None = None) -> np.ndarray:
+    from ._kernels import serving as K
+
+    r = np.zeros(K.N_K)
+    r[K.K_TP], r[K.K_PP], r[K.K_DP], r[K.K_EP] = sv.tp, sv.pp, sv.dp, sv.ep
+    r[K.K_DPA] = 1.0 if sv.dp_attention else 0.0
+    r[K.K_WPREC] = _WPREC.index(sv.weight_precision)
+    r[K.K_KVPREC] = _KVPREC.index(sv.kv_precision)
+    mtp = sv.spec_decoding == "mtp"
+    r[K.K_MTPK] = sv.mtp_draft_tokens if mtp else 0
+    r[K.K_ACC] = (sv.mtp_acceptance if sv.mtp_acceptance is not None else parameter("mtp_acceptance")) if mtp else 0.0
+    r[K.K_CONC] = sv.concurrency if concurrency is None else concurrency
+    r[K.K_IN], r[K.K_OUT] = sv.input_tokens, sv.output_tokens
+    r[K.K_CHUNK] = sv.chunk_tokens or 0
+    r[K.K_ENC] = sv.encoder_flops_per_request
+    r[K.K_NPROMPTS] = sv.num_prompts or 0
+    r[K.K_STATIC] = 1.0 if sv.batching == "static" else 0.0
+    return r
+
+
+def _etp(sv: ServingConfig) -> int:
+    return (sv.tp * (sv.dp if sv.dp_attention else 1)) // sv.ep
+
+
+def _as_serving(scenario) -> Scenario:
+    if isinstance(scenario, (str, Path)) and str(scenario).endswith(".toml"):
+        scenario = Scenario.from_toml(scenario)
+    elif isinstance(scenario, dict):
+        scenario = Scenario.from_dict(scenario)
+    elif not isinstance(scenario, Scenario):
+        raise ValidationError(f"scenario = {scenario!r}: expected a serving Scenario, a dict with a [serving] "
+                              "table, or the path of a .toml file")
+    if scenario.serving is None:
+        raise ValidationError(f"scenario {scenario.name!r} has no [serving] table (it is a training scenario); "
+                              "il.serve needs [model], [hardware] and [serving]")
+    return scenario
+
+
+def _stack_params(sc: Scenario, stack_params) -> dict[str, float]:
+    from . import stacks
+
+    if stack_params is not None and not isinstance(stack_params, dict):
+        raise ValidationError(f"stack_params = {stack_params!r}: expected a dict of stack parameter -> number")
+    return stacks.params(sc.stack, stack_params)
+
+
+def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
+    import numba
+
+    from ._kernels import serving as K
+
+    out = np.zeros((cfg.shape[0], K.N_OUT))
+    blocks = max(1, min(cfg.shape[0], 4 * numba.get_num_threads()))
+    K.serve_kernel(np.ascontiguousarray(cfg), out, *inp.args(), *K.memo(blocks))
+    return out
+
+
+def _result(sc: Scenario, stack: str, o: np.ndarray) -> ServeResult:
+    from ._kernels import serving as K
+
+    gpus = sc.serving.gpus
+    b = o[K.N_RES:]
+    cyc = float(o[K.O_CYCLE])
+    bd = pl.DataFrame({"component": list(BREAKDOWN), "seconds": [float(x) for x in b],
+                       "fraction": [float(x) / cyc if cyc > 0 else 0.0 for x in b]})
+    vals = [float(x) for x in o[: K.N_RES]]
+    for name, v in zip(K.OUT_NAMES, vals, strict=True):
+        if not math.isfinite(v) or v < 0:
+            raise ValidationError(f"serve: {name} = {v!r} for scenario {sc.name!r}; the inputs are outside what "
+                                  "the model covers (check output_tokens > 1 and the sizes)")
+    return ServeResult(
+        scenario=sc, stack=stack, gpus=gpus,
+        output_tokens_per_s=vals[K.O_OUT_TPS], total_tokens_per_s=vals[K.O_TOTAL_TPS],
+        output_tokens_per_s_per_gpu=vals[K.O_OUT_TPS_GPU], total_tokens_per_s_per_gpu=vals[K.O_TOTAL_TPS] / gpus,
+        ttft_s=vals[K.O_TTFT], tpot_s=vals[K.O_TPOT], tokens_per_s_per_user=vals[K.O_TPS_USER],
+        e2e_latency_s=vals[K.O_E2E], memory_per_gpu_bytes=vals[K.O_MEM_GPU],
+        weights_per_gpu_bytes=vals[K.O_WEIGHTS_GPU], kv_cache_per_gpu_bytes=vals[K.O_KV_GPU],
+        fits=bool(vals[K.O_FITS] > 0.5), max_concurrency=int(min(vals[K.O_MAX_CONC], 2**62)),
+        kv_limited=bool(vals[K.O_KV_LIMITED] > 0.5), running_requests=vals[K.O_RUNNING],
+        prefill_time_fraction=vals[K.O_PREFILL_FRAC], cycle_s=cyc, breakdown=bd,
+    )
+
+
+def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: bool = False) -> ServeResult:
+    """Throughput, latency and memory of one serving deployment.
+
+    Parameters
+    ----------
+    scenario : Scenario with a [serving] table, the same as a plain dict, or a .toml path
+    stack_params : overrides of the serving stack's factors ({parameter: value}, names from
+        ``il.stacks.params(sc.stack)``)
+    reference : evaluate with the plain-Python reference instead of the numba kernel
+
+    Returns
+    -------
+    ServeResult
+
+    Raises
+    ------
+    ValidationError : not a serving scenario, inconsistent sizes, bad overrides
+    UnknownNameError : unknown model, accelerator, engine or stack parameter
+
+    Notes
+    -----
+    Approximate by design: a steady-state cycle model (see the module docstring and
+    docs/serving.md), calibrated per serving stack on the training split of the published
+    benchmarks (:func:`validation` reports the errors per case).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = {"model": {"preset": "gpt-oss-120b"},
+    ...       "hardware": {"accelerator": "H100", "nodes": 1, "gpus_per_node": 1},
+    ...       "serving": {"engine": "vllm", "concurrency": 16}}
+    >>> r = il.serve(sc)
+    >>> r.fits, r.weights_per_gpu_bytes < 80e9      # MXFP4 experts: 65 GB of weights
+    (True, True)
+    """
+    sc = _as_serving(scenario)
+    if not isinstance(reference, bool):
+        raise ValidationError(f"reference = {reference!r}: expected true or false")
+    params = _stack_params(sc, stack_params)
+    sv = sc.serving
+    if reference:
+        o = _reference_one(sc, params, _solve_rate(sc, params, reference=True))
+    else:
+        inp = serving_inputs(sc.model_spec, sc.hardware, params, [sv.tp], [_etp(sv)], [sv.ep])
+        conc = _solve_rate(sc, params, inp=inp)
+        o = _run(_cfg_row(sv, conc)[None, :], inp)[0]
+    return _result(sc, sc.stack, o)
+
+
+def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: bool = False) -> float:
+    """Requests in flight for an open-loop arrival rate: C = rate · e2e(C) (Little), C ≤ cap."""
+    from ._kernels import serving as K
+
+    sv = sc.serving
+    if sv.request_rate_rps is None:
+        return float(sv.concurrency)
+    lam, cap = sv.request_rate_rps, float(sv.concurrency)
+
+    def e2e(c: float) -> float:
+        if reference:
+            return float(_reference_one(sc, params, c)[K.O_E2E])
+        return float(_run(_cfg_row(sv, c)[None, :], inp)[0][K.O_E2E])
+
+    if lam * e2e(cap) >= cap:
+        return cap
+    lo, hi = 1e-6, cap
+    while hi - lo > 1e-9 * hi:
+        mid = 0.5 * (lo + hi)
+        if lam * e2e(mid) > mid:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+# ---------------------------------------------------------------------------------------
+# Plain-Python reference (written from docs/serving.md, sharing no code with the kernel)
+# ---------------------------------------------------------------------------------------
+def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.ndarray:
+    """The serving model of one configuration, layer by layer, in plain Python.
+
+    Returns the kernel's output vector (results then breakdown). Used by the tests to
+    check :func:`infra_lab._kernels.serving.serve_kernel` and by ``serve(reference=True)``.
+    """
+    from . import collectives, compute, memory
+    from ._kernels import serving as K
+
+    spec, sv, hw = sc.model_spec, sc.serving, sc.hardware
+    acc = hw.accelerator_spec
+    tp, pp, dp, ep = sv.tp, sv.pp, sv.dp, sv.ep
+    dpa = sv.dp_attention
+    etp = (tp * dp if dpa else tp) // ep
+    gpus = tp * pp * dp
+    fmt = {"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[sv.weight_precision]
+    wbytes = memory.format_bytes(fmt)
+    ebytes = wbytes
+    if spec.expert_weight_format:
+        ebytes = min(ebytes, memory.format_bytes(spec.expert_weight_format))
+    cprec = sv.weight_precision if sv.weight_precision in acc.peak_flops else "bf16"
+    kvb = {"bf16": 2.0, "fp8": 1.0}[sv.kv_precision]
+    bw = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
+    peak16 = acc.peak("bf16")
+    kinds = spec.layer_kinds()
+    windows = spec.attention_windows()
+
+    effs: dict[tuple[int, ...], float] = {}  # memo: the same shapes recur layer after layer
+
+    def gemm_s(m: float, n: float, k: float, batch: float, wb: float) -> float:
+        if min(m, n, k, batch) <= 0:
+            return 0.0
+        ints = tuple(max(1, math.ceil(x - 1e-9)) for x in (m, n, k, batch))
+        if ints not in effs:
+            effs[ints] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name, cprec,
+                                                         [ints[3]])[0])
+        eff = effs[ints]
+        compute_s = 2.0 * m * n * k * batch / (acc.peak(cprec) * eff) * p["gemm_time_scale"]
+        memory_s = batch * (n * k * wb + m * (n + k) * 2.0) / bw * p["memory_time_scale"]
+        return max(compute_s, memory_s)
+
+    by_kind: dict[str, list[tuple[float, float, float, str]]] = {}
+    for kind, _name, n, k, cnt, comp in _records(spec, tp):
+        by_kind.setdefault(kind, []).append((n, k, cnt, comp))
+    expert_shapes = [(n, k) for kind, _nm, n, k, _c, comp in _records(spec, 1, etp)
+                     if kind == "moe" and comp == "expert_gemm"]
+    if spec.experts and ep > 1:
+        # the normal closed form of compute.moe_load_imbalance is 1 + c/√(tokens per rank)
+        c_ep = (compute.moe_load_imbalance(10_000, spec.experts, spec.top_k, ep, method="normal") - 1.0) * 100.0
+    else:
+        c_ep = 0.0
+
+    def routed(tokens: float) -> float:
+        """Busiest expert-parallel rank's routed-expert GEMMs of one MoE layer [s]."""
+        E, k_top = spec.experts, spec.top_k
+        untouched = (1.0 - k_top / E) ** tokens
+        distinct = E / ep * (1.0 - untouched)
+        imb = 1.0
+        if ep > 1 and tokens > 0:
+            imb = min(float(ep), 1.0 + c_ep / math.sqrt(tokens / ep))
+        busiest = tokens * k_top / ep * imb
+        b = max(1.0, math.floor(distinct + 0.5))
+        rows = max(1.0, math.ceil(busiest / b - 1e-9))
+        return sum(gemm_s(rows, n, k, b, ebytes) for n, k in expert_shapes)
+
+    colls: dict[tuple, float] = {}
+
+    def coll(op: str, size: float, n: int, per_node: int | None = None) -> float:
+        key = (op, size, n, per_node)
+        if key not in colls:
+            colls[key] = collectives.collective(op, size, hw, n, per_node=per_node).time_s
+        return colls[key] * p["comm_time_scale"]
+
+    if spec.attention == "mla":
+        dq_dec, dv_dec = spec.kv_lora_rank + spec.qk_rope_head_dim, spec.kv_lora_rank
+        dq_pre, dv_pre = spec.qk_nope_head_dim + spec.qk_rope_head_dim, spec.v_head_dim
+        kv_per_layer, kv_split = spec.kv_lora_rank + spec.qk_rope_head_dim, 1
+    else:
+        dq_dec = dv_dec = dq_pre = dv_pre = spec.head_dim
+        kv_per_layer, kv_split = 2 * spec.kv_heads * spec.head_dim, min(tp, spec.kv_heads)
+    n_in, n_out = float(sv.input_tokens), float(sv.output_tokens)
+    ctx = n_in + n_out / 2.0
+
+    def forward(dec: float, seqs: float, pre: float) -> dict[str, float]:
+        """One forward of one micro-batch through every layer (per GPU) [s]."""
+        t = dict.fromkeys(BREAKDOWN, 0.0)
+        tokens = dec + pre
+        if tokens <= 0:
+            return t
+        whole = max(1, math.ceil(tokens - 1e-9))  # messages carry whole tokens
+        ar_size = whole * spec.hidden * 2.0
+        for li, kind in enumerate(kinds):
+            for n, k, cnt, comp in by_kind[kind]:
+                c = _gemm_class(comp)
+                if c == 0:
+                    t["attention_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, wbytes)
+                elif c == 1:
+                    t["mlp_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, wbytes)
+            if kind == "moe":
+                t["expert_gemm"] += routed(tokens * (dp if dpa else 1))
+            w = windows[li]
+            span_dec = ctx if w == 0 else min(ctx, float(w))
+            if w == 0 or n_in <= w:
+                span_pre = n_in / 2.0
+            else:
+                span_pre = (w * w / 2.0 + (n_in - w) * w) / n_in
+            heads_here = spec.heads / tp
+            if dec > 0:
+                flop = 2.0 * dec * heads_here * (dq_dec + dv_dec) * span_dec
+                byts = seqs * span_dec * kv_per_layer * kvb / kv_split
+                t["attention_decode"] += max(flop / (peak16 * p["attention_decode_efficiency"]),
+                                             byts / bw * p["memory_time_scale"])
+            if pre > 0:
+                t["attention_prefill"] += 2.0 * pre * heads_here * (dq_pre + dv_pre) * span_pre / (
+                    peak16 * p["attention_prefill_efficiency"])
+            if tp > 1:
+                n_ar = 1 if (dpa and kind == "moe") else 2
+                t["tp_comm"] += n_ar * coll("all_reduce", ar_size, tp)
+            if dpa and kind == "moe":
+                t["ep_comm"] += 2 * coll("all_to_all", whole * spec.top_k * spec.hidden * p["dispatch_bytes"],
+                                         tp * dp)
+            t["layer_overhead"] += p["layer_overhead_s"]
+        if dec > 0:
+            for n, k, cnt, _comp in by_kind["head"]:
+                t["lm_head"] += pp * cnt * gemm_s(dec, n, k, 1.0, wbytes)
+        return t
+
+    def cycle(dec: float, seqs: float, pre: float, draft: int) -> dict[str, float]:
+        t = forward(dec / pp, seqs / pp, pre / pp)
+        if pp > 1:
+            same_node = tp * pp <= hw.scaleup_domain
+            whole = max(1, math.ceil((dec + pre) / pp - 1e-9))
+            t["pp_p2p"] += pp * coll("send_recv", whole * spec.hidden * 2.0, 2, per_node=2 if same_node else 1)
+        t["step_overhead"] += p["step_overhead_s"]
+        if draft and seqs > 0:
+            # the model's MTP modules (compute.gemm_records kind "mtp") on one token per sequence
+            nb = seqs / pp
+            one = sum(spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, wbytes)
+                      for n, k, cnt, comp in by_kind.get("mtp", []) if _gemm_class(comp) in (0, 1, 3))
+            if any(comp == "expert_gemm" for *_x, comp in by_kind.get("mtp", [])):
+                one += routed(nb * (dp if dpa else 1))
+            t["mtp_draft"] += draft * pp * (one + p["layer_overhead_s"])
+        return t
+
+    def total(t: dict[str, float]) -> float:
+        return sum(t.values())
+
+    # memory per GPU
+    bd = {r["component"]: r["params_total"] for r in spec.param_breakdown().iter_rows(named=True)}
+    emb_head = bd["embeddings"] + bd["position_embeddings"] + bd["lm_head"]
+    experts = memory.expert_matrix_params(spec)
+    draft = sv.mtp_draft_tokens if sv.spec_decoding == "mtp" else 0
+    mtp_experts = _mtp_expert_params(spec) if draft else 0.0
+    rest = spec.params_total - experts - emb_head + (spec.params_mtp - mtp_experts if draft else 0.0)
+    weights = (rest / (tp * pp) + emb_head / (tp * min(pp, 2))) * wbytes \
+        + (experts + mtp_experts) * ebytes / (pp * ep * etp)
+    kv_one = memory.kv_cached_tokens(spec, ctx) * len(windows) * kv_per_layer * kvb / kv_split / pp
+    room = p["memory_utilization"] * acc.hbm_bytes - weights
+    cap = math.floor(room / kv_one) if room > 0 else 0
+    fits = cap >= 1
+    cap = min(cap, p["max_num_seqs"])
+    per_group = concurrency / dp
+    running = min(per_group, cap) if fits else per_group
+    a = (sv.mtp_acceptance if sv.mtp_acceptance is not None else parameter("mtp_acceptance")) if draft else 0.0
+    verified = 1 + draft
+    advance = sum(a**j for j in range(draft + 1))  # expected tokens per request per step
+    dec = running * verified
+    chunk = float(sv.chunk_tokens) if sv.chunk_tokens else _chunk_default(acc, p)
+    enc_s = sv.encoder_flops_per_request / (tp * pp * peak16 * p["encoder_efficiency"])
+    comp = dict.fromkeys(BREAKDOWN, 0.0)
+    if sv.batching == "static":
+        piece = min(chunk, running * n_in)
+        n_pieces = running * n_in / piece
+        pre = cycle(0.0, 0.0, piece, 0)
+        ttft = n_pieces * total(pre) + running * enc_s
+        step = cycle(dec, running, 0.0, draft)
+        tpot = total(step) / advance
+        steps = (n_out - 1.0) / advance
+        e2e = ttft + steps * total(step)
+        out_tps = dp * running * n_out / e2e
+        frac = ttft / e2e
+        for key in BREAKDOWN:
+            comp[key] = n_pieces * pre[key] + steps * step[key]
+        comp["encoder"] += running * enc_s
+        cyc = e2e
+    else:
+        # Little's law inside the running set: of the `running` requests some are still in
+        # their prefill; iterate decoding count and prompt tokens per cycle to a fixed point
+        decoding, prompt_tokens = running, running * n_in * advance / n_out
+        for n_pass in range(K.FIXED_POINT_PASSES):
+            dec = decoding * verified
+            starts = prompt_tokens / n_in
+            if p["mixed_batching"] > 0.5:
+                space = max(chunk - dec, 1.0)
+                if prompt_tokens >= space:
+                    carried, share = prompt_tokens, 1.0
+                else:
+                    carried = min(space, max(prompt_tokens, n_in))
+                    share = prompt_tokens / carried
+                with_chunk = cycle(dec, decoding, carried, draft)
+                without = cycle(dec, decoding, 0.0, draft)
+                comp = {key: share * with_chunk[key] + (1.0 - share) * without[key] for key in BREAKDOWN}
+                comp["encoder"] += starts * enc_s
+                cyc = total(comp)
+                ttft_run = 0.5 * cyc + math.ceil(n_in / carried - 1e-9) * total(with_chunk) + enc_s
+                frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / cyc
+            else:
+                batch_tokens = min(chunk, max(n_in, prompt_tokens))
+                pre = cycle(0.0, 0.0, batch_tokens, 0)
+                dstep = cycle(dec, decoding, 0.0, draft)
+                ratio = prompt_tokens / batch_tokens
+                comp = {key: dstep[key] + ratio * pre[key] for key in BREAKDOWN}
+                comp["encoder"] += starts * enc_s
+                cyc = total(comp)
+                ttft_run = 0.5 * total(dstep) + math.ceil(n_in / batch_tokens - 1e-9) * total(pre) + enc_s
+                frac = (ratio * total(pre) + starts * enc_s) / cyc
+            tpot = cyc / advance
+            serve_s = ttft_run + (n_out - 1.0) * tpot
+            if n_pass == K.FIXED_POINT_PASSES - 1:
+                break
+            per_s = running / serve_s
+            decoding = per_s * (n_out - 1.0) * tpot
+            prompt_tokens = per_s * n_in * cyc
+        out_tps = dp * running * n_out / serve_s
+        queue = 0.0
+        if running < per_group:
+            queue = serve_s * (per_group / running - 1.0)
+        first_wave = 0.0
+        if sv.num_prompts:
+            piece = min(chunk, running * n_in)
+            first_wave = concurrency / sv.num_prompts * 0.5 * running * n_in / piece * total(cycle(0.0, 0.0, piece, 0))
+        ttft = ttft_run + queue + first_wave
+        e2e = ttft + (n_out - 1.0) * tpot
+    res = {
+        "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (n_in + n_out) / n_out,
+        "output_tokens_per_s_per_gpu": out_tps / gpus, "ttft_s": ttft, "tpot_s": tpot,
+        "tokens_per_s_per_user": 1.0 / tpot, "e2e_latency_s": e2e,
+        "memory_per_gpu_bytes": weights + running * kv_one + (1.0 - p["memory_utilization"]) * acc.hbm_bytes,
+        "fits": 1.0 if fits else 0.0, "max_concurrency": cap * dp, "prefill_time_fraction": frac,
+        "cycle_s": cyc, "running_requests": running * dp,
+        "kv_limited": 1.0 if (fits and running < per_group) else 0.0,
+        "weights_per_gpu_bytes": weights, "kv_cache_per_gpu_bytes": running * kv_one,
+    }
+    return np.array([res[n] for n in K.OUT_NAMES] + [comp[n] for n in BREAKDOWN], dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------
+# Search: every consistent split, precision and concurrency; the Pareto front
+# ---------------------------------------------------------------------------------------
+DEFAULT_CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+"""Concurrency grid of :func:`serve_search` when none is given [requests]."""
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _plans(spec, hw) -> list[tuple[int, int, int, int, int]]:
+    """(tp, pp, dp, ep, dp_attention) splits of the hardware's GPUs the Scenario accepts."""
+    G = hw.world_size
+    out = []
+    for tp in _divisors(G):
+        if tp > hw.scaleup_domain or spec.heads % tp:
+            continue
+        for pp in _divisors(G // tp):
+            if pp > spec.layers:
+                continue
+            dp = G // (tp * pp)
+            for dpa in ((0, 1) if (spec.experts and dp > 1 and pp == 1) else (0,)):
+                group = tp * dp if dpa else tp
+                eps = [e for e in _divisors(group) if spec.experts % e == 0] if spec.experts else [1]
+                out.extend((tp, pp, dp, ep, dpa) for ep in eps)
+    return out
+
+
+def _check_opt_positive(name: str, v, integer: bool = False):
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 \
+            or (integer and float(v) != int(v)):
+        kind = "integer" if integer else "number"
+        raise ValidationError(f"{name} = {v!r}: expected None or a finite {kind} > 0")
+    return int(v) if integer else float(v)
+
+
+def _choices(name: str, given, allowed: tuple[str, ...], default: list[str]) -> list[str]:
+    if given is None:
+        return default
+    if isinstance(given, str) or not isinstance(given, (list, tuple)) or not given:
+        raise ValidationError(f"{name} = {given!r}: expected a non-empty list of {', '.join(allowed)}")
+    out = []
+    for g in given:
+        if not isinstance(g, str) or g.lower() not in allowed:
+            raise unknown(name.rstrip("s"), g, allowed)
+        out.append(g.lower())
+    return sorted(set(out), key=out.index)
+
+
+def pareto_front(df: pl.DataFrame, x: str = "tokens_per_s_per_user",
+                 y: str = "output_tokens_per_s_per_gpu") -> pl.Series:
+    """Boolean mask of the rows no other row beats on both ``x`` and ``y`` (larger is better).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> d = pl.DataFrame({"tokens_per_s_per_user": [10.0, 20.0, 15.0], "output_tokens_per_s_per_gpu": [5.0, 3.0, 2.0]})
+    >>> pareto_front(d).to_list()
+    [True, True, False]
+    """
+    if df.height == 0:
+        return pl.Series("pareto", [], dtype=pl.Boolean)
+    xs, ys = df[x].to_numpy(), df[y].to_numpy()
+    order = np.lexsort((-ys, -xs))  # x descending, then y descending
+    keep = np.zeros(df.height, dtype=bool)
+    best = -np.inf
+    for i in order:
+        if ys[i] > best:
+            keep[i] = True
+            best = ys[i]
+    return pl.Series("pareto", keep)
+
+
+def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | None = 10,
+                 max_tpot_s: float | None = None, max_ttft_s: float | None = None, *,
+                 min_tokens_per_s_per_user: float | None = None, concurrencies=None,
+                 weight_precisions=None, kv_precisions=None, pareto: bool = True,
+                 price_usd_per_gpu_hour: float | None = None,
+                 stack_params: dict[str, float] | None = None, reference: bool = False) -> pl.DataFrame:
+    """Every consistent tp/ep/dp/pp split, precision and concurrency on the scenario's GPUs.
+
+    Parameters
+    ----------
+    scenario : serving Scenario (dict, TOML path or object); its model, hardware, engine,
+        prompt/output lengths and speculative decoding are kept, everything else is searched
+    objective : one of :data:`OBJECTIVES` (cost objectives need ``price_usd_per_gpu_hour``)
+    top : rows returned, best first (None: all)
+    max_tpot_s, max_ttft_s : latency limits [s]; min_tokens_per_s_per_user : interactivity
+        floor [tokens/s]; rows outside them are dropped
+    concurrencies : requests in flight to try [-] (default :data:`DEFAULT_CONCURRENCIES`
+        plus the scenario's own)
+    weight_precisions, kv_precisions : subsets of ("bf16", "fp8", "fp4") and ("bf16", "fp8")
+        (default: every format the accelerator has tensor cores for; both KV formats)
+    pareto : keep only the throughput–interactivity Pareto front (output tokens/s per GPU
+        against tokens/s per user) of the configurations that fit and meet the limits;
+        False with top=None returns every configuration evaluated
+    price_usd_per_gpu_hour : adds $ per million tokens columns (:func:`token_costs`)
+    stack_params : overrides of the serving stack's factors
+    reference : evaluate with the plain-Python reference (slow; for tests and benchmarks)
+
+    Returns
+    -------
+    polars.DataFrame
+        tp, pp, dp, ep, dp_attention, weight_precision, kv_precision, concurrency, the
+        :class:`ServeResult` numbers (output_tokens_per_s, ..., fits, max_concurrency,
+        kv_limited), feasible, pareto, and cost columns when a price is given; best first.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = {"model": {"preset": "llama3.3-70b"},
+    ...       "hardware": {"accelerator": "H200", "nodes": 1, "gpus_per_node": 8},
+    ...       "serving": {"engine": "vllm", "tp": 8, "input_tokens": 1024, "output_tokens": 1024}}
+    >>> front = il.serve_search(sc, top=None, max_tpot_s=0.05)
+    >>> bool(front["pareto"].all() and (front["tpot_s"] <= 0.05).all())
+    True
+    """
+    from ._kernels import serving as K
+
+    sc = _as_serving(scenario)
+    if not isinstance(objective, str) or objective not in OBJECTIVES:
+        raise unknown("objective", objective, OBJECTIVES)
+    top = _check_opt_positive("top", top, integer=True)
+    max_tpot_s = _check_opt_positive("max_tpot_s", max_tpot_s)
+    max_ttft_s = _check_opt_positive("max_ttft_s", max_ttft_s)
+    min_tps_user = _check_opt_positive("min_tokens_per_s_per_user", min_tokens_per_s_per_user)
+    price = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    if objective.startswith("usd") and price is None:
+        raise ValidationError(f"objective = {objective!r}: needs price_usd_per_gpu_hour")
+    for name, v in (("pareto", pareto), ("reference", reference)):
+        if not isinstance(v, bool):
+            raise ValidationError(f"{name} = {v!r}: expected true or false")
+    params = _stack_params(sc, stack_params)
+    spec, hw, sv = sc.model_spec, sc.hardware, sc.serving
+    acc = hw.accelerator_spec
+    if concurrencies is None:
+        concs = sorted(set(DEFAULT_CONCURRENCIES) | {sv.concurrency})
+    else:
+        if isinstance(concurrencies, (str, bytes)) or not hasattr(concurrencies, "__iter__"):
+            raise ValidationError(f"concurrencies = {concurrencies!r}: expected a list of positive integers")
+        concs = sorted({_check_opt_positive("concurrencies[i]", c, integer=True) for c in concurrencies} - {None})
+        if not concs:
+            raise ValidationError("concurrencies: expected at least one positive integer")
+    hw_w = ["bf16"] + [p for p in ("fp8", "fp4") if p in acc.peak_flops]
+    wps = _choices("weight_precisions", weight_precisions, _WPREC, hw_w)
+    bad = [p for p in wps if p != "bf16" and p not in acc.peak_flops]
+    if bad:
+        raise ValidationError(f"weight_precisions: {acc.name} has no {', '.join(bad)} tensor cores; allowed "
+                              f"{', '.join(hw_w)}")
+    kvs = _choices("kv_precisions", kv_precisions, _KVPREC, list(_KVPREC))
+    plans = np.array(_plans(spec, hw), dtype=np.float64)
+    if plans.size == 0:
+        raise ValidationError(f"serve_search: no tp/pp/dp split of {hw.world_size} GPUs suits {spec.name}")
+    base = _cfg_row(sv)
+    n_p, n_w, n_k, n_c = len(plans), len(wps), len(kvs), len(concs)
+    cfg = np.tile(base, (n_p * n_w * n_k * n_c, 1))
+    idx = np.indices((n_p, n_w, n_k, n_c)).reshape(4, -1)
+    cfg[:, K.K_TP] = plans[idx[0], 0]
+    cfg[:, K.K_PP] = plans[idx[0], 1]
+    cfg[:, K.K_DP] = plans[idx[0], 2]
+    cfg[:, K.K_EP] = plans[idx[0], 3]
+    cfg[:, K.K_DPA] = plans[idx[0], 4]
+    cfg[:, K.K_WPREC] = np.array([_WPREC.index(w) for w in wps], dtype=np.float64)[idx[1]]
+    cfg[:, K.K_KVPREC] = np.array([_KVPREC.index(k) for k in kvs], dtype=np.float64)[idx[2]]
+    cfg[:, K.K_CONC] = np.array(concs, dtype=np.float64)[idx[3]]
+    cfg[:, K.K_NPROMPTS] = 0.0
+    tps = sorted({int(t) for t in plans[:, 0]})
+    etps = sorted({int(t * (d if a else 1)) // int(e) for t, _p, d, e, a in plans})
+    eps = sorted({int(e) for e in plans[:, 3]})
+    if reference:
+        out = np.array([_reference_one(_scenario_of(sc, row), params, float(row[K.K_CONC])) for row in cfg])
+    else:
+        inp = serving_inputs(spec, hw, params, tps, etps, eps)
+        out = _run(cfg, inp)
+    df = _frame(cfg, out, wps, kvs)
+    feasible = pl.col("fits")
+    if max_tpot_s is not None:
+        feasible = feasible & (pl.col("tpot_s") <= max_tpot_s)
+    if max_ttft_s is not None:
+        feasible = feasible & (pl.col("ttft_s") <= max_ttft_s)
+    if min_tps_user is not None:
+        feasible = feasible & (pl.col("tokens_per_s_per_user") >= min_tps_user)
+    df = df.with_columns(feasible.alias("feasible"))
+    mask = np.zeros(df.height, dtype=bool)
+    fe = df["feasible"].to_numpy()
+    if fe.any():
+        sub = df.filter(pl.col("feasible"))
+        mask[np.flatnonzero(fe)] = pareto_front(sub).to_numpy()
+    df = df.with_columns(pl.Series("pareto", mask))
+    if price is not None:
+        df = df.with_columns(**_cost_exprs(price))
+    if pareto:
+        df = df.filter(pl.col("pareto"))
+    elif top is not None or max_tpot_s or max_ttft_s or min_tps_user:
+        df = df.filter(pl.col("feasible"))
+    df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
+    return df.head(top) if top is not None else df
+
+
+def _scenario_of(sc: Scenario, row: np.ndarray) -> Scenario:
+    """The Scenario of one search row (for the reference path)."""
+    from ._kernels import serving as K
+
+    return sc.replace(serving={
+        "tp": int(row[K.K_TP]), "pp": int(row[K.K_PP]), "dp": int(row[K.K_DP]), "ep": int(row[K.K_EP]),
+        "dp_attention": bool(row[K.K_DPA] > 0.5), "weight_precision": _WPREC[int(row[K.K_WPREC])],
+        "kv_precision": _KVPREC[int(row[K.K_KVPREC])], "concurrency": int(row[K.K_CONC]), "num_prompts": None,
+    })
+
+
+def _frame(cfg: np.ndarray, out: np.ndarray, wps, kvs) -> pl.DataFrame:
+    from ._kernels import serving as K
+
+    cols: dict[str, Any] = {
+        "tp": cfg[:, K.K_TP].astype(np.int64), "pp": cfg[:, K.K_PP].astype(np.int64),
+        "dp": cfg[:, K.K_DP].astype(np.int64), "ep": cfg[:, K.K_EP].astype(np.int64),
+        "dp_attention": cfg[:, K.K_DPA] > 0.5,
+        "weight_precision": np.array(_WPREC)[cfg[:, K.K_WPREC].astype(np.int64)],
+        "kv_precision": np.array(_KVPREC)[cfg[:, K.K_KVPREC].astype(np.int64)],
+        "concurrency": cfg[:, K.K_CONC].astype(np.int64),
+        "gpus": (cfg[:, K.K_TP] * cfg[:, K.K_PP] * cfg[:, K.K_DP]).astype(np.int64),
+    }
+    for j, name in enumerate(K.OUT_NAMES):
+        v = out[:, j]
+        if name in ("fits", "kv_limited"):
+            cols[name] = v > 0.5
+        elif name == "max_concurrency":
+            cols[name] = np.minimum(v, 2.0**62).astype(np.int64)
+        else:
+            cols[name] = v
+    return pl.DataFrame(cols)
+
+
+# ---------------------------------------------------------------------------------------
+# Cost
+# ---------------------------------------------------------------------------------------
+def _cost_exprs(price: float) -> dict[str, pl.Expr]:
+    usd_per_s = price / 3600.0 * pl.col("gpus")
+    inp = pl.col("total_tokens_per_s") - pl.col("output_tokens_per_s")
+    pf = pl.col("prefill_time_fraction")
+    return {
+        "usd_per_million_input_tokens": usd_per_s * pf / inp * 1e6,
+        "usd_per_million_output_tokens": usd_per_s * (1.0 - pf) / pl.col("output_tokens_per_s") * 1e6,
+        "usd_per_million_tokens": usd_per_s / pl.col("total_tokens_per_s") * 1e6,
+        "usd_per_million_output_tokens_all_in": usd_per_s / pl.col("output_tokens_per_s") * 1e6,
+    }
+
+
+def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
+    """$ per million tokens of a deployment at a price per GPU-hour.
+
+    Parameters
+    ----------
+    result : ServeResult (or a mapping with gpus, output_tokens_per_s, total_tokens_per_s,
+        prefill_time_fraction)
+    price_usd_per_gpu_hour : owned or rented cost of one GPU-hour [USD/GPU-h]
+        (:func:`gpu_hour_price`)
+
+    Returns
+    -------
+    dict : usd_per_million_input_tokens and usd_per_million_output_tokens (GPU time split by
+        the prefill share of the time, so input + output pay for the whole deployment),
+        usd_per_million_tokens (all tokens, input + output), usd_per_million_output_tokens_all_in
+        (all cost on the generated tokens, the usual "price per output token")
+
+    Notes
+    -----
+    deployment $/s = price · gpus / 3600; $/M input = $/s · f_prefill / input tokens/s · 1e6;
+    $/M output = $/s · (1 − f_prefill) / output tokens/s · 1e6.
+    """
+    p = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    if p is None:
+        raise ValidationError("price_usd_per_gpu_hour = None: expected a finite number > 0 [USD/GPU-h]")
+    get = (lambda k: getattr(result, k)) if isinstance(result, ServeResult) else (lambda k: result[k])
+    try:
+        gpus, out, tot, pf = (float(get(k)) for k in ("gpus", "output_tokens_per_s", "total_tokens_per_s",
+                                                       "prefill_time_fraction"))
+    except (KeyError, TypeError, AttributeError):
+        raise ValidationError(f"result = {result!r}: expected a ServeResult or a mapping with gpus, "
+                              "output_tokens_per_s, total_tokens_per_s, prefill_time_fraction") from None
+    usd_s = p * gpus / 3600.0
+    inp = tot - out
+    return {
+        "usd_per_million_input_tokens": usd_s * pf / inp * 1e6 if inp > 0 else 0.0,
+        "usd_per_million_output_tokens": usd_s * (1.0 - pf) / out * 1e6,
+        "usd_per_million_tokens": usd_s / tot * 1e6,
+        "usd_per_million_output_tokens_all_in": usd_s / out * 1e6,
+    }
+
+
+def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | None = None,
+                   term: str = "on-demand", **owned_overrides: float) -> float:
+    """Cost of one GPU-hour from the economics module [USD/GPU-h].
+
+    Parameters
+    ----------
+    accelerator : catalog name
+    basis : "owned" (``il.economics.owned_cost_per_gpu_hour``: capital, network, energy,
+        facility per useful hour) or "rented" (the newest listed price of ``provider`` and
+        ``term``; without a provider the median of the listed prices of that term)
+    provider, term : rental provider and term ("on-demand", "1-year", ...)
+    **owned_overrides : passed to ``owned_cost_per_gpu_hour`` (utilization, life_years, ...)
+
+    Examples
+    --------
+    >>> 0.5 < gpu_hour_price("MI300X") < 10
+    True
+    """
+    from . import economics
+
+    if basis not in ("owned", "rented"):
+        raise unknown("price basis", basis, ("owned", "rented"))
+    if basis == "owned":
+        if provider is not None:
+            raise ValidationError("provider: only with basis = 'rented'")
+        return float(economics.owned_cost_per_gpu_hour(accelerator, **owned_overrides).total_usd_per_gpu_hour)
+    if owned_overrides:
+        raise ValidationError(f"{sorted(owned_overrides)}: owned-cost overrides only with basis = 'owned'")
+    if provider is not None:
+        return float(economics.rental_price(accelerator, provider, term))
+    t = economics.rental_prices(accelerator, term=term)
+    if t.height == 0:
+        raise ValidationError(f"no {term} rental prices listed for {accelerator}")
+    return float(t["price_usd_per_gpu_hour"].median())
+
+
+def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
+                          cost: str = "usd_per_million_output_tokens_all_in") -> dict[str, Any]:
+    """The cheapest configuration of a Pareto front that gives each user at least
+    ``tokens_per_s_per_user`` (read off the front of :func:`serve_search` with a price).
+
+    Returns the row as a dict (with the cost column), or raises ValidationError when no
+    configuration reaches that interactivity.
+    """
+    v = _check_opt_positive("tokens_per_s_per_user", tokens_per_s_per_user)
+    if v is None:
+        raise ValidationError("tokens_per_s_per_user = None: expected a number > 0 [tokens/s]")
+    if not isinstance(front, pl.DataFrame) or cost not in front.columns:
+        raise ValidationError(f"front: expected a serve_search frame with a {cost!r} column "
+                              "(pass price_usd_per_gpu_hour to serve_search)")
+    ok = front.filter((pl.col("tokens_per_s_per_user") >= v) & pl.col("fits"))
+    if ok.height == 0:
+        best = float(front["tokens_per_s_per_user"].max()) if front.height else float("nan")
+        raise ValidationError(f"tokens_per_s_per_user = {v:g}: no configuration reaches it (the front tops out "
+                              f"at {best:.4g} tokens/s per user)")
+    return ok.sort(cost).row(0, named=True)

@@ -1,0 +1,337 @@
+"""Multimodal models (issue 20): presets and parameter counts, token math, packing (kernel vs
+reference), the Scenario extension, the training hook (kernel vs reference, text models
+unchanged), bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import infra_lab as il
+from infra_lab import multimodal as mm
+from infra_lab.errors import UnknownNameError, ValidationError
+
+
+# --------------------------------------------------------------------------------------
+# presets and parameter counts
+# --------------------------------------------------------------------------------------
+def test_every_preset_with_a_published_count_is_within_its_tolerance():
+    df = mm.systems()
+    pub = df.filter(df["published_params_total"].is_not_null())
+    assert pub.height >= 4
+    for r in pub.iter_rows(named=True):
+        assert abs(r["error_pct"]) <= r["tol_pct"], r
+        assert r["source_url"].startswith("https://")
+
+
+@pytest.mark.parametrize("name, exact", [
+    ("qwen2.5-vl-7b", 8_292_166_656),          # safetensors count of the released checkpoint
+    ("llama3.2-11b-vision", 10_670_220_835),   # odd: 35 scalar gates
+])
+def test_vision_language_presets_reproduce_the_checkpoint_exactly(name, exact):
+    assert mm.system(name).params_total == exact
+
+
+def test_whisper_count_differs_by_the_decoder_k_bias_only():
+    s = mm.system("whisper-large-v3")
+    # ModelSpec's bias=true puts a bias on the decoder's self-attention k_proj: 1,280 x 32 layers
+    assert s.params_total - 1_543_490_560 == 1280 * 32
+    assert mm.encoder("whisper-large-v3-encoder").params_total == 636_968_960
+
+
+def test_part_counts_add_up_and_match_component_checks():
+    for name in mm.system_names():
+        s = mm.system(name)
+        assert int(s.param_breakdown()["params"].sum()) == s.params_total
+    # CLIP ViT-L/14-336 vision tower: 303,507,456 (its own published count)
+    e = mm.encoders().filter(mm.encoders()["name"] == "clip-vit-l-336").row(0, named=True)
+    assert e["params"] == e["published_params"] == 303_507_456
+    # Qwen2.5-VL: ViT + merger = 676.55 M (the released vision tower)
+    s = mm.system("qwen2.5-vl-7b")
+    assert abs(s.params_encoders + s.params_adapters - 676.55e6) < 0.005e6
+
+
+def test_lm_presets_added_for_the_systems_are_exact():
+    for name, n in (("qwen2.5-7b", 7_615_616_512), ("llama2-7b", 6_738_415_616), ("llama2-13b", 13_015_864_320)):
+        assert il.models.get(name).params_total == n
+
+
+def test_qkv_bias_adds_q_k_v_biases_only():
+    base = il.models.get("qwen2.5-7b")
+    nob = base.replace(qkv_bias=False)
+    a, kv, d = base.heads, base.kv_heads, base.head_dim
+    assert base.params_total - nob.params_total == base.layers * (a * d + 2 * kv * d)
+
+
+# --------------------------------------------------------------------------------------
+# token math
+# --------------------------------------------------------------------------------------
+def test_qwen_dynamic_resolution():
+    e = mm.encoder("qwen2.5-vl-vit")
+    g = e.image_grid(448, 448)
+    assert (g["patches"], g["lm_tokens"]) == (1024, 256)     # 32 x 32 patches, 2 x 2 merge
+    g = e.image_grid(1080, 1920)
+    assert g["height_px"] % 28 == 0 and g["width_px"] % 28 == 0
+    assert g["lm_tokens"] == g["patches"] // 4
+    big = e.image_grid(8000, 8000)
+    assert big["height_px"] * big["width_px"] <= e.max_pixels
+    small = e.image_grid(20, 20)
+    assert small["height_px"] * small["width_px"] >= e.min_pixels
+    with pytest.raises(ValidationError, match="aspect ratio"):
+        e.image_grid(10, 5000)
+
+
+def test_tiles_and_fixed_resolution():
+    ll = mm.encoder("llama3.2-vision-vit")
+    assert ll.image_grid()["patches"] == 1601                 # 40 x 40 + class token
+    assert ll.image_grid(1080, 1920)["tiles"] == 4
+    assert mm.encoder("clip-vit-l-336").image_grid(1000, 700)["lm_tokens"] == 576
+
+
+def test_audio_frames_and_codec_tokens():
+    w = mm.encoder("whisper-large-v3-encoder")
+    assert w.audio_frames(10.0)["encoder_frames"] == 1500.0  # padded to the 30 s window
+    assert w.audio_frames(45.0)["windows"] == 2.0
+    assert w.tokens_per_second == 50.0
+    q = mm.encoder("qwen2-audio-encoder")
+    assert q.audio_frames(10.0)["lm_tokens"] == 250.0        # 25 tokens/s after pooling
+    c = mm.encoder("mimi-codec")
+    fr = c.audio_frames(2.0)
+    assert (fr["lm_tokens"], fr["codec_tokens"]) == (25.0, 200.0)
+
+
+def test_lm_tokens_inline_vs_cross_attention():
+    q = mm.system("qwen2.5-vl-7b").lm_tokens(images=2)
+    assert q["lm_positions"] == 512 and q["cross_tokens"] == 0
+    ll = mm.system("llama3.2-11b-vision").lm_tokens(images=1)
+    assert ll["lm_positions"] == 1 and ll["cross_tokens"] == 1601
+
+
+# --------------------------------------------------------------------------------------
+# packing
+# --------------------------------------------------------------------------------------
+def test_ffd_worked_example():
+    r = mm.pack([3000, 2000, 1500, 1000, 500], 4096)
+    assert r["sequences"] == 2
+    assert r["fill"].tolist() == [4000.0, 4000.0]
+    assert r["waste"] == pytest.approx(1 - 8000 / 8192)
+    assert mm.pack([3000, 2000, 1500, 1000, 500], 4096, "none")["sequences"] == 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 512), min_size=1, max_size=300), st.sampled_from(["ffd", "ff"]))
+def test_kernel_equals_reference(lengths, algo):
+    a = mm.pack(lengths, 512, algo)
+    b = mm.pack(lengths, 512, algo, reference=True)
+    assert a["sequences"] == b["sequences"]
+    assert np.array_equal(a["bin"], b["bin"])
+    assert a["fill"].max() <= 512
+    # first fit never leaves two sequences that could be merged
+    f = np.sort(a["fill"])
+    if f.size >= 2:
+        assert f[0] + f[1] > 512
+
+
+def test_packing_stats_shares_and_waste():
+    stt = mm.packing_stats("qwen2.5-vl-7b", {"text": 0.6, "image": 0.4}, 4096)
+    assert stt.shares[1] == pytest.approx(0.4, abs=0.01)
+    assert 0 <= stt.waste < 0.02
+    assert stt.images * stt.image_tokens == pytest.approx(stt.image_positions)
+    none = mm.packing_stats("qwen2.5-vl-7b", {"text": 0.6, "image": 0.4, "packing": "none"}, 4096)
+    assert none.waste > 0.5 > stt.waste
+    a = mm.packing_stats("qwen2-audio-7b", {"text": 0.5, "audio": 0.5}, 4096)
+    assert a.audio_positions == pytest.approx(a.audio_s * 25, rel=0.02)
+
+
+# --------------------------------------------------------------------------------------
+# Scenario extension
+# --------------------------------------------------------------------------------------
+def _sc(system="qwen2.5-vl-7b", mix=None, **kw):
+    return il.Scenario.from_dict(mm.example_scenario(system, mix if mix is not None else
+                                                     {"text": 0.5, "image": 0.5}, nodes=kw.pop("nodes", 2), **kw))
+
+
+def test_scenario_resolves_the_language_model():
+    sc = _sc()
+    assert sc.model_spec.name == "qwen2.5-7b"
+    assert sc.multimodal.name == "qwen2.5-vl-7b"
+    assert sc.lm_model == {"preset": "qwen2.5-7b"}
+    assert il.load_scenario("zaya1-ibm-mi300x").multimodal is None
+
+
+def test_scenario_round_trips_through_dict_and_toml(tmp_path):
+    d = mm.example_scenario("qwen2.5-vl-7b", {"text": 0.3, "image": 0.7, "image_size": [336, 672]}, nodes=2,
+                            encoder="frozen")
+    d["model"] = {"preset": "llama3-8b", "vision": {"preset": "qwen2.5-vl-vit", "layers": 28,
+                                                   "full_attention_layers": [6, 13, 20, 27]},
+                  "vision_projector": "mlp2", "vision_projector_norm": "rmsnorm"}
+    sc = il.Scenario.from_dict(d)
+    assert il.Scenario.from_dict(sc.to_dict()) == sc
+    p = tmp_path / "mm.toml"
+    p.write_text(sc.to_toml())
+    back = il.Scenario.from_toml(p)
+    assert back.training.data_mix == sc.training.data_mix
+    assert back.multimodal.vision.layers == 28
+
+
+def test_scenario_bad_input():
+    with pytest.raises(ValidationError, match="no vision encoder"):
+        il.Scenario.from_dict({**mm.example_scenario("qwen2-audio-7b", {"text": 0.5, "image": 0.5}, nodes=1)})
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["training"]["encoder"] = "frozen"
+    with pytest.raises(ValidationError, match="text-only"):
+        il.Scenario.from_dict(d)
+    with pytest.raises(UnknownNameError, match="frozen"):
+        il.Scenario.from_dict(mm.example_scenario("qwen2.5-vl-7b", None, nodes=1, encoder="freeze"))
+    with pytest.raises(UnknownNameError, match="qwen2.5-vl-vit"):
+        il.Scenario.from_dict({"model": {"preset": "llama3-8b", "vision": "qwen2.5-vl-vt"},
+                               "hardware": {"accelerator": "MI300X"}})
+
+
+@pytest.mark.parametrize("mix, match", [
+    ({"text": 0.5, "image": 0.6}, "sum to 1"),
+    ({"text": "0.5", "image": 0.5}, "share"),
+    ({"text": 1.2}, "between 0 and 1"),
+    ({"text": 0.5, "video": 0.5}, "unknown data_mix key"),
+    ({"text": 1.0, "packing": "best-fit"}, "packing"),
+    ({"text": 0.5, "image": 0.5, "image_size": [0, 448]}, "positive"),
+    ({"text": 0.5, "audio": 0.5, "audio_clip_s": "10"}, "seconds"),
+])
+def test_data_mix_bad_input(mix, match):
+    with pytest.raises((ValidationError, UnknownNameError), match=match):
+        mm.DataMix.from_dict(mix)
+
+
+# --------------------------------------------------------------------------------------
+# training: the hook composes with the step model
+# --------------------------------------------------------------------------------------
+def test_text_model_is_unchanged_by_a_text_data_mix():
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    d = sc.to_dict()
+    d["training"]["data_mix"] = {"text": 1.0}
+    a, b = il.estimate(sc), il.estimate(d)
+    assert (a.step_time_s, a.memory_per_gpu_bytes, a.mfu) == (b.step_time_s, b.memory_per_gpu_bytes, b.mfu)
+    ctx = il.training._context(sc, (1,), (sc.training.micro_batch,), (1,), None, None)
+    kt = il.training.kt
+    assert not ctx.htab[kt.H_PRO_FWD:].any()                  # prologue rows exactly zero
+    spec = sc.model_spec
+    assert il.memory.stage_candidates(spec, 4) == il.memory.stage_candidates(spec, 4, first_stage_params=0.0)
+
+
+@pytest.mark.parametrize("system, mix, par", [
+    ("qwen2.5-vl-7b", {"text": 0.4, "image": 0.6}, {"tp": 2, "pp": 2}),
+    ("llama3.2-11b-vision", {"text": 0.5, "image": 0.5}, {"tp": 1, "pp": 2, "recompute": "full"}),
+    ("qwen2-audio-7b", {"text": 0.5, "audio": 0.5}, {"tp": 1, "pp": 1, "encoder": "frozen"}),
+])
+def test_kernel_equals_reference_for_multimodal_plans(system, mix, par):
+    from infra_lab._kernels.training_reference import step_reference
+
+    sc = _sc(system, mix, **par)
+    est = il.estimate(sc)
+    ref = step_reference(sc)
+    assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
+    assert est.memory_per_gpu_bytes == pytest.approx(ref["memory_per_gpu_bytes"], rel=1e-9)
+    assert est.memory_per_gpu_bytes == pytest.approx(il.memory.training_memory_total(sc), rel=1e-12)
+
+
+def test_encoder_costs_time_and_memory_and_the_split_adds_up():
+    sc = _sc(pp=2)
+    r = mm.estimate(sc)
+    bd = r.breakdown()
+    assert float(bd["seconds"].sum()) == pytest.approx(r.step_time_s, rel=1e-12)
+    assert r.step_time_s > r.lm_only.step_time_s
+    parts = dict(bd.iter_rows())
+    assert parts["encoder_compute"] > 0
+    assert parts["stage_imbalance"] > 0          # the first stage carries the encoder: pp = 2
+    frozen = mm.estimate(_sc(pp=2, encoder="frozen"))
+    assert frozen.step_time_s < r.step_time_s
+    heavy = mm.estimate(_sc(mix={"text": 0.1, "image": 0.9}, pp=2))
+    assert dict(heavy.breakdown().iter_rows())["encoder_compute"] > parts["encoder_compute"]
+    text_only = il.training._estimate_with_hook(sc, None)
+    assert r.estimate.memory_per_gpu_bytes > text_only.memory_per_gpu_bytes
+
+
+def test_mfu_counts_encoder_flops():
+    sc = _sc()
+    est = il.estimate(sc)
+    lm = il.training._estimate_with_hook(sc, None)      # the LM alone, no multimodal inputs
+    hook = mm.training_hook(sc)
+    extra = hook.flops_per_sequence() * sc.training.global_batch
+    assert est.model_flops_per_step == pytest.approx(lm.model_flops_per_step + extra, rel=1e-12)
+
+
+def test_search_accepts_multimodal_models():
+    sc = _sc(nodes=1)
+    df = il.search(sc, top=3, max_micro_batch=2, pp=[1, 2], zero=1, recompute="none")
+    assert df.height >= 1
+    best = df.row(0, named=True)
+    d = sc.to_dict()
+    d["parallelism"].update(tp=best["tp"], pp=best["pp"], vp=best["vp"], cp=best["cp"], zero=best["zero"],
+                            sequence_parallel=best["sequence_parallel"])
+    d["training"]["micro_batch"] = best["micro_batch"]
+    assert il.estimate(d).step_time_s == pytest.approx(best["step_time_s"], rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# bad input of the public functions
+# --------------------------------------------------------------------------------------
+def test_unknown_names_suggest_the_nearest():
+    with pytest.raises(UnknownNameError, match="qwen2.5-vl-7b"):
+        mm.system("qwen2.5-vl-7")
+    with pytest.raises(UnknownNameError, match="whisper-large-v3-encoder"):
+        mm.encoder("whisper-large-v3-encodr")
+    with pytest.raises(ValidationError):
+        mm.system(7)
+    with pytest.raises(ValidationError):
+        mm.encoder(None)
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda: mm.encoder_ops("qwen2.5-vl-7b", "video", 1, "MI300X"), UnknownNameError),
+    (lambda: mm.encoder_ops("qwen2.5-vl-7b", "audio", 1, "MI300X"), ValidationError),
+    (lambda: mm.encoder_ops("qwen2.5-vl-7b", "vision", -1, "MI300X"), ValidationError),
+    (lambda: mm.encoder_ops("qwen2.5-vl-7b", "vision", float("nan"), "MI300X"), ValidationError),
+    (lambda: mm.encoder_ops("qwen2.5-vl-7b", "vision", 1, "MI300X", tp=0), ValidationError),
+    (lambda: mm.encoder_ops("qwen2.5-vl-7b", "vision", 1, "MI300X", passes="fwd"), ValidationError),
+    (lambda: mm.encoder_ops("qwen2.5-vl-7b", "vision", 1, "MI301X"), UnknownNameError),
+    (lambda: mm.cross_ops("qwen2.5-vl-7b", 10, 10, 10, "MI300X"), ValidationError),
+    (lambda: mm.cross_ops("llama3.2-11b-vision", 10, -1, 10, "MI300X"), ValidationError),
+    (lambda: mm.pack([], 4096), ValidationError),
+    (lambda: mm.pack([5000], 4096), ValidationError),
+    (lambda: mm.pack([1.5], 4096), ValidationError),
+    (lambda: mm.pack("abc", 4096), ValidationError),
+    (lambda: mm.pack([10], 0), ValidationError),
+    (lambda: mm.pack([10], 4096, "bfd"), UnknownNameError),
+    (lambda: mm.packing_stats("qwen2.5-vl-7b", {"text": 1.0}, 4096, seed=-1), ValidationError),
+    (lambda: mm.packing_stats("qwen2.5-vl-7b", {"text": 0.5, "image": 0.5, "image_size": 8000}, 1024),
+     ValidationError),
+    (lambda: mm.encoder("whisper-large-v3-encoder").image_grid(), ValidationError),
+    (lambda: mm.encoder("qwen2.5-vl-vit").audio_frames(1.0), ValidationError),
+    (lambda: mm.encoder("whisper-large-v3-encoder").audio_frames(-2.0), ValidationError),
+    (lambda: mm.encoder("qwen2.5-vl-vit").image_grid(True, 3), ValidationError),
+    (lambda: mm.system("qwen2-audio-7b").lm_tokens(images=1), ValidationError),
+    (lambda: mm.EncoderSpec.from_dict({"preset": "qwen2.5-vl-vit", "layerz": 3}), UnknownNameError),
+    (lambda: mm.EncoderSpec.from_dict({"preset": "qwen2.5-vl-vit", "layers": "3"}), ValidationError),
+    (lambda: mm.EncoderSpec.from_dict({"preset": "qwen2.5-vl-vit", "attn_bias": "q;x"}), UnknownNameError),
+    (lambda: mm.resolve_model({"preset": "llama3-8b", "vision": "qwen2.5-vl-vit",
+                               "vision_projector": "none"}), ValidationError),
+    (lambda: mm.resolve_model({"preset": "llama3-8b", "audio": "qwen2.5-vl-vit"}), ValidationError),
+    (lambda: mm.resolve_model({"preset": "llama3-8b", "vision": "qwen2.5-vl-vit", "cross_layers": 2,
+                               "cross_from": "audio"}), ValidationError),
+    (lambda: mm.training_hook(_sc(), encoder_scale=-1.0), ValidationError),
+    (lambda: il.memory.stage_candidates(il.models.get("llama3-8b"), 2, first_stage_params=-1.0),
+     ValidationError),
+])
+def test_bad_input_raises_clear_errors(call, exc):
+    with pytest.raises(exc):
+        call()
+
+
+def test_no_nan_or_negative_time_for_tiny_mixes():
+    r = mm.estimate(_sc(mix={"text": 0.999, "image": 0.001}))
+    assert math.isfinite(r.step_time_s) and r.step_time_s > 0
+    assert all(math.isfinite(x) for x in r.breakdown()["seconds"])
