@@ -121,10 +121,12 @@ class Output:
     def frame(self, name: str, df, columns: list[str] | None = None, title: str | None = None) -> None:
         self.table(name, df.to_dicts(), columns or list(df.columns), title)
 
-    def render(self, fmt: str, human: dict[str, list[str]] | None = None) -> str:
+    def render(self, fmt: str) -> str:
+        """json: one table -> a list of records, several -> {name: records};
+        csv: one header (a "table" column when there are several); table: aligned text."""
         if fmt == "json":
             if len(self.tables) == 1 and not self.json_extra:
-                name, cols, recs, _ = self.tables[0]
+                recs = self.tables[0][2]
                 obj: Any = [{c: _plain(r.get(c)) for c in r} for r in recs]
             else:
                 obj = dict(self.json_extra)
@@ -136,8 +138,6 @@ class Output:
             import io
 
             buf = io.StringIO()
-            # one table per CSV; several tables share one header when they share columns
-            name, cols, recs, _ = self.tables[0]
             allcols = list(dict.fromkeys(c for _n, _c, rs, _t in self.tables for r in rs for c in r))
             if len(self.tables) > 1:
                 allcols = ["table", *allcols]
@@ -151,9 +151,8 @@ class Output:
                     w.writerow({k: ("" if v is None else v) for k, v in row.items()})
             return buf.getvalue().rstrip("\n")
         parts = []
-        for name, cols, recs, title in self.tables:
-            show = (human or {}).get(name, cols)
-            parts.append(_text_table(show, [[r.get(c) for c in show] for r in recs], title))
+        for _name, cols, recs, title in self.tables:
+            parts.append(_text_table(cols, [[r.get(c) for c in cols] for r in recs], title))
         parts += self.notes
         return "\n\n".join(parts)
 

@@ -55,6 +55,47 @@ def test_first_cell_is_the_setup_cell(path):
     assert "".join(first["source"]) == _setup_cell()
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebook_equals_its_generator(path, tmp_path, monkeypatch):
+    """The .ipynb in notebooks/ is exactly what tools/notebooks/<name>.py writes (edit the
+    generator, then run it; never edit the notebook by hand)."""
+    import runpy
+    import sys
+
+    gen = ROOT / "tools" / "notebooks" / f"{path.stem}.py"
+    assert gen.is_file(), f"{path.name} has no generator {gen.relative_to(ROOT)}"
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import nbbuild
+
+    monkeypatch.setattr(nbbuild, "NB_DIR", tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(gen)])
+    runpy.run_path(str(gen), run_name="__main__")
+    fresh = tmp_path / path.name
+    assert fresh.is_file(), f"{gen.name} did not write {path.name}"
+    assert json.loads(fresh.read_text()) == json.loads(path.read_text()), (
+        f"{path.name} differs from what {gen.relative_to(ROOT)} writes: run "
+        f"`.venv/bin/python {gen.relative_to(ROOT)}` and commit the result")
+
+
+def test_every_generator_has_its_notebook():
+    gens = sorted(p.stem for p in (ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert gens == [p.stem for p in NOTEBOOKS]
+
+
+def test_notebook_code_passes_the_linter():
+    """The code cells pass ruff like the package does (ruff reads .ipynb files; the
+    generators hold the code as strings, which ruff cannot see there)."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    assert ruff, "ruff is a dev dependency; run `make setup`"
+    out = subprocess.run([ruff, "check", "--output-format", "concise", *map(str, NOTEBOOKS)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_index_links_every_notebook():
     index = (ROOT / "notebooks" / "00_index.ipynb").read_text()
     for p in NOTEBOOKS:

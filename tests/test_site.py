@@ -64,6 +64,9 @@ def _widget_notebook():
         "out": {"model_name": "OutputModel", "state": {"outputs": [
             {"output_type": "display_data", "data": {"text/html": chart}, "metadata": {}},
             {"output_type": "stream", "name": "stdout", "text": "fits: <True>"}]}},
+        "bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_pb"]}},
+        "pb": {"model_name": "FloatProgressModel", "state": {"min": 0, "max": 12, "value": 12,
+                                                              "description": "sweep"}},
     }
     nb["metadata"]["widgets"] = {sitebuild.WIDGET_STATE: {"state": state, "version_major": 2,
                                                        "version_minor": 0}}
@@ -78,15 +81,16 @@ def _widget_notebook():
                      "text/plain": "x"})
     view = output({sitebuild.WIDGET_VIEW: {"model_id": "box", "version_major": 2, "version_minor": 0},
                    "text/plain": "VBox(...)"})
+    bar = output({sitebuild.WIDGET_VIEW: {"model_id": "bar", "version_major": 2, "version_minor": 0}})
     nb["cells"] = [cell("setup", [bundle]), cell("chart", [output({"text/html": chart})]),
-                cell("widget", [view])]
+                   cell("widget", [view]), cell("progress", [bar])]
     return nb
 
 
 def test_prepare_makes_widgets_static_and_drops_the_bundle():
     nb = _widget_notebook()
     counts = sitebuild.prepare(nb, "09_x.ipynb")
-    assert counts == {"charts": 2, "widgets": 1, "bundles": 1}
+    assert counts == {"charts": 2, "widgets": 2, "interactive": 1, "bundles": 1}
     assert nb["cells"][0]["outputs"] == [] and "widgets" not in nb["metadata"]
     html = nb["cells"][2]["outputs"][0]["data"]["text/html"]
     assert list(nb["cells"][2]["outputs"][0]["data"]) == ["text/html"]
@@ -94,6 +98,8 @@ def test_prepare_makes_widgets_static_and_drops_the_bundle():
     assert ">accelerator<" in html and ">H100<" in html          # the control's initial value
     assert "fits: &lt;True&gt;" in html                            # Output text, escaped
     assert "make lab" in html and "notebooks/09_x.ipynb" in html  # how to run it live
+    bar = nb["cells"][3]["outputs"][0]["data"]["text/html"]        # a progress bar: nothing to move
+    assert '<progress class="il-w-progress" max="12" value="12">' in bar and "make lab" not in bar
 
 
 def test_executed_copy_is_reused_only_when_newer_than_notebook_and_sources(tmp_path, monkeypatch):
@@ -251,8 +257,9 @@ def test_page_in_browser(page_name, site, browser, capsys):
         widgets = page.locator(".il-widget").count()
         assert widgets == info["widgets"], f"{page_name}: {widgets} widget snapshots, expected {info['widgets']}"
         notes = page.locator(".il-widget .il-w-note").count()
-        assert notes == widgets, f"{page_name}: a widget snapshot lacks the note on running it live"
-        if widgets:
+        assert notes == info["interactive"], (
+            f"{page_name}: {notes} notes on running a widget live, {info['interactive']} widgets with controls")
+        if info["interactive"]:
             assert page.locator(".il-widget .il-w-control").count() > 0, f"{page_name}: widget controls missing"
 
         page.screenshot(path=str(SCREENS / page_name.replace(".html", ".png")), full_page=True)

@@ -170,11 +170,14 @@ def _control_value(model: str, s: dict) -> str:
     return "" if v is None else str(v)
 
 
-def render_widget(model_id: str, state: dict, seen: set | None = None) -> str:
+def render_widget(model_id: str, state: dict, seen: set | None = None,
+                  stats: dict | None = None) -> str:
     """A widget (and its children) from the saved widget state, as static HTML: boxes as
-    flex boxes, controls as labels showing their initial value, Output areas as the outputs
-    they held, HTML widgets as their HTML."""
+    flex boxes, controls as labels showing their initial value, progress bars as bars,
+    Output areas as the outputs they held, HTML widgets as their HTML. ``stats["controls"]``
+    counts the interactive controls met."""
     seen = set() if seen is None else seen
+    stats = {"controls": 0} if stats is None else stats
     if model_id in seen or model_id not in state:
         return ""
     seen.add(model_id)
@@ -186,7 +189,7 @@ def render_widget(model_id: str, state: dict, seen: set | None = None) -> str:
     desc = html.escape(str(s.get("description", "") or ""))
 
     def kids() -> str:
-        return "".join(render_widget(str(c).removeprefix("IPY_MODEL_"), state, seen)
+        return "".join(render_widget(str(c).removeprefix("IPY_MODEL_"), state, seen, stats)
                        for c in s.get("children", []))
 
     if model in ("VBoxModel", "BoxModel", "GridBoxModel", "AccordionModel", "StackModel"):
@@ -199,7 +202,7 @@ def render_widget(model_id: str, state: dict, seen: set | None = None) -> str:
         for i, c in enumerate(s.get("children", [])):
             t = html.escape(str(titles[i])) if i < len(titles) and titles[i] else f"tab {i + 1}"
             parts.append(f'<div class="il-w-tab"><div class="il-w-tab-title">{t}</div>'
-                         f'{render_widget(str(c).removeprefix("IPY_MODEL_"), state, seen)}</div>')
+                         f'{render_widget(str(c).removeprefix("IPY_MODEL_"), state, seen, stats)}</div>')
         return f'<div class="il-w-vbox">{"".join(parts)}</div>'
     if model == "OutputModel":
         outs = "".join(render_output(o) for o in s.get("outputs", []))
@@ -209,9 +212,15 @@ def render_widget(model_id: str, state: dict, seen: set | None = None) -> str:
         return f'<div class="il-w-html">{label}{s.get("value", "")}</div>'
     if model == "LabelModel":
         return f'<span class="il-w-label">{html.escape(str(s.get("value", "")))}</span>'
+    if model in ("FloatProgressModel", "IntProgressModel"):
+        lo, hi, v = (float(s.get(k, d)) for k, d in (("min", 0), ("max", 100), ("value", 0)))
+        label = f'<span class="il-w-desc">{desc}</span>' if desc else ""
+        return f'{label}<progress class="il-w-progress" max="{hi - lo:g}" value="{v - lo:g}"></progress>'
     if model == "ButtonModel":
+        stats["controls"] += 1
         return f'<span class="il-w-control il-w-button">{desc}</span>'
     if model.endswith("Model") and ("value" in s or "index" in s):
+        stats["controls"] += 1
         value = html.escape(_control_value(model, s))
         label = f'<span class="il-w-desc">{desc}</span>' if desc else ""
         return (f'<span class="il-w-control" title="interactive in JupyterLab (make lab)">{label}'
@@ -230,7 +239,7 @@ def prepare(nb, name: str) -> dict:
     from the saved widget state, and the widget state itself is removed (no widget manager
     is loaded). Returns counts for the report and the test."""
     state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    counts = {"charts": 0, "widgets": 0, "bundles": 0}
+    counts = {"charts": 0, "widgets": 0, "interactive": 0, "bundles": 0}
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
@@ -243,11 +252,14 @@ def prepare(nb, name: str) -> dict:
                 continue
             if WIDGET_VIEW in data:
                 mid = data[WIDGET_VIEW].get("model_id", "")
-                body = render_widget(mid, state) or html.escape(_text(data.get("text/plain", "")))
+                stats = {"controls": 0}
+                body = render_widget(mid, state, stats=stats) or html.escape(_text(data.get("text/plain", "")))
                 counts["widgets"] += 1
                 counts["charts"] += body.count(CHART_MARK)
-                out["data"] = {"text/html": f'<div class="il-widget">{body}'
-                                            f'{LIVE_NOTE.format(name=html.escape(name))}</div>'}
+                # the note on running it live where there is something to move
+                note = LIVE_NOTE.format(name=html.escape(name)) if stats["controls"] else ""
+                counts["interactive"] += bool(stats["controls"])
+                out["data"] = {"text/html": f'<div class="il-widget">{body}{note}</div>'}
                 out.setdefault("metadata", {})
             else:
                 counts["charts"] += h.count(CHART_MARK)
@@ -347,6 +359,7 @@ body.il-hide-code .jp-MarkdownCell .jp-Cell-inputWrapper { display: block; }
 .il-w-desc { color: #6a7682; }
 .il-w-value { font-weight: 600; color: #1f2a36; }
 .il-w-tab-title { font-weight: 600; margin: 4px 0; }
+.il-w-progress { width: 240px; vertical-align: middle; }
 .il-w-note { margin-top: 8px; font: 12px/1.4 system-ui, sans-serif; color: #6a7682; }
 .il-stream { margin: 0; white-space: pre-wrap; font-size: 12px; }
 .il-stderr { background: #fff5f5; }
@@ -457,7 +470,8 @@ def build(out: Path = SITE, force_execute: bool = False, timeout: int = 300) -> 
             nb = nbformat.read(executed_path(path), as_version=4)
             how = "reused build/executed"
         else:
-            log(f"{path.name}: executing (no fresh copy in build/executed) ...")
+            why = "--execute" if force_execute else "no fresh copy in build/executed"
+            log(f"{path.name}: executing ({why}) ...")
             nb = execute(path, timeout)
             how = "executed"
         loaded.append((path, nb, how, time.perf_counter() - t))
@@ -490,7 +504,7 @@ def build(out: Path = SITE, force_execute: bool = False, timeout: int = 300) -> 
         log(f"{target.name}: {how} ({secs:.1f} s), {counts['charts']} charts, "
             f"{counts['widgets']} widgets, {target.stat().st_size / 1e6:.2f} MB")
     (out / "index.html").write_text(index_html(pages, info))
-    report["pages"]["index.html"] = {"charts": 0, "widgets": 0, "source": "index", "bytes":
+    report["pages"]["index.html"] = {"charts": 0, "widgets": 0, "interactive": 0, "source": "index", "bytes":
                                      (out / "index.html").stat().st_size}
     report["seconds"] = time.perf_counter() - t0
     (out / "report.json").write_text(json.dumps(report, indent=1))
