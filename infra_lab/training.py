@@ -83,6 +83,7 @@ STACK_PARAMS = (
     "grad_reduce_bytes",
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
+    "zero3_gathers_per_layer", "zero3_small_gathers_per_layer",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -108,9 +109,13 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
         bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "ep_load_imbalance" and v < 1)
                or (k.endswith("_bytes") and k != "memory_reserve_bytes" and v <= 0)
-               or (k == "memory_reserve_fraction" and v >= 1))
+               or (k == "memory_reserve_fraction" and v >= 1)
+               or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
+               or (k == "zero3_small_gathers_per_layer" and v != int(v)))
         if bad:
             allowed = ("0..1" if frac else ">= 1" if k == "ep_load_imbalance"
+                       else "an integer >= 1" if k == "zero3_gathers_per_layer"
+                       else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else ">= 0" if k == "memory_reserve_bytes" else "> 0")
             raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
     return p
@@ -339,6 +344,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "RESERVE": sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes,
         "BUCKET_MIN": sp["dp_bucket_min_params"], "BUCKET_PER_RANK": sp["dp_bucket_params_per_rank"],
         "DROPOUT": sp["dropout"],
+        "Z3_CALLS": sp["zero3_gathers_per_layer"], "Z3_SMALL": sp["zero3_small_gathers_per_layer"],
     }
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
