@@ -16,12 +16,12 @@ cells = [
 in compute, memory, network and power — from sourced specifications rather than press
 round-ups? And how does its GPU compare with NVIDIA's and AMD's other parts?
 
-**The story in sourced facts** (details and grades in `../shared/reference/deployment.md`,
-copied into `data/` with a source URL per row):
+**The story in sourced facts** (each copied into `data/` with a source URL per row):
 
 * **Who.** IBM Cloud operates the cluster; AMD supplies GPUs, NICs and ROCm; Zyphra — a Palo Alto
   open-source AI research and product company — trains on it
-  ([IBM/AMD/Zyphra announcement, Oct 2025](https://www.ictbusiness.biz/business/samsung-and-sk-hynix-join-openais-stargate)).
+  ([IBM Newsroom, 1 Oct 2025: "IBM and AMD Collaborate with Zyphra on Next Generation AI
+  Infrastructure"](https://newsroom.ibm.com/2025-10-01-ibm-and-amd-collaborate-with-zyphra-on-next-generation-ai-infrastructure)).
 * **What.** 128 nodes × 8 AMD Instinct MI300X (192 GB HBM3 each) joined by Infinity Fabric
   (xGMI), 8 AMD Pensando Pollara 400 NICs per node (one per GPU) on a two-level *rails-only*
   Ethernet back end, 2 × Xeon Platinum 8570 hosts per node, and a separate front-end/storage
@@ -148,7 +148,7 @@ explorer
 Computed from the tables above (nothing here is typed in by hand):
 """),
     ("code", r"""
-v = dict(zip(summary["quantity"], summary["value"]))
+v = dict(zip(summary["quantity"], summary["value"], strict=True))
 print(f"* The IBM/Zyphra cluster is {v['GPUs']:,.0f} MI300X: {v['dense peak bf16'] / 1e3:.2f} EFLOP/s dense BF16 peak, "
       f"{v['HBM capacity']:.0f} TB of HBM at {v['HBM bandwidth']:.1f} PB/s, "
       f"{v['scale-out bandwidth per node (line rate, one direction)']:.0f} GB/s of scale-out line rate per node "
