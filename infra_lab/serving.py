@@ -719,6 +719,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
         # Little's law inside the running set: of the `running` requests some are still in
         # their prefill; iterate decoding count and prompt tokens per cycle to a fixed point
         decoding, prompt_tokens = running, running * n_in * advance / n_out
+        not_mine = max(0.0, (running - 1.0) / running)  # share of the prompts that are other requests'
         for n_pass in range(K.FIXED_POINT_PASSES):
             dec = decoding * verified
             starts = prompt_tokens / n_in
@@ -731,23 +732,26 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
                     share = prompt_tokens / carried
                 with_chunk = cycle(dec, decoding, carried, draft)
                 without = cycle(dec, decoding, 0.0, draft)
-                comp = {key: share * with_chunk[key] + (1.0 - share) * without[key] for key in BREAKDOWN}
-                comp["encoder"] += starts * enc_s
+                # between two of a request's tokens come the other requests' chunks, not its own
+                seen = share * not_mine
+                comp = {key: seen * with_chunk[key] + (1.0 - seen) * without[key] for key in BREAKDOWN}
+                comp["encoder"] += starts * not_mine * enc_s
                 cyc = total(comp)
                 ttft_run = 0.5 * cyc + math.ceil(n_in / carried - 1e-9) * total(with_chunk) + enc_s \
                     + p["request_overhead_s"]
-                frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / cyc
+                gpu_time = share * total(with_chunk) + (1.0 - share) * total(without) + starts * enc_s
+                frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / gpu_time
             else:
                 batch_tokens = min(chunk, max(n_in, prompt_tokens))
                 pre = cycle(0.0, 0.0, batch_tokens, 0)
                 dstep = cycle(dec, decoding, 0.0, draft)
                 ratio = prompt_tokens / batch_tokens
-                comp = {key: dstep[key] + ratio * pre[key] for key in BREAKDOWN}
-                comp["encoder"] += starts * enc_s
+                comp = {key: dstep[key] + ratio * not_mine * pre[key] for key in BREAKDOWN}
+                comp["encoder"] += starts * not_mine * enc_s
                 cyc = total(comp)
                 ttft_run = 0.5 * total(dstep) + math.ceil(n_in / batch_tokens - 1e-9) * total(pre) + enc_s \
                     + p["request_overhead_s"]
-                frac = (ratio * total(pre) + starts * enc_s) / cyc
+                frac = (ratio * total(pre) + starts * enc_s) / (total(dstep) + ratio * total(pre) + starts * enc_s)
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
             if n_pass == K.FIXED_POINT_PASSES - 1:

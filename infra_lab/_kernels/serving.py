@@ -446,6 +446,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
         t0 = np.zeros(N_B)
         t1 = np.zeros(N_B)
         tq = np.zeros(N_B)
+        others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
         for _it in range(FIXED_POINT_PASSES):
             D = b_dec * V
             acc[:] = 0.0
@@ -466,14 +467,17 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
                 t0[:] = 0.0
                 _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                        ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                # a request's tokens wait for the OTHER requests' prompt chunks (its own are in its TTFT)
+                f_oth = f * others
                 for j in range(N_B):
-                    acc[j] = f * t1[j] + (1.0 - f) * t0[j]
-                acc[B_ENCODER] += prompts * t_enc
+                    acc[j] = f_oth * t1[j] + (1.0 - f_oth) * t0[j]
+                acc[B_ENCODER] += prompts * others * t_enc
                 cycle = acc.sum()
                 s1 = t1.sum()
                 s0 = t0.sum()
                 ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc + H[H_REQ_OVH]
-                prefill_frac = (f * (s1 - s0) + prompts * t_enc) / cycle
+                full = f * s1 + (1.0 - f) * s0 + prompts * t_enc
+                prefill_frac = (f * (s1 - s0) + prompts * t_enc) / full
             else:
                 m_pre = min(chunk, max(n_in, p_tok))
                 tq[:] = 0.0
@@ -484,12 +488,12 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
                        ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
                 r_pre = p_tok / m_pre
                 for j in range(N_B):
-                    acc[j] = t0[j] + r_pre * tq[j]
-                acc[B_ENCODER] += prompts * t_enc
+                    acc[j] = t0[j] + r_pre * others * tq[j]
+                acc[B_ENCODER] += prompts * others * t_enc
                 cycle = acc.sum()
                 s_p = tq.sum()
                 ttft_run = 0.5 * t0.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc + H[H_REQ_OVH]
-                prefill_frac = (r_pre * s_p + prompts * t_enc) / cycle
+                prefill_frac = (r_pre * s_p + prompts * t_enc) / (t0.sum() + r_pre * s_p + prompts * t_enc)
             tpot = cycle / E
             t_serve = ttft_run + (n_out - 1.0) * tpot
             rate = b_run / t_serve

@@ -236,7 +236,7 @@ display(classes.select("model", "accelerator", "min_gpus_replica", "max_concurre
                        "usd_per_million_output_tokens_all_in", "usd_per_task"))
 cc = {(r["model"], r["accelerator"]): r for r in classes.iter_rows(named=True)}
 per_task = {m: {a: cc[(m, a)]["usd_per_task"] for a in ACCS if cc[(m, a)]["reached"]} for m in ("zaya1-base", "llama3.3-70b", "deepseek-v3")}
-md("Per Maia task at ≥ {:.0f} tokens/s per user: ".format(TARGET) + "; ".join(
+md(f"Per Maia task at ≥ {TARGET:.0f} tokens/s per user: " + "; ".join(
     f"**{m}** ${min(v.values()):.4f} ({min(v, key=v.get)}) to ${max(v.values()):.4f} ({max(v, key=v.get)})"
     for m, v in per_task.items() if v) + ".")
 """),
