@@ -155,11 +155,14 @@ def net_overhead_s(host: str) -> float:
 
 
 def hardware_config(hardware) -> HardwareConfig:
-    """Validate a [hardware] table (dict) or pass a HardwareConfig / Fabric's hardware through."""
+    """Validate a [hardware] table (dict) or pass a HardwareConfig, a Fabric's or a Scenario's
+    hardware through."""
     if isinstance(hardware, Fabric):
         return hardware.hardware
     if isinstance(hardware, HardwareConfig):
         return hardware
+    if isinstance(getattr(hardware, "hardware", None), HardwareConfig):  # a Scenario
+        return hardware.hardware
     if not isinstance(hardware, dict):
         raise ValidationError(f"hardware = {hardware!r}: expected the [hardware] table as a dict or a HardwareConfig")
     return HardwareConfig.from_dict(hardware)
