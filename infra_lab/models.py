@@ -273,6 +273,11 @@ class ModelSpec:
             if k not in MODEL_FIELDS:
                 raise unknown("model field", k, MODEL_FIELDS, where="[model]")
         d = dict(d)
+        if "preset" in d and not isinstance(d["preset"], str):
+            raise ValidationError(
+                f"model.preset = {d['preset']!r}: expected a preset name (one of {', '.join(preset_names())}); "
+                "or leave preset out and give explicit layers, hidden, heads, vocab"
+            )
         preset = d.pop("preset", None)
         if preset is not None:
             base = get(preset)
