@@ -531,9 +531,28 @@ def _model_fields() -> tuple[set[str], list[str]]:
     return set(models.MODEL_FIELDS), list(models.preset_names())
 
 
+def _plain(v: Any) -> Any:
+    """A [model] value as TOML and ``==`` see it: numpy scalars as Python numbers, tuples as
+    lists, None entries of tables left out (TOML has no null: a missing key is the default)."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "item") and callable(v.item) and type(v).__module__ == "numpy":
+        return v.item()
+    return v
+
+
 def _validate_model(d: dict) -> dict:
     if not isinstance(d, dict) or not d:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
+    if "preset" in d and d["preset"] is None:  # named here: dropping it would say "missing layers"
+        from . import models
+
+        models.ModelSpec.from_dict(d)
+    d = _plain(d)
+    if not d:
+        raise ValidationError("[model]: every value is None; expected preset = '<name>' or explicit fields")
     from . import models
 
     if _is_multimodal(d):
