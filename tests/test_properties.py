@@ -337,7 +337,7 @@ def test_collective_faster_links_never_slower(op, size, hw, data):
         assert more.time_s <= less.time_s * (1 + 1e-9)
 
 
-NIC_RATES = sorted(((catalog.nic(n).line_rate_bps, n) for n in catalog.nic_names()))
+NIC_RATES = sorted((catalog.nic(n).line_rate_bps, n) for n in catalog.nic_names())
 
 
 @given(st.sampled_from(OPS), st.floats(1e3, 1e11), st.sampled_from(PLATFORMS), st.integers(2, 8), st.data())
