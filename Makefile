@@ -13,7 +13,7 @@ JUPYTER_ENV := JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter_local/config JUPYTER_DATA_D
 
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: setup lab test test-fast browser-test wheel-test bench lint lock clean
+.PHONY: setup lab test test-fast browser-test wheel-test site bench lint lock clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,11 @@ wheel-test: setup
 browser-test: setup
 	$(PY) tests/browser_setup.py
 	$(PY) -m pytest -q -m browser
+
+# Static HTML site of the executed notebooks in build/site/ (open build/site/index.html; no
+# network needed). Reuses build/executed/ (written by the notebook tests) when it is fresh.
+site: setup
+	$(PY) tools/sitebuild.py
 
 bench: setup
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -1,44 +1,51 @@
-"""Collective-communication cost: α–β–γ models per algorithm, nccl-tests algbw/busbw, the
-Chan et al. lower bounds and automatic algorithm choice.
+"""Collective communication as NCCL and RCCL run it: algorithms and protocols by the
+libraries' names, the libraries' own choice ("auto"), nccl-tests algbw/busbw, the Chan et
+al. lower bounds.
 
 The contract call::
 
     c = il.collective("all_reduce", size_bytes, hardware, gpus, algorithm="auto")
-    c.time_s, c.algbw_Bps, c.busbw_Bps, c.algorithm
+    c.time_s, c.algbw_Bps, c.busbw_Bps, c.algorithm, c.protocol
 
 ``hardware`` is the Scenario's [hardware] table (dict or HardwareConfig). Ranks are placed
-node-major: a collective over ``gpus`` <= the scale-up domain stays inside one node (scale-up
-only); over more it spans gpus / domain whole nodes. ``per_node`` places fewer ranks on each
-node (e.g. a data-parallel group of one GPU per node).
+domain-major: a collective over ``gpus`` <= the job's GPUs in one scale-up domain
+(``HardwareConfig.domain_gpus``) stays inside it; over more it spans whole domains.
+``per_node`` places fewer ranks in each domain (e.g. a data-parallel group of one GPU per
+node).
 
-Model (network.md §2, §5, §6, §7). Each algorithm's time is
-``base + Σ steps × per-step latency + max(bytes / (protocol factor × bandwidth), γ × reduced bytes)``
-(the reduction is pipelined with the transfers, so it overlaps them):
+Algorithms (``ALGORITHMS``), as NCCL/RCCL name them:
 
-* latencies: NCCL (NVIDIA) or RCCL (AMD) base and per-hop constants for the protocol
-  (LL, LL128, Simple), with NCCL's network post overhead on multi-node rings and one
-  switch latency per extra switch hop; the fastest protocol is used.
-* bandwidths: scale-up per GPU among k GPUs of a node — mesh (k − 1) × link, switch all
-  links — at achieved rates (xGMI 46.55/64, NVLink per NCCL topo.h); scale-out per GPU
-  (its share of the node's NICs) at 94 % of line rate (the 46–48 GB/s per 400G NIC
-  expectation); the ring's per-rank bus bandwidth across nodes is min(k × NIC,
-  B_up × k/(k−1)).
-* algorithms: ring, tree (double binary tree), rhd (recursive halving/doubling,
-  Rabenseifner), direct (one node: every peer at once), hierarchical (intra-node reduce-
-  scatter → inter-node all-reduce per rail → intra-node all-gather, phases not overlapped),
-  and for all-to-all: direct, pairwise, rail_aware (PXN-style forwarding through the
-  scale-up fabric to the destination's rail — the only way on a rails-only fabric) and bruck.
+* ``ring`` — every op; the multi-node ring leaves each domain through its k NICs.
+* ``tree`` — all-reduce: a chain inside the domain, a double binary tree across domains.
+* ``nvls`` — all-reduce inside an NVSwitch domain with NVLink SHARP: the switch reduces,
+  so each GPU sends its buffer once and reads the result once; busbw exceeds the NVLink
+  line rate as nccl-tests report it. Across nodes only with in-network reduction (SHARP).
+* ``nvlstree`` — NVLS inside each node + a tree across nodes (NCCL, multi-node).
+* ``collnet_direct`` / ``collnet_chain`` — in-network reduction in the scale-out switches
+  (InfiniBand SHARP), when ``hardware.sharp`` is true.
+* ``pat`` — NCCL's all-gather / reduce-scatter with one GPU per node.
+* ``allpairs`` — RCCL's MSCCL one-shot all-reduce for 8 GPUs of one node (alias
+  ``direct``), which RCCL runs instead of its tuner for 0–16 MiB.
+* ``p2p`` — all-to-all and send/recv as grouped point-to-point messages (alias
+  ``pairwise``); cross-rail traffic follows ``hardware.pxn``.
+* ``pxn`` — the same with PXN forced on (alias ``rail_aware``): cross-rail chunks hop over
+  NVLink/xGMI to the GPU on the destination's rail and leave through its NIC.
 
-Every number comes from ``data/network_constants.csv`` and the catalog. The same formulas
-are a numba kernel (``infra_lab._kernels.fabric.collective_cost``) that takes plain floats:
-:func:`collective_time_params` returns that parameter vector so a training-search kernel can
-call ``best_collective(op_code, algo_code, size, n, k, params.array)`` directly.
+Protocols LL, LL128, Simple: each pair has the library's latency terms (base + per hop,
+``data/network_library_tables.csv``) and a bandwidth term (wire efficiency 1/2, 120/128, 1
+and the channels' throughput, ``data/network_physics.csv``). ``algorithm="auto"`` is what
+the library's tuner picks among the algorithms it implements for that op (RCCL:
+reduce-scatter and all-gather ring only; NCCL adds PAT only with one GPU per node);
+``algorithm="fastest"`` is the fastest pair on the hardware, which the library does not
+always pick. The two models (tuner and cost) live in ``infra_lab._kernels.collectives``;
+removed textbook names (``rhd``, ``hierarchical``, ``bruck``) raise, since neither
+library implements them.
 
 >>> import infra_lab as il
 >>> hw = {"accelerator": "MI300X", "nodes": 1}
 >>> c = il.collective("all_reduce", 2**30, hw, 8)
->>> c.algorithm, round(c.busbw_Bps / 1e9)
-('direct', 325)
+>>> c.algorithm, c.protocol, c.library
+('ring', 'Simple', 'rccl')
 """
 
 from __future__ import annotations
@@ -54,17 +61,25 @@ from .errors import ValidationError, check_positive, unknown
 from .scenario import HardwareConfig
 
 OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")
-ALGORITHMS = ("ring", "tree", "rhd", "direct", "hierarchical", "pairwise", "rail_aware", "bruck")
+ALGORITHMS = ("ring", "tree", "nvls", "nvlstree", "collnet_direct", "collnet_chain", "pat",
+              "allpairs", "p2p", "pxn")
 PROTOCOLS = ("LL", "LL128", "Simple")
 ALGORITHM_ALIASES = {
-    "double_binary_tree": "tree", "recursive_halving_doubling": "rhd", "rabenseifner": "rhd",
-    "recursive_doubling": "rhd", "mesh": "direct", "rail": "rail_aware", "pxn": "rail_aware",
+    "direct": "allpairs", "mesh": "allpairs", "msccl": "allpairs", "one_shot": "allpairs",
+    "rail_aware": "pxn", "rail": "pxn", "pairwise": "p2p", "send_recv": "p2p",
+    "double_binary_tree": "tree", "nvls_tree": "nvlstree", "nvlink_sharp": "nvls",
+    "collnet": "collnet_direct", "sharp": "collnet_direct",
 }
+REMOVED_ALGORITHMS = ("rhd", "recursive_halving_doubling", "rabenseifner", "recursive_doubling",
+                      "hierarchical", "bruck")
+TABLE_ALGOS = ALGORITHMS[:7]  # rows of data/network_library_tables.csv
 
 __all__ = [
     "OPS", "ALGORITHMS", "PROTOCOLS", "CollectiveResult", "CollectiveParams", "collective",
     "collective_time_params", "busbw_factor", "lower_bound", "sweep", "algorithm_table",
     "applicable_algorithms", "published_measurements", "published_comparison",
+    "library_tables", "physics_constants", "measurement_set", "validation_table",
+    "validation_summary", "fit_physics", "rails_only_overhead_pct",
 ]
 
 
@@ -72,7 +87,7 @@ def busbw_factor(op: str, n: int) -> float:
     """nccl-tests bus-bandwidth factor F (busbw = algbw × F) for ``op`` over ``n`` ranks.
 
     all_reduce 2(n−1)/n; reduce_scatter, all_gather, all_to_all (n−1)/n; broadcast,
-    send_recv 1 (NVIDIA/nccl-tests doc/PERFORMANCE.md).
+    send_recv 1 (NVIDIA/nccl-tests doc/PERFORMANCE.md). ``n`` must be a whole number >= 1.
     """
     op = _op(op)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -92,13 +107,113 @@ def _op(op) -> str:
 
 
 def _algo(algorithm) -> str:
+    valid = ("auto", "fastest", *ALGORITHMS, *ALGORITHM_ALIASES)
     if not isinstance(algorithm, str):
-        raise unknown("algorithm", algorithm, ("auto", *ALGORITHMS))
+        raise unknown("algorithm", algorithm, valid)
     a = algorithm.lower()
+    if a in REMOVED_ALGORITHMS:
+        raise ValidationError(
+            f"algorithm = {algorithm!r}: neither NCCL nor RCCL implements it; the library algorithms "
+            f"are {', '.join(ALGORITHMS)} (or 'auto' for the library's own choice)"
+        )
     a = ALGORITHM_ALIASES.get(a, a)
-    if a != "auto" and a not in ALGORITHMS:
-        raise unknown("algorithm", algorithm, ("auto", *ALGORITHMS, *ALGORITHM_ALIASES))
+    if a not in ("auto", "fastest") and a not in ALGORITHMS:
+        raise unknown("algorithm", algorithm, valid)
     return a
+
+
+# ---------------------------------------------------------------------------------------
+# Data: library tables, tuner corrections, physical factors
+# ---------------------------------------------------------------------------------------
+LIBRARY_TABLES_FILE = _fab.catalog.DATA_DIR / "network_library_tables.csv"
+CORRECTIONS_FILE = _fab.catalog.DATA_DIR / "network_tuner_corrections.csv"
+NCCL_ARCH_FILE = _fab.catalog.DATA_DIR / "network_nccl_arch.csv"
+PHYSICS_FILE = _fab.catalog.DATA_DIR / "network_physics.csv"
+
+
+@cache
+def library_tables():
+    """data/network_library_tables.csv: NCCL/RCCL latency tables and RCCL's tuning ratios
+    (library, table, algorithm, LL, LL128, Simple, unit, basis, source_url, note)."""
+    C = _fab.catalog
+    return C.read_table(LIBRARY_TABLES_FILE, {
+        "library": C.Col("str", required=True, choices=("nccl", "rccl")),
+        "table": C.Col("str", required=True), "algorithm": C.Col("str", required=True, choices=TABLE_ALGOS),
+        "LL": C.Col("float", required=True, nonneg=True), "LL128": C.Col("float", required=True, nonneg=True),
+        "Simple": C.Col("float", required=True, nonneg=True), "unit": C.Col("str", required=True),
+        "basis": C.Col("str", required=True),
+    })
+
+
+@cache
+def _lib_table(lib: str, table: str) -> np.ndarray:
+    t = library_tables()
+    out = np.zeros((len(TABLE_ALGOS), 3))
+    units = {"us": 1e-6, "fraction": 1.0}
+    hit = False
+    for r in t.iter_rows(named=True):
+        if r["library"] == lib and r["table"] == table:
+            if r["unit"] not in units:
+                raise ValidationError(f"{LIBRARY_TABLES_FILE.name}: unit {r['unit']!r} not one of {list(units)}")
+            out[TABLE_ALGOS.index(r["algorithm"])] = [r[p] * units[r["unit"]] for p in PROTOCOLS]
+            hit = True
+    if not hit:
+        raise ValidationError(f"{LIBRARY_TABLES_FILE.name}: no rows for {lib} {table}")
+    return out
+
+
+@cache
+def _corrections(lib: str, table: str) -> np.ndarray:
+    C = _fab.catalog
+    t = C.read_table(CORRECTIONS_FILE, {
+        "library": C.Col("str", required=True), "table": C.Col("str", required=True),
+        "protocol": C.Col("str", required=True, choices=PROTOCOLS), "values": C.Col("str", required=True),
+        "basis": C.Col("str", required=True),
+    })
+    out = np.ones((3, 27))
+    for r in t.iter_rows(named=True):
+        if r["library"] == lib and r["table"] == table:
+            v = [float(x) for x in r["values"].split(";")]
+            out[PROTOCOLS.index(r["protocol"]), :len(v)] = v
+            out[PROTOCOLS.index(r["protocol"]), len(v):] = v[-1]
+    return out
+
+
+@cache
+def _nccl_arch(arch: str, table: str) -> np.ndarray:
+    C = _fab.catalog
+    t = C.read_table(NCCL_ARCH_FILE, {
+        "arch": C.Col("str", required=True), "table": C.Col("str", required=True),
+        "n1": C.Col("float", required=True, nonneg=True), "n2": C.Col("float", required=True, nonneg=True),
+        "n4": C.Col("float", required=True, nonneg=True), "unit": C.Col("str", required=True),
+        "basis": C.Col("str", required=True),
+    })
+    for r in t.iter_rows(named=True):
+        if r["arch"] == arch and r["table"] == table:
+            s = 1e9 if r["unit"] == "GB/s" else 1.0
+            return np.array([r["n1"], r["n2"], r["n4"]]) * s
+    raise ValidationError(f"{NCCL_ARCH_FILE.name}: no {table} row for NCCL architecture {arch!r}")
+
+
+@cache
+def physics_constants() -> dict[str, float]:
+    """data/network_physics.csv as {name: value} (SI units): protocol wire efficiencies,
+    per-channel rates, NVLS fractions, RCCL MSCCL windows."""
+    C = _fab.catalog
+    t = C.read_table(PHYSICS_FILE, {
+        "name": C.Col("str", required=True), "value": C.Col("float", required=True, nonneg=True),
+        "unit": C.Col("str", required=True),
+        "basis": C.Col("str", required=True, choices=("measured", "fitted", "derived", "assumption",
+                                                      "library constant")),
+    })
+    return dict(zip(t["name"].to_list(), t["value"].to_list(), strict=True))
+
+
+def _phys(name: str) -> float:
+    d = physics_constants()
+    if name not in d:
+        raise unknown("network physics constant", name, d)
+    return float(d[name])
 
 
 # ---------------------------------------------------------------------------------------
@@ -106,21 +221,25 @@ def _algo(algorithm) -> str:
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CollectiveParams:
-    """The α/β/γ numbers of one hardware configuration as plain floats.
+    """The numbers of one hardware configuration as plain floats.
 
     ``array`` is the float64 vector the numba kernels take (index names ``P_*`` in
-    ``infra_lab._kernels.fabric``); the named fields are the same numbers for reading.
+    ``infra_lab._kernels.collectives``, re-exported by ``infra_lab._kernels.fabric``); the
+    named fields are the same numbers for reading. Scale-up bandwidth among k GPUs has one
+    owner: :meth:`infra_lab.fabric.ScaleUp.bandwidth_Bps`.
 
     Attributes
     ----------
-    library : "nccl" | "rccl" (latency tables used)
-    domain : GPUs per scale-up domain [-]
+    library : "nccl" | "rccl"
+    domain : the job's GPUs per scale-up domain (``HardwareConfig.domain_gpus``) [-]
     mesh : True for a full mesh (xGMI)
     link_Bps : achieved scale-up link bandwidth, one direction [B/s]
     links_per_gpu : scale-up links per GPU [-]
     nic_per_gpu_Bps : achieved scale-out bandwidth per GPU [B/s]
     gamma_s_per_B : reduction cost [s/B]
-    switch_hop_s : latency added per network step for switch hops beyond the first [s]
+    switch_hop_s : latency added per network hop for switches beyond the first [s]
+    net_overhead_s : per-message post overhead of the host CPU [s]
+    pxn, sharp, nvls : PXN on; in-network reduction in the scale-out fabric; NVLink SHARP
     """
 
     library: str
@@ -131,18 +250,26 @@ class CollectiveParams:
     nic_per_gpu_Bps: float
     gamma_s_per_B: float
     switch_hop_s: float
+    net_overhead_s: float
+    pxn: bool
+    sharp: bool
+    nvls: bool
     array: np.ndarray = field(repr=False, compare=False)
 
-    def scaleup_Bps(self, k: int) -> float:
-        """Scale-up bandwidth of one GPU among k GPUs of its domain [B/s]."""
-        if k < 2:
-            return 0.0
-        return (k - 1) * self.link_Bps if self.mesh else self.links_per_gpu * self.link_Bps
+    def named(self) -> dict[str, float]:
+        """Every entry of ``array`` by its kernel index name (``P_*`` without the prefix)."""
+        from ._kernels import collectives as K
+
+        out = {}
+        for name in dir(K):
+            if name.startswith("P_") and name != "P_SIZE":
+                out[name[2:]] = float(self.array[getattr(K, name)])
+        return out
 
 
 def collective_time_params(hardware, fabric_efficiency: float = 1.0,
                            radix: int | None = None) -> CollectiveParams:
-    """α/β/γ parameters of ``hardware`` as floats for the numba cost kernels.
+    """Parameters of ``hardware`` as floats for the numba collective kernels.
 
     Parameters
     ----------
@@ -161,46 +288,92 @@ def collective_time_params(hardware, fabric_efficiency: float = 1.0,
     True
     """
     hw = _fab.hardware_config(hardware)
-    if not (isinstance(fabric_efficiency, (int, float)) and 0 < fabric_efficiency <= 1):
+    if isinstance(fabric_efficiency, bool) or not isinstance(fabric_efficiency, (int, float)) \
+            or not 0 < fabric_efficiency <= 1:
         raise ValidationError(f"fabric_efficiency = {fabric_efficiency!r}: allowed 0 < x <= 1")
-    return _params(hw, float(fabric_efficiency), radix)
+    return _params(hw, float(fabric_efficiency), None if radix is None else _fab._radix(radix))
 
 
 @cache
 def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveParams:
-    from ._kernels import fabric as K
+    from ._kernels import collectives as K
 
     c = _fab.constant
     su = _fab.scaleup(hw)
     so = _fab.scaleout(hw, radix)
-    lib = "rccl" if hw.accelerator_spec.vendor.upper() == "AMD" else "nccl"
+    plat = _fab.platform(hw.accelerator)
+    lib = plat["library"]
+    acc = hw.accelerator_spec
     tiers = _fab.switch_counts(hw, radix)["tiers"]
     hops = 2 * tiers - 1  # switches on the longest path
     P = np.zeros(K.P_SIZE)
     P[K.P_G] = hw.domain_gpus
+    P[K.P_DPHYS] = hw.scaleup_domain
     P[K.P_MESH] = 1.0 if su.topology == "mesh" else 0.0
     P[K.P_LINK] = su.link_Bps
     P[K.P_NLINKS] = su.links_per_gpu
     P[K.P_BNIC] = so.gpu_Bps
-    P[K.P_GAMMA] = c("reduce_hbm_bytes_per_byte") / hw.accelerator_spec.hbm_bw_Bps
+    P[K.P_GAMMA] = c("reduce_hbm_bytes_per_byte") / acc.hbm_bw_Bps
     P[K.P_LATINTER] = (hops - 1) * c("switch_latency_s")
     P[K.P_NETOVH] = _fab.net_overhead_s(hw.host_cpu)
     P[K.P_FABRIC] = _fab.FABRIC_KINDS.index(hw.fabric)
     P[K.P_OVERSUB] = hw.oversubscription
-    for ci, cls in enumerate(("ring", "tree")):
-        for pi, proto in enumerate(PROTOCOLS):
-            j = ci * 3 + pi
-            P[K.P_BASE + j] = c(f"{lib}_base_{cls}_{proto}_s")
-            P[K.P_HWI + j] = c(f"{lib}_hw_intra_{cls}_{proto}_s")
-            P[K.P_HWN + j] = c(f"{lib}_hw_net_{cls}_{proto}_s")
-            P[K.P_BWF + j] = c(f"{lib}_bwf_{cls}_{proto}")
-    le2 = f"{lib}_bwf_tree_Simple_le2"
-    P[K.P_BWF_TREE_SIMPLE_LE2] = c(le2) if le2 in _fab._constants_dict() else P[K.P_BWF + 5]
     P[K.P_FABEFF] = fabeff
-    P[K.P_TREE_SINGLE_OK] = 0.0 if lib == "rccl" else 1.0
+    P[K.P_LIB] = K.LIB_NCCL if lib == "nccl" else K.LIB_RCCL
+    nvls = bool(plat["nvls"]) and su.topology == "switch"
+    P[K.P_NVLS] = 1.0 if nvls else 0.0
+    P[K.P_SHARP] = 1.0 if hw.sharp else 0.0
+    P[K.P_PXN] = 1.0 if hw.pxn else 0.0
+    for tab, off in (("base", K.P_BASE), ("hw_intra", K.P_HWI), ("hw_net", K.P_HWN)):
+        P[off:off + 3 * K.N_TABLE_ALGOS] = _lib_table(lib, tab).ravel()
+    arch = plat["nccl_arch"] or ""
+    if nvls:
+        P[K.P_NVLS_FRAC] = _phys(f"nvls_algbw_fraction_{arch}")
+    P[K.P_NVLS_MIN] = _phys("nvls_min_gpus")
+    P[K.P_WIRE:K.P_WIRE + 3] = [_phys("ll_wire_efficiency"), _phys("ll128_wire_efficiency"),
+                                _phys("simple_wire_efficiency")]
+    P[K.P_STEP_BYTES] = _phys("simple_step_bytes")
+    P[K.P_LL_STEP_BYTES] = _phys("ll_step_bytes")
+    P[K.P_TREE_MIN_CHUNK] = _phys("tree_min_chunk_bytes")
+    P[K.P_HBM] = acc.hbm_bw_Bps
+    P[K.P_ARITY] = _phys("collnet_arity_latency_s")
+    P[K.P_PAT_DIV] = _phys("pat_net_latency_divisor")
+    P[K.P_PAT_RANK] = _phys("pat_per_rank_latency_s")
+    P[K.P_T_PLATEAU] = _phys("nccl_ring_simple_plateau")
+    P[K.P_NCH_RING] = plat["ring_channels"]
+    if lib == "rccl":
+        P[K.P_CH_SIMPLE] = _phys("rccl_channel_Bps_simple")
+        P[K.P_CH_LL] = _phys("rccl_channel_Bps_ll")
+        P[K.P_ALLPAIRS] = 1.0 if plat["msccl_allpairs"] else 0.0
+        P[K.P_AP_GPUS] = _phys("rccl_allpairs_gpus")
+        P[K.P_AP_LL4] = _phys("rccl_allpairs_ll4_max_bytes")
+        P[K.P_AP_LL8] = _phys("rccl_allpairs_ll8_max_bytes")
+        P[K.P_AP_SIMPLE] = _phys("rccl_allpairs_simple_max_bytes")
+        P[K.P_AP_MIN] = _phys("rccl_allpairs_min_bytes")
+        P[K.P_TREE_SINGLE_OK] = 0.0  # gfx942/gfx950: Tree/Simple skipped inside one node
+        m = f"m{plat['rccl_tuning_model']}"
+        P[K.P_T_LL_MAX:K.P_T_LL_MAX + 3] = [_phys(f"rccl_{m}_ll_max_bytes_{o}") for o in OPS[:3]]
+        P[K.P_T_NET:K.P_T_NET + 6] = _lib_table("rccl", f"tuner_hw_net_{m}")[:2].ravel()
+        ratio = np.concatenate([_lib_table("rccl", f"bw_ratio_le2_{m}")[:2].ravel(),
+                                _lib_table("rccl", f"bw_ratio_gt2_{m}")[:2].ravel()])
+        P[K.P_T_RATIO:K.P_T_RATIO + 12] = ratio
+        P[K.P_T_RING_CORR:K.P_T_RING_CORR + 81] = _corrections(f"rccl_{m}", "ring_correction").ravel()
+        P[K.P_T_TREE_CORR:K.P_T_TREE_CORR + 81] = _corrections(f"rccl_{m}", "tree_correction").ravel()
+    else:
+        P[K.P_CH_SIMPLE] = np.inf
+        P[K.P_CH_LL] = np.inf
+        P[K.P_TREE_SINGLE_OK] = 1.0
+        P[K.P_T_LLMAX:K.P_T_LLMAX + 3] = _nccl_arch(arch, "ll_max_bw")
+        P[K.P_T_CH_RLL128:K.P_T_CH_RLL128 + 3] = _nccl_arch(arch, "per_ch_ring_ll128")
+        P[K.P_T_CH_TLL128:K.P_T_CH_TLL128 + 3] = _nccl_arch(arch, "per_ch_tree_ll128")
+        P[K.P_T_CH_TREE:K.P_T_CH_TREE + 3] = _nccl_arch(arch, "per_ch_tree")
+        P[K.P_T_CH_NVLSTREE:K.P_T_CH_NVLSTREE + 3] = _nccl_arch(arch, "per_ch_nvlstree")
+        P[K.P_T_NVLS_EFF] = _nccl_arch(arch, "nvls_efficiency")[0]
+        P[K.P_T_TREE_CORR:K.P_T_TREE_CORR + 81] = _corrections("nccl", "tree_correction").ravel()
     P.setflags(write=False)
-    return CollectiveParams(lib, su.domain, su.topology == "mesh", su.link_Bps, su.links_per_gpu,
-                            so.gpu_Bps, P[K.P_GAMMA], P[K.P_LATINTER], P)
+    return CollectiveParams(lib, hw.domain_gpus, su.topology == "mesh", su.link_Bps, su.links_per_gpu,
+                            so.gpu_Bps, float(P[K.P_GAMMA]), float(P[K.P_LATINTER]),
+                            float(P[K.P_NETOVH]), bool(hw.pxn), bool(hw.sharp), nvls, P)
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,11 +385,14 @@ class CollectiveResult:
 
     Attributes
     ----------
-    op, algorithm, protocol : what ran ("auto" resolved to the fastest)
+    op : the collective
+    algorithm, protocol : what ran ("auto": the library's choice; "none" for one rank)
     size_bytes : S as nccl-tests defines it for ``op`` [B]
-    gpus : ranks [-]; nodes : nodes spanned [-]; per_node : ranks per node [-]
+    gpus : ranks [-]; nodes : scale-up domains spanned [-]; per_node : ranks per domain [-]
     time_s : [s]; algbw_Bps = S / time [B/s]; busbw_Bps = algbw × F [B/s]
+        (one rank: time 0 and both bandwidths reported as 0, since nothing moves)
     lower_bound_s : Chan et al. bound in the same model [s]
+    library : "nccl" | "rccl"
     """
 
     op: str
@@ -264,6 +440,15 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
     return gpus, int(per_node)
 
 
+def _size(size_bytes) -> float:
+    if isinstance(size_bytes, bool) or not isinstance(size_bytes, (int, float, np.integer, np.floating)):
+        raise ValidationError(f"size_bytes = {size_bytes!r}: expected a number of bytes >= 0")
+    size = float(size_bytes)
+    if not math.isfinite(size) or size < 0:
+        raise ValidationError(f"size_bytes = {size_bytes!r}: expected a finite number of bytes >= 0")
+    return size
+
+
 def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str = "auto", *,
                per_node: int | None = None, fabric_efficiency: float = 1.0,
                radix: int | None = None) -> CollectiveResult:
@@ -275,9 +460,10 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     size_bytes : S as nccl-tests defines it [B] (all_reduce/broadcast/send_recv: the buffer;
         reduce_scatter/all_gather: the whole array; all_to_all: each rank's send buffer)
     hardware : the Scenario's [hardware] table (dict) or HardwareConfig
-    gpus : ranks in the collective [-], placed node-major
-    algorithm : "auto" (fastest applicable) or one of :data:`ALGORITHMS`
-    per_node : ranks per node when not packed node-major [-]
+    gpus : ranks in the collective [-], placed domain-major; 1 rank costs 0 s
+    algorithm : "auto" (the library's choice), "fastest" (the fastest pair on the hardware)
+        or one of :data:`ALGORITHMS` (aliases in :data:`ALGORITHM_ALIASES`)
+    per_node : ranks per scale-up domain when not packed domain-major [-]
     fabric_efficiency : achieved fraction of NIC bandwidth after routing [-]
     radix : switch ports [-] (sets switch hops)
 
@@ -287,53 +473,61 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
 
     Raises
     ------
-    ValidationError : negative or non-finite size, gpus beyond the cluster, an algorithm
-        that cannot run this op on this placement/fabric
+    ValidationError : negative or non-finite size, gpus beyond the cluster, an algorithm the
+        library does not run for this op and placement (e.g. all-to-all across rails of a
+        rails-only fabric with PXN off)
     UnknownNameError : unknown op or algorithm
 
     Notes
     -----
-    algbw = S / t and busbw = algbw × F with F from :func:`busbw_factor` (nccl-tests).
+    algbw = S / t and busbw = algbw × F with F from :func:`busbw_factor` (nccl-tests). For
+    NVLS and CollNet the switches reduce, so busbw can exceed the link rate, as nccl-tests
+    report it.
 
     Examples
     --------
     >>> import infra_lab as il
     >>> hw = {"accelerator": "H100", "nodes": 1, "nic": "ConnectX-7"}
-    >>> round(il.collective("all_reduce", 2**30, hw, 8).busbw_Bps / 1e9)
-    370
+    >>> c = il.collective("all_reduce", 2**30, hw, 8)
+    >>> c.algorithm, round(c.busbw_Bps / 1e9)
+    ('nvls', 476)
     """
-    from ._kernels import fabric as K
+    from ._kernels import collectives as K
 
     op_ = _op(op)
     algo = _algo(algorithm)
-    if isinstance(size_bytes, bool) or not isinstance(size_bytes, (int, float, np.integer, np.floating)):
-        raise ValidationError(f"size_bytes = {size_bytes!r}: expected a number of bytes >= 0")
-    size = float(size_bytes)
-    if not math.isfinite(size) or size < 0:
-        raise ValidationError(f"size_bytes = {size_bytes!r}: expected a finite number of bytes >= 0")
+    size = _size(size_bytes)
     hw = _fab.hardware_config(hardware)
     n, k = _placement(hw, gpus, per_node)
     p = collective_time_params(hw, fabric_efficiency, radix)
     code = OPS.index(op_)
-    a_code = -1 if algo == "auto" else ALGORITHMS.index(algo)
-    t, a, pr = K.best_collective(code, a_code, size, n, k, p.array)
+    if n == 1:
+        return CollectiveResult(op_, size, 1, "none", "none", 0.0, 0.0, 0.0, 1, 1, 0.0, p.library)
+    if algo == "fastest":
+        t, a, pr = K.fastest_collective(code, size, n, k, p.array)
+    else:
+        a_code = -1 if algo == "auto" else ALGORITHMS.index(algo)
+        t, a, pr = K.best_collective(code, a_code, size, n, k, p.array)
     if not math.isfinite(t):
+        why = ""
+        if op_ in ("all_to_all", "send_recv") and hw.fabric == "rails-only" and not hw.pxn and n > k > 1:
+            why = (" — cross-rail traffic has no path on a rails-only fabric with PXN off (RCCL's default); "
+                   "set hardware.pxn = true (NCCL_PXN_DISABLE=0) or use algorithm='pxn'")
         raise ValidationError(
-            f"algorithm = {algorithm!r} cannot run {op_} over {n} GPUs ({n // k} node(s) × {k}) on a "
-            f"{hw.fabric} fabric; applicable: {', '.join(applicable_algorithms(op_, hw, n, per_node))}"
+            f"algorithm = {algorithm!r} cannot run {op_} over {n} GPUs ({n // k} domain(s) × {k}) with "
+            f"{p.library.upper()} on a {hw.fabric} fabric{why}; applicable: "
+            f"{', '.join(applicable_algorithms(op_, hw, n, per_node)) or 'none'}"
         )
     lat, bw, red = K.lower_bound(code, size, n, k, p.array)
-    # one rank moves nothing: time 0 and no bandwidth (reported as 0, never S/0)
     algbw = size / t if t > 0 else 0.0
     busbw = algbw * busbw_factor(op_, n)
-    return CollectiveResult(op_, size, n, ALGORITHMS[a] if n > 1 else "none",
-                            PROTOCOLS[pr] if n > 1 else "none", float(t), algbw, busbw, n // k, k,
+    return CollectiveResult(op_, size, n, ALGORITHMS[a], PROTOCOLS[pr], float(t), algbw, busbw, n // k, k,
                             float(lat + max(bw, red)), p.library)
 
 
 def applicable_algorithms(op: str, hardware, gpus: int, per_node: int | None = None) -> list[str]:
-    """Algorithms that can run ``op`` over ``gpus`` ranks of ``hardware``."""
-    from ._kernels import fabric as K
+    """Algorithms the library runs for ``op`` over ``gpus`` ranks of ``hardware``."""
+    from ._kernels import collectives as K
 
     hw = _fab.hardware_config(hardware)
     n, k = _placement(hw, gpus, per_node)
@@ -347,13 +541,12 @@ def lower_bound(op: str, size_bytes: float, hardware, gpus: int, *, per_node: in
     """Chan, Heimlich, Purkayastha & van de Geijn (2007) lower bounds in this model.
 
     Returns {"latency_s", "bandwidth_s", "compute_s", "total_s"}: latency ⌈lg N⌉ network
-    steps (one scale-up round, the scale-up fabric reaching every peer at once); bandwidth
-    F_op·S over a rank's whole injection bandwidth (scale-up + NIC) and, across nodes, the
-    node's NICs; reduction ((n−1)/n)·S·γ. Every algorithm's modelled time is at least
-    latency + max(bandwidth, reduction): pipelined implementations overlap the reduction
-    with the transfers, so γ and β terms combine by max, not by sum.
+    steps (one scale-up round); bandwidth F_op·S over a rank's whole injection bandwidth
+    (scale-up + NIC) and, across domains, the domain's NICs; reduction ((n−1)/n)·S·γ.
+    Every send/receive algorithm's modelled time is at least latency + max(bandwidth,
+    reduction); NVLS and SHARP reduce in the switch and are not bound by it.
     """
-    from ._kernels import fabric as K
+    from ._kernels import collectives as K
 
     hw = _fab.hardware_config(hardware)
     n, k = _placement(hw, gpus, per_node)
@@ -367,37 +560,55 @@ def sweep(op: str, sizes, hardware, gpus: int, algorithms=("auto",), *,
           per_node: int | None = None, fabric_efficiency: float = 1.0):
     """Collective cost over message sizes and algorithms → polars DataFrame with columns
     op, algorithm (requested), chosen, protocol, size_bytes, gpus, nodes, time_s, algbw_GBps,
-    busbw_GBps, lower_bound_s, accelerator. Inapplicable algorithms are skipped."""
+    busbw_GBps, lower_bound_s, accelerator, library.
+
+    An algorithm the library does not run for this op and placement is skipped as a whole
+    (checked up front with :func:`applicable_algorithms`, so errors are never swallowed)."""
     import polars as pl
 
     hw = _fab.hardware_config(hardware)
+    allowed = set(applicable_algorithms(op, hw, gpus, per_node))
     rows = []
     for algo in algorithms:
+        name = _algo(algo)
+        if name not in ("auto", "fastest") and name not in allowed:
+            continue
         for s in sizes:
-            try:
-                c = collective(op, float(s), hw, gpus, algo, per_node=per_node,
-                               fabric_efficiency=fabric_efficiency)
-            except ValidationError:
-                if algo == "auto":
-                    raise
-                break
+            c = collective(op, float(s), hw, gpus, algo, per_node=per_node,
+                           fabric_efficiency=fabric_efficiency)
             rows.append({"op": c.op, "algorithm": algo, "chosen": c.algorithm, "protocol": c.protocol,
                          "size_bytes": float(s), "gpus": c.gpus, "nodes": c.nodes, "time_s": c.time_s,
                          "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
-                         "lower_bound_s": c.lower_bound_s, "accelerator": hw.accelerator})
+                         "lower_bound_s": c.lower_bound_s, "accelerator": hw.accelerator,
+                         "library": c.library})
     return pl.DataFrame(rows)
 
 
 def algorithm_table(op: str, size_bytes: float, hardware, gpus: int, *, per_node: int | None = None):
-    """Every applicable algorithm's cost for one case → polars DataFrame, fastest first."""
+    """Every algorithm the library runs for one case → polars DataFrame, fastest first, with
+    the library's tuner estimate beside the modelled time and a flag for the pair "auto"
+    picks."""
     import polars as pl
 
+    from ._kernels import collectives as K
+
     hw = _fab.hardware_config(hardware)
+    n, k = _placement(hw, gpus, per_node)
+    p = collective_time_params(hw)
+    code = OPS.index(_op(op))
+    size = _size(size_bytes)
+    pick = K.library_choice(code, size, n, k, p.array)
     rows = []
     for a in applicable_algorithms(op, hw, gpus, per_node):
-        c = collective(op, size_bytes, hw, gpus, a, per_node=per_node)
-        rows.append({"algorithm": a, "protocol": c.protocol, "time_s": c.time_s,
-                     "busbw_GBps": c.busbw_Bps / 1e9, "lower_bound_s": c.lower_bound_s})
+        ai = ALGORITHMS.index(a)
+        for pi, proto in enumerate(PROTOCOLS):
+            t = K.collective_cost(code, ai, pi, size, n, k, p.array)
+            if not math.isfinite(t):
+                continue
+            rows.append({"algorithm": a, "protocol": proto, "time_s": t,
+                         "busbw_GBps": size / t * busbw_factor(op, n) / 1e9 if t > 0 else 0.0,
+                         "tuner_time_s": K.tuner_time(code, ai, pi, size, n, k, p.array),
+                         "library_choice": (ai, pi) == tuple(pick)})
     return pl.DataFrame(rows).sort("time_s")
 
 
@@ -405,13 +616,15 @@ MEASUREMENTS_FILE = _fab.catalog.DATA_DIR / "network_measurements.csv"
 
 
 def published_measurements():
-    """data/network_measurements.csv: published collective bandwidths and fabric facts."""
+    """data/network_measurements.csv: published link and fabric facts (TransferBench xGMI,
+    NVIDIA's per-NIC expectation, the NVLink ring figure, the rail-only all-to-all overhead)."""
     from .catalog import Col, read_table
 
     return read_table(MEASUREMENTS_FILE, {
         "name": Col("str", required=True), "accelerator": Col("str", required=True),
         "nic": Col("str", required=True), "nodes": Col("int", required=True, positive=True),
         "gpus": Col("int", required=True, positive=True), "op": Col("str", required=True, choices=OPS),
+        "algorithm": Col("str", required=True),
         "size_bytes": Col("float", required=True, positive=True), "metric": Col("str", required=True),
         "measured_low": Col("float", required=True, positive=True),
         "measured_high": Col("float", required=True, positive=True), "unit": Col("str", required=True),
@@ -419,27 +632,35 @@ def published_measurements():
     })
 
 
+def rails_only_overhead_pct(size_bytes: float, hardware, gpus: int) -> float:
+    """All-to-all time on a rails-only fabric with PXN forwarding over the same all-to-all on a
+    rail-optimized Clos (same NICs, cross-rail traffic straight over a spine), in percent."""
+    hw = _fab.hardware_config(hardware)
+    ro = dict(hw.to_dict(), fabric="rails-only", pxn=True)
+    clos = dict(hw.to_dict(), fabric="rail-optimized", pxn=False)
+    t_ro = collective("all_to_all", size_bytes, ro, gpus, "p2p").time_s
+    t_clos = collective("all_to_all", size_bytes, clos, gpus, "p2p").time_s
+    return 100.0 * (t_ro / t_clos - 1.0)
+
+
 def published_comparison():
-    """Model vs every published measurement in data/network_measurements.csv → polars
-    DataFrame (name, metric, predicted, measured_low, measured_high, error_pct vs the
-    midpoint, within_range, calibrated, source_url)."""
+    """Model vs every published fact in data/network_measurements.csv → polars DataFrame
+    (name, metric, predicted, measured_low, measured_high, error_pct vs the midpoint,
+    within_range, calibrated, source_url)."""
     import polars as pl
 
     rows = []
     for r in published_measurements().iter_rows(named=True):
-        fabric = "rails-only"
-        hw = {"accelerator": r["accelerator"], "nodes": r["nodes"], "nic": r["nic"], "fabric": fabric}
-        c = collective(r["op"], r["size_bytes"], hw, r["gpus"])
-        if r["metric"] == "busbw":
+        hw = {"accelerator": r["accelerator"], "nodes": r["nodes"], "nic": r["nic"]}
+        if r["metric"] == "overhead_pct":
+            pred = rails_only_overhead_pct(r["size_bytes"], hw, r["gpus"])
+        else:
+            c = collective(r["op"], r["size_bytes"], hw, r["gpus"], r["algorithm"])
             pred = c.busbw_Bps / 1e9
-        elif r["metric"] == "busbw_per_nic":
-            pred = c.busbw_Bps / 1e9 / _fab.hardware_config(hw).nics_per_node
-        elif r["metric"] == "overhead_pct":
-            clos = dict(hw, fabric="rail-optimized")
-            t_clos = collective(r["op"], r["size_bytes"], clos, r["gpus"], "direct").time_s
-            pred = 100.0 * (c.time_s / t_clos - 1.0)
-        else:  # pragma: no cover - guarded by the data file
-            raise ValidationError(f"{MEASUREMENTS_FILE.name}: unknown metric {r['metric']!r}")
+            if r["metric"] == "busbw_per_nic":
+                pred /= _fab.hardware_config(hw).nics_per_node
+            elif r["metric"] != "busbw":  # pragma: no cover - guarded by the data file
+                raise ValidationError(f"{MEASUREMENTS_FILE.name}: unknown metric {r['metric']!r}")
         mid = 0.5 * (r["measured_low"] + r["measured_high"])
         rows.append({"name": r["name"], "metric": r["metric"], "unit": r["unit"], "predicted": pred,
                      "measured_low": r["measured_low"], "measured_high": r["measured_high"],
@@ -447,3 +668,127 @@ def published_comparison():
                      "within_range": r["measured_low"] <= pred <= r["measured_high"],
                      "calibrated": r["calibrated"], "source_url": r["source_url"]})
     return pl.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Validation against published nccl-tests / rccl-tests results
+# ---------------------------------------------------------------------------------------
+MEASUREMENT_SET_FILE = _fab.catalog.DATA_DIR / "measurements" / "collectives_published.csv"
+SIZE_BANDS = ((0.0, 2.0**20, "< 1 MiB"), (2.0**20, 2.0**27, "1-128 MiB"), (2.0**27, math.inf, ">= 128 MiB"))
+
+
+def measurement_set():
+    """data/measurements/collectives_published.csv: published nccl-tests / rccl-tests results,
+    one row per size, with the train/test split and whether a row is scored
+    (``use`` = "validate") or only shown ("context": no stated size, or a torch benchmark)."""
+    C = _fab.catalog
+    return C.read_table(MEASUREMENT_SET_FILE, {
+        "case": C.Col("str", required=True), "source": C.Col("str", required=True),
+        "tool": C.Col("str", required=True), "library": C.Col("str", required=True, choices=("nccl", "rccl")),
+        "accelerator": C.Col("str", required=True), "model_nic": C.Col("str", required=True),
+        "nodes": C.Col("int", required=True, positive=True),
+        "gpus_per_node": C.Col("int", required=True, positive=True),
+        "scaleup_domain": C.Col("int", required=True, positive=True),
+        "nics_per_node": C.Col("int", required=True, positive=True), "pxn": C.Col("bool"),
+        "gpus": C.Col("int", required=True, positive=True), "op": C.Col("str", required=True, choices=OPS),
+        "algorithm": C.Col("str", required=True), "size_bytes": C.Col("float", required=True, positive=True),
+        "busbw_GBps": C.Col("float", required=True, nonneg=True), "time_us": C.Col("float", positive=True),
+        "split": C.Col("str", required=True, choices=("train", "test")),
+        "use": C.Col("str", required=True, choices=("validate", "context")),
+    })
+
+
+def _row_hardware(r: dict) -> dict:
+    hw = {"accelerator": r["accelerator"], "nodes": r["nodes"], "gpus_per_node": r["gpus_per_node"],
+          "scaleup_domain": r["scaleup_domain"], "nic": r["model_nic"], "nics_per_node": r["nics_per_node"]}
+    if r["pxn"] is not None:
+        hw["pxn"] = r["pxn"]
+    return hw
+
+
+def validation_table():
+    """Model vs every row of :func:`measurement_set` → polars DataFrame (case, library,
+    accelerator, nodes, gpus, op, algorithm requested and chosen, protocol, size_bytes,
+    size_band, measured / predicted busbw [GB/s], error_pct = 100 (pred − meas) / meas,
+    split, use, tool, source_url)."""
+    import polars as pl
+
+    rows = []
+    for r in measurement_set().iter_rows(named=True):
+        hw = _row_hardware(r)
+        c = collective(r["op"], r["size_bytes"], hw, r["gpus"], r["algorithm"])
+        pred = c.busbw_Bps / 1e9
+        meas = r["busbw_GBps"]
+        band = next(b for lo, hi, b in SIZE_BANDS if lo <= r["size_bytes"] < hi)
+        rows.append({"case": r["case"], "library": r["library"], "accelerator": r["accelerator"],
+                     "nodes": r["nodes"], "gpus": r["gpus"], "op": r["op"], "requested": r["algorithm"],
+                     "chosen": c.algorithm, "protocol": c.protocol, "size_bytes": r["size_bytes"],
+                     "size_band": band, "measured_GBps": meas, "predicted_GBps": pred,
+                     "error_pct": 100.0 * (pred - meas) / meas if meas > 0 else None,
+                     "split": r["split"], "use": r["use"], "tool": r["tool"], "source_url": r["source_url"]})
+    return pl.DataFrame(rows)
+
+
+def validation_summary(table=None):
+    """Median and worst |error| of the scored TEST rows by library, accelerator and size band
+    → polars DataFrame (library, accelerator, size_band, cases, median_abs_error_pct,
+    worst_abs_error_pct)."""
+    import polars as pl
+
+    t = validation_table() if table is None else table
+    t = t.filter((pl.col("use") == "validate") & (pl.col("split") == "test") & (pl.col("measured_GBps") > 0))
+    return (t.with_columns(abs_err=pl.col("error_pct").abs())
+             .group_by("library", "accelerator", "size_band", maintain_order=True)
+             .agg(pl.len().alias("cases"), pl.col("abs_err").median().alias("median_abs_error_pct"),
+                  pl.col("abs_err").max().alias("worst_abs_error_pct"))
+             .sort("library", "accelerator", "size_band"))
+
+
+def fit_physics() -> dict[str, float]:
+    """Re-derive the fitted factors of data/network_physics.csv from the TRAINING rows of the
+    measurement set (the tests check the file holds these values):
+
+    * ``rccl_channel_Bps_simple``: 8 x MI300X all-reduce at 1–16 MiB runs RCCL's MSCCL
+      all-pairs kernel on 8 channels, t = latency + 2(k−1)/k·S / (8·c); c by least squares
+      on t − latency.
+    * ``nvls_algbw_fraction_{hopper,blackwell}``: NVLS all-reduce at 8–16 GiB,
+      t = latency + S / (f · B_nvlink) with B_nvlink = links × achieved link rate.
+    """
+    from ._kernels import collectives as K
+
+    out: dict[str, float] = {}
+    train = measurement_set().filter(measurement_set()["split"] == "train")
+    xs, ys = [], []
+    for r in train.filter(train["accelerator"] == "MI300X").iter_rows(named=True):
+        n = k = r["gpus"]
+        S = r["size_bytes"]
+        t = 2.0 * (n - 1) / n * S / (r["busbw_GBps"] * 1e9)
+        p = collective_time_params(_row_hardware(r)).array
+        lat = K.latency(K.OP_ALL_REDUCE, K.ALG_ALLPAIRS, K.PROTO_SIMPLE, n, k, p, K.P_HWN)
+        xs.append(2.0 * (k - 1) / k * S / 8.0)
+        ys.append(t - lat)
+    x, y = np.array(xs), np.array(ys)
+    out["rccl_channel_Bps_simple"] = float((x @ x) / (x @ y))
+    for acc, arch in (("H200-SXM", "hopper"), ("B200", "blackwell")):
+        rows = train.filter(train["accelerator"] == acc)
+        r = rows.row(0, named=True)
+        n = r["gpus"]
+        S = r["size_bytes"]
+        t = 2.0 * (n - 1) / n * S / (r["busbw_GBps"] * 1e9)
+        cp = collective_time_params(_row_hardware(r))
+        lat = K.latency(K.OP_ALL_REDUCE, K.ALG_NVLS, K.PROTO_SIMPLE, n, n, cp.array, K.P_HWN)
+        out[f"nvls_algbw_fraction_{arch}"] = float(S / (t - lat) / (cp.links_per_gpu * cp.link_Bps))
+    for case, proto in (("mi355x-2n-ar-8", "LL"), ("mi355x-2n-ar-262144", "Simple")):
+        r = train.filter(train["case"] == case).row(0, named=True)
+        n, S = r["gpus"], r["size_bytes"]
+        k = r["gpus_per_node"]
+        t = 2.0 * (n - 1) / n * S / (r["busbw_GBps"] * 1e9) if r["busbw_GBps"] > 0 else r["time_us"] * 1e-6
+        if r["time_us"] is not None:
+            t = r["time_us"] * 1e-6
+        P = np.array(collective_time_params(_row_hardware(r)).array)
+        pi = PROTOCOLS.index(proto)
+        P[K.P_HWN + 3 * K.ALG_TREE + pi] = 0.0
+        hops = 2 * int(math.ceil(math.log2(n // k)))
+        rest = K.collective_cost(K.OP_ALL_REDUCE, K.ALG_TREE, pi, S, n, k, P)
+        out[f"rccl_hw_net_tree_{proto}_us"] = float((t - rest) / hops * 1e6)
+    return out

@@ -14,6 +14,7 @@ facility power                 :func:`infra_lab.economics.cluster_power`
 TCO                            :func:`infra_lab.economics.tco_total`
 cost of a run                  :func:`infra_lab.economics.run_cost`
 operator return (IBM)          :func:`infra_lab.economics.provider_view`
+serving capacity, $ per token  :func:`infra_lab.serve_search` (serving, with the owned cost)
 =============================  =====================================================
 
 The options live in ``data/expansion/`` (platforms, NICs, models, sizes), each with sources
@@ -45,10 +46,14 @@ from .catalog import Col, read_table
 from .errors import ValidationError, unknown
 
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
-           "option_hardware", "training_scenario", "cost_overrides", "evaluate", "sweep_grid",
+           "option_hardware", "training_scenario", "serving_scenario", "cost_overrides",
+           "evaluate", "sweep_grid", "SERVING_ENGINE",
            "pareto_front", "headlines", "operator_paths", "METRICS"]
 
 DATA = catalog.DATA_DIR / "expansion"
+
+#: Serving engine of the capacity estimate (vLLM runs on ROCm and CUDA alike).
+SERVING_ENGINE = "vllm"
 
 _F, _S, _SR = Col("float"), Col("str"), Col("str", required=True)
 _SCHEMAS = {
@@ -98,6 +103,13 @@ METRICS = {
     "rented_run_cost_usd": "the run at the contract rent incl. goodput losses [USD]",
     "ibm_irr": "operator IRR on the decay path [per year, pre-tax, unlevered]",
     "ibm_payback_years": "operator payback on the decay path [years]",
+    "serve_plan": "best serving configuration on one node (tp, dp, weight precision, concurrency)",
+    "served_tokens_per_s_per_gpu": "output tokens/s per GPU of the best serving configuration "
+                                   "within the latency limit [tokens/s]",
+    "served_tokens_per_s_cluster": "serving capacity if the whole cluster serves [output tokens/s]",
+    "usd_per_m_served_tokens": "owned cost per million output tokens served, all GPU time on "
+                               "the generated tokens [USD]",
+    "rented_usd_per_m_served_tokens": "the same at the contract rent (Zyphra renting) [USD]",
 }
 
 
@@ -210,6 +222,25 @@ def training_scenario(platform: str, nic: str, gpus: int, model: str) -> dict:
     return d
 
 
+def serving_scenario(platform: str, model: str) -> dict:
+    """The serving Scenario (as a dict) of one node of a platform (one tray of a Helios rack)
+    for ``model``: data-parallel replicas on its GPUs to start from (the search chooses the
+    split), the workload of data/expansion/parameters.csv (``serving_*``)."""
+    p = _row(platforms(), "platform", platform, "platform")
+    m = _row(models(), "model", model, "model")
+    gpn = p["gpus_per_node"]
+    return {
+        "name": f"expansion serving {platform}, {model}",
+        "model": {"preset": m["preset"], **{k: m[k] for k in
+                  ("hidden", "heads", "experts", "expert_ffn_hidden", "ffn_hidden") if m[k] is not None}},
+        "hardware": {"accelerator": p["accelerator"], "nodes": 1, "gpus_per_node": gpn,
+                     "scaleup_domain": p["scaleup_domain"]},
+        "serving": {"engine": SERVING_ENGINE, "dp": gpn,
+                    "input_tokens": int(_param("serving_input_tokens")),
+                    "output_tokens": int(_param("serving_output_tokens"))},
+    }
+
+
 def cost_overrides(platform: str, nic: str) -> dict[str, float]:
     """Economics overrides of an option: the assumptions of data/expansion for parts with
     no public price or TDP, and the NIC's price and 400G-equivalent ports and optics."""
@@ -251,6 +282,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     """
     from . import economics, reliability
     from .scenario import Scenario
+    from .serving import serve_search, token_costs
     from .training import search
 
     d = training_scenario(platform, nic, target_gpus, model)
@@ -280,6 +312,13 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     if p["contract_usd_per_gpu_hour"] is not None:
         op_ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
     view = economics.provider_view(None, None, acc, path="decay", **op_ov)
+    sv = serve_search(serving_scenario(platform, model), "usd_per_million_output_tokens", top=1,
+                      max_tpot_s=_param("serving_max_tpot_s"),
+                      price_usd_per_gpu_hour=owned.total_usd_per_gpu_hour)
+    if sv.height == 0:
+        raise ValidationError(f"no serving configuration of {model} on one {platform} meets "
+                              f"{_param('serving_max_tpot_s')} s per output token")
+    s = sv.row(0, named=True)
     contract = economics.operator_inputs(acc, op_ov)["contract_usd_per_gpu_hour"]
     return {
         "gpus": world, "tp": b["tp"], "pp": b["pp"], "ep": b["ep"], "dp": b["dp"],
@@ -300,6 +339,14 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
                                                   price_usd_per_gpu_hour=contract).total_usd,
         "ibm_irr": view.irr,  # None (null): never repaid
         "ibm_payback_years": view.payback_years,
+        "serve_plan": (f"tp {s['tp']}, dp {s['dp']}, ep {s['ep']}, {s['weight_precision']} weights, "
+                       f"{s['concurrency']} in flight"),
+        "served_tokens_per_s_per_gpu": s["output_tokens_per_s_per_gpu"],
+        "served_tokens_per_s_cluster": s["output_tokens_per_s_per_gpu"] * world,
+        "usd_per_m_served_tokens": token_costs(s, owned.total_usd_per_gpu_hour)[
+            "usd_per_million_output_tokens_all_in"],
+        "rented_usd_per_m_served_tokens": token_costs(s, contract)[
+            "usd_per_million_output_tokens_all_in"],
     }
 
 

@@ -54,7 +54,7 @@ __all__ = [
     "network_constants", "constant", "hardware_config", "ScaleUp", "ScaleOut", "scaleup",
     "scaleout", "Fabric", "switch_counts", "Flows", "step_flows", "StepResult", "route",
     "solve_rates", "simulate_step", "monte_carlo", "balls_into_bins", "ROUTINGS", "PATTERNS",
-    "FABRIC_KINDS",
+    "FABRIC_KINDS", "link_counts", "platform", "host_cpu", "net_overhead_s",
 ]
 
 
@@ -97,6 +97,10 @@ def _platforms() -> dict[str, dict]:
         "library": catalog.Col("str", required=True, choices=("nccl", "rccl")),
         "default_host_cpu": catalog.Col("str", required=True),
         "nvls": catalog.Col("bool", required=True),
+        "nccl_arch": catalog.Col("str", choices=("volta", "ampere", "hopper", "blackwell")),
+        "rccl_tuning_model": catalog.Col("int", positive=True),
+        "ring_channels": catalog.Col("int", required=True, positive=True),
+        "msccl_allpairs": catalog.Col("bool", required=True),
         "basis": catalog.Col("str", required=True, choices=("measured", "assumption")),
     })
     return {r["accelerator"]: r for r in t.iter_rows(named=True)}
@@ -122,16 +126,21 @@ def _host_cpus():
     })
 
 
+@cache
+def _host_cpu_rows() -> tuple[dict[str, str], dict[str, dict]]:
+    t = _host_cpus()
+    return catalog._index(t), {r["name"]: r for r in t.iter_rows(named=True)}
+
+
 def host_cpu(name: str) -> dict:
     """A host CPU by name or alias (data/network_host_cpus.csv): name, vendor, arch."""
     if not isinstance(name, str):
         raise ValidationError(f"host_cpu = {name!r}: expected a host CPU name (string)")
-    t = _host_cpus()
-    idx = catalog._index(t)
+    idx, rows = _host_cpu_rows()
     canon = idx.get(name.strip().lower())
     if canon is None:
-        raise unknown("host CPU", name, t["name"].to_list(), where="hardware.host_cpu")
-    return t.filter(t["name"] == canon).row(0, named=True)
+        raise unknown("host CPU", name, list(rows), where="hardware.host_cpu")
+    return dict(rows[canon])
 
 
 def net_overhead_s(host: str) -> float:
@@ -146,11 +155,14 @@ def net_overhead_s(host: str) -> float:
 
 
 def hardware_config(hardware) -> HardwareConfig:
-    """Validate a [hardware] table (dict) or pass a HardwareConfig / Fabric's hardware through."""
+    """Validate a [hardware] table (dict) or pass a HardwareConfig, a Fabric's or a Scenario's
+    hardware through."""
     if isinstance(hardware, Fabric):
         return hardware.hardware
     if isinstance(hardware, HardwareConfig):
         return hardware
+    if isinstance(getattr(hardware, "hardware", None), HardwareConfig):  # a Scenario
+        return hardware.hardware
     if not isinstance(hardware, dict):
         raise ValidationError(f"hardware = {hardware!r}: expected the [hardware] table as a dict or a HardwareConfig")
     return HardwareConfig.from_dict(hardware)
@@ -300,7 +312,9 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     in which NICs share a leaf, not in switch count). One level when the endpoints fit one
     switch, two (leaf–spine) while every spine can reach every leaf, three above that.
 
-    Returns {"tiers", "leaf", "spine", "core", "total"}.
+    Returns {"tiers", "leaf", "spine", "core", "total"} switches and the cables between
+    them: "links_host" (NIC to leaf = nodes × nics_per_node), "links_leaf_spine" (leaf
+    uplinks), "links_spine_core" (3-tier only), "links_total".
     """
     hw = hardware_config(hardware)
     r = _radix(radix)
@@ -308,19 +322,24 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     nets = hw.nics_per_node if hw.fabric == "rails-only" else 1
     E = hw.nodes * (1 if hw.fabric == "rails-only" else hw.nics_per_node)
 
-    def one(E: int) -> tuple[int, int, int, int]:
+    def one(E: int) -> tuple[int, int, int, int, int, int]:
+        """tiers, leaves, spines (aggregation), cores, leaf-spine links, spine-core links"""
         if E <= r:
-            return 1, 1, 0, 0
+            return 1, 1, 0, 0, 0, 0
         leaves = -(-E // down)
         if leaves <= r:
-            return 2, leaves, -(-leaves * up // r), 0
+            return 2, leaves, -(-leaves * up // r), 0, leaves * up, 0
         aggs = -(-leaves * up // (r // 2))
         cores = -(-aggs * (r // 2) // r)
-        return 3, leaves, aggs, cores
+        return 3, leaves, aggs, cores, leaves * up, aggs * (r // 2)
 
-    t, leaf, spine, core = one(E)
+    t, leaf, spine, core, l_ls, l_sc = one(E)
     out = {"tiers": t, "leaf": leaf * nets, "spine": spine * nets, "core": core * nets}
     out["total"] = out["leaf"] + out["spine"] + out["core"]
+    out["links_host"] = hw.nodes * hw.nics_per_node
+    out["links_leaf_spine"] = l_ls * nets
+    out["links_spine_core"] = l_sc * nets
+    out["links_total"] = out["links_host"] + out["links_leaf_spine"] + out["links_spine_core"]
     return out
 
 
@@ -357,8 +376,10 @@ class Fabric:
     @classmethod
     def build(cls, hardware, radix: int | None = None, pxn: bool | None = None) -> Fabric:
         """Build from a [hardware] dict / HardwareConfig; ``radix`` [ports] as in
-        :func:`switch_counts`; ``pxn``: forward to the destination's rail through the scale-up
-        fabric before leaving the node (always on for rails-only; default off otherwise)."""
+        :func:`switch_counts`; ``pxn``: forward cross-rail traffic to the destination's rail
+        through the scale-up fabric before leaving the node (default: ``hardware.pxn``, i.e.
+        the library's default — on for NCCL, off for RCCL). On a rails-only fabric without
+        PXN, cross-rail flows have no path and :func:`route` refuses them."""
         if isinstance(hardware, Fabric):
             return hardware
         hw = hardware_config(hardware)
@@ -391,6 +412,8 @@ class Fabric:
             return f"{g}[node {i // self.G}, gpu {i % self.G}]"
         if g in ("nic_up", "nic_down"):
             return f"{g}[node {i // self.R}, rail {i % self.R}]"
+        if g == "pxn_hbm":
+            return f"pxn_hbm[node {i // self.G}, gpu {i % self.G}]"
         if g in ("leaf_up", "spine_down"):
             return f"{g}[leaf {i // self.U}, plane {i % self.U}]"
         return f"{g}[leaf {i}]"
@@ -405,10 +428,16 @@ class Fabric:
             return [[]]
         from ._kernels import fabric as K
 
+        if self.kind == 0 and not self.pxn and src_gpu // self.G != dst_gpu // self.G \
+                and (src_gpu % self.G) * self.R // self.G != (dst_gpu % self.G) * self.R // self.G:
+            raise ValidationError(
+                f"GPU {src_gpu} -> GPU {dst_gpu}: another rail of another node has no path on a rails-only "
+                f"fabric without PXN; build the Fabric with pxn=True (or hardware.pxn = true)"
+            )
         ptr, links, w = K.route_flows(np.array([src_gpu]), np.array([dst_gpu]), np.ones(1),
                                       self.topo, K.ROUTE_SPRAY_EXPLICIT, 1, 0, np.zeros(1, np.int64))
-        common = [int(lk) for lk, x in zip(links, w, strict=True) if x == 1.0]
-        multi = [int(lk) for lk, x in zip(links, w, strict=True) if x != 1.0]
+        common = [int(lk) for lk, x in zip(links, w, strict=True) if x >= 1.0]
+        multi = [int(lk) for lk, x in zip(links, w, strict=True) if x < 1.0]
         if not multi:
             return [[self.link_name(lk) for lk in common]]
         out = []
@@ -449,8 +478,10 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
             f"fabric with {per_rail} endpoints per network needs 3 tiers at radix {radix}; the flow "
             f"simulation covers one- and two-tier fabrics: pass a larger radix or fewer nodes"
         )
-    if per_rail <= radix:  # one switch per rail / for the whole network
-        h, U = per_rail, 1
+    if per_rail <= radix and (kind != 1 or N * R <= radix):
+        # one switch per rail (rails-only) or for the whole network; for a rail-optimized
+        # network that fits one switch, rail leaves with as many uplinks as hosts (non-blocking)
+        h, U = per_rail, (per_rail if kind == 1 else 1)
     else:
         h, U = down, up
     if kind == 2:
@@ -473,7 +504,8 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
         pos += 2 * N * G
     su0 = bounds[0][1][0]
     for name, size in (("nic_up", N * R), ("nic_down", N * R), ("leaf_up", n_leaves * U),
-                       ("spine_down", n_leaves * U), ("trunk_up", n_leaves), ("trunk_down", n_leaves)):
+                       ("spine_down", n_leaves * U), ("trunk_up", n_leaves), ("trunk_down", n_leaves),
+                       ("pxn_hbm", N * G)):
         bounds.append((name, (pos, pos + size)))
         pos += size
     b = dict(bounds)
@@ -487,14 +519,16 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
         cap[b[g][0]:b[g][1]] = port
     for g in ("trunk_up", "trunk_down"):
         cap[b[g][0]:b[g][1]] = U * port
+    cap[b["pxn_hbm"][0]:b["pxn_hbm"][1]] = hw.accelerator_spec.hbm_bw_Bps
     T = np.zeros(K.T_SIZE, dtype=np.int64)
     T[K.T_N], T[K.T_G], T[K.T_R], T[K.T_KIND], T[K.T_MESH] = N, G, R, kind, int(mesh)
     T[K.T_H], T[K.T_B], T[K.T_U] = h, B, U
     T[K.T_SU], T[K.T_NUP], T[K.T_NDN] = su0, b["nic_up"][0], b["nic_down"][0]
     T[K.T_LUP], T[K.T_LDN] = b["leaf_up"][0], b["spine_down"][0]
     T[K.T_TUP], T[K.T_TDN] = b["trunk_up"][0], b["trunk_down"][0]
+    T[K.T_STG] = b["pxn_hbm"][0]
     T[K.T_NLINKS] = pos
-    use_pxn = kind == 0 if pxn is None else (pxn or kind == 0)
+    use_pxn = bool(hw.pxn) if pxn is None else bool(pxn)
     T[K.T_PXN] = int(use_pxn)
     tiers = counts["tiers"]
     return Fabric(hw, radix, kind, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds))
@@ -627,6 +661,15 @@ def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int =
     if routing not in ROUTINGS:
         raise unknown("routing", routing, ROUTINGS)
     qps = int(check_positive("qps", qps, integer=True))
+    if fab.kind == 0 and not fab.pxn:
+        G, R = fab.G, fab.R
+        cross = (flows.src // G != flows.dst // G) & ((flows.src % G) * R // G != (flows.dst % G) * R // G)
+        if cross.any():
+            raise ValidationError(
+                f"flows: {int(cross.sum())} flows go to another rail of another node, which a rails-only "
+                f"fabric cannot carry without PXN (RCCL's default is PXN off); build the Fabric with "
+                f"pxn=True or set hardware.pxn = true (NCCL_PXN_DISABLE=0)"
+            )
     order = np.arange(len(flows), dtype=np.int64)
     if routing == "adaptive":
         order = np.random.default_rng(seed).permutation(len(flows)).astype(np.int64)
@@ -741,6 +784,9 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
     η = E[(m/k)/max_load], the efficiency of a synchronised step."""
     m = int(check_positive("m", m, integer=True))
     k = int(check_positive("k", k, integer=True))
+    trials = int(check_positive("trials", trials, integer=True))
+    if m * trials > 50_000_000:
+        raise ValidationError(f"m × trials = {m} × {trials}: at most 50,000,000 draws (memory)")
     rng = np.random.default_rng(seed)
     x = rng.integers(0, k, size=(int(trials), m))
     counts = np.zeros((int(trials), k), dtype=np.int64)
@@ -772,11 +818,6 @@ def link_counts(hardware, radix: int | None = None) -> dict[str, int]:
     >>> link_counts(hw)      # 8 rails x (128 NIC links + 4 leaves x 32 uplinks)
     {'host': 1024, 'leaf_up': 1024, 'agg_up': 0, 'total': 2048}
     """
-    hw = hardware_config(hardware)
-    r = _radix(radix)
-    sw = switch_counts(hw, r)
-    _, up = _leaf_split(r, hw.oversubscription)
-    host = hw.nodes * hw.nics_per_node
-    leaf_up = sw["leaf"] * up if sw["tiers"] >= 2 else 0
-    agg_up = sw["spine"] * (r // 2) if sw["tiers"] >= 3 else 0
-    return {"host": host, "leaf_up": leaf_up, "agg_up": agg_up, "total": host + leaf_up + agg_up}
+    sw = switch_counts(hardware, radix)  # the one count of switches and their cables
+    return {"host": sw["links_host"], "leaf_up": sw["links_leaf_spine"], "agg_up": sw["links_spine_core"],
+            "total": sw["links_total"]}

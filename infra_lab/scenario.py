@@ -111,7 +111,7 @@ class HardwareConfig:
         nodes (GB200/GB300). It may exceed what the job uses: ``gpus_per_node = 2,
         scaleup_domain = 8`` on MI300X is a 2-GPU job on an 8-GPU node (one xGMI link joins
         its two GPUs); ``nodes = 2, gpus_per_node = 4, scaleup_domain = 72`` on GB200 is an
-        8-GPU job inside one NVL72 rack (full NVLink among its 8). See :attr:`domain_gpus`.
+        8-GPU job inside one NVL72 rack (full NVLink among its 8). See ``domain_gpus``.
     nic : catalog NIC name
     nics_per_node : back-end NICs the job's GPUs of a node use [-] (default gpus_per_node;
         at most 4 per GPU)
@@ -122,6 +122,13 @@ class HardwareConfig:
     pxn : PXN (forwarding cross-rail traffic through the scale-up fabric to the NIC of the
         destination's rail) on or off. Default: the library's default — on for NCCL
         (``NCCL_PXN_DISABLE=0``), off for RCCL (ROCm/rccl#1209)
+    sharp : the scale-out switches reduce in-network (InfiniBand SHARP); enables NCCL's
+        CollNet algorithms and multi-node NVLS. Default false
+    domain_gpus : the job's GPUs in each scale-up domain [-] (what a collective's ``k`` may
+        reach). Default: scaleup_domain when a node holds several domains; gpus_per_node for
+        part of one node's domain (2 of an MI300X node's 8); gpus_per_node × the job's nodes in
+        a rack-scale domain (NVL72), up to a full rack. Set it for partial racks: 64 trays × 4
+        GB200 with 16 of each rack's 18 trays → domain_gpus = 64 (4 racks)
 
     Physical bounds (refused with a ValidationError): world size at most
     ``max_world_gpus`` (10^6, Ultra Ethernet's design target), gpus_per_node within the
@@ -139,9 +146,11 @@ class HardwareConfig:
     oversubscription: float = 1.0
     host_cpu: str | None = None
     pxn: bool | None = None
+    sharp: bool = False
+    domain_gpus: int | None = None
 
     KEYS = ("accelerator", "nodes", "gpus_per_node", "scaleup_domain", "nic", "nics_per_node",
-            "fabric", "oversubscription", "host_cpu", "pxn")
+            "fabric", "oversubscription", "host_cpu", "pxn", "sharp", "domain_gpus")
 
     def __post_init__(self) -> None:
         from . import fabric as _fab  # lazy: fabric imports this module
@@ -182,19 +191,41 @@ class HardwareConfig:
         if sud < gpn and gpn % sud:
             raise ValidationError(f"hardware.scaleup_domain = {sud}: must divide gpus_per_node = {gpn} "
                                   f"when smaller than it (a node of several domains)")
-        if sud > gpn and sud > plat["node_gpus"]:  # a rack-scale domain spanning nodes
-            unit = max(gpn, plat["node_gpus"])
+        node = plat["node_gpus"]
+        if sud <= gpn:
+            dg_default = sud                      # a node of one or several domains
+        elif sud <= node:
+            dg_default = gpn                      # part of one physical node's domain
+        else:                                     # a rack-scale domain spanning nodes (NVL72)
+            unit = max(gpn, node)
             if sud % unit:
                 raise ValidationError(
                     f"hardware.scaleup_domain = {sud}: a domain spanning nodes must hold whole nodes of "
                     f"{unit} GPUs; allowed multiples of {unit} up to {spec.scaleup_domain}"
                 )
-            per = sud // unit
-            if nodes > per and nodes % per:
+            dg_default = gpn * min(nodes, sud // unit)
+        if self.domain_gpus is None:
+            dg = dg_default
+        else:
+            dg = _int("hardware.domain_gpus", self.domain_gpus)
+            if sud <= node and dg != dg_default:
                 raise ValidationError(
-                    f"hardware.nodes = {nodes}: with {per} nodes per {sud}-GPU scale-up domain the job "
-                    f"must fill whole domains beyond one; allowed nodes <= {per} or a multiple of {per}"
+                    f"hardware.domain_gpus = {dg}: inside one node the job's GPUs per scale-up domain follow "
+                    f"from gpus_per_node and scaleup_domain; allowed {dg_default} (or leave it out)"
                 )
+            per_max = sud // max(gpn, node) * gpn
+            if sud > node and (dg % gpn or dg > per_max):
+                raise ValidationError(
+                    f"hardware.domain_gpus = {dg}: a rack-scale domain holds whole nodes of the job: "
+                    f"allowed multiples of gpus_per_node = {gpn} up to {per_max}"
+                )
+        if (nodes * gpn) % dg:
+            raise ValidationError(
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs do not fill whole scale-up domains of "
+                f"{dg} of the job's GPUs; use a multiple of {dg // gpn if dg >= gpn else 1} nodes or set "
+                f"hardware.domain_gpus (e.g. 64 when 16 of an NVL72's 18 trays are used)"
+            )
+        put(self, "domain_gpus", dg)
         put(self, "nodes", nodes)
         put(self, "gpus_per_node", gpn)
         put(self, "scaleup_domain", sud)
@@ -221,6 +252,7 @@ class HardwareConfig:
         if pxn is None:
             pxn = plat["library"] == "nccl"
         put(self, "pxn", _bool("hardware.pxn", pxn))
+        _bool("hardware.sharp", self.sharp)
 
     @classmethod
     def from_dict(cls, d: dict) -> HardwareConfig:
@@ -234,24 +266,6 @@ class HardwareConfig:
     def world_size(self) -> int:
         """Total accelerators the job uses = nodes × gpus_per_node."""
         return self.nodes * self.gpus_per_node
-
-    @property
-    def domain_gpus(self) -> int:
-        """The job's GPUs inside one scale-up domain [-] (what a collective's ``k`` may reach).
-
-        ``scaleup_domain`` <= gpus_per_node: the domain itself (a node of several domains);
-        a domain inside one physical node larger than the job's share (MI300X with
-        gpus_per_node = 2): gpus_per_node; a rack-scale domain spanning nodes (NVL72):
-        gpus_per_node × the job's nodes in it."""
-        from . import fabric as _fab
-
-        gpn, sud = self.gpus_per_node, self.scaleup_domain
-        if sud <= gpn:
-            return sud
-        node = _fab.platform(self.accelerator)["node_gpus"]
-        if sud <= node:
-            return gpn
-        return gpn * min(self.nodes, sud // max(gpn, node))
 
     @property
     def domains(self) -> int:

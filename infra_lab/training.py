@@ -83,6 +83,7 @@ STACK_PARAMS = (
     "grad_reduce_bytes",
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
+    "zero3_gathers_per_layer", "zero3_small_gathers_per_layer",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -108,9 +109,13 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
         bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "ep_load_imbalance" and v < 1)
                or (k.endswith("_bytes") and k != "memory_reserve_bytes" and v <= 0)
-               or (k == "memory_reserve_fraction" and v >= 1))
+               or (k == "memory_reserve_fraction" and v >= 1)
+               or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
+               or (k == "zero3_small_gathers_per_layer" and v != int(v)))
         if bad:
             allowed = ("0..1" if frac else ">= 1" if k == "ep_load_imbalance"
+                       else "an integer >= 1" if k == "zero3_gathers_per_layer"
+                       else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else ">= 0" if k == "memory_reserve_bytes" else "> 0")
             raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
     return p
@@ -240,6 +245,17 @@ def _apply_multimodal(hook, tab, htab, spec, acc_name, t, m, c, spf, tp_overlap)
     pro = hook.prologue(acc_name, tp, mbs, cp, tp_overlap)
     for name, v in pro.items():
         htab[kt.HTAB_NAMES.index("pro_" + name), ti, mi, ci, spf] = v
+    # packed sequences attend within each sample (document masks): the attention core does a
+    # fraction f of the whole-sequence causal work (1 without packing)
+    f = hook.stats.attention_fraction
+    if f < 1.0:
+        for slot in (kt.K_DENSE, kt.K_MOE):
+            fwd_att = tab[slot, kt.T_SEL, ti, mi, ci, spf]
+            bwd_att = tab[slot, kt.T_ATTN, ti, mi, ci, spf] - fwd_att
+            tab[slot, kt.T_FWD, ti, mi, ci, spf] -= (1.0 - f) * fwd_att
+            tab[slot, kt.T_BWD, ti, mi, ci, spf] -= (1.0 - f) * bwd_att
+            tab[slot, kt.T_ATTN, ti, mi, ci, spf] *= f
+            tab[slot, kt.T_SEL, ti, mi, ci, spf] *= f
     n_layers = len(spec.layer_kinds())
     per = hook.per_layer(acc_name, tp, mbs, cp, tp_overlap, n_layers)
     for slot in (kt.K_DENSE, kt.K_MOE):
@@ -328,6 +344,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "RESERVE": sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes,
         "BUCKET_MIN": sp["dp_bucket_min_params"], "BUCKET_PER_RANK": sp["dp_bucket_params_per_rank"],
         "DROPOUT": sp["dropout"],
+        "Z3_CALLS": sp["zero3_gathers_per_layer"], "Z3_SMALL": sp["zero3_small_gathers_per_layer"],
     }
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
@@ -348,7 +365,12 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         frozen = 0.0 if hook.trained else float(hook.spec.params_encoders)
         ckpt += trainable * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer]) + frozen * sp["weight_bytes"]
         f_mm = hook.flops_per_sequence() * global_batch
-        flops = {k: v + f_mm for k, v in flops.items()}
+        # attention inside each packed sample only (document masks): the conventions that count
+        # the attention core count that fraction of it
+        f_att = hook.stats.attention_fraction
+        saved = {MFU_CONVENTION: spec._forward_parts(seq_len, True).get("attention_core", 0.0),
+                 "+ full attention (Korthikanti/PaLM)": spec._forward_parts(seq_len, False).get("attention_core", 0.0)}
+        flops = {k: v + f_mm - 3.0 * (1.0 - f_att) * saved.get(k, 0.0) * tokens for k, v in flops.items()}
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),

@@ -116,6 +116,17 @@ def test_evaluation_composes_the_owners(tiny):
     assert 0.5 < r["goodput"] < 1.0 and r["wall_days"] > r["run_days"] > 0
     assert r["tco_usd"] > r["capex_usd"] > 0 and 0 < r["mfu"] < 1
     assert r["run_days"] == pytest.approx(14e12 / r["tokens_per_s"] / 86400, rel=1e-6)
+    # serving: the serving owner's answer for the node, priced at the owned cost
+    lim = X.parameters().filter(pl.col("name") == "serving_max_tpot_s")["value"][0]
+    sv = il.serve_search(X.serving_scenario("MI300X node", "ZAYA1-class"),
+                         "usd_per_million_output_tokens", top=1, max_tpot_s=lim,
+                         price_usd_per_gpu_hour=owned.total_usd_per_gpu_hour).row(0, named=True)
+    assert sv["tpot_s"] <= lim
+    assert r["served_tokens_per_s_per_gpu"] == pytest.approx(sv["output_tokens_per_s_per_gpu"])
+    assert r["served_tokens_per_s_cluster"] == pytest.approx(sv["output_tokens_per_s_per_gpu"] * 1024)
+    assert r["usd_per_m_served_tokens"] == pytest.approx(
+        il.serving.token_costs(sv, owned.total_usd_per_gpu_hour)["usd_per_million_output_tokens_all_in"])
+    assert r["rented_usd_per_m_served_tokens"] > r["usd_per_m_served_tokens"]  # contract > owned
 
 
 def test_vulcano_costs_more_per_gpu_than_pollara(tiny):

@@ -16,6 +16,7 @@ ZYPHRA = {"accelerator": "MI300X", "nodes": 128, "nic": "Pollara-400", "fabric":
 
 
 def small(nodes=8, fabric="rail-optimized", acc="MI300X", **kw):
+    kw.setdefault("pxn", True)  # cross-rail flows on rails-only need PXN (RCCL's default is off)
     return {"accelerator": acc, "nodes": nodes, "nic": "Pollara-400", "fabric": fabric, **kw}
 
 
@@ -119,7 +120,15 @@ def test_scaleout_rates():
 
 
 def test_switch_counts():
-    assert F.switch_counts(ZYPHRA) == {"tiers": 2, "leaf": 32, "spine": 16, "core": 0, "total": 48}
+    sc = F.switch_counts(ZYPHRA)
+    assert {k: sc[k] for k in ("tiers", "leaf", "spine", "core", "total")} == \
+        {"tiers": 2, "leaf": 32, "spine": 16, "core": 0, "total": 48}
+    # cables: 1,024 NIC-leaf links; each of 8 rails has 4 leaves x 32 uplinks
+    assert (sc["links_host"], sc["links_leaf_spine"], sc["links_spine_core"]) == (1024, 8 * 4 * 32, 0)
+    assert sc["links_total"] == 1024 + 1024
+    three = F.switch_counts(dict(ZYPHRA, nodes=1024, fabric="fat-tree"))
+    assert three["links_spine_core"] > 0 and three["links_total"] == sum(
+        three[k] for k in ("links_host", "links_leaf_spine", "links_spine_core"))
     assert F.switch_counts(ZYPHRA, radix=128)["total"] == 8  # one switch per rail
     clos = F.switch_counts(dict(ZYPHRA, fabric="rail-optimized"), radix=128)
     assert clos["tiers"] == 2 and clos["total"] == 24
@@ -129,12 +138,15 @@ def test_switch_counts():
 
 
 def test_paths():
-    fab = F.Fabric.build(ZYPHRA)
+    with pytest.raises(ValidationError, match="PXN"):  # RCCL default: PXN off, no cross-rail path
+        F.Fabric.build(ZYPHRA).paths(0, 8 * 64 + 3)
+    fab = F.Fabric.build(dict(ZYPHRA, pxn=True))
     assert fab.tiers == 2 and fab.U == 32 and fab.n_leaves == 32
     assert len(fab.paths(0, 8 * 64)) == 32            # across leaves of rail 0: every spine
     assert len(fab.paths(0, 8 * 1)) == 1              # same leaf
     p = fab.paths(0, 8 * 64 + 3)                      # other rail: forwarded over xGMI first
     assert all(x[0].startswith("xgmi[node 0, gpu 0->3]") for x in p) and len(p) == 32
+    assert all(x[1] == "pxn_hbm[node 0, gpu 3]" for x in p)  # staged in the proxy GPU's HBM
     assert fab.paths(0, 5) == [["xgmi[node 0, gpu 0->5]"]]
     clos = F.Fabric.build(dict(ZYPHRA, fabric="rail-optimized"))
     q = clos.paths(0, 8 * 64 + 3)
@@ -226,7 +238,7 @@ def test_two_tier_rail_matched_permutation(L, k, eta):
 
 # ---------------------------------------------------------------------------------------
 def test_flow_patterns():
-    fab = F.Fabric.build(ZYPHRA)
+    fab = F.Fabric.build(dict(ZYPHRA, pxn=True))
     n = 1024
     ring = F.step_flows("ring", fab, 1e9)
     assert len(ring) == 8 * 128 * 8  # 8 channels x 128 nodes x (7 intra + 1 inter)
@@ -249,6 +261,10 @@ def test_flow_patterns():
     (lambda f, fl: F.Fabric.build(dict(ZYPHRA, nodes=1024, fabric="fat-tree")), ValidationError),
     (lambda f, fl: f.paths(0, 10**7), ValidationError),
     (lambda f, fl: F.constant("no_such_constant"), UnknownNameError),
+    (lambda f, fl: F.balls_into_bins(10, 4, trials=-1), ValidationError),
+    (lambda f, fl: F.balls_into_bins(10, 4, trials=0), ValidationError),
+    (lambda f, fl: F.switch_counts(small(8), radix=2), ValidationError),
+    (lambda f, fl: F.monte_carlo(fl, f, seeds=0), ValidationError),
 ])
 def test_fabric_errors(call, err):
     f = F.Fabric.build(small(8, "rails-only"), radix=16)
@@ -275,6 +291,8 @@ from infra_lab.scenario import HardwareConfig  # noqa: E402
     (dict(accelerator="GB200", nodes=2, gpus_per_node=4, scaleup_domain=72), 8, 1),     # 8 in an NVL72
     (dict(accelerator="GB200", nodes=36, gpus_per_node=4), 72, 2),                      # 2 full racks
     (dict(accelerator="H100", nodes=4), 8, 4),
+    # a partial NVL72: 16 of each rack's 18 trays, 4 racks (hardware.domain_gpus)
+    (dict(accelerator="GB200", nodes=64, gpus_per_node=4, scaleup_domain=72, domain_gpus=64), 64, 4),
 ])
 def test_partial_domains(kw, domain_gpus, domains):
     hw = HardwareConfig(**kw)
@@ -306,7 +324,10 @@ def test_partial_mesh_uses_the_links_that_join_the_job():
     (dict(nodes="2"), "hardware.nodes"),
     (dict(accelerator=["MI300X"]), "hardware.accelerator"),
     (dict(pxn="yes"), "hardware.pxn"),
-    (dict(accelerator="GB200", nodes=20, gpus_per_node=4), "whole domains"),
+    (dict(accelerator="GB200", nodes=20, gpus_per_node=4), "whole scale-up domains"),
+    (dict(accelerator="GB200", nodes=64, gpus_per_node=4, domain_gpus=60), "whole scale-up domains"),
+    (dict(accelerator="GB200", nodes=64, gpus_per_node=4, domain_gpus=66), "multiples of gpus_per_node"),
+    (dict(accelerator="MI300X", nodes=2, domain_gpus=4), "domain_gpus"),
 ])
 def test_hardware_bounds_direct_construction(kw, match):
     """HardwareConfig(...) is validated exactly like the dict form."""
@@ -331,3 +352,41 @@ def test_host_cpu_sets_net_overhead():
     assert F.net_overhead_s(z.host_cpu) == pytest.approx(1e-6)
     assert F.net_overhead_s("EPYC-9374F") == pytest.approx(2e-6)
     assert F.net_overhead_s("Grace") == pytest.approx(1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# PXN in the flow simulation, and routing for the patterns ZAYA1 runs
+def test_rails_only_without_pxn_refuses_cross_rail_flows():
+    fab = F.Fabric.build(small(4, "rails-only", pxn=False), radix=16)
+    a2a = F.step_flows("all_to_all", fab, 1e8)
+    with pytest.raises(ValidationError, match="PXN"):
+        F.simulate_step(a2a, fab, "spray")
+    ring = F.step_flows("ring", fab, 1e8)  # rail-matched: fine without PXN
+    assert F.simulate_step(ring, fab, "spray").time_s > 0
+
+
+def test_pxn_forwarding_loads_scaleup_and_staging():
+    """With PXN every cross-rail chunk crosses one xGMI link and is written + read in the proxy
+    GPU's HBM: link loads add up exactly."""
+    fab = F.Fabric.build(small(4, "rails-only"), radix=16)
+    a2a = F.step_flows("all_to_all", fab, 8e8)
+    ptr, links, w = F.route(a2a, fab, "spray")
+    loads = K.link_loads(ptr, links, w, a2a.nbytes, fab.n_links)
+    G = fab.G
+    inter = a2a.src // G != a2a.dst // G
+    cross = inter & (a2a.src % G != a2a.dst % G)
+    b = dict(fab.group_bounds)
+    assert loads[slice(*b["pxn_hbm"])].sum() == pytest.approx(2 * a2a.nbytes[cross].sum(), rel=1e-12)
+    assert loads[slice(*b["xgmi"])].sum() == pytest.approx(a2a.nbytes[~inter].sum() + a2a.nbytes[cross].sum(),
+                                                           rel=1e-12)
+
+
+def test_spraying_buys_nothing_for_rail_matched_rings():
+    """ZAYA1's data-parallel traffic is RCCL's rail-matched ring: almost every flow stays on its
+    rail's leaf, so ECMP already runs at the ideal (η ≈ 1) and spraying has nothing to fix;
+    a cross-leaf halving/doubling step is where ECMP collides."""
+    fab = F.Fabric.build(ZYPHRA)
+    ring = F.monte_carlo(F.step_flows("ring", fab, 2**30), fab, "ecmp", seeds=8)
+    hd = F.monte_carlo(F.step_flows("halving_doubling", fab, 2**30, step=6), fab, "ecmp", seeds=8)
+    assert ring["efficiency"].min() > 0.95
+    assert hd["efficiency"].mean() < 0.4

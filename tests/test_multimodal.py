@@ -261,7 +261,53 @@ def test_mfu_counts_encoder_flops():
     lm = il.training._estimate_with_hook(sc, None)      # the LM alone, no multimodal inputs
     hook = mm.training_hook(sc)
     extra = hook.flops_per_sequence() * sc.training.global_batch
-    assert est.model_flops_per_step == pytest.approx(lm.model_flops_per_step + extra, rel=1e-12)
+    tokens = sc.training.seq_len * sc.training.global_batch
+    f = hook.stats.attention_fraction
+    assert 0.0 < f < 1.0                                 # packed samples attend within themselves
+    attn = sc.model_spec._forward_parts(sc.training.seq_len, True)["attention_core"]
+    expected = lm.model_flops_per_step + extra - 3.0 * (1.0 - f) * attn * tokens
+    assert est.model_flops_per_step == pytest.approx(expected, rel=1e-12)
+    assert extra > 0
+
+
+def test_document_masks_shrink_the_attention_work():
+    """Packing many short samples into a long sequence: attention only within each sample
+    (the fraction is the mean of sum(len^2) / seq_len^2); unpacked sequences keep all of it."""
+    short = mm.packing_stats("qwen2.5-vl-7b", {"text": 0.5, "image": 0.5}, 16384)
+    assert short.attention_fraction < 0.2
+    assert mm.packing_stats("qwen2.5-vl-7b", {"text": 0.5, "image": 0.5, "packing": "none"},
+                            4096).attention_fraction == 1.0
+
+
+def test_encoder_prefill_for_serving():
+    r = mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, image_size=448)
+    assert r.lm_positions == 256 and r.cross_tokens == 0
+    assert r.flops == pytest.approx(mm.encoder_flops_per_request("qwen2.5-vl-7b", images=1, image_size=448))
+    assert 0 < r.mfu < 1
+    big = mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, image_size=(1080, 1920))
+    assert big.time_s > r.time_s and big.lm_positions > r.lm_positions
+    batched = mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, image_size=448, batch=16)
+    assert batched.time_s < r.time_s                     # fuller GEMMs per request
+    ll = mm.encoder_prefill("llama3.2-11b-vision", "H100-SXM", images=1, tp=8)
+    assert ll.lm_positions == 1 and ll.cross_tokens == 1601
+    assert "cross_kv" in ll.breakdown["part"].to_list() and "vision_tp_comm" in ll.breakdown["part"].to_list()
+    au = mm.encoder_prefill("whisper-large-v3", "H100-SXM", audio_s=12.0)
+    assert au.audio_windows == 1 and au.cross_tokens == 1500
+    with pytest.raises(ValidationError):
+        mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, batch=0)
+    with pytest.raises(ValidationError):
+        mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", audio_s=3.0)
+
+
+def test_published_comparison_contract():
+    df = mm.published_comparison()
+    assert set(df["split"]) == {"validation"}              # validation only, no fit
+    assert df.height == mm.measurements().height >= 3
+    for r in df.iter_rows(named=True):
+        assert math.isfinite(r["predicted"]) and r["predicted"] > 0
+        assert r["error_pct"] == pytest.approx(100 * (r["predicted"] / r["measured"] - 1))
+        if r["predicted_low"] is not None:
+            assert r["predicted_low"] <= r["predicted"] <= r["predicted_high"]
 
 
 def test_search_accepts_multimodal_models():
@@ -325,6 +371,16 @@ def test_unknown_names_suggest_the_nearest():
     (lambda: mm.training_hook(_sc(), encoder_scale=-1.0), ValidationError),
     (lambda: il.memory.stage_candidates(il.models.get("llama3-8b"), 2, first_stage_params=-1.0),
      ValidationError),
+    (lambda: mm.encoder_tp(mm.encoder("qwen2.5-vl-vit"), 0), ValidationError),
+    (lambda: mm.encoder_tp(mm.encoder("mimi-codec"), 2), ValidationError),
+    (lambda: mm.example_scenario("qwen2.5-vl-7b", None, nodes="2"), ValidationError),
+    (lambda: mm.example_scenario(7, None), ValidationError),
+    (lambda: il.widgets.multimodal_update("0.3", 0.1), ValidationError),
+    (lambda: il.widgets.multimodal_update(0.3, 0.1, image_px=0), ValidationError),
+    (lambda: il.widgets.multimodal_update(0.3, 0.1, tokens=-1), ValidationError),
+    (lambda: il.widgets.multimodal_update(0.3, 0.1, price_usd_per_gpu_hour=float("nan")), ValidationError),
+    (lambda: il.charts.mix_time_chart(mm.estimate(_sc()).breakdown(), "days"), ValidationError),
+    (lambda: mm.cross_kv_ops("llama3.2-11b-vision", 10, "MI300X", tp=3), ValidationError),
 ])
 def test_bad_input_raises_clear_errors(call, exc):
     with pytest.raises(exc):
@@ -335,3 +391,50 @@ def test_no_nan_or_negative_time_for_tiny_mixes():
     r = mm.estimate(_sc(mix={"text": 0.999, "image": 0.001}))
     assert math.isfinite(r.step_time_s) and r.step_time_s > 0
     assert all(math.isfinite(x) for x in r.breakdown()["seconds"])
+
+
+# --------------------------------------------------------------------------------------
+# charts and widget
+# --------------------------------------------------------------------------------------
+def test_charts_to_dict_and_reject_missing_columns():
+    import polars as pl
+
+    r = mm.estimate(_sc())
+    bd = r.breakdown().with_columns(pl.lit("m").alias("mix"))
+    assert il.charts.mix_time_chart(bd, "seconds").to_dict()["mark"]["type"] == "bar"
+    tok = pl.DataFrame({"encoder": ["a", "a"], "side_px": [224, 448], "lm_tokens": [64, 256]})
+    assert il.charts.image_tokens_chart(tok).to_dict()
+    pk = pl.DataFrame({"mix": ["x", "x"], "packing": ["ffd", "none"], "waste_pct": [0.1, 50.0]})
+    assert il.charts.packing_waste_chart(pk).to_dict()
+    assert il.charts.multimodal_validation_chart(mm.published_comparison()).to_dict()["layer"]
+    with pytest.raises(ValidationError, match="mix_time_chart"):
+        il.charts.mix_time_chart(pl.DataFrame({"mix": ["x"]}))
+
+
+def test_widget_update_is_callable_directly():
+    s, c = il.widgets.multimodal_update(0.5, 0.1, 336, "frozen", "ffd")
+    assert s["fits"][0] and s["days"][0] > 0 and c is not None
+    s2, _ = il.widgets.multimodal_update(0.5, 0.1, 336, "trained", "ffd")
+    assert s2["days"][0] > s["days"][0]                  # training the encoders costs time
+    bad, chart = il.widgets.multimodal_update(0.7, 0.6)
+    assert chart is None and "lower one" in bad["note"][0]
+    box = il.widgets.multimodal_explorer()
+    box.controls["audio"].value = 0.3
+    s3, _ = box.update()
+    assert "30% audio" in s3["mix"][0]
+
+
+def test_serve_multimodal_requests():
+    sc = {"model": {"preset": "qwen2.5-vl-7b"},
+          "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},
+          "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128, "concurrency": 8}}
+    r = mm.serve(sc, images=1, image_size=448)
+    assert r.result.scenario.serving.input_tokens == 64 + 256 and r.text_input_tokens == 64
+    text = il.serve({**sc, "serving": {**sc["serving"], "input_tokens": 320}})
+    assert r.result.ttft_s > text.ttft_s                  # the encoder runs before the prefill
+    enc = dict(r.result.breakdown.select("component", "seconds").iter_rows())["encoder"]
+    assert enc > 0
+    with pytest.raises(ValidationError, match="text-only"):
+        mm.serve({**sc, "model": {"preset": "qwen2.5-7b"}}, images=1)
+    with pytest.raises(ValidationError, match="serving"):
+        mm.serve(_sc(), images=1)

@@ -1,4 +1,9 @@
-"""Every notebook executes headless, each within its timeout, and is committed clean."""
+"""Every notebook executes headless, each within its timeout, is committed clean, and
+executes to a light file (≤ 2 MB: the Vega bundle once, charts as small specs).
+
+Executed notebooks are saved to build/executed/ for the static site (tools/sitebuild.py
+reuses them when they are newer than the notebook and the package sources), so that CI
+does not execute every notebook once more to build the site."""
 
 import json
 import os
@@ -11,12 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 TIMEOUT_S = int(os.environ.get("INFRA_LAB_NB_TIMEOUT", "240"))
 TIMINGS: dict[str, float] = {}
+MAX_EXECUTED_BYTES = 2_000_000   # an executed notebook, as saved [B]
+
+
+def _tools():
+    import sys
+
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
 
 
 def _setup_cell() -> str:
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tools"))
+    _tools()
     from nbbuild import SETUP_CELL
 
     return SETUP_CELL
@@ -44,6 +55,47 @@ def test_first_cell_is_the_setup_cell(path):
     assert "".join(first["source"]) == _setup_cell()
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebook_equals_its_generator(path, tmp_path, monkeypatch):
+    """The .ipynb in notebooks/ is exactly what tools/notebooks/<name>.py writes (edit the
+    generator, then run it; never edit the notebook by hand)."""
+    import runpy
+    import sys
+
+    gen = ROOT / "tools" / "notebooks" / f"{path.stem}.py"
+    assert gen.is_file(), f"{path.name} has no generator {gen.relative_to(ROOT)}"
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import nbbuild
+
+    monkeypatch.setattr(nbbuild, "NB_DIR", tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(gen)])
+    runpy.run_path(str(gen), run_name="__main__")
+    fresh = tmp_path / path.name
+    assert fresh.is_file(), f"{gen.name} did not write {path.name}"
+    assert json.loads(fresh.read_text()) == json.loads(path.read_text()), (
+        f"{path.name} differs from what {gen.relative_to(ROOT)} writes: run "
+        f"`.venv/bin/python {gen.relative_to(ROOT)}` and commit the result")
+
+
+def test_every_generator_has_its_notebook():
+    gens = sorted(p.stem for p in (ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert gens == [p.stem for p in NOTEBOOKS]
+
+
+def test_notebook_code_passes_the_linter():
+    """The code cells pass ruff like the package does (ruff reads .ipynb files; the
+    generators hold the code as strings, which ruff cannot see there)."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    assert ruff, "ruff is a dev dependency; run `make setup`"
+    out = subprocess.run([ruff, "check", "--output-format", "concise", *map(str, NOTEBOOKS)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_index_links_every_notebook():
     index = (ROOT / "notebooks" / "00_index.ipynb").read_text()
     for p in NOTEBOOKS:
@@ -68,4 +120,15 @@ def test_notebook_executes(path, tmp_path):
         if cell.cell_type == "code":
             for out in cell.get("outputs", []):
                 assert out.get("output_type") != "error", f"{path.name}: {out.get('ename')}: {out.get('evalue')}"
-    print(f"\n{path.name}: executed in {TIMINGS[path.name]:.1f} s")
+    _tools()
+    from sitebuild import save_executed
+
+    saved = save_executed(nb, path)   # build/executed/<name>, reused by `make site`
+    size = saved.stat().st_size
+    print(f"\n{path.name}: executed in {TIMINGS[path.name]:.1f} s, {size / 1e6:.2f} MB")
+    biggest = sorted(((len(json.dumps(o)), i) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                      for o in c.get("outputs", [])), reverse=True)[:3]
+    assert size <= MAX_EXECUTED_BYTES, (
+        f"{path.name}: the executed notebook weighs {size / 1e6:.2f} MB > {MAX_EXECUTED_BYTES / 1e6:.0f} MB; "
+        f"largest outputs (bytes, cell): {biggest} — chart builders should embed only the columns "
+        f"they encode (aggregate or limit rows)")

@@ -74,7 +74,8 @@ def test_calibration_rederives_the_fitted_factors(monkeypatch):
     out = V.calibrate()
     assert set(seen) == {"train"}
     stored = il.stacks.table().filter((pl.col("stack") == V.VALIDATION_STACK) & (pl.col("basis") == "fitted"))
-    assert set(stored["parameter"]) == {"framework_time_scale", "memory_time_scale", "zero3_bandwidth_efficiency"}
+    assert set(stored["parameter"]) == {"framework_time_scale", "memory_time_scale", "zero3_bandwidth_efficiency",
+                                        "zero3_comm_overlap"}
     for name, value in stored.select("parameter", "value").iter_rows():
         assert out[name] == pytest.approx(value, abs=5e-4), name
 

@@ -52,6 +52,16 @@ def main() -> None:
         _check(f"{acc['name']}: estimate, search, collective", ok,
                f"step {est.step_time_s:.3f} s, best {best['step_time_s'][0]:.3f} s, "
                f"all-reduce 1 GiB {c.time_s * 1e3:.2f} ms")
+    # the console script the wheel installs (pyproject [project.scripts])
+    import json
+    import subprocess
+
+    exe = Path(sys.executable).parent / "infra-lab"
+    _check("infra-lab console script installed", exe.is_file(), str(exe))
+    run = subprocess.run([str(exe), "estimate", names[0], "--format", "json"], capture_output=True,
+                         text=True, timeout=300)
+    ok = run.returncode == 0 and json.loads(run.stdout)[0]["step_time_s"] > 0
+    _check(f"infra-lab estimate {names[0]} --format json", ok, run.stderr.strip()[-300:])
     print("smoke: all checks passed")
 
 

@@ -1,11 +1,11 @@
-"""Numba kernels for collectives and fabrics: the α–β–γ cost of one collective, flow routing
-(ECMP / spraying / adaptive) and the max-min fair rate solve by progressive filling.
+"""Numba kernels for fabrics: flow routing (ECMP / spraying / adaptive, PXN forwarding) and
+the max-min fair rate solve by progressive filling; re-exports the collective cost kernel
+(:mod:`infra_lab._kernels.collectives`), whose ``best_collective(op, algo, size, n, k, P)``
+is the interface training and serving call.
 
-Kernels take only numpy arrays and scalars; hardware numbers arrive in the ``P`` parameter
-vector built by :func:`infra_lab.collectives.collective_time_params` (index names below) or
-in the integer topology vector built by :class:`infra_lab.fabric.Fabric`. Beside each kernel
-sits a plain Python reference (``*_reference``, or the kernel's own ``.py_func`` for the pure
-arithmetic cost function), and the tests run one test class against both.
+Kernels take only numpy arrays and scalars; topology arrives in the integer vector built by
+:class:`infra_lab.fabric.Fabric`. Beside each kernel sits a plain Python reference
+(``*_reference``) written independently, and the tests run one test class against both.
 """
 
 from __future__ import annotations
@@ -16,355 +16,34 @@ import numpy as np
 from numba import njit
 
 # ---------------------------------------------------------------------------------------
-# Codes shared with infra_lab.collectives
+# The collective cost kernel lives in infra_lab._kernels.collectives; its interface
+# (best_collective, the OP_/ALG_/PROTO_ codes and the P_ indices) stays importable here.
 # ---------------------------------------------------------------------------------------
-OP_ALL_REDUCE, OP_REDUCE_SCATTER, OP_ALL_GATHER, OP_BROADCAST, OP_ALL_TO_ALL, OP_SEND_RECV = range(6)
-(ALG_RING, ALG_TREE, ALG_RHD, ALG_DIRECT, ALG_HIER, ALG_PAIRWISE, ALG_RAIL, ALG_BRUCK) = range(8)
-N_ALGOS = 8
-PROTO_LL, PROTO_LL128, PROTO_SIMPLE = range(3)
-
-# Index of each entry of the float parameter vector P.
-P_G = 0           # GPUs per scale-up domain (node) [-]
-P_MESH = 1        # 1.0: full mesh (xGMI), 0.0: switched (NVSwitch)
-P_LINK = 2        # achieved bandwidth of one scale-up link, one direction [B/s]
-P_NLINKS = 3      # scale-up links per GPU [-]
-P_BNIC = 4        # achieved NIC bandwidth per GPU, one direction [B/s]
-P_GAMMA = 5       # reduction cost [s/B]
-P_LATINTER = 6    # extra latency per network step (switch hops) [s]
-P_NETOVH = 7      # NCCL/RCCL network post overhead [s]
-P_FABRIC = 8      # 0 rails-only, 1 rail-optimized, 2 fat-tree
-P_OVERSUB = 9     # oversubscription ratio [-]
-P_BASE = 10       # base latency [class*3 + proto], class 0 ring-like, 1 tree [s]
-P_HWI = 16        # per-step intra-domain latency [class*3 + proto] [s]
-P_HWN = 22        # per-step network latency [class*3 + proto] [s]
-P_BWF = 28        # bandwidth factor [class*3 + proto] (0 = protocol unavailable)
-P_BWF_TREE_SIMPLE_LE2 = 34  # tree/Simple factor at <= 2 nodes
-P_FABEFF = 35     # routing efficiency applied to NIC bandwidth (1 = perfect balance)
-P_TREE_SINGLE_OK = 36  # 1.0 if tree/Simple may run inside one node (RCCL gfx94x: 0)
-P_SIZE = 37
-
-
-@njit(cache=True)
-def _clog2(x):
-    """ceil(log2 x) for x >= 1 (0 for x = 1)."""
-    c = 0
-    v = 1
-    while v < x:
-        v *= 2
-        c += 1
-    return c
-
-
-@njit(cache=True)
-def _bup(k, P):
-    """Scale-up bandwidth a GPU can drive towards k-1 peers of its domain [B/s]."""
-    if k <= 1:
-        return np.inf
-    if P[P_MESH] > 0.5:
-        return (k - 1) * P[P_LINK]
-    return P[P_NLINKS] * P[P_LINK]
-
-
-@njit(cache=True)
-def _bp2p(P):
-    """Bandwidth between one pair of GPUs of a domain [B/s] (mesh: one link)."""
-    if P[P_MESH] > 0.5:
-        return P[P_LINK]
-    return P[P_NLINKS] * P[P_LINK]
-
-
-@njit(cache=True)
-def _rhd_volume(size, k, N, f, P, b_nic):
-    """Recursive halving over node-major ranks [s]: lg k steps inside the node, each to one
-    peer (one link on a mesh), then lg N steps across nodes on the GPU's own NIC."""
-    t = 0.0
-    if k > 1:
-        t += (k - 1.0) / k * size / (f * _bp2p(P))
-    if N > 1:
-        t += (N - 1.0) / N * (size / k) / (f * b_nic)
-    return t
-
-
-@njit(cache=True)
-def collective_cost(op, algo, proto, size, n, k, P):
-    """Time [s] of one collective with one algorithm and protocol; inf when not applicable.
-
-    op, algo, proto: integer codes (OP_*, ALG_*, PROTO_*); size: bytes as nccl-tests defines
-    them for ``op`` [B]; n: ranks; k: ranks per node (n = k x nodes); P: parameter vector.
-    """
-    if n < 1 or k < 1 or size < 0.0:
-        return np.inf
-    N = n // k
-    multi = N > 1
-    if n == 1:
-        return 0.0
-    cls = 1 if algo == ALG_TREE else 0
-    j = cls * 3 + proto
-    f = P[P_BWF + j]
-    if cls == 1 and proto == PROTO_SIMPLE:
-        if N <= 2:
-            f = P[P_BWF_TREE_SIMPLE_LE2]
-        if N == 1 and P[P_TREE_SINGLE_OK] < 0.5:
-            return np.inf
-    if f <= 0.0:
-        return np.inf
-    base = P[P_BASE + j]
-    a_up = P[P_HWI + j]
-    a_net = P[P_HWN + j] + P[P_LATINTER]
-    if multi and cls == 0:
-        ovh = P[P_NETOVH] * (3.0 if proto == PROTO_SIMPLE else 1.0)
-        if ovh > a_up:
-            a_up = ovh
-    B_up = _bup(k, P)
-    b_nic = P[P_BNIC] * P[P_FABEFF]
-    gamma = P[P_GAMMA]
-    if multi:
-        B_ring = k * b_nic
-        if k > 1:
-            B_ring = min(B_ring, B_up * k / (k - 1.0))
-    else:
-        B_ring = B_up
-    lgk = _clog2(k)
-    lgN = _clog2(N)
-    pow2 = (n & (n - 1)) == 0
-    fn = (n - 1.0) / n
-    rails_only = P[P_FABRIC] < 0.5
-
-    if op == OP_ALL_REDUCE:
-        red = fn * size * gamma
-        if algo == ALG_RING:
-            inter = 2 * (N - 1)
-            intra = 2 * (n - 1) - inter
-            return base + intra * a_up + inter * a_net + max(2.0 * fn * size / (f * B_ring), red)
-        if algo == ALG_TREE:
-            return base + 2.0 * ((k - 1) * a_up + lgN * a_net) + max(2.0 * size / (f * B_ring), red)
-        if algo == ALG_RHD:
-            lat = base + 2.0 * (lgk * a_up + lgN * a_net)
-            bw = 2.0 * _rhd_volume(size, k, N, f, P, b_nic)
-            if not pow2:  # MPICH: two extra steps and two extra full-vector transfers
-                lat += 2.0 * (a_net if multi else a_up)
-                bw += 2.0 * size / (f * B_ring)
-                red += size * gamma
-            return lat + max(bw, red)
-        if algo == ALG_DIRECT:
-            if multi:
-                return np.inf
-            return base + 2.0 * a_up + max(2.0 * fn * size / (f * B_up), red)
-        if algo == ALG_HIER:
-            if not multi:
-                return np.inf
-            lat = base + 2.0 * lgN * a_net
-            bw = 2.0 * (N - 1.0) / N * (size / k) / (f * b_nic)
-            if k > 1:
-                lat += 2.0 * (k - 1) * a_up
-                bw += 2.0 * (k - 1.0) / k * size / (f * B_up)
-            return lat + max(bw, red)
-        return np.inf
-
-    if op == OP_REDUCE_SCATTER or op == OP_ALL_GATHER:
-        red = fn * size * gamma if op == OP_REDUCE_SCATTER else 0.0
-        if algo == ALG_RING:
-            inter = N - 1
-            intra = (n - 1) - inter
-            return base + intra * a_up + inter * a_net + max(fn * size / (f * B_ring), red)
-        if algo == ALG_RHD:
-            lat = base + lgk * a_up + lgN * a_net
-            if not pow2:
-                lat += a_net if multi else a_up
-            return lat + max(_rhd_volume(size, k, N, f, P, b_nic), red)
-        if algo == ALG_DIRECT:
-            if multi:
-                return np.inf
-            return base + a_up + max(fn * size / (f * B_up), red)
-        if algo == ALG_HIER:
-            if not multi:
-                return np.inf
-            lat = base + (N - 1) * a_net
-            bw = (N - 1.0) / N * (size / k) / (f * b_nic)
-            if k > 1:
-                lat += (k - 1) * a_up
-                bw += (k - 1.0) / k * size / (f * B_up)
-            return lat + max(bw, red)
-        return np.inf
-
-    if op == OP_BROADCAST:
-        if algo == ALG_RING:
-            inter = N - 1
-            intra = (n - 1) - inter
-            return base + intra * a_up + inter * a_net + size / (f * B_ring)
-        if algo == ALG_TREE:
-            return base + lgk * a_up + lgN * a_net + size / (f * B_ring)
-        if algo == ALG_RHD:
-            return base + 2.0 * (lgk * a_up + lgN * a_net) + 2.0 * _rhd_volume(size, k, N, f, P, b_nic)
-        if algo == ALG_DIRECT:
-            if multi:
-                return np.inf
-            return base + 2.0 * a_up + 2.0 * fn * size / (f * B_up)
-        if algo == ALG_HIER:
-            if not multi:
-                return np.inf
-            t = base + (N - 1) * a_net + (size / k) / (f * b_nic)
-            if k > 1:
-                t += 2.0 * (k - 1) * a_up + 2.0 * (k - 1.0) / k * size / (f * B_up)
-            return t
-        return np.inf
-
-    if op == OP_ALL_TO_ALL:
-        if algo == ALG_DIRECT:
-            if not multi:
-                return base + a_up + fn * size / (f * B_up)
-            if rails_only and k > 1:
-                return np.inf  # other rails are unreachable without forwarding
-            # grouped send/recv to every peer at once (NCCL-style): one latency per fabric
-            # plus the post overhead of each remote message
-            t_up = (k - 1.0) / n * size / (f * B_up) if k > 1 else 0.0
-            t_net = (n - k) / n * size / (f * b_nic)
-            bis = P[P_OVERSUB] * size / (2.0 * f * b_nic)
-            return base + a_up + a_net + (n - k) * P[P_NETOVH] + max(t_up, t_net, bis)
-        if algo == ALG_PAIRWISE:
-            t_up = (k - 1.0) / n * size / (f * B_up) if k > 1 else 0.0
-            if not multi:
-                return base + (k - 1) * a_up + t_up
-            if rails_only and k > 1:
-                return np.inf  # other rails are unreachable without forwarding
-            t_net = (n - k) / n * size / (f * b_nic)
-            bis = P[P_OVERSUB] * size / (2.0 * f * b_nic)
-            return base + (k - 1) * a_up + (n - k) * a_net + max(t_up, t_net, bis)
-        if algo == ALG_RAIL:
-            if not multi:
-                return np.inf
-            t_up = 0.0
-            if k > 1:
-                fwd = (k - 1.0) / n + (n - k) / n * (k - 1.0) / k
-                t_up = fwd * size / (f * B_up)
-            t_net = (n - k) / n * size / (f * b_nic)
-            bis = P[P_OVERSUB] * size / (2.0 * f * b_nic)
-            # NCCL-style grouped send/recv: one network latency plus the post overhead of
-            # each of the n - k remote messages (not MPICH's n - 1 sequential steps)
-            return base + k * a_up + a_net + (n - k) * P[P_NETOVH] + max(t_up, t_net, bis)
-        if algo == ALG_BRUCK:
-            if (k & (k - 1)) != 0:
-                return np.inf
-            t = base + lgk * a_up + lgN * a_net
-            if k > 1:
-                t += 0.5 * size * lgk / (f * _bp2p(P))
-            if multi:
-                t += 0.5 * size * lgN / (f * b_nic)
-            return t
-        return np.inf
-
-    if op == OP_SEND_RECV:
-        if algo != ALG_DIRECT:
-            return np.inf
-        if multi:
-            bw = b_nic
-            if k > 1:
-                bw = min(bw, _bp2p(P))
-            return base + a_net + size / (f * bw)
-        return base + a_up + size / (f * _bp2p(P))
-    return np.inf
-
-
-@njit(cache=True)
-def best_collective(op, algo, size, n, k, P):
-    """Cost of one collective: the interface the training step and serving models call.
-
-    Parameters
-    ----------
-    op : OP_* code
-    algo : ALG_* code, or -1 for "auto" (the fastest algorithm and protocol)
-    size : S in bytes as nccl-tests defines it for ``op`` [B]
-    n : ranks in the group [-]; n = 1 costs 0 s
-    k : ranks of the group inside ONE scale-up domain [-], 1 <= k <= P[P_G] and n a
-        multiple of k; the group spans n / k domains with k ranks in each. On a mesh
-        (xGMI) those k GPUs are joined by k − 1 links each, whatever the physical domain
-        size (2 ranks of an 8-GPU MI300X node: one link); through NVSwitch every GPU keeps
-        its full NVLink bandwidth (an 8-GPU job inside an NVL72 rack: n = k = 8)
-    P : ``infra_lab.collectives.collective_time_params(hw).array``; P[P_G] is the job's GPUs
-        per scale-up domain (``HardwareConfig.domain_gpus``), P[P_DPHYS] the physical domain
-
-    Returns (time [s], algorithm code, protocol code); time is inf when nothing applies.
-    """
-    best_t = np.inf
-    best_a = -1
-    best_p = -1
-    a0 = 0 if algo < 0 else algo
-    a1 = N_ALGOS if algo < 0 else algo + 1
-    for a in range(a0, a1):
-        for p in range(3):
-            t = collective_cost(op, a, p, size, n, k, P)
-            if t < best_t:
-                best_t = t
-                best_a = a
-                best_p = p
-    return best_t, best_a, best_p
-
-
-@njit(cache=True)
-def collective_times(op, algo, sizes, n, k, P):
-    """Vectorised :func:`best_collective` over message sizes [B] -> times [s]."""
-    out = np.empty(sizes.shape[0])
-    for i in range(sizes.shape[0]):
-        out[i] = best_collective(op, algo, sizes[i], n, k, P)[0]
-    return out
-
-
-@njit(cache=True)
-def lower_bound(op, size, n, k, P):
-    """Chan et al. (2007) lower bound in the same α–β–γ model: (latency, bandwidth,
-    reduction) terms [s], each at its smallest over protocols. Every algorithm's modelled
-    time is at least latency + max(bandwidth, reduction) (reduction overlaps transfers)."""
-    N = n // k
-    if n <= 1:
-        return 0.0, 0.0, 0.0
-    base = np.inf
-    a_up = np.inf
-    a_net = np.inf
-    for j in range(6):
-        if P[P_BWF + j] > 0.0 or (j == 5 and P[P_BWF_TREE_SIMPLE_LE2] > 0.0):
-            base = min(base, P[P_BASE + j])
-            a_up = min(a_up, P[P_HWI + j])
-            a_net = min(a_net, P[P_HWN + j] + P[P_LATINTER])
-    # scale-up fabrics deliver to every peer in one round (multi-port); the network is
-    # single-port per GPU: ceil(lg N) rounds.
-    lat = base + (a_up if k > 1 else 0.0) + _clog2(N) * a_net
-    fmax = 1.0
-    for j in range(6):
-        fmax = max(fmax, P[P_BWF + j])
-    B_up = _bup(k, P) if k > 1 else 0.0
-    b_nic = P[P_BNIC] * P[P_FABEFF]
-    B_inj = B_up + (b_nic if N > 1 else 0.0)
-    fn = (n - 1.0) / n
-    if op == OP_ALL_REDUCE:
-        bw = 2.0 * fn * size / (fmax * B_inj)
-        if N > 1:
-            bw = max(bw, 2.0 * (N - 1.0) / N * size / (fmax * k * b_nic))
-        red = fn * size * P[P_GAMMA]
-    elif op == OP_REDUCE_SCATTER or op == OP_ALL_GATHER:
-        bw = fn * size / (fmax * B_inj)
-        if N > 1:
-            bw = max(bw, (N - 1.0) / N * size / (fmax * k * b_nic))
-        red = fn * size * P[P_GAMMA] if op == OP_REDUCE_SCATTER else 0.0
-    elif op == OP_ALL_TO_ALL:
-        bw = fn * size / (fmax * B_inj)
-        if N > 1:
-            bw = max(bw, (n - k) / n * size / (fmax * b_nic))
-        red = 0.0
-    else:  # broadcast, send_recv
-        bw = size / (fmax * B_inj)
-        if N > 1:
-            bw = max(bw, size / (fmax * k * b_nic))
-        red = 0.0
-    return lat, bw, red
-
+from .collectives import *  # noqa: E402, F401, F403
+from .collectives import (  # noqa: E402, F401
+    _S,
+    N_ALGOS,
+    N_TABLE_ALGOS,
+    P_BASE,
+    P_HWI,
+    P_HWN,
+    P_SIZE,
+    best_collective,
+    collective_cost,
+    collective_times,
+    fastest_collective,
+    library_choice,
+    lower_bound,
+    tuner_time,
+)
 
 # ---------------------------------------------------------------------------------------
 # Routing: flows -> (CSR of links, weights)
 # ---------------------------------------------------------------------------------------
 # Integer topology vector T (built by infra_lab.fabric.Fabric)
 T_N, T_G, T_R, T_KIND, T_MESH, T_H, T_B, T_U = range(8)
-T_SU, T_NUP, T_NDN, T_LUP, T_LDN, T_TUP, T_TDN, T_NLINKS, T_PXN = range(8, 17)
-T_SIZE = 17
+T_SU, T_NUP, T_NDN, T_LUP, T_LDN, T_TUP, T_TDN, T_NLINKS, T_PXN, T_STG = range(8, 18)
+T_SIZE = 18
 
 ROUTE_ECMP, ROUTE_SPRAY, ROUTE_SPRAY_EXPLICIT, ROUTE_ADAPTIVE = range(4)
 
@@ -427,7 +106,7 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
         K = U
     else:
         K = 1
-    width = 4 + 2 * K
+    width = 5 + 2 * K
     tmp_l = np.empty(F * width, dtype=np.int32)
     tmp_w = np.empty(F * width, dtype=np.float64)
     cnt = np.zeros(F, dtype=np.int64)
@@ -449,10 +128,15 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
         else:
             rs = i_s * R // G
             rd = i_d * R // G
-            if rs != rd and (T[T_KIND] == 0 or T[T_PXN] == 1):
+            if rs != rd and T[T_PXN] == 1:
+                # PXN: hop over the scale-up fabric to the GPU on the destination's rail, which
+                # stages the data in its HBM (written, then read by its NIC: weight 2)
                 relay = rd * G // R
                 if relay != i_s:
                     pos = _su_hop(ms, i_s, relay, T, tmp_l, tmp_w, pos)
+                    tmp_l[pos] = T[T_STG] + ms * G + relay
+                    tmp_w[pos] = 2.0
+                    pos += 1
                 rs = rd
             tmp_l[pos] = T[T_NUP] + ms * R + rs
             tmp_w[pos] = 1.0

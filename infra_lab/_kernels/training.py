@@ -47,12 +47,13 @@ C_NAMES = (
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EP_IMB", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
+    "Z3_CALLS", "Z3_SMALL",
 )
 (C_S, C_H, C_V, C_TOPK, C_HKV, C_GB, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EP_IMB, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL) = range(len(C_NAMES))
 N_CONST = len(C_NAMES)
 
 # per-layer table tab[kind, part, tp_i, mbs_i, cp_i, sp]; kind 0 dense-like, 1 MoE
@@ -210,10 +211,19 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             row[L_TAILF] = tf
             nl = row[L_ND] + row[L_NM]
             if nl > 0.0:
-                row[L_Z3_AG] = (coll(kf.OP_ALL_GATHER, p_ne / nl * c[C_WEIGHT_BYTES], g_ne, tp, D, P)
-                                + coll(kf.OP_ALL_GATHER, p_e / nl * c[C_WEIGHT_BYTES], g_e, ep * etp, D, P))
-                row[L_Z3_RS] = (coll(kf.OP_REDUCE_SCATTER, p_ne / nl * c[C_GRAD_BYTES], g_ne, tp, D, P)
-                                + coll(kf.OP_REDUCE_SCATTER, p_e / nl * c[C_GRAD_BYTES], g_e, ep * etp, D, P))
+                # one layer's parameters in kz collective calls of equal size (the weight
+                # matrices) plus ks latency-bound calls of one hidden-size vector each (biases,
+                # norms), as the stack gathers them (DeepSpeed 2021: one call per tensor;
+                # FSDP2 / Megatron-FSDP: one flat buffer per layer)
+                kz = c[C_Z3_CALLS]
+                ks = c[C_Z3_SMALL]
+                vec = c[C_H] / tp
+                row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, p_ne / nl / kz * c[C_WEIGHT_BYTES], g_ne, tp, D, P)
+                                + ks * coll(kf.OP_ALL_GATHER, vec * c[C_WEIGHT_BYTES], g_ne, tp, D, P)
+                                + kz * coll(kf.OP_ALL_GATHER, p_e / nl / kz * c[C_WEIGHT_BYTES], g_e, ep * etp, D, P))
+                row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, p_ne / nl / kz * c[C_GRAD_BYTES], g_ne, tp, D, P)
+                                + ks * coll(kf.OP_REDUCE_SCATTER, vec * c[C_GRAD_BYTES], g_ne, tp, D, P)
+                                + kz * coll(kf.OP_REDUCE_SCATTER, p_e / nl / kz * c[C_GRAD_BYTES], g_e, ep * etp, D, P))
             else:
                 row[L_Z3_AG] = 0.0
                 row[L_Z3_RS] = 0.0

@@ -211,8 +211,13 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         nl = st["n_dense"] + st["n_moe"]
         if shard3:
             z3 = sp["zero3_bandwidth_efficiency"]
-            ag = sum(_price("all_gather", P / nl * wbytes, g, hw, D)[0] for P, g in ((pne, ng), (pe, eg))) / z3
-            rs = sum(_price("reduce_scatter", P / nl * gbytes, g, hw, D)[0] for P, g in ((pne, ng), (pe, eg))) / z3
+            kz, ks = int(sp["zero3_gathers_per_layer"]), int(sp["zero3_small_gathers_per_layer"])
+            # the tensors of one layer as the stack issues them: kz equal matrix shares per
+            # buffer, ks hidden-size vectors (non-expert buffer only)
+            tensors = [(P / nl / kz, g) for P, g in ((pne, ng), (pe, eg)) for _ in range(kz)] \
+                + [(spec.hidden / tp, ng)] * ks
+            ag = sum(_price("all_gather", x * wbytes, g, hw, D)[0] for x, g in tensors) / z3
+            rs = sum(_price("reduce_scatter", x * gbytes, g, hw, D)[0] for x, g in tensors) / z3
             # forward: layer i needed at (f + r)·i/nl; backward: layer i's gradients ready at b·(i+1)/nl
             keep = pp > 1          # FSDP + PP: gathered once per step, gradients synced once
             times = 1 if keep else m

@@ -57,16 +57,24 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
     value : "efficiency" [fraction of dense peak] or "achieved_tflops" [TFLOP/s]
     """
     require_columns(df, ["m", "n", "k", value], "gemm_efficiency_heatmap")
+    import polars as pl
+
     data = to_altair_data(df)
     k = int(data["k"][0])
+    # Embed only what the chart encodes, rounded below what colour and tooltip show (a 64 × 64
+    # grid at full float precision was 0.44 MB of the executed notebook); K goes in the data
+    # only when it varies (the title states it otherwise).
+    vals = [c for c in dict.fromkeys([value, "efficiency", "achieved_tflops"]) if c in data.columns]
+    keys = ["m", "n"] + (["k"] if data["k"].n_unique() > 1 else [])
+    data = data.select(*keys, *[pl.col(c).round(4 if c == "efficiency" else 2) for c in vals])
     label = "efficiency [fraction of dense peak]" if value == "efficiency" else "achieved [TFLOP/s]"
     return alt.Chart(data, title=title or f"GEMM efficiency over M, N at K = {k:,}").mark_rect().encode(
         x=alt.X("n:O", title="N [elements]", axis=alt.Axis(labelOverlap=True)),
         y=alt.Y("m:O", title="M [elements]", sort="descending", axis=alt.Axis(labelOverlap=True)),
         color=alt.Color(f"{value}:Q", title=label, scale=alt.Scale(scheme="viridis")),
-        tooltip=["m", "n", "k", alt.Tooltip("efficiency:Q", format=".3f"),
+        tooltip=[*keys, alt.Tooltip("efficiency:Q", format=".3f"),
                  alt.Tooltip("achieved_tflops:Q", format=",.0f")] if "achieved_tflops" in data.columns
-        else ["m", "n", "k", alt.Tooltip(f"{value}:Q", format=".3f")],
+        else [*keys, alt.Tooltip(f"{value}:Q", format=".3f")],
     ).properties(width=420, height=380)
 
 

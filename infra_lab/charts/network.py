@@ -10,7 +10,7 @@ import altair as alt
 from .base import require_columns, to_altair_data
 
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
-           "fabric_comparison_chart"]
+           "fabric_comparison_chart", "validation_chart"]
 
 
 def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth vs message size"):
@@ -20,7 +20,8 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
     An optional column ``ceiling_GBps`` is drawn as dashed rules (the link-bound ceiling).
     """
     require_columns(df, ["size_bytes", "busbw_GBps", color], "busbw_vs_size_chart")
-    df = to_altair_data(df)
+    keep = [c for c in ("size_bytes", "busbw_GBps", color, "chosen", "protocol", "ceiling_GBps") if c in df.columns]
+    df = to_altair_data(df.select(list(dict.fromkeys(keep))))
     base = alt.Chart(df).encode(
         x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]"),
         color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
@@ -42,7 +43,7 @@ def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
                   title: str = "Collective bandwidth as the cluster grows"):
     """``y`` against GPUs [-] on a log axis; columns gpus, ``y``, ``color``."""
     require_columns(df, ["gpus", y, color], "scaling_chart")
-    df = to_altair_data(df)
+    df = to_altair_data(df.select([c for c in ("gpus", y, color, "chosen") if c in df.columns]))
     ytitle = {"busbw_GBps": "Bus bandwidth busbw [GB/s]", "time_ms": "Time [ms]",
               "algbw_GBps": "Algorithm bandwidth algbw [GB/s]"}.get(y, y)
     return alt.Chart(df).mark_line(point=True).encode(
@@ -81,3 +82,29 @@ def fabric_comparison_chart(df, y: str = "time_ms", title: str = "Fabric compari
         color=alt.Color("workload:N", title="workload"),
         tooltip=["fabric", "workload", alt.Tooltip(f"{y}:Q", format=".3f")],
     ).properties(title=title, width=420, height=260)
+
+
+def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-tests bus bandwidth"):
+    """Signed error [%] of the modelled busbw against each published result, by message size;
+    columns size_bytes, error_pct, accelerator, library, split, use (from
+    :func:`infra_lab.collectives.validation_table`). Shaded band: ±10 %; training rows hollow."""
+    import polars as pl
+
+    require_columns(df, ["size_bytes", "error_pct", "accelerator", "library", "split", "use"], "validation_chart")
+    df = df.filter(pl.col("error_pct").is_not_null() & (pl.col("use") == "validate"))
+    cols = ["case", "op", "requested", "chosen", "protocol", "size_bytes", "measured_GBps", "predicted_GBps",
+            "error_pct", "split"]
+    data = to_altair_data(df.with_columns(series=pl.col("library").str.to_uppercase() + " " + pl.col("accelerator"))
+                          .select([c for c in cols if c in df.columns] + ["series"]))
+    band = alt.Chart(to_altair_data(pl.DataFrame({"lo": [-10.0], "hi": [10.0]}))).mark_rect(opacity=0.12).encode(
+        y="lo:Q", y2="hi:Q")
+    pts = alt.Chart(data).mark_point(size=45).encode(
+        x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]"),
+        y=alt.Y("error_pct:Q", title="Model error vs measured busbw [%]"),
+        color=alt.Color("series:N", title="library, GPU"),
+        shape=alt.Shape("split:N", title="split"),
+        tooltip=["case", "op", "requested", "chosen", "protocol", "size_bytes",
+                 alt.Tooltip("measured_GBps:Q", format=".1f"), alt.Tooltip("predicted_GBps:Q", format=".1f"),
+                 alt.Tooltip("error_pct:Q", format="+.1f"), "split"],
+    )
+    return alt.layer(band, pts).properties(title=title, width=560, height=300)

@@ -7,7 +7,14 @@ serving. The derivations are in docs/multimodal.md.
 8292166656
 """
 
-from .compute import ENCODER_PRECISION, cross_ops, encoder_activation_bytes, encoder_ops, encoder_tp
+from .compute import (
+    ENCODER_PRECISION,
+    cross_kv_ops,
+    cross_ops,
+    encoder_activation_bytes,
+    encoder_ops,
+    encoder_tp,
+)
 from .packing import (
     PACKINGS,
     DataMix,
@@ -17,6 +24,13 @@ from .packing import (
     pack,
     packing_stats,
     sample_stream,
+)
+from .serving import (
+    EncoderPrefill,
+    MultimodalServeResult,
+    encoder_flops_per_request,
+    encoder_prefill,
+    serve,
 )
 from .specs import (
     ENCODER_FIELDS,
@@ -44,6 +58,7 @@ from .training import (
     example_scenario,
     training_hook,
 )
+from .validation import measurements, published_comparison
 
 __all__ = [
     "ENCODER_FIELDS", "MODALITIES", "PROJECTORS", "SYSTEM_KEYS", "EncoderSpec", "MultimodalSpec",
@@ -51,6 +66,8 @@ __all__ = [
     "split_model_table", "system", "system_names", "systems",
     "PACKINGS", "DataMix", "PackingStats", "mix_parameter", "mix_parameters", "pack", "packing_stats",
     "sample_stream",
-    "ENCODER_PRECISION", "cross_ops", "encoder_activation_bytes", "encoder_ops", "encoder_tp",
+    "measurements", "published_comparison",
+    "EncoderPrefill", "MultimodalServeResult", "serve", "encoder_flops_per_request", "encoder_prefill",
+    "ENCODER_PRECISION", "cross_kv_ops", "cross_ops", "encoder_activation_bytes", "encoder_ops", "encoder_tp",
     "PROLOGUE_NAMES", "MultimodalEstimate", "TrainingHook", "estimate", "example_scenario", "training_hook",
 ]

@@ -38,7 +38,11 @@ _COLS = ("part", "pass", "component", "flops", "bytes", "time_s")
 def encoder_tp(enc: EncoderSpec, tp: int) -> int:
     """Tensor-parallel size an encoder runs at inside a TP group of ``tp``: the largest
     divisor of tp that divides the encoder's heads [-]."""
-    return max(d for d in range(1, tp + 1) if tp % d == 0 and enc.heads % d == 0)
+    if not isinstance(enc, EncoderSpec) or enc.modality == "codec":
+        raise ValidationError(f"enc = {enc!r}: expected a vision or audio EncoderSpec")
+    if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
+        raise ValidationError(f"tp = {tp!r}: expected a positive integer")
+    return max(d for d in range(1, int(tp) + 1) if tp % d == 0 and enc.heads % d == 0)
 
 
 def _passes(passes) -> tuple[str, ...]:
@@ -251,11 +255,10 @@ def cross_ops(spec: MultimodalSpec | str, text_tokens: float, memory_tokens: flo
         return pl.DataFrame({c: [] for c in _COLS}, schema=dict(zip(_COLS, (pl.String, pl.String, pl.String,
                                                                             pl.Float64, pl.Float64, pl.Float64),
                                                                      strict=True)))
-    h, a, kv, d = lm.hidden, lm.heads, lm.kv_heads, lm.head_dim
-    w = spec.cross_kv_width()
+    h, a, d = lm.hidden, lm.heads, lm.head_dim
     L = spec.cross_layers
     shapes = [("cross_attention", "attn_gemm", T, a * d / tp, h),
-              ("cross_attention", "attn_gemm", M, 2 * kv * d / tp, w),
+              _cross_kv_shape(spec, M, tp),
               ("cross_attention", "attn_gemm", T, h, a * d / tp)]
     if spec.cross_mlp:
         g = 3 if lm.gated else 2
@@ -272,6 +275,41 @@ def cross_ops(spec: MultimodalSpec | str, text_tokens: float, memory_tokens: flo
         c = compute.attention_cost(q, d, batch_heads, acc, p, False, kv_seq_len=kvs)
         rows.append({"part": "cross_attention", "pass": p, "component": "attention",
                      "flops": c["flops"] * L, "bytes": c["bytes"] * L, "time_s": c["time_s"] * L})
+    return pl.DataFrame(rows).select(_COLS)
+
+
+def _cross_kv_shape(spec: MultimodalSpec, memory_tokens: float, tp: int) -> tuple:
+    """The k and v projections of the cross-attention memory (one GEMM per layer)."""
+    lm = spec.lm
+    return ("cross_attention", "attn_gemm", memory_tokens, 2 * lm.kv_heads * lm.head_dim / tp, spec.cross_kv_width())
+
+
+def cross_kv_ops(spec: MultimodalSpec | str, memory_tokens: float, accelerator: str, *, tp: int = 1,
+                 precision: str = "bf16") -> pl.DataFrame:
+    """Forward k/v projections of the cross-attention memory in every cross-attention layer
+    (what serving runs once per request and keeps as a cross-attention KV cache).
+
+    Returns
+    -------
+    polars.DataFrame: part, pass, component, flops [FLOP], bytes [bytes], time_s [s]
+    """
+    from .. import catalog, compute
+
+    spec = system(spec)
+    if not spec.cross_layers:
+        raise ValidationError(f"system {spec.name!r} has no cross-attention layers")
+    M = float(_nonneg("memory_tokens", memory_tokens))
+    acc = catalog.accelerator(accelerator).name
+    if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1 or spec.lm.kv_heads % tp:
+        raise ValidationError(f"tp = {tp!r}: expected a positive integer dividing the {spec.lm.kv_heads} KV heads")
+    if M == 0.0:
+        return pl.DataFrame({c: [] for c in _COLS}, schema=dict(zip(_COLS, (pl.String, pl.String, pl.String,
+                                                                            pl.Float64, pl.Float64, pl.Float64),
+                                                                     strict=True)))
+    prec = precision if precision in compute.PRECISIONS else "bf16"
+    rows = [{**r, "flops": r["flops"] * spec.cross_layers, "bytes": r["bytes"] * spec.cross_layers,
+             "time_s": r["time_s"] * spec.cross_layers}
+            for r in _gemm_rows([_cross_kv_shape(spec, M, int(tp))], ("fwd",), acc, prec)]
     return pl.DataFrame(rows).select(_COLS)
 
 

@@ -166,6 +166,9 @@ class PackingStats:
     encoder_patches : encoder sequence length per picture [tokens]
     encoder_frames_per_window : encoder frames per audio window [frames]
     shares : realised token shares (text, image, audio) [-]
+    attention_fraction : attention-core work with per-sample (document) masks relative to
+        causal attention over the whole sequence: mean over sequences of Σ len_i² / seq_len²
+        (1 without packing: padded sequences run the whole length) [-]
     """
 
     seq_len: int
@@ -184,6 +187,7 @@ class PackingStats:
     encoder_patches: float
     encoder_frames_per_window: float
     shares: tuple[float, float, float]
+    attention_fraction: float = 1.0
 
     @property
     def useful_positions(self) -> float:
@@ -399,8 +403,14 @@ def _stats_cached(spec, mix: DataMix, seq_len: int, seed: int, sequences: int | 
     rng = np.random.default_rng(seed + 1)
     perm = rng.permutation(st.height)
     st = st[perm]
-    res = pack(st["positions"].to_numpy(), seq_len, mix.packing)
+    pos = st["positions"].to_numpy()
+    res = pack(pos, seq_len, mix.packing)
     nb = res["sequences"]
+    if mix.packing == "none":
+        att = 1.0
+    else:
+        sq = np.bincount(res["bin"], weights=pos.astype(float) ** 2, minlength=nb)
+        att = float(sq.mean() / float(seq_len) ** 2)
     by = {m: st.filter(pl.col("modality") == m) for m in ("text", "image", "audio")}
     tok = {m: float(by[m]["tokens"].sum()) for m in by}
     tot = sum(tok.values())
@@ -425,7 +435,7 @@ def _stats_cached(spec, mix: DataMix, seq_len: int, seed: int, sequences: int | 
         images=float(by["image"]["images"].sum()) / nb, audio_s=float(by["audio"]["audio_s"].sum()) / nb,
         audio_windows=float(by["audio"]["windows"].sum()) / nb, cross_tokens=cross / nb,
         image_tokens=img_tok, audio_tokens_per_s=tps, encoder_patches=patches, encoder_frames_per_window=fpw,
-        shares=tuple(tok[m] / tot for m in ("text", "image", "audio")))
+        shares=tuple(tok[m] / tot for m in ("text", "image", "audio")), attention_fraction=att)
 
 
 def packing_stats(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict | None, seq_len: int, *,

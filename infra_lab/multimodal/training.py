@@ -48,6 +48,9 @@ bytes per in-flight micro-batch by recompute mode [bytes], a frozen encoder's we
 forward working set [bytes]."""
 
 _MEM_COMPONENTS = ("memory", "norm", "cast")
+_COMM_PARTS = ("tp_comm", "cp_comm", "ep_comm", "pp_p2p", "dp_grad_comm", "dp_param_comm", "optimizer")
+"""Breakdown components of :class:`infra_lab.training.Estimate` outside the stages' compute:
+communication and the optimizer update."""
 
 
 @dataclass(frozen=True)
@@ -303,19 +306,33 @@ class MultimodalEstimate:
         return self.estimate.step_time_s
 
     def breakdown(self) -> pl.DataFrame:
-        """Where one step's time goes [s]: ``language_model`` (the LM on useful positions),
-        ``padding`` (the LM on padding positions), ``encoder_compute`` (the encoders,
-        projectors and cross-attention, m micro-batches × their time on the first stage, or
-        spread over the stages for cross-attention, divided by pp as if perfectly balanced),
-        ``stage_imbalance`` (what the step grows by beyond that: the first stage becomes the
-        slowest and the bubble follows it; negative when the first stage had slack).
-        Sums to the step time."""
+        """Where one step's time goes [s] (sums to the step time):
+
+        * ``language_model`` — the LM alone (encoder time scaled to 0) on useful positions;
+        * ``padding`` — the LM on padding positions (its step × the packing waste);
+        * ``encoder_compute`` — the encoders, projectors and cross-attention of the step's m
+          micro-batches shared over the pp stages as a perfectly balanced pipeline would;
+        * ``exposed_comm_change`` — how the exposed communication and the optimizer update
+          move when the encoder is added (down: a longer backward hides more of the
+          data-parallel gradient traffic; up: the encoder's gradients join the buckets and
+          its parameters the optimizer);
+        * ``stage_imbalance`` — the rest: the first stage, which carries the encoder,
+          becomes the slowest and the other stages and the bubble wait for it (0 with pp = 1;
+          negative when the first stage had slack)."""
         step = self.estimate.step_time_s
         lm = self.lm_only.step_time_s
         waste = self.stats.waste if self.stats is not None else 0.0
         enc = self.encoder_compute_s
-        return pl.DataFrame({"part": ["language_model", "padding", "encoder_compute", "stage_imbalance"],
-                             "seconds": [lm * (1 - waste), lm * waste, enc, step - lm - enc]})
+        comm = _COMM_PARTS
+        b1 = dict(self.estimate.breakdown.iter_rows())
+        b0 = dict(self.lm_only.breakdown.iter_rows())
+        dcomm = sum(b1.get(k, 0.0) - b0.get(k, 0.0) for k in comm)
+        imb = step - lm - enc - dcomm
+        if abs(imb) < 1e-12 * step:
+            imb = 0.0
+        return pl.DataFrame({"part": ["language_model", "padding", "encoder_compute", "exposed_comm_change",
+                                      "stage_imbalance"],
+                             "seconds": [lm * (1 - waste), lm * waste, enc, dcomm, imb]})
 
     def to_dict(self) -> dict[str, Any]:
         d = self.estimate.to_dict()
@@ -402,8 +419,13 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
     (Pollara-400 NICs, rails-only fabric as the IBM cluster), for notebooks and tests.
 
     ``global_batch`` defaults to 4 sequences per data-parallel rank per micro-batch size."""
+    for name, v in (("nodes", nodes), ("seq_len", seq_len), ("tp", tp), ("pp", pp), ("micro_batch", micro_batch)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValidationError(f"{name} = {v!r}: expected a positive integer")
+    if not isinstance(system_name, str) or not isinstance(accelerator, str):
+        raise ValidationError(f"system_name = {system_name!r}, accelerator = {accelerator!r}: expected names (strings)")
     gpus = nodes * 8
-    dp = gpus // (tp * pp)
+    dp = max(1, gpus // (tp * pp))
     gb = global_batch if global_batch is not None else 4 * dp * micro_batch
     d: dict[str, Any] = {
         "name": f"{system_name}-training",

@@ -34,6 +34,10 @@ EXPLORER_ROWS = (
     ("rented_run_cost_usd", "the run at the contract rent [USD]", "{:,.0f}"),
     ("ibm_irr", "operator IRR, decay path [per year, pre-tax]", "{:.1%}"),
     ("ibm_payback_years", "operator payback, decay path [years]", "{:,.2f}"),
+    ("serve_plan", "serving, one node (vLLM, within the latency limit)", "{}"),
+    ("served_tokens_per_s_cluster", "serving capacity, whole cluster [output tokens/s]", "{:,.0f}"),
+    ("usd_per_m_served_tokens", "owned cost [USD per million served tokens]", "{:,.4f}"),
+    ("rented_usd_per_m_served_tokens", "at the contract rent [USD per million served tokens]", "{:,.4f}"),
 )
 
 

@@ -15,33 +15,42 @@ import ipywidgets as w
 from .. import collectives as C
 from .. import fabric as F
 from ..charts import network as charts
+from ..errors import ValidationError
 
 __all__ = ["network_update", "network_dashboard"]
 
 
 def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str = "MI300X",
                    nic: str = "Pollara-400", fabric: str = "rails-only", routing: str = "ecmp",
-                   op: str = "all_reduce", seed: int = 0) -> dict[str, Any]:
+                   op: str = "all_reduce", seed: int = 0, pxn: bool | None = None) -> dict[str, Any]:
     """Recompute the dashboard for one set of inputs.
 
     Parameters
     ----------
     size_bytes : collective size S [B]
-    gpus : ranks [-] (the cluster is sized to hold them: ceil(gpus / 8) nodes)
+    gpus : ranks [-] (the cluster is sized to hold them: ceil(gpus / 8) nodes of 8)
     accelerator, nic : catalog names
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
     routing : "ecmp" | "spray" | "adaptive" (flow-level step efficiency)
     op : collective op
+    pxn : PXN forwarding on/off (None: the library's default)
 
     Returns
     -------
-    dict: result (CollectiveResult), routed (CollectiveResult with the simulated fabric
-    efficiency), efficiency (flow-level η of one hierarchical step), sweep (polars),
-    chart (altair), text (HTML)
+    dict: result (CollectiveResult, or None when the library cannot run it), routed
+    (CollectiveResult with the simulated fabric efficiency), efficiency (flow-level η of one
+    cross-leaf halving/doubling step), sweep (polars), chart (altair), text (HTML)
     """
     nodes = max(1, -(-int(gpus) // 8))
     hw = {"accelerator": accelerator, "nodes": nodes, "nic": nic, "fabric": fabric}
-    res = C.collective(op, size_bytes, hw, gpus)
+    if pxn is not None:
+        hw["pxn"] = bool(pxn)
+    try:
+        res = C.collective(op, size_bytes, hw, gpus)
+    except ValidationError as e:  # shown to the user, never swallowed silently
+        return {"result": None, "routed": None, "efficiency": None, "sweep": None,
+                "chart": charts.busbw_vs_size_chart(
+                    _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
     eta = 1.0
     if nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == 8 * nodes:
         fl = F.step_flows("halving_doubling", hw, size_bytes, step=max(0, nodes.bit_length() - 2))
@@ -52,7 +61,7 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     sw = sw.with_columns(series=sw["accelerator"] + f" × {gpus}")
     chart = charts.busbw_vs_size_chart(sw, title=f"{op}: busbw vs size, {gpus} × {accelerator}")
     text = (f"<b>{op}</b> of {size_bytes / 2**20:,.1f} MiB over {gpus} × {accelerator} "
-            f"({res.nodes} node(s), {fabric}, {nic}): <b>{res.time_s * 1e3:,.3f} ms</b>, "
+            f"({res.nodes} node(s), {fabric}, {nic}, {res.library.upper()}): <b>{res.time_s * 1e3:,.3f} ms</b>, "
             f"busbw {res.busbw_Bps / 1e9:,.1f} GB/s with {res.algorithm}/{res.protocol}; "
             f"lower bound {res.lower_bound_s * 1e3:,.3f} ms. Flow-level η of a cross-leaf "
             f"halving/doubling step with {routing}: {eta:.2f} → {routed.time_s * 1e3:,.3f} ms.")
@@ -60,29 +69,41 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
             "text": text}
 
 
+def _empty_sweep():
+    import polars as pl
+
+    return pl.DataFrame({"size_bytes": [1.0], "busbw_GBps": [None], "series": ["none"]},
+                        schema={"size_bytes": pl.Float64, "busbw_GBps": pl.Float64, "series": pl.String})
+
+
 def network_dashboard() -> w.VBox:
     """Controls for message size, GPUs, accelerator, NIC, topology and routing."""
     size = w.SelectionSlider(options=[(f"{2**e / 2**20:g} MiB" if e >= 20 else f"{2**e // 1024} KiB", 2.0**e)
-                                      for e in range(10, 35)], value=2.0**28, description="size")
-    gpus = w.SelectionSlider(options=[8, 16, 32, 64, 128, 256, 512, 1024], value=1024, description="GPUs")
+                                      for e in range(10, 35)], value=2.0**28, description="size",
+                             continuous_update=False)
+    gpus = w.SelectionSlider(options=[8, 16, 32, 64, 128, 256, 512, 1024], value=1024, description="GPUs",
+                             continuous_update=False)
     acc = w.Dropdown(options=["MI300X", "H100-SXM", "B200"], value="MI300X", description="GPU")
     nic = w.Dropdown(options=["Pollara-400", "ConnectX-7-NDR", "ConnectX-8"], value="Pollara-400", description="NIC")
     fab = w.Dropdown(options=list(F.FABRIC_KINDS), value="rails-only", description="topology")
     routing = w.ToggleButtons(options=list(F.ROUTINGS), value="ecmp", description="routing")
+    pxn = w.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
+                     value=None, description="PXN")
     op = w.Dropdown(options=list(C.OPS[:5]), value="all_reduce", description="op")
-    out = w.Output()
+    from ..charts import ChartPane
+
     html = w.HTML()
+    pane = ChartPane()
 
     def refresh(_=None):
-        r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value)
+        r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value,
+                           pxn=pxn.value)
         html.value = r["text"]
-        out.clear_output(wait=True)
-        with out:
-            from IPython.display import display
+        pane.show(r["chart"])
 
-            display(r["chart"])
-
-    for c in (size, gpus, acc, nic, fab, routing, op):
+    for c in (size, gpus, acc, nic, fab, routing, op, pxn):
         c.observe(refresh, names="value")
     refresh()
-    return w.VBox([w.HBox([op, acc, nic]), w.HBox([size, gpus]), w.HBox([fab, routing]), html, out])
+    box = w.VBox([w.HBox([op, acc, nic]), w.HBox([size, gpus]), w.HBox([fab, routing, pxn]), html, pane.widget])
+    box.chart = pane
+    return box

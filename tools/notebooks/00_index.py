@@ -26,6 +26,7 @@ answer can be trusted.
 | [05 · Economics](05_economics.ipynb) | Who pays what and who makes money: the owned cost of a useful GPU-hour with every cost item, Zyphra's bill, rent vs own for the right decision maker, IBM's return on a rent path, AMD vs NVIDIA per trained and served token like for like, TCO, the deal P&L for AMD, IBM and Zyphra — each with its P5–P95 band. |
 | [06 · Reliability](06_reliability.ipynb) | How often does a 1,024-GPU cluster fail (Llama 3 and fleet calibrations), what goodput results, what are "10× faster saves" worth, and what does an expansion to 16,384 GPUs face? |
 | [08 · The 2026 expansion](08_expansion_2026.ipynb) | What should a 2026 expansion be (MI300X, MI325X, MI355X or the announced MI450X Helios; Pollara 400 or the announced Vulcano 800G; 1,024 to 16,384 GPUs), swept with `il.sweep` (in-process or on Dask), and who earns what: AMD, IBM, Zyphra? |
+| [09 · A Maia-class multimodal model](09_multimodal_maia.ipynb) | What does training a model across language, vision and audio add on the 1,024-MI300X cluster: tokens per picture and per second of audio, packing waste, what the encoders cost next to the language model, stage imbalance, and days and dollars for text-only, image-heavy and audio-heavy mixes? Validated against LLaVA-1.5 and LMMs-Engine runs (no fit). |
 
 **How to use them.** Run all cells (each notebook runs in well under a minute), then move
 the widgets at the end of each section. The same calls work in your own code:

@@ -148,7 +148,7 @@ explorer
 Computed from the tables above (nothing here is typed in by hand):
 """),
     ("code", r"""
-v = dict(zip(summary["quantity"], summary["value"]))
+v = dict(zip(summary["quantity"], summary["value"], strict=True))
 print(f"* The IBM/Zyphra cluster is {v['GPUs']:,.0f} MI300X: {v['dense peak bf16'] / 1e3:.2f} EFLOP/s dense BF16 peak, "
       f"{v['HBM capacity']:.0f} TB of HBM at {v['HBM bandwidth']:.1f} PB/s, "
       f"{v['scale-out bandwidth per node (line rate, one direction)']:.0f} GB/s of scale-out line rate per node "

@@ -261,7 +261,7 @@ network and opex (common random numbers). Rented: only prices of the same provid
 """),
     ("code", r"""
 thr = E.training_throughput(sc, ["MI300X", "H100", "H200", "MI355X", "B200"])
-tps = dict(zip(thr["accelerator"], thr["tokens_per_s_per_gpu"]))
+tps = dict(zip(thr["accelerator"], thr["tokens_per_s_per_gpu"], strict=True))
 owned5 = E.compare_owned({a: tps[a] for a in ("MI300X", "H100-SXM", "H200-SXM", "B200")}, n=N_MC, seed=SEED)
 display(thr.select("accelerator", "nic", "tokens_per_s_per_gpu", "mfu", "plan", "stack").with_columns(pl.col(pl.Float64).round(3)))
 owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", "owned_p50", "usd_per_m_tokens_p50",

@@ -55,7 +55,7 @@ opt_l, opt_f = cell("OPT-175B pre-training", "llama3"), cell("OPT-175B pre-train
 W_EXP = R.expansion_work_hours()
 big = R.restart_sweep(R.scale_hardware(sc, 100_000), W_EXP, model="zaya1-base", optimizer=OPT,
                       field="restart_s", values=[60, 180, 300, 600, 1200], calibrations=["llama3"])
-g100k = dict(zip(big["value"].to_list(), big["goodput"].to_list()))
+g100k = dict(zip(big["value"].to_list(), big["goodput"].to_list(), strict=True))
 head.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""
@@ -382,7 +382,7 @@ display(big_both.pivot(on="calibration", index="value", values="goodput").rename
 il.charts.restart_sweep_chart(big_both, title="100,000 GPUs: goodput vs restart time (every class)")
 """),
     ("code", r"""
-g100f = dict(zip(*big_both.filter(pl.col("calibration") == "fleet").select("value", "goodput").to_dict(as_series=False).values()))
+g100f = dict(zip(*big_both.filter(pl.col("calibration") == "fleet").select("value", "goodput").to_dict(as_series=False).values(), strict=True))
 mtbi100 = big_both.filter(pl.col("calibration") == "llama3")["mtbi_h"][0] * 60
 md(f'''At 100,000 GPUs the Llama 3 reading gives an interruption every {mtbi100:.0f} min. Goodput is then set by the restart:
 {g100k[60]:.0%} at 1 minute, {g100k[300]:.0%} at 5, {g100k[1200]:.0%} at 20 — the earlier "≈ 47 %" at 100K was a

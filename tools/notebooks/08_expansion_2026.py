@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
-NAV = "[← 06 reliability](06_reliability.ipynb) · [00 index →](00_index.ipynb)"
+NAV = "[← 06 reliability](06_reliability.ipynb) · [09 multimodal →](09_multimodal_maia.ipynb) · [00 index](00_index.ipynb)"
 
 cells = [
     ("md", rf"""
@@ -25,7 +25,9 @@ asks the lab's owners for their quantity — the best training plan (`il.search`
 length (`il.reliability.run_hours`, from `il.estimate`), goodput at that scale
 (`il.reliability.plan_run`), owned cost, capex, facility power and TCO
 (`il.economics.owned_cost_per_gpu_hour`, `cluster_power`, `tco_total`), the run's cost
-(`run_cost`) and the operator's return on a decaying rent (`provider_view`). Nothing is
+(`run_cost`), the operator's return on a decaying rent (`provider_view`), and the serving
+capacity of one node within a latency limit with its cost per served token (`il.serve_search`,
+`il.serving.token_costs`). Nothing is
 re-derived here; `il.expansion.evaluate` only composes. The options, with sources, are in
 `data/expansion/`; **parts announced but not shipped are flagged** (hollow markers below), and
 where they lack a public price, TDP or rent the assumption is marked `basis = assumption` there.
@@ -33,8 +35,8 @@ where they lack a public price, TDP or rent the assumption is marked `basis = as
 **Read with care.** Training times are the lab's step model for the best plan (no MI325X, MI355X
 or MI450X run at this scale is public); above 2,048 GPUs the global batch grows to one sequence
 per GPU (weak scaling), which flatters the largest clusters; MI450X figures are announced specs,
-its bf16 peak derived from FP8. Serving capacity per option (`il.serve`) is not in this notebook
-yet: the serving model had not landed when it was written, so "$ per served token" is missing.
+its bf16 peak derived from FP8. Serving is one node's best configuration (vLLM, 1k-token prompts
+and answers, a latency limit per output token: data/expansion/parameters.csv) times the nodes.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -99,6 +101,9 @@ alt.hconcat(*charts)
 """),
     ("code", r"""
 H1 = X.headlines(df, "ZAYA1-class", 1024)
+big = df.filter(pl.col("target_gpus") == 8192)
+small = df.filter((pl.col("target_gpus") == 1024) & (pl.col("model") == "ZAYA1-class"))
+cs = small.sort("usd_per_m_served_tokens").row(0, named=True)
 HM = X.headlines(df, "10x MoE", 8192)
 b1, f1, c1, s1 = H1["base"], H1["fastest"], H1["cheapest"], H1["cheapest_shipping"]
 nic_gain = H1["nic_speedup"]
@@ -124,22 +129,32 @@ while it raises the capital cost of the {best_nic} cluster by {100 * (nic_capex[
 **At about 8,192 GPUs** the 10× MoE takes **{HM['base']['wall_days']:.1f} days** on MI300X vs
 **{HM['fastest']['wall_days']:.1f} days** on {HM['fastest']['option']} ({HM['fastest']['gpus']:,} GPUs);
 the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
-(${HM['cheapest_shipping']['run_cost_usd'] / 1e6:,.2f}M owned, {HM['cheapest_shipping']['wall_days']:.1f} days).''')
+(${HM['cheapest_shipping']['run_cost_usd'] / 1e6:,.2f}M owned, {HM['cheapest_shipping']['wall_days']:.1f} days).
+
+**Serving.** Today's cluster, if it served the ZAYA1-class model, would produce
+{b1['served_tokens_per_s_cluster'] / 1e6:,.1f}M output tokens/s within the latency limit at
+${b1['usd_per_m_served_tokens']:.4f} per million (owned); the cheapest served token is on
+{cs['option']} (${cs['usd_per_m_served_tokens']:.4f} per million, {cs['serve_plan']}).''')
 """),
     ("md", r"""
-## 3 · Capital vs time to train
+## 3 · Capital vs time to train, and $ per served token vs capital
 
 What each option asks of the buyer up front (capex of the whole cluster: GPUs, hosts, spares,
-network, storage) against how fast it trains the 10× MoE. The power column is the facility's
-average draw (IT × PUE).
+network, storage) against how fast it trains the 10× MoE, and against what a served token costs
+when the same cluster serves the ZAYA1-class model.
 """),
     ("code", r"""
-big = df.filter((pl.col("target_gpus") == 8192))
-il.charts.expansion_pareto(
-    big.filter(pl.col("model") == "10x MoE"), "capex_usd", "wall_days",
-    x_title="capital cost of the cluster [USD]", y_title="10x MoE: time to train [days]",
-    front=X.pareto_front(big.filter(pl.col("model") == "10x MoE"), "capex_usd", "wall_days"),
-    color="platform", title="8,192 GPUs: capital vs time (10x MoE, Pollara)", log_y=False)
+moe8 = big.filter(pl.col("model") == "10x MoE")
+alt.hconcat(
+    il.charts.expansion_pareto(
+        moe8, "capex_usd", "wall_days", x_title="capital cost of the cluster [USD]",
+        y_title="10x MoE: time to train [days]", front=X.pareto_front(moe8, "capex_usd", "wall_days"),
+        title="~8,192 GPUs: capital vs time (10x MoE)", log_y=False, width=330, height=260),
+    il.charts.expansion_pareto(
+        small, "capex_usd", "usd_per_m_served_tokens", x_title="capital cost of the cluster [USD]",
+        y_title="ZAYA1-class: owned USD per million served tokens",
+        front=X.pareto_front(small, "capex_usd", "usd_per_m_served_tokens"),
+        title="~1,024 GPUs: $ per served token vs capital", log_y=False, width=330, height=260))
 """),
     ("md", r"""
 ## 4 · Who earns what
@@ -159,6 +174,8 @@ inv = big.filter(pl.col("model") == "10x MoE").select(
     pl.col("owned_usd_per_gpu_hour").alias("owned [USD/GPU-h]"),
     pl.col("contract_usd_per_gpu_hour").alias("contract rent [USD/GPU-h]"),
     (pl.col("rented_run_cost_usd") / 1e3).alias("Zyphra's run, rented [k USD]"),
+    pl.col("rented_usd_per_m_served_tokens").alias("Zyphra per M served tokens, rented [USD]"),
+    (pl.col("served_tokens_per_s_cluster") / 1e6).alias("serving capacity [M tok/s]"),
     pl.col("ibm_irr").alias("IBM IRR, decay"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
 ).sort("capex [M USD]")
 inv.with_columns(pl.col(pl.Float64).round(3))
@@ -262,8 +279,9 @@ md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trai
 * **Who earns what:** an 8,192-MI300X expansion is worth about ${amd.p50 / 1e6:,.0f}M to AMD; IBM's
   IRR on a decaying rent is {irr.p50:.0%} (P50); the owned cost per trained token moves most with
   {top['label'].split(' [')[0]}.
-* **Missing:** serving capacity and $ per served token per option (waits for `il.serve`), and AMD's
-  revenue for non-MI300X options (the deal model covers MI300X only).''')
+* **Serving:** the cheapest served token at ~1,024 GPUs is on {cs['option']}
+  (${cs['usd_per_m_served_tokens']:.4f} per million owned vs ${b1['usd_per_m_served_tokens']:.4f} on today's design).
+* **Missing:** AMD's revenue for non-MI300X options (the deal model covers MI300X only).''')
 """),
 ]
 

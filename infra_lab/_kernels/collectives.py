@@ -1,0 +1,705 @@
+"""Numba kernels for the cost of one collective as NCCL and RCCL run it.
+
+Two separate models, as in the libraries themselves:
+
+* **the tuner** (:func:`tuner_time`): the library's own predicted time for each enabled
+  algorithm × protocol pair, with its constants (base and per-hop latencies, NCCL's
+  per-channel caps and correction tables, RCCL's bandwidth *ratios* and correction tables).
+  ``algo = -1`` ("auto") picks the pair with the smallest predicted time, as
+  ``ncclTopoGetAlgoTime`` does, among the algorithms the library implements for that op;
+  RCCL's MSCCL all-pairs kernel replaces it for 8-GPU single-node all-reduce in its size
+  windows. Tuning ratios steer the choice only; they are never used as bandwidths.
+* **the cost** (:func:`collective_cost`): the time the chosen pair takes on the hardware —
+  the library's per-hop latencies, and bandwidth from the links that carry the data
+  (scale-up links among the k GPUs of a domain, the NICs, the switch for NVLS / SHARP),
+  the protocol's wire efficiency (LL 1/2, LL128 120/128, Simple 1) and, where the
+  implementation uses few channels, a per-channel throughput.
+
+Hardware numbers arrive in the float vector ``P`` built by
+:func:`infra_lab.collectives.collective_time_params` (index names below). The plain-Python
+reference :func:`infra_lab.collectives_reference.collective_cost_reference` is written
+separately from the same public formulas and the tests check that the two agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# ---------------------------------------------------------------------------------------
+# Codes shared with infra_lab.collectives
+# ---------------------------------------------------------------------------------------
+OP_ALL_REDUCE, OP_REDUCE_SCATTER, OP_ALL_GATHER, OP_BROADCAST, OP_ALL_TO_ALL, OP_SEND_RECV = range(6)
+(ALG_RING, ALG_TREE, ALG_NVLS, ALG_NVLSTREE, ALG_COLLNET_DIRECT, ALG_COLLNET_CHAIN, ALG_PAT,
+ ALG_ALLPAIRS, ALG_P2P, ALG_PXN) = range(10)
+N_ALGOS = 10
+N_TABLE_ALGOS = 7          # algorithms with rows in the library latency tables (ring..pat)
+PROTO_LL, PROTO_LL128, PROTO_SIMPLE = range(3)
+# old names kept as aliases of the library algorithms that do the same thing
+ALG_DIRECT = ALG_ALLPAIRS  # one-shot intra-node all-reduce (RCCL MSCCL all-pairs)
+ALG_RAIL = ALG_PXN         # rail-aware all-to-all = PXN forwarding
+ALG_PAIRWISE = ALG_P2P     # all-to-all as grouped send/recv
+
+LIB_NCCL, LIB_RCCL = 0, 1
+
+# Index of each entry of the float parameter vector P.
+P_G = 0            # the job's GPUs per scale-up domain (HardwareConfig.domain_gpus) [-]
+P_MESH = 1         # 1.0: full mesh (xGMI), 0.0: switched (NVSwitch)
+P_LINK = 2         # achieved bandwidth of one scale-up link, one direction [B/s]
+P_NLINKS = 3       # scale-up links per GPU [-]
+P_BNIC = 4         # achieved NIC bandwidth per GPU, one direction [B/s]
+P_GAMMA = 5        # reduction cost [s/B]
+P_LATINTER = 6     # extra latency per network hop (switches beyond the first) [s]
+P_NETOVH = 7       # per-message network post overhead of the host CPU [s]
+P_FABRIC = 8       # 0 rails-only, 1 rail-optimized, 2 fat-tree
+P_OVERSUB = 9      # oversubscription ratio [-]
+# (P_BASE, P_HWI, P_HWN keep their old offsets 10/16/22 for ring (0..2) and tree (3..5))
+P_BASE = 10        # base latency [algo*3 + proto], algo < N_TABLE_ALGOS [s]
+P_HWI = P_BASE + 3 * N_TABLE_ALGOS    # per-hop latency inside the domain [s]
+P_HWN = P_HWI + 3 * N_TABLE_ALGOS     # per-hop network latency [s]
+_S = P_HWN + 3 * N_TABLE_ALGOS
+# laid out one after the other from _S (tests check the entries do not overlap)
+P_FABEFF = _S + 0  # routing efficiency applied to NIC bandwidth (1 = perfect balance)
+P_LIB = _S + 1  # LIB_NCCL or LIB_RCCL
+P_NVLS = _S + 2  # 1: NVSwitch with in-switch reduction (NVLS)
+P_SHARP = _S + 3  # 1: the scale-out switches reduce in-network (CollNet)
+P_PXN = _S + 4  # 1: PXN forwards cross-rail traffic through the scale-up fabric
+P_DPHYS = _S + 5  # physical scale-up domain [-]
+P_NVLS_FRAC = _S + 6  # NVLS algbw / per-GPU NVLink bandwidth [-]
+P_NVLS_MIN = _S + 7  # smallest group that uses NVLS [-]
+P_CH_SIMPLE = _S + 8  # per-channel bus bandwidth, Simple (inf: not limiting) [B/s]
+P_CH_LL = _S + 9  # per-channel bus bandwidth, LL [B/s]
+P_NCH_RING = _S + 10  # channels of ring/tree graphs [-]
+P_ALLPAIRS = _S + 11  # 1: RCCL MSCCL all-pairs kernels for 8-GPU single-node all-reduce
+P_AP_GPUS = _S + 12  # GPUs the all-pairs kernels are built for [-]
+P_AP_LL4 = _S + 13  # all-pairs LL on 4 channels up to this size [B]
+P_AP_LL8 = _S + 14  # all-pairs LL on 8 channels up to this size [B]
+P_AP_SIMPLE = _S + 15  # all-pairs Simple on 8 channels up to this size [B]
+P_AP_MIN = _S + 16  # all-pairs needs at least this many bytes [B]
+P_WIRE = _S + 17  # wire efficiency [proto] (3 entries)
+P_STEP_BYTES = _S + 20  # Simple chunk per pipeline step and channel [B]
+P_LL_STEP_BYTES = _S + 21  # LL payload per pipeline step and channel [B]
+P_TREE_MIN_CHUNK = _S + 22  # smallest tree chunk [B]
+P_HBM = _S + 23  # HBM bandwidth [B/s] (PXN staging)
+P_ARITY = _S + 24  # CollNet arity latency per local rank [s]
+P_PAT_DIV = _S + 25  # PAT NET latency divisor [-]
+P_PAT_RANK = _S + 26  # PAT per-rank latency [s]
+P_TREE_SINGLE_OK = _S + 27  # 0: Tree/Simple is not run inside one node (RCCL gfx942/950)
+# tuner-only constants
+P_T_LLMAX = _S + 28  # NCCL llMaxBw [1 node, 2 nodes, >2 nodes] [B/s] (3 entries)
+P_T_CH_RLL128 = _S + 31  # NCCL perChMaxRingLL128Bw [3] [B/s] (3 entries)
+P_T_CH_TLL128 = _S + 34  # NCCL perChMaxTreeLL128Bw [3] [B/s] (3 entries)
+P_T_CH_TREE = _S + 37  # NCCL perChMaxTreeBw [3] [B/s] (3 entries)
+P_T_CH_NVLSTREE = _S + 40  # NCCL perChMaxNVLSTreeBw [3] [B/s] (3 entries)
+P_T_NVLS_EFF = _S + 43  # NCCL nvlsEfficiency (tuner)
+P_T_PLATEAU = _S + 44  # NCCL multi-node Ring/Simple latency factor
+P_T_NET = _S + 45  # RCCL tuner NET latency [ring, tree][proto] [s] (6 entries)
+P_T_RATIO = _S + 51  # RCCL bwRatio [nodes<=2 | >2][ring, tree][proto] (12 entries)
+P_T_LL_MAX = _S + 63  # RCCL llProtoRanges: LL only up to [all_reduce, reduce_scatter, all_gather] [B] (3 entries)
+P_T_TREE_CORR = _S + 66  # tree correction [proto][27] (81 entries)
+P_T_RING_CORR = _S + 147  # ring correction [proto][27] (RCCL, multi-node) (81 entries)
+P_SIZE = _S + 228
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def _clog2(x):
+    """ceil(log2 x) for x >= 1 (0 for x = 1)."""
+    c = 0
+    v = 1
+    while v < x:
+        v *= 2
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def _flog2(x):
+    """floor(log2 x) for x >= 1 (NCCL's log2i); -1 for x < 1."""
+    if x < 1:
+        return -1
+    c = 0
+    while x >= 2:
+        x = x // 2
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def _bup(k, P):
+    """Scale-up bandwidth a GPU can drive towards the other k-1 GPUs of its group [B/s]:
+    the k-1 links that join them on a mesh, every link through a switch."""
+    if k <= 1:
+        return np.inf
+    if P[P_MESH] > 0.5:
+        return (k - 1) * P[P_LINK]
+    return P[P_NLINKS] * P[P_LINK]
+
+
+@njit(cache=True)
+def _bpair(P):
+    """Bandwidth between one pair of GPUs of a domain [B/s] (mesh: one link)."""
+    if P[P_MESH] > 0.5:
+        return P[P_LINK]
+    return P[P_NLINKS] * P[P_LINK]
+
+
+@njit(cache=True)
+def _lat(P, table, algo, proto):
+    return P[table + 3 * algo + proto]
+
+
+@njit(cache=True)
+def _proto_bw(raw, proto, nch, N, P):
+    """Bandwidth one protocol reaches on a resource of ``raw`` B/s with ``nch`` channels:
+    the wire efficiency, capped by the channels' throughput (RCCL: per-channel rate; NCCL:
+    its LL bus-bandwidth ceiling and LL128 per-channel ceiling)."""
+    b = raw * P[P_WIRE + proto]
+    if P[P_LIB] < 0.5:
+        idx = 0 if N == 1 else (1 if N == 2 else 2)
+        if proto == PROTO_LL:
+            cap = P[P_T_LLMAX + idx]
+        elif proto == PROTO_LL128:
+            cap = nch * P[P_T_CH_RLL128 + idx]
+        else:
+            cap = np.inf
+    elif proto == PROTO_SIMPLE:
+        cap = nch * P[P_CH_SIMPLE]
+    elif proto == PROTO_LL:
+        cap = nch * P[P_CH_LL]
+    else:
+        cap = np.inf
+    return b if b < cap else cap
+
+
+@njit(cache=True)
+def _chunk_eff(chunk, proto, ch_Bps, P):
+    """Share of its NIC rate a channel keeps when each network step carries ``chunk`` data
+    bytes (at most the protocol's step: Simple 512 KiB, LL/LL128 their step's payload) on
+    the wire at ``ch_Bps`` and each message pays the host's post overhead."""
+    step = P[P_STEP_BYTES] if proto == PROTO_SIMPLE else P[P_LL_STEP_BYTES]
+    c = chunk if chunk < step else step
+    if c < 1.0 or P[P_NETOVH] <= 0.0:
+        return 1.0  # under a byte per step: nothing to pipeline, the overhead is in the latency
+    return c / (c + P[P_NETOVH] * P[P_WIRE + proto] * ch_Bps)
+
+
+# ---------------------------------------------------------------------------------------
+# Which algorithms the library implements for an op (and the hardware allows)
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def algo_enabled(op, algo, n, k, P):
+    """1 if the library runs ``algo`` for ``op`` on this placement, else 0."""
+    if n < 2:
+        return 0
+    N = n // k
+    multi = N > 1
+    nccl = P[P_LIB] < 0.5
+    switch = P[P_MESH] < 0.5
+    if op == OP_ALL_TO_ALL or op == OP_SEND_RECV:
+        if algo == ALG_P2P:
+            return 1
+        if algo == ALG_PXN and op == OP_ALL_TO_ALL and multi and k > 1:
+            return 1
+        return 0
+    if algo == ALG_P2P or algo == ALG_PXN:
+        return 0
+    if algo == ALG_RING:
+        return 1
+    if op == OP_BROADCAST:
+        return 0
+    if op == OP_ALL_REDUCE:
+        if algo == ALG_TREE:
+            return 1
+        if algo == ALG_ALLPAIRS:
+            if P[P_ALLPAIRS] > 0.5 and not multi and k == int(P[P_AP_GPUS]):
+                return 1
+            return 0
+        if not nccl:
+            return 0  # RCCL: no NVLS, no CollNet without a SHARP plugin, no PAT for all-reduce
+        if algo == ALG_NVLS:
+            if P[P_NVLS] > 0.5 and switch and k >= P[P_NVLS_MIN] and (not multi or P[P_SHARP] > 0.5):
+                return 1
+            return 0
+        if algo == ALG_NVLSTREE:
+            if P[P_NVLS] > 0.5 and switch and k >= P[P_NVLS_MIN] and multi:
+                return 1
+            return 0
+        if algo == ALG_COLLNET_DIRECT:
+            if P[P_SHARP] > 0.5 and multi and switch:
+                return 1
+            return 0
+        if algo == ALG_COLLNET_CHAIN:
+            if P[P_SHARP] > 0.5 and multi:
+                return 1
+            return 0
+        return 0
+    # reduce-scatter / all-gather: RCCL ring only; NCCL also PAT (one GPU per node) and
+    # CollNet Direct (in-network, one NIC per GPU)
+    if not nccl:
+        return 0
+    if algo == ALG_PAT and multi and k == 1:
+        return 1
+    if algo == ALG_COLLNET_DIRECT and P[P_SHARP] > 0.5 and multi and switch:
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def proto_enabled(op, algo, proto, P):
+    """1 if the library runs ``algo`` with ``proto`` (LL128 is off on AMD by default;
+    NVLS, CollNet and PAT are Simple only)."""
+    if algo == ALG_NVLS or algo == ALG_NVLSTREE or algo == ALG_COLLNET_DIRECT \
+            or algo == ALG_COLLNET_CHAIN or algo == ALG_PAT:
+        return 1 if proto == PROTO_SIMPLE else 0
+    if proto == PROTO_LL128 and P[P_LIB] > 0.5:
+        return 0
+    if algo == ALG_P2P or algo == ALG_PXN:
+        return 0 if proto == PROTO_LL128 else 1
+    return 1
+
+
+# ---------------------------------------------------------------------------------------
+# Latency (the library's per-hop model), shared by cost and tuner
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def latency(op, algo, proto, n, k, P, net_table):
+    """Latency term of one collective [s]; ``net_table`` is P_HWN (cost) or the tuner's."""
+    N = n // k
+    multi = N > 1
+    lgN = _clog2(N)
+    t_algo = algo
+    if algo == ALG_ALLPAIRS or algo == ALG_P2P or algo == ALG_PXN:
+        t_algo = ALG_RING
+    base = _lat(P, P_BASE, t_algo, proto)
+    intra = _lat(P, P_HWI, t_algo, proto)
+    tuner_rccl = net_table != P_HWN and P[P_LIB] > 0.5
+    if tuner_rccl and (t_algo == ALG_RING or t_algo == ALG_TREE):
+        inter = P[P_T_NET + 3 * t_algo + proto]
+    else:
+        inter = _lat(P, P_HWN, t_algo, proto)
+    if k == 1 and algo != ALG_PAT:  # one rank per node: latencies fully exposed (Tree's)
+        inter = P[P_T_NET + 3 + proto] if tuner_rccl else _lat(P, P_HWN, ALG_TREE, proto)
+    inter += P[P_LATINTER]
+    if algo == ALG_RING:
+        if op == OP_BROADCAST:
+            return base + (n - 1) * (inter if multi else intra)
+        nsteps = 2 * (n - 1) if op == OP_ALL_REDUCE else n - 1
+        ninter = 0
+        if multi:
+            ninter = 2 * (N - 1) if op == OP_ALL_REDUCE else N - 1
+            ovh = P[P_NETOVH] * (3.0 if proto == PROTO_SIMPLE else 1.0)
+            if ovh > intra:
+                intra = ovh
+        return base + (nsteps - ninter) * intra + ninter * inter
+    if algo == ALG_TREE:
+        return base + 2.0 * ((k - 1) * intra + lgN * inter)
+    if algo == ALG_NVLS:
+        lat = intra
+        if multi:
+            lat += inter
+        return lat
+    if algo == ALG_NVLSTREE:
+        return base + intra + 2.0 * lgN * inter
+    if algo == ALG_COLLNET_DIRECT:
+        m = 1 if k > 1 else 0
+        return base + 2.0 * (m * intra + (k - 1) * P[P_ARITY]) + inter
+    if algo == ALG_COLLNET_CHAIN:
+        return base + 2.0 * (k - 1) * intra + inter
+    if algo == ALG_PAT:
+        return base + lgN * inter / P[P_PAT_DIV] + n * P[P_PAT_RANK]
+    if algo == ALG_ALLPAIRS:
+        return base + 2.0 * intra  # one-shot: a reduce-scatter hop and an all-gather hop
+    # grouped send/recv (all-to-all, send_recv): one hop per fabric, every remote message
+    # posted; PXN adds the hop to the GPU on the destination's rail
+    lat = base + (intra if k > 1 else 0.0)
+    if algo == ALG_PXN or (P[P_PXN] > 0.5 and multi and k > 1 and op == OP_ALL_TO_ALL):
+        lat += intra
+    if multi:
+        lat += inter
+        if op == OP_ALL_TO_ALL:
+            lat += (n - k) * P[P_NETOVH]
+        else:
+            lat += P[P_NETOVH]
+    return lat
+
+
+# ---------------------------------------------------------------------------------------
+# The cost on the hardware
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def collective_cost(op, algo, proto, size, n, k, P):
+    """Time [s] of one collective run with ``algo`` and ``proto``; inf when the library
+    does not run that pair here.
+
+    op, algo, proto: codes (OP_*, ALG_*, PROTO_*); size: bytes as nccl-tests defines them for
+    ``op`` [B]; n: ranks; k: ranks per scale-up domain (n = k x domains); P: parameters.
+    """
+    if n < 1 or k < 1 or size < 0.0 or n % k != 0:
+        return np.inf
+    if n == 1:
+        return 0.0
+    if algo_enabled(op, algo, n, k, P) == 0 or proto_enabled(op, algo, proto, P) == 0:
+        return np.inf
+    N = n // k
+    multi = N > 1
+    if algo == ALG_TREE and proto == PROTO_SIMPLE and not multi and P[P_TREE_SINGLE_OK] < 0.5:
+        return np.inf
+    fn = (n - 1.0) / n
+    B_up = _bup(k, P)
+    b_nic = P[P_BNIC] * P[P_FABEFF]
+    nch = P[P_NCH_RING]
+    gamma = P[P_GAMMA]
+    red = 0.0
+    if op == OP_ALL_REDUCE or op == OP_REDUCE_SCATTER:
+        red = fn * size * gamma
+    lat = latency(op, algo, proto, n, k, P, P_HWN)
+
+    if algo == ALG_RING or algo == ALG_TREE:
+        if algo == ALG_TREE and multi and P[P_LIB] > 0.5:
+            nch = k * 1.0  # RCCL's trees across nodes: one channel per NIC (rail)
+        if multi:
+            b = k * b_nic
+            if k > 1:
+                bu = B_up * k / (k - 1.0)
+                if bu < b:
+                    b = bu
+        else:
+            b = B_up
+        bw = _proto_bw(b, proto, nch, N, P)
+        if multi:
+            # each network step of a channel carries one chunk and then pays the host's post
+            # overhead: ring steps move S/(n·channels); trees pipeline S/channels in chunks
+            # NCCL/RCCL halve (down to 128 KiB) while a channel would get fewer than 4
+            # chunks per level of tree depth (enqueue.cc); the first chunk's overhead is in
+            # the hop latency
+            ch_Bps = bw / nch
+            if algo == ALG_TREE:
+                chunk = P[P_STEP_BYTES] if proto == PROTO_SIMPLE else P[P_LL_STEP_BYTES]
+                depth = (k - 1) + _flog2(N)
+                while size / (nch * chunk) < 4.0 * depth and chunk > P[P_TREE_MIN_CHUNK]:
+                    chunk *= 0.5
+                nchunks = size / (nch * chunk)
+                if nchunks > 1.0:
+                    t_c = chunk / ch_Bps
+                    bw *= t_c / (t_c + P[P_NETOVH] * (1.0 - 1.0 / nchunks))
+            else:
+                bw *= _chunk_eff(size / (n * nch), proto, ch_Bps / P[P_WIRE + proto], P)
+        if algo == ALG_TREE:
+            data = 2.0 * size
+        elif op == OP_ALL_REDUCE:
+            data = 2.0 * fn * size
+        elif op == OP_BROADCAST:
+            data = size
+        else:
+            data = fn * size
+        t = data / bw
+        return lat + (t if t > red else red)
+
+    if algo == ALG_ALLPAIRS:
+        ch = 4.0 if size <= P[P_AP_LL4] else 8.0
+        if proto == PROTO_LL and size > P[P_AP_LL8]:
+            return np.inf
+        if size > P[P_AP_SIMPLE] or size < P[P_AP_MIN]:
+            return np.inf
+        bw = _proto_bw(B_up, proto, ch, N, P)
+        t = 2.0 * (k - 1.0) / k * size / bw
+        return lat + (t if t > red else red)
+
+    if algo == ALG_NVLS or algo == ALG_NVLSTREE:
+        b_sw = P[P_NVLS_FRAC] * P[P_NLINKS] * P[P_LINK]  # algbw through the switch
+        t = size / b_sw
+        if multi:
+            if algo == ALG_NVLS:        # in-network reduction across nodes (IB SHARP)
+                tn = size / (k * b_nic)
+            else:                       # a tree across nodes on each GPU's shard
+                tn = 2.0 * size / (k * b_nic)
+            if tn > t:
+                t = tn
+        return lat + (t if t > red else red)
+
+    if algo == ALG_COLLNET_DIRECT or algo == ALG_COLLNET_CHAIN:
+        # the switches reduce: each node sends its data once and receives the result once
+        if op == OP_ALL_REDUCE:
+            t = size / (k * b_nic)
+            if k > 1:
+                tu = 2.0 * (k - 1.0) / k * size / B_up
+                if tu > t:
+                    t = tu
+        else:
+            t = fn * size / (k * b_nic)
+        return lat + (t if t > red else red)
+
+    if algo == ALG_PAT:
+        t = fn * size / b_nic
+        return lat + (t if t > red else red)
+
+    # grouped send/recv: all-to-all and send_recv
+    rails_only = P[P_FABRIC] < 0.5
+    pxn = algo == ALG_PXN or P[P_PXN] > 0.5
+    if op == OP_SEND_RECV:
+        if multi:
+            b = b_nic
+            if k > 1 and _bpair(P) < b:
+                b = _bpair(P)
+        else:
+            b = _bpair(P)
+        return lat + size / (b * P[P_WIRE + proto])
+    w = P[P_WIRE + proto]
+    if not multi:
+        return lat + (k - 1.0) / k * size / (w * B_up)
+    if rails_only and k > 1 and not pxn:
+        return np.inf  # cross-rail pairs have no path on a rails-only fabric without PXN
+    remote = (n - k) / n * size
+    up = (k - 1.0) / n * size
+    stage = 0.0
+    if pxn and k > 1:
+        fwd = remote * (k - 1.0) / k   # remote bytes that first hop to the GPU on the right rail
+        up += fwd
+        stage = 2.0 * fwd / P[P_HBM]   # written into the proxy GPU's HBM, read by its NIC
+    t = remote / (w * b_nic)
+    if k > 1:
+        tu = up / (w * B_up)
+        if tu > t:
+            t = tu
+    bis = P[P_OVERSUB] * size / (2.0 * w * b_nic)
+    if P[P_OVERSUB] > 1.0 and bis > t:
+        t = bis
+    if stage > t:
+        t = stage
+    return lat + t
+
+
+# ---------------------------------------------------------------------------------------
+# The library's tuner: which algorithm and protocol "auto" runs
+# ---------------------------------------------------------------------------------------
+@njit(cache=True)
+def tuner_time(op, algo, proto, size, n, k, P):
+    """The library's predicted time [s] for one pair (inf when not enabled): NCCL's or
+    RCCL's ``ncclTopoTuneModel`` bandwidth and latency with ``ncclTopoGetAlgoTime``'s
+    corrections. Used only to choose."""
+    if algo_enabled(op, algo, n, k, P) == 0 or proto_enabled(op, algo, proto, P) == 0:
+        return np.inf
+    return _tuner_time_enabled(op, algo, proto, size, n, k, P)
+
+
+@njit(cache=True)
+def _tuner_time_enabled(op, algo, proto, size, n, k, P):
+    N = n // k
+    multi = N > 1
+    if algo == ALG_TREE and proto == PROTO_SIMPLE and not multi and P[P_TREE_SINGLE_OK] < 0.5:
+        return np.inf
+    if algo == ALG_P2P or algo == ALG_PXN:   # not tuned: grouped send/recv
+        return collective_cost(op, algo, proto, size, n, k, P)
+    nccl = P[P_LIB] < 0.5
+    if not nccl and proto == PROTO_LL and op <= OP_ALL_GATHER and size > P[P_T_LL_MAX + op]:
+        return np.inf  # RCCL's llProtoRanges: LL only for small messages
+    idx = 0 if N == 1 else (1 if N == 2 else 2)
+    nch = P[P_NCH_RING]
+    B_up = _bup(k, P)
+    b_inter = (k * P[P_BNIC]) / nch if multi else B_up / nch
+    b_intra = B_up / nch
+    if algo == ALG_ALLPAIRS:   # MSCCL: chosen by its size windows, not by the tuner
+        if size < P[P_AP_MIN]:
+            return np.inf
+        if size <= P[P_AP_LL8]:
+            return 0.0 if proto == PROTO_LL else np.inf
+        if size <= P[P_AP_SIMPLE]:
+            return 0.0 if proto == PROTO_SIMPLE else np.inf
+        return np.inf
+    nsteps = 2.0 * (n - 1) if op == OP_ALL_REDUCE else (n - 1.0 if op != OP_BROADCAST else n * 1.0)
+    collnet = algo == ALG_COLLNET_DIRECT or algo == ALG_COLLNET_CHAIN
+    bw = b_intra if (N <= 2 or collnet) else b_inter
+    if nccl and (algo == ALG_NVLS or algo == ALG_NVLSTREE):
+        intra_bw = b_intra * P[P_T_NVLS_EFF] * (nch - 1.0) / nch
+        if op == OP_ALL_REDUCE:
+            intra_bw *= 2.0
+        else:
+            intra_bw *= (k - 1.0) / k
+        inter_bw = b_inter * (2.0 if (N <= 2 and algo == ALG_NVLSTREE) else 1.0)
+        bw = intra_bw if intra_bw < inter_bw else inter_bw
+        if algo == ALG_NVLSTREE and P[P_T_CH_NVLSTREE + idx] < bw:
+            bw = P[P_T_CH_NVLSTREE + idx]
+    bus = nch * bw
+    if nccl:
+        if algo == ALG_RING and proto == PROTO_LL:
+            bus = min(P[P_T_LLMAX + idx], 0.5 * bus)
+        if algo == ALG_RING and proto == PROTO_LL128:
+            bus = min(0.92 * bus, nch * P[P_T_CH_RLL128 + idx])
+        if algo == ALG_TREE and op == OP_ALL_REDUCE:
+            bus = min(0.92 * bus, nch * P[P_T_CH_TREE + idx])
+        if algo == ALG_TREE and proto == PROTO_LL:
+            bus = min(bus / 3.8, P[P_T_LLMAX + idx])
+        if algo == ALG_TREE and proto == PROTO_LL128:
+            bus = min(bus * (7.0 / 9.0 if N == 1 else 120.0 / 128.0), nch * P[P_T_CH_TLL128 + idx])
+        if algo == ALG_PAT:
+            bus *= 0.75
+        if algo == ALG_COLLNET_DIRECT:
+            if op == OP_ALL_REDUCE:
+                bus *= 0.85
+            else:
+                bus = k * min(b_intra, 0.9 * b_inter)
+    else:
+        j = 0 if algo == ALG_RING else 1
+        r = P[P_T_RATIO + (0 if N <= 2 else 6) + 3 * j + proto]
+        bus *= r
+    if bus <= 0.0:
+        return np.inf
+    if not (algo != ALG_RING and (op == OP_ALL_GATHER or op == OP_REDUCE_SCATTER)):
+        if algo == ALG_RING or algo == ALG_NVLS or algo == ALG_NVLSTREE:
+            bus *= n / nsteps
+        else:
+            bus *= 0.5
+    lat = latency(op, algo, proto, n, k, P, -1)
+    log_size = _flog2(int(size) >> 6)
+    if log_size >= 0:
+        li = log_size if log_size < 27 else 26
+        if algo == ALG_TREE and op == OP_ALL_REDUCE:
+            if nccl:
+                if log_size < 23:
+                    bus *= P[P_T_TREE_CORR + 27 * proto + li]
+            else:
+                bus *= P[P_T_TREE_CORR + 27 * proto + li]
+        if algo == ALG_RING and multi and not nccl:
+            bus *= P[P_T_RING_CORR + 27 * proto + li]
+    if nccl and algo == ALG_RING and proto == PROTO_SIMPLE and multi and op == OP_ALL_REDUCE \
+            and size / (nch * n) >= 64.0:
+        lat *= P[P_T_PLATEAU]
+    if bus <= 0.0:
+        return np.inf
+    return lat + size / bus
+
+
+@njit(cache=True)
+def library_choice(op, size, n, k, P):
+    """(algorithm, protocol) the library runs for ``op`` at ``size`` bytes ("auto")."""
+    best_t = np.inf
+    best_a = -1
+    best_p = -1
+    for a in range(N_ALGOS):
+        if a == ALG_PXN:
+            continue  # PXN is a transport choice (P[P_PXN]), not a tuned algorithm
+        if algo_enabled(op, a, n, k, P) == 0:
+            continue
+        for p in range(3):
+            if proto_enabled(op, a, p, P) == 0:
+                continue
+            t = _tuner_time_enabled(op, a, p, size, n, k, P)
+            if t < best_t:
+                best_t = t
+                best_a = a
+                best_p = p
+    return best_a, best_p
+
+
+@njit(cache=True)
+def best_collective(op, algo, size, n, k, P):
+    """Cost of one collective: the interface the training step and serving models call.
+
+    Parameters
+    ----------
+    op : OP_* code
+    algo : ALG_* code, or -1 for "auto": the algorithm and protocol the library's tuner
+        picks (RCCL: its MSCCL all-pairs windows first), costed on the hardware
+    size : S in bytes as nccl-tests defines it for ``op`` [B]
+    n : ranks in the group [-]; n = 1 costs 0 s
+    k : ranks of the group inside ONE scale-up domain [-], 1 <= k <= P[P_G] and n a
+        multiple of k; the group spans n / k domains with k ranks in each. On a mesh
+        (xGMI) those k GPUs are joined by k − 1 links each, whatever the physical domain
+        size (2 ranks of an 8-GPU MI300X node: one link); through NVSwitch every GPU keeps
+        its full NVLink bandwidth (an 8-GPU job inside an NVL72 rack: n = k = 8)
+    P : ``infra_lab.collectives.collective_time_params(hw).array``; P[P_G] is the job's GPUs
+        per scale-up domain (``HardwareConfig.domain_gpus``), P[P_DPHYS] the physical domain
+
+    Returns (time [s], algorithm code, protocol code). With a given ``algo`` the fastest
+    protocol the library allows for it is costed. Time is inf when nothing applies.
+    """
+    if n <= 1:
+        return 0.0, -1, -1
+    if algo < 0:
+        a, p = library_choice(op, size, n, k, P)
+        if a < 0:
+            return np.inf, -1, -1
+        return collective_cost(op, a, p, size, n, k, P), a, p
+    best_t = np.inf
+    best_p = -1
+    for p in range(3):
+        t = collective_cost(op, algo, p, size, n, k, P)
+        if t < best_t:
+            best_t = t
+            best_p = p
+    return best_t, algo, best_p
+
+
+@njit(cache=True)
+def fastest_collective(op, size, n, k, P):
+    """The fastest pair on the hardware (not what the library picks): (time, algo, proto)."""
+    best_t = np.inf
+    best_a = -1
+    best_p = -1
+    for a in range(N_ALGOS):
+        for p in range(3):
+            t = collective_cost(op, a, p, size, n, k, P)
+            if t < best_t:
+                best_t = t
+                best_a = a
+                best_p = p
+    return best_t, best_a, best_p
+
+
+@njit(cache=True)
+def collective_times(op, algo, sizes, n, k, P):
+    """Vectorised :func:`best_collective` over message sizes [B] -> times [s]."""
+    out = np.empty(sizes.shape[0])
+    for i in range(sizes.shape[0]):
+        out[i] = best_collective(op, algo, sizes[i], n, k, P)[0]
+    return out
+
+
+@njit(cache=True)
+def lower_bound(op, size, n, k, P):
+    """Chan et al. (2007) lower bound in the same model: (latency, bandwidth, reduction)
+    terms [s]. Every pair's modelled time is at least latency + max(bandwidth, reduction)
+    except where the hardware reduces in flight (NVLS, SHARP), which the bound excludes."""
+    N = n // k
+    if n <= 1:
+        return 0.0, 0.0, 0.0
+    base = np.inf
+    a_up = np.inf
+    a_net = np.inf
+    for j in range(3 * N_TABLE_ALGOS):
+        if P[P_BASE + j] < base:
+            base = P[P_BASE + j]
+        if P[P_HWI + j] < a_up:
+            a_up = P[P_HWI + j]
+        if P[P_HWN + j] < a_net:
+            a_net = P[P_HWN + j]
+    a_net += P[P_LATINTER]
+    lat = base + (a_up if k > 1 else 0.0) + _clog2(N) * a_net
+    B_up = _bup(k, P) if k > 1 else 0.0
+    b_nic = P[P_BNIC] * P[P_FABEFF]
+    B_inj = B_up + (b_nic if N > 1 else 0.0)
+    fn = (n - 1.0) / n
+    if op == OP_ALL_REDUCE:
+        bw = 2.0 * fn * size / B_inj
+        if N > 1:
+            bw = max(bw, 2.0 * (N - 1.0) / N * size / (k * b_nic))
+        red = fn * size * P[P_GAMMA]
+    elif op == OP_REDUCE_SCATTER or op == OP_ALL_GATHER:
+        bw = fn * size / B_inj
+        if N > 1:
+            bw = max(bw, (N - 1.0) / N * size / (k * b_nic))
+        red = fn * size * P[P_GAMMA] if op == OP_REDUCE_SCATTER else 0.0
+    elif op == OP_ALL_TO_ALL:
+        bw = fn * size / B_inj
+        if N > 1:
+            bw = max(bw, (n - k) / n * size / b_nic)
+        red = 0.0
+    else:  # broadcast, send_recv
+        bw = size / B_inj
+        if N > 1:
+            bw = max(bw, size / (k * b_nic))
+        red = 0.0
+    return lat, bw, red

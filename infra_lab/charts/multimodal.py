@@ -1,0 +1,103 @@
+"""Charts of multimodal training (issue 20): where the time goes per data mix, tokens per
+image, packing waste, predicted vs published."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from .base import require_columns, to_altair_data
+
+__all__ = ["mix_time_chart", "image_tokens_chart", "packing_waste_chart", "multimodal_validation_chart"]
+
+_PART_ORDER = ["language_model", "padding", "encoder_compute", "exposed_comm_change", "stage_imbalance"]
+
+
+def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where the training time goes") -> alt.Chart:
+    """Stacked horizontal bars: one per data mix (``mix``), split by ``part`` (the parts of
+    :meth:`infra_lab.multimodal.MultimodalEstimate.breakdown`). Negative parts (communication
+    hidden by the encoder's longer backward) are drawn left of zero.
+
+    Parameters
+    ----------
+    df : columns mix, part and ``value``
+    value : the column to draw: "days" (of a run) or "seconds" (per step)
+    """
+    require_columns(df, ["mix", "part", value], "mix_time_chart")
+    unit = {"days": "days of training", "seconds": "seconds per step"}.get(value, value)
+    mixes = list(dict.fromkeys(df["mix"].to_list()))
+    data = to_altair_data(df.select("mix", "part", value).with_columns(
+        pl.col("part").replace_strict({p: i for i, p in enumerate(_PART_ORDER)}, default=99,
+                                      return_dtype=pl.Int64).alias("order")))
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y("mix:N", sort=mixes, title=None),
+        x=alt.X(f"sum({value}):Q", title=unit),
+        color=alt.Color("part:N", sort=_PART_ORDER, title="part"),
+        order=alt.Order("order:Q"),
+        tooltip=["mix", "part", alt.Tooltip(f"{value}:Q", format=",.3f")],
+    ).properties(width=460, height=max(60, 30 * len(mixes)))
+
+
+def image_tokens_chart(df: pl.DataFrame, title: str = "Language-model tokens per image") -> alt.Chart:
+    """Tokens per picture against the picture's side for each vision encoder (log y).
+
+    Parameters
+    ----------
+    df : columns encoder, side_px [px], lm_tokens [tokens]
+    """
+    require_columns(df, ["encoder", "side_px", "lm_tokens"], "image_tokens_chart")
+    data = to_altair_data(df.select("encoder", "side_px", "lm_tokens"))
+    return alt.Chart(data, title=title).mark_line(point=True).encode(
+        x=alt.X("side_px:Q", title="square picture side [px]"),
+        y=alt.Y("lm_tokens:Q", scale=alt.Scale(type="log"), title="tokens per picture [tokens]"),
+        color=alt.Color("encoder:N", title="encoder"),
+        tooltip=["encoder", "side_px", "lm_tokens"],
+    ).properties(width=420, height=240)
+
+
+def packing_waste_chart(df: pl.DataFrame, title: str = "Padding waste by packing algorithm") -> alt.Chart:
+    """Grouped bars of the padding fraction per data mix and packing algorithm.
+
+    Parameters
+    ----------
+    df : columns mix, packing, waste_pct [%]
+    """
+    require_columns(df, ["mix", "packing", "waste_pct"], "packing_waste_chart")
+    data = to_altair_data(df.select("mix", "packing", "waste_pct"))
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y("mix:N", title=None),
+        yOffset=alt.YOffset("packing:N"),
+        x=alt.X("waste_pct:Q", title="padding [% of sequence positions]"),
+        color=alt.Color("packing:N", title="packing"),
+        tooltip=["mix", "packing", alt.Tooltip("waste_pct:Q", format=".2f")],
+    ).properties(width=420, height=max(80, 40 * df["mix"].n_unique()))
+
+
+def multimodal_validation_chart(df: pl.DataFrame, title: str = "Predicted vs published") -> alt.Chart:
+    """Predicted / published per case with the prediction's assumption band and the
+    published range (where given); 1 = exact.
+
+    Parameters
+    ----------
+    df : :func:`infra_lab.multimodal.published_comparison` (case, measured, predicted,
+        predicted_low, predicted_high, measured_low, measured_high)
+    """
+    require_columns(df, ["case", "measured", "predicted", "predicted_low", "predicted_high",
+                         "measured_low", "measured_high"], "multimodal_validation_chart")
+    d = df.select(
+        "case",
+        (pl.col("predicted") / pl.col("measured")).alias("ratio"),
+        (pl.coalesce("predicted_low", "predicted") / pl.col("measured")).alias("lo"),
+        (pl.coalesce("predicted_high", "predicted") / pl.col("measured")).alias("hi"),
+        (pl.col("measured") / pl.coalesce("measured_high", "measured")).alias("m_lo"),
+        (pl.col("measured") / pl.coalesce("measured_low", "measured")).alias("m_hi"),
+    )
+    data = to_altair_data(d)
+    base = alt.Chart(data)
+    band = base.mark_rule(strokeWidth=6, opacity=0.35, color="gray").encode(
+        y=alt.Y("case:N", title=None), x=alt.X("m_lo:Q", title="predicted / published [-]"), x2="m_hi:Q")
+    rng = base.mark_rule(strokeWidth=2).encode(y="case:N", x="lo:Q", x2="hi:Q")
+    pts = base.mark_point(filled=True, size=80).encode(
+        y="case:N", x="ratio:Q", tooltip=["case", alt.Tooltip("ratio:Q", format=".2f")])
+    one = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    return (band + rng + pts + one).properties(title=title, width=420, height=max(80, 30 * d.height))

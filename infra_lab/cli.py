@@ -1,0 +1,881 @@
+"""The ``infra-lab`` command: the package's public calls from a shell, on Scenario TOML files.
+
+::
+
+    infra-lab estimate my_run.toml                 # step time, MFU, memory: a readable table
+    infra-lab estimate my_run.toml --format json   # the same for machines (json | csv)
+    infra-lab search my_run.toml --top 5 --max-tp 8
+    infra-lab collective all_reduce 1GiB --hardware my_run.toml --gpus 64
+    infra-lab validate training
+    infra-lab --help                               # every command; `infra-lab CMD --help` for one
+
+Each subcommand calls the same function a notebook calls (:func:`infra_lab.estimate`,
+:func:`infra_lab.search`, :func:`infra_lab.collective`, ``il.serve``, ``il.sweep``,
+:mod:`infra_lab.validation`); nothing is modelled here. A scenario argument is a TOML file
+with the contract's tables, or the name of a shipped scenario (``zaya1-ibm-mi300x``).
+
+Bad input prints the package's own error message (field, value, what is allowed) on stderr
+and exits with status 1, without a traceback (``--debug`` shows it); usage errors exit with
+status 2. Imports are lazy so that ``infra-lab --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+PROG = "infra-lab"
+FORMATS = ("table", "json", "csv")
+
+# Keyword constraints of il.search; a test checks this equals training.SEARCH_CONSTRAINTS
+# (kept here so that building the parser does not import the numba kernels).
+PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
+             "sequence_parallel")
+BOUNDED_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")
+SEARCH_CONSTRAINTS = PLAN_KEYS + tuple(f"{b}_{k}" for k in BOUNDED_KEYS for b in ("max", "min"))
+OBJECTIVES = ("tokens_per_s", "mfu", "tflops_per_gpu", "step_time_s", "memory_per_gpu_bytes")
+HARDWARE_OPTIONS = (  # --option -> [hardware] key, type
+    ("accelerator", str), ("nodes", int), ("gpus_per_node", int), ("scaleup_domain", int),
+    ("nic", str), ("nics_per_node", int), ("fabric", str), ("oversubscription", float),
+    ("host_cpu", str),
+)
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+class CliError(Exception):
+    """A usage problem found after parsing (a file that is not there, a bad KEY=VALUE)."""
+
+
+# --------------------------------------------------------------------------------------
+# output
+# --------------------------------------------------------------------------------------
+def _plain(v: Any) -> Any:
+    """A JSON-safe scalar (numpy scalars to Python, non-finite floats to None)."""
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _fmt(v: Any) -> str:
+    """A number as a person reads it: 4 significant digits, thousands separators."""
+    v = _plain(v)
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        a = abs(v)
+        if a >= 1e15 or a < 1e-4:
+            return f"{v:.4g}"
+        if a >= 1e3:
+            return f"{v:,.0f}"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _text_table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> str:
+    cells = [[_fmt(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(_plain(r[i]), (int, float)) and not isinstance(_plain(r[i]), bool)
+                   for r in rows if _plain(r[i]) is not None) and rows for i in range(len(columns))]
+
+    def line(vals):
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(vals, widths, numeric, strict=True)).rstrip()
+
+    out = [title, ""] if title else []
+    out += [line(columns), line(["-" * w for w in widths])]
+    out += [line(r) for r in cells]
+    return "\n".join(out)
+
+
+class Output:
+    """What a command returns: named tables (lists of records) printed in one format."""
+
+    def __init__(self) -> None:
+        self.tables: list[tuple[str, list[str], list[dict[str, Any]], str | None]] = []
+        self.notes: list[str] = []
+        self.json_extra: dict[str, Any] = {}
+
+    def table(self, name: str, records: list[dict[str, Any]], columns: list[str] | None = None,
+              title: str | None = None) -> None:
+        cols = columns or (list(records[0]) if records else [])
+        self.tables.append((name, cols, records, title))
+
+    def frame(self, name: str, df, columns: list[str] | None = None, title: str | None = None) -> None:
+        self.table(name, df.to_dicts(), columns or list(df.columns), title)
+
+    def render(self, fmt: str) -> str:
+        """json: one table -> a list of records, several -> {name: records};
+        csv: one header (a "table" column when there are several); table: aligned text."""
+        if fmt == "json":
+            if len(self.tables) == 1 and not self.json_extra:
+                recs = self.tables[0][2]
+                obj: Any = [{c: _plain(r.get(c)) for c in r} for r in recs]
+            else:
+                obj = dict(self.json_extra)
+                for name, _cols, recs, _ in self.tables:
+                    obj[name] = [{c: _plain(r.get(c)) for c in r} for r in recs]
+            return json.dumps(obj, indent=2, default=str)
+        if fmt == "csv":
+            import csv
+            import io
+
+            buf = io.StringIO()
+            allcols = list(dict.fromkeys(c for _n, _c, rs, _t in self.tables for r in rs for c in r))
+            if len(self.tables) > 1:
+                allcols = ["table", *allcols]
+            w = csv.DictWriter(buf, fieldnames=allcols, lineterminator="\n", extrasaction="ignore")
+            w.writeheader()
+            for name, _cols, recs, _ in self.tables:
+                for r in recs:
+                    row = {c: _plain(r.get(c)) for c in allcols}
+                    if len(self.tables) > 1:
+                        row["table"] = name
+                    w.writerow({k: ("" if v is None else v) for k, v in row.items()})
+            return buf.getvalue().rstrip("\n")
+        parts = []
+        for _name, cols, recs, title in self.tables:
+            parts.append(_text_table(cols, [[r.get(c) for c in cols] for r in recs], title))
+        parts += self.notes
+        return "\n\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------
+# argument helpers
+# --------------------------------------------------------------------------------------
+def _scenario(arg: str):
+    """A Scenario from a TOML path, or a shipped scenario's name."""
+    import infra_lab as il
+
+    p = Path(arg)
+    if p.suffix.lower() == ".toml" or p.exists() or "/" in arg or "\\" in arg:
+        if not p.is_file():
+            raise CliError(f"scenario file {arg!r}: not found (shipped scenarios: "
+                           f"{', '.join(il.list_scenarios())})")
+        return il.Scenario.from_toml(p)
+    return il.load_scenario(arg)
+
+
+def _training_scenario(arg: str, command: str):
+    """A training scenario (a serving one is pointed at `infra-lab serve`)."""
+    sc = _scenario(arg)
+    if getattr(sc, "kind", "training") == "serving":
+        raise CliError(f"scenario {sc.name!r} is a serving scenario ([serving] table); "
+                       f"`infra-lab {command}` needs [training]: use `infra-lab serve`")
+    return sc
+
+
+def _unit(name: str) -> str:
+    """The unit of a result field, from the package's naming convention."""
+    if name.endswith("_bytes"):
+        return "B"
+    if "tokens_per_s" in name:
+        return "tokens/s"
+    if name.endswith("_s"):
+        return "s"
+    if "fraction" in name:
+        return "-"
+    return ""
+
+
+def _toml(path: str) -> dict:
+    import tomllib
+
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"file {path!r}: not found")
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:
+        raise CliError(f"file {p.name}: not valid TOML ({e})") from None
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise CliError(f"{what} = {text!r}: expected a number") from None
+    return v
+
+
+def _params(items: list[str] | None) -> dict[str, float] | None:
+    """``--param KEY=VALUE`` (repeatable) -> {KEY: float(VALUE)}."""
+    if not items:
+        return None
+    out = {}
+    for it in items:
+        key, sep, val = it.partition("=")
+        if not sep or not key:
+            raise CliError(f"--param {it!r}: expected KEY=VALUE, e.g. dp_comm_overlap=0.5")
+        out[key.strip()] = _number(val.strip(), f"--param {key.strip()}")
+    return out
+
+
+def parse_size(text: str) -> float:
+    """A message size: bytes, or with a unit (KB MB GB TB = 10^3.., KiB MiB GiB TiB = 2^10..).
+
+    >>> parse_size("1GiB"), parse_size("256MB"), parse_size("4096")
+    (1073741824.0, 256000000.0, 4096.0)
+    """
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
+    unit = m.group(2).lower() if m else None
+    if not m or unit not in _SIZE_UNITS:
+        raise CliError(f"size {text!r}: expected bytes, optionally with a unit "
+                       f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GiB or 4096")
+    return float(m.group(1)) * _SIZE_UNITS[unit]
+
+
+def _int_list(text: str) -> list[int] | int:
+    vals = []
+    for part in text.split(","):
+        try:
+            vals.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected an integer or a comma list "
+                                             f"such as 1,2,4") from None
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _bool_list(text: str) -> list[bool] | bool:
+    vals = []
+    for part in text.split(","):
+        p = part.strip().lower()
+        if p not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected true, false or true,false")
+        vals.append(p == "true")
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _str_list(text: str) -> list[str] | str:
+    vals = [p.strip() for p in text.split(",")]
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _top(text: str) -> int | None:
+    if text.lower() == "all":
+        return None
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer or 'all'") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer or 'all'")
+    return v
+
+
+# --------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------
+def cmd_estimate(a) -> Output:
+    import infra_lab as il
+
+    sc = _training_scenario(a.scenario, "estimate")
+    est = il.estimate(sc, stack=a.stack, params=_params(a.param))
+    hw = sc.hardware
+    rows = [
+        ("scenario", sc.name, ""), ("stack", est.stack, ""),
+        ("accelerator", hw.accelerator, ""), ("gpus", est.gpus, ""),
+        ("plan", " ".join(f"{k}={getattr(sc.parallelism, k)}" for k in
+                          ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")
+                          if hasattr(sc.parallelism, k)), ""),
+        ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
+        ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
+        ("mfu", est.mfu, "-"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
+        ("memory_per_gpu", est.memory_per_gpu_bytes / 1e9, "GB"), ("fits", est.fits, ""),
+    ]
+    d = {"scenario": sc.name, **est.to_dict(), "model_flops_per_step": est.model_flops_per_step}
+    if a.tokens is not None:
+        days = est.days_to_train(a.tokens)
+        rows.append((f"days_to_train({a.tokens:.4g} tokens)", days, "days"))
+        d.update(train_tokens=a.tokens, days_to_train=days)
+    out = Output()
+    if a.format == "table":
+        out.table("estimate", [{"quantity": q, "value": v, "unit": u} for q, v, u in rows],
+                  title=f"il.estimate — {sc.name}")
+        total = est.step_time_s
+        out.table("breakdown", [{"component": c, "seconds": s, "share_pct": 100 * s / total}
+                                for c, s in est.breakdown.iter_rows()],
+                  title="step-time breakdown [s]")
+    else:
+        out.table("estimate", [d])
+    return out
+
+
+SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
+                "sequence_parallel", "step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB",
+                "fits"]
+
+
+def cmd_search(a) -> Output:
+    import infra_lab as il
+
+    sc = _training_scenario(a.scenario, "search")
+    cons = {k: getattr(a, k) for k in SEARCH_CONSTRAINTS if getattr(a, k, None) is not None}
+    df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
+                   stack=a.stack, params=_params(a.param), **cons)
+    out = Output()
+    if a.format == "table":
+        import polars as pl
+
+        shown = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
+        what = "fitting plans" if a.feasible_only else "plans"
+        title = (f"il.search — {sc.name}: {shown.height} {what}, best by {a.objective} first "
+                 f"(memory in GB; `--format csv` for every column)")
+        out.frame("plans", shown, [c for c in SEARCH_SHOWN if c in shown.columns], title=title)
+        if df.height == 0:
+            out.notes.append("no plan fits in memory; `--all` lists the plans that do not fit")
+    else:
+        out.frame("plans", df)
+    return out
+
+
+def _hardware(a) -> dict:
+    hw: dict[str, Any] = {}
+    if a.hardware:
+        d = _toml(a.hardware)
+        hw = dict(d["hardware"]) if isinstance(d.get("hardware"), dict) else d
+    for key, _t in HARDWARE_OPTIONS:
+        v = getattr(a, key)
+        if v is not None:
+            hw[key] = v
+    if not hw:
+        raise CliError("collective: give the hardware, --hardware FILE.toml (a scenario or a "
+                       "[hardware] table) and/or --accelerator/--nodes/--nic ... options")
+    return hw
+
+
+def cmd_collective(a) -> Output:
+    import infra_lab as il
+
+    hw = _hardware(a)
+    sizes = [parse_size(s) for s in a.size]
+    recs = []
+    for s in sizes:
+        c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node)
+        recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus, "nodes": c.nodes,
+                     "per_node": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
+                     "library": c.library, "time_s": c.time_s, "time_us": c.time_s * 1e6,
+                     "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
+                     "lower_bound_s": c.lower_bound_s})
+    out = Output()
+    shown = ["op", "size_bytes", "gpus", "nodes", "per_node", "algorithm", "protocol", "time_us",
+             "algbw_GBps", "busbw_GBps"]
+    if a.format == "table":
+        hw_name = hw.get("accelerator", "?")
+        out.table("collective", recs, shown,
+                  title=f"il.collective — {a.op} on {hw_name} (time in µs, bandwidths in GB/s)")
+    else:
+        out.table("collective", recs)
+    return out
+
+
+def _serving_api():
+    import infra_lab as il
+
+    try:
+        return il.serve, getattr(il, "serve_search", None)
+    except AttributeError:
+        raise CliError("serving is not available in this build of infra_lab (il.serve is "
+                       "missing); update the package") from None
+
+
+SERVE_FIELDS = (  # (field, unit) of il.serve's result, in the order a person reads them
+    ("stack", ""), ("gpus", ""), ("output_tokens_per_s", "tokens/s"),
+    ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s"),
+    ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s"),
+    ("e2e_latency_s", "s"), ("memory_per_gpu_bytes", "B"), ("fits", ""),
+    ("max_concurrency", "requests"), ("kv_limited", ""))
+SERVE_SEARCH_SHOWN = ["tp", "pp", "dp", "ep", "dp_attention", "weight_precision", "kv_precision",
+                      "concurrency", "gpus", "output_tokens_per_s_per_gpu", "tokens_per_s_per_user",
+                      "ttft_s", "tpot_s", "memory_per_gpu_GB", "fits"]
+
+
+def serve_record(r) -> dict:
+    """The scalar fields of il.serve's result (dataclass fields except the scenario and the
+    breakdown frame)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(r):
+        names = [f.name for f in dataclasses.fields(r)]
+    else:
+        names = [f for f, _u in SERVE_FIELDS]
+    out = {}
+    for n in names:
+        v = getattr(r, n, None)
+        if isinstance(v, (bool, int, float, str)) or v is None:
+            out[n] = v
+    return out
+
+
+def cmd_serve(a) -> Output:
+    serve, serve_search = _serving_api()
+    sc = _scenario(a.scenario)
+    name = getattr(sc, "name", a.scenario)
+    out = Output()
+    if a.search:
+        if serve_search is None:
+            raise CliError("serve --search: il.serve_search is not available in this build")
+        kw = {"objective": a.objective or "output_tokens_per_s", "top": a.top}
+        if a.max_tpot_s is not None:
+            kw["max_tpot_s"] = a.max_tpot_s
+        if a.max_ttft_s is not None:
+            kw["max_ttft_s"] = a.max_ttft_s
+        df = serve_search(sc, **kw)
+        if a.format == "table":
+            import polars as pl
+
+            if "memory_per_gpu_bytes" in df.columns:
+                df = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
+            out.frame("configurations", df, [c for c in SERVE_SEARCH_SHOWN if c in df.columns],
+                      title=f"il.serve_search — {name}: best by {kw['objective']} first "
+                            f"(memory in GB; `--format csv` for every column)")
+        else:
+            out.frame("configurations", df)
+        return out
+    r = serve(sc)
+    d = {"scenario": name, **serve_record(r)}
+    if a.format == "table":
+        units = dict(SERVE_FIELDS)
+        rows = [{"quantity": k, "value": v, "unit": units.get(k, _unit(k))} for k, v in d.items()
+                if k != "memory_per_gpu_bytes"]
+        if "memory_per_gpu_bytes" in d:
+            rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
+                         "unit": "GB"})
+        out.table("serve", rows, title=f"il.serve — {name}")
+        bd = getattr(r, "breakdown", None)
+        if bd is not None and hasattr(bd, "to_dicts"):
+            out.frame("breakdown", bd, title="breakdown of an engine cycle [s]")
+    else:
+        out.table("serve", [d])
+    return out
+
+
+SWEEP_CALLS = ("estimate", "search", "serve")
+SCENARIO_TABLES = ("model", "hardware", "training", "parallelism", "serving")
+
+
+def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dict]]:
+    """A sweep grid file: Scenario tables whose LIST values are swept (the Cartesian product
+    of every list) and whose other values are fixed for every point, e.g. ::
+
+        [hardware]
+        nodes = [32, 64, 128]      # swept: a column "nodes"
+        [training]
+        seq_len = [2048, 4096]     # swept: a column "seq_len"
+        precision = "fp8"          # fixed for every point
+
+    (``hardware.nodes = [32, 64]`` at the top level is the same TOML.) Returns the grid
+    (column -> values), each column's table, and the fixed values per table.
+    """
+    d = _toml(path)
+    grid: dict[str, list] = {}
+    where: dict[str, str] = {}
+    fixed: dict[str, dict] = {}
+    for key, val in d.items():
+        if "." in key:  # a quoted "table.key"
+            t, _, k = key.partition(".")
+            val, key = {k: val}, t
+        if key not in SCENARIO_TABLES or not isinstance(val, dict):
+            raise CliError(f"grid file {Path(path).name}: {key!r} is not a Scenario table; "
+                           f"expected tables {', '.join(SCENARIO_TABLES)} with keys = [values]")
+        for k, v in val.items():
+            if isinstance(v, list):
+                if k in where:
+                    raise CliError(f"grid file {Path(path).name}: {k!r} is swept in both "
+                                   f"[{where[k]}] and [{key}]; sweep one of them")
+                grid[k], where[k] = v, key
+            else:
+                fixed.setdefault(key, {})[k] = v
+    if not grid:
+        raise CliError(f"grid file {Path(path).name}: no list of values to sweep "
+                       f"(e.g. [hardware] nodes = [32, 64])")
+    return grid, where, fixed
+
+
+def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: str | None,
+                **point) -> dict:
+    """One point of ``infra-lab sweep``: the base scenario with the point's values, run
+    through ``call`` (module level, so Dask workers can import it)."""
+    import infra_lab as il
+
+    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for table, vals in fixed.items():
+        d.setdefault(table, {}).update(vals)
+    for k, v in point.items():
+        d.setdefault(where[k], {})[k] = v
+    if call == "estimate":
+        return il.estimate(d).to_dict()
+    if call == "search":
+        df = il.search(d, objective=objective or "tokens_per_s", top=1)
+        if df.height == 0:
+            raise il.ValidationError("no parallel plan fits in memory at this point")
+        return df.row(0, named=True)
+    return serve_record(il.serve(d))
+
+
+SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes", "fits"],
+               "search": ["tp", "pp", "cp", "ep", "dp", "micro_batch", "zero", "recompute",
+                          "step_time_s", "tokens_per_s", "mfu", "fits"],
+               "serve": ["output_tokens_per_s", "ttft_s", "tpot_s", "fits"]}
+
+
+def cmd_sweep(a) -> Output:
+    import warnings
+
+    import infra_lab as il
+
+    try:
+        sweep = il.sweep
+    except AttributeError:
+        raise CliError("sweep is not available in this build of infra_lab (il.sweep is "
+                       "missing); update the package") from None
+    if a.call == "serve":
+        _serving_api()
+    sc = _scenario(a.scenario)
+    grid, where, fixed = read_grid(a.grid)
+    single = a.out is not None and a.out.lower().endswith(".parquet")
+    folder = a.out if a.out is not None and not single else None
+    kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
+          "objective": a.objective}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = sweep(sweep_point, grid, a.scheduler, seed=a.seed, chunk_size=a.chunk_size,
+                   out=folder, progress=sys.stderr.isatty(), fn_kwargs=kw)
+    n_fail = int(df["error"].is_not_null().sum())
+    if n_fail == df.height:
+        raise CliError(f"every point of the sweep failed; first: {df['error'][0]}")
+    if single:
+        df.write_parquet(a.out)
+    out = Output()
+    if a.format == "table":
+        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
+        where_txt = f" on {a.scheduler}" if a.scheduler else ""
+        out.frame("results", df, shown,
+                  title=f"il.sweep — {a.call} of {sc.name} over {df.height} points{where_txt}")
+        if a.out:
+            out.notes.append(f"wrote {df.height} rows ({df.width} columns) to {a.out}")
+    else:
+        out.frame("results", df)
+    if n_fail:
+        print(f"{PROG} sweep: {n_fail} of {df.height} points failed (see the error column)",
+              file=sys.stderr)
+    del caught
+    return out
+
+
+VALIDATION_SUITES = ("training", "training-current", "collectives", "serving")
+VALIDATE_COLUMNS = ["suite", "case", "split", "metric", "unit", "measured", "predicted",
+                    "error_pct"]
+
+
+def _validate_training() -> list[dict]:
+    """Megatron-LM's published Selene runs (Korthikanti 2022 train / Narayanan 2021 test)."""
+    import infra_lab as il
+
+    df = il.validation.compare()
+    return [{"suite": "training", "case": r["case"], "split": r["split"], "metric": "step_time",
+             "unit": "s", "measured": r["measured_step_time_s"],
+             "predicted": r["predicted_step_time_s"], "error_pct": r["error_pct"],
+             "source": r.get("source")}
+            for r in df.iter_rows(named=True)]
+
+
+def _validate_training_current() -> list[dict]:
+    """Current published runs (data/measurements/training_runs.csv) the model can express;
+    error = step-time error (measured / predicted throughput − 1)."""
+    import infra_lab as il
+
+    fn = getattr(il.validation, "compare_current", None)
+    if fn is None:
+        raise CliError("current-runs validation is not available in this build "
+                       "(il.validation.compare_current)")
+    out = []
+    for r in fn().iter_rows(named=True):
+        if r.get("status", "compared") != "compared":
+            continue
+        out.append({"suite": "training-current", "case": r["id"], "split": r["split"],
+                    "metric": "tokens_per_s_per_gpu", "unit": "tokens/s",
+                    "measured": r["measured_tokens_per_s_per_gpu"],
+                    "predicted": r["predicted_tokens_per_s_per_gpu"], "error_pct": r["error_pct"],
+                    "source": r.get("accelerator")})
+    return out
+
+
+def _validate_collectives() -> list[dict]:
+    import infra_lab as il
+
+    df = il.collectives.published_comparison()
+    out = []
+    for r in df.iter_rows(named=True):
+        lo, hi = r["measured_low"], r["measured_high"]
+        out.append({"suite": "collectives", "case": r["name"],
+                    "split": "train" if r["calibrated"] else "test", "metric": r["metric"],
+                    "unit": r["unit"], "measured": 0.5 * (lo + hi), "measured_low": lo,
+                    "measured_high": hi, "predicted": r["predicted"], "error_pct": r["error_pct"],
+                    "source": r.get("source_url")})
+    return out
+
+
+def _validate_serving() -> list[dict]:
+    import importlib
+
+    try:
+        serving = importlib.import_module("infra_lab.serving")
+    except ImportError:
+        raise CliError("serving validation is not available in this build (no infra_lab.serving)") from None
+    fn = next((getattr(serving, n) for n in ("published_comparison", "validation", "validate",
+                                              "compare") if callable(getattr(serving, n, None))), None)
+    if fn is None:
+        raise CliError("serving validation is not available in this build "
+                       "(infra_lab.serving has no published comparison)")
+    df = fn()
+    out = []
+    for r in df.iter_rows(named=True):
+        out.append({"suite": "serving", "case": r.get("case") or r.get("name"),
+                    "split": r.get("split", ""), "metric": r.get("metric", ""),
+                    "unit": r.get("unit", ""), "measured": r.get("measured"),
+                    "predicted": r.get("predicted"), "error_pct": r.get("error_pct"),
+                    "source": r.get("source_url") or r.get("source")})
+    return out
+
+
+def _summary(recs: list[dict]) -> list[dict]:
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in recs:
+        e = r["error_pct"]
+        if e is None or not math.isfinite(e):
+            continue
+        for split in (r["split"] or "-", "all"):
+            groups.setdefault((r["suite"], split), []).append(abs(e))
+    order = {"train": 0, "test": 1, "all": 3}
+    keys = sorted(groups, key=lambda k: (VALIDATION_SUITES.index(k[0]), order.get(k[1], 2), k[1]))
+    return [{"suite": s, "split": sp, "cases": len(groups[s, sp]),
+             "mean_abs_error_pct": sum(groups[s, sp]) / len(groups[s, sp]),
+             "max_abs_error_pct": max(groups[s, sp])} for s, sp in keys]
+
+
+def cmd_validate(a) -> Output:
+    suites = VALIDATION_SUITES if a.suite == "all" else (a.suite,)
+    recs: list[dict] = []
+    skipped = []
+    for s in suites:
+        fn = {"training": _validate_training, "training-current": _validate_training_current,
+              "collectives": _validate_collectives, "serving": _validate_serving}[s]
+        try:
+            recs += fn()
+        except CliError as e:
+            if a.suite != "all":
+                raise
+            skipped.append(str(e))
+    out = Output()
+    if a.format == "csv":
+        out.table("cases", recs, VALIDATE_COLUMNS + ["source"])
+        return out
+    out.table("cases", recs, VALIDATE_COLUMNS,
+              title="predictions vs published measurements (error = predicted / measured − 1)")
+    out.table("summary", _summary(recs), title="absolute error by suite and split [%]")
+    if a.format == "json":
+        out.json_extra["skipped"] = skipped
+    out.notes += [f"skipped: {s}" for s in skipped]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# the parser
+# --------------------------------------------------------------------------------------
+EXAMPLES = {
+    "estimate": """examples:
+  infra-lab estimate data/scenarios/zaya1-ibm-mi300x.toml
+  infra-lab estimate zaya1-ibm-mi300x --tokens 12e12 --format json
+  infra-lab estimate my_run.toml --param dp_comm_overlap=0 --format csv""",
+    "search": """examples:
+  infra-lab search zaya1-ibm-mi300x --top 5 --max-tp 8
+  infra-lab search my_run.toml --objective mfu --zero 1,2 --recompute none,selective
+  infra-lab search my_run.toml --top all --all --format csv > plans.csv""",
+    "collective": """examples:
+  infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64
+  infra-lab collective all_to_all 64MiB 1GiB --accelerator H100 --nic ConnectX-7 --nodes 4 --gpus 32
+  infra-lab collective all_reduce 256MB --accelerator MI300X --nodes 1 --gpus 8 --algorithm ring --format json""",
+    "serve": """examples:
+  infra-lab serve my_serving.toml
+  infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv""",
+    "sweep": """grid file: Scenario tables; lists are swept (Cartesian product), other values fixed:
+  [hardware]
+  nodes = [32, 64, 128]
+  [training]
+  seq_len = [2048, 4096]
+
+examples:
+  infra-lab sweep zaya1-ibm-mi300x --grid grid.toml
+  infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
+  infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
+    "validate": """examples:
+  infra-lab validate                       # every suite: per-case errors and a summary
+  infra-lab validate training --format csv  # Megatron-LM's Selene runs (train/test split)
+  infra-lab validate training-current       # current published runs the model can express
+  infra-lab validate collectives --format json""",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--format", choices=FORMATS, default="table",
+                        help="table (readable, default), json or csv (for machines)")
+    common.add_argument("--debug", action="store_true",
+                        help="show the Python traceback on errors")
+
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="infra_lab from the command line: the package's public calls on Scenario "
+                    "TOML files (or the names of shipped scenarios), as tables, JSON or CSV.",
+        epilog="examples:\n  infra-lab estimate data/scenarios/zaya1-ibm-mi300x.toml\n"
+               "  infra-lab search zaya1-ibm-mi300x --top 5 --format json\n"
+               "  infra-lab collective all_reduce 1GiB --hardware my_run.toml --gpus 64\n"
+               "  infra-lab validate\n\n`infra-lab COMMAND --help` shows each command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="store_true", help="print the package version")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name, help_, func):
+        sp = sub.add_parser(name, help=help_, description=help_, parents=[common],
+                            epilog=EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp.set_defaults(func=func)
+        return sp
+
+    scen_help = "Scenario TOML file, or the name of a shipped scenario (e.g. zaya1-ibm-mi300x)"
+
+    sp = add("estimate", "Step time, throughput, MFU and memory of one training scenario "
+                         "(il.estimate).", cmd_estimate)
+    sp.add_argument("scenario", help=scen_help)
+    sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE",
+                    help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
+    sp.add_argument("--tokens", type=float, help="also report the days to train this many tokens")
+
+    sp = add("search", "Every consistent parallel plan for the scenario's model and cluster, best "
+                       "first (il.search); the scenario's [parallelism] table is ignored.", cmd_search)
+    sp.add_argument("scenario", help=scen_help)
+    sp.add_argument("--objective", default="tokens_per_s", choices=OBJECTIVES,
+                    help="sort key (default tokens_per_s)")
+    sp.add_argument("--top", type=_top, default=10, metavar="N|all", help="rows to print (default 10)")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--feasible-only", dest="feasible_only", action="store_true", default=True,
+                   help="only plans that fit in memory (default)")
+    g.add_argument("--all", dest="feasible_only", action="store_false",
+                   help="also plans that do not fit in memory")
+    sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a stack factor")
+    cg = sp.add_argument_group("plan constraints (a value or a comma list; max/min bounds)")
+    for k in PLAN_KEYS:
+        typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)
+        cg.add_argument(f"--{k.replace('_', '-')}", dest=k, type=typ, metavar="V[,V...]")
+    for k in BOUNDED_KEYS:
+        for b in ("max", "min"):
+            cg.add_argument(f"--{b}-{k.replace('_', '-')}", dest=f"{b}_{k}", type=int, metavar="N")
+
+    sp = add("collective", "Time, algbw and busbw of one collective (il.collective).", cmd_collective)
+    sp.add_argument("op", help="all_reduce | reduce_scatter | all_gather | broadcast | all_to_all | send_recv")
+    sp.add_argument("size", nargs="+", help="message size(s) as nccl-tests defines them: bytes or "
+                                           "with a unit, e.g. 4096 256MB 1GiB")
+    sp.add_argument("--gpus", type=int, required=True, help="ranks in the collective (placed node-major)")
+    sp.add_argument("--algorithm", default="auto", help="auto (fastest) or ring, tree, rhd, direct, ...")
+    sp.add_argument("--per-node", type=int, help="ranks per node when not packed node-major")
+    hg = sp.add_argument_group("hardware (a file and/or options; options win)")
+    hg.add_argument("--hardware", metavar="FILE.toml",
+                    help="a Scenario TOML (its [hardware] table is used) or a file of [hardware] keys")
+    for key, typ in HARDWARE_OPTIONS:
+        hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=typ)
+
+    sp = add("serve", "Throughput, TTFT, TPOT and memory of one serving scenario (il.serve), or "
+                      "the best configurations with --search (il.serve_search).", cmd_serve)
+    sp.add_argument("scenario", help="serving Scenario TOML file (a [serving] table)")
+    sp.add_argument("--search", action="store_true", help="search configurations (il.serve_search)")
+    sp.add_argument("--objective", help="serve_search objective (default output_tokens_per_s)")
+    sp.add_argument("--top", type=_top, default=10, metavar="N|all", help="rows (--search)")
+    sp.add_argument("--max-tpot-s", type=float, help="latency bound per output token [s] (--search)")
+    sp.add_argument("--max-ttft-s", type=float, help="time-to-first-token bound [s] (--search)")
+
+    sp = add("sweep", "Run a call over a parameter grid, in-process or on a Dask cluster (il.sweep).",
+             cmd_sweep)
+    sp.add_argument("scenario", help=scen_help)
+    sp.add_argument("--grid", required=True, metavar="GRID.toml", help="the parameter grid")
+    sp.add_argument("--call", default="estimate", choices=SWEEP_CALLS,
+                    help="what runs at each point: estimate (default), search (best plan) or serve")
+    sp.add_argument("--objective", help="search objective with --call search (default tokens_per_s)")
+    sp.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a Dask scheduler to run on")
+    sp.add_argument("--out", metavar="FILE.parquet|FOLDER",
+                    help="write the results: one Parquet file (name ending .parquet), or a folder "
+                         "of Parquet parts written as chunks finish (a rerun resumes)")
+    sp.add_argument("--seed", type=int, default=0, help="base seed of the per-point seeds")
+    sp.add_argument("--chunk-size", type=int, help="points per task (default: il.sweep's)")
+
+    sp = add("validate", "Predictions vs published measurements, per case, with the error of each "
+                         "and a summary by train/test split.", cmd_validate)
+    sp.add_argument("suite", nargs="?", default="all", choices=("all", *VALIDATION_SUITES),
+                    help="which validation table (default all)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``infra-lab`` console script; returns the exit status."""
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    if a.version:
+        import infra_lab
+
+        print(infra_lab.__version__)
+        return 0
+    if not a.command:
+        parser.print_help()
+        return 2
+    from .errors import InfraLabError
+
+    try:
+        out = a.func(a)
+        text = out.render(a.format)
+    except (InfraLabError, CliError) as e:
+        if a.debug:
+            raise
+        print(f"{PROG} {a.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a bug, not bad input: say so briefly
+        if a.debug:
+            raise
+        print(f"{PROG} {a.command}: internal error: {type(e).__name__}: {e}\n"
+              f"(a bug in infra_lab, not in your input: rerun with --debug for the traceback "
+              f"and report it)", file=sys.stderr)
+        return 3
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `infra-lab ... | head`: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Serving multimodal requests: the encoder's prefill before the language model's.
+
+A request with pictures and/or audio first runs the encoders (forward only) and the
+projectors on the replica's GPUs, then the language model's prefill over its text plus the
+image/audio positions, then decode. :func:`encoder_prefill` prices the first part with the
+same compute functions as training (:func:`~infra_lab.multimodal.encoder_ops`, the encoder's
+tensor-parallel all-reduces through :func:`infra_lab.collective`) and says how many positions
+the prompt grows by (:meth:`MultimodalSpec.lm_tokens`); cross-attention systems (Llama 3.2
+Vision) also project the memory to keys/values once per request (a cross-attention KV cache).
+
+``infra_lab.serving`` (H-serve) takes the encoder's cost today as a labelled input
+(``[serving] encoder_flops_per_request`` priced at a stack efficiency); this function is what
+that input should come from: ``encoder_prefill(...).flops`` [FLOP], or ``.time_s`` directly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from ..errors import ValidationError
+from .compute import cross_kv_ops, encoder_ops, encoder_tp
+from .specs import MultimodalSpec, _size, system, system_names
+
+
+@dataclass(frozen=True)
+class EncoderPrefill:
+    """The encoder work of one request.
+
+    Attributes
+    ----------
+    time_s : encoder + projector (+ cross-attention k/v) time per request on the replica's
+        ``tp`` GPUs [s] (a batch of ``batch`` requests encoded together, divided by batch)
+    flops : forward FLOPs per request [FLOP]
+    lm_positions : positions the prompt grows by [tokens]
+    cross_tokens : cross-attention memory per request [tokens]
+    images, audio_windows : items encoded per request [-]
+    mfu : flops / (time_s · tp · dense BF16 peak) [-]
+    breakdown : polars frame (part, time_s, flops) per request
+    """
+
+    time_s: float
+    flops: float
+    lm_positions: float
+    cross_tokens: float
+    images: float
+    audio_windows: float
+    mfu: float
+    breakdown: pl.DataFrame = field(repr=False)
+
+
+def _hw_for(accelerator: str, tp: int, hardware):
+    from ..scenario import HardwareConfig
+
+    if hardware is not None:
+        return HardwareConfig.from_dict(hardware)
+    return HardwareConfig(accelerator=accelerator, nodes=1, gpus_per_node=tp)
+
+
+def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, images: float = 0.0,
+                    image_size=None, audio_s: float = 0.0, tp: int = 1, batch: int = 1,
+                    hardware=None) -> EncoderPrefill:
+    """Encoder prefill of one multimodal request.
+
+    Parameters
+    ----------
+    spec : system preset, [model] table or MultimodalSpec
+    accelerator : catalog name
+    images : pictures per request [-]; image_size : side [px] or (height, width) (None: the
+        encoder's image_size); audio_s : seconds of audio per request [s]
+    tp : tensor-parallel GPUs of the replica [-]
+    batch : requests whose items the engine encodes together [-] (larger batches fill the
+        GEMMs better)
+    hardware : the [hardware] table for the encoder's TP all-reduces (None: one node of tp
+        GPUs of ``accelerator``)
+
+    Returns
+    -------
+    EncoderPrefill
+
+    Examples
+    --------
+    >>> from infra_lab import multimodal as mm
+    >>> r = mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, image_size=448)
+    >>> r.lm_positions, 0 < r.time_s < 0.1
+    (256.0, True)
+    """
+    from .. import catalog
+    from ..collectives import collective
+
+    spec = system(spec)
+    acc = catalog.accelerator(accelerator).name
+    for name, v in (("tp", tp), ("batch", batch)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValidationError(f"{name} = {v!r}: expected a positive integer")
+    tok = spec.lm_tokens(images=images, image_size=image_size, audio_s=audio_s)
+    n_img = float(images)
+    n_win = spec.audio.audio_frames(audio_s)["windows"] if audio_s else 0.0
+    rows = []
+    hw = None
+    for mod, n in (("vision", n_img), ("audio", n_win)):
+        enc = getattr(spec, mod)
+        if n <= 0 or enc is None or enc.modality == "codec":
+            continue
+        ops = encoder_ops(spec, mod, n * batch, acc, tp=int(tp), passes=("fwd",), image_size=image_size)
+        for part in ("stem", "layers", "projector"):
+            sub = ops.filter(pl.col("part") == part)
+            rows.append({"part": f"{mod}_{part}", "time_s": float(sub["time_s"].sum()) / batch,
+                         "flops": float(sub["flops"].sum()) / batch})
+        tpe = encoder_tp(enc, int(tp))
+        if tpe > 1:
+            hw = hw or _hw_for(acc, int(tp), hardware)
+            seq = enc.image_grid(*_size(image_size))["patches"] if mod == "vision" else \
+                enc.window_s * enc.mel_frames_per_s / enc.conv_stride
+            per_group = n * batch / (int(tp) // tpe)
+            t = collective("all_reduce", per_group * seq * enc.hidden * 2.0, hw, tpe).time_s
+            rows.append({"part": f"{mod}_tp_comm", "time_s": 2.0 * enc.total_layers * t / batch, "flops": 0.0})
+    if spec.cross_layers and tok["cross_tokens"] > 0:
+        kv_tp = math.gcd(int(tp), spec.lm.kv_heads)
+        ops = cross_kv_ops(spec, tok["cross_tokens"] * batch, acc, tp=kv_tp)
+        rows.append({"part": "cross_kv", "time_s": float(ops["time_s"].sum()) / batch,
+                     "flops": float(ops["flops"].sum()) / batch})
+    bd = pl.DataFrame(rows, schema={"part": pl.String, "time_s": pl.Float64, "flops": pl.Float64})
+    t = float(bd["time_s"].sum())
+    f = float(bd["flops"].sum())
+    peak = catalog.accelerator(acc).peak("bf16")
+    return EncoderPrefill(time_s=t, flops=f, lm_positions=tok["lm_positions"], cross_tokens=tok["cross_tokens"],
+                          images=n_img, audio_windows=float(n_win),
+                          mfu=f / (t * int(tp) * peak) if t > 0 else 0.0, breakdown=bd)
+
+
+def encoder_flops_per_request(spec: MultimodalSpec | str | dict, *, images: float = 0.0, image_size=None,
+                              audio_s: float = 0.0) -> float:
+    """Forward FLOPs of a request's encoders, projectors and cross-attention k/v [FLOP] —
+    the value of ``[serving] encoder_flops_per_request``."""
+    return encoder_prefill(spec, "MI300X", images=images, image_size=image_size, audio_s=audio_s).flops
+
+
+@dataclass(frozen=True)
+class MultimodalServeResult:
+    """:func:`infra_lab.serve` of a multimodal request mix.
+
+    Attributes
+    ----------
+    result : the :class:`infra_lab.serving.ServeResult` (its input tokens include the image/
+        audio positions, its ``encoder`` component the encoders)
+    prefill : the :class:`EncoderPrefill` of one request
+    text_input_tokens : the prompt's text tokens [tokens]
+    """
+
+    result: object
+    prefill: EncoderPrefill
+    text_input_tokens: int
+
+
+def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.0, batch: int = 1,
+          stack_params: dict | None = None) -> MultimodalServeResult:
+    """Serve requests that carry pictures and/or audio: encoder prefill, then the language
+    model's prefill over text + image/audio positions, then decode (:func:`infra_lab.serve`).
+
+    Parameters
+    ----------
+    scenario : a serving Scenario (dict/TOML/object) whose [model] is multimodal;
+        ``serving.input_tokens`` is the TEXT part of the prompt
+    images, image_size, audio_s : per request, as :func:`encoder_prefill`
+    batch : requests whose items the engine encodes together [-]
+    stack_params : as :func:`infra_lab.serve`
+
+    Returns
+    -------
+    MultimodalServeResult
+
+    Notes
+    -----
+    ``il.serve`` prices the encoder from ``encoder_flops_per_request`` at the serving stack's
+    ``encoder_efficiency`` (an assumption). So that the encoder time it uses is this module's
+    (the compute model's), the request passes the equivalent work t_enc · tp · pp · peak ·
+    encoder_efficiency; :attr:`MultimodalServeResult.prefill` has the real FLOPs. Cross-attention
+    systems: decode's attention to the memory is not in ``il.serve`` (an approximation: their
+    memory k/v projection is in the prefill).
+
+    Examples
+    --------
+    >>> from infra_lab import multimodal as mm
+    >>> sc = {"model": {"preset": "qwen2.5-vl-7b"}, "hardware": {"accelerator": "MI300X", "nodes": 1,
+    ...       "gpus_per_node": 1}, "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128,
+    ...       "concurrency": 8}}
+    >>> r = mm.serve(sc, images=1, image_size=448)
+    >>> r.result.scenario.serving.input_tokens
+    320
+    """
+    from .. import catalog
+    from ..scenario import Scenario
+    from ..serving import serve as il_serve
+
+    sc = Scenario.from_dict(scenario) if not isinstance(scenario, str) else Scenario.from_toml(scenario)
+    if sc.serving is None:
+        raise ValidationError("scenario: a serving scenario ([serving] table) is needed")
+    spec = sc.multimodal
+    if spec is None:
+        raise ValidationError(f"[model] = {sc.model!r}: a text-only model; multimodal presets: "
+                              f"{', '.join(system_names())}")
+    sv = sc.serving
+    pre = encoder_prefill(spec, sc.hardware.accelerator, images=images, image_size=image_size, audio_s=audio_s,
+                          tp=sv.tp, batch=batch, hardware=sc.hardware)
+    from .. import stacks
+
+    eff = stacks.params(sc.stack, stack_params)["encoder_efficiency"]
+    peak = catalog.accelerator(sc.hardware.accelerator).peak("bf16")
+    d = sc.to_dict()
+    d["serving"] = {**d["serving"], "input_tokens": int(sv.input_tokens + round(pre.lm_positions)),
+                    "encoder_flops_per_request": pre.time_s * sv.tp * sv.pp * peak * eff}
+    return MultimodalServeResult(il_serve(d, stack_params=stack_params), pre, int(sv.input_tokens))
+
+
+__all__ = ["EncoderPrefill", "encoder_prefill", "encoder_flops_per_request", "MultimodalServeResult", "serve"]

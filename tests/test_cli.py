@@ -1,0 +1,360 @@
+"""The ``infra-lab`` command line: every subcommand run as a subprocess (as a user or a CI
+job runs it), machine formats parseable and equal to the Python call, bad input answered by
+the package's message on stderr with a non-zero status and no traceback.
+
+Format variants run in-process through ``cli.main(argv)`` (same code path, no interpreter
+start-up) to keep the module fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import infra_lab as il
+from infra_lab import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = il.catalog.DATA_DIR / "scenarios" / "zaya1-ibm-mi300x.toml"
+
+
+def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m infra_lab.cli ARGS`` in a subprocess, from the repository root."""
+    return subprocess.run([sys.executable, "-m", "infra_lab.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def main(capsys, *args: str) -> tuple[int, str, str]:
+    rc = cli.main(list(args))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _no_traceback(res) -> None:
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+
+
+# --------------------------------------------------------------------------- help
+
+
+def test_help_lists_every_command_with_examples():
+    res = run("--help")
+    assert res.returncode == 0, res.stderr
+    for cmd in ("estimate", "search", "collective", "serve", "sweep", "validate"):
+        assert cmd in res.stdout
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction))
+    assert set(sub.choices) == {"estimate", "search", "collective", "serve", "sweep", "validate"}
+    for name, sp in sub.choices.items():
+        text = sp.format_help()
+        assert "examples:" in text and f"infra-lab {name} " in text, f"{name} --help lacks an example"
+        assert "--format" in text and "--debug" in text
+
+
+def test_help_is_light():
+    """Building the parser imports none of numpy, polars, numba or altair."""
+    code = ("import sys; from infra_lab import cli; cli.build_parser(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy','polars','numba','altair'}))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip() == "[]", res.stdout + res.stderr
+
+
+def test_cli_lists_match_the_package():
+    from infra_lab import training
+
+    assert set(cli.SEARCH_CONSTRAINTS) == set(training.SEARCH_CONSTRAINTS)
+    assert set(cli.OBJECTIVES) == set(training.OBJECTIVES)
+    hw_keys = {k for k, _t in cli.HARDWARE_OPTIONS}
+    assert hw_keys <= set(il.scenario.HardwareConfig.KEYS)
+
+
+# --------------------------------------------------------------------------- estimate
+
+
+def test_estimate_subprocess_json_equals_python_call():
+    res = run("estimate", str(SCENARIO), "--format", "json", "--tokens", "12e12")
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)[0]
+    est = il.estimate(il.Scenario.from_toml(SCENARIO))
+    assert rec["step_time_s"] == est.step_time_s and rec["mfu"] == est.mfu
+    assert rec["fits"] is est.fits and rec["gpus"] == 1024
+    assert rec["days_to_train"] == pytest.approx(est.days_to_train(12e12), rel=1e-12)
+    parts = [f"{c}_s" for c in est.breakdown["component"]]
+    assert sum(rec[k] for k in parts) == pytest.approx(est.step_time_s, rel=1e-9)
+
+
+def test_estimate_table_and_csv(capsys):
+    rc, out, _ = main(capsys, "estimate", "zaya1-ibm-mi300x")
+    assert rc == 0
+    assert "step_time" in out and "step-time breakdown" in out and "megatron" in out
+    rc, out, _ = main(capsys, "estimate", "zaya1-ibm-mi300x", "--format", "csv",
+                      "--param", "dp_comm_overlap=0")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and len(rows) == 1
+    base = il.estimate(il.load_scenario("zaya1-ibm-mi300x"), params={"dp_comm_overlap": 0.0})
+    assert float(rows[0]["step_time_s"]) == pytest.approx(base.step_time_s, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_subprocess_json_equals_python_call():
+    res = run("search", "zaya1-ibm-mi300x", "--top", "4", "--max-tp", "8", "--zero", "1,2",
+              "--max-micro-batch", "4", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    ref = il.search(il.load_scenario("zaya1-ibm-mi300x"), top=4, zero=[1, 2], max_tp=8,
+                    max_micro_batch=4)
+    assert [r["step_time_s"] for r in rows] == ref["step_time_s"].to_list()
+    assert all(r["fits"] and r["zero"] in (1, 2) and r["tp"] <= 8 for r in rows)
+
+
+def test_search_options_and_formats(capsys):
+    rc, out, _ = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "3", "--all",
+                      "--objective", "step_time_s", "--recompute", "none,full", "--max-micro-batch", "2",
+                      "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and len(rows) == 3
+    steps = [float(r["step_time_s"]) for r in rows]
+    assert steps == sorted(steps) and {r["recompute"] for r in rows} <= {"none", "full"}
+    rc, out, _ = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "2", "--max-micro-batch", "2")
+    assert rc == 0 and "il.search" in out and "memory_per_gpu_GB" in out
+
+
+# --------------------------------------------------------------------------- collective
+
+
+def test_collective_subprocess_json_equals_python_call():
+    res = run("collective", "all_reduce", "1GiB", "64MB", "--hardware", str(SCENARIO), "--gpus", "64",
+              "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    hw = il.Scenario.from_toml(SCENARIO).hardware
+    for r, size in zip(rows, (2**30, 64e6), strict=True):
+        c = il.collective("all_reduce", size, hw, 64)
+        assert r["size_bytes"] == size and r["time_s"] == c.time_s and r["algorithm"] == c.algorithm
+        assert r["busbw_GBps"] == pytest.approx(c.busbw_Bps / 1e9, rel=1e-12)
+
+
+def test_collective_options_and_formats(capsys):
+    rc, out, _ = main(capsys, "collective", "all_gather", "256MiB", "--accelerator", "H100",
+                      "--nic", "ConnectX-7", "--nodes", "2", "--gpus", "16", "--algorithm", "ring",
+                      "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and len(rows) == 1 and rows[0]["algorithm"] == "ring"
+    c = il.collective("all_gather", 2**28, {"accelerator": "H100", "nic": "ConnectX-7", "nodes": 2},
+                      16, "ring")
+    assert float(rows[0]["time_s"]) == pytest.approx(c.time_s, rel=1e-12)
+    rc, out, _ = main(capsys, "collective", "all_reduce", "1GiB", "--hardware", str(SCENARIO),
+                      "--gpus", "8")
+    assert rc == 0 and "busbw_GBps" in out
+
+
+def test_parse_size():
+    assert cli.parse_size("1GiB") == 2**30 and cli.parse_size("1.5 MB") == 1.5e6
+    assert cli.parse_size("4096") == 4096 and cli.parse_size("2e9") == 2e9
+    for bad in ("1XB", "-5", "GiB", ""):
+        with pytest.raises(cli.CliError):
+            cli.parse_size(bad)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def test_validate_subprocess_csv_every_case():
+    res = run("validate", "training", "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    ref = il.validation.compare()
+    assert len(rows) == ref.height
+    by_case = {r["case"]: r for r in rows}
+    for r in ref.iter_rows(named=True):
+        got = by_case[r["case"]]
+        assert got["split"] == r["split"]
+        assert float(got["error_pct"]) == pytest.approx(r["error_pct"], rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def current_runs():
+    """il.validation.compare_current(), computed once for this module (about 100 estimates)."""
+    return il.validation.compare_current()
+
+
+def test_validate_all_json_and_table(capsys, monkeypatch, current_runs):
+    monkeypatch.setattr(il.validation, "compare_current", lambda: current_runs)
+    rc, out, _ = main(capsys, "validate", "--format", "json")
+    assert rc == 0
+    obj = json.loads(out)
+    cases = obj["cases"]
+    assert {"training", "training-current", "collectives"} <= {c["suite"] for c in cases}
+    compared = current_runs.filter(current_runs["status"] == "compared")
+    got = {c["case"]: c for c in cases if c["suite"] == "training-current"}
+    assert len(got) == compared.height > 0
+    for r in compared.iter_rows(named=True):
+        assert got[r["id"]]["error_pct"] == r["error_pct"] and got[r["id"]]["split"] == r["split"]
+    n_coll = il.collectives.published_comparison().height
+    assert sum(c["suite"] == "collectives" for c in cases) == n_coll
+    train = [s for s in obj["summary"] if s["suite"] == "training" and s["split"] == "all"][0]
+    ref = il.validation.compare()
+    assert train["cases"] == ref.height
+    assert train["mean_abs_error_pct"] == pytest.approx(float(ref["abs_error_pct"].mean()), rel=1e-9)
+    rc, out, _ = main(capsys, "validate", "collectives")
+    assert rc == 0 and "absolute error by suite and split" in out
+
+
+# --------------------------------------------------------------------------- serve, sweep
+
+
+SERVING_TOML = """name = "gpt-oss-120b-mi300x"
+[model]
+preset = "gpt-oss-120b"
+[hardware]
+accelerator = "MI300X"
+nodes = 1
+gpus_per_node = 1
+[serving]
+engine = "vllm"
+concurrency = 16
+"""
+
+
+def test_serve_subprocess(tmp_path):
+    path = tmp_path / "serve.toml"
+    path.write_text(SERVING_TOML)
+    if not hasattr(il, "serve"):  # a build without the serving model: the command says so
+        res = run("serve", str(path))
+        assert res.returncode == 1 and "serving is not available in this build" in res.stderr
+        _no_traceback(res)
+        return
+    res = run("serve", str(path), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)[0]
+    r = il.serve(il.Scenario.from_toml(path))
+    assert rec["scenario"] == "gpt-oss-120b-mi300x" and rec["stack"] == r.stack
+    for f in ("output_tokens_per_s", "ttft_s", "tpot_s", "memory_per_gpu_bytes", "max_concurrency"):
+        assert rec[f] == getattr(r, f), f
+    assert rec["fits"] is r.fits
+
+
+@pytest.mark.skipif(not hasattr(il, "serve_search"), reason="a build without the serving model")
+def test_serve_search_and_table(tmp_path, capsys):
+    path = tmp_path / "serve.toml"
+    path.write_text(SERVING_TOML)
+    rc, out, err = main(capsys, "serve", str(path), "--search", "--top", "3", "--max-tpot-s", "0.05",
+                        "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    ref = il.serve_search(il.Scenario.from_toml(path), top=3, max_tpot_s=0.05)
+    assert rc == 0 and len(rows) == ref.height > 0, err
+    assert [float(r["output_tokens_per_s"]) for r in rows] == pytest.approx(ref["output_tokens_per_s"].to_list(), rel=1e-12)
+    assert all(float(r["tpot_s"]) <= 0.05 for r in rows)
+    rc, out, _ = main(capsys, "serve", str(path))
+    assert rc == 0 and "ttft_s" in out and "breakdown of an engine cycle" in out
+    rc, out, err = main(capsys, "estimate", str(path))   # a serving scenario is not trained
+    assert rc == 1 and "use `infra-lab serve`" in err
+
+
+GRID = "[hardware]\nnodes = [16, 32]\n[training]\nmicro_batch = 1\n"
+
+
+def _sweep_reference(nodes: int) -> float:
+    sc = il.Scenario.from_toml(SCENARIO)
+    return il.estimate(sc.replace(hardware={"nodes": nodes}, training={"micro_batch": 1})).step_time_s
+
+
+def test_sweep_subprocess_in_process_with_parquet(tmp_path):
+    import polars as pl
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    out = tmp_path / "results.parquet"
+    res = run("sweep", str(SCENARIO), "--grid", str(grid), "--out", str(out), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert [r["nodes"] for r in rows] == [16, 32] and all(r["error"] is None for r in rows)
+    for r in rows:
+        assert r["step_time_s"] == _sweep_reference(r["nodes"])
+    assert pl.read_parquet(out)["step_time_s"].to_list() == [r["step_time_s"] for r in rows]
+
+
+def test_sweep_subprocess_on_a_dask_scheduler(tmp_path):
+    """`--scheduler tcp://...`: the points run on a Dask worker (here a one-thread worker in
+    this test's process, reached over TCP from the CLI's process)."""
+    from dask.distributed import LocalCluster
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        res = run("sweep", str(SCENARIO), "--grid", str(grid), "--scheduler", cluster.scheduler_address,
+                  "--format", "csv", "--chunk-size", "1")
+        assert res.returncode == 0, res.stderr
+        tasks = cluster.scheduler.task_prefixes
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [int(r["nodes"]) for r in rows] == [16, 32]
+    for r in rows:
+        assert float(r["step_time_s"]) == pytest.approx(_sweep_reference(int(r["nodes"])), rel=1e-12)
+    assert any("run_chunk" in name for name in tasks), f"no sweep task reached the scheduler: {list(tasks)}"
+
+
+def test_sweep_grid_file_errors(tmp_path, capsys):
+    g = tmp_path / "g.toml"
+    for text, message in (("nodes = [1, 2]\n", "not a Scenario table"),
+                          ("[hardware]\nnodes = 2\n", "no list of values"),
+                          ("[hardware]\ntp = [1]\n[parallelism]\ntp = [1, 2]\n", "swept in both")):
+        g.write_text(text)
+        rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g))
+        assert rc == 1 and message in err, err
+    g.write_text("[hardware]\nnodes = [0, -1]\n")
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g))
+    assert rc == 1 and "every point of the sweep failed" in err and "hardware.nodes" in err
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_errors_are_the_package_message_without_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SCENARIO.read_text().replace("nodes = 128", 'nodes = "128"'))
+    res = run("estimate", str(bad))
+    assert res.returncode == 1 and res.stdout == ""
+    assert "hardware.nodes" in res.stderr and "'128'" in res.stderr
+    _no_traceback(res)
+    res = run("estimate", str(bad), "--debug")
+    assert res.returncode != 0 and "Traceback" in res.stderr and "ValidationError" in res.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("estimate", "zaya1-mi300x"), "Did you mean 'zaya1-ibm-mi300x'"),
+    (("estimate", "missing.toml"), "not found"),
+    (("search", "zaya1-ibm-mi300x", "--tp", "3"), "tp = 3"),
+    (("collective", "all_reduce", "1GiB", "--accelerator", "H100x", "--gpus", "8"), "Did you mean"),
+    (("collective", "allreduce", "1GiB", "--accelerator", "H100", "--gpus", "8"), "unknown"),
+    (("collective", "all_reduce", "1XB", "--accelerator", "H100", "--gpus", "8"), "size '1XB'"),
+    (("collective", "all_reduce", "1GiB", "--gpus", "8"), "give the hardware"),
+    (("estimate", "zaya1-ibm-mi300x", "--param", "nonsense"), "KEY=VALUE"),
+])
+def test_bad_input_messages(capsys, args, message):
+    rc, out, err = main(capsys, *args)
+    assert rc == 1 and out == "" and message in err, err
+    assert err.startswith(f"infra-lab {args[0]}: error:") and "Traceback" not in err
+
+
+def test_usage_errors_exit_2_without_traceback():
+    res = run("search", "zaya1-ibm-mi300x", "--top", "zero")
+    assert res.returncode == 2 and "--top" in res.stderr
+    _no_traceback(res)
+
+
+def test_installed_console_script():
+    exe = Path(sys.executable).parent / "infra-lab"
+    if not exe.is_file():
+        pytest.skip("the infra-lab console script is not installed beside this python "
+                    "(make setup installs it; tests/test_wheel.py checks the wheel's)")
+    res = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == il.__version__
