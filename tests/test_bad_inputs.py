@@ -157,8 +157,7 @@ CASES = [
       lambda: catalog.measurement("MI300X", "gemm_tflops", precision=16), "precision", "16"),
     E("crash", "flops_per_token(nan)", lambda: spec().flops_per_token(float("nan")), "seq_len", "nan"),
     E("crash", "fits(grad_bytes='two')", lambda: memory.fits(base_sc(), grad_bytes="two"), "grad_bytes", "'two'"),
-    E("crash", "balls_into_bins(trials=-1)", lambda: fabric.balls_into_bins(10, 4, trials=-1), "trials", "-1",
-      marks=owner("H-coll", "fixed on h/coll (353b574), not yet on main")),
+    E("crash", "balls_into_bins(trials=-1)", lambda: fabric.balls_into_bins(10, 4, trials=-1), "trials", "-1"),
     E("crash", "claim_check('5')", lambda: cluster.claim_check("5", HW), "claimed_pflops", "'5'"),
     # ---------------------------------------------------------------- accepted silently
     E("silent", "nodes=10**9", lambda: HardwareConfig("MI300X", nodes=10**9), "hardware.nodes", "1000000000"),
@@ -246,8 +245,7 @@ CASES = [
       "weight_bytes", "-2"),
     E("silent", "zero='3'", lambda: il.Scenario.from_dict(scen(parallelism={"zero": "3"})),
       "parallelism.zero", "'3'"),
-    E("silent", "balls_into_bins(trials=0)", lambda: fabric.balls_into_bins(10, 4, trials=0), "trials", "0",
-      marks=owner("H-coll", "fixed on h/coll (353b574), not yet on main")),
+    E("silent", "balls_into_bins(trials=0)", lambda: fabric.balls_into_bins(10, 4, trials=0), "trials", "0"),
     E("silent", "switch_counts(radix=2)", lambda: fabric.switch_counts(HW, radix=2), "radix", "2"),
     E("silent", "claim_check(nan)", lambda: cluster.claim_check(float("nan"), HW), "claimed_pflops", "nan"),
     # ---------------------------------------------------------------- legitimate configurations
