@@ -426,6 +426,9 @@ class ServingConfig:
     request_rate_rps : open-loop arrival rate [requests/s]; None = closed loop at
         ``concurrency``. When given, the requests in flight follow from Little's law
         (in flight = rate × end-to-end latency), capped at ``concurrency``.
+    stack : a specific serving stack of this engine (e.g. ``"vllm-rocm-early"``, an earlier
+        software generation used to validate against older benchmarks); None = the
+        engine's current stack on the hardware's platform
     """
 
     engine: str = "vllm"
@@ -447,11 +450,12 @@ class ServingConfig:
     num_prompts: int | None = None
     batching: str = "continuous"
     request_rate_rps: float | None = None
+    stack: str | None = None
 
     KEYS = ("engine", "weight_precision", "kv_precision", "tp", "ep", "pp", "dp", "dp_attention",
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
             "concurrency", "chunk_tokens", "encoder_flops_per_request", "num_prompts", "batching",
-            "request_rate_rps")
+            "request_rate_rps", "stack")
 
     @classmethod
     def from_dict(cls, d: dict) -> ServingConfig:
@@ -490,6 +494,17 @@ class ServingConfig:
             if v["batching"] == "static":
                 raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
         v["request_rate_rps"] = rate
+        st = d.get("stack")
+        if st is not None:
+            from . import stacks
+
+            valid = stacks.names("serving")
+            if not isinstance(st, str) or st not in valid:
+                raise unknown("serving stack", st, valid, where="serving.stack")
+            if not st.startswith(v["engine"] + "-"):
+                raise ValidationError(f"serving.stack = {st!r}: a stack of another engine than "
+                                      f"serving.engine = {v['engine']!r}")
+        v["stack"] = st
         if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
             raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "
                                   f"(spec_decoding = {v['spec_decoding']!r})")
@@ -713,6 +728,8 @@ class Scenario:
         default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`).
         A serving scenario's stack is ``<engine>-<platform>`` (``vllm-rocm``, ``trt-llm-cuda``, ...)."""
         if self.serving is not None:
+            if self.serving.stack is not None:
+                return self.serving.stack
             return serving_stack(self.serving.engine, self.hardware.accelerator)
         if self.training.stack is not None:
             return self.training.stack
@@ -756,6 +773,10 @@ class Scenario:
                 + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)" if spec.expert_weight_format else "")
             )
         serving_stack(sv.engine, hw.accelerator)  # raises when the engine does not run on this platform
+        if sv.stack is not None:
+            from . import stacks
+
+            stacks.check_stack(sv.stack, hw.accelerator, "serving", where="serving.stack")
         if sv.tp > hw.scaleup_domain:
             raise ValidationError(
                 f"serving.tp = {sv.tp}: tensor parallelism must stay inside one scale-up domain "

@@ -176,10 +176,12 @@ md(f"Text only, the Maia-class model trains 14T tokens in **{C['text only']['day
    f"**{C['audio-heavy']['days']:.1f} days** (×{C['audio-heavy']['days'] / C['text only']['days']:.2f}, "
    f"${C['audio-heavy']['on_demand_MUSD']:.2f}M), the balanced mix {C['balanced']['days']:.1f} days. The encoders take "
    f"{C['image-heavy']['encoder_pct']:.0f} % of an image-heavy step and {C['audio-heavy']['encoder_pct']:.0f} % of an "
-   f"audio-heavy one: a ZAYA1-class language model is small (760M active parameters), so a 0.6B-parameter encoder "
-   f"in front of it weighs as much as the language model itself. Audio costs more per token than pictures: "
+   f"audio-heavy one: a ZAYA1-class language model is small ({maia.lm.params_active / 1e9:.2f}B active parameters), so a "
+   f"{maia.vision.params_total / 1e9:.2f}B-parameter encoder in front of it weighs about as much as the language model "
+   f"itself. Audio costs more per token than pictures: "
    f"the encoder runs {enc_per_tok['audio']:.1f} frames per audio token against {enc_per_tok['image']:.1f} patches per image "
-   f"token, because every clip is padded to Whisper's 30-s window ({pad_factor:.1f}× the clips' own length).")
+   f"token, because every clip is padded to Whisper's {maia.audio.window_s:g}-s window ({pad_factor:.1f}× the clips' own "
+   f"length).")
 cost
 """),
     ("code", r"""
@@ -280,7 +282,8 @@ md(f"Served on one MI300X (Qwen2.5-VL-7B, vLLM, 16 requests in flight, 128 text 
 md(f"One 448-px picture costs **{a['encoder_ms']:.1f} ms** of MI300X encoder time alone ({a['encoder_mfu_pct']:.0f} % MFU: "
    f"{q448['patches']} patches are a small GEMM) and {b['encoder_ms']:.1f} ms each when 16 are encoded together; it adds "
    f"{a['prompt_positions']:.0f} prompt positions. Ten seconds of audio cost {P[('10 s of audio', 1)]['encoder_ms']:.1f} ms "
-   f"— as much as thirty ({P[('30 s of audio', 1)]['encoder_ms']:.1f} ms), because the window is padded to 30 s.")
+   f"— as much as thirty ({P[('30 s of audio', 1)]['encoder_ms']:.1f} ms), because the window is padded to "
+   f"{maia.audio.window_s:g} s.")
 pre
 """),
     ("md", r"""
