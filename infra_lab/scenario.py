@@ -17,7 +17,9 @@ keys and catalog names come with the nearest valid spelling.
 
 from __future__ import annotations
 
+import contextvars
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -595,9 +597,28 @@ def _model_fields() -> tuple[set[str], list[str]]:
     return set(models.MODEL_FIELDS), list(models.preset_names())
 
 
+def _plain(v: Any) -> Any:
+    """A [model] value as TOML and ``==`` see it: numpy scalars as Python numbers, tuples as
+    lists, None entries of tables left out (TOML has no null: a missing key is the default)."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "item") and callable(v.item) and type(v).__module__ == "numpy":
+        return v.item()
+    return v
+
+
 def _validate_model(d: dict) -> dict:
     if not isinstance(d, dict) or not d:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
+    if "preset" in d and d["preset"] is None:  # named here: dropping it would say "missing layers"
+        from . import models
+
+        models.ModelSpec.from_dict(d)
+    d = _plain(d)
+    if not d:
+        raise ValidationError("[model]: every value is None; expected preset = '<name>' or explicit fields")
     from . import models
 
     if _is_multimodal(d):
@@ -641,6 +662,15 @@ class Scenario:
 
     TOP_KEYS = ("name", "model", "hardware", "training", "parallelism", "serving")
 
+    def __post_init__(self) -> None:
+        # Built directly (``Scenario(name, model, HardwareConfig(...), TrainingConfig(...), ...)``):
+        # validated exactly like the dict form, so config objects cannot skip a rule.
+        if _BUILDING.get():
+            return
+        built = Scenario.from_dict(_fields_as_tables(self))
+        for k in ("name", "model", "hardware", "training", "parallelism", "serving"):
+            object.__setattr__(self, k, getattr(built, k))
+
     @property
     def kind(self) -> str:
         """"serving" when the scenario has a [serving] table, else "training"."""
@@ -656,7 +686,8 @@ class Scenario:
                     if isinstance(d, str) else "")
             raise ValidationError(f"scenario = {d!r}: expected a Scenario or a dict with tables "
                                   f"{', '.join(cls.TOP_KEYS)}{hint}")
-        _check_keys("", d, cls.TOP_KEYS)
+        _check_top_keys(d, cls.TOP_KEYS)
+        d = {k: _as_table(k, v) for k, v in d.items()}
         for req in ("model", "hardware"):
             if req not in d:
                 raise ValidationError(f"scenario: missing table [{req}]")
@@ -672,13 +703,21 @@ class Scenario:
                     "(an inference deployment) or [training] + [parallelism] (a training run)")
             sv = ServingConfig.from_dict(d["serving"])
             model = _validate_model(d["model"])
-            sc = cls(name, model, hw, None, None, sv)
+            token = _BUILDING.set(True)
+            try:
+                sc = cls(name, model, hw, None, None, sv)
+            finally:
+                _BUILDING.reset(token)
             sc._check_serving()
             return sc
         tr = TrainingConfig.from_dict(d.get("training", {}))
         par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
         model = _validate_model(d["model"])
-        sc = cls(name, model, hw, tr, par)
+        token = _BUILDING.set(True)
+        try:
+            sc = cls(name, model, hw, tr, par)
+        finally:
+            _BUILDING.reset(token)
         sc._check_consistency()
         return sc
 
@@ -811,15 +850,27 @@ class Scenario:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
-        """Read a Scenario from a TOML file with the contract's tables."""
+        """Read a Scenario from a TOML file with the contract's tables.
+
+        Raises :class:`ValidationError` naming the file when it is missing, a folder,
+        unreadable, not UTF-8 text or not valid TOML (as well as for any invalid table)."""
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path = {path!r}: expected the path of a TOML file (str or pathlib.Path)")
         path = Path(path)
         try:
             with path.open("rb") as fh:
                 d = tomllib.load(fh)
         except FileNotFoundError:
             raise ValidationError(f"scenario file {str(path)!r}: not found") from None
+        except IsADirectoryError:
+            raise ValidationError(f"scenario file {str(path)!r}: is a folder, expected a .toml file") from None
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"scenario file {str(path)!r}: not UTF-8 text (TOML files are UTF-8; "
+                                  f"byte {e.start}: {e.reason})") from None
         except tomllib.TOMLDecodeError as e:
             raise ValidationError(f"scenario file {path.name}: not valid TOML ({e})") from None
+        except OSError as e:
+            raise ValidationError(f"scenario file {str(path)!r}: cannot be read ({e.strerror or e})") from None
         d.setdefault("name", path.stem)
         return cls.from_dict(d)
 
@@ -841,14 +892,17 @@ class Scenario:
         }
 
     def to_toml(self) -> str:
-        """TOML text with the same tables as :meth:`to_dict` (None values left out)."""
-        d = self.to_dict()
-        lines = [f"name = {_toml_value(d['name'])}", ""]
-        for table in [t for t in ("model", "hardware", "training", "parallelism", "serving") if t in d]:
-            lines.append(f"[{table}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in d[table].items() if v is not None]
-            lines.append("")
-        return "\n".join(lines)
+        """TOML text with the same tables as :meth:`to_dict` (None values left out: TOML has
+        no null, and a missing key reads back as the same default), written by ``tomli-w``:
+        strings with control characters are escaped, list-valued model overrides
+        (``shared_attn_insertions = [0, 6, 12]``) are written as arrays, and
+        ``Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc``."""
+        import tomli_w
+
+        try:
+            return tomli_w.dumps(_drop_none(self.to_dict(), ""))
+        except (TypeError, ValueError) as e:  # a value TOML cannot hold (tomli-w's own message)
+            raise ValidationError(f"scenario {self.name!r}: cannot be written to TOML ({e})") from None
 
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.
@@ -859,7 +913,11 @@ class Scenario:
                 d["name"] = upd
                 continue
             if table not in d:
-                raise unknown("table", table, self.TOP_KEYS)
+                valid = [t for t in d if t != "name"] + ["name"]
+                raise unknown("table", table, valid, where=f"this {self.kind} scenario")
+            if not isinstance(upd, dict):
+                raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
+                                      f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")
             d[table] = {**d[table], **upd}
         return Scenario.from_dict(d)
 
@@ -870,22 +928,62 @@ class Scenario:
         return hash(self.to_toml())
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValidationError(f"value {v!r}: TOML cannot hold non-finite numbers")
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+_BUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("scenario_building", default=False)
+"""True while :meth:`Scenario.from_dict` assembles parts it has already validated."""
+
+
+def _fields_as_tables(sc: Scenario) -> dict:
+    """The fields of a directly built Scenario as the dict form (config objects as tables)."""
+    d: dict[str, Any] = {"name": sc.name, "model": sc.model, "hardware": sc.hardware}
+    for k in ("training", "parallelism", "serving"):
+        if getattr(sc, k) is not None:
+            d[k] = getattr(sc, k)
+    return d
+
+
+def _as_table(key: str, v: Any) -> Any:
+    """A config object given for a table as its dict, so it is validated like one (its
+    fields may have been set to anything: dataclasses do not check types)."""
+    cls = {"training": TrainingConfig, "parallelism": ParallelismConfig, "serving": ServingConfig}.get(key)
+    if cls is not None and isinstance(v, cls):
+        return v.to_dict()
+    if key == "hardware" and v is not None and not isinstance(v, (dict, HardwareConfig)):
+        raise ValidationError(f"hardware = {v!r}: expected the [hardware] table (dict) or a HardwareConfig")
+    return v
+
+
+def _check_top_keys(d: dict, valid: tuple[str, ...]) -> None:
+    """Unknown top-level keys; a key of one of the tables written at the top level is
+    pointed to its table (``preset`` -> [model]) rather than to a similar-looking table name."""
+    for k in d:
+        if k in valid:
+            continue
+        from . import models
+
+        tables = {"model": set(models.MODEL_FIELDS), "hardware": set(HardwareConfig.KEYS),
+                  "training": set(TrainingConfig.KEYS), "parallelism": set(ParallelismConfig.KEYS),
+                  "serving": set(ServingConfig.KEYS)}
+        owners = [t for t, keys in tables.items() if k in keys]
+        if owners:
+            where = " or ".join(f"[{t}]" for t in owners)
+            raise ValidationError(
+                f"key {k!r} at the top level: it belongs in the {where} table; write it under "
+                f"[{owners[0]}] in TOML, or as {{{owners[0]!r}: {{{k!r}: ...}}}} in a dict")
+        _check_keys("", d, valid)
+
+
+def _drop_none(v: Any, where: str) -> Any:
+    """``v`` with None values left out of every table (TOML has no null); a None inside a
+    list cannot be written and is refused."""
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None) + "}"
-    raise ValidationError(f"value {v!r}: cannot be written to TOML (str, int, float or bool only)")
+        return {k: _drop_none(x, f"{where}.{k}" if where else str(k)) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        if any(x is None for x in v):
+            raise ValidationError(f"{where} = {v!r}: TOML arrays cannot hold None")
+        return [_drop_none(x, where) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValidationError(f"{where} = {v!r}: a scenario holds finite numbers only")
+    return v
 
 
 def list_scenarios() -> list[str]:

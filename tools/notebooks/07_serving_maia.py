@@ -107,7 +107,7 @@ md(f"On the test split ({tps['cases']} points) the output tokens/s per GPU has a
    f"**{tps['median_abs_error_pct']:.0f} %** ({verdict(tps['median_abs_error_pct'] <= B['output_tokens_per_s_per_gpu']['median'])} "
    f"the {B['output_tokens_per_s_per_gpu']['median']:.0f} % target) and a worst of **{tps['worst_abs_error_pct']:.0f} %** "
    f"({verdict(tps['worst_abs_error_pct'] <= B['output_tokens_per_s_per_gpu']['worst'])} {B['output_tokens_per_s_per_gpu']['worst']:.0f} %); "
-   f"TPOT median **{tpot['median_abs_error_pct']:.0f} %** over {tpot['cases']} points "
+   f"TPOT median **{tpot['median_abs_error_pct']:.1f} %** over {tpot['cases']} points "
    f"({verdict(tpot['median_abs_error_pct'] <= B['tpot_s']['median'])} {B['tpot_s']['median']:.0f} %); "
    f"TTFT median **{ttft['median_abs_error_pct']:.0f} %** over {ttft['cases']} points "
    f"({verdict(ttft['median_abs_error_pct'] <= B['ttft_s']['median'])} {B['ttft_s']['median']:.0f} %). "
