@@ -356,7 +356,6 @@ class Nic:
         return self.line_rate_bps / 8.0
 
 
-@cache
 def accelerator(name: str) -> Accelerator:
     """Look up an accelerator by canonical name or alias (case-insensitive).
 
@@ -366,8 +365,16 @@ def accelerator(name: str) -> Accelerator:
 
     Raises
     ------
+    ValidationError : ``name`` is not a string (a list, a dict, None ...)
     UnknownNameError : with the nearest valid names
     """
+    if not isinstance(name, str):  # checked before the cache: a list or dict is unhashable
+        raise ValidationError(f"accelerator = {name!r}: expected a name (string), e.g. 'MI300X'")
+    return _accelerator(name)
+
+
+@cache
+def _accelerator(name: str) -> Accelerator:
     r = _resolve("accelerator", accelerators(), name)
     peaks = {p: r[f"{p}_tflops"] * TFLOP for p in PEAK_PRECISIONS if r.get(f"{p}_tflops") is not None}
     return Accelerator(
@@ -381,9 +388,18 @@ def accelerator(name: str) -> Accelerator:
     )
 
 
-@cache
 def nic(name: str) -> Nic:
-    """Look up a NIC by canonical name or alias (case-insensitive), e.g. "Pollara-400"."""
+    """Look up a NIC by canonical name or alias (case-insensitive), e.g. "Pollara-400".
+
+    Raises ValidationError when ``name`` is not a string, UnknownNameError (nearest valid
+    names) when it is not in the catalog."""
+    if not isinstance(name, str):  # checked before the cache: a list or dict is unhashable
+        raise ValidationError(f"nic = {name!r}: expected a name (string), e.g. 'Pollara-400'")
+    return _nic(name)
+
+
+@cache
+def _nic(name: str) -> Nic:
     r = _resolve("NIC", nics(), name)
     return Nic(
         name=r["name"], vendor=r["vendor"], line_rate_bps=r["line_rate_Gbps"] * 1e9,
@@ -516,15 +532,19 @@ def measurement(accelerator_name: str, quantity: str, precision: str | None = No
     """
     import polars as pl
 
+    from . import _validate
+
     canon = canonical_accelerator(accelerator_name)
     t = device_measurements().filter(pl.col("accelerator") == canon)
     valid_q = sorted(set(device_measurements()["quantity"].to_list()))
-    if quantity not in valid_q:
+    if not isinstance(quantity, str) or quantity not in valid_q:
         raise unknown("measurement quantity", quantity, valid_q)
     t = t.filter(pl.col("quantity") == quantity)
     if precision is not None:
+        _validate.name("precision", precision, "a precision name", "bf16")
         t = t.filter(pl.col("precision").str.to_lowercase() == precision.lower())
     if software is not None:
+        _validate.name("software", software, "a software name", "hipBLASLt")
         t = t.filter(pl.col("software").fill_null("").str.to_lowercase().str.contains(software.lower(), literal=True))
     if t.height == 0:
         raise ValidationError(
@@ -532,6 +552,8 @@ def measurement(accelerator_name: str, quantity: str, precision: str | None = No
             + (f" at {precision}" if precision else "")
         )
     vals = [v * _measurement_scale(u, canon, quantity) for v, u in zip(t["value"], t["unit"], strict=True)]
+    if not isinstance(pick, str):
+        raise unknown("pick", pick, ["max", "min", "mean"])
     if pick == "max":
         return max(vals)
     if pick == "min":
@@ -545,5 +567,5 @@ def cache_clear() -> None:
     """Forget loaded tables (after editing data/ in a running session)."""
     _table.cache_clear()
     number_formats.cache_clear()
-    accelerator.cache_clear()
-    nic.cache_clear()
+    _accelerator.cache_clear()
+    _nic.cache_clear()

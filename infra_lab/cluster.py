@@ -90,8 +90,9 @@ def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
     dict with per-GPU claim [TFLOP/s], dense peak and max-achievable per GPU [TFLOP/s],
     the claim as a fraction of each, and ``consistent`` (claim <= dense peak).
     """
-    if claimed_pflops <= 0:
-        raise ValidationError(f"claimed_pflops = {claimed_pflops!r}: must be > 0")
+    from . import _validate
+
+    claimed_pflops = _validate.positive("claimed_pflops", claimed_pflops)
     hw = as_hardware(hardware)
     acc = hw.accelerator_spec
     per_gpu = claimed_pflops * PFLOP / hw.world_size

@@ -273,6 +273,11 @@ class ModelSpec:
             if k not in MODEL_FIELDS:
                 raise unknown("model field", k, MODEL_FIELDS, where="[model]")
         d = dict(d)
+        if "preset" in d and not isinstance(d["preset"], str):
+            raise ValidationError(
+                f"model.preset = {d['preset']!r}: expected a preset name (one of {', '.join(preset_names())}); "
+                "or leave preset out and give explicit layers, hidden, heads, vocab"
+            )
         preset = d.pop("preset", None)
         if preset is not None:
             base = get(preset)
@@ -864,7 +869,8 @@ def six_nd(params: float, tokens: float) -> float:
     >>> six_nd(1e9, 1e12)
     6e+21
     """
-    return 6.0 * _nonneg("params", params) * _nonneg("tokens", tokens)
+    n, d = _nonneg("params", params), _nonneg("tokens", tokens)
+    return _finite_flops("six_nd", 6.0 * n * d, params=params, tokens=tokens)
 
 
 FLOP_CONVENTIONS = {
@@ -957,9 +963,22 @@ def narayanan_flops(batch: float, seq_len: float, layers: float, hidden: float, 
     ----------
     https://arxiv.org/abs/2104.04473
     """
-    b, s, ell, h, v = (_nonneg(k, x) for k, x in (("batch", batch), ("seq_len", seq_len),
-                                                   ("layers", layers), ("hidden", hidden), ("vocab", vocab)))
-    return 96.0 * b * s * ell * h * h * (1.0 + s / (6.0 * h) + v / (16.0 * ell * h))
+    b, s, v = (_nonneg(k, x) for k, x in (("batch", batch), ("seq_len", seq_len), ("vocab", vocab)))
+    ell, h = float(_posint("layers", layers)), float(_posint("hidden", hidden))
+    f = 96.0 * b * s * ell * h * h * (1.0 + s / (6.0 * h) + v / (16.0 * ell * h))
+    return _finite_flops("narayanan_flops", f, batch=batch, seq_len=seq_len, layers=layers, hidden=hidden,
+                         vocab=vocab)
+
+
+def _finite_flops(where: str, flops: float, **inputs: Any) -> float:
+    """``flops`` if finite, else a ValidationError naming the inputs (a float overflow)."""
+    if not math.isfinite(flops):
+        from .errors import ValidationError
+
+        given = ", ".join(f"{k} = {v!r}" for k, v in inputs.items())
+        raise ValidationError(f"{where}({given}): the FLOP count overflows a float (> 1.8e308); "
+                              "allowed inputs whose product stays below it")
+    return flops
 
 
 def _nonneg(name: str, value: Any) -> float:

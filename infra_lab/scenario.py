@@ -17,8 +17,10 @@ keys and catalog names come with the nearest valid spelling.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,6 +323,13 @@ class TrainingConfig:
     text/image/audio, picture size, clip length, packing: a
     :class:`infra_lab.multimodal.DataMix`; None = all text) and encoder ("trained" |
     "frozen"; None = trained).
+
+    MoE routing (how the run routes tokens, an input of the expert load imbalance):
+    moe_routing "learned" (the router's own choices: the stack's ``moe_popularity_cv`` spread
+    of expert popularity plus sampling noise) | "balanced" (benchmark runs with Megatron's
+    ``--moe-router-force-load-balancing``: uniform routing, sampling noise only);
+    moe_capacity_factor (token dropping at this capacity factor caps the busiest expert rank's
+    load; None = dropless).
     """
 
     seq_len: int = 4096
@@ -332,9 +341,11 @@ class TrainingConfig:
     stack: str | None = None
     data_mix: Any = None
     encoder: str | None = None
+    moe_routing: str = "learned"
+    moe_capacity_factor: float | None = None
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
-            "data_mix", "encoder")
+            "data_mix", "encoder", "moe_routing", "moe_capacity_factor")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
@@ -351,6 +362,8 @@ class TrainingConfig:
             stack=_stack_name(d.get("stack")),
             data_mix=_data_mix(d.get("data_mix")),
             encoder=None if d.get("encoder") is None else _enum("training.encoder", d["encoder"], ENCODER_MODES),
+            moe_routing=_enum("training.moe_routing", d.get("moe_routing", cls.moe_routing), MOE_ROUTINGS),
+            moe_capacity_factor=_capacity_factor(d.get("moe_capacity_factor")),
         )
 
     def to_dict(self) -> dict:
@@ -360,6 +373,20 @@ class TrainingConfig:
         return d
 
 
+MOE_ROUTINGS = ("learned", "balanced")
+MOE_DISPATCHERS = ("alltoall", "deepep")
+
+
+def _capacity_factor(v):
+    """training.moe_capacity_factor: None (dropless) or a real number 1..16."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or not 1.0 <= v <= 16.0:
+        raise ValidationError(f"training.moe_capacity_factor = {v!r}: expected a number from 1 to 16 "
+                              "(token dropping at that capacity factor) or absent (dropless)")
+    return float(v)
+
+
 @dataclass(frozen=True)
 class ParallelismConfig:
     """The [parallelism] table. dp is derived: world / (tp·pp·cp).
@@ -367,7 +394,14 @@ class ParallelismConfig:
     ``ep`` (expert parallel) and ``etp`` (expert tensor parallel, default 1) lay the MoE
     layers out over the same tp·cp·dp ranks as the attention layers (Megatron-Core's MoE
     parallel folding): ep·etp must divide tp·cp·dp; the expert data-parallel size is
-    tp·cp·dp/(ep·etp)."""
+    tp·cp·dp/(ep·etp).
+
+    ``moe_dispatcher`` ("alltoall": one NCCL/RCCL all-to-all of every routed copy, Megatron-Core's
+    default; "deepep": DeepEP / Megatron's flex dispatcher / HybridEP, each token sent once per
+    destination node then fanned out over the scale-up fabric) and ``ep_overlap`` (the dispatch
+    and combine overlapped with another micro-batch's compute: Megatron's
+    ``--overlap-moe-expert-parallel-comm``, DualPipe; the achieved fraction is the stack's
+    ``ep_comm_overlap``) are library choices of the run, not searched."""
 
     tp: int = 1
     pp: int = 1
@@ -378,9 +412,12 @@ class ParallelismConfig:
     sequence_parallel: bool = False
     fsdp: bool = False
     etp: int = 1
+    moe_dispatcher: str = "alltoall"
+    ep_overlap: bool = False
     dp: int = field(default=1, compare=False)
 
-    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp")
+    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
+            "ep_overlap")
 
     @classmethod
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
@@ -393,6 +430,8 @@ class ParallelismConfig:
             raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
         sp = _bool("parallelism.sequence_parallel", d.get("sequence_parallel", False))
         fsdp = _bool("parallelism.fsdp", d.get("fsdp", False))
+        disp = _enum("parallelism.moe_dispatcher", d.get("moe_dispatcher", cls.moe_dispatcher), MOE_DISPATCHERS)
+        epo = _bool("parallelism.ep_overlap", d.get("ep_overlap", False))
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
@@ -411,7 +450,7 @@ class ParallelismConfig:
                 f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
-        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, dp=dp)
+        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo, dp=dp)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}
@@ -450,6 +489,9 @@ class ServingConfig:
     request_rate_rps : open-loop arrival rate [requests/s]; None = closed loop at
         ``concurrency``. When given, the requests in flight follow from Little's law
         (in flight = rate × end-to-end latency), capped at ``concurrency``.
+    stack : a specific serving stack of this engine (e.g. ``"vllm-rocm-early"``, an earlier
+        software generation used to validate against older benchmarks); None = the
+        engine's current stack on the hardware's platform
     """
 
     engine: str = "vllm"
@@ -471,11 +513,12 @@ class ServingConfig:
     num_prompts: int | None = None
     batching: str = "continuous"
     request_rate_rps: float | None = None
+    stack: str | None = None
 
     KEYS = ("engine", "weight_precision", "kv_precision", "tp", "ep", "pp", "dp", "dp_attention",
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
             "concurrency", "chunk_tokens", "encoder_flops_per_request", "num_prompts", "batching",
-            "request_rate_rps")
+            "request_rate_rps", "stack")
 
     @classmethod
     def from_dict(cls, d: dict) -> ServingConfig:
@@ -514,6 +557,17 @@ class ServingConfig:
             if v["batching"] == "static":
                 raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
         v["request_rate_rps"] = rate
+        st = d.get("stack")
+        if st is not None:
+            from . import stacks
+
+            valid = stacks.names("serving")
+            if not isinstance(st, str) or st not in valid:
+                raise unknown("serving stack", st, valid, where="serving.stack")
+            if not st.startswith(v["engine"] + "-"):
+                raise ValidationError(f"serving.stack = {st!r}: a stack of another engine than "
+                                      f"serving.engine = {v['engine']!r}")
+        v["stack"] = st
         if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
             raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "
                                   f"(spec_decoding = {v['spec_decoding']!r})")
@@ -569,12 +623,31 @@ def _model_fields() -> tuple[set[str], list[str]]:
     return set(models.MODEL_FIELDS), list(models.preset_names())
 
 
+def _plain(v: Any) -> Any:
+    """A [model] value as TOML and ``==`` see it: numpy scalars as Python numbers, tuples as
+    lists, None entries of tables left out (TOML has no null: a missing key is the default)."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "item") and callable(v.item) and type(v).__module__ == "numpy":
+        return v.item()
+    return v
+
+
 def _validate_model(d: dict) -> tuple[dict, dict]:
-    """The [model] table (a copy) and the objects resolved from it while validating it,
+    """The [model] table (a plain copy) and the objects resolved from it while validating it,
     ``{"model_spec": ModelSpec}`` or ``{"multimodal": MultimodalSpec}``, which the Scenario
     keeps (resolved once, not rebuilt on every access)."""
     if not isinstance(d, dict) or not d:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
+    if "preset" in d and d["preset"] is None:  # named here: dropping it would say "missing layers"
+        from . import models
+
+        models.ModelSpec.from_dict(d)
+    d = _plain(d)
+    if not d:
+        raise ValidationError("[model]: every value is None; expected preset = '<name>' or explicit fields")
     from . import models
 
     if _is_multimodal(d):
@@ -616,6 +689,16 @@ class Scenario:
 
     TOP_KEYS = ("name", "model", "hardware", "training", "parallelism", "serving")
 
+    def __post_init__(self) -> None:
+        # Built directly (``Scenario(name, model, HardwareConfig(...), TrainingConfig(...), ...)``):
+        # validated exactly like the dict form, so config objects cannot skip a rule.
+        if _BUILDING.get():
+            return
+        built = Scenario.from_dict(_fields_as_tables(self))
+        for k in ("name", "model", "hardware", "training", "parallelism", "serving"):
+            object.__setattr__(self, k, getattr(built, k))
+        self.__dict__.update({k: v for k, v in built.__dict__.items() if k in ("model_spec", "multimodal")})
+
     @property
     def kind(self) -> str:
         """"serving" when the scenario has a [serving] table, else "training"."""
@@ -631,7 +714,8 @@ class Scenario:
                     if isinstance(d, str) else "")
             raise ValidationError(f"scenario = {d!r}: expected a Scenario or a dict with tables "
                                   f"{', '.join(cls.TOP_KEYS)}{hint}")
-        _check_keys("", d, cls.TOP_KEYS)
+        _check_top_keys(d, cls.TOP_KEYS)
+        d = {k: _as_table(k, v) for k, v in d.items()}
         for req in ("model", "hardware"):
             if req not in d:
                 raise ValidationError(f"scenario: missing table [{req}]")
@@ -647,14 +731,22 @@ class Scenario:
                     "(an inference deployment) or [training] + [parallelism] (a training run)")
             sv = ServingConfig.from_dict(d["serving"])
             model, resolved = _validate_model(d["model"])
-            sc = cls(name, model, hw, None, None, sv)
+            token = _BUILDING.set(True)
+            try:
+                sc = cls(name, model, hw, None, None, sv)
+            finally:
+                _BUILDING.reset(token)
             sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
             sc._check_serving()
             return sc
         tr = TrainingConfig.from_dict(d.get("training", {}))
         par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
         model, resolved = _validate_model(d["model"])
-        sc = cls(name, model, hw, tr, par)
+        token = _BUILDING.set(True)
+        try:
+            sc = cls(name, model, hw, tr, par)
+        finally:
+            _BUILDING.reset(token)
         sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
         sc._check_consistency()
         return sc
@@ -703,6 +795,8 @@ class Scenario:
         default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`).
         A serving scenario's stack is ``<engine>-<platform>`` (``vllm-rocm``, ``trt-llm-cuda``, ...)."""
         if self.serving is not None:
+            if self.serving.stack is not None:
+                return self.serving.stack
             return serving_stack(self.serving.engine, self.hardware.accelerator)
         if self.training.stack is not None:
             return self.training.stack
@@ -746,6 +840,10 @@ class Scenario:
                 + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)" if spec.expert_weight_format else "")
             )
         serving_stack(sv.engine, hw.accelerator)  # raises when the engine does not run on this platform
+        if sv.stack is not None:
+            from . import stacks
+
+            stacks.check_stack(sv.stack, hw.accelerator, "serving", where="serving.stack")
         if sv.tp > hw.scaleup_domain:
             raise ValidationError(
                 f"serving.tp = {sv.tp}: tensor parallelism must stay inside one scale-up domain "
@@ -755,7 +853,7 @@ class Scenario:
     @functools.cached_property
     def model_spec(self):
         """The resolved :class:`infra_lab.models.ModelSpec` (of a multimodal model: its
-        language model), built once when the Scenario is validated and kept."""
+        language model)."""
         from . import models
 
         return models.ModelSpec.from_dict(self.lm_model)
@@ -773,8 +871,7 @@ class Scenario:
 
     @functools.cached_property
     def multimodal(self):
-        """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None
-        (resolved once and kept)."""
+        """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None."""
         if not _is_multimodal(self.model):
             return None
         from . import multimodal
@@ -783,15 +880,27 @@ class Scenario:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
-        """Read a Scenario from a TOML file with the contract's tables."""
+        """Read a Scenario from a TOML file with the contract's tables.
+
+        Raises :class:`ValidationError` naming the file when it is missing, a folder,
+        unreadable, not UTF-8 text or not valid TOML (as well as for any invalid table)."""
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path = {path!r}: expected the path of a TOML file (str or pathlib.Path)")
         path = Path(path)
         try:
             with path.open("rb") as fh:
                 d = tomllib.load(fh)
         except FileNotFoundError:
             raise ValidationError(f"scenario file {str(path)!r}: not found") from None
+        except IsADirectoryError:
+            raise ValidationError(f"scenario file {str(path)!r}: is a folder, expected a .toml file") from None
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"scenario file {str(path)!r}: not UTF-8 text (TOML files are UTF-8; "
+                                  f"byte {e.start}: {e.reason})") from None
         except tomllib.TOMLDecodeError as e:
             raise ValidationError(f"scenario file {path.name}: not valid TOML ({e})") from None
+        except OSError as e:
+            raise ValidationError(f"scenario file {str(path)!r}: cannot be read ({e.strerror or e})") from None
         d.setdefault("name", path.stem)
         return cls.from_dict(d)
 
@@ -813,14 +922,17 @@ class Scenario:
         }
 
     def to_toml(self) -> str:
-        """TOML text with the same tables as :meth:`to_dict` (None values left out)."""
-        d = self.to_dict()
-        lines = [f"name = {_toml_value(d['name'])}", ""]
-        for table in [t for t in ("model", "hardware", "training", "parallelism", "serving") if t in d]:
-            lines.append(f"[{table}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in d[table].items() if v is not None]
-            lines.append("")
-        return "\n".join(lines)
+        """TOML text with the same tables as :meth:`to_dict` (None values left out: TOML has
+        no null, and a missing key reads back as the same default), written by ``tomli-w``:
+        strings with control characters are escaped, list-valued model overrides
+        (``shared_attn_insertions = [0, 6, 12]``) are written as arrays, and
+        ``Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc``."""
+        import tomli_w
+
+        try:
+            return tomli_w.dumps(_drop_none(self.to_dict(), ""))
+        except (TypeError, ValueError) as e:  # a value TOML cannot hold (tomli-w's own message)
+            raise ValidationError(f"scenario {self.name!r}: cannot be written to TOML ({e})") from None
 
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.
@@ -831,7 +943,11 @@ class Scenario:
                 d["name"] = upd
                 continue
             if table not in d:
-                raise unknown("table", table, self.TOP_KEYS)
+                valid = [t for t in d if t != "name"] + ["name"]
+                raise unknown("table", table, valid, where=f"this {self.kind} scenario")
+            if not isinstance(upd, dict):
+                raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
+                                      f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")
             d[table] = {**d[table], **upd}
         return Scenario.from_dict(d)
 
@@ -842,22 +958,62 @@ class Scenario:
         return hash(self.to_toml())
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValidationError(f"value {v!r}: TOML cannot hold non-finite numbers")
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+_BUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("scenario_building", default=False)
+"""True while :meth:`Scenario.from_dict` assembles parts it has already validated."""
+
+
+def _fields_as_tables(sc: Scenario) -> dict:
+    """The fields of a directly built Scenario as the dict form (config objects as tables)."""
+    d: dict[str, Any] = {"name": sc.name, "model": sc.model, "hardware": sc.hardware}
+    for k in ("training", "parallelism", "serving"):
+        if getattr(sc, k) is not None:
+            d[k] = getattr(sc, k)
+    return d
+
+
+def _as_table(key: str, v: Any) -> Any:
+    """A config object given for a table as its dict, so it is validated like one (its
+    fields may have been set to anything: dataclasses do not check types)."""
+    cls = {"training": TrainingConfig, "parallelism": ParallelismConfig, "serving": ServingConfig}.get(key)
+    if cls is not None and isinstance(v, cls):
+        return v.to_dict()
+    if key == "hardware" and v is not None and not isinstance(v, (dict, HardwareConfig)):
+        raise ValidationError(f"hardware = {v!r}: expected the [hardware] table (dict) or a HardwareConfig")
+    return v
+
+
+def _check_top_keys(d: dict, valid: tuple[str, ...]) -> None:
+    """Unknown top-level keys; a key of one of the tables written at the top level is
+    pointed to its table (``preset`` -> [model]) rather than to a similar-looking table name."""
+    for k in d:
+        if k in valid:
+            continue
+        from . import models
+
+        tables = {"model": set(models.MODEL_FIELDS), "hardware": set(HardwareConfig.KEYS),
+                  "training": set(TrainingConfig.KEYS), "parallelism": set(ParallelismConfig.KEYS),
+                  "serving": set(ServingConfig.KEYS)}
+        owners = [t for t, keys in tables.items() if k in keys]
+        if owners:
+            where = " or ".join(f"[{t}]" for t in owners)
+            raise ValidationError(
+                f"key {k!r} at the top level: it belongs in the {where} table; write it under "
+                f"[{owners[0]}] in TOML, or as {{{owners[0]!r}: {{{k!r}: ...}}}} in a dict")
+        _check_keys("", d, valid)
+
+
+def _drop_none(v: Any, where: str) -> Any:
+    """``v`` with None values left out of every table (TOML has no null); a None inside a
+    list cannot be written and is refused."""
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None) + "}"
-    raise ValidationError(f"value {v!r}: cannot be written to TOML (str, int, float or bool only)")
+        return {k: _drop_none(x, f"{where}.{k}" if where else str(k)) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        if any(x is None for x in v):
+            raise ValidationError(f"{where} = {v!r}: TOML arrays cannot hold None")
+        return [_drop_none(x, where) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValidationError(f"{where} = {v!r}: a scenario holds finite numbers only")
+    return v
 
 
 def list_scenarios() -> list[str]:

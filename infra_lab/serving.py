@@ -67,6 +67,9 @@ from .scenario import Scenario, ServingConfig
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
     "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
+    "benchmarks", "validation", "validation_summary", "calibrate", "split_of", "row_stack",
+    "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "agent_request", "class_comparison",
+    "fp4_format", "DEFAULT_CONCURRENCIES",
 ]
 
 OBJECTIVES = {  # name -> True when larger is better
@@ -241,6 +244,14 @@ def fp4_format(accelerator: str) -> str:
     return "mxfp4" if catalog.accelerator(accelerator).vendor == "AMD" else "nvfp4"
 
 
+def _min_rows(accelerator: str) -> int:
+    """Rows below which decode GEMMs are not padded: the compute model's smallest macro-tile
+    height [rows]."""
+    from . import compute
+
+    return int(min(compute.gemm_model(accelerator, "bf16").tile_m))
+
+
 def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
     big = acc.hbm_bytes >= parameter("large_gpu_memory_bytes")
     return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
@@ -312,6 +323,8 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_ENC_EFF] = params["encoder_efficiency"]
     H[K.H_DISPATCH_B] = params["dispatch_bytes"]
     H[K.H_MAX_SEQS] = params["max_num_seqs"]
+    H[K.H_MIN_ROWS] = _min_rows(acc.name)
+    H[K.H_REQ_OVH] = params["request_overhead_s"]
 
     tps = sorted(set(int(t) for t in tps))
     etps = sorted(set(int(t) for t in etps))
@@ -543,11 +556,12 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
     windows = spec.attention_windows()
 
     effs: dict[tuple[int, ...], float] = {}  # memo: the same shapes recur layer after layer
+    min_rows = _min_rows(acc.name)  # decode kernels do not pad fewer rows to a macro-tile
 
     def gemm_s(m: float, n: float, k: float, batch: float, wb: float) -> float:
         if min(m, n, k, batch) <= 0:
             return 0.0
-        ints = tuple(max(1, math.ceil(x - 1e-9)) for x in (m, n, k, batch))
+        ints = (max(min_rows, math.ceil(m - 1e-9)), *(max(1, math.ceil(x - 1e-9)) for x in (n, k, batch)))
         if ints not in effs:
             effs[ints] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name, cprec,
                                                          [ints[3]])[0])
@@ -689,7 +703,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
         piece = min(chunk, running * n_in)
         n_pieces = running * n_in / piece
         pre = cycle(0.0, 0.0, piece, 0)
-        ttft = n_pieces * total(pre) + running * enc_s
+        ttft = n_pieces * total(pre) + running * enc_s + p["request_overhead_s"]
         step = cycle(dec, running, 0.0, draft)
         tpot = total(step) / advance
         steps = (n_out - 1.0) / advance
@@ -699,11 +713,13 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
         for key in BREAKDOWN:
             comp[key] = n_pieces * pre[key] + steps * step[key]
         comp["encoder"] += running * enc_s
+        comp["step_overhead"] += p["request_overhead_s"]  # the batch's fixed request overhead
         cyc = e2e
     else:
         # Little's law inside the running set: of the `running` requests some are still in
         # their prefill; iterate decoding count and prompt tokens per cycle to a fixed point
         decoding, prompt_tokens = running, running * n_in * advance / n_out
+        not_mine = max(0.0, (running - 1.0) / running)  # share of the prompts that are other requests'
         for n_pass in range(K.FIXED_POINT_PASSES):
             dec = decoding * verified
             starts = prompt_tokens / n_in
@@ -716,21 +732,26 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
                     share = prompt_tokens / carried
                 with_chunk = cycle(dec, decoding, carried, draft)
                 without = cycle(dec, decoding, 0.0, draft)
-                comp = {key: share * with_chunk[key] + (1.0 - share) * without[key] for key in BREAKDOWN}
-                comp["encoder"] += starts * enc_s
+                # between two of a request's tokens come the other requests' chunks, not its own
+                seen = share * not_mine
+                comp = {key: seen * with_chunk[key] + (1.0 - seen) * without[key] for key in BREAKDOWN}
+                comp["encoder"] += starts * not_mine * enc_s
                 cyc = total(comp)
-                ttft_run = 0.5 * cyc + math.ceil(n_in / carried - 1e-9) * total(with_chunk) + enc_s
-                frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / cyc
+                ttft_run = 0.5 * cyc + math.ceil(n_in / carried - 1e-9) * total(with_chunk) + enc_s \
+                    + p["request_overhead_s"]
+                gpu_time = share * total(with_chunk) + (1.0 - share) * total(without) + starts * enc_s
+                frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / gpu_time
             else:
                 batch_tokens = min(chunk, max(n_in, prompt_tokens))
                 pre = cycle(0.0, 0.0, batch_tokens, 0)
                 dstep = cycle(dec, decoding, 0.0, draft)
                 ratio = prompt_tokens / batch_tokens
-                comp = {key: dstep[key] + ratio * pre[key] for key in BREAKDOWN}
-                comp["encoder"] += starts * enc_s
+                comp = {key: dstep[key] + ratio * not_mine * pre[key] for key in BREAKDOWN}
+                comp["encoder"] += starts * not_mine * enc_s
                 cyc = total(comp)
-                ttft_run = 0.5 * total(dstep) + math.ceil(n_in / batch_tokens - 1e-9) * total(pre) + enc_s
-                frac = (ratio * total(pre) + starts * enc_s) / cyc
+                ttft_run = 0.5 * total(dstep) + math.ceil(n_in / batch_tokens - 1e-9) * total(pre) + enc_s \
+                    + p["request_overhead_s"]
+                frac = (ratio * total(pre) + starts * enc_s) / (total(dstep) + ratio * total(pre) + starts * enc_s)
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
             if n_pass == K.FIXED_POINT_PASSES - 1:
@@ -1055,16 +1076,18 @@ def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
 
 
 def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | None = None,
-                   term: str = "on-demand", **owned_overrides: float) -> float:
+                   term: str = "on-demand", statistic: str = "median", **owned_overrides: float) -> float:
     """Cost of one GPU-hour from the economics module [USD/GPU-h].
 
     Parameters
     ----------
     accelerator : catalog name
     basis : "owned" (``il.economics.owned_cost_per_gpu_hour``: capital, network, energy,
-        facility per useful hour) or "rented" (the newest listed price of ``provider`` and
-        ``term``; without a provider the median of the listed prices of that term)
-    provider, term : rental provider and term ("on-demand", "1-year", ...)
+        facility per useful hour) or "rented" (``il.economics.cloud_price``: ``statistic`` of
+        the providers' current listed prices for ``term``; with ``provider``, that
+        provider's newest price, ``il.economics.rental_price``)
+    provider, term, statistic : rental provider, term ("on-demand", "1-year", ...) and
+        statistic over providers ("median", "min", "max", "mean")
     **owned_overrides : passed to ``owned_cost_per_gpu_hour`` (utilization, life_years, ...)
 
     Examples
@@ -1084,10 +1107,7 @@ def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | No
         raise ValidationError(f"{sorted(owned_overrides)}: owned-cost overrides only with basis = 'owned'")
     if provider is not None:
         return float(economics.rental_price(accelerator, provider, term))
-    t = economics.rental_prices(accelerator, term=term)
-    if t.height == 0:
-        raise ValidationError(f"no {term} rental prices listed for {accelerator}")
-    return float(t["price_usd_per_gpu_hour"].median())
+    return float(economics.cloud_price(accelerator, term, statistic=statistic))
 
 
 def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
@@ -1110,3 +1130,496 @@ def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
         raise ValidationError(f"tokens_per_s_per_user = {v:g}: no configuration reaches it (the front tops out "
                               f"at {best:.4g} tokens/s per user)")
     return ok.sort(cost).row(0, named=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Validation on published serving benchmarks (data/measurements/serving_benchmarks.csv)
+# ---------------------------------------------------------------------------------------
+VALIDATION_BOUNDS = {
+    "output_tokens_per_s_per_gpu": {"median": 15.0, "worst": 40.0},
+    "tpot_s": {"median": 15.0},
+    "ttft_s": {"median": 30.0},
+}
+"""Issue 13's bounds on the test split: median and worst |error| [%]."""
+
+CALIBRATED = ("gemm_time_scale", "memory_time_scale", "step_overhead_s")
+"""Stack factors :func:`calibrate` fits per serving stack on the training split."""
+
+_BENCH_SCHEMA = {
+    "id": Col("str", required=True), "source_key": Col("str", required=True),
+    "model": Col("str", required=True), "dense_or_moe": Col("str", required=True, choices=("dense", "moe")),
+    "accelerator": Col("str", required=True), "gpus": Col("int", required=True, positive=True),
+    "engine": Col("str", required=True), "tp": Col("int", positive=True), "ep": Col("int", positive=True),
+    "dp": Col("int", positive=True), "pp": Col("int", positive=True), "dp_attention": Col("bool"),
+    "moe_tp": Col("int", positive=True), "weight_precision": Col("str"), "kv_precision": Col("str"),
+    "spec_decoding": Col("str"), "spec_settings": Col("str"), "spec_acceptance": Col("float"),
+    "benchmark_mode": Col("str", required=True), "isl_nominal": Col("float"), "osl_nominal": Col("float"),
+    "input_tokens": Col("float", positive=True), "output_tokens": Col("float", positive=True),
+    "concurrency": Col("float", positive=True), "request_rate_rps": Col("str"),
+    "num_prompts": Col("float", positive=True), "engine_max_batch": Col("float", positive=True),
+    "output_tokens_per_s": Col("float", positive=True), "output_tokens_per_s_per_gpu": Col("float", positive=True),
+    "ttft_s": Col("float", positive=True), "ttft_stat": Col("str"), "tpot_s": Col("float", positive=True),
+    "tpot_stat": Col("str"), "e2e_latency_s": Col("float", positive=True), "engine_args": Col("str"),
+}
+
+
+@functools.cache
+def benchmarks() -> pl.DataFrame:
+    """Published serving benchmarks with their full configurations, one row per point
+    (``data/measurements/serving_benchmarks.csv``; columns in that folder's README)."""
+    return catalog.read_table(catalog.DATA_DIR / "measurements" / "serving_benchmarks.csv", _BENCH_SCHEMA)
+
+
+def split_of(row: dict) -> str:
+    """"train" or "test" for a benchmark row, fixed by its configuration.
+
+    The key is (source, model, accelerator, engine, tp, ep, dp, pp, DP attention, weight
+    precision, nominal input and output lengths, benchmark mode): every point of one
+    concurrency sweep lands on the same side, so a test configuration is never seen in
+    training. A configuration is in the test split when crc32(key) mod 3 = 0 (about a third).
+    """
+    import zlib
+
+    key = "|".join(str(row.get(k)) for k in (
+        "source_key", "model", "accelerator", "engine", "tp", "ep", "dp", "pp", "dp_attention",
+        "weight_precision", "isl_nominal", "osl_nominal", "benchmark_mode"))
+    return "test" if zlib.crc32(key.encode()) % 3 == 0 else "train"
+
+
+def _flag(args: str, *names: str) -> float | None:
+    """The number after the first of ``names`` in an engine command line (None if absent)."""
+    import re
+
+    for n in names:
+        m = re.search(rf"{re.escape(n)}[ =]+([0-9.]+(?:e[0-9]+)?)", args or "")
+        if m:
+            return float(m.group(1))
+    return None
+
+
+_GEN_SCHEMA = {"engine": Col("str", required=True), "first_current_version": Col("str", required=True),
+               "first_current_date": Col("str", required=True)}
+
+
+@functools.cache
+def engine_generations() -> pl.DataFrame:
+    """First engine version (and publication date, for unversioned measurements) of each
+    engine's current software generation (data/serving/engine_generations.csv)."""
+    return catalog.read_table(catalog.DATA_DIR / "serving" / "engine_generations.csv", _GEN_SCHEMA)
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    import re
+
+    m = re.search(r"(?<![\d.])(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    return tuple(int(x) for x in m.groups() if x is not None) if m else None
+
+
+def row_stack(row: dict) -> str | None:
+    """The serving stack of a benchmark row: the engine's current stack, or its ``-early``
+    stack when the engine version (or, unversioned, the publication date) predates the
+    current generation of data/serving/engine_generations.csv."""
+    gen = {r["engine"]: r for r in engine_generations().iter_rows(named=True)}
+    if row["engine"] not in gen:
+        return None
+    from .scenario import serving_stack
+
+    base = serving_stack(row["engine"], row["accelerator"])
+    g = gen[row["engine"]]
+    ver = _version(row.get("engine_version"))
+    if ver is not None:
+        early = ver < _version(g["first_current_version"])
+    else:
+        date = row.get("source_date")
+        early = bool(date) and str(date) < g["first_current_date"]
+    from . import stacks
+
+    return f"{base}-early" if early and f"{base}-early" in stacks.names("serving") else base
+
+
+def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
+    """The serving Scenario of one benchmark row, stack overrides from its published engine
+    arguments, and the reason when the row is not modelled (empty string otherwise)."""
+    import re
+
+    if row["engine"] not in ("vllm", "sglang", "trt-llm", "atom"):
+        return None, {}, f"engine {row['engine']!r} (backend not named)"
+    mode = row["benchmark_mode"]
+    if mode == "decode_only_disaggregated":
+        return None, {}, "decode instance of a disaggregated deployment"
+    if not row["weight_precision"]:
+        return None, {}, "weight precision not published"
+    if not row["input_tokens"] or not row["output_tokens"]:
+        return None, {}, "mean input or output length not published"
+    spec_name = row["model"]
+    from . import models
+
+    spec = models.get(spec_name)
+    wp = row["weight_precision"]
+    if wp == "mxfp4":
+        wp = "bf16" if spec.expert_weight_format == "mxfp4" else "fp4"
+    kv = "fp8" if row["kv_precision"] == "fp8" else "bf16"
+    gpus = int(row["gpus"])
+    acc = catalog.accelerator(row["accelerator"])
+    gpn = min(gpus, 8)
+    nodes = max(1, gpus // gpn)
+    hw = {"accelerator": acc.name, "nodes": nodes, "gpus_per_node": gpn}
+    if acc.scaleup_domain > 8 and gpus > 8:
+        hw["scaleup_domain"] = min(acc.scaleup_domain, gpus)
+    dpa = bool(row["dp_attention"])
+    tp, dp, pp = int(row["tp"] or gpus), int(row["dp"] or 1), int(row["pp"] or 1)
+    ep = int(row["ep"] or 1)
+    if row["moe_tp"] and not dpa and spec.experts:
+        ep = max(1, tp // int(row["moe_tp"]))
+    if row["moe_tp"] and dpa and spec.experts:
+        ep = max(1, tp * dp // int(row["moe_tp"]))
+    args = row["engine_args"] or ""
+    over: dict[str, float] = {}
+    mns = _flag(args, "--max-num-seqs", "--max_batch_size", "--max-running-requests")
+    if row["engine_max_batch"]:
+        mns = float(row["engine_max_batch"])
+    if mns:
+        over["max_num_seqs"] = mns
+    mu = _flag(args, "--gpu-memory-utilization", "--mem-frac", "--mem-fraction-static")
+    if mu:
+        over["memory_utilization"] = mu
+    chunk = _flag(args, "--max-num-batched-tokens", "--max_num_tokens", "--chunked-prefill-size")
+    sv: dict[str, Any] = {
+        "engine": row["engine"], "weight_precision": wp, "kv_precision": kv, "tp": tp, "ep": ep, "pp": pp,
+        "dp": dp, "dp_attention": dpa, "input_tokens": max(1, round(row["input_tokens"])),
+        "output_tokens": max(2, round(row["output_tokens"])),
+    }
+    if chunk:
+        sv["chunk_tokens"] = int(chunk)
+    sv["stack"] = row_stack(row)
+    if row["spec_decoding"] == "mtp":
+        m = re.search(r"(\d+)", row["spec_settings"] or "")
+        sv["spec_decoding"] = "mtp"
+        sv["mtp_draft_tokens"] = int(m.group(1)) if m else 1
+        if row["spec_acceptance"] is not None:
+            sv["mtp_acceptance"] = float(row["spec_acceptance"])
+    n_prompts = int(row["num_prompts"]) if row["num_prompts"] else None
+    rate = row["request_rate_rps"]
+    if mode == "offline_static_batch":
+        sv["batching"] = "static"
+        sv["concurrency"] = int(round(row["concurrency"]))
+    elif mode == "offline_throughput" or (mode == "online_request_rate" and rate == "inf"):
+        # every prompt queued at once: the running batch is the engine's cap or the KV limit
+        sv["concurrency"] = int(n_prompts or mns or 4096)
+    elif mode == "online_request_rate":
+        sv["request_rate_rps"] = float(rate)
+        sv["concurrency"] = int(n_prompts or 4096)
+    else:  # online_concurrency, offline_concurrency
+        sv["concurrency"] = int(round(row["concurrency"]))
+        if n_prompts and n_prompts >= sv["concurrency"]:
+            sv["num_prompts"] = n_prompts
+    try:
+        sc = Scenario.from_dict({"name": row["id"], "model": {"preset": spec_name}, "hardware": hw, "serving": sv})
+    except ValidationError as e:
+        return None, over, f"not expressible: {e}"
+    return sc, over, ""
+
+
+def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.DataFrame:
+    """Predicted vs published serving benchmarks, one row per benchmark point.
+
+    Parameters
+    ----------
+    stack_params : {stack: {parameter: value}} overrides of the serving stacks' factors
+        (None: data/stacks.csv as calibrated)
+
+    Returns
+    -------
+    polars.DataFrame
+        id, source_key, split ("train" / "test"), model, dense_or_moe, accelerator, engine,
+        stack, benchmark_mode, concurrency, then for output_tokens_per_s_per_gpu, tpot_s,
+        ttft_s and e2e_latency_s: measured, predicted and error_pct (100·(pred/meas − 1);
+        null where not published), and excluded (the reason a row is not modelled, else null).
+    """
+    if stack_params is not None and not isinstance(stack_params, dict):
+        raise ValidationError(f"stack_params = {stack_params!r}: expected {{stack: {{parameter: value}}}}")
+    rows = []
+    for r in benchmarks().iter_rows(named=True):
+        sc, over, why = _row_scenario(r)
+        out = {"id": r["id"], "source_key": r["source_key"], "split": split_of(r), "model": r["model"],
+               "dense_or_moe": r["dense_or_moe"], "accelerator": r["accelerator"], "engine": r["engine"],
+               "stack": sc.stack if sc is not None else None, "benchmark_mode": r["benchmark_mode"],
+               "concurrency": r["concurrency"], "excluded": why or None}
+        pred = None
+        if sc is not None:
+            p = dict(over)
+            p.update((stack_params or {}).get(sc.stack, {}))
+            pred = serve(sc, stack_params=p)
+        for metric in ("output_tokens_per_s_per_gpu", "tpot_s", "ttft_s", "e2e_latency_s"):
+            meas = r.get(metric)
+            if metric in ("tpot_s", "ttft_s") and r.get(metric.replace("_s", "_stat")) not in ("mean", "median"):
+                meas = None
+            pv = getattr(pred, metric) if pred is not None else None
+            out[f"{metric}_measured"] = meas
+            out[f"{metric}_predicted"] = pv
+            out[f"{metric}_error_pct"] = 100.0 * (pv / meas - 1.0) if (meas and pv is not None) else None
+        rows.append(out)
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("split",)) -> pl.DataFrame:
+    """Median and worst |error| [%] and case counts per metric, grouped by ``by`` columns
+    of :func:`validation` (e.g. ("split", "accelerator", "engine", "dense_or_moe"))."""
+    df = validation() if df is None else df
+    frames = []
+    for metric in ("output_tokens_per_s_per_gpu", "tpot_s", "ttft_s", "e2e_latency_s"):
+        col = f"{metric}_error_pct"
+        sub = df.filter(pl.col(col).is_not_null())
+        if sub.height == 0:
+            continue
+        frames.append(sub.group_by(list(by)).agg(
+            pl.lit(metric).alias("metric"), pl.len().alias("cases"),
+            pl.col(col).abs().median().alias("median_abs_error_pct"),
+            pl.col(col).abs().max().alias("worst_abs_error_pct"),
+            pl.col(col).median().alias("median_error_pct")))
+    return pl.concat(frames).sort([*by, "metric"])
+
+
+_METRIC_WEIGHTS = {"output_tokens_per_s_per_gpu": 1.0, "tpot_s": 1.0, "ttft_s": 0.5, "e2e_latency_s": 0.5}
+_BOUNDS = {"gemm_time_scale": (0.3, 5.0), "memory_time_scale": (0.3, 5.0), "step_overhead_s": (0.0, 0.2),
+           "request_overhead_s": (0.0, 2.0), "layer_overhead_s": (0.0, 5e-4)}
+
+
+def _train_cases(split: str = "train"):
+    """(stack, scenario, overrides, measured metrics) of the modelled rows of one split."""
+    out = []
+    for r in benchmarks().iter_rows(named=True):
+        if split != "all" and split_of(r) != split:
+            continue
+        sc, over, why = _row_scenario(r)
+        if sc is None:
+            continue
+        meas = {}
+        for metric in _METRIC_WEIGHTS:
+            v = r.get(metric)
+            if metric in ("tpot_s", "ttft_s") and r.get(metric.replace("_s", "_stat")) not in ("mean", "median"):
+                v = None
+            if metric == "e2e_latency_s" and r["benchmark_mode"] != "offline_static_batch":
+                v = None  # continuous-batching e2e follows from TTFT and TPOT
+            if v:
+                meas[metric] = float(v)
+        out.append((sc.stack, sc, over, meas))
+    return out
+
+
+def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
+              stacks: list[str] | None = None) -> pl.DataFrame:
+    """Fit serving-stack factors to the published benchmarks of one split.
+
+    Parameters
+    ----------
+    parameters : stack factors to fit (each with bounds; default :data:`CALIBRATED`)
+    split : "train" (the default and the only split used for the shipped values), "test" or "all"
+    stacks : serving stacks to fit (default: every stack with rows in the split)
+
+    Returns
+    -------
+    polars.DataFrame
+        stack, parameter, value, start (the value in data/stacks.csv), rows (cases used),
+        loss_start, loss (mean weighted |ln(predicted/measured)| over output tokens/s per GPU
+        (weight 1), TPOT (1), TTFT (0.5) and static-batch e2e (0.5)).
+
+    Notes
+    -----
+    A compass search in log space (bounded), started from the current values; each
+    evaluation reruns the kernel on the stack's cases with the trial factors. The loss is an
+    L1 of log errors so that one source with unusual software does not dominate.
+    ``tools/calibrate_serving.py`` writes the result into data/stacks.csv.
+    """
+    from . import stacks as stacks_mod
+
+    for p in parameters:
+        if p not in _BOUNDS:
+            raise unknown("calibrated serving parameter", p, _BOUNDS)
+    if split not in ("train", "test", "all"):
+        raise unknown("split", split, ("train", "test", "all"))
+    cases = _train_cases(split)
+    todo = sorted({c[0] for c in cases}) if stacks is None else list(stacks)
+    rows = []
+    for st in todo:
+        mine = [c for c in cases if c[0] == st]
+        if not mine:
+            continue
+        base = stacks_mod.params(st)
+
+        def loss(values: dict[str, float], mine=mine) -> float:
+            tot, wsum = 0.0, 0.0
+            for _st, sc, over, meas in mine:
+                p = {**over, **values}
+                r = serve(sc, stack_params=p)
+                for metric, m in meas.items():
+                    w = _METRIC_WEIGHTS[metric]
+                    tot += w * abs(math.log(getattr(r, metric) / m))
+                    wsum += w
+            return tot / wsum
+
+        def to_x(name: str, v: float) -> float:
+            return math.log(v + (1e-5 if name.endswith("_s") else 0.0))
+
+        def from_x(name: str, x: float) -> float:
+            lo, hi = _BOUNDS[name]
+            v = math.exp(x) - (1e-5 if name.endswith("_s") else 0.0)
+            return min(max(v, lo), hi)
+
+        x = {n: to_x(n, base[n]) for n in parameters}
+        cur = {n: from_x(n, x[n]) for n in parameters}
+        best = loss(cur)
+        start_loss = best
+        step = 0.7
+        while step > 0.02:
+            improved = False
+            for n in parameters:
+                for sgn in (1.0, -1.0):
+                    trial = dict(x)
+                    trial[n] = x[n] + sgn * step
+                    vals = {k: from_x(k, v) for k, v in trial.items()}
+                    val = loss(vals)
+                    if val < best - 1e-9:
+                        best, x, cur, improved = val, trial, vals, True
+                        break
+            if not improved:
+                step /= 2.0
+        for n in parameters:
+            rows.append({"stack": st, "parameter": n, "value": cur[n], "start": base[n], "rows": len(mine),
+                         "loss_start": start_loss, "loss": best})
+    return pl.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# An agent's request mix (notebook 07) and model-class comparisons
+# ---------------------------------------------------------------------------------------
+_MIX_SCHEMA = {"parameter": Col("str", required=True), "value": Col("float", required=True),
+               "unit": Col("str", required=True), "basis": Col("str", required=True)}
+
+
+@functools.cache
+def _mix_table() -> pl.DataFrame:
+    return catalog.read_table(catalog.DATA_DIR / "serving" / "maia_agent.csv", _MIX_SCHEMA)
+
+
+def maia_mix() -> dict[str, float]:
+    """The multimodal agent task of notebook 07 (data/serving/maia_agent.csv; every value an
+    assumption stated as such): {parameter: value}."""
+    t = _mix_table()
+    return dict(zip(t["parameter"].to_list(), (float(v) for v in t["value"]), strict=True))
+
+
+def agent_request(mix: dict[str, float] | None = None, system: str = "qwen2.5-vl-7b",
+                  audio_system: str = "qwen2-audio-7b") -> dict[str, float]:
+    """The mean model call of an agent task, with image and audio tokens and encoder FLOPs
+    from :mod:`infra_lab.multimodal`.
+
+    Parameters
+    ----------
+    mix : task parameters (default :func:`maia_mix`): calls_per_task, first_prompt_tokens,
+        context_growth_tokens, output_tokens_per_call, images_per_task, image_height_px,
+        image_width_px, audio_seconds_per_task
+    system, audio_system : multimodal systems whose vision / audio encoders turn the media
+        into tokens and FLOPs
+
+    Returns
+    -------
+    dict : image_tokens (per image), audio_tokens (per task), media_tokens (per task),
+        input_tokens and output_tokens (mean per call) [tokens], encoder_flops_per_task and
+        encoder_flops_per_call [FLOP], calls, input_tokens_per_task, output_tokens_per_task
+
+    Notes
+    -----
+    The media arrive with the first call and stay in the context; call j (0-based) has
+    first_prompt + j·growth + media tokens; the encoders run once per item (per task).
+    """
+    from . import multimodal as mm
+
+    m = maia_mix() if mix is None else dict(mix)
+    need = ("calls_per_task", "first_prompt_tokens", "context_growth_tokens", "output_tokens_per_call",
+            "images_per_task", "image_height_px", "image_width_px", "audio_seconds_per_task")
+    for k in need:
+        if k not in m:
+            raise ValidationError(f"mix: missing {k!r}; expected the parameters of data/serving/maia_agent.csv")
+    n = m["calls_per_task"]
+    vis = mm.system(system).vision
+    grid = vis.image_grid(int(m["image_height_px"]), int(m["image_width_px"]))
+    img_tok = float(grid["lm_tokens"])
+    enc_img = float(mm.encoder_ops(system, "vision", 1, "MI300X",
+                                   image_size=(int(m["image_height_px"]), int(m["image_width_px"])))["flops"].sum())
+    aud = mm.system(audio_system).audio
+    secs = m["audio_seconds_per_task"]
+    aud_tok = float(aud.audio_frames(secs)["lm_tokens"]) if secs > 0 else 0.0
+    windows = aud.audio_frames(secs)["windows"] if secs > 0 else 0.0
+    enc_aud = float(mm.encoder_ops(audio_system, "audio", windows, "MI300X")["flops"].sum()) if windows else 0.0
+    media = m["images_per_task"] * img_tok + aud_tok
+    mean_in = m["first_prompt_tokens"] + m["context_growth_tokens"] * (n - 1) / 2.0 + media
+    enc_task = m["images_per_task"] * enc_img + enc_aud
+    return {"image_tokens": img_tok, "audio_tokens": aud_tok, "media_tokens": media, "calls": n,
+            "input_tokens": mean_in, "output_tokens": m["output_tokens_per_call"],
+            "encoder_flops_per_task": enc_task, "encoder_flops_per_call": enc_task / n,
+            "input_tokens_per_task": n * mean_in, "output_tokens_per_task": n * m["output_tokens_per_call"]}
+
+
+def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm",
+                     tokens_per_s_per_user: float = 30.0, request: dict[str, float] | None = None,
+                     price_basis: str = "owned") -> pl.DataFrame:
+    """For each model and accelerator: the smallest replica, the KV room of ``gpus`` GPUs and
+    the cheapest configuration of ``gpus`` GPUs that gives every user at least
+    ``tokens_per_s_per_user`` (read off :func:`serve_search`'s front).
+
+    Returns
+    -------
+    polars.DataFrame : model, accelerator, min_gpus_replica (fewest GPUs, tp in 1/2/4/8, that
+        hold the weights and one request at the mean context; null if none), weights_GB_per_gpu
+        (of the best configuration), max_concurrency (of ``gpus`` GPUs, tp = gpus),
+        usd_per_gpu_hour, tp, dp, ep, weight_precision, concurrency, tokens_per_s_per_user,
+        output_tokens_per_s_per_gpu, ttft_s, usd_per_million_output_tokens_all_in,
+        usd_per_million_tokens, usd_per_task (calls × output tokens × all-in $/M), reached
+        (a configuration met the interactivity)
+    """
+    from . import models as models_mod
+
+    req = agent_request() if request is None else request
+    n_in, n_out = int(round(req["input_tokens"])), int(round(req["output_tokens"]))
+    rows = []
+    for model in models:
+        spec = models_mod.get(model)
+        for acc in accelerators:
+            a = catalog.accelerator(acc)
+            price = gpu_hour_price(a.name, price_basis)
+            base = {"model": {"preset": spec.name}, "hardware": {"accelerator": a.name, "nodes": 1,
+                                                                  "gpus_per_node": gpus},
+                    "serving": {"engine": engine, "tp": gpus, "input_tokens": n_in, "output_tokens": n_out,
+                                "encoder_flops_per_request": req.get("encoder_flops_per_call", 0.0),
+                                "weight_precision": "fp8" if "fp8" in a.peak_flops else "bf16"}}
+            if spec.experts and spec.experts % gpus == 0:
+                base["serving"]["ep"] = gpus
+            min_gpus = None
+            for g in (1, 2, 4, 8):
+                if g > gpus or spec.heads % g:
+                    continue
+                d = {**base, "hardware": {**base["hardware"], "gpus_per_node": g},
+                     "serving": {**base["serving"], "tp": g, "ep": 1, "concurrency": 1}}
+                if spec.experts and spec.experts % g == 0:
+                    d["serving"]["ep"] = g
+                if serve(d).fits:
+                    min_gpus = g
+                    break
+            full = serve({**base, "serving": {**base["serving"], "concurrency": 1}})
+            front = serve_search(base, top=None, price_usd_per_gpu_hour=price,
+                                 min_tokens_per_s_per_user=tokens_per_s_per_user)
+            row = {"model": spec.name, "accelerator": a.name, "min_gpus_replica": min_gpus,
+                   "max_concurrency": full.max_concurrency if full.fits else 0, "usd_per_gpu_hour": price}
+            if front.height:
+                b = cost_at_interactivity(front, tokens_per_s_per_user)
+                row.update({k: b[k] for k in ("tp", "dp", "ep", "weight_precision", "concurrency",
+                                              "tokens_per_s_per_user", "output_tokens_per_s_per_gpu", "ttft_s",
+                                              "usd_per_million_output_tokens_all_in", "usd_per_million_tokens")})
+                row["weights_GB_per_gpu"] = b["weights_per_gpu_bytes"] / 1e9
+                row["usd_per_task"] = b["usd_per_million_output_tokens_all_in"] * req["output_tokens_per_task"] / 1e6
+                row["reached"] = True
+            else:
+                row["reached"] = False
+            rows.append(row)
+    return pl.DataFrame(rows, infer_schema_length=None)

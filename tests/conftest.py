@@ -4,6 +4,9 @@ import os
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
+# A long random search for new bugs (HYPOTHESIS_PROFILE=deep; tests/test_properties.py scales
+# its per-test budgets up too): not for CI.
+settings.register_profile("deep", max_examples=1000, deadline=None, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -148,3 +148,29 @@ def test_ruff_is_clean():
                           "infra_lab", "tests", "benchmarks", "tools"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_kernel_cache_guard_clears_stale_numba_objects(tmp_path):
+    """numba keys a cached kernel on its own file only; the guard in infra_lab._kernels
+    drops every cached object when any kernel module changed (a caller would otherwise keep
+    an old compiled callee from another module)."""
+    from infra_lab import _kernels as K
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("x = 1\n")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in ("a.f-1.py311.nbi", "a.f-1.py311.1.nbc"):
+        (cache / name).write_bytes(b"compiled")
+    first = K.sources_digest(src)
+    assert K.clear_stale_cache(cache, first) == 2          # no stamp yet: cleared, stamped
+    (cache / "a.f-1.py311.nbi").write_bytes(b"compiled")
+    assert K.clear_stale_cache(cache, first) == 0          # same sources: cache kept
+    assert (cache / "a.f-1.py311.nbi").is_file()
+    (src / "a.py").write_text("x = 2\n")
+    second = K.sources_digest(src)
+    assert second != first
+    assert K.clear_stale_cache(cache, second) == 1         # a source changed: cleared
+    assert not list(cache.glob("*.nb[ic]"))
+    assert (cache / K.STAMP_NAME).read_text().strip() == second

@@ -374,3 +374,149 @@ def test_serving_registered_lazily():
             "assert 'numba' not in sys.modules and 'altair' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert "serve" in il.__all__ and "serve_search" in il.__all__ and "serving" in il.__all__
+
+
+# ---------------------------------------------------------------- validation on published benchmarks
+@pytest.fixture(scope="module")
+def validation_frame():
+    return serving.validation()
+
+
+def test_benchmark_file_uses_no_reserved_source():
+    b = serving.benchmarks()
+    text = " ".join(str(v).lower() for col in ("source_key", "source_url", "engine_args", "dataset", "table_or_figure")
+                    if col in b.columns for v in b[col].to_list())
+    for reserved in ("inferencemax", "inferencex", "mlcommons", "mlperf"):
+        assert reserved not in text, reserved
+    assert (b["source_url"].str.starts_with("http")).all()
+
+
+def test_split_is_deterministic_and_keeps_sweeps_together(validation_frame):
+    v = validation_frame
+    b = serving.benchmarks()
+    again = [serving.split_of(r) for r in b.iter_rows(named=True)]
+    assert again == v["split"].to_list()
+    assert 0.2 < (v["split"] == "test").mean() < 0.5
+    # every point of one configuration (a concurrency sweep) is on one side
+    key = ["source_key", "model", "accelerator", "engine", "tp", "ep", "dp", "pp", "dp_attention",
+           "weight_precision", "isl_nominal", "osl_nominal", "benchmark_mode"]
+    sides = b.with_columns(pl.Series("split", again)).group_by(key).agg(pl.col("split").n_unique().alias("n"))
+    assert (sides["n"] == 1).all()
+
+
+def test_every_modelled_row_is_predicted_and_exclusions_are_explained(validation_frame):
+    v = validation_frame
+    modelled = v.filter(pl.col("excluded").is_null())
+    assert modelled.height >= 200
+    assert modelled["output_tokens_per_s_per_gpu_predicted"].is_not_null().all()
+    assert (modelled["output_tokens_per_s_per_gpu_predicted"] > 0).all()
+    ex = v.filter(pl.col("excluded").is_not_null())
+    assert ex.height <= 20 and (ex["excluded"].str.len_chars() > 10).all()
+    # rows of earlier engine versions use the -early stacks, current ones the engine's stack
+    assert set(v.filter(pl.col("stack").str.ends_with("-early"))["source_key"]) >= {"dstack_dsr1_2025", "oci2024"}
+    assert set(v.filter(pl.col("source_key") == "atom_ci_mi355x_2026-05-23")["stack"]) == {"atom-rocm"}
+
+
+def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
+    """The shipped factors are fitted (basis 'fitted') and fit the train split better than the
+    starting assumptions (gemm = memory scale 1, step overhead 2 ms)."""
+    t = il.stacks.table().filter(pl.col("parameter").is_in(list(serving.CALIBRATED)),
+                                 pl.col("stack").is_in(["atom-rocm", "vllm-rocm", "trt-llm-cuda"]))
+    assert (t["basis"] == "fitted").all()
+    assert t["note"].str.contains("training-split").all()
+    start = {s: {"gemm_time_scale": 1.0, "memory_time_scale": 1.0, "step_overhead_s": 0.002}
+             for s in ("atom-rocm", "vllm-rocm", "trt-llm-cuda")}
+    raw = serving.validation(stack_params=start)
+
+    def train_med(df):
+        sub = df.filter(pl.col("split") == "train", pl.col("stack").is_in(list(start)))
+        return float(sub["output_tokens_per_s_per_gpu_error_pct"].abs().median())
+
+    assert train_med(validation_frame) < train_med(raw)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 13 item 5 bounds not met on the test split (notebook 07 section 2, final report): output "
+    "tokens/s per GPU median 20 % / worst 87 % (46 points; worst: AMD's TensorRT-LLM 0.16 static-batch "
+    "runs put in one -early stack with dstack's early DeepSeek TensorRT-LLM builds, and TensorRT-LLM "
+    "max-throughput points on B200), TPOT median 15.3 % (6 points), TTFT median 119 % (14 points: "
+    "measured TTFTs include queueing and server overheads the steady-state model does not capture). "
+    "Strict: when the model meets every bound this test passes and the mark must go."))
+def test_test_split_meets_issue_bounds(validation_frame):
+    s = serving.validation_summary(validation_frame.filter(pl.col("split") == "test"), by=("split",))
+    m = {r["metric"]: r for r in s.iter_rows(named=True)}
+    for metric, bounds in serving.VALIDATION_BOUNDS.items():
+        assert m[metric]["median_abs_error_pct"] <= bounds["median"], metric
+        if "worst" in bounds:
+            assert m[metric]["worst_abs_error_pct"] <= bounds["worst"], metric
+
+
+def test_validation_summary_covers_the_bounded_metrics(validation_frame):
+    s = serving.validation_summary(validation_frame.filter(pl.col("split") == "test"), by=("split",))
+    m = {r["metric"]: r for r in s.iter_rows(named=True)}
+    for metric in serving.VALIDATION_BOUNDS:
+        assert m[metric]["cases"] >= 5, metric
+        assert m[metric]["median_abs_error_pct"] <= m[metric]["worst_abs_error_pct"]
+
+
+# ---------------------------------------------------------------- notebook 07 claims, charts, widget
+def test_agent_request_from_multimodal_encoders():
+    req = serving.agent_request()
+    mix = serving.maia_mix()
+    from infra_lab import multimodal as mm
+
+    assert req["image_tokens"] == mm.encoder("qwen2.5-vl-vit").image_grid(1024, 768)["lm_tokens"]
+    assert req["audio_tokens"] == 25.0 * mix["audio_seconds_per_task"]        # Qwen2-Audio: 25 tokens/s
+    n = mix["calls_per_task"]
+    assert req["input_tokens"] == pytest.approx(mix["first_prompt_tokens"] + mix["context_growth_tokens"] * (n - 1) / 2
+                                                + mix["images_per_task"] * req["image_tokens"] + req["audio_tokens"])
+    assert req["encoder_flops_per_call"] * n == pytest.approx(req["encoder_flops_per_task"])
+    assert (serving._mix_table()["basis"] == "assumption").all()
+
+
+def test_notebook07_claims_hold():
+    """What the prose of notebook 07 relies on: 192 GB holds a BF16 70B replica on one MI300X
+    while H100 needs more; a node of MI300X keeps more Maia-length requests' KV than one of
+    H100 or H200; DeepSeek-V3 FP8 does not fit on 8 × H100 but does on 8 × MI300X."""
+    req = serving.agent_request()
+    sv = {"engine": "vllm", "input_tokens": round(req["input_tokens"]), "output_tokens": round(req["output_tokens"]),
+          "concurrency": 1}
+
+    def sc(model, acc, g, prec, ep=1):
+        return {"model": {"preset": model}, "hardware": {"accelerator": acc, "nodes": 1, "gpus_per_node": g},
+                "serving": {**sv, "tp": g, "ep": ep, "weight_precision": prec}}
+
+    assert il.serve(sc("llama3.3-70b", "MI300X", 1, "bf16")).fits
+    assert not il.serve(sc("llama3.3-70b", "H100", 2, "bf16")).fits
+    kv = {a: il.serve(sc("llama3.3-70b", a, 8, "fp8")).max_concurrency for a in ("MI300X", "H100", "H200")}
+    assert kv["MI300X"] > kv["H200"] > kv["H100"]
+    assert not il.serve(sc("deepseek-v3", "H100", 8, "fp8", 8)).fits
+    assert il.serve(sc("deepseek-v3", "MI300X", 8, "fp8", 8)).fits
+
+
+def test_charts_build():
+    pytest.importorskip("altair")
+    front = il.serve_search(_SMALL, top=None).with_columns(pl.lit("H100-SXM").alias("accelerator"))
+    spec = il.charts.serving_front_chart(front).to_dict()
+    assert "interactivity" in str(spec) and "output tokens/s per GPU" in str(spec)
+    r = il.serve(_CASES["dense-fp8-tp8"])
+    assert "engine cycle" in str(il.charts.serving_breakdown_chart(r.breakdown).to_dict())
+    v = pl.DataFrame({"id": ["a", "b"], "split": ["train", "test"], "accelerator": ["MI300X", "H100-SXM"],
+                      "engine": ["vllm", "trt-llm"], "output_tokens_per_s_per_gpu_measured": [100.0, 200.0],
+                      "output_tokens_per_s_per_gpu_predicted": [110.0, 180.0],
+                      "output_tokens_per_s_per_gpu_error_pct": [10.0, -10.0]})
+    assert "measured" in str(il.charts.serving_parity_chart(v).to_dict())
+    with pytest.raises(ValidationError, match="tokens_per_s_per_user"):
+        il.charts.serving_front_chart(pl.DataFrame({"accelerator": ["x"]}))
+
+
+def test_widget_update_answers():
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.serving import serving_update
+
+    s, chart = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 64, 8, max_tpot_ms=50)
+    assert s.height == 2 and s["fits"].to_list() == [True, True]
+    assert s["tpot_ms"][1] <= 50.0
+    assert chart is not None
+    bad, none = serving_update("llama3.3-70b", "MI300X", "trt-llm", "fp8", 64, 8)
+    assert none is None and "cannot run" in bad["configuration"][0]

@@ -61,8 +61,9 @@ N_M = 21
 # ---------------------------------------------------------------------------------------
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
- H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_ENC_EFF, H_DISPATCH_B, H_MAX_SEQS) = range(20)
-N_H = 20
+ H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_ENC_EFF, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
+ H_REQ_OVH) = range(22)
+N_H = 22
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -113,10 +114,12 @@ def _gemm_time(m, n, k, b, cprec, wbytes, H, ck, cv, key_base):
     -1 when the efficiency is not yet in the memo (the caller runs :func:`_gemm_fill`).
 
     The compute model's efficiency is taken at the integer shape (ceil of each dimension)
-    and memoized per block under ``key_base`` + (batch, m); the roofline uses the real m."""
+    with at least ``H[H_MIN_ROWS]`` rows (the compute model's smallest macro-tile height:
+    decode kernels with fewer rows, GEMV / swap-AB / split-K, do not pad M to a tile), and
+    memoized per block under ``key_base`` + (batch, rows); the roofline uses the real m."""
     if m <= 0.0 or n <= 0.0 or k <= 0.0 or b <= 0.0:
         return 0.0
-    mi = max(1, int(math.ceil(m - 1e-9)))
+    mi = max(int(H[H_MIN_ROWS]), int(math.ceil(m - 1e-9)))
     bi = max(1, int(math.ceil(b - 1e-9)))
     key = ((key_base + bi) << 30) + mi
     h = _slot(ck, key)
@@ -134,10 +137,10 @@ def _gemm_time(m, n, k, b, cprec, wbytes, H, ck, cv, key_base):
 
 
 @njit(cache=True)
-def _gemm_fill(m, n, k, b, cprec, ck, cv, key_base, g0, g1, g2, scr):
+def _gemm_fill(m, n, k, b, cprec, ck, cv, key_base, g0, g1, g2, scr, min_rows):
     """Compute the compute model's efficiency of one GEMM shape and memoize it."""
     sm, sn, sk, sb, se, st = scr
-    sm[0] = max(1, int(math.ceil(m - 1e-9)))
+    sm[0] = max(min_rows, int(math.ceil(m - 1e-9)))
     sn[0] = max(1, int(math.ceil(n - 1e-9)))
     sk[0] = max(1, int(math.ceil(k - 1e-9)))
     sb[0] = max(1, int(math.ceil(b - 1e-9)))
@@ -202,7 +205,7 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
         kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
         t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
         if t < 0.0:
-            _gemm_fill(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr)
+            _gemm_fill(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
             t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
         if cls == 3:
             if dd > 0.0:
@@ -225,7 +228,7 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
             kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
             te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
             if te < 0.0:
-                _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr)
+                _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
                 te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
             t += te
         acc[B_EXPERT_GEMM] += w * n_moe * t
@@ -286,7 +289,7 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
                 kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
                 tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
                 if tg < 0.0:
-                    _gemm_fill(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr)
+                    _gemm_fill(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
                     tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
                 t += ne_mtp[j] * tg
         if M[M_MTP_MOE] > 0.0:
@@ -301,7 +304,7 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
                 kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
                 te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
                 if te < 0.0:
-                    _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr)
+                    _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
                     te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
                 t += te
         acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
@@ -414,7 +417,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
         tmp = np.zeros(N_B)
         _cycle(tmp, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-        ttft = n_pre * tmp.sum() + b_run * t_enc
+        ttft = n_pre * tmp.sum() + b_run * t_enc + H[H_REQ_OVH]
         t0 = np.zeros(N_B)
         _cycle(t0, 1.0, D, b_run, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
@@ -427,6 +430,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
         for j in range(N_B):
             acc[j] = n_pre * tmp[j] + n_dec * t0[j]
         acc[B_ENCODER] += b_run * t_enc
+        acc[B_STEP_OVH] += H[H_REQ_OVH]  # the batch's fixed request overhead (in its TTFT)
         cycle = e2e
     else:
         # closed loop: b_run requests in service; a fixed point between the cycle time and how
@@ -442,6 +446,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
         t0 = np.zeros(N_B)
         t1 = np.zeros(N_B)
         tq = np.zeros(N_B)
+        others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
         for _it in range(FIXED_POINT_PASSES):
             D = b_dec * V
             acc[:] = 0.0
@@ -462,14 +467,17 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
                 t0[:] = 0.0
                 _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                        ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                # a request's tokens wait for the OTHER requests' prompt chunks (its own are in its TTFT)
+                f_oth = f * others
                 for j in range(N_B):
-                    acc[j] = f * t1[j] + (1.0 - f) * t0[j]
-                acc[B_ENCODER] += prompts * t_enc
+                    acc[j] = f_oth * t1[j] + (1.0 - f_oth) * t0[j]
+                acc[B_ENCODER] += prompts * others * t_enc
                 cycle = acc.sum()
                 s1 = t1.sum()
                 s0 = t0.sum()
-                ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc
-                prefill_frac = (f * (s1 - s0) + prompts * t_enc) / cycle
+                ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc + H[H_REQ_OVH]
+                full = f * s1 + (1.0 - f) * s0 + prompts * t_enc
+                prefill_frac = (f * (s1 - s0) + prompts * t_enc) / full
             else:
                 m_pre = min(chunk, max(n_in, p_tok))
                 tq[:] = 0.0
@@ -480,12 +488,12 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
                        ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
                 r_pre = p_tok / m_pre
                 for j in range(N_B):
-                    acc[j] = t0[j] + r_pre * tq[j]
-                acc[B_ENCODER] += prompts * t_enc
+                    acc[j] = t0[j] + r_pre * others * tq[j]
+                acc[B_ENCODER] += prompts * others * t_enc
                 cycle = acc.sum()
                 s_p = tq.sum()
-                ttft_run = 0.5 * t0.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc
-                prefill_frac = (r_pre * s_p + prompts * t_enc) / cycle
+                ttft_run = 0.5 * t0.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc + H[H_REQ_OVH]
+                prefill_frac = (r_pre * s_p + prompts * t_enc) / (t0.sum() + r_pre * s_p + prompts * t_enc)
             tpot = cycle / E
             t_serve = ttft_run + (n_out - 1.0) * tpot
             rate = b_run / t_serve

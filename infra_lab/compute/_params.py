@@ -158,18 +158,11 @@ def launch_overhead_s(accelerator_name: str) -> float:
 def check_number(name: str, x: Any, *, lo: float | None = None, hi: float | None = None,
                  lo_open: bool = False, integer: bool = False) -> float:
     """A finite real number (not a bool or string) within [lo, hi] (lo exclusive with
-    ``lo_open``); integers only with ``integer``."""
-    import numpy as np
+    ``lo_open``); integers only with ``integer``. The check is :func:`infra_lab._validate.number`
+    (one owner); this keeps compute's argument order."""
+    from .. import _validate
 
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise ValidationError(f"{name} = {x!r}: expected {'an integer' if integer else 'a number'}")
-    v = float(x)
-    if not math.isfinite(v):
-        raise ValidationError(f"{name} = {x!r}: must be finite")
-    if integer and v != int(v):
+    if integer and not (_validate.is_real(x) and math.isfinite(float(x)) and float(x) == int(x)):
         raise ValidationError(f"{name} = {x!r}: expected an integer")
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise ValidationError(f"{name} = {x!r}: must be {'>' if lo_open else '>='} {lo:g}")
-    if hi is not None and v > hi:
-        raise ValidationError(f"{name} = {x!r}: must be <= {hi:g}")
+    v = _validate.number(name, x, lo=lo, hi=hi, lo_open=lo_open)
     return int(v) if integer else v

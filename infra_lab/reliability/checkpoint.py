@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 OVERFLOW_EXPONENT = 700.0
+MAX_SEGMENTS = 1e15
+"""Most checkpoint segments the closed form takes (work_s / interval_s) [-]: beyond it the
+segment count loses integer precision in a float (2^53 ≈ 9e15)."""
 """λ·(segment length) above which e^{λL} overflows a float: the expected wall time is then
 reported as math.inf (goodput 0): the run practically never completes a segment."""
 
@@ -418,6 +421,10 @@ def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_
     ckpt_s = number("ckpt_s", ckpt_s, allow_zero=True)
     lam_c = _rate_array("rates_per_s", rates_per_s)
     rs = _rate_array("restart_s", restart_s, lam_c.size)
+    if work_s / interval_s > MAX_SEGMENTS:
+        raise ValidationError(
+            f"interval_s = {interval_s!r}: work_s / interval_s = {work_s / interval_s:.3g} checkpoints in "
+            f"work_s = {work_s!r} s; allowed at most {MAX_SEGMENTS:.0e} (interval_s >= work_s / {MAX_SEGMENTS:.0e})")
     n_full = math.floor(work_s / interval_s)
     rem = work_s - n_full * interval_s
     if rem <= 1e-9 * work_s:
@@ -463,7 +470,9 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
         # between 1 and 50× Daly's n (or the most segments min_interval_s allows).
         n0 = work_s / daly_interval_s(d, m)
         n_max = work_s / min_interval_s if min_interval_s > 0 else math.inf
-        lo, hi = 1, int(max(1, min(math.ceil(n0 * 50) + 1, math.floor(n_max) if math.isfinite(n_max) else 1e12, 1e12)))
+        # in floats first: n0 overflows to inf when λ·δ is tiny against the work
+        hi_f = min(n0 * 50 + 1 if math.isfinite(n0) else math.inf, n_max, min(1e12, MAX_SEGMENTS))
+        lo, hi = 1, int(max(1, math.ceil(hi_f)))
 
         def cost(n: int) -> float:
             x = lam * (work_s / n + ckpt_s)

@@ -25,6 +25,7 @@ answer can be trusted.
 | [04 · Training ZAYA1](04_training_zaya1.ipynb) | How long is a ZAYA1 step on 1,024 MI300X, what MFU, how many days for 12T/14T tokens, why plain data parallel fits, and how do H100, H200 and MI355X compare? Validated against Megatron-LM's published runs. |
 | [05 · Economics](05_economics.ipynb) | Who pays what and who makes money: the owned cost of a useful GPU-hour with every cost item, Zyphra's bill, rent vs own for the right decision maker, IBM's return on a rent path, AMD vs NVIDIA per trained and served token like for like, TCO, the deal P&L for AMD, IBM and Zyphra — each with its P5–P95 band. |
 | [06 · Reliability](06_reliability.ipynb) | How often does a 1,024-GPU cluster fail (Llama 3 and fleet calibrations), what goodput results, what are "10× faster saves" worth, and what does an expansion to 16,384 GPUs face? |
+| [07 · Serving Maia](07_serving_maia.ipynb) | What does serving a multimodal agent like Maia cost on MI300X vs H100, H200, B200 and MI355X: throughput against interactivity, $ per million tokens and per agent task, what 192 GB buys, which model class fits where — with the serving model checked against published benchmarks (train/test split, error per case)? |
 | [08 · The 2026 expansion](08_expansion_2026.ipynb) | What should a 2026 expansion be (MI300X, MI325X, MI355X or the announced MI450X Helios; Pollara 400 or the announced Vulcano 800G; 1,024 to 16,384 GPUs), swept with `il.sweep` (in-process or on Dask), and who earns what: AMD, IBM, Zyphra? |
 | [09 · A Maia-class multimodal model](09_multimodal_maia.ipynb) | What does training a model across language, vision and audio add on the 1,024-MI300X cluster: tokens per picture and per second of audio, packing waste, what the encoders cost next to the language model, stage imbalance, and days and dollars for text-only, image-heavy and audio-heavy mixes? Validated against LLaVA-1.5 and LMMs-Engine runs (no fit). |
 
@@ -37,6 +38,8 @@ sc = il.load_scenario("zaya1-ibm-mi300x")   # or il.Scenario.from_dict({...}) / 
 est = il.estimate(sc)                        # step time, MFU, tokens/s, memory, breakdown
 il.search(sc, top=10)                        # the best parallel plans
 il.collective("all_reduce", 1e9, sc.hardware, gpus=1024)
+il.serve({"model": {"preset": "llama3.3-70b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
+          "serving": {"engine": "vllm", "tp": 8, "weight_precision": "fp8"}})   # tokens/s, TTFT, TPOT
 ```
 
 **Conventions.** SI units inside the package (bytes, seconds, FLOP/s, W, USD); GB = 10⁹ bytes

@@ -1,0 +1,125 @@
+"""Argument checks shared by every module (private; one owner for "is this a valid number").
+
+Each helper returns the value in its canonical type or raises
+:class:`~infra_lab.errors.ValidationError` (:class:`~infra_lab.errors.UnknownNameError` for
+names) whose message names the argument, repeats the value and says what is allowed. They
+refuse what Python would silently coerce: a bool is not a number, a string is never a
+number or a bool, ``2.7`` is not an integer, NaN and ±inf are never in range.
+
+>>> number("utilization", 0.5, lo=0.0, hi=1.0)
+0.5
+>>> number("utilization", "0.5", lo=0.0, hi=1.0)
+Traceback (most recent call last):
+...
+infra_lab.errors.ValidationError: utilization = '0.5': expected a number
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import ValidationError, unknown
+
+REAL = (int, float, np.integer, np.floating)
+"""Types accepted as real numbers (bools excluded explicitly: ``isinstance(True, int)``)."""
+
+
+def is_real(value: Any) -> bool:
+    """True for an int/float (numpy ones too), False for bools, strings, None, containers."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, REAL)
+
+
+def number(field: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+           lo_open: bool = False, hi_open: bool = False, allowed: str = "") -> float:
+    """``value`` as a finite float inside [lo, hi] (open ends when asked), else raise.
+
+    Booleans, strings and None are rejected: a number must be a number.
+    """
+    if not is_real(value):
+        raise ValidationError(f"{field} = {value!r}: expected a number"
+                              + (f" ({allowed})" if allowed else ""))
+    v = float(value)
+    ok = math.isfinite(v)
+    if ok and lo is not None:
+        ok = v > lo if lo_open else v >= lo
+    if ok and hi is not None:
+        ok = v < hi if hi_open else v <= hi
+    if not ok:
+        if not allowed:
+            left = "(" if lo_open else "["
+            right = ")" if hi_open else "]"
+            allowed = f"a finite number in {left}{'-inf' if lo is None else f'{lo:g}'}, " \
+                      f"{'inf' if hi is None else f'{hi:g}'}{right}"
+        raise ValidationError(f"{field} = {value!r}: must be {allowed}")
+    return v
+
+
+def positive(field: str, value: Any, *, allow_zero: bool = False, hi: float | None = None) -> float:
+    """A finite number > 0 (>= 0 with ``allow_zero``), optionally <= ``hi``."""
+    return number(field, value, lo=0.0, lo_open=not allow_zero, hi=hi)
+
+
+def fraction(field: str, value: Any, *, allow_zero: bool = False, allow_one: bool = True) -> float:
+    """A share in (0, 1] by default; [0, 1] with ``allow_zero``; open at 1 without ``allow_one``."""
+    return number(field, value, lo=0.0, lo_open=not allow_zero, hi=1.0, hi_open=not allow_one)
+
+
+def integer(field: str, value: Any, *, lo: int = 1, hi: int | None = None) -> int:
+    """An integer (not a bool, not a float with a fraction, not a string) in [lo, hi]."""
+    if not is_real(value):
+        raise ValidationError(f"{field} = {value!r}: expected an integer")
+    if isinstance(value, (float, np.floating)) and (not math.isfinite(value) or value != int(value)):
+        raise ValidationError(f"{field} = {value!r}: expected an integer")
+    v = int(value)
+    if v < lo or (hi is not None and v > hi):
+        raise ValidationError(f"{field} = {value!r}: must be an integer in [{lo}, {hi if hi is not None else 'inf'}]")
+    return v
+
+
+def boolean(field: str, value: Any) -> bool:
+    """A real bool (not a string such as "no", not a number such as 2)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValidationError(f"{field} = {value!r}: expected True or False")
+    return bool(value)
+
+
+def choice(field: str, value: Any, allowed: Iterable[str]) -> str:
+    """``value`` if it is one of ``allowed`` (exact string), else an UnknownNameError."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} = {value!r}: expected one of {', '.join(allowed)}")
+    if value not in allowed:
+        raise unknown(field, value, allowed)
+    return value
+
+
+def name(field: str, value: Any, kind: str = "name", example: str = "") -> str:
+    """A non-empty string (a catalog name, a preset, a term): lists, dicts and numbers are
+    refused here instead of failing as unhashable keys deeper down."""
+    if not isinstance(value, str) or not value.strip():
+        eg = f", e.g. {example!r}" if example else ""
+        raise ValidationError(f"{field} = {value!r}: expected {kind} (a non-empty string){eg}")
+    return value
+
+
+def mapping(field: str, value: Any, what: str = "name -> number") -> dict:
+    """A dict (any Mapping) given where a table of keyword values is expected."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{field} = {value!r}: expected a dict of {what}")
+    return dict(value)
+
+
+def path(field: str, value: Any) -> os.PathLike | str:
+    """A filesystem path (str or os.PathLike; not bytes, not None)."""
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise ValidationError(f"{field} = {value!r}: expected a path (str or pathlib.Path)")
+    return value
+
+
+__all__ = ["REAL", "is_real", "number", "positive", "fraction", "integer", "boolean", "choice", "name",
+           "mapping", "path"]

@@ -1,0 +1,121 @@
+"""Charts of the serving model: throughput–interactivity fronts, where an engine cycle goes,
+predicted vs published serving benchmarks, cost per million tokens."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from .base import require_columns, to_altair_data
+
+__all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart",
+           "accelerator_scale"]
+
+_SHADES = {"AMD": ["#ED1C24", "#9E0F15", "#F4777B", "#C2185B"],
+           "NVIDIA": ["#76B900", "#3E6200", "#A9D861", "#1B5E20", "#CDDC39"]}
+
+
+def accelerator_scale(accelerators: list[str]) -> alt.Scale:
+    """Colour scale for accelerator names: shades of the vendor's house colour (AMD red,
+    NVIDIA green), in the order given."""
+    from .. import catalog
+
+    used = {"AMD": 0, "NVIDIA": 0}
+    rng = []
+    for a in accelerators:
+        try:
+            v = catalog.accelerator(a).vendor
+        except Exception:  # noqa: BLE001 (a label that is not a catalog name: grey)
+            rng.append("#888888")
+            continue
+        shades = _SHADES.get(v, ["#888888"])
+        rng.append(shades[used.get(v, 0) % len(shades)])
+        used[v] = used.get(v, 0) + 1
+    return alt.Scale(domain=list(accelerators), range=rng)
+
+
+def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
+                        title: str = "Throughput against interactivity (Pareto fronts)") -> alt.Chart:
+    """Lines of output tokens/s per GPU against tokens/s per user, one per ``color`` value.
+
+    Parameters
+    ----------
+    df : rows of :func:`infra_lab.serve_search` (columns tokens_per_s_per_user,
+        output_tokens_per_s_per_gpu, and ``color``); tp, dp, ep, weight_precision,
+        concurrency are shown in the tooltip when present
+    """
+    require_columns(df, ["tokens_per_s_per_user", "output_tokens_per_s_per_gpu", color], "serving_front_chart")
+    tips = [c for c in ("tp", "pp", "dp", "ep", "weight_precision", "kv_precision", "concurrency", "ttft_s",
+                        "usd_per_million_output_tokens_all_in") if c in df.columns]
+    data = to_altair_data(df.sort([color, "tokens_per_s_per_user"]))
+    groups = list(dict.fromkeys(df[color].to_list()))
+    scale = accelerator_scale(groups) if color == "accelerator" else alt.Scale(scheme="tableau10")
+    return alt.Chart(data, title=title).mark_line(point=True).encode(
+        x=alt.X("tokens_per_s_per_user:Q", title="interactivity: tokens/s per user", scale=alt.Scale(zero=False)),
+        y=alt.Y("output_tokens_per_s_per_gpu:Q", title="throughput: output tokens/s per GPU"),
+        color=alt.Color(f"{color}:N", scale=scale, title=color),
+        tooltip=[color, alt.Tooltip("tokens_per_s_per_user:Q", format=",.1f"),
+                 alt.Tooltip("output_tokens_per_s_per_gpu:Q", format=",.0f"), *tips],
+    ).properties(width=460, height=300)
+
+
+def serving_breakdown_chart(df: pl.DataFrame, title: str = "Where an engine cycle goes") -> alt.Chart:
+    """Stacked bars of :attr:`infra_lab.serving.ServeResult.breakdown` (component, seconds),
+    one per ``run`` when the frame has a run column."""
+    if "run" not in df.columns:
+        df = df.with_columns(pl.lit("cycle").alias("run"))
+    require_columns(df, ["run", "component", "seconds"], "serving_breakdown_chart")
+    data = to_altair_data(df.filter(pl.col("seconds") > 0).with_columns((pl.col("seconds") * 1e3).alias("ms")))
+    runs = list(dict.fromkeys(df["run"].to_list()))
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y("run:N", sort=runs, title=None),
+        x=alt.X("sum(ms):Q", title="time per engine cycle [ms]"),
+        color=alt.Color("component:N", title="component"),
+        tooltip=["run", "component", alt.Tooltip("ms:Q", format=",.2f", title="ms")],
+    ).properties(width=460, height=max(60, 26 * len(runs)))
+
+
+def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_per_gpu",
+                         title: str | None = None) -> alt.Chart:
+    """Log-log parity of :func:`infra_lab.serving.validation` for one metric, with y = x and
+    ±15 % / ±40 % bands; colour = accelerator, shape = split (train / test)."""
+    meas, pred = f"{metric}_measured", f"{metric}_predicted"
+    require_columns(df, ["id", "split", "accelerator", "engine", meas, pred], "serving_parity_chart")
+    sub = df.filter(pl.col(meas).is_not_null() & pl.col(pred).is_not_null())
+    data = to_altair_data(sub)
+    lo = float(min(sub[meas].min(), sub[pred].min())) * 0.8
+    hi = float(max(sub[meas].max(), sub[pred].max())) * 1.25
+    xs = [lo * (hi / lo) ** (i / 24) for i in range(25)]
+    band = pl.DataFrame({"x": xs, "y": xs, "lo15": [x * 0.85 for x in xs], "hi15": [x * 1.15 for x in xs],
+                         "lo40": [x * 0.6 for x in xs], "hi40": [x * 1.4 for x in xs]})
+    sx = alt.Scale(type="log", domain=[lo, hi])
+    base = alt.Chart(band)
+    b40 = base.mark_area(opacity=0.12, color="gray").encode(x=alt.X("x:Q", scale=sx), y="lo40:Q", y2="hi40:Q")
+    b15 = base.mark_area(opacity=0.2, color="gray").encode(x=alt.X("x:Q", scale=sx), y="lo15:Q", y2="hi15:Q")
+    line = base.mark_line(color="black", strokeDash=[4, 3]).encode(x=alt.X("x:Q", scale=sx), y=alt.Y("y:Q", scale=sx))
+    accs = sorted(set(sub["accelerator"].to_list()))
+    pts = alt.Chart(data).mark_point(filled=True, size=50).encode(
+        x=alt.X(f"{meas}:Q", scale=sx, title=f"measured {metric.replace('_', ' ')}"),
+        y=alt.Y(f"{pred}:Q", scale=sx, title=f"predicted {metric.replace('_', ' ')}"),
+        color=alt.Color("accelerator:N", scale=accelerator_scale(accs), title="accelerator"),
+        shape=alt.Shape("split:N", title="split"),
+        tooltip=["id", "engine", "split", alt.Tooltip(f"{meas}:Q", format=",.4g"),
+                 alt.Tooltip(f"{pred}:Q", format=",.4g"), alt.Tooltip(f"{metric}_error_pct:Q", format="+.1f")],
+    )
+    t = title or f"Predicted vs published: {metric.replace('_', ' ')} (bands ±15 %, ±40 %)"
+    return (b40 + b15 + line + pts).properties(width=420, height=380, title=t)
+
+
+def serving_cost_chart(df: pl.DataFrame, value: str = "usd_per_task", group: str = "accelerator",
+                       title: str = "Cost per agent task") -> alt.Chart:
+    """Horizontal bars of a cost column per ``group`` (one bar each), vendor-coloured."""
+    require_columns(df, [group, value], "serving_cost_chart")
+    data = to_altair_data(df)
+    groups = df[group].to_list()
+    return alt.Chart(data, title=title).mark_bar().encode(
+        y=alt.Y(f"{group}:N", sort=groups, title=None),
+        x=alt.X(f"{value}:Q", title=value.replace("_", " ").replace("usd", "USD")),
+        color=alt.Color(f"{group}:N", scale=accelerator_scale(groups) if group == "accelerator"
+                        else alt.Scale(scheme="tableau10"), legend=None),
+        tooltip=[group, alt.Tooltip(f"{value}:Q", format=",.4g")],
+    ).properties(width=420, height=max(60, 26 * len(groups)))

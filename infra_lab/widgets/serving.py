@@ -1,0 +1,138 @@
+"""Serving explorer: model, accelerator, engine, precision, concurrency and a latency target
+→ throughput, latency and $ per million tokens (calls ``il.serve`` and ``il.serve_search``)."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import polars as pl
+
+from ._layout import fit_labels
+
+__all__ = ["serving_explorer", "serving_update", "SERVING_MODELS", "SERVING_ACCELERATORS"]
+
+SERVING_MODELS = {  # label -> (preset, GPUs of one node the model is served on by default)
+    "ZAYA1 (8.3B MoE)": "zaya1-base",
+    "gpt-oss-120b (MoE)": "gpt-oss-120b",
+    "Llama 3.3 70B (dense)": "llama3.3-70b",
+    "DeepSeek-V3 (671B MoE)": "deepseek-v3",
+}
+SERVING_ACCELERATORS = ("MI300X", "MI325X", "MI355X", "H100-SXM", "H200-SXM", "B200")
+
+
+def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", engine: str = "vllm",
+                   precision: str = "fp8", concurrency: int = 64, gpus: int = 8,
+                   max_tpot_ms: float | None = None, input_tokens: int = 4096, output_tokens: int = 512,
+                   price_usd_per_gpu_hour: float | None = None):
+    """One serving deployment (tp = gpus on one node) and, with a latency target, the best
+    configuration of the same GPUs that meets it. No modelling here: ``il.serve`` /
+    ``il.serve_search`` / ``il.serving.token_costs``.
+
+    Parameters
+    ----------
+    model : preset name; accelerator : catalog name; engine : "vllm" | "sglang" | "trt-llm" | "atom"
+    precision : weight precision; concurrency : requests in flight [-]; gpus : GPUs [-]
+    max_tpot_ms : time-per-output-token target [ms] (None: no search)
+    input_tokens, output_tokens : mean request [tokens]
+    price_usd_per_gpu_hour : [USD/GPU-h] (None: owned cost from il.economics)
+
+    Returns
+    -------
+    (polars.DataFrame, altair.Chart | None) : rows "as configured" (and "best at the target"),
+        with tokens/s, per GPU, per user, TTFT, TPOT, e2e, memory, fits, $/M tokens; and the
+        breakdown chart of the configured deployment (None when it cannot run)
+    """
+    import infra_lab as il
+
+    from ..charts.serving import serving_breakdown_chart
+    from ..errors import InfraLabError
+
+    gpus = int(gpus)
+    sc = {"name": "explorer", "model": {"preset": model},
+          "hardware": {"accelerator": accelerator, "nodes": 1, "gpus_per_node": gpus},
+          "serving": {"engine": engine, "weight_precision": precision, "tp": gpus, "concurrency": int(concurrency),
+                      "input_tokens": int(input_tokens), "output_tokens": int(output_tokens)}}
+    try:
+        spec = il.models.get(model)
+        if spec.experts and spec.experts % gpus == 0:
+            sc["serving"]["ep"] = gpus
+        r = il.serve(sc)
+        price = price_usd_per_gpu_hour or il.serving.gpu_hour_price(accelerator)
+    except InfraLabError as e:
+        return pl.DataFrame({"configuration": [f"cannot run: {e}"]}), None
+
+    def row(label, res, cfg=""):
+        c = il.serving.token_costs(res, price)
+        return {"configuration": label + cfg, "fits": res.fits, "output_tok_s": res.output_tokens_per_s,
+                "output_tok_s_per_gpu": res.output_tokens_per_s_per_gpu,
+                "tok_s_per_user": res.tokens_per_s_per_user, "ttft_s": res.ttft_s, "tpot_ms": 1e3 * res.tpot_s,
+                "e2e_s": res.e2e_latency_s, "memory_GB": res.memory_per_gpu_bytes / 1e9,
+                "max_concurrency": res.max_concurrency,
+                "usd_per_M_output": c["usd_per_million_output_tokens_all_in"],
+                "usd_per_M_tokens": c["usd_per_million_tokens"]}
+
+    rows = [row("as configured", r)]
+    if max_tpot_ms is not None:
+        try:
+            best = il.serve_search(sc, top=1, max_tpot_s=float(max_tpot_ms) / 1e3,
+                                   concurrencies=[1, 4, 16, 32, 64, 128, 256, 512],
+                                   weight_precisions=[precision])
+        except InfraLabError as e:
+            best = None
+            rows.append({"configuration": f"target: {e}"})
+        if best is not None and best.height:
+            b = best.row(0, named=True)
+            d = {**sc, "serving": {**sc["serving"], "tp": b["tp"], "pp": b["pp"], "dp": b["dp"], "ep": b["ep"],
+                                   "dp_attention": b["dp_attention"], "kv_precision": b["kv_precision"],
+                                   "concurrency": b["concurrency"]}}
+            rb = il.serve(d)
+            cfg = (f" (tp{b['tp']} pp{b['pp']} dp{b['dp']} ep{b['ep']}{' dpa' if b['dp_attention'] else ''}, "
+                   f"kv {b['kv_precision']}, {b['concurrency']} in flight)")
+            rows.append(row(f"best at TPOT ≤ {max_tpot_ms:g} ms", rb, cfg))
+        elif best is not None:
+            rows.append({"configuration": f"no configuration of {gpus} GPUs reaches TPOT ≤ {max_tpot_ms:g} ms"})
+    chart = serving_breakdown_chart(r.breakdown.with_columns(pl.lit(f"{gpus} × {accelerator}").alias("run")),
+                                    title=f"{model}: where an engine cycle goes")
+    return pl.DataFrame(rows, infer_schema_length=None), chart
+
+
+def serving_explorer():
+    """An ipywidgets box: model, accelerator, engine, precision, concurrency, GPUs and a TPOT
+    target; redraws the summary and the cycle breakdown on every change. ``box.update`` is
+    the callback."""
+    from ..charts import ChartPane
+
+    w_model = W.Dropdown(options=[(k, v) for k, v in SERVING_MODELS.items()], value="llama3.3-70b",
+                         description="model")
+    w_acc = W.Dropdown(options=list(SERVING_ACCELERATORS), value="MI300X", description="accelerator")
+    w_eng = W.Dropdown(options=["vllm", "sglang", "trt-llm", "atom"], value="vllm", description="engine")
+    w_prec = W.Dropdown(options=["bf16", "fp8", "fp4"], value="fp8", description="weights")
+    w_conc = W.SelectionSlider(options=[1, 4, 16, 32, 64, 128, 256, 512], value=64, description="concurrency",
+                               continuous_update=False)
+    w_gpus = W.SelectionSlider(options=[1, 2, 4, 8], value=8, description="GPUs", continuous_update=False)
+    w_tpot = W.SelectionSlider(options=[("none", 0), ("20 ms", 20), ("33 ms", 33), ("50 ms", 50), ("100 ms", 100)],
+                               value=0, description="TPOT target", continuous_update=False)
+    controls = (w_model, w_acc, w_eng, w_prec, w_conc, w_gpus, w_tpot)
+    fit_labels(controls)
+    out = W.HTML()
+    pane = ChartPane()
+
+    def update(*_):
+        s, c = serving_update(w_model.value, w_acc.value, w_eng.value, w_prec.value, w_conc.value, w_gpus.value,
+                              w_tpot.value or None)
+        with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,
+                       tbl_width_chars=200):
+            out.value = s._repr_html_()
+        if c is not None:
+            pane.show(c)
+        return s, c
+
+    for w in controls:
+        w.observe(update, names="value")
+    box = W.VBox([W.HBox([W.VBox([w_model, w_acc, w_eng, w_prec]), W.VBox([w_conc, w_gpus, w_tpot])]), out,
+                  pane.widget])
+    box.update = update
+    box.controls = {"model": w_model, "accelerator": w_acc, "engine": w_eng, "precision": w_prec,
+                    "concurrency": w_conc, "gpus": w_gpus, "tpot_target_ms": w_tpot}
+    box.chart = pane
+    update()
+    return box

@@ -1,0 +1,363 @@
+"""Regression tests for the December 2026 bad-input review (issue 18 item 4).
+
+One case per item of the review's list (its groups: crashes, accepted silently, legitimate
+configurations refused, properties that failed, weakest messages). An item that was a bad
+input must now raise the package's own error (:class:`infra_lab.errors.InfraLabError`) whose
+message names the field and repeats the value; an item whose behaviour is right is a test of
+that documented behaviour. What became of each group: docs/bad-inputs.md.
+
+Items still open in a module whose owner is at work are ``xfail(strict=True)`` with the
+owner named in the reason (the suggested fix is in their notes); a strict xfail turns red
+as soon as the fix lands, so the marker is removed with it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import infra_lab as il
+from infra_lab import catalog, cluster, economics, fabric, memory, models, reliability
+from infra_lab import collectives as coll
+from infra_lab.errors import InfraLabError
+from infra_lab.scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
+
+BASE = {"model": {"preset": "llama3-8b"},
+        "hardware": {"accelerator": "MI300X", "nodes": 2, "nic": "Pollara-400"},
+        "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 2}}
+HW = dict(BASE["hardware"])
+
+
+def scen(**tables) -> dict:
+    """The review's base case with one change (tables merged key by key)."""
+    d = {k: dict(v) for k, v in BASE.items()}
+    for t, upd in tables.items():
+        d[t] = {**d.get(t, {}), **upd} if isinstance(upd, dict) else upd
+    return d
+
+
+_SC = None
+
+
+def base_sc() -> il.Scenario:
+    global _SC
+    if _SC is None:
+        _SC = il.Scenario.from_dict(BASE)
+    return _SC
+
+
+def spec():
+    return models.get("llama3-8b")
+
+
+def ckpt():
+    return memory.checkpoint_bytes(base_sc())
+
+
+NOTES = {"H-train2": "train", "H-coll": "coll", "H-serve": "serve", "H-sweep": "sweep", "H-mm": "mm",
+         "H-site": "site"}
+
+
+def owner(name: str, what: str):
+    """An item open in an active owner's module: strict xfail naming the owner and notes file."""
+    return pytest.mark.xfail(strict=True, reason=f"{name}: {what} (coordination notes/{NOTES[name]}.md)")
+
+
+def E(group, ident, fn, *needles, marks=()):
+    """A bad input: fn() must raise InfraLabError whose message contains every needle."""
+    return pytest.param(group, fn, needles, None, id=f"{group}:{ident}", marks=marks)
+
+
+def OK(group, ident, fn, check, marks=()):
+    """Right behaviour: fn() returns a value that passes check (the documented behaviour)."""
+    return pytest.param(group, fn, (), check, id=f"{group}:{ident}", marks=marks)
+
+
+CASES = [
+    # ---------------------------------------------------------------- crashes
+    E("crash", "model.hidden=nan", lambda: il.estimate(scen(model={"hidden": float("nan")})),
+      "model.hidden", "nan"),
+    E("crash", "model.hidden=inf", lambda: il.estimate(scen(model={"hidden": float("inf")})),
+      "model.hidden", "inf"),
+    E("crash", "model.hidden=1e20", lambda: il.estimate(scen(model={"hidden": 1e20})),
+      "model.hidden", "100000000000000000000"),
+    E("crash", "accelerator=[list]", lambda: il.Scenario.from_dict(scen(hardware={"accelerator": ["MI300X"]})),
+      "hardware.accelerator", "['MI300X']"),
+    E("crash", "params-str", lambda: il.estimate(base_sc(), params={"tp_comm_overlap": "abc"}),
+      "tp_comm_overlap", "'abc'"),
+    E("crash", "params-None", lambda: il.estimate(base_sc(), params={"tp_comm_overlap": None}),
+      "tp_comm_overlap", "None"),
+    E("crash", "params-list", lambda: il.estimate(base_sc(), params=[1, 2]), "params", "[1, 2]"),
+    E("crash", "HardwareConfig(nodes=0)", lambda: HardwareConfig("MI300X", nodes=0), "hardware.nodes", "0"),
+    E("crash", "Scenario(TrainingConfig(recompute=partial))",
+      lambda: il.estimate(il.Scenario("x", {"preset": "llama3-8b"}, HardwareConfig("MI300X", nodes=2),
+                                      TrainingConfig(recompute="partial", global_batch=64), ParallelismConfig())),
+      "training.recompute", "'partial'"),
+    E("crash", "TrainingConfig(recompute=partial)", lambda: TrainingConfig(recompute="partial"),
+      "training.recompute", "'partial'", marks=owner("H-train2", "TrainingConfig built directly is not validated")),
+    E("crash", "ServingConfig(engine=foo)", lambda: ServingConfig(engine="foo"),
+      "serving.engine", "'foo'", marks=owner("H-serve", "ServingConfig built directly is not validated")),
+    E("crash", "HardwareConfig(fabric=torus)", lambda: HardwareConfig("MI300X", nodes=2, fabric="torus"),
+      "hardware.fabric", "'torus'"),
+    E("crash", "HardwareConfig(nics_per_node=0)", lambda: HardwareConfig("MI300X", nodes=2, nics_per_node=0),
+      "hardware.nics_per_node", "0"),
+    E("crash", "from_toml(binary)", lambda: il.Scenario.from_toml(_file(bytes(range(256)))), "not UTF-8", ".toml"),
+    E("crash", "from_toml(utf-16)", lambda: il.Scenario.from_toml(_file('name = "x"\n'.encode("utf-16"))),
+      "not UTF-8"),
+    E("crash", "from_toml(folder)", lambda: il.Scenario.from_toml(Path(__file__).parent), "is a folder", "tests"),
+    E("crash", "from_toml(None)", lambda: il.Scenario.from_toml(None), "path", "None"),
+    E("crash", "replace(hardware=[list])", lambda: base_sc().replace(hardware=["nodes"]), "hardware", "['nodes']"),
+    E("crash", "search(max_tp='8')", lambda: il.search(base_sc(), max_tp="8"), "max_tp", "'8'"),
+    E("crash", "search(recompute=partial)", lambda: il.search(base_sc(), recompute="partial"),
+      "recompute", "'partial'"),
+    E("crash", "search(recompute=[none, partial])", lambda: il.search(base_sc(), recompute=["none", "partial"]),
+      "recompute", "'partial'"),
+    # issue 18 item 3 (H-econ): every accelerator priced where a public price exists ...
+    *[OK("crash", f"owned-cost:{a}", lambda a=a: economics.owned_cost_per_gpu_hour(a, tdp_W=700.0),
+         lambda r: math.isfinite(r.total_usd_per_gpu_hour) and r.total_usd_per_gpu_hour > 0)
+      for a in ("A100-SXM-80GB", "H800-SXM", "GB200", "MI355X")],
+    # ... and where none is public, an error that says so and how to pass one (then it works)
+    *[E("crash", f"owned-cost:{a} (no public price)", lambda a=a: economics.owned_cost_per_gpu_hour(a),
+        "capex_usd_per_gpu=", a) for a in ("B300", "GB300", "MI325X", "MI350X")],
+    *[OK("crash", f"owned-cost:{a} (price passed)",
+         lambda a=a: economics.owned_cost_per_gpu_hour(a, capex_usd_per_gpu=40000.0),
+         lambda r: math.isfinite(r.total_usd_per_gpu_hour) and r.total_usd_per_gpu_hour > 0)
+      for a in ("B300", "GB300", "MI325X", "MI350X")],
+    *[OK("crash", f"monte-carlo:{a}",
+         lambda a=a: economics.monte_carlo_owned_cost(n=200, accelerator=a,
+                                                      fixed={"tdp_W": 700.0} if a == "H800-SXM" else None),
+         lambda r: bool((r > 0).all()))
+      for a in ("A100-SXM-80GB", "H800-SXM", "GB200", "MI355X")],
+    E("crash", "monte_carlo(utilization=0)",
+      lambda: economics.monte_carlo_owned_cost(n=100, fixed={"utilization": 0.0}), "utilization", "0.0"),
+    E("crash", "compare_useful_work(no price)",
+      lambda: economics.compare_useful_work([{"accelerator": "MI300X"}], flop_per_token=6e9),
+      "price_usd_per_gpu_hour", "'MI300X'"),
+    OK("crash", "plan_run(interval_s=1e9)",
+       lambda: reliability.plan_run(HW, 1000, model="llama3-8b", interval_s=1e9),
+       lambda p: math.isfinite(p.expected_wall_s) and 0 < p.goodput <= 1),
+    E("crash", "10-million-GPU cluster", lambda: reliability.plan_run(
+        {"accelerator": "MI300X", "nodes": 1_250_000, "nic": "Pollara-400"}, 1000, model="llama3-8b"),
+      "hardware.nodes", "1250000"),
+    OK("crash", "expected_wall_time_s overflow",  # documented: inf = the run practically never completes
+       lambda: reliability.expected_wall_time_s(1e6, 1e6, 60, [1e-3] + [0] * 6, [600] * 7),
+       lambda t: t == math.inf),
+    E("crash", "simulate(10^6-GPU plan)", lambda: reliability.simulate(
+        reliability.plan_run({"accelerator": "MI300X", "nodes": 125_000, "nic": "Pollara-400"}, 1000,
+                             model="llama3-8b"), 10), "plan", "interruptions per run"),
+    E("crash", "simulate('plan')", lambda: reliability.simulate("plan", 10), "plan", "'plan'"),
+    E("crash", "checkpoint_bytes(42)", lambda: memory.checkpoint_bytes(42), "spec", "42"),
+    E("crash", "checkpoint_plan(gpus_per_node=0)",
+      lambda: reliability.checkpoint_plan(ckpt(), 2, gpus_per_node=0).blocking_s, "gpus_per_node", "0"),
+    E("crash", "catalog.accelerator([list])", lambda: catalog.accelerator(["H100"]), "accelerator", "['H100']"),
+    E("crash", "catalog.nic({dict})", lambda: catalog.nic({"name": "CX7"}), "nic", "{'name': 'CX7'}"),
+    E("crash", "catalog.measurement(precision=16)",
+      lambda: catalog.measurement("MI300X", "gemm_tflops", precision=16), "precision", "16"),
+    E("crash", "flops_per_token(nan)", lambda: spec().flops_per_token(float("nan")), "seq_len", "nan"),
+    E("crash", "fits(grad_bytes='two')", lambda: memory.fits(base_sc(), grad_bytes="two"), "grad_bytes", "'two'"),
+    E("crash", "balls_into_bins(trials=-1)", lambda: fabric.balls_into_bins(10, 4, trials=-1), "trials", "-1"),
+    E("crash", "claim_check('5')", lambda: cluster.claim_check("5", HW), "claimed_pflops", "'5'"),
+    # ---------------------------------------------------------------- accepted silently
+    E("silent", "nodes=10**9", lambda: HardwareConfig("MI300X", nodes=10**9), "hardware.nodes", "1000000000"),
+    E("silent", "gpus_per_node=16 on MI300X", lambda: HardwareConfig("MI300X", nodes=2, gpus_per_node=16),
+      "hardware.gpus_per_node", "16"),
+    E("silent", "scaleup_domain=72 on MI300X", lambda: HardwareConfig("MI300X", nodes=2, scaleup_domain=72),
+      "hardware.scaleup_domain", "72"),
+    E("silent", "nics_per_node=100", lambda: HardwareConfig("MI300X", nodes=2, nics_per_node=100),
+      "hardware.nics_per_node", "100"),
+    E("silent", "oversubscription=1e9", lambda: HardwareConfig("MI300X", nodes=2, oversubscription=1e9),
+      "hardware.oversubscription", "1000000000.0"),
+    E("silent", "search(nodes=10**7)", lambda: il.search(scen(hardware={"nodes": 10**7})),
+      "hardware.nodes", "10000000"),
+    E("silent", "fsdp=True, zero=0", lambda: il.Scenario.from_dict(scen(parallelism={"fsdp": True, "zero": 0})),
+      "parallelism.fsdp", "parallelism.zero",
+      marks=owner("H-train2", "fsdp=True with zero=0 silently becomes full sharding")),
+    E("silent", "oversubscription='1.5'", lambda: il.Scenario.from_dict(scen(hardware={"oversubscription": "1.5"})),
+      "hardware.oversubscription", "'1.5'"),
+    E("silent", "seq_len='4096'", lambda: il.Scenario.from_dict(scen(training={"seq_len": "4096"})),
+      "training.seq_len", "'4096'"),
+    E("silent", "feasible_only='no'", lambda: il.search(base_sc(), feasible_only="no"), "feasible_only", "'no'"),
+    E("silent", "sequence_parallel='yes'",
+      lambda: il.Scenario.from_dict(scen(parallelism={"tp": 2, "sequence_parallel": "yes"})),
+      "parallelism.sequence_parallel", "'yes'"),
+    E("silent", "fsdp=2", lambda: il.Scenario.from_dict(scen(parallelism={"fsdp": 2})), "parallelism.fsdp", "2"),
+    E("silent", "fp8_gemm_overhead=1e9",
+      lambda: il.estimate(scen(training={"precision": "fp8"}), params={"fp8_gemm_overhead": 1e9}),
+      "fp8_gemm_overhead", "1000000000",
+      marks=owner("H-train2", "stack overrides of unit 'fraction' not bounded (fp8_gemm_overhead)")),
+    E("silent", "weight_bytes=0", lambda: il.estimate(base_sc(), params={"weight_bytes": 0}), "weight_bytes", "0"),
+    E("silent", "memory_reserve_fraction=1.0",
+      lambda: il.estimate(base_sc(), params={"memory_reserve_fraction": 1.0}), "memory_reserve_fraction", "1.0"),
+    OK("silent", "collective(gpus=1)",  # documented: one rank moves nothing -> time 0, bandwidths 0 (never S/0)
+       lambda: il.collective("all_reduce", 1e9, HW, 1),
+       lambda r: r.time_s == 0 and r.algbw_Bps == 0 and r.busbw_Bps == 0),
+    E("silent", "collective(radix=3)", lambda: il.collective("all_reduce", 1e9, HW, 16, radix=3), "radix", "3"),
+    E("silent", "lower_bound(size=-5)", lambda: coll.lower_bound("all_reduce", -5, HW, 16), "size_bytes", "-5"),
+    E("silent", "lower_bound(size=nan)", lambda: coll.lower_bound("all_reduce", float("nan"), HW, 16),
+      "size_bytes", "nan"),
+    E("silent", "busbw_factor(n=2.7)", lambda: coll.busbw_factor("all_reduce", 2.7), "n", "2.7"),
+    E("silent", "capex=None", lambda: economics.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=None),
+      "capex_usd_per_gpu", "None"),
+    E("silent", "capex=1e300", lambda: economics.owned_cost_per_gpu_hour("MI300X", capex_usd_per_gpu=1e300),
+      "capex_usd_per_gpu", "1e+300"),
+    E("silent", "network cost < 0", lambda: economics.owned_cost_per_gpu_hour("MI300X", nic_usd=-1000),
+      "nic_usd", "-1000"),
+    E("silent", "sample_parameters(utilization=5)",
+      lambda: economics.sample_parameters(10, 0, fixed={"utilization": 5.0}), "utilization", "5.0"),
+    E("silent", "life_years=-3", lambda: economics.owned_cost_per_gpu_hour("MI300X", life_years=-3),
+      "life_years", "-3"),
+    E("silent", "distribution_mean(5, 1, 0)", lambda: economics.distribution_mean(5, 1, 0),
+      "low <= mode <= high", "5, 1, 0"),
+    E("silent", "mtbi_hours(NotAGPU)", lambda: reliability.mtbi_hours(HardwareConfig("NotAGPU", nodes=2)),
+      "accelerator", "'NotAGPU'"),
+    E("silent", "plan_run(radix=0)", lambda: reliability.plan_run(HW, 1000, model="llama3-8b", radix=0),
+      "radix", "0"),
+    E("silent", "plan_run(write_GBps_per_node=0)",
+      lambda: reliability.plan_run(HW, 1000, model="llama3-8b", write_GBps_per_node=0), "write_GBps_per_node", "0"),
+    E("silent", "snapshot bandwidth < 0", lambda: reliability.checkpoint_plan(ckpt(), 2, snapshot_GBps_per_gpu=-5),
+      "snapshot_GBps_per_gpu", "-5"),
+    E("silent", "negative failure rates",
+      lambda: reliability.expected_wall_time_s(100, 10, 1, [-1e-3] + [0] * 6, [60] * 7), "rates_per_s", "-0.001"),
+    E("silent", "restart_s=nan",
+      lambda: reliability.expected_wall_time_s(100, 10, 1, [1e-3] + [0] * 6, [float("nan")] * 7),
+      "restart_s", "nan"),
+    E("silent", "price term='weekly' (reliability)",
+      lambda: reliability.market_price_usd_per_gpu_hour("MI300X", term="weekly"), "term", "'weekly'"),
+    E("silent", "price term='weekly' (economics)", lambda: economics.cloud_price("MI300X", term="weekly"),
+      "term", "'weekly'"),
+    E("silent", "optimal_interval_s(-100)",
+      lambda: reliability.optimal_interval_s(-100, 10, [1e-5] + [0] * 6, [60] * 7), "work_s", "-100"),
+    E("silent", "negative node count (MTBI)",
+      lambda: reliability.mtbi_hours({"accelerator": "H100-SXM", "nodes": -5, "nic": "ConnectX-7"}),
+      "hardware.nodes", "-5"),
+    E("silent", "six_nd(-1)", lambda: models.six_nd(-1, 1e12), "params", "-1"),
+    E("silent", "layer_gemms(tp=3)", lambda: spec().layer_gemms(4096, 1, 3), "tp", "3"),
+    E("silent", "inference_memory(reserve_fraction=1.5)",
+      lambda: memory.inference_memory(spec(), "MI300X", 4096, reserve_fraction=1.5), "reserve_fraction", "1.5",
+      marks=owner("H-train2", "memory.inference_memory does not bound reserve_fraction")),
+    E("silent", "max_inference_batch(gpus=0)", lambda: memory.max_inference_batch(spec(), "MI300X", 4096, gpus=0),
+      "gpus", "0", marks=owner("H-train2", "memory.max_inference_batch does not check gpus")),
+    E("silent", "training_memory(micro_batch=0)", lambda: memory.training_memory(base_sc(), micro_batch=0),
+      "micro_batch", "0"),
+    E("silent", "training_memory(weight_bytes<0)", lambda: memory.training_memory(base_sc(), weight_bytes=-2),
+      "weight_bytes", "-2"),
+    E("silent", "zero='3'", lambda: il.Scenario.from_dict(scen(parallelism={"zero": "3"})),
+      "parallelism.zero", "'3'"),
+    E("silent", "balls_into_bins(trials=0)", lambda: fabric.balls_into_bins(10, 4, trials=0), "trials", "0"),
+    E("silent", "switch_counts(radix=2)", lambda: fabric.switch_counts(HW, radix=2), "radix", "2"),
+    E("silent", "claim_check(nan)", lambda: cluster.claim_check(float("nan"), HW), "claimed_pflops", "nan"),
+    # ---------------------------------------------------------------- legitimate configurations
+    OK("legit", "2 of 8 GPUs, real domain",
+       lambda: HardwareConfig("MI300X", nodes=1, gpus_per_node=2, scaleup_domain=8),
+       lambda h: h.world_size == 2 and h.domain_gpus == 2),
+    OK("legit", "8 GPUs in an NVL72 rack",
+       lambda: HardwareConfig("GB200", nodes=2, gpus_per_node=4, scaleup_domain=72),
+       lambda h: h.world_size == 8 and h.domain_gpus == 8),
+    *[OK("legit", f"llama3.1-405b {p}", lambda p=p: il.estimate(_train("llama3.1-405b", 16, p)),
+         lambda e: math.isfinite(e.step_time_s) and e.step_time_s > 0)
+      for p in ({"tp": 8, "pp": 8}, {"tp": 8, "pp": 16}, {"tp": 8, "pp": 8, "vp": 8}, {"tp": 8, "pp": 16, "vp": 4})],
+    *[OK("legit", f"deepseek-v3 {p}", lambda p=p: _train("deepseek-v3", 16, p),
+         lambda sc: sc.parallelism.dp >= 1)
+      for p in ({"tp": 1, "pp": 8, "ep": 16}, {"tp": 1, "pp": 16, "ep": 8})],
+    OK("legit", "deepseek-v3 tp2 dp32 ep64", lambda: _train("deepseek-v3", 128, {"tp": 2, "pp": 16, "ep": 64}),
+       lambda sc: sc.parallelism.dp == 32),
+    *[OK("legit", f"mixtral {p}", lambda p=p: _train("mixtral-8x7b", 1, p), lambda sc: sc.parallelism.ep == 8)
+      for p in ({"tp": 2, "ep": 8}, {"tp": 8, "ep": 8})],
+    OK("legit", "reliability-style HardwareConfig to il.collective",
+       lambda: il.collective("all_reduce", 1e9, HardwareConfig("MI300X", nodes=2), 16),
+       lambda r: math.isfinite(r.time_s) and r.time_s > 0),
+    # ---------------------------------------------------------------- properties that failed
+    OK("property", "goodput 8 -> 16 GPUs (shared-fs)",
+       lambda: [reliability.plan_run({"accelerator": "MI300X", "nodes": n, "nic": "Pollara-400"}, 1000,
+                                     model="llama3-8b", storage="shared-fs").goodput for n in (1, 2)],
+       lambda g: g[1] <= g[0]),
+    OK("property", "TOML: control characters in the name",
+       lambda: _toml_round_trip(base_sc().replace(name="a\nb\x01c\"d\\")), lambda pair: pair[0] == pair[1]),
+    OK("property", "TOML: list-valued preset override",
+       lambda: _toml_round_trip(il.Scenario.from_dict(
+           {**scen(model={"preset": "zaya1-base", "shared_attn_insertions": [0, 6, 12]}),
+            "hardware": {"accelerator": "MI300X", "nodes": 1, "nic": "Pollara-400"},
+            "training": {"seq_len": 4096, "global_batch": 8, "micro_batch": 1}})),
+       lambda pair: pair[0] == pair[1] and hash(pair[0]) == hash(pair[1])),
+    OK("property", "Scenario from config objects round-trips",
+       lambda: _toml_round_trip(il.Scenario("objs", {"preset": "llama3-8b"}, HardwareConfig("MI300X", nodes=2),
+                                            TrainingConfig(global_batch=64), ParallelismConfig())),
+       lambda pair: pair[0] == pair[1] and pair[0] == il.Scenario.from_dict(pair[0].to_dict())),
+    # A ring over two MI300X nodes gives each GPU 8 egress paths (7 xGMI links + its NIC)
+    # against 7 inside one node: the model's bandwidth bound itself is lower on two nodes.
+    OK("property", "32 GB all-reduce, 1 vs 2 nodes (explained)",
+       lambda: [(coll.lower_bound("all_reduce", 32e9, {**HW, "nodes": n}, 8 * n)["total_s"],
+                 il.collective("all_reduce", 32e9, {**HW, "nodes": n}, 8 * n).time_s) for n in (1, 2)],
+       lambda r: r[1][1] < r[0][1] and r[1][0] < r[0][0] and all(t >= lb for lb, t in r)),
+    # ---------------------------------------------------------------- weakest messages
+    E("message", "search(zero=[5])", lambda: il.search(base_sc(), zero=[5]), "zero", "5", "allowed 0, 1, 2 or 3"),
+    E("message", "search(max_micro_batch=0)", lambda: il.search(base_sc(), max_micro_batch=0),
+      "max_micro_batch", "0", ">= 1"),
+    E("message", "search(tp=None)", lambda: il.search(base_sc(), tp=None), "tp", "None"),
+    E("message", "search(max_tp=nan)", lambda: il.search(base_sc(), max_tp=float("nan")), "max_tp", "nan"),
+    E("message", "search(min_tp > max_tp)", lambda: il.search(base_sc(), min_tp=8, max_tp=2),
+      "min_tp = 8", "max_tp = 2"),
+    E("message", "search(tp=3)", lambda: il.search(base_sc(), tp=3), "tp = 3", "allowed [1, 2, 4, 8]"),
+    E("message", "mtbi_hours(nodes=-5)", lambda: reliability.mtbi_hours(HardwareConfig("H100-SXM", nodes=-5)),
+      "hardware.nodes", "-5"),
+    E("message", "model.preset=None", lambda: il.Scenario.from_dict(scen(model={"preset": None})),
+      "model.preset", "None"),
+    E("message", "precision='fp4' lists training precisions only",
+      lambda: il.Scenario.from_dict(scen(training={"precision": "fp4"})),
+      "training.precision", "'fp4'", "Valid: bf16, fp16, fp8"),
+    E("message", "preset at the TOML top level",
+      lambda: il.Scenario.from_toml(_file(b'preset = "llama3-8b"\n[hardware]\naccelerator = "MI300X"\n')),
+      "'preset'", "[model]"),
+]
+
+
+def _train(preset: str, nodes: int, par: dict) -> il.Scenario:
+    return il.Scenario.from_dict({"model": {"preset": preset},
+                                  "hardware": {"accelerator": "H100", "nodes": nodes, "nic": "ConnectX-7"},
+                                  "training": {"seq_len": 4096, "global_batch": 1024}, "parallelism": par})
+
+
+def _toml_round_trip(sc: il.Scenario):
+    import tomllib
+
+    back = il.Scenario.from_dict(tomllib.loads(sc.to_toml()))
+    return sc, back
+
+
+_TMP: list[Path] = []
+
+
+def _file(data: bytes) -> Path:
+    import tempfile
+
+    f = tempfile.NamedTemporaryFile(delete=False, suffix=".toml")
+    f.write(data)
+    f.close()
+    _TMP.append(Path(f.name))
+    return Path(f.name)
+
+
+@pytest.mark.parametrize("group, fn, needles, check", CASES)
+def test_bad_input(group, fn, needles, check):
+    if check is not None:
+        assert check(fn())
+        return
+    with pytest.raises(InfraLabError) as ei:
+        fn()
+    msg = str(ei.value)
+    for n in needles:
+        assert n in msg, f"{n!r} not in message {msg!r}"
+    # the package's own error, never a foreign one wrapped in the message
+    assert "Traceback" not in msg
+
+
+def test_every_review_group_is_covered():
+    groups = {p.values[0] for p in CASES}
+    assert groups == {"crash", "silent", "legit", "property", "message"}
+
+
+def teardown_module():
+    for p in _TMP:
+        p.unlink(missing_ok=True)

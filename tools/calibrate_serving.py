@@ -1,0 +1,55 @@
+"""Refit the serving stacks' calibrated factors on the training split and write them into
+data/stacks.csv (basis "fitted", note naming the split, the rows and the loss).
+
+Run: .venv/bin/python tools/calibrate_serving.py
+
+Only the training split of data/measurements/serving_benchmarks.csv is used
+(infra_lab.serving.split_of); the test split is reported by infra_lab.serving.validation().
+Stacks without training rows keep their values (vendor-symmetric assumptions), and the
+current SGLang stacks, which have no measurement of the current generation, take the
+fitted factors of vLLM on the same platform (basis "derived").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from infra_lab import catalog, serving
+
+
+def main() -> None:
+    cal = serving.calibrate(serving.CALIBRATED)
+    fitted = {(r["stack"], r["parameter"]): r for r in cal.iter_rows(named=True)}
+    borrow = {"sglang-cuda": "vllm-cuda", "sglang-rocm": "vllm-rocm"}
+    path = Path(catalog.DATA_DIR) / "stacks.csv"
+    rows = list(csv.reader(path.open(newline="")))
+    h = rows[0]
+    ix = {c: i for i, c in enumerate(h)}
+    for r in rows[1:]:
+        key = (r[ix["stack"]], r[ix["parameter"]])
+        if key in fitted:
+            f = fitted[key]
+            r[ix["value"]] = f"{f['value']:.6g}"
+            r[ix["basis"]] = "fitted"
+            r[ix["source_url"]] = "https://github.com/ROCm/ATOM ; https://github.com/NVIDIA/TensorRT-LLM ; https://github.com/vllm-project/vllm"
+            r[ix["note"]] = (f"Fitted by infra_lab.serving.calibrate() (tools/calibrate_serving.py) on the "
+                             f"{f['rows']} training-split rows of this stack in data/measurements/"
+                             f"serving_benchmarks.csv (sources and URLs per row there); loss (mean weighted "
+                             f"|ln error| of output tok/s per GPU, TPOT, TTFT, static e2e) {f['loss_start']:.3f} -> "
+                             f"{f['loss']:.3f}. Test split: serving.validation().")
+        elif key[0] in borrow and key[1] in serving.CALIBRATED and (borrow[key[0]], key[1]) in fitted:
+            f = fitted[(borrow[key[0]], key[1])]
+            r[ix["value"]] = f"{f['value']:.6g}"
+            r[ix["basis"]] = "derived"
+            r[ix["note"]] = (f"No published measurement of current SGLang on this platform in the validation set: "
+                             f"the fitted value of {borrow[key[0]]} (same platform, same GPU kernels class) is used.")
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue())
+    print(cal)
+
+
+if __name__ == "__main__":
+    main()

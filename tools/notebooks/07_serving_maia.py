@@ -1,0 +1,282 @@
+"""Generate notebooks/07_serving_maia.ipynb."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from nbbuild import write_notebook  # noqa: E402
+
+NAV = "[← 06 reliability](06_reliability.ipynb) · [08 the 2026 expansion →](08_expansion_2026.ipynb)"
+
+cells = [
+    ("md", r"""
+# 07 · Serving Maia: what an agent costs on MI300X vs H100, H200, B200 and MI355X
+
+""" + NAV + r"""
+
+Zyphra builds Maia, a multimodal enterprise agent. Training ZAYA1 on MI300X is one half of the
+question; the other half is what *serving* an agent like Maia costs on the same platform
+versus NVIDIA's. This notebook answers it with `il.serve` / `il.serve_search`, a
+steady-state model of an inference engine under continuous batching (the model and its
+formulas: `docs/serving.md`), after checking that model against published serving
+benchmarks.
+
+**The questions.**
+
+1. What does one agent task ask of the model (text with long context, images, speech)?
+2. Can the serving model be trusted? (published benchmarks, train/test split, error per case)
+3. Throughput against interactivity on one 8-GPU node of each accelerator.
+4. Dollars per million tokens and per agent task, at a stated interactivity.
+5. What does 192 GB of HBM buy: a replica on fewer GPUs, KV room for more users?
+6. Which model class fits where: a ZAYA1-class small MoE, a 70B dense model, a DeepSeek-V3-class MoE.
+
+**Glossary.** *TTFT*: time to first token. *TPOT*: time per output token after the first.
+*tokens/s per user* (interactivity) = 1/TPOT. *Continuous batching*: the engine admits and
+retires requests every step. *Chunked prefill*: a prompt is processed in pieces that share
+steps with the decoding requests. *KV cache*: the keys and values of past tokens a request
+keeps on the GPU. *tp/ep/dp/pp*: tensor, expert, data and pipeline parallel sizes.
+*Pareto front*: the configurations no other beats on both throughput and interactivity.
+*Owned $/GPU-hour*: capital, network, energy and facility per useful hour (notebook 05).
+"""),
+    ("code", r"""
+from IPython.display import Markdown, display
+
+S = il.serving
+md = lambda text: display(Markdown(text))  # noqa: E731
+ACCS = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI355X"]
+mix = S.maia_mix()
+req = S.agent_request(mix)
+TARGET = mix["interactivity_target"]
+"""),
+    ("md", r"""
+## 1. One agent task, as the model sees it
+
+A Maia task is several model calls. Every text number here is an **assumption** stated in
+`data/serving/maia_agent.csv` (no public Maia workload figures exist); the image and speech
+tokens and the encoders' FLOPs are computed by `il.multimodal` from the Qwen2.5-VL vision
+encoder (dynamic resolution) and the Qwen2-Audio encoder (25 tokens per second of speech),
+whose configurations are sourced there. The encoders' work is an input of the serving
+scenario (`encoder_flops_per_request`): it runs before the prompt's prefill.
+"""),
+    ("code", r"""
+mix_table = S._mix_table().select("parameter", "value", "unit", "basis")
+display(mix_table)
+md(f"One task: **{req['calls']:.0f} calls**; each image is **{req['image_tokens']:,.0f} tokens**, "
+   f"{mix['audio_seconds_per_task']:.0f} s of speech **{req['audio_tokens']:,.0f} tokens**; "
+   f"the mean call reads **{req['input_tokens']:,.0f} prompt tokens** and writes **{req['output_tokens']:,.0f}**, "
+   f"so a task is {req['input_tokens_per_task'] / 1e3:,.1f}k input and {req['output_tokens_per_task']:,.0f} output "
+   f"tokens ({req['input_tokens_per_task'] / req['output_tokens_per_task']:.0f}:1, prefill-heavy). "
+   f"The encoders add {req['encoder_flops_per_task'] / 1e12:,.1f} TFLOP per task.")
+"""),
+    ("md", r"""
+## 2. Can the serving model be trusted?
+
+`data/measurements/serving_benchmarks.csv` holds published serving measurements with full
+configurations (engine and version, tp/ep/dp, precision, lengths, concurrency) and a URL per
+row: ROCm's vLLM and ATOM pages, TensorRT-LLM's performance overviews, dstack's and Oracle's
+measurements, vLLM and SGLang posts. InferenceMAX/InferenceX and MLPerf Inference results are
+reserved for an independent check and are not used. A row is in the **test** split when its
+configuration (source, model, accelerator, engine, parallelism, precision, lengths, mode)
+hashes to 0 mod 3 (`il.serving.split_of`); the stack factors (`gemm_time_scale`,
+`memory_time_scale`, `step_overhead_s` per serving stack) were fitted on the **train** split
+only (`tools/calibrate_serving.py`). Measurements made with older engine versions (vLLM < 0.8,
+SGLang < 0.4.5, TensorRT-LLM < 0.19) use separate `-early` stacks
+(`data/serving/engine_generations.csv`): the software changed as much as the hardware.
+"""),
+    ("code", r"""
+val = S.validation()
+summary = S.validation_summary(val, by=("split",))
+display(summary)
+display(il.charts.serving_parity_chart(val))
+"""),
+    ("code", r"""
+by_platform = S.validation_summary(val.filter(pl.col("split") == "test"), by=("accelerator", "engine", "dense_or_moe"))
+display(by_platform.filter(pl.col("metric") == "output_tokens_per_s_per_gpu"))
+cases = (val.filter(pl.col("split") == "test", pl.col("excluded").is_null())
+         .select("id", "stack", "output_tokens_per_s_per_gpu_measured", "output_tokens_per_s_per_gpu_predicted",
+                 "output_tokens_per_s_per_gpu_error_pct", "tpot_s_error_pct", "ttft_s_error_pct")
+         .sort("output_tokens_per_s_per_gpu_error_pct"))
+display(cases)
+"""),
+    ("code", r"""
+t = {r["metric"]: r for r in summary.filter(pl.col("split") == "test").iter_rows(named=True)}
+B = S.VALIDATION_BOUNDS
+tps, tpot, ttft = t["output_tokens_per_s_per_gpu"], t["tpot_s"], t["ttft_s"]
+verdict = lambda ok: "meets" if ok else "misses"  # noqa: E731
+md(f"On the test split ({tps['cases']} points) the output tokens/s per GPU has a median |error| of "
+   f"**{tps['median_abs_error_pct']:.0f} %** ({verdict(tps['median_abs_error_pct'] <= B['output_tokens_per_s_per_gpu']['median'])} "
+   f"the {B['output_tokens_per_s_per_gpu']['median']:.0f} % target) and a worst of **{tps['worst_abs_error_pct']:.0f} %** "
+   f"({verdict(tps['worst_abs_error_pct'] <= B['output_tokens_per_s_per_gpu']['worst'])} {B['output_tokens_per_s_per_gpu']['worst']:.0f} %); "
+   f"TPOT median **{tpot['median_abs_error_pct']:.1f} %** over {tpot['cases']} points "
+   f"({verdict(tpot['median_abs_error_pct'] <= B['tpot_s']['median'])} {B['tpot_s']['median']:.0f} %); "
+   f"TTFT median **{ttft['median_abs_error_pct']:.0f} %** over {ttft['cases']} points "
+   f"({verdict(ttft['median_abs_error_pct'] <= B['ttft_s']['median'])} {B['ttft_s']['median']:.0f} %). "
+   "Read the costs below with these errors in mind: throughput is the better-validated quantity; TTFT "
+   "includes queueing, tokenization and server overheads that one fitted constant per stack does not capture.")
+"""),
+    ("md", r"""
+## 3. Throughput against interactivity on one node
+
+Llama 3.3 70B (the 70B dense class) on one 8-GPU node of each accelerator with vLLM, serving
+the mean Maia call. `il.serve_search` evaluates every tp/pp/dp split, weight and KV
+precision the GPU has tensor cores for, and concurrency, and keeps the Pareto front. Move
+right for a snappier agent, up for a cheaper one. The vLLM stacks' factors come from the
+benchmarks of section 2 (vLLM on MI300X from ROCm's pages; vLLM on NVIDIA from few points),
+so the cross-vendor gap carries the validation error of each side.
+"""),
+    ("code", r"""
+BASE = {"model": {"preset": "llama3.3-70b"}, "hardware": {"nodes": 1, "gpus_per_node": 8},
+        "serving": {"engine": "vllm", "tp": 8, "input_tokens": round(req["input_tokens"]),
+                    "output_tokens": round(req["output_tokens"]),
+                    "encoder_flops_per_request": req["encoder_flops_per_call"]}}
+price = {a: S.gpu_hour_price(a) for a in ACCS}
+rented = {a: S.gpu_hour_price(a, "rented") for a in ACCS}
+fronts = []
+for a in ACCS:
+    d = {**BASE, "hardware": {**BASE["hardware"], "accelerator": a}}
+    fronts.append(il.serve_search(d, top=None, price_usd_per_gpu_hour=price[a]).with_columns(pl.lit(a).alias("accelerator")))
+fronts = pl.concat(fronts, how="diagonal_relaxed")
+display(il.charts.serving_front_chart(fronts))
+"""),
+    ("md", r"""
+## 4. Dollars per million tokens and per agent task
+
+At the interactivity target (each user sees at least the `interactivity_target` tokens/s of
+the mix table) the cheapest configuration on each front, priced at the **owned** cost of a
+useful GPU-hour (`il.economics.owned_cost_per_gpu_hour`, notebook 05) and, for comparison, at
+the median **rented** on-demand price (`il.economics.cloud_price`). "All in" charges every GPU
+dollar to the generated tokens; a task costs its output tokens × that.
+"""),
+    ("code", r"""
+rows = []
+for a in ACCS:
+    f = fronts.filter(pl.col("accelerator") == a)
+    reached = bool((f["tokens_per_s_per_user"] >= TARGET).any())
+    # the cheapest point at the target, or (when the front does not reach it) the most interactive one
+    b = S.cost_at_interactivity(f, TARGET) if reached else f.sort("tokens_per_s_per_user").row(-1, named=True)
+    rows.append({"accelerator": a, "reaches_target": reached, "owned_usd_per_gpu_h": price[a], "rented_usd_per_gpu_h": rented[a],
+                 "config": f"tp{b['tp']} pp{b['pp']} dp{b['dp']} {b['weight_precision']} kv-{b['kv_precision']} x{b['concurrency']}",
+                 "tok_s_per_user": b["tokens_per_s_per_user"], "out_tok_s_per_gpu": b["output_tokens_per_s_per_gpu"],
+                 "ttft_s": b["ttft_s"], "usd_per_M_input": b["usd_per_million_input_tokens"],
+                 "usd_per_M_output": b["usd_per_million_output_tokens"],
+                 "usd_per_M_output_all_in": b["usd_per_million_output_tokens_all_in"],
+                 "usd_per_task": b["usd_per_million_output_tokens_all_in"] * req["output_tokens_per_task"] / 1e6,
+                 "usd_per_task_rented": b["usd_per_million_output_tokens_all_in"] * rented[a] / price[a]
+                 * req["output_tokens_per_task"] / 1e6})
+costs = pl.DataFrame(rows)
+display(costs)
+display(il.charts.serving_cost_chart(costs, "usd_per_task", title=f"Llama 3.3 70B: $ per Maia task at >= {TARGET:.0f} tokens/s per user (owned)"))
+"""),
+    ("code", r"""
+c = {r["accelerator"]: r for r in costs.iter_rows(named=True)}
+cheapest = min((r for r in c.values() if r["reaches_target"]), key=lambda r: r["usd_per_task"])
+missed = [a for a in ACCS if not c[a]["reaches_target"]]
+mi = c["MI300X"]
+md(f"At ≥ {TARGET:.0f} tokens/s per user, a Maia task on Llama 3.3 70B costs **${mi['usd_per_task']:.3f}** on MI300X "
+   f"(owned, ${mi['owned_usd_per_gpu_h']:.2f}/GPU-h; ${mi['usd_per_task_rented']:.3f} at the median rent), versus "
+   + ", ".join(f"${c[a]['usd_per_task']:.3f} on {a}" for a in ACCS if a != "MI300X")
+   + f". Cheapest per task: **{cheapest['accelerator']}**. MI300X's all-in output price is "
+   f"${mi['usd_per_M_output_all_in']:.2f} per million output tokens ({mi['out_tok_s_per_gpu']:,.0f} output tokens/s per GPU)."
+   + (f" Not reaching {TARGET:.0f} tokens/s per user on one node with this engine: {', '.join(missed)} "
+      "(their row is the most interactive configuration)." if missed else ""))
+"""),
+    ("md", r"""
+## 5. What 192 GB buys
+
+HBM capacity decides two things: how few GPUs hold one replica, and how many requests' KV
+caches fit next to the weights. Below: the fewest GPUs (tp of 1, 2, 4 or 8) that hold the
+weights and one Maia-length request, and the requests whose KV fits on a full node (tp = 8),
+for a 70B dense model in BF16 and FP8 and a DeepSeek-V3-class MoE in FP8.
+"""),
+    ("code", r"""
+def fit_rows(preset, precision):
+    out = []
+    for a in ACCS:
+        acc = il.catalog.accelerator(a)
+        if precision != "bf16" and precision not in acc.peak_flops:
+            continue
+        spec = il.models.get(preset)
+        sv = {"engine": "vllm", "weight_precision": precision, "input_tokens": round(req["input_tokens"]),
+              "output_tokens": round(req["output_tokens"]), "concurrency": 1}
+        fewest = None
+        for g in (1, 2, 4, 8):
+            d = {"model": {"preset": preset}, "hardware": {"accelerator": a, "nodes": 1, "gpus_per_node": g},
+                 "serving": {**sv, "tp": g, "ep": g if spec.experts else 1}}
+            if il.serve(d).fits:
+                fewest = g
+                break
+        node = il.serve({"model": {"preset": preset}, "hardware": {"accelerator": a, "nodes": 1, "gpus_per_node": 8},
+                         "serving": {**sv, "tp": 8, "ep": 8 if spec.experts else 1}})
+        out.append({"model": preset, "precision": precision, "accelerator": a, "HBM_GB": acc.hbm_bytes / 1e9,
+                    "fewest_gpus_per_replica": fewest, "weights_GB_per_gpu_tp8": node.weights_per_gpu_bytes / 1e9,
+                    "requests_whose_KV_fits_tp8": node.max_concurrency if node.fits else 0})
+    return out
+
+fits = pl.DataFrame(fit_rows("llama3.3-70b", "bf16") + fit_rows("llama3.3-70b", "fp8") + fit_rows("deepseek-v3", "fp8"),
+                    infer_schema_length=None)
+display(fits)
+f = {(r["model"], r["precision"], r["accelerator"]): r for r in fits.iter_rows(named=True)}
+l70 = lambda a, p="bf16": f[("llama3.3-70b", p, a)]  # noqa: E731
+ds = lambda a: f.get(("deepseek-v3", "fp8", a))  # noqa: E731
+md(f"A 70B model in BF16 fits on **{l70('MI300X')['fewest_gpus_per_replica']} MI300X** "
+   f"but needs **{l70('H100-SXM')['fewest_gpus_per_replica']} H100** and {l70('H200-SXM')['fewest_gpus_per_replica']} H200; "
+   f"on a full node in FP8 the KV room of MI300X holds **{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8']:,}** Maia-length "
+   f"requests against {l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8']:,} on H100 and "
+   f"{l70('H200-SXM', 'fp8')['requests_whose_KV_fits_tp8']:,} on H200. DeepSeek-V3 in FP8 "
+   + ("does not fit on one 8 × H100 node" if ds("H100-SXM")["requests_whose_KV_fits_tp8"] == 0 else "fits on 8 H100")
+   + f"; 8 × MI300X hold it with room for {ds('MI300X')['requests_whose_KV_fits_tp8']:,} requests.")
+"""),
+    ("md", r"""
+## 6. Which model class fits where
+
+The three classes on one 8-GPU node of each accelerator, priced as in section 4: the fewest
+GPUs per replica, and the cheapest configuration that reaches the interactivity target
+(`il.serving.class_comparison`). ZAYA1 stands for the small-MoE class (8.3B total, 760M
+active); Maia's own models are not public.
+"""),
+    ("code", r"""
+classes = S.class_comparison(["zaya1-base", "llama3.3-70b", "deepseek-v3"], ACCS, tokens_per_s_per_user=TARGET, request=req)
+display(classes.select("model", "accelerator", "min_gpus_replica", "max_concurrency", "reached", "tp", "dp",
+                       "weight_precision", "concurrency", "output_tokens_per_s_per_gpu",
+                       "usd_per_million_output_tokens_all_in", "usd_per_task"))
+cc = {(r["model"], r["accelerator"]): r for r in classes.iter_rows(named=True)}
+per_task = {m: {a: cc[(m, a)]["usd_per_task"] for a in ACCS if cc[(m, a)]["reached"]} for m in ("zaya1-base", "llama3.3-70b", "deepseek-v3")}
+md(f"Per Maia task at ≥ {TARGET:.0f} tokens/s per user: " + "; ".join(
+    f"**{m}** ${min(v.values()):.4f} ({min(v, key=v.get)}) to ${max(v.values()):.4f} ({max(v, key=v.get)})"
+    for m, v in per_task.items() if v) + ".")
+"""),
+    ("md", r"""
+## 7. Explore
+
+Pick a model, accelerator, engine, weight precision, concurrency and GPUs; with a TPOT target
+the explorer also searches the same GPUs for the best configuration that meets it
+(`il.widgets.serving_explorer`; the callback calls `il.serve` / `il.serve_search` only).
+"""),
+    ("code", r"""
+box = il.widgets.serving_explorer()
+box
+"""),
+    ("md", r"""
+## Takeaways
+
+Computed from the tables above (nothing here is typed in by hand):
+"""),
+    ("code", r"""
+print(f"* One Maia task as assumed here is {req['input_tokens_per_task'] / 1e3:,.0f}k prompt and "
+      f"{req['output_tokens_per_task']:,.0f} output tokens: serving an agent is prefill-heavy, so TTFT and prompt "
+      f"throughput matter as much as decode speed.")
+print(f"* Served with vLLM on one node at >= {TARGET:.0f} tokens/s per user, Llama 3.3 70B costs "
+      f"${mi['usd_per_task']:.3f} per task on MI300X (owned); the cheapest of the five accelerators is "
+      f"{cheapest['accelerator']} at ${cheapest['usd_per_task']:.3f}.")
+print(f"* 192 GB holds a BF16 70B replica on {l70('MI300X')['fewest_gpus_per_replica']} MI300X vs "
+      f"{l70('H100-SXM')['fewest_gpus_per_replica']} H100, and a node of MI300X keeps the KV caches of "
+      f"{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8'] / max(l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8'], 1):.1f}x "
+      f"as many Maia-length requests as a node of H100 (70B FP8).")
+print(f"* The serving model's test-split error is {tps['median_abs_error_pct']:.0f} % median / {tps['worst_abs_error_pct']:.0f} % "
+      f"worst on output tokens/s per GPU and {ttft['median_abs_error_pct']:.0f} % median on TTFT: differences between "
+      f"accelerators smaller than that are within the model's error.")
+"""),
+]
+
+if __name__ == "__main__":
+    print(write_notebook("07_serving_maia", cells))
