@@ -42,7 +42,7 @@ import numpy as np
 
 from . import catalog
 from .errors import ValidationError, check_positive, unknown
-from .scenario import HardwareConfig
+from .scenario import HardwareConfig, as_hardware
 
 CONSTANTS_FILE = catalog.DATA_DIR / "network_constants.csv"
 FABRIC_KINDS = ("rails-only", "rail-optimized", "fat-tree")
@@ -156,16 +156,8 @@ def net_overhead_s(host: str) -> float:
 
 def hardware_config(hardware) -> HardwareConfig:
     """Validate a [hardware] table (dict) or pass a HardwareConfig, a Fabric's or a Scenario's
-    hardware through."""
-    if isinstance(hardware, Fabric):
-        return hardware.hardware
-    if isinstance(hardware, HardwareConfig):
-        return hardware
-    if isinstance(getattr(hardware, "hardware", None), HardwareConfig):  # a Scenario
-        return hardware.hardware
-    if not isinstance(hardware, dict):
-        raise ValidationError(f"hardware = {hardware!r}: expected the [hardware] table as a dict or a HardwareConfig")
-    return HardwareConfig.from_dict(hardware)
+    hardware through: :func:`infra_lab.scenario.as_hardware`, the one coercion."""
+    return as_hardware(hardware)
 
 
 # ---------------------------------------------------------------------------------------
@@ -730,7 +722,7 @@ def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qp
     -----
     The step ends when its last flow ends (a collective step is synchronised). Its ideal is
     the busiest link's load under a perfectly even split; efficiency = ideal / time. For m
-    equal flows hashed onto k links this reproduces η = (m/k)/max_load (network.md §9).
+    equal flows hashed onto k links this reproduces η = (m/k)/max_load (balls into bins; max-load analysis: Raab & Steger 1998, https://doi.org/10.1007/3-540-49543-6_13).
     """
     from ._kernels import fabric as K
 
@@ -778,10 +770,12 @@ def monte_carlo(flows: Flows, fabric, routing: str = "ecmp", seeds: int = 32, qp
 
 
 def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[str, float]:
-    """Closed form and Monte Carlo for m equal flows hashed onto k equal links (network.md §9).
+    """Closed form and Monte Carlo for m equal flows hashed onto k equal links (balls into bins).
 
     Returns {"U_exact": 1 − (1 − 1/k)^m, "U_mc", "max_load_mc", "eta_mc"}, with
-    η = E[(m/k)/max_load], the efficiency of a synchronised step."""
+    η = E[(m/k)/max_load], the efficiency of a synchronised step. U is the occupancy problem's
+    expected share of non-empty bins; max-load asymptotics: Raab & Steger 1998,
+    https://doi.org/10.1007/3-540-49543-6_13."""
     m = int(check_positive("m", m, integer=True))
     k = int(check_positive("k", k, integer=True))
     trials = int(check_positive("trials", trials, integer=True))

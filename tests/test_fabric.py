@@ -196,7 +196,9 @@ def test_adaptive_between_ecmp_and_spray():
 
 
 # ---------------------------------------------------------------------------------------
-# Against the closed forms and the Monte Carlo tables of network.md §9
+# Against balls into bins: U = 1 - (1 - 1/k)^m in closed form, η = E[(m/k)/max load] as Monte Carlo
+# estimates (the tabulated η below; `balls_into_bins` re-draws them in the same test). Max-load
+# asymptotics: Raab & Steger 1998, https://doi.org/10.1007/3-540-49543-6_13
 def one_stage(k):
     """k hosts of leaf 0 each send one flow to a host of leaf 1 (k uplinks per leaf; four
     leaves so that the fabric needs two tiers)."""

@@ -22,6 +22,7 @@ import polars as pl
 
 from .. import catalog
 from ..catalog import Col
+from ..scenario import RECOMPUTE
 
 MEASUREMENTS_CSV = catalog.DATA_DIR / "measurements" / "multimodal_training.csv"
 
@@ -30,7 +31,7 @@ _SCHEMA = {
     "accelerator": Col("str", required=True), "nodes": Col("int", required=True, positive=True),
     "gpus_per_node": Col("int", required=True, positive=True), "nic": Col("str", required=True),
     "zero": Col("int", required=True, nonneg=True), "fsdp": Col("bool", required=True),
-    "recompute": Col("str", required=True, choices=("none", "selective", "full")),
+    "recompute": Col("str", required=True, choices=RECOMPUTE),
     "encoder": Col("str", required=True, choices=("trained", "frozen")),
     "micro_batch": Col("int", required=True, positive=True), "global_batch": Col("int", required=True, positive=True),
     "image_tokens": Col("float", positive=True), "text_tokens_per_sample": Col("float", positive=True),
