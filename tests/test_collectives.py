@@ -388,7 +388,7 @@ def test_network_charts_to_dict():
 
 
 def test_network_widget_update():
-    from infra_lab.widgets.network import network_dashboard, network_update
+    from infra_lab.widgets.network import network_dashboard, network_explorer, network_update
 
     r = network_update(2**26, 64, "MI300X", "Pollara-400", "rails-only", "ecmp")
     assert r["result"].gpus == 64 and 0 < r["efficiency"] <= 1
@@ -398,7 +398,8 @@ def test_network_widget_update():
     assert "busbw" in r["text"] and r["chart"].to_dict()
     a2a = network_update(2**26, 64, op="all_to_all", fabric="rails-only")
     assert "PXN" in a2a["text"]  # RCCL's default cannot route it: the widget says so
-    box = network_dashboard()
+    box = network_explorer()
+    assert network_dashboard is network_explorer and callable(box.update)
     assert len(box.children) == 5
 
 
