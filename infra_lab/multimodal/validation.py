@@ -23,6 +23,7 @@ import polars as pl
 from .. import catalog
 from ..catalog import Col
 from ..scenario import RECOMPUTE
+from ..units import HOUR
 
 MEASUREMENTS_CSV = catalog.DATA_DIR / "measurements" / "multimodal_training.csv"
 
@@ -75,7 +76,7 @@ def _predict(r: dict, text_tokens: float | None) -> float:
     res = estimate(_scenario(r, text_tokens))
     if r["metric"] == "hours":
         steps = r["samples"] / r["global_batch"]
-        return steps * res.step_time_s / 3600.0
+        return steps * res.step_time_s / HOUR
     return res.estimate.mfu
 
 
