@@ -696,10 +696,10 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
     heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
-    out = np.empty((kt.N_OUT, 1))
+    out = np.empty((1, kt.N_OUT))
     xtab = _xtab(ctx, ((ep, etp),))
     kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-    return _estimate_from(out[:, 0], ctx)
+    return _estimate_from(out[0], ctx)
 
 
 def _estimate_from(out, ctx: _Context) -> Estimate:
@@ -1003,7 +1003,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
-    out = np.empty((kt.N_OUT, heads.shape[0] * tail.shape[0]))
+    out = np.empty((heads.shape[0] * tail.shape[0], kt.N_OUT))
     kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _frame(heads, tail, out, ctx, objective, top, feasible_only)
 
@@ -1012,21 +1012,21 @@ _RC_ENUM = pl.Enum(["none", "selective", "full"])
 
 
 def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
-    """The returned frame, built column-wise from the arrays (selection and ordering in
-    numpy, plan columns gathered from the head and tail rows only for the rows returned)."""
-    step = out[kt.O_STEP]
+    """The returned frame, built column-wise from the arrays: selection and ordering in numpy
+    (argpartition for the top rows, one argsort of the objective column otherwise), the rows
+    gathered by one parallel numba pass (each plan's outputs are a contiguous row of ``out``),
+    plan columns as int32, flags as booleans and recompute as an Enum; polars wraps the numpy
+    columns without per-row Python."""
     if objective == "memory_per_gpu_bytes":
-        key = out[kt.O_MEM]
-    elif objective == "step_time_s":
-        key = step
-    else:                                   # tokens/s, MFU and TFLOP/s all order by step time
-        key = step
+        key = out[:, kt.O_MEM]
+    else:                     # step time; tokens/s, MFU and TFLOP/s all order by step time
+        key = out[:, kt.O_STEP]
     if feasible_only:
-        keep = np.flatnonzero(out[kt.O_FITS] > 0.5)
+        keep = np.flatnonzero(out[:, kt.O_FITS] > 0.5)
         kk = key[keep]
     else:
         keep = None
-        kk = key
+        kk = np.ascontiguousarray(key)
     if top is not None and top < kk.size:
         part = np.argpartition(kk, top - 1)[:top]
         sel = part[np.argsort(kk[part])]
@@ -1034,27 +1034,24 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
         sel = np.argsort(kk)
     idx = np.ascontiguousarray(sel if keep is None else keep[sel])
     o = np.empty((kt.GATHERED, idx.size))
-    pv = np.empty((12, idx.size), dtype=np.int64)
+    pv = np.empty((12, idx.size), dtype=np.int32)
     kt.gather_columns(out, idx, heads, tail, o, pv)
     st = o[kt.O_STEP]
     f = ctx.flops[MFU_CONVENTION]
-    cols: dict[str, Any] = {}
+    cols: list[pl.Series] = []
     for name, j in (("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
-                    ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS)):
-        cols[name] = pv[j]
-    cols["zero"] = pv[9]
-    cols["fsdp"] = pv[10].astype(bool)
-    cols["recompute"] = pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11])
-    cols["sequence_parallel"] = pv[kt.H_SP].astype(bool)
-    cols["step_time_s"] = st
-    cols["tokens_per_s"] = ctx.tokens_per_step / st
-    cols["mfu"] = f / (st * ctx.world * ctx.peak_bf16)
-    cols["tflops_per_gpu"] = f / (st * ctx.world) / 1e12
-    cols["memory_per_gpu_bytes"] = o[kt.O_MEM]
-    cols["fits"] = o[kt.O_FITS] > 0.5
-    cols["nic_busy_fraction"] = np.minimum(1.0, o[kt.O_NET] / st)
-    for j, name in enumerate(COMPONENTS):
-        cols[name] = o[j]
+                    ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS), ("zero", 9)):
+        cols.append(pl.Series(name, pv[j]))
+    cols.append(pl.Series("fsdp", pv[10] > 0))
+    cols.append(pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11]))
+    cols.append(pl.Series("sequence_parallel", pv[kt.H_SP] > 0))
+    inv = 1.0 / st
+    cols += [pl.Series("step_time_s", st), pl.Series("tokens_per_s", ctx.tokens_per_step * inv),
+             pl.Series("mfu", (f / (ctx.world * ctx.peak_bf16)) * inv),
+             pl.Series("tflops_per_gpu", (f / ctx.world / 1e12) * inv),
+             pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), pl.Series("fits", o[kt.O_FITS] > 0.5),
+             pl.Series("nic_busy_fraction", np.minimum(1.0, o[kt.O_NET] * inv))]
+    cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
     return pl.DataFrame(cols)
 
 
