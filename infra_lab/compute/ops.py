@@ -460,6 +460,9 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         main_grad_bytes = P.check_number("main_grad_bytes", main_grad_bytes, lo=0.0, hi=8.0)
     if stream_k is not None and not isinstance(stream_k, bool):
         raise ValidationError(f"stream_k = {stream_k!r}: expected True, False or None")
+    if attention_kernel is not None and not isinstance(attention_kernel, str):
+        raise ValidationError(f"attention_kernel = {attention_kernel!r}: expected a kernel name (see "
+                              "compute.attention_kernels) or None for the device's default")
     recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
     key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
            sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win)
@@ -694,7 +697,7 @@ def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw
     """
     n = P.check_number("params", params, lo=0.0)
     per = {"adamw": 32.0, "adam": 32.0, "muon": 24.0, "sgd": 24.0}
-    if optimizer not in per:
+    if not isinstance(optimizer, str) or optimizer not in per:
         raise unknown("optimizer", optimizer, per)
     if state_bytes_per_param is None:
         b = per[optimizer]
