@@ -116,9 +116,9 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         first = time.perf_counter() - t0
         wall_all, cpu_all = timed(lambda sc=sc: il.search(sc, top=None, feasible_only=False), repeats)
         wall_top, cpu_top = timed(lambda sc=sc: il.search(sc), repeats)
-        heads, tail, ctx, (lay, ncand, comm) = T._prepare(sc, {}, None, None)
+        heads, tail, ctx, (lay, ncand, comm, xtab) = T._prepare(sc, {}, None, None)
         out = np.empty((kt.N_OUT, n))
-        args = (ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, heads, tail, out)
+        args = (ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
         wall_k, cpu_k = timed(lambda args=args: kt.evaluate_plans(*args), repeats)
         # agreement before timing the slow paths: kernel rows == reference == estimate
         df = il.search(sc, top=None, feasible_only=False).sample(n=sample, seed=0)

@@ -55,6 +55,7 @@ from .units import GiB
 
 __all__ = [
     "TRAINING_DEFAULTS",
+    "SELECTIVE_MODES",
     "OPTIMIZER_STATE_BYTES",
     "activation_bytes_per_layer",
     "korthikanti_activation_bytes",
@@ -92,6 +93,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "reserve_fraction": None,   # None: the stack's memory_reserve_fraction [fraction of HBM]
     "reserve_bytes": None,      # None: the stack's memory_reserve_bytes [bytes]
     "include_embeddings": True,  # embedding / LM-head weights and head activations
+    "selective_mode": None,     # None: the stack's selective_recompute (0 "attention", 1 "op")
 }
 """Defaults of :func:`training_memory`'s overrides (documented in its docstring). ``None``
 means "the value of the scenario's software stack" (``data/stacks.csv``, the same numbers
@@ -100,7 +102,8 @@ weight bytes and the allocator reserve across the package."""
 
 _STACK_KEYS = {"weight_bytes": "weight_bytes", "grad_bytes": "grad_buffer_bytes",
                "flash_attention": "flash_attention", "dropout": "dropout",
-               "reserve_fraction": "memory_reserve_fraction", "reserve_bytes": "memory_reserve_bytes"}
+               "reserve_fraction": "memory_reserve_fraction", "reserve_bytes": "memory_reserve_bytes",
+               "selective_mode": "selective_recompute"}
 
 
 def _spec(spec):
@@ -144,7 +147,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                sequence_parallel: bool = False, recompute: str = "none",
                                flash_attention: bool = True, dropout: bool = False,
                                cp: int = 1, kind: str | None = None,
-                               activation_bytes: float = 2.0) -> dict[str, float]:
+                               activation_bytes: float = 2.0, selective_mode: str = "attention"
+                               ) -> dict[str, float]:
     """Activation bytes stored for backward by one layer of each kind, one micro-batch.
 
     Parameters
@@ -153,7 +157,12 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     seq_len : s [tokens]; micro_batch : b [sequences]; tp : t [-]; cp : context parallel [-]
         (each rank keeps s/cp tokens)
     sequence_parallel : norms, dropouts and residual inputs sharded over t
-    recompute : "none" | "selective" (attention core recomputed) | "full" (layer input only)
+    recompute : "none" | "selective" (see ``selective_mode``) | "full" (layer input only)
+    selective_mode : what "selective" recomputes: "attention" (Megatron's selective
+        recomputation: the attention core) or "op" (PyTorch per-op selective activation
+        checkpointing as torchtitan applies it: the outputs of every other matmul and of the
+        attention kernel are saved, every other op is recomputed — the layer stores its input,
+        the attention output and half of its GEMM outputs)
     flash_attention : fused attention stores no s² tensors (only a fp32 log-sum-exp per head)
     dropout : store 1-byte dropout masks (GPT-3 / Megatron style)
     kind : one layer kind (default: every kind of the model)
@@ -178,6 +187,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         check_positive(name, v, integer=True)
     if recompute not in ("none", "selective", "full"):
         raise unknown("recompute", recompute, ["none", "selective", "full"])
+    if selective_mode not in SELECTIVE_MODES:
+        raise unknown("selective_mode", selective_mode, SELECTIVE_MODES)
     e = float(activation_bytes)
     s_loc = seq_len / cp
     T = s_loc * micro_batch  # local tokens
@@ -225,6 +236,27 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
             x += mlp(spec.shared_experts * spec.shared_expert_ffn_hidden, T)
         return x
 
+    def attn_widths() -> tuple[float, float]:
+        """(projection outputs q+k+v, attention output) per token [elements, before /t]."""
+        if spec.attention == "mla":
+            qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
+            return (a * qk + spec.kv_lora_rank + spec.qk_rope_head_dim + a * (qk + spec.v_head_dim)
+                    + spec.q_lora_rank), a * spec.v_head_dim
+        return (a + 2 * spec.kv_heads) * spec.head_dim, a * spec.head_dim
+
+    def op_sac(kd: str) -> float:
+        """Per-op SAC: layer input + attention output + half of the GEMM outputs stored."""
+        qkv, out = attn_widths()
+        g = qkv / t + h                                      # projections and attention output proj
+        if kd in ("dense", "hybrid"):
+            g += (gate - 1.0) * spec.ffn_hidden / t + h
+        if kd == "moe":
+            ef = spec.expert_ffn_hidden or spec.ffn_hidden
+            g += spec.experts + spec.top_k * ((gate - 1.0) * ef / t + h)
+            if spec.shared_experts:
+                g += (gate - 1.0) * spec.shared_experts * spec.shared_expert_ffn_hidden / t + h
+        return T * (e * (h / rep + out / t + 0.5 * g) + 4.0 * a / t)
+
     def mamba2() -> float:
         di, n, g, nh = spec.d_inner, spec.ssm_state, spec.ssm_groups, spec.ssm_heads
         return T * e * (2.0 * h / rep + (2 * di + 2 * g * n + nh) / t + (di + 2 * g * n) / t + 3.0 * di / t)
@@ -244,8 +276,16 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
             raise unknown("layer kind", kd, ["dense", "moe", "mamba2", "hybrid"])
         if recompute == "full":
             full = T * e * h / rep
+        elif recompute == "selective" and selective_mode == "op" and kd in ("dense", "moe", "hybrid"):
+            full = op_sac(kd)
         out[kd] = full
     return out
+
+
+SELECTIVE_MODES = ("attention", "op")
+"""What ``recompute = "selective"`` recomputes (the stack's ``selective_recompute`` code 0 / 1):
+Megatron's attention-core recomputation, or PyTorch's per-op selective activation
+checkpointing (torchtitan's default ``op`` mode)."""
 
 
 def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None) -> float:
@@ -512,6 +552,13 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
     reserve_b = float(o["reserve_bytes"]) + reserve * acc.hbm_bytes
     flash, dropout = bool(o["flash_attention"]), bool(o["dropout"])
+    sel = o["selective_mode"]
+    if not isinstance(sel, str):
+        sel = SELECTIVE_MODES[int(sel)]
+    if sel not in SELECTIVE_MODES:
+        raise unknown("selective_mode", sel, SELECTIVE_MODES)
+    # a recomputed layer is re-materialised in backward: full recompute, and per-op SAC
+    rematerialise = recompute == "full" or (recompute == "selective" and sel == "op")
 
     tp, pp, vp, cp, ep, etp, dp = par.tp, par.pp, par.vp, par.cp, par.ep, par.etp, par.dp
     g_ne = float(dp * cp)
@@ -524,7 +571,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     def per_layer(rc: str) -> tuple[float, float]:
         per = activation_bytes_per_layer(spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel,
                                          recompute=rc, flash_attention=flash, dropout=dropout, cp=cp,
-                                         activation_bytes=e)
+                                         activation_bytes=e, selective_mode=sel)
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 
@@ -561,7 +608,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         nf = max(1.0, min(nf, m))
         vals = stage_memory(p_ne, cand["p_expert"], emb_all, float(tp), float(ep), float(etp), g_ne, g_e,
                             z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
-                            float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if recompute == "full" else 0, nf,
+                            float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if rematerialise else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
                             reserve_b)
         if hook is not None and cand["has_embedding"]:
@@ -582,7 +629,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         "optimizer_states": f"{opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
         "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
         "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, recompute={recompute}",
-        "recompute_working_set": "one layer re-materialised in backward (full recompute)",
+        "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
         "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
         "allocator_reserve": f"{float(o['reserve_bytes']) / 1e9:g} GB + {reserve:.0%} of {acc.hbm_bytes / 1e9:g} GB HBM",
     }

@@ -297,6 +297,13 @@ class TrainingConfig:
     text/image/audio, picture size, clip length, packing: a
     :class:`infra_lab.multimodal.DataMix`; None = all text) and encoder ("trained" |
     "frozen"; None = trained).
+
+    MoE routing (how the run routes tokens, an input of the expert load imbalance):
+    moe_routing "learned" (the router's own choices: the stack's ``moe_popularity_cv`` spread
+    of expert popularity plus sampling noise) | "balanced" (benchmark runs with Megatron's
+    ``--moe-router-force-load-balancing``: uniform routing, sampling noise only);
+    moe_capacity_factor (token dropping at this capacity factor caps the busiest expert rank's
+    load; None = dropless).
     """
 
     seq_len: int = 4096
@@ -308,9 +315,11 @@ class TrainingConfig:
     stack: str | None = None
     data_mix: Any = None
     encoder: str | None = None
+    moe_routing: str = "learned"
+    moe_capacity_factor: float | None = None
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
-            "data_mix", "encoder")
+            "data_mix", "encoder", "moe_routing", "moe_capacity_factor")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
@@ -327,6 +336,8 @@ class TrainingConfig:
             stack=_stack_name(d.get("stack")),
             data_mix=_data_mix(d.get("data_mix")),
             encoder=None if d.get("encoder") is None else _enum("training.encoder", d["encoder"], ENCODER_MODES),
+            moe_routing=_enum("training.moe_routing", d.get("moe_routing", cls.moe_routing), MOE_ROUTINGS),
+            moe_capacity_factor=_capacity_factor(d.get("moe_capacity_factor")),
         )
 
     def to_dict(self) -> dict:
@@ -336,6 +347,20 @@ class TrainingConfig:
         return d
 
 
+MOE_ROUTINGS = ("learned", "balanced")
+MOE_DISPATCHERS = ("alltoall", "deepep")
+
+
+def _capacity_factor(v):
+    """training.moe_capacity_factor: None (dropless) or a real number 1..16."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or not 1.0 <= v <= 16.0:
+        raise ValidationError(f"training.moe_capacity_factor = {v!r}: expected a number from 1 to 16 "
+                              "(token dropping at that capacity factor) or absent (dropless)")
+    return float(v)
+
+
 @dataclass(frozen=True)
 class ParallelismConfig:
     """The [parallelism] table. dp is derived: world / (tp·pp·cp).
@@ -343,7 +368,14 @@ class ParallelismConfig:
     ``ep`` (expert parallel) and ``etp`` (expert tensor parallel, default 1) lay the MoE
     layers out over the same tp·cp·dp ranks as the attention layers (Megatron-Core's MoE
     parallel folding): ep·etp must divide tp·cp·dp; the expert data-parallel size is
-    tp·cp·dp/(ep·etp)."""
+    tp·cp·dp/(ep·etp).
+
+    ``moe_dispatcher`` ("alltoall": one NCCL/RCCL all-to-all of every routed copy, Megatron-Core's
+    default; "deepep": DeepEP / Megatron's flex dispatcher / HybridEP, each token sent once per
+    destination node then fanned out over the scale-up fabric) and ``ep_overlap`` (the dispatch
+    and combine overlapped with another micro-batch's compute: Megatron's
+    ``--overlap-moe-expert-parallel-comm``, DualPipe; the achieved fraction is the stack's
+    ``ep_comm_overlap``) are library choices of the run, not searched."""
 
     tp: int = 1
     pp: int = 1
@@ -354,9 +386,12 @@ class ParallelismConfig:
     sequence_parallel: bool = False
     fsdp: bool = False
     etp: int = 1
+    moe_dispatcher: str = "alltoall"
+    ep_overlap: bool = False
     dp: int = field(default=1, compare=False)
 
-    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp")
+    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
+            "ep_overlap")
 
     @classmethod
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
@@ -369,6 +404,8 @@ class ParallelismConfig:
             raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
         sp = _bool("parallelism.sequence_parallel", d.get("sequence_parallel", False))
         fsdp = _bool("parallelism.fsdp", d.get("fsdp", False))
+        disp = _enum("parallelism.moe_dispatcher", d.get("moe_dispatcher", cls.moe_dispatcher), MOE_DISPATCHERS)
+        epo = _bool("parallelism.ep_overlap", d.get("ep_overlap", False))
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
@@ -387,7 +424,7 @@ class ParallelismConfig:
                 f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
-        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, dp=dp)
+        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo, dp=dp)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}

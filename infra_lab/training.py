@@ -78,12 +78,13 @@ OBJECTIVES = {  # name -> True if larger is better
 
 STACK_PARAMS = (
     "framework_time_scale", "memory_time_scale", "flash_attention", "causal_skip", "dropout",
-    "tp_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "ep_load_imbalance",
+    "tp_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "moe_popularity_cv", "attention_kernel",
     "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
     "grad_reduce_bytes",
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
-    "zero3_gathers_per_layer", "zero3_small_gathers_per_layer",
+    "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
+    "selective_recompute",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -107,16 +108,22 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
     for k, v in p.items():
         frac = k.endswith("_overlap") or k in _FRACTIONS
         bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
-               or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "ep_load_imbalance" and v < 1)
-               or (k.endswith("_bytes") and k != "memory_reserve_bytes" and v <= 0)
+               or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "moe_popularity_cv" and v > 10)
+               or (k == "attention_kernel" and v not in (0, *ATTENTION_KERNEL_CODES))
+               or (k == "selective_recompute" and v not in (0, 1))
+               or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
+               or (k == "wgrad_main_grad_bytes" and v > 8)
                or (k == "memory_reserve_fraction" and v >= 1)
                or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
                or (k == "zero3_small_gathers_per_layer" and v != int(v)))
         if bad:
-            allowed = ("0..1" if frac else ">= 1" if k == "ep_load_imbalance"
+            allowed = ("0..1" if frac else "0..10" if k == "moe_popularity_cv"
+                       else f"0 or one of {ATTENTION_KERNEL_CODES}" if k == "attention_kernel"
+                       else "0 (attention core) or 1 (per-op SAC)" if k == "selective_recompute"
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
-                       else ">= 0" if k == "memory_reserve_bytes" else "> 0")
+                       else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
+                       else "> 0")
             raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
     return p
 
@@ -143,6 +150,7 @@ class _Context:
     domain: int
     checkpoint_bytes: float
     stage_extra: tuple = (0.0, 0.0)   # multimodal: (first-stage params, per-layer params), issue 20
+    xkey: tuple = ()                  # what the routed-expert table depends on besides (ep, etp)
 
 
 def _freeze(d: dict) -> tuple:
@@ -153,30 +161,58 @@ _ELEMENTWISE_TYPES = ("memory", "cast")
 
 
 def _op_classes(ops: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Boolean masks of the op table by what the step model needs: expert GEMMs, attention
-    core, other GEMMs, memory-bound ops, the softmax of unfused attention. Uses the compute
-    model's ``component`` column when it has one (H-compute's enum), else op types/names."""
+    """Boolean masks of the op table by what the step model needs: routed-expert GEMMs, token
+    permutation, attention core, other GEMMs, other memory-bound ops, the softmax of unfused
+    attention (by the compute model's ``component`` column)."""
     ot = ops["op_type"].to_numpy()
     op = ops["op"].to_numpy().astype(str)
-    if "component" in ops.columns:
-        comp = ops["component"].to_numpy().astype(str)
-        expert = comp == "expert_gemm"
-        attn = comp == "attention"
-    else:
-        expert = np.char.startswith(op, "experts_")
-        attn = ot == "attention"
+    comp = ops["component"].to_numpy().astype(str)
+    expert = comp == "expert_gemm"
+    attn = comp == "attention"
+    permute = comp == "permute"
     gemm = (ot == "gemm") & ~attn
-    mem = ~(gemm | attn)
+    mem = ~(gemm | attn | permute)
     softmax = np.char.startswith(op, "softmax")
-    return {"expert": expert & gemm, "gemm": gemm & ~expert, "attn": attn, "mem": mem, "softmax": softmax}
+    return {"expert": expert & gemm, "gemm": gemm & ~expert, "attn": attn, "mem": mem, "softmax": softmax,
+            "permute": permute}
+
+
+def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1):
+    """:func:`infra_lab.compute.layer_ops` with the stack's choices (causal skip, flash
+    attention and its kernel, gradient-buffer bytes), forward and backward."""
+    from . import compute
+
+    return compute.layer_ops(spec, seq_rank, mbs, tp, acc_name, precision,
+                             causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
+                             sequence_parallel=bool(spf), passes=("fwd", "bwd"), ep=ep, expert_tp=etp,
+                             main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=_attention_kernel(sp, acc_name))
+
+
+def _attention_kernel(sp: dict[str, float], acc_name: str) -> str | None:
+    """The stack's attention kernel (its ``attention_kernel`` code, :data:`ATTENTION_KERNEL_CODES`)
+    where the device has that kernel in the compute model (:func:`infra_lab.compute.attention_kernels`),
+    else the device's default (None)."""
+    from . import compute
+
+    code = int(sp.get("attention_kernel", 0.0))
+    name = ATTENTION_KERNEL_CODES.get(code)
+    if name is None or name not in compute.attention_kernels(acc_name):
+        return None
+    return name
+
+
+ATTENTION_KERNEL_CODES = {1: "fa2", 2: "fa3", 3: "cudnn", 4: "fa4", 5: "ck-fa2", 6: "aiter"}
+"""Codes of the stacks' ``attention_kernel`` factor (0: the device's default kernel,
+:func:`infra_lab.compute.default_attention_kernel`)."""
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
             hook=None, tp_overlap: float = 0.0):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
-    [bytes]: per layer of each kind, one micro-batch, one rank."""
-    from . import compute, memory
+    [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
+    permutation are left out (:func:`_expert_tables` prices them at the plan's ep and etp)."""
+    from . import memory
 
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
@@ -190,17 +226,13 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             tab[:, :, ti, mi, ci, 1] = tab[:, :, ti, mi, ci, 0]
             htab[:, ti, mi, ci, 1] = htab[:, ti, mi, ci, 0]
             continue
-        ops = compute.layer_ops(spec, seq_len // cp, mbs, tp, acc_name, precision,
-                                causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
-                                sequence_parallel=bool(spf), passes=("fwd", "bwd"),
-                                main_grad_bytes=sp["grad_buffer_bytes"])
+        ops = _layer_ops(spec, acc_name, precision, seq_len // cp, mbs, tp, sp, spf)
         kind = ops["layer_kind"].to_numpy().astype(str)
         ps = ops["pass"].to_numpy().astype(str)
         t = ops["time_s"].to_numpy().copy()
         cl = _op_classes(ops)
         t[cl["attn"]] *= cp                      # with CP each rank's queries see all s keys
-        has_cast = "component" in ops.columns and bool((ops["component"] == "cast").any())
-        if precision == "fp8" and not has_cast:  # until the compute model has explicit cast ops
+        if precision == "fp8":                   # a flat multiplier on top of the cast ops (sensitivity; 0 by default)
             t[cl["gemm"] | cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
         fwd, bwd = ps == "fwd", ps == "bwd"
         for kname in set(kind.tolist()):
@@ -209,25 +241,30 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             def tot(mask, sel=sel, t=t):
                 return float(t[sel & mask].sum())
 
+            if sp["selective_recompute"]:     # per-op SAC: half the matmuls, every element-wise op
+                sel, sel_mem = 0.5 * tot(fwd & cl["gemm"]), tot(fwd & cl["mem"])
+            else:                             # Megatron: the attention core (and its softmax)
+                sel, sel_mem = tot(fwd & (cl["attn"] | cl["softmax"])), 0.0
             parts = (tot(fwd & (cl["gemm"] | cl["attn"])), tot(fwd & cl["mem"]),
-                     tot(bwd & (cl["gemm"] | cl["attn"])), tot(bwd & cl["mem"]),
-                     tot(fwd & cl["expert"]), tot(bwd & cl["expert"]), tot(cl["attn"]),
-                     tot(fwd & (cl["attn"] | cl["softmax"])))
+                     tot(bwd & (cl["gemm"] | cl["attn"])), tot(bwd & cl["mem"]), tot(cl["attn"]), sel)
             if kname == "head":
-                htab[kt.H_FWD, ti, mi, ci, spf] = parts[0] + parts[4]
+                htab[kt.H_FWD, ti, mi, ci, spf] = parts[0]
                 htab[kt.H_FWD_MEM, ti, mi, ci, spf] = parts[1]
-                htab[kt.H_BWD, ti, mi, ci, spf] = parts[2] + parts[5]
+                htab[kt.H_BWD, ti, mi, ci, spf] = parts[2]
                 htab[kt.H_BWD_MEM, ti, mi, ci, spf] = parts[3]
                 continue
             slot, w = (kt.K_MOE, 1.0) if kname == "moe" else (kt.K_DENSE, counts.get(kname, 0) / max(n_dense_like, 1))
             for pi, v in enumerate(parts):
                 tab[slot, pi, ti, mi, ci, spf] += w * v
+            tab[slot, kt.T_SEL_MEM, ti, mi, ci, spf] += w * sel_mem
+            tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] += w * tot(fwd & cl["attn"])
         tok = mbs * seq_len / cp
         htab[kt.H_ACT, ti, mi, ci, spf] = tok * spec.vocab / tp * (ab + 4.0)  # logits 16-bit + fp32 copy
         for ri, rc in enumerate(("none", "selective", "full")):
             act = memory.activation_bytes_per_layer(
                 spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
-                flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp)
+                flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
+                selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])])
             for kname, b in act.items():
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
@@ -250,12 +287,14 @@ def _apply_multimodal(hook, tab, htab, spec, acc_name, t, m, c, spf, tp_overlap)
     f = hook.stats.attention_fraction
     if f < 1.0:
         for slot in (kt.K_DENSE, kt.K_MOE):
-            fwd_att = tab[slot, kt.T_SEL, ti, mi, ci, spf]
+            fwd_att = tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf]
             bwd_att = tab[slot, kt.T_ATTN, ti, mi, ci, spf] - fwd_att
             tab[slot, kt.T_FWD, ti, mi, ci, spf] -= (1.0 - f) * fwd_att
             tab[slot, kt.T_BWD, ti, mi, ci, spf] -= (1.0 - f) * bwd_att
             tab[slot, kt.T_ATTN, ti, mi, ci, spf] *= f
-            tab[slot, kt.T_SEL, ti, mi, ci, spf] *= f
+            tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] *= f
+            if tab[slot, kt.T_SEL_MEM, ti, mi, ci, spf] == 0.0:   # Megatron's selective set: the core
+                tab[slot, kt.T_SEL, ti, mi, ci, spf] -= (1.0 - f) * fwd_att
     n_layers = len(spec.layer_kinds())
     per = hook.per_layer(acc_name, tp, mbs, cp, tp_overlap, n_layers)
     for slot in (kt.K_DENSE, kt.K_MOE):
@@ -289,7 +328,8 @@ def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
     return t0, (compute.optimizer_step_time(1e9, acc_name, optimizer) - t0) / 1e9
 
 
-_TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "grad_buffer_bytes")
+_TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "wgrad_main_grad_bytes",
+                  "attention_kernel", "selective_recompute")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
 
 
@@ -311,10 +351,96 @@ MFU_CONVENTION = "+ causal attention"
 attention counted causal (half the s² score/context work), no recomputation."""
 
 
+def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss,
+                   cps, xs, cv: float, cf: float | None) -> np.ndarray:
+    """xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (:data:`infra_lab._kernels.training.XTAB_NAMES`):
+    the routed experts of one layer at each (ep, etp) of ``xs`` from
+    :func:`infra_lab.compute.layer_ops` with that ep and expert_tp (grouped GEMMs of the E/ep
+    local experts on the rank's routed rows, seeded per-expert counts; token permutation;
+    the expert activation and casts), the GEMMs and permutation scaled to the busiest expert
+    rank by :func:`infra_lab.compute.moe_load_imbalance` (tokens the rank routes per
+    micro-batch, the router's popularity spread ``cv``, token dropping at capacity factor
+    ``cf``). These ops depend on the rank's tokens per micro-batch (s·b/(cp·tp)), ep and etp
+    only; the element-wise ops are the difference to the (ep, etp) = (1, 1) table that
+    :func:`_tables` holds."""
+    from . import compute
+
+    kinds = spec.layer_kinds()
+    counts = {k: kinds.count(k) for k in set(kinds)}
+    n_dense_like = sum(v for k, v in counts.items() if k != "moe")
+    xtab = np.zeros((2, len(kt.XTAB_NAMES), len(tps), len(mbss), len(cps), len(xs)))
+    xtab[:, kt.X_IMB] = 1.0
+    if not spec.experts:
+        return xtab
+    memo: dict[tuple, np.ndarray] = {}
+
+    def parts(s_rank, mbs, tp, ep, etp):
+        """(2 slots, parts) of one (tokens per rank, ep, etp)."""
+        key = (round(s_rank * mbs / tp, 6), ep, etp)
+        if key in memo:
+            return memo[key]
+        out = np.zeros((2, len(kt.XTAB_NAMES)))
+        tables = [_layer_ops(spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp)
+                  for x_ep, x_etp in ((ep, etp), (1, 1))]
+        tot = []
+        for ops in tables:
+            kind = ops["layer_kind"].to_numpy().astype(str)
+            ps = ops["pass"].to_numpy().astype(str)
+            t = ops["time_s"].to_numpy().copy()
+            cl = _op_classes(ops)
+            if precision == "fp8":
+                t[cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
+            tot.append((kind, ps, t, cl))
+        tokens = max(1, int(round(s_rank * mbs / tp)))
+        imb = compute.moe_load_imbalance(tokens, spec.experts, spec.top_k, ep, popularity_cv=cv,
+                                         capacity_factor=cf) if ep > 1 else 1.0
+        (kind, ps, t, cl), (kind0, ps0, t0, cl0) = tot
+        for kname in ("moe", "mtp"):
+            if kname not in counts:
+                continue
+            slot, w = (kt.K_MOE, 1.0) if kname == "moe" else (kt.K_DENSE, counts[kname] / max(n_dense_like, 1))
+            sel, sel0 = kind == kname, kind0 == kname
+            for pi, (pas, cls) in enumerate((("fwd", "expert"), ("bwd", "expert"), ("fwd", "permute"),
+                                             ("bwd", "permute"))):
+                out[slot, pi] += w * imb * float(t[sel & (ps == pas) & cl[cls]].sum())
+            for pi, pas in ((kt.X_FWD_MEM, "fwd"), (kt.X_BWD_MEM, "bwd")):
+                out[slot, pi] += w * (float(t[sel & (ps == pas) & cl["mem"]].sum())
+                                      - float(t0[sel0 & (ps0 == pas) & cl0["mem"]].sum()))
+            if sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls, the rest
+                out[slot, kt.X_SEL] = 0.5 * out[slot, kt.X_FWD_EXP]
+                out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
+            if kname == "moe":
+                out[slot, kt.X_IMB] = imb
+        memo[key] = out
+        return out
+
+    for (ti, tp), (mi, mbs), (ci, cp), (xi, (ep, etp)) in itertools.product(
+            enumerate(tps), enumerate(mbss), enumerate(cps), enumerate(xs)):
+        xtab[:, :, ti, mi, ci, xi] = parts(seq_len // cp, mbs, tp, ep, etp)
+    return xtab
+
+
+@functools.lru_cache(maxsize=64)
+def _xtab_cached(xkey: tuple, tps: tuple, mbss: tuple, cps: tuple, xs: tuple) -> np.ndarray:
+    from . import models
+
+    model, acc_name, precision, seq_len, factors, cv, cf = xkey
+    spec = models.ModelSpec.from_dict(dict(model))
+    sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
+    x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf)
+    x.setflags(write=False)
+    return x
+
+
+def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
+    """The routed-expert table of a context for the (ep, etp) pairs ``xs``."""
+    return _xtab_cached(ctx.xkey, ctx.tps, ctx.mbss, ctx.cps, tuple(xs))
+
+
 @functools.lru_cache(maxsize=256)
 def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
-                    cps: tuple, hook=None) -> _Context:
+                    cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None)) -> _Context:
     from . import collectives, memory, models
     from .scenario import HardwareConfig
 
@@ -333,7 +459,8 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "LAYERS": float(spec.layers),
         "FW_SCALE": sp["framework_time_scale"], "MEM_SCALE": sp["memory_time_scale"],
         "TP_OVL": sp["tp_comm_overlap"], "CP_OVL": sp["cp_comm_overlap"],
-        "EP_OVL": sp["ep_comm_overlap"], "EP_IMB": sp["ep_load_imbalance"],
+        "EP_OVL": sp["ep_comm_overlap"] if moe[1] else 0.0, "EXPERTS": float(spec.experts or 1),
+        "DISPATCH": float(kt.DISPATCHERS.index(moe[0])),
         "PP_OVL": sp["pp_p2p_overlap"], "DP_OVL": sp["dp_comm_overlap"],
         "Z3_OVL": sp["zero3_comm_overlap"], "Z3_EFF": sp["zero3_bandwidth_efficiency"],
         "GRAD_BYTES": sp["grad_reduce_bytes"], "GRADBUF_BYTES": sp["grad_buffer_bytes"],
@@ -345,6 +472,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "BUCKET_MIN": sp["dp_bucket_min_params"], "BUCKET_PER_RANK": sp["dp_bucket_params_per_rank"],
         "DROPOUT": sp["dropout"],
         "Z3_CALLS": sp["zero3_gathers_per_layer"], "Z3_SMALL": sp["zero3_small_gathers_per_layer"],
+        "SEL_MODE": sp["selective_recompute"],
     }
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
@@ -373,10 +501,13 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         flops = {k: v + f_mm - 3.0 * (1.0 - f_att) * saved.get(k, 0.0) * tokens for k, v in flops.items()}
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
+    cv = sp["moe_popularity_cv"] if moe[2] == "learned" else 0.0
+    xkey = (model, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3])
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
                     tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
-                    sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt), stage_extra=extra)
+                    sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt), stage_extra=extra,
+                    xkey=xkey)
 
 
 _HOOK_OF_SCENARIO = object()
@@ -398,9 +529,11 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
             from .multimodal import training_hook
 
             hook = training_hook(sc)
+    p = sc.parallelism
+    moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor)
     return _context_cached(_freeze(sc.lm_model), _freeze(sc.hardware.to_dict()), tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
-                           _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook)
+                           _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -561,10 +694,11 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, hook)
     layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
     lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
-    heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0]], dtype=np.int64)
+    heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((kt.N_OUT, 1))
-    kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, heads, tail, out)
+    xtab = _xtab(ctx, ((ep, etp),))
+    kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _estimate_from(out[:, 0], ctx)
 
 
@@ -800,9 +934,14 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
     heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
     heads[:, kt.H_CPI] = np.searchsorted(np.array(cps), heads[:, kt.H_CP])
+    pairs = [(int(a), int(b)) for a, b in layouts[:, [kt.LY_EP, kt.LY_ETP]]]
+    xs = sorted(set(pairs))
+    xidx = {x: i for i, x in enumerate(xs)}
+    heads[:, kt.H_XI] = np.array([xidx[x] for x in pairs], dtype=np.int64)[heads[:, kt.H_LAY]]
+    xtab = _xtab(ctx, tuple(xs))
     for a in (heads, tail, lay, ncand, comm):
         a.setflags(write=False)
-    return np.ascontiguousarray(heads), np.ascontiguousarray(tail), ctx, (lay, ncand, comm)
+    return np.ascontiguousarray(heads), np.ascontiguousarray(tail), ctx, (lay, ncand, comm, xtab)
 
 
 def _prepare(sc: Scenario, cons: dict, stack, params):
@@ -863,9 +1002,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         raise ValidationError(f"top = {top!r}: expected a positive integer or None")
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
-    heads, tail, ctx, (lay, ncand, comm) = _prepare(sc, cons, stack, params)
+    heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
     out = np.empty((kt.N_OUT, heads.shape[0] * tail.shape[0]))
-    kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, lay, ncand, comm, heads, tail, out)
+    kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _frame(heads, tail, out, ctx, objective, top, feasible_only)
 
 

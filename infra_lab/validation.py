@@ -236,10 +236,10 @@ TEST_FRACTION_MOD = 3
 ``zlib.crc32(id) % 3 == 0`` (about a third), else in the train split. Deterministic, fixed
 before any fit, independent of the error, and documented in docs/validation.md."""
 
-EXCLUDED_VARIANTS = ("96GB", "limited to 750 W")
-"""Runs on accelerator variants the catalog does not have (H100 96 GB HBM2e at 500 W; B200
-power-limited to 750 W) are listed but not compared: modelling them as the catalog part would
-mix a hardware error into the model's."""
+VARIANTS = {"96GB": "H100-96GB-500W", "limited to 750 W": "B200-750W"}
+"""Accelerator variants named in a run's ``accelerator_variant`` -> the catalog part that
+models them: torchtitan's H100s (96 GB HBM2e at 500 W) and torchao's B200s power-limited to
+750 W, each a catalog row with its stated peak derate (data/accelerators.csv notes)."""
 
 _DEFAULT_NIC = {"GB300": "ConnectX-8", "B300": "ConnectX-8"}
 """NIC assumed when a run's source does not name it: the 400 Gb/s ConnectX-7 NDR of
@@ -302,19 +302,76 @@ def _model_table(row: dict) -> dict:
     return out
 
 
-def scenario_for_run(row: dict, allow_variants: bool = False):
+FAMILIES = ("megatron-core", "torchtitan")
+"""Framework families of the current runs, each with its own stacks (``<family>-cuda`` /
+``<family>-rocm``, one set of fitted factors for both vendors): Megatron-Core, Primus (AMD's
+Megatron-LM backend) and DeepSeek's HAI-LLM (Megatron-style 3D parallelism with DeepEP) run
+as ``megatron-core``; torchtitan, torchao's torchtitan benchmarks, Trainy's torchtitan runs
+and Meta's Llama 3 training (the PyTorch-native FSDP design torchtitan open-sources) as
+``torchtitan``."""
+
+
+def family_of(row: dict) -> str:
+    """The framework family (:data:`FAMILIES`) of a run, from its ``framework`` column."""
+    fw = (row.get("framework") or "").lower()
+    return "torchtitan" if ("torchtitan" in fw or "meta internal" in fw) else "megatron-core"
+
+
+def stack_of(row: dict) -> str:
+    """The training stack of a run: its family on its accelerator's platform."""
+    acc = catalog.accelerator(row["accelerator"])
+    return f"{family_of(row)}-{'rocm' if acc.vendor == 'AMD' else 'cuda'}"
+
+
+def _moe_settings(row: dict) -> tuple[dict, dict, list[str]]:
+    """(parallelism keys, training keys, notes) of the MoE library choices a run publishes in
+    its ``settings``: the dispatcher (DeepEP / HybridEP / flex → "deepep"; A2A / alltoall or
+    unstated → "alltoall", Megatron-Core's default), the EP overlap (``a2a_overlap=1``,
+    DualPipe), the routing (forced load balancing → "balanced") and token dropping
+    (``capacity_factor=...``)."""
+    st = (row.get("settings") or "").lower()
+    par: dict = {}
+    trn: dict = {}
+    notes: list[str] = []
+    if (row.get("dense_or_moe") or "") != "moe":
+        return par, trn, notes
+    if "deepep" in st or "hybridep" in st or "flex" in st:
+        par["moe_dispatcher"] = "deepep"
+    elif "dispatcher=a2a" in st or "dispatcher=alltoall" in st:
+        par["moe_dispatcher"] = "alltoall"
+    else:
+        par["moe_dispatcher"] = "alltoall"
+        notes.append("moe_dispatcher=alltoall")
+    par["ep_overlap"] = "a2a_overlap=1" in st or "dualpipe" in st
+    trn["moe_routing"] = "balanced" if "force_load_balancing" in st else "learned"
+    if "capacity_factor=" in st:
+        cf = st.split("capacity_factor=", 1)[1]
+        num = "".join(ch for ch in cf.split(";")[0] if ch.isdigit() or ch == ".")
+        trn["moe_capacity_factor"] = float(num)
+    return par, trn, notes
+
+
+def scenario_for_run(row: dict):
     """(Scenario, assumptions) of one current run, or raise ValidationError saying why the
-    run cannot be expressed. Fields the source does not state take documented defaults:
-    micro-batch 1, recompute none, ZeRO-1 (Megatron distributed optimizer) unless FSDP,
-    sequence parallel with tp > 1 (Megatron-Core requires it for MoE), the platform's NIC
-    (:data:`_DEFAULT_NIC`), a rail-optimized fabric."""
+    run cannot be expressed. The stack is the run's framework family on its platform
+    (:func:`stack_of`); the MoE dispatcher, EP overlap, routing and token dropping come from
+    the published settings (:func:`_moe_settings`). Fields the source does not state take
+    documented defaults: micro-batch 1, recompute none, ZeRO-1 (Megatron distributed
+    optimizer) unless FSDP, sequence parallel with tp > 1 (Megatron-Core requires it for
+    MoE), the platform's NIC (:data:`_DEFAULT_NIC`), a rail-optimized fabric, the alltoall
+    dispatcher, vp = 2 for an interleaved pipeline schedule whose vp is not published (the
+    least interleaving), the catalog variant of a power-limited part (:data:`VARIANTS`) and,
+    for rack-scale domains the job does not fill, the largest whole number of trays per rack
+    that divides the job (``hardware.domain_gpus``)."""
     from .scenario import Scenario
 
     notes = []
     variant = row.get("accelerator_variant") or ""
-    if not allow_variants and any(v in variant for v in EXCLUDED_VARIANTS):
-        raise ValidationError(f"{row['id']}: accelerator variant not in the catalog ({variant[:60]})")
     acc = row["accelerator"]
+    for key, part in VARIANTS.items():
+        if key in variant:
+            acc = part
+            notes.append(f"accelerator={part}")
     nic = row.get("nic")
     if not nic:
         nic = _DEFAULT_NIC.get(acc, "ConnectX-7-NDR")
@@ -348,18 +405,33 @@ def scenario_for_run(row: dict, allow_variants: bool = False):
         raise ValidationError(f"{row['id']}: global batch not published")
     hw = {"accelerator": acc, "nodes": _num(row["nodes"]), "gpus_per_node": _num(row["gpus_per_node"]),
           "nic": nic, "fabric": fabric}
+    mpar, mtrn, mnotes = _moe_settings(row)
+    notes += mnotes
+    vp = _num(row.get("vp"))
+    if vp is None:
+        vp = 1
+        if "interleaved" in (row.get("settings") or "").lower() and (_num(row.get("pp")) or 1) > 1:
+            vp = 2           # an interleaved schedule without its vp: the least interleaving
+            notes.append("vp=2")
     if row.get("scaleup_domain"):
         hw["scaleup_domain"] = _num(row["scaleup_domain"])
+        g, gpn = _num(row["gpus"]), _num(row["gpus_per_node"])
+        if hw["scaleup_domain"] > gpn and g > hw["scaleup_domain"] and g % hw["scaleup_domain"]:
+            # rack-scale domains (NVL72) partly used: the largest whole number of trays per rack
+            # that divides the job (16 of 18 trays = 64 GPUs for 256 or 128 GPUs); ASSUMPTION
+            dg = max(d for d in range(gpn, hw["scaleup_domain"] + 1, gpn) if g % d == 0)
+            hw["domain_gpus"] = dg
+            notes.append(f"domain_gpus={dg}")
     if row.get("nics_per_node"):
         hw["nics_per_node"] = _num(row["nics_per_node"])
     sc = Scenario.from_dict({
         "name": row["id"], "model": _model_table(row), "hardware": hw,
         "training": {"seq_len": _num(row["seq_len"]), "global_batch": gb, "micro_batch": mbs,
-                     "precision": prec, "recompute": rc},
-        "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": _num(row.get("vp")) or 1,
+                     "precision": prec, "recompute": rc, "stack": stack_of(row), **mtrn},
+        "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
                         "cp": _num(row.get("cp")) or 1, "ep": _num(row.get("ep")) or 1,
                         "etp": _num(row.get("etp")) or 1, "zero": zero, "fsdp": fsdp,
-                        "sequence_parallel": sp},
+                        "sequence_parallel": sp, **mpar},
     })
     return sc, notes
 
@@ -386,18 +458,19 @@ def _measured_tokens_per_gpu(row: dict, est) -> float:
     raise ValidationError(f"{row['id']}: unknown metric {row['metric']!r}")
 
 
-def compare_current(params: dict[str, float] | None = None) -> pl.DataFrame:
+def compare_current(params: dict | None = None) -> pl.DataFrame:
     """Predicted vs measured throughput of every current run that the model can express.
 
     Parameters
     ----------
-    params : overrides of the default stacks' factors (used by :func:`calibrate_current`);
-        applied to whichever default stack (CUDA or ROCm) a run uses
+    params : overrides of the stacks' factors (used by :func:`calibrate_current`): a dict of
+        factor -> value applied to every run's stack, or a dict family -> {factor: value}
+        (:data:`FAMILIES`) applied to that family's runs
 
     Returns
     -------
     polars.DataFrame
-        id, split, dense_or_moe, accelerator, gpus, precision, measured_tokens_per_s_per_gpu,
+        id, split, dense_or_moe, family, accelerator, gpus, precision, measured_tokens_per_s_per_gpu,
         predicted_tokens_per_s_per_gpu, error_pct (step-time error: predicted/measured
         time − 1 = measured/predicted throughput − 1; negative = predicted too fast) [%], abs_error_pct, fits, status ("compared" or why not), assumptions
     """
@@ -405,11 +478,11 @@ def compare_current(params: dict[str, float] | None = None) -> pl.DataFrame:
 
     rows = []
     for r in current_runs().iter_rows(named=True):
-        base = {"id": r["id"], "split": r["split"], "dense_or_moe": r["dense_or_moe"],
+        base = {"id": r["id"], "split": r["split"], "dense_or_moe": r["dense_or_moe"], "family": family_of(r),
                 "accelerator": r["accelerator"], "gpus": int(float(r["gpus"])), "precision": r["precision"]}
         try:
             sc, notes = scenario_for_run(r)
-            est = estimate(sc, params=params)
+            est = estimate(sc, params=_family_params(params, family_of(r)))
             meas = _measured_tokens_per_gpu(r, est)
         except (ValidationError, KeyError) as e:
             rows.append({**base, "measured_tokens_per_s_per_gpu": None, "predicted_tokens_per_s_per_gpu": None,
@@ -422,6 +495,14 @@ def compare_current(params: dict[str, float] | None = None) -> pl.DataFrame:
                      "abs_error_pct": abs(err), "fits": est.fits, "status": "compared",
                      "assumptions": ", ".join(notes)})
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def _family_params(params: dict | None, family: str) -> dict | None:
+    if params is None:
+        return None
+    if any(k in FAMILIES for k in params):
+        return params.get(family)
+    return params
 
 
 def summary_current(df: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -444,51 +525,68 @@ def summary_current(df: pl.DataFrame | None = None) -> pl.DataFrame:
     return pl.DataFrame(parts)
 
 
+FIT_BOUNDS = ((0.8, 2.0), (1.0, 3.0))
+"""Physical bounds of the fitted (framework_time_scale, memory_time_scale): a training step's
+memory-bound ops cannot stream faster than the compute model's measured HBM rate (≥ 1), and
+its GEMMs run within −20 % … 2× of the isolated-kernel model."""
+
 CURRENT_FITTED = ("framework_time_scale", "memory_time_scale")
-"""Factors of the current default stacks fitted by :func:`calibrate_current` — one value for
-both vendors (vendor-symmetric), on the train split of the current runs only."""
+"""Factors of each framework family's stacks fitted by :func:`calibrate_current` — one value
+for both vendors (vendor-symmetric), on the train split of the family's current runs only."""
 
 
-def calibrate_current() -> dict[str, float]:
-    """Fit :data:`CURRENT_FITTED` of ``megatron-core-cuda`` and ``megatron-core-rocm``
-    (the same value on both) on the train split of the current runs: minimise the median
-    absolute log error of step time over a coarse grid, then refine coordinate-wise. The test
-    split is never evaluated. Returns the fitted values and the train median |error| [%]."""
+def calibrate_current() -> dict[str, dict[str, float]]:
+    """Fit :data:`CURRENT_FITTED` of each framework family (:data:`FAMILIES`; the same value
+    on its CUDA and ROCm stacks) on the train split of that family's current runs: minimise
+    the median absolute log error of step time (+ a quarter of the mean, so that no run is
+    ignored) over a coarse grid, then refine coordinate-wise. The test split is never
+    evaluated. Returns {family: {factor: value, "train_cases": n, "train_median_abs_error_pct": e}}."""
     from .training import estimate
 
-    train = []
+    train: dict[str, list] = {f: [] for f in FAMILIES}
     for r in current_runs().filter(pl.col("split") == "train").iter_rows(named=True):
         try:
             sc, _ = scenario_for_run(r)
             est = estimate(sc)
-            train.append((sc, _measured_tokens_per_gpu(r, est)))
+            train[family_of(r)].append((sc, _measured_tokens_per_gpu(r, est)))
         except ValidationError:
             continue
+    out = {}
+    for fam, runs in train.items():
+        if not runs:
+            continue
 
-    def loss(fw: float, ms: float) -> float:
+        def errs(fw: float, ms: float, runs=runs) -> list[float]:
+            p = {"framework_time_scale": fw, "memory_time_scale": ms}
+            return [abs(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for sc, meas in runs]
+
+        def loss(fw: float, ms: float) -> float:
+            e = errs(fw, ms)
+            return float(np.median(e)) + 0.25 * float(np.mean(e))
+
+        best = (np.inf, 1.0, 1.0)
+        for fw in np.arange(FIT_BOUNDS[0][0], FIT_BOUNDS[0][1] + 1e-9, 0.1):
+            for ms in (1.0, 1.5, 2.0, 2.5):
+                v = loss(round(float(fw), 4), ms)
+                if v < best[0]:
+                    best = (v, round(float(fw), 4), ms)
+        _, fw, ms = best
+        for step in (0.05, 0.01, 0.002):
+            moved = True
+            while moved:
+                moved = False
+                for dfw, dms in ((step, 0), (-step, 0), (0, 5 * step), (0, -5 * step)):
+                    cand = (round(min(max(fw + dfw, FIT_BOUNDS[0][0]), FIT_BOUNDS[0][1]), 4),
+                            round(min(max(ms + dms, FIT_BOUNDS[1][0]), FIT_BOUNDS[1][1]), 4))
+                    if cand == (fw, ms):
+                        continue
+                    v = loss(*cand)
+                    if v < best[0] - 1e-12:
+                        best, fw, ms, moved = (v, *cand), cand[0], cand[1], True
         p = {"framework_time_scale": fw, "memory_time_scale": ms}
-        e = [abs(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for sc, meas in train]
-        return float(np.median(e)) + 0.25 * float(np.mean(e))
-
-    best = (np.inf, 1.0, 1.0)
-    for fw in np.arange(0.8, 1.81, 0.1):
-        for ms in (0.5, 1.0, 1.5, 2.0):
-            v = loss(float(fw), ms)
-            if v < best[0]:
-                best = (v, float(fw), ms)
-    _, fw, ms = best
-    for step in (0.05, 0.01, 0.002):
-        moved = True
-        while moved:
-            moved = False
-            for dfw, dms in ((step, 0), (-step, 0), (0, 5 * step), (0, -5 * step)):
-                cand = (round(fw + dfw, 4), round(max(ms + dms, 0.05), 4))
-                v = loss(*cand)
-                if v < best[0] - 1e-12:
-                    best, fw, ms, moved = (v, *cand), cand[0], cand[1], True
-    p = {"framework_time_scale": fw, "memory_time_scale": ms}
-    errs = [abs(meas / estimate(sc, params=p).tokens_per_s_per_gpu - 1.0) * 100 for sc, meas in train]
-    return {**p, "train_cases": len(train), "train_median_abs_error_pct": float(np.median(errs))}
+        e = [abs(meas / estimate(sc, params=p).tokens_per_s_per_gpu - 1.0) * 100 for sc, meas in runs]
+        out[fam] = {**p, "train_cases": len(runs), "train_median_abs_error_pct": float(np.median(e))}
+    return out
 
 
 @functools.cache
@@ -528,7 +626,7 @@ def memory_check() -> pl.DataFrame:
                 row[k] = v
         row.setdefault("value", None)
         try:
-            sc, _ = scenario_for_run(row, allow_variants=True)
+            sc, _ = scenario_for_run(row)
             total = memory.training_memory_total(sc)
         except (ValidationError, KeyError, TypeError) as e:
             out.append({**base, "predicted_GiB": None, "published_GiB": None, "error_pct": None,

@@ -9,7 +9,7 @@ from infra_lab.errors import UnknownNameError, ValidationError
 
 ZAYA = il.load_scenario("zaya1-ibm-mi300x")
 SYMMETRIC = ("framework_time_scale", "memory_time_scale", "tp_comm_overlap", "cp_comm_overlap",
-             "ep_comm_overlap", "ep_load_imbalance", "pp_p2p_overlap", "dp_comm_overlap",
+             "ep_comm_overlap", "moe_popularity_cv", "attention_kernel", "pp_p2p_overlap", "dp_comm_overlap",
              "zero3_comm_overlap", "zero3_bandwidth_efficiency", "grad_reduce_bytes",
              "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction")
 

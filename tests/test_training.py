@@ -74,6 +74,17 @@ class TestKernelAgainstReference:
         ZAYA.replace(parallelism={"cp": 2, "fsdp": True, "zero": 3}, training={"recompute": "selective"}),
         ZAYA.replace(parallelism={"tp": 4, "ep": 8, "etp": 1, "pp": 16, "vp": 2},
                      training={"micro_batch": 1}),                         # 40 layers on 32 chunks
+        ZAYA.replace(parallelism={"ep": 16, "moe_dispatcher": "deepep", "ep_overlap": True},
+                     training={"moe_routing": "balanced"}),                # EP over 2 nodes, DeepEP
+        ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective"},   # per-op SAC, FSDP2
+                     parallelism={"ep": 8, "zero": 3, "fsdp": True}),
+        il.Scenario.from_dict({                                            # MLA, MTP, dense first layers
+            "model": {"preset": "deepseek-v3"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 64, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 4096, "global_batch": 512, "micro_batch": 1, "precision": "fp8",
+                         "recompute": "selective", "moe_capacity_factor": 1.25},
+            "parallelism": {"tp": 2, "pp": 8, "ep": 32, "etp": 2, "sequence_parallel": True,
+                            "moe_dispatcher": "deepep", "ep_overlap": True}}),
     ]
 
     @pytest.mark.parametrize("i", range(len(CASES)))

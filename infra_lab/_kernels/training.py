@@ -44,24 +44,38 @@ from .memory import stage_activations, training_bytes
 # ---------------------------------------------------------------------------------------
 C_NAMES = (
     "S", "H", "V", "TOPK", "HKV", "GB", "HBM", "D", "LAYERS",
-    "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EP_IMB", "PP_OVL", "DP_OVL",
+    "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
-    "Z3_CALLS", "Z3_SMALL",
+    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE",
 )
 (C_S, C_H, C_V, C_TOPK, C_HKV, C_GB, C_HBM, C_D, C_LAYERS,
- C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EP_IMB, C_PP_OVL, C_DP_OVL,
+ C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE) = range(len(C_NAMES))
+DISPATCHERS = ("alltoall", "deepep")
+"""MoE token dispatchers (C_DISPATCH codes): 0 = one all-to-all of every routed copy over the
+EP group (Megatron-Core's alltoall dispatcher on NCCL/RCCL); 1 = DeepEP / Megatron's flex
+dispatcher / HybridEP: each token crosses the network once per destination node (to the rank
+of the same rail there), then fans out over the scale-up fabric to its experts' ranks."""
 N_CONST = len(C_NAMES)
 
-# per-layer table tab[kind, part, tp_i, mbs_i, cp_i, sp]; kind 0 dense-like, 1 MoE
-TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "fwd_expert", "bwd_expert", "attn_core",
-             "sel_recompute", "act_none", "act_selective", "act_full")
-(T_FWD, T_FWD_MEM, T_BWD, T_BWD_MEM, T_FWD_EXP, T_BWD_EXP, T_ATTN, T_SEL,
- T_ACT_NONE, T_ACT_SEL, T_ACT_FULL) = range(len(TAB_NAMES))
+# per-layer table tab[kind, part, tp_i, mbs_i, cp_i, sp]; kind 0 dense-like, 1 MoE; the
+# routed-expert part of MoE layers is not in it (see xtab)
+TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "attn_core",
+             "sel_recompute", "act_none", "act_selective", "act_full", "sel_recompute_mem", "attn_core_fwd")
+(T_FWD, T_FWD_MEM, T_BWD, T_BWD_MEM, T_ATTN, T_SEL,
+ T_ACT_NONE, T_ACT_SEL, T_ACT_FULL, T_SEL_MEM, T_ATTN_FWD) = range(len(TAB_NAMES))
 K_DENSE, K_MOE = 0, 1
+# routed-expert table xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (x = an (ep, etp) pair of the
+# plans): the expert grouped GEMMs and token permutation of one layer on the BUSIEST expert
+# rank (the mean rank's time x the load imbalance), the expert-dependent element-wise ops
+# (activation, casts) on the mean rank, and the imbalance itself (busiest/mean tokens)
+XTAB_NAMES = ("fwd_expert", "bwd_expert", "fwd_permute", "bwd_permute", "fwd_mem", "bwd_mem",
+              "imbalance", "sel_recompute", "sel_recompute_mem")
+(X_FWD_EXP, X_BWD_EXP, X_FWD_PERM, X_BWD_PERM, X_FWD_MEM, X_BWD_MEM, X_IMB, X_SEL, X_SEL_MEM) = \
+    range(len(XTAB_NAMES))
 # LM head (+ loss) table htab[part, tp_i, mbs_i, cp_i, sp], and the multimodal prologue of the
 # first stage (issue 20: encoders + projectors, per micro-batch; all zero for a text model):
 # time of GEMM-like / memory-bound ops, recompute time (selective, full), activation bytes per
@@ -91,14 +105,6 @@ LAY_NAMES = (
  L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3) = range(len(LAY_NAMES))
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
-(LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
-
-# per-(layout, micro-batch, sp) collective times comm[layout, mbs_i, sp, field] [s]
-COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "cp_net", "pp_net")
-(Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET) = range(len(COMM_NAMES))
-N_COMM = len(COMM_NAMES)
-
-OUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
 
 # per-(layout, micro-batch, sp) collective times comm[layout, mbs_i, sp, field] [s]
@@ -267,8 +273,13 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
       of tokens·h activations over tp ranks (stride 1);
     * expert TP: all-gather + reduce-scatter of the routed tokens over etp ranks;
     * CP: one ring step, K and V of the local tokens to the next of cp ranks (stride tp);
-    * EP: one all-to-all (dispatch or combine) of each rank's tokens·top_k·h over ep ranks
-      (stride etp), the library's algorithm (hierarchical / rail-aware where it has one);
+    * EP dispatch or combine (:data:`DISPATCHERS`): ``alltoall`` = one all-to-all of each
+      rank's tokens·top_k·h over the ep ranks (stride etp), the library's algorithm; ``deepep``
+      = when the group spans N > 1 scale-up domains, an all-to-all over the N same-rail ranks
+      (one per domain) carrying each token once per destination domain (tokens·p·h per domain,
+      p = 1 − C(E − E/N, k)/C(E, k) the chance a token has an expert there), pipelined with
+      the fan-out inside the domain (an all-to-all of tokens·top_k·h over the domain's EP
+      ranks): the slower stage sets the time;
     * PP: one send/recv of each TP rank's 1/tp slice of the stage boundary activation
       (stride tp·cp·dp).
     """
@@ -301,7 +312,7 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 else:
                     q[Q_CP] = 0.0
                     q[Q_CP_NET] = 0.0
-                q[Q_EP] = coll(kf.OP_ALL_TO_ALL, routed, ep, etp, D, P)
+                q[Q_EP] = ep_dispatch(c, routed / c[C_TOPK], ep, etp, D, P)
                 q[Q_EP_NET] = crosses(ep, etp, D)
                 q[Q_TP_NET] = crosses(tp, 1, D)
                 # each TP rank sends its 1/tp slice (Megatron's scatter/gather optimisation,
@@ -310,14 +321,46 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 q[Q_PP_NET] = 1.0 if tp * cp * dp >= D else 0.0
 
 
+@njit(cache=True)
+def node_share(E, k, N):
+    """Chance that a token's k distinct experts (of E, spread evenly over N domains) include
+    at least one in a given domain: 1 − C(E − E/N, k)/C(E, k) [-]."""
+    if N <= 1.0:
+        return 1.0
+    miss = 1.0
+    other = E - E / N
+    for i in range(int(k)):
+        miss *= (other - i) / (E - i) if other - i > 0.0 else 0.0
+    return 1.0 - miss
+
+
+@njit(cache=True)
+def ep_dispatch(c, tokens_bytes, ep, etp, D, P):
+    """Time of one MoE dispatch (or combine) of a rank's ``tokens_bytes`` (tokens·h·bytes, one
+    copy per token) over an EP group of ``ep`` ranks at stride ``etp`` [s], by the stack's
+    dispatcher (:data:`DISPATCHERS`); every collective through :func:`coll`."""
+    k = c[C_TOPK]
+    if ep <= 1:
+        return 0.0
+    g = members_per_domain(ep, etp, D)
+    if c[C_DISPATCH] < 0.5 or g >= ep:
+        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, ep, etp, D, P)
+    n_dom = ep // g
+    p = node_share(c[C_EXPERTS], k, n_dom * 1.0)
+    inter = coll(kf.OP_ALL_TO_ALL, tokens_bytes * p * n_dom, n_dom, D, D, P)
+    intra = coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, g, etp, D, P)
+    return inter if inter > intra else intra
+
+
 # ---------------------------------------------------------------------------------------
 # compute part
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def stage_compute(c, tab, htab, nd, nm, head, emb, rc, imb, ti, mi, ci, spi):
+def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi):
     """Forward, backward and recomputation time of one micro-batch on a stage with nd
     dense-like and nm MoE layers (and the LM head when ``head``; the multimodal prologue,
-    encoders + projectors, when ``emb``: the stage holds the embedding) [s]."""
+    encoders + projectors, when ``emb``: the stage holds the embedding) [s]. Routed experts
+    come from ``xtab`` at the plan's (ep, etp) index ``xi``, on the busiest expert rank."""
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
     f = 0.0
@@ -327,14 +370,17 @@ def stage_compute(c, tab, htab, nd, nm, head, emb, rc, imb, ti, mi, ci, spi):
         n = nd if k == K_DENSE else nm
         if n <= 0.0:
             continue
-        fk = fw * (tab[k, T_FWD, ti, mi, ci, spi] + imb * tab[k, T_FWD_EXP, ti, mi, ci, spi]) \
-            + ms * tab[k, T_FWD_MEM, ti, mi, ci, spi]
-        bk = fw * (tab[k, T_BWD, ti, mi, ci, spi] + imb * tab[k, T_BWD_EXP, ti, mi, ci, spi]) \
-            + ms * tab[k, T_BWD_MEM, ti, mi, ci, spi]
+        fk = fw * (tab[k, T_FWD, ti, mi, ci, spi] + xtab[k, X_FWD_EXP, ti, mi, ci, xi]) \
+            + ms * (tab[k, T_FWD_MEM, ti, mi, ci, spi] + xtab[k, X_FWD_PERM, ti, mi, ci, xi]
+                    + xtab[k, X_FWD_MEM, ti, mi, ci, xi])
+        bk = fw * (tab[k, T_BWD, ti, mi, ci, spi] + xtab[k, X_BWD_EXP, ti, mi, ci, xi]) \
+            + ms * (tab[k, T_BWD_MEM, ti, mi, ci, spi] + xtab[k, X_BWD_PERM, ti, mi, ci, xi]
+                    + xtab[k, X_BWD_MEM, ti, mi, ci, xi])
         if rc == 2:
             rk = fk
-        elif rc == 1:
-            rk = fw * tab[k, T_SEL, ti, mi, ci, spi]
+        elif rc == 1:   # the stack's selective set (attention core, or per-op SAC)
+            rk = fw * (tab[k, T_SEL, ti, mi, ci, spi] + xtab[k, X_SEL, ti, mi, ci, xi]) \
+                + ms * (tab[k, T_SEL_MEM, ti, mi, ci, spi] + xtab[k, X_SEL_MEM, ti, mi, ci, xi])
         else:
             rk = 0.0
         f += n * fk
@@ -421,8 +467,9 @@ def inflight(pp, vp, rank, m):
 
 
 HEAD_NAMES = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "sequence_parallel",
-              "tp_i", "mbs_i", "cp_i", "layout_i")
-(H_TP, H_PP, H_VP, H_CP, H_EP, H_ETP, H_DP, H_MBS, H_SP, H_TPI, H_MBSI, H_CPI, H_LAY) = range(len(HEAD_NAMES))
+              "tp_i", "mbs_i", "cp_i", "layout_i", "x_i")
+(H_TP, H_PP, H_VP, H_CP, H_EP, H_ETP, H_DP, H_MBS, H_SP, H_TPI, H_MBSI, H_CPI, H_LAY, H_XI) = \
+    range(len(HEAD_NAMES))
 N_HEAD = len(HEAD_NAMES)
 TAIL_NAMES = ("zero", "fsdp", "recompute")
 """A plan = a head row (layout, micro-batch, sequence parallel) × a tail row (ZeRO stage,
@@ -431,7 +478,7 @@ MAXC = 8
 
 
 @njit(cache=True)
-def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
+def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     """Evaluate one head row against every tail row into columns of ``out`` (shape
     (N_OUT, n_plans)), rows row0 … row0 + len(tail) − 1.
 
@@ -449,14 +496,20 @@ def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
     mi = head[H_MBSI]
     ci = head[H_CPI]
     li = head[H_LAY]
+    xi = head[H_XI]
     q = comm[li, mi, spi]
     m = c[C_GB] / (dp * mbs)
-    imb = c[C_EP_IMB] if ep > 1 else 1.0
+    imb = xtab[K_MOE, X_IMB, ti, mi, ci, xi] if ep > 1 else 1.0
     fw = c[C_FW_SCALE]
+    ms = c[C_MEM_SCALE]
     nc = ncand[li]
     win_cp_d = fw * tab[K_DENSE, T_ATTN, ti, mi, ci, spi]
     win_cp_m = fw * tab[K_MOE, T_ATTN, ti, mi, ci, spi]
-    win_ep = fw * imb * (tab[K_MOE, T_FWD_EXP, ti, mi, ci, spi] + tab[K_MOE, T_BWD_EXP, ti, mi, ci, spi])
+    # EP overlap (DeepEP / Megatron's EP a2a overlap, DualPipe) hides the dispatch and combine
+    # behind another micro-batch's compute of the same MoE layer
+    win_ep = fw * (tab[K_MOE, T_FWD, ti, mi, ci, spi] + tab[K_MOE, T_BWD, ti, mi, ci, spi]
+                   + xtab[K_MOE, X_FWD_EXP, ti, mi, ci, xi] + xtab[K_MOE, X_BWD_EXP, ti, mi, ci, xi]) \
+        + ms * (tab[K_MOE, T_FWD_MEM, ti, mi, ci, spi] + tab[K_MOE, T_BWD_MEM, ti, mi, ci, spi])
     # per recompute mode and candidate: f, b, r and the per-micro-batch TP/CP/EP comm
     F = np.empty((3, MAXC))
     B = np.empty((3, MAXC))
@@ -486,7 +539,7 @@ def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
             row = lay[li, k]
             nd = row[L_ND]
             nm = row[L_NM]
-            f, b, r = stage_compute(c, tab, htab, nd, nm, row[L_HEAD], row[L_EMB], rc, imb, ti, mi, ci, spi)
+            f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, row[L_HEAD], row[L_EMB], rc, ti, mi, ci, spi, xi)
             F[rc, k] = f
             B[rc, k] = b
             R[rc, k] = r
@@ -495,7 +548,8 @@ def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
             ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
                 nd, nm, tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi],
                 tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi], tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi],
-                1 if rc == 2 else 0, NF[k], tok_h, c[C_ACT_BYTES], c[C_DROPOUT], row[L_EMB], row[L_HEAD],
+                1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
+                c[C_DROPOUT], row[L_EMB], row[L_HEAD],
                 htab[H_ACT, ti, mi, ci, spi])
             if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                 ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
@@ -607,21 +661,21 @@ def eval_head(c, tab, htab, lay, ncand, comm, head, tail, out, row0):
 
 
 @njit(cache=True, parallel=True)
-def evaluate_plans(c, tab, htab, lay, ncand, comm, heads, tail, out):
+def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
     (n_tail, 3)) into ``out`` (float64, (N_OUT, n_heads·n_tail)), plan h·n_tail + t, in
     parallel over heads."""
     nt = tail.shape[0]
     for h in prange(heads.shape[0]):
-        eval_head(c, tab, htab, lay, ncand, comm, heads[h], tail, out, h * nt)
+        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt)
 
 
 @njit(cache=True)
-def evaluate_serial(c, tab, htab, lay, ncand, comm, heads, tail, out):
+def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
     nt = tail.shape[0]
     for h in range(heads.shape[0]):
-        eval_head(c, tab, htab, lay, ncand, comm, heads[h], tail, out, h * nt)
+        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt)
 
 
 GATHERED = O_NET + 1               # components, step, memory, fits, raw DP, network time

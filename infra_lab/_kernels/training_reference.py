@@ -93,13 +93,58 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     D = ctx.domain
     m = tr.global_batch / (dp * mbs)
     fw, ms = sp["framework_time_scale"], sp["memory_time_scale"]
-    imb = sp["ep_load_imbalance"] if ep > 1 else 1.0
+
+    # routed experts at the plan's ep and etp, straight from the public op table (the kernel
+    # uses a per-(tokens per rank, ep, etp) table built at sequence_parallel = False)
+    kinds = spec.layer_kinds()
+    n_dense_like = sum(1 for k in kinds if k != "moe")
+    imb = 1.0
+    # per slot: expert GEMM fwd/bwd, expert memory-bound fwd/bwd, selective recompute gemm/mem
+    expert = {kt.K_DENSE: [0.0] * 6, kt.K_MOE: [0.0] * 6}
+    if spec.experts:
+        kw = dict(causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
+                  sequence_parallel=bool(p.sequence_parallel), passes=("fwd", "bwd"),
+                  main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=training._attention_kernel(sp, hw.accelerator))
+        ox = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=ep, expert_tp=etp, **kw)
+        o0 = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=1, expert_tp=1, **kw)
+        if ep > 1:
+            cv = sp["moe_popularity_cv"] if tr.moe_routing == "learned" else 0.0
+            imb = il.compute.moe_load_imbalance(max(1, round(tr.seq_len // cp * mbs / tp)), spec.experts, spec.top_k,
+                                                ep, popularity_cv=cv, capacity_factor=tr.moe_capacity_factor)
+        f8 = 1.0 + (sp["fp8_gemm_overhead"] if tr.precision == "fp8" else 0.0)
+
+        def total(ops, kind, ps, comps=None, exclude=()):
+            rows = [r for r in ops.iter_rows(named=True) if r["layer_kind"] == kind and r["pass"] == ps]
+            if comps is not None:
+                rows = [r for r in rows if r["component"] in comps and r["op_type"] == "gemm"]
+            else:   # memory-bound ops other than permutation
+                rows = [r for r in rows if r["op_type"] == "memory" and r["component"] not in exclude]
+            return sum(r["time_s"] for r in rows)
+
+        for kind, slot, w in (("moe", kt.K_MOE, 1.0), ("mtp", kt.K_DENSE, kinds.count("mtp") / max(n_dense_like, 1))):
+            if kind not in kinds:
+                continue
+            for j, ps in enumerate(("fwd", "bwd")):
+                expert[slot][j] += w * imb * f8 * total(ox, kind, ps, comps=("expert_gemm",))
+                perm = sum(r["time_s"] for r in ox.iter_rows(named=True)
+                           if r["layer_kind"] == kind and r["pass"] == ps and r["component"] == "permute")
+                expert[slot][2 + j] += w * (imb * perm + total(ox, kind, ps, exclude=("permute",))
+                                            - total(o0, kind, ps, exclude=("permute",)))
+            if sp["selective_recompute"]:     # per-op SAC: half the matmuls, every element-wise op
+                expert[slot][4] = 0.5 * expert[slot][0]
+                expert[slot][5] = expert[slot][2]
 
     def layer_times(kind):
         t = tab[kind, :, 0, 0, 0, spi]
-        f = fw * (t[kt.T_FWD] + imb * t[kt.T_FWD_EXP]) + ms * t[kt.T_FWD_MEM]
-        b = fw * (t[kt.T_BWD] + imb * t[kt.T_BWD_EXP]) + ms * t[kt.T_BWD_MEM]
-        r = f if rc == 2 else (fw * t[kt.T_SEL] if rc == 1 else 0.0)
+        x = expert[kind]
+        f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2])
+        b = fw * (t[kt.T_BWD] + x[1]) + ms * (t[kt.T_BWD_MEM] + x[3])
+        if rc == 2:
+            r = f
+        elif rc == 1:
+            r = fw * (t[kt.T_SEL] + x[4]) + ms * (t[kt.T_SEL_MEM] + x[5])
+        else:
+            r = 0.0
         return f, b, r
 
     h = htab[:, 0, 0, 0, spi]
@@ -131,7 +176,20 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     routed = tok / tp * (spec.top_k or 1) * spec.hidden * ab
     g_etp = _group_ranks("etp", tp, cp, dp, pp, ep, etp)
     t_etp = _price("all_gather", routed * etp, g_etp, hw, D)[0] + _price("reduce_scatter", routed * etp, g_etp, hw, D)[0]
-    t_a2a, _ = _price("all_to_all", routed, _group_ranks("ep", tp, cp, dp, pp, ep, etp), hw, D)
+    g_ep = _group_ranks("ep", tp, cp, dp, pp, ep, etp)
+    t_a2a, _ = _price("all_to_all", routed, g_ep, hw, D)
+    domains = sorted({r // D for r in g_ep})
+    if p.moe_dispatcher == "deepep" and len(domains) > 1:
+        # DeepEP: each token crosses the network once per destination domain (to the same-rail
+        # rank there), then fans out inside the domain; the two stages are pipelined
+        nd = len(domains)
+        local = [r for r in g_ep if r // D == domains[0]]
+        E, k = spec.experts, spec.top_k
+        p_dom = 1.0 - math.comb(E - E // nd, k) / math.comb(E, k)
+        per_token = tok / tp * spec.hidden * ab
+        inter, _ = _price("all_to_all", per_token * p_dom * nd, [d * D for d in domains], hw, D)
+        intra, _ = _price("all_to_all", per_token * k, local, hw, D)
+        t_a2a = max(inter, intra)
     cpg = _group_ranks("cp", tp, cp, dp, pp, ep, etp)
     cp_cross = len({r // D for r in cpg}) > 1
     hkv = (spec.kv_lora_rank + spec.qk_rope_head_dim) if spec.attention == "mla" else spec.kv_heads * spec.head_dim
@@ -156,7 +214,11 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         cpc = hide(steps * t_cp, sp["cp_comm_overlap"], fw * t[kt.T_ATTN]) if cp > 1 else 0.0
         epc = 0.0
         if kind == kt.K_MOE and ep > 1:
-            epc = hide(n_a2a * imb * t_a2a, sp["ep_comm_overlap"], fw * imb * (t[kt.T_FWD_EXP] + t[kt.T_BWD_EXP]))
+            # overlapped (ep_overlap) with another micro-batch's compute of the MoE layer
+            ovl = sp["ep_comm_overlap"] if p.ep_overlap else 0.0
+            window = fw * (t[kt.T_FWD] + t[kt.T_BWD] + expert[kind][0] + expert[kind][1]) \
+                + ms * (t[kt.T_FWD_MEM] + t[kt.T_BWD_MEM])
+            epc = hide(n_a2a * imb * t_a2a, ovl, window)
         per_kind[kind] = (f, b, r, tpc, cpc, epc)
 
     ranks = memory.stage_layers(spec, pp, vp)
