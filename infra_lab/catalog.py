@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError, ValidationError, unknown
-from .units import PRECISIONS
+from .units import GB, TB, TFLOP
+
+PEAK_PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
+"""Precisions with a dense-peak column (``<precision>_tflops``) in data/accelerators.csv.
+(Not to be confused with :data:`infra_lab.scenario.PRECISIONS`, the training precisions a
+Scenario accepts, or :data:`infra_lab.compute.PRECISIONS`, the GEMM input formats.)"""
 
 
 def _find_data_dir() -> Path:
@@ -180,6 +185,7 @@ SCHEMAS: dict[str, dict[str, Col]] = {
     "device_measurements": {
         "accelerator": _SR, "quantity": _SR, "precision": _S, "value": _FR, "unit": _SR,
         "gemm_m": _I, "gemm_n": _I, "gemm_k": _I, "clock_MHz": _F, "software": _S, "conditions": _S,
+        "vendor_maf": Col("bool", required=True),
     },
     "nics": {
         "name": _SR, "aliases": _S, "vendor": _SR, "line_rate_Gbps": _FR, "ports": _S,
@@ -315,8 +321,8 @@ class Accelerator:
     def peak(self, precision: str) -> float:
         """Dense peak [FLOP/s] at ``precision`` (fp64, tf32, bf16, fp16, fp8, fp4)."""
         p = str(precision).lower()
-        if p not in PRECISIONS:
-            raise unknown("precision", precision, PRECISIONS)
+        if p not in PEAK_PRECISIONS:
+            raise unknown("precision", precision, PEAK_PRECISIONS)
         if p not in self.peak_flops:
             have = ", ".join(self.peak_flops)
             raise ValidationError(
@@ -370,14 +376,14 @@ def accelerator(name: str) -> Accelerator:
 @cache
 def _accelerator(name: str) -> Accelerator:
     r = _resolve("accelerator", accelerators(), name)
-    peaks = {p: r[f"{p}_tflops"] * 1e12 for p in PRECISIONS if r.get(f"{p}_tflops") is not None}
+    peaks = {p: r[f"{p}_tflops"] * TFLOP for p in PEAK_PRECISIONS if r.get(f"{p}_tflops") is not None}
     return Accelerator(
         name=r["name"], vendor=r["vendor"], release_date=str(r["release_date"]), peak_flops=peaks,
-        hbm_bytes=r["hbm_GB"] * 1e9, hbm_bw_Bps=r["hbm_bw_TBps"] * 1e12, tdp_W=r["tdp_W"],
+        hbm_bytes=r["hbm_GB"] * GB, hbm_bw_Bps=r["hbm_bw_TBps"] * TB, tdp_W=r["tdp_W"],
         compute_units=r["compute_units"],
         boost_clock_Hz=None if r["boost_clock_MHz"] is None else r["boost_clock_MHz"] * 1e6,
         scaleup_tech=r["scaleup_tech"] or "", scaleup_topology=r["scaleup_topology"],
-        scaleup_links=r["scaleup_links"], scaleup_link_bw_Bps=r["scaleup_link_GBps_per_dir"] * 1e9,
+        scaleup_links=r["scaleup_links"], scaleup_link_bw_Bps=r["scaleup_link_GBps_per_dir"] * GB,
         scaleup_domain=r["scaleup_domain"], source_url=r["source_url"], note=r["note"] or "",
     )
 
@@ -424,6 +430,92 @@ def canonical_nic(name: str) -> str:
     return nic(name).name
 
 
+_MEASUREMENT_UNITS = {"TFLOP/s": TFLOP, "TB/s": TB, "GB/s": GB, "x vs H100-SXM": 1.0}
+"""SI factor of each unit used in data/device_measurements.csv (FLOP/s, B/s, ratio)."""
+
+
+def _measurement_scale(unit: str, accelerator_name: str, quantity: str) -> float:
+    if unit not in _MEASUREMENT_UNITS:
+        raise DataError(f"device_measurements.csv, {accelerator_name} {quantity}: unit {unit!r} has no SI "
+                        f"conversion; known units: {', '.join(_MEASUREMENT_UNITS)}")
+    return _MEASUREMENT_UNITS[unit]
+
+
+def vendor_max_achievable(accelerator_name: str, precision: str) -> tuple[float, str] | None:
+    """The max-achievable GEMM rate to compare a vendor's cluster claim with [FLOP/s], and its
+    source URL: the vendor's own published measurement where the data marks one
+    (``vendor_maf`` = true in data/device_measurements.csv, e.g. AMD's hipblaslt-bench MAF),
+    else the highest published one; None when no measurement exists at ``precision``.
+
+    Examples
+    --------
+    >>> v, url = vendor_max_achievable("MI300X", "bf16")
+    >>> v / 1e12, "rocm.blogs.amd.com" in url
+    (708.0, True)
+    """
+    import polars as pl
+
+    canon = canonical_accelerator(accelerator_name)
+    t = device_measurements().filter((pl.col("accelerator") == canon) & (pl.col("quantity") == "gemm_tflops")
+                                     & (pl.col("precision").str.to_lowercase() == str(precision).lower()))
+    if t.height == 0:
+        return None
+    own = t.filter(pl.col("vendor_maf"))
+    best = (own if own.height else t).sort("value", descending=True).row(0, named=True)
+    return best["value"] * _measurement_scale(best["unit"], canon, "gemm_tflops"), best["source_url"]
+
+
+# --------------------------------------------------------------------------------------
+# Number formats (bytes per element): the one table, data/serving/number_formats.csv
+# --------------------------------------------------------------------------------------
+_FORMATS_SCHEMA = {
+    "format": Col("str", required=True),
+    "element_bits": Col("float", required=True, positive=True),
+    "block_size": Col("int", positive=True),
+    "scale_bits": Col("float", positive=True),
+    "bytes_per_element": Col("float", required=True, positive=True),
+    "basis": Col("str", required=True, choices=("derived", "measured", "assumption")),
+}
+
+
+@cache
+def number_formats():
+    """Storage formats of numbers (data/serving/number_formats.csv): the one owner of
+    "bytes per element" for compute (GEMM inputs), memory (weights, KV cache) and serving.
+
+    Columns: format, element_bits [bits], block_size [elements sharing one scale],
+    scale_bits [bits], bytes_per_element [bytes] (element + its share of the block scale),
+    basis, source_url, note. The loader checks bytes_per_element = (element_bits +
+    scale_bits / block_size) / 8 on every row.
+    """
+    t = read_table(DATA_DIR / "serving" / "number_formats.csv", _FORMATS_SCHEMA)
+    for r in t.iter_rows(named=True):
+        bits = r["element_bits"] + ((r["scale_bits"] or 0.0) / r["block_size"] if r["block_size"] else 0.0)
+        if abs(bits / 8.0 - r["bytes_per_element"]) > 1e-12:
+            raise DataError(f"number_formats.csv, format {r['format']!r}: bytes_per_element = "
+                            f"{r['bytes_per_element']} but (element_bits + scale_bits/block_size)/8 = {bits / 8}")
+    return t
+
+
+def format_bytes(fmt: str, *, scales: bool = True) -> float:
+    """Bytes per stored element of a number format [bytes]: with its share of the block
+    scales (``scales=True``, storage) or the element alone (``scales=False``, e.g. a GEMM's
+    input stream when the scales are counted separately).
+
+    Examples
+    --------
+    >>> format_bytes("bf16"), format_bytes("mxfp4"), format_bytes("mxfp4", scales=False)
+    (2.0, 0.53125, 0.5)
+    """
+    t = number_formats()
+    names = t["format"].to_list()
+    f = fmt.lower() if isinstance(fmt, str) else fmt
+    if f not in names:
+        raise unknown("number format", fmt, names, where="data/serving/number_formats.csv")
+    r = t.row(names.index(f), named=True)
+    return float(r["bytes_per_element"]) if scales else r["element_bits"] / 8.0
+
+
 def measurement(accelerator_name: str, quantity: str, precision: str | None = None,
                 pick: str = "max", software: str | None = None) -> float:
     """A published device measurement in SI units.
@@ -459,8 +551,7 @@ def measurement(accelerator_name: str, quantity: str, precision: str | None = No
             f"no published {quantity} measurement for {canon}"
             + (f" at {precision}" if precision else "")
         )
-    scale = {"TFLOP/s": 1e12, "TB/s": 1e12, "GB/s": 1e9}
-    vals = [v * scale.get(u, 1.0) for v, u in zip(t["value"], t["unit"], strict=True)]
+    vals = [v * _measurement_scale(u, canon, quantity) for v, u in zip(t["value"], t["unit"], strict=True)]
     if not isinstance(pick, str):
         raise unknown("pick", pick, ["max", "min", "mean"])
     if pick == "max":
@@ -475,5 +566,6 @@ def measurement(accelerator_name: str, quantity: str, precision: str | None = No
 def cache_clear() -> None:
     """Forget loaded tables (after editing data/ in a running session)."""
     _table.cache_clear()
+    number_formats.cache_clear()
     _accelerator.cache_clear()
     _nic.cache_clear()

@@ -10,9 +10,10 @@ catalog for a Scenario's [hardware] table, and side-by-side accelerator metrics.
 from __future__ import annotations
 
 from . import catalog
+from .catalog import PEAK_PRECISIONS
 from .errors import ValidationError, unknown
-from .scenario import HardwareConfig
-from .units import PRECISIONS
+from .scenario import as_hardware
+from .units import GB, KW, PB, PFLOP, TB, TFLOP
 
 __all__ = ["cluster_summary", "accelerator_metrics", "METRICS", "claim_check"]
 
@@ -28,12 +29,6 @@ METRICS = {
 }
 
 
-def _as_hw(hardware) -> HardwareConfig:
-    if isinstance(hardware, HardwareConfig):
-        return hardware
-    if hasattr(hardware, "hardware"):  # a Scenario
-        return hardware.hardware
-    return HardwareConfig.from_dict(hardware)
 
 
 def cluster_summary(hardware):
@@ -53,37 +48,31 @@ def cluster_summary(hardware):
     """
     import polars as pl
 
-    hw = _as_hw(hardware)
+    hw = as_hardware(hardware)
     acc, nic = hw.accelerator_spec, hw.nic_spec
     n = hw.world_size
     rows: list[tuple[str, float, str, str]] = [
         ("nodes", float(hw.nodes), "-", ""),
         ("GPUs", float(n), "-", ""),
     ]
-    for p in PRECISIONS:
+    for p in PEAK_PRECISIONS:
         if p in acc.peak_flops and p != "fp16":
-            rows.append((f"dense peak {p}", acc.peak(p) * n / 1e15, "PFLOP/s", acc.source_url))
-    meas = catalog.device_measurements()
-    gemm = meas.filter((meas["accelerator"] == acc.name) & (meas["quantity"] == "gemm_tflops"))
+            rows.append((f"dense peak {p}", acc.peak(p) * n / PFLOP, "PFLOP/s", acc.source_url))
     for p in ("bf16", "fp8"):
-        sub = gemm.filter(gemm["precision"].str.to_lowercase() == p)
-        vendor_maf = sub.filter(sub["software"].fill_null("").str.contains("hipBLASLt", literal=True))
-        sub = vendor_maf if vendor_maf.height else sub  # prefer the vendor's MAF measurement
-        if sub.height:
-            best = sub.sort("value", descending=True).row(0, named=True)
-            rows.append((f"max-achievable GEMM {p} (published, x GPUs)", best["value"] * 1e12 * n / 1e15,
-                         "PFLOP/s", best["source_url"]))
+        maf = catalog.vendor_max_achievable(acc.name, p)   # the vendor's own MAF where the data marks one
+        if maf is not None:
+            rows.append((f"max-achievable GEMM {p} (published, x GPUs)", maf[0] * n / PFLOP, "PFLOP/s", maf[1]))
     rows += [
-        ("HBM capacity", acc.hbm_bytes * n / 1e12, "TB", acc.source_url),
-        ("HBM bandwidth", acc.hbm_bw_Bps * n / 1e15, "PB/s", acc.source_url),
-        ("scale-up bandwidth per GPU (raw, one direction)", acc.scaleup_bw_Bps / 1e9, "GB/s", acc.source_url),
+        ("HBM capacity", acc.hbm_bytes * n / TB, "TB", acc.source_url),
+        ("HBM bandwidth", acc.hbm_bw_Bps * n / PB, "PB/s", acc.source_url),
+        ("scale-up bandwidth per GPU (raw, one direction)", acc.scaleup_bw_Bps / GB, "GB/s", acc.source_url),
         ("scale-out bandwidth per node (line rate, one direction)",
-         nic.line_rate_Bps * hw.nics_per_node / 1e9, "GB/s", nic.source_url),
+         nic.line_rate_Bps * hw.nics_per_node / GB, "GB/s", nic.source_url),
         ("scale-out bandwidth, cluster (line rate, one direction)",
-         nic.line_rate_Bps * hw.nics_per_node * hw.nodes / 1e12, "TB/s", nic.source_url),
+         nic.line_rate_Bps * hw.nics_per_node * hw.nodes / TB, "TB/s", nic.source_url),
     ]
     if acc.tdp_W is not None:
-        rows.append(("GPU power at TDP", acc.tdp_W * n / 1e3, "kW", acc.source_url))
+        rows.append(("GPU power at TDP", acc.tdp_W * n / KW, "kW", acc.source_url))
     return pl.DataFrame(rows, schema=["quantity", "value", "unit", "source_url"], orient="row")
 
 
@@ -104,22 +93,17 @@ def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
     from . import _validate
 
     claimed_pflops = _validate.positive("claimed_pflops", claimed_pflops)
-    hw = _as_hw(hardware)
+    hw = as_hardware(hardware)
     acc = hw.accelerator_spec
-    per_gpu = claimed_pflops * 1e15 / hw.world_size
+    per_gpu = claimed_pflops * PFLOP / hw.world_size
     peak = acc.peak(precision)
-    try:  # the vendor's max-achievable-FLOPS measurement where one exists
-        maf = catalog.measurement(acc.name, "gemm_tflops", precision, software="hipBLASLt")
-    except ValidationError:
-        try:
-            maf = catalog.measurement(acc.name, "gemm_tflops", precision)
-        except ValidationError:
-            maf = None
+    found = catalog.vendor_max_achievable(acc.name, precision)   # the vendor's own MAF where marked
+    maf = None if found is None else found[0]
     return {
         "precision": precision,
-        "claim_per_gpu_tflops": per_gpu / 1e12,
-        "dense_peak_per_gpu_tflops": peak / 1e12,
-        "max_achievable_per_gpu_tflops": None if maf is None else maf / 1e12,
+        "claim_per_gpu_tflops": per_gpu / TFLOP,
+        "dense_peak_per_gpu_tflops": peak / TFLOP,
+        "max_achievable_per_gpu_tflops": None if maf is None else maf / TFLOP,
         "claim_over_peak": per_gpu / peak,
         "claim_over_max_achievable": None if maf is None else per_gpu / maf,
         "consistent": per_gpu <= peak,
@@ -142,8 +126,8 @@ def accelerator_metrics(names: list[str] | None = None, precision: str = "bf16")
     """
     import polars as pl
 
-    if precision not in PRECISIONS:
-        raise unknown("precision", precision, PRECISIONS)
+    if precision not in PEAK_PRECISIONS:
+        raise unknown("precision", precision, PEAK_PRECISIONS)
     names = names if names is not None else catalog.accelerator_names()
     if not names:
         raise ValidationError("names = []: give at least one accelerator")
@@ -152,16 +136,16 @@ def accelerator_metrics(names: list[str] | None = None, precision: str = "bf16")
         a = catalog.accelerator(nm)
         peak = a.peak_flops.get(precision)
         vals = {
-            "hbm_GB": a.hbm_bytes / 1e9,
-            "hbm_bw_TBps": a.hbm_bw_Bps / 1e12,
-            "scaleup_GBps": a.scaleup_bw_Bps / 1e9,
+            "hbm_GB": a.hbm_bytes / GB,
+            "hbm_bw_TBps": a.hbm_bw_Bps / TB,
+            "scaleup_GBps": a.scaleup_bw_Bps / GB,
         }
         if peak is not None:
-            vals["peak_tflops"] = peak / 1e12
+            vals["peak_tflops"] = peak / TFLOP
             vals["ridge_flop_per_byte"] = peak / a.hbm_bw_Bps
             vals["bytes_per_kflop"] = 1e3 * a.hbm_bw_Bps / peak
             if a.tdp_W:
-                vals["tflops_per_kW"] = peak / 1e12 / (a.tdp_W / 1e3)
+                vals["tflops_per_kW"] = peak / TFLOP / (a.tdp_W / KW)
         for m, v in vals.items():
             rows.append((a.name, a.vendor, m, float(v), METRICS[m][0]))
     return pl.DataFrame(rows, schema=["accelerator", "vendor", "metric", "value", "unit"], orient="row")

@@ -14,6 +14,7 @@ facility power                 :func:`infra_lab.economics.cluster_power`
 TCO                            :func:`infra_lab.economics.tco_total`
 cost of a run                  :func:`infra_lab.economics.run_cost`
 operator return (IBM)          :func:`infra_lab.economics.provider_view`
+deal P&L (AMD, IBM, Zyphra)    :func:`infra_lab.economics.deal_pnl` (:func:`deal`)
 serving capacity, $ per token  :func:`infra_lab.serve_search` (serving, with the owned cost)
 =============================  =====================================================
 
@@ -47,7 +48,7 @@ from .errors import ValidationError, unknown
 
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides",
-           "evaluate", "sweep_grid", "SERVING_ENGINE",
+           "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
            "pareto_front", "headlines", "operator_paths", "METRICS"]
 
 DATA = catalog.DATA_DIR / "expansion"
@@ -260,6 +261,56 @@ def cost_overrides(platform: str, nic: str) -> dict[str, float]:
         ov["switch_ports_per_gpu"] = base["switch_ports_per_gpu"] * n["ports_400g_equivalent"]
         ov["optics_per_gpu"] = base["optics_per_gpu"] * n["ports_400g_equivalent"]
     return ov
+
+
+def deal_overrides(platform: str, nic: str) -> dict[str, Any]:
+    """The deal-P&L inputs an option states itself (:func:`infra_lab.economics.deal_pnl`'s
+    ``overrides``): its purchase price as a (low, value, high) range and AMD's selling price
+    (``amd_asp_usd_per_gpu``) where data/expansion/platforms.csv gives them, its TDP and
+    contract rent where assumed there, the NIC's price range and its 400G-equivalent ports
+    and optics (:func:`cost_overrides`). Inputs not listed keep the economics data."""
+    p = _row(platforms(), "platform", platform, "platform")
+    n = _row(nics(), "nic", nic, "nic")
+    ov: dict[str, Any] = dict(cost_overrides(platform, nic))
+    if p["capex_usd_per_gpu"] is not None and p["capex_low_usd"] is not None and p["capex_high_usd"] is not None:
+        ov["capex_usd_per_gpu"] = (p["capex_low_usd"], p["capex_usd_per_gpu"], p["capex_high_usd"])
+    if n["nic_usd"] is not None and n["nic_low_usd"] is not None and n["nic_high_usd"] is not None:
+        ov["nic_usd"] = (n["nic_low_usd"], n["nic_usd"], n["nic_high_usd"])
+    if p["amd_asp_usd_per_gpu"] is not None:
+        ov["amd_asp_usd_per_gpu"] = p["amd_asp_usd_per_gpu"]
+    if p["contract_usd_per_gpu_hour"] is not None:
+        ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
+    return ov
+
+
+def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, goodput: float = 1.0,
+         n: int = 4000, seed: int = 0, path: str = "decay"):
+    """The deal P&L of an option: :func:`infra_lab.economics.deal_pnl` for the option's
+    accelerator on ``gpus`` GPUs (whole nodes of the platform) with :func:`deal_overrides`.
+
+    Parameters
+    ----------
+    platform, nic : names in data/expansion/platforms.csv and nics.csv
+    gpus : GPUs of the cluster [GPUs] (a multiple of the platform's GPUs per node)
+    final_run_gpu_hours : useful GPU-hours of the final run (il.estimate) [GPU-h]
+    goodput, n, seed, path : as in :func:`infra_lab.economics.deal_pnl`
+
+    Examples
+    --------
+    >>> d = deal("MI325X node", "Pollara-400", 1024, 1e5, n=200, seed=1)
+    >>> round(d.line("AMD", "GPU revenue").p50 / 1e6, 2)   # 1,024 x the assumed $20k ASP
+    20.48
+    """
+    from . import economics
+
+    p = _row(platforms(), "platform", platform, "platform")
+    gpus = _check_gpus(gpus)
+    if gpus % p["gpus_per_node"]:
+        raise ValidationError(f"gpus = {gpus}: must be a multiple of the {platform}'s "
+                              f"{p['gpus_per_node']} GPUs per node")
+    return economics.deal_pnl(final_run_gpu_hours, accelerator=p["accelerator"], goodput=goodput,
+                              n_gpus=gpus, nodes=gpus // p["gpus_per_node"], path=path,
+                              overrides=deal_overrides(platform, nic), n=n, seed=seed)
 
 
 # --------------------------------------------------------------------------- evaluation

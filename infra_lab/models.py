@@ -45,6 +45,7 @@ from typing import Any
 import polars as pl
 
 from . import catalog
+from .scenario import RECOMPUTE as _RECOMPUTE  # the one definition of the enum
 
 __all__ = [
     "ModelSpec",
@@ -66,7 +67,6 @@ _NORMS = ("rmsnorm", "layernorm", "layernorm_nobias")
 _POS_EMBS = ("rope", "learned", "none")
 _ARCHS = ("transformer", "hybrid_ssm")
 _ROUTERS = ("linear", "mlp")
-_RECOMPUTE = ("none", "selective", "full")
 _BASES = ("all", "non_embedding", "active_without_input_embedding")
 _EXPERT_FORMATS = ("", "mxfp4")  # serving: checkpoint format of the routed experts ("" = as the rest)
 

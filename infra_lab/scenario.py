@@ -18,6 +18,7 @@ keys and catalog names come with the nearest valid spelling.
 from __future__ import annotations
 
 import contextvars
+import functools
 import math
 import os
 import tomllib
@@ -282,6 +283,31 @@ class HardwareConfig:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}
+
+
+def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
+    """The one coercion of "some hardware" to a validated :class:`HardwareConfig`.
+
+    Accepts a HardwareConfig (returned as is: validated on construction), a Scenario or any
+    object whose ``hardware`` attribute is a HardwareConfig (e.g. a ``fabric.Fabric``), or
+    the [hardware] table as a dict (validated). Anything else raises ValidationError naming
+    ``field_``. ``cluster``, ``fabric`` and ``reliability`` call this instead of keeping
+    their own versions.
+
+    Examples
+    --------
+    >>> as_hardware({"accelerator": "MI300X", "nodes": 2}).world_size
+    16
+    """
+    if isinstance(hardware, HardwareConfig):
+        return hardware
+    inner = getattr(hardware, "hardware", None)
+    if isinstance(inner, HardwareConfig):
+        return inner
+    if isinstance(hardware, dict):
+        return HardwareConfig.from_dict(hardware)
+    raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig or the "
+                          "[hardware] table as a dict")
 
 
 @dataclass(frozen=True)
@@ -649,7 +675,10 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _validate_model(d: dict) -> dict:
+def _validate_model(d: dict) -> tuple[dict, dict]:
+    """The [model] table (a plain copy) and the objects resolved from it while validating it,
+    ``{"model_spec": ModelSpec}`` or ``{"multimodal": MultimodalSpec}``, which the Scenario
+    keeps (resolved once, not rebuilt on every access)."""
     if not isinstance(d, dict) or not d:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
     if "preset" in d and d["preset"] is None:  # named here: dropping it would say "missing layers"
@@ -664,11 +693,9 @@ def _validate_model(d: dict) -> dict:
     if _is_multimodal(d):
         from . import multimodal
 
-        multimodal.resolve_model(d)  # raises with field/value/allowed on bad input
-        return dict(d)
-    spec = models.ModelSpec.from_dict(d)  # raises with field/value/allowed on bad input
-    del spec
-    return dict(d)
+        # raises with field/value/allowed on bad input
+        return dict(d), {"multimodal": multimodal.resolve_model(d)}
+    return dict(d), {"model_spec": models.ModelSpec.from_dict(d)}  # raises likewise
 
 
 def _is_multimodal(d: Any) -> bool:
@@ -710,6 +737,7 @@ class Scenario:
         built = Scenario.from_dict(_fields_as_tables(self))
         for k in ("name", "model", "hardware", "training", "parallelism", "serving"):
             object.__setattr__(self, k, getattr(built, k))
+        self.__dict__.update({k: v for k, v in built.__dict__.items() if k in ("model_spec", "multimodal")})
 
     @property
     def kind(self) -> str:
@@ -742,22 +770,24 @@ class Scenario:
                     f"scenario: [serving] replaces [{'] and ['.join(extra)}]; give either [serving] "
                     "(an inference deployment) or [training] + [parallelism] (a training run)")
             sv = ServingConfig.from_dict(d["serving"])
-            model = _validate_model(d["model"])
+            model, resolved = _validate_model(d["model"])
             token = _BUILDING.set(True)
             try:
                 sc = cls(name, model, hw, None, None, sv)
             finally:
                 _BUILDING.reset(token)
+            sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
             sc._check_serving()
             return sc
         tr = TrainingConfig.from_dict(d.get("training", {}))
         par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
-        model = _validate_model(d["model"])
+        model, resolved = _validate_model(d["model"])
         token = _BUILDING.set(True)
         try:
             sc = cls(name, model, hw, tr, par)
         finally:
             _BUILDING.reset(token)
+        sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
         sc._check_consistency()
         return sc
 
@@ -869,7 +899,7 @@ class Scenario:
                 f"(hardware.scaleup_domain = {hw.scaleup_domain})"
             )
 
-    @property
+    @functools.cached_property
     def model_spec(self):
         """The resolved :class:`infra_lab.models.ModelSpec` (of a multimodal model: its
         language model)."""
@@ -888,7 +918,7 @@ class Scenario:
 
         return multimodal.split_model_table(self.model)[0]
 
-    @property
+    @functools.cached_property
     def multimodal(self):
         """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None."""
         if not _is_multimodal(self.model):
@@ -1049,6 +1079,6 @@ def load_scenario(name: str) -> Scenario:
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
 
 
-__all__ = ["Scenario", "HardwareConfig", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
+__all__ = ["Scenario", "HardwareConfig", "as_hardware", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
            "load_scenario", "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS",
            "ENCODER_MODES", "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]

@@ -4,6 +4,12 @@ bytes/s, watts, US dollars. Display units appear only at the edges (tables, char
 GB = 1e9 bytes and GiB = 2**30 bytes are kept apart; network line rates are in bits per
 second (Gb/s = 1e9 bit/s) and converted with :func:`gbps_to_Bps`. Bandwidths are per
 direction unless a name says ``bidir``.
+
+The scale constants here are the ones the package multiplies by (``catalog`` converts the
+data tables' display units to SI with them). Which precisions have a peak is
+:data:`infra_lab.catalog.PEAK_PRECISIONS`; bytes per element of a number format is
+:func:`infra_lab.catalog.format_bytes` (data/serving/number_formats.csv). The symbols and
+units used across the package are listed in docs/glossary.md.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ KB = 1e3
 MB = 1e6
 GB = 1e9
 TB = 1e12
+PB = 1e15
 KiB = 2.0**10
 MiB = 2.0**20
 GiB = 2.0**30
@@ -28,6 +35,7 @@ DAY = 86400.0
 YEAR = 365.25 * DAY
 
 BITS_PER_BYTE = 8.0
+KW = 1e3  # one kilowatt [W]
 
 
 def gbps_to_Bps(gbps: float) -> float:
@@ -48,9 +56,3 @@ def GBps_to_Bps(gbps: float) -> float:
 def TBps_to_Bps(tbps: float) -> float:
     """TB/s (1e12 bytes/s) -> bytes/s."""
     return tbps * TB
-
-
-PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
-"""Precisions with a peak-throughput column in data/accelerators.csv."""
-
-BYTES_PER_ELEMENT = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "fp4": 0.5}

@@ -70,3 +70,33 @@ def test_explorer_widget_updates():
     box.controls["compare"].value = ("MI300X", "H100-SXM")
     names = {r["accelerator"] for r in box.chart.chart.to_dict()["datasets"].popitem()[1]}
     assert names == {"MI300X", "H100-SXM"}
+
+
+class TestNotebook01Claims:
+    """The claims notebook 01's prose builds from variables and leans on (its numbers are
+    computed; these are the qualitative readings that must stay true)."""
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+
+    def test_one_nic_per_gpu_and_plain_data_parallel_zero1(self):
+        hw, p = self.sc.hardware, self.sc.parallelism
+        assert hw.nics_per_node == hw.gpus_per_node
+        assert (p.tp, p.pp, p.ep, p.zero) == (1, 1, 1, 1)
+
+    def test_the_claim_is_a_bf16_gemm_ceiling_not_fp8(self):
+        bf16, fp8 = (il.cluster.claim_check(750.0, self.sc.hardware, p) for p in ("bf16", "fp8"))
+        assert 1.0 < bf16["claim_over_max_achievable"] < 1.05    # a few per cent above BF16 MAF
+        assert fp8["claim_over_max_achievable"] < 0.75           # far below the FP8 one
+        assert 0.5 < bf16["claim_over_peak"] < 0.6               # a little over half the BF16 peak
+
+    def test_ridge_below_h100_because_of_bandwidth(self):
+        m = il.cluster.accelerator_metrics(["MI300X", "H100-SXM"], "bf16")
+        v = {(r["accelerator"], r["metric"]): r["value"] for r in m.iter_rows(named=True)}
+        assert v[("MI300X", "peak_tflops")] > v[("H100-SXM", "peak_tflops")]
+        assert v[("MI300X", "ridge_flop_per_byte")] < v[("H100-SXM", "ridge_flop_per_byte")]
+
+    def test_h200_narrows_the_memory_gap_and_b200_mi355x_add_compute(self):
+        a = {n: il.catalog.accelerator(n) for n in ("MI300X", "H100-SXM", "H200-SXM", "B200", "MI355X")}
+        assert a["H100-SXM"].hbm_bytes < a["H200-SXM"].hbm_bytes < a["MI300X"].hbm_bytes
+        for n in ("B200", "MI355X"):
+            assert a[n].peak("bf16") > a["MI300X"].peak("bf16") > a["H100-SXM"].peak("bf16")

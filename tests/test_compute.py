@@ -496,7 +496,7 @@ class TestChartsAndWidget:
         box.controls["zero"].value = 2  # fp32 grad buffer (stack default): ZeRO-2 fits 192/141 GB, not 80 GB
         box.controls["model"].value = "qwen3-30b-a3b"
         assert "fits: <b>False</b>" in box.children[1].value and "fits: <b>True</b>" in box.children[1].value
-        df, chart, html = il.widgets.compute_memory_view("llama3-8b", 2048, 2, "fp8", 1, "selective")
+        df, chart, html = il.widgets.compute_memory_update("llama3-8b", 2048, 2, "fp8", 1, "selective")
         assert set(df["accelerator"]) == {"MI300X", "H100-SXM", "H200-SXM"}
         assert "fp8" in html
 

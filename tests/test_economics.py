@@ -611,6 +611,29 @@ class TestDeal:
         assert 0.9 * bill.p50 < ibm_z.p50 <= bill.p50 * 1.0001
         assert len(d.unknowns) >= 4
 
+    def test_deal_pnl_for_another_amd_accelerator(self):
+        """AMD's revenue on an expansion option: the accelerator's own selling price (here
+        passed, as data/expansion does for parts with no parameters.csv row) times the GPUs;
+        MI300X by default, unchanged by the new argument; NVIDIA parts and a missing selling
+        price are refused with the field named."""
+        base = E.deal_pnl(100_000.0, n=300, seed=2)
+        same = E.deal_pnl(100_000.0, accelerator="MI300X", n=300, seed=2)
+        assert base.table.equals(same.table)
+        asp = 21_000.0
+        d = E.deal_pnl(100_000.0, accelerator="MI325X", n_gpus=2048, nodes=256, n=300, seed=2,
+                       overrides={"capex_usd_per_gpu": (18_000.0, 20_000.0, 26_000.0), "amd_asp_usd_per_gpu": asp})
+        assert d.line("AMD", "GPU revenue").p50 == pytest.approx(2048 * asp, rel=1e-12)
+        capex = d.line("IBM", "cluster capex")
+        assert capex.p5 < capex.p50 < capex.p95    # the capex range is drawn
+        with pytest.raises(ValidationError, match="amd_asp_usd_per_gpu"):
+            E.deal_pnl(100_000.0, accelerator="MI325X", n=50, overrides={"capex_usd_per_gpu": 20_000.0})
+        with pytest.raises(ValidationError, match="AMD"):
+            E.deal_pnl(100_000.0, accelerator="H100-SXM", n=50)
+        with pytest.raises(UnknownNameError):
+            E.deal_pnl(100_000.0, n=50, overrides={"capex": 1.0})
+        with pytest.raises(ValidationError, match="low <= value <= high"):
+            E.deal_pnl(100_000.0, n=50, overrides={"nic_usd": (3.0, 1.0, 2.0)})
+
 
 # --------------------------------------------------------------------------------------
 # The claims notebook 05's fixed prose relies on
@@ -639,7 +662,7 @@ class TestNotebookClaims:
     def test_final_run_is_a_small_share_and_six_nd_undercounts(self):
         sc = il.load_scenario("zaya1-ibm-mi300x")
         est = il.estimate(sc)
-        tokens = E.defaults("MI300X")["zaya1_tokens"]
+        tokens = il.reliability.parameter("zaya1_tokens")   # the one sourced row
         gh = E.gpu_hours_from_estimate(est, tokens)
         low_months = E.parameters("MI300X")["zyphra_contract_months"].low
         assert gh / (sc.hardware.world_size * low_months * E.HOURS_PER_MONTH) < 0.25
@@ -691,7 +714,8 @@ class TestChartsAndWidget:
         assert out["chart"].to_dict()
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)
-            box = W.economics_dashboard()
+            box = W.economics_explorer()
+        assert W.economics_dashboard is W.economics_explorer and callable(box.update)
         labels = [c.description for c in box.children if hasattr(c, "description")]
         for name in W.DASHBOARD_INPUTS:
             assert E.parameters("MI300X")[name].label in labels

@@ -213,3 +213,19 @@ def test_operator_paths_compose_provider_view():
         pl.col("accelerator") == "MI450X")["contract_usd_per_gpu_hour"][0]
     with pytest.raises(ValidationError, match="utilizations"):
         X.operator_paths("MI300X node", "Pollara-400", utilizations=(1.5,))
+
+
+def test_deal_takes_each_option_s_accelerator_and_prices():
+    """il.expansion.deal: economics.deal_pnl with the option's accelerator, its AMD selling
+    price and assumptions from data/expansion (read here from the same table)."""
+    X = il.expansion
+    p = X.platforms().filter(pl.col("platform") == "MI450X Helios rack").row(0, named=True)
+    d = X.deal("MI450X Helios rack", "Vulcano-800", 1152, 1e5, n=300, seed=3)   # 16 racks of 72
+    assert d.line("AMD", "GPU revenue").p50 == pytest.approx(1152 * p["amd_asp_usd_per_gpu"], rel=1e-12)
+    ov = X.deal_overrides("MI450X Helios rack", "Vulcano-800")
+    assert ov["capex_usd_per_gpu"] == (p["capex_low_usd"], p["capex_usd_per_gpu"], p["capex_high_usd"])
+    assert ov["tdp_W"] == p["tdp_W"]
+    mi300 = X.deal("MI300X node", "Pollara-400", 1024, 1e5, n=300, seed=3)
+    assert mi300.table.equals(il.economics.deal_pnl(1e5, n=300, seed=3).table)
+    with pytest.raises(ValidationError, match="multiple"):
+        X.deal("MI450X Helios rack", "Pollara-400", 1026, 1e5, n=50)

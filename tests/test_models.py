@@ -37,7 +37,7 @@ def test_gpt2_bias_is_a_field_not_a_special_case():
 
 
 def test_megatron_formula_reproduced():
-    # P = 12lh²(1 + 13/(12h) + (V+s)/(12lh)), calibration.md §1, plus the final LayerNorm (2h)
+    # P = 12lh²(1 + 13/(12h) + (V+s)/(12lh)), Narayanan et al. 2021 (arXiv 2104.04473), plus the final LayerNorm (2h)
     for name in ("megatron-22b", "megatron-175b", "megatron-530b", "megatron-1t"):
         s = models.get(name)
         ell, h, v = s.layers, s.hidden, s.vocab

@@ -153,3 +153,19 @@ def test_round_trip_property(nodes, tp, pp, mb, accum, acc, zero, sp, recompute)
 
     assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc
     assert sc.parallelism.dp * tp * pp == world
+
+
+def test_scenario_keeps_its_resolved_model():
+    """The ModelSpec (and a multimodal system) is resolved once, on validation, and kept:
+    every access returns the same object instead of rebuilding it from the [model] dict."""
+    import infra_lab as il
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    assert "model_spec" in sc.__dict__            # resolved while validating
+    assert sc.model_spec is sc.model_spec
+    assert sc.model_spec == il.models.ModelSpec.from_dict(sc.model)
+    assert sc.multimodal is None
+    mm = il.load_scenario("maia-class-ibm-mi300x")
+    assert mm.multimodal is mm.multimodal and mm.multimodal is not None
+    assert mm.model_spec is mm.model_spec
+    assert il.Scenario.from_dict(sc.to_dict()) == sc

@@ -17,9 +17,10 @@ PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8", "fp4", "mxfp4", "n
 FP8 (e4m3/e5m2; FNUZ variants on MI300X/MI325X), mxfp8/mxfp4 the OCP microscaling formats
 (1×32 blocks, E8M0 scales), nvfp4 NVIDIA's FP4 with 1×16 blocks and FP8 scales."""
 
-ELEMENT_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0,
-                 "mxfp8": 1.0, "fp4": 0.5, "mxfp4": 0.5, "nvfp4": 0.5}
-"""Bytes per GEMM input element by precision, scale factors excluded [bytes]."""
+ELEMENT_BYTES = {p: catalog.format_bytes(p, scales=False) for p in ("fp64", *PRECISIONS)}
+"""Bytes per GEMM input element by precision, scale factors excluded [bytes] (the GEMM
+model adds the scales as ``cast_scale_bytes``): element_bits / 8 from the one number-format
+table, :func:`infra_lab.catalog.format_bytes` (data/serving/number_formats.csv)."""
 
 PEAK_COLUMN = {"fp32": "tf32", "tf32": "tf32", "bf16": "bf16", "fp16": "fp16", "fp8": "fp8",
                "mxfp8": "fp8", "fp4": "fp4", "mxfp4": "fp4", "nvfp4": "fp4"}

@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ValidationError, unknown
+from ..scenario import RECOMPUTE
 from . import _params as P
 from .attention import attention_cost
 from .gemm import gemm_model
@@ -659,8 +660,8 @@ def layer_times(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerat
     True
     """
     spec = _spec(spec)
-    if recompute not in ("none", "selective", "full"):
-        raise unknown("recompute", recompute, ["none", "selective", "full"])
+    if recompute not in RECOMPUTE:
+        raise unknown("recompute", recompute, RECOMPUTE)
     ops = layer_ops(spec, seq_len, micro_batch, tp, accelerator, precision, causal=causal,
                     flash=flash, sequence_parallel=sequence_parallel, passes=("fwd", "bwd"), **kw)
     kinds = spec.layer_kinds()
@@ -686,20 +687,20 @@ def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw
                         state_bytes_per_param: float | None = None) -> float:
     """Time of the element-wise optimizer update on ``params`` local parameters [s].
 
-    Memory-bound: AdamW reads the 16-bit weight, the fp32 gradient, master weight and two
-    moments (18 B) and writes them back except the gradient (14 B) = 32 B/param; Muon or
-    SGD with momentum keep one fp32 state: 24 B/param. With ``state_bytes_per_param`` = S the
-    traffic is 2·S (read and write the fp32 states) + 2 (16-bit weight written) + 4 (fp32
-    gradient read) [B/param]. Muon's Newton–Schulz iterations are not counted.
+    Memory-bound. Per parameter the update reads and writes the fp32 optimizer state
+    (master weight and moments: S bytes, :data:`infra_lab.memory.OPTIMIZER_STATE_BYTES`, the
+    one owner), reads and writes the 16-bit weight (2 + 2 B) and reads the fp32 gradient
+    (4 B): 2·S + 8 B/param — AdamW (S = 12) 32 B, Muon or SGD with momentum (S = 8) 24 B.
+    ``state_bytes_per_param`` overrides S. Muon's Newton–Schulz iterations are not counted.
     """
+    from ..memory import OPTIMIZER_STATE_BYTES
+
     n = P.check_number("params", params, lo=0.0)
-    per = {"adamw": 32.0, "adam": 32.0, "muon": 24.0, "sgd": 24.0}
-    if optimizer not in per:
-        raise unknown("optimizer", optimizer, per)
-    if state_bytes_per_param is None:
-        b = per[optimizer]
-    else:
-        b = 2 * P.check_number("state_bytes_per_param", state_bytes_per_param, lo=0.0) + 2.0 + 4.0
+    if optimizer not in OPTIMIZER_STATE_BYTES:
+        raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
+    s = OPTIMIZER_STATE_BYTES[optimizer] if state_bytes_per_param is None else \
+        P.check_number("state_bytes_per_param", state_bytes_per_param, lo=0.0)
+    b = 2.0 * s + 2.0 + 2.0 + 4.0
     from .gemm import op_time
 
     return op_time(0.0, n * b, accelerator)

@@ -9,15 +9,20 @@ the answer, and the ``unknowns`` say what would narrow them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
+from .. import catalog
+from ..errors import ValidationError, unknown
 from . import _validate as V
 from . import uncertainty as U
-from .data import HOURS_PER_MONTH, company_fact, parameters
-from .finance import OPERATOR_PARAMS, irr_array, operator_cash_flows
-from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, owned_inputs
+from .data import HOURS_PER_MONTH, _no_price, company_fact, parameters
+from .finance import OPERATOR_PARAMS, _contract_default, irr_array, operator_cash_flows
+from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, _tdp
 
 __all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
 
@@ -52,35 +57,89 @@ class DealPnL:
         return U.Band(r["p5"], r["p50"], r["p95"], r["mean"], r["n"])
 
 
-def deal_pnl(final_run_gpu_hours: float, *, goodput: float = 1.0, n_gpus: int = 1024, nodes: int = 128,
-             years: float | None = None, path: str = "decay", n: int = 4000, seed: int = 0) -> DealPnL:
+def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput: float = 1.0,
+             n_gpus: int = 1024, nodes: int = 128, years: float | None = None, path: str = "decay",
+             overrides: Mapping[str, Any] | None = None, n: int = 4000, seed: int = 0) -> DealPnL:
     """The deal P&L per party with P5/P50/P95 over every uncertain input.
 
     Parameters
     ----------
     final_run_gpu_hours : useful GPU-hours of ZAYA1's final pretraining run (il.estimate) [GPU-h]
+    accelerator : the AMD accelerator the cluster is built of (catalog name); its purchase
+        price, AMD's selling price (``amd_asp_usd_per_gpu``), TDP and contract price come
+        from data/economics/parameters.csv where it has rows, else from ``overrides``
     goodput : useful share of that run's time (il.reliability), (0, 1]
     n_gpus, nodes : the cluster (1,024 MI300X in 128 nodes)
     years : IBM's horizon [years] (default its book life of IT equipment)
     path : IBM's rent path after the Zyphra contract ("decay", "rebound", "flat")
+    overrides : name -> a number (held fixed) or a (low, value, high) triple (drawn
+        triangular) for any sampled input (owned-cost and operator parameters,
+        ``amd_asp_usd_per_gpu``, ``dpus_per_node``, ``dpu_usd``) and ``tdp_W`` [W]: how an
+        expansion option's own assumptions enter (:func:`infra_lab.expansion.deal`)
     n, seed : Monte Carlo draws and seed
 
     Returns
     -------
     DealPnL
+
+    Examples
+    --------
+    >>> d = deal_pnl(1e5, accelerator="MI355X", n=200, seed=1,
+    ...              overrides={"capex_usd_per_gpu": 25000.0, "amd_asp_usd_per_gpu": 23000.0})
+    >>> round(d.line("AMD", "GPU revenue").p50 / 1e6, 2)   # 1,024 x $23k
+    23.55
     """
     import polars as pl
 
     gh = V.positive("final_run_gpu_hours", final_run_gpu_hours, hi=1e12)
+    acc = V.accelerator(accelerator)
+    if catalog.accelerator(acc).vendor != "AMD":
+        raise ValidationError(f"accelerator = {accelerator!r}: the deal P&L prices AMD's sale of GPUs and "
+                              f"NICs; {acc} is a {catalog.accelerator(acc).vendor} part (allowed: AMD accelerators)")
     g = V.fraction("goodput", goodput)
     ng = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
     nn = V.integer("nodes", nodes, lo=1, hi=1_000_000)
-    P = parameters("MI300X")
-    N = V.positive("years", years, hi=30.0) if years is not None else P["ibm_book_life_years"].value
+    P: dict[str, Any] = dict(parameters(acc))
     names = list(OWNED_PARAMS) + list(OPERATOR_PARAMS) + ["amd_asp_usd_per_gpu", "dpus_per_node", "dpu_usd"]
-    s = U.sample(P, n, seed, [k for k in names if k not in ("utilization", "ibm_book_life_years")],
-                 fixed={"utilization": P["utilization"].value, "ibm_book_life_years": N})
-    s["tdp_W"] = owned_inputs("MI300X")["tdp_W"]
+    fixed: dict[str, float] = {}
+    tdp = None
+    for k, v in dict(overrides or {}).items():
+        if k == "tdp_W":
+            tdp = V.positive("overrides['tdp_W']", v, hi=1e5)
+        elif k not in names:
+            raise unknown("deal input", k, [*names, "tdp_W"])
+        elif isinstance(v, tuple | list):
+            if len(v) != 3:
+                raise ValidationError(f"overrides[{k!r}] = {v!r}: expected a number or (low, value, high)")
+            lo, mid, hi = (V.number(f"overrides[{k!r}]", x) for x in v)
+            if not lo <= mid <= hi:
+                raise ValidationError(f"overrides[{k!r}] = {v!r}: need low <= value <= high")
+            P[k] = SimpleNamespace(value=mid, low=lo, high=hi, distribution="triangular")
+        else:
+            fixed[k] = V.number(f"overrides[{k!r}]", v)
+    if "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
+        raise _no_price(acc)
+    if "amd_asp_usd_per_gpu" not in P and "amd_asp_usd_per_gpu" not in fixed:
+        raise ValidationError(f"amd_asp_usd_per_gpu: no AMD selling price for {acc} in data/economics/parameters.csv; "
+                              "pass overrides={'amd_asp_usd_per_gpu': ...} [USD per GPU] (or a (low, value, high) range)")
+    if "contract_usd_per_gpu_hour" not in P and "contract_usd_per_gpu_hour" not in fixed:
+        c = _contract_default(acc)   # the same default as provider_view: cloud listings
+        if c is None:
+            raise ValidationError(f"contract_usd_per_gpu_hour: no contract rent for {acc} in the data; pass "
+                                  "overrides={'contract_usd_per_gpu_hour': ...} [USD per GPU-hour]")
+        fixed["contract_usd_per_gpu_hour"] = c
+    if years is not None:
+        N = V.positive("years", years, hi=30.0)
+    else:
+        N = fixed.get("ibm_book_life_years", P["ibm_book_life_years"].value)
+    fixed.setdefault("utilization", P["utilization"].value)
+    fixed["ibm_book_life_years"] = N
+    s = U.sample(P, n, seed, [k for k in names if k not in fixed], fixed=fixed)
+    if tdp is None:
+        tdp = _tdp(acc)
+    if tdp is None:
+        raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; pass overrides={{'tdp_W': ...}} [W per GPU]")
+    s["tdp_W"] = tdp
     rows = []
 
     def add(party, line, x, unit, how):
@@ -94,7 +153,7 @@ def deal_pnl(final_run_gpu_hours: float, *, goodput: float = 1.0, n_gpus: int = 
     amd = gpu_rev + nic_rev + dpu_rev
     instinct = company_fact("AMD", "instinct_revenue_usd", "FY2024")
     dc25 = company_fact("AMD", "datacenter_revenue_usd", "FY2025")
-    add("AMD", "GPU revenue", gpu_rev, "USD", "GPUs x AMD's ASP (Citi range)")
+    add("AMD", "GPU revenue", gpu_rev, "USD", f"GPUs x AMD's {acc} selling price (amd_asp_usd_per_gpu)")
     add("AMD", "Pollara NIC revenue", nic_rev, "USD", "NICs x 400G NIC price (proxy)")
     add("AMD", "DPU revenue", dpu_rev, "USD", "nodes x DPUs per node (unknown: 0-1) x DPU price (proxy)")
     add("AMD", "total revenue", amd, "USD", "sum of the above (no CPUs: the hosts are Intel Xeon)")

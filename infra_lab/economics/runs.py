@@ -25,8 +25,13 @@ __all__ = [
 
 def training_flop(n_active_params: float, tokens: float) -> float:
     """Training compute C = 6 N D [FLOP] for N active parameters and D tokens (the textbook
-    convention: ignores attention, the output layer's share beyond N, and routers)."""
-    return 6.0 * V.positive("n_active_params", n_active_params, hi=1e16) * V.positive("tokens", tokens, hi=1e18)
+    convention: ignores attention, the output layer's share beyond N, and routers).
+
+    The formula's one owner is :func:`infra_lab.models.six_nd` (the FLOP conventions live in
+    ``models``); this validates economics' bounds and calls it."""
+    from ..models import six_nd
+
+    return six_nd(V.positive("n_active_params", n_active_params, hi=1e16), V.positive("tokens", tokens, hi=1e18))
 
 
 def gpu_hours_for(flop: float, accelerator: str, mfu: float, software_efficiency: float = 1.0,
@@ -263,13 +268,13 @@ def epoch_amortized_cost(purchase_price_usd_per_gpu: float, chip_hours: float, t
                          years_since_acquisition: float = 0.0, server_overhead: float = 1.0,
                          ooms_per_year: float | None = None, interconnect_fraction: float | None = None,
                          server_power_ratio: float | None = None, avg_power_fraction: float | None = None,
-                         pue: float | None = None, electricity_usd_per_kWh: float = 0.0826,
+                         pue: float | None = None, electricity_usd_per_kWh: float | None = None,
                          quantity: int | None = None) -> EpochCost:
     """Epoch AI / Cottier et al. (2024) amortized hardware + interconnect + energy, as in
     ``cost_analysis_standalone.py`` (training-cost-trends, commit 263c40a). Defaults are
     Epoch's, read from parameters.csv (decay 0.14 OOM/yr, interconnect 19 %, server power
-    1.8 x TDP, average power 0.75, PUE 1.25) except ``electricity_usd_per_kWh`` = 0.0826 (Epoch's
-    2025 US industrial series, electricity_prices.csv).
+    1.8 x TDP, average power 0.75, PUE 1.25) except ``electricity_usd_per_kWh``: by default the
+    latest US industrial price of Epoch's series in electricity_prices.csv (2025: 0.0826).
 
     Notes
     -----
@@ -301,6 +306,13 @@ def epoch_amortized_cost(purchase_price_usd_per_gpu: float, chip_hours: float, t
     spr = V.number("server_power_ratio", spr, lo=1.0, hi=10.0)
     apf = V.fraction("avg_power_fraction", apf)
     pue_ = V.number("pue", pue_, lo=1.0, hi=5.0)
+    if electricity_usd_per_kWh is None:   # Epoch's own series, read (not retyped) from the data
+        import polars as pl
+
+        from .data import electricity_prices
+
+        us = electricity_prices().filter((pl.col("region") == "US") & (pl.col("sector") == "industrial"))
+        electricity_usd_per_kWh = us.sort("year", descending=True)["usd_per_kWh"][0]
     el = V.positive("electricity_usd_per_kWh", electricity_usd_per_kWh, allow_zero=True, hi=10.0)
     value = price * 10.0 ** (-d * yrs)
     hw = value * (d * math.log(10.0)) / HOURS_PER_YEAR * hours

@@ -213,17 +213,17 @@ class Composition:
 
 
 def _as_hw(hardware):
-    """A validated HardwareConfig from a Scenario, HardwareConfig or [hardware] dict."""
-    from ..scenario import HardwareConfig, Scenario
+    """A validated HardwareConfig (:func:`infra_lab.scenario.as_hardware`, the one coercion);
+    the error also names the Composition that :func:`composition` accepts."""
+    from ..scenario import as_hardware
 
-    if isinstance(hardware, Scenario):
-        return hardware.hardware
-    if isinstance(hardware, HardwareConfig):  # validated on construction
-        return hardware
-    if isinstance(hardware, dict):
-        return HardwareConfig.from_dict(hardware)
-    raise ValidationError(
-        f"hardware = {hardware!r}: expected a Scenario, HardwareConfig, [hardware] dict or Composition")
+    try:
+        return as_hardware(hardware)
+    except ValidationError:
+        if isinstance(hardware, dict):
+            raise   # the [hardware] table's own error (field, value, allowed)
+        raise ValidationError(f"hardware = {hardware!r}: expected a Scenario, HardwareConfig, [hardware] "
+                              "dict or Composition") from None
 
 
 def composition(hardware, *, radix: int | None = None) -> Composition:

@@ -1,5 +1,6 @@
-"""ipywidgets dashboards. Each one calls the same public functions the notebooks use; the
-callbacks do no modelling of their own, so tests can call them directly.
+"""ipywidgets explorers (`<domain>_explorer`, each with a tested `<domain>_update`). Each one
+calls the same public functions the notebooks use; the callbacks do no modelling of their own,
+so tests can call them directly.
 
 One module per domain; every public name is re-exported here (``il.widgets.<name>``).
 """

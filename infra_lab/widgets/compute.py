@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-__all__ = ["compute_memory_explorer", "compute_memory_view"]
+from ..scenario import PRECISIONS, RECOMPUTE
+
+__all__ = ["compute_memory_explorer", "compute_memory_update", "compute_memory_view"]
 
 DEVICES = ["MI300X", "H100-SXM", "H200-SXM"]
 
 
-def compute_memory_view(preset: str, seq_len: int, micro_batch: int, precision: str, zero: int,
+def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision: str, zero: int,
                         recompute: str, accelerators: list[str] | None = None):
     """What the explorer shows for one setting: (memory frame, chart, summary HTML).
 
@@ -53,17 +55,17 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
     w_seq = W.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=seq_len,
                        description="seq len")
     w_mbs = W.Dropdown(options=[1, 2, 4, 8, 16], value=micro_batch, description="micro-batch")
-    w_prec = W.Dropdown(options=["bf16", "fp16", "fp8"], value=precision, description="precision")
+    w_prec = W.Dropdown(options=list(PRECISIONS), value=precision, description="precision")
     w_zero = W.Dropdown(options=[0, 1, 2, 3], value=zero, description="ZeRO")
-    w_rec = W.Dropdown(options=["none", "selective", "full"], value=recompute, description="recompute")
+    w_rec = W.Dropdown(options=list(RECOMPUTE), value=recompute, description="recompute")
     status = W.HTML()
-    _, chart, html = compute_memory_view(preset, seq_len, micro_batch, precision, zero, recompute)
+    _, chart, html = compute_memory_update(preset, seq_len, micro_batch, precision, zero, recompute)
     status.value = html
     pane = ChartPane(chart)
 
     def update(*_):
         try:
-            _, ch, text = compute_memory_view(w_model.value, w_seq.value, w_mbs.value, w_prec.value,
+            _, ch, text = compute_memory_update(w_model.value, w_seq.value, w_mbs.value, w_prec.value,
                                               w_zero.value, w_rec.value)
         except Exception as e:  # a combination the model rejects: say why, keep the last chart
             status.value = f"<i>{type(e).__name__}: {e}</i>"
@@ -81,3 +83,7 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
                             strict=True))
     box.chart = pane
     return box
+
+
+compute_memory_view = compute_memory_update
+"""The former name of :func:`compute_memory_update` (update functions are ``<domain>_update``)."""

@@ -1,4 +1,4 @@
-"""Economics dashboard: purchase price, server overhead (host), colocation, utilization and
+"""Economics explorer: purchase price, server overhead (host), colocation, utilization and
 life — the inputs that move the answer most — plus the rent, drive the owned cost (with
 its band over the other inputs), rent vs own for a renter, and the operator's return.
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as w
+import ipywidgets as W
 
 from .. import economics as E
 from ..charts import economics as C
 from ._layout import fit_labels
 
-__all__ = ["economics_update", "economics_dashboard", "DASHBOARD_INPUTS"]
+__all__ = ["economics_update", "economics_explorer", "economics_dashboard", "DASHBOARD_INPUTS"]
 
 DASHBOARD_INPUTS = ("capex_usd_per_gpu", "host_usd_per_gpu", "colocation_usd_per_kW_month",
                     "utilization", "life_years")
@@ -25,7 +25,7 @@ DASHBOARD_INPUTS = ("capex_usd_per_gpu", "host_usd_per_gpu", "colocation_usd_per
 
 def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "MI300X", *,
                      committed: bool = True, n: int = 20_000, seed: int = 0, **inputs: float) -> dict[str, Any]:
-    """Recompute the dashboard for one set of inputs.
+    """Recompute the explorer for one set of inputs.
 
     Parameters
     ----------
@@ -64,22 +64,22 @@ def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "
             "provider": pv, "breakdown": own.breakdown, "chart": chart, "text": text}
 
 
-def economics_dashboard(accelerator: str = "MI300X") -> w.VBox:
+def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
     """Sliders for the rent and the five inputs that matter most, with the numbers and the
     rent-vs-own chart they drive. Defaults and slider ranges come from parameters.csv."""
     P = E.parameters(accelerator)
     if "capex_usd_per_gpu" not in P:
-        raise E.NoPurchasePriceError(f"economics_dashboard: {accelerator} has no public purchase price; "
+        raise E.NoPurchasePriceError(f"economics_explorer: {accelerator} has no public purchase price; "
                                      f"use economics_update(..., capex_usd_per_gpu=...) directly")
-    layout = w.Layout(width="600px")
+    layout = W.Layout(width="600px")
 
     def slider(name: str, step: float, fmt: str = ".2f", lo: float | None = None, hi: float | None = None):
         p = P[name]
-        return w.FloatSlider(value=p.value, min=p.low if lo is None else lo, max=p.high if hi is None else hi,
+        return W.FloatSlider(value=p.value, min=p.low if lo is None else lo, max=p.high if hi is None else hi,
                              step=step, readout_format=fmt, description=p.label)
 
     sliders = {
-        "price_usd_per_gpu_hour": w.FloatSlider(value=P["contract_usd_per_gpu_hour"].value, min=1.0, max=8.0, step=0.05,
+        "price_usd_per_gpu_hour": W.FloatSlider(value=P["contract_usd_per_gpu_hour"].value, min=1.0, max=8.0, step=0.05,
                                                 description="rent [USD per GPU-hour]"),
         "capex_usd_per_gpu": slider("capex_usd_per_gpu", 250.0, ",.0f", lo=0.5 * P["capex_usd_per_gpu"].low,
                                     hi=1.5 * P["capex_usd_per_gpu"].high),
@@ -88,16 +88,16 @@ def economics_dashboard(accelerator: str = "MI300X") -> w.VBox:
         "utilization": slider("utilization", 0.01, ".2f", lo=0.1, hi=1.0),
         "life_years": slider("life_years", 0.5, ".1f", lo=2.0, hi=8.0),
     }
-    committed = w.Checkbox(value=True, description="rent is a commitment (paid every hour)")
+    committed = W.Checkbox(value=True, description="rent is a commitment (paid every hour)")
     for s in sliders.values():
         s.layout, s.continuous_update = layout, False
     fit_labels(sliders.values())
-    html = w.HTML()
+    html = W.HTML()
     from ..charts import ChartPane
 
     pane = ChartPane()
 
-    def refresh(_=None) -> dict[str, Any]:
+    def update(_=None) -> dict[str, Any]:
         vals = {k: s.value for k, s in sliders.items()}
         r = economics_update(vals.pop("price_usd_per_gpu_hour"), accelerator, committed=committed.value, **vals)
         html.value = r["text"]
@@ -105,9 +105,13 @@ def economics_dashboard(accelerator: str = "MI300X") -> w.VBox:
         return r
 
     for s in (*sliders.values(), committed):
-        s.observe(refresh, names="value")
-    box = w.VBox([*sliders.values(), committed, html, pane.widget])
-    box.refresh = refresh  # type: ignore[attr-defined]
+        s.observe(update, names="value")
+    box = W.VBox([*sliders.values(), committed, html, pane.widget])
+    box.update = update  # type: ignore[attr-defined]
     box.chart = pane  # type: ignore[attr-defined]
-    refresh()
+    update()
     return box
+
+
+economics_dashboard = economics_explorer
+"""The former name of :func:`economics_explorer` (every widget is ``<domain>_explorer`` now)."""

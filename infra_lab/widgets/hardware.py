@@ -5,15 +5,15 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import catalog
+from ..catalog import PEAK_PRECISIONS
 from ..cluster import METRICS, accelerator_metrics
-from ..units import PRECISIONS
 
-__all__ = ["accelerator_explorer", "accelerator_chart"]
+__all__ = ["accelerator_explorer", "accelerator_update", "accelerator_chart"]
 
 DEFAULT_SET = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
 
 
-def accelerator_chart(metric: str, precision: str, names: list[str]):
+def accelerator_update(metric: str, precision: str, names: list[str]):
     """The chart the explorer shows: :func:`infra_lab.charts.accelerator_bars` over
     :func:`infra_lab.cluster.accelerator_metrics` (no modelling here)."""
     from .. import charts
@@ -32,18 +32,18 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
     names = list(names or DEFAULT_SET)
     w_metric = W.Dropdown(options=[(f"{k} [{v[0]}]", k) for k, v in METRICS.items()], value=metric,
                           description="metric")
-    w_prec = W.Dropdown(options=list(PRECISIONS), value=precision, description="precision")
+    w_prec = W.Dropdown(options=list(PEAK_PRECISIONS), value=precision, description="precision")
     w_set = W.SelectMultiple(options=catalog.accelerator_names(), value=tuple(names), rows=8,
                              description="compare")
     status = W.HTML()
-    pane = ChartPane(accelerator_chart(metric, precision, names))
+    pane = ChartPane(accelerator_update(metric, precision, names))
 
     def update(*_):
         chosen = list(w_set.value)
         if not chosen:
             status.value = "<i>choose at least one accelerator</i>"
             return None
-        chart = accelerator_chart(w_metric.value, w_prec.value, chosen)
+        chart = accelerator_update(w_metric.value, w_prec.value, chosen)
         pane.show(chart)
         status.value = f"{len(chosen)} accelerators, {w_metric.value} at {w_prec.value}"
         return chart
@@ -55,3 +55,7 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
     box.controls = {"metric": w_metric, "precision": w_prec, "compare": w_set}
     box.chart = pane
     return box
+
+
+accelerator_chart = accelerator_update
+"""The former name of :func:`accelerator_update` (update functions are ``<domain>_update``)."""

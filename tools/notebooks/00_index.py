@@ -9,14 +9,22 @@ from nbbuild import write_notebook  # noqa: E402
 cells = [
     ("md", r"""
 # infra_lab — AI-training infrastructure and its economics, with numbers
+"""),
+    ("code", r"""
+from IPython.display import Markdown
 
-In September 2025 IBM Cloud began running a large AMD training platform for Zyphra: nodes of
-eight AMD Instinct MI300X (192 GB HBM3 each) joined by Infinity Fabric, one AMD Pensando
-Pollara 400 NIC per GPU on a rails-only Ethernet fabric, ROCm software. Zyphra trained ZAYA1
-(an 8.3B-total / 760M-active MoE) on 1,024 of these GPUs. These notebooks answer the
-questions around it with a small, validated package, `infra_lab`, and say how far each
-answer can be trusted.
-
+sc = il.load_scenario("zaya1-ibm-mi300x")   # the deployment, as shipped in data/scenarios
+hw, acc, zaya = sc.hardware, sc.hardware.accelerator_spec, il.models.get("zaya1-base")
+Markdown(f"In September 2025 IBM Cloud began running a large AMD training platform for Zyphra: nodes of "
+         f"{hw.gpus_per_node} AMD Instinct {acc.name} ({acc.hbm_bytes / 1e9:.0f} GB of HBM each) joined by "
+         f"Infinity Fabric, {'one' if hw.nics_per_node == hw.gpus_per_node else hw.nics_per_node} AMD Pensando "
+         f"Pollara 400 NIC{' per GPU' if hw.nics_per_node == hw.gpus_per_node else 's per node'} on a {hw.fabric} "
+         f"Ethernet fabric, ROCm software. Zyphra trained ZAYA1 (an MoE of {zaya.published_params_total / 1e9:.1f}B total and "
+         f"{zaya.published_params_active / 1e6:,.0f}M active parameters) on {hw.world_size:,} of these GPUs. These notebooks "
+         f"answer the questions around it with a small, validated package, `infra_lab`, and say how far each "
+         f"answer can be trusted (the figures here are read from the shipped scenario and model presets).")
+"""),
+    ("md", r"""
 | notebook | the question it answers |
 |---|---|
 | [01 · The deployment](01_the_deployment.ipynb) | What did IBM build for Zyphra, what does it add up to (compute, HBM, network, power), and how does MI300X compare with H100, H200, B200, MI325X and MI355X? Is "750 PFLOPs" plausible? |

@@ -16,30 +16,49 @@ cells = [
 in compute, memory, network and power — from sourced specifications rather than press
 round-ups? And how does its GPU compare with NVIDIA's and AMD's other parts?
 
-**The story in sourced facts** (each copied into `data/` with a source URL per row):
+**The story in sourced facts.** Who and when, with the primary sources:
 
 * **Who.** IBM Cloud operates the cluster; AMD supplies GPUs, NICs and ROCm; Zyphra — a Palo Alto
   open-source AI research and product company — trains on it
   ([IBM Newsroom, 1 Oct 2025: "IBM and AMD Collaborate with Zyphra on Next Generation AI
   Infrastructure"](https://newsroom.ibm.com/2025-10-01-ibm-and-amd-collaborate-with-zyphra-on-next-generation-ai-infrastructure)).
-* **What.** 128 nodes × 8 AMD Instinct MI300X (192 GB HBM3 each) joined by Infinity Fabric
-  (xGMI), 8 AMD Pensando Pollara 400 NICs per node (one per GPU) on a two-level *rails-only*
-  Ethernet back end, 2 × Xeon Platinum 8570 hosts per node, and a separate front-end/storage
-  network ([AMD blog](https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html);
+* **When.** IBM's capacity tooling tracks the cluster in its WDC07 data centre from August–September
+  2025 (`data/instances.csv`); the collaboration was announced in early October 2025; the ZAYA1
+  report appeared on 21 November 2025 ([arXiv 2511.17127](https://arxiv.org/abs/2511.17127)). An
+  expansion in 2026 is planned, but its size and GPU generation are not found in public sources
+  (notebook 08 sweeps the options).
+
+What was built and what is trained on it, with every number read from the shipped scenario, the
+catalog and the model presets in `data/` (one source URL or more per row):
+"""),
+    ("code", r"""
+from IPython.display import Markdown, display
+
+md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
+sc = il.load_scenario("zaya1-ibm-mi300x")
+hw = sc.hardware
+acc, nic = hw.accelerator_spec, hw.nic_spec
+zaya = il.models.get("zaya1-base")
+tok_zyphra, tok_press = (il.reliability.parameter(k) for k in ("zaya1_tokens", "zaya1_tokens_alt"))
+one_nic_per_gpu = hw.nics_per_node == hw.gpus_per_node
+md(f'''* **What.** {hw.nodes:,} nodes × {hw.gpus_per_node} {acc.vendor} {acc.name} ({acc.hbm_bytes / 1e9:.0f} GB of HBM
+  each) joined inside a node by {acc.scaleup_tech}, {hw.nics_per_node} {nic.vendor} {nic.name} NICs per node
+  ({'one per GPU' if one_nic_per_gpu else f'{hw.nics_per_node / hw.gpus_per_node:g} per GPU'}) on a *{hw.fabric}* Ethernet back end
+  (two-level), {hw.host_cpu} host CPUs, and a separate front-end/storage network
+  ([AMD blog](https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html);
   [Converge Digest](https://dev.convergedigest.com/amds-compute-pensando-network-architecture-powers-zyphras-ai)).
-  IBM's bare-metal profile is `gx3d-metal-224x2048x8mi300x`. Which DPU (if any) serves the
-  front end of *this* cluster is not found in public sources.
-* **When.** IBM's capacity tooling tracks the 128-node cluster in WDC07 from August–September 2025;
-  the collaboration was announced in early October 2025; the ZAYA1 report appeared on
-  21 November 2025 ([arXiv 2511.17127](https://arxiv.org/abs/2511.17127)). An expansion in 2026
-  is planned, but its size and GPU generation are not found in public sources.
-* **What Zyphra trains.** ZAYA1-base: an 8.3B-total / 760M-active mixture-of-experts with
-  compressed convolutional attention (CCA), 16 experts, top-1 routing, trained on 12T or 14T
-  tokens (the sources disagree) with plain data parallelism and the ZeRO-1 optimizer — possible
-  because each GPU has 192 GB. Next: Maia/MaiaOS, a multimodal agent system.
-* **Open questions** this lab answers notebook by notebook: can ROCm stand beside CUDA
-  (02, 04), is the network a bottleneck and do Pollara's Ultra-Ethernet features matter (03),
-  what a run costs to rent or own (05), and how reliable it is at scale (06).
+  IBM's bare-metal profile is `gx3d-metal-224x2048x8mi300x`. Which DPU (if any) serves the front
+  end of *this* cluster is not found in public sources.
+* **What Zyphra trains.** ZAYA1-base, {zaya.published_params_total / 1e9:.1f}B-total /
+  {zaya.published_params_active / 1e6:,.0f}M-active mixture-of-experts with compressed convolutional attention
+  ({zaya.attention.upper()}), {zaya.experts} experts, top-{zaya.top_k} routing, trained on {tok_zyphra / 1e12:.0f}T
+  (Zyphra) or {tok_press / 1e12:.0f}T (press) tokens with plain data parallelism
+  (tp = {sc.parallelism.tp}, pp = {sc.parallelism.pp}, ep = {sc.parallelism.ep}) and the ZeRO-{sc.parallelism.zero}
+  optimizer — possible because each GPU holds {acc.hbm_bytes / 1e9:.0f} GB. Next: Maia/MaiaOS, a multimodal agent system.
+* **Open questions** this lab answers notebook by notebook: can ROCm stand beside CUDA (02, 04),
+  is the network a bottleneck and do Pollara's Ultra-Ethernet features matter (03), what a run
+  costs to rent or own (05), how reliable it is at scale (06), what serving costs (07), what a 2026
+  expansion should be (08) and what a multimodal model adds (09).''')
 """),
     ("md", r"""
 ## 1. The cluster, as the contract sees it
@@ -48,46 +67,48 @@ The shipped scenario `zaya1-ibm-mi300x` describes the cluster and the training p
 number below is computed from it and from the catalog in `data/`.
 """),
     ("code", r"""
-sc = il.load_scenario("zaya1-ibm-mi300x")
 print(sc.to_toml())
 """),
     ("code", r"""
 summary = il.cluster.cluster_summary(sc.hardware)
 summary.select("quantity", pl.col("value").round(2), "unit")
 """),
-    ("md", r"""
-Sources: accelerator specs — `data/accelerators.csv` (AMD MI300X datasheet, Stas Bekman's
-accelerator table, AMD ROCm blogs); max-achievable GEMM — AMD, *Measuring Max-Achievable FLOPs
-part 2* (`data/device_measurements.csv`); NIC line rate — AMD Pensando Pollara 400 product page
-(`data/nics.csv`). Power counts only the GPUs' board power (750 W each): hosts, NICs, switches
-and cooling come on top (see notebook 05).
+    ("code", r"""
+md(f"Sources: accelerator specs — `data/accelerators.csv` (AMD MI300X datasheet, Stas Bekman's "
+   f"accelerator table, AMD ROCm blogs); max-achievable GEMM — AMD, *Measuring Max-Achievable FLOPs "
+   f"part 2* (`data/device_measurements.csv`); NIC line rate — AMD Pensando Pollara 400 product page "
+   f"(`data/nics.csv`). Power counts only the GPUs' board power ({acc.tdp_W:,.0f} W each): hosts, NICs, "
+   f"switches and cooling come on top (see notebook 05).")
 """),
     ("md", r"""
 ### Cross-check: "over 750 PFLOPs of max achievable FLOPS"
 
 AMD's blog says the cluster delivers "over 750 PFLOPs" of max-achievable training FLOPS, without
-naming the precision. Divide by 1,024 GPUs and compare with what one MI300X can do.
+naming the precision. Divide by the cluster's GPUs and compare with what one MI300X can do.
 """),
     ("code", r"""
-rows = [il.cluster.claim_check(750.0, sc.hardware, p) for p in ("bf16", "fp8")]
+CLAIM_PF = 750.0   # "over 750 PFLOPs" [PFLOP/s], AMD's blog (linked above)
+rows = [il.cluster.claim_check(CLAIM_PF, sc.hardware, p) for p in ("bf16", "fp8")]
 claim = pl.DataFrame(rows).select(
     "precision", "claim_per_gpu_tflops", "dense_peak_per_gpu_tflops",
     "max_achievable_per_gpu_tflops", "claim_over_peak", "claim_over_max_achievable", "consistent",
 )
 print(claim)
 bf16 = rows[0]
-print(f"750 PF / 1,024 GPUs = {bf16['claim_per_gpu_tflops']:.0f} TFLOP/s per GPU; "
+print(f"{CLAIM_PF:.0f} PF / {hw.world_size:,} GPUs = {bf16['claim_per_gpu_tflops']:.0f} TFLOP/s per GPU; "
       f"AMD's measured BF16 max-achievable is {bf16['max_achievable_per_gpu_tflops']:.0f} TFLOP/s "
       f"({bf16['claim_over_max_achievable']:.1%} of it), FP8 is {rows[1]['max_achievable_per_gpu_tflops']:.0f}.")
 within_bf16 = abs(bf16["claim_over_max_achievable"] - 1) < 0.05
 print(f"claim matches BF16 max-achievable within 5%: {within_bf16}")
 """),
-    ("md", r"""
-**Reading.** The claim per GPU sits a few percent *above* AMD's own measured BF16
-max-achievable GEMM rate and far below the FP8 one (table above). So it is best read as
-1,024 × the BF16 GEMM ceiling (rounded up, or measured at a better clock) — a statement about
-what the GPUs *can* do on one large GEMM, not the throughput of ZAYA1's training, which
-notebook 04 estimates — and it is a little over half of the dense BF16 datasheet peak.
+    ("code", r"""
+over_maf, fp8 = bf16["claim_over_max_achievable"], rows[1]
+md(f"**Reading.** The claim per GPU sits {abs(over_maf - 1):.0%} {'above' if over_maf > 1 else 'below'} AMD's own "
+   f"measured BF16 max-achievable GEMM rate and at {fp8['claim_over_max_achievable']:.0%} of the FP8 one (table "
+   f"above). So it is best read as {hw.world_size:,} × the BF16 GEMM ceiling (rounded up, or measured at a "
+   f"better clock) — a statement about what the GPUs *can* do on one large GEMM, not the throughput of "
+   f"ZAYA1's training, which notebook 04 estimates — and it is {bf16['claim_over_peak']:.0%} of the dense BF16 "
+   f"datasheet peak.")
 """),
     ("md", r"""
 ## 2. MI300X beside NVIDIA and AMD's other parts
@@ -124,13 +145,17 @@ print(f"MI300X vs H100: {mi['peak_tflops'] / h100['peak_tflops']:.2f}x BF16 peak
       f"{mi['hbm_GB'] / h100['hbm_GB']:.1f}x HBM capacity, {mi['hbm_bw_TBps'] / h100['hbm_bw_TBps']:.2f}x HBM bandwidth, "
       f"ridge {mi['ridge_flop_per_byte']:.0f} vs {h100['ridge_flop_per_byte']:.0f} FLOP/byte")
 """),
-    ("md", r"""
-Sources: `data/accelerators.csv` — AMD MI300X/MI325X datasheets and ROCm blogs, Stas Bekman's
-*ml-engineering* accelerator table, Glenn Lockwood's H100/B200 pages (citing NVIDIA datasheets);
-MI355X BF16 is a **conflict** (2.5 PF from AMD's page as transcribed vs 2.3 PF in one secondary
-table), and B200's HBM is 192 GB per Glenn Lockwood vs 180 GB on NVIDIA's HGX page. TDPs are
-board power. A *lower* ridge point means a kernel needs less arithmetic per byte to be
-compute-bound: MI300X's large HBM bandwidth lowers it relative to H100's despite the higher peak.
+    ("code", r"""
+cat = {a: il.catalog.accelerator(a) for a in compare}
+md(f"Sources: `data/accelerators.csv` — AMD MI300X/MI325X datasheets and ROCm blogs, Stas Bekman's "
+   f"*ml-engineering* accelerator table, Glenn Lockwood's H100/B200 pages (citing NVIDIA datasheets). Two "
+   f"values are **conflicts** between sources: MI355X's BF16 peak ({cat['MI355X'].peak('bf16') / 1e15:.1f} PFLOP/s "
+   f"as used here, from AMD's page) and B200's HBM ({cat['B200'].hbm_bytes / 1e9:.0f} GB per Glenn Lockwood; "
+   f"NVIDIA's HGX page implies less); the notes of those rows give both figures. TDPs are board power. A "
+   f"*lower* ridge point means a kernel needs less arithmetic per byte to be compute-bound: MI300X's ridge "
+   f"({mi['ridge_flop_per_byte']:.0f} FLOP/byte) is {'below' if mi['ridge_flop_per_byte'] < h100['ridge_flop_per_byte'] else 'above'} "
+   f"H100's ({h100['ridge_flop_per_byte']:.0f}) despite the {mi['peak_tflops'] / h100['peak_tflops']:.2f}× higher peak, "
+   f"because its HBM bandwidth is {mi['hbm_bw_TBps'] / h100['hbm_bw_TBps']:.2f}× H100's.")
 """),
     ("md", r"""
 ## 3. Explore
@@ -154,16 +179,21 @@ print(f"* The IBM/Zyphra cluster is {v['GPUs']:,.0f} MI300X: {v['dense peak bf16
       f"{v['scale-out bandwidth per node (line rate, one direction)']:.0f} GB/s of scale-out line rate per node "
       f"({v['scale-out bandwidth, cluster (line rate, one direction)']:.1f} TB/s in all), "
       f"{v['GPU power at TDP'] / 1e3:.2f} MW of GPU board power.")
-print(f"* AMD's '750 PFLOPs' is {bf16['claim_over_max_achievable']:.2f}x the cluster's BF16 max-achievable GEMM rate "
+print(f"* AMD's '{CLAIM_PF:.0f} PFLOPs' is {bf16['claim_over_max_achievable']:.2f}x the cluster's BF16 max-achievable GEMM rate "
       f"and {bf16['claim_over_peak']:.0%} of its dense BF16 peak: a ceiling, not a training throughput.")
 print(f"* Per GPU, MI300X has {mi['hbm_GB'] / h100['hbm_GB']:.1f}x H100's HBM capacity and "
       f"{mi['hbm_bw_TBps'] / h100['hbm_bw_TBps']:.1f}x its bandwidth at {mi['peak_tflops'] / h100['peak_tflops']:.1f}x the BF16 peak.")
 """),
+    ("code", r"""
+w = {r["accelerator"]: r for r in wide.iter_rows(named=True)}
+md(f"* H200 narrows the memory gap ({w['H200-SXM']['hbm_GB']:.0f} GB against MI300X's {mi['hbm_GB']:.0f} and "
+   f"H100's {h100['hbm_GB']:.0f}); B200 and MI355X have {w['B200']['peak_tflops'] / h100['peak_tflops']:.1f}× and "
+   f"{w['MI355X']['peak_tflops'] / h100['peak_tflops']:.1f}× H100's BF16 peak ({w['B200']['peak_tflops'] / mi['peak_tflops']:.1f}× "
+   f"and {w['MI355X']['peak_tflops'] / mi['peak_tflops']:.1f}× MI300X's). Whether peak numbers turn into faster or "
+   f"cheaper training depends on achieved GEMM efficiency (notebook 02), the network (03), the whole step "
+   f"(04) and prices (05).")
+"""),
     ("md", r"""
-* H200 narrows the memory gap and B200/MI355X roughly double the compute again; whether peak
-  numbers turn into faster or cheaper training depends on achieved GEMM efficiency
-  (notebook 02), the network (03), the whole step (04) and prices (05).
-
 [← 00 index](00_index.ipynb) · [02 compute and memory →](02_compute_and_memory.ipynb)
 """),
 ]

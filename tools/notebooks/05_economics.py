@@ -58,7 +58,7 @@ md = lambda text: display(Markdown(text))  # noqa: E731
 P = E.parameters("MI300X")
 sc = il.load_scenario("zaya1-ibm-mi300x")
 N_GPUS, NODES = sc.hardware.world_size, sc.hardware.nodes
-TOKENS = P["zaya1_tokens"].value                 # Zyphra's own 14T (the 12T press figure is not used)
+TOKENS = il.reliability.parameter("zaya1_tokens")  # Zyphra's own 14T (the sourced run facts; the 12T press figure is not used)
 est = il.estimate(sc)                             # the training model (notebook 04)
 run_gh = E.gpu_hours_from_estimate(est, TOKENS)   # GPU-hours of the final pretraining run
 goodput = il.reliability.plan_run(sc, run_gh / N_GPUS).goodput   # failures, restarts, checkpoints (notebook 06)
@@ -447,7 +447,7 @@ GPU), colocation, utilization, life — and the rent. The callback calls `il.eco
 (`il.widgets.economics_update` is the tested function); the band samples every input without a slider.
 """),
     ("code", r"""
-il.widgets.economics_dashboard("MI300X")
+il.widgets.economics_explorer("MI300X")
 """),
     ("md", r"""
 ## Takeaways

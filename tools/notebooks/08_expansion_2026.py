@@ -181,12 +181,11 @@ inv = big.filter(pl.col("model") == "10x MoE").select(
 inv.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
-**The deal P&L of an MI300X expansion.** The lab's deal model (`il.economics.deal_pnl`, H-econ)
-covers the MI300X cluster — AMD's revenue from GPUs, Pollara NICs and DPUs at its ASP, IBM's
+**The deal P&L of an MI300X expansion.** The lab's deal model (`il.economics.deal_pnl`)
+prices the whole deal — AMD's revenue from GPUs, Pollara NICs and DPUs at its selling price, IBM's
 revenue, margin, IRR and payback on the rent path, Zyphra's bill — with a Monte Carlo over every
 uncertain input (P5, P50, P95). Here it is for today's 1,024 GPUs and an 8,192-GPU expansion
-whose final run is the 10× MoE from the sweep. (It does not yet take another accelerator: the
-other options' AMD revenue is not computed here.)
+whose final run is the 10× MoE from the sweep.
 """),
     ("code", r"""
 moe_mi300 = HM["base"]
@@ -207,6 +206,32 @@ md(f'''An 8,192-MI300X expansion would bring AMD about **${amd.p50 / 1e6:,.0f}M*
 (P5–P95 ${amd.p5 / 1e6:,.0f}–{amd.p95 / 1e6:,.0f}M), and give IBM a pre-tax IRR of
 **{irr.p50:.0%}** ({irr.p5:.0%} to {irr.p95:.0%}) on the rent path.''')
 tab
+"""),
+    ("md", r"""
+**AMD's revenue per option.** The same model for each platform at about 8,192 GPUs
+(`il.expansion.deal`: `deal_pnl` with the option's accelerator and the purchase price, AMD
+selling price, TDP and rent that `data/expansion/platforms.csv` states for it, `basis =
+assumption` where no public figure exists), each with its own 10× MoE run from the sweep.
+"""),
+    ("code", r"""
+deal_rows = []
+for r in big.filter(pl.col("model") == "10x MoE").sort("capex_usd").iter_rows(named=True):
+    d = X.deal(r["platform"], r["nic"], r["gpus"], r["gpus"] * r["run_days"] * 24, goodput=r["goodput"],
+               n=2000, seed=SEED)
+    rev, ibm_irr = d.line("AMD", "total revenue"), d.line("IBM", "IRR (pre-tax, unlevered)")
+    deal_rows.append({"option": r["option"], "gpus": r["gpus"], "announced_not_shipped": r["announced_not_shipped"],
+                      "AMD revenue P5 [M USD]": rev.p5 / 1e6, "AMD revenue P50 [M USD]": rev.p50 / 1e6,
+                      "AMD revenue P95 [M USD]": rev.p95 / 1e6,
+                      "NIC share of AMD P50": d.line("AMD", "Pollara NIC revenue").p50 / rev.p50,
+                      "IBM IRR P50": ibm_irr.p50})
+amd_by = pl.DataFrame(deal_rows)
+top_amd = amd_by.sort("AMD revenue P50 [M USD]", descending=True).row(0, named=True)
+low_amd = amd_by.sort("AMD revenue P50 [M USD]").row(0, named=True)
+assert low_amd["option"].startswith("MI300X"), "AMD earns least on more MI300X (the lowest selling price)"
+md(f'''Per option AMD's P50 revenue runs from **${low_amd['AMD revenue P50 [M USD]']:,.0f}M** ({low_amd['option']})
+to **${top_amd['AMD revenue P50 [M USD]']:,.0f}M** ({top_amd['option']}{', announced, not shipped' if top_amd['announced_not_shipped'] else ''}):
+the GPU's selling price dominates; the NICs are {amd_by['NIC share of AMD P50'].min():.0%}–{amd_by['NIC share of AMD P50'].max():.0%} of it.''')
+amd_by.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 **IBM under rent paths.** The operator's return depends first on the path of the rent: a
