@@ -114,6 +114,23 @@ def mapping(field: str, value: Any, what: str = "name -> number") -> dict:
     return dict(value)
 
 
+def float_array(field: str, values: Any, unit: str = "") -> np.ndarray:
+    """``values`` (a number, a sequence or an array of real numbers) as a float array; strings,
+    dicts, None and booleans are refused rather than parsed or coerced. Finiteness and shape
+    are the caller's to check."""
+    what = f"a sequence of numbers{f' [{unit}]' if unit else ''}"
+    if values is None or isinstance(values, (str, bytes, dict, set)):
+        raise ValidationError(f"{field} = {values!r}: expected {what}")
+    try:
+        raw = np.asarray(values)
+        a = raw.astype(float)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{field} = {values!r:.80}: expected {what}") from None
+    if raw.dtype == bool or raw.dtype.kind not in "iuf":
+        raise ValidationError(f"{field} = {values!r:.80}: expected {what}")
+    return a
+
+
 def path(field: str, value: Any) -> os.PathLike | str:
     """A filesystem path (str or os.PathLike; not bytes, not None)."""
     if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
@@ -122,4 +139,4 @@ def path(field: str, value: Any) -> os.PathLike | str:
 
 
 __all__ = ["REAL", "is_real", "number", "positive", "fraction", "integer", "boolean", "choice", "name",
-           "mapping", "path"]
+           "mapping", "float_array", "path"]

@@ -129,6 +129,8 @@ def accelerator_metrics(names: list[str] | None = None, precision: str = "bf16")
     if precision not in PEAK_PRECISIONS:
         raise unknown("precision", precision, PEAK_PRECISIONS)
     names = names if names is not None else catalog.accelerator_names()
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise ValidationError(f"names = {names!r}: expected a list of accelerator names (or None for all)")
     if not names:
         raise ValidationError("names = []: give at least one accelerator")
     rows = []

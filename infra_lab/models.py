@@ -923,7 +923,7 @@ def training_flops_per_token(spec: ModelSpec | str, seq_len: int, convention: st
         spec = get(spec)
     if not isinstance(spec, ModelSpec):
         raise ValidationError(f"spec = {spec!r}: expected a ModelSpec or a preset name")
-    if convention not in FLOP_CONVENTIONS:
+    if not isinstance(convention, str) or convention not in FLOP_CONVENTIONS:
         from .errors import unknown
 
         raise unknown("FLOP convention", convention, list(FLOP_CONVENTIONS))

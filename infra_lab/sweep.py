@@ -235,7 +235,11 @@ def _client(client: Any):
         if not client.strip():
             raise ValidationError("client = '': expected a scheduler address such as "
                                   "'tcp://host:8786'")
-        return Client(client), True
+        try:
+            return Client(client), True
+        except (ValueError, OSError, TimeoutError) as e:  # a malformed or unreachable address
+            raise ValidationError(f"client = {client!r}: cannot open a dask client on this scheduler address "
+                                  f"({type(e).__name__}: {e}); expected e.g. 'tcp://host:8786'") from None
     raise ValidationError(
         f"client = {type(client).__name__}: expected None (in-process), a "
         "dask.distributed.Client or a scheduler address string such as 'tcp://host:8786'")
@@ -304,6 +308,9 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     for name, flag in (("progress", progress), ("retry_failed", retry_failed)):
         if not isinstance(flag, bool):
             raise ValidationError(f"{name} = {flag!r}: expected True or False")
+    if fn_kwargs is not None and not isinstance(fn_kwargs, Mapping):
+        raise ValidationError(f"fn_kwargs = {fn_kwargs!r}: expected a dict of keyword arguments for fn "
+                              "(name -> value) or None")
     kwargs = dict(fn_kwargs or {})
     for k in kwargs:
         if not isinstance(k, str) or not k.isidentifier():

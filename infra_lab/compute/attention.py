@@ -74,6 +74,8 @@ def attention_params(accelerator: str, kernel: str | None = None, pass_: str = "
     acc = P.accelerator(accelerator)
     k = _kernel(acc, kernel)
     p = _pass(pass_)
+    if not isinstance(which, str) or which not in ("value", "low", "high"):
+        raise ValidationError(f"which = {which!r}: allowed 'value', 'low', 'high'")
     e, c, b, n = _params_cached(acc.name, k, p, which)
     return {"efficiency": e, "overhead_blocks": c, "block": b, "kernels": n}
 
@@ -91,7 +93,7 @@ def _kernel(acc: catalog.Accelerator, kernel: str | None) -> str:
 
 
 def _pass(p) -> str:
-    if p not in PASSES:
+    if not isinstance(p, str) or p not in PASSES:
         raise unknown("pass", p, PASSES)
     return p
 
@@ -130,11 +132,12 @@ def attention_cost(seq_len: int, head_dim: int, batch_heads: float, accelerator:
     forward) [FLOP], executed_flops (whole blocks) [FLOP], bytes [bytes], efficiency
     (flops / (time · peak)) [-]
     """
-    sq = P.check_number("seq_len", seq_len, lo=1, integer=True)
-    dqk = P.check_number("head_dim", head_dim, lo=1, integer=True)
-    dv = dqk if head_dim_v is None else P.check_number("head_dim_v", head_dim_v, lo=1, integer=True)
-    bh = P.check_number("batch_heads", batch_heads, lo=0.0, lo_open=True)
-    skv = sq if kv_seq_len is None else P.check_number("kv_seq_len", kv_seq_len, lo=1, integer=True)
+    # bounds as compute.layer_ops': sequences up to 2^24 tokens, heads up to 2^16 wide
+    sq = P.check_number("seq_len", seq_len, lo=1, hi=2**24, integer=True)
+    dqk = P.check_number("head_dim", head_dim, lo=1, hi=2**16, integer=True)
+    dv = dqk if head_dim_v is None else P.check_number("head_dim_v", head_dim_v, lo=1, hi=2**16, integer=True)
+    bh = P.check_number("batch_heads", batch_heads, lo=0.0, lo_open=True, hi=2.0**40)
+    skv = sq if kv_seq_len is None else P.check_number("kv_seq_len", kv_seq_len, lo=1, hi=2**24, integer=True)
     if skv < sq:
         raise ValidationError(f"kv_seq_len = {skv}: must be >= seq_len = {sq}")
     win = P.check_number("window", window, lo=0, integer=True)
@@ -143,6 +146,8 @@ def attention_cost(seq_len: int, head_dim: int, batch_heads: float, accelerator:
     acc = P.accelerator(accelerator)
     k = _kernel(acc, kernel)
     p = _pass(pass_)
+    if not isinstance(which, str) or which not in ("value", "low", "high"):
+        raise ValidationError(f"which = {which!r}: allowed 'value', 'low', 'high'")
     e, c, B, nkern = _params_cached(acc.name, k, p, which)
     return _core(acc, sq, skv, dqk, dv, bh, p, causal, win, e, c, B, nkern)
 

@@ -163,6 +163,11 @@ def _dims(name: str, x: Any, size: int | None = None, *, allow_zero: bool = Fals
         raise ValidationError(f"{name}: cannot read as an array of integers ({e})") from None
     if a.dtype.kind not in "iuf":
         raise ValidationError(f"{name} = {x!r}: GEMM dimensions must be positive integers")
+    if a.ndim != 1:
+        raise ValidationError(f"{name} = {x!r}: expected one dimension per GEMM (a number or a flat list), "
+                              f"got shape {a.shape}")
+    if size is not None and a.size not in (1, size):
+        raise ValidationError(f"{name}: {a.size} values, expected 1 or {size} (one per GEMM)")
     if size is not None and a.size == 1 and size > 1:
         a = np.full(size, a.item())
     if a.size == 0:
@@ -177,6 +182,14 @@ def _dims(name: str, x: Any, size: int | None = None, *, allow_zero: bool = Fals
     if np.any(np.abs(ai - af) > 1e-9):
         raise ValidationError(f"{name}: GEMM dimensions must be integers (got non-integer values)")
     return ai
+
+
+def _one(name: str, x: Any) -> Any:
+    """One GEMM dimension: a number (lists belong to the plural functions)."""
+    if isinstance(x, (list, tuple, dict, set)) or (isinstance(x, np.ndarray) and x.ndim):
+        raise ValidationError(f"{name} = {x!r}: expected one number (for several GEMMs use gemm_efficiencies/"
+                              "gemm_times)")
+    return x
 
 
 def _evaluate(ms, ns, ks, accelerator, precision, batch, reference, ceiling=None, stream_k=None,
@@ -277,6 +290,7 @@ def gemm_efficiency(m: int, n: int, k: int, accelerator: str, precision: str = "
     >>> bool(a > b)
     True
     """
+    m, n, k, batch = (_one(x, v) for x, v in (("m", m), ("n", n), ("k", k), ("batch", batch)))
     return float(gemm_efficiencies([m], [n], [k], accelerator, precision, [batch])[0])
 
 
@@ -292,6 +306,7 @@ def gemm_time(m: int, n: int, k: int, accelerator: str, precision: str = "bf16",
     >>> round(2 * 8192**3 / t / 1e12) <= 794.5    # never above the measured MAMF
     True
     """
+    m, n, k, batch = (_one(x, v) for x, v in (("m", m), ("n", n), ("k", k), ("batch", batch)))
     return float(gemm_times([m], [n], [k], accelerator, precision, [batch])[0])
 
 
@@ -453,7 +468,10 @@ def roofline(accelerators: list[str], precision: str = "bf16", intensities=None)
     polars.DataFrame : accelerator, vendor, intensity_flop_per_byte, attainable_tflops
         (min(peak, I × peak HBM bandwidth)) [TFLOP/s]
     """
-    grid = np.logspace(-1, 4, 64) if intensities is None else np.asarray(intensities, dtype=float)
+    from .. import _validate
+
+    grid = np.logspace(-1, 4, 64) if intensities is None else np.atleast_1d(
+        _validate.float_array("intensities", intensities, "FLOP/byte"))
     if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
         raise ValidationError("intensities: expected positive finite FLOP/byte values")
     prec = P.precision(precision)

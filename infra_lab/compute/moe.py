@@ -150,8 +150,8 @@ def expert_token_counts(rows: int, experts: int, seed: int = 0) -> np.ndarray:
     >>> int(c.sum()), len(c)
     (8192, 16)
     """
-    R = P.check_number("rows", rows, lo=0, integer=True)
-    E = P.check_number("experts", experts, lo=1, integer=True)
+    R = P.check_number("rows", rows, lo=0, hi=2**40, integer=True)
+    E = P.check_number("experts", experts, lo=1, hi=2**20, integer=True)
     s = P.check_number("seed", seed, lo=0, integer=True)
     return _counts(R, E, s).copy()
 

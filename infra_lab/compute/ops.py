@@ -461,6 +461,9 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         main_grad_bytes = P.check_number("main_grad_bytes", main_grad_bytes, lo=0.0, hi=8.0)
     if stream_k is not None and not isinstance(stream_k, bool):
         raise ValidationError(f"stream_k = {stream_k!r}: expected True, False or None")
+    if attention_kernel is not None and not isinstance(attention_kernel, str):
+        raise ValidationError(f"attention_kernel = {attention_kernel!r}: expected a kernel name (see "
+                              "compute.attention_kernels) or None for the device's default")
     recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
     key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
            sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win)
@@ -696,7 +699,7 @@ def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw
     from ..memory import OPTIMIZER_STATE_BYTES
 
     n = P.check_number("params", params, lo=0.0)
-    if optimizer not in OPTIMIZER_STATE_BYTES:
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZER_STATE_BYTES:
         raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
     s = OPTIMIZER_STATE_BYTES[optimizer] if state_bytes_per_param is None else \
         P.check_number("state_bytes_per_param", state_bytes_per_param, lo=0.0)

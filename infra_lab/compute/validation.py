@@ -370,6 +370,10 @@ def validation_table() -> pl.DataFrame:
 def validation_summary(table: pl.DataFrame | None = None) -> pl.DataFrame:
     """Median and worst |error| [%] by kind and split (and overall per split)."""
     v = validation_table() if table is None else table
+    need = {"kind", "role", "error_pct"}
+    if not isinstance(v, pl.DataFrame) or not need <= set(v.columns):
+        raise ValidationError(f"table = {v!r:.80}: expected a polars DataFrame like validation_table() "
+                              f"(columns {', '.join(sorted(need))})")
     by = v.group_by("kind", "role").agg(
         pl.len().alias("cases"), pl.col("error_pct").abs().median().alias("median_abs_error_pct"),
         pl.col("error_pct").abs().max().alias("worst_abs_error_pct"))

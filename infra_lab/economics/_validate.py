@@ -12,7 +12,16 @@ from typing import Any
 
 from .. import catalog
 from .._validate import REAL as _REAL  # noqa: F401  (kept name)
-from .._validate import boolean, choice, fraction, integer, number, positive  # noqa: F401  (the shared checks)
+from .._validate import (  # noqa: F401  (the shared checks)
+    boolean,
+    choice,
+    float_array,
+    fraction,
+    integer,
+    mapping,
+    number,
+    positive,
+)
 from ..errors import ValidationError
 
 
@@ -20,6 +29,11 @@ def rate(field: str, value: Any) -> float:
     """A rate per year as a fraction in [0, 1)."""
     return number(field, value, lo=0.0, hi=1.0, hi_open=True,
                   allowed="a rate per year as a fraction in [0, 1)")
+
+
+def table(field: str, value: Any, what: str = "parameter -> number") -> dict:
+    """An optional dict argument (None = empty): ``fixed=``, ``overrides=``, ``nics=`` ..."""
+    return {} if value is None else mapping(field, value, what)
 
 
 def accelerator(value: Any, field: str = "accelerator") -> str:

@@ -50,7 +50,7 @@ def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> 
     """Cost of a million trained tokens [USD]: price / (tokens per GPU-second x 3600) x 1e6.
     ``price_usd_per_gpu_hour`` may be an array (Monte Carlo draws)."""
     tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
-    p = np.asarray(price_usd_per_gpu_hour, dtype=float)
+    p = V.float_array("price_usd_per_gpu_hour", price_usd_per_gpu_hour, "USD per GPU-hour")
     if p.ndim == 0:
         V.positive("price_usd_per_gpu_hour", float(p), hi=1e4)
         return float(p) / (tps * 3600.0) * 1e6
@@ -90,16 +90,18 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     from ..training import search
 
     sc = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
+    if isinstance(accelerators, (str, bytes)) or not isinstance(accelerators, Iterable):
+        raise ValidationError(f"accelerators = {accelerators!r}: expected a list of accelerator names")
     accs = [V.accelerator(a) for a in accelerators]
     if not accs:
         raise ValidationError("accelerators: give at least one accelerator name")
-    nics = dict(nics or {})
+    nics = V.table("nics", nics, "accelerator -> NIC name")
     rows = []
     for acc in accs:
         vendor = catalog.accelerator(acc).vendor
         nic = nics.get(acc, DEFAULT_NIC.get(vendor, sc.hardware.nic))
         s2 = sc.replace(hardware={"accelerator": acc, "nic": nic})
-        best = search(s2, top=1, **dict(constraints or {}))
+        best = search(s2, top=1, **V.table("constraints", constraints, "search constraint -> value"))
         if best.height == 0:
             raise ValidationError(f"training_throughput: no feasible plan for {acc} on this scenario")
         r = best.row(0, named=True)
@@ -225,7 +227,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     ref = V.accelerator(reference) if reference is not None else accs[0]
     if ref not in tps:
         raise ValidationError(f"reference = {reference!r}: not among the accelerators compared")
-    fixed = dict(fixed or {})
+    fixed = V.table("fixed", fixed)
     per_tok, rows = {}, {}
     for acc in accs:
         if acc in prices:
@@ -270,7 +272,7 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     target = V.positive("target_usd_per_m_tokens", target_usd_per_m_tokens, hi=1e6)
     tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
     specs = _generic_specs(acc)
-    s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=dict(fixed or {}))
+    s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=V.table("fixed", fixed))
     tdp = catalog.accelerator(acc).tdp_W
     if tdp is None:
         raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv")
@@ -315,6 +317,9 @@ def compare_useful_work(cases: Iterable[Mapping[str, Any]], *, flop_per_token: f
 
     warnings.warn("compare_useful_work is deprecated: use training_throughput, compare_owned and "
                   "matched_rents", DeprecationWarning, stacklevel=2)
+    if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Iterable):
+        raise ValidationError(f"cases = {cases!r}: expected a list of dicts (accelerator, price_usd_per_gpu_hour, mfu)")
+    V.positive("flop_per_token", flop_per_token, hi=1e16)
     rows = []
     for c in cases:
         if not isinstance(c, Mapping):

@@ -225,6 +225,8 @@ def purchase_price(accelerator: str, basis: str | tuple[str, ...] = "baseboard")
     import polars as pl
 
     canon = V.accelerator(accelerator)
+    if not isinstance(basis, (str, list, tuple)):
+        raise ValidationError(f"basis = {basis!r}: expected one of {', '.join(BASES)} or a list of them")
     bases = (basis,) if isinstance(basis, str) else tuple(basis)
     for b in bases:
         V.choice("basis", b, BASES)

@@ -77,7 +77,7 @@ def annuity_factor(rate: float, years: float) -> float:
 
 
 def _flows(cash_flows: Any) -> np.ndarray:
-    cf = np.asarray(cash_flows, dtype=float)
+    cf = V.float_array("cash_flows", cash_flows, "USD")
     if cf.ndim != 1 or cf.size < 2 or not np.all(np.isfinite(cf)):
         raise ValidationError(f"cash_flows: need a 1-D sequence of >= 2 finite numbers [USD], got {cash_flows!r}")
     return cf
@@ -103,7 +103,9 @@ def irr_array(cash_flows: np.ndarray) -> np.ndarray:
     (a late loss) have a second, spurious crossing near -100 % where NPV *rises*; it is
     ignored, so the IRR is the economically meaningful rate.
     """
-    cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
+    cf = np.atleast_2d(V.float_array("cash_flows", cash_flows, "USD"))
+    if cf.ndim != 2 or cf.shape[1] < 2:
+        raise ValidationError(f"cash_flows: need rows of >= 2 yearly flows [USD], got shape {cf.shape}")
     if not np.all(np.isfinite(cf)):
         raise ValidationError("cash_flows: need finite numbers")
     t = np.arange(cf.shape[1])
@@ -211,7 +213,7 @@ def _contract_default(accelerator: str) -> float | None:
 def operator_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
     """Owned-cost inputs plus :data:`OPERATOR_PARAMS` for ``accelerator`` (defaults from
     parameters.csv, then ``overrides``, checked)."""
-    ov = dict(overrides or {})
+    ov = V.table("overrides", overrides, "operator parameter -> number")
     op = {k: ov.pop(k) for k in list(ov) if k in (*OPERATOR_PARAMS, "contract_years")}
     v = owned_inputs(accelerator, ov)
     P = parameters(accelerator)

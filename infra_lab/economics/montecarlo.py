@@ -35,7 +35,7 @@ __all__ = ["sample_parameters", "monte_carlo", "monte_carlo_owned_cost", "tornad
 
 def _check_fixed(fixed: Mapping[str, float] | None) -> dict[str, float]:
     """Fixed values checked against the physical bounds of the owned-cost inputs."""
-    out = dict(fixed or {})
+    out = V.table("fixed", fixed)
     for k, v in out.items():
         if k in _BOUNDS:
             out[k] = _check(k, v)
@@ -47,7 +47,7 @@ def owned_specs(accelerator: str = "MI300X", fixed: Mapping[str, float] | None =
     ``accelerator``; a ``fixed`` value replaces a missing row (e.g. a purchase price for an
     accelerator without a public one)."""
     P = parameters(accelerator)
-    fixed = dict(fixed or {})
+    fixed = V.table("fixed", fixed)
     if "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
         raise _no_price(V.accelerator(accelerator))
     return P
@@ -129,7 +129,7 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "
     age = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
     if distribution is not None:
         V.choice("distribution", distribution, U._DISTS)
-    fixed = dict(fixed or {})
+    fixed = V.table("fixed", fixed)
     if "utilization" in fixed and fixed["utilization"] is not None:
         V.fraction("utilization", fixed["utilization"])
     if "network_usd_per_gpu" in fixed:

@@ -103,7 +103,7 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
     ``server_overhead`` ratio is converted to ``host_usd_per_gpu`` with a warning.
     """
     canon = V.accelerator(accelerator)
-    ov = dict(overrides or {})
+    ov = V.table("overrides", overrides, "owned-cost parameter -> number")
     if "server_overhead" in ov:
         warnings.warn("server_overhead (a ratio) is deprecated: pass host_usd_per_gpu [USD per GPU]; "
                       "converted as host = capex x (server_overhead - 1)", DeprecationWarning, stacklevel=3)

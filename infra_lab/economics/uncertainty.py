@@ -193,7 +193,7 @@ def sample(specs: Mapping[str, Any], n: int, seed: int, names: Iterable[str] | N
     n = V.integer("n", n, lo=1, hi=50_000_000)
     V.integer("seed", seed, lo=0, hi=2**63 - 1)
     names = list(specs if names is None else names)
-    fixed = dict(fixed or {})
+    fixed = V.table("fixed", fixed)
     if distribution is not None:
         V.choice("distribution", distribution, _DISTS)
     out: dict[str, np.ndarray] = {}
@@ -251,10 +251,14 @@ def monte_carlo(func: Callable[..., Any], specs: Mapping[str, Any], n: int = 200
 
 def percentiles(samples: np.ndarray, q: Iterable[float] = (5, 50, 95)) -> dict[str, float]:
     """Percentiles and mean of Monte Carlo samples: {"p5": ..., "p50": ..., "p95": ..., "mean": ...}."""
-    a = np.asarray(samples, dtype=float)
+    a = V.float_array("samples", samples)
     if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
         raise ValidationError(f"samples: need a non-empty 1-D array of finite numbers (size {a.size})")
+    if isinstance(q, (str, bytes, dict)) or not isinstance(q, Iterable):
+        raise ValidationError(f"q = {q!r}: expected a list of percentiles in [0, 100]")
     q = [V.number("q", x, lo=0, hi=100) for x in q]
+    if not q:
+        raise ValidationError("q = []: expected at least one percentile in [0, 100]")
     vals = np.percentile(a, q)
     out = {f"p{g:g}": float(v) for g, v in zip(q, vals, strict=True)}
     out["mean"] = float(a.mean())
@@ -273,6 +277,13 @@ class Band:
 
     def fmt(self, fmt: str = "{:,.2f}", scale: float = 1.0) -> str:
         """'P50 (P5–P95)' as text, values divided by ``scale``."""
+        if not isinstance(fmt, str):
+            raise ValidationError(f"fmt = {fmt!r}: expected a format string such as '{{:,.2f}}'")
+        scale = V.positive("scale", scale)
+        try:
+            fmt.format(1.0)
+        except (ValueError, IndexError, KeyError) as e:
+            raise ValidationError(f"fmt = {fmt!r}: not a format string for one number ({e})") from None
         return f"{fmt.format(self.p50 / scale)} ({fmt.format(self.p5 / scale)}–{fmt.format(self.p95 / scale)})"
 
     def as_dict(self) -> dict[str, float]:

@@ -47,6 +47,9 @@ def mix_parameters() -> pl.DataFrame:
 
 def mix_parameter(name: str) -> float:
     """One value of :func:`mix_parameters` by name [its unit]."""
+    from .._validate import name as _name
+
+    _name("data-mix parameter", name, "a parameter name of data_mix.csv")
     df = mix_parameters()
     hit = df.filter(pl.col("parameter") == name)
     if hit.height == 0:

@@ -298,6 +298,8 @@ def spare_availability(replace_rate_per_s: float, repair_s: float, hot_spares: i
     if m == 0:
         return 1.0
     log_m = math.log(m)
+    # terms beyond m + 40·sqrt(m) + 100 are below 1e-300 (Poisson tail): the sum is 1 there
+    s = min(s, int(m + 40.0 * math.sqrt(m) + 100.0))
     terms = [math.exp(-m + k * log_m - math.lgamma(k + 1)) for k in range(s)]
     return float(min(1.0, math.fsum(terms)))
 
