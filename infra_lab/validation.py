@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -35,6 +34,7 @@ import polars as pl
 from . import catalog
 from .catalog import Col
 from .errors import ValidationError
+from .scenario import RECOMPUTE
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
            "VALIDATION_STACK"]
@@ -52,7 +52,7 @@ _SCHEMA = {
     "nic": Col("str", required=True), "nics_per_node": _I, "fabric": Col("str", required=True),
     "precision": Col("str", required=True), "tp": _I, "pp": _I, "vp": _I, "cp": _I, "ep": _I,
     "dp": _I, "micro_batch": _I, "global_batch": _I,
-    "recompute": Col("str", required=True, choices=("none", "selective", "full")),
+    "recompute": Col("str", required=True, choices=RECOMPUTE),
     "sequence_parallel": Col("bool", required=True), "zero": Col("int", required=True, nonneg=True),
     "measured_step_time_s": Col("float", required=True, positive=True),
     "measured_tflops_per_gpu": Col("float", positive=True), "measured_mfu_pct": Col("float", positive=True),
@@ -220,10 +220,6 @@ def calibrate(grid: int = 41) -> dict[str, float]:
     p["train_korthikanti_mae_pct"] = float(np.mean(np.abs(pk / k_meas - 1.0)) * 100.0)
     p["train_zero3_mae_pct"] = float(np.mean(np.abs(pz / z_meas - 1.0)) * 100.0)
     return p
-
-
-def _path() -> Path:  # pragma: no cover - helper for notebooks
-    return MEASUREMENT_DIR
 
 
 # ======================================================================================
