@@ -751,12 +751,66 @@ def test_multimodal_lookups_only_own_errors(call, name, x):
         assert r is None or math.isfinite(r)
 
 
+# ------------------------------------------------------------------------------- expansion, CLI
+@given(st.sampled_from(["training", "serving", "costs", "pareto"]), st.integers(0, 3),
+       st.one_of(JUNK, st.sampled_from(["MI300X node", "MI355X node", "Pollara-400", "llama3-8b", "gpus"])))
+def test_expansion_only_own_errors(call, i, value):
+    from infra_lab import expansion as ex
+
+    if call == "training":
+        args = ["MI300X node", "Pollara-400", 64, "llama3-8b"]
+        args[i] = value
+        r = own(ex.training_scenario, *args)
+        assert r is None or isinstance(r, dict)
+    elif call == "serving":
+        args = ["MI300X node", "llama3-8b"]
+        args[i % 2] = value
+        own(ex.serving_scenario, *args)
+    elif call == "costs":
+        args = ["MI300X node", "Pollara-400"]
+        args[i % 2] = value
+        r = own(ex.cost_overrides, *args)
+        assert r is None or all(finite_nonneg(v) for v in r.values())
+    else:
+        import polars as pl
+
+        df = pl.DataFrame({"gpus": [1.0, 2.0, 3.0], "cost": [3.0, 1.0, 2.0], "name": ["a", "b", "c"]})
+        args = [df, "gpus", "cost"]
+        args[i % 3] = value
+        r = own(ex.pareto_front, *args)
+        assert r is None or r.height >= 1
+
+
+CLI_VALUES = st.one_of(st.sampled_from(["0", "-1", "nan", "inf", "1e300", "abc", "", "MI300X", "8", "1GiB", "2.5",
+                                        "H100", "ConnectX-7", "fat-tree", "rails-only"]), st.text(max_size=5))
+
+
+@MEDIUM
+@given(st.sampled_from(["--gpus", "--nodes", "--accelerator", "--nic", "--nics-per-node", "--gpus-per-node",
+                        "--scaleup-domain", "--fabric", "--oversubscription", "--algorithm", "--per-node", "size",
+                        "op"]), CLI_VALUES)
+def test_cli_collective_bad_options_are_input_errors(opt, value):
+    """`infra-lab collective` with one bad option: exit 0 (valid), 1 (the package's error) or 2
+    (argparse), never 3 (an internal error: a foreign exception)."""
+    from infra_lab import cli
+
+    args = {"op": "all_reduce", "size": "1GiB", "--gpus": "16", "--accelerator": "MI300X", "--nodes": "2",
+            "--nic": "Pollara-400"}
+    args[opt] = value
+    argv = ["collective", args.pop("op"), args.pop("size")] + [x for kv in args.items() for x in kv]
+    try:
+        rc = cli.main(argv)
+    except SystemExit as e:  # argparse refuses the value itself
+        rc = e.code
+    assert rc in (0, 1, 2), (argv, rc)
+
+
 # ------------------------------------------------------------------------------- open cases
 def _open(owner: str, notes: str, what: str):
     return pytest.mark.xfail(strict=True, reason=f"{owner}: {what} (coordination notes/{notes}.md)")
 
 
-TRAIN2 = ("H-train2", "train")
+TRAIN2 = ("H-train3", "train")
 
 
 OPEN_CASES = [
@@ -768,6 +822,30 @@ OPEN_CASES = [
                  marks=_open(*TRAIN2, "unhashable stack -> TypeError")),
     pytest.param(lambda: il.search(TINY, params={"dropout": [1]}), id="search(params={k: [1]})",
                  marks=_open(*TRAIN2, "unhashable stack parameter value -> TypeError")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_pp=3), "min_pp = 3", "allowed"), id="search(min_pp=3)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_pp = 3 and the allowed pp values")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_vp=2), "min_vp = 2", "allowed"), id="search(min_vp=2)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_vp = 2 and the allowed vp values")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_cp=16), "min_cp = 16", "allowed"), id="search(min_cp=16)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_cp = 16 and the allowed cp values")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_ep=2), "min_ep = 2", "allowed"), id="search(min_ep=2)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_ep = 2 and the allowed ep values")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_etp=2), "min_etp = 2", "allowed"), id="search(min_etp=2)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_etp = 2 and the allowed etp values")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_dp=16), "min_dp = 16", "allowed"), id="search(min_dp=16)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_dp = 16 and the allowed dp values")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_micro_batch=64), "min_micro_batch = 64", "allowed"), id="search(min_micro_batch=64)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_micro_batch = 64 and the allowed micro_batch values")),
+    pytest.param(lambda: says(lambda: il.search(TINY, min_zero=4), "min_zero = 4", "allowed"), id="search(min_zero=4)",
+                 marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
+                             "min_* constraint no value reaches; say min_zero = 4 and the allowed zero values")),
     pytest.param(lambda: check_estimate(il.estimate(BASE, params={"weight_bytes": 3.4e299})),
                  id="estimate(weight_bytes=3.4e299)", marks=_open(*TRAIN2, "memory inf: no bound on byte sizes")),
     pytest.param(lambda: refused(il.estimate, BASE, params={"framework_time_scale": 6.5e291}),
@@ -777,6 +855,14 @@ OPEN_CASES = [
                  id="training_memory(micro_batch=9.8e297)",
                  marks=_open(*TRAIN2, "accepted: 1.8e308 activation bytes (micro_batch unbounded; compute caps it at 2^16)")),
 ]
+
+
+def says(fn, *needles):
+    """fn() must raise the package's own error whose message contains every needle."""
+    with pytest.raises(InfraLabError) as ei:
+        fn()
+    for n in needles:
+        assert n in str(ei.value), (n, str(ei.value))
 
 
 def refused(fn, *args, **kwargs):
