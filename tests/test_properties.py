@@ -725,6 +725,8 @@ def test_multimodal_serve_only_own_errors(arg, value):
 @given(st.sampled_from(["seq_len", "global_batch", "micro_batch", "encoder", "data_mix", "recompute"]),
        st.one_of(JUNK, PLAUSIBLE))
 def test_multimodal_estimate_only_own_errors(key, value):
+    if huge(value):
+        return  # training.global_batch/seq_len have no upper bound (open for H-train3): test_open_case
     r = own(il.multimodal.estimate, with_change(mm_train(), "training", key, value))
     if r is not None:
         check_estimate(r.estimate)
@@ -846,6 +848,10 @@ OPEN_CASES = [
     pytest.param(lambda: says(lambda: il.search(TINY, min_zero=4), "min_zero = 4", "allowed"), id="search(min_zero=4)",
                  marks=_open(*TRAIN2, "issue 18 item 6: 'no consistent plan satisfies the constraints' for one "
                              "min_* constraint no value reaches; say min_zero = 4 and the allowed zero values")),
+    pytest.param(lambda: refused(il.estimate, with_change(BASE, "training", "global_batch", 3.0e293)),
+                 id="estimate(global_batch=3e293)",
+                 marks=_open(*TRAIN2, "accepted: step 8e291 s; with a multimodal model the FLOPs overflow and "
+                             "mfu is 0.0 (training.global_batch has no upper bound)")),
     pytest.param(lambda: check_estimate(il.estimate(BASE, params={"weight_bytes": 3.4e299})),
                  id="estimate(weight_bytes=3.4e299)", marks=_open(*TRAIN2, "memory inf: no bound on byte sizes")),
     pytest.param(lambda: refused(il.estimate, BASE, params={"framework_time_scale": 6.5e291}),
