@@ -51,6 +51,7 @@ import polars as pl
 from . import catalog
 from .catalog import Col
 from .errors import ValidationError, check_positive, unknown
+from .scenario import RECOMPUTE
 from .units import GiB
 
 __all__ = [
@@ -137,7 +138,7 @@ def korthikanti_activation_bytes(s: int, b: int, h: int, a: int, t: int = 1,
     if recompute == "selective":
         core = 0.0
     elif recompute != "none":
-        raise unknown("recompute", recompute, ["none", "selective", "full"])
+        raise unknown("recompute", recompute, RECOMPUTE)
     if sequence_parallel:
         return sbh * (34.0 + core) / t
     return sbh * (10.0 + 24.0 / t + core / t)
@@ -185,8 +186,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     spec = _spec(spec)
     for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp)):
         check_positive(name, v, integer=True)
-    if recompute not in ("none", "selective", "full"):
-        raise unknown("recompute", recompute, ["none", "selective", "full"])
+    if recompute not in RECOMPUTE:
+        raise unknown("recompute", recompute, RECOMPUTE)
     if selective_mode not in SELECTIVE_MODES:
         raise unknown("selective_mode", selective_mode, SELECTIVE_MODES)
     e = float(activation_bytes)
@@ -387,7 +388,8 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     parameters spread evenly over its layers, plus the dense MLP on dense-like layers and
     the router and shared experts on MoE layers; routed experts on MoE layers. The input
     embedding sits on rank 0; the output layer (a copy of the tied embedding when pp > 1)
-    on rank pp − 1.
+    and the multi-token-prediction modules (``spec.params_mtp``, routed experts counted as
+    expert parameters) on rank pp − 1.
 
     Multimodal models (issue 20, :mod:`infra_lab.multimodal`): ``first_stage_params``
     (trainable encoders, projectors, extra embedding rows) join rank 0's non-expert and
@@ -405,6 +407,11 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     per_dense = grp["mlp"] / n_d_all if n_d_all else 0.0
     per_moe = grp["moe_other"] / n_moe_all if n_moe_all else 0.0
     per_exp = grp["experts"] / n_moe_all if n_moe_all else 0.0
+    # multi-token-prediction modules (DeepSeek-V3: not in params_total), on the last stage with
+    # the output layer (DeepSeek-V3 report §2.2; Megatron-Core places MTP in the last stage);
+    # their routed experts shard like a MoE layer's
+    mtp_total = float(spec.params_mtp)
+    mtp_exp = spec.mtp_layers * per_exp if (mtp_total and kinds[-1] == "moe") else 0.0
     seen: dict[tuple, dict] = {}
     for st in stage_layers(spec, pp, vp):
         key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"])
@@ -415,12 +422,16 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
         if st["has_head"]:
             head = grp["lm_head"] if grp["lm_head"] > 0 else (grp["embedding"] if pp > 1 else 0.0)
         p_ne = (st["n_dense"] * (per_layer + per_dense) + st["n_moe"] * (per_layer + per_moe) + emb + head)
+        p_ex = st["n_moe"] * per_exp
+        if st["has_head"] and mtp_total:   # MTP modules sit with the output layer (last stage)
+            p_ne += mtp_total - mtp_exp
+            p_ex += mtp_exp
         if extra0 or extra_l:   # multimodal (issue 20); exactly the text-model values otherwise
             if st["has_embedding"]:
                 emb += extra0
                 p_ne += extra0
             p_ne += (st["n_dense"] + st["n_moe"]) * extra_l
-        seen[key] = {**st, "p_nonexpert": p_ne, "p_expert": st["n_moe"] * per_exp, "p_embedding": emb,
+        seen[key] = {**st, "p_nonexpert": p_ne, "p_expert": p_ex, "p_embedding": emb,
                      "p_head": head}
     cands = list(seen.values())
     if len(cands) > MAX_STAGE_CANDIDATES:
@@ -510,8 +521,10 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
 
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
-    elif isinstance(scenario, dict):
-        scenario = Scenario.from_dict(scenario)
+    scenario = Scenario.from_dict(scenario)
+    if scenario.training is None:
+        raise ValidationError(f"training_memory: scenario {scenario.name!r} is a serving scenario ([serving] "
+                              "table, no [training]); use il.serve (its memory) or inference_memory")
     o = dict(TRAINING_DEFAULTS)
     allowed = set(TRAINING_DEFAULTS) | {"micro_batch", "seq_len", "recompute", "zero", "accelerator"}
     for k, v in overrides.items():
@@ -532,9 +545,16 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     seq = check_positive("seq_len", o["seq_len"], integer=True) if o.get("seq_len") is not None else tr.seq_len
     mbs = (check_positive("micro_batch", o["micro_batch"], integer=True) if o.get("micro_batch") is not None
            else tr.micro_batch)
+    # the compute model's bounds (infra_lab.compute.layer_ops): beyond them no kernel exists
+    if seq > 2**24:
+        raise ValidationError(f"seq_len = {o['seq_len']!r}: allowed 1..2^24 tokens")
+    if mbs > 2**16:
+        raise ValidationError(f"micro_batch = {o['micro_batch']!r}: allowed 1..2^16 sequences")
+    if seq * mbs > 2**31:
+        raise ValidationError(f"seq_len x micro_batch = {seq * mbs:,} tokens per rank: at most 2^31")
     recompute = o.get("recompute") or tr.recompute
-    if recompute not in ("none", "selective", "full"):
-        raise unknown("recompute", recompute, ["none", "selective", "full"])
+    if recompute not in RECOMPUTE:
+        raise unknown("recompute", recompute, RECOMPUTE)
     zero = o.get("zero")
     zero = par.zero if zero is None else zero
     if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
@@ -542,10 +562,17 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
-    for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes"):
-        v = o[k]
+    for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes",
+              "optimizer_state_bytes"):
+        v = opt_b if k == "optimizer_state_bytes" else o[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
+        # per-parameter / per-element widths: at most 16 bytes (fp64 + its Adam moments are 8 each)
+        if k not in ("reserve_fraction", "reserve_bytes") and v > 16:
+            raise ValidationError(f"{k} = {v!r}: allowed 0..16 bytes per parameter or element")
+    if o["reserve_bytes"] > acc.hbm_bytes:
+        raise ValidationError(f"reserve_bytes = {o['reserve_bytes']!r}: more than the {acc.name}'s "
+                              f"{acc.hbm_bytes:.4g} bytes of HBM")
     wb, gb, e = float(o["weight_bytes"]), float(o["grad_bytes"]), float(o["activation_bytes"])
     reserve = float(o["reserve_fraction"])
     if not 0.0 <= reserve < 1.0:
@@ -658,7 +685,7 @@ def fits(scenario, **overrides: Any) -> bool:
 # --------------------------------------------------------------------------------------
 # Korthikanti Table 5 / Figure 7 check
 # --------------------------------------------------------------------------------------
-_K_RUNS = {  # model preset, tp, pp, vp, micro-batch (calibration.md §2)
+_K_RUNS = {  # model preset, tp, pp, vp, micro-batch (Korthikanti et al. 2022 Table 5, https://arxiv.org/abs/2205.05198)
     "22B": ("megatron-22b", 8, 1, 1, 4),
     "175B": ("megatron-175b", 8, 8, 3, 1),
     "530B": ("megatron-530b", 8, 35, 3, 1),
@@ -671,7 +698,8 @@ _K_PUBLISHED_GIB = {  # params+optimizer, activations no recompute, activations 
 
 
 def korthikanti_check() -> pl.DataFrame:
-    """Reproduce Korthikanti et al. 2022's per-GPU memory (calibration.md §2) [GiB].
+    """Reproduce Korthikanti et al. 2022's per-GPU memory [GiB] (Table 5,
+    https://arxiv.org/abs/2205.05198; GiB as Calculon prints them).
 
     The runs of Table 5 (A100, s = 2,048, V = 51,200, DP = 1) through
     :func:`training_memory` with the paper's conventions: 16-bit weights, fp32 gradients
@@ -934,6 +962,9 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)
     check_positive("gpus", gpus, integer=True)
+    check_positive("context", context, integer=True)
+    check_positive("batch", batch, integer=True)
+    _reserve_fraction(reserve_fraction)
     w = weight_bytes(spec, precision) / gpus
     kv = kv_cache_bytes(spec, context, batch, kv_precision or precision) / gpus
     res = reserve_fraction * acc.hbm_bytes
@@ -941,6 +972,13 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     comps = ["weights", "kv_cache", "allocator_reserve", "free"]
     vals = [w, kv, res, free]
     return pl.DataFrame({"component": comps, "bytes": vals, "GiB": [v / GiB for v in vals]})
+
+
+def _reserve_fraction(v) -> float:
+    """An allocator reserve as a fraction of HBM: a real number 0 <= x < 1."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0.0 <= v < 1.0:
+        raise ValidationError(f"reserve_fraction = {v!r}: allowed a number 0 <= x < 1 (fraction of HBM)")
+    return float(v)
 
 
 def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
@@ -960,6 +998,8 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     """
     spec = _spec(spec)
     check_positive("context", context, integer=True)
+    check_positive("gpus", gpus, integer=True)
+    _reserve_fraction(reserve_fraction)
     acc = catalog.accelerator(accelerator)
     budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
     if budget <= 0:
@@ -1179,6 +1219,8 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
 
     groups = {r["component"]: float(r["params_total"])
               for r in model.param_breakdown().iter_rows(named=True)}
+    if model.params_mtp:      # multi-token-prediction modules are trained and saved too (weight matrices)
+        groups["mtp"] = float(model.params_mtp)
     params = sum(groups.values())
     adam = OPTIMIZER_STATE_BYTES["adamw"]
     if optimizer == "muon":

@@ -347,24 +347,27 @@ class TrainingConfig:
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor")
 
+    def __post_init__(self) -> None:
+        # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
+        put = object.__setattr__
+        for k in ("seq_len", "global_batch", "micro_batch"):
+            put(self, k, _int(f"training.{k}", getattr(self, k)))
+        put(self, "precision", _enum("training.precision", self.precision, PRECISIONS))
+        put(self, "recompute", _enum("training.recompute", self.recompute, RECOMPUTE))
+        put(self, "optimizer", _enum("training.optimizer", self.optimizer, OPTIMIZERS))
+        put(self, "stack", _stack_name(self.stack))
+        put(self, "data_mix", _data_mix(self.data_mix))
+        put(self, "encoder", None if self.encoder is None else _enum("training.encoder", self.encoder,
+                                                                      ENCODER_MODES))
+        put(self, "moe_routing", _enum("training.moe_routing", self.moe_routing, MOE_ROUTINGS))
+        put(self, "moe_capacity_factor", _capacity_factor(self.moe_capacity_factor))
+
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
         if isinstance(d, TrainingConfig):
             return d
         _check_keys("training", d, cls.KEYS)
-        return cls(
-            seq_len=_int("training.seq_len", d.get("seq_len", cls.seq_len)),
-            global_batch=_int("training.global_batch", d.get("global_batch", cls.global_batch)),
-            micro_batch=_int("training.micro_batch", d.get("micro_batch", cls.micro_batch)),
-            precision=_enum("training.precision", d.get("precision", cls.precision), PRECISIONS),
-            recompute=_enum("training.recompute", d.get("recompute", cls.recompute), RECOMPUTE),
-            optimizer=_enum("training.optimizer", d.get("optimizer", cls.optimizer), OPTIMIZERS),
-            stack=_stack_name(d.get("stack")),
-            data_mix=_data_mix(d.get("data_mix")),
-            encoder=None if d.get("encoder") is None else _enum("training.encoder", d["encoder"], ENCODER_MODES),
-            moe_routing=_enum("training.moe_routing", d.get("moe_routing", cls.moe_routing), MOE_ROUTINGS),
-            moe_capacity_factor=_capacity_factor(d.get("moe_capacity_factor")),
-        )
+        return cls(**d)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.KEYS}
@@ -419,29 +422,46 @@ class ParallelismConfig:
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
             "ep_overlap")
 
+    def __post_init__(self) -> None:
+        # built directly or from a dict: the same per-field checks (the world-size rules and
+        # the derived dp are :meth:`from_dict`'s, which knows the world)
+        put = object.__setattr__
+        for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp"):
+            put(self, k, _int(f"parallelism.{k}", getattr(self, k)))
+        zero = self.zero
+        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
+        sp = _bool("parallelism.sequence_parallel", self.sequence_parallel)
+        fsdp = _bool("parallelism.fsdp", self.fsdp)
+        if fsdp and zero != 3:
+            raise ValidationError(
+                f"parallelism.fsdp = true with parallelism.zero = {zero}: FSDP shards parameters, gradients "
+                "and optimizer state (ZeRO-3); allowed zero = 3 with fsdp (or leave zero out)")
+        put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
+        _bool("parallelism.ep_overlap", self.ep_overlap)
+        if self.vp > 1 and self.pp == 1:
+            raise ValidationError(f"parallelism.vp = {self.vp}: interleaving needs pp > 1 (pp = 1)")
+        if sp and self.tp == 1:
+            raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
+
     @classmethod
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
         if isinstance(d, ParallelismConfig):
             d = d.to_dict()
         _check_keys("parallelism", d, cls.KEYS)
-        v = {k: _int(f"parallelism.{k}", d.get(k, 1)) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
-        zero = d.get("zero", 1)
-        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
-            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
-        sp = _bool("parallelism.sequence_parallel", d.get("sequence_parallel", False))
-        fsdp = _bool("parallelism.fsdp", d.get("fsdp", False))
-        disp = _enum("parallelism.moe_dispatcher", d.get("moe_dispatcher", cls.moe_dispatcher), MOE_DISPATCHERS)
-        epo = _bool("parallelism.ep_overlap", d.get("ep_overlap", False))
+        d = dict(d)
+        if d.get("fsdp") is True and "zero" not in d:
+            d["zero"] = 3                          # FSDP = full sharding (ZeRO-3)
+        base = cls(**d)                            # per-field checks (__post_init__)
+        v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
+        zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp
+        disp, epo = base.moe_dispatcher, base.ep_overlap
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
                 f"parallelism: tp·pp·cp = {v['tp']}·{v['pp']}·{v['cp']} = {mp} does not divide the "
                 f"world size {world} (nodes × gpus_per_node); allowed products are divisors of {world}"
             )
-        if v["vp"] > 1 and v["pp"] == 1:
-            raise ValidationError(f"parallelism.vp = {v['vp']}: interleaving needs pp > 1 (pp = 1)")
-        if sp and v["tp"] == 1:
-            raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
         dp = world // mp
         folded = v["tp"] * v["cp"] * dp
         if folded % (v["ep"] * v["etp"]):

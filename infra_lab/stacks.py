@@ -41,7 +41,7 @@ from .catalog import Col
 from .errors import ValidationError, unknown
 
 __all__ = ["table", "info_table", "info", "names", "params", "default_stack", "check_stack", "ranges",
-           "BASES", "PURPOSES", "ROLES", "STACKS_FILE", "INFO_FILE"]
+           "BASES", "PURPOSES", "ROLES", "STACKS_FILE", "INFO_FILE", "UNIT_BOUNDS", "check_unit"]
 
 STACKS_FILE = "stacks.csv"
 INFO_FILE = "stack_info.csv"
@@ -77,6 +77,8 @@ def table() -> pl.DataFrame:
     if dup.any():
         raise ValidationError(f"data/{STACKS_FILE}: duplicate (stack, parameter) rows "
                               f"{df.filter(dup).select('stack', 'parameter').rows()}")
+    for st, name, v, unit in df.select("stack", "parameter", "value", "unit").iter_rows():
+        check_unit(name, float(v), unit, st)
     info_names = set(info_table()["stack"])
     orphans = sorted(set(df["stack"]) - info_names)
     if orphans:
@@ -157,13 +159,53 @@ def params(stack: str, overrides: dict[str, float] | None = None) -> dict[str, f
         return p
     if not isinstance(overrides, dict):
         raise ValidationError(f"params = {overrides!r}: expected a dict of stack parameter -> number")
+    units = _units_cached(stack)
     for k, v in overrides.items():
-        if k not in p:
+        if not isinstance(k, str) or k not in p:
             raise unknown(f"parameter of stack {stack}", k, p)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
             raise ValidationError(f"stack parameter {k} = {v!r}: expected a finite number")
+        check_unit(k, float(v), units[k], stack)
         p[k] = float(v)
     return p
+
+
+UNIT_BOUNDS = {
+    # unit: (low, high, integer, what is allowed) — physical bounds of a factor by its unit
+    "fraction": (0.0, 1.0, False, "a fraction 0..1"),
+    "flag": (0.0, 1.0, True, "0 or 1"),
+    "code": (0.0, 64.0, True, "an integer code >= 0"),
+    "-": (0.0, 100.0, False, "a dimensionless factor 0..100"),
+    "bytes/param": (0.0, 16.0, False, "0..16 bytes per parameter (fp64 weights and Adam moments are 8)"),
+    "bytes": (0.0, 1e12, False, "0..1e12 bytes (no accelerator holds 1 TB)"),
+    "params": (0.0, 1e13, False, "0..1e13 parameters"),
+    "calls/layer": (0.0, 64.0, True, "an integer 0..64 calls per layer"),
+    "s": (0.0, 3600.0, False, "0..3600 s"),
+    "tokens": (1.0, 2.0**24, True, "an integer 1..2^24 tokens"),
+    "requests": (1.0, 2.0**20, True, "an integer 1..2^20 requests"),
+}
+"""Bounds of a stack factor by the ``unit`` column of ``data/stacks.csv`` (checked on every
+override and on the table itself): a factor outside them is not a slower or faster software
+stack but a different physics (a step 10^9 × longer, a negative byte count)."""
+
+
+def check_unit(name: str, value: float, unit: str, stack: str = "") -> float:
+    """Check one stack factor against :data:`UNIT_BOUNDS` of its unit; returns the value."""
+    b = UNIT_BOUNDS.get(unit)
+    if b is None:
+        raise ValidationError(f"data/{STACKS_FILE}: parameter {name} has unit {unit!r}; known units: "
+                              f"{', '.join(UNIT_BOUNDS)}")
+    lo, hi, integer, what = b
+    if not lo <= value <= hi or (integer and value != int(value)):
+        where = f" (stack {stack})" if stack else ""
+        raise ValidationError(f"stack parameter {name} = {value!r}{where}: unit {unit!r}, allowed {what}")
+    return value
+
+
+@functools.cache
+def _units_cached(stack: str) -> dict[str, str]:
+    t = table().filter(pl.col("stack") == stack)
+    return dict(zip(t["parameter"].to_list(), t["unit"].to_list(), strict=True))
 
 
 def default_stack(accelerator: str, purpose: str = "training") -> str:

@@ -61,7 +61,7 @@ import polars as pl
 from . import catalog, stacks
 from ._kernels import training as kt
 from .errors import ValidationError, unknown
-from .scenario import Scenario
+from .scenario import RECOMPUTE, Scenario
 
 __all__ = [
     "Estimate", "estimate", "estimate_band", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
@@ -88,7 +88,7 @@ STACK_PARAMS = (
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
-_RC = {"none": 0, "selective": 1, "full": 2}
+_RC = {name: i for i, name in enumerate(RECOMPUTE)}   # kernel codes 0, 1, 2
 _RC_NAMES = {v: k for k, v in _RC.items()}
 
 _FRACTIONS = ("memory_reserve_fraction", "zero3_bandwidth_efficiency")
@@ -260,7 +260,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] += w * tot(fwd & cl["attn"])
         tok = mbs * seq_len / cp
         htab[kt.H_ACT, ti, mi, ci, spf] = tok * spec.vocab / tp * (ab + 4.0)  # logits 16-bit + fp32 copy
-        for ri, rc in enumerate(("none", "selective", "full")):
+        for ri, rc in enumerate(RECOMPUTE):
             act = memory.activation_bytes_per_layer(
                 spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
                 flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
@@ -485,7 +485,8 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         tab, htab = _tables_cached(model, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"])
     tokens = float(seq_len * global_batch)
-    ckpt = spec.params_total * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer])
+    # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
+    ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
     flops = _flop_conventions(spec, seq_len, tokens)
     extra = (0.0, 0.0)
     if hook is not None:  # issue 20: encoders, projectors and cross-attention
@@ -682,7 +683,18 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     >>> abs(est.breakdown["seconds"].sum() - est.step_time_s) < 1e-9 * est.step_time_s
     True
     """
-    return _estimate_with_hook(Scenario.from_dict(scenario), _HOOK_OF_SCENARIO, stack=stack, params=params)
+    return _estimate_with_hook(_training_scenario(scenario, "il.estimate"), _HOOK_OF_SCENARIO, stack=stack,
+                               params=params)
+
+
+def _training_scenario(scenario, what: str) -> Scenario:
+    """The validated Scenario of a training call; a serving scenario is refused by name."""
+    sc = Scenario.from_dict(scenario)
+    if sc.training is None:
+        raise ValidationError(f"{what}: scenario {sc.name!r} is a serving scenario ([serving] table, no "
+                              "[training]); use il.serve for an inference deployment, or give [training] "
+                              "and [parallelism] tables")
+    return sc
 
 
 def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
@@ -696,14 +708,19 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
     heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
-    out = np.empty((kt.N_OUT, 1))
+    out = np.empty((1, kt.N_OUT))
     xtab = _xtab(ctx, ((ep, etp),))
     kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-    return _estimate_from(out[:, 0], ctx)
+    return _estimate_from(out[0], ctx)
 
 
 def _estimate_from(out, ctx: _Context) -> Estimate:
     step = float(out[kt.O_STEP])
+    if step == math.inf:
+        raise ValidationError(
+            "plan not runnable: a collective of this plan has no path on this fabric (e.g. an expert-parallel "
+            "all-to-all across rails on a rails-only fabric with hardware.pxn = false); enable PXN, keep ep "
+            "within the scale-up domain or use a rail-optimized / fat-tree fabric")
     if not (math.isfinite(step) and step > 0):
         raise ValidationError(f"step time {step!r}: the model produced a non-positive or non-finite time")
     tps = ctx.tokens_per_step / step
@@ -759,7 +776,7 @@ def _check_constraints(cons: dict) -> dict:
         norm = []
         for x in vals:
             if k == "recompute":
-                if x not in _RC:
+                if not isinstance(x, str) or x not in _RC:
                     raise unknown("recompute value", x, list(_RC), where=f"search constraint {k}")
                 norm.append(_RC[x])
             elif k in ("fsdp", "sequence_parallel"):
@@ -909,7 +926,7 @@ def _enumerate(sc: Scenario, cons: dict):
 
 def plan_space_size(scenario: Scenario | dict, **constraints) -> int:
     """Number of consistent plans :func:`search` would evaluate."""
-    sc = Scenario.from_dict(scenario)
+    sc = _training_scenario(scenario, "plan_space_size")
     cons = _check_constraints(constraints)
     _, heads, tail = _enumerate(sc, cons)
     return int(heads.shape[0] * tail.shape[0])
@@ -947,6 +964,9 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
 def _prepare(sc: Scenario, cons: dict, stack, params):
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
+    if stack is not None:       # validated before they become a cache key (hashable, known, in range)
+        stacks.check_stack(stack, sc.hardware.accelerator, "training")
+    stack_params(sc.stack if stack is None else stack, params)
     cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
     params_t = None if params is None else tuple(sorted(params.items()))
     return _prepared(sc, cons_t, stack, params_t)
@@ -984,7 +1004,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     polars.DataFrame
         tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, sequence_parallel,
         step_time_s, tokens_per_s, mfu, tflops_per_gpu, memory_per_gpu_bytes, fits,
-        nic_busy_fraction and the breakdown components [s]. With ``top=None,
+        runnable (False when a collective of the plan has no path on the fabric, e.g. an
+        expert all-to-all across rails with PXN off: step time inf, tokens/s 0; such plans are
+        dropped with ``feasible_only``), nic_busy_fraction and the breakdown components [s]. With ``top=None,
         feasible_only=False`` one row per plan evaluated.
 
     Examples
@@ -994,7 +1016,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     >>> best.height, bool(best["fits"].all())
     (3, True)
     """
-    sc = Scenario.from_dict(scenario)
+    sc = _training_scenario(scenario, "il.search")
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     cons = _check_constraints(constraints)
@@ -1003,30 +1025,30 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
-    out = np.empty((kt.N_OUT, heads.shape[0] * tail.shape[0]))
+    out = np.empty((heads.shape[0] * tail.shape[0], kt.N_OUT))
     kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _frame(heads, tail, out, ctx, objective, top, feasible_only)
 
 
-_RC_ENUM = pl.Enum(["none", "selective", "full"])
+_RC_ENUM = pl.Enum(list(RECOMPUTE))
 
 
 def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
-    """The returned frame, built column-wise from the arrays (selection and ordering in
-    numpy, plan columns gathered from the head and tail rows only for the rows returned)."""
-    step = out[kt.O_STEP]
+    """The returned frame, built column-wise from the arrays: selection and ordering in numpy
+    (argpartition for the top rows, one argsort of the objective column otherwise), the rows
+    gathered by one parallel numba pass (each plan's outputs are a contiguous row of ``out``),
+    plan columns as int32, flags as booleans and recompute as an Enum; polars wraps the numpy
+    columns without per-row Python."""
     if objective == "memory_per_gpu_bytes":
-        key = out[kt.O_MEM]
-    elif objective == "step_time_s":
-        key = step
-    else:                                   # tokens/s, MFU and TFLOP/s all order by step time
-        key = step
-    if feasible_only:
-        keep = np.flatnonzero(out[kt.O_FITS] > 0.5)
+        key = out[:, kt.O_MEM]
+    else:                     # step time; tokens/s, MFU and TFLOP/s all order by step time
+        key = out[:, kt.O_STEP]
+    if feasible_only:                                   # fits in memory and runnable (finite step)
+        keep = np.flatnonzero((out[:, kt.O_FITS] > 0.5) & (out[:, kt.O_STEP] < math.inf))
         kk = key[keep]
     else:
         keep = None
-        kk = key
+        kk = np.ascontiguousarray(key)
     if top is not None and top < kk.size:
         part = np.argpartition(kk, top - 1)[:top]
         sel = part[np.argsort(kk[part])]
@@ -1034,27 +1056,31 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
         sel = np.argsort(kk)
     idx = np.ascontiguousarray(sel if keep is None else keep[sel])
     o = np.empty((kt.GATHERED, idx.size))
-    pv = np.empty((12, idx.size), dtype=np.int64)
+    pv = np.empty((12, idx.size), dtype=np.int32)
     kt.gather_columns(out, idx, heads, tail, o, pv)
     st = o[kt.O_STEP]
     f = ctx.flops[MFU_CONVENTION]
-    cols: dict[str, Any] = {}
+    cols: list[pl.Series] = []
     for name, j in (("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
-                    ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS)):
-        cols[name] = pv[j]
-    cols["zero"] = pv[9]
-    cols["fsdp"] = pv[10].astype(bool)
-    cols["recompute"] = pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11])
-    cols["sequence_parallel"] = pv[kt.H_SP].astype(bool)
-    cols["step_time_s"] = st
-    cols["tokens_per_s"] = ctx.tokens_per_step / st
-    cols["mfu"] = f / (st * ctx.world * ctx.peak_bf16)
-    cols["tflops_per_gpu"] = f / (st * ctx.world) / 1e12
-    cols["memory_per_gpu_bytes"] = o[kt.O_MEM]
-    cols["fits"] = o[kt.O_FITS] > 0.5
-    cols["nic_busy_fraction"] = np.minimum(1.0, o[kt.O_NET] / st)
-    for j, name in enumerate(COMPONENTS):
-        cols[name] = o[j]
+                    ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS), ("zero", 9)):
+        cols.append(pl.Series(name, pv[j]))
+    cols.append(pl.Series("fsdp", pv[10] > 0))
+    cols.append(pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11]))
+    cols.append(pl.Series("sequence_parallel", pv[kt.H_SP] > 0))
+    inv = 1.0 / st                      # 0 for a plan that cannot run (a collective with no path: inf)
+    net = o[kt.O_NET]
+    runnable = st < math.inf
+    if runnable.all():
+        busy = np.minimum(1.0, net * inv)
+    else:                               # a plan that cannot run keeps its NICs busy for ever
+        with np.errstate(invalid="ignore"):
+            busy = np.where(runnable, np.minimum(1.0, net * inv), 1.0)
+    cols += [pl.Series("step_time_s", st), pl.Series("tokens_per_s", ctx.tokens_per_step * inv),
+             pl.Series("mfu", (f / (ctx.world * ctx.peak_bf16)) * inv),
+             pl.Series("tflops_per_gpu", (f / ctx.world / 1e12) * inv),
+             pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), pl.Series("fits", o[kt.O_FITS] > 0.5),
+             pl.Series("runnable", runnable), pl.Series("nic_busy_fraction", busy)]
+    cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
     return pl.DataFrame(cols)
 
 
@@ -1071,7 +1097,7 @@ def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
         tokens_per_s [tokens/s], tokens_per_s_per_gpu, mfu, nic_busy_fraction, and the
         factor values of that case
     """
-    sc = Scenario.from_dict(scenario)
+    sc = _training_scenario(scenario, "estimate_band")
     st = stack or sc.stack
     rng = stacks.ranges(st)
     names = list(rng) if factors is None else list(factors)

@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -35,9 +34,11 @@ import polars as pl
 from . import catalog
 from .catalog import Col
 from .errors import ValidationError
+from .scenario import RECOMPUTE
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
-           "VALIDATION_STACK"]
+           "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
+           "memory_check", "report_markdown", "flop_convention_of"]
 
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
 MEASUREMENT_FILES = ("korthikanti2022_table5.csv", "narayanan2021_table1.csv", "narayanan2021_table2.csv")
@@ -52,7 +53,7 @@ _SCHEMA = {
     "nic": Col("str", required=True), "nics_per_node": _I, "fabric": Col("str", required=True),
     "precision": Col("str", required=True), "tp": _I, "pp": _I, "vp": _I, "cp": _I, "ep": _I,
     "dp": _I, "micro_batch": _I, "global_batch": _I,
-    "recompute": Col("str", required=True, choices=("none", "selective", "full")),
+    "recompute": Col("str", required=True, choices=RECOMPUTE),
     "sequence_parallel": Col("bool", required=True), "zero": Col("int", required=True, nonneg=True),
     "measured_step_time_s": Col("float", required=True, positive=True),
     "measured_tflops_per_gpu": Col("float", positive=True), "measured_mfu_pct": Col("float", positive=True),
@@ -222,10 +223,6 @@ def calibrate(grid: int = 41) -> dict[str, float]:
     return p
 
 
-def _path() -> Path:  # pragma: no cover - helper for notebooks
-    return MEASUREMENT_DIR
-
-
 # ======================================================================================
 # Current runs (2024-2026): data/measurements/training_runs.csv
 # ======================================================================================
@@ -247,9 +244,30 @@ HGX/DGX H100/H200/H800/B200 and GB200 systems, ConnectX-8 (800 Gb/s) on GB300/B3
 assumption per run, printed in the comparison's ``assumptions`` column)."""
 
 FLOP_CONVENTION_OF_SOURCES = "+ full attention (Korthikanti/PaLM)"
-"""FLOP count assumed for published TFLOP/s and MFU (Megatron-LM's FLOP formula and the
-Llama 3 paper's PaLM-style MFU count attention as full s² work and include the LM head);
-they are turned into tokens/s/GPU with the model's FLOPs per token under this convention."""
+"""FLOP count of published TFLOP/s and MFU before Megatron-LM's causal fix (Megatron-LM's
+2021-24 FLOP formula and the Llama 3 paper's PaLM-style MFU count attention as full s² work
+and include the LM head); they are turned into tokens/s/GPU with the model's FLOPs per token
+under the source's convention (:func:`flop_convention_of`)."""
+
+MEGATRON_CAUSAL_FLOPS_SINCE = "2025-03-06"
+"""Date from which Megatron-LM's model-FLOPs count (``num_floating_point_operations``, the
+TFLOP/s it logs) counts causal attention as half the s² work: commit 8873b55 (MR !2789,
+"Fixes in number of floating-point operation estimates for MoE and attention layer",
+https://github.com/NVIDIA/Megatron-LM/commit/8873b55d6aad08f0f535174746d2836df3dfa93b),
+"Only half of the attention matrix is non-zero". Megatron-Core TFLOP/s published from then
+on are read under :data:`infra_lab.training.MFU_CONVENTION` (causal attention, LM head)."""
+
+
+def flop_convention_of(row: dict) -> str:
+    """The FLOP convention of a run's published TFLOP/s or MFU: causal attention for
+    Megatron-Core sources dated on or after :data:`MEGATRON_CAUSAL_FLOPS_SINCE`, else
+    :data:`FLOP_CONVENTION_OF_SOURCES` (full attention: Megatron-LM before the fix, the Llama 3
+    paper's PaLM-style count)."""
+    from .training import MFU_CONVENTION
+
+    if family_of(row) == "megatron-core" and (row.get("source_date") or "") >= MEGATRON_CAUSAL_FLOPS_SINCE:
+        return MFU_CONVENTION
+    return FLOP_CONVENTION_OF_SOURCES
 
 
 def _split_of(case: str) -> str:
@@ -337,6 +355,11 @@ def _moe_settings(row: dict) -> tuple[dict, dict, list[str]]:
         return par, trn, notes
     if "deepep" in st or "hybridep" in st or "flex" in st:
         par["moe_dispatcher"] = "deepep"
+    elif "node-limited routing" in st:
+        # DeepSeek-V3's own dispatch (report §3.2.2, https://arxiv.org/abs/2412.19437): each
+        # token crosses InfiniBand once per target node to the GPU of the same in-node index,
+        # then NVLink fans it out — the scheme DeepEP implements
+        par["moe_dispatcher"] = "deepep"
     elif "dispatcher=a2a" in st or "dispatcher=alltoall" in st:
         par["moe_dispatcher"] = "alltoall"
     else:
@@ -355,7 +378,8 @@ def scenario_for_run(row: dict):
     """(Scenario, assumptions) of one current run, or raise ValidationError saying why the
     run cannot be expressed. The stack is the run's framework family on its platform
     (:func:`stack_of`); the MoE dispatcher, EP overlap, routing and token dropping come from
-    the published settings (:func:`_moe_settings`). Fields the source does not state take
+    the published settings (:func:`_moe_settings`; DeepSeek-V3's node-limited dispatch is the
+    ``deepep`` scheme). Fields the source does not state take
     documented defaults: micro-batch 1, recompute none, ZeRO-1 (Megatron distributed
     optimizer) unless FSDP, sequence parallel with tp > 1 (Megatron-Core requires it for
     MoE), the platform's NIC (:data:`_DEFAULT_NIC`), a rail-optimized fabric, the alltoall
@@ -438,7 +462,8 @@ def scenario_for_run(row: dict):
 
 def _measured_tokens_per_gpu(row: dict, est) -> float:
     """Measured tokens/s/GPU of a run: as published, from a published step time, or from
-    published TFLOP/s or MFU with the model's FLOPs under :data:`FLOP_CONVENTION_OF_SOURCES`."""
+    published TFLOP/s or MFU with the model's FLOPs under the source's convention
+    (:func:`flop_convention_of`)."""
     sec = row.get("secondary_metrics") or ""
     for part in sec.split(";"):
         k, _, v = part.partition("=")
@@ -446,7 +471,7 @@ def _measured_tokens_per_gpu(row: dict, est) -> float:
             return float(v.split()[0])
     v = float(row["value"])
     tokens_per_step = est.tokens_per_s * est.step_time_s
-    flops_per_token = est.flops_by_convention[FLOP_CONVENTION_OF_SOURCES] / tokens_per_step
+    flops_per_token = est.flops_by_convention[flop_convention_of(row)] / tokens_per_step
     if row["metric"] == "tokens_per_s_per_gpu":
         return v
     if row["metric"] == "step_time_s":
@@ -523,6 +548,76 @@ def summary_current(df: pl.DataFrame | None = None) -> pl.DataFrame:
                           "mean_error_pct": float(sub["error_pct"].mean()),
                           "predicted_not_fitting": int((~sub["fits"]).sum())})
     return pl.DataFrame(parts)
+
+
+def summary_by_accelerator(df: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Median and worst |error| of the compared current runs by split, accelerator and
+    dense/MoE [%], with the number of runs that ran but are predicted not to fit."""
+    df = compare_current() if df is None else df
+    c = df.filter(pl.col("status") == "compared")
+    return (c.group_by("split", "accelerator", "dense_or_moe")
+            .agg(pl.len().alias("cases"), pl.col("abs_error_pct").median().alias("median_abs_error_pct"),
+                 pl.col("abs_error_pct").max().alias("max_abs_error_pct"),
+                 pl.col("error_pct").mean().alias("mean_error_pct"),
+                 (~pl.col("fits")).sum().cast(pl.Int64).alias("predicted_not_fitting"))
+            .sort("split", "accelerator", "dense_or_moe"))
+
+
+REPORT_BEGIN = "<!-- BEGIN generated by tools/validation_report.py: do not edit by hand -->"
+REPORT_END = "<!-- END generated -->"
+
+
+def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | None = None) -> str:
+    """The validation tables of ``docs/validation.md`` (between :data:`REPORT_BEGIN` and
+    :data:`REPORT_END`, written by ``tools/validation_report.py``; a test checks the page
+    equals this): step-time error by split × dense/MoE, by split × accelerator, per case,
+    and the memory check (published reserved peaks, ran/fits agreement)."""
+    cur = compare_current() if current is None else current
+    mem = memory_check() if memory is None else memory
+
+    def table(df: pl.DataFrame) -> list[str]:
+        def cell(v) -> str:
+            if v is None:
+                return ""
+            if isinstance(v, float):
+                return f"{v:,.1f}"
+            return str(v)
+
+        out = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+        out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.iter_rows()]
+        return out
+
+    c = cur.filter(pl.col("status") == "compared")
+    s = summary_current(cur)
+    te = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
+    ran_fit = int(c["fits"].sum())
+    m = mem.filter(pl.col("status") == "compared")
+    m_peak = m.filter(pl.col("error_pct").is_not_null())
+    lines = [REPORT_BEGIN, "",
+             f"Step-time error of the {c.height} compared current runs (error = predicted / measured step time "
+             f"− 1; negative = the model is too fast). Test split: median |error| "
+             f"{te['median_abs_error_pct']:.1f} %, worst {te['max_abs_error_pct']:.1f} % "
+             f"({'meets' if te['median_abs_error_pct'] <= 10 and te['max_abs_error_pct'] <= 25 else 'does not meet'}"
+             f" the issue's ≤ 10 % / ≤ 25 %). Every run ran; the model says {ran_fit} of {c.height} fit in "
+             "memory (`predicted_not_fitting` counts the others).", "",
+             "**By split and dense/MoE**", ""]
+    lines += table(s.with_columns(pl.col(pl.Float64).round(1)))
+    lines += ["", "**By split, accelerator and dense/MoE**", ""]
+    lines += table(summary_by_accelerator(cur).with_columns(pl.col(pl.Float64).round(1)))
+    lines += ["", "**Per case**", ""]
+    lines += table(c.sort("split", "dense_or_moe", "error_pct").select(
+        "id", "split", "dense_or_moe", "family", "accelerator", "gpus", "precision",
+        pl.col("measured_tokens_per_s_per_gpu").round(0).alias("measured_tok_s_gpu"),
+        pl.col("predicted_tokens_per_s_per_gpu").round(0).alias("predicted_tok_s_gpu"),
+        pl.col("error_pct").round(1), "fits"))
+    skipped = cur.filter(pl.col("status") != "compared")
+    lines += ["", f"Not compared ({skipped.height}): "
+              + "; ".join(f"{i} ({st})" for i, st in skipped.select("id", "status").iter_rows()) + ".", "",
+              "**Memory** (`validation.memory_check()`, predicted per-GPU total incl. allocator reserve vs the "
+              f"published peak reserved memory): {m_peak.height} published peaks, median |error| "
+              f"{m_peak['error_pct'].abs().median():.1f} %, worst {m_peak['error_pct'].abs().max():.1f} %; the model "
+              f"says a run that ran fits in {int(m['agrees'].sum())} of {m.height} cases.", "", REPORT_END]
+    return "\n".join(lines)
 
 
 FIT_BOUNDS = ((0.8, 2.0), (1.0, 3.0))

@@ -25,7 +25,7 @@ def _sc(**kw):
 
 
 class TestKorthikanti:
-    """calibration.md §2: per-GPU memory of Table 5's runs (published GiB via calculon)."""
+    """Korthikanti et al. 2022 Table 5 (https://arxiv.org/abs/2205.05198): per-GPU memory of its runs, GiB as calculon prints them."""
 
     def test_table(self):
         k = memory.korthikanti_check()
@@ -82,7 +82,7 @@ class TestTraining:
 
     def test_fsdp_equals_zero3_for_static_memory(self):
         a = memory.training_memory(_sc(zero=3))
-        b = memory.training_memory(_sc(zero=0, fsdp=True))
+        b = memory.training_memory(_sc(zero=3, fsdp=True))
         assert a["bytes"].to_list() == pytest.approx(b["bytes"].to_list())
 
     def test_adamw_bytes_per_param_at_zero0(self):

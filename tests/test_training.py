@@ -366,3 +366,69 @@ def test_notebook_04_claims():
     band = T.estimate_band(sc, factors=["framework_time_scale", "memory_time_scale", "dp_comm_overlap"])
     lo, hi = band["step_time_s"].min(), band["step_time_s"].max()
     assert lo < est.step_time_s < hi
+
+
+def test_plan_with_no_collective_path_is_not_runnable():
+    """An expert all-to-all across rails on a rails-only fabric with PXN off has no path
+    (the collective kernel returns inf): estimate refuses the plan by name, search marks it
+    runnable = False (tokens/s 0, never a NaN) and never returns it as feasible."""
+    sc = SMALL.replace(hardware={"pxn": False})
+    with pytest.raises(ValidationError, match="not runnable"):
+        il.estimate(sc.replace(parallelism={"ep": 16}))
+    df = il.search(sc, top=None, feasible_only=False, max_micro_batch=2, max_pp=2)
+    bad = df.filter(~pl.col("runnable"))
+    assert bad.height > 0 and (bad["tokens_per_s"] == 0).all()
+    floats = [c for c, t in df.schema.items() if t == pl.Float64]
+    assert not any(df[c].is_nan().any() for c in floats)
+    best = il.search(sc, top=None, max_micro_batch=2, max_pp=2)
+    assert best["runnable"].all() and best.height == df.filter(pl.col("runnable") & pl.col("fits")).height
+
+
+def test_training_calls_refuse_a_serving_scenario():
+    sv = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
+          "serving": {"engine": "vllm", "tp": 8}}
+    for fn in (il.estimate, il.search, il.memory.training_memory, T.estimate_band):
+        with pytest.raises(ValidationError, match="serving scenario.*il.serve"):
+            fn(sv)
+
+
+def test_config_objects_validate_like_dicts():
+    from infra_lab.scenario import ParallelismConfig, TrainingConfig
+
+    with pytest.raises(ValidationError, match="training.seq_len"):
+        TrainingConfig(seq_len="4096")
+    with pytest.raises(ValidationError, match="parallelism.zero"):
+        ParallelismConfig(zero=7)
+    with pytest.raises(ValidationError, match="parallelism.fsdp.*parallelism.zero = 1"):
+        ParallelismConfig(fsdp=True)
+    # in the dict form fsdp without zero means full sharding (zero = 3)
+    assert il.Scenario.from_dict({**ZAYA.to_dict(), "parallelism": {"fsdp": True}}).parallelism.zero == 3
+    assert TrainingConfig(recompute="FULL").recompute == "full"
+
+
+def test_stack_overrides_bounded_by_unit():
+    for k, v in (("fp8_gemm_overhead", 2.0), ("flash_attention", 0.5), ("weight_bytes", 64.0),
+                 ("framework_time_scale", 1e3), ("dp_bucket_min_params", -1.0)):
+        with pytest.raises(ValidationError, match=k):
+            il.estimate(SMALL, params={k: v})
+
+
+def test_checkpoint_bytes_is_memory_checkpoint_bytes():
+    muon = SMALL.replace(training={"optimizer": "muon"})
+    est = il.estimate(muon)
+    assert est.checkpoint_bytes == il.memory.checkpoint_bytes(muon.model_spec, "muon", weight_bytes=2.0).total_bytes
+    # Muon keeps AdamW's 12 B on embeddings/head: more than 2 + 8 B per parameter
+    assert est.checkpoint_bytes > 10.0 * muon.model_spec.params_total
+
+
+def test_mtp_modules_counted_on_the_last_stage():
+    spec = il.models.get("deepseek-v3")
+    assert spec.params_mtp > 0
+    cands = il.memory.stage_candidates(spec, 8)
+    total = sum(c["p_nonexpert"] + c["p_expert"] for c in il.memory.stage_candidates(spec, 1))
+    assert total == pytest.approx(spec.params_total + spec.params_mtp, rel=1e-9)
+    last = [c for c in cands if c["has_head"]][0]
+    first = [c for c in cands if c["has_embedding"]][0]
+    assert last["p_expert"] > first["p_expert"] or last["n_moe"] >= first["n_moe"]
+    ck = il.memory.checkpoint_bytes(spec, "adamw")
+    assert ck.total_bytes == pytest.approx((spec.params_total + spec.params_mtp) * 14.0, rel=1e-9)

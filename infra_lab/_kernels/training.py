@@ -480,7 +480,8 @@ MAXC = 8
 @njit(cache=True)
 def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     """Evaluate one head row against every tail row into columns of ``out`` (shape
-    (N_OUT, n_plans)), rows row0 … row0 + len(tail) − 1.
+    (n_plans, N_OUT), one plan per row: the plan's outputs are contiguous), rows row0 …
+    row0 + len(tail) − 1.
 
     The compute and per-micro-batch communication of each pipeline-stage candidate is
     computed once per recompute mode and shared by the ZeRO/FSDP variants."""
@@ -641,29 +642,30 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + c[C_RESERVE]
             if tot > mem:
                 mem = tot
+        orow = out[j]
         for jj in range(6):
-            out[jj, j] = m * comp[rc, jj]
-        out[6, j] = pp_c
-        out[7, j] = bubble
-        out[8, j] = dp_g
-        out[9, j] = dp_p
-        out[10, j] = t_opt
+            orow[jj] = m * comp[rc, jj]
+        orow[6] = pp_c
+        orow[7] = bubble
+        orow[8] = dp_g
+        orow[9] = dp_p
+        orow[10] = t_opt
         step = m * pace[rc] + pp_c + bubble + dp_g + dp_p + t_opt
-        out[O_STEP, j] = step
-        out[O_MEM, j] = mem
-        out[O_FITS, j] = 1.0 if mem <= c[C_HBM] else 0.0
-        out[O_DP_RAW, j] = dp_raw
+        orow[O_STEP] = step
+        orow[O_MEM] = mem
+        orow[O_FITS] = 1.0 if mem <= c[C_HBM] else 0.0
+        orow[O_DP_RAW] = dp_raw
         n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
         ep_raw = m * n_a2a * imb * q[Q_EP] * lay[li, arg[rc], L_NM] if ep > 1 else 0.0
-        out[O_NET, j] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
-                         + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
-        out[O_EP_RAW, j] = ep_raw
+        orow[O_NET] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
+                       + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
+        orow[O_EP_RAW] = ep_raw
 
 
 @njit(cache=True, parallel=True)
 def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
-    (n_tail, 3)) into ``out`` (float64, (N_OUT, n_heads·n_tail)), plan h·n_tail + t, in
+    (n_tail, 3)) into ``out`` (float64, (n_heads·n_tail, N_OUT)), plan h·n_tail + t, in
     parallel over heads."""
     nt = tail.shape[0]
     for h in prange(heads.shape[0]):
@@ -683,16 +685,18 @@ GATHERED = O_NET + 1               # components, step, memory, fits, raw DP, net
 
 @njit(cache=True, parallel=True)
 def gather_columns(out, idx, heads, tail, res, plan):
-    """The search frame's rows in the requested order, in parallel: res[j, i] =
-    out[j, idx[i]] for the first :data:`GATHERED` output rows, and plan[:, i] = the plan's
-    tp, pp, vp, cp, ep, etp, dp, micro_batch, sequence_parallel (from its head row) and
-    zero, fsdp, recompute (from its tail row)."""
+    """The search frame's columns in the requested order, in parallel: res[j, i] =
+    out[idx[i], j] for the first :data:`GATHERED` outputs (each plan's outputs are one
+    contiguous row of ``out``, so a row is read once), and plan[:, i] (int32) = the plan's tp,
+    pp, vp, cp, ep, etp, dp, micro_batch, sequence_parallel (from its head row) and zero,
+    fsdp, recompute (from its tail row)."""
     n = idx.shape[0]
     nt = tail.shape[0]
     for i in prange(n):
         k = idx[i]
+        o = out[k]
         for j in range(GATHERED):
-            res[j, i] = out[j, k]
+            res[j, i] = o[j]
         h = k // nt
         t = k - h * nt
         for j in range(9):

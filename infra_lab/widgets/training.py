@@ -69,7 +69,9 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         "accelerator": [accelerator], "gpus": [cand.hardware.world_size], "plan": [plan],
         "step_time_s": [est.step_time_s], "Mtokens_per_s": [est.tokens_per_s / 1e6],
         "mfu_pct": [100 * est.mfu], "memory_GB": [est.memory_per_gpu_bytes / 1e9],
-        "days_12T": [est.days_to_train(12e12)], "days_14T": [est.days_to_train(14e12)],
+        # ZAYA1's token counts: the sourced rows of data/reliability/parameters.csv (press 12T, Zyphra 14T)
+        "days_12T": [est.days_to_train(il.reliability.parameter("zaya1_tokens_alt"))],
+        "days_14T": [est.days_to_train(il.reliability.parameter("zaya1_tokens"))],
     })
     chart = step_breakdown_chart(est.breakdown.with_columns(pl.lit(accelerator).alias("run")),
                                  title=f"ZAYA1 step on {cand.hardware.world_size} × {accelerator}")
