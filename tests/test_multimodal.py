@@ -429,7 +429,8 @@ def test_serve_multimodal_requests():
           "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},
           "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128, "concurrency": 8}}
     r = mm.serve(sc, images=1, image_size=448)
-    assert r.result.scenario.serving.input_tokens == 64 + 256 and r.text_input_tokens == 64
+    assert r.result.scenario.serving.input_tokens == 64 and r.text_input_tokens == 64
+    assert r.result.scenario.serving.images_per_request == 1 and r.prefill.lm_positions == 256
     text = il.serve({**sc, "serving": {**sc["serving"], "input_tokens": 320}})
     assert r.result.ttft_s > text.ttft_s                  # the encoder runs before the prefill
     enc = dict(r.result.breakdown.select("component", "seconds").iter_rows())["encoder"]

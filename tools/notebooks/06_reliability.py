@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
-NAV = "[← 05 economics](05_economics.ipynb) · [08 expansion 2026 →](08_expansion_2026.ipynb)"
+NAV = "[← 05 economics](05_economics.ipynb) · [07 serving Maia →](07_serving_maia.ipynb)"
 
 cells = [
     ("md", rf"""

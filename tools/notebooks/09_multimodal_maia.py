@@ -254,8 +254,9 @@ Sources: [LLaVA README](https://github.com/haotian-liu/LLaVA/blob/main/README.md
 
 A multimodal request first runs its encoders, then the language model's prefill over text plus
 image/audio positions, then decode. `il.multimodal.encoder_prefill` prices the first part with
-the same compute functions; `il.multimodal.serve` hands it, with the extra prompt positions, to
-`il.serve` (whose `encoder_flops_per_request` input it fills).
+the same compute functions; `il.serve` calls it for a multimodal [model] whose `[serving]` table
+asks for `images_per_request` / `image_size` / `audio_s_per_request` (`il.multimodal.serve` is a
+thin alias). Notebook [07 · serving Maia](07_serving_maia.ipynb) prices whole agent tasks with it.
 """),
     ("code", r"""
 pre = []
