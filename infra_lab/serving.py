@@ -67,7 +67,7 @@ from .scenario import Scenario, ServingConfig
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
     "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
-    "benchmarks", "validation", "validation_summary", "calibrate", "split_of", "row_stack",
+    "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "agent_request", "class_comparison",
     "fp4_format", "DEFAULT_CONCURRENCIES",
 ]
@@ -1365,7 +1365,8 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
         id, source_key, split ("train" / "test"), model, dense_or_moe, accelerator, engine,
         stack, benchmark_mode, concurrency, then for output_tokens_per_s_per_gpu, tpot_s,
         ttft_s and e2e_latency_s: measured, predicted and error_pct (100·(pred/meas − 1);
-        null where not published), and excluded (the reason a row is not modelled, else null).
+        null where not published), excluded (the reason a row is not modelled, else null) and
+        source_url.
     """
     if stack_params is not None and not isinstance(stack_params, dict):
         raise ValidationError(f"stack_params = {stack_params!r}: expected {{stack: {{parameter: value}}}}")
@@ -1375,7 +1376,7 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
         out = {"id": r["id"], "source_key": r["source_key"], "split": split_of(r), "model": r["model"],
                "dense_or_moe": r["dense_or_moe"], "accelerator": r["accelerator"], "engine": r["engine"],
                "stack": sc.stack if sc is not None else None, "benchmark_mode": r["benchmark_mode"],
-               "concurrency": r["concurrency"], "excluded": why or None}
+               "concurrency": r["concurrency"], "excluded": why or None, "source_url": r["source_url"]}
         pred = None
         if sc is not None:
             p = dict(over)
@@ -1391,6 +1392,39 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
             out[f"{metric}_error_pct"] = 100.0 * (pv / meas - 1.0) if (meas and pv is not None) else None
         rows.append(out)
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+_METRIC_UNITS = {"output_tokens_per_s_per_gpu": "tokens/s/GPU", "tpot_s": "s", "ttft_s": "s", "e2e_latency_s": "s"}
+
+
+def published_comparison(stack_params: dict[str, dict[str, float]] | None = None) -> pl.DataFrame:
+    """:func:`validation` in the long form every ``infra-lab validate`` suite shares: one row
+    per published benchmark point and metric that the model predicts.
+
+    Parameters
+    ----------
+    stack_params : as :func:`validation`
+
+    Returns
+    -------
+    polars.DataFrame
+        case (the benchmark row's id), split ("train": the stack factors were fitted on it;
+        "test": not used in the fit), metric (output_tokens_per_s_per_gpu, tpot_s, ttft_s,
+        e2e_latency_s), unit, measured, predicted, error_pct (100·(predicted/measured − 1)),
+        source_url, and accelerator, engine, stack, dense_or_moe for grouping. Rows the model
+        does not cover (``validation()``'s ``excluded``) and metrics a source does not publish
+        are left out.
+    """
+    v = validation(stack_params).filter(pl.col("excluded").is_null())
+    frames = []
+    for metric, unit in _METRIC_UNITS.items():
+        frames.append(v.filter(pl.col(f"{metric}_error_pct").is_not_null()).select(
+            pl.col("id").alias("case"), "split", pl.lit(metric).alias("metric"), pl.lit(unit).alias("unit"),
+            pl.col(f"{metric}_measured").cast(pl.Float64).alias("measured"),
+            pl.col(f"{metric}_predicted").cast(pl.Float64).alias("predicted"),
+            pl.col(f"{metric}_error_pct").cast(pl.Float64).alias("error_pct"),
+            "source_url", "accelerator", "engine", "stack", "dense_or_moe"))
+    return pl.concat(frames).sort("split", "metric", "case")
 
 
 def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("split",)) -> pl.DataFrame:

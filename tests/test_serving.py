@@ -394,6 +394,45 @@ def validation_frame():
     return serving.validation()
 
 
+def test_shipped_serving_scenario_is_the_agents_mean_call():
+    """data/scenarios/maia-class-serving-mi300x.toml states the mean Maia call as numbers:
+    they must be what il.serving.agent_serving() computes from data/serving/maia_agent.csv."""
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    assert sc.kind == "serving" and sc.multimodal is not None
+    req = serving.agent_request()
+    assert (sc.multimodal.vision.name, sc.multimodal.audio.name) == (req["vision_encoder"], req["audio_encoder"])
+    for k, v in serving.agent_serving(req).items():
+        got = getattr(sc.serving, k)
+        assert (list(got) if isinstance(got, tuple) else got) == pytest.approx(v, rel=1e-12), k
+    r = serving.serve(sc)
+    assert r.fits and not r.kv_limited and r.prompt_tokens == pytest.approx(req["input_tokens"], abs=0.5)
+
+
+def test_published_comparison_contract_and_cli(validation_frame, monkeypatch, capsys):
+    """il.serving.published_comparison(): the long frame `infra-lab validate serving` prints."""
+    import json
+
+    from infra_lab import cli
+
+    monkeypatch.setattr(serving, "validation", lambda stack_params=None: validation_frame)
+    df = serving.published_comparison()
+    assert df.columns[:8] == ["case", "split", "metric", "unit", "measured", "predicted", "error_pct", "source_url"]
+    modelled = validation_frame.filter(pl.col("excluded").is_null())
+    for metric in ("output_tokens_per_s_per_gpu", "tpot_s", "ttft_s", "e2e_latency_s"):
+        sub = df.filter(pl.col("metric") == metric)
+        assert sub.height == modelled[f"{metric}_error_pct"].is_not_null().sum() > 0, metric
+    assert set(df["split"]) == {"train", "test"}
+    assert (df["source_url"].str.starts_with("http")).all()
+    for r in df.sample(20, seed=1).iter_rows(named=True):
+        assert r["error_pct"] == pytest.approx(100 * (r["predicted"] / r["measured"] - 1))
+    assert cli.main(["validate", "serving", "--format", "json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert len(obj["cases"]) == df.height and {c["suite"] for c in obj["cases"]} == {"serving"}
+    test_tps = df.filter(pl.col("split") == "test", pl.col("metric") == "output_tokens_per_s_per_gpu")
+    row = [s for s in obj["summary"] if s["suite"] == "serving" and s["split"] == "test"][0]
+    assert row["cases"] == df.filter(pl.col("split") == "test").height >= test_tps.height
+
+
 def test_benchmark_file_uses_no_reserved_source():
     b = serving.benchmarks()
     text = " ".join(str(v).lower() for col in ("source_key", "source_url", "engine_args", "dataset", "table_or_figure")

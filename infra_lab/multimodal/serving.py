@@ -53,10 +53,10 @@ class EncoderPrefill:
 
 
 def _hw_for(accelerator: str, tp: int, hardware):
-    from ..scenario import HardwareConfig
+    from ..scenario import HardwareConfig, as_hardware
 
     if hardware is not None:
-        return HardwareConfig.from_dict(hardware)
+        return as_hardware(hardware)
     return HardwareConfig(accelerator=accelerator, nodes=1, gpus_per_node=tp)
 
 
