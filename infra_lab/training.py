@@ -1025,12 +1025,21 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
-    out = np.empty((heads.shape[0] * tail.shape[0], kt.N_OUT))
+    out = plan_rows(heads.shape[0] * tail.shape[0])
     kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _frame(heads, tail, out, ctx, objective, top, feasible_only)
 
 
 _RC_ENUM = pl.Enum(list(RECOMPUTE))
+
+
+def plan_rows(n: int) -> np.ndarray:
+    """An uninitialised float64 array (n, N_OUT) for the step kernel's outputs whose rows start
+    on 128-byte boundaries: one plan = 16 float64 = exactly two cache lines (the frame's
+    gather reads each selected plan's row in random order)."""
+    buf = np.empty(n * kt.N_OUT + 16)
+    off = (-buf.ctypes.data % 128) // 8
+    return buf[off: off + n * kt.N_OUT].reshape(n, kt.N_OUT)
 
 
 def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
@@ -1055,11 +1064,11 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
     else:
         sel = np.argsort(kk)
     idx = np.ascontiguousarray(sel if keep is None else keep[sel])
-    o = np.empty((kt.GATHERED, idx.size))
-    pv = np.empty((12, idx.size), dtype=np.int32)
-    kt.gather_columns(out, idx, heads, tail, o, pv)
-    st = o[kt.O_STEP]
     f = ctx.flops[MFU_CONVENTION]
+    scale = np.array([ctx.tokens_per_step, f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12])
+    o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))
+    pv = np.empty((12, idx.size), dtype=np.int32)
+    kt.gather_columns(out, idx, heads, tail, o, pv, scale)
     cols: list[pl.Series] = []
     for name, j in (("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
                     ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS), ("zero", 9)):
@@ -1067,19 +1076,13 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
     cols.append(pl.Series("fsdp", pv[10] > 0))
     cols.append(pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11]))
     cols.append(pl.Series("sequence_parallel", pv[kt.H_SP] > 0))
-    inv = 1.0 / st                      # 0 for a plan that cannot run (a collective with no path: inf)
-    net = o[kt.O_NET]
-    runnable = st < math.inf
-    if runnable.all():
-        busy = np.minimum(1.0, net * inv)
-    else:                               # a plan that cannot run keeps its NICs busy for ever
-        with np.errstate(invalid="ignore"):
-            busy = np.where(runnable, np.minimum(1.0, net * inv), 1.0)
-    cols += [pl.Series("step_time_s", st), pl.Series("tokens_per_s", ctx.tokens_per_step * inv),
-             pl.Series("mfu", (f / (ctx.world * ctx.peak_bf16)) * inv),
-             pl.Series("tflops_per_gpu", (f / ctx.world / 1e12) * inv),
+    d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
+    # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
+    cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
+             pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
              pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), pl.Series("fits", o[kt.O_FITS] > 0.5),
-             pl.Series("runnable", runnable), pl.Series("nic_busy_fraction", busy)]
+             pl.Series("runnable", o[kt.O_STEP] < math.inf),
+             pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]
     cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
     return pl.DataFrame(cols)
 
