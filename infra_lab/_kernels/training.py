@@ -47,13 +47,13 @@ C_NAMES = (
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
-    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE",
+    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A",
 )
 (C_S, C_H, C_V, C_TOPK, C_HKV, C_GB, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A) = range(len(C_NAMES))
 DISPATCHERS = ("alltoall", "deepep")
 """MoE token dispatchers (C_DISPATCH codes): 0 = one all-to-all of every routed copy over the
 EP group (Megatron-Core's alltoall dispatcher on NCCL/RCCL); 1 = DeepEP / Megatron's flex
@@ -525,7 +525,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     comp = np.empty((3, 6))
     for rc in range(3):
         n_tp = 4.0 + (2.0 if rc == 2 else (1.0 if (rc == 1 and spi == 1) else 0.0))
-        n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
+        n_a2a = 4.0 + (2.0 if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         cp_steps = 3.0 * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
         a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
         tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
@@ -654,7 +654,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         orow[O_MEM] = mem
         orow[O_FITS] = 1.0 if mem <= c[C_HBM] else 0.0
         orow[O_DP_RAW] = dp_raw
-        n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
+        n_a2a = 4.0 + (2.0 if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         ep_raw = m * n_a2a * imb * q[Q_EP] * lay[li, arg[rc], L_NM] if ep > 1 else 0.0
         orow[O_NET] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
                        + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
