@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError, ValidationError, unknown
-from .units import GB, TB, TFLOP
+from .units import BITS_PER_BYTE, GB, TB, TFLOP
 
 PEAK_PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
 """Precisions with a dense-peak column (``<precision>_tflops``) in data/accelerators.csv.
@@ -353,7 +353,7 @@ class Nic:
 
     @property
     def line_rate_Bps(self) -> float:
-        return self.line_rate_bps / 8.0
+        return self.line_rate_bps / BITS_PER_BYTE
 
 
 def accelerator(name: str) -> Accelerator:

@@ -641,20 +641,10 @@ def _validate_serving() -> list[dict]:
         serving = importlib.import_module("infra_lab.serving")
     except ImportError:
         raise CliError("serving validation is not available in this build (no infra_lab.serving)") from None
-    fn = next((getattr(serving, n) for n in ("published_comparison", "validation", "validate",
-                                              "compare") if callable(getattr(serving, n, None))), None)
-    if fn is None:
-        raise CliError("serving validation is not available in this build "
-                       "(infra_lab.serving has no published comparison)")
-    df = fn()
-    out = []
-    for r in df.iter_rows(named=True):
-        out.append({"suite": "serving", "case": r.get("case") or r.get("name"),
-                    "split": r.get("split", ""), "metric": r.get("metric", ""),
-                    "unit": r.get("unit", ""), "measured": r.get("measured"),
-                    "predicted": r.get("predicted"), "error_pct": r.get("error_pct"),
-                    "source": r.get("source_url") or r.get("source")})
-    return out
+    df = serving.published_comparison()  # case, split, metric, unit, measured, predicted, error_pct, source_url
+    return [{"suite": "serving", "case": r["case"], "split": r["split"], "metric": r["metric"],
+             "unit": r["unit"], "measured": r["measured"], "predicted": r["predicted"],
+             "error_pct": r["error_pct"], "source": r["source_url"]} for r in df.iter_rows(named=True)]
 
 
 def _summary(recs: list[dict]) -> list[dict]:

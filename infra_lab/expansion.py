@@ -45,6 +45,7 @@ import polars as pl
 from . import catalog
 from .catalog import Col, read_table
 from .errors import ValidationError, unknown
+from .units import DAY
 
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides",
@@ -377,7 +378,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}, dp {b['dp']}, "
                  f"micro-batch {b['micro_batch']}, recompute {b['recompute']}"),
         "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"],
-        "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / 86400.0,
+        "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / DAY,
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
         "capex_usd": owned.capex_usd_per_gpu * world,

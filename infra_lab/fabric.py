@@ -42,7 +42,7 @@ import numpy as np
 
 from . import catalog
 from .errors import ValidationError, check_positive, unknown
-from .scenario import HardwareConfig
+from .scenario import HardwareConfig, as_hardware
 
 CONSTANTS_FILE = catalog.DATA_DIR / "network_constants.csv"
 FABRIC_KINDS = ("rails-only", "rail-optimized", "fat-tree")
@@ -156,16 +156,8 @@ def net_overhead_s(host: str) -> float:
 
 def hardware_config(hardware) -> HardwareConfig:
     """Validate a [hardware] table (dict) or pass a HardwareConfig, a Fabric's or a Scenario's
-    hardware through."""
-    if isinstance(hardware, Fabric):
-        return hardware.hardware
-    if isinstance(hardware, HardwareConfig):
-        return hardware
-    if isinstance(getattr(hardware, "hardware", None), HardwareConfig):  # a Scenario
-        return hardware.hardware
-    if not isinstance(hardware, dict):
-        raise ValidationError(f"hardware = {hardware!r}: expected the [hardware] table as a dict or a HardwareConfig")
-    return HardwareConfig.from_dict(hardware)
+    hardware through: :func:`infra_lab.scenario.as_hardware`, the one coercion."""
+    return as_hardware(hardware)
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,22 +342,30 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
 class Fabric:
     """Directed links and capacities of a cluster's scale-up + scale-out fabric.
 
-    A "node" here is a scale-up domain of G GPUs with R NICs; GPU i uses NIC i·R//G (its
-    rail). Link groups: scale-up (mesh: one link per ordered GPU pair; switch: one egress
-    and one ingress per GPU), NIC up/down, leaf uplinks/spine downlinks (U per leaf, plane j
-    of leaf a joins plane j of leaf b), and one aggregated trunk up/down per leaf used by
-    packet spraying. Build with :meth:`build`.
+    A "node" here is a scale-up domain of G = ``domain_gpus`` GPUs with R = ``rails`` NICs; GPU
+    i uses NIC i·R//G (its rail). Link groups: scale-up (mesh: one link per ordered GPU pair;
+    switch: one egress and one ingress per GPU), NIC up/down, leaf uplinks/spine downlinks
+    (``uplinks_per_leaf`` per leaf, plane j of leaf a joins plane j of leaf b), and one
+    aggregated trunk up/down per leaf used by packet spraying. The topology's name is
+    ``hardware.fabric``. Build with :meth:`build`.
+
+    Fields: ``radix`` switch ports [ports]; ``domains`` scale-up domains in the job [-];
+    ``domain_gpus`` GPUs per domain [-]; ``rails`` NICs (rails) per domain [-];
+    ``ports_per_leaf`` NIC-facing ports per leaf [ports]; ``leaves_per_rail`` [-] (1 on a
+    fat-tree); ``uplinks_per_leaf`` [links]; ``n_leaves`` [-]; ``tiers`` switch tiers [-];
+    ``pxn`` cross-rail forwarding through the scale-up fabric on/off; ``topo`` the kernel's
+    integer topology vector; ``capacity_Bps`` per directed link [B/s]; ``group_bounds`` link
+    index ranges per group.
     """
 
     hardware: HardwareConfig
     radix: int
-    kind: int           # 0 rails-only, 1 rail-optimized, 2 fat-tree
-    N: int
-    G: int
-    R: int
-    h: int              # NIC ports per leaf
-    B: int              # leaves per rail (rails-only / rail-optimized)
-    U: int              # uplinks per leaf
+    domains: int
+    domain_gpus: int
+    rails: int
+    ports_per_leaf: int
+    leaves_per_rail: int
+    uplinks_per_leaf: int
     n_leaves: int
     tiers: int
     pxn: bool
@@ -391,7 +391,7 @@ class Fabric:
 
     @property
     def n_gpus(self) -> int:
-        return self.N * self.G
+        return self.domains * self.domain_gpus
 
     def link_group(self, link: int) -> str:
         """Name of the group a link index belongs to."""
@@ -405,17 +405,18 @@ class Fabric:
         g = self.link_group(link)
         a = dict(self.group_bounds)[g][0]
         i = link - a
+        G, R = self.domain_gpus, self.rails
         if g == "xgmi":
-            m, rest = divmod(i, self.G * self.G)
-            return f"xgmi[node {m}, gpu {rest // self.G}->{rest % self.G}]"
+            m, rest = divmod(i, G * G)
+            return f"xgmi[node {m}, gpu {rest // G}->{rest % G}]"
         if g in ("nvswitch_egress", "nvswitch_ingress"):
-            return f"{g}[node {i // self.G}, gpu {i % self.G}]"
+            return f"{g}[node {i // G}, gpu {i % G}]"
         if g in ("nic_up", "nic_down"):
-            return f"{g}[node {i // self.R}, rail {i % self.R}]"
+            return f"{g}[node {i // R}, rail {i % R}]"
         if g == "pxn_hbm":
-            return f"pxn_hbm[node {i // self.G}, gpu {i % self.G}]"
+            return f"pxn_hbm[node {i // G}, gpu {i % G}]"
         if g in ("leaf_up", "spine_down"):
-            return f"{g}[leaf {i // self.U}, plane {i % self.U}]"
+            return f"{g}[leaf {i // self.uplinks_per_leaf}, plane {i % self.uplinks_per_leaf}]"
         return f"{g}[leaf {i}]"
 
     def paths(self, src_gpu: int, dst_gpu: int) -> list[list[str]]:
@@ -428,8 +429,9 @@ class Fabric:
             return [[]]
         from ._kernels import fabric as K
 
-        if self.kind == 0 and not self.pxn and src_gpu // self.G != dst_gpu // self.G \
-                and (src_gpu % self.G) * self.R // self.G != (dst_gpu % self.G) * self.R // self.G:
+        G, R = self.domain_gpus, self.rails
+        if self.hardware.fabric == "rails-only" and not self.pxn and src_gpu // G != dst_gpu // G \
+                and (src_gpu % G) * R // G != (dst_gpu % G) * R // G:
             raise ValidationError(
                 f"GPU {src_gpu} -> GPU {dst_gpu}: another rail of another node has no path on a rails-only "
                 f"fabric without PXN; build the Fabric with pxn=True (or hardware.pxn = true)"
@@ -531,7 +533,7 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
     use_pxn = bool(hw.pxn) if pxn is None else bool(pxn)
     T[K.T_PXN] = int(use_pxn)
     tiers = counts["tiers"]
-    return Fabric(hw, radix, kind, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds))
+    return Fabric(hw, radix, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds))
 
 
 # ---------------------------------------------------------------------------------------
@@ -575,7 +577,7 @@ def step_flows(pattern: str, hardware, size_bytes: float, *, step: int = 0,
         raise unknown("flow pattern", pattern, PATTERNS)
     check_positive("size_bytes", size_bytes)
     fab = Fabric.build(hardware, radix)
-    N, G, R = fab.N, fab.G, fab.R
+    N, G, R = fab.domains, fab.domain_gpus, fab.rails
     n = N * G
     S = float(size_bytes)
     if pattern == "all_to_all":
@@ -661,8 +663,8 @@ def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int =
     if routing not in ROUTINGS:
         raise unknown("routing", routing, ROUTINGS)
     qps = int(check_positive("qps", qps, integer=True))
-    if fab.kind == 0 and not fab.pxn:
-        G, R = fab.G, fab.R
+    if fab.hardware.fabric == "rails-only" and not fab.pxn:
+        G, R = fab.domain_gpus, fab.rails
         cross = (flows.src // G != flows.dst // G) & ((flows.src % G) * R // G != (flows.dst % G) * R // G)
         if cross.any():
             raise ValidationError(
@@ -730,7 +732,7 @@ def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qp
     -----
     The step ends when its last flow ends (a collective step is synchronised). Its ideal is
     the busiest link's load under a perfectly even split; efficiency = ideal / time. For m
-    equal flows hashed onto k links this reproduces η = (m/k)/max_load (network.md §9).
+    equal flows hashed onto k links this reproduces η = (m/k)/max_load (balls into bins; max-load analysis: Raab & Steger 1998, https://doi.org/10.1007/3-540-49543-6_13).
     """
     from ._kernels import fabric as K
 
@@ -778,10 +780,12 @@ def monte_carlo(flows: Flows, fabric, routing: str = "ecmp", seeds: int = 32, qp
 
 
 def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[str, float]:
-    """Closed form and Monte Carlo for m equal flows hashed onto k equal links (network.md §9).
+    """Closed form and Monte Carlo for m equal flows hashed onto k equal links (balls into bins).
 
     Returns {"U_exact": 1 − (1 − 1/k)^m, "U_mc", "max_load_mc", "eta_mc"}, with
-    η = E[(m/k)/max_load], the efficiency of a synchronised step."""
+    η = E[(m/k)/max_load], the efficiency of a synchronised step. U is the occupancy problem's
+    expected share of non-empty bins; max-load asymptotics: Raab & Steger 1998,
+    https://doi.org/10.1007/3-540-49543-6_13."""
     m = int(check_positive("m", m, integer=True))
     k = int(check_positive("k", k, integer=True))
     trials = int(check_positive("trials", trials, integer=True))

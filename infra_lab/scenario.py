@@ -532,8 +532,15 @@ class ServingConfig:
     input_tokens, output_tokens : mean prompt and generated lengths [tokens]
     concurrency : requests in flight across the deployment (a benchmark's max concurrency) [-]
     chunk_tokens : tokens per engine step (chunked-prefill budget) [tokens]; None = engine default
-    encoder_flops_per_request : vision/audio encoder work per request run before the
-        prompt's prefill [FLOP]; an input (0 = text only), see notebook 07
+    images_per_request : pictures per request [-] (a mean; may be fractional), for a
+        multimodal [model] only: the vision encoder's prefill
+        (:func:`infra_lab.multimodal.encoder_prefill`) runs before the prompt's, and the prompt
+        grows by the image positions
+    image_size : picture side [px] or [height, width] (None: the vision encoder's own size)
+    audio_s_per_request : seconds of speech per request [s], for a multimodal [model] with an
+        audio encoder (as ``images_per_request``)
+    encoder_batch : requests whose pictures/audio the engine encodes together [-] (fuller
+        encoder GEMMs; ``encoder_prefill(batch=...)``)
     num_prompts : requests the benchmark sends in all [-]; None = steady state. With a
         finite number the first wave of ``concurrency`` requests arrives at once and its
         queueing adds to the mean TTFT.
@@ -563,7 +570,10 @@ class ServingConfig:
     output_tokens: int = 1024
     concurrency: int = 64
     chunk_tokens: int | None = None
-    encoder_flops_per_request: float = 0.0
+    images_per_request: float = 0.0
+    image_size: int | tuple[int, int] | None = None
+    audio_s_per_request: float = 0.0
+    encoder_batch: int = 1
     num_prompts: int | None = None
     batching: str = "continuous"
     request_rate_rps: float | None = None
@@ -571,74 +581,27 @@ class ServingConfig:
 
     KEYS = ("engine", "weight_precision", "kv_precision", "tp", "ep", "pp", "dp", "dp_attention",
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
-            "concurrency", "chunk_tokens", "encoder_flops_per_request", "num_prompts", "batching",
-            "request_rate_rps", "stack")
+            "concurrency", "chunk_tokens", "images_per_request", "image_size", "audio_s_per_request",
+            "encoder_batch", "num_prompts", "batching", "request_rate_rps", "stack")
+
+    def __post_init__(self) -> None:
+        # built directly (``ServingConfig(engine="foo")``) or by from_dict: validated the same way
+        for k, val in _serving_values(self.to_dict()).items():
+            object.__setattr__(self, k, val)
 
     @classmethod
     def from_dict(cls, d: dict) -> ServingConfig:
-        """Validate a [serving] table (dict) or pass through an existing ServingConfig."""
+        """Validate a [serving] table (dict); an existing ServingConfig (validated when it was
+        built) is returned as is."""
         if isinstance(d, ServingConfig):
             return d
-        _check_keys("serving", d, cls.KEYS)
-        v: dict[str, Any] = {}
-        v["engine"] = _enum("serving.engine", d.get("engine", cls.engine), ENGINES)
-        v["weight_precision"] = _enum("serving.weight_precision", d.get("weight_precision", cls.weight_precision),
-                                      WEIGHT_PRECISIONS)
-        v["kv_precision"] = _enum("serving.kv_precision", d.get("kv_precision", cls.kv_precision), KV_PRECISIONS)
-        for k in ("tp", "ep", "pp", "dp", "mtp_draft_tokens", "input_tokens", "output_tokens", "concurrency"):
-            v[k] = _int(f"serving.{k}", d.get(k, getattr(cls, k)))
-        for k in ("chunk_tokens", "num_prompts"):
-            v[k] = None if d.get(k) is None else _int(f"serving.{k}", d[k])
-        v["dp_attention"] = _bool("serving.dp_attention", d.get("dp_attention", False))
-        v["spec_decoding"] = _enum("serving.spec_decoding", d.get("spec_decoding", cls.spec_decoding), SPEC_DECODING)
-        acc = d.get("mtp_acceptance")
-        if acc is not None:
-            if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not (math.isfinite(acc) and 0 <= acc <= 1):
-                raise ValidationError(f"serving.mtp_acceptance = {acc!r}: expected a number between 0 and 1")
-            acc = float(acc)
-        v["mtp_acceptance"] = acc
-        enc = d.get("encoder_flops_per_request", 0.0)
-        if isinstance(enc, bool) or not isinstance(enc, (int, float)) or not math.isfinite(enc) or enc < 0:
-            raise ValidationError(f"serving.encoder_flops_per_request = {enc!r}: expected a finite number >= 0 [FLOP]")
-        v["encoder_flops_per_request"] = float(enc)
-        v["batching"] = _enum("serving.batching", d.get("batching", cls.batching), BATCHING)
-        rate = d.get("request_rate_rps")
-        if rate is not None:
-            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
-                raise ValidationError(f"serving.request_rate_rps = {rate!r}: expected a finite number > 0 "
-                                      "[requests/s] (or leave it out for a closed loop at concurrency)")
-            rate = float(rate)
-            if v["batching"] == "static":
-                raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
-        v["request_rate_rps"] = rate
-        st = d.get("stack")
-        if st is not None:
-            from . import stacks
-
-            valid = stacks.names("serving")
-            if not isinstance(st, str) or st not in valid:
-                raise unknown("serving stack", st, valid, where="serving.stack")
-            if not st.startswith(v["engine"] + "-"):
-                raise ValidationError(f"serving.stack = {st!r}: a stack of another engine than "
-                                      f"serving.engine = {v['engine']!r}")
-        v["stack"] = st
-        if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
-            raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "
-                                  f"(spec_decoding = {v['spec_decoding']!r})")
-        if v["num_prompts"] is not None and v["num_prompts"] < v["concurrency"]:
-            raise ValidationError(f"serving.num_prompts = {v['num_prompts']}: must be >= concurrency = "
-                                  f"{v['concurrency']} (a benchmark sends at least one wave)")
-        if v["dp_attention"] and v["dp"] == 1:
-            raise ValidationError("serving.dp_attention = true: needs dp > 1 attention ranks (dp = 1)")
-        mp = v["tp"] * (v["dp"] if v["dp_attention"] else 1)
-        if mp % v["ep"]:
+        if isinstance(d, dict) and "encoder_flops_per_request" in d:
             raise ValidationError(
-                f"serving.ep = {v['ep']}: must divide tp = {v['tp']}"
-                + (f" · dp = {v['dp']} (dp_attention)" if v["dp_attention"] else
-                   " (experts spread over a replica's TP ranks; set dp_attention = true to spread them "
-                   "over tp·dp GPUs)")
-            )
-        return cls(**v)
+                "serving.encoder_flops_per_request: replaced by images_per_request / image_size / "
+                "audio_s_per_request with a multimodal [model] (e.g. vision = \"qwen2.5-vl-vit\"); the encoder "
+                "time comes from il.multimodal.encoder_prefill")
+        _check_keys("serving", d, cls.KEYS)
+        return cls(**d)
 
     @property
     def gpus(self) -> int:
@@ -647,6 +610,83 @@ class ServingConfig:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}
+
+
+def _image_size(x: Any) -> int | tuple[int, int] | None:
+    """serving.image_size: None, a square side [px] or (height, width) [px]."""
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)) and len(x) == 2:
+        return (_int("serving.image_size[0]", x[0]), _int("serving.image_size[1]", x[1]))
+    if isinstance(x, (list, tuple)):
+        raise ValidationError(f"serving.image_size = {x!r}: expected a side [px] or [height, width] [px]")
+    return _int("serving.image_size", x)
+
+
+def _serving_values(d: dict) -> dict:
+    """The validated, normalised values of a [serving] table (every key present)."""
+    v: dict[str, Any] = {}
+    v["engine"] = _enum("serving.engine", d.get("engine", ServingConfig.engine), ENGINES)
+    v["weight_precision"] = _enum("serving.weight_precision", d.get("weight_precision", ServingConfig.weight_precision),
+                                  WEIGHT_PRECISIONS)
+    v["kv_precision"] = _enum("serving.kv_precision", d.get("kv_precision", ServingConfig.kv_precision), KV_PRECISIONS)
+    for k in ("tp", "ep", "pp", "dp", "mtp_draft_tokens", "input_tokens", "output_tokens", "concurrency",
+              "encoder_batch"):
+        v[k] = _int(f"serving.{k}", d.get(k, getattr(ServingConfig, k)))
+    for k in ("chunk_tokens", "num_prompts"):
+        v[k] = None if d.get(k) is None else _int(f"serving.{k}", d[k])
+    v["dp_attention"] = _bool("serving.dp_attention", d.get("dp_attention", False))
+    v["spec_decoding"] = _enum("serving.spec_decoding", d.get("spec_decoding", ServingConfig.spec_decoding), SPEC_DECODING)
+    acc = d.get("mtp_acceptance")
+    if acc is not None:
+        if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not (math.isfinite(acc) and 0 <= acc <= 1):
+            raise ValidationError(f"serving.mtp_acceptance = {acc!r}: expected a number between 0 and 1")
+        acc = float(acc)
+    v["mtp_acceptance"] = acc
+    for k, unit in (("images_per_request", "pictures"), ("audio_s_per_request", "s")):
+        x = d.get(k, 0.0)
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0:
+            raise ValidationError(f"serving.{k} = {x!r}: expected a finite number >= 0 [{unit}]")
+        v[k] = float(x)
+    v["image_size"] = _image_size(d.get("image_size"))
+    v["batching"] = _enum("serving.batching", d.get("batching", ServingConfig.batching), BATCHING)
+    rate = d.get("request_rate_rps")
+    if rate is not None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+            raise ValidationError(f"serving.request_rate_rps = {rate!r}: expected a finite number > 0 "
+                                  "[requests/s] (or leave it out for a closed loop at concurrency)")
+        rate = float(rate)
+        if v["batching"] == "static":
+            raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
+    v["request_rate_rps"] = rate
+    st = d.get("stack")
+    if st is not None:
+        from . import stacks
+
+        valid = stacks.names("serving")
+        if not isinstance(st, str) or st not in valid:
+            raise unknown("serving stack", st, valid, where="serving.stack")
+        if not st.startswith(v["engine"] + "-"):
+            raise ValidationError(f"serving.stack = {st!r}: a stack of another engine than "
+                                  f"serving.engine = {v['engine']!r}")
+    v["stack"] = st
+    if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
+        raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "
+                              f"(spec_decoding = {v['spec_decoding']!r})")
+    if v["num_prompts"] is not None and v["num_prompts"] < v["concurrency"]:
+        raise ValidationError(f"serving.num_prompts = {v['num_prompts']}: must be >= concurrency = "
+                              f"{v['concurrency']} (a benchmark sends at least one wave)")
+    if v["dp_attention"] and v["dp"] == 1:
+        raise ValidationError("serving.dp_attention = true: needs dp > 1 attention ranks (dp = 1)")
+    mp = v["tp"] * (v["dp"] if v["dp_attention"] else 1)
+    if mp % v["ep"]:
+        raise ValidationError(
+            f"serving.ep = {v['ep']}: must divide tp = {v['tp']}"
+            + (f" · dp = {v['dp']} (dp_attention)" if v["dp_attention"] else
+               " (experts spread over a replica's TP ranks; set dp_attention = true to spread them "
+               "over tp·dp GPUs)")
+        )
+    return v
 
 
 def serving_stack(engine: str, accelerator: str) -> str:
@@ -873,6 +913,15 @@ class Scenario:
             )
         if spec.heads % sv.tp:
             raise ValidationError(f"serving.tp = {sv.tp}: must divide the model's {spec.heads} attention heads")
+        media = (("images_per_request", sv.images_per_request, "vision"),
+                 ("audio_s_per_request", sv.audio_s_per_request, "audio"))
+        for key, amount, modality in media:
+            if amount > 0 and (not _is_multimodal(self.model) or getattr(self.multimodal, modality) is None):
+                raise ValidationError(
+                    f"serving.{key} = {amount:g}: the [model] has no {modality} encoder; give a multimodal "
+                    f"preset (e.g. \"qwen2.5-vl-7b\") or {modality} = \"<encoder preset>\" in [model]")
+        if sv.image_size is not None and sv.images_per_request == 0:
+            raise ValidationError(f"serving.image_size = {sv.image_size!r}: only with images_per_request > 0")
         if sv.ep > 1 and not spec.experts:
             raise ValidationError(f"serving.ep = {sv.ep}: the model has no experts (dense); allowed ep = 1")
         if spec.experts and spec.experts % sv.ep:

@@ -67,7 +67,7 @@ from .scenario import Scenario, ServingConfig
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
     "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
-    "benchmarks", "validation", "validation_summary", "calibrate", "split_of", "row_stack",
+    "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "agent_request", "class_comparison",
     "fp4_format", "DEFAULT_CONCURRENCIES",
 ]
@@ -136,6 +136,8 @@ class ServeResult:
     running_requests : requests decoding at once [-]
     prefill_time_fraction : share of GPU time spent on prompts (and encoders) [-]
     cycle_s : time of an average engine cycle [s] (of the whole batch when static)
+    prompt_tokens : mean prompt the engine prefills: input_tokens + the positions of the
+        request's pictures/audio [tokens] (what input tokens/s counts)
     gpus : GPUs of the deployment; stack : the software stack used
     breakdown : polars DataFrame component, seconds [s per cycle], fraction
     """
@@ -160,6 +162,7 @@ class ServeResult:
     running_requests: float
     prefill_time_fraction: float
     cycle_s: float
+    prompt_tokens: float
     breakdown: pl.DataFrame = field(repr=False, compare=False)
 
     def costs(self, price_usd_per_gpu_hour: float) -> dict[str, float]:
@@ -320,7 +323,6 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_MIXED] = params["mixed_batching"]
     H[K.H_CHUNK] = _chunk_default(acc, params)
     H[K.H_MEM_UTIL] = params["memory_utilization"]
-    H[K.H_ENC_EFF] = params["encoder_efficiency"]
     H[K.H_DISPATCH_B] = params["dispatch_bytes"]
     H[K.H_MAX_SEQS] = params["max_num_seqs"]
     H[K.H_MIN_ROWS] = _min_rows(acc.name)
@@ -367,7 +369,24 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
                    tuple(g.args() for g in models_))
 
 
-def _cfg_row(sv: ServingConfig, concurrency: float | None = None) -> np.ndarray:
+def _media(sc: Scenario, tp: int | None = None) -> tuple[float, float]:
+    """(encoder seconds per request, prompt positions the media add [tokens]) of the
+    scenario's pictures and audio on a replica of ``tp`` GPUs, from
+    :func:`infra_lab.multimodal.encoder_prefill` (the one owner of encoder time); (0, 0) for
+    text requests."""
+    sv = sc.serving
+    if not (sv.images_per_request or sv.audio_s_per_request):
+        return 0.0, 0.0
+    from . import multimodal as mm
+
+    pre = mm.encoder_prefill(sc.multimodal, sc.hardware.accelerator, images=sv.images_per_request,
+                             image_size=sv.image_size, audio_s=sv.audio_s_per_request,
+                             tp=int(tp or sv.tp), batch=sv.encoder_batch, hardware=sc.hardware)
+    return float(pre.time_s), float(pre.lm_positions)
+
+
+def _cfg_row(sv: ServingConfig, concurrency: float | None = None,
+             media: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     from ._kernels import serving as K
 
     r = np.zeros(K.N_K)
@@ -379,9 +398,9 @@ def _cfg_row(sv: ServingConfig, concurrency: float | None = None) -> np.ndarray:
     r[K.K_MTPK] = sv.mtp_draft_tokens if mtp else 0
     r[K.K_ACC] = (sv.mtp_acceptance if sv.mtp_acceptance is not None else parameter("mtp_acceptance")) if mtp else 0.0
     r[K.K_CONC] = sv.concurrency if concurrency is None else concurrency
-    r[K.K_IN], r[K.K_OUT] = sv.input_tokens, sv.output_tokens
+    r[K.K_IN], r[K.K_OUT] = sv.input_tokens + media[1], sv.output_tokens
     r[K.K_CHUNK] = sv.chunk_tokens or 0
-    r[K.K_ENC] = sv.encoder_flops_per_request
+    r[K.K_ENC] = media[0]
     r[K.K_NPROMPTS] = sv.num_prompts or 0
     r[K.K_STATIC] = 1.0 if sv.batching == "static" else 0.0
     return r
@@ -424,7 +443,7 @@ def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
     return out
 
 
-def _result(sc: Scenario, stack: str, o: np.ndarray) -> ServeResult:
+def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> ServeResult:
     from ._kernels import serving as K
 
     gpus = sc.serving.gpus
@@ -446,7 +465,8 @@ def _result(sc: Scenario, stack: str, o: np.ndarray) -> ServeResult:
         weights_per_gpu_bytes=vals[K.O_WEIGHTS_GPU], kv_cache_per_gpu_bytes=vals[K.O_KV_GPU],
         fits=bool(vals[K.O_FITS] > 0.5), max_concurrency=int(min(vals[K.O_MAX_CONC], 2**62)),
         kv_limited=bool(vals[K.O_KV_LIMITED] > 0.5), running_requests=vals[K.O_RUNNING],
-        prefill_time_fraction=vals[K.O_PREFILL_FRAC], cycle_s=cyc, breakdown=bd,
+        prefill_time_fraction=vals[K.O_PREFILL_FRAC], cycle_s=cyc,
+        prompt_tokens=float(sc.serving.input_tokens) + positions, breakdown=bd,
     )
 
 
@@ -490,16 +510,18 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
         raise ValidationError(f"reference = {reference!r}: expected true or false")
     params = _stack_params(sc, stack_params)
     sv = sc.serving
+    media = _media(sc)
     if reference:
-        o = _reference_one(sc, params, _solve_rate(sc, params, reference=True))
+        o = _reference_one(sc, params, _solve_rate(sc, params, reference=True, media=media), media)
     else:
         inp = serving_inputs(sc.model_spec, sc.hardware, params, [sv.tp], [_etp(sv)], [sv.ep])
-        conc = _solve_rate(sc, params, inp=inp)
-        o = _run(_cfg_row(sv, conc)[None, :], inp)[0]
-    return _result(sc, sc.stack, o)
+        conc = _solve_rate(sc, params, inp=inp, media=media)
+        o = _run(_cfg_row(sv, conc, media)[None, :], inp)[0]
+    return _result(sc, sc.stack, o, media[1])
 
 
-def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: bool = False) -> float:
+def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: bool = False,
+                media: tuple[float, float] = (0.0, 0.0)) -> float:
     """Requests in flight for an open-loop arrival rate: C = rate · e2e(C) (Little), C ≤ cap."""
     from ._kernels import serving as K
 
@@ -510,8 +532,8 @@ def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: 
 
     def e2e(c: float) -> float:
         if reference:
-            return float(_reference_one(sc, params, c)[K.O_E2E])
-        return float(_run(_cfg_row(sv, c)[None, :], inp)[0][K.O_E2E])
+            return float(_reference_one(sc, params, c, media)[K.O_E2E])
+        return float(_run(_cfg_row(sv, c, media)[None, :], inp)[0][K.O_E2E])
 
     if lam * e2e(cap) >= cap:
         return cap
@@ -528,7 +550,8 @@ def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: 
 # ---------------------------------------------------------------------------------------
 # Plain-Python reference (written from docs/serving.md, sharing no code with the kernel)
 # ---------------------------------------------------------------------------------------
-def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.ndarray:
+def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
+                   media: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """The serving model of one configuration, layer by layer, in plain Python.
 
     Returns the kernel's output vector (results then breakdown). Used by the tests to
@@ -609,7 +632,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
     else:
         dq_dec = dv_dec = dq_pre = dv_pre = spec.head_dim
         kv_per_layer, kv_split = 2 * spec.kv_heads * spec.head_dim, min(tp, spec.kv_heads)
-    n_in, n_out = float(sv.input_tokens), float(sv.output_tokens)
+    n_in, n_out = float(sv.input_tokens) + media[1], float(sv.output_tokens)
     ctx = n_in + n_out / 2.0
 
     def forward(dec: float, seqs: float, pre: float) -> dict[str, float]:
@@ -697,7 +720,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float) -> np.
     advance = sum(a**j for j in range(draft + 1))  # expected tokens per request per step
     dec = running * verified
     chunk = float(sv.chunk_tokens) if sv.chunk_tokens else _chunk_default(acc, p)
-    enc_s = sv.encoder_flops_per_request / (tp * pp * peak16 * p["encoder_efficiency"])
+    enc_s = media[0]  # encoder seconds per request (il.multimodal.encoder_prefill, an input here)
     comp = dict.fromkeys(BREAKDOWN, 0.0)
     if sv.batching == "static":
         piece = min(chunk, running * n_in)
@@ -952,10 +975,18 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     cfg[:, K.K_CONC] = np.array(concs, dtype=np.float64)[idx[3]]
     cfg[:, K.K_NPROMPTS] = 0.0
     tps = sorted({int(t) for t in plans[:, 0]})
+    media = {t: _media(sc, t) for t in tps}
+    if media[tps[0]] != (0.0, 0.0):  # encoder time depends on the replica's tp; positions do not
+        enc_of_tp = np.zeros(max(tps) + 1)
+        for t, (sec, _pos) in media.items():
+            enc_of_tp[t] = sec
+        cfg[:, K.K_ENC] = enc_of_tp[cfg[:, K.K_TP].astype(np.int64)]
+        cfg[:, K.K_IN] = sv.input_tokens + media[tps[0]][1]
     etps = sorted({int(t * (d if a else 1)) // int(e) for t, _p, d, e, a in plans})
     eps = sorted({int(e) for e in plans[:, 3]})
     if reference:
-        out = np.array([_reference_one(_scenario_of(sc, row), params, float(row[K.K_CONC])) for row in cfg])
+        out = np.array([_reference_one(_scenario_of(sc, row), params, float(row[K.K_CONC]),
+                                       media[int(row[K.K_TP])]) for row in cfg])
     else:
         inp = serving_inputs(spec, hw, params, tps, etps, eps)
         out = _run(cfg, inp)
@@ -1334,7 +1365,8 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
         id, source_key, split ("train" / "test"), model, dense_or_moe, accelerator, engine,
         stack, benchmark_mode, concurrency, then for output_tokens_per_s_per_gpu, tpot_s,
         ttft_s and e2e_latency_s: measured, predicted and error_pct (100·(pred/meas − 1);
-        null where not published), and excluded (the reason a row is not modelled, else null).
+        null where not published), excluded (the reason a row is not modelled, else null) and
+        source_url.
     """
     if stack_params is not None and not isinstance(stack_params, dict):
         raise ValidationError(f"stack_params = {stack_params!r}: expected {{stack: {{parameter: value}}}}")
@@ -1344,7 +1376,7 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
         out = {"id": r["id"], "source_key": r["source_key"], "split": split_of(r), "model": r["model"],
                "dense_or_moe": r["dense_or_moe"], "accelerator": r["accelerator"], "engine": r["engine"],
                "stack": sc.stack if sc is not None else None, "benchmark_mode": r["benchmark_mode"],
-               "concurrency": r["concurrency"], "excluded": why or None}
+               "concurrency": r["concurrency"], "excluded": why or None, "source_url": r["source_url"]}
         pred = None
         if sc is not None:
             p = dict(over)
@@ -1360,6 +1392,39 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
             out[f"{metric}_error_pct"] = 100.0 * (pv / meas - 1.0) if (meas and pv is not None) else None
         rows.append(out)
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+_METRIC_UNITS = {"output_tokens_per_s_per_gpu": "tokens/s/GPU", "tpot_s": "s", "ttft_s": "s", "e2e_latency_s": "s"}
+
+
+def published_comparison(stack_params: dict[str, dict[str, float]] | None = None) -> pl.DataFrame:
+    """:func:`validation` in the long form every ``infra-lab validate`` suite shares: one row
+    per published benchmark point and metric that the model predicts.
+
+    Parameters
+    ----------
+    stack_params : as :func:`validation`
+
+    Returns
+    -------
+    polars.DataFrame
+        case (the benchmark row's id), split ("train": the stack factors were fitted on it;
+        "test": not used in the fit), metric (output_tokens_per_s_per_gpu, tpot_s, ttft_s,
+        e2e_latency_s), unit, measured, predicted, error_pct (100·(predicted/measured − 1)),
+        source_url, and accelerator, engine, stack, dense_or_moe for grouping. Rows the model
+        does not cover (``validation()``'s ``excluded``) and metrics a source does not publish
+        are left out.
+    """
+    v = validation(stack_params).filter(pl.col("excluded").is_null())
+    frames = []
+    for metric, unit in _METRIC_UNITS.items():
+        frames.append(v.filter(pl.col(f"{metric}_error_pct").is_not_null()).select(
+            pl.col("id").alias("case"), "split", pl.lit(metric).alias("metric"), pl.lit(unit).alias("unit"),
+            pl.col(f"{metric}_measured").cast(pl.Float64).alias("measured"),
+            pl.col(f"{metric}_predicted").cast(pl.Float64).alias("predicted"),
+            pl.col(f"{metric}_error_pct").cast(pl.Float64).alias("error_pct"),
+            "source_url", "accelerator", "engine", "stack", "dense_or_moe"))
+    return pl.concat(frames).sort("split", "metric", "case")
 
 
 def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("split",)) -> pl.DataFrame:
@@ -1510,7 +1575,7 @@ def maia_mix() -> dict[str, float]:
 
 
 def agent_request(mix: dict[str, float] | None = None, system: str = "qwen2.5-vl-7b",
-                  audio_system: str = "qwen2-audio-7b") -> dict[str, float]:
+                  audio_system: str = "qwen2-audio-7b") -> dict[str, Any]:
     """The mean model call of an agent task, with image and audio tokens and encoder FLOPs
     from :mod:`infra_lab.multimodal`.
 
@@ -1525,13 +1590,21 @@ def agent_request(mix: dict[str, float] | None = None, system: str = "qwen2.5-vl
     Returns
     -------
     dict : image_tokens (per image), audio_tokens (per task), media_tokens (per task),
-        input_tokens and output_tokens (mean per call) [tokens], encoder_flops_per_task and
-        encoder_flops_per_call [FLOP], calls, input_tokens_per_task, output_tokens_per_task
+        input_tokens and output_tokens (mean per call, media positions included) [tokens],
+        text_input_tokens (the mean call's prompt without the positions its own media add)
+        [tokens], images_per_call [-], audio_s_per_call [s], image_size ([height, width] px),
+        vision_encoder / audio_encoder (encoder preset names), encoder_flops_per_task and
+        encoder_flops_per_call [FLOP], calls, input_tokens_per_task, output_tokens_per_task.
+        :func:`agent_model` and :func:`agent_serving` turn it into a serving scenario.
 
     Notes
     -----
-    The media arrive with the first call and stay in the context; call j (0-based) has
-    first_prompt + j·growth + media tokens; the encoders run once per item (per task).
+    The pictures arrive with the first call and stay in the context; the speech arrives in
+    equal parts with each call (the user speaks at every turn) and stays too, so call j
+    (0-based) has first_prompt + j·growth + image tokens + (j+1)/n of the speech tokens. Each
+    call encodes its own share of the media (``images_per_call``, ``audio_s_per_call``): the
+    pictures once per task in all, each turn's speech as its own clip (a Whisper-type encoder
+    pads every clip to its 30-s window).
     """
     from . import multimodal as mm
 
@@ -1542,23 +1615,43 @@ def agent_request(mix: dict[str, float] | None = None, system: str = "qwen2.5-vl
         if k not in m:
             raise ValidationError(f"mix: missing {k!r}; expected the parameters of data/serving/maia_agent.csv")
     n = m["calls_per_task"]
+    size = (int(m["image_height_px"]), int(m["image_width_px"]))
     vis = mm.system(system).vision
-    grid = vis.image_grid(int(m["image_height_px"]), int(m["image_width_px"]))
-    img_tok = float(grid["lm_tokens"])
-    enc_img = float(mm.encoder_ops(system, "vision", 1, "MI300X",
-                                   image_size=(int(m["image_height_px"]), int(m["image_width_px"])))["flops"].sum())
     aud = mm.system(audio_system).audio
+    img_tok = float(vis.image_grid(*size)["lm_tokens"])
     secs = m["audio_seconds_per_task"]
     aud_tok = float(aud.audio_frames(secs)["lm_tokens"]) if secs > 0 else 0.0
-    windows = aud.audio_frames(secs)["windows"] if secs > 0 else 0.0
-    enc_aud = float(mm.encoder_ops(audio_system, "audio", windows, "MI300X")["flops"].sum()) if windows else 0.0
     media = m["images_per_task"] * img_tok + aud_tok
-    mean_in = m["first_prompt_tokens"] + m["context_growth_tokens"] * (n - 1) / 2.0 + media
-    enc_task = m["images_per_task"] * enc_img + enc_aud
+    mean_in = (m["first_prompt_tokens"] + m["context_growth_tokens"] * (n - 1) / 2.0
+               + m["images_per_task"] * img_tok + aud_tok * (n + 1) / (2.0 * n))
+    own = (m["images_per_task"] * img_tok + aud_tok) / n   # positions the call's own media add
+    sysm = {"preset": mm.system(system).lm.name, "vision": vis.name, "audio": aud.name}
+    enc_call = mm.encoder_prefill(sysm, "MI300X", images=m["images_per_task"] / n, image_size=size,
+                                  audio_s=secs / n).flops
     return {"image_tokens": img_tok, "audio_tokens": aud_tok, "media_tokens": media, "calls": n,
             "input_tokens": mean_in, "output_tokens": m["output_tokens_per_call"],
-            "encoder_flops_per_task": enc_task, "encoder_flops_per_call": enc_task / n,
+            "text_input_tokens": mean_in - own, "images_per_call": m["images_per_task"] / n,
+            "audio_s_per_call": secs / n, "image_size": list(size),
+            "vision_encoder": vis.name, "audio_encoder": aud.name,
+            "encoder_flops_per_task": enc_call * n, "encoder_flops_per_call": enc_call,
             "input_tokens_per_task": n * mean_in, "output_tokens_per_task": n * m["output_tokens_per_call"]}
+
+
+def agent_model(preset: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The [model] table of a text ``preset`` with the agent's vision and audio encoders
+    attached (:func:`agent_request`'s ``vision_encoder`` / ``audio_encoder``), so that
+    :func:`serve` prices their prefill with :func:`infra_lab.multimodal.encoder_prefill`."""
+    req = agent_request() if request is None else request
+    return {"preset": preset, "vision": req["vision_encoder"], "audio": req["audio_encoder"]}
+
+
+def agent_serving(request: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The [serving] keys of the agent's mean call: text prompt, output, and the media each call
+    encodes (with :func:`agent_model`, the call's prompt is ``request["input_tokens"]``)."""
+    req = agent_request() if request is None else request
+    return {"input_tokens": int(round(req["text_input_tokens"])), "output_tokens": int(round(req["output_tokens"])),
+            "images_per_request": req["images_per_call"], "image_size": list(req["image_size"]),
+            "audio_s_per_request": req["audio_s_per_call"]}
 
 
 def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm",
@@ -1581,17 +1674,15 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
     from . import models as models_mod
 
     req = agent_request() if request is None else request
-    n_in, n_out = int(round(req["input_tokens"])), int(round(req["output_tokens"]))
     rows = []
     for model in models:
         spec = models_mod.get(model)
         for acc in accelerators:
             a = catalog.accelerator(acc)
             price = gpu_hour_price(a.name, price_basis)
-            base = {"model": {"preset": spec.name}, "hardware": {"accelerator": a.name, "nodes": 1,
-                                                                  "gpus_per_node": gpus},
-                    "serving": {"engine": engine, "tp": gpus, "input_tokens": n_in, "output_tokens": n_out,
-                                "encoder_flops_per_request": req.get("encoder_flops_per_call", 0.0),
+            base = {"model": agent_model(spec.name, req), "hardware": {"accelerator": a.name, "nodes": 1,
+                                                                        "gpus_per_node": gpus},
+                    "serving": {"engine": engine, "tp": gpus, **agent_serving(req),
                                 "weight_precision": "fp8" if "fp8" in a.peak_flops else "bf16"}}
             if spec.experts and spec.experts % gpus == 0:
                 base["serving"]["ep"] = gpus

@@ -2,11 +2,14 @@
 bytes/s, watts, US dollars. Display units appear only at the edges (tables, charts).
 
 GB = 1e9 bytes and GiB = 2**30 bytes are kept apart; network line rates are in bits per
-second (Gb/s = 1e9 bit/s) and converted with :func:`gbps_to_Bps`. Bandwidths are per
-direction unless a name says ``bidir``.
+second (Gb/s = 1e9 bit/s; divide by :data:`BITS_PER_BYTE`). Bandwidths are per direction
+unless a name says ``bidir``.
 
-The scale constants here are the ones the package multiplies by (``catalog`` converts the
-data tables' display units to SI with them). Which precisions have a peak is
+The scale constants here are the ones the package multiplies by: ``catalog`` converts the
+data tables' display units to SI with them, ``cluster``, ``economics`` (hours per year),
+``reliability``, ``expansion`` and ``multimodal`` convert seconds to hours and days with
+:data:`HOUR` and :data:`DAY`. (The unused conversion functions of 0.1.0 are gone: a
+multiplication by a named constant says the same.) Which precisions have a peak is
 :data:`infra_lab.catalog.PEAK_PRECISIONS`; bytes per element of a number format is
 :func:`infra_lab.catalog.format_bytes` (data/serving/number_formats.csv). The symbols and
 units used across the package are listed in docs/glossary.md.
@@ -37,22 +40,3 @@ YEAR = 365.25 * DAY
 BITS_PER_BYTE = 8.0
 KW = 1e3  # one kilowatt [W]
 
-
-def gbps_to_Bps(gbps: float) -> float:
-    """Convert a line rate in Gb/s (1e9 bit/s) to bytes/s. 400 Gb/s -> 5e10 B/s."""
-    return gbps * 1e9 / BITS_PER_BYTE
-
-
-def tflops_to_flops(tflops: float) -> float:
-    """TFLOP/s -> FLOP/s."""
-    return tflops * TFLOP
-
-
-def GBps_to_Bps(gbps: float) -> float:
-    """GB/s (1e9 bytes/s) -> bytes/s."""
-    return gbps * GB
-
-
-def TBps_to_Bps(tbps: float) -> float:
-    """TB/s (1e12 bytes/s) -> bytes/s."""
-    return tbps * TB

@@ -98,7 +98,7 @@ CASES = [
     E("crash", "TrainingConfig(recompute=partial)", lambda: TrainingConfig(recompute="partial"),
       "training.recompute", "'partial'"),
     E("crash", "ServingConfig(engine=foo)", lambda: ServingConfig(engine="foo"),
-      "serving.engine", "'foo'", marks=owner("H-serve", "ServingConfig built directly is not validated")),
+      "serving.engine", "'foo'"),
     E("crash", "HardwareConfig(fabric=torus)", lambda: HardwareConfig("MI300X", nodes=2, fabric="torus"),
       "hardware.fabric", "'torus'"),
     E("crash", "HardwareConfig(nics_per_node=0)", lambda: HardwareConfig("MI300X", nodes=2, nics_per_node=0),

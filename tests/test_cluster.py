@@ -100,3 +100,15 @@ class TestNotebook01Claims:
         assert a["H100-SXM"].hbm_bytes < a["H200-SXM"].hbm_bytes < a["MI300X"].hbm_bytes
         for n in ("B200", "MI355X"):
             assert a[n].peak("bf16") > a["MI300X"].peak("bf16") > a["H100-SXM"].peak("bf16")
+
+
+def test_notebook00_opening_paragraph_claims():
+    """Notebook 00's opening paragraph (built from the scenario and presets) says: one Pollara
+    NIC per GPU on an Ethernet fabric, nodes of MI300X, ZAYA1 an MoE trained on all the GPUs."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    hw = sc.hardware
+    assert hw.accelerator == "MI300X" and hw.nics_per_node == hw.gpus_per_node
+    assert hw.nic.lower().startswith("pollara") and hw.fabric in ("rails-only", "rail-optimized", "fat-tree")
+    zaya = il.models.get("zaya1-base")
+    assert zaya.experts > 1 and zaya.published_params_active < zaya.published_params_total
+    assert sc.model_spec.name == zaya.name and hw.world_size == hw.nodes * hw.gpus_per_node

@@ -54,7 +54,9 @@ def test_one_rank_and_zero_bytes():
 
 
 # ---------------------------------------------------------------------------------------
-# The libraries' own latency model (network.md §6.7 and §7 worked tables, bandwidth excluded)
+# The libraries' own latency model, bandwidth excluded: all-reduce latencies worked by hand from
+# ncclTopoTuneModel in NCCL's src/graph/tuning.cc (https://github.com/NVIDIA/nccl/blob/master/src/graph/tuning.cc;
+# DGX H100, Intel host) and RCCL's tuning_model_5 (https://github.com/ROCm/rccl/blob/develop/src/graph/tuning.cc)
 NCCL_WORKED = {  # nodes: (Ring LL, LL128, Simple, Tree LL, LL128, Simple) [µs], Intel host
     1: (15.0, 40.6, 56.0, 15.2, 31.5, 64.4),
     2: (40.0, 75.2, 131.6, 25.2, 48.5, 92.4),
@@ -386,7 +388,7 @@ def test_network_charts_to_dict():
 
 
 def test_network_widget_update():
-    from infra_lab.widgets.network import network_dashboard, network_update
+    from infra_lab.widgets.network import network_dashboard, network_explorer, network_update
 
     r = network_update(2**26, 64, "MI300X", "Pollara-400", "rails-only", "ecmp")
     assert r["result"].gpus == 64 and 0 < r["efficiency"] <= 1
@@ -396,7 +398,8 @@ def test_network_widget_update():
     assert "busbw" in r["text"] and r["chart"].to_dict()
     a2a = network_update(2**26, 64, op="all_to_all", fabric="rails-only")
     assert "PXN" in a2a["text"]  # RCCL's default cannot route it: the widget says so
-    box = network_dashboard()
+    box = network_explorer()
+    assert network_dashboard is network_explorer and callable(box.update)
     assert len(box.children) == 5
 
 
@@ -409,7 +412,11 @@ def test_notebook_03_claims():
         assert il.collective(op, s, intel, 1024).time_s < il.collective(op, s, amd, 1024).time_s
     a2a = il.collective("all_to_all", 2**28, zy, 1024)
     nic = il.fabric.scaleout(zy).nic_Bps
-    assert a2a.busbw_Bps == pytest.approx(nic * 1023 / 1016, rel=0.2)  # NIC-bound
+    # NIC-bound: never above the NIC's share of the remote traffic, and within 20 % of it at 256 MiB
+    # (per-message latency still costs ~16 %; at 1 GiB it is < 5 %)
+    assert 0.8 < a2a.busbw_Bps / (nic * 1023 / 1016) <= 1.0
+    big = il.collective("all_to_all", 2**30, zy, 1024)
+    assert a2a.busbw_Bps < big.busbw_Bps and 0.95 < big.busbw_Bps / (nic * 1023 / 1016) <= 1.0
     # the flow simulation agrees that PXN forwarding costs ~nothing on this hardware (16-node slice)
     ro = il.fabric.Fabric.build(zy.to_dict() | {"nodes": 16})
     clos = il.fabric.Fabric.build(zy.to_dict() | {"nodes": 16, "fabric": "rail-optimized", "pxn": False})

@@ -546,3 +546,39 @@ class TestNotebook02Claims:
         assert largest("MI300X") >= largest("H200-SXM") >= largest("H100-SXM") >= 1
         assert il.memory.max_inference_batch("llama3-70b", "MI300X", 4096) > 0
         assert il.memory.max_inference_batch("llama3-70b", "H100-SXM", 4096) == 0
+
+    def test_layer_gemms_right_of_every_ridge(self):
+        """§1: the Llama-3-8B layer's GEMMs are compute-bound on every device shown."""
+        ops = compute.layer_ops(il.models.get("llama3-8b"), 4096, 1, 1, "MI300X", passes=("fwd", "bwd"))
+        ridges = compute.ridge_points(["MI300X", "MI355X", "H100-SXM", "H200-SXM", "B200"], "bf16")
+        assert ops.filter(pl.col("op_type") == "gemm")["intensity"].min() > ridges["ridge_flop_per_byte"].max()
+
+    def test_attention_backward_below_forward_and_casts_share(self):
+        """§5/§6: H100 FA2's backward is less efficient than its forward at 4k; the cast share of
+        an FP8 layer falls with the hidden size (ZAYA1 2,048 vs Llama-3-70B 8,192)."""
+        f = compute.attention_efficiency(4096, 128, 256, "H100-SXM", "fwd", False, kernel="fa2")
+        b = compute.attention_efficiency(4096, 128, 256, "H100-SXM", "bwd", False, kernel="fa2")
+        assert b < f
+        share = {}
+        for model, kind in (("zaya1-base", "moe"), ("llama3-70b", "dense")):
+            t = compute.layer_times(model, 4096, 1, 1, "MI300X", "fp8").filter(pl.col("layer_kind") == kind)
+            ops = compute.layer_ops(model, 4096, 1, 1, "MI300X", "fp8", passes=("fwd", "bwd"))
+            cast = ops.filter((pl.col("layer_kind") == kind) & (pl.col("component") == "cast"))["time_s"].sum()
+            share[model] = cast / t.select(pl.col("fwd_s") + pl.col("bwd_s")).item()
+        assert share["zaya1-base"] > share["llama3-70b"] > 0
+
+    def test_rocm_version_spread_and_fitted_max(self):
+        """§2: fitted rows sit at or below their own maximum; MI300X's independent rows (two ROCm
+        versions) fall on both sides of the model."""
+        val = compute.gemm_validation()
+        assert (val.filter(pl.col("fitted"))["error_pct"] <= 1e-9).all()
+        mi = val.filter(~pl.col("fitted") & (pl.col("accelerator") == "MI300X"))["error_pct"]
+        assert mi.len() >= 2 and mi.min() < 0 < mi.max()
+
+    def test_qwen3_30b_and_70b_weights(self):
+        """§9/§10: Qwen3-30B-A3B with DP + ZeRO-1 does not fit 80 GB; 70B bf16 weights (> 80 GB)
+        fit one 192 GB MI300X but not one H100."""
+        sweep = il.memory.memory_sweep(["qwen3-30b-a3b"], ["H100-SXM"], seq_len=4096, micro_batch=1, zero=1)
+        assert not sweep["fits"][0]
+        w = il.models.get("llama3-70b").params_total * il.catalog.format_bytes("bf16")
+        assert il.catalog.accelerator("H100-SXM").hbm_bytes < w < il.catalog.accelerator("MI300X").hbm_bytes

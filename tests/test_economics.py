@@ -196,7 +196,8 @@ class TestClosedForms:
         assert E.irr([-100.0, 110.0]) == pytest.approx(0.10, abs=1e-9)
         r = E.irr([-100.0, 60.0, 60.0])
         assert E.npv([-100.0, 60.0, 60.0], r) == pytest.approx(0.0, abs=1e-7)
-        assert E.irr([-100.0, 10.0, 10.0]) == pytest.approx(-0.6, abs=0.1) or E.irr([-100.0, 10.0, 10.0]) < 0
+        # -100 + 10x + 10x^2 = 0 with x = 1/(1+r): x = (sqrt(41) - 1)/2, r = 1/x - 1 = -0.6298 (a loss)
+        assert E.irr([-100.0, 10.0, 10.0]) == pytest.approx(2 / (41**0.5 - 1) - 1, abs=1e-7)
         assert E.irr([-100.0, -10.0]) is None
 
     def test_irr_with_a_late_loss(self):

@@ -141,7 +141,7 @@ def test_paths():
     with pytest.raises(ValidationError, match="PXN"):  # RCCL default: PXN off, no cross-rail path
         F.Fabric.build(ZYPHRA).paths(0, 8 * 64 + 3)
     fab = F.Fabric.build(dict(ZYPHRA, pxn=True))
-    assert fab.tiers == 2 and fab.U == 32 and fab.n_leaves == 32
+    assert fab.tiers == 2 and fab.uplinks_per_leaf == 32 and fab.n_leaves == 32
     assert len(fab.paths(0, 8 * 64)) == 32            # across leaves of rail 0: every spine
     assert len(fab.paths(0, 8 * 1)) == 1              # same leaf
     p = fab.paths(0, 8 * 64 + 3)                      # other rail: forwarded over xGMI first
@@ -175,7 +175,7 @@ def test_conservation_of_bytes(pattern):
     fl = F.step_flows(pattern, fab, 3e8, step=1)
     r = F.simulate_step(fl, fab, "ecmp", seed=5)
     assert r.bytes_delivered == pytest.approx(fl.total_bytes, rel=1e-9)
-    inter = fl.nbytes[(fl.src // fab.G) != (fl.dst // fab.G)].sum()
+    inter = fl.nbytes[(fl.src // fab.domain_gpus) != (fl.dst // fab.domain_gpus)].sum()
     assert r.network_bytes == pytest.approx(inter, rel=1e-12)  # every inter-node byte leaves one NIC
 
 
@@ -196,7 +196,9 @@ def test_adaptive_between_ecmp_and_spray():
 
 
 # ---------------------------------------------------------------------------------------
-# Against the closed forms and the Monte Carlo tables of network.md §9
+# Against balls into bins: U = 1 - (1 - 1/k)^m in closed form, η = E[(m/k)/max load] as Monte Carlo
+# estimates (the tabulated η below; `balls_into_bins` re-draws them in the same test). Max-load
+# asymptotics: Raab & Steger 1998, https://doi.org/10.1007/3-540-49543-6_13
 def one_stage(k):
     """k hosts of leaf 0 each send one flow to a host of leaf 1 (k uplinks per leaf; four
     leaves so that the fabric needs two tiers)."""
@@ -372,7 +374,7 @@ def test_pxn_forwarding_loads_scaleup_and_staging():
     a2a = F.step_flows("all_to_all", fab, 8e8)
     ptr, links, w = F.route(a2a, fab, "spray")
     loads = K.link_loads(ptr, links, w, a2a.nbytes, fab.n_links)
-    G = fab.G
+    G = fab.domain_gpus
     inter = a2a.src // G != a2a.dst // G
     cross = inter & (a2a.src % G != a2a.dst % G)
     b = dict(fab.group_bounds)

@@ -429,7 +429,8 @@ def test_serve_multimodal_requests():
           "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},
           "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128, "concurrency": 8}}
     r = mm.serve(sc, images=1, image_size=448)
-    assert r.result.scenario.serving.input_tokens == 64 + 256 and r.text_input_tokens == 64
+    assert r.result.scenario.serving.input_tokens == 64 and r.text_input_tokens == 64
+    assert r.result.scenario.serving.images_per_request == 1 and r.prefill.lm_positions == 256
     text = il.serve({**sc, "serving": {**sc["serving"], "input_tokens": 320}})
     assert r.result.ttft_s > text.ttft_s                  # the encoder runs before the prefill
     enc = dict(r.result.breakdown.select("component", "seconds").iter_rows())["encoder"]
@@ -438,3 +439,20 @@ def test_serve_multimodal_requests():
         mm.serve({**sc, "model": {"preset": "qwen2.5-7b"}}, images=1)
     with pytest.raises(ValidationError, match="serving"):
         mm.serve(_sc(), images=1)
+
+
+def test_notebook09_cost_claims():
+    """Notebook 09 §4 and its takeaways: on ZAYA1's cluster and plan every mix fits, pictures and
+    audio lengthen the run (text < image-heavy < audio-heavy days for the same useful tokens), and
+    with a small language model the encoders are a sizeable part of the step."""
+    sc = il.load_scenario("maia-class-ibm-mi300x")
+    out = {}
+    for name, mix in {"text": {"text": 1.0}, "image": {"text": 0.4, "image": 0.6},
+                      "audio": {"text": 0.4, "audio": 0.6}}.items():
+        d = sc.to_dict()
+        d["training"]["data_mix"] = {**mix, "image_size": [448, 448]}
+        r = mm.estimate(d)
+        assert r.estimate.fits
+        out[name] = (r.useful_tokens_per_s, dict(r.breakdown().iter_rows())["encoder_compute"] / r.step_time_s)
+    assert out["text"][0] > out["image"][0] > out["audio"][0]
+    assert out["text"][1] == 0.0 and 0.1 < out["image"][1] < out["audio"][1] < 1.0

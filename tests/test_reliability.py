@@ -555,6 +555,22 @@ def test_notebook06_claims(nb06):
     assert R.mtbi_hours(SC) < R.mtbi_hours(il.load_scenario("zaya1-h100-counterpart"))
 
 
+def test_notebook06_table5_and_composition_claims():
+    """Section 1: the printed percentage column of Llama 3's Table 5 does not sum to 100 % and
+    its 'Faulty GPU' share disagrees with the count; section 2: MI300X carries more HBM stacks
+    per GPU than H100; section 3: Muon's state is smaller than AdamW's."""
+    t5 = pl.read_csv(il.catalog.DATA_DIR / "reliability" / "llama3_interruptions.csv")
+    assert t5["count"].sum() == R.calibrations().filter(pl.col("name") == "llama3")["interruptions"][0]
+    assert t5["printed_pct"].sum() < 99.0
+    gpu = t5.filter(pl.col("component") == "Faulty GPU").row(0, named=True)
+    assert abs(100 * gpu["count"] / t5["count"].sum() - gpu["printed_pct"]) > 1.0
+    mi, h = R.composition(SC), R.composition(il.load_scenario("zaya1-h100-counterpart"))
+    assert mi.hbm_stacks / mi.gpus > h.hbm_stacks / h.gpus
+    osb = il.memory.OPTIMIZER_STATE_BYTES
+    assert osb["muon"] < osb["adamw"]
+    assert il.memory.checkpoint_bytes(SC, "muon").total_bytes < il.memory.checkpoint_bytes(SC, "adamw").total_bytes
+
+
 def test_notebook06_save_value_claims():
     sv = R.save_value_table(SC, 99.0, optimizer="muon", fixed_overheads_s=[10, 300], price_usd_per_gpu_hour=2.0)
     v = {(r["calibration"], r["fixed_overhead_s"]): r["hours_saved"] for r in sv.iter_rows(named=True)}

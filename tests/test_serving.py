@@ -118,6 +118,9 @@ def test_serving_scenario_round_trips_and_training_unchanged():
     assert il.Scenario.from_dict(sc.to_dict()) == sc
     assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc
     assert sc.replace(serving={"concurrency": 8}).serving.concurrency == 8
+    media = il.Scenario.from_dict(_CASES["zaya1-cca-b200"])
+    assert media.serving.image_size == (768, 1024)
+    assert il.Scenario.from_dict(tomllib.loads(media.to_toml())) == media
     tr = il.load_scenario("zaya1-ibm-mi300x")
     assert tr.kind == "training" and tr.serving is None and "serving" not in tr.to_dict()
     assert il.Scenario.from_dict(tr.to_dict()) == tr
@@ -146,7 +149,14 @@ def test_serving_scenario_round_trips_and_training_unchanged():
         ({"request_rate_rps": "1"}, "request_rate_rps"),
         ({"batching": "static", "request_rate_rps": 2.0}, "batching"),
         ({"batching": "dynamic"}, "batching"),
-        ({"encoder_flops_per_request": -1.0}, "encoder_flops_per_request"),
+        ({"encoder_flops_per_request": 1e12}, "encoder_flops_per_request"),
+        ({"images_per_request": -1.0}, "images_per_request"),
+        ({"images_per_request": "1"}, "images_per_request"),
+        ({"images_per_request": 1.0}, "no vision encoder"),
+        ({"audio_s_per_request": 3.0}, "no audio encoder"),
+        ({"image_size": 448}, "image_size"),
+        ({"image_size": [448, 0]}, "image_size"),
+        ({"encoder_batch": 0}, "encoder_batch"),
         ({"tpp": 8}, "tpp"),
     ],
 )
@@ -189,8 +199,9 @@ _CASES = {
                               concurrency=8, input_tokens=2048),
     "gpt-oss-fp4-mi355x": _sc(model="gpt-oss-120b", acc="MI355X", gpus=8, tp=8, weight_precision="fp4",
                               engine="atom", concurrency=128, num_prompts=1280),
-    "zaya1-cca-b200": _sc(model="zaya1", acc="B200", gpus=1, tp=1, weight_precision="fp8", concurrency=32,
-                          encoder_flops_per_request=2e12),
+    "zaya1-cca-b200": {**_sc(acc="B200", gpus=1, tp=1, weight_precision="fp8", concurrency=32,
+                             images_per_request=0.5, image_size=[768, 1024], audio_s_per_request=4.0),
+                       "model": {"preset": "zaya1", "vision": "qwen2.5-vl-vit", "audio": "qwen2-audio-encoder"}},
     "qwen3-trt": _sc(model="qwen3-235b-a22b", acc="B200", engine="trt-llm", tp=8, ep=4, weight_precision="fp4",
                      concurrency=200, chunk_tokens=2048),
     "request-rate": _sc(request_rate_rps=2.0, concurrency=256),
@@ -244,7 +255,8 @@ def test_serve_result_is_consistent(name):
     for f in ("output_tokens_per_s", "ttft_s", "tpot_s", "e2e_latency_s", "cycle_s"):
         v = getattr(r, f)
         assert math.isfinite(v) and v > 0, f
-    assert r.total_tokens_per_s == pytest.approx(r.output_tokens_per_s * (sv.input_tokens + sv.output_tokens)
+    assert r.prompt_tokens == sv.input_tokens + serving._media(r.scenario)[1]
+    assert r.total_tokens_per_s == pytest.approx(r.output_tokens_per_s * (r.prompt_tokens + sv.output_tokens)
                                                  / sv.output_tokens)
     assert r.output_tokens_per_s_per_gpu == pytest.approx(r.output_tokens_per_s / sv.gpus)
     assert r.tokens_per_s_per_user == pytest.approx(1.0 / r.tpot_s)
@@ -382,6 +394,45 @@ def validation_frame():
     return serving.validation()
 
 
+def test_shipped_serving_scenario_is_the_agents_mean_call():
+    """data/scenarios/maia-class-serving-mi300x.toml states the mean Maia call as numbers:
+    they must be what il.serving.agent_serving() computes from data/serving/maia_agent.csv."""
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    assert sc.kind == "serving" and sc.multimodal is not None
+    req = serving.agent_request()
+    assert (sc.multimodal.vision.name, sc.multimodal.audio.name) == (req["vision_encoder"], req["audio_encoder"])
+    for k, v in serving.agent_serving(req).items():
+        got = getattr(sc.serving, k)
+        assert (list(got) if isinstance(got, tuple) else got) == pytest.approx(v, rel=1e-12), k
+    r = serving.serve(sc)
+    assert r.fits and not r.kv_limited and r.prompt_tokens == pytest.approx(req["input_tokens"], abs=0.5)
+
+
+def test_published_comparison_contract_and_cli(validation_frame, monkeypatch, capsys):
+    """il.serving.published_comparison(): the long frame `infra-lab validate serving` prints."""
+    import json
+
+    from infra_lab import cli
+
+    monkeypatch.setattr(serving, "validation", lambda stack_params=None: validation_frame)
+    df = serving.published_comparison()
+    assert df.columns[:8] == ["case", "split", "metric", "unit", "measured", "predicted", "error_pct", "source_url"]
+    modelled = validation_frame.filter(pl.col("excluded").is_null())
+    for metric in ("output_tokens_per_s_per_gpu", "tpot_s", "ttft_s", "e2e_latency_s"):
+        sub = df.filter(pl.col("metric") == metric)
+        assert sub.height == modelled[f"{metric}_error_pct"].is_not_null().sum() > 0, metric
+    assert set(df["split"]) == {"train", "test"}
+    assert (df["source_url"].str.starts_with("http")).all()
+    for r in df.sample(20, seed=1).iter_rows(named=True):
+        assert r["error_pct"] == pytest.approx(100 * (r["predicted"] / r["measured"] - 1))
+    assert cli.main(["validate", "serving", "--format", "json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert len(obj["cases"]) == df.height and {c["suite"] for c in obj["cases"]} == {"serving"}
+    test_tps = df.filter(pl.col("split") == "test", pl.col("metric") == "output_tokens_per_s_per_gpu")
+    row = [s for s in obj["summary"] if s["suite"] == "serving" and s["split"] == "test"][0]
+    assert row["cases"] == df.filter(pl.col("split") == "test").height >= test_tps.height
+
+
 def test_benchmark_file_uses_no_reserved_source():
     b = serving.benchmarks()
     text = " ".join(str(v).lower() for col in ("source_key", "source_url", "engine_args", "dataset", "table_or_figure")
@@ -469,8 +520,18 @@ def test_agent_request_from_multimodal_encoders():
     assert req["audio_tokens"] == 25.0 * mix["audio_seconds_per_task"]        # Qwen2-Audio: 25 tokens/s
     n = mix["calls_per_task"]
     assert req["input_tokens"] == pytest.approx(mix["first_prompt_tokens"] + mix["context_growth_tokens"] * (n - 1) / 2
-                                                + mix["images_per_task"] * req["image_tokens"] + req["audio_tokens"])
+                                                + mix["images_per_task"] * req["image_tokens"]
+                                                + req["audio_tokens"] * (n + 1) / (2 * n))
     assert req["encoder_flops_per_call"] * n == pytest.approx(req["encoder_flops_per_task"])
+    # il.serve's prompt = the text part + the positions the call's own media add
+    sc = il.Scenario.from_dict({"model": serving.agent_model("llama3.3-70b", req),
+                                "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 8},
+                                "serving": {"engine": "vllm", "tp": 8, **serving.agent_serving(req)}})
+    enc_s, positions = serving._media(sc)
+    assert sc.serving.input_tokens + positions == pytest.approx(req["input_tokens"], abs=0.5)
+    pre = mm.encoder_prefill(sc.multimodal, "MI300X", images=req["images_per_call"], image_size=req["image_size"],
+                             audio_s=req["audio_s_per_call"], tp=8, hardware=sc.hardware)
+    assert enc_s == pre.time_s > 0                      # one owner of encoder time
     assert (serving._mix_table()["basis"] == "assumption").all()
 
 

@@ -2,7 +2,8 @@
 
 Run from a folder outside the repository with the environment's python; it must find the
 package data that the wheel carries (``infra_lab/data``) and exercise the public calls:
-every shipped scenario through ``estimate``, and for every catalog accelerator a small
+every shipped scenario through ``estimate`` (``serve`` for a serving one, and
+``infra-lab serve`` on it), and for every catalog accelerator a small
 scenario through ``estimate``, ``search`` and ``collective``. It prints one line per check
 and exits non-zero on the first failure. ``tests/test_wheel.py`` builds the wheel, makes
 the environment and runs this script.
@@ -32,7 +33,13 @@ def main() -> None:
     names = il.list_scenarios()
     _check("shipped scenarios found", len(names) > 0, ", ".join(names))
     for name in names:
-        est = il.estimate(il.load_scenario(name))
+        sc = il.load_scenario(name)
+        if sc.kind == "serving":  # a [serving] scenario: il.serve instead of il.estimate
+            r = il.serve(sc)
+            _check(f"serve {name}", r.fits and math.isfinite(r.ttft_s) and r.output_tokens_per_s > 0,
+                   f"{r.output_tokens_per_s_per_gpu:,.0f} output tokens/s/GPU, TTFT {r.ttft_s:.3f} s")
+            continue
+        est = il.estimate(sc)
         _check(f"estimate {name}", math.isfinite(est.step_time_s) and est.step_time_s > 0,
                f"step {est.step_time_s:.4f} s")
 
@@ -62,6 +69,12 @@ def main() -> None:
                          text=True, timeout=300)
     ok = run.returncode == 0 and json.loads(run.stdout)[0]["step_time_s"] > 0
     _check(f"infra-lab estimate {names[0]} --format json", ok, run.stderr.strip()[-300:])
+    served = [n for n in names if il.load_scenario(n).kind == "serving"]
+    _check("a shipped serving scenario", len(served) > 0, ", ".join(served))
+    run = subprocess.run([str(exe), "serve", served[0], "--format", "json"], capture_output=True,
+                         text=True, timeout=300)
+    ok = run.returncode == 0 and json.loads(run.stdout)[0]["output_tokens_per_s"] > 0
+    _check(f"infra-lab serve {served[0]} --format json", ok, run.stderr.strip()[-300:])
     print("smoke: all checks passed")
 
 

@@ -61,9 +61,9 @@ N_M = 21
 # ---------------------------------------------------------------------------------------
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
- H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_ENC_EFF, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
- H_REQ_OVH) = range(22)
-N_H = 22
+ H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
+ H_REQ_OVH) = range(21)
+N_H = 21
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -408,7 +408,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
 
     acc = np.zeros(N_B)
     mixed = H[H_MIXED] > 0.5
-    t_enc = enc / (tp * pp * H[H_PEAK_BF16] * H[H_ENC_EFF]) if enc > 0.0 else 0.0
+    t_enc = enc  # encoder + projector seconds per request (il.multimodal.encoder_prefill)
     if static:
         # all b_run prompts prefilled together (in chunk-sized forwards), then decoded together;
         # the breakdown is then the seconds of one whole batch (it sums to e2e)

@@ -25,6 +25,7 @@ import numpy as np
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError
+from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
 from .data import Param, parameter_table, parameters, purchase_price
@@ -53,10 +54,10 @@ def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> 
     p = V.float_array("price_usd_per_gpu_hour", price_usd_per_gpu_hour, "USD per GPU-hour")
     if p.ndim == 0:
         V.positive("price_usd_per_gpu_hour", float(p), hi=1e4)
-        return float(p) / (tps * 3600.0) * 1e6
+        return float(p) / (tps * HOUR) * 1e6
     if not np.all(np.isfinite(p)) or np.any(p <= 0):
         raise ValidationError("price_usd_per_gpu_hour: need finite prices > 0")
-    return p / (tps * 3600.0) * 1e6
+    return p / (tps * HOUR) * 1e6
 
 
 def parity_price(price_usd_per_gpu_hour: float, tokens_per_s_per_gpu: float,
@@ -244,7 +245,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
             raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; cannot price energy")
         s["tdp_W"] = float(tdp)
         cost = np.asarray(owned_components(s)["total"], dtype=float)
-        per_tok[acc] = cost / (tps[acc] * 3600.0) * 1e6
+        per_tok[acc] = cost / (tps[acc] * HOUR) * 1e6
         rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "price_date": date,
                      "tokens_per_s_per_gpu": tps[acc],
                      **{f"owned_{k}": v for k, v in U.band(cost).as_dict().items() if k != "mean"},
@@ -280,7 +281,7 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     c0 = np.asarray(owned_components({**s, "capex_usd_per_gpu": np.zeros(n)})["total"])
     c1 = np.asarray(owned_components({**s, "capex_usd_per_gpu": np.full(n, 1e4)})["total"])
     slope = (c1 - c0) / 1e4
-    target_h = target * tps * 3600.0 / 1e6
+    target_h = target * tps * HOUR / 1e6
     return U.band((target_h - c0) / slope)
 
 
@@ -305,7 +306,7 @@ def useful_work_cost(accelerator: str, price_usd_per_gpu_hour: float, mfu: float
     out = {"achieved_flops": achieved, "usd_per_pflop_hour": p / (achieved / 1e15),
            "software_efficiency": s, "mfu_effective": m * s}
     if flop_per_token is not None:
-        tok_per_h = achieved * 3600.0 / V.positive("flop_per_token", flop_per_token, hi=1e16)
+        tok_per_h = achieved * HOUR / V.positive("flop_per_token", flop_per_token, hi=1e16)
         out["usd_per_million_tokens"] = p / tok_per_h * 1e6
     return out
 

@@ -18,6 +18,7 @@ import numpy as np
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, unknown
+from ..units import HOUR, YEAR
 from . import _validate as V
 
 __all__ = [
@@ -28,8 +29,8 @@ __all__ = [
     "cloud_price", "cloud_price_rows", "software_stack", "NoPurchasePriceError",
 ]
 
-HOURS_PER_YEAR = 8766.0
-"""Hours in a year [h] (365.25 days; Epoch's constant)."""
+HOURS_PER_YEAR = YEAR / HOUR
+"""Hours in a year [h] (365.25 days = 8,766 h; Epoch's constant)."""
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12.0
 """Hours in an average month [h]."""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import catalog
 from ..errors import ValidationError
+from ..units import HOUR
 from . import _validate as V
 from .data import HOURS_PER_MONTH, HOURS_PER_YEAR
 
@@ -49,7 +50,7 @@ def gpu_hours_for(flop: float, accelerator: str, mfu: float, software_efficiency
             f"software_efficiency = {software_efficiency!r}: economics no longer carries a software "
             f"factor; price the run from il.estimate (gpu_hours_from_estimate) or fold it into mfu")
     peak = catalog.accelerator(V.accelerator(accelerator)).peak(precision)
-    return f / (peak * m) / 3600.0
+    return f / (peak * m) / HOUR
 
 
 def gpu_hours_from_estimate(estimate: Any, tokens: float) -> float:
@@ -67,12 +68,12 @@ def gpu_hours_from_estimate(estimate: Any, tokens: float) -> float:
     tps = getattr(estimate, "tokens_per_s", None)
     gpus = getattr(estimate, "gpus", None)
     if tps is not None and gpus:
-        return D / V.positive("estimate.tokens_per_s", tps) * V.positive("estimate.gpus", gpus) / 3600.0
+        return D / V.positive("estimate.tokens_per_s", tps) * V.positive("estimate.gpus", gpus) / HOUR
     tpg = getattr(estimate, "tokens_per_s_per_gpu", None)
     if tpg is None:
         raise ValidationError(f"estimate of type {type(estimate).__name__}: needs gpu_hours(tokens), "
                               f"tokens_per_s and gpus, or tokens_per_s_per_gpu (use il.estimate(...))")
-    return D / V.positive("estimate.tokens_per_s_per_gpu", tpg) / 3600.0
+    return D / V.positive("estimate.tokens_per_s_per_gpu", tpg) / HOUR
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ tensor-parallel all-reduces through :func:`infra_lab.collective`) and says how m
 the prompt grows by (:meth:`MultimodalSpec.lm_tokens`); cross-attention systems (Llama 3.2
 Vision) also project the memory to keys/values once per request (a cross-attention KV cache).
 
-``infra_lab.serving`` (H-serve) takes the encoder's cost today as a labelled input
-(``[serving] encoder_flops_per_request`` priced at a stack efficiency); this function is what
-that input should come from: ``encoder_prefill(...).flops`` [FLOP], or ``.time_s`` directly.
+``infra_lab.serve`` calls this function for a multimodal [model] whose [serving] table asks
+for ``images_per_request`` / ``image_size`` / ``audio_s_per_request`` (``encoder_batch`` =
+``batch``): ``.time_s`` is its encoder time, ``.lm_positions`` what its prompt grows by.
 """
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ class EncoderPrefill:
 
 
 def _hw_for(accelerator: str, tp: int, hardware):
-    from ..scenario import HardwareConfig
+    from ..scenario import HardwareConfig, as_hardware
 
     if hardware is not None:
-        return HardwareConfig.from_dict(hardware)
+        return as_hardware(hardware)
     return HardwareConfig(accelerator=accelerator, nodes=1, gpus_per_node=tp)
 
 
@@ -134,8 +134,7 @@ def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, imag
 
 def encoder_flops_per_request(spec: MultimodalSpec | str | dict, *, images: float = 0.0, image_size=None,
                               audio_s: float = 0.0) -> float:
-    """Forward FLOPs of a request's encoders, projectors and cross-attention k/v [FLOP] —
-    the value of ``[serving] encoder_flops_per_request``."""
+    """Forward FLOPs of a request's encoders, projectors and cross-attention k/v [FLOP]."""
     return encoder_prefill(spec, "MI300X", images=images, image_size=image_size, audio_s=audio_s).flops
 
 
@@ -175,12 +174,11 @@ def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.
 
     Notes
     -----
-    ``il.serve`` prices the encoder from ``encoder_flops_per_request`` at the serving stack's
-    ``encoder_efficiency`` (an assumption). So that the encoder time it uses is this module's
-    (the compute model's), the request passes the equivalent work t_enc · tp · pp · peak ·
-    encoder_efficiency; :attr:`MultimodalServeResult.prefill` has the real FLOPs. Cross-attention
-    systems: decode's attention to the memory is not in ``il.serve`` (an approximation: their
-    memory k/v projection is in the prefill).
+    A thin alias: the media go into the [serving] table (``images_per_request``, ``image_size``,
+    ``audio_s_per_request``, ``encoder_batch``) and ``il.serve`` takes the encoder time and the
+    extra prompt positions from :func:`encoder_prefill` (one owner). Cross-attention systems:
+    decode's attention to the memory is not in ``il.serve`` (an approximation: their memory
+    k/v projection is in the prefill).
 
     Examples
     --------
@@ -189,10 +187,9 @@ def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.
     ...       "gpus_per_node": 1}, "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128,
     ...       "concurrency": 8}}
     >>> r = mm.serve(sc, images=1, image_size=448)
-    >>> r.result.scenario.serving.input_tokens
-    320
+    >>> r.result.scenario.serving.input_tokens, r.result.scenario.serving.images_per_request
+    (64, 1.0)
     """
-    from .. import catalog
     from ..scenario import Scenario
     from ..serving import serve as il_serve
 
@@ -206,13 +203,9 @@ def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.
     sv = sc.serving
     pre = encoder_prefill(spec, sc.hardware.accelerator, images=images, image_size=image_size, audio_s=audio_s,
                           tp=sv.tp, batch=batch, hardware=sc.hardware)
-    from .. import stacks
-
-    eff = stacks.params(sc.stack, stack_params)["encoder_efficiency"]
-    peak = catalog.accelerator(sc.hardware.accelerator).peak("bf16")
     d = sc.to_dict()
-    d["serving"] = {**d["serving"], "input_tokens": int(sv.input_tokens + round(pre.lm_positions)),
-                    "encoder_flops_per_request": pre.time_s * sv.tp * sv.pp * peak * eff}
+    d["serving"] = {**d["serving"], "images_per_request": float(images), "image_size": image_size,
+                    "audio_s_per_request": float(audio_s), "encoder_batch": batch}
     return MultimodalServeResult(il_serve(d, stack_params=stack_params), pre, int(sv.input_tokens))
 
 

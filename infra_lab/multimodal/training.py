@@ -107,9 +107,9 @@ class TrainingHook:
         return mbs * st.images / cp, mbs * st.audio_windows / cp
 
     def _hw(self):
-        from ..scenario import HardwareConfig
+        from ..scenario import as_hardware
 
-        return HardwareConfig.from_dict(dict(self.hardware))
+        return as_hardware(dict(self.hardware))
 
     def prologue(self, accelerator: str, tp: int, mbs: int, cp: int, tp_overlap: float) -> dict[str, float]:
         """The :data:`PROLOGUE_NAMES` quantities of one micro-batch on one rank.

@@ -22,6 +22,8 @@ import polars as pl
 
 from .. import catalog
 from ..catalog import Col
+from ..scenario import RECOMPUTE
+from ..units import HOUR
 
 MEASUREMENTS_CSV = catalog.DATA_DIR / "measurements" / "multimodal_training.csv"
 
@@ -30,7 +32,7 @@ _SCHEMA = {
     "accelerator": Col("str", required=True), "nodes": Col("int", required=True, positive=True),
     "gpus_per_node": Col("int", required=True, positive=True), "nic": Col("str", required=True),
     "zero": Col("int", required=True, nonneg=True), "fsdp": Col("bool", required=True),
-    "recompute": Col("str", required=True, choices=("none", "selective", "full")),
+    "recompute": Col("str", required=True, choices=RECOMPUTE),
     "encoder": Col("str", required=True, choices=("trained", "frozen")),
     "micro_batch": Col("int", required=True, positive=True), "global_batch": Col("int", required=True, positive=True),
     "image_tokens": Col("float", positive=True), "text_tokens_per_sample": Col("float", positive=True),
@@ -74,7 +76,7 @@ def _predict(r: dict, text_tokens: float | None) -> float:
     res = estimate(_scenario(r, text_tokens))
     if r["metric"] == "hours":
         steps = r["samples"] / r["global_batch"]
-        return steps * res.step_time_s / 3600.0
+        return steps * res.step_time_s / HOUR
     return res.estimate.mfu
 
 

@@ -25,6 +25,7 @@ from functools import cache
 import numpy as np
 
 from ..errors import ValidationError
+from ..units import HOUR
 from ._data import (
     COMPONENT_CLASSES,
     choice,
@@ -621,7 +622,7 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     """
     from .failures import _as_hw, composition, interruption_rates
 
-    work_s = number("work_hours", work_hours) * 3600.0
+    work_s = number("work_hours", work_hours) * HOUR
     hw = _as_hw(hardware)
     ck_size = _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save)
     ck = checkpoint_plan(ck_size, hw.nodes, gpus_per_node=hw.gpus_per_node, storage=storage,
@@ -630,7 +631,7 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     comp = composition(hw, radix=radix)
     rates = interruption_rates(comp, calibration=calibration, reading=reading, hbm_basis=hbm_basis,
                                early_deployment=early_deployment, multiplier=multiplier
-                               )["rate_per_hour"].to_numpy() / 3600.0
+                               )["rate_per_hour"].to_numpy() / HOUR
     if isinstance(restart, str):
         restart = restart_model(restart)
     elif not isinstance(restart, RestartModel):

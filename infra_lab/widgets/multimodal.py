@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipywidgets as W
 import polars as pl
 
+from ..units import DAY
 from ._layout import fit_labels
 
 __all__ = ["multimodal_update", "multimodal_explorer"]
@@ -60,7 +61,7 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
         raise ValidationError(f"price_usd_per_gpu_hour = {price!r}: expected a finite number >= 0 [USD/GPU-h]")
     if price is None:
         price = il.economics.cloud_price(sc["hardware"]["accelerator"])
-    days = tokens / r.useful_tokens_per_s / 86400.0
+    days = tokens / r.useful_tokens_per_s / DAY
     gpus = r.estimate.gpus
     bd = r.breakdown()
     share = dict(bd.iter_rows())

@@ -1,4 +1,4 @@
-"""Interconnect dashboard: message size, GPUs, NIC, topology and routing move the collective
+"""Interconnect explorer: message size, GPUs, NIC, topology and routing move the collective
 cost (analytic model) and the flow-level step efficiency at the chosen routing.
 
 The callback does no modelling: :func:`network_update` calls
@@ -10,25 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as w
+import ipywidgets as W
 
 from .. import collectives as C
 from .. import fabric as F
 from ..charts import network as charts
 from ..errors import ValidationError
+from ..scenario import HardwareConfig
 
-__all__ = ["network_update", "network_dashboard"]
+__all__ = ["network_update", "network_explorer", "network_dashboard"]
 
 
 def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str = "MI300X",
                    nic: str = "Pollara-400", fabric: str = "rails-only", routing: str = "ecmp",
                    op: str = "all_reduce", seed: int = 0, pxn: bool | None = None) -> dict[str, Any]:
-    """Recompute the dashboard for one set of inputs.
+    """Recompute the explorer for one set of inputs.
 
     Parameters
     ----------
     size_bytes : collective size S [B]
-    gpus : ranks [-] (the cluster is sized to hold them: ceil(gpus / 8) nodes of 8)
+    gpus : ranks [-] (the cluster is sized to hold them: ceil(gpus / g) nodes of the
+        accelerator's default node size g, as a [hardware] table without gpus_per_node gets)
     accelerator, nic : catalog names
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
     routing : "ecmp" | "spray" | "adaptive" (flow-level step efficiency)
@@ -41,7 +43,8 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     (CollectiveResult with the simulated fabric efficiency), efficiency (flow-level η of one
     cross-leaf halving/doubling step), sweep (polars), chart (altair), text (HTML)
     """
-    nodes = max(1, -(-int(gpus) // 8))
+    per_node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1}).gpus_per_node
+    nodes = max(1, -(-int(gpus) // per_node))
     hw = {"accelerator": accelerator, "nodes": nodes, "nic": nic, "fabric": fabric}
     if pxn is not None:
         hw["pxn"] = bool(pxn)
@@ -52,7 +55,7 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
                 "chart": charts.busbw_vs_size_chart(
                     _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
     eta = 1.0
-    if nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == 8 * nodes:
+    if nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == per_node * nodes:
         fl = F.step_flows("halving_doubling", hw, size_bytes, step=max(0, nodes.bit_length() - 2))
         eta = F.simulate_step(fl, hw, routing, seed).efficiency
     routed = C.collective(op, size_bytes, hw, gpus, fabric_efficiency=max(min(eta, 1.0), 1e-3))
@@ -76,34 +79,43 @@ def _empty_sweep():
                         schema={"size_bytes": pl.Float64, "busbw_GBps": pl.Float64, "series": pl.String})
 
 
-def network_dashboard() -> w.VBox:
-    """Controls for message size, GPUs, accelerator, NIC, topology and routing."""
-    size = w.SelectionSlider(options=[(f"{2**e / 2**20:g} MiB" if e >= 20 else f"{2**e // 1024} KiB", 2.0**e)
+def network_explorer() -> W.VBox:
+    """Controls for message size, GPUs, accelerator, NIC, topology and routing. Returns the
+    box; its ``update`` attribute is the callback (callable directly in tests), ``controls``
+    the widgets by name."""
+    size = W.SelectionSlider(options=[(f"{2**e / 2**20:g} MiB" if e >= 20 else f"{2**e // 1024} KiB", 2.0**e)
                                       for e in range(10, 35)], value=2.0**28, description="size",
                              continuous_update=False)
-    gpus = w.SelectionSlider(options=[8, 16, 32, 64, 128, 256, 512, 1024], value=1024, description="GPUs",
+    gpus = W.SelectionSlider(options=[8, 16, 32, 64, 128, 256, 512, 1024], value=1024, description="GPUs",
                              continuous_update=False)
-    acc = w.Dropdown(options=["MI300X", "H100-SXM", "B200"], value="MI300X", description="GPU")
-    nic = w.Dropdown(options=["Pollara-400", "ConnectX-7-NDR", "ConnectX-8"], value="Pollara-400", description="NIC")
-    fab = w.Dropdown(options=list(F.FABRIC_KINDS), value="rails-only", description="topology")
-    routing = w.ToggleButtons(options=list(F.ROUTINGS), value="ecmp", description="routing")
-    pxn = w.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
+    acc = W.Dropdown(options=["MI300X", "H100-SXM", "B200"], value="MI300X", description="GPU")
+    nic = W.Dropdown(options=["Pollara-400", "ConnectX-7-NDR", "ConnectX-8"], value="Pollara-400", description="NIC")
+    fab = W.Dropdown(options=list(F.FABRIC_KINDS), value="rails-only", description="topology")
+    routing = W.ToggleButtons(options=list(F.ROUTINGS), value="ecmp", description="routing")
+    pxn = W.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
                      value=None, description="PXN")
-    op = w.Dropdown(options=list(C.OPS[:5]), value="all_reduce", description="op")
+    op = W.Dropdown(options=list(C.OPS[:5]), value="all_reduce", description="op")
     from ..charts import ChartPane
 
-    html = w.HTML()
+    html = W.HTML()
     pane = ChartPane()
 
-    def refresh(_=None):
+    def update(_=None):
         r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value,
                            pxn=pxn.value)
         html.value = r["text"]
         pane.show(r["chart"])
+        return r
 
     for c in (size, gpus, acc, nic, fab, routing, op, pxn):
-        c.observe(refresh, names="value")
-    refresh()
-    box = w.VBox([w.HBox([op, acc, nic]), w.HBox([size, gpus]), w.HBox([fab, routing, pxn]), html, pane.widget])
+        c.observe(update, names="value")
+    update()
+    box = W.VBox([W.HBox([op, acc, nic]), W.HBox([size, gpus]), W.HBox([fab, routing, pxn]), html, pane.widget])
     box.chart = pane
+    box.update = update
+    box.controls = {"size": size, "gpus": gpus, "accelerator": acc, "nic": nic, "fabric": fab,
+                    "routing": routing, "pxn": pxn, "op": op}
     return box
+
+
+network_dashboard = network_explorer   # the former name (review §4: one widget naming scheme)

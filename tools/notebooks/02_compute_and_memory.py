@@ -43,13 +43,22 @@ DEVICES = ["MI300X", "MI355X", "H100-SXM", "H200-SXM", "B200"]
 ridges = il.compute.ridge_points(DEVICES, "bf16")
 ridges.with_columns(pl.col(c).round(1) for c in ridges.columns if ridges[c].dtype == pl.Float64)
 """),
-    ("md", r"""
-*Sources:* peaks and bandwidths from `data/accelerators.csv` (vendor datasheets via Stas
-Bekman's accelerator chapter and Glenn Lockwood's pages); max-achievable GEMM rates from
-`data/device_measurements.csv` (AMD's MAF blog, https://rocm.blogs.amd.com/software-tools-optimization/measuring-max-achievable-flops-part2/README.html;
-Stas Bekman's MAMF table, https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md);
-achieved HBM fractions: MI300X 4.33 of 5.3 TB/s and H100 3.04 of 3.35 TB/s (ZAYA1 report as
-quoted, https://arxiv.org/abs/2511.17127), B200 fitted to a torchao quantization kernel (§5).
+    ("code", r"""
+from IPython.display import Markdown
+
+
+def achieved_hbm(dev):
+    bw = il.catalog.accelerator(dev).hbm_bw_Bps
+    return f"{il.compute.hbm_efficiency(dev) * bw / 1e12:.2f} of {bw / 1e12:.2f} TB/s"
+
+
+Markdown(f"*Sources:* peaks and bandwidths from `data/accelerators.csv` (vendor datasheets via Stas "
+         f"Bekman's accelerator chapter and Glenn Lockwood's pages); max-achievable GEMM rates from "
+         f"`data/device_measurements.csv` (AMD's MAF blog, https://rocm.blogs.amd.com/software-tools-optimization/measuring-max-achievable-flops-part2/README.html; "
+         f"Stas Bekman's MAMF table, https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md); "
+         f"achieved HBM bandwidth (`data/compute_params.csv`): MI300X {achieved_hbm('MI300X')} and H100 "
+         f"{achieved_hbm('H100-SXM')} (ZAYA1 report as quoted, https://arxiv.org/abs/2511.17127), B200 fitted to a "
+         f"torchao quantization kernel (§5).")
 """),
     ("code", r"""
 spec = il.models.get("llama3-8b")
@@ -68,7 +77,6 @@ attention_pct = float(share.filter(pl.col("component") == "attention")["share_pc
 share.with_columns(pl.col("ms_per_layer").round(3), pl.col("share_pct").round(1))
 """),
     ("code", r"""
-from IPython.display import Markdown
 gemm_int = ops.filter(pl.col("op_type") == "gemm")["intensity"]
 Markdown(f"The layer's GEMMs sit at {gemm_int.min():,.0f}–{gemm_int.max():,.0f} FLOP/byte, right of every "
          f"ridge point (MI300X {ridges['ridge_flop_per_byte'][0]:.0f}, H100 {ridges['ridge_flop_per_byte'][2]:.0f} "
@@ -117,12 +125,13 @@ il.charts.gemm_validation_chart(val)
 """),
     ("code", r"""
 checks = val.filter(~pl.col("fitted"))
+mi_checks = checks.filter(pl.col("accelerator") == "MI300X")["error_pct"]
 Markdown(f"**Reading.** The fitted rows are true by construction at the maximum; at their own "
          f"best shapes the model sits {val.filter(pl.col('fitted'))['error_pct'].min():+.1f} to "
          f"{val.filter(pl.col('fitted'))['error_pct'].max():+.1f} % below it (wave and tile losses, the "
          f"stream-K fix-up). The independent rows are other max-achievable sweeps of the same devices "
          f"with other software: {', '.join(f'{r[0]} {r[1]:+.1f} %' for r in checks.select('accelerator', 'error_pct').iter_rows())}"
-         f" — the ROCm version moves MI300X by ±10 %.")
+         f" — the ROCm version alone moves MI300X between {mi_checks.min():+.1f} % and {mi_checks.max():+.1f} %.")
 """),
     ("md", r"""
 ## 3. The check set: published kernel measurements, train and test
@@ -289,8 +298,8 @@ gains
     ("code", r"""
 g_z = gains.filter((pl.col("model") == "zaya1-base") & (pl.col("accelerator") == "MI300X")).row(0, named=True)
 g_l = gains.filter((pl.col("model") == "llama3-70b") & (pl.col("accelerator") == "MI300X")).row(0, named=True)
-Markdown(f"At hidden 2,048 (ZAYA1) FP8 speeds one MI300X layer up {g_z['fp8_speedup_per_layer']:.2f}x, casts "
-         f"taking {g_z['cast_share_of_fp8_layer']:.0%} of the FP8 layer; at hidden 8,192 (Llama-3-70B) "
+Markdown(f"At hidden {g_z['hidden']:,} (ZAYA1) FP8 speeds one MI300X layer up {g_z['fp8_speedup_per_layer']:.2f}x, casts "
+         f"taking {g_z['cast_share_of_fp8_layer']:.0%} of the FP8 layer; at hidden {g_l['hidden']:,} (Llama-3-70B) "
          f"{g_l['fp8_speedup_per_layer']:.2f}x with casts at {g_l['cast_share_of_fp8_layer']:.0%}. The casts' share "
          f"falls as 1/h, as the Megatron-Bridge guide's remark on small hidden sizes implies. The test rows of "
          f"§3 check the cast kernels on B200 within {stat('cast', col='worst_abs_error_pct'):.0f} %.")
@@ -383,10 +392,12 @@ print(f"Monte Carlo (numba, seeded) {mc:.4f} vs closed form {cf:.4f} for 512 tok
 imb
 """),
     ("code", r"""
-Markdown(f"ZAYA1's 16 experts on one MI300X (micro-batch 2, 8,192 tokens, top-1): the grouped GEMMs take "
-         f"{pad_cost:+.0%} against one perfectly balanced merged GEMM per projection (per-expert padding and "
-         f"multinomial counts; the review estimated 12–25 % extra expert work). In the weight-gradient GEMMs "
-         f"(K = the ~512 rows each expert received) the HBM traffic of the fp32 main-grad accumulation alone takes "
+zspec = il.models.get("zaya1-base")
+z_tokens = 2 * 4096   # micro-batch 2 x s = 4,096, as in the layer_ops call above
+Markdown(f"ZAYA1's {zspec.experts} experts on one MI300X (micro-batch 2, {z_tokens:,} tokens, top-{zspec.top_k}): the "
+         f"grouped GEMMs take {pad_cost:+.0%} against one perfectly balanced merged GEMM per projection (per-expert "
+         f"padding and multinomial counts). In the weight-gradient GEMMs "
+         f"(K = the ~{z_tokens * zspec.top_k // zspec.experts:,} rows each expert received) the HBM traffic of the fp32 main-grad accumulation alone takes "
          f"up to {wg_mem_share:.0%} of their time: they sit at the ridge, not far right of it. Top-k sampling noise alone makes the busiest of 8 ranks "
          f"{float(imb.filter((pl.col('tokens_per_rank') == 8192) & (pl.col('ep') == 8) & (pl.col('popularity_cv') == 0))['busiest_over_mean'][0]):.3f}x "
          f"the mean at 8,192 tokens per rank: small, so the imbalance seen in practice comes from the router's "
@@ -473,14 +484,14 @@ def largest_mbs(dev):
 q30 = verdict.filter(pl.col("model") == "qwen3-30b-a3b")
 q30_fit = {r["accelerator"]: r["fits"] for r in q30.iter_rows(named=True)}
 q30_gb = {r["accelerator"]: r["total_GB"] for r in q30.iter_rows(named=True)}
+cap = {r["accelerator"]: r["capacity_GB"] for r in q30.iter_rows(named=True)}
 Markdown(f"With the {grad_bytes:g}-byte gradient buffer, ZAYA1-base (DP + ZeRO-1) fits micro-batch "
          f"{largest_mbs('MI300X')} on MI300X, {largest_mbs('H200-SXM')} on H200 and {largest_mbs('H100-SXM')} on H100 "
          f"(0 = not even 1). Qwen3-30B-A3B needs {q30_gb['MI300X']:.0f} GB per GPU this way: it "
-         f"{'fits' if q30_fit['MI300X'] else 'does not fit'} 192 GB, "
-         f"{'fits' if q30_fit['H200-SXM'] else 'does not fit'} 141 GB and "
-         f"{'fits' if q30_fit['H100-SXM'] else 'does not fit'} 80 GB. (The old notebook used 2-byte gradients here, "
-         f"the training model 4: review §3.) Larger micro-batches also mean larger GEMMs, closer to the "
-         f"maximum of §4.")
+         f"{'fits' if q30_fit['MI300X'] else 'does not fit'} MI300X's {cap['MI300X']:.0f} GB, "
+         f"{'fits' if q30_fit['H200-SXM'] else 'does not fit'} H200's {cap['H200-SXM']:.0f} GB and "
+         f"{'fits' if q30_fit['H100-SXM'] else 'does not fit'} H100's {cap['H100-SXM']:.0f} GB. Larger micro-batches "
+         f"also mean larger GEMMs, closer to the maximum of §4.")
 """),
     ("md", r"""
 ## 10. Inference: a 70B model in 16-bit on one MI300X vs two H100s
@@ -508,7 +519,8 @@ kv
 """),
     ("code", r"""
 ib = {(r["accelerator"], r["gpus"]): r for r in inf.iter_rows(named=True)}
-Markdown(f"141 GB of 16-bit weights fit one MI300X with room for {ib[('MI300X', 1)]['4096']} sequences of 4k tokens "
+w70_gb = il.models.get("llama3-70b").params_total * il.catalog.format_bytes("bf16") / 1e9
+Markdown(f"{w70_gb:.0f} GB of 16-bit weights fit one MI300X with room for {ib[('MI300X', 1)]['4096']} sequences of 4k tokens "
          f"or {ib[('MI300X', 1)]['8192']} of 8k; one H100 holds {ib[('H100-SXM', 1)]['4096']} and one H200 "
          f"{ib[('H200-SXM', 1)]['4096']} (0: the weights do not fit); two H100s in tensor parallel keep room for "
          f"{ib[('H100-SXM', 2)]['4096']}.")
@@ -529,12 +541,13 @@ Every number below is computed from the tables above.
 """),
     ("code", r"""
 mi_max = float(fits.filter((pl.col("accelerator") == "MI300X") & (pl.col("precision") == "bf16"))["max_efficiency"][0])
+mi_tdp = il.catalog.accelerator("MI300X").tdp_W
 h_max = float(fits.filter((pl.col("accelerator") == "H100-SXM") & (pl.col("precision") == "bf16"))["max_efficiency"][0])
 m355 = float(fits.filter((pl.col("accelerator") == "MI355X") & (pl.col("precision") == "bf16"))["max_efficiency"][0])
 b200 = float(fits.filter((pl.col("accelerator") == "B200") & (pl.col("precision") == "bf16"))["max_efficiency"][0])
 Markdown("\n".join([
     f"* **Peak is not achievable, and each device has its own ceiling.** Max-achievable BF16 GEMMs reach "
-    f"{mi_max:.0%} of peak on MI300X (power-throttled at 750 W), {m355:.0%} on MI355X, {h_max:.0%} on H100 and "
+    f"{mi_max:.0%} of peak on MI300X (power-throttled at {mi_tdp:.0f} W), {m355:.0%} on MI355X, {h_max:.0%} on H100 and "
     f"{b200:.0%} on B200; the model's maximum over shapes equals each fitted figure and never exceeds it.",
     f"* **Below the maximum the model holds on published kernels it was not fitted to:** test-split median "
     f"|error| {stat('gemm'):.1f} % for GEMMs, {stat('grouped_gemm'):.1f} % for grouped GEMMs, {stat('attention'):.1f} % "

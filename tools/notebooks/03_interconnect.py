@@ -304,7 +304,7 @@ md(f"ZAYA1's data-parallel traffic is RCCL's **rail-matched ring**: almost every
     ("code", r"""
 r = il.widgets.network_update(size_bytes=2**28, gpus=1024, routing="ecmp", pxn=True)
 print(r["text"].replace("<b>", "").replace("</b>", ""))
-il.widgets.network_dashboard()
+il.widgets.network_explorer()
 """),
     ("md", "## Takeaways"),
     ("code", r"""

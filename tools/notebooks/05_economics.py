@@ -73,7 +73,7 @@ md(f"ZAYA1's final pretraining run: {TOKENS / 1e12:.0f}T tokens at {est.tokens_p
 The owned cost counts every item: the GPU, its share of the host server (CPUs, memory, chassis),
 hot-spare nodes, the back-end network priced **per port** (a NIC, switch ports and optics per
 GPU: the same dollars whatever the GPU costs), storage and the front-end network, wholesale
-colocation at megawatt scale (the cluster provisions about 1.4 MW of IT power), energy,
+colocation at megawatt scale (the IT power the cluster provisions is in the table below), energy,
 maintenance and spares, insurance and property tax, operations staff, and the weeks of setup
 and burn-in before it earns anything.
 """),
@@ -205,8 +205,8 @@ DigitalOcean's price page, and others, one URL per row); owned cost as in sectio
 IBM buys the cluster, rents it to Zyphra on a dedicated contract, then re-leases it. Three rent
 paths bracket what happens next: a **flat** price with the sold share tied to the price (a list
 price far above the market sells few hours); **decay**, where after the contract the rent follows
-Epoch AI's price-performance trend for AI hardware (a fixed GPU's market value falls about
-0.14 orders of magnitude a year); and **rebound**, where the market rent first rises as H100
+Epoch AI's price-performance trend for AI hardware (a fixed GPU's market value falls by
+`depreciation_ooms_per_year` orders of magnitude a year, in the parameter table of section 1); and **rebound**, where the market rent first rises as H100
 one-year contracts did between October 2025 and June 2026, then decays. The horizon is IBM's own
 book life for IT equipment from its 10-K; the residual value at the end follows the same value
 curve. All returns are pre-tax and unlevered.

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
-NAV = "[← 05 economics](05_economics.ipynb) · [08 expansion 2026 →](08_expansion_2026.ipynb)"
+NAV = "[← 05 economics](05_economics.ipynb) · [07 serving Maia →](07_serving_maia.ipynb)"
 
 cells = [
     ("md", rf"""
@@ -100,13 +100,18 @@ whose 7.9 h for 1,024-GPU jobs and 47.7 days for 8-GPU jobs are quoted identical
 paper (e.g. Crusoe's, https://www.crusoe.ai/resources/blog/autoclusters-minimizing-hardware-failures-in-large-gpu-clusters);
 RSC nodes are DGX A100 with 8 × 200 Gb/s InfiniBand (https://ai.meta.com/blog/ai-rsc/).
 
-**Two readings of Table 5.** The interruption counts sum to 419, but "Faulty GPU" is printed as 30.1 % although
-148/419 = 35.3 %, so the printed column sums to 94.9 %. The `printed` reading gives the rest to `unknown`; the total,
-and so every MTBI, is the same; the shares move. Llama 3's "Network switch/cable" row is split between links and
-switches in proportion to links × 0.057 %/month and switches × 0.051 %/month, Alibaba HPN's per-unit failure rates
-(SIGCOMM 2024, https://dl.acm.org/doi/10.1145/3651890.3672265).
 """),
     ("code", r"""
+t5 = pl.read_csv(il.catalog.DATA_DIR / "reliability" / "llama3_interruptions.csv")
+gpu_row = t5.filter(pl.col("component") == "Faulty GPU").row(0, named=True)
+md(f'''**Two readings of Table 5** (`data/reliability/llama3_interruptions.csv`). The interruption counts sum to
+{t5["count"].sum()}, but "Faulty GPU" is printed as {gpu_row["printed_pct"]:.1f} % although
+{gpu_row["count"]}/{t5["count"].sum()} = {100 * gpu_row["count"] / t5["count"].sum():.1f} %, so the printed column sums to
+{t5["printed_pct"].sum():.1f} %. The `printed` reading gives the rest to `unknown`; the total, and so every MTBI, is the
+same; the shares move. Llama 3's "Network switch/cable" row is split between links and switches in proportion to
+links × {100 * R.parameter("hpn_link_failures_per_month"):.3f} %/month and switches ×
+{100 * R.parameter("hpn_switch_failures_per_month"):.3f} %/month, Alibaba HPN's per-unit failure rates (SIGCOMM 2024,
+https://dl.acm.org/doi/10.1145/3651890.3672265).''')
 shares = R.class_shares("count").rename({"share": "share_count"}).join(
     R.class_shares("printed").select("component_class", pl.col("share").alias("share_printed")), on="component_class")
 llama_hw = R.calibrations().filter(pl.col("name") == "llama3").row(0, named=True)
@@ -147,8 +152,8 @@ device, and the published clusters fall on both sides: that spread is the width 
 ## 2. Per-device and per-component differences
 
 The rates are counted per device, so the cluster's composition matters. HBM stacks come from
-`data/reliability/hbm_stacks.csv` (checked against the catalog's capacity in the tests): **8 on MI300X, 5 on H100
-and A100**. Network failures are counted per **link** (a cable and its two transceivers) and per switch, both from
+`data/reliability/hbm_stacks.csv` (checked against the catalog's capacity in the tests; the `hbm_stacks_per_gpu`
+column below). Network failures are counted per **link** (a cable and its two transceivers) and per switch, both from
 `il.fabric` (`link_counts`, `switch_counts`: the one switch count); a rails-only fabric has fewer switches than a
 fat-tree but nearly as many links.
 """),
@@ -159,8 +164,12 @@ llama_cluster = il.scenario.HardwareConfig.from_dict(
 comp = pl.DataFrame([{"cluster": n, **dataclasses.asdict(R.composition(x))} for n, x in (
     ("ZAYA1: 1,024 MI300X, rails-only", sc), ("1,024 H100, rail-optimized", h100),
     ("Llama 3: 16,384 H100, fat-tree", llama_cluster))])
-comp.with_columns((pl.col(c) / pl.col("gpus")).round(3).alias(f"{c}_per_gpu")
-                  for c in ("hbm_stacks", "nics", "links", "switches")).drop("hbm_GB")
+comp = comp.with_columns((pl.col(c) / pl.col("gpus")).round(3).alias(f"{c}_per_gpu")
+                         for c in ("hbm_stacks", "nics", "links", "switches")).drop("hbm_GB")
+stacks_per_gpu = dict(zip(comp["cluster"], comp["hbm_stacks_per_gpu"], strict=True))
+display(comp)
+md(f"HBM stacks per GPU: **{stacks_per_gpu['ZAYA1: 1,024 MI300X, rails-only']:.0f} on MI300X, "
+   f"{stacks_per_gpu['1,024 H100, rail-optimized']:.0f} on H100**.")
 """),
     ("code", r"""
 rates = pl.concat([R.interruption_rates(x, calibration=c).with_columns(pl.lit(f"{n} ({c})").alias("cluster"))
@@ -190,15 +199,18 @@ early.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 ## 3. Checkpoint size, save and reload
-
-Bytes come from `il.memory.checkpoint_bytes`: bf16 weights (2 B/param) plus the optimizer state — AdamW keeps an
-fp32 master copy and two moments (12 B/param, ZeRO's accounting, https://arxiv.org/abs/1910.02054), **Muon** a master
-copy and one momentum (8 B/param) on weight matrices, with AdamW on embeddings and 1-D parameters
+"""),
+    ("code", r"""
+osb = il.memory.OPTIMIZER_STATE_BYTES
+md(f'''Bytes come from `il.memory.checkpoint_bytes`: bf16 weights ({il.catalog.format_bytes("bf16"):.0f} B/param) plus the
+optimizer state (`il.memory.OPTIMIZER_STATE_BYTES`) — AdamW keeps an fp32 master copy and two moments
+({osb["adamw"]:.0f} B/param, ZeRO's accounting, https://arxiv.org/abs/1910.02054), **Muon** a master copy and one momentum
+({osb["muon"]:.0f} B/param) on weight matrices, with AdamW on embeddings and 1-D parameters
 (https://kellerjordan.github.io/posts/muon/). Sharding decides who writes: a *fully-parallel* save spreads every
 replicated tensor over its data-parallel replicas (Megatron-Core's `--ckpt-fully-parallel-save`); a *replica* save
-lets the first replica write the weights, and without ZeRO the optimizer state too. A save costs a fixed 10 s
-(an assumption) plus the longer of busiest node ÷ its storage link and all bytes ÷ the storage system's aggregate
-bandwidth (`data/reliability/storage.csv`).
+lets the first replica write the weights, and without ZeRO the optimizer state too. A save costs a fixed
+{R.parameter("ckpt_fixed_overhead_s"):.0f} s (an assumption, `ckpt_fixed_overhead_s`) plus the longer of busiest node ÷ its
+storage link and all bytes ÷ the storage system's aggregate bandwidth (`data/reliability/storage.csv`).''')
 """),
     ("code", r"""
 rows = []
@@ -213,11 +225,12 @@ for opt in ("adamw", "muon"):
 ckpt = pl.DataFrame(rows)
 ckpt.with_columns(pl.col(pl.Float64).round(2))
 """),
-    ("md", r"""
-Sources: storage bandwidths in `data/reliability/storage.csv` (IBM gx3d profile network cap, Meta Tectonic's
+    ("code", r"""
+fs = R.storage_options().filter(pl.col("name") == "shared-fs").row(0, named=True)
+md(f'''Sources: storage bandwidths in `data/reliability/storage.csv` (IBM gx3d profile network cap, Meta Tectonic's
 aggregate, DGX SuperPOD reference architecture; assumptions marked there). The ZAYA1 cluster's storage is not
-public: the baseline is a shared file system, each node limited by its 200 Gb/s link and all nodes together by
-2 TB/s.
+public: the baseline is a shared file system, each node limited to {fs["client_write_GBps_per_node"] * 8:.0f} Gb/s of writes
+and all nodes together to {fs["aggregate_write_GBps"] / 1e3:.0f} TB/s.''')
 """),
     ("md", r"""
 ## 4. Detection, restart and re-queue
@@ -225,7 +238,7 @@ public: the baseline is a shared file system, each node limited by its 200 Gb/s 
 restart = detection + replacement + relaunch + reload, per class. A **crash** (XID/ECC error, process exit) is seen
 in `crash_detect_s`; a **hang** (a failed link or switch, an NCCL watchdog case) at the collective timeout or the next
 health check, whichever comes first (mean min(T, U(0, P))). Classes that need hardware swap a **hot spare** while the
-pool has one; the pool follows IBM's tooling for this cluster (8 spares for 128 nodes, scaled with the cluster) and
+pool has one; the pool follows IBM's tooling for this cluster (`hot_spare_nodes` per `hot_spare_pool_nodes`, scaled with the cluster) and
 nodes in repair are a Poisson count (M/G/∞), so a large cluster can exhaust it. Three profiles carry the published
 operator figures: ByteRobust's ~30 s detection of NIC crashes and port flaps (https://arxiv.org/abs/2509.16293),
 Crusoe's "detects and replaces failed GPU nodes in under 5 minutes", health checks every 5 minutes on Meta's RSC, and
@@ -239,10 +252,11 @@ R.restart_profiles().select("profile", "crash_detect_s", "collective_timeout_s",
 per_class = pl.DataFrame({"component_class": list(R.COMPONENT_CLASSES), **{
     f"{p}_min": R.plan_run(sc, WORK_H, optimizer=OPT, calibration="fleet", restart=p).restart_s / 60
     for p in R.restart_profiles()["profile"]}})
+n_sp, n_pool = int(R.parameter("hot_spare_nodes")), int(R.parameter("hot_spare_pool_nodes"))
 spares = pl.DataFrame([{"gpus": g, "pool": pool, "spare_availability": R.plan_run(
     R.scale_hardware(sc, g), W_EXP, model="zaya1-base", optimizer=OPT, calibration="fleet",
     restart=R.restart_model("baseline", hot_spares=s)).spare_availability}
-    for g in (1024, 4096, 16384) for pool, s in (("8 spares", 8), ("8 per 128 nodes", None))])
+    for g in (1024, 4096, 16384) for pool, s in ((f"{n_sp} spares", n_sp), (f"{n_sp} per {n_pool} nodes", None))])
 display(per_class.with_columns(pl.col(pl.Float64).round(1)))
 spares.pivot(on="pool", index="gpus", values="spare_availability").with_columns(pl.col(pl.Float64).round(3))
 """),
@@ -261,15 +275,16 @@ il.charts.restart_sweep_chart(timeout_sweep, title="16,384 GPUs: goodput vs coll
     ("md", r"""
 ## 5. ZAYA1: goodput, interruptions and the Monte Carlo
 
-20,000 simulated runs per calibration: failures as Poisson streams per class, a checkpoint every optimal interval,
+Seeded simulated runs per calibration (`RUNS` in the cell): failures as Poisson streams per class, a checkpoint every optimal interval,
 lost work and restarts (a failure during a restart starts it again). The mean must match the closed form within
 sampling error; the spread is what a planner needs.
 """),
     ("code", r"""
+RUNS = 20_000
 mc_rows = []
 for cal in R.calibration_names():
     plan = R.plan_run(sc, WORK_H, optimizer=OPT, calibration=cal)
-    runs = R.simulate(plan, 20_000, seed=SEED)
+    runs = R.simulate(plan, RUNS, seed=SEED)
     s = R.summarize_runs(runs, plan).rows_by_key("quantity", named=True, unique=True)
     z = (s["wall_h"]["mean"] - s["wall_h"]["closed_form"]) / s["wall_h"]["sem"]
     mc_rows.append({"calibration": cal, "closed_form_wall_h": s["wall_h"]["closed_form"], "mc_wall_h": s["wall_h"]["mean"],
@@ -285,7 +300,7 @@ mc.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""
 il.charts.run_length_histogram(fleet_runs, fleet_plan.expected_wall_s / 3600,
-                               title="ZAYA1 on 1,024 MI300X, fleet reading: run length over 20,000 simulated runs")
+                               title=f"ZAYA1 on {sc.hardware.world_size:,} MI300X, fleet reading: run length over {RUNS:,} simulated runs")
 """),
     ("code", r"""
 il.charts.goodput_vs_interval(pl.concat([
@@ -297,8 +312,8 @@ il.charts.goodput_vs_interval(pl.concat([
 
 Zyphra and AMD report "more than 10x faster model save times" with AMD-optimised distributed I/O
 (https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html); absolute times
-are not public. A sharded save of ZAYA1's 90 GB is dominated by the assumed fixed cost, so the table sweeps that
-fixed cost, i.e. the baseline save time, for both calibrations. Dollars use the median on-demand MI300X price from
+are not public. A sharded save of ZAYA1's checkpoint (section 3) is dominated by the assumed fixed cost, so the table
+sweeps that fixed cost, i.e. the baseline save time, for both calibrations. Dollars use the median on-demand MI300X price from
 economics' price table; each case re-optimises its interval.
 """),
     ("code", r"""
@@ -306,7 +321,8 @@ price, where = R.market_price_usd_per_gpu_hour("MI300X")
 sv = R.save_value_table(sc, WORK_H, optimizer=OPT, fixed_overheads_s=[1, 10, 30, 100, 300, 1000],
                         price_usd_per_gpu_hour=price, speedup=R.parameter("save_speedup_claim"))
 v = sv.rows_by_key(["calibration", "fixed_overhead_s"], named=True, unique=True)
-md(f'''At ${price:.2f}/GPU-h ({where}): with the baseline's {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, 10× faster saves
+ck_gb = il.memory.checkpoint_bytes(sc, OPT).total_bytes / 1e9
+md(f'''ZAYA1's {OPT} checkpoint is {ck_gb:.0f} GB. At ${price:.2f}/GPU-h ({where}): with the baseline's {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, {R.parameter("save_speedup_claim"):.0f}× faster saves
 buy {v[("llama3", 10.0)]["hours_saved"]:.1f} h (Llama 3) to {v[("fleet", 10.0)]["hours_saved"]:.1f} h (fleet) of the run,
 ${v[("llama3", 10.0)]["usd_saved"]:,.0f}–${v[("fleet", 10.0)]["usd_saved"]:,.0f}; from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s
 baseline they buy {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h
@@ -318,10 +334,13 @@ il.charts.save_value_chart(sv)
 """),
     ("md", r"""
 ## 7. The expansion: 1,024 to 16,384 GPUs, and 100K
-
-Same node design (8 MI300X, 8 Pollara 400, rails-only), ZAYA1's model and plan scaled with the cluster (data
-parallel, Muon checkpoint resharded), 30 days of failure-free work (an assumption; goodput per day hardly depends on
-it). Bands span both calibrations, the three restart profiles and early-deployment factors 1–3.
+"""),
+    ("code", r"""
+hw0 = sc.hardware
+md(f'''Same node design ({hw0.gpus_per_node} {hw0.accelerator}, {hw0.nics_per_node} {hw0.nic}, {hw0.fabric}), ZAYA1's
+model and plan scaled with the cluster (data parallel, Muon checkpoint resharded), {W_EXP / 24:.0f} days of failure-free
+work (`expansion_work_days`, an assumption; goodput per day hardly depends on it). Bands span both calibrations, the
+three restart profiles and early-deployment factors 1–3.''')
 """),
     ("code", r"""
 GPUS = [1024, 2048, 4096, 8192, 16384]
@@ -347,14 +366,15 @@ profiles and early-deployment factors. A 16× expansion needs restarts in minute
 timeouts and manual swaps give.''')
 """),
     ("md", r"""
-**Faster checkpoints at the expansion sizes.** The same bands with saves 10× faster, for a baseline whose fixed
-save cost is the assumed 10 s and for a slow one (100 s); the value is the wall-clock time and GPU-hours the
-faster saves return over the 30 days of work, priced at the median on-demand MI300X price.
+**Faster checkpoints at the expansion sizes.** The same bands with saves as much faster as Zyphra's claim
+(`save_speedup_claim`), for a baseline whose fixed save cost is the assumed `ckpt_fixed_overhead_s` and for a slow one
+(`fixed_overhead_s` in the cell); the value is the wall-clock time and GPU-hours the faster saves return over the
+expansion's failure-free work, priced at the median on-demand MI300X price.
 """),
     ("code", r"""
 keys = ["gpus", "calibration", "restart", "early_deployment"]
 vals = []
-for f in (10.0, 100.0):
+for f in (R.parameter("ckpt_fixed_overhead_s"), 100.0):
     kw = dict(optimizer=OPT, early_deployments=(1.0, 3.0), fixed_overhead_s=f)
     slow = R.goodput_bands(sc, GPUS, W_EXP, **kw)
     fast = R.goodput_bands(sc, GPUS, W_EXP, save_speedup=R.parameter("save_speedup_claim"), **kw)
@@ -367,7 +387,8 @@ vsum = value.group_by("gpus", "calibration").agg(
     pl.col("goodput_gain").min().alias("gain_min"), pl.col("goodput_gain").max().alias("gain_max"),
     pl.col("usd_saved").min().alias("usd_min"), pl.col("usd_saved").max().alias("usd_max")).sort("calibration", "gpus")
 vs = vsum.rows_by_key(["gpus", "calibration"], named=True, unique=True)
-md(f'''Over 30 days of work, 10× faster saves add {vs[(1024, "llama3")]["gain_min"]:.1%}–{vs[(1024, "fleet")]["gain_max"]:.1%} of goodput at
+SPEEDUP = R.parameter("save_speedup_claim")
+md(f'''Over {W_EXP / 24:.0f} days of work, {SPEEDUP:.0f}× faster saves add {vs[(1024, "llama3")]["gain_min"]:.1%}–{vs[(1024, "fleet")]["gain_max"]:.1%} of goodput at
 1,024 GPUs (${vs[(1024, "llama3")]["usd_min"]:,.0f}–${vs[(1024, "fleet")]["usd_max"]:,.0f}) and
 {vs[(16384, "llama3")]["gain_min"]:.1%}–{vs[(16384, "fleet")]["gain_max"]:.1%} at 16,384 GPUs
 (${vs[(16384, "llama3")]["usd_min"] / 1e6:,.2f}M–${vs[(16384, "fleet")]["usd_max"] / 1e6:,.2f}M), over both readings, the restart profiles,
@@ -385,8 +406,7 @@ il.charts.restart_sweep_chart(big_both, title="100,000 GPUs: goodput vs restart 
 g100f = dict(zip(*big_both.filter(pl.col("calibration") == "fleet").select("value", "goodput").to_dict(as_series=False).values(), strict=True))
 mtbi100 = big_both.filter(pl.col("calibration") == "llama3")["mtbi_h"][0] * 60
 md(f'''At 100,000 GPUs the Llama 3 reading gives an interruption every {mtbi100:.0f} min. Goodput is then set by the restart:
-{g100k[60]:.0%} at 1 minute, {g100k[300]:.0%} at 5, {g100k[1200]:.0%} at 20 — the earlier "≈ 47 %" at 100K was a
-statement about a 20-minute restart. With the fleet reading extrapolated linearly, even a 1-minute restart leaves
+{g100k[60]:.0%} at 1 minute, {g100k[300]:.0%} at 5, {g100k[1200]:.0%} at 20. With the fleet reading extrapolated linearly, even a 1-minute restart leaves
 {g100f[60]:.0%}: at that scale the job must survive failures without stopping (spares in the job, in-memory
 redundancy), which this model does not represent.''')
 """),
@@ -424,13 +444,13 @@ md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruption
   {L["expected_interruptions"]:.1f} interruptions over the run, goodput {L["goodput"]:.1%}; the fleet reading (measured on 1,024-GPU
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
   reproduces its own observation by construction; the held-out cases favour the fleet reading at this size.
-* **MI300X-specific risk is HBM and newness.** Eight HBM stacks instead of five shorten the MTBI by {1 - mi / hx:.0%} against the
+* **MI300X-specific risk is HBM and newness.** {stacks_per_gpu['ZAYA1: 1,024 MI300X, rails-only']:.0f} HBM stacks per GPU instead of {stacks_per_gpu['1,024 H100, rail-optimized']:.0f} shorten the MTBI by {1 - mi / hx:.0%} against the
   H100 counterpart; an early-deployment factor of 3 on NICs, links, switches and software takes goodput to {ed3["fleet"]["goodput"]:.1%}
   (fleet) — there is no public MI300X fleet data to narrow it.
 * **Rails-only is not a reliability shortcut**: it has far fewer switches but nearly as many links per GPU, and links fail.
-* **Faster saves**: from a {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, 10× is worth {v[("llama3", 10.0)]["hours_saved"]:.1f}–{v[("fleet", 10.0)]["hours_saved"]:.1f} h on ZAYA1's run;
+* **Faster saves**: from a {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, {SPEEDUP:.0f}× is worth {v[("llama3", 10.0)]["hours_saved"]:.1f}–{v[("fleet", 10.0)]["hours_saved"]:.1f} h on ZAYA1's run;
   from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s save, {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h. At 16,384 GPUs the same speed-up
-  returns {vs[(16384, "llama3")]["gain_min"]:.1%}–{vs[(16384, "fleet")]["gain_max"]:.1%} of goodput over 30 days of work.
+  returns {vs[(16384, "llama3")]["gain_min"]:.1%}–{vs[(16384, "fleet")]["gain_max"]:.1%} of goodput over {W_EXP / 24:.0f} days of work.
 * **Expansion**: at 16,384 GPUs goodput spans {s16[(16384, "fleet")]["goodput_min"]:.0%}–{s16[(16384, "llama3")]["goodput_max"]:.0%} over both readings and
   the swept restart times; at 100K the restart assumption moves goodput from {g100k[60]:.0%} to {g100k[1200]:.0%} (Llama 3 rates).''')
 """),

@@ -6,7 +6,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
-NAV = "[← 06 reliability](06_reliability.ipynb) · [08 the 2026 expansion →](08_expansion_2026.ipynb)"
+NAV = ("[← 06 reliability](06_reliability.ipynb) · [08 the 2026 expansion →](08_expansion_2026.ipynb) · "
+       "[09 multimodal Maia](09_multimodal_maia.ipynb)")
 
 cells = [
     ("md", r"""
@@ -55,8 +56,13 @@ A Maia task is several model calls. Every text number here is an **assumption** 
 `data/serving/maia_agent.csv` (no public Maia workload figures exist); the image and speech
 tokens and the encoders' FLOPs are computed by `il.multimodal` from the Qwen2.5-VL vision
 encoder (dynamic resolution) and the Qwen2-Audio encoder (25 tokens per second of speech),
-whose configurations are sourced there. The encoders' work is an input of the serving
-scenario (`encoder_flops_per_request`): it runs before the prompt's prefill.
+whose configurations are sourced there. The serving scenarios attach those two encoders to
+the language model (`il.serving.agent_model`) and ask for each call's share of the pictures
+and speech (`images_per_request`, `image_size`, `audio_s_per_request`: `il.serving.agent_serving`);
+`il.serve` then prices the encoders with `il.multimodal.encoder_prefill` (the compute model,
+on the replica's GPUs) before the prompt's prefill. Notebook
+[09 · multimodal Maia](09_multimodal_maia.ipynb) models the encoders themselves (token math,
+training, encoder time per picture and per second of audio).
 """),
     ("code", r"""
 mix_table = S._mix_table().select("parameter", "value", "unit", "basis")
@@ -125,10 +131,8 @@ benchmarks of section 2 (vLLM on MI300X from ROCm's pages; vLLM on NVIDIA from f
 so the cross-vendor gap carries the validation error of each side.
 """),
     ("code", r"""
-BASE = {"model": {"preset": "llama3.3-70b"}, "hardware": {"nodes": 1, "gpus_per_node": 8},
-        "serving": {"engine": "vllm", "tp": 8, "input_tokens": round(req["input_tokens"]),
-                    "output_tokens": round(req["output_tokens"]),
-                    "encoder_flops_per_request": req["encoder_flops_per_call"]}}
+BASE = {"model": S.agent_model("llama3.3-70b", req), "hardware": {"nodes": 1, "gpus_per_node": 8},
+        "serving": {"engine": "vllm", "tp": 8, **S.agent_serving(req)}}
 price = {a: S.gpu_hour_price(a) for a in ACCS}
 rented = {a: S.gpu_hour_price(a, "rented") for a in ACCS}
 fronts = []

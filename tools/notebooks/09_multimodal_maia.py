@@ -44,7 +44,7 @@ MM, E = il.multimodal, il.economics
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
 BASE = "maia-class-ibm-mi300x"
 sc = il.load_scenario(BASE)
-TOKENS = 14e12            # useful training tokens of a run: ZAYA1's 14T (Zyphra's own figure, notebook 04)
+TOKENS = il.reliability.parameter("zaya1_tokens")   # useful tokens of a run: ZAYA1's (Zyphra's own figure, sourced row)
 maia = sc.multimodal
 maia.param_breakdown().with_columns((pl.col("params") / 1e6).alias("M params"))
 """),
@@ -102,7 +102,7 @@ il.charts.image_tokens_chart(tok)
 ## 3 · Packing and its padding
 
 Training packs samples — text documents (lognormal lengths, mean from Dolma's Common Crawl),
-pictures, audio clips (mean from LibriSpeech) — into 4,096-position sequences with
+pictures, audio clips (mean from LibriSpeech) — into sequences of the scenario's length with
 **first-fit-decreasing** (a numba segment-tree kernel; a plain-Python first fit checks it).
 Without packing every sample is its own padded sequence. Packed samples attend only within
 themselves (document masks), which also cuts the attention work.
@@ -133,12 +133,14 @@ il.charts.packing_waste_chart(pack)
 """),
     ("md", r"""
 ## 4 · What a Maia-class run costs on 1,024 MI300X
-
-The same cluster and plan as ZAYA1 (128 nodes × 8 MI300X, data parallel with ZeRO-1,
-micro-batch 2, global batch 2,048 × 4,096 positions), the encoders trained, for four data mixes.
-Days = 14T *useful* (non-padding) tokens ÷ useful tokens per second; dollars at the median
-on-demand MI300X price (`il.economics.cloud_price`) and at the owned cost of a useful GPU-hour
-(`il.economics.owned_cost_per_gpu_hour`).
+"""),
+    ("code", r"""
+hw, tr, par = sc.hardware, sc.training, sc.parallelism
+md(f"The same cluster and plan as ZAYA1 ({hw.nodes} nodes × {hw.gpus_per_node} {hw.accelerator}, data parallel with "
+   f"ZeRO-{par.zero}, micro-batch {tr.micro_batch}, global batch {tr.global_batch:,} × {tr.seq_len:,} positions), the "
+   f"encoders trained, for four data mixes. Days = {TOKENS / 1e12:.0f}T *useful* (non-padding) tokens ÷ useful tokens per "
+   f"second; dollars at the median on-demand MI300X price (`il.economics.cloud_price`) and at the owned cost of a useful "
+   f"GPU-hour (`il.economics.owned_cost_per_gpu_hour`).")
 """),
     ("code", r"""
 price = E.cloud_price("MI300X")
@@ -169,7 +171,7 @@ enc_per_tok = {"audio": sa.audio_windows * sa.encoder_frames_per_window / sa.aud
                "image": si.images * si.encoder_patches / si.image_positions}
 pad_factor = sa.audio_windows * maia.audio.window_s / sa.audio_s
 assert enc_per_tok["audio"] > enc_per_tok["image"] and pad_factor > 1
-md(f"Text only, the Maia-class model trains 14T tokens in **{C['text only']['days']:.1f} days** "
+md(f"Text only, the Maia-class model trains {TOKENS / 1e12:.0f}T tokens in **{C['text only']['days']:.1f} days** "
    f"(${C['text only']['on_demand_MUSD']:.2f}M on demand at ${price:.2f}/GPU-h, ${C['text only']['owned_MUSD']:.2f}M owned at "
    f"${owned:.2f}/GPU-h). The image-heavy mix takes **{C['image-heavy']['days']:.1f} days** "
    f"(×{C['image-heavy']['days'] / C['text only']['days']:.2f}, ${C['image-heavy']['on_demand_MUSD']:.2f}M), the audio-heavy mix "
@@ -254,8 +256,9 @@ Sources: [LLaVA README](https://github.com/haotian-liu/LLaVA/blob/main/README.md
 
 A multimodal request first runs its encoders, then the language model's prefill over text plus
 image/audio positions, then decode. `il.multimodal.encoder_prefill` prices the first part with
-the same compute functions; `il.multimodal.serve` hands it, with the extra prompt positions, to
-`il.serve` (whose `encoder_flops_per_request` input it fills).
+the same compute functions; `il.serve` calls it for a multimodal [model] whose `[serving]` table
+asks for `images_per_request` / `image_size` / `audio_s_per_request` (`il.multimodal.serve` is a
+thin alias). Notebook [07 · serving Maia](07_serving_maia.ipynb) prices whole agent tasks with it.
 """),
     ("code", r"""
 pre = []
@@ -303,7 +306,7 @@ md(f'''* The parameter counts reproduce the published checkpoints ({', '.join(ex
 * A 448-px picture is {q448['lm_tokens']} tokens for a Qwen2.5-VL-style encoder, a second of audio {tps['qwen2-audio-encoder']:g}
   (Qwen2-Audio); first-fit-decreasing packing leaves under {ffd['waste_pct'].max():.1f} % padding, no packing
   {nopack['waste_pct'].min():.0f} % or more.
-* On the 1,024-MI300X cluster with ZAYA1's plan, 14T useful tokens take {C['text only']['days']:.1f} days text-only,
+* On the {gpus:,}-MI300X cluster with ZAYA1's plan, {TOKENS / 1e12:.0f}T useful tokens take {C['text only']['days']:.1f} days text-only,
   {C['image-heavy']['days']:.1f} days image-heavy and {C['audio-heavy']['days']:.1f} days audio-heavy
   (${C['text only']['on_demand_MUSD']:.2f}M / ${C['image-heavy']['on_demand_MUSD']:.2f}M / ${C['audio-heavy']['on_demand_MUSD']:.2f}M on demand):
   with a small language model the encoders are {C['image-heavy']['encoder_pct']:.0f}–{C['audio-heavy']['encoder_pct']:.0f} % of the step.
