@@ -117,7 +117,7 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         wall_all, cpu_all = timed(lambda sc=sc: il.search(sc, top=None, feasible_only=False), repeats)
         wall_top, cpu_top = timed(lambda sc=sc: il.search(sc), repeats)
         heads, tail, ctx, (lay, ncand, comm, xtab) = T._prepare(sc, {}, None, None)
-        out = np.empty((n, kt.N_OUT))
+        out = T.plan_rows(n)
         args = (ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
         wall_k, cpu_k = timed(lambda args=args: kt.evaluate_plans(*args), repeats)
         # agreement before timing the slow paths: kernel rows == reference == estimate

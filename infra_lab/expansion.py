@@ -413,9 +413,15 @@ def sweep_grid(sizes: list[int] | None = None, platforms_: list[str] | None = No
 
 def pareto_front(df: pl.DataFrame, x: str, y: str) -> pl.DataFrame:
     """Rows of ``df`` not dominated in (``x``, ``y``), both smaller-is-better, sorted by x."""
-    for c in (x, y):
+    if not isinstance(df, pl.DataFrame):
+        raise ValidationError(f"df = {df!r:.80}: expected a polars DataFrame (e.g. a sweep frame)")
+    for field, c in (("x", x), ("y", y)):
+        if not isinstance(c, str):
+            raise ValidationError(f"{field} = {c!r}: expected a column name of df")
         if c not in df.columns:
             raise unknown("column", c, df.columns)
+        if not df.schema[c].is_numeric():
+            raise ValidationError(f"{field} = {c!r}: column of type {df.schema[c]}, expected a numeric column")
     s = df.drop_nulls([x, y]).sort([x, y])
     keep, best = [], math.inf
     for v in s[y].to_list():

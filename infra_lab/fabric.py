@@ -791,6 +791,8 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
     trials = int(check_positive("trials", trials, integer=True))
     if m * trials > 50_000_000:
         raise ValidationError(f"m × trials = {m} × {trials}: at most 50,000,000 draws (memory)")
+    if k * trials > 50_000_000:
+        raise ValidationError(f"k × trials = {k} × {trials}: at most 50,000,000 bin counts (memory)")
     rng = np.random.default_rng(seed)
     x = rng.integers(0, k, size=(int(trials), m))
     counts = np.zeros((int(trials), k), dtype=np.int64)

@@ -148,8 +148,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                sequence_parallel: bool = False, recompute: str = "none",
                                flash_attention: bool = True, dropout: bool = False,
                                cp: int = 1, kind: str | None = None,
-                               activation_bytes: float = 2.0, selective_mode: str = "attention"
-                               ) -> dict[str, float]:
+                               activation_bytes: float = 2.0, selective_mode: str = "attention",
+                               recompute_modules: tuple | None = None) -> dict[str, float]:
     """Activation bytes stored for backward by one layer of each kind, one micro-batch.
 
     Parameters
@@ -164,6 +164,12 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         checkpointing as torchtitan applies it: the outputs of every other matmul and of the
         attention kernel are saved, every other op is recomputed — the layer stores its input,
         the attention output and half of its GEMM outputs)
+    recompute_modules : Megatron-Core's selective submodules (:data:`infra_lab.scenario.RECOMPUTE_MODULES`),
+        with recompute = "selective"; they replace ``selective_mode``: each named module keeps
+        only its input — core_attn: no attention core; layernorm: no norm outputs (the QKV
+        and MLP inputs); moe_act: no expert activation output; mla_up_proj: no up-projected
+        q, k, v; mlp: no dense MLP hidden; moe: only the MoE layer's input; shared_experts: no
+        shared-expert hidden
     flash_attention : fused attention stores no s² tensors (only a fp32 log-sum-exp per head)
     dropout : store 1-byte dropout masks (GPT-3 / Megatron style)
     kind : one layer kind (default: every kind of the model)
@@ -190,6 +196,9 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         raise unknown("recompute", recompute, RECOMPUTE)
     if selective_mode not in SELECTIVE_MODES:
         raise unknown("selective_mode", selective_mode, SELECTIVE_MODES)
+    mods = None
+    if recompute == "selective" and recompute_modules is not None:
+        mods = frozenset(recompute_modules)
     e = float(activation_bytes)
     s_loc = seq_len / cp
     T = s_loc * micro_batch  # local tokens
@@ -208,13 +217,18 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
             q, kv, out = a * d, 2 * spec.kv_heads * d, a * d
             if spec.attention == "cca":
                 kv += (a + spec.kv_heads) * d  # convolution inputs of the q/k channels
-        rep_el = (width_in + width_in) / rep + drop * h / rep  # norm input, QKV input, out-dropout
+        qkv_in = 0.0 if (mods is not None and "layernorm" in mods) else width_in   # the norm's output
+        rep_el = (width_in + qkv_in) / rep + drop * h / rep  # norm input, QKV input, out-dropout
+        if mods is not None and "mla_up_proj" in mods and spec.attention == "mla":
+            qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
+            q -= a * qk                                     # up-projected q, k, v recomputed
+            kv -= a * (qk + spec.v_head_dim)
         shard_el = (q + kv + out) / t
         if flash_attention:
             core_b = 4.0 * a / t  # fp32 log-sum-exp per head [bytes/token]
         else:  # softmax output (e), dropout mask (1 B) and dropout output (e) per score
             core_b = a * seq_len * (e + ((1.0 + e) if dropout else 0.0)) / t
-        if recompute == "selective":
+        if recompute == "selective" and (mods is None or "core_attn" in mods):
             core_b = 0.0
         return T * (e * (rep_el + shard_el) + core_b)
 
@@ -224,16 +238,26 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         return e * (rows * gate * width / t)
 
     def mlp_common() -> float:  # norm input + MLP input + output dropout
-        return T * e * ((h + h) / rep + drop * h / rep)
+        mlp_in = 0.0 if (mods is not None and "layernorm" in mods) else h     # the pre-MLP norm's output
+        return T * e * ((h + mlp_in) / rep + drop * h / rep)
+
+    def dense_mlp(width: float) -> float:
+        if mods is not None and "mlp" in mods:     # the dense MLP keeps only its input
+            return 0.0
+        return mlp(width, T)
 
     def moe() -> float:
         ef = spec.expert_ffn_hidden or spec.ffn_hidden
         k = spec.top_k
         x = mlp_common()
+        if mods is not None and "moe" in mods:     # the whole MoE layer keeps only its input
+            return x
         x += T * 4.0 * (spec.experts + 1)           # router logits / probabilities, fp32
         x += T * e * (2.0 * k * h)                  # dispatched copies in, expert outputs
         x += mlp(ef, T * k)
-        if spec.shared_experts:
+        if mods is not None and "moe_act" in mods:  # the activation's output (FC2 input) recomputed
+            x -= e * T * k * ef / t
+        if spec.shared_experts and not (mods is not None and "shared_experts" in mods):
             x += mlp(spec.shared_experts * spec.shared_expert_ffn_hidden, T)
         return x
 
@@ -266,18 +290,18 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     kinds = [kind] if kind else list(dict.fromkeys(spec.layer_kinds()))
     for kd in kinds:
         if kd == "dense":
-            full = attention(h) + mlp_common() + mlp(spec.ffn_hidden, T)
+            full = attention(h) + mlp_common() + dense_mlp(spec.ffn_hidden)
         elif kd == "moe":
             full = attention(h) + moe()
         elif kd == "mamba2":
             full = mamba2()
         elif kd == "hybrid":
-            full = attention(2 * h) + mlp_common() + mlp(spec.ffn_hidden, T) + mamba2()
+            full = attention(2 * h) + mlp_common() + dense_mlp(spec.ffn_hidden) + mamba2()
         else:
             raise unknown("layer kind", kd, ["dense", "moe", "mamba2", "hybrid"])
         if recompute == "full":
             full = T * e * h / rep
-        elif recompute == "selective" and selective_mode == "op" and kd in ("dense", "moe", "hybrid"):
+        elif recompute == "selective" and mods is None and selective_mode == "op" and kd in ("dense", "moe", "hybrid"):
             full = op_sac(kd)
         out[kd] = full
     return out
@@ -585,7 +609,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     if sel not in SELECTIVE_MODES:
         raise unknown("selective_mode", sel, SELECTIVE_MODES)
     # a recomputed layer is re-materialised in backward: full recompute, and per-op SAC
-    rematerialise = recompute == "full" or (recompute == "selective" and sel == "op")
+    rematerialise = recompute == "full" or (recompute == "selective" and sel == "op"
+                                            and tr.recompute_modules is None)
 
     tp, pp, vp, cp, ep, etp, dp = par.tp, par.pp, par.vp, par.cp, par.ep, par.etp, par.dp
     g_ne = float(dp * cp)
@@ -598,7 +623,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     def per_layer(rc: str) -> tuple[float, float]:
         per = activation_bytes_per_layer(spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel,
                                          recompute=rc, flash_attention=flash, dropout=dropout, cp=cp,
-                                         activation_bytes=e, selective_mode=sel)
+                                         activation_bytes=e, selective_mode=sel,
+                                         recompute_modules=tr.recompute_modules if rc == recompute else None)
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 

@@ -34,6 +34,11 @@ SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 FABRICS = ("rails-only", "rail-optimized", "fat-tree")
 PRECISIONS = ("bf16", "fp16", "fp8")
 RECOMPUTE = ("none", "selective", "full")
+RECOMPUTE_MODULES = ("core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", "moe", "shared_experts")
+"""Megatron-Core's ``--recompute-modules`` (selective recomputation of named submodules,
+``TransformerConfig.recompute_modules``, default ["core_attn"]): the attention core, the MoE
+experts' activation function, the input and pre-MLP layernorms, MLA's up-projections, the dense
+MLP, the whole MoE layer (dispatch and combine included), the shared experts."""
 OPTIMIZERS = ("adamw", "adam", "muon", "sgd")
 ENCODER_MODES = ("trained", "frozen")
 ENGINES = ("vllm", "sglang", "trt-llm", "atom")
@@ -330,6 +335,11 @@ class TrainingConfig:
     ``--moe-router-force-load-balancing``: uniform routing, sampling noise only);
     moe_capacity_factor (token dropping at this capacity factor caps the busiest expert rank's
     load; None = dropless).
+
+    recompute_modules (Megatron-Core's ``--recompute-modules``, :data:`RECOMPUTE_MODULES`; only
+    with recompute = "selective"): the submodules recomputed in backward instead of storing their
+    outputs. None = the stack's selective set (the attention core for Megatron stacks, per-op
+    selective checkpointing for torchtitan).
     """
 
     seq_len: int = 4096
@@ -343,9 +353,10 @@ class TrainingConfig:
     encoder: str | None = None
     moe_routing: str = "learned"
     moe_capacity_factor: float | None = None
+    recompute_modules: tuple | None = None
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
-            "data_mix", "encoder", "moe_routing", "moe_capacity_factor")
+            "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -361,6 +372,7 @@ class TrainingConfig:
                                                                       ENCODER_MODES))
         put(self, "moe_routing", _enum("training.moe_routing", self.moe_routing, MOE_ROUTINGS))
         put(self, "moe_capacity_factor", _capacity_factor(self.moe_capacity_factor))
+        put(self, "recompute_modules", _recompute_modules(self.recompute_modules, self.recompute))
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
@@ -373,7 +385,29 @@ class TrainingConfig:
         d = {k: getattr(self, k) for k in self.KEYS}
         if self.data_mix is not None:
             d["data_mix"] = self.data_mix.to_dict()
+        if self.recompute_modules is not None:
+            d["recompute_modules"] = list(self.recompute_modules)
         return d
+
+
+def _recompute_modules(v, recompute: str):
+    """training.recompute_modules: None (the stack's selective set) or a list of
+    :data:`RECOMPUTE_MODULES` names, only with recompute = "selective"."""
+    if v is None:
+        return None
+    if isinstance(v, str) or not isinstance(v, (list, tuple)) or not v:
+        raise ValidationError(f"training.recompute_modules = {v!r}: expected a non-empty list of module names "
+                              f"from {', '.join(RECOMPUTE_MODULES)}")
+    for x in v:
+        if not isinstance(x, str) or x not in RECOMPUTE_MODULES:
+            raise unknown("recompute module", x, RECOMPUTE_MODULES, where="training.recompute_modules")
+    if len(set(v)) != len(v):
+        raise ValidationError(f"training.recompute_modules = {list(v)!r}: a module is named twice")
+    if recompute != "selective":
+        raise ValidationError(f"training.recompute_modules = {list(v)!r} with training.recompute = {recompute!r}: "
+                              "modules are Megatron-Core's selective recomputation; allowed only with "
+                              "recompute = 'selective'")
+    return tuple(v)
 
 
 MOE_ROUTINGS = ("learned", "balanced")

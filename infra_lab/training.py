@@ -206,8 +206,42 @@ ATTENTION_KERNEL_CODES = {1: "fa2", 2: "fa3", 3: "cudnn", 4: "fa4", 5: "ck-fa2",
 :func:`infra_lab.compute.default_attention_kernel`)."""
 
 
+def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> tuple[np.ndarray, np.ndarray]:
+    """(GEMM/attention mask, memory-bound mask) of the ops Megatron-Core's ``recompute_modules``
+    re-run in backward (:data:`infra_lab.scenario.RECOMPUTE_MODULES`), by the compute model's
+    ``component`` column and op names; routed-expert GEMMs and token permutation are the
+    expert table's (:func:`_expert_tables`)."""
+    op = ops["op"].to_numpy().astype(str)
+    comp = ops["component"].to_numpy().astype(str)
+    kind = ops["layer_kind"].to_numpy().astype(str)
+    m = set(modules)
+    g = np.zeros(len(op), dtype=bool)
+    mem = np.zeros(len(op), dtype=bool)
+    if "core_attn" in m:
+        g |= cl["attn"]
+        g |= cl["softmax"] & ~cl["attn"]
+    if "layernorm" in m:
+        mem |= comp == "norm"
+    if "mla_up_proj" in m:
+        g |= np.isin(op, ("q_up", "kv_up"))
+        mem |= op == "rope"
+    if "mlp" in m:
+        g |= comp == "mlp_gemm"
+        mem |= op == "mlp_act"
+    moe_layer = kind == "moe"
+    if "moe" in m:
+        g |= moe_layer & np.isin(comp, ("router", "shared_expert_gemm")) & cl["gemm"]
+        mem |= moe_layer & (np.isin(comp, ("router",)) | np.isin(op, ("experts_act", "shared_experts_act")))
+    if "moe_act" in m:
+        mem |= op == "experts_act"
+    if "shared_experts" in m:
+        g |= comp == "shared_expert_gemm"
+        mem |= op == "shared_experts_act"
+    return g & ~cl["expert"], mem & ~cl["permute"]
+
+
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
-            hook=None, tp_overlap: float = 0.0):
+            hook=None, tp_overlap: float = 0.0, modules=None):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
@@ -231,6 +265,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
         ps = ops["pass"].to_numpy().astype(str)
         t = ops["time_s"].to_numpy().copy()
         cl = _op_classes(ops)
+        if modules is not None:
+            mod_g, mod_m = _selective_masks(ops, cl, modules)
         t[cl["attn"]] *= cp                      # with CP each rank's queries see all s keys
         if precision == "fp8":                   # a flat multiplier on top of the cast ops (sensitivity; 0 by default)
             t[cl["gemm"] | cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
@@ -241,7 +277,9 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             def tot(mask, sel=sel, t=t):
                 return float(t[sel & mask].sum())
 
-            if sp["selective_recompute"]:     # per-op SAC: half the matmuls, every element-wise op
+            if modules is not None:           # Megatron-Core's recompute_modules
+                sel, sel_mem = tot(fwd & mod_g), tot(fwd & mod_m)
+            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls, every element-wise op
                 sel, sel_mem = 0.5 * tot(fwd & cl["gemm"]), tot(fwd & cl["mem"])
             else:                             # Megatron: the attention core (and its softmax)
                 sel, sel_mem = tot(fwd & (cl["attn"] | cl["softmax"])), 0.0
@@ -264,7 +302,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             act = memory.activation_bytes_per_layer(
                 spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
                 flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
-                selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])])
+                selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
+                recompute_modules=modules if rc == "selective" else None)
             for kname, b in act.items():
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
@@ -335,12 +374,12 @@ _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhea
 
 @functools.lru_cache(maxsize=64)
 def _tables_cached(model: tuple, acc_name: str, precision: str, seq_len: int, factors: tuple,
-                   tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0):
+                   tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None):
     from . import models
 
     spec = models.ModelSpec.from_dict(dict(model))
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap)
+    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules)
     tab.setflags(write=False)
     htab.setflags(write=False)
     return tab, htab
@@ -352,7 +391,7 @@ attention counted causal (half the s² score/context work), no recomputation."""
 
 
 def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss,
-                   cps, xs, cv: float, cf: float | None) -> np.ndarray:
+                   cps, xs, cv: float, cf: float | None, modules=None) -> np.ndarray:
     """xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (:data:`infra_lab._kernels.training.XTAB_NAMES`):
     the routed experts of one layer at each (ep, etp) of ``xs`` from
     :func:`infra_lab.compute.layer_ops` with that ep and expert_tp (grouped GEMMs of the E/ep
@@ -395,6 +434,8 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
         imb = compute.moe_load_imbalance(tokens, spec.experts, spec.top_k, ep, popularity_cv=cv,
                                          capacity_factor=cf) if ep > 1 else 1.0
         (kind, ps, t, cl), (kind0, ps0, t0, cl0) = tot
+        ops_op = tables[0]["op"].to_numpy().astype(str)
+        ops0_op = tables[1]["op"].to_numpy().astype(str)
         for kname in ("moe", "mtp"):
             if kname not in counts:
                 continue
@@ -406,7 +447,15 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
             for pi, pas in ((kt.X_FWD_MEM, "fwd"), (kt.X_BWD_MEM, "bwd")):
                 out[slot, pi] += w * (float(t[sel & (ps == pas) & cl["mem"]].sum())
                                       - float(t0[sel0 & (ps0 == pas) & cl0["mem"]].sum()))
-            if sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls, the rest
+            if modules is not None:          # Megatron-Core's recompute_modules
+                if kname == "moe" and "moe" in modules:      # the whole layer: experts and permutation
+                    out[slot, kt.X_SEL] = out[slot, kt.X_FWD_EXP]
+                    out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
+                elif kname == "moe" and "moe_act" in modules:  # the expert activation at this ep/etp
+                    act = (kind == kname) & (ps == "fwd") & (ops_op == "experts_act")
+                    act0 = (kind0 == kname) & (ps0 == "fwd") & (ops0_op == "experts_act")
+                    out[slot, kt.X_SEL_MEM] = float(t[act].sum()) - float(t0[act0].sum())
+            elif sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls, the rest
                 out[slot, kt.X_SEL] = 0.5 * out[slot, kt.X_FWD_EXP]
                 out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
             if kname == "moe":
@@ -424,10 +473,10 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
 def _xtab_cached(xkey: tuple, tps: tuple, mbss: tuple, cps: tuple, xs: tuple) -> np.ndarray:
     from . import models
 
-    model, acc_name, precision, seq_len, factors, cv, cf = xkey
+    model, acc_name, precision, seq_len, factors, cv, cf, modules = xkey
     spec = models.ModelSpec.from_dict(dict(model))
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf)
+    x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules)
     x.setflags(write=False)
     return x
 
@@ -440,7 +489,8 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
 @functools.lru_cache(maxsize=256)
 def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
-                    cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None)) -> _Context:
+                    cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None),
+                    modules: tuple | None = None) -> _Context:
     from . import collectives, memory, models
     from .scenario import HardwareConfig
 
@@ -472,7 +522,10 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "BUCKET_MIN": sp["dp_bucket_min_params"], "BUCKET_PER_RANK": sp["dp_bucket_params_per_rank"],
         "DROPOUT": sp["dropout"],
         "Z3_CALLS": sp["zero3_gathers_per_layer"], "Z3_SMALL": sp["zero3_small_gathers_per_layer"],
-        "SEL_MODE": sp["selective_recompute"],
+        # Megatron's recompute_modules replace the stack's selective set; "moe" re-runs the
+        # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
+        "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
+        "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
     }
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
@@ -480,10 +533,11 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         raise ValidationError(f"training model constants not finite: {bad}")
     if hook is None:
         tab, htab = _tables_cached(model, acc.name, precision, seq_len,
-                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps)
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules)
     else:
         tab, htab = _tables_cached(model, acc.name, precision, seq_len,
-                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"])
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
+                                   modules)
     tokens = float(seq_len * global_batch)
     # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
     ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
@@ -503,7 +557,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
     cv = sp["moe_popularity_cv"] if moe[2] == "learned" else 0.0
-    xkey = (model, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3])
+    xkey = (model, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules)
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
                     tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
@@ -534,7 +588,8 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor)
     return _context_cached(_freeze(sc.lm_model), _freeze(sc.hardware.to_dict()), tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
-                           _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe)
+                           _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
+                           tr.recompute_modules)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1025,12 +1080,21 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
-    out = np.empty((heads.shape[0] * tail.shape[0], kt.N_OUT))
+    out = plan_rows(heads.shape[0] * tail.shape[0])
     kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _frame(heads, tail, out, ctx, objective, top, feasible_only)
 
 
 _RC_ENUM = pl.Enum(list(RECOMPUTE))
+
+
+def plan_rows(n: int) -> np.ndarray:
+    """An uninitialised float64 array (n, N_OUT) for the step kernel's outputs whose rows start
+    on 128-byte boundaries: one plan = 16 float64 = exactly two cache lines (the frame's
+    gather reads each selected plan's row in random order)."""
+    buf = np.empty(n * kt.N_OUT + 16)
+    off = (-buf.ctypes.data % 128) // 8
+    return buf[off: off + n * kt.N_OUT].reshape(n, kt.N_OUT)
 
 
 def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
@@ -1055,11 +1119,11 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
     else:
         sel = np.argsort(kk)
     idx = np.ascontiguousarray(sel if keep is None else keep[sel])
-    o = np.empty((kt.GATHERED, idx.size))
-    pv = np.empty((12, idx.size), dtype=np.int32)
-    kt.gather_columns(out, idx, heads, tail, o, pv)
-    st = o[kt.O_STEP]
     f = ctx.flops[MFU_CONVENTION]
+    scale = np.array([ctx.tokens_per_step, f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12])
+    o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))
+    pv = np.empty((12, idx.size), dtype=np.int32)
+    kt.gather_columns(out, idx, heads, tail, o, pv, scale)
     cols: list[pl.Series] = []
     for name, j in (("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
                     ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS), ("zero", 9)):
@@ -1067,19 +1131,13 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
     cols.append(pl.Series("fsdp", pv[10] > 0))
     cols.append(pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11]))
     cols.append(pl.Series("sequence_parallel", pv[kt.H_SP] > 0))
-    inv = 1.0 / st                      # 0 for a plan that cannot run (a collective with no path: inf)
-    net = o[kt.O_NET]
-    runnable = st < math.inf
-    if runnable.all():
-        busy = np.minimum(1.0, net * inv)
-    else:                               # a plan that cannot run keeps its NICs busy for ever
-        with np.errstate(invalid="ignore"):
-            busy = np.where(runnable, np.minimum(1.0, net * inv), 1.0)
-    cols += [pl.Series("step_time_s", st), pl.Series("tokens_per_s", ctx.tokens_per_step * inv),
-             pl.Series("mfu", (f / (ctx.world * ctx.peak_bf16)) * inv),
-             pl.Series("tflops_per_gpu", (f / ctx.world / 1e12) * inv),
+    d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
+    # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
+    cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
+             pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
              pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), pl.Series("fits", o[kt.O_FITS] > 0.5),
-             pl.Series("runnable", runnable), pl.Series("nic_busy_fraction", busy)]
+             pl.Series("runnable", o[kt.O_STEP] < math.inf),
+             pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]
     cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
     return pl.DataFrame(cols)
 

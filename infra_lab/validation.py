@@ -374,12 +374,26 @@ def _moe_settings(row: dict) -> tuple[dict, dict, list[str]]:
     return par, trn, notes
 
 
+_MODULE_ALIASES = {"up_proj": "mla_up_proj", "norm": "layernorm", "act": "moe_act"}
+
+
+def _recompute_modules(row: dict) -> list[str] | None:
+    """Megatron-Core ``recompute_modules`` a run publishes in its ``settings``
+    (``recompute_modules=layernorm,moe``), as :data:`infra_lab.scenario.RECOMPUTE_MODULES`
+    names; None when it does not (the stack's selective set)."""
+    st = row.get("settings") or ""
+    if "recompute_modules=" not in st:
+        return None
+    raw = st.split("recompute_modules=", 1)[1].split(";")[0].split("(")[0]
+    return [_MODULE_ALIASES.get(x.strip(), x.strip()) for x in raw.split(",") if x.strip()]
+
+
 def scenario_for_run(row: dict):
     """(Scenario, assumptions) of one current run, or raise ValidationError saying why the
     run cannot be expressed. The stack is the run's framework family on its platform
     (:func:`stack_of`); the MoE dispatcher, EP overlap, routing and token dropping come from
     the published settings (:func:`_moe_settings`; DeepSeek-V3's node-limited dispatch is the
-    ``deepep`` scheme). Fields the source does not state take
+    ``deepep`` scheme), and so do Megatron-Core's ``recompute_modules`` (:func:`_recompute_modules`). Fields the source does not state take
     documented defaults: micro-batch 1, recompute none, ZeRO-1 (Megatron distributed
     optimizer) unless FSDP, sequence parallel with tp > 1 (Megatron-Core requires it for
     MoE), the platform's NIC (:data:`_DEFAULT_NIC`), a rail-optimized fabric, the alltoall
@@ -410,6 +424,7 @@ def scenario_for_run(row: dict):
     rc = row.get("recompute") or "none"
     if not row.get("recompute"):
         notes.append("recompute=none")
+    modules = _recompute_modules(row) if rc == "selective" else None
     fsdp = (row.get("fsdp") or "false").lower() == "true"
     zero = _num(row.get("zero"))
     if zero is None:
@@ -451,7 +466,8 @@ def scenario_for_run(row: dict):
     sc = Scenario.from_dict({
         "name": row["id"], "model": _model_table(row), "hardware": hw,
         "training": {"seq_len": _num(row["seq_len"]), "global_batch": gb, "micro_batch": mbs,
-                     "precision": prec, "recompute": rc, "stack": stack_of(row), **mtrn},
+                     "precision": prec, "recompute": rc, "stack": stack_of(row), **mtrn,
+                     **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
                         "cp": _num(row.get("cp")) or 1, "ep": _num(row.get("ep")) or 1,
                         "etp": _num(row.get("etp")) or 1, "zero": zero, "fsdp": fsdp,

@@ -432,3 +432,34 @@ def test_mtp_modules_counted_on_the_last_stage():
     assert last["p_expert"] > first["p_expert"] or last["n_moe"] >= first["n_moe"]
     ck = il.memory.checkpoint_bytes(spec, "adamw")
     assert ck.total_bytes == pytest.approx((spec.params_total + spec.params_mtp) * 14.0, rel=1e-9)
+
+
+def test_recompute_modules_memory_time_and_reference():
+    """Megatron-Core's recompute_modules: each module keeps only its input (memory falls),
+    its forward runs again in backward ("moe" re-runs the dispatch and combine too); the
+    kernel equals the independent reference; the scenario refuses bad module lists."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    moe = il.Scenario.from_dict({
+        "model": {"preset": "qwen3-30b-a3b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 2},
+        "training": {"seq_len": 4096, "global_batch": 32, "micro_batch": 1, "recompute": "selective"},
+        "parallelism": {"tp": 2, "ep": 8, "sequence_parallel": True}})
+    base = il.estimate(moe)
+    prev_mem = base.memory_per_gpu_bytes
+    for mods in (["layernorm"], ["layernorm", "moe_act"], ["layernorm", "moe"]):
+        sc = moe.replace(training={"recompute_modules": mods})
+        est = il.estimate(sc)
+        ref = step_reference(sc)
+        assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
+        assert est.memory_per_gpu_bytes == pytest.approx(il.memory.training_memory_total(sc), rel=1e-9)
+        assert est.memory_per_gpu_bytes < prev_mem
+        prev_mem = est.memory_per_gpu_bytes
+    whole = il.estimate(moe.replace(training={"recompute_modules": ["moe"]}))
+    bd, bd0 = dict(whole.breakdown.iter_rows()), dict(base.breakdown.iter_rows())
+    assert bd["ep_comm"] > bd0["ep_comm"] and bd["compute_recompute"] > bd0["compute_recompute"]
+    with pytest.raises(ValidationError, match="recompute_modules.*selective"):
+        moe.replace(training={"recompute": "none", "recompute_modules": ["moe"]})
+    with pytest.raises(UnknownNameError, match="moe_act"):
+        moe.replace(training={"recompute_modules": ["moe_actt"]})
+    with pytest.raises(ValidationError, match="recompute_modules"):
+        moe.replace(training={"recompute_modules": "moe"})

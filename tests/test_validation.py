@@ -128,7 +128,7 @@ def test_docs_validation_tables_are_the_models(current):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured at H-train3's last landing: "
-                   "test split median |error| 10.3 %, worst 52.6 % (PR25-DSV2-MI355X-32-base-1f1b); dense test "
+                   "test split median |error| 10.1 %, worst 51.6 % (PR25-DSV2-MI355X-32-base-1f1b); dense test "
                    "median 19.6 %, MoE test median 6.7 %; per case in docs/validation.md). Strict: passes -> "
                    "remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):

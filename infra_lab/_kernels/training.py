@@ -47,13 +47,13 @@ C_NAMES = (
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
-    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE",
+    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A",
 )
 (C_S, C_H, C_V, C_TOPK, C_HKV, C_GB, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A) = range(len(C_NAMES))
 DISPATCHERS = ("alltoall", "deepep")
 """MoE token dispatchers (C_DISPATCH codes): 0 = one all-to-all of every routed copy over the
 EP group (Megatron-Core's alltoall dispatcher on NCCL/RCCL); 1 = DeepEP / Megatron's flex
@@ -114,11 +114,10 @@ N_COMM = len(COMM_NAMES)
 
 OUT_NAMES = ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm", "ep_comm",
              "pp_p2p", "pp_bubble", "dp_grad_comm", "dp_param_comm", "optimizer",
-             "step_time_s", "memory_per_gpu_bytes", "fits", "dp_comm_raw_s", "network_comm_s",
-             "ep_comm_raw_s")
+             "step_time_s", "memory_per_gpu_bytes", "fits", "dp_comm_raw_s", "network_comm_s")
 N_COMPONENTS = 11  # the first 11 outputs sum to step_time_s
-(O_STEP, O_MEM, O_FITS, O_DP_RAW, O_NET, O_EP_RAW) = range(11, 17)
-N_OUT = len(OUT_NAMES)
+(O_STEP, O_MEM, O_FITS, O_DP_RAW, O_NET) = range(11, 16)
+N_OUT = len(OUT_NAMES)   # 16 float64 = one 128-byte row per plan (two cache lines)
 
 
 # ---------------------------------------------------------------------------------------
@@ -526,7 +525,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     comp = np.empty((3, 6))
     for rc in range(3):
         n_tp = 4.0 + (2.0 if rc == 2 else (1.0 if (rc == 1 and spi == 1) else 0.0))
-        n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
+        n_a2a = 4.0 + (2.0 if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         cp_steps = 3.0 * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
         a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
         tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
@@ -655,11 +654,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         orow[O_MEM] = mem
         orow[O_FITS] = 1.0 if mem <= c[C_HBM] else 0.0
         orow[O_DP_RAW] = dp_raw
-        n_a2a = 4.0 + (2.0 if rc == 2 else 0.0)
+        n_a2a = 4.0 + (2.0 if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         ep_raw = m * n_a2a * imb * q[Q_EP] * lay[li, arg[rc], L_NM] if ep > 1 else 0.0
         orow[O_NET] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
                        + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
-        orow[O_EP_RAW] = ep_raw
 
 
 @njit(cache=True, parallel=True)
@@ -680,16 +678,20 @@ def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
         eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt)
 
 
-GATHERED = O_NET + 1               # components, step, memory, fits, raw DP, network time
+GATHERED = N_OUT                   # components, step, memory, fits, raw DP, network time
+DERIVED_NAMES = ("tokens_per_s", "mfu", "tflops_per_gpu", "nic_busy_fraction")
+"""Columns :func:`gather_columns` derives per plan after the :data:`GATHERED` outputs."""
 
 
 @njit(cache=True, parallel=True)
-def gather_columns(out, idx, heads, tail, res, plan):
+def gather_columns(out, idx, heads, tail, res, plan, scale):
     """The search frame's columns in the requested order, in parallel: res[j, i] =
-    out[idx[i], j] for the first :data:`GATHERED` outputs (each plan's outputs are one
-    contiguous row of ``out``, so a row is read once), and plan[:, i] (int32) = the plan's tp,
-    pp, vp, cp, ep, etp, dp, micro_batch, sequence_parallel (from its head row) and zero,
-    fsdp, recompute (from its tail row)."""
+    out[idx[i], j] for the :data:`GATHERED` outputs (each plan's outputs are one contiguous
+    128-byte row of ``out``, read once), then the :data:`DERIVED_NAMES` columns: tokens/s =
+    scale[0] / step, MFU = scale[1] / step, TFLOP/s per GPU = scale[2] / step and the NIC busy
+    fraction min(1, network time / step) — 0, 0, 0 and 1 for a plan that cannot run (step
+    inf); plan[:, i] (int32) = the plan's tp, pp, vp, cp, ep, etp, dp, micro_batch,
+    sequence_parallel (from its head row) and zero, fsdp, recompute (from its tail row)."""
     n = idx.shape[0]
     nt = tail.shape[0]
     for i in prange(n):
@@ -697,6 +699,19 @@ def gather_columns(out, idx, heads, tail, res, plan):
         o = out[k]
         for j in range(GATHERED):
             res[j, i] = o[j]
+        st = o[O_STEP]
+        if st < np.inf:
+            inv = 1.0 / st
+            busy = o[O_NET] * inv
+            if busy > 1.0:
+                busy = 1.0
+        else:
+            inv = 0.0
+            busy = 1.0
+        res[GATHERED, i] = scale[0] * inv
+        res[GATHERED + 1, i] = scale[1] * inv
+        res[GATHERED + 2, i] = scale[2] * inv
+        res[GATHERED + 3, i] = busy
         h = k // nt
         t = k - h * nt
         for j in range(9):

@@ -130,7 +130,19 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                            if r["layer_kind"] == kind and r["pass"] == ps and r["component"] == "permute")
                 expert[slot][2 + j] += w * (imb * perm + total(ox, kind, ps, exclude=("permute",))
                                             - total(o0, kind, ps, exclude=("permute",)))
-            if sp["selective_recompute"]:     # per-op SAC: half the matmuls, every element-wise op
+            mods = tr.recompute_modules
+            if mods is not None:              # Megatron-Core's recompute_modules
+                if kind == "moe" and "moe" in mods:          # the whole MoE layer again
+                    expert[slot][4] = expert[slot][0]
+                    expert[slot][5] = expert[slot][2]
+                elif kind == "moe" and "moe_act" in mods:    # the experts' activation at this ep/etp
+
+                    def act(ops, kind=kind):
+                        return sum(r["time_s"] for r in ops.iter_rows(named=True)
+                                   if r["layer_kind"] == kind and r["pass"] == "fwd" and r["op"] == "experts_act")
+
+                    expert[slot][5] = act(ox) - act(o0)
+            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls, every element-wise op
                 expert[slot][4] = 0.5 * expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
@@ -199,7 +211,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     t_pp = _price("send_recv", act / tp, ppg[:2], hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
 
     n_tp = 4 + (2 if rc == 2 else (1 if rc == 1 and p.sequence_parallel else 0))
-    n_a2a = 4 + (2 if rc == 2 else 0)
+    # Megatron-Core's "moe" recompute module re-runs the dispatch and combine in backward
+    moe_again = rc == 1 and tr.recompute_modules is not None and "moe" in tr.recompute_modules
+    n_a2a = 4 + (2 if (rc == 2 or moe_again) else 0)
     steps = 3 * (cp - 1) + ((cp - 1) if rc == 2 else 0)
 
     def hide(cost, ovl, window):

@@ -96,15 +96,16 @@ def moe_load_imbalance(tokens: int, experts: int, top_k: int, ep: int, *,
     >>> round(moe_load_imbalance(4096, 256, 8, 64, popularity_cv=0.3), 2)
     1.35
     """
-    T = P.check_number("tokens", tokens, lo=1, integer=True)
-    E = P.check_number("experts", experts, lo=1, integer=True)
-    k = P.check_number("top_k", top_k, lo=1, integer=True)
-    n = P.check_number("ep", ep, lo=1, integer=True)
+    # bounds as expert_token_counts': up to 2^40 tokens per rank, 2^20 experts
+    T = P.check_number("tokens", tokens, lo=1, hi=2**40, integer=True)
+    E = P.check_number("experts", experts, lo=1, hi=2**20, integer=True)
+    k = P.check_number("top_k", top_k, lo=1, hi=2**20, integer=True)
+    n = P.check_number("ep", ep, lo=1, hi=2**20, integer=True)
     if k > E:
         raise ValidationError(f"top_k = {k}: must be <= experts = {E}")
     if E % n:
         raise ValidationError(f"ep = {n}: must divide experts = {E}")
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValidationError(f"method = {method!r}: allowed {', '.join(METHODS)}")
     s = P.check_number("seed", seed, lo=0, integer=True)
     cf = None if capacity_factor is None else P.check_number("capacity_factor", capacity_factor, lo=1.0)

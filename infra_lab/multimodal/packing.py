@@ -267,6 +267,13 @@ def pack(lengths, seq_len: int, algorithm: str = "ffd", *, reference: bool = Fal
     return {"sequences": int(nb), "waste": float(1.0 - a.sum() / (nb * s)), "bin": bins, "fill": fill}
 
 
+MAX_SEQ_LEN = 2**24
+"""Longest sequence packed [tokens] (the bound of compute.layer_ops)."""
+MAX_STREAM_POSITIONS = 2**25
+"""Most positions one sample stream fills (sequences × seq_len): beyond it the default
+sequence count is lowered (to no fewer than 16) and an explicit one is refused."""
+
+
 def _posint(name: str, x: Any) -> int:
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
         raise ValidationError(f"{name} = {x!r}: expected a positive integer")
@@ -287,7 +294,7 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
     spec : multimodal system (None: text only)
     mix : :class:`DataMix` or its table
     seq_len : sequence length [tokens]
-    seed : random seed [-]; sequences : sequences' worth of positions to draw (None: data)
+    seed : random seed [-]; sequences : sequences' worth of positions to draw (None: data, fewer beyond 2^25 positions)
 
     Returns
     -------
@@ -304,10 +311,18 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
     shares equal the mix over a stream of ``sequences × seq_len`` positions.
     """
     s = _posint("seq_len", seq_len)
+    if s > MAX_SEQ_LEN:
+        raise ValidationError(f"seq_len = {seq_len!r}: at most {MAX_SEQ_LEN:,} tokens (2^24, as compute.layer_ops)")
     sd = seed
     if isinstance(sd, bool) or not isinstance(sd, (int, np.integer)) or sd < 0:
         raise ValidationError(f"seed = {seed!r}: expected an integer >= 0")
-    n_seq = int(mix_parameter("pack_sequences")) if sequences is None else _posint("sequences", sequences)
+    if sequences is None:   # the data's count, fewer for very long sequences (memory): >= 16
+        n_seq = min(int(mix_parameter("pack_sequences")), max(16, MAX_STREAM_POSITIONS // s))
+    else:
+        n_seq = _posint("sequences", sequences)
+        if n_seq * s > MAX_STREAM_POSITIONS:
+            raise ValidationError(f"sequences = {sequences!r}: sequences × seq_len = {n_seq * s:,} positions; at most "
+                                  f"{MAX_STREAM_POSITIONS:,} per sample stream (memory)")
     spec = None if spec is None else system(spec)
     mix = DataMix.from_dict(mix)
     mix.check_for(spec)
@@ -449,7 +464,7 @@ def packing_stats(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
     ----------
     spec : multimodal system, preset name or [model] table (None: text only)
     mix : :class:`DataMix` or its table; seq_len : [tokens]; seed : [-]
-    sequences : sequences' worth of samples to draw (None: data, 512)
+    sequences : sequences' worth of samples to draw (None: data, 512; fewer beyond 2^25 positions, at least 16)
 
     Examples
     --------
@@ -459,6 +474,8 @@ def packing_stats(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
     (True, True)
     """
     s = _posint("seq_len", seq_len)
+    if s > MAX_SEQ_LEN:
+        raise ValidationError(f"seq_len = {seq_len!r}: at most {MAX_SEQ_LEN:,} tokens (2^24, as compute.layer_ops)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValidationError(f"seed = {seed!r}: expected an integer >= 0")
     spec = None if spec is None else system(spec)
