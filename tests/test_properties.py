@@ -352,6 +352,28 @@ def test_collective_faster_nic_never_slower(op, size, platform, nodes, data):
         assert fast.time_s <= slow.time_s * (1 + 1e-9), (a, b, slow.time_s, fast.time_s)
 
 
+FASTER_NIC = {"MI300X": ("Pollara-400", "Vulcano-800"), "H100-SXM": ("ConnectX-7-NDR", "ConnectX-8"),
+              "B200": ("ConnectX-7-NDR", "ConnectX-8")}
+
+
+@SLOW
+@given(st.sampled_from(sorted(FASTER_NIC)), st.sampled_from(["llama3-8b", "mixtral-8x7b", "gpt2-small"]),
+       st.sampled_from([{"tp": 1}, {"tp": 8}, {"tp": 4, "pp": 2}, {"tp": 1, "zero": 3}, {"tp": 2, "cp": 2}]),
+       st.integers(1, 8), st.sampled_from([64, 256, 1024]))
+def test_training_step_faster_nic_never_slower(acc, preset, par, nodes, gb):
+    """A training step on the same cluster with the same vendor's faster NIC (twice the line
+    rate) is never slower."""
+    def step(nic):
+        e = own(il.estimate, {"model": {"preset": preset}, "hardware": {"accelerator": acc, "nodes": nodes, "nic": nic},
+                              "training": {"seq_len": 4096, "global_batch": gb, "micro_batch": 1},
+                              "parallelism": par})
+        return None if e is None else e.step_time_s
+
+    slow, fast = (step(n) for n in FASTER_NIC[acc])
+    if slow is not None and fast is not None:
+        assert fast <= slow * (1 + 1e-9), (acc, preset, par, nodes, gb, slow, fast)
+
+
 # ------------------------------------------------------------------------------- economics
 OWNED_KEYS = sorted(economics.OWNED_PARAMS) if hasattr(economics, "OWNED_PARAMS") else []
 
