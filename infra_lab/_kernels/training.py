@@ -43,13 +43,13 @@ from .memory import stage_activations, training_bytes
 # constant vector
 # ---------------------------------------------------------------------------------------
 C_NAMES = (
-    "S", "H", "V", "TOPK", "HKV", "GB", "HBM", "D", "LAYERS",
+    "S", "H", "V", "TOPK", "HKV", "GBATCH", "HBM", "D", "LAYERS",
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
     "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A",
 )
-(C_S, C_H, C_V, C_TOPK, C_HKV, C_GB, C_HBM, C_D, C_LAYERS,
+(C_S, C_H, C_V, C_TOPK, C_HKV, C_GBATCH, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
@@ -521,7 +521,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     li = head[H_LAY]
     xi = head[H_XI]
     q = comm[li, mi, spi]
-    m = c[C_GB] / (dp * mbs)
+    m = c[C_GBATCH] / (dp * mbs)
     imb = xtab[K_MOE, X_IMB, ti, mi, ci, xi] if ep > 1 else 1.0
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
