@@ -544,6 +544,11 @@ class ServingConfig:
     num_prompts : requests the benchmark sends in all [-]; None = steady state. With a
         finite number the first wave of ``concurrency`` requests arrives at once and its
         queueing adds to the mean TTFT.
+    lockstep : closed-loop clients whose requests all have the same lengths stay in step:
+        every wave of ``concurrency`` requests arrives at once, so EVERY request's TTFT
+        includes the queue of its wave's prefills (not only the first wave of a finite
+        benchmark, as without it). Benchmarks with fixed input/output lengths and
+        ``--ignore-eos`` behave so; default false (arrivals spread out)
     batching : "continuous" (steady state of continuous batching at ``concurrency``, the
         default) or "static" (one batch of ``concurrency`` requests prefilled together and
         decoded together, as vLLM's benchmark_latency measures)
@@ -575,6 +580,7 @@ class ServingConfig:
     audio_s_per_request: float = 0.0
     encoder_batch: int = 1
     num_prompts: int | None = None
+    lockstep: bool = False
     batching: str = "continuous"
     request_rate_rps: float | None = None
     stack: str | None = None
@@ -582,7 +588,7 @@ class ServingConfig:
     KEYS = ("engine", "weight_precision", "kv_precision", "tp", "ep", "pp", "dp", "dp_attention",
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
             "concurrency", "chunk_tokens", "images_per_request", "image_size", "audio_s_per_request",
-            "encoder_batch", "num_prompts", "batching", "request_rate_rps", "stack")
+            "encoder_batch", "num_prompts", "lockstep", "batching", "request_rate_rps", "stack")
 
     def __post_init__(self) -> None:
         # built directly (``ServingConfig(engine="foo")``) or by from_dict: validated the same way
@@ -659,6 +665,10 @@ def _serving_values(d: dict) -> dict:
         if v["batching"] == "static":
             raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
     v["request_rate_rps"] = rate
+    v["lockstep"] = _bool("serving.lockstep", d.get("lockstep", False))
+    if v["lockstep"] and (rate is not None or v["batching"] == "static"):
+        raise ValidationError("serving.lockstep = true: waves of a closed loop; needs batching = 'continuous' "
+                              "and no request_rate_rps")
     st = d.get("stack")
     if st is not None:
         from . import stacks

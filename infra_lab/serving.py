@@ -403,6 +403,7 @@ def _cfg_row(sv: ServingConfig, concurrency: float | None = None,
     r[K.K_ENC] = media[0]
     r[K.K_NPROMPTS] = sv.num_prompts or 0
     r[K.K_STATIC] = 1.0 if sv.batching == "static" else 0.0
+    r[K.K_LOCKSTEP] = 1.0 if sv.lockstep else 0.0
     return r
 
 
@@ -787,9 +788,11 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         if running < per_group:
             queue = serve_s * (per_group / running - 1.0)
         first_wave = 0.0
-        if sv.num_prompts:
+        if sv.num_prompts or sv.lockstep:
+            # lockstep: every wave of C requests queues its prefills; else the first wave only
+            weight = 1.0 if sv.lockstep else concurrency / sv.num_prompts
             piece = min(chunk, running * n_in)
-            first_wave = concurrency / sv.num_prompts * 0.5 * running * n_in / piece * total(cycle(0.0, 0.0, piece, 0))
+            first_wave = weight * 0.5 * running * n_in / piece * total(cycle(0.0, 0.0, piece, 0))
         ttft = ttft_run + queue + first_wave
         e2e = ttft + (n_out - 1.0) * tpot
     res = {
@@ -1173,8 +1176,9 @@ VALIDATION_BOUNDS = {
 }
 """Issue 13's bounds on the test split: median and worst |error| [%]."""
 
-CALIBRATED = ("gemm_time_scale", "memory_time_scale", "step_overhead_s")
-"""Stack factors :func:`calibrate` fits per serving stack on the training split."""
+CALIBRATED = ("gemm_time_scale", "memory_time_scale", "step_overhead_s", "request_overhead_s")
+"""Stack factors :func:`calibrate` fits per serving stack on the training split
+(``request_overhead_s`` only for stacks with published TTFTs in their rows)."""
 
 _BENCH_SCHEMA = {
     "id": Col("str", required=True), "source_key": Col("str", required=True),
@@ -1249,7 +1253,9 @@ def _version(text: str | None) -> tuple[int, ...] | None:
 def row_stack(row: dict) -> str | None:
     """The serving stack of a benchmark row: the engine's current stack, or its ``-early``
     stack when the engine version (or, unversioned, the publication date) predates the
-    current generation of data/serving/engine_generations.csv."""
+    current generation of data/serving/engine_generations.csv; an early TensorRT-LLM row run
+    with the PyTorch backend (before 0.19 a preview next to the compiled-engine flow) maps to
+    ``trt-llm-cuda-early-pytorch``."""
     gen = {r["engine"]: r for r in engine_generations().iter_rows(named=True)}
     if row["engine"] not in gen:
         return None
@@ -1265,7 +1271,19 @@ def row_stack(row: dict) -> str | None:
         early = bool(date) and str(date) < g["first_current_date"]
     from . import stacks
 
-    return f"{base}-early" if early and f"{base}-early" in stacks.names("serving") else base
+    names = stacks.names("serving")
+    if early and row["engine"] == "trt-llm":
+        text = f"{row.get('engine_version') or ''} {row.get('engine_args') or ''}".lower()
+        if "pytorch" in text and f"{base}-early-pytorch" in names:
+            return f"{base}-early-pytorch"
+    return f"{base}-early" if early and f"{base}-early" in names else base
+
+
+def _fixed_lengths(row: dict) -> bool:
+    """A benchmark whose requests all have the same input and output lengths (its
+    ``length_distribution`` says fixed, or names a range ratio of 1)."""
+    text = (row.get("length_distribution") or "").lower()
+    return text.startswith("fixed") or "= fixed" in text
 
 
 def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
@@ -1335,8 +1353,11 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
         sv["batching"] = "static"
         sv["concurrency"] = int(round(row["concurrency"]))
     elif mode == "offline_throughput" or (mode == "online_request_rate" and rate == "inf"):
-        # every prompt queued at once: the running batch is the engine's cap or the KV limit
+        # every prompt queued at once: the running batch is the engine's cap or the KV limit;
+        # one wave of all N prompts, whose prefills queue behind each other (mean TTFT)
         sv["concurrency"] = int(n_prompts or mns or 4096)
+        if n_prompts:
+            sv["num_prompts"] = n_prompts
     elif mode == "online_request_rate":
         sv["request_rate_rps"] = float(rate)
         sv["concurrency"] = int(n_prompts or 4096)
@@ -1344,6 +1365,8 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
         sv["concurrency"] = int(round(row["concurrency"]))
         if n_prompts and n_prompts >= sv["concurrency"]:
             sv["num_prompts"] = n_prompts
+        if mode == "online_concurrency" and _fixed_lengths(row):
+            sv["lockstep"] = True  # identical requests: the closed loop's waves stay together
     try:
         sc = Scenario.from_dict({"name": row["id"], "model": {"preset": spec_name}, "hardware": hw, "serving": sv})
     except ValidationError as e:
@@ -1447,7 +1470,7 @@ def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("s
 
 _METRIC_WEIGHTS = {"output_tokens_per_s_per_gpu": 1.0, "tpot_s": 1.0, "ttft_s": 0.5, "e2e_latency_s": 0.5}
 _BOUNDS = {"gemm_time_scale": (0.3, 5.0), "memory_time_scale": (0.3, 5.0), "step_overhead_s": (0.0, 0.2),
-           "request_overhead_s": (0.0, 2.0), "layer_overhead_s": (0.0, 5e-4)}
+           "request_overhead_s": (0.0, 0.2), "layer_overhead_s": (0.0, 5e-4)}
 
 
 def _train_cases(split: str = "train"):
@@ -1506,11 +1529,15 @@ def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
     cases = _train_cases(split)
     todo = sorted({c[0] for c in cases}) if stacks is None else list(stacks)
     rows = []
+    all_parameters = parameters
     for st in todo:
         mine = [c for c in cases if c[0] == st]
         if not mine:
             continue
         base = stacks_mod.params(st)
+        # the fixed TTFT overhead is fitted only where TTFTs were measured
+        parameters = tuple(n for n in all_parameters
+                           if n != "request_overhead_s" or any("ttft_s" in c[3] for c in mine))
 
         def loss(values: dict[str, float], mine=mine) -> float:
             tot, wsum = 0.0, 0.0

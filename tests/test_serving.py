@@ -473,8 +473,12 @@ def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
     starting assumptions (gemm = memory scale 1, step overhead 2 ms)."""
     t = il.stacks.table().filter(pl.col("parameter").is_in(list(serving.CALIBRATED)),
                                  pl.col("stack").is_in(["atom-rocm", "vllm-rocm", "trt-llm-cuda"]))
-    assert (t["basis"] == "fitted").all()
-    assert t["note"].str.contains("training-split").all()
+    # request_overhead_s is fitted only where the train split has TTFTs (ATOM's CI runs do)
+    fitted = t.filter((pl.col("parameter") != "request_overhead_s") | (pl.col("stack") == "atom-rocm"))
+    assert fitted.height == 10 and (fitted["basis"] == "fitted").all()
+    assert fitted["note"].str.contains("training-split").all()
+    ovh = il.stacks.table().filter(pl.col("parameter") == "request_overhead_s", pl.col("basis") == "fitted")
+    assert ovh.height >= 3 and ovh["value"].is_between(0.0, 0.2).all()
     start = {s: {"gemm_time_scale": 1.0, "memory_time_scale": 1.0, "step_overhead_s": 0.002}
              for s in ("atom-rocm", "vllm-rocm", "trt-llm-cuda")}
     raw = serving.validation(stack_params=start)
@@ -486,20 +490,25 @@ def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
     assert train_med(validation_frame) < train_med(raw)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 13 item 5 bounds not met on the test split (notebook 07 section 2, final report): output "
-    "tokens/s per GPU median 20 % / worst 87 % (46 points; worst: AMD's TensorRT-LLM 0.16 static-batch "
-    "runs put in one -early stack with dstack's early DeepSeek TensorRT-LLM builds, and TensorRT-LLM "
-    "max-throughput points on B200), TPOT median 15.3 % (6 points), TTFT median 119 % (14 points: "
-    "measured TTFTs include queueing and server overheads the steady-state model does not capture). "
-    "Strict: when the model meets every bound this test passes and the mark must go."))
-def test_test_split_meets_issue_bounds(validation_frame):
+_WORST_TPS = pytest.mark.xfail(strict=True, reason=(
+    "issue 13 item 5: output tokens/s per GPU worst |error| on the test split is 87 % (bound 40 %): "
+    "TensorRT-LLM's DeepSeek-R1 max-throughput points on 8 x B200 (c7168 FP8 KV +87 %, c3072 +52 %) and "
+    "Llama 3.3 70B on B200 at 128/2048 (+41 %) are over-predicted (notebook 07 section 2 lists every case). "
+    "Strict: when the worst case is within the bound this passes and the mark must go."))
+
+
+@pytest.mark.parametrize("metric, stat", [
+    ("output_tokens_per_s_per_gpu", "median"),
+    pytest.param("output_tokens_per_s_per_gpu", "worst", marks=_WORST_TPS),
+    ("tpot_s", "median"),
+    ("ttft_s", "median"),
+])
+def test_test_split_meets_issue_bounds(validation_frame, metric, stat):
+    """The issue's bounds on the test split (factors fitted on the train split only)."""
     s = serving.validation_summary(validation_frame.filter(pl.col("split") == "test"), by=("split",))
     m = {r["metric"]: r for r in s.iter_rows(named=True)}
-    for metric, bounds in serving.VALIDATION_BOUNDS.items():
-        assert m[metric]["median_abs_error_pct"] <= bounds["median"], metric
-        if "worst" in bounds:
-            assert m[metric]["worst_abs_error_pct"] <= bounds["worst"], metric
+    assert set(serving.VALIDATION_BOUNDS) == {"output_tokens_per_s_per_gpu", "tpot_s", "ttft_s"}
+    assert m[metric][f"{stat}_abs_error_pct"] <= serving.VALIDATION_BOUNDS[metric][stat], (metric, stat)
 
 
 def test_validation_summary_covers_the_bounded_metrics(validation_frame):

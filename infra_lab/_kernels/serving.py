@@ -44,8 +44,8 @@ from . import gemm as kg
 # configuration row (cfg[i, K_*])
 # ---------------------------------------------------------------------------------------
 K_TP, K_PP, K_DP, K_EP, K_DPA, K_WPREC, K_KVPREC, K_MTPK, K_ACC = range(9)
-K_CONC, K_IN, K_OUT, K_CHUNK, K_ENC, K_NPROMPTS, K_STATIC = range(9, 16)
-N_K = 16
+K_CONC, K_IN, K_OUT, K_CHUNK, K_ENC, K_NPROMPTS, K_STATIC, K_LOCKSTEP = range(9, 17)
+N_K = 17
 # weight precision codes: 0 bf16, 1 fp8, 2 fp4 (the platform's block format)
 
 # ---------------------------------------------------------------------------------------
@@ -354,6 +354,7 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
     enc = row[K_ENC]
     n_prompts = row[K_NPROMPTS]
     static = row[K_STATIC] > 0.5
+    lockstep = row[K_LOCKSTEP] > 0.5
     gpus = float(tp * pp * dp)
     etp = (tp * dp if dpa else tp) // ep
     # precisions: weight bytes and the GEMM compute precision the hardware offers
@@ -507,12 +508,15 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
         if b_run < B:
             wait = t_serve * (B / b_run - 1.0)
         burst = 0.0
-        if n_prompts > 0.0:
+        if n_prompts > 0.0 or lockstep:
+            # a burst of prompts queued together: every wave (lockstep) or only the first
+            # wave of a finite benchmark (its share C/N of the requests)
+            share = 1.0 if lockstep else C / n_prompts
             mc = min(chunk, b_run * n_in)
             tb = np.zeros(N_B)
             _cycle(tb, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                    ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-            burst = (C / n_prompts) * 0.5 * b_run * n_in / mc * tb.sum()
+            burst = share * 0.5 * b_run * n_in / mc * tb.sum()
         ttft = ttft_run + wait + burst
         e2e = ttft + (n_out - 1.0) * tpot
 
