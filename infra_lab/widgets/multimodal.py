@@ -13,7 +13,7 @@ __all__ = ["multimodal_update", "multimodal_explorer"]
 
 
 def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 448, encoder: str = "trained",
-                      packing: str = "ffd", tokens: float = 14e12, base: str = "maia-class-ibm-mi300x",
+                      packing: str = "ffd", tokens: float | None = None, base: str = "maia-class-ibm-mi300x",
                       price_usd_per_gpu_hour: float | None = None):
     """Estimate the scenario ``base`` with a data mix (text = 1 − image − audio).
 
@@ -21,7 +21,8 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     ----------
     image, audio : token shares [-]; image_px : square picture side [px]
     encoder : "trained" | "frozen"; packing : "ffd" | "ff" | "none"
-    tokens : useful training tokens of the run [tokens]
+    tokens : useful training tokens of the run [tokens] (None: ZAYA1's, the sourced
+        ``zaya1_tokens`` row of data/reliability/parameters.csv)
     price_usd_per_gpu_hour : [USD/GPU-h] (None: ``il.economics.cloud_price`` of the accelerator)
 
     Returns
@@ -42,6 +43,8 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
             raise ValidationError(f"{name} = {v!r}: expected a share between 0 and 1")
     if isinstance(image_px, bool) or not isinstance(image_px, int) or image_px < 1:
         raise ValidationError(f"image_px = {image_px!r}: expected a positive integer [px]")
+    if tokens is None:
+        tokens = il.reliability.parameter("zaya1_tokens")
     if isinstance(tokens, bool) or not isinstance(tokens, (int, float)) or not math.isfinite(tokens) or tokens <= 0:
         raise ValidationError(f"tokens = {tokens!r}: expected a number of tokens > 0")
     text = 1.0 - float(image) - float(audio)

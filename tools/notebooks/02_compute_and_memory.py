@@ -185,7 +185,7 @@ Markdown(f"**Reading.** On the test split the median |error| is {stat('attention
 ## 4. Tile and wave quantization, stream-K and the small-GEMM rule
 
 A heatmap of the model's efficiency over (M, N) at K = 8,192 on MI300X, first as a
-data-parallel library schedules it (tiles in waves over 304 CUs), then with stream-K, which
+data-parallel library schedules it (tiles in waves over the compute units), then with stream-K, which
 hipBLASLt ships for gfx942 (opt-in) and uses by default on MI350-series GPUs, and which
 CUTLASS provides on Hopper/Blackwell. Whether MI300X's *default* library avoids the wave cliff
 is settled by one measurement on MI325X (the same gfx942 library), computed below; the model
@@ -195,7 +195,7 @@ therefore schedules stream-K-like on gfx942 too (that row is a train row, stated
 m325 = vt.filter(pl.col("case") == "mi325x-bf16-torch-4096").row(0, named=True)
 maf325 = float(fits.filter((pl.col("accelerator") == "MI325X") & (pl.col("precision") == "bf16"))["measured_tflops"][0])
 dp_bound = il.compute.gemm_efficiencies([4096], [4096], [4096], "MI325X", stream_k=False)[0] * il.catalog.accelerator("MI325X").peak("bf16") / 1e12
-print(f"MI325X 4096^3 through torch: {m325['measured']:.0f} TFLOP/s measured = {m325['measured'] / maf325:.0%} of its "
+print(f"MI300X has {il.catalog.accelerator('MI300X').compute_units} CUs; MI325X 4096^3 through torch: {m325['measured']:.0f} TFLOP/s measured = {m325['measured'] / maf325:.0%} of its "
       f"{maf325:.0f} MAF; with data-parallel tiles in waves the model allows at most {dp_bound / maf325:.0%} of it")
 grid = np.arange(128, 8192 + 1, 128)
 heat_dp = il.compute.efficiency_grid(grid, grid, 8192, "MI300X", "bf16", stream_k=False)

@@ -31,12 +31,6 @@ capacity of one node within a latency limit with its cost per served token (`il.
 re-derived here; `il.expansion.evaluate` only composes. The options, with sources, are in
 `data/expansion/`; **parts announced but not shipped are flagged** (hollow markers below), and
 where they lack a public price, TDP or rent the assumption is marked `basis = assumption` there.
-
-**Read with care.** Training times are the lab's step model for the best plan (no MI325X, MI355X
-or MI450X run at this scale is public); above 2,048 GPUs the global batch grows to one sequence
-per GPU (weak scaling), which flatters the largest clusters; MI450X figures are announced specs,
-its bf16 peak derived from FP8. Serving is one node's best configuration (vLLM, 1k-token prompts
-and answers, a latency limit per output token: data/expansion/parameters.csv) times the nodes.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -44,6 +38,13 @@ import time
 
 X, E = il.expansion, il.economics
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
+XP = dict(X.parameters().select("name", "value").iter_rows())
+md(f"**Read with care.** Training times are the lab's step model for the best plan (no MI325X, MI355X or MI450X "
+   f"run at this scale is public); above {XP['min_global_batch_seqs']:,.0f} GPUs the global batch grows to one "
+   f"sequence per GPU (weak scaling), which flatters the largest clusters; MI450X figures are announced specs, "
+   f"its bf16 peak derived from FP8. Serving is one node's best configuration ({X.SERVING_ENGINE}, "
+   f"{XP['serving_input_tokens']:,.0f}-token prompts and {XP['serving_output_tokens']:,.0f}-token answers, at most "
+   f"{XP['serving_max_tpot_s'] * 1e3:.0f} ms per output token: `data/expansion/parameters.csv`) times the nodes.")
 TOK = dict(X.models().select("model", "tokens").iter_rows())   # training tokens per model
 opts = X.options()
 opts.select("option", "accelerator", "nic", "announced_not_shipped", "available")
