@@ -41,7 +41,6 @@ True
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +48,6 @@ from typing import Any
 import polars as pl
 
 from . import catalog
-from .catalog import Col
 from .errors import ValidationError, check_positive, unknown
 from .scenario import RECOMPUTE
 from .units import GiB
@@ -777,60 +775,28 @@ def korthikanti_check() -> pl.DataFrame:
 # --------------------------------------------------------------------------------------
 # Inference
 # --------------------------------------------------------------------------------------
-_KV_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
-
-
 def _bytes_of(precision: str) -> float:
-    p = str(precision).lower()
-    if p not in _KV_BYTES:
-        raise unknown("precision", precision, _KV_BYTES)
-    return _KV_BYTES[p]
+    """Bytes per element of a KV / state precision: :func:`infra_lab.catalog.format_bytes`
+    (the one owner of bytes per element, data/serving/number_formats.csv)."""
+    return catalog.format_bytes(precision)
 
 
-_FORMATS_SCHEMA = {
-    "format": Col("str", required=True),
-    "element_bits": Col("float", required=True, positive=True),
-    "block_size": Col("int", positive=True),
-    "scale_bits": Col("float", positive=True),
-    "bytes_per_element": Col("float", required=True, positive=True),
-    "basis": Col("str", required=True, choices=("derived", "measured", "assumption")),
-}
-
-
-@functools.cache
 def number_formats() -> pl.DataFrame:
-    """Storage formats of weights and KV cache (data/serving/number_formats.csv).
-
-    Columns: format, element_bits [bits], block_size [elements sharing one scale],
-    scale_bits [bits], bytes_per_element [bytes] (element + scale share), basis,
-    source_url, note. The loader checks bytes_per_element = (element_bits + scale_bits /
-    block_size) / 8 on every row.
-    """
-    t = catalog.read_table(catalog.DATA_DIR / "serving" / "number_formats.csv", _FORMATS_SCHEMA)
-    for r in t.iter_rows(named=True):
-        bits = r["element_bits"] + ((r["scale_bits"] or 0.0) / r["block_size"] if r["block_size"] else 0.0)
-        if abs(bits / 8.0 - r["bytes_per_element"]) > 1e-12:
-            from .errors import DataError
-
-            raise DataError(f"number_formats.csv, format {r['format']!r}: bytes_per_element = "
-                            f"{r['bytes_per_element']} but (element_bits + scale_bits/block_size)/8 = {bits / 8}")
-    return t
+    """Storage formats of weights and KV cache: :func:`infra_lab.catalog.number_formats`
+    (data/serving/number_formats.csv, the one copy), kept here for compatibility."""
+    return catalog.number_formats()
 
 
 def format_bytes(fmt: str) -> float:
-    """Bytes per stored element of a number format, block scales included [bytes].
+    """Bytes per stored element of a number format, block scales included [bytes]:
+    :func:`infra_lab.catalog.format_bytes` (the one owner).
 
     Examples
     --------
     >>> format_bytes("mxfp4"), format_bytes("nvfp4"), format_bytes("fp8")
     (0.53125, 0.5625, 1.0)
     """
-    t = number_formats()
-    names = t["format"].to_list()
-    f = str(fmt).lower() if isinstance(fmt, str) else fmt
-    if f not in names:
-        raise unknown("number format", fmt, names, where="data/serving/number_formats.csv")
-    return float(t["bytes_per_element"][names.index(f)])
+    return catalog.format_bytes(fmt)
 
 
 def weight_bytes(spec, precision: str = "bf16", expert_precision: str | None = None) -> float:

@@ -133,6 +133,21 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Context:
+    """Everything the step kernel needs for one (model, hardware, training, stack):
+
+    spec (ModelSpec); c (the kernel's constant vector, named by ``kt.C_NAMES``: seq_len S
+    [tokens], hidden H, vocab V, top-k, KV width HKV [elements], global batch GBATCH
+    [sequences], HBM [bytes], job GPUs per scale-up domain D, layers, the stack's scales and
+    overlaps [-], byte widths [bytes/param or element], optimizer time coefficients [s, s/param],
+    allocator reserve [bytes], bucket sizes [params], ...); tab / htab (per-layer and LM-head
+    op tables ``kt.TAB_NAMES`` / ``kt.HTAB_NAMES``: seconds and activation bytes per layer and
+    micro-batch, indexed [kind, field, tp_i, mbs_i, cp_i, sp]); P (collective-kernel
+    parameters, ``collectives.collective_time_params``); tps / mbss / cps (the tp, micro-batch
+    and cp values the tables are indexed by); flops (FLOPs per step by MFU convention [FLOP]);
+    peak_bf16 [FLOP/s per GPU]; world [GPUs]; tokens_per_step [tokens]; stack (name) and sp (its
+    factors); domain [GPUs]; checkpoint_bytes [bytes]; stage_extra (multimodal first-stage and
+    per-layer params); xkey (what the routed-expert table depends on besides (ep, etp))."""
+
     spec: Any
     c: np.ndarray
     tab: np.ndarray
@@ -505,7 +520,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         hkv = spec.kv_heads * spec.head_dim
     vals = {
         "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
-        "HKV": float(hkv), "GB": float(global_batch), "HBM": acc.hbm_bytes, "D": float(hw.domain_gpus),
+        "HKV": float(hkv), "GBATCH": float(global_batch), "HBM": acc.hbm_bytes, "D": float(hw.domain_gpus),
         "LAYERS": float(spec.layers),
         "FW_SCALE": sp["framework_time_scale"], "MEM_SCALE": sp["memory_time_scale"],
         "TP_OVL": sp["tp_comm_overlap"], "CP_OVL": sp["cp_comm_overlap"],
@@ -515,7 +530,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "Z3_OVL": sp["zero3_comm_overlap"], "Z3_EFF": sp["zero3_bandwidth_efficiency"],
         "GRAD_BYTES": sp["grad_reduce_bytes"], "GRADBUF_BYTES": sp["grad_buffer_bytes"],
         "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer], "WEIGHT_BYTES": sp["weight_bytes"],
-        "ACT_BYTES": 2.0,
+        "ACT_BYTES": memory.TRAINING_DEFAULTS["activation_bytes"],
         "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
         "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
         "RESERVE": sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes,

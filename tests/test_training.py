@@ -463,3 +463,13 @@ def test_recompute_modules_memory_time_and_reference():
         moe.replace(training={"recompute_modules": ["moe_actt"]})
     with pytest.raises(ValidationError, match="recompute_modules"):
         moe.replace(training={"recompute_modules": "moe"})
+
+
+def test_plan_scatter_leaves_the_choice_of_rows_to_the_caller():
+    from infra_lab.charts import training as ct
+
+    allp = il.search(SMALL, top=None, feasible_only=False)
+    assert allp.height > ct.PLAN_SCATTER_MAX_ROWS
+    with pytest.raises(ValidationError, match="rows to plot"):
+        ct.plan_scatter(allp)
+    assert "memory per GPU [GB]" in str(ct.plan_scatter(allp.head(ct.PLAN_SCATTER_MAX_ROWS)).to_dict())

@@ -336,7 +336,8 @@ def _span_sum(n_in, wins):
 
 @njit(cache=True)
 def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-         ex_n, ex_k, P, g0, g1, g2, ck, cv):
+         ex_n, ex_k, P, g0, g1, g2, ck, cv, work, scr):
+    """One configuration; ``work`` (6 × N_B) and ``scr`` are the block's scratch arrays."""
     row = cfg[i]
     tp = int(row[K_TP])
     pp = int(row[K_PP])
@@ -371,8 +372,6 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
     if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
         wbe = M[M_EXPERT_NATIVE_B]
     plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep])
-    scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
-           np.empty(1), np.empty(1))
 
     # ---------------- memory per GPU
     p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
@@ -407,7 +406,8 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
     lw_dec = _win_sum(l_avg, wins)
     span = _span_sum(n_in, wins)
 
-    acc = np.zeros(N_B)
+    acc = work[0]
+    acc[:] = 0.0
     mixed = H[H_MIXED] > 0.5
     t_enc = enc  # encoder + projector seconds per request (il.multimodal.encoder_prefill)
     if static:
@@ -415,11 +415,13 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
         # the breakdown is then the seconds of one whole batch (it sums to e2e)
         mc = min(chunk, b_run * n_in)
         n_pre = b_run * n_in / mc
-        tmp = np.zeros(N_B)
+        tmp = work[1]
+        tmp[:] = 0.0
         _cycle(tmp, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
         ttft = n_pre * tmp.sum() + b_run * t_enc + H[H_REQ_OVH]
-        t0 = np.zeros(N_B)
+        t0 = work[2]
+        t0[:] = 0.0
         _cycle(t0, 1.0, D, b_run, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
         t_dec = t0.sum()
@@ -444,9 +446,9 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
         t_serve = 0.0
         ttft_run = 0.0
         prefill_frac = 0.0
-        t0 = np.zeros(N_B)
-        t1 = np.zeros(N_B)
-        tq = np.zeros(N_B)
+        t0 = work[2]
+        t1 = work[3]
+        tq = work[4]
         others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
         for _it in range(FIXED_POINT_PASSES):
             D = b_dec * V
@@ -513,7 +515,8 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
             # wave of a finite benchmark (its share C/N of the requests)
             share = 1.0 if lockstep else C / n_prompts
             mc = min(chunk, b_run * n_in)
-            tb = np.zeros(N_B)
+            tb = work[5]
+            tb[:] = 0.0
             _cycle(tb, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                    ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
             burst = share * 0.5 * b_run * n_in / mc * tb.sum()
@@ -555,9 +558,12 @@ def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, n
     for b in prange(nb):
         lo = b * n // nb
         hi = (b + 1) * n // nb
+        work = np.zeros((6, N_B))
+        scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
+               np.empty(1), np.empty(1))
         for i in range(lo, hi):
             _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-                 ex_n, ex_k, P, g0, g1, g2, keys[b], vals[b])
+                 ex_n, ex_k, P, g0, g1, g2, keys[b], vals[b], work, scr)
 
 
 def memo(blocks):

@@ -43,17 +43,40 @@ from .memory import stage_activations, training_bytes
 # constant vector
 # ---------------------------------------------------------------------------------------
 C_NAMES = (
-    "S", "H", "V", "TOPK", "HKV", "GB", "HBM", "D", "LAYERS",
+    "S", "H", "V", "TOPK", "HKV", "GBATCH", "HBM", "D", "LAYERS",
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
     "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A",
 )
-(C_S, C_H, C_V, C_TOPK, C_HKV, C_GB, C_HBM, C_D, C_LAYERS,
+(C_S, C_H, C_V, C_TOPK, C_HKV, C_GBATCH, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A) = range(len(C_NAMES))
+# Collectives per layer and micro-batch (the counts the step prices; named with their source)
+TP_COLLECTIVES = 4.0
+"""Tensor-parallel collectives per layer per micro-batch: 2 all-reduces in forward (after the
+attention and the MLP) and 2 in backward (Megatron-LM, Shoeybi et al. 2019 §3,
+https://arxiv.org/abs/1909.08053); with sequence parallelism each becomes an all-gather +
+reduce-scatter pair of the same volume (Korthikanti et al. 2022 §4.2.2,
+https://arxiv.org/abs/2205.05198)."""
+TP_FULL_RECOMPUTE = 2.0
+"""Extra TP collectives with full recomputation: the forward's 2 run again in backward."""
+TP_SELECTIVE_SP = 1.0
+"""Extra TP collective with selective recomputation under sequence parallelism: the all-gather
+feeding the recomputed attention core (Korthikanti et al. 2022 §5)."""
+EP_ALL_TO_ALLS = 4.0
+"""Expert-parallel all-to-alls per MoE layer per micro-batch: dispatch and combine in forward,
+their transposes in backward (GShard / Megatron-Core MoE, https://arxiv.org/abs/2006.16668)."""
+EP_FULL_RECOMPUTE = 2.0
+"""Extra all-to-alls when the MoE layer's forward is recomputed (full recompute, or the "moe"
+recompute module: C_SEL_A2A)."""
+CP_PASSES = 3.0
+"""Ring-attention KV passes per layer per micro-batch with context parallelism, each of cp − 1
+steps: forward (K, V), backward (K, V again and dK, dV back) (Megatron-Core CP / Liu et al.
+2023 Ring Attention, https://arxiv.org/abs/2310.01889); full recomputation adds one forward pass."""
+
 DISPATCHERS = ("alltoall", "deepep")
 """MoE token dispatchers (C_DISPATCH codes): 0 = one all-to-all of every routed copy over the
 EP group (Megatron-Core's alltoall dispatcher on NCCL/RCCL); 1 = DeepEP / Megatron's flex
@@ -498,7 +521,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     li = head[H_LAY]
     xi = head[H_XI]
     q = comm[li, mi, spi]
-    m = c[C_GB] / (dp * mbs)
+    m = c[C_GBATCH] / (dp * mbs)
     imb = xtab[K_MOE, X_IMB, ti, mi, ci, xi] if ep > 1 else 1.0
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
@@ -524,9 +547,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
     for rc in range(3):
-        n_tp = 4.0 + (2.0 if rc == 2 else (1.0 if (rc == 1 and spi == 1) else 0.0))
-        n_a2a = 4.0 + (2.0 if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
-        cp_steps = 3.0 * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
+        n_tp = TP_COLLECTIVES + (TP_FULL_RECOMPUTE if rc == 2 else (TP_SELECTIVE_SP if (rc == 1 and spi == 1)
+                                                                    else 0.0))
+        n_a2a = EP_ALL_TO_ALLS + (EP_FULL_RECOMPUTE if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
+        cp_steps = CP_PASSES * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
         a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
         tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
         tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
@@ -654,7 +678,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         orow[O_MEM] = mem
         orow[O_FITS] = 1.0 if mem <= c[C_HBM] else 0.0
         orow[O_DP_RAW] = dp_raw
-        n_a2a = 4.0 + (2.0 if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
+        n_a2a = EP_ALL_TO_ALLS + (EP_FULL_RECOMPUTE if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         ep_raw = m * n_a2a * imb * q[Q_EP] * lay[li, arg[rc], L_NM] if ep > 1 else 0.0
         orow[O_NET] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
                        + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])

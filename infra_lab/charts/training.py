@@ -5,12 +5,16 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from ..errors import ValidationError
 from .base import require_columns, to_altair_data
 
 __all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame"]
 
-_COMPONENT_ORDER = ["compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm",
-                    "ep_comm", "pp_p2p", "pp_bubble", "dp_grad_comm", "dp_param_comm", "optimizer"]
+def _component_order() -> list[str]:
+    """The step breakdown's components in the kernel's order (:data:`infra_lab.training.COMPONENTS`)."""
+    from ..training import COMPONENTS
+
+    return list(COMPONENTS)
 
 
 def breakdown_frame(estimates: dict) -> pl.DataFrame:
@@ -33,13 +37,13 @@ def step_breakdown_chart(df: pl.DataFrame, title: str = "Where one training step
     require_columns(df, ["run", "component", "seconds"], "step_breakdown_chart")
     data = to_altair_data(df.filter(pl.col("seconds") > 0).with_columns(
         (pl.col("seconds") * 1e3).alias("milliseconds"),
-        pl.col("component").replace_strict({c: i for i, c in enumerate(_COMPONENT_ORDER)},
+        pl.col("component").replace_strict({c: i for i, c in enumerate(_component_order())},
                                            default=99, return_dtype=pl.Int64).alias("order")))
     runs = list(dict.fromkeys(df["run"].to_list()))
     return alt.Chart(data, title=title).mark_bar().encode(
         y=alt.Y("run:N", sort=runs, title=None),
         x=alt.X("sum(milliseconds):Q", title="time per optimizer step [ms]"),
-        color=alt.Color("component:N", sort=_COMPONENT_ORDER, title="component"),
+        color=alt.Color("component:N", sort=_component_order(), title="component"),
         order=alt.Order("order:Q"),
         tooltip=["run", "component", alt.Tooltip("milliseconds:Q", format=",.1f", title="ms")],
     ).properties(width=480, height=max(60, 28 * len(runs)))
@@ -74,13 +78,18 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
     return (b25 + b10 + line + pts).properties(title=title, width=380, height=380)
 
 
+PLAN_SCATTER_MAX_ROWS = 4000
+"""Most points :func:`plan_scatter` embeds (an executed notebook stays under 2 MB)."""
+
+
 def plan_scatter(df: pl.DataFrame, title: str = "Parallel plans: memory vs throughput",
                  hbm_GB: float | None = None) -> alt.Chart:
     """Scatter of :func:`infra_lab.search` rows: memory per GPU [GB] vs tokens/s, coloured by
     whether the plan fits; an optional rule marks the HBM capacity."""
     require_columns(df, ["memory_per_gpu_bytes", "tokens_per_s", "fits", "tp", "pp", "dp"], "plan_scatter")
-    if df.height > 4000:
-        df = df.sort("tokens_per_s", descending=True).head(4000)
+    if df.height > PLAN_SCATTER_MAX_ROWS:   # the caller chooses the rows (no silent truncation)
+        raise ValidationError(f"plan_scatter: {df.height:,} rows; at most {PLAN_SCATTER_MAX_ROWS:,} points are "
+                              "embedded in a notebook — pass the rows to plot, e.g. il.search(sc, top=2000)")
     # Embed only what the chart encodes (x, y, colour and one tooltip string), rounded to
     # what the eye and the tooltip can tell apart: 4,000 plans × every search column made
     # the chart 3 MB in the notebook.
