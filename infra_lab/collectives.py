@@ -736,6 +736,10 @@ def validation_summary(table=None):
     import polars as pl
 
     t = validation_table() if table is None else table
+    need = {"use", "split", "measured_GBps", "error_pct", "library", "accelerator", "size_band"}
+    if not isinstance(t, pl.DataFrame) or not need <= set(t.columns):
+        raise ValidationError(f"table = {t!r:.80}: expected a polars DataFrame like validation_table() "
+                              f"(columns {', '.join(sorted(need))})")
     t = t.filter((pl.col("use") == "validate") & (pl.col("split") == "test") & (pl.col("measured_GBps") > 0))
     return (t.with_columns(abs_err=pl.col("error_pct").abs())
              .group_by("library", "accelerator", "size_band", maintain_order=True)

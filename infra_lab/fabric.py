@@ -80,7 +80,7 @@ def _constants_dict() -> dict[str, float]:
 def constant(name: str) -> float:
     """One network constant by name, in the unit of its ``unit`` column (SI)."""
     d = _constants_dict()
-    if name not in d:
+    if not isinstance(name, str) or name not in d:
         raise unknown("network constant", name, d)
     return float(d[name])
 

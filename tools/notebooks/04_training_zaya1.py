@@ -339,8 +339,8 @@ display(Markdown("\n".join([
 **What is approximate.** The current-run validation does not meet the ±10 % median / ±25 % worst
 target (§1 and `docs/validation.md`, per case): small dense torchtitan runs (most of all on the
 750 W B200 and on MI300X) and long-context ring attention are predicted too fast, ablation
-"baseline" runs of optimisation studies run well below the model, and most MoE runs that ran are
-predicted not to fit in memory (Megatron's module recompute is not modelled). The fitted stack
+"baseline" runs of optimisation studies run well below the model, and many MoE runs that ran are
+predicted not to fit in memory where the run does not publish its recompute modules. The fitted stack
 factors absorb what the op list does not name. The batch in this scenario is its own choice; the
 MoE experts are priced with the compute model's grouped GEMMs at seeded per-expert counts and the
 busiest expert rank's load; CCA's convolutions, the router MLP
