@@ -289,7 +289,7 @@ print(f"* 192 GB holds a BF16 70B replica on {l70('MI300X')['fewest_gpus_per_rep
       f"{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8'] / max(l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8'], 1):.1f}x "
       f"as many Maia-length requests as a node of H100 (70B FP8).")
 print(f"* The serving model's test-split error is {tps['median_abs_error_pct']:.0f} % median / {tps['worst_abs_error_pct']:.0f} % "
-      f"worst on output tokens/s per GPU and {ttft['median_abs_error_pct']:.0f} % median on TTFT: differences between "
+      f"worst on output tokens/s per GPU and {ttft['median_abs_error_pct']:.1f} % median on TTFT: differences between "
       f"accelerators smaller than that are within the model's error.")
 """),
 ]
