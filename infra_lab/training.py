@@ -359,17 +359,12 @@ def _apply_multimodal(hook, tab, htab, spec, acc_name, t, m, c, spf, tp_overlap)
 
 
 def _flop_conventions(spec, seq_len: int, tokens: float) -> dict[str, float]:
-    """FLOPs of one step under the common MFU conventions [FLOP]."""
-    bd = {r["component"]: float(r["params_active"]) for r in spec.param_breakdown().iter_rows(named=True)}
-    n_active = spec.params_active - bd.get("embeddings", 0.0) - bd.get("position_embeddings", 0.0) \
-        - bd.get("lm_head", 0.0)
-    head = 6.0 * spec.vocab * spec.hidden
-    return {
-        "6ND (N active, no embedding/head)": 6.0 * n_active * tokens,
-        "6ND + LM head": (6.0 * n_active + head) * tokens,
-        "+ causal attention": spec.flops_per_token(seq_len, training=True, causal=True) * tokens,
-        "+ full attention (Korthikanti/PaLM)": spec.flops_per_token(seq_len, training=True, causal=False) * tokens,
-    }
+    """FLOPs of one step under every convention of :data:`infra_lab.models.FLOP_CONVENTIONS`
+    [FLOP]: :func:`infra_lab.models.training_flops_per_token` × tokens (the one owner of the
+    FLOP conventions; "executed" without recomputation)."""
+    from . import models
+
+    return {c: models.training_flops_per_token(spec, seq_len, c) * tokens for c in models.FLOP_CONVENTIONS}
 
 
 @functools.lru_cache(maxsize=64)
@@ -400,9 +395,11 @@ def _tables_cached(model: tuple, acc_name: str, precision: str, seq_len: int, fa
     return tab, htab
 
 
-MFU_CONVENTION = "+ causal attention"
-"""The FLOP convention of ``Estimate.mfu``: 3 × forward of every layer and the LM head,
-attention counted causal (half the s² score/context work), no recomputation."""
+MFU_CONVENTION = "6N+head+causal_attn"
+"""The FLOP convention of ``Estimate.mfu`` (a key of :data:`infra_lab.models.FLOP_CONVENTIONS`):
+6 × active non-embedding parameters, the LM head, attention counted causal (half the s²
+score/context work); no recomputation, router or MTP modules (as Megatron-LM counts model FLOPs
+since March 2025)."""
 
 
 def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss,
@@ -566,8 +563,9 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         # attention inside each packed sample only (document masks): the conventions that count
         # the attention core count that fraction of it
         f_att = hook.stats.attention_fraction
-        saved = {MFU_CONVENTION: spec._forward_parts(seq_len, True).get("attention_core", 0.0),
-                 "+ full attention (Korthikanti/PaLM)": spec._forward_parts(seq_len, False).get("attention_core", 0.0)}
+        causal_core = spec._forward_parts(seq_len, True).get("attention_core", 0.0)
+        saved = {MFU_CONVENTION: causal_core, "executed": causal_core,
+                 "6N+head+attn": spec._forward_parts(seq_len, False).get("attention_core", 0.0)}
         flops = {k: v + f_mm - 3.0 * (1.0 - f_att) * saved.get(k, 0.0) * tokens for k, v in flops.items()}
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])

@@ -243,7 +243,7 @@ _DEFAULT_NIC = {"GB300": "ConnectX-8", "B300": "ConnectX-8"}
 HGX/DGX H100/H200/H800/B200 and GB200 systems, ConnectX-8 (800 Gb/s) on GB300/B300 (an
 assumption per run, printed in the comparison's ``assumptions`` column)."""
 
-FLOP_CONVENTION_OF_SOURCES = "+ full attention (Korthikanti/PaLM)"
+FLOP_CONVENTION_OF_SOURCES = "6N+head+attn"
 """FLOP count of published TFLOP/s and MFU before Megatron-LM's causal fix (Megatron-LM's
 2021-24 FLOP formula and the Llama 3 paper's PaLM-style MFU count attention as full s² work
 and include the LM head); they are turned into tokens/s/GPU with the model's FLOPs per token

@@ -138,10 +138,12 @@ Token totals: 14T from Zyphra's own announcement, 12T from press coverage; both 
 are uninterrupted training at this batch and plan — no failures, restarts, checkpoints,
 evaluation or the later long-context phases (notebook 06 adds reliability; notebook 05 prices
 the GPU-hours). MFU depends on what is counted; tokens per second per GPU does not, so it comes
-first. The conventions side by side (against the dense BF16 peak of 1,307 TFLOP/s):
+first. The conventions side by side (`models.FLOP_CONVENTIONS`, against the dense BF16 peak
+printed above the table):
 """),
     ("code", r"""
 mfu = est.mfu_table()
+print(f"dense BF16 peak: {est.peak_flops / 1e12:,.0f} TFLOP/s per GPU")
 mfu.with_columns((pl.col("flops_per_step") / 1e15).round(1).alias("PFLOP_per_step"), pl.col("tflops_per_gpu").round(0),
                  (100 * pl.col("mfu")).round(1).alias("mfu_pct")).select("convention", "PFLOP_per_step", "tflops_per_gpu", "mfu_pct")
 """),
