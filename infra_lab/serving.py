@@ -1647,9 +1647,9 @@ def agent_request(mix: dict[str, float] | None = None, system: str = "qwen2.5-vl
     pictures once per task in all, each turn's speech as its own clip (a Whisper-type encoder
     pads every clip to its 30-s window).
     """
-    from . import multimodal as mm
-
     from collections.abc import Mapping
+
+    from . import multimodal as mm
 
     if mix is not None and not isinstance(mix, Mapping):
         raise ValidationError(f"mix = {mix!r}: expected a mapping {{parameter: value}} like il.serving.maia_mix()")
