@@ -337,7 +337,9 @@ class ModelSpec:
                 out[k] = _to_bool(f"model.{k}", v[k])
         for k in _STR_FIELDS:
             if k in v and v[k] is not None:
-                out[k] = str(v[k])
+                if not isinstance(v[k], str):  # a number or a list is not a name (no silent str())
+                    raise ValidationError(f"model.{k} = {v[k]!r}: expected text (a string)")
+                out[k] = v[k]
         for k in _OPT_INT_FIELDS:
             if k in v:
                 out[k] = None if v[k] in (None, "") else int(check_positive(f"model.{k}", v[k], integer=True))

@@ -252,6 +252,8 @@ def unhashable(x) -> bool:
 @MEDIUM
 @given(st.sampled_from(sorted(il.training.STACK_PARAMS) + ["not_a_param"]), st.one_of(JUNK, PLAUSIBLE))
 def test_estimate_params_only_own_errors(key, value):
+    if key in ("framework_time_scale", "memory_time_scale") and isinstance(value, float) and 0 < value < 1:
+        return  # a scale below 1 can give MFU > 1 (open for H-train3): test_open_case
     e = own(il.estimate, BASE, params={key: value})
     if e is not None:
         check_estimate(e)
@@ -899,6 +901,10 @@ OPEN_CASES = [
                  id="ParallelismConfig(fsdp=True)",
                  marks=_open(*TRAIN2, "the dict {fsdp = true} takes zero = 3; the object ParallelismConfig(fsdp=True) "
                              "refuses (its zero defaults to 1) and says 'or leave zero out', which it did")),
+    pytest.param(lambda: check_estimate(il.estimate(BASE, params={"framework_time_scale": 0.25})),
+                 id="estimate(framework_time_scale=0.25)",
+                 marks=_open(*TRAIN2, "accepted: MFU 1.125, 1,471 TFLOP/s per MI300X (peak 1,307): a scale below the "
+                             "measured GEMM ceiling makes the step faster than the hardware")),
     pytest.param(lambda: refused(il.estimate, with_change(BASE, "training", "global_batch", 3.0e293)),
                  id="estimate(global_batch=3e293)",
                  marks=_open(*TRAIN2, "accepted: step 8e291 s; with a multimodal model the FLOPs overflow and "
@@ -949,6 +955,8 @@ FOUND_CASES = [
                  ("fn_kwargs", "nan"), id="sweep(fn_kwargs=nan)"),
     pytest.param(lambda: il.sweep(lambda x: {"y": x}, {"x": [1.0]}, progress=False, client="0"),
                  ("client", "'0'", "tcp://"), id="sweep(client='0')"),
+    pytest.param(lambda: il.Scenario.from_dict(with_change(BASE, "model", "name", float("nan"))),
+                 ("model.name", "nan", "string"), id="model.name=nan"),
     pytest.param(lambda: il.fabric.constant([1]), ("network constant", "[1]"), id="fabric.constant([1])"),
     pytest.param(lambda: coll.validation_summary(True), ("table", "True"), id="collectives.validation_summary(True)"),
     pytest.param(lambda: il.multimodal.mix_parameter(0), ("data-mix parameter", "0"), id="mix_parameter(0)"),
@@ -1004,8 +1012,6 @@ SIG_OPEN = {
     ("memory", "kv_cached_tokens"): TRAIN2, ("memory", "weight_bytes"): TRAIN2,
     ("memory", "expert_matrix_params"): TRAIN2, ("training", "estimate_band"): TRAIN2,
     ("validation", "summary"): TRAIN2,
-    ("serving", "parameter"): ("H-serve3", "serve"),
-    ("serving", "agent_request"): ("H-serve3", "serve"),
 }
 """Functions with a foreign exception left, in modules whose owners are at work (their notes)."""
 
