@@ -109,7 +109,7 @@ def parameter(name: str) -> float:
     0.85
     """
     p = _parameters()
-    if name not in p:
+    if not isinstance(name, str) or name not in p:
         raise unknown("serving parameter", name, p, where="data/serving/parameters.csv")
     return p[name]
 
@@ -1453,10 +1453,22 @@ def published_comparison(stack_params: dict[str, dict[str, float]] | None = None
 def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("split",)) -> pl.DataFrame:
     """Median and worst |error| [%] and case counts per metric, grouped by ``by`` columns
     of :func:`validation` (e.g. ("split", "accelerator", "engine", "dense_or_moe"))."""
+    if df is not None and not isinstance(df, pl.DataFrame):
+        raise ValidationError(f"df = {df!r}: expected the polars DataFrame of il.serving.validation() (or None)")
+    if isinstance(by, str) or not isinstance(by, (tuple, list)) or not by:
+        raise ValidationError(f"by = {by!r}: expected a tuple of column names, e.g. ('split', 'accelerator')")
     df = validation() if df is None else df
+    for col in by:
+        if not isinstance(col, str) or col not in df.columns:
+            raise unknown("validation column", col, [c for c in df.columns if not c.endswith(("_measured",
+                          "_predicted", "_error_pct"))], where="by")
+    if len(set(by)) != len(by):
+        raise ValidationError(f"by = {by!r}: a column is named twice")
     frames = []
     for metric in ("output_tokens_per_s_per_gpu", "tpot_s", "ttft_s", "e2e_latency_s"):
         col = f"{metric}_error_pct"
+        if col not in df.columns:
+            continue
         sub = df.filter(pl.col(col).is_not_null())
         if sub.height == 0:
             continue
@@ -1465,6 +1477,8 @@ def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("s
             pl.col(col).abs().median().alias("median_abs_error_pct"),
             pl.col(col).abs().max().alias("worst_abs_error_pct"),
             pl.col(col).median().alias("median_error_pct")))
+    if not frames:
+        raise ValidationError("df: no <metric>_error_pct column with values (expected il.serving.validation())")
     return pl.concat(frames).sort([*by, "metric"])
 
 
@@ -1633,14 +1647,27 @@ def agent_request(mix: dict[str, float] | None = None, system: str = "qwen2.5-vl
     pictures once per task in all, each turn's speech as its own clip (a Whisper-type encoder
     pads every clip to its 30-s window).
     """
+    from collections.abc import Mapping
+
     from . import multimodal as mm
 
+    if mix is not None and not isinstance(mix, Mapping):
+        raise ValidationError(f"mix = {mix!r}: expected a mapping {{parameter: value}} like il.serving.maia_mix()")
     m = maia_mix() if mix is None else dict(mix)
     need = ("calls_per_task", "first_prompt_tokens", "context_growth_tokens", "output_tokens_per_call",
             "images_per_task", "image_height_px", "image_width_px", "audio_seconds_per_task")
     for k in need:
         if k not in m:
             raise ValidationError(f"mix: missing {k!r}; expected the parameters of data/serving/maia_agent.csv")
+        v = m[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValidationError(f"mix[{k!r}] = {v!r}: expected a finite number >= 0")
+    if m["calls_per_task"] < 1 or m["output_tokens_per_call"] < 2:
+        raise ValidationError(f"mix: calls_per_task = {m['calls_per_task']!r} must be >= 1 and output_tokens_per_call "
+                              f"= {m['output_tokens_per_call']!r} >= 2")
+    for name, val in (("system", system), ("audio_system", audio_system)):
+        if not isinstance(val, str):
+            raise ValidationError(f"{name} = {val!r}: expected a multimodal system preset name")
     n = m["calls_per_task"]
     size = (int(m["image_height_px"]), int(m["image_width_px"]))
     vis = mm.system(system).vision
@@ -1668,14 +1695,29 @@ def agent_model(preset: str, request: dict[str, Any] | None = None) -> dict[str,
     """The [model] table of a text ``preset`` with the agent's vision and audio encoders
     attached (:func:`agent_request`'s ``vision_encoder`` / ``audio_encoder``), so that
     :func:`serve` prices their prefill with :func:`infra_lab.multimodal.encoder_prefill`."""
-    req = agent_request() if request is None else request
+    req = _agent_req(request)
+    if not isinstance(preset, str):
+        raise ValidationError(f"preset = {preset!r}: expected a text model preset name")
     return {"preset": preset, "vision": req["vision_encoder"], "audio": req["audio_encoder"]}
+
+
+def _agent_req(request) -> dict[str, Any]:
+    """An :func:`agent_request` dict (None: the default mix), checked for its keys."""
+    from collections.abc import Mapping
+
+    if request is None:
+        return agent_request()
+    need = ("text_input_tokens", "output_tokens", "images_per_call", "image_size", "audio_s_per_call",
+            "vision_encoder", "audio_encoder")
+    if not isinstance(request, Mapping) or any(k not in request for k in need):
+        raise ValidationError(f"request = {request!r}: expected il.serving.agent_request(...) (keys {', '.join(need)})")
+    return dict(request)
 
 
 def agent_serving(request: dict[str, Any] | None = None) -> dict[str, Any]:
     """The [serving] keys of the agent's mean call: text prompt, output, and the media each call
     encodes (with :func:`agent_model`, the call's prompt is ``request["input_tokens"]``)."""
-    req = agent_request() if request is None else request
+    req = _agent_req(request)
     return {"input_tokens": int(round(req["text_input_tokens"])), "output_tokens": int(round(req["output_tokens"])),
             "images_per_request": req["images_per_call"], "image_size": list(req["image_size"]),
             "audio_s_per_request": req["audio_s_per_call"]}

@@ -1018,8 +1018,6 @@ SIG_OPEN = {
     ("memory", "kv_cached_tokens"): TRAIN2, ("memory", "weight_bytes"): TRAIN2,
     ("memory", "expert_matrix_params"): TRAIN2, ("training", "estimate_band"): TRAIN2,
     ("validation", "summary"): TRAIN2,
-    ("serving", "parameter"): ("H-serve3", "serve"),
-    ("serving", "agent_request"): ("H-serve3", "serve"),
 }
 """Functions with a foreign exception left, in modules whose owners are at work (their notes)."""
 

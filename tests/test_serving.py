@@ -544,6 +544,25 @@ def test_agent_request_from_multimodal_encoders():
     assert (serving._mix_table()["basis"] == "assumption").all()
 
 
+def test_serving_helpers_refuse_bad_arguments():
+    """Package errors, not foreign exceptions (issue 18 item 4; H-fuzz2's signature fuzz)."""
+    v = pl.DataFrame({"split": ["test"], "tpot_s_error_pct": [1.0]})
+    for call, match in ((lambda: serving.parameter([1]), "serving parameter"),
+                        (lambda: serving.validation_summary(df=True), "df"),
+                        (lambda: serving.validation_summary(v, by=(1, 2)), "validation column"),
+                        (lambda: serving.validation_summary(v, by=("split", "split")), "twice"),
+                        (lambda: serving.validation_summary(v, by="split"), "tuple"),
+                        (lambda: serving.agent_request(mix=True), "mapping"),
+                        (lambda: serving.agent_request(mix="abc"), "mapping"),
+                        (lambda: serving.agent_request(mix={**serving.maia_mix(), "calls_per_task": "6"}), "calls_per_task"),
+                        (lambda: serving.agent_request(system=1), "system"),
+                        (lambda: serving.agent_model(1), "preset"),
+                        (lambda: serving.agent_serving({"input_tokens": 5}), "request")):
+        with pytest.raises((ValidationError, UnknownNameError), match=match):
+            call()
+    assert serving.validation_summary(v)["cases"].to_list() == [1]
+
+
 def test_notebook07_claims_hold():
     """What the prose of notebook 07 relies on: 192 GB holds a BF16 70B replica on one MI300X
     while H100 needs more; a node of MI300X keeps more Maia-length requests' KV than one of
