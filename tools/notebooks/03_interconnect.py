@@ -107,7 +107,8 @@ mid = ", ".join(f"{at(node, '8×MI300X (RCCL)', s)['busbw_GBps']:.0f}" for s in 
 big_h = at(node, "8×H100 (NCCL)", 8 * GiB)
 big_mi = at(node, "8×MI300X (RCCL)", 8 * GiB)
 md(f"RCCL runs its MSCCL **all-pairs** kernel on 8 × MI300X from 1 KiB to 16 MiB — LL on 4 then 8 "
-   f"channels, Simple on 8 channels — and its ring above. Eight channels cannot fill seven xGMI links: "
+   f"channels, Simple on 8 channels — and its ring above. Eight channels cannot fill "
+   f"{il.catalog.accelerator('MI300X').scaleup_links} xGMI links: "
    f"from 4 to 32 MiB the model gives {mid} GB/s busbw, well "
    f"under the {ceil_mi:.0f} GB/s the links allow (a model that runs a 'direct' algorithm at the link rate "
    f"overestimates RCCL here). NCCL on 8 × H100 uses Ring/LL for small "
@@ -309,6 +310,7 @@ il.widgets.network_explorer()
     ("md", "## Takeaways"),
     ("code", r"""
 eta_ring = eta[("rail-matched ring", "ecmp")]
+mi_links = il.catalog.accelerator("MI300X").scaleup_links
 p2_bw = p2["all_reduce 4 GiB busbw [GB/s]"]
 md(f'''
 - **`auto` is the library's choice**, costed on the hardware: RCCL's MSCCL all-pairs and ring on MI300X, NCCL's
@@ -317,7 +319,7 @@ md(f'''
   {small.median():.1f} % below.
 - **NVLink SHARP** lets 8 × H100 reach {big_h['busbw_GBps']:.0f} GB/s busbw on all-reduce, above the
   {line_h:.0f} GB/s line rate; 8 × MI300X reach {big_mi["busbw_GBps"]:.0f} GB/s on
-  seven xGMI links, and mid-size messages run on RCCL's 8 channels, not the link rate.
+  {mi_links} xGMI links, and mid-size messages run on RCCL's 8 channels, not the link rate.
 - **Partial domains get the links that join them**: 2 of an MI300X node's 8 GPUs share one xGMI link
   ({p2_bw:.0f} GB/s busbw), 8 GPUs inside an NVL72 rack keep full NVLink.
 - **Rails-only needs PXN** for all-to-all (RCCL ships it off); with it the model finds
