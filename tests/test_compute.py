@@ -554,18 +554,21 @@ class TestNotebook02Claims:
         assert ops.filter(pl.col("op_type") == "gemm")["intensity"].min() > ridges["ridge_flop_per_byte"].max()
 
     def test_attention_backward_below_forward_and_casts_share(self):
-        """§5/§6: H100 FA2's backward is less efficient than its forward at 4k; the cast share of
-        an FP8 layer falls with the hidden size (ZAYA1 2,048 vs Llama-3-70B 8,192)."""
+        """§5/§6: H100 FA2's backward is less efficient than its forward at 4k; GEMMs are a smaller
+        share of ZAYA1's (hidden 2,048) BF16 layer than of Llama-3-70B's (8,192) on every device
+        the notebook shows, which is why FP8 buys less there."""
         f = compute.attention_efficiency(4096, 128, 256, "H100-SXM", "fwd", False, kernel="fa2")
         b = compute.attention_efficiency(4096, 128, 256, "H100-SXM", "bwd", False, kernel="fa2")
         assert b < f
-        share = {}
-        for model, kind in (("zaya1-base", "moe"), ("llama3-70b", "dense")):
-            t = compute.layer_times(model, 4096, 1, 1, "MI300X", "fp8").filter(pl.col("layer_kind") == kind)
-            ops = compute.layer_ops(model, 4096, 1, 1, "MI300X", "fp8", passes=("fwd", "bwd"))
-            cast = ops.filter((pl.col("layer_kind") == kind) & (pl.col("component") == "cast"))["time_s"].sum()
-            share[model] = cast / t.select(pl.col("fwd_s") + pl.col("bwd_s")).item()
-        assert share["zaya1-base"] > share["llama3-70b"] > 0
+        for acc in ("MI300X", "H100-SXM", "B200"):
+            share = {}
+            for model, kind in (("zaya1-base", "moe"), ("llama3-70b", "dense")):
+                ops = compute.layer_ops(model, 4096, 1, 1, acc, "bf16", passes=("fwd", "bwd"))
+                ops = ops.filter(pl.col("layer_kind") == kind)
+                share[model] = ops.filter(pl.col("component").is_in(compute.GEMM_COMPONENTS))["time_s"].sum() \
+                    / ops["time_s"].sum()
+            # FP8 speeds only GEMMs, and they are a smaller part of the small-hidden model's layer
+            assert 0 < share["zaya1-base"] < share["llama3-70b"] < 1, acc
 
     def test_rocm_version_spread_and_fitted_max(self):
         """§2: fitted rows sit at or below their own maximum; MI300X's independent rows (two ROCm

@@ -566,6 +566,15 @@ def test_notebook06_table5_and_composition_claims():
     assert abs(100 * gpu["count"] / t5["count"].sum() - gpu["printed_pct"]) > 1.0
     mi, h = R.composition(SC), R.composition(il.load_scenario("zaya1-h100-counterpart"))
     assert mi.hbm_stacks / mi.gpus > h.hbm_stacks / h.gpus
+    # takeaway "rails-only is not a reliability shortcut": same counts at 1,024 GPUs, fewer switches
+    # and links at 16,384, but an MTBI only a few per cent longer (network classes are a small share)
+    def topo(gpus, fabric):
+        return il.scenario.HardwareConfig.from_dict(SC.hardware.to_dict() | {"nodes": gpus // 8, "fabric": fabric})
+    c1 = [R.composition(topo(1024, f)) for f in ("rails-only", "rail-optimized")]
+    assert (c1[0].switches, c1[0].links) == (c1[1].switches, c1[1].links)
+    c16 = [R.composition(topo(16384, f)) for f in ("rails-only", "rail-optimized")]
+    assert c16[0].switches < c16[1].switches and c16[0].links < c16[1].links
+    assert 1.0 < R.mtbi_hours(topo(16384, "rails-only")) / R.mtbi_hours(topo(16384, "rail-optimized")) < 1.1
     osb = il.memory.OPTIMIZER_STATE_BYTES
     assert osb["muon"] < osb["adamw"]
     assert il.memory.checkpoint_bytes(SC, "muon").total_bytes < il.memory.checkpoint_bytes(SC, "adamw").total_bytes

@@ -292,7 +292,7 @@ served_cost = grid["MI300X / H200 cost per served token"]
 display(served.select("model", "engine", "concurrency", "tokens_per_s_per_gpu_a", "tokens_per_s_per_gpu_b",
                       "ratio_b_over_a", "source_grade").rename({"tokens_per_s_per_gpu_a": "MI300X tok/s/GPU",
                       "tokens_per_s_per_gpu_b": "H200 tok/s/GPU", "ratio_b_over_a": "H200 / MI300X"}))
-md(f"Served tokens ({served['model'][0]}, {served.height} matched points from one third-party benchmark, grade "
+md(f"Served tokens (DeepSeek-R1, i.e. the {served['model'][0]} architecture, {served.height} matched points from one third-party benchmark, grade "
    f"{served['source_grade'][0]}): H200 serves {served['ratio_b_over_a'].median():.2f}× MI300X's output tokens per GPU "
    f"at the median point ({served['ratio_b_over_a'].min():.2f}–{served['ratio_b_over_a'].max():.2f}); at the same "
    f"provider's and term's rents MI300X costs {served_cost.median():.2f}× H200 per served token "
@@ -468,7 +468,7 @@ md("\n".join([
     f"* **Like for like, per trained token**, owned H100 is {o['H100-SXM']['ratio_p50']:.2f}× and H200 "
     f"{o['H200-SXM']['ratio_p50']:.2f}× MI300X; rented from the same provider and term MI300X is {r_mi_h100:.2f}× H100, "
     f"and parity needs H100 contracts near ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f}. Per served "
-    f"token (measured DeepSeek-R1 serving) MI300X costs {served_cost.median():.2f}× H200 at matched rents.",
+    f"token (measured DeepSeek-R1 serving, the {served['model'][0]} architecture) MI300X costs {served_cost.median():.2f}× H200 at matched rents.",
     f"* **Four-year TCO ${tco4['p50']:.1f}M** ({tco4['p5']:.1f}–{tco4['p95']:.1f}) in cash after the residual value.",
     f"* **AMD ${amd_tot.p50 / 1e6:,.1f}M once; IBM ${ibm_y1.p50 / 1e6:,.1f}M in its first year and an IRR of {ibm_irr.p50:.0%}; "
     f"Zyphra ${z_bill.p50 / 1e6:,.1f}M spent** — each at its P50; the unknowns are listed in section 7.",

@@ -154,8 +154,8 @@ device, and the published clusters fall on both sides: that spread is the width 
 The rates are counted per device, so the cluster's composition matters. HBM stacks come from
 `data/reliability/hbm_stacks.csv` (checked against the catalog's capacity in the tests; the `hbm_stacks_per_gpu`
 column below). Network failures are counted per **link** (a cable and its two transceivers) and per switch, both from
-`il.fabric` (`link_counts`, `switch_counts`: the one switch count); a rails-only fabric has fewer switches than a
-fat-tree but nearly as many links.
+`il.fabric` (`link_counts`, `switch_counts`: the one switch count); the takeaways compare rails-only with a
+rail-optimized Clos at 1,024 and 16,384 GPUs.
 """),
     ("code", r"""
 h100 = il.load_scenario("zaya1-h100-counterpart")
@@ -440,6 +440,18 @@ il.widgets.reliability_explorer(sc, WORK_H, optimizer=OPT, n_runs=2000, seed=SEE
 """),
     ("code", r"""
 ed3 = early.filter(pl.col("early_deployment") == 3.0).rows_by_key("calibration", named=True, unique=True)
+
+
+def topo(gpus, fabric):
+    return il.scenario.HardwareConfig.from_dict(sc.hardware.to_dict() | {"nodes": gpus // sc.hardware.gpus_per_node,
+                                                                         "fabric": fabric})
+
+
+comp_t = {(g, f): R.composition(topo(g, f)) for g in (1024, 16384) for f in ("rails-only", "rail-optimized")}
+mtbi_t = {f: R.mtbi_hours(topo(16384, f)) for f in ("rails-only", "rail-optimized")}
+net_share = R.class_shares().filter(pl.col("component_class").is_in(["link", "switch"]))["share"].sum()
+ro1, opt1 = comp_t[(1024, "rails-only")], comp_t[(1024, "rail-optimized")]
+ro16, opt16 = comp_t[(16384, "rails-only")], comp_t[(16384, "rail-optimized")]
 md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruptions"]:.1f}× apart at ZAYA1's size.** Llama 3 per device:
   {L["expected_interruptions"]:.1f} interruptions over the run, goodput {L["goodput"]:.1%}; the fleet reading (measured on 1,024-GPU
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
@@ -447,7 +459,11 @@ md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruption
 * **MI300X-specific risk is HBM and newness.** {stacks_per_gpu['ZAYA1: 1,024 MI300X, rails-only']:.0f} HBM stacks per GPU instead of {stacks_per_gpu['1,024 H100, rail-optimized']:.0f} shorten the MTBI by {1 - mi / hx:.0%} against the
   H100 counterpart; an early-deployment factor of 3 on NICs, links, switches and software takes goodput to {ed3["fleet"]["goodput"]:.1%}
   (fleet) — there is no public MI300X fleet data to narrow it.
-* **Rails-only is not a reliability shortcut**: it has far fewer switches but nearly as many links per GPU, and links fail.
+* **Rails-only is not a reliability shortcut.** At 1,024 GPUs rails-only and a rail-optimized Clos need
+  {ro1.switches:,} vs {opt1.switches:,} switches and {ro1.links:,} vs {opt1.links:,} links; at 16,384 GPUs rails-only saves
+  {1 - ro16.switches / opt16.switches:.0%} of the switches and {1 - ro16.links / opt16.links:.0%} of the links, which lengthens the
+  MTBI by only {mtbi_t["rails-only"] / mtbi_t["rail-optimized"] - 1:.1%} (Llama 3 reading): links and switches are
+  {net_share:.0%} of Llama 3's interruptions, GPUs, HBM, hosts and software the rest.
 * **Faster saves**: from a {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, {SPEEDUP:.0f}× is worth {v[("llama3", 10.0)]["hours_saved"]:.1f}–{v[("fleet", 10.0)]["hours_saved"]:.1f} h on ZAYA1's run;
   from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s save, {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h. At 16,384 GPUs the same speed-up
   returns {vs[(16384, "llama3")]["gain_min"]:.1%}–{vs[(16384, "fleet")]["gain_max"]:.1%} of goodput over {W_EXP / 24:.0f} days of work.

@@ -296,7 +296,7 @@ il.widgets.expansion_explorer(df)
     ("code", r"""
 faster = b1["wall_days"] / s1["wall_days"]
 md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trains a ZAYA1-class model
-  {b1['wall_days'] / f1['wall_days']:.1f}× faster than today's design; it rests on announced parts.
+  {b1['wall_days'] / f1['wall_days']:.1f}× faster than today's design{'; it rests on announced parts' if f1['announced_not_shipped'] else ''}.
   Among shipping parts, {s1['option']} is the cheapest run and {faster:.1f}× faster than today's.
 * **NIC:** Vulcano 800G buys at most {100 * (nic_gain[best_nic] - 1):.0f} % on a ZAYA1-class run; the
   accelerator choice moves the answer far more than the NIC.
@@ -307,7 +307,9 @@ md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trai
   {top['label'].split(' [')[0]}.
 * **Serving:** the cheapest served token at ~1,024 GPUs is on {cs['option']}
   (${cs['usd_per_m_served_tokens']:.4f} per million owned vs ${b1['usd_per_m_served_tokens']:.4f} on today's design).
-* **Missing:** AMD's revenue for non-MI300X options (the deal model covers MI300X only).''')
+* **AMD by option:** P50 revenue from ${low_amd['AMD revenue P50 [M USD]']:,.0f}M ({low_amd['option']}) to
+  ${top_amd['AMD revenue P50 [M USD]']:,.0f}M ({top_amd['option']}); the selling prices of parts without a public
+  one are assumptions (`data/expansion/platforms.csv`).''')
 """),
 ]
 
