@@ -640,6 +640,15 @@ class TestDeal:
 # The claims notebook 05's fixed prose relies on
 # --------------------------------------------------------------------------------------
 class TestNotebookClaims:
+    def test_deal_bill_is_section_2_bill(self):
+        """Notebook 05 states Zyphra's bill in section 2 and again in the deal P&L (section 7):
+        with the same draws (n, seed) they are the same numbers, not two Monte Carlos."""
+        n, seed = 500, 20250930
+        zs = E.sample_parameters(n, seed, "MI300X", ["zyphra_contract_months", "contract_usd_per_gpu_hour"])
+        bill = E.band(1024 * zs["zyphra_contract_months"] * E.HOURS_PER_MONTH * zs["contract_usd_per_gpu_hour"])
+        d = E.deal_pnl(1.5e5, goodput=0.98, seed=seed, n=n).line("Zyphra", "bill")
+        assert (d.p5, d.p50, d.p95) == pytest.approx((bill.p5, bill.p50, bill.p95), rel=1e-12)
+
     def test_defaults_sit_below_the_median(self):
         s = E.monte_carlo_owned_cost(100_000, seed=20250930)
         assert np.median(s) > E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour

@@ -441,7 +441,14 @@ def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_
         return math.inf
     surv = np.exp(-lam * rs)
     g_lam = float(np.sum(p * -np.expm1(-lam * rs)) / np.sum(p * surv))  # λ·G
-    return float(sum(n * math.expm1(lam * length) / lam * (1.0 + g_lam) for n, length in lengths))
+    return float(sum(n * _expm1_over_lam(lam, length) * (1.0 + g_lam) for n, length in lengths))
+
+
+def _expm1_over_lam(lam: float, length: float) -> float:
+    """(e^{λL} − 1)/λ [s], written L·expm1(x)/x so that it tends to L when λ·L underflows
+    (λ = 1e-300 /s and L = 1 s give x = 0 in floating point, and expm1(x)/λ would be 0)."""
+    x = lam * length
+    return length if x == 0.0 else length * (math.expm1(x) / x)
 
 
 def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,

@@ -388,7 +388,7 @@ own selling price and the Pollara NICs; the hosts are Intel Xeon, so AMD sells n
 Company scale comes from filings and releases (`data/economics/company_facts.csv`).
 """),
     ("code", r"""
-deal = E.deal_pnl(run_gh, goodput=goodput, seed=SEED)
+deal = E.deal_pnl(run_gh, goodput=goodput, seed=SEED, n=N_MC)   # same draws as section 2: the same bill
 answer7 = deal.table.select("party", "line", "p5", "p50", "p95", "unit", "how")
 display(answer7.with_columns(pl.col(pl.Float64).map_elements(lambda x: float(f"{x:.4g}"), return_dtype=pl.Float64)))
 md("**Not public, and what would narrow the ranges:**\n" + "\n".join(f"* {u}" for u in deal.unknowns))

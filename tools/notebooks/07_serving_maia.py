@@ -83,13 +83,12 @@ row: ROCm's vLLM and ATOM pages, TensorRT-LLM's performance overviews, dstack's 
 measurements, vLLM and SGLang posts. InferenceMAX/InferenceX and MLPerf Inference results are
 reserved for an independent check and are not used. A row is in the **test** split when its
 configuration (source, model, accelerator, engine, parallelism, precision, lengths, mode)
-hashes to 0 mod 3 (`il.serving.split_of`); the stack factors (`gemm_time_scale`,
-`memory_time_scale`, `step_overhead_s` per serving stack) were fitted on the **train** split
-only (`tools/calibrate_serving.py`). Measurements made with older engine versions (vLLM < 0.8,
-SGLang < 0.4.5, TensorRT-LLM < 0.19) use separate `-early` stacks
-(`data/serving/engine_generations.csv`): the software changed as much as the hardware; early
-TensorRT-LLM run with its PyTorch-backend preview (DeepSeek-R1 before 0.19) is a stack of its
-own, apart from the compiled-engine flow. TTFT is modelled with the benchmark's arrivals: a
+hashes to 0 mod 3 (`il.serving.split_of`); the calibrated stack factors (below) were fitted on
+the **train** split only (`tools/calibrate_serving.py`). Measurements made with older engine
+versions (below) use separate `-early` stacks (`data/serving/engine_generations.csv`): the
+software changed as much as the hardware; early TensorRT-LLM run with its PyTorch-backend
+preview (DeepSeek-R1 before 0.19) is a stack of its own, apart from the compiled-engine flow.
+TTFT is modelled with the benchmark's arrivals: a
 request-rate run's requests arrive spread out, a burst of all prompts at once queues their
 prefills, and a closed loop of identical requests (fixed lengths) stays in lock-step, so every
 wave of `concurrency` requests queues its prefills (`[serving] lockstep`); the fixed
@@ -97,6 +96,10 @@ per-request overhead (`request_overhead_s`, bounded to 0–0.2 s) is fitted wher
 has TTFTs.
 """),
     ("code", r"""
+gens = S.engine_generations().filter(pl.col("first_current_version") != "0.0.0")
+md("Fitted per serving stack: " + ", ".join(f"`{p}`" for p in S.CALIBRATED)
+   + ". Older generations (`-early` stacks): "
+   + ", ".join(f"{r['engine']} < {r['first_current_version']}" for r in gens.iter_rows(named=True)) + ".")
 val = S.validation()
 summary = S.validation_summary(val, by=("split",))
 display(summary)
