@@ -106,9 +106,14 @@ _STACK_KEYS = {"weight_bytes": "weight_bytes", "grad_bytes": "grad_buffer_bytes"
 
 
 def _spec(spec):
+    """A ModelSpec from a preset name or a ModelSpec; anything else is refused by name."""
     from . import models
 
-    return models.get(spec) if isinstance(spec, str) else spec
+    if isinstance(spec, str):
+        return models.get(spec)
+    if not isinstance(spec, models.ModelSpec):
+        raise ValidationError(f"spec = {spec!r:.80}: expected a model preset name or a ModelSpec")
+    return spec
 
 
 # --------------------------------------------------------------------------------------
@@ -192,8 +197,27 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         check_positive(name, v, integer=True)
     if recompute not in RECOMPUTE:
         raise unknown("recompute", recompute, RECOMPUTE)
-    if selective_mode not in SELECTIVE_MODES:
+    if not isinstance(selective_mode, str) or selective_mode not in SELECTIVE_MODES:
         raise unknown("selective_mode", selective_mode, SELECTIVE_MODES)
+    for name, v in (("sequence_parallel", sequence_parallel), ("flash_attention", flash_attention),
+                    ("dropout", dropout)):
+        if not isinstance(v, bool):
+            raise ValidationError(f"{name} = {v!r}: expected True or False")
+    if isinstance(activation_bytes, bool) or not isinstance(activation_bytes, (int, float)) \
+            or not math.isfinite(activation_bytes) or not 0 < activation_bytes <= 16:
+        raise ValidationError(f"activation_bytes = {activation_bytes!r:.40}: expected a number of bytes per "
+                              "element in (0, 16]")
+    if kind is not None and (not isinstance(kind, str) or kind not in ("dense", "moe", "mamba2", "hybrid")):
+        raise unknown("layer kind", kind, ["dense", "moe", "mamba2", "hybrid"], where="kind")
+    if recompute_modules is not None:
+        from .scenario import RECOMPUTE_MODULES
+
+        if isinstance(recompute_modules, str) or not isinstance(recompute_modules, (list, tuple)):
+            raise ValidationError(f"recompute_modules = {recompute_modules!r:.60}: expected a list of "
+                                  f"{', '.join(RECOMPUTE_MODULES)}")
+        for x in recompute_modules:
+            if not isinstance(x, str) or x not in RECOMPUTE_MODULES:
+                raise unknown("recompute module", x, RECOMPUTE_MODULES, where="recompute_modules")
     mods = None
     if recompute == "selective" and recompute_modules is not None:
         mods = frozenset(recompute_modules)
@@ -700,10 +724,10 @@ def fits(scenario, **overrides: Any) -> bool:
 
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
-    elif isinstance(scenario, dict):
-        scenario = Scenario.from_dict(scenario)
+    scenario = Scenario.from_dict(scenario)      # a dict is validated; anything else refused by name
+    total = training_memory_total(scenario, **overrides)   # validates the overrides
     acc = catalog.accelerator(overrides.get("accelerator") or scenario.hardware.accelerator)
-    return training_memory_total(scenario, **overrides) <= acc.hbm_bytes
+    return total <= acc.hbm_bytes
 
 
 # --------------------------------------------------------------------------------------

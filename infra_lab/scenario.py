@@ -363,6 +363,10 @@ class TrainingConfig:
         put = object.__setattr__
         for k in ("seq_len", "global_batch", "micro_batch"):
             put(self, k, _int(f"training.{k}", getattr(self, k)))
+        # the compute model's bounds (compute.layer_ops: s ≤ 2^24 tokens, b ≤ 2^16 sequences)
+        for k, hi in (("seq_len", 2**24), ("global_batch", 2**24), ("micro_batch", 2**16)):
+            if getattr(self, k) > hi:
+                raise ValidationError(f"training.{k} = {getattr(self, k)!r}: allowed 1..{hi:,}")
         put(self, "precision", _enum("training.precision", self.precision, PRECISIONS))
         put(self, "recompute", _enum("training.recompute", self.recompute, RECOMPUTE))
         put(self, "optimizer", _enum("training.optimizer", self.optimizer, OPTIMIZERS))
@@ -445,7 +449,7 @@ class ParallelismConfig:
     vp: int = 1
     cp: int = 1
     ep: int = 1
-    zero: int = 1
+    zero: int | None = None     # None: 1 (Megatron's distributed optimizer), or 3 with fsdp
     sequence_parallel: bool = False
     fsdp: bool = False
     etp: int = 1
@@ -462,11 +466,14 @@ class ParallelismConfig:
         put = object.__setattr__
         for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp"):
             put(self, k, _int(f"parallelism.{k}", getattr(self, k)))
-        zero = self.zero
-        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
-            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
         sp = _bool("parallelism.sequence_parallel", self.sequence_parallel)
         fsdp = _bool("parallelism.fsdp", self.fsdp)
+        zero = self.zero
+        if zero is None:          # left out: ZeRO-1, or full sharding (ZeRO-3) with FSDP
+            zero = 3 if fsdp else 1
+            put(self, "zero", zero)
+        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
         if fsdp and zero != 3:
             raise ValidationError(
                 f"parallelism.fsdp = true with parallelism.zero = {zero}: FSDP shards parameters, gradients "
@@ -483,9 +490,6 @@ class ParallelismConfig:
         if isinstance(d, ParallelismConfig):
             d = d.to_dict()
         _check_keys("parallelism", d, cls.KEYS)
-        d = dict(d)
-        if d.get("fsdp") is True and "zero" not in d:
-            d["zero"] = 3                          # FSDP = full sharding (ZeRO-3)
         base = cls(**d)                            # per-field checks (__post_init__)
         v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp

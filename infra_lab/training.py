@@ -166,6 +166,7 @@ class _Context:
     checkpoint_bytes: float
     stage_extra: tuple = (0.0, 0.0)   # multimodal: (first-stage params, per-layer params), issue 20
     xkey: tuple = ()                  # what the routed-expert table depends on besides (ep, etp)
+    peak_train: float = 0.0           # dense peak at the training precision [FLOP/s per GPU]
 
 
 def _freeze(d: dict) -> tuple:
@@ -575,7 +576,8 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
                     tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
                     sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt), stage_extra=extra,
-                    xkey=xkey)
+                    xkey=xkey, peak_train=max(acc.peak("bf16"), acc.peak(precision) if precision in ("fp8", "fp16")
+                                              else 0.0))
 
 
 _HOOK_OF_SCENARIO = object()
@@ -791,6 +793,13 @@ def _estimate_from(out, ctx: _Context) -> Estimate:
             "within the scale-up domain or use a rail-optimized / fat-tree fabric")
     if not (math.isfinite(step) and step > 0):
         raise ValidationError(f"step time {step!r}: the model produced a non-positive or non-finite time")
+    rate = ctx.flops["executed"] / (step * ctx.world)
+    if ctx.peak_train > 0 and rate > ctx.peak_train:
+        raise ValidationError(
+            f"the step would run {rate / 1e12:,.0f} TFLOP/s per GPU, above the {ctx.peak_train / 1e12:,.0f} TFLOP/s "
+            f"dense peak: the stack factors (framework_time_scale = {ctx.sp['framework_time_scale']:g}, "
+            f"memory_time_scale = {ctx.sp['memory_time_scale']:g}) make it faster than the hardware; "
+            "allowed: factors that keep every kernel at or below its measured rate (see stacks.ranges)")
     tps = ctx.tokens_per_step / step
     bd = pl.DataFrame({"component": list(COMPONENTS),
                        "seconds": [float(x) for x in out[: kt.N_COMPONENTS]]},
@@ -1007,6 +1016,7 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
     layouts, heads, tail = _enumerate(sc, cons)
     if heads.shape[0] == 0 or tail.shape[0] == 0:
+        _name_unreachable_bound(sc, cons)
         raise ValidationError(
             f"search: no consistent plan satisfies the constraints {cons!r} together for "
             f"{sc.hardware.world_size} GPUs (global_batch {sc.training.global_batch}, "
@@ -1027,6 +1037,23 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     for a in (heads, tail, lay, ncand, comm):
         a.setflags(write=False)
     return np.ascontiguousarray(heads), np.ascontiguousarray(tail), ctx, (lay, ncand, comm, xtab)
+
+
+def _name_unreachable_bound(sc: Scenario, cons: dict) -> None:
+    """When no plan satisfies the constraints, name a min_/max_ bound that no plan reaches
+    (the others allowing plans) with the values the plans can take (issue 18 item 6)."""
+    for k in [k for k in cons if k.startswith(("min_", "max_"))]:
+        rest = {kk: vv for kk, vv in cons.items() if kk != k}
+        _, h2, t2 = _enumerate(sc, rest)
+        if h2.shape[0] == 0 or t2.shape[0] == 0:
+            continue
+        base = k[4:]
+        col = {"tp": kt.H_TP, "pp": kt.H_PP, "vp": kt.H_VP, "cp": kt.H_CP, "ep": kt.H_EP, "etp": kt.H_ETP,
+               "dp": kt.H_DP, "micro_batch": kt.H_MBS}
+        vals = sorted(set((t2[:, 0] if base == "zero" else h2[:, col[base]]).tolist()))
+        raise ValidationError(f"search constraint {k} = {cons[k]}: no plan reaches it here "
+                              f"({sc.model_spec.layers}-layer model on {sc.hardware.world_size} GPUs, with the other "
+                              f"constraints); allowed {base} values: {vals}")
 
 
 def _prepare(sc: Scenario, cons: dict, stack, params):
@@ -1171,9 +1198,12 @@ def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
     sc = _training_scenario(scenario, "estimate_band")
     st = stack or sc.stack
     rng = stacks.ranges(st)
+    if factors is not None and (isinstance(factors, str) or not isinstance(factors, (list, tuple))):
+        raise ValidationError(f"factors = {factors!r:.80}: expected a list of stack factor names "
+                              f"({', '.join(rng)}) or None (all of them)")
     names = list(rng) if factors is None else list(factors)
     for n in names:
-        if n not in rng:
+        if not isinstance(n, str) or n not in rng:
             raise unknown(f"factor with a stated range in stack {st}", n, rng)
     rows = []
     nominal = estimate(sc, stack=stack)

@@ -138,6 +138,9 @@ def compare(params: dict[str, float] | None = None) -> pl.DataFrame:
 def summary(df: pl.DataFrame | None = None) -> pl.DataFrame:
     """Mean and max absolute step-time error by split (train, test, all) [%]."""
     df = compare() if df is None else df
+    if not isinstance(df, pl.DataFrame) or not {"split", "abs_error_pct", "error_pct"} <= set(df.columns):
+        raise ValidationError(f"df = {df!r:.80}: expected the frame of validation.compare() "
+                              "(columns split, abs_error_pct, error_pct)")
     parts = []
     for name, sub in (("train", df.filter(pl.col("split") == "train")),
                       ("test", df.filter(pl.col("split") == "test")), ("all", df)):

@@ -400,9 +400,12 @@ def test_config_objects_validate_like_dicts():
     with pytest.raises(ValidationError, match="parallelism.zero"):
         ParallelismConfig(zero=7)
     with pytest.raises(ValidationError, match="parallelism.fsdp.*parallelism.zero = 1"):
-        ParallelismConfig(fsdp=True)
-    # in the dict form fsdp without zero means full sharding (zero = 3)
+        ParallelismConfig(fsdp=True, zero=1)
+    # fsdp without zero means full sharding (zero = 3), in the object and in the dict form alike
+    assert ParallelismConfig(fsdp=True).zero == 3 and ParallelismConfig().zero == 1
     assert il.Scenario.from_dict({**ZAYA.to_dict(), "parallelism": {"fsdp": True}}).parallelism.zero == 3
+    with pytest.raises(ValidationError, match="training.global_batch"):
+        TrainingConfig(global_batch=3e293)
     assert TrainingConfig(recompute="FULL").recompute == "full"
 
 
