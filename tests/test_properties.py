@@ -344,10 +344,21 @@ def test_collective_faster_nic_never_slower(op, size, platform, nodes, data):
     if catalog.nic(a).line_rate_bps == catalog.nic(b).line_rate_bps:
         return
     gpus = nodes * (4 if acc == "GB200" else 8)
-    slow = own(il.collective, op, size, {"accelerator": acc, "nodes": nodes, "nic": a}, gpus)
-    fast = own(il.collective, op, size, {"accelerator": acc, "nodes": nodes, "nic": b}, gpus)
-    if slow is not None and fast is not None:
-        assert fast.time_s <= slow.time_s * (1 + 1e-9), (a, b, slow.time_s, fast.time_s)
+    for algo in ("fastest", "auto"):
+        slow = own(il.collective, op, size, {"accelerator": acc, "nodes": nodes, "nic": a}, gpus, algo)
+        fast = own(il.collective, op, size, {"accelerator": acc, "nodes": nodes, "nic": b}, gpus, algo)
+        if slow is None or fast is None:
+            continue
+        if algo == "auto" and (fast.algorithm, fast.protocol) != (slow.algorithm, slow.protocol):
+            # the library's tuner picks by its own thresholds, which move with the link speed: it
+            # may switch to an algorithm the model prices slower (RCCL on MI355X × 32, 872 MB
+            # all-reduce: ring on Pollara-400, tree on Vulcano-800). Explained, not a bug; the same
+            # algorithm is never slower on the faster NIC:
+            same = own(il.collective, op, size, {"accelerator": acc, "nodes": nodes, "nic": b}, gpus, slow.algorithm)
+            if same is not None:
+                assert same.time_s <= slow.time_s * (1 + 1e-9), (a, b, slow.algorithm, slow.time_s, same.time_s)
+            continue
+        assert fast.time_s <= slow.time_s * (1 + 1e-9), (algo, a, b, slow.time_s, fast.time_s)
 
 
 FASTER_NIC = {"MI300X": ("Pollara-400", "Vulcano-800"), "H100-SXM": ("ConnectX-7-NDR", "ConnectX-8"),
