@@ -58,6 +58,11 @@ contract is Zyphra's: its term is ``zyphra_contract_months`` / 12 years unless
 # --------------------------------------------------------------------------------------
 # Closed forms
 # --------------------------------------------------------------------------------------
+MIN_LIFE_YEARS = 1.0 / 365.25
+"""Shortest asset life accepted [years]: one day (a shorter one is a typo, and the annuity of
+a 1e-58-year life overflowed)."""
+
+
 def annuity_factor(rate: float, years: float) -> float:
     """Capital recovery factor: the level payment per year that repays 1 USD over ``years``
     at interest ``rate`` [1/year].
@@ -70,10 +75,10 @@ def annuity_factor(rate: float, years: float) -> float:
     0.25046
     """
     r = V.rate("cost_of_capital", rate)
-    n = V.positive("life_years", years, hi=100.0)
+    n = V.number("life_years", years, lo=MIN_LIFE_YEARS, hi=100.0)
     if r == 0.0:
         return 1.0 / n
-    return r / (1.0 - (1.0 + r) ** (-n))
+    return r / -math.expm1(-n * math.log1p(r))       # 1 - (1 + r)^-n without cancellation
 
 
 def _flows(cash_flows: Any) -> np.ndarray:
@@ -161,7 +166,7 @@ def straight_line_value(capex_usd: float, age_years: float, life_years: float) -
     """Book value after ``age_years`` of straight-line depreciation [USD]: capex max(0, 1 - age/life)."""
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
-    life = V.positive("life_years", life_years, hi=100.0)
+    life = V.number("life_years", life_years, lo=MIN_LIFE_YEARS, hi=100.0)
     return c * max(0.0, 1.0 - a / life)
 
 
@@ -189,7 +194,7 @@ def residual_value(capex_usd: float, age_years: float, curve: str = "exponential
     V.choice("curve", curve, VALUE_CURVES)
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
-    L = V.positive("life_years", life_years, hi=100.0)
+    L = V.number("life_years", life_years, lo=MIN_LIFE_YEARS, hi=100.0)
     d = V.positive("ooms_per_year", ooms_per_year, hi=5.0)
     return float(_value(curve, c, a, L, d))
 

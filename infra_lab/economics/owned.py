@@ -69,7 +69,7 @@ _BOUNDS: dict[str, tuple[float, float | None, bool, bool]] = {
     "switch_ports_per_gpu": (0.0, 64.0, False, False), "optics_usd": (0.0, 1e6, False, False),
     "optics_per_gpu": (0.0, 64.0, False, False), "interconnect_fraction": (0.0, 1.0, False, True),
     "storage_fraction": (0.0, 10.0, False, False), "frontend_fraction": (0.0, 10.0, False, False),
-    "life_years": (0.0, 50.0, True, False), "depreciation_ooms_per_year": (0.0, 5.0, True, False),
+    "life_years": (1.0 / 365.25, 50.0, False, False), "depreciation_ooms_per_year": (0.0, 5.0, True, False),
     "cost_of_capital": (0.0, 1.0, False, True), "server_power_ratio": (1.0, 10.0, False, False),
     "avg_power_fraction": (0.0, 1.5, True, False), "pue": (1.0, 5.0, False, False),
     "electricity_usd_per_kWh": (0.0, 10.0, False, False),
