@@ -105,12 +105,11 @@ display(Markdown(
     ("md", r"""
 ## 2. ZAYA1 on 1,024 MI300X with data parallelism + ZeRO-1
 
-The shipped scenario `zaya1-ibm-mi300x`: 128 nodes × 8 MI300X, 8 Pollara 400 per node on a
-rails-only fabric, sequence 4,096, 2,048 sequences per step (8.4M tokens — the real batch was
-increased progressively and is not public), micro-batch 2, BF16, no recompute, dp = 1,024,
-ZeRO-1, stack `megatron-core-rocm`. The band comes from the stated ranges of the stack factors
-that act on this plan (framework and memory-bound time scales, data-parallel overlap), every
-corner of the box evaluated.
+The shipped scenario `zaya1-ibm-mi300x`, its hardware, batch and plan printed from the scenario
+below (the real batch was increased progressively and is not public, so the global batch is the
+scenario's choice). The band comes from the stated ranges of the stack factors that act on this
+plan (framework and memory-bound time scales, data-parallel overlap), every corner of the box
+evaluated.
 """),
     ("code", r"""
 sc = il.load_scenario("zaya1-ibm-mi300x")
@@ -118,6 +117,14 @@ est = il.estimate(sc)
 # ZAYA1's token counts, the sourced rows (Zyphra 14T; press 12T) of data/reliability/parameters.csv
 T14, T12 = il.reliability.parameter("zaya1_tokens"), il.reliability.parameter("zaya1_tokens_alt")
 band = il.training.estimate_band(sc, factors=["framework_time_scale", "memory_time_scale", "dp_comm_overlap"])
+hw, tr, par = sc.hardware, sc.training, sc.parallelism
+STACK = il.stacks.params(est.stack)                 # the factors this estimate used (data/stacks.csv)
+MTOK = tr.global_batch * tr.seq_len / 1e6           # tokens per step [M]
+display(Markdown(
+    f"Scenario `{sc.name}`: {hw.nodes} nodes × {hw.gpus_per_node} {hw.accelerator}, {hw.nics_per_node} {hw.nic} per "
+    f"node on a {hw.fabric} fabric; sequence {tr.seq_len:,}, {tr.global_batch:,} sequences per step ({MTOK:.1f}M "
+    f"tokens), micro-batch {tr.micro_batch}, {tr.precision}, recompute {tr.recompute}; dp = {est.gpus // (par.tp * par.pp * par.cp):,}, "
+    f"ZeRO-{par.zero}, stack `{est.stack}`."))
 lo, hi = band.filter(pl.col("case") == "low").row(0, named=True), band.filter(pl.col("case") == "high").row(0, named=True)
 days = {t: (est.days_to_train(t), t / lo["tokens_per_s"] / 86400, t / hi["tokens_per_s"] / 86400) for t in (T12, T14)}
 pl.DataFrame({
@@ -155,7 +162,7 @@ il.charts.step_breakdown_chart(est.breakdown.with_columns(pl.lit("MI300X, DP + Z
 ## 3. The network's real share
 
 With ZeRO-1 and no expert parallelism every GPU reduce-scatters the fp32 gradients of all
-8.84B parameters each step and all-gathers the bf16 parameters back — in Megatron's buckets of
+parameters (printed below) each step and all-gathers the bf16 parameters back — in Megatron's buckets of
 max(40M, 1M × dp) parameters, as ring collectives across 128 nodes. The last gradient bucket
 (with the embedding) can only start when backward ends, and the first parameter bucket is needed
 as soon as forward starts: those are exposed whatever the overlap. The sweep varies the achieved
@@ -193,19 +200,19 @@ s1 = sweep.filter((pl.col("dp_comm_overlap") == 1.0) & (pl.col("grad_reduce_byte
 b9 = sweep.filter((pl.col("dp_comm_overlap") == 0.9) & (pl.col("grad_reduce_bytes") == 2.0)).row(0, named=True)
 small = batch.row(0, named=True)
 display(Markdown(
-    f"**Reading.** The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: the NICs are "
+    f"**Reading.** {sc.model_spec.params_total / 1e9:.2f}B parameters' gradients and weights. The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: the NICs are "
     f"busy {100 * s9['nic_busy']:.0f} % of the step. Even with perfect overlap {s1['exposed_dp_ms']:.0f} ms stay exposed "
-    f"(the tail and first buckets); at the stack's 0.9 it is {s9['exposed_dp_ms']:.0f} ms and with no overlap the step "
+    f"(the tail and first buckets); at the stack's {STACK['dp_comm_overlap']:g} it is {s9['exposed_dp_ms']:.0f} ms and with no overlap the step "
     f"grows to {s0['step_ms']:.0f} ms. Reducing gradients in bf16 takes the step to {b9['step_ms']:.0f} ms. At "
     f"{small['Mtokens_per_step']:.0f}M tokens per step the same traffic meets less compute: "
-    f"{small['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU against {s9['tokens_per_s_per_gpu']:,.0f} at 8M. "
+    f"{small['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU against {s9['tokens_per_s_per_gpu']:,.0f} at {MTOK:.0f}M. "
     f"The network is a co-bottleneck of this plan, not a detail."))
 """),
     ("md", r"""
 ## 4. Memory: why plain data parallelism fits in 192 GB
 
-Each GPU holds all 8.84B parameters (bf16), their fp32 gradient buffer (Megatron's
-`main_grad`, the stack's `grad_buffer_bytes`), 1/1,024 of the AdamW states and the activations of
+Each GPU holds all of the parameters (bf16), their fp32 gradient buffer (Megatron's
+`main_grad`, the stack's `grad_buffer_bytes`), 1/dp of the AdamW states and the activations of
 one micro-batch. The breakdown is `il.memory.training_memory` — the same formula the step model
 evaluates, with the allocator reserve as a fixed amount plus a fraction of HBM.
 """),
@@ -266,7 +273,7 @@ ratio_asym = asym.filter(pl.col("accelerator").str.starts_with("H100"))["best_to
 h100_fits = cmp.filter(pl.col("accelerator") == "H100-SXM")["zyphra_plan_fits"][0]
 fastest = cmp.filter(~pl.col("stack").str.ends_with("-asym")).sort("best_tok_s_gpu", descending=True)["accelerator"][0]
 display(Markdown(
-    f"**Reading.** Zyphra's exact plan {'fits' if h100_fits else 'does not fit'} an 80 GB H100. The search's best H100 "
+    f"**Reading.** Zyphra's exact plan {'fits' if h100_fits else 'does not fit'} a {h100.hardware.accelerator_spec.hbm_bytes / 1e9:.0f} GB H100. The search's best H100 "
     f"plan uses micro-batch {r_h['micro_batch']} with ZeRO-{r_h['zero']} (recompute {r_h['recompute']}); the best MI300X "
     f"plan micro-batch {r_mi['micro_batch']} with ZeRO-{r_mi['zero']}. With the same software factors on both vendors H100 "
     f"delivers {ratio:.2f}× MI300X's tokens per second per GPU; with 0.1.0's asymmetric factors the ratio is "
@@ -277,7 +284,7 @@ display(Markdown(
 ## 6. The fabric
 
 NIC speed, a full Clos instead of rails-only, and an oversubscribed fabric, for Zyphra's plan and
-for an expert-parallel plan (ep = 16 across two nodes, all-to-all every MoE layer).
+for an expert-parallel plan (the experts spread over two nodes' GPUs, all-to-all every MoE layer).
 """),
     ("code", r"""
 variants = {
@@ -287,9 +294,10 @@ variants = {
     "Pollara 400, fat-tree 4:1 oversubscribed": {"fabric": "fat-tree", "oversubscription": 4.0},
 }
 net = []
-for label, hw in variants.items():
-    for plan, par in (("DP + ZeRO-1", {}), ("EP 16 + ZeRO-1", {"ep": 16})):
-        e = il.estimate(sc.replace(hardware=hw, parallelism=par))
+EP = 2 * sc.hardware.gpus_per_node                  # two nodes' GPUs
+for label, hw_v in variants.items():
+    for plan, par_v in (("DP + ZeRO-1", {}), (f"EP {EP} + ZeRO-1", {"ep": EP})):
+        e = il.estimate(sc.replace(hardware=hw_v, parallelism=par_v))
         b = dict(e.breakdown.iter_rows())
         net.append({"network": label, "plan": plan, "step_ms": 1e3 * e.step_time_s,
                     "dp_comm_ms": 1e3 * (b["dp_grad_comm"] + b["dp_param_comm"]), "ep_comm_ms": 1e3 * b["ep_comm"],
@@ -321,17 +329,17 @@ display(Markdown("\n".join([
     f"median {te['median_abs_error_pct']:.1f} %, worst {te['max_abs_error_pct']:.1f} % — "
     f"{'within' if meets else 'outside'} the ≤ 10 % / ≤ 25 % target; dense {te_d['median_abs_error_pct']:.1f} %, "
     f"MoE {te_m['median_abs_error_pct']:.1f} % median.",
-    f"* **ZAYA1 on 1,024 MI300X** (DP + ZeRO-1, 8M tokens per step): {est.tokens_per_s_per_gpu:,.0f} tokens/s per GPU "
+    f"* **ZAYA1 on {est.gpus:,} {hw.accelerator}** (DP + ZeRO-1, {MTOK:.0f}M tokens per step): {est.tokens_per_s_per_gpu:,.0f} tokens/s per GPU "
     f"(band {hi['tokens_per_s_per_gpu']:,.0f}–{lo['tokens_per_s_per_gpu']:,.0f}), a {est.step_time_s:.3f} s step, "
     f"{days[T14][0]:.1f} days for {T14 / 1e12:.0f}T tokens (band {days[T14][1]:.1f}–{days[T14][2]:.1f}) of uninterrupted training, "
     f"{est.gpu_hours(T14) / 1e6:.2f} M GPU-hours. MFU is {100 * mfu['mfu'][0]:.1f} % under 6·N·D with N active and "
     f"{100 * est.mfu:.1f} % counting the LM head and causal attention.",
     f"* **The network carries a large share of the step:** the NICs are busy {100 * s9['nic_busy']:.0f} % of it; "
     f"{s1['exposed_dp_ms']:.0f} ms stay exposed even with perfect overlap, and the step is {s0['step_ms']:.0f} ms "
-    f"with no overlap against {s9['step_ms']:.0f} ms at the assumed 0.9. A 200 Gb/s NIC makes it {slow_net:.0f} ms "
+    f"with no overlap against {s9['step_ms']:.0f} ms at the assumed {STACK['dp_comm_overlap']:g}. A 200 Gb/s NIC makes it {slow_net:.0f} ms "
     f"instead of {base_net:.0f} ms.",
     f"* **Memory:** Zyphra's plan needs {est.memory_per_gpu_bytes / 1e9:.0f} GB per GPU; it "
-    f"{'fits' if h100_fits else 'does not fit'} 80 GB, where the search picks micro-batch {r_h['micro_batch']} "
+    f"{'fits' if h100_fits else 'does not fit'} {h100.hardware.accelerator_spec.hbm_bytes / 1e9:.0f} GB, where the search picks micro-batch {r_h['micro_batch']} "
     f"with ZeRO-{r_h['zero']}.",
     f"* **Vendors with the same factors:** H100's best plan gives {ratio:.2f}× MI300X's tokens/s per GPU "
     f"({ratio_asym:.2f}× with 0.1.0's asymmetric factors); {fastest} is the fastest of the four here.",
