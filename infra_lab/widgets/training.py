@@ -9,7 +9,10 @@ from ._layout import fit_labels
 
 __all__ = ["training_explorer", "training_update", "EXPLORER_ACCELERATORS"]
 
-EXPLORER_ACCELERATORS = {  # accelerator -> the NIC its nodes carry (one per GPU)
+# The widget's stated choice of back-end NIC per accelerator (one per GPU): AMD parts with AMD's
+# Pollara 400, NVIDIA parts with NVIDIA's own NIC of their generation, as notebook 04 section 5
+# compares them. A choice for the explorer, not a catalog fact (a node's NIC is a buyer's choice).
+EXPLORER_ACCELERATORS = {  # accelerator -> the NIC its nodes carry
     "MI300X": "Pollara-400", "MI325X": "Pollara-400", "MI355X": "Pollara-400",
     "H100-SXM": "ConnectX-7-NDR", "H200-SXM": "ConnectX-7-NDR", "B200": "ConnectX-8",
 }
@@ -32,9 +35,12 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
 
     from ..charts.training import step_breakdown_chart
     from ..errors import ValidationError
+    from ..scenario import HardwareConfig
 
     sc = il.load_scenario(base)
-    hw = {"accelerator": accelerator, "nodes": max(1, int(gpus) // 8),
+    # the accelerator's default node size (data/network_platforms.csv node_gpus), not a typed 8
+    per_node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1}).gpus_per_node
+    hw = {"accelerator": accelerator, "nodes": max(1, int(gpus) // per_node),
           "nic": EXPLORER_ACCELERATORS.get(accelerator, "ConnectX-7-NDR")}
     tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
     plan = "DP + ZeRO-1 (as Zyphra)"
