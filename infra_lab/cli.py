@@ -167,7 +167,9 @@ def _scenario(arg: str):
     p = Path(arg)
     if p.suffix.lower() == ".toml" or p.exists() or "/" in arg or "\\" in arg:
         if not p.is_file():
-            raise CliError(f"scenario file {arg!r}: not found (shipped scenarios: "
+            what = ("is a directory, not a TOML file" if p.is_dir() else
+                    "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
+            raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p)
     return il.load_scenario(arg)
@@ -200,7 +202,9 @@ def _toml(path: str) -> dict:
 
     p = Path(path)
     if not p.is_file():
-        raise CliError(f"file {path!r}: not found")
+        what = ("is a directory, not a TOML file" if p.is_dir() else
+                "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
+        raise CliError(f"file {path!r}: {what}")
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)

@@ -332,6 +332,8 @@ def test_errors_are_the_package_message_without_traceback(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (("estimate", "zaya1-mi300x"), "Did you mean 'zaya1-ibm-mi300x'"),
     (("estimate", "missing.toml"), "not found"),
+    (("estimate", "."), "is a directory"),
+    (("collective", "all_reduce", "1GiB", "--hardware", ".", "--gpus", "8"), "is a directory"),
     (("search", "zaya1-ibm-mi300x", "--tp", "3"), "tp = 3"),
     (("collective", "all_reduce", "1GiB", "--accelerator", "H100x", "--gpus", "8"), "Did you mean"),
     (("collective", "allreduce", "1GiB", "--accelerator", "H100", "--gpus", "8"), "unknown"),
