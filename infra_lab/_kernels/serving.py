@@ -182,6 +182,28 @@ def _imbalance(tokens, ep, c_ep):
 
 
 @njit(cache=True)
+def _routed_experts(tok, M, H, ep, imb_c, cprec, wbe, etpi, ex_n, ex_k, g0, g1, g2, ck, cv, scr):
+    """GEMM time of one MoE layer's routed experts for tok tokens [s]: the expected number of
+    distinct experts the tokens touch on a rank (balls into bins), the busiest rank's rows
+    (:func:`_imbalance`), and each expert GEMM at that many rows, batched over the experts."""
+    E = M[M_EXPERTS]
+    k_top = M[M_TOPK]
+    u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
+    rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
+    bb = max(1.0, math.floor(u + 0.5))
+    me = max(1.0, math.ceil(rows / bb - 1e-9))
+    t = 0.0
+    for j in range(ex_n.shape[1]):
+        kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
+        te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+        if te < 0.0:
+            _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
+            te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
+        t += te
+    return t
+
+
+@njit(cache=True)
 def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp, dpa, pp,
              cprec, wb, wbe, kvb, tpi, etpi, imb_c, ne_n, ne_k, ne_cls, ne_cnt, ex_n, ex_k, P,
              g0, g1, g2, ck, cv, scr):
@@ -216,21 +238,8 @@ def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp,
             acc[B_MLP_GEMM] += w * ne_cnt[j] * t
     # routed experts
     if n_moe > 0.0:
-        E = M[M_EXPERTS]
-        k_top = M[M_TOPK]
-        tok = mm * (dp if dpa else 1.0)
-        u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
-        rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
-        bb = max(1.0, math.floor(u + 0.5))
-        me = max(1.0, math.ceil(rows / bb - 1e-9))
-        t = 0.0
-        for j in range(ex_n.shape[1]):
-            kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
-            te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
-            if te < 0.0:
-                _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
-                te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
-            t += te
+        t = _routed_experts(mm * (dp if dpa else 1.0), M, H, ep, imb_c, cprec, wbe, etpi, ex_n, ex_k,
+                            g0, g1, g2, ck, cv, scr)
         acc[B_EXPERT_GEMM] += w * n_moe * t
     # attention core: decode reads the KV cache, prefill is compute
     hq = M[M_HEADS] / tp
@@ -293,20 +302,8 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
                     tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
                 t += ne_mtp[j] * tg
         if M[M_MTP_MOE] > 0.0:
-            E = M[M_EXPERTS]
-            k_top = M[M_TOPK]
-            tok = nb * (dp if dpa else 1.0)
-            u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
-            rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
-            bb = max(1.0, math.floor(u + 0.5))
-            me = max(1.0, math.ceil(rows / bb - 1e-9))
-            for j in range(ex_n.shape[1]):
-                kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
-                te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
-                if te < 0.0:
-                    _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
-                    te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
-                t += te
+            t += _routed_experts(nb * (dp if dpa else 1.0), M, H, ep, imb_c, cprec, wbe, etpi, ex_n, ex_k,
+                                 g0, g1, g2, ck, cv, scr)
         acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
 
 
