@@ -1001,8 +1001,6 @@ SIG_SKIP = {"sweep", "serve_search", "search", "monte_carlo", "calibrate", "cali
             "report_markdown", "compare", "summary_current", "summary_by_accelerator", "validation",
             "validation_summary"}
 """Calls that run a whole search, fit or validation (seconds each): covered by their own tests."""
-SIG_OPEN: dict = {}   # the H-train3 functions (memory, training.estimate_band, validation.summary) were fixed
-"""Functions with a foreign exception left, in modules whose owners are at work (their notes)."""
 
 
 def _public_functions():
@@ -1049,19 +1047,8 @@ def test_every_public_function_only_own_errors(mname):
     negative, zero, 1e300, 2^70): only the package's own errors escape."""
     bad = {}
     for m, fname, f, base, names in PUBLIC:
-        if m == mname and (m, fname) not in SIG_OPEN:
+        if m == mname:
             found = _junk_calls(f, base, names)
             if found:
                 bad[fname] = found[:3]
     assert not bad, bad
-
-
-@pytest.mark.parametrize("key", [pytest.param(k, id=f"{k[0]}.{k[1]}", marks=_open(*v, "foreign exception for a junk "
-                                                                                   "argument (signature fuzz)"))
-                                 for k, v in SIG_OPEN.items()])
-def test_open_function(key):
-    for m, fname, f, base, names in PUBLIC:
-        if (m, fname) == key:
-            assert not _junk_calls(f, base, names)
-            return
-    pytest.fail(f"{key} is not a public function any more")
