@@ -470,16 +470,16 @@ def test_every_modelled_row_is_predicted_and_exclusions_are_explained(validation
 
 def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
     """The shipped factors are fitted (basis 'fitted') and fit the train split better than the
-    starting assumptions (gemm = memory scale 1, step overhead 2 ms)."""
+    starting assumptions (gemm = memory scale 1, step overhead 2 ms, no per-request step overhead)."""
     t = il.stacks.table().filter(pl.col("parameter").is_in(list(serving.CALIBRATED)),
                                  pl.col("stack").is_in(["atom-rocm", "vllm-rocm", "trt-llm-cuda"]))
     # request_overhead_s is fitted only where the train split has TTFTs (ATOM's CI runs do)
     fitted = t.filter((pl.col("parameter") != "request_overhead_s") | (pl.col("stack") == "atom-rocm"))
-    assert fitted.height == 10 and (fitted["basis"] == "fitted").all()
+    assert fitted.height == 13 and (fitted["basis"] == "fitted").all()
     assert fitted["note"].str.contains("training-split").all()
     ovh = il.stacks.table().filter(pl.col("parameter") == "request_overhead_s", pl.col("basis") == "fitted")
     assert ovh.height >= 3 and ovh["value"].is_between(0.0, 0.2).all()
-    start = {s: {"gemm_time_scale": 1.0, "memory_time_scale": 1.0, "step_overhead_s": 0.002}
+    start = {s: {"gemm_time_scale": 1.0, "memory_time_scale": 1.0, "step_overhead_s": 0.002, "seq_overhead_s": 0.0}
              for s in ("atom-rocm", "vllm-rocm", "trt-llm-cuda")}
     raw = serving.validation(stack_params=start)
 
@@ -491,9 +491,10 @@ def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
 
 
 _WORST_TPS = pytest.mark.xfail(strict=True, reason=(
-    "issue 13 item 5: output tokens/s per GPU worst |error| on the test split is 87 % (bound 40 %): "
-    "TensorRT-LLM's DeepSeek-R1 max-throughput points on 8 x B200 (c7168 FP8 KV +87 %, c3072 +52 %) and "
-    "Llama 3.3 70B on B200 at 128/2048 (+41 %) are over-predicted (notebook 07 section 2 lists every case). "
+    "issue 13 item 5: output tokens/s per GPU worst |error| on the test split is 82 % (bound 40 %; median "
+    "9.5 %): TensorRT-LLM's DeepSeek-R1 max-throughput points on 8 x B200 (c7168 FP8 KV +82 %, c3072 +56 %) "
+    "and Llama 3.3 70B FP4 on one B200 at 128/128 (+49 %) are over-predicted, TensorRT-LLM 0.x Llama 3.1 70B "
+    "latency points on H100 (-43 %) under-predicted (notebook 07 section 2 lists every case). "
     "Strict: when the worst case is within the bound this passes and the mark must go."))
 
 
