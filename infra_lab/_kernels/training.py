@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import fabric as kf
-from .memory import stage_activations, training_bytes
+from .memory import allocator_reserve, stage_activations, training_bytes
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -47,13 +47,13 @@ C_NAMES = (
     "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
     "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
     "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
-    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A",
+    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A", "RESERVE_FRAC",
 )
 (C_S, C_H, C_V, C_TOPK, C_HKV, C_GBATCH, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_RESERVE_FRAC) = range(len(C_NAMES))
 # Collectives per layer and micro-batch (the counts the step prices; named with their source)
 TP_COLLECTIVES = 4.0
 """Tensor-parallel collectives per layer per micro-batch: 2 all-reduces in forward (after the
@@ -662,7 +662,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             # memory of this stage: static bytes of its ZeRO stage + activations (the
             # formula of infra_lab.memory.training_memory)
             zs = 3 if f_mem > 0 else z_mem
-            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + c[C_RESERVE]
+            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k]
+            tot += allocator_reserve(tot, c[C_RESERVE], c[C_RESERVE_FRAC])
             if tot > mem:
                 mem = tot
         orow = out[j]
