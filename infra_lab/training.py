@@ -84,7 +84,7 @@ STACK_PARAMS = (
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
-    "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies",
+    "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -110,7 +110,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
         bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "moe_popularity_cv" and v > 10)
                or (k == "attention_kernel" and v not in (0, *ATTENTION_KERNEL_CODES))
-               or (k in ("selective_recompute", "fp8_saves_quantized_inputs") and v not in (0, 1))
+               or (k in ("selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs")
+                   and v not in (0, 1))
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
                or (k == "memory_reserve_fraction" and v >= 1)
@@ -120,6 +121,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
             allowed = ("0..1" if frac else "0..10" if k == "moe_popularity_cv"
                        else f"0 or one of {ATTENTION_KERNEL_CODES}" if k == "attention_kernel"
                        else "0 (attention core) or 1 (per-op SAC)" if k == "selective_recompute"
+                       else "0 (each backward waits) or 1 (deferred to the next micro-batch)"
+                       if k == "zero3_defer_reduce_scatter"
                        else "0 or 1" if k == "fp8_saves_quantized_inputs"
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
@@ -546,6 +549,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
         "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
+        "Z3_DEFER": sp["zero3_defer_reduce_scatter"],
     }
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):

@@ -424,7 +424,9 @@ def scenario_for_run(row: dict):
     documented defaults: micro-batch 1, recompute none, ZeRO-1 (Megatron distributed
     optimizer) unless FSDP, sequence parallel with tp > 1 (Megatron-Core requires it for
     MoE), the platform's NIC (:data:`_DEFAULT_NIC`), a rail-optimized fabric, the alltoall
-    dispatcher, vp = 2 for an interleaved pipeline schedule whose vp is not published (the
+    dispatcher, Megatron-Core's expert tensor-parallel size = the tensor-parallel size for an
+    MoE run that does not publish it (Megatron-Core's default; only MoE Parallel Folding
+    decouples them), vp = 2 for an interleaved pipeline schedule whose vp is not published (the
     least interleaving), the catalog variant of a power-limited part (:data:`VARIANTS`) and,
     for rack-scale domains the job does not fill, the largest whole number of trays per rack
     that divides the job (``hardware.domain_gpus``)."""
@@ -490,6 +492,16 @@ def scenario_for_run(row: dict):
             notes.append(f"domain_gpus={dg}")
     if row.get("nics_per_node"):
         hw["nics_per_node"] = _num(row["nics_per_node"])
+    etp = _num(row.get("etp"))
+    if etp is None:
+        etp = 1
+        folding = "parallel folding" in (row.get("framework") or "").lower()
+        if family_of(row) == "megatron-core" and (row.get("dense_or_moe") or "") == "moe" and tp > 1 \
+                and not folding:
+            # Megatron-Core's --expert-tensor-parallel-size defaults to the tensor-parallel size
+            # (megatron/core/transformer/moe/README.md); decoupling them is MoE Parallel Folding
+            etp = tp
+            notes.append(f"etp={tp}")
     sc = Scenario.from_dict({
         "name": row["id"], "model": _model_table(row), "hardware": hw,
         "training": {"seq_len": _num(row["seq_len"]), "global_batch": gb, "micro_batch": mbs,
@@ -498,7 +510,7 @@ def scenario_for_run(row: dict):
                      **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
                         "cp": _num(row.get("cp")) or 1, "ep": _num(row.get("ep")) or 1,
-                        "etp": _num(row.get("etp")) or 1, "zero": zero, "fsdp": fsdp,
+                        "etp": etp, "zero": zero, "fsdp": fsdp,
                         "sequence_parallel": sp, **mpar},
     })
     return sc, notes

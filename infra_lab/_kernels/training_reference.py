@@ -301,6 +301,11 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             e1, raw2 = _simulate_grad([((rs if keep else ag + rs), br * (i + 1) / nl) for i in range(nl)], br)
             zo = sp["zero3_comm_overlap"]
             g_exp = times * (e1 + (1 - zo) * (raw2 - e1))
+            if not keep and m > 1 and sp["zero3_defer_reduce_scatter"]:
+                # Megatron-FSDP: all but the last micro-batch's reduce-scatters may finish
+                # during the next micro-batch, where its forward gathers leave the NIC idle
+                late = max(0.0, e1 - max(0.0, fr + rr - raw1))
+                g_exp = (e1 + (1 - zo) * (raw2 - e1)) + (m - 1) * (late + (1 - zo) * (raw2 - late))
             p_exp = times * (w1 + (1 - zo) * (raw1 - w1))
             raw = times * (raw1 + raw2)
         else:
