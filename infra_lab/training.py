@@ -392,12 +392,9 @@ _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhea
 
 
 @functools.lru_cache(maxsize=64)
-def _tables_cached(model: tuple, acc_name: str, precision: str, seq_len: int, factors: tuple,
+def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: tuple,
                    tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None,
                    loss: tuple = (False, 1)):
-    from . import models
-
-    spec = models.ModelSpec.from_dict(dict(model))
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
     tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss)
     tab.setflags(write=False)
@@ -493,10 +490,8 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
 
 @functools.lru_cache(maxsize=64)
 def _xtab_cached(xkey: tuple, tps: tuple, mbss: tuple, cps: tuple, xs: tuple) -> np.ndarray:
-    from . import models
 
-    model, acc_name, precision, seq_len, factors, cv, cf, modules = xkey
-    spec = models.ModelSpec.from_dict(dict(model))
+    spec, acc_name, precision, seq_len, factors, cv, cf, modules = xkey
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
     x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules)
     x.setflags(write=False)
@@ -509,15 +504,12 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
+def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None),
                     modules: tuple | None = None, loss: tuple = (False, 1)) -> _Context:
-    from . import collectives, memory, models
-    from .scenario import HardwareConfig
+    from . import collectives, memory
 
-    spec = models.ModelSpec.from_dict(dict(model))
-    hw = HardwareConfig.from_dict(dict(hw_t))
     sp = stack_params(stack, dict(overrides))
     acc = catalog.accelerator(hw.accelerator)
     cpar = collectives.collective_time_params(hw)
@@ -529,37 +521,28 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
         "HKV": float(hkv), "GBATCH": float(global_batch), "HBM": acc.memory_capacity_bytes, "D": float(hw.domain_gpus),
         "LAYERS": float(spec.layers),
-        "FW_SCALE": sp["framework_time_scale"], "MEM_SCALE": sp["memory_time_scale"],
-        "TP_OVL": sp["tp_comm_overlap"], "CP_OVL": sp["cp_comm_overlap"],
         "EP_OVL": sp["ep_comm_overlap"] if moe[1] else 0.0, "EXPERTS": float(spec.experts or 1),
         "DISPATCH": float(kt.DISPATCHERS.index(moe[0])),
-        "PP_OVL": sp["pp_p2p_overlap"], "DP_OVL": sp["dp_comm_overlap"],
-        "Z3_OVL": sp["zero3_comm_overlap"], "Z3_EFF": sp["zero3_bandwidth_efficiency"],
-        "GRAD_BYTES": sp["grad_reduce_bytes"], "GRADBUF_BYTES": sp["grad_buffer_bytes"],
-        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer], "WEIGHT_BYTES": sp["weight_bytes"],
+        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer],
         "ACT_BYTES": memory.TRAINING_DEFAULTS["activation_bytes"],
         "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
         "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
-        # allocator reserve: fixed bytes + a fraction of the tensor bytes (memory.allocator_reserve)
-        "RESERVE": sp["memory_reserve_bytes"], "RESERVE_FRAC": sp["memory_reserve_fraction"],
-        "BUCKET_MIN": sp["dp_bucket_min_params"], "BUCKET_PER_RANK": sp["dp_bucket_params_per_rank"],
-        "DROPOUT": sp["dropout"],
-        "Z3_CALLS": sp["zero3_gathers_per_layer"], "Z3_SMALL": sp["zero3_small_gathers_per_layer"],
         # Megatron's recompute_modules replace the stack's selective set; "moe" re-runs the
         # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
         "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
-        "Z3_DEFER": sp["zero3_defer_reduce_scatter"],
     }
+    # the stack factors the kernel reads as they are: one name, data/stacks.csv's
+    vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
         bad = [n for n, v in zip(kt.C_NAMES, c, strict=True) if not math.isfinite(v)]
         raise ValidationError(f"training model constants not finite: {bad}")
     if hook is None:
-        tab, htab = _tables_cached(model, acc.name, precision, seq_len,
+        tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss)
     else:
-        tab, htab = _tables_cached(model, acc.name, precision, seq_len,
+        tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
                                    modules, loss)
     tokens = float(seq_len * global_batch)
@@ -582,7 +565,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
     cv = sp["moe_popularity_cv"] if moe[2] == "learned" else 0.0
-    xkey = (model, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules)
+    xkey = (spec, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules)
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
                     tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
@@ -612,24 +595,23 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
             hook = training_hook(sc)
     p = sc.parallelism
     moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor)
-    return _context_cached(_freeze(sc.lm_model), _freeze(sc.hardware.to_dict()), tr.seq_len,
+    return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks))
 
 
 @functools.lru_cache(maxsize=4096)
-def _stage_rows(model: tuple, pp: int, vp: int, extra: tuple = (0.0, 0.0)) -> tuple[tuple[float, ...], ...]:
-    from . import memory, models
+def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0)) -> tuple[tuple[float, ...], ...]:
+    from . import memory
 
-    spec = models.ModelSpec.from_dict(dict(model))
     kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
     return tuple((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
                   float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"])
                  for s in memory.stage_candidates(spec, pp, vp, **kw))
 
 
-def _layout_tables(ctx: _Context, model: tuple, layouts: np.ndarray):
+def _layout_tables(ctx: _Context, layouts: np.ndarray):
     """lay[layout, candidate, L_*], ncand[layout] and comm[layout, mbs_i, sp, Q_*] for an
     int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
     :func:`infra_lab.memory.stage_candidates`, collective times from the collective kernel."""
@@ -637,7 +619,7 @@ def _layout_tables(ctx: _Context, model: tuple, layouts: np.ndarray):
     lay = np.zeros((n, 8, kt.N_LAY))
     ncand = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        rows = _stage_rows(model, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra)
+        rows = _stage_rows(ctx.spec, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra)
         ncand[i] = len(rows)
         for j, r in enumerate(rows):
             lay[i, j, : len(r)] = r
@@ -786,7 +768,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = plan
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, hook)
     layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
-    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
+    lay, ncand, comm = _layout_tables(ctx, layouts)
     heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((1, kt.N_OUT))
@@ -1036,7 +1018,7 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
     cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
     ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None)
-    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
+    lay, ncand, comm = _layout_tables(ctx, layouts)
     heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
     heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
     heads[:, kt.H_CPI] = np.searchsorted(np.array(cps), heads[:, kt.H_CP])

@@ -505,3 +505,17 @@ def test_megatron_fsdp_defers_reduce_scatter_into_the_next_micro_batch():
     a, b = (dict(il.estimate(one, params={"zero3_defer_reduce_scatter": d}).breakdown.iter_rows())["dp_grad_comm"]
             for d in (0.0, 1.0))
     assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_kernel_constants_carry_the_stack_factor_names():
+    """A stack factor has one name from data/stacks.csv to the kernel's constant vector: every
+    lower-case entry of ``kt.C_NAMES`` is a stack parameter and holds its value unchanged."""
+    from infra_lab._kernels import training as kt
+
+    direct = [n for n in kt.C_NAMES if n.islower()]
+    assert set(direct) <= set(T.STACK_PARAMS) and "framework_time_scale" in direct
+    ctx = T._context(ZAYA, (ZAYA.parallelism.tp,), (ZAYA.training.micro_batch,), (ZAYA.parallelism.cp,),
+                     None, {"dp_comm_overlap": 0.37})
+    for n in direct:
+        assert ctx.c[kt.C_NAMES.index(n)] == ctx.sp[n], n
+    assert ctx.c[kt.C_DP_OVL] == 0.37

@@ -44,11 +44,19 @@ from .memory import allocator_reserve, stage_activations, training_bytes
 # ---------------------------------------------------------------------------------------
 C_NAMES = (
     "S", "H", "V", "TOPK", "HKV", "GBATCH", "HBM", "D", "LAYERS",
-    "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
-    "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
-    "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
-    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A", "Z3_DEFER", "RESERVE_FRAC",
+    "framework_time_scale", "memory_time_scale", "tp_comm_overlap", "cp_comm_overlap", "EP_OVL", "EXPERTS",
+    "pp_p2p_overlap", "dp_comm_overlap",
+    "zero3_comm_overlap", "zero3_bandwidth_efficiency", "grad_reduce_bytes", "grad_buffer_bytes",
+    "OPT_STATE_BYTES", "weight_bytes",
+    "ACT_BYTES", "OPT_T_PER_PARAM", "memory_reserve_bytes", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
+    "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
+    "zero3_defer_reduce_scatter", "memory_reserve_fraction",
 )
+"""Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
+its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
+derived in :func:`infra_lab.training._context` (model and hardware sizes, the EP overlap that
+applies only with ``parallelism.ep_overlap``, the selective-recompute mode of the run, ...).
+``C_<X>`` below is the index of an entry."""
 (C_S, C_H, C_V, C_TOPK, C_HKV, C_GBATCH, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
