@@ -266,7 +266,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
     permutation are left out (:func:`_expert_tables` prices them at the plan's ep and etp)."""
-    from . import memory
+    from . import compute, memory
 
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
@@ -291,6 +291,12 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
         if precision == "fp8":                   # a flat multiplier on top of the cast ops (sensitivity; 0 by default)
             t[cl["gemm"] | cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
         fwd, bwd = ps == "fwd", ps == "bwd"
+        # GEMMs a low-precision recipe runs at the training precision: torchtitan's per-op SAC
+        # saves outputs of aten.mm (every other one), SDPA, reduce-scatters and aten.max
+        # (_op_sac_save_list, torchtitan/models/llama3/infra/parallelize.py); torchao's float8
+        # linears run aten._scaled_mm, which is not in the list, so all of them run again
+        lowp = np.isin(ops["component"].to_numpy().astype(str), compute.LOW_PRECISION_COMPONENTS) & cl["gemm"] \
+            if precision in compute.LOW_PRECISIONS else np.zeros(len(t), dtype=bool)
         for kname in set(kind.tolist()):
             sel = kind == kname
 
@@ -299,8 +305,10 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
 
             if modules is not None:           # Megatron-Core's recompute_modules
                 sel, sel_mem = tot(fwd & mod_g), tot(fwd & mod_m)
-            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls, every element-wise op
-                sel, sel_mem = 0.5 * tot(fwd & cl["gemm"]), tot(fwd & cl["mem"])
+            elif sp["selective_recompute"]:   # per-op SAC: half the 16-bit matmuls, every low-precision
+                # one, every element-wise op
+                sel = tot(fwd & lowp) + 0.5 * tot(fwd & cl["gemm"] & ~lowp)
+                sel_mem = tot(fwd & cl["mem"])
             else:                             # Megatron: the attention core (and its softmax)
                 sel, sel_mem = tot(fwd & (cl["attn"] | cl["softmax"])), 0.0
             parts = (tot(fwd & (cl["gemm"] | cl["attn"])), tot(fwd & cl["mem"]),
@@ -474,8 +482,9 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
                     act = (kind == kname) & (ps == "fwd") & (ops_op == "experts_act")
                     act0 = (kind0 == kname) & (ps0 == "fwd") & (ops0_op == "experts_act")
                     out[slot, kt.X_SEL_MEM] = float(t[act].sum()) - float(t0[act0].sum())
-            elif sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls, the rest
-                out[slot, kt.X_SEL] = 0.5 * out[slot, kt.X_FWD_EXP]
+            elif sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls (all of
+                # them in a low-precision recipe), the rest
+                out[slot, kt.X_SEL] = (1.0 if precision in compute.LOW_PRECISIONS else 0.5) * out[slot, kt.X_FWD_EXP]
                 out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
             if kname == "moe":
                 out[slot, kt.X_IMB] = imb

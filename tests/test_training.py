@@ -78,6 +78,8 @@ class TestKernelAgainstReference:
                      training={"moe_routing": "balanced"}),                # EP over 2 nodes, DeepEP
         ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective"},   # per-op SAC, FSDP2
                      parallelism={"ep": 8, "zero": 3, "fsdp": True}),
+        ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective", "precision": "fp8"},
+                     parallelism={"ep": 8, "zero": 3, "fsdp": True}),          # per-op SAC, FP8 experts
         il.Scenario.from_dict({                                            # MLA, MTP, dense first layers
             "model": {"preset": "deepseek-v3"},
             "hardware": {"accelerator": "H100-SXM", "nodes": 64, "nic": "ConnectX-7-NDR"},
@@ -519,3 +521,26 @@ def test_kernel_constants_carry_the_stack_factor_names():
     for n in direct:
         assert ctx.c[kt.C_NAMES.index(n)] == ctx.sp[n], n
     assert ctx.c[kt.C_DP_OVL] == 0.37
+
+
+def test_per_op_sac_recomputes_every_low_precision_gemm():
+    """torchtitan's per-op SAC saves every other aten.mm output; a float8 recipe's linears run
+    aten._scaled_mm, which its save list lacks, so their forward runs again in full (bf16:
+    half of the matmuls)."""
+    from infra_lab._kernels import training as kt
+
+    base = il.Scenario.from_dict({
+        "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 1},
+        "training": {"seq_len": 8192, "global_batch": 8, "micro_batch": 1, "recompute": "selective",
+                     "stack": "torchtitan-cuda"},
+        "parallelism": {"fsdp": True}})
+    for prec, low_share in (("bf16", 0.5), ("fp8", 1.0)):
+        sc = base.replace(training={"precision": prec})
+        ctx = T._context(sc, (1,), (1,), (1,), None, None)
+        ops = T._layer_ops(sc.model_spec, "H100-SXM", prec, 8192, 1, 1, ctx.sp, 0)
+        fwd = ops.filter((pl.col("pass") == "fwd") & (pl.col("layer_kind") == "dense")
+                         & (pl.col("op_type") == "gemm"))
+        low = fwd.filter(pl.col("component").is_in(il.compute.LOW_PRECISION_COMPONENTS))["time_s"].sum()
+        rest = fwd.filter(~pl.col("component").is_in(il.compute.LOW_PRECISION_COMPONENTS))["time_s"].sum()
+        want = low_share * low + 0.5 * rest
+        assert ctx.tab[kt.K_DENSE, kt.T_SEL, 0, 0, 0, 0] == pytest.approx(want, rel=1e-12), prec

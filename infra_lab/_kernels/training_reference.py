@@ -142,8 +142,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                                    if r["layer_kind"] == kind and r["pass"] == "fwd" and r["op"] == "experts_act")
 
                     expert[slot][5] = act(ox) - act(o0)
-            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls, every element-wise op
-                expert[slot][4] = 0.5 * expert[slot][0]
+            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls (every low-precision one:
+                # aten._scaled_mm is not in torchtitan's save list), every element-wise op
+                expert[slot][4] = (1.0 if tr.precision in il.compute.LOW_PRECISIONS else 0.5) * expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
     def layer_times(kind):
