@@ -84,7 +84,7 @@ STACK_PARAMS = (
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
-    "selective_recompute",
+    "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -110,7 +110,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
         bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "moe_popularity_cv" and v > 10)
                or (k == "attention_kernel" and v not in (0, *ATTENTION_KERNEL_CODES))
-               or (k == "selective_recompute" and v not in (0, 1))
+               or (k in ("selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs")
+                   and v not in (0, 1))
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
                or (k == "memory_reserve_fraction" and v >= 1)
@@ -120,6 +121,9 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
             allowed = ("0..1" if frac else "0..10" if k == "moe_popularity_cv"
                        else f"0 or one of {ATTENTION_KERNEL_CODES}" if k == "attention_kernel"
                        else "0 (attention core) or 1 (per-op SAC)" if k == "selective_recompute"
+                       else "0 (each backward waits) or 1 (deferred to the next micro-batch)"
+                       if k == "zero3_defer_reduce_scatter"
+                       else "0 or 1" if k == "fp8_saves_quantized_inputs"
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
@@ -257,12 +261,12 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
-            hook=None, tp_overlap: float = 0.0, modules=None):
+            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1)):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
     permutation are left out (:func:`_expert_tables` prices them at the plan's ep and etp)."""
-    from . import memory
+    from . import compute, memory
 
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
@@ -287,6 +291,12 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
         if precision == "fp8":                   # a flat multiplier on top of the cast ops (sensitivity; 0 by default)
             t[cl["gemm"] | cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
         fwd, bwd = ps == "fwd", ps == "bwd"
+        # GEMMs a low-precision recipe runs at the training precision: torchtitan's per-op SAC
+        # saves outputs of aten.mm (every other one), SDPA, reduce-scatters and aten.max
+        # (_op_sac_save_list, torchtitan/models/llama3/infra/parallelize.py); torchao's float8
+        # linears run aten._scaled_mm, which is not in the list, so all of them run again
+        lowp = np.isin(ops["component"].to_numpy().astype(str), compute.LOW_PRECISION_COMPONENTS) & cl["gemm"] \
+            if precision in compute.LOW_PRECISIONS else np.zeros(len(t), dtype=bool)
         for kname in set(kind.tolist()):
             sel = kind == kname
 
@@ -295,8 +305,10 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
 
             if modules is not None:           # Megatron-Core's recompute_modules
                 sel, sel_mem = tot(fwd & mod_g), tot(fwd & mod_m)
-            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls, every element-wise op
-                sel, sel_mem = 0.5 * tot(fwd & cl["gemm"]), tot(fwd & cl["mem"])
+            elif sp["selective_recompute"]:   # per-op SAC: half the 16-bit matmuls, every low-precision
+                # one, every element-wise op
+                sel = tot(fwd & lowp) + 0.5 * tot(fwd & cl["gemm"] & ~lowp)
+                sel_mem = tot(fwd & cl["mem"])
             else:                             # Megatron: the attention core (and its softmax)
                 sel, sel_mem = tot(fwd & (cl["attn"] | cl["softmax"])), 0.0
             parts = (tot(fwd & (cl["gemm"] | cl["attn"])), tot(fwd & cl["mem"]),
@@ -313,13 +325,17 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             tab[slot, kt.T_SEL_MEM, ti, mi, ci, spf] += w * sel_mem
             tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] += w * tot(fwd & cl["attn"])
         tok = mbs * seq_len / cp
-        htab[kt.H_ACT, ti, mi, ci, spf] = tok * spec.vocab / tp * (ab + 4.0)  # logits 16-bit + fp32 copy
+        # logits at the loss: memory.loss_logits_bytes (loss = (loss_fusion, loss_chunks))
+        htab[kt.H_ACT, ti, mi, ci, spf] = memory.loss_logits_bytes(tok, spec.vocab, tp, ab, loss_fusion=loss[0],
+                                                                   loss_chunks=loss[1],
+                                                                   fp32_copies=sp["loss_fp32_copies"])
         for ri, rc in enumerate(RECOMPUTE):
             act = memory.activation_bytes_per_layer(
                 spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
                 flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
                 selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
-                recompute_modules=modules if rc == "selective" else None)
+                recompute_modules=modules if rc == "selective" else None,
+                gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp))
             for kname, b in act.items():
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
@@ -379,18 +395,16 @@ def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
 
 
 _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "wgrad_main_grad_bytes",
-                  "attention_kernel", "selective_recompute")
+                  "attention_kernel", "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
 
 
 @functools.lru_cache(maxsize=64)
-def _tables_cached(model: tuple, acc_name: str, precision: str, seq_len: int, factors: tuple,
-                   tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None):
-    from . import models
-
-    spec = models.ModelSpec.from_dict(dict(model))
+def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: tuple,
+                   tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None,
+                   loss: tuple = (False, 1)):
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules)
+    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss)
     tab.setflags(write=False)
     htab.setflags(write=False)
     return tab, htab
@@ -468,8 +482,9 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
                     act = (kind == kname) & (ps == "fwd") & (ops_op == "experts_act")
                     act0 = (kind0 == kname) & (ps0 == "fwd") & (ops0_op == "experts_act")
                     out[slot, kt.X_SEL_MEM] = float(t[act].sum()) - float(t0[act0].sum())
-            elif sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls, the rest
-                out[slot, kt.X_SEL] = 0.5 * out[slot, kt.X_FWD_EXP]
+            elif sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls (all of
+                # them in a low-precision recipe), the rest
+                out[slot, kt.X_SEL] = (1.0 if precision in compute.LOW_PRECISIONS else 0.5) * out[slot, kt.X_FWD_EXP]
                 out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
             if kname == "moe":
                 out[slot, kt.X_IMB] = imb
@@ -484,10 +499,8 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
 
 @functools.lru_cache(maxsize=64)
 def _xtab_cached(xkey: tuple, tps: tuple, mbss: tuple, cps: tuple, xs: tuple) -> np.ndarray:
-    from . import models
 
-    model, acc_name, precision, seq_len, factors, cv, cf, modules = xkey
-    spec = models.ModelSpec.from_dict(dict(model))
+    spec, acc_name, precision, seq_len, factors, cv, cf, modules = xkey
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
     x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules)
     x.setflags(write=False)
@@ -500,15 +513,12 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, precision: str,
+def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None),
-                    modules: tuple | None = None) -> _Context:
-    from . import collectives, memory, models
-    from .scenario import HardwareConfig
+                    modules: tuple | None = None, loss: tuple = (False, 1)) -> _Context:
+    from . import collectives, memory
 
-    spec = models.ModelSpec.from_dict(dict(model))
-    hw = HardwareConfig.from_dict(dict(hw_t))
     sp = stack_params(stack, dict(overrides))
     acc = catalog.accelerator(hw.accelerator)
     cpar = collectives.collective_time_params(hw)
@@ -518,39 +528,32 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         hkv = spec.kv_heads * spec.head_dim
     vals = {
         "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
-        "HKV": float(hkv), "GBATCH": float(global_batch), "HBM": acc.hbm_bytes, "D": float(hw.domain_gpus),
+        "HKV": float(hkv), "GBATCH": float(global_batch), "HBM": acc.memory_capacity_bytes, "D": float(hw.domain_gpus),
         "LAYERS": float(spec.layers),
-        "FW_SCALE": sp["framework_time_scale"], "MEM_SCALE": sp["memory_time_scale"],
-        "TP_OVL": sp["tp_comm_overlap"], "CP_OVL": sp["cp_comm_overlap"],
         "EP_OVL": sp["ep_comm_overlap"] if moe[1] else 0.0, "EXPERTS": float(spec.experts or 1),
         "DISPATCH": float(kt.DISPATCHERS.index(moe[0])),
-        "PP_OVL": sp["pp_p2p_overlap"], "DP_OVL": sp["dp_comm_overlap"],
-        "Z3_OVL": sp["zero3_comm_overlap"], "Z3_EFF": sp["zero3_bandwidth_efficiency"],
-        "GRAD_BYTES": sp["grad_reduce_bytes"], "GRADBUF_BYTES": sp["grad_buffer_bytes"],
-        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer], "WEIGHT_BYTES": sp["weight_bytes"],
+        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer],
         "ACT_BYTES": memory.TRAINING_DEFAULTS["activation_bytes"],
         "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
         "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
-        "RESERVE": sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes,
-        "BUCKET_MIN": sp["dp_bucket_min_params"], "BUCKET_PER_RANK": sp["dp_bucket_params_per_rank"],
-        "DROPOUT": sp["dropout"],
-        "Z3_CALLS": sp["zero3_gathers_per_layer"], "Z3_SMALL": sp["zero3_small_gathers_per_layer"],
         # Megatron's recompute_modules replace the stack's selective set; "moe" re-runs the
         # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
         "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
     }
+    # the stack factors the kernel reads as they are: one name, data/stacks.csv's
+    vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
     c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
     if not np.all(np.isfinite(c)):
         bad = [n for n, v in zip(kt.C_NAMES, c, strict=True) if not math.isfinite(v)]
         raise ValidationError(f"training model constants not finite: {bad}")
     if hook is None:
-        tab, htab = _tables_cached(model, acc.name, precision, seq_len,
-                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules)
+        tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss)
     else:
-        tab, htab = _tables_cached(model, acc.name, precision, seq_len,
+        tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
-                                   modules)
+                                   modules, loss)
     tokens = float(seq_len * global_batch)
     # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
     ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
@@ -571,7 +574,7 @@ def _context_cached(model: tuple, hw_t: tuple, seq_len: int, global_batch: int, 
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
     cv = sp["moe_popularity_cv"] if moe[2] == "learned" else 0.0
-    xkey = (model, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules)
+    xkey = (spec, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules)
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
                     tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
@@ -601,24 +604,23 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
             hook = training_hook(sc)
     p = sc.parallelism
     moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor)
-    return _context_cached(_freeze(sc.lm_model), _freeze(sc.hardware.to_dict()), tr.seq_len,
+    return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
-                           tr.recompute_modules)
+                           tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks))
 
 
 @functools.lru_cache(maxsize=4096)
-def _stage_rows(model: tuple, pp: int, vp: int, extra: tuple = (0.0, 0.0)) -> tuple[tuple[float, ...], ...]:
-    from . import memory, models
+def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0)) -> tuple[tuple[float, ...], ...]:
+    from . import memory
 
-    spec = models.ModelSpec.from_dict(dict(model))
     kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
     return tuple((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
                   float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"])
                  for s in memory.stage_candidates(spec, pp, vp, **kw))
 
 
-def _layout_tables(ctx: _Context, model: tuple, layouts: np.ndarray):
+def _layout_tables(ctx: _Context, layouts: np.ndarray):
     """lay[layout, candidate, L_*], ncand[layout] and comm[layout, mbs_i, sp, Q_*] for an
     int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
     :func:`infra_lab.memory.stage_candidates`, collective times from the collective kernel."""
@@ -626,7 +628,7 @@ def _layout_tables(ctx: _Context, model: tuple, layouts: np.ndarray):
     lay = np.zeros((n, 8, kt.N_LAY))
     ncand = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        rows = _stage_rows(model, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra)
+        rows = _stage_rows(ctx.spec, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra)
         ncand[i] = len(rows)
         for j, r in enumerate(rows):
             lay[i, j, : len(r)] = r
@@ -775,7 +777,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = plan
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, hook)
     layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
-    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
+    lay, ncand, comm = _layout_tables(ctx, layouts)
     heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((1, kt.N_OUT))
@@ -1025,7 +1027,7 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
     cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
     ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None)
-    lay, ncand, comm = _layout_tables(ctx, _freeze(sc.lm_model), layouts)
+    lay, ncand, comm = _layout_tables(ctx, layouts)
     heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
     heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
     heads[:, kt.H_CPI] = np.searchsorted(np.array(cps), heads[:, kt.H_CP])

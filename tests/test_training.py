@@ -78,6 +78,8 @@ class TestKernelAgainstReference:
                      training={"moe_routing": "balanced"}),                # EP over 2 nodes, DeepEP
         ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective"},   # per-op SAC, FSDP2
                      parallelism={"ep": 8, "zero": 3, "fsdp": True}),
+        ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective", "precision": "fp8"},
+                     parallelism={"ep": 8, "zero": 3, "fsdp": True}),          # per-op SAC, FP8 experts
         il.Scenario.from_dict({                                            # MLA, MTP, dense first layers
             "model": {"preset": "deepseek-v3"},
             "hardware": {"accelerator": "H100-SXM", "nodes": 64, "nic": "ConnectX-7-NDR"},
@@ -85,6 +87,12 @@ class TestKernelAgainstReference:
                          "recompute": "selective", "moe_capacity_factor": 1.25},
             "parallelism": {"tp": 2, "pp": 8, "ep": 32, "etp": 2, "sequence_parallel": True,
                             "moe_dispatcher": "deepep", "ep_overlap": True}}),
+        il.Scenario.from_dict({                                            # Megatron-FSDP, 32 micro-batches
+            "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 4, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 8192, "global_batch": 128, "micro_batch": 1, "recompute": "full",
+                         "stack": "megatron-core-cuda"},
+            "parallelism": {"tp": 1, "zero": 3, "fsdp": True}}),
     ]
 
     @pytest.mark.parametrize("i", range(len(CASES)))
@@ -476,3 +484,63 @@ def test_plan_scatter_leaves_the_choice_of_rows_to_the_caller():
     with pytest.raises(ValidationError, match="rows to plot"):
         ct.plan_scatter(allp)
     assert "memory per GPU [GB]" in str(ct.plan_scatter(allp.head(ct.PLAN_SCATTER_MAX_ROWS)).to_dict())
+
+
+def test_megatron_fsdp_defers_reduce_scatter_into_the_next_micro_batch():
+    """Megatron-FSDP (zero3_defer_reduce_scatter = 1) lets a micro-batch's gradient
+    reduce-scatters finish during the next micro-batch; FSDP2 (0) waits at every backward's
+    end: less exposed gradient time with deferral, identical with one micro-batch, and the
+    reference agrees in both modes."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    sc = TestKernelAgainstReference.CASES[-1]
+    assert il.stacks.params("megatron-core-cuda")["zero3_defer_reduce_scatter"] == 1
+    assert il.stacks.params("torchtitan-cuda")["zero3_defer_reduce_scatter"] == 0
+    g = {}
+    for d in (0.0, 1.0):
+        est = il.estimate(sc, params={"zero3_defer_reduce_scatter": d})
+        ref = step_reference(sc, params={"zero3_defer_reduce_scatter": d})
+        g[d] = dict(est.breakdown.iter_rows())["dp_grad_comm"]
+        assert g[d] == pytest.approx(ref["dp_grad_comm"], rel=1e-9)
+    assert 0.0 < g[1.0] < g[0.0]
+    one = sc.replace(training={"global_batch": 32})                   # one micro-batch: nothing to defer into
+    a, b = (dict(il.estimate(one, params={"zero3_defer_reduce_scatter": d}).breakdown.iter_rows())["dp_grad_comm"]
+            for d in (0.0, 1.0))
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_kernel_constants_carry_the_stack_factor_names():
+    """A stack factor has one name from data/stacks.csv to the kernel's constant vector: every
+    lower-case entry of ``kt.C_NAMES`` is a stack parameter and holds its value unchanged."""
+    from infra_lab._kernels import training as kt
+
+    direct = [n for n in kt.C_NAMES if n.islower()]
+    assert set(direct) <= set(T.STACK_PARAMS) and "framework_time_scale" in direct
+    ctx = T._context(ZAYA, (ZAYA.parallelism.tp,), (ZAYA.training.micro_batch,), (ZAYA.parallelism.cp,),
+                     None, {"dp_comm_overlap": 0.37})
+    for n in direct:
+        assert ctx.c[kt.C_NAMES.index(n)] == ctx.sp[n], n
+    assert ctx.c[kt.C_DP_OVL] == 0.37
+
+
+def test_per_op_sac_recomputes_every_low_precision_gemm():
+    """torchtitan's per-op SAC saves every other aten.mm output; a float8 recipe's linears run
+    aten._scaled_mm, which its save list lacks, so their forward runs again in full (bf16:
+    half of the matmuls)."""
+    from infra_lab._kernels import training as kt
+
+    base = il.Scenario.from_dict({
+        "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 1},
+        "training": {"seq_len": 8192, "global_batch": 8, "micro_batch": 1, "recompute": "selective",
+                     "stack": "torchtitan-cuda"},
+        "parallelism": {"fsdp": True}})
+    for prec, low_share in (("bf16", 0.5), ("fp8", 1.0)):
+        sc = base.replace(training={"precision": prec})
+        ctx = T._context(sc, (1,), (1,), (1,), None, None)
+        ops = T._layer_ops(sc.model_spec, "H100-SXM", prec, 8192, 1, 1, ctx.sp, 0)
+        fwd = ops.filter((pl.col("pass") == "fwd") & (pl.col("layer_kind") == "dense")
+                         & (pl.col("op_type") == "gemm"))
+        low = fwd.filter(pl.col("component").is_in(il.compute.LOW_PRECISION_COMPONENTS))["time_s"].sum()
+        rest = fwd.filter(~pl.col("component").is_in(il.compute.LOW_PRECISION_COMPONENTS))["time_s"].sum()
+        want = low_share * low + 0.5 * rest
+        assert ctx.tab[kt.K_DENSE, kt.T_SEL, 0, 0, 0, 0] == pytest.approx(want, rel=1e-12), prec

@@ -37,23 +37,31 @@ import numpy as np
 from numba import njit, prange
 
 from . import fabric as kf
-from .memory import stage_activations, training_bytes
+from .memory import allocator_reserve, stage_activations, training_bytes
 
 # ---------------------------------------------------------------------------------------
 # constant vector
 # ---------------------------------------------------------------------------------------
 C_NAMES = (
     "S", "H", "V", "TOPK", "HKV", "GBATCH", "HBM", "D", "LAYERS",
-    "FW_SCALE", "MEM_SCALE", "TP_OVL", "CP_OVL", "EP_OVL", "EXPERTS", "PP_OVL", "DP_OVL",
-    "Z3_OVL", "Z3_EFF", "GRAD_BYTES", "GRADBUF_BYTES", "OPT_STATE_BYTES", "WEIGHT_BYTES",
-    "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "BUCKET_MIN", "BUCKET_PER_RANK", "DROPOUT", "OPT_T0",
-    "Z3_CALLS", "Z3_SMALL", "DISPATCH", "SEL_MODE", "SEL_A2A",
+    "framework_time_scale", "memory_time_scale", "tp_comm_overlap", "cp_comm_overlap", "EP_OVL", "EXPERTS",
+    "pp_p2p_overlap", "dp_comm_overlap",
+    "zero3_comm_overlap", "zero3_bandwidth_efficiency", "grad_reduce_bytes", "grad_buffer_bytes",
+    "OPT_STATE_BYTES", "weight_bytes",
+    "ACT_BYTES", "OPT_T_PER_PARAM", "memory_reserve_bytes", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
+    "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
+    "zero3_defer_reduce_scatter", "memory_reserve_fraction",
 )
+"""Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
+its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
+derived in :func:`infra_lab.training._context` (model and hardware sizes, the EP overlap that
+applies only with ``parallelism.ep_overlap``, the selective-recompute mode of the run, ...).
+``C_<X>`` below is the index of an entry."""
 (C_S, C_H, C_V, C_TOPK, C_HKV, C_GBATCH, C_HBM, C_D, C_LAYERS,
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC) = range(len(C_NAMES))
 # Collectives per layer and micro-batch (the counts the step prices; named with their source)
 TP_COLLECTIVES = 4.0
 """Tensor-parallel collectives per layer per micro-batch: 2 all-reduces in forward (after the
@@ -635,6 +643,16 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                     gf, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
                     gb_, raw_b = grad_buckets_exposed(nl - 1.0, ag + rs, ag + rs, 1.0 / nl, b, c[C_Z3_OVL])
                     g = m * gb_
+                    if c[C_Z3_DEFER] > 0.0 and m > 1.0:
+                        # Megatron-FSDP (sync_model_each_microbatch off): the reduce-scatters of
+                        # micro-batches 1..m-1 run on into the next micro-batch, on the NIC time
+                        # its forward's all-gathers leave free; the last must end before the step
+                        e1, _ = grad_buckets_exposed(nl - 1.0, ag + rs, ag + rs, 1.0 / nl, b, 1.0)
+                        slack = f + r - raw_f
+                        e_mid = e1 - (slack if slack > 0.0 else 0.0)
+                        if e_mid < 0.0:
+                            e_mid = 0.0
+                        g = gb_ + (m - 1.0) * (e_mid + (1.0 - c[C_Z3_OVL]) * (raw_b - e_mid))
                     p = m * gf
                     raw = m * (raw_f + raw_b)
             else:
@@ -662,7 +680,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             # memory of this stage: static bytes of its ZeRO stage + activations (the
             # formula of infra_lab.memory.training_memory)
             zs = 3 if f_mem > 0 else z_mem
-            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + c[C_RESERVE]
+            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k]
+            tot += allocator_reserve(tot, c[C_RESERVE], c[C_RESERVE_FRAC])
             if tot > mem:
                 mem = tot
         orow = out[j]

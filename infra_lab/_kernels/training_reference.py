@@ -142,8 +142,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                                    if r["layer_kind"] == kind and r["pass"] == "fwd" and r["op"] == "experts_act")
 
                     expert[slot][5] = act(ox) - act(o0)
-            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls, every element-wise op
-                expert[slot][4] = 0.5 * expert[slot][0]
+            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls (every low-precision one:
+                # aten._scaled_mm is not in torchtitan's save list), every element-wise op
+                expert[slot][4] = (1.0 if tr.precision in il.compute.LOW_PRECISIONS else 0.5) * expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
     def layer_times(kind):
@@ -301,6 +302,11 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             e1, raw2 = _simulate_grad([((rs if keep else ag + rs), br * (i + 1) / nl) for i in range(nl)], br)
             zo = sp["zero3_comm_overlap"]
             g_exp = times * (e1 + (1 - zo) * (raw2 - e1))
+            if not keep and m > 1 and sp["zero3_defer_reduce_scatter"]:
+                # Megatron-FSDP: all but the last micro-batch's reduce-scatters may finish
+                # during the next micro-batch, where its forward gathers leave the NIC idle
+                late = max(0.0, e1 - max(0.0, fr + rr - raw1))
+                g_exp = (e1 + (1 - zo) * (raw2 - e1)) + (m - 1) * (late + (1 - zo) * (raw2 - late))
             p_exp = times * (w1 + (1 - zo) * (raw1 - w1))
             raw = times * (raw1 + raw2)
         else:
@@ -346,5 +352,5 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
              "dp_grad_comm": dp_g, "dp_param_comm": dp_p, "optimizer": t_opt}
     step = sum(comps.values())
     acc = il.catalog.accelerator(hw.accelerator)
-    return {**comps, "step_time_s": step, "memory_per_gpu_bytes": mem, "fits": mem <= acc.hbm_bytes,
+    return {**comps, "step_time_s": step, "memory_per_gpu_bytes": mem, "fits": mem <= acc.memory_capacity_bytes,
             "dp_comm_raw_s": dp_raw}

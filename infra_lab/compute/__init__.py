@@ -72,6 +72,7 @@ from .ops import (
     COMPONENTS,
     GEMM_COMPONENTS,
     LAYER_KINDS,
+    LOW_PRECISION_COMPONENTS,
     OP_TYPES,
     GemmRecords,
     gemm_records,
@@ -91,6 +92,7 @@ from .validation import (
 
 __all__ = [
     "ELEMENT_BYTES", "LOW_PRECISIONS", "PRECISIONS", "COMPONENTS", "GEMM_COMPONENTS",
+    "LOW_PRECISION_COMPONENTS",
     "LAYER_KINDS", "OP_TYPES", "PASSES",
     "compute_params", "hbm_efficiency", "kernel_fixed_s", "launch_overhead_s",
     "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time", "gemm_times",

@@ -55,6 +55,9 @@ _LOW_PREC = ("attn_gemm", "mlp_gemm", "expert_gemm", "shared_expert_gemm", "ssm_
              "lora_gemm", "hybrid_linear", "mtp_proj")
 """GEMM components that run at the training precision (FP8/FP4 recipes keep the router, the
 LM head and the attention core in 16 bit, as Transformer Engine / Megatron do)."""
+LOW_PRECISION_COMPONENTS = _LOW_PREC
+"""Public name of :data:`_LOW_PREC`: the GEMM components a low-precision recipe runs at the
+training precision (the training model's per-op SAC recomputes all of them)."""
 
 _PRODUCER_FUSED = ("qkv_proj", "q_proj", "q_down", "kv_down", "mlp_up", "shared_mlp_up", "experts_up",
                    "shared_experts_up", "mlp_down", "shared_mlp_down", "experts_down",
