@@ -440,7 +440,7 @@ def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
     from ._kernels import serving as K
 
     out = np.zeros((cfg.shape[0], K.N_OUT))
-    blocks = max(1, min(cfg.shape[0], 4 * numba.get_num_threads()))
+    blocks = max(1, min(cfg.shape[0], 2 * numba.get_num_threads()))  # 2 per thread: balance vs memo fills
     K.serve_kernel(np.ascontiguousarray(cfg), out, *inp.args(), *K.memo(blocks))
     return out
 
@@ -1010,18 +1010,26 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     if fe.any():
         sub = np.flatnonzero(fe)
         mask[sub] = _pareto_mask(out[sub, K.O_TPS_USER], out[sub, K.O_OUT_TPS_GPU])
-    df = _frame(cfg, out, wps, kvs).hstack([pl.Series("feasible", fe), pl.Series("pareto", mask)])
-    lf = df.lazy()
-    if price is not None:
-        lf = lf.with_columns(**_cost_exprs(price))
     if pareto:
-        lf = lf.filter(pl.col("pareto"))
+        rows = np.flatnonzero(mask)
     elif top is not None or max_tpot_s or max_ttft_s or min_tps_user:
-        lf = lf.filter(pl.col("feasible"))
-    lf = lf.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
-    if top is not None:
-        lf = lf.head(top)
-    return lf.collect()
+        rows = np.flatnonzero(fe)
+    else:
+        rows = np.arange(len(fe))
+    if not objective.startswith("usd"):
+        # order in numpy (stable: ties keep the configuration order), then build one frame
+        v = out[rows, K.OUT_NAMES.index(objective)]
+        order = np.argsort(-v if OBJECTIVES[objective] else v, kind="stable")
+        rows = rows[order if top is None else order[:top]]
+    df = _frame(cfg[rows], out[rows], wps, kvs).hstack([pl.Series("feasible", fe[rows]),
+                                                        pl.Series("pareto", mask[rows])])
+    if price is not None:
+        df = df.with_columns(**_cost_exprs(price))
+    if objective.startswith("usd"):
+        df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
+        if top is not None:
+            df = df.head(top)
+    return df
 
 
 def _scenario_of(sc: Scenario, row: np.ndarray) -> Scenario:

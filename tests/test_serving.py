@@ -286,6 +286,21 @@ def test_search_kernel_matches_reference_on_every_row():
     assert (k["fits"] == r["fits"]).all()
 
 
+def test_search_kernel_matches_reference_with_pipeline_sends_within_and_across_nodes():
+    """Pipeline sends of the same size are within a node for some splits and across nodes
+    for others (tp·pp vs the scale-up domain): the kernel's memo must keep them apart."""
+    sc = _sc(model="llama3-8b", acc="H100", gpus=16, tp=8, dp=2, concurrency=16, input_tokens=512, output_tokens=128)
+    kw = {"concurrencies": [16, 64], "top": None, "pareto": False, "weight_precisions": ["bf16"],
+          "kv_precisions": ["bf16"]}
+    k = il.serve_search(sc, **kw)
+    assert (k["pp"] > 1).any() and ((k["tp"] * k["pp"]) > 8).any() and ((k["tp"] * k["pp"] <= 8) & (k["pp"] > 1)).any()
+    r = il.serve_search(sc, reference=True, **kw)
+    keys = ["tp", "pp", "dp", "ep", "concurrency"]
+    k, r = k.sort(keys), r.sort(keys)
+    for col in ("output_tokens_per_s", "ttft_s", "tpot_s"):
+        np.testing.assert_allclose(k[col].to_numpy(), r[col].to_numpy(), rtol=1e-9)
+
+
 def test_search_front_is_pareto_and_respects_limits():
     sc = _sc(model="deepseek-v3", acc="H200", gpus=16, tp=8, dp=2, ep=8, engine="sglang")
     every = il.serve_search(sc, top=None, pareto=False)

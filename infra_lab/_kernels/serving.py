@@ -98,8 +98,9 @@ CACHE_BITS = 14
 
 @njit(cache=True, inline="always")
 def _key(kind, slot):
-    """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 collective) and slot
-    (< 65536); the caller adds a batch count (< 1024) and shifts in 30 bits of token count."""
+    """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 + ranks per node for a
+    collective; < 128) and slot (< 65536); the caller adds a batch count (< 1024) and shifts
+    in 30 bits of token count."""
     return (kind * 65536 + slot) * 1024
 
 
@@ -150,17 +151,18 @@ def _gemm_fill(m, n, k, b, cprec, H, ck, cv, key_base, gs, scr):
 
 
 @njit(cache=True, inline="always")
-def _ckey(op, n, tokens):
-    """Memo key of a collective of ceil(tokens) whole tokens among n ranks."""
+def _ckey(op, n, k, tokens):
+    """Memo key of a collective of ceil(tokens) whole tokens among n ranks, k of them per
+    node (k is in the key: a pipeline send is within a node or not depending on tp·pp)."""
     ti = max(1, int(math.ceil(tokens - 1e-9)))
-    return (_key(2, op * 8192 + n) << 30) + ti
+    return (_key(2 + k, op * 8192 + n) << 30) + ti
 
 
 @njit(cache=True)
 def _coll_fill(op, tokens, bytes_per_token, n, k, P, ck, cv):
     """best_collective for a message of ceil(tokens) whole tokens, memoized [s]."""
     ti = max(1, int(math.ceil(tokens - 1e-9)))
-    key = (_key(2, op * 8192 + n) << 30) + ti
+    key = _ckey(op, n, k, tokens)
     h = _hslot(key, ck.shape[0] - 1)
     # algo -1 (any) as a typed int64 and P read-only: the same specialization of
     # best_collective as the Python calls of infra_lab.collectives.collective (compile time)
@@ -288,7 +290,7 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
         dom = int(H[H_DOMAIN])
         if tp > 1:
             kk = tp if tp <= dom else dom
-            key = _ckey(kf.OP_ALL_REDUCE, tp, mm)
+            key = _ckey(kf.OP_ALL_REDUCE, tp, kk, mm)
             hs = _hslot(key, cmask)
             ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
             if dpa:
@@ -299,7 +301,7 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
         if dpa and n_moe > 0.0:
             n_ep = tp * dp
             kk = n_ep if n_ep <= dom else dom
-            key = _ckey(kf.OP_ALL_TO_ALL, n_ep, mm)
+            key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, mm)
             hs = _hslot(key, cmask)
             a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, mm, k_top * h * H[H_DISPATCH_B], n_ep, kk,
                                                             P, ck, cv)
@@ -308,10 +310,10 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
     if pp > 1:
         within = tp * pp <= H[H_DOMAIN]
         pair = min(pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
-        key = _ckey(kf.OP_SEND_RECV, pair, mm)
+        kp = pair if within else 1
+        key = _ckey(kf.OP_SEND_RECV, pair, kp, mm)
         hs = _hslot(key, cmask)
-        p2p = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, pair,
-                                                        pair if within else 1, P, ck, cv)
+        p2p = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, pair, kp, P, ck, cv)
         acc[B_PP_P2P] += w * ppf * p2p * H[H_COMM_SCALE]
     # host work per engine step: a fixed part and a part per decoding request (scheduling,
     # sampling, stop checks, detokenization of the request's new tokens)
