@@ -340,6 +340,14 @@ class TrainingConfig:
     with recompute = "selective"): the submodules recomputed in backward instead of storing their
     outputs. None = the stack's selective set (the attention core for Megatron stacks, per-op
     selective checkpointing for torchtitan).
+
+    moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
+    router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
+    the token counts every layer (all-to-all splits, grouped-GEMM sizes) that drains the GPU
+    queue; the GPU then waits the stack's ``moe_host_sync_s`` per MoE layer and micro-batch.
+    The ablation baselines of published optimisation studies run so (Primus "no MoE features",
+    Megatron-Core's GB200 DeepSeek-V3 baseline without CUDA graphs). False (default): the GPU
+    is never starved.
     """
 
     seq_len: int = 4096
@@ -354,9 +362,10 @@ class TrainingConfig:
     moe_routing: str = "learned"
     moe_capacity_factor: float | None = None
     recompute_modules: tuple | None = None
+    moe_host_sync: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
-            "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules")
+            "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules", "moe_host_sync")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -377,6 +386,8 @@ class TrainingConfig:
         put(self, "moe_routing", _enum("training.moe_routing", self.moe_routing, MOE_ROUTINGS))
         put(self, "moe_capacity_factor", _capacity_factor(self.moe_capacity_factor))
         put(self, "recompute_modules", _recompute_modules(self.recompute_modules, self.recompute))
+        if not isinstance(self.moe_host_sync, bool):
+            raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
