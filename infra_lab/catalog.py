@@ -177,8 +177,8 @@ SCHEMAS: dict[str, dict[str, Col]] = {
     "accelerators": {
         "name": _SR, "aliases": _S, "vendor": _SR, "release_date": Col("date", required=True),
         "fp64_tflops": _F, "tf32_tflops": _F, "bf16_tflops": _FR, "fp16_tflops": _F,
-        "fp8_tflops": _F, "fp4_tflops": _F, "hbm_GB": _FR, "hbm_bw_TBps": _FR, "tdp_W": _F,
-        "compute_units": _IR, "boost_clock_MHz": _F, "scaleup_tech": _S,
+        "fp8_tflops": _F, "fp4_tflops": _F, "hbm_GB": _FR, "memory_visible_MiB": _F, "hbm_bw_TBps": _FR,
+        "tdp_W": _F, "compute_units": _IR, "boost_clock_MHz": _F, "scaleup_tech": _S,
         "scaleup_topology": Col("str", required=True, choices=("mesh", "switch")),
         "scaleup_links": _IR, "scaleup_link_GBps_per_dir": _FR, "scaleup_domain": _IR,
     },
@@ -295,6 +295,11 @@ class Accelerator:
     tdp_W : board power [W]; None where no source gives it
     scaleup_link_bw_Bps : raw bandwidth of one scale-up link, one direction [bytes/s]
     scaleup_bw_Bps : scale-up bandwidth of one GPU, one direction, all links [bytes/s]
+    memory_visible_bytes : device memory as the driver reports it (nvidia-smi memory.total,
+        rocminfo's global pool) [bytes]; None where no source gives it
+    memory_capacity_bytes : what a training job can address: memory_visible_bytes, else
+        hbm_bytes [bytes] (the vendors' "80 GB" / "192 GB" are binary HBM capacities, so the
+        driver reports more bytes than hbm_GB × 1e9)
     """
 
     name: str
@@ -313,6 +318,13 @@ class Accelerator:
     scaleup_domain: int
     source_url: str
     note: str
+    memory_visible_bytes: float | None = None
+
+    @property
+    def memory_capacity_bytes(self) -> float:
+        """Device memory a job can address [bytes]: the driver-reported total where the
+        catalog has a source for it (``memory_visible_MiB``), else ``hbm_bytes``."""
+        return self.memory_visible_bytes if self.memory_visible_bytes else self.hbm_bytes
 
     @property
     def scaleup_bw_Bps(self) -> float:
@@ -385,6 +397,7 @@ def _accelerator(name: str) -> Accelerator:
         scaleup_tech=r["scaleup_tech"] or "", scaleup_topology=r["scaleup_topology"],
         scaleup_links=r["scaleup_links"], scaleup_link_bw_Bps=r["scaleup_link_GBps_per_dir"] * GB,
         scaleup_domain=r["scaleup_domain"], source_url=r["source_url"], note=r["note"] or "",
+        memory_visible_bytes=(None if r.get("memory_visible_MiB") is None else r["memory_visible_MiB"] * 2.0**20),
     )
 
 

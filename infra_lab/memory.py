@@ -21,8 +21,11 @@ GQA/MLA/CCA attention, gated MLPs, MoE and Mamba2 mixers; for the GPT layer of t
 
 In-flight micro-batches on the first stage: pp for 1F1B, pp + (pp−1)/vp for the interleaved
 schedule (Korthikanti's factor 1 + (p−1)/(p·m)), never more than the micro-batches of a step.
-An allocator reserve (``reserve_bytes`` + ``reserve_fraction`` of HBM: runtime context,
-communication buffers and workspaces, plus allocator fragmentation) is its own row.
+An allocator reserve is its own row: ``reserve_bytes`` outside the framework's caching
+allocator (runtime context, communication buffers) + ``reserve_fraction`` of the tensor
+bytes (the caching allocator's reserved-but-unallocated blocks), see
+:func:`infra_lab._kernels.memory.allocator_reserve`. A job fits when the total is at most
+the memory the device's driver exposes (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`).
 
 Inference: weights + KV cache (GQA: 2·kv_heads·head_dim, MLA: kv_lora_rank + rope dim, CCA:
 compressed K and V of kv_heads·head_dim each, plus per-sequence convolution state; Mamba2
@@ -58,6 +61,9 @@ __all__ = [
     "OPTIMIZER_STATE_BYTES",
     "activation_bytes_per_layer",
     "korthikanti_activation_bytes",
+    "saved_gemm_input_bytes",
+    "loss_logits_bytes",
+    "FP8_PRECISIONS",
     "inflight_microbatches",
     "training_memory",
     "training_memory_total",
@@ -78,9 +84,14 @@ __all__ = [
     "checkpoint_bytes",
 ]
 
-OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "muon": 8.0, "sgd": 8.0}
+OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "adamw-bf16": 8.0, "muon": 8.0, "sgd": 8.0}
 """Optimizer bytes per parameter [bytes]: AdamW/Adam = fp32 master + m + v (4+4+4);
-Muon = fp32 master + momentum (4+4); SGD = fp32 master + momentum (4+4)."""
+``adamw-bf16`` = AdamW with 16-bit moments and an fp32 master (4+2+2: Megatron-Core's
+precision-aware optimizer with ``--exp-avg-dtype bf16 --exp-avg-sq-dtype bf16``,
+https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/optimizer/optimizer_config.py ;
+DeepSeek-V3 report §3.3.3 "BF16 ... for the first and second moments in the AdamW
+optimizer", https://arxiv.org/abs/2412.19437); Muon = fp32 master + momentum (4+4); SGD =
+fp32 master + momentum (4+4)."""
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "weight_bytes": None,       # None: the stack's weight_bytes (16-bit working weights)
@@ -89,7 +100,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "activation_bytes": 2.0,    # 16-bit activations
     "flash_attention": None,    # None: the stack's flash_attention (fused core, only the fp32 LSE stored)
     "dropout": None,            # None: the stack's dropout (1-byte masks as in GPT-3/Megatron)
-    "reserve_fraction": None,   # None: the stack's memory_reserve_fraction [fraction of HBM]
+    "reserve_fraction": None,   # None: the stack's memory_reserve_fraction [fraction of the tensor bytes]
     "reserve_bytes": None,      # None: the stack's memory_reserve_bytes [bytes]
     "include_embeddings": True,  # embedding / LM-head weights and head activations
     "selective_mode": None,     # None: the stack's selective_recompute (0 "attention", 1 "op")
@@ -152,7 +163,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                flash_attention: bool = True, dropout: bool = False,
                                cp: int = 1, kind: str | None = None,
                                activation_bytes: float = 2.0, selective_mode: str = "attention",
-                               recompute_modules: tuple | None = None) -> dict[str, float]:
+                               recompute_modules: tuple | None = None,
+                               gemm_input_bytes: float | None = None) -> dict[str, float]:
     """Activation bytes stored for backward by one layer of each kind, one micro-batch.
 
     Parameters
@@ -166,7 +178,10 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         recomputation: the attention core) or "op" (PyTorch per-op selective activation
         checkpointing as torchtitan applies it: the outputs of every other matmul and of the
         attention kernel are saved, every other op is recomputed — the layer stores its input,
-        the attention output and half of its GEMM outputs)
+        the attention output and half of its GEMM outputs; the routed experts' grouped GEMMs
+        and the router gate are not in the save list and are recomputed, see
+        ``_op_sac_save_list`` in
+        https://github.com/pytorch/torchtitan/blob/main/torchtitan/models/llama4/infra/parallelize.py)
     recompute_modules : Megatron-Core's selective submodules (:data:`infra_lab.scenario.RECOMPUTE_MODULES`),
         with recompute = "selective"; they replace ``selective_mode``: each named module keeps
         only its input — core_attn: no attention core; layernorm: no norm outputs (the QKV
@@ -177,6 +192,9 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     dropout : store 1-byte dropout masks (GPT-3 / Megatron style)
     kind : one layer kind (default: every kind of the model)
     activation_bytes : bytes per stored element [bytes]
+    gemm_input_bytes : bytes per stored element of the tensors saved as the input of a
+        linear layer's weight-gradient GEMM (None: ``activation_bytes``); see
+        :func:`saved_gemm_input_bytes` — Transformer Engine in FP8 saves these quantized
 
     Returns
     -------
@@ -190,7 +208,27 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     (r), MLP hidden 2·f (GeLU) or 3·f (gated) (/t), dropout masks h/2 each (r). With e = 2
     and the GPT layer this is Korthikanti's 34·s·b·h + 5·a·s²·b. MoE: router logits (fp32),
     the top_k dispatched copies of the tokens (in and out), expert hidden of top_k·f_e per
-    token (/t; balanced over EP ranks).
+    token (/t; balanced over EP ranks). Router logits and dispatched copies are per local
+    token, so they shard like the replicated terms (r): under sequence parallelism each TP
+    rank routes its own s/tp tokens and the all-to-all dispatcher permutes and sends only
+    those (Megatron-Core ``MoELayer`` / ``MoEAlltoAllTokenDispatcher``,
+    https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/transformer/moe/token_dispatcher.py ;
+    Megatron-Core requires sequence parallelism for MoE with tp > 1). APPROXIMATION: with
+    an expert tensor-parallel size etp > 1 the dispatcher all-gathers the received tokens
+    over the etp ranks, so the FC1 input is etp times larger; that copy is not counted
+    (exact for etp = 1, the Megatron-Core default with parallel folding). Megatron-Core's
+    grouped experts apply the routing probabilities inside the activation (weighted SwiGLU,
+    ``TEGroupedMLP`` in megatron/core/transformer/moe/experts.py), so the combine side's
+    unpermutation is a scatter-add that saves no tokens: per routed copy the layer keeps
+    the FC1 input (h), FC1 output (2·f_e gated), activation output (f_e) and its fp32
+    probability.
+
+    GEMM inputs at ``gemm_input_bytes``: the QKV input (the attention norm's output), the
+    MLA down-projection outputs (q and kv latents), the attention output (out-projection
+    input), the dense MLP input (norm output), every FC2 input (activation output) and the
+    dispatched tokens entering the experts' FC1. The router input, norm inputs (residual
+    stream), the attention kernel's Q, K, V and the activation inputs (FC1 outputs) stay
+    at ``activation_bytes``.
     """
     spec = _spec(spec)
     for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp)):
@@ -222,6 +260,14 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     if recompute == "selective" and recompute_modules is not None:
         mods = frozenset(recompute_modules)
     e = float(activation_bytes)
+    if gemm_input_bytes is None:
+        lin = e
+    elif isinstance(gemm_input_bytes, bool) or not isinstance(gemm_input_bytes, (int, float)) \
+            or not math.isfinite(gemm_input_bytes) or not 0 < gemm_input_bytes <= 16:
+        raise ValidationError(f"gemm_input_bytes = {gemm_input_bytes!r:.40}: expected None or a number of "
+                              "bytes per element in (0, 16]")
+    else:
+        lin = float(gemm_input_bytes)
     s_loc = seq_len / cp
     T = s_loc * micro_batch  # local tokens
     h, a, t = spec.hidden, spec.heads, float(tp)
@@ -229,10 +275,12 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     drop = 0.5 if dropout else 0.0  # 1-byte mask = half a 2-byte element
 
     def attention(width_in: float) -> float:
+        latent = 0.0                                        # MLA latents: up-projection GEMM inputs
         if spec.attention == "mla":
             qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
-            q = a * qk + spec.q_lora_rank
-            kv = a * (qk + spec.v_head_dim) + spec.kv_lora_rank + spec.qk_rope_head_dim
+            q = a * qk
+            kv = a * (qk + spec.v_head_dim) + spec.qk_rope_head_dim
+            latent = float(spec.q_lora_rank + spec.kv_lora_rank)
             out = a * spec.v_head_dim
         else:
             d = spec.head_dim
@@ -240,28 +288,30 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
             if spec.attention == "cca":
                 kv += (a + spec.kv_heads) * d  # convolution inputs of the q/k channels
         qkv_in = 0.0 if (mods is not None and "layernorm" in mods) else width_in   # the norm's output
-        rep_el = (width_in + qkv_in) / rep + drop * h / rep  # norm input, QKV input, out-dropout
+        # norm input, QKV input (a GEMM input), out-dropout [bytes per token, replicated]
+        rep_b = (e * width_in + lin * qkv_in) / rep + e * drop * h / rep
         if mods is not None and "mla_up_proj" in mods and spec.attention == "mla":
             qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
             q -= a * qk                                     # up-projected q, k, v recomputed
             kv -= a * (qk + spec.v_head_dim)
-        shard_el = (q + kv + out) / t
+        shard_b = (e * (q + kv) + lin * (latent + out)) / t
         if flash_attention:
             core_b = 4.0 * a / t  # fp32 log-sum-exp per head [bytes/token]
         else:  # softmax output (e), dropout mask (1 B) and dropout output (e) per score
             core_b = a * seq_len * (e + ((1.0 + e) if dropout else 0.0)) / t
         if recompute == "selective" and (mods is None or "core_attn" in mods):
             core_b = 0.0
-        return T * (e * (rep_el + shard_el) + core_b)
+        return T * (rep_b + shard_b + core_b)
 
     gate = 3.0 if spec.gated else 2.0
 
     def mlp(width: float, rows: float) -> float:
-        return e * (rows * gate * width / t)
+        # FC1 output (the activation's input: 2·f gated, f otherwise) + activation output (FC2 input)
+        return rows * ((gate - 1.0) * width * e + width * lin) / t
 
-    def mlp_common() -> float:  # norm input + MLP input + output dropout
+    def mlp_common(in_bytes: float = lin) -> float:  # norm input + MLP input + output dropout
         mlp_in = 0.0 if (mods is not None and "layernorm" in mods) else h     # the pre-MLP norm's output
-        return T * e * ((h + mlp_in) / rep + drop * h / rep)
+        return T * ((e * h + in_bytes * mlp_in) / rep + e * drop * h / rep)
 
     def dense_mlp(width: float) -> float:
         if mods is not None and "mlp" in mods:     # the dense MLP keeps only its input
@@ -271,14 +321,17 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     def moe() -> float:
         ef = spec.expert_ffn_hidden or spec.ffn_hidden
         k = spec.top_k
-        x = mlp_common()
+        x = mlp_common(e)                           # the router reads the 16-bit norm output
         if mods is not None and "moe" in mods:     # the whole MoE layer keeps only its input
             return x
-        x += T * 4.0 * (spec.experts + 1)           # router logits / probabilities, fp32
-        x += T * e * (2.0 * k * h)                  # dispatched copies in, expert outputs
+        # the router and the token dispatcher see this rank's tokens only: with sequence
+        # parallelism each TP rank routes and dispatches its s/tp slice (Megatron-Core
+        # MoELayer / MoEAlltoAllTokenDispatcher), so both terms shard like the norm inputs
+        x += T * 4.0 * (spec.experts + k) / rep     # router logits and routed probabilities, fp32
+        x += T * lin * k * h / rep                  # dispatched copies: the experts' FC1 input
         x += mlp(ef, T * k)
         if mods is not None and "moe_act" in mods:  # the activation's output (FC2 input) recomputed
-            x -= e * T * k * ef / t
+            x -= lin * T * k * ef / t
         if spec.shared_experts and not (mods is not None and "shared_experts" in mods):
             x += mlp(spec.shared_experts * spec.shared_expert_ffn_hidden, T)
         return x
@@ -298,8 +351,9 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         if kd in ("dense", "hybrid"):
             g += (gate - 1.0) * spec.ffn_hidden / t + h
         if kd == "moe":
-            ef = spec.expert_ffn_hidden or spec.ffn_hidden
-            g += spec.experts + spec.top_k * ((gate - 1.0) * ef / t + h)
+            # routed experts run as grouped GEMMs (aten._grouped_mm) and the router gate is
+            # force-recomputed: neither is in torchtitan's op-SAC save list, so per-op SAC
+            # stores nothing of the routed experts; the shared experts are plain mm
             if spec.shared_experts:
                 g += (gate - 1.0) * spec.shared_experts * spec.shared_expert_ffn_hidden / t + h
         return T * (e * (h / rep + out / t + 0.5 * g) + 4.0 * a / t)
@@ -327,6 +381,56 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
             full = op_sac(kd)
         out[kd] = full
     return out
+
+
+def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: float = 2.0, *,
+                      loss_fusion: bool = False, loss_chunks: int = 1, fp32_copies: float = 1.0) -> float:
+    """Live bytes of the output layer's logits at the loss on one GPU [bytes].
+
+    The vocabulary-parallel output layer gives each of tp ranks tokens·vocab/tp logits at
+    ``activation_bytes``. An unfused loss adds ``fp32_copies`` fp32 tensors of the same
+    shape (the stack's ``loss_fp32_copies``): Megatron-Core's ``vocab_parallel_cross_entropy``
+    up-casts once and computes the softmax and its gradient in place (1); PyTorch's
+    ``F.cross_entropy`` on an fp32 copy, as torchtitan calls it, saves the fp32 log-softmax
+    output and forms an fp32 gradient of it in backward (2). A fused cross-entropy
+    kernel (``loss_fusion``: Megatron-Core ``--cross-entropy-loss-fusion`` / Transformer
+    Engine ``parallel_cross_entropy``) computes in fp32 registers and writes the gradient into
+    the 16-bit logits: activation_bytes per logit. A chunked loss (``loss_chunks`` = N) runs
+    the output layer and loss over N slices of the tokens, recomputing a slice's logits in
+    backward, so 1/N of them are live.
+    Sources: https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/tensor_parallel/cross_entropy.py ,
+    https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/cross_entropy.py
+
+    Examples
+    --------
+    >>> round(loss_logits_bytes(8192, 128256) / 2**30, 2)     # 8,192 tokens, Llama 3 vocabulary
+    5.87
+    >>> round(loss_logits_bytes(8192, 128256, loss_fusion=True, loss_chunks=8) / 2**30, 2)
+    0.24
+    """
+    per = activation_bytes + (0.0 if loss_fusion else 4.0 * fp32_copies)
+    return float(tokens) * vocab / tp * per / loss_chunks
+
+
+FP8_PRECISIONS = ("fp8", "mxfp8")
+"""Training precisions whose GEMMs take 8-bit operands (:func:`saved_gemm_input_bytes`)."""
+
+
+def saved_gemm_input_bytes(precision: str, stack_params: dict) -> float | None:
+    """Bytes per element of the linear-layer inputs saved for backward [bytes], or None
+    when they are stored at the activation width (16-bit).
+
+    With FP8 GEMMs a stack whose ``fp8_saves_quantized_inputs`` is 1 (Transformer Engine:
+    Megatron-Core, Primus) keeps only the quantized copy of each GEMM input for the
+    weight-gradient GEMM, at :func:`infra_lab.catalog.format_bytes` of the format (FP8: 1
+    byte; MXFP8: 1 byte + one 8-bit scale per 32 elements); torchao's Float8Linear
+    (torchtitan, flag 0) saves the 16-bit input and re-quantizes it in backward. Sources:
+    https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/module/linear.py ,
+    https://github.com/pytorch/ao/blob/main/torchao/float8/float8_linear.py
+    """
+    if precision not in FP8_PRECISIONS or not stack_params.get("fp8_saves_quantized_inputs", 0.0):
+        return None
+    return catalog.format_bytes(precision)
 
 
 SELECTIVE_MODES = ("attention", "op")
@@ -528,7 +632,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     scenario : Scenario, scenario name, or plain dict
     **overrides : any of
         weight_bytes [bytes/param], grad_bytes [bytes/param; Megatron's fp32 main_grad: 4],
-        flash_attention [bool], dropout [bool], reserve_fraction [fraction of HBM],
+        flash_attention [bool], dropout [bool], reserve_fraction [fraction of the tensor bytes],
         reserve_bytes [bytes] (all four default to the scenario's software stack,
         ``data/stacks.csv``, as the step model uses them), optimizer_state_bytes
         [bytes/param, default by optimizer: AdamW 12, Muon 8, SGD 8], activation_bytes
@@ -562,7 +666,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     >>> 30e9 < total < 192e9
     True
     """
-    from ._kernels.memory import MEM_NAMES, stage_memory
+    from ._kernels.memory import MEM_NAMES, allocator_reserve, stage_memory
     from .scenario import Scenario, load_scenario
 
     if isinstance(scenario, str):
@@ -580,14 +684,14 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     spec = scenario.model_spec
     tr, par = scenario.training, scenario.parallelism
     acc = catalog.accelerator(o.get("accelerator") or scenario.hardware.accelerator)
-    if any(o[k] is None for k in _STACK_KEYS):
-        from . import stacks
+    from . import stacks
 
-        stack_name = scenario.stack if not o.get("accelerator") else stacks.default_stack(acc.name)
-        sp = stacks.params(stack_name)
-        for k, sk in _STACK_KEYS.items():
-            if o[k] is None:
-                o[k] = sp[sk]
+    stack_name = scenario.stack if not o.get("accelerator") else stacks.default_stack(acc.name)
+    sp = stacks.params(stack_name)
+    for k, sk in _STACK_KEYS.items():
+        if o[k] is None:
+            o[k] = sp[sk]
+    gemm_in = saved_gemm_input_bytes(tr.precision, sp)
     seq = check_positive("seq_len", o["seq_len"], integer=True) if o.get("seq_len") is not None else tr.seq_len
     mbs = (check_positive("micro_batch", o["micro_batch"], integer=True) if o.get("micro_batch") is not None
            else tr.micro_batch)
@@ -623,7 +727,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     reserve = float(o["reserve_fraction"])
     if not 0.0 <= reserve < 1.0:
         raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
-    reserve_b = float(o["reserve_bytes"]) + reserve * acc.hbm_bytes
+    reserve_b = float(o["reserve_bytes"])
     flash, dropout = bool(o["flash_attention"]), bool(o["dropout"])
     sel = o["selective_mode"]
     if not isinstance(sel, str):
@@ -646,7 +750,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         per = activation_bytes_per_layer(spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel,
                                          recompute=rc, flash_attention=flash, dropout=dropout, cp=cp,
                                          activation_bytes=e, selective_mode=sel,
-                                         recompute_modules=tr.recompute_modules if rc == recompute else None)
+                                         recompute_modules=tr.recompute_modules if rc == recompute else None,
+                                         gemm_input_bytes=gemm_in)
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 
@@ -663,7 +768,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         w_d, w_m = w_d + x, w_m + x
     tok = seq / cp * mbs
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
-    logits = tok * spec.vocab / tp * (e + 4.0)
+    logits = loss_logits_bytes(tok, spec.vocab, tp, e, loss_fusion=tr.loss_fusion, loss_chunks=tr.loss_chunks,
+                               fp32_copies=sp["loss_fp32_copies"])
     z_mem, f_mem = zero, int(par.fsdp)
     if (zero >= 3 or par.fsdp) and pp > 1:
         # FSDP with pipeline parallelism does not reshard during the step (parameters stay
@@ -685,7 +791,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                             z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if rematerialise else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
-                            reserve_b)
+                            0.0)
         if hook is not None and cand["has_embedding"]:
             pro = hook.prologue(acc.name, tp, mbs, cp, 0.0)
             key = {"none": "act_none", "selective": "act_sel", "full": "act_full"}[recompute]
@@ -693,6 +799,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
             vals[MEM_NAMES.index("weights")] += pro["frozen_weights"]
             vals[MEM_NAMES.index("activations")] += nf * pro[key] + pro["frozen_work"]
             vals = tuple(vals)
+        vals = list(vals)          # the reserve of the tensors above (the kernel's formula)
+        vals[MEM_NAMES.index("allocator_reserve")] = allocator_reserve(float(sum(vals)), reserve_b, reserve)
+        vals = tuple(vals)
         total = float(sum(vals))
         if total > best_total:
             best, best_total, best_cand = vals, total, (cand, nf)
@@ -706,7 +815,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, recompute={recompute}",
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
         "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
-        "allocator_reserve": f"{float(o['reserve_bytes']) / 1e9:g} GB + {reserve:.0%} of {acc.hbm_bytes / 1e9:g} GB HBM",
+        "allocator_reserve": f"{float(o['reserve_bytes']) / 1e9:g} GB outside the allocator + {reserve:.0%} of the tensor bytes",
     }
     return pl.DataFrame(
         {"component": list(MEM_NAMES), "bytes": [float(v) for v in best],
@@ -719,7 +828,10 @@ def training_memory_total(scenario, **overrides: Any) -> float:
 
 
 def fits(scenario, **overrides: Any) -> bool:
-    """True when :func:`training_memory_total` ≤ the accelerator's HBM capacity."""
+    """True when :func:`training_memory_total` ≤ the memory the accelerator's driver exposes
+    (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`: nvidia-smi / rocminfo
+    total where the catalog has it, e.g. 81,559 MiB on an H100 80GB, else the labelled
+    HBM capacity)."""
     from .scenario import Scenario, load_scenario
 
     if isinstance(scenario, str):
@@ -727,7 +839,7 @@ def fits(scenario, **overrides: Any) -> bool:
     scenario = Scenario.from_dict(scenario)      # a dict is validated; anything else refused by name
     total = training_memory_total(scenario, **overrides)   # validates the overrides
     acc = catalog.accelerator(overrides.get("accelerator") or scenario.hardware.accelerator)
-    return total <= acc.hbm_bytes
+    return total <= acc.memory_capacity_bytes
 
 
 # --------------------------------------------------------------------------------------
@@ -1057,8 +1169,8 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
             tot = float(df["bytes"].sum())
             frames.append(df.select("component", "bytes").with_columns(
                 pl.lit(p).alias("model"), pl.lit(acc.name).alias("accelerator"),
-                (pl.col("bytes") / 1e9).alias("GB"), pl.lit(acc.hbm_bytes / 1e9).alias("capacity_GB"),
-                pl.lit(tot / 1e9).alias("total_GB"), pl.lit(tot <= acc.hbm_bytes).alias("fits")))
+                (pl.col("bytes") / 1e9).alias("GB"), pl.lit(acc.memory_capacity_bytes / 1e9).alias("capacity_GB"),
+                pl.lit(tot / 1e9).alias("total_GB"), pl.lit(tot <= acc.memory_capacity_bytes).alias("fits")))
     return pl.concat(frames).select("model", "accelerator", "component", "bytes", "GB",
                                     "capacity_GB", "total_GB", "fits")
 

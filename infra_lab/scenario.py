@@ -39,7 +39,7 @@ RECOMPUTE_MODULES = ("core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", 
 ``TransformerConfig.recompute_modules``, default ["core_attn"]): the attention core, the MoE
 experts' activation function, the input and pre-MLP layernorms, MLA's up-projections, the dense
 MLP, the whole MoE layer (dispatch and combine included), the shared experts."""
-OPTIMIZERS = ("adamw", "adam", "muon", "sgd")
+OPTIMIZERS = ("adamw", "adam", "adamw-bf16", "muon", "sgd")
 ENCODER_MODES = ("trained", "frozen")
 ENGINES = ("vllm", "sglang", "trt-llm", "atom")
 WEIGHT_PRECISIONS = ("bf16", "fp8", "fp4")
@@ -341,6 +341,13 @@ class TrainingConfig:
     outputs. None = the stack's selective set (the attention core for Megatron stacks, per-op
     selective checkpointing for torchtitan).
 
+    The loss (memory of the output layer's logits, :func:`infra_lab.memory.loss_logits_bytes`):
+    loss_fusion (True: a fused cross-entropy kernel that reads the 16-bit logits and writes
+    their gradient in place — Megatron-Core ``--cross-entropy-loss-fusion``, Transformer
+    Engine's parallel cross entropy; False: the logits are up-cast to an fp32 copy) and
+    loss_chunks (the output layer and loss run over this many slices of the tokens, so only
+    one slice of logits is live: chunked / fused-linear cross entropy; 1 = all at once).
+
     moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
     router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
     the token counts every layer (all-to-all splits, grouped-GEMM sizes) that drains the GPU
@@ -362,10 +369,13 @@ class TrainingConfig:
     moe_routing: str = "learned"
     moe_capacity_factor: float | None = None
     recompute_modules: tuple | None = None
+    loss_fusion: bool = False
+    loss_chunks: int = 1
     moe_host_sync: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
-            "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules", "moe_host_sync")
+            "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
+            "loss_fusion", "loss_chunks", "moe_host_sync")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -386,6 +396,11 @@ class TrainingConfig:
         put(self, "moe_routing", _enum("training.moe_routing", self.moe_routing, MOE_ROUTINGS))
         put(self, "moe_capacity_factor", _capacity_factor(self.moe_capacity_factor))
         put(self, "recompute_modules", _recompute_modules(self.recompute_modules, self.recompute))
+        if not isinstance(self.loss_fusion, bool):
+            raise ValidationError(f"training.loss_fusion = {self.loss_fusion!r}: expected true or false")
+        put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
+        if self.loss_chunks > 2**16:
+            raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
         if not isinstance(self.moe_host_sync, bool):
             raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
 

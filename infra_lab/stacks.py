@@ -175,6 +175,7 @@ UNIT_BOUNDS = {
     "fraction": (0.0, 1.0, False, "a fraction 0..1"),
     "flag": (0.0, 1.0, True, "0 or 1"),
     "code": (0.0, 64.0, True, "an integer code >= 0"),
+    "copies": (0.0, 8.0, True, "an integer 0..8 copies"),
     "-": (0.0, 100.0, False, "a dimensionless factor 0..100"),
     "bytes/param": (0.0, 16.0, False, "0..16 bytes per parameter (fp64 weights and Adam moments are 8)"),
     "bytes": (0.0, 1e12, False, "0..1e12 bytes (no accelerator holds 1 TB)"),

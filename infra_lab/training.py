@@ -84,7 +84,8 @@ STACK_PARAMS = (
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
-    "selective_recompute", "zero3_defer_reduce_scatter", "moe_host_sync_s",
+    "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
+    "moe_host_sync_s",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -110,7 +111,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
         bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "moe_popularity_cv" and v > 10)
                or (k == "attention_kernel" and v not in (0, *ATTENTION_KERNEL_CODES))
-               or (k in ("selective_recompute", "zero3_defer_reduce_scatter") and v not in (0, 1))
+               or (k in ("selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs")
+                   and v not in (0, 1))
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
                or (k == "memory_reserve_fraction" and v >= 1)
@@ -122,6 +124,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        else "0 (attention core) or 1 (per-op SAC)" if k == "selective_recompute"
                        else "0 (each backward waits) or 1 (deferred to the next micro-batch)"
                        if k == "zero3_defer_reduce_scatter"
+                       else "0 or 1" if k == "fp8_saves_quantized_inputs"
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
@@ -259,7 +262,7 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
-            hook=None, tp_overlap: float = 0.0, modules=None):
+            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1)):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
@@ -323,13 +326,17 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             tab[slot, kt.T_SEL_MEM, ti, mi, ci, spf] += w * sel_mem
             tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] += w * tot(fwd & cl["attn"])
         tok = mbs * seq_len / cp
-        htab[kt.H_ACT, ti, mi, ci, spf] = tok * spec.vocab / tp * (ab + 4.0)  # logits 16-bit + fp32 copy
+        # logits at the loss: memory.loss_logits_bytes (loss = (loss_fusion, loss_chunks))
+        htab[kt.H_ACT, ti, mi, ci, spf] = memory.loss_logits_bytes(tok, spec.vocab, tp, ab, loss_fusion=loss[0],
+                                                                   loss_chunks=loss[1],
+                                                                   fp32_copies=sp["loss_fp32_copies"])
         for ri, rc in enumerate(RECOMPUTE):
             act = memory.activation_bytes_per_layer(
                 spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
                 flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
                 selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
-                recompute_modules=modules if rc == "selective" else None)
+                recompute_modules=modules if rc == "selective" else None,
+                gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp))
             for kname, b in act.items():
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
@@ -389,15 +396,16 @@ def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
 
 
 _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "wgrad_main_grad_bytes",
-                  "attention_kernel", "selective_recompute")
+                  "attention_kernel", "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
 
 
 @functools.lru_cache(maxsize=64)
 def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: tuple,
-                   tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None):
+                   tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None,
+                   loss: tuple = (False, 1)):
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules)
+    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss)
     tab.setflags(write=False)
     htab.setflags(write=False)
     return tab, htab
@@ -509,7 +517,7 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
 def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
-                    modules: tuple | None = None) -> _Context:
+                    modules: tuple | None = None, loss: tuple = (False, 1)) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -521,7 +529,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         hkv = spec.kv_heads * spec.head_dim
     vals = {
         "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
-        "HKV": float(hkv), "GBATCH": float(global_batch), "HBM": acc.hbm_bytes, "D": float(hw.domain_gpus),
+        "HKV": float(hkv), "GBATCH": float(global_batch), "HBM": acc.memory_capacity_bytes, "D": float(hw.domain_gpus),
         "LAYERS": float(spec.layers),
         "EP_OVL": sp["ep_comm_overlap"] if moe[1] else 0.0, "EXPERTS": float(spec.experts or 1),
         "DISPATCH": float(kt.DISPATCHERS.index(moe[0])),
@@ -529,7 +537,6 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "ACT_BYTES": memory.TRAINING_DEFAULTS["activation_bytes"],
         "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
         "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
-        "RESERVE": sp["memory_reserve_bytes"] + sp["memory_reserve_fraction"] * acc.hbm_bytes,
         # Megatron's recompute_modules replace the stack's selective set; "moe" re-runs the
         # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
@@ -544,11 +551,11 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         raise ValidationError(f"training model constants not finite: {bad}")
     if hook is None:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
-                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules)
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss)
     else:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
-                                   modules)
+                                   modules, loss)
     tokens = float(seq_len * global_batch)
     # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
     ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
@@ -602,7 +609,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
-                           tr.recompute_modules)
+                           tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -397,6 +397,30 @@ def _recompute_modules(row: dict) -> list[str] | None:
     return [_MODULE_ALIASES.get(x.strip(), x.strip()) for x in raw.split(",") if x.strip()]
 
 
+def _optimizer_of(row: dict) -> str:
+    """The optimizer variant a run publishes in its ``settings``: "adamw-bf16" (fp32 master
+    weights with 16-bit Adam moments: Megatron-Core's precision-aware optimizer with BF16
+    moments, DeepSeek-V3's §3.3.3) where the settings say the moments are BF16, else
+    "adamw" (:data:`infra_lab.memory.OPTIMIZER_STATE_BYTES`)."""
+    st = (row.get("settings") or "").lower()
+    return "adamw-bf16" if ("bf16 adam moments" in st or "moments in bf16" in st) else "adamw"
+
+
+def _loss_of(row: dict) -> dict:
+    """The loss implementation a run publishes in its ``settings`` as [training] keys
+    (:func:`infra_lab.memory.loss_logits_bytes`): "loss fusion" / "CE loss fusion" (a fused
+    cross-entropy kernel) → loss_fusion = true; "loss chunks=N" → loss_chunks = N; unstated:
+    the unfused fp32 loss over all tokens."""
+    st = (row.get("settings") or "").lower()
+    out: dict = {}
+    if "loss fusion" in st:
+        out["loss_fusion"] = True
+    if "loss chunks=" in st:
+        num = "".join(ch for ch in st.split("loss chunks=", 1)[1].split(";")[0] if ch.isdigit())
+        out["loss_chunks"] = int(num)
+    return out
+
+
 def scenario_for_run(row: dict):
     """(Scenario, assumptions) of one current run, or raise ValidationError saying why the
     run cannot be expressed. The stack is the run's framework family on its platform
@@ -488,6 +512,7 @@ def scenario_for_run(row: dict):
         "name": row["id"], "model": _model_table(row), "hardware": hw,
         "training": {"seq_len": _num(row["seq_len"]), "global_batch": gb, "micro_batch": mbs,
                      "precision": prec, "recompute": rc, "stack": stack_of(row), **mtrn,
+                     "optimizer": _optimizer_of(row), **_loss_of(row),
                      **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
                         "cp": _num(row.get("cp")) or 1, "ep": _num(row.get("ep")) or 1,
@@ -534,14 +559,17 @@ def compare_current(params: dict | None = None) -> pl.DataFrame:
     polars.DataFrame
         id, split, dense_or_moe, family, accelerator, gpus, precision, measured_tokens_per_s_per_gpu,
         predicted_tokens_per_s_per_gpu, error_pct (step-time error: predicted/measured
-        time − 1 = measured/predicted throughput − 1; negative = predicted too fast) [%], abs_error_pct, fits, status ("compared" or why not), assumptions
+        time − 1 = measured/predicted throughput − 1; negative = predicted too fast) [%], abs_error_pct, fits, status ("compared" or why not), assumptions,
+        memory_caveat (the row's stated reason why the memory model cannot say it fits; empty
+        for most runs, see data/measurements/README.md)
     """
     from .training import estimate
 
     rows = []
     for r in current_runs().iter_rows(named=True):
         base = {"id": r["id"], "split": r["split"], "dense_or_moe": r["dense_or_moe"], "family": family_of(r),
-                "accelerator": r["accelerator"], "gpus": int(float(r["gpus"])), "precision": r["precision"]}
+                "accelerator": r["accelerator"], "gpus": int(float(r["gpus"])), "precision": r["precision"],
+                "memory_caveat": r.get("memory_caveat") or ""}
         try:
             sc, notes = scenario_for_run(r)
             est = estimate(sc, params=_family_params(params, family_of(r)))
@@ -628,6 +656,8 @@ def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | 
     s = summary_current(cur)
     te = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
     ran_fit = int(c["fits"].sum())
+    not_fit = c.filter(~pl.col("fits"))
+    n_caveat = int((not_fit["memory_caveat"].str.len_chars() > 0).sum())
     m = mem.filter(pl.col("status") == "compared")
     m_peak = m.filter(pl.col("error_pct").is_not_null())
     lines = [REPORT_BEGIN, "",
@@ -636,7 +666,9 @@ def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | 
              f"{te['median_abs_error_pct']:.1f} %, worst {te['max_abs_error_pct']:.1f} % "
              f"({'meets' if te['median_abs_error_pct'] <= 10 and te['max_abs_error_pct'] <= 25 else 'does not meet'}"
              f" the issue's ≤ 10 % / ≤ 25 %). Every run ran; the model says {ran_fit} of {c.height} fit in "
-             "memory (`predicted_not_fitting` counts the others).", "",
+             f"memory (`predicted_not_fitting` counts the others); {n_caveat} of the {not_fit.height} that do not "
+             "carry a stated reason in `data/measurements/training_runs.csv` (`memory_caveat`): "
+             + ("; ".join(f"{i}" for i in not_fit["id"]) if not_fit.height else "none") + ".", "",
              "**By split and dense/MoE**", ""]
     lines += table(s.with_columns(pl.col(pl.Float64).round(1)))
     lines += ["", "**By split, accelerator and dense/MoE**", ""]
@@ -650,8 +682,9 @@ def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | 
     skipped = cur.filter(pl.col("status") != "compared")
     lines += ["", f"Not compared ({skipped.height}): "
               + "; ".join(f"{i} ({st})" for i, st in skipped.select("id", "status").iter_rows()) + ".", "",
-              "**Memory** (`validation.memory_check()`, predicted per-GPU total incl. allocator reserve vs the "
-              f"published peak reserved memory): {m_peak.height} published peaks, median |error| "
+              "**Memory** (`validation.memory_check()`, predicted per-GPU total less the memory outside the "
+              "caching allocator vs the published peak reserved memory): "
+              f"{m_peak.height} published peaks, median |error| "
               f"{m_peak['error_pct'].abs().median():.1f} %, worst {m_peak['error_pct'].abs().max():.1f} %; the model "
               f"says a run that ran fits in {int(m['agrees'].sum())} of {m.height} cases.", "", REPORT_END]
     return "\n".join(lines)
@@ -771,11 +804,21 @@ def memory_check() -> pl.DataFrame:
     included) vs the published peak *reserved* memory where there is one, and the predicted
     fit vs the published outcome (ran / oom / ran_with_offload) on the device the run used.
 
+    A published peak *reserved* counter (PyTorch's ``torch.cuda.memory_stats``
+    ``reserved_bytes.all.peak``, what torchtitan logs) counts only what the caching allocator
+    holds, so it is compared with the predicted total less the stack's
+    ``memory_reserve_bytes`` (the CUDA/HIP context and communicator buffers outside the
+    allocator). The fit is judged on the whole total against the memory the device's driver
+    exposes (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`). ``ran_with_offload``
+    rows are runs whose source says they need activation offloading, which the model does not
+    express: they agree when the model says the run does NOT fit without it.
+
     Returns
     -------
     polars.DataFrame
-        id, accelerator, outcome, device_memory_GB, predicted_GiB, published_GiB,
-        error_pct (predicted/published − 1) [%], predicted_fits, agrees (fits == ran),
+        id, accelerator, outcome, device_memory_GB, predicted_GiB (total), published_GiB,
+        error_pct (predicted reserved/published − 1) [%], predicted_fits, agrees (fits ==
+        the outcome's "fits without offloading": ran → True, oom / ran_with_offload → False),
         status ("compared" or why not)
     """
     from . import memory
@@ -797,11 +840,15 @@ def memory_check() -> pl.DataFrame:
             out.append({**base, "predicted_GiB": None, "published_GiB": None, "error_pct": None,
                         "predicted_fits": None, "agrees": None, "status": str(e).split(": ", 1)[-1][:100]})
             continue
-        cap = base["device_memory_GB"] * 1e9 if base["device_memory_GB"] else sc.hardware.accelerator_spec.hbm_bytes
+        # the run's device as the catalog has it (variant-aware), at the memory its driver exposes
+        cap = sc.hardware.accelerator_spec.memory_capacity_bytes
         fits = total <= cap
         pub = float(r["peak_memory_GiB"]) if r.get("peak_memory_GiB") and r.get("memory_counter") == "reserved" else None
-        err = 100.0 * (total / 2**30 / pub - 1.0) if pub else None
-        ran = r["outcome"] in ("ran", "ran_with_offload")
+        from . import stacks
+
+        outside = stacks.params(sc.stack)["memory_reserve_bytes"]   # not in the allocator's counter
+        err = 100.0 * ((total - outside) / 2**30 / pub - 1.0) if pub else None
+        fits_without_offload = r["outcome"] == "ran"
         out.append({**base, "predicted_GiB": total / 2**30, "published_GiB": pub, "error_pct": err,
-                    "predicted_fits": fits, "agrees": fits == ran, "status": "compared"})
+                    "predicted_fits": fits, "agrees": fits == fits_without_offload, "status": "compared"})
     return pl.DataFrame(out, infer_schema_length=None)

@@ -178,6 +178,15 @@ def test_runs_map_to_their_framework_family_and_published_settings():
     sc, notes = V.scenario_for_run(runs["DSV3-H800-2048-pretrain"])     # node-limited dispatch = deepep
     assert sc.parallelism.moe_dispatcher == "deepep" and sc.parallelism.ep_overlap
     assert not any(n.startswith("moe_dispatcher") for n in notes)
+    # the report's memory savings (sections 3.3.2-3.3.3): recomputed norms, MLA up-projections and
+    # SwiGLU outputs; BF16 AdamW moments
+    assert set(sc.training.recompute_modules) == {"layernorm", "mla_up_proj", "moe_act"}
+    assert sc.training.optimizer == "adamw-bf16"
+    sc, _ = V.scenario_for_run(runs["PR25-DSV2L-MI355X-8-mbs14-optimized"])   # "loss fusion (TE CE)"
+    assert sc.training.loss_fusion and sc.training.loss_chunks == 1
+    sc, _ = V.scenario_for_run(runs["GH26-Q30-B200-8-torchtitan"])           # "loss chunks=8"
+    assert sc.training.loss_chunks == 8 and not sc.training.loss_fusion
+    assert V.scenario_for_run(runs["AO-8B-H100-bf16"])[0].training.optimizer == "adamw"
     # Megatron-Core without MoE Parallel Folding: expert TP = TP (Megatron's default), so the
     # EP8 x ETP2 expert group of PF-G8T8-128-mcore spans two 8-GPU nodes
     sc, notes = V.scenario_for_run(runs["PF-G8T8-128-mcore"])
@@ -229,6 +238,46 @@ def test_memory_against_published_memory():
     assert c.height >= 25
     with_peak = c.filter(pl.col("error_pct").is_not_null())
     assert with_peak.height >= 20
-    # today's level (median |error| of the reserved-memory comparison), a regression guard
-    assert with_peak["error_pct"].abs().median() <= 45.0
-    assert c["agrees"].mean() >= 0.8
+    # today's level (median |error| of the reserved-memory comparison 15.5 %, worst 35.5 % at the
+    # issue-12-item-7 landing; 19.8 % / 52.5 % before), a regression guard
+    assert with_peak["error_pct"].abs().median() <= 16.0
+    assert with_peak["error_pct"].abs().max() <= 36.0
+    # every published fact but one agrees (the Llama 3 405B 8K run: see its memory_caveat)
+    assert int((~c["agrees"]).sum()) <= 1
+
+
+def _not_fitting(current):
+    c = current.filter(pl.col("status") == "compared")
+    return c.filter(~pl.col("fits"))
+
+
+def test_every_compared_run_that_ran_fits_or_states_why(current):
+    """Issue 12 item 7, "a plan that ran must fit": every compared run RAN, so the memory model
+    must say it fits — or the run's row carries a stated, evidenced reason (``memory_caveat``:
+    a setting the source does not publish or the model does not express). Printed: predicted
+    per-GPU memory against what the device exposes, for the runs that do not fit."""
+    bad = _not_fitting(current)
+    runs = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}
+    for r in bad.iter_rows(named=True):
+        sc, _ = V.scenario_for_run(runs[r["id"]])
+        tot = il.memory.training_memory_total(sc)
+        cap = sc.hardware.accelerator_spec.memory_capacity_bytes
+        print(f"{r['id']}: predicted {tot / 2**30:.1f} GiB on {cap / 2**30:.1f} GiB -- {r['memory_caveat'][:90]}")
+    assert (bad["memory_caveat"].str.len_chars() > 40).all(), bad.filter(
+        pl.col("memory_caveat").str.len_chars() <= 40)["id"].to_list()
+    # regression guard at the measured level: 85 of 89 fit (the four with a caveat: L3-405B-8192-cp1,
+    # L3-405B-16384-cp1, L3-405B-16384-cp16, MZ-Q235-GB200-256-mxfp8); 64 of 89 before item 7
+    assert bad.height <= 4
+    # a caveat never sits on a run the model already says fits (it would hide nothing but confuse)
+    fit = current.filter((pl.col("status") == "compared") & pl.col("fits"))
+    assert (fit["memory_caveat"].str.len_chars() == 0).all(), fit.filter(
+        pl.col("memory_caveat").str.len_chars() > 0)["id"].to_list()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 7 full bound not met: 85 of 89 compared runs that ran "
+                   "are predicted to fit; not: L3-405B-8192-cp1 (113.9 GiB on 79.6 GiB: vp and micro-batch "
+                   "unpublished, Meta's FSDP shards gradients under PP), L3-405B-16384-cp1/-cp16 (88.5 GiB on "
+                   "79.6 GiB: same gradient sharding), MZ-Q235-GB200-256-mxfp8 (184.7 GiB on 178.8 GiB: published "
+                   "activation offloading not modelled). Strict: passes -> remove this mark.")
+def test_every_compared_run_that_ran_is_predicted_to_fit(current):
+    assert _not_fitting(current).height == 0

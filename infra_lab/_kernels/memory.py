@@ -21,7 +21,7 @@ Inputs (all floats; bytes, parameters, counts):
 ``act``             activation bytes of the stage's in-flight micro-batches [bytes]
 ``work``            recompute working set (one layer re-materialised) [bytes]
 ``head_act``        embedding/LM-head activations (logits) [bytes]
-``reserve``         allocator reserve [bytes]
+``reserve``         allocator reserve [bytes] (:func:`allocator_reserve` of the other components)
 
 Returns the tuple of :data:`MEM_NAMES` component bytes.
 """
@@ -34,6 +34,16 @@ MEM_NAMES = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", 
              "recompute_working_set", "embedding_and_head_activations", "allocator_reserve")
 (M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_ACT, M_WORK, M_HEAD, M_RESERVE) = range(len(MEM_NAMES))
 N_MEM = len(MEM_NAMES)
+
+
+@njit(cache=True)
+def allocator_reserve(tensor_bytes, fixed, fraction):
+    """Memory outside the model's tensors [bytes]: ``fixed`` bytes the framework's caching
+    allocator does not hold (CUDA/HIP context, NCCL/RCCL communicator buffers) plus the
+    caching allocator's reserved-but-unallocated blocks, ``fraction`` of the tensor bytes it
+    serves (fragmentation grows with what is allocated, not with the device's capacity;
+    PyTorch CUDA memory management: https://pytorch.org/docs/stable/notes/cuda.html#memory-management)."""
+    return fixed + fraction * tensor_bytes
 
 
 @njit(cache=True)

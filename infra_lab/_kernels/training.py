@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import fabric as kf
-from .memory import stage_activations, training_bytes
+from .memory import allocator_reserve, stage_activations, training_bytes
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -48,9 +48,9 @@ C_NAMES = (
     "pp_p2p_overlap", "dp_comm_overlap",
     "zero3_comm_overlap", "zero3_bandwidth_efficiency", "grad_reduce_bytes", "grad_buffer_bytes",
     "OPT_STATE_BYTES", "weight_bytes",
-    "ACT_BYTES", "OPT_T_PER_PARAM", "RESERVE", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
+    "ACT_BYTES", "OPT_T_PER_PARAM", "memory_reserve_bytes", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
-    "zero3_defer_reduce_scatter", "MOE_SYNC",
+    "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -61,7 +61,7 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_MOE_SYNC) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC) = range(len(C_NAMES))
 MOE_SYNC_FWD_SHARE = 1.0 / 3.0
 """Share of the per-MoE-layer host wait (C_MOE_SYNC, training.moe_host_sync) in the forward
 pass; the backward launches the dgrad and wgrad kernels of every GEMM, about twice the
@@ -687,7 +687,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             # memory of this stage: static bytes of its ZeRO stage + activations (the
             # formula of infra_lab.memory.training_memory)
             zs = 3 if f_mem > 0 else z_mem
-            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + c[C_RESERVE]
+            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k]
+            tot += allocator_reserve(tot, c[C_RESERVE], c[C_RESERVE_FRAC])
             if tot > mem:
                 mem = tot
         orow = out[j]

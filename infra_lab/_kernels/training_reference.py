@@ -358,5 +358,5 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
              "dp_grad_comm": dp_g, "dp_param_comm": dp_p, "optimizer": t_opt}
     step = sum(comps.values())
     acc = il.catalog.accelerator(hw.accelerator)
-    return {**comps, "step_time_s": step, "memory_per_gpu_bytes": mem, "fits": mem <= acc.hbm_bytes,
+    return {**comps, "step_time_s": step, "memory_per_gpu_bytes": mem, "fits": mem <= acc.memory_capacity_bytes,
             "dp_comm_raw_s": dp_raw}
