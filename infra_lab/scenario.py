@@ -348,6 +348,14 @@ class TrainingConfig:
     loss_chunks (the output layer and loss run over this many slices of the tokens, so only
     one slice of logits is live: chunked / fused-linear cross entropy; 1 = all at once).
 
+    moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
+    router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
+    the token counts every layer (all-to-all splits, grouped-GEMM sizes) that drains the GPU
+    queue; the GPU then waits the stack's ``moe_host_sync_s`` per MoE layer and micro-batch.
+    The ablation baselines of published optimisation studies run so (Primus "no MoE features",
+    Megatron-Core's GB200 DeepSeek-V3 baseline without CUDA graphs). False (default): the GPU
+    is never starved.
+
     fp8_param_gather (FP8 training on Transformer Engine stacks: Megatron-Core
     ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",
     a cached FP8 copy beside each 16-bit weight, :func:`infra_lab.memory.fp8_weight_copy_bytes`).
@@ -367,11 +375,12 @@ class TrainingConfig:
     recompute_modules: tuple | None = None
     loss_fusion: bool = False
     loss_chunks: int = 1
+    moe_host_sync: bool = False
     fp8_param_gather: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
-            "loss_fusion", "loss_chunks", "fp8_param_gather")
+            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -399,6 +408,8 @@ class TrainingConfig:
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
+        if not isinstance(self.moe_host_sync, bool):
+            raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:

@@ -85,7 +85,7 @@ STACK_PARAMS = (
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-    "fp8_caches_weights",
+    "moe_host_sync_s", "fp8_caches_weights",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -517,7 +517,7 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
 @functools.lru_cache(maxsize=256)
 def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
-                    cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None),
+                    cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
                     modules: tuple | None = None, loss: tuple = (False, 1),
                     fp8_param_gather: bool = False) -> _Context:
     from . import collectives, memory
@@ -544,6 +544,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
         "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
+        "MOE_SYNC": sp["moe_host_sync_s"] if (moe[4] and spec.experts) else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -607,7 +608,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
 
             hook = training_hook(sc)
     p = sc.parallelism
-    moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor)
+    moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor, tr.moe_host_sync)
     return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,

@@ -38,6 +38,7 @@ from .scenario import RECOMPUTE
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
            "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
+           "moe_host_sync_derivation",
            "memory_check", "report_markdown", "flop_convention_of"]
 
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
@@ -348,8 +349,9 @@ def _moe_settings(row: dict) -> tuple[dict, dict, list[str]]:
     """(parallelism keys, training keys, notes) of the MoE library choices a run publishes in
     its ``settings``: the dispatcher (DeepEP / HybridEP / flex → "deepep"; A2A / alltoall or
     unstated → "alltoall", Megatron-Core's default), the EP overlap (``a2a_overlap=1``,
-    DualPipe), the routing (forced load balancing → "balanced") and token dropping
-    (``capacity_factor=...``)."""
+    DualPipe), the routing (forced load balancing → "balanced"), token dropping
+    (``capacity_factor=...``) and a host-bound MoE path (``training.moe_host_sync``: "no MoE
+    features", "no CUDA graphs")."""
     st = (row.get("settings") or "").lower()
     par: dict = {}
     trn: dict = {}
@@ -370,6 +372,10 @@ def _moe_settings(row: dict) -> tuple[dict, dict, list[str]]:
         notes.append("moe_dispatcher=alltoall")
     par["ep_overlap"] = "a2a_overlap=1" in st or "dualpipe" in st
     trn["moe_routing"] = "balanced" if "force_load_balancing" in st else "learned"
+    # ablation baselines that publish their MoE host path as unoptimised: Primus "no MoE
+    # features" (no fused router/permutation, no sync-free MoE, legacy grouped GEMM), Megatron-
+    # Core's GB200 baseline "no CUDA graphs" (alltoall dispatcher on NCCL, unfused kernels)
+    trn["moe_host_sync"] = "no moe features" in st or "no cuda graphs" in st
     if "capacity_factor=" in st:
         cf = st.split("capacity_factor=", 1)[1]
         num = "".join(ch for ch in cf.split(";")[0] if ch.isdigit() or ch == ".")
@@ -750,6 +756,39 @@ def calibrate_current() -> dict[str, dict[str, float]]:
         e = [abs(meas / estimate(sc, params=p).tokens_per_s_per_gpu - 1.0) * 100 for sc, meas in runs]
         out[fam] = {**p, "train_cases": len(runs), "train_median_abs_error_pct": float(np.median(e))}
     return out
+
+
+MOE_HOST_SYNC_RUN = "PR25-DSV2L-MI355X-8-mbs12-baseline"
+"""The train-split run that gives the stacks' ``moe_host_sync_s``: Primus' DeepSeek-V2-Lite
+"baseline (no MoE features)" at micro-batch 12 on 8 MI355X (one node, pp 1, EP 8), whose
+per-micro-batch time the GPU-bound model under-predicts by the host's wait."""
+
+MOE_HOST_SYNC_GLOBAL_BATCH = 768
+"""Global batch assumed for :data:`MOE_HOST_SYNC_RUN` (not published for the baseline bars; the
+published script pairs micro-batch 12 with global batch 768). It only sets how the data-parallel
+reduction and the optimizer step are amortised over the 8 micro-batches of a step."""
+
+
+def moe_host_sync_derivation() -> dict[str, float]:
+    """Host wait per MoE layer and micro-batch of an unoptimised MoE host path [s]: the
+    measured time per micro-batch of :data:`MOE_HOST_SYNC_RUN` minus the GPU-bound model's
+    (``training.moe_host_sync`` off, the family's fitted factors), over its MoE layers.
+    Returns {"measured_s", "model_s", "moe_layers", "moe_host_sync_s"} per micro-batch."""
+    from .training import estimate
+
+    row = dict(next(r for r in current_runs().iter_rows(named=True) if r["id"] == MOE_HOST_SYNC_RUN))
+    row["global_batch"] = str(MOE_HOST_SYNC_GLOBAL_BATCH)
+    sc, _ = scenario_for_run(row)
+    sc = sc.replace(training={"moe_host_sync": False})
+    est = estimate(sc)
+    tr, par = sc.training, sc.parallelism
+    m = tr.global_batch / (par.dp * tr.micro_batch)
+    # tokens/s/GPU = global_batch·seq/(GPUs·step) -> one micro-batch's time, step/m
+    measured = tr.micro_batch * tr.seq_len / (par.tp * par.cp * par.pp * float(row["value"]))
+    model = est.step_time_s / m
+    n_moe = sc.model_spec.layer_kinds().count("moe") / par.pp
+    return {"measured_s": measured, "model_s": model, "moe_layers": n_moe,
+            "moe_host_sync_s": (measured - model) / n_moe}
 
 
 @functools.cache

@@ -80,6 +80,8 @@ class TestKernelAgainstReference:
                      parallelism={"ep": 8, "zero": 3, "fsdp": True}),
         ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective", "precision": "fp8"},
                      parallelism={"ep": 8, "zero": 3, "fsdp": True}),          # per-op SAC, FP8 experts
+        ZAYA.replace(training={"moe_host_sync": True, "recompute": "full", "micro_batch": 1},   # host-bound MoE
+                     parallelism={"tp": 2, "pp": 4, "sequence_parallel": True}),
         il.Scenario.from_dict({                                            # MLA, MTP, dense first layers
             "model": {"preset": "deepseek-v3"},
             "hardware": {"accelerator": "H100-SXM", "nodes": 64, "nic": "ConnectX-7-NDR"},
@@ -544,3 +546,27 @@ def test_per_op_sac_recomputes_every_low_precision_gemm():
         rest = fwd.filter(~pl.col("component").is_in(il.compute.LOW_PRECISION_COMPONENTS))["time_s"].sum()
         want = low_share * low + 0.5 * rest
         assert ctx.tab[kt.K_DENSE, kt.T_SEL, 0, 0, 0, 0] == pytest.approx(want, rel=1e-12), prec
+
+
+def test_host_bound_moe_layers_wait_for_the_host():
+    """training.moe_host_sync adds the stack's moe_host_sync_s to every MoE layer of every
+    micro-batch (a third in forward, again under full recompute); dense models are unaffected;
+    the flag is validated as a boolean."""
+    from infra_lab.errors import ValidationError
+
+    sc = ZAYA.replace(training={"micro_batch": 1})
+    h = il.stacks.params(sc.stack)["moe_host_sync_s"]
+    assert h > 0
+    a, b = il.estimate(sc), il.estimate(sc.replace(training={"moe_host_sync": True}))
+    m = sc.training.global_batch / (sc.parallelism.dp * sc.training.micro_batch)
+    n_moe = sc.model_spec.layer_kinds().count("moe") / sc.parallelism.pp    # one stage: pp = 1 here
+    fa, fb = (dict(e.breakdown.iter_rows()) for e in (a, b))
+    assert sc.parallelism.pp == 1
+    assert fb["compute_fwd"] - fa["compute_fwd"] == pytest.approx(m * n_moe * h / 3, rel=1e-9)
+    assert fb["compute_bwd"] - fa["compute_bwd"] == pytest.approx(m * n_moe * 2 * h / 3, rel=1e-9)
+    dense = il.Scenario.from_dict({"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 1},
+                                   "training": {"global_batch": 64}})
+    assert il.estimate(dense.replace(training={"moe_host_sync": True})).step_time_s == \
+        il.estimate(dense).step_time_s
+    with pytest.raises(ValidationError, match="moe_host_sync"):
+        ZAYA.replace(training={"moe_host_sync": "yes"})

@@ -50,7 +50,7 @@ C_NAMES = (
     "OPT_STATE_BYTES", "weight_bytes",
     "ACT_BYTES", "OPT_T_PER_PARAM", "memory_reserve_bytes", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
-    "zero3_defer_reduce_scatter", "memory_reserve_fraction", "FP8_WCOPY",
+    "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -61,8 +61,12 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC,
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY) = range(len(C_NAMES))
+MOE_SYNC_FWD_SHARE = 1.0 / 3.0
+"""Share of the per-MoE-layer host wait (C_MOE_SYNC, training.moe_host_sync) in the forward
+pass; the backward launches the dgrad and wgrad kernels of every GEMM, about twice the
+forward's (assumption)."""
 # Collectives per layer and micro-batch (the counts the step prices; named with their source)
 TP_COLLECTIVES = 4.0
 """Tensor-parallel collectives per layer per micro-batch: 2 all-reduces in forward (after the
@@ -407,6 +411,9 @@ def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi
         bk = fw * (tab[k, T_BWD, ti, mi, ci, spi] + xtab[k, X_BWD_EXP, ti, mi, ci, xi]) \
             + ms * (tab[k, T_BWD_MEM, ti, mi, ci, spi] + xtab[k, X_BWD_PERM, ti, mi, ci, xi]
                     + xtab[k, X_BWD_MEM, ti, mi, ci, xi])
+        if k == K_MOE:  # host-bound MoE layers: the GPU waits for the host (training.moe_host_sync)
+            fk += MOE_SYNC_FWD_SHARE * c[C_MOE_SYNC]
+            bk += (1.0 - MOE_SYNC_FWD_SHARE) * c[C_MOE_SYNC]
         if rc == 2:
             rk = fk
         elif rc == 1:   # the stack's selective set (attention core, or per-op SAC)

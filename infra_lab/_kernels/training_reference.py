@@ -147,11 +147,17 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 expert[slot][4] = (1.0 if tr.precision in il.compute.LOW_PRECISIONS else 0.5) * expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
+    # host-bound MoE layers (training.moe_host_sync): the GPU waits for the host, a third of it
+    # in forward, two thirds in backward
+    wait = sp["moe_host_sync_s"] if (tr.moe_host_sync and spec.experts) else 0.0
+
     def layer_times(kind):
         t = tab[kind, :, 0, 0, 0, spi]
         x = expert[kind]
         f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2])
         b = fw * (t[kt.T_BWD] + x[1]) + ms * (t[kt.T_BWD_MEM] + x[3])
+        if kind == kt.K_MOE:
+            f, b = f + wait / 3.0, b + 2.0 * wait / 3.0
         if rc == 2:
             r = f
         elif rc == 1:
