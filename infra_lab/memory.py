@@ -62,6 +62,7 @@ __all__ = [
     "activation_bytes_per_layer",
     "korthikanti_activation_bytes",
     "saved_gemm_input_bytes",
+    "fp8_weight_copy_bytes",
     "loss_logits_bytes",
     "FP8_PRECISIONS",
     "inflight_microbatches",
@@ -412,6 +413,33 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     return float(tokens) * vocab / tp * per / loss_chunks
 
 
+def fp8_weight_copy_bytes(precision: str, stack_params: dict, fp8_param_gather: bool = False) -> float:
+    """Bytes per linear-layer parameter that FP8 training keeps beyond the 16-bit working
+    weight (``stack_params["weight_bytes"]``) [bytes/param].
+
+    A stack whose ``fp8_caches_weights`` is 1 (Transformer Engine) caches the quantized weight
+    for the forward GEMM (rowwise) and its columnwise copy for dgrad across micro-batches:
+    2 × :func:`infra_lab.catalog.format_bytes` of the format ("dual precision weights", the
+    default). With ``fp8_param_gather`` the primary weights are FP8 only, so the copy replaces
+    the 16-bit weight: 2 × format bytes − weight_bytes (the MXFP8 scales). torchao (flag 0)
+    casts per call and keeps no copy. Embedding and output-layer weights stay 16-bit (not
+    counted). Source: Megatron-Core's DeepSeek-V3 GB200 guide, section 1 item 6,
+    https://github.com/NVIDIA/Megatron-LM/blob/main/docs/discussions/deepseek-v3-gb200-optimization/deepseek-v3-gb200-optimization.md
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> fp8_weight_copy_bytes("fp8", il.stacks.params("megatron-core-cuda"))
+    2.0
+    >>> fp8_weight_copy_bytes("bf16", il.stacks.params("megatron-core-cuda"))
+    0.0
+    """
+    if precision not in FP8_PRECISIONS or not stack_params.get("fp8_caches_weights", 0.0):
+        return 0.0
+    copy = 2.0 * catalog.format_bytes(precision)
+    return max(copy - stack_params["weight_bytes"], 0.0) if fp8_param_gather else copy
+
+
 FP8_PRECISIONS = ("fp8", "mxfp8")
 """Training precisions whose GEMMs take 8-bit operands (:func:`saved_gemm_input_bytes`)."""
 
@@ -692,6 +720,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         if o[k] is None:
             o[k] = sp[sk]
     gemm_in = saved_gemm_input_bytes(tr.precision, sp)
+    wq = fp8_weight_copy_bytes(tr.precision, sp, tr.fp8_param_gather)
     seq = check_positive("seq_len", o["seq_len"], integer=True) if o.get("seq_len") is not None else tr.seq_len
     mbs = (check_positive("micro_batch", o["micro_batch"], integer=True) if o.get("micro_batch") is not None
            else tr.micro_batch)
@@ -791,7 +820,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                             z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if rematerialise else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
-                            0.0)
+                            0.0, wq)
         if hook is not None and cand["has_embedding"]:
             pro = hook.prologue(acc.name, tp, mbs, cp, 0.0)
             key = {"none": "act_none", "selective": "act_sel", "full": "act_full"}[recompute]

@@ -355,6 +355,10 @@ class TrainingConfig:
     The ablation baselines of published optimisation studies run so (Primus "no MoE features",
     Megatron-Core's GB200 DeepSeek-V3 baseline without CUDA graphs). False (default): the GPU
     is never starved.
+
+    fp8_param_gather (FP8 training on Transformer Engine stacks: Megatron-Core
+    ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",
+    a cached FP8 copy beside each 16-bit weight, :func:`infra_lab.memory.fp8_weight_copy_bytes`).
     """
 
     seq_len: int = 4096
@@ -372,10 +376,11 @@ class TrainingConfig:
     loss_fusion: bool = False
     loss_chunks: int = 1
     moe_host_sync: bool = False
+    fp8_param_gather: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
-            "loss_fusion", "loss_chunks", "moe_host_sync")
+            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -396,6 +401,8 @@ class TrainingConfig:
         put(self, "moe_routing", _enum("training.moe_routing", self.moe_routing, MOE_ROUTINGS))
         put(self, "moe_capacity_factor", _capacity_factor(self.moe_capacity_factor))
         put(self, "recompute_modules", _recompute_modules(self.recompute_modules, self.recompute))
+        if not isinstance(self.fp8_param_gather, bool):
+            raise ValidationError(f"training.fp8_param_gather = {self.fp8_param_gather!r}: expected true or false")
         if not isinstance(self.loss_fusion, bool):
             raise ValidationError(f"training.loss_fusion = {self.loss_fusion!r}: expected true or false")
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))

@@ -85,7 +85,7 @@ STACK_PARAMS = (
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-    "moe_host_sync_s",
+    "moe_host_sync_s", "fp8_caches_weights",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -111,7 +111,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
         bad = (not math.isfinite(v) or v < 0 or (frac and v > 1) or (k.endswith("_scale") and v <= 0)
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "moe_popularity_cv" and v > 10)
                or (k == "attention_kernel" and v not in (0, *ATTENTION_KERNEL_CODES))
-               or (k in ("selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs")
+               or (k in ("selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs",
+                         "fp8_caches_weights")
                    and v not in (0, 1))
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
@@ -124,7 +125,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        else "0 (attention core) or 1 (per-op SAC)" if k == "selective_recompute"
                        else "0 (each backward waits) or 1 (deferred to the next micro-batch)"
                        if k == "zero3_defer_reduce_scatter"
-                       else "0 or 1" if k == "fp8_saves_quantized_inputs"
+                       else "0 or 1" if k in ("fp8_saves_quantized_inputs", "fp8_caches_weights")
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
@@ -517,7 +518,8 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
 def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
-                    modules: tuple | None = None, loss: tuple = (False, 1)) -> _Context:
+                    modules: tuple | None = None, loss: tuple = (False, 1),
+                    fp8_param_gather: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -534,6 +536,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "EP_OVL": sp["ep_comm_overlap"] if moe[1] else 0.0, "EXPERTS": float(spec.experts or 1),
         "DISPATCH": float(kt.DISPATCHERS.index(moe[0])),
         "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer],
+        "FP8_WCOPY": memory.fp8_weight_copy_bytes(precision, sp, fp8_param_gather),
         "ACT_BYTES": memory.TRAINING_DEFAULTS["activation_bytes"],
         "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
         "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
@@ -609,7 +612,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
-                           tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks))
+                           tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks), tr.fp8_param_gather)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -407,14 +407,18 @@ def _optimizer_of(row: dict) -> str:
 
 
 def _loss_of(row: dict) -> dict:
-    """The loss implementation a run publishes in its ``settings`` as [training] keys
-    (:func:`infra_lab.memory.loss_logits_bytes`): "loss fusion" / "CE loss fusion" (a fused
-    cross-entropy kernel) → loss_fusion = true; "loss chunks=N" → loss_chunks = N; unstated:
-    the unfused fp32 loss over all tokens."""
+    """The loss implementation and FP8 weight scheme a run publishes in its ``settings`` as
+    [training] keys (:func:`infra_lab.memory.loss_logits_bytes`,
+    :func:`infra_lab.memory.fp8_weight_copy_bytes`): "loss fusion" / "CE loss fusion" (a fused
+    cross-entropy kernel) → loss_fusion = true; "loss chunks=N" → loss_chunks = N;
+    "fp8-param-gather" (FP8 primary weights) → fp8_param_gather = true; unstated: the unfused
+    fp32 loss over all tokens and dual (16-bit + cached FP8) weights."""
     st = (row.get("settings") or "").lower()
     out: dict = {}
     if "loss fusion" in st:
         out["loss_fusion"] = True
+    if "fp8-param-gather" in st or "fp8 primary weights" in st:
+        out["fp8_param_gather"] = True
     if "loss chunks=" in st:
         num = "".join(ch for ch in st.split("loss chunks=", 1)[1].split(";")[0] if ch.isdigit())
         out["loss_chunks"] = int(num)

@@ -193,12 +193,13 @@ class TestMemoryKernelAgainstReference:
     @given(p_ne=st.floats(1e6, 1e12), p_e=st.floats(0, 1e12), emb=st.floats(0, 1e10),
            tp=st.sampled_from([1, 2, 4, 8]), ep=st.sampled_from([1, 2, 8, 64]), etp=st.sampled_from([1, 2]),
            g_ne=st.sampled_from([1, 8, 1024]), g_e=st.sampled_from([1, 4, 128]), zero=st.integers(0, 3),
-           fsdp=st.integers(0, 1), layers=st.sampled_from([1, 10, 61]), act=st.floats(0, 1e11))
-    def test_kernel_equals_reference(self, p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, layers, act):
+           fsdp=st.integers(0, 1), layers=st.sampled_from([1, 10, 61]), act=st.floats(0, 1e11),
+           wq=st.sampled_from([0.0, 0.0625, 2.0625]))
+    def test_kernel_equals_reference(self, p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, layers, act, wq):
         from infra_lab._kernels.memory import training_bytes, training_bytes_reference
 
         args = (p_ne, p_e, emb, float(tp), float(ep), float(etp), float(g_ne), float(g_e), zero, fsdp,
-                2.0, 4.0, 12.0, float(layers), act, 1e9, 2e9, 7e9)
+                2.0, 4.0, 12.0, float(layers), act, 1e9, 2e9, 7e9, wq)
         np.testing.assert_allclose(training_bytes(*args), training_bytes_reference(*args), rtol=1e-12)
 
 
@@ -239,10 +240,12 @@ class TestFrameworkBehaviour:
         assert bf - q8 == pytest.approx(4096 * (2 * spec.hidden + spec.heads * spec.head_dim + spec.ffn_hidden))
         base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100", "nodes": 1},
                 "training": {"seq_len": 4096, "global_batch": 8, "micro_batch": 1}}
+        act = lambda sc: memory.training_memory(sc).filter(  # noqa: E731
+            pl.col("component") == "activations")["bytes"][0]
         for stack, smaller in (("megatron-core-cuda", True), ("torchtitan-cuda", False)):
             b16 = il.Scenario.from_dict({**base, "training": {**base["training"], "stack": stack}})
             f8 = b16.replace(training={"precision": "fp8"})
-            assert (memory.training_memory_total(f8) < memory.training_memory_total(b16)) is smaller, stack
+            assert (act(f8) < act(b16)) is smaller, stack
 
     def test_loss_logits(self):
         tok, v = 8192, 128256
@@ -261,6 +264,27 @@ class TestFrameworkBehaviour:
             sc.replace(training={"loss_chunks": 0})
         with pytest.raises(ValidationError, match="loss_fusion"):
             sc.replace(training={"loss_fusion": "yes"})
+
+    def test_fp8_weight_copies(self):
+        """Transformer Engine keeps FP8 rowwise + columnwise copies of each linear weight beside
+        the 16-bit one (2 B/param for FP8); with fp8_param_gather they replace it; torchao none."""
+        te, tt = il.stacks.params("megatron-core-cuda"), il.stacks.params("torchtitan-cuda")
+        assert memory.fp8_weight_copy_bytes("fp8", te) == 2.0
+        assert memory.fp8_weight_copy_bytes("fp8", te, fp8_param_gather=True) == 0.0
+        assert memory.fp8_weight_copy_bytes("mxfp8", te, fp8_param_gather=True) == pytest.approx(
+            2 * il.catalog.format_bytes("mxfp8") - 2.0)
+        assert memory.fp8_weight_copy_bytes("fp8", tt) == 0.0
+        base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100", "nodes": 1},
+                "training": {"seq_len": 4096, "global_batch": 8, "micro_batch": 1, "precision": "fp8",
+                             "stack": "megatron-core-cuda"}, "parallelism": {"zero": 1}}
+        w = lambda sc: memory.training_memory(sc).filter(pl.col("component") == "weights")["bytes"][0]  # noqa: E731
+        dual, fp8_only = il.Scenario.from_dict(base), il.Scenario.from_dict(base).replace(
+            training={"fp8_param_gather": True})
+        spec = dual.model_spec
+        linear = spec.params_total - spec.vocab * spec.hidden * (1 if spec.tied_embeddings else 2)
+        assert w(dual) - w(fp8_only) == pytest.approx(2.0 * linear, rel=1e-6)
+        with pytest.raises(ValidationError, match="fp8_param_gather"):
+            dual.replace(training={"fp8_param_gather": 1})
 
     def test_bf16_moments_optimizer(self):
         sc = _sc(zero=0, optimizer="adamw-bf16")

@@ -22,6 +22,10 @@ Inputs (all floats; bytes, parameters, counts):
 ``work``            recompute working set (one layer re-materialised) [bytes]
 ``head_act``        embedding/LM-head activations (logits) [bytes]
 ``reserve``         allocator reserve [bytes] (:func:`allocator_reserve` of the other components)
+``wq``              bytes per parameter of a second, low-precision copy of the non-embedding
+                    weights kept beside the working weights (FP8 training: Transformer Engine's
+                    cached FP8 weights; 0 otherwise), held only where the weights are not
+                    ZeRO-3/FSDP-sharded [bytes/param]
 
 Returns the tuple of :data:`MEM_NAMES` component bytes.
 """
@@ -48,7 +52,7 @@ def allocator_reserve(tensor_bytes, fixed, fraction):
 
 @njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
-                   act, work, head_act, reserve):
+                   act, work, head_act, reserve, wq):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""
     ne = (p_ne + emb) / tp               # non-expert parameters on this GPU
     ex = p_e / (ep * etp)                # routed-expert parameters on this GPU
@@ -58,6 +62,8 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
     d_ne = g_ne if s3 else 1.0
     d_e = g_e if s3 else 1.0
     weights = wb * (ne / d_ne + ex / d_e)
+    if not s3:
+        weights += wq * (p_ne / tp + ex)     # low-precision copy of the linear weights
     d_ne = g_ne if s2 else 1.0
     d_e = g_e if s2 else 1.0
     grads = gb * (ne / d_ne + ex / d_e)
@@ -101,17 +107,17 @@ def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf
 @njit(cache=True)
 def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
-                 has_emb, has_head, logits_bytes, reserve):
+                 has_emb, has_head, logits_bytes, reserve, wq):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
     stage's activations from :func:`stage_activations`."""
     act, work, head = stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
                                         act_bytes, dropout, has_emb, has_head, logits_bytes)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
-                          act, work, head, reserve)
+                          act, work, head, reserve, wq)
 
 
 def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob,
-                             layers, act, work, head_act, reserve):
+                             layers, act, work, head_act, reserve, wq):
     """Plain-Python reference of :func:`training_bytes`, written per state kind.
 
     ZeRO (Rajbhandari et al. 2020): stage 1 partitions optimizer states, stage 2 also
@@ -130,6 +136,10 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
             share = n / replicas[group] if stage >= need else n
             total += share * per_param[state]
         out[state] = total
+    if stage < 3:
+        # FP8 training keeps a quantized copy of every linear weight (not the embedding or the
+        # output layer) next to the working weights on the ranks that hold them whole
+        out["weights"] += wq * (p_ne / tp + local["expert"])
     if stage == 3 and layers > 0:
         one_layer = (p_ne / tp + local["expert"]) / layers * wb
         out["zero3_gather_buffer"] = 2 * one_layer     # current + prefetched layer

@@ -50,7 +50,7 @@ C_NAMES = (
     "OPT_STATE_BYTES", "weight_bytes",
     "ACT_BYTES", "OPT_T_PER_PARAM", "memory_reserve_bytes", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
-    "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC",
+    "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -61,7 +61,8 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FW_SCALE, C_MEM_SCALE, C_TP_OVL, C_CP_OVL, C_EP_OVL, C_EXPERTS, C_PP_OVL, C_DP_OVL,
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
- C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC) = range(len(C_NAMES))
+ C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
+ C_FP8_WCOPY) = range(len(C_NAMES))
 MOE_SYNC_FWD_SHARE = 1.0 / 3.0
 """Share of the per-MoE-layer host wait (C_MOE_SYNC, training.moe_host_sync) in the forward
 pass; the backward launches the dgrad and wgrad kernels of every GEMM, about twice the
@@ -294,7 +295,7 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                 mb = training_bytes(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD],
                                     tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, 0,
                                     c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
-                                    0.0, 0.0, 0.0, 0.0)
+                                    0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY])
                 row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3]
 
 
