@@ -689,8 +689,9 @@ def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | 
               "**Memory** (`validation.memory_check()`, predicted per-GPU total less the memory outside the "
               "caching allocator vs the published peak reserved memory): "
               f"{m_peak.height} published peaks, median |error| "
-              f"{m_peak['error_pct'].abs().median():.1f} %, worst {m_peak['error_pct'].abs().max():.1f} %; the model "
-              f"says a run that ran fits in {int(m['agrees'].sum())} of {m.height} cases.", "", REPORT_END]
+              f"{m_peak['error_pct'].abs().median():.1f} %, worst {m_peak['error_pct'].abs().max():.1f} %; the model's "
+              f"fit agrees with the published outcome (ran; needs activation offloading) in {int(m['agrees'].sum())} of "
+              f"{m.height} cases.", "", REPORT_END]
     return "\n".join(lines)
 
 
