@@ -1293,6 +1293,42 @@ def row_stack(row: dict) -> str | None:
     return f"{base}-early" if early and f"{base}-early" in names else base
 
 
+def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens: float, output_tokens: float,
+                          weight_bytes: float, kv_bytes: float, kv_fraction: float = 0.95) -> tuple[int, int]:
+    """(max_batch_size, max_num_tokens) that ``trtllm-bench throughput`` sets when the command
+    gives neither: TensorRT-LLM's ``tensorrt_llm/bench/build/tuning.py`` (``calc_engine_setting``
+    and ``finetune_setting``), written out here.
+
+    KV room = kv_fraction · (device memory × tp·pp − parameters × weight bytes) [GiB]; requests
+    it holds at the full ISL+OSL length (2 · attention layers · max(tp, kv heads) · head size ·
+    kv bytes per token); raw batch = min(requests, 4096)/pp rounded up (to 32 below 256 with a
+    minimum of 64, to 128 below 1024, else to 256); raw tokens = raw batch · (1 + ISL/OSL)
+    capped at 32768, rounded up (to 256 with a minimum of 2048 below 4096, to 512 below 8192,
+    else to 1024). https://github.com/NVIDIA/TensorRT-LLM/blob/main/tensorrt_llm/bench/build/tuning.py
+    """
+    acc = catalog.accelerator(accelerator)
+    gib = 1024.0**3
+    per_token = 2 * len(spec.attention_windows()) * max(tp, spec.kv_heads) * spec.head_dim * kv_bytes / gib
+    engine = spec.params_total * weight_bytes / gib
+    room = (acc.hbm_bytes / gib * tp * pp - engine) * kv_fraction
+    requests = room / (per_token * (input_tokens + output_tokens))
+    raw_bs = min(requests, 4096) / pp
+    raw_tok = min(raw_bs * (1 + input_tokens / output_tokens), 32768)
+    if raw_bs < 256:
+        bs = max(64, 32 * math.ceil(raw_bs / 32))
+    elif raw_bs < 1024:
+        bs = 128 * math.ceil(raw_bs / 128)
+    else:
+        bs = 256 * math.ceil(raw_bs / 256)
+    if raw_tok < 4096:
+        tok = max(2048, 256 * math.ceil(raw_tok / 256))
+    elif raw_tok < 8192:
+        tok = 512 * math.ceil(raw_tok / 512)
+    else:
+        tok = 1024 * math.ceil(raw_tok / 1024)
+    return int(bs), int(tok)
+
+
 def _fixed_lengths(row: dict) -> bool:
     """A benchmark whose requests all have the same input and output lengths (its
     ``length_distribution`` says fixed, or names a range ratio of 1)."""
@@ -1347,6 +1383,15 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     if mu:
         over["memory_utilization"] = mu
     chunk = _flag(args, "--max-num-batched-tokens", "--max_num_tokens", "--chunked-prefill-size")
+    if row["engine"] == "trt-llm" and "trtllm-bench" in args and not mns and spec.attention != "mla":
+        # trtllm-bench sizes the engine itself from the dataset's lengths and the KV room
+        wb = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}[wp]
+        frac = _flag(args, "kv_cache_free_gpu_mem_fraction") or 0.95
+        bs, tok = trtllm_bench_settings(spec, acc.name, int(row["tp"] or gpus), int(row["pp"] or 1),
+                                        float(row["input_tokens"]), float(row["output_tokens"]), wb,
+                                        1.0 if kv == "fp8" else 2.0, frac)
+        over["max_num_seqs"] = float(bs)
+        chunk = chunk or float(tok)
     sv: dict[str, Any] = {
         "engine": row["engine"], "weight_precision": wp, "kv_precision": kv, "tp": tp, "ep": ep, "pp": pp,
         "dp": dp, "dp_attention": dpa, "input_tokens": max(1, round(row["input_tokens"])),
