@@ -327,6 +327,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_MAX_SEQS] = params["max_num_seqs"]
     H[K.H_MIN_ROWS] = _min_rows(acc.name)
     H[K.H_REQ_OVH] = params["request_overhead_s"]
+    H[K.H_SEQ_OVH] = params["seq_overhead_s"]
 
     tps = sorted(set(int(t) for t in tps))
     etps = sorted(set(int(t) for t in etps))
@@ -362,7 +363,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     etp_index = np.full(max(etps) + 1, -1, dtype=np.int64)
     for i, t in enumerate(etps):
         etp_index[t] = i
-    P = np.array(collectives.collective_time_params(hardware).array)
+    P = collectives.collective_time_params(hardware).array  # read-only, as in the Python calls
     models_ = [compute.gemm_model(acc.name, p if p in acc.peak_flops else "bf16") for p in ("bf16", "fp8", "fp4")]
     return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
                    ne_mtp, ex_n, ex_k, P,
@@ -439,7 +440,7 @@ def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
     from ._kernels import serving as K
 
     out = np.zeros((cfg.shape[0], K.N_OUT))
-    blocks = max(1, min(cfg.shape[0], 4 * numba.get_num_threads()))
+    blocks = max(1, min(cfg.shape[0], 2 * numba.get_num_threads()))  # 2 per thread: balance vs memo fills
     K.serve_kernel(np.ascontiguousarray(cfg), out, *inp.args(), *K.memo(blocks))
     return out
 
@@ -686,7 +687,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             same_node = tp * pp <= hw.scaleup_domain
             whole = max(1, math.ceil((dec + pre) / pp - 1e-9))
             t["pp_p2p"] += pp * coll("send_recv", whole * spec.hidden * 2.0, 2, per_node=2 if same_node else 1)
-        t["step_overhead"] += p["step_overhead_s"]
+        # the engine's host work per step: fixed, plus per decoding request of the instance
+        t["step_overhead"] += p["step_overhead_s"] + p["seq_overhead_s"] * seqs
         if draft and seqs > 0:
             # the model's MTP modules (compute.gemm_records kind "mtp") on one token per sequence
             nb = seqs / pp
@@ -873,15 +875,18 @@ def pareto_front(df: pl.DataFrame, x: str = "tokens_per_s_per_user",
     """
     if df.height == 0:
         return pl.Series("pareto", [], dtype=pl.Boolean)
-    xs, ys = df[x].to_numpy(), df[y].to_numpy()
+    return pl.Series("pareto", _pareto_mask(df[x].to_numpy(), df[y].to_numpy()))
+
+
+def _pareto_mask(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Rows no other row beats on both xs and ys (larger is better): in x-descending
+    (then y-descending) order, a row is kept when its y beats every y before it."""
     order = np.lexsort((-ys, -xs))  # x descending, then y descending
-    keep = np.zeros(df.height, dtype=bool)
-    best = -np.inf
-    for i in order:
-        if ys[i] > best:
-            keep[i] = True
-            best = ys[i]
-    return pl.Series("pareto", keep)
+    ys_sorted = ys[order]
+    before = np.concatenate(([-np.inf], np.maximum.accumulate(ys_sorted)[:-1]))
+    keep = np.zeros(len(xs), dtype=bool)
+    keep[order] = ys_sorted > before
+    return keep
 
 
 def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | None = 10,
@@ -993,29 +998,38 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     else:
         inp = serving_inputs(spec, hw, params, tps, etps, eps)
         out = _run(cfg, inp)
-    df = _frame(cfg, out, wps, kvs)
-    feasible = pl.col("fits")
+    # feasibility and the Pareto front in numpy; one lazy query for the rest (fewer collects)
+    fe = out[:, K.O_FITS] > 0.5
     if max_tpot_s is not None:
-        feasible = feasible & (pl.col("tpot_s") <= max_tpot_s)
+        fe &= out[:, K.O_TPOT] <= max_tpot_s
     if max_ttft_s is not None:
-        feasible = feasible & (pl.col("ttft_s") <= max_ttft_s)
+        fe &= out[:, K.O_TTFT] <= max_ttft_s
     if min_tps_user is not None:
-        feasible = feasible & (pl.col("tokens_per_s_per_user") >= min_tps_user)
-    df = df.with_columns(feasible.alias("feasible"))
-    mask = np.zeros(df.height, dtype=bool)
-    fe = df["feasible"].to_numpy()
+        fe &= out[:, K.O_TPS_USER] >= min_tps_user
+    mask = np.zeros(len(fe), dtype=bool)
     if fe.any():
-        sub = df.filter(pl.col("feasible"))
-        mask[np.flatnonzero(fe)] = pareto_front(sub).to_numpy()
-    df = df.with_columns(pl.Series("pareto", mask))
+        sub = np.flatnonzero(fe)
+        mask[sub] = _pareto_mask(out[sub, K.O_TPS_USER], out[sub, K.O_OUT_TPS_GPU])
+    if pareto:
+        rows = np.flatnonzero(mask)
+    elif top is not None or max_tpot_s or max_ttft_s or min_tps_user:
+        rows = np.flatnonzero(fe)
+    else:
+        rows = np.arange(len(fe))
+    if not objective.startswith("usd"):
+        # order in numpy (stable: ties keep the configuration order), then build one frame
+        v = out[rows, K.OUT_NAMES.index(objective)]
+        order = np.argsort(-v if OBJECTIVES[objective] else v, kind="stable")
+        rows = rows[order if top is None else order[:top]]
+    df = _frame(cfg[rows], out[rows], wps, kvs).hstack([pl.Series("feasible", fe[rows]),
+                                                        pl.Series("pareto", mask[rows])])
     if price is not None:
         df = df.with_columns(**_cost_exprs(price))
-    if pareto:
-        df = df.filter(pl.col("pareto"))
-    elif top is not None or max_tpot_s or max_ttft_s or min_tps_user:
-        df = df.filter(pl.col("feasible"))
-    df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
-    return df.head(top) if top is not None else df
+    if objective.startswith("usd"):
+        df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
+        if top is not None:
+            df = df.head(top)
+    return df
 
 
 def _scenario_of(sc: Scenario, row: np.ndarray) -> Scenario:
@@ -1036,8 +1050,8 @@ def _frame(cfg: np.ndarray, out: np.ndarray, wps, kvs) -> pl.DataFrame:
         "tp": cfg[:, K.K_TP].astype(np.int64), "pp": cfg[:, K.K_PP].astype(np.int64),
         "dp": cfg[:, K.K_DP].astype(np.int64), "ep": cfg[:, K.K_EP].astype(np.int64),
         "dp_attention": cfg[:, K.K_DPA] > 0.5,
-        "weight_precision": np.array(_WPREC)[cfg[:, K.K_WPREC].astype(np.int64)],
-        "kv_precision": np.array(_KVPREC)[cfg[:, K.K_KVPREC].astype(np.int64)],
+        "weight_precision": pl.Series(list(_WPREC)).gather(cfg[:, K.K_WPREC].astype(np.uint32)),
+        "kv_precision": pl.Series(list(_KVPREC)).gather(cfg[:, K.K_KVPREC].astype(np.uint32)),
         "concurrency": cfg[:, K.K_CONC].astype(np.int64),
         "gpus": (cfg[:, K.K_TP] * cfg[:, K.K_PP] * cfg[:, K.K_DP]).astype(np.int64),
     }
@@ -1176,7 +1190,7 @@ VALIDATION_BOUNDS = {
 }
 """Issue 13's bounds on the test split: median and worst |error| [%]."""
 
-CALIBRATED = ("gemm_time_scale", "memory_time_scale", "step_overhead_s", "request_overhead_s")
+CALIBRATED = ("gemm_time_scale", "memory_time_scale", "step_overhead_s", "request_overhead_s", "seq_overhead_s")
 """Stack factors :func:`calibrate` fits per serving stack on the training split
 (``request_overhead_s`` only for stacks with published TTFTs in their rows)."""
 
@@ -1484,7 +1498,7 @@ def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("s
 
 _METRIC_WEIGHTS = {"output_tokens_per_s_per_gpu": 1.0, "tpot_s": 1.0, "ttft_s": 0.5, "e2e_latency_s": 0.5}
 _BOUNDS = {"gemm_time_scale": (0.3, 5.0), "memory_time_scale": (0.3, 5.0), "step_overhead_s": (0.0, 0.2),
-           "request_overhead_s": (0.0, 0.2), "layer_overhead_s": (0.0, 5e-4)}
+           "request_overhead_s": (0.0, 0.2), "layer_overhead_s": (0.0, 5e-4), "seq_overhead_s": (0.0, 5e-4)}
 
 
 def _train_cases(split: str = "train"):

@@ -286,6 +286,21 @@ def test_search_kernel_matches_reference_on_every_row():
     assert (k["fits"] == r["fits"]).all()
 
 
+def test_search_kernel_matches_reference_with_pipeline_sends_within_and_across_nodes():
+    """Pipeline sends of the same size are within a node for some splits and across nodes
+    for others (tp·pp vs the scale-up domain): the kernel's memo must keep them apart."""
+    sc = _sc(model="llama3-8b", acc="H100", gpus=16, tp=8, dp=2, concurrency=16, input_tokens=512, output_tokens=128)
+    kw = {"concurrencies": [16, 64], "top": None, "pareto": False, "weight_precisions": ["bf16"],
+          "kv_precisions": ["bf16"]}
+    k = il.serve_search(sc, **kw)
+    assert (k["pp"] > 1).any() and ((k["tp"] * k["pp"]) > 8).any() and ((k["tp"] * k["pp"] <= 8) & (k["pp"] > 1)).any()
+    r = il.serve_search(sc, reference=True, **kw)
+    keys = ["tp", "pp", "dp", "ep", "concurrency"]
+    k, r = k.sort(keys), r.sort(keys)
+    for col in ("output_tokens_per_s", "ttft_s", "tpot_s"):
+        np.testing.assert_allclose(k[col].to_numpy(), r[col].to_numpy(), rtol=1e-9)
+
+
 def test_search_front_is_pareto_and_respects_limits():
     sc = _sc(model="deepseek-v3", acc="H200", gpus=16, tp=8, dp=2, ep=8, engine="sglang")
     every = il.serve_search(sc, top=None, pareto=False)
@@ -470,16 +485,16 @@ def test_every_modelled_row_is_predicted_and_exclusions_are_explained(validation
 
 def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
     """The shipped factors are fitted (basis 'fitted') and fit the train split better than the
-    starting assumptions (gemm = memory scale 1, step overhead 2 ms)."""
+    starting assumptions (gemm = memory scale 1, step overhead 2 ms, no per-request step overhead)."""
     t = il.stacks.table().filter(pl.col("parameter").is_in(list(serving.CALIBRATED)),
                                  pl.col("stack").is_in(["atom-rocm", "vllm-rocm", "trt-llm-cuda"]))
     # request_overhead_s is fitted only where the train split has TTFTs (ATOM's CI runs do)
     fitted = t.filter((pl.col("parameter") != "request_overhead_s") | (pl.col("stack") == "atom-rocm"))
-    assert fitted.height == 10 and (fitted["basis"] == "fitted").all()
+    assert fitted.height == 13 and (fitted["basis"] == "fitted").all()
     assert fitted["note"].str.contains("training-split").all()
     ovh = il.stacks.table().filter(pl.col("parameter") == "request_overhead_s", pl.col("basis") == "fitted")
     assert ovh.height >= 3 and ovh["value"].is_between(0.0, 0.2).all()
-    start = {s: {"gemm_time_scale": 1.0, "memory_time_scale": 1.0, "step_overhead_s": 0.002}
+    start = {s: {"gemm_time_scale": 1.0, "memory_time_scale": 1.0, "step_overhead_s": 0.002, "seq_overhead_s": 0.0}
              for s in ("atom-rocm", "vllm-rocm", "trt-llm-cuda")}
     raw = serving.validation(stack_params=start)
 
@@ -491,9 +506,10 @@ def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
 
 
 _WORST_TPS = pytest.mark.xfail(strict=True, reason=(
-    "issue 13 item 5: output tokens/s per GPU worst |error| on the test split is 87 % (bound 40 %): "
-    "TensorRT-LLM's DeepSeek-R1 max-throughput points on 8 x B200 (c7168 FP8 KV +87 %, c3072 +52 %) and "
-    "Llama 3.3 70B on B200 at 128/2048 (+41 %) are over-predicted (notebook 07 section 2 lists every case). "
+    "issue 13 item 5: output tokens/s per GPU worst |error| on the test split is 82 % (bound 40 %; median "
+    "9.5 %): TensorRT-LLM's DeepSeek-R1 max-throughput points on 8 x B200 (c7168 FP8 KV +82 %, c3072 +56 %) "
+    "and Llama 3.3 70B FP4 on one B200 at 128/128 (+49 %) are over-predicted, TensorRT-LLM 0.x Llama 3.1 70B "
+    "latency points on H100 (-43 %) under-predicted (notebook 07 section 2 lists every case). "
     "Strict: when the worst case is within the bound this passes and the mark must go."))
 
 

@@ -26,8 +26,9 @@ Hardware numbers, model sizes and software-stack factors come in as arguments:
           every all-reduce, all-to-all and send/recv goes through
           :func:`infra_lab._kernels.fabric.best_collective`.
 ``g0, g1, g2`` the GEMM-model argument tuples (:meth:`infra_lab.compute.GemmModel.args`) for
-          BF16, FP8 and FP4 compute; GEMM efficiencies come from
-          :func:`infra_lab._kernels.gemm.gemm_kernel` (memoized per parallel block).
+          BF16, FP8 and FP4 compute (``gs`` = (g0, g1, g2) inside); GEMM
+          efficiencies come from :func:`infra_lab._kernels.gemm.gemm_kernel` (memoized per
+          parallel block).
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ N_M = 21
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
  H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
- H_REQ_OVH) = range(21)
-N_H = 21
+ H_REQ_OVH, H_SEQ_OVH) = range(22)
+N_H = 22
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -94,83 +95,84 @@ CACHE_BITS = 14
 """Each thread's memo of GEMM efficiencies and collective times has 2**CACHE_BITS slots."""
 
 
-@njit(cache=True)
+
+@njit(cache=True, inline="always")
 def _key(kind, slot):
-    """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 collective) and slot
-    (< 65536); the caller adds a batch count (< 1024) and shifts in 30 bits of token count."""
+    """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 + ranks per node for a
+    collective; < 128) and slot (< 65536); the caller adds a batch count (< 1024) and shifts
+    in 30 bits of token count."""
     return (kind * 65536 + slot) * 1024
 
 
-@njit(cache=True)
-def _slot(ck, key):
-    """Hash slot of ``key`` in a memo of power-of-two size."""
-    x = (key ^ (key >> 29)) * 1000003
-    return (x ^ (x >> 32)) & (ck.shape[0] - 1)
-
-
-@njit(cache=True)
-def _gemm_time(m, n, k, b, cprec, wbytes, H, ck, cv, key_base):
-    """Roofline time of b GEMMs (m×k)·(k×n) with weights of ``wbytes`` per element [s], or
-    -1 when the efficiency is not yet in the memo (the caller runs :func:`_gemm_fill`).
-
-    The compute model's efficiency is taken at the integer shape (ceil of each dimension)
-    with at least ``H[H_MIN_ROWS]`` rows (the compute model's smallest macro-tile height:
-    decode kernels with fewer rows, GEMV / swap-AB / split-K, do not pad M to a tile), and
-    memoized per block under ``key_base`` + (batch, rows); the roofline uses the real m."""
-    if m <= 0.0 or n <= 0.0 or k <= 0.0 or b <= 0.0:
-        return 0.0
-    mi = max(int(H[H_MIN_ROWS]), int(math.ceil(m - 1e-9)))
+@njit(cache=True, inline="always")
+def _mkey(key_base, b, m, min_rows):
+    """Memo key of a GEMM: ``key_base`` + batch count, shifted, + rows (at least
+    ``min_rows``), from the integer shape (ceil of b and m)."""
+    mi = max(min_rows, int(math.ceil(m - 1e-9)))
     bi = max(1, int(math.ceil(b - 1e-9)))
-    key = ((key_base + bi) << 30) + mi
-    h = _slot(ck, key)
-    if ck[h] != key:
-        return -1.0
-    if cprec == 2:
-        peak = H[H_PEAK_FP4]
-    elif cprec == 1:
-        peak = H[H_PEAK_FP8]
-    else:
-        peak = H[H_PEAK_BF16]
-    t_c = 2.0 * m * n * k * b / (peak * cv[h]) * H[H_GEMM_SCALE]
-    t_m = b * (n * k * wbytes + m * (n + k) * 2.0) / H[H_BW_EFF] * H[H_MEM_SCALE]
+    return ((key_base + bi) << 30) + mi
+
+
+@njit(cache=True, inline="always")
+def _hslot(key, mask):
+    """Hash slot of ``key`` in a memo of ``mask + 1`` (a power of two) slots (scalars only,
+    so the hot path passes no arrays)."""
+    x = (key ^ (key >> 29)) * 1000003
+    return (x ^ (x >> 32)) & mask
+
+
+@njit(cache=True, inline="always")
+def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
+    """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]."""
+    t_c = 2.0 * m * n * k * b / (peak * eff) * gscale
+    t_m = b * (n * k * wbytes + m * (n + k) * 2.0) / bw * mscale
     return t_c if t_c > t_m else t_m
 
 
 @njit(cache=True)
-def _gemm_fill(m, n, k, b, cprec, ck, cv, key_base, g0, g1, g2, scr, min_rows):
-    """Compute the compute model's efficiency of one GEMM shape and memoize it."""
+def _gemm_fill(m, n, k, b, cprec, H, ck, cv, key_base, gs, scr):
+    """Compute the compute model's efficiency of one GEMM shape with ``gs[cprec]``
+    (:func:`infra_lab._kernels.gemm.gemm_kernel`, one call site) and memoize it.
+
+    The efficiency is taken at the integer shape (ceil of each dimension) with at least
+    ``H[H_MIN_ROWS]`` rows (the compute model's smallest macro-tile height: decode kernels
+    with fewer rows, GEMV / swap-AB / split-K, do not pad M to a tile); the callers'
+    roofline (:func:`_roofline`) uses the real m."""
     sm, sn, sk, sb, se, st = scr
-    sm[0] = max(min_rows, int(math.ceil(m - 1e-9)))
+    sm[0] = max(int(H[H_MIN_ROWS]), int(math.ceil(m - 1e-9)))
     sn[0] = max(1, int(math.ceil(n - 1e-9)))
     sk[0] = max(1, int(math.ceil(k - 1e-9)))
     sb[0] = max(1, int(math.ceil(b - 1e-9)))
-    if cprec == 2:
-        kg.gemm_kernel(sm, sn, sk, sb, *g2, se, st)
-    elif cprec == 1:
-        kg.gemm_kernel(sm, sn, sk, sb, *g1, se, st)
-    else:
-        kg.gemm_kernel(sm, sn, sk, sb, *g0, se, st)
+    kg.gemm_kernel(sm, sn, sk, sb, *gs[cprec], se, st)
     key = ((key_base + sb[0]) << 30) + sm[0]
-    h = _slot(ck, key)
+    h = _hslot(key, ck.shape[0] - 1)
     ck[h] = key
     cv[h] = se[0]
 
 
-@njit(cache=True)
-def _collective(op, tokens, bytes_per_token, n, k, P, ck, cv):
-    """best_collective for a message of ceil(tokens) whole tokens, memoized per block [s]."""
+@njit(cache=True, inline="always")
+def _ckey(op, n, k, tokens):
+    """Memo key of a collective of ceil(tokens) whole tokens among n ranks, k of them per
+    node (k is in the key: a pipeline send is within a node or not depending on tp·pp)."""
     ti = max(1, int(math.ceil(tokens - 1e-9)))
-    key = (_key(2, op * 8192 + n) << 30) + ti
-    h = _slot(ck, key)
-    if ck[h] == key:
-        return cv[h]
-    t = kf.best_collective(op, -1, ti * bytes_per_token, n, k, P)[0]
+    return (_key(2 + k, op * 8192 + n) << 30) + ti
+
+
+@njit(cache=True)
+def _coll_fill(op, tokens, bytes_per_token, n, k, P, ck, cv):
+    """best_collective for a message of ceil(tokens) whole tokens, memoized [s]."""
+    ti = max(1, int(math.ceil(tokens - 1e-9)))
+    key = _ckey(op, n, k, tokens)
+    h = _hslot(key, ck.shape[0] - 1)
+    # algo -1 (any) as a typed int64 and P read-only: the same specialization of
+    # best_collective as the Python calls of infra_lab.collectives.collective (compile time)
+    t = kf.best_collective(op, np.int64(-1), float(ti) * bytes_per_token, n, k, P)[0]
     ck[h] = key
     cv[h] = t
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _imbalance(tokens, ep, c_ep):
     """Busiest expert-parallel rank's routed rows over the mean [-]: 1 + c_ep/√(tokens/ep),
     the normal closed form of :func:`infra_lab.compute.moe_load_imbalance` (whose constant
@@ -181,114 +183,141 @@ def _imbalance(tokens, ep, c_ep):
     return f if f < ep else float(ep)
 
 
-@njit(cache=True)
-def _routed_experts(tok, M, H, ep, imb_c, cprec, wbe, etpi, ex_n, ex_k, g0, g1, g2, ck, cv, scr):
-    """GEMM time of one MoE layer's routed experts for tok tokens [s]: the expected number of
-    distinct experts the tokens touch on a rank (balls into bins), the busiest rank's rows
-    (:func:`_imbalance`), and each expert GEMM at that many rows, batched over the experts."""
-    E = M[M_EXPERTS]
-    k_top = M[M_TOPK]
+@njit(cache=True, inline="always")
+def _routed_shape(tok, E, k_top, ep, imb_c):
+    """(experts, rows per expert) of one MoE layer's routed-expert GEMMs on the busiest
+    expert-parallel rank for tok tokens: the expected number of distinct experts the tokens
+    touch on a rank (balls into bins) and the busiest rank's rows (:func:`_imbalance`) spread
+    over them; each expert GEMM runs at that many rows, batched over the experts."""
     u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
     rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
     bb = max(1.0, math.floor(u + 0.5))
     me = max(1.0, math.ceil(rows / bb - 1e-9))
-    t = 0.0
-    for j in range(ex_n.shape[1]):
-        kb = _key(1, (cprec * ex_n.shape[0] + etpi) * ex_n.shape[1] + j)
-        te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
-        if te < 0.0:
-            _gemm_fill(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
-            te = _gemm_time(me, ex_n[etpi, j], ex_k[etpi, j], bb, cprec, wbe, H, ck, cv, kb)
-        t += te
-    return t
+    return bb, me
 
 
-@njit(cache=True)
-def _forward(acc, w, mm, dd, nseq, pre, span_sum, lw_sum, M, H, tp, ep, etp, dp, dpa, pp,
-             cprec, wb, wbe, kvb, tpi, etpi, imb_c, ne_n, ne_k, ne_cls, ne_cnt, ex_n, ex_k, P,
-             g0, g1, g2, ck, cv, scr):
-    """Add w × the components of one forward over every layer into acc [s].
-
-    mm tokens in the forward (per micro-batch), of which dd decode tokens from nseq
-    sequences and pre prefill tokens; span_sum / lw_sum: attention spans summed over layers
-    for prefill / decode tokens [tokens]. Only GEMM, attention, communication and per-layer
-    overhead; the caller adds the LM head multiplicity, step overhead, MTP and encoder.
-    """
-    if mm <= 0.0:
-        return
-    h = M[M_HIDDEN]
-    n_dense = M[M_N_DENSE]
-    n_moe = M[M_N_MOE]
-    n_layers = n_dense + n_moe
-    # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head)
-    for j in range(ne_cls.shape[0]):
-        cls = ne_cls[j]
-        mg = mm if cls != 3 else (dd if dd > 0.0 else 1.0)
-        kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
-        t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
-        if t < 0.0:
-            _gemm_fill(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
-            t = _gemm_time(mg, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
-        if cls == 3:
-            if dd > 0.0:
-                acc[B_HEAD] += w * ne_cnt[j] * t * pp
-        elif cls == 0:
-            acc[B_ATTN_GEMM] += w * ne_cnt[j] * t
-        else:
-            acc[B_MLP_GEMM] += w * ne_cnt[j] * t
-    # routed experts
-    if n_moe > 0.0:
-        t = _routed_experts(mm * (dp if dpa else 1.0), M, H, ep, imb_c, cprec, wbe, etpi, ex_n, ex_k,
-                            g0, g1, g2, ck, cv, scr)
-        acc[B_EXPERT_GEMM] += w * n_moe * t
-    # attention core: decode reads the KV cache, prefill is compute
-    hq = M[M_HEADS] / tp
-    if M[M_MLA] > 0.0:
-        shard = 1.0
-    else:
-        shard = min(float(tp), M[M_KV_HEADS])
-    if dd > 0.0:
-        fl = dd * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_sum
-        by = nseq * M[M_KV_EL] * kvb / shard * lw_sum
-        t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
-        t_m = by / H[H_BW_EFF] * H[H_MEM_SCALE]
-        acc[B_ATT_DEC] += w * (t_c if t_c > t_m else t_m)
-    if pre > 0.0:
-        fl = pre * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span_sum
-        acc[B_ATT_PRE] += w * fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE])
-    # communication
-    dom = int(H[H_DOMAIN])
-    if tp > 1:
-        kk = tp if tp <= dom else dom
-        ar = _collective(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
-        if dpa:
-            n_ar = n_layers + n_dense  # attention of every layer + the dense layers' MLP
-        else:
-            n_ar = 2.0 * n_layers
-        acc[B_TP_COMM] += w * n_ar * ar * H[H_COMM_SCALE]
-    if dpa and n_moe > 0.0:
-        n_ep = tp * dp
-        kk = n_ep if n_ep <= dom else dom
-        a2a = _collective(kf.OP_ALL_TO_ALL, mm, M[M_TOPK] * h * H[H_DISPATCH_B], n_ep, kk, P, ck, cv)
-        acc[B_EP_COMM] += w * 2.0 * n_moe * a2a * H[H_COMM_SCALE]
-    acc[B_LAYER_OVH] += w * n_layers * H[H_LAYER_OVH]
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
-           ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr):
-    """Add w × one engine cycle (every micro-batch through every stage) into acc [s]."""
+           ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr):
+    """Add w × one engine cycle (every micro-batch through every stage) into acc [s]: the
+    forward of each micro-batch (written out here, not called: a call would pass ~30 arrays
+    whose reference counts are atomic operations), pipeline sends, host overhead, MTP."""
     tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c = plan
     ppf = float(pp)
+    # GEMM roofline constants and the memo; every GEMM below is looked up with scalar-only
+    # helpers (_mkey, _hslot, _roofline): passing arrays to a function costs atomic
+    # reference-count updates, the main cost of this kernel before
+    min_rows = int(H[H_MIN_ROWS])
+    cmask = ck.shape[0] - 1
+    if cprec == 2:
+        peak = H[H_PEAK_FP4]
+    elif cprec == 1:
+        peak = H[H_PEAK_FP8]
+    else:
+        peak = H[H_PEAK_BF16]
+    bw = H[H_BW_EFF]
+    gscale = H[H_GEMM_SCALE]
+    mscale = H[H_MEM_SCALE]
+    E = M[M_EXPERTS]
+    k_top = M[M_TOPK]
+    n_etp = ex_n.shape[0]
+    n_ex = ex_n.shape[1]
+    # ---- one forward of a micro-batch over every layer: mm tokens, of which dd_f decode
+    # tokens from ns_f sequences and pre_f prefill tokens; span_sum / lw_sum: attention spans
+    # summed over layers for prefill / decode tokens [tokens] (GEMMs, attention,
+    # communication, per-layer overhead; the LM head runs pp times per cycle)
     mm = (dd + pre) / ppf
-    _forward(acc, w, mm, dd / ppf, nseq / ppf, pre / ppf, span_sum, lw_sum, M, H, tp, ep,
-             etp, dp, dpa, pp, cprec, wb, wbe, kvb, tpi, etpi, imb_c, ne_n, ne_k, ne_cls, ne_cnt, ex_n,
-             ex_k, P, g0, g1, g2, ck, cv, scr)
+    dd_f = dd / ppf
+    ns_f = nseq / ppf
+    pre_f = pre / ppf
+    if mm > 0.0:
+        h = M[M_HIDDEN]
+        n_dense = M[M_N_DENSE]
+        n_moe = M[M_N_MOE]
+        n_layers = n_dense + n_moe
+        # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head)
+        for j in range(ne_cls.shape[0]):
+            cls = ne_cls[j]
+            mg = mm if cls != 3 else (dd_f if dd_f > 0.0 else 1.0)
+            kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+            gn = ne_n[tpi, j]
+            gk = ne_k[tpi, j]
+            t = 0.0
+            if mg > 0.0 and gn > 0.0 and gk > 0.0:
+                key = _mkey(kb, 1.0, mg, min_rows)
+                hs = _hslot(key, cmask)
+                if ck[hs] != key:
+                    _gemm_fill(mg, gn, gk, 1.0, cprec, H, ck, cv, kb, gs, scr)
+                t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
+            if cls == 3:
+                if dd_f > 0.0:
+                    acc[B_HEAD] += w * ne_cnt[j] * t * pp
+            elif cls == 0:
+                acc[B_ATTN_GEMM] += w * ne_cnt[j] * t
+            else:
+                acc[B_MLP_GEMM] += w * ne_cnt[j] * t
+        # routed experts
+        if n_moe > 0.0:
+            bb, me = _routed_shape(mm * (dp if dpa else 1.0), E, k_top, ep, imb_c)
+            t = 0.0
+            for j in range(n_ex):
+                kb = _key(1, (cprec * n_etp + etpi) * n_ex + j)
+                gn = ex_n[etpi, j]
+                gk = ex_k[etpi, j]
+                if gn > 0.0 and gk > 0.0:
+                    key = _mkey(kb, bb, me, min_rows)
+                    hs = _hslot(key, cmask)
+                    if ck[hs] != key:
+                        _gemm_fill(me, gn, gk, bb, cprec, H, ck, cv, kb, gs, scr)
+                    t += _roofline(me, gn, gk, bb, cv[hs], peak, wbe, bw, gscale, mscale)
+            acc[B_EXPERT_GEMM] += w * n_moe * t
+        # attention core: decode reads the KV cache, prefill is compute
+        hq = M[M_HEADS] / tp
+        if M[M_MLA] > 0.0:
+            shard = 1.0
+        else:
+            shard = min(float(tp), M[M_KV_HEADS])
+        if dd_f > 0.0:
+            fl = dd_f * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_sum
+            by = ns_f * M[M_KV_EL] * kvb / shard * lw_sum
+            t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
+            t_m = by / H[H_BW_EFF] * H[H_MEM_SCALE]
+            acc[B_ATT_DEC] += w * (t_c if t_c > t_m else t_m)
+        if pre_f > 0.0:
+            fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span_sum
+            acc[B_ATT_PRE] += w * fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE])
+        # communication
+        dom = int(H[H_DOMAIN])
+        if tp > 1:
+            kk = tp if tp <= dom else dom
+            key = _ckey(kf.OP_ALL_REDUCE, tp, kk, mm)
+            hs = _hslot(key, cmask)
+            ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
+            if dpa:
+                n_ar = n_layers + n_dense  # attention of every layer + the dense layers' MLP
+            else:
+                n_ar = 2.0 * n_layers
+            acc[B_TP_COMM] += w * n_ar * ar * H[H_COMM_SCALE]
+        if dpa and n_moe > 0.0:
+            n_ep = tp * dp
+            kk = n_ep if n_ep <= dom else dom
+            key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, mm)
+            hs = _hslot(key, cmask)
+            a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, mm, k_top * h * H[H_DISPATCH_B], n_ep, kk,
+                                                            P, ck, cv)
+            acc[B_EP_COMM] += w * 2.0 * n_moe * a2a * H[H_COMM_SCALE]
+        acc[B_LAYER_OVH] += w * n_layers * H[H_LAYER_OVH]
     if pp > 1:
         within = tp * pp <= H[H_DOMAIN]
-        p2p = _collective(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, 2, 2 if within else 1, P, ck, cv)
+        pair = min(pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
+        kp = pair if within else 1
+        key = _ckey(kf.OP_SEND_RECV, pair, kp, mm)
+        hs = _hslot(key, cmask)
+        p2p = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, pair, kp, P, ck, cv)
         acc[B_PP_P2P] += w * ppf * p2p * H[H_COMM_SCALE]
-    acc[B_STEP_OVH] += w * H[H_STEP_OVH]
+    # host work per engine step: a fixed part and a part per decoding request (scheduling,
+    # sampling, stop checks, detokenization of the request's new tokens)
+    acc[B_STEP_OVH] += w * (H[H_STEP_OVH] + H[H_SEQ_OVH] * nseq)
     if mtpk > 0 and nseq > 0.0:
         # the draft module: one decoder layer + the LM head on one token per sequence, mtpk times
         nb = nseq / ppf
@@ -296,18 +325,30 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
         for j in range(ne_cls.shape[0]):
             if ne_mtp[j] > 0.0:
                 kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
-                tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
-                if tg < 0.0:
-                    _gemm_fill(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, ck, cv, kb, g0, g1, g2, scr, int(H[H_MIN_ROWS]))
-                    tg = _gemm_time(nb, ne_n[tpi, j], ne_k[tpi, j], 1.0, cprec, wb, H, ck, cv, kb)
-                t += ne_mtp[j] * tg
+                gn = ne_n[tpi, j]
+                gk = ne_k[tpi, j]
+                if nb > 0.0 and gn > 0.0 and gk > 0.0:
+                    key = _mkey(kb, 1.0, nb, min_rows)
+                    hs = _hslot(key, cmask)
+                    if ck[hs] != key:
+                        _gemm_fill(nb, gn, gk, 1.0, cprec, H, ck, cv, kb, gs, scr)
+                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
         if M[M_MTP_MOE] > 0.0:
-            t += _routed_experts(nb * (dp if dpa else 1.0), M, H, ep, imb_c, cprec, wbe, etpi, ex_n, ex_k,
-                                 g0, g1, g2, ck, cv, scr)
+            bb, me = _routed_shape(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c)
+            for j in range(n_ex):
+                kb = _key(1, (cprec * n_etp + etpi) * n_ex + j)
+                gn = ex_n[etpi, j]
+                gk = ex_k[etpi, j]
+                if gn > 0.0 and gk > 0.0:
+                    key = _mkey(kb, bb, me, min_rows)
+                    hs = _hslot(key, cmask)
+                    if ck[hs] != key:
+                        _gemm_fill(me, gn, gk, bb, cprec, H, ck, cv, kb, gs, scr)
+                    t += _roofline(me, gn, gk, bb, cv[hs], peak, wbe, bw, gscale, mscale)
         acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _win_sum(L, wins):
     """Σ over attention layers of min(L, window) (window 0 = full) [tokens]."""
     s = 0.0
@@ -317,7 +358,7 @@ def _win_sum(L, wins):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _span_sum(n_in, wins):
     """Σ over attention layers of the mean causal span of a prompt of I = n_in tokens
     [tokens]: I/2 for full layers, (W²/2 + (I − W)·W)/I for a window W < I."""
@@ -332,126 +373,116 @@ def _span_sum(n_in, wins):
 
 
 @njit(cache=True)
-def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-         ex_n, ex_k, P, g0, g1, g2, ck, cv, work, scr):
-    """One configuration; ``work`` (6 × N_B) and ``scr`` are the block's scratch arrays."""
-    row = cfg[i]
-    tp = int(row[K_TP])
-    pp = int(row[K_PP])
-    dp = int(row[K_DP])
-    ep = int(row[K_EP])
-    dpa = row[K_DPA] > 0.5
-    wprec = int(row[K_WPREC])
-    kvb = 2.0 if row[K_KVPREC] < 0.5 else 1.0
-    mtpk = int(row[K_MTPK])
-    a = row[K_ACC]
-    C = row[K_CONC]
-    n_in = row[K_IN]
-    n_out = row[K_OUT]
-    chunk = row[K_CHUNK] if row[K_CHUNK] > 0.0 else H[H_CHUNK]
-    enc = row[K_ENC]
-    n_prompts = row[K_NPROMPTS]
-    static = row[K_STATIC] > 0.5
-    lockstep = row[K_LOCKSTEP] > 0.5
-    gpus = float(tp * pp * dp)
-    etp = (tp * dp if dpa else tp) // ep
-    # precisions: weight bytes and the GEMM compute precision the hardware offers
-    if wprec == 2:
-        wb = H[H_FP4_BYTES]
-        cprec = 2 if H[H_PEAK_FP4] > 0.0 else 0
-    elif wprec == 1:
-        wb = 1.0
-        cprec = 1 if H[H_PEAK_FP8] > 0.0 else 0
-    else:
-        wb = 2.0
-        cprec = 0
-    wbe = wb
-    if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
-        wbe = M[M_EXPERT_NATIVE_B]
-    plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep])
+def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+         ex_n, ex_k, P, gs, ck, cv, work, scr):
+    """Configurations lo..hi-1 (one call per parallel block: a call per row would pass ~40
+    arrays, each an atomic reference-count update); ``work`` (4 × N_B) and ``scr`` are the
+    block's scratch arrays."""
+    for i in range(lo, hi):
+        row = cfg[i]
+        tp = int(row[K_TP])
+        pp = int(row[K_PP])
+        dp = int(row[K_DP])
+        ep = int(row[K_EP])
+        dpa = row[K_DPA] > 0.5
+        wprec = int(row[K_WPREC])
+        kvb = 2.0 if row[K_KVPREC] < 0.5 else 1.0
+        mtpk = int(row[K_MTPK])
+        a = row[K_ACC]
+        C = row[K_CONC]
+        n_in = row[K_IN]
+        n_out = row[K_OUT]
+        chunk = row[K_CHUNK] if row[K_CHUNK] > 0.0 else H[H_CHUNK]
+        enc = row[K_ENC]
+        n_prompts = row[K_NPROMPTS]
+        static = row[K_STATIC] > 0.5
+        lockstep = row[K_LOCKSTEP] > 0.5
+        gpus = float(tp * pp * dp)
+        etp = (tp * dp if dpa else tp) // ep
+        # precisions: weight bytes and the GEMM compute precision the hardware offers
+        if wprec == 2:
+            wb = H[H_FP4_BYTES]
+            cprec = 2 if H[H_PEAK_FP4] > 0.0 else 0
+        elif wprec == 1:
+            wb = 1.0
+            cprec = 1 if H[H_PEAK_FP8] > 0.0 else 0
+        else:
+            wb = 2.0
+            cprec = 0
+        wbe = wb
+        if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
+            wbe = M[M_EXPERT_NATIVE_B]
+        plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep])
 
-    # ---------------- memory per GPU
-    p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
-    p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
-    weights = ((M[M_P_REST] + p_mtp) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
-        + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
-    shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
-    l_avg = n_in + n_out / 2.0
-    kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
-    usable = H[H_MEM_UTIL] * H[H_HBM_BYTES] - weights
-    B = C / dp
-    if usable > 0.0 and kv_req > 0.0:
-        bmax = math.floor(usable / kv_req)
-    elif usable > 0.0:
-        bmax = 1e18
-    else:
-        bmax = 0.0
-    fits = bmax >= 1.0
-    if bmax > H[H_MAX_SEQS]:
-        bmax = H[H_MAX_SEQS]
-    b_run = B if (B <= bmax or not fits) else bmax
-    kv_gpu = b_run * kv_req
-    mem = weights + kv_gpu + (1.0 - H[H_MEM_UTIL]) * H[H_HBM_BYTES]
+        # ---------------- memory per GPU
+        p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
+        p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
+        weights = ((M[M_P_REST] + p_mtp) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
+            + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
+        shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
+        l_avg = n_in + n_out / 2.0
+        kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
+        usable = H[H_MEM_UTIL] * H[H_HBM_BYTES] - weights
+        B = C / dp
+        if usable > 0.0 and kv_req > 0.0:
+            bmax = math.floor(usable / kv_req)
+        elif usable > 0.0:
+            bmax = 1e18
+        else:
+            bmax = 0.0
+        fits = bmax >= 1.0
+        if bmax > H[H_MAX_SEQS]:
+            bmax = H[H_MAX_SEQS]
+        b_run = B if (B <= bmax or not fits) else bmax
+        kv_gpu = b_run * kv_req
+        mem = weights + kv_gpu + (1.0 - H[H_MEM_UTIL]) * H[H_HBM_BYTES]
 
-    # ---------------- tokens per step
-    V = 1.0 + mtpk
-    if mtpk > 0:
-        E = (1.0 - a ** (mtpk + 1)) / (1.0 - a) if a < 1.0 else V
-    else:
-        E = 1.0
-    D = b_run * V
-    lw_dec = _win_sum(l_avg, wins)
-    span = _span_sum(n_in, wins)
+        # ---------------- tokens per step
+        V = 1.0 + mtpk
+        if mtpk > 0:
+            E = (1.0 - a ** (mtpk + 1)) / (1.0 - a) if a < 1.0 else V
+        else:
+            E = 1.0
+        D = b_run * V
+        lw_dec = _win_sum(l_avg, wins)
+        span = _span_sum(n_in, wins)
 
-    acc = work[0]
-    acc[:] = 0.0
-    mixed = H[H_MIXED] > 0.5
-    t_enc = enc  # encoder + projector seconds per request (il.multimodal.encoder_prefill)
-    if static:
-        # all b_run prompts prefilled together (in chunk-sized forwards), then decoded together;
-        # the breakdown is then the seconds of one whole batch (it sums to e2e)
+        acc = work[0]
+        acc[:] = 0.0
+        mixed = H[H_MIXED] > 0.5
+        t_enc = enc  # encoder + projector seconds per request (il.multimodal.encoder_prefill)
+        # the cycles a pass needs, evaluated at ONE call site of _cycle (compile time):
+        #   ta = work[1]: static: the prefill piece; mixed: decode + a prompt chunk;
+        #        otherwise: a prefill-only forward
+        #   tb = work[2]: decode only
+        #   tp = work[3]: prefill-only piece of min(chunk, all prompts) (static batch, or the
+        #        queued burst of a finite benchmark / lockstep waves; first pass only)
+        ta = work[1]
+        tb = work[2]
+        tpc = work[3]
         mc = min(chunk, b_run * n_in)
-        n_pre = b_run * n_in / mc
-        tmp = work[1]
-        tmp[:] = 0.0
-        _cycle(tmp, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-        ttft = n_pre * tmp.sum() + b_run * t_enc + H[H_REQ_OVH]
-        t0 = work[2]
-        t0[:] = 0.0
-        _cycle(t0, 1.0, D, b_run, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-               ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-        t_dec = t0.sum()
-        tpot = t_dec / E
-        n_dec = (n_out - 1.0) / E
-        e2e = ttft + n_dec * t_dec
-        out_tps = dp * b_run * n_out / e2e
-        prefill_frac = ttft / e2e
-        for j in range(N_B):
-            acc[j] = n_pre * tmp[j] + n_dec * t0[j]
-        acc[B_ENCODER] += b_run * t_enc
-        acc[B_STEP_OVH] += H[H_REQ_OVH]  # the batch's fixed request overhead (in its TTFT)
-        cycle = e2e
-    else:
-        # closed loop: b_run requests in service; a fixed point between the cycle time and how
-        # many of them are decoding (the others are in their prefill):
-        #   T = ttft_run + (n_out − 1)·tpot, r = b_run / T (requests per second),
-        #   decoding = r·(n_out − 1)·tpot, prompt tokens per cycle = r·n_in·cycle
+        burst_needed = (not static) and (n_prompts > 0.0 or lockstep)
+        passes = 1 if static else FIXED_POINT_PASSES
         b_dec = b_run
         p_tok = b_run * n_in * E / n_out
         cycle = 0.0
         t_serve = 0.0
         ttft_run = 0.0
         prefill_frac = 0.0
-        t0 = work[2]
-        t1 = work[3]
-        tq = work[4]
+        ttft = 0.0
+        tpot = 0.0
+        e2e = 0.0
+        out_tps = 0.0
         others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
-        for _it in range(FIXED_POINT_PASSES):
+        f = 0.0
+        c_tok = 0.0
+        m_pre = 0.0
+        for it in range(passes):
             D = b_dec * V
-            acc[:] = 0.0
             prompts = p_tok / n_in  # new requests per cycle
-            if mixed:
+            if static:
+                da, sa, pa = 0.0, 0.0, mc
+            elif mixed:
                 room = chunk - D
                 if room < 1.0:
                     room = 1.0
@@ -461,84 +492,105 @@ def _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls
                 else:
                     c_tok = min(room, max(p_tok, n_in))
                     f = p_tok / c_tok
-                t1[:] = 0.0
-                _cycle(t1, 1.0, D, b_dec, c_tok, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-                t0[:] = 0.0
-                _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
+                da, sa, pa = D, b_dec, c_tok
+            else:
+                m_pre = min(chunk, max(n_in, p_tok))
+                da, sa, pa = 0.0, 0.0, m_pre
+            n_c = 3 if (it == 0 and burst_needed) else 2
+            for c in range(n_c):
+                if c == 0:
+                    tc, dc, sc_, pc = ta, da, sa, pa
+                elif c == 1:
+                    tc, dc, sc_, pc = tb, D, b_dec, 0.0
+                else:
+                    tc, dc, sc_, pc = tpc, 0.0, 0.0, mc
+                tc[:] = 0.0
+                _cycle(tc, 1.0, dc, sc_, pc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                       ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr)
+            if static:
+                # all b_run prompts prefilled together (in chunk-sized forwards), then decoded
+                # together; the breakdown is then the seconds of one whole batch (it sums to e2e)
+                n_pre = b_run * n_in / mc
+                ttft = n_pre * ta.sum() + b_run * t_enc + H[H_REQ_OVH]
+                t_dec = tb.sum()
+                tpot = t_dec / E
+                n_dec = (n_out - 1.0) / E
+                e2e = ttft + n_dec * t_dec
+                out_tps = dp * b_run * n_out / e2e
+                prefill_frac = ttft / e2e
+                for j in range(N_B):
+                    acc[j] = n_pre * ta[j] + n_dec * tb[j]
+                acc[B_ENCODER] += b_run * t_enc
+                acc[B_STEP_OVH] += H[H_REQ_OVH]  # the batch's fixed request overhead (in its TTFT)
+                cycle = e2e
+                break
+            # closed loop: b_run requests in service; a fixed point between the cycle time and
+            # how many of them are decoding (the others are in their prefill):
+            #   T = ttft_run + (n_out − 1)·tpot, r = b_run / T (requests per second),
+            #   decoding = r·(n_out − 1)·tpot, prompt tokens per cycle = r·n_in·cycle
+            acc[:] = 0.0
+            if mixed:
                 # a request's tokens wait for the OTHER requests' prompt chunks (its own are in its TTFT)
                 f_oth = f * others
                 for j in range(N_B):
-                    acc[j] = f_oth * t1[j] + (1.0 - f_oth) * t0[j]
+                    acc[j] = f_oth * ta[j] + (1.0 - f_oth) * tb[j]
                 acc[B_ENCODER] += prompts * others * t_enc
                 cycle = acc.sum()
-                s1 = t1.sum()
-                s0 = t0.sum()
+                s1 = ta.sum()
+                s0 = tb.sum()
                 ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc + H[H_REQ_OVH]
                 full = f * s1 + (1.0 - f) * s0 + prompts * t_enc
                 prefill_frac = (f * (s1 - s0) + prompts * t_enc) / full
             else:
-                m_pre = min(chunk, max(n_in, p_tok))
-                tq[:] = 0.0
-                _cycle(tq, 1.0, 0.0, 0.0, m_pre, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-                t0[:] = 0.0
-                _cycle(t0, 1.0, D, b_dec, 0.0, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                       ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
                 r_pre = p_tok / m_pre
                 for j in range(N_B):
-                    acc[j] = t0[j] + r_pre * others * tq[j]
+                    acc[j] = tb[j] + r_pre * others * ta[j]
                 acc[B_ENCODER] += prompts * others * t_enc
                 cycle = acc.sum()
-                s_p = tq.sum()
-                ttft_run = 0.5 * t0.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc + H[H_REQ_OVH]
-                prefill_frac = (r_pre * s_p + prompts * t_enc) / (t0.sum() + r_pre * s_p + prompts * t_enc)
+                s_p = ta.sum()
+                ttft_run = 0.5 * tb.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc + H[H_REQ_OVH]
+                prefill_frac = (r_pre * s_p + prompts * t_enc) / (tb.sum() + r_pre * s_p + prompts * t_enc)
             tpot = cycle / E
             t_serve = ttft_run + (n_out - 1.0) * tpot
             rate = b_run / t_serve
-            if _it == FIXED_POINT_PASSES - 1:
+            if it == passes - 1:
                 break
             b_dec = rate * (n_out - 1.0) * tpot
             p_tok = rate * n_in * cycle
-        tpot = cycle / E
-        out_tps = dp * b_run * n_out / t_serve
-        wait = 0.0
-        if b_run < B:
-            wait = t_serve * (B / b_run - 1.0)
-        burst = 0.0
-        if n_prompts > 0.0 or lockstep:
-            # a burst of prompts queued together: every wave (lockstep) or only the first
-            # wave of a finite benchmark (its share C/N of the requests)
-            share = 1.0 if lockstep else C / n_prompts
-            mc = min(chunk, b_run * n_in)
-            tb = work[5]
-            tb[:] = 0.0
-            _cycle(tb, 1.0, 0.0, 0.0, mc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                   ne_cnt, ne_mtp, ex_n, ex_k, P, g0, g1, g2, ck, cv, scr)
-            burst = share * 0.5 * b_run * n_in / mc * tb.sum()
-        ttft = ttft_run + wait + burst
-        e2e = ttft + (n_out - 1.0) * tpot
+        if not static:
+            tpot = cycle / E
+            out_tps = dp * b_run * n_out / t_serve
+            wait = 0.0
+            if b_run < B:
+                wait = t_serve * (B / b_run - 1.0)
+            burst = 0.0
+            if burst_needed:
+                # a burst of prompts queued together: every wave (lockstep) or only the first
+                # wave of a finite benchmark (its share C/N of the requests)
+                share = 1.0 if lockstep else C / n_prompts
+                burst = share * 0.5 * b_run * n_in / mc * tpc.sum()
+            ttft = ttft_run + wait + burst
+            e2e = ttft + (n_out - 1.0) * tpot
 
-    o = out[i]
-    o[O_OUT_TPS] = out_tps
-    o[O_TOTAL_TPS] = out_tps * (n_in + n_out) / n_out
-    o[O_OUT_TPS_GPU] = out_tps / gpus
-    o[O_TTFT] = ttft
-    o[O_TPOT] = tpot
-    o[O_TPS_USER] = 1.0 / tpot
-    o[O_E2E] = e2e
-    o[O_MEM_GPU] = mem
-    o[O_FITS] = 1.0 if fits else 0.0
-    o[O_MAX_CONC] = bmax * dp if bmax < 1e17 else 1e18
-    o[O_PREFILL_FRAC] = prefill_frac
-    o[O_CYCLE] = cycle
-    o[O_RUNNING] = b_run * dp
-    o[O_KV_LIMITED] = 1.0 if (fits and b_run < B) else 0.0
-    o[O_WEIGHTS_GPU] = weights
-    o[O_KV_GPU] = kv_gpu
-    for j in range(N_B):
-        o[N_RES + j] = acc[j]
+        o = out[i]
+        o[O_OUT_TPS] = out_tps
+        o[O_TOTAL_TPS] = out_tps * (n_in + n_out) / n_out
+        o[O_OUT_TPS_GPU] = out_tps / gpus
+        o[O_TTFT] = ttft
+        o[O_TPOT] = tpot
+        o[O_TPS_USER] = 1.0 / tpot
+        o[O_E2E] = e2e
+        o[O_MEM_GPU] = mem
+        o[O_FITS] = 1.0 if fits else 0.0
+        o[O_MAX_CONC] = bmax * dp if bmax < 1e17 else 1e18
+        o[O_PREFILL_FRAC] = prefill_frac
+        o[O_CYCLE] = cycle
+        o[O_RUNNING] = b_run * dp
+        o[O_KV_LIMITED] = 1.0 if (fits and b_run < B) else 0.0
+        o[O_WEIGHTS_GPU] = weights
+        o[O_KV_GPU] = kv_gpu
+        for j in range(N_B):
+            o[N_RES + j] = acc[j]
 
 
 @njit(cache=True, parallel=True)
@@ -555,12 +607,12 @@ def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, n
     for b in prange(nb):
         lo = b * n // nb
         hi = (b + 1) * n // nb
-        work = np.zeros((6, N_B))
+        work = np.zeros((4, N_B))
+        gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
         scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
                np.empty(1), np.empty(1))
-        for i in range(lo, hi):
-            _one(i, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-                 ex_n, ex_k, P, g0, g1, g2, keys[b], vals[b], work, scr)
+        _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+              ex_n, ex_k, P, gs, keys[b], vals[b], work, scr)
 
 
 def memo(blocks):
