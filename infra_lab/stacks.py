@@ -181,6 +181,7 @@ UNIT_BOUNDS = {
     "bytes": (0.0, 1e12, False, "0..1e12 bytes (no accelerator holds 1 TB)"),
     "params": (0.0, 1e13, False, "0..1e13 parameters"),
     "calls/layer": (0.0, 64.0, True, "an integer 0..64 calls per layer"),
+    "iterations": (0.0, 64.0, True, "an integer 0..64 iterations"),
     "s": (0.0, 3600.0, False, "0..3600 s"),
     "tokens": (1.0, 2.0**24, True, "an integer 1..2^24 tokens"),
     "requests": (1.0, 2.0**20, True, "an integer 1..2^20 requests"),

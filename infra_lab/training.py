@@ -85,14 +85,14 @@ STACK_PARAMS = (
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-    "moe_host_sync_s", "fp8_caches_weights",
+    "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
 _RC = {name: i for i, name in enumerate(RECOMPUTE)}   # kernel codes 0, 1, 2
 _RC_NAMES = {v: k for k, v in _RC.items()}
 
-_FRACTIONS = ("memory_reserve_fraction", "zero3_bandwidth_efficiency")
+_FRACTIONS = ("memory_reserve_fraction", "zero3_bandwidth_efficiency", "muon_ns_shared_over_dp")
 
 
 def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[str, float]:
@@ -118,7 +118,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                or (k == "wgrad_main_grad_bytes" and v > 8)
                or (k == "memory_reserve_fraction" and v >= 1)
                or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
-               or (k == "zero3_small_gathers_per_layer" and v != int(v)))
+               or (k == "zero3_small_gathers_per_layer" and v != int(v))
+               or (k == "muon_ns_iterations" and (v != int(v) or v > 64)))
         if bad:
             allowed = ("0..1" if frac else "0..10" if k == "moe_popularity_cv"
                        else f"0 or one of {ATTENTION_KERNEL_CODES}" if k == "attention_kernel"
@@ -128,6 +129,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        else "0 or 1" if k in ("fp8_saves_quantized_inputs", "fp8_caches_weights")
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
+                       else "an integer 0..64" if k == "muon_ns_iterations"
                        else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
                        else "> 0")
             raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
@@ -396,6 +398,38 @@ def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
     return t0, (compute.optimizer_step_time(1e9, acc_name, optimizer) - t0) / 1e9
 
 
+@functools.lru_cache(maxsize=64)
+def _muon_ns_coeffs(spec, acc_name: str, optimizer: str, iterations: int) -> tuple[float, ...]:
+    """Muon's Newton–Schulz time of whole, unsharded weight matrices [s]: per dense-like layer
+    (the kinds other than "moe", weighted by their counts as the layer tables are), the
+    non-expert matrices of one MoE layer, all routed experts of one MoE layer, and the largest
+    single non-expert and expert matrix (the least a rank that owns any matrix does). From
+    :func:`infra_lab.compute.newton_schulz_times` (the one owner); zeros for optimizers other
+    than Muon. Multi-token-prediction modules are not counted."""
+    if optimizer != "muon" or iterations == 0:
+        return (0.0, 0.0, 0.0, 0.0, 0.0)
+    from . import compute
+
+    t = compute.newton_schulz_times(spec, acc_name, iterations)
+    kinds = spec.layer_kinds()
+    counts = {k: kinds.count(k) for k in set(kinds)}
+    n_dense_like = sum(v for k, v in counts.items() if k != "moe")
+    dense = moe = expert = mx_ne = mx_e = 0.0
+    for kind, ex, ts, tm in t.select("layer_kind", "expert", "time_s", "time_per_matrix_s").iter_rows():
+        if kind not in counts:
+            continue
+        if ex:
+            expert += ts if kind == "moe" else 0.0
+            mx_e = max(mx_e, tm)
+        else:
+            mx_ne = max(mx_ne, tm)
+            if kind == "moe":
+                moe += ts
+            else:
+                dense += ts * counts[kind] / max(n_dense_like, 1)
+    return (dense, moe, expert, mx_ne, mx_e)
+
+
 _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "wgrad_main_grad_bytes",
                   "attention_kernel", "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
@@ -547,6 +581,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "ACT_BYTES": memory.TRAINING_DEFAULTS["activation_bytes"],
         "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
         "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
+        **dict(zip(("NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E"),
+                   _muon_ns_coeffs(spec, acc.name, optimizer, int(sp["muon_ns_iterations"])), strict=True)),
         # Megatron's recompute_modules replace the stack's selective set; "moe" re-runs the
         # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,

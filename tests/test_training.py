@@ -82,6 +82,8 @@ class TestKernelAgainstReference:
                      parallelism={"ep": 8, "zero": 3, "fsdp": True}),          # per-op SAC, FP8 experts
         ZAYA.replace(training={"moe_host_sync": True, "recompute": "full", "micro_batch": 1},   # host-bound MoE
                      parallelism={"tp": 2, "pp": 4, "sequence_parallel": True}),
+        ZAYA.replace(training={"optimizer": "muon"}, parallelism={"tp": 2, "pp": 4, "ep": 4, "etp": 1}),  # Muon
+        ZAYA.replace(training={"optimizer": "muon"}, parallelism={"zero": 0, "ep": 8}),    # Muon, replicated NS
         il.Scenario.from_dict({                                            # MLA, MTP, dense first layers
             "model": {"preset": "deepseek-v3"},
             "hardware": {"accelerator": "H100-SXM", "nodes": 64, "nic": "ConnectX-7-NDR"},

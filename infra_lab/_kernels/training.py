@@ -51,6 +51,7 @@ C_NAMES = (
     "ACT_BYTES", "OPT_T_PER_PARAM", "memory_reserve_bytes", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
+    "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -62,7 +63,7 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
- C_FP8_WCOPY) = range(len(C_NAMES))
+ C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE) = range(len(C_NAMES))
 MOE_SYNC_FWD_SHARE = 1.0 / 3.0
 """Share of the per-MoE-layer host wait (C_MOE_SYNC, training.moe_host_sync) in the forward
 pass; the backward launches the dgrad and wgrad kernels of every GEMM, about twice the
@@ -292,6 +293,18 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             # optimizer update of the local parameters, unsharded (ZeRO-0) and sharded
             row[L_OPT0] = c[C_OPT_T0] + (p_ne + p_e) * c[C_OPT_T_PER_PARAM]
             row[L_OPT1] = c[C_OPT_T0] + (p_ne / g_ne + p_e / g_e) * c[C_OPT_T_PER_PARAM]
+            # Muon's Newton-Schulz work of the stage's weight matrices (0 for other optimizers):
+            # each tp (ep*etp) rank owns 1/tp (1/(ep*etp)) of it; unsharded every data-parallel
+            # rank repeats it, sharded a share f of it is divided over the data-parallel group
+            # in whole matrices (no rank below its largest matrix)
+            w_ne = (row[L_ND] * c[C_NS_DENSE] + row[L_NM] * c[C_NS_MOE]) / tp
+            w_e = row[L_NM] * c[C_NS_EXPERT] / (ep * etp)
+            fs = c[C_NS_SHARE]
+            row[L_OPT0] += w_ne + w_e
+            if w_ne > 0.0:
+                row[L_OPT1] += (1.0 - fs) * w_ne + fs * min(w_ne, max(w_ne / g_ne, c[C_NS_MAX_NE]))
+            if w_e > 0.0:
+                row[L_OPT1] += (1.0 - fs) * w_e + fs * min(w_e, max(w_e / g_e, c[C_NS_MAX_E]))
             # weights, gradients, optimizer states and ZeRO-3 buffers by ZeRO stage (the memory
             # kernel's formula; activations are added per plan)
             for z in range(4):

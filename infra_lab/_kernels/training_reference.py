@@ -72,6 +72,38 @@ def _simulate_gather(buckets):
     return wait, sum(c for c, _ in buckets)
 
 
+def _muon_ns_rank(spec, accelerator, optimizer, sp, st, tp, e_ranks, g_ne, g_e):
+    """Newton–Schulz seconds of one rank of stage ``st`` (0 unless Muon), from the per-matrix
+    times of ``il.compute.newton_schulz_times``: the stage's matrices, listed layer by layer,
+    split over the tensor (expert) ranks that own them; over a sharded optimizer's g ranks a
+    share ``muon_ns_shared_over_dp`` of that is divided in whole matrices (the busiest rank
+    does at least its largest matrix), the rest repeated on every rank."""
+    import infra_lab as il
+
+    iters = int(sp["muon_ns_iterations"])
+    if optimizer != "muon" or iters == 0:
+        return 0.0
+    t = il.compute.newton_schulz_times(spec, accelerator, iters)
+    kinds = spec.layer_kinds()
+    dense_like = [k for k in kinds if k != "moe"]
+    share = sp["muon_ns_shared_over_dp"]
+    out = 0.0
+    for expert in (False, True):
+        rows = [r for r in t.iter_rows(named=True) if r["expert"] == expert and r["layer_kind"] in kinds]
+        per_moe = sum(r["time_s"] for r in rows if r["layer_kind"] == "moe")
+        # a dense-like layer of the stage: the average over the model's non-MoE layers
+        per_dense = sum(r["time_s"] * dense_like.count(r["layer_kind"]) for r in rows
+                        if r["layer_kind"] != "moe") / max(len(dense_like), 1)
+        work = st["n_moe"] * per_moe + (0.0 if expert else st["n_dense"] * per_dense)
+        work /= e_ranks if expert else tp
+        if work <= 0.0:
+            continue
+        biggest = max(r["time_per_matrix_s"] for r in rows)
+        g = g_e if expert else g_ne
+        out += share * min(work, max(biggest, work / g)) + (1.0 - share) * work
+    return out
+
+
 def step_reference(sc, stack: str | None = None, params: dict | None = None) -> dict[str, float]:
     """Step components [s], step time [s], memory per GPU [bytes] and fits of one plan."""
     import infra_lab as il
@@ -345,6 +377,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         if p.zero >= 1 or p.fsdp:
             ne_l, ex_l = ne_l / len(ng), ex_l / max(len(eg), 1)
         opt = il.compute.optimizer_step_time(ne_l + ex_l, hw.accelerator, tr.optimizer)
+        opt += _muon_ns_rank(spec, hw.accelerator, tr.optimizer, sp, st, tp, ep * etp,
+                             len(ng) if (p.zero >= 1 or p.fsdp) else 1,
+                             max(len(eg), 1) if (p.zero >= 1 or p.fsdp) else 1)
         cand = (g_exp + p_exp + opt, g_exp, p_exp, opt, raw)
         if worst is None or cand[0] > worst[0] + 1e-15:
             worst = cand

@@ -26,7 +26,8 @@ from .gemm import gemm_model
 from .moe import expert_token_counts
 
 __all__ = ["COMPONENTS", "GEMM_COMPONENTS", "GemmRecords", "gemm_records", "layer_ops",
-           "layer_times", "optimizer_step_time", "roofline_points", "OP_TYPES", "LAYER_KINDS"]
+           "layer_times", "optimizer_step_time", "roofline_points", "OP_TYPES", "LAYER_KINDS",
+           "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS"]
 
 COMPONENTS = (
     "attn_gemm",           # q/k/v/o projections, MLA down/up projections
@@ -697,7 +698,9 @@ def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw
     (master weight and moments: S bytes, :data:`infra_lab.memory.OPTIMIZER_STATE_BYTES`, the
     one owner), reads and writes the 16-bit weight (2 + 2 B) and reads the fp32 gradient
     (4 B): 2·S + 8 B/param — AdamW (S = 12) 32 B, Muon or SGD with momentum (S = 8) 24 B.
-    ``state_bytes_per_param`` overrides S. Muon's Newton–Schulz iterations are not counted.
+    ``state_bytes_per_param`` overrides S. Muon's Newton–Schulz orthogonalization is not in
+    this element-wise part: :func:`newton_schulz_times` prices it per weight matrix and the
+    training model adds it to the optimizer component.
     """
     from ..memory import OPTIMIZER_STATE_BYTES
 
@@ -710,6 +713,124 @@ def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw
     from .gemm import op_time
 
     return op_time(0.0, n * b, accelerator)
+
+
+MUON_COMPONENTS = ("attn_gemm", "mlp_gemm", "expert_gemm", "shared_expert_gemm", "router", "ssm_gemm",
+                   "lora_gemm", "hybrid_linear", "mtp_proj")
+"""GEMM components whose weight matrices Muon orthogonalizes: every 2-D weight of a block. The
+embeddings, the LM head (component "head") and the 1-D parameters (norms, biases, residual
+scales) stay with AdamW, as in Muon's reference recipe (https://kellerjordan.github.io/posts/muon/)
+and Moonlight (https://arxiv.org/abs/2502.16982); ``infra_lab.memory._MUON_ADAMW_GROUPS`` is the
+same split for the optimizer-state bytes."""
+
+
+def newton_schulz_flops(rows: int, cols: int, iterations: int = 5) -> float:
+    """FLOPs of the Newton–Schulz orthogonalization of one rows×cols matrix [FLOP].
+
+    With a = min(rows, cols) and b = max(rows, cols) (the iteration runs on the a×b
+    orientation), each of the ``iterations`` quintic steps X ← αX + (βA + γA²)X with A = X·Xᵀ
+    costs X·Xᵀ (2a²b) + A·A (2a³) + the product with X (2a²b) = 4a²b + 2a³ FLOP. Keller
+    Jordan's reference and Moonlight run 5 iterations
+    (https://kellerjordan.github.io/posts/muon/, https://arxiv.org/abs/2502.16982). The initial
+    normalisation and the scalar combinations (fused into the GEMM epilogues, as ``addmm``
+    does) are not counted.
+
+    Examples
+    --------
+    >>> from infra_lab.compute import newton_schulz_flops
+    >>> newton_schulz_flops(2, 3, 1)    # 4·4·3 + 2·8
+    64.0
+    """
+    r = P.check_number("rows", rows, lo=1, hi=2**24, integer=True)
+    c = P.check_number("cols", cols, lo=1, hi=2**24, integer=True)
+    k = P.check_number("iterations", iterations, lo=0, hi=64, integer=True)
+    a, b = float(min(r, c)), float(max(r, c))
+    return float(k) * (4.0 * a * a * b + 2.0 * a ** 3)
+
+
+@functools.lru_cache(maxsize=256)
+def _muon_matrices(spec) -> tuple[tuple, ...]:
+    r = gemm_records(spec, 1, 1, 1)
+    out = []
+    for kind, name, comp, n, k, c, g in zip(r.kind, r.name, r.component, r.n, r.k, r.count, r.groups,
+                                            strict=True):
+        if comp not in MUON_COMPONENTS:
+            continue
+        expert = comp == "expert_gemm"
+        # a weight GEMM [T×k]·[k×n] holds one k×n matrix per count; a grouped expert GEMM
+        # one per local expert (all E experts with ep = 1)
+        out.append((kind, name, comp, expert, int(k), int(n), int(g if expert else c)))
+    return tuple(out)
+
+
+def muon_matrices(spec) -> pl.DataFrame:
+    """The weight matrices Muon orthogonalizes, per layer of each kind (unsharded: tp = ep = 1).
+
+    Read from :func:`gemm_records` (the one GEMM list): a weight GEMM [tokens×k]·[k×n] holds a
+    k×n matrix; fused projections stay one matrix as the framework stores them (qkv, gate+up of
+    a gated MLP/expert); routed experts are separate matrices (``count`` = experts per layer).
+    Components: :data:`MUON_COMPONENTS`. Not listed: convolution kernels (CCA, Mamba2) and other
+    parameters outside the GEMM list (a small share of the parameters).
+
+    Returns
+    -------
+    polars.DataFrame
+        layer_kind, name, component, expert (bool), rows, cols [elements], count [matrices
+        per layer]
+    """
+    spec = _spec(spec)
+    rows = _muon_matrices(spec)
+    cols = ("layer_kind", "name", "component", "expert", "rows", "cols", "count")
+    if not rows:
+        return pl.DataFrame({c: [] for c in cols})
+    return pl.DataFrame([dict(zip(cols, r, strict=True)) for r in rows])
+
+
+def newton_schulz_times(spec, accelerator: str, iterations: int = 5, precision: str = "bf16") -> pl.DataFrame:
+    """Newton–Schulz time of every Muon matrix of one layer of each kind, unsharded [s].
+
+    Each iteration on an a×b matrix (a ≤ b) runs three GEMMs timed by the compute model's GEMM
+    (:func:`infra_lab.compute.gemm_times`, efficiencies and fixed costs included): X·Xᵀ
+    (m = n = a, k = b), A·A (a, a, a) and the product with X (a, b, a); FLOPs as
+    :func:`newton_schulz_flops`. The ``count`` matrices of one row (the experts of a layer) run
+    as batched GEMMs of that shape. Approximation: bf16 iterations (as Keller Jordan's
+    reference); the element-wise combinations are taken as fused into the GEMM epilogues.
+
+    Returns
+    -------
+    polars.DataFrame
+        :func:`muon_matrices`' columns + flops [FLOP per layer], time_s [s per layer, all
+        ``count`` matrices], time_per_matrix_s [s]
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> t = il.compute.newton_schulz_times("zaya1-base", "MI300X")
+    >>> bool((t["time_s"] > 0).all())
+    True
+    """
+    spec = _spec(spec)
+    acc = P.accelerator(accelerator)
+    prec = P.precision(precision)
+    k = P.check_number("iterations", iterations, lo=0, hi=64, integer=True)
+    return _ns_times(spec, acc.name, int(k), prec).clone()
+
+
+@functools.lru_cache(maxsize=64)
+def _ns_times(spec, acc_name: str, iterations: int, precision: str) -> pl.DataFrame:
+    from .gemm import gemm_times
+
+    mats = muon_matrices(spec)
+    if mats.height == 0:
+        return mats.with_columns(pl.lit(0.0).alias("flops"), pl.lit(0.0).alias("time_s"),
+                                 pl.lit(0.0).alias("time_per_matrix_s"))
+    r, c, cnt = (mats[x].to_numpy().astype(np.int64) for x in ("rows", "cols", "count"))
+    a, b = np.minimum(r, c), np.maximum(r, c)
+    t = (gemm_times(a, a, b, acc_name, precision, cnt) + gemm_times(a, a, a, acc_name, precision, cnt)
+         + gemm_times(a, b, a, acc_name, precision, cnt)) * iterations
+    fl = np.array([newton_schulz_flops(int(x), int(y), iterations) for x, y in zip(r, c, strict=True)]) * cnt
+    return mats.with_columns(pl.Series("flops", fl, dtype=pl.Float64), pl.Series("time_s", t, dtype=pl.Float64),
+                             pl.Series("time_per_matrix_s", t / cnt, dtype=pl.Float64))
 
 
 def roofline_points(spec, seq_len: int, micro_batch: int, accelerators: list[str],
