@@ -378,6 +378,16 @@ def test_notebook_04_claims():
     band = T.estimate_band(sc, factors=["framework_time_scale", "memory_time_scale", "dp_comm_overlap"])
     lo, hi = band["step_time_s"].min(), band["step_time_s"].max()
     assert lo < est.step_time_s < hi
+    # the optimizer paragraph: ZAYA1 trains with Muon, every layer is an MoE layer (the matrix count
+    # multiplies by layers), and Muon dominates the step only in the replicated bound
+    assert sc.training.optimizer == "muon" and set(sc.model_spec.layer_kinds()) == {"moe"}
+    assert il.load_scenario("zaya1-h100-counterpart").training.optimizer == "muon"
+
+    def opt(e):
+        return dict(e.breakdown.iter_rows())["optimizer"]
+
+    rep = il.estimate(sc, params={"muon_ns_shared_over_dp": 0.0})
+    assert opt(est) < 0.05 * est.step_time_s and opt(rep) > 0.5 * rep.step_time_s
 
 
 def test_plan_with_no_collective_path_is_not_runnable():
