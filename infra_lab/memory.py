@@ -62,6 +62,7 @@ __all__ = [
     "activation_bytes_per_layer",
     "korthikanti_activation_bytes",
     "saved_gemm_input_bytes",
+    "moe_etp_gather_bytes",
     "fp8_weight_copy_bytes",
     "loss_logits_bytes",
     "FP8_PRECISIONS",
@@ -165,7 +166,7 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                cp: int = 1, kind: str | None = None,
                                activation_bytes: float = 2.0, selective_mode: str = "attention",
                                recompute_modules: tuple | None = None,
-                               gemm_input_bytes: float | None = None) -> dict[str, float]:
+                               gemm_input_bytes: float | None = None, etp: int = 1) -> dict[str, float]:
     """Activation bytes stored for backward by one layer of each kind, one micro-batch.
 
     Parameters
@@ -193,6 +194,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     dropout : store 1-byte dropout masks (GPT-3 / Megatron style)
     kind : one layer kind (default: every kind of the model)
     activation_bytes : bytes per stored element [bytes]
+    etp : expert tensor-parallel size [-]: the experts' FC1 input is all-gathered over the etp
+        ranks (:func:`moe_etp_gather_bytes`)
     gemm_input_bytes : bytes per stored element of the tensors saved as the input of a
         linear layer's weight-gradient GEMM (None: ``activation_bytes``); see
         :func:`saved_gemm_input_bytes` — Transformer Engine in FP8 saves these quantized
@@ -214,10 +217,9 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     rank routes its own s/tp tokens and the all-to-all dispatcher permutes and sends only
     those (Megatron-Core ``MoELayer`` / ``MoEAlltoAllTokenDispatcher``,
     https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/transformer/moe/token_dispatcher.py ;
-    Megatron-Core requires sequence parallelism for MoE with tp > 1). APPROXIMATION: with
-    an expert tensor-parallel size etp > 1 the dispatcher all-gathers the received tokens
-    over the etp ranks, so the FC1 input is etp times larger; that copy is not counted
-    (exact for etp = 1, the Megatron-Core default with parallel folding). Megatron-Core's
+    Megatron-Core requires sequence parallelism for MoE with tp > 1). With an expert
+    tensor-parallel size etp > 1 the dispatcher all-gathers the received tokens over the etp
+    ranks, so the FC1 input is etp times larger (:func:`moe_etp_gather_bytes`). Megatron-Core's
     grouped experts apply the routing probabilities inside the activation (weighted SwiGLU,
     ``TEGroupedMLP`` in megatron/core/transformer/moe/experts.py), so the combine side's
     unpermutation is a scatter-add that saves no tokens: per routed copy the layer keeps
@@ -232,7 +234,7 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     at ``activation_bytes``.
     """
     spec = _spec(spec)
-    for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp)):
+    for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp), ("etp", etp)):
         check_positive(name, v, integer=True)
     if recompute not in RECOMPUTE:
         raise unknown("recompute", recompute, RECOMPUTE)
@@ -330,6 +332,7 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         # MoELayer / MoEAlltoAllTokenDispatcher), so both terms shard like the norm inputs
         x += T * 4.0 * (spec.experts + k) / rep     # router logits and routed probabilities, fp32
         x += T * lin * k * h / rep                  # dispatched copies: the experts' FC1 input
+        x += moe_etp_gather_bytes(spec, T / t, etp, lin)   # + the copies gathered over etp ranks
         x += mlp(ef, T * k)
         if mods is not None and "moe_act" in mods:  # the activation's output (FC2 input) recomputed
             x -= lin * T * k * ef / t
@@ -442,6 +445,28 @@ def fp8_weight_copy_bytes(precision: str, stack_params: dict, fp8_param_gather: 
 
 FP8_PRECISIONS = ("fp8", "mxfp8")
 """Training precisions whose GEMMs take 8-bit operands (:func:`saved_gemm_input_bytes`)."""
+
+
+def moe_etp_gather_bytes(spec, tokens_per_rank: float, etp: int, gemm_input_bytes: float = 2.0) -> float:
+    """Extra FC1-input bytes one MoE layer stores per micro-batch when the experts are tensor-
+    parallel over etp ranks [bytes]: Megatron-Core's dispatcher all-gathers the tokens each
+    rank received over the etp ranks before the experts' column-parallel FC1, which saves that
+    gathered input — (etp − 1) more routed copies of the rank's tokens (s/tp each under the
+    sequence parallelism Megatron-Core requires for MoE with tp > 1).
+    Source: ``MoEAlltoAllTokenDispatcher`` (all-gather over the expert-TP group),
+    https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/transformer/moe/token_dispatcher.py
+
+    Examples
+    --------
+    >>> moe_etp_gather_bytes("mixtral-8x7b", 4096, 1)
+    0.0
+    >>> moe_etp_gather_bytes("mixtral-8x7b", 4096, 2) == 4096 * 2 * 4096 * 2.0   # top-2, h = 4096
+    True
+    """
+    spec = _spec(spec)
+    if not spec.experts or etp <= 1:
+        return 0.0
+    return (etp - 1.0) * float(tokens_per_rank) * spec.top_k * spec.hidden * gemm_input_bytes
 
 
 def saved_gemm_input_bytes(precision: str, stack_params: dict) -> float | None:
@@ -780,7 +805,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                                          recompute=rc, flash_attention=flash, dropout=dropout, cp=cp,
                                          activation_bytes=e, selective_mode=sel,
                                          recompute_modules=tr.recompute_modules if rc == recompute else None,
-                                         gemm_input_bytes=gemm_in)
+                                         gemm_input_bytes=gemm_in, etp=etp)
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 

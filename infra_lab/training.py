@@ -464,8 +464,9 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
     micro-batch, the router's popularity spread ``cv``, token dropping at capacity factor
     ``cf``). These ops depend on the rank's tokens per micro-batch (s·b/(cp·tp)), ep and etp
     only; the element-wise ops are the difference to the (ep, etp) = (1, 1) table that
-    :func:`_tables` holds."""
-    from . import compute
+    :func:`_tables` holds. Also the MoE layer's extra activation bytes at this etp (the FC1
+    input gathered over the expert-TP ranks, :func:`infra_lab.memory.moe_etp_gather_bytes`)."""
+    from . import compute, memory
 
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
@@ -524,6 +525,12 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
                 out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
             if kname == "moe":
                 out[slot, kt.X_IMB] = imb
+                # activations: the FC1 input all-gathered over etp ranks (memory.moe_etp_gather_bytes);
+                # a recomputed MoE layer ("moe" module) stores only its input
+                lin = memory.saved_gemm_input_bytes(precision, sp) or memory.TRAINING_DEFAULTS["activation_bytes"]
+                extra = memory.moe_etp_gather_bytes(spec, s_rank * mbs / tp, etp, lin)
+                out[slot, kt.X_ACT_NONE] = extra
+                out[slot, kt.X_ACT_SEL] = 0.0 if (modules is not None and "moe" in modules) else extra
         memo[key] = out
         return out
 

@@ -307,3 +307,26 @@ class TestFrameworkBehaviour:
         assert memory.training_memory_total(sc, reserve_bytes=reserve) == pytest.approx(target)
         assert memory.fits(sc, reserve_bytes=reserve)
         assert not memory.fits(sc, reserve_bytes=reserve + h100.memory_capacity_bytes - target + 1e6)
+
+
+class TestExpertTensorParallelActivations:
+    """etp > 1: the experts' FC1 input is all-gathered over the expert-TP ranks (Megatron-Core's
+    dispatcher), counted once in il.memory and in the step kernel (xtab act_* rows)."""
+
+    def test_gathered_fc1_input(self):
+        one = memory.activation_bytes_per_layer("mixtral-8x7b", 4096, 1, 2, sequence_parallel=True, kind="moe")
+        two = memory.activation_bytes_per_layer("mixtral-8x7b", 4096, 1, 2, sequence_parallel=True, kind="moe",
+                                                etp=2)
+        spec = il.models.get("mixtral-8x7b")
+        assert two["moe"] - one["moe"] == pytest.approx(4096 / 2 * spec.top_k * spec.hidden * 2.0)
+        assert memory.moe_etp_gather_bytes(spec, 2048, 2) == pytest.approx(2048 * spec.top_k * spec.hidden * 2.0)
+
+    @pytest.mark.parametrize("rc,etp,mods", [("none", 2, None), ("selective", 2, ["moe"]),
+                                             ("selective", 2, ["moe_act"]), ("full", 2, None)])
+    def test_step_kernel_counts_the_same(self, rc, etp, mods):
+        sc = il.Scenario.from_dict({
+            "model": {"preset": "mixtral-8x7b"}, "hardware": {"accelerator": "H100", "nodes": 2},
+            "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1, "recompute": rc,
+                         **({"recompute_modules": mods} if mods else {})},
+            "parallelism": {"tp": 2, "ep": 4, "etp": etp, "pp": 2, "sequence_parallel": True}})
+        assert il.estimate(sc).memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(sc), rel=1e-9)

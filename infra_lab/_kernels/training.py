@@ -110,9 +110,12 @@ K_DENSE, K_MOE = 0, 1
 # rank (the mean rank's time x the load imbalance), the expert-dependent element-wise ops
 # (activation, casts) on the mean rank, and the imbalance itself (busiest/mean tokens)
 XTAB_NAMES = ("fwd_expert", "bwd_expert", "fwd_permute", "bwd_permute", "fwd_mem", "bwd_mem",
-              "imbalance", "sel_recompute", "sel_recompute_mem")
-(X_FWD_EXP, X_BWD_EXP, X_FWD_PERM, X_BWD_PERM, X_FWD_MEM, X_BWD_MEM, X_IMB, X_SEL, X_SEL_MEM) = \
-    range(len(XTAB_NAMES))
+              "imbalance", "sel_recompute", "sel_recompute_mem", "act_none", "act_sel")
+(X_FWD_EXP, X_BWD_EXP, X_FWD_PERM, X_BWD_PERM, X_FWD_MEM, X_BWD_MEM, X_IMB, X_SEL, X_SEL_MEM,
+ X_ACT_NONE, X_ACT_SEL) = range(len(XTAB_NAMES))
+# act_none / act_sel: activation bytes a MoE layer stores per micro-batch beyond the (ep, etp) =
+# (1, 1) table at this etp, without recompute / with selective recompute
+# (infra_lab.memory.moe_etp_gather_bytes; none under full recompute)
 # LM head (+ loss) table htab[part, tp_i, mbs_i, cp_i, sp], and the multimodal prologue of the
 # first stage (issue 20: encoders + projectors, per micro-batch; all zero for a text model):
 # time of GEMM-like / memory-bound ops, recompute time (selective, full), activation bytes per
@@ -598,9 +601,12 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             R[rc, k] = r
             if rc == 0:
                 NF[k] = inflight(pp, vp, row[L_RANK], m)
+            # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
+            x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
             ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
-                nd, nm, tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi],
-                tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi], tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi],
+                nd, nm, tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi] + x_act,
+                tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
+                tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
                 1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
                 c[C_DROPOUT], row[L_EMB], row[L_HEAD],
                 htab[H_ACT, ti, mi, ci, spi])
