@@ -40,7 +40,7 @@ R = il.reliability
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
 
 sc = il.load_scenario("zaya1-ibm-mi300x")
-OPT = "muon"                                  # ZAYA1 trains with Muon (+ AdamW on embeddings)
+OPT = sc.training.optimizer                   # ZAYA1 trains with Muon (+ AdamW on embeddings)
 TOKENS = R.parameter("zaya1_tokens")          # 14e12 (Zyphra)
 WORK_H = R.run_hours(sc, TOKENS)              # il.estimate: the one owner of run length
 head = R.compare_calibrations(sc, WORK_H, optimizer=OPT)
