@@ -434,14 +434,37 @@ def _stack_params(sc: Scenario, stack_params) -> dict[str, float]:
     return stacks.params(sc.stack, stack_params)
 
 
+_POOL: list = []  # the thread pool of _run, made on first use
+
+
 def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
+    """Kernel outputs for every configuration row: 2 blocks per thread (numba's thread count,
+    NUMBA_NUM_THREADS), each with its own memo, on a pool of Python threads (the kernel
+    releases the GIL)."""
+    import concurrent.futures
+
     import numba
 
     from ._kernels import serving as K
 
-    out = np.zeros((cfg.shape[0], K.N_OUT))
-    blocks = max(1, min(cfg.shape[0], 2 * numba.get_num_threads()))  # 2 per thread: balance vs memo fills
-    K.serve_kernel(np.ascontiguousarray(cfg), out, *inp.args(), *K.memo(blocks))
+    cfg = np.ascontiguousarray(cfg)
+    n = cfg.shape[0]
+    out = np.zeros((n, K.N_OUT))
+    threads = max(1, numba.get_num_threads())
+    blocks = max(1, min(n, 2 * threads))  # 2 per thread: balance vs duplicated memo fills
+    keys, vals = K.memo(blocks)
+    args = inp.args()
+    bounds = [(b * n // blocks, (b + 1) * n // blocks) for b in range(blocks)]
+    if blocks == 1 or threads == 1:
+        for b, (lo, hi) in enumerate(bounds):
+            K.serve_kernel(cfg, out, lo, hi, *args, keys[b], vals[b])
+        return out
+    if not _POOL or _POOL[0][1] != threads:
+        _POOL[:] = [(concurrent.futures.ThreadPoolExecutor(max_workers=threads), threads)]
+    pool = _POOL[0][0]
+    jobs = [pool.submit(K.serve_kernel, cfg, out, lo, hi, *args, keys[b], vals[b]) for b, (lo, hi) in enumerate(bounds)]
+    for j in jobs:
+        j.result()
     return out
 
 

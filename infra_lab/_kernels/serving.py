@@ -1,6 +1,7 @@
 """Serving kernel (numba): one engine step of an LLM deployment under continuous batching.
 
-:func:`serve_kernel` evaluates an array of serving configurations in parallel (``prange``);
+:func:`serve_kernel` evaluates a block of serving configurations (blocks run in parallel on
+threads, the kernel releasing the GIL);
 each row of ``cfg`` is one configuration (layout ``K_*`` below), and ``out`` receives the
 results (layout ``O_*``) and the time breakdown of an average engine cycle (``B_*``). The
 plain-Python reference that shares no code with this file is
@@ -36,7 +37,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from . import fabric as kf
 from . import gemm as kg
@@ -593,26 +594,23 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
             o[N_RES + j] = acc[j]
 
 
-@njit(cache=True, parallel=True)
-def serve_kernel(cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-                 ex_n, ex_k, P, g0, g1, g2, keys, vals):
-    """Fill ``out[i]`` (:data:`N_OUT` floats) for every configuration row ``cfg[i]``.
+@njit(cache=True, nogil=True)
+def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+                 ex_n, ex_k, P, g0, g1, g2, ck, cv):
+    """Fill ``out[i]`` (:data:`N_OUT` floats) for the configuration rows ``cfg[lo:hi]``.
 
-    The rows are split into ``keys.shape[0]`` contiguous blocks run in parallel; block b
-    memoizes GEMM efficiencies and collective times in ``keys[b]``/``vals[b]`` (int64 -1 /
-    float64 slots, 2**CACHE_BITS each), so no two threads share a memo.
+    One block of rows with its own memo of GEMM efficiencies and collective times
+    (``ck``/``cv``: int64 -1 / float64 slots, a power of two of them, from :func:`memo`).
+    The kernel releases the GIL: :func:`infra_lab.serving._run` runs blocks on Python threads
+    in parallel (no numba parfor, whose compilation cost seconds on every cold start); no
+    two threads share a memo or rows.
     """
-    n = cfg.shape[0]
-    nb = keys.shape[0]
-    for b in prange(nb):
-        lo = b * n // nb
-        hi = (b + 1) * n // nb
-        work = np.zeros((4, N_B))
-        gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
-        scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
-               np.empty(1), np.empty(1))
-        _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-              ex_n, ex_k, P, gs, keys[b], vals[b], work, scr)
+    work = np.zeros((4, N_B))
+    scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
+           np.empty(1), np.empty(1))
+    gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
+    _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+          ex_n, ex_k, P, gs, ck, cv, work, scr)
 
 
 def memo(blocks):
