@@ -174,9 +174,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                                    if r["layer_kind"] == kind and r["pass"] == "fwd" and r["op"] == "experts_act")
 
                     expert[slot][5] = act(ox) - act(o0)
-            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls (every low-precision one:
-                # aten._scaled_mm is not in torchtitan's save list), every element-wise op
-                expert[slot][4] = (1.0 if tr.precision in il.compute.LOW_PRECISIONS else 0.5) * expert[slot][0]
+            elif sp["selective_recompute"]:   # per-op SAC: the routed experts run as grouped GEMMs,
+                # which torchtitan's save list lacks (nothing of them is stored), so their whole
+                # forward runs again in backward, as does every element-wise op
+                expert[slot][4] = expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
     # host-bound MoE layers (training.moe_host_sync): the GPU waits for the host, a third of it
