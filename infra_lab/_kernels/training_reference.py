@@ -95,6 +95,9 @@ def _muon_ns_rank(spec, accelerator, optimizer, sp, st, tp, e_ranks, g_ne, g_e):
         per_dense = sum(r["time_s"] * dense_like.count(r["layer_kind"]) for r in rows
                         if r["layer_kind"] != "moe") / max(len(dense_like), 1)
         work = st["n_moe"] * per_moe + (0.0 if expert else st["n_dense"] * per_dense)
+        # APPROXIMATION (as the kernel): whole-matrix work spread over the TP (EP x ETP) ranks;
+        # the gather of TP-sharded matrices is not priced, per-shard Newton-Schulz would cost
+        # more than 1/tp (its a^3 term does not shrink); exact for tp = etp = 1
         work /= e_ranks if expert else tp
         if work <= 0.0:
             continue
