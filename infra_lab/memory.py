@@ -227,11 +227,25 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     probability.
 
     GEMM inputs at ``gemm_input_bytes``: the QKV input (the attention norm's output), the
-    MLA down-projection outputs (q and kv latents), the attention output (out-projection
-    input), the dense MLP input (norm output), every FC2 input (activation output) and the
-    dispatched tokens entering the experts' FC1. The router input, norm inputs (residual
-    stream), the attention kernel's Q, K, V and the activation inputs (FC1 outputs) stay
-    at ``activation_bytes``.
+    MLA up-projection inputs (the normalized q and kv latents), the attention output
+    (out-projection input), the dense MLP input (norm output), every FC2 input (activation
+    output) and the dispatched tokens entering the experts' FC1. The router input, norm
+    inputs (residual stream, and the MLA latents before their norm), the attention kernel's
+    Q, K, V and the activation inputs (FC1 outputs) stay at ``activation_bytes``.
+
+    Two tensors where 16-bit training has one: (1) the MLA latents' norm is fused into the
+    up-projection (Transformer Engine ``LayerNormLinear``), which saves its input
+    (``inputmat``, for the norm backward) besides the normalized output ``ln_out`` (for
+    wgrad), so each latent is kept at e + lin (e only when ``mla_up_proj`` is recomputed:
+    the checkpoint keeps its 16-bit inputs); (2) with quantized GEMM inputs
+    (``gemm_input_bytes`` given: Transformer Engine FP8) and flash/fused attention, the
+    attention kernel saves its 16-bit output O for its own backward (``FusedAttnFunc``,
+    FP8 dot-product attention off, the default) while the out-projection ``Linear`` saves
+    the quantized copy, so the attention output is kept at e + lin unless the attention
+    core is recomputed; in 16 bit O and the out-projection input are one tensor (lin = e,
+    counted once). Sources:
+    https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/module/layernorm_linear.py ,
+    https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/attention/dot_product_attention/backends.py
     """
     spec = _spec(spec)
     for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp), ("etp", etp)):
@@ -293,16 +307,26 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         qkv_in = 0.0 if (mods is not None and "layernorm" in mods) else width_in   # the norm's output
         # norm input, QKV input (a GEMM input), out-dropout [bytes per token, replicated]
         rep_b = (e * width_in + lin * qkv_in) / rep + e * drop * h / rep
+        # MLA latents: the up-projection's fused norm (TE LayerNormLinear) keeps its 16-bit
+        # input for the norm backward and its output (the GEMM input, at lin) for wgrad
+        latent_b = (e + lin) * latent
         if mods is not None and "mla_up_proj" in mods and spec.attention == "mla":
             qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
             q -= a * qk                                     # up-projected q, k, v recomputed
             kv -= a * (qk + spec.v_head_dim)
-        shard_b = (e * (q + kv) + lin * (latent + out)) / t
+            latent_b = e * latent                           # only the checkpoint's 16-bit inputs
+        core_recomputed = recompute == "selective" and (mods is None or "core_attn" in mods)
+        # attention output: the out-projection's GEMM input (lin); with quantized GEMM inputs
+        # the fused attention kernel also keeps its own 16-bit output O for its backward
+        out_b = lin * out
+        if flash_attention and gemm_input_bytes is not None and not core_recomputed:
+            out_b += e * out
+        shard_b = (e * (q + kv) + latent_b + out_b) / t
         if flash_attention:
             core_b = 4.0 * a / t  # fp32 log-sum-exp per head [bytes/token]
         else:  # softmax output (e), dropout mask (1 B) and dropout output (e) per score
             core_b = a * seq_len * (e + ((1.0 + e) if dropout else 0.0)) / t
-        if recompute == "selective" and (mods is None or "core_attn" in mods):
+        if core_recomputed:
             core_b = 0.0
         return T * (rep_b + shard_b + core_b)
 

@@ -227,6 +227,21 @@ class TestFrameworkBehaviour:
         routed = full - dense_part
         assert routed == pytest.approx(s * (4.0 * (E + k) + 2.0 * k * (h + 3 * f)))
 
+    def test_mla_latents_keep_norm_input_and_normalized_copy(self):
+        spec = il.models.get("deepseek-v3")
+        lat = spec.q_lora_rank + spec.kv_lora_rank
+        s = 4096
+        kw = dict(recompute="selective", recompute_modules=("core_attn",))
+        for lin in (None, 1.0):
+            full = memory.activation_bytes_per_layer(spec, s, gemm_input_bytes=lin, **kw)["moe"]
+            up = memory.activation_bytes_per_layer(spec, s, gemm_input_bytes=lin, recompute="selective",
+                                                   recompute_modules=("core_attn", "mla_up_proj"))["moe"]
+            qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
+            upq = spec.heads * (2 * qk + spec.v_head_dim)   # up-projected q, k, v (16 bit)
+            # mla_up_proj recompute drops q, k, v and the normalized latents (lin), keeping
+            # the 16-bit norm input that the checkpoint holds
+            assert full - up == pytest.approx(s * (2.0 * upq + (lin or 2.0) * lat))
+
     def test_fp8_saves_quantized_gemm_inputs_in_transformer_engine_only(self):
         te = il.stacks.params("megatron-core-cuda")
         tt = il.stacks.params("torchtitan-cuda")
@@ -236,8 +251,21 @@ class TestFrameworkBehaviour:
         bf = memory.activation_bytes_per_layer("llama3-8b", 4096, 1, 1)["dense"]
         q8 = memory.activation_bytes_per_layer("llama3-8b", 4096, 1, 1, gemm_input_bytes=1.0)["dense"]
         spec = il.models.get("llama3-8b")
-        # GEMM inputs: QKV input h, attention output a·d, MLP input h, FC2 input f (1 byte less each)
-        assert bf - q8 == pytest.approx(4096 * (2 * spec.hidden + spec.heads * spec.head_dim + spec.ffn_hidden))
+        # GEMM inputs: QKV input h, MLP input h, FC2 input f (1 byte less each); the attention
+        # output is kept twice in FP8 (the fused attention's 16-bit O + the out-projection's
+        # 1-byte copy): a·d·(2 + 1) against a·d·2 in bf16
+        ad = spec.heads * spec.head_dim
+        assert bf - q8 == pytest.approx(4096 * (2 * spec.hidden + spec.ffn_hidden - ad))
+        # attention core recomputed (Megatron selective): O is not kept, only the 1-byte copy
+        kw = dict(recompute="selective")
+        bf_s = memory.activation_bytes_per_layer("llama3-8b", 4096, 1, 1, **kw)["dense"]
+        q8_s = memory.activation_bytes_per_layer("llama3-8b", 4096, 1, 1, gemm_input_bytes=1.0, **kw)["dense"]
+        assert bf_s - q8_s == pytest.approx(4096 * (2 * spec.hidden + spec.ffn_hidden + ad))
+        # unfused attention (no flash): the out-projection input is the only copy
+        kw = dict(flash_attention=False)
+        bf_u = memory.activation_bytes_per_layer("llama3-8b", 4096, 1, 1, **kw)["dense"]
+        q8_u = memory.activation_bytes_per_layer("llama3-8b", 4096, 1, 1, gemm_input_bytes=1.0, **kw)["dense"]
+        assert bf_u - q8_u == pytest.approx(4096 * (2 * spec.hidden + spec.ffn_hidden + ad))
         base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100", "nodes": 1},
                 "training": {"seq_len": 4096, "global_batch": 8, "micro_batch": 1}}
         act = lambda sc: memory.training_memory(sc).filter(  # noqa: E731
