@@ -810,6 +810,10 @@ def moe_host_sync_derivation(run_id: str = MOE_HOST_SYNC_RUN) -> dict[str, float
     Returns {"measured_s", "model_s", "moe_layers", "moe_host_sync_s"} per micro-batch."""
     from .training import estimate
 
+    allowed = (MOE_HOST_SYNC_RUN, MOE_HOST_SYNC_CHECK_RUN)
+    if not isinstance(run_id, str) or run_id not in allowed:
+        raise ValidationError(f"run_id = {run_id!r}: allowed {', '.join(allowed)} (the Primus "
+                              "'no MoE features' runs whose host wait it derives)")
     row = dict(next(r for r in current_runs().iter_rows(named=True) if r["id"] == run_id))
     if not row.get("global_batch"):
         row["global_batch"] = str(ASSUMED_GLOBAL_BATCH.get(run_id, MOE_HOST_SYNC_GLOBAL_BATCH))
