@@ -310,8 +310,10 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             if modules is not None:           # Megatron-Core's recompute_modules
                 sel, sel_mem = tot(fwd & mod_g), tot(fwd & mod_m)
             elif sp["selective_recompute"]:   # per-op SAC: half the 16-bit matmuls, every low-precision
-                # one, every element-wise op
-                sel = tot(fwd & lowp) + 0.5 * tot(fwd & cl["gemm"] & ~lowp)
+                # one and the router gate (torchtitan forces its mm to recompute: mm_recompute_shapes;
+                # memory stores none of it), every element-wise op
+                full = lowp | (ops["component"].to_numpy().astype(str) == "router")
+                sel = tot(fwd & cl["gemm"] & full) + 0.5 * tot(fwd & cl["gemm"] & ~full)
                 sel_mem = tot(fwd & cl["mem"])
             else:                             # Megatron: the attention core (and its softmax)
                 sel, sel_mem = tot(fwd & (cl["attn"] | cl["softmax"])), 0.0
@@ -519,9 +521,11 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
                     act = (kind == kname) & (ps == "fwd") & (ops_op == "experts_act")
                     act0 = (kind0 == kname) & (ps0 == "fwd") & (ops0_op == "experts_act")
                     out[slot, kt.X_SEL_MEM] = float(t[act].sum()) - float(t0[act0].sum())
-            elif sp["selective_recompute"]:   # per-op SAC recomputes half the expert matmuls (all of
-                # them in a low-precision recipe), the rest
-                out[slot, kt.X_SEL] = (1.0 if precision in compute.LOW_PRECISIONS else 0.5) * out[slot, kt.X_FWD_EXP]
+            elif sp["selective_recompute"]:   # per-op SAC: the routed experts' grouped GEMMs
+                # (aten._grouped_mm) are not in torchtitan's save list, so memory stores nothing of
+                # them (memory.activation_bytes_per_layer, selective_mode "op") and backward runs
+                # their whole forward again, in any precision; element-wise ops and permutation too
+                out[slot, kt.X_SEL] = out[slot, kt.X_FWD_EXP]
                 out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
             if kname == "moe":
                 out[slot, kt.X_IMB] = imb

@@ -582,3 +582,46 @@ def test_host_bound_moe_layers_wait_for_the_host():
         il.estimate(dense).step_time_s
     with pytest.raises(ValidationError, match="moe_host_sync"):
         ZAYA.replace(training={"moe_host_sync": "yes"})
+
+
+def test_per_op_sac_recomputes_what_memory_drops():
+    """Under torchtitan's per-op SAC, one owner per fact: memory stores nothing of the routed
+    experts or the router gate (aten._grouped_mm is not in the save list; the gate's mm is
+    forced to recompute), so the step model recomputes their whole forward in backward — in
+    bf16 and in a low-precision recipe alike."""
+    import dataclasses
+
+    from infra_lab import memory
+    from infra_lab._kernels import training as kt
+
+    sc = ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective", "micro_batch": 1},
+                      parallelism={"ep": 8, "zero": 3, "fsdp": True})
+    spec = sc.model_spec
+
+    def moe_bytes(s):
+        return memory.activation_bytes_per_layer(s, 4096, 1, 1, recompute="selective", selective_mode="op",
+                                                 kind="moe")["moe"]
+
+    # memory: the stored bytes do not depend on the routed experts' or the router's sizes
+    bigger = dataclasses.replace(spec, expert_ffn_hidden=2 * spec.expert_ffn_hidden, top_k=2 * spec.top_k,
+                                 router_hidden=2 * spec.router_hidden)
+    assert moe_bytes(bigger) == moe_bytes(spec)
+    assert moe_bytes(spec) < memory.activation_bytes_per_layer(spec, 4096, 1, 1, kind="moe")["moe"]
+    par = sc.parallelism
+    for prec in ("bf16", "fp8"):
+        s = sc.replace(training={"precision": prec})
+        ctx = T._context(s, (par.tp,), (1,), (par.cp,), None, None)
+        x = T._xtab(ctx, ((par.ep, par.etp),))
+        assert x[kt.K_MOE, kt.X_FWD_EXP, 0, 0, 0, 0] > 0
+        # step time: the whole routed-expert forward runs again (fraction 1 = 1 − stored share 0)
+        assert x[kt.K_MOE, kt.X_SEL, 0, 0, 0, 0] == x[kt.K_MOE, kt.X_FWD_EXP, 0, 0, 0, 0], prec
+        # and the whole router forward is in the layer's recomputed GEMMs
+        ops = T._layer_ops(spec, s.hardware.accelerator, prec, s.training.seq_len, 1, par.tp, ctx.sp, 0)
+        fwd = ops.filter((pl.col("pass") == "fwd") & (pl.col("layer_kind") == "moe") & (pl.col("op_type") == "gemm"))
+        router = fwd.filter(pl.col("component") == "router")["time_s"].sum()
+        low = fwd.filter(pl.col("component").is_in(il.compute.LOW_PRECISION_COMPONENTS)
+                         & ~pl.col("component").is_in(["router", "expert_gemm"]))["time_s"].sum() \
+            if prec == "fp8" else 0.0
+        rest = fwd.filter(~pl.col("component").is_in(["router", "expert_gemm", "attention"]))["time_s"].sum() - low
+        assert router > 0
+        assert ctx.tab[kt.K_MOE, kt.T_SEL, 0, 0, 0, 0] == pytest.approx(router + low + 0.5 * rest, rel=1e-9), prec

@@ -294,7 +294,11 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             row[L_OPT0] = c[C_OPT_T0] + (p_ne + p_e) * c[C_OPT_T_PER_PARAM]
             row[L_OPT1] = c[C_OPT_T0] + (p_ne / g_ne + p_e / g_e) * c[C_OPT_T_PER_PARAM]
             # Muon's Newton-Schulz work of the stage's weight matrices (0 for other optimizers):
-            # each tp (ep*etp) rank owns 1/tp (1/(ep*etp)) of it; unsharded every data-parallel
+            # APPROXIMATION: the whole-matrix work is divided by tp (expert matrices by ep*etp),
+            # as if the TP ranks spread whole matrices among them; Newton-Schulz needs whole
+            # matrices, so a TP-sharded one must be gathered first (that gather/scatter is not
+            # priced), and per-shard Newton-Schulz would cost more than 1/tp (its a^3 term does
+            # not shrink). Exact for tp = etp = 1 (ep holds whole experts); unsharded every data-parallel
             # rank repeats it, sharded a share f of it is divided over the data-parallel group
             # in whole matrices (no rank below its largest matrix)
             w_ne = (row[L_ND] * c[C_NS_DENSE] + row[L_NM] * c[C_NS_MOE]) / tp

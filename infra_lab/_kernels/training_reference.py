@@ -95,6 +95,9 @@ def _muon_ns_rank(spec, accelerator, optimizer, sp, st, tp, e_ranks, g_ne, g_e):
         per_dense = sum(r["time_s"] * dense_like.count(r["layer_kind"]) for r in rows
                         if r["layer_kind"] != "moe") / max(len(dense_like), 1)
         work = st["n_moe"] * per_moe + (0.0 if expert else st["n_dense"] * per_dense)
+        # APPROXIMATION (as the kernel): whole-matrix work spread over the TP (EP x ETP) ranks;
+        # the gather of TP-sharded matrices is not priced, per-shard Newton-Schulz would cost
+        # more than 1/tp (its a^3 term does not shrink); exact for tp = etp = 1
         work /= e_ranks if expert else tp
         if work <= 0.0:
             continue
@@ -174,9 +177,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                                    if r["layer_kind"] == kind and r["pass"] == "fwd" and r["op"] == "experts_act")
 
                     expert[slot][5] = act(ox) - act(o0)
-            elif sp["selective_recompute"]:   # per-op SAC: half the matmuls (every low-precision one:
-                # aten._scaled_mm is not in torchtitan's save list), every element-wise op
-                expert[slot][4] = (1.0 if tr.precision in il.compute.LOW_PRECISIONS else 0.5) * expert[slot][0]
+            elif sp["selective_recompute"]:   # per-op SAC: the routed experts run as grouped GEMMs,
+                # which torchtitan's save list lacks (nothing of them is stored), so their whole
+                # forward runs again in backward, as does every element-wise op
+                expert[slot][4] = expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
     # host-bound MoE layers (training.moe_host_sync): the GPU waits for the host, a third of it

@@ -795,6 +795,13 @@ def newton_schulz_times(spec, accelerator: str, iterations: int = 5, precision: 
     :func:`newton_schulz_flops`. The ``count`` matrices of one row (the experts of a layer) run
     as batched GEMMs of that shape. Approximation: bf16 iterations (as Keller Jordan's
     reference); the element-wise combinations are taken as fused into the GEMM epilogues.
+    The step model (:func:`infra_lab.training.estimate`) divides this whole-matrix work by the
+    tensor-parallel size (expert matrices by ep·etp). Dividing by ep is exact (each EP rank
+    holds whole experts); dividing by tp or etp is an APPROXIMATION: Newton–Schulz needs whole
+    matrices, so either the TP shards are gathered and the whole matrices spread over the TP
+    ranks (that gather/scatter is not priced) or each rank iterates on its a×(b/tp) shard,
+    a different algorithm whose a³ term does not shrink with tp. A Muon plan with tp > 1 or
+    etp > 1 is therefore optimistic.
 
     Returns
     -------

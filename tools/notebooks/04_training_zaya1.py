@@ -252,11 +252,19 @@ Each GPU holds all of the parameters (bf16), their fp32 gradient buffer (Megatro
 `main_grad`, the stack's `grad_buffer_bytes`), 1/dp of the optimizer states (Muon's master copy and
 momentum on the weight matrices, AdamW's on the embeddings and 1-D parameters) and the activations of
 one micro-batch. The breakdown is `il.memory.training_memory` — the same formula the step model
-evaluates, with the allocator reserve as a fixed amount plus a fraction of HBM.
+evaluates, allocator reserve included (its size is printed below the table, from the stack).
 """),
     ("code", r"""
 mem_sc = il.memory.training_memory(sc)
 mem_sc.select("component", (pl.col("bytes") / 1e9).round(1).alias("GB"), "note")
+"""),
+    ("code", r"""
+reserve = dict(mem_sc.select("component", "bytes").iter_rows())["allocator_reserve"]
+display(Markdown(
+    f"The allocator reserve is a fixed amount plus a fraction of the tensor bytes: "
+    f"{STACK['memory_reserve_bytes'] / 1e9:.1f} GB outside the caching allocator (runtime context, "
+    f"communication buffers) plus {100 * STACK['memory_reserve_fraction']:.0f} % of the tensor bytes "
+    f"(reserved-but-unallocated blocks) on stack `{est.stack}`: {reserve / 1e9:.1f} GB here."))
 """),
     ("md", r"""
 ## 5. The same run on H100, H200 and MI355X — same software factors on both vendors
