@@ -328,6 +328,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_MIN_ROWS] = _min_rows(acc.name)
     H[K.H_REQ_OVH] = params["request_overhead_s"]
     H[K.H_SEQ_OVH] = params["seq_overhead_s"]
+    H[K.H_BW_PEAK] = acc.hbm_bw_Bps
 
     tps = sorted(set(int(t) for t in tps))
     etps = sorted(set(int(t) for t in etps))
@@ -614,8 +615,11 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             effs[ints] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name, cprec,
                                                          [ints[3]])[0])
         eff = effs[ints]
-        compute_s = 2.0 * m * n * k * batch / (acc.peak(cprec) * eff) * p["gemm_time_scale"]
-        memory_s = batch * (n * k * wb + m * (n + k) * 2.0) / bw * p["memory_time_scale"]
+        flop = 2.0 * m * n * k * batch
+        byts = batch * (n * k * wb + m * (n + k) * 2.0)
+        # the stack factors scale the compute model's times, never below the peaks
+        compute_s = max(flop / (acc.peak(cprec) * eff) * p["gemm_time_scale"], flop / acc.peak(cprec))
+        memory_s = max(byts / bw * p["memory_time_scale"], byts / acc.hbm_bw_Bps)
         return max(compute_s, memory_s)
 
     by_kind: dict[str, list[tuple[float, float, float, str]]] = {}
@@ -688,7 +692,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 flop = 2.0 * dec * heads_here * (dq_dec + dv_dec) * span_dec
                 byts = seqs * span_dec * kv_per_layer * kvb / kv_split
                 t["attention_decode"] += max(flop / (peak16 * p["attention_decode_efficiency"]),
-                                             byts / bw * p["memory_time_scale"])
+                                             byts / bw * p["memory_time_scale"], byts / acc.hbm_bw_Bps)
             if pre > 0:
                 t["attention_prefill"] += 2.0 * pre * heads_here * (dq_pre + dv_pre) * span_pre / (
                     peak16 * p["attention_prefill_efficiency"])
@@ -1615,6 +1619,7 @@ def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
     L1 of log errors so that one source with unusual software does not dominate.
     ``tools/calibrate_serving.py`` writes the result into data/stacks.csv.
     """
+    from . import compute
     from . import stacks as stacks_mod
 
     for p in parameters:
@@ -1646,11 +1651,19 @@ def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
                     wsum += w
             return tot / wsum
 
+        # the kernel floors memory_time_scale at each part's hbm_efficiency (no read beats HBM
+        # peak); below the lowest hbm_efficiency of this stack's accelerators the loss is flat,
+        # so the fit is bounded there and the stored value is never an unphysical number
+        bounds = dict(_BOUNDS)
+        bounds["memory_time_scale"] = (max(_BOUNDS["memory_time_scale"][0], min(
+            compute.hbm_efficiency(sc.hardware.accelerator) for _s, sc, _o, _m in mine)),
+            _BOUNDS["memory_time_scale"][1])
+
         def to_x(name: str, v: float) -> float:
             return math.log(v + (1e-5 if name.endswith("_s") else 0.0))
 
-        def from_x(name: str, x: float) -> float:
-            lo, hi = _BOUNDS[name]
+        def from_x(name: str, x: float, bounds=bounds) -> float:
+            lo, hi = bounds[name]
             v = math.exp(x) - (1e-5 if name.endswith("_s") else 0.0)
             return min(max(v, lo), hi)
 

@@ -524,9 +524,12 @@ def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
 
 
 _WORST_TPS = pytest.mark.xfail(strict=True, reason=(
-    "issue 13 item 5: output tokens/s per GPU worst |error| on the test split is 80 % (bound 40 %; median "
-    "10.0 %): TensorRT-LLM's DeepSeek-R1 max-throughput points on 8 x B200 (c7168 FP8 KV +80 %, c3072 +60 %) "
-    "are over-predicted, TensorRT-LLM 0.16 Llama 3.1 70B latency points on H100 (-43 %) under-predicted "
+    "issue 13 item 5: output tokens/s per GPU worst |error| on the test split is 146 % (bound 40 %; median "
+    "10.5 %), since memory_time_scale is floored at each part's hbm_efficiency (no read beats HBM peak; it "
+    "was 80 % with trt-llm-cuda's scale at 0.3): TensorRT-LLM's DeepSeek-R1 points on 8 x B200 are "
+    "over-predicted (min-latency c1 +146 %, max-throughput c7168 +96 %, c3072 +88 %; the refit "
+    "trt-llm-cuda step_overhead_s fell 7.8 -> 0.46 ms as its Hopper dense rows still want faster decode), "
+    "TensorRT-LLM Qwen3-235B on H200 -35 %, TensorRT-LLM 0.16 Llama 3.1 70B on H100 -31 % "
     "(notebook 07 section 2 lists every case). "
     "Strict: when the worst case is within the bound this passes and the mark must go."))
 
@@ -643,3 +646,58 @@ def test_widget_update_answers():
     assert chart is not None
     bad, none = serving_update("llama3.3-70b", "MI300X", "trt-llm", "fp8", 64, 8)
     assert none is None and "cannot run" in bad["configuration"][0]
+
+
+# ---------------------------------------------------------------- physical floors of the stack factors
+_PLATFORM_PARTS = {"cuda": ("H100-SXM", "B200"), "rocm": ("MI300X", "MI355X")}
+
+
+def _engine_of(stack: str) -> tuple[str, str]:
+    for platform in _PLATFORM_PARTS:
+        head, sep, _tail = stack.partition(f"-{platform}")
+        if sep:
+            return head, platform
+    raise AssertionError(stack)
+
+
+@pytest.mark.parametrize("stack", il.stacks.names("serving"))
+def test_no_stack_factor_beats_hbm_or_compute_peak(stack):
+    """Whatever a stack's fitted (or the fit's lowest allowed) gemm/memory_time_scale, a decode
+    step at concurrency 1 reads every GEMM weight once at no more than HBM peak (the GEMM
+    seconds of the breakdown >= weight bytes per GPU / HBM peak) and a prefill does the GEMM
+    FLOPs at no more than compute peak (TTFT >= 2·params·prompt / GPUs / peak)."""
+    engine, platform = _engine_of(stack)
+    lowest = {n: serving._BOUNDS[n][0] for n in ("gemm_time_scale", "memory_time_scale")}
+    for acc in _PLATFORM_PARTS[platform]:
+        a = il.catalog.accelerator(acc)
+        for over in (None, lowest):
+            dec = il.Scenario.from_dict(_sc(acc=acc, gpus=8, tp=8, engine=engine, stack=stack, concurrency=1,
+                                            num_prompts=1, input_tokens=16, output_tokens=4096))
+            spec = dec.model_spec
+            bd = {x["component"]: x["params_total"] for x in spec.param_breakdown().iter_rows(named=True)}
+            gemm_params = spec.params_total - bd["embeddings"] - bd["position_embeddings"]
+            r = serving.serve(dec, stack_params=over)
+            sec = dict(zip(r.breakdown["component"], r.breakdown["seconds"], strict=True))
+            # fp8 weights, 1 byte each; every rank reads its 1/tp share once per decode step
+            gemm_s = sec["attention_gemm"] + sec["mlp_gemm"] + sec["lm_head"]
+            assert gemm_s >= gemm_params * 1.0 / 8 / a.hbm_bw_Bps * (1 - 1e-9), (acc, over)
+            pre = il.Scenario.from_dict(_sc(acc=acc, gpus=8, tp=8, engine=engine, stack=stack, concurrency=1,
+                                            num_prompts=1, input_tokens=8192, output_tokens=256))
+            r = serving.serve(pre, stack_params=over)
+            assert r.ttft_s >= 2.0 * gemm_params * 8192 / 8 / a.peak_flops["fp8"], (acc, over)
+
+
+def test_time_scale_floors_in_kernel_and_reference():
+    """gemm_time_scale below a GEMM's efficiency, or memory_time_scale below hbm_efficiency, is
+    floored: the roofline never beats peak FLOP/s or HBM peak, in the kernel and the reference."""
+    from infra_lab._kernels import serving as K
+
+    m, n, k, peak, bw_peak, eff = 4096.0, 8192.0, 8192.0, 1e15, 3e12, 0.8
+    t = K._roofline(m, n, k, 1.0, eff, peak, 1.0, bw_peak * 0.9, 0.3, 0.9)
+    assert t == pytest.approx(2.0 * m * n * k / peak, rel=1e-12)
+    low = {"gemm_time_scale": 0.3, "memory_time_scale": 0.3}
+    for name in ("dense-fp8-tp8", "dense-kv-limited", "moe-ep-mtp", "qwen3-trt"):
+        kr = serving.serve(_CASES[name], stack_params=low)
+        rr = serving.serve(_CASES[name], stack_params=low, reference=True)
+        for f in ("output_tokens_per_s", "ttft_s", "tpot_s"):
+            assert getattr(kr, f) == pytest.approx(getattr(rr, f), rel=1e-9), (name, f)

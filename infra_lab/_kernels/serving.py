@@ -64,8 +64,8 @@ N_M = 21
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
  H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
- H_REQ_OVH, H_SEQ_OVH) = range(22)
-N_H = 22
+ H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK) = range(23)
+N_H = 23
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -124,8 +124,11 @@ def _hslot(key, mask):
 
 @njit(cache=True, inline="always")
 def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
-    """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]."""
-    t_c = 2.0 * m * n * k * b / (peak * eff) * gscale
+    """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]; the
+    stack's gemm_time_scale is floored at ``eff`` so no GEMM runs faster than ``peak`` (the
+    memory floor is applied to ``mscale`` by the caller)."""
+    g = gscale if gscale > eff else eff
+    t_c = 2.0 * m * n * k * b / (peak * eff) * g
     t_m = b * (n * k * wbytes + m * (n + k) * 2.0) / bw * mscale
     return t_c if t_c > t_m else t_m
 
@@ -219,6 +222,10 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
     bw = H[H_BW_EFF]
     gscale = H[H_GEMM_SCALE]
     mscale = H[H_MEM_SCALE]
+    # physical floor: memory time >= bytes / HBM peak, i.e. the effective scale is at least
+    # the achieved-bandwidth fraction H_BW_EFF / H_BW_PEAK (compute.hbm_efficiency)
+    if mscale < bw / H[H_BW_PEAK]:
+        mscale = bw / H[H_BW_PEAK]
     E = M[M_EXPERTS]
     k_top = M[M_TOPK]
     n_etp = ex_n.shape[0]
@@ -282,7 +289,7 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
             fl = dd_f * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_sum
             by = ns_f * M[M_KV_EL] * kvb / shard * lw_sum
             t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
-            t_m = by / H[H_BW_EFF] * H[H_MEM_SCALE]
+            t_m = by / bw * mscale
             acc[B_ATT_DEC] += w * (t_c if t_c > t_m else t_m)
         if pre_f > 0.0:
             fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span_sum
