@@ -731,13 +731,18 @@ def calibrate_current() -> dict[str, dict[str, float]]:
     on its CUDA and ROCm stacks) on the train split of that family's current runs: minimise
     the median absolute log error of step time (+ a quarter of the mean, so that no run is
     ignored) over a coarse grid, then refine coordinate-wise. The test split is never
-    evaluated. Returns {family: {factor: value, "train_cases": n, "train_median_abs_error_pct": e}}."""
+    evaluated. Runs with a host-bound MoE path (``training.moe_host_sync``) are left out: their
+    step time carries the stacks' ``moe_host_sync_s``, which :func:`moe_host_sync_derivation`
+    derives at the fitted factors, so the fit does not depend on it (no derive-refit loop).
+    Returns {family: {factor: value, "train_cases": n, "train_median_abs_error_pct": e}}."""
     from .training import estimate
 
     train: dict[str, list] = {f: [] for f in FAMILIES}
     for r in current_runs().filter(pl.col("split") == "train").iter_rows(named=True):
         try:
             sc, _ = scenario_for_run(r)
+            if sc.training.moe_host_sync:     # priced with the derived moe_host_sync_s
+                continue
             est = estimate(sc)
             train[family_of(r)].append((sc, _measured_tokens_per_gpu(r, est)))
         except ValidationError:
