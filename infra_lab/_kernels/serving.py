@@ -201,6 +201,28 @@ def _routed_shape(tok, E, k_top, ep, imb_c):
 
 
 @njit(cache=True, inline="always")
+def _routed_experts(tok, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k, min_rows, cmask, H, ck, cv,
+                    gs, scr, peak, wbe, bw, gscale, mscale):
+    """Time of one MoE layer's routed-expert GEMMs on the busiest expert-parallel rank for tok
+    tokens [s] (:func:`_routed_shape`, each expert GEMM memoized and timed by
+    :func:`_roofline`); used by the MoE layers and the MTP draft layer. Inlined at the IR
+    level (``inline="always"``), so its array arguments cost no call."""
+    bb, me = _routed_shape(tok, E, k_top, ep, imb_c)
+    t = 0.0
+    for j in range(n_ex):
+        kb = _key(1, (cprec * n_etp + etpi) * n_ex + j)
+        gn = ex_n[etpi, j]
+        gk = ex_k[etpi, j]
+        if gn > 0.0 and gk > 0.0:
+            key = _mkey(kb, bb, me, min_rows)
+            hs = _hslot(key, cmask)
+            if ck[hs] != key:
+                _gemm_fill(me, gn, gk, bb, cprec, H, ck, cv, kb, gs, scr)
+            t += _roofline(me, gn, gk, bb, cv[hs], peak, wbe, bw, gscale, mscale)
+    return t
+
+
+@njit(cache=True, inline="always")
 def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
            ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr):
     """Add w × one engine cycle (every micro-batch through every stage) into acc [s]: the
@@ -266,18 +288,8 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
                 acc[B_MLP_GEMM] += w * ne_cnt[j] * t
         # routed experts
         if n_moe > 0.0:
-            bb, me = _routed_shape(mm * (dp if dpa else 1.0), E, k_top, ep, imb_c)
-            t = 0.0
-            for j in range(n_ex):
-                kb = _key(1, (cprec * n_etp + etpi) * n_ex + j)
-                gn = ex_n[etpi, j]
-                gk = ex_k[etpi, j]
-                if gn > 0.0 and gk > 0.0:
-                    key = _mkey(kb, bb, me, min_rows)
-                    hs = _hslot(key, cmask)
-                    if ck[hs] != key:
-                        _gemm_fill(me, gn, gk, bb, cprec, H, ck, cv, kb, gs, scr)
-                    t += _roofline(me, gn, gk, bb, cv[hs], peak, wbe, bw, gscale, mscale)
+            t = _routed_experts(mm * (dp if dpa else 1.0), E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
+                                min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
             acc[B_EXPERT_GEMM] += w * n_moe * t
         # attention core: decode reads the KV cache, prefill is compute
         hq = M[M_HEADS] / tp
@@ -342,17 +354,8 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
                         _gemm_fill(nb, gn, gk, 1.0, cprec, H, ck, cv, kb, gs, scr)
                     t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
         if M[M_MTP_MOE] > 0.0:
-            bb, me = _routed_shape(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c)
-            for j in range(n_ex):
-                kb = _key(1, (cprec * n_etp + etpi) * n_ex + j)
-                gn = ex_n[etpi, j]
-                gk = ex_k[etpi, j]
-                if gn > 0.0 and gk > 0.0:
-                    key = _mkey(kb, bb, me, min_rows)
-                    hs = _hslot(key, cmask)
-                    if ck[hs] != key:
-                        _gemm_fill(me, gn, gk, bb, cprec, H, ck, cv, kb, gs, scr)
-                    t += _roofline(me, gn, gk, bb, cv[hs], peak, wbe, bw, gscale, mscale)
+            t += _routed_experts(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
+                                 min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
         acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
 
 

@@ -675,7 +675,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                     gb_, raw_b = grad_buckets_exposed(nl - 1.0, ag + rs, ag + rs, 1.0 / nl, b, c[C_Z3_OVL])
                     g = m * gb_
                     if c[C_Z3_DEFER] > 0.0 and m > 1.0:
-                        # Megatron-FSDP (sync_model_each_microbatch off): the reduce-scatters of
+                        # Megatron-FSDP under the schedules' no_sync path (stacks.csv note): the reduce-scatters of
                         # micro-batches 1..m-1 run on into the next micro-batch, on the NIC time
                         # its forward's all-gathers leave free; the last must end before the step
                         e1, _ = grad_buckets_exposed(nl - 1.0, ag + rs, ag + rs, 1.0 / nl, b, 1.0)
