@@ -576,9 +576,47 @@ def measurement(accelerator_name: str, quantity: str, precision: str | None = No
     raise unknown("pick", pick, ["max", "min", "mean"])
 
 
+_HOST_LINK_SCHEMA = {
+    "accelerator": Col("str", required=True), "host_link": Col("str", required=True),
+    "bidirectional_GBps": Col("float", required=True, positive=True),
+    "gpus_per_link": Col("int", required=True, positive=True),
+    "basis": Col("str", required=True, choices=("published", "derived", "assumption")),
+}
+
+
+@cache
+def host_links():
+    """Accelerator-to-host links (data/accelerator_host_links.csv): accelerator, host_link,
+    bidirectional_GBps [GB/s, both directions together, as the vendor publishes it],
+    gpus_per_link [GPUs sharing the link], basis, source_url, note."""
+    return read_table(DATA_DIR / "accelerator_host_links.csv", _HOST_LINK_SCHEMA)
+
+
+def host_link_bytes_per_s(name: str) -> float:
+    """One GPU's host-link bandwidth in one direction [bytes/s]: the published bidirectional
+    figure / 2 / the GPUs that share the link (data/accelerator_host_links.csv). Activation
+    offloading (:mod:`infra_lab.training`) copies device-to-host in forward and host-to-device
+    in backward at this rate; the line rate, not a measured copy rate (an upper bound).
+
+    Examples
+    --------
+    >>> host_link_bytes_per_s("H100-SXM") / 1e9
+    64.0
+    """
+    acc = accelerator(name).name
+    t = host_links()
+    names = t["accelerator"].to_list()
+    if acc not in names:
+        raise ValidationError(f"accelerator = {name!r}: no host-link bandwidth in data/accelerator_host_links.csv "
+                              f"(needed for activation offloading); allowed: {', '.join(names)}")
+    r = t.row(names.index(acc), named=True)
+    return float(r["bidirectional_GBps"]) * 1e9 / 2.0 / float(r["gpus_per_link"])
+
+
 def cache_clear() -> None:
     """Forget loaded tables (after editing data/ in a running session)."""
     _table.cache_clear()
+    host_links.cache_clear()
     number_formats.cache_clear()
     _accelerator.cache_clear()
     _nic.cache_clear()

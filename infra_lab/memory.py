@@ -166,8 +166,11 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                cp: int = 1, kind: str | None = None,
                                activation_bytes: float = 2.0, selective_mode: str = "attention",
                                recompute_modules: tuple | None = None,
-                               gemm_input_bytes: float | None = None, etp: int = 1) -> dict[str, float]:
-    """Activation bytes stored for backward by one layer of each kind, one micro-batch.
+                               gemm_input_bytes: float | None = None, etp: int = 1,
+                               offload_modules: tuple | None = None) -> dict[str, float]:
+    """Activation bytes stored for backward IN GPU MEMORY by one layer of each kind, one
+    micro-batch (what ``offload_modules`` sends to host memory is not counted; it is
+    :func:`offloaded_bytes_per_layer`).
 
     Parameters
     ----------
@@ -199,6 +202,9 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     gemm_input_bytes : bytes per stored element of the tensors saved as the input of a
         linear layer's weight-gradient GEMM (None: ``activation_bytes``); see
         :func:`saved_gemm_input_bytes` — Transformer Engine in FP8 saves these quantized
+    offload_modules : Megatron-Core's fine-grained activation offloading
+        (:data:`infra_lab.scenario.OFFLOAD_MODULES`): the tensors each named module saves for
+        backward are copied to host memory (see :func:`offloaded_bytes_per_layer`)
 
     Returns
     -------
@@ -247,6 +253,71 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/module/layernorm_linear.py ,
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/attention/dot_product_attention/backends.py
     """
+    stored, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
+                               dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
+                               gemm_input_bytes, etp, offload_modules)
+    return {k: stored[k] - off[k] for k in stored}
+
+
+def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
+                              sequence_parallel: bool = False, recompute: str = "none",
+                              flash_attention: bool = True, dropout: bool = False,
+                              cp: int = 1, kind: str | None = None,
+                              activation_bytes: float = 2.0, selective_mode: str = "attention",
+                              recompute_modules: tuple | None = None,
+                              gemm_input_bytes: float | None = None, etp: int = 1,
+                              offload_modules: tuple | None = None) -> dict[str, float]:
+    """Activation bytes one layer of each kind copies to host memory per micro-batch under
+    Megatron-Core's fine-grained activation offloading [bytes per layer per micro-batch, per
+    GPU] (same arguments as :func:`activation_bytes_per_layer`, whose stored bytes exclude these).
+
+    Each module in ``offload_modules`` (:data:`infra_lab.scenario.OFFLOAD_MODULES`) offloads
+    the tensors autograd saves inside it (``saved_tensors_hooks`` around the module's
+    forward), of at least ``min_offloaded_tensor_size`` = 2^20 elements (Megatron's default;
+    smaller ones stay): attn_norm — the layer input (the norm's input, residual stream);
+    qkv_linear — the QKV projection's input (the norm's output; nothing when ``layernorm`` is
+    recomputed); core_attn — Q, K, V (and, with FP8 GEMM inputs and fused attention, the
+    attention kernel's own 16-bit output), the fp32 log-sum-exp when large enough;
+    attn_proj — the out-projection's input; mlp_norm — the pre-MLP norm's input; expert_fc1 —
+    the dispatched tokens entering the experts' FC1 (with the copies gathered over etp ranks);
+    moe_act — the experts' FC1 output (the activation's input; with the ``moe_act`` recompute
+    module it is the checkpoint's saved input). MLA latents, the router, the dense MLP and
+    Mamba layers have no offload module. Under full recomputation a layer stores only its
+    input, inside no module: nothing is offloaded; nor under per-op selective checkpointing
+    (torchtitan; offloading is Megatron-Core's).
+
+    Source: https://github.com/NVIDIA/Megatron-LM/blob/main/docs/user-guide/features/fine_grained_activation_offloading.md
+    (module list, "each module offloads its input activation"; min_offloaded_tensor_size).
+    """
+    _, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
+                          dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
+                          gemm_input_bytes, etp, offload_modules)
+    return off
+
+
+MIN_OFFLOADED_ELEMENTS = 1024 * 1024
+"""Megatron-Core's default ``min_offloaded_tensor_size`` [elements]: smaller saved tensors stay
+on the GPU (TransformerConfig, megatron/core/transformer/transformer_config.py)."""
+
+
+def _offload_set(offload_modules) -> frozenset:
+    if offload_modules is None:
+        return frozenset()
+    from .scenario import OFFLOAD_MODULES
+
+    if isinstance(offload_modules, str) or not isinstance(offload_modules, (list, tuple, frozenset, set)):
+        raise ValidationError(f"offload_modules = {offload_modules!r:.60}: expected a list of "
+                              f"{', '.join(OFFLOAD_MODULES)}")
+    for x in offload_modules:
+        if not isinstance(x, str) or x not in OFFLOAD_MODULES:
+            raise unknown("offload module", x, OFFLOAD_MODULES, where="offload_modules")
+    return frozenset(offload_modules)
+
+
+def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention, dropout, cp,
+                 kind, activation_bytes, selective_mode, recompute_modules, gemm_input_bytes, etp, offload_modules):
+    """(stored bytes, of which offloaded) per layer kind: the body of
+    :func:`activation_bytes_per_layer` and :func:`offloaded_bytes_per_layer`."""
     spec = _spec(spec)
     for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp), ("etp", etp)):
         check_positive(name, v, integer=True)
@@ -276,6 +347,7 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     mods = None
     if recompute == "selective" and recompute_modules is not None:
         mods = frozenset(recompute_modules)
+    offl = _offload_set(offload_modules)
     e = float(activation_bytes)
     if gemm_input_bytes is None:
         lin = e
@@ -290,6 +362,13 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     h, a, t = spec.hidden, spec.heads, float(tp)
     rep = t if sequence_parallel else 1.0
     drop = 0.5 if dropout else 0.0  # 1-byte mask = half a 2-byte element
+    moved = [0.0]   # bytes the current layer kind offloads (offload_modules)
+
+    def offload(module: str, elements: float, nbytes: float) -> None:
+        """A tensor of ``elements`` saved inside ``module``, ``nbytes`` bytes, all tokens:
+        offloaded when the module is named and the tensor is not below Megatron's minimum."""
+        if module in offl and elements >= MIN_OFFLOADED_ELEMENTS:
+            moved[0] += nbytes
 
     def attention(width_in: float) -> float:
         latent = 0.0                                        # MLA latents: up-projection GEMM inputs
@@ -328,6 +407,16 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
             core_b = a * seq_len * (e + ((1.0 + e) if dropout else 0.0)) / t
         if core_recomputed:
             core_b = 0.0
+        if offl:
+            offload("attn_norm", T * width_in / rep, T * e * width_in / rep)
+            offload("qkv_linear", T * qkv_in / rep, T * lin * qkv_in / rep)
+            offload("core_attn", T * q / t, T * e * q / t)            # Q (the checkpoint's input if recomputed)
+            offload("core_attn", T * kv / t, T * e * kv / t)          # K, V
+            if out_b > lin * out:                                     # the kernel's own 16-bit O
+                offload("core_attn", T * out / t, T * e * out / t)
+            if core_b > 0.0:                                          # log-sum-exp / softmax probabilities
+                offload("core_attn", T * (a if flash_attention else a * seq_len) / t, T * core_b)
+            offload("attn_proj", T * out / t, T * lin * out / t)
         return T * (rep_b + shard_b + core_b)
 
     gate = 3.0 if spec.gated else 2.0
@@ -338,6 +427,7 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
 
     def mlp_common(in_bytes: float = lin) -> float:  # norm input + MLP input + output dropout
         mlp_in = 0.0 if (mods is not None and "layernorm" in mods) else h     # the pre-MLP norm's output
+        offload("mlp_norm", T * h / rep, T * e * h / rep)
         return T * ((e * h + in_bytes * mlp_in) / rep + e * drop * h / rep)
 
     def dense_mlp(width: float) -> float:
@@ -356,8 +446,11 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         # MoELayer / MoEAlltoAllTokenDispatcher), so both terms shard like the norm inputs
         x += T * 4.0 * (spec.experts + k) / rep     # router logits and routed probabilities, fp32
         x += T * lin * k * h / rep                  # dispatched copies: the experts' FC1 input
-        x += moe_etp_gather_bytes(spec, T / t, etp, lin)   # + the copies gathered over etp ranks
+        gathered = moe_etp_gather_bytes(spec, T / t, etp, lin)
+        x += gathered                               # + the copies gathered over etp ranks
         x += mlp(ef, T * k)
+        offload("expert_fc1", T * k * h / rep, T * lin * k * h / rep + gathered)
+        offload("moe_act", T * k * (gate - 1.0) * ef / t, T * k * (gate - 1.0) * ef * e / t)   # FC1 output
         if mods is not None and "moe_act" in mods:  # the activation's output (FC2 input) recomputed
             x -= lin * T * k * ef / t
         if spec.shared_experts and not (mods is not None and "shared_experts" in mods):
@@ -391,8 +484,10 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
         return T * e * (2.0 * h / rep + (2 * di + 2 * g * n + nh) / t + (di + 2 * g * n) / t + 3.0 * di / t)
 
     out: dict[str, float] = {}
+    off: dict[str, float] = {}
     kinds = [kind] if kind else list(dict.fromkeys(spec.layer_kinds()))
     for kd in kinds:
+        moved[0] = 0.0
         if kd == "dense":
             full = attention(h) + mlp_common() + dense_mlp(spec.ffn_hidden)
         elif kd == "moe":
@@ -405,10 +500,13 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
             raise unknown("layer kind", kd, ["dense", "moe", "mamba2", "hybrid"])
         if recompute == "full":
             full = T * e * h / rep
+            moved[0] = 0.0      # the layer input only, saved outside every offloaded module
         elif recompute == "selective" and mods is None and selective_mode == "op" and kd in ("dense", "moe", "hybrid"):
             full = op_sac(kd)
+            moved[0] = 0.0      # per-op SAC (torchtitan): Megatron's offload modules do not apply
         out[kd] = full
-    return out
+        off[kd] = min(moved[0], full)
+    return out, off
 
 
 def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: float = 2.0, *,
@@ -824,17 +922,18 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     counts = {k: kinds.count(k) for k in set(kinds)}
     n_dl = sum(v for k, v in counts.items() if k != "moe")
 
-    def per_layer(rc: str) -> tuple[float, float]:
-        per = activation_bytes_per_layer(spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel,
-                                         recompute=rc, flash_attention=flash, dropout=dropout, cp=cp,
-                                         activation_bytes=e, selective_mode=sel,
-                                         recompute_modules=tr.recompute_modules if rc == recompute else None,
-                                         gemm_input_bytes=gemm_in, etp=etp)
+    def per_layer(rc: str, fn=activation_bytes_per_layer) -> tuple[float, float]:
+        per = fn(spec, seq, mbs, tp, sequence_parallel=par.sequence_parallel,
+                 recompute=rc, flash_attention=flash, dropout=dropout, cp=cp,
+                 activation_bytes=e, selective_mode=sel,
+                 recompute_modules=tr.recompute_modules if rc == recompute else None,
+                 gemm_input_bytes=gemm_in, etp=etp, offload_modules=tr.offload_modules if rc == recompute else None)
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 
     a_d, a_m = per_layer(recompute)
     w_d, w_m = per_layer("none")
+    o_d, o_m = per_layer(recompute, offloaded_bytes_per_layer) if tr.offload_modules else (0.0, 0.0)
     hook = None
     if scenario.multimodal is not None:   # issue 20: encoders on the first stage, cross-attention
         from .multimodal import training_hook
@@ -869,7 +968,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                             z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if rematerialise else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
-                            0.0, wq)
+                            0.0, wq, o_d, o_m)
         if hook is not None and cand["has_embedding"]:
             pro = hook.prologue(acc.name, tp, mbs, cp, 0.0)
             key = {"none": "act_none", "selective": "act_sel", "full": "act_full"}[recompute]
@@ -890,7 +989,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         "gradients": f"{gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else ""),
         "optimizer_states": f"{opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
         "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
-        "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, recompute={recompute}",
+        "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, recompute={recompute}"
+                       + (f"; offloaded to host: {', '.join(tr.offload_modules)} (one layer's kept on the GPU)"
+                          if tr.offload_modules else ""),
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
         "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
         "allocator_reserve": f"{float(o['reserve_bytes']) / 1e9:g} GB outside the allocator + {reserve:.0%} of the tensor bytes",

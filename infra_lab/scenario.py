@@ -39,6 +39,15 @@ RECOMPUTE_MODULES = ("core_attn", "moe_act", "layernorm", "mla_up_proj", "mlp", 
 ``TransformerConfig.recompute_modules``, default ["core_attn"]): the attention core, the MoE
 experts' activation function, the input and pre-MLP layernorms, MLA's up-projections, the dense
 MLP, the whole MoE layer (dispatch and combine included), the shared experts."""
+OFFLOAD_MODULES = ("attn_norm", "qkv_linear", "core_attn", "attn_proj", "mlp_norm", "expert_fc1", "moe_act")
+"""Megatron-Core's fine-grained activation offloading (``--fine-grained-activation-offloading
+--offload-modules ...``, ``TransformerConfig.offload_modules``): the submodules whose saved
+inputs are copied to host memory during forward and reloaded before their backward — the
+attention's input norm, the QKV projection, the attention core, the attention output
+projection, the pre-MLP norm, the routed experts' FC1 and the experts' activation function
+(https://github.com/NVIDIA/Megatron-LM/blob/main/docs/user-guide/features/fine_grained_activation_offloading.md).
+Megatron's ``fused_group_mlp`` (TE op fuser) and ``gdp_qkv`` (gated delta product) are not
+modelled."""
 OPTIMIZERS = ("adamw", "adam", "adamw-bf16", "muon", "sgd")
 ENCODER_MODES = ("trained", "frozen")
 ENGINES = ("vllm", "sglang", "trt-llm", "atom")
@@ -359,6 +368,14 @@ class TrainingConfig:
     fp8_param_gather (FP8 training on Transformer Engine stacks: Megatron-Core
     ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",
     a cached FP8 copy beside each 16-bit weight, :func:`infra_lab.memory.fp8_weight_copy_bytes`).
+
+    offload_modules (Megatron-Core's fine-grained activation offloading, ``--offload-modules``
+    with ``--fine-grained-activation-offloading``; :data:`OFFLOAD_MODULES`): the submodules whose
+    saved inputs go to host memory in forward and come back before their backward. They leave
+    the GPU's activation peak (:func:`infra_lab.memory.offloaded_bytes_per_layer`) and cost
+    host-link time (:func:`infra_lab.catalog.host_link_bytes_per_s`) that overlaps with the
+    stage's compute. None (default) = no offloading. Megatron's rules apply: ``attn_proj`` only
+    with ``core_attn``; ``expert_fc1`` / ``moe_act`` not with the ``moe`` recompute module.
     """
 
     seq_len: int = 4096
@@ -377,10 +394,11 @@ class TrainingConfig:
     loss_chunks: int = 1
     moe_host_sync: bool = False
     fp8_param_gather: bool = False
+    offload_modules: tuple | None = None
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
-            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather")
+            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -401,6 +419,7 @@ class TrainingConfig:
         put(self, "moe_routing", _enum("training.moe_routing", self.moe_routing, MOE_ROUTINGS))
         put(self, "moe_capacity_factor", _capacity_factor(self.moe_capacity_factor))
         put(self, "recompute_modules", _recompute_modules(self.recompute_modules, self.recompute))
+        put(self, "offload_modules", _offload_modules(self.offload_modules, self.recompute_modules))
         if not isinstance(self.fp8_param_gather, bool):
             raise ValidationError(f"training.fp8_param_gather = {self.fp8_param_gather!r}: expected true or false")
         if not isinstance(self.loss_fusion, bool):
@@ -424,6 +443,8 @@ class TrainingConfig:
             d["data_mix"] = self.data_mix.to_dict()
         if self.recompute_modules is not None:
             d["recompute_modules"] = list(self.recompute_modules)
+        if self.offload_modules is not None:
+            d["offload_modules"] = list(self.offload_modules)
         return d
 
 
@@ -444,6 +465,34 @@ def _recompute_modules(v, recompute: str):
         raise ValidationError(f"training.recompute_modules = {list(v)!r} with training.recompute = {recompute!r}: "
                               "modules are Megatron-Core's selective recomputation; allowed only with "
                               "recompute = 'selective'")
+    return tuple(v)
+
+
+def _offload_modules(v, recompute_modules):
+    """training.offload_modules: None (no offloading) or a list of :data:`OFFLOAD_MODULES`
+    names, with Megatron-Core's rules (TransformerConfig.__post_init__): ``attn_proj`` needs
+    ``core_attn`` (its input is the attention core's output, which the core's backward needs);
+    no ``expert_fc1`` / ``moe_act`` while the ``moe`` recompute module re-runs the whole layer."""
+    if v is None:
+        return None
+    if isinstance(v, str) or not isinstance(v, (list, tuple)) or not v:
+        raise ValidationError(f"training.offload_modules = {v!r:.80}: expected a non-empty list of module names "
+                              f"from {', '.join(OFFLOAD_MODULES)}")
+    for x in v:
+        if not isinstance(x, str) or x not in OFFLOAD_MODULES:
+            raise unknown("offload module", x, OFFLOAD_MODULES, where="training.offload_modules")
+    if len(set(v)) != len(v):
+        raise ValidationError(f"training.offload_modules = {list(v)!r}: a module is named twice")
+    if "attn_proj" in v and "core_attn" not in v:
+        raise ValidationError(f"training.offload_modules = {list(v)!r}: 'attn_proj' is allowed only together "
+                              "with 'core_attn' (its input is the attention core's output, which the core's "
+                              "backward needs on the GPU)")
+    inside = sorted({"expert_fc1", "moe_act"} & set(v))
+    if inside and recompute_modules is not None and "moe" in recompute_modules:
+        raise ValidationError(f"training.offload_modules = {list(v)!r} with training.recompute_modules "
+                              f"containing 'moe': {inside} sit inside the recomputed MoE layer, which stores "
+                              "only its input; allowed: drop 'moe' from recompute_modules or these from "
+                              "offload_modules")
     return tuple(v)
 
 

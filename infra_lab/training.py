@@ -275,7 +275,7 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
-            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1)):
+            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1), offload=None):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
@@ -356,6 +356,17 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
                 tab[slot, kt.T_ACT_NONE + ri, ti, mi, ci, spf] += w * b
+            if offload:     # training.offload_modules: the part of them copied to host memory
+                moved = memory.offloaded_bytes_per_layer(
+                    spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
+                    flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
+                    selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
+                    recompute_modules=modules if rc == "selective" else None,
+                    gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp), offload_modules=offload)
+                for kname, b in moved.items():
+                    slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
+                    w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
+                    tab[slot, kt.T_OFF_NONE + ri, ti, mi, ci, spf] += w * b
         if hook is not None:
             _apply_multimodal(hook, tab, htab, spec, acc_name, (ti, tp), (mi, mbs), (ci, cp), spf, tp_overlap)
     return tab, htab
@@ -450,9 +461,10 @@ _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhea
 @functools.lru_cache(maxsize=64)
 def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: tuple,
                    tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None,
-                   loss: tuple = (False, 1)):
+                   loss: tuple = (False, 1), offload=None):
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss)
+    tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss,
+                        offload)
     tab.setflags(write=False)
     htab.setflags(write=False)
     return tab, htab
@@ -466,7 +478,7 @@ since March 2025)."""
 
 
 def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss,
-                   cps, xs, cv: float, cf: float | None, modules=None) -> np.ndarray:
+                   cps, xs, cv: float, cf: float | None, modules=None, offload=None) -> np.ndarray:
     """xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (:data:`infra_lab._kernels.training.XTAB_NAMES`):
     the routed experts of one layer at each (ep, etp) of ``xs`` from
     :func:`infra_lab.compute.layer_ops` with that ep and expert_tp (grouped GEMMs of the E/ep
@@ -545,6 +557,9 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
                 extra = memory.moe_etp_gather_bytes(spec, s_rank * mbs / tp, etp, lin)
                 out[slot, kt.X_ACT_NONE] = extra
                 out[slot, kt.X_ACT_SEL] = 0.0 if (modules is not None and "moe" in modules) else extra
+                if offload and "expert_fc1" in offload:   # offloaded with the FC1 input (memory.offloaded_bytes_per_layer)
+                    out[slot, kt.X_OFF_NONE] = out[slot, kt.X_ACT_NONE]
+                    out[slot, kt.X_OFF_SEL] = out[slot, kt.X_ACT_SEL]
         memo[key] = out
         return out
 
@@ -557,9 +572,9 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
 @functools.lru_cache(maxsize=64)
 def _xtab_cached(xkey: tuple, tps: tuple, mbss: tuple, cps: tuple, xs: tuple) -> np.ndarray:
 
-    spec, acc_name, precision, seq_len, factors, cv, cf, modules = xkey
+    spec, acc_name, precision, seq_len, factors, cv, cf, modules, offload = xkey
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules)
+    x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules, offload)
     x.setflags(write=False)
     return x
 
@@ -574,7 +589,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
                     modules: tuple | None = None, loss: tuple = (False, 1),
-                    fp8_param_gather: bool = False, tp_async: bool = False) -> _Context:
+                    fp8_param_gather: bool = False, offload: tuple | None = None,
+                    tp_async: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -604,6 +620,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
         "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
         "MOE_SYNC": sp["moe_host_sync_s"] if (moe[4] and spec.experts) else 0.0,
+        # activation offloading (training.offload_modules): the GPU's host link, one direction
+        "HOST_BW": catalog.host_link_bytes_per_s(acc.name) if offload else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -613,11 +631,12 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         raise ValidationError(f"training model constants not finite: {bad}")
     if hook is None:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
-                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss)
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss,
+                                   offload)
     else:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
-                                   modules, loss)
+                                   modules, loss, offload)
     tokens = float(seq_len * global_batch)
     # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
     ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
@@ -638,7 +657,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
     cv = sp["moe_popularity_cv"] if moe[2] == "learned" else 0.0
-    xkey = (spec, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules)
+    xkey = (spec, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules, offload)
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
                     tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
@@ -672,7 +691,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks), tr.fp8_param_gather,
-                           bool(p.tp_async))
+                           tr.offload_modules, bool(p.tp_async))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -360,3 +360,96 @@ class TestExpertTensorParallelActivations:
                          **({"recompute_modules": mods} if mods else {})},
             "parallelism": {"tp": 2, "ep": 4, "etp": etp, "pp": 2, "sequence_parallel": True}})
         assert il.estimate(sc).memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(sc), rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# Megatron-Core fine-grained activation offloading (training.offload_modules)
+# --------------------------------------------------------------------------------------
+_OFFLOAD_BASE = {
+    "model": {"preset": "qwen3-30b-a3b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 2},
+    "training": {"seq_len": 4096, "global_batch": 32, "micro_batch": 2, "recompute": "selective",
+                 "recompute_modules": ["layernorm", "moe_act"]},
+    "parallelism": {"tp": 2, "ep": 4, "etp": 2, "pp": 2, "sequence_parallel": True}}
+
+
+def test_offloaded_bytes_are_the_named_modules_saved_tensors():
+    """Each offload module moves exactly the tensors saved inside it, computed by hand from the
+    model's widths; what is offloaded leaves the stored bytes; nothing under full recompute."""
+    spec = il.models.get("qwen3-30b-a3b")
+    s, b, tp = 4096, 2, 2
+    T = s * b
+    kw = dict(sequence_parallel=True, recompute="selective", recompute_modules=("layernorm", "moe_act"))
+    base = memory.activation_bytes_per_layer(spec, s, b, tp, **kw)["moe"]
+    h, k, ef = spec.hidden, spec.top_k, spec.expert_ffn_hidden
+    q, kv = spec.heads * spec.head_dim, 2 * spec.kv_heads * spec.head_dim
+    expect = {
+        ("expert_fc1",): T * 2.0 * k * h / tp,                     # dispatched tokens, 16 bit, s/tp per rank
+        ("moe_act",): T * 2.0 * k * 2 * ef / tp,                   # gated FC1 output (the activation's input)
+        ("core_attn",): T * 2.0 * (q + kv) / tp,                   # Q, K, V (core recomputed: its inputs)
+        ("core_attn", "attn_proj"): T * 2.0 * (q + kv + q) / tp,   # + the out-projection input
+        ("attn_norm", "mlp_norm"): 2 * T * 2.0 * h / tp,           # both norms' inputs (residual stream)
+        ("qkv_linear",): 0.0,                                      # layernorm recomputed: nothing saved there
+    }
+    for mods, want in expect.items():
+        off = memory.offloaded_bytes_per_layer(spec, s, b, tp, offload_modules=mods, **kw)["moe"]
+        left = memory.activation_bytes_per_layer(spec, s, b, tp, offload_modules=mods, **kw)["moe"]
+        assert off == pytest.approx(want, rel=1e-12), mods
+        assert left + off == pytest.approx(base, rel=1e-12)
+    full = dict(kw, recompute="full", recompute_modules=None)
+    assert memory.offloaded_bytes_per_layer(spec, s, b, tp, offload_modules=("expert_fc1",), **full)["moe"] == 0.0
+    # Megatron's min_offloaded_tensor_size: a tensor under 2^20 elements stays on the GPU
+    small = memory.offloaded_bytes_per_layer(spec, 128, 1, 8, offload_modules=("mlp_norm",), **kw)["moe"]
+    assert 128 * h / 8 < memory.MIN_OFFLOADED_ELEMENTS and small == 0.0
+
+
+def test_offloading_memory_time_kernel_and_reference_agree():
+    """Offloading lowers the GPU peak by the stage's offloaded bytes less one layer's (kept on
+    the GPU), the kernel's memory equals il.memory, kernel and reference agree on every
+    component, and on a PCIe host link the copies that outlast the compute add to step time."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    sc0 = il.Scenario.from_dict(_OFFLOAD_BASE)
+    e0 = il.estimate(sc0)
+    prev = e0.memory_per_gpu_bytes
+    for mods in (["expert_fc1", "moe_act"], ["core_attn", "attn_proj", "expert_fc1", "moe_act", "mlp_norm"]):
+        sc = sc0.replace(training={"offload_modules": mods})
+        est, ref = il.estimate(sc), step_reference(sc)
+        assert est.memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(sc), rel=1e-12)
+        assert est.memory_per_gpu_bytes == pytest.approx(ref["memory_per_gpu_bytes"], rel=1e-12)
+        for comp, sec in est.breakdown.iter_rows():
+            assert sec == pytest.approx(ref[comp], rel=1e-9, abs=1e-12), comp
+        assert est.memory_per_gpu_bytes < prev
+        prev = est.memory_per_gpu_bytes
+        # 64 GB/s each way (PCIe Gen5 x16) cannot hide these copies under this small stage's compute
+        assert est.step_time_s > e0.step_time_s
+    # the activation component: stored − offloaded on every in-flight layer, + one layer's kept
+    sc = sc0.replace(training={"offload_modules": ["expert_fc1"]})
+    act = dict(memory.training_memory(sc).select("component", "bytes").iter_rows())["activations"]
+    act0 = dict(memory.training_memory(sc0).select("component", "bytes").iter_rows())["activations"]
+    spec = sc.model_spec
+    per = memory.offloaded_bytes_per_layer(spec, 4096, 2, 2, sequence_parallel=True, recompute="selective",
+                                           recompute_modules=("layernorm", "moe_act"), etp=2,
+                                           gemm_input_bytes=None, offload_modules=("expert_fc1",))["moe"]
+    layers_rank0 = memory.stage_layers(spec, 2)[0]["n_moe"]
+    nf = memory.inflight_microbatches(2, 1, 32 // (2 * 2))
+    assert act0 - act == pytest.approx((nf * layers_rank0 - 1) * per, rel=1e-9)
+
+
+def test_offload_modules_bad_input():
+    sc = il.Scenario.from_dict(_OFFLOAD_BASE)
+    with pytest.raises(UnknownNameError, match="expert_fc1"):
+        sc.replace(training={"offload_modules": ["expert_fc"]})
+    with pytest.raises(ValidationError, match="attn_proj.*core_attn"):
+        sc.replace(training={"offload_modules": ["attn_proj"]})
+    with pytest.raises(ValidationError, match="offload_modules"):
+        sc.replace(training={"offload_modules": "expert_fc1"})
+    with pytest.raises(ValidationError, match="named twice"):
+        sc.replace(training={"offload_modules": ["moe_act", "moe_act"]})
+    with pytest.raises(ValidationError, match="'moe'"):
+        sc.replace(training={"recompute_modules": ["moe"], "offload_modules": ["expert_fc1"]})
+    # an accelerator without a sourced host link cannot price the copies
+    b200 = il.Scenario.from_dict({**_OFFLOAD_BASE, "hardware": {"accelerator": "B200", "nodes": 2},
+                                  "training": {**_OFFLOAD_BASE["training"], "offload_modules": ["moe_act"]}})
+    with pytest.raises(ValidationError, match="B200.*host-link"):
+        il.estimate(b200)
+    assert il.catalog.host_link_bytes_per_s("GB200") == pytest.approx(900e9 / 2 / 2)

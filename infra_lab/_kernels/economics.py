@@ -40,9 +40,10 @@ _INV53 = 1.0 / 9007199254740992.0
 _TWO_PI = 2.0 * math.pi
 
 
-@njit(cache=True)
-def _uniform(key, k):
-    """The k-th (0-based) uniform in (0, 1) of the stream with 64-bit ``key``."""
+@njit(cache=True, inline="always")
+def _u(key, k):
+    """The k-th (0-based) uniform in (0, 1) of the stream with 64-bit ``key`` (inlined into the
+    sampling loops)."""
     z = key + np.uint64(k + 1) * _GOLDEN
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
@@ -55,18 +56,8 @@ def uniform_kernel(key, start, n):
     """``n`` uniforms of one stream from index ``start`` (for tests of the stream)."""
     out = np.empty(n)
     for i in range(n):
-        out[i] = _uniform(key, start + i)
+        out[i] = _u(key, start + i)
     return out
-
-
-@njit(cache=True, inline="always")
-def _u(key, k):
-    """Inlined copy of :func:`_uniform` for the inner sampling loops (same stream)."""
-    z = key + np.uint64(k + 1) * _GOLDEN
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    z = z ^ (z >> _S31)
-    return (float(z >> _S11) + 0.5) * _INV53
 
 
 @njit(cache=True)

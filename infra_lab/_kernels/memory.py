@@ -78,18 +78,34 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
 
 @njit(cache=True)
 def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes,
-                      dropout, has_emb, has_head, logits_bytes):
+                      dropout, has_emb, has_head, logits_bytes, o_dense, o_moe):
     """Activation memory of one pipeline stage [bytes]: (stored activations, recompute
     working set, embedding/LM-head activations).
 
     nd, nm : dense-like and MoE layers of the stage; a_dense, a_moe : activation bytes one
-    such layer stores for backward per micro-batch (for the run's recompute mode); w_dense,
-    w_moe : the same without recomputation (the working set re-materialised in backward
-    under full recompute); nf : in-flight micro-batches; tok_h : tokens·hidden elements
-    of one micro-batch on this GPU (sharded by tp under sequence parallelism); dropout,
-    has_emb, has_head : flags; logits_bytes : logits and their fp32 copy for the loss.
+    such layer stores for backward per micro-batch in GPU memory (for the run's recompute
+    mode; offloaded tensors excluded); w_dense, w_moe : the same without recomputation (the
+    working set re-materialised in backward under full recompute); nf : in-flight
+    micro-batches; tok_h : tokens·hidden elements of one micro-batch on this GPU (sharded by
+    tp under sequence parallelism); dropout, has_emb, has_head : flags; logits_bytes : logits
+    and their fp32 copy for the loss; o_dense, o_moe : bytes one such layer offloads to host
+    per micro-batch (Megatron-Core fine-grained activation offloading; 0 without).
+
+    Offloading: the peak of a stage is at its first backward (after the warm-up forwards of
+    the nf in-flight micro-batches); the offloaded groups are on the host then, except one
+    layer's of one micro-batch — Megatron keeps the last group of each offloaded module on the
+    GPU (the offload margin, so that its reload does not stall the compute stream) and reloads
+    the chunk's last layer early (``PipelineOffloadManager.post_warmup_callback``,
+    ``pre_reload_last_layer`` in megatron/core/pipeline_parallel/fine_grained_activation_offload.py):
+    the larger of the stage's kinds' offloaded bytes is counted once.
     """
     act = nf * (nd * a_dense + nm * a_moe)
+    keep = 0.0
+    if nd > 0.0:
+        keep = o_dense
+    if nm > 0.0 and o_moe > keep:
+        keep = o_moe
+    act += keep
     work = 0.0
     if full_recompute > 0:
         if nd > 0.0:
@@ -107,11 +123,11 @@ def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf
 @njit(cache=True)
 def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
-                 has_emb, has_head, logits_bytes, reserve, wq):
+                 has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
     stage's activations from :func:`stage_activations`."""
     act, work, head = stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
-                                        act_bytes, dropout, has_emb, has_head, logits_bytes)
+                                        act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
                           act, work, head, reserve, wq)
 

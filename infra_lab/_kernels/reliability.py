@@ -59,20 +59,10 @@ def _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n_avail, out
             to_fail -= seg
             committed += seg_work
             continue
-        # failure inside the segment
+        # failure inside the segment: the work since the last checkpoint is lost
         wall += to_fail
         lost += to_fail
-        c = classes[k]
-        nfail += 1
-        out[4 + c] += 1.0
-        k += 1
-        if k >= n_avail:
-            return False
-        to_fail = gaps[k]
-        r = restart_s[c]
-        while to_fail < r:  # failure during the restart: restart again
-            wall += to_fail
-            rest += to_fail
+        while True:  # count the failure, draw the next one, restart
             c = classes[k]
             nfail += 1
             out[4 + c] += 1.0
@@ -81,6 +71,11 @@ def _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n_avail, out
                 return False
             to_fail = gaps[k]
             r = restart_s[c]
+            if to_fail >= r:
+                break
+            # failure during the restart: the restart time so far is spent, restart again
+            wall += to_fail
+            rest += to_fail
         wall += r
         rest += r
         to_fail -= r

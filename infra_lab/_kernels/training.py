@@ -51,7 +51,7 @@ C_NAMES = (
     "ACT_BYTES", "OPT_T_PER_PARAM", "memory_reserve_bytes", "dp_bucket_min_params", "dp_bucket_params_per_rank", "dropout",
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
-    "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp",
+    "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -63,7 +63,9 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_Z3_OVL, C_Z3_EFF, C_GRAD_BYTES, C_GRADBUF_BYTES, C_OPT_STATE_BYTES, C_WEIGHT_BYTES,
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
- C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE) = range(len(C_NAMES))
+ C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW) = range(len(C_NAMES))
+# C_HOST_BW: one GPU's host-link bandwidth in one direction [bytes/s]
+# (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
 MOE_SYNC_FWD_SHARE = 1.0 / 3.0
 """Share of the per-MoE-layer host wait (C_MOE_SYNC, training.moe_host_sync) in the forward
 pass; the backward launches the dgrad and wgrad kernels of every GEMM, about twice the
@@ -101,21 +103,26 @@ N_CONST = len(C_NAMES)
 # per-layer table tab[kind, part, tp_i, mbs_i, cp_i, sp]; kind 0 dense-like, 1 MoE; the
 # routed-expert part of MoE layers is not in it (see xtab)
 TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "attn_core",
-             "sel_recompute", "act_none", "act_selective", "act_full", "sel_recompute_mem", "attn_core_fwd")
+             "sel_recompute", "act_none", "act_selective", "act_full", "sel_recompute_mem", "attn_core_fwd",
+             "off_none", "off_selective", "off_full")
 (T_FWD, T_FWD_MEM, T_BWD, T_BWD_MEM, T_ATTN, T_SEL,
- T_ACT_NONE, T_ACT_SEL, T_ACT_FULL, T_SEL_MEM, T_ATTN_FWD) = range(len(TAB_NAMES))
+ T_ACT_NONE, T_ACT_SEL, T_ACT_FULL, T_SEL_MEM, T_ATTN_FWD, T_OFF_NONE, T_OFF_SEL, T_OFF_FULL) = range(len(TAB_NAMES))
+# act_*: activation bytes a layer keeps in GPU memory per micro-batch by recompute mode
+# (infra_lab.memory.activation_bytes_per_layer); off_*: the bytes it offloads to host memory
+# (infra_lab.memory.offloaded_bytes_per_layer; zero without training.offload_modules)
 K_DENSE, K_MOE = 0, 1
 # routed-expert table xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (x = an (ep, etp) pair of the
 # plans): the expert grouped GEMMs and token permutation of one layer on the BUSIEST expert
 # rank (the mean rank's time x the load imbalance), the expert-dependent element-wise ops
 # (activation, casts) on the mean rank, and the imbalance itself (busiest/mean tokens)
 XTAB_NAMES = ("fwd_expert", "bwd_expert", "fwd_permute", "bwd_permute", "fwd_mem", "bwd_mem",
-              "imbalance", "sel_recompute", "sel_recompute_mem", "act_none", "act_sel")
+              "imbalance", "sel_recompute", "sel_recompute_mem", "act_none", "act_sel", "off_none", "off_sel")
 (X_FWD_EXP, X_BWD_EXP, X_FWD_PERM, X_BWD_PERM, X_FWD_MEM, X_BWD_MEM, X_IMB, X_SEL, X_SEL_MEM,
- X_ACT_NONE, X_ACT_SEL) = range(len(XTAB_NAMES))
+ X_ACT_NONE, X_ACT_SEL, X_OFF_NONE, X_OFF_SEL) = range(len(XTAB_NAMES))
 # act_none / act_sel: activation bytes a MoE layer stores per micro-batch beyond the (ep, etp) =
 # (1, 1) table at this etp, without recompute / with selective recompute
-# (infra_lab.memory.moe_etp_gather_bytes; none under full recompute)
+# (infra_lab.memory.moe_etp_gather_bytes; none under full recompute); off_none / off_sel: the
+# part of them offloaded to host memory (the "expert_fc1" offload module)
 # LM head (+ loss) table htab[part, tp_i, mbs_i, cp_i, sp], and the multimodal prologue of the
 # first stage (issue 20: encoders + projectors, per micro-batch; all zero for a text model):
 # time of GEMM-like / memory-bound ops, recompute time (selective, full), activation bytes per
@@ -411,6 +418,25 @@ def ep_dispatch(c, tokens_bytes, ep, etp, D, P):
 # compute part
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
+def offload_exposed(copy_bytes, bw, fwd, bwd):
+    """Host-link time that activation offloading adds to one micro-batch of a stage [s]:
+    (forward, backward). Megatron-Core copies each offloaded group device-to-host on its own
+    stream as soon as the module's forward is done and host-to-device ahead of the group's
+    backward (fine_grained_activation_offload.py: d2h_stream / h2d_stream); the copies of the
+    stage's layers queue on the link (``copy_bytes`` / ``bw`` each way; the two directions
+    are independent) and hide under the stage's forward (``fwd``) and backward with its
+    recomputation (``bwd``); what does not fit stalls the compute stream, which waits for
+    the reload before the group's backward. APPROXIMATION: the link's line rate, no copy
+    latency, and the copies spread evenly over the compute."""
+    if copy_bytes <= 0.0 or bw <= 0.0:
+        return 0.0, 0.0
+    t = copy_bytes / bw
+    ef = t - fwd if t > fwd else 0.0
+    eb = t - bwd if t > bwd else 0.0
+    return ef, eb
+
+
+@njit(cache=True)
 def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi):
     """Forward, backward and recomputation time of one micro-batch on a stage with nd
     dense-like and nm MoE layers (and the LM head when ``head``; the multimodal prologue,
@@ -600,6 +626,14 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             nd = row[L_ND]
             nm = row[L_NM]
             f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, row[L_HEAD], row[L_EMB], rc, ti, mi, ci, spi, xi)
+            # activation offloading (training.offload_modules): the host-link copies left exposed
+            o_d = tab[K_DENSE, T_OFF_NONE + rc, ti, mi, ci, spi]
+            o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]
+                                                                  if rc < 2 else 0.0)
+            if o_d > 0.0 or o_m > 0.0:
+                ef, eb = offload_exposed(nd * o_d + nm * o_m, c[C_HOST_BW], f, b + r)
+                f += ef
+                b += eb
             F[rc, k] = f
             B[rc, k] = b
             R[rc, k] = r
@@ -608,12 +642,12 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
             x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
             ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
-                nd, nm, tab[K_DENSE, pa, ti, mi, ci, spi], tab[K_MOE, pa, ti, mi, ci, spi] + x_act,
+                nd, nm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d, tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
                 tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
                 tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
                 1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
                 c[C_DROPOUT], row[L_EMB], row[L_HEAD],
-                htab[H_ACT, ti, mi, ci, spi])
+                htab[H_ACT, ti, mi, ci, spi], o_d, o_m)
             if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                 ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
                     + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]

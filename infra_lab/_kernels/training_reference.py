@@ -281,6 +281,23 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             epc = hide(n_a2a * imb * t_a2a, ovl, window)
         per_kind[kind] = (f, b, r, tpc, cpc, epc)
 
+    # activation offloading (training.offload_modules): bytes one layer of each slot copies to
+    # the host per micro-batch, from the public memory function at the plan's etp
+    moved = {kt.K_DENSE: 0.0, kt.K_MOE: 0.0}
+    if tr.offload_modules and rc < 2:
+        per = memory.offloaded_bytes_per_layer(
+            spec, tr.seq_len, mbs, tp, sequence_parallel=bool(p.sequence_parallel), recompute=tr.recompute,
+            flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
+            selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
+            recompute_modules=tr.recompute_modules, etp=etp, offload_modules=tr.offload_modules,
+            gemm_input_bytes=memory.saved_gemm_input_bytes(tr.precision, sp))
+        for kname, v in per.items():
+            if kname == "moe":
+                moved[kt.K_MOE] += v
+            else:
+                moved[kt.K_DENSE] += v * kinds.count(kname) / max(n_dense_like, 1)
+    link = il.catalog.host_link_bytes_per_s(hw.accelerator) if tr.offload_modules else 0.0
+
     ranks = memory.stage_layers(spec, pp, vp)
     cands = {(c["n_dense"], c["n_moe"], c["has_embedding"], c["has_head"]): c
              for c in memory.stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook else {}))}
@@ -297,6 +314,13 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             tot[0] += pro_f
             tot[1] += pro_b
             tot[2] += pro_r
+        copy_bytes = st["n_dense"] * moved[kt.K_DENSE] + st["n_moe"] * moved[kt.K_MOE]
+        if copy_bytes > 0.0:
+            # device-to-host copies during the stage's forward, host-to-device during its
+            # backward (and recomputation); the part that outlasts the compute stalls it
+            seconds = copy_bytes / link
+            tot[0] += max(0.0, seconds - tot[0])
+            tot[1] += max(0.0, seconds - (tot[1] + tot[2]))
         stage.append(tot)
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
     f, b, r, tpc, cpc, epc = stage[slow]
