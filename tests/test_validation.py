@@ -129,7 +129,7 @@ def test_docs_validation_tables_are_the_models(current):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured at H-train5's landing: "
-                   "test split median |error| 9.3 % (meets <= 10 %), worst 41.2 % (AO-8B-B200-mxfp8 on the 750 W "
+                   "test split median |error| 9.3 % (meets <= 10 %), worst 41.4 % (AO-8B-B200-mxfp8 on the 750 W "
                    "B200, > 25 %; then TT24-8B-8-cp8-s256k -35.3 %, AO-8B-MI300X-fp8rw -31.7 %, AO-8B-MI300X-bf16 "
                    "-28.5 %); MoE test worst 25.1 %, PR25-DSV2L-MI355X-8-mbs1-baseline with moe_host_sync, global "
                    "batch 768 assumed; dense test median 17.4 %, MoE test median 6.6 %; PR25-DSV2-MI355X-32-base-1f1b "
