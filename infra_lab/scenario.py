@@ -615,6 +615,10 @@ class ServingConfig:
     weight_precision : "bf16" | "fp8" | "fp4" (fp4 = the platform's block format: MXFP4 on
         AMD, NVFP4 on NVIDIA; models with MXFP4 experts keep them, e.g. gpt-oss)
     kv_precision : "bf16" | "fp8"
+    attention_precision : "bf16" | "fp8" | "fp4" | None: the precision of the attention
+        projection weights when the checkpoint keeps them apart from the rest (NVIDIA's
+        nvidia/DeepSeek-R1-FP4 quantizes the MoE and MLP layers to NVFP4 and keeps attention in
+        BF16); None = weight_precision
     tp, pp, dp : tensor-, pipeline- and data-parallel sizes; GPUs = tp·pp·dp [-]
     ep : expert-parallel size of the MoE layers [-]; divides tp (or tp·dp with dp_attention)
     dp_attention : attention data-parallel over the dp ranks with the MoE layers spread over
@@ -657,6 +661,7 @@ class ServingConfig:
     engine: str = "vllm"
     weight_precision: str = "bf16"
     kv_precision: str = "bf16"
+    attention_precision: str | None = None
     tp: int = 1
     ep: int = 1
     pp: int = 1
@@ -682,7 +687,8 @@ class ServingConfig:
     KEYS = ("engine", "weight_precision", "kv_precision", "tp", "ep", "pp", "dp", "dp_attention",
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
             "concurrency", "chunk_tokens", "images_per_request", "image_size", "audio_s_per_request",
-            "encoder_batch", "num_prompts", "lockstep", "batching", "request_rate_rps", "stack")
+            "encoder_batch", "num_prompts", "lockstep", "batching", "request_rate_rps", "stack",
+            "attention_precision")
 
     def __post_init__(self) -> None:
         # built directly (``ServingConfig(engine="foo")``) or by from_dict: validated the same way
@@ -730,6 +736,8 @@ def _serving_values(d: dict) -> dict:
     v["weight_precision"] = _enum("serving.weight_precision", d.get("weight_precision", ServingConfig.weight_precision),
                                   WEIGHT_PRECISIONS)
     v["kv_precision"] = _enum("serving.kv_precision", d.get("kv_precision", ServingConfig.kv_precision), KV_PRECISIONS)
+    ap = d.get("attention_precision")
+    v["attention_precision"] = None if ap is None else _enum("serving.attention_precision", ap, WEIGHT_PRECISIONS)
     for k in ("tp", "ep", "pp", "dp", "mtp_draft_tokens", "input_tokens", "output_tokens", "concurrency",
               "encoder_batch"):
         v[k] = _int(f"serving.{k}", d.get(k, getattr(ServingConfig, k)))

@@ -69,7 +69,7 @@ __all__ = [
     "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "agent_request", "class_comparison",
-    "fp4_format", "DEFAULT_CONCURRENCIES",
+    "fp4_format", "DEFAULT_CONCURRENCIES", "checkpoints",
 ]
 
 OBJECTIVES = {  # name -> True when larger is better
@@ -196,6 +196,21 @@ def _records(spec, tp: int, etp: int = 1) -> list[tuple[str, str, float, float, 
     return list(zip(r.kind, r.name, r.n, r.k, r.count, r.component, strict=True))
 
 
+def _attention_params(spec) -> tuple[float, float]:
+    """Attention projection weights of the decoder layers and of the MTP modules [count]
+    (the n·k of every attention GEMM of compute.gemm_records at tp = 1)."""
+    kinds = spec.layer_kinds()
+    main = mtp = 0.0
+    for kind, _name, n, k, cnt, comp in _records(spec, 1):
+        if comp != "attn_gemm":
+            continue
+        if kind == "mtp":
+            mtp += n * k * cnt * spec.mtp_layers
+        else:
+            main += n * k * cnt * kinds.count(kind)
+    return float(main), float(mtp)
+
+
 def _mtp_expert_params(spec) -> float:
     """Routed-expert matrix parameters of the MTP modules (stored like the experts) [count]."""
     from .models import _FFN_ACTS
@@ -303,6 +318,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     M[K.M_EXPERT_NATIVE_B] = memory.format_bytes(spec.expert_weight_format) if spec.expert_weight_format else 0.0
     M[K.M_VOCAB] = spec.vocab
     M[K.M_MTP_MOE] = 1.0 if M[K.M_P_MTP_EXP] > 0 else 0.0
+    M[K.M_P_ATTN], M[K.M_P_MTP_ATTN] = _attention_params(spec)
     wins = np.array(spec.attention_windows(), dtype=np.float64)
 
     H = np.zeros(K.N_H)
@@ -406,6 +422,7 @@ def _cfg_row(sv: ServingConfig, concurrency: float | None = None,
     r[K.K_NPROMPTS] = sv.num_prompts or 0
     r[K.K_STATIC] = 1.0 if sv.batching == "static" else 0.0
     r[K.K_LOCKSTEP] = 1.0 if sv.lockstep else 0.0
+    r[K.K_APREC] = -1.0 if sv.attention_precision is None else _WPREC.index(sv.attention_precision)
     return r
 
 
@@ -598,27 +615,31 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     if spec.expert_weight_format:
         ebytes = min(ebytes, memory.format_bytes(spec.expert_weight_format))
     cprec = sv.weight_precision if sv.weight_precision in acc.peak_flops else "bf16"
+    # the checkpoint's attention projections may have a precision of their own
+    aprec = sv.attention_precision or sv.weight_precision
+    abytes = memory.format_bytes({"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[aprec])
+    acprec = aprec if aprec in acc.peak_flops else "bf16"
     kvb = {"bf16": 2.0, "fp8": 1.0}[sv.kv_precision]
     bw = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
     peak16 = acc.peak("bf16")
     kinds = spec.layer_kinds()
     windows = spec.attention_windows()
 
-    effs: dict[tuple[int, ...], float] = {}  # memo: the same shapes recur layer after layer
+    effs: dict[tuple, float] = {}  # memo: the same shapes recur layer after layer
     min_rows = _min_rows(acc.name)  # decode kernels do not pad fewer rows to a macro-tile
 
-    def gemm_s(m: float, n: float, k: float, batch: float, wb: float) -> float:
+    def gemm_s(m: float, n: float, k: float, batch: float, wb: float, prec: str = cprec) -> float:
         if min(m, n, k, batch) <= 0:
             return 0.0
         ints = (max(min_rows, math.ceil(m - 1e-9)), *(max(1, math.ceil(x - 1e-9)) for x in (n, k, batch)))
-        if ints not in effs:
-            effs[ints] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name, cprec,
-                                                         [ints[3]])[0])
-        eff = effs[ints]
+        if (prec, *ints) not in effs:
+            effs[(prec, *ints)] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name, prec,
+                                                                  [ints[3]])[0])
+        eff = effs[(prec, *ints)]
         flop = 2.0 * m * n * k * batch
         byts = batch * (n * k * wb + m * (n + k) * 2.0)
         # the stack factors scale the compute model's times, never below the peaks
-        compute_s = max(flop / (acc.peak(cprec) * eff) * p["gemm_time_scale"], flop / acc.peak(cprec))
+        compute_s = max(flop / (acc.peak(prec) * eff) * p["gemm_time_scale"], flop / acc.peak(prec))
         memory_s = max(byts / bw * p["memory_time_scale"], byts / acc.hbm_bw_Bps)
         return max(compute_s, memory_s)
 
@@ -664,23 +685,27 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     n_in, n_out = float(sv.input_tokens) + media[1], float(sv.output_tokens)
     ctx = n_in + n_out / 2.0
 
-    def forward(dec: float, seqs: float, pre: float) -> dict[str, float]:
-        """One forward of one micro-batch through every layer (per GPU) [s]."""
+    def forward(dec: float, seqs: float, pre: float, moe_tokens: float | None = None) -> dict[str, float]:
+        """One forward of one micro-batch through every layer (per GPU) [s]; ``moe_tokens``:
+        the tokens the whole DP-attention group sends into each MoE layer (default: every
+        rank carrying this rank's tokens)."""
         t = dict.fromkeys(BREAKDOWN, 0.0)
         tokens = dec + pre
         if tokens <= 0:
             return t
+        if moe_tokens is None:
+            moe_tokens = tokens * (dp if dpa else 1)
         whole = max(1, math.ceil(tokens - 1e-9))  # messages carry whole tokens
         ar_size = whole * spec.hidden * 2.0
         for li, kind in enumerate(kinds):
             for n, k, cnt, comp in by_kind[kind]:
                 c = _gemm_class(comp)
                 if c == 0:
-                    t["attention_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, wbytes)
+                    t["attention_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, abytes, acprec)
                 elif c == 1:
                     t["mlp_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, wbytes)
             if kind == "moe":
-                t["expert_gemm"] += routed(tokens * (dp if dpa else 1))
+                t["expert_gemm"] += routed(moe_tokens)
             w = windows[li]
             span_dec = ctx if w == 0 else min(ctx, float(w))
             if w == 0 or n_in <= w:
@@ -708,8 +733,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 t["lm_head"] += pp * cnt * gemm_s(dec, n, k, 1.0, wbytes)
         return t
 
-    def cycle(dec: float, seqs: float, pre: float, draft: int) -> dict[str, float]:
-        t = forward(dec / pp, seqs / pp, pre / pp)
+    def cycle(dec: float, seqs: float, pre: float, draft: int, moe_tokens: float | None = None) -> dict[str, float]:
+        t = forward(dec / pp, seqs / pp, pre / pp, None if moe_tokens is None else moe_tokens / pp)
         if pp > 1:
             same_node = tp * pp <= hw.scaleup_domain
             whole = max(1, math.ceil((dec + pre) / pp - 1e-9))
@@ -719,7 +744,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         if draft and seqs > 0:
             # the model's MTP modules (compute.gemm_records kind "mtp") on one token per sequence
             nb = seqs / pp
-            one = sum(spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, wbytes)
+            one = sum(spec.mtp_layers * cnt * (gemm_s(nb, n, k, 1.0, abytes, acprec) if _gemm_class(comp) == 0
+                                               else gemm_s(nb, n, k, 1.0, wbytes))
                       for n, k, cnt, comp in by_kind.get("mtp", []) if _gemm_class(comp) in (0, 1, 3))
             if any(comp == "expert_gemm" for *_x, comp in by_kind.get("mtp", [])):
                 one += routed(nb * (dp if dpa else 1))
@@ -736,7 +762,9 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     draft = sv.mtp_draft_tokens if sv.spec_decoding == "mtp" else 0
     mtp_experts = _mtp_expert_params(spec) if draft else 0.0
     rest = spec.params_total - experts - emb_head + (spec.params_mtp - mtp_experts if draft else 0.0)
-    weights = (rest / (tp * pp) + emb_head / (tp * min(pp, 2))) * wbytes \
+    att_main, att_mtp = _attention_params(spec)
+    att = att_main + (att_mtp if draft else 0.0)
+    weights = ((rest - att) / (tp * pp) + emb_head / (tp * min(pp, 2))) * wbytes + att / (tp * pp) * abytes \
         + (experts + mtp_experts) * ebytes / (pp * ep * etp)
     kv_one = memory.kv_cached_tokens(spec, ctx) * len(windows) * kv_per_layer * kvb / kv_split / pp
     room = p["memory_utilization"] * acc.hbm_bytes - weights
@@ -783,10 +811,19 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 else:
                     carried = min(space, max(prompt_tokens, n_in))
                     share = prompt_tokens / carried
-                with_chunk = cycle(dec, decoding, carried, draft)
-                without = cycle(dec, decoding, 0.0, draft)
                 # between two of a request's tokens come the other requests' chunks, not its own
                 seen = share * not_mine
+                moe_chunk = None
+                if dpa and dp > 1 and share > 0.0:
+                    # DP attention: a step lasts as long as its busiest rank, so it carries a
+                    # chunk when any of the dp ranks (admitting independently) has one; the MoE
+                    # layers see the chunks of the ranks that have one (dp·share/any of them)
+                    any_chunk = 1.0 - (1.0 - share) ** dp
+                    moe_chunk = dp * dec + carried * dp * share / any_chunk
+                    share = any_chunk
+                    seen = 1.0 - (1.0 - seen) ** dp
+                with_chunk = cycle(dec, decoding, carried, draft, moe_chunk)
+                without = cycle(dec, decoding, 0.0, draft)
                 comp = {key: seen * with_chunk[key] + (1.0 - seen) * without[key] for key in BREAKDOWN}
                 comp["encoder"] += starts * not_mine * enc_s
                 cyc = total(comp)
@@ -1284,6 +1321,22 @@ def engine_generations() -> pl.DataFrame:
     return catalog.read_table(catalog.DATA_DIR / "serving" / "engine_generations.csv", _GEN_SCHEMA)
 
 
+_CKPT_SCHEMA = {"model_hf": Col("str", required=True), "attention_precision": Col("str", required=True),
+                "source_url": Col("str", required=True), "note": Col("str")}
+
+
+@functools.cache
+def checkpoints() -> pl.DataFrame:
+    """Published checkpoints whose attention projections keep a precision of their own
+    (data/serving/checkpoints.csv: model_hf, attention_precision, source_url, note), e.g.
+    NVIDIA's NVFP4 DeepSeek-R1 checkpoints (MoE and MLP in NVFP4, attention in BF16)."""
+    df = catalog.read_table(catalog.DATA_DIR / "serving" / "checkpoints.csv", _CKPT_SCHEMA)
+    bad = set(df["attention_precision"]) - set(_WPREC)
+    if bad:
+        raise ValidationError(f"data/serving/checkpoints.csv: attention_precision {sorted(bad)!r}; allowed: {_WPREC}")
+    return df
+
+
 def _version(text: str | None) -> tuple[int, ...] | None:
     import re
 
@@ -1426,6 +1479,9 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     }
     if chunk:
         sv["chunk_tokens"] = int(chunk)
+    ck = checkpoints().filter(pl.col("model_hf") == (row.get("model_hf") or ""))
+    if ck.height and wp != ck["attention_precision"][0]:
+        sv["attention_precision"] = ck["attention_precision"][0]
     sv["stack"] = row_stack(row)
     if row["spec_decoding"] == "mtp":
         m = re.search(r"(\d+)", row["spec_settings"] or "")

@@ -46,17 +46,18 @@ from . import gemm as kg
 # configuration row (cfg[i, K_*])
 # ---------------------------------------------------------------------------------------
 K_TP, K_PP, K_DP, K_EP, K_DPA, K_WPREC, K_KVPREC, K_MTPK, K_ACC = range(9)
-K_CONC, K_IN, K_OUT, K_CHUNK, K_ENC, K_NPROMPTS, K_STATIC, K_LOCKSTEP = range(9, 17)
-N_K = 17
-# weight precision codes: 0 bf16, 1 fp8, 2 fp4 (the platform's block format)
+K_CONC, K_IN, K_OUT, K_CHUNK, K_ENC, K_NPROMPTS, K_STATIC, K_LOCKSTEP, K_APREC = range(9, 18)
+N_K = 18
+# weight precision codes: 0 bf16, 1 fp8, 2 fp4 (the platform's block format); K_APREC: the
+# attention projections' code (-1: the weight precision)
 
 # ---------------------------------------------------------------------------------------
 # model vector
 # ---------------------------------------------------------------------------------------
 (M_HIDDEN, M_HEADS, M_KV_HEADS, M_MLA, M_KV_EL, M_DQ_DEC, M_DV_DEC, M_DQ_PRE, M_DV_PRE,
  M_N_DENSE, M_N_MOE, M_EXPERTS, M_TOPK, M_P_REST, M_P_EMBHEAD, M_P_EXPERT, M_P_MTP,
- M_EXPERT_NATIVE_B, M_VOCAB, M_MTP_MOE, M_P_MTP_EXP) = range(21)
-N_M = 21
+ M_EXPERT_NATIVE_B, M_VOCAB, M_MTP_MOE, M_P_MTP_EXP, M_P_ATTN, M_P_MTP_ATTN) = range(23)
+N_M = 23
 
 # ---------------------------------------------------------------------------------------
 # hardware + stack vector
@@ -223,12 +224,14 @@ def _routed_experts(tok, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex
 
 
 @njit(cache=True, inline="always")
-def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
+def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
            ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr):
     """Add w × one engine cycle (every micro-batch through every stage) into acc [s]: the
     forward of each micro-batch (written out here, not called: a call would pass ~30 arrays
-    whose reference counts are atomic operations), pipeline sends, host overhead, MTP."""
-    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c = plan
+    whose reference counts are atomic operations), pipeline sends, host overhead, MTP.
+    ``moe_tok``: tokens the whole DP-attention group sends into each MoE layer per cycle
+    (< 0: every rank carrying this rank's tokens)."""
+    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c, caprec, wba = plan
     ppf = float(pp)
     # GEMM roofline constants and the memo; every GEMM below is looked up with scalar-only
     # helpers (_mkey, _hslot, _roofline): passing arrays to a function costs atomic
@@ -241,6 +244,12 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
         peak = H[H_PEAK_FP8]
     else:
         peak = H[H_PEAK_BF16]
+    if caprec == 2:
+        peak_a = H[H_PEAK_FP4]
+    elif caprec == 1:
+        peak_a = H[H_PEAK_FP8]
+    else:
+        peak_a = H[H_PEAK_BF16]
     bw = H[H_BW_EFF]
     gscale = H[H_GEMM_SCALE]
     mscale = H[H_MEM_SCALE]
@@ -265,11 +274,13 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
         n_dense = M[M_N_DENSE]
         n_moe = M[M_N_MOE]
         n_layers = n_dense + n_moe
-        # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head)
+        # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head);
+        # the attention projections at their own precision (caprec, wba: the checkpoint's)
         for j in range(ne_cls.shape[0]):
             cls = ne_cls[j]
             mg = mm if cls != 3 else (dd_f if dd_f > 0.0 else 1.0)
-            kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+            gp = caprec if cls == 0 else cprec
+            kb = _key(0, (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
             gn = ne_n[tpi, j]
             gk = ne_k[tpi, j]
             t = 0.0
@@ -277,8 +288,11 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
                 key = _mkey(kb, 1.0, mg, min_rows)
                 hs = _hslot(key, cmask)
                 if ck[hs] != key:
-                    _gemm_fill(mg, gn, gk, 1.0, cprec, H, ck, cv, kb, gs, scr)
-                t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
+                    _gemm_fill(mg, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
+                if cls == 0:
+                    t = _roofline(mg, gn, gk, 1.0, cv[hs], peak_a, wba, bw, gscale, mscale)
+                else:
+                    t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
             if cls == 3:
                 if dd_f > 0.0:
                     acc[B_HEAD] += w * ne_cnt[j] * t * pp
@@ -288,7 +302,8 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
                 acc[B_MLP_GEMM] += w * ne_cnt[j] * t
         # routed experts
         if n_moe > 0.0:
-            t = _routed_experts(mm * (dp if dpa else 1.0), E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
+            mt = moe_tok / ppf if moe_tok >= 0.0 else mm * (dp if dpa else 1.0)
+            t = _routed_experts(mt, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
                                 min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
             acc[B_EXPERT_GEMM] += w * n_moe * t
         # attention core: decode reads the KV cache, prefill is compute
@@ -344,15 +359,19 @@ def _cycle(acc, w, dd, nseq, pre, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_c
         t = 0.0
         for j in range(ne_cls.shape[0]):
             if ne_mtp[j] > 0.0:
-                kb = _key(0, (cprec * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+                gp = caprec if ne_cls[j] == 0 else cprec
+                kb = _key(0, (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
                 gn = ne_n[tpi, j]
                 gk = ne_k[tpi, j]
                 if nb > 0.0 and gn > 0.0 and gk > 0.0:
                     key = _mkey(kb, 1.0, nb, min_rows)
                     hs = _hslot(key, cmask)
                     if ck[hs] != key:
-                        _gemm_fill(nb, gn, gk, 1.0, cprec, H, ck, cv, kb, gs, scr)
-                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
+                        _gemm_fill(nb, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
+                    if ne_cls[j] == 0:
+                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_a, wba, bw, gscale, mscale)
+                    else:
+                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
         if M[M_MTP_MOE] > 0.0:
             t += _routed_experts(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
                                  min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
@@ -423,13 +442,28 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         wbe = wb
         if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
             wbe = M[M_EXPERT_NATIVE_B]
-        plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep])
+        aprec = int(row[K_APREC])
+        if aprec < 0:
+            wba = wb
+            caprec = cprec
+        elif aprec == 2:
+            wba = H[H_FP4_BYTES]
+            caprec = 2 if H[H_PEAK_FP4] > 0.0 else 0
+        elif aprec == 1:
+            wba = 1.0
+            caprec = 1 if H[H_PEAK_FP8] > 0.0 else 0
+        else:
+            wba = 2.0
+            caprec = 0
+        plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep],
+                caprec, wba)
 
         # ---------------- memory per GPU
         p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
         p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
-        weights = ((M[M_P_REST] + p_mtp) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
-            + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
+        p_att = M[M_P_ATTN] + (M[M_P_MTP_ATTN] if mtpk > 0 else 0.0)
+        weights = ((M[M_P_REST] + p_mtp - p_att) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
+            + p_att / (tp * pp) * wba + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
         shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
         l_avg = n_in + n_out / 2.0
         kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
@@ -486,6 +520,8 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         out_tps = 0.0
         others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
         f = 0.0
+        f_any = 0.0
+        moe_a = -1.0
         c_tok = 0.0
         m_pre = 0.0
         for it in range(passes):
@@ -503,20 +539,32 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
                 else:
                     c_tok = min(room, max(p_tok, n_in))
                     f = p_tok / c_tok
+                f_any = f
+                moe_a = -1.0
+                if dpa and dp > 1 and f > 0.0:
+                    # DP attention: the step waits for its busiest rank (a collective in every
+                    # MoE layer), which carries a chunk when any of the dp ranks has one (they
+                    # admit prompts independently); the MoE layers see the chunks of the
+                    # dp·f/f_any ranks that have one
+                    f_any = 1.0 - (1.0 - f) ** dp
+                    moe_a = dp * D + c_tok * dp * f / f_any
                 da, sa, pa = D, b_dec, c_tok
             else:
                 m_pre = min(chunk, max(n_in, p_tok))
                 da, sa, pa = 0.0, 0.0, m_pre
             n_c = 3 if (it == 0 and burst_needed) else 2
             for c in range(n_c):
+                mo = -1.0
                 if c == 0:
                     tc, dc, sc_, pc = ta, da, sa, pa
+                    if mixed and not static:
+                        mo = moe_a
                 elif c == 1:
                     tc, dc, sc_, pc = tb, D, b_dec, 0.0
                 else:
                     tc, dc, sc_, pc = tpc, 0.0, 0.0, mc
                 tc[:] = 0.0
-                _cycle(tc, 1.0, dc, sc_, pc, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
+                _cycle(tc, 1.0, dc, sc_, pc, mo, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
                        ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr)
             if static:
                 # all b_run prompts prefilled together (in chunk-sized forwards), then decoded
@@ -541,8 +589,11 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
             #   decoding = r·(n_out − 1)·tpot, prompt tokens per cycle = r·n_in·cycle
             acc[:] = 0.0
             if mixed:
-                # a request's tokens wait for the OTHER requests' prompt chunks (its own are in its TTFT)
+                # a request's tokens wait for the OTHER requests' prompt chunks (its own are in its TTFT);
+                # with DP attention for a chunk on any of the dp ranks
                 f_oth = f * others
+                if moe_a >= 0.0:
+                    f_oth = 1.0 - (1.0 - f_oth) ** dp
                 for j in range(N_B):
                     acc[j] = f_oth * ta[j] + (1.0 - f_oth) * tb[j]
                 acc[B_ENCODER] += prompts * others * t_enc
@@ -550,8 +601,8 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
                 s1 = ta.sum()
                 s0 = tb.sum()
                 ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc + H[H_REQ_OVH]
-                full = f * s1 + (1.0 - f) * s0 + prompts * t_enc
-                prefill_frac = (f * (s1 - s0) + prompts * t_enc) / full
+                full = f_any * s1 + (1.0 - f_any) * s0 + prompts * t_enc
+                prefill_frac = (f_any * (s1 - s0) + prompts * t_enc) / full
             else:
                 r_pre = p_tok / m_pre
                 for j in range(N_B):
