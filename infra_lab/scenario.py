@@ -524,7 +524,11 @@ class ParallelismConfig:
     destination node then fanned out over the scale-up fabric) and ``ep_overlap`` (the dispatch
     and combine overlapped with another micro-batch's compute: Megatron's
     ``--overlap-moe-expert-parallel-comm``, DualPipe; the achieved fraction is the stack's
-    ``ep_comm_overlap``) are library choices of the run, not searched."""
+    ``ep_comm_overlap``) are library choices of the run, not searched. So is ``tp_async``: the
+    run overlaps its tensor-parallel collectives with the neighbouring GEMMs by decomposing them
+    (PyTorch's async TP / torch.compile micro-pipelining, torchtitan's
+    ``enable_async_tensor_parallel``); the achieved fraction is the stack's
+    ``tp_async_comm_overlap`` in place of its ``tp_comm_overlap``. It needs tp > 1."""
 
     tp: int = 1
     pp: int = 1
@@ -537,10 +541,11 @@ class ParallelismConfig:
     etp: int = 1
     moe_dispatcher: str = "alltoall"
     ep_overlap: bool = False
+    tp_async: bool = False
     dp: int = field(default=1, compare=False)
 
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
-            "ep_overlap")
+            "ep_overlap", "tp_async")
 
     def __post_init__(self) -> None:
         # built directly or from a dict: the same per-field checks (the world-size rules and
@@ -562,6 +567,8 @@ class ParallelismConfig:
                 "and optimizer state (ZeRO-3); allowed zero = 3 with fsdp (or leave zero out)")
         put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
         _bool("parallelism.ep_overlap", self.ep_overlap)
+        if _bool("parallelism.tp_async", self.tp_async) and self.tp == 1:
+            raise ValidationError("parallelism.tp_async = true: async tensor parallelism needs tp > 1 (tp = 1)")
         if self.vp > 1 and self.pp == 1:
             raise ValidationError(f"parallelism.vp = {self.vp}: interleaving needs pp > 1 (pp = 1)")
         if sp and self.tp == 1:
@@ -575,7 +582,7 @@ class ParallelismConfig:
         base = cls(**d)                            # per-field checks (__post_init__)
         v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp
-        disp, epo = base.moe_dispatcher, base.ep_overlap
+        disp, epo, tpa = base.moe_dispatcher, base.ep_overlap, base.tp_async
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
@@ -590,7 +597,8 @@ class ParallelismConfig:
                 f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
-        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo, dp=dp)
+        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
+                   tp_async=tpa, dp=dp)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}

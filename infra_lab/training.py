@@ -78,8 +78,8 @@ OBJECTIVES = {  # name -> True if larger is better
 
 STACK_PARAMS = (
     "framework_time_scale", "memory_time_scale", "flash_attention", "causal_skip", "dropout",
-    "tp_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "moe_popularity_cv", "attention_kernel",
-    "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
+    "tp_comm_overlap", "tp_async_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "moe_popularity_cv",
+    "attention_kernel", "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
     "grad_reduce_bytes",
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
@@ -215,18 +215,28 @@ def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=
 def _attention_kernel(sp: dict[str, float], acc_name: str) -> str | None:
     """The stack's attention kernel (its ``attention_kernel`` code, :data:`ATTENTION_KERNEL_CODES`)
     where the device has that kernel in the compute model (:func:`infra_lab.compute.attention_kernels`),
-    else the device's default (None)."""
+    else the device's default (None). Code 7 (``"sdpa"``: the stack calls PyTorch's
+    ``scaled_dot_product_attention`` under torchtitan's backend priority) resolves per device to
+    the ``sdpa_kernel`` row of data/compute_params.csv (FlashAttention-2 below compute capability
+    10.0, cuDNN on Blackwell; sources there): one stack, a different kernel per GPU architecture."""
     from . import compute
+    from .compute import _params as CP
 
     code = int(sp.get("attention_kernel", 0.0))
     name = ATTENTION_KERNEL_CODES.get(code)
+    if name == "sdpa":
+        acc = CP.accelerator(acc_name)
+        try:
+            name = CP.text(acc, "sdpa_kernel").strip().lower() or None
+        except ValidationError:         # no sdpa_kernel row for this device: its default kernel
+            name = None
     if name is None or name not in compute.attention_kernels(acc_name):
         return None
     return name
 
 
-ATTENTION_KERNEL_CODES = {1: "fa2", 2: "fa3", 3: "cudnn", 4: "fa4", 5: "ck-fa2", 6: "aiter"}
-"""Codes of the stacks' ``attention_kernel`` factor (0: the device's default kernel,
+ATTENTION_KERNEL_CODES = {1: "fa2", 2: "fa3", 3: "cudnn", 4: "fa4", 5: "ck-fa2", 6: "aiter", 7: "sdpa"}
+"""Codes of the stacks' ``attention_kernel`` factor (0: the device's default kernel, 7: PyTorch SDPA resolved per device;
 :func:`infra_lab.compute.default_attention_kernel`)."""
 
 
@@ -579,10 +589,13 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
                     modules: tuple | None = None, loss: tuple = (False, 1),
-                    fp8_param_gather: bool = False, offload: tuple | None = None) -> _Context:
+                    fp8_param_gather: bool = False, offload: tuple | None = None,
+                    tp_async: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
+    if tp_async:   # parallelism.tp_async: the TP collectives overlap at the stack's async-TP fraction
+        sp = {**sp, "tp_comm_overlap": sp["tp_async_comm_overlap"]}
     acc = catalog.accelerator(hw.accelerator)
     cpar = collectives.collective_time_params(hw)
     if spec.attention == "mla":
@@ -678,7 +691,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks), tr.fp8_param_gather,
-                           tr.offload_modules)
+                           tr.offload_modules, bool(p.tp_async))
 
 
 @functools.lru_cache(maxsize=4096)

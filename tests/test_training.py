@@ -625,3 +625,65 @@ def test_per_op_sac_recomputes_what_memory_drops():
         rest = fwd.filter(~pl.col("component").is_in(["router", "expert_gemm", "attention"]))["time_s"].sum() - low
         assert router > 0
         assert ctx.tab[kt.K_MOE, kt.T_SEL, 0, 0, 0, 0] == pytest.approx(router + low + 0.5 * rest, rel=1e-9), prec
+
+
+def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
+    """torchtitan's stacks (attention_kernel 7, 'sdpa') run PyTorch SDPA's flash backend
+    (FlashAttention-2) below compute capability 10.0 and cuDNN on Blackwell, where torchtitan
+    puts CUDNN_ATTENTION first; every device's ``sdpa_kernel`` row names a kernel the compute
+    model has for that device. On a power-capped B200 the cuDNN step is slower than with the
+    device's FA4 default (cuDNN's fitted efficiency is lower) and the reference agrees."""
+    from infra_lab._kernels.training_reference import step_reference
+    from infra_lab.compute import _params as CP
+
+    for stack in ("torchtitan-cuda", "torchtitan-rocm"):
+        assert il.stacks.params(stack)["attention_kernel"] == 7
+    sp = il.stacks.params("torchtitan-cuda")
+    want = {"H100-SXM": "fa2", "H100-96GB-500W": "fa2", "H200-SXM": "fa2", "A100-SXM-80GB": "fa2",
+            "B200": "cudnn", "B200-750W": "cudnn", "MI300X": "ck-fa2", "MI355X": "aiter"}
+    for acc, k in want.items():
+        assert T._attention_kernel(sp, acc) == k, acc
+    rows = il.compute.compute_params().filter(pl.col("parameter") == "sdpa_kernel")
+    assert rows.height >= len(want)
+    for r in rows.iter_rows(named=True):
+        assert r["text"] in il.compute.attention_kernels(r["accelerator"]), r["accelerator"]
+        assert r["source_url"].startswith("https://")
+    # a device without an sdpa_kernel row keeps its default kernel
+    assert T._attention_kernel(sp, "GB200") is None
+    with pytest.raises(ValidationError):
+        CP.text(CP.accelerator("GB200"), "sdpa_kernel")
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    sc = il.validation.scenario_for_run(runs["AO-8B-B200-bf16"])[0]          # torchao's 750 W B200 run
+    assert sc.hardware.accelerator == "B200-750W" and sc.training.stack == "torchtitan-cuda"
+    t_sdpa = il.estimate(sc).step_time_s
+    t_fa4 = il.estimate(sc, params={"attention_kernel": 4}).step_time_s
+    assert t_sdpa > t_fa4
+    assert step_reference(sc)["step_time_s"] == pytest.approx(t_sdpa, rel=1e-9)
+
+
+def test_async_tensor_parallelism_uses_the_stacks_async_overlap():
+    """parallelism.tp_async (PyTorch's async TP, torchtitan's enable_async_tensor_parallel)
+    hides the stack's tp_async_comm_overlap share of the TP collectives instead of its
+    tp_comm_overlap: the exposed TP time falls by exactly that share, the reference agrees,
+    and the switch is checked like every scenario key."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    sa = il.validation.scenario_for_run(runs["TT24-70B-256-2d-asynctp"])[0]
+    sv = il.validation.scenario_for_run(runs["TT24-70B-256-2d"])[0]
+    assert sa.parallelism.tp_async and not sv.parallelism.tp_async and sa.parallelism.tp == 8
+    sp = il.stacks.params("torchtitan-cuda")
+    assert sp["tp_comm_overlap"] == 0.0 and 0.0 < sp["tp_async_comm_overlap"] < 1.0
+    ea, ev = il.estimate(sa), il.estimate(sv)
+    tpa, tpv = (dict(e.breakdown.iter_rows())["tp_comm"] for e in (ea, ev))
+    assert tpa == pytest.approx(tpv * (1.0 - sp["tp_async_comm_overlap"]), rel=1e-9)
+    assert ea.step_time_s < ev.step_time_s
+    assert step_reference(sa)["tp_comm"] == pytest.approx(tpa, rel=1e-9)
+    assert step_reference(sa)["step_time_s"] == pytest.approx(ea.step_time_s, rel=1e-9)
+    d = sv.to_dict()
+    for bad in ("yes", 1):
+        with pytest.raises(ValidationError, match="parallelism.tp_async"):
+            il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "tp_async": bad}})
+    with pytest.raises(ValidationError, match="needs tp > 1"):
+        il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "tp": 1, "sequence_parallel": False,
+                                                    "tp_async": True}})

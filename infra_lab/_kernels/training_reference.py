@@ -122,6 +122,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     spi = 1 if p.sequence_parallel else 0
     stack = stack or sc.stack
     sp = training.stack_params(stack, params)
+    # async tensor parallelism (parallelism.tp_async) hides the stack's async-TP share of the
+    # TP collectives instead of its ordinary tp_comm_overlap
+    tp_ovl = sp["tp_async_comm_overlap"] if p.tp_async else sp["tp_comm_overlap"]
     ctx = training._context(sc, (tp,), (mbs,), (cp,), stack, params)   # the compute tables
     tab, htab = ctx.tab, ctx.htab
     spec = sc.model_spec
@@ -214,7 +217,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         hook = training_hook(sc)
     pro_f = pro_b = pro_r = 0.0
     if hook is not None:
-        pro = hook.prologue(hw.accelerator, tp, mbs, cp, sp["tp_comm_overlap"])
+        pro = hook.prologue(hw.accelerator, tp, mbs, cp, tp_ovl)
         pro_f = fw * pro["fwd"] + ms * pro["fwd_mem"]
         pro_b = fw * pro["bwd"] + ms * pro["bwd_mem"]
         pro_r = fw * (pro["rc_full"] if rc == 2 else pro["rc_sel"] if rc == 1 else 0.0)
@@ -266,8 +269,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     for kind in (kt.K_DENSE, kt.K_MOE):
         f, b, r = layer_times(kind)
         t = tab[kind, :, 0, 0, 0, spi]
-        tpc = n_tp * t_tp * (1 - sp["tp_comm_overlap"]) if kind == kt.K_DENSE else \
-            (n_tp / 2) * (t_tp + t_etp) * (1 - sp["tp_comm_overlap"])
+        tpc = n_tp * t_tp * (1 - tp_ovl) if kind == kt.K_DENSE else \
+            (n_tp / 2) * (t_tp + t_etp) * (1 - tp_ovl)
         cpc = hide(steps * t_cp, sp["cp_comm_overlap"], fw * t[kt.T_ATTN]) if cp > 1 else 0.0
         epc = 0.0
         if kind == kt.K_MOE and ep > 1:
