@@ -830,7 +830,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     parameters over tp, routed experts over ep·etp; ZeRO-1 shards the optimizer states,
     ZeRO-2 also gradients, ZeRO-3/FSDP also weights, over the dp·cp data-parallel ranks
     (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
-    holds pp − r micro-batches in flight (plus (pp − 1 − r)/vp interleaved). ZeRO-3 keeps
+    holds pp − r micro-batches in flight under 1F1B and pp + (pp − 1 − 2r)/vp under the
+    interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`). ZeRO-3 keeps
     two gathered layers.
 
     Examples
@@ -841,7 +842,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     >>> 30e9 < total < 192e9
     True
     """
-    from ._kernels.memory import MEM_NAMES, allocator_reserve, stage_memory
+    from ._kernels.memory import MEM_NAMES, allocator_reserve, inflight, stage_memory
     from .scenario import Scenario, load_scenario
 
     if isinstance(scenario, str):
@@ -962,8 +963,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         if not o["include_embeddings"]:
             emb_all, has_emb, has_head = 0.0, 0, 0
         rank = cand["rank"]
-        nf = float(pp - rank) + ((pp - 1.0 - rank) / vp if vp > 1 else 0.0)
-        nf = max(1.0, min(nf, m))
+        nf = inflight(pp, vp, rank, m)
         vals = stage_memory(p_ne, cand["p_expert"], emb_all, float(tp), float(ep), float(etp), g_ne, g_e,
                             z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if rematerialise else 0, nf,

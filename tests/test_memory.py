@@ -117,6 +117,23 @@ class TestTraining:
         assert memory.inflight_microbatches(8, 3) == pytest.approx(8 * (1 + 7 / 24))
         assert memory.inflight_microbatches(8, 1, microbatches=3) == 3
 
+    def test_inflight_per_rank_follows_the_schedules_warmup(self):
+        """Rank r's in-flight micro-batches at its first backward: 1F1B holds its pp − 1 − r
+        warm-up forwards + 1; Megatron-Core's interleaved schedule runs 2·(pp − 1 − r) +
+        (vp − 1)·pp warm-up chunk-forwards (get_pp_rank_microbatches) + 1, each 1/vp of the
+        rank's layers; rank 0 is Korthikanti's pp + (pp − 1)/vp; capped at the step's m."""
+        from infra_lab._kernels.training import inflight
+
+        pp, vp, m = 16, 2, 1000
+        for r in range(pp):
+            assert inflight(pp, 1, r, m) == pp - r
+            warmup_chunks = 2 * (pp - 1 - r) + (vp - 1) * pp
+            assert inflight(pp, vp, r, m) == pytest.approx((warmup_chunks + 1) / vp)
+        assert inflight(pp, vp, 0, m) == pytest.approx(memory.inflight_microbatches(pp, vp))
+        # every rank of an interleaved pipeline holds about pp micro-batches (not pp − r)
+        assert inflight(pp, vp, pp - 1, m) == pytest.approx(pp - (pp - 1) / vp)
+        assert inflight(pp, vp, 3, 4) == 4
+
     @given(mbs=st.sampled_from([1, 2, 4]))
     def test_more_microbatch_more_activations(self, mbs):
         a = memory.training_memory_total(_sc(micro_batch=mbs, global_batch=64))

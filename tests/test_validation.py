@@ -303,9 +303,10 @@ def test_every_compared_run_that_ran_fits_or_states_why(current):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 12 item 7 full bound not met: 87 of 90 compared runs that ran "
-                   "are predicted to fit; not: L3-405B-8192-cp1 (113.9 GiB on 79.6 GiB: vp and micro-batch "
-                   "unpublished, Meta's FSDP shards gradients under PP), L3-405B-16384-cp1/-cp16 (88.5 GiB on "
-                   "79.6 GiB: same gradient sharding). Strict: passes -> remove this mark.")
+                   "are predicted to fit; not: L3-405B-8192-cp1 (115.9 GiB on 79.6 GiB at the assumed vp = 2; 95.6 "
+                   "at the published layout's vp = 8), L3-405B-16384-cp1/-cp16 (88.5 GiB on 79.6 GiB; 77.6 with "
+                   "vp = 8 and PyTorch's gradient lifetime, not modelled): see their memory_caveat. Strict: passes -> "
+                   "remove this mark.")
 def test_every_compared_run_that_ran_is_predicted_to_fit(current):
     assert _not_fitting(current).height == 0
 

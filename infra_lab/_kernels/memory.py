@@ -51,6 +51,31 @@ def allocator_reserve(tensor_bytes, fixed, fraction):
 
 
 @njit(cache=True)
+def inflight(pp, vp, rank, m):
+    """Micro-batches whose activations pipeline rank ``rank`` holds at its peak (its first
+    backward), in units of the rank's layers × one micro-batch; at most m.
+
+    1F1B: the pp − 1 − rank warm-up forwards and the first steady-state forward, pp − rank.
+    Interleaved (vp > 1 chunks per rank, each 1/vp of its layers): Megatron-Core's
+    ``forward_backward_pipelining_with_interleaving`` runs 2·(pp − 1 − rank) + (vp − 1)·pp
+    warm-up chunk-forwards (micro-batch groups of pp per virtual stage, the depth-first
+    default) before the first backward, plus the first steady-state one: (2·(pp − 1 − rank)
+    + (vp − 1)·pp + 1)/vp = pp + (pp − 1 − 2·rank)/vp (Korthikanti et al.'s pp + (pp − 1)/vp
+    on rank 0). Source: ``get_pp_rank_microbatches`` in
+    https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/pipeline_parallel/schedules.py .
+    APPROXIMATION: chunks of equal size (a rank's chunks differ by at most one layer)."""
+    if vp > 1:
+        f = (2.0 * (pp - 1.0 - rank) + (vp - 1.0) * pp + 1.0) / vp
+    else:
+        f = pp - rank * 1.0
+    if f > m:
+        f = m
+    if f < 1.0:
+        f = 1.0
+    return f
+
+
+@njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
                    act, work, head_act, reserve, wq):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""

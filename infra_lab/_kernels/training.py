@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import fabric as kf
-from .memory import allocator_reserve, stage_activations, training_bytes
+from .memory import allocator_reserve, inflight, stage_activations, training_bytes
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -534,20 +534,6 @@ def param_gather_exposed(nb, c_body, c_tail, tail_frac, window, ovl):
         if w1 > e1:
             e1 = w1
     return e1 + (1.0 - ovl) * (total - e1), total
-
-
-@njit(cache=True)
-def inflight(pp, vp, rank, m):
-    """Micro-batches whose activations pipeline rank ``rank`` holds at its peak: pp − rank
-    under 1F1B, plus (pp − 1 − rank)/vp chunks' worth when interleaved; at most m."""
-    f = pp - rank * 1.0
-    if vp > 1:
-        f += (pp - 1.0 - rank) / vp
-    if f > m:
-        f = m
-    if f < 1.0:
-        f = 1.0
-    return f
 
 
 HEAD_NAMES = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "sequence_parallel",
