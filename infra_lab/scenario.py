@@ -373,8 +373,9 @@ class TrainingConfig:
     with ``--fine-grained-activation-offloading``; :data:`OFFLOAD_MODULES`): the submodules whose
     saved inputs go to host memory in forward and come back before their backward. They leave
     the GPU's activation peak (:func:`infra_lab.memory.offloaded_bytes_per_layer`) and cost
-    host-link time (:func:`infra_lab.catalog.host_link_bytes_per_s`) that overlaps with the
-    stage's compute. None (default) = no offloading. Megatron's rules apply: ``attn_proj`` only
+    host-link time (:func:`infra_lab.catalog.host_link_bytes_per_s`): the reloads hide under
+    the stage's backward and what does not fit stalls it
+    (:func:`infra_lab._kernels.training.offload_exposed`). None (default) = no offloading. Megatron's rules apply: ``attn_proj`` only
     with ``core_attn``; ``expert_fc1`` / ``moe_act`` not with the ``moe`` recompute module.
     """
 
