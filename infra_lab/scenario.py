@@ -989,6 +989,15 @@ class Scenario:
             from . import stacks
 
             stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+        if tr.offload_modules is not None:
+            # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
+            from . import stacks
+
+            if "megatron" not in stacks.info(self.stack)["framework"].lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
+                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
+                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
         mm = self.multimodal
         if tr.data_mix is not None:
             tr.data_mix.check_for(mm)
