@@ -271,7 +271,7 @@ def _min_rows(accelerator: str) -> int:
 
 
 def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
-    big = acc.hbm_bytes >= parameter("large_gpu_memory_bytes")
+    big = acc.memory_capacity_bytes >= parameter("large_gpu_memory_bytes")
     return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
 
 
@@ -325,7 +325,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_PEAK_BF16] = acc.peak("bf16")
     H[K.H_PEAK_FP8] = acc.peak_flops.get("fp8", 0.0)
     H[K.H_PEAK_FP4] = acc.peak_flops.get("fp4", 0.0)
-    H[K.H_HBM_BYTES] = acc.hbm_bytes
+    H[K.H_HBM_BYTES] = acc.memory_capacity_bytes  # what the driver exposes (catalog)
     H[K.H_BW_EFF] = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
     H[K.H_DOMAIN] = hardware.scaleup_domain
     H[K.H_FP4_BYTES] = memory.format_bytes(fp4_format(acc.name))
@@ -801,7 +801,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         weights = (rest - att) / (tp * pp) * wbytes + emb_head / (tp * min(pp, 2)) * 2.0 + att / (tp * pp) * abytes \
             + (experts + mtp_experts) * ebytes / (pp * ep * etp)
     kv_one = memory.kv_cached_tokens(spec, ctx) * len(windows) * kv_per_layer * kvb / kv_split / pp
-    room = p["memory_utilization"] * acc.hbm_bytes - weights
+    room = p["memory_utilization"] * acc.memory_capacity_bytes - weights
     cap = math.floor(room / kv_one) if room > 0 else 0
     fits = cap >= 1
     cap = min(cap, p["max_num_seqs"])
@@ -899,7 +899,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (n_in + n_out) / n_out,
         "output_tokens_per_s_per_gpu": out_tps / gpus, "ttft_s": ttft, "tpot_s": tpot,
         "tokens_per_s_per_user": 1.0 / tpot, "e2e_latency_s": e2e,
-        "memory_per_gpu_bytes": weights + running * kv_one + (1.0 - p["memory_utilization"]) * acc.hbm_bytes,
+        "memory_per_gpu_bytes": weights + running * kv_one
+        + (1.0 - p["memory_utilization"]) * acc.memory_capacity_bytes,
         "fits": 1.0 if fits else 0.0, "max_concurrency": cap * dp, "prefill_time_fraction": frac,
         "cycle_s": cyc, "running_requests": running * dp,
         "kv_limited": 1.0 if (fits and running < per_group) else 0.0,
@@ -1415,7 +1416,8 @@ def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens
     gives neither: TensorRT-LLM's ``tensorrt_llm/bench/build/tuning.py`` (``calc_engine_setting``
     and ``finetune_setting``), written out here.
 
-    KV room = kv_fraction · (device memory × tp·pp − parameters × weight bytes) [GiB]; requests
+    KV room = kv_fraction · (device memory × tp·pp − parameters × weight bytes) [GiB] (device memory:
+    the driver-reported total, catalog ``memory_capacity_bytes``); requests
     it holds at the full ISL+OSL length (2 · attention layers · max(tp, kv heads) · head size ·
     kv bytes per token); raw batch = min(requests, 4096)/pp rounded up (to 32 below 256 with a
     minimum of 64, to 128 below 1024, else to 256); raw tokens = raw batch · (1 + ISL/OSL)
@@ -1426,7 +1428,7 @@ def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens
     gib = 1024.0**3
     per_token = 2 * len(spec.attention_windows()) * max(tp, spec.kv_heads) * spec.head_dim * kv_bytes / gib
     engine = spec.params_total * weight_bytes / gib
-    room = (acc.hbm_bytes / gib * tp * pp - engine) * kv_fraction
+    room = (acc.memory_capacity_bytes / gib * tp * pp - engine) * kv_fraction
     requests = room / (per_token * (input_tokens + output_tokens))
     raw_bs = min(requests, 4096) / pp
     raw_tok = min(raw_bs * (1 + input_tokens / output_tokens), 32768)
