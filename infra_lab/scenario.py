@@ -373,8 +373,9 @@ class TrainingConfig:
     with ``--fine-grained-activation-offloading``; :data:`OFFLOAD_MODULES`): the submodules whose
     saved inputs go to host memory in forward and come back before their backward. They leave
     the GPU's activation peak (:func:`infra_lab.memory.offloaded_bytes_per_layer`) and cost
-    host-link time (:func:`infra_lab.catalog.host_link_bytes_per_s`) that overlaps with the
-    stage's compute. None (default) = no offloading. Megatron's rules apply: ``attn_proj`` only
+    host-link time (:func:`infra_lab.catalog.host_link_bytes_per_s`): the reloads hide under
+    the stage's backward and what does not fit stalls it
+    (:func:`infra_lab._kernels.training.offload_exposed`). None (default) = no offloading. Megatron's rules apply: ``attn_proj`` only
     with ``core_attn``; ``expert_fc1`` / ``moe_act`` not with the ``moe`` recompute module.
     """
 
@@ -995,6 +996,15 @@ class Scenario:
             from . import stacks
 
             stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+        if tr.offload_modules is not None:
+            # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
+            from . import stacks
+
+            if "megatron" not in stacks.info(self.stack)["framework"].lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
+                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
+                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
         mm = self.multimodal
         if tr.data_mix is not None:
             tr.data_mix.check_for(mm)

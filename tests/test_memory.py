@@ -464,6 +464,8 @@ def test_offload_modules_bad_input():
         sc.replace(training={"offload_modules": ["moe_act", "moe_act"]})
     with pytest.raises(ValidationError, match="'moe'"):
         sc.replace(training={"recompute_modules": ["moe"], "offload_modules": ["expert_fc1"]})
+    with pytest.raises(ValidationError, match="torchtitan-cuda.*Megatron-Core's"):
+        sc.replace(training={"stack": "torchtitan-cuda", "offload_modules": ["moe_act"]})
     # an accelerator without a sourced host link cannot price the copies
     b200 = il.Scenario.from_dict({**_OFFLOAD_BASE, "hardware": {"accelerator": "B200", "nodes": 2},
                                   "training": {**_OFFLOAD_BASE["training"], "offload_modules": ["moe_act"]}})

@@ -418,22 +418,25 @@ def ep_dispatch(c, tokens_bytes, ep, etp, D, P):
 # compute part
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def offload_exposed(copy_bytes, bw, fwd, bwd):
-    """Host-link time that activation offloading adds to one micro-batch of a stage [s]:
-    (forward, backward). Megatron-Core copies each offloaded group device-to-host on its own
-    stream as soon as the module's forward is done and host-to-device ahead of the group's
-    backward (fine_grained_activation_offload.py: d2h_stream / h2d_stream); the copies of the
-    stage's layers queue on the link (``copy_bytes`` / ``bw`` each way; the two directions
-    are independent) and hide under the stage's forward (``fwd``) and backward with its
-    recomputation (``bwd``); what does not fit stalls the compute stream, which waits for
-    the reload before the group's backward. APPROXIMATION: the link's line rate, no copy
-    latency, and the copies spread evenly over the compute."""
+def offload_exposed(copy_bytes, bw, bwd):
+    """Host-link time that activation offloading adds to one micro-batch of a stage [s].
+
+    Megatron-Core (megatron/core/pipeline_parallel/fine_grained_activation_offload.py) copies
+    each offloaded group device-to-host on its own ``d2h_stream`` once the module's forward
+    is done; the compute stream never waits for these copies (the tensors are released when
+    the copy ends). In backward each group is reloaded host-to-device on the ``h2d_stream``
+    one group ahead (``bulk_reload`` at the start of the previous group's backward; the
+    chunk's last layer even earlier), and the compute stream waits for the reload before the
+    group's backward. So the stage's ``copy_bytes`` / ``bw`` of reloads per micro-batch hide
+    under its backward with recomputation (``bwd``) and the rest stalls it; the two directions
+    are independent, and with the reloads keeping pace the offloads (same bytes, the other
+    direction, a whole micro-batch cycle to run in) do too. APPROXIMATION: the link's line
+    rate, no per-copy latency, layers of equal size (a group's reload hides under the next
+    group's backward exactly when the stage's reloads hide under its backward)."""
     if copy_bytes <= 0.0 or bw <= 0.0:
-        return 0.0, 0.0
+        return 0.0
     t = copy_bytes / bw
-    ef = t - fwd if t > fwd else 0.0
-    eb = t - bwd if t > bwd else 0.0
-    return ef, eb
+    return t - bwd if t > bwd else 0.0
 
 
 @njit(cache=True)
@@ -617,9 +620,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]
                                                                   if rc < 2 else 0.0)
             if o_d > 0.0 or o_m > 0.0:
-                ef, eb = offload_exposed(nd * o_d + nm * o_m, c[C_HOST_BW], f, b + r)
-                f += ef
-                b += eb
+                b += offload_exposed(nd * o_d + nm * o_m, c[C_HOST_BW], b + r)
             F[rc, k] = f
             B[rc, k] = b
             R[rc, k] = r

@@ -316,10 +316,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             tot[2] += pro_r
         copy_bytes = st["n_dense"] * moved[kt.K_DENSE] + st["n_moe"] * moved[kt.K_MOE]
         if copy_bytes > 0.0:
-            # device-to-host copies during the stage's forward, host-to-device during its
-            # backward (and recomputation); the part that outlasts the compute stalls it
+            # the forward's device-to-host copies never stall it; the backward waits for each
+            # group's reload, issued one group ahead: the reloads that outlast the backward
+            # (with its recomputation) stall it
             seconds = copy_bytes / link
-            tot[0] += max(0.0, seconds - tot[0])
             tot[1] += max(0.0, seconds - (tot[1] + tot[2]))
         stage.append(tot)
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))

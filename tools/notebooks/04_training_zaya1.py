@@ -40,10 +40,11 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
   and Primus runs, dense and MoE, on H100 (incl. torchtitan's 96 GB / 500 W part)/H200/H800/
   B200/GB200/GB300 and MI300X/MI355X, BF16 and FP8. A fixed hash of each run's id puts about a
   third in the **test** split. Each framework family has its own stack — Megatron-Core (with
-  Primus and DeepSeek's runs) and torchtitan (FSDP2, SDPA FlashAttention-2, per-op selective
+  Primus and DeepSeek's runs) and torchtitan (FSDP2, SDPA: FlashAttention-2, cuDNN on Blackwell, per-op selective
   checkpointing) — whose `framework_time_scale` and `memory_time_scale`, one value for both
   vendors, are fitted on the family's train runs only. MoE runs are priced at their own ep/etp,
-  dispatcher (all-to-all or DeepEP-style), routing and EP overlap.
+  dispatcher (all-to-all or DeepEP-style), routing and EP overlap; runs that publish async tensor
+  parallelism hide the stack's async-TP share of their TP collectives.
 
 Error = predicted / measured step time − 1 (negative: the model is too fast).
 """),
