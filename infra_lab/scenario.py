@@ -377,6 +377,12 @@ class TrainingConfig:
     the stage's backward and what does not fit stalls it
     (:func:`infra_lab._kernels.training.offload_exposed`). None (default) = no offloading. Megatron's rules apply: ``attn_proj`` only
     with ``core_attn``; ``expert_fc1`` / ``moe_act`` not with the ``moe`` recompute module.
+
+    eager: the model runs in PyTorch eager mode (torchtitan with ``compile = false``): its
+    element-wise ops (norms, RoPE, activations, residual adds, the loss) run unfused, one kernel
+    per op, so memory-bound op time is the stack's ``memory_time_scale`` times its
+    ``eager_memory_factor`` (1 for stacks whose element-wise kernels are fused without a
+    compiler, Megatron-Core's). False (default): compiled or fused, as the stacks are fitted.
     """
 
     seq_len: int = 4096
@@ -396,10 +402,11 @@ class TrainingConfig:
     moe_host_sync: bool = False
     fp8_param_gather: bool = False
     offload_modules: tuple | None = None
+    eager: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
-            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules")
+            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -430,6 +437,7 @@ class TrainingConfig:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
         if not isinstance(self.moe_host_sync, bool):
             raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
+        _bool("training.eager", self.eager)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:

@@ -86,6 +86,7 @@ STACK_PARAMS = (
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
     "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
+    "eager_memory_factor",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -119,7 +120,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                or (k == "memory_reserve_fraction" and v >= 1)
                or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
                or (k == "zero3_small_gathers_per_layer" and v != int(v))
-               or (k == "muon_ns_iterations" and (v != int(v) or v > 64)))
+               or (k == "muon_ns_iterations" and (v != int(v) or v > 64))
+               or (k == "eager_memory_factor" and not 1 <= v <= 10))
         if bad:
             allowed = ("0..1" if frac else "0..10" if k == "moe_popularity_cv"
                        else f"0 or one of {ATTENTION_KERNEL_CODES}" if k == "attention_kernel"
@@ -130,6 +132,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else "an integer 0..64" if k == "muon_ns_iterations"
+                       else "1..10" if k == "eager_memory_factor"
                        else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
                        else "> 0")
             raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): allowed {allowed}")
@@ -590,12 +593,14 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
                     modules: tuple | None = None, loss: tuple = (False, 1),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
-                    tp_async: bool = False) -> _Context:
+                    tp_async: bool = False, eager: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
     if tp_async:   # parallelism.tp_async: the TP collectives overlap at the stack's async-TP fraction
         sp = {**sp, "tp_comm_overlap": sp["tp_async_comm_overlap"]}
+    if eager:      # training.eager: unfused element-wise ops (no torch.compile)
+        sp = {**sp, "memory_time_scale": sp["memory_time_scale"] * sp["eager_memory_factor"]}
     acc = catalog.accelerator(hw.accelerator)
     cpar = collectives.collective_time_params(hw)
     if spec.attention == "mla":
@@ -691,7 +696,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks), tr.fp8_param_gather,
-                           tr.offload_modules, bool(p.tp_async))
+                           tr.offload_modules, bool(p.tp_async), bool(tr.eager))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -548,6 +548,8 @@ def scenario_for_run(row: dict):
         "training": {"seq_len": _num(row["seq_len"]), "global_batch": gb, "micro_batch": mbs,
                      "precision": prec, "recompute": rc, "stack": stack_of(row), **mtrn,
                      "optimizer": _optimizer_of(row), **_loss_of(row),
+                     # torchtitan without torch.compile (PyTorch eager mode), as published
+                     "eager": family_of(row) == "torchtitan" and "compile=false" in (row.get("settings") or "").lower(),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
                      **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
@@ -888,18 +890,60 @@ def tp_async_derivation(pair: tuple[str, str] = TP_ASYNC_PAIR) -> dict[str, floa
     if not 1.0 <= measured <= full:
         raise ValidationError(f"pair = {pair!r}: measured speed-up {measured:.4f} outside what hiding the "
                               f"TP collectives can give (1 .. {full:.4f})")
-    # regula falsi on 1/speedup (the step time is linear in f while the exposed TP time is
-    # not clamped, so this converges in a step or two)
+    return {"measured_speedup": measured, "model_speedup_at_full_overlap": full,
+            "tp_async_comm_overlap": _ratio_solve(speedup, measured, 0.0, 1.0)}
+
+
+EAGER_PAIR = ("TT24-8B-8-fsdp", "TT24-8B-8-fsdp-compile")
+"""The train-split pair that gives torchtitan's ``eager_memory_factor``: Llama 3.1 8B on 8 H100
+with FSDP, local batch 2, selective recomputation, without and with torch.compile (torchtitan's
+December 2024 benchmark, Table 1: 5,762 and 6,667 tokens/s/GPU)."""
+
+
+def _ratio_solve(speedup, measured: float, lo: float, hi: float) -> float:
+    """x in [lo, hi] with speedup(x) = measured, by regula falsi on 1/speedup (linear in x while
+    no term of the step is clamped, so it converges in a step or two)."""
     target = 1.0 / measured
-    (a, ga), (b, gb) = (0.0, 1.0 - target), (1.0, 1.0 / full - target)
-    f = 0.0
+    (a, ga), (b, gb) = (lo, 1.0 / speedup(lo) - target), (hi, 1.0 / speedup(hi) - target)
+    x = lo
     for _ in range(12):
-        f = a - ga * (b - a) / (gb - ga) if gb != ga else 0.5 * (a + b)
-        g = 1.0 / speedup(f) - target
+        x = a - ga * (b - a) / (gb - ga) if gb != ga else 0.5 * (a + b)
+        g = 1.0 / speedup(x) - target
         if abs(g) < 1e-7:
             break
-        (a, ga), (b, gb) = ((f, g), (b, gb)) if g * ga > 0 else ((a, ga), (f, g))
-    return {"measured_speedup": measured, "model_speedup_at_full_overlap": full, "tp_async_comm_overlap": f}
+        (a, ga), (b, gb) = ((x, g), (b, gb)) if g * ga > 0 else ((a, ga), (x, g))
+    return x
+
+
+def eager_derivation(pair: tuple[str, str] = EAGER_PAIR) -> dict[str, float]:
+    """Factor on the memory-bound op time of a run in PyTorch eager mode [-], from one published
+    pair of runs that differ only in torch.compile (default :data:`EAGER_PAIR`, train split): the
+    ``eager_memory_factor`` at which the model's step time in eager mode over its step time
+    compiled (the stack's fitted factors) equals the measured ratio. Everything compile changes
+    besides the element-wise ops (fewer kernel launches, fused casts) is folded into the factor.
+    Returns {"measured_speedup", "eager_memory_factor"}."""
+    from .training import estimate
+
+    if (not isinstance(pair, tuple) or len(pair) != 2 or not all(isinstance(x, str) for x in pair)):
+        raise ValidationError(f"pair = {pair!r}: expected (eager run id, compiled run id)")
+    runs = {r["id"]: r for r in current_runs().iter_rows(named=True)}
+    for rid in pair:
+        if rid not in runs:
+            raise unknown("run id", rid, sorted(runs))
+    (se, _), (sc, _) = (scenario_for_run(runs[rid]) for rid in pair)
+    if not se.training.eager or sc.training.eager or se.replace(name=sc.name, training={"eager": False}) != sc:
+        raise ValidationError(f"pair = {pair!r}: the runs must differ only in torch.compile (first eager, second compiled)")
+    measured = float(runs[pair[1]]["value"]) / float(runs[pair[0]]["value"])
+    t_compiled = estimate(sc).step_time_s
+
+    def speedup(g: float) -> float:
+        return estimate(se, params={"eager_memory_factor": g}).step_time_s / t_compiled
+
+    hi = 10.0
+    if not speedup(1.0) <= measured <= speedup(hi):
+        raise ValidationError(f"pair = {pair!r}: measured speed-up {measured:.4f} outside what slower element-wise "
+                              f"ops can give ({speedup(1.0):.4f} .. {speedup(hi):.4f})")
+    return {"measured_speedup": measured, "eager_memory_factor": _ratio_solve(speedup, measured, 1.0, hi)}
 
 
 @functools.cache

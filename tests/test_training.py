@@ -687,3 +687,28 @@ def test_async_tensor_parallelism_uses_the_stacks_async_overlap():
     with pytest.raises(ValidationError, match="needs tp > 1"):
         il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "tp": 1, "sequence_parallel": False,
                                                     "tp_async": True}})
+
+
+def test_eager_mode_scales_memory_bound_ops_by_the_stacks_eager_factor():
+    """training.eager (PyTorch eager mode: torchtitan with compile = false) runs the element-wise
+    ops unfused: memory-bound time is memory_time_scale × eager_memory_factor on torchtitan's
+    stacks and unchanged on Megatron-Core's (factor 1); the reference agrees; the key is checked."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    se = il.validation.scenario_for_run(runs["TT24-8B-8-fsdp"])[0]
+    sc = il.validation.scenario_for_run(runs["TT24-8B-8-fsdp-compile"])[0]
+    assert se.training.eager and not sc.training.eager
+    g = il.stacks.params("torchtitan-cuda")["eager_memory_factor"]
+    assert g > 1.0 and il.stacks.params("megatron-core-cuda")["eager_memory_factor"] == 1.0
+    te = il.estimate(se).step_time_s
+    assert te > il.estimate(sc).step_time_s
+    ms = il.stacks.params("torchtitan-cuda")["memory_time_scale"]
+    assert te == pytest.approx(il.estimate(sc, params={"memory_time_scale": ms * g}).step_time_s, rel=1e-12)
+    assert step_reference(se)["step_time_s"] == pytest.approx(te, rel=1e-9)
+    mc = ZAYA.replace(training={"eager": True})           # a Megatron-Core stack: no change
+    assert il.estimate(mc).step_time_s == pytest.approx(il.estimate(ZAYA).step_time_s, rel=1e-12)
+    with pytest.raises(ValidationError, match="training.eager"):
+        il.Scenario.from_dict({**sc.to_dict(), "training": {**sc.to_dict()["training"], "eager": "no"}})
+    with pytest.raises(ValidationError, match="eager_memory_factor"):
+        il.estimate(sc, params={"eager_memory_factor": 0.5})

@@ -131,6 +131,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     D = ctx.domain
     m = tr.global_batch / (dp * mbs)
     fw, ms = sp["framework_time_scale"], sp["memory_time_scale"]
+    if tr.eager:       # eager mode: unfused element-wise ops take the stack's eager factor longer
+        ms *= sp["eager_memory_factor"]
 
     # routed experts at the plan's ep and etp, straight from the public op table (the kernel
     # uses a per-(tokens per rank, ep, etp) table built at sequence_parallel = False)

@@ -44,7 +44,8 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
   checkpointing) — whose `framework_time_scale` and `memory_time_scale`, one value for both
   vendors, are fitted on the family's train runs only. MoE runs are priced at their own ep/etp,
   dispatcher (all-to-all or DeepEP-style), routing and EP overlap; runs that publish async tensor
-  parallelism hide the stack's async-TP share of their TP collectives.
+  parallelism hide the stack's async-TP share of their TP collectives, and runs without torch.compile
+  take the stack's eager factor on their memory-bound ops.
 
 Error = predicted / measured step time − 1 (negative: the model is too fast).
 """),
