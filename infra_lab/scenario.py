@@ -635,6 +635,10 @@ class ServingConfig:
         projection weights when the checkpoint keeps them apart from the rest (NVIDIA's
         nvidia/DeepSeek-R1-FP4 quantizes the MoE and MLP layers to NVFP4 and keeps attention in
         BF16); None = weight_precision
+    mtp_precision : "bf16" | "fp8" | "fp4" | None: the precision of the MTP draft modules'
+        weights (all their GEMMs: projection, attention, experts) when the checkpoint keeps
+        them apart (TensorRT-LLM's DeepSeek-R1 NVFP4 recipe runs its MTP layers in BF16);
+        None = as the main layers (attention_precision for attention, weight_precision else)
     tp, pp, dp : tensor-, pipeline- and data-parallel sizes; GPUs = tp·pp·dp [-]
     ep : expert-parallel size of the MoE layers [-]; divides tp (or tp·dp with dp_attention)
     dp_attention : attention data-parallel over the dp ranks with the MoE layers spread over
@@ -678,6 +682,7 @@ class ServingConfig:
     weight_precision: str = "bf16"
     kv_precision: str = "bf16"
     attention_precision: str | None = None
+    mtp_precision: str | None = None
     tp: int = 1
     ep: int = 1
     pp: int = 1
@@ -704,7 +709,7 @@ class ServingConfig:
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
             "concurrency", "chunk_tokens", "images_per_request", "image_size", "audio_s_per_request",
             "encoder_batch", "num_prompts", "lockstep", "batching", "request_rate_rps", "stack",
-            "attention_precision")
+            "attention_precision", "mtp_precision")
 
     def __post_init__(self) -> None:
         # built directly (``ServingConfig(engine="foo")``) or by from_dict: validated the same way
@@ -754,6 +759,8 @@ def _serving_values(d: dict) -> dict:
     v["kv_precision"] = _enum("serving.kv_precision", d.get("kv_precision", ServingConfig.kv_precision), KV_PRECISIONS)
     ap = d.get("attention_precision")
     v["attention_precision"] = None if ap is None else _enum("serving.attention_precision", ap, WEIGHT_PRECISIONS)
+    mp = d.get("mtp_precision")
+    v["mtp_precision"] = None if mp is None else _enum("serving.mtp_precision", mp, WEIGHT_PRECISIONS)
     for k in ("tp", "ep", "pp", "dp", "mtp_draft_tokens", "input_tokens", "output_tokens", "concurrency",
               "encoder_batch"):
         v[k] = _int(f"serving.{k}", d.get(k, getattr(ServingConfig, k)))
