@@ -355,7 +355,10 @@ class TrainingConfig:
     their gradient in place — Megatron-Core ``--cross-entropy-loss-fusion``, Transformer
     Engine's parallel cross entropy; False: the logits are up-cast to an fp32 copy) and
     loss_chunks (the output layer and loss run over this many slices of the tokens, so only
-    one slice of logits is live: chunked / fused-linear cross entropy; 1 = all at once).
+    one slice of logits is live: chunked / fused-linear cross entropy; 1 = all at once) and
+    loss_compiled (True: the loss runs under torch.compile, one Inductor graph that keeps the
+    16-bit logits and writes their 16-bit gradient out of place, no fp32 copies — torchtitan
+    with compile on since its PR #1033).
 
     moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
     router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
@@ -399,6 +402,7 @@ class TrainingConfig:
     recompute_modules: tuple | None = None
     loss_fusion: bool = False
     loss_chunks: int = 1
+    loss_compiled: bool = False
     moe_host_sync: bool = False
     fp8_param_gather: bool = False
     offload_modules: tuple | None = None
@@ -406,7 +410,8 @@ class TrainingConfig:
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
-            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager")
+            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
+            "loss_compiled")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -432,6 +437,8 @@ class TrainingConfig:
             raise ValidationError(f"training.fp8_param_gather = {self.fp8_param_gather!r}: expected true or false")
         if not isinstance(self.loss_fusion, bool):
             raise ValidationError(f"training.loss_fusion = {self.loss_fusion!r}: expected true or false")
+        if not isinstance(self.loss_compiled, bool):
+            raise ValidationError(f"training.loss_compiled = {self.loss_compiled!r}: expected true or false")
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
@@ -628,6 +635,10 @@ class ServingConfig:
         projection weights when the checkpoint keeps them apart from the rest (NVIDIA's
         nvidia/DeepSeek-R1-FP4 quantizes the MoE and MLP layers to NVFP4 and keeps attention in
         BF16); None = weight_precision
+    mtp_precision : "bf16" | "fp8" | "fp4" | None: the precision of the MTP draft modules'
+        weights (all their GEMMs: projection, attention, experts) when the checkpoint keeps
+        them apart (TensorRT-LLM's DeepSeek-R1 NVFP4 recipe runs its MTP layers in BF16);
+        None = as the main layers (attention_precision for attention, weight_precision else)
     tp, pp, dp : tensor-, pipeline- and data-parallel sizes; GPUs = tp·pp·dp [-]
     ep : expert-parallel size of the MoE layers [-]; divides tp (or tp·dp with dp_attention)
     dp_attention : attention data-parallel over the dp ranks with the MoE layers spread over
@@ -671,6 +682,7 @@ class ServingConfig:
     weight_precision: str = "bf16"
     kv_precision: str = "bf16"
     attention_precision: str | None = None
+    mtp_precision: str | None = None
     tp: int = 1
     ep: int = 1
     pp: int = 1
@@ -697,7 +709,7 @@ class ServingConfig:
             "spec_decoding", "mtp_draft_tokens", "mtp_acceptance", "input_tokens", "output_tokens",
             "concurrency", "chunk_tokens", "images_per_request", "image_size", "audio_s_per_request",
             "encoder_batch", "num_prompts", "lockstep", "batching", "request_rate_rps", "stack",
-            "attention_precision")
+            "attention_precision", "mtp_precision")
 
     def __post_init__(self) -> None:
         # built directly (``ServingConfig(engine="foo")``) or by from_dict: validated the same way
@@ -747,6 +759,8 @@ def _serving_values(d: dict) -> dict:
     v["kv_precision"] = _enum("serving.kv_precision", d.get("kv_precision", ServingConfig.kv_precision), KV_PRECISIONS)
     ap = d.get("attention_precision")
     v["attention_precision"] = None if ap is None else _enum("serving.attention_precision", ap, WEIGHT_PRECISIONS)
+    mp = d.get("mtp_precision")
+    v["mtp_precision"] = None if mp is None else _enum("serving.mtp_precision", mp, WEIGHT_PRECISIONS)
     for k in ("tp", "ep", "pp", "dp", "mtp_draft_tokens", "input_tokens", "output_tokens", "concurrency",
               "encoder_batch"):
         v[k] = _int(f"serving.{k}", d.get(k, getattr(ServingConfig, k)))

@@ -271,7 +271,7 @@ def _min_rows(accelerator: str) -> int:
 
 
 def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
-    big = acc.hbm_bytes >= parameter("large_gpu_memory_bytes")
+    big = acc.memory_capacity_bytes >= parameter("large_gpu_memory_bytes")
     return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
 
 
@@ -325,7 +325,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_PEAK_BF16] = acc.peak("bf16")
     H[K.H_PEAK_FP8] = acc.peak_flops.get("fp8", 0.0)
     H[K.H_PEAK_FP4] = acc.peak_flops.get("fp4", 0.0)
-    H[K.H_HBM_BYTES] = acc.hbm_bytes
+    H[K.H_HBM_BYTES] = acc.memory_capacity_bytes  # what the driver exposes (catalog)
     H[K.H_BW_EFF] = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
     H[K.H_DOMAIN] = hardware.scaleup_domain
     H[K.H_FP4_BYTES] = memory.format_bytes(fp4_format(acc.name))
@@ -423,6 +423,7 @@ def _cfg_row(sv: ServingConfig, concurrency: float | None = None,
     r[K.K_STATIC] = 1.0 if sv.batching == "static" else 0.0
     r[K.K_LOCKSTEP] = 1.0 if sv.lockstep else 0.0
     r[K.K_APREC] = -1.0 if sv.attention_precision is None else _WPREC.index(sv.attention_precision)
+    r[K.K_MPREC] = -1.0 if sv.mtp_precision is None else _WPREC.index(sv.mtp_precision)
     return r
 
 
@@ -619,6 +620,15 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     aprec = sv.attention_precision or sv.weight_precision
     abytes = memory.format_bytes({"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[aprec])
     acprec = aprec if aprec in acc.peak_flops else "bf16"
+    # the MTP draft modules: the checkpoint's own precision for all their GEMMs, if it has one
+    if sv.mtp_precision is None:
+        mbytes, mcprec, mabytes, macprec, mebytes = wbytes, cprec, abytes, acprec, None
+    else:
+        mbytes = memory.format_bytes({"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[sv.mtp_precision])
+        mcprec = macprec = sv.mtp_precision if sv.mtp_precision in acc.peak_flops else "bf16"
+        mabytes = mebytes = mbytes
+        if spec.expert_weight_format:
+            mebytes = min(mebytes, memory.format_bytes(spec.expert_weight_format))
     kvb = {"bf16": 2.0, "fp8": 1.0}[sv.kv_precision]
     bw = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
     peak16 = acc.peak("bf16")
@@ -654,8 +664,9 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     else:
         c_ep = 0.0
 
-    def routed(tokens: float) -> float:
-        """Busiest expert-parallel rank's routed-expert GEMMs of one MoE layer [s]."""
+    def routed(tokens: float, eb: float | None = None, prec: str = cprec) -> float:
+        """Busiest expert-parallel rank's routed-expert GEMMs of one MoE layer [s] (eb, prec:
+        the experts' bytes and compute precision, default the main layers')."""
         E, k_top = spec.experts, spec.top_k
         untouched = (1.0 - k_top / E) ** tokens
         distinct = E / ep * (1.0 - untouched)
@@ -665,7 +676,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         busiest = tokens * k_top / ep * imb
         b = max(1.0, math.floor(distinct + 0.5))
         rows = max(1.0, math.ceil(busiest / b - 1e-9))
-        return sum(gemm_s(rows, n, k, b, ebytes) for n, k in expert_shapes)
+        return sum(gemm_s(rows, n, k, b, ebytes if eb is None else eb, prec) for n, k in expert_shapes)
 
     colls: dict[tuple, float] = {}
 
@@ -730,7 +741,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             t["layer_overhead"] += p["layer_overhead_s"]
         if dec > 0:
             for n, k, cnt, _comp in by_kind["head"]:
-                t["lm_head"] += pp * cnt * gemm_s(dec, n, k, 1.0, wbytes)
+                # quantized checkpoints keep the LM head in BF16
+                t["lm_head"] += pp * cnt * gemm_s(dec, n, k, 1.0, 2.0, "bf16")
         return t
 
     def cycle(dec: float, seqs: float, pre: float, draft: int, moe_tokens: float | None = None) -> dict[str, float]:
@@ -744,11 +756,26 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         if draft and seqs > 0:
             # the model's MTP modules (compute.gemm_records kind "mtp") on one token per sequence
             nb = seqs / pp
-            one = sum(spec.mtp_layers * cnt * (gemm_s(nb, n, k, 1.0, abytes, acprec) if _gemm_class(comp) == 0
-                                               else gemm_s(nb, n, k, 1.0, wbytes))
-                      for n, k, cnt, comp in by_kind.get("mtp", []) if _gemm_class(comp) in (0, 1, 3))
-            if any(comp == "expert_gemm" for *_x, comp in by_kind.get("mtp", [])):
-                one += routed(nb * (dp if dpa else 1))
+            one = 0.0
+            for n, k, cnt, comp in by_kind.get("mtp", []):
+                cls = _gemm_class(comp)
+                if cls == 0:
+                    one += spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, mabytes, macprec)
+                elif cls == 3:
+                    one += spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, 2.0, "bf16")
+                elif cls == 1:
+                    one += spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, mbytes, mcprec)
+            mtp_moe = any(comp == "expert_gemm" for *_x, comp in by_kind.get("mtp", []))
+            if mtp_moe:
+                one += routed(nb * (dp if dpa else 1), mebytes, mcprec)
+            # a tensor-parallel decoder layer: two all-reduces, or under DP attention one and
+            # the MoE dispatch + combine, on the draft tokens
+            if tp > 1:
+                one += (1 if (dpa and mtp_moe) else 2) * coll("all_reduce", max(1, math.ceil(nb - 1e-9))
+                                                              * spec.hidden * 2.0, tp)
+            if dpa and mtp_moe:
+                one += 2 * coll("all_to_all", max(1, math.ceil(nb - 1e-9)) * spec.top_k * spec.hidden
+                                * p["dispatch_bytes"], tp * dp)
             t["mtp_draft"] += draft * pp * (one + p["layer_overhead_s"])
         return t
 
@@ -761,13 +788,20 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     experts = memory.expert_matrix_params(spec)
     draft = sv.mtp_draft_tokens if sv.spec_decoding == "mtp" else 0
     mtp_experts = _mtp_expert_params(spec) if draft else 0.0
-    rest = spec.params_total - experts - emb_head + (spec.params_mtp - mtp_experts if draft else 0.0)
+    mtp_rest = spec.params_mtp - mtp_experts if draft else 0.0  # the MTP modules but their experts
+    rest = spec.params_total - experts - emb_head + mtp_rest
     att_main, att_mtp = _attention_params(spec)
     att = att_main + (att_mtp if draft else 0.0)
-    weights = ((rest - att) / (tp * pp) + emb_head / (tp * min(pp, 2))) * wbytes + att / (tp * pp) * abytes \
-        + (experts + mtp_experts) * ebytes / (pp * ep * etp)
+    if draft and sv.mtp_precision is not None:
+        # the MTP modules (attention, projection, experts) at their own precision
+        weights = (rest - mtp_rest - att_main) / (tp * pp) * wbytes + emb_head / (tp * min(pp, 2)) * 2.0 \
+            + att_main / (tp * pp) * abytes + experts * ebytes / (pp * ep * etp) \
+            + mtp_rest / (tp * pp) * mbytes + mtp_experts * mebytes / (pp * ep * etp)
+    else:
+        weights = (rest - att) / (tp * pp) * wbytes + emb_head / (tp * min(pp, 2)) * 2.0 + att / (tp * pp) * abytes \
+            + (experts + mtp_experts) * ebytes / (pp * ep * etp)
     kv_one = memory.kv_cached_tokens(spec, ctx) * len(windows) * kv_per_layer * kvb / kv_split / pp
-    room = p["memory_utilization"] * acc.hbm_bytes - weights
+    room = p["memory_utilization"] * acc.memory_capacity_bytes - weights
     cap = math.floor(room / kv_one) if room > 0 else 0
     fits = cap >= 1
     cap = min(cap, p["max_num_seqs"])
@@ -865,7 +899,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (n_in + n_out) / n_out,
         "output_tokens_per_s_per_gpu": out_tps / gpus, "ttft_s": ttft, "tpot_s": tpot,
         "tokens_per_s_per_user": 1.0 / tpot, "e2e_latency_s": e2e,
-        "memory_per_gpu_bytes": weights + running * kv_one + (1.0 - p["memory_utilization"]) * acc.hbm_bytes,
+        "memory_per_gpu_bytes": weights + running * kv_one
+        + (1.0 - p["memory_utilization"]) * acc.memory_capacity_bytes,
         "fits": 1.0 if fits else 0.0, "max_concurrency": cap * dp, "prefill_time_fraction": frac,
         "cycle_s": cyc, "running_requests": running * dp,
         "kv_limited": 1.0 if (fits and running < per_group) else 0.0,
@@ -1322,18 +1357,20 @@ def engine_generations() -> pl.DataFrame:
 
 
 _CKPT_SCHEMA = {"model_hf": Col("str", required=True), "attention_precision": Col("str", required=True),
-                "source_url": Col("str", required=True), "note": Col("str")}
+                "mtp_precision": Col("str"), "source_url": Col("str", required=True), "note": Col("str")}
 
 
 @functools.cache
 def checkpoints() -> pl.DataFrame:
-    """Published checkpoints whose attention projections keep a precision of their own
-    (data/serving/checkpoints.csv: model_hf, attention_precision, source_url, note), e.g.
-    NVIDIA's NVFP4 DeepSeek-R1 checkpoints (MoE and MLP in NVFP4, attention in BF16)."""
+    """Published checkpoints whose attention projections (and MTP layers) keep a precision
+    of their own (data/serving/checkpoints.csv: model_hf, attention_precision, mtp_precision
+    (empty: as the main layers), source_url, note), e.g. NVIDIA's NVFP4 DeepSeek-R1
+    checkpoints (MoE and MLP in NVFP4, attention in BF16; blog 1's recipe: MTP layers in BF16)."""
     df = catalog.read_table(catalog.DATA_DIR / "serving" / "checkpoints.csv", _CKPT_SCHEMA)
-    bad = set(df["attention_precision"]) - set(_WPREC)
-    if bad:
-        raise ValidationError(f"data/serving/checkpoints.csv: attention_precision {sorted(bad)!r}; allowed: {_WPREC}")
+    for col in ("attention_precision", "mtp_precision"):
+        bad = set(df[col].drop_nulls()) - set(_WPREC)
+        if bad:
+            raise ValidationError(f"data/serving/checkpoints.csv: {col} {sorted(bad)!r}; allowed: {_WPREC}")
     return df
 
 
@@ -1379,7 +1416,8 @@ def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens
     gives neither: TensorRT-LLM's ``tensorrt_llm/bench/build/tuning.py`` (``calc_engine_setting``
     and ``finetune_setting``), written out here.
 
-    KV room = kv_fraction · (device memory × tp·pp − parameters × weight bytes) [GiB]; requests
+    KV room = kv_fraction · (device memory × tp·pp − parameters × weight bytes) [GiB] (device memory:
+    the driver-reported total, catalog ``memory_capacity_bytes``); requests
     it holds at the full ISL+OSL length (2 · attention layers · max(tp, kv heads) · head size ·
     kv bytes per token); raw batch = min(requests, 4096)/pp rounded up (to 32 below 256 with a
     minimum of 64, to 128 below 1024, else to 256); raw tokens = raw batch · (1 + ISL/OSL)
@@ -1390,7 +1428,7 @@ def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens
     gib = 1024.0**3
     per_token = 2 * len(spec.attention_windows()) * max(tp, spec.kv_heads) * spec.head_dim * kv_bytes / gib
     engine = spec.params_total * weight_bytes / gib
-    room = (acc.hbm_bytes / gib * tp * pp - engine) * kv_fraction
+    room = (acc.memory_capacity_bytes / gib * tp * pp - engine) * kv_fraction
     requests = room / (per_token * (input_tokens + output_tokens))
     raw_bs = min(requests, 4096) / pp
     raw_tok = min(raw_bs * (1 + input_tokens / output_tokens), 32768)
@@ -1482,6 +1520,8 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     ck = checkpoints().filter(pl.col("model_hf") == (row.get("model_hf") or ""))
     if ck.height and wp != ck["attention_precision"][0]:
         sv["attention_precision"] = ck["attention_precision"][0]
+    if ck.height and ck["mtp_precision"][0] and row["spec_decoding"] == "mtp":
+        sv["mtp_precision"] = ck["mtp_precision"][0]
     sv["stack"] = row_stack(row)
     if row["spec_decoding"] == "mtp":
         m = re.search(r"(\d+)", row["spec_settings"] or "")

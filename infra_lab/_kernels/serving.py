@@ -46,10 +46,11 @@ from . import gemm as kg
 # configuration row (cfg[i, K_*])
 # ---------------------------------------------------------------------------------------
 K_TP, K_PP, K_DP, K_EP, K_DPA, K_WPREC, K_KVPREC, K_MTPK, K_ACC = range(9)
-K_CONC, K_IN, K_OUT, K_CHUNK, K_ENC, K_NPROMPTS, K_STATIC, K_LOCKSTEP, K_APREC = range(9, 18)
-N_K = 18
+K_CONC, K_IN, K_OUT, K_CHUNK, K_ENC, K_NPROMPTS, K_STATIC, K_LOCKSTEP, K_APREC, K_MPREC = range(9, 19)
+N_K = 19
 # weight precision codes: 0 bf16, 1 fp8, 2 fp4 (the platform's block format); K_APREC: the
-# attention projections' code (-1: the weight precision)
+# attention projections' code (-1: the weight precision); K_MPREC: the MTP draft modules'
+# code (-1: as the main layers)
 
 # ---------------------------------------------------------------------------------------
 # model vector
@@ -231,7 +232,7 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
     whose reference counts are atomic operations), pipeline sends, host overhead, MTP.
     ``moe_tok``: tokens the whole DP-attention group sends into each MoE layer per cycle
     (< 0: every rank carrying this rank's tokens)."""
-    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c, caprec, wba = plan
+    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c, caprec, wba, mprec = plan
     ppf = float(pp)
     # GEMM roofline constants and the memo; every GEMM below is looked up with scalar-only
     # helpers (_mkey, _hslot, _roofline): passing arrays to a function costs atomic
@@ -279,7 +280,8 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
         for j in range(ne_cls.shape[0]):
             cls = ne_cls[j]
             mg = mm if cls != 3 else (dd_f if dd_f > 0.0 else 1.0)
-            gp = caprec if cls == 0 else cprec
+            # the LM head is kept in BF16 by the quantized checkpoints (docs/serving.md)
+            gp = caprec if cls == 0 else (0 if cls == 3 else cprec)
             kb = _key(0, (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
             gn = ne_n[tpi, j]
             gk = ne_k[tpi, j]
@@ -291,6 +293,8 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
                     _gemm_fill(mg, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
                 if cls == 0:
                     t = _roofline(mg, gn, gk, 1.0, cv[hs], peak_a, wba, bw, gscale, mscale)
+                elif cls == 3:
+                    t = _roofline(mg, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale, mscale)
                 else:
                     t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
             if cls == 3:
@@ -354,12 +358,36 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
     # sampling, stop checks, detokenization of the request's new tokens)
     acc[B_STEP_OVH] += w * (H[H_STEP_OVH] + H[H_SEQ_OVH] * nseq)
     if mtpk > 0 and nseq > 0.0:
-        # the draft module: one decoder layer + the LM head on one token per sequence, mtpk times
+        # the draft module: one decoder layer + the LM head on one token per sequence, mtpk times;
+        # its weights at the checkpoint's MTP precision when it has one (mprec >= 0)
         nb = nseq / ppf
         t = 0.0
+        cmp_, wbm, cma, wbma, wbme, peak_m, peak_ma = cprec, wb, caprec, wba, wbe, peak, peak_a
+        if mprec >= 0:
+            if mprec == 2:
+                wbm = H[H_FP4_BYTES]
+                cmp_ = 2 if H[H_PEAK_FP4] > 0.0 else 0
+            elif mprec == 1:
+                wbm = 1.0
+                cmp_ = 1 if H[H_PEAK_FP8] > 0.0 else 0
+            else:
+                wbm = 2.0
+                cmp_ = 0
+            cma = cmp_
+            wbma = wbm
+            wbme = wbm
+            if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbme:
+                wbme = M[M_EXPERT_NATIVE_B]
+            if cmp_ == 2:
+                peak_m = H[H_PEAK_FP4]
+            elif cmp_ == 1:
+                peak_m = H[H_PEAK_FP8]
+            else:
+                peak_m = H[H_PEAK_BF16]
+            peak_ma = peak_m
         for j in range(ne_cls.shape[0]):
             if ne_mtp[j] > 0.0:
-                gp = caprec if ne_cls[j] == 0 else cprec
+                gp = cma if ne_cls[j] == 0 else (0 if ne_cls[j] == 3 else cmp_)
                 kb = _key(0, (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
                 gn = ne_n[tpi, j]
                 gk = ne_k[tpi, j]
@@ -369,12 +397,32 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
                     if ck[hs] != key:
                         _gemm_fill(nb, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
                     if ne_cls[j] == 0:
-                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_a, wba, bw, gscale, mscale)
+                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_ma, wbma, bw, gscale, mscale)
+                    elif ne_cls[j] == 3:
+                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale,
+                                                   mscale)
                     else:
-                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
+                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_m, wbm, bw, gscale, mscale)
         if M[M_MTP_MOE] > 0.0:
-            t += _routed_experts(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
-                                 min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
+            t += _routed_experts(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c, cmp_, n_etp, etpi, n_ex, ex_n, ex_k,
+                                 min_rows, cmask, H, ck, cv, gs, scr, peak_m, wbme, bw, gscale, mscale)
+        # the draft layer is a tensor-parallel decoder layer like the others: its all-reduces
+        # (and, under DP attention, its MoE dispatch/combine) on the nb draft tokens
+        dom = int(H[H_DOMAIN])
+        if tp > 1:
+            kk = tp if tp <= dom else dom
+            key = _ckey(kf.OP_ALL_REDUCE, tp, kk, nb)
+            hs = _hslot(key, cmask)
+            ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, nb, M[M_HIDDEN] * 2.0, tp, kk, P, ck, cv)
+            t += (1.0 if (dpa and M[M_MTP_MOE] > 0.0) else 2.0) * ar * H[H_COMM_SCALE]
+        if dpa and M[M_MTP_MOE] > 0.0:
+            n_ep = tp * dp
+            kk = n_ep if n_ep <= dom else dom
+            key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, nb)
+            hs = _hslot(key, cmask)
+            a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, nb, k_top * M[M_HIDDEN] * H[H_DISPATCH_B],
+                                                            n_ep, kk, P, ck, cv)
+            t += 2.0 * a2a * H[H_COMM_SCALE]
         acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
 
 
@@ -455,15 +503,26 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         else:
             wba = 2.0
             caprec = 0
+        mprec = int(row[K_MPREC])
         plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep],
-                caprec, wba)
+                caprec, wba, mprec)
 
         # ---------------- memory per GPU
         p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
         p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
         p_att = M[M_P_ATTN] + (M[M_P_MTP_ATTN] if mtpk > 0 else 0.0)
-        weights = ((M[M_P_REST] + p_mtp - p_att) / (tp * pp) + M[M_P_EMBHEAD] / (tp * min(pp, 2))) * wb \
-            + p_att / (tp * pp) * wba + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
+        if mtpk > 0 and mprec >= 0:
+            # the MTP modules stored at their own precision (experts: at most their native bytes)
+            wbm = H[H_FP4_BYTES] if mprec == 2 else (1.0 if mprec == 1 else 2.0)
+            wbme = wbm
+            if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbme:
+                wbme = M[M_EXPERT_NATIVE_B]
+            weights = (M[M_P_REST] - M[M_P_ATTN]) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
+                + M[M_P_ATTN] / (tp * pp) * wba + M[M_P_EXPERT] * wbe / (pp * ep * etp) \
+                + p_mtp / (tp * pp) * wbm + p_mtp_exp * wbme / (pp * ep * etp)
+        else:
+            weights = (M[M_P_REST] + p_mtp - p_att) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
+                + p_att / (tp * pp) * wba + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
         shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
         l_avg = n_in + n_out / 2.0
         kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
