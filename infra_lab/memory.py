@@ -876,7 +876,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     >>> 30e9 < total < 192e9
     True
     """
-    from ._kernels.memory import MEM_NAMES, allocator_reserve, inflight, stage_memory
+    from ._kernels.memory import MEM_NAMES, allocator_reserve, grads_at_peak, inflight, stage_memory
     from .scenario import Scenario, load_scenario
 
     if isinstance(scenario, str):
@@ -1012,7 +1012,12 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
             vals[MEM_NAMES.index("weights")] += pro["frozen_weights"]
             vals[MEM_NAMES.index("activations")] += nf * pro[key] + pro["frozen_work"]
             vals = tuple(vals)
-        vals = list(vals)          # the reserve of the tensors above (the kernel's formula)
+        vals = list(vals)
+        if not sp["grad_buffer_persistent"] and pp > 1 and vp > 1:   # gradients allocated at first backward
+            ig = MEM_NAMES.index("gradients")
+            vals[ig] = grads_at_peak(vals[MEM_NAMES.index("activations")], vals[ig], float(pp), float(vp),
+                                     float(rank), m)
+        # the reserve of the tensors above (the kernel's formula)
         vals[MEM_NAMES.index("allocator_reserve")] = allocator_reserve(float(sum(vals)), reserve_b, reserve)
         vals = tuple(vals)
         total = float(sum(vals))

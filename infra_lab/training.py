@@ -85,7 +85,7 @@ STACK_PARAMS = (
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-    "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
+    "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
     "eager_memory_factor",
 )
 """Factors every training stack must define (data/stacks.csv)."""

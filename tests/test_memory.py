@@ -525,3 +525,31 @@ def test_loss_peak_is_the_larger_of_its_forward_and_backward():
     assert per("torchtitan-cuda", 8) == pytest.approx(16.0)
     with pytest.raises(ValidationError, match="bwd_fp32_tensors"):
         memory.loss_logits_bytes(tok, vocab, 1, 2.0, bwd_fp32_tensors=None)
+
+
+def test_pytorch_gradients_meet_the_peak_only_from_their_first_backward():
+    """grad_buffer_persistent = 0 (PyTorch-native stacks): gradients exist from each chunk's
+    first backward; with every micro-batch in flight only the first-backward chunk's 1/vp meets
+    the activation peak, with a steady 1F1B phase long enough all of them do; Megatron's
+    persistent buffer always counts whole. Kernel = il.memory = reference."""
+    from infra_lab._kernels.memory import grads_at_peak
+    from infra_lab._kernels.training_reference import step_reference
+
+    A, G = 64.0, 12.0
+    # pp 16, vp 8, rank 1, m = 16: W = 2*14 + 7*16 = 140 >= 128 chunk-forwards: all in flight
+    assert grads_at_peak(A, G, 16.0, 8.0, 1.0, 16.0) == pytest.approx(G / 8)
+    # m = 32: 256 chunk-forwards, steady phase 116 backwards; the last chunk's first is backward 112
+    assert grads_at_peak(A, G, 16.0, 8.0, 1.0, 32.0) == pytest.approx(G)
+    assert grads_at_peak(A, G, 16.0, 1.0, 1.0, 16.0) == G          # 1F1B: conservative, whole
+    # gradients large against the activations: the last chunk's first backward sets the peak
+    assert grads_at_peak(8.0, 64.0, 4.0, 2.0, 0.0, 4.0) == pytest.approx(8.0 / 2 + 64.0 - 8.0)
+    base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 4},
+            "training": {"seq_len": 8192, "global_batch": 16, "micro_batch": 1, "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 2, "pp": 4, "vp": 2, "zero": 3, "fsdp": True, "sequence_parallel": True}}
+    sc = il.Scenario.from_dict(base)
+    mega = il.Scenario.from_dict({**base, "training": {**base["training"], "stack": "megatron-core-cuda"}})
+    g = lambda s: dict(memory.training_memory(s).select("component", "bytes").iter_rows())["gradients"]  # noqa: E731
+    assert g(sc) < g(mega)
+    est = il.estimate(sc)
+    assert est.memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(sc), rel=1e-12)
+    assert est.memory_per_gpu_bytes == pytest.approx(step_reference(sc)["memory_per_gpu_bytes"], rel=1e-12)

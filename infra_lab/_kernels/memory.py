@@ -76,6 +76,50 @@ def inflight(pp, vp, rank, m):
 
 
 @njit(cache=True)
+def grads_at_peak(act, grads, pp, vp, rank, m):
+    """Gradient bytes that coexist with the stage's activation peak when gradients are
+    allocated at their first backward of the step (PyTorch: ``zero_grad(set_to_none=True)``,
+    FSDP2's unsharded accumulation; the stack's ``grad_buffer_persistent`` = 0) rather than held
+    in a buffer for the whole run (Megatron's ``param_and_grad_buffer``: ``grads``) [bytes].
+
+    Interleaved schedule (vp chunks per rank, Megatron's / PyTorch's depth-first order, groups of
+    min(pp, m) micro-batches per chunk): rank ``rank`` runs W = 2·(pp − 1 − rank) + (vp − 1)·pp
+    warm-up chunk-forwards of m·vp in all; before backward k it holds W + 1 chunk-forwards while
+    the steady 1F1B phase lasts (k < m·vp − W), then m·vp − k. Chunk j (j = 0 … vp − 1 in
+    backward order) allocates its 1/vp of the gradients at its first backward, k = j·group.
+    Returns max_j(act·held(k_j)/held(0) + grads·(j + 1)/vp) − act: the whole ``grads`` when
+    every chunk's first backward falls in the steady phase, down to grads/vp when all
+    micro-batches are in flight. vp = 1 or pp = 1: ``grads`` (conservative: the first
+    backward's layers allocate their gradients while freeing one micro-batch's activations).
+    APPROXIMATION: chunk granularity (activations and gradients of a chunk counted at its
+    first backward)."""
+    if vp <= 1 or pp <= 1 or grads <= 0.0 or act <= 0.0:
+        return grads
+    w = 2.0 * (pp - 1.0 - rank) + (vp - 1.0) * pp
+    total = m * vp
+    h0 = w + 1.0 if w + 1.0 < total else total
+    steady = total - w
+    group = pp if pp < m else m
+    best = 0.0
+    for j in range(int(vp)):
+        k = j * group
+        if k >= total:
+            break
+        held = w + 1.0 if k < steady else total - k
+        if held > h0:
+            held = h0
+        v = act * held / h0 + grads * (j + 1.0) / vp
+        if v > best:
+            best = v
+    g = best - act
+    if g > grads:
+        g = grads
+    if g < grads / vp:
+        g = grads / vp
+    return g
+
+
+@njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
                    act, work, head_act, reserve, wq):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""
