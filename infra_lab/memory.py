@@ -510,7 +510,8 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
 
 
 def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: float = 2.0, *,
-                      loss_fusion: bool = False, loss_chunks: int = 1, fp32_copies: float = 1.0) -> float:
+                      loss_fusion: bool = False, loss_chunks: int = 1, fp32_copies: float = 1.0,
+                      loss_compiled: bool = False) -> float:
     """Live bytes of the output layer's logits at the loss on one GPU [bytes].
 
     The vocabulary-parallel output layer gives each of tp ranks tokens·vocab/tp logits at
@@ -521,11 +522,19 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     output and forms an fp32 gradient of it in backward (2). A fused cross-entropy
     kernel (``loss_fusion``: Megatron-Core ``--cross-entropy-loss-fusion`` / Transformer
     Engine ``parallel_cross_entropy``) computes in fp32 registers and writes the gradient into
-    the 16-bit logits: activation_bytes per logit. A chunked loss (``loss_chunks`` = N) runs
+    the 16-bit logits: activation_bytes per logit. A loss under ``torch.compile``
+    (``loss_compiled``: torchtitan compiles its ``F.cross_entropy(pred.float(), labels)`` with
+    the model since its PR #1033, 2 Apr 2025) is one Inductor graph: the fp32 up-cast and
+    log-softmax are fused and never stored, the graph saves its 16-bit input and a per-token
+    log-sum-exp (the min-cut partitioner recomputes the softmax in backward) and writes the
+    16-bit gradient out of place: 2·activation_bytes per logit at the loss backward (the
+    caller drops its own reference to the logits, ``del pred``); a fused in-place kernel
+    (``loss_fusion``) still wins. A chunked loss (``loss_chunks`` = N) runs
     the output layer and loss over N slices of the tokens, recomputing a slice's logits in
     backward, so 1/N of them are live.
     Sources: https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/tensor_parallel/cross_entropy.py ,
-    https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/cross_entropy.py
+    https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/cross_entropy.py ,
+    https://github.com/pytorch/torchtitan/pull/1033 (torchtitan/components/loss.py)
 
     Examples
     --------
@@ -534,7 +543,12 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     >>> round(loss_logits_bytes(8192, 128256, loss_fusion=True, loss_chunks=8) / 2**30, 2)
     0.24
     """
-    per = activation_bytes + (0.0 if loss_fusion else 4.0 * fp32_copies)
+    if loss_fusion:
+        per = activation_bytes
+    elif loss_compiled:
+        per = 2.0 * activation_bytes
+    else:
+        per = activation_bytes + 4.0 * fp32_copies
     return float(tokens) * vocab / tp * per / loss_chunks
 
 
@@ -947,6 +961,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     tok = seq / cp * mbs
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
     logits = loss_logits_bytes(tok, spec.vocab, tp, e, loss_fusion=tr.loss_fusion, loss_chunks=tr.loss_chunks,
+                               loss_compiled=tr.loss_compiled,
                                fp32_copies=sp["loss_fp32_copies"])
     z_mem, f_mem = zero, int(par.fsdp)
     if (zero >= 3 or par.fsdp) and pp > 1:

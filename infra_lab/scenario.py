@@ -355,7 +355,10 @@ class TrainingConfig:
     their gradient in place — Megatron-Core ``--cross-entropy-loss-fusion``, Transformer
     Engine's parallel cross entropy; False: the logits are up-cast to an fp32 copy) and
     loss_chunks (the output layer and loss run over this many slices of the tokens, so only
-    one slice of logits is live: chunked / fused-linear cross entropy; 1 = all at once).
+    one slice of logits is live: chunked / fused-linear cross entropy; 1 = all at once) and
+    loss_compiled (True: the loss runs under torch.compile, one Inductor graph that keeps the
+    16-bit logits and writes their 16-bit gradient out of place, no fp32 copies — torchtitan
+    with compile on since its PR #1033).
 
     moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
     router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
@@ -399,6 +402,7 @@ class TrainingConfig:
     recompute_modules: tuple | None = None
     loss_fusion: bool = False
     loss_chunks: int = 1
+    loss_compiled: bool = False
     moe_host_sync: bool = False
     fp8_param_gather: bool = False
     offload_modules: tuple | None = None
@@ -406,7 +410,8 @@ class TrainingConfig:
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
-            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager")
+            "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
+            "loss_compiled")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -432,6 +437,8 @@ class TrainingConfig:
             raise ValidationError(f"training.fp8_param_gather = {self.fp8_param_gather!r}: expected true or false")
         if not isinstance(self.loss_fusion, bool):
             raise ValidationError(f"training.loss_fusion = {self.loss_fusion!r}: expected true or false")
+        if not isinstance(self.loss_compiled, bool):
+            raise ValidationError(f"training.loss_compiled = {self.loss_compiled!r}: expected true or false")
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")

@@ -278,7 +278,7 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
-            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1), offload=None):
+            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1, False), offload=None):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
@@ -344,9 +344,9 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             tab[slot, kt.T_SEL_MEM, ti, mi, ci, spf] += w * sel_mem
             tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] += w * tot(fwd & cl["attn"])
         tok = mbs * seq_len / cp
-        # logits at the loss: memory.loss_logits_bytes (loss = (loss_fusion, loss_chunks))
+        # logits at the loss: memory.loss_logits_bytes (loss = (loss_fusion, loss_chunks, loss_compiled))
         htab[kt.H_ACT, ti, mi, ci, spf] = memory.loss_logits_bytes(tok, spec.vocab, tp, ab, loss_fusion=loss[0],
-                                                                   loss_chunks=loss[1],
+                                                                   loss_chunks=loss[1], loss_compiled=loss[2],
                                                                    fp32_copies=sp["loss_fp32_copies"])
         for ri, rc in enumerate(RECOMPUTE):
             act = memory.activation_bytes_per_layer(
@@ -464,7 +464,7 @@ _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhea
 @functools.lru_cache(maxsize=64)
 def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: tuple,
                    tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None,
-                   loss: tuple = (False, 1), offload=None):
+                   loss: tuple = (False, 1, False), offload=None):
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
     tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss,
                         offload)
@@ -591,7 +591,7 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
 def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
-                    modules: tuple | None = None, loss: tuple = (False, 1),
+                    modules: tuple | None = None, loss: tuple = (False, 1, False),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False) -> _Context:
     from . import collectives, memory
@@ -695,7 +695,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
-                           tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks), tr.fp8_param_gather,
+                           tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager))
 
 

@@ -419,15 +419,31 @@ def _optimizer_of(row: dict) -> str:
     return "adamw-bf16" if ("bf16 adam moments" in st or "moments in bf16" in st) else "adamw"
 
 
+TORCHTITAN_LOSS_COMPILE_SINCE = "2025-04-02"
+"""Date of torchtitan PR #1033 (commit bbb1b616e, https://github.com/pytorch/torchtitan/pull/1033):
+from then on ``build_cross_entropy_loss`` wraps the loss in ``torch.compile`` whenever training
+runs compiled (torchtitan/components/loss.py; before it the compiled loss was commented out,
+"compiling loss function causes CUDA errors"). The torchtitan commits printed by the compared
+runs published after this date (820504e, e7c0cae, 2c8b594, 6fc499f) all contain it; the
+December 2024 benchmark's 9dec370 does not."""
+
+
 def _loss_of(row: dict) -> dict:
     """The loss implementation and FP8 weight scheme a run publishes in its ``settings`` as
     [training] keys (:func:`infra_lab.memory.loss_logits_bytes`,
     :func:`infra_lab.memory.fp8_weight_copy_bytes`): "loss fusion" / "CE loss fusion" (a fused
     cross-entropy kernel) → loss_fusion = true; "loss chunks=N" → loss_chunks = N;
-    "fp8-param-gather" (FP8 primary weights) → fp8_param_gather = true; unstated: the unfused
-    fp32 loss over all tokens and dual (16-bit + cached FP8) weights."""
+    "fp8-param-gather" (FP8 primary weights) → fp8_param_gather = true; a torchtitan run with
+    ``compile=true`` published on or after :data:`TORCHTITAN_LOSS_COMPILE_SINCE` (a month-only
+    date counts from the month's end), or one that says it compiles the loss → loss_compiled =
+    true; unstated: the unfused fp32 loss over all tokens and dual (16-bit + cached FP8) weights."""
     st = (row.get("settings") or "").lower()
     out: dict = {}
+    if "torchtitan" in (row.get("framework") or "").lower() and "compile=true" in st:
+        src = row.get("source_date") or ""
+        src = src + "-31" if len(src) == 7 else src
+        if src >= TORCHTITAN_LOSS_COMPILE_SINCE or "and loss" in st:
+            out["loss_compiled"] = True
     if "loss fusion" in st:
         out["loss_fusion"] = True
     if "fp8-param-gather" in st or "fp8 primary weights" in st:
@@ -829,8 +845,8 @@ def moe_host_sync_derivation(run_id: str = MOE_HOST_SYNC_RUN) -> dict[str, float
     off, the family's fitted factors), over its MoE layers. With
     :data:`MOE_HOST_SYNC_CHECK_RUN` (test split) it gives the wait that run implies, which sets
     only the low end of the stated range. The whole residual is put on the MoE layers: part of
-    it can be GPU-model error rather than host wait (the two 8-GPU baselines imply 13.5 ms at
-    micro-batch 12 and 9.75 ms at micro-batch 1, so some of the "wait" grows with tokens).
+    it can be GPU-model error rather than host wait (the two 8-GPU baselines imply 15.9 ms at
+    micro-batch 12 and 10.1 ms at micro-batch 1, so some of the "wait" grows with tokens).
     Returns {"measured_s", "model_s", "moe_layers", "moe_host_sync_s"} per micro-batch."""
     from .training import estimate
 

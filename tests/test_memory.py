@@ -472,3 +472,34 @@ def test_offload_modules_bad_input():
     with pytest.raises(ValidationError, match="B200.*host-link"):
         il.estimate(b200)
     assert il.catalog.host_link_bytes_per_s("GB200") == pytest.approx(900e9 / 2 / 2)
+
+
+def test_compiled_loss_keeps_16_bit_logits_and_gradient():
+    """training.loss_compiled: the compiled loss graph keeps the 16-bit logits and writes their
+    16-bit gradient (2 x 2 B per logit) instead of the stack's fp32 copies; a fused in-place
+    loss still wins; the step kernel's memory equals il.memory; validation reads torchtitan's
+    compiled loss from the runs published after PR #1033 only."""
+    import infra_lab.validation as V
+
+    tok, vocab = 8192, 128256
+    assert memory.loss_logits_bytes(tok, vocab, 1, 2.0, loss_compiled=True) == pytest.approx(tok * vocab * 4.0)
+    assert memory.loss_logits_bytes(tok, vocab, 1, 2.0, loss_compiled=True, loss_fusion=True) == \
+        pytest.approx(tok * vocab * 2.0)
+    assert memory.loss_logits_bytes(tok, vocab, 1, 2.0, fp32_copies=2.0) == pytest.approx(tok * vocab * 10.0)
+    sc = il.Scenario.from_dict({"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 1},
+                                "training": {"seq_len": 8192, "global_batch": 8, "micro_batch": 1,
+                                             "recompute": "selective", "stack": "torchtitan-cuda"},
+                                "parallelism": {"zero": 3, "fsdp": True}})
+    on = sc.replace(training={"loss_compiled": True})
+    drop = memory.training_memory_total(sc) - memory.training_memory_total(on)
+    reserve = il.stacks.params("torchtitan-cuda")["memory_reserve_fraction"]
+    assert drop == pytest.approx(tok * vocab * (2.0 + 2 * 4.0 - 4.0) * (1.0 + reserve), rel=1e-9)
+    assert il.estimate(on).memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(on), rel=1e-12)
+    with pytest.raises(ValidationError, match="loss_compiled"):
+        sc.replace(training={"loss_compiled": "yes"})
+    runs = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}
+    read = {i: V.scenario_for_run(runs[i])[0].training.loss_compiled
+            for i in ("TT24-8B-8-fsdp-compile", "AO-8B-H100-bf16", "AO-8B-B200-bf16", "TY25-8B-H200-64",
+                      "L3-405B-8192-cp1")}
+    assert read == {"TT24-8B-8-fsdp-compile": False, "AO-8B-H100-bf16": False, "AO-8B-B200-bf16": True,
+                    "TY25-8B-H200-64": True, "L3-405B-8192-cp1": False}

@@ -627,6 +627,28 @@ def test_per_op_sac_recomputes_what_memory_drops():
         assert ctx.tab[kt.K_MOE, kt.T_SEL, 0, 0, 0, 0] == pytest.approx(router + low + 0.5 * rest, rel=1e-9), prec
 
 
+def test_megatron_attention_is_cudnn_on_every_blackwell_part():
+    """Megatron-Core stacks (attention_kernel 3, Transformer Engine's cuDNN fused attention) get
+    the same kernel on every Blackwell part (sm100 B200/GB200, sm103 B300/GB300): GB200 and the
+    sm103 parts resolve B200's fit (no copied numbers) as a fraction of their own dense peak, so
+    at long sequences GB200's attention time is B200's scaled by the peak ratio."""
+    for stack in ("megatron-core-cuda", "megatron-core-rocm"):
+        sp = il.stacks.params(stack)
+        assert sp["attention_kernel"] == 3
+        for acc in ("H100-SXM", "B200", "B200-750W", "GB200", "B300", "GB300"):
+            assert T._attention_kernel(sp, acc) == "cudnn", (stack, acc)
+    b200 = {p: il.compute.attention_params("B200", "cudnn", p) for p in ("fwd", "bwd")}
+    for acc in ("GB200", "B300", "GB300"):
+        for p in ("fwd", "bwd"):
+            assert il.compute.attention_params(acc, "cudnn", p) == b200[p], (acc, p)
+        rows = il.compute.compute_params().filter((pl.col("accelerator") == acc) & (pl.col("variant") == "cudnn"))
+        assert rows.height == 4 and (rows["value"].is_null()).all() and (rows["text"] == "B200:cudnn").all()
+    peak = {a: il.catalog.accelerator(a).peak("bf16") for a in ("B200", "GB200")}
+    t = {a: il.compute.attention_cost(32768, 128, 16, a, "fwd", kernel="cudnn")["time_s"] for a in peak}
+    assert t["GB200"] / t["B200"] == pytest.approx(peak["B200"] / peak["GB200"], rel=0.02)
+    assert peak["GB200"] > peak["B200"]
+
+
 def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
     """torchtitan's stacks (attention_kernel 7, 'sdpa') run PyTorch SDPA's flash backend
     (FlashAttention-2) below compute capability 10.0 and cuDNN on Blackwell, where torchtitan
@@ -640,7 +662,8 @@ def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
         assert il.stacks.params(stack)["attention_kernel"] == 7
     sp = il.stacks.params("torchtitan-cuda")
     want = {"H100-SXM": "fa2", "H100-96GB-500W": "fa2", "H200-SXM": "fa2", "A100-SXM-80GB": "fa2",
-            "B200": "cudnn", "B200-750W": "cudnn", "MI300X": "ck-fa2", "MI355X": "aiter"}
+            "B200": "cudnn", "B200-750W": "cudnn", "GB200": "cudnn", "B300": "cudnn", "GB300": "cudnn",
+            "MI300X": "ck-fa2", "MI355X": "aiter"}
     for acc, k in want.items():
         assert T._attention_kernel(sp, acc) == k, acc
     rows = il.compute.compute_params().filter(pl.col("parameter") == "sdpa_kernel")
@@ -649,9 +672,9 @@ def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
         assert r["text"] in il.compute.attention_kernels(r["accelerator"]), r["accelerator"]
         assert r["source_url"].startswith("https://")
     # a device without an sdpa_kernel row keeps its default kernel
-    assert T._attention_kernel(sp, "GB200") is None
+    assert T._attention_kernel(sp, "MI350X") is None
     with pytest.raises(ValidationError):
-        CP.text(CP.accelerator("GB200"), "sdpa_kernel")
+        CP.text(CP.accelerator("MI350X"), "sdpa_kernel")
     runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
     sc = il.validation.scenario_for_run(runs["AO-8B-B200-bf16"])[0]          # torchao's 750 W B200 run
     assert sc.hardware.accelerator == "B200-750W" and sc.training.stack == "torchtitan-cuda"

@@ -128,12 +128,13 @@ def test_docs_validation_tables_are_the_models(current):
         "docs/validation.md is stale: run python tools/validation_report.py"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured at H-train5's landing: "
-                   "test split median |error| 9.0 % (meets <= 10 %), worst 39.6 % (AO-8B-B200-mxfp8 on the 750 W "
-                   "B200, > 25 %; then TT24-8B-8-cp8-s256k -35.4 %, AO-8B-MI300X-fp8rw -30.4 %, AO-8B-MI300X-bf16 "
-                   "-27.9 %); MoE test worst 25.1 %, PR25-DSV2L-MI355X-8-mbs1-baseline with moe_host_sync, global "
-                   "batch 768 assumed; dense test median 17.1 %, MoE test median 6.6 %; PR25-DSV2-MI355X-32-base-1f1b "
-                   "(-9.0 %) shares source, stack and hardware with the moe_host_sync_s derivation run, so it is "
+@pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured after cuDNN attention on all "
+                   "Blackwell parts and the Megatron-Core refit, H-train6: test split median |error| 9.5 % (meets "
+                   "<= 10 %), worst 39.6 % (AO-8B-B200-mxfp8 on the 750 W B200, > 25 %; then "
+                   "PR25-DSV2L-MI355X-8-mbs1-baseline +39.5 %, TT24-8B-8-cp8-s256k -35.4 %, AO-8B-MI300X-fp8rw -30.4 %, "
+                   "AO-8B-MI300X-bf16 -27.9 %); MoE test worst 39.5 %, PR25-DSV2L-MI355X-8-mbs1-baseline with "
+                   "moe_host_sync (15.9 ms derived at the refitted factors), global batch 768 assumed; dense test "
+                   "median 17.4 %, MoE test median 5.9 %; PR25-DSV2-MI355X-32-base-1f1b (-2.3 %) shares source, stack and hardware with the moe_host_sync_s derivation run, so it is "
                    "not an independent check; per case in docs/validation.md). Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
@@ -265,10 +266,11 @@ def test_memory_against_published_memory():
     assert c.height >= 25
     with_peak = c.filter(pl.col("error_pct").is_not_null())
     assert with_peak.height >= 20
-    # today's level (median |error| of the reserved-memory comparison 15.5 %, worst 35.5 % at the
+    # today's level (median |error| of the reserved-memory comparison 13.3 %, worst 28.4 % with
+    # torchtitan's compiled loss, training.loss_compiled; 15.5 % / 35.5 % at the
     # issue-12-item-7 landing; 19.8 % / 52.5 % before), a regression guard
-    assert with_peak["error_pct"].abs().median() <= 16.0
-    assert with_peak["error_pct"].abs().max() <= 36.0
+    assert with_peak["error_pct"].abs().median() <= 14.0
+    assert with_peak["error_pct"].abs().max() <= 29.0
     # every published fact but one agrees (the Llama 3 405B 8K run: see its memory_caveat)
     assert int((~c["agrees"]).sum()) <= 1
 
