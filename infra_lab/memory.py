@@ -60,6 +60,8 @@ __all__ = [
     "SELECTIVE_MODES",
     "OPTIMIZER_STATE_BYTES",
     "activation_bytes_per_layer",
+    "offloaded_bytes_per_layer",
+    "MIN_OFFLOADED_ELEMENTS",
     "korthikanti_activation_bytes",
     "saved_gemm_input_bytes",
     "moe_etp_gather_bytes",
