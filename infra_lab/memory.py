@@ -513,15 +513,21 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
 
 def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: float = 2.0, *,
                       loss_fusion: bool = False, loss_chunks: int = 1, fp32_copies: float = 1.0,
-                      loss_compiled: bool = False) -> float:
+                      loss_compiled: bool = False, bwd_fp32_tensors: tuple = (0.0, 0.0)) -> float:
     """Live bytes of the output layer's logits at the loss on one GPU [bytes].
 
     The vocabulary-parallel output layer gives each of tp ranks tokens·vocab/tp logits at
-    ``activation_bytes``. An unfused loss adds ``fp32_copies`` fp32 tensors of the same
-    shape (the stack's ``loss_fp32_copies``): Megatron-Core's ``vocab_parallel_cross_entropy``
-    up-casts once and computes the softmax and its gradient in place (1); PyTorch's
-    ``F.cross_entropy`` on an fp32 copy, as torchtitan calls it, saves the fp32 log-softmax
-    output and forms an fp32 gradient of it in backward (2). A fused cross-entropy
+    ``activation_bytes``. An unfused loss peaks at the larger of its forward (the 16-bit
+    logits + ``fp32_copies`` fp32 tensors of the same shape, the stack's ``loss_fp32_copies``)
+    and its backward (``bwd_fp32_tensors`` = the stack's (``loss_bwd_fp32_tensors``,
+    ``loss_parallel_bwd_fp32_tensors``), the second when tp > 1): Megatron-Core's
+    ``vocab_parallel_cross_entropy`` up-casts once and computes the softmax and its gradient
+    in place (forward 1, backward 1: 6 B per logit); PyTorch's ``F.cross_entropy`` on an fp32
+    copy, as torchtitan calls it, saves the fp32 log-softmax (forward 2: 10 B) and, after
+    torchtitan drops the 16-bit logits, its backward holds that, the nll gradient and the
+    log-softmax gradient (3: 12 B), and under tensor parallelism PyTorch's ``loss_parallel``
+    backward also materialises exp(x) and a sum (4: 16 B;
+    https://github.com/pytorch/pytorch/blob/main/torch/distributed/tensor/parallel/loss.py). A fused cross-entropy
     kernel (``loss_fusion``: Megatron-Core ``--cross-entropy-loss-fusion`` / Transformer
     Engine ``parallel_cross_entropy``) computes in fp32 registers and writes the gradient into
     the 16-bit logits: activation_bytes per logit. A loss under ``torch.compile``
@@ -545,12 +551,24 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     >>> round(loss_logits_bytes(8192, 128256, loss_fusion=True, loss_chunks=8) / 2**30, 2)
     0.24
     """
+    if isinstance(bwd_fp32_tensors, str) or not isinstance(bwd_fp32_tensors, (tuple, list)) \
+            or len(bwd_fp32_tensors) != 2 or any(isinstance(x, bool) or not isinstance(x, (int, float))
+                                                 or not math.isfinite(x) or not 0 <= x <= 16 for x in bwd_fp32_tensors):
+        raise ValidationError(f"bwd_fp32_tensors = {bwd_fp32_tensors!r:.60}: expected (without, with tensor "
+                              "parallelism) fp32 tensors per logit, two numbers in 0..16")
+    for name, v in (("loss_fusion", loss_fusion), ("loss_compiled", loss_compiled)):
+        if not isinstance(v, bool):
+            raise ValidationError(f"{name} = {v!r:.40}: expected True or False")
     if loss_fusion:
         per = activation_bytes
     elif loss_compiled:
         per = 2.0 * activation_bytes
     else:
-        per = activation_bytes + 4.0 * fp32_copies
+        # the larger of the forward's peak (16-bit logits + fp32 copies) and the backward's
+        # (fp32 tensors only; the stack's loss_bwd_fp32_tensors, or with tp > 1
+        # loss_parallel_bwd_fp32_tensors)
+        bwd = float(bwd_fp32_tensors[1] if tp > 1 else bwd_fp32_tensors[0])
+        per = max(activation_bytes + 4.0 * fp32_copies, 4.0 * bwd)
     return float(tokens) * vocab / tp * per / loss_chunks
 
 
@@ -964,6 +982,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
     logits = loss_logits_bytes(tok, spec.vocab, tp, e, loss_fusion=tr.loss_fusion, loss_chunks=tr.loss_chunks,
                                loss_compiled=tr.loss_compiled,
+                               bwd_fp32_tensors=(sp["loss_bwd_fp32_tensors"], sp["loss_parallel_bwd_fp32_tensors"]),
                                fp32_copies=sp["loss_fp32_copies"])
     z_mem, f_mem = zero, int(par.fsdp)
     if (zero >= 3 or par.fsdp) and pp > 1:

@@ -85,7 +85,7 @@ STACK_PARAMS = (
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-    "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
+    "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
     "eager_memory_factor",
 )
 """Factors every training stack must define (data/stacks.csv)."""
@@ -347,7 +347,9 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
         # logits at the loss: memory.loss_logits_bytes (loss = (loss_fusion, loss_chunks, loss_compiled))
         htab[kt.H_ACT, ti, mi, ci, spf] = memory.loss_logits_bytes(tok, spec.vocab, tp, ab, loss_fusion=loss[0],
                                                                    loss_chunks=loss[1], loss_compiled=loss[2],
-                                                                   fp32_copies=sp["loss_fp32_copies"])
+                                                                   fp32_copies=sp["loss_fp32_copies"],
+                                                                   bwd_fp32_tensors=(sp["loss_bwd_fp32_tensors"],
+                                                                                     sp["loss_parallel_bwd_fp32_tensors"]))
         for ri, rc in enumerate(RECOMPUTE):
             act = memory.activation_bytes_per_layer(
                 spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
@@ -457,7 +459,8 @@ def _muon_ns_coeffs(spec, acc_name: str, optimizer: str, iterations: int) -> tup
 
 
 _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "wgrad_main_grad_bytes",
-                  "attention_kernel", "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies")
+                  "attention_kernel", "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies",
+                  "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
 
 
