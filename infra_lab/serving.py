@@ -345,6 +345,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_REQ_OVH] = params["request_overhead_s"]
     H[K.H_SEQ_OVH] = params["seq_overhead_s"]
     H[K.H_BW_PEAK] = acc.hbm_bw_Bps
+    H[K.H_KFIX] = params["kernel_fixed_scale"] * compute.kernel_fixed_s(acc.name)
 
     tps = sorted(set(int(t) for t in tps))
     etps = sorted(set(int(t) for t in etps))
@@ -631,6 +632,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             mebytes = min(mebytes, memory.format_bytes(spec.expert_weight_format))
     kvb = {"bf16": 2.0, "fp8": 1.0}[sv.kv_precision]
     bw = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
+    # every GEMM / attention kernel pays the compute model's fixed GPU time per kernel, x the stack's scale
+    kfix = p["kernel_fixed_scale"] * compute.kernel_fixed_s(acc.name)
     peak16 = acc.peak("bf16")
     kinds = spec.layer_kinds()
     windows = spec.attention_windows()
@@ -712,11 +715,11 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             for n, k, cnt, comp in by_kind[kind]:
                 c = _gemm_class(comp)
                 if c == 0:
-                    t["attention_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, abytes, acprec)
+                    t["attention_gemm"] += cnt * (gemm_s(tokens, n, k, 1.0, abytes, acprec) + kfix)
                 elif c == 1:
-                    t["mlp_gemm"] += cnt * gemm_s(tokens, n, k, 1.0, wbytes)
+                    t["mlp_gemm"] += cnt * (gemm_s(tokens, n, k, 1.0, wbytes) + kfix)
             if kind == "moe":
-                t["expert_gemm"] += routed(moe_tokens)
+                t["expert_gemm"] += routed(moe_tokens) + len(expert_shapes) * kfix
             w = windows[li]
             span_dec = ctx if w == 0 else min(ctx, float(w))
             if w == 0 or n_in <= w:
@@ -728,10 +731,10 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 flop = 2.0 * dec * heads_here * (dq_dec + dv_dec) * span_dec
                 byts = seqs * span_dec * kv_per_layer * kvb / kv_split
                 t["attention_decode"] += max(flop / (peak16 * p["attention_decode_efficiency"]),
-                                             byts / bw * p["memory_time_scale"], byts / acc.hbm_bw_Bps)
+                                             byts / bw * p["memory_time_scale"], byts / acc.hbm_bw_Bps) + kfix
             if pre > 0:
                 t["attention_prefill"] += 2.0 * pre * heads_here * (dq_pre + dv_pre) * span_pre / (
-                    peak16 * p["attention_prefill_efficiency"])
+                    peak16 * p["attention_prefill_efficiency"]) + kfix
             if tp > 1:
                 n_ar = 1 if (dpa and kind == "moe") else 2
                 t["tp_comm"] += n_ar * coll("all_reduce", ar_size, tp)
@@ -742,7 +745,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         if dec > 0:
             for n, k, cnt, _comp in by_kind["head"]:
                 # quantized checkpoints keep the LM head in BF16
-                t["lm_head"] += pp * cnt * gemm_s(dec, n, k, 1.0, 2.0, "bf16")
+                t["lm_head"] += pp * cnt * (gemm_s(dec, n, k, 1.0, 2.0, "bf16") + kfix)
         return t
 
     def cycle(dec: float, seqs: float, pre: float, draft: int, moe_tokens: float | None = None) -> dict[str, float]:
@@ -760,14 +763,14 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             for n, k, cnt, comp in by_kind.get("mtp", []):
                 cls = _gemm_class(comp)
                 if cls == 0:
-                    one += spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, mabytes, macprec)
+                    one += spec.mtp_layers * cnt * (gemm_s(nb, n, k, 1.0, mabytes, macprec) + kfix)
                 elif cls == 3:
-                    one += spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, 2.0, "bf16")
+                    one += spec.mtp_layers * cnt * (gemm_s(nb, n, k, 1.0, 2.0, "bf16") + kfix)
                 elif cls == 1:
-                    one += spec.mtp_layers * cnt * gemm_s(nb, n, k, 1.0, mbytes, mcprec)
+                    one += spec.mtp_layers * cnt * (gemm_s(nb, n, k, 1.0, mbytes, mcprec) + kfix)
             mtp_moe = any(comp == "expert_gemm" for *_x, comp in by_kind.get("mtp", []))
             if mtp_moe:
-                one += routed(nb * (dp if dpa else 1), mebytes, mcprec)
+                one += routed(nb * (dp if dpa else 1), mebytes, mcprec) + len(expert_shapes) * kfix
             # a tensor-parallel decoder layer: two all-reduces, or under DP attention one and
             # the MoE dispatch + combine, on the draft tokens
             if tp > 1:

@@ -66,8 +66,8 @@ N_M = 23
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
  H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
- H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK) = range(23)
-N_H = 23
+ H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK, H_KFIX) = range(24)
+N_H = 24
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -225,6 +225,16 @@ def _routed_experts(tok, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex
 
 
 @njit(cache=True, inline="always")
+def _n_kernels(etpi, ex_n, ex_k):
+    """Routed-expert GEMM kernels of one MoE layer (grouped over the experts) [-]."""
+    c = 0.0
+    for j in range(ex_n.shape[1]):
+        if ex_n[etpi, j] > 0.0 and ex_k[etpi, j] > 0.0:
+            c += 1.0
+    return c
+
+
+@njit(cache=True, inline="always")
 def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
            ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr):
     """Add w × one engine cycle (every micro-batch through every stage) into acc [s]: the
@@ -297,6 +307,9 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
                     t = _roofline(mg, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale, mscale)
                 else:
                     t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
+            if t > 0.0:
+                # the fixed GPU time of each kernel (kernel_fixed_s x the stack's scale)
+                t += H[H_KFIX]
             if cls == 3:
                 if dd_f > 0.0:
                     acc[B_HEAD] += w * ne_cnt[j] * t * pp
@@ -309,7 +322,7 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
             mt = moe_tok / ppf if moe_tok >= 0.0 else mm * (dp if dpa else 1.0)
             t = _routed_experts(mt, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
                                 min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
-            acc[B_EXPERT_GEMM] += w * n_moe * t
+            acc[B_EXPERT_GEMM] += w * n_moe * (t + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX])
         # attention core: decode reads the KV cache, prefill is compute
         hq = M[M_HEADS] / tp
         if M[M_MLA] > 0.0:
@@ -321,10 +334,10 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
             by = ns_f * M[M_KV_EL] * kvb / shard * lw_sum
             t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
             t_m = by / bw * mscale
-            acc[B_ATT_DEC] += w * (t_c if t_c > t_m else t_m)
+            acc[B_ATT_DEC] += w * ((t_c if t_c > t_m else t_m) + n_layers * H[H_KFIX])
         if pre_f > 0.0:
             fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span_sum
-            acc[B_ATT_PRE] += w * fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE])
+            acc[B_ATT_PRE] += w * (fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE]) + n_layers * H[H_KFIX])
         # communication
         dom = int(H[H_DOMAIN])
         if tp > 1:
@@ -396,6 +409,7 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
                     hs = _hslot(key, cmask)
                     if ck[hs] != key:
                         _gemm_fill(nb, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
+                    t += ne_mtp[j] * H[H_KFIX]
                     if ne_cls[j] == 0:
                         t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_ma, wbma, bw, gscale, mscale)
                     elif ne_cls[j] == 3:
@@ -405,7 +419,8 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
                         t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_m, wbm, bw, gscale, mscale)
         if M[M_MTP_MOE] > 0.0:
             t += _routed_experts(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c, cmp_, n_etp, etpi, n_ex, ex_n, ex_k,
-                                 min_rows, cmask, H, ck, cv, gs, scr, peak_m, wbme, bw, gscale, mscale)
+                                 min_rows, cmask, H, ck, cv, gs, scr, peak_m, wbme, bw, gscale, mscale) \
+                + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX]
         # the draft layer is a tensor-parallel decoder layer like the others: its all-reduces
         # (and, under DP attention, its MoE dispatch/combine) on the nb draft tokens
         dom = int(H[H_DOMAIN])
