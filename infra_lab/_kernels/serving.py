@@ -125,6 +125,18 @@ def _hslot(key, mask):
 
 
 @njit(cache=True, inline="always")
+def _precision(code, H):
+    """(weight bytes per parameter, GEMM compute precision 0 BF16 / 1 FP8 / 2 FP4) of a
+    precision code (0 bf16, 1 fp8, 2 fp4): FP8/FP4 weights compute at BF16 on a part
+    without that peak."""
+    if code == 2:
+        return H[H_FP4_BYTES], (2 if H[H_PEAK_FP4] > 0.0 else 0)
+    if code == 1:
+        return 1.0, (1 if H[H_PEAK_FP8] > 0.0 else 0)
+    return 2.0, 0
+
+
+@njit(cache=True, inline="always")
 def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
     """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]; the
     stack's gemm_time_scale is floored at ``eff`` so no GEMM runs faster than ``peak`` (the
@@ -377,15 +389,7 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
         t = 0.0
         cmp_, wbm, cma, wbma, wbme, peak_m, peak_ma = cprec, wb, caprec, wba, wbe, peak, peak_a
         if mprec >= 0:
-            if mprec == 2:
-                wbm = H[H_FP4_BYTES]
-                cmp_ = 2 if H[H_PEAK_FP4] > 0.0 else 0
-            elif mprec == 1:
-                wbm = 1.0
-                cmp_ = 1 if H[H_PEAK_FP8] > 0.0 else 0
-            else:
-                wbm = 2.0
-                cmp_ = 0
+            wbm, cmp_ = _precision(mprec, H)
             cma = cmp_
             wbma = wbm
             wbme = wbm
@@ -493,15 +497,7 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         gpus = float(tp * pp * dp)
         etp = (tp * dp if dpa else tp) // ep
         # precisions: weight bytes and the GEMM compute precision the hardware offers
-        if wprec == 2:
-            wb = H[H_FP4_BYTES]
-            cprec = 2 if H[H_PEAK_FP4] > 0.0 else 0
-        elif wprec == 1:
-            wb = 1.0
-            cprec = 1 if H[H_PEAK_FP8] > 0.0 else 0
-        else:
-            wb = 2.0
-            cprec = 0
+        wb, cprec = _precision(wprec, H)
         wbe = wb
         if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
             wbe = M[M_EXPERT_NATIVE_B]
@@ -509,15 +505,8 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         if aprec < 0:
             wba = wb
             caprec = cprec
-        elif aprec == 2:
-            wba = H[H_FP4_BYTES]
-            caprec = 2 if H[H_PEAK_FP4] > 0.0 else 0
-        elif aprec == 1:
-            wba = 1.0
-            caprec = 1 if H[H_PEAK_FP8] > 0.0 else 0
         else:
-            wba = 2.0
-            caprec = 0
+            wba, caprec = _precision(aprec, H)
         mprec = int(row[K_MPREC])
         plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep],
                 caprec, wba, mprec)
@@ -528,7 +517,7 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         p_att = M[M_P_ATTN] + (M[M_P_MTP_ATTN] if mtpk > 0 else 0.0)
         if mtpk > 0 and mprec >= 0:
             # the MTP modules stored at their own precision (experts: at most their native bytes)
-            wbm = H[H_FP4_BYTES] if mprec == 2 else (1.0 if mprec == 1 else 2.0)
+            wbm = _precision(mprec, H)[0]
             wbme = wbm
             if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbme:
                 wbme = M[M_EXPERT_NATIVE_B]
