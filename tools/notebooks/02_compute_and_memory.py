@@ -163,6 +163,7 @@ and AITER attention on MI355X (https://github.com/HazyResearch/HipKittens/tree/f
 DeepGEMM's H800 FP8 table (https://github.com/deepseek-ai/DeepGEMM/blob/327ec92f6977e7fee022cb76a8f273b75483c3d8/README.md);
 torchao's MXFP8 kernel breakdown on B200 (https://github.com/pytorch/ao/blob/5e79e5ed3434aa04281931039da1bab338c415b3/torchao/prototype/moe_training/README.md);
 FlashAttention-3's H100 sweeps (Shah et al., https://arxiv.org/abs/2407.08608, Fig. 5–6).
+NVIDIA cudnn-frontend's SDPA training sweep on B200 (PyTorch's cuDNN and FlashAttention-2 backends, causal; https://github.com/NVIDIA/cudnn-frontend/blob/bb37575d103b9974bc619a193dc1a96d835dc117/benchmark/sdpa_benchmark_training/artifacts/sdpa_bf16_benchmark_results_NVIDIA_B200.csv).
 No public MI300X GEMM sweep below K = 8192 was found; MI325X (the same CDNA3 die at 1,000 W)
 is the closest.
 """),
