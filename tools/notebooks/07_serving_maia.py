@@ -205,7 +205,10 @@ md(f"At ≥ {TARGET:.0f} tokens/s per user, a Maia task on Llama 3.3 70B costs *
 HBM capacity decides two things: how few GPUs hold one replica, and how many requests' KV
 caches fit next to the weights. Below: the fewest GPUs (tp of 1, 2, 4 or 8) that hold the
 weights and one Maia-length request, and the requests whose KV fits on a full node (tp = 8),
-for a 70B dense model in BF16 and FP8 and a DeepSeek-V3-class MoE in FP8.
+for a 70B dense model in BF16 and FP8 and a DeepSeek-V3-class MoE in FP8. `HBM_GB` is the
+vendor's label; the serving model plans with the memory the driver exposes
+(`capacity_GiB`, `catalog.Accelerator.memory_capacity_bytes`; the label where no driver figure
+is sourced).
 """),
     ("code", r"""
 def fit_rows(preset, precision):
@@ -227,6 +230,7 @@ def fit_rows(preset, precision):
         node = il.serve({"model": {"preset": preset}, "hardware": {"accelerator": a, "nodes": 1, "gpus_per_node": 8},
                          "serving": {**sv, "tp": 8, "ep": 8 if spec.experts else 1}})
         out.append({"model": preset, "precision": precision, "accelerator": a, "HBM_GB": acc.hbm_bytes / 1e9,
+                    "capacity_GiB": acc.memory_capacity_bytes / 2**30,
                     "fewest_gpus_per_replica": fewest, "weights_GB_per_gpu_tp8": node.weights_per_gpu_bytes / 1e9,
                     "requests_whose_KV_fits_tp8": node.max_concurrency if node.fits else 0})
     return out
