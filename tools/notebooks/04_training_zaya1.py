@@ -42,10 +42,13 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
   third in the **test** split. Each framework family has its own stack — Megatron-Core (with
   Primus and DeepSeek's runs) and torchtitan (FSDP2, SDPA: FlashAttention-2, cuDNN on Blackwell, per-op selective
   checkpointing) — whose `framework_time_scale` and `memory_time_scale`, one value for both
-  vendors, are fitted on the family's train runs only. MoE runs are priced at their own ep/etp,
-  dispatcher (all-to-all or DeepEP-style), routing and EP overlap; runs that publish async tensor
-  parallelism hide the stack's async-TP share of their TP collectives, and runs without torch.compile
-  take the stack's eager factor on their memory-bound ops.
+  vendors, are fitted on the family's train runs only, within physical bounds
+  (`validation.FIT_BOUNDS`). MoE runs are priced at their own ep/etp, dispatcher (all-to-all or
+  DeepEP-style), routing and EP overlap; the ablation baselines whose MoE path is host-bound
+  (`moe_host_sync`) wait the stack's derived host time per MoE layer and are left out of the fit;
+  runs that publish async tensor parallelism hide the stack's async-TP share of their TP
+  collectives, and runs without torch.compile take the stack's eager factor on their
+  memory-bound ops (share and factor each derived from one train-split pair).
 
 Error = predicted / measured step time − 1 (negative: the model is too fast).
 """),
