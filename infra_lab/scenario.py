@@ -464,24 +464,30 @@ class TrainingConfig:
         return d
 
 
+def _module_list(v, field: str, allowed: tuple[str, ...], noun: str) -> tuple[str, ...]:
+    """A non-empty list of distinct names from ``allowed`` for ``training.<field>``."""
+    if isinstance(v, str) or not isinstance(v, (list, tuple)) or not v:
+        raise ValidationError(f"training.{field} = {v!r:.80}: expected a non-empty list of module names "
+                              f"from {', '.join(allowed)}")
+    for x in v:
+        if not isinstance(x, str) or x not in allowed:
+            raise unknown(noun, x, allowed, where=f"training.{field}")
+    if len(set(v)) != len(v):
+        raise ValidationError(f"training.{field} = {list(v)!r}: a module is named twice")
+    return tuple(v)
+
+
 def _recompute_modules(v, recompute: str):
     """training.recompute_modules: None (the stack's selective set) or a list of
     :data:`RECOMPUTE_MODULES` names, only with recompute = "selective"."""
     if v is None:
         return None
-    if isinstance(v, str) or not isinstance(v, (list, tuple)) or not v:
-        raise ValidationError(f"training.recompute_modules = {v!r}: expected a non-empty list of module names "
-                              f"from {', '.join(RECOMPUTE_MODULES)}")
-    for x in v:
-        if not isinstance(x, str) or x not in RECOMPUTE_MODULES:
-            raise unknown("recompute module", x, RECOMPUTE_MODULES, where="training.recompute_modules")
-    if len(set(v)) != len(v):
-        raise ValidationError(f"training.recompute_modules = {list(v)!r}: a module is named twice")
+    v = _module_list(v, "recompute_modules", RECOMPUTE_MODULES, "recompute module")
     if recompute != "selective":
         raise ValidationError(f"training.recompute_modules = {list(v)!r} with training.recompute = {recompute!r}: "
                               "modules are Megatron-Core's selective recomputation; allowed only with "
                               "recompute = 'selective'")
-    return tuple(v)
+    return v
 
 
 def _offload_modules(v, recompute_modules):
@@ -491,14 +497,7 @@ def _offload_modules(v, recompute_modules):
     no ``expert_fc1`` / ``moe_act`` while the ``moe`` recompute module re-runs the whole layer."""
     if v is None:
         return None
-    if isinstance(v, str) or not isinstance(v, (list, tuple)) or not v:
-        raise ValidationError(f"training.offload_modules = {v!r:.80}: expected a non-empty list of module names "
-                              f"from {', '.join(OFFLOAD_MODULES)}")
-    for x in v:
-        if not isinstance(x, str) or x not in OFFLOAD_MODULES:
-            raise unknown("offload module", x, OFFLOAD_MODULES, where="training.offload_modules")
-    if len(set(v)) != len(v):
-        raise ValidationError(f"training.offload_modules = {list(v)!r}: a module is named twice")
+    v = _module_list(v, "offload_modules", OFFLOAD_MODULES, "offload module")
     if "attn_proj" in v and "core_attn" not in v:
         raise ValidationError(f"training.offload_modules = {list(v)!r}: 'attn_proj' is allowed only together "
                               "with 'core_attn' (its input is the attention core's output, which the core's "
@@ -509,7 +508,7 @@ def _offload_modules(v, recompute_modules):
                               f"containing 'moe': {inside} sit inside the recomputed MoE layer, which stores "
                               "only its input; allowed: drop 'moe' from recompute_modules or these from "
                               "offload_modules")
-    return tuple(v)
+    return v
 
 
 MOE_ROUTINGS = ("learned", "balanced")

@@ -877,6 +877,19 @@ configuration and commits in torchtitan's December 2024 benchmark (Table 4: 829 
 tokens/s/GPU, https://github.com/pytorch/torchtitan/blob/main/benchmarks/llama3_h100_202412_torchtitan.md)."""
 
 
+def _run_pair(pair, expected: str):
+    """(scenario of the first run, scenario of the second, measured speed-up = second's
+    throughput / first's) of a pair of current-run ids."""
+    if (not isinstance(pair, tuple) or len(pair) != 2 or not all(isinstance(x, str) for x in pair)):
+        raise ValidationError(f"pair = {pair!r}: expected {expected}")
+    runs = {r["id"]: r for r in current_runs().iter_rows(named=True)}
+    for rid in pair:
+        if rid not in runs:
+            raise unknown("run id", rid, sorted(runs))
+    (a, _), (b, _) = (scenario_for_run(runs[rid]) for rid in pair)
+    return a, b, float(runs[pair[1]]["value"]) / float(runs[pair[0]]["value"])
+
+
 def tp_async_derivation(pair: tuple[str, str] = TP_ASYNC_PAIR) -> dict[str, float]:
     """Share of the tensor-parallel collective time that async TP hides [-], from the measured
     speed-up of one published pair of runs that differ only in async TP (default
@@ -887,16 +900,9 @@ def tp_async_derivation(pair: tuple[str, str] = TP_ASYNC_PAIR) -> dict[str, floa
     Returns {"measured_speedup", "model_speedup_at_full_overlap", "tp_async_comm_overlap"}."""
     from .training import estimate
 
-    if (not isinstance(pair, tuple) or len(pair) != 2 or not all(isinstance(x, str) for x in pair)):
-        raise ValidationError(f"pair = {pair!r}: expected (vanilla TP run id, async TP run id)")
-    runs = {r["id"]: r for r in current_runs().iter_rows(named=True)}
-    for rid in pair:
-        if rid not in runs:
-            raise unknown("run id", rid, sorted(runs))
-    (sv, _), (sa, _) = (scenario_for_run(runs[rid]) for rid in pair)
+    sv, sa, measured = _run_pair(pair, "(vanilla TP run id, async TP run id)")
     if sv.parallelism.tp_async or not sa.parallelism.tp_async or sv.replace(name=sa.name, parallelism={"tp_async": True}) != sa:
         raise ValidationError(f"pair = {pair!r}: the runs must differ only in async TP (first without, second with)")
-    measured = float(runs[pair[1]]["value"]) / float(runs[pair[0]]["value"])
     t0 = estimate(sv, params={"tp_comm_overlap": 0.0}).step_time_s
 
     def speedup(f: float) -> float:
@@ -940,16 +946,9 @@ def eager_derivation(pair: tuple[str, str] = EAGER_PAIR) -> dict[str, float]:
     Returns {"measured_speedup", "eager_memory_factor"}."""
     from .training import estimate
 
-    if (not isinstance(pair, tuple) or len(pair) != 2 or not all(isinstance(x, str) for x in pair)):
-        raise ValidationError(f"pair = {pair!r}: expected (eager run id, compiled run id)")
-    runs = {r["id"]: r for r in current_runs().iter_rows(named=True)}
-    for rid in pair:
-        if rid not in runs:
-            raise unknown("run id", rid, sorted(runs))
-    (se, _), (sc, _) = (scenario_for_run(runs[rid]) for rid in pair)
+    se, sc, measured = _run_pair(pair, "(eager run id, compiled run id)")
     if not se.training.eager or sc.training.eager or se.replace(name=sc.name, training={"eager": False}) != sc:
         raise ValidationError(f"pair = {pair!r}: the runs must differ only in torch.compile (first eager, second compiled)")
-    measured = float(runs[pair[1]]["value"]) / float(runs[pair[0]]["value"])
     t_compiled = estimate(sc).step_time_s
 
     def speedup(g: float) -> float:

@@ -137,6 +137,16 @@ def _precision(code, H):
 
 
 @njit(cache=True, inline="always")
+def _peak(cprec, H):
+    """Dense peak [FLOP/s] of GEMM compute precision ``cprec`` (0 BF16, 1 FP8, 2 FP4)."""
+    if cprec == 2:
+        return H[H_PEAK_FP4]
+    if cprec == 1:
+        return H[H_PEAK_FP8]
+    return H[H_PEAK_BF16]
+
+
+@njit(cache=True, inline="always")
 def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
     """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]; the
     stack's gemm_time_scale is floored at ``eff`` so no GEMM runs faster than ``peak`` (the
@@ -261,18 +271,8 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
     # reference-count updates, the main cost of this kernel before
     min_rows = int(H[H_MIN_ROWS])
     cmask = ck.shape[0] - 1
-    if cprec == 2:
-        peak = H[H_PEAK_FP4]
-    elif cprec == 1:
-        peak = H[H_PEAK_FP8]
-    else:
-        peak = H[H_PEAK_BF16]
-    if caprec == 2:
-        peak_a = H[H_PEAK_FP4]
-    elif caprec == 1:
-        peak_a = H[H_PEAK_FP8]
-    else:
-        peak_a = H[H_PEAK_BF16]
+    peak = _peak(cprec, H)
+    peak_a = _peak(caprec, H)
     bw = H[H_BW_EFF]
     gscale = H[H_GEMM_SCALE]
     mscale = H[H_MEM_SCALE]
@@ -395,12 +395,7 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
             wbme = wbm
             if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbme:
                 wbme = M[M_EXPERT_NATIVE_B]
-            if cmp_ == 2:
-                peak_m = H[H_PEAK_FP4]
-            elif cmp_ == 1:
-                peak_m = H[H_PEAK_FP8]
-            else:
-                peak_m = H[H_PEAK_BF16]
+            peak_m = _peak(cmp_, H)
             peak_ma = peak_m
         for j in range(ne_cls.shape[0]):
             if ne_mtp[j] > 0.0:
