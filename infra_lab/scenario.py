@@ -386,6 +386,14 @@ class TrainingConfig:
     per op, so memory-bound op time is the stack's ``memory_time_scale`` times its
     ``eager_memory_factor`` (1 for stacks whose element-wise kernels are fused without a
     compiler, Megatron-Core's). False (default): compiled or fused, as the stacks are fitted.
+
+    sac_recompute_attention: under per-op selective activation checkpointing (stacks with
+    ``selective_recompute`` = 1, torchtitan's ``selective_ac_option = "op"``) the attention
+    kernel's output is not in the policy's save list, so the attention forward runs again in
+    backward. torchtitan's ``_op_sac_save_list`` held only the flash and memory-efficient SDPA
+    ops until PR #2095 (2025-12-01) added cuDNN's, while torchtitan put cuDNN attention first on
+    compute capability 10.0 since PR #1196 (2025-05): Blackwell runs of that window recompute
+    it. False (default): the attention output is saved (the save list has the kernel).
     """
 
     seq_len: int = 4096
@@ -407,11 +415,12 @@ class TrainingConfig:
     fp8_param_gather: bool = False
     offload_modules: tuple | None = None
     eager: bool = False
+    sac_recompute_attention: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
-            "loss_compiled")
+            "loss_compiled", "sac_recompute_attention")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -445,6 +454,7 @@ class TrainingConfig:
         if not isinstance(self.moe_host_sync, bool):
             raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
         _bool("training.eager", self.eager)
+        _bool("training.sac_recompute_attention", self.sac_recompute_attention)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:

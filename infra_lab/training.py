@@ -278,11 +278,15 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
-            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1, False), offload=None):
+            hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1, False), offload=None,
+            sac_attn: bool = False):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
-    permutation are left out (:func:`_expert_tables` prices them at the plan's ep and etp)."""
+    permutation are left out (:func:`_expert_tables` prices them at the plan's ep and etp).
+    ``sac_attn`` (training.sac_recompute_attention): per-op SAC re-runs the attention forward too.
+    Approximation: its memory is left as with the output saved (the attention output, s·h 16-bit
+    values per layer, is then not kept; the kernel's inputs are kept either way)."""
     from . import compute, memory
 
     kinds = spec.layer_kinds()
@@ -327,6 +331,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 # memory stores none of it), every element-wise op
                 full = lowp | (ops["component"].to_numpy().astype(str) == "router")
                 sel = tot(fwd & cl["gemm"] & full) + 0.5 * tot(fwd & cl["gemm"] & ~full)
+                if sac_attn:                  # the attention op is not in the save list (cuDNN SDPA
+                    sel += tot(fwd & cl["attn"])   # before torchtitan PR #2095): its forward runs again
                 sel_mem = tot(fwd & cl["mem"])
             else:                             # Megatron: the attention core (and its softmax)
                 sel, sel_mem = tot(fwd & (cl["attn"] | cl["softmax"])), 0.0
@@ -467,10 +473,10 @@ _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhea
 @functools.lru_cache(maxsize=64)
 def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: tuple,
                    tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None,
-                   loss: tuple = (False, 1, False), offload=None):
+                   loss: tuple = (False, 1, False), offload=None, sac_attn: bool = False):
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
     tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss,
-                        offload)
+                        offload, sac_attn)
     tab.setflags(write=False)
     htab.setflags(write=False)
     return tab, htab
@@ -596,7 +602,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
                     modules: tuple | None = None, loss: tuple = (False, 1, False),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
-                    tp_async: bool = False, eager: bool = False) -> _Context:
+                    tp_async: bool = False, eager: bool = False, sac_attn: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -640,11 +646,11 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
     if hook is None:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss,
-                                   offload)
+                                   offload, sac_attn)
     else:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
-                                   modules, loss, offload)
+                                   modules, loss, offload, sac_attn)
     tokens = float(seq_len * global_batch)
     # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
     ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
@@ -699,7 +705,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.global_batch, tr.precision, tr.optimizer, stack,
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
-                           tr.offload_modules, bool(p.tp_async), bool(tr.eager))
+                           tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -454,6 +454,35 @@ def _loss_of(row: dict) -> dict:
     return out
 
 
+TORCHTITAN_SAC_SAVES_ALL_SDPA_SINCE = "2025-12-01"
+"""Date of torchtitan PR #2095 (commit b39377f, https://github.com/pytorch/torchtitan/pull/2095,
+issue #2091 "is there any particular reason we dont put
+torch.ops.aten._scaled_dot_product_cudnn_attention.default ... into _op_sac_save_list to avoid
+recompute?"): from then on the per-op SAC save list holds every SDPA backend's op. Before it the
+list had only ``_scaled_dot_product_flash_attention`` and ``_scaled_dot_product_efficient_attention``
+(torchtitan/models/llama3/infra/parallelize.py at 6fc499f, the torchao B200 benchmark's commit),
+while ``ScaledDotProductAttention`` put ``SDPBackend.CUDNN_ATTENTION`` first on compute
+capability 10.0 (PR #1196, 2025-05, torchtitan/models/attention.py): per-op SAC then recomputed
+the cuDNN attention forward in backward (``training.sac_recompute_attention``)."""
+
+
+def _sac_recompute_attention(row: dict, acc: str, stack: str, recompute: str) -> bool:
+    """torchtitan's per-op SAC recomputes the attention forward: a selective (per-op) torchtitan
+    run published before :data:`TORCHTITAN_SAC_SAVES_ALL_SDPA_SINCE` (a month-only date counts
+    from the month's end) on a device where its SDPA resolves to cuDNN
+    (:func:`infra_lab.training._attention_kernel`: Blackwell)."""
+    from .training import _attention_kernel, stack_params
+
+    if family_of(row) != "torchtitan" or recompute != "selective":
+        return False
+    sp = stack_params(stack)
+    if not sp["selective_recompute"]:
+        return False
+    src = row.get("source_date") or ""
+    src = src + "-31" if len(src) == 7 else src
+    return bool(src) and src < TORCHTITAN_SAC_SAVES_ALL_SDPA_SINCE and _attention_kernel(sp, acc) == "cudnn"
+
+
 PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH = 768
 """Global batch of Primus' published DeepSeek-V2-Lite MI355X script
 (examples/moe_package/run_deepseek_v2_lite_pretrain_mi355x.sh, micro-batch 12 with global
@@ -566,6 +595,8 @@ def scenario_for_run(row: dict):
                      "optimizer": _optimizer_of(row), **_loss_of(row),
                      # torchtitan without torch.compile (PyTorch eager mode), as published
                      "eager": family_of(row) == "torchtitan" and "compile=false" in (row.get("settings") or "").lower(),
+                     # torchtitan's per-op SAC without the cuDNN attention op in its save list
+                     "sac_recompute_attention": _sac_recompute_attention(row, acc, stack_of(row), rc),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
                      **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,

@@ -560,6 +560,44 @@ def test_per_op_sac_recomputes_every_low_precision_gemm():
         assert ctx.tab[kt.K_DENSE, kt.T_SEL, 0, 0, 0, 0] == pytest.approx(want, rel=1e-12), prec
 
 
+def test_per_op_sac_recomputes_cudnn_attention_before_its_save_list_had_it():
+    """training.sac_recompute_attention: torchtitan's per-op SAC save list lacked cuDNN's SDPA op
+    until PR #2095 (2025-12-01), and torchtitan runs cuDNN attention first on Blackwell, so the
+    attention forward runs again in backward: the recompute table gains exactly the layer's
+    forward attention time, the step gains it × framework_time_scale per layer and micro-batch,
+    the reference agrees; validation sets it only for such runs (torchao's Aug-2025 B200 table),
+    not for H100 / MI300X (flash / AOTriton ops are in the list) or later B200 runs."""
+    from infra_lab._kernels import training as kt
+    from infra_lab._kernels.training_reference import step_reference
+
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    flagged = set()
+    for i, r in runs.items():
+        try:
+            if il.validation.scenario_for_run(r)[0].training.sac_recompute_attention:
+                flagged.add(i)
+        except ValidationError:           # runs the comparison does not price (stated reasons)
+            continue
+    assert flagged == {"AO-8B-B200-bf16", "AO-8B-B200-fp8tw", "AO-8B-B200-mxfp8"}
+    on = il.validation.scenario_for_run(runs["AO-8B-B200-bf16"])[0]
+    off = on.replace(training={"sac_recompute_attention": False})
+    c_on, c_off = (T._context(s, (1,), (1,), (1,), None, None) for s in (on, off))
+    ops = T._layer_ops(on.model_spec, on.hardware.accelerator, "bf16", 8192, 1, 1, c_on.sp, 0)
+    attn = ops.filter((pl.col("pass") == "fwd") & (pl.col("layer_kind") == "dense")
+                      & (pl.col("component") == "attention"))["time_s"].sum()
+    assert attn > 0
+    d = c_on.tab[kt.K_DENSE, kt.T_SEL, 0, 0, 0, 0] - c_off.tab[kt.K_DENSE, kt.T_SEL, 0, 0, 0, 0]
+    assert d == pytest.approx(attn, rel=1e-12)
+    fw = il.stacks.params("torchtitan-cuda")["framework_time_scale"]
+    a, b = (dict(il.estimate(s).breakdown.iter_rows()) for s in (off, on))
+    m = on.training.global_batch / (on.parallelism.dp * on.training.micro_batch)
+    assert b["compute_recompute"] - a["compute_recompute"] == pytest.approx(
+        m * on.model_spec.layers * fw * attn, rel=1e-9)
+    assert step_reference(on)["step_time_s"] == pytest.approx(il.estimate(on).step_time_s, rel=1e-9)
+    with pytest.raises(ValidationError, match="sac_recompute_attention"):
+        on.replace(training={"sac_recompute_attention": "yes"})
+
+
 def test_host_bound_moe_layers_wait_for_the_host():
     """training.moe_host_sync adds the stack's moe_host_sync_s to every MoE layer of every
     micro-batch (a third in forward, again under full recompute); dense models are unaffected;
