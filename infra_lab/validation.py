@@ -775,7 +775,7 @@ def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | 
              f"{te['median_abs_error_pct']:.1f} %, worst {te['max_abs_error_pct']:.1f} % "
              f"({'meets' if te['median_abs_error_pct'] <= 10 and te['max_abs_error_pct'] <= 25 else 'does not meet'}"
              f" the issue's ≤ 10 % / ≤ 25 %). Every run ran; the model says {ran_fit} of {c.height} fit in "
-             f"memory (`predicted_not_fitting` counts the others); {n_caveat} of the {not_fit.height} that do not "
+             f"memory (`predicted_not_fitting` counts the others); {n_caveat} of the {not_fit.height} that do not fit "
              "carry a stated reason in `data/measurements/training_runs.csv` (`memory_caveat`): "
              + ("; ".join(f"{i}" for i in not_fit["id"]) if not_fit.height else "none") + ".", "",
              "**By split and dense/MoE**", ""]
