@@ -51,6 +51,10 @@ modelled."""
 OPTIMIZERS = ("adamw", "adam", "adamw-bf16", "muon", "sgd")
 ENCODER_MODES = ("trained", "frozen")
 ENGINES = ("vllm", "sglang", "trt-llm", "atom")
+FP8_SCALINGS = ("tensor", "row", "block")
+"""training.fp8_scaling values: the operand scaling of the FP8 recipe (the compute model's
+``layer_ops(scaling=...)``, :data:`infra_lab.compute.SCALINGS`)."""
+
 WEIGHT_PRECISIONS = ("bf16", "fp8", "fp4")
 KV_PRECISIONS = ("bf16", "fp8")
 SPEC_DECODING = ("none", "mtp")
@@ -394,6 +398,12 @@ class TrainingConfig:
     ops until PR #2095 (2025-12-01) added cuDNN's, while torchtitan put cuDNN attention first on
     compute capability 10.0 since PR #1196 (2025-05): Blackwell runs of that window recompute
     it. False (default): the attention output is saved (the save list has the kernel).
+
+    fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
+    per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand
+    quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
+    "block" (torchao's MXFP8 recipes: per-axis 1×32-block casts in separate kernels); priced by
+    :func:`infra_lab.compute.layer_ops` (``scaling``).
     """
 
     seq_len: int = 4096
@@ -416,11 +426,12 @@ class TrainingConfig:
     offload_modules: tuple | None = None
     eager: bool = False
     sac_recompute_attention: bool = False
+    fp8_scaling: str = "tensor"
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
-            "loss_compiled", "sac_recompute_attention")
+            "loss_compiled", "sac_recompute_attention", "fp8_scaling")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -455,6 +466,7 @@ class TrainingConfig:
             raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
         _bool("training.eager", self.eager)
         _bool("training.sac_recompute_attention", self.sac_recompute_attention)
+        put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
