@@ -565,7 +565,13 @@ class ParallelismConfig:
     run overlaps its tensor-parallel collectives with the neighbouring GEMMs by decomposing them
     (PyTorch's async TP / torch.compile micro-pipelining, torchtitan's
     ``enable_async_tensor_parallel``); the achieved fraction is the stack's
-    ``tp_async_comm_overlap`` in place of its ``tp_comm_overlap``. It needs tp > 1."""
+    ``tp_async_comm_overlap`` in place of its ``tp_comm_overlap``. It needs tp > 1. ``dualpipe``
+    says the overlap is DeepSeek's DualPipe schedule (forward and backward chunks of two
+    micro-batches paired so that each one's dispatch and combine run under the other's compute;
+    DeepSeek-V3 report §3.2.1): its achieved fraction is the stack's
+    ``dualpipe_ep_comm_overlap`` in place of ``ep_comm_overlap`` (Megatron-Core's 1F1B
+    all-to-all overlap). It needs ``ep_overlap``; only the overlap fraction changes (the
+    pipeline bubble is priced as the run's pp/vp schedule, an approximation for DualPipe)."""
 
     tp: int = 1
     pp: int = 1
@@ -579,10 +585,11 @@ class ParallelismConfig:
     moe_dispatcher: str = "alltoall"
     ep_overlap: bool = False
     tp_async: bool = False
+    dualpipe: bool = False
     dp: int = field(default=1, compare=False)
 
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
-            "ep_overlap", "tp_async")
+            "ep_overlap", "tp_async", "dualpipe")
 
     def __post_init__(self) -> None:
         # built directly or from a dict: the same per-field checks (the world-size rules and
@@ -603,6 +610,9 @@ class ParallelismConfig:
                 f"parallelism.fsdp = true with parallelism.zero = {zero}: FSDP shards parameters, gradients "
                 "and optimizer state (ZeRO-3); allowed zero = 3 with fsdp (or leave zero out)")
         put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
+        if _bool("parallelism.dualpipe", self.dualpipe) and not _bool("parallelism.ep_overlap", self.ep_overlap):
+            raise ValidationError("parallelism.dualpipe = true with parallelism.ep_overlap = false: DualPipe "
+                                  "overlaps the dispatch and combine by construction; allowed ep_overlap = true with it")
         _bool("parallelism.ep_overlap", self.ep_overlap)
         if _bool("parallelism.tp_async", self.tp_async) and self.tp == 1:
             raise ValidationError("parallelism.tp_async = true: async tensor parallelism needs tp > 1 (tp = 1)")
@@ -619,7 +629,7 @@ class ParallelismConfig:
         base = cls(**d)                            # per-field checks (__post_init__)
         v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp
-        disp, epo, tpa = base.moe_dispatcher, base.ep_overlap, base.tp_async
+        disp, epo, tpa, dpp = base.moe_dispatcher, base.ep_overlap, base.tp_async, base.dualpipe
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
@@ -635,7 +645,7 @@ class ParallelismConfig:
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
         return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
-                   tp_async=tpa, dp=dp)
+                   tp_async=tpa, dualpipe=dpp, dp=dp)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}

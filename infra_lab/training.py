@@ -78,7 +78,8 @@ OBJECTIVES = {  # name -> True if larger is better
 
 STACK_PARAMS = (
     "framework_time_scale", "memory_time_scale", "flash_attention", "causal_skip", "dropout",
-    "tp_comm_overlap", "tp_async_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "moe_popularity_cv",
+    "tp_comm_overlap", "tp_async_comm_overlap", "cp_comm_overlap", "ep_comm_overlap", "dualpipe_ep_comm_overlap",
+    "moe_popularity_cv",
     "attention_kernel", "pp_p2p_overlap", "dp_comm_overlap", "zero3_comm_overlap", "zero3_bandwidth_efficiency",
     "grad_reduce_bytes",
     "grad_buffer_bytes", "weight_bytes", "memory_reserve_bytes", "memory_reserve_fraction",
@@ -608,12 +609,14 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     modules: tuple | None = None, loss: tuple = (False, 1, False),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
-                    scaling: str = "tensor") -> _Context:
+                    scaling: str = "tensor", dualpipe: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
     if tp_async:   # parallelism.tp_async: the TP collectives overlap at the stack's async-TP fraction
         sp = {**sp, "tp_comm_overlap": sp["tp_async_comm_overlap"]}
+    if dualpipe:   # parallelism.dualpipe: the dispatch/combine overlap is DualPipe's
+        sp = {**sp, "ep_comm_overlap": sp["dualpipe_ep_comm_overlap"]}
     if eager:      # training.eager: unfused element-wise ops (no torch.compile)
         sp = {**sp, "memory_time_scale": sp["memory_time_scale"] * sp["eager_memory_factor"]}
     acc = catalog.accelerator(hw.accelerator)
@@ -713,7 +716,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
-                           tr.fp8_scaling if tr.precision in ("fp8",) else "tensor")
+                           tr.fp8_scaling if tr.precision in ("fp8",) else "tensor", bool(p.dualpipe))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -38,7 +38,7 @@ from .scenario import RECOMPUTE
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
            "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
-           "moe_host_sync_derivation", "MOE_HOST_SYNC_RUN", "MOE_HOST_SYNC_CHECK_RUN", "ASSUMED_GLOBAL_BATCH",
+           "moe_host_sync_derivation", "ep_overlap_fit", "MOE_HOST_SYNC_RUN", "MOE_HOST_SYNC_CHECK_RUN", "ASSUMED_GLOBAL_BATCH",
            "memory_check", "report_markdown", "flop_convention_of"]
 
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
@@ -371,6 +371,7 @@ def _moe_settings(row: dict) -> tuple[dict, dict, list[str]]:
         par["moe_dispatcher"] = "alltoall"
         notes.append("moe_dispatcher=alltoall")
     par["ep_overlap"] = "a2a_overlap=1" in st or "dualpipe" in st
+    par["dualpipe"] = "dualpipe" in st         # DeepSeek-V3's DualPipe schedule (its own overlap fraction)
     trn["moe_routing"] = "balanced" if "force_load_balancing" in st else "learned"
     # ablation baselines that publish their MoE host path as unoptimised: Primus "no MoE
     # features" (no fused router/permutation, no sync-free MoE, legacy grouped GEMM), Megatron-
@@ -818,7 +819,10 @@ def calibrate_current() -> dict[str, dict[str, float]]:
     ignored) over a coarse grid, then refine coordinate-wise. The test split is never
     evaluated. Runs with a host-bound MoE path (``training.moe_host_sync``) are left out: their
     step time carries the stacks' ``moe_host_sync_s``, which :func:`moe_host_sync_derivation`
-    derives at the fitted factors, so the fit does not depend on it (no derive-refit loop).
+    derives at the fitted factors, so the fit does not depend on it (no derive-refit loop). So
+    are the Megatron-Core runs with the 1F1B all-to-all overlap (``parallelism.ep_overlap``
+    without ``dualpipe``): :func:`ep_overlap_fit` fits ``ep_comm_overlap`` on them at the fitted
+    factors (one pass: fit, then derive; a joint fit of the two cycles on the median loss).
     Returns {family: {factor: value, "train_cases": n, "train_median_abs_error_pct": e}}."""
     from .training import estimate
 
@@ -828,6 +832,8 @@ def calibrate_current() -> dict[str, dict[str, float]]:
             sc, _ = scenario_for_run(r)
             if sc.training.moe_host_sync:     # priced with the derived moe_host_sync_s
                 continue
+            if sc.parallelism.ep_overlap and not sc.parallelism.dualpipe and family_of(r) == EP_OVERLAP_FAMILY:
+                continue                      # priced with ep_comm_overlap, fitted at these factors
             est = estimate(sc)
             train[family_of(r)].append((sc, _measured_tokens_per_gpu(r, est)))
         except ValidationError:
@@ -1009,6 +1015,82 @@ def eager_derivation(pair: tuple[str, str] = EAGER_PAIR) -> dict[str, float]:
         raise ValidationError(f"pair = {pair!r}: measured speed-up {measured:.4f} outside what slower element-wise "
                               f"ops can give ({speedup(1.0):.4f} .. {speedup(hi):.4f})")
     return {"measured_speedup": measured, "eager_memory_factor": _ratio_solve(speedup, measured, 1.0, hi)}
+
+
+EP_OVERLAP_FAMILY = "megatron-core"
+"""The family whose ``ep_comm_overlap`` (Megatron-Core's 1F1B all-to-all overlap,
+``--overlap-moe-expert-parallel-comm``) :func:`ep_overlap_fit` fits."""
+
+
+def _ep_overlap_runs() -> list[tuple[str, object, float]]:
+    """(id, scenario, measured tokens/s/GPU) of the train-split runs of
+    :data:`EP_OVERLAP_FAMILY` that overlap their dispatch with Megatron's 1F1B all-to-all overlap
+    (``parallelism.ep_overlap`` without ``parallelism.dualpipe``)."""
+    from .training import estimate
+
+    out = []
+    for r in current_runs().filter(pl.col("split") == "train").iter_rows(named=True):
+        if family_of(r) != EP_OVERLAP_FAMILY:
+            continue
+        try:
+            sc, _ = scenario_for_run(r)
+        except ValidationError:
+            continue
+        if sc.parallelism.ep_overlap and not sc.parallelism.dualpipe and not sc.training.moe_host_sync:
+            out.append((r["id"], sc, _measured_tokens_per_gpu(r, estimate(sc))))
+    return out
+
+
+def ep_overlap_fit(step: float = 0.01, *, per_run: bool = False) -> dict:
+    """Share of the MoE dispatch/combine time that Megatron-Core's 1F1B all-to-all overlap hides
+    [-], FITTED on the train-split runs that publish it (:func:`_ep_overlap_runs`: the Model Zoo's
+    Qwen3-235B runs with ``a2a_overlap`` / "+1f1b overlap" in the train split) at the family's
+    fitted time scales: the value in 0..1 that minimises the median absolute log error of step
+    time plus a quarter of the mean (the loss of :func:`calibrate_current`), on a 0.05 grid
+    refined to ``step`` around its best point. The test split is never read. With ``per_run``
+    each run's own value (its error zero, by bisection; the stated range) is returned too.
+    DualPipe runs (``parallelism.dualpipe``) are left out: their overlap is the stack's
+    ``dualpipe_ep_comm_overlap``.
+    Returns {"ep_comm_overlap", "runs", "train_median_abs_error_pct"} (+ "per_run")."""
+    from .training import estimate
+
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0.001 <= step <= 0.1:
+        raise ValidationError(f"step = {step!r}: expected a grid step from 0.001 to 0.1")
+    runs = _ep_overlap_runs()
+    if not runs:
+        raise ValidationError("ep_overlap_fit: no train-split run overlaps its dispatch without DualPipe")
+
+    def errs(x: float) -> list[float]:
+        p = {"ep_comm_overlap": x}
+        return [float(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for _, sc, meas in runs]
+
+    def loss(x: float) -> float:
+        e = np.abs(errs(x))
+        return float(np.median(e)) + 0.25 * float(np.mean(e))
+
+    coarse = [round(i * 0.05, 6) for i in range(21)]
+    best = min(coarse, key=loss)
+    fine = [round(best + i * step, 6) for i in range(-int(round(0.05 / step)), int(round(0.05 / step)) + 1)]
+    best = min((x for x in fine if 0.0 <= x <= 1.0), key=loss)
+    e = [abs(np.expm1(v)) * 100 for v in errs(best)]
+    out = {"ep_comm_overlap": best, "runs": [rid for rid, _, _ in runs],
+           "train_median_abs_error_pct": float(np.median(e))}
+    if not per_run:
+        return out
+    out["per_run"] = {}
+    for rid, sc, meas in runs:
+        lo, hi = 0.0, 1.0
+        f = lambda x, sc=sc, meas=meas: float(np.log(meas / estimate(sc, params={"ep_comm_overlap": x}).tokens_per_s_per_gpu))  # noqa: E731
+        flo, fhi = f(lo), f(hi)
+        if flo * fhi > 0:              # no root in 0..1: the nearer bound
+            out["per_run"][rid] = lo if abs(flo) < abs(fhi) else hi
+            continue
+        for _ in range(20):
+            mid = 0.5 * (lo + hi)
+            fm = f(mid)
+            (lo, flo), hi = ((mid, fm), hi) if fm * flo > 0 else ((lo, flo), mid)
+        out["per_run"][rid] = 0.5 * (lo + hi)
+    return out
 
 
 @functools.cache

@@ -76,6 +76,8 @@ class TestKernelAgainstReference:
                      training={"micro_batch": 1}),                         # 40 layers on 32 chunks
         ZAYA.replace(parallelism={"ep": 16, "moe_dispatcher": "deepep", "ep_overlap": True},
                      training={"moe_routing": "balanced"}),                # EP over 2 nodes, DeepEP
+        ZAYA.replace(parallelism={"ep": 16, "moe_dispatcher": "deepep", "ep_overlap": True, "dualpipe": True},
+                     training={"moe_routing": "balanced"}),                # the same under DualPipe
         ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective"},   # per-op SAC, FSDP2
                      parallelism={"ep": 8, "zero": 3, "fsdp": True}),
         ZAYA.replace(training={"stack": "torchtitan-rocm", "recompute": "selective", "precision": "fp8"},
@@ -813,3 +815,28 @@ def test_eager_mode_scales_memory_bound_ops_by_the_stacks_eager_factor():
         il.Scenario.from_dict({**sc.to_dict(), "training": {**sc.to_dict()["training"], "eager": "no"}})
     with pytest.raises(ValidationError, match="eager_memory_factor"):
         il.estimate(sc, params={"eager_memory_factor": 0.5})
+
+
+def test_dualpipe_overlaps_at_its_own_stack_fraction():
+    """parallelism.dualpipe: the dispatch/combine overlap of a DualPipe run is the stack's
+    dualpipe_ep_comm_overlap in place of ep_comm_overlap (Megatron-Core's 1F1B all-to-all
+    overlap); nothing else moves, and it needs ep_overlap."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    base = ZAYA.replace(parallelism={"ep": 16, "moe_dispatcher": "deepep", "ep_overlap": True},
+                        training={"moe_routing": "balanced"})
+    dual = base.replace(parallelism={"dualpipe": True})
+    sp = il.stacks.params(base.stack)
+    assert sp["dualpipe_ep_comm_overlap"] != sp["ep_comm_overlap"]
+    a, b = il.estimate(base), il.estimate(dual)
+    assert b.breakdown.filter(pl.col("component") == "ep_comm")["seconds"][0] != \
+        a.breakdown.filter(pl.col("component") == "ep_comm")["seconds"][0]
+    # DualPipe at the 1F1B fraction is the 1F1B run
+    same = il.estimate(dual, params={"dualpipe_ep_comm_overlap": sp["ep_comm_overlap"]})
+    assert same.step_time_s == pytest.approx(a.step_time_s, rel=1e-12)
+    assert step_reference(dual)["step_time_s"] == pytest.approx(b.step_time_s, rel=1e-9)
+    assert il.estimate(base.replace(parallelism={"ep_overlap": False})).step_time_s > a.step_time_s
+    with pytest.raises(ValidationError, match="parallelism.dualpipe"):
+        base.replace(parallelism={"dualpipe": "yes"})
+    with pytest.raises(ValidationError, match="ep_overlap"):
+        base.replace(parallelism={"ep_overlap": False, "dualpipe": True})

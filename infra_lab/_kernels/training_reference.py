@@ -278,7 +278,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         epc = 0.0
         if kind == kt.K_MOE and ep > 1:
             # overlapped (ep_overlap) with another micro-batch's compute of the MoE layer
-            ovl = sp["ep_comm_overlap"] if p.ep_overlap else 0.0
+            # at DualPipe's fraction when the run's schedule is DualPipe (parallelism.dualpipe)
+            ovl = (sp["dualpipe_ep_comm_overlap"] if p.dualpipe else sp["ep_comm_overlap"]) if p.ep_overlap else 0.0
             window = fw * (t[kt.T_FWD] + t[kt.T_BWD] + expert[kind][0] + expert[kind][1]) \
                 + ms * (t[kt.T_FWD_MEM] + t[kt.T_BWD_MEM])
             epc = hide(n_a2a * imb * t_a2a, ovl, window)
