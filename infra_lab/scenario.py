@@ -394,6 +394,14 @@ class TrainingConfig:
     ops until PR #2095 (2025-12-01) added cuDNN's, while torchtitan put cuDNN attention first on
     compute capability 10.0 since PR #1196 (2025-05): Blackwell runs of that window recompute
     it. False (default): the attention output is saved (the save list has the kernel).
+
+    pp_free_stage_buffers: the run frees its pipeline stages' input and output tensors when no
+    longer used (Llama 3 §3.3.2: "we proactively deallocate tensors that will not be used for
+    future computation, including the input and output tensors of each pipeline stage"), so a
+    stack whose pipelining keeps a buffer per micro-batch (``pp_stage_buffers_persistent`` = 1,
+    PyTorch pipelining) holds none beyond the layers' saved activations. False (default): the
+    stack's behaviour (Megatron frees them anyway: ``deallocate_output_tensor``, receive buffers
+    allocated per transfer).
     """
 
     seq_len: int = 4096
@@ -416,11 +424,12 @@ class TrainingConfig:
     offload_modules: tuple | None = None
     eager: bool = False
     sac_recompute_attention: bool = False
+    pp_free_stage_buffers: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
-            "loss_compiled", "sac_recompute_attention")
+            "loss_compiled", "sac_recompute_attention", "pp_free_stage_buffers")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -455,6 +464,7 @@ class TrainingConfig:
             raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
         _bool("training.eager", self.eager)
         _bool("training.sac_recompute_attention", self.sac_recompute_attention)
+        _bool("training.pp_free_stage_buffers", self.pp_free_stage_buffers)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:

@@ -597,6 +597,8 @@ def scenario_for_run(row: dict):
                      "eager": family_of(row) == "torchtitan" and "compile=false" in (row.get("settings") or "").lower(),
                      # torchtitan's per-op SAC without the cuDNN attention op in its save list
                      "sac_recompute_attention": _sac_recompute_attention(row, acc, stack_of(row), rc),
+                     # pipeline stage inputs/outputs freed when unused, as published (Llama 3 §3.3.2)
+                     "pp_free_stage_buffers": "pp_stage_io=deallocated" in (row.get("settings") or "").lower(),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
                      **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
