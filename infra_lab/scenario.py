@@ -51,6 +51,10 @@ modelled."""
 OPTIMIZERS = ("adamw", "adam", "adamw-bf16", "muon", "sgd")
 ENCODER_MODES = ("trained", "frozen")
 ENGINES = ("vllm", "sglang", "trt-llm", "atom")
+FP8_SCALINGS = ("tensor", "row", "block")
+"""training.fp8_scaling values: the operand scaling of the FP8 recipe (the compute model's
+``layer_ops(scaling=...)``, :data:`infra_lab.compute.SCALINGS`)."""
+
 WEIGHT_PRECISIONS = ("bf16", "fp8", "fp4")
 KV_PRECISIONS = ("bf16", "fp8")
 SPEC_DECODING = ("none", "mtp")
@@ -402,6 +406,12 @@ class TrainingConfig:
     PyTorch pipelining) holds none beyond the layers' saved activations. False (default): the
     stack's behaviour (Megatron frees them anyway: ``deallocate_output_tensor``, receive buffers
     allocated per transfer).
+
+    fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
+    per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand
+    quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
+    "block" (torchao's MXFP8 recipes: per-axis 1×32-block casts in separate kernels); priced by
+    :func:`infra_lab.compute.layer_ops` (``scaling``).
     """
 
     seq_len: int = 4096
@@ -425,11 +435,12 @@ class TrainingConfig:
     eager: bool = False
     sac_recompute_attention: bool = False
     pp_free_stage_buffers: bool = False
+    fp8_scaling: str = "tensor"
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
-            "loss_compiled", "sac_recompute_attention", "pp_free_stage_buffers")
+            "loss_compiled", "sac_recompute_attention", "fp8_scaling", "pp_free_stage_buffers")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -465,6 +476,7 @@ class TrainingConfig:
         _bool("training.eager", self.eager)
         _bool("training.sac_recompute_attention", self.sac_recompute_attention)
         _bool("training.pp_free_stage_buffers", self.pp_free_stage_buffers)
+        put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:

@@ -204,15 +204,17 @@ def _op_classes(ops: pl.DataFrame) -> dict[str, np.ndarray]:
             "permute": permute}
 
 
-def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1):
+def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1, scaling="tensor"):
     """:func:`infra_lab.compute.layer_ops` with the stack's choices (causal skip, flash
-    attention and its kernel, gradient-buffer bytes), forward and backward."""
+    attention and its kernel, gradient-buffer bytes) and the recipe's operand scaling
+    (training.fp8_scaling), forward and backward."""
     from . import compute
 
     return compute.layer_ops(spec, seq_rank, mbs, tp, acc_name, precision,
                              causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
                              sequence_parallel=bool(spf), passes=("fwd", "bwd"), ep=ep, expert_tp=etp,
-                             main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=_attention_kernel(sp, acc_name))
+                             main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=_attention_kernel(sp, acc_name),
+                             scaling=scaling)
 
 
 def _attention_kernel(sp: dict[str, float], acc_name: str) -> str | None:
@@ -279,7 +281,7 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
             hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1, False), offload=None,
-            sac_attn: bool = False):
+            sac_attn: bool = False, scaling: str = "tensor"):
     """tab[kind, part, tp_i, mbs_i, cp_i, sp] and htab[part, tp_i, mbs_i, cp_i, sp] from
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
@@ -301,7 +303,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             tab[:, :, ti, mi, ci, 1] = tab[:, :, ti, mi, ci, 0]
             htab[:, ti, mi, ci, 1] = htab[:, ti, mi, ci, 0]
             continue
-        ops = _layer_ops(spec, acc_name, precision, seq_len // cp, mbs, tp, sp, spf)
+        ops = _layer_ops(spec, acc_name, precision, seq_len // cp, mbs, tp, sp, spf, scaling=scaling)
         kind = ops["layer_kind"].to_numpy().astype(str)
         ps = ops["pass"].to_numpy().astype(str)
         t = ops["time_s"].to_numpy().copy()
@@ -473,10 +475,11 @@ _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhea
 @functools.lru_cache(maxsize=64)
 def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: tuple,
                    tps: tuple, mbss: tuple, cps: tuple, hook=None, tp_overlap: float = 0.0, modules=None,
-                   loss: tuple = (False, 1, False), offload=None, sac_attn: bool = False):
+                   loss: tuple = (False, 1, False), offload=None, sac_attn: bool = False,
+                   scaling: str = "tensor"):
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
     tab, htab = _tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, hook, tp_overlap, modules, loss,
-                        offload, sac_attn)
+                        offload, sac_attn, scaling)
     tab.setflags(write=False)
     htab.setflags(write=False)
     return tab, htab
@@ -490,7 +493,8 @@ since March 2025)."""
 
 
 def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss,
-                   cps, xs, cv: float, cf: float | None, modules=None, offload=None) -> np.ndarray:
+                   cps, xs, cv: float, cf: float | None, modules=None, offload=None,
+                   scaling: str = "tensor") -> np.ndarray:
     """xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (:data:`infra_lab._kernels.training.XTAB_NAMES`):
     the routed experts of one layer at each (ep, etp) of ``xs`` from
     :func:`infra_lab.compute.layer_ops` with that ep and expert_tp (grouped GEMMs of the E/ep
@@ -519,7 +523,7 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
         if key in memo:
             return memo[key]
         out = np.zeros((2, len(kt.XTAB_NAMES)))
-        tables = [_layer_ops(spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp)
+        tables = [_layer_ops(spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp, scaling)
                   for x_ep, x_etp in ((ep, etp), (1, 1))]
         tot = []
         for ops in tables:
@@ -584,9 +588,10 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
 @functools.lru_cache(maxsize=64)
 def _xtab_cached(xkey: tuple, tps: tuple, mbss: tuple, cps: tuple, xs: tuple) -> np.ndarray:
 
-    spec, acc_name, precision, seq_len, factors, cv, cf, modules, offload = xkey
+    spec, acc_name, precision, seq_len, factors, cv, cf, modules, offload, scaling = xkey
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
-    x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules, offload)
+    x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules, offload,
+                       scaling)
     x.setflags(write=False)
     return x
 
@@ -603,7 +608,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     modules: tuple | None = None, loss: tuple = (False, 1, False),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
-                    pp_free_io: bool = False) -> _Context:
+                    scaling: str = "tensor", pp_free_io: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -649,11 +654,11 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
     if hook is None:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss,
-                                   offload, sac_attn)
+                                   offload, sac_attn, scaling)
     else:
         tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
                                    tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
-                                   modules, loss, offload, sac_attn)
+                                   modules, loss, offload, sac_attn, scaling)
     tokens = float(seq_len * global_batch)
     # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
     ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
@@ -674,7 +679,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         ex = hook.stage_extras()
         extra = (ex["first_stage_params"], ex["per_layer_params"])
     cv = sp["moe_popularity_cv"] if moe[2] == "learned" else 0.0
-    xkey = (spec, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules, offload)
+    xkey = (spec, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules, offload,
+            scaling)
     return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
                     tps=tps, mbss=mbss, cps=cps, flops=flops,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
@@ -709,6 +715,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
+                           tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
                            bool(tr.pp_free_stage_buffers))
 
 

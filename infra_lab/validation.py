@@ -483,6 +483,23 @@ def _sac_recompute_attention(row: dict, acc: str, stack: str, recompute: str) ->
     return bool(src) and src < TORCHTITAN_SAC_SAVES_ALL_SDPA_SINCE and _attention_kernel(sp, acc) == "cudnn"
 
 
+def _fp8_scaling_of(row: dict) -> str:
+    """The FP8 recipe's operand scaling (``training.fp8_scaling``) of a torchtitan + torchao run:
+    "row" for torchao's float8 rowwise recipe ("rowwise" in ``precision_detail``), "block" for its
+    MX recipes (precision mxfp8: dim0 / dim1 casts in separate kernels, torchao
+    torchao/prototype/mx_formats/README.md), else "tensor". Transformer Engine stacks keep "tensor":
+    their MXFP8 cast writes both orientations from one read."""
+    if family_of(row) != "torchtitan":
+        return "tensor"
+    prec = (row.get("precision") or "").lower()
+    detail = (row.get("precision_detail") or "").lower()
+    if prec == "mxfp8":
+        return "block"
+    if prec == "fp8" and "rowwise" in detail and "gw_hp" not in detail:
+        return "row"
+    return "tensor"
+
+
 PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH = 768
 """Global batch of Primus' published DeepSeek-V2-Lite MI355X script
 (examples/moe_package/run_deepseek_v2_lite_pretrain_mi355x.sh, micro-batch 12 with global
@@ -599,6 +616,8 @@ def scenario_for_run(row: dict):
                      "sac_recompute_attention": _sac_recompute_attention(row, acc, stack_of(row), rc),
                      # pipeline stage inputs/outputs freed when unused, as published (Llama 3 §3.3.2)
                      "pp_free_stage_buffers": "pp_stage_io=deallocated" in (row.get("settings") or "").lower(),
+                     # torchao's rowwise / MX recipes quantize every operand per axis
+                     "fp8_scaling": _fp8_scaling_of(row),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
                      **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,

@@ -395,6 +395,38 @@ class TestLayerOps:
         assert unfused.filter(pl.col("component") == "cast")["time_s"].sum() > \
             f1.filter((pl.col("component") == "cast") & (pl.col("pass") == "fwd"))["time_s"].sum()
 
+    def test_per_axis_scaling_casts_and_rescale(self):
+        """scaling="row" / "block" (torchao's rowwise and MX recipes): every linear's X, W and dY
+        are read once more in backward (act bytes each) for their other-axis copies; "row" also
+        rescales the 16-bit dgrad and wgrad outputs (read + write); forward and GEMMs unchanged;
+        a 16-bit run has no casts whatever the scaling; unknown values are refused."""
+        kw = dict(passes=("fwd", "bwd"))
+        base = compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "fp8", **kw)
+        row = compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "fp8", scaling="row", **kw)
+        blk = compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "fp8", scaling="block", **kw)
+        act = 2.0
+        lin = base.filter((pl.col("layer_kind") == "dense") & (pl.col("pass") == "fwd")
+                          & pl.col("component").is_in(compute.LOW_PRECISION_COMPONENTS))
+        axis = sum(act * (r["m"] * r["k"] + r["k"] * r["n"] + r["m"] * r["n"]) for r in lin.iter_rows(named=True))
+        resc = sum(2 * act * (r["m"] * r["k"] + r["k"] * r["n"]) for r in lin.iter_rows(named=True))
+
+        def extra(o, suffix):
+            return o.filter((pl.col("layer_kind") == "dense") & pl.col("op").str.ends_with(suffix))["bytes"].sum()
+
+        assert extra(blk, "_cast_axis") == pytest.approx(axis, rel=1e-12)
+        assert extra(row, "_cast_axis") == pytest.approx(axis, rel=1e-12)
+        assert extra(row, "_rescale") == pytest.approx(resc, rel=1e-12) and extra(blk, "_rescale") == 0
+        assert extra(base, "_cast_axis") == 0
+        for o in (row, blk):
+            assert o.filter(pl.col("op_type") == "gemm")["time_s"].sum() == \
+                pytest.approx(base.filter(pl.col("op_type") == "gemm")["time_s"].sum(), rel=1e-12)
+            assert o.filter(pl.col("pass") == "fwd")["time_s"].sum() == \
+                pytest.approx(base.filter(pl.col("pass") == "fwd")["time_s"].sum(), rel=1e-12)
+        assert compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "bf16", scaling="row", **kw).equals(
+            compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "bf16", **kw))
+        with pytest.raises(UnknownNameError, match="scaling"):
+            compute.layer_ops("llama3-8b", 4096, 1, 1, "H100", "fp8", scaling="column")
+
     def test_main_grad_accumulation_bytes(self):
         a = compute.layer_ops("zaya1-base", 4096, 1, 1, "MI300X", passes=("bwd",))
         b = compute.layer_ops("zaya1-base", 4096, 1, 1, "MI300X", passes=("bwd",), main_grad_bytes=0)

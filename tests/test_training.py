@@ -598,6 +598,46 @@ def test_per_op_sac_recomputes_cudnn_attention_before_its_save_list_had_it():
         on.replace(training={"sac_recompute_attention": "yes"})
 
 
+def test_fp8_scaling_of_torchao_recipes_is_priced_and_read():
+    """training.fp8_scaling: validation reads torchao's rowwise recipe as "row" and its MX recipes as
+    "block" (torchtitan runs only; Transformer Engine MXFP8 keeps "tensor"); the step gains exactly
+    the extra backward cast/rescale ops × memory_time_scale per layer and micro-batch; the
+    reference agrees, also for an MoE model (routed-expert casts); bf16 ignores it; bad values are
+    refused."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    got = {i: il.validation.scenario_for_run(runs[i])[0].training.fp8_scaling
+           for i in ("AO-8B-H100-fp8rw", "AO-8B-MI300X-fp8rw", "AO-8B-B200-mxfp8", "AO-8B-H100-fp8tw",
+                     "TT24-8B-8-fsdp-compile-fp8", "MZ-Q235-GB200-256-mxfp8")}
+    assert got == {"AO-8B-H100-fp8rw": "row", "AO-8B-MI300X-fp8rw": "row", "AO-8B-B200-mxfp8": "block",
+                   "AO-8B-H100-fp8tw": "tensor", "TT24-8B-8-fsdp-compile-fp8": "tensor",
+                   "MZ-Q235-GB200-256-mxfp8": "tensor"}
+    row = il.validation.scenario_for_run(runs["AO-8B-H100-fp8rw"])[0]
+    ten = row.replace(training={"fp8_scaling": "tensor"})
+    ops = il.compute.layer_ops(row.model_spec, 8192, 1, 1, row.hardware.accelerator, "fp8", passes=("fwd", "bwd"),
+                               scaling="row")
+    dense = (pl.col("layer_kind") == "dense") & (pl.col("op").str.ends_with("_cast_axis")
+                                                 | pl.col("op").str.ends_with("_rescale"))
+    extra = ops.filter(dense)["time_s"].sum()
+    assert extra > 0
+    ms = il.stacks.params(row.stack)["memory_time_scale"]
+    a, b = il.estimate(ten), il.estimate(row)
+    m = row.training.global_batch / (row.parallelism.dp * row.training.micro_batch)
+    fa, fb = (dict(e.breakdown.iter_rows()) for e in (a, b))
+    assert fb["compute_bwd"] - fa["compute_bwd"] == pytest.approx(m * row.model_spec.layers * ms * extra, rel=1e-9)
+    assert fb["compute_fwd"] == pytest.approx(fa["compute_fwd"], rel=1e-12)
+    assert step_reference(row)["step_time_s"] == pytest.approx(b.step_time_s, rel=1e-9)
+    moe = il.validation.scenario_for_run(runs["GH26-Q30-B200-8-torchtitan"])[0].replace(
+        training={"precision": "fp8", "fp8_scaling": "block"})
+    assert il.estimate(moe).step_time_s > il.estimate(moe.replace(training={"fp8_scaling": "tensor"})).step_time_s
+    assert step_reference(moe)["step_time_s"] == pytest.approx(il.estimate(moe).step_time_s, rel=1e-9)
+    bf = row.replace(training={"precision": "bf16"})
+    assert il.estimate(bf).step_time_s == il.estimate(bf.replace(training={"fp8_scaling": "tensor"})).step_time_s
+    with pytest.raises(UnknownNameError, match="fp8_scaling"):
+        row.replace(training={"fp8_scaling": "column"})
+
+
 def test_host_bound_moe_layers_wait_for_the_host():
     """training.moe_host_sync adds the stack's moe_host_sync_s to every MoE layer of every
     micro-batch (a third in forward, again under full recompute); dense models are unaffected;

@@ -75,6 +75,7 @@ from .ops import (
     LOW_PRECISION_COMPONENTS,
     MUON_COMPONENTS,
     OP_TYPES,
+    SCALINGS,
     GemmRecords,
     gemm_records,
     layer_ops,
@@ -96,7 +97,7 @@ from .validation import (
 
 __all__ = [
     "ELEMENT_BYTES", "LOW_PRECISIONS", "PRECISIONS", "COMPONENTS", "GEMM_COMPONENTS",
-    "LOW_PRECISION_COMPONENTS",
+    "LOW_PRECISION_COMPONENTS", "SCALINGS",
     "LAYER_KINDS", "OP_TYPES", "PASSES",
     "compute_params", "hbm_efficiency", "kernel_fixed_s", "launch_overhead_s",
     "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time", "gemm_times",

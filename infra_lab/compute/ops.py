@@ -27,7 +27,8 @@ from .moe import expert_token_counts
 
 __all__ = ["COMPONENTS", "GEMM_COMPONENTS", "GemmRecords", "gemm_records", "layer_ops",
            "layer_times", "optimizer_step_time", "roofline_points", "OP_TYPES", "LAYER_KINDS",
-           "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS"]
+           "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS",
+           "SCALINGS"]
 
 COMPONENTS = (
     "attn_gemm",           # q/k/v/o projections, MLA down/up projections
@@ -66,6 +67,10 @@ _PRODUCER_FUSED = ("qkv_proj", "q_proj", "q_down", "kv_down", "mlp_up", "shared_
 """GEMMs whose FP8/FP4 input cast Transformer Engine fuses into the producing kernel (the
 LayerNorm of LayerNormLinear/LayerNormMLP, the activation before the down projection): the
 producer writes the quantized copies instead of a separate cast reading the 16-bit tensor."""
+
+SCALINGS = ("tensor", "row", "block")
+"""Operand scaling of a low-precision recipe (:func:`layer_ops` ``scaling``): per-tensor, per-row
+(torchao rowwise) or MX blocks cast per axis (torchao MX)."""
 
 OP_TYPES = ("gemm", "attention", "memory")
 LAYER_KINDS = ("dense", "moe", "mamba2", "hybrid", "mtp", "head")
@@ -389,7 +394,8 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
               sequence_parallel: bool = False, passes: tuple[str, ...] = ("fwd",), ep: int = 1,
               expert_tp: int | None = None, seed: int = 0, attention_kernel: str | None = None,
               main_grad_bytes: float | None = None, weight_cast_every: int = 1,
-              fuse_casts: bool = True, stream_k: bool | None = None, window: int = 0) -> pl.DataFrame:
+              fuse_casts: bool = True, stream_k: bool | None = None, window: int = 0,
+              scaling: str = "tensor") -> pl.DataFrame:
     """The op list of one layer of each kind on one rank, timed on ``accelerator``.
 
     Parameters
@@ -423,6 +429,21 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
     stream_k : override the library's stream-K scheduling (None: data)
     window : sliding-window attention size for every layer [tokens] (0: the model's own
         windows, ``spec.attention_windows()``, averaged over its attention layers)
+    scaling : how a low-precision recipe scales its operands (:data:`SCALINGS`). "tensor"
+        (default): one cast per operand (input X, weight W, output gradient dY) writes the copies
+        both of its GEMMs read. "row" (torchao's float8 rowwise recipe): per-row scales along each
+        GEMM's reduction axis, so every operand is quantized again along its other axis for its
+        backward GEMM (one more read of the 16-bit X, W and dY per linear), and the two backward
+        GEMMs (no fast accumulation) run as per-tensor GEMMs whose 16-bit outputs are rescaled
+        by an element-wise pass (read + write): torchao's ``addmm_float8_unwrapped``, "the rowwise
+        CUTLASS-based kernel is so slow without fast-accum that we'd rather use the tensorwise
+        cuBLAS-based kernel and do the scaling manually afterwards"
+        (https://github.com/pytorch/ao/blob/890e0ac8/torchao/float8/float8_ops.py). "block"
+        (torchao's MX recipes): 1×32 blocks along each GEMM's reduction axis cast by separate
+        dim0 / dim1 kernels (torchao/prototype/mx_formats/README.md), the scales applied inside
+        the GEMM: the extra per-axis reads of "row" without the rescale. Approximations: the
+        per-axis amax is taken in the cast kernel's read (``cast_amax_pass`` as for "tensor"), and
+        rowwise GEMMs with fast accumulation (the forward) run at the per-tensor rate.
 
     Returns
     -------
@@ -468,16 +489,18 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
     if attention_kernel is not None and not isinstance(attention_kernel, str):
         raise ValidationError(f"attention_kernel = {attention_kernel!r}: expected a kernel name (see "
                               "compute.attention_kernels) or None for the device's default")
+    if scaling not in SCALINGS:
+        raise unknown("scaling", scaling, list(SCALINGS))
     recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
     key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
-           sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win)
+           sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win, scaling)
     return _layer_ops_cached(key, recs)
 
 
 @functools.lru_cache(maxsize=256)
 def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     (spec, s, b, t, acc_name, prec, causal, flash, sp, passes, ep, etp, seed, att_kernel,
-     mgb, wce, fuse, stream_k, win) = key
+     mgb, wce, fuse, stream_k, win, scaling) = key
     from .. import catalog
     from .._kernels import gemm as kg
 
@@ -638,6 +661,10 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
             else:                                     # output gradient dY (m×n)
                 byts, kernels, op = m * n * (q + amax * act), 1.0, f"{name}_cast_bwd"
             mem_op(kind, ps, op, "cast", byts, kernels)
+            if scaling != "tensor" and ps == "bwd":   # X, W and dY quantized again along their other axis
+                mem_op(kind, ps, f"{name}_cast_axis", "cast", act * (m * k + k * n / wce + m * n), 2.0 + 1.0 / wce)
+                if scaling == "row":                  # rescale of the 16-bit dgrad (m×k) and wgrad (k×n) outputs
+                    mem_op(kind, ps, f"{name}_rescale", "cast", 2.0 * act * (m * k + k * n), 2.0)
     return tab.frame(mem_bw, fixed)
 
 
