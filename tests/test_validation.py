@@ -133,12 +133,12 @@ def test_docs_validation_tables_are_the_models(current):
                    "torchtitan refit to 1.298 / 1.0, memory_time_scale at its lower bound: test split median |error| "
                    "9.4 % (meets <= 10 %), worst 43.0 % (AO-8B-B200-mxfp8 on the 750 W B200 after its cuDNN attention "
                    "recompute under per-op SAC and its per-axis MX casts, > 25 %; then "
-                   "PR25-DSV2L-MI355X-8-mbs1-baseline +39.5 %, AO-8B-MI300X-fp8rw -30.5 %, MZ-Q235-H100-256-d -26.2 %, "
+                   "PR25-DSV2L-MI355X-8-mbs1-baseline +39.5 %, AO-8B-MI300X-fp8rw -30.5 %, MZ-Q235-H100-256-d -26.8 % with its published recompute norm, act, "
                    "TT24-8B-8-cp8-s256k -25.4 %; AO-8B-H100-fp8rw -22.2 % with torchao's rowwise casts and rescale); "
                    "MoE test worst 39.5 %, "
                    "PR25-DSV2L-MI355X-8-mbs1-baseline with moe_host_sync (15.9 ms derived at the refitted factors), "
                    "global batch 768 assumed; dense test median 11.6 %, MoE test median 5.9 %; PR25-DSV2-MI355X-32-base-1f1b (-2.3 %) shares source, stack and hardware with the moe_host_sync_s derivation run, so it is "
-                   "not an independent check; per case in docs/validation.md). Strict: passes -> remove this mark.")
+                   "not an independent check; the mbs1 row sits on the host floor of the source's micro-batch scan, which no train run samples; per case in docs/validation.md). Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
     test = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
