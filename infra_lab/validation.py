@@ -614,6 +614,8 @@ def scenario_for_run(row: dict):
                      "eager": family_of(row) == "torchtitan" and "compile=false" in (row.get("settings") or "").lower(),
                      # torchtitan's per-op SAC without the cuDNN attention op in its save list
                      "sac_recompute_attention": _sac_recompute_attention(row, acc, stack_of(row), rc),
+                     # pipeline stage inputs/outputs freed when unused, as published (Llama 3 §3.3.2)
+                     "pp_free_stage_buffers": "pp_stage_io=deallocated" in (row.get("settings") or "").lower(),
                      # torchao's rowwise / MX recipes quantize every operand per axis
                      "fp8_scaling": _fp8_scaling_of(row),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),

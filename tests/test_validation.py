@@ -133,12 +133,12 @@ def test_docs_validation_tables_are_the_models(current):
                    "torchtitan refit to 1.297 / 1.0 with zero3_comm_overlap derived from a train pair (0.70), memory_time_scale at its lower bound: test split median |error| "
                    "9.4 % (meets <= 10 %), worst 40.6 % (AO-8B-B200-mxfp8 on the 750 W B200 after its cuDNN attention "
                    "recompute under per-op SAC, its per-axis MX casts and the derived FSDP overlap, > 25 %; then "
-                   "PR25-DSV2L-MI355X-8-mbs1-baseline +39.5 %, AO-8B-MI300X-fp8rw -27.4 %, MZ-Q235-H100-256-d -26.2 %, "
+                   "PR25-DSV2L-MI355X-8-mbs1-baseline +39.5 %, AO-8B-MI300X-fp8rw -27.4 %, MZ-Q235-H100-256-d -26.8 % with its published recompute norm, act, "
                    "TT24-8B-8-cp8-s256k -25.4 %; AO-8B-H100-fp8rw -19.1 % with torchao's rowwise casts and rescale); "
                    "MoE test worst 39.5 %, "
                    "PR25-DSV2L-MI355X-8-mbs1-baseline with moe_host_sync (15.9 ms derived at the refitted factors), "
                    "global batch 768 assumed; dense test median 11.5 %, MoE test median 5.9 %; PR25-DSV2-MI355X-32-base-1f1b (-2.3 %) shares source, stack and hardware with the moe_host_sync_s derivation run, so it is "
-                   "not an independent check; per case in docs/validation.md). Strict: passes -> remove this mark.")
+                   "not an independent check; the mbs1 row sits on the host floor of the source's micro-batch scan, which no train run samples; per case in docs/validation.md). Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
     test = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
@@ -269,12 +269,13 @@ def test_memory_against_published_memory():
     assert c.height >= 25
     with_peak = c.filter(pl.col("error_pct").is_not_null())
     assert with_peak.height >= 20
-    # today's level (median |error| of the reserved-memory comparison 4.2 %, worst 25.1 % with the
-    # loss's backward peak (loss_bwd_fp32_tensors, loss_parallel_bwd_fp32_tensors); 13.3 % / 28.4 %
-    # with torchtitan's compiled loss only; 15.5 % / 35.5 % at the issue-12-item-7 landing;
-    # 19.8 % / 52.5 % before), a regression guard
+    # today's level (median |error| of the reserved-memory comparison 4.2 %, worst 22.6 % with
+    # PyTorch pipelining's per-micro-batch stage buffers (pp_stage_buffers_persistent); 4.2 % /
+    # 25.1 % with the loss's backward peak (loss_bwd_fp32_tensors, loss_parallel_bwd_fp32_tensors);
+    # 13.3 % / 28.4 % with torchtitan's compiled loss only; 15.5 % / 35.5 % at the issue-12-item-7
+    # landing; 19.8 % / 52.5 % before), a regression guard
     assert with_peak["error_pct"].abs().median() <= 5.0
-    assert with_peak["error_pct"].abs().max() <= 26.0
+    assert with_peak["error_pct"].abs().max() <= 23.0
     # every published fact but one agrees (the Llama 3 405B 8K run: see its memory_caveat)
     assert int((~c["agrees"]).sum()) <= 1
 
