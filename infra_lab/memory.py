@@ -866,7 +866,11 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
     holds pp − r micro-batches in flight under 1F1B and pp + (pp − 1 − 2r)/vp under the
     interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`). ZeRO-3 keeps
-    two gathered layers.
+    two gathered layers. Stacks with ``pp_stage_buffers_persistent`` = 1 (PyTorch pipelining)
+    also hold a receive buffer per micro-batch for every stage input and output gradient and
+    each forward's output until its backward (:func:`infra_lab._kernels.memory.stage_io_bytes`,
+    in ``activations``), unless ``training.pp_free_stage_buffers`` (the run frees them, as
+    Llama 3 §3.3.2 publishes).
 
     Examples
     --------
@@ -876,7 +880,14 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     >>> 30e9 < total < 192e9
     True
     """
-    from ._kernels.memory import MEM_NAMES, allocator_reserve, grads_at_peak, inflight, stage_memory
+    from ._kernels.memory import (
+        MEM_NAMES,
+        allocator_reserve,
+        grads_at_peak,
+        inflight,
+        stage_io_bytes,
+        stage_memory,
+    )
     from .scenario import Scenario, load_scenario
 
     if isinstance(scenario, str):
@@ -989,6 +1000,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         # FSDP with pipeline parallelism does not reshard during the step (parameters stay
         # gathered across micro-batches): only the optimizer states remain sharded
         z_mem, f_mem = 1, 0
+    # pipeline stage buffers kept per micro-batch (PyTorch pipelining) unless the run frees them
+    stage_io = pp > 1 and bool(sp["pp_stage_buffers_persistent"]) and not tr.pp_free_stage_buffers
     best, best_total, best_cand = None, -1.0, None
     for cand in stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook is not None else {})):
         emb = cand["p_embedding"]
@@ -1017,6 +1030,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
             ig = MEM_NAMES.index("gradients")
             vals[ig] = grads_at_peak(vals[MEM_NAMES.index("activations")], vals[ig], float(pp), float(vp),
                                      float(rank), m)
+        if stage_io:     # PyTorch pipelining's per-micro-batch stage buffers (stage_io_bytes)
+            vals[MEM_NAMES.index("activations")] += stage_io_bytes(float(pp), float(vp), float(rank), m, nf, tok_h * e)
         # the reserve of the tensors above (the kernel's formula)
         vals[MEM_NAMES.index("allocator_reserve")] = allocator_reserve(float(sum(vals)), reserve_b, reserve)
         vals = tuple(vals)
@@ -1031,6 +1046,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         "optimizer_states": f"{opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
         "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
         "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, recompute={recompute}"
+                       + ("; + the pipeline stage's per-micro-batch input/gradient buffers and kept outputs"
+                          if stage_io else "")
                        + (f"; offloaded to host: {', '.join(tr.offload_modules)} (one layer's kept on the GPU)"
                           if tr.offload_modules else ""),
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",

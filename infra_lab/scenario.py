@@ -399,6 +399,14 @@ class TrainingConfig:
     compute capability 10.0 since PR #1196 (2025-05): Blackwell runs of that window recompute
     it. False (default): the attention output is saved (the save list has the kernel).
 
+    pp_free_stage_buffers: the run frees its pipeline stages' input and output tensors when no
+    longer used (Llama 3 §3.3.2: "we proactively deallocate tensors that will not be used for
+    future computation, including the input and output tensors of each pipeline stage"), so a
+    stack whose pipelining keeps a buffer per micro-batch (``pp_stage_buffers_persistent`` = 1,
+    PyTorch pipelining) holds none beyond the layers' saved activations. False (default): the
+    stack's behaviour (Megatron frees them anyway: ``deallocate_output_tensor``, receive buffers
+    allocated per transfer).
+
     fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
     per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand
     quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
@@ -426,12 +434,13 @@ class TrainingConfig:
     offload_modules: tuple | None = None
     eager: bool = False
     sac_recompute_attention: bool = False
+    pp_free_stage_buffers: bool = False
     fp8_scaling: str = "tensor"
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
-            "loss_compiled", "sac_recompute_attention", "fp8_scaling")
+            "loss_compiled", "sac_recompute_attention", "fp8_scaling", "pp_free_stage_buffers")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -466,6 +475,7 @@ class TrainingConfig:
             raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
         _bool("training.eager", self.eager)
         _bool("training.sac_recompute_attention", self.sac_recompute_attention)
+        _bool("training.pp_free_stage_buffers", self.pp_free_stage_buffers)
         put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
 
     @classmethod

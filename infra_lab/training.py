@@ -87,7 +87,7 @@ STACK_PARAMS = (
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
     "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
-    "eager_memory_factor",
+    "eager_memory_factor", "pp_stage_buffers_persistent",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -609,7 +609,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     modules: tuple | None = None, loss: tuple = (False, 1, False),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
-                    scaling: str = "tensor", dualpipe: bool = False) -> _Context:
+                    scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -645,6 +645,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "MOE_SYNC": sp["moe_host_sync_s"] if (moe[4] and spec.experts) else 0.0,
         # activation offloading (training.offload_modules): the GPU's host link, one direction
         "HOST_BW": catalog.host_link_bytes_per_s(acc.name) if offload else 0.0,
+        # pipeline stage buffers per micro-batch (memory.stage_io_bytes), unless the run frees them
+        "PP_IO": 0.0 if pp_free_io else sp["pp_stage_buffers_persistent"],
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -716,7 +718,8 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
-                           tr.fp8_scaling if tr.precision in ("fp8",) else "tensor", bool(p.dualpipe))
+                           tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
+                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -553,3 +553,50 @@ def test_pytorch_gradients_meet_the_peak_only_from_their_first_backward():
     est = il.estimate(sc)
     assert est.memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(sc), rel=1e-12)
     assert est.memory_per_gpu_bytes == pytest.approx(step_reference(sc)["memory_per_gpu_bytes"], rel=1e-12)
+
+
+def test_pytorch_pipelining_keeps_a_buffer_per_micro_batch_unless_the_run_frees_them():
+    """pp_stage_buffers_persistent = 1 (PyTorch pipelining): every pipeline stage holds an input
+    and an output-gradient receive buffer per micro-batch and each forward's output until its
+    backward, beyond the layers' saved activations; Megatron (0) and runs that publish freeing
+    them (training.pp_free_stage_buffers, Llama 3 §3.3.2) hold none. Kernel = reference, and
+    il.memory = the step kernel = the step reference."""
+    from infra_lab._kernels.memory import stage_io_bytes, stage_io_bytes_reference
+    from infra_lab._kernels.training_reference import step_reference
+
+    x = 3.0
+    for pp in (1, 2, 4, 8, 16):
+        for vp in (1, 2, 3, 8):
+            for m in (1.0, 3.0, 8.0, 32.0):
+                for rank in range(pp):
+                    nf = float(min(m, pp - rank)) if vp == 1 else min(m, pp + (pp - 1 - 2 * rank) / vp)
+                    assert stage_io_bytes(pp * 1.0, vp * 1.0, rank * 1.0, m, nf, x) == pytest.approx(
+                        stage_io_bytes_reference(pp, vp, rank, m, nf, x), rel=1e-12, abs=1e-12), (pp, vp, rank, m)
+    # a middle rank: 2m boundary tensors per stage whatever is in flight; no pipeline: none
+    assert stage_io_bytes(8.0, 2.0, 3.0, 8.0, 5.0, x) == 2 * 8 * 2 * x
+    assert stage_io_bytes(1.0, 1.0, 0.0, 8.0, 1.0, x) == 0.0
+    base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 4},
+            "training": {"seq_len": 8192, "global_batch": 32, "micro_batch": 1, "stack": "torchtitan-cuda",
+                         "recompute": "full"},
+            "parallelism": {"tp": 2, "pp": 4, "zero": 3, "fsdp": True, "sequence_parallel": True}}
+    sc = il.Scenario.from_dict(base)
+    freed = sc.replace(training={"pp_free_stage_buffers": True})
+    mega = sc.replace(training={"stack": "megatron-core-cuda"})
+    act = lambda s: dict(memory.training_memory(s).select("component", "bytes").iter_rows())["activations"]  # noqa: E731
+    m = 32 / (1 * sc.parallelism.dp)
+    boundary = 8192 * 4096 / 2 * 2.0           # tokens x hidden / tp (sequence parallel) x 2 bytes
+    # the most loaded stage is the last (its logits): m(2vp - 1) - held buffers more (held = 1)
+    assert "stage 3 of 4" in memory.training_memory(sc)["note"][0]
+    assert act(sc) - act(freed) == pytest.approx((m - 1) * boundary, rel=1e-12)
+    assert act(mega.replace(training={"pp_free_stage_buffers": True})) == pytest.approx(act(mega), rel=1e-12)
+    for s in (sc, freed):
+        est = il.estimate(s)
+        assert est.memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(s), rel=1e-12)
+        assert est.memory_per_gpu_bytes == pytest.approx(step_reference(s)["memory_per_gpu_bytes"], rel=1e-12)
+    assert il.estimate(sc).memory_per_gpu_bytes > il.estimate(freed).memory_per_gpu_bytes
+    with pytest.raises(ValidationError, match="pp_free_stage_buffers"):
+        sc.replace(training={"pp_free_stage_buffers": "yes"})
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    read = {i: il.validation.scenario_for_run(runs[i])[0].training.pp_free_stage_buffers
+            for i in ("L3-405B-8192-cp1", "L3-405B-16384-cp16", "TT24-405B-512-3d-1f1b")}
+    assert read == {"L3-405B-8192-cp1": True, "L3-405B-16384-cp16": True, "TT24-405B-512-3d-1f1b": False}

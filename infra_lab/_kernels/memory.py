@@ -120,6 +120,55 @@ def grads_at_peak(act, grads, pp, vp, rank, m):
 
 
 @njit(cache=True)
+def stage_io_bytes(pp, vp, rank, m, nf, x):
+    """Pipeline stage input/output buffers a framework keeps beyond the layers' saved
+    activations [bytes] (the stack's ``pp_stage_buffers_persistent`` = 1: PyTorch pipelining).
+
+    ``torch.distributed.pipelining`` allocates, once, a receive buffer for the stage input of every
+    micro-batch (``_prepare_forward_infra``: ``args_recv_info[chunk]`` for each of the m chunks) and
+    one for the output gradient of every micro-batch (``_prepare_backward_infra``:
+    ``grad_recv_info[mb_index]``), per pipeline stage (vp stages per rank), and keeps each
+    forward's output in ``fwd_cache`` until its backward
+    (https://github.com/pytorch/pytorch/blob/main/torch/distributed/pipelining/stage.py). Each is
+    one boundary tensor of ``x`` bytes (tokens x hidden of one micro-batch on this GPU). An
+    in-flight micro-batch's input buffer is its first layer's saved input, already among the
+    activations, so per stage: (m - held) input buffers + m gradient buffers + held outputs,
+    2m on a middle rank whatever is in flight. The first stage (rank 0's first chunk) has no
+    input buffers, and its held outputs count: m(2vp - 1) + held; the last stage (rank pp - 1's
+    last chunk) has no gradient buffers and its output is the model's (the logits, counted
+    elsewhere): m(2vp - 1) - held. APPROXIMATION: held = nf, the rank's in-flight micro-batches
+    per chunk (capped at m). pp = 1: no pipeline, 0."""
+    if pp <= 1 or x <= 0.0:
+        return 0.0
+    held = nf if nf < m else m
+    if rank == 0:
+        n = m * (2.0 * vp - 1.0) + held
+    elif rank == pp - 1:
+        n = m * (2.0 * vp - 1.0) - held
+    else:
+        n = 2.0 * m * vp
+    return n * x
+
+
+def stage_io_bytes_reference(pp, vp, rank, m, nf, x):
+    """Plain-Python reference of :func:`stage_io_bytes`: walks the rank's vp pipeline stages
+    (global stage v·pp + rank) and counts each buffer PyTorch pipelining holds."""
+    if pp == 1:
+        return 0.0
+    held = min(nf, m)
+    total = 0.0
+    for v in range(int(vp)):
+        stage = v * pp + rank
+        first, last = stage == 0, stage == pp * vp - 1
+        recv_inputs = 0.0 if first else m                 # one input buffer per micro-batch
+        grad_buffers = 0.0 if last else m                 # one output-gradient buffer per micro-batch
+        outputs = 0.0 if last else held                   # forward outputs kept until their backward
+        already_counted = 0.0 if first else held          # in-flight inputs = first layers' saved inputs
+        total += (recv_inputs + grad_buffers + outputs - already_counted) * x
+    return total
+
+
+@njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
                    act, work, head_act, reserve, wq):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""

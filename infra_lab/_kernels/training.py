@@ -37,7 +37,14 @@ import numpy as np
 from numba import njit, prange
 
 from . import fabric as kf
-from .memory import allocator_reserve, grads_at_peak, inflight, stage_activations, training_bytes
+from .memory import (
+    allocator_reserve,
+    grads_at_peak,
+    inflight,
+    stage_activations,
+    stage_io_bytes,
+    training_bytes,
+)
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -52,7 +59,7 @@ C_NAMES = (
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
-    "grad_buffer_persistent",
+    "grad_buffer_persistent", "PP_IO",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -65,7 +72,7 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
- C_GRAD_PERSIST) = range(len(C_NAMES))
+ C_GRAD_PERSIST, C_PP_IO) = range(len(C_NAMES))
 # C_HOST_BW: one GPU's host-link bandwidth in one direction [bytes/s]
 # (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
 MOE_SYNC_FWD_SHARE = 1.0 / 3.0
@@ -743,6 +750,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                                        c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES],
                                        row[L_ND] + row[L_NM], 0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY])[1]
                 tot -= g_all - grads_at_peak(ACT[rc, k], g_all, pp, vp, row[L_RANK], m)
+            if c[C_PP_IO] > 0.5 and pp > 1:   # PyTorch pipelining's per-micro-batch stage buffers
+                tot += stage_io_bytes(pp * 1.0, vp * 1.0, row[L_RANK], m, NF[k], tok_h * c[C_ACT_BYTES])
             tot += allocator_reserve(tot, c[C_RESERVE], c[C_RESERVE_FRAC])
             if tot > mem:
                 mem = tot
