@@ -147,11 +147,9 @@ def test_current_runs_meet_the_issue_bounds(current):
     assert test["max_abs_error_pct"] <= 25.0
 
 
-def test_current_calibration_rederives_the_fitted_factors(monkeypatch, current):
-    """calibrate_current() reads only train rows and reproduces the fitted rows of each
-    framework family's stacks (one value for both vendors), within the physical bounds; runs
-    flagged training.moe_host_sync (priced with the derived moe_host_sync_s) and the Megatron-Core
-    runs with the 1F1B all-to-all overlap (priced with ep_overlap_fit's ep_comm_overlap) are left out."""
+def _spy_on_splits(monkeypatch):
+    """Wrap validation.scenario_for_run so a test can see which splits a fit reads:
+    returns (the list of splits seen, the real function)."""
     seen = []
     real = V.scenario_for_run
 
@@ -160,6 +158,15 @@ def test_current_calibration_rederives_the_fitted_factors(monkeypatch, current):
         return real(row, *a, **k)
 
     monkeypatch.setattr(V, "scenario_for_run", spy)
+    return seen, real
+
+
+def test_current_calibration_rederives_the_fitted_factors(monkeypatch, current):
+    """calibrate_current() reads only train rows and reproduces the fitted rows of each
+    framework family's stacks (one value for both vendors), within the physical bounds; runs
+    flagged training.moe_host_sync (priced with the derived moe_host_sync_s) and the Megatron-Core
+    runs with the 1F1B all-to-all overlap (priced with ep_overlap_fit's ep_comm_overlap) are left out."""
+    seen, real = _spy_on_splits(monkeypatch)
     out = V.calibrate_current()
     assert set(seen) == {"train"}
     assert set(out) == set(V.FAMILIES)
@@ -250,14 +257,7 @@ def test_ep_comm_overlap_is_fitted_on_train_runs_only(monkeypatch):
     """Megatron-Core's ep_comm_overlap (1F1B all-to-all overlap) is ep_overlap_fit() of the
     train-split runs that publish the overlap, DualPipe runs left out; its stated range is the
     runs' own values; DualPipe keeps its own factor; the flags come from the published settings."""
-    seen = []
-    real = V.scenario_for_run
-
-    def spy(row, *a, **k):
-        seen.append(row["split"])
-        return real(row, *a, **k)
-
-    monkeypatch.setattr(V, "scenario_for_run", spy)
+    seen, real = _spy_on_splits(monkeypatch)
     f = V.ep_overlap_fit(per_run=True)
     assert set(seen) == {"train"}
     assert "MZ-Q235-H100-256-b" in f["runs"] and "DSV3-H800-2048-pretrain" not in f["runs"]
