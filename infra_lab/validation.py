@@ -903,7 +903,7 @@ def moe_host_sync_derivation(run_id: str = MOE_HOST_SYNC_RUN) -> dict[str, float
     off, the family's fitted factors), over its MoE layers. With
     :data:`MOE_HOST_SYNC_CHECK_RUN` (test split) it gives the wait that run implies, which sets
     only the low end of the stated range. The whole residual is put on the MoE layers: part of
-    it can be GPU-model error rather than host wait (the two 8-GPU baselines imply 15.9 ms at
+    it can be GPU-model error rather than host wait (the two 8-GPU baselines imply 16.4 ms at
     micro-batch 12 and 10.1 ms at micro-batch 1, so some of the "wait" grows with tokens).
     Returns {"measured_s", "model_s", "moe_layers", "moe_host_sync_s"} per micro-batch."""
     from .training import estimate
