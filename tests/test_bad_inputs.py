@@ -350,6 +350,56 @@ def test_bad_input(group, fn, needles, check):
     assert "Traceback" not in msg
 
 
+# The Scenario keys added after the review (session 5: docs/ARCHITECTURE.md): each refuses a bad
+# value with the package's error naming the field, the value and what is allowed, in the dict
+# form and the object form alike.
+MOE = {"model": {"preset": "mixtral-8x7b"},
+       "hardware": {"accelerator": "H100", "nodes": 2, "nic": "ConnectX-7"},
+       "training": {"seq_len": 4096, "global_batch": 64}, "parallelism": {"ep": 8}}
+NEW_KEYS = [
+    ("training.sac_recompute_attention='yes'",
+     lambda: il.Scenario.from_dict(scen(training={"sac_recompute_attention": "yes"})),
+     ("training.sac_recompute_attention", "'yes'", "true or false")),
+    ("TrainingConfig(sac_recompute_attention=1)", lambda: TrainingConfig(sac_recompute_attention=1),
+     ("training.sac_recompute_attention", "1", "true or false")),
+    ("training.pp_free_stage_buffers='no'",
+     lambda: il.Scenario.from_dict(scen(training={"pp_free_stage_buffers": "no"})),
+     ("training.pp_free_stage_buffers", "'no'", "true or false")),
+    ("TrainingConfig(pp_free_stage_buffers=0)", lambda: TrainingConfig(pp_free_stage_buffers=0),
+     ("training.pp_free_stage_buffers", "0", "true or false")),
+    ("training.fp8_scaling='rowwise'",
+     lambda: il.Scenario.from_dict(scen(training={"precision": "fp8", "fp8_scaling": "rowwise"})),
+     ("training.fp8_scaling", "'rowwise'", "block, row, tensor")),
+    ("TrainingConfig(fp8_scaling=2)", lambda: TrainingConfig(precision="fp8", fp8_scaling=2),
+     ("training.fp8_scaling", "2", "block, row, tensor")),
+    ("parallelism.dualpipe='true'",
+     lambda: il.Scenario.from_dict({**MOE, "parallelism": {"ep": 8, "ep_overlap": True, "dualpipe": "true"}}),
+     ("parallelism.dualpipe", "'true'", "true or false")),
+    ("parallelism.dualpipe without ep_overlap",
+     lambda: il.Scenario.from_dict({**MOE, "parallelism": {"ep": 8, "dualpipe": True}}),
+     ("parallelism.dualpipe = true", "parallelism.ep_overlap = false", "allowed ep_overlap = true")),
+    ("ParallelismConfig(dualpipe=True)", lambda: ParallelismConfig(ep=8, dualpipe=True),
+     ("parallelism.dualpipe", "allowed ep_overlap = true")),
+]
+
+
+@pytest.mark.parametrize("fn, needles", [pytest.param(f, n, id=i) for i, f, n in NEW_KEYS])
+def test_new_scenario_keys_refuse_bad_input(fn, needles):
+    with pytest.raises(InfraLabError) as ei:
+        fn()
+    msg = str(ei.value)
+    for n in needles:
+        assert n in msg, f"{n!r} not in message {msg!r}"
+
+
+def test_new_scenario_keys_accept_their_documented_values():
+    sc = il.Scenario.from_dict({**MOE, "training": {**MOE["training"], "precision": "fp8", "fp8_scaling": "block",
+                                                    "sac_recompute_attention": True, "pp_free_stage_buffers": True},
+                                "parallelism": {"ep": 8, "ep_overlap": True, "dualpipe": True}})
+    assert (sc.training.fp8_scaling, sc.training.sac_recompute_attention, sc.training.pp_free_stage_buffers,
+            sc.parallelism.dualpipe) == ("block", True, True, True)
+
+
 def test_every_review_group_is_covered():
     groups = {p.values[0] for p in CASES}
     assert groups == {"crash", "silent", "legit", "property", "message"}
