@@ -48,7 +48,10 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
   (`moe_host_sync`) wait the stack's derived host time per MoE layer and are left out of the fit;
   runs that publish async tensor parallelism hide the stack's async-TP share of their TP
   collectives, and runs without torch.compile take the stack's eager factor on their
-  memory-bound ops (share and factor each derived from one train-split pair).
+  memory-bound ops; torchtitan's FSDP overlap is derived the same way (share, factor and
+  overlap each from one train-split pair). Megatron-Core's 1F1B all-to-all overlap is fitted on
+  the train runs that publish it (DeepSeek's DualPipe keeps its own stated share), and torchao's
+  rowwise and MX FP8 recipes are priced with their per-axis casts (`fp8_scaling`).
 
 Error = predicted / measured step time − 1 (negative: the model is too fast).
 """),
