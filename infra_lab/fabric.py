@@ -803,7 +803,7 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
 
 
 # ---------------------------------------------------------------------------------------
-# Link counts (added by H-rel for issue 16: network failures scale with links and optics,
+# Link counts (issue 16: network failures scale with links and optics,
 # not with switches). Composed from switch_counts and its leaf split; no second tier logic.
 # ---------------------------------------------------------------------------------------
 def link_counts(hardware, radix: int | None = None) -> dict[str, int]:

@@ -1413,7 +1413,7 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
 
 
 # --------------------------------------------------------------------------------------
-# Checkpoint size (added by H-rel for issue 16; the one owner of checkpoint bytes)
+# Checkpoint size (issue 16; the one owner of checkpoint bytes)
 # --------------------------------------------------------------------------------------
 CHECKPOINT_SAVES = ("fully-parallel", "replica")
 """How replicated tensors are written: ``fully-parallel`` splits every replicated tensor over

@@ -56,15 +56,6 @@ def ckpt():
     return memory.checkpoint_bytes(base_sc())
 
 
-NOTES = {"H-train2": "train", "H-coll": "coll", "H-serve": "serve", "H-sweep": "sweep", "H-mm": "mm",
-         "H-site": "site"}
-
-
-def owner(name: str, what: str):
-    """An item open in an active owner's module: strict xfail naming the owner and notes file."""
-    return pytest.mark.xfail(strict=True, reason=f"{name}: {what} (coordination notes/{NOTES[name]}.md)")
-
-
 def E(group, ident, fn, *needles, marks=()):
     """A bad input: fn() must raise InfraLabError whose message contains every needle."""
     return pytest.param(group, fn, needles, None, id=f"{group}:{ident}", marks=marks)
@@ -114,7 +105,7 @@ CASES = [
       "recompute", "'partial'"),
     E("crash", "search(recompute=[none, partial])", lambda: il.search(base_sc(), recompute=["none", "partial"]),
       "recompute", "'partial'"),
-    # issue 18 item 3 (H-econ): every accelerator priced where a public price exists ...
+    # issue 18 item 3: every accelerator priced where a public price exists ...
     *[OK("crash", f"owned-cost:{a}", lambda a=a: economics.owned_cost_per_gpu_hour(a, tdp_W=700.0),
          lambda r: math.isfinite(r.total_usd_per_gpu_hour) and r.total_usd_per_gpu_hour > 0)
       for a in ("A100-SXM-80GB", "H800-SXM", "GB200", "MI355X")],

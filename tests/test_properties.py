@@ -236,8 +236,8 @@ def test_estimate_valid_scenarios(d):
 
 
 def huge(x) -> bool:
-    """A real number beyond 1e6 (a global batch that large is open for H-train3:
-    test_open_case below)."""
+    """A real number beyond 1e6 (a global batch that large is checked by test_open_case
+    below)."""
     from infra_lab._validate import is_real
 
     return is_real(x) and math.isfinite(float(x)) and abs(float(x)) > 1e6
@@ -784,7 +784,7 @@ def test_multimodal_serve_only_own_errors(arg, value):
        st.one_of(JUNK, PLAUSIBLE))
 def test_multimodal_estimate_only_own_errors(key, value):
     if huge(value):
-        return  # training.global_batch/seq_len have no upper bound (open for H-train3): test_open_case
+        return  # training.global_batch/seq_len have no upper bound: test_open_case
     r = own(il.multimodal.estimate, with_change(mm_train(), "training", key, value))
     if r is not None:
         check_estimate(r.estimate)
@@ -867,15 +867,8 @@ def test_cli_collective_bad_options_are_input_errors(opt, value):
 
 # ------------------------------------------------------------------------------- open cases
 
-def _open(owner: str, notes: str, what: str):
-    return pytest.mark.xfail(strict=True, reason=f"{owner}: {what} (coordination notes/{notes}.md)")
-
-
-TRAIN2 = ("H-train3", "train")
-
-
 OPEN_CASES = [
-    # fixed by H-train3 (kept as regression cases: each must end in the package's own error or a
+    # once-open cases, now fixed (kept as regression cases: each must end in the package's own error or a
     # valid result)
     pytest.param(lambda: il.search(TINY, recompute={}), id="search(recompute={})"),
     pytest.param(lambda: il.search(TINY, recompute=[["none"]]), id="search(recompute=[[...]])"),

@@ -749,7 +749,7 @@ def test_agent_request_from_multimodal_encoders():
 
 
 def test_serving_helpers_refuse_bad_arguments():
-    """Package errors, not foreign exceptions (issue 18 item 4; H-fuzz2's signature fuzz)."""
+    """Package errors, not foreign exceptions (issue 18 item 4; a signature fuzz)."""
     v = pl.DataFrame({"split": ["test"], "tpot_s_error_pct": [1.0]})
     for call, match in ((lambda: serving.parameter([1]), "serving parameter"),
                         (lambda: serving.validation_summary(df=True), "df"),

@@ -128,7 +128,7 @@ def test_docs_validation_tables_are_the_models(current):
         "docs/validation.md is stale: run python tools/validation_report.py"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured by H-ao, session 5, after cuDNN attention "
+@pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured after cuDNN attention "
                    "on all Blackwell parts, the Megatron-Core refit, and Llama 3 405B at its published vp = 8 with the "
                    "torchtitan refit to 1.297 / 1.0 with zero3_comm_overlap derived from a train pair (0.70), memory_time_scale at its lower bound: test split median |error| "
                    "7.4 % (meets <= 10 %), worst 42.6 % (PR25-DSV2L-MI355X-8-mbs1-baseline, > 25 %, on the host floor of the "
