@@ -462,20 +462,13 @@ class TrainingConfig:
         put(self, "moe_capacity_factor", _capacity_factor(self.moe_capacity_factor))
         put(self, "recompute_modules", _recompute_modules(self.recompute_modules, self.recompute))
         put(self, "offload_modules", _offload_modules(self.offload_modules, self.recompute_modules))
-        if not isinstance(self.fp8_param_gather, bool):
-            raise ValidationError(f"training.fp8_param_gather = {self.fp8_param_gather!r}: expected true or false")
-        if not isinstance(self.loss_fusion, bool):
-            raise ValidationError(f"training.loss_fusion = {self.loss_fusion!r}: expected true or false")
-        if not isinstance(self.loss_compiled, bool):
-            raise ValidationError(f"training.loss_compiled = {self.loss_compiled!r}: expected true or false")
+        for k in ("fp8_param_gather", "loss_fusion", "loss_compiled"):
+            _bool(f"training.{k}", getattr(self, k))
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
-        if not isinstance(self.moe_host_sync, bool):
-            raise ValidationError(f"training.moe_host_sync = {self.moe_host_sync!r}: expected true or false")
-        _bool("training.eager", self.eager)
-        _bool("training.sac_recompute_attention", self.sac_recompute_attention)
-        _bool("training.pp_free_stage_buffers", self.pp_free_stage_buffers)
+        for k in ("moe_host_sync", "eager", "sac_recompute_attention", "pp_free_stage_buffers"):
+            _bool(f"training.{k}", getattr(self, k))
         put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
 
     @classmethod

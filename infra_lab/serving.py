@@ -611,25 +611,30 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     dpa = sv.dp_attention
     etp = (tp * dp if dpa else tp) // ep
     gpus = tp * pp * dp
-    fmt = {"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[sv.weight_precision]
-    wbytes = memory.format_bytes(fmt)
-    ebytes = wbytes
-    if spec.expert_weight_format:
-        ebytes = min(ebytes, memory.format_bytes(spec.expert_weight_format))
+
+    def prec_bytes(prec: str) -> float:
+        """Weight bytes per parameter of a weight precision on this platform."""
+        return memory.format_bytes({"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[prec])
+
+    def expert_bytes(b: float) -> float:
+        """Routed-expert bytes: at most the experts' native checkpoint format."""
+        return min(b, memory.format_bytes(spec.expert_weight_format)) if spec.expert_weight_format else b
+
+    wbytes = prec_bytes(sv.weight_precision)
+    ebytes = expert_bytes(wbytes)
     cprec = sv.weight_precision if sv.weight_precision in acc.peak_flops else "bf16"
     # the checkpoint's attention projections may have a precision of their own
     aprec = sv.attention_precision or sv.weight_precision
-    abytes = memory.format_bytes({"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[aprec])
+    abytes = prec_bytes(aprec)
     acprec = aprec if aprec in acc.peak_flops else "bf16"
     # the MTP draft modules: the checkpoint's own precision for all their GEMMs, if it has one
     if sv.mtp_precision is None:
         mbytes, mcprec, mabytes, macprec, mebytes = wbytes, cprec, abytes, acprec, None
     else:
-        mbytes = memory.format_bytes({"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[sv.mtp_precision])
+        mbytes = prec_bytes(sv.mtp_precision)
         mcprec = macprec = sv.mtp_precision if sv.mtp_precision in acc.peak_flops else "bf16"
-        mabytes = mebytes = mbytes
-        if spec.expert_weight_format:
-            mebytes = min(mebytes, memory.format_bytes(spec.expert_weight_format))
+        mabytes = mbytes
+        mebytes = expert_bytes(mbytes)
     kvb = {"bf16": 2.0, "fp8": 1.0}[sv.kv_precision]
     bw = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
     # every GEMM / attention kernel pays the compute model's fixed GPU time per kernel, x the stack's scale

@@ -420,6 +420,13 @@ def _optimizer_of(row: dict) -> str:
     return "adamw-bf16" if ("bf16 adam moments" in st or "moments in bf16" in st) else "adamw"
 
 
+def _source_date(row: dict) -> str:
+    """A run's ``source_date`` as an ISO date string for comparison with a PR's date; a
+    month-only date ("2025-08") counts from the month's end; unstated: ""."""
+    src = row.get("source_date") or ""
+    return src + "-31" if len(src) == 7 else src
+
+
 TORCHTITAN_LOSS_COMPILE_SINCE = "2025-04-02"
 """Date of torchtitan PR #1033 (commit bbb1b616e, https://github.com/pytorch/torchtitan/pull/1033):
 from then on ``build_cross_entropy_loss`` wraps the loss in ``torch.compile`` whenever training
@@ -441,9 +448,7 @@ def _loss_of(row: dict) -> dict:
     st = (row.get("settings") or "").lower()
     out: dict = {}
     if "torchtitan" in (row.get("framework") or "").lower() and "compile=true" in st:
-        src = row.get("source_date") or ""
-        src = src + "-31" if len(src) == 7 else src
-        if src >= TORCHTITAN_LOSS_COMPILE_SINCE or "and loss" in st:
+        if _source_date(row) >= TORCHTITAN_LOSS_COMPILE_SINCE or "and loss" in st:
             out["loss_compiled"] = True
     if "loss fusion" in st:
         out["loss_fusion"] = True
@@ -479,8 +484,7 @@ def _sac_recompute_attention(row: dict, acc: str, stack: str, recompute: str) ->
     sp = stack_params(stack)
     if not sp["selective_recompute"]:
         return False
-    src = row.get("source_date") or ""
-    src = src + "-31" if len(src) == 7 else src
+    src = _source_date(row)
     return bool(src) and src < TORCHTITAN_SAC_SAVES_ALL_SDPA_SINCE and _attention_kernel(sp, acc) == "cudnn"
 
 
@@ -814,6 +818,19 @@ CURRENT_FITTED = ("framework_time_scale", "memory_time_scale")
 for both vendors (vendor-symmetric), on the train split of the family's current runs only."""
 
 
+def _fit_loss(abs_log_errors) -> float:
+    """The loss of the current-run fits (:func:`calibrate_current`, :func:`ep_overlap_fit`): the
+    median absolute log error of step time plus a quarter of the mean, so that no run is ignored."""
+    return float(np.median(abs_log_errors)) + 0.25 * float(np.mean(abs_log_errors))
+
+
+def _priced_by_ep_overlap_fit(row: dict, sc) -> bool:
+    """A run of :data:`EP_OVERLAP_FAMILY` with Megatron's 1F1B all-to-all overlap
+    (``parallelism.ep_overlap`` without ``dualpipe``): priced with the ``ep_comm_overlap`` that
+    :func:`ep_overlap_fit` fits on such train runs, so :func:`calibrate_current` leaves it out."""
+    return family_of(row) == EP_OVERLAP_FAMILY and sc.parallelism.ep_overlap and not sc.parallelism.dualpipe
+
+
 def calibrate_current() -> dict[str, dict[str, float]]:
     """Fit :data:`CURRENT_FITTED` of each framework family (:data:`FAMILIES`; the same value
     on its CUDA and ROCm stacks) on the train split of that family's current runs: minimise
@@ -834,7 +851,7 @@ def calibrate_current() -> dict[str, dict[str, float]]:
             sc, _ = scenario_for_run(r)
             if sc.training.moe_host_sync:     # priced with the derived moe_host_sync_s
                 continue
-            if sc.parallelism.ep_overlap and not sc.parallelism.dualpipe and family_of(r) == EP_OVERLAP_FAMILY:
+            if _priced_by_ep_overlap_fit(r, sc):
                 continue                      # priced with ep_comm_overlap, fitted at these factors
             est = estimate(sc)
             train[family_of(r)].append((sc, _measured_tokens_per_gpu(r, est)))
@@ -850,8 +867,7 @@ def calibrate_current() -> dict[str, dict[str, float]]:
             return [abs(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for sc, meas in runs]
 
         def loss(fw: float, ms: float) -> float:
-            e = errs(fw, ms)
-            return float(np.median(e)) + 0.25 * float(np.mean(e))
+            return _fit_loss(errs(fw, ms))
 
         best = (np.inf, 1.0, 1.0)
         for fw in np.arange(FIT_BOUNDS[0][0], FIT_BOUNDS[0][1] + 1e-9, 0.1):
@@ -1038,7 +1054,7 @@ def _ep_overlap_runs() -> list[tuple[str, object, float]]:
             sc, _ = scenario_for_run(r)
         except ValidationError:
             continue
-        if sc.parallelism.ep_overlap and not sc.parallelism.dualpipe and not sc.training.moe_host_sync:
+        if _priced_by_ep_overlap_fit(r, sc) and not sc.training.moe_host_sync:
             out.append((r["id"], sc, _measured_tokens_per_gpu(r, estimate(sc))))
     return out
 
@@ -1067,8 +1083,7 @@ def ep_overlap_fit(step: float = 0.01, *, per_run: bool = False) -> dict:
         return [float(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for _, sc, meas in runs]
 
     def loss(x: float) -> float:
-        e = np.abs(errs(x))
-        return float(np.median(e)) + 0.25 * float(np.mean(e))
+        return _fit_loss(np.abs(errs(x)))
 
     coarse = [round(i * 0.05, 6) for i in range(21)]
     best = min(coarse, key=loss)

@@ -137,6 +137,14 @@ def _precision(code, H):
 
 
 @njit(cache=True, inline="always")
+def _expert_bytes(wb, M):
+    """Routed-expert weight bytes per parameter at weight bytes ``wb``: at most the experts'
+    native checkpoint bytes (``M_EXPERT_NATIVE_B``, 0 = none stated)."""
+    nat = M[M_EXPERT_NATIVE_B]
+    return nat if (nat > 0.0 and nat < wb) else wb
+
+
+@njit(cache=True, inline="always")
 def _peak(cprec, H):
     """Dense peak [FLOP/s] of GEMM compute precision ``cprec`` (0 BF16, 1 FP8, 2 FP4)."""
     if cprec == 2:
@@ -392,9 +400,7 @@ def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, n
             wbm, cmp_ = _precision(mprec, H)
             cma = cmp_
             wbma = wbm
-            wbme = wbm
-            if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbme:
-                wbme = M[M_EXPERT_NATIVE_B]
+            wbme = _expert_bytes(wbm, M)
             peak_m = _peak(cmp_, H)
             peak_ma = peak_m
         for j in range(ne_cls.shape[0]):
@@ -493,9 +499,7 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         etp = (tp * dp if dpa else tp) // ep
         # precisions: weight bytes and the GEMM compute precision the hardware offers
         wb, cprec = _precision(wprec, H)
-        wbe = wb
-        if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbe:
-            wbe = M[M_EXPERT_NATIVE_B]
+        wbe = _expert_bytes(wb, M)
         aprec = int(row[K_APREC])
         if aprec < 0:
             wba = wb
@@ -513,9 +517,7 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         if mtpk > 0 and mprec >= 0:
             # the MTP modules stored at their own precision (experts: at most their native bytes)
             wbm = _precision(mprec, H)[0]
-            wbme = wbm
-            if M[M_EXPERT_NATIVE_B] > 0.0 and M[M_EXPERT_NATIVE_B] < wbme:
-                wbme = M[M_EXPERT_NATIVE_B]
+            wbme = _expert_bytes(wbm, M)
             weights = (M[M_P_REST] - M[M_P_ATTN]) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
                 + M[M_P_ATTN] / (tp * pp) * wba + M[M_P_EXPERT] * wbe / (pp * ep * etp) \
                 + p_mtp / (tp * pp) * wbm + p_mtp_exp * wbme / (pp * ep * etp)

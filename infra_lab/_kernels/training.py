@@ -152,13 +152,14 @@ LAY_NAMES = (
     "z3_ag_layer", "z3_rs_layer", "dp_net", "tail_fraction",
     "buckets", "rs_body", "ag_body", "ar_body", "rs_tail", "ag_tail", "ar_tail",
     "opt_unsharded", "opt_sharded", "static_z0", "static_z1", "static_z2", "static_z3",
+    "grads_z0", "grads_z1", "grads_z2", "grads_z3",
 )
 (L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
  L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
  L_E_NB, L_E_RSB, L_E_RST, L_E_AGB, L_E_AGT, L_E_ARB, L_E_ART,
  L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF,
  L_NB, L_RSB, L_AGB, L_ARB, L_RST, L_AGT, L_ART,
- L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3) = range(len(LAY_NAMES))
+ L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3) = range(len(LAY_NAMES))
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
@@ -333,6 +334,7 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                                     c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
                                     0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY])
                 row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3]
+                row[L_GR0 + z] = mb[1]          # the gradients' share (memory.grads_at_peak)
 
 
 @njit(cache=True)
@@ -745,10 +747,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             if c[C_GRAD_PERSIST] < 0.5 and pp > 1 and vp > 1:
                 # gradients allocated at their first backward (memory.grads_at_peak): only the
                 # part that coexists with the activation peak
-                g_all = training_bytes(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD],
-                                       tp * 1.0, ep * 1.0, head[H_ETP] * 1.0, row[L_GNE], row[L_GE], zs, 0,
-                                       c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES],
-                                       row[L_ND] + row[L_NM], 0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY])[1]
+                g_all = row[L_GR0 + zs]
                 tot -= g_all - grads_at_peak(ACT[rc, k], g_all, pp, vp, row[L_RANK], m)
             if c[C_PP_IO] > 0.5 and pp > 1:   # PyTorch pipelining's per-micro-batch stage buffers
                 tot += stage_io_bytes(pp * 1.0, vp * 1.0, row[L_RANK], m, NF[k], tok_h * c[C_ACT_BYTES])
