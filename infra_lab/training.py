@@ -1193,7 +1193,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
     0–3 and FSDP, recompute none/selective/full and sequence parallel (tp > 1); evaluates
     them all with the numba kernel (parallel over plans); drops plans that do not fit (when
-    ``feasible_only``) and sorts by ``objective``.
+    ``feasible_only``) and sorts by ``objective``, plans with equal values (e.g. a ZeRO-3 and
+    an FSDP plan priced alike) in enumeration order, so ``top=k`` returns the first k rows of
+    ``top=None``.
 
     Parameters
     ----------
@@ -1252,45 +1254,30 @@ def plan_rows(n: int) -> np.ndarray:
 
 
 def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
-    """The returned frame, built column-wise from the arrays: selection and ordering in numpy
-    (argpartition for the top rows, one argsort of the objective column otherwise), the rows
-    gathered by one parallel numba pass (each plan's outputs are a contiguous row of ``out``),
-    plan columns as int32, flags as booleans and recompute as an Enum; polars wraps the numpy
-    columns without per-row Python."""
-    if objective == "memory_per_gpu_bytes":
-        key = out[:, kt.O_MEM]
-    else:                     # step time; tokens/s, MFU and TFLOP/s all order by step time
-        key = out[:, kt.O_STEP]
-    if feasible_only:                                   # fits in memory and runnable (finite step)
-        keep = np.flatnonzero((out[:, kt.O_FITS] > 0.5) & (out[:, kt.O_STEP] < math.inf))
-        kk = key[keep]
-    else:
-        keep = None
-        kk = np.ascontiguousarray(key)
-    if top is not None and top < kk.size:
-        part = np.argpartition(kk, top - 1)[:top]
-        sel = part[np.argsort(kk[part])]
-    else:
-        sel = np.argsort(kk)
-    idx = np.ascontiguousarray(sel if keep is None else keep[sel])
+    """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
+    when ``feasible_only``) ordered by the objective's column with ties in plan order
+    (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
+    top rows), the columns gathered by parallel numba passes (each plan's outputs are a
+    contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
+    Enum; polars wraps the numpy columns without per-row Python."""
+    col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
+    idx = kt.plan_order(out, col, feasible_only, top)
     f = ctx.flops[MFU_CONVENTION]
     scale = np.array([ctx.tokens_per_step, f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12])
     o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))
-    pv = np.empty((12, idx.size), dtype=np.int32)
-    kt.gather_columns(out, idx, heads, tail, o, pv, scale)
-    cols: list[pl.Series] = []
-    for name, j in (("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
-                    ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS), ("zero", 9)):
-        cols.append(pl.Series(name, pv[j]))
-    cols.append(pl.Series("fsdp", pv[10] > 0))
-    cols.append(pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11]))
-    cols.append(pl.Series("sequence_parallel", pv[kt.H_SP] > 0))
+    pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
+    flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
+    rc = np.empty(idx.size, dtype=np.uint32)
+    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale)
+    ints = {name: pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)}
+    fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
+    cols = [ints[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")]
+    cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc)), fl["sequence_parallel"]]
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
-             pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), pl.Series("fits", o[kt.O_FITS] > 0.5),
-             pl.Series("runnable", o[kt.O_STEP] < math.inf),
+             pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), fl["fits"], fl["runnable"],
              pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]
     cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
     return pl.DataFrame(cols)
