@@ -49,9 +49,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1236,12 +1238,41 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
-    out = plan_rows(heads.shape[0] * tail.shape[0])
-    kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-    return _frame(heads, tail, out, ctx, objective, top, feasible_only)
+    with _work_buffers(heads.shape[0] * tail.shape[0]) as (out, work):
+        kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+        return _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
 
 
 _RC_ENUM = pl.Enum(list(RECOMPUTE))
+
+WORK_KEEP_MAX_BYTES = 128 * 2**20
+"""Largest working memory (step-kernel outputs and sort buffers, 160 bytes a plan) that
+:func:`search` keeps for its next call: 128 MiB, about 840,000 plans. Fresh pages cost about a
+quarter of a search of the 87,795-plan GPT-175B space on 1,024 GPUs
+(``benchmarks/bench_search.py``); larger spaces allocate theirs per call and keep nothing."""
+_work_lock = threading.Lock()
+_work_kept: list = [None, None]
+
+
+@contextlib.contextmanager
+def _work_buffers(n: int):
+    """(out, work) for one search of n plans: ``plan_rows(n)`` and the int64 (4, n) sort
+    buffers of :func:`infra_lab._kernels.training.plan_order`; the ones kept from an earlier
+    call when they are large enough, within :data:`WORK_KEEP_MAX_BYTES` and not in use by
+    another thread, else new ones. Nothing returned by the search points into them."""
+    if n * (kt.N_OUT + 4) * 8 > WORK_KEEP_MAX_BYTES or not _work_lock.acquire(blocking=False):
+        yield plan_rows(n), np.empty((4, n), dtype=np.int64)
+        return
+    try:
+        out, work = _work_kept
+        if out is None or out.shape[0] < n:
+            out = work = None                       # drop the smaller pair before allocating
+            _work_kept[:] = [None, None]
+            out, work = plan_rows(n), np.empty((4, n), dtype=np.int64)
+            _work_kept[:] = [out, work]
+        yield out[:n], work[:, :n]
+    finally:
+        _work_lock.release()
 
 
 def plan_rows(n: int) -> np.ndarray:
@@ -1253,7 +1284,7 @@ def plan_rows(n: int) -> np.ndarray:
     return buf[off: off + n * kt.N_OUT].reshape(n, kt.N_OUT)
 
 
-def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
+def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> pl.DataFrame:
     """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
     when ``feasible_only``) ordered by the objective's column with ties in plan order
     (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
@@ -1261,7 +1292,7 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame
     contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
     Enum; polars wraps the numpy columns without per-row Python."""
     col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
-    idx = kt.plan_order(out, col, feasible_only, top)
+    idx = kt.plan_order(out, col, feasible_only, top, work)
     f = ctx.flops[MFU_CONVENTION]
     scale = np.array([ctx.tokens_per_step, f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12])
     o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))

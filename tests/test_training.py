@@ -502,6 +502,28 @@ class TestSearchFrame:
                     assert_frame_equal(got, want, check_exact=True)
 
 
+def test_search_frames_do_not_depend_on_kept_working_buffers(monkeypatch):
+    """il.search keeps its working buffers for the next call (within WORK_KEEP_MAX_BYTES) or
+    allocates new ones (beyond it, or while another thread holds them): the frames are the
+    same either way, for a larger space searched before a smaller one and for searches
+    from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sc = SMALL.replace(hardware={"pxn": False})
+    big = {"top": None, "feasible_only": False, "max_micro_batch": 2, "max_pp": 2}
+    small = {"top": None, "max_micro_batch": 1, "max_pp": 2}
+    monkeypatch.setattr(T, "WORK_KEEP_MAX_BYTES", 0)
+    fresh = {"big": il.search(sc, **big), "small": il.search(sc, **small)}
+    assert fresh["big"].height > fresh["small"].height
+    monkeypatch.setattr(T, "WORK_KEEP_MAX_BYTES", 2**40)
+    assert_frame_equal(il.search(sc, **big), fresh["big"], check_exact=True)
+    assert_frame_equal(il.search(sc, **small), fresh["small"], check_exact=True)   # in the big one's buffers
+    with ThreadPoolExecutor(4) as ex:
+        runs = [(k, ex.submit(il.search, sc, **(big if k == "big" else small))) for k in ["big", "small"] * 4]
+        for k, fut in runs:
+            assert_frame_equal(fut.result(), fresh[k], check_exact=True)
+
+
 def test_training_calls_refuse_a_serving_scenario():
     sv = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
           "serving": {"engine": "vllm", "tp": 8}}

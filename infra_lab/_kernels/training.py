@@ -972,19 +972,21 @@ def smallest_order(keys, plans, m, top, hist):
     return radix_order(sk, sp, top, hist, hk, hp).copy()
 
 
-def plan_order(out, col, feasible_only, top):
+def plan_order(out, col, feasible_only, top, work=None):
     """Plans (int64 row numbers of ``out``) in the search frame's order: kept as in
     :func:`order_keys`, by out[:, col] ascending with ties in plan order, the first ``top``
-    (None: all). Independent reference:
+    (None: all). ``work``: optional int64 (4, ≥ n) buffers for the sort (the result may be a
+    view of them). Independent reference:
     :func:`infra_lab._kernels.training_reference.plan_order_reference`."""
     n = out.shape[0]
-    keys = np.empty(n, dtype=np.uint64)       # numpy's allocations: large ones on huge pages,
-    plans = np.empty(n, dtype=np.int64)       # which the scatter passes need (TLB)
+    if work is None:        # numpy's allocations: large ones on huge pages, which the scatter passes need (TLB)
+        work = np.empty((4, n), dtype=np.int64)
+    keys, plans, keys2, plans2 = work[0].view(np.uint64), work[1], work[2].view(np.uint64), work[3]
     hist = np.empty((_DIGITS, _RADIX), dtype=np.int64)
     m = order_keys(out, col, feasible_only, keys, plans, hist)
     if top is not None and top < m and top * 8 <= m:
         return smallest_order(keys, plans, m, top, hist)
-    idx = radix_order(keys, plans, m, hist, np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.int64))
+    idx = radix_order(keys, plans, m, hist, keys2, plans2)
     return idx if top is None else idx[:top]
 
 
