@@ -370,7 +370,9 @@ class TrainingConfig:
     queue; the GPU then waits the stack's ``moe_host_sync_s`` per MoE layer and micro-batch.
     The ablation baselines of published optimisation studies run so (Primus "no MoE features",
     Megatron-Core's GB200 DeepSeek-V3 baseline without CUDA graphs). False (default): the GPU
-    is never starved.
+    is never starved. APPROXIMATE: the wait is additive and the same for every host and model;
+    at small micro-batches the host's launch time is a floor above the GPU time instead
+    (docs/validation.md, host-bound MoE layers), which no train run sets.
 
     fp8_param_gather (FP8 training on Transformer Engine stacks: Megatron-Core
     ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",

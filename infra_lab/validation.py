@@ -38,7 +38,8 @@ from .scenario import RECOMPUTE
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
            "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
-           "moe_host_sync_derivation", "ep_overlap_fit", "MOE_HOST_SYNC_RUN", "MOE_HOST_SYNC_CHECK_RUN", "ASSUMED_GLOBAL_BATCH",
+           "moe_host_sync_derivation", "ep_overlap_fit", "MOE_HOST_SYNC_RUN", "MOE_HOST_SYNC_CHECK_RUN",
+           "MOE_HOST_SYNC_TRAIN_CHECK_RUN", "MOE_HOST_SYNC_RANGE_RUNS", "ASSUMED_GLOBAL_BATCH",
            "memory_check", "report_markdown", "flop_convention_of"]
 
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
@@ -907,41 +908,75 @@ data-parallel reduction and the optimizer step are amortised over the micro-batc
 
 MOE_HOST_SYNC_CHECK_RUN = "PR25-DSV2L-MI355X-8-mbs1-baseline"
 """The test-split sibling of :data:`MOE_HOST_SYNC_RUN` (same source, stack, hardware and "no MoE
-features" setting, micro-batch 1): never used to derive ``moe_host_sync_s``; the per-layer
-wait it implies (:func:`moe_host_sync_derivation` of it) sets only the low end of the stated
-range in ``data/stacks.csv`` (the train run's value is the high end)."""
+features" setting, micro-batch 1): never used to derive ``moe_host_sync_s`` or its stated range;
+:func:`moe_host_sync_derivation` of it only reports the wait that row implies."""
+
+MOE_HOST_SYNC_TRAIN_CHECK_RUN = "MC25-DSV3-GB200-256-baseline"
+"""The other train-split run with a host-bound MoE path: Megatron-Core's DeepSeek-V3 baseline on
+256 GB200 (PP 8 × VP 4, EP 32, MXFP8; another source, vendor, host CPU and model). It is not used
+to set ``moe_host_sync_s``; the wait it implies (:func:`moe_host_sync_derivation` of it) is the
+other end of the stated range in ``data/stacks.csv``."""
+
+MOE_HOST_SYNC_RANGE_RUNS = (MOE_HOST_SYNC_RUN, MOE_HOST_SYNC_TRAIN_CHECK_RUN)
+"""The train-split runs whose implied waits span the stated range of ``moe_host_sync_s``."""
 
 
 def moe_host_sync_derivation(run_id: str = MOE_HOST_SYNC_RUN) -> dict[str, float]:
     """Host wait per MoE layer and micro-batch of an unoptimised MoE host path [s]: the
-    measured time per micro-batch of a run (default :data:`MOE_HOST_SYNC_RUN`, the train-split
-    run the stacks' value comes from) minus the GPU-bound model's (``training.moe_host_sync``
-    off, the family's fitted factors), over its MoE layers. With
-    :data:`MOE_HOST_SYNC_CHECK_RUN` (test split) it gives the wait that run implies, which sets
-    only the low end of the stated range. The whole residual is put on the MoE layers: part of
-    it can be GPU-model error rather than host wait (the two 8-GPU baselines imply 16.4 ms at
-    micro-batch 12 and 10.1 ms at micro-batch 1, so some of the "wait" grows with tokens).
-    Returns {"measured_s", "model_s", "moe_layers", "moe_host_sync_s"} per micro-batch."""
+    measured step time of a flagged run (default :data:`MOE_HOST_SYNC_RUN`, the train-split run
+    the stacks' value comes from) minus the GPU-bound model's (``training.moe_host_sync`` off,
+    the family's fitted factors), over the step time one second of wait per MoE layer adds in
+    the step kernel: the wait at which the kernel's step equals the measured one (for a
+    single-stage run (measured − model) / (micro-batches × MoE layers); with a pipeline the
+    pacing stage's MoE layers and the interleaved bubble's (pp − 1)/vp share come from the
+    kernel itself). :data:`MOE_HOST_SYNC_TRAIN_CHECK_RUN`
+    (train) gives the other end of the stated range; :data:`MOE_HOST_SYNC_CHECK_RUN` (test) only
+    reports the wait that row implies. The whole residual is put on the MoE layers: part of it
+    can be GPU-model error rather than host wait (the Primus micro-batch scan shows the excess
+    growing with tokens from micro-batch 4 to 12, and micro-batch 1 on a host floor).
+    APPROXIMATE: an additive wait, not max(host time, GPU time) (docs/validation.md says why).
+    Returns {"measured_s", "model_s", "moe_layers", "moe_host_sync_s"}: measured and modelled
+    step time per micro-batch [s], the step seconds per second of wait and micro-batch at the
+    solution (= the MoE layers of a single-stage run) and the wait [s]."""
     from .training import estimate
 
-    allowed = (MOE_HOST_SYNC_RUN, MOE_HOST_SYNC_CHECK_RUN)
+    allowed = (MOE_HOST_SYNC_RUN, MOE_HOST_SYNC_TRAIN_CHECK_RUN, MOE_HOST_SYNC_CHECK_RUN)
     if not isinstance(run_id, str) or run_id not in allowed:
-        raise ValidationError(f"run_id = {run_id!r}: allowed {', '.join(allowed)} (the Primus "
-                              "'no MoE features' runs whose host wait it derives)")
+        raise ValidationError(f"run_id = {run_id!r}: allowed {', '.join(allowed)} (the runs with a "
+                              "host-bound MoE path whose wait it derives)")
     row = dict(next(r for r in current_runs().iter_rows(named=True) if r["id"] == run_id))
     if not row.get("global_batch"):
         row["global_batch"] = str(ASSUMED_GLOBAL_BATCH.get(run_id, MOE_HOST_SYNC_GLOBAL_BATCH))
     sc, _ = scenario_for_run(row)
-    sc = sc.replace(training={"moe_host_sync": False})
-    est = estimate(sc)
+    if not sc.training.moe_host_sync:
+        raise ValidationError(f"run_id = {run_id!r}: its published settings do not flag a host-bound MoE path")
+    est = estimate(sc, params={"moe_host_sync_s": 0.0})
+    measured_step = est.step_time_s * est.tokens_per_s_per_gpu / _measured_tokens_per_gpu(row, est)
+
+    def excess(x: float) -> float:
+        return estimate(sc, params={"moe_host_sync_s": x}).step_time_s - measured_step
+
+    # the step grows with the wait, piecewise linearly (the pacing stage can change): bisection
+    lo, hi = 0.0, 0.01
+    while excess(hi) < 0.0 and hi < 10.0:
+        lo, hi = hi, 2.0 * hi
+    wait = _bisect(excess, lo, hi) if excess(0.0) < 0.0 else 0.0
     tr, par = sc.training, sc.parallelism
     m = tr.global_batch / (par.dp * tr.micro_batch)
-    # tokens/s/GPU = global_batch·seq/(GPUs·step) -> one micro-batch's time, step/m
-    measured = tr.micro_batch * tr.seq_len / (par.tp * par.cp * par.pp * float(row["value"]))
-    model = est.step_time_s / m
-    n_moe = sc.model_spec.layer_kinds().count("moe") / par.pp
-    return {"measured_s": measured, "model_s": model, "moe_layers": n_moe,
-            "moe_host_sync_s": (measured - model) / n_moe}
+    per_s = (measured_step - est.step_time_s) / wait if wait > 0.0 else float("nan")
+    return {"measured_s": measured_step / m, "model_s": est.step_time_s / m, "moe_layers": per_s / m,
+            "moe_host_sync_s": wait}
+
+
+def _bisect(f, lo: float, hi: float, it: int = 60) -> float:
+    """Root of an increasing f on [lo, hi] by bisection."""
+    for _ in range(it):
+        mid = 0.5 * (lo + hi)
+        if f(mid) < 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 TP_ASYNC_PAIR = ("TT24-70B-256-2d", "TT24-70B-256-2d-asynctp")
