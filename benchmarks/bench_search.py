@@ -10,9 +10,11 @@ Two plan spaces:
 
 For each: the number of plans; the first ``il.search`` call (tables, collective times per
 (layout, micro-batch) and numba dispatch) and the median of repeated calls (the tables and
-collective times memoised); ``il.search(top=None, feasible_only=False)`` (every plan in the
-returned frame) and the default ``il.search`` (top 10 that fit); the numba kernel alone;
-the plain-Python reference (``infra_lab._kernels.training_reference``) and ``il.estimate`` on
+collective times memoised; the working buffers kept between calls when within
+``infra_lab.training.WORK_KEEP_MAX_BYTES``, which the dense space is and the MoE space is
+not); ``il.search(top=None, feasible_only=False)`` (every plan in the returned frame) and the
+default ``il.search`` (top 10 that fit); the numba kernel alone and the frame alone (plan
+order and columns from the kernel's outputs, every plan); the plain-Python reference (``infra_lab._kernels.training_reference``) and ``il.estimate`` on
 samples, checked to agree with the kernel before timing. Wall-clock medians and, because
 the machine may be shared, plans per CPU-second of this process next to them with the load
 average. Headline figures are printed last as name=value lines.
@@ -120,6 +122,8 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         out = T.plan_rows(n)
         args = (ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
         wall_k, cpu_k = timed(lambda args=args: kt.evaluate_plans(*args), repeats)
+        wall_f, cpu_f = timed(lambda h=heads, t=tail, o=out, c=ctx: T._frame(h, t, o, c, "tokens_per_s", None, False),
+                              repeats)
         # agreement before timing the slow paths: kernel rows == reference == estimate
         df = il.search(sc, top=None, feasible_only=False).sample(n=sample, seed=0)
         rows = list(df.iter_rows(named=True))
@@ -142,6 +146,7 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         res[f"{name}_search_plans_per_cpu_s"] = n / cpu_all
         res[f"{name}_search_top10_plans_per_s"] = n / wall_top
         res[f"{name}_kernel_plans_per_s"] = n / wall_k
+        res[f"{name}_frame_plans_per_s"] = n / wall_f
         res[f"{name}_reference_plans_per_s"] = 1.0 / t_ref
         res[f"{name}_estimate_plans_per_s"] = 1.0 / t_est
         print(f"\n[{name}] {sc.name}: {n:,} plans; first il.search call {first:.2f} s "
@@ -152,6 +157,8 @@ def run(repeats: int, sample: int) -> dict[str, float]:
               f"  ({n / cpu_top:,.0f} per CPU-s)")
         print(f"  step kernel alone (numba, parallel) median {wall_k * 1e3:8.1f} ms -> {n / wall_k:14,.0f} plans/s"
               f"  ({n / cpu_k:,.0f} per CPU-s)")
+        print(f"  frame alone (order + columns)       median {wall_f * 1e3:8.1f} ms -> {n / wall_f:14,.0f} plans/s"
+              f"  ({n / cpu_f:,.0f} per CPU-s)")
         print(f"  plain-Python reference              {t_ref * 1e3:8.3f} ms/plan -> {1 / t_ref:14,.0f} plans/s")
         print(f"  il.estimate (public, one plan)      {t_est * 1e3:8.3f} ms/plan -> {1 / t_est:14,.0f} plans/s")
         if name == "175b":
