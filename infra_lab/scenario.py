@@ -1238,7 +1238,12 @@ class Scenario:
         return isinstance(other, Scenario) and self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
-        return hash(self.to_toml())
+        # the TOML text of a (frozen) scenario is written once: every estimate and search
+        # looks its tables up by the scenario; str keeps its own hash
+        text = self.__dict__.get("_hash_text")
+        if text is None:
+            text = self.__dict__["_hash_text"] = self.to_toml()
+        return hash(text)
 
 
 _BUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("scenario_building", default=False)

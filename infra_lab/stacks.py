@@ -220,11 +220,16 @@ def default_stack(accelerator: str, purpose: str = "training") -> str:
     """
     if purpose not in PURPOSES:
         raise unknown("stack purpose", purpose, PURPOSES)
-    acc = catalog.accelerator(accelerator)
+    return _default_stack(catalog.accelerator(accelerator).vendor, purpose)
+
+
+@functools.cache
+def _default_stack(vendor: str, purpose: str) -> str:
+    """:func:`default_stack` of a vendor (memoised: every estimate and search asks for it)."""
     t = info_table().filter((pl.col("purpose") == purpose) & (pl.col("role") == "default")
-                            & pl.col("vendor").is_in([acc.vendor, "any"]))
+                            & pl.col("vendor").is_in([vendor, "any"]))
     if t.height == 0:
-        raise ValidationError(f"no default {purpose} stack for {acc.vendor} accelerators in data/{INFO_FILE}")
+        raise ValidationError(f"no default {purpose} stack for {vendor} accelerators in data/{INFO_FILE}")
     return t["stack"][0]
 
 

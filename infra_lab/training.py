@@ -57,6 +57,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -1299,7 +1300,7 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
     flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
     rc = np.empty(idx.size, dtype=np.uint32)
-    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale)
+    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
     ints = {name: pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)}
     fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}

@@ -990,27 +990,17 @@ def plan_order(out, col, feasible_only, top, work=None):
     return idx if top is None else idx[:top]
 
 
-@njit(cache=True, parallel=True)
-def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale):
-    """The search frame's columns for plans ``idx`` in that order, in three parallel passes
-    (measured faster than one: each keeps few memory streams in flight). Rows: res[j, i] =
-    out[idx[i], j] for the :data:`GATHERED` outputs (each plan's outputs are one contiguous
-    128-byte row of ``out``; rows come in random order, so the row :data:`PREFETCH_AHEAD`
-    plans ahead is prefetched). Derived, from those columns: the :data:`DERIVED_NAMES`
-    columns tokens/s = scale[0] / step, MFU = scale[1] / step, TFLOP/s per GPU = scale[2] /
-    step and the NIC busy fraction min(1, network time / step) — 0, 0, 0 and 1 for a plan
-    that cannot run (step inf) — and the fits and runnable flags. Plan: plan[:, i] (int32) =
-    the plan's :data:`PLAN_INTS` from its head and tail rows, flags[:, i] (bool) its
-    :data:`PLAN_FLAGS` and rc[i] (uint32) its recompute code."""
-    n = idx.shape[0]
+@njit(cache=True)
+def _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, lo, hi):
+    """:func:`gather_columns` for the plans idx[lo:hi], in three passes over that range."""
     nt = tail.shape[0]
-    for i in prange(n):
-        if i + PREFETCH_AHEAD < n:
+    for i in range(lo, hi):
+        if i + PREFETCH_AHEAD < hi:
             _prefetch_row(out, idx[i + PREFETCH_AHEAD])
         o = out[idx[i]]
         for j in range(GATHERED):
             res[j, i] = o[j]
-    for i in prange(n):
+    for i in range(lo, hi):
         st = res[O_STEP, i]
         if st < np.inf:
             inv = 1.0 / st
@@ -1026,8 +1016,8 @@ def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale):
         res[GATHERED + 3, i] = busy
         flags[2, i] = res[O_FITS, i] > 0.5
         flags[3, i] = st < np.inf
-    for i in prange(n):
-        if i + PREFETCH_AHEAD < n:
+    for i in range(lo, hi):
+        if i + PREFETCH_AHEAD < hi:
             _prefetch_row(heads, idx[i + PREFETCH_AHEAD] // nt)
         k = idx[i]
         h = k // nt
@@ -1038,3 +1028,29 @@ def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale):
         flags[0, i] = tail[t, 1] > 0
         flags[1, i] = heads[h, H_SP] > 0
         rc[i] = tail[t, 2]
+
+
+GATHER_SERIAL_BELOW = 4096
+"""Frames of fewer plans are gathered without threads (no parallel region to start)."""
+
+
+@njit(cache=True, parallel=True)
+def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale, nchunks):
+    """The search frame's columns for plans ``idx`` in that order. Each of ``nchunks`` (the
+    threads) takes one contiguous range of the frame's rows (one parallel region: on a shared
+    machine every region waits for its slowest thread) and fills it in three passes (measured
+    faster than one: each keeps few memory streams in flight). Rows: res[j, i] =
+    out[idx[i], j] for the :data:`GATHERED` outputs (each plan's outputs are one contiguous
+    128-byte row of ``out``; rows come in random order, so the row :data:`PREFETCH_AHEAD`
+    plans ahead is prefetched). Derived, from those columns: the :data:`DERIVED_NAMES`
+    columns tokens/s = scale[0] / step, MFU = scale[1] / step, TFLOP/s per GPU = scale[2] /
+    step and the NIC busy fraction min(1, network time / step) — 0, 0, 0 and 1 for a plan
+    that cannot run (step inf) — and the fits and runnable flags. Plan: plan[:, i] (int32) =
+    the plan's :data:`PLAN_INTS` from its head and tail rows, flags[:, i] (bool) its
+    :data:`PLAN_FLAGS` and rc[i] (uint32) its recompute code."""
+    n = idx.shape[0]
+    if n < GATHER_SERIAL_BELOW:
+        _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, 0, n)
+        return
+    for c in prange(nchunks):
+        _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, n * c // nchunks, n * (c + 1) // nchunks)
