@@ -49,9 +49,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1193,7 +1195,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
     0–3 and FSDP, recompute none/selective/full and sequence parallel (tp > 1); evaluates
     them all with the numba kernel (parallel over plans); drops plans that do not fit (when
-    ``feasible_only``) and sorts by ``objective``.
+    ``feasible_only``) and sorts by ``objective``, plans with equal values (e.g. a ZeRO-3 and
+    an FSDP plan priced alike) in enumeration order, so ``top=k`` returns the first k rows of
+    ``top=None``.
 
     Parameters
     ----------
@@ -1234,12 +1238,41 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
-    out = plan_rows(heads.shape[0] * tail.shape[0])
-    kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-    return _frame(heads, tail, out, ctx, objective, top, feasible_only)
+    with _work_buffers(heads.shape[0] * tail.shape[0]) as (out, work):
+        kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+        return _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
 
 
 _RC_ENUM = pl.Enum(list(RECOMPUTE))
+
+WORK_KEEP_MAX_BYTES = 128 * 2**20
+"""Largest working memory (step-kernel outputs and sort buffers, 160 bytes a plan) that
+:func:`search` keeps for its next call: 128 MiB, about 840,000 plans. Fresh pages cost about a
+quarter of a search of the 87,795-plan GPT-175B space on 1,024 GPUs
+(``benchmarks/bench_search.py``); larger spaces allocate theirs per call and keep nothing."""
+_work_lock = threading.Lock()
+_work_kept: list = [None, None]
+
+
+@contextlib.contextmanager
+def _work_buffers(n: int):
+    """(out, work) for one search of n plans: ``plan_rows(n)`` and the int64 (4, n) sort
+    buffers of :func:`infra_lab._kernels.training.plan_order`; the ones kept from an earlier
+    call when they are large enough, within :data:`WORK_KEEP_MAX_BYTES` and not in use by
+    another thread, else new ones. Nothing returned by the search points into them."""
+    if n * (kt.N_OUT + 4) * 8 > WORK_KEEP_MAX_BYTES or not _work_lock.acquire(blocking=False):
+        yield plan_rows(n), np.empty((4, n), dtype=np.int64)
+        return
+    try:
+        out, work = _work_kept
+        if out is None or out.shape[0] < n:
+            out = work = None                       # drop the smaller pair before allocating
+            _work_kept[:] = [None, None]
+            out, work = plan_rows(n), np.empty((4, n), dtype=np.int64)
+            _work_kept[:] = [out, work]
+        yield out[:n], work[:, :n]
+    finally:
+        _work_lock.release()
 
 
 def plan_rows(n: int) -> np.ndarray:
@@ -1251,46 +1284,31 @@ def plan_rows(n: int) -> np.ndarray:
     return buf[off: off + n * kt.N_OUT].reshape(n, kt.N_OUT)
 
 
-def _frame(heads, tail, out, ctx, objective, top, feasible_only) -> pl.DataFrame:
-    """The returned frame, built column-wise from the arrays: selection and ordering in numpy
-    (argpartition for the top rows, one argsort of the objective column otherwise), the rows
-    gathered by one parallel numba pass (each plan's outputs are a contiguous row of ``out``),
-    plan columns as int32, flags as booleans and recompute as an Enum; polars wraps the numpy
-    columns without per-row Python."""
-    if objective == "memory_per_gpu_bytes":
-        key = out[:, kt.O_MEM]
-    else:                     # step time; tokens/s, MFU and TFLOP/s all order by step time
-        key = out[:, kt.O_STEP]
-    if feasible_only:                                   # fits in memory and runnable (finite step)
-        keep = np.flatnonzero((out[:, kt.O_FITS] > 0.5) & (out[:, kt.O_STEP] < math.inf))
-        kk = key[keep]
-    else:
-        keep = None
-        kk = np.ascontiguousarray(key)
-    if top is not None and top < kk.size:
-        part = np.argpartition(kk, top - 1)[:top]
-        sel = part[np.argsort(kk[part])]
-    else:
-        sel = np.argsort(kk)
-    idx = np.ascontiguousarray(sel if keep is None else keep[sel])
+def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> pl.DataFrame:
+    """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
+    when ``feasible_only``) ordered by the objective's column with ties in plan order
+    (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
+    top rows), the columns gathered by parallel numba passes (each plan's outputs are a
+    contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
+    Enum; polars wraps the numpy columns without per-row Python."""
+    col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
+    idx = kt.plan_order(out, col, feasible_only, top, work)
     f = ctx.flops[MFU_CONVENTION]
     scale = np.array([ctx.tokens_per_step, f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12])
     o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))
-    pv = np.empty((12, idx.size), dtype=np.int32)
-    kt.gather_columns(out, idx, heads, tail, o, pv, scale)
-    cols: list[pl.Series] = []
-    for name, j in (("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
-                    ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS), ("zero", 9)):
-        cols.append(pl.Series(name, pv[j]))
-    cols.append(pl.Series("fsdp", pv[10] > 0))
-    cols.append(pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pv[11]))
-    cols.append(pl.Series("sequence_parallel", pv[kt.H_SP] > 0))
+    pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
+    flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
+    rc = np.empty(idx.size, dtype=np.uint32)
+    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale)
+    ints = {name: pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)}
+    fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
+    cols = [ints[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")]
+    cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc)), fl["sequence_parallel"]]
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
-             pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), pl.Series("fits", o[kt.O_FITS] > 0.5),
-             pl.Series("runnable", o[kt.O_STEP] < math.inf),
+             pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), fl["fits"], fl["runnable"],
              pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]
     cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
     return pl.DataFrame(cols)

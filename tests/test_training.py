@@ -2,10 +2,12 @@
 
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import infra_lab as il
 from infra_lab import training as T
@@ -406,6 +408,120 @@ def test_plan_with_no_collective_path_is_not_runnable():
     assert not any(df[c].is_nan().any() for c in floats)
     best = il.search(sc, top=None, max_micro_batch=2, max_pp=2)
     assert best["runnable"].all() and best.height == df.filter(pl.col("runnable") & pl.col("fits")).height
+
+
+class TestSearchFrame:
+    """The search frame against plain constructions: the kernel's plan order (a radix sort or
+    a heap pass) against numpy's stable sort, and the whole frame against polars' own
+    filter + stable sort of a frame built column by column in plan order."""
+
+    @staticmethod
+    def _outputs(rng, n, keys):
+        from infra_lab._kernels import training as kt
+
+        out = T.plan_rows(n)
+        out[:] = rng.random((n, kt.N_OUT))
+        out[:, kt.O_STEP] = keys
+        out[:, kt.O_MEM] = rng.permutation(keys)
+        out[:, kt.O_FITS] = rng.random(n) < 0.6
+        return out
+
+    @pytest.mark.parametrize("kind", ["ties", "wide", "equal", "tiny"])
+    @pytest.mark.parametrize("feasible_only", [False, True])
+    def test_plan_order_is_numpys_stable_sort(self, kind, feasible_only):
+        from infra_lab._kernels import training as kt
+        from infra_lab._kernels.training_reference import plan_order_reference
+
+        rng = np.random.default_rng(len(kind) + feasible_only)
+        n = 3 if kind == "tiny" else 5000
+        if kind == "ties":            # few distinct values: ties, both zeros, inf, NaN, negatives
+            keys = rng.choice([-2.5, -0.0, 0.0, 1.0, 1.0 + 2.0**-52, 3.0, math.inf, -math.inf, math.nan], n)
+        elif kind == "wide":          # every bit of the key differs somewhere: every radix pass runs
+            keys = rng.standard_normal(n) * 10.0 ** rng.integers(-300, 300, n)
+            keys[5::7] = keys[: keys[5::7].size]          # and some ties
+        elif kind == "equal":         # one value: no pass moves anything
+            keys = np.full(n, 7.5)
+        else:
+            keys = np.array([2.0, math.nan, 2.0])
+        out = self._outputs(rng, n, keys)
+        for col in (kt.O_STEP, kt.O_MEM):
+            for top in (None, 1, 2, 7, 600, 2400, 4999, 5000, 9000):
+                got = kt.plan_order(out, col, feasible_only, top)
+                want = plan_order_reference(out, col, feasible_only, top)
+                assert got.dtype == np.int64
+                np.testing.assert_array_equal(got, want, err_msg=f"{kind} col {col} top {top}")
+
+    def test_plan_order_with_no_plan_kept(self):
+        from infra_lab._kernels import training as kt
+
+        out = self._outputs(np.random.default_rng(0), 50, np.arange(50.0))
+        out[:, kt.O_FITS] = 0.0
+        assert kt.plan_order(out, kt.O_STEP, True, None).size == 0
+        assert kt.plan_order(out, kt.O_STEP, True, 5).size == 0
+
+    def test_search_frame_is_polars_filter_and_stable_sort(self):
+        from infra_lab._kernels import training as kt
+
+        sc = SMALL.replace(hardware={"pxn": False})       # some plans cannot run (step inf)
+        cons = {"max_micro_batch": 1, "max_pp": 2}
+        heads, tail, ctx, (lay, ncand, comm, xtab) = T._prepare(sc, cons, None, None)
+        nh, nt = heads.shape[0], tail.shape[0]
+        out = np.empty((nh * nt, kt.N_OUT))
+        kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+        h, t = np.repeat(np.arange(nh), nt), np.tile(np.arange(nt), nh)   # plan k = head k // nt, tail k % nt
+        step = out[:, kt.O_STEP]
+        runnable = step < math.inf
+        inv = np.where(runnable, 1.0 / step, 0.0)
+        with np.errstate(invalid="ignore"):            # inf network time × 0 on plans that cannot run
+            busy = np.where(runnable, np.minimum(1.0, out[:, kt.O_NET] * inv), 1.0)
+        f = ctx.flops[T.MFU_CONVENTION]
+        cols = {k: heads[h, j].astype(np.int32) for k, j in (
+            ("tp", kt.H_TP), ("pp", kt.H_PP), ("vp", kt.H_VP), ("cp", kt.H_CP), ("ep", kt.H_EP),
+            ("etp", kt.H_ETP), ("dp", kt.H_DP), ("micro_batch", kt.H_MBS))}
+        cols["zero"] = tail[t, 0].astype(np.int32)
+        cols["fsdp"] = tail[t, 1] > 0
+        cols["recompute"] = pl.Series([T.RECOMPUTE[r] for r in tail[t, 2]], dtype=pl.Enum(list(T.RECOMPUTE)))
+        cols["sequence_parallel"] = heads[h, kt.H_SP] > 0
+        cols |= {"step_time_s": step, "tokens_per_s": ctx.tokens_per_step * inv,
+                 "mfu": f / (ctx.world * ctx.peak_bf16) * inv, "tflops_per_gpu": f / ctx.world / 1e12 * inv,
+                 "memory_per_gpu_bytes": out[:, kt.O_MEM], "fits": out[:, kt.O_FITS] > 0.5,
+                 "runnable": runnable,
+                 "nic_busy_fraction": busy}
+        cols |= {c: out[:, j] for j, c in enumerate(T.COMPONENTS)}
+        plain = pl.DataFrame(cols)
+        assert (~plain["runnable"]).any() and plain["runnable"].any()
+        m = plain.filter(pl.col("fits") & pl.col("runnable")).height
+        for objective in ("tokens_per_s", "memory_per_gpu_bytes"):
+            key = "memory_per_gpu_bytes" if objective == "memory_per_gpu_bytes" else "step_time_s"
+            for feasible_only in (False, True):
+                rows = plain.filter(pl.col("fits") & pl.col("runnable")) if feasible_only else plain
+                want_all = rows.sort(key, maintain_order=True)        # stable: ties in plan order
+                for top in (None, 1, 10, m // 3, m + 5):
+                    got = il.search(sc, objective=objective, top=top, feasible_only=feasible_only, **cons)
+                    want = want_all if top is None else want_all.head(top)
+                    assert_frame_equal(got, want, check_exact=True)
+
+
+def test_search_frames_do_not_depend_on_kept_working_buffers(monkeypatch):
+    """il.search keeps its working buffers for the next call (within WORK_KEEP_MAX_BYTES) or
+    allocates new ones (beyond it, or while another thread holds them): the frames are the
+    same either way, for a larger space searched before a smaller one and for searches
+    from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sc = SMALL.replace(hardware={"pxn": False})
+    big = {"top": None, "feasible_only": False, "max_micro_batch": 2, "max_pp": 2}
+    small = {"top": None, "max_micro_batch": 1, "max_pp": 2}
+    monkeypatch.setattr(T, "WORK_KEEP_MAX_BYTES", 0)
+    fresh = {"big": il.search(sc, **big), "small": il.search(sc, **small)}
+    assert fresh["big"].height > fresh["small"].height
+    monkeypatch.setattr(T, "WORK_KEEP_MAX_BYTES", 2**40)
+    assert_frame_equal(il.search(sc, **big), fresh["big"], check_exact=True)
+    assert_frame_equal(il.search(sc, **small), fresh["small"], check_exact=True)   # in the big one's buffers
+    with ThreadPoolExecutor(4) as ex:
+        runs = [(k, ex.submit(il.search, sc, **(big if k == "big" else small))) for k in ["big", "small"] * 4]
+        for k, fut in runs:
+            assert_frame_equal(fut.result(), fresh[k], check_exact=True)
 
 
 def test_training_calls_refuse_a_serving_scenario():
