@@ -292,6 +292,14 @@ def test_moe_host_sync_is_derived_from_its_train_run():
     for st in ("megatron-core-cuda", "megatron-core-rocm"):
         lo, hi = il.stacks.ranges(st)["moe_host_sync_s"]
         assert lo == pytest.approx(min(waits), rel=0.02) and hi == pytest.approx(max(waits), rel=0.02)
+    # the stacks without a measurement of their own state they carry megatron-core's value
+    # and range: they must not drift from it when it is re-derived
+    tab = il.stacks.table().filter(pl.col("parameter") == "moe_host_sync_s")
+    copies = tab.filter(pl.col("note").str.starts_with("Value and range as megatron-core"))
+    assert copies.height >= 3
+    ref = il.stacks.params("megatron-core-cuda")["moe_host_sync_s"], il.stacks.ranges("megatron-core-cuda")["moe_host_sync_s"]
+    for st in copies["stack"]:
+        assert (il.stacks.params(st)["moe_host_sync_s"], il.stacks.ranges(st)["moe_host_sync_s"]) == ref, st
     assert V._split_of(V.MOE_HOST_SYNC_CHECK_RUN) == "test"
     with pytest.raises(ValidationError, match="run_id"):
         V.moe_host_sync_derivation("PR25-DSV2-MI355X-32-base-1f1b")
