@@ -856,14 +856,13 @@ def _digit_counts(keys, m, hist):
 
 
 @njit(cache=True)
-def order_keys(out, col, feasible_only, keys, plans, hist):
+def order_keys(out, col, feasible_only, keys, plans):
     """The plans of the frame and their sort keys, in plan order; returns their number m.
     Plan i is kept unless ``feasible_only`` and it does not fit (out[i, O_FITS] ≤ 0.5) or
     cannot run (out[i, O_STEP] not < inf); plans[:m] are the kept plans and keys[:m] (uint64)
     their out[i, col] mapped so that unsigned order is the float order (−0.0 as 0.0, every
     NaN last and equal): sorting (key, position) sorts by value with ties in plan order.
-    hist gets the keys' digit counts (:func:`_digit_counts`). ``keys`` and ``plans`` hold at
-    least out.shape[0] entries."""
+    ``keys`` and ``plans`` hold at least out.shape[0] entries."""
     n = out.shape[0]
     vals = keys.view(np.float64)
     m = 0
@@ -881,7 +880,6 @@ def order_keys(out, col, feasible_only, keys, plans, hist):
             keys[m] = u
             plans[m] = i
             m += 1
-    _digit_counts(keys, m, hist)
     return m
 
 
@@ -983,9 +981,10 @@ def plan_order(out, col, feasible_only, top, work=None):
         work = np.empty((4, n), dtype=np.int64)
     keys, plans, keys2, plans2 = work[0].view(np.uint64), work[1], work[2].view(np.uint64), work[3]
     hist = np.empty((_DIGITS, _RADIX), dtype=np.int64)
-    m = order_keys(out, col, feasible_only, keys, plans, hist)
+    m = order_keys(out, col, feasible_only, keys, plans)
     if top is not None and top < m and top * 8 <= m:
         return smallest_order(keys, plans, m, top, hist)
+    _digit_counts(keys, m, hist)
     idx = radix_order(keys, plans, m, hist, keys2, plans2)
     return idx if top is None else idx[:top]
 
