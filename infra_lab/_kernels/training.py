@@ -807,6 +807,17 @@ PLAN_FLAGS = ("fsdp", "sequence_parallel", "fits", "runnable")
 # ---------------------------------------------------------------------------------------
 
 
+def _prefetch_intrinsic_name() -> str:
+    """LLVM's name for the prefetch intrinsic on an ``i8*`` argument: mangled ``p0`` since
+    LLVM 17 (opaque pointers only; the lock's llvmlite 0.50 is LLVM 22), ``p0i8`` before
+    (typed pointers, e.g. the LLVM 14 of numba 0.60, the lowest version pyproject allows)."""
+    from llvmlite import binding
+    return "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
+
+
+_PREFETCH_INTRINSIC = _prefetch_intrinsic_name()
+
+
 @intrinsic
 def _prefetch_row(typingctx, arr, i):
     """Ask the CPU to start loading row ``i`` of a C-contiguous 2-D array (``llvm.prefetch``:
@@ -822,7 +833,7 @@ def _prefetch_row(typingctx, arr, i):
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        fn = cgutils.get_or_insert_function(builder.module, fnty, _PREFETCH_INTRINSIC)
         builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
                           ir.Constant(i32, 1)])
         return context.get_dummy_value()
