@@ -1301,10 +1301,9 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
     rc = np.empty(idx.size, dtype=np.uint32)
     kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
-    ints = {name: pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)}
     fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
-    cols = [ints[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")]
+    cols = [pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)]
     cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc)), fl["sequence_parallel"]]
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),

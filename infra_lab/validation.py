@@ -1131,17 +1131,14 @@ def ep_overlap_fit(step: float = 0.01, *, per_run: bool = False) -> dict:
         return out
     out["per_run"] = {}
     for rid, sc, meas in runs:
-        lo, hi = 0.0, 1.0
-        f = lambda x, sc=sc, meas=meas: float(np.log(meas / estimate(sc, params={"ep_comm_overlap": x}).tokens_per_s_per_gpu))  # noqa: E731
-        flo, fhi = f(lo), f(hi)
-        if flo * fhi > 0:              # no root in 0..1: the nearer bound
-            out["per_run"][rid] = lo if abs(flo) < abs(fhi) else hi
+        # the run's log error, increasing in the overlap (more hidden, faster predicted step)
+        def g(x: float, sc=sc, meas=meas) -> float:
+            return float(np.log(estimate(sc, params={"ep_comm_overlap": x}).tokens_per_s_per_gpu / meas))
+        glo, ghi = g(0.0), g(1.0)
+        if glo * ghi > 0:              # no root in 0..1: the nearer bound
+            out["per_run"][rid] = 0.0 if abs(glo) < abs(ghi) else 1.0
             continue
-        for _ in range(20):
-            mid = 0.5 * (lo + hi)
-            fm = f(mid)
-            (lo, flo), hi = ((mid, fm), hi) if fm * flo > 0 else ((lo, flo), mid)
-        out["per_run"][rid] = 0.5 * (lo + hi)
+        out["per_run"][rid] = _bisect(g, 0.0, 1.0, it=20)
     return out
 
 

@@ -929,6 +929,12 @@ def radix_order(keys, plans, m, hist, keys2, plans2):
     return sp[:m]
 
 
+@njit(cache=True, inline="always")
+def _pair_after(hk, hp, a, b):
+    """(hk[a], hp[a]) > (hk[b], hp[b]): heap entry a comes after b (key, then position)."""
+    return hk[a] > hk[b] or (hk[a] == hk[b] and hp[a] > hp[b])
+
+
 @njit(cache=True)
 def smallest_order(keys, plans, m, top, hist):
     """The plans of the ``top`` smallest (key, position) of keys[:m], in order: a bounded
@@ -943,7 +949,7 @@ def smallest_order(keys, plans, m, top, hist):
         j = i
         while j > 0:
             u = (j - 1) // 2
-            if hk[u] > hk[j] or (hk[u] == hk[j] and hp[u] > hp[j]):
+            if _pair_after(hk, hp, u, j):
                 break
             hk[u], hk[j] = hk[j], hk[u]
             hp[u], hp[j] = hp[j], hp[u]
@@ -960,9 +966,9 @@ def smallest_order(keys, plans, m, top, hist):
             if a >= top:
                 break
             b = a + 1
-            if b < top and (hk[b] > hk[a] or (hk[b] == hk[a] and hp[b] > hp[a])):
+            if b < top and _pair_after(hk, hp, b, a):
                 a = b
-            if hk[j] > hk[a] or (hk[j] == hk[a] and hp[j] > hp[a]):
+            if _pair_after(hk, hp, j, a):
                 break
             hk[a], hk[j] = hk[j], hk[a]
             hp[a], hp[j] = hp[j], hp[a]

@@ -434,14 +434,16 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
 
 def plan_order_reference(out, col: int, feasible_only: bool, top: int | None):
     """The search frame's plan order written with numpy's stable sort: the plans kept (with
-    ``feasible_only``, those whose fits output exceeds 0.5 and whose step time is below inf;
-    columns 13 and 11 of ``out``), by ``out[:, col]`` ascending (−0.0 equal to 0.0, NaN
+    ``feasible_only``, those whose fits output exceeds 0.5 and whose step time is below inf),
+    by ``out[:, col]`` ascending (−0.0 equal to 0.0, NaN
     last) with ties in plan order, the first ``top`` (None: all).
     :func:`infra_lab._kernels.training.plan_order` must return the same plans."""
     import numpy as np
 
+    from . import training as kt
+
     plans = np.arange(out.shape[0])
     if feasible_only:
-        plans = plans[(out[:, 13] > 0.5) & (out[:, 11] < math.inf)]
+        plans = plans[(out[:, kt.O_FITS] > 0.5) & (out[:, kt.O_STEP] < math.inf)]
     order = plans[np.argsort(out[plans, col], kind="stable")]
     return order if top is None else order[:top]
