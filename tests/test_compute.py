@@ -256,7 +256,8 @@ class TestAttention:
     @given(s=st.integers(64, 65536), bh=st.floats(1, 512), causal=st.booleans(),
            pair=st.sampled_from([("H100-SXM", "fa2"), ("H100-SXM", "fa3"), ("H100-SXM", "cudnn"),
                                  ("MI355X", "aiter"), ("MI300X", "ck-fa2"), ("B200", "fa4"),
-                                 ("A100-SXM-80GB", "fa2"), ("MI325X", "ck-fa2")]))
+                                 ("A100-SXM-80GB", "fa2"), ("MI325X", "ck-fa2"), ("MI300X", "aotriton"),
+                                 ("MI325X", "aotriton")]))
     def test_backward_never_more_efficient_than_forward(self, s, bh, causal, pair):
         acc, k = pair
         f = compute.attention_efficiency(s, 128, bh, acc, "fwd", causal, kernel=k)
@@ -288,6 +289,33 @@ class TestAttention:
         assert win["flops"] < 0.05 * full["flops"] and win["time_s"] < full["time_s"]
         with pytest.raises(ValidationError):
             compute.attention_cost(8192, 64, 64, "H100", "fwd", True, kv_seq_len=100)
+
+    def test_capped_kernels_never_predicted_above_their_fastest_measurement(self):
+        """AOTriton on MI300X (infra_lab.compute.validation.ATTN_CAPPED_AT_MEASURED): no shape,
+        length or mask is predicted faster than the fastest measured rate of its pass (forward 307,
+        backward 112 TFLOP/s), also beyond the measured lengths; the forward fits all five of its
+        rows (held-out 2k/8k included) within 5 %."""
+        from infra_lab.compute import validation as CV
+
+        m = compute.compute_measurements().filter(pl.col("software") == "aotriton")
+        peak = catalog.accelerator("MI300X").peak("bf16")
+        for ps in ("fwd", "bwd"):
+            top = m.filter(pl.col("pass") == ps)["value"].max() * 1e12
+            assert compute.attention_params("MI300X", "aotriton", ps)["efficiency"] <= top / peak * (1 + 1e-5)  # stored to 6 digits
+            for s in (1024, 2048, 8192, 16384, 65536):
+                for bh in (1, 32, 96, 256, 4096):
+                    for causal in (False, True):
+                        r = compute.attention_efficiency(s, 128, bh, "MI300X", ps, causal, kernel="aotriton") * peak
+                        assert r <= top * (1 + 1e-5), (ps, s, bh, causal)
+        assert ("MI300X", "aotriton") in CV.ATTN_CAPPED_AT_MEASURED
+        t = compute.validation_table().filter(pl.col("case").str.starts_with("mi300x-aotriton-fwd"))
+        assert t.height == 5 and t["error_pct"].abs().max() <= 5.0
+        # MI325X: the same kernels at the MI325X/MI300X BF16 ceiling ratio
+        ratio = compute.gemm_model("MI325X").ceiling / compute.gemm_model("MI300X").ceiling
+        for ps in ("fwd", "bwd"):
+            a, b = (compute.attention_params(acc, "aotriton", ps) for acc in ("MI300X", "MI325X"))
+            assert b["efficiency"] == pytest.approx(a["efficiency"] * ratio, rel=1e-4)
+            assert b["overhead_blocks"] == a["overhead_blocks"]
 
     def test_unknown_kernel(self):
         with pytest.raises(UnknownNameError):

@@ -859,7 +859,7 @@ def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
     sp = il.stacks.params("torchtitan-cuda")
     want = {"H100-SXM": "fa2", "H100-96GB-500W": "fa2", "H200-SXM": "fa2", "A100-SXM-80GB": "fa2",
             "B200": "cudnn", "B200-750W": "cudnn", "GB200": "cudnn", "B300": "cudnn", "GB300": "cudnn",
-            "MI300X": "ck-fa2", "MI355X": "aiter"}
+            "MI300X": "aotriton", "MI325X": "aotriton", "MI355X": "aiter"}
     for acc, k in want.items():
         assert T._attention_kernel(sp, acc) == k, acc
     rows = il.compute.compute_params().filter(pl.col("parameter") == "sdpa_kernel")
@@ -878,6 +878,35 @@ def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
     t_fa4 = il.estimate(sc, params={"attention_kernel": 4}).step_time_s
     assert t_sdpa > t_fa4
     assert step_reference(sc)["step_time_s"] == pytest.approx(t_sdpa, rel=1e-9)
+
+
+def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
+    """PyTorch's ROCm SDPA flash backend is AOTriton by default: torchtitan's ROCm stack
+    (attention_kernel 7) runs the aotriton kernel on MI300X/MI325X, slower than the CK
+    FlashAttention-2 stand-in it replaced (AOTriton's Triton backward runs at a third of CK's
+    rate); Megatron-Core/Primus on ROCm (Transformer Engine, code 3) keep the device's CK kernel,
+    so ZAYA1's step is unchanged by it. On CUDA, torch SDPA stays PyTorch's in-tree FA2 below
+    Blackwell."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    tt, mc = il.stacks.params("torchtitan-rocm"), il.stacks.params("megatron-core-rocm")
+    for acc in ("MI300X", "MI325X"):
+        assert T._attention_kernel(tt, acc) == "aotriton", acc
+        assert T._attention_kernel(mc, acc) is None, acc            # the device default, ck-fa2
+        assert il.compute.default_attention_kernel(acc) == "ck-fa2"
+    assert T._attention_kernel(il.stacks.params("torchtitan-cuda"), "H100-SXM") == "fa2"
+    for ps in ("fwd", "bwd"):
+        a = il.compute.attention_efficiency(8192, 128, 32, "MI300X", ps, True, kernel="aotriton")
+        c = il.compute.attention_efficiency(8192, 128, 32, "MI300X", ps, True, kernel="ck-fa2")
+        assert a < c, ps
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    sc = il.validation.scenario_for_run(runs["AO-8B-MI300X-bf16"])[0]
+    assert sc.training.stack == "torchtitan-rocm" and sc.hardware.accelerator == "MI300X"
+    t = il.estimate(sc).step_time_s
+    assert t > il.estimate(sc, params={"attention_kernel": 5}).step_time_s      # ck-fa2
+    assert step_reference(sc)["step_time_s"] == pytest.approx(t, rel=1e-9)
+    zaya = il.Scenario.from_toml(il.catalog.DATA_DIR / "scenarios" / "zaya1-ibm-mi300x.toml")
+    assert zaya.stack == "megatron-core-rocm" and il.stacks.params(zaya.stack)["attention_kernel"] == 3
 
 
 def test_async_tensor_parallelism_uses_the_stacks_async_overlap():
