@@ -343,8 +343,14 @@ class TestFrameworkBehaviour:
         assert h100.memory_capacity_bytes == 81559 * 2**20
         assert h100.hbm_bytes < h100.memory_capacity_bytes
         assert il.catalog.accelerator("GB200").memory_capacity_bytes == 189471 * 2**20   # nvidia-smi
-        # no sourced figure: the labelled capacity
-        assert il.catalog.accelerator("H200-SXM").memory_capacity_bytes == il.catalog.accelerator("H200-SXM").hbm_bytes
+        # driver totals sourced per row (nvidia-smi memory.total / amd-smi VRAM total, MiB)
+        for name, mib in (("H200-SXM", 143771), ("B300", 275040), ("GB300", 284208),
+                          ("MI325X", 262128), ("MI350X", 294592), ("MI355X", 294896)):
+            assert il.catalog.accelerator(name).memory_capacity_bytes == mib * 2**20, name
+        # the H200's "141 GB" is decimal: the driver exposes more than the label
+        assert il.catalog.accelerator("H200-SXM").memory_capacity_bytes > il.catalog.accelerator("H200-SXM").hbm_bytes
+        # no sourced figure (announced, not shipping): the labelled capacity
+        assert il.catalog.accelerator("MI450X").memory_capacity_bytes == il.catalog.accelerator("MI450X").hbm_bytes
         sc = _sc(accelerator="H100", zero=3)
         f = il.stacks.params(sc.stack)["memory_reserve_fraction"]
         tensors = memory.training_memory_total(sc, reserve_bytes=0.0) / (1.0 + f)
