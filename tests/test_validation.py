@@ -130,15 +130,16 @@ def test_docs_validation_tables_are_the_models(current):
 
 @pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured after cuDNN attention "
                    "on all Blackwell parts, the Megatron-Core refit, and Llama 3 405B at its published vp = 8 with the "
-                   "torchtitan refit to 1.268 / 1.0 (torchao's H100 rows on the 96 GB / 500 W part their log shows; its MI300X rows on PyTorch's AOTriton SDPA backend) with zero3_comm_overlap derived from a train pair (0.70), memory_time_scale at its lower bound: test split median |error| "
-                   "5.4 % (meets <= 10 %), worst 50.0 % (PR25-DSV2L-MI355X-8-mbs1-baseline, > 25 %, on the host floor of the "
-                   "source's micro-batch scan; then AO-8B-B200-mxfp8 -41.7 % on the 750 W B200 after its cuDNN attention "
+                   "torchtitan refit to 1.284 / 1.0 (torchao's H100 rows on the 96 GB / 500 W part their log shows; its MI300X rows on PyTorch's AOTriton SDPA backend, neither pass capped: the cap was re-decided on kernel-level held-out rows, 1.268 with both capped) with zero3_comm_overlap derived from a train pair (0.70), memory_time_scale at its lower bound: test split median |error| "
+                   "5.9 % (meets <= 10 %), worst 50.0 % (PR25-DSV2L-MI355X-8-mbs1-baseline, > 25 %, on the host floor of the "
+                   "source's micro-batch scan; then AO-8B-B200-mxfp8 -41.1 % on the 750 W B200 after its cuDNN attention "
                    "recompute under per-op SAC, its per-axis MX casts and the derived FSDP overlap, "
                    "MZ-Q235-H100-256-d -31.2 % with its published recompute norm, act and its launch command's forced load balancing, "
-                   "TT24-8B-8-cp8-s256k -27.1 %; AO-8B-H100-fp8rw -8.2 % with torchao's rowwise casts and rescale on the 96 GB H100); "
+                   "TT24-8B-8-cp8-s256k -26.2 %; AO-8B-MI300X-fp8rw -12.4 % and -bf16 -6.9 % with uncapped AOTriton attention (+3.7 / -0.6 % with both passes capped, a choice made with these test-run errors visible and reverted on kernel-level held-out rows); "
+                   "AO-8B-H100-fp8rw -7.3 % with torchao's rowwise casts and rescale on the 96 GB H100); "
                    "MoE test worst 50.0 %, "
                    "PR25-DSV2L-MI355X-8-mbs1-baseline with moe_host_sync (17.6 ms derived at the refitted Megatron-Core factors 1.002 / 1.55 after the Megatron-LM README GPT rows were read with their GeLU FFN (16.4 ms and +42.6 % at 1.062 / 1.5), after its 1F1B all-to-all overlap was fitted on its train runs, ep_comm_overlap 0.46 with the Model Zoo H100 rows' forced load balancing; 39.5 % at the 0.8 assumed before), "
-                   "global batch 768 assumed; dense test median 4.5 %, MoE test median 5.6 %; PR25-DSV2-MI355X-32-base-1f1b (+0.6 %) shares source, stack and hardware with the moe_host_sync_s derivation run, so it is "
+                   "global batch 768 assumed; dense test median 6.7 %, MoE test median 5.6 %; PR25-DSV2-MI355X-32-base-1f1b (+0.6 %) shares source, stack and hardware with the moe_host_sync_s derivation run, so it is "
                    "not an independent check; no train run samples that host floor; per case in docs/validation.md). Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
