@@ -166,17 +166,24 @@ FlashAttention-3's H100 sweeps (Shah et al., https://arxiv.org/abs/2407.08608, F
 NVIDIA cudnn-frontend's SDPA training sweep on B200 (PyTorch's cuDNN and FlashAttention-2 backends, causal; https://github.com/NVIDIA/cudnn-frontend/blob/bb37575d103b9974bc619a193dc1a96d835dc117/benchmark/sdpa_benchmark_training/artifacts/sdpa_bf16_benchmark_results_NVIDIA_B200.csv).
 No public MI300X GEMM sweep below K = 8192 was found; MI325X (the same CDNA3 die at 1,000 W)
 is the closest.
+AOTriton on MI300X (PyTorch's ROCm SDPA flash backend): attn-dsl-bench's SDPA forward sweep (https://github.com/midiareshadi/attn-dsl-bench/blob/94ea7f31a300d1e3998b95b3e3f574ac7b8ba6ec/results/raw/sweep_v1.csv)
+and AMD's AOTriton 0.11b operator tuning database, Triton split backward (https://github.com/ROCm/aotriton/blob/972223c501ffc22068bb035ac5d64cf54318d895/v3python/rules/op_database.sqlite3.tar.xz).
 """),
     ("code", r"""
 def stat(kind, role="test", col="median_abs_error_pct"):
     row = summ.filter((pl.col("kind") == kind) & (pl.col("role") == role))
     return float(row[col][0])
 
-worst = test.sort(pl.col("error_pct").abs(), descending=True).head(4)
+worst = test.filter(pl.col("kind") != "attention").sort(pl.col("error_pct").abs(), descending=True).head(4)
+att_w = test.filter(pl.col("kind") == "attention").sort(pl.col("error_pct").abs(), descending=True).row(0, named=True)
 Markdown(f"**Reading.** On the test split the median |error| is {stat('attention'):.1f} % for attention "
          f"(worst {stat('attention', col='worst_abs_error_pct'):.1f} %), {stat('gemm'):.1f} % for GEMMs and "
          f"{stat('grouped_gemm'):.1f} % for grouped GEMMs, {stat('cast'):.1f} % for quantization kernels. "
-         f"The worst cases are {', '.join(f'{c} ({e:+.0f} %)' for c, e in worst.select('case', 'error_pct').iter_rows())}: "
+         f"The worst attention row is {att_w['case']} ({att_w['error_pct']:+.0f} %): AOTriton's Triton backward on "
+         f"MI300X in AMD's tuning database, held out at the few batch × heads the tuner's memory rule leaves at long "
+         f"lengths (derived, not recorded); the database's rate is nearly flat in length and heads, and the tile model "
+         f"makes the longest causal workgroup the critical path when few heads leave most of the device idle. "
+         f"The worst other cases are {', '.join(f'{c} ({e:+.0f} %)' for c, e in worst.select('case', 'error_pct').iter_rows())}: "
          f"small GEMMs called one at a time through torch on the ROCm 7 preview pay a larger dispatch overhead "
          f"than the MI325X train rows (ROCm 6) taught the model, and decode-size FP8 GEMMs with a "
          f"few dozen tiles cannot pull full HBM bandwidth. Training steps queue kernels ahead, so the "
