@@ -401,8 +401,9 @@ display(Markdown("\n".join([
 """),
     ("md", r"""
 **What is approximate.** §1 and `docs/validation.md` (per case) give the current-run errors against
-the ±10 % median / ±25 % worst target. The largest misses: small dense torchtitan runs (most of all
-on the 750 W B200 and on MI300X) and long-context ring attention are predicted too fast; the host
+the ±10 % median / ±25 % worst target. The largest misses: torchao's small dense torchtitan runs on the
+750 W B200, the Megatron-Core Model Zoo's Qwen3-235B runs on H100 and long-context ring attention
+are predicted too fast; the host
 wait of the host-bound MoE ablation "baseline" runs (`moe_host_sync_s`) is one value derived from
 one run, while the published baselines imply a wait that grows with the micro-batch; and the memory
 model is checked by whether each run that ran fits (§1 counts the runs it does not fit, each with a
