@@ -371,7 +371,7 @@ class TestAttention:
             assert (("MI300X", "aotriton", ps) in CV.ATTN_CAPPED_AT_MEASURED) == capped, ps
         # the stored parameters are the chosen fit; the forward fits all five rows within 2 %
         v = compute.validation_table().filter(pl.col("software") == "aotriton")
-        got = dict(zip(v["case"], v["error_pct"]))
+        got = dict(zip(v["case"], v["error_pct"], strict=True))
         for r in cmp.iter_rows(named=True):
             ps = r["pass"]
             want = r["error_capped_pct"] if ("MI300X", "aotriton", ps) in CV.ATTN_CAPPED_AT_MEASURED \
