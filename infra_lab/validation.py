@@ -521,6 +521,23 @@ global batch 64 the row's error moves by under one percentage point). The siblin
 compared: its step time is the derivation's input, so its error is zero by construction."""
 
 
+PP_SCHEDULES_MODELLED = ("1f1b", "1f1b-interleaved")
+"""Pipeline schedules the step model prices (Megatron-Core's 1F1B and interleaved 1F1B, the
+bubble of :func:`infra_lab.training.estimate`). A run that publishes another schedule in its
+``settings`` (``pp_algorithm=...``: Primus-pipeline's zero-bubble family — zero-bubble, zbv-formatted,
+v-half, v-min — which splits input- and weight-gradient passes to fill the bubble) is not
+compared rather than priced as 1F1B."""
+
+
+def _pp_algorithm_of(row: dict) -> str | None:
+    """The pipeline schedule a run publishes in its ``settings`` (``pp_algorithm=<name>``,
+    Primus' name for it), lower-cased; None when it publishes none (the run's pp/vp decide)."""
+    st = row.get("settings") or ""
+    if "pp_algorithm=" not in st:
+        return None
+    return st.split("pp_algorithm=", 1)[1].split(";")[0].strip().lower()
+
+
 def scenario_for_run(row: dict):
     """(Scenario, assumptions) of one current run, or raise ValidationError saying why the
     run cannot be expressed. The stack is the run's framework family on its platform
@@ -538,6 +555,10 @@ def scenario_for_run(row: dict):
     that divides the job (``hardware.domain_gpus``)."""
     from .scenario import Scenario
 
+    sched = _pp_algorithm_of(row)
+    if sched is not None and sched not in PP_SCHEDULES_MODELLED:
+        raise ValidationError(f"{row['id']}: pipeline schedule {sched} (zero-bubble family) is not modelled "
+                              f"(modelled: {', '.join(PP_SCHEDULES_MODELLED)})")
     notes = []
     variant = row.get("accelerator_variant") or ""
     acc = row["accelerator"]

@@ -489,3 +489,19 @@ def test_eager_factor_is_derived_from_one_train_pair():
     assert all(V.scenario_for_run(runs[i])[0].training.eager for i in eager)
     with pytest.raises(ValidationError, match="differ only in torch.compile"):
         V.eager_derivation(("TT24-8B-8-fsdp", "TT24-8B-128-fsdp-compile"))
+
+
+def test_zero_bubble_pipeline_schedules_are_not_compared(current):
+    """A run that publishes a pipeline schedule outside validation.PP_SCHEDULES_MODELLED (Primus-
+    pipeline's zero-bubble family) is not compared, with the schedule named in its status; the
+    same run on a modelled schedule is priced at its pp / vp."""
+    st = dict(current.select("id", "status").iter_rows())
+    for suf, alg in (("zbb", "zero-bubble"), ("zbv", "zbv-formatted"), ("vhalf", "v-half"), ("vmin", "v-min")):
+        assert st[f"PRP26-L2-7B16L-MI300X-8-{suf}"].startswith(f"pipeline schedule {alg} "), suf
+    runs = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}
+    r = dict(runs["PRP26-L2-7B16L-MI300X-8-1f1b"], global_batch="32")
+    sc, _ = V.scenario_for_run(r)
+    assert (sc.parallelism.pp, sc.parallelism.vp, sc.stack) == (8, 1, "megatron-core-rocm")
+    r["settings"] = r["settings"].replace("pp_algorithm=1f1b", "pp_algorithm=v-half")
+    with pytest.raises(V.ValidationError, match="v-half"):
+        V.scenario_for_run(r)
