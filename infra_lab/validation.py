@@ -40,6 +40,7 @@ __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "M
            "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
            "moe_host_sync_derivation", "ep_overlap_fit", "MOE_HOST_SYNC_RUN", "MOE_HOST_SYNC_CHECK_RUN",
            "MOE_HOST_SYNC_TRAIN_CHECK_RUN", "MOE_HOST_SYNC_RANGE_RUNS", "ASSUMED_GLOBAL_BATCH",
+           "PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH",
            "memory_check", "report_markdown", "flop_convention_of"]
 
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
@@ -511,14 +512,28 @@ PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH = 768
 (examples/moe_package/run_deepseek_v2_lite_pretrain_mi355x.sh, micro-batch 12 with global
 batch 768), the only global batch the source publishes for its single-node runs."""
 
-ASSUMED_GLOBAL_BATCH = {"PR25-DSV2L-MI355X-8-mbs1-baseline": PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH}
+PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH = 32
+"""Global batch of Primus' zero-bubble trainer test config at the Primus-pipeline blog's commit
+(AMD-AGI/Primus 78633ae, tests/trainer/test_megatron_trainer_zero_bubble.yaml: global_batch_size
+32, micro_batch_size 1), the config that sets the blog's model shape (16 Llama-2-7B layers at
+4,096 tokens); the blog prints no batch sizes."""
+
+ASSUMED_GLOBAL_BATCH = {"PR25-DSV2L-MI355X-8-mbs1-baseline": PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH,
+                        "PRP26-L2-7B16L-MI300X-8-1f1b": PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH,
+                        "PRP26-L2-7B16L-MI300X-8-1f1b-vpp2": PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH}
 """Global batch ASSUMED for compared runs whose source does not publish it (printed in the
 comparison's ``assumptions`` column as ``global_batch=N``): Primus' DeepSeek-V2-Lite baseline
 at micro-batch 1 (test split) takes the published script's global batch, the same assumption as
 its train-split sibling :data:`MOE_HOST_SYNC_RUN` in :func:`moe_host_sync_derivation`. The global
 batch only sets how the data-parallel reduction and the optimizer step are amortised (at
 global batch 64 the row's error moves by under one percentage point). The sibling itself is not
-compared: its step time is the derivation's input, so its error is zero by construction."""
+compared: its step time is the derivation's input, so its error is zero by construction.
+The Primus-pipeline blog's two 1F1B runs (PP 8 on 8 MI300X; 1f1b test, 1f1b-vpp2 train) take
+the global batch of the test config that sets their model shape
+(:data:`PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH`; their micro-batch, also not printed, is that
+config's 1, the default of :func:`scenario_for_run`). With PP 8 and DP 1 the global batch is the
+number of micro-batches per step, so it sets the pipeline bubble's share of the step: this
+assumption moves these two rows' errors, unlike the DeepSeek-V2-Lite one."""
 
 
 PP_SCHEDULES_MODELLED = ("1f1b", "1f1b-interleaved")

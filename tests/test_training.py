@@ -908,8 +908,10 @@ def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
     zaya = il.Scenario.from_toml(il.catalog.DATA_DIR / "scenarios" / "zaya1-ibm-mi300x.toml")
     assert zaya.stack == "megatron-core-rocm" and il.stacks.params(zaya.stack)["attention_kernel"] == 3
     # Megatron-Core/ROCm provably does not move with the aotriton fit: ZAYA1's step time is
-    # pinned at its value before the aotriton kernel existed (0.30288 s; 0.3028814 at rel 1e-6)
-    assert il.estimate(zaya).step_time_s == pytest.approx(0.3028814, rel=1e-6)
+    # pinned (0.3028814 s at rel 1e-6 before and after the aotriton kernel existed; 0.3022278 s
+    # since the Primus pipeline blog's MI300X 1F1B train run, compared with its assumed global
+    # batch 32, moved the Megatron-Core refit from 1.002 / 1.55 to 1.008 / 1.5)
+    assert il.estimate(zaya).step_time_s == pytest.approx(0.3022278, rel=1e-6)
 
 
 def test_async_tensor_parallelism_uses_the_stacks_async_overlap():

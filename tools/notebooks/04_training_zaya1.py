@@ -38,7 +38,7 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
   held out.
 * **Current runs** (2024–26, `data/measurements/training_runs.csv`): Megatron-Core, torchtitan
   and Primus runs, dense and MoE, on H100 (incl. torchtitan's 96 GB / 500 W part)/H200/H800/
-  B200/GB200/GB300, MI300X (torchtitan runs; the MI300X Primus runs publish no global batch and are not compared) and MI355X (Primus runs), BF16 and FP8. A fixed hash of each run's id puts about a
+  B200/GB200/GB300, MI300X (torchtitan runs, and two Primus pipeline-schedule runs compared with a global batch assumed from the Primus test config that sets their model shape) and MI355X (Primus runs), BF16 and FP8. A fixed hash of each run's id puts about a
   third in the **test** split. Each framework family has its own stack — Megatron-Core (with
   Primus and DeepSeek's runs) and torchtitan (FSDP2, SDPA: FlashAttention-2, cuDNN on Blackwell, per-op selective
   checkpointing) — whose `framework_time_scale` and `memory_time_scale`, one value for both
@@ -403,9 +403,10 @@ display(Markdown("\n".join([
 **What is approximate.** §1 and `docs/validation.md` (per case) give the current-run errors against
 the ±10 % median / ±25 % worst target. The largest misses: torchao's small dense torchtitan runs on the
 750 W B200, the Megatron-Core Model Zoo's Qwen3-235B runs on H100 and long-context ring attention
-are predicted too fast; no Megatron-LM or Primus run on MI300X is compared (the only
-ones in the data publish no global batch), so the `megatron-core-rocm` stack priced here meets AMD
-hardware only through Primus's MI355X runs; the host
+are predicted too fast, and so are the only Megatron-family MI300X runs compared, two 8-GPU
+pipeline-parallel runs from AMD's Primus pipeline blog (about a third too fast, with a global
+batch the blog does not print, assumed from the Primus test config that sets their model shape):
+the `megatron-core-rocm` stack priced here meets MI300X only through them; the host
 wait of the host-bound MoE ablation "baseline" runs (`moe_host_sync_s`) is one value derived from
 one run, while the published baselines imply a wait that grows with the micro-batch; and the memory
 model is checked by whether each run that ran fits (§1 counts the runs it does not fit, each with a
