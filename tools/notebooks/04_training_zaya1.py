@@ -404,7 +404,7 @@ display(Markdown("\n".join([
 the ±10 % median / ±25 % worst target. The largest misses: torchao's small dense torchtitan runs on the
 750 W B200, the Megatron-Core Model Zoo's Qwen3-235B runs on H100 and long-context ring attention
 are predicted too fast, and so are the only Megatron-family MI300X runs compared, two 8-GPU
-pipeline-parallel runs from AMD's Primus pipeline blog (about a third too fast, with a global
+pipeline-parallel runs from AMD's Primus pipeline blog (outside the ±25 % target, with a global
 batch the blog does not print, assumed from the Primus test config that sets their model shape):
 the `megatron-core-rocm` stack priced here meets MI300X only through them; the host
 wait of the host-bound MoE ablation "baseline" runs (`moe_host_sync_s`) is one value derived from
