@@ -393,11 +393,19 @@ def _recompute_modules(row: dict) -> list[str] | None:
     """Megatron-Core ``recompute_modules`` a run publishes in its ``settings``
     (``recompute_modules=layernorm,moe``), as :data:`infra_lab.scenario.RECOMPUTE_MODULES`
     names; None when it does not (the stack's selective set)."""
-    st = row.get("settings") or ""
-    if "recompute_modules=" not in st:
+    raw = _setting(row, "recompute_modules")
+    if raw is None:
         return None
-    raw = st.split("recompute_modules=", 1)[1].split(";")[0].split("(")[0]
-    return [_MODULE_ALIASES.get(x.strip(), x.strip()) for x in raw.split(",") if x.strip()]
+    return [_MODULE_ALIASES.get(x.strip(), x.strip()) for x in raw.split("(")[0].split(",") if x.strip()]
+
+
+def _setting(row: dict, key: str) -> str | None:
+    """The value of ``key=value`` in a run's ``settings`` (entries separated by ``;``), as
+    written; None when the run publishes no such entry."""
+    st = row.get("settings") or ""
+    if f"{key}=" not in st:
+        return None
+    return st.split(f"{key}=", 1)[1].split(";")[0]
 
 
 def _offload_modules(row: dict) -> list[str] | None:
@@ -547,10 +555,8 @@ compared rather than priced as 1F1B."""
 def _pp_algorithm_of(row: dict) -> str | None:
     """The pipeline schedule a run publishes in its ``settings`` (``pp_algorithm=<name>``,
     Primus' name for it), lower-cased; None when it publishes none (the run's pp/vp decide)."""
-    st = row.get("settings") or ""
-    if "pp_algorithm=" not in st:
-        return None
-    return st.split("pp_algorithm=", 1)[1].split(";")[0].strip().lower()
+    raw = _setting(row, "pp_algorithm")
+    return None if raw is None else raw.strip().lower()
 
 
 def scenario_for_run(row: dict):
@@ -996,7 +1002,7 @@ def moe_host_sync_derivation(run_id: str = MOE_HOST_SYNC_RUN) -> dict[str, float
     lo, hi = 0.0, 0.01
     while excess(hi) < 0.0 and hi < 10.0:
         lo, hi = hi, 2.0 * hi
-    wait = _bisect(excess, lo, hi) if excess(0.0) < 0.0 else 0.0
+    wait = _bisect(excess, lo, hi) if est.step_time_s < measured_step else 0.0
     tr, par = sc.training, sc.parallelism
     m = tr.global_batch / (par.dp * tr.micro_batch)
     per_s = (measured_step - est.step_time_s) / wait if wait > 0.0 else float("nan")

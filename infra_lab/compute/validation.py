@@ -277,12 +277,14 @@ def _attn_train_max(acc: str, kern: str, ps: str) -> float:
     return max(rates) / catalog.accelerator(acc).peak("bf16")
 
 
-def _attn_cap(acc: str, kern: str, ps: str) -> float:
-    """Upper bound of a fitted attention efficiency [-]: for a triple listed in
-    :data:`ATTN_CAPPED_AT_MEASURED`, the fastest TRAIN-row rate of that pass over the BF16 peak
-    (a capped kernel under-predicts at that fastest measured point); else 1. Raises
+def _attn_cap(acc: str, kern: str, ps: str,
+              capped: tuple[tuple[str, str, str], ...] | None = None) -> float:
+    """Upper bound of a fitted attention efficiency [-]: for a triple listed in ``capped``
+    (default :data:`ATTN_CAPPED_AT_MEASURED`), the fastest TRAIN-row rate of that pass over the
+    BF16 peak (a capped kernel under-predicts at that fastest measured point); else 1. Raises
     ValidationError if a listed triple has no train row of its pass."""
-    if (acc, kern, ps) not in ATTN_CAPPED_AT_MEASURED:
+    capped = ATTN_CAPPED_AT_MEASURED if capped is None else capped
+    if (acc, kern, ps) not in capped:
         return 1.0
     return _attn_train_max(acc, kern, ps)
 
@@ -291,13 +293,9 @@ def _fit_attention_passes(acc: str, kern: str, fixed: float,
                           capped: tuple[tuple[str, str, str], ...] | None = None):
     """(e_fwd, c_fwd, e_bwd, c_bwd): forward, then backward with e_bwd ≤ e_fwd, c_bwd ≥ c_fwd
     and the caps of ``capped`` (default :data:`ATTN_CAPPED_AT_MEASURED`)."""
-    capped = ATTN_CAPPED_AT_MEASURED if capped is None else capped
-
-    def cap(ps):
-        return _attn_train_max(acc, kern, ps) if (acc, kern, ps) in capped else 1.0
-
-    ef, cf = _fit_attention(acc, kern, "fwd", fixed, e_max=cap("fwd"))
-    eb, cb = _fit_attention(acc, kern, "bwd", fixed, e_max=min(ef, cap("bwd")), c_min=cf)
+    ef, cf = _fit_attention(acc, kern, "fwd", fixed, e_max=_attn_cap(acc, kern, "fwd", capped))
+    eb, cb = _fit_attention(acc, kern, "bwd", fixed, e_max=min(ef, _attn_cap(acc, kern, "bwd", capped)),
+                            c_min=cf)
     return ef, cf, eb, cb
 
 
