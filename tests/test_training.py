@@ -331,6 +331,13 @@ class TestChartsAndWidget:
         s = il.search(ZAYA, top=50, max_micro_batch=2)
         q = ct.plan_scatter(s, hbm_GB=192).to_dict()
         assert "memory per GPU [GB]" in str(q)
+        cov = il.validation.band_coverage(split="test")
+        b = ct.band_coverage_chart(cov).to_dict()
+        assert "nominal estimate" in str(b) and "inside" in str(b)
+        vals = next(iter(b["datasets"].values()))
+        assert len(vals) == cov.height
+        # the band holds the nominal estimate (ratio 1) for every run
+        assert all(r["band_low"] <= 1.0 + 1e-12 and r["band_high"] >= 1.0 - 1e-12 for r in vals)
         for name in ct.__all__:
             assert hasattr(il.charts, name)
 
@@ -339,6 +346,8 @@ class TestChartsAndWidget:
 
         with pytest.raises(ValidationError):
             ct.parity_chart(pl.DataFrame({"case": ["x"]}))
+        with pytest.raises(ValidationError, match="band_coverage_chart"):
+            ct.band_coverage_chart(pl.DataFrame({"id": ["x"]}))
 
     def test_widget_update_is_callable_directly(self):
         from infra_lab.widgets.training import training_update

@@ -8,7 +8,7 @@ import polars as pl
 from ..errors import ValidationError
 from .base import require_columns, to_altair_data
 
-__all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame"]
+__all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart"]
 
 def _component_order() -> list[str]:
     """The step breakdown's components in the kernel's order (:data:`infra_lab.training.COMPONENTS`)."""
@@ -76,6 +76,42 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
                  alt.Tooltip("error_pct:Q", format="+.1f", title="error [%]")],
     )
     return (b25 + b10 + line + pts).properties(title=title, width=380, height=380)
+
+
+def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput against the stated band") -> alt.Chart:
+    """One row per run of :func:`infra_lab.validation.band_coverage`: the band (slowest to
+    fastest case over the stack's stated factor ranges) as a bar, the nominal estimate as a
+    tick and the measured tokens/s/GPU as a point coloured by whether it lies inside, all as
+    a ratio to the nominal estimate (log scale), so runs of any size share one axis."""
+    require_columns(df, ["id", "split", "measured_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu",
+                         "band_low_tokens_per_s_per_gpu", "band_high_tokens_per_s_per_gpu", "inside",
+                         "edge_error_pct"], "band_coverage_chart")
+    nom = pl.col("predicted_tokens_per_s_per_gpu")
+    d = df.with_columns((pl.col("band_low_tokens_per_s_per_gpu") / nom).alias("band_low"),
+                        (pl.col("band_high_tokens_per_s_per_gpu") / nom).alias("band_high"),
+                        (pl.col("measured_tokens_per_s_per_gpu") / nom).alias("measured"),
+                        pl.lit(1.0).alias("nominal"),
+                        pl.when(pl.col("inside")).then(pl.lit("inside")).otherwise(pl.lit("outside")).alias("where"))
+    order = d.sort("measured")["id"].to_list()
+    data = to_altair_data(d.select("id", "split", "band_low", "band_high", "measured", "nominal", "where",
+                                   "edge_error_pct"))
+    lo = float(min(d["band_low"].min(), d["measured"].min())) * 0.9
+    hi = float(max(d["band_high"].max(), d["measured"].max())) * 1.1
+    sx = alt.Scale(type="log", domain=[lo, hi])
+    y = alt.Y("id:N", sort=order, title=None)
+    base = alt.Chart(data)
+    bar = base.mark_bar(opacity=0.3, color="gray", height=8).encode(
+        x=alt.X("band_low:Q", scale=sx, title="tokens/s/GPU ÷ the model's nominal estimate"), x2="band_high:Q", y=y)
+    tick = base.mark_tick(color="black", thickness=1.5, size=10).encode(x=alt.X("nominal:Q", scale=sx), y=y)
+    pts = base.mark_point(filled=True, size=55).encode(
+        x=alt.X("measured:Q", scale=sx), y=y,
+        color=alt.Color("where:N", title="measured", scale=alt.Scale(domain=["inside", "outside"],
+                                                                     range=["#4c78a8", "#e45756"])),
+        shape=alt.Shape("split:N", title="split"),
+        tooltip=["id", "split", alt.Tooltip("measured:Q", format=".2f", title="measured ÷ nominal"),
+                 alt.Tooltip("band_low:Q", format=".2f"), alt.Tooltip("band_high:Q", format=".2f"),
+                 alt.Tooltip("edge_error_pct:Q", format="+.1f", title="nearest-edge error [%]")])
+    return (bar + tick + pts).properties(title=title, width=420, height=max(120, 14 * d.height))
 
 
 PLAN_SCATTER_MAX_ROWS = 4000
