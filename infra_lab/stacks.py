@@ -182,6 +182,7 @@ UNIT_BOUNDS = {
     "params": (0.0, 1e13, False, "0..1e13 parameters"),
     "calls/layer": (0.0, 64.0, True, "an integer 0..64 calls per layer"),
     "iterations": (0.0, 64.0, True, "an integer 0..64 iterations"),
+    "streams": (0.0, 1024.0, True, "an integer 0..1024 streams (0: one fused kernel)"),
     "s": (0.0, 3600.0, False, "0..3600 s"),
     "tokens": (1.0, 2.0**24, True, "an integer 1..2^24 tokens"),
     "requests": (1.0, 2.0**20, True, "an integer 1..2^20 requests"),

@@ -90,7 +90,7 @@ STACK_PARAMS = (
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
     "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
-    "eager_memory_factor", "pp_stage_buffers_persistent",
+    "eager_memory_factor", "pp_stage_buffers_persistent", "grouped_gemm_streams",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -125,6 +125,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
                or (k == "zero3_small_gathers_per_layer" and v != int(v))
                or (k == "muon_ns_iterations" and (v != int(v) or v > 64))
+               or (k == "grouped_gemm_streams" and (v != int(v) or v > 1024))
                or (k == "eager_memory_factor" and not 1 <= v <= 10))
         if bad:
             allowed = ("0..1" if frac else "0..10" if k == "moe_popularity_cv"
@@ -136,6 +137,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else "an integer 0..64" if k == "muon_ns_iterations"
+                       else "an integer 0..1024" if k == "grouped_gemm_streams"
                        else "1..10" if k == "eager_memory_factor"
                        else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
                        else "> 0")
@@ -218,7 +220,7 @@ def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=
                              causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
                              sequence_parallel=bool(spf), passes=("fwd", "bwd"), ep=ep, expert_tp=etp,
                              main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=_attention_kernel(sp, acc_name),
-                             scaling=scaling)
+                             scaling=scaling, grouped_gemm_streams=int(sp["grouped_gemm_streams"]))
 
 
 def _attention_kernel(sp: dict[str, float], acc_name: str) -> str | None:
@@ -472,7 +474,7 @@ def _muon_ns_coeffs(spec, acc_name: str, optimizer: str, iterations: int) -> tup
 
 _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "wgrad_main_grad_bytes",
                   "attention_kernel", "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-                  "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors")
+                  "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grouped_gemm_streams")
 """Stack factors that change the per-layer tables (the others act in the kernel)."""
 
 

@@ -98,14 +98,34 @@ def test_kernel_matches_reference(m, n, k, b, acc, prec, sk):
 @settings(max_examples=40, deadline=None)
 @given(groups=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 8192), st.integers(1, 8192)),
                        min_size=1, max_size=20),
-       acc=st.sampled_from(["MI300X", "H100-SXM", "MI355X"]), sk=st.sampled_from([True, False]))
-def test_grouped_kernel_matches_reference(groups, acc, sk):
+       acc=st.sampled_from(["MI300X", "H100-SXM", "MI355X"]), sk=st.sampled_from([True, False]),
+       streams=st.sampled_from([0, 1, 3, 4, 32]))
+def test_grouped_kernel_matches_reference(groups, acc, sk, streams):
     if not any(m for m, _, _ in groups):
         groups = [(1, 64, 64)] + groups
-    a = compute.grouped_gemm_times([groups], acc, stream_k=sk)
-    b = compute.grouped_gemm_times([groups], acc, stream_k=sk, reference=True)
+    a = compute.grouped_gemm_times([groups], acc, stream_k=sk, streams=streams)
+    b = compute.grouped_gemm_times([groups], acc, stream_k=sk, reference=True, streams=streams)
     assert a[0][0] == pytest.approx(b[0][0], rel=1e-12)
     assert a[1][0] == pytest.approx(b[1][0], rel=1e-12)
+
+
+def test_grouped_streams_loop_over_chunks_of_experts():
+    """streams = S prices the non-empty experts as consecutive launches of S (each one grouped
+    kernel), so: S >= experts is the fused kernel; S = 1 is the sum of the plain GEMMs; the
+    loop is never faster than the fused kernel for equal experts; empty experts take no slot."""
+    e16 = [(512, 3072, 4096)] * 16
+    fused = compute.grouped_gemm_time(e16, "H100-SXM")
+    assert compute.grouped_gemm_time(e16, "H100-SXM", streams=16) == fused
+    four = compute.grouped_gemm_time(e16, "H100-SXM", streams=4)
+    assert four == pytest.approx(4 * compute.grouped_gemm_time(e16[:4], "H100-SXM"), rel=1e-12)
+    one = compute.grouped_gemm_time(e16, "H100-SXM", streams=1)
+    assert one == pytest.approx(16 * compute.gemm_time(512, 3072, 4096, "H100-SXM"), rel=1e-12)
+    assert fused < four < one
+    with_empty = [(0, 3072, 4096)] * 3 + e16[:4]
+    assert compute.grouped_gemm_time(with_empty, "H100-SXM", streams=4) == \
+        pytest.approx(compute.grouped_gemm_time(e16[:4], "H100-SXM"), rel=1e-12)
+    with pytest.raises(ValidationError, match="streams"):
+        compute.grouped_gemm_time(e16, "H100-SXM", streams=-1)
 
 
 def test_grouped_equals_plain_for_one_group():

@@ -40,6 +40,16 @@ quantizes the *sum* of the groups' tiles into waves::
       tiles      → Σ ceil(m_g/tm)·ceil(n_g/tn)·s
 
 Groups with no rows (an expert that received no token) contribute nothing.
+
+*Streams* (``streams`` = S >= 1): libraries that run a grouped GEMM as a loop of ordinary
+GEMMs, one per group, issued round-robin over S CUDA/HIP streams (Transformer Engine's
+GroupedLinear on its default cuBLAS / hipBLASLt path; the ``grouped_gemm`` package's cuBLAS
+path), let at most S of them run at once. Approximation: the non-empty groups are taken in
+consecutive chunks of S, each chunk priced as one grouped kernel (its own tile choice, its
+tiles sharing waves, one ``fixed_s``), and the chunks' times add. It ignores the overlap of
+one chunk's tail with the next chunk's head (a stream starts its next GEMM as soon as its
+own previous one ends) and the host time of issuing S launches per chunk, so it is a lower
+bound of the looped time when chunks are unequal. ``streams`` = 0: one fused grouped kernel.
 """
 
 from __future__ import annotations
@@ -144,96 +154,117 @@ def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, 
 # Grouped GEMMs (one kernel over several groups, e.g. the local experts of an MoE layer)
 # --------------------------------------------------------------------------------------
 @njit(cache=True)
-def grouped_gemm_kernel(offsets, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff,
+def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
+                   cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s):
+    """(time [s], FLOP) of one grouped kernel over the (non-empty) groups ``idx``."""
+    useful = 0.0
+    byts = 0.0
+    for ii in range(idx.size):
+        g = idx[ii]
+        m = gms[g]
+        useful += 1.0 * m * gns[g] * gks[g]
+        byts += (m * gks[g] + gks[g] * gns[g]) * in_bytes + m * gns[g] * out_bytes
+    best = 0.0
+    for j in range(tile_m.size):
+        tm = tile_m[j]
+        tn = tile_n[j]
+        for si in range(splits.size):
+            s = splits[si]
+            padded = 0.0
+            tiles = 0
+            its = 0.0
+            for ii in range(idx.size):
+                g = idx[ii]
+                gm = (gms[g] + tm - 1) // tm
+                gn = (gns[g] + tn - 1) // tn
+                kt = ((gks[g] + s - 1) // s + k_tile - 1) // k_tile
+                padded += 1.0 * gm * tm * gn * tn * kt * k_tile * s
+                tiles += gm * gn * s
+                its += 1.0 * gm * gn * s * kt
+            waves = (tiles + cus - 1) // cus
+            e = useful / padded * (tiles / (waves * cus)) * tile_eff[j] * its / (its + tile_c * tiles)
+            if s > 1:
+                e *= split_eff
+            if e > best:
+                best = e
+        if stream_k:
+            padded = 0.0
+            iters = 0
+            tl = 0
+            for ii in range(idx.size):
+                g = idx[ii]
+                gm = (gms[g] + tm - 1) // tm
+                gn = (gns[g] + tn - 1) // tn
+                kt = (gks[g] + k_tile - 1) // k_tile
+                padded += 1.0 * gm * tm * gn * tn * kt * k_tile
+                iters += gm * gn * kt
+                tl += gm * gn
+            w = math.ceil((iters + tile_c * tl) / cus)
+            e = useful / padded * (iters / (w * cus)) * tile_eff[j] * sk_eff
+            if e > best:
+                best = e
+    flop = 2.0 * useful
+    t_c = flop / (peak * ceiling * best)
+    t_m = byts / mem_bw_Bps
+    return (t_c if t_c > t_m else t_m) + fixed_s, flop
+
+
+@njit(cache=True)
+def grouped_gemm_kernel(offsets, gms, gns, gks, streams, tile_m, tile_n, tile_eff, splits, split_eff,
                         k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes,
                         out_bytes, fixed_s, eff_out, time_out):
     """Problem p has groups ``offsets[p] : offsets[p+1]`` of (gms, gns, gks) (int64; gms may
-    be 0). Fills ``eff_out`` [-] and ``time_out`` [s] per problem."""
+    be 0). ``streams`` = 0: one grouped kernel per problem; S >= 1: the non-empty groups run
+    as separate GEMMs on S streams, in consecutive chunks of S (module docstring). Fills
+    ``eff_out`` [-] and ``time_out`` [s] per problem."""
     for p in range(offsets.size - 1):
         lo = offsets[p]
         hi = offsets[p + 1]
-        useful = 0.0
-        byts = 0.0
+        nz = 0
         for g in range(lo, hi):
-            m = gms[g]
-            if m > 0:
-                useful += 1.0 * m * gns[g] * gks[g]
-                byts += (m * gks[g] + gks[g] * gns[g]) * in_bytes + m * gns[g] * out_bytes
-        best = 0.0
-        for j in range(tile_m.size):
-            tm = tile_m[j]
-            tn = tile_n[j]
-            for si in range(splits.size):
-                s = splits[si]
-                padded = 0.0
-                tiles = 0
-                its = 0.0
-                for g in range(lo, hi):
-                    m = gms[g]
-                    if m > 0:
-                        gm = (m + tm - 1) // tm
-                        gn = (gns[g] + tn - 1) // tn
-                        kt = ((gks[g] + s - 1) // s + k_tile - 1) // k_tile
-                        padded += 1.0 * gm * tm * gn * tn * kt * k_tile * s
-                        tiles += gm * gn * s
-                        its += 1.0 * gm * gn * s * kt
-                if tiles == 0:
-                    continue
-                waves = (tiles + cus - 1) // cus
-                e = useful / padded * (tiles / (waves * cus)) * tile_eff[j] * its / (its + tile_c * tiles)
-                if s > 1:
-                    e *= split_eff
-                if e > best:
-                    best = e
-            if stream_k:
-                padded = 0.0
-                iters = 0
-                tl = 0
-                for g in range(lo, hi):
-                    m = gms[g]
-                    if m > 0:
-                        gm = (m + tm - 1) // tm
-                        gn = (gns[g] + tn - 1) // tn
-                        kt = (gks[g] + k_tile - 1) // k_tile
-                        padded += 1.0 * gm * tm * gn * tn * kt * k_tile
-                        iters += gm * gn * kt
-                        tl += gm * gn
-                if iters > 0:
-                    w = math.ceil((iters + tile_c * tl) / cus)
-                    e = useful / padded * (iters / (w * cus)) * tile_eff[j] * sk_eff
-                    if e > best:
-                        best = e
-        flop = 2.0 * useful
-        if useful == 0.0:
+            if gms[g] > 0:
+                nz += 1
+        if nz == 0:
             time_out[p] = fixed_s
             eff_out[p] = 0.0
             continue
-        t_c = flop / (peak * ceiling * best)
-        t_m = byts / mem_bw_Bps
-        t = (t_c if t_c > t_m else t_m) + fixed_s
+        idx = np.empty(nz, dtype=np.int64)
+        c = 0
+        for g in range(lo, hi):
+            if gms[g] > 0:
+                idx[c] = g
+                c += 1
+        chunk = nz if streams <= 0 else streams
+        t = 0.0
+        flop = 0.0
+        for a in range(0, nz, chunk):
+            b = a + chunk if a + chunk < nz else nz
+            ti, fi = _grouped_chunk(idx[a:b], gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff,
+                                    k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps,
+                                    in_bytes, out_bytes, fixed_s)
+            t += ti
+            flop += fi
         time_out[p] = t
         eff_out[p] = flop / (t * peak)
 
 
-def grouped_gemm_reference(offsets, gms, gns, gks, tile_m, tile_n, tile_eff, splits,
+def grouped_gemm_reference(offsets, gms, gns, gks, streams, tile_m, tile_n, tile_eff, splits,
                            split_eff, k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps,
                            in_bytes, out_bytes, fixed_s, eff_out, time_out):
     """Plain-Python reference of :func:`grouped_gemm_kernel`: builds each group's padded
-    shape explicitly and sums work and tiles over the non-empty groups."""
+    shape explicitly and sums work and tiles over the non-empty groups of each launch (all
+    of them for ``streams`` = 0, else S at a time)."""
     k_tile = int(k_tile)
     offs = [int(o) for o in offsets]
-    for p in range(len(offs) - 1):
-        groups = [(int(gms[g]), int(gns[g]), int(gks[g])) for g in range(offs[p], offs[p + 1])]
-        groups = [gr for gr in groups if gr[0] > 0]
-        if not groups:
-            time_out[p], eff_out[p] = fixed_s, 0.0
-            continue
+
+    def pad(x, t):
+        return math.ceil(x / t) * t
+
+    def one_kernel(groups):
         flop = sum(2.0 * m * n * k for m, n, k in groups)
         byts = sum((m * k + k * n) * in_bytes + m * n * out_bytes for m, n, k in groups)
         candidates = []
         for tm, tn, te in zip(tile_m.tolist(), tile_n.tolist(), tile_eff.tolist(), strict=True):
-            def pad(x, t):
-                return math.ceil(x / t) * t
             for s in splits.tolist():
                 padded = sum(pad(m, tm) * pad(n, tn) * pad(math.ceil(k / s), k_tile) * s
                              for m, n, k in groups)
@@ -241,8 +272,7 @@ def grouped_gemm_reference(offsets, gms, gns, gks, tile_m, tile_n, tile_eff, spl
                 iters = sum(math.ceil(m / tm) * math.ceil(n / tn) * s * math.ceil(math.ceil(k / s) / k_tile)
                             for m, n, k in groups)
                 wave = tiles / (math.ceil(tiles / cus) * cus)
-                useful = flop / 2.0
-                candidates.append(useful / padded * wave * te * iters / (iters + tile_c * tiles)
+                candidates.append(flop / 2.0 / padded * wave * te * iters / (iters + tile_c * tiles)
                                   * (split_eff if s > 1 else 1.0))
             if stream_k:
                 padded = sum(pad(m, tm) * pad(n, tn) * pad(k, k_tile) for m, n, k in groups)
@@ -251,9 +281,19 @@ def grouped_gemm_reference(offsets, gms, gns, gks, tile_m, tile_n, tile_eff, spl
                 tiles = sum(math.ceil(m / tm) * math.ceil(n / tn) for m, n, _ in groups)
                 busy = math.ceil((iters + tile_c * tiles) / cus) * cus
                 candidates.append(flop / 2.0 / padded * (iters / busy) * te * sk_eff)
-        t = max(flop / (peak * ceiling * max(candidates)), byts / mem_bw_Bps) + fixed_s
+        return max(flop / (peak * ceiling * max(candidates)), byts / mem_bw_Bps) + fixed_s, flop
+
+    for p in range(len(offs) - 1):
+        groups = [(int(gms[g]), int(gns[g]), int(gks[g])) for g in range(offs[p], offs[p + 1])]
+        groups = [gr for gr in groups if gr[0] > 0]
+        if not groups:
+            time_out[p], eff_out[p] = fixed_s, 0.0
+            continue
+        size = len(groups) if int(streams) <= 0 else int(streams)
+        launches = [one_kernel(groups[i:i + size]) for i in range(0, len(groups), size)]
+        t = sum(x[0] for x in launches)
         time_out[p] = t
-        eff_out[p] = flop / (t * peak)
+        eff_out[p] = sum(x[1] for x in launches) / (t * peak)
 
 
 def empty_outputs(size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -312,14 +312,20 @@ def gemm_time(m: int, n: int, k: int, accelerator: str, precision: str = "bf16",
 
 def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
                        reference: bool = False, stream_k: bool | None = None,
-                       out_bytes: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Time and achieved efficiency of grouped GEMMs (one kernel per problem).
+                       out_bytes: float | None = None, streams: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Time and achieved efficiency of grouped GEMMs (one kernel per problem, or a loop of
+    per-group GEMMs over ``streams`` streams).
 
     Parameters
     ----------
     groups : list of problems, each a sequence of (m, n, k) per group [elements]; m may be
         0 (an expert with no tokens)
     accelerator, precision, reference, stream_k, out_bytes : as :func:`gemm_times`
+    streams : 0 (default): one fused grouped kernel whose groups' tiles share waves;
+        S >= 1: the library loops over the non-empty groups as separate GEMMs issued
+        round-robin on S streams (Transformer Engine's GroupedLinear on its default cuBLAS /
+        hipBLASLt path: 4), approximated as consecutive chunks of S groups, each one grouped
+        kernel, times added (:mod:`infra_lab._kernels.gemm`) [-]
 
     Returns
     -------
@@ -346,19 +352,20 @@ def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
     gks = _dims("k", list(arr[:, 2]))
     if out_bytes is not None:
         out_bytes = P.check_number("out_bytes", out_bytes, lo=0.0)
+    streams = P.check_number("streams", streams, lo=0, hi=1024, integer=True)
     g = gemm_model(accelerator, precision, stream_k=stream_k)
     eff, t = kg.empty_outputs(len(offs) - 1)
     fn = kg.grouped_gemm_reference if reference else kg.grouped_gemm_kernel
-    fn(np.array(offs, dtype=np.int64), gms, gns, gks, *g.args(out_bytes), eff, t)
+    fn(np.array(offs, dtype=np.int64), gms, gns, gks, int(streams), *g.args(out_bytes), eff, t)
     return t, eff
 
 
-def grouped_gemm_time(groups, accelerator: str, precision: str = "bf16") -> float:
+def grouped_gemm_time(groups, accelerator: str, precision: str = "bf16", *, streams: int = 0) -> float:
     """Time of one grouped GEMM [s]: ``groups`` is a list of (m, n, k) per group.
 
     Every group is padded to the shared macro-tile separately and the sum of all groups'
     tiles is quantized into waves, so many small groups (MoE experts with few tokens each)
-    are slow.
+    are slow. ``streams`` as :func:`grouped_gemm_times` (0: one fused kernel).
 
     Examples
     --------
@@ -368,7 +375,7 @@ def grouped_gemm_time(groups, accelerator: str, precision: str = "bf16") -> floa
     >>> bool(many > 1.2 * one)   # every 130-row group pads to a whole tile
     True
     """
-    return float(grouped_gemm_times([groups], accelerator, precision)[0][0])
+    return float(grouped_gemm_times([groups], accelerator, precision, streams=streams)[0][0])
 
 
 def fit_gemm_ceiling(accelerator: str, precision: str, measured_max_flops: float) -> float:

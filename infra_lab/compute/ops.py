@@ -395,7 +395,7 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
               expert_tp: int | None = None, seed: int = 0, attention_kernel: str | None = None,
               main_grad_bytes: float | None = None, weight_cast_every: int = 1,
               fuse_casts: bool = True, stream_k: bool | None = None, window: int = 0,
-              scaling: str = "tensor") -> pl.DataFrame:
+              scaling: str = "tensor", grouped_gemm_streams: int = 0) -> pl.DataFrame:
     """The op list of one layer of each kind on one rank, timed on ``accelerator``.
 
     Parameters
@@ -444,6 +444,10 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         the GEMM: the extra per-axis reads of "row" without the rescale. Approximations: the
         per-axis amax is taken in the cast kernel's read (``cast_amax_pass`` as for "tensor"), and
         rowwise GEMMs with fast accumulation (the forward) run at the per-tensor rate.
+    grouped_gemm_streams : how the library runs the routed experts' grouped GEMMs
+        (:func:`infra_lab.compute.grouped_gemm_times` ``streams``): 0 (default) one fused
+        grouped kernel; S >= 1 a loop of per-expert GEMMs over S streams (approximate: chunks
+        of S experts priced as one grouped kernel each) [-]
 
     Returns
     -------
@@ -471,6 +475,7 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
     sd = P.check_number("seed", seed, lo=0, integer=True)
     wce = P.check_number("weight_cast_every", weight_cast_every, lo=1, integer=True)
     win = P.check_number("window", window, lo=0, integer=True)
+    ggs = int(P.check_number("grouped_gemm_streams", grouped_gemm_streams, lo=0, hi=1024, integer=True))
     for name, v in (("causal", causal), ("flash", flash), ("sequence_parallel", sequence_parallel),
                     ("fuse_casts", fuse_casts)):
         if not isinstance(v, bool):
@@ -493,14 +498,14 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         raise unknown("scaling", scaling, list(SCALINGS))
     recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
     key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
-           sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win, scaling)
+           sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win, scaling, ggs)
     return _layer_ops_cached(key, recs)
 
 
 @functools.lru_cache(maxsize=256)
 def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     (spec, s, b, t, acc_name, prec, causal, flash, sp, passes, ep, etp, seed, att_kernel,
-     mgb, wce, fuse, stream_k, win, scaling) = key
+     mgb, wce, fuse, stream_k, win, scaling, ggs) = key
     from .. import catalog
     from .._kernels import gemm as kg
 
@@ -572,7 +577,7 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
         offs = np.zeros(len(items) + 1, dtype=np.int64)
         offs[1:] = np.cumsum([x[1][0].size for x in items])
         eff, tt = kg.empty_outputs(len(items))
-        kg.grouped_gemm_kernel(offs, gm, gn, gk, *g.args(ob), eff, tt)
+        kg.grouped_gemm_kernel(offs, gm, gn, gk, ggs, *g.args(ob), eff, tt)
         byts = (gm * gk + gk * gn) * g.in_bytes + gm * gn * ob
         for i, ((r, _), ti) in enumerate(zip(items, tt, strict=True)):
             r["time_s"] = ti

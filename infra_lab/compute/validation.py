@@ -84,7 +84,7 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
         flop = 2.0 * m * n * k
     else:
         G = int(r["groups"])
-        kg.grouped_gemm_kernel(np.array([0, G]), np.full(G, m), np.full(G, n), np.full(G, k), *args, eff, t)
+        kg.grouped_gemm_kernel(np.array([0, G]), np.full(G, m), np.full(G, n), np.full(G, k), 0, *args, eff, t)
         flop = 2.0 * m * n * k * G
     time = float(t[0])
     if r["timing"] == "sync_call":
