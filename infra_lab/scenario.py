@@ -367,12 +367,14 @@ class TrainingConfig:
     moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
     router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
     the token counts every layer (all-to-all splits, grouped-GEMM sizes) that drains the GPU
-    queue; the GPU then waits the stack's ``moe_host_sync_s`` per MoE layer and micro-batch.
-    The ablation baselines of published optimisation studies run so (Primus "no MoE features",
-    Megatron-Core's GB200 DeepSeek-V3 baseline without CUDA graphs). False (default): the GPU
-    is never starved. APPROXIMATE: the wait is additive and the same for every host and model;
-    at small micro-batches the host's launch time is a floor above the GPU time instead
-    (docs/validation.md, host-bound MoE layers), which no train run sets.
+    queue; the MoE layers' GPU time (forward, backward, recomputation) then grows by the stack's
+    ``moe_host_sync_slowdown`` fraction, and a fixed host wait ``moe_host_sync_s`` per MoE layer
+    and micro-batch is added (0 in the shipped stacks). The ablation baselines of published
+    optimisation studies run so (Primus "no MoE features", Megatron-Core's GB200 DeepSeek-V3
+    baseline without CUDA graphs). False (default): the GPU is never starved. APPROXIMATE: one
+    slowdown for every host and model, in proportion to the layers' work; at small micro-batches
+    the host's launch time is a floor above the GPU time instead (max(host, GPU time);
+    docs/validation.md, host-bound MoE layers), which no train run sets and which is not modelled.
 
     fp8_param_gather (FP8 training on Transformer Engine stacks: Megatron-Core
     ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",

@@ -89,7 +89,7 @@ STACK_PARAMS = (
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-    "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
+    "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "moe_host_sync_slowdown", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
     "eager_memory_factor", "pp_stage_buffers_persistent",
 )
 """Factors every training stack must define (data/stacks.csv)."""
@@ -646,6 +646,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
         "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
         "MOE_SYNC": sp["moe_host_sync_s"] if (moe[4] and spec.experts) else 0.0,
+        "MOE_SLOW": sp["moe_host_sync_slowdown"] if (moe[4] and spec.experts) else 0.0,
         # activation offloading (training.offload_modules): the GPU's host link, one direction
         "HOST_BW": catalog.host_link_bytes_per_s(acc.name) if offload else 0.0,
         # pipeline stage buffers per micro-batch (memory.stage_io_bytes), unless the run frees them

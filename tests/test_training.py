@@ -765,22 +765,46 @@ def test_fp8_scaling_of_torchao_recipes_is_priced_and_read():
         row.replace(training={"fp8_scaling": "column"})
 
 
-def test_host_bound_moe_layers_wait_for_the_host():
-    """training.moe_host_sync adds the stack's moe_host_sync_s to every MoE layer of every
-    micro-batch (a third in forward, again under full recompute); dense models are unaffected;
+def test_host_bound_moe_layers_take_longer_and_wait_for_the_host():
+    """training.moe_host_sync lengthens every MoE layer of every micro-batch by the stack's
+    moe_host_sync_slowdown (a fraction of its modelled GPU time, the forward and backward alike)
+    and adds a fixed wait moe_host_sync_s (0 in the stacks; a third in forward); the kernel
+    equals the independent reference under each recompute mode; dense models are unaffected;
     the flag is validated as a boolean."""
+    from infra_lab._kernels.training_reference import step_reference
     from infra_lab.errors import ValidationError
 
     sc = ZAYA.replace(training={"micro_batch": 1})
-    h = il.stacks.params(sc.stack)["moe_host_sync_s"]
-    assert h > 0
-    a, b = il.estimate(sc), il.estimate(sc.replace(training={"moe_host_sync": True}))
+    p = il.stacks.params(sc.stack)
+    assert p["moe_host_sync_slowdown"] > 0 and p["moe_host_sync_s"] == 0.0
+    on = sc.replace(training={"moe_host_sync": True})
     m = sc.training.global_batch / (sc.parallelism.dp * sc.training.micro_batch)
     n_moe = sc.model_spec.layer_kinds().count("moe") / sc.parallelism.pp    # one stage: pp = 1 here
-    fa, fb = (dict(e.breakdown.iter_rows()) for e in (a, b))
     assert sc.parallelism.pp == 1
-    assert fb["compute_fwd"] - fa["compute_fwd"] == pytest.approx(m * n_moe * h / 3, rel=1e-9)
-    assert fb["compute_bwd"] - fa["compute_bwd"] == pytest.approx(m * n_moe * 2 * h / 3, rel=1e-9)
+
+    def parts(s, **params):
+        return dict(il.estimate(s, params={"moe_host_sync_slowdown": 0.0, "moe_host_sync_s": 0.0, **params})
+                    .breakdown.iter_rows())
+
+    base, gpu = parts(sc), parts(on)
+    assert gpu == base                                       # both factors 0: the GPU-bound step
+    h = 0.012
+    w = parts(on, moe_host_sync_s=h)
+    assert w["compute_fwd"] - base["compute_fwd"] == pytest.approx(m * n_moe * h / 3, rel=1e-9)
+    assert w["compute_bwd"] - base["compute_bwd"] == pytest.approx(m * n_moe * 2 * h / 3, rel=1e-9)
+    # the slowdown: linear in the factor, the MoE layers' share of the forward and of the backward
+    one, two = parts(on, moe_host_sync_slowdown=0.5), parts(on, moe_host_sync_slowdown=1.0)
+    for k in ("compute_fwd", "compute_bwd"):
+        d1, d2 = one[k] - base[k], two[k] - base[k]
+        assert d2 == pytest.approx(2 * d1, rel=1e-9) and 0.25 * base[k] < d1 < 0.5 * base[k], k
+    share_f = (one["compute_fwd"] - base["compute_fwd"]) / 0.5 / base["compute_fwd"]
+    share_b = (one["compute_bwd"] - base["compute_bwd"]) / 0.5 / base["compute_bwd"]
+    assert share_f == pytest.approx(share_b, abs=0.1)      # the same layers in both passes
+    for rc in ("none", "selective", "full"):
+        s = on.replace(training={"recompute": rc})
+        for params in ({}, {"moe_host_sync_s": h, "moe_host_sync_slowdown": 0.7}):
+            assert step_reference(s, params=params)["step_time_s"] == \
+                pytest.approx(il.estimate(s, params=params).step_time_s, rel=1e-9), (rc, params)
     dense = il.Scenario.from_dict({"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 1},
                                    "training": {"global_batch": 64}})
     assert il.estimate(dense.replace(training={"moe_host_sync": True})).step_time_s == \

@@ -62,7 +62,7 @@ C_NAMES = (
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
-    "grad_buffer_persistent", "PP_IO",
+    "grad_buffer_persistent", "PP_IO", "MOE_SLOW",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -75,11 +75,15 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
- C_GRAD_PERSIST, C_PP_IO) = range(len(C_NAMES))
+ C_GRAD_PERSIST, C_PP_IO, C_MOE_SLOW) = range(len(C_NAMES))
 # C_HOST_BW: one GPU's host-link bandwidth in one direction [bytes/s]
 # (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
+# C_MOE_SLOW: extra GPU time of the MoE layers on a host-bound path (training.moe_host_sync) as a
+# fraction of their modelled forward, backward and recomputation time (stack factor
+# moe_host_sync_slowdown; 0 without the flag); their all-to-alls are not scaled
 MOE_SYNC_FWD_SHARE = 1.0 / 3.0
-"""Share of the per-MoE-layer host wait (C_MOE_SYNC, training.moe_host_sync) in the forward
+"""Share of the per-MoE-layer fixed host wait (C_MOE_SYNC, stack factor moe_host_sync_s,
+training.moe_host_sync; 0 in the shipped stacks) in the forward
 pass; the backward launches the dgrad and wgrad kernels of every GEMM, about twice the
 forward's (assumption)."""
 # Collectives per layer and micro-batch (the counts the step prices; named with their source)
@@ -474,14 +478,16 @@ def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi
         bk = fw * (tab[k, T_BWD, ti, mi, ci, spi] + xtab[k, X_BWD_EXP, ti, mi, ci, xi]) \
             + ms * (tab[k, T_BWD_MEM, ti, mi, ci, spi] + xtab[k, X_BWD_PERM, ti, mi, ci, xi]
                     + xtab[k, X_BWD_MEM, ti, mi, ci, xi])
-        if k == K_MOE:  # host-bound MoE layers: the GPU waits for the host (training.moe_host_sync)
-            fk += MOE_SYNC_FWD_SHARE * c[C_MOE_SYNC]
-            bk += (1.0 - MOE_SYNC_FWD_SHARE) * c[C_MOE_SYNC]
+        slow = 1.0
+        if k == K_MOE:  # host-bound MoE layers (training.moe_host_sync): longer GPU time, host wait
+            slow += c[C_MOE_SLOW]
+            fk = slow * fk + MOE_SYNC_FWD_SHARE * c[C_MOE_SYNC]
+            bk = slow * bk + (1.0 - MOE_SYNC_FWD_SHARE) * c[C_MOE_SYNC]
         if rc == 2:
             rk = fk
         elif rc == 1:   # the stack's selective set (attention core, or per-op SAC)
-            rk = fw * (tab[k, T_SEL, ti, mi, ci, spi] + xtab[k, X_SEL, ti, mi, ci, xi]) \
-                + ms * (tab[k, T_SEL_MEM, ti, mi, ci, spi] + xtab[k, X_SEL_MEM, ti, mi, ci, xi])
+            rk = slow * (fw * (tab[k, T_SEL, ti, mi, ci, spi] + xtab[k, X_SEL, ti, mi, ci, xi])
+                         + ms * (tab[k, T_SEL_MEM, ti, mi, ci, spi] + xtab[k, X_SEL_MEM, ti, mi, ci, xi]))
         else:
             rk = 0.0
         f += n * fk

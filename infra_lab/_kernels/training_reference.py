@@ -189,21 +189,25 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 expert[slot][4] = expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
-    # host-bound MoE layers (training.moe_host_sync): the GPU waits for the host, a third of it
-    # in forward, two thirds in backward
-    wait = sp["moe_host_sync_s"] if (tr.moe_host_sync and spec.experts) else 0.0
+    # host-bound MoE layers (training.moe_host_sync): the MoE layers' GPU time grows by the
+    # stack's slowdown fraction, and the GPU waits a fixed host time, a third of it in forward,
+    # two thirds in backward
+    host = tr.moe_host_sync and bool(spec.experts)
+    wait = sp["moe_host_sync_s"] if host else 0.0
+    slow = sp["moe_host_sync_slowdown"] if host else 0.0
 
     def layer_times(kind):
         t = tab[kind, :, 0, 0, 0, spi]
         x = expert[kind]
         f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2])
         b = fw * (t[kt.T_BWD] + x[1]) + ms * (t[kt.T_BWD_MEM] + x[3])
+        g = 1.0 + slow if kind == kt.K_MOE else 1.0
         if kind == kt.K_MOE:
-            f, b = f + wait / 3.0, b + 2.0 * wait / 3.0
+            f, b = g * f + wait / 3.0, g * b + 2.0 * wait / 3.0
         if rc == 2:
             r = f
         elif rc == 1:
-            r = fw * (t[kt.T_SEL] + x[4]) + ms * (t[kt.T_SEL_MEM] + x[5])
+            r = g * (fw * (t[kt.T_SEL] + x[4]) + ms * (t[kt.T_SEL_MEM] + x[5]))
         else:
             r = 0.0
         return f, b, r
