@@ -536,9 +536,11 @@ def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
       behind the whole attention time.
     * All-gather rotation (``allgather`` = 1; PyTorch's experimental ``context_parallel``
       with rotate method "allgather", torch/distributed/tensor/experimental/_attention.py,
-      _AllGatherRotater and _templated_ring_attention[_backward]): each pass all-gathers K
-      and V once, at its first ring step, and waits for it at the second, so it hides only
-      behind the first step's attention (attention / cp); this happens in the forward, again in
+      _AllGatherRotater and _templated_ring_attention[_backward]; introduced to "overlap the
+      communication with the first sharded kv computation",
+      https://github.com/pytorch/pytorch/pull/132820): each pass all-gathers K and V once, at
+      its first ring step, and waits for it at the second, so it hides only behind the first
+      step's attention (attention / cp); this happens in the forward, again in
       the recomputed forward, and in the backward. The backward passes the dK/dV accumulated
       so far (fp32) to the next rank after every one of its cp steps, each waited after the
       next step's attention; the last is waited at once (exposed).
