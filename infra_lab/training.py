@@ -151,7 +151,7 @@ class _Context:
     """Everything the step kernel needs for one (model, hardware, training, stack):
 
     spec (ModelSpec); c (the kernel's constant vector, named by ``kt.C_NAMES``: seq_len S
-    [tokens], hidden H, vocab V, top-k, KV width HKV [elements], global batch GBATCH
+    [tokens], hidden H, vocab V, top-k, the K/V width the CP exchange carries HKV [elements], global batch GBATCH
     [sequences], HBM [bytes], job GPUs per scale-up domain D, layers, the stack's scales and
     overlaps [-], byte widths [bytes/param or element], optimizer time coefficients [s, s/param],
     allocator reserve [bytes], bucket sizes [params], ...); tab / htab (per-layer and LM-head
@@ -612,7 +612,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     modules: tuple | None = None, loss: tuple = (False, 1, False),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
-                    scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False) -> _Context:
+                    scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
+                    cp: tuple = ("p2p", False)) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -626,6 +627,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
     cpar = collectives.collective_time_params(hw)
     if spec.attention == "mla":
         hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
+    elif cp[1]:     # parallelism.cp_repeat_kv: K/V repeated to the query heads before the attention call
+        hkv = spec.heads * spec.head_dim
     else:
         hkv = spec.kv_heads * spec.head_dim
     vals = {
@@ -651,6 +654,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "HOST_BW": catalog.host_link_bytes_per_s(acc.name) if offload else 0.0,
         # pipeline stage buffers per micro-batch (memory.stage_io_bytes), unless the run frees them
         "PP_IO": 0.0 if pp_free_io else sp["pp_stage_buffers_persistent"],
+        # parallelism.cp_rotate: K/V all-gathered once per pass instead of passed per ring step
+        "CP_AG": 1.0 if cp[0] == "allgather" else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -723,7 +728,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
                            tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
-                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe))
+                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)))
 
 
 @functools.lru_cache(maxsize=4096)

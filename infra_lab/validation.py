@@ -673,7 +673,10 @@ def scenario_for_run(row: dict):
                         "etp": etp, "zero": zero, "fsdp": fsdp,
                         "sequence_parallel": sp, **mpar,
                         # published async tensor parallelism (torchtitan's async TP runs)
-                        "tp_async": tp > 1 and "async_tp=true" in (row.get("settings") or "").lower()},
+                        "tp_async": tp > 1 and "async_tp=true" in (row.get("settings") or "").lower(),
+                        # the context-parallel K/V exchange, as the run's settings state it
+                        "cp_rotate": _setting(row, "cp_rotate") or "p2p",
+                        "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true"},
     })
     return sc, notes
 

@@ -95,6 +95,15 @@ class TestKernelAgainstReference:
                          "recompute": "selective", "moe_capacity_factor": 1.25},
             "parallelism": {"tp": 2, "pp": 8, "ep": 32, "etp": 2, "sequence_parallel": True,
                             "moe_dispatcher": "deepep", "ep_overlap": True}}),
+        il.Scenario.from_dict({          # PyTorch context_parallel: K/V all-gathered over 2 nodes
+            "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 131072, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                         "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True,
+                            "cp_rotate": "allgather", "cp_repeat_kv": True}}),
+        ZAYA.replace(parallelism={"cp": 2, "fsdp": True, "zero": 3, "cp_rotate": "allgather"},
+                     training={"recompute": "selective"}),                # MoE layers, in-node CP
         il.Scenario.from_dict({                                            # Megatron-FSDP, 32 micro-batches
             "model": {"preset": "llama3-8b"},
             "hardware": {"accelerator": "H100-SXM", "nodes": 4, "nic": "ConnectX-7-NDR"},
@@ -144,6 +153,33 @@ class TestCommunicationIsILCollective:
         one = il.collective("all_reduce", size, sc.hardware, 8).time_s
         m, layers = 8, 32
         assert dict(est.breakdown.iter_rows())["tp_comm"] == pytest.approx(m * layers * 4 * one, rel=1e-12)
+
+    def test_context_parallel_all_gather_rotation(self):
+        """parallelism.cp_rotate = "allgather" (PyTorch's experimental context_parallel): per
+        layer, one all-gather of every rank's K/V (at the query heads' width with cp_repeat_kv)
+        in the forward, the recomputed forward and the backward, and cp hand-offs of the fp32
+        dK/dV in the backward, the last one exposed; at zero overlap all of it is exposed."""
+        sc = il.Scenario.from_dict({
+            "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 65536, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                         "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True,
+                            "cp_rotate": "allgather", "cp_repeat_kv": True}})
+        spec, hw = sc.model_spec, sc.hardware
+        tok = 65536 / 8
+        kv = tok * 2 * spec.heads * spec.head_dim * 2.0 / 2          # K and V, 16-bit, 1/tp of the heads
+        ag = il.collective("all_gather", kv * 8, hw, 8, per_node=4).time_s     # stride tp: 4 per node
+        dkv = il.collective("send_recv", 2 * kv, hw, 2, per_node=1).time_s      # fp32, the node-crossing hop
+        m = 2 / (sc.parallelism.dp * 1)
+        b = dict(il.estimate(sc, params={"cp_comm_overlap": 0.0}).breakdown.iter_rows())
+        assert b["cp_comm"] == pytest.approx(m * spec.layers * (3 * ag + 8 * dkv), rel=1e-12)
+        # the P2P ring at the KV heads' width moves less: the same plan costs less
+        p2p = sc.replace(parallelism={"cp_rotate": "p2p", "cp_repeat_kv": False})
+        b2 = dict(il.estimate(p2p, params={"cp_comm_overlap": 0.0}).breakdown.iter_rows())
+        one = il.collective("send_recv", kv * spec.kv_heads / spec.heads, hw, 2, per_node=1).time_s
+        assert b2["cp_comm"] == pytest.approx(m * spec.layers * 4 * 7 * one, rel=1e-12)
+        assert b2["cp_comm"] < b["cp_comm"]
 
     def test_data_parallel_buckets(self):
         """ZAYA1, dp = 1,024: Megatron keeps separate gradient buffers for dense and expert
@@ -1023,3 +1059,20 @@ def test_dualpipe_overlaps_at_its_own_stack_fraction():
         base.replace(parallelism={"dualpipe": "yes"})
     with pytest.raises(ValidationError, match="ep_overlap"):
         base.replace(parallelism={"ep_overlap": False, "dualpipe": True})
+
+
+def test_torchtitan_context_parallel_runs_use_the_all_gather_rotation():
+    """The torchtitan Dec 2024 CP rows state the exchange of their code (rotate method
+    "allgather", K/V repeated to the query heads); other CP runs keep the P2P ring; bad values
+    are refused with the field and the allowed values named."""
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    for i in ("TT24-8B-8-cp8-s256k", "TT24-405B-512-4d-cp4-s128k"):
+        p = il.validation.scenario_for_run(runs[i])[0].parallelism
+        assert (p.cp_rotate, p.cp_repeat_kv) == ("allgather", True)
+    p = il.validation.scenario_for_run(runs["L3-405B-16384-cp16"])[0].parallelism
+    assert (p.cp_rotate, p.cp_repeat_kv) == ("p2p", False)
+    d = il.validation.scenario_for_run(runs["TT24-8B-8-cp8-s256k"])[0].to_dict()
+    with pytest.raises(UnknownNameError, match=r"parallelism\.cp_rotate.*allgather, p2p"):
+        il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "cp_rotate": "ring"}})
+    with pytest.raises(ValidationError, match="parallelism.cp_repeat_kv"):
+        il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "cp_repeat_kv": "yes"}})
