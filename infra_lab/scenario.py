@@ -367,12 +367,14 @@ class TrainingConfig:
     moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
     router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
     the token counts every layer (all-to-all splits, grouped-GEMM sizes) that drains the GPU
-    queue; the GPU then waits the stack's ``moe_host_sync_s`` per MoE layer and micro-batch.
-    The ablation baselines of published optimisation studies run so (Primus "no MoE features",
-    Megatron-Core's GB200 DeepSeek-V3 baseline without CUDA graphs). False (default): the GPU
-    is never starved. APPROXIMATE: the wait is additive and the same for every host and model;
-    at small micro-batches the host's launch time is a floor above the GPU time instead
-    (docs/validation.md, host-bound MoE layers), which no train run sets.
+    queue; the MoE layers' GPU time (forward, backward, recomputation) then grows by the stack's
+    ``moe_host_sync_slowdown`` fraction, and a fixed host wait ``moe_host_sync_s`` per MoE layer
+    and micro-batch is added (0 in the shipped stacks). The ablation baselines of published
+    optimisation studies run so (Primus "no MoE features", Megatron-Core's GB200 DeepSeek-V3
+    baseline without CUDA graphs). False (default): the GPU is never starved. APPROXIMATE: one
+    slowdown for every host and model, in proportion to the layers' work; at small micro-batches
+    the host's launch time is a floor above the GPU time instead (max(host, GPU time);
+    docs/validation.md, host-bound MoE layers), which no train run sets and which is not modelled.
 
     fp8_param_gather (FP8 training on Transformer Engine stacks: Megatron-Core
     ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",
@@ -540,6 +542,9 @@ def _offload_modules(v, recompute_modules):
 
 MOE_ROUTINGS = ("learned", "balanced")
 MOE_DISPATCHERS = ("alltoall", "deepep")
+CP_ROTATE_METHODS = ("p2p", "allgather")
+"""Context-parallel K/V exchanges (``parallelism.cp_rotate``): a per-step P2P ring, or one
+all-gather per pass (PyTorch's experimental context_parallel, rotate method "allgather")."""
 
 
 def _capacity_factor(v):
@@ -576,7 +581,16 @@ class ParallelismConfig:
     DeepSeek-V3 report §3.2.1): its achieved fraction is the stack's
     ``dualpipe_ep_comm_overlap`` in place of ``ep_comm_overlap`` (Megatron-Core's 1F1B
     all-to-all overlap). It needs ``ep_overlap``; only the overlap fraction changes (the
-    pipeline bubble is priced as the run's pp/vp schedule, an approximation for DualPipe)."""
+    pipeline bubble is priced as the run's pp/vp schedule, an approximation for DualPipe).
+
+    ``cp_rotate`` is how the context-parallel ranks exchange K and V: "p2p" (default; a ring
+    that passes K/V to the next rank at every attention step, Megatron-Core / Transformer
+    Engine) or "allgather" (PyTorch's experimental ``context_parallel`` with rotate method
+    "allgather", torchtitan's default: K/V all-gathered once per pass, dK/dV passed on in
+    fp32 after every backward step; :func:`infra_lab._kernels.training.cp_exposed`).
+    ``cp_repeat_kv``: the model repeats the K/V heads to the query heads before the attention
+    call (torchtitan's Llama code, ``repeat_kv``), so the exchange carries K/V at the query
+    heads' width. Both are library choices of the run, not searched."""
 
     tp: int = 1
     pp: int = 1
@@ -591,10 +605,12 @@ class ParallelismConfig:
     ep_overlap: bool = False
     tp_async: bool = False
     dualpipe: bool = False
+    cp_rotate: str = "p2p"
+    cp_repeat_kv: bool = False
     dp: int = field(default=1, compare=False)
 
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
-            "ep_overlap", "tp_async", "dualpipe")
+            "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv")
 
     def __post_init__(self) -> None:
         # built directly or from a dict: the same per-field checks (the world-size rules and
@@ -615,6 +631,8 @@ class ParallelismConfig:
                 f"parallelism.fsdp = true with parallelism.zero = {zero}: FSDP shards parameters, gradients "
                 "and optimizer state (ZeRO-3); allowed zero = 3 with fsdp (or leave zero out)")
         put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
+        put(self, "cp_rotate", _enum("parallelism.cp_rotate", self.cp_rotate, CP_ROTATE_METHODS))
+        _bool("parallelism.cp_repeat_kv", self.cp_repeat_kv)
         if _bool("parallelism.dualpipe", self.dualpipe) and not _bool("parallelism.ep_overlap", self.ep_overlap):
             raise ValidationError("parallelism.dualpipe = true with parallelism.ep_overlap = false: DualPipe "
                                   "overlaps the dispatch and combine by construction; allowed ep_overlap = true with it")
@@ -635,6 +653,7 @@ class ParallelismConfig:
         v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp
         disp, epo, tpa, dpp = base.moe_dispatcher, base.ep_overlap, base.tp_async, base.dualpipe
+        cpr, cpk = base.cp_rotate, base.cp_repeat_kv
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
@@ -650,7 +669,7 @@ class ParallelismConfig:
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
         return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
-                   tp_async=tpa, dualpipe=dpp, dp=dp)
+                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, dp=dp)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}

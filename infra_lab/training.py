@@ -89,7 +89,7 @@ STACK_PARAMS = (
     "fp8_gemm_overhead", "dp_bucket_min_params", "dp_bucket_params_per_rank",
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-    "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
+    "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "moe_host_sync_slowdown", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
     "eager_memory_factor", "pp_stage_buffers_persistent", "grouped_gemm_streams",
 )
 """Factors every training stack must define (data/stacks.csv)."""
@@ -153,7 +153,7 @@ class _Context:
     """Everything the step kernel needs for one (model, hardware, training, stack):
 
     spec (ModelSpec); c (the kernel's constant vector, named by ``kt.C_NAMES``: seq_len S
-    [tokens], hidden H, vocab V, top-k, KV width HKV [elements], global batch GBATCH
+    [tokens], hidden H, vocab V, top-k, the K/V width the CP exchange carries HKV [elements], global batch GBATCH
     [sequences], HBM [bytes], job GPUs per scale-up domain D, layers, the stack's scales and
     overlaps [-], byte widths [bytes/param or element], optimizer time coefficients [s, s/param],
     allocator reserve [bytes], bucket sizes [params], ...); tab / htab (per-layer and LM-head
@@ -614,7 +614,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     modules: tuple | None = None, loss: tuple = (False, 1, False),
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
-                    scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False) -> _Context:
+                    scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
+                    cp: tuple = ("p2p", False)) -> _Context:
     from . import collectives, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -628,6 +629,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
     cpar = collectives.collective_time_params(hw)
     if spec.attention == "mla":
         hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
+    elif cp[1]:     # parallelism.cp_repeat_kv: K/V repeated to the query heads before the attention call
+        hkv = spec.heads * spec.head_dim
     else:
         hkv = spec.kv_heads * spec.head_dim
     vals = {
@@ -648,10 +651,13 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
         "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
         "MOE_SYNC": sp["moe_host_sync_s"] if (moe[4] and spec.experts) else 0.0,
+        "MOE_SLOW": sp["moe_host_sync_slowdown"] if (moe[4] and spec.experts) else 0.0,
         # activation offloading (training.offload_modules): the GPU's host link, one direction
         "HOST_BW": catalog.host_link_bytes_per_s(acc.name) if offload else 0.0,
         # pipeline stage buffers per micro-batch (memory.stage_io_bytes), unless the run frees them
         "PP_IO": 0.0 if pp_free_io else sp["pp_stage_buffers_persistent"],
+        # parallelism.cp_rotate: K/V all-gathered once per pass instead of passed per ring step
+        "CP_AG": 1.0 if cp[0] == "allgather" else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -724,7 +730,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
                            tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
-                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe))
+                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -38,8 +38,8 @@ from .scenario import RECOMPUTE
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
            "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
-           "moe_host_sync_derivation", "ep_overlap_fit", "MOE_HOST_SYNC_RUN", "MOE_HOST_SYNC_CHECK_RUN",
-           "MOE_HOST_SYNC_TRAIN_CHECK_RUN", "MOE_HOST_SYNC_RANGE_RUNS", "ASSUMED_GLOBAL_BATCH",
+           "moe_host_sync_derivation", "moe_host_sync_structures", "ep_overlap_fit", "MOE_HOST_SYNC_RUNS",
+           "MOE_HOST_SYNC_STRUCTURES", "MOE_HOST_SYNC_STRUCTURE", "ASSUMED_GLOBAL_BATCH",
            "PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH",
            "memory_check", "report_markdown", "flop_convention_of", "band_coverage"]
 
@@ -526,16 +526,16 @@ PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH = 32
 32, micro_batch_size 1), the config that sets the blog's model shape (16 Llama-2-7B layers at
 4,096 tokens); the blog prints no batch sizes."""
 
-ASSUMED_GLOBAL_BATCH = {"PR25-DSV2L-MI355X-8-mbs1-baseline": PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH,
+ASSUMED_GLOBAL_BATCH = {**{f"PR25-DSV2L-MI355X-8-mbs{m}-baseline": PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH
+                           for m in (1, 2, 4, 8, 12)},
                         "PRP26-L2-7B16L-MI300X-8-1f1b": PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH,
                         "PRP26-L2-7B16L-MI300X-8-1f1b-vpp2": PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH}
 """Global batch ASSUMED for compared runs whose source does not publish it (printed in the
-comparison's ``assumptions`` column as ``global_batch=N``): Primus' DeepSeek-V2-Lite baseline
-at micro-batch 1 (test split) takes the published script's global batch, the same assumption as
-its train-split sibling :data:`MOE_HOST_SYNC_RUN` in :func:`moe_host_sync_derivation`. The global
-batch only sets how the data-parallel reduction and the optimizer step are amortised (at
-global batch 64 the row's error moves by under one percentage point). The sibling itself is not
-compared: its step time is the derivation's input, so its error is zero by construction.
+comparison's ``assumptions`` column as ``global_batch=N``): the five micro-batches of Primus'
+DeepSeek-V2-Lite baseline scan (1, 2, 4, 8, 12; Figure 5 of the source) take the published
+script's global batch (768 is a multiple of 8 GPUs × each micro-batch). The global batch only
+sets how the data-parallel reduction and the optimizer step are amortised (at global batch 64
+the micro-batch-1 row's error moves by under one percentage point).
 The Primus-pipeline blog's two 1F1B runs (PP 8 on 8 MI300X; 1f1b test, 1f1b-vpp2 train) take
 the global batch of the test config that sets their model shape
 (:data:`PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH`; their micro-batch, also not printed, is that
@@ -673,7 +673,10 @@ def scenario_for_run(row: dict):
                         "etp": etp, "zero": zero, "fsdp": fsdp,
                         "sequence_parallel": sp, **mpar,
                         # published async tensor parallelism (torchtitan's async TP runs)
-                        "tp_async": tp > 1 and "async_tp=true" in (row.get("settings") or "").lower()},
+                        "tp_async": tp > 1 and "async_tp=true" in (row.get("settings") or "").lower(),
+                        # the context-parallel K/V exchange, as the run's settings state it
+                        "cp_rotate": _setting(row, "cp_rotate") or "p2p",
+                        "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true"},
     })
     return sc, notes
 
@@ -727,9 +730,6 @@ def compare_current(params: dict | None = None) -> pl.DataFrame:
                 "accelerator": r["accelerator"], "gpus": int(float(r["gpus"])), "precision": r["precision"],
                 "memory_caveat": r.get("memory_caveat") or ""}
         try:
-            if r["id"] == MOE_HOST_SYNC_RUN and not r.get("global_batch"):
-                raise ValidationError(f"{r['id']}: derives moe_host_sync_s (global batch "
-                                      f"{MOE_HOST_SYNC_GLOBAL_BATCH} assumed), zero error by construction")
             sc, notes = scenario_for_run(r)
             est = estimate(sc, params=_family_params(params, family_of(r)))
             meas = _measured_tokens_per_gpu(r, est)
@@ -946,8 +946,8 @@ def calibrate_current() -> dict[str, dict[str, float]]:
     the median absolute log error of step time (+ a quarter of the mean, so that no run is
     ignored) over a coarse grid, then refine coordinate-wise. The test split is never
     evaluated. Runs with a host-bound MoE path (``training.moe_host_sync``) are left out: their
-    step time carries the stacks' ``moe_host_sync_s``, which :func:`moe_host_sync_derivation`
-    derives at the fitted factors, so the fit does not depend on it (no derive-refit loop). So
+    step time carries the stacks' ``moe_host_sync_slowdown``, which :func:`moe_host_sync_derivation`
+    fits at the fitted factors, so this fit does not depend on it (no fit-refit loop). So
     are the Megatron-Core runs with the 1F1B all-to-all overlap (``parallelism.ep_overlap``
     without ``dualpipe``): :func:`ep_overlap_fit` fits ``ep_comm_overlap`` on them at the fitted
     factors (one pass: fit, then derive; a joint fit of the two cycles on the median loss).
@@ -958,7 +958,7 @@ def calibrate_current() -> dict[str, dict[str, float]]:
     for r in current_runs().filter(pl.col("split") == "train").iter_rows(named=True):
         try:
             sc, _ = scenario_for_run(r)
-            if sc.training.moe_host_sync:     # priced with the derived moe_host_sync_s
+            if sc.training.moe_host_sync:     # priced with the fitted moe_host_sync_slowdown
                 continue
             if _priced_by_ep_overlap_fit(r, sc):
                 continue                      # priced with ep_comm_overlap, fitted at these factors
@@ -1003,77 +1003,198 @@ def calibrate_current() -> dict[str, dict[str, float]]:
     return out
 
 
-MOE_HOST_SYNC_RUN = "PR25-DSV2L-MI355X-8-mbs12-baseline"
-"""The train-split run that gives the stacks' ``moe_host_sync_s``: Primus' DeepSeek-V2-Lite
-"baseline (no MoE features)" at micro-batch 12 on 8 MI355X (one node, pp 1, EP 8), whose
-per-micro-batch time the GPU-bound model under-predicts by the host's wait."""
+MOE_HOST_SYNC_RUNS = ("PR25-DSV2L-MI355X-8-mbs4-baseline", "PR25-DSV2L-MI355X-8-mbs8-baseline",
+                      "PR25-DSV2L-MI355X-8-mbs12-baseline", "MC25-DSV3-GB200-256-baseline")
+"""The train-split runs with a host-bound MoE path (``training.moe_host_sync``) that set the
+stacks' host-path factors (:func:`moe_host_sync_derivation`) and choose their structure
+(:func:`moe_host_sync_structures`): three points of Primus' DeepSeek-V2-Lite "baseline (no MoE
+features)" micro-batch scan on 8 MI355X (micro-batch 4, 8, 12; global batch 768 assumed,
+:data:`ASSUMED_GLOBAL_BATCH`) and Megatron-Core's DeepSeek-V3 baseline on 256 GB200 (PP 8 × VP 4,
+EP 32, MXFP8; another source, vendor, host CPU and model). The scan's test-split points
+(micro-batch 1 and 2) and the other flagged test run are never read by either function's fit."""
 
-MOE_HOST_SYNC_GLOBAL_BATCH = PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH
-"""Global batch assumed for :data:`MOE_HOST_SYNC_RUN` (not published for the baseline bars):
-the published script's, :data:`PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH` — the same assumption as for
-its test-split sibling at micro-batch 1 (:data:`ASSUMED_GLOBAL_BATCH`). It only sets how the
-data-parallel reduction and the optimizer step are amortised over the micro-batches of a step."""
+MOE_HOST_SYNC_STRUCTURES = {
+    "fixed wait": ("moe_host_sync_s",),
+    "MoE-layer slowdown": ("moe_host_sync_slowdown",),
+    "step-compute slowdown": ("compute_slowdown",),
+    "fixed wait + MoE-layer slowdown": ("moe_host_sync_s", "moe_host_sync_slowdown"),
+}
+"""Candidate structures of the host-bound MoE path's cost, each with the parameters
+:func:`moe_host_sync_structures` fits: a fixed host wait per MoE layer and micro-batch
+(``moe_host_sync_s`` [s]), a proportional slowdown of the MoE layers' modelled GPU time
+(``moe_host_sync_slowdown`` [-]), a proportional slowdown of the whole step's compute
+(``compute_slowdown`` [-]: ``framework_time_scale`` and ``memory_time_scale`` both × (1 + g), an
+evaluation-only form), and fixed wait + MoE-layer slowdown."""
 
-MOE_HOST_SYNC_CHECK_RUN = "PR25-DSV2L-MI355X-8-mbs1-baseline"
-"""The test-split sibling of :data:`MOE_HOST_SYNC_RUN` (same source, stack, hardware and "no MoE
-features" setting, micro-batch 1): never used to derive ``moe_host_sync_s`` or its stated range;
-:func:`moe_host_sync_derivation` of it only reports the wait that row implies."""
-
-MOE_HOST_SYNC_TRAIN_CHECK_RUN = "MC25-DSV3-GB200-256-baseline"
-"""The other train-split run with a host-bound MoE path: Megatron-Core's DeepSeek-V3 baseline on
-256 GB200 (PP 8 × VP 4, EP 32, MXFP8; another source, vendor, host CPU and model). It is not used
-to set ``moe_host_sync_s``; the wait it implies (:func:`moe_host_sync_derivation` of it) is the
-other end of the stated range in ``data/stacks.csv``."""
-
-MOE_HOST_SYNC_RANGE_RUNS = (MOE_HOST_SYNC_RUN, MOE_HOST_SYNC_TRAIN_CHECK_RUN)
-"""The train-split runs whose implied waits span the stated range of ``moe_host_sync_s``."""
+MOE_HOST_SYNC_STRUCTURE = "MoE-layer slowdown"
+"""The structure the stacks use: the one with the smallest leave-one-out worst |step-time error|
+over :data:`MOE_HOST_SYNC_RUNS` (the criterion fixed before the candidates were evaluated; in-
+sample worst |error| reported beside it), :func:`moe_host_sync_structures`."""
 
 
-def moe_host_sync_derivation(run_id: str = MOE_HOST_SYNC_RUN) -> dict[str, float]:
-    """Host wait per MoE layer and micro-batch of an unoptimised MoE host path [s]: the
-    measured step time of a flagged run (default :data:`MOE_HOST_SYNC_RUN`, the train-split run
-    the stacks' value comes from) minus the GPU-bound model's (``training.moe_host_sync`` off,
-    the family's fitted factors), over the step time one second of wait per MoE layer adds in
-    the step kernel: the wait at which the kernel's step equals the measured one (for a
-    single-stage run (measured − model) / (micro-batches × MoE layers); with a pipeline the
-    pacing stage's MoE layers and the interleaved bubble's (pp − 1)/vp share come from the
-    kernel itself). :data:`MOE_HOST_SYNC_TRAIN_CHECK_RUN`
-    (train) gives the other end of the stated range; :data:`MOE_HOST_SYNC_CHECK_RUN` (test) only
-    reports the wait that row implies. The whole residual is put on the MoE layers: part of it
-    can be GPU-model error rather than host wait (the Primus micro-batch scan shows the excess
-    growing with tokens from micro-batch 4 to 12, and micro-batch 1 on a host floor).
-    APPROXIMATE: an additive wait, not max(host time, GPU time) (docs/validation.md says why).
-    Returns {"measured_s", "model_s", "moe_layers", "moe_host_sync_s"}: measured and modelled
-    step time per micro-batch [s], the step seconds per second of wait and micro-batch at the
-    solution (= the MoE layers of a single-stage run) and the wait [s]."""
+def _host_sync_runs(ids) -> list[tuple[str, object, float, dict]]:
+    """(id, scenario, measured step time [s], stack factors) of flagged runs."""
+    from . import stacks
     from .training import estimate
 
-    allowed = (MOE_HOST_SYNC_RUN, MOE_HOST_SYNC_TRAIN_CHECK_RUN, MOE_HOST_SYNC_CHECK_RUN)
-    if not isinstance(run_id, str) or run_id not in allowed:
-        raise ValidationError(f"run_id = {run_id!r}: allowed {', '.join(allowed)} (the runs with a "
-                              "host-bound MoE path whose wait it derives)")
-    row = dict(next(r for r in current_runs().iter_rows(named=True) if r["id"] == run_id))
-    if not row.get("global_batch"):
-        row["global_batch"] = str(ASSUMED_GLOBAL_BATCH.get(run_id, MOE_HOST_SYNC_GLOBAL_BATCH))
-    sc, _ = scenario_for_run(row)
-    if not sc.training.moe_host_sync:
-        raise ValidationError(f"run_id = {run_id!r}: its published settings do not flag a host-bound MoE path")
-    est = estimate(sc, params={"moe_host_sync_s": 0.0})
-    measured_step = est.step_time_s * est.tokens_per_s_per_gpu / _measured_tokens_per_gpu(row, est)
+    rows = {r["id"]: r for r in current_runs().iter_rows(named=True)}
+    out = []
+    for rid in ids:
+        if rid not in rows:
+            raise ValidationError(f"run_id = {rid!r}: not a current run (data/measurements/{RUNS_FILE})")
+        sc, _ = scenario_for_run(rows[rid])
+        if not sc.training.moe_host_sync:
+            raise ValidationError(f"run_id = {rid!r}: its published settings do not flag a host-bound MoE path "
+                                  "(training.moe_host_sync)")
+        est = estimate(sc, params=_host_sync_params((), (), {}))
+        measured = est.step_time_s * est.tokens_per_s_per_gpu / _measured_tokens_per_gpu(rows[rid], est)
+        out.append((rid, sc, measured, stacks.params(sc.stack)))
+    return out
 
-    def excess(x: float) -> float:
-        return estimate(sc, params={"moe_host_sync_s": x}).step_time_s - measured_step
 
-    # the step grows with the wait, piecewise linearly (the pacing stage can change): bisection
-    lo, hi = 0.0, 0.01
-    while excess(hi) < 0.0 and hi < 10.0:
-        lo, hi = hi, 2.0 * hi
-    wait = _bisect(excess, lo, hi) if est.step_time_s < measured_step else 0.0
-    tr, par = sc.training, sc.parallelism
-    m = tr.global_batch / (par.dp * tr.micro_batch)
-    per_s = (measured_step - est.step_time_s) / wait if wait > 0.0 else float("nan")
-    return {"measured_s": measured_step / m, "model_s": est.step_time_s / m, "moe_layers": per_s / m,
-            "moe_host_sync_s": wait}
+def _host_sync_params(names, values, sp: dict) -> dict:
+    """Stack overrides of one candidate structure: every host-path factor 0 except ``names``."""
+    p = {"moe_host_sync_s": 0.0, "moe_host_sync_slowdown": 0.0}
+    for n, v in zip(names, values, strict=True):
+        if n == "compute_slowdown":
+            p["framework_time_scale"] = sp["framework_time_scale"] * (1.0 + v)
+            p["memory_time_scale"] = sp["memory_time_scale"] * (1.0 + v)
+        else:
+            p[n] = v
+    return p
+
+
+def _host_sync_errors(runs, names, values) -> list[float]:
+    """Step-time errors (predicted / measured − 1) of ``runs`` under one structure's values."""
+    from .training import estimate
+
+    return [estimate(sc, params=_host_sync_params(names, values, sp)).step_time_s / meas - 1.0
+            for _, sc, meas, sp in runs]
+
+
+_HOST_SYNC_HI = {"moe_host_sync_s": 0.2, "moe_host_sync_slowdown": 5.0, "compute_slowdown": 5.0}
+"""Upper ends of the fits' search intervals (lower ends 0: the host path never speeds a run up)."""
+
+
+def _host_sync_minimax(runs, names) -> tuple[float, ...]:
+    """Values of a structure's parameters (all ≥ 0) that minimise the worst |step-time error| of
+    ``runs``. Every run's error grows with every parameter, so for one parameter the optimum is
+    where the largest and smallest errors cancel (bisection); the two-parameter form searches
+    the second (golden section) over the first's optimum."""
+    def one(name, fixed=()):
+        def f(x):
+            e = _host_sync_errors(runs, (*[n for n, _ in fixed], name), (*[v for _, v in fixed], x))
+            return max(e) + min(e)
+        return _bisect(f, 0.0, _HOST_SYNC_HI[name], it=36)
+
+    if len(names) == 1:
+        return (one(names[0]),)
+    first, second = names
+
+    def worst(y):
+        x = one(first, ((second, y),))
+        return max(abs(e) for e in _host_sync_errors(runs, (second, first), (y, x))), x
+
+    g = (5.0 ** 0.5 - 1.0) / 2.0
+    a, b = 0.0, _HOST_SYNC_HI[second]
+    c, d = b - g * (b - a), a + g * (b - a)
+    wc, wd = worst(c)[0], worst(d)[0]
+    for _ in range(28):
+        if wc <= wd:
+            b, d, wd = d, c, wc
+            c = b - g * (b - a)
+            wc = worst(c)[0]
+        else:
+            a, c, wc = c, d, wd
+            d = a + g * (b - a)
+            wd = worst(d)[0]
+    y = 0.5 * (a + b)
+    return (worst(y)[1], y)
+
+
+@functools.cache
+def moe_host_sync_structures() -> pl.DataFrame:
+    """Train-only choice of the host-bound MoE path's structure. Each candidate of
+    :data:`MOE_HOST_SYNC_STRUCTURES` is fitted (worst |step-time error| minimised,
+    :func:`_host_sync_minimax`) on the train runs :data:`MOE_HOST_SYNC_RUNS`; the criterion
+    is its leave-one-out worst |error| (each run predicted by the values fitted on the others),
+    which charges a two-parameter form for the freedom it has on four runs. No test-split run
+    is read. APPROXIMATE: four runs from two sources.
+
+    Returns
+    -------
+    polars.DataFrame
+        structure, parameters (names), values (fitted on all four runs), train_worst_abs_error_pct
+        (in sample), loo_worst_abs_error_pct, train_errors_pct and loo_errors_pct (per run, in
+        :data:`MOE_HOST_SYNC_RUNS` order, "id=+x.x" joined by "; ") [%]
+    """
+    runs = _host_sync_runs(MOE_HOST_SYNC_RUNS)
+    if any(_split_of(r[0]) != "train" for r in runs):
+        raise ValidationError(f"MOE_HOST_SYNC_RUNS holds a test-split run: {[r[0] for r in runs]}")
+    out = []
+    for name, names in MOE_HOST_SYNC_STRUCTURES.items():
+        vals = _host_sync_minimax(runs, names)
+        ins = _host_sync_errors(runs, names, vals)
+        loo = [_host_sync_errors([r], names, _host_sync_minimax([q for q in runs if q is not r], names))[0]
+               for r in runs]
+        out.append({"structure": name, "parameters": ", ".join(names),
+                    "values": ", ".join(f"{v:.4g}" for v in vals),
+                    "train_worst_abs_error_pct": 100.0 * max(abs(e) for e in ins),
+                    "loo_worst_abs_error_pct": 100.0 * max(abs(e) for e in loo),
+                    "train_errors_pct": "; ".join(f"{r[0]}={100 * e:+.1f}" for r, e in zip(runs, ins, strict=True)),
+                    "loo_errors_pct": "; ".join(f"{r[0]}={100 * e:+.1f}" for r, e in zip(runs, loo, strict=True))})
+    return pl.DataFrame(out)
+
+
+def moe_host_sync_derivation(run_id: str | None = None) -> dict:
+    """Host-bound MoE path (``training.moe_host_sync``): the stacks' ``moe_host_sync_slowdown``
+    [-], the fraction by which an unoptimised MoE path lengthens the MoE layers' modelled GPU
+    time (forward, backward and recomputation; their all-to-alls are not scaled), in the
+    structure :data:`MOE_HOST_SYNC_STRUCTURE` chosen by :func:`moe_host_sync_structures`.
+
+    Without ``run_id``: the value fitted on the train runs :data:`MOE_HOST_SYNC_RUNS` (worst
+    |step-time error| minimised, at the family's fitted ``framework_time_scale`` /
+    ``memory_time_scale``; :func:`calibrate_current` leaves the flagged runs out, so one pass)
+    and the stated range: the lowest and highest value one of these runs implies alone.
+    With ``run_id`` (any current run with the flag, test-split ones for reporting only): the
+    value at which the kernel's step equals that run's measured step.
+
+    APPROXIMATE: the host cost is modelled as GPU time in proportion to the MoE layers' work,
+    which the train points of the Primus micro-batch scan (4, 8, 12) follow; the host floor of
+    small micro-batches (the scan's step time per micro-batch is flat from micro-batch 1 to 2,
+    a max(host time, GPU time) form) is NOT modelled: no train run lies on it, so it cannot be
+    set from train data; runs on such a floor are predicted too fast by this form.
+
+    Returns
+    -------
+    dict
+        without run_id: {"moe_host_sync_slowdown", "low", "high", "worst_abs_error_pct",
+        "errors_pct": {run: step-time error [%]}, "implied": {run: value}};
+        with run_id: {"measured_s", "model_s" (GPU-bound, slowdown 0), per micro-batch [s],
+        "moe_host_sync_slowdown"}
+    """
+    names = MOE_HOST_SYNC_STRUCTURES[MOE_HOST_SYNC_STRUCTURE]
+    if run_id is not None:
+        if not isinstance(run_id, str):
+            raise ValidationError(f"run_id = {run_id!r}: expected a run id (str) or None")
+        runs = _host_sync_runs((run_id,))
+        (_, sc, meas, _), = runs
+        zero = 1.0 + _host_sync_errors(runs, names, (0.0,))[0]
+        if zero >= 1.0:
+            s = 0.0
+        else:
+            s = _bisect(lambda x: _host_sync_errors(runs, names, (x,))[0], 0.0, _HOST_SYNC_HI[names[0]])
+        m = sc.training.global_batch / (sc.parallelism.dp * sc.training.micro_batch)
+        return {"measured_s": meas / m, "model_s": zero * meas / m, "moe_host_sync_slowdown": s}
+    runs = _host_sync_runs(MOE_HOST_SYNC_RUNS)
+    if any(_split_of(r[0]) != "train" for r in runs):
+        raise ValidationError(f"MOE_HOST_SYNC_RUNS holds a test-split run: {[r[0] for r in runs]}")
+    (s,) = _host_sync_minimax(runs, names)
+    err = _host_sync_errors(runs, names, (s,))
+    implied = {r: moe_host_sync_derivation(r)["moe_host_sync_slowdown"] for r in MOE_HOST_SYNC_RUNS}
+    return {"moe_host_sync_slowdown": s, "low": min(implied.values()), "high": max(implied.values()),
+            "worst_abs_error_pct": 100.0 * max(abs(e) for e in err),
+            "errors_pct": {r[0]: 100.0 * e for r, e in zip(runs, err, strict=True)}, "implied": implied}
 
 
 def _bisect(f, lo: float, hi: float, it: int = 60) -> float:

@@ -95,6 +95,15 @@ class TestKernelAgainstReference:
                          "recompute": "selective", "moe_capacity_factor": 1.25},
             "parallelism": {"tp": 2, "pp": 8, "ep": 32, "etp": 2, "sequence_parallel": True,
                             "moe_dispatcher": "deepep", "ep_overlap": True}}),
+        il.Scenario.from_dict({          # PyTorch context_parallel: K/V all-gathered over 2 nodes
+            "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 131072, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                         "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True,
+                            "cp_rotate": "allgather", "cp_repeat_kv": True}}),
+        ZAYA.replace(parallelism={"cp": 2, "fsdp": True, "zero": 3, "cp_rotate": "allgather"},
+                     training={"recompute": "selective"}),                # MoE layers, in-node CP
         il.Scenario.from_dict({                                            # Megatron-FSDP, 32 micro-batches
             "model": {"preset": "llama3-8b"},
             "hardware": {"accelerator": "H100-SXM", "nodes": 4, "nic": "ConnectX-7-NDR"},
@@ -144,6 +153,33 @@ class TestCommunicationIsILCollective:
         one = il.collective("all_reduce", size, sc.hardware, 8).time_s
         m, layers = 8, 32
         assert dict(est.breakdown.iter_rows())["tp_comm"] == pytest.approx(m * layers * 4 * one, rel=1e-12)
+
+    def test_context_parallel_all_gather_rotation(self):
+        """parallelism.cp_rotate = "allgather" (PyTorch's experimental context_parallel): per
+        layer, one all-gather of every rank's K/V (at the query heads' width with cp_repeat_kv)
+        in the forward, the recomputed forward and the backward, and cp hand-offs of the fp32
+        dK/dV in the backward, the last one exposed; at zero overlap all of it is exposed."""
+        sc = il.Scenario.from_dict({
+            "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 65536, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                         "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True,
+                            "cp_rotate": "allgather", "cp_repeat_kv": True}})
+        spec, hw = sc.model_spec, sc.hardware
+        tok = 65536 / 8
+        kv = tok * 2 * spec.heads * spec.head_dim * 2.0 / 2          # K and V, 16-bit, 1/tp of the heads
+        ag = il.collective("all_gather", kv * 8, hw, 8, per_node=4).time_s     # stride tp: 4 per node
+        dkv = il.collective("send_recv", 2 * kv, hw, 2, per_node=1).time_s      # fp32, the node-crossing hop
+        m = 2 / (sc.parallelism.dp * 1)
+        b = dict(il.estimate(sc, params={"cp_comm_overlap": 0.0}).breakdown.iter_rows())
+        assert b["cp_comm"] == pytest.approx(m * spec.layers * (3 * ag + 8 * dkv), rel=1e-12)
+        # the P2P ring at the KV heads' width moves less: the same plan costs less
+        p2p = sc.replace(parallelism={"cp_rotate": "p2p", "cp_repeat_kv": False})
+        b2 = dict(il.estimate(p2p, params={"cp_comm_overlap": 0.0}).breakdown.iter_rows())
+        one = il.collective("send_recv", kv * spec.kv_heads / spec.heads, hw, 2, per_node=1).time_s
+        assert b2["cp_comm"] == pytest.approx(m * spec.layers * 4 * 7 * one, rel=1e-12)
+        assert b2["cp_comm"] < b["cp_comm"]
 
     def test_data_parallel_buckets(self):
         """ZAYA1, dp = 1,024: Megatron keeps separate gradient buffers for dense and expert
@@ -765,22 +801,46 @@ def test_fp8_scaling_of_torchao_recipes_is_priced_and_read():
         row.replace(training={"fp8_scaling": "column"})
 
 
-def test_host_bound_moe_layers_wait_for_the_host():
-    """training.moe_host_sync adds the stack's moe_host_sync_s to every MoE layer of every
-    micro-batch (a third in forward, again under full recompute); dense models are unaffected;
+def test_host_bound_moe_layers_take_longer_and_wait_for_the_host():
+    """training.moe_host_sync lengthens every MoE layer of every micro-batch by the stack's
+    moe_host_sync_slowdown (a fraction of its modelled GPU time, the forward and backward alike)
+    and adds a fixed wait moe_host_sync_s (0 in the stacks; a third in forward); the kernel
+    equals the independent reference under each recompute mode; dense models are unaffected;
     the flag is validated as a boolean."""
+    from infra_lab._kernels.training_reference import step_reference
     from infra_lab.errors import ValidationError
 
     sc = ZAYA.replace(training={"micro_batch": 1})
-    h = il.stacks.params(sc.stack)["moe_host_sync_s"]
-    assert h > 0
-    a, b = il.estimate(sc), il.estimate(sc.replace(training={"moe_host_sync": True}))
+    p = il.stacks.params(sc.stack)
+    assert p["moe_host_sync_slowdown"] > 0 and p["moe_host_sync_s"] == 0.0
+    on = sc.replace(training={"moe_host_sync": True})
     m = sc.training.global_batch / (sc.parallelism.dp * sc.training.micro_batch)
     n_moe = sc.model_spec.layer_kinds().count("moe") / sc.parallelism.pp    # one stage: pp = 1 here
-    fa, fb = (dict(e.breakdown.iter_rows()) for e in (a, b))
     assert sc.parallelism.pp == 1
-    assert fb["compute_fwd"] - fa["compute_fwd"] == pytest.approx(m * n_moe * h / 3, rel=1e-9)
-    assert fb["compute_bwd"] - fa["compute_bwd"] == pytest.approx(m * n_moe * 2 * h / 3, rel=1e-9)
+
+    def parts(s, **params):
+        return dict(il.estimate(s, params={"moe_host_sync_slowdown": 0.0, "moe_host_sync_s": 0.0, **params})
+                    .breakdown.iter_rows())
+
+    base, gpu = parts(sc), parts(on)
+    assert gpu == base                                       # both factors 0: the GPU-bound step
+    h = 0.012
+    w = parts(on, moe_host_sync_s=h)
+    assert w["compute_fwd"] - base["compute_fwd"] == pytest.approx(m * n_moe * h / 3, rel=1e-9)
+    assert w["compute_bwd"] - base["compute_bwd"] == pytest.approx(m * n_moe * 2 * h / 3, rel=1e-9)
+    # the slowdown: linear in the factor, the MoE layers' share of the forward and of the backward
+    one, two = parts(on, moe_host_sync_slowdown=0.5), parts(on, moe_host_sync_slowdown=1.0)
+    for k in ("compute_fwd", "compute_bwd"):
+        d1, d2 = one[k] - base[k], two[k] - base[k]
+        assert d2 == pytest.approx(2 * d1, rel=1e-9) and 0.25 * base[k] < d1 < 0.5 * base[k], k
+    share_f = (one["compute_fwd"] - base["compute_fwd"]) / 0.5 / base["compute_fwd"]
+    share_b = (one["compute_bwd"] - base["compute_bwd"]) / 0.5 / base["compute_bwd"]
+    assert share_f == pytest.approx(share_b, abs=0.1)      # the same layers in both passes
+    for rc in ("none", "selective", "full"):
+        s = on.replace(training={"recompute": rc})
+        for params in ({}, {"moe_host_sync_s": h, "moe_host_sync_slowdown": 0.7}):
+            assert step_reference(s, params=params)["step_time_s"] == \
+                pytest.approx(il.estimate(s, params=params).step_time_s, rel=1e-9), (rc, params)
     dense = il.Scenario.from_dict({"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 1},
                                    "training": {"global_batch": 64}})
     assert il.estimate(dense.replace(training={"moe_host_sync": True})).step_time_s == \
@@ -1001,3 +1061,20 @@ def test_dualpipe_overlaps_at_its_own_stack_fraction():
         base.replace(parallelism={"dualpipe": "yes"})
     with pytest.raises(ValidationError, match="ep_overlap"):
         base.replace(parallelism={"ep_overlap": False, "dualpipe": True})
+
+
+def test_torchtitan_context_parallel_runs_use_the_all_gather_rotation():
+    """The torchtitan Dec 2024 CP rows state the exchange of their code (rotate method
+    "allgather", K/V repeated to the query heads); other CP runs keep the P2P ring; bad values
+    are refused with the field and the allowed values named."""
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    for i in ("TT24-8B-8-cp8-s256k", "TT24-405B-512-4d-cp4-s128k"):
+        p = il.validation.scenario_for_run(runs[i])[0].parallelism
+        assert (p.cp_rotate, p.cp_repeat_kv) == ("allgather", True)
+    p = il.validation.scenario_for_run(runs["L3-405B-16384-cp16"])[0].parallelism
+    assert (p.cp_rotate, p.cp_repeat_kv) == ("p2p", False)
+    d = il.validation.scenario_for_run(runs["TT24-8B-8-cp8-s256k"])[0].to_dict()
+    with pytest.raises(UnknownNameError, match=r"parallelism\.cp_rotate.*allgather, p2p"):
+        il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "cp_rotate": "ring"}})
+    with pytest.raises(ValidationError, match="parallelism.cp_repeat_kv"):
+        il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "cp_repeat_kv": "yes"}})

@@ -152,7 +152,8 @@ def test_band_monotone_method_equals_every_corner(current):
 def test_band_coverage_counts_runs_inside_the_stated_band(current):
     """band_coverage places each compared run's measured throughput against the band: inside
     exactly when the nearest-edge error is zero, and the nominal estimate lies in the band.
-    Regression guard at the measured level: 27 of the 34 test runs inside."""
+    Regression guard at the measured level: 28 of the 35 test runs inside (27 of 34 before the
+    micro-batch-2 point of Primus' scan was compared and the host-bound path got a stated slowdown range)."""
     cov = V.band_coverage(current)
     c = current.filter(pl.col("status") == "compared")
     assert cov.height == c.height and set(cov["id"]) == set(c["id"])
@@ -165,7 +166,7 @@ def test_band_coverage_counts_runs_inside_the_stated_band(current):
     assert ((out["edge_error_pct"] > 0) == (out["error_pct"] > 0)).all()
     test = cov.filter(pl.col("split") == "test")
     print("\nband coverage, test split:", int(test["inside"].sum()), "of", test.height)
-    assert test.height >= 30 and int(test["inside"].sum()) >= 27
+    assert test.height >= 30 and int(test["inside"].sum()) >= 28
     one = V.band_coverage(current, split="test")
     assert one.equals(test)
     with pytest.raises(ValidationError, match="split = .tset."):
@@ -182,18 +183,23 @@ def test_band_method_is_checked():
 
 @pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met (measured after cuDNN attention "
                    "on all Blackwell parts, the Megatron-Core refit, and Llama 3 405B at its published vp = 8 with the "
-                   "torchtitan refit to 1.284 / 1.0 (torchao's H100 rows on the 96 GB / 500 W part their log shows; its MI300X rows on PyTorch's AOTriton SDPA backend, neither pass capped: the cap was re-decided on kernel-level held-out rows, 1.268 with both capped) with zero3_comm_overlap derived from a train pair (0.70), memory_time_scale at its lower bound, and the routed experts priced as Transformer Engine's 4-stream loop of per-expert GEMMs (grouped_gemm_streams = 4, Megatron-Core refit 0.998 / 1.54, ep_comm_overlap 0.45; test median 6.1 -> 6.4 %, worst 50.6 -> 51.0 %): test split median |error| "
-                   "6.4 % (meets <= 10 %), worst 51.0 % (PR25-DSV2L-MI355X-8-mbs1-baseline, > 25 %, on the host floor of the "
+                   "torchtitan refit to 1.284 / 1.0 (torchao's H100 rows on the 96 GB / 500 W part their log shows; its MI300X rows on PyTorch's AOTriton SDPA backend, neither pass capped: the cap was re-decided on kernel-level held-out rows, 1.268 with both capped) with zero3_comm_overlap derived from a train pair (0.70), memory_time_scale at its lower bound, and the routed experts priced as Transformer Engine's 4-stream loop of per-expert GEMMs (grouped_gemm_streams = 4; Megatron-Core refit 0.998 / 1.54, ep_comm_overlap 0.45, moe_host_sync_slowdown 0.880; test median 6.9 % unchanged, worst 51.2 -> 50.8 %): test split median |error| "
+                   "6.9 % (meets <= 10 %), worst 50.8 % (PR25-DSV2L-MI355X-8-mbs1-baseline -50.8 %, > 25 %, predicted too fast on the host floor of the "
                    "source's micro-batch scan; then AO-8B-B200-mxfp8 -41.1 % on the 750 W B200 after its cuDNN attention "
                    "recompute under per-op SAC, its per-axis MX casts and the derived FSDP overlap, "
                    "PRP26-L2-7B16L-MI300X-8-1f1b -33.8 % (Primus pipeline blog, 8 MI300X, PP 8; global batch 32 and micro-batch 1 assumed from the test config that sets its model shape, -21 % at 16, +3 % at 8), "
                    "MZ-Q235-H100-256-d -31.1 % with its published recompute norm, act and its launch command's forced load balancing, "
-                   "TT24-8B-8-cp8-s256k -26.2 %; AO-8B-MI300X-fp8rw -12.4 % and -bf16 -6.9 % with uncapped AOTriton attention (+3.7 / -0.6 % with both passes capped, a choice made with these test-run errors visible and reverted on kernel-level held-out rows); "
+                   "TT24-8B-8-cp8-s256k -25.6 % with PyTorch context_parallel's K/V all-gather and fp32 dK/dV hand-offs priced (-26.2 % before); AO-8B-MI300X-fp8rw -12.4 % and -bf16 -6.9 % with uncapped AOTriton attention (+3.7 / -0.6 % with both passes capped, a choice made with these test-run errors visible and reverted on kernel-level held-out rows); "
                    "AO-8B-H100-fp8rw -7.3 % with torchao's rowwise casts and rescale on the 96 GB H100); "
-                   "MoE test worst 51.0 %, "
-                   "PR25-DSV2L-MI355X-8-mbs1-baseline with moe_host_sync (17.7 ms stored; 17.6 ms derived at the refitted Megatron-Core factors 0.998 / 1.54 with the 4-stream expert GEMMs, +50.6 % at 1.008 / 1.5 before them, after the Primus pipeline blog's MI300X 1F1B train run entered the fit (17.6 ms and +50.0 % at 1.002 / 1.55 after the Megatron-LM README GPT rows were read with their GeLU FFN; 16.4 ms and +42.6 % at 1.062 / 1.5), after its 1F1B all-to-all overlap was fitted on its train runs, ep_comm_overlap 0.42 with the Model Zoo H100 rows' forced load balancing; 39.5 % at the 0.8 assumed before), "
-                   "global batch 768 assumed; dense test median 6.9 %, MoE test median 5.1 %; PR25-DSV2-MI355X-32-base-1f1b (+1.6 %) shares source, stack and hardware with the moe_host_sync_s derivation run, so it is "
-                   "not an independent check; no train run samples that host floor; per case in docs/validation.md). Strict: passes -> remove this mark.")
+                   "MoE test worst 50.8 %, "
+                   "PR25-DSV2L-MI355X-8-mbs1-baseline with moe_host_sync priced as a slowdown of the MoE layers' GPU time "
+                   "(moe_host_sync_slowdown 0.880, 0.893 before the 4-stream expert GEMMs, fitted on the four flagged train runs: Primus DeepSeek-V2-Lite micro-batch 4, 8, 12 "
+                   "and MC25-DSV3-GB200-256-baseline; structure chosen by train-only leave-one-out worst error 25.8 %, against 31.2 % "
+                   "for the former fixed wait; +50.6 % before with the 17.7 ms fixed wait derived from micro-batch 12 alone), "
+                   "global batch 768 assumed; PR25-DSV2L-MI355X-8-mbs2-baseline -12.9 %, PR25-DSV2-MI355X-32-base-1f1b -24.0 % "
+                   "(+0.9 % under the fixed wait); dense test median 6.9 %, MoE test median 8.8 % (8.5 % before the 4-stream expert GEMMs, 5.1 % under the fixed wait); "
+                   "no train run samples the host floor of small micro-batches, so it is not modelled; per case in docs/validation.md). "
+                   "Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
     test = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
@@ -218,7 +224,7 @@ def _spy_on_splits(monkeypatch):
 def test_current_calibration_rederives_the_fitted_factors(monkeypatch, current):
     """calibrate_current() reads only train rows and reproduces the fitted rows of each
     framework family's stacks (one value for both vendors), within the physical bounds; runs
-    flagged training.moe_host_sync (priced with the derived moe_host_sync_s) and the Megatron-Core
+    flagged training.moe_host_sync (priced with the fitted moe_host_sync_slowdown) and the Megatron-Core
     runs with the 1F1B all-to-all overlap (priced with ep_overlap_fit's ep_comm_overlap) are left out."""
     seen, real = _spy_on_splits(monkeypatch)
     out = V.calibrate_current()
@@ -279,17 +285,18 @@ def test_runs_map_to_their_framework_family_and_published_settings():
     assert sc.parallelism.etp == 1 and not any(n.startswith("etp") for n in notes)
     # host-bound MoE paths only where the run publishes them (Primus "no MoE features",
     # Megatron-Core's GB200 baseline "no CUDA graphs")
-    cmp = V.compare_current().filter(pl.col("status") == "compared")["id"].to_list()
-    host = {rid for rid in cmp if V.scenario_for_run(runs[rid])[0].training.moe_host_sync}
-    assert host == {"PR25-DSV2-MI355X-32-base-1f1b", "MC25-DSV3-GB200-256-baseline",
-                    "PR25-DSV2L-MI355X-8-mbs1-baseline"}
-    # the derivation run is not compared (zero error by construction); its test-split sibling
-    # is, under the same assumed global batch, printed in its assumptions
     cur = V.compare_current()
-    st = dict(cur.select("id", "status").iter_rows())
-    assert st[V.MOE_HOST_SYNC_RUN].startswith("derives moe_host_sync_s")
-    notes = cur.filter(pl.col("id") == V.MOE_HOST_SYNC_CHECK_RUN)["assumptions"].item()
-    assert f"global_batch={V.MOE_HOST_SYNC_GLOBAL_BATCH}" in notes
+    cmp = cur.filter(pl.col("status") == "compared")["id"].to_list()
+    host = {rid for rid in cmp if V.scenario_for_run(runs[rid])[0].training.moe_host_sync}
+    scan = {f"PR25-DSV2L-MI355X-8-mbs{m}-baseline" for m in (1, 2, 4, 8, 12)}
+    assert host == {"PR25-DSV2-MI355X-32-base-1f1b", "MC25-DSV3-GB200-256-baseline"} | scan
+    # the fit's train runs are exactly the flagged train runs; all five points of the Primus
+    # micro-batch scan are compared under the same assumed global batch, printed in their assumptions
+    assert set(V.MOE_HOST_SYNC_RUNS) == {rid for rid in host if V._split_of(rid) == "train"}
+    for rid in scan:
+        notes = cur.filter(pl.col("id") == rid)["assumptions"].item()
+        assert f"global_batch={V.PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH}" in notes, rid
+        assert V.ASSUMED_GLOBAL_BATCH[rid] == 768 and 768 % (8 * int(rid.split("mbs")[1].split("-")[0])) == 0
 
 
 def test_model_zoo_h100_rows_read_their_launch_commands():
@@ -333,49 +340,81 @@ def test_megatron_readme_gpt_rows_carry_their_gelu_ffn():
     assert V._measured_tokens_per_gpu(r, il.estimate(sc)) == pytest.approx(459.6e12 / per_token, rel=1e-3)
 
 
-def test_moe_host_sync_is_derived_from_its_train_run():
-    """The stacks' moe_host_sync_s is moe_host_sync_derivation() of a train-split run (the
-    host wait per MoE layer and micro-batch the GPU-bound model misses), one value for CUDA
-    and ROCm; its stated range is spanned by the train-split runs with a host-bound MoE path
-    only (the test-split row's implied wait is reported, never a bound)."""
+def test_moe_host_sync_is_fitted_on_its_train_runs(monkeypatch):
+    """The stacks' moe_host_sync_slowdown is moe_host_sync_derivation(): fitted on train-split
+    runs only (worst |step-time error| minimised), one value for CUDA and ROCm; its stated range
+    is spanned by the values those train runs imply alone (a test-split run's implied value is
+    reported on request, never a bound). The fixed wait of the rejected structure is 0."""
+    seen, _ = _spy_on_splits(monkeypatch)
     d = V.moe_host_sync_derivation()
-    assert V._split_of(V.MOE_HOST_SYNC_RUN) == "train"
-    assert d["measured_s"] > d["model_s"] > 0
-    assert d["moe_layers"] == pytest.approx(26.0, rel=1e-9)     # single stage: the 26 MoE layers
+    assert set(seen) == {"train"}
+    assert set(d["errors_pct"]) == set(d["implied"]) == set(V.MOE_HOST_SYNC_RUNS)
+    assert d["worst_abs_error_pct"] == pytest.approx(max(abs(e) for e in d["errors_pct"].values()))
+    # minimax: the largest over- and under-prediction balance
+    assert max(d["errors_pct"].values()) == pytest.approx(-min(d["errors_pct"].values()), abs=0.01)
+    assert d["low"] <= d["moe_host_sync_slowdown"] <= d["high"]
     for st in ("megatron-core-cuda", "megatron-core-rocm"):
-        assert il.stacks.params(st)["moe_host_sync_s"] == pytest.approx(d["moe_host_sync_s"], rel=0.02)
-    assert all(V._split_of(r) == "train" for r in V.MOE_HOST_SYNC_RANGE_RUNS)
-    waits = [V.moe_host_sync_derivation(r)["moe_host_sync_s"] for r in V.MOE_HOST_SYNC_RANGE_RUNS]
-    for st in ("megatron-core-cuda", "megatron-core-rocm"):
-        lo, hi = il.stacks.ranges(st)["moe_host_sync_s"]
-        assert lo == pytest.approx(min(waits), rel=0.02) and hi == pytest.approx(max(waits), rel=0.02)
+        p, r = il.stacks.params(st), il.stacks.ranges(st)
+        assert p["moe_host_sync_slowdown"] == pytest.approx(d["moe_host_sync_slowdown"], rel=0.005)
+        lo, hi = r["moe_host_sync_slowdown"]
+        assert lo == pytest.approx(d["low"], rel=0.005) and hi == pytest.approx(d["high"], rel=0.005)
+        assert p["moe_host_sync_s"] == 0.0
+    # regression guard at the measured level: worst train error 15.1 % (15.3 % before the 4-stream expert GEMMs; two sources that
+    # disagree by a factor of about 2 in the value they imply)
+    assert d["worst_abs_error_pct"] < 16.0
     # the stacks without a measurement of their own state they carry megatron-core's value
-    # and range: they must not drift from it when it is re-derived
-    tab = il.stacks.table().filter(pl.col("parameter") == "moe_host_sync_s")
-    copies = tab.filter(pl.col("note").str.starts_with("Value and range as megatron-core"))
-    assert copies.height >= 3
-    ref = il.stacks.params("megatron-core-cuda")["moe_host_sync_s"], il.stacks.ranges("megatron-core-cuda")["moe_host_sync_s"]
-    for st in copies["stack"]:
-        assert (il.stacks.params(st)["moe_host_sync_s"], il.stacks.ranges(st)["moe_host_sync_s"]) == ref, st
-    assert V._split_of(V.MOE_HOST_SYNC_CHECK_RUN) == "test"
-    with pytest.raises(ValidationError, match="run_id"):
-        V.moe_host_sync_derivation("PR25-DSV2-MI355X-32-base-1f1b")
+    # and range: they must not drift from it when it is refitted
+    for name in ("moe_host_sync_slowdown", "moe_host_sync_s"):
+        tab = il.stacks.table().filter(pl.col("parameter") == name)
+        copies = tab.filter(pl.col("note").str.starts_with("Value"))
+        assert copies.height >= 3
+        ref = il.stacks.params("megatron-core-cuda")[name], il.stacks.ranges("megatron-core-cuda").get(name)
+        for st in list(copies["stack"]) + ["megatron-core-rocm", "megatron-core-cuda-asym", "megatron-core-rocm-asym"]:
+            assert (il.stacks.params(st)[name], il.stacks.ranges(st).get(name)) == ref, (st, name)
+    # the test-split points of the scan: reported on request, never read by the fit
+    for rid in ("PR25-DSV2L-MI355X-8-mbs1-baseline", "PR25-DSV2L-MI355X-8-mbs2-baseline"):
+        assert V._split_of(rid) == "test" and rid not in V.MOE_HOST_SYNC_RUNS
+    with pytest.raises(ValidationError, match="run_id = 'PR25-DSV2-MI355X-32-optimized-vpp5'.*moe_host_sync"):
+        V.moe_host_sync_derivation("PR25-DSV2-MI355X-32-optimized-vpp5")
+    with pytest.raises(ValidationError, match="run_id = 'nope'"):
+        V.moe_host_sync_derivation("nope")
+
+
+def test_moe_host_sync_structure_is_chosen_on_train_runs():
+    """moe_host_sync_structures() evaluates each candidate structure on the train runs only and
+    the stacks use the one with the smallest leave-one-out worst |step-time error| (the criterion
+    fixed before the candidates were evaluated). Regression guards at the measured levels."""
+    tab = V.moe_host_sync_structures()
+    assert tab["structure"].to_list() == list(V.MOE_HOST_SYNC_STRUCTURES)
+    for row in tab.iter_rows(named=True):
+        ids = [x.split("=")[0] for x in row["loo_errors_pct"].split("; ")]
+        assert ids == list(V.MOE_HOST_SYNC_RUNS) and all(V._split_of(r) == "train" for r in ids)
+        assert row["loo_worst_abs_error_pct"] >= row["train_worst_abs_error_pct"] - 1e-9
+    best = tab.sort("loo_worst_abs_error_pct").row(0, named=True)
+    assert best["structure"] == V.MOE_HOST_SYNC_STRUCTURE == "MoE-layer slowdown"
+    assert float(best["values"]) == pytest.approx(V.moe_host_sync_derivation()["moe_host_sync_slowdown"], rel=1e-3)
+    loo = dict(tab.select("structure", "loo_worst_abs_error_pct").iter_rows())
+    assert loo["MoE-layer slowdown"] < 26.5 and loo["fixed wait"] > 30.0
+    # the two-parameter form fits the four runs best in sample but not out of sample
+    ins = dict(tab.select("structure", "train_worst_abs_error_pct").iter_rows())
+    assert ins["fixed wait + MoE-layer slowdown"] == min(ins.values())
 
 
 def test_moe_host_sync_derivation_solves_the_kernel_step():
-    """With a pipeline (the GB200 baseline: PP 8 x VP 4, a layout whose pacing stage can change
-    with the wait) the derived wait is the one at which estimate's step equals the measured step;
-    for a single-stage run it is (measured - model) per micro-batch over the MoE layers."""
+    """For one run (the GB200 baseline: PP 8 x VP 4, a layout whose pacing stage can change with
+    the slowdown) the implied slowdown is the one at which estimate's step equals the measured
+    step; with it off the step is the GPU-bound model's."""
     runs = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}
-    row = runs[V.MOE_HOST_SYNC_TRAIN_CHECK_RUN]
-    d = V.moe_host_sync_derivation(V.MOE_HOST_SYNC_TRAIN_CHECK_RUN)
-    sc, _ = V.scenario_for_run(row)
-    est = il.estimate(sc, params={"moe_host_sync_s": d["moe_host_sync_s"]})
+    rid = "MC25-DSV3-GB200-256-baseline"
+    d = V.moe_host_sync_derivation(rid)
+    sc, _ = V.scenario_for_run(runs[rid])
     m = sc.training.global_batch / (sc.parallelism.dp * sc.training.micro_batch)
+    est = il.estimate(sc, params={"moe_host_sync_slowdown": d["moe_host_sync_slowdown"]})
     assert est.step_time_s / m == pytest.approx(d["measured_s"], rel=1e-6)
-    assert 0.005 < d["moe_host_sync_s"] < 0.05
-    s = V.moe_host_sync_derivation()
-    assert s["moe_host_sync_s"] == pytest.approx((s["measured_s"] - s["model_s"]) / 26.0, rel=1e-6)
+    off = il.estimate(sc, params={"moe_host_sync_slowdown": 0.0, "moe_host_sync_s": 0.0})
+    assert off.step_time_s / m == pytest.approx(d["model_s"], rel=1e-9)
+    assert d["measured_s"] > d["model_s"] and 0.5 < d["moe_host_sync_slowdown"] < 2.0
+    assert d["moe_host_sync_slowdown"] == pytest.approx(V.moe_host_sync_derivation()["implied"][rid], rel=1e-9)
 
 
 def test_ep_comm_overlap_is_fitted_on_train_runs_only(monkeypatch):
@@ -462,7 +501,7 @@ def test_every_compared_run_that_ran_fits_or_states_why(current):
         sc, _ = V.scenario_for_run(runs[r["id"]])
         quoted = f"{il.memory.training_memory_total(sc) / 2**30:.1f} GiB"
         assert quoted in r["memory_caveat"], (r["id"], quoted)
-    # regression guard at the measured level: 91 of 92 fit (the one with a caveat: L3-405B-8192-cp1; 89 of 90 before the Primus pipeline blog's two MI300X 1F1B runs, which fit, were compared);
+    # regression guard at the measured level: 95 of 96 fit (the one with a caveat: L3-405B-8192-cp1; 91 of 92 before the four further points of Primus' DeepSeek-V2-Lite micro-batch scan, which fit, were compared; 89 of 90 before the Primus pipeline blog's two MI300X 1F1B runs, which fit, were compared);
     # 64 of 89 before item 7, 86 of 90 before the published activation offloading of
     # MZ-Q235-GB200-256-mxfp8 was modelled (training.offload_modules), 87 before PyTorch's gradient
     # lifetime (stack factor grad_buffer_persistent) let the two 16K-GPU Llama 3 runs fit
@@ -473,7 +512,7 @@ def test_every_compared_run_that_ran_fits_or_states_why(current):
         pl.col("memory_caveat").str.len_chars() > 0)["id"].to_list()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 7 full bound not met: 91 of 92 compared runs that ran "
+@pytest.mark.xfail(strict=True, reason="issue 12 item 7 full bound not met: 95 of 96 compared runs that ran "
                    "are predicted to fit; not: L3-405B-8192-cp1 (95.6 GiB on 79.6 GiB at the published layout's "
                    "vp = 8 and the published schedule's N = pp: 70.0 GiB of activations + 11.9 GiB of FP32 "
                    "gradients, all meeting the peak with 32 micro-batches; no published setting closes the gap, "
@@ -568,3 +607,17 @@ def test_zero_bubble_pipeline_schedules_are_not_compared(current):
     r["settings"] = r["settings"].replace("pp_algorithm=1f1b", "pp_algorithm=v-half")
     with pytest.raises(V.ValidationError, match="v-half"):
         V.scenario_for_run(r)
+
+
+def test_torchtitan_context_parallel_rows(current):
+    """torchtitan's December 2024 context-parallel runs (Tables 2 and 6), priced with PyTorch
+    context_parallel's all-gather rotation read from the code at their commits. Regression
+    guard at the measured level: 405B -9.7 / -8.9 / -17.2 % at cp 2 / 4 / 8 (-14.4 / -14.1 /
+    -25.4 % with the per-step P2P ring at the KV heads' width); 8B -22.5 % (cp 4, train) and
+    -25.6 % (cp 8, test), still too fast and not located (docs/validation.md)."""
+    cp = current.filter(pl.col("id").str.starts_with("TT24-") & pl.col("id").str.contains("-cp[248]-"))
+    assert cp.height == 6 and (cp["status"] == "compared").all()
+    err = dict(zip(cp["id"], cp["error_pct"], strict=True))
+    assert max(abs(err[i]) for i in err if "405B" in i) <= 17.5
+    assert abs(err["TT24-8B-8-cp8-s256k"]) <= 25.9
+    assert all(e < 0 for i, e in err.items() if "cp2" not in i)      # the residual is a too-fast miss

@@ -62,7 +62,7 @@ C_NAMES = (
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
-    "grad_buffer_persistent", "PP_IO",
+    "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -75,11 +75,19 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
- C_GRAD_PERSIST, C_PP_IO) = range(len(C_NAMES))
+ C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW) = range(len(C_NAMES))
 # C_HOST_BW: one GPU's host-link bandwidth in one direction [bytes/s]
 # (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
+# C_HKV: the K/V width the context-parallel exchange carries per token [elements] (the KV
+# heads', or the query heads' when the attention call gets K/V repeated to them:
+# parallelism.cp_repeat_kv); C_CP_AG: 1 for the all-gather rotation (parallelism.cp_rotate,
+# see cp_exposed), 0 for the per-step P2P ring
+# C_MOE_SLOW: extra GPU time of the MoE layers on a host-bound path (training.moe_host_sync) as a
+# fraction of their modelled forward, backward and recomputation time (stack factor
+# moe_host_sync_slowdown; 0 without the flag); their all-to-alls are not scaled
 MOE_SYNC_FWD_SHARE = 1.0 / 3.0
-"""Share of the per-MoE-layer host wait (C_MOE_SYNC, training.moe_host_sync) in the forward
+"""Share of the per-MoE-layer fixed host wait (C_MOE_SYNC, stack factor moe_host_sync_s,
+training.moe_host_sync; 0 in the shipped stacks) in the forward
 pass; the backward launches the dgrad and wgrad kernels of every GEMM, about twice the
 forward's (assumption)."""
 # Collectives per layer and micro-batch (the counts the step prices; named with their source)
@@ -168,8 +176,8 @@ LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
 
 # per-(layout, micro-batch, sp) collective times comm[layout, mbs_i, sp, field] [s]
-COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "cp_net", "pp_net")
-(Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET) = range(len(COMM_NAMES))
+COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "cp_net", "pp_net", "cp_allgather")
+(Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET, Q_CP_AG) = range(len(COMM_NAMES))
 N_COMM = len(COMM_NAMES)
 
 OUT_NAMES = ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm", "ep_comm",
@@ -348,7 +356,10 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
     * TP: one all-reduce of the layer output (with SP a reduce-scatter + all-gather pair)
       of tokens·h activations over tp ranks (stride 1);
     * expert TP: all-gather + reduce-scatter of the routed tokens over etp ranks;
-    * CP: one ring step, K and V of the local tokens to the next of cp ranks (stride tp);
+    * CP: one ring step, K and V of the local tokens to the next of cp ranks (stride tp); with
+      the all-gather rotation (C_CP_AG) the step is the 32-bit dK and dV of the local tokens
+      and ``cp_allgather`` the all-gather of every rank's K and V over the cp ranks (see
+      :func:`cp_exposed`);
     * EP dispatch or combine (:data:`DISPATCHERS`): ``alltoall`` = one all-to-all of each
       rank's tokens·top_k·h over the ep ranks (stride etp), the library's algorithm; ``deepep``
       = when the group spans N > 1 scale-up domains, an all-to-all over the N same-rail ranks
@@ -384,10 +395,17 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 kv = tok * 2.0 * c[C_HKV] * ab / tp
                 if cp > 1:                                  # the ring's slowest hop
                     q[Q_CP_NET] = crosses(cp, tp, D)
-                    q[Q_CP] = coll(kf.OP_SEND_RECV, kv, 2, D if q[Q_CP_NET] > 0.5 else tp, D, P)
+                    hop = D if q[Q_CP_NET] > 0.5 else tp
+                    if c[C_CP_AG] > 0.5:                    # dK, dV accumulated and passed in fp32
+                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv * 4.0 / ab, 2, hop, D, P)
+                        q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, tp, D, P)
+                    else:
+                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv, 2, hop, D, P)
+                        q[Q_CP_AG] = 0.0
                 else:
                     q[Q_CP] = 0.0
                     q[Q_CP_NET] = 0.0
+                    q[Q_CP_AG] = 0.0
                 q[Q_EP] = ep_dispatch(c, routed / c[C_TOPK], ep, etp, D, P)
                 q[Q_EP_NET] = crosses(ep, etp, D)
                 q[Q_TP_NET] = crosses(tp, 1, D)
@@ -474,14 +492,16 @@ def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi
         bk = fw * (tab[k, T_BWD, ti, mi, ci, spi] + xtab[k, X_BWD_EXP, ti, mi, ci, xi]) \
             + ms * (tab[k, T_BWD_MEM, ti, mi, ci, spi] + xtab[k, X_BWD_PERM, ti, mi, ci, xi]
                     + xtab[k, X_BWD_MEM, ti, mi, ci, xi])
-        if k == K_MOE:  # host-bound MoE layers: the GPU waits for the host (training.moe_host_sync)
-            fk += MOE_SYNC_FWD_SHARE * c[C_MOE_SYNC]
-            bk += (1.0 - MOE_SYNC_FWD_SHARE) * c[C_MOE_SYNC]
+        slow = 1.0
+        if k == K_MOE:  # host-bound MoE layers (training.moe_host_sync): longer GPU time, host wait
+            slow += c[C_MOE_SLOW]
+            fk = slow * fk + MOE_SYNC_FWD_SHARE * c[C_MOE_SYNC]
+            bk = slow * bk + (1.0 - MOE_SYNC_FWD_SHARE) * c[C_MOE_SYNC]
         if rc == 2:
             rk = fk
         elif rc == 1:   # the stack's selective set (attention core, or per-op SAC)
-            rk = fw * (tab[k, T_SEL, ti, mi, ci, spi] + xtab[k, X_SEL, ti, mi, ci, xi]) \
-                + ms * (tab[k, T_SEL_MEM, ti, mi, ci, spi] + xtab[k, X_SEL_MEM, ti, mi, ci, xi])
+            rk = slow * (fw * (tab[k, T_SEL, ti, mi, ci, spi] + xtab[k, X_SEL, ti, mi, ci, xi])
+                         + ms * (tab[k, T_SEL_MEM, ti, mi, ci, spi] + xtab[k, X_SEL_MEM, ti, mi, ci, xi]))
         else:
             rk = 0.0
         f += n * fk
@@ -507,6 +527,42 @@ def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi
 def exposed(cost, ovl, window):
     """Communication left on the critical path: cost − ovl·min(cost, window) [s]."""
     return cost - ovl * (cost if cost < window else window)
+
+
+@njit(cache=True)
+def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
+    """Exposed context-parallel communication of one layer and micro-batch [s].
+
+    ``attn`` / ``attn_fwd``: the layer's attention time, forward + backward / forward (all cp
+    ring steps, framework-scaled) [s]; ``step``: one ring step's transfer (Q_CP) [s]; ``ag``:
+    the all-gather of K and V (Q_CP_AG) [s].
+
+    * P2P ring (``allgather`` = 0; Megatron-Core / Transformer Engine): CP_PASSES·(cp − 1)
+      K/V (and dK/dV) steps, one more forward pass under full recomputation, hidden at ``ovl``
+      behind the whole attention time.
+    * All-gather rotation (``allgather`` = 1; PyTorch's experimental ``context_parallel``
+      with rotate method "allgather", torch/distributed/tensor/experimental/_attention.py,
+      _AllGatherRotater and _templated_ring_attention[_backward]; introduced to "overlap the
+      communication with the first sharded kv computation",
+      https://github.com/pytorch/pytorch/pull/132820): each pass all-gathers K and V once, at
+      its first ring step, and waits for it at the second, so it hides only behind the first
+      step's attention (attention / cp); this happens in the forward, again in
+      the recomputed forward, and in the backward. The backward passes the dK/dV accumulated
+      so far (fp32) to the next rank after every one of its cp steps, each waited after the
+      next step's attention; the last is waited at once (exposed).
+
+    Approximate: the cp ring steps are taken as equal (the load-balanced shards make each
+    rank's steps equal work), and collectives on the same communicator run one at a time."""
+    if cp <= 1:
+        return 0.0
+    if allgather < 0.5:
+        n = CP_PASSES * (cp - 1.0) + ((cp - 1.0) if full_recompute else 0.0)
+        return exposed(n * step, ovl, attn)
+    w_f = attn_fwd / cp
+    w_b = (attn - attn_fwd) / cp
+    n_f = 2.0 if full_recompute else 1.0
+    return (n_f * exposed(ag, ovl, w_f) + exposed(ag, ovl, w_b)
+            + (cp - 1.0) * exposed(step, ovl, w_b) + step)
 
 
 @njit(cache=True)
@@ -593,6 +649,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     nc = ncand[li]
     win_cp_d = fw * tab[K_DENSE, T_ATTN, ti, mi, ci, spi]
     win_cp_m = fw * tab[K_MOE, T_ATTN, ti, mi, ci, spi]
+    fwd_cp_d = fw * tab[K_DENSE, T_ATTN_FWD, ti, mi, ci, spi]
+    fwd_cp_m = fw * tab[K_MOE, T_ATTN_FWD, ti, mi, ci, spi]
     # EP overlap (DeepEP / Megatron's EP a2a overlap, DualPipe) hides the dispatch and combine
     # behind another micro-batch's compute of the same MoE layer
     win_ep = fw * (tab[K_MOE, T_FWD, ti, mi, ci, spi] + tab[K_MOE, T_BWD, ti, mi, ci, spi]
@@ -615,12 +673,11 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         n_tp = TP_COLLECTIVES + (TP_FULL_RECOMPUTE if rc == 2 else (TP_SELECTIVE_SP if (rc == 1 and spi == 1)
                                                                     else 0.0))
         n_a2a = EP_ALL_TO_ALLS + (EP_FULL_RECOMPUTE if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
-        cp_steps = CP_PASSES * (cp - 1.0) + ((cp - 1.0) if rc == 2 else 0.0)
         a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
         tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
         tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
-        cp_d = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_d) if cp > 1 else 0.0
-        cp_m = exposed(cp_steps * q[Q_CP], c[C_CP_OVL], win_cp_m) if cp > 1 else 0.0
+        cp_d = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_d, fwd_cp_d, rc == 2, q[Q_CP_AG])
+        cp_m = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_m, fwd_cp_m, rc == 2, q[Q_CP_AG])
         pace[rc] = -1.0
         arg[rc] = 0
         pa = T_ACT_NONE + rc

@@ -190,21 +190,25 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 expert[slot][4] = expert[slot][0]
                 expert[slot][5] = expert[slot][2]
 
-    # host-bound MoE layers (training.moe_host_sync): the GPU waits for the host, a third of it
-    # in forward, two thirds in backward
-    wait = sp["moe_host_sync_s"] if (tr.moe_host_sync and spec.experts) else 0.0
+    # host-bound MoE layers (training.moe_host_sync): the MoE layers' GPU time grows by the
+    # stack's slowdown fraction, and the GPU waits a fixed host time, a third of it in forward,
+    # two thirds in backward
+    host = tr.moe_host_sync and bool(spec.experts)
+    wait = sp["moe_host_sync_s"] if host else 0.0
+    slow = sp["moe_host_sync_slowdown"] if host else 0.0
 
     def layer_times(kind):
         t = tab[kind, :, 0, 0, 0, spi]
         x = expert[kind]
         f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2])
         b = fw * (t[kt.T_BWD] + x[1]) + ms * (t[kt.T_BWD_MEM] + x[3])
+        g = 1.0 + slow if kind == kt.K_MOE else 1.0
         if kind == kt.K_MOE:
-            f, b = f + wait / 3.0, b + 2.0 * wait / 3.0
+            f, b = g * f + wait / 3.0, g * b + 2.0 * wait / 3.0
         if rc == 2:
             r = f
         elif rc == 1:
-            r = fw * (t[kt.T_SEL] + x[4]) + ms * (t[kt.T_SEL_MEM] + x[5])
+            r = g * (fw * (t[kt.T_SEL] + x[4]) + ms * (t[kt.T_SEL_MEM] + x[5]))
         else:
             r = 0.0
         return f, b, r
@@ -254,9 +258,16 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         t_a2a = max(inter, intra)
     cpg = _group_ranks("cp", tp, cp, dp, pp, ep, etp)
     cp_cross = len({r // D for r in cpg}) > 1
-    hkv = (spec.kv_lora_rank + spec.qk_rope_head_dim) if spec.attention == "mla" else spec.kv_heads * spec.head_dim
+    if spec.attention == "mla":
+        hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
+    else:           # K/V repeated to the query heads before the attention call, or not
+        hkv = (spec.heads if p.cp_repeat_kv else spec.kv_heads) * spec.head_dim
     kv = tok * 2 * hkv * ab / tp
-    t_cp = _price("send_recv", kv, [0, D] if cp_cross else [0, tp], hw, D)[0] if cp > 1 else 0.0
+    allgather = p.cp_rotate == "allgather"
+    hop = [0, D] if cp_cross else [0, tp]
+    # all-gather rotation: the per-step transfer is the fp32 dK, dV; the K, V go in one all-gather
+    t_cp = _price("send_recv", kv * (2.0 if allgather else 1.0), hop, hw, D)[0] if cp > 1 else 0.0
+    t_ag = _price("all_gather", kv * cp, cpg, hw, D)[0] if (cp > 1 and allgather) else 0.0
     ppg = _group_ranks("pp", tp, cp, dp, pp, ep, etp)
     t_pp = _price("send_recv", act / tp, ppg[:2], hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
 
@@ -275,7 +286,19 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         t = tab[kind, :, 0, 0, 0, spi]
         tpc = n_tp * t_tp * (1 - tp_ovl) if kind == kt.K_DENSE else \
             (n_tp / 2) * (t_tp + t_etp) * (1 - tp_ovl)
-        cpc = hide(steps * t_cp, sp["cp_comm_overlap"], fw * t[kt.T_ATTN]) if cp > 1 else 0.0
+        if cp == 1:
+            cpc = 0.0
+        elif allgather:
+            # one K/V all-gather per pass, hidden at most behind the pass's first ring step
+            # (forward, recomputed forward, backward); cp fp32 dK/dV hand-offs in backward,
+            # each behind the next step but the last
+            ovl = sp["cp_comm_overlap"]
+            step_f, step_b = fw * t[kt.T_ATTN_FWD] / cp, fw * (t[kt.T_ATTN] - t[kt.T_ATTN_FWD]) / cp
+            passes_f = 2 if rc == 2 else 1
+            cpc = (passes_f * hide(t_ag, ovl, step_f) + hide(t_ag, ovl, step_b)
+                   + (cp - 1) * hide(t_cp, ovl, step_b) + t_cp)
+        else:
+            cpc = hide(steps * t_cp, sp["cp_comm_overlap"], fw * t[kt.T_ATTN])
         epc = 0.0
         if kind == kt.K_MOE and ep > 1:
             # overlapped (ep_overlap) with another micro-batch's compute of the MoE layer
