@@ -833,6 +833,23 @@ def _param_groups(spec) -> dict[str, float]:
     return {"embedding": emb, "lm_head": head, "experts": experts, "layers": layers}
 
 
+def cp_exchange_widths(spec, repeat_kv: bool = False) -> tuple[float, float]:
+    """(query width, K/V width) per token of one attention layer, before tensor parallelism
+    [elements]: what context parallelism's ring moves and accumulates. K/V: the KV heads'
+    (MLA: the compressed latent and the rope key, kv_lora_rank + qk_rope_head_dim), or the
+    query heads' when the model repeats K/V to them before the attention call
+    (``parallelism.cp_repeat_kv``). Query: heads x head dim (MLA: heads x (qk_nope_head_dim +
+    qk_rope_head_dim); APPROXIMATION for MLA: the output's width is taken as the query's)."""
+    spec = _spec(spec)
+    if spec.attention == "mla":
+        hq = spec.heads * (spec.qk_nope_head_dim + spec.qk_rope_head_dim)
+        hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
+    else:
+        hq = spec.heads * spec.head_dim
+        hkv = hq if repeat_kv else spec.kv_heads * spec.head_dim
+    return float(hq), float(hkv)
+
+
 def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     """Per-GPU training memory of a Scenario, by component (most loaded GPU).
 
@@ -853,7 +870,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     polars.DataFrame
         component ("weights", "gradients", "optimizer_states", "zero3_gather_buffer",
         "activations", "recompute_working_set", "embedding_and_head_activations",
-        "allocator_reserve"), bytes [bytes], GiB [GiB], note.
+        "cp_attention_buffers", "allocator_reserve"), bytes [bytes], GiB [GiB], note.
 
     Notes
     -----
@@ -870,7 +887,11 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     also hold a receive buffer per micro-batch for every stage input and output gradient and
     each forward's output until its backward (:func:`infra_lab._kernels.memory.stage_io_bytes`,
     in ``activations``), unless ``training.pp_free_stage_buffers`` (the run frees them, as
-    Llama 3 §3.3.2 publishes).
+    Llama 3 §3.3.2 publishes). Context parallelism with ``parallelism.cp_rotate`` = "allgather"
+    (PyTorch's context_parallel) adds one layer's transient attention buffers — the all-gathered
+    K/V of every CP rank and the fp32 merge/gradient accumulators
+    (:func:`infra_lab._kernels.memory.cp_attention_bytes`) — where they exceed the logits they
+    never meet (``cp_attention_buffers``); the P2P ring's buffers are not counted.
 
     Examples
     --------
@@ -883,6 +904,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     from ._kernels.memory import (
         MEM_NAMES,
         allocator_reserve,
+        cp_attention_bytes,
         grads_at_peak,
         inflight,
         stage_io_bytes,
@@ -991,6 +1013,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         w_d, w_m = w_d + x, w_m + x
     tok = seq / cp * mbs
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
+    hq, hkv = cp_exchange_widths(spec, par.cp_repeat_kv)
+    cp_attn = cp_attention_bytes(float(cp), 1.0 if par.cp_rotate == "allgather" else 0.0, tok, hq, hkv,
+                                 float(tp), e)
     logits = loss_logits_bytes(tok, spec.vocab, tp, e, loss_fusion=tr.loss_fusion, loss_chunks=tr.loss_chunks,
                                loss_compiled=tr.loss_compiled,
                                bwd_fp32_tensors=(sp["loss_bwd_fp32_tensors"], sp["loss_parallel_bwd_fp32_tensors"]),
@@ -1017,7 +1042,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                             z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
                             float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if rematerialise else 0, nf,
                             tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
-                            0.0, wq, o_d, o_m)
+                            0.0, wq, o_d, o_m, cp_attn)
         if hook is not None and cand["has_embedding"]:
             pro = hook.prologue(acc.name, tp, mbs, cp, 0.0)
             key = {"none": "act_none", "selective": "act_sel", "full": "act_full"}[recompute]
@@ -1052,6 +1077,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                           if tr.offload_modules else ""),
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
         "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
+        "cp_attention_buffers": (f"one layer's all-gathered K/V of {cp} CP ranks + fp32 merge/gradient buffers "
+                                 f"({cp_attn / GiB:.2f} GiB), beyond the logits they never meet"
+                                 if cp_attn > 0 else "none (cp = 1 or the P2P ring: not counted)"),
         "allocator_reserve": f"{float(o['reserve_bytes']) / 1e9:g} GB outside the allocator + {reserve:.0%} of the tensor bytes",
     }
     return pl.DataFrame(

@@ -587,7 +587,8 @@ class ParallelismConfig:
     that passes K/V to the next rank at every attention step, Megatron-Core / Transformer
     Engine) or "allgather" (PyTorch's experimental ``context_parallel`` with rotate method
     "allgather", torchtitan's default: K/V all-gathered once per pass, dK/dV passed on in
-    fp32 after every backward step; :func:`infra_lab._kernels.training.cp_exposed`).
+    fp32 after every backward step; :func:`infra_lab._kernels.training.cp_exposed`; its memory,
+    one layer's all-gathered K/V and fp32 buffers: :func:`infra_lab._kernels.memory.cp_attention_bytes`).
     ``cp_repeat_kv``: the model repeats the K/V heads to the query heads before the attention
     call (torchtitan's Llama code, ``repeat_kv``), so the exchange carries K/V at the query
     heads' width. Both are library choices of the run, not searched."""

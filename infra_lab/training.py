@@ -627,15 +627,11 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         sp = {**sp, "memory_time_scale": sp["memory_time_scale"] * sp["eager_memory_factor"]}
     acc = catalog.accelerator(hw.accelerator)
     cpar = collectives.collective_time_params(hw)
-    if spec.attention == "mla":
-        hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
-    elif cp[1]:     # parallelism.cp_repeat_kv: K/V repeated to the query heads before the attention call
-        hkv = spec.heads * spec.head_dim
-    else:
-        hkv = spec.kv_heads * spec.head_dim
+    # parallelism.cp_repeat_kv: K/V repeated to the query heads before the attention call
+    hq, hkv = memory.cp_exchange_widths(spec, cp[1])
     vals = {
         "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
-        "HKV": float(hkv), "GBATCH": float(global_batch), "HBM": acc.memory_capacity_bytes, "D": float(hw.domain_gpus),
+        "HKV": float(hkv), "HQ": float(hq), "GBATCH": float(global_batch), "HBM": acc.memory_capacity_bytes, "D": float(hw.domain_gpus),
         "LAYERS": float(spec.layers),
         "EP_OVL": sp["ep_comm_overlap"] if moe[1] else 0.0, "EXPERTS": float(spec.experts or 1),
         "DISPATCH": float(kt.DISPATCHERS.index(moe[0])),

@@ -211,13 +211,24 @@ class TestMemoryKernelAgainstReference:
            tp=st.sampled_from([1, 2, 4, 8]), ep=st.sampled_from([1, 2, 8, 64]), etp=st.sampled_from([1, 2]),
            g_ne=st.sampled_from([1, 8, 1024]), g_e=st.sampled_from([1, 4, 128]), zero=st.integers(0, 3),
            fsdp=st.integers(0, 1), layers=st.sampled_from([1, 10, 61]), act=st.floats(0, 1e11),
-           wq=st.sampled_from([0.0, 0.0625, 2.0625]))
-    def test_kernel_equals_reference(self, p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, layers, act, wq):
+           wq=st.sampled_from([0.0, 0.0625, 2.0625]), cp_attn=st.sampled_from([0.0, 1e9, 5e9]))
+    def test_kernel_equals_reference(self, p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, layers, act, wq,
+                                     cp_attn):
         from infra_lab._kernels.memory import training_bytes, training_bytes_reference
 
         args = (p_ne, p_e, emb, float(tp), float(ep), float(etp), float(g_ne), float(g_e), zero, fsdp,
-                2.0, 4.0, 12.0, float(layers), act, 1e9, 2e9, 7e9, wq)
+                2.0, 4.0, 12.0, float(layers), act, 1e9, 2e9, 7e9, wq, cp_attn)
         np.testing.assert_allclose(training_bytes(*args), training_bytes_reference(*args), rtol=1e-12)
+
+    @settings(max_examples=60, deadline=None)
+    @given(cp=st.sampled_from([1, 2, 3, 8, 16]), ag=st.sampled_from([0.0, 1.0]), tok=st.floats(1.0, 1e6),
+           hq=st.sampled_from([4096.0, 16384.0, 24576.0]), hkv=st.sampled_from([512.0, 1024.0, 16384.0]),
+           tp=st.sampled_from([1, 2, 8]), ab=st.sampled_from([1.0, 2.0, 4.0]))
+    def test_cp_attention_kernel_equals_reference(self, cp, ag, tok, hq, hkv, tp, ab):
+        from infra_lab._kernels.memory import cp_attention_bytes, cp_attention_bytes_reference
+
+        args = (float(cp), ag, tok, hq, hkv, float(tp), ab)
+        assert cp_attention_bytes(*args) == pytest.approx(cp_attention_bytes_reference(*args), rel=1e-12)
 
 
 class TestFrameworkBehaviour:
@@ -606,3 +617,61 @@ def test_pytorch_pipelining_keeps_a_buffer_per_micro_batch_unless_the_run_frees_
     read = {i: il.validation.scenario_for_run(runs[i])[0].training.pp_free_stage_buffers
             for i in ("L3-405B-8192-cp1", "L3-405B-16384-cp16", "TT24-405B-512-3d-1f1b")}
     assert read == {"L3-405B-8192-cp1": True, "L3-405B-16384-cp16": True, "TT24-405B-512-3d-1f1b": False}
+
+
+class TestContextParallelAttentionBuffers:
+    """PyTorch context_parallel's all-gather rotation (parallelism.cp_rotate = "allgather"): one
+    layer's all-gathered K/V and fp32 merge/gradient buffers are counted once per stage, beyond
+    the logits they never meet (_kernels.memory.cp_attention_bytes)."""
+
+    @staticmethod
+    def _sc(cp_rotate="allgather", cp=8, repeat=True, pp=8):
+        return {"name": "cp-mem", "model": {"preset": "llama3.1-405b"},
+                "hardware": {"accelerator": "H100-SXM", "nodes": 64, "gpus_per_node": 8},
+                "training": {"global_batch": 8, "micro_batch": 1, "seq_len": 32768 * cp, "precision": "bf16",
+                             "recompute": "full", "stack": "torchtitan-cuda"},
+                "parallelism": {"tp": 8, "pp": pp, "cp": cp, "fsdp": True, "cp_rotate": cp_rotate,
+                                "cp_repeat_kv": repeat}}
+
+    def test_hand_computed_405b_cp8(self):
+        # Llama 3.1 405B, tp 8, cp 8 at 256K: 32,768 local tokens, K/V repeated to 128 heads x 128 = 16,384
+        # per token, 2,048 per TP rank. K and V (bf16): 32768 x 2 x 2048 x 2 B = 256 MiB; fp32 dQ 256 MiB;
+        # fp32 dK/dV 512 MiB. Backward: 8 x 256 (gathered) + 256 (cat) + 256 (dQ) + 3 x 512 = 4,096 MiB;
+        # forward: 8 x 256 + 256 + 4 x 256 = 3,328 MiB -> 4 GiB.
+        from infra_lab._kernels.memory import cp_attention_bytes
+
+        assert cp_attention_bytes(8.0, 1.0, 32768.0, 16384.0, 16384.0, 8.0, 2.0) == 4 * 2**30
+        df = memory.training_memory(self._sc())
+        got = dict(df.select("component", "bytes").iter_rows())
+        # the most loaded 405B stage under PP 8 is not the last (no logits there): all of it counts
+        assert got["embedding_and_head_activations"] == 0.0
+        assert got["cp_attention_buffers"] == 4 * 2**30
+
+    def test_p2p_and_cp1_unchanged_and_allgather_adds(self):
+        tot = memory.training_memory_total
+        p2p = tot(self._sc("p2p"))
+        ag = tot(self._sc("allgather"))
+        assert ag > p2p + 4 * 2**30      # + the allocator's fraction of it
+        get = lambda sc: dict(memory.training_memory(sc).select("component", "bytes").iter_rows())  # noqa: E731
+        assert get(self._sc("p2p"))["cp_attention_buffers"] == 0.0
+        assert get(self._sc("allgather", cp=1))["cp_attention_buffers"] == 0.0
+        # without repeat_kv the exchange carries the 8 KV heads (K and V 16 MiB per rank): the forward's
+        # four fp32 output-sized merge tensors (4 x 256 MiB) + 9 x 16 MiB of K/V = 1,168 MiB is the larger
+        assert get(self._sc(repeat=False))["cp_attention_buffers"] == 1168 * 2**20
+
+    def test_not_beyond_the_logits(self):
+        # one stage (pp 1): the buffers and the loss's logits are never live together
+        from infra_lab._kernels.memory import cp_buffers_at_peak
+
+        got = dict(memory.training_memory(self._sc(pp=1)).select("component", "bytes").iter_rows())
+        head = got["embedding_and_head_activations"]
+        assert got["cp_attention_buffers"] == pytest.approx(max(4 * 2**30 - head, 0.0))
+        assert cp_buffers_at_peak(3.0, 5.0) == 0.0 and cp_buffers_at_peak(5.0, 3.0) == 2.0
+
+    def test_step_model_memory_is_the_same_formula(self):
+        est = il.estimate(self._sc())
+        assert est.memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(self._sc()), rel=1e-9)
+
+    def test_bad_rotate_value_named(self):
+        with pytest.raises((ValidationError, UnknownNameError), match="cp_rotate"):
+            memory.training_memory(self._sc("ring"))

@@ -466,13 +466,15 @@ def test_memory_against_published_memory():
     assert c.height >= 25
     with_peak = c.filter(pl.col("error_pct").is_not_null())
     assert with_peak.height >= 20
-    # today's level (median |error| of the reserved-memory comparison 4.2 %, worst 22.6 % with
+    # today's level (median |error| of the reserved-memory comparison 4.2 %, worst 20.4 % with
+    # PyTorch context_parallel's all-gathered K/V and fp32 buffers (cp_attention_buffers: the 405B
+    # cp 8 run -22.6 -> -17.7 %, the worst is now TT24-405B-512-3d-1f1b); 4.2 % / 22.6 % with
     # PyTorch pipelining's per-micro-batch stage buffers (pp_stage_buffers_persistent); 4.2 % /
     # 25.1 % with the loss's backward peak (loss_bwd_fp32_tensors, loss_parallel_bwd_fp32_tensors);
     # 13.3 % / 28.4 % with torchtitan's compiled loss only; 15.5 % / 35.5 % at the issue-12-item-7
     # landing; 19.8 % / 52.5 % before), a regression guard
     assert with_peak["error_pct"].abs().median() <= 5.0
-    assert with_peak["error_pct"].abs().max() <= 23.0
+    assert with_peak["error_pct"].abs().max() <= 21.0
     # every published fact but one agrees (the Llama 3 405B 8K run: see its memory_caveat)
     assert int((~c["agrees"]).sum()) <= 1
 

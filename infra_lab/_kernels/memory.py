@@ -26,6 +26,9 @@ Inputs (all floats; bytes, parameters, counts):
                     weights kept beside the working weights (FP8 training: Transformer Engine's
                     cached FP8 weights; 0 otherwise), held only where the weights are not
                     ZeRO-3/FSDP-sharded [bytes/param]
+``cp_attn``         transient buffers of one layer's context-parallel attention
+                    (:func:`cp_attention_bytes`) [bytes]; counted beyond ``head_act`` only
+                    (:func:`cp_buffers_at_peak`)
 
 Returns the tuple of :data:`MEM_NAMES` component bytes.
 """
@@ -35,8 +38,9 @@ from __future__ import annotations
 from numba import njit
 
 MEM_NAMES = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "activations",
-             "recompute_working_set", "embedding_and_head_activations", "allocator_reserve")
-(M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_ACT, M_WORK, M_HEAD, M_RESERVE) = range(len(MEM_NAMES))
+             "recompute_working_set", "embedding_and_head_activations", "cp_attention_buffers",
+             "allocator_reserve")
+(M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_ACT, M_WORK, M_HEAD, M_CP, M_RESERVE) = range(len(MEM_NAMES))
 N_MEM = len(MEM_NAMES)
 
 
@@ -48,6 +52,56 @@ def allocator_reserve(tensor_bytes, fixed, fraction):
     serves (fragmentation grows with what is allocated, not with the device's capacity;
     PyTorch CUDA memory management: https://pytorch.org/docs/stable/notes/cuda.html#memory-management)."""
     return fixed + fraction * tensor_bytes
+
+
+FP32_BYTES = 4.0
+"""Bytes of an fp32 element: PyTorch context_parallel accumulates and merges in fp32."""
+
+
+@njit(cache=True)
+def cp_attention_bytes(cp, allgather, tok, hq, hkv, tp, ab):
+    """Transient buffers of one layer's context-parallel attention on one GPU [bytes]: the
+    larger of its forward and its backward, 0 for cp = 1 or the P2P ring (``allgather`` = 0).
+
+    PyTorch's experimental ``context_parallel`` with the all-gather rotater
+    (torch/distributed/tensor/experimental/_attention.py, Dec 2024 - Jan 2025:
+    ``_AllGatherRotater``, ``_templated_ring_attention[_backward]``, ``_SDPAMerger`` with
+    ``convert_to_f32=True``). Per pass it all-gathers every rank's concatenated K and V once
+    and keeps the gathered buffer (cp x the local K/V) for the whole ring loop, and still
+    concatenates the local K/V into a fresh send buffer at every step (``torch.cat`` before
+    ``exchange_buffers``, unused after the first). The forward merges each step's output into
+    an fp32 accumulator: at the merge the old accumulator, the step's output converted to
+    fp32 and two fp32 temporaries of the update (``out - block_out`` and its product with the
+    sigmoid weight) are live, four output-sized fp32 tensors. The backward keeps fp32 dQ,
+    and fp32 dK/dV that travel round the ring by all-to-all every step: at a step's exchange
+    the received dK/dV being accumulated, the concatenated copy being sent and the next
+    receive buffer are live, three fp32 dK/dV-sized tensors. The per-step bf16 dQ/dK/dV and
+    outputs of the attention kernel are not counted (a cp = 1 attention makes them too).
+
+    tok : tokens of the micro-batch on this rank (mbs x s / cp); hq : query / output width
+    per token (heads x head dim, before tp) [elements]; hkv : the K/V width the exchange
+    carries per token (KV heads', or the query heads' when K/V are repeated) [elements];
+    ab : bytes of the exchanged K/V elements.
+    APPROXIMATION: the layer's buffers meet at one instant (the allocator's peak may fall
+    between them); flash-kernel workspaces and the small LSE tensors are not counted."""
+    if cp <= 1.0 or allgather < 0.5:
+        return 0.0
+    kv = tok * 2.0 * hkv * ab / tp                  # local K and V
+    q32 = tok * hq * FP32_BYTES / tp                # one fp32 query- or output-sized tensor
+    kv32 = kv * FP32_BYTES / ab                     # fp32 dK and dV
+    fwd = cp * kv + kv + 4.0 * q32
+    bwd = cp * kv + kv + q32 + 3.0 * kv32
+    return fwd if fwd > bwd else bwd
+
+
+@njit(cache=True)
+def cp_buffers_at_peak(cp_attn, head_act):
+    """What the context-parallel attention buffers add to a stage's peak [bytes]: they live
+    during one layer's attention, after the loss has freed the logits and their fp32 copies
+    (``head_act``), so the stage holds the larger of the two; the excess over ``head_act``.
+    APPROXIMATION: the stage's other components are taken to be at their peak for both."""
+    d = cp_attn - head_act
+    return d if d > 0.0 else 0.0
 
 
 @njit(cache=True)
@@ -170,7 +224,7 @@ def stage_io_bytes_reference(pp, vp, rank, m, nf, x):
 
 @njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
-                   act, work, head_act, reserve, wq):
+                   act, work, head_act, reserve, wq, cp_attn):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""
     ne = (p_ne + emb) / tp               # non-expert parameters on this GPU
     ex = p_e / (ep * etp)                # routed-expert parameters on this GPU
@@ -191,7 +245,7 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
     gather = 0.0
     if s3 and layers > 0.0:
         gather = 2.0 * wb * (p_ne / tp + ex) / layers
-    return weights, grads, optim, gather, act, work, head_act, reserve
+    return weights, grads, optim, gather, act, work, head_act, cp_buffers_at_peak(cp_attn, head_act), reserve
 
 
 @njit(cache=True)
@@ -241,17 +295,17 @@ def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf
 @njit(cache=True)
 def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
-                 has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe):
+                 has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
-    stage's activations from :func:`stage_activations`."""
+    stage's activations from :func:`stage_activations` (``cp_attn``: :func:`cp_attention_bytes`)."""
     act, work, head = stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
                                         act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
-                          act, work, head, reserve, wq)
+                          act, work, head, reserve, wq, cp_attn)
 
 
 def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob,
-                             layers, act, work, head_act, reserve, wq):
+                             layers, act, work, head_act, reserve, wq, cp_attn=0.0):
     """Plain-Python reference of :func:`training_bytes`, written per state kind.
 
     ZeRO (Rajbhandari et al. 2020): stage 1 partitions optimizer states, stage 2 also
@@ -282,5 +336,33 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
     out["activations"] = act
     out["recompute_working_set"] = work
     out["embedding_and_head_activations"] = head_act
+    # one layer's attention buffers and the loss's logits are never live together
+    out["cp_attention_buffers"] = max(head_act, cp_attn) - head_act
     out["allocator_reserve"] = reserve
     return tuple(float(out[k]) for k in MEM_NAMES)
+
+
+def cp_attention_bytes_reference(cp, allgather, tok, hq, hkv, tp, ab):
+    """Plain-Python reference of :func:`cp_attention_bytes`: lists the tensors each pass of
+    PyTorch context_parallel's all-gather ring holds at its worst moment, by name, and sums them."""
+    if cp == 1 or not allgather:
+        return 0.0
+    k = v = tok * hkv * ab / tp                     # local K, V (bf16) [bytes]
+    q_fp32 = tok * hq * 4.0 / tp
+    forward = {
+        "all-gathered K/V of every rank": cp * (k + v),
+        "this step's torch.cat of K/V (send buffer)": k + v,
+        "merger accumulator _out (fp32)": q_fp32,
+        "step output converted to fp32": q_fp32,
+        "out - block_out (fp32)": q_fp32,
+        "sigmoid(...) * (out - block_out) (fp32)": q_fp32,
+    }
+    backward = {
+        "all-gathered K/V of every rank": cp * (k + v),
+        "this step's torch.cat of K/V": k + v,
+        "grad_query accumulator (fp32)": q_fp32,
+        "received dK/dV being accumulated (fp32)": (k + v) / ab * 4.0,
+        "torch.cat of dK/dV being sent (fp32)": (k + v) / ab * 4.0,
+        "next hop's receive buffer (fp32)": (k + v) / ab * 4.0,
+    }
+    return max(sum(forward.values()), sum(backward.values()))

@@ -42,6 +42,8 @@ from numba.extending import intrinsic
 from . import fabric as kf
 from .memory import (
     allocator_reserve,
+    cp_attention_bytes,
+    cp_buffers_at_peak,
     grads_at_peak,
     inflight,
     stage_activations,
@@ -62,7 +64,7 @@ C_NAMES = (
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
-    "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW",
+    "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -75,13 +77,14 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
- C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW) = range(len(C_NAMES))
+ C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ) = range(len(C_NAMES))
 # C_HOST_BW: one GPU's host-link bandwidth in one direction [bytes/s]
 # (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
 # C_HKV: the K/V width the context-parallel exchange carries per token [elements] (the KV
 # heads', or the query heads' when the attention call gets K/V repeated to them:
 # parallelism.cp_repeat_kv); C_CP_AG: 1 for the all-gather rotation (parallelism.cp_rotate,
-# see cp_exposed), 0 for the per-step P2P ring
+# see cp_exposed), 0 for the per-step P2P ring; C_HQ: the query width per token [elements]
+# (memory.cp_exchange_widths; the all-gather rotation's fp32 accumulators, cp_attention_bytes)
 # C_MOE_SLOW: extra GPU time of the MoE layers on a host-bound path (training.moe_host_sync) as a
 # fraction of their modelled forward, backward and recomputation time (stack factor
 # moe_host_sync_slowdown; 0 without the flag); their all-to-alls are not scaled
@@ -343,7 +346,7 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                 mb = training_bytes(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD],
                                     tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, 0,
                                     c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
-                                    0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY])
+                                    0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY], 0.0)
                 row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3]
                 row[L_GR0 + z] = mb[1]          # the gradients' share (memory.grads_at_peak)
 
@@ -665,6 +668,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     rep = tp * 1.0 if spi == 1 else 1.0
     tok_h = mbs * c[C_S] / cp * c[C_H] / rep
     HEADB = np.empty(MAXC)           # embedding dropout masks / logits of the stage
+    # one layer's context-parallel attention buffers (all-gather rotation; 0 otherwise)
+    cpb = cp_attention_bytes(cp * 1.0, c[C_CP_AG], mbs * c[C_S] / cp, c[C_HQ], c[C_HKV], tp * 1.0,
+                             c[C_ACT_BYTES])
     NF = np.empty(MAXC)
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
@@ -803,7 +809,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             # memory of this stage: static bytes of its ZeRO stage + activations (the
             # formula of infra_lab.memory.training_memory)
             zs = 3 if f_mem > 0 else z_mem
-            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k]
+            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + cp_buffers_at_peak(cpb, HEADB[k])
             if c[C_GRAD_PERSIST] < 0.5 and pp > 1 and vp > 1:
                 # gradients allocated at their first backward (memory.grads_at_peak): only the
                 # part that coexists with the activation peak
