@@ -52,7 +52,7 @@ import polars as pl
 
 from . import catalog
 from .errors import ValidationError, check_positive, unknown
-from .scenario import RECOMPUTE
+from .scenario import CP_ROTATE_METHODS, RECOMPUTE
 from .units import GiB
 
 __all__ = [
@@ -891,7 +891,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     (PyTorch's context_parallel) adds one layer's transient attention buffers — the all-gathered
     K/V of every CP rank and the fp32 merge/gradient accumulators
     (:func:`infra_lab._kernels.memory.cp_attention_bytes`) — where they exceed the logits they
-    never meet (``cp_attention_buffers``); the P2P ring's buffers are not counted.
+    never meet (``cp_attention_buffers``); with "allgather-exposed" (Llama 3's CP) the
+    gathered K/V and the full-length dK/dV before their reduce-scatter; the P2P ring's
+    buffers are not counted.
 
     Examples
     --------
@@ -1014,7 +1016,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     tok = seq / cp * mbs
     tok_h = tok * spec.hidden / (tp if par.sequence_parallel else 1)
     hq, hkv = cp_exchange_widths(spec, par.cp_repeat_kv)
-    cp_attn = cp_attention_bytes(float(cp), 1.0 if par.cp_rotate == "allgather" else 0.0, tok, hq, hkv,
+    cp_attn = cp_attention_bytes(float(cp), float(CP_ROTATE_METHODS.index(par.cp_rotate)), tok, hq, hkv,
                                  float(tp), e)
     logits = loss_logits_bytes(tok, spec.vocab, tp, e, loss_fusion=tr.loss_fusion, loss_chunks=tr.loss_chunks,
                                loss_compiled=tr.loss_compiled,
@@ -1077,8 +1079,10 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
                           if tr.offload_modules else ""),
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
         "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
-        "cp_attention_buffers": (f"one layer's all-gathered K/V of {cp} CP ranks + fp32 merge/gradient buffers "
-                                 f"({cp_attn / GiB:.2f} GiB), beyond the logits they never meet"
+        "cp_attention_buffers": ((f"one layer's all-gathered K/V of {cp} CP ranks + "
+                                  + ("full-length dK/dV before their reduce-scatter"
+                                     if par.cp_rotate == "allgather-exposed" else "fp32 merge/gradient buffers")
+                                  + f" ({cp_attn / GiB:.2f} GiB), beyond the logits they never meet")
                                  if cp_attn > 0 else "none (cp = 1 or the P2P ring: not counted)"),
         "allocator_reserve": f"{float(o['reserve_bytes']) / 1e9:g} GB outside the allocator + {reserve:.0%} of the tensor bytes",
     }

@@ -542,9 +542,12 @@ def _offload_modules(v, recompute_modules):
 
 MOE_ROUTINGS = ("learned", "balanced")
 MOE_DISPATCHERS = ("alltoall", "deepep")
-CP_ROTATE_METHODS = ("p2p", "allgather")
-"""Context-parallel K/V exchanges (``parallelism.cp_rotate``): a per-step P2P ring, or one
-all-gather per pass (PyTorch's experimental context_parallel, rotate method "allgather")."""
+CP_ROTATE_METHODS = ("p2p", "allgather", "allgather-exposed")
+"""Context-parallel K/V exchanges (``parallelism.cp_rotate``): a per-step P2P ring, one
+all-gather per pass hidden behind the first ring step (PyTorch's experimental
+context_parallel, rotate method "allgather"), or one exposed all-gather of K/V per pass
+with one attention call over the gathered K/V and a reduce-scatter of dK/dV (Llama 3's CP,
+§3.3.2)."""
 
 
 def _capacity_factor(v):
@@ -588,7 +591,12 @@ class ParallelismConfig:
     Engine) or "allgather" (PyTorch's experimental ``context_parallel`` with rotate method
     "allgather", torchtitan's default: K/V all-gathered once per pass, dK/dV passed on in
     fp32 after every backward step; :func:`infra_lab._kernels.training.cp_exposed`; its memory,
-    one layer's all-gathered K/V and fp32 buffers: :func:`infra_lab._kernels.memory.cp_attention_bytes`).
+    one layer's all-gathered K/V and fp32 buffers: :func:`infra_lab._kernels.memory.cp_attention_bytes`)
+    or "allgather-exposed" (Llama 3's CP, Llama 3 paper §3.3.2,
+    https://arxiv.org/abs/2407.21783, and Transformer Engine's ``cp_comm_type="all_gather"``
+    that cites it: every pass all-gathers K/V at the K/V heads' width, on the critical path,
+    and computes the local queries' attention over them in one call; the backward
+    all-gathers K/V again and reduce-scatters dK/dV in the activation precision).
     ``cp_repeat_kv``: the model repeats the K/V heads to the query heads before the attention
     call (torchtitan's Llama code, ``repeat_kv``), so the exchange carries K/V at the query
     heads' width. Both are library choices of the run, not searched."""

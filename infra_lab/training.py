@@ -64,7 +64,7 @@ import polars as pl
 from . import catalog, stacks
 from ._kernels import training as kt
 from .errors import ValidationError, unknown
-from .scenario import RECOMPUTE, Scenario
+from .scenario import CP_ROTATE_METHODS, RECOMPUTE, Scenario
 
 __all__ = [
     "Estimate", "estimate", "estimate_band", "BAND_METHODS", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
@@ -652,8 +652,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "HOST_BW": catalog.host_link_bytes_per_s(acc.name) if offload else 0.0,
         # pipeline stage buffers per micro-batch (memory.stage_io_bytes), unless the run frees them
         "PP_IO": 0.0 if pp_free_io else sp["pp_stage_buffers_persistent"],
-        # parallelism.cp_rotate: K/V all-gathered once per pass instead of passed per ring step
-        "CP_AG": 1.0 if cp[0] == "allgather" else 0.0,
+        # parallelism.cp_rotate: 0 the P2P ring, 1 the all-gather rotation, 2 the exposed all-gather
+        "CP_AG": float(CP_ROTATE_METHODS.index(cp[0])),
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})

@@ -221,7 +221,7 @@ class TestMemoryKernelAgainstReference:
         np.testing.assert_allclose(training_bytes(*args), training_bytes_reference(*args), rtol=1e-12)
 
     @settings(max_examples=60, deadline=None)
-    @given(cp=st.sampled_from([1, 2, 3, 8, 16]), ag=st.sampled_from([0.0, 1.0]), tok=st.floats(1.0, 1e6),
+    @given(cp=st.sampled_from([1, 2, 3, 8, 16]), ag=st.sampled_from([0.0, 1.0, 2.0]), tok=st.floats(1.0, 1e6),
            hq=st.sampled_from([4096.0, 16384.0, 24576.0]), hkv=st.sampled_from([512.0, 1024.0, 16384.0]),
            tp=st.sampled_from([1, 2, 8]), ab=st.sampled_from([1.0, 2.0, 4.0]))
     def test_cp_attention_kernel_equals_reference(self, cp, ag, tok, hq, hkv, tp, ab):
@@ -659,6 +659,27 @@ class TestContextParallelAttentionBuffers:
         # four fp32 output-sized merge tensors (4 x 256 MiB) + 9 x 16 MiB of K/V = 1,168 MiB is the larger
         assert get(self._sc(repeat=False))["cp_attention_buffers"] == 1168 * 2**20
 
+    def test_exposed_all_gather_hand_computed(self):
+        # Llama 3's CP (cp_rotate = "allgather-exposed"), 405B, tp 8, cp 16 at 128K: 8,192 local tokens, the
+        # 8 KV heads x 128 = 1,024 per token, 128 per TP rank: local K and V 8192 x 2 x 128 x 2 B = 4 MiB.
+        # Forward: 16 x 4 (gathered) = 64 MiB; backward: 16 x 4 (gathered again) + 16 x 4 (dK/dV of the
+        # whole sequence, bf16) + 4 (reduce-scattered) = 132 MiB.
+        from infra_lab._kernels.memory import cp_attention_bytes, cp_attention_bytes_reference
+
+        args = (16.0, 2.0, 8192.0, 16384.0, 1024.0, 8.0, 2.0)
+        assert cp_attention_bytes(*args) == 132 * 2**20
+        assert cp_attention_bytes_reference(*args) == 132 * 2**20
+        sc = self._sc("allgather-exposed", cp=16, repeat=False, pp=16)
+        sc["hardware"]["nodes"] = 256
+        sc["training"]["seq_len"] = 131072
+        got = dict(memory.training_memory(sc).select("component", "bytes").iter_rows())
+        assert got["embedding_and_head_activations"] == 0.0
+        assert got["cp_attention_buffers"] == 132 * 2**20
+        # smaller than PyTorch's rotation of the same plan (no fp32 merge or dK/dV buffers)
+        rot = dict(memory.training_memory({**sc, "parallelism": {**sc["parallelism"], "cp_rotate": "allgather"}})
+                   .select("component", "bytes").iter_rows())
+        assert rot["cp_attention_buffers"] > got["cp_attention_buffers"]
+
     def test_not_beyond_the_logits(self):
         # one stage (pp 1): the buffers and the loss's logits are never live together
         from infra_lab._kernels.memory import cp_buffers_at_peak
@@ -673,5 +694,6 @@ class TestContextParallelAttentionBuffers:
         assert est.memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(self._sc()), rel=1e-9)
 
     def test_bad_rotate_value_named(self):
-        with pytest.raises((ValidationError, UnknownNameError), match="cp_rotate"):
+        with pytest.raises((ValidationError, UnknownNameError),
+                           match=r"cp_rotate.*allgather, allgather-exposed, p2p"):
             memory.training_memory(self._sc("ring"))

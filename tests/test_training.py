@@ -104,6 +104,13 @@ class TestKernelAgainstReference:
                             "cp_rotate": "allgather", "cp_repeat_kv": True}}),
         ZAYA.replace(parallelism={"cp": 2, "fsdp": True, "zero": 3, "cp_rotate": "allgather"},
                      training={"recompute": "selective"}),                # MoE layers, in-node CP
+        il.Scenario.from_dict({          # Llama 3's exposed K/V all-gather, CP group over 16 nodes
+            "model": {"preset": "llama3.1-405b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 32, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 131072, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                         "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 8, "pp": 2, "cp": 16, "fsdp": True, "sequence_parallel": True,
+                            "cp_rotate": "allgather-exposed"}}),
         il.Scenario.from_dict({                                            # Megatron-FSDP, 32 micro-batches
             "model": {"preset": "llama3-8b"},
             "hardware": {"accelerator": "H100-SXM", "nodes": 4, "nic": "ConnectX-7-NDR"},
@@ -180,6 +187,37 @@ class TestCommunicationIsILCollective:
         one = il.collective("send_recv", kv * spec.kv_heads / spec.heads, hw, 2, per_node=1).time_s
         assert b2["cp_comm"] == pytest.approx(m * spec.layers * 4 * 7 * one, rel=1e-12)
         assert b2["cp_comm"] < b["cp_comm"]
+
+    def test_context_parallel_exposed_all_gather(self):
+        """parallelism.cp_rotate = "allgather-exposed" (Llama 3's CP, paper §3.3.2): per layer,
+        one all-gather of every rank's K/V at the KV heads' width in the forward, the
+        recomputed forward and the backward, and one reduce-scatter of the bf16 dK/dV in the
+        backward, none of it hidden (cp_comm_overlap does not apply)."""
+        sc = il.Scenario.from_dict({
+            "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 65536, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                         "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True,
+                            "cp_rotate": "allgather-exposed"}})
+        spec, hw = sc.model_spec, sc.hardware
+        tok = 65536 / 8
+        kv = tok * 2 * spec.kv_heads * spec.head_dim * 2.0 / 2       # K and V, bf16, 1/tp of the KV heads
+        ag = il.collective("all_gather", kv * 8, hw, 8, per_node=4).time_s     # stride tp: 4 per node
+        rs = il.collective("reduce_scatter", kv * 8, hw, 8, per_node=4).time_s
+        m = 2 / (sc.parallelism.dp * 1)
+        want = m * spec.layers * (3 * ag + rs)
+        for ovl in (0.0, 0.9):
+            b = dict(il.estimate(sc, params={"cp_comm_overlap": ovl}).breakdown.iter_rows())
+            assert b["cp_comm"] == pytest.approx(want, rel=1e-12)
+        # without recomputation one forward all-gather fewer
+        sel = sc.replace(training={"recompute": "none"})
+        b = dict(il.estimate(sel).breakdown.iter_rows())
+        assert b["cp_comm"] == pytest.approx(m * spec.layers * (2 * ag + rs), rel=1e-12)
+        # the same plan under PyTorch's rotation (K/V partly hidden, fp32 dK/dV hops) differs
+        rot = dict(il.estimate(sc.replace(parallelism={"cp_rotate": "allgather"}),
+                               params={"cp_comm_overlap": 0.0}).breakdown.iter_rows())
+        assert rot["cp_comm"] != pytest.approx(want, rel=1e-3)
 
     def test_data_parallel_buckets(self):
         """ZAYA1, dp = 1,024: Megatron keeps separate gradient buffers for dense and expert
@@ -1071,10 +1109,11 @@ def test_torchtitan_context_parallel_runs_use_the_all_gather_rotation():
     for i in ("TT24-8B-8-cp8-s256k", "TT24-405B-512-4d-cp4-s128k"):
         p = il.validation.scenario_for_run(runs[i])[0].parallelism
         assert (p.cp_rotate, p.cp_repeat_kv) == ("allgather", True)
+    # Llama 3's 128K run: the exposed K/V all-gather its paper describes (§3.3.2), KV heads' width
     p = il.validation.scenario_for_run(runs["L3-405B-16384-cp16"])[0].parallelism
-    assert (p.cp_rotate, p.cp_repeat_kv) == ("p2p", False)
+    assert (p.cp_rotate, p.cp_repeat_kv) == ("allgather-exposed", False)
     d = il.validation.scenario_for_run(runs["TT24-8B-8-cp8-s256k"])[0].to_dict()
-    with pytest.raises(UnknownNameError, match=r"parallelism\.cp_rotate.*allgather, p2p"):
+    with pytest.raises(UnknownNameError, match=r"parallelism\.cp_rotate.*allgather, allgather-exposed, p2p"):
         il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "cp_rotate": "ring"}})
     with pytest.raises(ValidationError, match="parallelism.cp_repeat_kv"):
         il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "cp_repeat_kv": "yes"}})

@@ -61,7 +61,18 @@ FP32_BYTES = 4.0
 @njit(cache=True)
 def cp_attention_bytes(cp, allgather, tok, hq, hkv, tp, ab):
     """Transient buffers of one layer's context-parallel attention on one GPU [bytes]: the
-    larger of its forward and its backward, 0 for cp = 1 or the P2P ring (``allgather`` = 0).
+    larger of its forward and its backward, 0 for cp = 1 or the P2P ring (``allgather`` = 0;
+    ``allgather`` is ``parallelism.cp_rotate``'s index in ``scenario.CP_ROTATE_METHODS``).
+
+    ``allgather`` = 2, the exposed all-gather (Llama 3's CP, Llama 3 paper §3.3.2,
+    https://arxiv.org/abs/2407.21783; the buffers as Transformer Engine's
+    ``AttnFuncWithCPAndKVAllGather``, which cites it, allocates them): the forward holds the
+    all-gathered K/V of every rank (cp x the local K/V); the backward gathers them again and
+    accumulates dK/dV over the whole sequence in the K/V precision before reduce-scattering
+    them into the local dK/dV: cp x + cp x + 1 x the local K/V. Not counted: the copies a
+    re-ordering of the gathered chunks may make, the attention kernel's own outputs.
+
+    ``allgather`` = 1:
 
     PyTorch's experimental ``context_parallel`` with the all-gather rotater
     (torch/distributed/tensor/experimental/_attention.py, Dec 2024 - Jan 2025:
@@ -87,6 +98,8 @@ def cp_attention_bytes(cp, allgather, tok, hq, hkv, tp, ab):
     if cp <= 1.0 or allgather < 0.5:
         return 0.0
     kv = tok * 2.0 * hkv * ab / tp                  # local K and V
+    if allgather > 1.5:                             # gathered K/V, full dK/dV, local dK/dV
+        return cp * kv + cp * kv + kv
     q32 = tok * hq * FP32_BYTES / tp                # one fp32 query- or output-sized tensor
     kv32 = kv * FP32_BYTES / ab                     # fp32 dK and dV
     fwd = cp * kv + kv + 4.0 * q32
@@ -344,10 +357,19 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
 
 def cp_attention_bytes_reference(cp, allgather, tok, hq, hkv, tp, ab):
     """Plain-Python reference of :func:`cp_attention_bytes`: lists the tensors each pass of
-    PyTorch context_parallel's all-gather ring holds at its worst moment, by name, and sums them."""
-    if cp == 1 or not allgather:
+    PyTorch context_parallel's all-gather ring (``allgather`` = 1) or of Llama 3's exposed all-gather (2)
+    holds at its worst moment, by name, and sums them."""
+    if cp == 1 or allgather == 0:
         return 0.0
     k = v = tok * hkv * ab / tp                     # local K, V (bf16) [bytes]
+    if allgather == 2:                              # Llama 3's exposed all-gather
+        forward = {"all-gathered K/V of every rank": cp * (k + v)}
+        backward = {
+            "all-gathered K/V of every rank (gathered again)": cp * (k + v),
+            "dK/dV of the whole sequence (K/V precision)": cp * (k + v),
+            "reduce-scattered local dK/dV": k + v,
+        }
+        return max(sum(forward.values()), sum(backward.values()))
     q_fp32 = tok * hq * 4.0 / tp
     forward = {
         "all-gathered K/V of every rank": cp * (k + v),

@@ -82,8 +82,9 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
 # (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
 # C_HKV: the K/V width the context-parallel exchange carries per token [elements] (the KV
 # heads', or the query heads' when the attention call gets K/V repeated to them:
-# parallelism.cp_repeat_kv); C_CP_AG: 1 for the all-gather rotation (parallelism.cp_rotate,
-# see cp_exposed), 0 for the per-step P2P ring; C_HQ: the query width per token [elements]
+# parallelism.cp_repeat_kv); C_CP_AG: parallelism.cp_rotate's index in
+# scenario.CP_ROTATE_METHODS: 0 the per-step P2P ring, 1 the all-gather rotation, 2 the exposed
+# all-gather (see cp_exposed); C_HQ: the query width per token [elements]
 # (memory.cp_exchange_widths; the all-gather rotation's fp32 accumulators, cp_attention_bytes)
 # C_MOE_SLOW: extra GPU time of the MoE layers on a host-bound path (training.moe_host_sync) as a
 # fraction of their modelled forward, backward and recomputation time (stack factor
@@ -360,9 +361,10 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
       of tokens·h activations over tp ranks (stride 1);
     * expert TP: all-gather + reduce-scatter of the routed tokens over etp ranks;
     * CP: one ring step, K and V of the local tokens to the next of cp ranks (stride tp); with
-      the all-gather rotation (C_CP_AG) the step is the 32-bit dK and dV of the local tokens
-      and ``cp_allgather`` the all-gather of every rank's K and V over the cp ranks (see
-      :func:`cp_exposed`);
+      the all-gather rotation (C_CP_AG = 1) the step is the 32-bit dK and dV of the local tokens
+      and Q_CP_AG the all-gather of every rank's K and V over the cp ranks; with the exposed
+      all-gather (C_CP_AG = 2) Q_CP is the reduce-scatter of every rank's dK and dV (at the
+      activation precision) and Q_CP_AG the same all-gather (see :func:`cp_exposed`);
     * EP dispatch or combine (:data:`DISPATCHERS`): ``alltoall`` = one all-to-all of each
       rank's tokens·top_k·h over the ep ranks (stride etp), the library's algorithm; ``deepep``
       = when the group spans N > 1 scale-up domains, an all-to-all over the N same-rail ranks
@@ -399,7 +401,10 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 if cp > 1:                                  # the ring's slowest hop
                     q[Q_CP_NET] = crosses(cp, tp, D)
                     hop = D if q[Q_CP_NET] > 0.5 else tp
-                    if c[C_CP_AG] > 0.5:                    # dK, dV accumulated and passed in fp32
+                    if c[C_CP_AG] > 1.5:                    # dK, dV reduce-scattered at once
+                        q[Q_CP] = coll(kf.OP_REDUCE_SCATTER, kv * cp, cp, tp, D, P)
+                        q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, tp, D, P)
+                    elif c[C_CP_AG] > 0.5:                  # dK, dV accumulated and passed in fp32
                         q[Q_CP] = coll(kf.OP_SEND_RECV, kv * 4.0 / ab, 2, hop, D, P)
                         q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, tp, D, P)
                     else:
@@ -554,10 +559,24 @@ def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
       so far (fp32) to the next rank after every one of its cp steps, each waited after the
       next step's attention; the last is waited at once (exposed).
 
+    * Exposed all-gather (``allgather`` = 2; Llama 3's CP, Llama 3 paper §3.3.2,
+      https://arxiv.org/abs/2407.21783: "we first all-gather the key (K) and value (V)
+      tensors, and then compute attention output for the local query (Q) tensor chunk",
+      "the all-gather communication latency is exposed in the critical path"): one all-gather
+      of K/V (``ag``) per pass, nothing hidden, in the forward, the recomputed forward and the
+      backward, and in the backward one reduce-scatter of dK/dV (``step``), also exposed. The
+      backward's second all-gather and the reduce-scatter's precision (that of K/V) are read
+      from Transformer Engine's implementation that cites the paper
+      (``AttnFuncWithCPAndKVAllGather``, cp_comm_type "all_gather"); the paper does not say.
+      ``ovl`` is not applied. The attention itself is one call per pass over the gathered K/V
+      with the same FLOPs as the load-balanced ring (the table's attention time).
+
     Approximate: the cp ring steps are taken as equal (the load-balanced shards make each
     rank's steps equal work), and collectives on the same communicator run one at a time."""
     if cp <= 1:
         return 0.0
+    if allgather > 1.5:
+        return (3.0 if full_recompute else 2.0) * ag + step
     if allgather < 0.5:
         n = CP_PASSES * (cp - 1.0) + ((cp - 1.0) if full_recompute else 0.0)
         return exposed(n * step, ovl, attn)

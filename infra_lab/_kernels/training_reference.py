@@ -264,10 +264,13 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         hkv = (spec.heads if p.cp_repeat_kv else spec.kv_heads) * spec.head_dim
     kv = tok * 2 * hkv * ab / tp
     allgather = p.cp_rotate == "allgather"
+    exposed_ag = p.cp_rotate == "allgather-exposed"     # Llama 3's CP (paper §3.3.2)
     hop = [0, D] if cp_cross else [0, tp]
     # all-gather rotation: the per-step transfer is the fp32 dK, dV; the K, V go in one all-gather
     t_cp = _price("send_recv", kv * (2.0 if allgather else 1.0), hop, hw, D)[0] if cp > 1 else 0.0
-    t_ag = _price("all_gather", kv * cp, cpg, hw, D)[0] if (cp > 1 and allgather) else 0.0
+    t_ag = _price("all_gather", kv * cp, cpg, hw, D)[0] if (cp > 1 and (allgather or exposed_ag)) else 0.0
+    # exposed all-gather: dK, dV of the whole sequence reduce-scattered once, at the K/V precision
+    t_rs = _price("reduce_scatter", kv * cp, cpg, hw, D)[0] if (cp > 1 and exposed_ag) else 0.0
     ppg = _group_ranks("pp", tp, cp, dp, pp, ep, etp)
     t_pp = _price("send_recv", act / tp, ppg[:2], hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
 
@@ -288,6 +291,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             (n_tp / 2) * (t_tp + t_etp) * (1 - tp_ovl)
         if cp == 1:
             cpc = 0.0
+        elif exposed_ag:
+            # nothing hidden: the K/V all-gather of the forward, the recomputed forward and the
+            # backward, and the backward's dK/dV reduce-scatter
+            cpc = (3 if rc == 2 else 2) * t_ag + t_rs
         elif allgather:
             # one K/V all-gather per pass, hidden at most behind the pass's first ring step
             # (forward, recomputed forward, backward); cp fp32 dK/dV hand-offs in backward,
