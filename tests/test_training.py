@@ -1103,8 +1103,9 @@ def test_dualpipe_overlaps_at_its_own_stack_fraction():
 
 def test_torchtitan_context_parallel_runs_use_the_all_gather_rotation():
     """The torchtitan Dec 2024 CP rows state the exchange of their code (rotate method
-    "allgather", K/V repeated to the query heads); other CP runs keep the P2P ring; bad values
-    are refused with the field and the allowed values named."""
+    "allgather", K/V repeated to the query heads); Llama 3's 128K run the exposed all-gather its
+    paper describes; the Megatron-Core CP runs keep the P2P ring; bad values are refused with
+    the field and the allowed values named."""
     runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
     for i in ("TT24-8B-8-cp8-s256k", "TT24-405B-512-4d-cp4-s128k"):
         p = il.validation.scenario_for_run(runs[i])[0].parallelism
@@ -1112,6 +1113,8 @@ def test_torchtitan_context_parallel_runs_use_the_all_gather_rotation():
     # Llama 3's 128K run: the exposed K/V all-gather its paper describes (§3.3.2), KV heads' width
     p = il.validation.scenario_for_run(runs["L3-405B-16384-cp16"])[0].parallelism
     assert (p.cp_rotate, p.cp_repeat_kv) == ("allgather-exposed", False)
+    p = il.validation.scenario_for_run(runs["PF-Mix22-1024-fold-s128k"])[0].parallelism
+    assert (p.cp, p.cp_rotate, p.cp_repeat_kv) == (8, "p2p", False)
     d = il.validation.scenario_for_run(runs["TT24-8B-8-cp8-s256k"])[0].to_dict()
     with pytest.raises(UnknownNameError, match=r"parallelism\.cp_rotate.*allgather, allgather-exposed, p2p"):
         il.Scenario.from_dict({**d, "parallelism": {**d["parallelism"], "cp_rotate": "ring"}})
