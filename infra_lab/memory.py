@@ -57,6 +57,7 @@ from .units import GiB
 
 __all__ = [
     "TRAINING_DEFAULTS",
+    "PIPELINE_RANKS",
     "SELECTIVE_MODES",
     "OPTIMIZER_STATE_BYTES",
     "activation_bytes_per_layer",
@@ -113,6 +114,13 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 means "the value of the scenario's software stack" (``data/stacks.csv``, the same numbers
 the step model of :func:`infra_lab.estimate` uses): one convention for gradient bytes,
 weight bytes and the allocator reserve across the package."""
+
+PIPELINE_RANKS = ("most_loaded", "first", "last")
+"""Which pipeline rank :func:`training_memory` reports (its ``pipeline_rank`` override): the most
+loaded one (the default: what decides whether a plan fits), rank 0 (the embedding and the most
+in-flight micro-batches) or rank pp − 1 (the output layer and loss, the fewest in-flight
+micro-batches). A published figure logged by one rank only (Megatron's ``print_rank_last``)
+is compared with that rank."""
 
 _STACK_KEYS = {"weight_bytes": "weight_bytes", "grad_bytes": "grad_buffer_bytes",
                "flash_attention": "flash_attention", "dropout": "dropout",
@@ -863,7 +871,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         ``data/stacks.csv``, as the step model uses them), optimizer_state_bytes
         [bytes/param, default by optimizer: AdamW 12, Muon 8, SGD 8], activation_bytes
         [bytes/element, 2], include_embeddings [bool, True], micro_batch, seq_len,
-        recompute, zero (the scenario's values by default).
+        recompute, zero (the scenario's values by default), pipeline_rank (one of
+        :data:`PIPELINE_RANKS`: "most_loaded" by default; "first" or "last" report that
+        pipeline rank's memory instead, as a framework that logs one rank's memory prints it).
 
     Returns
     -------
@@ -877,7 +887,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     The formula is one numba kernel (:func:`infra_lab._kernels.memory.stage_memory`), the
     same the step model of :func:`infra_lab.estimate` evaluates per plan. Pipeline stages
     come from :func:`stage_candidates` (pp·vp need not divide the layers); every distinct
-    stage is evaluated and the most loaded one is returned. Sharding: non-expert
+    stage is evaluated and the most loaded one is returned (or the rank ``pipeline_rank``
+    names). Sharding: non-expert
     parameters over tp, routed experts over ep·etp; ZeRO-1 shards the optimizer states,
     ZeRO-2 also gradients, ZeRO-3/FSDP also weights, over the dp·cp data-parallel ranks
     (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
@@ -921,11 +932,16 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         raise ValidationError(f"training_memory: scenario {scenario.name!r} is a serving scenario ([serving] "
                               "table, no [training]); use il.serve (its memory) or inference_memory")
     o = dict(TRAINING_DEFAULTS)
-    allowed = set(TRAINING_DEFAULTS) | {"micro_batch", "seq_len", "recompute", "zero", "accelerator"}
+    allowed = set(TRAINING_DEFAULTS) | {"micro_batch", "seq_len", "recompute", "zero", "accelerator",
+                                        "pipeline_rank"}
     for k, v in overrides.items():
         if k not in allowed:
             raise unknown("training_memory override", k, sorted(allowed))
         o[k] = v
+    which = o.get("pipeline_rank")
+    which = "most_loaded" if which is None else which
+    if not isinstance(which, str) or which not in PIPELINE_RANKS:
+        raise ValidationError(f"pipeline_rank = {which!r}: allowed {', '.join(repr(x) for x in PIPELINE_RANKS)}")
     spec = scenario.model_spec
     tr, par = scenario.training, scenario.parallelism
     acc = catalog.accelerator(o.get("accelerator") or scenario.hardware.accelerator)
@@ -1030,7 +1046,12 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     # pipeline stage buffers kept per micro-batch (PyTorch pipelining) unless the run frees them
     stage_io = pp > 1 and bool(sp["pp_stage_buffers_persistent"]) and not tr.pp_free_stage_buffers
     best, best_total, best_cand = None, -1.0, None
+    # the rank asked for (stage_candidates always keeps rank 0 and rank pp - 1: they alone hold
+    # the embedding and the output layer); None: every candidate, the most loaded one wins
+    want = {"most_loaded": None, "first": 0, "last": pp - 1}[which]
     for cand in stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook is not None else {})):
+        if want is not None and cand["rank"] != want:
+            continue
         emb = cand["p_embedding"]
         head_p = cand["p_head"]
         p_ne = cand["p_nonexpert"] - emb - head_p

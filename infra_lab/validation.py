@@ -41,7 +41,7 @@ __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "M
            "moe_host_sync_derivation", "moe_host_sync_structures", "ep_overlap_fit", "MOE_HOST_SYNC_RUNS",
            "MOE_HOST_SYNC_STRUCTURES", "MOE_HOST_SYNC_STRUCTURE", "ASSUMED_GLOBAL_BATCH",
            "PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH",
-           "memory_check", "report_markdown", "flop_convention_of", "band_coverage"]
+           "memory_check", "MEMORY_COUNTERS", "MEMORY_COUNTERS_COMPARED", "MEMORY_RANKS", "report_markdown", "flop_convention_of", "band_coverage"]
 
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
 MEASUREMENT_FILES = ("korthikanti2022_table5.csv", "narayanan2021_table1.csv", "narayanan2021_table2.csv")
@@ -617,8 +617,10 @@ def scenario_for_run(row: dict):
         notes.append("precision=bf16")
     prec = "fp8" if prec in ("fp8", "mxfp8") else prec
     gb = _num(row.get("global_batch"))
-    if gb is None and row["id"] in ASSUMED_GLOBAL_BATCH:
-        gb = ASSUMED_GLOBAL_BATCH[row["id"]]
+    # a memory row (training_memory.csv) of a run carries the run's id in run_id
+    assumed_key = row["id"] if row["id"] in ASSUMED_GLOBAL_BATCH else row.get("run_id")
+    if gb is None and assumed_key in ASSUMED_GLOBAL_BATCH:
+        gb = ASSUMED_GLOBAL_BATCH[assumed_key]
         notes.append(f"global_batch={gb}")
     if gb is None:
         raise ValidationError(f"{row['id']}: global batch not published")
@@ -907,9 +909,12 @@ def report_markdown(current: pl.DataFrame | None = None, memory: pl.DataFrame | 
     skipped = cur.filter(pl.col("status") != "compared")
     lines += ["", f"Not compared ({skipped.height}): "
               + "; ".join(f"{i} ({st})" for i, st in skipped.select("id", "status").iter_rows()) + ".", "",
-              "**Memory** (`validation.memory_check()`, predicted per-GPU total less the memory outside the "
-              "caching allocator vs the published peak reserved memory): "
-              f"{m_peak.height} published peaks, median |error| "
+              "**Memory** (`validation.memory_check()`, predicted per-GPU memory of the pipeline rank that logged "
+              "the figure vs the published peak: peak reserved memory against the total less the memory outside "
+              "the caching allocator, the device's used memory against the whole total): "
+              f"{m_peak.height} published peaks ("
+              + ", ".join(f"{(m_peak['memory_counter'] == k).sum()} {k}" for k in sorted(set(m_peak["memory_counter"])))
+              + f"), median |error| "
               f"{m_peak['error_pct'].abs().median():.1f} %, worst {m_peak['error_pct'].abs().max():.1f} %; the model's "
               f"fit agrees with the published outcome (ran; out of memory; ran with the published activation "
               f"offloading and would not fit without it) in {int(m['agrees'].sum())} of "
@@ -1426,6 +1431,21 @@ def memory_measurements() -> pl.DataFrame:
     return df
 
 
+MEMORY_COUNTERS = ("reserved", "device_used", "allocated", "unknown")
+"""Values of ``memory_counter`` in ``data/measurements/training_memory.csv``: ``reserved`` = the
+PyTorch caching allocator's peak reserved bytes (torchtitan's logged memory); ``device_used`` =
+the device's used memory, ``torch.cuda.mem_get_info`` total − free (the allocator's reserve plus
+everything outside it: HIP/CUDA context, communicator buffers; Primus' "hip mem usage");
+``allocated``; ``unknown`` (an empty cell reads as unknown)."""
+
+MEMORY_COUNTERS_COMPARED = ("reserved", "device_used")
+"""Counters :func:`memory_check` compares a published peak with (``allocated`` has no row yet)."""
+
+MEMORY_RANKS = ("first", "last")
+"""Values of a memory row's ``memory_rank`` setting: the pipeline rank that logged the figure
+(:data:`infra_lab.memory.PIPELINE_RANKS`); absent = the most loaded rank (or all ranks' maximum)."""
+
+
 def memory_check() -> pl.DataFrame:
     """The memory model against published memory: per row, the predicted per-GPU total
     (:func:`infra_lab.memory.training_memory`, the step model's formula, allocator reserve
@@ -1436,7 +1456,13 @@ def memory_check() -> pl.DataFrame:
     ``reserved_bytes.all.peak``, what torchtitan logs) counts only what the caching allocator
     holds, so it is compared with the predicted total less the stack's
     ``memory_reserve_bytes`` (the CUDA/HIP context and communicator buffers outside the
-    allocator). The fit is judged on the whole total against the memory the device's driver
+    allocator). A published *device_used* counter (``torch.cuda.mem_get_info``'s total − free,
+    what Primus' Megatron trainer logs as "hip mem usage") counts everything on the device —
+    the allocator's reserve and the memory outside it — so it is compared with the whole
+    predicted total. A row whose figure one pipeline rank logged names it in its settings
+    (``memory_rank=last``: Megatron's ``print_rank_last``; ``memory_rank=first``), and is
+    compared with that rank's memory (:data:`infra_lab.memory.PIPELINE_RANKS`); without it, with
+    the most loaded rank. The fit is always judged on the most loaded rank's whole total against the memory the device's driver
     exposes (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`). ``ran_with_offload``
     rows are runs whose source says they need activation offloading: with the published
     offload modules (``training.offload_modules``, read from the settings) the run must fit,
@@ -1445,8 +1471,10 @@ def memory_check() -> pl.DataFrame:
     Returns
     -------
     polars.DataFrame
-        id, accelerator, outcome, device_memory_GB, predicted_GiB (total, with the run's
-        offloading), published_GiB, error_pct (predicted reserved/published − 1) [%],
+        id, accelerator, outcome, device_memory_GB, memory_counter, compared_rank ("most_loaded",
+        "first" or "last"), predicted_GiB (total of the most loaded rank, with the run's
+        offloading), predicted_compared_GiB (the compared rank's memory in the published counter's
+        terms), published_GiB, error_pct (predicted_compared_GiB/published − 1) [%],
         predicted_fits, agrees (ran → fits; oom → does not fit; ran_with_offload → fits with
         the published offloading and does not fit without it), status ("compared" or why not)
     """
@@ -1462,26 +1490,44 @@ def memory_check() -> pl.DataFrame:
             if v not in (None, "") or k not in row:
                 row[k] = v
         row.setdefault("value", None)
+        counter = r.get("memory_counter") or "unknown"
+        if counter not in MEMORY_COUNTERS:
+            raise ValidationError(f"{r['id']}: memory_counter = {counter!r}: allowed "
+                                  f"{', '.join(repr(x) for x in MEMORY_COUNTERS)}")
+        rank = _setting(r, "memory_rank")
+        rank = None if rank is None else rank.strip().lower()
+        if rank is not None and rank not in MEMORY_RANKS:
+            raise ValidationError(f"{r['id']}: settings memory_rank = {rank!r}: allowed "
+                                  f"{', '.join(repr(x) for x in MEMORY_RANKS)} (omit it for the most loaded rank)")
+        base["memory_counter"] = counter
+        base["compared_rank"] = rank or "most_loaded"
         try:
             sc, _ = scenario_for_run(row)
             total = memory.training_memory_total(sc)
+            # the memory of the rank that logged the published figure (the most loaded one by default)
+            logged = memory.training_memory_total(sc, pipeline_rank=rank) if rank else total
         except (ValidationError, KeyError, TypeError) as e:
-            out.append({**base, "predicted_GiB": None, "published_GiB": None, "error_pct": None,
+            out.append({**base, "predicted_GiB": None, "predicted_compared_GiB": None, "published_GiB": None,
+                        "error_pct": None,
                         "predicted_fits": None, "agrees": None, "status": str(e).split(": ", 1)[-1][:100]})
             continue
         # the run's device as the catalog has it (variant-aware), at the memory its driver exposes
         cap = sc.hardware.accelerator_spec.memory_capacity_bytes
         fits = total <= cap
-        pub = float(r["peak_memory_GiB"]) if r.get("peak_memory_GiB") and r.get("memory_counter") == "reserved" else None
+        pub = float(r["peak_memory_GiB"]) if r.get("peak_memory_GiB") and counter in MEMORY_COUNTERS_COMPARED else None
         from . import stacks
 
-        outside = stacks.params(sc.stack)["memory_reserve_bytes"]   # not in the allocator's counter
-        err = 100.0 * ((total - outside) / 2**30 / pub - 1.0) if pub else None
+        # the allocator's 'reserved' counter excludes the memory outside it; the device's used
+        # memory (mem_get_info) includes it
+        outside = stacks.params(sc.stack)["memory_reserve_bytes"] if counter == "reserved" else 0.0
+        err = 100.0 * ((logged - outside) / 2**30 / pub - 1.0) if pub else None
         if r["outcome"] == "ran_with_offload":
             bare = sc.replace(training={"offload_modules": None})
             agrees = fits and not memory.training_memory_total(bare) <= cap
         else:
             agrees = fits == (r["outcome"] == "ran")
-        out.append({**base, "predicted_GiB": total / 2**30, "published_GiB": pub, "error_pct": err,
+        out.append({**base, "predicted_GiB": total / 2**30,
+                    "predicted_compared_GiB": (logged - outside) / 2**30 if pub else None,
+                    "published_GiB": pub, "error_pct": err,
                     "predicted_fits": fits, "agrees": agrees, "status": "compared"})
     return pl.DataFrame(out, infer_schema_length=None)

@@ -697,3 +697,28 @@ class TestContextParallelAttentionBuffers:
         with pytest.raises((ValidationError, UnknownNameError),
                            match=r"cp_rotate.*allgather, allgather-exposed, p2p"):
             memory.training_memory(self._sc("ring"))
+
+
+def test_pipeline_rank_selects_the_last_stage():
+    """``pipeline_rank="last"`` reports rank pp − 1 (the output layer and loss, one micro-batch in
+    flight under 1F1B), "first" rank 0, the default the most loaded rank; bad values are refused
+    by name."""
+    sc = _sc(pp=8)                          # llama3-8b on 8 MI300X, 32 layers: 4 per stage, dp 1
+    worst = memory.training_memory(sc)
+    last = memory.training_memory(sc, pipeline_rank="last")
+    first = memory.training_memory(sc, pipeline_rank="first")
+    comp = {n: dict(zip(d["component"], d["bytes"], strict=True))
+            for n, d in (("worst", worst), ("last", last), ("first", first))}
+    assert "stage 7 of 8" in last["note"][0] and "stage 0 of 8" in first["note"][0]
+    # 1F1B: rank 0 holds pp = 8 micro-batches of its layers, rank 7 one (same layer count)
+    assert comp["first"]["activations"] == pytest.approx(8 * comp["last"]["activations"], rel=1e-12)
+    assert comp["last"]["embedding_and_head_activations"] > 0 == comp["first"]["embedding_and_head_activations"]
+    assert comp["worst"] == comp["first"]                  # rank 0 is the most loaded here
+    assert memory.training_memory_total(sc, pipeline_rank="most_loaded") == memory.training_memory_total(sc)
+    assert memory.training_memory_total(sc) > memory.training_memory_total(sc, pipeline_rank="last")
+    # pp = 1: one rank, every choice is the same
+    one = _sc()
+    assert memory.training_memory_total(one, pipeline_rank="last") == memory.training_memory_total(one)
+    for bad in ("middle", 7, "LAST"):
+        with pytest.raises(ValidationError, match="pipeline_rank = .*'most_loaded', 'first', 'last'"):
+            memory.training_memory(sc, pipeline_rank=bad)

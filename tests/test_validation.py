@@ -460,21 +460,29 @@ def test_memory_against_published_memory():
     """Predicted per-GPU memory vs published peak reserved memory and ran/oom outcomes."""
     m = V.memory_check()
     c = m.filter(pl.col("status") == "compared")
-    print("\nmemory model vs published (error = predicted/published reserved - 1):")
-    print(c.select("id", "outcome", pl.col("predicted_GiB").round(1), "published_GiB",
+    print("\nmemory model vs published (error = predicted, in the published counter's terms and at the "
+          "logging rank, / published - 1):")
+    print(c.select("id", "outcome", "memory_counter", "compared_rank", pl.col("predicted_GiB").round(1),
+                   pl.col("predicted_compared_GiB").round(1), "published_GiB",
                    pl.col("error_pct").round(1), "predicted_fits", "agrees"))
     assert c.height >= 25
     with_peak = c.filter(pl.col("error_pct").is_not_null())
     assert with_peak.height >= 20
-    # today's level (median |error| of the reserved-memory comparison 4.2 %, worst 20.4 % with
+    # today's level: 31 published peaks, median |error| 5.6 %, worst 20.4 %. The median moved from
+    # 4.2 % when the Primus pipeline blog's two 1F1B peaks (device-used memory of the last pipeline
+    # rank, -13.4 / -16.9 %) joined the 29 reserved peaks: the median of 31 is the 16th value, and
+    # no error lies between 4.2 and 5.6 %; the 29 reserved peaks alone are unchanged (median 4.2 %,
+    # guarded below). Before (median |error| of the reserved-memory comparison 4.2 %, worst 20.4 % with
     # PyTorch context_parallel's all-gathered K/V and fp32 buffers (cp_attention_buffers: the 405B
     # cp 8 run -22.6 -> -17.7 %, the worst is now TT24-405B-512-3d-1f1b); 4.2 % / 22.6 % with
     # PyTorch pipelining's per-micro-batch stage buffers (pp_stage_buffers_persistent); 4.2 % /
     # 25.1 % with the loss's backward peak (loss_bwd_fp32_tensors, loss_parallel_bwd_fp32_tensors);
     # 13.3 % / 28.4 % with torchtitan's compiled loss only; 15.5 % / 35.5 % at the issue-12-item-7
     # landing; 19.8 % / 52.5 % before), a regression guard
-    assert with_peak["error_pct"].abs().median() <= 5.0
+    assert with_peak["error_pct"].abs().median() <= 6.0
     assert with_peak["error_pct"].abs().max() <= 21.0
+    reserved = with_peak.filter(pl.col("memory_counter") == "reserved")
+    assert reserved.height >= 29 and reserved["error_pct"].abs().median() <= 5.0
     # every published fact but one agrees (the Llama 3 405B 8K run: see its memory_caveat)
     assert int((~c["agrees"]).sum()) <= 1
 
@@ -623,3 +631,58 @@ def test_torchtitan_context_parallel_rows(current):
     assert max(abs(err[i]) for i in err if "405B" in i) <= 17.5
     assert abs(err["TT24-8B-8-cp8-s256k"]) <= 25.9
     assert all(e < 0 for i, e in err.items() if "cp2" not in i)      # the residual is a too-fast miss
+
+
+def test_memory_rows_logged_by_one_pipeline_rank():
+    """Primus' Megatron trainer logs the device's used memory (``torch.cuda.mem_get_info`` total −
+    free: the caching allocator's reserve plus what lies outside it) from the LAST rank
+    (``log_rank_last``) for 1F1B and interleaved 1F1B. The memory rows of the Primus-pipeline
+    blog say so (memory_counter device_used, settings memory_rank=last) and are compared with the
+    last pipeline stage's whole predicted total, not the most loaded stage's; the zero-bubble
+    rows are recorded but not compared. Regression guard at the measured level: −13.4 % (1f1b)
+    and −16.9 % (1f1b-vpp2) against the last stage (+27 / +14 % against the most loaded one)."""
+    m = V.memory_check()
+    rows = {r["id"]: r for r in m.iter_rows(named=True)}
+    runs = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}
+    mem = {r["id"]: r for r in V.memory_measurements().iter_rows(named=True)}
+    for suf in ("1f1b", "1f1b-vpp2"):
+        rid = f"PRP26-L2-7B16L-MI300X-8-{suf}"
+        row, data = rows["MEM-" + rid], mem["MEM-" + rid]
+        # data-level: the row points at its run, copies its configuration, states counter and rank
+        assert data["run_id"] == rid and data["outcome"] == "ran"
+        for col in ("pp", "vp", "tp", "seq_len", "model_fields", "accelerator"):
+            assert data[col] == runs[rid][col], (rid, col)
+        assert data["memory_counter"] == "device_used" and "memory_rank=last" in data["settings"]
+        assert "print" in data["note"] and "mem_get_info" in data["note"], rid
+        # the printed percentage is of the device's 191.98 GiB (PyTorch's total for an MI300X)
+        assert float(data["peak_memory_GiB"]) / (float(data["peak_memory_pct_of_capacity"]) / 100) == \
+            pytest.approx(191.98, abs=0.1)
+        assert (row["status"], row["memory_counter"], row["compared_rank"]) == ("compared", "device_used", "last")
+        sc, _ = V.scenario_for_run({**runs[rid], "id": "MEM-" + rid, "run_id": rid})
+        last = il.memory.training_memory_total(sc, pipeline_rank="last")
+        # device-used: the whole total (nothing subtracted), of the last stage
+        assert row["predicted_compared_GiB"] == pytest.approx(last / 2**30, rel=1e-12)
+        assert row["predicted_GiB"] == pytest.approx(il.memory.training_memory_total(sc) / 2**30, rel=1e-12)
+        assert row["predicted_GiB"] > row["predicted_compared_GiB"]        # the last stage is not the worst
+        assert row["error_pct"] == pytest.approx(100 * (last / 2**30 / float(data["peak_memory_GiB"]) - 1))
+    assert abs(rows["MEM-PRP26-L2-7B16L-MI300X-8-1f1b"]["error_pct"]) <= 14.0
+    assert abs(rows["MEM-PRP26-L2-7B16L-MI300X-8-1f1b-vpp2"]["error_pct"]) <= 17.5
+    for suf, alg in (("zbb", "zero-bubble"), ("zbv", "zbv-formatted"), ("vhalf", "v-half"), ("vmin", "v-min")):
+        r = rows[f"MEM-PRP26-L2-7B16L-MI300X-8-{suf}"]
+        assert r["status"].startswith(f"pipeline schedule {alg} ") and r["error_pct"] is None, suf
+    # every other compared row with a published peak is a reserved counter of the most loaded rank
+    others = m.filter(~pl.col("id").str.starts_with("MEM-PRP26") & pl.col("error_pct").is_not_null())
+    assert set(others["memory_counter"]) == {"reserved"} and set(others["compared_rank"]) == {"most_loaded"}
+
+
+def test_memory_check_refuses_bad_counter_and_rank(monkeypatch):
+    """A memory row's counter and logging rank are checked: bad values name the row, the field,
+    the value and the allowed values."""
+    df = V.memory_measurements()
+    rid = "MEM-PRP26-L2-7B16L-MI300X-8-1f1b"
+    for col, bad, match in (("settings", "pp_algorithm=1f1b;memory_rank=middle", "memory_rank = 'middle'.*'first', 'last'"),
+                            ("memory_counter", "hip", "memory_counter = 'hip'.*'device_used'")):
+        mod = df.with_columns(pl.when(pl.col("id") == rid).then(pl.lit(bad)).otherwise(pl.col(col)).alias(col))
+        monkeypatch.setattr(V, "memory_measurements", lambda mod=mod: mod)
+        with pytest.raises(ValidationError, match=f"{rid}: .*{match}"):
+            V.memory_check()
