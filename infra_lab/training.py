@@ -616,7 +616,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
                     cp: tuple = ("p2p", False)) -> _Context:
-    from . import collectives, memory
+    from . import collectives, compute, memory
 
     sp = stack_params(stack, dict(overrides))
     if tp_async:   # parallelism.tp_async: the TP collectives overlap at the stack's async-TP fraction
@@ -654,6 +654,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "PP_IO": 0.0 if pp_free_io else sp["pp_stage_buffers_persistent"],
         # parallelism.cp_rotate: 0 the P2P ring, 1 the all-gather rotation, 2 the exposed all-gather
         "CP_AG": float(CP_ROTATE_METHODS.index(cp[0])),
+        # the compute model's memory-bound op pricing (per byte, per kernel) for the ring's merges
+        "MEM_S_PER_B": compute.op_time(0.0, 1.0, acc.name, launch=False),
+        "KERNEL_S": compute.op_time(0.0, 0.0, acc.name),
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})

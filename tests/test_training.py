@@ -188,6 +188,39 @@ class TestCommunicationIsILCollective:
         assert b2["cp_comm"] == pytest.approx(m * spec.layers * 4 * 7 * one, rel=1e-12)
         assert b2["cp_comm"] < b["cp_comm"]
 
+    def test_context_parallel_ring_merge_traffic(self):
+        """The all-gather rotation's per-step fp32 merge (forward) and dQ / dK, dV accumulation
+        (backward) are memory-bound work at the compute model's rate (compute.op_time) times
+        memory_time_scale, counted once per distinct tensor and step (torch.compile fuses each
+        step); the forward's again under full recompute; other rotations have none."""
+        sc = il.Scenario.from_dict({
+            "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 1},
+            "training": {"seq_len": 131072, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                         "stack": "torchtitan-cuda"},
+            "parallelism": {"tp": 1, "cp": 4, "zero": 3, "fsdp": True,
+                            "cp_rotate": "allgather", "cp_repeat_kv": True}})
+        spec, cp = sc.model_spec, 4
+        n = 131072 / cp * spec.heads * spec.head_dim          # local query (= repeated K/V) elements
+        fwd_b = n * (8 + 10 + 8)                               # 3 merges: 16-bit in / fp32 / 16-bit out
+        bwd_b = n * (6 + 10 + 10 + 8) + 2 * n * (6 + 3 * 10 + 6)  # dQ; dK and dV handed on, last cast
+        per_b = il.compute.op_time(0.0, 1.0, "H100-SXM", launch=False)
+        k_s = il.compute.op_time(0.0, 0.0, "H100-SXM")
+        ms = il.training.stack_params("torchtitan-cuda")["memory_time_scale"]
+        m = 2 / sc.parallelism.dp
+        a = dict(il.estimate(sc).breakdown.iter_rows())
+        for other in ("p2p", "allgather-exposed"):
+            b = dict(il.estimate(sc.replace(parallelism={"cp_rotate": other})).breakdown.iter_rows())
+            f = m * spec.layers * ms * (fwd_b * per_b + 3 * k_s)
+            assert a["compute_fwd"] - b["compute_fwd"] == pytest.approx(f, rel=1e-9)
+            assert a["compute_recompute"] - b["compute_recompute"] == pytest.approx(f, rel=1e-9)
+            assert a["compute_bwd"] - b["compute_bwd"] == pytest.approx(
+                m * spec.layers * ms * (bwd_b * per_b + 9 * k_s), rel=1e-9)
+        # without recomputation the forward merges run once
+        nr = sc.replace(training={"recompute": "none"})
+        b = dict(il.estimate(nr.replace(parallelism={"cp_rotate": "p2p"})).breakdown.iter_rows())
+        assert dict(il.estimate(nr).breakdown.iter_rows())["compute_recompute"] == b["compute_recompute"] == 0.0
+
     def test_context_parallel_exposed_all_gather(self):
         """parallelism.cp_rotate = "allgather-exposed" (Llama 3's CP, paper §3.3.2): per layer,
         one all-gather of every rank's K/V at the KV heads' width in the forward, the

@@ -64,7 +64,7 @@ C_NAMES = (
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
-    "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ",
+    "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -77,7 +77,7 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
- C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ) = range(len(C_NAMES))
+ C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S) = range(len(C_NAMES))
 # C_HOST_BW: one GPU's host-link bandwidth in one direction [bytes/s]
 # (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
 # C_HKV: the K/V width the context-parallel exchange carries per token [elements] (the KV
@@ -86,6 +86,9 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
 # scenario.CP_ROTATE_METHODS: 0 the per-step P2P ring, 1 the all-gather rotation, 2 the exposed
 # all-gather (see cp_exposed); C_HQ: the query width per token [elements]
 # (memory.cp_exchange_widths; the all-gather rotation's fp32 accumulators, cp_attention_bytes)
+# C_MEM_S_PER_B, C_KERNEL_S: the compute model's memory-bound op rate [s/byte] and fixed cost
+# per kernel [s] (infra_lab.compute.op_time: 1 / (HBM bandwidth x hbm_efficiency), kernel_fixed_s),
+# for the all-gather rotation's per-step merge and accumulation (cp_merge_time)
 # C_MOE_SLOW: extra GPU time of the MoE layers on a host-bound path (training.moe_host_sync) as a
 # fraction of their modelled forward, backward and recomputation time (stack factor
 # moe_host_sync_slowdown; 0 without the flag); their all-to-alls are not scaled
@@ -588,6 +591,48 @@ def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
 
 
 @njit(cache=True)
+def cp_merge_time(cp, allgather, tok, hq, hkv, tp, ab, s_per_b, t_kernel):
+    """Memory-bound element-wise work of PyTorch ``context_parallel``'s ring (all-gather
+    rotation, ``allgather`` = 1) of one layer and micro-batch, before memory_time_scale:
+    (forward pass [s], backward pass [s]). 0 for cp ≤ 1 and for the other rotations.
+
+    torch/distributed/tensor/experimental/_attention.py (Dec 2024, convert_to_f32 on):
+    ``_SDPAMerger`` merges each ring step's partial output into an fp32 accumulator
+    (out − sigmoid(lse_blk − lse)·(out − block_out), lse − logsigmoid(lse − lse_blk)), and
+    ``_templated_ring_attention_backward`` adds each step's dQ into an fp32 accumulator and
+    each step's dK, dV into the fp32 dK/dV received from the previous rank, concatenated
+    into the buffer handed to the next. torchtitan compiles each TransformerBlock
+    (torch.compile(fullgraph=True)) and the ring runs inside that graph (the DTensor
+    dispatch of SDPA is traced), so each step's element-wise ops are one fused kernel that
+    reads and writes each distinct tensor once; the attention kernels between steps keep
+    them apart. Per local query element (``tok``·``hq``/``tp`` of them; K/V: ``hkv``),
+    with ``ab``-byte activations and fp32 accumulators:
+
+    * forward: cp − 1 merges of (read fp32 accumulator + read the block output + write
+      fp32) = 8 + ab bytes, less 4 − ab at the first (it reads step 0's 16-bit output, its
+      cast fused in) and at the last (writes the 16-bit result): one kernel each.
+    * backward: dQ: ab + 4 at step 0, 8 + ab at each later step, the last writing 16 bit;
+      dK and dV each: ab + 4 at step 0, 8 + ab at each later step (received fp32 + the
+      step's 16-bit gradient → fp32 buffer sent on), and 4 + ab for the final cast of the
+      last received buffer: 2 kernels per step and one more.
+
+    The log-sum-exp terms (1/head_dim of these) are left out. Approximate: the load-balanced
+    steps that touch half the queries or keys (``_partial_update``) are counted as whole
+    (the untouched half is copied at 8 bytes against 8 + ab), and Inductor is taken to keep
+    each step's accumulator in HBM (it cannot fuse across the attention kernels)."""
+    if cp <= 1 or allgather < 0.5 or allgather > 1.5:
+        return 0.0, 0.0
+    nq = tok * hq / tp
+    nkv = tok * hkv / tp
+    lo = 8.0 + ab                      # read fp32 + read 16-bit + write fp32
+    fwd = nq * ((cp - 1.0) * lo - 2.0 * (4.0 - ab))
+    bwd = nq * ((ab + 4.0) + (cp - 1.0) * lo - (4.0 - ab)) \
+        + 2.0 * nkv * ((ab + 4.0) + (cp - 1.0) * lo + (4.0 + ab))
+    return (fwd * s_per_b + (cp - 1.0) * t_kernel,
+            bwd * s_per_b + (2.0 * cp + 1.0) * t_kernel)
+
+
+@njit(cache=True)
 def grad_buckets_exposed(nb, c_body, c_tail, tail_frac, window, ovl):
     """Exposed time of bucketed gradient collectives issued along a backward pass of
     ``window`` seconds: nb body buckets of c_body each, ready uniformly over the first
@@ -690,6 +735,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     # one layer's context-parallel attention buffers (all-gather rotation; 0 otherwise)
     cpb = cp_attention_bytes(cp * 1.0, c[C_CP_AG], mbs * c[C_S] / cp, c[C_HQ], c[C_HKV], tp * 1.0,
                              c[C_ACT_BYTES])
+    # the all-gather rotation's per-step merge / accumulation (memory-bound; 0 otherwise)
+    mg_f, mg_b = cp_merge_time(cp * 1.0, c[C_CP_AG], mbs * c[C_S] / cp, c[C_HQ], c[C_HKV], tp * 1.0,
+                               c[C_ACT_BYTES], c[C_MEM_S_PER_B], c[C_KERNEL_S])
     NF = np.empty(MAXC)
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
@@ -711,6 +759,11 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             nd = row[L_ND]
             nm = row[L_NM]
             f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, row[L_HEAD], row[L_EMB], rc, ti, mi, ci, spi, xi)
+            if mg_f > 0.0:   # every layer's attention runs the ring (again under full recompute)
+                f += (nd + nm) * ms * mg_f
+                b += (nd + nm) * ms * mg_b
+                if rc == 2:
+                    r += (nd + nm) * ms * mg_f
             # activation offloading (training.offload_modules): the host-link copies left exposed
             o_d = tab[K_DENSE, T_OFF_NONE + rc, ti, mi, ci, spi]
             o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]

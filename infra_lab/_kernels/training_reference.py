@@ -283,9 +283,42 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     def hide(cost, ovl, window):
         return cost - ovl * min(cost, window)
 
+    # all-gather rotation: the ring's per-step fp32 merge (forward) and dQ / dK, dV accumulation
+    # (backward), one fused kernel per step and tensor group, each distinct tensor read or
+    # written once; element counts per rank, memory-bound at the compute model's rate
+    mg_f = mg_b = 0.0
+    if allgather and cp > 1:
+        qw = spec.heads * ((spec.qk_nope_head_dim + spec.qk_rope_head_dim) if spec.attention == "mla"
+                           else spec.head_dim)
+        nq = tok * qw / tp
+        nkv = tok * hkv / tp
+        f32 = 4.0
+        byf = byb = 0.0
+        kern_b = 0
+        for i in range(1, cp):      # forward merge at step i: accumulator, block output -> accumulator
+            acc_in = ab if i == 1 else f32
+            acc_out = ab if i == cp - 1 else f32
+            byf += nq * (acc_in + ab + acc_out)
+        for i in range(cp):         # backward step i
+            q_in = 0.0 if i == 0 else f32
+            q_out = ab if i == cp - 1 else f32
+            byb += nq * (q_in + ab + q_out)                 # dQ accumulator
+            kv_in = 0.0 if i == 0 else f32
+            byb += 2 * nkv * (kv_in + ab + f32)             # received dK, dV + this step's -> sent on
+            kern_b += 2
+        byb += 2 * nkv * (f32 + ab)                         # last received dK, dV cast to 16 bit
+        kern_b += 1
+        per_b = il.compute.op_time(0.0, 1.0, hw.accelerator, launch=False)
+        k_s = il.compute.op_time(0.0, 0.0, hw.accelerator)
+        mg_f = ms * (byf * per_b + (cp - 1) * k_s)
+        mg_b = ms * (byb * per_b + kern_b * k_s)
+
     per_kind = {}
     for kind in (kt.K_DENSE, kt.K_MOE):
         f, b, r = layer_times(kind)
+        f, b = f + mg_f, b + mg_b
+        if rc == 2:
+            r += mg_f
         t = tab[kind, :, 0, 0, 0, spi]
         tpc = n_tp * t_tp * (1 - tp_ovl) if kind == kt.K_DENSE else \
             (n_tp / 2) * (t_tp + t_etp) * (1 - tp_ovl)
