@@ -146,6 +146,17 @@ class TestKernelAgainstReference:
                 assert sec == pytest.approx(r[comp], rel=1e-9, abs=1e-15)
 
 
+
+def _cp_scenario(**cp) -> il.Scenario:
+    """Llama 3 8B at 64k tokens on 2 H100 nodes, tp 2 × cp 8 with FSDP and full recompute,
+    the context-parallel exchange set by ``cp`` (parallelism fields)."""
+    return il.Scenario.from_dict({
+        "model": {"preset": "llama3-8b"},
+        "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+        "training": {"seq_len": 65536, "global_batch": 2, "micro_batch": 1, "recompute": "full",
+                     "stack": "torchtitan-cuda"},
+        "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True, **cp}})
+
 class TestCommunicationIsILCollective:
     """The step model's collectives are il.collective's, for the same op, size and group."""
 
@@ -166,13 +177,7 @@ class TestCommunicationIsILCollective:
         layer, one all-gather of every rank's K/V (at the query heads' width with cp_repeat_kv)
         in the forward, the recomputed forward and the backward, and cp hand-offs of the fp32
         dK/dV in the backward, the last one exposed; at zero overlap all of it is exposed."""
-        sc = il.Scenario.from_dict({
-            "model": {"preset": "llama3-8b"},
-            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
-            "training": {"seq_len": 65536, "global_batch": 2, "micro_batch": 1, "recompute": "full",
-                         "stack": "torchtitan-cuda"},
-            "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True,
-                            "cp_rotate": "allgather", "cp_repeat_kv": True}})
+        sc = _cp_scenario(cp_rotate="allgather", cp_repeat_kv=True)
         spec, hw = sc.model_spec, sc.hardware
         tok = 65536 / 8
         kv = tok * 2 * spec.heads * spec.head_dim * 2.0 / 2          # K and V, 16-bit, 1/tp of the heads
@@ -226,13 +231,7 @@ class TestCommunicationIsILCollective:
         one all-gather of every rank's K/V at the KV heads' width in the forward, the
         recomputed forward and the backward, and one reduce-scatter of the bf16 dK/dV in the
         backward, none of it hidden (cp_comm_overlap does not apply)."""
-        sc = il.Scenario.from_dict({
-            "model": {"preset": "llama3-8b"},
-            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
-            "training": {"seq_len": 65536, "global_batch": 2, "micro_batch": 1, "recompute": "full",
-                         "stack": "torchtitan-cuda"},
-            "parallelism": {"tp": 2, "cp": 8, "zero": 3, "fsdp": True, "sequence_parallel": True,
-                            "cp_rotate": "allgather-exposed"}})
+        sc = _cp_scenario(cp_rotate="allgather-exposed")
         spec, hw = sc.model_spec, sc.hardware
         tok = 65536 / 8
         kv = tok * 2 * spec.kv_heads * spec.head_dim * 2.0 / 2       # K and V, bf16, 1/tp of the KV heads

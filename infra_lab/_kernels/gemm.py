@@ -154,6 +154,24 @@ def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, 
 # Grouped GEMMs (one kernel over several groups, e.g. the local experts of an MoE layer)
 # --------------------------------------------------------------------------------------
 @njit(cache=True)
+def _chunk_tiles(idx, gms, gns, gks, tm, tn, s, k_tile):
+    """(padded multiply-adds, output tiles, tile k-iterations) of the groups ``idx`` on a
+    tm × tn macro-tile with the k dimension split ``s`` ways (s = 1: no split)."""
+    padded = 0.0
+    tiles = 0
+    its = 0.0
+    for ii in range(idx.size):
+        g = idx[ii]
+        gm = (gms[g] + tm - 1) // tm
+        gn = (gns[g] + tn - 1) // tn
+        kt = ((gks[g] + s - 1) // s + k_tile - 1) // k_tile
+        padded += 1.0 * gm * tm * gn * tn * kt * k_tile * s
+        tiles += gm * gn * s
+        its += 1.0 * gm * gn * s * kt
+    return padded, tiles, its
+
+
+@njit(cache=True)
 def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
                    cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s):
     """(time [s], FLOP) of one grouped kernel over the (non-empty) groups ``idx``."""
@@ -170,17 +188,7 @@ def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_e
         tn = tile_n[j]
         for si in range(splits.size):
             s = splits[si]
-            padded = 0.0
-            tiles = 0
-            its = 0.0
-            for ii in range(idx.size):
-                g = idx[ii]
-                gm = (gms[g] + tm - 1) // tm
-                gn = (gns[g] + tn - 1) // tn
-                kt = ((gks[g] + s - 1) // s + k_tile - 1) // k_tile
-                padded += 1.0 * gm * tm * gn * tn * kt * k_tile * s
-                tiles += gm * gn * s
-                its += 1.0 * gm * gn * s * kt
+            padded, tiles, its = _chunk_tiles(idx, gms, gns, gks, tm, tn, s, k_tile)
             waves = (tiles + cus - 1) // cus
             e = useful / padded * (tiles / (waves * cus)) * tile_eff[j] * its / (its + tile_c * tiles)
             if s > 1:
@@ -188,17 +196,7 @@ def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_e
             if e > best:
                 best = e
         if stream_k:
-            padded = 0.0
-            iters = 0
-            tl = 0
-            for ii in range(idx.size):
-                g = idx[ii]
-                gm = (gms[g] + tm - 1) // tm
-                gn = (gns[g] + tn - 1) // tn
-                kt = (gks[g] + k_tile - 1) // k_tile
-                padded += 1.0 * gm * tm * gn * tn * kt * k_tile
-                iters += gm * gn * kt
-                tl += gm * gn
+            padded, tl, iters = _chunk_tiles(idx, gms, gns, gks, tm, tn, 1, k_tile)
             w = math.ceil((iters + tile_c * tl) / cus)
             e = useful / padded * (iters / (w * cus)) * tile_eff[j] * sk_eff
             if e > best:
