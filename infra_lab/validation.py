@@ -31,7 +31,7 @@ import functools
 import numpy as np
 import polars as pl
 
-from . import catalog
+from . import catalog, memory
 from .catalog import Col
 from .errors import ValidationError, unknown
 from .scenario import RECOMPUTE
@@ -1441,9 +1441,10 @@ everything outside it: HIP/CUDA context, communicator buffers; Primus' "hip mem 
 MEMORY_COUNTERS_COMPARED = ("reserved", "device_used")
 """Counters :func:`memory_check` compares a published peak with (``allocated`` has no row yet)."""
 
-MEMORY_RANKS = ("first", "last")
+MEMORY_RANKS = tuple(r for r in memory.PIPELINE_RANKS if r != "most_loaded")
 """Values of a memory row's ``memory_rank`` setting: the pipeline rank that logged the figure
-(:data:`infra_lab.memory.PIPELINE_RANKS`); absent = the most loaded rank (or all ranks' maximum)."""
+(:data:`infra_lab.memory.PIPELINE_RANKS` less the default); absent = the most loaded rank (or all
+ranks' maximum)."""
 
 
 def memory_check() -> pl.DataFrame:
@@ -1478,8 +1479,6 @@ def memory_check() -> pl.DataFrame:
         predicted_fits, agrees (ran → fits; oom → does not fit; ran_with_offload → fits with
         the published offloading and does not fit without it), status ("compared" or why not)
     """
-    from . import memory
-
     runs = {r["id"]: r for r in current_runs().iter_rows(named=True)}
     out = []
     for r in memory_measurements().iter_rows(named=True):

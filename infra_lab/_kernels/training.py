@@ -41,6 +41,7 @@ from numba.extending import intrinsic
 
 from . import fabric as kf
 from .memory import (
+    FP32_BYTES,
     allocator_reserve,
     cp_attention_bytes,
     cp_buffers_at_peak,
@@ -624,10 +625,11 @@ def cp_merge_time(cp, allgather, tok, hq, hkv, tp, ab, s_per_b, t_kernel):
         return 0.0, 0.0
     nq = tok * hq / tp
     nkv = tok * hkv / tp
-    lo = 8.0 + ab                      # read fp32 + read 16-bit + write fp32
-    fwd = nq * ((cp - 1.0) * lo - 2.0 * (4.0 - ab))
-    bwd = nq * ((ab + 4.0) + (cp - 1.0) * lo - (4.0 - ab)) \
-        + 2.0 * nkv * ((ab + 4.0) + (cp - 1.0) * lo + (4.0 + ab))
+    f32 = FP32_BYTES
+    lo = 2.0 * f32 + ab                # read fp32 + read 16-bit + write fp32
+    fwd = nq * ((cp - 1.0) * lo - 2.0 * (f32 - ab))
+    bwd = nq * ((ab + f32) + (cp - 1.0) * lo - (f32 - ab)) \
+        + 2.0 * nkv * ((ab + f32) + (cp - 1.0) * lo + (f32 + ab))
     return (fwd * s_per_b + (cp - 1.0) * t_kernel,
             bwd * s_per_b + (2.0 * cp + 1.0) * t_kernel)
 
