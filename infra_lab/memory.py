@@ -1060,12 +1060,14 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         if not o["include_embeddings"]:
             emb_all, has_emb, has_head = 0.0, 0, 0
         rank = cand["rank"]
-        nf = inflight(pp, vp, rank, m)
+        # float arguments where the kernel computes in floats (an int 0 would compile another
+        # specialization of the memory kernels than the training step's)
+        nf = inflight(pp, vp, float(rank), m)
         vals = stage_memory(p_ne, cand["p_expert"], emb_all, float(tp), float(ep), float(etp), g_ne, g_e,
                             z_mem, f_mem, wb, gb, float(opt_b), float(cand["n_dense"]),
-                            float(cand["n_moe"]), a_d, a_m, w_d, w_m, 1 if rematerialise else 0, nf,
-                            tok_h, e, 1.0 if dropout else 0.0, float(has_emb), float(has_head), logits,
-                            0.0, wq, o_d, o_m, cp_attn)
+                            float(cand["n_moe"]), float(a_d), float(a_m), float(w_d), float(w_m),
+                            1 if rematerialise else 0, nf, tok_h, e, 1.0 if dropout else 0.0, float(has_emb),
+                            float(has_head), logits, 0.0, wq, float(o_d), float(o_m), cp_attn)
         if hook is not None and cand["has_embedding"]:
             pro = hook.prologue(acc.name, tp, mbs, cp, 0.0)
             key = {"none": "act_none", "selective": "act_sel", "full": "act_full"}[recompute]

@@ -904,6 +904,8 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((1, kt.N_OUT))
     xtab = _xtab(ctx, ((ep, etp),))
+    for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
+        a.setflags(write=False)
     kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _estimate_from(out[0], ctx)
 
@@ -1202,7 +1204,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
     0–3 and FSDP, recompute none/selective/full and sequence parallel (tp > 1); evaluates
-    them all with the numba kernel (parallel over plans); drops plans that do not fit (when
+    them all with the numba kernel (parallel over plans from :data:`SEARCH_SERIAL_BELOW` plans
+    on); drops plans that do not fit (when
     ``feasible_only``) and sorts by ``objective``, plans with equal values (e.g. a ZeRO-3 and
     an FSDP plan priced alike) in enumeration order, so ``top=k`` returns the first k rows of
     ``top=None``.
@@ -1246,9 +1249,20 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, bool):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
-    with _work_buffers(heads.shape[0] * tail.shape[0]) as (out, work):
-        kt.evaluate_plans(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+    n = heads.shape[0] * tail.shape[0]
+    with _work_buffers(n) as (out, work):
+        # a small space without threads: the same eval_head per head, and no parallel kernel to compile
+        evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
+        evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
         return _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
+
+
+SEARCH_SERIAL_BELOW = 8192
+"""Plan spaces of fewer plans are evaluated without threads (:func:`infra_lab._kernels.training.
+evaluate_serial`, about a millisecond at this size; measured 0.26 ms serial against 0.14 ms on two
+threads for the 2,400-plan ZAYA1 search of notebook 04), so a session that only searches small
+spaces never compiles the parallel kernel (a few seconds of a cold notebook). Each plan's outputs
+are the same either way: one eval_head per head, writing its own rows."""
 
 
 _RC_ENUM = pl.Enum(list(RECOMPUTE))
@@ -1296,7 +1310,7 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
     when ``feasible_only``) ordered by the objective's column with ties in plan order
     (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
-    top rows), the columns gathered by parallel numba passes (each plan's outputs are a
+    top rows), the columns gathered by numba passes, parallel for large frames (each plan's outputs are a
     contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
     Enum; polars wraps the numpy columns without per-row Python."""
     col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
@@ -1307,7 +1321,10 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
     flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
     rc = np.empty(idx.size, dtype=np.uint32)
-    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
+    if idx.size < kt.GATHER_SERIAL_BELOW:   # as gather_columns does, without compiling its parallel region
+        kt._gather_range(out, idx, heads, tail, o, pv, flags, rc, scale, 0, idx.size)
+    else:
+        kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
     fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
     cols = [pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)]

@@ -174,3 +174,98 @@ def test_kernel_cache_guard_clears_stale_numba_objects(tmp_path):
     assert K.clear_stale_cache(cache, second) == 1         # a source changed: cleared
     assert not list(cache.glob("*.nb[ic]"))
     assert (cache / K.STAMP_NAME).read_text().strip() == second
+
+
+def _kernel_calls_with_literal_ints(folder: Path = ROOT / "infra_lab" / "_kernels") -> list[str]:
+    """Calls from one numba kernel to another (not inlined) kernel that pass an int literal
+    or a module-level int constant as an argument, as ``module.caller:line callee(args)``."""
+    import ast
+
+    trees = {p.stem: ast.parse(p.read_text()) for p in sorted(folder.glob("*.py"))}
+
+    def kernels(tree):
+        out = {}
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                for d in node.decorator_list:
+                    f = d.func if isinstance(d, ast.Call) else d
+                    if isinstance(f, ast.Name) and f.id == "njit":
+                        inline = isinstance(d, ast.Call) and any(
+                            k.arg == "inline" and isinstance(k.value, ast.Constant) and k.value.value == "always"
+                            for k in d.keywords)
+                        out[node.name] = inline
+        return out
+
+    def int_constants(tree):
+        names = set()
+        for node in tree.body:
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    for e in t.elts if isinstance(t, ast.Tuple) else [t]:
+                        if isinstance(e, ast.Name) and e.id.isupper():
+                            names.add(e.id)
+        return names
+
+    kern = {m: kernels(t) for m, t in trees.items()}
+    for _ in range(2):   # kernels a module re-exports (fabric re-exports the collective kernels)
+        for mod, tree in trees.items():
+            for node in tree.body:
+                if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in kern:
+                    for a in node.names:
+                        if a.name in kern[node.module]:
+                            kern[mod].setdefault(a.asname or a.name, kern[node.module][a.name])
+    found = []
+    for mod, tree in trees.items():
+        by_name = kern[mod]
+        aliases = {a.asname or a.name: a.name for node in tree.body
+                   if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None
+                   for a in node.names if a.name in kern}
+        consts = int_constants(tree)
+        for fn in tree.body:
+            if not (isinstance(fn, ast.FunctionDef) and fn.name in kern[mod]):
+                continue
+            for call in ast.walk(fn):
+                if not isinstance(call, ast.Call):
+                    continue
+                f = call.func
+                if isinstance(f, ast.Name) and f.id in by_name:
+                    name, inline = f.id, by_name[f.id]
+                elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in aliases
+                      and f.attr in kern[aliases[f.value.id]]):
+                    name, inline = f.attr, kern[aliases[f.value.id]][f.attr]
+                else:
+                    continue
+                if inline:
+                    continue
+                bad = [ast.unparse(a) for a in call.args
+                       if (isinstance(a, ast.Constant) and type(a.value) is int)
+                       or (isinstance(a, ast.UnaryOp) and isinstance(a.operand, ast.Constant))
+                       or (isinstance(a, ast.Name) and a.id in consts)]
+                if bad:
+                    found.append(f"{mod}.{fn.name}:{call.lineno} {name}({', '.join(bad)})")
+    return found
+
+
+def test_kernels_pass_typed_ints_to_kernels():
+    """numba types an int literal argument (``2``, ``-1``, a module-level int such as an index
+    constant) as ``Literal[int]`` and compiles a separate specialization of the called kernel,
+    and of everything it calls, for each value: the collective kernel was compiled six times
+    over for one notebook. Kernels hand such values on as ``np.int64(...)`` (same value, one
+    compile); functions inlined at the IR level (``inline="always"``) are exempt."""
+    assert _kernel_calls_with_literal_ints() == []
+
+
+def test_the_literal_int_scan_sees_a_literal(tmp_path):
+    """The scan above flags a literal argument (on a copy of the kernels with one put back)."""
+    import shutil
+
+    src = ROOT / "infra_lab" / "_kernels"
+    for p in src.glob("*.py"):
+        shutil.copy(p, tmp_path / p.name)
+    t = tmp_path / "training.py"
+    text = t.read_text()
+    assert "best_collective(op, np.int64(-1), size, n, k, P)" in text
+    t.write_text(text.replace("best_collective(op, np.int64(-1), size, n, k, P)",
+                              "best_collective(op, -1, size, n, k, P)"))
+    found = _kernel_calls_with_literal_ints(tmp_path)
+    assert len(found) == 1 and found[0].startswith("training.coll:") and found[0].endswith("best_collective(-1)")

@@ -273,15 +273,16 @@ def latency(op, algo, proto, n, k, P, net_table):
     t_algo = algo
     if algo == ALG_ALLPAIRS or algo == ALG_P2P or algo == ALG_PXN:
         t_algo = ALG_RING
-    base = _lat(P, P_BASE, t_algo, proto)
-    intra = _lat(P, P_HWI, t_algo, proto)
+    # table offsets as typed ints, not literals: _lat compiles once
+    base = _lat(P, np.int64(P_BASE), t_algo, proto)
+    intra = _lat(P, np.int64(P_HWI), t_algo, proto)
     tuner_rccl = net_table != P_HWN and P[P_LIB] > 0.5
     if tuner_rccl and (t_algo == ALG_RING or t_algo == ALG_TREE):
         inter = P[P_T_NET + 3 * t_algo + proto]
     else:
-        inter = _lat(P, P_HWN, t_algo, proto)
+        inter = _lat(P, np.int64(P_HWN), t_algo, proto)
     if k == 1 and algo != ALG_PAT:  # one rank per node: latencies fully exposed (Tree's)
-        inter = P[P_T_NET + 3 + proto] if tuner_rccl else _lat(P, P_HWN, ALG_TREE, proto)
+        inter = P[P_T_NET + 3 + proto] if tuner_rccl else _lat(P, np.int64(P_HWN), np.int64(ALG_TREE), proto)
     inter += P[P_LATINTER]
     if algo == ALG_RING:
         if op == OP_BROADCAST:
@@ -355,7 +356,7 @@ def collective_cost(op, algo, proto, size, n, k, P):
     red = 0.0
     if op == OP_ALL_REDUCE or op == OP_REDUCE_SCATTER:
         red = fn * size * gamma
-    lat = latency(op, algo, proto, n, k, P, P_HWN)
+    lat = latency(op, algo, proto, n, k, P, np.int64(P_HWN))  # typed, not a literal: one compile
 
     if algo == ALG_RING or algo == ALG_TREE:
         if algo == ALG_TREE and multi and P[P_LIB] > 0.5:
@@ -552,7 +553,7 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
             bus *= n / nsteps
         else:
             bus *= 0.5
-    lat = latency(op, algo, proto, n, k, P, -1)
+    lat = latency(op, algo, proto, n, k, P, np.int64(-1))  # typed, not a literal: one compile
     log_size = _flog2(int(size) >> 6)
     if log_size >= 0:
         li = log_size if log_size < 27 else 26

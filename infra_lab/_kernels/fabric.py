@@ -158,7 +158,7 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
                         tmp_w[pos + 1] = 1.0 / U
                         pos += 2
                 elif mode == ROUTE_ADAPTIVE:
-                    h = ecmp_hash(s, d, 0, seed, n_gpus)
+                    h = ecmp_hash(s, d, np.int64(0), seed, n_gpus)  # typed, not a literal: one compile
                     j0 = np.int64(h % np.uint64(U))
                     best = -1
                     best_load = np.inf

@@ -196,7 +196,7 @@ def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_e
             if e > best:
                 best = e
         if stream_k:
-            padded, tl, iters = _chunk_tiles(idx, gms, gns, gks, tm, tn, 1, k_tile)
+            padded, tl, iters = _chunk_tiles(idx, gms, gns, gks, tm, tn, np.int64(1), k_tile)
             w = math.ceil((iters + tile_c * tl) / cus)
             e = useful / padded * (iters / (w * cus)) * tile_eff[j] * sk_eff
             if e > best:

@@ -141,7 +141,7 @@ def simulate_kernel(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, 
     out = np.zeros(4 + n_cls)
     for r in range(n_runs):
         n = max(n_buf, 8)
-        _draw(gaps, classes, 0, n, mean_gap, cum_p)
+        _draw(gaps, classes, np.int64(0), n, mean_gap, cum_p)  # typed, not a literal: one compile
         while not _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n, out):
             # extend the same stream and replay the path (identical up to the old end)
             new_n = 2 * n

@@ -27,6 +27,12 @@ The plain-Python reference (:mod:`infra_lab._kernels.training_reference`) is wri
 independently from the public functions (``il.collective``, ``il.memory``, the compute op
 tables); ``tests/test_training.py`` checks that both agree.
 
+Compile time: an integer constant handed to another kernel is written as ``np.int64(...)``.
+numba types a bare literal argument (``2``, ``-1``, a module-level int) as ``Literal[int]`` and
+compiles a separate specialization of the callee and of everything it calls for it (for
+:func:`coll` that is the whole collective kernel, seconds each time); the values, and so the
+results, are the same.
+
 Notation: m = global_batch/(dp·mbs) micro-batches per step; exposed communication of a
 collective of time c overlapping a window w with efficiency o is c − o·min(c, w).
 """
@@ -220,7 +226,7 @@ def coll(op, size, n, stride, D, P):
     if n <= 1 or size <= 0.0:
         return 0.0
     k = members_per_domain(n, stride, D)
-    return kf.best_collective(op, -1, size, n, k, P)[0]
+    return kf.best_collective(op, np.int64(-1), size, n, k, P)[0]
 
 
 @njit(cache=True)
@@ -287,8 +293,8 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             emb = row[L_PEMB] / tp
             b_ne = max(c[C_BUCKET_MIN], c[C_BUCKET_PER_RANK] * g_ne)
             b_e = max(c[C_BUCKET_MIN], c[C_BUCKET_PER_RANK] * g_e)
-            tf = _buckets(p_ne, emb, b_ne, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_ne, tp, D, P, row, L_NE_NB)
-            _buckets(p_e, 0.0, b_e, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_e, ep * etp, D, P, row, L_E_NB)
+            tf = _buckets(p_ne, emb, b_ne, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_ne, tp, D, P, row, np.int64(L_NE_NB))
+            _buckets(p_e, 0.0, b_e, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_e, ep * etp, D, P, row, np.int64(L_E_NB))
             row[L_TAILF] = tf
             nl = row[L_ND] + row[L_NM]
             if nl > 0.0:
@@ -349,7 +355,7 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             # kernel's formula; activations are added per plan)
             for z in range(4):
                 mb = training_bytes(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD],
-                                    tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, 0,
+                                    tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, np.int64(0),
                                     c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
                                     0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY], 0.0)
                 row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3]
@@ -382,6 +388,7 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
     D = int(c[C_D])
     ab = c[C_ACT_BYTES]
     H = c[C_H]
+    one, pair = np.int64(1), np.int64(2)    # typed ints, not literals (module docstring)
     for li in range(layouts.shape[0]):
         tp = layouts[li, LY_TP]
         cp = layouts[li, LY_CP]
@@ -394,13 +401,13 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 q = comm[li, mi, sp]
                 act = tok * H * ab
                 if sp == 1:
-                    q[Q_TP] = (coll(kf.OP_REDUCE_SCATTER, act, tp, 1, D, P)
-                               + coll(kf.OP_ALL_GATHER, act, tp, 1, D, P))
+                    q[Q_TP] = (coll(kf.OP_REDUCE_SCATTER, act, tp, one, D, P)
+                               + coll(kf.OP_ALL_GATHER, act, tp, one, D, P))
                 else:
-                    q[Q_TP] = coll(kf.OP_ALL_REDUCE, act, tp, 1, D, P)
+                    q[Q_TP] = coll(kf.OP_ALL_REDUCE, act, tp, one, D, P)
                 routed = tok / tp * c[C_TOPK] * H * ab         # each rank dispatches 1/tp of the tokens
-                q[Q_ETP] = (coll(kf.OP_ALL_GATHER, routed * etp, etp, 1, D, P)
-                            + coll(kf.OP_REDUCE_SCATTER, routed * etp, etp, 1, D, P))
+                q[Q_ETP] = (coll(kf.OP_ALL_GATHER, routed * etp, etp, one, D, P)
+                            + coll(kf.OP_REDUCE_SCATTER, routed * etp, etp, one, D, P))
                 kv = tok * 2.0 * c[C_HKV] * ab / tp
                 if cp > 1:                                  # the ring's slowest hop
                     q[Q_CP_NET] = crosses(cp, tp, D)
@@ -409,10 +416,10 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                         q[Q_CP] = coll(kf.OP_REDUCE_SCATTER, kv * cp, cp, tp, D, P)
                         q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, tp, D, P)
                     elif c[C_CP_AG] > 0.5:                  # dK, dV accumulated and passed in fp32
-                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv * 4.0 / ab, 2, hop, D, P)
+                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv * 4.0 / ab, pair, hop, D, P)
                         q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, tp, D, P)
                     else:
-                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv, 2, hop, D, P)
+                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv, pair, hop, D, P)
                         q[Q_CP_AG] = 0.0
                 else:
                     q[Q_CP] = 0.0
@@ -420,10 +427,10 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                     q[Q_CP_AG] = 0.0
                 q[Q_EP] = ep_dispatch(c, routed / c[C_TOPK], ep, etp, D, P)
                 q[Q_EP_NET] = crosses(ep, etp, D)
-                q[Q_TP_NET] = crosses(tp, 1, D)
+                q[Q_TP_NET] = crosses(tp, one, D)
                 # each TP rank sends its 1/tp slice (Megatron's scatter/gather optimisation,
                 # Narayanan et al. 2021 section 4.1; with SP the boundary is already sharded)
-                q[Q_PP] = coll(kf.OP_SEND_RECV, act / tp, 2, tp * cp * dp, D, P)
+                q[Q_PP] = coll(kf.OP_SEND_RECV, act / tp, pair, tp * cp * dp, D, P)
                 q[Q_PP_NET] = 1.0 if tp * cp * dp >= D else 0.0
 
 
@@ -888,7 +895,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 # gradients allocated at their first backward (memory.grads_at_peak): only the
                 # part that coexists with the activation peak
                 g_all = row[L_GR0 + zs]
-                tot -= g_all - grads_at_peak(ACT[rc, k], g_all, pp, vp, row[L_RANK], m)
+                tot -= g_all - grads_at_peak(ACT[rc, k], g_all, pp * 1.0, vp * 1.0, row[L_RANK], m)
             if c[C_PP_IO] > 0.5 and pp > 1:   # PyTorch pipelining's per-micro-batch stage buffers
                 tot += stage_io_bytes(pp * 1.0, vp * 1.0, row[L_RANK], m, NF[k], tok_h * c[C_ACT_BYTES])
             tot += allocator_reserve(tot, c[C_RESERVE], c[C_RESERVE_FRAC])
@@ -1203,7 +1210,7 @@ def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale, nchunks):
     :data:`PLAN_FLAGS` and rc[i] (uint32) its recompute code."""
     n = idx.shape[0]
     if n < GATHER_SERIAL_BELOW:
-        _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, 0, n)
+        _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, np.int64(0), n)
         return
     for c in prange(nchunks):
         _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, n * c // nchunks, n * (c + 1) // nchunks)
