@@ -980,6 +980,11 @@ def pareto_front(df: pl.DataFrame, x: str = "tokens_per_s_per_user",
     >>> pareto_front(d).to_list()
     [True, True, False]
     """
+    if not isinstance(df, pl.DataFrame):
+        raise ValidationError(f"df = {df!r:.80}: expected a polars DataFrame (serve_search's)")
+    for col in (x, y):
+        if not isinstance(col, str) or col not in df.columns:
+            raise unknown("column", col, df.columns, where="pareto_front")
     if df.height == 0:
         return pl.Series("pareto", [], dtype=pl.Boolean)
     return pl.Series("pareto", _pareto_mask(df[x].to_numpy(), df[y].to_numpy()))
@@ -1336,6 +1341,8 @@ def split_of(row: dict) -> str:
     """
     import zlib
 
+    if not isinstance(row, dict):
+        raise ValidationError(f"row = {row!r:.80}: expected a benchmark row as a dict")
     key = "|".join(str(row.get(k)) for k in (
         "source_key", "model", "accelerator", "engine", "tp", "ep", "dp", "pp", "dp_attention",
         "weight_precision", "isl_nominal", "osl_nominal", "benchmark_mode"))
@@ -1948,8 +1955,12 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
         usd_per_million_tokens, usd_per_task (calls × output tokens × all-in $/M), reached
         (a configuration met the interactivity)
     """
+    from . import _validate as V
     from . import models as models_mod
 
+    models = V.sequence("models", models, "model preset names")
+    V.integer("gpus", gpus)
+    accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     req = agent_request() if request is None else request
     rows = []
     for model in models:

@@ -337,6 +337,8 @@ and Meta's Llama 3 training (the PyTorch-native FSDP design torchtitan open-sour
 
 def family_of(row: dict) -> str:
     """The framework family (:data:`FAMILIES`) of a run, from its ``framework`` column."""
+    if not isinstance(row, dict):
+        raise ValidationError(f"row = {row!r:.80}: expected a measurement row as a dict")
     fw = (row.get("framework") or "").lower()
     return "torchtitan" if ("torchtitan" in fw or "meta internal" in fw) else "megatron-core"
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
+from .._validate import sequence
 from ..errors import ValidationError, unknown
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _no_price, parameters
@@ -460,9 +461,10 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
 
     if not isinstance(rentals, Mapping) or not rentals:
         raise ValidationError(f"rentals = {rentals!r}: expected a non-empty dict label -> price")
-    grid = [V.fraction("utilization", u) for u in (utilizations if utilizations is not None
+    grid = [V.fraction("utilization", u) for u in (sequence("utilizations", utilizations, "utilizations in (0, 1]")
+                                                   if utilizations is not None
                                                    else [x / 100 for x in range(20, 101, 2)])]
-    committed = set(committed)
+    committed = set(sequence("committed", committed, "rental labels"))
     for lab in committed:
         if lab not in rentals:
             raise unknown("committed label", lab, rentals)

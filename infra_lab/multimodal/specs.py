@@ -930,6 +930,8 @@ def split_model_table(table: dict) -> tuple[dict, dict]:
     With ``preset`` = a multimodal preset the language model is that preset's LM (its
     ``preset`` name) plus any LM fields given alongside; otherwise the LM is the table
     without the system keys."""
+    if not isinstance(table, dict):
+        raise ValidationError(f"table = {table!r:.80}: expected the [model] table as a dict")
     lm = {k: v for k, v in table.items() if k not in SYSTEM_KEYS}
     sysk = {k: v for k, v in table.items() if k in SYSTEM_KEYS}
     if is_system_name(lm.get("preset")):

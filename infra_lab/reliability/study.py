@@ -302,6 +302,11 @@ def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
     if intervals_s is None:
         hi = min(plan.interval_s * 20, plan.work_s)
         intervals_s = np.geomspace(max(plan.interval_s / 20, 1.0), hi, 40)
+    from .._validate import float_array
+
+    intervals_s = float_array("intervals_s", intervals_s, "s")
+    if intervals_s.ndim != 1:
+        raise ValidationError(f"intervals_s: expected a flat sequence of intervals [s], got shape {intervals_s.shape}")
     rows = []
     for t in [*list(intervals_s), plan.interval_s]:
         q = plan.with_interval(float(t))
