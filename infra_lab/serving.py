@@ -68,7 +68,8 @@ __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
     "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
-    "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "agent_request", "class_comparison",
+    "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",
+    "class_comparison",
     "fp4_format", "DEFAULT_CONCURRENCIES", "checkpoints",
 ]
 
@@ -1821,6 +1822,12 @@ _MIX_SCHEMA = {"parameter": Col("str", required=True), "value": Col("float", req
 @functools.cache
 def _mix_table() -> pl.DataFrame:
     return catalog.read_table(catalog.DATA_DIR / "serving" / "maia_agent.csv", _MIX_SCHEMA)
+
+
+def maia_mix_table() -> pl.DataFrame:
+    """The agent task of notebook 07 as a table: parameter, value, unit, basis (every row of
+    data/serving/maia_agent.csv is an assumption stated as such, with its source column)."""
+    return _mix_table()
 
 
 def maia_mix() -> dict[str, float]:
