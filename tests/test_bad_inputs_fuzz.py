@@ -84,7 +84,33 @@ CASES = [
     E("class_comparison(gpus='abc')", lambda: serving.class_comparison(["llama3-8b"], ["MI300X"], gpus="abc"),
       "gpus = 'abc'"),
     E("flop_convention_of(None)", lambda: validation_mod.flop_convention_of(None), "row = None"),
+    # the reliability studies and the low-level cost formulas: containers and plans by name
+    E("compare_calibrations(calibrations=-1)",
+      lambda: reliability.compare_calibrations(_sc(), 100.0, calibrations=-1), "calibrations = -1", "list"),
+    E("scaling_table(gpu_counts=None)", lambda: reliability.scaling_table(_sc(), None, 100.0), "gpu_counts = None"),
+    E("goodput_bands(restarts=[1])", lambda: reliability.goodput_bands(_sc(), [1024], 100.0, restarts=[1]),
+      "restarts", "RestartModel"),
+    E("restart_sweep(field=None)",
+      lambda: reliability.restart_sweep(_sc(), 100.0, field=None, values=[60.0]), "field = None"),
+    E("summarize_runs(plan='abc')", lambda: reliability.summarize_runs(
+        reliability.simulate(_plan(), 50), "abc"), "plan = 'abc'", "RunPlan"),
+    E("owned_components(v=None)", lambda: economics.owned_components(None), "v = None", "dict"),
+    E("tco_arrays(v='abc')", lambda: economics.tco_arrays("abc", 3.0), "v = 'abc'"),
+    E("encoder_activation_bytes(tp='abc')",
+      lambda: multimodal.encoder_activation_bytes("maia-class", "vision", 4, tp="abc"), "tp = 'abc'"),
+    E("encoder_tp(tp=2**70)", lambda: multimodal.encoder_tp(multimodal.encoder("qwen2.5-vl-vit"), 2**70),
+      "tp = 1180591620717411303424", "max_world_gpus"),
+    E("image_grid(1e300 px)", lambda: multimodal.encoder("qwen2.5-vl-vit").image_grid(1e300, 448),
+      "height = ", "px per side"),
 ]
+
+
+def _sc():
+    return il.load_scenario("zaya1-ibm-mi300x")
+
+
+def _plan():
+    return reliability.plan_run(_sc(), 100.0)
 
 
 @pytest.mark.parametrize("fn, needles", CASES)

@@ -150,6 +150,8 @@ def owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line
     """The owned-cost formula on scalars or numpy arrays (no validation: see
     :func:`owned_inputs`). Returns components per useful GPU-hour [USD] plus ``capex``
     [USD per GPU], ``fixed_h`` (per calendar hour) and ``energy_h`` (per busy hour)."""
+    if not isinstance(v, Mapping):
+        raise ValidationError(f"v = {v!r:.60}: expected the owned-cost inputs as a dict (owned_inputs())")
     H = HOURS_PER_YEAR
     spare = 1.0 + v["spare_fraction"]
     server = (v["capex_usd_per_gpu"] + v["host_usd_per_gpu"]) * spare
