@@ -1403,6 +1403,8 @@ def row_stack(row: dict) -> str | None:
     current generation of data/serving/engine_generations.csv; an early TensorRT-LLM row run
     with the PyTorch backend (before 0.19 a preview next to the compiled-engine flow) maps to
     ``trt-llm-cuda-early-pytorch``."""
+    if not isinstance(row, dict) or not {"engine", "accelerator"} <= set(row):
+        raise ValidationError(f"row = {row!r:.80}: expected a benchmark row (a dict with engine, accelerator, ...)")
     gen = {r["engine"]: r for r in engine_generations().iter_rows(named=True)}
     if row["engine"] not in gen:
         return None
@@ -1591,6 +1593,13 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
     """
     if stack_params is not None and not isinstance(stack_params, dict):
         raise ValidationError(f"stack_params = {stack_params!r}: expected {{stack: {{parameter: value}}}}")
+    from . import stacks
+
+    for st, over in (stack_params or {}).items():   # checked once here, not at every benchmark row
+        if not isinstance(st, str) or st not in stacks.names("serving"):
+            raise unknown("serving stack", st, stacks.names("serving"), where="stack_params")
+        if not isinstance(over, dict):
+            raise ValidationError(f"stack_params[{st!r}] = {over!r:.60}: expected a dict of parameter -> value")
     rows = []
     for r in benchmarks().iter_rows(named=True):
         sc, over, why = _row_scenario(r)

@@ -100,6 +100,18 @@ CASES = [
       lambda: multimodal.encoder_activation_bytes("maia-class", "vision", 4, tp="abc"), "tp = 'abc'"),
     E("encoder_tp(tp=2**70)", lambda: multimodal.encoder_tp(multimodal.encoder("qwen2.5-vl-vit"), 2**70),
       "tp = 1180591620717411303424", "max_world_gpus"),
+    # validation tables: a bad override was swallowed as every run's "not compared" status
+    E("compare_current(params=[1])", lambda: validation_mod.compare_current(params=[1]), "params = [1]"),
+    E("compare_current(params={'x': {}})", lambda: validation_mod.compare_current(params={"x": {}}),
+      "'x'", "megatron-core"),
+    E("serving.validation({'vllm-rocm': 1})", lambda: serving.validation({"vllm-rocm": 1}),
+      "stack_params['vllm-rocm'] = 1"),
+    E("serving.validation({'vllm': {}})", lambda: serving.validation({"vllm": {}}), "'vllm'", "vllm-rocm"),
+    E("calibrate(grid=0)", lambda: validation_mod.calibrate(grid=0), "grid = 0"),
+    E("calibrate(grid=2.5)", lambda: validation_mod.calibrate(grid=2.5), "grid = 2.5"),
+    E("summary_current('abc')", lambda: validation_mod.summary_current("abc"), "df = 'abc'"),
+    E("scenario_for({})", lambda: validation_mod.scenario_for({}), "row = {}"),
+    E("row_stack({})", lambda: serving.row_stack({}), "row = {}"),
     E("image_grid(1e300 px)", lambda: multimodal.encoder("qwen2.5-vl-vit").image_grid(1e300, 448),
       "height = ", "px per side"),
 ]
