@@ -458,6 +458,10 @@ def cmd_serve(a) -> Output:
             out.frame("configurations", df, [c for c in SERVE_SEARCH_SHOWN if c in df.columns],
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
+            if df.height == 0:
+                bounds = [f"--{k.replace('_', '-')} {kw[k]:g}" for k in ("max_tpot_s", "max_ttft_s") if k in kw]
+                out.notes.append("no configuration fits in memory" + (f" and meets {' and '.join(bounds)}"
+                                                                      if bounds else ""))
         else:
             out.frame("configurations", df)
         return out

@@ -203,6 +203,13 @@ def test_cli_bad_input_exits_1_with_the_message(files, args, needles):
         assert n in r.stderr, (n, r.stderr)
 
 
+def test_cli_serve_search_says_when_nothing_qualifies():
+    """An empty serve_search printed an empty table and nothing else."""
+    r = cli("serve", "data/scenarios/maia-class-serving-mi300x.toml", "--search", "--max-ttft-s", "1e-6")
+    assert r.returncode == 0, r.stderr
+    assert "no configuration fits in memory and meets --max-ttft-s 1e-06" in r.stdout
+
+
 def test_no_nan_in_the_fixed_outputs():
     """The overflow checks raise instead of returning inf; finite inputs still give finite values."""
     assert math.isfinite(reliability.young_interval_s(1e150, 1e150))
