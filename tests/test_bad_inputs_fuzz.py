@@ -144,6 +144,29 @@ def test_valid_results_unchanged_by_the_checks():
     assert il.compute.gemm_time(4096.0, 4096, 4096, "MI300X") == il.compute.gemm_time(4096, 4096, 4096, "MI300X")
 
 
+@pytest.mark.parametrize("table, key, value", [
+    ("hardware", "nodes", np.int64(2)), ("hardware", "pxn", np.bool_(True)), ("training", "seq_len", np.int32(4096)),
+    ("training", "moe_capacity_factor", np.float32(1.5)), ("parallelism", "tp", np.int64(2)),
+    ("parallelism", "zero", np.int64(3)), ("hardware", "nodes", np.float64(2.0)),
+])
+def test_numpy_scalars_are_the_numbers_they_hold(table, key, value):
+    """A legitimate value read from a frame or an arange (np.int64(2)) was refused as
+    "hardware.nodes = np.int64(2): expected an integer >= 1"; it is now the Python number it
+    holds, and the Scenario equals the one built from that number."""
+    base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 2},
+            "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 2}, "parallelism": {}}
+    with_np = {k: dict(v) for k, v in base.items()}
+    with_py = {k: dict(v) for k, v in base.items()}
+    with_np[table][key], with_py[table][key] = value, value.item()
+    sc = il.Scenario.from_dict(with_np)
+    assert sc == il.Scenario.from_dict(with_py)
+    assert type(getattr(getattr(sc, table), key)).__module__ == "builtins"   # stored as a Python number
+    sc.to_toml()
+    serving_sc = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
+                  "serving": {"tp": np.int64(1), "dp": np.int64(8), "request_rate_rps": np.float32(2.0)}}
+    assert il.serve(serving_sc).ttft_s > 0
+
+
 def test_spare_availability_when_repairs_overflow():
     """λ·T beyond a float (1e300 × 1e300): unboundedly many nodes in repair, so no spare is
     free (0), not an OverflowError."""
