@@ -114,6 +114,15 @@ def mapping(field: str, value: Any, what: str = "name -> number") -> dict:
     return dict(value)
 
 
+def sequence(field: str, value: Any, what: str = "names") -> list:
+    """``value`` (a list, tuple or other iterable, not a string or a dict) as a list; a single
+    name or a number is refused rather than iterated character by character or failing deep
+    inside. The items are the caller's to check."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError(f"{field} = {value!r:.80}: expected a list of {what}")
+    return list(value)
+
+
 def float_array(field: str, values: Any, unit: str = "") -> np.ndarray:
     """``values`` (a number, a sequence or an array of real numbers) as a float array; strings,
     dicts, None and booleans are refused rather than parsed or coerced. Finiteness and shape
@@ -139,4 +148,4 @@ def path(field: str, value: Any) -> os.PathLike | str:
 
 
 __all__ = ["REAL", "is_real", "number", "positive", "fraction", "integer", "boolean", "choice", "name",
-           "mapping", "float_array", "path"]
+           "mapping", "sequence", "float_array", "path"]

@@ -164,6 +164,9 @@ def _scenario(arg: str):
     """A Scenario from a TOML path, or a shipped scenario's name."""
     import infra_lab as il
 
+    if not arg.strip():   # Path("") is the current folder: say what is missing instead
+        raise CliError(f"scenario = {arg!r}: expected a shipped scenario's name or the path of a TOML file "
+                       f"(shipped scenarios: {', '.join(il.list_scenarios())})")
     p = Path(arg)
     if p.suffix.lower() == ".toml" or p.exists() or "/" in arg or "\\" in arg:
         if not p.is_file():
@@ -210,6 +213,10 @@ def _toml(path: str) -> dict:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as e:
         raise CliError(f"file {p.name}: not valid TOML ({e})") from None
+    except UnicodeDecodeError as e:
+        raise CliError(f"file {path!r}: not UTF-8 text (TOML files are UTF-8; byte {e.start}: {e.reason})") from None
+    except OSError as e:
+        raise CliError(f"file {path!r}: cannot be read ({e.strerror or e})") from None
 
 
 def _number(text: str, what: str) -> float:
@@ -451,6 +458,10 @@ def cmd_serve(a) -> Output:
             out.frame("configurations", df, [c for c in SERVE_SEARCH_SHOWN if c in df.columns],
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
+            if df.height == 0:
+                bounds = [f"--{k.replace('_', '-')} {kw[k]:g}" for k in ("max_tpot_s", "max_ttft_s") if k in kw]
+                out.notes.append("no configuration fits in memory" + (f" and meets {' and '.join(bounds)}"
+                                                                      if bounds else ""))
         else:
             out.frame("configurations", df)
         return out
@@ -553,10 +564,22 @@ def cmd_sweep(a) -> Output:
                        "missing); update the package") from None
     if a.call == "serve":
         _serving_api()
+    if a.call == "search" and a.objective is not None and a.objective not in OBJECTIVES:
+        # checked once here rather than failing at every point of the sweep
+        from .errors import unknown
+
+        raise unknown("search objective", a.objective, OBJECTIVES, where="--objective")
     sc = _scenario(a.scenario)
     grid, where, fixed = read_grid(a.grid)
     single = a.out is not None and a.out.lower().endswith(".parquet")
     folder = a.out if a.out is not None and not single else None
+    if single:   # checked before the sweep runs, not when its results are written
+        target = Path(a.out)
+        if target.is_dir():
+            raise CliError(f"--out {a.out!r}: is a folder; give a FILE.parquet path or a folder without the "
+                           ".parquet suffix")
+        if not target.resolve().parent.is_dir():
+            raise CliError(f"--out {a.out!r}: the folder {str(target.parent)!r} does not exist; create it first")
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
     with warnings.catch_warnings(record=True) as caught:
@@ -567,7 +590,10 @@ def cmd_sweep(a) -> Output:
     if n_fail == df.height:
         raise CliError(f"every point of the sweep failed; first: {df['error'][0]}")
     if single:
-        df.write_parquet(a.out)
+        try:
+            df.write_parquet(a.out)
+        except OSError as e:
+            raise CliError(f"--out {a.out!r}: cannot be written ({e})") from None
     out = Output()
     if a.format == "table":
         shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]

@@ -40,6 +40,7 @@ from functools import cache
 
 import numpy as np
 
+from . import _validate as V
 from . import catalog
 from .errors import ValidationError, check_positive, unknown
 from .scenario import HardwareConfig, as_hardware
@@ -793,7 +794,7 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
         raise ValidationError(f"m × trials = {m} × {trials}: at most 50,000,000 draws (memory)")
     if k * trials > 50_000_000:
         raise ValidationError(f"k × trials = {k} × {trials}: at most 50,000,000 bin counts (memory)")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(V.integer("seed", seed, lo=0, hi=2**63 - 1))
     x = rng.integers(0, k, size=(int(trials), m))
     counts = np.zeros((int(trials), k), dtype=np.int64)
     np.add.at(counts, (np.repeat(np.arange(int(trials)), m), x.ravel()), 1)

@@ -50,6 +50,7 @@ from typing import Any
 
 import polars as pl
 
+from . import _validate as V
 from . import catalog
 from .errors import ValidationError, check_positive, unknown
 from .scenario import CP_ROTATE_METHODS, RECOMPUTE
@@ -157,6 +158,8 @@ def korthikanti_activation_bytes(s: int, b: int, h: int, a: int, t: int = 1,
     >>> korthikanti_activation_bytes(2048, 1, 12288, 96) / (2048 * 12288)   # 34 + 5as/h
     114.0
     """
+    s, b, h, a, t = (V.integer(n, v) for n, v in (("s", s), ("b", b), ("h", h), ("a", a), ("t", t)))
+    sequence_parallel = V.boolean("sequence_parallel", sequence_parallel)
     sbh = float(s) * b * h
     core = 5.0 * a * s / h
     if recompute == "full":
@@ -567,6 +570,10 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     for name, v in (("loss_fusion", loss_fusion), ("loss_compiled", loss_compiled)):
         if not isinstance(v, bool):
             raise ValidationError(f"{name} = {v!r:.40}: expected True or False")
+    tokens = V.positive("tokens", tokens, allow_zero=True)
+    vocab, tp, loss_chunks = V.integer("vocab", vocab), V.integer("tp", tp), V.integer("loss_chunks", loss_chunks)
+    activation_bytes = V.positive("activation_bytes", activation_bytes)
+    fp32_copies = V.positive("fp32_copies", fp32_copies, allow_zero=True)
     if loss_fusion:
         per = activation_bytes
     elif loss_compiled:
@@ -671,7 +678,7 @@ def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None)
     check_positive("vp", vp, integer=True)
     f = float(pp) if vp == 1 else pp + (pp - 1) / vp
     if microbatches is not None:
-        f = min(f, float(microbatches))
+        f = min(f, float(V.integer("microbatches", microbatches)))
     return f
 
 
@@ -1418,7 +1425,9 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     """
     spec = _spec(spec)
     check_positive("context", context, integer=True)
-    check_positive("gpus", gpus, integer=True)
+    from .fabric import constant
+
+    V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # a physical bound: 1e300 GPUs overflow
     _reserve_fraction(reserve_fraction)
     acc = catalog.accelerator(accelerator)
     budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
@@ -1446,6 +1455,10 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
     from .scenario import Scenario
 
     frames = []
+    presets = V.sequence("presets", presets, "model preset names")
+    for k, v in (("micro_batch", micro_batch), ("nodes", nodes), ("gpus_per_node", gpus_per_node)):
+        V.integer(k, v)     # each Scenario re-checks them; here so that nodes × gpus_per_node is a number
+    accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     for p in presets:
         for a in accelerators:
             acc = catalog.accelerator(a)

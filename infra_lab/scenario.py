@@ -69,7 +69,17 @@ def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
             raise unknown("key", f"{table}.{k}" if table else k, [f"{table}.{v}" if table else v for v in valid])
 
 
+def _py(v: Any) -> Any:
+    """A numpy scalar (np.int64 from a frame or an arange, np.float32, np.bool_) as the Python
+    number or bool it holds, so it is checked and stored like one; anything else as is.
+    (numpy is not imported here: ``import infra_lab`` stays light.)"""
+    if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 and hasattr(v, "item"):
+        return v.item()
+    return v
+
+
 def _int(field_: str, v: Any, minimum: int = 1) -> int:
+    v = _py(v)
     if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
             or float(v) != int(v)):
         raise ValidationError(f"{field_} = {v!r}: expected an integer >= {minimum}")
@@ -98,6 +108,7 @@ def _data_mix(v: Any):
 
 
 def _bool(field_: str, v: Any) -> bool:
+    v = _py(v)
     if not isinstance(v, bool):
         raise ValidationError(f"{field_} = {v!r}: expected true or false")
     return v
@@ -554,6 +565,7 @@ def _capacity_factor(v):
     """training.moe_capacity_factor: None (dropless) or a real number 1..16."""
     if v is None:
         return None
+    v = _py(v)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or not 1.0 <= v <= 16.0:
         raise ValidationError(f"training.moe_capacity_factor = {v!r}: expected a number from 1 to 16 "
                               "(token dropping at that capacity factor) or absent (dropless)")
@@ -629,10 +641,10 @@ class ParallelismConfig:
             put(self, k, _int(f"parallelism.{k}", getattr(self, k)))
         sp = _bool("parallelism.sequence_parallel", self.sequence_parallel)
         fsdp = _bool("parallelism.fsdp", self.fsdp)
-        zero = self.zero
+        zero = _py(self.zero)
         if zero is None:          # left out: ZeRO-1, or full sharding (ZeRO-3) with FSDP
             zero = 3 if fsdp else 1
-            put(self, "zero", zero)
+        put(self, "zero", zero)
         if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
             raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
         if fsdp and zero != 3:
@@ -832,20 +844,20 @@ def _serving_values(d: dict) -> dict:
         v[k] = None if d.get(k) is None else _int(f"serving.{k}", d[k])
     v["dp_attention"] = _bool("serving.dp_attention", d.get("dp_attention", False))
     v["spec_decoding"] = _enum("serving.spec_decoding", d.get("spec_decoding", ServingConfig.spec_decoding), SPEC_DECODING)
-    acc = d.get("mtp_acceptance")
+    acc = _py(d.get("mtp_acceptance"))
     if acc is not None:
         if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not (math.isfinite(acc) and 0 <= acc <= 1):
             raise ValidationError(f"serving.mtp_acceptance = {acc!r}: expected a number between 0 and 1")
         acc = float(acc)
     v["mtp_acceptance"] = acc
     for k, unit in (("images_per_request", "pictures"), ("audio_s_per_request", "s")):
-        x = d.get(k, 0.0)
+        x = _py(d.get(k, 0.0))
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0:
             raise ValidationError(f"serving.{k} = {x!r}: expected a finite number >= 0 [{unit}]")
         v[k] = float(x)
     v["image_size"] = _image_size(d.get("image_size"))
     v["batching"] = _enum("serving.batching", d.get("batching", ServingConfig.batching), BATCHING)
-    rate = d.get("request_rate_rps")
+    rate = _py(d.get("request_rate_rps"))
     if rate is not None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
             raise ValidationError(f"serving.request_rate_rps = {rate!r}: expected a finite number > 0 "

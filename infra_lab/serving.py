@@ -68,7 +68,8 @@ __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
     "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
-    "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "agent_request", "class_comparison",
+    "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",
+    "class_comparison",
     "fp4_format", "DEFAULT_CONCURRENCIES", "checkpoints",
 ]
 
@@ -980,6 +981,11 @@ def pareto_front(df: pl.DataFrame, x: str = "tokens_per_s_per_user",
     >>> pareto_front(d).to_list()
     [True, True, False]
     """
+    if not isinstance(df, pl.DataFrame):
+        raise ValidationError(f"df = {df!r:.80}: expected a polars DataFrame (serve_search's)")
+    for col in (x, y):
+        if not isinstance(col, str) or col not in df.columns:
+            raise unknown("column", col, df.columns, where="pareto_front")
     if df.height == 0:
         return pl.Series("pareto", [], dtype=pl.Boolean)
     return pl.Series("pareto", _pareto_mask(df[x].to_numpy(), df[y].to_numpy()))
@@ -1336,6 +1342,8 @@ def split_of(row: dict) -> str:
     """
     import zlib
 
+    if not isinstance(row, dict):
+        raise ValidationError(f"row = {row!r:.80}: expected a benchmark row as a dict")
     key = "|".join(str(row.get(k)) for k in (
         "source_key", "model", "accelerator", "engine", "tp", "ep", "dp", "pp", "dp_attention",
         "weight_precision", "isl_nominal", "osl_nominal", "benchmark_mode"))
@@ -1395,6 +1403,8 @@ def row_stack(row: dict) -> str | None:
     current generation of data/serving/engine_generations.csv; an early TensorRT-LLM row run
     with the PyTorch backend (before 0.19 a preview next to the compiled-engine flow) maps to
     ``trt-llm-cuda-early-pytorch``."""
+    if not isinstance(row, dict) or not {"engine", "accelerator"} <= set(row):
+        raise ValidationError(f"row = {row!r:.80}: expected a benchmark row (a dict with engine, accelerator, ...)")
     gen = {r["engine"]: r for r in engine_generations().iter_rows(named=True)}
     if row["engine"] not in gen:
         return None
@@ -1583,6 +1593,13 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
     """
     if stack_params is not None and not isinstance(stack_params, dict):
         raise ValidationError(f"stack_params = {stack_params!r}: expected {{stack: {{parameter: value}}}}")
+    from . import stacks
+
+    for st, over in (stack_params or {}).items():   # checked once here, not at every benchmark row
+        if not isinstance(st, str) or st not in stacks.names("serving"):
+            raise unknown("serving stack", st, stacks.names("serving"), where="stack_params")
+        if not isinstance(over, dict):
+            raise ValidationError(f"stack_params[{st!r}] = {over!r:.60}: expected a dict of parameter -> value")
     rows = []
     for r in benchmarks().iter_rows(named=True):
         sc, over, why = _row_scenario(r)
@@ -1816,6 +1833,12 @@ def _mix_table() -> pl.DataFrame:
     return catalog.read_table(catalog.DATA_DIR / "serving" / "maia_agent.csv", _MIX_SCHEMA)
 
 
+def maia_mix_table() -> pl.DataFrame:
+    """The agent task of notebook 07 as a table: parameter, value, unit, basis (every row of
+    data/serving/maia_agent.csv is an assumption stated as such, with its source column)."""
+    return _mix_table()
+
+
 def maia_mix() -> dict[str, float]:
     """The multimodal agent task of notebook 07 (data/serving/maia_agent.csv; every value an
     assumption stated as such): {parameter: value}."""
@@ -1948,8 +1971,12 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
         usd_per_million_tokens, usd_per_task (calls × output tokens × all-in $/M), reached
         (a configuration met the interactivity)
     """
+    from . import _validate as V
     from . import models as models_mod
 
+    models = V.sequence("models", models, "model preset names")
+    V.integer("gpus", gpus)
+    accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     req = agent_request() if request is None else request
     rows = []
     for model in models:

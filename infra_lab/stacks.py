@@ -194,11 +194,17 @@ stack but a different physics (a step 10^9 × longer, a negative byte count)."""
 
 def check_unit(name: str, value: float, unit: str, stack: str = "") -> float:
     """Check one stack factor against :data:`UNIT_BOUNDS` of its unit; returns the value."""
-    b = UNIT_BOUNDS.get(unit)
+    b = UNIT_BOUNDS.get(unit) if isinstance(unit, str) else None
     if b is None:
         raise ValidationError(f"data/{STACKS_FILE}: parameter {name} has unit {unit!r}; known units: "
                               f"{', '.join(UNIT_BOUNDS)}")
     lo, hi, integer, what = b
+    from ._validate import is_real
+
+    if not is_real(value):
+        where = f" (stack {stack})" if stack else ""
+        raise ValidationError(f"stack parameter {name} = {value!r:.60}{where}: expected a number (unit {unit!r}, "
+                              f"allowed {what})")
     if not lo <= value <= hi or (integer and value != int(value)):
         where = f" (stack {stack})" if stack else ""
         raise ValidationError(f"stack parameter {name} = {value!r}{where}: unit {unit!r}, allowed {what}")

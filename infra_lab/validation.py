@@ -79,6 +79,8 @@ def scenario_for(row: dict):
     GeLU MLP of 4h, learned positions, tied embeddings, biases, LayerNorm, as Megatron-LM)."""
     from .scenario import Scenario
 
+    if not isinstance(row, dict) or "case" not in row:
+        raise ValidationError(f"row = {row!r:.80}: expected a row of validation.measurements() as a dict")
     sc = Scenario.from_dict({
         "name": row["case"],
         "model": {"layers": row["layers"], "hidden": row["hidden"], "heads": row["heads"],
@@ -169,8 +171,10 @@ def calibrate(grid: int = 41) -> dict[str, float]:
     The test split (Narayanan Table 1, Table 2 PTD-P rows and the 529.6B ZeRO-3 rows) is not
     looked at. Returns the fitted values and the training errors [%].
     """
+    from . import _validate as V
     from .training import estimate, stack_params
 
+    grid = V.integer("grid", grid, lo=2, hi=1001)   # points of the framework_time_scale grid
     train = measurements().filter(pl.col("split") == "train")
     base = stack_params(VALIDATION_STACK)
 
@@ -337,6 +341,8 @@ and Meta's Llama 3 training (the PyTorch-native FSDP design torchtitan open-sour
 
 def family_of(row: dict) -> str:
     """The framework family (:data:`FAMILIES`) of a run, from its ``framework`` column."""
+    if not isinstance(row, dict):
+        raise ValidationError(f"row = {row!r:.80}: expected a measurement row as a dict")
     fw = (row.get("framework") or "").lower()
     return "torchtitan" if ("torchtitan" in fw or "meta internal" in fw) else "megatron-core"
 
@@ -726,6 +732,7 @@ def compare_current(params: dict | None = None) -> pl.DataFrame:
     """
     from .training import estimate
 
+    _check_current_params(params)
     rows = []
     for r in current_runs().iter_rows(named=True):
         base = {"id": r["id"], "split": r["split"], "dense_or_moe": r["dense_or_moe"], "family": family_of(r),
@@ -776,11 +783,7 @@ def band_coverage(current: pl.DataFrame | None = None, *, split: str | None = No
 
     if split not in (None, "train", "test"):
         raise ValidationError(f"split = {split!r}: expected 'train', 'test' or None (both)")
-    cur = compare_current() if current is None else current
-    need = ("id", "split", "status", "measured_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu")
-    if not isinstance(cur, pl.DataFrame) or not set(need) <= set(cur.columns):
-        raise ValidationError(f"current = {current!r:.60}: expected a compare_current() frame (columns "
-                              f"{', '.join(need)}, …) or None")
+    cur = _current_frame("current", current)
     c = cur.filter(pl.col("status") == "compared")
     if split is not None:
         c = c.filter(pl.col("split") == split)
@@ -802,6 +805,35 @@ def band_coverage(current: pl.DataFrame | None = None, *, split: str | None = No
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
+def _current_frame(field: str, df) -> pl.DataFrame:
+    """``df`` (a :func:`compare_current` frame), or that frame computed when None."""
+    cur = compare_current() if df is None else df
+    need = ("id", "split", "status", "measured_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu")
+    if not isinstance(cur, pl.DataFrame) or not set(need) <= set(cur.columns):
+        raise ValidationError(f"{field} = {df!r:.60}: expected a compare_current() frame (columns "
+                              f"{', '.join(need)}, …) or None")
+    return cur
+
+
+def _check_current_params(params) -> None:
+    """compare_current's ``params`` checked once, up front: a bad override would otherwise
+    become every run's "not compared" status instead of an error."""
+    from .training import stack_params
+
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        raise ValidationError(f"params = {params!r:.80}: expected a dict of stack parameter -> number, or "
+                              f"{{family: {{parameter: number}}}} with families {', '.join(FAMILIES)}")
+    if any(k in FAMILIES for k in params):
+        for k in params:
+            if k not in FAMILIES:
+                raise unknown("stack family", k, FAMILIES, where="params")
+    for fam in FAMILIES:
+        for platform in ("rocm", "cuda"):
+            stack_params(f"{fam}-{platform}", _family_params(params, fam))
+
+
 def _family_params(params: dict | None, family: str) -> dict | None:
     if params is None:
         return None
@@ -812,7 +844,7 @@ def _family_params(params: dict | None, family: str) -> dict | None:
 
 def summary_current(df: pl.DataFrame | None = None) -> pl.DataFrame:
     """Median and worst |error| of the compared current runs by split and dense/MoE [%]."""
-    df = compare_current() if df is None else df
+    df = _current_frame("df", df)
     c = df.filter(pl.col("status") == "compared")
     parts = []
     for split in ("train", "test"):
@@ -833,7 +865,7 @@ def summary_current(df: pl.DataFrame | None = None) -> pl.DataFrame:
 def summary_by_accelerator(df: pl.DataFrame | None = None) -> pl.DataFrame:
     """Median and worst |error| of the compared current runs by split, accelerator and
     dense/MoE [%], with the number of runs that ran but are predicted not to fit."""
-    df = compare_current() if df is None else df
+    df = _current_frame("df", df)
     c = df.filter(pl.col("status") == "compared")
     return (c.group_by("split", "accelerator", "dense_or_moe")
             .agg(pl.len().alias("cases"), pl.col("abs_error_pct").median().alias("median_abs_error_pct"),

@@ -50,6 +50,11 @@ def test_charts_to_dict():
     layer = spec["layer"][0]
     assert layer["mark"]["type"] == "bar"
     assert "[GB]" in layer["encoding"]["x"]["title"]
+    # the axis names the quantity in words, and small values keep their decimals on the bars
+    bw = il.charts.accelerator_bars(m, "hbm_bw_TBps").to_dict()
+    assert bw["layer"][0]["encoding"]["x"]["title"] == "peak HBM bandwidth [TB/s]"
+    assert bw["layer"][1]["encoding"]["text"]["format"] == ",.2f"
+    assert spec["layer"][1]["encoding"]["text"]["format"] == ",.0f"   # 80-192 GB
     peaks = pl.DataFrame({"accelerator": ["MI300X", "MI300X"], "vendor": ["AMD", "AMD"],
                           "precision": ["bf16", "fp8"], "peak_tflops": [1307.4, 2614.9]})
     spec = il.charts.peak_by_precision(peaks).to_dict()

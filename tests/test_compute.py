@@ -278,6 +278,22 @@ class TestValidation:
         # the fit is the sup over shapes; each measured best shape is within 10 % of it
         assert (fit["error_pct"] <= 1e-9).all() and (fit["error_pct"] >= -10.0).all()
 
+    def test_power_limited_variant_carries_its_measured_derate(self):
+        """B200-750W's peaks (data/accelerators.csv) are B200's times the derate its own
+        measured 750 W GEMM rates give against B200's model (compute.power_limit_derate), for
+        every precision column; the measured range lies below the linear-in-power figure
+        (0.815) it replaced."""
+        d = compute.power_limit_derate("B200-750W")
+        assert d["base"] == "B200" and d["rows"].height >= 2
+        assert d["low"] <= d["value"] <= d["high"] < 0.815
+        v, b = catalog.accelerator("B200-750W"), catalog.accelerator("B200")
+        for p in ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4"):
+            assert v.peak(p) / b.peak(p) == pytest.approx(d["value"], rel=2e-3), p
+        with pytest.raises(ValidationError):
+            compute.power_limit_derate("B200")           # not a variant: no derate
+        with pytest.raises(ValidationError):
+            compute.power_limit_derate("H100-96GB-500W")  # a variant without a measured rate
+
 
 class TestAttention:
     @settings(max_examples=60, deadline=None)

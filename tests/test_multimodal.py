@@ -418,6 +418,8 @@ def test_widget_update_is_callable_directly():
     assert s2["days"][0] > s["days"][0]                  # training the encoders costs time
     bad, chart = il.widgets.multimodal_update(0.7, 0.6)
     assert chart is None and "lower one" in bad["note"][0]
+    edge, _ = il.widgets.multimodal_update(0.9, 0.1)     # shares summing to 1 (within float error)
+    assert edge["mix"][0].startswith("0% text")          # not "-0% text"
     box = il.widgets.multimodal_explorer()
     box.controls["audio"].value = 0.3
     s3, _ = box.update()

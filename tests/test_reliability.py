@@ -617,6 +617,7 @@ def test_charts_to_dict():
     for c in charts:
         text = str(c.to_dict())
         assert "[h]" in text or "[1/day]" in text or "[-]" in text or "[s]" in text
+    assert charts[5].to_dict()["encoding"]["x"]["title"] == "relaunch [s]"   # the field in words, unit once
     with pytest.raises(ValidationError):
         il.charts.run_length_histogram(pl.DataFrame({"x": [1.0]}))
     with pytest.raises(ValidationError):

@@ -746,6 +746,9 @@ def test_agent_request_from_multimodal_encoders():
                              audio_s=req["audio_s_per_call"], tp=8, hardware=sc.hardware)
     assert enc_s == pre.time_s > 0                      # one owner of encoder time
     assert (serving._mix_table()["basis"] == "assumption").all()
+    t = serving.maia_mix_table()                        # the public table notebook 07 shows
+    assert {"parameter", "value", "unit", "basis"} <= set(t.columns)
+    assert dict(zip(t["parameter"], t["value"], strict=True)) == serving.maia_mix()
 
 
 def test_serving_helpers_refuse_bad_arguments():

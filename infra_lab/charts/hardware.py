@@ -27,19 +27,26 @@ def accelerator_bars(df, metric: str, title: str | None = None, highlight: str =
         from ..errors import unknown
 
         raise unknown("metric", metric, sorted(set(df["metric"])))
+    from ..cluster import METRICS
+
     unit = sub["unit"][0]
     vendors = sorted(set(sub["vendor"]))
+    # the axis names the quantity in words (cluster.METRICS), not the column name
+    label = METRICS[metric][1] if metric in METRICS else metric.replace("_", " ")
+    # bar labels keep about three significant digits: 5.3 TB/s must not print as "5"
+    top = float(sub["value"].abs().max() or 0.0)
+    fmt = ",.0f" if top >= 100 else ",.1f" if top >= 10 else ",.2f"
     base = alt.Chart(sub, title=title or f"{metric} [{unit}]")
     bars = base.mark_bar().encode(
         y=alt.Y("accelerator:N", sort="-x", title=None),
-        x=alt.X("value:Q", title=f"{metric.replace('_', ' ')} [{unit}]"),
+        x=alt.X("value:Q", title=f"{label} [{unit}]"),
         color=alt.Color("vendor:N", scale=vendor_color(vendors), title="vendor"),
         stroke=alt.condition(alt.datum.accelerator == highlight, alt.value("black"), alt.value(None)),
         strokeWidth=alt.value(2),
-        tooltip=["accelerator", "vendor", alt.Tooltip("value:Q", format=",.1f"), "unit"],
+        tooltip=["accelerator", "vendor", alt.Tooltip("value:Q", format=fmt), "unit"],
     )
     text = base.mark_text(align="left", dx=3, fontSize=10).encode(
-        y=alt.Y("accelerator:N", sort="-x"), x="value:Q", text=alt.Text("value:Q", format=",.0f")
+        y=alt.Y("accelerator:N", sort="-x"), x="value:Q", text=alt.Text("value:Q", format=fmt)
     )
     return (bars + text).properties(width=380, height=max(120, 22 * sub.height))
 

@@ -168,9 +168,11 @@ def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
                     "restart_sweep_chart")
     field = sweep["field"][0]
     unit = "[-]" if field == "hot_spares" else "[s]"
-    return alt.Chart(to_altair_data(sweep), title=title or f"Goodput vs {field}").mark_line(point=True).encode(
+    # "collective_timeout_s" -> "collective timeout [s]": the unit is in the brackets, not the name
+    label = (field[:-2] if field.endswith("_s") else field).replace("_", " ")
+    return alt.Chart(to_altair_data(sweep), title=title or f"Goodput vs {label}").mark_line(point=True).encode(
         x=alt.X("value:Q", scale=alt.Scale(type="log", domain=[sweep["value"].min(), sweep["value"].max()],
-                                           nice=False), title=f"{field} {unit}"),
+                                           nice=False), title=f"{label} {unit}"),
         y=alt.Y("goodput:Q", title="goodput [-]", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("calibration:N", title="calibration"),
         tooltip=["calibration", alt.Tooltip("value:Q", format=",.0f"),

@@ -91,6 +91,7 @@ from .validation import (
     ceiling_fits,
     compute_measurements,
     gemm_validation,
+    power_limit_derate,
     validation_summary,
     validation_table,
 )
@@ -110,5 +111,5 @@ __all__ = [
     "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS",
     "roofline_points",
     "calibrate", "ceiling_fits", "compute_measurements", "gemm_validation",
-    "validation_summary", "validation_table",
+    "power_limit_derate", "validation_summary", "validation_table",
 ]

@@ -181,6 +181,9 @@ def _dims(name: str, x: Any, size: int | None = None, *, allow_zero: bool = Fals
     ai = np.rint(af).astype(np.int64)
     if np.any(np.abs(ai - af) > 1e-9):
         raise ValidationError(f"{name}: GEMM dimensions must be integers (got non-integer values)")
+    if not allow_zero and np.any(ai < 1):  # e.g. 1e-300: positive, but it rounds to a 0-sized GEMM
+        bad = a[ai < 1][0]
+        raise ValidationError(f"{name} = {bad.item()!r}: GEMM dimensions must be integers >= 1 (it rounds to 0)")
     return ai
 
 

@@ -30,7 +30,7 @@ from .attention import _core as _attn_core
 from .gemm import fit_gemm_ceiling, gemm_model
 
 __all__ = ["compute_measurements", "calibrate", "validation_table", "validation_summary",
-           "gemm_validation", "ceiling_fits", "attention_cap_comparison",
+           "gemm_validation", "ceiling_fits", "attention_cap_comparison", "power_limit_derate",
            "ATTN_CAPPED_AT_MEASURED"]
 
 _MEAS_SCHEMA = {
@@ -515,3 +515,54 @@ def gemm_validation() -> pl.DataFrame:
     if not out:  # pragma: no cover
         raise ValidationError("device_measurements.csv has no gemm_tflops rows")
     return pl.DataFrame(out, infer_schema_length=None)
+
+
+def power_limit_derate(accelerator: str) -> dict:
+    """Sustained-GEMM derate of a power-limited catalog variant (e.g. ``B200-750W``) against
+    the full-power part whose kernel efficiencies it takes (the device its ``gemm_ceiling``
+    row defers to in data/compute_params.csv), from the variant's own measured GEMM rates.
+
+    Each ``gemm_tflops`` row of the variant in data/device_measurements.csv is divided by the
+    full-power part's modelled rate at the same shape and precision (its ceiling fitted to
+    that part's max-achievable measurement; fixed cost excluded, as in
+    :func:`gemm_validation`). The derate is the median over the BF16 rows (the precision of
+    the peak it scales); the range spans every row. Approximate: it is one clock factor for
+    all precisions (the peak columns scale together) and takes the variant's measurements
+    (one benchmark, one software stack) and the full-power maximum (another benchmark) as
+    comparable; a power cap's clock also depends on the data a GEMM multiplies (FP16 and BF16
+    rows of the same shape differ) and on how much of a window the tensor cores are busy.
+
+    Returns
+    -------
+    dict
+        base (the full-power part), value, low, high [-], rows (polars.DataFrame: precision,
+        m, n, k, measured_tflops, base_tflops, ratio).
+    """
+    from .gemm import gemm_times
+
+    acc = P.accelerator(accelerator)
+    row = P.row(acc, "gemm_ceiling", "bf16")
+    ref = str(row["text"] or "")
+    base_name = ref.partition(":")[0] if row["value"] is None and row["accelerator"] == acc.name else ""
+    if not base_name or base_name == acc.name:
+        raise ValidationError(f"{acc.name}: its bf16 gemm_ceiling does not defer to another device "
+                              f"(text {ref!r}), so it is not a variant with a derate")
+    base = P.accelerator(base_name)
+    meas = catalog.device_measurements().filter((pl.col("accelerator") == acc.name)
+                                                & (pl.col("quantity") == "gemm_tflops"))
+    if meas.height == 0:
+        raise ValidationError(f"device_measurements.csv has no gemm_tflops rows for {acc.name}")
+    out = []
+    for r in meas.iter_rows(named=True):
+        prec = P.precision(r["precision"])
+        m, n, k = r["gemm_m"], r["gemm_n"], r["gemm_k"]
+        t = float(gemm_times([m], [n], [k], base.name, prec)[0]) - gemm_model(base.name, prec).fixed_s
+        base_tflops = 2.0 * m * n * k / t / 1e12
+        out.append({"precision": prec, "m": m, "n": n, "k": k, "measured_tflops": r["value"],
+                    "base_tflops": base_tflops, "ratio": r["value"] / base_tflops})
+    rows = pl.DataFrame(out)
+    bf16 = rows.filter(pl.col("precision") == "bf16")["ratio"]
+    if bf16.len() == 0:
+        raise ValidationError(f"device_measurements.csv has no BF16 gemm_tflops row for {acc.name}")
+    return {"base": base.name, "value": float(bf16.median()), "low": float(rows["ratio"].min()),
+            "high": float(rows["ratio"].max()), "rows": rows}

@@ -462,6 +462,8 @@ def tco_arrays(v: Mapping[str, Any], years: float, *, value_curve: str = "expone
                replace_at_life: bool = False) -> dict[str, Any]:
     """TCO components per GPU on scalars or arrays: cash (undiscounted) and present value
     at the cost of capital [USD per GPU]. See :func:`tco`."""
+    if not isinstance(v, Mapping):
+        raise ValidationError(f"v = {v!r:.60}: expected the TCO inputs as a dict (owned_inputs() / operator_inputs())")
     N = years
     c = owned_components({**v, "utilization": 1.0})
     s = v["setup_weeks"] / WEEKS_PER_YEAR

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import sequence
 from ..errors import ValidationError
 from . import _validate as V
 from . import uncertainty as U
@@ -53,6 +54,11 @@ def owned_specs(accelerator: str = "MI300X", fixed: Mapping[str, float] | None =
     return P
 
 
+def _names(names: Any) -> list:
+    """``names`` (parameter names: a list, tuple or other iterable of strings) as a list."""
+    return sequence("names", names, "parameter names, e.g. ['capex_usd_per_gpu', 'host_usd_per_gpu']")
+
+
 def sample_parameters(n: int, seed: int, accelerator: str = "MI300X", names: Iterable[str] = OWNED_PARAMS, *,
                       distribution: str | None = None, fixed: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Draw ``n`` samples of each named parameter of ``accelerator`` from its range
@@ -63,7 +69,7 @@ def sample_parameters(n: int, seed: int, accelerator: str = "MI300X", names: Ite
     -------
     dict name -> array of n floats (``fixed`` names held constant)
     """
-    names = list(names)
+    names = _names(names)
     P = parameters(accelerator)
     fixed = _check_fixed(fixed)
     if "capex_usd_per_gpu" in names and "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
@@ -83,7 +89,7 @@ def monte_carlo(func: Callable[..., float], n: int = 2000, seed: int = 0, accele
     >>> bool(s.min() > 0)
     True
     """
-    names = list(names)
+    names = _names(names)
     P = parameters(accelerator)
     fixed = _check_fixed(fixed)
     if "capex_usd_per_gpu" in names and "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
+from .._validate import sequence
 from ..errors import ValidationError, unknown
 from . import _validate as V
 from .data import HOURS_PER_YEAR, _no_price, parameters
@@ -149,6 +150,8 @@ def owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line
     """The owned-cost formula on scalars or numpy arrays (no validation: see
     :func:`owned_inputs`). Returns components per useful GPU-hour [USD] plus ``capex``
     [USD per GPU], ``fixed_h`` (per calendar hour) and ``energy_h`` (per busy hour)."""
+    if not isinstance(v, Mapping):
+        raise ValidationError(f"v = {v!r:.60}: expected the owned-cost inputs as a dict (owned_inputs())")
     H = HOURS_PER_YEAR
     spare = 1.0 + v["spare_fraction"]
     server = (v["capex_usd_per_gpu"] + v["host_usd_per_gpu"]) * spare
@@ -460,9 +463,10 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
 
     if not isinstance(rentals, Mapping) or not rentals:
         raise ValidationError(f"rentals = {rentals!r}: expected a non-empty dict label -> price")
-    grid = [V.fraction("utilization", u) for u in (utilizations if utilizations is not None
+    grid = [V.fraction("utilization", u) for u in (sequence("utilizations", utilizations, "utilizations in (0, 1]")
+                                                   if utilizations is not None
                                                    else [x / 100 for x in range(20, 101, 2)])]
-    committed = set(committed)
+    committed = set(sequence("committed", committed, "rental labels"))
     for lab in committed:
         if lab not in rentals:
             raise unknown("committed label", lab, rentals)

@@ -159,7 +159,11 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
 
 def cost_per_million_tokens(total_usd: float, tokens: float) -> float:
     """Training cost per million tokens [USD per 1e6 tokens]."""
-    return V.positive("total_usd", total_usd, allow_zero=True) / V.positive("tokens", tokens) * 1e6
+    c = V.positive("total_usd", total_usd, allow_zero=True) / V.positive("tokens", tokens) * 1e6
+    if not math.isfinite(c):
+        raise ValidationError(f"total_usd = {total_usd!r}, tokens = {tokens!r}: the cost per million tokens "
+                              "overflows a float; allowed total_usd / tokens below ~1e302 USD per token")
+    return c
 
 
 # --------------------------------------------------------------------------------------

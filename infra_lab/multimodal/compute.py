@@ -25,6 +25,7 @@ import math
 import numpy as np
 import polars as pl
 
+from .. import _validate as V
 from ..errors import ValidationError, unknown
 from .specs import EncoderSpec, MultimodalSpec, _size, system
 
@@ -42,6 +43,10 @@ def encoder_tp(enc: EncoderSpec, tp: int) -> int:
         raise ValidationError(f"enc = {enc!r}: expected a vision or audio EncoderSpec")
     if isinstance(tp, bool) or not isinstance(tp, (int, np.integer)) or tp < 1:
         raise ValidationError(f"tp = {tp!r}: expected a positive integer")
+    from ..fabric import constant
+
+    if tp > constant("max_world_gpus"):   # the divisor scan below is linear in tp
+        raise ValidationError(f"tp = {tp!r}: at most {int(constant('max_world_gpus')):,} GPUs (max_world_gpus)")
     return max(d for d in range(1, int(tp) + 1) if tp % d == 0 and enc.heads % d == 0)
 
 
@@ -148,7 +153,8 @@ def encoder_ops(spec: MultimodalSpec | str, modality: str, items: float, acceler
                                                                             pl.Float64, pl.Float64, pl.Float64),
                                                                      strict=True)))
     seq, stem_rows, lm_tok = _item_shape(enc, image_size, None)
-    tpe = encoder_tp(enc, int(tp))
+    tp = V.integer("tp", tp)
+    tpe = encoder_tp(enc, tp)
     per_group = n / (int(tp) // tpe)            # items of one encoder-TP group
     k = max(1, int(round(per_group)))
     scale = per_group / k
@@ -206,7 +212,8 @@ def encoder_activation_bytes(spec: MultimodalSpec | str, modality: str, items: f
     if n == 0.0:
         return 0.0
     seq, _, _ = _item_shape(enc, image_size, None)
-    tpe = encoder_tp(enc, int(tp))
+    tp = V.integer("tp", tp)
+    tpe = encoder_tp(enc, tp)
     per_group = n / (int(tp) // tpe)
     k = max(1, int(round(per_group)))
     per = memory.activation_bytes_per_layer(enc.layer_spec, seq, k, tpe, recompute=recompute,

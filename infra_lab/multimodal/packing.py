@@ -230,6 +230,8 @@ def pack(lengths, seq_len: int, algorithm: str = "ffd", *, reference: bool = Fal
     from .._kernels import multimodal as km
 
     s = int(_posint("seq_len", seq_len))
+    if s > MAX_SEQ_LEN:
+        raise ValidationError(f"seq_len = {seq_len!r}: at most {MAX_SEQ_LEN:,} tokens (2^24, as compute.layer_ops)")
     if not isinstance(algorithm, str) or algorithm not in PACKINGS:
         raise unknown("packing", algorithm, PACKINGS)
     if not isinstance(reference, bool):

@@ -57,6 +57,11 @@ SYSTEM_KEYS = frozenset(("vision", "audio", "cross_bias") + _SYS_INT + _SYS_BOOL
 the language model's :data:`infra_lab.models.MODEL_FIELDS`)."""
 
 
+MAX_IMAGE_SIDE_PX = 2**20
+"""Largest picture side [px] the encoders take (a numeric bound, 1,048,576 px: far beyond any
+camera; larger sides overflow the patch arithmetic)."""
+
+
 def _num(name: str, x: Any, *, integer: bool = False, allow_zero: bool = True) -> float:
     return check_positive(name, x, integer=integer, allow_zero=allow_zero)
 
@@ -393,6 +398,9 @@ class EncoderSpec:
             raise ValidationError(f"encoder {self.name!r} is a {self.modality} encoder: image_grid needs vision")
         h = self.image_size if height is None else int(_num("height", height, integer=True, allow_zero=False))
         w = self.image_size if width is None else int(_num("width", width, integer=True, allow_zero=False))
+        for side, v in (("height", h), ("width", w)):
+            if v > MAX_IMAGE_SIDE_PX:   # a numeric bound: patch counts of 1e300 px overflow a float
+                raise ValidationError(f"{side} = {v!r} px: at most {MAX_IMAGE_SIDE_PX:,} px per side")
         p, m = self.patch_size, self.spatial_merge
         cls_tok = 1 if self.class_token else 0
         if self.min_pixels:
@@ -930,6 +938,8 @@ def split_model_table(table: dict) -> tuple[dict, dict]:
     With ``preset`` = a multimodal preset the language model is that preset's LM (its
     ``preset`` name) plus any LM fields given alongside; otherwise the LM is the table
     without the system keys."""
+    if not isinstance(table, dict):
+        raise ValidationError(f"table = {table!r:.80}: expected the [model] table as a dict")
     lm = {k: v for k, v in table.items() if k not in SYSTEM_KEYS}
     sysk = {k: v for k, v in table.items() if k in SYSTEM_KEYS}
     if is_system_name(lm.get("preset")):

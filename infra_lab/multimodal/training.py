@@ -438,6 +438,10 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
         "parallelism": {"tp": tp, "pp": pp, "zero": zero},
     }
     if mix is not None:
+        if isinstance(mix, DataMix):
+            mix = mix.to_dict()
+        if not isinstance(mix, dict):
+            raise ValidationError(f"mix = {mix!r:.80}: expected a data mix (a DataMix or its table as a dict)")
         d["training"]["data_mix"] = dict(mix)
     return d
 

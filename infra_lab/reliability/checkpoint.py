@@ -293,11 +293,19 @@ def spare_availability(replace_rate_per_s: float, repair_s: float, hot_spares: i
     lam = number("replace_rate_per_s", replace_rate_per_s, allow_zero=True)
     t = number("repair_s", repair_s, allow_zero=True)
     s = int(number("hot_spares", hot_spares, allow_zero=True, integer=True))
+    from ..fabric import constant
+
+    max_nodes = int(constant("max_world_gpus"))   # a spare is a node: at most the largest world
+    if s > max_nodes:
+        raise ValidationError(f"hot_spares = {hot_spares!r}: allowed 0..{max_nodes:,} spare nodes "
+                              "(max_world_gpus in network_constants.csv)")
     m = lam * t
     if s == 0:
         return 0.0
     if m == 0:
         return 1.0
+    if math.isinf(m):      # λ·T overflows: unboundedly many nodes in repair, no spare is ever free
+        return 0.0
     log_m = math.log(m)
     # terms beyond m + 40·sqrt(m) + 100 are below 1e-300 (Poisson tail): the sum is 1 there
     s = min(s, int(m + 40.0 * math.sqrt(m) + 100.0))
@@ -349,7 +357,16 @@ def young_interval_s(ckpt_s: float, mtbi_s: float) -> float:
     ----------
     J. W. Young, CACM 17(9), 1974, https://doi.org/10.1145/361147.361115
     """
-    return math.sqrt(2.0 * number("ckpt_s", ckpt_s) * number("mtbi_s", mtbi_s))
+    return _finite_interval(math.sqrt(2.0 * number("ckpt_s", ckpt_s) * number("mtbi_s", mtbi_s)), ckpt_s, mtbi_s)
+
+
+def _finite_interval(tau: float, ckpt_s: float, mtbi_s: float) -> float:
+    """``tau`` if finite; an interval that overflows a float (ckpt_s·mtbi_s beyond ~1e308 s²) is
+    refused rather than returned as inf."""
+    if not math.isfinite(tau):
+        raise ValidationError(f"ckpt_s = {ckpt_s!r}, mtbi_s = {mtbi_s!r}: the checkpoint interval overflows a "
+                              "float; allowed ckpt_s·mtbi_s below ~1e307 s²")
+    return tau
 
 
 def daly_interval_s(ckpt_s: float, mtbi_s: float) -> float:
@@ -376,7 +393,7 @@ def daly_interval_s(ckpt_s: float, mtbi_s: float) -> float:
     if d >= 2.0 * m:
         return m
     x = d / (2.0 * m)
-    return math.sqrt(2.0 * d * m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - d
+    return _finite_interval(math.sqrt(2.0 * d * m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - d, ckpt_s, mtbi_s)
 
 
 def _rate_array(field_: str, values, n: int | None = None) -> np.ndarray:

@@ -80,6 +80,8 @@ def summarize_runs(runs, plan: RunPlan | None = None):
     if not isinstance(runs, pl.DataFrame) or any(c not in runs.columns for c in need):
         raise ValidationError(f"runs: expected the frame of simulate() with columns {', '.join(need)}")
     closed = {}
+    if plan is not None and not isinstance(plan, RunPlan):
+        raise ValidationError(f"plan = {plan!r:.60}: expected the RunPlan the runs were simulated from, or None")
     if plan is not None:
         closed = {"wall_h": plan.expected_wall_s / 3600, "failures": plan.expected_failures}
     rows = []

@@ -9,9 +9,10 @@ import itertools
 import math
 from dataclasses import replace
 
+from .._validate import sequence
 from ..errors import ValidationError
 from ._data import number, parameter
-from .checkpoint import RunPlan, plan_run, restart_model, restart_profiles
+from .checkpoint import RestartModel, RunPlan, plan_run, restart_model, restart_profiles
 
 __all__ = [
     "run_hours", "scale_hardware", "scale_scenario", "market_price_usd_per_gpu_hour",
@@ -104,7 +105,7 @@ def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **pl
 
     from .failures import calibration_names
 
-    cals = calibration_names() if calibrations is None else tuple(calibrations)
+    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
     rows = [_summary_row(plan_run(hardware, work_hours, calibration=c, **plan_kw)) for c in cals]
     return pl.DataFrame(rows).select("calibration", *[c for c in _SUMMARY_COLS if c != "calibration"])
 
@@ -139,7 +140,7 @@ def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan
     import polars as pl
 
     rows = []
-    for n in gpu_counts:
+    for n in sequence("gpu_counts", gpu_counts, "GPU counts"):
         hw, mdl = _sized(hardware, model, n)
         rows.append(_summary_row(plan_run(hw, work_hours, model=mdl, **plan_kw)))
     return pl.DataFrame(rows)
@@ -166,8 +167,14 @@ def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibr
 
     from .failures import calibration_names
 
-    cals = calibration_names() if calibrations is None else tuple(calibrations)
-    rs = tuple(restart_profiles()["profile"].to_list()) if restarts is None else tuple(restarts)
+    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
+    rs = (tuple(restart_profiles()["profile"].to_list()) if restarts is None
+          else tuple(sequence("restarts", restarts, "restart profiles")))
+    for r in rs:
+        if not isinstance(r, (str, RestartModel)):
+            raise ValidationError(f"restarts: {r!r:.60} is neither a restart profile name nor a RestartModel")
+    gpu_counts = sequence("gpu_counts", gpu_counts, "GPU counts")
+    early_deployments = sequence("early_deployments", early_deployments, "multipliers >= 1")
     rows = []
     for n in gpu_counts:
         hw, mdl = _sized(hardware, model, n)
@@ -203,7 +210,10 @@ def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: s
     from .failures import calibration_names
 
     overrides = dict(plan_kw.pop("restart_overrides", {}))
-    cals = calibration_names() if calibrations is None else tuple(calibrations)
+    if not isinstance(field, str):
+        raise ValidationError(f"field = {field!r:.60}: expected the name of a restart-model field, e.g. 'relaunch_s'")
+    values = sequence("values", values, f"values of {field}")
+    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
     rows = []
     for v in values:
         if field == "restart_s":
@@ -267,7 +277,7 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
 
     from .failures import calibration_names
 
-    cals = calibration_names() if calibrations is None else tuple(calibrations)
+    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
     rows = []
     for cal in cals:
         for f in fixed_overheads_s:
@@ -302,6 +312,11 @@ def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
     if intervals_s is None:
         hi = min(plan.interval_s * 20, plan.work_s)
         intervals_s = np.geomspace(max(plan.interval_s / 20, 1.0), hi, 40)
+    from .._validate import float_array
+
+    intervals_s = float_array("intervals_s", intervals_s, "s")
+    if intervals_s.ndim != 1:
+        raise ValidationError(f"intervals_s: expected a flat sequence of intervals [s], got shape {intervals_s.shape}")
     rows = []
     for t in [*list(intervals_s), plan.interval_s]:
         q = plan.with_interval(float(t))

@@ -69,7 +69,7 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     bd = r.breakdown()
     share = dict(bd.iter_rows())
     summary = pl.DataFrame({
-        "mix": [f"{text:.0%} text · {image:.0%} image · {audio:.0%} audio"],
+        "mix": [f"{max(0.0, text):.0%} text · {image:.0%} image · {audio:.0%} audio"],   # no "-0%" at image + audio = 1
         "step_s": [r.step_time_s], "useful_Mtok_per_s": [r.useful_tokens_per_s / 1e6],
         "padding_pct": [100 * (r.stats.waste if r.stats else 0.0)],
         "encoder_pct": [100 * share["encoder_compute"] / r.step_time_s],

@@ -37,7 +37,7 @@ Markdown(f"In September 2025 IBM Cloud began running a large AMD training platfo
 | [08 · The 2026 expansion](08_expansion_2026.ipynb) | What should a 2026 expansion be (MI300X, MI325X, MI355X or the announced MI450X Helios; Pollara 400 or the announced Vulcano 800G; 1,024 to 16,384 GPUs), swept with `il.sweep` (in-process or on Dask), and who earns what: AMD, IBM, Zyphra? |
 | [09 · A Maia-class multimodal model](09_multimodal_maia.ipynb) | What does training a model across language, vision and audio add on the 1,024-MI300X cluster: tokens per picture and per second of audio, packing waste, what the encoders cost next to the language model, stage imbalance, and days and dollars for text-only, image-heavy and audio-heavy mixes? Validated against LLaVA-1.5 and LMMs-Engine runs (no fit). |
 
-**How to use them.** Run all cells (each notebook runs in well under a minute), then move
+**How to use them.** Run all cells (each notebook runs in about a minute or less), then move
 the widgets at the end of each section. The same calls work in your own code:
 
 ```python

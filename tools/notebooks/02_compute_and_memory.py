@@ -95,8 +95,8 @@ per-tile cost (pipeline fill and epilogue, in K-loop iterations). The time adds 
 fixed cost per kernel. Max-achievable figures (AMD's MAF, Stas Bekman's MAMF) are by
 definition the best over shapes, so the **ceiling is fitted so that the model's maximum over
 all shapes equals the published figure** — no prediction can exceed it (a property test checks
-every device and precision). The old H100 fit, made at the MAMF *shape*, put 8192³ above the
-MAMF it was fitted to (the technical review's probe); the cell below prints the new value.
+every device and precision). A ceiling fitted at the published *shape* instead would let other
+shapes beat the figure it was fitted to; the cell below checks H100 at 8192³ against its fitted maximum.
 """),
     ("code", r"""
 fits = il.compute.ceiling_fits()
@@ -113,7 +113,7 @@ derived
 val = il.compute.gemm_validation()
 h100_8192 = 2 * 8192**3 / il.compute.gemm_time(8192, 8192, 8192, "H100") / 1e12
 for r in val.iter_rows(named=True):
-    tag = "fitted (by construction the max; this is its own best shape)" if r["fitted"] else "independent check"
+    tag = "fitted: model max = published by construction" if r["fitted"] else "independent check"
     print(f"{r['accelerator']:13s} {r['precision']:5s} {r['m']:>6}x{r['n']:>6}x{r['k']:>6}: published "
           f"{r['published_tflops']:7.1f}, model at this shape {r['predicted_tflops']:7.1f} ({r['error_pct']:+5.1f} %), "
           f"model max {r['max_tflops']:7.1f}  [{tag}]")
@@ -244,8 +244,8 @@ frac200 = il.compute.gemm_efficiency(n200, n200, n200, "MI300X") / il.compute.ma
 rule = float(params.filter(pl.col("parameter") == "small_work_rule_fraction")["value"][0])
 fixed_amd, fixed_nv = il.compute.kernel_fixed_s("MI300X"), il.compute.kernel_fixed_s("H100")
 Markdown(f"One row past the MAF shape costs {cliff_dp:.0%} with data-parallel tiles (a second, nearly empty wave) "
-         f"but {cliff_sk:.0%} with stream-K (only the 17th row of tiles is padded): the cliffs of the old notebook "
-         f"were the data-parallel bound. Tile padding in K (head dim 96 against the 64-deep K-loop) and short K "
+         f"but {cliff_sk:.0%} with stream-K (only the 17th row of tiles is padded): the deep wave cliffs of the first heatmap "
+         f"are the data-parallel bound. Tile padding in K (head dim 96 against the 64-deep K-loop) and short K "
          f"(a per-tile cost of {il.compute.gemm_model('MI300X').tile_c:.1f} K-iterations) remain. "
          f"The fixed GPU-side cost per kernel is fitted: {fixed_amd * 1e6:.1f} us on AMD, {fixed_nv * 1e6:.1f} us on NVIDIA. "
          f"**Check, not an input:** the ZAYA1 report's rule (as quoted by a third party) says GEMMs need about "
@@ -256,8 +256,8 @@ Markdown(f"One row past the MAF shape costs {cliff_dp:.0%} with data-parallel ti
 ## 5. Precision by generation: FP8, MXFP8, FP4, and what casts cost
 
 Each device and precision has its own fitted ceiling where a max-achievable figure exists
-(FP8 on H100, H200, B200, B300, GB200, MI300X, MI325X, MI355X); MI355X no longer borrows
-MI300X's 750 W clock-throttled ceiling and B200 no longer borrows H100's. Where nothing is
+(FP8 on H100, H200, B200, B300, GB200, MI300X, MI325X, MI355X), so MI355X does not inherit
+MI300X's 750 W clock-throttled ceiling, nor B200 H100's. Where nothing is
 measured (MI350X, GB300, FP4 anywhere, MXFP8 beyond one torchao kernel) the row names what it
 is derived from, why, and a range.
 """),
@@ -330,8 +330,7 @@ The efficiency at long sequences `e` and `c` are fitted per device, kernel and p
 backward is constrained to be no more efficient than the forward (a test checks random
 shapes). A causal mask computes whole diagonal blocks and leaves workgroups unequal, so
 causal attention costs more than half of full attention — most at short sequences and with
-few heads. The old model counted causal as half the work and made the backward *more*
-efficient than the forward.
+few heads.
 """),
     ("code", r"""
 att_rows = []
@@ -507,8 +506,10 @@ Markdown(f"With the {grad_bytes:g}-byte gradient buffer, ZAYA1-base (DP + ZeRO-1
          f"(0 = not even 1). Qwen3-30B-A3B needs {q30_gb['MI300X']:.0f} GB per GPU this way: it "
          f"{'fits' if q30_fit['MI300X'] else 'does not fit'} MI300X's {cap['MI300X']:.0f} GB, "
          f"{'fits' if q30_fit['H200-SXM'] else 'does not fit'} H200's {cap['H200-SXM']:.0f} GB and "
-         f"{'fits' if q30_fit['H100-SXM'] else 'does not fit'} H100's {cap['H100-SXM']:.0f} GB. Larger micro-batches "
-         f"also mean larger GEMMs, closer to the maximum of §4.")
+         f"{'fits' if q30_fit['H100-SXM'] else 'does not fit'} H100's {cap['H100-SXM']:.0f} GB (capacities here are "
+         f"what the driver reports, in GB = 10⁹ B: MI300X's datasheet "
+         f"'{il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB' is {cap['MI300X'] * 1e9 / 2**30:.0f} GiB). "
+         f"Larger micro-batches also mean larger GEMMs, closer to the maximum of §4.")
 """),
     ("md", r"""
 ## 10. Inference: a 70B model in 16-bit on one MI300X vs two H100s

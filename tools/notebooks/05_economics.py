@@ -213,7 +213,7 @@ curve. All returns are pre-tax and unlevered.
 """),
     ("code", r"""
 ibm_life = P["ibm_book_life_years"].value
-v = E.sample_parameters(4000, SEED, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS], fixed={"ibm_book_life_years": ibm_life})
+v = E.sample_parameters(N_MC, SEED, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS], fixed={"ibm_book_life_years": ibm_life})
 v["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
 rows, paths, flows = [], [], []
 for path in E.PATHS:
@@ -487,8 +487,8 @@ print("claims checked")
 What is approximate: the opex items (maintenance, insurance, staff, setup, storage) and the
 operator's post-contract utilization are assumptions with stated ranges; the training model's
 throughput per accelerator carries the stack factors of notebook 04; no public MI355X channel
-price exists; the served-token comparison rests on one published benchmark (one model, two
-engines, 8 GPUs), not on the serving model.
+price exists; the served-token comparison rests on the matched points of one published
+third-party benchmark (section 5), not on the serving model.
 
 """ + NAV),
 ]

@@ -62,6 +62,7 @@ head.with_columns(pl.col(pl.Float64).round(3))
 L, F = h["llama3"], h["fleet"]
 obs = R.fleet_observations().rows_by_key("observation", named=True, unique=True)
 rsc, opt175 = obs["RSC fleet, 1,024-GPU jobs"], obs["OPT-175B pre-training"]
+shrink = obs["Llama 3 405B pre-training"]["gpus"] / sc.hardware.world_size
 md(f'''**Answer.** ZAYA1's {TOKENS / 1e12:.0f}T tokens take {WORK_H / 24:.1f} days of failure-free training
 (`il.estimate`). Under the **Llama 3 per-device** reading the 1,024 MI300X are interrupted every
 {L["mtbi_h"]:.0f} h, {L["expected_interruptions"]:.1f} times over the run, for a goodput of {L["goodput"]:.1%}
@@ -76,7 +77,7 @@ reproduced here *by construction*); scaled to single-node jobs it is off by {c8[
 figure, and it is consistent with OPT-175B's at least {opt175["interruptions_low"]:.0f} restarts in about
 {opt175["window_h"] / 24:.0f} days on {opt175["gpus"]:,} A100 (predicted every {opt_f["predicted_mtbi_h"]:.1f} h against a bound of
 {opt_f["published_mtbi_h_high"]:.1f} h), which the Llama 3 reading misses by {opt_l["predicted_mtbi_h"] / opt_l["published_mtbi_h_high"]:.1f}×.
-Llama 3's rate comes from one flagship run on a mature in-house platform, extrapolated down sixteenfold; ZAYA1 ran on a
+Llama 3's rate comes from one flagship run on a mature in-house platform, extrapolated down {shrink:.0f}-fold; ZAYA1 ran on a
 rented, first-of-its-kind platform (MI300X with Pollara 400 NICs and ROCm at 1,024 GPUs). Llama 3 stays as the optimistic bound.
 
 **At 100,000 GPUs the answer is the restart assumption.** With Llama 3's rates, goodput is {g100k[60]:.0%} with a
@@ -362,7 +363,7 @@ md(f'''At 16,384 GPUs the Llama 3 reading gives an interruption every {base16["l
 every {base16["fleet"]["mtbi_h"]:.2f} h (Kokolis et al.'s own projection, from their fitted cluster-wide rate, is
 {R.parameter("kokolis_projected_mttf_16k_h"):.1f} h, in between); goodput spans {s16[(16384, "llama3")]["goodput_min"]:.0%}–{s16[(16384, "llama3")]["goodput_max"]:.0%}
 (Llama 3) and {s16[(16384, "fleet")]["goodput_min"]:.0%}–{s16[(16384, "fleet")]["goodput_max"]:.0%} (fleet) over the restart
-profiles and early-deployment factors. A 16× expansion needs restarts in minutes, not the tens of minutes that default
+profiles and early-deployment factors. A {16384 / sc.hardware.world_size:.0f}× expansion needs restarts in minutes, not the tens of minutes that default
 timeouts and manual swaps give.''')
 """),
     ("md", r"""
@@ -411,13 +412,12 @@ md(f'''At 100,000 GPUs the Llama 3 reading gives an interruption every {mtbi100:
 redundancy), which this model does not represent.''')
 """),
     ("md", r"""
-**The shared-file-system property.** A December 2026 check found goodput *rising* from 8 to 16 GPUs with
-`storage="shared-fs"`. It was an artefact, now fixed. Two modelling choices met: switches were counted at least one
-per rail, so 8 and 16 GPUs had the same 8 switches and the failure rate did not double; and each node was capped at
-its 1/2,048 share of Tectonic's aggregate bandwidth, so a 1-node job spent minutes on a save and a 2-node job half as
-long. With network failures counted per link and each node limited by its own storage link (and the system by its
-aggregate), the failure rate doubles with the cluster and goodput falls monotonically (a test asserts it for every
-storage option, fabric and calibration):
+**Small jobs on a shared file system.** Goodput must fall as a job grows, down to a single node. A rails-only fabric
+needs one switch per rail however small the job (as many switches for 8 GPUs as for 16), but link failures are counted
+per link (a cable and its transceivers, one per NIC here), which double with the job; and each node's save is limited by
+its own storage link, the system by its aggregate bandwidth (capping each node at its share of the aggregate would make
+a 1-node save slower than a 2-node one). The failure rate then grows with the job and goodput falls monotonically (a
+test asserts it for every storage option, fabric and calibration):
 """),
     ("code", r"""
 small = pl.DataFrame([{"gpus": 8 * n, "calibration": c, "goodput": R.plan_run(

@@ -65,7 +65,7 @@ on the replica's GPUs) before the prompt's prefill. Notebook
 training, encoder time per picture and per second of audio).
 """),
     ("code", r"""
-mix_table = S._mix_table().select("parameter", "value", "unit", "basis")
+mix_table = S.maia_mix_table().select("parameter", "value", "unit", "basis")
 display(mix_table)
 md(f"One task: **{req['calls']:.0f} calls**; each image is **{req['image_tokens']:,.0f} tokens**, "
    f"{mix['audio_seconds_per_task']:.0f} s of speech **{req['audio_tokens']:,.0f} tokens**; "
@@ -102,7 +102,7 @@ md("Fitted per serving stack: " + ", ".join(f"`{p}`" for p in S.CALIBRATED)
    + ", ".join(f"{r['engine']} < {r['first_current_version']}" for r in gens.iter_rows(named=True)) + ".")
 val = S.validation()
 summary = S.validation_summary(val, by=("split",))
-display(summary)
+display(summary.with_columns(pl.col(pl.Float64).round(1)))
 display(il.charts.serving_parity_chart(val))
 """),
     ("code", r"""
@@ -162,7 +162,8 @@ display(il.charts.serving_front_chart(fronts))
 
 At the interactivity target (each user sees at least the `interactivity_target` tokens/s of
 the mix table) the cheapest configuration on each front, priced at the **owned** cost of a
-useful GPU-hour (`il.economics.owned_cost_per_gpu_hour`, notebook 05) and, for comparison, at
+useful GPU-hour with every input at its default (`il.economics.owned_cost_per_gpu_hour`; notebook
+05's Monte Carlo median is higher, the input ranges being right-skewed) and, for comparison, at
 the median **rented** on-demand price (`il.economics.cloud_price`). "All in" charges every GPU
 dollar to the generated tokens; a task costs its output tokens × that.
 """),
@@ -183,7 +184,7 @@ for a in ACCS:
                  "usd_per_task_rented": b["usd_per_million_output_tokens_all_in"] * rented[a] / price[a]
                  * req["output_tokens_per_task"] / 1e6})
 costs = pl.DataFrame(rows)
-display(costs)
+display(costs.with_columns(pl.col(pl.Float64).round(3)))
 display(il.charts.serving_cost_chart(costs, "usd_per_task", title=f"Llama 3.3 70B: $ per Maia task at >= {TARGET:.0f} tokens/s per user (owned)"))
 """),
     ("code", r"""

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nbbuild import write_notebook  # noqa: E402
 
-NAV = "[← 06 reliability](06_reliability.ipynb) · [09 multimodal →](09_multimodal_maia.ipynb) · [00 index](00_index.ipynb)"
+NAV = "[← 07 serving Maia](07_serving_maia.ipynb) · [09 multimodal →](09_multimodal_maia.ipynb) · [00 index](00_index.ipynb)"
 
 cells = [
     ("md", rf"""
@@ -82,7 +82,8 @@ n_full = len(il.sweep.grid_points(X.sweep_grid()))
 md(f"{df.height} points in {sweep_s:.1f} s in-process ({df.height / sweep_s:.2f} points/s), "
    f"none failed. The full grid has {n_full} points.")
 df.select("option", "gpus", "model", "plan", "mfu", "wall_days", "goodput", "facility_MW",
-          pl.col("capex_usd") / 1e6, pl.col("run_cost_usd") / 1e3).sort("model", "gpus", "wall_days")
+          (pl.col("capex_usd") / 1e6).alias("capex_M_usd"), (pl.col("run_cost_usd") / 1e3).alias("run_cost_k_usd")
+          ).sort("model", "gpus", "wall_days")
 """),
     ("md", r"""
 ## 2 · Cost vs time to train
@@ -205,7 +206,9 @@ amd = deal_big.line("AMD", "total revenue")
 irr = deal_big.line("IBM", "IRR (pre-tax, unlevered)")
 md(f'''An 8,192-MI300X expansion would bring AMD about **${amd.p50 / 1e6:,.0f}M** of revenue
 (P5–P95 ${amd.p5 / 1e6:,.0f}–{amd.p95 / 1e6:,.0f}M), and give IBM a pre-tax IRR of
-**{irr.p50:.0%}** ({irr.p5:.0%} to {irr.p95:.0%}) on the rent path.''')
+**{irr.p50:.0%}** ({irr.p5:.0%} to {irr.p95:.0%}) on the rent path. The sweep's {moe_mi300['ibm_irr']:.0%} for the
+same cluster (section 4's table) is the same decay path with every input at its default; here every uncertain input is
+sampled over its range.''')
 tab
 """),
     ("md", r"""
@@ -303,7 +306,7 @@ md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trai
 * **Scale:** on about 8,192 GPUs the 10× MoE takes {HM['base']['wall_days']:.1f} days on MI300X and
   {HM['fastest']['wall_days']:.1f} days on {HM['fastest']['option']}.
 * **Who earns what:** an 8,192-MI300X expansion is worth about ${amd.p50 / 1e6:,.0f}M to AMD; IBM's
-  IRR on a decaying rent is {irr.p50:.0%} (P50); the owned cost per trained token moves most with
+  IRR on a decaying rent is {irr.p50:.0%} (P50; {moe_mi300['ibm_irr']:.0%} with every input at its default); the owned cost per trained token moves most with
   {top['label'].split(' [')[0]}.
 * **Serving:** the cheapest served token at ~1,024 GPUs is on {cs['option']}
   (${cs['usd_per_m_served_tokens']:.4f} per million owned vs ${b1['usd_per_m_served_tokens']:.4f} on today's design).

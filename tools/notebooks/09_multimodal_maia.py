@@ -140,7 +140,8 @@ md(f"The same cluster and plan as ZAYA1 ({hw.nodes} nodes × {hw.gpus_per_node} 
    f"ZeRO-{par.zero}, micro-batch {tr.micro_batch}, global batch {tr.global_batch:,} × {tr.seq_len:,} positions), the "
    f"encoders trained, for four data mixes. Days = {TOKENS / 1e12:.0f}T *useful* (non-padding) tokens ÷ useful tokens per "
    f"second; dollars at the median on-demand MI300X price (`il.economics.cloud_price`) and at the owned cost of a useful "
-   f"GPU-hour (`il.economics.owned_cost_per_gpu_hour`).")
+   f"GPU-hour with every input at its default (`il.economics.owned_cost_per_gpu_hour`; notebook 05's Monte Carlo "
+   f"median is higher).")
 """),
     ("code", r"""
 price = E.cloud_price("MI300X")
@@ -167,6 +168,7 @@ assert cost["fits"].all()
 assert C["image-heavy"]["days"] > C["text only"]["days"] and C["audio-heavy"]["days"] > C["image-heavy"]["days"]
 # encoder tokens per language-model token: audio (30-s windows for ~12-s clips) above pictures (2x2 merge)
 sa, si = res["audio-heavy"].stats, res["image-heavy"].stats
+lm_emb = dict(maia.lm.param_breakdown().select("component", "params_total").iter_rows())["embeddings"]
 enc_per_tok = {"audio": sa.audio_windows * sa.encoder_frames_per_window / sa.audio_positions,
                "image": si.images * si.encoder_patches / si.image_positions}
 pad_factor = sa.audio_windows * maia.audio.window_s / sa.audio_s
@@ -178,7 +180,9 @@ md(f"Text only, the Maia-class model trains {TOKENS / 1e12:.0f}T tokens in **{C[
    f"**{C['audio-heavy']['days']:.1f} days** (×{C['audio-heavy']['days'] / C['text only']['days']:.2f}, "
    f"${C['audio-heavy']['on_demand_MUSD']:.2f}M), the balanced mix {C['balanced']['days']:.1f} days. The encoders take "
    f"{C['image-heavy']['encoder_pct']:.0f} % of an image-heavy step and {C['audio-heavy']['encoder_pct']:.0f} % of an "
-   f"audio-heavy one: a ZAYA1-class language model is small ({maia.lm.params_active / 1e9:.2f}B active parameters), so a "
+   f"audio-heavy one: a ZAYA1-class language model is small ({maia.lm.params_active / 1e9:.2f}B active parameters with its "
+   f"{lm_emb / 1e9:.2f}B-parameter embedding; Zyphra's {maia.lm.published_params_active / 1e6:,.0f}M leaves the "
+   f"embedding out), so a "
    f"{maia.vision.params_total / 1e9:.2f}B-parameter encoder in front of it weighs about as much as the language model "
    f"itself. Audio costs more per token than pictures: "
    f"the encoder runs {enc_per_tok['audio']:.1f} frames per audio token against {enc_per_tok['image']:.1f} patches per image "
@@ -234,10 +238,12 @@ train/test split, and nothing was tuned to them.
 val = MM.published_comparison()
 V = {r["case"]: r for r in val.iter_rows(named=True)}
 worst = val.sort(pl.col("error_pct").abs(), descending=True).row(0, named=True)
+llava = val.filter(pl.col("case").str.starts_with("llava"))
+speed = llava["measured"] / llava["predicted"]          # published hours / predicted hours
 md("Errors per case: " + "; ".join(f"**{r['case']}** {r['error_pct']:+.0f} % (predicted {r['predicted']:.3g} vs "
-   f"published {r['measured']:.3g} {r['unit']})" for r in val.iter_rows(named=True))
-   + f". The largest miss is {worst['case']} ({worst['error_pct']:+.0f} %). The model predicts the LLaVA runs about "
-   "twice as fast as published and LMMs-Engine's MFU above its published range: its software factors are Megatron-Core's "
+   f"published {r['measured']:.3g}{'' if r['unit'] == '-' else ' ' + r['unit']})" for r in val.iter_rows(named=True))
+   + f". The largest miss is {worst['case']} ({worst['error_pct']:+.0f} %). The model predicts the LLaVA runs "
+   f"{speed.min():.1f}–{speed.max():.1f}× as fast as published and LMMs-Engine's MFU above its published range: its software factors are Megatron-Core's "
    "(fitted to Megatron runs), while these runs used Hugging Face Trainer with DeepSpeed ZeRO-3 or FSDP2, and LLaVA's "
    "batches are padded, not packed. Read the Maia-class days above as what a Megatron-class stack would reach, not a "
    "Hugging Face one.")
@@ -304,7 +310,7 @@ il.widgets.multimodal_explorer()
 md(f'''* The parameter counts reproduce the published checkpoints ({', '.join(exact)} exactly); the hypothetical Maia-class
   model has {maia.params_total / 1e9:.1f}B parameters, {100 * maia.params_encoders / maia.params_total:.0f} % of them in its encoders.
 * A 448-px picture is {q448['lm_tokens']} tokens for a Qwen2.5-VL-style encoder, a second of audio {tps['qwen2-audio-encoder']:g}
-  (Qwen2-Audio); first-fit-decreasing packing leaves under {ffd['waste_pct'].max():.1f} % padding, no packing
+  (Qwen2-Audio); first-fit-decreasing packing leaves at most {ffd['waste_pct'].max():.2f} % padding, no packing
   {nopack['waste_pct'].min():.0f} % or more.
 * On the {gpus:,}-MI300X cluster with ZAYA1's plan, {TOKENS / 1e12:.0f}T useful tokens take {C['text only']['days']:.1f} days text-only,
   {C['image-heavy']['days']:.1f} days image-heavy and {C['audio-heavy']['days']:.1f} days audio-heavy
