@@ -79,7 +79,7 @@ with pl.Config(tbl_rows=100):
         pl.col("error_pct").round(1), "fits"))
 skipped = cur.filter(pl.col("status") != "compared")
 print(f"{skipped.height} runs not compared:")
-skipped.group_by("status").len().sort("len", descending=True)
+skipped.group_by("status").len().sort(["len", "status"], descending=[True, False])
 """),
     ("code", r"""
 # the same errors by split, accelerator and dense/MoE (predicted_not_fitting: runs that ran but
