@@ -1321,10 +1321,7 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
     flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
     rc = np.empty(idx.size, dtype=np.uint32)
-    if idx.size < kt.GATHER_SERIAL_BELOW:   # as gather_columns does, without compiling its parallel region
-        kt._gather_range(out, idx, heads, tail, o, pv, flags, rc, scale, 0, idx.size)
-    else:
-        kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
+    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
     fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
     cols = [pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)]
