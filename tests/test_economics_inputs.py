@@ -234,3 +234,35 @@ def test_fixed_tables_are_checked_by_name_and_bounds(call, exc, needles):
         call()
     for n in needles:
         assert n in str(e.value), (n, str(e.value))
+
+
+class TestLognormalStaysPhysical:
+    """distribution="lognormal" never draws a value outside a parameter's physical bounds
+    (a utilization above 1, a PUE below 1): such parameters fall back to their triangular
+    range (uncertainty.effective_distribution)."""
+
+    @pytest.mark.parametrize("acc", ["MI300X", "H100"])
+    def test_draws_inside_bounds(self, acc):
+        from infra_lab.economics import montecarlo
+        from infra_lab.economics._validate import BOUNDS
+        draws = montecarlo.sample_parameters(n=100_000, seed=3, accelerator=acc, distribution="lognormal")
+        for name, v in draws.items():
+            lo, hi, lo_open, hi_open = BOUNDS[name]
+            assert (v > lo).all() if lo_open else (v >= lo).all(), name
+            assert (v < hi).all() if hi_open else (v <= hi).all(), name
+
+    def test_which_parameters_fall_back(self):
+        import infra_lab.economics.uncertainty as U
+        from infra_lab.economics import parameters
+        P = parameters("MI300X")
+        assert U.lognormal_outside(P["utilization"]) > 0.05      # median 0.9, P95 1.0
+        assert U.effective_distribution(P["utilization"], "lognormal") == "triangular"
+        assert U.effective_distribution(P["pue"], "lognormal") == "triangular"
+        assert U.effective_distribution(P["capex_usd_per_gpu"], "lognormal") == "lognormal"
+
+    def test_monte_carlo_owned_cost_lognormal_finite_and_kernel_equals_reference(self):
+        a = E.monte_carlo_owned_cost(20_000, seed=5, distribution="lognormal", network="fraction")
+        b = E.monte_carlo_owned_cost(20_000, seed=5, distribution="lognormal", network="fraction",
+                                     backend="reference")
+        assert np.all(np.isfinite(a)) and a.min() > 0
+        np.testing.assert_allclose(a, b, rtol=1e-12)
