@@ -77,3 +77,23 @@ def test_scenario_stack_field():
     assert il.estimate(ZAYA, stack="megatron-core-rocm-asym").step_time_s == il.estimate(sc).step_time_s
     with pytest.raises(ValidationError, match="cannot run"):
         il.estimate(ZAYA, stack="megatron-core-cuda")
+
+
+def test_stack_names_any_case_like_accelerators():
+    """A stack name is matched in any letter case, as accelerator and model names are; an
+    unknown one still names the nearest."""
+    import infra_lab as il
+    from infra_lab import stacks
+    from infra_lab.errors import UnknownNameError
+
+    assert stacks.canonical(" MEGATRON-CORE-ROCM ") == "megatron-core-rocm"
+    assert stacks.params("Megatron-Core-ROCm") == stacks.params("megatron-core-rocm")
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["training"]["stack"] = "MEGATRON-CORE-ROCM"
+    sc = il.Scenario.from_dict(d)
+    assert sc.training.stack == "megatron-core-rocm"
+    base = il.estimate(il.load_scenario("zaya1-ibm-mi300x"), stack="megatron-core-rocm").step_time_s
+    assert il.estimate(sc).step_time_s == base
+    assert il.estimate(il.load_scenario("zaya1-ibm-mi300x"), stack="Megatron-Core-ROCm").step_time_s == base
+    with pytest.raises(UnknownNameError, match="megatron-core-rocm"):
+        stacks.canonical("megatron-core-rcom")
