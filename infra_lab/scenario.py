@@ -93,10 +93,7 @@ def _stack_name(v: Any) -> str | None:
         return None
     from . import stacks
 
-    valid = stacks.names("training")
-    if not isinstance(v, str) or v not in valid:
-        raise unknown("training stack", v, valid, where="training.stack")
-    return v
+    return stacks.canonical(v, "training", where="training.stack")
 
 
 def _data_mix(v: Any):
@@ -874,9 +871,7 @@ def _serving_values(d: dict) -> dict:
     if st is not None:
         from . import stacks
 
-        valid = stacks.names("serving")
-        if not isinstance(st, str) or st not in valid:
-            raise unknown("serving stack", st, valid, where="serving.stack")
+        st = stacks.canonical(st, "serving", where="serving.stack")
         if not st.startswith(v["engine"] + "-"):
             raise ValidationError(f"serving.stack = {st!r}: a stack of another engine than "
                                   f"serving.engine = {v['engine']!r}")

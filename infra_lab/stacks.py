@@ -113,18 +113,28 @@ def _names_cached(purpose: str | None) -> tuple[str, ...]:
     return tuple(t["stack"].to_list())
 
 
-def _check_name(stack, purpose: str | None = None) -> str:
+def canonical(stack, purpose: str | None = None, where: str = "") -> str:
+    """The catalog name of ``stack`` (any letter case, surrounding blanks ignored, like
+    accelerator and model names); raises UnknownNameError with the nearest names."""
     valid = names(purpose)
-    if not isinstance(stack, str) or stack not in valid:
-        kind = f"{purpose} stack" if purpose else "software stack"
-        raise unknown(kind, stack, valid)
-    return stack
+    if isinstance(stack, str):
+        if stack in valid:
+            return stack
+        hit = {v.lower(): v for v in valid}.get(stack.strip().lower())
+        if hit is not None:
+            return hit
+    kind = f"{purpose} stack" if purpose else "software stack"
+    raise unknown(kind, stack, valid, where=where)
+
+
+def _check_name(stack, purpose: str | None = None) -> str:
+    return canonical(stack, purpose)
 
 
 def info(stack: str) -> dict[str, str]:
     """Metadata of one stack: vendor, platform, framework, library, version, purpose, role,
     source_url, note."""
-    _check_name(stack)
+    stack = _check_name(stack)
     return dict(_info_cached(stack))
 
 
@@ -153,7 +163,7 @@ def params(stack: str, overrides: dict[str, float] | None = None) -> dict[str, f
     UnknownNameError : unknown stack or parameter (nearest names suggested)
     ValidationError : a value that is not a finite number
     """
-    _check_name(stack)
+    stack = _check_name(stack)
     p = dict(_params_cached(stack))
     if overrides is None:
         return p
@@ -245,9 +255,8 @@ def check_stack(stack, accelerator: str, purpose: str = "training", where: str =
 
     Raises UnknownNameError (nearest names) or ValidationError naming ``where``.
     """
+    stack = canonical(stack, purpose, where=where)
     valid = names(purpose)
-    if not isinstance(stack, str) or stack not in valid:
-        raise unknown(f"{purpose} stack", stack, valid, where=where)
     acc = catalog.accelerator(accelerator)
     vendor = info(stack)["vendor"]
     if vendor not in (acc.vendor, "any"):
@@ -260,6 +269,6 @@ def check_stack(stack, accelerator: str, purpose: str = "training", where: str =
 def ranges(stack: str) -> dict[str, tuple[float, float]]:
     """Stated ranges (low, high) of the factors of ``stack`` that have one: the inputs of
     the uncertainty band of :func:`infra_lab.training.estimate_band`."""
-    _check_name(stack)
+    stack = _check_name(stack)
     t = table().filter((pl.col("stack") == stack) & pl.col("low").is_not_null())
     return {p: (float(lo), float(hi)) for p, lo, hi in t.select("parameter", "low", "high").iter_rows()}

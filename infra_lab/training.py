@@ -712,7 +712,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     if stack is None:
         stack = sc.stack
     else:
-        stacks.check_stack(stack, sc.hardware.accelerator, "training")
+        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training")
     stack_params(stack, params)  # validate overrides before they become a cache key
     tr = sc.training
     if hook is _HOOK_OF_SCENARIO:   # issue 20: a multimodal model's encoders (None for text)
@@ -1186,7 +1186,7 @@ def _prepare(sc: Scenario, cons: dict, stack, params):
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is not None:       # validated before they become a cache key (hashable, known, in range)
-        stacks.check_stack(stack, sc.hardware.accelerator, "training")
+        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training")
     stack_params(sc.stack if stack is None else stack, params)
     cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
     params_t = None if params is None else tuple(sorted(params.items()))
@@ -1321,10 +1321,7 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
     flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
     rc = np.empty(idx.size, dtype=np.uint32)
-    if idx.size < kt.GATHER_SERIAL_BELOW:   # as gather_columns does, without compiling its parallel region
-        kt._gather_range(out, idx, heads, tail, o, pv, flags, rc, scale, 0, idx.size)
-    else:
-        kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
+    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
     fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
     cols = [pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)]

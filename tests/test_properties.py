@@ -991,7 +991,10 @@ SIG_VALUES = {"accelerator": "MI300X", "hardware": BASE["hardware"], "scenario":
               "mtbi_s": 86400.0, "replace_rate_per_s": 1 / 3600, "repair_s": 14400.0, "hot_spares": 8,
               "total_usd": 1e6, "presets": ["llama3-8b"], "accelerators": ["MI300X"], "rentals": {"MI300X": 2.0},
               "unit": "fraction", "value": 0.5, "table": {"preset": "llama3-8b"}, "lengths": [100, 200],
-              "system_name": "maia-class", "accelerator_name": "MI300X"}
+              "system_name": "maia-class", "accelerator_name": "MI300X",
+              # the inputs dict of the economics array formulas (owned_components, tco_arrays,
+              # operator_cash_flows): an operator's dict holds every input the three read
+              "v": economics.operator_inputs("MI300X")}
 """Valid values for required arguments, by name (a function whose required arguments are not
 all here is left to the targeted tests above)."""
 SIG_SKIP = {"sweep", "serve_search", "search", "monte_carlo", "calibrate", "calibrate_current", "tornado", "simulate",

@@ -77,3 +77,36 @@ def test_scenario_stack_field():
     assert il.estimate(ZAYA, stack="megatron-core-rocm-asym").step_time_s == il.estimate(sc).step_time_s
     with pytest.raises(ValidationError, match="cannot run"):
         il.estimate(ZAYA, stack="megatron-core-cuda")
+
+
+def test_stack_names_any_case_like_accelerators():
+    """A stack name is matched in any letter case, as accelerator and model names are; an
+    unknown one still names the nearest."""
+    import infra_lab as il
+    from infra_lab import stacks
+    from infra_lab.errors import UnknownNameError
+
+    assert stacks.canonical(" MEGATRON-CORE-ROCM ") == "megatron-core-rocm"
+    assert stacks.params("Megatron-Core-ROCm") == stacks.params("megatron-core-rocm")
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["training"]["stack"] = "MEGATRON-CORE-ROCM"
+    sc = il.Scenario.from_dict(d)
+    assert sc.training.stack == "megatron-core-rocm"
+    base = il.estimate(il.load_scenario("zaya1-ibm-mi300x"), stack="megatron-core-rocm").step_time_s
+    assert il.estimate(sc).step_time_s == base
+    assert il.estimate(il.load_scenario("zaya1-ibm-mi300x"), stack="Megatron-Core-ROCm").step_time_s == base
+    with pytest.raises(UnknownNameError, match="megatron-core-rocm"):
+        stacks.canonical("megatron-core-rcom")
+
+
+@pytest.mark.parametrize("name", ["memory_utilization", "attention_decode_efficiency",
+                                  "attention_prefill_efficiency"])
+def test_serving_fractions_refused_above_one(name):
+    """Shares of HBM or of the peak are fractions: 1.35 is refused by name, not turned into a
+    negative memory figure deep in the serving model."""
+    import infra_lab as il
+    from infra_lab.errors import ValidationError
+
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    with pytest.raises(ValidationError, match=f"{name} = 1.35.*fraction"):
+        il.serve(sc, stack_params={name: 1.35})

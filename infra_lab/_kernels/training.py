@@ -1194,7 +1194,6 @@ GATHER_SERIAL_BELOW = 4096
 """Frames of fewer plans are gathered without threads (no parallel region to start)."""
 
 
-@njit(cache=True, parallel=True)
 def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale, nchunks):
     """The search frame's columns for plans ``idx`` in that order. Each of ``nchunks`` (the
     threads) takes one contiguous range of the frame's rows (one parallel region: on a shared
@@ -1207,10 +1206,19 @@ def gather_columns(out, idx, heads, tail, res, plan, flags, rc, scale, nchunks):
     step and the NIC busy fraction min(1, network time / step) — 0, 0, 0 and 1 for a plan
     that cannot run (step inf) — and the fits and runnable flags. Plan: plan[:, i] (int32) =
     the plan's :data:`PLAN_INTS` from its head and tail rows, flags[:, i] (bool) its
-    :data:`PLAN_FLAGS` and rc[i] (uint32) its recompute code."""
+    :data:`PLAN_FLAGS` and rc[i] (uint32) its recompute code.
+    Frames of fewer than :data:`GATHER_SERIAL_BELOW` plans are gathered by one serial pass (the
+    parallel kernel is then neither compiled nor started)."""
     n = idx.shape[0]
     if n < GATHER_SERIAL_BELOW:
-        _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, np.int64(0), n)
-        return
+        _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, np.int64(0), np.int64(n))
+    else:
+        _gather_parallel(out, idx, heads, tail, res, plan, flags, rc, scale, np.int64(nchunks))
+
+
+@njit(cache=True, parallel=True)
+def _gather_parallel(out, idx, heads, tail, res, plan, flags, rc, scale, nchunks):
+    """:func:`gather_columns` on ``nchunks`` threads, one contiguous range of rows each."""
+    n = idx.shape[0]
     for c in prange(nchunks):
         _gather_range(out, idx, heads, tail, res, plan, flags, rc, scale, n * c // nchunks, n * (c + 1) // nchunks)

@@ -8,7 +8,10 @@ allowed, never a foreign exception from deep inside a formula.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from .. import catalog
 from .._validate import REAL as _REAL  # noqa: F401  (kept name)
@@ -22,7 +25,7 @@ from .._validate import (  # noqa: F401  (the shared checks)
     number,
     positive,
 )
-from ..errors import ValidationError
+from ..errors import ValidationError, unknown
 
 
 def rate(field: str, value: Any) -> float:
@@ -42,3 +45,196 @@ def accelerator(value: Any, field: str = "accelerator") -> str:
         raise ValidationError(f"{field} = {value!r}: expected an accelerator name (str), "
                               f"e.g. 'MI300X'")
     return catalog.canonical_accelerator(value)
+
+
+# --------------------------------------------------------------------------------------
+# Model inputs: one table of bounds, one check for a dict of inputs
+# --------------------------------------------------------------------------------------
+BOUNDS: dict[str, tuple[float, float | None, bool, bool]] = {
+    # owned cost (owned_inputs, owned_components, tco_arrays): (lo, hi, lo_open, hi_open)
+    "capex_usd_per_gpu": (0.0, 5e6, True, False), "host_usd_per_gpu": (0.0, 5e6, False, False),
+    "spare_fraction": (0.0, 1.0, False, False), "nic_usd": (0.0, 1e6, False, False),
+    "nics_per_gpu": (0.0, 16.0, False, False), "switch_port_usd": (0.0, 1e6, False, False),
+    "switch_ports_per_gpu": (0.0, 64.0, False, False), "optics_usd": (0.0, 1e6, False, False),
+    "optics_per_gpu": (0.0, 64.0, False, False), "interconnect_fraction": (0.0, 1.0, False, True),
+    "storage_fraction": (0.0, 10.0, False, False), "frontend_fraction": (0.0, 10.0, False, False),
+    "life_years": (1.0 / 365.25, 50.0, False, False), "depreciation_ooms_per_year": (0.0, 5.0, True, False),
+    "cost_of_capital": (0.0, 1.0, False, True), "server_power_ratio": (1.0, 10.0, False, False),
+    "avg_power_fraction": (0.0, 1.5, True, False), "pue": (1.0, 5.0, False, False),
+    "electricity_usd_per_kWh": (0.0, 10.0, False, False),
+    "colocation_usd_per_kW_month": (0.0, 10_000.0, False, False),
+    "maintenance_fraction_per_year": (0.0, 1.0, False, False),
+    "insurance_tax_fraction_per_year": (0.0, 1.0, False, False),
+    "staff_fte_per_1000_gpus": (0.0, 1000.0, False, False),
+    "staff_usd_per_fte_year": (0.0, 1e7, False, False), "setup_weeks": (0.0, 520.0, False, False),
+    "utilization": (0.0, 1.0, True, False), "tdp_W": (0.0, 1e5, True, False),
+    "network_usd_per_gpu": (0.0, 1e7, False, False),
+    # the operator (operator_inputs, operator_cash_flows)
+    "contract_usd_per_gpu_hour": (0.0, 1e4, True, False), "zyphra_contract_months": (0.0, 600.0, False, False),
+    "contract_utilization": (0.0, 1.0, True, False), "market_utilization": (0.0, 1.0, True, False),
+    "utilization_price_elasticity": (0.0, 20.0, False, False), "rent_rebound_fraction": (-0.99, 20.0, False, False),
+    "ibm_book_life_years": (0.0, 50.0, True, False), "contract_years": (0.0, 50.0, False, False),
+    # the deal and the other rows of parameters.csv
+    "amd_asp_usd_per_gpu": (0.0, 5e6, True, False), "dpus_per_node": (0.0, 64.0, False, False),
+    "dpu_usd": (0.0, 1e6, False, False), "mfu": (0.0, 1.0, True, False),
+    "rental_usd_per_gpu_hour": (0.0, 1e4, True, False),
+}
+"""Physical bounds of every economics input [lo, hi, lo open, hi open], in the unit of its
+row in ``data/economics/parameters.csv`` (``tdp_W`` [W per GPU], ``network_usd_per_gpu``
+[USD per GPU] and ``contract_years`` [years] are not rows there)."""
+
+_EXTRA_UNITS = {"tdp_W": "W per GPU (data/accelerators.csv)", "network_usd_per_gpu": "USD per GPU",
+                "contract_years": "years"}
+
+
+def units() -> dict[str, str]:
+    """Unit of every economics input: the ``unit`` column of parameters.csv, plus the inputs
+    that are not rows there."""
+    from .data import parameter_table  # late: data imports this module
+
+    out: dict[str, str] = {}
+    for name, unit in parameter_table().select("name", "unit").iter_rows():
+        out.setdefault(name, unit)
+    return {**out, **_EXTRA_UNITS}
+
+
+def known_inputs() -> tuple[str, ...]:
+    """Every economics input name: the rows of parameters.csv and ``tdp_W``,
+    ``network_usd_per_gpu``, ``contract_years``."""
+    return tuple(units())
+
+
+def _with_unit(names: Any, u: dict[str, str]) -> str:
+    return ", ".join(f"{k} [{u[k]}]" if u.get(k) else k for k in names)
+
+
+def values(field: str, value: Any, lo: float | None = None, hi: float | None = None,
+           lo_open: bool = False, hi_open: bool = False, allowed: str = "") -> Any:
+    """A number, or a sequence / array of numbers, every one finite and in the range (the
+    array formulas take both). A number comes back as a float, a list or tuple as an array,
+    an array as given (its values are not copied or cast). The message of a bad element
+    names it by index: ``spare_fraction[3] = -0.1: must be ...``."""
+    if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)):
+        a = float_array(field, value)
+        ok = np.isfinite(a)
+        if lo is not None:
+            ok &= (a > lo) if lo_open else (a >= lo)
+        if hi is not None:
+            ok &= (a < hi) if hi_open else (a <= hi)
+        if not ok.all():
+            i = int(np.flatnonzero(~ok.ravel())[0])
+            idx = np.unravel_index(i, a.shape) if a.ndim else ()
+            name = f"{field}[{', '.join(str(int(j)) for j in idx)}]" if a.ndim else field
+            number(name, float(a.ravel()[i]), lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, allowed=allowed)
+        return value if isinstance(value, np.ndarray) else a
+    return number(field, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, allowed=allowed)
+
+
+def _bounds(name: str) -> tuple[float | None, float | None, bool, bool]:
+    return BOUNDS.get(name, (None, None, False, False))
+
+
+def bounded(name: str, value: Any, field: str | None = None) -> float:
+    """``value`` as a finite float inside ``name``'s row of :data:`BOUNDS` (an input without
+    bounds need only be finite); ``field`` names it in the message (default ``name``)."""
+    lo, hi, lo_open, hi_open = _bounds(name)
+    return number(field or name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
+
+
+def bounded_values(name: str, value: Any) -> Any:
+    """As :func:`bounded` for a number or an array of numbers (see :func:`values`)."""
+    lo, hi, lo_open, hi_open = _bounds(name)
+    return values(name, value, lo, hi, lo_open, hi_open)
+
+
+def input_table(field: str, table: Any, allowed: Any = None, *, where: str = "") -> dict:
+    """An optional dict of economics inputs held fixed (``fixed=``): every name known (one
+    of ``allowed``, default every economics input; a misspelled name raises
+    :class:`~infra_lab.errors.UnknownNameError` with the nearest names) and every value a
+    finite number inside its bounds."""
+    out = table if table is None else mapping(field, table, "input name -> number")
+    out = {} if out is None else out
+    valid = tuple(known_inputs() if allowed is None else allowed)
+    for k, x in out.items():
+        if k not in valid:
+            raise unknown("input", k, valid, where=where or field)
+        if x is None:
+            raise ValidationError(f"{field}[{k!r}] = None: pass a number or leave {k} out")
+        out[k] = bounded(k, x, f"{field}[{k!r}]")
+    return out
+
+
+def model_inputs(func: str, v: Any, required: Any, optional: Any = (), *, what: str, build: str,
+                 one_dim: bool = False) -> dict:
+    """The inputs dict ``v`` of an array formula (``owned_components``, ``tco_arrays``,
+    ``operator_cash_flows``), checked before the formula reads it:
+
+    * ``v`` is a dict;
+    * a key that is no economics input at all (a typo) raises UnknownNameError naming the
+      nearest inputs of ``func``; other economics inputs are accepted and not used (a dict
+      from ``operator_inputs`` or ``sample_parameters`` carries more than one formula needs);
+    * a missing ``required`` key raises ValidationError naming the missing keys, every key
+      ``func`` needs with its unit, and ``build``: where a complete dict comes from;
+    * each value used is a number or an array of numbers inside :data:`BOUNDS`, and the
+      arrays broadcast together (``one_dim``: 1-D arrays of one length).
+
+    ``optional`` may be a dict name -> a note on what the input does (said in the message).
+
+    Returns ``v`` as a new dict, lists and tuples turned into arrays; numbers and arrays are
+    passed on as given, so the formula computes exactly what it did before the check.
+    """
+    if not isinstance(v, Mapping):
+        raise ValidationError(f"v = {v!r:.60}: expected the {what} as a dict ({build})")
+    notes = dict(optional) if isinstance(optional, Mapping) else {}
+    required, optional = tuple(required), tuple(optional)
+    u = units()
+    for k in v:
+        if k not in u and k not in required and k not in optional:
+            raise unknown("input", k, (*required, *optional), where=f"{func}(v)")
+    missing = [k for k in required if k not in v]
+    if missing:
+        opt = "; ".join(f"{_with_unit([k], u)}{f' ({notes[k]})' if notes.get(k) else ''}" for k in optional)
+        opt = f"; optional: {opt}" if opt else ""
+        need = (f"v is missing all {len(required)} inputs it needs: {_with_unit(required, u)}"
+                if len(missing) == len(required) else
+                f"v is missing {_with_unit(missing, u)}. It needs {len(required)} inputs: "
+                f"{_with_unit(required, u)}")
+        raise ValidationError(f"{func}: {need}{opt}. {build}")
+    out = dict(v)
+    for k in (*required, *optional):
+        if k not in out:
+            continue
+        x = out[k]
+        if x is None:
+            raise ValidationError(f"{k} = None: expected a number or an array of numbers [{u.get(k, '')}]")
+        checked = bounded_values(k, x)
+        if isinstance(x, (np.ndarray, list, tuple)):
+            out[k] = checked            # an array as given; a list or tuple as an array
+    check_shapes(func, array_shapes(out, (*required, *optional)), one_dim=one_dim)
+    return out
+
+
+def array_shapes(v: Mapping[str, Any], keys: Any) -> dict[str, tuple[int, ...]]:
+    """Shapes of the array values of ``keys`` in ``v`` (numbers left out)."""
+    return {k: v[k].shape for k in keys if isinstance(v.get(k), np.ndarray)}
+
+
+def check_shapes(func: str, shapes: Mapping[str, tuple[int, ...]], *, one_dim: bool = False) -> None:
+    """Arrays of inputs that the formula combines must broadcast together (``one_dim``: be
+    1-D, each of one length or of length 1)."""
+    if one_dim:
+        bad = {k: s for k, s in shapes.items() if len(s) > 1}
+        if bad:
+            k, s = next(iter(bad.items()))
+            raise ValidationError(f"{func}: {k} has shape {s}: expected a number or a 1-D array of draws")
+        sizes = {k: s[0] for k, s in shapes.items() if s and s[0] != 1}
+        if len(set(sizes.values())) > 1:
+            raise ValidationError(f"{func}: arrays of different lengths "
+                                  f"({', '.join(f'{k}: {n}' for k, n in sizes.items())}); "
+                                  f"expected one length n (or numbers)")
+        return
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        raise ValidationError(f"{func}: array inputs of shapes that do not broadcast together "
+                              f"({', '.join(f'{k}: {s}' for k, s in shapes.items())})") from None

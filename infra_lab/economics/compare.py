@@ -29,7 +29,7 @@ from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
 from .data import Param, parameter_table, parameters, purchase_price
-from .owned import OWNED_PARAMS, owned_components
+from .owned import OWNED_PARAMS, _owned_components
 
 __all__ = [
     "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
@@ -193,6 +193,20 @@ def _generic_specs(accelerator: str) -> dict[str, Any]:
     return out
 
 
+def _fixed_like_for_like(fixed: Any, where: str, capex: str) -> dict[str, float]:
+    """``fixed=`` of the like-for-like comparisons: owned-cost inputs held constant for every
+    accelerator, checked by name and bounds. The purchase price and the TDP are each
+    accelerator's own (``capex`` says where the price comes from)."""
+    f = V.table("fixed", fixed)
+    if "capex_usd_per_gpu" in f:
+        raise ValidationError(f"fixed['capex_usd_per_gpu'] = {f['capex_usd_per_gpu']!r}: not an input of {where}; {capex}")
+    if "tdp_W" in f:
+        raise ValidationError(f"fixed['tdp_W'] = {f['tdp_W']!r}: not an input of {where}; each accelerator's TDP "
+                              f"comes from data/accelerators.csv")
+    return V.input_table("fixed", f, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"] + ["network_usd_per_gpu"],
+                         where=f"{where}(fixed=...)")
+
+
 def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[str, float] | None = None,
                   basis: str = "baseboard", n: int = 20_000, seed: int = 0,
                   fixed: Mapping[str, float] | None = None, reference: str | None = None):
@@ -228,7 +242,8 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     ref = V.accelerator(reference) if reference is not None else accs[0]
     if ref not in tps:
         raise ValidationError(f"reference = {reference!r}: not among the accelerators compared")
-    fixed = V.table("fixed", fixed)
+    fixed = _fixed_like_for_like(fixed, "compare_owned",
+                                 "pass the purchase prices as prices={accelerator: USD per GPU}")
     per_tok, rows = {}, {}
     for acc in accs:
         if acc in prices:
@@ -244,7 +259,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
         if tdp is None:
             raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; cannot price energy")
         s["tdp_W"] = float(tdp)
-        cost = np.asarray(owned_components(s)["total"], dtype=float)
+        cost = np.asarray(_owned_components(s)["total"], dtype=float)
         per_tok[acc] = cost / (tps[acc] * HOUR) * 1e6
         rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "price_date": date,
                      "tokens_per_s_per_gpu": tps[acc],
@@ -273,13 +288,14 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     target = V.positive("target_usd_per_m_tokens", target_usd_per_m_tokens, hi=1e6)
     tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
     specs = _generic_specs(acc)
-    s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=V.table("fixed", fixed))
+    fixed = _fixed_like_for_like(fixed, "break_even_capex", "the purchase price is the answer here")
+    s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=fixed)
     tdp = catalog.accelerator(acc).tdp_W
     if tdp is None:
         raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv")
     s["tdp_W"] = float(tdp)
-    c0 = np.asarray(owned_components({**s, "capex_usd_per_gpu": np.zeros(n)})["total"])
-    c1 = np.asarray(owned_components({**s, "capex_usd_per_gpu": np.full(n, 1e4)})["total"])
+    c0 = np.asarray(_owned_components({**s, "capex_usd_per_gpu": np.zeros(n)})["total"])
+    c1 = np.asarray(_owned_components({**s, "capex_usd_per_gpu": np.full(n, 1e4)})["total"])
     slope = (c1 - c0) / 1e4
     target_h = target * tps * HOUR / 1e6
     return U.band((target_h - c0) / slope)

@@ -21,7 +21,7 @@ from ..errors import ValidationError, unknown
 from . import _validate as V
 from . import uncertainty as U
 from .data import HOURS_PER_MONTH, _no_price, company_fact, parameters
-from .finance import OPERATOR_PARAMS, _contract_default, irr_array, operator_cash_flows
+from .finance import OPERATOR_PARAMS, _contract_default, _operator_cash_flows, irr_array
 from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, _tdp
 
 __all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
@@ -111,12 +111,12 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         elif isinstance(v, tuple | list):
             if len(v) != 3:
                 raise ValidationError(f"overrides[{k!r}] = {v!r}: expected a number or (low, value, high)")
-            lo, mid, hi = (V.number(f"overrides[{k!r}]", x) for x in v)
+            lo, mid, hi = (V.bounded(k, x, f"overrides[{k!r}]") for x in v)
             if not lo <= mid <= hi:
                 raise ValidationError(f"overrides[{k!r}] = {v!r}: need low <= value <= high")
             P[k] = SimpleNamespace(value=mid, low=lo, high=hi, distribution="triangular")
         else:
-            fixed[k] = V.number(f"overrides[{k!r}]", v)
+            fixed[k] = V.bounded(k, v, f"overrides[{k!r}]")
     if "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
         raise _no_price(acc)
     if "amd_asp_usd_per_gpu" not in P and "amd_asp_usd_per_gpu" not in fixed:
@@ -162,7 +162,7 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     add("AMD", "share of 2025 data-centre segment revenue", amd / dc25, "fraction",
         f"total / ${dc25 / 1e9:.1f}B (FY2025 release; includes EPYC)")
     # IBM
-    r = operator_cash_flows(s, path=path, years=N)
+    r = _operator_cash_flows(s, path=path, years=N)
     capex = ng * r["capex"]
     rev = ng * r["revenue"].sum(axis=1)
     cash_cost = ng * (r["energy"] + r["opex"]).sum(axis=1)

@@ -27,13 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import ValidationError, unknown
 from . import _validate as V
 from .data import HOURS_PER_YEAR, parameters
 from .owned import (
+    _OWNED_BUILD,
     OWNED_PARAMS,
     WEEKS_PER_YEAR,
-    owned_components,
+    _owned_components,
+    _owned_keys,
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
@@ -219,19 +221,18 @@ def operator_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | 
     """Owned-cost inputs plus :data:`OPERATOR_PARAMS` for ``accelerator`` (defaults from
     parameters.csv, then ``overrides``, checked)."""
     ov = V.table("overrides", overrides, "operator parameter -> number")
+    allowed = (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu", "server_overhead", *OPERATOR_PARAMS, "contract_years")
+    for k in ov:
+        if k not in allowed:
+            raise unknown("operator parameter", k, allowed)
     op = {k: ov.pop(k) for k in list(ov) if k in (*OPERATOR_PARAMS, "contract_years")}
     v = owned_inputs(accelerator, ov)
     P = parameters(accelerator)
-    bounds = {"contract_usd_per_gpu_hour": (0.0, 1e4, True), "zyphra_contract_months": (0.0, 600.0, False),
-              "contract_utilization": (0.0, 1.0, True), "market_utilization": (0.0, 1.0, True),
-              "utilization_price_elasticity": (0.0, 20.0, False), "rent_rebound_fraction": (-0.99, 20.0, False),
-              "ibm_book_life_years": (0.0, 50.0, True)}
     for k in OPERATOR_PARAMS:
-        lo, hi, open_ = bounds[k]
         if k in op:
             if op[k] is None:
                 raise ValidationError(f"{k} = None: pass a number or leave it out")
-            v[k] = V.number(k, op[k], lo=lo, hi=hi, lo_open=open_)
+            v[k] = V.bounded(k, op[k])
         elif k in P:
             v[k] = P[k].value
         elif k == "contract_usd_per_gpu_hour":
@@ -241,25 +242,77 @@ def operator_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | 
         else:  # pragma: no cover - every other operator parameter has an 'all' row
             raise ValidationError(f"{k}: no default for this accelerator in parameters.csv; pass {k}=...")
     if "contract_years" in op:
-        v["contract_years"] = V.number("contract_years", op["contract_years"], lo=0.0, hi=50.0)
+        v["contract_years"] = V.bounded("contract_years", op["contract_years"])
     return v
+
+
+_OPERATOR_BUILD = ("A complete dict: operator_inputs(accelerator, overrides) (defaults from "
+                   "data/economics/parameters.csv, tdp_W from data/accelerators.csv); arrays of draws: "
+                   "sample_parameters(n, seed, accelerator, [*OWNED_PARAMS, *OPERATOR_PARAMS]), then add 'tdp_W'.")
+
+
+def _operator_keys(v: Mapping[str, Any], path: str) -> tuple[list[str], dict[str, str]]:
+    """The inputs the operator's model reads on ``path``: (required, optional with notes)."""
+    req, opt = _owned_keys(v, depreciation="exponential")   # the market rent decays at d
+    req = [k for k in req if k != "utilization"]           # the model sets it to 1 (per sold hour)
+    req += ["market_utilization", "utilization_price_elasticity", "ibm_book_life_years"]
+    if path != "flat":
+        req.append("contract_utilization")
+        if "contract_years" not in v:
+            req.append("zyphra_contract_months")
+    if path == "rebound":
+        req.append("rent_rebound_fraction")
+    return req, {**opt, "contract_usd_per_gpu_hour": "needed unless price= is given",
+                 "contract_years": "replaces zyphra_contract_months / 12"}
 
 
 def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float = 5.0,
                         price: Any = None, market_price: Any = None, utilization: Any = None,
                         value_curve: str = "exponential", premium: float = 0.0) -> dict[str, np.ndarray]:
-    """The operator's monthly model on scalars or arrays (no validation beyond the path).
+    """The operator's monthly model on scalars or arrays of draws.
+
+    ``v`` holds the owned-cost inputs (its ``utilization`` is not used) and the operator's
+    (:data:`OPERATOR_PARAMS`) that ``path`` reads, each a number or a 1-D array of n draws:
+    :func:`operator_inputs` builds the complete dict, ``sample_parameters`` draws (add
+    ``tdp_W``). ``years`` [1/12, 50]; ``price`` / ``market_price`` [USD per GPU-hour] and
+    ``utilization`` (0, 1] override the contract price, the market reference and the sold
+    share (numbers or n draws). A missing or misspelled key or a value out of bounds raises
+    the package's error naming it.
 
     Returns arrays of shape (n, months) (``price``, ``sold``, ``revenue``, ``energy``,
     ``opex``) and (n, years + 1) (``annual``: year 0 = -capex, last year + residual),
     plus ``capex``, ``residual``, ``book_dep`` (per year) and ``payback`` (n,), all per GPU.
     """
+    V.choice("path", path, PATHS)
+    V.choice("value_curve", value_curve, VALUE_CURVES)
+    req, opt = _operator_keys(v if isinstance(v, Mapping) else {}, path)
+    v = V.model_inputs("operator_cash_flows", v, req, opt, what="operator inputs", build=_OPERATOR_BUILD,
+                       one_dim=True)
+    V.number("years", years, lo=1.0 / 12.0, hi=50.0, allowed="a horizon in [1/12, 50] years")
+    shapes = V.array_shapes(v, v)          # every array sets the number of draws n, used or not
+    given = {}
+    for name, x, hi in (("price", price, 1e4), ("market_price", market_price, 1e4), ("utilization", utilization, 1.0)):
+        if x is not None:
+            checked = V.values(name, x, 0.0, hi, lo_open=True)
+            if isinstance(checked, np.ndarray):
+                shapes[name] = checked.shape
+            given[name] = checked if isinstance(checked, np.ndarray) else x   # a number as given
+    V.check_shapes("operator_cash_flows", shapes, one_dim=True)
+    V.number("premium", premium, lo=-0.99, hi=20.0)
+    return _operator_cash_flows(v, path=path, years=years, value_curve=value_curve, premium=premium, **given)
+
+
+def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float = 5.0,
+                         price: Any = None, market_price: Any = None, utilization: Any = None,
+                         value_curve: str = "exponential", premium: float = 0.0) -> dict[str, np.ndarray]:
+    """:func:`operator_cash_flows` without the checks (inputs from :func:`operator_inputs` or
+    draws from parameters.csv)."""
     H = HOURS_PER_YEAR
     M = int(round(12 * years))
     N = int(math.ceil(years - 1e-9))
     t = (np.arange(M) + 0.5) / 12.0
     col = lambda x: np.atleast_1d(np.asarray(x, dtype=float))[:, None]  # noqa: E731
-    c = owned_components({**v, "utilization": 1.0})
+    c = _owned_components({**v, "utilization": 1.0})
     capex = np.atleast_1d(np.asarray(c["capex"], dtype=float))
     n = max(capex.size, max(np.atleast_1d(np.asarray(x)).size for x in v.values()))
     capex = np.broadcast_to(capex, (n,)).astype(float)
@@ -422,7 +475,7 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
             raise ValidationError(f"utilization = {utilization!r}: only for path='flat'; the other paths use "
                                   f"contract_utilization and market_utilization")
         u = V.fraction("utilization", utilization)
-    r = operator_cash_flows(v, path=path, years=N, price=p, market_price=pm, utilization=u,
+    r = _operator_cash_flows(v, path=path, years=N, price=p, market_price=pm, utilization=u,
                             value_curve=value_curve, premium=prem)
     cf = r["annual"][0]
     rev_m, cost_m = r["revenue"][0], r["energy"][0] + r["opex"][0]
@@ -461,11 +514,37 @@ _TCO_COMPONENTS = ("GPUs + hosts + spares (capex)", "back-end network (capex)",
 def tco_arrays(v: Mapping[str, Any], years: float, *, value_curve: str = "exponential",
                replace_at_life: bool = False) -> dict[str, Any]:
     """TCO components per GPU on scalars or arrays: cash (undiscounted) and present value
-    at the cost of capital [USD per GPU]. See :func:`tco`."""
-    if not isinstance(v, Mapping):
-        raise ValidationError(f"v = {v!r:.60}: expected the TCO inputs as a dict (owned_inputs() / operator_inputs())")
+    at the cost of capital [USD per GPU]. See :func:`tco`.
+
+    ``v`` holds every owned-cost input (:data:`OWNED_PARAMS` and ``tdp_W`` [W]; units in
+    parameters.csv), each a number or an array of draws: :func:`owned_inputs` builds the
+    complete dict, ``sample_parameters`` draws (add ``tdp_W``). ``years`` is the horizon
+    [1/12, 30] (a number or an array). A missing or misspelled key or a value out of bounds
+    raises the package's error naming it.
+    """
+    V.choice("value_curve", value_curve, VALUE_CURVES)
+    # d (depreciation_ooms_per_year) prices the replacement and the exponential value curve
+    req, opt = _owned_keys(v if isinstance(v, Mapping) else {}, depreciation="exponential")
+    v = V.model_inputs("tco_arrays", v, req, opt, what="TCO inputs", build=_OWNED_BUILD)
+    N = V.values("years", years, 1.0 / 12.0, 30.0, allowed="a horizon in [1/12, 30] years")
+    shapes = V.array_shapes(v, (*req, *opt))
+    if isinstance(N, np.ndarray):
+        shapes["years"] = N.shape
+    repl = replace_at_life
+    if isinstance(repl, np.ndarray) and repl.dtype == bool:
+        shapes["replace_at_life"] = repl.shape
+    else:
+        V.boolean("replace_at_life", repl)
+    V.check_shapes("tco_arrays", shapes)
+    return _tco_arrays(v, N if isinstance(N, np.ndarray) else years, value_curve=value_curve,
+                       replace_at_life=replace_at_life)
+
+
+def _tco_arrays(v: Mapping[str, Any], years: Any, *, value_curve: str = "exponential",
+                replace_at_life: Any = False) -> dict[str, Any]:
+    """:func:`tco_arrays` without the checks (inputs from :func:`owned_inputs`)."""
     N = years
-    c = owned_components({**v, "utilization": 1.0})
+    c = _owned_components({**v, "utilization": 1.0})
     s = v["setup_weeks"] / WEEKS_PER_YEAR
     U, r, d, L = v["utilization"], v["cost_of_capital"], v["depreciation_ooms_per_year"], v["life_years"]
     H = HOURS_PER_YEAR
@@ -545,7 +624,7 @@ def tco(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None
     if network == "fraction":
         f = v["interconnect_fraction"]
         v["network_usd_per_gpu"] = (v["capex_usd_per_gpu"] + v["host_usd_per_gpu"]) * f / (1 - f)
-    t = tco_arrays(v, N, value_curve=curve, replace_at_life=replace_at_life)
+    t = _tco_arrays(v, N, value_curve=curve, replace_at_life=replace_at_life)
     cash = {k: float(t["cash"][k]) for k in _TCO_COMPONENTS}
     pv = {k: float(t["pv"][k]) for k in _TCO_COMPONENTS}
     total = sum(cash.values())

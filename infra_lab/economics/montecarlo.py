@@ -20,13 +20,11 @@ from . import _validate as V
 from . import uncertainty as U
 from .data import HOURS_PER_YEAR, _no_price, parameters
 from .owned import (
-    _BOUNDS,
     DEPRECIATION,
     NETWORK,
     OWNED_PARAMS,
     WEEKS_PER_YEAR,
-    _check,
-    owned_components,
+    _owned_components,
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
@@ -35,12 +33,9 @@ __all__ = ["sample_parameters", "monte_carlo", "monte_carlo_owned_cost", "tornad
 
 
 def _check_fixed(fixed: Mapping[str, float] | None) -> dict[str, float]:
-    """Fixed values checked against the physical bounds of the owned-cost inputs."""
-    out = V.table("fixed", fixed)
-    for k, v in out.items():
-        if k in _BOUNDS:
-            out[k] = _check(k, v)
-    return out
+    """Fixed values: economics inputs by name (a misspelled one raises with the nearest
+    names), each checked against its physical bounds."""
+    return V.input_table("fixed", fixed)
 
 
 def owned_specs(accelerator: str = "MI300X", fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
@@ -149,7 +144,7 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "
         s = U.sample(specs, n, seed, OWNED_PARAMS, distribution=distribution,
                      fixed={k: base[k] for k in OWNED_PARAMS if k in fixed})
         s["tdp_W"] = tdp
-        out = np.asarray(owned_components(s, depreciation=depreciation, network=network, age_years=age)["total"],
+        out = np.asarray(_owned_components(s, depreciation=depreciation, network=network, age_years=age)["total"],
                          dtype=float)
     else:
         from .._kernels import economics as K

@@ -62,31 +62,13 @@ DEPRECIATION = ("straight-line", "exponential")
 NETWORK = ("per-port", "fraction")
 WEEKS_PER_YEAR = 365.25 / 7.0
 
-# name -> (lo, hi, lo_open, hi_open) physical bounds checked on every call
-_BOUNDS: dict[str, tuple[float, float | None, bool, bool]] = {
-    "capex_usd_per_gpu": (0.0, 5e6, True, False), "host_usd_per_gpu": (0.0, 5e6, False, False),
-    "spare_fraction": (0.0, 1.0, False, False), "nic_usd": (0.0, 1e6, False, False),
-    "nics_per_gpu": (0.0, 16.0, False, False), "switch_port_usd": (0.0, 1e6, False, False),
-    "switch_ports_per_gpu": (0.0, 64.0, False, False), "optics_usd": (0.0, 1e6, False, False),
-    "optics_per_gpu": (0.0, 64.0, False, False), "interconnect_fraction": (0.0, 1.0, False, True),
-    "storage_fraction": (0.0, 10.0, False, False), "frontend_fraction": (0.0, 10.0, False, False),
-    "life_years": (1.0 / 365.25, 50.0, False, False), "depreciation_ooms_per_year": (0.0, 5.0, True, False),
-    "cost_of_capital": (0.0, 1.0, False, True), "server_power_ratio": (1.0, 10.0, False, False),
-    "avg_power_fraction": (0.0, 1.5, True, False), "pue": (1.0, 5.0, False, False),
-    "electricity_usd_per_kWh": (0.0, 10.0, False, False),
-    "colocation_usd_per_kW_month": (0.0, 10_000.0, False, False),
-    "maintenance_fraction_per_year": (0.0, 1.0, False, False),
-    "insurance_tax_fraction_per_year": (0.0, 1.0, False, False),
-    "staff_fte_per_1000_gpus": (0.0, 1000.0, False, False),
-    "staff_usd_per_fte_year": (0.0, 1e7, False, False), "setup_weeks": (0.0, 520.0, False, False),
-    "utilization": (0.0, 1.0, True, False), "tdp_W": (0.0, 1e5, True, False),
-    "network_usd_per_gpu": (0.0, 1e7, False, False),
-}
+_BOUNDS = V.BOUNDS
+"""name -> (lo, hi, lo_open, hi_open): the physical bounds checked on every call (one table
+for every economics input, :data:`infra_lab.economics._validate.BOUNDS`)."""
 
 
 def _check(name: str, value: Any) -> float:
-    lo, hi, lo_open, hi_open = _BOUNDS[name]
-    return V.number(name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
+    return V.bounded(name, value)
 
 
 def _tdp(canon: str) -> float | None:
@@ -145,13 +127,62 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
     return vals
 
 
+_OWNED_BUILD = ("A complete dict: owned_inputs(accelerator, overrides) (defaults from "
+               "data/economics/parameters.csv, tdp_W from data/accelerators.csv); arrays of draws: "
+               "sample_parameters(n, seed, accelerator, OWNED_PARAMS), then add 'tdp_W'.")
+"""Where a complete dict of owned-cost inputs comes from (said by every missing-key error)."""
+
+
+def _owned_keys(v: Mapping[str, Any], *, depreciation: str = "straight-line",
+               network: str = "per-port") -> tuple[list[str], dict[str, str]]:
+    """The inputs the owned-cost formula reads for these options: (required, optional).
+
+    Every input of :data:`OWNED_PARAMS` and ``tdp_W``, except the network inputs the method
+    does not use (all of them when ``v`` gives ``network_usd_per_gpu``) and
+    ``depreciation_ooms_per_year`` for straight-line depreciation.
+    """
+    skip: set[str] = set()
+    if "network_usd_per_gpu" in v:
+        skip |= {*NETWORK_PORT_PARAMS, "interconnect_fraction"}
+    elif network == "per-port":
+        skip.add("interconnect_fraction")
+    else:
+        skip |= set(NETWORK_PORT_PARAMS)
+    if depreciation == "straight-line":
+        skip.add("depreciation_ooms_per_year")
+    return ([k for k in OWNED_PARAMS if k not in skip] + ["tdp_W"],
+            {"network_usd_per_gpu": "replaces the back-end network inputs"})
+
+
 def owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line",
                      network: str = "per-port", age_years: Any = 0.0) -> dict[str, Any]:
-    """The owned-cost formula on scalars or numpy arrays (no validation: see
-    :func:`owned_inputs`). Returns components per useful GPU-hour [USD] plus ``capex``
-    [USD per GPU], ``fixed_h`` (per calendar hour) and ``energy_h`` (per busy hour)."""
-    if not isinstance(v, Mapping):
-        raise ValidationError(f"v = {v!r:.60}: expected the owned-cost inputs as a dict (owned_inputs())")
+    """The owned-cost formula on scalars or numpy arrays. Returns components per useful
+    GPU-hour [USD] plus ``capex`` [USD per GPU], ``fixed_h`` (per calendar hour) and
+    ``energy_h`` (per busy hour).
+
+    ``v`` holds every input the options read (:data:`OWNED_PARAMS` and ``tdp_W`` [W]; units
+    in parameters.csv), each a number or an array of draws:
+    :func:`owned_inputs` builds the complete dict from the data, ``sample_parameters``
+    arrays of draws (add ``tdp_W``). A missing or misspelled key, or a value outside its
+    bounds, raises the package's error naming it; other economics inputs in ``v`` (an
+    operator's) are not used.
+    """
+    V.choice("depreciation", depreciation, DEPRECIATION)
+    V.choice("network", network, NETWORK)
+    req, opt = _owned_keys(v if isinstance(v, Mapping) else {}, depreciation=depreciation, network=network)
+    v = V.model_inputs("owned_components", v, req, opt, what="owned-cost inputs", build=_OWNED_BUILD)
+    age = V.values("age_years", age_years, 0.0, 100.0)
+    if isinstance(age, np.ndarray):
+        V.check_shapes("owned_components", {**V.array_shapes(v, (*req, *opt)), "age_years": age.shape})
+    else:
+        age = age_years                                   # a number as given: the same result
+    return _owned_components(v, depreciation=depreciation, network=network, age_years=age)
+
+
+def _owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line",
+                      network: str = "per-port", age_years: Any = 0.0) -> dict[str, Any]:
+    """:func:`owned_components` without the checks, for callers whose inputs are checked
+    (``owned_inputs``, draws from parameters.csv)."""
     H = HOURS_PER_YEAR
     spare = 1.0 + v["spare_fraction"]
     server = (v["capex_usd_per_gpu"] + v["host_usd_per_gpu"]) * spare
@@ -297,7 +328,7 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
     canon = V.accelerator(accelerator)
     v = owned_inputs(canon, overrides)
     age = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
-    c = owned_components(v, depreciation=depreciation, network=network, age_years=age)
+    c = _owned_components(v, depreciation=depreciation, network=network, age_years=age)
     return OwnedCost(
         accelerator=canon, depreciation=depreciation, network_method=network,
         **{f"{k}_usd_per_gpu_hour": float(c[k]) for k in _COMPONENT_NAMES},

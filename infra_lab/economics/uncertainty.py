@@ -34,7 +34,7 @@ from ..errors import ValidationError, unknown
 from . import _validate as V
 
 __all__ = [
-    "Band", "effective_distribution", "distribution_mean", "lognormal_sigma", "triangular_quantile", "uniforms", "normals",
+    "Band", "effective_distribution", "lognormal_outside", "LOGNORMAL_OUTSIDE_MAX", "distribution_mean", "lognormal_sigma", "triangular_quantile", "uniforms", "normals",
     "stream_key", "sample", "specs_from_frame", "monte_carlo", "percentiles", "band", "fmt_band",
     "tornado",
 ]
@@ -161,12 +161,37 @@ def specs_from_frame(frame) -> dict[str, Any]:
     return out
 
 
+LOGNORMAL_OUTSIDE_MAX = 1e-6
+"""Largest probability a lognormal may put outside a parameter's physical bounds
+(``infra_lab.economics._validate.BOUNDS``: a fraction at most 1, a PUE at least 1, ...)
+before the parameter is drawn from its triangular range instead."""
+
+
+def lognormal_outside(spec: Any) -> float:
+    """Probability that the lognormal of ``spec`` (median ``value``, ``low``/``high`` as its
+    P5/P95) falls outside the physical bounds of the parameter named ``spec.name``; 0 for a
+    name without bounds (e.g. a lognormal of ``utilization``, whose P95 is 1.0, would put a
+    sixth of its draws above 1; one of PUE would put some below 1)."""
+    b = V.BOUNDS.get(getattr(spec, "name", None))
+    if b is None or spec.low <= 0 or spec.high <= spec.low:
+        return 0.0
+    lo, hi = b[0], b[1]
+    sig = lognormal_sigma(spec.low, spec.high)
+    mu = math.log(spec.value)
+    below = 0.5 * math.erfc(-(math.log(lo) - mu) / (sig * math.sqrt(2.0))) if lo > 0 else 0.0
+    above = 0.5 * math.erfc((math.log(hi) - mu) / (sig * math.sqrt(2.0))) if hi is not None else 0.0
+    return below + above
+
+
 def effective_distribution(spec: Any, distribution: str | None = None) -> str:
-    """The distribution a spec is drawn from: ``distribution`` if given (a lognormal only
-    where low > 0), else the spec's own."""
+    """The distribution a spec is drawn from: ``distribution`` if given, else the spec's own.
+    A lognormal is used only where low > 0 and it puts at most
+    :data:`LOGNORMAL_OUTSIDE_MAX` of its probability outside the parameter's physical bounds
+    (:func:`lognormal_outside`); otherwise the spec is drawn from its triangular range, so no
+    draw is ever a utilization above 1, a PUE below 1 or a fraction of 1 or more."""
     dist = distribution or getattr(spec, "distribution", "triangular")
     V.choice("distribution", dist, _DISTS)
-    if dist == "lognormal" and spec.low <= 0:
+    if dist == "lognormal" and (spec.low <= 0 or lognormal_outside(spec) > LOGNORMAL_OUTSIDE_MAX):
         return "triangular"
     return dist
 
@@ -183,7 +208,8 @@ def sample(specs: Mapping[str, Any], n: int, seed: int, names: Iterable[str] | N
     names : parameters to draw (default: all of ``specs``)
     distribution : "triangular" (low, mode = value, high) or "lognormal" (median = value,
         low/high as P5/P95) for every parameter; None: each spec's own ``distribution``. A
-        lognormal needs low > 0: parameters whose range starts at 0 stay triangular.
+        lognormal needs low > 0 and must stay inside the parameter's physical bounds
+        (:func:`effective_distribution`): other parameters stay triangular.
     fixed : name -> value held constant (not drawn); names outside ``names`` are added
 
     Returns

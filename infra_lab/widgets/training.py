@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as W
 import polars as pl
 
@@ -26,10 +28,16 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     plan does not fit or is not valid, the best plan from :func:`infra_lab.search` (a
     reduced space) instead. No modelling here: it calls ``il.estimate`` / ``il.search``.
 
+    A global batch smaller than the GPU count times the micro-batch leaves pure data
+    parallelism without a whole micro-batch per GPU; the search then looks only at plans whose
+    tensor/pipeline/context parallelism brings dp down to a divisor of the batch, and the
+    ``note`` column says so (with the smallest global batch pure data parallelism would take).
+
     Returns
     -------
-    (polars.DataFrame, altair.Chart) : one-row summary (plan, step time, tokens/s, MFU,
-        memory, days for 12T and 14T tokens) and the step-breakdown chart.
+    (polars.DataFrame, altair.Chart or None) : one-row summary (plan, note, step time, tokens/s,
+        MFU, memory, days for 12T and 14T tokens) and the step-breakdown chart; when no plan
+        is found, a one-row frame whose ``plan`` says why and what would work, and None.
     """
     import infra_lab as il
 
@@ -43,25 +51,42 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     hw = {"accelerator": accelerator, "nodes": max(1, int(gpus) // per_node),
           "nic": EXPLORER_ACCELERATORS.get(accelerator, "ConnectX-7-NDR")}
     tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
-    plan = "DP + ZeRO-1 (as Zyphra)"
+    world, gb = hw["nodes"] * per_node, int(global_batch)
+    plan, note = "DP + ZeRO-1 (as Zyphra)", ""
     try:
         cand = sc.replace(hardware=hw, training=tr)
         est = il.estimate(cand)
         ok = est.fits
-    except ValidationError:
-        ok = False
+        if not ok:
+            note = (f"Zyphra's plan needs {est.memory_per_gpu_bytes / 1e9:.1f} GB per GPU, more than the "
+                    f"{cand.hardware.accelerator_spec.memory_capacity_bytes / 1e9:.1f} GB a job can address")
+    except ValidationError as e:
+        ok, note = False, f"Zyphra's plan is not valid here ({e})"
     if not ok:
         d = sc.to_dict()
         d["hardware"].update(hw)
         d["training"].update(tr)
         d["training"]["micro_batch"] = 1
-        d["parallelism"] = {}
+        # the search ignores the plan but checks the scenario: a placeholder whose dp divides the batch
+        mp = world // math.gcd(world, gb)   # the smallest model-parallel width that leaves dp | batch
+        d["parallelism"] = {"pp": mp} if mp > 1 else {}
+        if mp > 1:
+            note = (f"global batch {gb:,} < {world:,} GPUs: pure data parallelism needs a global batch of at "
+                    f"least {world:,} (one sequence per GPU), so the search uses tensor/pipeline/context "
+                    f"parallelism of at least {mp} to bring dp down to {world // mp:,}")
         try:
             best = il.search(d, top=1, **_QUICK)
         except ValidationError as e:
-            return pl.DataFrame({"plan": [f"no valid plan: {e}"]}), None
+            why = (f"global batch {gb:,} < {world:,} GPUs and no plan of the reduced search splits the model "
+                   f"{mp} ways; a global batch of {world:,} or more (or fewer GPUs) works with pure data "
+                   f"parallelism" if mp > 1 else str(e))
+            return pl.DataFrame({"plan": [f"no valid plan: {why}"]}), None
         if best.height == 0:
-            return pl.DataFrame({"plan": ["no plan fits in memory"]}), None
+            cap = il.catalog.accelerator(accelerator).memory_capacity_bytes / 1e9
+            tries = ", ".join(["more GPUs", "a shorter sequence"] + (["fp8"] if precision != "fp8" else []))
+            return pl.DataFrame({"plan": [
+                f"no plan of the reduced search fits in {cap:.1f} GB per GPU at sequence length {int(seq_len):,} "
+                f"and global batch {gb:,}: try {tries}"]}), None
         r = best.row(0, named=True)
         d["training"].update(micro_batch=r["micro_batch"], recompute=r["recompute"])
         d["parallelism"] = {k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp",
@@ -72,7 +97,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         plan = (f"search: tp{p.tp} pp{p.pp} vp{p.vp} cp{p.cp} ep{p.ep} dp{p.dp} mbs{cand.training.micro_batch} "
                 f"zero{p.zero} rc={cand.training.recompute}")
     summary = pl.DataFrame({
-        "accelerator": [accelerator], "gpus": [cand.hardware.world_size], "plan": [plan],
+        "accelerator": [accelerator], "gpus": [cand.hardware.world_size], "plan": [plan], "note": [note],
         "step_time_s": [est.step_time_s], "Mtokens_per_s": [est.tokens_per_s / 1e6],
         "mfu_pct": [100 * est.mfu], "memory_GB": [est.memory_per_gpu_bytes / 1e9],
         # ZAYA1's token counts: the sourced rows of data/reliability/parameters.csv (press 12T, Zyphra 14T)

@@ -8,16 +8,17 @@ from nbbuild import write_notebook  # noqa: E402
 
 cells = [
     ("md", r"""
-# 04 · Training ZAYA1 on 1,024 MI300X: step time, throughput, days — and how sure we are
+# 04 · Training ZAYA1 on Zyphra's MI300X cluster: step time, throughput, days — and how sure we are
 
 [← 03 interconnect](03_interconnect.ipynb) · [05 economics →](05_economics.ipynb)
 
-**Question.** Zyphra pre-trained ZAYA1-base (8.3B total / 760M active MoE, CCA attention, 16
-experts, top-1) on 128 nodes × 8 AMD MI300X with plain data parallelism and the ZeRO-1
-distributed optimizer. How long is one optimizer step, how many tokens per second per GPU does
-that give, how many days do 12T or 14T tokens take — and within what band? How much of the
-step is the network? What would the same run need, and achieve, on H100, H200 or MI355X when
-both vendors get the same software factors?
+**Question.** Zyphra pre-trained ZAYA1-base, a mixture-of-experts model with CCA attention, on
+an IBM cluster of AMD MI300X with plain data parallelism and the ZeRO-1 distributed optimizer
+(Zyphra's report, https://arxiv.org/abs/2511.17127; the model, cluster and token counts are
+printed below from the shipped scenario and data). How long is one optimizer step, how many
+tokens per second per GPU does that give, how many days do the published token counts take —
+and within what band? How much of the step is the network? What would the same run need, and
+achieve, on H100, H200 or MI355X when both vendors get the same software factors?
 
 **How.** `il.estimate(scenario)` composes one step from the compute model (GEMM tiles/waves,
 fused attention, memory-bound ops, MoE router and permutation), every collective priced by the
@@ -28,18 +29,42 @@ parameter of a *software stack* (`data/stacks.csv`, chosen by `[training] stack`
 vendor's default); the CUDA and ROCm defaults carry the same factors. First we check the model
 against published runs.
 """),
+    ("code", r"""
+from IPython.display import Markdown, display
+
+sc = il.load_scenario("zaya1-ibm-mi300x")
+spec, hw = sc.model_spec, sc.hardware
+pub_total, pub_active = spec.published_params_total, spec.published_params_active
+cnt_total, cnt_active = spec.params_published_basis()     # the package's count on the published basis
+# ZAYA1's token counts, the sourced rows (Zyphra 14T; press 12T) of data/reliability/parameters.csv
+T14, T12 = il.reliability.parameter("zaya1_tokens"), il.reliability.parameter("zaya1_tokens_alt")
+src = dict(il.reliability.parameters().select("name", "source_url").iter_rows())
+display(Markdown(
+    f"**The model** (`{spec.name}`): Zyphra publishes **{pub_total / 1e9:.1f}B total / {pub_active / 1e6:.0f}M active** "
+    f"parameters (model card, https://huggingface.co/Zyphra/ZAYA1-base; {spec.published_basis.replace('_', '-')} counts). "
+    f"The package counts the same architecture as {cnt_total / 1e9:.2f}B / {cnt_active / 1e6:.1f}M on that basis "
+    f"({100 * (cnt_total / pub_total - 1):+.1f} % / {100 * (cnt_active / pub_active - 1):+.1f} %), and "
+    f"{spec.params_total / 1e9:.2f}B total / {spec.params_active / 1e9:.2f}B active with the tied "
+    f"{spec.params_embedding / 1e9:.2f}B embedding — the counts every step, memory and gradient below use "
+    f"(`params_total`, `params_active`). {spec.layers} layers of {spec.attention.upper()} attention and an MoE block "
+    f"of {spec.experts} experts, top-{spec.top_k}. **The cluster** (scenario `{sc.name}`): {hw.nodes} nodes × "
+    f"{hw.gpus_per_node} {hw.accelerator} = {hw.world_size:,} GPUs. **Tokens**: {T14 / 1e12:.0f}T in Zyphra's report "
+    f"({src['zaya1_tokens']}), {T12 / 1e12:.0f}T in press coverage ({src['zaya1_tokens_alt']}); both are shown."))
+"""),
     ("md", r"""
 ## 1. Can we trust the step model?
 
 Two sets of published, fully specified runs (details and rules: `docs/validation.md`):
 
-* **2021–22 A100** (Megatron-LM, 30 runs): Korthikanti et al. 2022 Table 5 and the 174.6B ZeRO-3
-  rows of Narayanan et al. 2021 Table 2 fit the 2022 stack's three factors; the other 19 runs are
-  held out.
+* **2021–22 A100** (Megatron-LM): Korthikanti et al. 2022 Table 5 and the 174.6B ZeRO-3
+  rows of Narayanan et al. 2021 Table 2 fit the 2022 stack's framework and memory-bound time
+  scales and its ZeRO-3 factors; the other runs are held out (the counts are printed below).
 * **Current runs** (2024–26, `data/measurements/training_runs.csv`): Megatron-Core, torchtitan
   and Primus runs, dense and MoE, on H100 (incl. torchtitan's 96 GB / 500 W part)/H200/H800/
-  B200/GB200/GB300, MI300X (torchtitan runs, and two Primus pipeline-schedule runs compared with a global batch assumed from the Primus test config that sets their model shape) and MI355X (Primus runs), BF16 and FP8. A fixed hash of each run's id puts about a
-  third in the **test** split. Each framework family has its own stack — Megatron-Core (with
+  B200/GB200/GB300, MI300X (torchtitan runs, and Primus pipeline-schedule runs compared with a
+  global batch assumed from the Primus test config that sets their model shape) and MI355X
+  (Primus runs), BF16 and FP8. A fixed hash of each run's id puts it in the **test** split
+  or not. Each framework family has its own stack — Megatron-Core (with
   Primus and DeepSeek's runs) and torchtitan (FSDP2, SDPA: FlashAttention-2, cuDNN on Blackwell, per-op selective
   checkpointing) — whose `framework_time_scale` and `memory_time_scale`, one value for both
   vendors, are fitted on the family's train runs only, within physical bounds
@@ -57,12 +82,19 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
 Error = predicted / measured step time − 1 (negative: the model is too fast).
 """),
     ("code", r"""
-from IPython.display import Markdown, display
-
 v = il.validation.compare()
 a100 = il.validation.summary(v)
 cur = il.validation.compare_current()
 cur_sum = il.validation.summary_current(cur)
+n_a100 = dict(a100.select("split", "cases").iter_rows())
+cur_c = cur.filter(pl.col("status") == "compared")
+n_cur = dict(cur_c.group_by("split").len().iter_rows())
+prp_mi = cur_c.filter((pl.col("accelerator") == "MI300X") & (pl.col("family") == "megatron-core"))
+display(Markdown(
+    f"A100: {n_a100['train']} runs fit the factors, {n_a100['test']} held out ({n_a100['all']} in all). Current runs: "
+    f"{cur.height} in the file, {cur_c.height} compared ({n_cur.get('train', 0)} train, {n_cur.get('test', 0)} test), "
+    f"{cur.height - cur_c.height} not compared (reasons below); {prp_mi.height} of the compared MI300X runs are "
+    f"Megatron-family (Primus)."))
 print("A100 2021-22 (step time):")
 print(a100.with_columns(pl.col(pl.Float64).round(1)))
 print("current runs (by split, dense / MoE):")
@@ -94,7 +126,6 @@ te_m = cur_sum.filter((pl.col("split") == "test") & (pl.col("kind") == "moe")).r
 a100_test = a100.filter(pl.col("split") == "test").row(0, named=True)
 worst = cur.filter(pl.col("status") == "compared").sort("abs_error_pct", descending=True).head(3)
 mem = il.validation.memory_check().filter(pl.col("status") == "compared")
-cur_c = cur.filter(pl.col("status") == "compared")
 mem_peak = mem.filter(pl.col("error_pct").is_not_null())
 meets = te["median_abs_error_pct"] <= 10 and te["max_abs_error_pct"] <= 25
 display(Markdown(
@@ -123,15 +154,16 @@ tick = nominal estimate, point = measured, all divided by the nominal estimate).
 cov = il.validation.band_coverage(cur, split="test")
 out = cov.filter(~pl.col("inside")).sort("edge_error_pct")
 display(Markdown(
-    f"{int(cov['inside'].sum())} of the {cov.height} test-split runs lie inside their band. Outside it (step-time "
-    f"error of the nearest band edge): "
-    + "; ".join(f"{i} {e:+.1f} %" for i, e in out.select("id", "edge_error_pct").iter_rows()) + ". "
-    "No values of the factors inside their stated ranges reproduce a run outside its band: either a cost is "
-    "missing from, or wrongly added to, the model for that run, or a stated range is too narrow."))
+    f"{int(cov['inside'].sum())} of the {cov.height} test-split runs lie inside their band. "
+    + ("Outside it (step-time error of the nearest band edge): "
+       + "; ".join(f"{i} {e:+.1f} %" for i, e in out.select("id", "edge_error_pct").iter_rows()) + ". "
+       "No values of the factors inside their stated ranges reproduce a run outside its band: either a cost is "
+       "missing from, or wrongly added to, the model for that run, or a stated range is too narrow."
+       if out.height else "None lies outside it.")))
 il.charts.band_coverage_chart(cov)
 """),
     ("md", r"""
-## 2. ZAYA1 on 1,024 MI300X with data parallelism + ZeRO-1
+## 2. ZAYA1 on Zyphra's MI300X cluster with data parallelism + ZeRO-1
 
 The shipped scenario `zaya1-ibm-mi300x`, its hardware, batch and plan printed from the scenario
 below (the real batch was increased progressively and is not public, so the global batch is the
@@ -140,10 +172,7 @@ plan (framework and memory-bound time scales, data-parallel overlap), every corn
 evaluated.
 """),
     ("code", r"""
-sc = il.load_scenario("zaya1-ibm-mi300x")
 est = il.estimate(sc)
-# ZAYA1's token counts, the sourced rows (Zyphra 14T; press 12T) of data/reliability/parameters.csv
-T14, T12 = il.reliability.parameter("zaya1_tokens"), il.reliability.parameter("zaya1_tokens_alt")
 band = il.training.estimate_band(sc, factors=["framework_time_scale", "memory_time_scale", "dp_comm_overlap"])
 hw, tr, par = sc.hardware, sc.training, sc.parallelism
 STACK = il.stacks.params(est.stack)                 # the factors this estimate used (data/stacks.csv)
@@ -157,7 +186,8 @@ lo, hi = band.filter(pl.col("case") == "low").row(0, named=True), band.filter(pl
 days = {t: (est.days_to_train(t), t / lo["tokens_per_s"] / 86400, t / hi["tokens_per_s"] / 86400) for t in (T12, T14)}
 pl.DataFrame({
     "quantity": ["tokens per second per GPU", "step time [s]", "tokens per second [M]", "memory per GPU [GB]",
-                 f"fits in {sc.hardware.accelerator_spec.hbm_bytes / 1e9:.0f} GB", "NIC busy fraction",
+                 f"fits in {hw.accelerator_spec.memory_capacity_bytes / 1e9:.0f} GB addressable "
+                 f"({hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB HBM)", "NIC busy fraction",
                  f"days for {T12 / 1e12:.0f}T tokens (press)", f"days for {T14 / 1e12:.0f}T tokens (Zyphra)",
                  f"GPU-hours for {T14 / 1e12:.0f}T tokens [M]"],
     "nominal": [f"{est.tokens_per_s_per_gpu:,.0f}", f"{est.step_time_s:.3f}", f"{est.tokens_per_s / 1e6:.1f}",
@@ -169,8 +199,7 @@ pl.DataFrame({
 })
 """),
     ("md", r"""
-Token totals: 14T from Zyphra's own announcement, 12T from press coverage; both are shown. Days
-are uninterrupted training at this batch and plan — no failures, restarts, checkpoints,
+Days for both token totals (Zyphra's and the press figure, printed at the top) are uninterrupted training at this batch and plan — no failures, restarts, checkpoints,
 evaluation or the later long-context phases (notebook 06 adds reliability; notebook 05 prices
 the GPU-hours). MFU depends on what is counted; tokens per second per GPU does not, so it comes
 first. The conventions side by side (`models.FLOP_CONVENTIONS`, against the dense BF16 peak
@@ -184,7 +213,7 @@ mfu.with_columns((pl.col("flops_per_step") / 1e15).round(1).alias("PFLOP_per_ste
 """),
     ("code", r"""
 il.charts.step_breakdown_chart(est.breakdown.with_columns(pl.lit("MI300X, DP + ZeRO-1").alias("run")),
-                               title="ZAYA1 on 1,024 MI300X: where one step goes")
+                               title=f"ZAYA1 on {est.gpus:,} {hw.accelerator}: where one step goes")
 """),
     ("md", r"""
 **The optimizer.** ZAYA1 trains with Muon on the weight matrices and AdamW on the embeddings and
@@ -220,15 +249,17 @@ display(Markdown(
     f"{1e3 * upd:.2f} ms element-wise update (AdamW's: {1e3 * opt_s(adam):.2f} ms). The step is {est.step_time_s:.3f} s "
     f"({est.tokens_per_s_per_gpu:,.0f} tokens/s per GPU) distributed, {rep.step_time_s:.3f} s "
     f"({rep.tokens_per_s_per_gpu:,.0f}) replicated, {adam.step_time_s:.3f} s with AdamW. Replicated, the optimizer would "
-    f"take {100 * opt_s(rep) / rep.step_time_s:.0f} % of the step; the report's statement that Muon does not dominate "
-    f"the iteration fits the distributed end of the band."))
+    f"take {100 * opt_s(rep) / rep.step_time_s:.0f} % of the step, distributed {100 * opt_s(est) / est.step_time_s:.1f} %; "
+    + ("the report's statement that Muon does not dominate the iteration fits the distributed end of the band."
+       if opt_s(est) < 0.5 * est.step_time_s <= opt_s(rep) else
+       "the report states that Muon does not dominate the iteration; compare it with both ends of the band.")))
 """),
     ("md", r"""
 ## 3. The network's real share
 
 With ZeRO-1 and no expert parallelism every GPU reduce-scatters the fp32 gradients of all
 parameters (printed below) each step and all-gathers the bf16 parameters back — in Megatron's buckets of
-max(40M, 1M × dp) parameters, as ring collectives across 128 nodes. The last gradient bucket
+max(40M, 1M × dp) parameters, as ring collectives across all the nodes. The last gradient bucket
 (with the embedding) can only start when backward ends, and the first parameter bucket is needed
 as soon as forward starts: those are exposed whatever the overlap. The sweep varies the achieved
 overlap of the rest, the gradient-reduce precision (Megatron's default fp32 vs
@@ -249,10 +280,10 @@ sweep.with_columns(pl.col(pl.Float64).round(2))
 """),
     ("code", r"""
 batches = []
-for gb in (1024, 2048, 4096, 8192):   # 4M, 8M, 16M, 32M tokens per step (dp = 1,024 needs >= 1,024 sequences)
+for gb in (1024, 2048, 4096, 8192):   # dp = 1,024 needs >= 1,024 sequences (micro-batch 1)
     e = il.estimate(sc.replace(training={"global_batch": gb, "micro_batch": 1 if gb == 1024 else 2}))
     b = dict(e.breakdown.iter_rows())
-    batches.append({"global_batch": gb, "Mtokens_per_step": gb * 4096 / 1e6, "step_ms": 1e3 * e.step_time_s,
+    batches.append({"global_batch": gb, "Mtokens_per_step": gb * tr.seq_len / 1e6, "step_ms": 1e3 * e.step_time_s,
                     "exposed_dp_ms": 1e3 * (b["dp_grad_comm"] + b["dp_param_comm"]), "nic_busy": e.nic_busy_fraction,
                     "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu})
 batch = pl.DataFrame(batches)
@@ -265,16 +296,18 @@ s1 = sweep.filter((pl.col("dp_comm_overlap") == 1.0) & (pl.col("grad_reduce_byte
 b9 = sweep.filter((pl.col("dp_comm_overlap") == 0.9) & (pl.col("grad_reduce_bytes") == 2.0)).row(0, named=True)
 small = batch.row(0, named=True)
 display(Markdown(
-    f"**Reading.** {sc.model_spec.params_total / 1e9:.2f}B parameters' gradients and weights. The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: the NICs are "
+    f"**Reading.** The gradients and weights of all {sc.model_spec.params_total / 1e9:.2f}B parameters (embedding "
+    f"included). The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: the NICs are "
     f"busy {100 * s9['nic_busy']:.0f} % of the step. Even with perfect overlap {s1['exposed_dp_ms']:.0f} ms stay exposed "
     f"(the tail and first buckets); at the stack's {STACK['dp_comm_overlap']:g} it is {s9['exposed_dp_ms']:.0f} ms and with no overlap the step "
     f"grows to {s0['step_ms']:.0f} ms. Reducing gradients in bf16 takes the step to {b9['step_ms']:.0f} ms. At "
-    f"{small['Mtokens_per_step']:.0f}M tokens per step the same traffic meets less compute: "
-    f"{small['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU against {s9['tokens_per_s_per_gpu']:,.0f} at {MTOK:.0f}M. "
-    f"The network is a co-bottleneck of this plan, not a detail."))
+    f"{small['Mtokens_per_step']:.1f}M tokens per step the same traffic meets less compute: "
+    f"{small['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU against {s9['tokens_per_s_per_gpu']:,.0f} at {MTOK:.1f}M. "
+    + ("The network is a co-bottleneck of this plan, not a detail." if s9["nic_busy"] > 0.5 else
+       "The NICs idle most of the step: the network is not the bottleneck of this plan.")))
 """),
     ("md", r"""
-## 4. Memory: why plain data parallelism fits in 192 GB
+## 4. Memory: what plain data parallelism holds per GPU
 
 Each GPU holds all of the parameters (bf16), their fp32 gradient buffer (Megatron's
 `main_grad`, the stack's `grad_buffer_bytes`), 1/dp of the optimizer states (Muon's master copy and
@@ -292,15 +325,18 @@ display(Markdown(
     f"The allocator reserve is a fixed amount plus a fraction of the tensor bytes: "
     f"{STACK['memory_reserve_bytes'] / 1e9:.1f} GB outside the caching allocator (runtime context, "
     f"communication buffers) plus {100 * STACK['memory_reserve_fraction']:.0f} % of the tensor bytes "
-    f"(reserved-but-unallocated blocks) on stack `{est.stack}`: {reserve / 1e9:.1f} GB here."))
+    f"(reserved-but-unallocated blocks) on stack `{est.stack}`: {reserve / 1e9:.1f} GB here. In all "
+    f"{est.memory_per_gpu_bytes / 1e9:.1f} GB per GPU against the {hw.accelerator_spec.memory_capacity_bytes / 1e9:.1f} GB "
+    f"a job can address on {hw.accelerator} ({hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB HBM): the plan "
+    f"{'fits' if est.fits else 'does **not** fit'}."))
 """),
     ("md", r"""
 ## 5. The same run on H100, H200 and MI355X — same software factors on both vendors
 
-Same model, batch and node count; one 400 Gb/s ConnectX-7 per GPU on a rail-optimized fabric for
-NVIDIA, Pollara 400 on rails-only for AMD. Zyphra's plan as is, then the best plan of a search over
-data/tensor/expert parallelism (pp = cp = 1, micro-batch ≤ 4, every ZeRO stage, recompute and ep/etp
-choice). The default stacks `megatron-core-cuda` and `megatron-core-rocm` carry identical factors; the
+Same model, batch and node count; each cluster's NICs and fabric are printed above the table
+(NVIDIA's from the shipped `zaya1-h100-counterpart` scenario, AMD's from ZAYA1's). Zyphra's plan
+as is, then the best plan of a reduced search over data/tensor/expert parallelism (its bounds
+printed with the clusters; every ZeRO stage, recompute and ep/etp choice). The default stacks `megatron-core-cuda` and `megatron-core-rocm` carry identical factors; the
 last rows repeat MI300X and H100 with the asymmetric factors of infra_lab 0.1.0 (labelled sensitivity
 stacks `*-asym`).
 """),
@@ -309,22 +345,30 @@ h100 = il.load_scenario("zaya1-h100-counterpart")
 clusters = {"MI300X": sc, "H100-SXM": h100, "H200-SXM": h100.replace(hardware={"accelerator": "H200-SXM"}),
             "MI355X": sc.replace(hardware={"accelerator": "MI355X"})}
 quick = dict(pp=1, cp=1, max_micro_batch=4, max_tp=2)
-rows, best = [], {}
+display(Markdown(
+    "Clusters: " + "; ".join(
+        f"{n}: {s.hardware.nodes} × {s.hardware.gpus_per_node} GPUs, {s.hardware.nics_per_node} "
+        f"{s.hardware.nic} ({il.catalog.nic(s.hardware.nic).line_rate_bps / 1e9:.0f} Gb/s) per node, "
+        f"{s.hardware.fabric}" for n, s in clusters.items())
+    + f". Search: pp = {quick['pp']}, cp = {quick['cp']}, tp ≤ {quick['max_tp']}, micro-batch ≤ {quick['max_micro_batch']}."))
+PLAN = "tp{tp} ep{ep} etp{etp} dp{dp} mbs{micro_batch} zero{zero} rc={recompute}"
+rows, best, zyphra = [], {}, {}
 for name, s in clusters.items():
     e = il.estimate(s)
+    zyphra[name] = e
     b = il.search(s, top=1, **quick).row(0, named=True)
     best[name] = b
     rows.append({"accelerator": name, "stack": e.stack, "zyphra_plan_fits": e.fits,
                  "zyphra_plan_tok_s_gpu": e.tokens_per_s_per_gpu if e.fits else None,
-                 "best_plan": f"tp{b['tp']} ep{b['ep']} etp{b['etp']} dp{b['dp']} mbs{b['micro_batch']} zero{b['zero']} rc={b['recompute']}",
-                 "best_tok_s_gpu": b["tokens_per_s"] / 1024, "best_step_s": b["step_time_s"],
+                 "best_plan": PLAN.format(**b),
+                 "best_tok_s_gpu": b["tokens_per_s"] / s.hardware.world_size, "best_step_s": b["step_time_s"],
                  "best_memory_GB": b["memory_per_gpu_bytes"] / 1e9, "best_days_14T": T14 / b["tokens_per_s"] / 86400})
 for name, s, stk in (("MI300X", sc, "megatron-core-rocm-asym"), ("H100-SXM", h100, "megatron-core-cuda-asym")):
     b = il.search(s, top=1, stack=stk, **quick).row(0, named=True)
     rows.append({"accelerator": f"{name} (0.1.0 factors)", "stack": stk, "zyphra_plan_fits": il.estimate(s, stack=stk).fits,
                  "zyphra_plan_tok_s_gpu": None,
-                 "best_plan": f"tp{b['tp']} ep{b['ep']} etp{b['etp']} dp{b['dp']} mbs{b['micro_batch']} zero{b['zero']} rc={b['recompute']}",
-                 "best_tok_s_gpu": b["tokens_per_s"] / 1024, "best_step_s": b["step_time_s"],
+                 "best_plan": PLAN.format(**b),
+                 "best_tok_s_gpu": b["tokens_per_s"] / s.hardware.world_size, "best_step_s": b["step_time_s"],
                  "best_memory_GB": b["memory_per_gpu_bytes"] / 1e9, "best_days_14T": T14 / b["tokens_per_s"] / 86400})
 cmp = pl.DataFrame(rows)
 cmp.with_columns(pl.col(pl.Float64).round(3))
@@ -336,7 +380,7 @@ for name, s in clusters.items():
     ests[name] = il.estimate(s.replace(
         training={"micro_batch": r["micro_batch"], "recompute": r["recompute"]},
         parallelism={k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp", "sequence_parallel")}))
-il.charts.step_breakdown_chart(il.charts.breakdown_frame(ests), title="ZAYA1, 1,024 GPUs, best plan per accelerator")
+il.charts.step_breakdown_chart(il.charts.breakdown_frame(ests), title=f"ZAYA1, {sc.hardware.world_size:,} GPUs, best plan per accelerator")
 """),
     ("code", r"""
 r_mi, r_h = best["MI300X"], best["H100-SXM"]
@@ -344,14 +388,17 @@ ratio = r_h["tokens_per_s"] / r_mi["tokens_per_s"]
 asym = cmp.filter(pl.col("stack").str.ends_with("-asym"))
 ratio_asym = asym.filter(pl.col("accelerator").str.starts_with("H100"))["best_tok_s_gpu"][0] / \
     asym.filter(pl.col("accelerator").str.starts_with("MI300X"))["best_tok_s_gpu"][0]
-h100_fits = cmp.filter(pl.col("accelerator") == "H100-SXM")["zyphra_plan_fits"][0]
+e_h, acc_h = zyphra["H100-SXM"], h100.hardware.accelerator_spec
+h100_fits = e_h.fits
+H100_MEM = (f"{e_h.memory_per_gpu_bytes / 1e9:.1f} GB per GPU against the {acc_h.memory_capacity_bytes / 1e9:.1f} GB an "
+            f"H100 job can address ({acc_h.hbm_bytes / 1e9:.0f} GB HBM)")
 fastest = cmp.filter(~pl.col("stack").str.ends_with("-asym")).sort("best_tok_s_gpu", descending=True)["accelerator"][0]
 display(Markdown(
-    f"**Reading.** Zyphra's exact plan {'fits' if h100_fits else 'does not fit'} a {h100.hardware.accelerator_spec.hbm_bytes / 1e9:.0f} GB H100. The search's best H100 "
-    f"plan uses micro-batch {r_h['micro_batch']} with ZeRO-{r_h['zero']} (recompute {r_h['recompute']}); the best MI300X "
-    f"plan micro-batch {r_mi['micro_batch']} with ZeRO-{r_mi['zero']}. With the same software factors on both vendors H100 "
+    f"**Reading.** Zyphra's exact plan {'fits' if h100_fits else 'does not fit'} on an H100: it needs {H100_MEM}. "
+    f"The search's best H100 plan is `{PLAN.format(**r_h)}`, the best MI300X plan `{PLAN.format(**r_mi)}`. "
+    f"With the same software factors on both vendors H100 "
     f"delivers {ratio:.2f}× MI300X's tokens per second per GPU; with 0.1.0's asymmetric factors the ratio is "
-    f"{ratio_asym:.2f}×. Of the four clusters, {fastest} is fastest per GPU here. Both statements rest on the compute "
+    f"{ratio_asym:.2f}×. Of the {len(clusters)} clusters, {fastest} is fastest per GPU here. Both statements rest on the compute "
     f"model's per-GPU rates, which the validation above shows can be off by tens of per cent."))
 """),
     ("md", r"""
@@ -387,7 +434,11 @@ rail-aware all-to-all on rails-only fabrics.
 ## 7. Explore
 
 Change the GPU count, global batch, sequence length, precision and accelerator; the widget calls
-`il.estimate` with Zyphra's plan and, when that does not fit, the best plan of a reduced `il.search`.
+`il.estimate` with Zyphra's plan and, when that does not fit or is not valid, the best plan of a
+reduced `il.search`; its `note` column says why. A global batch smaller than the GPU count leaves
+pure data parallelism without a whole sequence per GPU: the search then splits the model
+(tensor, pipeline or context parallelism) until the data-parallel width divides the batch, and
+the note gives the smallest global batch pure data parallelism would take.
 """),
     ("code", r"""
 il.widgets.training_explorer()
@@ -398,51 +449,71 @@ il.widgets.training_explorer()
     ("code", r"""
 slow_net = netdf.filter((pl.col("network") == "ConnectX-6 200 Gb/s, rails-only") & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
 base_net = netdf.filter((pl.col("network") == "Pollara 400, rails-only") & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
+slow_gbps = il.catalog.nic(variants["ConnectX-6 200 Gb/s, rails-only"]["nic"]).line_rate_bps / 1e9
+mfu_by = dict(mfu.select("convention", "mfu").iter_rows())
 display(Markdown("\n".join([
     f"* **Validation.** Held-out A100 runs: mean |error| {a100_test['mean_abs_error_pct']:.1f} %. Current runs (test split): "
     f"median {te['median_abs_error_pct']:.1f} %, worst {te['max_abs_error_pct']:.1f} % — "
     f"{'within' if meets else 'outside'} the ≤ 10 % / ≤ 25 % target; dense {te_d['median_abs_error_pct']:.1f} %, "
     f"MoE {te_m['median_abs_error_pct']:.1f} % median.",
-    f"* **ZAYA1 on {est.gpus:,} {hw.accelerator}** (DP + ZeRO-1, {MTOK:.0f}M tokens per step): {est.tokens_per_s_per_gpu:,.0f} tokens/s per GPU "
+    f"* **ZAYA1 on {est.gpus:,} {hw.accelerator}** (DP + ZeRO-1, {MTOK:.1f}M tokens per step): {est.tokens_per_s_per_gpu:,.0f} tokens/s per GPU "
     f"(band {hi['tokens_per_s_per_gpu']:,.0f}–{lo['tokens_per_s_per_gpu']:,.0f}), a {est.step_time_s:.3f} s step, "
     f"{days[T14][0]:.1f} days for {T14 / 1e12:.0f}T tokens (band {days[T14][1]:.1f}–{days[T14][2]:.1f}) of uninterrupted training, "
-    f"{est.gpu_hours(T14) / 1e6:.2f} M GPU-hours. MFU is {100 * mfu['mfu'][0]:.1f} % under 6·N·D with N active and "
-    f"{100 * est.mfu:.1f} % counting the LM head and causal attention.",
-    f"* **The network carries a large share of the step:** the NICs are busy {100 * s9['nic_busy']:.0f} % of it; "
+    f"{est.gpu_hours(T14) / 1e6:.2f} M GPU-hours. MFU is {100 * mfu_by['6N']:.1f} % under 6·N·D with N active and "
+    f"{100 * mfu_by['6N+head+causal_attn']:.1f} % counting the LM head and causal attention.",
+    f"* **The network {'carries a large share of' if s9['nic_busy'] > 0.5 else 'is busy for a minority of'} the step:** "
+    f"the NICs are busy {100 * s9['nic_busy']:.0f} % of it; "
     f"{s1['exposed_dp_ms']:.0f} ms stay exposed even with perfect overlap, and the step is {s0['step_ms']:.0f} ms "
-    f"with no overlap against {s9['step_ms']:.0f} ms at the assumed {STACK['dp_comm_overlap']:g}. A 200 Gb/s NIC makes it {slow_net:.0f} ms "
+    f"with no overlap against {s9['step_ms']:.0f} ms at the assumed {STACK['dp_comm_overlap']:g}. A {slow_gbps:.0f} Gb/s NIC makes it {slow_net:.0f} ms "
     f"instead of {base_net:.0f} ms.",
-    f"* **Memory:** Zyphra's plan needs {est.memory_per_gpu_bytes / 1e9:.0f} GB per GPU; it "
-    f"{'fits' if h100_fits else 'does not fit'} {h100.hardware.accelerator_spec.hbm_bytes / 1e9:.0f} GB, where the search picks micro-batch {r_h['micro_batch']} "
-    f"with ZeRO-{r_h['zero']}.",
+    f"* **Memory:** Zyphra's plan needs {est.memory_per_gpu_bytes / 1e9:.1f} GB per GPU on {hw.accelerator} "
+    f"({'fits' if est.fits else 'does not fit'}); on H100 it needs {H100_MEM}, so it "
+    f"{'fits' if h100_fits else 'does not fit'} there; the search's best H100 plan is `{PLAN.format(**r_h)}`.",
     f"* **Vendors with the same factors:** H100's best plan gives {ratio:.2f}× MI300X's tokens/s per GPU "
-    f"({ratio_asym:.2f}× with 0.1.0's asymmetric factors); {fastest} is the fastest of the four here.",
+    f"({ratio_asym:.2f}× with 0.1.0's asymmetric factors); {fastest} is the fastest of the {len(clusters)} here.",
 ])))
 """),
-    ("md", r"""
-**What is approximate.** §1 and `docs/validation.md` (per case) give the current-run errors against
-the ±10 % median / ±25 % worst target. The largest misses: torchao's small dense torchtitan runs on the
-750 W B200, the Megatron-Core Model Zoo's Qwen3-235B runs on H100 and long-context ring attention
-are predicted too fast, and so are the only Megatron-family MI300X runs compared, two 8-GPU
-pipeline-parallel runs from AMD's Primus pipeline blog (outside the ±25 % target, with a global
-batch the blog does not print, assumed from the Primus test config that sets their model shape):
-the `megatron-core-rocm` stack priced here meets MI300X only through them; the host-bound
-MoE ablation "baseline" runs are priced with one slowdown of their MoE layers
-(`moe_host_sync_slowdown`) fitted on four train runs from two sources that imply different
-values, and the host floor that small micro-batches sit on is not modelled; and the memory
-model is checked by whether each run that ran fits (§1 counts the runs it does not fit, each with a
-stated reason in `memory_caveat`). The
-fitted stack factors absorb what the op list does not name. The batch in this scenario is its own choice; the
-MoE experts are priced with the compute model's grouped GEMMs at seeded per-expert counts, run the
-way the stack runs them (Transformer Engine's loop of per-expert GEMMs over four streams,
-`grouped_gemm_streams`, priced as chunks of four experts), and the busiest expert rank's load; CCA's convolutions, the router MLP
-and the mixture-of-depths skip route are counted in FLOPs, not as separate kernels; Muon's
-Newton–Schulz work is timed as bf16 GEMMs of whole matrices, its split over the data-parallel ranks is
-a stated assumption (distributed default, replicated bound) and the extra gather of momentum shards
-some implementations do is not priced;
-data-parallel overlap is a stack factor with a stated range, not a measurement; the 32k
-long-context phase is not modelled.
+    ("code", r"""
+runs = il.validation.current_runs().select("id", "cp", "source_url")
+errs = cur_c.join(runs, on="id", how="left")
 
+
+def misses(df):
+    e = df["error_pct"]
+    return (f"{df.height} runs, {int((e < 0).sum())} of them predicted too fast, errors {e.min():+.0f} to {e.max():+.0f} %")
+
+
+b200 = errs.filter(pl.col("id").str.starts_with("AO-") & (pl.col("accelerator") == "B200"))
+q235 = errs.filter(pl.col("id").str.starts_with("MZ-Q235") & (pl.col("accelerator") == "H100-SXM"))
+ring = errs.filter((pl.col("family") == "torchtitan") & (pl.col("cp").cast(pl.Int64, strict=False) >= 4))
+host = il.validation.MOE_HOST_SYNC_RUNS
+host_src = runs.filter(pl.col("id").is_in(list(host)))["source_url"].n_unique()
+prp_out = int((prp_mi["abs_error_pct"] > 25).sum())
+display(Markdown(
+    "**What is approximate.** §1 and `docs/validation.md` (per case) give the current-run errors against the "
+    "±10 % median / ±25 % worst target. Among the misses: torchao's small dense torchtitan runs on the "
+    f"{il.catalog.accelerator('B200-750W').tdp_W:.0f} W B200 ({misses(b200)}), the Megatron-Core Model Zoo's "
+    f"Qwen3-235B runs on H100 ({misses(q235)}), torchtitan's long-context ring attention at cp ≥ 4 ({misses(ring)}), "
+    f"and the only Megatron-family MI300X runs compared, pipeline-parallel runs on "
+    f"{' or '.join(sorted({f'{g:,}' for g in prp_mi['gpus']}))} GPUs from AMD's Primus pipeline blog ({misses(prp_mi)}; "
+    f"{prp_out} outside the ±25 % target), with "
+    "a global batch the blog does not print, assumed from the Primus test config that sets their model shape: the "
+    "`megatron-core-rocm` stack priced here meets MI300X only through them. The host-bound MoE ablation \"baseline\" "
+    f"runs are priced with one slowdown of their MoE layers (`moe_host_sync_slowdown`) fitted on {len(host)} train "
+    f"runs from {host_src} sources that imply different values, and the host floor that small micro-batches sit on is "
+    "not modelled; the memory model is checked by whether each run that ran fits (§1 counts the runs it does not fit, "
+    "each with a stated reason in `memory_caveat`). The fitted stack factors absorb what the op list does not name. "
+    "The batch in this scenario is its own choice; the MoE experts are priced with the compute model's grouped GEMMs "
+    "at seeded per-expert counts, run the way the stack runs them (Transformer Engine's loop of per-expert GEMMs over "
+    f"{int(STACK['grouped_gemm_streams'])} streams, `grouped_gemm_streams`, priced as chunks of that many experts), and "
+    "the busiest expert rank's load; CCA's convolutions, the router MLP and the mixture-of-depths skip route are "
+    "counted in FLOPs, not as separate kernels; Muon's Newton–Schulz work is timed as bf16 GEMMs of whole matrices, "
+    "its split over the data-parallel ranks is a stated assumption (distributed default, replicated bound) and the "
+    "extra gather of momentum shards some implementations do is not priced; data-parallel overlap is a stack factor "
+    f"with a stated range, not a measurement; the long-context phase (up to the model's {spec.max_seq_len:,}-token "
+    "context) is not modelled."))
+"""),
+    ("md", r"""
 Next: [05 economics](05_economics.ipynb) turns these GPU-hours into dollars.
 """),
 ]

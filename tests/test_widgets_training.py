@@ -1,0 +1,56 @@
+"""The ZAYA1 training explorer answers at every extreme of its controls: a plan and a chart, or
+a one-row message saying why not, never a traceback."""
+
+import polars as pl
+
+import infra_lab as il
+from infra_lab.widgets.training import EXPLORER_ACCELERATORS, training_update
+
+
+def test_batch_below_the_gpu_count_gets_a_model_parallel_plan_and_says_why():
+    s, chart = training_update("MI300X", 4096, 512, 4096, "bf16")
+    assert chart is not None
+    assert s["plan"][0].startswith("search")
+    note = s["note"][0]
+    assert "global batch 512 < 4,096 GPUs" in note and "at least 4,096" in note
+    # the plan found keeps whole micro-batches: dp · micro-batch divides the global batch
+    dp, mbs = (int(x) for x in (s["plan"][0].split(" dp")[1].split()[0], s["plan"][0].split(" mbs")[1].split()[0]))
+    assert 512 % (dp * mbs) == 0
+
+
+def test_zyphra_plan_keeps_an_empty_note():
+    s, chart = training_update()
+    assert s["plan"][0].startswith("DP + ZeRO-1") and s["note"][0] == "" and chart is not None
+
+
+def test_every_control_at_its_extremes_answers():
+    box = il.widgets.training_explorer()
+    c = box.controls
+    for name in ("gpus", "global_batch", "seq_len"):
+        for value in (c[name].options[0], c[name].options[-1]):
+            c[name].value = value
+            s, chart = box.update()
+            assert s.height == 1 and "plan" in s.columns
+            assert chart is not None or s["plan"][0].startswith("no ")
+    for acc in EXPLORER_ACCELERATORS:        # with the last extremes still set
+        c["accelerator"].value = acc
+        for prec in c["precision"].options:
+            c["precision"].value = prec
+            s, chart = box.update()
+            assert chart is not None, s["plan"][0]
+
+
+def test_no_plan_found_is_a_message(monkeypatch):
+    def empty(*a, **k):
+        return pl.DataFrame({"tp": []})
+
+    monkeypatch.setattr(il, "search", empty)
+    s, chart = training_update("H100-SXM", 64, 512, 32768, "bf16")
+    assert chart is None and s["plan"][0].startswith("no plan of the reduced search fits")
+
+    def refuse(*a, **k):
+        raise il.errors.ValidationError("search: no consistent plan")
+
+    monkeypatch.setattr(il, "search", refuse)
+    s, chart = training_update("MI300X", 4096, 512, 4096, "bf16")
+    assert chart is None and "a global batch of 4,096 or more" in s["plan"][0]
