@@ -105,19 +105,9 @@ P_SIZE = _S + 228
 # Small helpers
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def _clog2(x):
-    """ceil(log2 x) for x >= 1 (0 for x = 1)."""
-    c = 0
-    v = 1
-    while v < x:
-        v *= 2
-        c += 1
-    return c
-
-
-@njit(cache=True)
 def _flog2(x):
-    """floor(log2 x) for x >= 1 (NCCL's log2i); -1 for x < 1."""
+    """floor(log2 x) for x >= 1 (NCCL's log2i); -1 for x < 1. ceil(log2 x) of an integer
+    x >= 1 is ``_flog2(x - 1) + 1`` (0 for x = 1)."""
     if x < 1:
         return -1
     c = 0
@@ -125,30 +115,6 @@ def _flog2(x):
         x = x // 2
         c += 1
     return c
-
-
-@njit(cache=True)
-def _bup(k, P):
-    """Scale-up bandwidth a GPU can drive towards the other k-1 GPUs of its group [B/s]:
-    the k-1 links that join them on a mesh, every link through a switch."""
-    if k <= 1:
-        return np.inf
-    if P[P_MESH] > 0.5:
-        return (k - 1) * P[P_LINK]
-    return P[P_NLINKS] * P[P_LINK]
-
-
-@njit(cache=True)
-def _bpair(P):
-    """Bandwidth between one pair of GPUs of a domain [B/s] (mesh: one link)."""
-    if P[P_MESH] > 0.5:
-        return P[P_LINK]
-    return P[P_NLINKS] * P[P_LINK]
-
-
-@njit(cache=True)
-def _lat(P, table, algo, proto):
-    return P[table + 3 * algo + proto]
 
 
 @njit(cache=True)
@@ -172,18 +138,6 @@ def _proto_bw(raw, proto, nch, N, P):
     else:
         cap = np.inf
     return b if b < cap else cap
-
-
-@njit(cache=True)
-def _chunk_eff(chunk, proto, ch_Bps, P):
-    """Share of its NIC rate a channel keeps when each network step carries ``chunk`` data
-    bytes (at most the protocol's step: Simple 512 KiB, LL/LL128 their step's payload) on
-    the wire at ``ch_Bps`` and each message pays the host's post overhead."""
-    step = P[P_STEP_BYTES] if proto == PROTO_SIMPLE else P[P_LL_STEP_BYTES]
-    c = chunk if chunk < step else step
-    if c < 1.0 or P[P_NETOVH] <= 0.0:
-        return 1.0  # under a byte per step: nothing to pipeline, the overhead is in the latency
-    return c / (c + P[P_NETOVH] * P[P_WIRE + proto] * ch_Bps)
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,20 +223,20 @@ def latency(op, algo, proto, n, k, P, net_table):
     """Latency term of one collective [s]; ``net_table`` is P_HWN (cost) or the tuner's."""
     N = n // k
     multi = N > 1
-    lgN = _clog2(N)
+    lgN = _flog2(N - 1) + 1  # ceil(log2 N)
     t_algo = algo
     if algo == ALG_ALLPAIRS or algo == ALG_P2P or algo == ALG_PXN:
         t_algo = ALG_RING
-    # table offsets as typed ints, not literals: _lat compiles once
-    base = _lat(P, np.int64(P_BASE), t_algo, proto)
-    intra = _lat(P, np.int64(P_HWI), t_algo, proto)
+    j = 3 * t_algo + proto  # entry of the latency tables
+    base = P[P_BASE + j]
+    intra = P[P_HWI + j]
     tuner_rccl = net_table != P_HWN and P[P_LIB] > 0.5
     if tuner_rccl and (t_algo == ALG_RING or t_algo == ALG_TREE):
         inter = P[P_T_NET + 3 * t_algo + proto]
     else:
-        inter = _lat(P, np.int64(P_HWN), t_algo, proto)
+        inter = P[P_HWN + j]
     if k == 1 and algo != ALG_PAT:  # one rank per node: latencies fully exposed (Tree's)
-        inter = P[P_T_NET + 3 + proto] if tuner_rccl else _lat(P, np.int64(P_HWN), np.int64(ALG_TREE), proto)
+        inter = P[P_T_NET + 3 + proto] if tuner_rccl else P[P_HWN + 3 * ALG_TREE + proto]
     inter += P[P_LATINTER]
     if algo == ALG_RING:
         if op == OP_BROADCAST:
@@ -349,7 +303,15 @@ def collective_cost(op, algo, proto, size, n, k, P):
     if algo == ALG_TREE and proto == PROTO_SIMPLE and not multi and P[P_TREE_SINGLE_OK] < 0.5:
         return np.inf
     fn = (n - 1.0) / n
-    B_up = _bup(k, P)
+    # scale-up bandwidth a GPU can drive towards the other k-1 GPUs of its group: the k-1
+    # links that join them on a mesh, every link through a switch (written out here and in
+    # the tuner and lower_bound: a kernel of its own costs more to compile than it saves)
+    if k <= 1:
+        B_up = np.inf
+    elif P[P_MESH] > 0.5:
+        B_up = (k - 1) * P[P_LINK]
+    else:
+        B_up = P[P_NLINKS] * P[P_LINK]
     b_nic = P[P_BNIC] * P[P_FABEFF]
     nch = P[P_NCH_RING]
     gamma = P[P_GAMMA]
@@ -387,7 +349,15 @@ def collective_cost(op, algo, proto, size, n, k, P):
                     t_c = chunk / ch_Bps
                     bw *= t_c / (t_c + P[P_NETOVH] * (1.0 - 1.0 / nchunks))
             else:
-                bw *= _chunk_eff(size / (n * nch), proto, ch_Bps / P[P_WIRE + proto], P)
+                # a ring step carries size/(n·channels) data bytes (at most the protocol's
+                # step: Simple 512 KiB, LL/LL128 their step's payload) on the wire at the
+                # channel's rate, and each message pays the host's post overhead; under a
+                # byte per step there is nothing to pipeline (the overhead is in the latency)
+                chunk = size / (n * nch)
+                step = P[P_STEP_BYTES] if proto == PROTO_SIMPLE else P[P_LL_STEP_BYTES]
+                c = chunk if chunk < step else step
+                if not (c < 1.0 or P[P_NETOVH] <= 0.0):
+                    bw *= c / (c + P[P_NETOVH] * P[P_WIRE + proto] * (ch_Bps / P[P_WIRE + proto]))
         if algo == ALG_TREE:
             data = 2.0 * size
         elif op == OP_ALL_REDUCE:
@@ -441,12 +411,14 @@ def collective_cost(op, algo, proto, size, n, k, P):
     rails_only = P[P_FABRIC] < 0.5
     pxn = algo == ALG_PXN or P[P_PXN] > 0.5
     if op == OP_SEND_RECV:
+        # bandwidth between one pair of GPUs of a domain (mesh: one link)
+        b_pair = P[P_LINK] if P[P_MESH] > 0.5 else P[P_NLINKS] * P[P_LINK]
         if multi:
             b = b_nic
-            if k > 1 and _bpair(P) < b:
-                b = _bpair(P)
+            if k > 1 and b_pair < b:
+                b = b_pair
         else:
-            b = _bpair(P)
+            b = b_pair
         return lat + size / (b * P[P_WIRE + proto])
     w = P[P_WIRE + proto]
     if not multi:
@@ -483,23 +455,31 @@ def tuner_time(op, algo, proto, size, n, k, P):
     corrections. Used only to choose."""
     if algo_enabled(op, algo, n, k, P) == 0 or proto_enabled(op, algo, proto, P) == 0:
         return np.inf
+    if algo == ALG_P2P or algo == ALG_PXN:   # not tuned: grouped send/recv
+        return collective_cost(op, algo, proto, size, n, k, P)
     return _tuner_time_enabled(op, algo, proto, size, n, k, P)
 
 
 @njit(cache=True)
 def _tuner_time_enabled(op, algo, proto, size, n, k, P):
+    """:func:`tuner_time` of an enabled pair of a tuned algorithm (not P2P / PXN, which the
+    callers cost with :func:`collective_cost`). Calls no collective_cost, so the two compile
+    side by side rather than one inside the other."""
     N = n // k
     multi = N > 1
     if algo == ALG_TREE and proto == PROTO_SIMPLE and not multi and P[P_TREE_SINGLE_OK] < 0.5:
         return np.inf
-    if algo == ALG_P2P or algo == ALG_PXN:   # not tuned: grouped send/recv
-        return collective_cost(op, algo, proto, size, n, k, P)
     nccl = P[P_LIB] < 0.5
     if not nccl and proto == PROTO_LL and op <= OP_ALL_GATHER and size > P[P_T_LL_MAX + op]:
         return np.inf  # RCCL's llProtoRanges: LL only for small messages
     idx = 0 if N == 1 else (1 if N == 2 else 2)
     nch = P[P_NCH_RING]
-    B_up = _bup(k, P)
+    if k <= 1:  # scale-up bandwidth towards the other k-1 GPUs, as in collective_cost
+        B_up = np.inf
+    elif P[P_MESH] > 0.5:
+        B_up = (k - 1) * P[P_LINK]
+    else:
+        B_up = P[P_NLINKS] * P[P_LINK]
     b_inter = (k * P[P_BNIC]) / nch if multi else B_up / nch
     b_intra = B_up / nch
     if algo == ALG_ALLPAIRS:   # MSCCL: chosen by its size windows, not by the tuner
@@ -573,26 +553,11 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
     return lat + size / bus
 
 
-@njit(cache=True)
 def library_choice(op, size, n, k, P):
-    """(algorithm, protocol) the library runs for ``op`` at ``size`` bytes ("auto")."""
-    best_t = np.inf
-    best_a = -1
-    best_p = -1
-    for a in range(N_ALGOS):
-        if a == ALG_PXN:
-            continue  # PXN is a transport choice (P[P_PXN]), not a tuned algorithm
-        if algo_enabled(op, a, n, k, P) == 0:
-            continue
-        for p in range(3):
-            if proto_enabled(op, a, p, P) == 0:
-                continue
-            t = _tuner_time_enabled(op, a, p, size, n, k, P)
-            if t < best_t:
-                best_t = t
-                best_a = a
-                best_p = p
-    return best_a, best_p
+    """(algorithm, protocol) the library runs for ``op`` at ``size`` bytes ("auto"), as
+    :func:`best_collective` with ``algo = -1`` picks it; (-1, -1) when nothing applies."""
+    _, a, p = best_collective(op, np.int64(-1), float(size), n, k, P)
+    return a, p
 
 
 @njit(cache=True)
@@ -620,7 +585,28 @@ def best_collective(op, algo, size, n, k, P):
     if n <= 1:
         return 0.0, -1, -1
     if algo < 0:
-        a, p = library_choice(op, size, n, k, P)
+        # the library's choice: the enabled pair its tuner predicts fastest (the loop is
+        # written here, not in a kernel of its own, so that a cold start compiles one level
+        # fewer over the tuner and the cost)
+        best_t = np.inf
+        a = np.int64(-1)  # typed, not a literal: the calls below compile once
+        p = np.int64(-1)
+        for aa in range(N_ALGOS):
+            if aa == ALG_PXN:
+                continue  # PXN is a transport choice (P[P_PXN]), not a tuned algorithm
+            if algo_enabled(op, aa, n, k, P) == 0:
+                continue
+            for pp in range(3):
+                if proto_enabled(op, aa, pp, P) == 0:
+                    continue
+                if aa == ALG_P2P:   # not tuned: grouped send/recv
+                    t = collective_cost(op, aa, pp, size, n, k, P)
+                else:
+                    t = _tuner_time_enabled(op, aa, pp, size, n, k, P)
+                if t < best_t:
+                    best_t = t
+                    a = aa
+                    p = pp
         if a < 0:
             return np.inf, -1, -1
         return collective_cost(op, a, p, size, n, k, P), a, p
@@ -678,8 +664,13 @@ def lower_bound(op, size, n, k, P):
         if P[P_HWN + j] < a_net:
             a_net = P[P_HWN + j]
     a_net += P[P_LATINTER]
-    lat = base + (a_up if k > 1 else 0.0) + _clog2(N) * a_net
-    B_up = _bup(k, P) if k > 1 else 0.0
+    lat = base + (a_up if k > 1 else 0.0) + (_flog2(N - 1) + 1) * a_net
+    if k <= 1:  # scale-up bandwidth towards the other k-1 GPUs, as in collective_cost
+        B_up = 0.0
+    elif P[P_MESH] > 0.5:
+        B_up = (k - 1) * P[P_LINK]
+    else:
+        B_up = P[P_NLINKS] * P[P_LINK]
     b_nic = P[P_BNIC] * P[P_FABEFF]
     B_inj = B_up + (b_nic if N > 1 else 0.0)
     fn = (n - 1.0) / n
