@@ -871,3 +871,20 @@ def test_time_scale_floors_in_kernel_and_reference():
         rr = serving.serve(_CASES[name], stack_params=low, reference=True)
         for f in ("output_tokens_per_s", "ttft_s", "tpot_s"):
             assert getattr(kr, f) == pytest.approx(getattr(rr, f), rel=1e-9), (name, f)
+
+
+def test_serving_kernels_compile_one_specialization():
+    """Each serving kernel, and each helper it calls as a function (not inlined at the IR
+    level), has one compiled specialization after cases that take every branch (dense, MoE
+    with EP, MTP, DP attention, pipeline, static batch): calls pass typed values (np.int64,
+    floats), never an int literal, so a cold start compiles each of them once."""
+    import numba
+
+    from infra_lab._kernels import serving as K
+
+    for name in ("dense-fp8-tp8", "dense-pp2-kvfp8", "static-batch", "moe-ep-mtp", "moe-dp-attention-2nodes",
+                 "dsr1-adp-mtp-tp2", "qwen3-trt"):
+        serving.serve(_CASES[name])
+    many = {n: [str(s) for s in f.signatures] for n, f in vars(K).items()
+            if isinstance(f, numba.core.registry.CPUDispatcher) and len(f.signatures) > 1}
+    assert many == {}

@@ -97,3 +97,16 @@ def test_stack_names_any_case_like_accelerators():
     assert il.estimate(il.load_scenario("zaya1-ibm-mi300x"), stack="Megatron-Core-ROCm").step_time_s == base
     with pytest.raises(UnknownNameError, match="megatron-core-rocm"):
         stacks.canonical("megatron-core-rcom")
+
+
+@pytest.mark.parametrize("name", ["memory_utilization", "attention_decode_efficiency",
+                                  "attention_prefill_efficiency"])
+def test_serving_fractions_refused_above_one(name):
+    """Shares of HBM or of the peak are fractions: 1.35 is refused by name, not turned into a
+    negative memory figure deep in the serving model."""
+    import infra_lab as il
+    from infra_lab.errors import ValidationError
+
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    with pytest.raises(ValidationError, match=f"{name} = 1.35.*fraction"):
+        il.serve(sc, stack_params={name: 1.35})

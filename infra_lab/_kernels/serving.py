@@ -99,7 +99,7 @@ CACHE_BITS = 14
 
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _key(kind, slot):
     """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 + ranks per node for a
     collective; < 128) and slot (< 65536); the caller adds a batch count (< 1024) and shifts
@@ -107,7 +107,7 @@ def _key(kind, slot):
     return (kind * 65536 + slot) * 1024
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _mkey(key_base, b, m, min_rows):
     """Memo key of a GEMM: ``key_base`` + batch count, shifted, + rows (at least
     ``min_rows``), from the integer shape (ceil of b and m)."""
@@ -116,7 +116,7 @@ def _mkey(key_base, b, m, min_rows):
     return ((key_base + bi) << 30) + mi
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _hslot(key, mask):
     """Hash slot of ``key`` in a memo of ``mask + 1`` (a power of two) slots (scalars only,
     so the hot path passes no arrays)."""
@@ -154,7 +154,7 @@ def _peak(cprec, H):
     return H[H_PEAK_BF16]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
     """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]; the
     stack's gemm_time_scale is floored at ``eff`` so no GEMM runs faster than ``peak`` (the
@@ -186,7 +186,7 @@ def _gemm_fill(m, n, k, b, cprec, H, ck, cv, key_base, gs, scr):
     cv[h] = se[0]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _ckey(op, n, k, tokens):
     """Memo key of a collective of ceil(tokens) whole tokens among n ranks, k of them per
     node (k is in the key: a pipeline send is within a node or not depending on tp·pp)."""
@@ -208,7 +208,7 @@ def _coll_fill(op, tokens, bytes_per_token, n, k, P, ck, cv):
     return t
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _imbalance(tokens, ep, c_ep):
     """Busiest expert-parallel rank's routed rows over the mean [-]: 1 + c_ep/√(tokens/ep),
     the normal closed form of :func:`infra_lab.compute.moe_load_imbalance` (whose constant
@@ -219,7 +219,7 @@ def _imbalance(tokens, ep, c_ep):
     return f if f < ep else float(ep)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _routed_shape(tok, E, k_top, ep, imb_c):
     """(experts, rows per expert) of one MoE layer's routed-expert GEMMs on the busiest
     expert-parallel rank for tok tokens: the expected number of distinct experts the tokens
@@ -242,7 +242,7 @@ def _routed_experts(tok, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex
     bb, me = _routed_shape(tok, E, k_top, ep, imb_c)
     t = 0.0
     for j in range(n_ex):
-        kb = _key(1, (cprec * n_etp + etpi) * n_ex + j)
+        kb = _key(np.int64(1), (cprec * n_etp + etpi) * n_ex + j)
         gn = ex_n[etpi, j]
         gk = ex_k[etpi, j]
         if gn > 0.0 and gk > 0.0:
@@ -262,188 +262,6 @@ def _n_kernels(etpi, ex_n, ex_k):
         if ex_n[etpi, j] > 0.0 and ex_k[etpi, j] > 0.0:
             c += 1.0
     return c
-
-
-@njit(cache=True, inline="always")
-def _cycle(acc, w, dd, nseq, pre, moe_tok, span_sum, lw_sum, M, H, plan, ne_n, ne_k, ne_cls,
-           ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr):
-    """Add w × one engine cycle (every micro-batch through every stage) into acc [s]: the
-    forward of each micro-batch (written out here, not called: a call would pass ~30 arrays
-    whose reference counts are atomic operations), pipeline sends, host overhead, MTP.
-    ``moe_tok``: tokens the whole DP-attention group sends into each MoE layer per cycle
-    (< 0: every rank carrying this rank's tokens)."""
-    tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tpi, etpi, mtpk, imb_c, caprec, wba, mprec = plan
-    ppf = float(pp)
-    # GEMM roofline constants and the memo; every GEMM below is looked up with scalar-only
-    # helpers (_mkey, _hslot, _roofline): passing arrays to a function costs atomic
-    # reference-count updates, the main cost of this kernel before
-    min_rows = int(H[H_MIN_ROWS])
-    cmask = ck.shape[0] - 1
-    peak = _peak(cprec, H)
-    peak_a = _peak(caprec, H)
-    bw = H[H_BW_EFF]
-    gscale = H[H_GEMM_SCALE]
-    mscale = H[H_MEM_SCALE]
-    # physical floor: memory time >= bytes / HBM peak, i.e. the effective scale is at least
-    # the achieved-bandwidth fraction H_BW_EFF / H_BW_PEAK (compute.hbm_efficiency)
-    if mscale < bw / H[H_BW_PEAK]:
-        mscale = bw / H[H_BW_PEAK]
-    E = M[M_EXPERTS]
-    k_top = M[M_TOPK]
-    n_etp = ex_n.shape[0]
-    n_ex = ex_n.shape[1]
-    # ---- one forward of a micro-batch over every layer: mm tokens, of which dd_f decode
-    # tokens from ns_f sequences and pre_f prefill tokens; span_sum / lw_sum: attention spans
-    # summed over layers for prefill / decode tokens [tokens] (GEMMs, attention,
-    # communication, per-layer overhead; the LM head runs pp times per cycle)
-    mm = (dd + pre) / ppf
-    dd_f = dd / ppf
-    ns_f = nseq / ppf
-    pre_f = pre / ppf
-    if mm > 0.0:
-        h = M[M_HIDDEN]
-        n_dense = M[M_N_DENSE]
-        n_moe = M[M_N_MOE]
-        n_layers = n_dense + n_moe
-        # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head);
-        # the attention projections at their own precision (caprec, wba: the checkpoint's)
-        for j in range(ne_cls.shape[0]):
-            cls = ne_cls[j]
-            mg = mm if cls != 3 else (dd_f if dd_f > 0.0 else 1.0)
-            # the LM head is kept in BF16 by the quantized checkpoints (docs/serving.md)
-            gp = caprec if cls == 0 else (0 if cls == 3 else cprec)
-            kb = _key(0, (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
-            gn = ne_n[tpi, j]
-            gk = ne_k[tpi, j]
-            t = 0.0
-            if mg > 0.0 and gn > 0.0 and gk > 0.0:
-                key = _mkey(kb, 1.0, mg, min_rows)
-                hs = _hslot(key, cmask)
-                if ck[hs] != key:
-                    _gemm_fill(mg, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
-                if cls == 0:
-                    t = _roofline(mg, gn, gk, 1.0, cv[hs], peak_a, wba, bw, gscale, mscale)
-                elif cls == 3:
-                    t = _roofline(mg, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale, mscale)
-                else:
-                    t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
-            if t > 0.0:
-                # the fixed GPU time of each kernel (kernel_fixed_s x the stack's scale)
-                t += H[H_KFIX]
-            if cls == 3:
-                if dd_f > 0.0:
-                    acc[B_HEAD] += w * ne_cnt[j] * t * pp
-            elif cls == 0:
-                acc[B_ATTN_GEMM] += w * ne_cnt[j] * t
-            else:
-                acc[B_MLP_GEMM] += w * ne_cnt[j] * t
-        # routed experts
-        if n_moe > 0.0:
-            mt = moe_tok / ppf if moe_tok >= 0.0 else mm * (dp if dpa else 1.0)
-            t = _routed_experts(mt, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
-                                min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
-            acc[B_EXPERT_GEMM] += w * n_moe * (t + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX])
-        # attention core: decode reads the KV cache, prefill is compute
-        hq = M[M_HEADS] / tp
-        if M[M_MLA] > 0.0:
-            shard = 1.0
-        else:
-            shard = min(float(tp), M[M_KV_HEADS])
-        if dd_f > 0.0:
-            fl = dd_f * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_sum
-            by = ns_f * M[M_KV_EL] * kvb / shard * lw_sum
-            t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
-            t_m = by / bw * mscale
-            acc[B_ATT_DEC] += w * ((t_c if t_c > t_m else t_m) + n_layers * H[H_KFIX])
-        if pre_f > 0.0:
-            fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span_sum
-            acc[B_ATT_PRE] += w * (fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE]) + n_layers * H[H_KFIX])
-        # communication
-        dom = int(H[H_DOMAIN])
-        if tp > 1:
-            kk = tp if tp <= dom else dom
-            key = _ckey(kf.OP_ALL_REDUCE, tp, kk, mm)
-            hs = _hslot(key, cmask)
-            ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
-            if dpa:
-                n_ar = n_layers + n_dense  # attention of every layer + the dense layers' MLP
-            else:
-                n_ar = 2.0 * n_layers
-            acc[B_TP_COMM] += w * n_ar * ar * H[H_COMM_SCALE]
-        if dpa and n_moe > 0.0:
-            n_ep = tp * dp
-            kk = n_ep if n_ep <= dom else dom
-            key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, mm)
-            hs = _hslot(key, cmask)
-            a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, mm, k_top * h * H[H_DISPATCH_B], n_ep, kk,
-                                                            P, ck, cv)
-            acc[B_EP_COMM] += w * 2.0 * n_moe * a2a * H[H_COMM_SCALE]
-        acc[B_LAYER_OVH] += w * n_layers * H[H_LAYER_OVH]
-    if pp > 1:
-        within = tp * pp <= H[H_DOMAIN]
-        pair = min(pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
-        kp = pair if within else 1
-        key = _ckey(kf.OP_SEND_RECV, pair, kp, mm)
-        hs = _hslot(key, cmask)
-        p2p = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, pair, kp, P, ck, cv)
-        acc[B_PP_P2P] += w * ppf * p2p * H[H_COMM_SCALE]
-    # host work per engine step: a fixed part and a part per decoding request (scheduling,
-    # sampling, stop checks, detokenization of the request's new tokens)
-    acc[B_STEP_OVH] += w * (H[H_STEP_OVH] + H[H_SEQ_OVH] * nseq)
-    if mtpk > 0 and nseq > 0.0:
-        # the draft module: one decoder layer + the LM head on one token per sequence, mtpk times;
-        # its weights at the checkpoint's MTP precision when it has one (mprec >= 0)
-        nb = nseq / ppf
-        t = 0.0
-        cmp_, wbm, cma, wbma, wbme, peak_m, peak_ma = cprec, wb, caprec, wba, wbe, peak, peak_a
-        if mprec >= 0:
-            wbm, cmp_ = _precision(mprec, H)
-            cma = cmp_
-            wbma = wbm
-            wbme = _expert_bytes(wbm, M)
-            peak_m = _peak(cmp_, H)
-            peak_ma = peak_m
-        for j in range(ne_cls.shape[0]):
-            if ne_mtp[j] > 0.0:
-                gp = cma if ne_cls[j] == 0 else (0 if ne_cls[j] == 3 else cmp_)
-                kb = _key(0, (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
-                gn = ne_n[tpi, j]
-                gk = ne_k[tpi, j]
-                if nb > 0.0 and gn > 0.0 and gk > 0.0:
-                    key = _mkey(kb, 1.0, nb, min_rows)
-                    hs = _hslot(key, cmask)
-                    if ck[hs] != key:
-                        _gemm_fill(nb, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
-                    t += ne_mtp[j] * H[H_KFIX]
-                    if ne_cls[j] == 0:
-                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_ma, wbma, bw, gscale, mscale)
-                    elif ne_cls[j] == 3:
-                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale,
-                                                   mscale)
-                    else:
-                        t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], peak_m, wbm, bw, gscale, mscale)
-        if M[M_MTP_MOE] > 0.0:
-            t += _routed_experts(nb * (dp if dpa else 1.0), E, k_top, ep, imb_c, cmp_, n_etp, etpi, n_ex, ex_n, ex_k,
-                                 min_rows, cmask, H, ck, cv, gs, scr, peak_m, wbme, bw, gscale, mscale) \
-                + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX]
-        # the draft layer is a tensor-parallel decoder layer like the others: its all-reduces
-        # (and, under DP attention, its MoE dispatch/combine) on the nb draft tokens
-        dom = int(H[H_DOMAIN])
-        if tp > 1:
-            kk = tp if tp <= dom else dom
-            key = _ckey(kf.OP_ALL_REDUCE, tp, kk, nb)
-            hs = _hslot(key, cmask)
-            ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, nb, M[M_HIDDEN] * 2.0, tp, kk, P, ck, cv)
-            t += (1.0 if (dpa and M[M_MTP_MOE] > 0.0) else 2.0) * ar * H[H_COMM_SCALE]
-        if dpa and M[M_MTP_MOE] > 0.0:
-            n_ep = tp * dp
-            kk = n_ep if n_ep <= dom else dom
-            key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, nb)
-            hs = _hslot(key, cmask)
-            a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, nb, k_top * M[M_HIDDEN] * H[H_DISPATCH_B],
-                                                            n_ep, kk, P, ck, cv)
-            t += 2.0 * a2a * H[H_COMM_SCALE]
-        acc[B_MTP] += w * mtpk * ppf * (t + H[H_LAYER_OVH])
 
 
 @njit(cache=True, inline="always")
@@ -470,12 +288,24 @@ def _span_sum(n_in, wins):
     return s
 
 
-@njit(cache=True)
-def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-         ex_n, ex_k, P, gs, ck, cv, work, scr):
-    """Configurations lo..hi-1 (one call per parallel block: a call per row would pass ~40
-    arrays, each an atomic reference-count update); ``work`` (4 × N_B) and ``scr`` are the
-    block's scratch arrays."""
+@njit(cache=True, nogil=True)
+def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+                 ex_n, ex_k, P, g0, g1, g2, ck, cv):
+    """Fill ``out[i]`` (:data:`N_OUT` floats) for the configuration rows ``cfg[lo:hi]``.
+
+    One block of rows with its own memo of GEMM efficiencies and collective times
+    (``ck``/``cv``: int64 -1 / float64 slots, a power of two of them, from :func:`memo`).
+    The kernel releases the GIL: :func:`infra_lab.serving._run` runs blocks on Python threads
+    in parallel (no numba parfor, whose compilation cost seconds on every cold start); no
+    two threads share a memo or rows. The rows are evaluated here, in one function (a call
+    per row, or per engine cycle, would pass ~35 arrays, each an atomic reference-count
+    update; a second function level would also re-optimize everything it calls on every
+    cold start).
+    """
+    work = np.zeros((4, N_B))
+    scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
+           np.empty(1), np.empty(1))
+    gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
     for i in range(lo, hi):
         row = cfg[i]
         tp = int(row[K_TP])
@@ -507,8 +337,28 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         else:
             wba, caprec = _precision(aprec, H)
         mprec = int(row[K_MPREC])
-        plan = (tp, pp, dp, ep, etp, dpa, cprec, wb, wbe, kvb, tp_index[tp], etp_index[etp], mtpk, imb_a[ep],
-                caprec, wba, mprec)
+        tpi = tp_index[tp]
+        etpi = etp_index[etp]
+        imb_c = imb_a[ep]
+        ppf = float(pp)
+        # GEMM roofline constants and the memo; every GEMM below is looked up with scalar-only
+        # helpers (_mkey, _hslot, _roofline: plain calls that LLVM inlines): passing arrays to
+        # a function costs atomic reference-count updates, the main cost of this kernel before
+        min_rows = int(H[H_MIN_ROWS])
+        cmask = ck.shape[0] - 1
+        peak = _peak(cprec, H)
+        peak_a = _peak(caprec, H)
+        bw = H[H_BW_EFF]
+        gscale = H[H_GEMM_SCALE]
+        mscale = H[H_MEM_SCALE]
+        # physical floor: memory time >= bytes / HBM peak, i.e. the effective scale is at least
+        # the achieved-bandwidth fraction H_BW_EFF / H_BW_PEAK (compute.hbm_efficiency)
+        if mscale < bw / H[H_BW_PEAK]:
+            mscale = bw / H[H_BW_PEAK]
+        n_exp = M[M_EXPERTS]
+        k_top = M[M_TOPK]
+        n_etp = ex_n.shape[0]
+        n_ex = ex_n.shape[1]
 
         # ---------------- memory per GPU
         p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
@@ -556,11 +406,14 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         acc[:] = 0.0
         mixed = H[H_MIXED] > 0.5
         t_enc = enc  # encoder + projector seconds per request (il.multimodal.encoder_prefill)
-        # the cycles a pass needs, evaluated at ONE call site of _cycle (compile time):
+        # the cycles a pass needs, evaluated by ONE copy of the engine-cycle code below
+        # (compile time; written out here, not a function: a call would pass ~35 arrays per
+        # cycle, each an atomic reference-count update, and numba's IR inlining of a function
+        # this size cost ~6 s of every cold start):
         #   ta = work[1]: static: the prefill piece; mixed: decode + a prompt chunk;
         #        otherwise: a prefill-only forward
         #   tb = work[2]: decode only
-        #   tp = work[3]: prefill-only piece of min(chunk, all prompts) (static batch, or the
+        #   tpc = work[3]: prefill-only piece of min(chunk, all prompts) (static batch, or the
         #        queued burst of a finite benchmark / lockstep waves; first pass only)
         ta = work[1]
         tb = work[2]
@@ -624,8 +477,159 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
                 else:
                     tc, dc, sc_, pc = tpc, 0.0, 0.0, mc
                 tc[:] = 0.0
-                _cycle(tc, 1.0, dc, sc_, pc, mo, span, lw_dec, M, H, plan, ne_n, ne_k, ne_cls,
-                       ne_cnt, ne_mtp, ex_n, ex_k, P, gs, ck, cv, scr)
+                # ======== tc = one engine cycle [s] (every micro-batch through every stage): the
+                # forward of each micro-batch, pipeline sends, host overhead, MTP draft; dc decode
+                # tokens from sc_ sequences and pc prefill tokens per cycle; mo: tokens the whole
+                # DP-attention group sends into each MoE layer per cycle (< 0: every rank
+                # carrying this rank's tokens)
+                # ---- one forward of a micro-batch over every layer: mm tokens, of which dd_f decode
+                # tokens from ns_f sequences and pre_f prefill tokens; span / lw_dec: attention spans
+                # summed over layers for prefill / decode tokens [tokens] (GEMMs, attention,
+                # communication, per-layer overhead; the LM head runs pp times per cycle)
+                mm = (dc + pc) / ppf
+                dd_f = dc / ppf
+                ns_f = sc_ / ppf
+                pre_f = pc / ppf
+                if mm > 0.0:
+                    h = M[M_HIDDEN]
+                    n_dense = M[M_N_DENSE]
+                    n_moe = M[M_N_MOE]
+                    n_layers = n_dense + n_moe
+                    # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head);
+                    # the attention projections at their own precision (caprec, wba: the checkpoint's)
+                    for j in range(ne_cls.shape[0]):
+                        cls = ne_cls[j]
+                        mg = mm if cls != 3 else (dd_f if dd_f > 0.0 else 1.0)
+                        # the LM head is kept in BF16 by the quantized checkpoints (docs/serving.md)
+                        gp = caprec if cls == 0 else (0 if cls == 3 else cprec)
+                        kb = _key(np.int64(0), (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+                        gn = ne_n[tpi, j]
+                        gk = ne_k[tpi, j]
+                        t = 0.0
+                        if mg > 0.0 and gn > 0.0 and gk > 0.0:
+                            key = _mkey(kb, 1.0, mg, min_rows)
+                            hs = _hslot(key, cmask)
+                            if ck[hs] != key:
+                                _gemm_fill(mg, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
+                            if cls == 0:
+                                t = _roofline(mg, gn, gk, 1.0, cv[hs], peak_a, wba, bw, gscale, mscale)
+                            elif cls == 3:
+                                t = _roofline(mg, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale, mscale)
+                            else:
+                                t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
+                        if t > 0.0:
+                            # the fixed GPU time of each kernel (kernel_fixed_s x the stack's scale)
+                            t += H[H_KFIX]
+                        if cls == 3:
+                            if dd_f > 0.0:
+                                tc[B_HEAD] += ne_cnt[j] * t * pp
+                        elif cls == 0:
+                            tc[B_ATTN_GEMM] += ne_cnt[j] * t
+                        else:
+                            tc[B_MLP_GEMM] += ne_cnt[j] * t
+                    # routed experts
+                    if n_moe > 0.0:
+                        mt = mo / ppf if mo >= 0.0 else mm * (dp if dpa else 1.0)
+                        t = _routed_experts(mt, n_exp, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
+                                            min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
+                        tc[B_EXPERT_GEMM] += n_moe * (t + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX])
+                    # attention core: decode reads the KV cache, prefill is compute
+                    hq = M[M_HEADS] / tp
+                    if dd_f > 0.0:
+                        fl = dd_f * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_dec
+                        by = ns_f * M[M_KV_EL] * kvb / shard * lw_dec
+                        t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
+                        t_m = by / bw * mscale
+                        tc[B_ATT_DEC] += ((t_c if t_c > t_m else t_m) + n_layers * H[H_KFIX])
+                    if pre_f > 0.0:
+                        fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span
+                        tc[B_ATT_PRE] += (fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE]) + n_layers * H[H_KFIX])
+                    # communication
+                    dom = int(H[H_DOMAIN])
+                    if tp > 1:
+                        kk = tp if tp <= dom else dom
+                        key = _ckey(kf.OP_ALL_REDUCE, tp, kk, mm)
+                        hs = _hslot(key, cmask)
+                        ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
+                        if dpa:
+                            n_ar = n_layers + n_dense  # attention of every layer + the dense layers' MLP
+                        else:
+                            n_ar = 2.0 * n_layers
+                        tc[B_TP_COMM] += n_ar * ar * H[H_COMM_SCALE]
+                    if dpa and n_moe > 0.0:
+                        n_ep = tp * dp
+                        kk = n_ep if n_ep <= dom else dom
+                        key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, mm)
+                        hs = _hslot(key, cmask)
+                        a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, mm, k_top * h * H[H_DISPATCH_B], n_ep, kk,
+                                                                        P, ck, cv)
+                        tc[B_EP_COMM] += 2.0 * n_moe * a2a * H[H_COMM_SCALE]
+                    tc[B_LAYER_OVH] += n_layers * H[H_LAYER_OVH]
+                if pp > 1:
+                    within = tp * pp <= H[H_DOMAIN]
+                    pair = min(pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
+                    kp = pair if within else 1
+                    key = _ckey(kf.OP_SEND_RECV, pair, kp, mm)
+                    hs = _hslot(key, cmask)
+                    p2p = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, pair, kp, P, ck, cv)
+                    tc[B_PP_P2P] += ppf * p2p * H[H_COMM_SCALE]
+                # host work per engine step: a fixed part and a part per decoding request (scheduling,
+                # sampling, stop checks, detokenization of the request's new tokens)
+                tc[B_STEP_OVH] += (H[H_STEP_OVH] + H[H_SEQ_OVH] * sc_)
+                if mtpk > 0 and sc_ > 0.0:
+                    # the draft module: one decoder layer + the LM head on one token per sequence, mtpk times;
+                    # its weights at the checkpoint's MTP precision when it has one (mprec >= 0)
+                    nb = sc_ / ppf
+                    t = 0.0
+                    d_cp, d_wb, d_ca, d_wba, d_wbe, d_peak, d_peak_a = cprec, wb, caprec, wba, wbe, peak, peak_a
+                    if mprec >= 0:
+                        d_wb, d_cp = _precision(mprec, H)
+                        d_ca = d_cp
+                        d_wba = d_wb
+                        d_wbe = _expert_bytes(d_wb, M)
+                        d_peak = _peak(d_cp, H)
+                        d_peak_a = d_peak
+                    for j in range(ne_cls.shape[0]):
+                        if ne_mtp[j] > 0.0:
+                            gp = d_ca if ne_cls[j] == 0 else (0 if ne_cls[j] == 3 else d_cp)
+                            kb = _key(np.int64(0), (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
+                            gn = ne_n[tpi, j]
+                            gk = ne_k[tpi, j]
+                            if nb > 0.0 and gn > 0.0 and gk > 0.0:
+                                key = _mkey(kb, 1.0, nb, min_rows)
+                                hs = _hslot(key, cmask)
+                                if ck[hs] != key:
+                                    _gemm_fill(nb, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
+                                t += ne_mtp[j] * H[H_KFIX]
+                                if ne_cls[j] == 0:
+                                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], d_peak_a, d_wba, bw, gscale, mscale)
+                                elif ne_cls[j] == 3:
+                                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale,
+                                                               mscale)
+                                else:
+                                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], d_peak, d_wb, bw, gscale, mscale)
+                    if M[M_MTP_MOE] > 0.0:
+                        t += _routed_experts(nb * (dp if dpa else 1.0), n_exp, k_top, ep, imb_c, d_cp, n_etp, etpi, n_ex, ex_n, ex_k,
+                                             min_rows, cmask, H, ck, cv, gs, scr, d_peak, d_wbe, bw, gscale, mscale) \
+                            + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX]
+                    # the draft layer is a tensor-parallel decoder layer like the others: its all-reduces
+                    # (and, under DP attention, its MoE dispatch/combine) on the nb draft tokens
+                    dom = int(H[H_DOMAIN])
+                    if tp > 1:
+                        kk = tp if tp <= dom else dom
+                        key = _ckey(kf.OP_ALL_REDUCE, tp, kk, nb)
+                        hs = _hslot(key, cmask)
+                        ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, nb, M[M_HIDDEN] * 2.0, tp, kk, P, ck, cv)
+                        t += (1.0 if (dpa and M[M_MTP_MOE] > 0.0) else 2.0) * ar * H[H_COMM_SCALE]
+                    if dpa and M[M_MTP_MOE] > 0.0:
+                        n_ep = tp * dp
+                        kk = n_ep if n_ep <= dom else dom
+                        key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, nb)
+                        hs = _hslot(key, cmask)
+                        a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, nb, k_top * M[M_HIDDEN] * H[H_DISPATCH_B],
+                                                                        n_ep, kk, P, ck, cv)
+                        t += 2.0 * a2a * H[H_COMM_SCALE]
+                    tc[B_MTP] += mtpk * ppf * (t + H[H_LAYER_OVH])
             if static:
                 # all b_run prompts prefilled together (in chunk-sized forwards), then decoded
                 # together; the breakdown is then the seconds of one whole batch (it sums to e2e)
@@ -713,25 +717,6 @@ def _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, 
         o[O_KV_GPU] = kv_gpu
         for j in range(N_B):
             o[N_RES + j] = acc[j]
-
-
-@njit(cache=True, nogil=True)
-def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-                 ex_n, ex_k, P, g0, g1, g2, ck, cv):
-    """Fill ``out[i]`` (:data:`N_OUT` floats) for the configuration rows ``cfg[lo:hi]``.
-
-    One block of rows with its own memo of GEMM efficiencies and collective times
-    (``ck``/``cv``: int64 -1 / float64 slots, a power of two of them, from :func:`memo`).
-    The kernel releases the GIL: :func:`infra_lab.serving._run` runs blocks on Python threads
-    in parallel (no numba parfor, whose compilation cost seconds on every cold start); no
-    two threads share a memo or rows.
-    """
-    work = np.zeros((4, N_B))
-    scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
-           np.empty(1), np.empty(1))
-    gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
-    _rows(lo, hi, cfg, out, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
-          ex_n, ex_k, P, gs, ck, cv, work, scr)
 
 
 def memo(blocks):
