@@ -162,6 +162,23 @@ def test_explorer_reads_the_precomputed_frame(tiny):
         il.widgets.expansion_update(tiny, "MI300X node", "Pollara-400", 2048, "ZAYA1-class")
 
 
+def test_explorer_says_when_the_sweep_lacks_a_combination(tiny):
+    """The dropdowns list each column's values over the whole frame; a sweep that is not a full
+    grid (notebook 08's: 1,024 GPUs for one model, 8,192 for the other) leaves combinations
+    without a point. Choosing one shows a message and keeps the last chart, no traceback."""
+    first = tiny.row(0, named=True)
+    extra = tiny.head(1).with_columns(pl.lit(2048).cast(tiny.schema["target_gpus"]).alias("target_gpus"))
+    frame = pl.concat([tiny, extra])
+    w = il.widgets.expansion_explorer(frame)
+    w.controls["target_gpus"].value = 2048             # has a point (first's NIC)
+    shown = w.chart.chart
+    other = next(n for n in frame["nic"].unique().to_list() if n != first["nic"])
+    w.controls["nic"].value = other                    # no point at 2,048 GPUs with this NIC
+    assert w.update() is None and w.chart.chart is shown
+    table = w.children[0].children[1].value
+    assert "not in the sweep" in table and "2,048 GPUs" in table and "it has 1,024 GPUs" in table
+
+
 def test_payback_never_is_inf_not_nan(tiny):
     for r in tiny.iter_rows(named=True):
         assert not (isinstance(r["ibm_payback_years"], float) and math.isnan(r["ibm_payback_years"]))

@@ -44,12 +44,18 @@ _F = {"fwd": 1.0, "bwd": 2.5}
 def attention_kernels(accelerator: str) -> list[str]:
     """Attention kernels with parameters for ``accelerator`` (own rows, vendor and ``*``)."""
     acc = P.accelerator(accelerator)
+    return list(_kernels_cached(acc.name, acc.vendor))
+
+
+@cache
+def _kernels_cached(acc_name: str, vendor: str) -> tuple[str, ...]:
+    # every attention_cost call checks its kernel name here: filter the (cached) table once
     t = P.compute_params()
     names = set()
-    for who in (acc.name, f"default-{acc.vendor}", "*"):
+    for who in (acc_name, f"default-{vendor}", "*"):
         sub = t.filter((t["accelerator"] == who) & (t["parameter"] == "attn_eff_fwd"))
         names |= {str(v).lower() for v in sub["variant"].to_list() if v}
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def default_attention_kernel(accelerator: str) -> str:

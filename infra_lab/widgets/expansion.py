@@ -64,6 +64,20 @@ def _table_html(row: dict) -> str:
     return "<table>" + "".join(cells) + "</table>"
 
 
+def _missing_html(frame: pl.DataFrame, chosen: dict) -> str:
+    """What the explorer says for a combination of its dropdowns that the sweep has no point
+    for (each dropdown lists its column's values over the whole frame, and a sweep need not
+    be a full grid): the sizes the frame has for the chosen platform, NIC and model."""
+    same = frame.filter((pl.col("platform") == chosen["platform"]) & (pl.col("nic") == chosen["nic"])
+                        & (pl.col("model") == chosen["model"]))
+    sizes = sorted(same["target_gpus"].unique().to_list())
+    where = f"{chosen['platform']}, {chosen['nic']}, {chosen['model']}"
+    have = (f"it has {', '.join(f'{g:,}' for g in sizes)} GPUs (target) for {where}" if sizes
+            else f"it has no point for {where} at any size")
+    return (f"<b>not in the sweep:</b> {chosen['target_gpus']:,} GPUs (target) with {html.escape(where)}; "
+            f"{html.escape(have)}. The chart still shows the last point.")
+
+
 def expansion_update(frame: pl.DataFrame, platform: str, nic: str, gpus: int, model: str):
     """The chosen point's row (dict), its table (HTML) and the cost-vs-time chart with the
     point circled (the callback's whole work; callable in tests)."""
@@ -86,6 +100,8 @@ def expansion_explorer(frame: pl.DataFrame):
 
     ``frame`` is the sweep result joined with :func:`infra_lab.expansion.options` (columns
     platform, nic, target_gpus, model, announced_not_shipped, plan and :data:`METRICS`).
+    A sweep need not be a full grid: a combination of the dropdowns with no point in the frame
+    shows a message naming the sizes it has, and the chart keeps the last point.
     """
     from ..charts import ChartPane
 
@@ -108,7 +124,12 @@ def expansion_explorer(frame: pl.DataFrame):
     pane = ChartPane(chart)
 
     def update(*_):
-        _row, tab, chart = expansion_update(frame, *(c.value for c in w.values()))
+        chosen = {k: c.value for k, c in w.items()}
+        try:
+            _row, tab, chart = expansion_update(frame, *chosen.values())
+        except ValidationError:   # a combination the sweep did not run: say so, keep the last chart
+            table.value = _missing_html(frame, chosen)
+            return None
         table.value = tab
         pane.show(chart)
         return _row

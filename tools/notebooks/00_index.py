@@ -24,19 +24,54 @@ Markdown(f"In September 2025 IBM Cloud began running a large AMD training platfo
          f"answer the questions around it with a small, validated package, `infra_lab`, and say how far each "
          f"answer can be trusted (the figures here are read from the shipped scenario and model presets).")
 """),
+    ("code", r"""
+# the table of notebooks; its cluster sizes, HBM, token counts and claims are read from the package
+sizes = il.expansion.cluster_sizes()                       # the expansion sizes swept (data/expansion/)
+hbm = f"{acc.hbm_bytes / 1e9:.0f} GB"
+tok = sorted(il.reliability.parameter(k) for k in ("zaya1_tokens_alt", "zaya1_tokens"))
+cl = f"{hw.world_size:,} {acc.name}"
+save_x = il.reliability.parameter("save_speedup_claim")    # Zyphra/AMD's save-time claim [x]
+rows = [
+    ("01 · The deployment", "01_the_deployment.ipynb",
+     "What did IBM build for Zyphra, what does it add up to (compute, HBM, network, power), and how does MI300X "
+     "compare with H100, H200, B200, MI325X and MI355X? Is AMD's cluster-wide max-achievable-FLOPS claim plausible?"),
+    ("02 · Compute and memory", "02_compute_and_memory.ipynb",
+     "How fast are the GEMMs really (tile and wave quantization, the ZAYA1 report's GEMM-size rule), where do a "
+     f"transformer's ops sit on the roofline, and what does {hbm} of HBM buy for training and inference?"),
+    ("03 · Interconnect", "03_interconnect.ipynb",
+     "What do xGMI, NVLink and Pollara/RoCE deliver for all-reduce and all-to-all, is the network a bottleneck, "
+     "and what does packet spraying (Ultra Ethernet) buy over ECMP?"),
+    ("04 · Training ZAYA1", "04_training_zaya1.ipynb",
+     f"How long is a ZAYA1 step on {cl}, what MFU, how many days for "
+     f"{'/'.join(f'{t / 1e12:.0f}T' for t in tok)} tokens, why plain data parallel fits, and how do H100, H200 "
+     "and MI355X compare? Validated against published Megatron-LM / Megatron-Core, torchtitan and Primus runs "
+     "(train/test split, error per case)."),
+    ("05 · Economics", "05_economics.ipynb",
+     "Who pays what and who makes money: the owned cost of a useful GPU-hour with every cost item, Zyphra's bill, "
+     "rent vs own for the right decision maker, IBM's return on a rent path, AMD vs NVIDIA per trained and served "
+     "token like for like, TCO, the deal P&L for AMD, IBM and Zyphra — each with its P5–P95 band."),
+    ("06 · Reliability", "06_reliability.ipynb",
+     f"How often does a {hw.world_size:,}-GPU cluster fail (Llama 3 and fleet calibrations), what goodput results, "
+     f"what are \"more than {save_x:.0f}× faster model saves\" (Zyphra/AMD's claim) worth, and what does an "
+     f"expansion to {max(sizes):,} GPUs face?"),
+    ("07 · Serving Maia", "07_serving_maia.ipynb",
+     "What does serving a multimodal agent like Maia cost on MI300X vs H100, H200, B200 and MI355X: throughput "
+     f"against interactivity, $ per million tokens and per agent task, what {hbm} buys, which model class fits "
+     "where — with the serving model checked against published benchmarks (train/test split, error per case)?"),
+    ("08 · The 2026 expansion", "08_expansion_2026.ipynb",
+     "What should a 2026 expansion be (MI300X, MI325X, MI355X or the announced MI450X Helios; Pollara 400 or the "
+     f"announced Vulcano 800G; {min(sizes):,} to {max(sizes):,} GPUs), swept with `il.sweep` (in-process or on "
+     "Dask), and who earns what: AMD, IBM, Zyphra?"),
+    ("09 · A Maia-class multimodal model", "09_multimodal_maia.ipynb",
+     f"What does training a model across language, vision and audio add on the {hw.world_size:,}-{acc.name} "
+     "cluster: tokens per picture and per second of audio, packing waste, what the encoders cost next to the "
+     "language model, stage imbalance, and days and dollars for text-only, image-heavy and audio-heavy mixes? "
+     "Validated against LLaVA-1.5 and LMMs-Engine runs (no fit)."),
+]
+Markdown("| notebook | the question it answers |\n|---|---|\n"
+         + "\n".join(f"| [{title}]({path}) | {q} |" for title, path, q in rows))
+"""),
     ("md", r"""
-| notebook | the question it answers |
-|---|---|
-| [01 · The deployment](01_the_deployment.ipynb) | What did IBM build for Zyphra, what does it add up to (compute, HBM, network, power), and how does MI300X compare with H100, H200, B200, MI325X and MI355X? Is "750 PFLOPs" plausible? |
-| [02 · Compute and memory](02_compute_and_memory.ipynb) | How fast are the GEMMs really (tile and wave quantization, the ~200 GFLOP rule), where do a transformer's ops sit on the roofline, and what does 192 GB of HBM buy for training and inference? |
-| [03 · Interconnect](03_interconnect.ipynb) | What do xGMI, NVLink and Pollara/RoCE deliver for all-reduce and all-to-all, is the network a bottleneck, and what does packet spraying (Ultra Ethernet) buy over ECMP? |
-| [04 · Training ZAYA1](04_training_zaya1.ipynb) | How long is a ZAYA1 step on 1,024 MI300X, what MFU, how many days for 12T/14T tokens, why plain data parallel fits, and how do H100, H200 and MI355X compare? Validated against published Megatron-LM / Megatron-Core, torchtitan and Primus runs (train/test split, error per case). |
-| [05 · Economics](05_economics.ipynb) | Who pays what and who makes money: the owned cost of a useful GPU-hour with every cost item, Zyphra's bill, rent vs own for the right decision maker, IBM's return on a rent path, AMD vs NVIDIA per trained and served token like for like, TCO, the deal P&L for AMD, IBM and Zyphra — each with its P5–P95 band. |
-| [06 · Reliability](06_reliability.ipynb) | How often does a 1,024-GPU cluster fail (Llama 3 and fleet calibrations), what goodput results, what are "10× faster saves" worth, and what does an expansion to 16,384 GPUs face? |
-| [07 · Serving Maia](07_serving_maia.ipynb) | What does serving a multimodal agent like Maia cost on MI300X vs H100, H200, B200 and MI355X: throughput against interactivity, $ per million tokens and per agent task, what 192 GB buys, which model class fits where — with the serving model checked against published benchmarks (train/test split, error per case)? |
-| [08 · The 2026 expansion](08_expansion_2026.ipynb) | What should a 2026 expansion be (MI300X, MI325X, MI355X or the announced MI450X Helios; Pollara 400 or the announced Vulcano 800G; 1,024 to 16,384 GPUs), swept with `il.sweep` (in-process or on Dask), and who earns what: AMD, IBM, Zyphra? |
-| [09 · A Maia-class multimodal model](09_multimodal_maia.ipynb) | What does training a model across language, vision and audio add on the 1,024-MI300X cluster: tokens per picture and per second of audio, packing waste, what the encoders cost next to the language model, stage imbalance, and days and dollars for text-only, image-heavy and audio-heavy mixes? Validated against LLaVA-1.5 and LMMs-Engine runs (no fit). |
-
 **How to use them.** Run all cells (each notebook runs in about a minute or less), then move
 the widgets at the end of each section. The same calls work in your own code:
 
@@ -45,7 +80,7 @@ import infra_lab as il
 sc = il.load_scenario("zaya1-ibm-mi300x")   # or il.Scenario.from_dict({...}) / from_toml(path)
 est = il.estimate(sc)                        # step time, MFU, tokens/s, memory, breakdown
 il.search(sc, top=10)                        # the best parallel plans
-il.collective("all_reduce", 1e9, sc.hardware, gpus=1024)
+il.collective("all_reduce", 1e9, sc.hardware, gpus=sc.hardware.world_size)
 il.serve({"model": {"preset": "llama3.3-70b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
           "serving": {"engine": "vllm", "tp": 8, "weight_precision": "fp8"}})   # tokens/s, TTFT, TPOT
 ```

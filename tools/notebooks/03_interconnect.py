@@ -15,7 +15,7 @@ cells = [
 **The question.** What do the collectives training and serving use — all-reduce for data
 parallelism, reduce-scatter/all-gather for sharded optimizers, all-to-all for mixture-of-experts —
 cost on an AMD MI300X node (xGMI full mesh) and an NVIDIA node (NVLink + NVSwitch), and across
-nodes on 8 × Pollara 400 rails? Which algorithm and protocol does the library actually pick, how
+nodes on Pollara 400 rails? Which algorithm and protocol does the library actually pick, how
 close is the model to published `nccl-tests` / `rccl-tests` results, what does a rails-only
 fabric cost all-to-all, and what does packet spraying buy over ECMP for the traffic ZAYA1 runs?
 
@@ -106,7 +106,13 @@ line_h = acc_h.scaleup_links * acc_h.scaleup_link_bw_Bps / 1e9
 mid = ", ".join(f"{at(node, '8×MI300X (RCCL)', s)['busbw_GBps']:.0f}" for s in (4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB))
 big_h = at(node, "8×H100 (NCCL)", 8 * GiB)
 big_mi = at(node, "8×MI300X (RCCL)", 8 * GiB)
-md(f"RCCL runs its MSCCL **all-pairs** kernel on 8 × MI300X from 1 KiB to 16 MiB — LL on 4 then 8 "
+def size_label(b):
+    return f"{b / GiB:g} GiB" if b >= GiB else f"{b / MiB:g} MiB" if b >= MiB else f"{b / 2**10:g} KiB" if b >= 2**10 else f"{b:g} B"
+
+
+ap = picks.filter((pl.col("series") == "8×MI300X (RCCL)") & (pl.col("chosen") == "allpairs"))
+md(f"RCCL runs its MSCCL **all-pairs** kernel on 8 × MI300X from {size_label(ap['from_bytes'].min())} to "
+   f"{size_label(ap['to_bytes'].max())} — LL on 4 then 8 "
    f"channels, Simple on 8 channels — and its ring above. Eight channels cannot fill "
    f"{il.catalog.accelerator('MI300X').scaleup_links} xGMI links: "
    f"from 4 to 32 MiB the model gives {mid} GB/s busbw, well "

@@ -60,8 +60,8 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
   rows of Narayanan et al. 2021 Table 2 fit the 2022 stack's framework and memory-bound time
   scales and its ZeRO-3 factors; the other runs are held out (the counts are printed below).
 * **Current runs** (2024–26, `data/measurements/training_runs.csv`): Megatron-Core, torchtitan
-  and Primus runs, dense and MoE, on H100 (incl. torchtitan's 96 GB / 500 W part)/H200/H800/
-  B200/GB200/GB300, MI300X (torchtitan runs, and Primus pipeline-schedule runs compared with a
+  and Primus runs, dense and MoE, on H100 (incl. torchtitan's lower-power H100 variant, whose
+  catalog memory and power are printed below)/H200/H800/B200/GB200/GB300, MI300X (torchtitan runs, and Primus pipeline-schedule runs compared with a
   global batch assumed from the Primus test config that sets their model shape) and MI355X
   (Primus runs), BF16 and FP8. A fixed hash of each run's id puts it in the **test** split
   or not. Each framework family has its own stack — Megatron-Core (with
@@ -90,11 +90,16 @@ n_a100 = dict(a100.select("split", "cases").iter_rows())
 cur_c = cur.filter(pl.col("status") == "compared")
 n_cur = dict(cur_c.group_by("split").len().iter_rows())
 prp_mi = cur_c.filter((pl.col("accelerator") == "MI300X") & (pl.col("family") == "megatron-core"))
+# torchtitan's H100s: the catalog variant that models them (validation.VARIANTS) and how many compared runs use it
+v96 = il.catalog.accelerator(il.validation.VARIANTS["96GB"])
+ids96 = il.validation.current_runs().filter(pl.col("accelerator_variant").str.contains("96GB"))["id"]
+n96 = cur_c.filter(pl.col("id").is_in(ids96.implode())).height
 display(Markdown(
     f"A100: {n_a100['train']} runs fit the factors, {n_a100['test']} held out ({n_a100['all']} in all). Current runs: "
     f"{cur.height} in the file, {cur_c.height} compared ({n_cur.get('train', 0)} train, {n_cur.get('test', 0)} test), "
     f"{cur.height - cur_c.height} not compared (reasons below); {prp_mi.height} of the compared MI300X runs are "
-    f"Megatron-family (Primus)."))
+    f"Megatron-family (Primus). {n96} compared runs are on torchtitan's H100 variant, modelled as catalog part "
+    f"`{v96.name}`: {v96.hbm_bytes / 1e9:.0f} GB of HBM at a {v96.tdp_W:.0f} W power limit."))
 print("A100 2021-22 (step time):")
 print(a100.with_columns(pl.col(pl.Float64).round(1)))
 print("current runs (by split, dense / MoE):")
@@ -267,7 +272,7 @@ overlap of the rest, the gradient-reduce precision (Megatron's default fp32 vs
 """),
     ("code", r"""
 rows = []
-for ovl in (0.0, 0.5, 0.7, 0.9, 1.0):
+for ovl in sorted({0.0, 0.5, 0.7, 0.9, 1.0, STACK["dp_comm_overlap"]}):   # incl. the stack's own value
     for gbytes in (4.0, 2.0):
         e = il.estimate(sc, params={"dp_comm_overlap": ovl, "grad_reduce_bytes": gbytes})
         b = dict(e.breakdown.iter_rows())
@@ -280,8 +285,8 @@ sweep.with_columns(pl.col(pl.Float64).round(2))
 """),
     ("code", r"""
 batches = []
-for gb in (1024, 2048, 4096, 8192):   # dp = 1,024 needs >= 1,024 sequences (micro-batch 1)
-    e = il.estimate(sc.replace(training={"global_batch": gb, "micro_batch": 1 if gb == 1024 else 2}))
+for gb in (dp, 2 * dp, 4 * dp, 8 * dp):   # pure data parallelism needs >= dp sequences (micro-batch 1 at gb = dp)
+    e = il.estimate(sc.replace(training={"global_batch": gb, "micro_batch": 1 if gb == dp else 2}))
     b = dict(e.breakdown.iter_rows())
     batches.append({"global_batch": gb, "Mtokens_per_step": gb * tr.seq_len / 1e6, "step_ms": 1e3 * e.step_time_s,
                     "exposed_dp_ms": 1e3 * (b["dp_grad_comm"] + b["dp_param_comm"]), "nic_busy": e.nic_busy_fraction,
@@ -291,9 +296,9 @@ batch.with_columns(pl.col(pl.Float64).round(2))
 """),
     ("code", r"""
 s0 = sweep.filter((pl.col("dp_comm_overlap") == 0.0) & (pl.col("grad_reduce_bytes") == 4.0)).row(0, named=True)
-s9 = sweep.filter((pl.col("dp_comm_overlap") == 0.9) & (pl.col("grad_reduce_bytes") == 4.0)).row(0, named=True)
+s9 = sweep.filter((pl.col("dp_comm_overlap") == STACK["dp_comm_overlap"]) & (pl.col("grad_reduce_bytes") == 4.0)).row(0, named=True)
 s1 = sweep.filter((pl.col("dp_comm_overlap") == 1.0) & (pl.col("grad_reduce_bytes") == 4.0)).row(0, named=True)
-b9 = sweep.filter((pl.col("dp_comm_overlap") == 0.9) & (pl.col("grad_reduce_bytes") == 2.0)).row(0, named=True)
+b9 = sweep.filter((pl.col("dp_comm_overlap") == STACK["dp_comm_overlap"]) & (pl.col("grad_reduce_bytes") == 2.0)).row(0, named=True)
 small = batch.row(0, named=True)
 display(Markdown(
     f"**Reading.** The gradients and weights of all {sc.model_spec.params_total / 1e9:.2f}B parameters (embedding "
@@ -408,11 +413,18 @@ NIC speed, a full Clos instead of rails-only, and an oversubscribed fabric, for 
 for an expert-parallel plan (the experts spread over two nodes' GPUs, all-to-all every MoE layer).
 """),
     ("code", r"""
+def nic_label(name):
+    return f"{name} ({il.catalog.nic(name).line_rate_bps / 1e9:.0f} Gb/s)"
+
+
+NIC0, NIC_SLOW, OVERSUB = sc.hardware.nic, "ConnectX-6-HDR", 4.0
+BASE = f"{nic_label(NIC0)}, {sc.hardware.fabric}"           # the shipped scenario's network
+SLOW = f"{nic_label(NIC_SLOW)}, {sc.hardware.fabric}"
 variants = {
-    "Pollara 400, rails-only": {},
-    "ConnectX-6 200 Gb/s, rails-only": {"nic": "ConnectX-6-HDR"},
-    "Pollara 400, fat-tree": {"fabric": "fat-tree"},
-    "Pollara 400, fat-tree 4:1 oversubscribed": {"fabric": "fat-tree", "oversubscription": 4.0},
+    BASE: {},
+    SLOW: {"nic": NIC_SLOW},
+    f"{nic_label(NIC0)}, fat-tree": {"fabric": "fat-tree"},
+    f"{nic_label(NIC0)}, fat-tree {OVERSUB:g}:1 oversubscribed": {"fabric": "fat-tree", "oversubscription": OVERSUB},
 }
 net = []
 EP = 2 * sc.hardware.gpus_per_node                  # two nodes' GPUs
@@ -425,6 +437,50 @@ for label, hw_v in variants.items():
                     "nic_busy": e.nic_busy_fraction, "days_14T": e.days_to_train(T14)})
 netdf = pl.DataFrame(net)
 netdf.with_columns(pl.col(pl.Float64).round(2))
+"""),
+    ("code", r"""
+# the reading of the table: each variant's step against the shipped network, per plan
+rel = netdf.join(netdf.filter(pl.col("network") == BASE).select("plan", pl.col("step_ms").alias("base_ms")), on="plan")
+rel = rel.with_columns((100 * (pl.col("step_ms") / pl.col("base_ms") - 1)).alias("change_pct"))
+PLANS = list(dict.fromkeys(netdf["plan"]))                  # [Zyphra's plan, the expert-parallel plan]
+
+
+def effect(plan):
+    others = rel.filter((pl.col("plan") == plan) & (pl.col("network") != BASE)).sort("change_pct", descending=True)
+    moved = others.filter(pl.col("change_pct").abs() >= 0.5)
+    still = others.filter(pl.col("change_pct").abs() < 0.5)["network"].to_list()
+    parts = [f"with {r['network']} {r['step_ms']:.0f} ms ({r['change_pct']:+.0f} %, {r['days_14T']:.1f} days for "
+             f"{T14 / 1e12:.0f}T tokens)" for r in moved.iter_rows(named=True)]
+    if still:
+        parts.append(f"unchanged with {' or '.join(still)}")
+    return (f"* **{plan}** ({rel.filter((pl.col('plan') == plan) & (pl.col('network') == BASE))['step_ms'][0]:.0f} ms): "
+            + "; ".join(parts) + ".")
+
+
+top = rel.filter(pl.col("network") != BASE).sort("change_pct", descending=True).row(0, named=True)
+dp_ms, ep_ms = (rel.filter((pl.col("plan") == p_) & (pl.col("network") == BASE))["step_ms"][0] for p_ in PLANS)
+
+
+def change(plan, networks):
+    return rel.filter((pl.col("plan") == plan) & pl.col("network").is_in(networks))["change_pct"].abs().max()
+
+
+FABRICS = [n for n in variants if n not in (BASE, SLOW)]
+nic_matters = change(PLANS[0], [SLOW]) >= 0.5
+fabric_dp, fabric_ep = change(PLANS[0], FABRICS) >= 0.5, change(PLANS[1], FABRICS) >= 0.5
+if nic_matters and not fabric_dp:
+    verdict = ("the NIC's line rate is the network choice that matters; the fabric (its shape or oversubscription) "
+               + ("matters only to the expert-parallel plan (the collective model bounds only the all-to-all by an "
+                  "oversubscribed fabric's bisection; the data-parallel rings are not affected)."
+                  if fabric_ep else "matters to neither plan."))
+else:
+    verdict = (f"the fabric {'also ' if nic_matters else ''}changes Zyphra's plan's step (figures above), "
+               f"{'as does' if nic_matters else 'while'} the NIC's line rate{'' if nic_matters else ' does not'}.")
+display(Markdown(
+    f"**Reading.** Step time against the shipped network ({BASE}):\n\n" + "\n".join(effect(p_) for p_ in PLANS) + "\n\n"
+    f"The largest single effect is {top['network']} on {top['plan']} ({top['change_pct']:+.0f} %). "
+    f"On the shipped network {PLANS[1]} is {abs(ep_ms / dp_ms - 1):.0%} {'slower' if ep_ms > dp_ms else 'faster'} than "
+    f"{PLANS[0]}. For ZAYA1 as Zyphra runs it, " + verdict))
 """),
     ("md", r"""
 Collective times come from the collective kernel of [03 interconnect](03_interconnect.ipynb)
@@ -447,9 +503,9 @@ il.widgets.training_explorer()
 ## Takeaways
 """),
     ("code", r"""
-slow_net = netdf.filter((pl.col("network") == "ConnectX-6 200 Gb/s, rails-only") & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
-base_net = netdf.filter((pl.col("network") == "Pollara 400, rails-only") & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
-slow_gbps = il.catalog.nic(variants["ConnectX-6 200 Gb/s, rails-only"]["nic"]).line_rate_bps / 1e9
+slow_net = netdf.filter((pl.col("network") == SLOW) & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
+base_net = netdf.filter((pl.col("network") == BASE) & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
+slow_gbps = il.catalog.nic(NIC_SLOW).line_rate_bps / 1e9
 mfu_by = dict(mfu.select("convention", "mfu").iter_rows())
 display(Markdown("\n".join([
     f"* **Validation.** Held-out A100 runs: mean |error| {a100_test['mean_abs_error_pct']:.1f} %. Current runs (test split): "

@@ -1,0 +1,59 @@
+"""benchmarks/bench_widgets.py times every notebook widget: its list must name every widget
+factory (``*_explorer``, and the former ``*_dashboard`` names of the same functions) that
+``infra_lab.widgets`` exports, so that a new widget cannot be left out of the benchmark.
+Not timed (speed is measured by the benchmark, not by tests)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import ipywidgets as W
+
+import infra_lab as il
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_widgets.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_widgets", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod   # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def factories() -> dict[str, object]:
+    """Every exported widget factory by its exported names (aliases share one function)."""
+    return {n: getattr(il.widgets, n) for n in il.widgets.__all__ if n.endswith(("_explorer", "_dashboard"))}
+
+
+def test_the_benchmark_times_every_exported_widget_factory():
+    b = _bench()
+    timed = {w.factory for w in b.WIDGETS}
+    missing = sorted(n for n, f in factories().items() if f not in timed)
+    assert not missing, f"benchmarks/bench_widgets.py WIDGETS lacks {missing}"
+    assert len({w.name for w in b.WIDGETS}) == len(b.WIDGETS)
+    assert timed <= set(factories().values())       # and names nothing that is not exported
+
+
+def test_every_update_function_has_its_explorer():
+    """A widget module exports ``<domain>_update`` with ``<domain>_explorer`` (the package's
+    convention), so the factory list above cannot miss a widget by naming it otherwise."""
+    for n in il.widgets.__all__:
+        if n.endswith("_update"):
+            assert n.removesuffix("_update") + "_explorer" in il.widgets.__all__, n
+
+
+def test_representative_values_cover_each_control_kind():
+    b = _bench()
+    dd = W.Dropdown(options=[("a", 1), ("b", 2), ("c", 3)], value=2)
+    assert b.representative(dd) == [1, 2, 3, 2]
+    sm = W.SelectMultiple(options=["x", "y", "z"], value=("y",))
+    assert b.representative(sm) == [("x",), ("x", "y", "z"), ("y",)]
+    fs = W.FloatSlider(value=0.3, min=0.0, max=1.0, step=0.25)
+    assert b.representative(fs) == [0.0, 0.5, 1.0, 0.3]
+    log = W.FloatLogSlider(value=1.0, base=10, min=-2, max=2)
+    assert b.representative(log) == [0.01, 1.0, 100.0, 1.0]
+    assert b.representative(W.Checkbox(value=True)) == [False, True]
+    box = W.VBox([W.HBox([dd, W.HTML("out")]), sm, W.Output()])
+    assert b.controls(box) == [dd, sm]
