@@ -127,14 +127,10 @@ def canonical(stack, purpose: str | None = None, where: str = "") -> str:
     raise unknown(kind, stack, valid, where=where)
 
 
-def _check_name(stack, purpose: str | None = None) -> str:
-    return canonical(stack, purpose)
-
-
 def info(stack: str) -> dict[str, str]:
     """Metadata of one stack: vendor, platform, framework, library, version, purpose, role,
     source_url, note."""
-    stack = _check_name(stack)
+    stack = canonical(stack)
     return dict(_info_cached(stack))
 
 
@@ -163,7 +159,7 @@ def params(stack: str, overrides: dict[str, float] | None = None) -> dict[str, f
     UnknownNameError : unknown stack or parameter (nearest names suggested)
     ValidationError : a value that is not a finite number
     """
-    stack = _check_name(stack)
+    stack = canonical(stack)
     p = dict(_params_cached(stack))
     if overrides is None:
         return p
@@ -269,6 +265,6 @@ def check_stack(stack, accelerator: str, purpose: str = "training", where: str =
 def ranges(stack: str) -> dict[str, tuple[float, float]]:
     """Stated ranges (low, high) of the factors of ``stack`` that have one: the inputs of
     the uncertainty band of :func:`infra_lab.training.estimate_band`."""
-    stack = _check_name(stack)
+    stack = canonical(stack)
     t = table().filter((pl.col("stack") == stack) & pl.col("low").is_not_null())
     return {p: (float(lo), float(hi)) for p, lo, hi in t.select("parameter", "low", "high").iter_rows()}

@@ -62,14 +62,6 @@ DEPRECIATION = ("straight-line", "exponential")
 NETWORK = ("per-port", "fraction")
 WEEKS_PER_YEAR = 365.25 / 7.0
 
-_BOUNDS = V.BOUNDS
-"""name -> (lo, hi, lo_open, hi_open): the physical bounds checked on every call (one table
-for every economics input, :data:`infra_lab.economics._validate.BOUNDS`)."""
-
-
-def _check(name: str, value: Any) -> float:
-    return V.bounded(name, value)
-
 
 def _tdp(canon: str) -> float | None:
     t = catalog.accelerator(canon).tdp_W
@@ -107,7 +99,7 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
     vals: dict[str, float] = {}
     for k in OWNED_PARAMS:
         if k in ov:
-            vals[k] = _check(k, ov[k])
+            vals[k] = V.bounded(k, ov[k])
         elif k in P:
             vals[k] = P[k].value
         elif k == "capex_usd_per_gpu":
@@ -115,7 +107,7 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
         else:  # pragma: no cover - every other parameter has an 'all' row
             raise ValidationError(f"parameters.csv has no default for {k}")
     if "tdp_W" in ov:
-        vals["tdp_W"] = _check("tdp_W", ov["tdp_W"])
+        vals["tdp_W"] = V.bounded("tdp_W", ov["tdp_W"])
     else:
         t = _tdp(canon)
         if t is None:
@@ -123,7 +115,7 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
                                   f"tdp_W=... [W per GPU], e.g. tdp_W=700.0")
         vals["tdp_W"] = t
     if "network_usd_per_gpu" in ov:
-        vals["network_usd_per_gpu"] = _check("network_usd_per_gpu", ov["network_usd_per_gpu"])
+        vals["network_usd_per_gpu"] = V.bounded("network_usd_per_gpu", ov["network_usd_per_gpu"])
     return vals
 
 
@@ -368,7 +360,7 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
     for k, x in prices.items():
         if k not in allowed:
             raise unknown("network price parameter", k, allowed)
-        v[k] = _check(k, x)
+        v[k] = V.bounded(k, x)
     if hardware is not None:
         from ..fabric import hardware_config, switch_counts
         from ..scenario import Scenario
