@@ -946,8 +946,14 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
     _check_byte_sizes(o, opt_b, acc)
     sel = o["selective_mode"]
-    if not isinstance(sel, str):
-        sel = SELECTIVE_MODES[int(sel)]
+    if not isinstance(sel, str):   # the stack's selective_recompute: an index into SELECTIVE_MODES
+        codes = {float(i): m for i, m in enumerate(SELECTIVE_MODES)}
+        if isinstance(sel, bool) or not isinstance(sel, (int, float)) or float(sel) not in codes:
+            raise ValidationError(
+                f"selective_mode = {sel!r}: allowed {', '.join(map(repr, SELECTIVE_MODES))} "
+                f"(or the stack's selective_recompute code: "
+                f"{', '.join(f'{int(i)} = {m!r}' for i, m in codes.items())})")
+        sel = codes[float(sel)]
     if sel not in SELECTIVE_MODES:
         raise unknown("selective_mode", sel, SELECTIVE_MODES)
     return _MemoryInputs(scenario, acc, sp, which, seq, mbs, recompute, zero, float(o["weight_bytes"]),
