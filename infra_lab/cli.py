@@ -160,8 +160,9 @@ class Output:
 # --------------------------------------------------------------------------------------
 # argument helpers
 # --------------------------------------------------------------------------------------
-def _scenario(arg: str):
-    """A Scenario from a TOML path, or a shipped scenario's name."""
+def _scenario(arg: str, check_plan: bool = True):
+    """A Scenario from a TOML path, or a shipped scenario's name (``check_plan=False``: the
+    [parallelism] table may be missing or not fit, for a search; ``Scenario.from_dict``)."""
     import infra_lab as il
 
     if not arg.strip():   # Path("") is the current folder: say what is missing instead
@@ -174,13 +175,13 @@ def _scenario(arg: str):
                     "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
-        return il.Scenario.from_toml(p)
+        return il.Scenario.from_toml(p, check_plan=check_plan)
     return il.load_scenario(arg)
 
 
-def _training_scenario(arg: str, command: str):
+def _training_scenario(arg: str, command: str, check_plan: bool = True):
     """A training scenario (a serving one is pointed at `infra-lab serve`)."""
-    sc = _scenario(arg)
+    sc = _scenario(arg, check_plan)
     if getattr(sc, "kind", "training") == "serving":
         raise CliError(f"scenario {sc.name!r} is a serving scenario ([serving] table); "
                        f"`infra-lab {command}` needs [training]: use `infra-lab serve`")
@@ -338,7 +339,7 @@ SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero"
 def cmd_search(a) -> Output:
     import infra_lab as il
 
-    sc = _training_scenario(a.scenario, "search")
+    sc = _training_scenario(a.scenario, "search", check_plan=False)   # il.search enumerates the plans
     cons = {k: getattr(a, k) for k in SEARCH_CONSTRAINTS if getattr(a, k, None) is not None}
     df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
                    stack=a.stack, params=_params(a.param), **cons)
@@ -569,7 +570,7 @@ def cmd_sweep(a) -> Output:
         from .errors import unknown
 
         raise unknown("search objective", a.objective, OBJECTIVES, where="--objective")
-    sc = _scenario(a.scenario)
+    sc = _scenario(a.scenario, check_plan=a.call != "search")   # a search point needs no plan
     grid, where, fixed = read_grid(a.grid)
     single = a.out is not None and a.out.lower().endswith(".parquet")
     folder = a.out if a.out is not None and not single else None
@@ -791,7 +792,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tokens", type=float, help="also report the days to train this many tokens")
 
     sp = add("search", "Every consistent parallel plan for the scenario's model and cluster, best "
-                       "first (il.search); the scenario's [parallelism] table is ignored.", cmd_search)
+                       "first (il.search); the scenario's [parallelism] table is optional and not checked "
+                       "(the search enumerates the plans).", cmd_search)
     sp.add_argument("scenario", help=scen_help)
     sp.add_argument("--objective", default="tokens_per_s", choices=OBJECTIVES,
                     help="sort key (default tokens_per_s)")

@@ -978,6 +978,11 @@ class Scenario:
     hardware : validated [hardware] table
     training, parallelism : validated tables of a training scenario (None in a serving one)
     serving : validated [serving] table of a serving scenario (None in a training one)
+
+    A scenario for :func:`infra_lab.search` (``Scenario.from_dict(d, check_plan=False)``) may
+    have no plan (``parallelism`` None) or one that does not fit its cluster, batch or model:
+    a call that prices one plan (:func:`infra_lab.estimate`, memory, ...) validates it again
+    and raises the plan's error, or says that [parallelism] is missing.
     """
 
     name: str
@@ -1005,9 +1010,23 @@ class Scenario:
         return "serving" if self.serving is not None else "training"
 
     @classmethod
-    def from_dict(cls, d: dict) -> Scenario:
-        """Build and validate a Scenario from a plain dict with the contract's tables."""
+    def from_dict(cls, d: dict, *, check_plan: bool = True) -> Scenario:
+        """Build and validate a Scenario from a plain dict with the contract's tables.
+
+        ``check_plan=False`` builds a training scenario for :func:`infra_lab.search`, which
+        enumerates the plans itself: the [parallelism] table may be left out (``parallelism``
+        None: no plan, rather than the default pure data parallelism of a checked build) and
+        is checked on its own only (its keys and values, the library choices the search keeps:
+        moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate, cp_repeat_kv), not against
+        the world size, ``training.global_batch``/``micro_batch`` or the model; every other
+        table is validated as usual. Given a Scenario built so, ``check_plan=True`` (the
+        default, as every call that prices one plan uses it) validates it in full: the plan's
+        error, or "no [parallelism] table" when it has none."""
+        if not isinstance(check_plan, bool):
+            raise ValidationError(f"check_plan = {check_plan!r}: expected true or false")
         if isinstance(d, Scenario):
+            if check_plan and d.__dict__.get("_plan_unchecked"):
+                return d._with_checked_plan()
             return d
         if not isinstance(d, dict):
             hint = (f"; to use the stored scenario, pass il.load_scenario({d!r})"
@@ -1040,7 +1059,10 @@ class Scenario:
             sc._check_serving()
             return sc
         tr = TrainingConfig.from_dict(d.get("training", {}))
-        par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
+        if check_plan:
+            par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
+        else:
+            par = _plan_table_alone(d.get("parallelism"))
         model, resolved = _validate_model(d["model"])
         token = _BUILDING.set(True)
         try:
@@ -1048,10 +1070,49 @@ class Scenario:
         finally:
             _BUILDING.reset(token)
         sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
-        sc._check_consistency()
+        if not check_plan:
+            sc.__dict__["_plan_unchecked"] = True
+        sc._check_consistency(plan=check_plan)
         return sc
 
-    def _check_consistency(self) -> None:
+    def _with_checked_plan(self) -> Scenario:
+        """This scenario (built with ``check_plan=False``) validated in full."""
+        if self.parallelism is None:
+            raise ValidationError(
+                f"parallelism: scenario {self.name!r} has no [parallelism] table (built with check_plan=False, "
+                "for il.search, which enumerates the plans); this call prices one plan: give the table, e.g. "
+                "sc.replace(parallelism={'tp': 1, 'pp': 1}) or the plan of a row of il.search's frame")
+        return Scenario.from_dict(self.to_dict())
+
+    def _check_consistency(self, plan: bool = True) -> None:
+        """The tables against each other: the plan (unless ``plan`` is False: a scenario for
+        il.search), the stack, activation offloading and the multimodal keys."""
+        if plan:
+            self._check_plan()
+        tr = self.training
+        if tr.stack is not None:
+            from . import stacks
+
+            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+        if tr.offload_modules is not None:
+            # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
+            from . import stacks
+
+            if "megatron" not in stacks.info(self.stack)["framework"].lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
+                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
+                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
+        mm = self.multimodal
+        if tr.data_mix is not None:
+            tr.data_mix.check_for(mm)
+        if tr.encoder is not None and mm is None:
+            raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
+                                  "encoder); leave it out")
+
+    def _check_plan(self) -> None:
+        """The [parallelism] plan against the batch and the model (its world-size rules are
+        :meth:`ParallelismConfig.from_dict`'s)."""
         tr, p = self.training, self.parallelism
         per_step = tr.micro_batch * p.dp
         if tr.global_batch % per_step:
@@ -1078,25 +1139,6 @@ class Scenario:
             raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
         if tr.seq_len % p.cp:
             raise ValidationError(f"parallelism.cp = {p.cp}: must divide training.seq_len = {tr.seq_len}")
-        if tr.stack is not None:
-            from . import stacks
-
-            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
-        if tr.offload_modules is not None:
-            # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
-            from . import stacks
-
-            if "megatron" not in stacks.info(self.stack)["framework"].lower():
-                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
-                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
-                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
-                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
-        mm = self.multimodal
-        if tr.data_mix is not None:
-            tr.data_mix.check_for(mm)
-        if tr.encoder is not None and mm is None:
-            raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
-                                  "encoder); leave it out")
 
     @property
     def stack(self) -> str:
@@ -1197,8 +1239,9 @@ class Scenario:
         return multimodal.resolve_model(self.model)
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Scenario:
-        """Read a Scenario from a TOML file with the contract's tables.
+    def from_toml(cls, path: str | Path, *, check_plan: bool = True) -> Scenario:
+        """Read a Scenario from a TOML file with the contract's tables (``check_plan`` as in
+        :meth:`from_dict`).
 
         Raises :class:`ValidationError` naming the file when it is missing, a folder,
         unreadable, not UTF-8 text or not valid TOML (as well as for any invalid table)."""
@@ -1220,10 +1263,12 @@ class Scenario:
         except OSError as e:
             raise ValidationError(f"scenario file {str(path)!r}: cannot be read ({e.strerror or e})") from None
         d.setdefault("name", path.stem)
-        return cls.from_dict(d)
+        return cls.from_dict(d, check_plan=check_plan)
 
     def to_dict(self) -> dict:
-        """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc``."""
+        """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc`` (of a scenario
+        built with ``check_plan=False``: ``Scenario.from_dict(sc.to_dict(), check_plan=False)``;
+        without a plan it has no "parallelism" key)."""
         if self.serving is not None:
             return {
                 "name": self.name,
@@ -1231,13 +1276,15 @@ class Scenario:
                 "hardware": self.hardware.to_dict(),
                 "serving": self.serving.to_dict(),
             }
-        return {
+        d = {
             "name": self.name,
             "model": dict(self.model),
             "hardware": self.hardware.to_dict(),
             "training": self.training.to_dict(),
-            "parallelism": self.parallelism.to_dict(),
         }
+        if self.parallelism is not None:
+            d["parallelism"] = self.parallelism.to_dict()
+        return d
 
     def to_toml(self) -> str:
         """TOML text with the same tables as :meth:`to_dict` (None values left out: TOML has
@@ -1254,8 +1301,13 @@ class Scenario:
 
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.
-        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``."""
+        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``. Of a scenario built with
+        ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
+        by ``parallelism={...}``."""
+        unchecked = bool(self.__dict__.get("_plan_unchecked"))
         d = self.to_dict()
+        if unchecked and self.training is not None:
+            d.setdefault("parallelism", {})
         for table, upd in tables.items():
             if table == "name":
                 d["name"] = upd
@@ -1267,7 +1319,9 @@ class Scenario:
                 raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
                                       f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")
             d[table] = {**d[table], **upd}
-        return Scenario.from_dict(d)
+        if unchecked and self.parallelism is None and "parallelism" not in tables:
+            del d["parallelism"]
+        return Scenario.from_dict(d, check_plan=not unchecked)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Scenario) and self.to_dict() == other.to_dict()
@@ -1283,6 +1337,18 @@ class Scenario:
 
 _BUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("scenario_building", default=False)
 """True while :meth:`Scenario.from_dict` assembles parts it has already validated."""
+
+
+def _plan_table_alone(d: Any) -> ParallelismConfig | None:
+    """The [parallelism] table of a scenario built with ``check_plan=False``: None when left
+    out (or None), else the table checked on its own (its keys, each value, the rules between
+    its own keys), not against the world size, the batch or the model."""
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        raise ValidationError(f"[parallelism] = {d!r}: expected a table (dict), or none for il.search")
+    _check_keys("parallelism", d, ParallelismConfig.KEYS)
+    return ParallelismConfig(**d)
 
 
 def _fields_as_tables(sc: Scenario) -> dict:

@@ -66,10 +66,8 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         d = sc.to_dict()
         d["hardware"].update(hw)
         d["training"].update(tr)
-        d["training"]["micro_batch"] = 1
-        # the search ignores the plan but checks the scenario: a placeholder whose dp divides the batch
+        del d["parallelism"]   # il.search enumerates the plans: Zyphra's does not have to fit here
         mp = world // math.gcd(world, gb)   # the smallest model-parallel width that leaves dp | batch
-        d["parallelism"] = {"pp": mp} if mp > 1 else {}
         if mp > 1:
             note = (f"global batch {gb:,} < {world:,} GPUs: pure data parallelism needs a global batch of at "
                     f"least {world:,} (one sequence per GPU), so the search uses tensor/pipeline/context "
