@@ -722,3 +722,18 @@ def test_pipeline_rank_selects_the_last_stage():
     for bad in ("middle", 7, "LAST"):
         with pytest.raises(ValidationError, match="pipeline_rank = .*'most_loaded', 'first', 'last'"):
             memory.training_memory(sc, pipeline_rank=bad)
+
+
+@pytest.mark.parametrize("bad", [3, 2.0, True, -1])
+def test_selective_mode_code_out_of_range_is_named(bad):
+    """A numeric selective_mode is the stack's selective_recompute code (0 or 1); any other
+    number is refused naming the field and the allowed values, not an IndexError."""
+    with pytest.raises(ValidationError, match=r"selective_mode = .*allowed 'attention', 'op'"):
+        memory.training_memory(_sc(recompute="selective"), selective_mode=bad)
+
+
+def test_selective_mode_codes_match_names():
+    sc = _sc(recompute="selective")
+    for code, name in enumerate(memory.SELECTIVE_MODES):
+        assert memory.training_memory(sc, selective_mode=code).equals(
+            memory.training_memory(sc, selective_mode=name))
