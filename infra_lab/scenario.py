@@ -938,7 +938,10 @@ def _plain(v: Any) -> Any:
 def _validate_model(d: dict) -> tuple[dict, dict]:
     """The [model] table (a plain copy) and the objects resolved from it while validating it,
     ``{"model_spec": ModelSpec}`` or ``{"multimodal": MultimodalSpec}``, which the Scenario
-    keeps (resolved once, not rebuilt on every access)."""
+    keeps (resolved once, not rebuilt on every access). A bare name, ``model = "llama3-8b"``,
+    is read as ``{preset = "llama3-8b"}``."""
+    if isinstance(d, str):
+        d = {"preset": d}
     if not isinstance(d, dict) or not d:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
     if "preset" in d and d["preset"] is None:  # named here: dropping it would say "missing layers"
@@ -1241,12 +1244,20 @@ class Scenario:
     @classmethod
     def from_toml(cls, path: str | Path, *, check_plan: bool = True) -> Scenario:
         """Read a Scenario from a TOML file with the contract's tables (``check_plan`` as in
-        :meth:`from_dict`).
+        :meth:`from_dict`). A string with a line break is read as TOML text, so
+        ``Scenario.from_toml(sc.to_toml())`` round-trips.
 
         Raises :class:`ValidationError` naming the file when it is missing, a folder,
         unreadable, not UTF-8 text or not valid TOML (as well as for any invalid table)."""
         if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
             raise ValidationError(f"path = {path!r}: expected the path of a TOML file (str or pathlib.Path)")
+        if isinstance(path, str) and "\n" in path:   # TOML text, e.g. from to_toml()
+            try:
+                d = tomllib.loads(path)
+            except tomllib.TOMLDecodeError as e:
+                raise ValidationError(f"scenario TOML text: not valid TOML ({e})") from None
+            d.setdefault("name", "scenario")
+            return cls.from_dict(d, check_plan=check_plan)
         path = Path(path)
         try:
             with path.open("rb") as fh:
