@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
-from .errors import ValidationError, check_positive, unknown
+from .errors import ValidationError, unknown
 
 SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 
@@ -76,6 +76,18 @@ def _py(v: Any) -> Any:
     if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 and hasattr(v, "item"):
         return v.item()
     return v
+
+
+SERVING_BOUNDS = (
+    ("input_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
+    ("output_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
+    ("chunk_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
+    ("concurrency", 2**20, "requests in flight in one deployment: a library bound, 1,024 x the largest "
+                           "concurrency serve_search tries by default"),
+    ("num_prompts", 2**30, "requests one benchmark sends"),
+)
+"""(field, largest value, why) of the [serving] table's sizes: generous physical bounds, so an
+absurd value (concurrency 10**9) is refused rather than priced."""
 
 
 def _int(field_: str, v: Any, minimum: int = 1) -> int:
@@ -128,10 +140,12 @@ class HardwareConfig:
 
     Attributes
     ----------
-    accelerator : catalog name (canonical after validation)
-    nodes : number of nodes (servers, or compute trays of a rack-scale system) [-]
+    accelerator : catalog name (canonical after validation); required: a table or call
+        without it is refused rather than read as some default accelerator
+    nodes : number of nodes (servers, or compute trays of a rack-scale system) [-]; default 1
     gpus_per_node : accelerators the job uses in each node [-]; at most the node's physical
-        GPUs (``data/network_platforms.csv``: 8 for MI300X/H100/B200, 4 per GB200 tray)
+        GPUs (``data/network_platforms.csv``: 8 for MI300X/H100/B200, 4 per GB200 tray);
+        default 8
     scaleup_domain : accelerators in the PHYSICAL scale-up domain (xGMI mesh, NVLink/NVSwitch
         node, 72 for an NVL72 rack) [-]; at most the catalog's domain. Default:
         gpus_per_node, or the catalog's domain for rack-scale parts whose domain spans
@@ -139,7 +153,7 @@ class HardwareConfig:
         scaleup_domain = 8`` on MI300X is a 2-GPU job on an 8-GPU node (one xGMI link joins
         its two GPUs); ``nodes = 2, gpus_per_node = 4, scaleup_domain = 72`` on GB200 is an
         8-GPU job inside one NVL72 rack (full NVLink among its 8). See ``domain_gpus``.
-    nic : catalog NIC name
+    nic : catalog NIC name; default "Pollara-400" (name the NIC for any other platform)
     nics_per_node : back-end NICs the job's GPUs of a node use [-] (default gpus_per_node;
         at most 4 per GPU)
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
@@ -163,7 +177,7 @@ class HardwareConfig:
     1 <= oversubscription <= 16 (``data/network_constants.csv``).
     """
 
-    accelerator: str = "MI300X"
+    accelerator: str | None = None
     nodes: int = 1
     gpus_per_node: int = 8
     scaleup_domain: int | None = None
@@ -183,6 +197,10 @@ class HardwareConfig:
         from . import fabric as _fab  # lazy: fabric imports this module
 
         put = object.__setattr__
+        if self.accelerator is None:
+            raise ValidationError(
+                "hardware.accelerator: required (no default accelerator); give a catalog name, one of "
+                f"{', '.join(catalog.accelerator_names())} (aliases such as 'MI300X' or 'H100' work)")
         for name in ("accelerator", "nic"):
             if not isinstance(getattr(self, name), str):
                 raise ValidationError(f"hardware.{name} = {getattr(self, name)!r}: expected a catalog name (string)")
@@ -265,11 +283,11 @@ class HardwareConfig:
             )
         put(self, "nics_per_node", npn)
         put(self, "fabric", _enum("hardware.fabric", self.fabric, FABRICS))
-        ov = check_positive("hardware.oversubscription", self.oversubscription)
+        from . import _validate
+
         max_ov = cap("max_oversubscription")
-        if not 1.0 <= ov <= max_ov:
-            raise ValidationError(f"hardware.oversubscription = {ov!r}: allowed 1.0 (non-blocking) .. "
-                                  f"{max_ov:g} (max_oversubscription)")
+        ov = _validate.number("hardware.oversubscription", self.oversubscription, lo=1.0, hi=max_ov,
+                              allowed=f"in 1.0 (non-blocking) .. {max_ov:g} (max_oversubscription)")
         put(self, "oversubscription", float(ov))
         host = plat["default_host_cpu"] if self.host_cpu is None else self.host_cpu
         if not isinstance(host, str):
@@ -839,6 +857,9 @@ def _serving_values(d: dict) -> dict:
         v[k] = _int(f"serving.{k}", d.get(k, getattr(ServingConfig, k)))
     for k in ("chunk_tokens", "num_prompts"):
         v[k] = None if d.get(k) is None else _int(f"serving.{k}", d[k])
+    for k, hi, why in SERVING_BOUNDS:
+        if v[k] is not None and v[k] > hi:
+            raise ValidationError(f"serving.{k} = {v[k]!r}: allowed 1..{hi:,} ({why})")
     v["dp_attention"] = _bool("serving.dp_attention", d.get("dp_attention", False))
     v["spec_decoding"] = _enum("serving.spec_decoding", d.get("spec_decoding", ServingConfig.spec_decoding), SPEC_DECODING)
     acc = _py(d.get("mtp_acceptance"))
@@ -1032,10 +1053,8 @@ class Scenario:
                 return d._with_checked_plan()
             return d
         if not isinstance(d, dict):
-            hint = (f"; to use the stored scenario, pass il.load_scenario({d!r})"
-                    if isinstance(d, str) else "")
             raise ValidationError(f"scenario = {d!r}: expected a Scenario or a dict with tables "
-                                  f"{', '.join(cls.TOP_KEYS)}{hint}")
+                                  f"{', '.join(cls.TOP_KEYS)}{_source_hint(d)}")
         _check_top_keys(d, cls.TOP_KEYS)
         d = {k: _as_table(k, v) for k, v in d.items()}
         for req in ("model", "hardware"):
@@ -1093,6 +1112,15 @@ class Scenario:
         if plan:
             self._check_plan()
         tr = self.training
+        from .models import check_context
+
+        check_context(self.model_spec, "training.seq_len", tr.seq_len, tr.seq_len)
+        peaks = self.hardware.accelerator_spec.peak_flops
+        if tr.precision not in peaks:
+            raise ValidationError(
+                f"training.precision = {tr.precision!r}: {self.hardware.accelerator} has no {tr.precision} tensor "
+                f"cores (no sourced dense {tr.precision} peak); allowed: "
+                f"{', '.join(x for x in PRECISIONS if x in peaks)}")
         if tr.stack is not None:
             from . import stacks
 
@@ -1173,6 +1201,10 @@ class Scenario:
             )
         if spec.heads % sv.tp:
             raise ValidationError(f"serving.tp = {sv.tp}: must divide the model's {spec.heads} attention heads")
+        from .models import check_context
+
+        check_context(spec, "serving.input_tokens + serving.output_tokens",
+                      f"{sv.input_tokens:,} + {sv.output_tokens:,}", sv.input_tokens + sv.output_tokens)
         media = (("images_per_request", sv.images_per_request, "vision"),
                  ("audio_s_per_request", sv.audio_s_per_request, "audio"))
         for key, amount, modality in media:
@@ -1430,6 +1462,55 @@ def load_scenario(name: str) -> Scenario:
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
 
 
-__all__ = ["Scenario", "HardwareConfig", "as_hardware", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
+def _shipped_name(value: Any) -> str | None:
+    """The shipped scenario ``value`` names (case-insensitive), else None."""
+    if not isinstance(value, str):
+        return None
+    return {n.lower(): n for n in list_scenarios()}.get(value.lower())
+
+
+def _source_hint(value: Any) -> str:
+    """What to pass instead of a string or path that is not a scenario (for error messages)."""
+    if not isinstance(value, (str, os.PathLike)):
+        return ""
+    shipped = _shipped_name(value)
+    if shipped is not None:
+        return f"; {value!r} is a shipped scenario: pass il.load_scenario({shipped!r})"
+    return (f"; a path must name an existing .toml file (Scenario.from_toml), a shipped scenario "
+            f"name goes through il.load_scenario (shipped: {', '.join(list_scenarios())})")
+
+
+def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = True) -> Scenario:
+    """The one coercion of "a scenario" for the public calls (``il.estimate``, ``il.search``,
+    ``il.serve``, ``il.serve_search``, the memory and multimodal calls).
+
+    Accepts a :class:`Scenario` (returned as is), the contract's tables as a dict (validated
+    by :meth:`Scenario.from_dict`) or the path of a TOML file (str or ``os.PathLike``; read
+    by :meth:`Scenario.from_toml`, whose errors name the file; TOML text, a string with a line
+    break, is read too). A string that is neither an existing file nor ends in ``.toml`` is
+    refused, with ``il.load_scenario`` suggested when it names a shipped scenario.
+    ``check_plan`` as in :meth:`Scenario.from_dict`.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> p = il.scenario.SCENARIO_DIR / "zaya1-ibm-mi300x.toml"
+    >>> as_scenario(p) == as_scenario(str(p)) == il.load_scenario("zaya1-ibm-mi300x")
+    True
+    """
+    if isinstance(scenario, (Scenario, dict)):
+        return Scenario.from_dict(scenario, check_plan=check_plan)
+    if isinstance(scenario, str) and "\n" in scenario:
+        return Scenario.from_toml(scenario, check_plan=check_plan)
+    if isinstance(scenario, (str, os.PathLike)) and not isinstance(scenario, bytes):
+        p = Path(scenario)
+        if str(p).lower().endswith(".toml") or p.is_file():
+            return Scenario.from_toml(p, check_plan=check_plan)
+    raise ValidationError(f"{field_} = {scenario!r}: expected a Scenario, a dict with tables "
+                          f"{', '.join(Scenario.TOP_KEYS)}, or the path of a .toml file"
+                          f"{_source_hint(scenario)}")
+
+
+__all__ = ["Scenario", "as_scenario", "HardwareConfig", "as_hardware", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
            "load_scenario", "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS",
            "ENCODER_MODES", "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]

@@ -54,6 +54,7 @@ import functools
 import itertools
 import math
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +64,8 @@ import polars as pl
 
 from . import catalog, stacks
 from ._kernels import training as kt
-from .errors import ValidationError, unknown
-from .scenario import CP_ROTATE_METHODS, RECOMPUTE, ParallelismConfig, Scenario
+from .errors import EmptyResultWarning, ValidationError, unknown
+from .scenario import CP_ROTATE_METHODS, RECOMPUTE, ParallelismConfig, Scenario, as_scenario
 
 __all__ = [
     "Estimate", "estimate", "estimate_band", "BAND_METHODS", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
@@ -889,7 +890,7 @@ def _training_scenario(scenario, what: str, check_plan: bool = True) -> Scenario
     ``check_plan=False`` for the calls that enumerate the plans themselves (:func:`search`,
     :func:`plan_space_size`): the [parallelism] table may be missing or not fit the cluster,
     batch or model (:meth:`Scenario.from_dict`)."""
-    sc = Scenario.from_dict(scenario, check_plan=check_plan)
+    sc = as_scenario(scenario, check_plan=check_plan)
     if sc.training is None:
         tables = "[training] and [parallelism] tables" if check_plan else "a [training] table"
         raise ValidationError(f"{what}: scenario {sc.name!r} is a serving scenario ([serving] table, no "
@@ -1285,7 +1286,27 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         # a small space without threads: the same eval_head per head, and no parallel kernel to compile
         evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
         evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-        return _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
+        df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
+        if df.height == 0:
+            warnings.warn(f"il.search: empty result: {_why_none(out[:n], sc)}", EmptyResultWarning, stacklevel=2)
+        return df
+
+
+def _why_none(out: np.ndarray, sc: Scenario) -> str:
+    """Why :func:`search` kept no plan: the smallest memory of any plan against the capacity,
+    or (when some fit) that none of those can run on the fabric."""
+    n = out.shape[0]
+    if n == 0:
+        return "no parallel plan satisfies the constraints given"
+    acc = sc.hardware.accelerator_spec
+    fits = out[:, kt.O_FITS] > 0.5
+    if not fits.any():
+        return (f"none of the {n:,} plans fits in memory: the smallest needs {out[:, kt.O_MEM].min() / 1e9:.4g} GB "
+                f"per GPU, the {acc.name} exposes {acc.memory_capacity_bytes / 1e9:.4g} GB (add GPUs with "
+                "hardware.nodes, shorten training.seq_len, or allow more sharding and recompute; "
+                "feasible_only=False lists every plan)")
+    return (f"the {int(fits.sum()):,} plans that fit all have a collective with no path on the fabric "
+            "(e.g. an expert all-to-all across rails with hardware.pxn off); feasible_only=False lists them")
 
 
 SEARCH_SERIAL_BELOW = 8192

@@ -42,7 +42,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     import infra_lab as il
 
     from ..charts.training import step_breakdown_chart
-    from ..errors import ValidationError
+    from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
 
     sc = il.load_scenario(base)
@@ -73,7 +73,8 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
                     f"least {world:,} (one sequence per GPU), so the search uses tensor/pipeline/context "
                     f"parallelism of at least {mp} to bring dp down to {world // mp:,}")
         try:
-            best = il.search(d, top=1, **_QUICK)
+            with empty_reasons():          # an empty search is reported in the table below
+                best = il.search(d, top=1, **_QUICK)
         except ValidationError as e:
             why = (f"global batch {gb:,} < {world:,} GPUs and no plan of the reduced search splits the model "
                    f"{mp} ways; a global batch of {world:,} or more (or fewer GPUs) works with pure data "
