@@ -907,11 +907,11 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
     """:func:`training_memory`'s overrides applied to the scenario and checked (the errors name
     the field, the value and what is allowed); ``None`` overrides take the stack's values."""
     from . import stacks
-    from .scenario import Scenario, load_scenario
+    from .scenario import as_scenario, load_scenario
 
-    if isinstance(scenario, str):
+    if isinstance(scenario, str) and not scenario.lower().endswith(".toml") and "\n" not in scenario:
         scenario = load_scenario(scenario)
-    scenario = Scenario.from_dict(scenario)
+    scenario = as_scenario(scenario)
     if scenario.training is None:
         raise ValidationError(f"training_memory: scenario {scenario.name!r} is a serving scenario ([serving] "
                               "table, no [training]); use il.serve (its memory) or inference_memory")
@@ -1280,11 +1280,11 @@ def fits(scenario, **overrides: Any) -> bool:
     (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`: nvidia-smi / rocminfo
     total where the catalog has it, e.g. 81,559 MiB on an H100 80GB, else the labelled
     HBM capacity)."""
-    from .scenario import Scenario, load_scenario
+    from .scenario import as_scenario, load_scenario
 
-    if isinstance(scenario, str):
+    if isinstance(scenario, str) and not scenario.lower().endswith(".toml") and "\n" not in scenario:
         scenario = load_scenario(scenario)
-    scenario = Scenario.from_dict(scenario)      # a dict is validated; anything else refused by name
+    scenario = as_scenario(scenario)      # a dict or a path is validated; anything else refused by name
     total = training_memory_total(scenario, **overrides)   # validates the overrides
     acc = catalog.accelerator(overrides.get("accelerator") or scenario.hardware.accelerator)
     return total <= acc.memory_capacity_bytes
@@ -1541,6 +1541,9 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     check_positive("context", context, integer=True)
     check_positive("batch", batch, integer=True)
     _reserve_fraction(reserve_fraction)
+    from .models import check_context
+
+    check_context(spec, "context", context, int(context))   # learned positions: refused; RoPE: a warning
     w = weight_bytes(spec, precision) / gpus
     kv = kv_cache_bytes(spec, context, batch, kv_precision or precision) / gpus
     res = reserve_fraction * acc.hbm_bytes

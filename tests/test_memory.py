@@ -626,7 +626,8 @@ class TestContextParallelAttentionBuffers:
 
     @staticmethod
     def _sc(cp_rotate="allgather", cp=8, repeat=True, pp=8):
-        return {"name": "cp-mem", "model": {"preset": "llama3.1-405b"},
+        # 32k tokens per CP rank: past the 128k context at cp 8 (context extension, declared)
+        return {"name": "cp-mem", "model": {"preset": "llama3.1-405b", "max_seq_len": max(131072, 32768 * cp)},
                 "hardware": {"accelerator": "H100-SXM", "nodes": 64, "gpus_per_node": 8},
                 "training": {"global_batch": 8, "micro_batch": 1, "seq_len": 32768 * cp, "precision": "bf16",
                              "recompute": "full", "stack": "torchtitan-cuda"},
