@@ -50,11 +50,16 @@ def number(field: str, value: Any, *, lo: float | None = None, hi: float | None 
     if ok and hi is not None:
         ok = v < hi if hi_open else v <= hi
     if not ok:
-        if not allowed:
-            left = "(" if lo_open else "["
-            right = ")" if hi_open else "]"
-            allowed = f"a finite number in {left}{'-inf' if lo is None else f'{lo:g}'}, " \
-                      f"{'inf' if hi is None else f'{hi:g}'}{right}"
+        if allowed:
+            raise ValidationError(f"{field} = {value!r}: must be {allowed}")
+        if lo is not None and hi is not None:
+            allowed = f"a finite number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        elif lo is not None:
+            allowed = f"a finite number {'>' if lo_open else '>='} {lo:g}"
+        elif hi is not None:
+            allowed = f"a finite number {'<' if hi_open else '<='} {hi:g}"
+        else:
+            allowed = "a finite number"
         raise ValidationError(f"{field} = {value!r}: must be {allowed}")
     return v
 
@@ -140,6 +145,17 @@ def float_array(field: str, values: Any, unit: str = "") -> np.ndarray:
     return a
 
 
+def keywords(where: str, given: Mapping[str, Any], allowed: Iterable[str]) -> dict:
+    """``given`` (the ``**kwargs`` of a public call that passes them on) as a dict when every
+    name is in ``allowed``; else an UnknownNameError naming the call, the misspelt keyword,
+    the nearest valid ones and all of them, instead of a TypeError from an inner function."""
+    allowed = tuple(allowed)
+    for k in given:
+        if k not in allowed:
+            raise unknown(f"keyword argument of {where}", k, allowed)
+    return dict(given)
+
+
 def path(field: str, value: Any) -> os.PathLike | str:
     """A filesystem path (str or os.PathLike; not bytes, not None)."""
     if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
@@ -148,4 +164,4 @@ def path(field: str, value: Any) -> os.PathLike | str:
 
 
 __all__ = ["REAL", "is_real", "number", "positive", "fraction", "integer", "boolean", "choice", "name",
-           "mapping", "sequence", "float_array", "path"]
+           "mapping", "sequence", "float_array", "keywords", "path"]

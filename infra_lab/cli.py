@@ -29,6 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .errors import empty_reasons
+
 PROG = "infra-lab"
 FORMATS = ("table", "json", "csv")
 
@@ -160,8 +162,9 @@ class Output:
 # --------------------------------------------------------------------------------------
 # argument helpers
 # --------------------------------------------------------------------------------------
-def _scenario(arg: str):
-    """A Scenario from a TOML path, or a shipped scenario's name."""
+def _scenario(arg: str, check_plan: bool = True):
+    """A Scenario from a TOML path, or a shipped scenario's name (``check_plan=False``: the
+    [parallelism] table may be missing or not fit, for a search; ``Scenario.from_dict``)."""
     import infra_lab as il
 
     if not arg.strip():   # Path("") is the current folder: say what is missing instead
@@ -174,13 +177,13 @@ def _scenario(arg: str):
                     "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
-        return il.Scenario.from_toml(p)
+        return il.Scenario.from_toml(p, check_plan=check_plan)
     return il.load_scenario(arg)
 
 
-def _training_scenario(arg: str, command: str):
+def _training_scenario(arg: str, command: str, check_plan: bool = True):
     """A training scenario (a serving one is pointed at `infra-lab serve`)."""
-    sc = _scenario(arg)
+    sc = _scenario(arg, check_plan)
     if getattr(sc, "kind", "training") == "serving":
         raise CliError(f"scenario {sc.name!r} is a serving scenario ([serving] table); "
                        f"`infra-lab {command}` needs [training]: use `infra-lab serve`")
@@ -246,6 +249,9 @@ def parse_size(text: str) -> float:
     >>> parse_size("1GiB"), parse_size("256MB"), parse_size("4096")
     (1073741824.0, 256000000.0, 4096.0)
     """
+    if str(text).strip().startswith("-"):
+        raise CliError(f"size {text!r}: must be >= 0 bytes (a collective moves a non-negative amount), "
+                       f"e.g. 1GiB or 4096")
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
     unit = m.group(2).lower() if m else None
     if not m or unit not in _SIZE_UNITS:
@@ -338,11 +344,13 @@ SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero"
 def cmd_search(a) -> Output:
     import infra_lab as il
 
-    sc = _training_scenario(a.scenario, "search")
+    sc = _training_scenario(a.scenario, "search", check_plan=False)   # il.search enumerates the plans
     cons = {k: getattr(a, k) for k in SEARCH_CONSTRAINTS if getattr(a, k, None) is not None}
-    df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
-                   stack=a.stack, params=_params(a.param), **cons)
+    with empty_reasons() as why:
+        df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
+                       stack=a.stack, params=_params(a.param), **cons)
     out = Output()
+    out.notes += why
     if a.format == "table":
         import polars as pl
 
@@ -352,7 +360,7 @@ def cmd_search(a) -> Output:
                  f"(memory in GB; `--format csv` for every column)")
         out.frame("plans", shown, [c for c in SEARCH_SHOWN if c in shown.columns], title=title)
         if df.height == 0:
-            out.notes.append("no plan fits in memory; `--all` lists the plans that do not fit")
+            out.notes.append("`--all` lists the plans that do not fit")
     else:
         out.frame("plans", df)
     return out
@@ -449,7 +457,8 @@ def cmd_serve(a) -> Output:
             kw["max_tpot_s"] = a.max_tpot_s
         if a.max_ttft_s is not None:
             kw["max_ttft_s"] = a.max_ttft_s
-        df = serve_search(sc, **kw)
+        with empty_reasons() as why:
+            df = serve_search(sc, **kw)
         if a.format == "table":
             import polars as pl
 
@@ -464,6 +473,7 @@ def cmd_serve(a) -> Output:
                                                                       if bounds else ""))
         else:
             out.frame("configurations", df)
+        out.notes += why
         return out
     r = serve(sc)
     d = {"scenario": name, **serve_record(r)}
@@ -539,9 +549,10 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
     if call == "estimate":
         return il.estimate(d).to_dict()
     if call == "search":
-        df = il.search(d, objective=objective or "tokens_per_s", top=1)
+        with empty_reasons() as why:
+            df = il.search(d, objective=objective or "tokens_per_s", top=1)
         if df.height == 0:
-            raise il.ValidationError("no parallel plan fits in memory at this point")
+            raise il.ValidationError("no parallel plan at this point" + "".join(f": {w}" for w in why))
         return df.row(0, named=True)
     return serve_record(il.serve(d))
 
@@ -569,7 +580,7 @@ def cmd_sweep(a) -> Output:
         from .errors import unknown
 
         raise unknown("search objective", a.objective, OBJECTIVES, where="--objective")
-    sc = _scenario(a.scenario)
+    sc = _scenario(a.scenario, check_plan=a.call != "search")   # a search point needs no plan
     grid, where, fixed = read_grid(a.grid)
     single = a.out is not None and a.out.lower().endswith(".parquet")
     folder = a.out if a.out is not None and not single else None
@@ -791,7 +802,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tokens", type=float, help="also report the days to train this many tokens")
 
     sp = add("search", "Every consistent parallel plan for the scenario's model and cluster, best "
-                       "first (il.search); the scenario's [parallelism] table is ignored.", cmd_search)
+                       "first (il.search); the scenario's [parallelism] table is optional and not checked "
+                       "(the search enumerates the plans).", cmd_search)
     sp.add_argument("scenario", help=scen_help)
     sp.add_argument("--objective", default="tokens_per_s", choices=OBJECTIVES,
                     help="sort key (default tokens_per_s)")
@@ -854,10 +866,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _negative_size(args: list[str]) -> str | None:
+    """The first negative size given to ``collective`` (a positional such as ``-1GiB`` or
+    ``-4096``, not the value of an option), else None."""
+    if "collective" not in args:
+        return None
+    rest = args[args.index("collective") + 1:]
+    for i, tok in enumerate(rest):
+        prev = rest[i - 1] if i else ""
+        if re.fullmatch(r"-\d[\w.+-]*", tok) and not prev.startswith("-"):
+            return tok
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``infra-lab`` console script; returns the exit status."""
     parser = build_parser()
-    a = parser.parse_args(argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    neg = _negative_size(args)
+    if neg is not None:
+        # argparse would read "-1GiB" as an unknown option and say the size is missing
+        print(f"{PROG} collective: error: size {neg!r}: must be >= 0 bytes (a collective moves a "
+              f"non-negative amount), e.g. 1GiB or 4096", file=sys.stderr)
+        return 2
+    a = parser.parse_args(args)
     if a.version:
         import infra_lab
 
@@ -889,6 +921,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(text)
         sys.stdout.flush()
+        if a.format != "table":         # csv/json stay machine-readable; the notes go to stderr
+            for note in out.notes:
+                print(f"{PROG} {a.command}: {note}", file=sys.stderr)
     except BrokenPipeError:  # `infra-lab ... | head`: stop quietly
         import os
 

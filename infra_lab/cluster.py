@@ -15,7 +15,7 @@ from .errors import ValidationError, unknown
 from .scenario import as_hardware
 from .units import GB, KW, PB, PFLOP, TB, TFLOP
 
-__all__ = ["cluster_summary", "accelerator_metrics", "METRICS", "claim_check"]
+__all__ = ["cluster_summary", "accelerator_metrics", "METRICS", "claim_check", "MAX_CLAIM_OVER_PEAK"]
 
 METRICS = {
     # name: (unit, description)
@@ -76,12 +76,20 @@ def cluster_summary(hardware):
     return pl.DataFrame(rows, schema=["quantity", "value", "unit", "source_url"], orient="row")
 
 
+MAX_CLAIM_OVER_PEAK = 1000.0
+"""Largest claim :func:`claim_check` takes, as a multiple of the cluster's dense peak at the
+claim's precision: three orders of magnitude above what the hardware can do, so a sparse or
+lower-precision marketing figure (a few times the dense peak) passes and a unit slip
+(TFLOP/s typed as PFLOP/s) or an overflow does not."""
+
+
 def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
     """Compare a claimed cluster throughput with dense peak and published max-achievable.
 
     Parameters
     ----------
-    claimed_pflops : the claim [PFLOP/s]
+    claimed_pflops : the claim [PFLOP/s], > 0 and at most :data:`MAX_CLAIM_OVER_PEAK` (1,000) ×
+        the cluster's dense peak at ``precision``
     hardware : Scenario, HardwareConfig or [hardware] dict
     precision : precision to compare at
 
@@ -95,8 +103,13 @@ def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
     claimed_pflops = _validate.positive("claimed_pflops", claimed_pflops)
     hw = as_hardware(hardware)
     acc = hw.accelerator_spec
-    per_gpu = claimed_pflops * PFLOP / hw.world_size
     peak = acc.peak(precision)
+    cluster_pflops = peak * hw.world_size / PFLOP
+    _validate.number("claimed_pflops", claimed_pflops, lo=0.0, lo_open=True, hi=MAX_CLAIM_OVER_PEAK * cluster_pflops,
+                     allowed=f"in (0, {MAX_CLAIM_OVER_PEAK * cluster_pflops:.4g}] PFLOP/s: at most "
+                             f"{MAX_CLAIM_OVER_PEAK:,.0f} x the dense {precision} peak of {hw.world_size:,} x "
+                             f"{acc.name} ({cluster_pflops:.4g} PFLOP/s; MAX_CLAIM_OVER_PEAK)")
+    per_gpu = claimed_pflops * PFLOP / hw.world_size
     found = catalog.vendor_max_achievable(acc.name, precision)   # the vendor's own MAF where marked
     maf = None if found is None else found[0]
     return {

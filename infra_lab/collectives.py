@@ -449,6 +449,19 @@ def _size(size_bytes) -> float:
     return size
 
 
+def _size_bound(size_bytes, size: float, hw) -> None:
+    """Refuse a size no collective can move: more than the memory of every GPU of the largest
+    cluster the library admits (``max_world_gpus`` × the accelerator's device memory; about
+    2e17 B for MI300X). Plans that do not fit in memory still price their collectives, so the
+    bound is the physical one, not the job's own memory."""
+    cap = _fab.constant("max_world_gpus") * hw.accelerator_spec.memory_capacity_bytes
+    if size > cap:
+        raise ValidationError(
+            f"size_bytes = {size_bytes!r}: more than every GPU of the largest cluster holds "
+            f"({_fab.constant('max_world_gpus'):,.0f} x {hw.accelerator_spec.memory_capacity_bytes / 1e9:.4g} GB "
+            f"{hw.accelerator} = {cap:.3g} B, max_world_gpus x memory_capacity_bytes); allowed 0 .. {cap:.3g} B")
+
+
 def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str = "auto", *,
                per_node: int | None = None, fabric_efficiency: float = 1.0,
                radix: int | None = None) -> CollectiveResult:
@@ -473,7 +486,8 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
 
     Raises
     ------
-    ValidationError : negative or non-finite size, gpus beyond the cluster, an algorithm the
+    ValidationError : negative or non-finite size, a size beyond the memory of the largest
+        cluster (``max_world_gpus`` x device memory), gpus beyond the cluster, an algorithm the
         library does not run for this op and placement (e.g. all-to-all across rails of a
         rails-only fabric with PXN off)
     UnknownNameError : unknown op or algorithm
@@ -498,6 +512,7 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     algo = _algo(algorithm)
     size = _size(size_bytes)
     hw = _fab.hardware_config(hardware)
+    _size_bound(size_bytes, size, hw)
     n, k = _placement(hw, gpus, per_node)
     p = collective_time_params(hw, fabric_efficiency, radix)
     code = OPS.index(op_)

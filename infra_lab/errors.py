@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import re
+import warnings
 from collections.abc import Iterable
+
+_NUMPY_REPR = re.compile(r"\b(?:np|numpy)\.(?:float|int|uint|complex|longdouble|double|single|half|bool_?|str_)"
+                         r"\d*\(([^()]*)\)")
+
+
+def plain_numbers(text: str) -> str:
+    """``text`` with numpy scalar reprs written as the plain value (NumPy 2 spells a scalar
+    ``np.float64(-0.001)``; a message says ``-0.001``).
+
+    >>> plain_numbers("rates_per_s[0] = np.float64(-0.001): must be >= 0")
+    'rates_per_s[0] = -0.001: must be >= 0'
+    """
+    return re.sub(r"\b(?:np|numpy)\.(True|False)_", r"\1", _NUMPY_REPR.sub(r"\1", text))
 
 
 class InfraLabError(Exception):
-    """Base class of infra_lab's own errors."""
+    """Base class of infra_lab's own errors. A message's numpy scalars print as plain numbers
+    (:func:`plain_numbers`), wherever the value came from."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (plain_numbers(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class ValidationError(InfraLabError, ValueError):
@@ -23,6 +45,38 @@ class UnknownNameError(InfraLabError, KeyError):
 
 class DataError(InfraLabError, ValueError):
     """A data file in data/ is malformed; the message names the file, row and column."""
+
+
+class EmptyResultWarning(UserWarning):
+    """A search (``il.search``, ``il.serve_search``) kept nothing: the frame is empty, as the
+    contract says, and this warning says why (the smallest memory against the capacity, or
+    the bound the best configuration misses). Callers that handle an empty frame themselves
+    filter it: ``warnings.simplefilter("ignore", EmptyResultWarning)``."""
+
+
+class ContextLengthWarning(UserWarning):
+    """A sequence longer than the model's published context (``max_seq_len`` of its config)
+    for a model with rotary or no position embeddings: such runs exist (context extension,
+    e.g. RoPE scaling), so the input is accepted and the warning names the published length.
+    Learned absolute position embeddings have no row past ``max_seq_len``: there the input
+    is refused with a ValidationError instead."""
+
+
+@contextlib.contextmanager
+def empty_reasons():
+    """Catch the :class:`EmptyResultWarning` of the searches run inside the block and yield a
+    list that holds their reasons (the text after "empty result: ") once the block ends; other
+    warnings pass through. For callers that report an empty frame in their own words (the
+    CLI, the widgets, the studies that need a plan)."""
+    got: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield got
+    for w in caught:
+        if issubclass(w.category, EmptyResultWarning):
+            got.append(str(w.message).split("empty result: ", 1)[-1])
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def nearest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:

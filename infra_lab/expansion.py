@@ -44,7 +44,7 @@ import polars as pl
 
 from . import catalog
 from .catalog import Col, read_table
-from .errors import ValidationError, unknown
+from .errors import ValidationError, empty_reasons, unknown
 from .units import DAY
 
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
@@ -340,10 +340,11 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     d = training_scenario(platform, nic, target_gpus, model)
     m = _row(models(), "model", model, "model")
     world = d["hardware"]["nodes"] * d["hardware"]["gpus_per_node"]
-    best = search(d, top=1, max_micro_batch=max_micro_batch, max_vp=max_vp, max_cp=max_cp)
+    with empty_reasons() as why:
+        best = search(d, top=1, max_micro_batch=max_micro_batch, max_vp=max_vp, max_cp=max_cp)
     if best.height == 0:
         raise ValidationError(f"no plan of {model} fits in memory on {world} x "
-                              f"{d['hardware']['accelerator']}")
+                              f"{d['hardware']['accelerator']}" + "".join(f": {w}" for w in why))
     b = best.row(0, named=True)
     d["parallelism"] = {k: b[k] for k in ("tp", "pp", "vp", "cp", "ep", "zero", "fsdp",
                                           "sequence_parallel")}
@@ -364,12 +365,13 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     if p["contract_usd_per_gpu_hour"] is not None:
         op_ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
     view = economics.provider_view(None, None, acc, path="decay", **op_ov)
-    sv = serve_search(serving_scenario(platform, model), "usd_per_million_output_tokens", top=1,
-                      max_tpot_s=_param("serving_max_tpot_s"),
-                      price_usd_per_gpu_hour=owned.total_usd_per_gpu_hour)
+    with empty_reasons() as why:
+        sv = serve_search(serving_scenario(platform, model), "usd_per_million_output_tokens", top=1,
+                          max_tpot_s=_param("serving_max_tpot_s"),
+                          price_usd_per_gpu_hour=owned.total_usd_per_gpu_hour)
     if sv.height == 0:
         raise ValidationError(f"no serving configuration of {model} on one {platform} meets "
-                              f"{_param('serving_max_tpot_s')} s per output token")
+                              f"{_param('serving_max_tpot_s')} s per output token" + "".join(f": {w}" for w in why))
     s = sv.row(0, named=True)
     contract = economics.operator_inputs(acc, op_ov)["contract_usd_per_gpu_hour"]
     return {

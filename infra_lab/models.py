@@ -51,6 +51,7 @@ __all__ = [
     "ModelSpec",
     "MODEL_FIELDS",
     "get",
+    "check_context",
     "presets",
     "preset_names",
     "six_nd",
@@ -1130,3 +1131,39 @@ def get(name: str) -> ModelSpec:
     if key not in lookup:
         raise unknown("model preset", name, list(specs), where="data/models/presets.csv")
     return specs[lookup[key]]
+
+
+def check_context(spec: ModelSpec, field_: str, value: Any, positions: int) -> None:
+    """Check that ``positions`` tokens fit the model's context (``spec.max_seq_len``, the
+    config value of data/models/presets.csv with its source URL).
+
+    Learned absolute position embeddings (``pos_emb = "learned"``: GPT-2, GPT-3, Whisper's
+    decoder) have ``max_seq_len`` rows and no position past them: a longer sequence raises
+    :class:`~infra_lab.errors.ValidationError` naming ``field_``, ``value`` and the limit.
+    Rotary or no position embeddings extend routinely (RoPE scaling, long-context training
+    phases; published runs use more than the native window), so a longer sequence only emits
+    a :class:`~infra_lab.errors.ContextLengthWarning` naming the published length. A spec
+    without ``max_seq_len`` (0: a custom table) is not checked.
+    """
+    import os
+    import sys
+    import warnings
+
+    from .errors import ContextLengthWarning, ValidationError
+
+    limit = int(spec.max_seq_len or 0)
+    if not limit or positions <= limit:
+        return
+    src = f", {spec.source_url}" if spec.source_url else ""
+    if spec.pos_emb == "learned":
+        raise ValidationError(
+            f"{field_} = {value}: {spec.name} has learned absolute position embeddings with {limit:,} rows "
+            f"(max_seq_len{src}); a sequence of {positions:,} positions cannot exist; allowed <= {limit:,}")
+    here, level, frame = os.path.dirname(__file__), 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename.startswith(here):
+        frame, level = frame.f_back, level + 1      # point the warning at the caller's line
+    warnings.warn(ContextLengthWarning(
+        f"{field_} = {value}: longer than the {limit:,}-token context {spec.name} was published with "
+        f"(max_seq_len{src}); such runs use context extension (e.g. RoPE scaling), which the model "
+        "prices as any other sequence length"), stacklevel=level)
+

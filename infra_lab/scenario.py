@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
-from .errors import ValidationError, check_positive, unknown
+from .errors import ValidationError, unknown
 
 SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 
@@ -76,6 +76,18 @@ def _py(v: Any) -> Any:
     if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 and hasattr(v, "item"):
         return v.item()
     return v
+
+
+SERVING_BOUNDS = (
+    ("input_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
+    ("output_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
+    ("chunk_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
+    ("concurrency", 2**20, "requests in flight in one deployment: a library bound, 1,024 x the largest "
+                           "concurrency serve_search tries by default"),
+    ("num_prompts", 2**30, "requests one benchmark sends"),
+)
+"""(field, largest value, why) of the [serving] table's sizes: generous physical bounds, so an
+absurd value (concurrency 10**9) is refused rather than priced."""
 
 
 def _int(field_: str, v: Any, minimum: int = 1) -> int:
@@ -128,10 +140,12 @@ class HardwareConfig:
 
     Attributes
     ----------
-    accelerator : catalog name (canonical after validation)
-    nodes : number of nodes (servers, or compute trays of a rack-scale system) [-]
+    accelerator : catalog name (canonical after validation); required: a table or call
+        without it is refused rather than read as some default accelerator
+    nodes : number of nodes (servers, or compute trays of a rack-scale system) [-]; default 1
     gpus_per_node : accelerators the job uses in each node [-]; at most the node's physical
-        GPUs (``data/network_platforms.csv``: 8 for MI300X/H100/B200, 4 per GB200 tray)
+        GPUs (``data/network_platforms.csv``: 8 for MI300X/H100/B200, 4 per GB200 tray);
+        default 8
     scaleup_domain : accelerators in the PHYSICAL scale-up domain (xGMI mesh, NVLink/NVSwitch
         node, 72 for an NVL72 rack) [-]; at most the catalog's domain. Default:
         gpus_per_node, or the catalog's domain for rack-scale parts whose domain spans
@@ -139,7 +153,7 @@ class HardwareConfig:
         scaleup_domain = 8`` on MI300X is a 2-GPU job on an 8-GPU node (one xGMI link joins
         its two GPUs); ``nodes = 2, gpus_per_node = 4, scaleup_domain = 72`` on GB200 is an
         8-GPU job inside one NVL72 rack (full NVLink among its 8). See ``domain_gpus``.
-    nic : catalog NIC name
+    nic : catalog NIC name; default "Pollara-400" (name the NIC for any other platform)
     nics_per_node : back-end NICs the job's GPUs of a node use [-] (default gpus_per_node;
         at most 4 per GPU)
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
@@ -163,7 +177,7 @@ class HardwareConfig:
     1 <= oversubscription <= 16 (``data/network_constants.csv``).
     """
 
-    accelerator: str = "MI300X"
+    accelerator: str | None = None
     nodes: int = 1
     gpus_per_node: int = 8
     scaleup_domain: int | None = None
@@ -183,6 +197,10 @@ class HardwareConfig:
         from . import fabric as _fab  # lazy: fabric imports this module
 
         put = object.__setattr__
+        if self.accelerator is None:
+            raise ValidationError(
+                "hardware.accelerator: required (no default accelerator); give a catalog name, one of "
+                f"{', '.join(catalog.accelerator_names())} (aliases such as 'MI300X' or 'H100' work)")
         for name in ("accelerator", "nic"):
             if not isinstance(getattr(self, name), str):
                 raise ValidationError(f"hardware.{name} = {getattr(self, name)!r}: expected a catalog name (string)")
@@ -265,11 +283,11 @@ class HardwareConfig:
             )
         put(self, "nics_per_node", npn)
         put(self, "fabric", _enum("hardware.fabric", self.fabric, FABRICS))
-        ov = check_positive("hardware.oversubscription", self.oversubscription)
+        from . import _validate
+
         max_ov = cap("max_oversubscription")
-        if not 1.0 <= ov <= max_ov:
-            raise ValidationError(f"hardware.oversubscription = {ov!r}: allowed 1.0 (non-blocking) .. "
-                                  f"{max_ov:g} (max_oversubscription)")
+        ov = _validate.number("hardware.oversubscription", self.oversubscription, lo=1.0, hi=max_ov,
+                              allowed=f"in 1.0 (non-blocking) .. {max_ov:g} (max_oversubscription)")
         put(self, "oversubscription", float(ov))
         host = plat["default_host_cpu"] if self.host_cpu is None else self.host_cpu
         if not isinstance(host, str):
@@ -839,6 +857,9 @@ def _serving_values(d: dict) -> dict:
         v[k] = _int(f"serving.{k}", d.get(k, getattr(ServingConfig, k)))
     for k in ("chunk_tokens", "num_prompts"):
         v[k] = None if d.get(k) is None else _int(f"serving.{k}", d[k])
+    for k, hi, why in SERVING_BOUNDS:
+        if v[k] is not None and v[k] > hi:
+            raise ValidationError(f"serving.{k} = {v[k]!r}: allowed 1..{hi:,} ({why})")
     v["dp_attention"] = _bool("serving.dp_attention", d.get("dp_attention", False))
     v["spec_decoding"] = _enum("serving.spec_decoding", d.get("spec_decoding", ServingConfig.spec_decoding), SPEC_DECODING)
     acc = _py(d.get("mtp_acceptance"))
@@ -938,7 +959,10 @@ def _plain(v: Any) -> Any:
 def _validate_model(d: dict) -> tuple[dict, dict]:
     """The [model] table (a plain copy) and the objects resolved from it while validating it,
     ``{"model_spec": ModelSpec}`` or ``{"multimodal": MultimodalSpec}``, which the Scenario
-    keeps (resolved once, not rebuilt on every access)."""
+    keeps (resolved once, not rebuilt on every access). A bare name, ``model = "llama3-8b"``,
+    is read as ``{preset = "llama3-8b"}``."""
+    if isinstance(d, str):
+        d = {"preset": d}
     if not isinstance(d, dict) or not d:
         raise ValidationError(f"[model] = {d!r}: expected a table with preset = '<name>' or explicit fields")
     if "preset" in d and d["preset"] is None:  # named here: dropping it would say "missing layers"
@@ -978,6 +1002,11 @@ class Scenario:
     hardware : validated [hardware] table
     training, parallelism : validated tables of a training scenario (None in a serving one)
     serving : validated [serving] table of a serving scenario (None in a training one)
+
+    A scenario for :func:`infra_lab.search` (``Scenario.from_dict(d, check_plan=False)``) may
+    have no plan (``parallelism`` None) or one that does not fit its cluster, batch or model:
+    a call that prices one plan (:func:`infra_lab.estimate`, memory, ...) validates it again
+    and raises the plan's error, or says that [parallelism] is missing.
     """
 
     name: str
@@ -1005,15 +1034,27 @@ class Scenario:
         return "serving" if self.serving is not None else "training"
 
     @classmethod
-    def from_dict(cls, d: dict) -> Scenario:
-        """Build and validate a Scenario from a plain dict with the contract's tables."""
+    def from_dict(cls, d: dict, *, check_plan: bool = True) -> Scenario:
+        """Build and validate a Scenario from a plain dict with the contract's tables.
+
+        ``check_plan=False`` builds a training scenario for :func:`infra_lab.search`, which
+        enumerates the plans itself: the [parallelism] table may be left out (``parallelism``
+        None: no plan, rather than the default pure data parallelism of a checked build) and
+        is checked on its own only (its keys and values, the library choices the search keeps:
+        moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate, cp_repeat_kv), not against
+        the world size, ``training.global_batch``/``micro_batch`` or the model; every other
+        table is validated as usual. Given a Scenario built so, ``check_plan=True`` (the
+        default, as every call that prices one plan uses it) validates it in full: the plan's
+        error, or "no [parallelism] table" when it has none."""
+        if not isinstance(check_plan, bool):
+            raise ValidationError(f"check_plan = {check_plan!r}: expected true or false")
         if isinstance(d, Scenario):
+            if check_plan and d.__dict__.get("_plan_unchecked"):
+                return d._with_checked_plan()
             return d
         if not isinstance(d, dict):
-            hint = (f"; to use the stored scenario, pass il.load_scenario({d!r})"
-                    if isinstance(d, str) else "")
             raise ValidationError(f"scenario = {d!r}: expected a Scenario or a dict with tables "
-                                  f"{', '.join(cls.TOP_KEYS)}{hint}")
+                                  f"{', '.join(cls.TOP_KEYS)}{_source_hint(d)}")
         _check_top_keys(d, cls.TOP_KEYS)
         d = {k: _as_table(k, v) for k, v in d.items()}
         for req in ("model", "hardware"):
@@ -1040,7 +1081,10 @@ class Scenario:
             sc._check_serving()
             return sc
         tr = TrainingConfig.from_dict(d.get("training", {}))
-        par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
+        if check_plan:
+            par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
+        else:
+            par = _plan_table_alone(d.get("parallelism"))
         model, resolved = _validate_model(d["model"])
         token = _BUILDING.set(True)
         try:
@@ -1048,10 +1092,58 @@ class Scenario:
         finally:
             _BUILDING.reset(token)
         sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
-        sc._check_consistency()
+        if not check_plan:
+            sc.__dict__["_plan_unchecked"] = True
+        sc._check_consistency(plan=check_plan)
         return sc
 
-    def _check_consistency(self) -> None:
+    def _with_checked_plan(self) -> Scenario:
+        """This scenario (built with ``check_plan=False``) validated in full."""
+        if self.parallelism is None:
+            raise ValidationError(
+                f"parallelism: scenario {self.name!r} has no [parallelism] table (built with check_plan=False, "
+                "for il.search, which enumerates the plans); this call prices one plan: give the table, e.g. "
+                "sc.replace(parallelism={'tp': 1, 'pp': 1}) or the plan of a row of il.search's frame")
+        return Scenario.from_dict(self.to_dict())
+
+    def _check_consistency(self, plan: bool = True) -> None:
+        """The tables against each other: the plan (unless ``plan`` is False: a scenario for
+        il.search), the stack, activation offloading and the multimodal keys."""
+        if plan:
+            self._check_plan()
+        tr = self.training
+        from .models import check_context
+
+        check_context(self.model_spec, "training.seq_len", tr.seq_len, tr.seq_len)
+        peaks = self.hardware.accelerator_spec.peak_flops
+        if tr.precision not in peaks:
+            raise ValidationError(
+                f"training.precision = {tr.precision!r}: {self.hardware.accelerator} has no {tr.precision} tensor "
+                f"cores (no sourced dense {tr.precision} peak); allowed: "
+                f"{', '.join(x for x in PRECISIONS if x in peaks)}")
+        if tr.stack is not None:
+            from . import stacks
+
+            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+        if tr.offload_modules is not None:
+            # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
+            from . import stacks
+
+            if "megatron" not in stacks.info(self.stack)["framework"].lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
+                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
+                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
+        mm = self.multimodal
+        if tr.data_mix is not None:
+            tr.data_mix.check_for(mm)
+        if tr.encoder is not None and mm is None:
+            raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
+                                  "encoder); leave it out")
+
+    def _check_plan(self) -> None:
+        """The [parallelism] plan against the batch and the model (its world-size rules are
+        :meth:`ParallelismConfig.from_dict`'s)."""
         tr, p = self.training, self.parallelism
         per_step = tr.micro_batch * p.dp
         if tr.global_batch % per_step:
@@ -1078,25 +1170,6 @@ class Scenario:
             raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
         if tr.seq_len % p.cp:
             raise ValidationError(f"parallelism.cp = {p.cp}: must divide training.seq_len = {tr.seq_len}")
-        if tr.stack is not None:
-            from . import stacks
-
-            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
-        if tr.offload_modules is not None:
-            # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
-            from . import stacks
-
-            if "megatron" not in stacks.info(self.stack)["framework"].lower():
-                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
-                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
-                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
-                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
-        mm = self.multimodal
-        if tr.data_mix is not None:
-            tr.data_mix.check_for(mm)
-        if tr.encoder is not None and mm is None:
-            raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
-                                  "encoder); leave it out")
 
     @property
     def stack(self) -> str:
@@ -1128,6 +1201,10 @@ class Scenario:
             )
         if spec.heads % sv.tp:
             raise ValidationError(f"serving.tp = {sv.tp}: must divide the model's {spec.heads} attention heads")
+        from .models import check_context
+
+        check_context(spec, "serving.input_tokens + serving.output_tokens",
+                      f"{sv.input_tokens:,} + {sv.output_tokens:,}", sv.input_tokens + sv.output_tokens)
         media = (("images_per_request", sv.images_per_request, "vision"),
                  ("audio_s_per_request", sv.audio_s_per_request, "audio"))
         for key, amount, modality in media:
@@ -1197,13 +1274,22 @@ class Scenario:
         return multimodal.resolve_model(self.model)
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Scenario:
-        """Read a Scenario from a TOML file with the contract's tables.
+    def from_toml(cls, path: str | Path, *, check_plan: bool = True) -> Scenario:
+        """Read a Scenario from a TOML file with the contract's tables (``check_plan`` as in
+        :meth:`from_dict`). A string with a line break is read as TOML text, so
+        ``Scenario.from_toml(sc.to_toml())`` round-trips.
 
         Raises :class:`ValidationError` naming the file when it is missing, a folder,
         unreadable, not UTF-8 text or not valid TOML (as well as for any invalid table)."""
         if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
             raise ValidationError(f"path = {path!r}: expected the path of a TOML file (str or pathlib.Path)")
+        if isinstance(path, str) and "\n" in path:   # TOML text, e.g. from to_toml()
+            try:
+                d = tomllib.loads(path)
+            except tomllib.TOMLDecodeError as e:
+                raise ValidationError(f"scenario TOML text: not valid TOML ({e})") from None
+            d.setdefault("name", "scenario")
+            return cls.from_dict(d, check_plan=check_plan)
         path = Path(path)
         try:
             with path.open("rb") as fh:
@@ -1220,10 +1306,12 @@ class Scenario:
         except OSError as e:
             raise ValidationError(f"scenario file {str(path)!r}: cannot be read ({e.strerror or e})") from None
         d.setdefault("name", path.stem)
-        return cls.from_dict(d)
+        return cls.from_dict(d, check_plan=check_plan)
 
     def to_dict(self) -> dict:
-        """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc``."""
+        """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc`` (of a scenario
+        built with ``check_plan=False``: ``Scenario.from_dict(sc.to_dict(), check_plan=False)``;
+        without a plan it has no "parallelism" key)."""
         if self.serving is not None:
             return {
                 "name": self.name,
@@ -1231,13 +1319,15 @@ class Scenario:
                 "hardware": self.hardware.to_dict(),
                 "serving": self.serving.to_dict(),
             }
-        return {
+        d = {
             "name": self.name,
             "model": dict(self.model),
             "hardware": self.hardware.to_dict(),
             "training": self.training.to_dict(),
-            "parallelism": self.parallelism.to_dict(),
         }
+        if self.parallelism is not None:
+            d["parallelism"] = self.parallelism.to_dict()
+        return d
 
     def to_toml(self) -> str:
         """TOML text with the same tables as :meth:`to_dict` (None values left out: TOML has
@@ -1254,8 +1344,13 @@ class Scenario:
 
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.
-        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``."""
+        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``. Of a scenario built with
+        ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
+        by ``parallelism={...}``."""
+        unchecked = bool(self.__dict__.get("_plan_unchecked"))
         d = self.to_dict()
+        if unchecked and self.training is not None:
+            d.setdefault("parallelism", {})
         for table, upd in tables.items():
             if table == "name":
                 d["name"] = upd
@@ -1267,7 +1362,9 @@ class Scenario:
                 raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
                                       f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")
             d[table] = {**d[table], **upd}
-        return Scenario.from_dict(d)
+        if unchecked and self.parallelism is None and "parallelism" not in tables:
+            del d["parallelism"]
+        return Scenario.from_dict(d, check_plan=not unchecked)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Scenario) and self.to_dict() == other.to_dict()
@@ -1283,6 +1380,18 @@ class Scenario:
 
 _BUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("scenario_building", default=False)
 """True while :meth:`Scenario.from_dict` assembles parts it has already validated."""
+
+
+def _plan_table_alone(d: Any) -> ParallelismConfig | None:
+    """The [parallelism] table of a scenario built with ``check_plan=False``: None when left
+    out (or None), else the table checked on its own (its keys, each value, the rules between
+    its own keys), not against the world size, the batch or the model."""
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        raise ValidationError(f"[parallelism] = {d!r}: expected a table (dict), or none for il.search")
+    _check_keys("parallelism", d, ParallelismConfig.KEYS)
+    return ParallelismConfig(**d)
 
 
 def _fields_as_tables(sc: Scenario) -> dict:
@@ -1353,6 +1462,55 @@ def load_scenario(name: str) -> Scenario:
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
 
 
-__all__ = ["Scenario", "HardwareConfig", "as_hardware", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
+def _shipped_name(value: Any) -> str | None:
+    """The shipped scenario ``value`` names (case-insensitive), else None."""
+    if not isinstance(value, str):
+        return None
+    return {n.lower(): n for n in list_scenarios()}.get(value.lower())
+
+
+def _source_hint(value: Any) -> str:
+    """What to pass instead of a string or path that is not a scenario (for error messages)."""
+    if not isinstance(value, (str, os.PathLike)):
+        return ""
+    shipped = _shipped_name(value)
+    if shipped is not None:
+        return f"; {value!r} is a shipped scenario: pass il.load_scenario({shipped!r})"
+    return (f"; a path must name an existing .toml file (Scenario.from_toml), a shipped scenario "
+            f"name goes through il.load_scenario (shipped: {', '.join(list_scenarios())})")
+
+
+def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = True) -> Scenario:
+    """The one coercion of "a scenario" for the public calls (``il.estimate``, ``il.search``,
+    ``il.serve``, ``il.serve_search``, the memory and multimodal calls).
+
+    Accepts a :class:`Scenario` (returned as is), the contract's tables as a dict (validated
+    by :meth:`Scenario.from_dict`) or the path of a TOML file (str or ``os.PathLike``; read
+    by :meth:`Scenario.from_toml`, whose errors name the file; TOML text, a string with a line
+    break, is read too). A string that is neither an existing file nor ends in ``.toml`` is
+    refused, with ``il.load_scenario`` suggested when it names a shipped scenario.
+    ``check_plan`` as in :meth:`Scenario.from_dict`.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> p = il.scenario.SCENARIO_DIR / "zaya1-ibm-mi300x.toml"
+    >>> as_scenario(p) == as_scenario(str(p)) == il.load_scenario("zaya1-ibm-mi300x")
+    True
+    """
+    if isinstance(scenario, (Scenario, dict)):
+        return Scenario.from_dict(scenario, check_plan=check_plan)
+    if isinstance(scenario, str) and "\n" in scenario:
+        return Scenario.from_toml(scenario, check_plan=check_plan)
+    if isinstance(scenario, (str, os.PathLike)) and not isinstance(scenario, bytes):
+        p = Path(scenario)
+        if str(p).lower().endswith(".toml") or p.is_file():
+            return Scenario.from_toml(p, check_plan=check_plan)
+    raise ValidationError(f"{field_} = {scenario!r}: expected a Scenario, a dict with tables "
+                          f"{', '.join(Scenario.TOP_KEYS)}, or the path of a .toml file"
+                          f"{_source_hint(scenario)}")
+
+
+__all__ = ["Scenario", "as_scenario", "HardwareConfig", "as_hardware", "TrainingConfig", "ParallelismConfig", "ServingConfig", "serving_stack",
            "load_scenario", "list_scenarios", "FABRICS", "PRECISIONS", "RECOMPUTE", "OPTIMIZERS",
            "ENCODER_MODES", "ENGINES", "WEIGHT_PRECISIONS", "KV_PRECISIONS", "SPEC_DECODING", "BATCHING"]

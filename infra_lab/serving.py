@@ -52,8 +52,8 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,8 +61,8 @@ import polars as pl
 
 from . import catalog
 from .catalog import Col
-from .errors import ValidationError, unknown
-from .scenario import Scenario, ServingConfig
+from .errors import EmptyResultWarning, ValidationError, empty_reasons, unknown
+from .scenario import SERVING_BOUNDS, Scenario, ServingConfig, as_scenario
 
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
@@ -434,13 +434,7 @@ def _etp(sv: ServingConfig) -> int:
 
 
 def _as_serving(scenario) -> Scenario:
-    if isinstance(scenario, (str, Path)) and str(scenario).endswith(".toml"):
-        scenario = Scenario.from_toml(scenario)
-    elif isinstance(scenario, dict):
-        scenario = Scenario.from_dict(scenario)
-    elif not isinstance(scenario, Scenario):
-        raise ValidationError(f"scenario = {scenario!r}: expected a serving Scenario, a dict with a [serving] "
-                              "table, or the path of a .toml file")
+    scenario = as_scenario(scenario)
     if scenario.serving is None:
         raise ValidationError(f"scenario {scenario.name!r} has no [serving] table (it is a training scenario); "
                               "il.serve needs [model], [hardware] and [serving]")
@@ -1002,6 +996,12 @@ def _pareto_mask(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return keep
 
 
+MAX_SEARCH_CONFIGURATIONS = 2_000_000
+"""Most configurations one :func:`serve_search` evaluates (splits × precisions ×
+concurrencies); the default grid is a few thousand. Beyond it the arrays alone would take
+gigabytes, so a long ``concurrencies`` list is refused instead."""
+
+
 def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | None = 10,
                  max_tpot_s: float | None = None, max_ttft_s: float | None = None, *,
                  min_tokens_per_s_per_user: float | None = None, concurrencies=None,
@@ -1072,6 +1072,10 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         concs = sorted({_check_opt_positive("concurrencies[i]", c, integer=True) for c in concurrencies} - {None})
         if not concs:
             raise ValidationError("concurrencies: expected at least one positive integer")
+        hi = dict((k, h) for k, h, _ in SERVING_BOUNDS)["concurrency"]
+        if concs[-1] > hi:
+            raise ValidationError(f"concurrencies: {concs[-1]!r} requests in flight; allowed 1..{hi:,} "
+                                  "(as serving.concurrency)")
     hw_w = ["bf16"] + [p for p in ("fp8", "fp4") if p in acc.peak_flops]
     wps = _choices("weight_precisions", weight_precisions, _WPREC, hw_w)
     bad = [p for p in wps if p != "bf16" and p not in acc.peak_flops]
@@ -1084,6 +1088,11 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         raise ValidationError(f"serve_search: no tp/pp/dp split of {hw.world_size} GPUs suits {spec.name}")
     base = _cfg_row(sv)
     n_p, n_w, n_k, n_c = len(plans), len(wps), len(kvs), len(concs)
+    if n_p * n_w * n_k * n_c > MAX_SEARCH_CONFIGURATIONS:
+        raise ValidationError(
+            f"concurrencies: {n_c:,} values x {n_p * n_w * n_k:,} splits and precisions = {n_p * n_w * n_k * n_c:,} "
+            f"configurations; allowed at most {MAX_SEARCH_CONFIGURATIONS:,} (MAX_SEARCH_CONFIGURATIONS: about "
+            "0.5 KB of inputs and outputs each); give fewer concurrencies")
     cfg = np.tile(base, (n_p * n_w * n_k * n_c, 1))
     idx = np.indices((n_p, n_w, n_k, n_c)).reshape(4, -1)
     cfg[:, K.K_TP] = plans[idx[0], 0]
@@ -1142,7 +1151,37 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
         if top is not None:
             df = df.head(top)
+    if df.height == 0:
+        warnings.warn(f"il.serve_search: empty result: {_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user)}",
+                      EmptyResultWarning, stacklevel=2)
     return df
+
+
+def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user) -> str:
+    """Why no evaluated configuration of :func:`serve_search` was kept: memory, or the bound
+    that the best fitting configuration still misses (each bound checked on its own)."""
+    from ._kernels import serving as K
+
+    n = out.shape[0]
+    fits = out[:, K.O_FITS] > 0.5
+    if not fits.any():
+        return (f"none of the {n:,} configurations fits in memory: the smallest needs "
+                f"{out[:, K.O_MEM_GPU].min() / 1e9:.4g} GB per GPU, the {acc.name} exposes "
+                f"{acc.memory_capacity_bytes / 1e9:.4g} GB (add GPUs, or lower the precisions or the context)")
+    f = out[fits]
+    missed = []
+    for name, bound, best, cmp in (
+            ("max_tpot_s", max_tpot_s, f[:, K.O_TPOT].min(), "smallest TPOT [s]"),
+            ("max_ttft_s", max_ttft_s, f[:, K.O_TTFT].min(), "smallest TTFT [s]"),
+            ("min_tokens_per_s_per_user", min_tps_user, f[:, K.O_TPS_USER].max(), "largest tokens/s per user")):
+        if bound is not None and (best > bound if name.startswith("max") else best < bound):
+            missed.append(f"{name} = {bound:g}: the {cmp} of the {int(fits.sum()):,} configurations that fit "
+                          f"is {best:.4g}")
+    if missed:
+        return "; ".join(missed)
+    given = (("max_tpot_s", max_tpot_s), ("max_ttft_s", max_ttft_s), ("min_tokens_per_s_per_user", min_tps_user))
+    return (f"each bound is met by some configuration that fits, but none meets "
+            f"{' and '.join(k for k, b in given if b is not None)} at once")
 
 
 def _scenario_of(sc: Scenario, row: np.ndarray) -> Scenario:
@@ -2004,8 +2043,9 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
                     min_gpus = g
                     break
             full = serve({**base, "serving": {**base["serving"], "concurrency": 1}})
-            front = serve_search(base, top=None, price_usd_per_gpu_hour=price,
-                                 min_tokens_per_s_per_user=tokens_per_s_per_user)
+            with empty_reasons():      # a front that misses the target is the row's "reached" = False
+                front = serve_search(base, top=None, price_usd_per_gpu_hour=price,
+                                     min_tokens_per_s_per_user=tokens_per_s_per_user)
             row = {"model": spec.name, "accelerator": a.name, "min_gpus_replica": min_gpus,
                    "max_concurrency": full.max_concurrency if full.fits else 0, "usd_per_gpu_hour": price}
             if front.height:

@@ -54,6 +54,7 @@ import functools
 import itertools
 import math
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +64,8 @@ import polars as pl
 
 from . import catalog, stacks
 from ._kernels import training as kt
-from .errors import ValidationError, unknown
-from .scenario import CP_ROTATE_METHODS, RECOMPUTE, Scenario
+from .errors import EmptyResultWarning, ValidationError, unknown
+from .scenario import CP_ROTATE_METHODS, RECOMPUTE, ParallelismConfig, Scenario, as_scenario
 
 __all__ = [
     "Estimate", "estimate", "estimate_band", "BAND_METHODS", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
@@ -703,6 +704,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
 
 
 _HOOK_OF_SCENARIO = object()
+_NO_PLAN = ParallelismConfig()
+"""The library choices (moe_dispatcher, ep_overlap, tp_async, ...) of a search scenario that has
+no [parallelism] table: the table's defaults, as a scenario built without one gets them."""
 
 
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None,
@@ -721,7 +725,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
             from .multimodal import training_hook
 
             hook = training_hook(sc)
-    p = sc.parallelism
+    p = sc.parallelism if sc.parallelism is not None else _NO_PLAN   # a search scenario without a plan
     moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor, tr.moe_host_sync)
     return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
                            tr.global_batch, tr.precision, tr.optimizer, stack,
@@ -881,13 +885,16 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
                                params=params)
 
 
-def _training_scenario(scenario, what: str) -> Scenario:
-    """The validated Scenario of a training call; a serving scenario is refused by name."""
-    sc = Scenario.from_dict(scenario)
+def _training_scenario(scenario, what: str, check_plan: bool = True) -> Scenario:
+    """The validated Scenario of a training call; a serving scenario is refused by name.
+    ``check_plan=False`` for the calls that enumerate the plans themselves (:func:`search`,
+    :func:`plan_space_size`): the [parallelism] table may be missing or not fit the cluster,
+    batch or model (:meth:`Scenario.from_dict`)."""
+    sc = as_scenario(scenario, check_plan=check_plan)
     if sc.training is None:
+        tables = "[training] and [parallelism] tables" if check_plan else "a [training] table"
         raise ValidationError(f"{what}: scenario {sc.name!r} is a serving scenario ([serving] table, no "
-                              "[training]); use il.serve for an inference deployment, or give [training] "
-                              "and [parallelism] tables")
+                              f"[training]); use il.serve for an inference deployment, or give {tables}")
     return sc
 
 
@@ -1129,7 +1136,7 @@ def _enumerate(sc: Scenario, cons: dict):
 
 def plan_space_size(scenario: Scenario | dict, **constraints) -> int:
     """Number of consistent plans :func:`search` would evaluate."""
-    sc = _training_scenario(scenario, "plan_space_size")
+    sc = _training_scenario(scenario, "plan_space_size", check_plan=False)
     cons = _check_constraints(constraints)
     _, heads, tail = _enumerate(sc, cons)
     return int(heads.shape[0] * tail.shape[0])
@@ -1143,6 +1150,7 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     layouts, heads, tail = _enumerate(sc, cons)
     if heads.shape[0] == 0 or tail.shape[0] == 0:
         _name_unreachable_bound(sc, cons)
+        _name_batch_without_plan(sc, cons)
         raise ValidationError(
             f"search: no consistent plan satisfies the constraints {cons!r} together for "
             f"{sc.hardware.world_size} GPUs (global_batch {sc.training.global_batch}, "
@@ -1163,6 +1171,25 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     for a in (heads, tail, lay, ncand, comm):
         a.setflags(write=False)
     return np.ascontiguousarray(heads), np.ascontiguousarray(tail), ctx, (lay, ncand, comm, xtab)
+
+
+def _name_batch_without_plan(sc: Scenario, cons: dict) -> None:
+    """When no plan exists even without the constraints, say why: dp = world/(tp·pp·cp) must
+    divide training.global_batch, and the model cannot be split enough ways for that (a scenario
+    whose [parallelism] table is left out or not checked reaches the search with any batch)."""
+    if cons and _enumerate(sc, {})[1].shape[0]:
+        return
+    spec, hw, tr = sc.model_spec, sc.hardware, sc.training
+    W, L, max_cp = hw.world_size, spec.layers, DEFAULT_MAX["cp"]
+    dps = [W // (tp * pp * cp) for tp in _domains(sc)["tp"] for pp in _divisors(W // tp) if pp <= L
+           for cp in _divisors(W // (tp * pp)) if cp <= max_cp and tr.seq_len % cp == 0]
+    dp_min = min(dps)
+    raise ValidationError(
+        f"training.global_batch = {tr.global_batch}: no parallel plan on {W} GPUs has a data-parallel size "
+        f"dp = {W}/(tp·pp·cp) that divides it; this {L}-layer model ({spec.heads} heads, seq_len "
+        f"{tr.seq_len}) splits at most {W // dp_min} ways (tp dividing the heads within the "
+        f"{hw.domain_gpus}-GPU scale-up domain, pp up to the layers, cp up to {max_cp} dividing seq_len), "
+        f"so dp >= {dp_min}; allowed: a global batch that is a multiple of {dp_min}, or fewer GPUs")
 
 
 def _name_unreachable_bound(sc: Scenario, cons: dict) -> None:
@@ -1212,8 +1239,13 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
 
     Parameters
     ----------
-    scenario : Scenario or dict (its model, hardware and training tables are used; its
-        parallelism table is ignored)
+    scenario : Scenario or dict (its model, hardware and training tables are used). Its
+        [parallelism] table is optional: the search enumerates the plans, so the table may be
+        left out or hold a plan that does not fit this cluster, batch or model
+        (``Scenario.from_dict(d, check_plan=False)``); of it only the library choices that are
+        not searched are kept (moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate,
+        cp_repeat_kv; their defaults when it is left out). Likewise training.micro_batch and
+        recompute, which the search enumerates.
     objective : "tokens_per_s" | "mfu" | "tflops_per_gpu" (larger first) or "step_time_s" |
         "memory_per_gpu_bytes" (smaller first)
     top : rows to return (None: all)
@@ -1240,7 +1272,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     >>> best.height, bool(best["fits"].all())
     (3, True)
     """
-    sc = _training_scenario(scenario, "il.search")
+    sc = _training_scenario(scenario, "il.search", check_plan=False)
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     cons = _check_constraints(constraints)
@@ -1254,7 +1286,27 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         # a small space without threads: the same eval_head per head, and no parallel kernel to compile
         evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
         evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-        return _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
+        df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
+        if df.height == 0:
+            warnings.warn(f"il.search: empty result: {_why_none(out[:n], sc)}", EmptyResultWarning, stacklevel=2)
+        return df
+
+
+def _why_none(out: np.ndarray, sc: Scenario) -> str:
+    """Why :func:`search` kept no plan: the smallest memory of any plan against the capacity,
+    or (when some fit) that none of those can run on the fabric."""
+    n = out.shape[0]
+    if n == 0:
+        return "no parallel plan satisfies the constraints given"
+    acc = sc.hardware.accelerator_spec
+    fits = out[:, kt.O_FITS] > 0.5
+    if not fits.any():
+        return (f"none of the {n:,} plans fits in memory: the smallest needs {out[:, kt.O_MEM].min() / 1e9:.4g} GB "
+                f"per GPU, the {acc.name} exposes {acc.memory_capacity_bytes / 1e9:.4g} GB (add GPUs with "
+                "hardware.nodes, shorten training.seq_len, or allow more sharding and recompute; "
+                "feasible_only=False lists every plan)")
+    return (f"the {int(fits.sum()):,} plans that fit all have a collective with no path on the fabric "
+            "(e.g. an expert all-to-all across rails with hardware.pxn off); feasible_only=False lists them")
 
 
 SEARCH_SERIAL_BELOW = 8192

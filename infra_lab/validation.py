@@ -27,13 +27,14 @@ Examples
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 import polars as pl
 
 from . import catalog, memory
 from .catalog import Col
-from .errors import ValidationError, unknown
+from .errors import ContextLengthWarning, ValidationError, unknown
 from .scenario import RECOMPUTE
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
@@ -579,7 +580,18 @@ def scenario_for_run(row: dict):
     decouples them), vp = 2 for an interleaved pipeline schedule whose vp is not published (the
     least interleaving), the catalog variant of a power-limited part (:data:`VARIANTS`) and,
     for rack-scale domains the job does not fill, the largest whole number of trays per rack
-    that divides the job (``hardware.domain_gpus``)."""
+    that divides the job (``hardware.domain_gpus``).
+
+    No :class:`~infra_lab.errors.ContextLengthWarning`: a published run's sequence length is
+    what was run; beyond the model config's context it used context extension (e.g.
+    Qwen3-235B at 128k), which is no input mistake."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ContextLengthWarning)
+        return _scenario_for_run(row)
+
+
+def _scenario_for_run(row: dict):
+    """The body of :func:`scenario_for_run`."""
     from .scenario import Scenario
 
     sched = _pp_algorithm_of(row)

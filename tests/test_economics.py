@@ -586,6 +586,16 @@ class TestCompare:
         t = E.training_throughput(sc, ["MI300X"])
         best = il.search(sc, top=1, **E.PLAN_FAMILY)
         assert t["tokens_per_s_per_gpu"][0] == pytest.approx(best["tokens_per_s"][0] / sc.hardware.world_size)
+        assert t["stack"][0] == sc.stack
+
+    def test_training_throughput_needs_no_plan_that_fits(self):
+        """The search picks the plan: a dict whose own plan does not divide its GPUs still works,
+        and the stack column names the stack each accelerator's search priced."""
+        d = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 2},
+             "training": {"seq_len": 4096, "global_batch": 64}, "parallelism": {"tp": 3}}
+        t = E.training_throughput(d, ["MI300X", "H100-SXM"])
+        assert t["stack"].to_list() == [il.stacks.default_stack(a) for a in ("MI300X", "H100-SXM")]
+        assert (t["tokens_per_s_per_gpu"] > 0).all()
 
     def test_deprecated_software_factor(self):
         with pytest.warns(DeprecationWarning):

@@ -333,6 +333,7 @@ def test_partial_mesh_uses_the_links_that_join_the_job():
 ])
 def test_hardware_bounds_direct_construction(kw, match):
     """HardwareConfig(...) is validated exactly like the dict form."""
+    kw = {"accelerator": "MI300X", **kw}
     with pytest.raises(ValidationError, match=match):
         HardwareConfig(**kw)
     with pytest.raises(ValidationError, match=match):

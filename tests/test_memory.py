@@ -626,7 +626,8 @@ class TestContextParallelAttentionBuffers:
 
     @staticmethod
     def _sc(cp_rotate="allgather", cp=8, repeat=True, pp=8):
-        return {"name": "cp-mem", "model": {"preset": "llama3.1-405b"},
+        # 32k tokens per CP rank: past the 128k context at cp 8 (context extension, declared)
+        return {"name": "cp-mem", "model": {"preset": "llama3.1-405b", "max_seq_len": max(131072, 32768 * cp)},
                 "hardware": {"accelerator": "H100-SXM", "nodes": 64, "gpus_per_node": 8},
                 "training": {"global_batch": 8, "micro_batch": 1, "seq_len": 32768 * cp, "precision": "bf16",
                              "recompute": "full", "stack": "torchtitan-cuda"},
@@ -722,3 +723,18 @@ def test_pipeline_rank_selects_the_last_stage():
     for bad in ("middle", 7, "LAST"):
         with pytest.raises(ValidationError, match="pipeline_rank = .*'most_loaded', 'first', 'last'"):
             memory.training_memory(sc, pipeline_rank=bad)
+
+
+@pytest.mark.parametrize("bad", [3, 2.0, True, -1])
+def test_selective_mode_code_out_of_range_is_named(bad):
+    """A numeric selective_mode is the stack's selective_recompute code (0 or 1); any other
+    number is refused naming the field and the allowed values, not an IndexError."""
+    with pytest.raises(ValidationError, match=r"selective_mode = .*allowed 'attention', 'op'"):
+        memory.training_memory(_sc(recompute="selective"), selective_mode=bad)
+
+
+def test_selective_mode_codes_match_names():
+    sc = _sc(recompute="selective")
+    for code, name in enumerate(memory.SELECTIVE_MODES):
+        assert memory.training_memory(sc, selective_mode=code).equals(
+            memory.training_memory(sc, selective_mode=name))

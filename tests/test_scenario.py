@@ -169,3 +169,21 @@ def test_scenario_keeps_its_resolved_model():
     assert mm.multimodal is mm.multimodal and mm.multimodal is not None
     assert mm.model_spec is mm.model_spec
     assert il.Scenario.from_dict(sc.to_dict()) == sc
+
+
+def test_model_given_as_a_bare_preset_name():
+    d = {"model": "llama3-8b", "hardware": {"accelerator": "MI300X", "nodes": 1},
+         "training": {"seq_len": 4096, "global_batch": 64}}
+    sc = il.Scenario.from_dict(d)
+    assert sc.model == {"preset": "llama3-8b"}
+    assert sc == il.Scenario.from_dict({**d, "model": {"preset": "llama3-8b"}})
+    with pytest.raises(UnknownNameError, match="Did you mean 'llama3-8b'"):
+        il.Scenario.from_dict({**d, "model": "llama3-8bb"})
+
+
+def test_from_toml_reads_toml_text():
+    sc = il.Scenario.from_dict({"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X"},
+                                "training": {"seq_len": 4096, "global_batch": 64}})
+    assert il.Scenario.from_toml(sc.to_toml()) == sc
+    with pytest.raises(ValidationError, match="not valid TOML"):
+        il.Scenario.from_toml("[model\n")

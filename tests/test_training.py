@@ -96,7 +96,7 @@ class TestKernelAgainstReference:
             "parallelism": {"tp": 2, "pp": 8, "ep": 32, "etp": 2, "sequence_parallel": True,
                             "moe_dispatcher": "deepep", "ep_overlap": True}}),
         il.Scenario.from_dict({          # PyTorch context_parallel: K/V all-gathered over 2 nodes
-            "model": {"preset": "llama3-8b"},
+            "model": {"preset": "llama3-8b", "max_seq_len": 131072},   # context extended past 8k
             "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
             "training": {"seq_len": 131072, "global_batch": 2, "micro_batch": 1, "recompute": "full",
                          "stack": "torchtitan-cuda"},
@@ -151,7 +151,7 @@ def _cp_scenario(**cp) -> il.Scenario:
     """Llama 3 8B at 64k tokens on 2 H100 nodes, tp 2 × cp 8 with FSDP and full recompute,
     the context-parallel exchange set by ``cp`` (parallelism fields)."""
     return il.Scenario.from_dict({
-        "model": {"preset": "llama3-8b"},
+        "model": {"preset": "llama3-8b", "max_seq_len": 65536},      # context extended past 8k
         "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
         "training": {"seq_len": 65536, "global_batch": 2, "micro_batch": 1, "recompute": "full",
                      "stack": "torchtitan-cuda"},
@@ -199,7 +199,7 @@ class TestCommunicationIsILCollective:
         memory_time_scale, counted once per distinct tensor and step (torch.compile fuses each
         step); the forward's again under full recompute; other rotations have none."""
         sc = il.Scenario.from_dict({
-            "model": {"preset": "llama3-8b"},
+            "model": {"preset": "llama3-8b", "max_seq_len": 131072},  # context extended past 8k
             "hardware": {"accelerator": "H100-SXM", "nodes": 1},
             "training": {"seq_len": 131072, "global_batch": 2, "micro_batch": 1, "recompute": "full",
                          "stack": "torchtitan-cuda"},

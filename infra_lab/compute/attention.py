@@ -31,6 +31,7 @@ import math
 from functools import cache
 
 from .. import catalog
+from .._validate import keywords
 from ..errors import ValidationError, unknown
 from . import _params as P
 
@@ -205,6 +206,7 @@ def attention_time(seq_len: int, head_dim: int, batch_heads: float, accelerator:
     >>> bool(b > 2.5 * f)      # backward: 2.5x the FLOPs at a lower efficiency
     True
     """
+    kw = keywords("attention_time", kw, _COST_KEYWORDS)
     return attention_cost(seq_len, head_dim, batch_heads, accelerator, pass_, causal, **kw)["time_s"]
 
 
@@ -212,4 +214,9 @@ def attention_efficiency(seq_len: int, head_dim: int, batch_heads: float, accele
                          pass_: str = "fwd", causal: bool = True, **kw) -> float:
     """Achieved fraction of the BF16 peak on useful attention FLOPs [-]; see
     :func:`attention_cost`."""
+    kw = keywords("attention_efficiency", kw, _COST_KEYWORDS)
     return attention_cost(seq_len, head_dim, batch_heads, accelerator, pass_, causal, **kw)["efficiency"]
+
+
+_COST_KEYWORDS = ("kernel", "kv_seq_len", "head_dim_v", "window", "which")
+"""The keyword-only arguments of :func:`attention_cost` that its wrappers pass on."""

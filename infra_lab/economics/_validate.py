@@ -164,6 +164,14 @@ def input_table(field: str, table: Any, allowed: Any = None, *, where: str = "")
     return out
 
 
+def build_hint(inputs_fn: str, params: str) -> str:
+    """Where a complete inputs dict for a formula comes from, said by its missing-key errors:
+    ``inputs_fn`` builds one from the defaults, ``sample_parameters(..., params)`` draws arrays."""
+    return (f"A complete dict: {inputs_fn}(accelerator, overrides) (defaults from "
+            "data/economics/parameters.csv, tdp_W from data/accelerators.csv); arrays of draws: "
+            f"sample_parameters(n, seed, accelerator, {params}), then add 'tdp_W'.")
+
+
 def model_inputs(func: str, v: Any, required: Any, optional: Any = (), *, what: str, build: str,
                  one_dim: bool = False) -> dict:
     """The inputs dict ``v`` of an array formula (``owned_components``, ``tco_arrays``,

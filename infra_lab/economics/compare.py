@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import catalog
 from ..catalog import Col
-from ..errors import ValidationError
+from ..errors import ValidationError, empty_reasons
 from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
@@ -87,10 +87,11 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     """
     import polars as pl
 
-    from ..scenario import Scenario
+    from ..scenario import Scenario, as_scenario
     from ..training import search
 
-    sc = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
+    # the search enumerates the plans: the scenario's own plan (if any) need not fit
+    sc = scenario if isinstance(scenario, Scenario) else as_scenario(scenario, check_plan=False)
     if isinstance(accelerators, (str, bytes)) or not isinstance(accelerators, Iterable):
         raise ValidationError(f"accelerators = {accelerators!r}: expected a list of accelerator names")
     accs = [V.accelerator(a) for a in accelerators]
@@ -102,19 +103,16 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
         vendor = catalog.accelerator(acc).vendor
         nic = nics.get(acc, DEFAULT_NIC.get(vendor, sc.hardware.nic))
         s2 = sc.replace(hardware={"accelerator": acc, "nic": nic})
-        best = search(s2, top=1, **V.table("constraints", constraints, "search constraint -> value"))
+        with empty_reasons() as why:
+            best = search(s2, top=1, **V.table("constraints", constraints, "search constraint -> value"))
         if best.height == 0:
-            raise ValidationError(f"training_throughput: no feasible plan for {acc} on this scenario")
+            raise ValidationError(f"training_throughput: no feasible plan for {acc} on this scenario"
+                                  + "".join(f": {w}" for w in why))
         r = best.row(0, named=True)
         gpus = s2.hardware.world_size
         plan = (f"tp{r['tp']} pp{r['pp']} cp{r['cp']} ep{r['ep']} dp{r['dp']} mbs{r['micro_batch']} "
                 f"zero{r['zero']}{' fsdp' if r['fsdp'] else ''} recompute={r['recompute']}")
-        try:
-            from ..training import estimate
-
-            stack = estimate(s2).stack
-        except Exception:  # noqa: BLE001 - the stack name is informative only
-            stack = ""
+        stack = s2.stack   # the stack the search priced (training.stack, or the accelerator's default)
         rows.append({"accelerator": acc, "vendor": vendor, "nic": nic,
                      "tokens_per_s_per_gpu": float(r["tokens_per_s"]) / gpus, "mfu": float(r["mfu"]),
                      "step_time_s": float(r["step_time_s"]), "plan": plan, "stack": stack,

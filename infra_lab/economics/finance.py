@@ -246,9 +246,7 @@ def operator_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | 
     return v
 
 
-_OPERATOR_BUILD = ("A complete dict: operator_inputs(accelerator, overrides) (defaults from "
-                   "data/economics/parameters.csv, tdp_W from data/accelerators.csv); arrays of draws: "
-                   "sample_parameters(n, seed, accelerator, [*OWNED_PARAMS, *OPERATOR_PARAMS]), then add 'tdp_W'.")
+_OPERATOR_BUILD = V.build_hint("operator_inputs", "[*OWNED_PARAMS, *OPERATOR_PARAMS]")
 
 
 def _operator_keys(v: Mapping[str, Any], path: str) -> tuple[list[str], dict[str, str]]:

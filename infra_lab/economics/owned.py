@@ -119,9 +119,7 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
     return vals
 
 
-_OWNED_BUILD = ("A complete dict: owned_inputs(accelerator, overrides) (defaults from "
-               "data/economics/parameters.csv, tdp_W from data/accelerators.csv); arrays of draws: "
-               "sample_parameters(n, seed, accelerator, OWNED_PARAMS), then add 'tdp_W'.")
+_OWNED_BUILD = V.build_hint("owned_inputs", "OWNED_PARAMS")
 """Where a complete dict of owned-cost inputs comes from (said by every missing-key error)."""
 
 

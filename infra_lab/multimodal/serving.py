@@ -190,10 +190,10 @@ def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.
     >>> r.result.scenario.serving.input_tokens, r.result.scenario.serving.images_per_request
     (64, 1.0)
     """
-    from ..scenario import Scenario
+    from ..scenario import as_scenario
     from ..serving import serve as il_serve
 
-    sc = Scenario.from_dict(scenario) if not isinstance(scenario, str) else Scenario.from_toml(scenario)
+    sc = as_scenario(scenario)
     if sc.serving is None:
         raise ValidationError("scenario: a serving scenario ([serving] table) is needed")
     spec = sc.multimodal

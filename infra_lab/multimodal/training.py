@@ -259,9 +259,9 @@ def training_hook(scenario, *, encoder_scale: float = 1.0) -> TrainingHook | Non
     encoder_scale : multiplies the prologue and cross-attention time [-] (0: the language
         model alone, for the "where the time goes" split)
     """
-    from ..scenario import Scenario
+    from ..scenario import as_scenario
 
-    sc = Scenario.from_dict(scenario)
+    sc = as_scenario(scenario)
     spec = sc.multimodal
     if spec is None:
         return None
@@ -371,10 +371,10 @@ def estimate(scenario, *, stack: str | None = None, params: dict | None = None) 
     >>> abs(float(r.breakdown()["seconds"].sum()) - r.step_time_s) < 1e-9 * r.step_time_s
     True
     """
-    from ..scenario import Scenario
+    from ..scenario import as_scenario
     from ..training import estimate as il_estimate
 
-    sc = Scenario.from_dict(scenario)
+    sc = as_scenario(scenario)
     est = il_estimate(sc, stack=stack, params=params)
     hook = training_hook(sc)
     if hook is None:

@@ -39,7 +39,7 @@ __all__ = [
     "storage_options", "CheckpointPlan", "checkpoint_plan", "restart_profiles", "RestartModel",
     "restart_model", "spare_availability", "hot_spares_for", "restart_times_s",
     "young_interval_s", "daly_interval_s", "expected_wall_time_s", "optimal_interval_s",
-    "RunPlan", "plan_run", "OVERFLOW_EXPONENT",
+    "RunPlan", "plan_run", "OVERFLOW_EXPONENT", "MAX_WORK_HOURS",
 ]
 
 OVERFLOW_EXPONENT = 700.0
@@ -608,6 +608,11 @@ def _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save):
                           "or pass a Scenario as hardware")
 
 
+MAX_WORK_HOURS = 1e6
+"""Longest failure-free run :func:`plan_run` takes [h]: 10^6 h is 114 years, beyond any
+training run, so a larger value is a unit slip (seconds for hours) or an overflow."""
+
+
 def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
              optimizer: str | None = None, save: str = "fully-parallel",
              storage: str = "shared-fs", mode: str | None = None, save_speedup: float = 1.0,
@@ -622,7 +627,8 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     Parameters
     ----------
     hardware : Scenario, HardwareConfig or [hardware] dict
-    work_hours : failure-free run time [h] (e.g. :func:`infra_lab.reliability.run_hours`)
+    work_hours : failure-free run time [h] (e.g. :func:`infra_lab.reliability.run_hours`), at
+        most :data:`MAX_WORK_HOURS` (10^6 h)
     checkpoint : :class:`infra_lab.memory.CheckpointSize`, an ``il.estimate`` result (its
         ``checkpoint_bytes``, evenly sharded) or bytes; default from ``model`` or the Scenario
         (:func:`infra_lab.memory.checkpoint_bytes`)
@@ -647,6 +653,9 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     from .failures import _as_hw, composition, interruption_rates
 
     work_s = number("work_hours", work_hours) * HOUR
+    if work_s > MAX_WORK_HOURS * HOUR:
+        raise ValidationError(f"work_hours = {work_hours!r}: allowed (0, {MAX_WORK_HOURS:,.0f}] h "
+                              "(MAX_WORK_HOURS: over a century of failure-free compute)")
     hw = _as_hw(hardware)
     ck_size = _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save)
     ck = checkpoint_plan(ck_size, hw.nodes, gpus_per_node=hw.gpus_per_node, storage=storage,

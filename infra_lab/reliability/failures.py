@@ -32,6 +32,7 @@ from functools import cache
 import numpy as np
 
 from .. import catalog
+from .._validate import keywords
 from ..errors import ValidationError, unknown
 from ._data import (
     COMPONENT_CLASSES,
@@ -364,8 +365,14 @@ def interruption_rates(hardware, *, calibration: str = "llama3", reading: str = 
     })
 
 
+RATE_KEYWORDS = ("calibration", "reading", "hbm_basis", "early_deployment", "multiplier", "radix")
+"""Keywords of :func:`interruption_rates` that :func:`failure_rate_per_hour`, :func:`mtbi_hours`,
+:func:`interruptions_per_day` and :func:`fleet_check` (all but calibration) pass on."""
+
+
 def failure_rate_per_hour(hardware, **kw) -> float:
     """Cluster interruption rate [1/h]: the sum of :func:`interruption_rates` (same keywords)."""
+    kw = keywords("failure_rate_per_hour", kw, RATE_KEYWORDS)
     return float(interruption_rates(hardware, **kw)["rate_per_hour"].sum())
 
 
@@ -394,12 +401,14 @@ def mtbi_hours(hardware, **kw) -> float:
     >>> round(mtbi_hours(sc, calibration="llama3"), 1), round(mtbi_hours(sc, calibration="fleet"), 1)
     (46.0, 7.2)
     """
+    kw = keywords("mtbi_hours", kw, RATE_KEYWORDS)
     rate = failure_rate_per_hour(hardware, **kw)
     return math.inf if rate <= 0 else 1.0 / rate
 
 
 def interruptions_per_day(hardware, **kw) -> float:
     """Expected unexpected interruptions per day of wall-clock time [1/day]."""
+    kw = keywords("interruptions_per_day", kw, RATE_KEYWORDS)
     return 24.0 * failure_rate_per_hour(hardware, **kw)
 
 
@@ -437,6 +446,7 @@ def fleet_check(**kw):
     """
     import polars as pl
 
+    kw = keywords("fleet_check", kw, RATE_KEYWORDS[1:])
     rows = []
     for o in fleet_observations().iter_rows(named=True):
         hw = _hardware_of(o)

@@ -11,11 +11,21 @@ from ..errors import ValidationError
 from ._data import COMPONENT_CLASSES, choice, number
 from .checkpoint import RunPlan
 
-__all__ = ["MAX_FAILURES_PER_RUN", "simulate", "summarize_runs"]
+__all__ = ["MAX_FAILURES_PER_RUN", "MAX_RUNS", "simulate", "summarize_runs"]
 
 MAX_FAILURES_PER_RUN = 1_000_000
 """A plan expecting more interruptions per run than this is refused by :func:`simulate`
 (each run would replay millions of failures); use the closed form instead."""
+
+BYTES_PER_RUN = 8 * (2 * (4 + len(COMPONENT_CLASSES)) + 3)
+"""Memory one simulated run holds [B]: the kernel's row of 4 + 8 float64 results, the
+frame's copy of them and three derived columns (run, wall_h, goodput)."""
+
+MAX_RUNS = 10_000_000
+"""Most runs :func:`simulate` accepts: at :data:`BYTES_PER_RUN` (216 B) about 2.2 GB of
+results, and a standard error of the mean goodput far below any input's uncertainty long
+before; more is refused with a ValidationError rather than failing inside the kernel's
+allocation (``MemoryError``) or exhausting the machine's memory."""
 
 
 def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str = "numba"):
@@ -24,7 +34,7 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
     Parameters
     ----------
     plan : from :func:`infra_lab.reliability.plan_run`
-    n_runs : number of runs [-]
+    n_runs : number of runs [-], 1 .. :data:`MAX_RUNS` (10 million)
     seed : explicit seed of every draw (a non-negative integer)
     method : "numba" (kernel, numba's generator) or "reference" (plain Python, numpy
         ``default_rng``); statistically equivalent, not bit-equal
@@ -42,6 +52,10 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
     if not isinstance(plan, RunPlan):
         raise ValidationError(f"plan = {plan!r}: expected a RunPlan from plan_run()")
     n_runs = int(number("n_runs", n_runs, integer=True))
+    if n_runs > MAX_RUNS:
+        raise ValidationError(
+            f"n_runs = {n_runs:,}: allowed 1 .. {MAX_RUNS:,} (about {BYTES_PER_RUN} B of results per run: "
+            f"{n_runs * BYTES_PER_RUN / 1e9:.3g} GB asked, {MAX_RUNS * BYTES_PER_RUN / 1e9:.2g} GB at the bound)")
     seed = int(number("seed", seed, integer=True, allow_zero=True))
     method = choice("method", method, ("numba", "reference"))
     e = plan.expected_failures

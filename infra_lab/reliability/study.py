@@ -9,7 +9,7 @@ import itertools
 import math
 from dataclasses import replace
 
-from .._validate import sequence
+from .._validate import keywords, sequence
 from ..errors import ValidationError
 from ._data import number, parameter
 from .checkpoint import RestartModel, RunPlan, plan_run, restart_model, restart_profiles
@@ -92,6 +92,16 @@ def _summary_row(p: RunPlan, **extra) -> dict:
     return {**extra, **{k: s[k] for k in _SUMMARY_COLS}}
 
 
+def _plan_kw(where: str, kw: dict, *, sets: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> dict:
+    """``kw`` checked against :func:`plan_run`'s keywords less those ``where`` sets itself
+    (plus its own ``extra`` ones): a misspelt name gets "did you mean", not a TypeError."""
+    import inspect
+
+    names = [p.name for p in inspect.signature(plan_run).parameters.values()
+             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in sets]
+    return keywords(where, kw, (*names, *extra))
+
+
 def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **plan_kw):
     """One row per calibration for the same run (see :func:`plan_run` for ``plan_kw``).
 
@@ -105,6 +115,7 @@ def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **pl
 
     from .failures import calibration_names
 
+    plan_kw = _plan_kw("compare_calibrations", plan_kw, sets=("calibration",))
     cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
     rows = [_summary_row(plan_run(hardware, work_hours, calibration=c, **plan_kw)) for c in cals]
     return pl.DataFrame(rows).select("calibration", *[c for c in _SUMMARY_COLS if c != "calibration"])
@@ -139,6 +150,7 @@ def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan
     """
     import polars as pl
 
+    plan_kw = _plan_kw("scaling_table", plan_kw, sets=("model",))
     rows = []
     for n in sequence("gpu_counts", gpu_counts, "GPU counts"):
         hw, mdl = _sized(hardware, model, n)
@@ -167,6 +179,7 @@ def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibr
 
     from .failures import calibration_names
 
+    plan_kw = _plan_kw("goodput_bands", plan_kw, sets=("model", "calibration", "restart", "early_deployment"))
     cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
     rs = (tuple(restart_profiles()["profile"].to_list()) if restarts is None
           else tuple(sequence("restarts", restarts, "restart profiles")))
@@ -209,6 +222,8 @@ def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: s
 
     from .failures import calibration_names
 
+    plan_kw = _plan_kw("restart_sweep", plan_kw, sets=("calibration", "restart", "restart_s"),
+                       extra=("restart_overrides",))
     overrides = dict(plan_kw.pop("restart_overrides", {}))
     if not isinstance(field, str):
         raise ValidationError(f"field = {field!r:.60}: expected the name of a restart-model field, e.g. 'relaunch_s'")
@@ -251,6 +266,7 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
 
     price = number("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
     sp = number("speedup", speedup)
+    plan_kw = _plan_kw("save_speedup_value", plan_kw)
     base_sp = plan_kw.pop("save_speedup", 1.0)
     plans = [plan_run(hardware, work_hours, save_speedup=s, **plan_kw) for s in (base_sp, base_sp * sp)]
     saved_h = (plans[0].expected_wall_s - plans[1].expected_wall_s) / 3600
@@ -277,6 +293,7 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
 
     from .failures import calibration_names
 
+    plan_kw = _plan_kw("save_value_table", plan_kw, sets=("calibration", "fixed_overhead_s"))
     cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
     rows = []
     for cal in cals:

@@ -44,7 +44,7 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     import infra_lab as il
 
     from ..charts.serving import serving_breakdown_chart
-    from ..errors import InfraLabError
+    from ..errors import InfraLabError, empty_reasons
 
     gpus = int(gpus)
     sc = {"name": "explorer", "model": {"preset": model},
@@ -73,9 +73,10 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     rows = [row("as configured", r)]
     if max_tpot_ms is not None:
         try:
-            best = il.serve_search(sc, top=1, max_tpot_s=float(max_tpot_ms) / 1e3,
-                                   concurrencies=[1, 4, 16, 32, 64, 128, 256, 512],
-                                   weight_precisions=[precision])
+            with empty_reasons():      # an empty search is reported in the table below
+                best = il.serve_search(sc, top=1, max_tpot_s=float(max_tpot_ms) / 1e3,
+                                       concurrencies=[1, 4, 16, 32, 64, 128, 256, 512],
+                                       weight_precisions=[precision])
         except InfraLabError as e:
             best = None
             rows.append({"configuration": f"target: {e}"})

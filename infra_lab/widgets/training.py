@@ -42,7 +42,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     import infra_lab as il
 
     from ..charts.training import step_breakdown_chart
-    from ..errors import ValidationError
+    from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
 
     sc = il.load_scenario(base)
@@ -66,16 +66,15 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         d = sc.to_dict()
         d["hardware"].update(hw)
         d["training"].update(tr)
-        d["training"]["micro_batch"] = 1
-        # the search ignores the plan but checks the scenario: a placeholder whose dp divides the batch
+        del d["parallelism"]   # il.search enumerates the plans: Zyphra's does not have to fit here
         mp = world // math.gcd(world, gb)   # the smallest model-parallel width that leaves dp | batch
-        d["parallelism"] = {"pp": mp} if mp > 1 else {}
         if mp > 1:
             note = (f"global batch {gb:,} < {world:,} GPUs: pure data parallelism needs a global batch of at "
                     f"least {world:,} (one sequence per GPU), so the search uses tensor/pipeline/context "
                     f"parallelism of at least {mp} to bring dp down to {world // mp:,}")
         try:
-            best = il.search(d, top=1, **_QUICK)
+            with empty_reasons():          # an empty search is reported in the table below
+                best = il.search(d, top=1, **_QUICK)
         except ValidationError as e:
             why = (f"global batch {gb:,} < {world:,} GPUs and no plan of the reduced search splits the model "
                    f"{mp} ways; a global batch of {world:,} or more (or fewer GPUs) works with pure data "
