@@ -104,7 +104,7 @@ P_SIZE = _S + 228
 # ---------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _flog2(x):
     """floor(log2 x) for x >= 1 (NCCL's log2i); -1 for x < 1. ceil(log2 x) of an integer
     x >= 1 is ``_flog2(x - 1) + 1`` (0 for x = 1)."""
@@ -117,33 +117,10 @@ def _flog2(x):
     return c
 
 
-@njit(cache=True)
-def _proto_bw(raw, proto, nch, N, P):
-    """Bandwidth one protocol reaches on a resource of ``raw`` B/s with ``nch`` channels:
-    the wire efficiency, capped by the channels' throughput (RCCL: per-channel rate; NCCL:
-    its LL bus-bandwidth ceiling and LL128 per-channel ceiling)."""
-    b = raw * P[P_WIRE + proto]
-    if P[P_LIB] < 0.5:
-        idx = 0 if N == 1 else (1 if N == 2 else 2)
-        if proto == PROTO_LL:
-            cap = P[P_T_LLMAX + idx]
-        elif proto == PROTO_LL128:
-            cap = nch * P[P_T_CH_RLL128 + idx]
-        else:
-            cap = np.inf
-    elif proto == PROTO_SIMPLE:
-        cap = nch * P[P_CH_SIMPLE]
-    elif proto == PROTO_LL:
-        cap = nch * P[P_CH_LL]
-    else:
-        cap = np.inf
-    return b if b < cap else cap
-
-
 # ---------------------------------------------------------------------------------------
 # Which algorithms the library implements for an op (and the hardware allows)
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def algo_enabled(op, algo, n, k, P):
     """1 if the library runs ``algo`` for ``op`` on this placement, else 0."""
     if n < 2:
@@ -201,7 +178,7 @@ def algo_enabled(op, algo, n, k, P):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def proto_enabled(op, algo, proto, P):
     """1 if the library runs ``algo`` with ``proto`` (LL128 is off on AMD by default;
     NVLS, CollNet and PAT are Simple only)."""
@@ -218,7 +195,7 @@ def proto_enabled(op, algo, proto, P):
 # ---------------------------------------------------------------------------------------
 # Latency (the library's per-hop model), shared by cost and tuner
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def latency(op, algo, proto, n, k, P, net_table):
     """Latency term of one collective [s]; ``net_table`` is P_HWN (cost) or the tuner's."""
     N = n // k
@@ -284,7 +261,7 @@ def latency(op, algo, proto, n, k, P, net_table):
 # ---------------------------------------------------------------------------------------
 # The cost on the hardware
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def collective_cost(op, algo, proto, size, n, k, P):
     """Time [s] of one collective run with ``algo`` and ``proto``; inf when the library
     does not run that pair here.
@@ -296,7 +273,15 @@ def collective_cost(op, algo, proto, size, n, k, P):
         return np.inf
     if n == 1:
         return 0.0
-    if algo_enabled(op, algo, n, k, P) == 0 or proto_enabled(op, algo, proto, P) == 0:
+    if algo_enabled(op, algo, n, k, P) == 0:
+        return np.inf
+    # the protocols the library runs ``algo`` with: :func:`proto_enabled`, written out here
+    # and in best_collective (a kernel of its own costs more to compile than it saves)
+    if algo == ALG_NVLS or algo == ALG_NVLSTREE or algo == ALG_COLLNET_DIRECT \
+            or algo == ALG_COLLNET_CHAIN or algo == ALG_PAT:
+        if proto != PROTO_SIMPLE:
+            return np.inf
+    elif proto == PROTO_LL128 and (P[P_LIB] > 0.5 or algo == ALG_P2P or algo == ALG_PXN):
         return np.inf
     N = n // k
     multi = N > 1
@@ -320,18 +305,48 @@ def collective_cost(op, algo, proto, size, n, k, P):
         red = fn * size * gamma
     lat = latency(op, algo, proto, n, k, P, np.int64(P_HWN))  # typed, not a literal: one compile
 
-    if algo == ALG_RING or algo == ALG_TREE:
-        if algo == ALG_TREE and multi and P[P_LIB] > 0.5:
-            nch = k * 1.0  # RCCL's trees across nodes: one channel per NIC (rail)
-        if multi:
-            b = k * b_nic
-            if k > 1:
-                bu = B_up * k / (k - 1.0)
-                if bu < b:
-                    b = bu
-        else:
+    if algo == ALG_RING or algo == ALG_TREE or algo == ALG_ALLPAIRS:
+        # b: the raw bandwidth [B/s] the algorithm's nch channels share
+        if algo == ALG_ALLPAIRS:
+            nch = 4.0 if size <= P[P_AP_LL4] else 8.0
             b = B_up
-        bw = _proto_bw(b, proto, nch, N, P)
+        else:
+            if algo == ALG_TREE and multi and P[P_LIB] > 0.5:
+                nch = k * 1.0  # RCCL's trees across nodes: one channel per NIC (rail)
+            if multi:
+                b = k * b_nic
+                if k > 1:
+                    bu = B_up * k / (k - 1.0)
+                    if bu < b:
+                        b = bu
+            else:
+                b = B_up
+        # the bandwidth the protocol reaches on it: the wire efficiency, capped by the
+        # channels' throughput (RCCL: per-channel rate; NCCL: its LL bus-bandwidth ceiling
+        # and LL128 per-channel ceiling)
+        bw = b * P[P_WIRE + proto]
+        if P[P_LIB] < 0.5:
+            idx = 0 if N == 1 else (1 if N == 2 else 2)
+            if proto == PROTO_LL:
+                cap = P[P_T_LLMAX + idx]
+            elif proto == PROTO_LL128:
+                cap = nch * P[P_T_CH_RLL128 + idx]
+            else:
+                cap = np.inf
+        elif proto == PROTO_SIMPLE:
+            cap = nch * P[P_CH_SIMPLE]
+        elif proto == PROTO_LL:
+            cap = nch * P[P_CH_LL]
+        else:
+            cap = np.inf
+        bw = bw if bw < cap else cap
+        if algo == ALG_ALLPAIRS:
+            if proto == PROTO_LL and size > P[P_AP_LL8]:
+                return np.inf
+            if size > P[P_AP_SIMPLE] or size < P[P_AP_MIN]:
+                return np.inf
+            t = 2.0 * (k - 1.0) / k * size / bw
+            return lat + (t if t > red else red)
         if multi:
             # each network step of a channel carries one chunk and then pays the host's post
             # overhead: ring steps move S/(n·channels); trees pipeline S/channels in chunks
@@ -367,16 +382,6 @@ def collective_cost(op, algo, proto, size, n, k, P):
         else:
             data = fn * size
         t = data / bw
-        return lat + (t if t > red else red)
-
-    if algo == ALG_ALLPAIRS:
-        ch = 4.0 if size <= P[P_AP_LL4] else 8.0
-        if proto == PROTO_LL and size > P[P_AP_LL8]:
-            return np.inf
-        if size > P[P_AP_SIMPLE] or size < P[P_AP_MIN]:
-            return np.inf
-        bw = _proto_bw(B_up, proto, ch, N, P)
-        t = 2.0 * (k - 1.0) / k * size / bw
         return lat + (t if t > red else red)
 
     if algo == ALG_NVLS or algo == ALG_NVLSTREE:
@@ -448,7 +453,7 @@ def collective_cost(op, algo, proto, size, n, k, P):
 # ---------------------------------------------------------------------------------------
 # The library's tuner: which algorithm and protocol "auto" runs
 # ---------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def tuner_time(op, algo, proto, size, n, k, P):
     """The library's predicted time [s] for one pair (inf when not enabled): NCCL's or
     RCCL's ``ncclTopoTuneModel`` bandwidth and latency with ``ncclTopoGetAlgoTime``'s
@@ -460,7 +465,7 @@ def tuner_time(op, algo, proto, size, n, k, P):
     return _tuner_time_enabled(op, algo, proto, size, n, k, P)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _tuner_time_enabled(op, algo, proto, size, n, k, P):
     """:func:`tuner_time` of an enabled pair of a tuned algorithm (not P2P / PXN, which the
     callers cost with :func:`collective_cost`). Calls no collective_cost, so the two compile
@@ -560,7 +565,7 @@ def library_choice(op, size, n, k, P):
     return a, p
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def best_collective(op, algo, size, n, k, P):
     """Cost of one collective: the interface the training step and serving models call.
 
@@ -597,7 +602,12 @@ def best_collective(op, algo, size, n, k, P):
             if algo_enabled(op, aa, n, k, P) == 0:
                 continue
             for pp in range(3):
-                if proto_enabled(op, aa, pp, P) == 0:
+                # :func:`proto_enabled`, written out (as in collective_cost)
+                if aa == ALG_NVLS or aa == ALG_NVLSTREE or aa == ALG_COLLNET_DIRECT \
+                        or aa == ALG_COLLNET_CHAIN or aa == ALG_PAT:
+                    if pp != PROTO_SIMPLE:
+                        continue
+                elif pp == PROTO_LL128 and (P[P_LIB] > 0.5 or aa == ALG_P2P or aa == ALG_PXN):
                     continue
                 if aa == ALG_P2P:   # not tuned: grouped send/recv
                     t = collective_cost(op, aa, pp, size, n, k, P)
@@ -620,7 +630,7 @@ def best_collective(op, algo, size, n, k, P):
     return best_t, algo, best_p
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def fastest_collective(op, size, n, k, P):
     """The fastest pair on the hardware (not what the library picks): (time, algo, proto)."""
     best_t = np.inf
@@ -636,7 +646,7 @@ def fastest_collective(op, size, n, k, P):
     return best_t, best_a, best_p
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def collective_times(op, algo, sizes, n, k, P):
     """Vectorised :func:`best_collective` over message sizes [B] -> times [s]."""
     out = np.empty(sizes.shape[0])
@@ -645,7 +655,7 @@ def collective_times(op, algo, sizes, n, k, P):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def lower_bound(op, size, n, k, P):
     """Chan et al. (2007) lower bound in the same model: (latency, bandwidth, reduction)
     terms [s]. Every pair's modelled time is at least latency + max(bandwidth, reduction)

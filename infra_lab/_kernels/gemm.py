@@ -63,7 +63,7 @@ from numba import njit
 # --------------------------------------------------------------------------------------
 # Plain GEMMs
 # --------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _best_q(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus,
             stream_k, sk_eff):
     best = 0.0
@@ -96,7 +96,7 @@ def _best_q(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, til
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def gemm_kernel(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
                 cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s,
                 eff_out, time_out):
@@ -153,7 +153,7 @@ def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, 
 # --------------------------------------------------------------------------------------
 # Grouped GEMMs (one kernel over several groups, e.g. the local experts of an MoE layer)
 # --------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _chunk_tiles(idx, gms, gns, gks, tm, tn, s, k_tile):
     """(padded multiply-adds, output tiles, tile k-iterations) of the groups ``idx`` on a
     tm × tn macro-tile with the k dimension split ``s`` ways (s = 1: no split)."""
@@ -171,7 +171,7 @@ def _chunk_tiles(idx, gms, gns, gks, tm, tn, s, k_tile):
     return padded, tiles, its
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
                    cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s):
     """(time [s], FLOP) of one grouped kernel over the (non-empty) groups ``idx``."""
@@ -207,7 +207,7 @@ def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_e
     return (t_c if t_c > t_m else t_m) + fixed_s, flop
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def grouped_gemm_kernel(offsets, gms, gns, gks, streams, tile_m, tile_n, tile_eff, splits, split_eff,
                         k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes,
                         out_bytes, fixed_s, eff_out, time_out):

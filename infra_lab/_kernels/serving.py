@@ -95,66 +95,20 @@ in prefill converges geometrically, and three passes leave < 1e-5 relative in ev
 tests/test_serving.py (long prompts with 2-token outputs included)."""
 
 CACHE_BITS = 14
-"""Each thread's memo of GEMM efficiencies and collective times has 2**CACHE_BITS slots."""
+"""Each thread's memo of GEMM efficiencies and collective times has 2**CACHE_BITS slots.
+
+A memo key is ``((base + count) << 30) + tokens`` with base = (kind·65536 + slot)·1024: kind 0
+for a GEMM, 1 for a routed-expert GEMM, 2 + ranks per node for a collective (< 128); slot
+< 65536 (the GEMM's index and precision, or the collective's op·8192 + ranks); count the
+batch count of a GEMM (< 1024; 0 for a collective); tokens the GEMM's rows (at least
+H_MIN_ROWS) or the collective's whole tokens, each the ceil of the real value (< 2**30).
+A key sits in slot ``(x ^ (x >> 32)) & (2**CACHE_BITS - 1)``, x = (key ^ (key >> 29))·1000003,
+of its thread's memo. The key arithmetic is written out in :func:`serve_kernel` (small
+kernels of their own cost more to compile than they save)."""
 
 
 
-@njit(cache=True)
-def _key(kind, slot):
-    """Base of a memo key: kind (0 GEMM, 1 routed-expert GEMM, 2 + ranks per node for a
-    collective; < 128) and slot (< 65536); the caller adds a batch count (< 1024) and shifts
-    in 30 bits of token count."""
-    return (kind * 65536 + slot) * 1024
-
-
-@njit(cache=True)
-def _mkey(key_base, b, m, min_rows):
-    """Memo key of a GEMM: ``key_base`` + batch count, shifted, + rows (at least
-    ``min_rows``), from the integer shape (ceil of b and m)."""
-    mi = max(min_rows, int(math.ceil(m - 1e-9)))
-    bi = max(1, int(math.ceil(b - 1e-9)))
-    return ((key_base + bi) << 30) + mi
-
-
-@njit(cache=True)
-def _hslot(key, mask):
-    """Hash slot of ``key`` in a memo of ``mask + 1`` (a power of two) slots (scalars only,
-    so the hot path passes no arrays)."""
-    x = (key ^ (key >> 29)) * 1000003
-    return (x ^ (x >> 32)) & mask
-
-
-@njit(cache=True, inline="always")
-def _precision(code, H):
-    """(weight bytes per parameter, GEMM compute precision 0 BF16 / 1 FP8 / 2 FP4) of a
-    precision code (0 bf16, 1 fp8, 2 fp4): FP8/FP4 weights compute at BF16 on a part
-    without that peak."""
-    if code == 2:
-        return H[H_FP4_BYTES], (2 if H[H_PEAK_FP4] > 0.0 else 0)
-    if code == 1:
-        return 1.0, (1 if H[H_PEAK_FP8] > 0.0 else 0)
-    return 2.0, 0
-
-
-@njit(cache=True, inline="always")
-def _expert_bytes(wb, M):
-    """Routed-expert weight bytes per parameter at weight bytes ``wb``: at most the experts'
-    native checkpoint bytes (``M_EXPERT_NATIVE_B``, 0 = none stated)."""
-    nat = M[M_EXPERT_NATIVE_B]
-    return nat if (nat > 0.0 and nat < wb) else wb
-
-
-@njit(cache=True, inline="always")
-def _peak(cprec, H):
-    """Dense peak [FLOP/s] of GEMM compute precision ``cprec`` (0 BF16, 1 FP8, 2 FP4)."""
-    if cprec == 2:
-        return H[H_PEAK_FP4]
-    if cprec == 1:
-        return H[H_PEAK_FP8]
-    return H[H_PEAK_BF16]
-
-
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
     """max(compute, memory) time of b GEMMs (m×k)·(k×n) at efficiency ``eff`` [s]; the
     stack's gemm_time_scale is floored at ``eff`` so no GEMM runs faster than ``peak`` (the
@@ -165,130 +119,7 @@ def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
     return t_c if t_c > t_m else t_m
 
 
-@njit(cache=True)
-def _gemm_fill(m, n, k, b, cprec, H, ck, cv, key_base, gs, scr):
-    """Compute the compute model's efficiency of one GEMM shape with ``gs[cprec]``
-    (:func:`infra_lab._kernels.gemm.gemm_kernel`, one call site) and memoize it.
-
-    The efficiency is taken at the integer shape (ceil of each dimension) with at least
-    ``H[H_MIN_ROWS]`` rows (the compute model's smallest macro-tile height: decode kernels
-    with fewer rows, GEMV / swap-AB / split-K, do not pad M to a tile); the callers'
-    roofline (:func:`_roofline`) uses the real m."""
-    sm, sn, sk, sb, se, st = scr
-    sm[0] = max(int(H[H_MIN_ROWS]), int(math.ceil(m - 1e-9)))
-    sn[0] = max(1, int(math.ceil(n - 1e-9)))
-    sk[0] = max(1, int(math.ceil(k - 1e-9)))
-    sb[0] = max(1, int(math.ceil(b - 1e-9)))
-    kg.gemm_kernel(sm, sn, sk, sb, *gs[cprec], se, st)
-    key = ((key_base + sb[0]) << 30) + sm[0]
-    h = _hslot(key, ck.shape[0] - 1)
-    ck[h] = key
-    cv[h] = se[0]
-
-
-@njit(cache=True)
-def _ckey(op, n, k, tokens):
-    """Memo key of a collective of ceil(tokens) whole tokens among n ranks, k of them per
-    node (k is in the key: a pipeline send is within a node or not depending on tp·pp)."""
-    ti = max(1, int(math.ceil(tokens - 1e-9)))
-    return (_key(2 + k, op * 8192 + n) << 30) + ti
-
-
-@njit(cache=True)
-def _coll_fill(op, tokens, bytes_per_token, n, k, P, ck, cv):
-    """best_collective for a message of ceil(tokens) whole tokens, memoized [s]."""
-    ti = max(1, int(math.ceil(tokens - 1e-9)))
-    key = _ckey(op, n, k, tokens)
-    h = _hslot(key, ck.shape[0] - 1)
-    # algo -1 (any) as a typed int64 and P read-only: the same specialization of
-    # best_collective as the Python calls of infra_lab.collectives.collective (compile time)
-    t = kf.best_collective(op, np.int64(-1), float(ti) * bytes_per_token, n, k, P)[0]
-    ck[h] = key
-    cv[h] = t
-    return t
-
-
-@njit(cache=True)
-def _imbalance(tokens, ep, c_ep):
-    """Busiest expert-parallel rank's routed rows over the mean [-]: 1 + c_ep/√(tokens/ep),
-    the normal closed form of :func:`infra_lab.compute.moe_load_imbalance` (whose constant
-    c_ep the caller takes from that function), capped at ep (everything on one rank)."""
-    if ep <= 1 or tokens <= 0.0:
-        return 1.0
-    f = 1.0 + c_ep / math.sqrt(tokens / ep)
-    return f if f < ep else float(ep)
-
-
-@njit(cache=True)
-def _routed_shape(tok, E, k_top, ep, imb_c):
-    """(experts, rows per expert) of one MoE layer's routed-expert GEMMs on the busiest
-    expert-parallel rank for tok tokens: the expected number of distinct experts the tokens
-    touch on a rank (balls into bins) and the busiest rank's rows (:func:`_imbalance`) spread
-    over them; each expert GEMM runs at that many rows, batched over the experts."""
-    u = (E / ep) * (1.0 - (1.0 - k_top / E) ** tok)
-    rows = tok * k_top / ep * _imbalance(tok, ep, imb_c)
-    bb = max(1.0, math.floor(u + 0.5))
-    me = max(1.0, math.ceil(rows / bb - 1e-9))
-    return bb, me
-
-
-@njit(cache=True, inline="always")
-def _routed_experts(tok, E, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k, min_rows, cmask, H, ck, cv,
-                    gs, scr, peak, wbe, bw, gscale, mscale):
-    """Time of one MoE layer's routed-expert GEMMs on the busiest expert-parallel rank for tok
-    tokens [s] (:func:`_routed_shape`, each expert GEMM memoized and timed by
-    :func:`_roofline`); used by the MoE layers and the MTP draft layer. Inlined at the IR
-    level (``inline="always"``), so its array arguments cost no call."""
-    bb, me = _routed_shape(tok, E, k_top, ep, imb_c)
-    t = 0.0
-    for j in range(n_ex):
-        kb = _key(np.int64(1), (cprec * n_etp + etpi) * n_ex + j)
-        gn = ex_n[etpi, j]
-        gk = ex_k[etpi, j]
-        if gn > 0.0 and gk > 0.0:
-            key = _mkey(kb, bb, me, min_rows)
-            hs = _hslot(key, cmask)
-            if ck[hs] != key:
-                _gemm_fill(me, gn, gk, bb, cprec, H, ck, cv, kb, gs, scr)
-            t += _roofline(me, gn, gk, bb, cv[hs], peak, wbe, bw, gscale, mscale)
-    return t
-
-
-@njit(cache=True, inline="always")
-def _n_kernels(etpi, ex_n, ex_k):
-    """Routed-expert GEMM kernels of one MoE layer (grouped over the experts) [-]."""
-    c = 0.0
-    for j in range(ex_n.shape[1]):
-        if ex_n[etpi, j] > 0.0 and ex_k[etpi, j] > 0.0:
-            c += 1.0
-    return c
-
-
-@njit(cache=True, inline="always")
-def _win_sum(L, wins):
-    """Σ over attention layers of min(L, window) (window 0 = full) [tokens]."""
-    s = 0.0
-    for i in range(wins.shape[0]):
-        x = wins[i]
-        s += L if (x <= 0.0 or L < x) else x
-    return s
-
-
-@njit(cache=True, inline="always")
-def _span_sum(n_in, wins):
-    """Σ over attention layers of the mean causal span of a prompt of I = n_in tokens
-    [tokens]: I/2 for full layers, (W²/2 + (I − W)·W)/I for a window W < I."""
-    s = 0.0
-    for i in range(wins.shape[0]):
-        W = wins[i]
-        if W <= 0.0 or n_in <= W:
-            s += n_in / 2.0
-        else:
-            s += (W * W / 2.0 + (n_in - W) * W) / n_in
-    return s
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
                  ex_n, ex_k, P, g0, g1, g2, ck, cv):
     """Fill ``out[i]`` (:data:`N_OUT` floats) for the configuration rows ``cfg[lo:hi]``.
@@ -302,10 +133,58 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
     update; a second function level would also re-optimize everything it calls on every
     cold start).
     """
-    work = np.zeros((4, N_B))
-    scr = (np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.int64),
-           np.empty(1), np.empty(1))
+    # time breakdowns [s] (N_B each): acc the result's; ta, tb, tpc the engine cycles of a
+    # pass (below); 1-D arrays from np.empty like the GEMM scratch (one allocator to compile)
+    acc = np.empty(N_B)
+    ta = np.empty(N_B)
+    tb = np.empty(N_B)
+    tpc = np.empty(N_B)
+    ta[:] = 0.0
+    tb[:] = 0.0
+    tpc[:] = 0.0
+    # the compute model's arguments and results of one GEMM shape (gemm_kernel takes arrays)
+    sm = np.empty(1, np.int64)
+    sn = np.empty(1, np.int64)
+    sk = np.empty(1, np.int64)
+    sb = np.empty(1, np.int64)
+    se = np.empty(1)
+    st = np.empty(1)
     gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
+    # per weight-precision code (0 bf16, 1 fp8, 2 fp4): weight bytes per parameter, the GEMM
+    # compute precision (0 BF16, 1 FP8, 2 FP4; FP8/FP4 weights compute at BF16 on a part
+    # without that peak) and the routed experts' bytes (at most their native checkpoint
+    # bytes M_EXPERT_NATIVE_B, 0 = none stated); peak_of: dense peak [FLOP/s] per compute
+    # precision. Tables, not IR-inlined helpers: each inlined call cost ~100 IR statements
+    # of compile time
+    wbytes = np.empty(3)
+    cprecs = np.empty(3, np.int64)
+    ebytes = np.empty(3)
+    peak_of = np.empty(3)
+    wbytes[0] = 2.0
+    wbytes[1] = 1.0
+    wbytes[2] = H[H_FP4_BYTES]
+    cprecs[0] = 0
+    cprecs[1] = 1 if H[H_PEAK_FP8] > 0.0 else 0
+    cprecs[2] = 2 if H[H_PEAK_FP4] > 0.0 else 0
+    peak_of[0] = H[H_PEAK_BF16]
+    peak_of[1] = H[H_PEAK_FP8]
+    peak_of[2] = H[H_PEAK_FP4]
+    nat = M[M_EXPERT_NATIVE_B]
+    for c in range(3):
+        ebytes[c] = nat if (nat > 0.0 and nat < wbytes[c]) else wbytes[c]
+    # model and stack constants read once
+    h = M[M_HIDDEN]
+    n_dense = M[M_N_DENSE]
+    n_moe = M[M_N_MOE]
+    n_layers = n_dense + n_moe
+    mtp_moe = M[M_MTP_MOE] > 0.0
+    peak_bf16 = H[H_PEAK_BF16]
+    kfix = H[H_KFIX]
+    comm = H[H_COMM_SCALE]
+    layer_ovh = H[H_LAYER_OVH]
+    dom = int(H[H_DOMAIN])
+    n_tp = ne_n.shape[0]
+    n_ne = ne_n.shape[1]
     for i in range(lo, hi):
         row = cfg[i]
         tp = int(row[K_TP])
@@ -328,26 +207,29 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         gpus = float(tp * pp * dp)
         etp = (tp * dp if dpa else tp) // ep
         # precisions: weight bytes and the GEMM compute precision the hardware offers
-        wb, cprec = _precision(wprec, H)
-        wbe = _expert_bytes(wb, M)
+        wb = wbytes[wprec]
+        cprec = cprecs[wprec]
+        wbe = ebytes[wprec]
         aprec = int(row[K_APREC])
         if aprec < 0:
             wba = wb
             caprec = cprec
         else:
-            wba, caprec = _precision(aprec, H)
+            wba = wbytes[aprec]
+            caprec = cprecs[aprec]
         mprec = int(row[K_MPREC])
         tpi = tp_index[tp]
         etpi = etp_index[etp]
         imb_c = imb_a[ep]
         ppf = float(pp)
         # GEMM roofline constants and the memo; every GEMM below is looked up with scalar-only
-        # helpers (_mkey, _hslot, _roofline: plain calls that LLVM inlines): passing arrays to
-        # a function costs atomic reference-count updates, the main cost of this kernel before
+        # code (the memo key written out, _roofline a plain call that LLVM inlines): passing
+        # arrays to a function costs atomic reference-count updates, the main cost of this
+        # kernel before
         min_rows = int(H[H_MIN_ROWS])
         cmask = ck.shape[0] - 1
-        peak = _peak(cprec, H)
-        peak_a = _peak(caprec, H)
+        peak = peak_of[cprec]
+        peak_a = peak_of[caprec]
         bw = H[H_BW_EFF]
         gscale = H[H_GEMM_SCALE]
         mscale = H[H_MEM_SCALE]
@@ -359,6 +241,21 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         k_top = M[M_TOPK]
         n_etp = ex_n.shape[0]
         n_ex = ex_n.shape[1]
+        n_kern = 0.0  # routed-expert GEMM kernels of one MoE layer (grouped over the experts)
+        for j in range(n_ex):
+            if ex_n[etpi, j] > 0.0 and ex_k[etpi, j] > 0.0:
+                n_kern += 1.0
+        # the MTP draft module's weights: at the checkpoint's MTP precision when it has one
+        # (mprec >= 0), else as the main layers
+        d_cp, d_wb, d_ca, d_wba, d_wbe, d_peak, d_peak_a = cprec, wb, caprec, wba, wbe, peak, peak_a
+        if mprec >= 0:
+            d_wb = wbytes[mprec]
+            d_cp = cprecs[mprec]
+            d_ca = d_cp
+            d_wba = d_wb
+            d_wbe = ebytes[mprec]
+            d_peak = peak_of[d_cp]
+            d_peak_a = d_peak
 
         # ---------------- memory per GPU
         p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
@@ -366,8 +263,8 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         p_att = M[M_P_ATTN] + (M[M_P_MTP_ATTN] if mtpk > 0 else 0.0)
         if mtpk > 0 and mprec >= 0:
             # the MTP modules stored at their own precision (experts: at most their native bytes)
-            wbm = _precision(mprec, H)[0]
-            wbme = _expert_bytes(wbm, M)
+            wbm = wbytes[mprec]
+            wbme = ebytes[mprec]
             weights = (M[M_P_REST] - M[M_P_ATTN]) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
                 + M[M_P_ATTN] / (tp * pp) * wba + M[M_P_EXPERT] * wbe / (pp * ep * etp) \
                 + p_mtp / (tp * pp) * wbm + p_mtp_exp * wbme / (pp * ep * etp)
@@ -376,7 +273,20 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                 + p_att / (tp * pp) * wba + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
         shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
         l_avg = n_in + n_out / 2.0
-        kv_req = _win_sum(l_avg, wins) * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
+        # attention spans summed over the attention layers [tokens]: lw_dec = Σ min(l_avg, window)
+        # (window 0 = full; what a decode token reads, and a request's KV cache); span = Σ the
+        # mean causal span of a prompt of n_in tokens: n_in/2 on full layers,
+        # (W²/2 + (n_in − W)·W)/n_in on a window W < n_in
+        lw_dec = 0.0
+        span = 0.0
+        for j in range(wins.shape[0]):
+            W = wins[j]
+            lw_dec += l_avg if (W <= 0.0 or l_avg < W) else W
+            if W <= 0.0 or n_in <= W:
+                span += n_in / 2.0
+            else:
+                span += (W * W / 2.0 + (n_in - W) * W) / n_in
+        kv_req = lw_dec * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
         usable = H[H_MEM_UTIL] * H[H_HBM_BYTES] - weights
         B = C / dp
         if usable > 0.0 and kv_req > 0.0:
@@ -399,10 +309,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         else:
             E = 1.0
         D = b_run * V
-        lw_dec = _win_sum(l_avg, wins)
-        span = _span_sum(n_in, wins)
 
-        acc = work[0]
         acc[:] = 0.0
         mixed = H[H_MIXED] > 0.5
         t_enc = enc  # encoder + projector seconds per request (il.multimodal.encoder_prefill)
@@ -410,14 +317,11 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         # (compile time; written out here, not a function: a call would pass ~35 arrays per
         # cycle, each an atomic reference-count update, and numba's IR inlining of a function
         # this size cost ~6 s of every cold start):
-        #   ta = work[1]: static: the prefill piece; mixed: decode + a prompt chunk;
-        #        otherwise: a prefill-only forward
-        #   tb = work[2]: decode only
-        #   tpc = work[3]: prefill-only piece of min(chunk, all prompts) (static batch, or the
-        #        queued burst of a finite benchmark / lockstep waves; first pass only)
-        ta = work[1]
-        tb = work[2]
-        tpc = work[3]
+        #   ta: static: the prefill piece; mixed: decode + a prompt chunk; otherwise: a
+        #       prefill-only forward
+        #   tb: decode only
+        #   tpc: prefill-only piece of min(chunk, all prompts) (static batch, or the queued
+        #       burst of a finite benchmark / lockstep waves; first pass only)
         mc = min(chunk, b_run * n_in)
         burst_needed = (not static) and (n_prompts > 0.0 or lockstep)
         passes = 1 if static else FIXED_POINT_PASSES
@@ -482,154 +386,202 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                 # tokens from sc_ sequences and pc prefill tokens per cycle; mo: tokens the whole
                 # DP-attention group sends into each MoE layer per cycle (< 0: every rank
                 # carrying this rank's tokens)
-                # ---- one forward of a micro-batch over every layer: mm tokens, of which dd_f decode
-                # tokens from ns_f sequences and pre_f prefill tokens; span / lw_dec: attention spans
-                # summed over layers for prefill / decode tokens [tokens] (GEMMs, attention,
-                # communication, per-layer overhead; the LM head runs pp times per cycle)
+                # ---- q = 0: one forward of a micro-batch over every layer: mm tokens, of which dd_f
+                # decode tokens from ns_f sequences and pre_f prefill tokens; span / lw_dec: attention
+                # spans summed over layers for prefill / decode tokens [tokens] (GEMMs, attention,
+                # communication, per-layer overhead; the LM head runs pp times per cycle).
+                # q = 1: the MTP draft module, mtpk times: one decoder layer + the LM head on one
+                # token per sequence (nb), at the draft weights' precision; a tensor-parallel
+                # decoder layer like the others: its all-reduces (and, under DP attention, its MoE
+                # dispatch/combine) on the nb draft tokens. Both through ONE copy of the code below
+                # (compile time), the differences selected by q.
                 mm = (dc + pc) / ppf
                 dd_f = dc / ppf
                 ns_f = sc_ / ppf
                 pre_f = pc / ppf
-                if mm > 0.0:
-                    h = M[M_HIDDEN]
-                    n_dense = M[M_N_DENSE]
-                    n_moe = M[M_N_MOE]
-                    n_layers = n_dense + n_moe
-                    # non-expert GEMMs (attention projections, dense MLP, shared experts, router, LM head);
-                    # the attention projections at their own precision (caprec, wba: the checkpoint's)
-                    for j in range(ne_cls.shape[0]):
-                        cls = ne_cls[j]
-                        mg = mm if cls != 3 else (dd_f if dd_f > 0.0 else 1.0)
-                        # the LM head is kept in BF16 by the quantized checkpoints (docs/serving.md)
-                        gp = caprec if cls == 0 else (0 if cls == 3 else cprec)
-                        kb = _key(np.int64(0), (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
-                        gn = ne_n[tpi, j]
-                        gk = ne_k[tpi, j]
+                for q in range(2):
+                    if q == 0:
+                        active = mm > 0.0  # (without tokens only the pipeline send is paid)
+                        xm = mm  # GEMM rows
+                        xh = dd_f if dd_f > 0.0 else 1.0  # LM-head rows
+                        xt = mo / ppf if mo >= 0.0 else mm * (dp if dpa else 1.0)  # tokens into each MoE layer
+                        moe_here = active and n_moe > 0.0
+                        p_c, p_a, k_c, k_a, b_c, b_a, b_e = cprec, caprec, peak, peak_a, wb, wba, wbe
+                    else:
+                        if not (mtpk > 0 and sc_ > 0.0):
+                            continue
+                        active = True
+                        xm = sc_ / ppf
+                        xh = xm
+                        xt = xm * (dp if dpa else 1.0)
+                        moe_here = mtp_moe
+                        p_c, p_a, k_c, k_a, b_c, b_a, b_e = d_cp, d_ca, d_peak, d_peak_a, d_wb, d_wba, d_wbe
+                    tq = 0.0  # the draft module's time [s]
+                    # GEMMs j < n_ne: non-expert (attention projections at their own precision p_a,
+                    # dense MLP, shared experts, router, LM head: kept in BF16 by the quantized
+                    # checkpoints, docs/serving.md); j >= n_ne: the routed experts of one MoE
+                    # layer on the busiest expert-parallel rank (bb experts of me rows each, one
+                    # batched GEMM per expert matrix); each timed by
+                    # :func:`_roofline` at the efficiency of :func:`infra_lab._kernels.gemm.gemm_kernel`
+                    # (memoized), taken at the integer shape (ceil of each dimension) with at
+                    # least H_MIN_ROWS rows (the compute model's smallest macro-tile height: decode
+                    # kernels with fewer rows, GEMV / swap-AB / split-K, do not pad M to a tile);
+                    # the roofline uses the real rows
+                    bb = 1.0
+                    me = 1.0
+                    tr = 0.0
+                    if moe_here:
+                        # the expected number of distinct experts the xt tokens touch on a rank
+                        # (balls into bins) and the busiest rank's rows spread over them: 1 +
+                        # c_ep/√(tokens/ep) times the mean, the normal closed form of
+                        # :func:`infra_lab.compute.moe_load_imbalance` (c_ep = imb_c from that
+                        # function), capped at ep (everything on one rank)
+                        u = (n_exp / ep) * (1.0 - (1.0 - k_top / n_exp) ** xt)
+                        imb = 1.0
+                        if not (ep <= 1 or xt <= 0.0):
+                            imb = 1.0 + imb_c / math.sqrt(xt / ep)
+                            if not imb < ep:
+                                imb = float(ep)
+                        rows = xt * k_top / ep * imb
+                        bb = max(1.0, math.floor(u + 0.5))
+                        me = max(1.0, math.ceil(rows / bb - 1e-9))
+                    for j in range((n_ne + n_ex if moe_here else n_ne) if active else 0):
+                        cls = 2
+                        w = 0.0
+                        if j < n_ne:
+                            cls = ne_cls[j]
+                            w = ne_cnt[j] if q == 0 else ne_mtp[j]
+                            if q == 1 and not w > 0.0:
+                                continue
+                            gp = p_a if cls == 0 else (0 if cls == 3 else p_c)
+                            kb = (gp * n_tp + tpi) * n_ne + j  # kind 0
+                            gn = ne_n[tpi, j]
+                            gk = ne_k[tpi, j]
+                            mg = xh if cls == 3 else xm
+                            bg = 1.0
+                            pk = k_a if cls == 0 else (peak_bf16 if cls == 3 else k_c)
+                            bx = b_a if cls == 0 else (2.0 if cls == 3 else b_c)
+                        else:
+                            je = j - n_ne
+                            gp = p_c
+                            kb = 65536 + (p_c * n_etp + etpi) * n_ex + je  # kind 1
+                            gn = ex_n[etpi, je]
+                            gk = ex_k[etpi, je]
+                            mg = me
+                            bg = bb
+                            pk = k_c
+                            bx = b_e
+                        ok = mg > 0.0 and gn > 0.0 and gk > 0.0
                         t = 0.0
-                        if mg > 0.0 and gn > 0.0 and gk > 0.0:
-                            key = _mkey(kb, 1.0, mg, min_rows)
-                            hs = _hslot(key, cmask)
+                        if ok:
+                            mi = max(min_rows, int(math.ceil(mg - 1e-9)))
+                            bi = max(1, int(math.ceil(bg - 1e-9)))
+                            key = ((kb * 1024 + bi) << 30) + mi
+                            hx = (key ^ (key >> 29)) * 1000003
+                            hs = (hx ^ (hx >> 32)) & cmask
                             if ck[hs] != key:
-                                _gemm_fill(mg, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
-                            if cls == 0:
-                                t = _roofline(mg, gn, gk, 1.0, cv[hs], peak_a, wba, bw, gscale, mscale)
-                            elif cls == 3:
-                                t = _roofline(mg, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale, mscale)
+                                sm[0] = mi
+                                sn[0] = max(1, int(math.ceil(gn - 1e-9)))
+                                sk[0] = max(1, int(math.ceil(gk - 1e-9)))
+                                sb[0] = bi
+                                kg.gemm_kernel(sm, sn, sk, sb, *gs[gp], se, st)
+                                ck[hs] = key
+                                cv[hs] = se[0]
+                            t = _roofline(mg, gn, gk, bg, cv[hs], pk, bx, bw, gscale, mscale)
+                        if j >= n_ne:
+                            tr += t
+                        elif q == 0:
+                            if t > 0.0:
+                                # the fixed GPU time of each kernel (kernel_fixed_s x the stack's scale)
+                                t += kfix
+                            if cls == 3:
+                                if dd_f > 0.0:
+                                    tc[B_HEAD] += w * t * pp
+                            elif cls == 0:
+                                tc[B_ATTN_GEMM] += w * t
                             else:
-                                t = _roofline(mg, gn, gk, 1.0, cv[hs], peak, wb, bw, gscale, mscale)
-                        if t > 0.0:
-                            # the fixed GPU time of each kernel (kernel_fixed_s x the stack's scale)
-                            t += H[H_KFIX]
-                        if cls == 3:
-                            if dd_f > 0.0:
-                                tc[B_HEAD] += ne_cnt[j] * t * pp
-                        elif cls == 0:
-                            tc[B_ATTN_GEMM] += ne_cnt[j] * t
+                                tc[B_MLP_GEMM] += w * t
+                        elif ok:
+                            tq += w * kfix
+                            tq += w * t
+                    if moe_here:
+                        if q == 0:
+                            tc[B_EXPERT_GEMM] += n_moe * (tr + n_kern * kfix)
                         else:
-                            tc[B_MLP_GEMM] += ne_cnt[j] * t
-                    # routed experts
-                    if n_moe > 0.0:
-                        mt = mo / ppf if mo >= 0.0 else mm * (dp if dpa else 1.0)
-                        t = _routed_experts(mt, n_exp, k_top, ep, imb_c, cprec, n_etp, etpi, n_ex, ex_n, ex_k,
-                                            min_rows, cmask, H, ck, cv, gs, scr, peak, wbe, bw, gscale, mscale)
-                        tc[B_EXPERT_GEMM] += n_moe * (t + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX])
-                    # attention core: decode reads the KV cache, prefill is compute
-                    hq = M[M_HEADS] / tp
-                    if dd_f > 0.0:
-                        fl = dd_f * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_dec
-                        by = ns_f * M[M_KV_EL] * kvb / shard * lw_dec
-                        t_c = fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_DEC])
-                        t_m = by / bw * mscale
-                        tc[B_ATT_DEC] += ((t_c if t_c > t_m else t_m) + n_layers * H[H_KFIX])
-                    if pre_f > 0.0:
-                        fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span
-                        tc[B_ATT_PRE] += (fl / (H[H_PEAK_BF16] * H[H_ATT_EFF_PRE]) + n_layers * H[H_KFIX])
-                    # communication
-                    dom = int(H[H_DOMAIN])
-                    if tp > 1:
-                        kk = tp if tp <= dom else dom
-                        key = _ckey(kf.OP_ALL_REDUCE, tp, kk, mm)
-                        hs = _hslot(key, cmask)
-                        ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, mm, h * 2.0, tp, kk, P, ck, cv)
-                        if dpa:
-                            n_ar = n_layers + n_dense  # attention of every layer + the dense layers' MLP
+                            tq += tr + n_kern * kfix
+                    if q == 0 and active:
+                        # attention core: decode reads the KV cache, prefill is compute
+                        hq = M[M_HEADS] / tp
+                        if dd_f > 0.0:
+                            fl = dd_f * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_dec
+                            by = ns_f * M[M_KV_EL] * kvb / shard * lw_dec
+                            t_c = fl / (peak_bf16 * H[H_ATT_EFF_DEC])
+                            t_m = by / bw * mscale
+                            tc[B_ATT_DEC] += ((t_c if t_c > t_m else t_m) + n_layers * kfix)
+                        if pre_f > 0.0:
+                            fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span
+                            tc[B_ATT_PRE] += (fl / (peak_bf16 * H[H_ATT_EFF_PRE]) + n_layers * kfix)
+                    # communication, each memoized per whole token count: r = 0 the tensor-parallel
+                    # all-reduces, 1 (DP attention) the MoE dispatch/combine, 2 (q = 0) the pipeline
+                    # send of the micro-batch's activations to the next stage (kk ranks per node:
+                    # within a node or not depending on tp·pp)
+                    for r in range(3):
+                        if r == 0:
+                            if not (active and tp > 1):
+                                continue
+                            op = kf.OP_ALL_REDUCE
+                            n_c = tp
+                            bpt = h * 2.0
+                            kk = n_c if n_c <= dom else dom
+                        elif r == 1:
+                            if not (dpa and moe_here):
+                                continue
+                            op = kf.OP_ALL_TO_ALL
+                            n_c = tp * dp
+                            bpt = k_top * h * H[H_DISPATCH_B]
+                            kk = n_c if n_c <= dom else dom
                         else:
-                            n_ar = 2.0 * n_layers
-                        tc[B_TP_COMM] += n_ar * ar * H[H_COMM_SCALE]
-                    if dpa and n_moe > 0.0:
-                        n_ep = tp * dp
-                        kk = n_ep if n_ep <= dom else dom
-                        key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, mm)
-                        hs = _hslot(key, cmask)
-                        a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, mm, k_top * h * H[H_DISPATCH_B], n_ep, kk,
-                                                                        P, ck, cv)
-                        tc[B_EP_COMM] += 2.0 * n_moe * a2a * H[H_COMM_SCALE]
-                    tc[B_LAYER_OVH] += n_layers * H[H_LAYER_OVH]
-                if pp > 1:
-                    within = tp * pp <= H[H_DOMAIN]
-                    pair = min(pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
-                    kp = pair if within else 1
-                    key = _ckey(kf.OP_SEND_RECV, pair, kp, mm)
-                    hs = _hslot(key, cmask)
-                    p2p = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_SEND_RECV, mm, M[M_HIDDEN] * 2.0, pair, kp, P, ck, cv)
-                    tc[B_PP_P2P] += ppf * p2p * H[H_COMM_SCALE]
+                            if not (q == 0 and pp > 1):
+                                continue
+                            op = kf.OP_SEND_RECV
+                            n_c = min(pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
+                            bpt = h * 2.0
+                            kk = n_c if tp * pp <= H[H_DOMAIN] else 1
+                        ti = max(1, int(math.ceil(xm - 1e-9)))  # whole tokens
+                        key = ((((2 + kk) * 65536 + op * 8192 + n_c) * 1024) << 30) + ti
+                        hx = (key ^ (key >> 29)) * 1000003
+                        hs = (hx ^ (hx >> 32)) & cmask
+                        if ck[hs] == key:
+                            x = cv[hs]
+                        else:
+                            # algo -1 (any) as a typed int64 and P read-only: the same specialization of
+                            # best_collective as the Python calls of infra_lab.collectives.collective
+                            x = kf.best_collective(op, np.int64(-1), float(ti) * bpt, n_c, kk, P)[0]
+                            ck[hs] = key
+                            cv[hs] = x
+                        if r == 0:
+                            if q == 0:
+                                # attention of every layer + (DP attention) the dense layers' MLP or
+                                # (otherwise) every layer's MLP
+                                n_ar = n_layers + n_dense if dpa else 2.0 * n_layers
+                                tc[B_TP_COMM] += n_ar * x * comm
+                            else:
+                                tq += (1.0 if (dpa and mtp_moe) else 2.0) * x * comm
+                        elif r == 1:
+                            if q == 0:
+                                tc[B_EP_COMM] += 2.0 * n_moe * x * comm
+                            else:
+                                tq += 2.0 * x * comm
+                        else:
+                            tc[B_PP_P2P] += ppf * x * comm
+                    if q == 0:
+                        if active:
+                            tc[B_LAYER_OVH] += n_layers * layer_ovh
+                    else:
+                        tc[B_MTP] += mtpk * ppf * (tq + layer_ovh)
                 # host work per engine step: a fixed part and a part per decoding request (scheduling,
                 # sampling, stop checks, detokenization of the request's new tokens)
                 tc[B_STEP_OVH] += (H[H_STEP_OVH] + H[H_SEQ_OVH] * sc_)
-                if mtpk > 0 and sc_ > 0.0:
-                    # the draft module: one decoder layer + the LM head on one token per sequence, mtpk times;
-                    # its weights at the checkpoint's MTP precision when it has one (mprec >= 0)
-                    nb = sc_ / ppf
-                    t = 0.0
-                    d_cp, d_wb, d_ca, d_wba, d_wbe, d_peak, d_peak_a = cprec, wb, caprec, wba, wbe, peak, peak_a
-                    if mprec >= 0:
-                        d_wb, d_cp = _precision(mprec, H)
-                        d_ca = d_cp
-                        d_wba = d_wb
-                        d_wbe = _expert_bytes(d_wb, M)
-                        d_peak = _peak(d_cp, H)
-                        d_peak_a = d_peak
-                    for j in range(ne_cls.shape[0]):
-                        if ne_mtp[j] > 0.0:
-                            gp = d_ca if ne_cls[j] == 0 else (0 if ne_cls[j] == 3 else d_cp)
-                            kb = _key(np.int64(0), (gp * ne_n.shape[0] + tpi) * ne_n.shape[1] + j)
-                            gn = ne_n[tpi, j]
-                            gk = ne_k[tpi, j]
-                            if nb > 0.0 and gn > 0.0 and gk > 0.0:
-                                key = _mkey(kb, 1.0, nb, min_rows)
-                                hs = _hslot(key, cmask)
-                                if ck[hs] != key:
-                                    _gemm_fill(nb, gn, gk, 1.0, gp, H, ck, cv, kb, gs, scr)
-                                t += ne_mtp[j] * H[H_KFIX]
-                                if ne_cls[j] == 0:
-                                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], d_peak_a, d_wba, bw, gscale, mscale)
-                                elif ne_cls[j] == 3:
-                                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], H[H_PEAK_BF16], 2.0, bw, gscale,
-                                                               mscale)
-                                else:
-                                    t += ne_mtp[j] * _roofline(nb, gn, gk, 1.0, cv[hs], d_peak, d_wb, bw, gscale, mscale)
-                    if M[M_MTP_MOE] > 0.0:
-                        t += _routed_experts(nb * (dp if dpa else 1.0), n_exp, k_top, ep, imb_c, d_cp, n_etp, etpi, n_ex, ex_n, ex_k,
-                                             min_rows, cmask, H, ck, cv, gs, scr, d_peak, d_wbe, bw, gscale, mscale) \
-                            + _n_kernels(etpi, ex_n, ex_k) * H[H_KFIX]
-                    # the draft layer is a tensor-parallel decoder layer like the others: its all-reduces
-                    # (and, under DP attention, its MoE dispatch/combine) on the nb draft tokens
-                    dom = int(H[H_DOMAIN])
-                    if tp > 1:
-                        kk = tp if tp <= dom else dom
-                        key = _ckey(kf.OP_ALL_REDUCE, tp, kk, nb)
-                        hs = _hslot(key, cmask)
-                        ar = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_REDUCE, nb, M[M_HIDDEN] * 2.0, tp, kk, P, ck, cv)
-                        t += (1.0 if (dpa and M[M_MTP_MOE] > 0.0) else 2.0) * ar * H[H_COMM_SCALE]
-                    if dpa and M[M_MTP_MOE] > 0.0:
-                        n_ep = tp * dp
-                        kk = n_ep if n_ep <= dom else dom
-                        key = _ckey(kf.OP_ALL_TO_ALL, n_ep, kk, nb)
-                        hs = _hslot(key, cmask)
-                        a2a = cv[hs] if ck[hs] == key else _coll_fill(kf.OP_ALL_TO_ALL, nb, k_top * M[M_HIDDEN] * H[H_DISPATCH_B],
-                                                                        n_ep, kk, P, ck, cv)
-                        t += 2.0 * a2a * H[H_COMM_SCALE]
-                    tc[B_MTP] += mtpk * ppf * (t + H[H_LAYER_OVH])
             if static:
                 # all b_run prompts prefilled together (in chunk-sized forwards), then decoded
                 # together; the breakdown is then the seconds of one whole batch (it sums to e2e)
