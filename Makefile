@@ -31,7 +31,14 @@ lock: setup
 	$(VENV)/bin/uv pip compile pyproject.toml --extra lab --extra dev --python-version 3.11 \
 		--universal --quiet -o requirements.lock
 
-lab: setup
+# The numba kernels compiled into numba's cache once per change of their sources, so that the
+# first notebook opened does not pay for compiling them (tools/warm_kernels.py).
+WARM := $(VENV)/.kernels-warm
+$(WARM): $(STAMP) $(wildcard infra_lab/_kernels/*.py)
+	$(PY) tools/warm_kernels.py
+	@touch $(WARM)
+
+lab: setup $(WARM)
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --port=$(PORT) $(ROOT_FLAG) notebooks/00_index.ipynb
 
 # Every test: unit, property-based, notebooks (executed headless), and the browser test.
