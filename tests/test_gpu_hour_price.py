@@ -6,7 +6,6 @@ import re
 import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 import infra_lab as il

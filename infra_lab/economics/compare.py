@@ -33,7 +33,16 @@ from ..errors import ValidationError, empty_reasons
 from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
-from .data import BASES, NoPurchasePriceError, Param, cloud_price, parameter_table, parameters, purchase_price, rental_price
+from .data import (
+    BASES,
+    NoPurchasePriceError,
+    Param,
+    cloud_price,
+    parameter_table,
+    parameters,
+    purchase_price,
+    rental_price,
+)
 from .owned import OWNED_PARAMS, _owned_components
 
 __all__ = [
