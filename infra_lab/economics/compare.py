@@ -281,6 +281,8 @@ def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis:
     f = _fixed_like_for_like(fixed, "owned_gpu_hour_quote", "pass the purchase price as price=...")
     p = None if price is None else V.positive("price", price, hi=5e6)
     V.choice("basis", basis, BASES)
+    n = V.integer("n", n, lo=1, hi=50_000_000)
+    seed = V.integer("seed", seed, lo=0, hi=2**63 - 1)
     return dict(_owned_quote(acc, p, basis, n, seed, tuple(sorted(f.items()))))
 
 
