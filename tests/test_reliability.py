@@ -555,6 +555,20 @@ def test_notebook06_claims(nb06):
     assert R.mtbi_hours(SC) < R.mtbi_hours(il.load_scenario("zaya1-h100-counterpart"))
 
 
+def test_notebook06_hbm_and_bloom_claims():
+    """Section 2: 'the difference is HBM' — with HBM counted per GPU instead of per stack the
+    MI300X cluster's MTBI equals the H100 counterpart's. Section 1: BLOOM-176B's published GPU
+    failure interval lies between the fleet and the Llama 3 predictions ('the two readings
+    bracket it')."""
+    h100 = il.load_scenario("zaya1-h100-counterpart")
+    assert R.mtbi_hours(SC, hbm_basis="gpu") == pytest.approx(R.mtbi_hours(h100), rel=1e-3)
+    assert R.mtbi_hours(SC) < R.mtbi_hours(SC, hbm_basis="gpu")
+    chk = R.fleet_check().filter(pl.col("observation") == "BLOOM-176B pre-training")
+    b = chk.rows_by_key("calibration", named=True, unique=True)
+    assert b["fleet"]["predicted_mtbi_h"] < b["llama3"]["published_mtbi_h_low"]
+    assert b["llama3"]["published_mtbi_h_high"] < b["llama3"]["predicted_mtbi_h"]
+
+
 def test_notebook06_table5_and_composition_claims():
     """Section 1: the printed percentage column of Llama 3's Table 5 does not sum to 100 % and
     its 'Faulty GPU' share disagrees with the count; section 2: MI300X carries more HBM stacks

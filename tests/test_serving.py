@@ -770,6 +770,14 @@ def test_serving_helpers_refuse_bad_arguments():
     assert serving.validation_summary(v)["cases"].to_list() == [1]
 
 
+def test_notebook07_vllm_cuda_has_fewer_train_points(validation_frame):
+    """Notebook 07 §3: the vLLM factors on NVIDIA come from fewer train points than on MI300X
+    (the counts are printed there)."""
+    fit = validation_frame.filter((pl.col("split") == "train") & pl.col("excluded").is_null())
+    n = {s: fit.filter(pl.col("stack") == s).height for s in ("vllm-rocm", "vllm-cuda")}
+    assert 0 < n["vllm-cuda"] < n["vllm-rocm"]
+
+
 def test_notebook07_claims_hold():
     """What the prose of notebook 07 relies on: 192 GB holds a BF16 70B replica on one MI300X
     while H100 needs more; a node of MI300X keeps more Maia-length requests' KV than one of

@@ -16,7 +16,7 @@ cells = [
 
 **The questions, in the order an investor asks them.**
 
-1. What did the 1,024-MI300X cluster cost to build, and what does one useful GPU-hour on it cost?
+1. What did ZAYA1's MI300X cluster cost to build, and what does one useful GPU-hour on it cost?
 2. What does Zyphra (the model developer) actually pay, and how much of that bought the final ZAYA1 run?
 3. Rent or own — for whom, at which prices?
 4. What is IBM's (the cloud operator's) return on the cluster, if rents fall as they have?
@@ -37,7 +37,7 @@ for those the bands are the answer.
 *useful GPU-hour*: an hour in which a GPU does paid or useful work; idle hours still cost capital.
 *MFU* (model FLOPs utilization): the model's arithmetic per second divided by the GPUs' dense
 peak. *6·N·D*: the textbook training compute, 6 × active parameters × training tokens; it
-ignores attention and, for a model with a 262k-token vocabulary, much of the output layer.
+ignores attention and, for a model with a vocabulary as large as ZAYA1's, much of the output layer.
 *PUE* (power usage effectiveness): facility power over IT power. *P5–P95*: the range holding
 the middle 90 % of Monte Carlo outcomes; *P50* is the median. *on-demand* vs *committed*: paid
 per used hour vs paid for every hour of a term (reserved instances, a dedicated contract).
@@ -45,7 +45,11 @@ per used hour vs paid for every hour of a term (reserved instances, a dedicated 
 capital, and the years until cumulative cash turns positive — all **pre-tax and unlevered**
 (before income tax and without debt). *book life*: the depreciation period a company files;
 *economic life*: how long the hardware earns its cost. *baseboard*: eight GPUs on one board,
-sold without the host server. *Epoch AI*: a research group that publishes AI-hardware price data
+sold without the host server. *capex, opex*: capital expenditure (bought once) and operating
+expenditure (paid as it runs); *TCO*: total cost of ownership, the two together. *ASP*: average
+selling price. *TDP*: a GPU's rated board power. *OOM*: an order of magnitude (a factor of 10).
+*FTE*: a full-time-equivalent employee. *DPU*: a data processing unit, a programmable network card
+(AMD's Pensando). *OCI*: Oracle Cloud Infrastructure. *Epoch AI*: a research group that publishes AI-hardware price data
 and the training-cost method used here (Cottier et al. 2024, [arXiv 2405.21015](https://arxiv.org/abs/2405.21015)).
 """),
     ("code", r"""
@@ -61,11 +65,13 @@ N_GPUS, NODES = sc.hardware.world_size, sc.hardware.nodes
 TOKENS = il.reliability.parameter("zaya1_tokens")  # Zyphra's own 14T (the sourced run facts; the 12T press figure is not used)
 est = il.estimate(sc)                             # the training model (notebook 04)
 run_gh = E.gpu_hours_from_estimate(est, TOKENS)   # GPU-hours of the final pretraining run
-goodput = il.reliability.plan_run(sc, run_gh / N_GPUS).goodput   # failures, restarts, checkpoints (notebook 06)
+CAL = "llama3"                                    # the reliability model's default failure calibration
+goodput = il.reliability.plan_run(sc, run_gh / N_GPUS, calibration=CAL).goodput   # failures, restarts, checkpoints (notebook 06)
 N_MC = 20_000
 md(f"ZAYA1's final pretraining run: {TOKENS / 1e12:.0f}T tokens at {est.tokens_per_s / 1e6:.1f}M tokens/s on "
    f"{N_GPUS:,} MI300X = **{run_gh / 1e3:,.1f}k GPU-hours** ({run_gh / N_GPUS / 24:.1f} days), goodput "
-   f"{goodput:.1%} (from `il.estimate` and `il.reliability.plan_run`).")
+   f"{goodput:.1%} under the `{CAL}` failure calibration (from `il.estimate` and `il.reliability.plan_run`; notebook 06 "
+   f"compares it with the fleet calibration).")
 """),
     ("md", r"""
 ## 1. What did the cluster cost, and what does a useful GPU-hour cost?
@@ -153,7 +159,8 @@ zb = E.zyphra_bill(run_gh, goodput=goodput)      # at the default months and pri
 md(f"**Answer.** Zyphra's bill is about **${bill.fmt('{:,.1f}', 1e6)}M**; the final run used **{share.fmt('{:.1%}')}** "
    f"of the hours bought (${final_cost.fmt('{:,.0f}', 1e3)}k at the contract price). The rest paid for "
    f"everything else a model needs. The textbook 6·N·D estimate at a typical MFU gives {xc_gh / run_gh:.2f}× the "
-   f"training model's GPU-hours: it misses most of the 262k-vocabulary output layer and attention, so it is only "
+   f"training model's GPU-hours: it misses attention and most of the output layer over a {zaya.vocab / 1e3:,.0f}k-token "
+   f"vocabulary, so it is only "
    f"a cross-check here.")
 il.charts.bill_chart(zb.frame(), title=f"Zyphra's bill at the default {zb.months:g} months and ${zb.price_usd_per_gpu_hour:.3f}/GPU-h")
 """),
@@ -172,17 +179,18 @@ prices = [("dedicated contract, low (DigitalOcean 12-month)", P["contract_usd_pe
           ("dedicated contract, mode (Azure 3-year)", P["contract_usd_per_gpu_hour"].value, True),
           ("dedicated contract, high (Azure 1-year)", P["contract_usd_per_gpu_hour"].high, True),
           ("on demand, median list price (cloud_price)", E.cloud_price("MI300X"), False)]
-# the same comparison under uncertainty: share of draws in which owning is cheaper at 90 % utilization
+# the same comparison under uncertainty: share of draws in which owning is cheaper at utilization U_CMP
+U_CMP = 0.9
 draws = E.sample_parameters(4000, SEED, "MI300X", [n for n in E.OWNED_PARAMS if n != "utilization"])
-draws.update(tdp_W=E.owned_inputs("MI300X")["tdp_W"], utilization=0.9)
+draws.update(tdp_W=E.owned_inputs("MI300X")["tdp_W"], utilization=U_CMP)
 c = E.owned_components(draws)
 rows = []
 for label, p, com in prices:
     r = E.rent_vs_own(p, committed=com)
-    rent_cost = p / 0.9 if com else p
+    rent_cost = p / U_CMP if com else p
     rows.append({"price": label, "USD per GPU-hour": p, "owning wins": r.owning_wins,
-                 "threshold utilization": None if r.owning_wins in ("always", "never") else r.threshold_utilization,
-                 "share of draws where owning is cheaper at 90 %": float(np.mean(np.asarray(c["total"]) < rent_cost))})
+                 "threshold utilization [fraction]": None if r.owning_wins in ("always", "never") else r.threshold_utilization,
+                 f"share of draws where owning is cheaper at {U_CMP:.0%} utilization": float(np.mean(np.asarray(c["total"]) < rent_cost))})
 answer3 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
 answer3
 """),
@@ -190,7 +198,7 @@ answer3
 od = E.rent_vs_own(E.cloud_price("MI300X"))
 com = E.rent_vs_own(P["contract_usd_per_gpu_hour"].value, committed=True)
 md(f"**Answer.** Against a commitment, {com.text}. Against the median on-demand list price, {od.text}. "
-   f"At 1,024-GPU scale the market is contracts, so for a developer that can raise ${capex.p50 / 1e6:,.0f}M and run a "
+   f"At {N_GPUS:,}-GPU scale the market is contracts, so for a developer that can raise ${capex.p50 / 1e6:,.0f}M and run a "
    f"data hall, owning is cheaper; Zyphra's real choice was between contract offers.")
 curve = E.rent_vs_own_curve({f"{lab} ${p:.2f}": p for lab, p, _ in prices}, "MI300X",
                             committed=[f"{lab} ${p:.2f}" for lab, p, c in prices if c])
@@ -230,7 +238,7 @@ for path in E.PATHS:
                                "case": path}))
     flows.append(pv.cash_flow_frame().with_columns(pl.lit(path).alias("case")))
 answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
-answer4
+answer4.rename({c: f"{c} [per year]" for c in ("IRR P50", "IRR P5", "IRR P95")})
 """),
     ("code", r"""
 a4 = {r["rent path"]: r for r in answer4.iter_rows(named=True)}
@@ -254,11 +262,11 @@ the sold share after the contract and its elasticity are assumptions (grade A).
 ## 5. AMD vs NVIDIA per trained token, like for like
 
 Throughput comes from the training model: the same ZAYA1 scenario with only the accelerator (and
-its 400 Gb/s NIC) swapped, each with the best plan `il.search` finds — so software efficiency is
+its vendor's NIC, line rate in the table) swapped, each with the best plan `il.search` finds — so software efficiency is
 whatever the training model says it is for each stack, with no separate factor. Owned: every
 accelerator at a distributor's listing of its 8-GPU baseboard, plus the same host, per-port
 network and opex (common random numbers). Rented: only prices of the same provider and term.
-The `owned_p50` column is the owned price of a GPU-hour everywhere in these notebooks: the Monte
+The owned P50 column is the owned price of a GPU-hour everywhere in these notebooks: the Monte
 Carlo median on this basis (`il.economics.owned_gpu_hour_price`, not the all-defaults value),
 which notebook 07 prices served tokens with and notebook 09 its multimodal runs.
 """),
@@ -270,9 +278,12 @@ tps = dict(zip(thr["accelerator"], thr["tokens_per_s_per_gpu"], strict=True))
 owned5 = E.compare_owned({a: tps[a] for a in ("MI300X", "H100-SXM", "H200-SXM", "B200")},
                          n=E.LIKE_FOR_LIKE_DRAWS, seed=E.LIKE_FOR_LIKE_SEED)
 assert all(E.owned_gpu_hour_price(a) == p for a, p in zip(owned5["accelerator"], owned5["owned_p50"], strict=True))
-display(thr.select("accelerator", "nic", "tokens_per_s_per_gpu", "mfu", "plan", "stack").with_columns(pl.col(pl.Float64).round(3)))
-owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", "owned_p50", "usd_per_m_tokens_p50",
-              "ratio_p5", "ratio_p50", "ratio_p95").with_columns(pl.col(pl.Float64).round(4))
+display(thr.select("accelerator", "nic", pl.col("nic").map_elements(lambda n: il.catalog.nic(n).line_rate_bps / 1e9,
+                                                                      return_dtype=pl.Float64).alias("NIC [Gb/s]"),
+                   "tokens_per_s_per_gpu", "mfu", "plan", "stack").with_columns(pl.col(pl.Float64).round(3)))
+owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", pl.col("owned_p50").alias("owned P50 [USD/GPU-h]"),
+              "usd_per_m_tokens_p50", *(pl.col(f"ratio_{q}").alias(f"cost per token / MI300X's, {q.upper()} [-]")
+                                        for q in ("p5", "p50", "p95"))).with_columns(pl.col(pl.Float64).round(4))
 """),
     ("code", r"""
 def rent_pairs(a, b):
@@ -283,9 +294,15 @@ def rent_pairs(a, b):
         (pl.col("price_a") * tps[il.catalog.canonical_accelerator(b)] / tps[il.catalog.canonical_accelerator(a)])
         .alias("parity rent of b [USD/GPU-h]"))
 
+def show_pairs(m, a, b):     # the same table with the accelerators and units in the column names
+    return m.rename({"price_a": f"{a} rent [USD/GPU-h]", "date_a": f"{a} observed", "price_b": f"{b} rent [USD/GPU-h]",
+                     "date_b": f"{b} observed", "ratio_b_over_a": f"rent {b} / {a} [-]",
+                     "cost per token, a / b": f"cost per token, {a} / {b} [-]",
+                     "parity rent of b [USD/GPU-h]": f"parity rent of {b} [USD/GPU-h]"}).with_columns(pl.col(pl.Float64).round(3))
+
 rent_h100, rent_b200 = rent_pairs("MI300X", "H100"), rent_pairs("MI355X", "B200")
-display(rent_h100.with_columns(pl.col(pl.Float64).round(3)))
-rent_b200.with_columns(pl.col(pl.Float64).round(3))
+display(show_pairs(rent_h100, "MI300X", "H100"))
+show_pairs(rent_b200, "MI355X", "B200")
 """),
     ("code", r"""
 # Per SERVED token: measured, not modelled — published serving runs of MI300X and H200 made the
@@ -298,7 +315,7 @@ grid = served.join(rents_h200.select("provider", "term", "price_a", "price_b"), 
 served_cost = grid["MI300X / H200 cost per served token"]
 display(served.select("model", "engine", "concurrency", "tokens_per_s_per_gpu_a", "tokens_per_s_per_gpu_b",
                       "ratio_b_over_a", "source_grade").rename({"tokens_per_s_per_gpu_a": "MI300X tok/s/GPU",
-                      "tokens_per_s_per_gpu_b": "H200 tok/s/GPU", "ratio_b_over_a": "H200 / MI300X"}))
+                      "tokens_per_s_per_gpu_b": "H200 tok/s/GPU", "ratio_b_over_a": "H200 / MI300X tok/s [-]"}))
 md(f"Served tokens (DeepSeek-R1, i.e. the {served['model'][0]} architecture, {served.height} matched points from one third-party benchmark, grade "
    f"{served['source_grade'][0]}): H200 serves {served['ratio_b_over_a'].median():.2f}× MI300X's output tokens per GPU "
    f"at the median point ({served['ratio_b_over_a'].min():.2f}–{served['ratio_b_over_a'].max():.2f}); at the same "
@@ -317,7 +334,7 @@ answer5 = pl.DataFrame({
     "comparison": ["owned, baseboard listings: H100 / MI300X cost per token",
                    "owned, baseboard listings: H200 / MI300X cost per token",
                    "rented, same provider and term: MI300X / H100 cost per token (range over pairs)",
-                   "H100 contract rent at which MI300X's advantage disappears [USD/GPU-h] (range over pairs)",
+                   "H100 contract rent at which the two cost the same per token [USD/GPU-h] (range over pairs)",
                    f"H200 rent matching MI300X at ${P['contract_usd_per_gpu_hour'].value:.3f} [USD/GPU-h]",
                    "rented, OCI on demand: MI355X / B200 cost per token",
                    "MI355X purchase price matching B200 owned per token [thousand USD] (P50, P5, P95)"],
@@ -337,9 +354,10 @@ md(f"**Answer.** The training model puts MI300X at {tps['MI300X'] / tps['H100-SX
    f"on this workload. Owned on the same channel, H100 is {word(o['H100-SXM']['ratio_p50'])} per token by "
    f"{abs(o['H100-SXM']['ratio_p50'] - 1):.0%} (P5–P95 {o['H100-SXM']['ratio_p5']:.2f}–{o['H100-SXM']['ratio_p95']:.2f}× MI300X) "
    f"and H200 {word(o['H200-SXM']['ratio_p50'])} by {abs(o['H200-SXM']['ratio_p50'] - 1):.0%}. Rented from the same "
-   f"provider on the same term, MI300X costs {r_mi_h100:.2f}× H100 per token at the median pair: the advantage "
-   f"disappears when H100 contracts fall to about ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f} "
-   f"per GPU-hour (an H200 would have to rent at ${h200_parity:.2f} to match MI300X at the contract mode). MI355X vs B200: "
+   f"provider on the same term, MI300X costs {r_mi_h100:.2f}× H100 per token at the median pair: the two cost the same "
+   f"per token when H100 contracts {'fall' if r_mi_h100 < 1 else 'rise'} to about "
+   f"${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f} per GPU-hour (an H200 would have to rent at "
+   f"${h200_parity:.2f} to match MI300X at the contract mode). MI355X vs B200: "
    f"{float(rent_b200['cost per token, a / b'][0]):.2f}× per token at OCI's on-demand prices, and owning MI355X matches "
    f"a B200 baseboard per token at a purchase price of ${be355.fmt('{:,.0f}', 1e3)}k, against an analyst ASP of "
    f"${mi355_asp.value / 1e3:,.0f}k (no channel price is public).")
@@ -377,10 +395,10 @@ for curve in ("exponential", "straight-line"):
         rows.append({"years": yrs, "case": f"residual: {curve} value", "p5": b.p5, "p50": b.p50, "p95": b.p95,
                      "present value P50": pvb.p50})
 answer6 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(1))
-display(answer6)
+display(answer6.rename({c: f"{c} [M USD]" for c in ("p5", "p50", "p95", "present value P50")}))
 tco4 = answer6.filter((pl.col("years") == 4) & pl.col("case").str.contains("exponential")).row(0, named=True)
-md(f"**Answer.** Four years of the cluster cost **${tco4['p50']:.1f}M** in cash (P5–P95 {tco4['p5']:.1f}–{tco4['p95']:.1f}), "
-   f"{tco4['present value P50']:.1f}M in present value, after crediting the hardware's value at the end. The breakdown at "
+md(f"**Answer.** Four years of the cluster cost **${tco4['p50']:.1f}M** in cash (P5–P95 ${tco4['p5']:.1f}–{tco4['p95']:.1f}M), "
+   f"${tco4['present value P50']:.1f}M in present value, after crediting the hardware's value at the end. The breakdown at "
    f"the defaults:")
 display(E.tco(N_GPUS, 4).with_columns((pl.col("usd") / 1e6).round(2).alias("M$"), pl.col("share").round(3)).select(
     "component", "M$", "share"))
@@ -427,13 +445,17 @@ il.charts.tornado_chart(tor.head(14))
     ("md", r"""
 ## 9. The market behind the prices
 
-H100 rents by market tier (Epoch AI's records to March 2025 and the price table to September
-2026), today's listings for the accelerators above, dated purchase prices, and the useful lives
+H100 rents by market tier (Epoch AI's records and this lab's price table; their dates are printed
+below), today's listings for the accelerators above, dated purchase prices, and the useful lives
 companies file.
 """),
     ("code", r"""
-display(il.charts.price_trend_chart(E.epoch_rental_series("H100 SXM"), E.rental_prices("H100"),
-                                    title="H100 SXM rent per GPU-hour by market tier, 2023–2026"))
+epoch_h100, table_h100 = E.epoch_rental_series("H100 SXM"), E.rental_prices("H100")
+md(f"Epoch AI's H100 SXM records run from {epoch_h100['date'].min():%B %Y} to {epoch_h100['date'].max():%B %Y}; "
+   f"the price table's H100 rows from {table_h100['date_observed'].min():%B %Y} to {table_h100['date_observed'].max():%B %Y}.")
+display(il.charts.price_trend_chart(epoch_h100, table_h100, title=(
+    f"H100 SXM rent per GPU-hour by market tier, {min(epoch_h100['date'].min(), table_h100['date_observed'].min()):%Y}–"
+    f"{max(epoch_h100['date'].max(), table_h100['date_observed'].max()):%Y}")))
 latest = il.catalog.cloud_prices().filter(
     pl.col("accelerator").is_in(["MI300X", "H100-SXM", "H200-SXM", "MI355X", "B200"]) & (pl.col("date_observed") >= pl.date(2026, 9, 1)))
 il.charts.price_strip_chart(latest, title=f"Listed rents observed {latest['date_observed'].min():%d %b}–{latest['date_observed'].max():%d %b %Y}")
@@ -476,7 +498,7 @@ md("\n".join([
     f"{o['H200-SXM']['ratio_p50']:.2f}× MI300X; rented from the same provider and term MI300X is {r_mi_h100:.2f}× H100, "
     f"and parity needs H100 contracts near ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f}. Per served "
     f"token (measured DeepSeek-R1 serving, the {served['model'][0]} architecture) MI300X costs {served_cost.median():.2f}× H200 at matched rents.",
-    f"* **Four-year TCO ${tco4['p50']:.1f}M** ({tco4['p5']:.1f}–{tco4['p95']:.1f}) in cash after the residual value.",
+    f"* **Four-year TCO ${tco4['p50']:.1f}M** (${tco4['p5']:.1f}–{tco4['p95']:.1f}M) in cash after the residual value.",
     f"* **AMD ${amd_tot.p50 / 1e6:,.1f}M once; IBM ${ibm_y1.p50 / 1e6:,.1f}M in its first year and an IRR of {ibm_irr.p50:.0%}; "
     f"Zyphra ${z_bill.p50 / 1e6:,.1f}M spent** — each at its P50; the unknowns are listed in section 7.",
 ]))

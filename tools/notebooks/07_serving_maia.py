@@ -28,7 +28,7 @@ benchmarks.
 2. Can the serving model be trusted? (published benchmarks, train/test split, error per case)
 3. Throughput against interactivity on one 8-GPU node of each accelerator.
 4. Dollars per million tokens and per agent task, at a stated interactivity.
-5. What does 192 GB of HBM buy: a replica on fewer GPUs, KV room for more users?
+5. What does MI300X's large HBM buy: a replica on fewer GPUs, KV room for more users?
 6. Which model class fits where: a ZAYA1-class small MoE, a 70B dense model, a DeepSeek-V3-class MoE.
 
 **Glossary.** *TTFT*: time to first token. *TPOT*: time per output token after the first.
@@ -38,6 +38,9 @@ steps with the decoding requests. *KV cache*: the keys and values of past tokens
 keeps on the GPU. *tp/ep/dp/pp*: tensor, expert, data and pipeline parallel sizes.
 *Pareto front*: the configurations no other beats on both throughput and interactivity.
 *Owned $/GPU-hour*: capital, network, energy and facility per useful hour (notebook 05).
+*MoE*: mixture of experts, a model whose layers route each token to a few of many expert MLPs.
+*BF16, FP8, FP4*: 16-, 8- and 4-bit number formats for weights or the KV cache. *vLLM, SGLang,
+TensorRT-LLM (trt-llm), ATOM*: inference engines (ATOM is AMD's).
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -55,8 +58,8 @@ TARGET = mix["interactivity_target"]
 A Maia task is several model calls. Every text number here is an **assumption** stated in
 `data/serving/maia_agent.csv` (no public Maia workload figures exist); the image and speech
 tokens and the encoders' FLOPs are computed by `il.multimodal` from the Qwen2.5-VL vision
-encoder (dynamic resolution) and the Qwen2-Audio encoder (25 tokens per second of speech),
-whose configurations are sourced there. The serving scenarios attach those two encoders to
+encoder (dynamic resolution) and the Qwen2-Audio encoder, whose configurations are sourced
+there. The serving scenarios attach those two encoders to
 the language model (`il.serving.agent_model`) and ask for each call's share of the pictures
 and speech (`images_per_request`, `image_size`, `audio_s_per_request`: `il.serving.agent_serving`);
 `il.serve` then prices the encoders with `il.multimodal.encoder_prefill` (the compute model,
@@ -68,7 +71,8 @@ training, encoder time per picture and per second of audio).
 mix_table = S.maia_mix_table().select("parameter", "value", "unit", "basis")
 display(mix_table)
 md(f"One task: **{req['calls']:.0f} calls**; each image is **{req['image_tokens']:,.0f} tokens**, "
-   f"{mix['audio_seconds_per_task']:.0f} s of speech **{req['audio_tokens']:,.0f} tokens**; "
+   f"{mix['audio_seconds_per_task']:.0f} s of speech **{req['audio_tokens']:,.0f} tokens** "
+   f"({il.multimodal.encoder('qwen2-audio-encoder').tokens_per_second:g} tokens per second, Qwen2-Audio's encoder); "
    f"the mean call reads **{req['input_tokens']:,.0f} prompt tokens** and writes **{req['output_tokens']:,.0f}**, "
    f"so a task is {req['input_tokens_per_task'] / 1e3:,.1f}k input and {req['output_tokens_per_task']:,.0f} output "
    f"tokens ({req['input_tokens_per_task'] / req['output_tokens_per_task']:.0f}:1, prefill-heavy). "
@@ -142,8 +146,8 @@ Llama 3.3 70B (the 70B dense class) on one 8-GPU node of each accelerator with v
 the mean Maia call. `il.serve_search` evaluates every tp/pp/dp split, weight and KV
 precision the GPU has tensor cores for, and concurrency, and keeps the Pareto front. Move
 right for a snappier agent, up for a cheaper one. The vLLM stacks' factors come from the
-benchmarks of section 2 (vLLM on MI300X from ROCm's pages; vLLM on NVIDIA from few points),
-so the cross-vendor gap carries the validation error of each side.
+benchmarks of section 2 (vLLM on MI300X from ROCm's pages, vLLM on NVIDIA from fewer points:
+the counts are printed below), so the cross-vendor gap carries the validation error of each side.
 """),
     ("code", r"""
 BASE = {"model": S.agent_model("llama3.3-70b", req), "hardware": {"nodes": 1, "gpus_per_node": 8},
@@ -158,6 +162,9 @@ for a in ACCS:
     d = {**BASE, "hardware": {**BASE["hardware"], "accelerator": a}}
     fronts.append(il.serve_search(d, top=None, price_usd_per_gpu_hour=price[a]).with_columns(pl.lit(a).alias("accelerator")))
 fronts = pl.concat(fronts, how="diagonal_relaxed")
+fit_pts = val.filter((pl.col("split") == "train") & pl.col("excluded").is_null())
+md("Train-split points behind the vLLM stacks used here: " + ", ".join(
+    f"`{s}` {fit_pts.filter(pl.col('stack') == s).height}" for s in ("vllm-rocm", "vllm-cuda")) + ".")
 display(il.charts.serving_front_chart(fronts))
 """),
     ("md", r"""
@@ -166,7 +173,7 @@ display(il.charts.serving_front_chart(fronts))
 At the interactivity target (each user sees at least the `interactivity_target` tokens/s of
 the mix table) the cheapest configuration on each front, priced at the **owned** cost of a
 useful GPU-hour on notebook 05's like-for-like basis (`il.economics.owned_gpu_hour_price`, the
-same function and inputs as notebook 05's `owned_p50`: each GPU at its newest 8-GPU baseboard
+same function and inputs as notebook 05's owned P50 column: each GPU at its newest 8-GPU baseboard
 listing plus the same host, network and opex, the Monte Carlo median; `capex_basis` names an
 accelerator without a listing) and at the **rented** on-demand price of the providers that list
 both it and MI300X (`il.economics.rented_gpu_hour_price(..., matched_with=...)`; MI300X's own
@@ -216,7 +223,7 @@ md(f"At ≥ {TARGET:.0f} tokens/s per user, a Maia task on Llama 3.3 70B costs *
       "(their row is the most interactive configuration)." if missed else ""))
 """),
     ("md", r"""
-## 5. What 192 GB buys
+## 5. What MI300X's HBM buys
 
 HBM capacity decides two things: how few GPUs hold one replica, and how many requests' KV
 caches fit next to the weights. Below: the fewest GPUs (tp of 1, 2, 4 or 8) that hold the
@@ -270,8 +277,8 @@ md(f"A 70B model in BF16 fits on **{l70('MI300X')['fewest_gpus_per_replica']} MI
 
 The three classes on one 8-GPU node of each accelerator, priced as in section 4: the fewest
 GPUs per replica, and the cheapest configuration that reaches the interactivity target
-(`il.serving.class_comparison`). ZAYA1 stands for the small-MoE class (8.3B total, 760M
-active); Maia's own models are not public.
+(`il.serving.class_comparison`). ZAYA1 stands for the small-MoE class (its published size is
+printed below); Maia's own models are not public.
 """),
     ("code", r"""
 classes = S.class_comparison(["zaya1-base", "llama3.3-70b", "deepseek-v3"], ACCS, tokens_per_s_per_user=TARGET, request=req)
@@ -280,7 +287,10 @@ display(classes.select("model", "accelerator", "min_gpus_replica", "max_concurre
                        "usd_per_million_output_tokens_all_in", "usd_per_task"))
 cc = {(r["model"], r["accelerator"]): r for r in classes.iter_rows(named=True)}
 per_task = {m: {a: cc[(m, a)]["usd_per_task"] for a in ACCS if cc[(m, a)]["reached"]} for m in ("zaya1-base", "llama3.3-70b", "deepseek-v3")}
-md(f"Per Maia task at ≥ {TARGET:.0f} tokens/s per user: " + "; ".join(
+zaya = il.models.get("zaya1-base")
+md(f"ZAYA1 as published: {zaya.published_params_total / 1e9:.1f}B parameters in total, "
+   f"{zaya.published_params_active / 1e6:,.0f}M active per token. "
+   f"Per Maia task at ≥ {TARGET:.0f} tokens/s per user: " + "; ".join(
     f"**{m}** ${min(v.values()):.4f} ({min(v, key=v.get)}) to ${max(v.values()):.4f} ({max(v, key=v.get)})"
     for m, v in per_task.items() if v) + ".")
 """),
@@ -301,13 +311,13 @@ box
 Computed from the tables above (nothing here is typed in by hand):
 """),
     ("code", r"""
-print(f"* One Maia task as assumed here is {req['input_tokens_per_task'] / 1e3:,.0f}k prompt and "
+print(f"* One Maia task as assumed here is {req['input_tokens_per_task'] / 1e3:,.1f}k prompt and "
       f"{req['output_tokens_per_task']:,.0f} output tokens: serving an agent is prefill-heavy, so TTFT and prompt "
       f"throughput matter as much as decode speed.")
 print(f"* Served with vLLM on one node at >= {TARGET:.0f} tokens/s per user, Llama 3.3 70B costs "
-      f"${mi['usd_per_task']:.3f} per task on MI300X (owned); the cheapest of the five accelerators is "
+      f"${mi['usd_per_task']:.3f} per task on MI300X (owned); the cheapest of the {len(ACCS)} accelerators is "
       f"{cheapest['accelerator']} at ${cheapest['usd_per_task']:.3f}.")
-print(f"* 192 GB holds a BF16 70B replica on {l70('MI300X')['fewest_gpus_per_replica']} MI300X vs "
+print(f"* MI300X's {il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB of HBM holds a BF16 70B replica on {l70('MI300X')['fewest_gpus_per_replica']} MI300X vs "
       f"{l70('H100-SXM')['fewest_gpus_per_replica']} H100, and a node of MI300X keeps the KV caches of "
       f"{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8'] / max(l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8'], 1):.1f}x "
       f"as many Maia-length requests as a node of H100 (70B FP8).")

@@ -31,6 +31,15 @@ capacity of one node within a latency limit with its cost per served token (`il.
 re-derived here; `il.expansion.evaluate` only composes. The options, with sources, are in
 `data/expansion/`; **parts announced but not shipped are flagged** (hollow markers below), and
 where they lack a public price, TDP or rent the assumption is marked `basis = assumption` there.
+
+**Terms** (notebooks 05 and 06 explain them at length). *Goodput*: useful training time over
+wall-clock time, after failures, restarts and checkpoints. *MFU*: the model's arithmetic per second
+over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *IRR*: the discount rate that
+zeroes the operator's cash flows; *NPV*: their value at the cost of capital; *payback*: years until
+the cumulative cash turns positive — all pre-tax and unlevered (before income tax, without debt).
+*P5, P50, P95*: percentiles of a Monte Carlo; P50 is the median. *Helios*: AMD's announced rack-scale
+MI450X system. *Pollara 400, Vulcano 800G*: AMD's shipping and announced scale-out NICs. *DPU*: a
+data processing unit, a programmable network card.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -124,8 +133,8 @@ The fastest option is **{f1['option']}** ({f1['gpus']:,} GPUs): **{f1['wall_days
 (${c1['run_cost_usd'] / 1e3:,.0f}k){' — parts of it are announced, not shipped' if c1['announced_not_shipped'] else ''}.
 Among shipping parts the cheapest run is **{s1['option']}** (${s1['run_cost_usd'] / 1e3:,.0f}k, {s1['wall_days']:.1f} days).
 
-**The NIC.** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (nic_gain[best_nic] - 1):.0f} %
-(on {best_nic}); on the others by {', '.join(f'{100 * (v - 1):.0f} %' for k, v in nic_gain.items() if k != best_nic)},
+**The NIC.** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (1 - 1 / nic_gain[best_nic]):.0f} %
+(on {best_nic}); on the others by {', '.join(f'{100 * (1 - 1 / v):.0f} % ({k})' for k, v in nic_gain.items() if k != best_nic)},
 while it raises the capital cost of the {best_nic} cluster by {100 * (nic_capex[best_nic] - 1):.0f} %.
 
 **At about 8,192 GPUs** the 10× MoE takes **{HM['base']['wall_days']:.1f} days** on MI300X vs
@@ -165,7 +174,8 @@ alt.hconcat(
 owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contract rent (with
 goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
 contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
-in data/economics; `il.economics.provider_view(path="decay")`). Contract rents come from data/cloud_prices.csv
+in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the cluster
+is not repaid within the horizon. Contract rents come from data/cloud_prices.csv
 (median 1-year listing, else on-demand) — MI355X has only on-demand listings, which flatters its
 IRR — and from an assumption for MI450X (data/expansion/platforms.csv).
 """),
@@ -178,7 +188,7 @@ inv = big.filter(pl.col("model") == "10x MoE").select(
     (pl.col("rented_run_cost_usd") / 1e3).alias("Zyphra's run, rented [k USD]"),
     pl.col("rented_usd_per_m_served_tokens").alias("Zyphra per M served tokens, rented [USD]"),
     (pl.col("served_tokens_per_s_cluster") / 1e6).alias("serving capacity [M tok/s]"),
-    pl.col("ibm_irr").alias("IBM IRR, decay"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
+    pl.col("ibm_irr").alias("IBM IRR, decay [per year]"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
 ).sort("capex [M USD]")
 inv.with_columns(pl.col(pl.Float64).round(3))
 """),
@@ -192,19 +202,20 @@ whose final run is the 10× MoE from the sweep.
     ("code", r"""
 moe_mi300 = HM["base"]
 run_gh = moe_mi300["gpus"] * moe_mi300["run_days"] * 24
-deal_now = E.deal_pnl(b1["gpus"] * b1["run_days"] * 24, goodput=b1["goodput"], n_gpus=1024, nodes=128,
+deal_now = E.deal_pnl(b1["gpus"] * b1["run_days"] * 24, goodput=b1["goodput"], n_gpus=b1["gpus"], nodes=b1["gpus"] // 8,
                       n=2000, seed=SEED)
 deal_big = E.deal_pnl(run_gh, goodput=moe_mi300["goodput"], n_gpus=moe_mi300["gpus"],
                       nodes=moe_mi300["gpus"] // 8, n=2000, seed=SEED)
 keep = ["total revenue", "cluster capex", "revenue in year 1", "IRR (pre-tax, unlevered)", "payback", "bill"]
-tab = (deal_now.table.select("party", "line", "unit", pl.col("p50").alias("1,024 GPUs P50"))
-       .join(deal_big.table.select("party", "line", pl.col("p5").alias("8,192 P5"),
-                                   pl.col("p50").alias("8,192 P50"), pl.col("p95").alias("8,192 P95")),
+g_now, g_big = f"{b1['gpus']:,}", f"{moe_mi300['gpus']:,}"
+tab = (deal_now.table.select("party", "line", "unit", pl.col("p50").alias(f"{g_now} GPUs P50"))
+       .join(deal_big.table.select("party", "line", pl.col("p5").alias(f"{g_big} P5"),
+                                   pl.col("p50").alias(f"{g_big} P50"), pl.col("p95").alias(f"{g_big} P95")),
              on=["party", "line"])
        .filter(pl.col("line").is_in(keep)))
 amd = deal_big.line("AMD", "total revenue")
 irr = deal_big.line("IBM", "IRR (pre-tax, unlevered)")
-md(f'''An 8,192-MI300X expansion would bring AMD about **${amd.p50 / 1e6:,.0f}M** of revenue
+md(f'''An {g_big}-MI300X expansion would bring AMD about **${amd.p50 / 1e6:,.0f}M** of revenue
 (P5–P95 ${amd.p5 / 1e6:,.0f}–{amd.p95 / 1e6:,.0f}M), and give IBM a pre-tax IRR of
 **{irr.p50:.0%}** ({irr.p5:.0%} to {irr.p95:.0%}) on the rent path. The sweep's {moe_mi300['ibm_irr']:.0%} for the
 same cluster (section 4's table) is the same decay path with every input at its default; here every uncertain input is
@@ -226,15 +237,15 @@ for r in big.filter(pl.col("model") == "10x MoE").sort("capex_usd").iter_rows(na
     deal_rows.append({"option": r["option"], "gpus": r["gpus"], "announced_not_shipped": r["announced_not_shipped"],
                       "AMD revenue P5 [M USD]": rev.p5 / 1e6, "AMD revenue P50 [M USD]": rev.p50 / 1e6,
                       "AMD revenue P95 [M USD]": rev.p95 / 1e6,
-                      "NIC share of AMD P50": d.line("AMD", "Pollara NIC revenue").p50 / rev.p50,
-                      "IBM IRR P50": ibm_irr.p50})
+                      "NIC share of AMD P50 [-]": d.line("AMD", "Pollara NIC revenue").p50 / rev.p50,
+                      "IBM IRR P50 [per year]": ibm_irr.p50})
 amd_by = pl.DataFrame(deal_rows)
 top_amd = amd_by.sort("AMD revenue P50 [M USD]", descending=True).row(0, named=True)
 low_amd = amd_by.sort("AMD revenue P50 [M USD]").row(0, named=True)
 assert low_amd["option"].startswith("MI300X"), "AMD earns least on more MI300X (the lowest selling price)"
 md(f'''Per option AMD's P50 revenue runs from **${low_amd['AMD revenue P50 [M USD]']:,.0f}M** ({low_amd['option']})
 to **${top_amd['AMD revenue P50 [M USD]']:,.0f}M** ({top_amd['option']}{', announced, not shipped' if top_amd['announced_not_shipped'] else ''}):
-the GPU's selling price dominates; the NICs are {amd_by['NIC share of AMD P50'].min():.0%}–{amd_by['NIC share of AMD P50'].max():.0%} of it.''')
+the GPU's selling price dominates; the NICs are {amd_by['NIC share of AMD P50 [-]'].min():.0%}–{amd_by['NIC share of AMD P50 [-]'].max():.0%} of it.''')
 amd_by.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
@@ -251,11 +262,18 @@ pv = {(r["option"], r["path"], r["utilization"]): r for r in paths.iter_rows(nam
 d_base, d_ship = pv[(b1["option"], "decay", None)], pv[(s1["option"], "decay", None)]
 f_base = [r for r in paths.iter_rows(named=True) if r["option"] == b1["option"] and r["path"] == "flat"]
 breakeven_u = min((r["utilization"] for r in f_base if r["npv_usd_per_gpu"] > 0), default=None)
+grid_u = sorted(r["utilization"] for r in f_base)
+if breakeven_u is None:
+    flat_txt = "flat, the NPV stays negative at every sold share in the grid"
+elif breakeven_u == grid_u[0]:
+    flat_txt = f"flat, the NPV is positive at every sold share in the grid ({grid_u[0]:.0%} and up)"
+else:
+    flat_txt = (f"flat, the NPV turns positive between sold shares of "
+                f"{max(u for u in grid_u if u < breakeven_u):.0%} and {breakeven_u:.0%}")
 irr_txt = lambda r: "never repaid" if r["irr"] is None else f"{r['irr']:.0%}"  # noqa: E731
 md(f'''On today's design at its contract rent (${d_base['price_usd_per_gpu_hour']:.2f}/GPU-h) IBM's IRR is
 **{irr_txt(d_base)}** if the rent then decays, against {irr_txt(pv[(b1['option'], 'rebound', None)])} with a
-rebound; flat, the NPV turns positive from a sold share of
-{'—' if breakeven_u is None else f'{breakeven_u:.0%}'} in the grid. {s1['option']} at its listed
+rebound; {flat_txt}. {s1['option']} at its listed
 ${d_ship['price_usd_per_gpu_hour']:.2f}/GPU-h returns {irr_txt(d_ship)} on the decay path.''')
 paths.select("option", "path", "utilization", "price_usd_per_gpu_hour", "margin_usd_per_gpu_hour",
              "irr", "payback_years", "npv_usd_per_gpu").with_columns(pl.col(pl.Float64).round(3))
@@ -301,11 +319,11 @@ faster = b1["wall_days"] / s1["wall_days"]
 md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trains a ZAYA1-class model
   {b1['wall_days'] / f1['wall_days']:.1f}× faster than today's design{'; it rests on announced parts' if f1['announced_not_shipped'] else ''}.
   Among shipping parts, {s1['option']} is the cheapest run and {faster:.1f}× faster than today's.
-* **NIC:** Vulcano 800G buys at most {100 * (nic_gain[best_nic] - 1):.0f} % on a ZAYA1-class run; the
+* **NIC:** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (1 - 1 / nic_gain[best_nic]):.0f} %; the
   accelerator choice moves the answer far more than the NIC.
 * **Scale:** on about 8,192 GPUs the 10× MoE takes {HM['base']['wall_days']:.1f} days on MI300X and
   {HM['fastest']['wall_days']:.1f} days on {HM['fastest']['option']}.
-* **Who earns what:** an 8,192-MI300X expansion is worth about ${amd.p50 / 1e6:,.0f}M to AMD; IBM's
+* **Who earns what:** an {g_big}-MI300X expansion is worth about ${amd.p50 / 1e6:,.0f}M to AMD; IBM's
   IRR on a decaying rent is {irr.p50:.0%} (P50; {moe_mi300['ibm_irr']:.0%} with every input at its default); the owned cost per trained token moves most with
   {top['label'].split(' [')[0]}.
 * **Serving:** the cheapest served token at ~1,024 GPUs is on {cs['option']}
