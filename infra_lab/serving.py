@@ -1276,19 +1276,29 @@ def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
 
 
 def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | None = None,
-                   term: str = "on-demand", statistic: str = "median", **owned_overrides: float) -> float:
+                   term: str = "on-demand", statistic: str = "median", matched_with: str | None = None,
+                   **owned_overrides: float) -> float:
     """Cost of one GPU-hour from the economics module [USD/GPU-h].
+
+    The owned price is notebook 05's like-for-like one (``il.economics.owned_gpu_hour_price``):
+    the P50 of the Monte Carlo of ``il.economics.compare_owned`` (``LIKE_FOR_LIKE_DRAWS`` draws,
+    ``LIKE_FOR_LIKE_SEED``: 20,000 draws with the notebooks' seed) with
+    every accelerator at its newest 8-GPU baseboard listing plus the same host, network and
+    opex ranges (an accelerator without a listing: its default purchase price, see
+    ``il.economics.owned_gpu_hour_quote``). Cached, so a repeated call is free.
 
     Parameters
     ----------
     accelerator : catalog name
-    basis : "owned" (``il.economics.owned_cost_per_gpu_hour``: capital, network, energy,
-        facility per useful hour) or "rented" (``il.economics.cloud_price``: ``statistic`` of
-        the providers' current listed prices for ``term``; with ``provider``, that
-        provider's newest price, ``il.economics.rental_price``)
-    provider, term, statistic : rental provider, term ("on-demand", "1-year", ...) and
-        statistic over providers ("median", "min", "max", "mean")
-    **owned_overrides : passed to ``owned_cost_per_gpu_hour`` (utilization, life_years, ...)
+    basis : "owned" (``il.economics.owned_gpu_hour_price``) or "rented"
+        (``il.economics.rented_gpu_hour_price``: ``statistic`` of the providers' current listed
+        prices for ``term``; with ``provider``, that provider's newest price; with
+        ``matched_with``, only the providers that also list that accelerator on ``term``)
+    provider, term, statistic, matched_with : rental provider, term ("on-demand", "1-year",
+        ...), statistic over providers ("median", "min", "max", "mean") and the accelerator
+        whose providers the rent is matched to
+    **owned_overrides : owned-cost inputs held constant (utilization, life_years, ...);
+        ``capex_usd_per_gpu`` replaces the baseboard listing
 
     Examples
     --------
@@ -1302,12 +1312,15 @@ def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | No
     if basis == "owned":
         if provider is not None:
             raise ValidationError("provider: only with basis = 'rented'")
-        return float(economics.owned_cost_per_gpu_hour(accelerator, **owned_overrides).total_usd_per_gpu_hour)
+        if matched_with is not None:
+            raise ValidationError("matched_with: only with basis = 'rented'")
+        fixed = dict(owned_overrides)
+        price = fixed.pop("capex_usd_per_gpu", None)
+        return float(economics.owned_gpu_hour_price(accelerator, price=price, fixed=fixed))
     if owned_overrides:
         raise ValidationError(f"{sorted(owned_overrides)}: owned-cost overrides only with basis = 'owned'")
-    if provider is not None:
-        return float(economics.rental_price(accelerator, provider, term))
-    return float(economics.cloud_price(accelerator, term, statistic=statistic))
+    return economics.rented_gpu_hour_price(accelerator, term, statistic=statistic, provider=provider,
+                                           matched_with=matched_with)
 
 
 def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,

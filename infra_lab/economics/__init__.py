@@ -42,14 +42,19 @@ from __future__ import annotations
 from . import compare, data, deal, finance, montecarlo, owned, runs, uncertainty  # noqa: F401
 from .compare import (
                       DEFAULT_NIC,
-    PLAN_FAMILY,
+                      LIKE_FOR_LIKE_DRAWS,
+                      LIKE_FOR_LIKE_SEED,
+                      PLAN_FAMILY,
                       break_even_capex,
                       compare_owned,
                       compare_useful_work,
                       matched_rents,
-    matched_serving,
+                      matched_serving,
+                      owned_gpu_hour_price,
+                      owned_gpu_hour_quote,
                       parity_price,
                       per_token_cost,
+                      rented_gpu_hour_price,
                       training_throughput,
                       useful_work_cost,
 )
@@ -158,5 +163,6 @@ __all__ = [
     "run_cost", "cost_per_million_tokens", "zyphra_bill", "epoch_amortized_cost",
     # comparisons and the deal
     "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "matched_serving", "compare_owned",
+    "LIKE_FOR_LIKE_DRAWS", "LIKE_FOR_LIKE_SEED", "owned_gpu_hour_quote", "owned_gpu_hour_price", "rented_gpu_hour_price",
     "break_even_capex", "useful_work_cost", "compare_useful_work", "DealPnL", "deal_pnl", "UNKNOWNS",
 ]

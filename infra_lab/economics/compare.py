@@ -10,12 +10,17 @@ Three rules make the comparison fair:
    the 8-GPU baseboard (``purchase_prices.csv``, basis "baseboard") plus the same host, the
    same per-port network and the same opex (common random numbers in the Monte Carlo).
    Rented: only prices of the same provider and term are paired (:func:`matched_rents`).
+   The owned price of a GPU-hour on this basis is :func:`owned_gpu_hour_price` (the P50 of
+   the same draws :func:`compare_owned` takes), and the rent of a pair is
+   :func:`rented_gpu_hour_price` with ``matched_with``: the serving notebooks price served
+   tokens with these two, so a GPU-hour costs the same in every notebook.
 3. **Parity, not just a ratio.** :func:`parity_price` gives the rent (or purchase price) of
    the other accelerator at which the per-token advantage disappears.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,12 +33,22 @@ from ..errors import ValidationError, empty_reasons
 from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
-from .data import Param, parameter_table, parameters, purchase_price
+from .data import (
+    BASES,
+    NoPurchasePriceError,
+    Param,
+    cloud_price,
+    parameter_table,
+    parameters,
+    purchase_price,
+    rental_price,
+)
 from .owned import OWNED_PARAMS, _owned_components
 
 __all__ = [
     "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
-    "matched_serving",
+    "matched_serving", "LIKE_FOR_LIKE_DRAWS", "LIKE_FOR_LIKE_SEED", "owned_gpu_hour_quote", "owned_gpu_hour_price",
+    "rented_gpu_hour_price",
     "compare_owned", "break_even_capex", "useful_work_cost", "compare_useful_work",
 ]
 
@@ -45,6 +60,16 @@ PLAN_FAMILY = {"tp": 1, "pp": 1, "cp": 1, "max_micro_batch": 4}
 with ZeRO/FSDP and, where it helps, expert parallel; no tensor, pipeline or context
 parallel), micro-batch up to 4. The same family for every accelerator keeps the comparison
 like for like and the search fast (~0.1 s instead of tens of seconds for every plan)."""
+
+
+LIKE_FOR_LIKE_DRAWS = 20_000
+"""Monte Carlo draws of the like-for-like owned cost (:func:`compare_owned`,
+:func:`owned_gpu_hour_price`; notebook 05 uses the same number)."""
+
+LIKE_FOR_LIKE_SEED = 20250930
+"""Seed of those draws (common random numbers: every accelerator sees the same quantile of
+every shared input); the notebooks' seed, so notebook 05's table and the serving notebooks'
+prices are the same draws."""
 
 
 def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> Any:
@@ -205,8 +230,125 @@ def _fixed_like_for_like(fixed: Any, where: str, capex: str) -> dict[str, float]
                          where=f"{where}(fixed=...)")
 
 
+@functools.lru_cache(maxsize=256)
+def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
+                         fixed_items: tuple[tuple[str, float], ...]) -> np.ndarray:
+    """Owned cost per useful GPU-hour of ``acc`` bought at ``price`` [USD per GPU], ``n``
+    draws of the generic (same for every accelerator) host, network and opex ranges with
+    ``seed``; cached (read-only array) so that widgets and notebooks re-read it for free."""
+    n = V.integer("n", n, lo=1, hi=50_000_000)
+    V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    s = U.sample(_generic_specs(acc), n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
+                 fixed=dict(fixed_items))
+    s["capex_usd_per_gpu"] = np.full(n, price)
+    tdp = catalog.accelerator(acc).tdp_W
+    if tdp is None:
+        raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; cannot price energy")
+    s["tdp_W"] = float(tdp)
+    cost = np.array(_owned_components(s)["total"], dtype=float)
+    cost.flags.writeable = False
+    return cost
+
+
+def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis: str = "baseboard",
+                         n: int = LIKE_FOR_LIKE_DRAWS, seed: int = LIKE_FOR_LIKE_SEED,
+                         fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """The like-for-like owned cost of one useful GPU-hour of ``accelerator``, with where its
+    purchase price comes from: the one owned price per GPU-hour of the package (notebook 05's
+    :func:`compare_owned`, serving's ``gpu_hour_price``, notebooks 07 and 09).
+
+    Basis: the newest listing of the 8-GPU baseboard (``purchase_prices.csv``, ``basis``) plus
+    the same host, per-port network and opex ranges for every accelerator, ``n`` Monte Carlo
+    draws with ``seed`` (the same draws as :func:`compare_owned` with that ``n`` and ``seed``).
+    An accelerator without a listing on ``basis`` falls back to its own purchase-price default
+    (``parameters(accelerator)["capex_usd_per_gpu"]``, an analyst ASP) and says so in
+    ``capex_basis``. Cached: a repeated call costs a dictionary look-up.
+
+    Parameters
+    ----------
+    accelerator : catalog name
+    price : purchase price [USD per GPU] instead of the listing (``capex_basis`` "given")
+    basis : purchase_prices.csv basis of the listing ("baseboard")
+    n, seed : Monte Carlo draws and seed
+    fixed : owned-cost inputs held constant (as :func:`compare_owned`'s ``fixed``)
+
+    Returns
+    -------
+    dict: accelerator, usd_per_gpu_hour (the P50), p5, p95 [USD per useful GPU-hour],
+    purchase_price_usd_per_gpu, capex_basis, price_date, draws, seed
+    """
+    acc = V.accelerator(accelerator)
+    f = _fixed_like_for_like(fixed, "owned_gpu_hour_quote", "pass the purchase price as price=...")
+    p = None if price is None else V.positive("price", price, hi=5e6)
+    V.choice("basis", basis, BASES)
+    n = V.integer("n", n, lo=1, hi=50_000_000)
+    seed = V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    return dict(_owned_quote(acc, p, basis, n, seed, tuple(sorted(f.items()))))
+
+
+@functools.lru_cache(maxsize=256)
+def _owned_quote(acc: str, price: float | None, basis: str, n: int, seed: int,
+                 fixed_items: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    if price is not None:
+        p, cb, date = price, "given", None
+    else:
+        try:
+            pp = purchase_price(acc, basis)
+            p, cb, date = pp["price_usd_per_gpu"], pp["basis"], pp["date"]
+        except NoPurchasePriceError:
+            par = parameters(acc).get("capex_usd_per_gpu")
+            if par is None:
+                raise NoPurchasePriceError(
+                    f"owned_gpu_hour_price: {acc} has no {basis} listing in purchase_prices.csv and no public "
+                    f"purchase price; pass one: price=... (il.serving.gpu_hour_price: capex_usd_per_gpu=...) "
+                    f"[USD per GPU]") from None
+            p, cb, date = par.value, f"default purchase price (no {basis} listing)", None
+    cost = _like_for_like_draws(acc, float(p), n, seed, fixed_items)
+    b = U.band(cost)
+    return {"accelerator": acc, "usd_per_gpu_hour": float(b.p50), "p5": float(b.p5), "p95": float(b.p95),
+            "purchase_price_usd_per_gpu": float(p), "capex_basis": cb, "price_date": date, "draws": n, "seed": seed}
+
+
+def owned_gpu_hour_price(accelerator: str, **kwargs: Any) -> float:
+    """Like-for-like owned cost of one useful GPU-hour [USD/GPU-h]: the P50 of
+    :func:`owned_gpu_hour_quote` (same keywords), i.e. notebook 05's ``owned_p50``.
+
+    Examples
+    --------
+    >>> 1.0 < owned_gpu_hour_price("MI300X") < owned_gpu_hour_price("H100") < 10
+    True
+    """
+    return owned_gpu_hour_quote(accelerator, **kwargs)["usd_per_gpu_hour"]
+
+
+def rented_gpu_hour_price(accelerator: str, term: str = "on-demand", *, statistic: str = "median",
+                          provider: str | None = None, matched_with: str | None = None) -> float:
+    """Rented price of one GPU-hour of ``accelerator`` [USD/GPU-h] on ``term``.
+
+    * ``provider``: that provider's newest price (:func:`rental_price`);
+    * ``matched_with``: ``statistic`` over the providers that list both ``accelerator`` and
+      ``matched_with`` on ``term`` (:func:`matched_rents`), so that two accelerators priced
+      with each other as ``matched_with`` compare at the same providers; where no provider
+      lists both, the same as without it;
+    * otherwise ``statistic`` over every provider's newest price (:func:`cloud_price`).
+    """
+    if provider is not None:
+        if matched_with is not None:
+            raise ValidationError("matched_with: not with provider (a provider's price is already matched)")
+        return float(rental_price(accelerator, provider, term))
+    if matched_with is not None:
+        m = matched_rents(accelerator, matched_with, [term])
+        if m.height:
+            stats = {"median": m["price_a"].median, "mean": m["price_a"].mean, "min": m["price_a"].min,
+                     "max": m["price_a"].max}
+            if statistic not in stats:
+                raise ValidationError(f"statistic = {statistic!r}: expected one of {', '.join(stats)}")
+            return float(stats[statistic]())
+    return float(cloud_price(accelerator, term, statistic=statistic))
+
+
 def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[str, float] | None = None,
-                  basis: str = "baseboard", n: int = 20_000, seed: int = 0,
+                  basis: str = "baseboard", n: int = LIKE_FOR_LIKE_DRAWS, seed: int = LIKE_FOR_LIKE_SEED,
                   fixed: Mapping[str, float] | None = None, reference: str | None = None):
     """Owned cost per trained token, like for like, with Monte Carlo bands.
 
@@ -249,15 +391,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
         else:
             pp = purchase_price(acc, basis)
             price, date = pp["price_usd_per_gpu"], pp["date"]
-        specs = _generic_specs(acc)
-        s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
-                     fixed={**fixed})
-        s["capex_usd_per_gpu"] = np.full(n, price)
-        tdp = catalog.accelerator(acc).tdp_W
-        if tdp is None:
-            raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; cannot price energy")
-        s["tdp_W"] = float(tdp)
-        cost = np.asarray(_owned_components(s)["total"], dtype=float)
+        cost = _like_for_like_draws(acc, float(price), n, seed, tuple(sorted(fixed.items())))
         per_tok[acc] = cost / (tps[acc] * HOUR) * 1e6
         rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "price_date": date,
                      "tokens_per_s_per_gpu": tps[acc],
@@ -271,7 +405,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
 
 
 def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_per_s_per_gpu: float, *,
-                     n: int = 20_000, seed: int = 0, fixed: Mapping[str, float] | None = None):
+                     n: int = LIKE_FOR_LIKE_DRAWS, seed: int = LIKE_FOR_LIKE_SEED, fixed: Mapping[str, float] | None = None):
     """Purchase price [USD per GPU] at which ``accelerator``'s owned cost per trained token
     equals ``target_usd_per_m_tokens`` (e.g. a competitor's P50), with the same host,
     network and opex ranges as :func:`compare_owned`. The owned cost is affine in the price,

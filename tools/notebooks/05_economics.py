@@ -266,11 +266,18 @@ its vendor's NIC, line rate in the table) swapped, each with the best plan `il.s
 whatever the training model says it is for each stack, with no separate factor. Owned: every
 accelerator at a distributor's listing of its 8-GPU baseboard, plus the same host, per-port
 network and opex (common random numbers). Rented: only prices of the same provider and term.
+The owned P50 column is the owned price of a GPU-hour everywhere in these notebooks: the Monte
+Carlo median on this basis (`il.economics.owned_gpu_hour_price`, not the all-defaults value),
+which notebook 07 prices served tokens with and notebook 09 its multimodal runs.
 """),
     ("code", r"""
 thr = E.training_throughput(sc, ["MI300X", "H100", "H200", "MI355X", "B200"])
 tps = dict(zip(thr["accelerator"], thr["tokens_per_s_per_gpu"], strict=True))
-owned5 = E.compare_owned({a: tps[a] for a in ("MI300X", "H100-SXM", "H200-SXM", "B200")}, n=N_MC, seed=SEED)
+# the like-for-like draws (E.LIKE_FOR_LIKE_DRAWS, E.LIKE_FOR_LIKE_SEED): owned_p50 is E.owned_gpu_hour_price,
+# the owned $/GPU-h notebooks 07 and 09 price served tokens and multimodal runs with
+owned5 = E.compare_owned({a: tps[a] for a in ("MI300X", "H100-SXM", "H200-SXM", "B200")},
+                         n=E.LIKE_FOR_LIKE_DRAWS, seed=E.LIKE_FOR_LIKE_SEED)
+assert all(E.owned_gpu_hour_price(a) == p for a, p in zip(owned5["accelerator"], owned5["owned_p50"], strict=True))
 display(thr.select("accelerator", "nic", pl.col("nic").map_elements(lambda n: il.catalog.nic(n).line_rate_bps / 1e9,
                                                                       return_dtype=pl.Float64).alias("NIC [Gb/s]"),
                    "tokens_per_s_per_gpu", "mfu", "plan", "stack").with_columns(pl.col(pl.Float64).round(3)))

@@ -153,7 +153,10 @@ the counts are printed below), so the cross-vendor gap carries the validation er
 BASE = {"model": S.agent_model("llama3.3-70b", req), "hardware": {"nodes": 1, "gpus_per_node": 8},
         "serving": {"engine": "vllm", "tp": 8, **S.agent_serving(req)}}
 price = {a: S.gpu_hour_price(a) for a in ACCS}
-rented = {a: S.gpu_hour_price(a, "rented") for a in ACCS}
+# rents: MI300X at the median over all providers; every other accelerator at the providers that
+# also list MI300X on demand, beside MI300X's rent at those same providers (matched pairs)
+rented = {a: S.gpu_hour_price(a, "rented", matched_with=None if a == "MI300X" else "MI300X") for a in ACCS}
+rented_mi = {a: S.gpu_hour_price("MI300X", "rented", matched_with=a) if a != "MI300X" else rented[a] for a in ACCS}
 fronts = []
 for a in ACCS:
     d = {**BASE, "hardware": {**BASE["hardware"], "accelerator": a}}
@@ -169,9 +172,12 @@ display(il.charts.serving_front_chart(fronts))
 
 At the interactivity target (each user sees at least the `interactivity_target` tokens/s of
 the mix table) the cheapest configuration on each front, priced at the **owned** cost of a
-useful GPU-hour with every input at its default (`il.economics.owned_cost_per_gpu_hour`; notebook
-05's Monte Carlo median is higher, the input ranges being right-skewed) and, for comparison, at
-the median **rented** on-demand price (`il.economics.cloud_price`). "All in" charges every GPU
+useful GPU-hour on notebook 05's like-for-like basis (`il.economics.owned_gpu_hour_price`, the
+same function and inputs as notebook 05's owned P50 column: each GPU at its newest 8-GPU baseboard
+listing plus the same host, network and opex, the Monte Carlo median; `capex_basis` names an
+accelerator without a listing) and at the **rented** on-demand price of the providers that list
+both it and MI300X (`il.economics.rented_gpu_hour_price(..., matched_with=...)`; MI300X's own
+row: the median over all its providers). "All in" charges every GPU
 dollar to the generated tokens; a task costs its output tokens × that.
 """),
     ("code", r"""
@@ -181,7 +187,9 @@ for a in ACCS:
     reached = bool((f["tokens_per_s_per_user"] >= TARGET).any())
     # the cheapest point at the target, or (when the front does not reach it) the most interactive one
     b = S.cost_at_interactivity(f, TARGET) if reached else f.sort("tokens_per_s_per_user").row(-1, named=True)
-    rows.append({"accelerator": a, "reaches_target": reached, "owned_usd_per_gpu_h": price[a], "rented_usd_per_gpu_h": rented[a],
+    rows.append({"accelerator": a, "reaches_target": reached, "owned_usd_per_gpu_h": price[a],
+                 "capex_basis": il.economics.owned_gpu_hour_quote(a)["capex_basis"], "rented_usd_per_gpu_h": rented[a],
+                 "MI300X_rent_same_providers": rented_mi[a],
                  "config": f"tp{b['tp']} pp{b['pp']} dp{b['dp']} {b['weight_precision']} kv-{b['kv_precision']} x{b['concurrency']}",
                  "tok_s_per_user": b["tokens_per_s_per_user"], "out_tok_s_per_gpu": b["output_tokens_per_s_per_gpu"],
                  "ttft_s": b["ttft_s"], "usd_per_M_input": b["usd_per_million_input_tokens"],
@@ -191,6 +199,10 @@ for a in ACCS:
                  "usd_per_task_rented": b["usd_per_million_output_tokens_all_in"] * rented[a] / price[a]
                  * req["output_tokens_per_task"] / 1e6})
 costs = pl.DataFrame(rows)
+# rented, matched pairs: MI300X's per-task cost at the same providers' MI300X rent over this accelerator's
+mi_task_per_usd = costs.filter(pl.col("accelerator") == "MI300X")["usd_per_task"][0] / price["MI300X"]
+costs = costs.with_columns((mi_task_per_usd * pl.col("MI300X_rent_same_providers") / pl.col("usd_per_task_rented"))
+                           .alias("MI300X_over_this_per_task_rented"))
 display(costs.with_columns(pl.col(pl.Float64).round(3)))
 display(il.charts.serving_cost_chart(costs, "usd_per_task", title=f"Llama 3.3 70B: $ per Maia task at >= {TARGET:.0f} tokens/s per user (owned)"))
 """),
@@ -202,7 +214,10 @@ mi = c["MI300X"]
 md(f"At ≥ {TARGET:.0f} tokens/s per user, a Maia task on Llama 3.3 70B costs **${mi['usd_per_task']:.3f}** on MI300X "
    f"(owned, ${mi['owned_usd_per_gpu_h']:.2f}/GPU-h; ${mi['usd_per_task_rented']:.3f} at the median rent), versus "
    + ", ".join(f"${c[a]['usd_per_task']:.3f} on {a}" for a in ACCS if a != "MI300X")
-   + f". Cheapest per task: **{cheapest['accelerator']}**. MI300X's all-in output price is "
+   + f" (owned, like for like: MI300X's GPU-hour costs {price['MI300X'] / price['H100-SXM']:.3f}× H100's, as in notebook 05). "
+   + "Rented from the same providers, MI300X costs " + ", ".join(
+       f"{c[a]['MI300X_over_this_per_task_rented']:.2f}× {a}" for a in ACCS if a != "MI300X") + " per task"
+   + f". Cheapest per task owned: **{cheapest['accelerator']}**. MI300X's all-in output price is "
    f"${mi['usd_per_M_output_all_in']:.2f} per million output tokens ({mi['out_tok_s_per_gpu']:,.0f} output tokens/s per GPU)."
    + (f" Not reaching {TARGET:.0f} tokens/s per user on one node with this engine: {', '.join(missed)} "
       "(their row is the most interactive configuration)." if missed else ""))

@@ -155,12 +155,13 @@ md(f"The same cluster and plan as ZAYA1 ({hw.nodes} nodes × {hw.gpus_per_node} 
    f"ZeRO-{par.zero}, micro-batch {tr.micro_batch}, global batch {tr.global_batch:,} × {tr.seq_len:,} positions), the "
    f"encoders trained, for four data mixes. Days = {TOKENS / 1e12:.0f}T *useful* (non-padding) tokens ÷ useful tokens per "
    f"second; dollars at the median on-demand MI300X price (`il.economics.cloud_price`) and at the owned cost of a useful "
-   f"GPU-hour with every input at its default (`il.economics.owned_cost_per_gpu_hour`; notebook 05's Monte Carlo "
-   f"median is higher).")
+   f"GPU-hour on notebook 05's like-for-like basis (`il.economics.owned_gpu_hour_price`: the baseboard listing plus the "
+   f"same host, network and opex as every other accelerator, the Monte Carlo median — the same function and inputs as "
+   f"notebook 05's owned P50 column and notebook 07's owned price).")
 """),
     ("code", r"""
 price = E.cloud_price("MI300X")
-owned = E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour
+owned = E.owned_gpu_hour_price("MI300X")
 res, split = {}, []
 for name, mix in MIXES.items():
     d = sc.to_dict()
