@@ -103,16 +103,55 @@ def test_index_links_every_notebook():
             assert p.name in index, f"00_index.ipynb does not link {p.name}"
 
 
+POLL_SLICE_S = 1.0   # longest single wait on a kernel channel [s]
+
+
+def _sliced_polls(channel) -> None:
+    """Make ``channel.get_msg(timeout)`` wait in slices of at most :data:`POLL_SLICE_S`.
+
+    With ipywidgets in a cell, a message that has arrived can sit unnoticed until the whole
+    wait runs out (jupyter/nbclient#312: the cell after an explorer widget then stalls for the
+    full cell timeout, then goes on). A fresh poll sees a message that is already there, so
+    polling in short slices bounds such a stall to one slice. Same results, same timeouts."""
+    import time
+    from queue import Empty
+
+    get_msg = channel.get_msg
+
+    async def sliced(timeout=None):
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if end is None else max(0.0, end - time.monotonic())
+            try:
+                return await get_msg(timeout=min(POLL_SLICE_S, left))
+            except Empty:
+                if end is not None and time.monotonic() >= end:
+                    raise
+
+    channel.get_msg = sliced
+
+
+def _notebook_client(nb, path):
+    import nbclient
+
+    class Client(nbclient.NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            for channel in (kc.shell_channel, kc.iopub_channel):
+                _sliced_polls(channel)
+            return kc
+
+    return Client(nb, timeout=TIMEOUT_S, kernel_name="python3",
+                  resources={"metadata": {"path": str(path.parent)}})
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path, tmp_path):
-    import nbclient
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
+    client = _notebook_client(nb, path)
     t0 = time.perf_counter()
     client.execute()
     TIMINGS[path.name] = time.perf_counter() - t0
