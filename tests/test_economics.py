@@ -659,6 +659,14 @@ class TestNotebookClaims:
         d = E.deal_pnl(1.5e5, goodput=0.98, seed=seed, n=n).line("Zyphra", "bill")
         assert (d.p5, d.p50, d.p95) == pytest.approx((bill.p5, bill.p50, bill.p95), rel=1e-12)
 
+    def test_textbook_gap_is_flops_and_utilization(self):
+        """Notebook 05 §2 splits the 6·N·D cross-check's gap into FLOPs (the model executes more
+        than 6·N per step) and utilization (ZAYA1 runs below the typical MFU): both parts > 1."""
+        est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+        conv = {r["convention"]: r for r in est.mfu_table().iter_rows(named=True)}
+        assert conv["executed"]["flops_per_step"] > conv["6N"]["flops_per_step"]
+        assert conv["executed"]["mfu"] < E.parameters("MI300X")["mfu"].value
+
     def test_defaults_sit_below_the_median(self):
         s = E.monte_carlo_owned_cost(100_000, seed=20250930)
         assert np.median(s) > E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour

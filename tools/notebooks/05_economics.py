@@ -156,12 +156,17 @@ answer2
 """),
     ("code", r"""
 zb = E.zyphra_bill(run_gh, goodput=goodput)      # at the default months and price, for the picture
+mfu_conv = {r["convention"]: r for r in est.mfu_table().iter_rows(named=True)}
+flop_gap = mfu_conv["executed"]["flops_per_step"] / mfu_conv["6N"]["flops_per_step"]   # executed / 6·N per step
+mfu_exec = mfu_conv["executed"]["mfu"]
 md(f"**Answer.** Zyphra's bill is about **${bill.fmt('{:,.1f}', 1e6)}M**; the final run used **{share.fmt('{:.1%}')}** "
    f"of the hours bought (${final_cost.fmt('{:,.0f}', 1e3)}k at the contract price). The rest paid for "
    f"everything else a model needs. The textbook 6·N·D estimate at a typical MFU gives {xc_gh / run_gh:.2f}× the "
-   f"training model's GPU-hours: it misses attention and most of the output layer over a {zaya.vocab / 1e3:,.0f}k-token "
-   f"vocabulary, so it is only "
-   f"a cross-check here.")
+   f"training model's GPU-hours, a gap of {run_gh / xc_gh:.1f}× with two parts: FLOPs and utilization. 6·N·D leaves out "
+   f"attention and most of the output layer over a {zaya.vocab / 1e3:,.0f}k-token vocabulary; the FLOPs the model "
+   f"executes per step are {flop_gap:.2f}× 6·N·D. The rest, {run_gh / xc_gh / flop_gap:.2f}×, is utilization: the "
+   f"model runs ZAYA1's small-active MoE at {mfu_exec:.1%} of peak (executed FLOPs; notebook 04), against the "
+   f"typical {P['mfu'].value:.1%} the textbook figure assumes. So 6·N·D at a typical MFU is only a cross-check here.")
 il.charts.bill_chart(zb.frame(), title=f"Zyphra's bill at the default {zb.months:g} months and ${zb.price_usd_per_gpu_hour:.3f}/GPU-h")
 """),
     ("md", r"""
