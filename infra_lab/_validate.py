@@ -145,6 +145,16 @@ def float_array(field: str, values: Any, unit: str = "") -> np.ndarray:
     return a
 
 
+def keyword_names(fn: Any, *, leave_out: Iterable[str] = ()) -> tuple[str, ...]:
+    """The keyword-only parameters of ``fn``, in order, less ``leave_out`` (the names a public
+    call that passes ``**kwargs`` on to ``fn`` accepts: see :func:`keywords`)."""
+    import inspect
+
+    skip = set(leave_out)
+    return tuple(p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in skip)
+
+
 def keywords(where: str, given: Mapping[str, Any], allowed: Iterable[str]) -> dict:
     """``given`` (the ``**kwargs`` of a public call that passes them on) as a dict when every
     name is in ``allowed``; else an UnknownNameError naming the call, the misspelt keyword,
@@ -164,4 +174,4 @@ def path(field: str, value: Any) -> os.PathLike | str:
 
 
 __all__ = ["REAL", "is_real", "number", "positive", "fraction", "integer", "boolean", "choice", "name",
-           "mapping", "sequence", "float_array", "keywords", "path"]
+           "mapping", "sequence", "float_array", "keyword_names", "keywords", "path"]

@@ -243,6 +243,10 @@ def _params(items: list[str] | None) -> dict[str, float] | None:
     return out
 
 
+def _negative_size_message(text: str) -> str:
+    return f"size {text!r}: must be >= 0 bytes (a collective moves a non-negative amount), e.g. 1GiB or 4096"
+
+
 def parse_size(text: str) -> float:
     """A message size: bytes, or with a unit (KB MB GB TB = 10^3.., KiB MiB GiB TiB = 2^10..).
 
@@ -250,8 +254,7 @@ def parse_size(text: str) -> float:
     (1073741824.0, 256000000.0, 4096.0)
     """
     if str(text).strip().startswith("-"):
-        raise CliError(f"size {text!r}: must be >= 0 bytes (a collective moves a non-negative amount), "
-                       f"e.g. 1GiB or 4096")
+        raise CliError(_negative_size_message(text))
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
     unit = m.group(2).lower() if m else None
     if not m or unit not in _SIZE_UNITS:
@@ -886,8 +889,7 @@ def main(argv: list[str] | None = None) -> int:
     neg = _negative_size(args)
     if neg is not None:
         # argparse would read "-1GiB" as an unknown option and say the size is missing
-        print(f"{PROG} collective: error: size {neg!r}: must be >= 0 bytes (a collective moves a "
-              f"non-negative amount), e.g. 1GiB or 4096", file=sys.stderr)
+        print(f"{PROG} collective: error: {_negative_size_message(neg)}", file=sys.stderr)
         return 2
     a = parser.parse_args(args)
     if a.version:

@@ -31,7 +31,7 @@ import math
 from functools import cache
 
 from .. import catalog
-from .._validate import keywords
+from .._validate import keyword_names, keywords
 from ..errors import ValidationError, unknown
 from . import _params as P
 
@@ -218,5 +218,5 @@ def attention_efficiency(seq_len: int, head_dim: int, batch_heads: float, accele
     return attention_cost(seq_len, head_dim, batch_heads, accelerator, pass_, causal, **kw)["efficiency"]
 
 
-_COST_KEYWORDS = ("kernel", "kv_seq_len", "head_dim_v", "window", "which")
+_COST_KEYWORDS = keyword_names(attention_cost)
 """The keyword-only arguments of :func:`attention_cost` that its wrappers pass on."""

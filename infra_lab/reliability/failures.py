@@ -32,7 +32,7 @@ from functools import cache
 import numpy as np
 
 from .. import catalog
-from .._validate import keywords
+from .._validate import keyword_names, keywords
 from ..errors import ValidationError, unknown
 from ._data import (
     COMPONENT_CLASSES,
@@ -365,7 +365,7 @@ def interruption_rates(hardware, *, calibration: str = "llama3", reading: str = 
     })
 
 
-RATE_KEYWORDS = ("calibration", "reading", "hbm_basis", "early_deployment", "multiplier", "radix")
+RATE_KEYWORDS = keyword_names(interruption_rates)
 """Keywords of :func:`interruption_rates` that :func:`failure_rate_per_hour`, :func:`mtbi_hours`,
 :func:`interruptions_per_day` and :func:`fleet_check` (all but calibration) pass on."""
 
@@ -446,7 +446,7 @@ def fleet_check(**kw):
     """
     import polars as pl
 
-    kw = keywords("fleet_check", kw, RATE_KEYWORDS[1:])
+    kw = keywords("fleet_check", kw, keyword_names(interruption_rates, leave_out=("calibration",)))
     rows = []
     for o in fleet_observations().iter_rows(named=True):
         hw = _hardware_of(o)

@@ -9,7 +9,7 @@ import itertools
 import math
 from dataclasses import replace
 
-from .._validate import keywords, sequence
+from .._validate import keyword_names, keywords, sequence
 from ..errors import ValidationError
 from ._data import number, parameter
 from .checkpoint import RestartModel, RunPlan, plan_run, restart_model, restart_profiles
@@ -95,11 +95,7 @@ def _summary_row(p: RunPlan, **extra) -> dict:
 def _plan_kw(where: str, kw: dict, *, sets: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> dict:
     """``kw`` checked against :func:`plan_run`'s keywords less those ``where`` sets itself
     (plus its own ``extra`` ones): a misspelt name gets "did you mean", not a TypeError."""
-    import inspect
-
-    names = [p.name for p in inspect.signature(plan_run).parameters.values()
-             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in sets]
-    return keywords(where, kw, (*names, *extra))
+    return keywords(where, kw, (*keyword_names(plan_run, leave_out=sets), *extra))
 
 
 def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **plan_kw):
