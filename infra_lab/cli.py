@@ -713,7 +713,7 @@ def _validate_collectives() -> list[dict]:
                     "split": "train" if r["calibrated"] else "test", "metric": r["metric"],
                     "unit": r["unit"], "measured": 0.5 * (lo + hi), "measured_low": lo,
                     "measured_high": hi, "predicted": r["predicted"], "error_pct": r["error_pct"],
-                    "source": r.get("source_url")})
+                    "source": r.get("source_url"), "scope": r["model_scope"]})
     return out
 
 
@@ -767,6 +767,7 @@ def cmd_validate(a) -> Output:
     if a.format == "json":
         out.json_extra["skipped"] = skipped
     out.notes += [f"skipped: {s}" for s in skipped]
+    out.notes += [f"{r['case']} ({r['error_pct']:+.1f} %), counted, but {r['scope']}" for r in recs if r.get("scope")]
     return out
 
 

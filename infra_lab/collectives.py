@@ -632,7 +632,8 @@ MEASUREMENTS_FILE = _fab.catalog.DATA_DIR / "network_measurements.csv"
 
 def published_measurements():
     """data/network_measurements.csv: published link and fabric facts (TransferBench xGMI,
-    NVIDIA's per-NIC expectation, the NVLink ring figure, the rail-only all-to-all overhead)."""
+    NVIDIA's per-NIC expectation, the NVLink ring figure, the rail-only all-to-all overhead);
+    ``model_scope`` says why a fact lies outside what the model can reproduce (empty: inside)."""
     from .catalog import Col, read_table
 
     return read_table(MEASUREMENTS_FILE, {
@@ -643,7 +644,7 @@ def published_measurements():
         "size_bytes": Col("float", required=True, positive=True), "metric": Col("str", required=True),
         "measured_low": Col("float", required=True, positive=True),
         "measured_high": Col("float", required=True, positive=True), "unit": Col("str", required=True),
-        "calibrated": Col("bool", required=True),
+        "calibrated": Col("bool", required=True), "model_scope": Col("str"),
     })
 
 
@@ -661,7 +662,8 @@ def rails_only_overhead_pct(size_bytes: float, hardware, gpus: int) -> float:
 def published_comparison():
     """Model vs every published fact in data/network_measurements.csv → polars DataFrame
     (name, metric, predicted, measured_low, measured_high, error_pct vs the midpoint,
-    within_range, calibrated, source_url)."""
+    within_range, calibrated, model_scope, source_url); a row with a ``model_scope`` is still
+    compared and counted, its error read with that caveat."""
     import polars as pl
 
     rows = []
@@ -681,7 +683,8 @@ def published_comparison():
                      "measured_low": r["measured_low"], "measured_high": r["measured_high"],
                      "error_pct": 100.0 * (pred - mid) / mid,
                      "within_range": r["measured_low"] <= pred <= r["measured_high"],
-                     "calibrated": r["calibrated"], "source_url": r["source_url"]})
+                     "calibrated": r["calibrated"], "model_scope": r["model_scope"] or "",
+                     "source_url": r["source_url"]})
     return pl.DataFrame(rows)
 
 

@@ -237,6 +237,19 @@ def test_validate_title_states_each_suites_error(capsys, monkeypatch, current_ru
     assert "predicted / measured − 1" in out and "measured / predicted tokens/s − 1" in out
 
 
+def test_validate_says_which_cases_lie_outside_the_model(capsys):
+    """A compared fact that the model cannot reproduce (data/network_measurements.csv's
+    model_scope) stays in the table and the summary, and the output says why beside it;
+    facts inside the model carry no such note."""
+    rc, out, _ = main(capsys, "validate", "collectives")
+    scoped = il.collectives.published_comparison().filter(il.collectives.published_comparison()["model_scope"] != "")
+    assert rc == 0 and scoped.height >= 1
+    for r in scoped.iter_rows(named=True):
+        assert r["name"] in out.split("absolute error")[0]            # still in the table
+        assert f"{r['name']} ({r['error_pct']:+.1f} %), counted, but outside the model" in out
+    assert out.count("counted, but") == scoped.height
+
+
 # --------------------------------------------------------------------------- serve, sweep
 
 
