@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import empty_reasons
+from .errors import empty_reasons, with_reasons
 
 PROG = "infra-lab"
 FORMATS = ("table", "json", "csv")
@@ -555,7 +555,7 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
         with empty_reasons() as why:
             df = il.search(d, objective=objective or "tokens_per_s", top=1)
         if df.height == 0:
-            raise il.ValidationError("no parallel plan at this point" + "".join(f": {w}" for w in why))
+            raise il.ValidationError(with_reasons("no parallel plan at this point", why))
         return df.row(0, named=True)
     return serve_record(il.serve(d))
 

@@ -79,6 +79,12 @@ def empty_reasons():
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def with_reasons(message: str, reasons: Iterable[str]) -> str:
+    """``message`` followed by each reason of :func:`empty_reasons` (": reason" each), the
+    wording every caller that reports an empty search uses."""
+    return message + "".join(f": {r}" for r in reasons)
+
+
 def nearest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     """The closest valid names to ``name`` (case-insensitive), best first."""
     valid = list(valid)

@@ -9,7 +9,8 @@ quantity                       owner
 best plan, tokens/s            :func:`infra_lab.search` (training)
 failure-free run time          :func:`infra_lab.reliability.run_hours` (from ``il.estimate``)
 goodput at that scale          :func:`infra_lab.reliability.plan_run`
-owned cost per GPU-hour, capex :func:`infra_lab.economics.owned_cost_per_gpu_hour`
+owned price of a GPU-hour      :func:`infra_lab.economics.owned_gpu_hour_quote` (:func:`owned_quote`)
+capex of the cluster           :func:`infra_lab.economics.owned_cost_per_gpu_hour`
 facility power                 :func:`infra_lab.economics.cluster_power`
 TCO                            :func:`infra_lab.economics.tco_total`
 cost of a run                  :func:`infra_lab.economics.run_cost`
@@ -21,6 +22,17 @@ serving capacity, $ per token  :func:`infra_lab.serve_search` (serving, with the
 The options live in ``data/expansion/`` (platforms, NICs, models, sizes), each with sources
 and an ``announced_not_shipped`` flag; parts with no public price, TDP or rent carry an
 assumption there (``basis = assumption``) that is passed to the owners as an override.
+
+Two bases, each its owner's (as in notebook 05). The owned price of a GPU-hour, and with it
+the run's owned cost and the owned $ per trained and per served token, is the package's one
+owned price (notebooks 05, 07, 09): the P50 of the like-for-like Monte Carlo of
+:func:`infra_lab.economics.owned_gpu_hour_quote`, with the accelerator's baseboard listing
+where purchase_prices.csv has one (MI300X: the same number notebook 05 prints), else the
+purchase price data/expansion or data/economics states (MI325X, MI450X: assumptions; MI355X:
+an analyst ASP), the same host, network and opex ranges for every option, and the option's
+NIC held at its stated price, ports and optics. The cluster's capex, TCO and power and IBM's
+operator view (IRR, NPV, payback) and deal are what IBM's cluster costs: the economics
+defaults (MI300X at its ASP mode) plus the option's overrides, every input at its mode.
 
 Approximate: the training time is the lab's step model for the best plan (no measured MI325X,
 MI355X or MI450X run at this scale is public); above ``min_global_batch_seqs`` GPUs the batch
@@ -44,11 +56,11 @@ import polars as pl
 
 from . import catalog
 from .catalog import Col, read_table
-from .errors import ValidationError, empty_reasons, unknown
+from .errors import ValidationError, empty_reasons, unknown, with_reasons
 from .units import DAY
 
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
-           "option_hardware", "training_scenario", "serving_scenario", "cost_overrides",
+           "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
            "pareto_front", "headlines", "operator_paths", "METRICS"]
 
@@ -96,9 +108,10 @@ METRICS = {
     "wall_days": "expected wall-clock time with failures [days]",
     "facility_MW": "average facility power (IT x PUE) [MW]",
     "it_provisioned_MW": "provisioned IT power [MW]",
-    "capex_usd": "capital cost of the cluster [USD]",
+    "capex_usd": "capital cost of the cluster, every input at the economics defaults [USD]",
     "tco_usd": "total cost of ownership over the horizon [USD]",
-    "owned_usd_per_gpu_hour": "owned cost per useful GPU-hour [USD]",
+    "owned_usd_per_gpu_hour": "owned cost per useful GPU-hour, the package's one owned price "
+                              "(economics.owned_gpu_hour_quote's P50; notebook 05's basis) [USD]",
     "run_cost_usd": "owned cost of the run incl. goodput losses [USD]",
     "usd_per_m_trained_tokens": "owned cost per million trained tokens [USD]",
     "contract_usd_per_gpu_hour": "dedicated-contract rent per GPU-hour [USD]",
@@ -264,6 +277,39 @@ def cost_overrides(platform: str, nic: str) -> dict[str, float]:
     return ov
 
 
+def owned_quote(platform: str, nic: str) -> dict[str, Any]:
+    """The owned price of a GPU-hour of an option: :func:`infra_lab.economics.owned_gpu_hour_quote`
+    (the package's one owned price, notebook 05's like-for-like basis) for the option's
+    accelerator, with what data/expansion states for the option: the purchase price where
+    platforms.csv gives one (``price``: parts with no listing and no default), its TDP where
+    assumed (``tdp_W``), the NIC's price held at its stated value (``fixed``) and, for a NIC
+    of more than one 400G-equivalent port, the drawn switch ports and optics per GPU
+    multiplied by that count (``scale``; :func:`cost_overrides` gives the same at the modes).
+    An option that states nothing (MI300X + Pollara) gets exactly
+    ``owned_gpu_hour_quote(accelerator)``.
+
+    Returns
+    -------
+    dict: the quote (usd_per_gpu_hour = P50, p5, p95 [USD per useful GPU-hour],
+    purchase_price_usd_per_gpu, capex_basis, price_date, tdp_W, draws, seed)
+
+    Examples
+    --------
+    >>> from infra_lab import economics
+    >>> owned_quote("MI300X node", "Pollara-400") == economics.owned_gpu_hour_quote("MI300X")
+    True
+    """
+    from . import economics
+
+    p = _row(platforms(), "platform", platform, "platform")
+    n = _row(nics(), "nic", nic, "nic")
+    fixed = {} if n["nic_usd"] is None else {"nic_usd": n["nic_usd"]}
+    k = n["ports_400g_equivalent"]
+    scale = {} if k == 1.0 else {"switch_ports_per_gpu": k, "optics_per_gpu": k}
+    return economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], tdp_W=p["tdp_W"],
+                                          fixed=fixed, scale=scale)
+
+
 def deal_overrides(platform: str, nic: str) -> dict[str, Any]:
     """The deal-P&L inputs an option states itself (:func:`infra_lab.economics.deal_pnl`'s
     ``overrides``): its purchase price as a (low, value, high) range and AMD's selling price
@@ -343,8 +389,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     with empty_reasons() as why:
         best = search(d, top=1, max_micro_batch=max_micro_batch, max_vp=max_vp, max_cp=max_cp)
     if best.height == 0:
-        raise ValidationError(f"no plan of {model} fits in memory on {world} x "
-                              f"{d['hardware']['accelerator']}" + "".join(f": {w}" for w in why))
+        raise ValidationError(with_reasons(f"no plan of {model} fits in memory on {world} x "
+                                           f"{d['hardware']['accelerator']}", why))
     b = best.row(0, named=True)
     d["parallelism"] = {k: b[k] for k in ("tp", "pp", "vp", "cp", "ep", "zero", "fsdp",
                                           "sequence_parallel")}
@@ -355,7 +401,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     run = reliability.plan_run(sc, hours)
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic)
-    owned = economics.owned_cost_per_gpu_hour(acc, **ov)
+    owned = owned_quote(platform, nic)["usd_per_gpu_hour"]          # the one owned price (notebook 05's)
+    ibm = economics.owned_cost_per_gpu_hour(acc, **ov)               # IBM's cluster at the defaults: capex
     power = economics.cluster_power(world, acc, **ov)
     years = _param("horizon_years")
     gpu_hours = world * hours / run.goodput
@@ -368,10 +415,10 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     with empty_reasons() as why:
         sv = serve_search(serving_scenario(platform, model), "usd_per_million_output_tokens", top=1,
                           max_tpot_s=_param("serving_max_tpot_s"),
-                          price_usd_per_gpu_hour=owned.total_usd_per_gpu_hour)
+                          price_usd_per_gpu_hour=owned)
     if sv.height == 0:
-        raise ValidationError(f"no serving configuration of {model} on one {platform} meets "
-                              f"{_param('serving_max_tpot_s')} s per output token" + "".join(f": {w}" for w in why))
+        raise ValidationError(with_reasons(f"no serving configuration of {model} on one {platform} meets "
+                                           f"{_param('serving_max_tpot_s')} s per output token", why))
     s = sv.row(0, named=True)
     contract = economics.operator_inputs(acc, op_ov)["contract_usd_per_gpu_hour"]
     return {
@@ -383,9 +430,9 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / DAY,
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
-        "capex_usd": owned.capex_usd_per_gpu * world,
+        "capex_usd": ibm.capex_usd_per_gpu * world,
         "tco_usd": economics.tco_total(world, years, None, acc, **ov),
-        "owned_usd_per_gpu_hour": owned.total_usd_per_gpu_hour,
+        "owned_usd_per_gpu_hour": owned,
         "run_cost_usd": cost.total_usd,
         "usd_per_m_trained_tokens": cost.total_usd / tokens * 1e6,
         "contract_usd_per_gpu_hour": contract,
@@ -397,7 +444,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
                        f"{s['concurrency']} in flight"),
         "served_tokens_per_s_per_gpu": s["output_tokens_per_s_per_gpu"],
         "served_tokens_per_s_cluster": s["output_tokens_per_s_per_gpu"] * world,
-        "usd_per_m_served_tokens": token_costs(s, owned.total_usd_per_gpu_hour)[
+        "usd_per_m_served_tokens": token_costs(s, owned)[
             "usd_per_million_output_tokens_all_in"],
         "rented_usd_per_m_served_tokens": token_costs(s, contract)[
             "usd_per_million_output_tokens_all_in"],

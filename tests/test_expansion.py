@@ -105,13 +105,19 @@ def test_evaluation_composes_the_owners(tiny):
                         "sequence_parallel": False, "fsdp": False}
     best = il.search(d, top=1, max_micro_batch=4, max_vp=2, max_cp=1).row(0, named=True)
     assert best["tokens_per_s"] == pytest.approx(r["tokens_per_s"])
-    owned = il.economics.owned_cost_per_gpu_hour("MI300X")
-    assert r["capex_usd"] == pytest.approx(owned.capex_usd_per_gpu * 1024)
-    assert r["owned_usd_per_gpu_hour"] == pytest.approx(owned.total_usd_per_gpu_hour)
+    # the owned $/GPU-h is notebook 05's (the package's one owned price), exactly
+    owned = il.economics.owned_gpu_hour_price("MI300X")
+    nb05 = il.economics.compare_owned({"MI300X": 1000.0}, n=il.economics.LIKE_FOR_LIKE_DRAWS,
+                                      seed=il.economics.LIKE_FOR_LIKE_SEED)["owned_p50"][0]
+    assert r["owned_usd_per_gpu_hour"] == owned == nb05
+    # capex: IBM's cluster with every input at the economics defaults
+    ibm = il.economics.owned_cost_per_gpu_hour("MI300X")
+    assert r["capex_usd"] == pytest.approx(ibm.capex_usd_per_gpu * 1024)
     pw = il.economics.cluster_power(1024, "MI300X")
     assert r["facility_MW"] == pytest.approx(pw["facility_average_W"] / 1e6)
     gpu_h = 1024 * r["run_days"] * 24 / r["goodput"]
-    assert r["run_cost_usd"] == pytest.approx(gpu_h * owned.total_usd_per_gpu_hour)
+    assert r["run_cost_usd"] == pytest.approx(gpu_h * owned)
+    assert r["usd_per_m_trained_tokens"] == pytest.approx(gpu_h * owned / 14e12 * 1e6)
     # physical sense
     assert 0.5 < r["goodput"] < 1.0 and r["wall_days"] > r["run_days"] > 0
     assert r["tco_usd"] > r["capex_usd"] > 0 and 0 < r["mfu"] < 1
@@ -120,19 +126,35 @@ def test_evaluation_composes_the_owners(tiny):
     lim = X.parameters().filter(pl.col("name") == "serving_max_tpot_s")["value"][0]
     sv = il.serve_search(X.serving_scenario("MI300X node", "ZAYA1-class"),
                          "usd_per_million_output_tokens", top=1, max_tpot_s=lim,
-                         price_usd_per_gpu_hour=owned.total_usd_per_gpu_hour).row(0, named=True)
+                         price_usd_per_gpu_hour=owned).row(0, named=True)
     assert sv["tpot_s"] <= lim
     assert r["served_tokens_per_s_per_gpu"] == pytest.approx(sv["output_tokens_per_s_per_gpu"])
     assert r["served_tokens_per_s_cluster"] == pytest.approx(sv["output_tokens_per_s_per_gpu"] * 1024)
     assert r["usd_per_m_served_tokens"] == pytest.approx(
-        il.serving.token_costs(sv, owned.total_usd_per_gpu_hour)["usd_per_million_output_tokens_all_in"])
+        il.serving.token_costs(sv, owned)["usd_per_million_output_tokens_all_in"])
     assert r["rented_usd_per_m_served_tokens"] > r["usd_per_m_served_tokens"]  # contract > owned
 
 
 def test_vulcano_costs_more_per_gpu_than_pollara(tiny):
     by = {r["nic"]: r for r in tiny.iter_rows(named=True)}
     assert by["Vulcano-800"]["capex_usd"] > by["Pollara-400"]["capex_usd"]
+    assert by["Vulcano-800"]["owned_usd_per_gpu_hour"] == X.owned_quote("MI300X node", "Vulcano-800")["usd_per_gpu_hour"]
+    assert by["Vulcano-800"]["owned_usd_per_gpu_hour"] > by["Pollara-400"]["owned_usd_per_gpu_hour"]
     assert by["Vulcano-800"]["tokens_per_s"] >= by["Pollara-400"]["tokens_per_s"] * 0.999
+
+
+@pytest.mark.parametrize("platform", ["MI300X node", "MI325X node", "MI355X node", "MI450X Helios rack"])
+def test_owned_quote_takes_the_stated_price_and_tdp(platform):
+    """Every platform is priced by the one owner; a platform row's purchase price and TDP
+    (assumptions for parts with none public) are its price= and tdp_W=, else the listing or
+    the economics default and the catalog's TDP."""
+    p = X.platforms().filter(pl.col("platform") == platform).row(0, named=True)
+    q = X.owned_quote(platform, "Pollara-400")
+    assert q == il.economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], tdp_W=p["tdp_W"])
+    if p["capex_usd_per_gpu"] is not None:
+        assert q["capex_basis"] == "given" and q["purchase_price_usd_per_gpu"] == p["capex_usd_per_gpu"]
+    assert q["tdp_W"] == (p["tdp_W"] or il.catalog.accelerator(p["accelerator"]).tdp_W)
+    assert q["p5"] < q["usd_per_gpu_hour"] < q["p95"]
 
 
 def test_pareto_front():

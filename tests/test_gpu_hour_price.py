@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 import infra_lab as il
@@ -37,6 +38,54 @@ def test_notebook05_owned_price_is_servings_and_multimodals():
     assert "S.gpu_hour_price(a) for a in ACCS" in (NB / "07_serving_maia.py").read_text()
     nb09 = (NB / "09_multimodal_maia.py").read_text()
     assert 'E.owned_gpu_hour_price("MI300X")' in nb09 and "owned_cost_per_gpu_hour(" not in re.sub(r"`[^`]*`", "", nb09)
+
+
+def test_notebook08_prices_mi300x_as_notebook05():
+    """Notebook 08's owned $/GPU-h of today's design (MI300X + Pollara) is notebook 05's: the
+    expansion prices an option with il.expansion.owned_quote, i.e. owned_gpu_hour_quote, and
+    the notebook asserts its sweep's MI300X figure equals E.owned_gpu_hour_price("MI300X")
+    (the sweep itself: tests/test_expansion.py::test_evaluation_composes_the_owners)."""
+    nb05 = _nb05_owned()
+    assert il.expansion.owned_quote("MI300X node", "Pollara-400")["usd_per_gpu_hour"] == nb05["MI300X"]
+    nb08 = (NB / "08_expansion_2026.py").read_text()
+    assert 'E.owned_gpu_hour_price("MI300X")' in nb08 and '["owned_usd_per_gpu_hour"] == own05).all()' in nb08
+    # the same owner for every option: only what data/expansion states changes the inputs
+    q = il.expansion.owned_quote("MI300X node", "Vulcano-800")
+    vul = il.expansion.nics().filter(pl.col("nic") == "Vulcano-800").row(0, named=True)
+    assert vul["ports_400g_equivalent"] == 2.0
+    assert q == E.owned_gpu_hour_quote("MI300X", fixed={"nic_usd": vul["nic_usd"]},
+                                       scale={"switch_ports_per_gpu": 2.0, "optics_per_gpu": 2.0})
+    assert q["usd_per_gpu_hour"] > nb05["MI300X"]           # a dearer NIC, twice the ports and optics
+
+
+def test_parts_without_a_listing_or_a_tdp_take_them_as_keywords():
+    """An announced part (MI450X: no price, no TDP in the catalog) is priced on the same
+    basis with price= and tdp_W=; without a TDP the quote says how to pass one."""
+    with pytest.raises(ValidationError, match="tdp_W"):
+        E.owned_gpu_hour_quote("MI450X", price=30_000.0)
+    q = E.owned_gpu_hour_quote("MI450X", price=30_000.0, tdp_W=1400.0)
+    assert q["capex_basis"] == "given" and q["tdp_W"] == 1400.0
+    # the same draws as a listed part at that price and TDP: only price and TDP enter
+    m = E.owned_gpu_hour_quote("MI355X", price=30_000.0)
+    assert il.catalog.accelerator("MI355X").tdp_W == 1400.0
+    assert q["usd_per_gpu_hour"] == pytest.approx(m["usd_per_gpu_hour"], rel=1e-12)
+    # a TDP given for a listed part moves the energy and colocation only
+    assert E.owned_gpu_hour_price("MI300X", tdp_W=1000.0) > E.owned_gpu_hour_price("MI300X")
+    # scale multiplies every draw of an input: twice the ports and optics cost more
+    assert E.owned_gpu_hour_price("MI300X", scale={"optics_per_gpu": 2.0}) > E.owned_gpu_hour_price("MI300X")
+
+
+def test_compare_owned_resolves_the_price_as_the_quote():
+    """compare_owned and owned_gpu_hour_quote share one purchase-price resolution: listing,
+    else the accelerator's default (said in capex_basis), else a given price."""
+    t = E.compare_owned({"MI300X": 1000.0, "MI355X": 1000.0}, n=E.LIKE_FOR_LIKE_DRAWS, seed=E.LIKE_FOR_LIKE_SEED)
+    for r in t.iter_rows(named=True):
+        q = E.owned_gpu_hour_quote(r["accelerator"])
+        assert r["owned_p50"] == q["usd_per_gpu_hour"] and r["capex_basis"] == q["capex_basis"]
+    g = E.compare_owned({"MI325X": 1000.0}, prices={"MI325X": 20_000.0}, n=1000, seed=1)
+    assert g["capex_basis"][0] == "given"
+    with pytest.raises(E.NoPurchasePriceError, match="prices="):
+        E.compare_owned({"MI325X": 1000.0}, n=10)
 
 
 def test_owned_basis_is_like_for_like():
@@ -91,6 +140,15 @@ def test_rented_matched_pairs():
     (lambda: E.owned_gpu_hour_quote("MI300X", basis="board"), "baseboard"),
     (lambda: E.owned_gpu_hour_quote("MI300X", price=-1.0), "price"),
     (lambda: E.rented_gpu_hour_price("H100", matched_with="MI300X", statistic="p90"), "statistic"),
+    (lambda: E.rented_gpu_hour_price("H100", statistic="p90"), "statistic"),
+    (lambda: E.owned_gpu_hour_quote("MI300X", tdp_W=-5.0), "tdp_W"),
+    (lambda: E.owned_gpu_hour_quote("MI300X", scale={"optics_per_gpus": 2.0}), "optics_per_gpu"),
+    (lambda: E.owned_gpu_hour_quote("MI300X", scale={"optics_per_gpu": 0.0}), "scale"),
+    (lambda: E.owned_gpu_hour_quote("MI300X", scale={"capex_usd_per_gpu": 2.0}), "scale"),
+    (lambda: E.owned_gpu_hour_quote("MI300X", scale={"optics_per_gpu": 2.0}, fixed={"optics_per_gpu": 4.0}),
+     "fixed"),
+    (lambda: E.owned_gpu_hour_quote("MI300X", scale=[2.0]), "scale"),
+    (lambda: E.compare_owned({"MI300X": 1000.0}, basis="board"), "baseboard"),
 ])
 def test_bad_input(call, match):
     with pytest.raises((ValidationError, il.errors.UnknownNameError), match=match):

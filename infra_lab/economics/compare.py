@@ -29,11 +29,12 @@ import numpy as np
 
 from .. import catalog
 from ..catalog import Col
-from ..errors import ValidationError, empty_reasons
+from ..errors import ValidationError, empty_reasons, unknown, with_reasons
 from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
 from .data import (
+    _STATISTICS,
     BASES,
     NoPurchasePriceError,
     Param,
@@ -131,8 +132,8 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
         with empty_reasons() as why:
             best = search(s2, top=1, **V.table("constraints", constraints, "search constraint -> value"))
         if best.height == 0:
-            raise ValidationError(f"training_throughput: no feasible plan for {acc} on this scenario"
-                                  + "".join(f": {w}" for w in why))
+            raise ValidationError(with_reasons(f"training_throughput: no feasible plan for {acc} on this scenario",
+                                               why))
         r = best.row(0, named=True)
         gpus = s2.hardware.world_size
         plan = (f"tp{r['tp']} pp{r['pp']} cp{r['cp']} ep{r['ep']} dp{r['dp']} mbs{r['micro_batch']} "
@@ -224,27 +225,40 @@ def _fixed_like_for_like(fixed: Any, where: str, capex: str) -> dict[str, float]
     if "capex_usd_per_gpu" in f:
         raise ValidationError(f"fixed['capex_usd_per_gpu'] = {f['capex_usd_per_gpu']!r}: not an input of {where}; {capex}")
     if "tdp_W" in f:
-        raise ValidationError(f"fixed['tdp_W'] = {f['tdp_W']!r}: not an input of {where}; each accelerator's TDP "
-                              f"comes from data/accelerators.csv")
+        hint = (" (owned_gpu_hour_quote takes tdp_W=... for a part it has none for)"
+                if where == "owned_gpu_hour_quote" else "")
+        raise ValidationError(f"fixed['tdp_W'] = {f['tdp_W']!r}: not an input of {where}(fixed=...); each "
+                              f"accelerator's TDP comes from data/accelerators.csv{hint}")
     return V.input_table("fixed", f, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"] + ["network_usd_per_gpu"],
                          where=f"{where}(fixed=...)")
 
 
+def _catalog_tdp(acc: str, where: str) -> float:
+    """The accelerator's TDP from data/accelerators.csv [W], or an error saying how to pass one."""
+    tdp = catalog.accelerator(acc).tdp_W
+    if tdp is None or tdp != tdp:
+        raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; cannot price energy "
+                              f"({where}: pass tdp_W=... [W per GPU])")
+    return float(tdp)
+
+
 @functools.lru_cache(maxsize=256)
 def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
-                         fixed_items: tuple[tuple[str, float], ...]) -> np.ndarray:
+                         fixed_items: tuple[tuple[str, float], ...], tdp_W: float | None = None,
+                         scale_items: tuple[tuple[str, float], ...] = ()) -> np.ndarray:
     """Owned cost per useful GPU-hour of ``acc`` bought at ``price`` [USD per GPU], ``n``
     draws of the generic (same for every accelerator) host, network and opex ranges with
-    ``seed``; cached (read-only array) so that widgets and notebooks re-read it for free."""
+    ``seed``, at ``tdp_W`` [W] (default: the catalog's), the inputs of ``scale_items``
+    multiplied by their factor in every draw; cached (read-only array) so that widgets and
+    notebooks re-read it for free."""
     n = V.integer("n", n, lo=1, hi=50_000_000)
     V.integer("seed", seed, lo=0, hi=2**63 - 1)
     s = U.sample(_generic_specs(acc), n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
                  fixed=dict(fixed_items))
+    for k, factor in scale_items:
+        s[k] = s[k] * factor
     s["capex_usd_per_gpu"] = np.full(n, price)
-    tdp = catalog.accelerator(acc).tdp_W
-    if tdp is None:
-        raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv; cannot price energy")
-    s["tdp_W"] = float(tdp)
+    s["tdp_W"] = _catalog_tdp(acc, "owned_gpu_hour_quote") if tdp_W is None else float(tdp_W)
     cost = np.array(_owned_components(s)["total"], dtype=float)
     cost.flags.writeable = False
     return cost
@@ -252,7 +266,8 @@ def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
 
 def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis: str = "baseboard",
                          n: int = LIKE_FOR_LIKE_DRAWS, seed: int = LIKE_FOR_LIKE_SEED,
-                         fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
+                         fixed: Mapping[str, float] | None = None, tdp_W: float | None = None,
+                         scale: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The like-for-like owned cost of one useful GPU-hour of ``accelerator``, with where its
     purchase price comes from: the one owned price per GPU-hour of the package (notebook 05's
     :func:`compare_owned`, serving's ``gpu_hour_price``, notebooks 07 and 09).
@@ -264,6 +279,12 @@ def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis:
     (``parameters(accelerator)["capex_usd_per_gpu"]``, an analyst ASP) and says so in
     ``capex_basis``. Cached: a repeated call costs a dictionary look-up.
 
+    A part with neither (announced, or never listed) is priced on the same basis with the
+    purchase price passed as ``price`` and, where data/accelerators.csv has no TDP, the TDP
+    as ``tdp_W``: the same draws of the same host, network and opex, so its GPU-hour compares
+    with the listed parts' (notebook 08 passes data/expansion's assumptions this way, and an
+    800G NIC as twice the 400G-equivalent switch ports and optics: ``scale``).
+
     Parameters
     ----------
     accelerator : catalog name
@@ -271,42 +292,64 @@ def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis:
     basis : purchase_prices.csv basis of the listing ("baseboard")
     n, seed : Monte Carlo draws and seed
     fixed : owned-cost inputs held constant (as :func:`compare_owned`'s ``fixed``)
+    tdp_W : TDP [W per GPU] instead of data/accelerators.csv's (needed where it has none)
+    scale : owned-cost input -> factor (> 0) each draw of it is multiplied by (its range
+        scaled, unlike ``fixed``, which holds it at one value)
 
     Returns
     -------
     dict: accelerator, usd_per_gpu_hour (the P50), p5, p95 [USD per useful GPU-hour],
-    purchase_price_usd_per_gpu, capex_basis, price_date, draws, seed
+    purchase_price_usd_per_gpu, capex_basis, price_date, tdp_W, draws, seed
     """
     acc = V.accelerator(accelerator)
     f = _fixed_like_for_like(fixed, "owned_gpu_hour_quote", "pass the purchase price as price=...")
     p = None if price is None else V.positive("price", price, hi=5e6)
+    t = None if tdp_W is None else V.bounded("tdp_W", tdp_W)
+    sc = V.table("scale", scale, "owned-cost input -> factor")
+    drawn = [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"]
+    for k, x in sc.items():
+        if k not in drawn:
+            raise unknown("owned-cost input", k, drawn, where="owned_gpu_hour_quote(scale=...)")
+        if k in f:
+            raise ValidationError(f"scale[{k!r}]: {k} is also in fixed; give it in one of the two")
+        sc[k] = V.positive(f"scale[{k!r}]", x, hi=1e3)
     V.choice("basis", basis, BASES)
     n = V.integer("n", n, lo=1, hi=50_000_000)
     seed = V.integer("seed", seed, lo=0, hi=2**63 - 1)
-    return dict(_owned_quote(acc, p, basis, n, seed, tuple(sorted(f.items()))))
+    return dict(_owned_quote(acc, p, basis, n, seed, tuple(sorted(f.items())), t, tuple(sorted(sc.items()))))
+
+
+def _purchase(acc: str, price: float | None, basis: str, *, where: str) -> tuple[float, str, Any]:
+    """The purchase price of the like-for-like owned cost [USD per GPU], its basis and date:
+    ``price`` where given, else the newest listing on ``basis`` (purchase_prices.csv), else the
+    accelerator's own purchase-price default (parameters.csv), else an error saying how to
+    pass one. The one resolution :func:`owned_gpu_hour_quote` and :func:`compare_owned` share."""
+    if price is not None:
+        return float(price), "given", None
+    try:
+        pp = purchase_price(acc, basis)
+        return float(pp["price_usd_per_gpu"]), pp["basis"], pp["date"]
+    except NoPurchasePriceError:
+        par = parameters(acc).get("capex_usd_per_gpu")
+        if par is None:
+            raise NoPurchasePriceError(
+                f"{where}: {acc} has no {basis} listing in purchase_prices.csv and no public purchase price; "
+                f"pass one: price=... (compare_owned: prices={{{acc!r}: ...}}; il.serving.gpu_hour_price: "
+                f"capex_usd_per_gpu=...) [USD per GPU]") from None
+        return float(par.value), f"default purchase price (no {basis} listing)", None
 
 
 @functools.lru_cache(maxsize=256)
 def _owned_quote(acc: str, price: float | None, basis: str, n: int, seed: int,
-                 fixed_items: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-    if price is not None:
-        p, cb, date = price, "given", None
-    else:
-        try:
-            pp = purchase_price(acc, basis)
-            p, cb, date = pp["price_usd_per_gpu"], pp["basis"], pp["date"]
-        except NoPurchasePriceError:
-            par = parameters(acc).get("capex_usd_per_gpu")
-            if par is None:
-                raise NoPurchasePriceError(
-                    f"owned_gpu_hour_price: {acc} has no {basis} listing in purchase_prices.csv and no public "
-                    f"purchase price; pass one: price=... (il.serving.gpu_hour_price: capex_usd_per_gpu=...) "
-                    f"[USD per GPU]") from None
-            p, cb, date = par.value, f"default purchase price (no {basis} listing)", None
-    cost = _like_for_like_draws(acc, float(p), n, seed, fixed_items)
+                 fixed_items: tuple[tuple[str, float], ...], tdp_W: float | None = None,
+                 scale_items: tuple[tuple[str, float], ...] = ()) -> dict[str, Any]:
+    p, cb, date = _purchase(acc, price, basis, where="owned_gpu_hour_price")
+    tdp = _catalog_tdp(acc, "owned_gpu_hour_quote") if tdp_W is None else tdp_W
+    cost = _like_for_like_draws(acc, p, n, seed, fixed_items, tdp_W, scale_items)
     b = U.band(cost)
     return {"accelerator": acc, "usd_per_gpu_hour": float(b.p50), "p5": float(b.p5), "p95": float(b.p95),
-            "purchase_price_usd_per_gpu": float(p), "capex_basis": cb, "price_date": date, "draws": n, "seed": seed}
+            "purchase_price_usd_per_gpu": p, "capex_basis": cb, "price_date": date, "tdp_W": tdp,
+            "draws": n, "seed": seed}
 
 
 def owned_gpu_hour_price(accelerator: str, **kwargs: Any) -> float:
@@ -336,14 +379,11 @@ def rented_gpu_hour_price(accelerator: str, term: str = "on-demand", *, statisti
         if matched_with is not None:
             raise ValidationError("matched_with: not with provider (a provider's price is already matched)")
         return float(rental_price(accelerator, provider, term))
+    V.choice("statistic", statistic, _STATISTICS)        # cloud_price's statistics, one table
     if matched_with is not None:
         m = matched_rents(accelerator, matched_with, [term])
         if m.height:
-            stats = {"median": m["price_a"].median, "mean": m["price_a"].mean, "min": m["price_a"].min,
-                     "max": m["price_a"].max}
-            if statistic not in stats:
-                raise ValidationError(f"statistic = {statistic!r}: expected one of {', '.join(stats)}")
-            return float(stats[statistic]())
+            return float(_STATISTICS[statistic](m["price_a"].to_numpy()))
     return float(cloud_price(accelerator, term, statistic=statistic))
 
 
@@ -357,7 +397,8 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     tokens_per_s_per_gpu : accelerator -> training throughput [tokens/s per GPU] (from
         :func:`training_throughput`)
     prices : accelerator -> purchase price [USD per GPU] on ``basis``; default the newest
-        listing of that basis in purchase_prices.csv (an accelerator without one needs a price)
+        listing of that basis in purchase_prices.csv, else the accelerator's own purchase-price
+        default (as :func:`owned_gpu_hour_quote`; the ``capex_basis`` column says which)
     basis : "baseboard" (default: 8-GPU boards from distributors, no host) or another basis
         of purchase_prices.csv; the same host, network and opex ranges are added for all
     n, seed : Monte Carlo draws; the same seed gives every accelerator the same quantile of
@@ -367,7 +408,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
 
     Returns
     -------
-    polars DataFrame: accelerator, purchase_price_usd_per_gpu, price_date, tokens_per_s_per_gpu,
+    polars DataFrame: accelerator, purchase_price_usd_per_gpu, capex_basis, price_date, tokens_per_s_per_gpu,
     owned_p5/p50/p95 [USD per useful GPU-hour], usd_per_m_tokens_p5/p50/p95, ratio_p5/p50/p95
     (per-draw cost per token over the reference's)
     """
@@ -379,6 +420,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     tps = {V.accelerator(a): V.positive(f"tokens_per_s_per_gpu[{a!r}]", x, hi=1e9)
            for a, x in tokens_per_s_per_gpu.items()}
     prices = {V.accelerator(a): V.positive(f"prices[{a!r}]", x, hi=5e6) for a, x in (prices or {}).items()}
+    V.choice("basis", basis, BASES)
     ref = V.accelerator(reference) if reference is not None else accs[0]
     if ref not in tps:
         raise ValidationError(f"reference = {reference!r}: not among the accelerators compared")
@@ -386,14 +428,10 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
                                  "pass the purchase prices as prices={accelerator: USD per GPU}")
     per_tok, rows = {}, {}
     for acc in accs:
-        if acc in prices:
-            price, date = prices[acc], None
-        else:
-            pp = purchase_price(acc, basis)
-            price, date = pp["price_usd_per_gpu"], pp["date"]
-        cost = _like_for_like_draws(acc, float(price), n, seed, tuple(sorted(fixed.items())))
+        price, cb, date = _purchase(acc, prices.get(acc), basis, where="compare_owned")
+        cost = _like_for_like_draws(acc, price, n, seed, tuple(sorted(fixed.items())), None, ())
         per_tok[acc] = cost / (tps[acc] * HOUR) * 1e6
-        rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "price_date": date,
+        rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "capex_basis": cb, "price_date": date,
                      "tokens_per_s_per_gpu": tps[acc],
                      **{f"owned_{k}": v for k, v in U.band(cost).as_dict().items() if k != "mean"},
                      **{f"usd_per_m_tokens_{k}": v for k, v in U.band(per_tok[acc]).as_dict().items() if k != "mean"}}

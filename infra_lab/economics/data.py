@@ -427,7 +427,8 @@ def rental_price(accelerator: str, provider: str, term: str = "on-demand") -> fl
 
 
 _NOT_A_LIST = ("Market", "DeepSeek")
-_STATISTICS = ("median", "min", "max", "mean")
+_STATISTICS = {"median": np.median, "min": np.min, "max": np.max, "mean": np.mean}
+"""The statistics over providers' prices (:func:`cloud_price`, ``rented_gpu_hour_price``)."""
 
 
 def cloud_price_rows(accelerator: str, term: str = "on-demand"):
@@ -474,7 +475,7 @@ def cloud_price(accelerator: str, term: str = "on-demand", *, statistic: str = "
     """
     V.choice("statistic", statistic, _STATISTICS)
     p = cloud_price_rows(accelerator, term)["price_usd_per_gpu_hour"].to_numpy()
-    return float({"median": np.median, "min": np.min, "max": np.max, "mean": np.mean}[statistic](p))
+    return float(_STATISTICS[statistic](p))
 
 
 def software_stack(accelerator: str) -> str:

@@ -29,7 +29,15 @@ round-ups? And how does its GPU compare with NVIDIA's and AMD's other parts?
   (notebook 08 sweeps the options).
 
 What was built and what is trained on it, with every number read from the shipped scenario, the
-catalog and the model presets in `data/` (one source URL or more per row):
+catalog and the model presets in `data/` (one source URL or more per row).
+
+**Terms.** *Scale-up* links join the GPUs of one node (AMD's xGMI, NVIDIA's NVLink); the *scale-out*
+or back-end network joins nodes through one NIC per GPU. *Rails-only*: the NICs with the same GPU
+index form one network (a *rail*) and rails are not joined by a spine. *ZeRO-1*: the optimizer state
+is split over the data-parallel replicas. *Mixture-of-experts (MoE)*: each token runs through
+top-k of several feed-forward "experts". *DPU*: a programmable NIC that offloads host networking
+and storage. *TDP*: a GPU's board power. *Ridge point*: peak FLOP/s ÷ memory bandwidth. The
+others are in `docs/glossary.md`.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -118,7 +126,10 @@ md(f"**Reading.** The claim per GPU sits {abs(over_maf - 1):.0%} {'above' if ove
     ("md", r"""
 ## 2. MI300X beside NVIDIA and AMD's other parts
 
-Dense peaks (no sparsity), memory, bandwidth and power from `data/accelerators.csv`.
+Dense peaks (no sparsity), memory, bandwidth and power from `data/accelerators.csv` (sources
+printed below the table). What to look for in the charts: how far MI300X's bar stands above
+H100's in memory (capacity, bandwidth) against how far in peak FLOP/s, and how much the newer
+parts (B200, MI355X) add to each; the ratios are printed under the table and in the takeaways.
 """),
     ("code", r"""
 compare = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
@@ -194,7 +205,8 @@ w = {r["accelerator"]: r for r in wide.iter_rows(named=True)}
 md(f"* H200 narrows the memory gap ({w['H200-SXM']['hbm_GB']:.0f} GB against MI300X's {mi['hbm_GB']:.0f} and "
    f"H100's {h100['hbm_GB']:.0f}); B200 and MI355X have {w['B200']['peak_tflops'] / h100['peak_tflops']:.1f}× and "
    f"{w['MI355X']['peak_tflops'] / h100['peak_tflops']:.1f}× H100's BF16 peak ({w['B200']['peak_tflops'] / mi['peak_tflops']:.1f}× "
-   f"and {w['MI355X']['peak_tflops'] / mi['peak_tflops']:.1f}× MI300X's). Whether peak numbers turn into faster or "
+   f"and {w['MI355X']['peak_tflops'] / mi['peak_tflops']:.1f}× MI300X's) but {w['B200']['hbm_GB'] / mi['hbm_GB']:.1f}× and "
+   f"{w['MI355X']['hbm_GB'] / mi['hbm_GB']:.1f}× MI300X's HBM capacity. Whether peak numbers turn into faster or "
    f"cheaper training depends on achieved GEMM efficiency (notebook 02), the network (03), the whole step "
    f"(04) and prices (05).")
 """),

@@ -29,6 +29,12 @@ per-expert token counts. Every constant is a row of `data/compute_params.csv` (b
 fitted, rule, measured, derived or assumption, with a source and, where stated, a range);
 the check set is `data/compute_measurements.csv`, split into rows used to fit (train) and
 rows never used (test).
+
+**Terms.** *GEMM*: a matrix multiplication C[M×N] = A[M×K]·B[K×N]. *Roofline*: an op's time is
+set by its FLOPs or by its memory bytes, whichever takes longer. *Arithmetic intensity*: an op's
+FLOPs ÷ its HBM bytes [FLOP/byte]. *Max-achievable* rate: the best measured GEMM rate of a
+device (AMD's *MAF*, max-achievable FLOPS; Stas Bekman's *MAMF*, max-achievable matmul FLOPS).
+*Tile, wave, stream-K, grouped GEMM, MFU* and the other names are in `docs/glossary.md`.
 """),
     ("md", r"""
 ## 1. Rooflines and where a layer's ops sit
@@ -96,7 +102,7 @@ For C[M×N] = A[M×K]·B[K×N] the model tries each macro-tile the library offer
 **stream-K** (the K-loop iterations of all tiles dealt evenly over the CUs), and keeps the
 best of tile quantization (M, N, K) × wave quantization × an intrinsic tile efficiency × a
 per-tile cost (pipeline fill and epilogue, in K-loop iterations). The time adds a GPU-side
-fixed cost per kernel. Max-achievable figures (AMD's MAF, Stas Bekman's MAMF) are by
+fixed cost per kernel. Max-achievable figures (MAF, MAMF: terms at the top) are by
 definition the best over shapes, so the **ceiling is fitted so that the model's maximum over
 all shapes equals the published figure** — no prediction can exceed it (a property test checks
 every device and precision). A ceiling fitted at the published *shape* instead would let other
@@ -157,16 +163,19 @@ Markdown(text)
 
 The ceilings fix the maximum; what is left to test is everything *below* it: small GEMMs,
 short K, memory-bound decode shapes, grouped GEMMs, attention at every length, quantization
-kernels. Train rows fitted the fixed per-kernel cost (NVIDIA: DeepGEMM's memory-bound
-M = 64 FP8 GEMMs; AMD: the two smallest MI355X FP8 hipBLASLt GEMMs), the per-tile cost
-(DeepGEMM 4096×32768×512), the overhead of a GEMM timed call by call through torch on ROCm
-(MI325X 1024³, 2048³), the MXFP8/FP8 ceiling factor (one torchao grouped GEMM on B200), B200's
-streaming bandwidth (one quantization kernel) and the attention parameters (1k/4k/16k of
-each sweep). Every other row is a test.
+kernels. Train rows fitted the fixed per-kernel cost (NVIDIA: DeepGEMM's memory-bound small-M
+FP8 GEMMs; AMD: the smallest MI355X FP8 hipBLASLt GEMMs), the per-tile cost (a short-K DeepGEMM
+shape), the overhead of a GEMM timed call by call through torch on ROCm (MI325X), the
+MXFP8/FP8 ceiling factor (a torchao grouped GEMM on B200), B200's streaming bandwidth (a
+quantization kernel) and the attention parameters (some lengths of each sweep). The train rows
+are listed first below; every other row is a test.
 """),
     ("code", r"""
 vt = il.compute.validation_table()
 summ = il.compute.validation_summary(vt)
+with pl.Config(fmt_str_lengths=400, tbl_rows=40):
+    print(vt.filter(pl.col("role") == "train").group_by("kind", "accelerator", "software", maintain_order=True)
+            .agg(pl.len().alias("train_rows"), pl.col("case").str.join(", ").alias("cases")))
 summ.with_columns(pl.col("median_abs_error_pct").round(1), pl.col("worst_abs_error_pct").round(1))
 """),
     ("code", r"""
@@ -268,7 +277,8 @@ for label, (m, n, k, b) in cases.items():
                  "MI300X_stream_k": il.compute.gemm_efficiencies([m], [n], [k], "MI300X", batch=[b], stream_k=True)[0],
                  "H100": il.compute.gemm_efficiencies([m], [n], [k], "H100-SXM", batch=[b])[0]})
 sizing = pl.DataFrame(rows).with_columns(pl.col(c).round(3) for c in ("gflop", "MI300X_data_parallel", "MI300X_stream_k", "H100"))
-sizing
+sizing.rename({"gflop": "GFLOP", "MI300X_data_parallel": "MI300X data-parallel [fraction of peak]",
+               "MI300X_stream_k": "MI300X stream-K [fraction of peak]", "H100": "H100 [fraction of peak]"})
 """),
     ("code", r"""
 s = {r["case"].split(":")[0]: r for r in sizing.iter_rows(named=True)}
@@ -316,7 +326,7 @@ prec = pl.DataFrame(prec_rows).with_columns(pl.col("max_achievable_tflops").roun
 prec
 """),
     ("md", r"""
-Quantization is not a flat 10 %: every FP8/FP4 GEMM input is cast from 16 bit (row- and
+What quantization costs is not a fixed share of the layer: every FP8/FP4 GEMM input is cast from 16 bit (row- and
 column-wise copies for the forward and backward GEMMs), the weights once per micro-batch, the
 output gradient in backward — bytes that scale with s·h, against GEMM FLOPs that scale with
 s·h². Casts that follow a norm or an activation are fused into it (Transformer Engine's
@@ -365,8 +375,8 @@ block size is a data row) and walks the blocks it can see; each workgroup pays a
 The efficiency at long sequences `e` and `c` are fitted per device, kernel and pass; the
 backward is constrained to be no more efficient than the forward (a test checks random
 shapes). A causal mask computes whole diagonal blocks and leaves workgroups unequal, so
-causal attention costs more than half of full attention — most at short sequences and with
-few heads.
+causal attention costs more than half of full attention at short sequences and with few heads
+(the range over the chart's kernels and lengths is printed below it).
 """),
     ("code", r"""
 att_rows = []
@@ -392,18 +402,30 @@ h_f, h_b = eff("H100-SXM", "fa2", "fwd", False), eff("H100-SXM", "fa2", "bwd", F
 m_b = eff("MI300X", "ck-fa2", "bwd", False)
 rate_ratio = m_b * il.catalog.accelerator("MI300X").peak("bf16") / (h_b * il.catalog.accelerator("H100").peak("bf16"))
 a_full, a_causal = eff("MI355X", "aiter", "fwd", False, 2048), eff("MI355X", "aiter", "fwd", True, 2048)
+wide_att = (att.with_columns(pl.col("pass").str.replace(" causal", "").alias("dir"), pl.col("pass").str.ends_with("causal").alias("causal"))
+              .pivot(on="causal", index=["kernel", "dir", "seq_len"], values="efficiency"))
+causal_cost = 0.5 * wide_att["false"] / wide_att["true"]     # causal time / full time (causal does half the useful FLOPs)
+fb = att.pivot(on="pass", index=["kernel", "seq_len"], values="efficiency")
+bwd_below = bool((fb["bwd"] <= fb["fwd"]).all() and (fb["bwd causal"] <= fb["fwd causal"]).all())
+rises = bool(att.sort("seq_len").group_by("kernel", "pass").agg((pl.col("efficiency").diff() >= -1e-9).all().alias("up"))["up"].all())
 zy = il.catalog.device_measurements().filter((pl.col("quantity") == "kernel_speedup")
                                               & pl.col("conditions").str.starts_with("FlashAttention-2 backward"))["value"]
-Markdown(f"At 4k tokens H100 FlashAttention-2 reaches {h_f:.0%} of peak forward and {h_b:.0%} backward "
+Markdown(f"In the chart the dashed backward curve lies {'below' if bwd_below else 'not always below'} the forward one for every "
+         f"kernel and length, and {'every curve rises' if rises else 'not every curve rises'} with the sequence length "
+         f"(the fixed cost per workgroup is spread over more blocks). At 4k tokens H100 FlashAttention-2 reaches {h_f:.0%} of peak forward and {h_b:.0%} backward "
          f"(FA3 {eff('H100-SXM', 'fa3', 'fwd', False):.0%} / {eff('H100-SXM', 'fa3', 'bwd', False):.0%}). "
          f"MI300X's FA2-class backward comes out {rate_ratio:.2f}x H100 FA2's rate — **by construction**: it is "
          f"derived from Zyphra's {100 * (zy.min() - 1):+.0f} to {100 * (zy.max() - 1):+.0f} % FA2-backward speed-ups "
          f"(`data/device_measurements.csv`; the only MI300X-vs-H100 kernel comparison found), and its forward "
          f"from MI355X AITER's forward/backward ratio; no MI300X forward measurement was found. A causal mask "
          f"on MI355X at 2k tokens drops AITER's efficiency from {a_full:.0%} to {a_causal:.0%} of peak (useful "
-         f"FLOPs); the HipKittens causal rows, none of them used to fit, test it (§3). A cross-vendor "
-         f"comparison should put the same kernel class on both sides: FA2 on H100 against FA2-class on MI300X, "
-         f"not FA3 against FA2.")
+         f"FLOPs), so causal attention takes {0.5 * a_full / a_causal:.0%} of full attention's time there rather than half; over "
+         f"every kernel, pass and length of the chart {causal_cost.min():.1%}–{causal_cost.max():.0%}, the most at short lengths"
+         + (" (below half only where the unmasked kernel loses a last, partly filled wave of workgroups, which the "
+            "model's causal schedule, balanced over the compute units, does not pay)." if causal_cost.min() < 0.5 else ".")
+         + " The HipKittens causal rows, none of them used to fit, test it (§3). A cross-vendor "
+         "comparison should put the same kernel class on both sides: FA2 on H100 against FA2-class on MI300X, "
+         "not FA3 against FA2.")
 """),
     ("md", r"""
 ## 7. Mixture-of-experts: grouped GEMMs, weight gradients, load imbalance
@@ -440,12 +462,12 @@ for tokens in (512, 2048, 8192):
         for cv in (0.0, 0.2):
             imb_rows.append({"tokens_per_rank": tokens, "ep": ep_, "popularity_cv": cv,
                              "busiest_over_mean": il.compute.moe_load_imbalance(tokens, 64, 8, ep_, popularity_cv=cv)})
-imb = pl.DataFrame(imb_rows).with_columns(pl.col("busiest_over_mean").round(3))
+imb = pl.DataFrame(imb_rows).with_columns(pl.col("busiest_over_mean").round(3))   # busiest rank / mean [-]
 mc = il.compute.moe_load_imbalance(512, 64, 8, 8, method="monte_carlo", trials=400)
 cf = il.compute.moe_load_imbalance(512, 64, 8, 8, method="normal")
 print(f"Monte Carlo (numba, seeded) {mc:.4f} vs closed form {cf:.4f} for 512 tokens/rank, 64 experts, top-8, ep 8: "
       f"two independent computations agree to {abs(mc / cf - 1):.2%}")
-imb
+imb.rename({"popularity_cv": "popularity_cv [-]", "busiest_over_mean": "busiest rank / mean [-]"})
 """),
     ("code", r"""
 zspec = il.models.get("zaya1-base")
@@ -453,7 +475,8 @@ z_tokens = 2 * 4096   # micro-batch 2 x s = 4,096, as in the layer_ops call abov
 Markdown(f"ZAYA1's {zspec.experts} experts on one MI300X (micro-batch 2, {z_tokens:,} tokens, top-{zspec.top_k}): the "
          f"grouped GEMMs take {pad_cost:+.0%} against one perfectly balanced merged GEMM per projection (per-expert "
          f"padding and multinomial counts). In the weight-gradient GEMMs "
-         f"(K = the ~{z_tokens * zspec.top_k // zspec.experts:,} rows each expert received) the HBM traffic of the fp32 main-grad accumulation alone takes "
+         f"(K = the {z_tokens * zspec.top_k // zspec.experts:,} rows an expert receives on average; the table's k is that summed over "
+         f"the {int(exp['groups'][0])} groups) the HBM traffic of the fp32 main-grad accumulation alone takes "
          f"up to {wg_mem_share:.0%} of their time: they sit at the ridge, not far right of it. Top-k sampling noise alone makes the busiest of 8 ranks "
          f"{float(imb.filter((pl.col('tokens_per_rank') == 8192) & (pl.col('ep') == 8) & (pl.col('popularity_cv') == 0))['busiest_over_mean'][0]):.3f}x "
          f"the mean at 8,192 tokens per rank: small, so the imbalance seen in practice comes from the router's "
@@ -473,6 +496,7 @@ and the executed count (every GEMM incl. router and MTP modules).
 conv = pl.concat([il.models.get(m).flops_per_token_conventions(4096).select(
     pl.lit(m).alias("model"), "convention", (pl.col("flops_per_token") / 1e9).round(2).alias("GFLOP_per_token"),
     pl.col("ratio_to_6N").round(3)) for m in ("zaya1-base", "llama3-8b", "deepseek-v3")])
+print("FLOPs per token under each convention ÷ 6·N [-], at s = 4,096:")
 conv.pivot(on="convention", index="model", values="ratio_to_6N")
 """),
     ("code", r"""
@@ -522,8 +546,10 @@ il.charts.memory_stacked_bars(sweep, title=f"Per-GPU memory, DP + ZeRO-1 on {sc.
     ("code", r"""
 verdict = (sweep.group_by("model", "accelerator", maintain_order=True)
                 .agg(pl.col("total_GB").first().round(1), pl.col("capacity_GB").first(), pl.col("fits").first()))
-print(verdict.pivot(on="accelerator", index="model", values="total_GB"))
+mem_gb = verdict.pivot(on="accelerator", index="model", values="total_GB")
+print(mem_gb.rename({a: f"{a} [GB per GPU]" for a in mem_gb.columns if a != "model"}))
 fitsv = verdict.pivot(on="accelerator", index="model", values="fits")
+print("fits in the driver-visible memory of one GPU:")
 fitsv
 """),
     ("code", r"""
@@ -534,6 +560,7 @@ for dev in ["MI300X", "H100-SXM", "H200-SXM"]:
         mb_rows.append({"accelerator": dev, "micro_batch": mbs, "GB": t / 1e9,
                         "fits": il.memory.fits(sc.replace(training={"micro_batch": mbs, "global_batch": mbs * sc.hardware.world_size}), accelerator=dev)})
 zmem = pl.DataFrame(mb_rows).with_columns(pl.col("GB").round(1))
+print("ZAYA1-base, DP + ZeRO-1: fits at each micro-batch [sequences per GPU]:")
 zmem.pivot(on="accelerator", index="micro_batch", values="fits")
 """),
     ("code", r"""
@@ -565,8 +592,8 @@ for dev, gpus in (("MI300X", 1), ("H100-SXM", 1), ("H100-SXM", 2), ("H200-SXM", 
         rows.append({"accelerator": dev, "gpus": gpus, "context": ctx,
                      "max_batch": il.memory.max_inference_batch("llama3-70b", dev, ctx, gpus=gpus)})
 inf = pl.DataFrame(rows).pivot(on="context", index=["accelerator", "gpus"], values="max_batch")
-print("Llama-3-70B, bf16 weights and KV cache: largest batch of sequences per context length")
-inf
+print("Llama-3-70B, bf16 weights and KV cache: largest batch [sequences] per context length [tokens]")
+inf.rename({c: f"{int(c):,} tokens [seqs]" for c in inf.columns if c.isdigit()})
 """),
     ("code", r"""
 kv = pl.DataFrame([{"model": m, "attention": il.models.get(m).attention,
@@ -618,12 +645,13 @@ Markdown("\n".join([
     f"({stat('gemm', col='worst_abs_error_pct'):.0f} %"
     + ("), a single small GEMM timed call by call." if wg["timing"] == "sync_call" else ")."),
     f"* **Stream-K shrinks the wave cliffs** ({cliff_dp:.0%} → {cliff_sk:.0%} one row past the MAF shape); the "
-    f"200-GFLOP rule is now a check ({frac200:.0%} of the maximum at ~200 GFLOP), not an input.",
+    f"200-GFLOP rule is a check ({frac200:.0%} of the maximum at {2 * n200**3 / 1e9:.0f} GFLOP), not an input.",
     f"* **FP8 pays less at small hidden sizes:** {g_z['fp8_speedup_per_layer']:.2f}x per ZAYA1 layer on MI300X "
     f"against {g_l['fp8_speedup_per_layer']:.2f}x for Llama-3-70B: GEMMs are {g_z['gemm_share_of_bf16_layer']:.0%} of the "
     f"smaller model's BF16 layer time, {g_l['gemm_share_of_bf16_layer']:.0%} of the larger one's.",
     f"* **Attention backward is slower than forward** ({h_b:.0%} vs {h_f:.0%} of peak for H100 FA2 at 4k) and "
-    f"causal masks cost more than half of full attention.",
+    f"a causal mask costs {causal_cost.min():.1%}–{causal_cost.max():.0%} of full attention's time (§6's kernels and "
+    f"lengths): well over half at short lengths.",
     f"* **MoE experts cost more than one balanced GEMM** ({pad_cost:+.0%} for ZAYA1 on one MI300X), and the "
     f"output layer is {head_share:.0%} of ZAYA1's forward FLOPs: state the FLOP convention with every MFU.",
     f"* **Memory:** with the training stack's {grad_bytes:g}-byte gradients, DP + ZeRO-1 fits ZAYA1 at micro-batch "

@@ -30,6 +30,16 @@ wire format (LL carries 8 data bytes per 16, LL128 120 per 128) and, where an im
 few channels, a per-channel rate. `il.fabric` routes the flows of one step over the leaf–spine
 fabric (ECMP, spraying, adaptive; PXN forwarding) and solves max-min fair rates. GB/s = 10⁹ B/s,
 per direction; busbw = algbw × F as nccl-tests defines it.
+
+**Terms.** *algbw*: message size S ÷ time; *busbw*: algbw × F, with F the nccl-tests bus factor
+(2(n − 1)/n for an all-reduce over n GPUs), comparable across group sizes. *Channels*: the parallel
+rings or trees a library opens for one collective. *MSCCL*: Microsoft's collective-kernel
+language, whose hand-written "all-pairs" all-reduce RCCL ships. *Rails*: the NICs with the same GPU
+index, one network each on a rails-only fabric. *PXN*: forwarding a message over the scale-up link
+to the GPU whose NIC sits on the destination's rail. *ECMP*: each flow hashed onto one of the equal
+paths through the spine; *packet spraying*: every packet of a flow spread over all of them. *QP*:
+an RDMA queue pair, one hashed flow. *η*: a step's ideal time ÷ its simulated time. The rest are in
+`docs/glossary.md`.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -48,7 +58,7 @@ for acc, extra in [("MI300X", {}), ("MI355X", {}), ("H100-SXM", {}), ("B200", {}
     su = il.fabric.scaleup(dict({"accelerator": acc}, **extra))
     rows.append({"accelerator": acc, "scale-up": su.tech, "topology": su.topology, "domain": su.domain,
                  "links/GPU": su.links_per_gpu, "raw GB/s per link": su.link_raw_Bps / 1e9,
-                 "efficiency": round(su.efficiency, 3), "GB/s per GPU, all peers": round(su.gpu_Bps / 1e9, 1),
+                 "achieved / raw [-]": round(su.efficiency, 3), "GB/s per GPU, all peers": round(su.gpu_Bps / 1e9, 1),
                  "GB/s to 1 peer": round(su.bandwidth_Bps(2) / 1e9, 1)})
 pl.DataFrame(rows)
 """),
@@ -72,6 +82,7 @@ part
     ("code", r"""
 so = il.fabric.scaleout(ZY)
 link = il.fabric.scaleup(MI1).link_Bps
+nic_pub = il.collectives.published_measurements().filter(pl.col("name") == "nic_400g_allreduce_busbw_per_nic").row(0, named=True)
 p2 = part.filter(pl.col("job") == "2 of 8 MI300X").row(0, named=True)
 h2 = part.filter(pl.col("job") == "2 of 8 H100").row(0, named=True)
 md(f"On the mesh a GPU reaches one peer over **one** xGMI link ({link / 1e9:.1f} GB/s achieved); a 2-GPU "
@@ -79,7 +90,8 @@ md(f"On the mesh a GPU reaches one peer over **one** xGMI link ({link / 1e9:.1f}
    f"{h2['all_reduce 4 GiB busbw [GB/s]']:.0f} GB/s for 2 H100 behind NVSwitch. Each Pollara-400 carries "
    f"{so.nic_Bps / 1e9:.0f} GB/s of its {so.line_rate_Bps / 1e9:.0f} GB/s line rate; ZAYA1's nodes have "
    f"{so.nics_per_node} of them. Sources: `data/accelerators.csv` (raw rates), `data/network_constants.csv` "
-   f"(xGMI from AMD's TransferBench, NVLink from NCCL `topo.h`, NIC from NVIDIA's 46–48 GB/s per 400G NIC).")
+   f"(xGMI from AMD's TransferBench, NVLink from NCCL `topo.h`, NIC from NVIDIA's "
+   f"{nic_pub['measured_low']:.0f}–{nic_pub['measured_high']:.0f} {nic_pub['unit']} per 400G NIC, {nic_pub['source_url']}).")
 """),
     ("md", "## 2. Inside one node: which algorithm runs, and busbw against message size"),
     ("code", r"""
@@ -167,8 +179,9 @@ facts.select("name", "unit", pl.col("predicted").round(2), "measured_low", "meas
     ("code", r"""
 ZY2 = ZY.to_dict() | {"nodes": 2}                                    # two of ZAYA1's nodes
 tab = il.collectives.algorithm_table("all_reduce", 64 * MiB, ZY2, 16)
-tab.with_columns((pl.col("time_s") * 1e6).round(1).alias("time_us"),
-                 (pl.col("tuner_time_s") * 1e6).round(1).alias("tuner_us"))
+tab.select("algorithm", "protocol", (pl.col("time_s") * 1e6).round(1).alias("time_us"),
+           pl.col("busbw_GBps").round(1), (pl.col("tuner_time_s") * 1e6).round(1).alias("tuner_estimate_us"),
+           "library_choice")
 """),
     ("code", r"""
 pick = tab.filter(pl.col("library_choice")).row(0, named=True)
@@ -258,7 +271,7 @@ md(f"RCCL ships PXN **off** (ROCm/rccl#1209), and then a rails-only fabric has n
    f"to the GPU on that rail, is staged in its HBM and leaves through its NIC. The flow-level simulation of all "
    f"{len(a2a):,} flows of a 1,024-GPU all-to-all finds rails-only + PXN {flow_over:+.2f} % slower than a "
    f"rail-optimized Clos; the analytic model {over['overhead_pct'].min():.2f}–{over['overhead_pct'].max():.2f} % "
-   f"over 64 KiB–4 GiB. Why not Wang et al.'s {wang['measured_low']}–{wang['measured_high']} %: in the busiest "
+   f"over {size_label(over['size_bytes'].min())}–{size_label(over['size_bytes'].max())}. Why not Wang et al.'s {wang['measured_low']}–{wang['measured_high']} %: in the busiest "
    f"moment the forwarded load fills at most {util['xgmi']:.0%} of an xGMI link and {util['pxn_hbm']:.1%} of HBM "
    f"while the NICs are full — each GPU has {il.catalog.accelerator('MI300X').scaleup_links} links × {link / 1e9:.1f} GB/s beside one {so.nic_Bps / 1e9:.0f} GB/s "
    f"NIC, so forwarding hides behind the NIC bottleneck; it adds one scale-up hop of latency (visible at small "
@@ -281,7 +294,7 @@ il.charts.routing_distribution_chart(mc.filter(pl.col("pattern") == "cross-leaf 
 stats = (mc.group_by("pattern", "routing", maintain_order=True)
            .agg(pl.len().alias("seeds"), pl.col("efficiency").mean().alias("mean η"),
                 pl.col("efficiency").min().alias("worst η")))
-stats
+stats.rename({"mean η": "mean η [-]", "worst η": "worst η [-]"})
 """),
     ("code", r"""
 eta = {(r["pattern"], r["routing"]): r["mean η"] for r in stats.iter_rows(named=True)}
@@ -298,7 +311,8 @@ claims = pl.DataFrame([
     model_worst_case_step=pl.lit(round(gain_hd, 2)),
     explained_by_zaya1_traffic=pl.col("vendor") <= gain_ring * 1.02,
 )
-claims
+claims.rename({"vendor": "vendor figure [×]", "model_zaya1_ring": "model, ZAYA1 ring [×]",
+               "model_worst_case_step": "model, worst-case step [×]"})
 """),
     ("code", r"""
 n_expl = int(claims["explained_by_zaya1_traffic"].sum())
@@ -307,7 +321,8 @@ md(f"ZAYA1's data-parallel traffic is RCCL's **rail-matched ring**: almost every
    f"ECMP already runs at η = {eta[('rail-matched ring', 'ecmp')]:.3f} and spraying can buy at most "
    f"{(gain_ring - 1) * 100:.1f} % on it. Only a step whose flows all cross the spine shows ECMP's collisions "
    f"(η = {eta[('cross-leaf step', 'ecmp')]:.2f}, a {gain_hd:.1f}× gap to spraying; 4 queue pairs per connection "
-   f"recover {(gain_qp - 1) * 100:.0f} %). {n_expl if n_expl else 'None'} of the {claims.height} vendor figures "
+   f"raise η to {eta[('cross-leaf step', 'ecmp x4 QPs')]:.2f}, {(gain_qp - 1) * 100:+.0f} %, still "
+   f"{1 / eta[('cross-leaf step', 'ecmp x4 QPs')]:.1f}× short of spraying). {n_expl if n_expl else 'None'} of the {claims.height} vendor figures "
    f"{'is' if n_expl <= 1 else 'are'} explained by ZAYA1's ring traffic in this model (last column). If Pollara's "
    f"{(pollara.min() - 1) * 100:.0f}–{(pollara.max() - 1) * 100:.0f} % shows up on such a cluster it has to come from what the model leaves out: expert all-to-all across the spine, "
    f"several jobs sharing spines, failed links, retransmissions and congestion control. Spraying is idealised here "

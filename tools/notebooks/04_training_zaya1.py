@@ -28,6 +28,13 @@ schedule and the memory formula of `il.memory`. Every efficiency or overlap fact
 parameter of a *software stack* (`data/stacks.csv`, chosen by `[training] stack` or the
 vendor's default); the CUDA and ROCm defaults carry the same factors. First we check the model
 against published runs.
+
+**Terms.** *dp, tp, ep*: data-, tensor- and expert-parallel widths. *ZeRO-1*: the optimizer
+state split over the dp replicas. *Muon*: an optimizer that orthogonalizes each weight matrix's
+update (Newton–Schulz iterations). *CCA*: ZAYA1's compressed convolutional attention. *MFU*:
+model FLOPs per second ÷ the GPUs' dense peak. *Band*: the estimate with the stack's factors
+moved across their stated ranges. *NIC busy fraction*: the share of the step the NICs are
+transferring. The rest are in `docs/glossary.md`.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -281,6 +288,10 @@ display(Markdown(
     f"public in the sources used here."))
 """),
     ("code", r"""
+parts = est.breakdown.filter(pl.col("seconds") > 0).sort("seconds", descending=True)
+display(Markdown("Where the step goes (the chart): " + ", ".join(
+    f"{c} {1e3 * t:.0f} ms ({t / est.step_time_s:.0%})" for c, t in parts.iter_rows())
+    + f" of {1e3 * est.step_time_s:.0f} ms; `dp_*_comm` is the data-parallel communication left exposed (§3)."))
 il.charts.step_breakdown_chart(est.breakdown.with_columns(pl.lit("MI300X, DP + ZeRO-1").alias("run")),
                                title=f"ZAYA1 on {est.gpus:,} {hw.accelerator}: where one step goes")
 """),
@@ -346,7 +357,20 @@ for ovl in sorted({0.0, 0.5, 0.7, 0.9, 1.0, STACK["dp_comm_overlap"]}):   # incl
                      "nic_busy": e.nic_busy_fraction, "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu,
                      "days_14T": e.days_to_train(T14)})
 sweep = pl.DataFrame(rows)
-sweep.with_columns(pl.col(pl.Float64).round(2))
+UNITS = {"dp_comm_overlap": "dp_comm_overlap [-]", "grad_reduce_bytes": "grad_reduce [B/param]", "nic_busy": "nic_busy [-]",
+         "days_14T": f"days for {T14 / 1e12:.0f}T tokens", "bucket_params_per_rank": "bucket_params_per_rank [params]",
+         "bucket_params_M": "bucket [M params]", "buckets_worth": "buckets per model [-]",
+         "Mtokens_per_step": "tokens per step [M]", "global_batch": "global_batch [sequences]",
+         "zyphra_plan_tok_s_gpu": "Zyphra's plan [tokens/s per GPU]", "best_tok_s_gpu": "best plan [tokens/s per GPU]",
+         "best_days_14T": f"best plan, days for {T14 / 1e12:.0f}T tokens"}
+
+
+def with_units(df):
+    # the frame's columns named with their units, for display (the frames keep short names for the code)
+    return df.with_columns(pl.col(pl.Float64).round(2)).rename({k: v for k, v in UNITS.items() if k in df.columns})
+
+
+with_units(sweep)
 """),
     ("code", r"""
 stk_rows = il.stacks.table().filter(pl.col("stack") == est.stack)
@@ -364,7 +388,7 @@ for per_rank in sorted({0.25e6, 1e6, 4e6, STACK["dp_bucket_params_per_rank"]}):
                     "exposed_param_ms": 1e3 * b["dp_param_comm"], "nic_busy": e.nic_busy_fraction,
                     "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu})
 bucket = pl.DataFrame(buckets)
-bucket.with_columns(pl.col(pl.Float64).round(2))
+with_units(bucket)
 """),
     ("code", r"""
 batches = []
@@ -375,7 +399,7 @@ for gb in (dp, 2 * dp, 4 * dp, 8 * dp):   # pure data parallelism needs >= dp se
                     "exposed_dp_ms": 1e3 * (b["dp_grad_comm"] + b["dp_param_comm"]), "nic_busy": e.nic_busy_fraction,
                     "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu})
 batch = pl.DataFrame(batches)
-batch.with_columns(pl.col(pl.Float64).round(2))
+with_units(batch)
 """),
     ("code", r"""
 s0 = sweep.filter((pl.col("dp_comm_overlap") == 0.0) & (pl.col("grad_reduce_bytes") == 4.0)).row(0, named=True)
@@ -397,8 +421,8 @@ BUCKETS = (
     f"can only start when backward ends, is larger, and the exposed gradient time grows from {bk0['exposed_grad_ms']:.0f} "
     f"to {bk_hi['exposed_grad_ms']:.0f} ms.")
 display(Markdown(
-    f"**Reading.** The gradients and weights of all {sc.model_spec.params_total / 1e9:.2f}B parameters (embedding "
-    f"included). The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: the NICs are "
+    f"**Reading.** Each step moves the gradients and weights of all {sc.model_spec.params_total / 1e9:.2f}B parameters "
+    f"(embedding included). The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: the NICs are "
     f"busy {100 * s9['nic_busy']:.0f} % of the step. Even with perfect overlap {s1['exposed_dp_ms']:.0f} ms stay exposed "
     f"(the tail and first buckets); at the stack's {STACK['dp_comm_overlap']:g} it is {s9['exposed_dp_ms']:.0f} ms and with no overlap the step "
     f"grows to {s0['step_ms']:.0f} ms. Reducing gradients in bf16 takes the step to {b9['step_ms']:.0f} ms. At "
@@ -439,8 +463,9 @@ Same model, batch and node count; each cluster's NICs and fabric are printed abo
 (NVIDIA's from the shipped `zaya1-h100-counterpart` scenario, AMD's from ZAYA1's). Zyphra's plan
 as is, then the best plan of a reduced search over data/tensor/expert parallelism (its bounds
 printed with the clusters; every ZeRO stage, recompute and ep/etp choice). The default stacks `megatron-core-cuda` and `megatron-core-rocm` carry identical factors; the
-last rows repeat MI300X and H100 with the asymmetric factors of infra_lab 0.1.0 (labelled sensitivity
-stacks `*-asym`).
+last rows repeat MI300X and H100 with vendor-specific factors (the sensitivity stacks `*-asym`: the
+factors an earlier release of this package, 0.1.0, used per vendor, kept to show how much that choice moves
+the comparison).
 """),
     ("code", r"""
 h100 = il.load_scenario("zaya1-h100-counterpart")
@@ -473,7 +498,7 @@ for name, s, stk in (("MI300X", sc, "megatron-core-rocm-asym"), ("H100-SXM", h10
                  "best_tok_s_gpu": b["tokens_per_s"] / s.hardware.world_size, "best_step_s": b["step_time_s"],
                  "best_memory_GB": b["memory_per_gpu_bytes"] / 1e9, "best_days_14T": T14 / b["tokens_per_s"] / 86400})
 cmp = pl.DataFrame(rows)
-cmp.with_columns(pl.col(pl.Float64).round(3))
+with_units(cmp)
 """),
     ("code", r"""
 ests = {}
@@ -536,7 +561,7 @@ for label, hw_v in variants.items():
                     "dp_comm_ms": 1e3 * (b["dp_grad_comm"] + b["dp_param_comm"]), "ep_comm_ms": 1e3 * b["ep_comm"],
                     "nic_busy": e.nic_busy_fraction, "days_14T": e.days_to_train(T14)})
 netdf = pl.DataFrame(net)
-netdf.with_columns(pl.col(pl.Float64).round(2))
+with_units(netdf)
 """),
     ("code", r"""
 # the reading of the table: each variant's step against the shipped network, per plan

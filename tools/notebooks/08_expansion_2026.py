@@ -23,8 +23,9 @@ announced MI450X in AMD's Helios rack; Pollara 400 or the announced Vulcano 800G
 **Method.** A design-space sweep with `il.sweep`: every point builds the option's cluster and
 asks the lab's owners for their quantity — the best training plan (`il.search`), the run
 length (`il.reliability.run_hours`, from `il.estimate`), goodput at that scale
-(`il.reliability.plan_run`), owned cost, capex, facility power and TCO
-(`il.economics.owned_cost_per_gpu_hour`, `cluster_power`, `tco_total`), the run's cost
+(`il.reliability.plan_run`), the owned price of a GPU-hour (`il.expansion.owned_quote`, i.e.
+`il.economics.owned_gpu_hour_quote`: the price notebooks 05, 07 and 09 use), capex, facility
+power and TCO (`il.economics.owned_cost_per_gpu_hour`, `cluster_power`, `tco_total`), the run's cost
 (`run_cost`), the operator's return on a decaying rent (`provider_view`), and the serving
 capacity of one node within a latency limit with its cost per served token (`il.serve_search`,
 `il.serving.token_costs`). Nothing is
@@ -93,6 +94,32 @@ md(f"{df.height} points in {sweep_s:.1f} s in-process ({df.height / sweep_s:.2f}
 df.select("option", "gpus", "model", "plan", "mfu", "wall_days", "goodput", "facility_MW",
           (pl.col("capex_usd") / 1e6).alias("capex_M_usd"), (pl.col("run_cost_usd") / 1e3).alias("run_cost_k_usd")
           ).sort("model", "gpus", "wall_days")
+"""),
+    ("md", r"""
+**The owned price of a GPU-hour.** Every owned cost below (the run, a trained token, a served
+token) prices a useful GPU-hour with the package's one owned price, notebook 05's like-for-like
+basis: the median of the same Monte Carlo draws of host, network and opex for every accelerator,
+with the accelerator's 8-GPU baseboard listing where one exists and otherwise the purchase price
+the data states (`capex_basis`), and the option's NIC at its stated price, ports and optics.
+Capex, TCO, IBM's return and the deal are what IBM's cluster costs instead: every input at the
+economics defaults, as in notebook 05's sections 1 and 4.
+"""),
+    ("code", r"""
+own_q = pl.DataFrame([{"option": r["option"], "accelerator": r["accelerator"],
+                       **{k: q[k] for k in ("purchase_price_usd_per_gpu", "capex_basis", "p5", "usd_per_gpu_hour", "p95")}}
+                      for r in opts.iter_rows(named=True) for q in [X.owned_quote(r["platform"], r["nic"])]])
+own05 = E.owned_gpu_hour_price("MI300X")                       # notebook 05's owned P50 for MI300X
+assert (df.filter(pl.col("option") == "MI300X node + Pollara-400")["owned_usd_per_gpu_hour"] == own05).all()
+asp = E.parameters("MI300X")["capex_usd_per_gpu"].value        # MI300X's purchase-price default (analysts' ASP)
+own_asp = E.owned_gpu_hour_price("MI300X", price=asp)
+listed = own_q.filter(pl.col("capex_basis") == "baseboard")["accelerator"].unique(maintain_order=True).to_list()
+md(f'''Today's design costs **${own05:.2f}** per useful GPU-hour owned: notebook 05's owned P50 for MI300X, at its
+baseboard listing (${E.owned_gpu_hour_quote("MI300X")["purchase_price_usd_per_gpu"]:,.0f} per GPU). Only
+{' and '.join(listed)} {'has' if len(listed) == 1 else 'have'} such a listing; the other parts are priced at an analyst's estimate of AMD's selling
+price or at an assumption on that scale (`data/expansion/platforms.csv`), a cheaper channel than a distributor's.
+At its own selling-price default (${asp:,.0f}) an MI300X GPU-hour would cost ${own_asp:.2f}: read the MI300X
+options' owned costs as the upper end of a like-for-like comparison with the others.''')
+own_q.drop("accelerator").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 ## 2 · Cost vs time to train
@@ -281,23 +308,26 @@ paths.select("option", "path", "utilization", "price_usd_per_gpu_hour", "margin_
     ("md", r"""
 ## 5 · What the answer is most sensitive to
 
-The cheapest shipping option's owned cost per million trained tokens, with each input of the
-owned-cost model swung across its sourced range (tornado, `il.economics.tornado`), and all of
-them at once (Monte Carlo, `il.economics.monte_carlo`, seeded). The run's GPU-hours are held at
-the sweep's answer; the training model's own uncertainty (the step time) is not in these bands.
+The cheapest shipping option's owned cost per million trained tokens. Its band is the owned
+price's own Monte Carlo (`il.expansion.owned_quote`: host, network and opex drawn from their
+ranges, the purchase price held at the option's); the tornado (`il.economics.tornado`) swings
+each input of the owned-cost model across its sourced range, the purchase price included, with
+the others at their defaults. The run's GPU-hours are held at the sweep's answer; the training
+model's own uncertainty (the step time) is not in these bands.
 """),
     ("code", r"""
 pick = s1
 acc = X.platforms().filter(pl.col("platform") == pick["platform"])["accelerator"][0]
-ov = X.cost_overrides(pick["platform"], pick["nic"])
-gh = pick["gpus"] * pick["run_days"] * 24 / pick["goodput"]
-per_m = lambda **p: E.owned_cost_per_gpu_hour(acc, **{**ov, **p}).total_usd_per_gpu_hour * gh / TOK["ZAYA1-class"] * 1e6  # noqa: E731
+q1 = X.owned_quote(pick["platform"], pick["nic"])
+ov = {**X.cost_overrides(pick["platform"], pick["nic"]), "capex_usd_per_gpu": q1["purchase_price_usd_per_gpu"]}
+to_m = pick["gpus"] * pick["run_days"] * 24 / pick["goodput"] / TOK["ZAYA1-class"] * 1e6   # GPU-hours per million tokens
+per_m = lambda **p: E.owned_cost_per_gpu_hour(acc, **{**ov, **p}).total_usd_per_gpu_hour * to_m  # noqa: E731
 torn = E.tornado(per_m, acc)
-mc = E.monte_carlo(per_m, n=2000, seed=SEED, accelerator=acc, fixed=ov)
-bd = E.uncertainty.band(mc)
+bd = {k: q1[c] * to_m for k, c in (("p5", "p5"), ("p50", "usd_per_gpu_hour"), ("p95", "p95"))}
+assert abs(bd["p50"] / pick["usd_per_m_trained_tokens"] - 1) < 1e-9      # the sweep's owned cost per token
 top = torn.row(0, named=True)
-md(f'''For **{pick['option']}** at about 1,024 GPUs the owned cost is **${bd.p50:.4f}** per million
-trained tokens (P5–P95 ${bd.p5:.4f}–{bd.p95:.4f}). The biggest lever is **{top['label']}**
+md(f'''For **{pick['option']}** at about 1,024 GPUs the owned cost is **${bd['p50']:.4f}** per million
+trained tokens (P5–P95 ${bd['p5']:.4f}–{bd['p95']:.4f}). The biggest lever is **{top['label']}**
 (from ${min(top['output_low'], top['output_high']):.4f} to ${max(top['output_low'], top['output_high']):.4f});
 next: {', '.join(torn['label'][1:4].to_list())}.''')
 il.charts.tornado_chart(torn.head(8), x_title="owned cost [USD per million trained tokens]")

@@ -1,0 +1,79 @@
+"""Claims the prose of notebooks 02, 03 and 06 rests on (the prose prints the computed values;
+these tests keep the wording that goes with them true)."""
+
+import polars as pl
+import pytest
+
+import infra_lab as il
+
+R = il.reliability
+# the kernels and shapes of notebook 02's attention chart (section 6)
+ATT_KERNELS = [("H100-SXM", "fa2"), ("H100-SXM", "fa3"), ("MI300X", "ck-fa2"), ("MI355X", "aiter"), ("B200", "fa4")]
+ATT_LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768)
+
+
+def _eff(acc, kern, s, pass_, causal):
+    return il.compute.attention_efficiency(s, 128, 16 * 16384 / s * 4, acc, pass_, causal, kernel=kern)
+
+
+def test_notebook02_attention_chart_reading():
+    """'the dashed backward curve lies below the forward one' and 'every curve rises with the
+    sequence length'; causal attention costs well over half of full attention at short lengths."""
+    for acc, kern in ATT_KERNELS:
+        for causal in (False, True):
+            fwd = [_eff(acc, kern, s, "fwd", causal) for s in ATT_LENGTHS]
+            bwd = [_eff(acc, kern, s, "bwd", causal) for s in ATT_LENGTHS]
+            assert all(b <= f for b, f in zip(bwd, fwd, strict=True))
+            for curve in (fwd, bwd):
+                assert all(b >= a - 1e-9 for a, b in zip(curve, curve[1:], strict=False))
+    short = 0.5 * _eff("MI355X", "aiter", 1024, "fwd", False) / _eff("MI355X", "aiter", 1024, "fwd", True)
+    assert short > 0.6
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "model quirk, reported: unmasked attention pays wave quantization (ceil(CTAs / CUs) waves) while the "
+    "causal schedule is balanced over the CUs, so at long lengths causal attention comes out slightly "
+    "under half of full attention (H100 FA2/FA3 at 16k-32k: 49.5-49.8 %); notebook 02 prints the range "
+    "and says why"))
+def test_notebook02_causal_never_cheaper_than_half_of_full():
+    for acc, kern in ATT_KERNELS:
+        for s in ATT_LENGTHS:
+            for p in ("fwd", "bwd"):
+                assert 0.5 * _eff(acc, kern, s, p, False) / _eff(acc, kern, s, p, True) >= 0.5
+
+
+def test_notebook02_expert_wgrad_k_is_summed_over_groups():
+    """Section 7: 'the table's k is that summed over the groups' — a grouped weight-gradient GEMM
+    of ZAYA1's experts reports the routed tokens of all experts as k."""
+    spec = il.models.get("zaya1-base")
+    ops = il.compute.layer_ops("zaya1-base", 4096, 2, 1, "MI300X", passes=("fwd", "bwd"))
+    wg = ops.filter((pl.col("component") == "expert_gemm") & pl.col("op").str.ends_with("wgrad"))
+    assert wg.height > 0
+    assert (wg["groups"] == spec.experts).all()
+    assert (wg["k"] == 2 * 4096 * spec.top_k).all()
+
+
+def test_notebook03_queue_pairs_help_but_stay_short_of_spraying():
+    """Section 7: 4 queue pairs per connection raise ECMP's η on the cross-leaf step but leave it
+    short of spraying; the rail-matched ring runs at η = 1 under ECMP."""
+    zy = il.load_scenario("zaya1-ibm-mi300x").hardware
+    fab = il.fabric.Fabric.build(zy)                     # as in the notebook: 1,024 GPUs, step 6
+    hd = il.fabric.step_flows("halving_doubling", fab, 2**30, step=6)
+    one = il.fabric.monte_carlo(hd, fab, "ecmp", seeds=4)["efficiency"].mean()
+    four = il.fabric.monte_carlo(hd, fab, "ecmp", seeds=4, qps=4)["efficiency"].mean()
+    spray = il.fabric.monte_carlo(hd, fab, "spray", seeds=1)["efficiency"].mean()
+    assert one < four < spray
+    ring = il.fabric.step_flows("ring", fab, 2**30)
+    assert il.fabric.monte_carlo(ring, fab, "ecmp", seeds=3)["efficiency"].min() == pytest.approx(1.0)
+
+
+def test_notebook06_goodput_is_flat_near_the_optimal_interval():
+    """Section 5: half or twice the optimal checkpoint interval costs little goodput (under one
+    point for ZAYA1's run), and the optimum is a maximum."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    work_h = R.run_hours(sc, R.parameter("zaya1_tokens"))
+    for cal in R.calibration_names():
+        plan = R.plan_run(sc, work_h, optimizer="muon", calibration=cal)
+        for f in (0.5, 2.0):
+            other = plan.with_interval(plan.interval_s * f).goodput
+            assert 0 <= plan.goodput - other < 0.01
