@@ -24,14 +24,19 @@ and an ``announced_not_shipped`` flag; parts with no public price, TDP or rent c
 assumption there (``basis = assumption``) that is passed to the owners as an override.
 
 Two bases, each its owner's (as in notebook 05). The owned price of a GPU-hour, and with it
-the run's owned cost and the owned $ per trained and per served token, is the package's one
-owned price (notebooks 05, 07, 09): the P50 of the like-for-like Monte Carlo of
-:func:`infra_lab.economics.owned_gpu_hour_quote`, with the accelerator's baseboard listing
-where purchase_prices.csv has one (MI300X: the same number notebook 05 prints), else the
-purchase price data/expansion or data/economics states (MI325X, MI450X: assumptions; MI355X:
-an analyst ASP), the same host, network and opex ranges for every option, and the option's
-NIC held at its stated price, ports and optics. The cluster's capex, TCO and power and IBM's
-operator view (IRR, NPV, payback) and deal are what IBM's cluster costs: the economics
+the run's owned cost and the owned $ per trained and per served token, comes from the
+package's one owned price function (notebooks 05, 07, 09): the P50 of the like-for-like
+Monte Carlo of :func:`infra_lab.economics.owned_gpu_hour_quote`, the same host, network and
+opex ranges for every option, and the option's NIC held at its stated price, ports and
+optics. The options are compared on one purchase-price channel, :data:`OPTION_PRICE_BASIS`
+(analysts' selling prices): the only channel every option has. Only MI300X has a
+distributor's baseboard listing (notebook 05's cross-vendor basis, where H100 has one too);
+pricing it there and the others at selling prices would rank MI300X against the others on a
+dearer channel. So MI300X is at its selling-price default (``capex_usd_per_gpu``, Citi's
+estimate), MI355X at its ASP row, MI325X and MI450X at the assumptions data/expansion states
+on that scale; notebook 08 prints notebook 05's listing-basis MI300X figure beside it. The
+cluster's capex, TCO and power and IBM's operator view (IRR, NPV, payback) and deal are what
+IBM's cluster costs: the economics
 defaults (MI300X at its ASP mode) plus the option's overrides, every input at its mode.
 
 Approximate: the training time is the lab's step model for the best plan (no measured MI325X,
@@ -62,7 +67,7 @@ from .units import DAY
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
-           "pareto_front", "headlines", "operator_paths", "METRICS"]
+           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS"]
 
 DATA = catalog.DATA_DIR / "expansion"
 
@@ -96,6 +101,12 @@ _SCHEMAS = {
                    "basis": _SR},
 }
 
+OPTION_PRICE_BASIS = "asp"
+"""The purchase-price channel on which :func:`owned_quote` compares the options: analysts'
+average selling prices (``purchase_prices.csv`` basis "asp", else the accelerator's
+purchase-price default, itself an analyst ASP; the platform rows' assumptions are on that
+scale). The one channel every option has: only MI300X has a distributor listing."""
+
 #: Output columns of :func:`evaluate`, with units.
 METRICS = {
     "gpus": "GPUs in the cluster (whole nodes / racks)",
@@ -111,7 +122,7 @@ METRICS = {
     "capex_usd": "capital cost of the cluster, every input at the economics defaults [USD]",
     "tco_usd": "total cost of ownership over the horizon [USD]",
     "owned_usd_per_gpu_hour": "owned cost per useful GPU-hour, the package's one owned price "
-                              "(economics.owned_gpu_hour_quote's P50; notebook 05's basis) [USD]",
+                              "(economics.owned_gpu_hour_quote's P50 on OPTION_PRICE_BASIS) [USD]",
     "run_cost_usd": "owned cost of the run incl. goodput losses [USD]",
     "usd_per_m_trained_tokens": "owned cost per million trained tokens [USD]",
     "contract_usd_per_gpu_hour": "dedicated-contract rent per GPU-hour [USD]",
@@ -279,14 +290,15 @@ def cost_overrides(platform: str, nic: str) -> dict[str, float]:
 
 def owned_quote(platform: str, nic: str) -> dict[str, Any]:
     """The owned price of a GPU-hour of an option: :func:`infra_lab.economics.owned_gpu_hour_quote`
-    (the package's one owned price, notebook 05's like-for-like basis) for the option's
-    accelerator, with what data/expansion states for the option: the purchase price where
-    platforms.csv gives one (``price``: parts with no listing and no default), its TDP where
-    assumed (``tdp_W``), the NIC's price held at its stated value (``fixed``) and, for a NIC
-    of more than one 400G-equivalent port, the drawn switch ports and optics per GPU
-    multiplied by that count (``scale``; :func:`cost_overrides` gives the same at the modes).
-    An option that states nothing (MI300X + Pollara) gets exactly
-    ``owned_gpu_hour_quote(accelerator)``.
+    (the package's one owned price function, notebook 05's like-for-like Monte Carlo) for the
+    option's accelerator on the purchase-price channel :data:`OPTION_PRICE_BASIS`, with what
+    data/expansion states for the option: the purchase price where platforms.csv gives one
+    (``price``: parts with no public price), its TDP where assumed (``tdp_W``), the NIC's price
+    held at its stated value (``fixed``) and, for a NIC of more than one 400G-equivalent port,
+    the drawn switch ports and optics per GPU multiplied by that count (``scale``;
+    :func:`cost_overrides` gives the same at the modes). An option that states nothing
+    (MI300X + Pollara) gets exactly ``owned_gpu_hour_quote(accelerator, basis="asp")``; notebook
+    05's cross-vendor figure for MI300X is the same function on the baseboard listing.
 
     Returns
     -------
@@ -296,7 +308,7 @@ def owned_quote(platform: str, nic: str) -> dict[str, Any]:
     Examples
     --------
     >>> from infra_lab import economics
-    >>> owned_quote("MI300X node", "Pollara-400") == economics.owned_gpu_hour_quote("MI300X")
+    >>> owned_quote("MI300X node", "Pollara-400") == economics.owned_gpu_hour_quote("MI300X", basis="asp")
     True
     """
     from . import economics
@@ -306,8 +318,8 @@ def owned_quote(platform: str, nic: str) -> dict[str, Any]:
     fixed = {} if n["nic_usd"] is None else {"nic_usd": n["nic_usd"]}
     k = n["ports_400g_equivalent"]
     scale = {} if k == 1.0 else {"switch_ports_per_gpu": k, "optics_per_gpu": k}
-    return economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], tdp_W=p["tdp_W"],
-                                          fixed=fixed, scale=scale)
+    return economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], basis=OPTION_PRICE_BASIS,
+                                          tdp_W=p["tdp_W"], fixed=fixed, scale=scale)
 
 
 def deal_overrides(platform: str, nic: str) -> dict[str, Any]:
@@ -401,7 +413,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     run = reliability.plan_run(sc, hours)
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic)
-    owned = owned_quote(platform, nic)["usd_per_gpu_hour"]          # the one owned price (notebook 05's)
+    owned = owned_quote(platform, nic)["usd_per_gpu_hour"]          # the one owned price, on OPTION_PRICE_BASIS
     ibm = economics.owned_cost_per_gpu_hour(acc, **ov)               # IBM's cluster at the defaults: capex
     power = economics.cluster_power(world, acc, **ov)
     years = _param("horizon_years")

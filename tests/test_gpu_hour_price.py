@@ -40,22 +40,29 @@ def test_notebook05_owned_price_is_servings_and_multimodals():
     assert 'E.owned_gpu_hour_price("MI300X")' in nb09 and "owned_cost_per_gpu_hour(" not in re.sub(r"`[^`]*`", "", nb09)
 
 
-def test_notebook08_prices_mi300x_as_notebook05():
-    """Notebook 08's owned $/GPU-h of today's design (MI300X + Pollara) is notebook 05's: the
-    expansion prices an option with il.expansion.owned_quote, i.e. owned_gpu_hour_quote, and
-    the notebook asserts its sweep's MI300X figure equals E.owned_gpu_hour_price("MI300X")
-    (the sweep itself: tests/test_expansion.py::test_evaluation_composes_the_owners)."""
+def test_notebook08_prices_every_option_on_one_channel():
+    """Notebook 08 prices its options with the package's one owned price function
+    (il.expansion.owned_quote = owned_gpu_hour_quote) on one purchase-price channel, analysts'
+    selling prices: the only channel every option has (MI300X alone has a baseboard listing).
+    Today's design is MI300X at its selling-price default; notebook 05's listing-basis figure
+    for the same part is the same function on the listing, and 08 prints both."""
     nb05 = _nb05_owned()
-    assert il.expansion.owned_quote("MI300X node", "Pollara-400")["usd_per_gpu_hour"] == nb05["MI300X"]
+    assert il.expansion.OPTION_PRICE_BASIS == "asp"
+    q = il.expansion.owned_quote("MI300X node", "Pollara-400")
+    assert q == E.owned_gpu_hour_quote("MI300X", basis="asp")
+    assert q["purchase_price_usd_per_gpu"] == E.parameters("MI300X")["capex_usd_per_gpu"].value
+    assert E.owned_gpu_hour_quote("MI355X", basis="asp")["capex_basis"] == "asp"   # MI355X's ASP row
+    assert q["usd_per_gpu_hour"] < nb05["MI300X"]           # the selling price is below the listing
     nb08 = (NB / "08_expansion_2026.py").read_text()
-    assert 'E.owned_gpu_hour_price("MI300X")' in nb08 and '["owned_usd_per_gpu_hour"] == own05).all()' in nb08
+    assert 'E.owned_gpu_hour_price("MI300X", basis=X.OPTION_PRICE_BASIS)' in nb08
+    assert '["owned_usd_per_gpu_hour"] == own08).all()' in nb08 and 'own05 = E.owned_gpu_hour_price("MI300X")' in nb08
     # the same owner for every option: only what data/expansion states changes the inputs
     q = il.expansion.owned_quote("MI300X node", "Vulcano-800")
     vul = il.expansion.nics().filter(pl.col("nic") == "Vulcano-800").row(0, named=True)
     assert vul["ports_400g_equivalent"] == 2.0
-    assert q == E.owned_gpu_hour_quote("MI300X", fixed={"nic_usd": vul["nic_usd"]},
+    assert q == E.owned_gpu_hour_quote("MI300X", basis="asp", fixed={"nic_usd": vul["nic_usd"]},
                                        scale={"switch_ports_per_gpu": 2.0, "optics_per_gpu": 2.0})
-    assert q["usd_per_gpu_hour"] > nb05["MI300X"]           # a dearer NIC, twice the ports and optics
+    assert q["usd_per_gpu_hour"] > il.expansion.owned_quote("MI300X node", "Pollara-400")["usd_per_gpu_hour"]
 
 
 def test_parts_without_a_listing_or_a_tdp_take_them_as_keywords():

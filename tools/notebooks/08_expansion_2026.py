@@ -97,10 +97,11 @@ df.select("option", "gpus", "model", "plan", "mfu", "wall_days", "goodput", "fac
 """),
     ("md", r"""
 **The owned price of a GPU-hour.** Every owned cost below (the run, a trained token, a served
-token) prices a useful GPU-hour with the package's one owned price, notebook 05's like-for-like
-basis: the median of the same Monte Carlo draws of host, network and opex for every accelerator,
-with the accelerator's 8-GPU baseboard listing where one exists and otherwise the purchase price
-the data states (`capex_basis`), and the option's NIC at its stated price, ports and optics.
+token) prices a useful GPU-hour with the package's one owned price function, notebook 05's
+like-for-like Monte Carlo: the median of the same draws of host, network and opex for every
+accelerator, and the option's NIC at its stated price, ports and optics. The purchase price
+of every option is on one channel, analysts' selling prices (`il.expansion.OPTION_PRICE_BASIS`;
+`capex_basis` says where each comes from), because it is the only channel every option has.
 Capex, TCO, IBM's return and the deal are what IBM's cluster costs instead: every input at the
 economics defaults, as in notebook 05's sections 1 and 4.
 """),
@@ -108,17 +109,17 @@ economics defaults, as in notebook 05's sections 1 and 4.
 own_q = pl.DataFrame([{"option": r["option"], "accelerator": r["accelerator"],
                        **{k: q[k] for k in ("purchase_price_usd_per_gpu", "capex_basis", "p5", "usd_per_gpu_hour", "p95")}}
                       for r in opts.iter_rows(named=True) for q in [X.owned_quote(r["platform"], r["nic"])]])
-own05 = E.owned_gpu_hour_price("MI300X")                       # notebook 05's owned P50 for MI300X
-assert (df.filter(pl.col("option") == "MI300X node + Pollara-400")["owned_usd_per_gpu_hour"] == own05).all()
-asp = E.parameters("MI300X")["capex_usd_per_gpu"].value        # MI300X's purchase-price default (analysts' ASP)
-own_asp = E.owned_gpu_hour_price("MI300X", price=asp)
-listed = own_q.filter(pl.col("capex_basis") == "baseboard")["accelerator"].unique(maintain_order=True).to_list()
-md(f'''Today's design costs **${own05:.2f}** per useful GPU-hour owned: notebook 05's owned P50 for MI300X, at its
-baseboard listing (${E.owned_gpu_hour_quote("MI300X")["purchase_price_usd_per_gpu"]:,.0f} per GPU). Only
-{' and '.join(listed)} {'has' if len(listed) == 1 else 'have'} such a listing; the other parts are priced at an analyst's estimate of AMD's selling
-price or at an assumption on that scale (`data/expansion/platforms.csv`), a cheaper channel than a distributor's.
-At its own selling-price default (${asp:,.0f}) an MI300X GPU-hour would cost ${own_asp:.2f}: read the MI300X
-options' owned costs as the upper end of a like-for-like comparison with the others.''')
+own08 = E.owned_gpu_hour_price("MI300X", basis=X.OPTION_PRICE_BASIS)   # today's design on this channel
+assert (df.filter(pl.col("option") == "MI300X node + Pollara-400")["owned_usd_per_gpu_hour"] == own08).all()
+own05 = E.owned_gpu_hour_price("MI300X")                       # notebook 05's owned P50 (baseboard listing)
+listing = E.owned_gpu_hour_quote("MI300X")["purchase_price_usd_per_gpu"]
+asp = own_q.filter(pl.col("option") == "MI300X node + Pollara-400")["purchase_price_usd_per_gpu"][0]
+md(f'''Today's design costs **${own08:.2f}** per useful GPU-hour owned on this channel (MI300X at
+${asp:,.0f} per GPU, its selling-price default in the economics data). Notebook 05 compares MI300X with NVIDIA at
+distributors' baseboard listings instead, the one channel where both vendors have a price:
+there MI300X (${listing:,.0f} per GPU) costs ${own05:.2f} per GPU-hour, {own05 / own08:.2f}x this figure.
+Only MI300X has such a listing among these options; pricing it there and the others at
+selling prices would rank it on a dearer channel than the parts it is compared with.''')
 own_q.drop("accelerator").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
