@@ -1,6 +1,8 @@
 """Claims the prose of notebooks 02, 03 and 06 rests on (the prose prints the computed values;
 these tests keep the wording that goes with them true)."""
 
+import math
+
 import polars as pl
 import pytest
 
@@ -30,16 +32,25 @@ def test_notebook02_attention_chart_reading():
     assert short > 0.6
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model quirk, reported: unmasked attention pays wave quantization (ceil(CTAs / CUs) waves) while the "
-    "causal schedule is balanced over the CUs, so at long lengths causal attention comes out slightly "
-    "under half of full attention (H100 FA2/FA3 at 16k-32k: 49.5-49.8 %); notebook 02 prints the range "
-    "and says why"))
-def test_notebook02_causal_never_cheaper_than_half_of_full():
+def test_notebook02_causal_under_half_of_full_only_after_a_partly_empty_wave():
+    """Causal attention always executes more than half of full attention's FLOPs (diagonal
+    blocks computed whole); its time falls under half only where the unmasked kernel's last
+    wave of workgroups is partly empty, which the balanced causal schedule does not pay (the
+    attention module's docstring; notebook 02 prints the range and says why)."""
+    seen_under = False
     for acc, kern in ATT_KERNELS:
+        cus = il.catalog.accelerator(acc).compute_units
         for s in ATT_LENGTHS:
+            bh = 16 * 16384 / s * 4
             for p in ("fwd", "bwd"):
-                assert 0.5 * _eff(acc, kern, s, p, False) / _eff(acc, kern, s, p, True) >= 0.5
+                full, cz = (il.compute.attention_cost(s, 128, bh, acc, p, c, kernel=kern) for c in (False, True))
+                assert cz["executed_flops"] > 0.5 * full["executed_flops"]
+                if cz["time_s"] < 0.5 * full["time_s"]:
+                    seen_under = True
+                    block = il.compute.attention_params(acc, kern, p)["block"]
+                    waves = bh * math.ceil(s / block) / cus
+                    assert math.ceil(waves) - waves > 0.25         # the last wave is mostly empty
+    assert seen_under                                          # the case the docstring names exists
 
 
 def test_notebook02_expert_wgrad_k_is_summed_over_groups():

@@ -15,8 +15,12 @@ fixed cost worth ``c`` block iterations (loading Q, the softmax epilogue, writin
 ``e`` (the kernel's efficiency at long sequences) and ``c`` are fitted per device, kernel
 and pass to published sweeps (data/compute_measurements.csv, train split; the rest is the
 test split). The diagonal blocks of a causal mask are computed whole, so causal attention
-costs more than half of full attention and its efficiency (useful FLOP, counted as half of
-full) is lower, most at short sequences. The backward pass is constrained to be no more
+executes more than half of full attention's FLOPs and its efficiency (useful FLOP, counted as
+half of full) is lower, most at short sequences. Its time is more than half of full
+attention's except where the unmasked kernel's last wave of workgroups is mostly empty: the
+causal makespan is the balanced-schedule bound, which pays no such wave (APPROXIMATE: a real
+block scheduler lands between that bound and it; H100 FA2/FA3 at 16k-32k tokens come out
+at 49.5-49.8 % of full). The backward pass is constrained to be no more
 efficient than the forward pass (``e_bwd ≤ e_fwd``, ``c_bwd ≥ c_fwd``, three kernels
 against one).
 
