@@ -7,12 +7,14 @@ Public names (the contract in docs/ARCHITECTURE.md):
 >>> sc.hardware.world_size
 1024
 
-Submodules (``il.catalog``, ``il.models``, ``il.compute``, ``il.memory``,
-``il.collectives``, ``il.fabric``, ``il.training``, ``il.economics``,
-``il.reliability``, ``il.charts``, ``il.widgets``, ``il.validation``,
-``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first
-access, so ``import infra_lab`` stays light: altair and numba kernels are only imported
-when a chart or kernel is first used.
+Calls: ``il.estimate``, ``il.search``, ``il.collective``, ``il.serve``, ``il.serve_search``,
+``il.sweep`` (and ``Scenario``, ``load_scenario``, ``list_scenarios``). Submodules
+(``il.catalog``, ``il.units``, ``il.scenario``, ``il.models``, ``il.compute``, ``il.memory``,
+``il.collectives``, ``il.fabric``, ``il.cluster``, ``il.training``, ``il.serving``,
+``il.economics``, ``il.reliability``, ``il.charts``, ``il.widgets``, ``il.validation``,
+``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first access, so
+``import infra_lab`` stays light: altair and numba kernels are only imported when a chart or
+kernel is first used.
 """
 
 from __future__ import annotations

@@ -41,6 +41,14 @@ PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "
 BOUNDED_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")
 SEARCH_CONSTRAINTS = PLAN_KEYS + tuple(f"{b}_{k}" for k in BOUNDED_KEYS for b in ("max", "min"))
 OBJECTIVES = ("tokens_per_s", "mfu", "tflops_per_gpu", "step_time_s", "memory_per_gpu_bytes")
+# il.collective's ops and algorithms, and il.serve_search's objectives (tests check these equal
+# collectives.OPS / ALGORITHMS and serving.OBJECTIVES; kept here for the same reason)
+COLLECTIVE_OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")
+COLLECTIVE_ALGORITHMS = ("ring", "tree", "nvls", "nvlstree", "collnet_direct", "collnet_chain", "pat",
+                         "allpairs", "p2p", "pxn")
+SERVE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total_tokens_per_s",
+                    "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_latency_s",
+                    "usd_per_million_output_tokens", "usd_per_million_tokens")
 HARDWARE_OPTIONS = (  # --option -> [hardware] key, type
     ("accelerator", str), ("nodes", int), ("gpus_per_node", int), ("scaleup_domain", int),
     ("nic", str), ("nics_per_node", int), ("fabric", str), ("oversubscription", float),
@@ -379,7 +387,7 @@ def _hardware(a) -> dict:
         if v is not None:
             hw[key] = v
     if not hw:
-        raise CliError("collective: give the hardware, --hardware FILE.toml (a scenario or a "
+        raise CliError("give the hardware, --hardware FILE.toml (a scenario or a "
                        "[hardware] table) and/or --accelerator/--nodes/--nic ... options")
     return hw
 
@@ -419,6 +427,7 @@ def _serving_api():
                        "missing); update the package") from None
 
 
+SERVE_TOP = 10   # rows of `serve --search` unless --top says otherwise
 SERVE_FIELDS = (  # (field, unit) of il.serve's result, in the order a person reads them
     ("stack", ""), ("gpus", ""), ("output_tokens_per_s", "tokens/s"),
     ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s"),
@@ -452,14 +461,26 @@ def cmd_serve(a) -> Output:
     sc = _scenario(a.scenario)
     name = getattr(sc, "name", a.scenario)
     out = Output()
+    if not a.search:
+        given = [o for o, v in (("--objective", a.objective), ("--top", getattr(a, "top", None)),
+                                ("--max-tpot-s", a.max_tpot_s), ("--max-ttft-s", a.max_ttft_s))
+                 if v is not None or (o == "--top" and hasattr(a, "top"))]
+        if given:
+            raise CliError(f"{', '.join(given)}: only with --search (they choose among the configurations "
+                           f"il.serve_search evaluates)")
     if a.search:
         if serve_search is None:
             raise CliError("serve --search: il.serve_search is not available in this build")
-        kw = {"objective": a.objective or "output_tokens_per_s", "top": a.top}
+        objective = a.objective or "output_tokens_per_s"
+        if objective.startswith("usd") and a.price_usd_per_gpu_hour is None:
+            raise CliError(f"--objective {objective}: a cost objective needs --price-usd-per-gpu-hour")
+        kw = {"objective": objective, "top": getattr(a, "top", SERVE_TOP)}
         if a.max_tpot_s is not None:
             kw["max_tpot_s"] = a.max_tpot_s
         if a.max_ttft_s is not None:
             kw["max_ttft_s"] = a.max_ttft_s
+        if a.price_usd_per_gpu_hour is not None:
+            kw["price_usd_per_gpu_hour"] = a.price_usd_per_gpu_hour
         with empty_reasons() as why:
             df = serve_search(sc, **kw)
         if a.format == "table":
@@ -467,7 +488,8 @@ def cmd_serve(a) -> Output:
 
             if "memory_per_gpu_bytes" in df.columns:
                 df = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
-            out.frame("configurations", df, [c for c in SERVE_SEARCH_SHOWN if c in df.columns],
+            shown = SERVE_SEARCH_SHOWN + ["usd_per_million_output_tokens", "usd_per_million_tokens"]
+            out.frame("configurations", df, [c for c in shown if c in df.columns],
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
             if df.height == 0:
@@ -480,10 +502,12 @@ def cmd_serve(a) -> Output:
         return out
     r = serve(sc)
     d = {"scenario": name, **serve_record(r)}
+    if a.price_usd_per_gpu_hour is not None:
+        d.update(price_usd_per_gpu_hour=a.price_usd_per_gpu_hour, **r.costs(a.price_usd_per_gpu_hour))
     if a.format == "table":
-        units = dict(SERVE_FIELDS)
-        rows = [{"quantity": k, "value": v, "unit": units.get(k, _unit(k))} for k, v in d.items()
-                if k != "memory_per_gpu_bytes"]
+        units = {**dict(SERVE_FIELDS), "price_usd_per_gpu_hour": "USD/GPU-h"}
+        rows = [{"quantity": k, "value": v, "unit": units.get(k, "USD" if k.startswith("usd") else _unit(k))}
+                for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
             rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
                          "unit": "GB"})
@@ -584,7 +608,18 @@ def cmd_sweep(a) -> Output:
 
         raise unknown("search objective", a.objective, OBJECTIVES, where="--objective")
     sc = _scenario(a.scenario, check_plan=a.call != "search")   # a search point needs no plan
+    kind = getattr(sc, "kind", "training")
+    if (a.call == "serve") != (kind == "serving"):
+        raise CliError(f"--call {a.call}: scenario {sc.name!r} is a {kind} scenario; "
+                       + ("use --call serve" if kind == "serving" else
+                          "--call serve needs a serving scenario ([serving] table)"))
     grid, where, fixed = read_grid(a.grid)
+    own = ("model", "hardware", "serving") if kind == "serving" else ("model", "hardware", "training",
+                                                                      "parallelism")
+    foreign = sorted({*where.values(), *fixed} - set(own))
+    if foreign:
+        raise CliError(f"grid file {Path(a.grid).name}: [{foreign[0]}] does not apply to {kind} scenario "
+                       f"{sc.name!r}; allowed tables: {', '.join(own)}")
     single = a.out is not None and a.out.lower().endswith(".parquet")
     folder = a.out if a.out is not None and not single else None
     if single:   # checked before the sweep runs, not when its results are written
@@ -628,6 +663,10 @@ def cmd_sweep(a) -> Output:
 VALIDATION_SUITES = ("training", "training-current", "collectives", "serving")
 VALIDATE_COLUMNS = ["suite", "case", "split", "metric", "unit", "measured", "predicted",
                     "error_pct"]
+# error_pct of every suite is predicted / measured − 1 (collectives: against the middle of the
+# published band), except training-current, whose error is the step-time error on a throughput
+VALIDATE_TITLE = ("predictions vs published measurements (error = predicted / measured − 1; "
+                  "training-current: step-time error = measured / predicted tokens/s − 1)")
 
 
 def _validate_training() -> list[dict]:
@@ -723,8 +762,7 @@ def cmd_validate(a) -> Output:
     if a.format == "csv":
         out.table("cases", recs, VALIDATE_COLUMNS + ["source"])
         return out
-    out.table("cases", recs, VALIDATE_COLUMNS,
-              title="predictions vs published measurements (error = predicted / measured − 1)")
+    out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
     out.table("summary", _summary(recs), title="absolute error by suite and split [%]")
     if a.format == "json":
         out.json_extra["skipped"] = skipped
@@ -749,8 +787,10 @@ EXAMPLES = {
   infra-lab collective all_to_all 64MiB 1GiB --accelerator H100 --nic ConnectX-7 --nodes 4 --gpus 32
   infra-lab collective all_reduce 256MB --accelerator MI300X --nodes 1 --gpus 8 --algorithm ring --format json""",
     "serve": """examples:
-  infra-lab serve my_serving.toml
-  infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv""",
+  infra-lab serve maia-class-serving-mi300x
+  infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour 2.5
+  infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv
+  infra-lab serve my_serving.toml --search --objective usd_per_million_tokens --price-usd-per-gpu-hour 2.5""",
     "sweep": """grid file: Scenario tables; lists are swept (Cartesian product), other values fixed:
   [hardware]
   nodes = [32, 64, 128]
@@ -761,7 +801,10 @@ examples:
   infra-lab sweep zaya1-ibm-mi300x --grid grid.toml
   infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
-    "validate": """examples:
+    "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
+band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1).
+
+examples:
   infra-lab validate                       # every suite: per-case errors and a summary
   infra-lab validate training --format csv  # Megatron-LM's Selene runs (train/test split)
   infra-lab validate training-current       # current published runs the model can express
@@ -782,7 +825,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "TOML files (or the names of shipped scenarios), as tables, JSON or CSV.",
         epilog="examples:\n  infra-lab estimate data/scenarios/zaya1-ibm-mi300x.toml\n"
                "  infra-lab search zaya1-ibm-mi300x --top 5 --format json\n"
-               "  infra-lab collective all_reduce 1GiB --hardware my_run.toml --gpus 64\n"
+               "  infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64\n"
                "  infra-lab validate\n\n`infra-lab COMMAND --help` shows each command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="store_true", help="print the package version")
@@ -817,7 +860,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--all", dest="feasible_only", action="store_false",
                    help="also plans that do not fit in memory")
     sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
-    sp.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a stack factor")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE",
+                    help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
     cg = sp.add_argument_group("plan constraints (a value or a comma list; max/min bounds)")
     for k in PLAN_KEYS:
         typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)
@@ -827,12 +871,18 @@ def build_parser() -> argparse.ArgumentParser:
             cg.add_argument(f"--{b}-{k.replace('_', '-')}", dest=f"{b}_{k}", type=int, metavar="N")
 
     sp = add("collective", "Time, algbw and busbw of one collective (il.collective).", cmd_collective)
-    sp.add_argument("op", help="all_reduce | reduce_scatter | all_gather | broadcast | all_to_all | send_recv")
+    sp.add_argument("op", help=" | ".join(COLLECTIVE_OPS))
     sp.add_argument("size", nargs="+", help="message size(s) as nccl-tests defines them: bytes or "
                                            "with a unit, e.g. 4096 256MB 1GiB")
-    sp.add_argument("--gpus", type=int, required=True, help="ranks in the collective (placed node-major)")
-    sp.add_argument("--algorithm", default="auto", help="auto (fastest) or ring, tree, rhd, direct, ...")
-    sp.add_argument("--per-node", type=int, help="ranks per node when not packed node-major")
+    sp.add_argument("--gpus", type=int, required=True,
+                    help="ranks in the collective (placed domain-major: one scale-up domain filled "
+                         "before the next)")
+    sp.add_argument("--algorithm", default="auto",
+                    help="auto (default: what the library's tuner picks), fastest (the fastest the "
+                         "hardware allows), or one of " + ", ".join(COLLECTIVE_ALGORITHMS)
+                         + " (aliases: direct = allpairs, rail_aware = pxn, pairwise = p2p)")
+    sp.add_argument("--per-node", type=int,
+                    help="ranks per scale-up domain when not packed (e.g. 1: one GPU per node)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
                     help="a Scenario TOML (its [hardware] table is used) or a file of [hardware] keys")
@@ -841,12 +891,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("serve", "Throughput, TTFT, TPOT and memory of one serving scenario (il.serve), or "
                       "the best configurations with --search (il.serve_search).", cmd_serve)
-    sp.add_argument("scenario", help="serving Scenario TOML file (a [serving] table)")
+    sp.add_argument("scenario", help="serving Scenario TOML file (a [serving] table), or the name of a "
+                                     "shipped one (e.g. maia-class-serving-mi300x)")
     sp.add_argument("--search", action="store_true", help="search configurations (il.serve_search)")
-    sp.add_argument("--objective", help="serve_search objective (default output_tokens_per_s)")
-    sp.add_argument("--top", type=_top, default=10, metavar="N|all", help="rows (--search)")
+    sp.add_argument("--objective", metavar="OBJECTIVE",
+                    help="sort key with --search (default output_tokens_per_s): "
+                         + ", ".join(SERVE_OBJECTIVES) + "; the usd_* ones need --price-usd-per-gpu-hour")
+    sp.add_argument("--top", type=_top, default=argparse.SUPPRESS, metavar="N|all",
+                    help=f"rows to print with --search (default {SERVE_TOP})")
     sp.add_argument("--max-tpot-s", type=float, help="latency bound per output token [s] (--search)")
     sp.add_argument("--max-ttft-s", type=float, help="time-to-first-token bound [s] (--search)")
+    sp.add_argument("--price-usd-per-gpu-hour", type=float, metavar="USD",
+                    help="GPU price [USD per GPU-hour]: adds $ per million tokens (r.costs; the "
+                         "usd_per_* columns with --search)")
 
     sp = add("sweep", "Run a call over a parameter grid, in-process or on a Dask cluster (il.sweep).",
              cmd_sweep)

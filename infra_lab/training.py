@@ -859,7 +859,7 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
 
     Parameters
     ----------
-    scenario : Scenario or the plain dict of its tables
+    scenario : Scenario, the plain dict of its tables, or the path of a TOML file of them
     stack : software stack name (default: the scenario's ``training.stack``, else the
         accelerator vendor's default, :func:`infra_lab.stacks.default_stack`)
     params : overrides of the stack's named factors, e.g. ``{"dp_comm_overlap": 0.0}``
@@ -1239,7 +1239,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
 
     Parameters
     ----------
-    scenario : Scenario or dict (its model, hardware and training tables are used). Its
+    scenario : Scenario, dict or TOML path (its model, hardware and training tables are used). Its
         [parallelism] table is optional: the search enumerates the plans, so the table may be
         left out or hold a plan that does not fit this cluster, batch or model
         (``Scenario.from_dict(d, check_plan=False)``); of it only the library choices that are

@@ -72,6 +72,21 @@ def test_cli_lists_match_the_package():
     assert set(cli.OBJECTIVES) == set(training.OBJECTIVES)
     hw_keys = {k for k, _t in cli.HARDWARE_OPTIONS}
     assert hw_keys <= set(il.scenario.HardwareConfig.KEYS)
+    assert cli.COLLECTIVE_OPS == il.collectives.OPS
+    assert cli.COLLECTIVE_ALGORITHMS == il.collectives.ALGORITHMS
+    assert set(cli.SERVE_OBJECTIVES) == set(il.serving.OBJECTIVES)
+
+
+def test_collective_help_names_the_algorithms_the_package_takes():
+    """--algorithm's help lists what il.collective accepts and no removed textbook name."""
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, cli.argparse._SubParsersAction))
+    text = " ".join(sub.choices["collective"].format_help().split())
+    for name in ("auto", "fastest", *il.collectives.ALGORITHMS):
+        assert name in text, name
+    for alias in ("direct", "rail_aware", "pairwise"):
+        assert f"{alias} = {il.collectives.ALGORITHM_ALIASES[alias]}" in text
+    for removed in il.collectives.REMOVED_ALGORITHMS:
+        assert f" {removed}," not in text and f" {removed} " not in text, removed
 
 
 # --------------------------------------------------------------------------- estimate
@@ -208,6 +223,20 @@ def test_validate_all_json_and_table(capsys, monkeypatch, current_runs):
     assert rc == 0 and "absolute error by suite and split" in out
 
 
+def test_validate_title_states_each_suites_error(capsys, monkeypatch, current_runs):
+    """training-current's error is a step-time error on a throughput metric (measured /
+    predicted tokens/s − 1), the other suites' predicted / measured − 1: the table says both."""
+    monkeypatch.setattr(il.validation, "compare_current", lambda: current_runs)
+    recs = cli._validate_training_current() + cli._validate_training()
+    for r in recs:
+        want = (r["measured"] / r["predicted"] if r["suite"] == "training-current"
+                else r["predicted"] / r["measured"]) - 1
+        assert r["error_pct"] == pytest.approx(100 * want, rel=1e-9, abs=1e-9), r["case"]
+    rc, out, _ = main(capsys, "validate", "training-current")
+    assert rc == 0 and out.startswith(cli.VALIDATE_TITLE)
+    assert "predicted / measured − 1" in out and "measured / predicted tokens/s − 1" in out
+
+
 # --------------------------------------------------------------------------- serve, sweep
 
 
@@ -257,6 +286,39 @@ def test_serve_search_and_table(tmp_path, capsys):
     assert rc == 0 and "ttft_s" in out and "breakdown of an engine cycle" in out
     rc, out, err = main(capsys, "estimate", str(path))   # a serving scenario is not trained
     assert rc == 1 and "use `infra-lab serve`" in err
+
+
+@pytest.mark.skipif(not hasattr(il, "serve_search"), reason="a build without the serving model")
+def test_serve_price_and_cost_objectives(tmp_path, capsys):
+    path = tmp_path / "serve.toml"
+    path.write_text(SERVING_TOML)
+    sc = il.Scenario.from_toml(path)
+    rc, out, err = main(capsys, "serve", str(path), "--price-usd-per-gpu-hour", "2.5", "--format", "json")
+    rec = json.loads(out)[0]
+    assert rc == 0, err
+    for k, v in il.serve(sc).costs(2.5).items():
+        assert rec[k] == v, k
+    rc, out, _ = main(capsys, "serve", str(path), "--price-usd-per-gpu-hour", "2.5")
+    assert rc == 0 and "usd_per_million_tokens" in out and "USD/GPU-h" in out
+    # a cost objective: the CLI names the option it needs, then sorts by it
+    rc, out, err = main(capsys, "serve", str(path), "--search", "--objective", "usd_per_million_tokens")
+    assert rc == 1 and "--price-usd-per-gpu-hour" in err
+    rc, out, err = main(capsys, "serve", str(path), "--search", "--objective", "usd_per_million_tokens",
+                        "--price-usd-per-gpu-hour", "2.5", "--top", "3", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    ref = il.serve_search(sc, objective="usd_per_million_tokens", top=3, price_usd_per_gpu_hour=2.5)
+    assert rc == 0 and len(rows) == ref.height == 3, err
+    assert [float(r["usd_per_million_tokens"]) for r in rows] == pytest.approx(
+        ref["usd_per_million_tokens"].to_list(), rel=1e-12)
+
+
+@pytest.mark.parametrize("option", [("--top", "3"), ("--max-tpot-s", "0.05"), ("--objective", "ttft_s")])
+def test_serve_search_options_need_search(tmp_path, capsys, option):
+    """Without --search the search's options would be ignored: the command says so instead."""
+    path = tmp_path / "serve.toml"
+    path.write_text(SERVING_TOML)
+    rc, out, err = main(capsys, "serve", str(path), *option)
+    assert rc == 1 and out == "" and f"{option[0]}: only with --search" in err
 
 
 GRID = "[hardware]\nnodes = [16, 32]\n[training]\nmicro_batch = 1\n"
@@ -315,6 +377,30 @@ def test_sweep_grid_file_errors(tmp_path, capsys):
     assert rc == 1 and "every point of the sweep failed" in err and "hardware.nodes" in err
 
 
+def test_sweep_call_and_grid_must_fit_the_scenario_kind(tmp_path, capsys):
+    """A training scenario swept with --call serve (or a serving one with estimate/search), or a
+    grid table of the other kind, is refused before any point runs, naming what fits."""
+    serving = tmp_path / "serve.toml"
+    serving.write_text(SERVING_TOML)
+    g = tmp_path / "g.toml"
+    g.write_text("[serving]\nconcurrency = [8, 16]\n")
+    for args, message in (((str(SCENARIO), "--call", "serve"), "--call serve needs a serving scenario"),
+                          ((str(serving), "--call", "estimate"), "use --call serve"),
+                          ((str(serving), "--call", "search"), "use --call serve"),
+                          ((str(SCENARIO),), "[serving] does not apply to training scenario")):
+        rc, out, err = main(capsys, "sweep", *args, "--grid", str(g))
+        assert rc == 1 and out == "" and message in err, err
+        assert "every point of the sweep failed" not in err
+    g.write_text("[training]\nseq_len = [2048, 4096]\n")
+    rc, out, err = main(capsys, "sweep", str(serving), "--grid", str(g), "--call", "serve")
+    assert rc == 1 and "[training] does not apply to serving scenario" in err
+    assert "allowed tables: model, hardware, serving" in err
+    g.write_text("[serving]\nconcurrency = [8, 16]\n")
+    rc, out, err = main(capsys, "sweep", str(serving), "--grid", str(g), "--call", "serve", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and [int(r["concurrency"]) for r in rows] == [8, 16], err
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -345,6 +431,7 @@ def test_bad_input_messages(capsys, args, message):
     rc, out, err = main(capsys, *args)
     assert rc == 1 and out == "" and message in err, err
     assert err.startswith(f"infra-lab {args[0]}: error:") and "Traceback" not in err
+    assert f"error: {args[0]}:" not in err   # the command is named once, in the prefix
 
 
 def test_usage_errors_exit_2_without_traceback():
