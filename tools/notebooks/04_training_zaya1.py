@@ -69,8 +69,8 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
 * **Current runs** (2024–26, `data/measurements/training_runs.csv`): Megatron-Core, torchtitan
   and Primus runs, dense and MoE, on H100 (incl. torchtitan's lower-power H100 variant, whose
   catalog memory and power are printed below)/H200/H800/B200/GB200/GB300, MI300X (torchtitan runs, and Primus pipeline-schedule runs compared with a
-  global batch assumed from the Primus test config that sets their model shape) and MI355X
-  (Primus runs), BF16 and FP8. A fixed hash of each run's id puts it in the **test** split
+  global batch assumed from the Primus test config that sets their model shape), MI325X (AMD's
+  8-node Primus Llama 3.1 runs) and MI355X (Primus runs), BF16 and FP8. A fixed hash of each run's id puts it in the **test** split
   or not. Each framework family has its own stack — Megatron-Core (with
   Primus and DeepSeek's runs) and torchtitan (FSDP2, SDPA: FlashAttention-2, cuDNN on Blackwell, per-op selective
   checkpointing) — whose `framework_time_scale` and `memory_time_scale`, one value for both
@@ -242,6 +242,7 @@ mi_fam = mi_fam.with_columns(
     (est.step_time_s / (1 + pl.col("mean_error_pct") / 100)).alias("zaya1_step_s_if_bias_carried"),
     (days[T14][0] / (1 + pl.col("mean_error_pct") / 100)).alias("days_14T_if_bias_carried"))
 MEG = mi_fam.filter(pl.col("family") == "megatron-core").row(0, named=True)
+cdna3 = cur_c.filter((pl.col("accelerator") == "MI325X") & (pl.col("family") == "megatron-core"))
 display(mi_fam.with_columns(pl.col(pl.Float64).round(2)))
 display(Markdown(
     f"**Reading.** {mi_runs.height} MI300X runs are compared; {int(mi_runs['error_pct'].lt(0).sum())} of them are predicted "
@@ -251,7 +252,11 @@ display(Markdown(
     f"batch the source does not print (assumed from the test config that sets their model shape). If their mean error "
     f"{MEG['mean_error_pct']:+.1f} % carried over to ZAYA1, the step would be {MEG['zaya1_step_s_if_bias_carried']:.3f} s "
     f"instead of {est.step_time_s:.3f} s and {T14 / 1e12:.0f}T tokens would take {MEG['days_14T_if_bias_carried']:.1f} days "
-    f"instead of {days[T14][0]:.1f}. With {MEG['runs']} runs and an assumed batch this is a sensitivity, not a correction."))
+    f"instead of {days[T14][0]:.1f}. With {MEG['runs']} runs and an assumed batch this is a sensitivity, not a correction."
+    + (f" The same family on MI325X (the same CDNA 3 compute die, with more and faster HBM and a higher power limit; AMD's 8-node Primus runs, "
+       f"batch sizes published) is off by {', '.join(f'{e:+.1f} %' for e in cdna3.sort('id')['error_pct'])} "
+       f"({', '.join(cdna3.sort('id')['split'])} split), which points at those pipeline runs and their assumed batch "
+       f"rather than at the CDNA 3 path itself." if cdna3.height else "")))
 """),
     ("md", r"""
 **The long-context phase.** Zyphra trains ZAYA1 in three phases, the last one a long-context
