@@ -651,6 +651,18 @@ class TestChartsAndWidget:
         for name in ("roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "gemm_validation_chart"):
             assert name in il.charts.__all__
 
+    def test_heatmap_embeds_one_record_per_grid_row(self):
+        # N and the values travel as parallel arrays per M (Vega-Lite flattens them back): the
+        # executed notebook stays light, and every cell of the grid is still in the chart
+        g = compute.efficiency_grid(np.arange(256, 4097, 256), np.arange(512, 4097, 512), 8192, "MI300X")
+        d = il.charts.gemm_efficiency_heatmap(g).to_dict()
+        rows = d["data"]["values"]
+        assert len(rows) == 16 and d["transform"] == [{"flatten": ["n", "efficiency", "achieved_tflops"]}]
+        cells = {(r["m"], n): e for r in rows for n, e in zip(r["n"], r["efficiency"], strict=True)}
+        want = {(m, n): e for m, n, e in g.select("m", "n", "efficiency").iter_rows()}
+        assert cells.keys() == want.keys()
+        assert all(abs(cells[key] - want[key]) <= 5e-5 for key in want)
+
     def test_chart_rejects_missing_columns(self):
         with pytest.raises(ValidationError):
             il.charts.gemm_efficiency_heatmap(pl.DataFrame({"m": [1]}))

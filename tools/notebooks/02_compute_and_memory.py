@@ -96,17 +96,29 @@ Markdown(f"The layer's GEMMs sit at {gemm_int.min():,.0f}–{gemm_int.max():,.0f
 """),
     ("md", r"""
 ## 2. The GEMM model: one ceiling per device and precision, fitted at the maximum
+"""),
+    ("code", r"""
+def tile_list(gm_):                               # the model's macro-tiles, largest … smallest
+    return f"{gm_.tile_m[0]}×{gm_.tile_n[0]} … {gm_.tile_m[-1]}×{gm_.tile_n[-1]}"
 
-For C[M×N] = A[M×K]·B[K×N] the model tries each macro-tile the library offers (MI300X:
-256×256 … 64×64; NVIDIA: 256×128 … 64×64), split-K 1–8 and, where the library ships it,
-**stream-K** (the K-loop iterations of all tiles dealt evenly over the CUs), and keeps the
-best of tile quantization (M, N, K) × wave quantization × an intrinsic tile efficiency × a
-per-tile cost (pipeline fill and epilogue, in K-loop iterations). The time adds a GPU-side
-fixed cost per kernel. Max-achievable figures (MAF, MAMF: terms at the top) are by
-definition the best over shapes, so the **ceiling is fitted so that the model's maximum over
-all shapes equals the published figure** — no prediction can exceed it (a property test checks
-every device and precision). A ceiling fitted at the published *shape* instead would let other
-shapes beat the figure it was fitted to; the cell below checks H100 at 8192³ against its fitted maximum.
+
+gms = {d: il.compute.gemm_model(d) for d in DEVICES}
+by_tiles = {}
+for d, gm_ in gms.items():
+    by_tiles.setdefault(tile_list(gm_), []).append(d)
+split_sets = {tuple(int(x) for x in gm_.splits) for gm_ in gms.values()}   # split-K factors per device
+split_txt = "split-K " + " / ".join(", ".join(map(str, sp)) for sp in sorted(split_sets))
+Markdown("For C[M×N] = A[M×K]·B[K×N] the model tries each macro-tile the library offers ("
+         + "; ".join(f"{', '.join(ds)}: {tl}" for tl, ds in by_tiles.items())
+         + f"), {split_txt} and, where the library ships it, "
+         "**stream-K** (the K-loop iterations of all tiles dealt evenly over the CUs), and keeps the "
+         "best of tile quantization (M, N, K) × wave quantization × an intrinsic tile efficiency × a "
+         "per-tile cost (pipeline fill and epilogue, in K-loop iterations). The time adds a GPU-side "
+         "fixed cost per kernel. Max-achievable figures (MAF, MAMF: terms at the top) are by "
+         "definition the best over shapes, so the **ceiling is fitted so that the model's maximum over "
+         "all shapes equals the published figure** — no prediction can exceed it (a property test checks "
+         "every device and precision). A ceiling fitted at the published *shape* instead would let other "
+         "shapes beat the figure it was fitted to; the cell below checks H100 at 8192³ against its fitted maximum.")
 """),
     ("code", r"""
 fits = il.compute.ceiling_fits()

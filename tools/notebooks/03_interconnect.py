@@ -115,7 +115,8 @@ def at(df, series, size):
 ceil_mi = il.fabric.scaleup(MI1).bandwidth_Bps(8) / 1e9
 acc_h = il.catalog.accelerator("H100-SXM")
 line_h = acc_h.scaleup_links * acc_h.scaleup_link_bw_Bps / 1e9
-mid = ", ".join(f"{at(node, '8×MI300X (RCCL)', s)['busbw_GBps']:.0f}" for s in (4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB))
+MID = (4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB)   # mid-size messages, where RCCL's channels, not the links, limit
+mid = ", ".join(f"{at(node, '8×MI300X (RCCL)', s)['busbw_GBps']:.0f}" for s in MID)
 big_h = at(node, "8×H100 (NCCL)", 8 * GiB)
 big_mi = at(node, "8×MI300X (RCCL)", 8 * GiB)
 def size_label(b):
@@ -123,11 +124,25 @@ def size_label(b):
 
 
 ap = picks.filter((pl.col("series") == "8×MI300X (RCCL)") & (pl.col("chosen") == "allpairs"))
+phys = il.collectives.physics_constants()
+
+
+def ap_channels(window_top, channel_rate):
+    # the channels the model runs RCCL's all-pairs kernel on in one size window: the extra time of
+    # the window's largest message over half of it, as a rate, over one channel's rate
+    r0, r1 = (il.collectives.collective("all_reduce", s, MI1, 8, algorithm="allpairs") for s in (window_top / 2, window_top))
+    return round(2 * (8 - 1) / 8 * (window_top / 2) / (r1.time_s - r0.time_s) / phys[channel_rate])
+
+
+ch_ll4 = ap_channels(phys["rccl_allpairs_ll4_max_bytes"], "rccl_channel_Bps_ll")
+ch_ll8 = ap_channels(phys["rccl_allpairs_ll8_max_bytes"], "rccl_channel_Bps_ll")
+ch_simple = ap_channels(phys["rccl_allpairs_simple_max_bytes"], "rccl_channel_Bps_simple")
 md(f"RCCL runs its MSCCL **all-pairs** kernel on 8 × MI300X from {size_label(ap['from_bytes'].min())} to "
-   f"{size_label(ap['to_bytes'].max())} — LL on 4 then 8 "
-   f"channels, Simple on 8 channels — and its ring above. Eight channels cannot fill "
+   f"{size_label(ap['to_bytes'].max())} — LL on {ch_ll4} then {ch_ll8} "
+   f"channels, Simple on {ch_simple} channels — and its ring above. Its {ch_simple} channels of "
+   f"{phys['rccl_channel_Bps_simple'] / 1e9:.1f} GB/s (Simple, fitted) cannot fill "
    f"{il.catalog.accelerator('MI300X').scaleup_links} xGMI links: "
-   f"from 4 to 32 MiB the model gives {mid} GB/s busbw, well "
+   f"from {size_label(MID[0])} to {size_label(MID[-1])} the model gives {mid} GB/s busbw, well "
    f"under the {ceil_mi:.0f} GB/s the links allow (a model that runs a 'direct' algorithm at the link rate "
    f"overestimates RCCL here). NCCL on 8 × H100 uses Ring/LL for small "
    f"messages and **NVLS** (NVLink SHARP) from a few MiB: the switch reduces, each GPU sends its buffer once "
@@ -155,13 +170,13 @@ big = scored.filter(pl.col("size_bytes") >= MiB)["error_pct"].abs()
 small = scored.filter(pl.col("size_bytes") < MiB)["error_pct"].abs()
 worst = scored.filter(pl.col("size_bytes") >= MiB).sort(pl.col("error_pct").abs(), descending=True).row(0, named=True)
 ctx = val.filter(pl.col("use") == "context")
-mi_rows = val.filter(pl.col("case").str.starts_with("mi300x-1n") & pl.col("size_bytes").is_between(4 * MiB, 32 * MiB))
+mi_rows = val.filter(pl.col("case").str.starts_with("mi300x-1n") & pl.col("size_bytes").is_between(MID[0], MID[-1]))
 mi_mid = ", ".join(f"{r['error_pct']:+.1f} % ({r['split']})" for r in mi_rows.iter_rows(named=True))
 md(f"**{scored.height} held-out results** (test split; {val.filter(pl.col('split') == 'train').height} training rows "
    f"fitted the three physical factors in `data/network_physics.csv` and two hop latencies — `fit_physics()` "
    f"re-derives them). From 1 MiB up the median |error| is **{big.median():.1f} %** and the worst "
    f"{big.max():.1f} % ({worst['case']}); below 1 MiB the median is {small.median():.1f} %. On 8 × MI300X at "
-   f"4–32 MiB, where a link-rate model is too high, the errors are "
+   f"{size_label(MID[0])}–{size_label(MID[-1])}, where a link-rate model is too high, the errors are "
    f"{mi_mid} — from RCCL's channel count and protocol choice, "
    f"not a per-size factor. Sources: rccl-tests logs for MI300X/MI325X/MI355X (hisohara/ai-scripts, AMD "
    f"Accelerator Cloud), AMD's cluster-validation expectations for MI355X (ROCm/cvs), nccl-tests on H200/B200 "
@@ -347,7 +362,7 @@ md(f'''
   {small.median():.1f} % below.
 - **NVLink SHARP** lets 8 × H100 reach {big_h['busbw_GBps']:.0f} GB/s busbw on all-reduce, above the
   {line_h:.0f} GB/s line rate; 8 × MI300X reach {big_mi["busbw_GBps"]:.0f} GB/s on
-  {mi_links} xGMI links, and mid-size messages run on RCCL's 8 channels, not the link rate.
+  {mi_links} xGMI links, and mid-size messages run on RCCL's {ch_simple} channels, not the link rate.
 - **Partial domains get the links that join them**: 2 of an MI300X node's 8 GPUs share one xGMI link
   ({p2_bw:.0f} GB/s busbw), 8 GPUs inside an NVL72 rack keep full NVLink.
 - **Rails-only needs PXN** for all-to-all (RCCL ships it off); with it the model finds

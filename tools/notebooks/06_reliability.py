@@ -16,8 +16,8 @@ cells = [
 
 **Question.** How often does ZAYA1's MI300X cluster on IBM Cloud stop during ZAYA1's run, how
 much wall-clock time is useful training (*goodput*), what are Zyphra's "more than 10× faster
-model save times" worth, and how do the answers change for a 2026 expansion to 16,384 GPUs (and
-at 100K)?
+model save times" worth, and how do the answers change for a 2026 expansion, and far beyond it (the
+cluster sizes are printed below the first cell)?
 
 **Method.** No failure statistics are public for MI300X, Pollara or ZAYA1, so failure rates are
 **calibrated** on published clusters, two ways: a **per-device** reading of Llama 3 405B's
@@ -49,13 +49,17 @@ import dataclasses
 R = il.reliability
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
 
+GPUS = [1024, 2048, 4096, 8192, 16384]    # the expansion sweep (section 7) [GPUs]
+BIG = GPUS[-1]                            # its largest cluster [GPUs]
+FAR = 100_000                             # far beyond it: where the restart assumption decides [GPUs]
+
 sc = il.load_scenario("zaya1-ibm-mi300x")
 OPT = sc.training.optimizer                   # ZAYA1 trains with Muon (+ AdamW on embeddings)
 TOKENS = R.parameter("zaya1_tokens")          # 14e12 (Zyphra)
 WORK_H = R.run_hours(sc, TOKENS)              # il.estimate: the one owner of run length
 head = R.compare_calibrations(sc, WORK_H, optimizer=OPT)
 h = head.rows_by_key("calibration", named=True, unique=True)
-prof = R.goodput_bands(sc, [1024], WORK_H, optimizer=OPT)      # x every restart profile
+prof = R.goodput_bands(sc, [sc.hardware.world_size], WORK_H, optimizer=OPT)      # x every restart profile
 band = {c: (prof.filter(pl.col("calibration") == c)["goodput"].min(),
             prof.filter(pl.col("calibration") == c)["goodput"].max()) for c in R.calibration_names()}
 chk = R.fleet_check()
@@ -63,9 +67,11 @@ cell = lambda obs, cal: chk.filter((pl.col("observation") == obs) & (pl.col("cal
 c8 = cell("RSC fleet, 8-GPU jobs", "fleet")
 opt_l, opt_f = cell("OPT-175B pre-training", "llama3"), cell("OPT-175B pre-training", "fleet")
 W_EXP = R.expansion_work_hours()
-big = R.restart_sweep(R.scale_hardware(sc, 100_000), W_EXP, model="zaya1-base", optimizer=OPT,
+big = R.restart_sweep(R.scale_hardware(sc, FAR), W_EXP, model="zaya1-base", optimizer=OPT,
                       field="restart_s", values=[60, 180, 300, 600, 1200], calibrations=["llama3"])
 g100k = dict(zip(big["value"].to_list(), big["goodput"].to_list(), strict=True))
+md(f"**Cluster sizes.** ZAYA1's cluster: {sc.hardware.world_size:,} GPUs; the expansion sweep (section 7): "
+   f"{', '.join(f'{g:,}' for g in GPUS)} GPUs; far beyond it: {FAR:,} GPUs.")
 head.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""
@@ -90,7 +96,7 @@ figure, and it is consistent with OPT-175B's at least {opt175["interruptions_low
 Llama 3's rate comes from one flagship run on a mature in-house platform, extrapolated down {shrink:.0f}-fold; ZAYA1 ran on a
 rented, first-of-its-kind platform (MI300X with {sc.hardware.nic} NICs and ROCm at {sc.hardware.world_size:,} GPUs). Llama 3 stays as the optimistic bound.
 
-**At 100,000 GPUs the answer is the restart assumption.** With Llama 3's rates, goodput is {g100k[60]:.0%} with a
+**At {FAR:,} GPUs the answer is the restart assumption.** With Llama 3's rates, goodput is {g100k[60]:.0%} with a
 1-minute restart, {g100k[300]:.0%} with 5 minutes and {g100k[1200]:.0%} with 20 minutes (section 7).''')
 """),
     ("md", r"""
@@ -173,21 +179,23 @@ The rates are counted per device, so the cluster's composition matters. HBM stac
 `data/reliability/hbm_stacks.csv` (checked against the catalog's capacity in the tests; the `hbm_stacks_per_gpu`
 column below). Network failures are counted per **link** (a cable and its two transceivers) and per switch, both from
 `il.fabric` (`link_counts`, `switch_counts`: the one switch count); the takeaways compare rails-only with a
-rail-optimized Clos at 1,024 and 16,384 GPUs.
+rail-optimized Clos at ZAYA1's size and at the expansion sweep's largest.
 """),
     ("code", r"""
 h100 = il.load_scenario("zaya1-h100-counterpart")
 llama_cluster = il.scenario.HardwareConfig.from_dict(
     {"accelerator": "H100-SXM", "nodes": 2048, "nic": "ConnectX-7-NDR", "fabric": "fat-tree"})
+ZL = f"ZAYA1: {sc.hardware.world_size:,} {sc.hardware.accelerator}, {sc.hardware.fabric}"   # table labels
+HL = f"{h100.hardware.world_size:,} H100, {h100.hardware.fabric}"
+LL = f"Llama 3: {llama_cluster.world_size:,} H100, {llama_cluster.fabric}"
 comp = pl.DataFrame([{"cluster": n, **dataclasses.asdict(R.composition(x))} for n, x in (
-    ("ZAYA1: 1,024 MI300X, rails-only", sc), ("1,024 H100, rail-optimized", h100),
-    ("Llama 3: 16,384 H100, fat-tree", llama_cluster))])
+    (ZL, sc), (HL, h100), (LL, llama_cluster))])
 comp = comp.with_columns((pl.col(c) / pl.col("gpus")).round(3).alias(f"{c}_per_gpu")
                          for c in ("hbm_stacks", "nics", "links", "switches")).drop("hbm_GB")
 stacks_per_gpu = dict(zip(comp["cluster"], comp["hbm_stacks_per_gpu"], strict=True))
 display(comp)
-md(f"HBM stacks per GPU: **{stacks_per_gpu['ZAYA1: 1,024 MI300X, rails-only']:.0f} on MI300X, "
-   f"{stacks_per_gpu['1,024 H100, rail-optimized']:.0f} on H100**.")
+md(f"HBM stacks per GPU: **{stacks_per_gpu[ZL]:.0f} on MI300X, "
+   f"{stacks_per_gpu[HL]:.0f} on H100**.")
 """),
     ("code", r"""
 rates = pl.concat([R.interruption_rates(x, calibration=c).with_columns(pl.lit(f"{n} ({c})").alias("cluster"))
@@ -276,22 +284,22 @@ n_sp, n_pool = int(R.parameter("hot_spare_nodes")), int(R.parameter("hot_spare_p
 spares = pl.DataFrame([{"gpus": g, "pool": pool, "spare_availability": R.plan_run(
     R.scale_hardware(sc, g), W_EXP, model="zaya1-base", optimizer=OPT, calibration="fleet",
     restart=R.restart_model("baseline", hot_spares=s)).spare_availability}
-    for g in (1024, 4096, 16384) for pool, s in ((f"spare availability [-], {n_sp} spares", n_sp),
+    for g in GPUS[::2] for pool, s in ((f"spare availability [-], {n_sp} spares", n_sp),
                                                  (f"spare availability [-], {n_sp} per {n_pool} nodes", None))])
 display(per_class.with_columns(pl.col(pl.Float64).round(1)))
 spares.pivot(on="pool", index="gpus", values="spare_availability").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""
-timeout_sweep = R.restart_sweep(R.scale_hardware(sc, 16384), W_EXP, model="zaya1-base", optimizer=OPT,
+timeout_sweep = R.restart_sweep(R.scale_hardware(sc, BIG), W_EXP, model="zaya1-base", optimizer=OPT,
                                 field="collective_timeout_s", values=[30, 60, 120, 300, 600, 1200, 1800],
                                 restart_overrides={"health_check_period_s": None})
 t = timeout_sweep.filter(pl.col("value").is_in([30.0, 1800.0])).rows_by_key(["calibration", "value"], named=True, unique=True)
 md(f'''With no health checks, the collective timeout matters only for hangs, about {R.class_shares().filter(
-pl.col("component_class").is_in(["link", "switch", "unknown"]))["share"].sum():.0%} of interruptions: at 16,384 GPUs moving it
+pl.col("component_class").is_in(["link", "switch", "unknown"]))["share"].sum():.0%} of interruptions: at {BIG:,} GPUs moving it
 from 30 s to 30 min costs {t[("llama3", 30.0)]["goodput"] - t[("llama3", 1800.0)]["goodput"]:.1%} of goodput (Llama 3)
 and {t[("fleet", 30.0)]["goodput"] - t[("fleet", 1800.0)]["goodput"]:.1%} (fleet). Crash detection, spare swap and
 relaunch apply to every interruption and move more (section 7).''')
-il.charts.restart_sweep_chart(timeout_sweep, title="16,384 GPUs: goodput vs collective timeout (no health checks)")
+il.charts.restart_sweep_chart(timeout_sweep, title=f"{BIG:,} GPUs: goodput vs collective timeout (no health checks)")
 """),
     ("md", r"""
 ## 5. ZAYA1: goodput, interruptions and the Monte Carlo
@@ -367,18 +375,17 @@ display(sv.with_columns(pl.col(pl.Float64).round(3)))
 il.charts.save_value_chart(sv)
 """),
     ("md", r"""
-## 7. The expansion: 1,024 to 16,384 GPUs, and 100K
+## 7. The expansion, and far beyond it
 """),
     ("code", r"""
 hw0 = sc.hardware
 EARLY = (1.0, 2.0, 3.0)                   # early-deployment factors swept at the expansion sizes
-md(f'''Same node design ({hw0.gpus_per_node} {hw0.accelerator}, {hw0.nics_per_node} {hw0.nic}, {hw0.fabric}), ZAYA1's
+md(f'''Cluster sizes {", ".join(f"{g:,}" for g in GPUS)} GPUs, and {FAR:,} for the restart question. Same node design ({hw0.gpus_per_node} {hw0.accelerator}, {hw0.nics_per_node} {hw0.nic}, {hw0.fabric}), ZAYA1's
 model and plan scaled with the cluster (data parallel, Muon checkpoint resharded), {W_EXP / 24:.0f} days of failure-free
 work (`expansion_work_days`, an assumption; goodput per day hardly depends on it). Bands span both calibrations, the
 restart profiles and early-deployment factors {", ".join(f"{e:g}" for e in EARLY)}.''')
 """),
     ("code", r"""
-GPUS = [1024, 2048, 4096, 8192, 16384]
 bands = R.goodput_bands(sc, GPUS, W_EXP, optimizer=OPT, early_deployments=EARLY)
 summary = bands.group_by("gpus", "calibration").agg(
     pl.col("goodput").min().alias("goodput_min"), pl.col("goodput").max().alias("goodput_max"),
@@ -391,13 +398,13 @@ il.charts.goodput_bands_chart(bands)
 """),
     ("code", r"""
 s16 = summary.rows_by_key(["gpus", "calibration"], named=True, unique=True)
-base16 = bands.filter((pl.col("gpus") == 16384) & (pl.col("restart") == "baseline") & (pl.col("early_deployment") == 1.0)
+base16 = bands.filter((pl.col("gpus") == BIG) & (pl.col("restart") == "baseline") & (pl.col("early_deployment") == 1.0)
                       ).rows_by_key("calibration", named=True, unique=True)
-md(f'''At 16,384 GPUs the Llama 3 reading gives an interruption every {base16["llama3"]["mtbi_h"]:.1f} h and the fleet reading
+md(f'''At {BIG:,} GPUs the Llama 3 reading gives an interruption every {base16["llama3"]["mtbi_h"]:.1f} h and the fleet reading
 every {base16["fleet"]["mtbi_h"]:.2f} h (Kokolis et al.'s own projection, from their fitted cluster-wide rate, is
-{R.parameter("kokolis_projected_mttf_16k_h"):.1f} h, in between); goodput spans {s16[(16384, "llama3")]["goodput_min"]:.0%}–{s16[(16384, "llama3")]["goodput_max"]:.0%}
-(Llama 3) and {s16[(16384, "fleet")]["goodput_min"]:.0%}–{s16[(16384, "fleet")]["goodput_max"]:.0%} (fleet) over the restart
-profiles and early-deployment factors. A {16384 / sc.hardware.world_size:.0f}× expansion needs restarts in minutes, not the tens of minutes that default
+{R.parameter("kokolis_projected_mttf_16k_h"):.1f} h, in between); goodput spans {s16[(BIG, "llama3")]["goodput_min"]:.0%}–{s16[(BIG, "llama3")]["goodput_max"]:.0%}
+(Llama 3) and {s16[(BIG, "fleet")]["goodput_min"]:.0%}–{s16[(BIG, "fleet")]["goodput_max"]:.0%} (fleet) over the restart
+profiles and early-deployment factors. A {BIG / sc.hardware.world_size:.0f}× expansion needs restarts in minutes, not the tens of minutes that default
 timeouts and manual swaps give.''')
 """),
     ("md", r"""
@@ -425,25 +432,25 @@ vsum = value.group_by("gpus", "calibration").agg(
 vs = vsum.group_by("gpus").agg(pl.col("gain_min", "usd_min").min(), pl.col("gain_max", "usd_max").max()).rows_by_key(
     "gpus", named=True, unique=True)                 # over both calibrations
 SPEEDUP = R.parameter("save_speedup_claim")
-md(f'''Over {W_EXP / 24:.0f} days of work, {SPEEDUP:.0f}× faster saves add {vs[1024]["gain_min"]:.1%}–{vs[1024]["gain_max"]:.1%} of goodput at
-1,024 GPUs (${vs[1024]["usd_min"]:,.0f}–${vs[1024]["usd_max"]:,.0f}) and
-{vs[16384]["gain_min"]:.1%}–{vs[16384]["gain_max"]:.1%} at 16,384 GPUs
-(${vs[16384]["usd_min"] / 1e6:,.2f}M–${vs[16384]["usd_max"] / 1e6:,.2f}M), over both readings, the restart profiles,
+md(f'''Over {W_EXP / 24:.0f} days of work, {SPEEDUP:.0f}× faster saves add {vs[GPUS[0]]["gain_min"]:.1%}–{vs[GPUS[0]]["gain_max"]:.1%} of goodput at
+{GPUS[0]:,} GPUs (${vs[GPUS[0]]["usd_min"]:,.0f}–${vs[GPUS[0]]["usd_max"]:,.0f}) and
+{vs[BIG]["gain_min"]:.1%}–{vs[BIG]["gain_max"]:.1%} at {BIG:,} GPUs
+(${vs[BIG]["usd_min"] / 1e6:,.2f}M–${vs[BIG]["usd_max"] / 1e6:,.2f}M), over both readings, the restart profiles,
 early-deployment factors {" and ".join(f"{e:g}" for e in ED_SAVE)} and the two baseline save costs.''')
 vsum.with_columns(pl.col("gain_min", "gain_max").round(4), pl.col("usd_min", "usd_max").round(0))
 """),
     ("code", r"""
-big_both = R.restart_sweep(R.scale_hardware(sc, 100_000), W_EXP, model="zaya1-base", optimizer=OPT,
+big_both = R.restart_sweep(R.scale_hardware(sc, FAR), W_EXP, model="zaya1-base", optimizer=OPT,
                            field="restart_s", values=[60, 180, 300, 600, 1200])
 display(big_both.pivot(on="calibration", index="value", values="goodput").rename(
     {"value": "restart_s", "llama3": "goodput, llama3 [-]", "fleet": "goodput, fleet [-]"}).with_columns(
     pl.col(pl.Float64).round(3)))
-il.charts.restart_sweep_chart(big_both, title="100,000 GPUs: goodput vs restart time (every class)")
+il.charts.restart_sweep_chart(big_both, title=f"{FAR:,} GPUs: goodput vs restart time (every class)")
 """),
     ("code", r"""
 g100f = dict(zip(*big_both.filter(pl.col("calibration") == "fleet").select("value", "goodput").to_dict(as_series=False).values(), strict=True))
 mtbi100 = big_both.filter(pl.col("calibration") == "llama3")["mtbi_h"][0] * 60
-md(f'''At 100,000 GPUs the Llama 3 reading gives an interruption every {mtbi100:.0f} min. Goodput is then set by the restart:
+md(f'''At {FAR:,} GPUs the Llama 3 reading gives an interruption every {mtbi100:.0f} min. Goodput is then set by the restart:
 {g100k[60]:.0%} at 1 minute, {g100k[300]:.0%} at 5, {g100k[1200]:.0%} at 20. With the fleet reading extrapolated linearly, even a 1-minute restart leaves
 {g100f[60]:.0%}: at that scale the job must survive failures without stopping (spares in the job, in-memory
 redundancy), which this model does not represent.''')
@@ -484,33 +491,33 @@ def topo(gpus, fabric):
                                                                          "fabric": fabric})
 
 
-comp_t = {(g, f): R.composition(topo(g, f)) for g in (1024, 16384) for f in ("rails-only", "rail-optimized")}
-mtbi_t = {f: R.mtbi_hours(topo(16384, f)) for f in ("rails-only", "rail-optimized")}
+comp_t = {(g, f): R.composition(topo(g, f)) for g in (GPUS[0], BIG) for f in ("rails-only", "rail-optimized")}
+mtbi_t = {f: R.mtbi_hours(topo(BIG, f)) for f in ("rails-only", "rail-optimized")}
 net_share = R.class_shares().filter(pl.col("component_class").is_in(["link", "switch"]))["share"].sum()
-ro1, opt1 = comp_t[(1024, "rails-only")], comp_t[(1024, "rail-optimized")]
-ro16, opt16 = comp_t[(16384, "rails-only")], comp_t[(16384, "rail-optimized")]
+ro1, opt1 = comp_t[(GPUS[0], "rails-only")], comp_t[(GPUS[0], "rail-optimized")]
+ro16, opt16 = comp_t[(BIG, "rails-only")], comp_t[(BIG, "rail-optimized")]
 md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruptions"]:.1f}× apart at ZAYA1's size.** Llama 3 per device:
   {L["expected_interruptions"]:.1f} interruptions over the run, goodput {L["goodput"]:.1%}; the fleet reading (measured on {rsc["gpus"]:,}-GPU
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
   reproduces its own observation by construction; the held-out cases favour the fleet reading at this size.
-* **MI300X-specific risk is HBM and newness.** {stacks_per_gpu['ZAYA1: 1,024 MI300X, rails-only']:.0f} HBM stacks per GPU instead of {stacks_per_gpu['1,024 H100, rail-optimized']:.0f} shorten the MTBI by {1 - mi / hx:.0%} against the
+* **MI300X-specific risk is HBM and newness.** {stacks_per_gpu[ZL]:.0f} HBM stacks per GPU instead of {stacks_per_gpu[HL]:.0f} shorten the MTBI by {1 - mi / hx:.0%} against the
   H100 counterpart; an early-deployment factor of 3 on NICs, links, switches and software takes goodput to {ed3["fleet"]["goodput"]:.1%}
   (fleet) — there is no public MI300X fleet data to narrow it.
-* **Rails-only is not a reliability shortcut.** At 1,024 GPUs rails-only and a rail-optimized Clos need
-  {ro1.switches:,} vs {opt1.switches:,} switches and {ro1.links:,} vs {opt1.links:,} links; at 16,384 GPUs rails-only saves
+* **Rails-only is not a reliability shortcut.** At {GPUS[0]:,} GPUs rails-only and a rail-optimized Clos need
+  {ro1.switches:,} vs {opt1.switches:,} switches and {ro1.links:,} vs {opt1.links:,} links; at {BIG:,} GPUs rails-only saves
   {1 - ro16.switches / opt16.switches:.0%} of the switches and {1 - ro16.links / opt16.links:.0%} of the links, which lengthens the
   MTBI by only {mtbi_t["rails-only"] / mtbi_t["rail-optimized"] - 1:.1%} (Llama 3 reading): links and switches are
   {net_share:.0%} of Llama 3's interruptions, GPUs, HBM, hosts and software the rest.
 * **Faster saves**: from a {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, {SPEEDUP:.0f}× is worth {v[("llama3", 10.0)]["hours_saved"]:.1f}–{v[("fleet", 10.0)]["hours_saved"]:.1f} h on ZAYA1's run;
-  from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s save, {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h. At 16,384 GPUs the same speed-up
-  returns {vs[16384]["gain_min"]:.1%}–{vs[16384]["gain_max"]:.1%} of goodput over {W_EXP / 24:.0f} days of work.
-* **Expansion**: at 16,384 GPUs goodput spans {min(s16[(16384, c)]["goodput_min"] for c in ("fleet", "llama3")):.0%}–{max(s16[(16384, c)]["goodput_max"] for c in ("fleet", "llama3")):.0%}
-  over both readings, the restart profiles and early-deployment factors; at 100K the restart assumption moves goodput from {g100k[60]:.0%} to {g100k[1200]:.0%} (Llama 3 rates).''')
+  from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s save, {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h. At {BIG:,} GPUs the same speed-up
+  returns {vs[BIG]["gain_min"]:.1%}–{vs[BIG]["gain_max"]:.1%} of goodput over {W_EXP / 24:.0f} days of work.
+* **Expansion**: at {BIG:,} GPUs goodput spans {min(s16[(BIG, c)]["goodput_min"] for c in ("fleet", "llama3")):.0%}–{max(s16[(BIG, c)]["goodput_max"] for c in ("fleet", "llama3")):.0%}
+  over both readings, the restart profiles and early-deployment factors; at {FAR:,} the restart assumption moves goodput from {g100k[60]:.0%} to {g100k[1200]:.0%} (Llama 3 rates).''')
 """),
     ("md", rf"""
 **What is approximate.** Failures are independent Poisson streams per device: no lemon nodes, correlated failures,
 stragglers or slow nodes (first-order at scale per Meta and ByteDance). The fleet reading borrows Llama 3's class
-shares and is extrapolated linearly in devices from 1,024 GPUs. HBM failures scale per stack by default. The restart
+shares and is extrapolated linearly in devices from the size of the RSC jobs it is measured on (section 1). HBM failures scale per stack by default. The restart
 profiles mix published operator figures with assumptions (`data/reliability/restart_profiles.csv`); the spare-pool
 wait when spares run out is approximate; the ZAYA1 cluster's storage, save times and failure counts are not public.
 
