@@ -716,7 +716,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     if stack is None:
         stack = sc.stack
     else:
-        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training")
+        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
     stack_params(stack, params)  # validate overrides before they become a cache key
     tr = sc.training
     if hook is _HOOK_OF_SCENARIO:   # issue 20: a multimodal model's encoders (None for text)
@@ -1213,7 +1213,7 @@ def _prepare(sc: Scenario, cons: dict, stack, params):
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is not None:       # validated before they become a cache key (hashable, known, in range)
-        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training")
+        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
     stack_params(sc.stack if stack is None else stack, params)
     cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
     params_t = None if params is None else tuple(sorted(params.items()))
