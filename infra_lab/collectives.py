@@ -350,6 +350,8 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
         P[K.P_AP_LL8] = _phys("rccl_allpairs_ll8_max_bytes")
         P[K.P_AP_SIMPLE] = _phys("rccl_allpairs_simple_max_bytes")
         P[K.P_AP_MIN] = _phys("rccl_allpairs_min_bytes")
+        P[K.P_AP_NCH_LL4] = _phys("rccl_allpairs_ll4_channels")
+        P[K.P_AP_NCH] = _phys("rccl_allpairs_channels")
         P[K.P_TREE_SINGLE_OK] = 0.0  # gfx942/gfx950: Tree/Simple skipped inside one node
         m = f"m{plat['rccl_tuning_model']}"
         P[K.P_T_LL_MAX:K.P_T_LL_MAX + 3] = [_phys(f"rccl_{m}_ll_max_bytes_{o}") for o in OPS[:3]]

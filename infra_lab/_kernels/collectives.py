@@ -98,7 +98,9 @@ P_T_RATIO = _S + 51  # RCCL bwRatio [nodes<=2 | >2][ring, tree][proto] (12 entri
 P_T_LL_MAX = _S + 63  # RCCL llProtoRanges: LL only up to [all_reduce, reduce_scatter, all_gather] [B] (3 entries)
 P_T_TREE_CORR = _S + 66  # tree correction [proto][27] (81 entries)
 P_T_RING_CORR = _S + 147  # ring correction [proto][27] (RCCL, multi-node) (81 entries)
-P_SIZE = _S + 228
+P_AP_NCH_LL4 = _S + 228  # channels of the all-pairs LL kernel up to P_AP_LL4 [-]
+P_AP_NCH = _S + 229  # channels of the all-pairs kernels above P_AP_LL4 [-]
+P_SIZE = _S + 230
 
 
 # ---------------------------------------------------------------------------------------
@@ -308,7 +310,7 @@ def collective_cost(op, algo, proto, size, n, k, P):
     if algo == ALG_RING or algo == ALG_TREE or algo == ALG_ALLPAIRS:
         # b: the raw bandwidth [B/s] the algorithm's nch channels share
         if algo == ALG_ALLPAIRS:
-            nch = 4.0 if size <= P[P_AP_LL4] else 8.0
+            nch = P[P_AP_NCH_LL4] if size <= P[P_AP_LL4] else P[P_AP_NCH]
             b = B_up
         else:
             if algo == ALG_TREE and multi and P[P_LIB] > 0.5:

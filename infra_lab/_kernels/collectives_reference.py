@@ -208,7 +208,7 @@ def cost_s(p, op, algo, proto, size, n, k) -> float:
         limit = p["AP_LL8"] if proto == "LL" else p["AP_SIMPLE"]
         if size > limit or size < p["AP_MIN"]:
             return math.inf
-        rate = _protocol_rate(p, up, proto, 4 if size <= p["AP_LL4"] else 8, nodes)
+        rate = _protocol_rate(p, up, proto, p["AP_NCH_LL4"] if size <= p["AP_LL4"] else p["AP_NCH"], nodes)
         return done(2 * (k - 1) / k * size / rate)
     if algo in ("nvls", "nvlstree"):
         t = size / (p["NVLS_FRAC"] * p["NLINKS"] * p["LINK"])

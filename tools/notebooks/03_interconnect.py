@@ -127,16 +127,8 @@ ap = picks.filter((pl.col("series") == "8×MI300X (RCCL)") & (pl.col("chosen") =
 phys = il.collectives.physics_constants()
 
 
-def ap_channels(window_top, channel_rate):
-    # the channels the model runs RCCL's all-pairs kernel on in one size window: the extra time of
-    # the window's largest message over half of it, as a rate, over one channel's rate
-    r0, r1 = (il.collectives.collective("all_reduce", s, MI1, 8, algorithm="allpairs") for s in (window_top / 2, window_top))
-    return round(2 * (8 - 1) / 8 * (window_top / 2) / (r1.time_s - r0.time_s) / phys[channel_rate])
-
-
-ch_ll4 = ap_channels(phys["rccl_allpairs_ll4_max_bytes"], "rccl_channel_Bps_ll")
-ch_ll8 = ap_channels(phys["rccl_allpairs_ll8_max_bytes"], "rccl_channel_Bps_ll")
-ch_simple = ap_channels(phys["rccl_allpairs_simple_max_bytes"], "rccl_channel_Bps_simple")
+ch_ll4 = int(phys["rccl_allpairs_ll4_channels"])     # the library's channel counts (data/network_physics.csv)
+ch_ll8 = ch_simple = int(phys["rccl_allpairs_channels"])
 md(f"RCCL runs its MSCCL **all-pairs** kernel on 8 × MI300X from {size_label(ap['from_bytes'].min())} to "
    f"{size_label(ap['to_bytes'].max())} — LL on {ch_ll4} then {ch_ll8} "
    f"channels, Simple on {ch_simple} channels — and its ring above. Its {ch_simple} channels of "
