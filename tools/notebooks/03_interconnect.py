@@ -26,7 +26,7 @@ for that op (ring, tree, NVLS, NVLS-tree, CollNet, PAT; RCCL's MSCCL all-pairs k
 (`algorithm="auto"`); *the cost* prices that pair on the hardware: the library's per-hop latencies,
 and bandwidth from the links that actually join the job's GPUs (k − 1 xGMI links among k GPUs of a
 mesh, all of NVLink through a switch, the switch itself reducing for NVLS), the NICs, the protocol's
-wire format (LL carries 8 data bytes per 16, LL128 120 per 128) and, where an implementation runs
+wire format (the data share of LL's and LL128's lines, printed below from `data/network_physics.csv`) and, where an implementation runs
 few channels, a per-channel rate. `il.fabric` routes the flows of one step over the leaf–spine
 fabric (ECMP, spraying, adaptive; PXN forwarding) and solves max-min fair rates. GB/s = 10⁹ B/s,
 per direction; busbw = algbw × F as nccl-tests defines it.
@@ -46,9 +46,14 @@ from IPython.display import Markdown, display
 
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
 GiB, MiB = 2**30, 2**20
-ZY = il.load_scenario("zaya1-ibm-mi300x").hardware          # 128 x 8 MI300X, 8 Pollara-400, rails-only
+ZY = il.load_scenario("zaya1-ibm-mi300x").hardware          # ZAYA1's cluster: MI300X on Pollara-400 rails, rails-only
 MI1 = {"accelerator": "MI300X", "nodes": 1}
 H1 = {"accelerator": "H100-SXM", "nodes": 1, "nic": "ConnectX-7-NDR"}
+phys = il.collectives.physics_constants()                   # data/network_physics.csv
+md(f"**Wire formats** (`data/network_physics.csv`, from NCCL's `device.h`): of the bytes a protocol puts on a link, "
+   f"LL carries {phys['ll_wire_efficiency']:.1%} as data (a flag beside every data word), LL128 "
+   f"{phys['ll128_wire_efficiency']:.2%} (one flag word per line) and Simple {phys['simple_wire_efficiency']:.0%}; "
+   f"ZAYA1's cluster: {ZY.nodes:,} nodes × {ZY.gpus_per_node} {ZY.accelerator}, {ZY.nics_per_node} {ZY.nic} per node, {ZY.fabric}.")
 """),
     ("md", "## 1. The links, and the links a partial job really gets"),
     ("code", r"""
@@ -124,7 +129,6 @@ def size_label(b):
 
 
 ap = picks.filter((pl.col("series") == "8×MI300X (RCCL)") & (pl.col("chosen") == "allpairs"))
-phys = il.collectives.physics_constants()
 
 
 ch_ll4 = int(phys["rccl_allpairs_ll4_channels"])     # the library's channel counts (data/network_physics.csv)
@@ -158,6 +162,8 @@ val.select("case", "library", "accelerator", "nodes", "gpus", "op", "requested",
 """),
     ("code", r"""
 scored = val.filter((pl.col("use") == "validate") & (pl.col("split") == "test") & (pl.col("measured_GBps") > 0))
+fitted = il.collectives.fit_physics()                      # re-derives the fitted constants from the training rows
+n_lat = sum(k.endswith("_us") for k in fitted)             # of which hop latencies [µs]
 big = scored.filter(pl.col("size_bytes") >= MiB)["error_pct"].abs()
 small = scored.filter(pl.col("size_bytes") < MiB)["error_pct"].abs()
 worst = scored.filter(pl.col("size_bytes") >= MiB).sort(pl.col("error_pct").abs(), descending=True).row(0, named=True)
@@ -165,9 +171,9 @@ ctx = val.filter(pl.col("use") == "context")
 mi_rows = val.filter(pl.col("case").str.starts_with("mi300x-1n") & pl.col("size_bytes").is_between(MID[0], MID[-1]))
 mi_mid = ", ".join(f"{r['error_pct']:+.1f} % ({r['split']})" for r in mi_rows.iter_rows(named=True))
 md(f"**{scored.height} held-out results** (test split; {val.filter(pl.col('split') == 'train').height} training rows "
-   f"fitted the three physical factors in `data/network_physics.csv` and two hop latencies — `fit_physics()` "
-   f"re-derives them). From 1 MiB up the median |error| is **{big.median():.1f} %** and the worst "
-   f"{big.max():.1f} % ({worst['case']}); below 1 MiB the median is {small.median():.1f} %. On 8 × MI300X at "
+   f"fitted the {len(fitted) - n_lat} physical factors in `data/network_physics.csv` and {n_lat} hop latencies — `fit_physics()` "
+   f"re-derives them). From {size_label(MiB)} up the median |error| is **{big.median():.1f} %** and the worst "
+   f"{big.max():.1f} % ({worst['case']}); below {size_label(MiB)} the median is {small.median():.1f} %. On 8 × MI300X at "
    f"{size_label(MID[0])}–{size_label(MID[-1])}, where a link-rate model is too high, the errors are "
    f"{mi_mid} — from RCCL's channel count and protocol choice, "
    f"not a per-size factor. Sources: rccl-tests logs for MI300X/MI325X/MI355X (hisohara/ai-scripts, AMD "
@@ -185,7 +191,8 @@ facts.select("name", "unit", pl.col("predicted").round(2), "measured_low", "meas
     ("md", "## 4. What the tuner picks is not always the fastest — and a tuning ratio is not a bandwidth"),
     ("code", r"""
 ZY2 = ZY.to_dict() | {"nodes": 2}                                    # two of ZAYA1's nodes
-tab = il.collectives.algorithm_table("all_reduce", 64 * MiB, ZY2, 16)
+S4, G4 = 64 * MiB, 2 * ZY.gpus_per_node
+tab = il.collectives.algorithm_table("all_reduce", S4, ZY2, G4)
 tab.select("algorithm", "protocol", (pl.col("time_s") * 1e6).round(1).alias("time_us"),
            pl.col("busbw_GBps").round(1), (pl.col("tuner_time_s") * 1e6).round(1).alias("tuner_estimate_us"),
            "library_choice")
@@ -196,7 +203,7 @@ fast = tab.row(0, named=True)
 same = (pick["algorithm"], pick["protocol"]) == (fast["algorithm"], fast["protocol"])
 ratio = il.collectives.library_tables().filter((pl.col("library") == "rccl") & (pl.col("table") == "bw_ratio_gt2_m5")
                                                 & (pl.col("algorithm") == "tree"))["Simple"][0]
-md(f"For a 64 MiB all-reduce on 2 × 8 MI300X of ZAYA1's cluster, RCCL's tuner picks **{pick['algorithm']}/{pick['protocol']}** "
+md(f"For a {size_label(S4)} all-reduce on {ZY2['nodes']} × {ZY.gpus_per_node} {ZY.accelerator} of ZAYA1's cluster, RCCL's tuner picks **{pick['algorithm']}/{pick['protocol']}** "
    f"({pick['tuner_time_s'] * 1e6:.0f} µs in its own estimate, "
    f"{pick['time_s'] * 1e6:.0f} µs on the hardware); "
    + ("that is also the fastest pair on the hardware. " if same else
@@ -217,7 +224,7 @@ for nodes in [1, 2, 4, 8, 16, 32, 64, 128]:
         rows.append({"gpus": 8 * nodes, "op": op, "series": f"{op}, {S / MiB:.0f} MiB", "chosen": c.algorithm,
                      "protocol": c.protocol, "time_ms": c.time_s * 1e3, "busbw_GBps": c.busbw_Bps / 1e9})
 scale = pl.DataFrame(rows)
-il.charts.scaling_chart(scale, title="ZAYA1's cluster (MI300X + 8 Pollara-400 rails, PXN on): busbw as it grows")
+il.charts.scaling_chart(scale, title=f"ZAYA1's cluster ({ZY.accelerator} + {ZY.nics_per_node} {ZY.nic} rails, PXN on): busbw as it grows")
 """),
     ("code", r"""
 scale.filter(pl.col("gpus").is_in([8, 16, 128, 1024])).sort("op", "gpus")
@@ -225,19 +232,20 @@ scale.filter(pl.col("gpus").is_in([8, 16, 128, 1024])).sort("op", "gpus")
     ("code", r"""
 intel = ZY.to_dict()
 amd = ZY.to_dict() | {"host_cpu": "EPYC-9374F"}
-rs_i = il.collective("reduce_scatter", 256 * MiB, intel, 1024)
-rs_a = il.collective("reduce_scatter", 256 * MiB, amd, 1024)
-ag_i = il.collective("all_gather", 16 * MiB, intel, 1024)
-ag_a = il.collective("all_gather", 16 * MiB, amd, 1024)
-a2a_ = scale.filter((pl.col("op") == "all_to_all") & (pl.col("gpus") == 1024)).row(0, named=True)
+G5, S_RS, S_AG, S_A2A = ZY.world_size, 256 * MiB, 16 * MiB, 256 * MiB   # the whole cluster; S_A2A as in the sweep
+rs_i = il.collective("reduce_scatter", S_RS, intel, G5)
+rs_a = il.collective("reduce_scatter", S_RS, amd, G5)
+ag_i = il.collective("all_gather", S_AG, intel, G5)
+ag_a = il.collective("all_gather", S_AG, amd, G5)
+a2a_ = scale.filter((pl.col("op") == "all_to_all") & (pl.col("gpus") == G5)).row(0, named=True)
 md(f"Reduce-scatter and all-gather are **ring-only** in RCCL (and in NCCL unless one GPU per node uses PAT), "
-   f"so their latency grows with the ring: a 256 MiB reduce-scatter over 1,024 MI300X takes "
+   f"so their latency grows with the ring: a {size_label(S_RS)} reduce-scatter over {G5:,} {ZY.accelerator} takes "
    f"{rs_i.time_s * 1e3:.2f} ms on ZAYA1's Intel Xeon 8570 hosts and {rs_a.time_s * 1e3:.2f} ms on an AMD EPYC "
    f"host — NCCL/RCCL charge {il.fabric.net_overhead_s('Xeon-Platinum-8570') * 1e6:.0f} µs vs "
    f"{il.fabric.net_overhead_s('EPYC-9374F') * 1e6:.0f} µs per posted network message (×3 for Simple ring steps). "
-   f"A 16 MiB all-gather (a ZeRO-3 or FSDP bucket) is latency-bound: {ag_i.time_s * 1e3:.2f} ms vs "
-   f"{ag_a.time_s * 1e3:.2f} ms. All-to-all is NIC-bound from two nodes on: at 1,024 GPUs "
-   f"{a2a_['busbw_GBps']:.0f} GB/s busbw per GPU for 256 MiB, i.e. each GPU's remote share through its own NIC.")
+   f"A {size_label(S_AG)} all-gather (a ZeRO-3 or FSDP bucket) is latency-bound: {ag_i.time_s * 1e3:.2f} ms vs "
+   f"{ag_a.time_s * 1e3:.2f} ms. All-to-all is NIC-bound from two nodes on: at {G5:,} GPUs "
+   f"{a2a_['busbw_GBps']:.0f} GB/s busbw per GPU for {size_label(S_A2A)}, i.e. each GPU's remote share through its own NIC.")
 """),
     ("md", "## 6. Rails-only, PXN and the all-to-all penalty"),
     ("code", r"""
@@ -276,7 +284,7 @@ md(f"RCCL ships PXN **off** (ROCm/rccl#1209), and then a rails-only fabric has n
    f"refuses a cross-rail all-to-all and says why. With PXN on (AMD's own Pollara configurations set "
    f"`NCCL_PXN_DISABLE=0`; ZAYA1's scenario does too), each chunk for another rail first crosses one xGMI link "
    f"to the GPU on that rail, is staged in its HBM and leaves through its NIC. The flow-level simulation of all "
-   f"{len(a2a):,} flows of a 1,024-GPU all-to-all finds rails-only + PXN {flow_over:+.2f} % slower than a "
+   f"{len(a2a):,} flows of a {ZY.world_size:,}-GPU all-to-all finds rails-only + PXN {flow_over:+.2f} % slower than a "
    f"rail-optimized Clos; the analytic model {over['overhead_pct'].min():.2f}–{over['overhead_pct'].max():.2f} % "
    f"over {size_label(over['size_bytes'].min())}–{size_label(over['size_bytes'].max())}. Why not Wang et al.'s {wang['measured_low']}–{wang['measured_high']} %: in the busiest "
    f"moment the forwarded load fills at most {util['xgmi']:.0%} of an xGMI link and {util['pxn_hbm']:.1%} of HBM "
@@ -290,12 +298,13 @@ md(f"RCCL ships PXN **off** (ROCm/rccl#1209), and then a rails-only fabric has n
     ("code", r"""
 ring = il.fabric.step_flows("ring", fab_ro, GiB)                       # RCCL's rail-matched ring (DP)
 hd = il.fabric.step_flows("halving_doubling", fab_ro, GiB, step=6)     # synthetic: every flow crosses a spine
+QPS = 4                                                                # queue pairs per connection, the QP-scaling case
 mc = pl.concat([il.fabric.monte_carlo(ring, fab_ro, "ecmp", seeds=8).with_columns(pattern=pl.lit("rail-matched ring")),
                 il.fabric.monte_carlo(hd, fab_ro, "ecmp", seeds=12).with_columns(pattern=pl.lit("cross-leaf step")),
-                il.fabric.monte_carlo(hd, fab_ro, "ecmp", seeds=4, qps=4).with_columns(pattern=pl.lit("cross-leaf step")),
+                il.fabric.monte_carlo(hd, fab_ro, "ecmp", seeds=4, qps=QPS).with_columns(pattern=pl.lit("cross-leaf step")),
                 il.fabric.monte_carlo(hd, fab_ro, "spray", seeds=1).with_columns(pattern=pl.lit("cross-leaf step"))])
 il.charts.routing_distribution_chart(mc.filter(pl.col("pattern") == "cross-leaf step"),
-                                     title="Cross-leaf halving/doubling step, 1,024 MI300X (synthetic worst case)")
+                                     title=f"Cross-leaf halving/doubling step, {ZY.world_size:,} {ZY.accelerator} (synthetic worst case)")
 """),
     ("code", r"""
 stats = (mc.group_by("pattern", "routing", maintain_order=True)
@@ -307,7 +316,8 @@ stats.rename({"mean η": "mean η [-]", "worst η": "worst η [-]"})
 eta = {(r["pattern"], r["routing"]): r["mean η"] for r in stats.iter_rows(named=True)}
 gain_ring = 1 / eta[("rail-matched ring", "ecmp")]
 gain_hd = 1 / eta[("cross-leaf step", "ecmp")]
-gain_qp = eta[("cross-leaf step", "ecmp x4 QPs")] / eta[("cross-leaf step", "ecmp")]
+QP_KEY = ("cross-leaf step", f"ecmp x{QPS} QPs")
+gain_qp = eta[QP_KEY] / eta[("cross-leaf step", "ecmp")]
 claims = pl.DataFrame([
     {"claim": "Pollara 400 (Hot Chips 2025): up to 1.25×", "vendor": 1.25},
     {"claim": "Pollara 400 product page: up to 8 % faster job completion", "vendor": 1.08},
@@ -327,9 +337,9 @@ pollara = claims.filter(pl.col("claim").str.starts_with("Pollara"))["vendor"]
 md(f"ZAYA1's data-parallel traffic is RCCL's **rail-matched ring**: almost every flow stays on its rail's leaf, so "
    f"ECMP already runs at η = {eta[('rail-matched ring', 'ecmp')]:.3f} and spraying can buy at most "
    f"{(gain_ring - 1) * 100:.1f} % on it. Only a step whose flows all cross the spine shows ECMP's collisions "
-   f"(η = {eta[('cross-leaf step', 'ecmp')]:.2f}, a {gain_hd:.1f}× gap to spraying; 4 queue pairs per connection "
-   f"raise η to {eta[('cross-leaf step', 'ecmp x4 QPs')]:.2f}, {(gain_qp - 1) * 100:+.0f} %, still "
-   f"{1 / eta[('cross-leaf step', 'ecmp x4 QPs')]:.1f}× short of spraying). {n_expl if n_expl else 'None'} of the {claims.height} vendor figures "
+   f"(η = {eta[('cross-leaf step', 'ecmp')]:.2f}, a {gain_hd:.1f}× gap to spraying; {QPS} queue pairs per connection "
+   f"raise η to {eta[QP_KEY]:.2f}, {(gain_qp - 1) * 100:+.0f} %, still "
+   f"{1 / eta[QP_KEY]:.1f}× short of spraying). {n_expl if n_expl else 'None'} of the {claims.height} vendor figures "
    f"{'is' if n_expl <= 1 else 'are'} explained by ZAYA1's ring traffic in this model (last column). If Pollara's "
    f"{(pollara.min() - 1) * 100:.0f}–{(pollara.max() - 1) * 100:.0f} % shows up on such a cluster it has to come from what the model leaves out: expert all-to-all across the spine, "
    f"several jobs sharing spines, failed links, retransmissions and congestion control. Spraying is idealised here "
@@ -350,7 +360,7 @@ host_ratio = il.fabric.net_overhead_s("Xeon-Platinum-8570") / il.fabric.net_over
 md(f'''
 - **`auto` is the library's choice**, costed on the hardware: RCCL's MSCCL all-pairs and ring on MI300X, NCCL's
   Ring/LL and NVLS on H100; RCCL reduce-scatter/all-gather are ring-only. Held-out nccl-tests/rccl-tests results
-  are matched with a median |error| of {big.median():.1f} % (worst {big.max():.1f} %) from 1 MiB up and
+  are matched with a median |error| of {big.median():.1f} % (worst {big.max():.1f} %) from {size_label(MiB)} up and
   {small.median():.1f} % below.
 - **NVLink SHARP** lets 8 × H100 reach {big_h['busbw_GBps']:.0f} GB/s busbw on all-reduce, above the
   {line_h:.0f} GB/s line rate; 8 × MI300X reach {big_mi["busbw_GBps"]:.0f} GB/s on

@@ -15,8 +15,8 @@ cells = [
 {NAV}
 
 **Question.** How often does ZAYA1's MI300X cluster on IBM Cloud stop during ZAYA1's run, how
-much wall-clock time is useful training (*goodput*), what are Zyphra's "more than 10× faster
-model save times" worth, and how do the answers change for a 2026 expansion, and far beyond it (the
+much wall-clock time is useful training (*goodput*), what are Zyphra's faster model saves worth
+(their claimed speed-up is printed in section 6), and how do the answers change for a 2026 expansion, and far beyond it (the
 cluster sizes are printed below the first cell)?
 
 **Method.** No failure statistics are public for MI300X, Pollara or ZAYA1, so failure rates are
@@ -52,10 +52,12 @@ md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from compu
 GPUS = [1024, 2048, 4096, 8192, 16384]    # the expansion sweep (section 7) [GPUs]
 BIG = GPUS[-1]                            # its largest cluster [GPUs]
 FAR = 100_000                             # far beyond it: where the restart assumption decides [GPUs]
+RESTART_S = [60, 180, 300, 600, 1200]     # restart times swept at FAR (section 7) [s]
+R_LO, R_MID, R_HI = RESTART_S[0], RESTART_S[2], RESTART_S[-1]     # the three the prose quotes [s]
 
 sc = il.load_scenario("zaya1-ibm-mi300x")
 OPT = sc.training.optimizer                   # ZAYA1 trains with Muon (+ AdamW on embeddings)
-TOKENS = R.parameter("zaya1_tokens")          # 14e12 (Zyphra)
+TOKENS = R.parameter("zaya1_tokens")          # Zyphra's figure (data/reliability/parameters.csv)
 WORK_H = R.run_hours(sc, TOKENS)              # il.estimate: the one owner of run length
 head = R.compare_calibrations(sc, WORK_H, optimizer=OPT)
 h = head.rows_by_key("calibration", named=True, unique=True)
@@ -68,7 +70,7 @@ c8 = cell("RSC fleet, 8-GPU jobs", "fleet")
 opt_l, opt_f = cell("OPT-175B pre-training", "llama3"), cell("OPT-175B pre-training", "fleet")
 W_EXP = R.expansion_work_hours()
 big = R.restart_sweep(R.scale_hardware(sc, FAR), W_EXP, model="zaya1-base", optimizer=OPT,
-                      field="restart_s", values=[60, 180, 300, 600, 1200], calibrations=["llama3"])
+                      field="restart_s", values=RESTART_S, calibrations=["llama3"])
 g100k = dict(zip(big["value"].to_list(), big["goodput"].to_list(), strict=True))
 md(f"**Cluster sizes.** ZAYA1's cluster: {sc.hardware.world_size:,} GPUs; the expansion sweep (section 7): "
    f"{', '.join(f'{g:,}' for g in GPUS)} GPUs; far beyond it: {FAR:,} GPUs.")
@@ -96,8 +98,9 @@ figure, and it is consistent with OPT-175B's at least {opt175["interruptions_low
 Llama 3's rate comes from one flagship run on a mature in-house platform, extrapolated down {shrink:.0f}-fold; ZAYA1 ran on a
 rented, first-of-its-kind platform (MI300X with {sc.hardware.nic} NICs and ROCm at {sc.hardware.world_size:,} GPUs). Llama 3 stays as the optimistic bound.
 
-**At {FAR:,} GPUs the answer is the restart assumption.** With Llama 3's rates, goodput is {g100k[60]:.0%} with a
-1-minute restart, {g100k[300]:.0%} with 5 minutes and {g100k[1200]:.0%} with 20 minutes (section 7).''')
+**At {FAR:,} GPUs the answer is the restart assumption.** With Llama 3's rates, goodput is {g100k[R_LO]:.0%} with a
+{R_LO / 60:.0f}-minute restart, {g100k[R_MID]:.0%} with {R_MID / 60:.0f} minutes and {g100k[R_HI]:.0%} with
+{R_HI / 60:.0f} minutes (section 7).''')
 """),
     ("md", r"""
 ## 1. Two calibrations, each from its primary source
@@ -146,13 +149,17 @@ print(f"Llama 3 cluster, llama3 calibration: MTBI {m_l:.3f} h (count reading), {
       f"= {llama_hw['window_h']:.0f} h / {llama_hw['interruptions']:.0f} by construction")
 shares.with_columns(pl.col(pl.Float64).round(4))
 """),
-    ("md", r"""
-**Held out: published fleet observations.** Each calibration predicts every published observation in
+    ("code", r"""
+bloom = obs["BLOOM-176B pre-training"]
+per = "week" if bloom["window_h"] == 7 * 24 else f"{bloom['window_h']:.0f} h"
+bloom_rate = f"{bloom['interruptions_low']:.0f}-{bloom['interruptions_high']:.0f} GPU failures a {per}"
+md(f'''**Held out: published fleet observations.** Each calibration predicts every published observation in
 `data/reliability/fleet_observations.csv` from that cluster's own composition. The row a calibration was fitted to is
-*by construction*; the others test it: the same fleet's 8-GPU jobs (a test of size scaling, same study), OPT-175B's
-logbook (its manual and automatic restarts, a lower bound on the interruptions, https://arxiv.org/abs/2205.01068) and
-BLOOM-176B's "1-2 GPU failures a week" on a new A100 cluster (https://huggingface.co/blog/bloom-megatron-deepspeed;
-only GPU classes compared). Each row's GPUs, window and interruptions are in the table.
+*by construction*; the others test it: the same fleet's {r8["gpus"]}-GPU jobs (a test of size scaling, same study),
+OPT-175B's logbook (its manual and automatic restarts, a lower bound on the interruptions,
+https://arxiv.org/abs/2205.01068) and BLOOM-176B's "{bloom_rate}" on a new {bloom["gpus"]:,}-GPU cluster
+(https://huggingface.co/blog/bloom-megatron-deepspeed; only GPU classes compared). Each row's GPUs, window and
+interruptions are in the table.''')
 """),
     ("code", r"""
 display(chk.select("observation", "gpus", "role", "calibration", "published_mtbi_h_low", "published_mtbi_h_high",
@@ -215,14 +222,15 @@ il.charts.interruption_rate_bars(rates)
 **Early deployment.** Pollara 400 entered deployment in 2025, and no earlier public training run on MI300X and
 Pollara at this size was found; **no public failure data exists for MI300X or Pollara clusters** (ZAYA1's report publishes none), so the NIC, link,
 switch, software and unknown classes get an early-deployment factor, swept below (BLOOM's team described its
-1-2 GPU failures a week as typical of "a new cluster").
+GPU failure rate, printed in section 1, as typical of "a new cluster").
 """),
     ("code", r"""
+EARLY_F = (1.0, 1.5, 2.0, 3.0)            # early-deployment factors swept at ZAYA1's size
 early = pl.DataFrame([{"early_deployment": e, "calibration": c,
                        **{k: v for k, v in R.plan_run(sc, WORK_H, optimizer=OPT, calibration=c,
                                                       early_deployment=e).summary().items()
                           if k in ("mtbi_h", "expected_interruptions", "goodput")}}
-                      for e in (1.0, 1.5, 2.0, 3.0) for c in R.calibration_names()])
+                      for e in EARLY_F for c in R.calibration_names()])
 early.with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
@@ -262,15 +270,22 @@ and all nodes together to {fs["aggregate_write_GBps"] / 1e3:.0f} TB/s.''')
 """),
     ("md", r"""
 ## 4. Detection, restart and re-queue
-
-restart = detection + replacement + relaunch + reload, per class. A **crash** (XID/ECC error, process exit) is seen
+"""),
+    ("code", r"""
+rp = R.restart_profiles().rows_by_key("profile", named=True, unique=True)
+ob, base, ptd = rp["operator-best"], rp["baseline"], rp["pytorch-defaults"]
+md(f'''restart = detection + replacement + relaunch + reload, per class. A **crash** (XID/ECC error, process exit) is seen
 in `crash_detect_s`; a **hang** (a failed link or switch, an NCCL watchdog case) at the collective timeout or the next
 health check, whichever comes first (mean min(T, U(0, P))). Classes that need hardware swap a **hot spare** while the
 pool has one; the pool follows IBM's tooling for this cluster (`hot_spare_nodes` per `hot_spare_pool_nodes`, scaled with the cluster) and
-nodes in repair are a Poisson count (M/G/∞), so a large cluster can exhaust it. Three profiles carry the published
-operator figures: ByteRobust's ~30 s detection of NIC crashes and port flaps (https://arxiv.org/abs/2509.16293),
-Crusoe's "detects and replaces failed GPU nodes in under 5 minutes", health checks every 5 minutes on Meta's RSC, and
-PyTorch's default 10-minute collective timeout (https://docs.pytorch.org/docs/stable/distributed.html).
+nodes in repair are a Poisson count (M/G/∞), so a large cluster can exhaust it. The {len(rp)} profiles
+(`data/reliability/restart_profiles.csv`) carry the published operator figures: ByteRobust's real-time detection of
+NIC crashes and port flaps (operator-best: a check every {ob["health_check_period_s"]:.0f} s, a mean wait of
+{ob["health_check_period_s"] / 2:.0f} s, https://arxiv.org/abs/2509.16293), Crusoe's automatic detection and
+replacement of failed GPU nodes (operator-best spare swap {ob["spare_swap_s"] / 60:.0f} min,
+https://www.crusoe.ai/resources/blog/autoclusters-minimizing-hardware-failures-in-large-gpu-clusters), health checks
+every {base["health_check_period_s"] / 60:.0f} minutes on Meta's RSC (baseline), and PyTorch's default
+{ptd["collective_timeout_s"] / 60:.0f}-minute collective timeout (https://docs.pytorch.org/docs/stable/distributed.html).''')
 """),
     ("code", r"""
 R.restart_profiles().select("profile", "crash_detect_s", "collective_timeout_s", "health_check_period_s",
@@ -290,14 +305,16 @@ display(per_class.with_columns(pl.col(pl.Float64).round(1)))
 spares.pivot(on="pool", index="gpus", values="spare_availability").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""
+TIMEOUTS = [30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0]   # collective timeouts swept [s]
+T_LO, T_HI = TIMEOUTS[0], TIMEOUTS[-1]
 timeout_sweep = R.restart_sweep(R.scale_hardware(sc, BIG), W_EXP, model="zaya1-base", optimizer=OPT,
-                                field="collective_timeout_s", values=[30, 60, 120, 300, 600, 1200, 1800],
+                                field="collective_timeout_s", values=TIMEOUTS,
                                 restart_overrides={"health_check_period_s": None})
-t = timeout_sweep.filter(pl.col("value").is_in([30.0, 1800.0])).rows_by_key(["calibration", "value"], named=True, unique=True)
+t = timeout_sweep.filter(pl.col("value").is_in([T_LO, T_HI])).rows_by_key(["calibration", "value"], named=True, unique=True)
 md(f'''With no health checks, the collective timeout matters only for hangs, about {R.class_shares().filter(
 pl.col("component_class").is_in(["link", "switch", "unknown"]))["share"].sum():.0%} of interruptions: at {BIG:,} GPUs moving it
-from 30 s to 30 min costs {t[("llama3", 30.0)]["goodput"] - t[("llama3", 1800.0)]["goodput"]:.1%} of goodput (Llama 3)
-and {t[("fleet", 30.0)]["goodput"] - t[("fleet", 1800.0)]["goodput"]:.1%} (fleet). Crash detection, spare swap and
+from {T_LO:.0f} s to {T_HI / 60:.0f} min costs {t[("llama3", T_LO)]["goodput"] - t[("llama3", T_HI)]["goodput"]:.1%} of goodput (Llama 3)
+and {t[("fleet", T_LO)]["goodput"] - t[("fleet", T_HI)]["goodput"]:.1%} (fleet). Crash detection, spare swap and
 relaunch apply to every interruption and move more (section 7).''')
 il.charts.restart_sweep_chart(timeout_sweep, title=f"{BIG:,} GPUs: goodput vs collective timeout (no health checks)")
 """),
@@ -350,12 +367,14 @@ the curve is flat near its peak and steep only far from it (too often pays the s
 """),
     ("md", r"""
 ## 6. What are faster checkpoints worth?
-
-Zyphra and AMD report "more than 10x faster model save times" with AMD-optimised distributed I/O
+"""),
+    ("code", r"""
+md(f'''Zyphra and AMD report "more than {R.parameter("save_speedup_claim"):.0f}x faster model save times" with
+AMD-optimised distributed I/O
 (https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html); absolute times
 are not public. A sharded save of ZAYA1's checkpoint (section 3) is dominated by the assumed fixed cost, so the table
 sweeps that fixed cost, i.e. the baseline save time, for both calibrations. Dollars use the median on-demand MI300X price from
-economics' price table; each case re-optimises its interval.
+economics' price table; each case re-optimises its interval.''')
 """),
     ("code", r"""
 price, where = R.market_price_usd_per_gpu_hour("MI300X")
@@ -441,7 +460,7 @@ vsum.with_columns(pl.col("gain_min", "gain_max").round(4), pl.col("usd_min", "us
 """),
     ("code", r"""
 big_both = R.restart_sweep(R.scale_hardware(sc, FAR), W_EXP, model="zaya1-base", optimizer=OPT,
-                           field="restart_s", values=[60, 180, 300, 600, 1200])
+                           field="restart_s", values=RESTART_S)
 display(big_both.pivot(on="calibration", index="value", values="goodput").rename(
     {"value": "restart_s", "llama3": "goodput, llama3 [-]", "fleet": "goodput, fleet [-]"}).with_columns(
     pl.col(pl.Float64).round(3)))
@@ -451,13 +470,14 @@ il.charts.restart_sweep_chart(big_both, title=f"{FAR:,} GPUs: goodput vs restart
 g100f = dict(zip(*big_both.filter(pl.col("calibration") == "fleet").select("value", "goodput").to_dict(as_series=False).values(), strict=True))
 mtbi100 = big_both.filter(pl.col("calibration") == "llama3")["mtbi_h"][0] * 60
 md(f'''At {FAR:,} GPUs the Llama 3 reading gives an interruption every {mtbi100:.0f} min. Goodput is then set by the restart:
-{g100k[60]:.0%} at 1 minute, {g100k[300]:.0%} at 5, {g100k[1200]:.0%} at 20. With the fleet reading extrapolated linearly, even a 1-minute restart leaves
-{g100f[60]:.0%}: at that scale the job must survive failures without stopping (spares in the job, in-memory
+{g100k[R_LO]:.0%} at {R_LO / 60:.0f} minute{"s" if R_LO != 60 else ""}, {g100k[R_MID]:.0%} at {R_MID / 60:.0f},
+{g100k[R_HI]:.0%} at {R_HI / 60:.0f}. With the fleet reading extrapolated linearly, even a {R_LO / 60:.0f}-minute restart leaves
+{g100f[R_LO]:.0%}: at that scale the job must survive failures without stopping (spares in the job, in-memory
 redundancy), which this model does not represent.''')
 """),
     ("md", r"""
 **Small jobs on a shared file system.** Goodput must fall as a job grows, down to a single node. A rails-only fabric
-needs one switch per rail however small the job (as many switches for 8 GPUs as for 16), but link failures are counted
+needs one switch per rail however small the job (as many switches for a one-node job as for a two-node one), but link failures are counted
 per link (a cable and its transceivers, one per NIC here), which double with the job; and each node's save is limited by
 its own storage link, the system by its aggregate bandwidth (capping each node at its share of the aggregate would make
 a 1-node save slower than a 2-node one). The failure rate then grows with the job and goodput falls monotonically (a
@@ -483,7 +503,8 @@ il.widgets.reliability_explorer(sc, WORK_H, optimizer=OPT, n_runs=2000, seed=SEE
 ## Takeaways
 """),
     ("code", r"""
-ed3 = early.filter(pl.col("early_deployment") == 3.0).rows_by_key("calibration", named=True, unique=True)
+ED_TOP = max(EARLY_F)                     # the largest early-deployment factor of section 2
+ed3 = early.filter(pl.col("early_deployment") == ED_TOP).rows_by_key("calibration", named=True, unique=True)
 
 
 def topo(gpus, fabric):
@@ -501,7 +522,7 @@ md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruption
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
   reproduces its own observation by construction; the held-out cases favour the fleet reading at this size.
 * **MI300X-specific risk is HBM and newness.** {stacks_per_gpu[ZL]:.0f} HBM stacks per GPU instead of {stacks_per_gpu[HL]:.0f} shorten the MTBI by {1 - mi / hx:.0%} against the
-  H100 counterpart; an early-deployment factor of 3 on NICs, links, switches and software takes goodput to {ed3["fleet"]["goodput"]:.1%}
+  H100 counterpart; an early-deployment factor of {ED_TOP:g} on NICs, links, switches and software takes goodput to {ed3["fleet"]["goodput"]:.1%}
   (fleet) — there is no public MI300X fleet data to narrow it.
 * **Rails-only is not a reliability shortcut.** At {GPUS[0]:,} GPUs rails-only and a rail-optimized Clos need
   {ro1.switches:,} vs {opt1.switches:,} switches and {ro1.links:,} vs {opt1.links:,} links; at {BIG:,} GPUs rails-only saves
