@@ -698,6 +698,16 @@ def _scenario_for_run(row: dict):
                         "cp_rotate": _setting(row, "cp_rotate") or "p2p",
                         "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true"},
     })
+    part = _setting(row, "recompute_num_layers")
+    if part is not None:
+        # Megatron's --recompute-num-layers: with the block method, the first k layers of each
+        # pipeline stage are recomputed whole and the rest keep their activations
+        per_stage = -(-sc.model_spec.layers // (sc.parallelism.pp * sc.parallelism.vp))
+        k = int(part.split()[0])
+        if k < per_stage:
+            raise ValidationError(f"{row['id']}: full recompute of {k} of the {per_stage} layers of each pipeline "
+                                  f"stage (recompute_num_layers) is not modelled (recompute: none, selective, or "
+                                  f"full of every layer)")
     return sc, notes
 
 

@@ -254,9 +254,10 @@ display(Markdown(
     f"instead of {est.step_time_s:.3f} s and {T14 / 1e12:.0f}T tokens would take {MEG['days_14T_if_bias_carried']:.1f} days "
     f"instead of {days[T14][0]:.1f}. With {MEG['runs']} runs and an assumed batch this is a sensitivity, not a correction."
     + (f" The same family on MI325X (the same CDNA 3 compute die, with more and faster HBM and a higher power limit; AMD's 8-node Primus runs, "
-       f"batch sizes published) is off by {', '.join(f'{e:+.1f} %' for e in cdna3.sort('id')['error_pct'])} "
-       f"({', '.join(cdna3.sort('id')['split'])} split), which points at those pipeline runs and their assumed batch "
-       f"rather than at the CDNA 3 path itself." if cdna3.height else "")))
+       f"batch sizes published) is off by "
+       f"{', '.join(f'{e:+.1f} % ({sp})' for e, sp in cdna3.sort('id').select('error_pct', 'split').iter_rows())}, which suggests that the family's MI300X "
+       f"errors come from those two pipeline runs and their assumed batch more than from the CDNA 3 compute path; "
+       f"two runs cannot settle it." if cdna3.height else "")))
 """),
     ("md", r"""
 **The long-context phase.** Zyphra trains ZAYA1 in three phases, the last one a long-context

@@ -121,7 +121,8 @@ E.parameter_table().filter(pl.col("scope").is_in(["all", "MI300X"]) & pl.col("na
 """),
     ("md", r"""
 Sources: every row's `source_url` in `data/economics/parameters.csv` (purchase price: an estimate
-of AMD's average selling price by analysts at the bank Citi, via svethardware.cz, and a distributor's baseboard listing in Epoch
+of AMD's average selling price by analysts at the bank Citi, via svethardware.cz (the range Epoch AI's open AMD chip-count
+model also adopts), and a distributor's baseboard listing in Epoch
 AI's price data; colocation: Encor Advisors relaying CBRE, and CBRE's H2 2024 report; power: Epoch
 AI's cost model and the US Energy Information Administration). The external figure:
 `data/economics/tco_benchmarks.csv`.
