@@ -316,6 +316,7 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     P[K.P_GAMMA] = c("reduce_hbm_bytes_per_byte") / acc.hbm_bw_Bps
     P[K.P_LATINTER] = (hops - 1) * c("switch_latency_s")
     P[K.P_NETOVH] = _fab.net_overhead_s(hw.host_cpu)
+    P[K.P_NETOVH_SIMPLE] = _fab.constant("net_overhead_simple_factor")
     P[K.P_FABRIC] = _fab.FABRIC_KINDS.index(hw.fabric)
     P[K.P_OVERSUB] = hw.oversubscription
     P[K.P_FABEFF] = fabeff

@@ -100,7 +100,8 @@ P_T_TREE_CORR = _S + 66  # tree correction [proto][27] (81 entries)
 P_T_RING_CORR = _S + 147  # ring correction [proto][27] (RCCL, multi-node) (81 entries)
 P_AP_NCH_LL4 = _S + 228  # channels of the all-pairs LL kernel up to P_AP_LL4 [-]
 P_AP_NCH = _S + 229  # channels of the all-pairs kernels above P_AP_LL4 [-]
-P_SIZE = _S + 230
+P_NETOVH_SIMPLE = _S + 230  # factor on P_NETOVH for the Simple protocol in a ring step [-]
+P_SIZE = _S + 231
 
 
 # ---------------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ def latency(op, algo, proto, n, k, P, net_table):
         ninter = 0
         if multi:
             ninter = 2 * (N - 1) if op == OP_ALL_REDUCE else N - 1
-            ovh = P[P_NETOVH] * (3.0 if proto == PROTO_SIMPLE else 1.0)
+            ovh = P[P_NETOVH] * (P[P_NETOVH_SIMPLE] if proto == PROTO_SIMPLE else 1.0)
             if ovh > intra:
                 intra = ovh
         return base + (nsteps - ninter) * intra + ninter * inter

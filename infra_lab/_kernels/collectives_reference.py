@@ -122,7 +122,7 @@ def latency_s(p, op, algo, proto, n, k, tuner=False) -> float:
         net_steps = 0
         if nodes > 1:
             net_steps = 2 * (nodes - 1) if op == "all_reduce" else nodes - 1
-            intra = max(intra, p["NETOVH"] * (3 if proto == "Simple" else 1))
+            intra = max(intra, p["NETOVH"] * (p["NETOVH_SIMPLE"] if proto == "Simple" else 1))
         return base + (steps - net_steps) * intra + net_steps * net
     formulas = {
         "tree": lambda: base + 2 * ((k - 1) * intra + levels * net),
