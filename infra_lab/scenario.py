@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
-from .errors import ValidationError, unknown
+from .errors import ValidationError, nearest, unknown
 
 SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 
@@ -1476,8 +1476,10 @@ def _source_hint(value: Any) -> str:
     shipped = _shipped_name(value)
     if shipped is not None:
         return f"; {value!r} is a shipped scenario: pass il.load_scenario({shipped!r})"
-    return (f"; a path must name an existing .toml file (Scenario.from_toml), a shipped scenario "
-            f"name goes through il.load_scenario (shipped: {', '.join(list_scenarios())})")
+    near = nearest(str(value), list_scenarios())
+    hint = f"did you mean {', '.join(repr(x) for x in near)}? " if near else ""
+    return (f"; a path must name an existing .toml file (Scenario.from_toml); a shipped scenario is "
+            f"named as listed ({hint}shipped: {', '.join(list_scenarios())})")
 
 
 def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = True) -> Scenario:
@@ -1487,15 +1489,16 @@ def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = T
     Accepts a :class:`Scenario` (returned as is), the contract's tables as a dict (validated
     by :meth:`Scenario.from_dict`) or the path of a TOML file (str or ``os.PathLike``; read
     by :meth:`Scenario.from_toml`, whose errors name the file; TOML text, a string with a line
-    break, is read too). A string that is neither an existing file nor ends in ``.toml`` is
-    refused, with ``il.load_scenario`` suggested when it names a shipped scenario.
-    ``check_plan`` as in :meth:`Scenario.from_dict`.
+    break, is read too) or the name of a shipped scenario (:func:`list_scenarios`, any letter
+    case; as the CLI takes it) when no file of that name exists. Any other string is refused,
+    saying what a path must be and which scenarios ship. ``check_plan`` as in
+    :meth:`Scenario.from_dict`.
 
     Examples
     --------
     >>> import infra_lab as il
     >>> p = il.scenario.SCENARIO_DIR / "zaya1-ibm-mi300x.toml"
-    >>> as_scenario(p) == as_scenario(str(p)) == il.load_scenario("zaya1-ibm-mi300x")
+    >>> as_scenario(p) == as_scenario(str(p)) == as_scenario("zaya1-ibm-mi300x") == il.load_scenario("zaya1-ibm-mi300x")
     True
     """
     if isinstance(scenario, (Scenario, dict)):
@@ -1506,8 +1509,11 @@ def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = T
         p = Path(scenario)
         if str(p).lower().endswith(".toml") or p.is_file():
             return Scenario.from_toml(p, check_plan=check_plan)
+        shipped = _shipped_name(scenario)
+        if shipped is not None:
+            return Scenario.from_toml(SCENARIO_DIR / f"{shipped}.toml", check_plan=check_plan)
     raise ValidationError(f"{field_} = {scenario!r}: expected a Scenario, a dict with tables "
-                          f"{', '.join(Scenario.TOP_KEYS)}, or the path of a .toml file"
+                          f"{', '.join(Scenario.TOP_KEYS)}, the path of a .toml file or a shipped scenario's name"
                           f"{_source_hint(scenario)}")
 
 

@@ -9,6 +9,7 @@ empty search result keeps its empty frame and says why in an
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -146,14 +147,23 @@ def test_every_public_call_takes_a_toml_path(tmp_path):
 
 
 def test_a_string_that_is_no_path_gets_a_working_hint(tmp_path):
-    msg = raises(lambda: il.estimate("zaya1-ibm-mi300x"), "il.load_scenario('zaya1-ibm-mi300x')",
-                 kind=ValidationError)
-    assert "Scenario.from_toml" not in msg
-    # the hint works
-    assert il.estimate(il.load_scenario("zaya1-ibm-mi300x")).step_time_s > 0
-    raises(lambda: il.estimate(str(tmp_path / "missing.toml")), "not found", "missing.toml", kind=ValidationError)
-    raises(lambda: il.search("no such thing"), "'no such thing'", "path of a .toml file", "il.load_scenario",
+    # a shipped scenario's name is a scenario, as on the command line (any letter case)
+    assert il.estimate("zaya1-ibm-mi300x").step_time_s == il.estimate(il.load_scenario("zaya1-ibm-mi300x")).step_time_s
+    assert il.estimate("ZAYA1-IBM-MI300X").step_time_s == il.estimate("zaya1-ibm-mi300x").step_time_s
+    # a misspelt one gets the nearest names; a missing .toml path says so
+    raises(lambda: il.estimate("zaya1-ibm-mi30x"), "'zaya1-ibm-mi30x'", "did you mean 'zaya1-ibm-mi300x'",
            kind=ValidationError)
+    raises(lambda: il.estimate(str(tmp_path / "missing.toml")), "not found", "missing.toml", kind=ValidationError)
+    raises(lambda: il.search("no such thing"), "'no such thing'", "path of a .toml file", "shipped: ",
+           kind=ValidationError)
+    # a file of that name in the working directory wins over the shipped scenario
+    (tmp_path / "zaya1-ibm-mi300x").write_text(il.Scenario.from_dict(SERVE).to_toml(), encoding="utf-8")
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert il.scenario.as_scenario("zaya1-ibm-mi300x").kind == "serving"
+    finally:
+        os.chdir(cwd)
 
 
 # 5 ------------------------------------------------------------ misspelt keywords
