@@ -186,7 +186,7 @@ def _scenario(arg: str, check_plan: bool = True):
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p, check_plan=check_plan)
-    return il.load_scenario(arg)
+    return il.load_scenario(arg, check_plan=check_plan)
 
 
 def _training_scenario(arg: str, command: str, check_plan: bool = True):

@@ -1453,13 +1453,13 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 
-def load_scenario(name: str) -> Scenario:
-    """Load a shipped scenario by name, e.g. ``load_scenario("zaya1-ibm-mi300x")``."""
-    names = list_scenarios()
-    match = {n.lower(): n for n in names}.get(str(name).lower())
+def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
+    """Load a shipped scenario by name (any letter case), e.g.
+    ``load_scenario("zaya1-ibm-mi300x")``; ``check_plan`` as in :meth:`Scenario.from_dict`."""
+    match = _shipped_name(name)
     if match is None:
-        raise unknown("scenario", name, names)
-    return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml")
+        raise unknown("scenario", name, list_scenarios())
+    return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml", check_plan=check_plan)
 
 
 def _shipped_name(value: Any) -> str | None:
@@ -1509,9 +1509,8 @@ def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = T
         p = Path(scenario)
         if str(p).lower().endswith(".toml") or p.is_file():
             return Scenario.from_toml(p, check_plan=check_plan)
-        shipped = _shipped_name(scenario)
-        if shipped is not None:
-            return Scenario.from_toml(SCENARIO_DIR / f"{shipped}.toml", check_plan=check_plan)
+        if _shipped_name(scenario) is not None:
+            return load_scenario(scenario, check_plan=check_plan)
     raise ValidationError(f"{field_} = {scenario!r}: expected a Scenario, a dict with tables "
                           f"{', '.join(Scenario.TOP_KEYS)}, the path of a .toml file or a shipped scenario's name"
                           f"{_source_hint(scenario)}")

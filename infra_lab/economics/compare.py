@@ -244,11 +244,11 @@ def _catalog_tdp(acc: str, where: str) -> float:
 
 @functools.lru_cache(maxsize=256)
 def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
-                         fixed_items: tuple[tuple[str, float], ...], tdp_W: float | None = None,
+                         fixed_items: tuple[tuple[str, float], ...], tdp_W: float,
                          scale_items: tuple[tuple[str, float], ...] = ()) -> np.ndarray:
     """Owned cost per useful GPU-hour of ``acc`` bought at ``price`` [USD per GPU], ``n``
     draws of the generic (same for every accelerator) host, network and opex ranges with
-    ``seed``, at ``tdp_W`` [W] (default: the catalog's), the inputs of ``scale_items``
+    ``seed``, at ``tdp_W`` [W] (:func:`_catalog_tdp` unless given), the inputs of ``scale_items``
     multiplied by their factor in every draw; cached (read-only array) so that widgets and
     notebooks re-read it for free."""
     n = V.integer("n", n, lo=1, hi=50_000_000)
@@ -258,7 +258,7 @@ def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
     for k, factor in scale_items:
         s[k] = s[k] * factor
     s["capex_usd_per_gpu"] = np.full(n, price)
-    s["tdp_W"] = _catalog_tdp(acc, "owned_gpu_hour_quote") if tdp_W is None else float(tdp_W)
+    s["tdp_W"] = float(tdp_W)
     cost = np.array(_owned_components(s)["total"], dtype=float)
     cost.flags.writeable = False
     return cost
@@ -345,7 +345,7 @@ def _owned_quote(acc: str, price: float | None, basis: str, n: int, seed: int,
                  scale_items: tuple[tuple[str, float], ...] = ()) -> dict[str, Any]:
     p, cb, date = _purchase(acc, price, basis, where="owned_gpu_hour_price")
     tdp = _catalog_tdp(acc, "owned_gpu_hour_quote") if tdp_W is None else tdp_W
-    cost = _like_for_like_draws(acc, p, n, seed, fixed_items, tdp_W, scale_items)
+    cost = _like_for_like_draws(acc, p, n, seed, fixed_items, tdp, scale_items)
     b = U.band(cost)
     return {"accelerator": acc, "usd_per_gpu_hour": float(b.p50), "p5": float(b.p5), "p95": float(b.p95),
             "purchase_price_usd_per_gpu": p, "capex_basis": cb, "price_date": date, "tdp_W": tdp,
@@ -429,7 +429,8 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     per_tok, rows = {}, {}
     for acc in accs:
         price, cb, date = _purchase(acc, prices.get(acc), basis, where="compare_owned")
-        cost = _like_for_like_draws(acc, price, n, seed, tuple(sorted(fixed.items())), None, ())
+        cost = _like_for_like_draws(acc, price, n, seed, tuple(sorted(fixed.items())),
+                                    _catalog_tdp(acc, "compare_owned"), ())
         per_tok[acc] = cost / (tps[acc] * HOUR) * 1e6
         rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "capex_basis": cb, "price_date": date,
                      "tokens_per_s_per_gpu": tps[acc],
@@ -460,10 +461,7 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     specs = _generic_specs(acc)
     fixed = _fixed_like_for_like(fixed, "break_even_capex", "the purchase price is the answer here")
     s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=fixed)
-    tdp = catalog.accelerator(acc).tdp_W
-    if tdp is None:
-        raise ValidationError(f"tdp_W: {acc} has no TDP in data/accelerators.csv")
-    s["tdp_W"] = float(tdp)
+    s["tdp_W"] = _catalog_tdp(acc, "break_even_capex")
     c0 = np.asarray(_owned_components({**s, "capex_usd_per_gpu": np.zeros(n)})["total"])
     c1 = np.asarray(_owned_components({**s, "capex_usd_per_gpu": np.full(n, 1e4)})["total"])
     slope = (c1 - c0) / 1e4
