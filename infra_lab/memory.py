@@ -62,6 +62,8 @@ __all__ = [
     "SELECTIVE_MODES",
     "OPTIMIZER_STATE_BYTES",
     "activation_bytes_per_layer",
+    "mtp_activation_bytes",
+    "mtp_layer_kind",
     "offloaded_bytes_per_layer",
     "MIN_OFFLOADED_ELEMENTS",
     "korthikanti_activation_bytes",
@@ -270,6 +272,39 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
                                gemm_input_bytes, etp, offload_modules)
     return {k: stored[k] - off[k] for k in stored}
+
+
+def mtp_layer_kind(spec) -> str:
+    """The layer kind of a multi-token-prediction module's transformer layer: "moe" when the
+    model's last layer is an MoE layer, else "dense" (as :func:`infra_lab.compute.layer_ops`
+    builds it)."""
+    spec = _spec(spec)
+    return "moe" if (spec.experts and spec.layer_kinds()[-1] == "moe") else "dense"
+
+
+def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
+                         sequence_parallel: bool = False, recompute: str = "none", **kw) -> float:
+    """Activation bytes one multi-token-prediction module stores for backward, one micro-batch
+    [bytes]; 0 for a model without MTP. Its transformer layer (:func:`mtp_layer_kind`) as
+    :func:`activation_bytes_per_layer` stores it (``kw``: that function's other arguments),
+    plus the module's own inputs: without full recompute the two RMSNorm inputs (the hidden
+    state and the embedding of the shifted tokens) and the concatenated 2h input of the
+    projection, 4·tokens·h elements; under full recompute (Megatron-Core checkpoints the
+    whole module) its two inputs, one more tokens·h beyond the layer input. Elements sharded
+    over tp with sequence parallelism, at ``activation_bytes`` each. The head's final-norm
+    input and logits are the stage's (:func:`infra_lab._kernels.memory.stage_activations`).
+    APPROXIMATION: the projection input is counted at the activation width (not FP8's saved
+    GEMM inputs) and never offloaded."""
+    spec = _spec(spec)
+    if not spec.mtp_layers:
+        return 0.0
+    kind = mtp_layer_kind(spec)
+    layer = activation_bytes_per_layer(spec, seq_len, micro_batch, tp, sequence_parallel=sequence_parallel,
+                                       recompute=recompute, kind=kind, **kw)[kind]
+    e = kw.get("activation_bytes", 2.0)
+    cp = kw.get("cp", 1)
+    tok_h = seq_len / cp * micro_batch * spec.hidden / (tp if sequence_parallel else 1)
+    return float(layer + (1.0 if recompute == "full" else 4.0) * tok_h * e)
 
 
 def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
@@ -1077,6 +1112,25 @@ def _layer_activations(mi: _MemoryInputs) -> tuple[float, float, float, float, f
     return a_d, a_m, w_d, w_m, o_d, o_m
 
 
+def _mtp_activations(mi: _MemoryInputs) -> tuple[float, float]:
+    """One multi-token-prediction module's activation bytes per micro-batch
+    (:func:`mtp_activation_bytes`): (kept under the plan's recompute, working set without
+    recompute); (0, 0) for a model without MTP."""
+    spec, tr, par = mi.scenario.model_spec, mi.scenario.training, mi.scenario.parallelism
+    if not spec.mtp_layers:
+        return 0.0, 0.0
+    gemm_in = saved_gemm_input_bytes(tr.precision, mi.sp)
+
+    def one(rc: str) -> float:
+        return mtp_activation_bytes(spec, mi.seq, mi.mbs, par.tp, sequence_parallel=par.sequence_parallel,
+                                    recompute=rc, flash_attention=mi.flash, dropout=mi.dropout, cp=par.cp,
+                                    activation_bytes=mi.e, selective_mode=mi.sel,
+                                    recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
+                                    gemm_input_bytes=gemm_in, etp=par.etp)
+
+    return one(mi.recompute), one("none")
+
+
 def _with_cross_attention(mi: _MemoryInputs, hook, layer_act: tuple) -> tuple:
     """:func:`_layer_activations` of a multimodal model: its cross-attention layers' activations
     (``hook.cross_act``, :class:`infra_lab.multimodal.TrainingHook`) spread over all layers, kept
@@ -1168,12 +1222,16 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     # float arguments where the kernel computes in floats (an int 0 would compile another
     # specialization of the memory kernels than the training step's)
     nf = inflight(pp, vp, float(rank), m)
+    # the multi-token-prediction modules sit with the output layer (the last stage)
+    n_mtp = mi.scenario.model_spec.mtp_layers if cand["has_head"] else 0
+    mtp = (float(n_mtp), *_mtp_activations(mi)) if n_mtp else (0.0, 0.0, 0.0)
     vals = list(stage_memory(p_ne, cand["p_expert"], emb_all, float(par.tp), float(par.ep), float(par.etp), g_ne,
                              g_e, z_mem, f_mem, mi.wb, mi.gb, mi.opt_b, float(cand["n_dense"]),
                              float(cand["n_moe"]), float(cand["n_dense_recomputed"]),
                              float(cand["n_moe_recomputed"]), float(a_d), float(a_m), float(w_d), float(w_m),
                              1 if mi.rematerialise else 0, nf, tok_h, mi.e, 1.0 if mi.dropout else 0.0,
-                             float(has_emb), float(has_head), logits, 0.0, wq, float(o_d), float(o_m), cp_attn))
+                             float(has_emb), float(has_head), logits, 0.0, wq, float(o_d), float(o_m), cp_attn,
+                             *mtp))
     i_act = MEM_NAMES.index("activations")
     if hook is not None and cand["has_embedding"]:   # multimodal: the encoders on the first stage
         enc_w, enc_act = _encoder_bytes(mi, hook, nf)

@@ -8,7 +8,8 @@ parts of the step kernel (:mod:`infra_lab._kernels.training`):
   (:func:`infra_lab.compute.layer_ops`, classified by its ``component`` column) scaled by
   the stack's ``framework_time_scale`` / ``memory_time_scale``; pipeline stages may be
   uneven (pp·vp need not divide the layers, :func:`infra_lab.memory.stage_layers`) and the
-  slowest stage sets the pace;
+  slowest stage sets the pace; a model's multi-token-prediction modules run on the stage with
+  the output layer (each a layer of the last kind, the projection, another head and loss);
 * **communication**: every tensor-, context-, expert- (dispatch/combine all-to-all and
   expert-TP), pipeline- and data-parallel collective priced by
   :func:`infra_lab._kernels.fabric.best_collective` — the kernel behind ``il.collective``,
@@ -275,6 +276,8 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
         g |= comp == "mlp_gemm"
         mem |= op == "mlp_act"
     moe_layer = kind == "moe"
+    if _mtp_kind(ops) == "moe":       # an MTP module's MoE layer recomputes as the others
+        moe_layer = moe_layer | (kind == "mtp")
     if "moe" in m:
         g |= moe_layer & np.isin(comp, ("router", "shared_expert_gemm")) & cl["gemm"]
         mem |= moe_layer & (np.isin(comp, ("router",)) | np.isin(op, ("experts_act", "shared_experts_act")))
@@ -286,6 +289,13 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
     return g & ~cl["expert"], mem & ~cl["permute"]
 
 
+def _mtp_kind(ops: pl.DataFrame) -> str:
+    """"moe" when the op table's MTP module (layer kind "mtp") has routed experts, else "dense"."""
+    kind = ops["layer_kind"].to_numpy().astype(str)
+    comp = ops["component"].to_numpy().astype(str)
+    return "moe" if bool(np.any((kind == "mtp") & (comp == "expert_gemm"))) else "dense"
+
+
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
             hook=None, tp_overlap: float = 0.0, modules=None, loss: tuple = (False, 1, False), offload=None,
             sac_attn: bool = False, scaling: str = "tensor"):
@@ -293,6 +303,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
     :func:`infra_lab.compute.layer_ops` [s] and :func:`infra_lab.memory.activation_bytes_per_layer`
     [bytes]: per layer of each kind, one micro-batch, one rank. Routed-expert GEMMs and token
     permutation are left out (:func:`_expert_tables` prices them at the plan's ep and etp).
+    Slot ``kt.K_MTP``: one multi-token-prediction module (the op table's "mtp" layer kind,
+    :func:`infra_lab.memory.mtp_activation_bytes`), zero for a model without MTP.
     ``sac_attn`` (training.sac_recompute_attention): per-op SAC re-runs the attention forward too.
     Approximation: its memory is left as with the output saved (the attention output, s·h 16-bit
     values per layer, is then not kept; the kernel's inputs are kept either way)."""
@@ -301,7 +313,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
     n_dense_like = sum(v for k, v in counts.items() if k != "moe")
-    tab = np.zeros((2, len(kt.TAB_NAMES), len(tps), len(mbss), len(cps), 2))
+    tab = np.zeros((kt.N_KINDS, len(kt.TAB_NAMES), len(tps), len(mbss), len(cps), 2))
     htab = np.zeros((len(kt.HTAB_NAMES), len(tps), len(mbss), len(cps), 2))
     ab = 2.0
     for (ti, tp), (mi, mbs), (ci, cp), spf in itertools.product(
@@ -353,7 +365,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 htab[kt.H_BWD, ti, mi, ci, spf] = parts[2]
                 htab[kt.H_BWD_MEM, ti, mi, ci, spf] = parts[3]
                 continue
-            slot, w = (kt.K_MOE, 1.0) if kname == "moe" else (kt.K_DENSE, counts.get(kname, 0) / max(n_dense_like, 1))
+            slot, w = ((kt.K_MOE, 1.0) if kname == "moe" else (kt.K_MTP, 1.0) if kname == "mtp"
+                       else (kt.K_DENSE, counts.get(kname, 0) / max(n_dense_like, 1)))
             for pi, v in enumerate(parts):
                 tab[slot, pi, ti, mi, ci, spf] += w * v
             tab[slot, kt.T_SEL_MEM, ti, mi, ci, spf] += w * sel_mem
@@ -376,6 +389,13 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
                 tab[slot, kt.T_ACT_NONE + ri, ti, mi, ci, spf] += w * b
+            # one MTP module (its layer at etp = 1; the expert-TP gather is the expert table's)
+            tab[kt.K_MTP, kt.T_ACT_NONE + ri, ti, mi, ci, spf] = memory.mtp_activation_bytes(
+                spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
+                flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
+                selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
+                recompute_modules=modules if rc == "selective" else None,
+                gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp))
             if offload:     # training.offload_modules: the part of them copied to host memory
                 moved = memory.offloaded_bytes_per_layer(
                     spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
@@ -517,8 +537,7 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
 
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
-    n_dense_like = sum(v for k, v in counts.items() if k != "moe")
-    xtab = np.zeros((2, len(kt.XTAB_NAMES), len(tps), len(mbss), len(cps), len(xs)))
+    xtab = np.zeros((kt.N_KINDS, len(kt.XTAB_NAMES), len(tps), len(mbss), len(cps), len(xs)))
     xtab[:, kt.X_IMB] = 1.0
     if not spec.experts:
         return xtab
@@ -529,7 +548,7 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
         key = (round(s_rank * mbs / tp, 6), ep, etp)
         if key in memo:
             return memo[key]
-        out = np.zeros((2, len(kt.XTAB_NAMES)))
+        out = np.zeros((kt.N_KINDS, len(kt.XTAB_NAMES)))
         tables = [_layer_ops(spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp, scaling)
                   for x_ep, x_etp in ((ep, etp), (1, 1))]
         tot = []
@@ -547,10 +566,12 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
         (kind, ps, t, cl), (kind0, ps0, t0, cl0) = tot
         ops_op = tables[0]["op"].to_numpy().astype(str)
         ops0_op = tables[1]["op"].to_numpy().astype(str)
+        # the MoE layers, and one MTP module when its layer is an MoE layer (kt.K_MTP)
         for kname in ("moe", "mtp"):
-            if kname not in counts:
+            if kname not in counts and not (kname == "mtp" and memory.mtp_layer_kind(spec) == "moe"
+                                            and spec.mtp_layers):
                 continue
-            slot, w = (kt.K_MOE, 1.0) if kname == "moe" else (kt.K_DENSE, counts[kname] / max(n_dense_like, 1))
+            slot, w = (kt.K_MOE, 1.0) if kname == "moe" else (kt.K_MTP, 1.0)
             sel, sel0 = kind == kname, kind0 == kname
             for pi, (pas, cls) in enumerate((("fwd", "expert"), ("bwd", "expert"), ("fwd", "permute"),
                                              ("bwd", "permute"))):
@@ -559,10 +580,10 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
                 out[slot, pi] += w * (float(t[sel & (ps == pas) & cl["mem"]].sum())
                                       - float(t0[sel0 & (ps0 == pas) & cl0["mem"]].sum()))
             if modules is not None:          # Megatron-Core's recompute_modules
-                if kname == "moe" and "moe" in modules:      # the whole layer: experts and permutation
+                if "moe" in modules:                         # the whole layer: experts and permutation
                     out[slot, kt.X_SEL] = out[slot, kt.X_FWD_EXP]
                     out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
-                elif kname == "moe" and "moe_act" in modules:  # the expert activation at this ep/etp
+                elif "moe_act" in modules:                   # the expert activation at this ep/etp
                     act = (kind == kname) & (ps == "fwd") & (ops_op == "experts_act")
                     act0 = (kind0 == kname) & (ps0 == "fwd") & (ops0_op == "experts_act")
                     out[slot, kt.X_SEL_MEM] = float(t[act].sum()) - float(t0[act0].sum())
@@ -572,17 +593,18 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
                 # their whole forward again, in any precision; element-wise ops and permutation too
                 out[slot, kt.X_SEL] = out[slot, kt.X_FWD_EXP]
                 out[slot, kt.X_SEL_MEM] = out[slot, kt.X_FWD_PERM] + out[slot, kt.X_FWD_MEM]
-            if kname == "moe":
-                out[slot, kt.X_IMB] = imb
-                # activations: the FC1 input all-gathered over etp ranks (memory.moe_etp_gather_bytes);
-                # a recomputed MoE layer ("moe" module) stores only its input
-                lin = memory.saved_gemm_input_bytes(precision, sp) or memory.TRAINING_DEFAULTS["activation_bytes"]
-                extra = memory.moe_etp_gather_bytes(spec, s_rank * mbs / tp, etp, lin)
-                out[slot, kt.X_ACT_NONE] = extra
-                out[slot, kt.X_ACT_SEL] = 0.0 if (modules is not None and "moe" in modules) else extra
-                if offload and "expert_fc1" in offload:   # offloaded with the FC1 input (memory.offloaded_bytes_per_layer)
-                    out[slot, kt.X_OFF_NONE] = out[slot, kt.X_ACT_NONE]
-                    out[slot, kt.X_OFF_SEL] = out[slot, kt.X_ACT_SEL]
+            # an MoE layer (the model's, or an MTP module's)
+            out[slot, kt.X_IMB] = imb
+            # activations: the FC1 input all-gathered over etp ranks (memory.moe_etp_gather_bytes);
+            # a recomputed MoE layer ("moe" module) stores only its input
+            lin = memory.saved_gemm_input_bytes(precision, sp) or memory.TRAINING_DEFAULTS["activation_bytes"]
+            extra = memory.moe_etp_gather_bytes(spec, s_rank * mbs / tp, etp, lin)
+            out[slot, kt.X_ACT_NONE] = extra
+            out[slot, kt.X_ACT_SEL] = 0.0 if (modules is not None and "moe" in modules) else extra
+            if offload and "expert_fc1" in offload and slot == kt.K_MOE:   # offloaded with the FC1 input
+                # (memory.offloaded_bytes_per_layer; an MTP module offloads nothing)
+                out[slot, kt.X_OFF_NONE] = out[slot, kt.X_ACT_NONE]
+                out[slot, kt.X_OFF_SEL] = out[slot, kt.X_ACT_SEL]
         memo[key] = out
         return out
 
@@ -658,6 +680,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # the compute model's memory-bound op pricing (per byte, per kernel) for the ring's merges
         "MEM_S_PER_B": compute.op_time(0.0, 1.0, acc.name, launch=False),
         "KERNEL_S": compute.op_time(0.0, 0.0, acc.name),
+        # multi-token-prediction modules, on the stage with the output layer
+        "MTP": float(spec.mtp_layers),
+        "MTP_MOE": 1.0 if (spec.mtp_layers and memory.mtp_layer_kind(spec) == "moe") else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})

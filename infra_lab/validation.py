@@ -307,12 +307,13 @@ def _num(v, kind=int):
 def _model_table(row: dict) -> dict:
     from . import models
 
-    if row["model"] in models.preset_names():
-        return {"preset": row["model"]}
     fields = row.get("model_fields") or ""
-    if not fields:
+    preset = row["model"] in models.preset_names()
+    if not fields and not preset:
         raise ValidationError(f"{row['id']}: model {row['model']!r} is not a preset and has no model_fields")
-    out: dict = {}
+    # a preset model: model_fields are the run's departures from the preset (e.g. mtp_layers=0
+    # where the run did not enable the preset's multi-token prediction)
+    out: dict = {"preset": row["model"]} if preset else {}
     for part in fields.split(";"):
         if not part.strip():
             continue
@@ -700,6 +701,12 @@ def _scenario_for_run(row: dict):
                         "cp_rotate": _setting(row, "cp_rotate") or "p2p",
                         "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true"},
     })
+    if sc.model_spec.mtp_layers and sc.parallelism.pp > 1:
+        # the MTP modules are priced with the output layer on the last pipeline stage (Megatron-
+        # Core's placement); DualPipe puts the output head and MTP on the rank that also holds the
+        # embedding and the first layers (DeepSeek-V3 report §3.2.3), a layout not modelled
+        notes.append(f"mtp_layers={sc.model_spec.mtp_layers} on the last stage"
+                     + (" (DualPipe's shared first/last rank not modelled)" if sc.parallelism.dualpipe else ""))
     return sc, notes
 
 

@@ -201,6 +201,9 @@ def test_band_method_is_checked():
                    "global batch 768 assumed; PR25-DSV2L-MI355X-8-mbs2-baseline -12.9 %, PR25-DSV2-MI355X-32-base-1f1b -24.0 % "
                    "(+0.9 % under the fixed wait); dense test median 6.7 % (6.9 % before that MI325X run), MoE test median 8.8 % (8.5 % before the 4-stream expert GEMMs, 5.1 % under the fixed wait); "
                    "no train run samples the host floor of small micro-batches, so it is not modelled; per case in docs/validation.md). "
+                   "Since then, pricing the multi-token-prediction modules moved the Megatron-Core refit to 1.052 / 1.5 "
+                   "(ep_comm_overlap 0.51, moe_host_sync_slowdown 0.826) through DeepSeek's DualPipe train run, whose head-and-MTP "
+                   "placement is not modelled: test median 7.5 %, worst 50.7 % (figures above are before). "
                    "Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)

@@ -71,7 +71,7 @@ C_NAMES = (
     "OPT_T0", "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "DISPATCH", "SEL_MODE", "SEL_A2A",
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
-    "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S",
+    "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -84,7 +84,11 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
- C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S) = range(len(C_NAMES))
+ C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE) = range(len(C_NAMES))
+# C_MTP: multi-token-prediction modules of the model (spec.mtp_layers), all on the stage with the
+# output layer (Megatron-Core puts the MTP block on the last pipeline stage, after the output
+# layer; DeepSeek-V3 report §2.2, https://arxiv.org/abs/2412.19437); C_MTP_MOE: 1.0 when their
+# transformer layer is an MoE layer (the model's last layer kind is "moe"), else 0.0
 # C_HOST_BW: one GPU's host-link bandwidth in one direction [bytes/s]
 # (infra_lab.catalog.host_link_bytes_per_s; 0 when the run offloads no activations)
 # C_HKV: the K/V width the context-parallel exchange carries per token [elements] (the KV
@@ -144,7 +148,12 @@ TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "attn_core",
 # act_*: activation bytes a layer keeps in GPU memory per micro-batch by recompute mode
 # (infra_lab.memory.activation_bytes_per_layer); off_*: the bytes it offloads to host memory
 # (infra_lab.memory.offloaded_bytes_per_layer; zero without training.offload_modules)
-K_DENSE, K_MOE = 0, 1
+K_DENSE, K_MOE, K_MTP = 0, 1, 2
+N_KINDS = 3
+# K_MTP: one multi-token-prediction module per micro-batch (infra_lab.compute.layer_ops kind
+# "mtp": the 2h -> h projection and its norms, one transformer layer of the model's last kind,
+# the final norm, another output-head GEMM and its cross-entropy), not weighted by a layer count;
+# its activations are infra_lab.memory.mtp_activation_bytes
 # routed-expert table xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (x = an (ep, etp) pair of the
 # plans): the expert grouped GEMMs and token permutation of one layer on the BUSIEST expert
 # rank (the mean rank's time x the load imbalance), the expert-dependent element-wise ops
@@ -499,14 +508,18 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, head, emb, rc, ti, mi, ci,
     encoders + projectors, when ``emb``: the stage holds the embedding) [s]. Routed experts
     come from ``xtab`` at the plan's (ep, etp) index ``xi``, on the busiest expert rank.
     Full recompute (rc = 2) re-runs the forward of rd of the dense-like and rm of the MoE
-    layers (all of them unless ``training.recompute_num_layers``)."""
+    layers (all of them unless ``training.recompute_num_layers``). The stage with the head also
+    runs the model's C_MTP multi-token-prediction modules (table slot K_MTP, routed experts at
+    the same (ep, etp)); full recompute re-runs them all (Megatron-Core checkpoints each MTP
+    layer whole under full recompute: MultiTokenPredictionLayer._checkpointed_forward)."""
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
     f = 0.0
     b = 0.0
     r = 0.0
-    for k in range(2):
-        n = nd if k == K_DENSE else nm
+    nx = head * c[C_MTP]
+    for k in range(N_KINDS):
+        n = nd if k == K_DENSE else (nm if k == K_MOE else nx)
         if n <= 0.0:
             continue
         fk = fw * (tab[k, T_FWD, ti, mi, ci, spi] + xtab[k, X_FWD_EXP, ti, mi, ci, xi]) \
@@ -516,7 +529,8 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, head, emb, rc, ti, mi, ci,
             + ms * (tab[k, T_BWD_MEM, ti, mi, ci, spi] + xtab[k, X_BWD_PERM, ti, mi, ci, xi]
                     + xtab[k, X_BWD_MEM, ti, mi, ci, xi])
         slow = 1.0
-        if k == K_MOE:  # host-bound MoE layers (training.moe_host_sync): longer GPU time, host wait
+        if k == K_MOE or (k == K_MTP and c[C_MTP_MOE] > 0.5):
+            # host-bound MoE layers (training.moe_host_sync): longer GPU time, host wait
             slow += c[C_MOE_SLOW]
             fk = slow * fk + MOE_SYNC_FWD_SHARE * c[C_MOE_SYNC]
             bk = slow * bk + (1.0 - MOE_SYNC_FWD_SHARE) * c[C_MOE_SYNC]
@@ -529,7 +543,7 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, head, emb, rc, ti, mi, ci,
             rk = 0.0
         f += n * fk
         b += n * bk
-        r += (n if rc != 2 else (rd if k == K_DENSE else rm)) * rk
+        r += (n if (rc != 2 or k == K_MTP) else (rd if k == K_DENSE else rm)) * rk
     if head > 0.0:
         f += fw * htab[H_FWD, ti, mi, ci, spi] + ms * htab[H_FWD_MEM, ti, mi, ci, spi]
         b += fw * htab[H_BWD, ti, mi, ci, spi] + ms * htab[H_BWD_MEM, ti, mi, ci, spi]
@@ -731,6 +745,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     win_cp_m = fw * tab[K_MOE, T_ATTN, ti, mi, ci, spi]
     fwd_cp_d = fw * tab[K_DENSE, T_ATTN_FWD, ti, mi, ci, spi]
     fwd_cp_m = fw * tab[K_MOE, T_ATTN_FWD, ti, mi, ci, spi]
+    n_mtp = c[C_MTP]                  # MTP modules, on the candidates that hold the head
+    mtp_moe = c[C_MTP_MOE] > 0.5 and ep > 1
     # EP overlap (DeepEP / Megatron's EP a2a overlap, DualPipe) hides the dispatch and combine
     # behind another micro-batch's compute of the same MoE layer
     win_ep = fw * (tab[K_MOE, T_FWD, ti, mi, ci, spi] + tab[K_MOE, T_BWD, ti, mi, ci, spi]
@@ -771,6 +787,17 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
         cp_d = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_d, fwd_cp_d, rc == 2, q[Q_CP_AG])
         cp_m = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_m, fwd_cp_m, rc == 2, q[Q_CP_AG])
+        # one MTP module: its transformer layer's TP, CP and EP collectives (the projection and
+        # the head's vocabulary-parallel loss are not priced, as for the main head); always
+        # recomputed under full recompute
+        tp_x = 0.0
+        cp_x = 0.0
+        ep_x = 0.0
+        if n_mtp > 0.0:
+            tp_x = tp_m if c[C_MTP_MOE] > 0.5 else tp_d
+            cp_x = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], fw * tab[K_MTP, T_ATTN, ti, mi, ci, spi],
+                              fw * tab[K_MTP, T_ATTN_FWD, ti, mi, ci, spi], rc == 2, q[Q_CP_AG])
+            ep_x = a2a_layer if mtp_moe else 0.0
         if rc == 0:
             tp_d0 = tp_d
             tp_m0 = tp_m
@@ -789,13 +816,14 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             rd = row[L_RD] if rc == 2 else nd
             rm = row[L_RM] if rc == 2 else nm
             part = rd < nd or rm < nm
+            nx = row[L_HEAD] * n_mtp
             f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, row[L_HEAD], row[L_EMB], rc, ti, mi, ci,
                                     spi, xi)
             if mg_f > 0.0:   # every layer's attention runs the ring (again under full recompute)
-                f += (nd + nm) * ms * mg_f
-                b += (nd + nm) * ms * mg_b
+                f += (nd + nm + nx) * ms * mg_f
+                b += (nd + nm + nx) * ms * mg_b
                 if rc == 2:
-                    r += (rd + rm) * ms * mg_f
+                    r += (rd + rm + nx) * ms * mg_f
             # activation offloading (training.offload_modules): the host-link copies left exposed
             o_d = tab[K_DENSE, T_OFF_NONE + rc, ti, mi, ci, spi]
             o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]
@@ -815,7 +843,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
                 1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
                 c[C_DROPOUT], row[L_EMB], row[L_HEAD],
-                htab[H_ACT, ti, mi, ci, spi], o_d, o_m)
+                htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx,
+                tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0),
+                tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
             if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                 ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
                     + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
@@ -827,6 +857,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 tpc = nd * tp_d + nm * tp_m
                 cpc = nd * cp_d + nm * cp_m
                 epc = nm * a2a_layer
+            if nx > 0.0:
+                tpc += nx * tp_x
+                cpc += nx * cp_x
+                epc += nx * ep_x
             t = f + b + r + tpc + cpc + epc
             if t > pace[rc]:
                 pace[rc] = t
@@ -945,6 +979,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         n_a2a = EP_ALL_TO_ALLS + (EP_FULL_RECOMPUTE if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         nm_a = lay[li, arg[rc], L_NM]
         rm_a = lay[li, arg[rc], L_RM]
+        if mtp_moe:       # the MTP modules' MoE layers dispatch too (always recomputed under full)
+            nm_a += lay[li, arg[rc], L_HEAD] * n_mtp
+            rm_a += lay[li, arg[rc], L_HEAD] * n_mtp
         if ep > 1 and rc == 2 and rm_a < nm_a:   # only the recomputed MoE layers re-dispatch
             ep_raw = m * imb * q[Q_EP] * (EP_ALL_TO_ALLS * nm_a + EP_FULL_RECOMPUTE * rm_a)
         else:

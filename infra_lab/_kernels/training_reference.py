@@ -140,7 +140,12 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     n_dense_like = sum(1 for k in kinds if k != "moe")
     imb = 1.0
     # per slot: expert GEMM fwd/bwd, expert memory-bound fwd/bwd, selective recompute gemm/mem
-    expert = {kt.K_DENSE: [0.0] * 6, kt.K_MOE: [0.0] * 6}
+    expert = {kt.K_DENSE: [0.0] * 6, kt.K_MOE: [0.0] * 6, kt.K_MTP: [0.0] * 6}
+    # multi-token prediction: spec.mtp_layers modules after the output layer, on the last
+    # pipeline stage, each priced per micro-batch as the op table's "mtp" layer kind (projection,
+    # norms, one transformer layer of the model's last kind, another output head and loss)
+    n_mtp = spec.mtp_layers
+    mtp_moe = bool(n_mtp) and memory.mtp_layer_kind(spec) == "moe"
     if spec.experts:
         kw = dict(causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
                   sequence_parallel=bool(p.sequence_parallel), passes=("fwd", "bwd"),
@@ -163,8 +168,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 rows = [r for r in rows if r["op_type"] == "memory" and r["component"] not in exclude]
             return sum(r["time_s"] for r in rows)
 
-        for kind, slot, w in (("moe", kt.K_MOE, 1.0), ("mtp", kt.K_DENSE, kinds.count("mtp") / max(n_dense_like, 1))):
-            if kind not in kinds:
+        for kind, slot, w in (("moe", kt.K_MOE, 1.0), ("mtp", kt.K_MTP, 1.0)):
+            if kind not in kinds and not (kind == "mtp" and mtp_moe):
                 continue
             for j, ps in enumerate(("fwd", "bwd")):
                 expert[slot][j] += w * imb * f8 * total(ox, kind, ps, comps=("expert_gemm",))
@@ -174,10 +179,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                                             - total(o0, kind, ps, exclude=("permute",)))
             mods = tr.recompute_modules
             if mods is not None:              # Megatron-Core's recompute_modules
-                if kind == "moe" and "moe" in mods:          # the whole MoE layer again
+                if "moe" in mods:          # the whole MoE layer again
                     expert[slot][4] = expert[slot][0]
                     expert[slot][5] = expert[slot][2]
-                elif kind == "moe" and "moe_act" in mods:    # the experts' activation at this ep/etp
+                elif "moe_act" in mods:    # the experts' activation at this ep/etp
 
                     def act(ops, kind=kind):
                         return sum(r["time_s"] for r in ops.iter_rows(named=True)
@@ -202,8 +207,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         x = expert[kind]
         f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2])
         b = fw * (t[kt.T_BWD] + x[1]) + ms * (t[kt.T_BWD_MEM] + x[3])
-        g = 1.0 + slow if kind == kt.K_MOE else 1.0
-        if kind == kt.K_MOE:
+        moe_like = kind == kt.K_MOE or (kind == kt.K_MTP and mtp_moe)
+        g = 1.0 + slow if moe_like else 1.0
+        if moe_like:
             f, b = g * f + wait / 3.0, g * b + 2.0 * wait / 3.0
         if rc == 2:
             r = f
@@ -315,7 +321,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         n_a2a = 4 + (2 if (rc == 2 or moe_again) else 0)
         steps = 3 * (cp - 1) + ((cp - 1) if rc == 2 else 0)
         out = {}
-        for kind in (kt.K_DENSE, kt.K_MOE):
+        for kind in (kt.K_DENSE, kt.K_MOE, kt.K_MTP):
             out[kind] = one_layer(kind, rc, n_tp, n_a2a, steps)
         return out
 
@@ -325,8 +331,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         if rc == 2:
             r += mg_f
         t = tab[kind, :, 0, 0, 0, spi]
-        tpc = n_tp * t_tp * (1 - tp_ovl) if kind == kt.K_DENSE else \
-            (n_tp / 2) * (t_tp + t_etp) * (1 - tp_ovl)
+        moe_like = kind == kt.K_MOE or (kind == kt.K_MTP and mtp_moe)
+        tpc = (n_tp / 2) * (t_tp + t_etp) * (1 - tp_ovl) if moe_like else n_tp * t_tp * (1 - tp_ovl)
         if cp == 1:
             cpc = 0.0
         elif exposed_ag:
@@ -345,12 +351,14 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         else:
             cpc = hide(steps * t_cp, sp["cp_comm_overlap"], fw * t[kt.T_ATTN])
         epc = 0.0
-        if kind == kt.K_MOE and ep > 1:
+        if moe_like and ep > 1:
             # overlapped (ep_overlap) with another micro-batch's compute of the MoE layer
-            # at DualPipe's fraction when the run's schedule is DualPipe (parallelism.dualpipe)
+            # at DualPipe's fraction when the run's schedule is DualPipe (parallelism.dualpipe);
+            # an MTP module's dispatch hides behind a model MoE layer's compute as well
             ovl = (sp["dualpipe_ep_comm_overlap"] if p.dualpipe else sp["ep_comm_overlap"]) if p.ep_overlap else 0.0
-            window = fw * (t[kt.T_FWD] + t[kt.T_BWD] + expert[kind][0] + expert[kind][1]) \
-                + ms * (t[kt.T_FWD_MEM] + t[kt.T_BWD_MEM])
+            tm = tab[kt.K_MOE, :, 0, 0, 0, spi]
+            window = fw * (tm[kt.T_FWD] + tm[kt.T_BWD] + expert[kt.K_MOE][0] + expert[kt.K_MOE][1]) \
+                + ms * (tm[kt.T_FWD_MEM] + tm[kt.T_BWD_MEM])
             epc = hide(n_a2a * imb * t_a2a, ovl, window)
         return f, b, r, tpc, cpc, epc
 
@@ -401,6 +409,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         if st["has_head"]:
             tot[0] += head_f
             tot[1] += head_b
+            # the MTP modules: forward, backward, always recomputed under full recompute (each
+            # checkpointed whole), with their layer's TP, CP and EP collectives
+            for j in range(6):
+                tot[j] += n_mtp * per_kind[kt.K_MTP][j]
         if st["has_embedding"]:
             tot[0] += pro_f
             tot[1] += pro_b

@@ -1,0 +1,127 @@
+"""Multi-token-prediction (MTP) modules in the training step: priced on the last pipeline
+stage (forward, backward, recomputation, their layer's collectives, their activations and
+heads), the numba kernel equal to the plain reference and to ``il.memory``."""
+
+from __future__ import annotations
+
+import pytest
+
+import infra_lab as il
+from infra_lab import training as T
+from infra_lab._kernels import training as kt
+from infra_lab._kernels.training_reference import step_reference
+
+
+def _dense(mtp: int, pp: int = 1, recompute: str = "none", **par) -> il.Scenario:
+    return il.Scenario.from_dict({
+        "model": {"preset": "llama3-8b", "mtp_layers": mtp},
+        "hardware": {"accelerator": "H100-SXM", "nodes": 1},
+        "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1, "recompute": recompute},
+        "parallelism": {"tp": 1, "pp": pp, **par}})
+
+
+def _moe(mtp: int, pp: int = 2, recompute: str = "full", **par) -> il.Scenario:
+    return il.Scenario.from_dict({
+        "model": {"preset": "mixtral-8x7b", "mtp_layers": mtp},
+        "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+        "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1, "recompute": recompute},
+        "parallelism": {"tp": 2, "pp": pp, "ep": 4, "sequence_parallel": True, **par}})
+
+
+def _dsv3(mtp: int) -> dict:
+    return {"model": {"preset": "deepseek-v3", "mtp_layers": mtp},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 128},
+            "training": {"seq_len": 4096, "global_batch": 4096, "recompute": "full"},
+            "parallelism": {"tp": 1, "pp": 16, "ep": 64}}
+
+
+def test_step_time_grows_with_mtp_layers():
+    steps = [il.estimate(_dsv3(m)).step_time_s for m in (0, 1, 3)]
+    assert steps[0] < steps[1] < steps[2]
+    dense = [il.estimate(_dense(m)).step_time_s for m in (0, 1, 2)]
+    assert dense[0] < dense[1] < dense[2]
+
+
+def test_many_mtp_layers_no_longer_refused():
+    """The executed FLOPs count the MTP modules; their time now does too (no 'faster than the
+    hardware' refusal)."""
+    est = il.estimate(_dense(8))
+    assert est.step_time_s > il.estimate(_dense(0)).step_time_s
+    assert 0.0 < est.mfu < 1.0
+
+
+def _mtp_fwd(sc) -> float:
+    """One MTP module's forward per micro-batch [s] from the step's tables (no experts)."""
+    ctx = T._context(sc, (sc.parallelism.tp,), (sc.training.micro_batch,), (sc.parallelism.cp,), sc.stack, None)
+    spi = 1 if sc.parallelism.sequence_parallel else 0
+    return (ctx.sp["framework_time_scale"] * ctx.tab[kt.K_MTP, kt.T_FWD, 0, 0, 0, spi]
+            + ctx.sp["memory_time_scale"] * ctx.tab[kt.K_MTP, kt.T_FWD_MEM, 0, 0, 0, spi])
+
+
+@pytest.mark.parametrize("pp", [1, 4])
+def test_mtp_time_lands_on_the_last_stage(pp):
+    """pp = 4: the last stage (8 layers + the head) paces; k MTP modules add k module forwards per
+    micro-batch to its forward, and the bubble grows with that stage."""
+    k = 2
+    base, with_mtp = il.estimate(_dense(0, pp)), il.estimate(_dense(k, pp))
+    sc = _dense(k, pp)
+    m = sc.training.global_batch / (sc.parallelism.dp * sc.training.micro_batch)
+    f0 = dict(base.breakdown.iter_rows())["compute_fwd"]
+    f1 = dict(with_mtp.breakdown.iter_rows())["compute_fwd"]
+    assert f1 - f0 == pytest.approx(m * k * _mtp_fwd(sc), rel=1e-9)
+    if pp > 1:
+        b0 = dict(base.breakdown.iter_rows())["pp_bubble"]
+        b1 = dict(with_mtp.breakdown.iter_rows())["pp_bubble"]
+        assert b1 > b0
+    # the stage without the head is unchanged: MTP parameters and time sit on the last stage only
+    first = [c for c in il.memory.stage_candidates(sc.model_spec, pp) if c["rank"] == 0][0]
+    assert first["has_head"] == (pp == 1)
+
+
+CASES = [
+    *(_dense(2, pp, rc) for pp in (1, 2) for rc in ("none", "selective", "full")),
+    _dense(1, 2, "full", sequence_parallel=False, tp=2),
+    *(_moe(1, pp, rc) for pp in (1, 2) for rc in ("none", "selective", "full")),
+    _moe(2, 2, "selective", ep_overlap=True, moe_dispatcher="deepep"),
+    il.Scenario.from_dict(_dsv3(1)),
+    _moe(1, 2, "selective").replace(training={"recompute_modules": ["moe", "layernorm"]}),
+    _moe(1, 2, "full").replace(training={"recompute_num_layers": 2}),
+    _dense(2, 2, "full", cp=2, tp=2, sequence_parallel=True),
+]
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_kernel_equals_reference_and_memory(i):
+    sc = CASES[i]
+    est = il.estimate(sc)
+    ref = step_reference(sc)
+    for comp, sec in est.breakdown.iter_rows():
+        assert sec == pytest.approx(ref[comp], rel=1e-9, abs=1e-12), comp
+    assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
+    assert est.memory_per_gpu_bytes == pytest.approx(il.memory.training_memory_total(sc), rel=1e-9)
+    assert est.memory_per_gpu_bytes == pytest.approx(ref["memory_per_gpu_bytes"], rel=1e-9)
+
+
+def test_mtp_memory_on_the_last_stage():
+    """MTP activations and heads add to the last stage's memory only (parameters were already
+    there: the weights do not change)."""
+    sc0, sc1 = _dense(0, 4), _dense(2, 4)
+    last0 = il.memory.training_memory(sc0, pipeline_rank="last")
+    last1 = il.memory.training_memory(sc1, pipeline_rank="last")
+    first0 = il.memory.training_memory(sc0, pipeline_rank="first")
+    first1 = il.memory.training_memory(sc1, pipeline_rank="first")
+    get = lambda df, c: df.filter(df["component"] == c)["bytes"][0]   # noqa: E731
+    assert get(last1, "activations") > get(last0, "activations")
+    assert get(last1, "embedding_and_head_activations") > get(last0, "embedding_and_head_activations")
+    for c in ("activations", "embedding_and_head_activations"):
+        assert get(first1, c) == get(first0, c)
+
+
+def test_search_rows_equal_estimate_with_mtp():
+    sc = _moe(1, 2, "full")
+    df = il.search(sc, top=None, feasible_only=False)
+    for r in df.sample(n=min(12, df.height), seed=3).iter_rows(named=True):
+        one = sc.replace(parallelism={k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp",
+                                                        "sequence_parallel")},
+                         training={"micro_batch": r["micro_batch"], "recompute": r["recompute"]})
+        assert il.estimate(one).step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
