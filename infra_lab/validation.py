@@ -566,9 +566,10 @@ def _pp_algorithm_of(row: dict) -> str | None:
     return None if raw is None else raw.strip().lower()
 
 
-def scenario_for_run(row: dict):
+def scenario_for_run(row: dict | str):
     """(Scenario, assumptions) of one current run, or raise ValidationError saying why the
-    run cannot be expressed. The stack is the run's framework family on its platform
+    run cannot be expressed. ``row`` is a row of :func:`current_runs` (a dict) or a run's id
+    (e.g. ``"MZ-Q235-H100-256-a"``; an unknown id gets the nearest ids). The stack is the run's framework family on its platform
     (:func:`stack_of`); the MoE dispatcher, EP overlap, routing and token dropping come from
     the published settings (:func:`_moe_settings`; DeepSeek-V3's node-limited dispatch is the
     ``deepep`` scheme), and so do Megatron-Core's ``recompute_modules`` (:func:`_recompute_modules`). Fields the source does not state take
@@ -585,9 +586,24 @@ def scenario_for_run(row: dict):
     No :class:`~infra_lab.errors.ContextLengthWarning`: a published run's sequence length is
     what was run; beyond the model config's context it used context extension (e.g.
     Qwen3-235B at 128k), which is no input mistake."""
+    row = _run_row(row)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ContextLengthWarning)
         return _scenario_for_run(row)
+
+
+def _run_row(row: dict | str) -> dict:
+    """A current run's row, given the row itself or the run's id."""
+    if isinstance(row, dict):
+        return row
+    if not isinstance(row, str):
+        raise ValidationError(f"run = {row!r} ({type(row).__name__}): expected a run id (str) or a row "
+                              f"of infra_lab.validation.current_runs() (dict)")
+    runs = current_runs()
+    hit = runs.filter(pl.col("id") == row)
+    if hit.height == 0:
+        raise unknown("run id", row, runs["id"].to_list(), "data/measurements/" + RUNS_FILE)
+    return hit.row(0, named=True)
 
 
 def _scenario_for_run(row: dict):
