@@ -703,6 +703,8 @@ def _scenario_for_run(row: dict):
                      # torchao's rowwise / MX recipes quantize every operand per axis
                      "fp8_scaling": _fp8_scaling_of(row),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
+                     **({"recompute_num_layers": _recompute_num_layers(row)}
+                        if _recompute_num_layers(row) is not None else {}),
                      **({"recompute_modules": modules} if modules else {})},
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
                         "cp": _num(row.get("cp")) or 1, "ep": _num(row.get("ep")) or 1,
@@ -714,17 +716,23 @@ def _scenario_for_run(row: dict):
                         "cp_rotate": _setting(row, "cp_rotate") or "p2p",
                         "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true"},
     })
-    part = _setting(row, "recompute_num_layers")
-    if part is not None:
-        # Megatron's --recompute-num-layers: with the block method, the first k layers of each
-        # pipeline stage are recomputed whole and the rest keep their activations
-        per_stage = -(-sc.model_spec.layers // (sc.parallelism.pp * sc.parallelism.vp))
-        k = int(part.split()[0])
-        if k < per_stage:
-            raise ValidationError(f"{row['id']}: full recompute of {k} of the {per_stage} layers of each pipeline "
-                                  f"stage (recompute_num_layers) is not modelled (recompute: none, selective, or "
-                                  f"full of every layer)")
     return sc, notes
+
+
+def _recompute_num_layers(row: dict) -> int | None:
+    """Megatron's ``--recompute-num-layers`` a full-recompute run publishes in its ``settings``
+    (``recompute_num_layers=12 (of 80 layers)``), with the block method: the first that many
+    layers of each pipeline chunk are recomputed whole, the others keep their activations
+    (``training.recompute_num_layers``). None when the run does not state it (every layer)."""
+    raw = _setting(row, "recompute_num_layers")
+    if raw is None:
+        return None
+    method = _setting(row, "recompute_method") or "block"
+    if method != "block" or (row.get("recompute") or "none") != "full":
+        raise ValidationError(f"{row['id']}: recompute_num_layers = {raw!r} with recompute = "
+                              f"{row.get('recompute')!r} and recompute_method = {method!r}: only Megatron's block "
+                              "method under full recompute is modelled")
+    return int(raw.split()[0])
 
 
 def _measured_tokens_per_gpu(row: dict, est) -> float:
