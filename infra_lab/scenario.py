@@ -213,17 +213,17 @@ class HardwareConfig:
         cap = _fab.constant
         nodes = _int("hardware.nodes", self.nodes)
         gpn = _int("hardware.gpus_per_node", self.gpus_per_node)
-        max_world = int(cap("max_world_gpus"))
-        if nodes * gpn > max_world:
-            raise ValidationError(
-                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs exceeds the {max_world:,}-GPU bound "
-                f"(max_world_gpus in network_constants.csv); allowed nodes <= {max_world // gpn:,}"
-            )
         max_gpn = spec.scaleup_domain if spec.scaleup_domain > plat["node_gpus"] else plat["node_gpus"]
         if gpn > max_gpn:
             raise ValidationError(
                 f"hardware.gpus_per_node = {gpn}: a {acc} node holds at most {max_gpn} GPUs "
                 f"(network_platforms.csv / accelerators.csv); allowed 1..{max_gpn}"
+            )
+        max_world = int(cap("max_world_gpus"))
+        if nodes * gpn > max_world:
+            raise ValidationError(
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs exceeds the {max_world:,}-GPU bound "
+                f"(max_world_gpus in network_constants.csv); allowed nodes <= {max_world // gpn:,}"
             )
         sud = self.scaleup_domain
         if sud is None:
@@ -886,11 +886,19 @@ def _image_size(x: Any) -> int | tuple[int, int] | None:
     """serving.image_size: None, a square side [px] or (height, width) [px]."""
     if x is None:
         return None
+    from .multimodal.specs import MAX_IMAGE_SIDE_PX
+
+    def side(name: str, v: Any) -> int:
+        v = _int(name, v)
+        if v > MAX_IMAGE_SIDE_PX:
+            raise ValidationError(f"{name} = {v!r} px: allowed 1..{MAX_IMAGE_SIDE_PX:,} px per side")
+        return v
+
     if isinstance(x, (list, tuple)) and len(x) == 2:
-        return (_int("serving.image_size[0]", x[0]), _int("serving.image_size[1]", x[1]))
+        return (side("serving.image_size[0]", x[0]), side("serving.image_size[1]", x[1]))
     if isinstance(x, (list, tuple)):
         raise ValidationError(f"serving.image_size = {x!r}: expected a side [px] or [height, width] [px]")
-    return _int("serving.image_size", x)
+    return side("serving.image_size", x)
 
 
 def _serving_values(d: dict) -> dict:
@@ -1284,6 +1292,19 @@ class Scenario:
                     f"preset (e.g. \"qwen2.5-vl-7b\") or {modality} = \"<encoder preset>\" in [model]")
         if sv.image_size is not None and sv.images_per_request == 0:
             raise ValidationError(f"serving.image_size = {sv.image_size!r}: only with images_per_request > 0")
+        if sv.images_per_request or sv.audio_s_per_request:
+            from .multimodal.compute import check_encoder_call
+
+            mm = self.multimodal
+            if sv.images_per_request:
+                check_encoder_call(mm.vision, sv.images_per_request * sv.encoder_batch, sv.image_size, tp=sv.tp,
+                                   items_name="serving.images_per_request x encoder_batch",
+                                   size_name="serving.image_size")
+            if sv.audio_s_per_request and mm.audio.modality != "codec":
+                windows = mm.audio.audio_frames(sv.audio_s_per_request)["windows"]
+                check_encoder_call(mm.audio, windows * sv.encoder_batch, tp=sv.tp,
+                                   items_name=f"serving.audio_s_per_request = {sv.audio_s_per_request:g} s "
+                                              "in windows x encoder_batch")
         if sv.ep > 1 and not spec.experts:
             raise ValidationError(f"serving.ep = {sv.ep}: the model has no experts (dense); allowed ep = 1")
         if spec.experts and spec.experts % sv.ep:
