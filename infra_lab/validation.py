@@ -721,18 +721,29 @@ def _scenario_for_run(row: dict):
 
 def _recompute_num_layers(row: dict) -> int | None:
     """Megatron's ``--recompute-num-layers`` a full-recompute run publishes in its ``settings``
-    (``recompute_num_layers=12 (of 80 layers)``), with the block method: the first that many
-    layers of each pipeline chunk are recomputed whole, the others keep their activations
-    (``training.recompute_num_layers``). None when the run does not state it (every layer)."""
+    (``recompute_num_layers=12 (of 80 layers)``) with its ``recompute_method``. The block method:
+    the first that many layers of each pipeline chunk are recomputed whole, the others keep
+    their activations (``training.recompute_num_layers``). The uniform method with 1 recomputes
+    every layer from its own input, which is the model's full recompute (None). None also when
+    the run does not state it (every layer). Refused: the uniform method with more than one
+    layer per group (one input kept per group of layers: not modelled), and a number without
+    its method (Megatron-Core requires one under full recompute, and the two read the number
+    differently:
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L394-L406)."""
     raw = _setting(row, "recompute_num_layers")
     if raw is None:
         return None
-    method = _setting(row, "recompute_method") or "block"
+    method = _setting(row, "recompute_method")
+    n = int(raw.split()[0])
+    if (row.get("recompute") or "none") == "full" and method == "uniform" and n == 1:
+        return None
     if method != "block" or (row.get("recompute") or "none") != "full":
         raise ValidationError(f"{row['id']}: recompute_num_layers = {raw!r} with recompute = "
                               f"{row.get('recompute')!r} and recompute_method = {method!r}: only Megatron's block "
-                              "method under full recompute is modelled")
-    return int(raw.split()[0])
+                              "method under full recompute is modelled (or the uniform method with 1 layer, every "
+                              "layer recomputed); a run that publishes the number states its method "
+                              "(recompute_method=block or uniform in its settings)")
+    return n
 
 
 def _measured_tokens_per_gpu(row: dict, est) -> float:
