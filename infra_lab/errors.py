@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable
 
@@ -85,13 +86,23 @@ def with_reasons(message: str, reasons: Iterable[str]) -> str:
     return message + "".join(f": {r}" for r in reasons)
 
 
+def _fold(text: str) -> str:
+    """``text`` compared as a name: Unicode compatibility forms folded (full-width 'ＭＩ３００Ｘ'
+    reads 'MI300X'), outer whitespace dropped, case-insensitive."""
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
 def nearest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
-    """The closest valid names to ``name`` (case-insensitive), best first."""
+    """The closest valid names to ``name`` (case-insensitive, Unicode compatibility forms and
+    outer whitespace folded), best first; none for a blank name."""
     valid = list(valid)
-    lower = {v.lower(): v for v in valid}
-    hits = difflib.get_close_matches(str(name).lower(), list(lower), n=n, cutoff=0.4)
+    lower = {_fold(v): v for v in valid}
+    key = _fold(str(name))
+    if not key:
+        return []
+    hits = difflib.get_close_matches(key, list(lower), n=n, cutoff=0.4)
     if not hits:  # fall back to substring matches
-        hits = [k for k in lower if str(name).lower() in k or k in str(name).lower()][:n]
+        hits = [k for k in lower if key in k or k in key][:n]
     return [lower[h] for h in hits]
 
 

@@ -53,7 +53,7 @@ import polars as pl
 from . import _validate as V
 from . import catalog
 from .errors import ValidationError, check_positive, unknown
-from .scenario import CP_ROTATE_METHODS, RECOMPUTE
+from .scenario import CP_ROTATE_METHODS, RECOMPUTE, check_recompute_num_layers
 from .units import GiB
 
 __all__ = [
@@ -689,29 +689,17 @@ MAX_STAGE_CANDIDATES = 8
 """At most this many distinct pipeline-stage shapes are evaluated per plan."""
 
 
-def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
-    """Layers of each pipeline rank when pp·vp need not divide the layer count.
-
-    The L layers are cut into pp·vp contiguous chunks as evenly as possible; the L mod
-    (pp·vp) chunks that get one extra layer are the ones nearest the middle of the model,
-    because the first and last stages also carry the embedding and the output layer (as
-    Llama 3 did: one layer fewer on the first and the last stage); pp·vp may exceed the
-    layers by one or two chunks that hold only the embedding / the output layer and loss
-    (Megatron-Core's account-for-embedding/loss-in-pipeline-split). Rank r holds chunks
-    r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
-    loss on rank pp − 1.
-
-    Returns
-    -------
-    list of dict per rank: rank, n_dense (dense-like layers: dense, Mamba2, hybrid),
-    n_moe, has_embedding, has_head
+def pipeline_chunks(spec, pp: int, vp: int = 1) -> list[dict]:
+    """The model's layers cut into pp·vp pipeline chunks (virtual stages), in model order:
+    one dict per chunk with ``chunk`` (its index), ``rank`` (the pipeline rank that holds
+    it: chunk mod pp, the interleaved schedule) and ``kinds`` (its layers' kinds, in model
+    order). The cut is :func:`stage_layers`'s (see there).
 
     Examples
     --------
     >>> import infra_lab as il
-    >>> st = stage_layers(il.models.get("llama3.1-405b"), 8, 8)      # 126 layers on 64 chunks
-    >>> sorted({s["n_dense"] for s in st}), sum(s["n_dense"] for s in st)
-    ([15, 16], 126)
+    >>> [len(c["kinds"]) for c in pipeline_chunks(il.models.get("llama3-70b"), 4, 2)]
+    [10, 10, 10, 10, 10, 10, 10, 10]
     """
     check_positive("pp", pp, integer=True)
     check_positive("vp", vp, integer=True)
@@ -733,30 +721,69 @@ def stage_layers(spec, pp: int, vp: int = 1) -> list[dict[str, int]]:
         centre = (n_chunks - 1) / 2.0
         bigger = set(sorted(range(n_chunks), key=lambda i: (abs(i - centre), i))[:extra])
         sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
-    starts = [0]
-    for sz in sizes[:-1]:
-        starts.append(starts[-1] + sz)
-    out = []
-    for r in range(pp):
-        nd = nm = 0
-        for v in range(vp):
-            ch = v * pp + r
-            for kd in kinds[starts[ch]: starts[ch] + sizes[ch]]:
-                if kd == "moe":
-                    nm += 1
-                else:
-                    nd += 1
-        out.append({"rank": r, "n_dense": nd, "n_moe": nm, "has_embedding": int(r == 0),
-                    "has_head": int(r == pp - 1)})
+    out, start = [], 0
+    for ch, sz in enumerate(sizes):
+        out.append({"chunk": ch, "rank": ch % pp, "kinds": list(kinds[start: start + sz])})
+        start += sz
+    return out
+
+
+def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None = None) -> list[dict[str, int]]:
+    """Layers of each pipeline rank when pp·vp need not divide the layer count.
+
+    The L layers are cut into pp·vp contiguous chunks as evenly as possible; the L mod
+    (pp·vp) chunks that get one extra layer are the ones nearest the middle of the model,
+    because the first and last stages also carry the embedding and the output layer (as
+    Llama 3 did: one layer fewer on the first and the last stage); pp·vp may exceed the
+    layers by one or two chunks that hold only the embedding / the output layer and loss
+    (Megatron-Core's account-for-embedding/loss-in-pipeline-split). Rank r holds chunks
+    r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
+    loss on rank pp − 1.
+
+    ``recompute_num_layers`` (full recompute, Megatron's block method): the first
+    min(N, layers of the chunk) layers of each of the rank's chunks are recomputed whole in
+    backward. Megatron-Core builds one ``TransformerBlock`` per chunk and its
+    ``_checkpointed_forward`` checkpoints layer ``layer_idx`` while ``layer_idx <
+    recompute_num_layers`` over ``range(len(self.layers))``, so a value above a chunk's
+    layers recomputes all of them (no error):
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_block.py#L544-L565
+    (core_v0.16.0). None: every layer.
+
+    Returns
+    -------
+    list of dict per rank: rank, n_dense (dense-like layers: dense, Mamba2, hybrid),
+    n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed (the layers
+    of each kind that full recompute re-runs: all of them unless ``recompute_num_layers``)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> st = stage_layers(il.models.get("llama3.1-405b"), 8, 8)      # 126 layers on 64 chunks
+    >>> sorted({s["n_dense"] for s in st}), sum(s["n_dense"] for s in st)
+    ([15, 16], 126)
+    """
+    n_rc = check_recompute_num_layers(recompute_num_layers, "recompute_num_layers")
+    out = [{"rank": r, "n_dense": 0, "n_moe": 0, "has_embedding": int(r == 0), "has_head": int(r == pp - 1),
+            "n_dense_recomputed": 0, "n_moe_recomputed": 0} for r in range(pp)]
+    for ch in pipeline_chunks(spec, pp, vp):
+        st = out[ch["rank"]]
+        for i, kd in enumerate(ch["kinds"]):
+            k = "n_moe" if kd == "moe" else "n_dense"
+            st[k] += 1
+            if n_rc is None or i < n_rc:
+                st[k + "_recomputed"] += 1
     return out
 
 
 def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 0.0,
-                     per_layer_params: float = 0.0) -> list[dict[str, float]]:
+                     per_layer_params: float = 0.0,
+                     recompute_num_layers: int | None = None) -> list[dict[str, float]]:
     """Distinct pipeline-stage shapes (the slowest and the most loaded stage are among
     them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
-    n_moe, has_embedding, has_head), keeping the lowest rank (most in-flight micro-batches),
-    plus p_nonexpert, p_expert and p_embedding [params] of the stage before sharding.
+    n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed), keeping the lowest
+    rank (most in-flight micro-batches), plus p_nonexpert, p_expert and p_embedding [params]
+    of the stage before sharding. ``recompute_num_layers``: as :func:`stage_layers` (None:
+    every layer is recomputed under full recompute).
 
     Non-expert parameters per layer: the model's attention, norm and other per-layer
     parameters spread evenly over its layers, plus the dense MLP on dense-like layers and
@@ -787,8 +814,9 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     mtp_total = float(spec.params_mtp)
     mtp_exp = spec.mtp_layers * per_exp if (mtp_total and kinds[-1] == "moe") else 0.0
     seen: dict[tuple, dict] = {}
-    for st in stage_layers(spec, pp, vp):
-        key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"])
+    for st in stage_layers(spec, pp, vp, recompute_num_layers=recompute_num_layers):
+        key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"], st["n_dense_recomputed"],
+               st["n_moe_recomputed"])
         if key in seen:
             continue
         emb = grp["embedding"] if st["has_embedding"] else 0.0
@@ -888,6 +916,12 @@ class _MemoryInputs:
     dropout: bool
     sel: str                 # one of SELECTIVE_MODES
     include_embeddings: bool
+
+    @property
+    def recompute_num_layers(self) -> int | None:
+        """Layers of each pipeline chunk full recompute re-runs (training.recompute_num_layers;
+        None: every layer, and always None unless recompute = "full")."""
+        return self.scenario.training.recompute_num_layers if self.recompute == "full" else None
 
     @property
     def microbatches(self) -> float:
@@ -1136,7 +1170,8 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     nf = inflight(pp, vp, float(rank), m)
     vals = list(stage_memory(p_ne, cand["p_expert"], emb_all, float(par.tp), float(par.ep), float(par.etp), g_ne,
                              g_e, z_mem, f_mem, mi.wb, mi.gb, mi.opt_b, float(cand["n_dense"]),
-                             float(cand["n_moe"]), float(a_d), float(a_m), float(w_d), float(w_m),
+                             float(cand["n_moe"]), float(cand["n_dense_recomputed"]),
+                             float(cand["n_moe_recomputed"]), float(a_d), float(a_m), float(w_d), float(w_m),
                              1 if mi.rematerialise else 0, nf, tok_h, mi.e, 1.0 if mi.dropout else 0.0,
                              float(has_emb), float(has_head), logits, 0.0, wq, float(o_d), float(o_m), cp_attn))
     i_act = MEM_NAMES.index("activations")
@@ -1167,6 +1202,9 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, g_ne: float, cp_a
         "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
         "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, "
                        f"recompute={mi.recompute}"
+                       + (f" of {cand['n_dense_recomputed'] + cand['n_moe_recomputed']} layers (the first "
+                          f"{mi.recompute_num_layers} of each chunk; the others keep their activations)"
+                          if mi.recompute_num_layers is not None else "")
                        + ("; + the pipeline stage's per-micro-batch input/gradient buffers and kept outputs"
                           if _stage_io_kept(mi) else "")
                        + (f"; offloaded to host: {', '.join(tr.offload_modules)} (one layer's kept on the GPU)"
@@ -1217,7 +1255,10 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     ZeRO-2 also gradients, ZeRO-3/FSDP also weights, over the dp·cp data-parallel ranks
     (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
     holds pp − r micro-batches in flight under 1F1B and pp + (pp − 1 − 2r)/vp under the
-    interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`). ZeRO-3 keeps
+    interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`). Full
+    recompute with ``training.recompute_num_layers`` = N (Megatron's block method): the first N
+    layers of each pipeline chunk keep only their input, the others their full activations,
+    plus one recomputed layer's working set (:func:`infra_lab._kernels.memory.stage_activations`). ZeRO-3 keeps
     two gathered layers. Stacks with ``pp_stage_buffers_persistent`` = 1 (PyTorch pipelining)
     also hold a receive buffer per micro-batch for every stage input and output gradient and
     each forward's output until its backward (:func:`infra_lab._kernels.memory.stage_io_bytes`,
@@ -1256,6 +1297,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     want = {"most_loaded": None, "first": 0, "last": par.pp - 1}[mi.which]
     best, best_total, best_cand = None, -1.0, None
     for cand in stage_candidates(mi.scenario.model_spec, par.pp, par.vp,
+                                 recompute_num_layers=mi.recompute_num_layers,
                                  **(hook.stage_extras() if hook is not None else {})):
         if want is not None and cand["rank"] != want:
             continue

@@ -92,6 +92,26 @@ _FLOAT_FIELDS = ("published_tol_pct",)
 _TUPLE_FIELDS = ("aliases", "shared_attn_insertions")
 _MAX_FIELD = 2**31 - 1     # any single size or count [elements, tokens, count]
 _MAX_PARAMS = 1e16         # parameters of one model (keeps counts exact in int64 frames)
+_MAX_LAYERS = 2**16        # decoder layers (+ MTP modules): a library bound that keeps the per-layer
+                           # work of one estimate under a second
+_MAX_WIDTH = 2**24         # any dimension of one weight matrix [elements]: the compute model's bound
+                           # on a matrix side (compute.newton_schulz_flops, sequence lengths)
+# the [model] field that sets each weight GEMM's width (by the GEMM's name in compute.gemm_records),
+# and how the width follows from the fields
+_WIDTH_FIELDS = (
+    (("qkv_proj", "out_proj", "qkv_lora_up"), "heads", "(heads + 2 kv_heads) x head_dim"),
+    (("q_proj", "q_up", "kv_up"), "heads", "MLA: heads x (qk_nope_head_dim + qk_rope_head_dim or v_head_dim)"),
+    (("q_down",), "q_lora_rank", "MLA's query compression"),
+    (("kv_down",), "kv_lora_rank", "MLA: kv_lora_rank + qk_rope_head_dim"),
+    (("experts_up", "experts_down"), "expert_ffn_hidden", "x 2 when gated"),
+    (("shared_experts_up", "shared_experts_down"), "shared_expert_ffn_hidden", "x shared_experts, x 2 when gated"),
+    (("mlp_up", "mlp_down", "shared_mlp_up", "shared_mlp_down", "mlp_lora_up"), "ffn_hidden", "x 2 when gated"),
+    (("router", "router_out"), "experts", "one router column per expert"),
+    (("router_down", "router_mlp"), "router_hidden", "the router MLP's width"),
+    (("ssm_in_proj", "ssm_out_proj"), "ssm_expand", "ssm_expand x hidden + 2 ssm_groups x ssm_state"),
+    (("lm_head",), "vocab", "one column per token"),
+    (("mtp_proj",), "hidden", "the MTP projection takes 2 x hidden"),
+)
 
 # compute.COMPONENTS of the GEMM list -> parts of flops_breakdown()
 _BREAKDOWN = {
@@ -366,8 +386,31 @@ class ModelSpec:
         spec._check()
         if spec.params_total > _MAX_PARAMS:
             raise ValidationError(f"model: {spec.params_total:.3g} parameters; at most {_MAX_PARAMS:.0e} "
-                                  "(physical bound: check hidden, layers, vocab and experts)")
+                                  "(physical bound: check hidden, layers, heads x head_dim, vocab and experts)")
+        spec._check_widths()
         return spec
+
+    def _check_widths(self) -> None:
+        """Every weight matrix within the compute model's bound on a side (``_MAX_WIDTH``), so
+        that an absurd width is refused here, by the field that sets it, and not by a compute
+        function's argument check deep inside an estimate."""
+        from .compute.ops import gemm_records
+        from .errors import ValidationError
+
+        if self.hidden > _MAX_WIDTH:
+            raise ValidationError(f"model.hidden = {self.hidden}: at most {_MAX_WIDTH:,} (2**24, the compute "
+                                  "model's bound on a weight matrix's side)")
+        r = gemm_records(self, 1, 1, 1)
+        for name, comp, n, k in zip(r.name, r.component, r.n, r.k, strict=True):
+            if comp == "attention" or max(n, k) <= _MAX_WIDTH:
+                continue
+            field, how = next(((f, h) for names, f, h in _WIDTH_FIELDS if name in names), ("hidden", ""))
+            if field == "expert_ffn_hidden" and not self.expert_ffn_hidden:
+                field = "ffn_hidden"
+            raise ValidationError(
+                f"model.{field} = {getattr(self, field)}: the {name} weight matrix would be {int(k):,} x {int(n):,} "
+                f"({how}); allowed at most {_MAX_WIDTH:,} per side (2**24, the compute model's bound on a "
+                "matrix side)")
 
     def _check(self) -> None:
         from .errors import ValidationError
@@ -379,6 +422,10 @@ class ModelSpec:
         for k in _INT_FIELDS:
             v = getattr(self, k)
             need(v <= _MAX_FIELD, f"model.{k} = {v}: must be <= {_MAX_FIELD:,} (physical bound)")
+        need(self.layers + self.mtp_layers <= _MAX_LAYERS,   # before params_total, which walks the layers
+             f"model.layers = {self.layers}" + (f" (+ mtp_layers = {self.mtp_layers})" if self.mtp_layers else "")
+             + f": at most {_MAX_LAYERS:,} layers (a library bound that keeps the per-layer work of an estimate "
+             "small)")
         if self.experts:
             need(1 <= self.top_k <= self.experts,
                  f"model.top_k = {self.top_k}: must be between 1 and experts = {self.experts}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import math
+import numbers
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -212,17 +213,17 @@ class HardwareConfig:
         cap = _fab.constant
         nodes = _int("hardware.nodes", self.nodes)
         gpn = _int("hardware.gpus_per_node", self.gpus_per_node)
-        max_world = int(cap("max_world_gpus"))
-        if nodes * gpn > max_world:
-            raise ValidationError(
-                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs exceeds the {max_world:,}-GPU bound "
-                f"(max_world_gpus in network_constants.csv); allowed nodes <= {max_world // gpn:,}"
-            )
         max_gpn = spec.scaleup_domain if spec.scaleup_domain > plat["node_gpus"] else plat["node_gpus"]
         if gpn > max_gpn:
             raise ValidationError(
                 f"hardware.gpus_per_node = {gpn}: a {acc} node holds at most {max_gpn} GPUs "
                 f"(network_platforms.csv / accelerators.csv); allowed 1..{max_gpn}"
+            )
+        max_world = int(cap("max_world_gpus"))
+        if nodes * gpn > max_world:
+            raise ValidationError(
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs exceeds the {max_world:,}-GPU bound "
+                f"(max_world_gpus in network_constants.csv); allowed nodes <= {max_world // gpn:,}"
             )
         sud = self.scaleup_domain
         if sud is None:
@@ -442,6 +443,25 @@ class TrainingConfig:
     quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
     "block" (torchao's MXFP8 recipes: per-axis 1×32-block casts in separate kernels); priced by
     :func:`infra_lab.compute.layer_ops` (``scaling``).
+
+    recompute_num_layers (only with recompute = "full"; Megatron's ``--recompute-granularity full
+    --recompute-method block --recompute-num-layers N``): the first N layers of each pipeline
+    chunk (each virtual stage under the interleaved schedule) are recomputed whole in backward
+    and keep only their input; the chunk's other layers keep their full activations and are
+    not recomputed. A chunk of fewer than N layers recomputes all of them, as Megatron-Core's
+    ``TransformerBlock._checkpointed_forward`` does (its loop runs over the chunk's layers and
+    checkpoints those below N; no error):
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_block.py#L544-L565
+    (core_v0.16.0). An integer 1..the model's layers; None (default) = every layer. Megatron
+    stacks only (torchtitan's full activation checkpointing has no such count). Not with
+    offload_modules (not modelled together) nor with parallelism.ep_overlap (Megatron-Core
+    refuses --recompute-num-layers with --overlap-moe-expert-parallel-comm).
+    :func:`infra_lab.search` prices its "full" plans with it (its ``recompute_num_layers``
+    column). The number means the block method only:
+    Megatron's ``--recompute-method uniform --recompute-num-layers N`` recomputes every layer and
+    keeps one input per group of N layers, so uniform with 1 is this field left out (every layer)
+    and uniform with N > 1 is not modelled (same time as every layer, less stored, a larger
+    working set).
     """
 
     seq_len: int = 4096
@@ -466,11 +486,13 @@ class TrainingConfig:
     sac_recompute_attention: bool = False
     pp_free_stage_buffers: bool = False
     fp8_scaling: str = "tensor"
+    recompute_num_layers: int | None = None
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
-            "loss_compiled", "sac_recompute_attention", "fp8_scaling", "pp_free_stage_buffers")
+            "loss_compiled", "sac_recompute_attention", "fp8_scaling", "pp_free_stage_buffers",
+            "recompute_num_layers")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -500,6 +522,16 @@ class TrainingConfig:
         for k in ("moe_host_sync", "eager", "sac_recompute_attention", "pp_free_stage_buffers"):
             _bool(f"training.{k}", getattr(self, k))
         put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
+        put(self, "recompute_num_layers", check_recompute_num_layers(_py(self.recompute_num_layers)))
+        if self.recompute_num_layers is not None and self.recompute != "full":
+            raise ValidationError(f"training.recompute_num_layers = {self.recompute_num_layers!r} with "
+                                  f"training.recompute = {self.recompute!r}: the layers recomputed whole are "
+                                  "Megatron's full recomputation (--recompute-granularity full --recompute-method "
+                                  "block); allowed only with recompute = 'full' (leave it out otherwise)")
+        if self.recompute_num_layers is not None and self.offload_modules is not None:
+            raise ValidationError(f"training.recompute_num_layers = {self.recompute_num_layers!r} with "
+                                  f"training.offload_modules = {list(self.offload_modules)!r}: activation offloading "
+                                  "together with partial full recompute is not modelled; allowed: one of the two")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingConfig:
@@ -530,6 +562,26 @@ def _module_list(v, field: str, allowed: tuple[str, ...], noun: str) -> tuple[st
     if len(set(v)) != len(v):
         raise ValidationError(f"training.{field} = {list(v)!r}: a module is named twice")
     return tuple(v)
+
+
+def check_recompute_num_layers(value, where: str = "training.recompute_num_layers", layers: int | None = None):
+    """``training.recompute_num_layers`` checked: None (every layer) or an int >= 1 (at most the
+    model's ``layers`` when given); returns it as an int (or None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationError(f"{where} = {value!r:.60}: expected an integer >= 1 (the first layers of each "
+                              "pipeline chunk recomputed whole, Megatron's --recompute-num-layers with the block "
+                              "method) or absent (every layer)")
+    value = int(value)
+    if value < 1:
+        raise ValidationError(f"{where} = {value!r}: allowed an integer >= 1 (the first layers of each pipeline "
+                              "chunk recomputed whole), or absent for every layer")
+    if layers is not None and value > layers:
+        raise ValidationError(f"{where} = {value!r}: more than the model's {layers} layers; allowed 1..{layers} "
+                              f"(a value at or above a chunk's layers recomputes all of them; {layers} or absent "
+                              "recomputes every layer)")
+    return value
 
 
 def _recompute_modules(v, recompute: str):
@@ -834,11 +886,19 @@ def _image_size(x: Any) -> int | tuple[int, int] | None:
     """serving.image_size: None, a square side [px] or (height, width) [px]."""
     if x is None:
         return None
+    from .multimodal.specs import MAX_IMAGE_SIDE_PX
+
+    def side(name: str, v: Any) -> int:
+        v = _int(name, v)
+        if v > MAX_IMAGE_SIDE_PX:
+            raise ValidationError(f"{name} = {v!r} px: allowed 1..{MAX_IMAGE_SIDE_PX:,} px per side")
+        return v
+
     if isinstance(x, (list, tuple)) and len(x) == 2:
-        return (_int("serving.image_size[0]", x[0]), _int("serving.image_size[1]", x[1]))
+        return (side("serving.image_size[0]", x[0]), side("serving.image_size[1]", x[1]))
     if isinstance(x, (list, tuple)):
         raise ValidationError(f"serving.image_size = {x!r}: expected a side [px] or [height, width] [px]")
-    return _int("serving.image_size", x)
+    return side("serving.image_size", x)
 
 
 def _serving_values(d: dict) -> dict:
@@ -1115,6 +1175,7 @@ class Scenario:
         from .models import check_context
 
         check_context(self.model_spec, "training.seq_len", tr.seq_len, tr.seq_len)
+        check_recompute_num_layers(tr.recompute_num_layers, layers=len(self.model_spec.layer_kinds()))
         peaks = self.hardware.accelerator_spec.peak_flops
         if tr.precision not in peaks:
             raise ValidationError(
@@ -1134,6 +1195,23 @@ class Scenario:
                 raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
                                       f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
                                       f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
+        if tr.recompute_num_layers is not None:
+            # the layers recomputed per pipeline chunk are Megatron's block method
+            from . import stacks
+
+            fw = stacks.info(self.stack)["framework"]
+            if "megatron" not in fw.lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with training stack "
+                                      f"{self.stack!r} ({fw}): the first N layers of each pipeline chunk recomputed "
+                                      "is Megatron's --recompute-method block --recompute-num-layers N; allowed "
+                                      f"stacks: {', '.join(ok)} (or leave it out: every layer)")
+            if self.parallelism is not None and self.parallelism.ep_overlap:
+                # Megatron-Core asserts recompute_num_layers is None with --overlap-moe-expert-parallel-comm:
+                # https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1877-L1879
+                raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with "
+                                      "parallelism.ep_overlap = true: Megatron-Core refuses --recompute-num-layers "
+                                      "with --overlap-moe-expert-parallel-comm; allowed: one of the two")
         mm = self.multimodal
         if tr.data_mix is not None:
             tr.data_mix.check_for(mm)
@@ -1214,6 +1292,19 @@ class Scenario:
                     f"preset (e.g. \"qwen2.5-vl-7b\") or {modality} = \"<encoder preset>\" in [model]")
         if sv.image_size is not None and sv.images_per_request == 0:
             raise ValidationError(f"serving.image_size = {sv.image_size!r}: only with images_per_request > 0")
+        if sv.images_per_request or sv.audio_s_per_request:
+            from .multimodal.compute import check_encoder_call
+
+            mm = self.multimodal
+            if sv.images_per_request:
+                check_encoder_call(mm.vision, sv.images_per_request * sv.encoder_batch, sv.image_size, tp=sv.tp,
+                                   items_name="serving.images_per_request x encoder_batch",
+                                   size_name="serving.image_size")
+            if sv.audio_s_per_request and mm.audio.modality != "codec":
+                windows = mm.audio.audio_frames(sv.audio_s_per_request)["windows"]
+                check_encoder_call(mm.audio, windows * sv.encoder_batch, tp=sv.tp,
+                                   items_name=f"serving.audio_s_per_request = {sv.audio_s_per_request:g} s "
+                                              "in windows x encoder_batch")
         if sv.ep > 1 and not spec.experts:
             raise ValidationError(f"serving.ep = {sv.ep}: the model has no experts (dense); allowed ep = 1")
         if spec.experts and spec.experts % sv.ep:

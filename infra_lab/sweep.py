@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from . import _validate as V
 from .errors import ValidationError
 
 __all__ = ["sweep", "grid_points", "point_seed", "point_key", "failures", "load_results",
@@ -331,7 +332,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     done: dict[str, dict] = {}
     out_dir = None
     if out is not None:
-        out_dir = Path(out)
+        out_dir = Path(V.path("out", out))
         if out_dir.exists() and not out_dir.is_dir():
             raise ValidationError(f"out = {str(out)!r} is a file: expected a folder")
         out_dir.mkdir(parents=True, exist_ok=True)

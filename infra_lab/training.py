@@ -737,27 +737,34 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
 
 
 @functools.lru_cache(maxsize=4096)
-def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0)) -> tuple[tuple[float, ...], ...]:
+def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
+                recompute_num_layers: int | None = None) -> tuple[tuple[tuple[float, ...], tuple[float, float]], ...]:
+    """Per stage candidate: (the L_ND ... L_PHEAD fields, (L_RD, L_RM))."""
     from . import memory
 
     kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
-    return tuple((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
-                  float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"])
-                 for s in memory.stage_candidates(spec, pp, vp, **kw))
+    return tuple(((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
+                   float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"]),
+                  (float(s["n_dense_recomputed"]), float(s["n_moe_recomputed"])))
+                 for s in memory.stage_candidates(spec, pp, vp, recompute_num_layers=recompute_num_layers, **kw))
 
 
-def _layout_tables(ctx: _Context, layouts: np.ndarray):
+def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int | None = None):
     """lay[layout, candidate, L_*], ncand[layout] and comm[layout, mbs_i, sp, Q_*] for an
     int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
-    :func:`infra_lab.memory.stage_candidates`, collective times from the collective kernel."""
+    :func:`infra_lab.memory.stage_candidates` (with the layers full recompute re-runs,
+    ``training.recompute_num_layers``), collective times from the collective kernel."""
     n = layouts.shape[0]
     lay = np.zeros((n, 8, kt.N_LAY))
     ncand = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        rows = _stage_rows(ctx.spec, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra)
+        rows = _stage_rows(ctx.spec, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra,
+                           recompute_num_layers)
         ncand[i] = len(rows)
-        for j, r in enumerate(rows):
+        for j, (r, rec) in enumerate(rows):
             lay[i, j, : len(r)] = r
+            lay[i, j, kt.L_RD] = rec[0]
+            lay[i, j, kt.L_RM] = rec[1]
     kt.fill_layout_comm(ctx.c, layouts, lay, ncand, ctx.P)
     comm = np.zeros((n, len(ctx.mbss), 2, kt.N_COMM))
     kt.fill_plan_comm(ctx.c, layouts, np.array(ctx.mbss, dtype=np.float64), comm, ctx.P)
@@ -906,7 +913,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = plan
     ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, hook)
     layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
-    lay, ncand, comm = _layout_tables(ctx, layouts)
+    lay, ncand, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
     heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((1, kt.N_OUT))
@@ -1159,7 +1166,7 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
     cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
     ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None)
-    lay, ncand, comm = _layout_tables(ctx, layouts)
+    lay, ncand, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
     heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
     heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
     heads[:, kt.H_CPI] = np.searchsorted(np.array(cps), heads[:, kt.H_CP])
@@ -1245,7 +1252,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         (``Scenario.from_dict(d, check_plan=False)``); of it only the library choices that are
         not searched are kept (moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate,
         cp_repeat_kv; their defaults when it is left out). Likewise training.micro_batch and
-        recompute, which the search enumerates.
+        recompute, which the search enumerates; its "full" plans recompute the first
+        training.recompute_num_layers layers of each pipeline chunk when the scenario sets it
+        (every layer otherwise).
     objective : "tokens_per_s" | "mfu" | "tflops_per_gpu" (larger first) or "step_time_s" |
         "memory_per_gpu_bytes" (smaller first)
     top : rows to return (None: all)
@@ -1258,8 +1267,10 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     Returns
     -------
     polars.DataFrame
-        tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, sequence_parallel,
-        step_time_s, tokens_per_s, mfu, tflops_per_gpu, memory_per_gpu_bytes, fits,
+        tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, (only when the scenario
+        sets training.recompute_num_layers: recompute_num_layers, that N on the "full" plans and
+        null on the others), sequence_parallel, step_time_s, tokens_per_s, mfu, tflops_per_gpu,
+        memory_per_gpu_bytes, fits,
         runnable (False when a collective of the plan has no path on the fabric, e.g. an
         expert all-to-all across rails with PXN off: step time inf, tokens/s 0; such plans are
         dropped with ``feasible_only``), nic_busy_fraction and the breakdown components [s]. With ``top=None,
@@ -1286,7 +1297,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         # a small space without threads: the same eval_head per head, and no parallel kernel to compile
         evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
         evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-        df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
+        df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
+                    recompute_num_layers=sc.training.recompute_num_layers)
         if df.height == 0:
             warnings.warn(f"il.search: empty result: {_why_none(out[:n], sc)}", EmptyResultWarning, stacklevel=2)
         return df
@@ -1358,13 +1370,16 @@ def plan_rows(n: int) -> np.ndarray:
     return buf[off: off + n * kt.N_OUT].reshape(n, kt.N_OUT)
 
 
-def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> pl.DataFrame:
+def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
+           recompute_num_layers: int | None = None) -> pl.DataFrame:
     """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
     when ``feasible_only``) ordered by the objective's column with ties in plan order
     (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
     top rows), the columns gathered by numba passes, parallel for large frames (each plan's outputs are a
     contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
-    Enum; polars wraps the numpy columns without per-row Python."""
+    Enum; polars wraps the numpy columns without per-row Python. With ``recompute_num_layers``
+    (the scenario's training.recompute_num_layers) a ``recompute_num_layers`` column follows
+    ``recompute``: that N on the "full" plans, null on the others."""
     col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
     idx = kt.plan_order(out, col, feasible_only, top, work)
     f = ctx.flops[MFU_CONVENTION]
@@ -1377,7 +1392,11 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
     cols = [pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)]
-    cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc)), fl["sequence_parallel"]]
+    cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc))]
+    if recompute_num_layers is not None:   # the "full" plans recompute only the first N layers of each chunk
+        cols.append(pl.Series("recompute_num_layers", np.full(rc.size, recompute_num_layers, dtype=np.int32))
+                    .set(pl.Series(rc != _RC["full"]), None))
+    cols += [fl["sequence_parallel"]]
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),

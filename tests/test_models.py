@@ -311,7 +311,9 @@ def test_physical_bounds_and_types():
     with pytest.raises(ValidationError, match="physical bound"):
         ModelSpec.from_dict({"preset": "llama3-8b", "hidden": 1e20})
     with pytest.raises(ValidationError, match="parameters"):
-        ModelSpec.from_dict({"preset": "llama3-8b", "hidden": 2**30, "layers": 2**20, "head_dim": 128})
+        ModelSpec.from_dict({"preset": "llama3-8b", "hidden": 2**30, "layers": 2**16, "head_dim": 128})
+    with pytest.raises(ValidationError, match="model.layers = 1048576: at most 65,536 layers"):
+        ModelSpec.from_dict({"preset": "llama3-8b", "layers": 2**20})
     with pytest.raises(ValidationError, match="string"):
         models.get(["llama3-8b"])
     with pytest.raises(ValidationError):

@@ -382,9 +382,14 @@ def test_bad_inputs_get_clear_errors():
 
 
 def test_huge_intervals_and_clusters_are_bounded():
-    # an interval of 1e9 s: e^{λL} would overflow; the run never completes (documented inf)
-    p = R.plan_run(ZAYA, 10.0, checkpoint=1e9, calibration="fleet", interval_s=1e9)
+    # a segment of 1e9 s of work: e^{λL} would overflow; the run never completes (documented inf)
+    p = R.plan_run(ZAYA, 1e6, checkpoint=1e9, calibration="fleet", interval_s=1e9)
     assert p.expected_wall_s == math.inf and p.goodput == 0.0
+    # an interval of 1e9 s on a 10-hour run is one segment of the whole run (it was inf, while
+    # the Monte Carlo's mean was about 80,000 s)
+    p = R.plan_run(ZAYA, 10.0, checkpoint=1e9, calibration="fleet", interval_s=1e9)
+    one = R.plan_run(ZAYA, 10.0, checkpoint=1e9, calibration="fleet", interval_s=36000.0)
+    assert p.expected_wall_s == one.expected_wall_s < 1e5 and p.goodput > 0.4
     assert R.expected_wall_time_s(1e6, 1e6, 60, [1e-3] + [0] * 7, [600] * 8) == math.inf
     # a million GPUs (the hardware bound): a closed form, never a crash; the MC refuses
     big = R.plan_run(hw(nodes=125_000), 24.0, model="llama3-8b", calibration="fleet")

@@ -262,19 +262,29 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
 
 
 @njit(cache=True)
-def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes,
+def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes,
                       dropout, has_emb, has_head, logits_bytes, o_dense, o_moe):
     """Activation memory of one pipeline stage [bytes]: (stored activations, recompute
     working set, embedding/LM-head activations).
 
-    nd, nm : dense-like and MoE layers of the stage; a_dense, a_moe : activation bytes one
-    such layer stores for backward per micro-batch in GPU memory (for the run's recompute
-    mode; offloaded tensors excluded); w_dense, w_moe : the same without recomputation (the
-    working set re-materialised in backward under full recompute); nf : in-flight
-    micro-batches; tok_h : tokens·hidden elements of one micro-batch on this GPU (sharded by
-    tp under sequence parallelism); dropout, has_emb, has_head : flags; logits_bytes : logits
-    and their fp32 copy for the loss; o_dense, o_moe : bytes one such layer offloads to host
-    per micro-batch (Megatron-Core fine-grained activation offloading; 0 without).
+    nd, nm : dense-like and MoE layers of the stage; rd, rm : of them, the layers a
+    re-materialising recompute re-runs (``full_recompute``; rd = nd and rm = nm unless
+    ``training.recompute_num_layers`` leaves the last layers of each chunk out, Megatron's
+    block method); a_dense, a_moe : activation bytes one recomputed such layer stores for
+    backward per micro-batch in GPU memory (for the run's recompute mode; offloaded tensors
+    excluded); w_dense, w_moe : the same without recomputation (the working set
+    re-materialised in backward, and what a layer full recompute leaves out keeps); nf :
+    in-flight micro-batches; tok_h : tokens·hidden elements of one micro-batch on this GPU
+    (sharded by tp under sequence parallelism); dropout, has_emb, has_head : flags;
+    logits_bytes : logits and their fp32 copy for the loss; o_dense, o_moe : bytes one such
+    layer offloads to host per micro-batch (Megatron-Core fine-grained activation
+    offloading; 0 without).
+
+    Partial recompute (rd < nd or rm < nm): the stored activations are the recomputed
+    layers' inputs plus the full activations of the others, and one recomputed layer's
+    working set is added (APPROXIMATION, conservative: the stage's peak may come before the
+    backward reaches its recomputed layers, when the micro-batch's non-recomputed layers
+    have not yet freed theirs).
 
     Offloading: the peak of a stage is at its first backward (after the warm-up forwards of
     the nf in-flight micro-batches); the offloaded groups are on the host then, except one
@@ -284,7 +294,10 @@ def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf
     ``pre_reload_last_layer`` in megatron/core/pipeline_parallel/fine_grained_activation_offload.py):
     the larger of the stage's kinds' offloaded bytes is counted once.
     """
-    act = nf * (nd * a_dense + nm * a_moe)
+    if full_recompute > 0 and (rd < nd or rm < nm):
+        act = nf * (rd * a_dense + (nd - rd) * w_dense + rm * a_moe + (nm - rm) * w_moe)
+    else:
+        act = nf * (nd * a_dense + nm * a_moe)
     keep = 0.0
     if nd > 0.0:
         keep = o_dense
@@ -293,9 +306,9 @@ def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf
     act += keep
     work = 0.0
     if full_recompute > 0:
-        if nd > 0.0:
+        if rd > 0.0:
             work = w_dense
-        if nm > 0.0 and w_moe > work:
+        if rm > 0.0 and w_moe > work:
             work = w_moe
     head = 0.0
     if has_emb > 0.0 and dropout > 0.0:
@@ -306,12 +319,12 @@ def stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf
 
 
 @njit(cache=True)
-def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm,
+def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm, rd, rm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
                  has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
     stage's activations from :func:`stage_activations` (``cp_attn``: :func:`cp_attention_bytes`)."""
-    act, work, head = stage_activations(nd, nm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
+    act, work, head = stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
                                         act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
                           act, work, head, reserve, wq, cp_attn)

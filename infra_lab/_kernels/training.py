@@ -177,14 +177,16 @@ LAY_NAMES = (
     "z3_ag_layer", "z3_rs_layer", "dp_net", "tail_fraction",
     "buckets", "rs_body", "ag_body", "ar_body", "rs_tail", "ag_tail", "ar_tail",
     "opt_unsharded", "opt_sharded", "static_z0", "static_z1", "static_z2", "static_z3",
-    "grads_z0", "grads_z1", "grads_z2", "grads_z3",
+    "grads_z0", "grads_z1", "grads_z2", "grads_z3", "n_dense_recomputed", "n_moe_recomputed",
 )
 (L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
  L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
  L_E_NB, L_E_RSB, L_E_RST, L_E_AGB, L_E_AGT, L_E_ARB, L_E_ART,
  L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF,
  L_NB, L_RSB, L_AGB, L_ARB, L_RST, L_AGT, L_ART,
- L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3) = range(len(LAY_NAMES))
+ L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3, L_RD, L_RM) = range(len(LAY_NAMES))
+# L_RD, L_RM: the stage's dense-like and MoE layers that full recompute re-runs (all of them
+# unless training.recompute_num_layers: the first N of each chunk, infra_lab.memory.stage_layers)
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
@@ -491,11 +493,13 @@ def offload_exposed(copy_bytes, bw, bwd):
 
 
 @njit(cache=True)
-def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi):
+def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, head, emb, rc, ti, mi, ci, spi, xi):
     """Forward, backward and recomputation time of one micro-batch on a stage with nd
     dense-like and nm MoE layers (and the LM head when ``head``; the multimodal prologue,
     encoders + projectors, when ``emb``: the stage holds the embedding) [s]. Routed experts
-    come from ``xtab`` at the plan's (ep, etp) index ``xi``, on the busiest expert rank."""
+    come from ``xtab`` at the plan's (ep, etp) index ``xi``, on the busiest expert rank.
+    Full recompute (rc = 2) re-runs the forward of rd of the dense-like and rm of the MoE
+    layers (all of them unless ``training.recompute_num_layers``)."""
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
     f = 0.0
@@ -525,7 +529,7 @@ def stage_compute(c, tab, htab, xtab, nd, nm, head, emb, rc, ti, mi, ci, spi, xi
             rk = 0.0
         f += n * fk
         b += n * bk
-        r += n * rk
+        r += (n if rc != 2 else (rd if k == K_DENSE else rm)) * rk
     if head > 0.0:
         f += fw * htab[H_FWD, ti, mi, ci, spi] + ms * htab[H_FWD_MEM, ti, mi, ci, spi]
         b += fw * htab[H_BWD, ti, mi, ci, spi] + ms * htab[H_BWD_MEM, ti, mi, ci, spi]
@@ -751,6 +755,13 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
+    # rc = 0's per-layer TP/CP/EP communication: what a layer that full recompute leaves out
+    # (training.recompute_num_layers) issues
+    tp_d0 = 0.0
+    tp_m0 = 0.0
+    cp_d0 = 0.0
+    cp_m0 = 0.0
+    a2a0 = 0.0
     for rc in range(3):
         n_tp = TP_COLLECTIVES + (TP_FULL_RECOMPUTE if rc == 2 else (TP_SELECTIVE_SP if (rc == 1 and spi == 1)
                                                                     else 0.0))
@@ -760,6 +771,12 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
         cp_d = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_d, fwd_cp_d, rc == 2, q[Q_CP_AG])
         cp_m = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_m, fwd_cp_m, rc == 2, q[Q_CP_AG])
+        if rc == 0:
+            tp_d0 = tp_d
+            tp_m0 = tp_m
+            cp_d0 = cp_d
+            cp_m0 = cp_m
+            a2a0 = a2a_layer
         pace[rc] = -1.0
         arg[rc] = 0
         pa = T_ACT_NONE + rc
@@ -767,12 +784,18 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             row = lay[li, k]
             nd = row[L_ND]
             nm = row[L_NM]
-            f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, row[L_HEAD], row[L_EMB], rc, ti, mi, ci, spi, xi)
+            # layers re-materialised in backward: under full recompute the first
+            # training.recompute_num_layers of each chunk (every layer by default)
+            rd = row[L_RD] if rc == 2 else nd
+            rm = row[L_RM] if rc == 2 else nm
+            part = rd < nd or rm < nm
+            f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, row[L_HEAD], row[L_EMB], rc, ti, mi, ci,
+                                    spi, xi)
             if mg_f > 0.0:   # every layer's attention runs the ring (again under full recompute)
                 f += (nd + nm) * ms * mg_f
                 b += (nd + nm) * ms * mg_b
                 if rc == 2:
-                    r += (nd + nm) * ms * mg_f
+                    r += (rd + rm) * ms * mg_f
             # activation offloading (training.offload_modules): the host-link copies left exposed
             o_d = tab[K_DENSE, T_OFF_NONE + rc, ti, mi, ci, spi]
             o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]
@@ -787,7 +810,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
             x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
             ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
-                nd, nm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d, tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
+                nd, nm, rd, rm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d, tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
                 tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
                 tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
                 1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
@@ -796,9 +819,14 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                 ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
                     + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
-            tpc = nd * tp_d + nm * tp_m
-            cpc = nd * cp_d + nm * cp_m
-            epc = nm * a2a_layer
+            if part:   # recomputed layers re-issue their forward's collectives, the others do not
+                tpc = rd * tp_d + (nd - rd) * tp_d0 + rm * tp_m + (nm - rm) * tp_m0
+                cpc = rd * cp_d + (nd - rd) * cp_d0 + rm * cp_m + (nm - rm) * cp_m0
+                epc = rm * a2a_layer + (nm - rm) * a2a0
+            else:
+                tpc = nd * tp_d + nm * tp_m
+                cpc = nd * cp_d + nm * cp_m
+                epc = nm * a2a_layer
             t = f + b + r + tpc + cpc + epc
             if t > pace[rc]:
                 pace[rc] = t
@@ -915,7 +943,12 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         orow[O_FITS] = 1.0 if mem <= c[C_HBM] else 0.0
         orow[O_DP_RAW] = dp_raw
         n_a2a = EP_ALL_TO_ALLS + (EP_FULL_RECOMPUTE if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
-        ep_raw = m * n_a2a * imb * q[Q_EP] * lay[li, arg[rc], L_NM] if ep > 1 else 0.0
+        nm_a = lay[li, arg[rc], L_NM]
+        rm_a = lay[li, arg[rc], L_RM]
+        if ep > 1 and rc == 2 and rm_a < nm_a:   # only the recomputed MoE layers re-dispatch
+            ep_raw = m * imb * q[Q_EP] * (EP_ALL_TO_ALLS * nm_a + EP_FULL_RECOMPUTE * rm_a)
+        else:
+            ep_raw = m * n_a2a * imb * q[Q_EP] * nm_a if ep > 1 else 0.0
         orow[O_NET] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
                        + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
 

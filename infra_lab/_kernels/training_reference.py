@@ -197,7 +197,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     wait = sp["moe_host_sync_s"] if host else 0.0
     slow = sp["moe_host_sync_slowdown"] if host else 0.0
 
-    def layer_times(kind):
+    def layer_times(kind, rc):
         t = tab[kind, :, 0, 0, 0, spi]
         x = expert[kind]
         f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2])
@@ -274,12 +274,6 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     ppg = _group_ranks("pp", tp, cp, dp, pp, ep, etp)
     t_pp = _price("send_recv", act / tp, ppg[:2], hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
 
-    n_tp = 4 + (2 if rc == 2 else (1 if rc == 1 and p.sequence_parallel else 0))
-    # Megatron-Core's "moe" recompute module re-runs the dispatch and combine in backward
-    moe_again = rc == 1 and tr.recompute_modules is not None and "moe" in tr.recompute_modules
-    n_a2a = 4 + (2 if (rc == 2 or moe_again) else 0)
-    steps = 3 * (cp - 1) + ((cp - 1) if rc == 2 else 0)
-
     def hide(cost, ovl, window):
         return cost - ovl * min(cost, window)
 
@@ -313,9 +307,20 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         mg_f = ms * (byf * per_b + (cp - 1) * k_s)
         mg_b = ms * (byb * per_b + kern_b * k_s)
 
-    per_kind = {}
-    for kind in (kt.K_DENSE, kt.K_MOE):
-        f, b, r = layer_times(kind)
+    def kind_costs(rc):
+        """One layer of each slot under recompute mode ``rc``: (f, b, r, tp, cp, ep) [s]."""
+        n_tp = 4 + (2 if rc == 2 else (1 if rc == 1 and p.sequence_parallel else 0))
+        # Megatron-Core's "moe" recompute module re-runs the dispatch and combine in backward
+        moe_again = rc == 1 and tr.recompute_modules is not None and "moe" in tr.recompute_modules
+        n_a2a = 4 + (2 if (rc == 2 or moe_again) else 0)
+        steps = 3 * (cp - 1) + ((cp - 1) if rc == 2 else 0)
+        out = {}
+        for kind in (kt.K_DENSE, kt.K_MOE):
+            out[kind] = one_layer(kind, rc, n_tp, n_a2a, steps)
+        return out
+
+    def one_layer(kind, rc, n_tp, n_a2a, steps):
+        f, b, r = layer_times(kind, rc)
         f, b = f + mg_f, b + mg_b
         if rc == 2:
             r += mg_f
@@ -347,7 +352,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             window = fw * (t[kt.T_FWD] + t[kt.T_BWD] + expert[kind][0] + expert[kind][1]) \
                 + ms * (t[kt.T_FWD_MEM] + t[kt.T_BWD_MEM])
             epc = hide(n_a2a * imb * t_a2a, ovl, window)
-        per_kind[kind] = (f, b, r, tpc, cpc, epc)
+        return f, b, r, tpc, cpc, epc
 
     # activation offloading (training.offload_modules): bytes one layer of each slot copies to
     # the host per micro-batch, from the public memory function at the plan's etp
@@ -366,6 +371,19 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 moved[kt.K_DENSE] += v * kinds.count(kname) / max(n_dense_like, 1)
     link = il.catalog.host_link_bytes_per_s(hw.accelerator) if tr.offload_modules else 0.0
 
+    per_kind = kind_costs(rc)
+    # Megatron's block method (training.recompute_num_layers = N under full recompute): in each
+    # pipeline chunk the first N layers run checkpointed, the others as without recompute;
+    # counted here by walking the chunks' layers in model order
+    n_rc = tr.recompute_num_layers if rc == 2 else None
+    kept_kind = kind_costs(0) if n_rc is not None else None
+    recomputed = {}       # (rank, slot) -> layers re-run in backward
+    for ch in memory.pipeline_chunks(spec, pp, vp):
+        for i, kname in enumerate(ch["kinds"]):
+            if n_rc is None or i < n_rc:
+                slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
+                recomputed[ch["rank"], slot] = recomputed.get((ch["rank"], slot), 0) + 1
+
     ranks = memory.stage_layers(spec, pp, vp)
     cands = {(c["n_dense"], c["n_moe"], c["has_embedding"], c["has_head"]): c
              for c in memory.stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook else {}))}
@@ -373,8 +391,13 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     for st in ranks:
         tot = [0.0] * 6
         for kind, n in ((kt.K_DENSE, st["n_dense"]), (kt.K_MOE, st["n_moe"])):
-            for j in range(6):
-                tot[j] += n * per_kind[kind][j]
+            if kept_kind is None:
+                for j in range(6):
+                    tot[j] += n * per_kind[kind][j]
+            else:
+                n_r = recomputed.get((st["rank"], kind), 0)
+                for j in range(6):
+                    tot[j] += n_r * per_kind[kind][j] + (n - n_r) * kept_kind[kind][j]
         if st["has_head"]:
             tot[0] += head_f
             tot[1] += head_b

@@ -34,6 +34,30 @@ ENCODER_PRECISION = "bf16"
 commonly kept in BF16 when the language model trains in FP8)."""
 
 _COLS = ("part", "pass", "component", "flops", "bytes", "time_s")
+MAX_ENCODER_BATCH = 2**16
+"""Items (pictures or audio windows) one encoder call takes at most: the compute model's bound
+on a micro-batch (compute.layer_ops)."""
+MAX_ENCODER_SEQ = 2**24
+"""Patches of one picture at most: the compute model's bound on a sequence."""
+
+
+def check_encoder_call(enc: EncoderSpec, items: float, image_size=None, *, tp: int = 1,
+                       items_name: str = "items", size_name: str = "image_size") -> None:
+    """Refuse an encoder call the compute model cannot time, naming the caller's field: more
+    than :data:`MAX_ENCODER_BATCH` items encoded together, or a picture of more than
+    :data:`MAX_ENCODER_SEQ` patches (the bounds of compute.layer_ops)."""
+    seq = _item_shape(enc, image_size, None)[0]
+    if seq > MAX_ENCODER_SEQ:
+        raise ValidationError(f"{size_name} = {image_size!r}: {seq:,} patches per picture for {enc.name}; "
+                              f"at most {MAX_ENCODER_SEQ:,} (the compute model's bound on a sequence)")
+    k = max(1, int(round(float(items) / (int(tp) // encoder_tp(enc, int(tp))))))  # items per encoder-TP group
+    what = "pictures" if enc.modality == "vision" else "audio windows"
+    if k > MAX_ENCODER_BATCH:
+        raise ValidationError(f"{items_name} = {items:g} {what} encoded together"
+                              + (f" ({k:,} per encoder tensor-parallel group of tp = {tp})" if k != round(items) else "")
+                              + "; "
+                              f"allowed at most {MAX_ENCODER_BATCH:,} per encoder call "
+                              "(the compute model's bound on a micro-batch)")
 
 
 def encoder_tp(enc: EncoderSpec, tp: int) -> int:
@@ -156,6 +180,7 @@ def encoder_ops(spec: MultimodalSpec | str, modality: str, items: float, acceler
     tp = V.integer("tp", tp)
     tpe = encoder_tp(enc, tp)
     per_group = n / (int(tp) // tpe)            # items of one encoder-TP group
+    check_encoder_call(enc, n, image_size, tp=tp)
     k = max(1, int(round(per_group)))
     scale = per_group / k
     rows: list[dict] = []

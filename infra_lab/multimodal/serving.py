@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ValidationError
-from .compute import cross_kv_ops, encoder_ops, encoder_tp
+from .compute import check_encoder_call, cross_kv_ops, encoder_ops, encoder_tp
 from .specs import MultimodalSpec, _size, system, system_names
 
 
@@ -105,6 +105,9 @@ def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, imag
         enc = getattr(spec, mod)
         if n <= 0 or enc is None or enc.modality == "codec":
             continue
+        check_encoder_call(enc, n * batch, image_size, tp=int(tp),
+                           items_name=("images" if mod == "vision" else f"audio_s = {audio_s:g} s in windows")
+                           + " x batch")
         ops = encoder_ops(spec, mod, n * batch, acc, tp=int(tp), passes=("fwd",), image_size=image_size)
         for part in ("stem", "layers", "projector"):
             sub = ops.filter(pl.col("part") == part)

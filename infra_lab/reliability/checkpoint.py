@@ -450,6 +450,7 @@ def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_
     if rem <= 1e-9 * work_s:
         rem = 0.0
     lengths = [(n_full, interval_s + ckpt_s)] + ([(1, rem + ckpt_s)] if rem > 0 else [])
+    lengths = [(n, length) for n, length in lengths if n > 0]   # interval_s > work_s: no full segment
     lam = float(lam_c.sum())
     if lam <= 0:
         return float(sum(n * length for n, length in lengths))

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._validate import integer
 from ..errors import ValidationError
 from ._data import COMPONENT_CLASSES, choice, number
 from .checkpoint import RunPlan
@@ -56,7 +57,7 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
         raise ValidationError(
             f"n_runs = {n_runs:,}: allowed 1 .. {MAX_RUNS:,} (about {BYTES_PER_RUN} B of results per run: "
             f"{n_runs * BYTES_PER_RUN / 1e9:.3g} GB asked, {MAX_RUNS * BYTES_PER_RUN / 1e9:.2g} GB at the bound)")
-    seed = int(number("seed", seed, integer=True, allow_zero=True))
+    seed = integer("seed", seed, lo=0, hi=2**63 - 1)   # the kernel holds it as an int64
     method = choice("method", method, ("numba", "reference"))
     e = plan.expected_failures
     if not math.isfinite(e) or e > MAX_FAILURES_PER_RUN:

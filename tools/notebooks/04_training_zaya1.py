@@ -255,9 +255,9 @@ display(Markdown(
     f"instead of {days[T14][0]:.1f}. With {MEG['runs']} runs and an assumed batch this is a sensitivity, not a correction."
     + (f" The same family on MI325X (the same CDNA 3 compute die, with more and faster HBM and a higher power limit; AMD's 8-node Primus runs, "
        f"batch sizes published) is off by "
-       f"{', '.join(f'{e:+.1f} % ({sp})' for e, sp in cdna3.sort('id').select('error_pct', 'split').iter_rows())}, which suggests that the family's MI300X "
-       f"errors come from those two pipeline runs and their assumed batch more than from the CDNA 3 compute path; "
-       f"two runs cannot settle it." if cdna3.height else "")))
+       f"{', '.join(f'{e:+.1f} % ({sp})' for e, sp in cdna3.sort('id').select('error_pct', 'split').iter_rows())}, so "
+       f"whether the family's MI300X errors come from those {MEG['runs']} pipeline runs and their assumed batch or from the CDNA 3 "
+       f"compute path stays open: {cdna3.height} runs on another part cannot settle it." if cdna3.height else "")))
 """),
     ("md", r"""
 **The long-context phase.** Zyphra trains ZAYA1 in three phases, the last one a long-context
