@@ -324,12 +324,17 @@ def cmd_estimate(a) -> Output:
         ("plan", " ".join(f"{k}={getattr(sc.parallelism, k)}" for k in
                           ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")
                           if hasattr(sc.parallelism, k)), ""),
+        *([("recompute", f"full, the first {sc.training.recompute_num_layers} layers of each pipeline chunk "
+                         "(Megatron's block method; the others not recomputed)", "")]
+          if sc.training.recompute_num_layers is not None else []),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
         ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
         ("mfu", est.mfu, "-"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
         ("memory_per_gpu", est.memory_per_gpu_bytes / 1e9, "GB"), ("fits", est.fits, ""),
     ]
     d = {"scenario": sc.name, **est.to_dict(), "model_flops_per_step": est.model_flops_per_step}
+    if sc.training.recompute_num_layers is not None:
+        d["recompute_num_layers"] = sc.training.recompute_num_layers
     if a.tokens is not None:
         days = est.days_to_train(a.tokens)
         rows.append((f"days_to_train({a.tokens:.4g} tokens)", days, "days"))
@@ -348,7 +353,7 @@ def cmd_estimate(a) -> Output:
 
 
 SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
-                "sequence_parallel", "step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB",
+                "recompute_num_layers", "sequence_parallel", "step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB",
                 "fits"]
 
 

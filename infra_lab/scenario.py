@@ -452,9 +452,16 @@ class TrainingConfig:
     ``TransformerBlock._checkpointed_forward`` does (its loop runs over the chunk's layers and
     checkpoints those below N; no error):
     https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_block.py#L544-L565
-    (core_v0.16.0). An integer 1..the model's layers; None (default) = every layer. Not with
-    offload_modules (not modelled together). :func:`infra_lab.search` prices its "full" plans
-    with it.
+    (core_v0.16.0). An integer 1..the model's layers; None (default) = every layer. Megatron
+    stacks only (torchtitan's full activation checkpointing has no such count). Not with
+    offload_modules (not modelled together) nor with parallelism.ep_overlap (Megatron-Core
+    refuses --recompute-num-layers with --overlap-moe-expert-parallel-comm).
+    :func:`infra_lab.search` prices its "full" plans with it (its ``recompute_num_layers``
+    column). The number means the block method only:
+    Megatron's ``--recompute-method uniform --recompute-num-layers N`` recomputes every layer and
+    keeps one input per group of N layers, so uniform with 1 is this field left out (every layer)
+    and uniform with N > 1 is not modelled (same time as every layer, less stored, a larger
+    working set).
     """
 
     seq_len: int = 4096
@@ -1188,6 +1195,23 @@ class Scenario:
                 raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
                                       f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
                                       f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
+        if tr.recompute_num_layers is not None:
+            # the layers recomputed per pipeline chunk are Megatron's block method
+            from . import stacks
+
+            fw = stacks.info(self.stack)["framework"]
+            if "megatron" not in fw.lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with training stack "
+                                      f"{self.stack!r} ({fw}): the first N layers of each pipeline chunk recomputed "
+                                      "is Megatron's --recompute-method block --recompute-num-layers N; allowed "
+                                      f"stacks: {', '.join(ok)} (or leave it out: every layer)")
+            if self.parallelism is not None and self.parallelism.ep_overlap:
+                # Megatron-Core asserts recompute_num_layers is None with --overlap-moe-expert-parallel-comm:
+                # https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1877-L1879
+                raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with "
+                                      "parallelism.ep_overlap = true: Megatron-Core refuses --recompute-num-layers "
+                                      "with --overlap-moe-expert-parallel-comm; allowed: one of the two")
         mm = self.multimodal
         if tr.data_mix is not None:
             tr.data_mix.check_for(mm)

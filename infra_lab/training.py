@@ -1292,8 +1292,10 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     Returns
     -------
     polars.DataFrame
-        tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, sequence_parallel,
-        step_time_s, tokens_per_s, mfu, tflops_per_gpu, memory_per_gpu_bytes, fits,
+        tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, (only when the scenario
+        sets training.recompute_num_layers: recompute_num_layers, that N on the "full" plans and
+        null on the others), sequence_parallel, step_time_s, tokens_per_s, mfu, tflops_per_gpu,
+        memory_per_gpu_bytes, fits,
         runnable (False when a collective of the plan has no path on the fabric, e.g. an
         expert all-to-all across rails with PXN off: step time inf, tokens/s 0; such plans are
         dropped with ``feasible_only``), nic_busy_fraction and the breakdown components [s]. With ``top=None,
@@ -1320,7 +1322,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         # a small space without threads: the same eval_head per head, and no parallel kernel to compile
         evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
         evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-        df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work)
+        df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
+                    recompute_num_layers=sc.training.recompute_num_layers)
         if df.height == 0:
             warnings.warn(f"il.search: empty result: {_why_none(out[:n], sc)}", EmptyResultWarning, stacklevel=2)
         return df
@@ -1392,13 +1395,16 @@ def plan_rows(n: int) -> np.ndarray:
     return buf[off: off + n * kt.N_OUT].reshape(n, kt.N_OUT)
 
 
-def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> pl.DataFrame:
+def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
+           recompute_num_layers: int | None = None) -> pl.DataFrame:
     """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
     when ``feasible_only``) ordered by the objective's column with ties in plan order
     (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
     top rows), the columns gathered by numba passes, parallel for large frames (each plan's outputs are a
     contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
-    Enum; polars wraps the numpy columns without per-row Python."""
+    Enum; polars wraps the numpy columns without per-row Python. With ``recompute_num_layers``
+    (the scenario's training.recompute_num_layers) a ``recompute_num_layers`` column follows
+    ``recompute``: that N on the "full" plans, null on the others."""
     col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
     idx = kt.plan_order(out, col, feasible_only, top, work)
     f = ctx.flops[MFU_CONVENTION]
@@ -1411,7 +1417,11 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None) -> p
     fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
     d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
     cols = [pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)]
-    cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc)), fl["sequence_parallel"]]
+    cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc))]
+    if recompute_num_layers is not None:   # the "full" plans recompute only the first N layers of each chunk
+        cols.append(pl.Series("recompute_num_layers", np.full(rc.size, recompute_num_layers, dtype=np.int32))
+                    .set(pl.Series(rc != _RC["full"]), None))
+    cols += [fl["sequence_parallel"]]
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),

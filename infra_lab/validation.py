@@ -567,9 +567,10 @@ def _pp_algorithm_of(row: dict) -> str | None:
     return None if raw is None else raw.strip().lower()
 
 
-def scenario_for_run(row: dict):
+def scenario_for_run(row: dict | str):
     """(Scenario, assumptions) of one current run, or raise ValidationError saying why the
-    run cannot be expressed. The stack is the run's framework family on its platform
+    run cannot be expressed. ``row`` is a row of :func:`current_runs` (a dict) or a run's id
+    (e.g. ``"MZ-Q235-H100-256-a"``; an unknown id gets the nearest ids). The stack is the run's framework family on its platform
     (:func:`stack_of`); the MoE dispatcher, EP overlap, routing and token dropping come from
     the published settings (:func:`_moe_settings`; DeepSeek-V3's node-limited dispatch is the
     ``deepep`` scheme), and so do Megatron-Core's ``recompute_modules`` (:func:`_recompute_modules`). Fields the source does not state take
@@ -586,9 +587,24 @@ def scenario_for_run(row: dict):
     No :class:`~infra_lab.errors.ContextLengthWarning`: a published run's sequence length is
     what was run; beyond the model config's context it used context extension (e.g.
     Qwen3-235B at 128k), which is no input mistake."""
+    row = _run_row(row)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ContextLengthWarning)
         return _scenario_for_run(row)
+
+
+def _run_row(row: dict | str) -> dict:
+    """A current run's row, given the row itself or the run's id."""
+    if isinstance(row, dict):
+        return row
+    if not isinstance(row, str):
+        raise ValidationError(f"run = {row!r} ({type(row).__name__}): expected a run id (str) or a row "
+                              f"of infra_lab.validation.current_runs() (dict)")
+    runs = current_runs()
+    hit = runs.filter(pl.col("id") == row)
+    if hit.height == 0:
+        raise unknown("run id", row, runs["id"].to_list(), "data/measurements/" + RUNS_FILE)
+    return hit.row(0, named=True)
 
 
 def _scenario_for_run(row: dict):
@@ -712,18 +728,29 @@ def _scenario_for_run(row: dict):
 
 def _recompute_num_layers(row: dict) -> int | None:
     """Megatron's ``--recompute-num-layers`` a full-recompute run publishes in its ``settings``
-    (``recompute_num_layers=12 (of 80 layers)``), with the block method: the first that many
-    layers of each pipeline chunk are recomputed whole, the others keep their activations
-    (``training.recompute_num_layers``). None when the run does not state it (every layer)."""
+    (``recompute_num_layers=12 (of 80 layers)``) with its ``recompute_method``. The block method:
+    the first that many layers of each pipeline chunk are recomputed whole, the others keep
+    their activations (``training.recompute_num_layers``). The uniform method with 1 recomputes
+    every layer from its own input, which is the model's full recompute (None). None also when
+    the run does not state it (every layer). Refused: the uniform method with more than one
+    layer per group (one input kept per group of layers: not modelled), and a number without
+    its method (Megatron-Core requires one under full recompute, and the two read the number
+    differently:
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L394-L406)."""
     raw = _setting(row, "recompute_num_layers")
     if raw is None:
         return None
-    method = _setting(row, "recompute_method") or "block"
+    method = _setting(row, "recompute_method")
+    n = int(raw.split()[0])
+    if (row.get("recompute") or "none") == "full" and method == "uniform" and n == 1:
+        return None
     if method != "block" or (row.get("recompute") or "none") != "full":
         raise ValidationError(f"{row['id']}: recompute_num_layers = {raw!r} with recompute = "
                               f"{row.get('recompute')!r} and recompute_method = {method!r}: only Megatron's block "
-                              "method under full recompute is modelled")
-    return int(raw.split()[0])
+                              "method under full recompute is modelled (or the uniform method with 1 layer, every "
+                              "layer recomputed); a run that publishes the number states its method "
+                              "(recompute_method=block or uniform in its settings)")
+    return n
 
 
 def _measured_tokens_per_gpu(row: dict, est) -> float:

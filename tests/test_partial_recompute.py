@@ -34,7 +34,7 @@ CASES = [
     _partial(L70, 7, pp=1, tp=8, zero=3, fsdp=True),                       # FSDP, one stage
     _partial(ZAYA, 2, tp=2, pp=4, vp=3, sequence_parallel=True),            # MoE, interleaved
     _partial(ZAYA, 3, pp=2, ep=8),                                          # MoE, expert parallel
-    _partial(ZAYA, 1, ep=16, moe_dispatcher="deepep", ep_overlap=True),     # one layer per stage
+    _partial(ZAYA, 1, ep=16, moe_dispatcher="deepep"),                      # one layer per stage
     il.Scenario.from_dict({                                                 # dense first layers, MTP
         "model": {"preset": "deepseek-v3"},
         "hardware": {"accelerator": "H100-SXM", "nodes": 64, "nic": "ConnectX-7-NDR"},
@@ -143,6 +143,23 @@ def test_bad_recompute_num_layers(training, match):
         il.Scenario.from_dict(d)
 
 
+@pytest.mark.parametrize("change, match", [
+    ({"training": {"stack": "torchtitan-rocm"}}, r"recompute_num_layers = 12 with training stack 'torchtitan-rocm'"),
+    ({"parallelism": {"ep_overlap": True}}, r"recompute_num_layers = 12 with parallelism.ep_overlap = true"),
+])
+def test_partial_recompute_is_megatrons(change, match):
+    """The block method is Megatron's (torchtitan's full activation checkpointing has no
+    per-chunk count), and Megatron-Core refuses it with its MoE all-to-all overlap."""
+    d = ZAYA.to_dict()
+    d["training"].update(recompute="full", recompute_num_layers=12)
+    for table, vals in change.items():
+        d[table].update(vals)
+    with pytest.raises(ValidationError, match=match):
+        il.Scenario.from_dict(d)
+    with pytest.raises(ValidationError, match=match):
+        il.search(d, top=1)
+
+
 def test_toml_round_trip_and_default():
     import tomllib
 
@@ -169,3 +186,59 @@ def test_validation_compares_the_partial_recompute_run():
     bad = dict(runs["PJ26-L31-70B-MI325X-64-bf16-fsdp"], recompute="selective")
     with pytest.raises(ValidationError, match="only Megatron's block method under full recompute"):
         V.scenario_for_run(bad)
+
+
+def test_search_frame_labels_the_full_plans_with_n():
+    """A "full" row of il.search with training.recompute_num_layers set recomputes only N layers
+    of each chunk: the frame says so (a recompute_num_layers column, null on the other modes);
+    without the field the frame's columns are unchanged."""
+    d = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 2},
+         "training": {"seq_len": 4096, "global_batch": 64, "recompute": "full", "recompute_num_layers": 3}}
+    df = il.search(d, top=None, feasible_only=False, max_micro_batch=1)
+    cols = df.columns
+    assert cols[cols.index("recompute") + 1] == "recompute_num_layers"
+    full = df.filter(df["recompute"] == "full")
+    assert full.height > 0 and full["recompute_num_layers"].to_list() == [3] * full.height
+    assert df.filter(df["recompute"] != "full")["recompute_num_layers"].null_count() == df.height - full.height
+    d["training"].pop("recompute_num_layers")
+    plain = il.search(d, top=3, max_micro_batch=1)
+    assert "recompute_num_layers" not in plain.columns
+
+
+def test_cli_estimate_and_search_show_n(capsys, tmp_path):
+    import json
+
+    from infra_lab import cli
+
+    p = tmp_path / "partial.toml"
+    p.write_text(_partial(L70, 12).to_toml())
+    assert cli.main(["estimate", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "the first 12 layers of each pipeline chunk" in out
+    assert cli.main(["estimate", str(p), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["recompute_num_layers"] == 12
+    assert cli.main(["search", str(p), "--top", "2", "--recompute", "full"]) == 0
+    assert "recompute_num_layers" in capsys.readouterr().out
+    q = tmp_path / "all.toml"
+    q.write_text(L70.to_toml())
+    assert cli.main(["estimate", str(q)]) == 0
+    assert "pipeline chunk" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("settings, expect", [
+    ("recompute_method=uniform;recompute_num_layers=1", None),          # every layer: full recompute
+    ("recompute_method=block;recompute_num_layers=12 (of 80 layers)", 12),
+    ("recompute_num_layers=12", "states its method"),                   # uniform or block? refused
+    ("recompute_method=uniform;recompute_num_layers=4", "only Megatron's block method"),
+])
+def test_validation_reads_the_recompute_method(settings, expect):
+    from infra_lab import validation as V
+
+    row = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}["PJ26-L31-70B-MI325X-64-bf16-fsdp"]
+    row = dict(row, settings=settings)
+    if isinstance(expect, str):
+        with pytest.raises(ValidationError, match=expect):
+            V.scenario_for_run(row)
+    else:
+        sc, _ = V.scenario_for_run(row)
+        assert sc.training.recompute_num_layers == expect

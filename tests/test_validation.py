@@ -693,3 +693,20 @@ def test_memory_check_refuses_bad_counter_and_rank(monkeypatch):
         monkeypatch.setattr(V, "memory_measurements", lambda mod=mod: mod)
         with pytest.raises(ValidationError, match=f"{rid}: .*{match}"):
             V.memory_check()
+
+
+def test_scenario_for_run_takes_a_run_id():
+    """A run's id gives the same scenario as its row; an unknown id names the nearest ids; any
+    other type is refused by name instead of failing inside the row parser."""
+    from infra_lab import validation as v
+    from infra_lab.errors import UnknownNameError, ValidationError
+
+    runs = v.current_runs()
+    rid = "MZ-Q235-H100-256-a"
+    by_row = v.scenario_for_run(runs.filter(pl.col("id") == rid).row(0, named=True))
+    by_id = v.scenario_for_run(rid)
+    assert by_id == by_row
+    with pytest.raises(UnknownNameError, match="MZ-Q235-H100-256-a"):
+        v.scenario_for_run("MZ-Q235-H100-256-aa")
+    with pytest.raises(ValidationError, match="run = 42"):
+        v.scenario_for_run(42)

@@ -8,6 +8,18 @@ plain-Python reference that shares no code with this file is
 :func:`infra_lab.serving._reference_one` (written from the formulas in
 ``docs/serving.md``); the tests check that both give the same numbers.
 
+The kernel's parts, each a numba function of its own (compiled separately; the small ones
+LLVM inlines): precisions and stack constants (:func:`_precision_tables`,
+:func:`_stack_constants`, :func:`_layer_precisions`); memory per GPU and KV capacity
+(:func:`_weights_per_gpu`, :func:`_attention_spans`, :func:`_kv_capacity`); tokens per step
+and batch formation (:func:`_tokens_per_step`, :func:`_batch_formation`); one forward's
+GEMMs (:func:`_forward_tokens`, :func:`_gemm_operand`, :func:`_roofline`), routed experts
+(:func:`_moe_spread`) and attention core (:func:`_attention_core`, decode reads the KV cache,
+prefill is compute); communication (:func:`_comm_plan`, :func:`_comm_seconds`); the result
+(:func:`_pass_weights`, :func:`_static_batch`, :func:`_ttft_in_service`,
+:func:`_queue_and_burst`, :func:`_write_result`). :func:`serve_kernel` keeps the loops that
+read the GEMM tables and the memo (see its docstring).
+
 Hardware numbers, model sizes and software-stack factors come in as arguments:
 
 ``M``     float64 model vector (``M_*``): sizes, parameter groups, attention dims.
@@ -35,6 +47,7 @@ Hardware numbers, model sizes and software-stack factors come in as arguments:
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
@@ -103,9 +116,55 @@ for a GEMM, 1 for a routed-expert GEMM, 2 + ranks per node for a collective (< 1
 batch count of a GEMM (< 1024; 0 for a collective); tokens the GEMM's rows (at least
 H_MIN_ROWS) or the collective's whole tokens, each the ceil of the real value (< 2**30).
 A key sits in slot ``(x ^ (x >> 32)) & (2**CACHE_BITS - 1)``, x = (key ^ (key >> 29))·1000003,
-of its thread's memo. The key arithmetic is written out in :func:`serve_kernel` (small
-kernels of their own cost more to compile than they save)."""
+of its thread's memo (:func:`_memo_slot`); the GEMM keys are built in :func:`serve_kernel`
+from :func:`_gemm_operand`'s base, the collective keys by :func:`_collective_key`."""
 
+
+# ---------------------------------------------------------------------------------------
+# named codes
+# ---------------------------------------------------------------------------------------
+PREC_BF16, PREC_FP8, PREC_FP4 = range(3)
+"""Weight / GEMM compute precision codes (K_WPREC, K_APREC, K_MPREC; the rows of ``gs``)."""
+G_ATTN, G_MLP, G_EXPERT, G_HEAD = range(4)
+"""GEMM classes: ``ne_cls`` holds G_ATTN, G_MLP (dense MLP, shared expert, router, MTP
+projection) or G_HEAD; G_EXPERT marks the routed experts (``ex_n``/``ex_k``)."""
+MEMO_GEMM, MEMO_EXPERT, MEMO_COLL = range(3)
+"""Memo key kinds (:data:`CACHE_BITS`): a non-expert GEMM, a routed-expert GEMM, a collective
+(MEMO_COLL + ranks per node)."""
+COMM_TP, COMM_EP, COMM_PP = range(3)
+"""The collectives of a forward: tensor-parallel all-reduce, DP-attention MoE
+dispatch/combine, pipeline send of the activations."""
+
+_Stack = namedtuple("_Stack", (
+    # model: hidden size, attention heads, q·k and v head dims of a decode / prefill token,
+    # KV-cache elements per token and attention layer, layer counts, whether the MTP module
+    # has routed experts, routed experts and experts per token [-]
+    "h", "heads", "dq_dec", "dv_dec", "dq_pre", "dv_pre", "kv_el", "n_dense", "n_moe", "n_layers",
+    "mtp_moe", "n_exp", "k_top",
+    # hardware + stack: BF16 peak [FLOP/s], achieved HBM bandwidth [B/s], GEMM time scale,
+    # memory time scale (floored at the achieved fraction of HBM peak), attention-core
+    # efficiencies [-], collective time scale, fixed GPU time per kernel [s], overheads per
+    # layer / step / decoding sequence / request [s], MoE dispatch bytes per element, scale-up
+    # domain [GPUs] (int and float), smallest GEMM rows, mixed batching, memory utilization,
+    # HBM bytes, engine sequence cap, default chunk [tokens]
+    "peak_bf16", "bw", "gscale", "mscale", "att_eff_pre", "att_eff_dec", "comm", "kfix", "layer_ovh",
+    "step_ovh", "seq_ovh", "req_ovh", "dispatch_b", "dom", "dom_f", "min_rows", "mixed", "mem_util",
+    "hbm", "max_seqs", "chunk"))
+"""Model and hardware/stack constants of a kernel call, read once from ``M`` and ``H``."""
+
+_Row = namedtuple("_Row", (
+    # parallel layout [-] (dpa: DP attention), MTP draft tokens, KV bytes per element, pipeline
+    # stages as a float, rows of the GEMM tables (tpi, etpi), the busiest-rank constant c_ep,
+    # KV-head shard, attention spans summed over layers [tokens] (decode: lw_dec; prefill:
+    # span), routed-expert GEMM kernels per MoE layer
+    "tp", "pp", "dp", "ep", "dpa", "mtpk", "kvb", "ppf", "tpi", "etpi", "imb_c", "shard", "lw_dec",
+    "span", "n_kern"))
+"""The configuration-row constants one engine cycle needs."""
+
+_Prec = namedtuple("_Prec", ("cp", "ca", "peak", "peak_a", "wb", "wba", "wbe"))
+"""Precisions of a set of layers: GEMM compute precision code of the MLP/expert GEMMs (cp) and
+of the attention projections (ca), their dense peaks [FLOP/s], weight bytes per parameter of
+the MLP (wb), attention projections (wba) and routed experts (wbe) [B]."""
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -119,6 +178,412 @@ def _roofline(m, n, k, b, eff, peak, wbytes, bw, gscale, mscale):
     return t_c if t_c > t_m else t_m
 
 
+@njit(cache=True, no_cfunc_wrapper=True)
+def _memo_slot(key, cmask):
+    """Slot of int64 memo ``key`` in a memo of ``cmask + 1`` slots (:data:`CACHE_BITS`)."""
+    hx = (key ^ (key >> 29)) * 1000003
+    return (hx ^ (hx >> 32)) & cmask
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _precision_tables(M, H):
+    """Per weight-precision code (PREC_*): weight bytes per parameter ``wbytes`` [B], the GEMM
+    compute precision code ``cprecs`` (FP8/FP4 weights compute at BF16 on a part without that
+    peak), the routed experts' bytes ``ebytes`` [B] (at most their native checkpoint bytes
+    M_EXPERT_NATIVE_B, 0 = none stated); and ``peak_of``: dense peak [FLOP/s] per compute
+    precision code. Tables, not IR-inlined helpers: each inlined call cost ~100 IR statements
+    of compile time."""
+    wbytes = np.empty(3)
+    cprecs = np.empty(3, np.int64)
+    ebytes = np.empty(3)
+    peak_of = np.empty(3)
+    wbytes[PREC_BF16] = 2.0
+    wbytes[PREC_FP8] = 1.0
+    wbytes[PREC_FP4] = H[H_FP4_BYTES]
+    cprecs[PREC_BF16] = PREC_BF16
+    cprecs[PREC_FP8] = PREC_FP8 if H[H_PEAK_FP8] > 0.0 else PREC_BF16
+    cprecs[PREC_FP4] = PREC_FP4 if H[H_PEAK_FP4] > 0.0 else PREC_BF16
+    peak_of[PREC_BF16] = H[H_PEAK_BF16]
+    peak_of[PREC_FP8] = H[H_PEAK_FP8]
+    peak_of[PREC_FP4] = H[H_PEAK_FP4]
+    nat = M[M_EXPERT_NATIVE_B]
+    for c in range(3):
+        ebytes[c] = nat if (nat > 0.0 and nat < wbytes[c]) else wbytes[c]
+    return wbytes, cprecs, ebytes, peak_of
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _stack_constants(M, H):
+    """The :data:`_Stack` of model vector ``M`` and hardware/stack vector ``H``."""
+    bw = H[H_BW_EFF]
+    mscale = H[H_MEM_SCALE]
+    # physical floor: memory time >= bytes / HBM peak, i.e. the effective scale is at least
+    # the achieved-bandwidth fraction H_BW_EFF / H_BW_PEAK (compute.hbm_efficiency)
+    if mscale < bw / H[H_BW_PEAK]:
+        mscale = bw / H[H_BW_PEAK]
+    return _Stack(M[M_HIDDEN], M[M_HEADS], M[M_DQ_DEC], M[M_DV_DEC], M[M_DQ_PRE], M[M_DV_PRE], M[M_KV_EL],
+                  M[M_N_DENSE], M[M_N_MOE], M[M_N_DENSE] + M[M_N_MOE], M[M_MTP_MOE] > 0.0, M[M_EXPERTS],
+                  M[M_TOPK], H[H_PEAK_BF16], bw, H[H_GEMM_SCALE], mscale, H[H_ATT_EFF_PRE], H[H_ATT_EFF_DEC],
+                  H[H_COMM_SCALE], H[H_KFIX], H[H_LAYER_OVH], H[H_STEP_OVH], H[H_SEQ_OVH], H[H_REQ_OVH],
+                  H[H_DISPATCH_B], int(H[H_DOMAIN]), H[H_DOMAIN], int(H[H_MIN_ROWS]), H[H_MIXED] > 0.5,
+                  H[H_MEM_UTIL], H[H_HBM_BYTES], H[H_MAX_SEQS], H[H_CHUNK])
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _layer_precisions(wprec, aprec, mprec, wbytes, cprecs, ebytes, peak_of):
+    """(main, draft) :data:`_Prec` of the main layers and of the MTP draft module from the
+    precision codes of the weights, the attention projections (aprec < 0: as the weights) and
+    the MTP module (mprec < 0: as the main layers; else all its GEMMs at mprec), and the
+    tables of :func:`_precision_tables`."""
+    wb = wbytes[wprec]
+    cprec = cprecs[wprec]
+    if aprec < 0:
+        wba = wb
+        caprec = cprec
+    else:
+        wba = wbytes[aprec]
+        caprec = cprecs[aprec]
+    main = _Prec(cprec, caprec, peak_of[cprec], peak_of[caprec], wb, wba, ebytes[wprec])
+    if mprec < 0:
+        return main, main
+    d_cp = cprecs[mprec]
+    d_wb = wbytes[mprec]
+    return main, _Prec(d_cp, d_cp, peak_of[d_cp], peak_of[d_cp], d_wb, d_wb, ebytes[mprec])
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _weights_per_gpu(M, tp, pp, ep, etp, mtpk, mprec, main, draft):
+    """Weight bytes on one GPU [B]: the layers sharded over tp·pp (attention projections at
+    their own precision), embeddings + LM head in BF16 over tp·min(pp, 2), routed experts over
+    pp·ep·etp, and with MTP (mtpk > 0) the draft modules (at their own precision when mprec
+    >= 0, :func:`_layer_precisions`)."""
+    wb, wba, wbe = main.wb, main.wba, main.wbe
+    p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
+    p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
+    p_att = M[M_P_ATTN] + (M[M_P_MTP_ATTN] if mtpk > 0 else 0.0)
+    if mtpk > 0 and mprec >= 0:
+        # the MTP modules stored at their own precision (experts: at most their native bytes)
+        return (M[M_P_REST] - M[M_P_ATTN]) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
+            + M[M_P_ATTN] / (tp * pp) * wba + M[M_P_EXPERT] * wbe / (pp * ep * etp) \
+            + p_mtp / (tp * pp) * draft.wb + p_mtp_exp * draft.wbe / (pp * ep * etp)
+    return (M[M_P_REST] + p_mtp - p_att) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
+        + p_att / (tp * pp) * wba + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _attention_spans(wins, n_in, l_avg):
+    """(lw_dec, span): attention spans summed over the attention layers [tokens] (``wins``:
+    each layer's window, 0 = full). lw_dec = Σ min(l_avg, window): what a decode token reads,
+    and a request's KV cache at its mean length ``l_avg``; span = Σ the mean causal span of a
+    prompt of ``n_in`` tokens: n_in/2 on full layers, (W²/2 + (n_in − W)·W)/n_in on a window
+    W < n_in."""
+    lw_dec = 0.0
+    span = 0.0
+    for j in range(wins.shape[0]):
+        W = wins[j]
+        lw_dec += l_avg if (W <= 0.0 or l_avg < W) else W
+        if W <= 0.0 or n_in <= W:
+            span += n_in / 2.0
+        else:
+            span += (W * W / 2.0 + (n_in - W) * W) / n_in
+    return lw_dec, span
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _kv_capacity(S, weights, kv_req, B):
+    """(bmax, fits, b_run): the requests whose KV cache (``kv_req`` bytes each on one GPU)
+    fits beside ``weights`` [B] in the usable HBM (1e18: no KV cache), capped at the engine's
+    sequence limit; whether one fits; and the requests running on one DP rank of the
+    ``B`` requested (all of them when none fits, so the result stays defined)."""
+    usable = S.mem_util * S.hbm - weights
+    if usable > 0.0 and kv_req > 0.0:
+        bmax = math.floor(usable / kv_req)
+    elif usable > 0.0:
+        bmax = 1e18
+    else:
+        bmax = 0.0
+    fits = bmax >= 1.0
+    if bmax > S.max_seqs:
+        bmax = S.max_seqs
+    b_run = B if (B <= bmax or not fits) else bmax
+    return bmax, fits, b_run
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _tokens_per_step(mtpk, a):
+    """(V, E): tokens verified per sequence and engine step (1 + MTP draft tokens) and the
+    expected tokens a sequence advances per step, (1 − a^(mtpk+1))/(1 − a) at draft-token
+    acceptance ``a`` [-]."""
+    V = 1.0 + mtpk
+    if mtpk > 0:
+        E = (1.0 - a ** (mtpk + 1)) / (1.0 - a) if a < 1.0 else V
+    else:
+        E = 1.0
+    return V, E
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre):
+    """The first engine cycle of a pass (``ta``): (da, sa, pa) decode tokens, decoding
+    sequences and prefill tokens per cycle, and the state a pass carries (a value not set
+    here keeps the one given):
+
+    * static batch: a prefill piece of ``mc`` tokens;
+    * mixed batching: the ``D`` decode tokens of ``b_dec`` sequences + a prompt chunk of
+      ``c_tok`` tokens filling the step's ``chunk`` budget, carried in a share ``f`` of the
+      cycles (``p_tok`` prompt tokens per cycle); under DP attention with dp > 1 the step
+      waits for its busiest rank: ``f_any`` the share with a chunk on any rank, ``moe_a`` the
+      tokens into each MoE layer (else -1);
+    * otherwise: a prefill-only forward of ``m_pre`` tokens.
+    """
+    if static:
+        return 0.0, 0.0, mc, c_tok, f, f_any, moe_a, m_pre
+    if mixed:
+        room = chunk - D
+        if room < 1.0:
+            room = 1.0
+        if p_tok >= room:
+            c_tok = p_tok
+            f = 1.0
+        else:
+            c_tok = min(room, max(p_tok, n_in))
+            f = p_tok / c_tok
+        f_any = f
+        moe_a = -1.0
+        if dpa and dp > 1 and f > 0.0:
+            # DP attention: the step waits for its busiest rank (a collective in every MoE
+            # layer), which carries a chunk when any of the dp ranks has one (they admit
+            # prompts independently); the MoE layers see the chunks of the dp·f/f_any ranks
+            # that have one
+            f_any = 1.0 - (1.0 - f) ** dp
+            moe_a = dp * D + c_tok * dp * f / f_any
+        return D, b_dec, c_tok, c_tok, f, f_any, moe_a, m_pre
+    m_pre = min(chunk, max(n_in, p_tok))
+    return 0.0, 0.0, m_pre, c_tok, f, f_any, moe_a, m_pre
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _expert_kernel_counts(ex_n, ex_k):
+    """Routed-expert GEMM kernels of one MoE layer (grouped over the experts) [-], per
+    expert-TP row of the expert GEMM tables."""
+    n_kern = np.empty(ex_n.shape[0])
+    for e in range(ex_n.shape[0]):
+        n_kern[e] = 0.0
+        for j in range(ex_n.shape[1]):
+            if ex_n[e, j] > 0.0 and ex_k[e, j] > 0.0:
+                n_kern[e] += 1.0
+    return n_kern
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _moe_spread(xt, S, R):
+    """(bb, me): routed experts the busiest expert-parallel rank runs and its rows per
+    expert [-] when ``xt`` tokens enter a MoE layer. The expected number of distinct experts
+    the tokens touch on a rank (balls into bins) and the busiest rank's rows spread over them:
+    1 + c_ep/√(tokens/ep) times the mean, the normal closed form of
+    :func:`infra_lab.compute.moe_load_imbalance` (c_ep = R.imb_c), capped at ep (everything on
+    one rank)."""
+    ep = R.ep
+    u = (S.n_exp / ep) * (1.0 - (1.0 - S.k_top / S.n_exp) ** xt)
+    imb = 1.0
+    if not (ep <= 1 or xt <= 0.0):
+        imb = 1.0 + R.imb_c / math.sqrt(xt / ep)
+        if not imb < ep:
+            imb = float(ep)
+    rows = xt * S.k_top / ep * imb
+    bb = max(1.0, math.floor(u + 0.5))
+    return bb, max(1.0, math.ceil(rows / bb - 1e-9))
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _forward_tokens(q, mm, dd_f, sc_, mo, S, R):
+    """(active, xm, xh, xt, moe_here) of one forward of a micro-batch (q = 0: ``mm`` tokens of
+    which ``dd_f`` decode tokens; ``mo`` the tokens the DP-attention group sends into each MoE
+    layer per cycle, < 0: every rank carrying this rank's tokens) or of one MTP draft pass (q =
+    1: one token per each of the ``sc_`` sequences per cycle): whether it has tokens, the GEMM
+    rows, the LM-head rows, the tokens into each MoE layer and whether it has routed experts."""
+    ppf = R.ppf
+    if q == 0:
+        active = mm > 0.0  # (without tokens only the pipeline send is paid)
+        xt = mo / ppf if mo >= 0.0 else mm * (R.dp if R.dpa else 1.0)
+        return active, mm, dd_f if dd_f > 0.0 else 1.0, xt, active and S.n_moe > 0.0
+    xm = sc_ / ppf
+    return True, xm, xm, xm * (R.dp if R.dpa else 1.0), S.mtp_moe
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _gemm_operand(cls, j, n_ne, xm, xh, bb, me, S, R, pr, n_tp, n_etp, n_ex):
+    """(gp, kb, mg, bg, pk, bx) of GEMM ``j`` of class ``cls`` (G_*) at the precisions ``pr``
+    (:data:`_Prec`): compute precision code, memo key base (kind·65536 + slot, :data:`CACHE_BITS`),
+    rows (``xm``; the LM head ``xh``; a routed expert ``me``), batch count (``bb`` experts for
+    a routed expert, else 1), peak [FLOP/s] and weight bytes per parameter [B]. Attention
+    projections run at their own precision, the LM head in BF16 (kept so by the quantized
+    checkpoints, docs/serving.md), the rest at the layers' precision."""
+    if cls == G_EXPERT:
+        return pr.cp, MEMO_EXPERT * 65536 + (pr.cp * n_etp + R.etpi) * n_ex + (j - n_ne), me, bb, pr.peak, pr.wbe
+    gp = pr.ca if cls == G_ATTN else (PREC_BF16 if cls == G_HEAD else pr.cp)
+    kb = MEMO_GEMM * 65536 + (gp * n_tp + R.tpi) * n_ne + j
+    mg = xh if cls == G_HEAD else xm
+    pk = pr.peak_a if cls == G_ATTN else (S.peak_bf16 if cls == G_HEAD else pr.peak)
+    bx = pr.wba if cls == G_ATTN else (2.0 if cls == G_HEAD else pr.wb)
+    return gp, kb, mg, 1.0, pk, bx
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _comm_plan(r, q, active, moe_here, S, R):
+    """(runs, op, n_c, kk, bpt) of collective ``r`` (COMM_*) of a forward (q = 0) or a draft
+    pass (q = 1): whether it runs, the operation (kf.OP_*), ranks, ranks per node and bytes per
+    token [B]. COMM_TP: the tensor-parallel all-reduces; COMM_EP (DP attention): the MoE
+    dispatch/combine over tp·dp ranks; COMM_PP (q = 0): the pipeline send of the micro-batch's
+    activations to the next stage (within a node or not depending on tp·pp)."""
+    if r == COMM_TP:
+        n_c = R.tp
+        return active and R.tp > 1, kf.OP_ALL_REDUCE, n_c, n_c if n_c <= S.dom else S.dom, S.h * 2.0
+    if r == COMM_EP:
+        n_c = R.tp * R.dp
+        return R.dpa and moe_here, kf.OP_ALL_TO_ALL, n_c, n_c if n_c <= S.dom else S.dom, \
+            S.k_top * S.h * S.dispatch_b
+    n_c = min(R.pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
+    return q == 0 and R.pp > 1, kf.OP_SEND_RECV, n_c, n_c if R.tp * R.pp <= S.dom_f else 1, S.h * 2.0
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _comm_seconds(r, q, x, S, R):
+    """Seconds of collective ``r`` (COMM_*) per forward (q = 0) or draft pass (q = 1), one of
+    which takes ``x`` [s], after the stack's comm scale: all-reduces after the attention of
+    every layer and (DP attention) the dense layers' MLP or (otherwise) every layer's MLP, per
+    draft pass one under DP attention with MoE, else two; a dispatch + combine per MoE layer
+    (per draft pass); one pipeline send per stage."""
+    if r == COMM_TP:
+        if q == 0:
+            n_ar = S.n_layers + S.n_dense if R.dpa else 2.0 * S.n_layers
+            return n_ar * x * S.comm
+        return (1.0 if (R.dpa and S.mtp_moe) else 2.0) * x * S.comm
+    if r == COMM_EP:
+        return 2.0 * S.n_moe * x * S.comm if q == 0 else 2.0 * x * S.comm
+    return R.ppf * x * S.comm
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _attention_core(dd_f, ns_f, pre_f, S, R):
+    """(decode, prefill) seconds of the attention core over every layer: ``dd_f`` decode tokens
+    of ``ns_f`` sequences read their KV cache (max of FLOPs at the decode efficiency and bytes
+    at the achieved HBM bandwidth), ``pre_f`` prefill tokens are compute; each + the fixed
+    kernel time per layer (0 without such tokens)."""
+    hq = S.heads / R.tp
+    t_dec = 0.0
+    t_pre = 0.0
+    if dd_f > 0.0:
+        fl = dd_f * 2.0 * hq * (S.dq_dec + S.dv_dec) * R.lw_dec
+        by = ns_f * S.kv_el * R.kvb / R.shard * R.lw_dec
+        t_c = fl / (S.peak_bf16 * S.att_eff_dec)
+        t_m = by / S.bw * S.mscale
+        t_dec = (t_c if t_c > t_m else t_m) + S.n_layers * S.kfix
+    if pre_f > 0.0:
+        fl = pre_f * 2.0 * hq * (S.dq_pre + S.dv_pre) * R.span
+        t_pre = fl / (S.peak_bf16 * S.att_eff_pre) + S.n_layers * S.kfix
+    return t_dec, t_pre
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _collective_key(op, n_c, kk, ti):
+    """Memo key (:data:`CACHE_BITS`) of collective ``op`` over ``n_c`` ranks, ``kk`` per node,
+    on ``ti`` whole tokens."""
+    return ((((MEMO_COLL + kk) * 65536 + op * 8192 + n_c) * 1024) << 30) + ti
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp, p_tok, m_pre, prompts):
+    """(wa, wb, we): the result's breakdown of a pass is wa·ta + wb·tb (the engine cycles of
+    the pass) with we·t_enc encoder seconds:
+
+    * static batch: the whole batch: b_run·n_in/mc prefill pieces, (n_out − 1)/E decode
+      steps, the encoders of its b_run requests;
+    * mixed batching: the average cycle a request sees between two of its tokens: the cycle
+      with a prompt chunk in the share of cycles carrying the OTHER requests' chunks (its own
+      are in its TTFT; ``others`` of the share ``f`` that carry one; with DP attention,
+      ``moe_a`` >= 0, a chunk on any of the ``dp`` ranks), else the decode cycle;
+    * otherwise: the decode cycle + the other requests' prefill forwards (``p_tok`` prompt
+      tokens per cycle, ``m_pre`` per forward);
+    the last two with the encoders of the others' ``prompts`` new requests per cycle."""
+    if static:
+        return b_run * n_in / mc, (n_out - 1.0) / E, b_run
+    if mixed:
+        f_oth = f * others
+        if moe_a >= 0.0:
+            f_oth = 1.0 - (1.0 - f_oth) ** dp
+        return f_oth, 1.0 - f_oth, prompts * others
+    return p_tok / m_pre * others, 1.0, prompts * others
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _static_batch(s_a, s_b, n_pre, n_dec, b_run, n_out, E, dp, t_enc, req_ovh):
+    """(ttft, tpot, e2e, out_tps, prefill fraction) [s, s, s, tokens/s, -] of a static batch:
+    ``n_pre`` prefill pieces of ``s_a`` seconds, then ``n_dec`` decode steps of ``s_b``
+    seconds (E tokens per request each) for ``b_run`` requests per DP rank."""
+    ttft = n_pre * s_a + b_run * t_enc + req_ovh
+    e2e = ttft + n_dec * s_b
+    return ttft, s_b / E, e2e, dp * b_run * n_out / e2e, ttft / e2e
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _ttft_in_service(mixed, cycle, s_a, s_b, n_in, c_tok, m_pre, f_any, p_tok, prompts, t_enc, req_ovh):
+    """(ttft_run, prefill fraction) [s, -] of a request in service: half a cycle, then its
+    prompt in ceil(n_in / tokens per piece) cycles with a piece (``s_a`` seconds each; mixed
+    batching: chunks of ``c_tok`` tokens, half the average ``cycle`` first; otherwise
+    prefill-only forwards of ``m_pre`` tokens after half a decode cycle ``s_b``), its encoders
+    and the request overhead; and the share of GPU time spent on prefill and encoders (mixed:
+    ``f_any`` of the cycles carry a chunk; otherwise p_tok/m_pre prefill forwards per cycle)."""
+    if mixed:
+        ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s_a + t_enc + req_ovh
+        full = f_any * s_a + (1.0 - f_any) * s_b + prompts * t_enc
+        return ttft_run, (f_any * (s_a - s_b) + prompts * t_enc) / full
+    r_pre = p_tok / m_pre
+    ttft_run = 0.5 * s_b + math.ceil(n_in / m_pre - 1e-9) * s_a + t_enc + req_ovh
+    return ttft_run, (r_pre * s_a + prompts * t_enc) / (s_b + r_pre * s_a + prompts * t_enc)
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _queue_and_burst(t_serve, ttft_run, b_run, B, C, n_in, mc, burst_needed, lockstep, n_prompts, s_burst):
+    """TTFT of the closed loop [s]: in service (``ttft_run``) + the wait for a free slot when
+    the KV cache holds only ``b_run`` of the ``B`` requests per rank + a burst of prompts queued
+    together (every wave under lockstep, else the first wave of a finite benchmark, its share
+    C/N of the requests), ``s_burst`` the seconds of a prefill piece of ``mc`` tokens."""
+    wait = 0.0
+    if b_run < B:
+        wait = t_serve * (B / b_run - 1.0)
+    burst = 0.0
+    if burst_needed:
+        share = 1.0 if lockstep else C / n_prompts
+        burst = share * 0.5 * b_run * n_in / mc * s_burst
+    return ttft_run + wait + burst
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _write_result(out, i, acc, out_tps, n_in, n_out, gpus, ttft, tpot, e2e, mem, fits, bmax, dp, prefill_frac,
+                  cycle, b_run, B, weights, kv_gpu):
+    """Fill output row ``out[i]`` (layout O_* then the breakdown ``acc``, B_*)."""
+    o = out[i]
+    o[O_OUT_TPS] = out_tps
+    o[O_TOTAL_TPS] = out_tps * (n_in + n_out) / n_out
+    o[O_OUT_TPS_GPU] = out_tps / gpus
+    o[O_TTFT] = ttft
+    o[O_TPOT] = tpot
+    o[O_TPS_USER] = 1.0 / tpot
+    o[O_E2E] = e2e
+    o[O_MEM_GPU] = mem
+    o[O_FITS] = 1.0 if fits else 0.0
+    o[O_MAX_CONC] = bmax * dp if bmax < 1e17 else 1e18
+    o[O_PREFILL_FRAC] = prefill_frac
+    o[O_CYCLE] = cycle
+    o[O_RUNNING] = b_run * dp
+    o[O_KV_LIMITED] = 1.0 if (fits and b_run < B) else 0.0
+    o[O_WEIGHTS_GPU] = weights
+    o[O_KV_GPU] = kv_gpu
+    for j in range(N_B):
+        o[N_RES + j] = acc[j]
+
+
 @njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
                  ex_n, ex_k, P, g0, g1, g2, ck, cv):
@@ -128,13 +593,18 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
     (``ck``/``cv``: int64 -1 / float64 slots, a power of two of them, from :func:`memo`).
     The kernel releases the GIL: :func:`infra_lab.serving._run` runs blocks on Python threads
     in parallel (no numba parfor, whose compilation cost seconds on every cold start); no
-    two threads share a memo or rows. The rows are evaluated here, in one function (a call
-    per row, or per engine cycle, would pass ~35 arrays, each an atomic reference-count
-    update; a second function level would also re-optimize everything it calls on every
-    cold start).
+    two threads share a memo or rows. Per row: memory per GPU and KV capacity, tokens per
+    step, then the engine cycles of each pass of the closed-loop fixed point and the
+    latencies, each part a function of its own. The engine cycle's loops over GEMMs and
+    collectives, which read the GEMM tables and the memo, stay in this function: a call that
+    passes arrays costs an atomic reference-count update per array, and per engine cycle
+    (~30 arrays) that made the kernel 2-3x slower; the parts they call take scalars.
     """
     # time breakdowns [s] (N_B each): acc the result's; ta, tb, tpc the engine cycles of a
-    # pass (below); 1-D arrays from np.empty like the GEMM scratch (one allocator to compile)
+    # pass: ta: static: the prefill piece; mixed: decode + a prompt chunk; otherwise: a
+    # prefill-only forward; tb: decode only; tpc: prefill-only piece of min(chunk, all
+    # prompts) (static batch, or the queued burst of a finite benchmark / lockstep waves;
+    # first pass only)
     acc = np.empty(N_B)
     ta = np.empty(N_B)
     tb = np.empty(N_B)
@@ -142,6 +612,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
     ta[:] = 0.0
     tb[:] = 0.0
     tpc[:] = 0.0
+    gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
     # the compute model's arguments and results of one GEMM shape (gemm_kernel takes arrays)
     sm = np.empty(1, np.int64)
     sn = np.empty(1, np.int64)
@@ -149,336 +620,106 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
     sb = np.empty(1, np.int64)
     se = np.empty(1)
     st = np.empty(1)
-    gs = (g0, g1, g2)  # one tuple type: indexed by the compute-precision code
-    # per weight-precision code (0 bf16, 1 fp8, 2 fp4): weight bytes per parameter, the GEMM
-    # compute precision (0 BF16, 1 FP8, 2 FP4; FP8/FP4 weights compute at BF16 on a part
-    # without that peak) and the routed experts' bytes (at most their native checkpoint
-    # bytes M_EXPERT_NATIVE_B, 0 = none stated); peak_of: dense peak [FLOP/s] per compute
-    # precision. Tables, not IR-inlined helpers: each inlined call cost ~100 IR statements
-    # of compile time
-    wbytes = np.empty(3)
-    cprecs = np.empty(3, np.int64)
-    ebytes = np.empty(3)
-    peak_of = np.empty(3)
-    wbytes[0] = 2.0
-    wbytes[1] = 1.0
-    wbytes[2] = H[H_FP4_BYTES]
-    cprecs[0] = 0
-    cprecs[1] = 1 if H[H_PEAK_FP8] > 0.0 else 0
-    cprecs[2] = 2 if H[H_PEAK_FP4] > 0.0 else 0
-    peak_of[0] = H[H_PEAK_BF16]
-    peak_of[1] = H[H_PEAK_FP8]
-    peak_of[2] = H[H_PEAK_FP4]
-    nat = M[M_EXPERT_NATIVE_B]
-    for c in range(3):
-        ebytes[c] = nat if (nat > 0.0 and nat < wbytes[c]) else wbytes[c]
-    # model and stack constants read once
-    h = M[M_HIDDEN]
-    n_dense = M[M_N_DENSE]
-    n_moe = M[M_N_MOE]
-    n_layers = n_dense + n_moe
-    mtp_moe = M[M_MTP_MOE] > 0.0
-    peak_bf16 = H[H_PEAK_BF16]
-    kfix = H[H_KFIX]
-    comm = H[H_COMM_SCALE]
-    layer_ovh = H[H_LAYER_OVH]
-    dom = int(H[H_DOMAIN])
-    n_tp = ne_n.shape[0]
-    n_ne = ne_n.shape[1]
+    wbytes, cprecs, ebytes, peak_of = _precision_tables(M, H)
+    S = _stack_constants(M, H)
+    n_tp, n_ne = ne_n.shape
+    n_etp, n_ex = ex_n.shape
+    n_kern_of = _expert_kernel_counts(ex_n, ex_k)
+    cmask = ck.shape[0] - 1
     for i in range(lo, hi):
         row = cfg[i]
-        tp = int(row[K_TP])
-        pp = int(row[K_PP])
-        dp = int(row[K_DP])
-        ep = int(row[K_EP])
+        tp, pp, dp, ep = int(row[K_TP]), int(row[K_PP]), int(row[K_DP]), int(row[K_EP])
         dpa = row[K_DPA] > 0.5
-        wprec = int(row[K_WPREC])
-        kvb = 2.0 if row[K_KVPREC] < 0.5 else 1.0
         mtpk = int(row[K_MTPK])
-        a = row[K_ACC]
-        C = row[K_CONC]
-        n_in = row[K_IN]
-        n_out = row[K_OUT]
-        chunk = row[K_CHUNK] if row[K_CHUNK] > 0.0 else H[H_CHUNK]
-        enc = row[K_ENC]
-        n_prompts = row[K_NPROMPTS]
+        mprec = int(row[K_MPREC])
+        C, n_in, n_out, t_enc = row[K_CONC], row[K_IN], row[K_OUT], row[K_ENC]
+        chunk = row[K_CHUNK] if row[K_CHUNK] > 0.0 else S.chunk
         static = row[K_STATIC] > 0.5
         lockstep = row[K_LOCKSTEP] > 0.5
-        gpus = float(tp * pp * dp)
         etp = (tp * dp if dpa else tp) // ep
-        # precisions: weight bytes and the GEMM compute precision the hardware offers
-        wb = wbytes[wprec]
-        cprec = cprecs[wprec]
-        wbe = ebytes[wprec]
-        aprec = int(row[K_APREC])
-        if aprec < 0:
-            wba = wb
-            caprec = cprec
-        else:
-            wba = wbytes[aprec]
-            caprec = cprecs[aprec]
-        mprec = int(row[K_MPREC])
-        tpi = tp_index[tp]
-        etpi = etp_index[etp]
-        imb_c = imb_a[ep]
-        ppf = float(pp)
-        # GEMM roofline constants and the memo; every GEMM below is looked up with scalar-only
-        # code (the memo key written out, _roofline a plain call that LLVM inlines): passing
-        # arrays to a function costs atomic reference-count updates, the main cost of this
-        # kernel before
-        min_rows = int(H[H_MIN_ROWS])
-        cmask = ck.shape[0] - 1
-        peak = peak_of[cprec]
-        peak_a = peak_of[caprec]
-        bw = H[H_BW_EFF]
-        gscale = H[H_GEMM_SCALE]
-        mscale = H[H_MEM_SCALE]
-        # physical floor: memory time >= bytes / HBM peak, i.e. the effective scale is at least
-        # the achieved-bandwidth fraction H_BW_EFF / H_BW_PEAK (compute.hbm_efficiency)
-        if mscale < bw / H[H_BW_PEAK]:
-            mscale = bw / H[H_BW_PEAK]
-        n_exp = M[M_EXPERTS]
-        k_top = M[M_TOPK]
-        n_etp = ex_n.shape[0]
-        n_ex = ex_n.shape[1]
-        n_kern = 0.0  # routed-expert GEMM kernels of one MoE layer (grouped over the experts)
-        for j in range(n_ex):
-            if ex_n[etpi, j] > 0.0 and ex_k[etpi, j] > 0.0:
-                n_kern += 1.0
-        # the MTP draft module's weights: at the checkpoint's MTP precision when it has one
-        # (mprec >= 0), else as the main layers
-        d_cp, d_wb, d_ca, d_wba, d_wbe, d_peak, d_peak_a = cprec, wb, caprec, wba, wbe, peak, peak_a
-        if mprec >= 0:
-            d_wb = wbytes[mprec]
-            d_cp = cprecs[mprec]
-            d_ca = d_cp
-            d_wba = d_wb
-            d_wbe = ebytes[mprec]
-            d_peak = peak_of[d_cp]
-            d_peak_a = d_peak
-
-        # ---------------- memory per GPU
-        p_mtp = M[M_P_MTP] if mtpk > 0 else 0.0
-        p_mtp_exp = M[M_P_MTP_EXP] if mtpk > 0 else 0.0
-        p_att = M[M_P_ATTN] + (M[M_P_MTP_ATTN] if mtpk > 0 else 0.0)
-        if mtpk > 0 and mprec >= 0:
-            # the MTP modules stored at their own precision (experts: at most their native bytes)
-            wbm = wbytes[mprec]
-            wbme = ebytes[mprec]
-            weights = (M[M_P_REST] - M[M_P_ATTN]) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
-                + M[M_P_ATTN] / (tp * pp) * wba + M[M_P_EXPERT] * wbe / (pp * ep * etp) \
-                + p_mtp / (tp * pp) * wbm + p_mtp_exp * wbme / (pp * ep * etp)
-        else:
-            weights = (M[M_P_REST] + p_mtp - p_att) / (tp * pp) * wb + M[M_P_EMBHEAD] / (tp * min(pp, 2)) * 2.0 \
-                + p_att / (tp * pp) * wba + (M[M_P_EXPERT] + p_mtp_exp) * wbe / (pp * ep * etp)
+        main, draft = _layer_precisions(int(row[K_WPREC]), int(row[K_APREC]), mprec, wbytes, cprecs, ebytes,
+                                        peak_of)
+        # ---- memory per GPU: the weights, and the KV cache of the requests that fit beside them
+        weights = _weights_per_gpu(M, tp, pp, ep, etp, mtpk, mprec, main, draft)
+        lw_dec, span = _attention_spans(wins, n_in, n_in + n_out / 2.0)
+        kvb = 2.0 if row[K_KVPREC] < 0.5 else 1.0
         shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
-        l_avg = n_in + n_out / 2.0
-        # attention spans summed over the attention layers [tokens]: lw_dec = Σ min(l_avg, window)
-        # (window 0 = full; what a decode token reads, and a request's KV cache); span = Σ the
-        # mean causal span of a prompt of n_in tokens: n_in/2 on full layers,
-        # (W²/2 + (n_in − W)·W)/n_in on a window W < n_in
-        lw_dec = 0.0
-        span = 0.0
-        for j in range(wins.shape[0]):
-            W = wins[j]
-            lw_dec += l_avg if (W <= 0.0 or l_avg < W) else W
-            if W <= 0.0 or n_in <= W:
-                span += n_in / 2.0
-            else:
-                span += (W * W / 2.0 + (n_in - W) * W) / n_in
-        kv_req = lw_dec * M[M_KV_EL] * kvb / shard / pp  # one request, one GPU [B]
-        usable = H[H_MEM_UTIL] * H[H_HBM_BYTES] - weights
+        kv_req = lw_dec * S.kv_el * kvb / shard / pp  # one request, one GPU [B]
         B = C / dp
-        if usable > 0.0 and kv_req > 0.0:
-            bmax = math.floor(usable / kv_req)
-        elif usable > 0.0:
-            bmax = 1e18
-        else:
-            bmax = 0.0
-        fits = bmax >= 1.0
-        if bmax > H[H_MAX_SEQS]:
-            bmax = H[H_MAX_SEQS]
-        b_run = B if (B <= bmax or not fits) else bmax
+        bmax, fits, b_run = _kv_capacity(S, weights, kv_req, B)
         kv_gpu = b_run * kv_req
-        mem = weights + kv_gpu + (1.0 - H[H_MEM_UTIL]) * H[H_HBM_BYTES]
-
-        # ---------------- tokens per step
-        V = 1.0 + mtpk
-        if mtpk > 0:
-            E = (1.0 - a ** (mtpk + 1)) / (1.0 - a) if a < 1.0 else V
-        else:
-            E = 1.0
-        D = b_run * V
-
-        acc[:] = 0.0
-        mixed = H[H_MIXED] > 0.5
-        t_enc = enc  # encoder + projector seconds per request (il.multimodal.encoder_prefill)
-        # the cycles a pass needs, evaluated by ONE copy of the engine-cycle code below
-        # (compile time; written out here, not a function: a call would pass ~35 arrays per
-        # cycle, each an atomic reference-count update, and numba's IR inlining of a function
-        # this size cost ~6 s of every cold start):
-        #   ta: static: the prefill piece; mixed: decode + a prompt chunk; otherwise: a
-        #       prefill-only forward
-        #   tb: decode only
-        #   tpc: prefill-only piece of min(chunk, all prompts) (static batch, or the queued
-        #       burst of a finite benchmark / lockstep waves; first pass only)
+        etpi = etp_index[etp]
+        R = _Row(tp, pp, dp, ep, dpa, mtpk, kvb, float(pp), tp_index[tp], etpi, imb_a[ep], shard, lw_dec, span,
+                 n_kern_of[etpi])
+        # ---- tokens per step, then the passes of the fixed point (one for a static batch)
+        V, E = _tokens_per_step(mtpk, row[K_ACC])
         mc = min(chunk, b_run * n_in)
-        burst_needed = (not static) and (n_prompts > 0.0 or lockstep)
+        burst_needed = (not static) and (row[K_NPROMPTS] > 0.0 or lockstep)
         passes = 1 if static else FIXED_POINT_PASSES
         b_dec = b_run
         p_tok = b_run * n_in * E / n_out
-        cycle = 0.0
-        t_serve = 0.0
-        ttft_run = 0.0
-        prefill_frac = 0.0
-        ttft = 0.0
-        tpot = 0.0
-        e2e = 0.0
-        out_tps = 0.0
         others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
-        f = 0.0
-        f_any = 0.0
-        moe_a = -1.0
-        c_tok = 0.0
-        m_pre = 0.0
+        c_tok, f, f_any, moe_a, m_pre = 0.0, 0.0, 0.0, -1.0, 0.0
+        cycle, t_serve, ttft_run, prefill_frac, ttft, tpot, e2e, out_tps = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         for it in range(passes):
             D = b_dec * V
             prompts = p_tok / n_in  # new requests per cycle
-            if static:
-                da, sa, pa = 0.0, 0.0, mc
-            elif mixed:
-                room = chunk - D
-                if room < 1.0:
-                    room = 1.0
-                if p_tok >= room:
-                    c_tok = p_tok
-                    f = 1.0
-                else:
-                    c_tok = min(room, max(p_tok, n_in))
-                    f = p_tok / c_tok
-                f_any = f
-                moe_a = -1.0
-                if dpa and dp > 1 and f > 0.0:
-                    # DP attention: the step waits for its busiest rank (a collective in every
-                    # MoE layer), which carries a chunk when any of the dp ranks has one (they
-                    # admit prompts independently); the MoE layers see the chunks of the
-                    # dp·f/f_any ranks that have one
-                    f_any = 1.0 - (1.0 - f) ** dp
-                    moe_a = dp * D + c_tok * dp * f / f_any
-                da, sa, pa = D, b_dec, c_tok
-            else:
-                m_pre = min(chunk, max(n_in, p_tok))
-                da, sa, pa = 0.0, 0.0, m_pre
-            n_c = 3 if (it == 0 and burst_needed) else 2
-            for c in range(n_c):
+            da, sa, pa, c_tok, f, f_any, moe_a, m_pre = _batch_formation(
+                static, S.mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre)
+            for c in range(3 if (it == 0 and burst_needed) else 2):
+                # ======== tc = one engine cycle [s] (every micro-batch through every stage): dc
+                # decode tokens from sc_ sequences and pc prefill tokens per cycle; mo: tokens the
+                # whole DP-attention group sends into each MoE layer per cycle (< 0: every rank
+                # carrying this rank's tokens). ONE copy of this code for every cycle (compile time)
                 mo = -1.0
                 if c == 0:
                     tc, dc, sc_, pc = ta, da, sa, pa
-                    if mixed and not static:
+                    if S.mixed and not static:
                         mo = moe_a
                 elif c == 1:
                     tc, dc, sc_, pc = tb, D, b_dec, 0.0
                 else:
                     tc, dc, sc_, pc = tpc, 0.0, 0.0, mc
                 tc[:] = 0.0
-                # ======== tc = one engine cycle [s] (every micro-batch through every stage): the
-                # forward of each micro-batch, pipeline sends, host overhead, MTP draft; dc decode
-                # tokens from sc_ sequences and pc prefill tokens per cycle; mo: tokens the whole
-                # DP-attention group sends into each MoE layer per cycle (< 0: every rank
-                # carrying this rank's tokens)
-                # ---- q = 0: one forward of a micro-batch over every layer: mm tokens, of which dd_f
-                # decode tokens from ns_f sequences and pre_f prefill tokens; span / lw_dec: attention
-                # spans summed over layers for prefill / decode tokens [tokens] (GEMMs, attention,
-                # communication, per-layer overhead; the LM head runs pp times per cycle).
-                # q = 1: the MTP draft module, mtpk times: one decoder layer + the LM head on one
-                # token per sequence (nb), at the draft weights' precision; a tensor-parallel
-                # decoder layer like the others: its all-reduces (and, under DP attention, its MoE
-                # dispatch/combine) on the nb draft tokens. Both through ONE copy of the code below
-                # (compile time), the differences selected by q.
-                mm = (dc + pc) / ppf
-                dd_f = dc / ppf
-                ns_f = sc_ / ppf
-                pre_f = pc / ppf
+                dd_f, ns_f, pre_f = dc / R.ppf, sc_ / R.ppf, pc / R.ppf  # per micro-batch
+                # q = 0: one forward of a micro-batch over every layer (GEMMs, attention,
+                # communication, per-layer overhead; the LM head runs pp times per cycle); q = 1:
+                # the MTP draft module, mtpk times, at the draft weights' precision (its GEMMs and
+                # its collectives summed in tq)
                 for q in range(2):
-                    if q == 0:
-                        active = mm > 0.0  # (without tokens only the pipeline send is paid)
-                        xm = mm  # GEMM rows
-                        xh = dd_f if dd_f > 0.0 else 1.0  # LM-head rows
-                        xt = mo / ppf if mo >= 0.0 else mm * (dp if dpa else 1.0)  # tokens into each MoE layer
-                        moe_here = active and n_moe > 0.0
-                        p_c, p_a, k_c, k_a, b_c, b_a, b_e = cprec, caprec, peak, peak_a, wb, wba, wbe
-                    else:
-                        if not (mtpk > 0 and sc_ > 0.0):
-                            continue
-                        active = True
-                        xm = sc_ / ppf
-                        xh = xm
-                        xt = xm * (dp if dpa else 1.0)
-                        moe_here = mtp_moe
-                        p_c, p_a, k_c, k_a, b_c, b_a, b_e = d_cp, d_ca, d_peak, d_peak_a, d_wb, d_wba, d_wbe
-                    tq = 0.0  # the draft module's time [s]
-                    # GEMMs j < n_ne: non-expert (attention projections at their own precision p_a,
-                    # dense MLP, shared experts, router, LM head: kept in BF16 by the quantized
-                    # checkpoints, docs/serving.md); j >= n_ne: the routed experts of one MoE
-                    # layer on the busiest expert-parallel rank (bb experts of me rows each, one
-                    # batched GEMM per expert matrix); each timed by
-                    # :func:`_roofline` at the efficiency of :func:`infra_lab._kernels.gemm.gemm_kernel`
-                    # (memoized), taken at the integer shape (ceil of each dimension) with at
-                    # least H_MIN_ROWS rows (the compute model's smallest macro-tile height: decode
-                    # kernels with fewer rows, GEMV / swap-AB / split-K, do not pad M to a tile);
-                    # the roofline uses the real rows
-                    bb = 1.0
-                    me = 1.0
-                    tr = 0.0
-                    if moe_here:
-                        # the expected number of distinct experts the xt tokens touch on a rank
-                        # (balls into bins) and the busiest rank's rows spread over them: 1 +
-                        # c_ep/√(tokens/ep) times the mean, the normal closed form of
-                        # :func:`infra_lab.compute.moe_load_imbalance` (c_ep = imb_c from that
-                        # function), capped at ep (everything on one rank)
-                        u = (n_exp / ep) * (1.0 - (1.0 - k_top / n_exp) ** xt)
-                        imb = 1.0
-                        if not (ep <= 1 or xt <= 0.0):
-                            imb = 1.0 + imb_c / math.sqrt(xt / ep)
-                            if not imb < ep:
-                                imb = float(ep)
-                        rows = xt * k_top / ep * imb
-                        bb = max(1.0, math.floor(u + 0.5))
-                        me = max(1.0, math.ceil(rows / bb - 1e-9))
+                    if q == 1 and not (mtpk > 0 and sc_ > 0.0):
+                        continue
+                    active, xm, xh, xt, moe_here = _forward_tokens(q, (dc + pc) / R.ppf, dd_f, sc_, mo, S, R)
+                    pr = main if q == 0 else draft
+                    bb, me = _moe_spread(xt, S, R) if moe_here else (1.0, 1.0)
+                    tq = 0.0
+                    tr = 0.0  # the routed experts of one MoE layer on the busiest rank [s]
+                    # GEMMs: j < n_ne the non-expert ones (ne_cnt[j] per forward, ne_mtp[j] per draft
+                    # pass), then (moe_here) the routed experts; each at the efficiency of
+                    # infra_lab._kernels.gemm.gemm_kernel (memoized) at the integer shape with at
+                    # least H_MIN_ROWS rows, timed by _roofline on the real rows
                     for j in range((n_ne + n_ex if moe_here else n_ne) if active else 0):
-                        cls = 2
+                        cls = G_EXPERT
                         w = 0.0
                         if j < n_ne:
                             cls = ne_cls[j]
                             w = ne_cnt[j] if q == 0 else ne_mtp[j]
                             if q == 1 and not w > 0.0:
                                 continue
-                            gp = p_a if cls == 0 else (0 if cls == 3 else p_c)
-                            kb = (gp * n_tp + tpi) * n_ne + j  # kind 0
-                            gn = ne_n[tpi, j]
-                            gk = ne_k[tpi, j]
-                            mg = xh if cls == 3 else xm
-                            bg = 1.0
-                            pk = k_a if cls == 0 else (peak_bf16 if cls == 3 else k_c)
-                            bx = b_a if cls == 0 else (2.0 if cls == 3 else b_c)
+                            gn = ne_n[R.tpi, j]
+                            gk = ne_k[R.tpi, j]
                         else:
-                            je = j - n_ne
-                            gp = p_c
-                            kb = 65536 + (p_c * n_etp + etpi) * n_ex + je  # kind 1
-                            gn = ex_n[etpi, je]
-                            gk = ex_k[etpi, je]
-                            mg = me
-                            bg = bb
-                            pk = k_c
-                            bx = b_e
+                            gn = ex_n[etpi, j - n_ne]
+                            gk = ex_k[etpi, j - n_ne]
+                        gp, kb, mg, bg, pk, bx = _gemm_operand(cls, j, n_ne, xm, xh, bb, me, S, R, pr, n_tp, n_etp,
+                                                               n_ex)
                         ok = mg > 0.0 and gn > 0.0 and gk > 0.0
                         t = 0.0
                         if ok:
-                            mi = max(min_rows, int(math.ceil(mg - 1e-9)))
+                            mi = max(S.min_rows, int(math.ceil(mg - 1e-9)))
                             bi = max(1, int(math.ceil(bg - 1e-9)))
                             key = ((kb * 1024 + bi) << 30) + mi
-                            hx = (key ^ (key >> 29)) * 1000003
-                            hs = (hx ^ (hx >> 32)) & cmask
+                            hs = _memo_slot(key, cmask)
                             if ck[hs] != key:
                                 sm[0] = mi
                                 sn[0] = max(1, int(math.ceil(gn - 1e-9)))
@@ -487,147 +728,75 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                                 kg.gemm_kernel(sm, sn, sk, sb, *gs[gp], se, st)
                                 ck[hs] = key
                                 cv[hs] = se[0]
-                            t = _roofline(mg, gn, gk, bg, cv[hs], pk, bx, bw, gscale, mscale)
+                            t = _roofline(mg, gn, gk, bg, cv[hs], pk, bx, S.bw, S.gscale, S.mscale)
                         if j >= n_ne:
                             tr += t
                         elif q == 0:
                             if t > 0.0:
-                                # the fixed GPU time of each kernel (kernel_fixed_s x the stack's scale)
-                                t += kfix
-                            if cls == 3:
+                                t += S.kfix  # the fixed GPU time of each kernel
+                            if cls == G_HEAD:
                                 if dd_f > 0.0:
                                     tc[B_HEAD] += w * t * pp
-                            elif cls == 0:
+                            elif cls == G_ATTN:
                                 tc[B_ATTN_GEMM] += w * t
                             else:
                                 tc[B_MLP_GEMM] += w * t
                         elif ok:
-                            tq += w * kfix
+                            tq += w * S.kfix
                             tq += w * t
                     if moe_here:
                         if q == 0:
-                            tc[B_EXPERT_GEMM] += n_moe * (tr + n_kern * kfix)
+                            tc[B_EXPERT_GEMM] += S.n_moe * (tr + R.n_kern * S.kfix)
                         else:
-                            tq += tr + n_kern * kfix
+                            tq += tr + R.n_kern * S.kfix
                     if q == 0 and active:
-                        # attention core: decode reads the KV cache, prefill is compute
-                        hq = M[M_HEADS] / tp
-                        if dd_f > 0.0:
-                            fl = dd_f * 2.0 * hq * (M[M_DQ_DEC] + M[M_DV_DEC]) * lw_dec
-                            by = ns_f * M[M_KV_EL] * kvb / shard * lw_dec
-                            t_c = fl / (peak_bf16 * H[H_ATT_EFF_DEC])
-                            t_m = by / bw * mscale
-                            tc[B_ATT_DEC] += ((t_c if t_c > t_m else t_m) + n_layers * kfix)
-                        if pre_f > 0.0:
-                            fl = pre_f * 2.0 * hq * (M[M_DQ_PRE] + M[M_DV_PRE]) * span
-                            tc[B_ATT_PRE] += (fl / (peak_bf16 * H[H_ATT_EFF_PRE]) + n_layers * kfix)
-                    # communication, each memoized per whole token count: r = 0 the tensor-parallel
-                    # all-reduces, 1 (DP attention) the MoE dispatch/combine, 2 (q = 0) the pipeline
-                    # send of the micro-batch's activations to the next stage (kk ranks per node:
-                    # within a node or not depending on tp·pp)
+                        t_dec, t_pre = _attention_core(dd_f, ns_f, pre_f, S, R)
+                        tc[B_ATT_DEC] += t_dec
+                        tc[B_ATT_PRE] += t_pre
+                    # communication, each collective memoized per whole token count
                     for r in range(3):
-                        if r == 0:
-                            if not (active and tp > 1):
-                                continue
-                            op = kf.OP_ALL_REDUCE
-                            n_c = tp
-                            bpt = h * 2.0
-                            kk = n_c if n_c <= dom else dom
-                        elif r == 1:
-                            if not (dpa and moe_here):
-                                continue
-                            op = kf.OP_ALL_TO_ALL
-                            n_c = tp * dp
-                            bpt = k_top * h * H[H_DISPATCH_B]
-                            kk = n_c if n_c <= dom else dom
-                        else:
-                            if not (q == 0 and pp > 1):
-                                continue
-                            op = kf.OP_SEND_RECV
-                            n_c = min(pp, 2)  # = 2, typed int64 (a literal 2 would compile a second specialization)
-                            bpt = h * 2.0
-                            kk = n_c if tp * pp <= H[H_DOMAIN] else 1
-                        ti = max(1, int(math.ceil(xm - 1e-9)))  # whole tokens
-                        key = ((((2 + kk) * 65536 + op * 8192 + n_c) * 1024) << 30) + ti
-                        hx = (key ^ (key >> 29)) * 1000003
-                        hs = (hx ^ (hx >> 32)) & cmask
-                        if ck[hs] == key:
-                            x = cv[hs]
-                        else:
-                            # algo -1 (any) as a typed int64 and P read-only: the same specialization of
-                            # best_collective as the Python calls of infra_lab.collectives.collective
-                            x = kf.best_collective(op, np.int64(-1), float(ti) * bpt, n_c, kk, P)[0]
-                            ck[hs] = key
-                            cv[hs] = x
-                        if r == 0:
-                            if q == 0:
-                                # attention of every layer + (DP attention) the dense layers' MLP or
-                                # (otherwise) every layer's MLP
-                                n_ar = n_layers + n_dense if dpa else 2.0 * n_layers
-                                tc[B_TP_COMM] += n_ar * x * comm
-                            else:
-                                tq += (1.0 if (dpa and mtp_moe) else 2.0) * x * comm
-                        elif r == 1:
-                            if q == 0:
-                                tc[B_EP_COMM] += 2.0 * n_moe * x * comm
-                            else:
-                                tq += 2.0 * x * comm
-                        else:
-                            tc[B_PP_P2P] += ppf * x * comm
+                        runs, op, n_c, kk, bpt = _comm_plan(r, q, active, moe_here, S, R)
+                        if runs:
+                            ti = max(1, int(math.ceil(xm - 1e-9)))  # whole tokens
+                            key = _collective_key(op, n_c, kk, ti)
+                            hs = _memo_slot(key, cmask)
+                            if ck[hs] != key:
+                                # algo -1 (any) as a typed int64 and P read-only: the same
+                                # specialization of best_collective as the Python calls of
+                                # infra_lab.collectives.collective
+                                ck[hs] = key
+                                cv[hs] = kf.best_collective(op, np.int64(-1), float(ti) * bpt, n_c, kk, P)[0]
+                            x = _comm_seconds(r, q, cv[hs], S, R)
+                            if q == 1:
+                                tq += x
+                            else:  # B_TP_COMM, B_EP_COMM, B_PP_P2P in the order of COMM_*
+                                tc[B_TP_COMM + r] += x
                     if q == 0:
                         if active:
-                            tc[B_LAYER_OVH] += n_layers * layer_ovh
+                            tc[B_LAYER_OVH] += S.n_layers * S.layer_ovh
                     else:
-                        tc[B_MTP] += mtpk * ppf * (tq + layer_ovh)
-                # host work per engine step: a fixed part and a part per decoding request (scheduling,
-                # sampling, stop checks, detokenization of the request's new tokens)
-                tc[B_STEP_OVH] += (H[H_STEP_OVH] + H[H_SEQ_OVH] * sc_)
+                        tc[B_MTP] += mtpk * R.ppf * (tq + S.layer_ovh)
+                # host work per engine step: a fixed part and a part per decoding request
+                # (scheduling, sampling, stop checks, detokenization of the request's new tokens)
+                tc[B_STEP_OVH] += (S.step_ovh + S.seq_ovh * sc_)
+            wa, wb, we = _pass_weights(static, S.mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp, p_tok,
+                                       m_pre, prompts)
+            for j in range(N_B):
+                acc[j] = wa * ta[j] + wb * tb[j]
+            acc[B_ENCODER] += we * t_enc
             if static:
-                # all b_run prompts prefilled together (in chunk-sized forwards), then decoded
-                # together; the breakdown is then the seconds of one whole batch (it sums to e2e)
-                n_pre = b_run * n_in / mc
-                ttft = n_pre * ta.sum() + b_run * t_enc + H[H_REQ_OVH]
-                t_dec = tb.sum()
-                tpot = t_dec / E
-                n_dec = (n_out - 1.0) / E
-                e2e = ttft + n_dec * t_dec
-                out_tps = dp * b_run * n_out / e2e
-                prefill_frac = ttft / e2e
-                for j in range(N_B):
-                    acc[j] = n_pre * ta[j] + n_dec * tb[j]
-                acc[B_ENCODER] += b_run * t_enc
-                acc[B_STEP_OVH] += H[H_REQ_OVH]  # the batch's fixed request overhead (in its TTFT)
-                cycle = e2e
+                acc[B_STEP_OVH] += S.req_ovh  # the batch's fixed request overhead (in its TTFT)
+                ttft, tpot, e2e, out_tps, prefill_frac = _static_batch(ta.sum(), tb.sum(), wa, wb, b_run, n_out, E,
+                                                                       dp, t_enc, S.req_ovh)
+                cycle = e2e  # the breakdown is then the seconds of one whole batch (it sums to e2e)
                 break
             # closed loop: b_run requests in service; a fixed point between the cycle time and
             # how many of them are decoding (the others are in their prefill):
             #   T = ttft_run + (n_out − 1)·tpot, r = b_run / T (requests per second),
             #   decoding = r·(n_out − 1)·tpot, prompt tokens per cycle = r·n_in·cycle
-            acc[:] = 0.0
-            if mixed:
-                # a request's tokens wait for the OTHER requests' prompt chunks (its own are in its TTFT);
-                # with DP attention for a chunk on any of the dp ranks
-                f_oth = f * others
-                if moe_a >= 0.0:
-                    f_oth = 1.0 - (1.0 - f_oth) ** dp
-                for j in range(N_B):
-                    acc[j] = f_oth * ta[j] + (1.0 - f_oth) * tb[j]
-                acc[B_ENCODER] += prompts * others * t_enc
-                cycle = acc.sum()
-                s1 = ta.sum()
-                s0 = tb.sum()
-                ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s1 + t_enc + H[H_REQ_OVH]
-                full = f_any * s1 + (1.0 - f_any) * s0 + prompts * t_enc
-                prefill_frac = (f_any * (s1 - s0) + prompts * t_enc) / full
-            else:
-                r_pre = p_tok / m_pre
-                for j in range(N_B):
-                    acc[j] = tb[j] + r_pre * others * ta[j]
-                acc[B_ENCODER] += prompts * others * t_enc
-                cycle = acc.sum()
-                s_p = ta.sum()
-                ttft_run = 0.5 * tb.sum() + math.ceil(n_in / m_pre - 1e-9) * s_p + t_enc + H[H_REQ_OVH]
-                prefill_frac = (r_pre * s_p + prompts * t_enc) / (tb.sum() + r_pre * s_p + prompts * t_enc)
+            cycle = acc.sum()
+            ttft_run, prefill_frac = _ttft_in_service(S.mixed, cycle, ta.sum(), tb.sum(), n_in, c_tok, m_pre, f_any,
+                                                      p_tok, prompts, t_enc, S.req_ovh)
             tpot = cycle / E
             t_serve = ttft_run + (n_out - 1.0) * tpot
             rate = b_run / t_serve
@@ -636,39 +805,13 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
             b_dec = rate * (n_out - 1.0) * tpot
             p_tok = rate * n_in * cycle
         if not static:
-            tpot = cycle / E
             out_tps = dp * b_run * n_out / t_serve
-            wait = 0.0
-            if b_run < B:
-                wait = t_serve * (B / b_run - 1.0)
-            burst = 0.0
-            if burst_needed:
-                # a burst of prompts queued together: every wave (lockstep) or only the first
-                # wave of a finite benchmark (its share C/N of the requests)
-                share = 1.0 if lockstep else C / n_prompts
-                burst = share * 0.5 * b_run * n_in / mc * tpc.sum()
-            ttft = ttft_run + wait + burst
+            ttft = _queue_and_burst(t_serve, ttft_run, b_run, B, C, n_in, mc, burst_needed, lockstep,
+                                    row[K_NPROMPTS], tpc.sum() if burst_needed else 0.0)
             e2e = ttft + (n_out - 1.0) * tpot
-
-        o = out[i]
-        o[O_OUT_TPS] = out_tps
-        o[O_TOTAL_TPS] = out_tps * (n_in + n_out) / n_out
-        o[O_OUT_TPS_GPU] = out_tps / gpus
-        o[O_TTFT] = ttft
-        o[O_TPOT] = tpot
-        o[O_TPS_USER] = 1.0 / tpot
-        o[O_E2E] = e2e
-        o[O_MEM_GPU] = mem
-        o[O_FITS] = 1.0 if fits else 0.0
-        o[O_MAX_CONC] = bmax * dp if bmax < 1e17 else 1e18
-        o[O_PREFILL_FRAC] = prefill_frac
-        o[O_CYCLE] = cycle
-        o[O_RUNNING] = b_run * dp
-        o[O_KV_LIMITED] = 1.0 if (fits and b_run < B) else 0.0
-        o[O_WEIGHTS_GPU] = weights
-        o[O_KV_GPU] = kv_gpu
-        for j in range(N_B):
-            o[N_RES + j] = acc[j]
+        _write_result(out, i, acc, out_tps, n_in, n_out, float(tp * pp * dp), ttft, tpot, e2e,
+                      weights + kv_gpu + (1.0 - S.mem_util) * S.hbm, fits, bmax, dp, prefill_frac, cycle, b_run, B,
+                      weights, kv_gpu)
 
 
 def memo(blocks):
