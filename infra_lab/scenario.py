@@ -663,7 +663,9 @@ class ParallelismConfig:
     DeepSeek-V3 report §3.2.1): its achieved fraction is the stack's
     ``dualpipe_ep_comm_overlap`` in place of ``ep_comm_overlap`` (Megatron-Core's 1F1B
     all-to-all overlap). It needs ``ep_overlap``; only the overlap fraction changes (the
-    pipeline bubble is priced as the run's pp/vp schedule, an approximation for DualPipe).
+    pipeline bubble is priced as the run's pp/vp schedule, an approximation for DualPipe; so is
+    the layout: the output head and any MTP modules sit on the last stage, where DualPipe's
+    V-shaped placement puts them on the rank that also holds the embedding).
 
     ``cp_rotate`` is how the context-parallel ranks exchange K and V: "p2p" (default; a ring
     that passes K/V to the next rank at every attention step, Megatron-Core / Transformer

@@ -718,11 +718,19 @@ def _scenario_for_run(row: dict):
                         "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true"},
     })
     if sc.model_spec.mtp_layers and sc.parallelism.pp > 1:
+        if sc.parallelism.dualpipe:
+            # DualPipe folds the pipeline into a V: rank 0 holds the first and the last chunk, so
+            # the output head and the MTP modules share a rank with the embedding (DeepSeek-V3
+            # report §3.2.3), and the run's per-rank layer split is not published. The step model
+            # prices the MTP modules and the head on the last stage of an even split, where they
+            # pace the whole pipeline: a layout the run did not use, so it is not compared
+            raise ValidationError(f"{row['id']}: DualPipe with MTP is not modelled (head and MTP share the "
+                                  f"embedding's rank; layers per rank not published). DeepSeek-V3 report "
+                                  f"§3.2.3; the step model puts the head and the MTP module on the last stage of "
+                                  f"an even split, where they would pace the pipeline")
         # the MTP modules are priced with the output layer on the last pipeline stage (Megatron-
-        # Core's placement); DualPipe puts the output head and MTP on the rank that also holds the
-        # embedding and the first layers (DeepSeek-V3 report §3.2.3), a layout not modelled
-        notes.append(f"mtp_layers={sc.model_spec.mtp_layers} on the last stage"
-                     + (" (DualPipe's shared first/last rank not modelled)" if sc.parallelism.dualpipe else ""))
+        # Core's placement)
+        notes.append(f"mtp_layers={sc.model_spec.mtp_layers} on the last stage")
     return sc, notes
 
 
