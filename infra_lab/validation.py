@@ -598,7 +598,7 @@ def _run_row(row: dict | str) -> dict:
     if isinstance(row, dict):
         return row
     if not isinstance(row, str):
-        raise ValidationError(f"run = {row!r} ({type(row).__name__}): expected a run id (str) or a row "
+        raise ValidationError(f"row = {row!r} ({type(row).__name__}): expected a run id (str) or a row "
                               f"of infra_lab.validation.current_runs() (dict)")
     runs = current_runs()
     hit = runs.filter(pl.col("id") == row)
@@ -724,10 +724,11 @@ def _scenario_for_run(row: dict):
             # report §3.2.3), and the run's per-rank layer split is not published. The step model
             # prices the MTP modules and the head on the last stage of an even split, where they
             # pace the whole pipeline: a layout the run did not use, so it is not compared
-            raise ValidationError(f"{row['id']}: DualPipe with MTP is not modelled (head and MTP share the "
-                                  f"embedding's rank; layers per rank not published). DeepSeek-V3 report "
-                                  f"§3.2.3; the step model puts the head and the MTP module on the last stage of "
-                                  f"an even split, where they would pace the pipeline")
+            # (the status column keeps the first sentence when the message is long: the reason first)
+            raise ValidationError(f"{row['id']}: DualPipe with MTP is not modelled (head and MTP on the embedding's "
+                                  f"rank, DeepSeek-V3 report §3.2.3). Its layers per rank are not published; the "
+                                  f"step model puts the head and the MTP module on the last stage of an even "
+                                  f"split, where they would pace the pipeline")
         # the MTP modules are priced with the output layer on the last pipeline stage (Megatron-
         # Core's placement)
         notes.append(f"mtp_layers={sc.model_spec.mtp_layers} on the last stage")
@@ -784,6 +785,17 @@ def _measured_tokens_per_gpu(row: dict, est) -> float:
     raise ValidationError(f"{row['id']}: unknown metric {row['metric']!r}")
 
 
+def _status(e: Exception, limit: int) -> str:
+    """A run's "not compared" status: the error's message without its leading run id, whole
+    when it has at most ``limit`` characters, else its sentences that fit (a cut mid-word
+    only when even the first sentence is longer)."""
+    msg = str(e).split(": ", 1)[-1]
+    if len(msg) <= limit:
+        return msg
+    cut = msg.rfind(". ", 0, limit)
+    return msg[:cut + 1] if cut > 0 else msg[:limit]
+
+
 def compare_current(params: dict | None = None) -> pl.DataFrame:
     """Predicted vs measured throughput of every current run that the model can express.
 
@@ -817,7 +829,7 @@ def compare_current(params: dict | None = None) -> pl.DataFrame:
         except (ValidationError, KeyError) as e:
             rows.append({**base, "measured_tokens_per_s_per_gpu": None, "predicted_tokens_per_s_per_gpu": None,
                          "error_pct": None, "abs_error_pct": None, "fits": None,
-                         "status": str(e).split(": ", 1)[-1][:120], "assumptions": ""})
+                         "status": _status(e, 120), "assumptions": ""})
             continue
         err = 100.0 * (meas / est.tokens_per_s_per_gpu - 1.0)
         rows.append({**base, "measured_tokens_per_s_per_gpu": meas,
@@ -1612,7 +1624,7 @@ def memory_check() -> pl.DataFrame:
         except (ValidationError, KeyError, TypeError) as e:
             out.append({**base, "predicted_GiB": None, "predicted_compared_GiB": None, "published_GiB": None,
                         "error_pct": None,
-                        "predicted_fits": None, "agrees": None, "status": str(e).split(": ", 1)[-1][:100]})
+                        "predicted_fits": None, "agrees": None, "status": _status(e, 100)})
             continue
         # the run's device as the catalog has it (variant-aware), at the memory its driver exposes
         cap = sc.hardware.accelerator_spec.memory_capacity_bytes
