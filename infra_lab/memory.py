@@ -278,8 +278,7 @@ def mtp_layer_kind(spec) -> str:
     """The layer kind of a multi-token-prediction module's transformer layer: "moe" when the
     model's last layer is an MoE layer, else "dense" (as :func:`infra_lab.compute.layer_ops`
     builds it)."""
-    spec = _spec(spec)
-    return "moe" if (spec.experts and spec.layer_kinds()[-1] == "moe") else "dense"
+    return _spec(spec).mtp_layer_kind()
 
 
 def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
@@ -847,7 +846,7 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     # the output layer (DeepSeek-V3 report §2.2; Megatron-Core places MTP in the last stage);
     # their routed experts shard like a MoE layer's
     mtp_total = float(spec.params_mtp)
-    mtp_exp = spec.mtp_layers * per_exp if (mtp_total and kinds[-1] == "moe") else 0.0
+    mtp_exp = spec.mtp_layers * per_exp if (mtp_total and spec.mtp_layer_kind() == "moe") else 0.0
     seen: dict[tuple, dict] = {}
     for st in stage_layers(spec, pp, vp, recompute_num_layers=recompute_num_layers):
         key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"], st["n_dense_recomputed"],

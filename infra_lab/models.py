@@ -742,6 +742,14 @@ class ModelSpec:
             out.setdefault(kind, []).append((name, m, n, k, c))
         return out
 
+    def mtp_layer_kind(self) -> str:
+        """Kind of the transformer layer inside each multi-token-prediction module: "moe" when
+        the model's last layer is an MoE layer (DeepSeek-V3), else "dense". The one place the
+        rule lives: the op table (:func:`infra_lab.compute.gemm_records`, ``layer_ops``), the
+        parameters (:attr:`params_mtp`), the stage parameters and activations
+        (:mod:`infra_lab.memory`) and the step model read it here."""
+        return "moe" if (self.experts and self.layer_kinds()[-1] == "moe") else "dense"
+
     @property
     def params_mtp(self) -> int:
         """Parameters of the multi-token-prediction modules [count] (not in params_total):
@@ -752,7 +760,7 @@ class ModelSpec:
         h = self.hidden
         ap = self._attention_params()
         block = ap["attention"] + ap["norms"] + 2 * self._norm_params(h)
-        if self.experts and self.layer_kinds()[-1] == "moe":
+        if self.mtp_layer_kind() == "moe":
             ew = self.expert_ffn_hidden or self.ffn_hidden
             block += self.experts * self._mlp_params(ew) + self._router_params(1)
             if self.shared_experts:

@@ -282,7 +282,7 @@ def _records(spec, s: int, b: int, tp: int, causal: bool, ep: int, etp: int) -> 
             mamba("hybrid")
     if spec.mtp_layers:
         add("mtp", "mtp_proj", "mtp_proj", T, h, 2 * h)
-        (moe if spec.experts and kinds[-1] == "moe" else dense)("mtp")
+        (moe if spec.mtp_layer_kind() == "moe" else dense)("mtp")
         add("mtp", "lm_head", "head", T, spec.vocab / tp, h)
     add("head", "lm_head", "head", T, spec.vocab / tp, h)
     cols = list(zip(*out, strict=True))
@@ -337,7 +337,7 @@ def _elementwise(spec, kind: str, T: float, tp: int, sp: bool, s: int, b: int, f
             ops.append(("mtp_norms", "norm", 2 * 2 * ts * h * act))
         attention_side()
         ops.append(("norm_mlp", "norm", 2 * ts * h * act))
-        is_moe = kind == "moe" or (kind == "mtp" and spec.experts and spec.layer_kinds()[-1] == "moe")
+        is_moe = kind == "moe" or (kind == "mtp" and spec.mtp_layer_kind() == "moe")
         if is_moe:
             moe_side()
         else:
