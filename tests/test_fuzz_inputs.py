@@ -124,7 +124,7 @@ TRAINING_FIELDS = {
     "hardware": ("nodes", "gpus_per_node", "scaleup_domain", "nics_per_node", "oversubscription", "accelerator",
                  "nic", "fabric", "host_cpu", "pxn", "sharp", "domain_gpus"),
     "training": ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
-                 "moe_routing", "moe_capacity_factor", "loss_chunks", "fp8_scaling", "eager"),
+                 "moe_routing", "moe_capacity_factor", "loss_chunks", "fp8_scaling", "eager", "recompute_num_layers"),
     "parallelism": ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp", "sequence_parallel", "cp_rotate",
                     "moe_dispatcher", "ep_overlap"),
     "model": ("preset", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "experts",
@@ -189,6 +189,19 @@ def test_scenario_tables_of_the_wrong_shape(name):
         d = copy.deepcopy(base)
         d[table] = {**d[table], "no_such_key": 1}
         outcome(lambda: il.Scenario.from_dict(d), "no_such_key")
+
+
+def test_recompute_num_layers_under_full_recompute():
+    """The shipped scenarios run without recompute, where every value of
+    training.recompute_num_layers is refused by the recompute check alone; here the field's own
+    checks (type, range, the model's layers) under Megatron's full recompute."""
+    d = {**BASE, "training": {**BASE["training"], "recompute": "full", "stack": "megatron-core-rocm"}}
+    results = {}
+    for v in (*HOSTILE, 1, 31, 32, 33):
+        d["training"]["recompute_num_layers"] = v
+        results[repr(v)] = outcome(lambda: il.estimate(d), "recompute_num_layers")
+    assert results["1"] == results["32"] == results["None"] == "ok"
+    assert results["33"] == results["0"] == results["2.5"] == results["True"] == "refused"
 
 
 # ------------------------------------------------------------------ plans that do not fit their model or batch

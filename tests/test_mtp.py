@@ -5,11 +5,11 @@ heads), the numba kernel equal to the plain reference and to ``il.memory``."""
 from __future__ import annotations
 
 import pytest
+from kernel_check import assert_estimate_equals_reference
 
 import infra_lab as il
 from infra_lab import training as T
 from infra_lab._kernels import training as kt
-from infra_lab._kernels.training_reference import step_reference
 
 
 def _dense(mtp: int, pp: int = 1, recompute: str = "none", **par) -> il.Scenario:
@@ -92,14 +92,7 @@ CASES = [
 
 @pytest.mark.parametrize("i", range(len(CASES)))
 def test_kernel_equals_reference_and_memory(i):
-    sc = CASES[i]
-    est = il.estimate(sc)
-    ref = step_reference(sc)
-    for comp, sec in est.breakdown.iter_rows():
-        assert sec == pytest.approx(ref[comp], rel=1e-9, abs=1e-12), comp
-    assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
-    assert est.memory_per_gpu_bytes == pytest.approx(il.memory.training_memory_total(sc), rel=1e-9)
-    assert est.memory_per_gpu_bytes == pytest.approx(ref["memory_per_gpu_bytes"], rel=1e-9)
+    assert_estimate_equals_reference(CASES[i])
 
 
 def test_mtp_memory_on_the_last_stage():

@@ -6,6 +6,7 @@ directions in N, and bad inputs."""
 from __future__ import annotations
 
 import pytest
+from kernel_check import assert_estimate_equals_reference
 
 import infra_lab as il
 from infra_lab import memory
@@ -46,16 +47,8 @@ CASES = [
 
 @pytest.mark.parametrize("i", range(len(CASES)))
 def test_kernel_equals_reference_and_memory(i):
-    from infra_lab._kernels.training_reference import step_reference
-
     sc = CASES[i]
-    est = il.estimate(sc)
-    ref = step_reference(sc)
-    for comp, sec in est.breakdown.iter_rows():
-        assert sec == pytest.approx(ref[comp], rel=1e-9, abs=1e-12), comp
-    assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
-    assert est.memory_per_gpu_bytes == pytest.approx(ref["memory_per_gpu_bytes"], rel=1e-9)
-    assert est.memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(sc), rel=1e-9)
+    est = assert_estimate_equals_reference(sc)
     # something is left out of the recomputation: cheaper and larger than full recompute
     full = il.estimate(sc.replace(training={"recompute_num_layers": None}))
     assert est.step_time_s < full.step_time_s

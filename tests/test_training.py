@@ -121,17 +121,9 @@ class TestKernelAgainstReference:
 
     @pytest.mark.parametrize("i", range(len(CASES)))
     def test_estimate_equals_reference(self, i):
-        from infra_lab._kernels.training_reference import step_reference
+        from kernel_check import assert_estimate_equals_reference
 
-        sc = self.CASES[i]
-        est = il.estimate(sc)
-        ref = step_reference(sc)
-        for comp, sec in est.breakdown.iter_rows():
-            assert sec == pytest.approx(ref[comp], rel=1e-9, abs=1e-12), comp
-        assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
-        assert est.memory_per_gpu_bytes == pytest.approx(ref["memory_per_gpu_bytes"], rel=1e-9)
-        assert est.dp_comm_raw_s == pytest.approx(ref["dp_comm_raw_s"], rel=1e-9)
-        assert est.fits == ref["fits"]
+        assert_estimate_equals_reference(self.CASES[i])
 
     def test_search_rows_equal_estimate(self):
         df = il.search(SMALL, top=None, feasible_only=False)

@@ -1,0 +1,27 @@
+"""Shared assertion of the training-step equality tests: the numba kernel behind il.estimate
+equals the plain reference (infra_lab._kernels.training_reference) and il.memory on one
+scenario."""
+
+from __future__ import annotations
+
+import pytest
+
+import infra_lab as il
+
+
+def assert_estimate_equals_reference(sc: il.Scenario):
+    """il.estimate(sc) against step_reference(sc): every breakdown part, the step time, the
+    memory per GPU (also against il.memory.training_memory_total), the raw data-parallel
+    communication and the fit, to rel 1e-9. Returns the estimate."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    est = il.estimate(sc)
+    ref = step_reference(sc)
+    for comp, sec in est.breakdown.iter_rows():
+        assert sec == pytest.approx(ref[comp], rel=1e-9, abs=1e-12), comp
+    assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
+    assert est.memory_per_gpu_bytes == pytest.approx(ref["memory_per_gpu_bytes"], rel=1e-9)
+    assert est.memory_per_gpu_bytes == pytest.approx(il.memory.training_memory_total(sc), rel=1e-9)
+    assert est.dp_comm_raw_s == pytest.approx(ref["dp_comm_raw_s"], rel=1e-9)
+    assert est.fits == ref["fits"]
+    return est
