@@ -63,6 +63,7 @@ __all__ = [
     "OPTIMIZER_STATE_BYTES",
     "activation_bytes_per_layer",
     "mtp_activation_bytes",
+    "mtp_modules_recomputed",
     "mtp_layer_kind",
     "offloaded_bytes_per_layer",
     "MIN_OFFLOADED_ELEMENTS",
@@ -289,7 +290,7 @@ def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, 
     plus the module's own inputs: without full recompute the two RMSNorm inputs (the hidden
     state and the embedding of the shifted tokens) and the concatenated 2h input of the
     projection, 4·tokens·h elements; under full recompute (Megatron-Core checkpoints the
-    whole module) its two inputs, one more tokens·h beyond the layer input. Elements sharded
+    whole module, when it recomputes it: :func:`mtp_modules_recomputed`) its two inputs, one more tokens·h beyond the layer input. Elements sharded
     over tp with sequence parallelism, at ``activation_bytes`` each. The head's final-norm
     input and logits are the stage's (:func:`infra_lab._kernels.memory.stage_activations`).
     APPROXIMATION: the projection input is counted at the activation width (not FP8's saved
@@ -304,6 +305,29 @@ def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, 
     cp = kw.get("cp", 1)
     tok_h = seq_len / cp * micro_batch * spec.hidden / (tp if sequence_parallel else 1)
     return float(layer + (1.0 if recompute == "full" else 4.0) * tok_h * e)
+
+
+def mtp_modules_recomputed(n_mtp: int, recompute_num_layers: int | None = None) -> int:
+    """Multi-token-prediction modules that full recompute re-runs in backward, of ``n_mtp`` on
+    the stage with the output layer: all of them with every layer recomputed
+    (``recompute_num_layers`` None), none under Megatron's block method
+    (``training.recompute_num_layers`` = N, whatever N). Megatron-Core (core_v0.16.0)
+    checkpoints each MTP module whole (its projection and transformer layer) when
+    ``recompute_granularity == "full"``, through ``_checkpointed_forward``
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/multi_token_prediction.py#L910-L925
+    which under ``recompute_method == "uniform"`` requires ``recompute_num_layers == 1`` and
+    checkpoints the module, and under ``"block"`` warns "recompute_method == 'block' is not
+    supported for MTP yet. Skipping recompute." and runs it plainly (its activations stay
+    stored)
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/multi_token_prediction.py#L842-L857
+    (full granularity needs a method and a number of layers there,
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1161-L1178;
+    the package's every-layer full recompute is the uniform method with 1 layer a unit)."""
+    n = int(n_mtp)
+    if n < 0:
+        raise ValidationError(f"n_mtp = {n_mtp!r}: must be >= 0 (the model's multi-token-prediction modules)")
+    check_recompute_num_layers(recompute_num_layers, "recompute_num_layers")
+    return n if recompute_num_layers is None else 0
 
 
 def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
@@ -1223,7 +1247,9 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     nf = inflight(pp, vp, float(rank), m)
     # the multi-token-prediction modules sit with the output layer (the last stage)
     n_mtp = mi.scenario.model_spec.mtp_layers if cand["has_head"] else 0
-    mtp = (float(n_mtp), *_mtp_activations(mi)) if n_mtp else (0.0, 0.0, 0.0)
+    # of them, those full recompute re-runs (none under the block method, recompute_num_layers)
+    rx = mtp_modules_recomputed(n_mtp, mi.recompute_num_layers) if mi.rematerialise else n_mtp
+    mtp = (float(n_mtp), float(rx), *_mtp_activations(mi)) if n_mtp else (0.0, 0.0, 0.0, 0.0)
     vals = list(stage_memory(p_ne, cand["p_expert"], emb_all, float(par.tp), float(par.ep), float(par.etp), g_ne,
                              g_e, z_mem, f_mem, mi.wb, mi.gb, mi.opt_b, float(cand["n_dense"]),
                              float(cand["n_moe"]), float(cand["n_dense_recomputed"]),

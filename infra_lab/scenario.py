@@ -461,7 +461,9 @@ class TrainingConfig:
     Megatron's ``--recompute-method uniform --recompute-num-layers N`` recomputes every layer and
     keeps one input per group of N layers, so uniform with 1 is this field left out (every layer)
     and uniform with N > 1 is not modelled (same time as every layer, less stored, a larger
-    working set).
+    working set). A model's multi-token-prediction modules are not recomputed when the field is
+    set (Megatron-Core skips MTP recompute under the block method, with a warning) and are
+    recomputed whole when it is absent: :func:`infra_lab.memory.mtp_modules_recomputed`.
     """
 
     seq_len: int = 4096
@@ -579,8 +581,8 @@ def check_recompute_num_layers(value, where: str = "training.recompute_num_layer
                               "chunk recomputed whole), or absent for every layer")
     if layers is not None and value > layers:
         raise ValidationError(f"{where} = {value!r}: more than the model's {layers} layers; allowed 1..{layers} "
-                              f"(a value at or above a chunk's layers recomputes all of them; {layers} or absent "
-                              "recomputes every layer)")
+                              f"(a value at or above a chunk's layers recomputes all of them; {layers} recomputes every "
+                              "model layer, absent also the multi-token-prediction modules)")
     return value
 
 

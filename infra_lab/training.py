@@ -779,6 +779,8 @@ def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int
     int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
     :func:`infra_lab.memory.stage_candidates` (with the layers full recompute re-runs,
     ``training.recompute_num_layers``), collective times from the collective kernel."""
+    from . import memory
+
     n = layouts.shape[0]
     lay = np.zeros((n, 8, kt.N_LAY))
     ncand = np.zeros(n, dtype=np.int64)
@@ -790,6 +792,8 @@ def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int
             lay[i, j, : len(r)] = r
             lay[i, j, kt.L_RD] = rec[0]
             lay[i, j, kt.L_RM] = rec[1]
+            # MTP modules full recompute re-runs: none under the block method (Megatron-Core)
+            lay[i, j, kt.L_RX] = r[3] * memory.mtp_modules_recomputed(ctx.spec.mtp_layers, recompute_num_layers)
     kt.fill_layout_comm(ctx.c, layouts, lay, ncand, ctx.P)
     comm = np.zeros((n, len(ctx.mbss), 2, kt.N_COMM))
     kt.fill_plan_comm(ctx.c, layouts, np.array(ctx.mbss, dtype=np.float64), comm, ctx.P)

@@ -10,6 +10,7 @@ from kernel_check import assert_estimate_equals_reference
 import infra_lab as il
 from infra_lab import training as T
 from infra_lab._kernels import training as kt
+from infra_lab.errors import ValidationError
 
 
 def _dense(mtp: int, pp: int = 1, recompute: str = "none", **par) -> il.Scenario:
@@ -87,6 +88,11 @@ CASES = [
     _moe(1, 2, "selective").replace(training={"recompute_modules": ["moe", "layernorm"]}),
     _moe(1, 2, "full").replace(training={"recompute_num_layers": 2}),
     _dense(2, 2, "full", cp=2, tp=2, sequence_parallel=True),
+    # the block method (recompute_num_layers): MTP modules not recomputed, as Megatron-Core does
+    _moe(2, 2, "full").replace(training={"recompute_num_layers": 1}),
+    _moe(1, 1, "full").replace(training={"recompute_num_layers": 32}),
+    _dense(2, 2, "full", cp=2, tp=2, sequence_parallel=True).replace(training={"recompute_num_layers": 3}),
+    _dense(1, 2, "full", sequence_parallel=False, tp=2).replace(training={"recompute_num_layers": 16}),
 ]
 
 
@@ -118,3 +124,58 @@ def test_search_rows_equal_estimate_with_mtp():
                                                         "sequence_parallel")},
                          training={"micro_batch": r["micro_batch"], "recompute": r["recompute"]})
         assert il.estimate(one).step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
+
+
+def test_megatron_mtp_recompute_rule():
+    """Megatron-Core (core_v0.16.0, multi_token_prediction.py L842-L857, L910-L925) checkpoints
+    each MTP module whole under full recompute with the uniform method (every layer here) and
+    skips MTP recompute under the block method (training.recompute_num_layers, any N)."""
+    rec = il.memory.mtp_modules_recomputed
+    assert rec(3) == rec(3, None) == 3
+    assert [rec(3, n) for n in (1, 2, 61)] == [0, 0, 0]
+    assert rec(0) == rec(0, 4) == 0
+    with pytest.raises(ValidationError, match="recompute_num_layers = 0"):
+        rec(1, 0)
+    with pytest.raises(ValidationError, match="n_mtp = -1"):
+        rec(-1)
+
+
+@pytest.mark.parametrize("pp", [1, 2])
+def test_block_method_leaves_the_mtp_modules_unrecomputed(pp):
+    """recompute_num_layers at the model's layer count recomputes every model layer, as full
+    recompute does; what differs is the MTP modules alone: under the block method they are not
+    recomputed (k module forwards less recomputation per micro-batch), keep their full
+    activations and add no working set. Without MTP the two are the same plan, bit for bit."""
+    k = 2
+    every, block = _dense(k, pp, "full"), _dense(k, pp, "full").replace(training={"recompute_num_layers": 32})
+    e, b = il.estimate(every), il.estimate(block)
+    m = every.training.global_batch / (every.parallelism.dp * every.training.micro_batch)
+    r_e = dict(e.breakdown.iter_rows())["compute_recompute"]
+    r_b = dict(b.breakdown.iter_rows())["compute_recompute"]
+    assert r_e - r_b == pytest.approx(m * k * _mtp_fwd(every), rel=1e-9)
+    for comp in ("compute_fwd", "compute_bwd"):
+        assert dict(e.breakdown.iter_rows())[comp] == dict(b.breakdown.iter_rows())[comp]
+    assert b.step_time_s < e.step_time_s
+    get = lambda df, c: df.filter(df["component"] == c)["bytes"][0]   # noqa: E731
+    last_e = il.memory.training_memory(every, pipeline_rank="last")
+    last_b = il.memory.training_memory(block, pipeline_rank="last")
+    assert get(last_b, "activations") > get(last_e, "activations")
+    assert get(last_b, "recompute_working_set") < get(last_e, "recompute_working_set")
+    # no MTP: the block method over every layer is full recompute
+    e0 = il.estimate(_dense(0, pp, "full"))
+    b0 = il.estimate(_dense(0, pp, "full").replace(training={"recompute_num_layers": 32}))
+    assert (b0.step_time_s, b0.memory_per_gpu_bytes) == (e0.step_time_s, e0.memory_per_gpu_bytes)
+
+
+def test_search_rows_equal_estimate_with_mtp_and_recompute_num_layers():
+    sc = _moe(1, 2, "full").replace(training={"recompute_num_layers": 2})
+    df = il.search(sc, top=None, feasible_only=False)
+    assert "recompute_num_layers" in df.columns
+    for r in df.sample(n=min(12, df.height), seed=5).iter_rows(named=True):
+        one = sc.replace(parallelism={k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp",
+                                                        "sequence_parallel")},
+                         training={"micro_batch": r["micro_batch"], "recompute": r["recompute"],
+                                   "recompute_num_layers": 2 if r["recompute"] == "full" else None})
+        est = il.estimate(one)
+        assert est.step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
+        assert est.memory_per_gpu_bytes == pytest.approx(r["memory_per_gpu_bytes"], rel=1e-9)

@@ -263,7 +263,7 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
 
 @njit(cache=True)
 def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes,
-                      dropout, has_emb, has_head, logits_bytes, o_dense, o_moe, n_mtp, a_mtp, w_mtp):
+                      dropout, has_emb, has_head, logits_bytes, o_dense, o_moe, n_mtp, rx, a_mtp, w_mtp):
     """Activation memory of one pipeline stage [bytes]: (stored activations, recompute
     working set, embedding/LM-head activations).
 
@@ -294,9 +294,13 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
     ``pre_reload_last_layer`` in megatron/core/pipeline_parallel/fine_grained_activation_offload.py):
     the larger of the stage's kinds' offloaded bytes is counted once.
 
-    Multi-token prediction: ``n_mtp`` modules on the stage with the head (0 elsewhere), each
-    keeping ``a_mtp`` bytes per in-flight micro-batch (``w_mtp`` without recompute, its working
-    set under full recompute; :func:`infra_lab.memory.mtp_activation_bytes`; never offloaded),
+    Multi-token prediction: ``n_mtp`` modules on the stage with the head (0 elsewhere), of
+    which ``rx`` are re-materialised in backward (``full_recompute``; rx = n_mtp unless
+    ``training.recompute_num_layers``, under which Megatron-Core recomputes none:
+    :func:`infra_lab.memory.mtp_modules_recomputed`). Each such module keeps ``a_mtp`` bytes
+    per in-flight micro-batch and adds ``w_mtp`` (its bytes without recompute) as a candidate
+    working set; each other module keeps ``w_mtp`` (:func:`infra_lab.memory.mtp_activation_bytes`;
+    never offloaded),
     and each another output head: its final-norm input and logits, like the main head's (all
     the losses of a micro-batch are computed in its forward and kept until its backward).
     """
@@ -311,14 +315,17 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
         keep = o_moe
     act += keep
     if n_mtp > 0.0:
-        act += nf * n_mtp * a_mtp
+        if full_recompute > 0 and rx < n_mtp:
+            act += nf * (rx * a_mtp + (n_mtp - rx) * w_mtp)
+        else:
+            act += nf * n_mtp * a_mtp
     work = 0.0
     if full_recompute > 0:
         if rd > 0.0:
             work = w_dense
         if rm > 0.0 and w_moe > work:
             work = w_moe
-        if n_mtp > 0.0 and w_mtp > work:
+        if rx > 0.0 and w_mtp > work:
             work = w_mtp
     head = 0.0
     if has_emb > 0.0 and dropout > 0.0:
@@ -333,13 +340,14 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
 @njit(cache=True)
 def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm, rd, rm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
-                 has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn, n_mtp, a_mtp, w_mtp):
+                 has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn, n_mtp, rx, a_mtp, w_mtp):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
     stage's activations from :func:`stage_activations` (``cp_attn``: :func:`cp_attention_bytes`;
-    ``n_mtp``, ``a_mtp``, ``w_mtp``: the MTP modules there and their bytes)."""
+    ``n_mtp``, ``rx``, ``a_mtp``, ``w_mtp``: the MTP modules there, those re-materialised, and
+    their bytes)."""
     act, work, head = stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
                                         act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe,
-                                        n_mtp, a_mtp, w_mtp)
+                                        n_mtp, rx, a_mtp, w_mtp)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
                           act, work, head, reserve, wq, cp_attn)
 

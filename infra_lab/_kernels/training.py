@@ -187,15 +187,19 @@ LAY_NAMES = (
     "buckets", "rs_body", "ag_body", "ar_body", "rs_tail", "ag_tail", "ar_tail",
     "opt_unsharded", "opt_sharded", "static_z0", "static_z1", "static_z2", "static_z3",
     "grads_z0", "grads_z1", "grads_z2", "grads_z3", "n_dense_recomputed", "n_moe_recomputed",
+    "n_mtp_recomputed",
 )
 (L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
  L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
  L_E_NB, L_E_RSB, L_E_RST, L_E_AGB, L_E_AGT, L_E_ARB, L_E_ART,
  L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF,
  L_NB, L_RSB, L_AGB, L_ARB, L_RST, L_AGT, L_ART,
- L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3, L_RD, L_RM) = range(len(LAY_NAMES))
+ L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3, L_RD, L_RM, L_RX) = range(len(LAY_NAMES))
 # L_RD, L_RM: the stage's dense-like and MoE layers that full recompute re-runs (all of them
 # unless training.recompute_num_layers: the first N of each chunk, infra_lab.memory.stage_layers)
+# L_RX: the stage's multi-token-prediction modules that full recompute re-runs (all of them on
+# the stage with the head without training.recompute_num_layers, none with it: Megatron-Core
+# skips MTP recompute under the block method; infra_lab.memory.mtp_modules_recomputed)
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
@@ -502,7 +506,7 @@ def offload_exposed(copy_bytes, bw, bwd):
 
 
 @njit(cache=True)
-def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, head, emb, rc, ti, mi, ci, spi, xi):
+def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, head, emb, rc, ti, mi, ci, spi, xi):
     """Forward, backward and recomputation time of one micro-batch on a stage with nd
     dense-like and nm MoE layers (and the LM head when ``head``; the multimodal prologue,
     encoders + projectors, when ``emb``: the stage holds the embedding) [s]. Routed experts
@@ -510,8 +514,10 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, head, emb, rc, ti, mi, ci,
     Full recompute (rc = 2) re-runs the forward of rd of the dense-like and rm of the MoE
     layers (all of them unless ``training.recompute_num_layers``). The stage with the head also
     runs the model's C_MTP multi-token-prediction modules (table slot K_MTP, routed experts at
-    the same (ep, etp)); full recompute re-runs them all (Megatron-Core checkpoints each MTP
-    layer whole under full recompute: MultiTokenPredictionLayer._checkpointed_forward)."""
+    the same (ep, etp)); full recompute re-runs rx of them: all (each checkpointed whole)
+    without ``training.recompute_num_layers``, none with it (Megatron-Core's
+    MultiTokenPredictionLayer._checkpointed_forward runs the module plainly under the block
+    method; :func:`infra_lab.memory.mtp_modules_recomputed`)."""
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
     f = 0.0
@@ -543,7 +549,7 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, head, emb, rc, ti, mi, ci,
             rk = 0.0
         f += n * fk
         b += n * bk
-        r += (n if (rc != 2 or k == K_MTP) else (rd if k == K_DENSE else rm)) * rk
+        r += (n if rc != 2 else (rd if k == K_DENSE else (rm if k == K_MOE else rx))) * rk
     if head > 0.0:
         f += fw * htab[H_FWD, ti, mi, ci, spi] + ms * htab[H_FWD_MEM, ti, mi, ci, spi]
         b += fw * htab[H_BWD, ti, mi, ci, spi] + ms * htab[H_BWD_MEM, ti, mi, ci, spi]
@@ -778,6 +784,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     cp_d0 = 0.0
     cp_m0 = 0.0
     a2a0 = 0.0
+    tp_x0 = 0.0
+    cp_x0 = 0.0
+    ep_x0 = 0.0
     for rc in range(3):
         n_tp = TP_COLLECTIVES + (TP_FULL_RECOMPUTE if rc == 2 else (TP_SELECTIVE_SP if (rc == 1 and spi == 1)
                                                                     else 0.0))
@@ -788,8 +797,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         cp_d = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_d, fwd_cp_d, rc == 2, q[Q_CP_AG])
         cp_m = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_m, fwd_cp_m, rc == 2, q[Q_CP_AG])
         # one MTP module: its transformer layer's TP, CP and EP collectives (the projection and
-        # the head's vocabulary-parallel loss are not priced, as for the main head); always
-        # recomputed under full recompute
+        # the head's vocabulary-parallel loss are not priced, as for the main head); re-issued
+        # in backward by the modules full recompute re-runs (L_RX), rc = 0's for the others
         tp_x = 0.0
         cp_x = 0.0
         ep_x = 0.0
@@ -804,6 +813,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             cp_d0 = cp_d
             cp_m0 = cp_m
             a2a0 = a2a_layer
+            tp_x0 = tp_x
+            cp_x0 = cp_x
+            ep_x0 = ep_x
         pace[rc] = -1.0
         arg[rc] = 0
         pa = T_ACT_NONE + rc
@@ -817,13 +829,16 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             rm = row[L_RM] if rc == 2 else nm
             part = rd < nd or rm < nm
             nx = row[L_HEAD] * n_mtp
-            f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, row[L_HEAD], row[L_EMB], rc, ti, mi, ci,
-                                    spi, xi)
+            # MTP modules re-materialised in backward: under full recompute those Megatron
+            # recomputes (none under the block method), otherwise all (rc < 2 uses nx anyway)
+            rx = row[L_RX] if rc == 2 else nx
+            f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, row[L_HEAD], row[L_EMB], rc, ti, mi,
+                                    ci, spi, xi)
             if mg_f > 0.0:   # every layer's attention runs the ring (again under full recompute)
                 f += (nd + nm + nx) * ms * mg_f
                 b += (nd + nm + nx) * ms * mg_b
                 if rc == 2:
-                    r += (rd + rm + nx) * ms * mg_f
+                    r += (rd + rm + rx) * ms * mg_f
             # activation offloading (training.offload_modules): the host-link copies left exposed
             o_d = tab[K_DENSE, T_OFF_NONE + rc, ti, mi, ci, spi]
             o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]
@@ -843,7 +858,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
                 1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
                 c[C_DROPOUT], row[L_EMB], row[L_HEAD],
-                htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx,
+                htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx, rx,
                 tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0),
                 tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
             if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
@@ -858,9 +873,14 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 cpc = nd * cp_d + nm * cp_m
                 epc = nm * a2a_layer
             if nx > 0.0:
-                tpc += nx * tp_x
-                cpc += nx * cp_x
-                epc += nx * ep_x
+                if rx < nx:   # MTP modules full recompute leaves out issue rc = 0's collectives
+                    tpc += rx * tp_x + (nx - rx) * tp_x0
+                    cpc += rx * cp_x + (nx - rx) * cp_x0
+                    epc += rx * ep_x + (nx - rx) * ep_x0
+                else:
+                    tpc += nx * tp_x
+                    cpc += nx * cp_x
+                    epc += nx * ep_x
             t = f + b + r + tpc + cpc + epc
             if t > pace[rc]:
                 pace[rc] = t
@@ -979,9 +999,9 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         n_a2a = EP_ALL_TO_ALLS + (EP_FULL_RECOMPUTE if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         nm_a = lay[li, arg[rc], L_NM]
         rm_a = lay[li, arg[rc], L_RM]
-        if mtp_moe:       # the MTP modules' MoE layers dispatch too (always recomputed under full)
+        if mtp_moe:       # the MTP modules' MoE layers dispatch too (re-dispatch: those recomputed, L_RX)
             nm_a += lay[li, arg[rc], L_HEAD] * n_mtp
-            rm_a += lay[li, arg[rc], L_HEAD] * n_mtp
+            rm_a += lay[li, arg[rc], L_RX]
         if ep > 1 and rc == 2 and rm_a < nm_a:   # only the recomputed MoE layers re-dispatch
             ep_raw = m * imb * q[Q_EP] * (EP_ALL_TO_ALLS * nm_a + EP_FULL_RECOMPUTE * rm_a)
         else:

@@ -409,10 +409,14 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         if st["has_head"]:
             tot[0] += head_f
             tot[1] += head_b
-            # the MTP modules: forward, backward, always recomputed under full recompute (each
-            # checkpointed whole), with their layer's TP, CP and EP collectives
+            # the MTP modules: forward, backward, with their layer's TP, CP and EP collectives;
+            # full recompute re-runs each whole when every layer is recomputed (Megatron's
+            # uniform method), none under the block method (recompute_num_layers): Megatron-Core
+            # skips MTP recompute there with a warning and keeps their activations
+            # https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/multi_token_prediction.py#L842-L857
+            mtp_cost = per_kind[kt.K_MTP] if kept_kind is None else kept_kind[kt.K_MTP]
             for j in range(6):
-                tot[j] += n_mtp * per_kind[kt.K_MTP][j]
+                tot[j] += n_mtp * mtp_cost[j]
         if st["has_embedding"]:
             tot[0] += pro_f
             tot[1] += pro_b
