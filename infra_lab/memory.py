@@ -64,7 +64,6 @@ __all__ = [
     "activation_bytes_per_layer",
     "mtp_activation_bytes",
     "mtp_modules_recomputed",
-    "mtp_layer_kind",
     "offloaded_bytes_per_layer",
     "MIN_OFFLOADED_ELEMENTS",
     "korthikanti_activation_bytes",
@@ -275,17 +274,11 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     return {k: stored[k] - off[k] for k in stored}
 
 
-def mtp_layer_kind(spec) -> str:
-    """The layer kind of a multi-token-prediction module's transformer layer: "moe" when the
-    model's last layer is an MoE layer, else "dense" (as :func:`infra_lab.compute.layer_ops`
-    builds it)."""
-    return _spec(spec).mtp_layer_kind()
-
-
 def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, *,
-                         sequence_parallel: bool = False, recompute: str = "none", **kw) -> float:
+                         sequence_parallel: bool = False, recompute: str = "none", cp: int = 1,
+                         activation_bytes: float = 2.0, **kw) -> float:
     """Activation bytes one multi-token-prediction module stores for backward, one micro-batch
-    [bytes]; 0 for a model without MTP. Its transformer layer (:func:`mtp_layer_kind`) as
+    [bytes]; 0 for a model without MTP. Its transformer layer (``spec.mtp_layer_kind()``) as
     :func:`activation_bytes_per_layer` stores it (``kw``: that function's other arguments),
     plus the module's own inputs: without full recompute the two RMSNorm inputs (the hidden
     state and the embedding of the shifted tokens) and the concatenated 2h input of the
@@ -298,13 +291,12 @@ def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, 
     spec = _spec(spec)
     if not spec.mtp_layers:
         return 0.0
-    kind = mtp_layer_kind(spec)
+    kind = spec.mtp_layer_kind()
     layer = activation_bytes_per_layer(spec, seq_len, micro_batch, tp, sequence_parallel=sequence_parallel,
-                                       recompute=recompute, kind=kind, **kw)[kind]
-    e = kw.get("activation_bytes", 2.0)
-    cp = kw.get("cp", 1)
+                                       recompute=recompute, kind=kind, cp=cp, activation_bytes=activation_bytes,
+                                       **kw)[kind]
     tok_h = seq_len / cp * micro_batch * spec.hidden / (tp if sequence_parallel else 1)
-    return float(layer + (1.0 if recompute == "full" else 4.0) * tok_h * e)
+    return float(layer + (1.0 if recompute == "full" else 4.0) * tok_h * activation_bytes)
 
 
 def mtp_modules_recomputed(n_mtp: int, recompute_num_layers: int | None = None) -> int:

@@ -253,7 +253,8 @@ ATTENTION_KERNEL_CODES = {1: "fa2", 2: "fa3", 3: "cudnn", 4: "fa4", 5: "ck-fa2",
 :func:`infra_lab.compute.default_attention_kernel`)."""
 
 
-def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> tuple[np.ndarray, np.ndarray]:
+def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules,
+                     mtp_moe: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(GEMM/attention mask, memory-bound mask) of the ops Megatron-Core's ``recompute_modules``
     re-run in backward (:data:`infra_lab.scenario.RECOMPUTE_MODULES`), by the compute model's
     ``component`` column and op names; routed-expert GEMMs and token permutation are the
@@ -276,7 +277,7 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
         g |= comp == "mlp_gemm"
         mem |= op == "mlp_act"
     moe_layer = kind == "moe"
-    if _mtp_kind(ops) == "moe":       # an MTP module's MoE layer recomputes as the others
+    if mtp_moe:                       # an MTP module's MoE layer recomputes as the others
         moe_layer = moe_layer | (kind == "mtp")
     if "moe" in m:
         g |= moe_layer & np.isin(comp, ("router", "shared_expert_gemm")) & cl["gemm"]
@@ -287,13 +288,6 @@ def _selective_masks(ops: pl.DataFrame, cl: dict[str, np.ndarray], modules) -> t
         g |= comp == "shared_expert_gemm"
         mem |= op == "shared_experts_act"
     return g & ~cl["expert"], mem & ~cl["permute"]
-
-
-def _mtp_kind(ops: pl.DataFrame) -> str:
-    """"moe" when the op table's MTP module (layer kind "mtp") has routed experts, else "dense"."""
-    kind = ops["layer_kind"].to_numpy().astype(str)
-    comp = ops["component"].to_numpy().astype(str)
-    return "moe" if bool(np.any((kind == "mtp") & (comp == "expert_gemm"))) else "dense"
 
 
 def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss, cps,
@@ -313,6 +307,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
     kinds = spec.layer_kinds()
     counts = {k: kinds.count(k) for k in set(kinds)}
     n_dense_like = sum(v for k, v in counts.items() if k != "moe")
+    mtp_moe = bool(spec.mtp_layers) and spec.mtp_layer_kind() == "moe"
     tab = np.zeros((kt.N_KINDS, len(kt.TAB_NAMES), len(tps), len(mbss), len(cps), 2))
     htab = np.zeros((len(kt.HTAB_NAMES), len(tps), len(mbss), len(cps), 2))
     ab = 2.0
@@ -328,7 +323,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
         t = ops["time_s"].to_numpy().copy()
         cl = _op_classes(ops)
         if modules is not None:
-            mod_g, mod_m = _selective_masks(ops, cl, modules)
+            mod_g, mod_m = _selective_masks(ops, cl, modules, mtp_moe)
         t[cl["attn"]] *= cp                      # with CP each rank's queries see all s keys
         if precision == "fp8":                   # a flat multiplier on top of the cast ops (sensitivity; 0 by default)
             t[cl["gemm"] | cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
@@ -567,9 +562,9 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
         ops_op = tables[0]["op"].to_numpy().astype(str)
         ops0_op = tables[1]["op"].to_numpy().astype(str)
         # the MoE layers, and one MTP module when its layer is an MoE layer (kt.K_MTP)
+        mtp_moe = bool(spec.mtp_layers) and spec.mtp_layer_kind() == "moe"
         for kname in ("moe", "mtp"):
-            if kname not in counts and not (kname == "mtp" and memory.mtp_layer_kind(spec) == "moe"
-                                            and spec.mtp_layers):
+            if not ("moe" in counts if kname == "moe" else mtp_moe):
                 continue
             slot, w = (kt.K_MOE, 1.0) if kname == "moe" else (kt.K_MTP, 1.0)
             sel, sel0 = kind == kname, kind0 == kname
@@ -682,7 +677,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "KERNEL_S": compute.op_time(0.0, 0.0, acc.name),
         # multi-token-prediction modules, on the stage with the output layer
         "MTP": float(spec.mtp_layers),
-        "MTP_MOE": 1.0 if (spec.mtp_layers and memory.mtp_layer_kind(spec) == "moe") else 0.0,
+        "MTP_MOE": 1.0 if (spec.mtp_layers and spec.mtp_layer_kind() == "moe") else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})

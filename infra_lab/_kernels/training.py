@@ -864,7 +864,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                 ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
                     + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
-            if part:   # recomputed layers re-issue their forward's collectives, the others do not
+            # recomputed layers re-issue their forward's collectives, the others do not; the
+            # plain sums when every layer is re-run keep an unreachable collective (inf, a
+            # plan with no path) from meeting 0 x inf
+            if part:
                 tpc = rd * tp_d + (nd - rd) * tp_d0 + rm * tp_m + (nm - rm) * tp_m0
                 cpc = rd * cp_d + (nd - rd) * cp_d0 + rm * cp_m + (nm - rm) * cp_m0
                 epc = rm * a2a_layer + (nm - rm) * a2a0

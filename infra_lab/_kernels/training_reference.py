@@ -145,7 +145,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # pipeline stage, each priced per micro-batch as the op table's "mtp" layer kind (projection,
     # norms, one transformer layer of the model's last kind, another output head and loss)
     n_mtp = spec.mtp_layers
-    mtp_moe = bool(n_mtp) and memory.mtp_layer_kind(spec) == "moe"
+    mtp_moe = bool(n_mtp) and spec.mtp_layer_kind() == "moe"
     if spec.experts:
         kw = dict(causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
                   sequence_parallel=bool(p.sequence_parallel), passes=("fwd", "bwd"),
