@@ -504,7 +504,8 @@ def cmd_serve(a) -> Output:
 
             if "memory_per_gpu_bytes" in df.columns:
                 df = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
-            shown = SERVE_SEARCH_SHOWN + ["usd_per_million_output_tokens", "usd_per_million_tokens"]
+            shown = SERVE_SEARCH_SHOWN + ["usd_per_million_output_tokens", "usd_per_million_output_tokens_all_in",
+                                           "usd_per_million_tokens"]
             out.frame("configurations", df, [c for c in shown if c in df.columns],
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
