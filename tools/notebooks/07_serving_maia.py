@@ -138,6 +138,24 @@ md("Test points outside the " + f"{B['output_tokens_per_s_per_gpu']['worst']:.0f
    "per GPU: " + ("none." if worst.height == 0 else "; ".join(
        f"`{r['id']}` ({r['stack']}) {r['output_tokens_per_s_per_gpu_error_pct']:+.0f} %"
        for r in worst.iter_rows(named=True)) + "."))
+# the accelerator this notebook is about: its own points, train and test (error = predicted / measured - 1)
+by_acc = S.validation_summary(val, by=("split", "accelerator")).filter(pl.col("accelerator") == "MI300X")
+
+
+def mi300x(metric, faster_if_negative):
+    rows = {r["split"]: r for r in by_acc.filter(pl.col("metric") == metric).iter_rows(named=True)}
+    parts = [f"{r['cases']} {split} points, median error {r['median_error_pct']:+.0f} %"
+             for split, r in sorted(rows.items())]
+    lean = rows.get("test", rows.get("train"))
+    side = "" if lean is None or abs(lean["median_error_pct"]) < 10 else (
+        " — predicted " + ("faster" if (lean["median_error_pct"] < 0) == faster_if_negative else "slower")
+        + " than measured")
+    return f"{metric}: " + ("; ".join(parts) if parts else "no points") + ("" if "test" in rows else " (no test point)") + side
+
+
+md("**MI300X's own points** (train and test): " + "; ".join(
+    mi300x(m, neg) for m, neg in (("output_tokens_per_s_per_gpu", False), ("tpot_s", True), ("ttft_s", True)))
+   + ". The split-wide figures above mix accelerators; read MI300X's TTFT and throughput below with its own errors.")
 """),
     ("md", r"""
 ## 3. Throughput against interactivity on one node
