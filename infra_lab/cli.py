@@ -329,7 +329,7 @@ def cmd_estimate(a) -> Output:
           if sc.training.recompute_num_layers is not None else []),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
         ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
-        ("mfu", est.mfu, "-"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
+        ("mfu", est.mfu, "- (of dense BF16 peak)"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
         ("memory_per_gpu", est.memory_per_gpu_bytes / 1e9, "GB"), ("fits", est.fits, ""),
         ("nic_busy_fraction", est.nic_busy_fraction, "-"),
     ]

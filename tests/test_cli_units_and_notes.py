@@ -57,3 +57,10 @@ def test_serve_table_units(capsys):
     assert rows["price_usd_per_gpu_hour"].rstrip().endswith("USD/GPU-h")
     assert rows["prompt_tokens"].rstrip().endswith("tokens")
     assert rows["running_requests"].rstrip().endswith("requests")
+
+
+def test_estimate_names_the_mfu_denominator(capsys):
+    """MFU is over the dense BF16 peak whatever the precision: an FP8 run's table says so."""
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
+    assert rc == 0, err
+    assert _rows(out)["mfu"].rstrip().endswith("(of dense BF16 peak)")
