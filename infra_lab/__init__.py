@@ -9,10 +9,10 @@ Public names (the contract in docs/ARCHITECTURE.md):
 
 Calls: ``il.estimate``, ``il.search``, ``il.collective``, ``il.serve``, ``il.serve_search``,
 ``il.sweep`` (and ``Scenario``, ``load_scenario``, ``list_scenarios``). Submodules
-(``il.catalog``, ``il.units``, ``il.scenario``, ``il.models``, ``il.compute``, ``il.memory``,
-``il.collectives``, ``il.fabric``, ``il.cluster``, ``il.training``, ``il.serving``,
-``il.economics``, ``il.reliability``, ``il.charts``, ``il.widgets``, ``il.validation``,
-``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first access, so
+(``il.catalog``, ``il.units``, ``il.scenario``, ``il.models``, ``il.model_counts``,
+``il.compute``, ``il.memory``, ``il.collectives``, ``il.fabric``, ``il.cluster``, ``il.training``,
+``il.serving``, ``il.economics``, ``il.reliability``, ``il.charts``, ``il.widgets``,
+``il.validation``, ``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first access, so
 ``import infra_lab`` stays light: altair and numba kernels are only imported when a chart or
 kernel is first used.
 """
@@ -29,8 +29,8 @@ from .errors import InfraLabError, UnknownNameError, ValidationError  # noqa: E4
 from .scenario import Scenario, list_scenarios, load_scenario  # noqa: E402
 
 _SUBMODULES = {
-    "catalog", "units", "scenario", "models", "compute", "memory", "collectives", "fabric",
-    "training", "economics", "reliability", "charts", "widgets", "validation",
+    "catalog", "units", "scenario", "models", "model_counts", "compute", "memory", "collectives",
+    "fabric", "training", "economics", "reliability", "charts", "widgets", "validation",
     "cluster", "stacks", "expansion", "multimodal", "serving",
 }
 

@@ -606,7 +606,8 @@ def test_published_comparison_contract_and_cli(validation_frame, monkeypatch, ca
 
     from infra_lab import cli
 
-    monkeypatch.setattr(serving, "validation", lambda stack_params=None: validation_frame)
+    # published_comparison reads validation from its own submodule, so the patch goes there
+    monkeypatch.setattr(serving.published, "validation", lambda stack_params=None: validation_frame)
     df = serving.published_comparison()
     assert df.columns[:8] == ["case", "split", "metric", "unit", "measured", "predicted", "error_pct", "source_url"]
     modelled = validation_frame.filter(pl.col("excluded").is_null())

@@ -1,0 +1,553 @@
+"""The core of the serving model: :class:`ServeResult`, the stack-independent defaults of
+``data/serving/parameters.csv`` (:func:`parameter`), the inputs of the numba kernel
+(:func:`serving_inputs`, from the compute, memory and collectives models), the kernel's
+threaded runner, and :func:`serve` with the open-loop request-rate solve. The input checks
+and precision codes the other submodules share live here too."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from .. import catalog
+from ..catalog import Col
+from ..errors import ValidationError, unknown
+from ..scenario import Scenario, ServingConfig, as_scenario
+
+OBJECTIVES = {  # name -> True when larger is better
+    "output_tokens_per_s": True, "output_tokens_per_s_per_gpu": True, "total_tokens_per_s": True,
+    "tokens_per_s_per_user": True, "ttft_s": False, "tpot_s": False, "e2e_latency_s": False,
+    "usd_per_million_output_tokens": False, "usd_per_million_tokens": False,
+}
+"""Objectives of :func:`serve_search`."""
+
+BREAKDOWN = (
+    "attention_gemm", "mlp_gemm", "expert_gemm", "lm_head", "attention_decode", "attention_prefill",
+    "tp_comm", "ep_comm", "pp_p2p", "layer_overhead", "step_overhead", "mtp_draft", "encoder",
+)
+"""Components of :attr:`ServeResult.breakdown` [s per engine cycle; per batch when static]."""
+
+_WPREC = ("bf16", "fp8", "fp4")
+_KVPREC = ("bf16", "fp8")
+_PARAM_SCHEMA = {
+    "parameter": Col("str", required=True), "value": Col("float", required=True),
+    "unit": Col("str", required=True),
+    "basis": Col("str", required=True, choices=("measured", "derived", "fitted", "assumption")),
+}
+
+
+@functools.cache
+def _parameters() -> dict[str, float]:
+    t = catalog.read_table(catalog.DATA_DIR / "serving" / "parameters.csv", _PARAM_SCHEMA)
+    return dict(zip(t["parameter"].to_list(), (float(v) for v in t["value"]), strict=True))
+
+
+def parameter(name: str) -> float:
+    """A stack-independent serving default from data/serving/parameters.csv.
+
+    Examples
+    --------
+    >>> parameter("mtp_acceptance")
+    0.85
+    """
+    p = _parameters()
+    if not isinstance(name, str) or name not in p:
+        raise unknown("serving parameter", name, p, where="data/serving/parameters.csv")
+    return p[name]
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServeResult:
+    """What one serving deployment delivers (all per deployment unless named per GPU).
+
+    Attributes
+    ----------
+    output_tokens_per_s, total_tokens_per_s : generated / prompt + generated tokens [tokens/s]
+    output_tokens_per_s_per_gpu, total_tokens_per_s_per_gpu : the same per GPU [tokens/s]
+    ttft_s : mean time to first token [s]; tpot_s : mean time per output token [s]
+    tokens_per_s_per_user : 1 / tpot_s, the interactivity a user sees [tokens/s]
+    e2e_latency_s : mean request latency = ttft + (output_tokens − 1)·tpot [s]
+    memory_per_gpu_bytes : weights + KV cache of the running requests + the runtime reserve [B]
+    weights_per_gpu_bytes, kv_cache_per_gpu_bytes : the parts [B]
+    fits : the weights and at least one request's KV cache fit (the deployment runs)
+    max_concurrency : requests whose KV cache fits at once across the deployment [-]
+    kv_limited : more requests in flight than fit; the rest queue (their wait is in ttft_s)
+    running_requests : requests decoding at once [-]
+    prefill_time_fraction : share of GPU time spent on prompts (and encoders) [-]
+    cycle_s : time of an average engine cycle [s] (of the whole batch when static)
+    prompt_tokens : mean prompt the engine prefills: input_tokens + the positions of the
+        request's pictures/audio [tokens] (what input tokens/s counts)
+    gpus : GPUs of the deployment; stack : the software stack used
+    breakdown : polars DataFrame component, seconds [s per cycle], fraction
+    """
+
+    scenario: Scenario = field(repr=False)
+    stack: str
+    gpus: int
+    output_tokens_per_s: float
+    total_tokens_per_s: float
+    output_tokens_per_s_per_gpu: float
+    total_tokens_per_s_per_gpu: float
+    ttft_s: float
+    tpot_s: float
+    tokens_per_s_per_user: float
+    e2e_latency_s: float
+    memory_per_gpu_bytes: float
+    weights_per_gpu_bytes: float
+    kv_cache_per_gpu_bytes: float
+    fits: bool
+    max_concurrency: int
+    kv_limited: bool
+    running_requests: float
+    prefill_time_fraction: float
+    cycle_s: float
+    prompt_tokens: float
+    breakdown: pl.DataFrame = field(repr=False, compare=False)
+
+    def costs(self, price_usd_per_gpu_hour: float) -> dict[str, float]:
+        """$ per million tokens at ``price_usd_per_gpu_hour``; see :func:`token_costs`."""
+        from .costs import token_costs
+
+        return token_costs(self, price_usd_per_gpu_hour)
+
+
+# ---------------------------------------------------------------------------------------
+# Inputs of the kernel
+# ---------------------------------------------------------------------------------------
+_CLASS_OF = {  # compute.COMPONENTS of a GEMM -> serving class
+    "attn_gemm": 0, "mlp_gemm": 1, "shared_expert_gemm": 1, "router": 1, "mtp_proj": 1,
+    "expert_gemm": 2, "head": 3, "attention": -1,
+}
+
+
+def _gemm_class(component: str, name: str = "") -> int:
+    """0 attention projection, 1 MLP / shared expert / router / MTP projection, 2 routed
+    expert, 3 LM head, -1 attention core (timed by the attention model instead)."""
+    if component not in _CLASS_OF:
+        raise ValidationError(f"serving: GEMM {name!r} (component {component!r} of compute.gemm_records) is not "
+                              "one serving times (attention / MLP / expert / head); hybrid SSM layers are not modelled")
+    return _CLASS_OF[component]
+
+
+def _records(spec, tp: int, etp: int = 1) -> list[tuple[str, str, float, float, float, str]]:
+    """(kind, name, n, k, count, component) of the model's GEMMs at tp (experts at etp)."""
+    from .. import compute
+
+    r = compute.gemm_records(spec, 1, 1, tp, expert_tp=etp)
+    return list(zip(r.kind, r.name, r.n, r.k, r.count, r.component, strict=True))
+
+
+def _attention_params(spec) -> tuple[float, float]:
+    """Attention projection weights of the decoder layers and of the MTP modules [count]
+    (the n·k of every attention GEMM of compute.gemm_records at tp = 1)."""
+    kinds = spec.layer_kinds()
+    main = mtp = 0.0
+    for kind, _name, n, k, cnt, comp in _records(spec, 1):
+        if comp != "attn_gemm":
+            continue
+        if kind == "mtp":
+            mtp += n * k * cnt * spec.mtp_layers
+        else:
+            main += n * k * cnt * kinds.count(kind)
+    return float(main), float(mtp)
+
+
+def _mtp_expert_params(spec) -> float:
+    """Routed-expert matrix parameters of the MTP modules (stored like the experts) [count]."""
+    from ..models import _FFN_ACTS
+
+    if not spec.mtp_layers or not spec.experts or spec.layer_kinds()[-1] != "moe":
+        return 0.0
+    width = spec.expert_ffn_hidden or spec.ffn_hidden
+    return float(spec.mtp_layers * spec.experts * _FFN_ACTS[spec.ffn_act] * spec.hidden * width)
+
+
+def _imbalance_constants(spec, eps) -> np.ndarray:
+    """c_ep of the busiest-rank load 1 + c_ep/√(tokens per rank), from the normal closed form
+    of :func:`infra_lab.compute.moe_load_imbalance` (exactly of that shape) at 10,000 tokens."""
+    from .. import compute
+
+    out = np.zeros(max(eps) + 1)
+    if spec.experts:
+        for e in eps:
+            f = compute.moe_load_imbalance(10_000, spec.experts, spec.top_k, int(e), method="normal")
+            out[e] = (f - 1.0) * 100.0
+    return out
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    M: np.ndarray
+    H: np.ndarray
+    wins: np.ndarray
+    tp_index: np.ndarray
+    etp_index: np.ndarray
+    imb_a: np.ndarray
+    ne_n: np.ndarray
+    ne_k: np.ndarray
+    ne_cls: np.ndarray
+    ne_cnt: np.ndarray
+    ne_mtp: np.ndarray
+    ex_n: np.ndarray
+    ex_k: np.ndarray
+    P: np.ndarray
+    g: tuple
+
+    def args(self) -> tuple:
+        return (self.M, self.H, self.wins, self.tp_index, self.etp_index, self.imb_a, self.ne_n, self.ne_k,
+                self.ne_cls, self.ne_cnt, self.ne_mtp, self.ex_n, self.ex_k, self.P, *self.g)
+
+
+def fp4_format(accelerator: str) -> str:
+    """The block FP4 format a platform's FP4 tensor cores use: "mxfp4" (AMD) or "nvfp4" (NVIDIA)."""
+    return "mxfp4" if catalog.accelerator(accelerator).vendor == "AMD" else "nvfp4"
+
+
+def _min_rows(accelerator: str) -> int:
+    """Rows below which decode GEMMs are not padded: the compute model's smallest macro-tile
+    height [rows]."""
+    from .. import compute
+
+    return int(min(compute.gemm_model(accelerator, "bf16").tile_m))
+
+
+def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
+    big = acc.memory_capacity_bytes >= parameter("large_gpu_memory_bytes")
+    return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
+
+
+def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)) -> _Inputs:
+    """Kernel inputs for a model on a hardware configuration with a serving stack's factors.
+
+    Parameters
+    ----------
+    spec : ModelSpec; hardware : HardwareConfig; params : :func:`infra_lab.stacks.params`
+    tps, etps, eps : TP, expert-TP and EP sizes the configurations will use [-]
+    """
+    from .. import collectives, compute, memory
+    from .._kernels import serving as K
+
+    acc = hardware.accelerator_spec
+    kinds = spec.layer_kinds()
+    n_dense, n_moe = kinds.count("dense"), kinds.count("moe")
+    M = np.zeros(K.N_M)
+    M[K.M_HIDDEN] = spec.hidden
+    M[K.M_HEADS] = spec.heads
+    M[K.M_KV_HEADS] = spec.kv_heads
+    M[K.M_MLA] = 1.0 if spec.attention == "mla" else 0.0
+    if spec.attention == "mla":
+        M[K.M_KV_EL] = spec.kv_lora_rank + spec.qk_rope_head_dim
+        M[K.M_DQ_DEC] = spec.kv_lora_rank + spec.qk_rope_head_dim
+        M[K.M_DV_DEC] = spec.kv_lora_rank
+        M[K.M_DQ_PRE] = spec.qk_nope_head_dim + spec.qk_rope_head_dim
+        M[K.M_DV_PRE] = spec.v_head_dim
+    else:
+        M[K.M_KV_EL] = 2 * spec.kv_heads * spec.head_dim
+        M[K.M_DQ_DEC] = M[K.M_DV_DEC] = M[K.M_DQ_PRE] = M[K.M_DV_PRE] = spec.head_dim
+    M[K.M_N_DENSE] = n_dense
+    M[K.M_N_MOE] = n_moe
+    M[K.M_EXPERTS] = spec.experts
+    M[K.M_TOPK] = spec.top_k
+    bd = {r["component"]: r["params_total"] for r in spec.param_breakdown().iter_rows(named=True)}
+    embhead = bd["embeddings"] + bd["position_embeddings"] + bd["lm_head"]
+    p_exp = memory.expert_matrix_params(spec)
+    M[K.M_P_EXPERT] = p_exp
+    M[K.M_P_EMBHEAD] = embhead
+    M[K.M_P_REST] = spec.params_total - p_exp - embhead
+    M[K.M_P_MTP_EXP] = _mtp_expert_params(spec)
+    M[K.M_P_MTP] = spec.params_mtp - M[K.M_P_MTP_EXP]
+    M[K.M_EXPERT_NATIVE_B] = memory.format_bytes(spec.expert_weight_format) if spec.expert_weight_format else 0.0
+    M[K.M_VOCAB] = spec.vocab
+    M[K.M_MTP_MOE] = 1.0 if M[K.M_P_MTP_EXP] > 0 else 0.0
+    M[K.M_P_ATTN], M[K.M_P_MTP_ATTN] = _attention_params(spec)
+    wins = np.array(spec.attention_windows(), dtype=np.float64)
+
+    H = np.zeros(K.N_H)
+    H[K.H_PEAK_BF16] = acc.peak("bf16")
+    H[K.H_PEAK_FP8] = acc.peak_flops.get("fp8", 0.0)
+    H[K.H_PEAK_FP4] = acc.peak_flops.get("fp4", 0.0)
+    H[K.H_HBM_BYTES] = acc.memory_capacity_bytes  # what the driver exposes (catalog)
+    H[K.H_BW_EFF] = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
+    H[K.H_DOMAIN] = hardware.scaleup_domain
+    H[K.H_FP4_BYTES] = memory.format_bytes(fp4_format(acc.name))
+    H[K.H_GEMM_SCALE] = params["gemm_time_scale"]
+    H[K.H_MEM_SCALE] = params["memory_time_scale"]
+    H[K.H_ATT_EFF_PRE] = params["attention_prefill_efficiency"]
+    H[K.H_ATT_EFF_DEC] = params["attention_decode_efficiency"]
+    H[K.H_COMM_SCALE] = params["comm_time_scale"]
+    H[K.H_STEP_OVH] = params["step_overhead_s"]
+    H[K.H_LAYER_OVH] = params["layer_overhead_s"]
+    H[K.H_MIXED] = params["mixed_batching"]
+    H[K.H_CHUNK] = _chunk_default(acc, params)
+    H[K.H_MEM_UTIL] = params["memory_utilization"]
+    H[K.H_DISPATCH_B] = params["dispatch_bytes"]
+    H[K.H_MAX_SEQS] = params["max_num_seqs"]
+    H[K.H_MIN_ROWS] = _min_rows(acc.name)
+    H[K.H_REQ_OVH] = params["request_overhead_s"]
+    H[K.H_SEQ_OVH] = params["seq_overhead_s"]
+    H[K.H_BW_PEAK] = acc.hbm_bw_Bps
+    H[K.H_KFIX] = params["kernel_fixed_scale"] * compute.kernel_fixed_s(acc.name)
+
+    tps = sorted(set(int(t) for t in tps))
+    etps = sorted(set(int(t) for t in etps))
+    base = _records(spec, 1)
+    order: list[tuple[str, str, float, float, int]] = []  # (kind, name, per forward, per MTP pass, class)
+    for kind, name, _n, _k, cnt, comp in base:
+        c = _gemm_class(comp, name)
+        if c in (0, 1, 3):
+            layers = 1 if kind == "head" else kinds.count(kind)
+            mtp = float(cnt) * spec.mtp_layers if kind == "mtp" else 0.0
+            order.append((kind, name, float(cnt) * layers, mtp, c))
+    ne_n = np.zeros((len(tps), len(order)))
+    ne_k = np.zeros((len(tps), len(order)))
+    for ti, tp in enumerate(tps):
+        tab = {(kd, nm): (n, k) for kd, nm, n, k, _c, _co in _records(spec, tp)}
+        for j, (kd, nm, *_rest) in enumerate(order):
+            ne_n[ti, j], ne_k[ti, j] = tab[(kd, nm)]
+    ne_cls = np.array([o[4] for o in order], dtype=np.int64)
+    ne_cnt = np.array([o[2] for o in order])
+    ne_mtp = np.array([o[3] for o in order])
+    ex_names = [nm for kd, nm, _n, _k, _c, comp in base if kd == "moe" and comp == "expert_gemm"]
+    ex_n = np.zeros((len(etps), max(len(ex_names), 1)))
+    ex_k = np.zeros((len(etps), max(len(ex_names), 1)))
+    for ei, etp in enumerate(etps):
+        if not ex_names:
+            break
+        tab = {nm: (n, k) for kd, nm, n, k, _c, _co in _records(spec, 1, etp) if kd == "moe"}
+        for j, nm in enumerate(ex_names):
+            ex_n[ei, j], ex_k[ei, j] = tab[nm]
+    tp_index = np.full(max(tps) + 1, -1, dtype=np.int64)
+    for i, t in enumerate(tps):
+        tp_index[t] = i
+    etp_index = np.full(max(etps) + 1, -1, dtype=np.int64)
+    for i, t in enumerate(etps):
+        etp_index[t] = i
+    P = collectives.collective_time_params(hardware).array  # read-only, as in the Python calls
+    models_ = [compute.gemm_model(acc.name, p if p in acc.peak_flops else "bf16") for p in ("bf16", "fp8", "fp4")]
+    return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
+                   ne_mtp, ex_n, ex_k, P,
+                   tuple(g.args() for g in models_))
+
+
+def _media(sc: Scenario, tp: int | None = None) -> tuple[float, float]:
+    """(encoder seconds per request, prompt positions the media add [tokens]) of the
+    scenario's pictures and audio on a replica of ``tp`` GPUs, from
+    :func:`infra_lab.multimodal.encoder_prefill` (the one owner of encoder time); (0, 0) for
+    text requests."""
+    sv = sc.serving
+    if not (sv.images_per_request or sv.audio_s_per_request):
+        return 0.0, 0.0
+    from .. import multimodal as mm
+
+    pre = mm.encoder_prefill(sc.multimodal, sc.hardware.accelerator, images=sv.images_per_request,
+                             image_size=sv.image_size, audio_s=sv.audio_s_per_request,
+                             tp=int(tp or sv.tp), batch=sv.encoder_batch, hardware=sc.hardware)
+    return float(pre.time_s), float(pre.lm_positions)
+
+
+def _cfg_row(sv: ServingConfig, concurrency: float | None = None,
+             media: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    from .._kernels import serving as K
+
+    r = np.zeros(K.N_K)
+    r[K.K_TP], r[K.K_PP], r[K.K_DP], r[K.K_EP] = sv.tp, sv.pp, sv.dp, sv.ep
+    r[K.K_DPA] = 1.0 if sv.dp_attention else 0.0
+    r[K.K_WPREC] = _WPREC.index(sv.weight_precision)
+    r[K.K_KVPREC] = _KVPREC.index(sv.kv_precision)
+    mtp = sv.spec_decoding == "mtp"
+    r[K.K_MTPK] = sv.mtp_draft_tokens if mtp else 0
+    r[K.K_ACC] = (sv.mtp_acceptance if sv.mtp_acceptance is not None else parameter("mtp_acceptance")) if mtp else 0.0
+    r[K.K_CONC] = sv.concurrency if concurrency is None else concurrency
+    r[K.K_IN], r[K.K_OUT] = sv.input_tokens + media[1], sv.output_tokens
+    r[K.K_CHUNK] = sv.chunk_tokens or 0
+    r[K.K_ENC] = media[0]
+    r[K.K_NPROMPTS] = sv.num_prompts or 0
+    r[K.K_STATIC] = 1.0 if sv.batching == "static" else 0.0
+    r[K.K_LOCKSTEP] = 1.0 if sv.lockstep else 0.0
+    r[K.K_APREC] = -1.0 if sv.attention_precision is None else _WPREC.index(sv.attention_precision)
+    r[K.K_MPREC] = -1.0 if sv.mtp_precision is None else _WPREC.index(sv.mtp_precision)
+    return r
+
+
+def _etp(sv: ServingConfig) -> int:
+    return (sv.tp * (sv.dp if sv.dp_attention else 1)) // sv.ep
+
+
+def _as_serving(scenario) -> Scenario:
+    scenario = as_scenario(scenario)
+    if scenario.serving is None:
+        raise ValidationError(f"scenario {scenario.name!r} has no [serving] table (it is a training scenario); "
+                              "il.serve needs [model], [hardware] and [serving]")
+    return scenario
+
+
+def _stack_params(sc: Scenario, stack_params) -> dict[str, float]:
+    from .. import stacks
+
+    if stack_params is not None and not isinstance(stack_params, dict):
+        raise ValidationError(f"stack_params = {stack_params!r}: expected a dict of stack parameter -> number")
+    return stacks.params(sc.stack, stack_params)
+
+
+# ---------------------------------------------------------------------------------------
+# Running the kernel; serve
+# ---------------------------------------------------------------------------------------
+_POOL: list = []  # the thread pool of _run, made on first use
+
+
+def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
+    """Kernel outputs for every configuration row: 2 blocks per thread (numba's thread count,
+    NUMBA_NUM_THREADS), each with its own memo, on a pool of Python threads (the kernel
+    releases the GIL)."""
+    import concurrent.futures
+
+    import numba
+
+    from .._kernels import serving as K
+
+    cfg = np.ascontiguousarray(cfg)
+    n = cfg.shape[0]
+    out = np.zeros((n, K.N_OUT))
+    threads = max(1, numba.get_num_threads())
+    blocks = max(1, min(n, 2 * threads))  # 2 per thread: balance vs duplicated memo fills
+    keys, vals = K.memo(blocks)
+    args = inp.args()
+    bounds = [(b * n // blocks, (b + 1) * n // blocks) for b in range(blocks)]
+    if blocks == 1 or threads == 1:
+        for b, (lo, hi) in enumerate(bounds):
+            K.serve_kernel(cfg, out, lo, hi, *args, keys[b], vals[b])
+        return out
+    if not _POOL or _POOL[0][1] != threads:
+        _POOL[:] = [(concurrent.futures.ThreadPoolExecutor(max_workers=threads), threads)]
+    pool = _POOL[0][0]
+    jobs = [pool.submit(K.serve_kernel, cfg, out, lo, hi, *args, keys[b], vals[b]) for b, (lo, hi) in enumerate(bounds)]
+    for j in jobs:
+        j.result()
+    return out
+
+
+def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> ServeResult:
+    from .._kernels import serving as K
+
+    gpus = sc.serving.gpus
+    b = o[K.N_RES:]
+    cyc = float(o[K.O_CYCLE])
+    bd = pl.DataFrame({"component": list(BREAKDOWN), "seconds": [float(x) for x in b],
+                       "fraction": [float(x) / cyc if cyc > 0 else 0.0 for x in b]})
+    vals = [float(x) for x in o[: K.N_RES]]
+    for name, v in zip(K.OUT_NAMES, vals, strict=True):
+        if not math.isfinite(v) or v < 0:
+            raise ValidationError(f"serve: {name} = {v!r} for scenario {sc.name!r}; the inputs are outside what "
+                                  "the model covers (check output_tokens > 1 and the sizes)")
+    return ServeResult(
+        scenario=sc, stack=stack, gpus=gpus,
+        output_tokens_per_s=vals[K.O_OUT_TPS], total_tokens_per_s=vals[K.O_TOTAL_TPS],
+        output_tokens_per_s_per_gpu=vals[K.O_OUT_TPS_GPU], total_tokens_per_s_per_gpu=vals[K.O_TOTAL_TPS] / gpus,
+        ttft_s=vals[K.O_TTFT], tpot_s=vals[K.O_TPOT], tokens_per_s_per_user=vals[K.O_TPS_USER],
+        e2e_latency_s=vals[K.O_E2E], memory_per_gpu_bytes=vals[K.O_MEM_GPU],
+        weights_per_gpu_bytes=vals[K.O_WEIGHTS_GPU], kv_cache_per_gpu_bytes=vals[K.O_KV_GPU],
+        fits=bool(vals[K.O_FITS] > 0.5), max_concurrency=int(min(vals[K.O_MAX_CONC], 2**62)),
+        kv_limited=bool(vals[K.O_KV_LIMITED] > 0.5), running_requests=vals[K.O_RUNNING],
+        prefill_time_fraction=vals[K.O_PREFILL_FRAC], cycle_s=cyc,
+        prompt_tokens=float(sc.serving.input_tokens) + positions, breakdown=bd,
+    )
+
+
+def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: bool = False) -> ServeResult:
+    """Throughput, latency and memory of one serving deployment.
+
+    Parameters
+    ----------
+    scenario : Scenario with a [serving] table, the same as a plain dict, or a .toml path
+    stack_params : overrides of the serving stack's factors ({parameter: value}, names from
+        ``il.stacks.params(sc.stack)``)
+    reference : evaluate with the plain-Python reference instead of the numba kernel
+
+    Returns
+    -------
+    ServeResult
+
+    Raises
+    ------
+    ValidationError : not a serving scenario, inconsistent sizes, bad overrides
+    UnknownNameError : unknown model, accelerator, engine or stack parameter
+
+    Notes
+    -----
+    Approximate by design: a steady-state cycle model (see the module docstring and
+    docs/serving.md), calibrated per serving stack on the training split of the published
+    benchmarks (:func:`validation` reports the errors per case).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = {"model": {"preset": "gpt-oss-120b"},
+    ...       "hardware": {"accelerator": "H100", "nodes": 1, "gpus_per_node": 1},
+    ...       "serving": {"engine": "vllm", "concurrency": 16}}
+    >>> r = il.serve(sc)
+    >>> r.fits, r.weights_per_gpu_bytes < 80e9      # MXFP4 experts: 65 GB of weights
+    (True, True)
+    """
+    sc = _as_serving(scenario)
+    if not isinstance(reference, bool):
+        raise ValidationError(f"reference = {reference!r}: expected true or false")
+    params = _stack_params(sc, stack_params)
+    sv = sc.serving
+    media = _media(sc)
+    if reference:
+        from .reference import _reference_one
+
+        o = _reference_one(sc, params, _solve_rate(sc, params, reference=True, media=media), media)
+    else:
+        inp = serving_inputs(sc.model_spec, sc.hardware, params, [sv.tp], [_etp(sv)], [sv.ep])
+        conc = _solve_rate(sc, params, inp=inp, media=media)
+        o = _run(_cfg_row(sv, conc, media)[None, :], inp)[0]
+    return _result(sc, sc.stack, o, media[1])
+
+
+def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: bool = False,
+                media: tuple[float, float] = (0.0, 0.0)) -> float:
+    """Requests in flight for an open-loop arrival rate: C = rate · e2e(C) (Little), C ≤ cap."""
+    from .._kernels import serving as K
+    from .reference import _reference_one
+
+    sv = sc.serving
+    if sv.request_rate_rps is None:
+        return float(sv.concurrency)
+    lam, cap = sv.request_rate_rps, float(sv.concurrency)
+
+    def e2e(c: float) -> float:
+        if reference:
+            return float(_reference_one(sc, params, c, media)[K.O_E2E])
+        return float(_run(_cfg_row(sv, c, media)[None, :], inp)[0][K.O_E2E])
+
+    if lam * e2e(cap) >= cap:
+        return cap
+    lo, hi = 1e-6, cap
+    while hi - lo > 1e-9 * hi:
+        mid = 0.5 * (lo + hi)
+        if lam * e2e(mid) > mid:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+# ---------------------------------------------------------------------------------------
+# Input checks shared by the submodules
+# ---------------------------------------------------------------------------------------
+def _check_opt_positive(name: str, v, integer: bool = False):
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 \
+            or (integer and float(v) != int(v)):
+        kind = "integer" if integer else "number"
+        raise ValidationError(f"{name} = {v!r}: expected None or a finite {kind} > 0")
+    return int(v) if integer else float(v)

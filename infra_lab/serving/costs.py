@@ -1,0 +1,137 @@
+"""What serving costs: $ per million tokens of a deployment or a search frame
+(:func:`token_costs`), the price of a GPU-hour from the economics model
+(:func:`gpu_hour_price`, owned or rented), and the cheapest point of a front at an
+interactivity (:func:`cost_at_interactivity`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from ..errors import ValidationError, unknown
+from .core import ServeResult, _check_opt_positive
+
+
+def _cost_exprs(price: float) -> dict[str, pl.Expr]:
+    usd_per_s = price / 3600.0 * pl.col("gpus")
+    inp = pl.col("total_tokens_per_s") - pl.col("output_tokens_per_s")
+    pf = pl.col("prefill_time_fraction")
+    return {
+        "usd_per_million_input_tokens": usd_per_s * pf / inp * 1e6,
+        "usd_per_million_output_tokens": usd_per_s * (1.0 - pf) / pl.col("output_tokens_per_s") * 1e6,
+        "usd_per_million_tokens": usd_per_s / pl.col("total_tokens_per_s") * 1e6,
+        "usd_per_million_output_tokens_all_in": usd_per_s / pl.col("output_tokens_per_s") * 1e6,
+    }
+
+
+def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
+    """$ per million tokens of a deployment at a price per GPU-hour.
+
+    Parameters
+    ----------
+    result : ServeResult (or a mapping with gpus, output_tokens_per_s, total_tokens_per_s,
+        prefill_time_fraction)
+    price_usd_per_gpu_hour : owned or rented cost of one GPU-hour [USD/GPU-h]
+        (:func:`gpu_hour_price`)
+
+    Returns
+    -------
+    dict : usd_per_million_input_tokens and usd_per_million_output_tokens (GPU time split by
+        the prefill share of the time, so input + output pay for the whole deployment),
+        usd_per_million_tokens (all tokens, input + output), usd_per_million_output_tokens_all_in
+        (all cost on the generated tokens, the usual "price per output token")
+
+    Notes
+    -----
+    deployment $/s = price · gpus / 3600; $/M input = $/s · f_prefill / input tokens/s · 1e6;
+    $/M output = $/s · (1 − f_prefill) / output tokens/s · 1e6.
+    """
+    p = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    if p is None:
+        raise ValidationError("price_usd_per_gpu_hour = None: expected a finite number > 0 [USD/GPU-h]")
+    get = (lambda k: getattr(result, k)) if isinstance(result, ServeResult) else (lambda k: result[k])
+    try:
+        gpus, out, tot, pf = (float(get(k)) for k in ("gpus", "output_tokens_per_s", "total_tokens_per_s",
+                                                       "prefill_time_fraction"))
+    except (KeyError, TypeError, AttributeError):
+        raise ValidationError(f"result = {result!r}: expected a ServeResult or a mapping with gpus, "
+                              "output_tokens_per_s, total_tokens_per_s, prefill_time_fraction") from None
+    usd_s = p * gpus / 3600.0
+    inp = tot - out
+    return {
+        "usd_per_million_input_tokens": usd_s * pf / inp * 1e6 if inp > 0 else 0.0,
+        "usd_per_million_output_tokens": usd_s * (1.0 - pf) / out * 1e6,
+        "usd_per_million_tokens": usd_s / tot * 1e6,
+        "usd_per_million_output_tokens_all_in": usd_s / out * 1e6,
+    }
+
+
+def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | None = None,
+                   term: str = "on-demand", statistic: str = "median", matched_with: str | None = None,
+                   **owned_overrides: float) -> float:
+    """Cost of one GPU-hour from the economics module [USD/GPU-h].
+
+    The owned price is notebook 05's like-for-like one (``il.economics.owned_gpu_hour_price``):
+    the P50 of the Monte Carlo of ``il.economics.compare_owned`` (``LIKE_FOR_LIKE_DRAWS`` draws,
+    ``LIKE_FOR_LIKE_SEED``: 20,000 draws with the notebooks' seed) with
+    every accelerator at its newest 8-GPU baseboard listing plus the same host, network and
+    opex ranges (an accelerator without a listing: its default purchase price, see
+    ``il.economics.owned_gpu_hour_quote``). Cached, so a repeated call is free.
+
+    Parameters
+    ----------
+    accelerator : catalog name
+    basis : "owned" (``il.economics.owned_gpu_hour_price``) or "rented"
+        (``il.economics.rented_gpu_hour_price``: ``statistic`` of the providers' current listed
+        prices for ``term``; with ``provider``, that provider's newest price; with
+        ``matched_with``, only the providers that also list that accelerator on ``term``)
+    provider, term, statistic, matched_with : rental provider, term ("on-demand", "1-year",
+        ...), statistic over providers ("median", "min", "max", "mean") and the accelerator
+        whose providers the rent is matched to
+    **owned_overrides : owned-cost inputs held constant (utilization, life_years, ...);
+        ``capex_usd_per_gpu`` replaces the baseboard listing
+
+    Examples
+    --------
+    >>> 0.5 < gpu_hour_price("MI300X") < 10
+    True
+    """
+    from .. import economics
+
+    if basis not in ("owned", "rented"):
+        raise unknown("price basis", basis, ("owned", "rented"))
+    if basis == "owned":
+        if provider is not None:
+            raise ValidationError("provider: only with basis = 'rented'")
+        if matched_with is not None:
+            raise ValidationError("matched_with: only with basis = 'rented'")
+        fixed = dict(owned_overrides)
+        price = fixed.pop("capex_usd_per_gpu", None)
+        return float(economics.owned_gpu_hour_price(accelerator, price=price, fixed=fixed))
+    if owned_overrides:
+        raise ValidationError(f"{sorted(owned_overrides)}: owned-cost overrides only with basis = 'owned'")
+    return economics.rented_gpu_hour_price(accelerator, term, statistic=statistic, provider=provider,
+                                           matched_with=matched_with)
+
+
+def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
+                          cost: str = "usd_per_million_output_tokens_all_in") -> dict[str, Any]:
+    """The cheapest configuration of a Pareto front that gives each user at least
+    ``tokens_per_s_per_user`` (read off the front of :func:`serve_search` with a price).
+
+    Returns the row as a dict (with the cost column), or raises ValidationError when no
+    configuration reaches that interactivity.
+    """
+    v = _check_opt_positive("tokens_per_s_per_user", tokens_per_s_per_user)
+    if v is None:
+        raise ValidationError("tokens_per_s_per_user = None: expected a number > 0 [tokens/s]")
+    if not isinstance(front, pl.DataFrame) or cost not in front.columns:
+        raise ValidationError(f"front: expected a serve_search frame with a {cost!r} column "
+                              "(pass price_usd_per_gpu_hour to serve_search)")
+    ok = front.filter((pl.col("tokens_per_s_per_user") >= v) & pl.col("fits"))
+    if ok.height == 0:
+        best = float(front["tokens_per_s_per_user"].max()) if front.height else float("nan")
+        raise ValidationError(f"tokens_per_s_per_user = {v:g}: no configuration reaches it (the front tops out "
+                              f"at {best:.4g} tokens/s per user)")
+    return ok.sort(cost).row(0, named=True)

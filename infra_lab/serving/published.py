@@ -1,0 +1,547 @@
+"""Validation and calibration of the serving model on published serving benchmarks
+(``data/measurements/serving_benchmarks.csv``): the benchmark table and its train/test split
+(:func:`split_of`), the stack a row ran on (:func:`row_stack`, with
+``data/serving/engine_generations.csv`` and ``data/serving/checkpoints.csv``), a row's
+Scenario (trtllm-bench's own engine sizing included), predicted vs measured
+(:func:`validation`, :func:`published_comparison`, :func:`validation_summary`), and the fit
+of the stack factors on the training split (:func:`calibrate`)."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import polars as pl
+
+from .. import catalog
+from ..catalog import Col
+from ..errors import ValidationError, unknown
+from ..scenario import Scenario
+from .core import _WPREC, serve
+
+VALIDATION_BOUNDS = {
+    "output_tokens_per_s_per_gpu": {"median": 15.0, "worst": 40.0},
+    "tpot_s": {"median": 15.0},
+    "ttft_s": {"median": 30.0},
+}
+"""Issue 13's bounds on the test split: median and worst |error| [%]."""
+
+CALIBRATED = ("gemm_time_scale", "memory_time_scale", "step_overhead_s", "request_overhead_s", "seq_overhead_s")
+"""Stack factors :func:`calibrate` fits per serving stack on the training split
+(``request_overhead_s`` only for stacks with published TTFTs in their rows)."""
+
+_BENCH_SCHEMA = {
+    "id": Col("str", required=True), "source_key": Col("str", required=True),
+    "model": Col("str", required=True), "dense_or_moe": Col("str", required=True, choices=("dense", "moe")),
+    "accelerator": Col("str", required=True), "gpus": Col("int", required=True, positive=True),
+    "engine": Col("str", required=True), "tp": Col("int", positive=True), "ep": Col("int", positive=True),
+    "dp": Col("int", positive=True), "pp": Col("int", positive=True), "dp_attention": Col("bool"),
+    "moe_tp": Col("int", positive=True), "weight_precision": Col("str"), "kv_precision": Col("str"),
+    "spec_decoding": Col("str"), "spec_settings": Col("str"), "spec_acceptance": Col("float"),
+    "benchmark_mode": Col("str", required=True), "isl_nominal": Col("float"), "osl_nominal": Col("float"),
+    "input_tokens": Col("float", positive=True), "output_tokens": Col("float", positive=True),
+    "concurrency": Col("float", positive=True), "request_rate_rps": Col("str"),
+    "num_prompts": Col("float", positive=True), "engine_max_batch": Col("float", positive=True),
+    "output_tokens_per_s": Col("float", positive=True), "output_tokens_per_s_per_gpu": Col("float", positive=True),
+    "ttft_s": Col("float", positive=True), "ttft_stat": Col("str"), "tpot_s": Col("float", positive=True),
+    "tpot_stat": Col("str"), "e2e_latency_s": Col("float", positive=True), "engine_args": Col("str"),
+}
+
+
+@functools.cache
+def benchmarks() -> pl.DataFrame:
+    """Published serving benchmarks with their full configurations, one row per point
+    (``data/measurements/serving_benchmarks.csv``; columns in that folder's README)."""
+    return catalog.read_table(catalog.DATA_DIR / "measurements" / "serving_benchmarks.csv", _BENCH_SCHEMA)
+
+
+def split_of(row: dict) -> str:
+    """"train" or "test" for a benchmark row, fixed by its configuration.
+
+    The key is (source, model, accelerator, engine, tp, ep, dp, pp, DP attention, weight
+    precision, nominal input and output lengths, benchmark mode): every point of one
+    concurrency sweep lands on the same side, so a test configuration is never seen in
+    training. A configuration is in the test split when crc32(key) mod 3 = 0 (about a third).
+    """
+    import zlib
+
+    if not isinstance(row, dict):
+        raise ValidationError(f"row = {row!r:.80}: expected a benchmark row as a dict")
+    key = "|".join(str(row.get(k)) for k in (
+        "source_key", "model", "accelerator", "engine", "tp", "ep", "dp", "pp", "dp_attention",
+        "weight_precision", "isl_nominal", "osl_nominal", "benchmark_mode"))
+    return "test" if zlib.crc32(key.encode()) % 3 == 0 else "train"
+
+
+def _flag(args: str, *names: str) -> float | None:
+    """The number after the first of ``names`` in an engine command line (None if absent)."""
+    import re
+
+    for n in names:
+        m = re.search(rf"{re.escape(n)}[ =]+([0-9.]+(?:e[0-9]+)?)", args or "")
+        if m:
+            return float(m.group(1))
+    return None
+
+
+_GEN_SCHEMA = {"engine": Col("str", required=True), "first_current_version": Col("str", required=True),
+               "first_current_date": Col("str", required=True)}
+
+
+@functools.cache
+def engine_generations() -> pl.DataFrame:
+    """First engine version (and publication date, for unversioned measurements) of each
+    engine's current software generation (data/serving/engine_generations.csv)."""
+    return catalog.read_table(catalog.DATA_DIR / "serving" / "engine_generations.csv", _GEN_SCHEMA)
+
+
+_CKPT_SCHEMA = {"model_hf": Col("str", required=True), "attention_precision": Col("str", required=True),
+                "mtp_precision": Col("str"), "source_url": Col("str", required=True), "note": Col("str")}
+
+
+@functools.cache
+def checkpoints() -> pl.DataFrame:
+    """Published checkpoints whose attention projections (and MTP layers) keep a precision
+    of their own (data/serving/checkpoints.csv: model_hf, attention_precision, mtp_precision
+    (empty: as the main layers), source_url, note), e.g. NVIDIA's NVFP4 DeepSeek-R1
+    checkpoints (MoE and MLP in NVFP4, attention in BF16; blog 1's recipe: MTP layers in BF16)."""
+    df = catalog.read_table(catalog.DATA_DIR / "serving" / "checkpoints.csv", _CKPT_SCHEMA)
+    for col in ("attention_precision", "mtp_precision"):
+        bad = set(df[col].drop_nulls()) - set(_WPREC)
+        if bad:
+            raise ValidationError(f"data/serving/checkpoints.csv: {col} {sorted(bad)!r}; allowed: {_WPREC}")
+    return df
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    import re
+
+    m = re.search(r"(?<![\d.])(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    return tuple(int(x) for x in m.groups() if x is not None) if m else None
+
+
+def row_stack(row: dict) -> str | None:
+    """The serving stack of a benchmark row: the engine's current stack, or its ``-early``
+    stack when the engine version (or, unversioned, the publication date) predates the
+    current generation of data/serving/engine_generations.csv; an early TensorRT-LLM row run
+    with the PyTorch backend (before 0.19 a preview next to the compiled-engine flow) maps to
+    ``trt-llm-cuda-early-pytorch``."""
+    if not isinstance(row, dict) or not {"engine", "accelerator"} <= set(row):
+        raise ValidationError(f"row = {row!r:.80}: expected a benchmark row (a dict with engine, accelerator, ...)")
+    gen = {r["engine"]: r for r in engine_generations().iter_rows(named=True)}
+    if row["engine"] not in gen:
+        return None
+    from ..scenario import serving_stack
+
+    base = serving_stack(row["engine"], row["accelerator"])
+    g = gen[row["engine"]]
+    ver = _version(row.get("engine_version"))
+    if ver is not None:
+        early = ver < _version(g["first_current_version"])
+    else:
+        date = row.get("source_date")
+        early = bool(date) and str(date) < g["first_current_date"]
+    from .. import stacks
+
+    names = stacks.names("serving")
+    if early and row["engine"] == "trt-llm":
+        text = f"{row.get('engine_version') or ''} {row.get('engine_args') or ''}".lower()
+        if "pytorch" in text and f"{base}-early-pytorch" in names:
+            return f"{base}-early-pytorch"
+    return f"{base}-early" if early and f"{base}-early" in names else base
+
+
+def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens: float, output_tokens: float,
+                          weight_bytes: float, kv_bytes: float, kv_fraction: float = 0.95) -> tuple[int, int]:
+    """(max_batch_size, max_num_tokens) that ``trtllm-bench throughput`` sets when the command
+    gives neither: TensorRT-LLM's ``tensorrt_llm/bench/build/tuning.py`` (``calc_engine_setting``
+    and ``finetune_setting``), written out here.
+
+    KV room = kv_fraction · (device memory × tp·pp − parameters × weight bytes) [GiB] (device memory:
+    the driver-reported total, catalog ``memory_capacity_bytes``); requests
+    it holds at the full ISL+OSL length (2 · attention layers · max(tp, kv heads) · head size ·
+    kv bytes per token); raw batch = min(requests, 4096)/pp rounded up (to 32 below 256 with a
+    minimum of 64, to 128 below 1024, else to 256); raw tokens = raw batch · (1 + ISL/OSL)
+    capped at 32768, rounded up (to 256 with a minimum of 2048 below 4096, to 512 below 8192,
+    else to 1024). https://github.com/NVIDIA/TensorRT-LLM/blob/main/tensorrt_llm/bench/build/tuning.py
+    """
+    acc = catalog.accelerator(accelerator)
+    gib = 1024.0**3
+    per_token = 2 * len(spec.attention_windows()) * max(tp, spec.kv_heads) * spec.head_dim * kv_bytes / gib
+    engine = spec.params_total * weight_bytes / gib
+    room = (acc.memory_capacity_bytes / gib * tp * pp - engine) * kv_fraction
+    requests = room / (per_token * (input_tokens + output_tokens))
+    raw_bs = min(requests, 4096) / pp
+    raw_tok = min(raw_bs * (1 + input_tokens / output_tokens), 32768)
+    if raw_bs < 256:
+        bs = max(64, 32 * math.ceil(raw_bs / 32))
+    elif raw_bs < 1024:
+        bs = 128 * math.ceil(raw_bs / 128)
+    else:
+        bs = 256 * math.ceil(raw_bs / 256)
+    if raw_tok < 4096:
+        tok = max(2048, 256 * math.ceil(raw_tok / 256))
+    elif raw_tok < 8192:
+        tok = 512 * math.ceil(raw_tok / 512)
+    else:
+        tok = 1024 * math.ceil(raw_tok / 1024)
+    return int(bs), int(tok)
+
+
+def _fixed_lengths(row: dict) -> bool:
+    """A benchmark whose requests all have the same input and output lengths (its
+    ``length_distribution`` says fixed, or names a range ratio of 1)."""
+    text = (row.get("length_distribution") or "").lower()
+    return text.startswith("fixed") or "= fixed" in text
+
+
+def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
+    """The serving Scenario of one benchmark row, stack overrides from its published engine
+    arguments, and the reason when the row is not modelled (empty string otherwise)."""
+    import re
+
+    if row["engine"] not in ("vllm", "sglang", "trt-llm", "atom"):
+        return None, {}, f"engine {row['engine']!r} (backend not named)"
+    mode = row["benchmark_mode"]
+    if mode == "decode_only_disaggregated":
+        return None, {}, "decode instance of a disaggregated deployment"
+    if not row["weight_precision"]:
+        return None, {}, "weight precision not published"
+    if not row["input_tokens"] or not row["output_tokens"]:
+        return None, {}, "mean input or output length not published"
+    spec_name = row["model"]
+    from .. import models
+
+    spec = models.get(spec_name)
+    wp = row["weight_precision"]
+    if wp == "mxfp4":
+        wp = "bf16" if spec.expert_weight_format == "mxfp4" else "fp4"
+    kv = "fp8" if row["kv_precision"] == "fp8" else "bf16"
+    gpus = int(row["gpus"])
+    acc = catalog.accelerator(row["accelerator"])
+    gpn = min(gpus, 8)
+    nodes = max(1, gpus // gpn)
+    hw = {"accelerator": acc.name, "nodes": nodes, "gpus_per_node": gpn}
+    if acc.scaleup_domain > 8 and gpus > 8:
+        hw["scaleup_domain"] = min(acc.scaleup_domain, gpus)
+    dpa = bool(row["dp_attention"])
+    tp, dp, pp = int(row["tp"] or gpus), int(row["dp"] or 1), int(row["pp"] or 1)
+    ep = int(row["ep"] or 1)
+    if row["moe_tp"] and not dpa and spec.experts:
+        ep = max(1, tp // int(row["moe_tp"]))
+    if row["moe_tp"] and dpa and spec.experts:
+        ep = max(1, tp * dp // int(row["moe_tp"]))
+    args = row["engine_args"] or ""
+    over: dict[str, float] = {}
+    mns = _flag(args, "--max-num-seqs", "--max_batch_size", "--max-running-requests")
+    if row["engine_max_batch"]:
+        mns = float(row["engine_max_batch"])
+    if mns:
+        over["max_num_seqs"] = mns
+    mu = _flag(args, "--gpu-memory-utilization", "--mem-frac", "--mem-fraction-static")
+    if mu:
+        over["memory_utilization"] = mu
+    chunk = _flag(args, "--max-num-batched-tokens", "--max_num_tokens", "--chunked-prefill-size")
+    if row["engine"] == "trt-llm" and "trtllm-bench" in args and not mns and spec.attention != "mla":
+        # trtllm-bench sizes the engine itself from the dataset's lengths and the KV room
+        wb = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}[wp]
+        frac = _flag(args, "kv_cache_free_gpu_mem_fraction") or 0.95
+        bs, tok = trtllm_bench_settings(spec, acc.name, int(row["tp"] or gpus), int(row["pp"] or 1),
+                                        float(row["input_tokens"]), float(row["output_tokens"]), wb,
+                                        1.0 if kv == "fp8" else 2.0, frac)
+        over["max_num_seqs"] = float(bs)
+        chunk = chunk or float(tok)
+    sv: dict[str, Any] = {
+        "engine": row["engine"], "weight_precision": wp, "kv_precision": kv, "tp": tp, "ep": ep, "pp": pp,
+        "dp": dp, "dp_attention": dpa, "input_tokens": max(1, round(row["input_tokens"])),
+        "output_tokens": max(2, round(row["output_tokens"])),
+    }
+    if chunk:
+        sv["chunk_tokens"] = int(chunk)
+    ck = checkpoints().filter(pl.col("model_hf") == (row.get("model_hf") or ""))
+    if ck.height and wp != ck["attention_precision"][0]:
+        sv["attention_precision"] = ck["attention_precision"][0]
+    if ck.height and ck["mtp_precision"][0] and row["spec_decoding"] == "mtp":
+        sv["mtp_precision"] = ck["mtp_precision"][0]
+    sv["stack"] = row_stack(row)
+    if row["spec_decoding"] == "mtp":
+        m = re.search(r"(\d+)", row["spec_settings"] or "")
+        sv["spec_decoding"] = "mtp"
+        sv["mtp_draft_tokens"] = int(m.group(1)) if m else 1
+        if row["spec_acceptance"] is not None:
+            sv["mtp_acceptance"] = float(row["spec_acceptance"])
+    n_prompts = int(row["num_prompts"]) if row["num_prompts"] else None
+    rate = row["request_rate_rps"]
+    if mode == "offline_static_batch":
+        sv["batching"] = "static"
+        sv["concurrency"] = int(round(row["concurrency"]))
+    elif mode == "offline_throughput" or (mode == "online_request_rate" and rate == "inf"):
+        # every prompt queued at once: the running batch is the engine's cap or the KV limit;
+        # one wave of all N prompts, whose prefills queue behind each other (mean TTFT)
+        sv["concurrency"] = int(n_prompts or mns or 4096)
+        if n_prompts:
+            sv["num_prompts"] = n_prompts
+    elif mode == "online_request_rate":
+        sv["request_rate_rps"] = float(rate)
+        sv["concurrency"] = int(n_prompts or 4096)
+    else:  # online_concurrency, offline_concurrency
+        sv["concurrency"] = int(round(row["concurrency"]))
+        if n_prompts and n_prompts >= sv["concurrency"]:
+            sv["num_prompts"] = n_prompts
+        if mode == "online_concurrency" and _fixed_lengths(row):
+            sv["lockstep"] = True  # identical requests: the closed loop's waves stay together
+    try:
+        sc = Scenario.from_dict({"name": row["id"], "model": {"preset": spec_name}, "hardware": hw, "serving": sv})
+    except ValidationError as e:
+        return None, over, f"not expressible: {e}"
+    return sc, over, ""
+
+
+def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.DataFrame:
+    """Predicted vs published serving benchmarks, one row per benchmark point.
+
+    Parameters
+    ----------
+    stack_params : {stack: {parameter: value}} overrides of the serving stacks' factors
+        (None: data/stacks.csv as calibrated)
+
+    Returns
+    -------
+    polars.DataFrame
+        id, source_key, split ("train" / "test"), model, dense_or_moe, accelerator, engine,
+        stack, benchmark_mode, concurrency, then for output_tokens_per_s_per_gpu, tpot_s,
+        ttft_s and e2e_latency_s: measured, predicted and error_pct (100·(pred/meas − 1);
+        null where not published), excluded (the reason a row is not modelled, else null) and
+        source_url.
+    """
+    if stack_params is not None and not isinstance(stack_params, dict):
+        raise ValidationError(f"stack_params = {stack_params!r}: expected {{stack: {{parameter: value}}}}")
+    from .. import stacks
+
+    checked = {}
+    for st, over in (stack_params or {}).items():   # checked once here, not at every benchmark row
+        st = stacks.canonical(st, "serving", where="stack_params")
+        if not isinstance(over, dict):
+            raise ValidationError(f"stack_params[{st!r}] = {over!r:.60}: expected a dict of parameter -> value")
+        checked[st] = over
+    stack_params = checked if stack_params is not None else None
+    rows = []
+    for r in benchmarks().iter_rows(named=True):
+        sc, over, why = _row_scenario(r)
+        out = {"id": r["id"], "source_key": r["source_key"], "split": split_of(r), "model": r["model"],
+               "dense_or_moe": r["dense_or_moe"], "accelerator": r["accelerator"], "engine": r["engine"],
+               "stack": sc.stack if sc is not None else None, "benchmark_mode": r["benchmark_mode"],
+               "concurrency": r["concurrency"], "excluded": why or None, "source_url": r["source_url"]}
+        pred = None
+        if sc is not None:
+            p = dict(over)
+            p.update((stack_params or {}).get(sc.stack, {}))
+            pred = serve(sc, stack_params=p)
+        for metric in ("output_tokens_per_s_per_gpu", "tpot_s", "ttft_s", "e2e_latency_s"):
+            meas = r.get(metric)
+            if metric in ("tpot_s", "ttft_s") and r.get(metric.replace("_s", "_stat")) not in ("mean", "median"):
+                meas = None
+            pv = getattr(pred, metric) if pred is not None else None
+            out[f"{metric}_measured"] = meas
+            out[f"{metric}_predicted"] = pv
+            out[f"{metric}_error_pct"] = 100.0 * (pv / meas - 1.0) if (meas and pv is not None) else None
+        rows.append(out)
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+_METRIC_UNITS = {"output_tokens_per_s_per_gpu": "tokens/s/GPU", "tpot_s": "s", "ttft_s": "s", "e2e_latency_s": "s"}
+
+
+def published_comparison(stack_params: dict[str, dict[str, float]] | None = None) -> pl.DataFrame:
+    """:func:`validation` in the long form every ``infra-lab validate`` suite shares: one row
+    per published benchmark point and metric that the model predicts.
+
+    Parameters
+    ----------
+    stack_params : as :func:`validation`
+
+    Returns
+    -------
+    polars.DataFrame
+        case (the benchmark row's id), split ("train": the stack factors were fitted on it;
+        "test": not used in the fit), metric (output_tokens_per_s_per_gpu, tpot_s, ttft_s,
+        e2e_latency_s), unit, measured, predicted, error_pct (100·(predicted/measured − 1)),
+        source_url, and accelerator, engine, stack, dense_or_moe for grouping. Rows the model
+        does not cover (``validation()``'s ``excluded``) and metrics a source does not publish
+        are left out.
+    """
+    v = validation(stack_params).filter(pl.col("excluded").is_null())
+    frames = []
+    for metric, unit in _METRIC_UNITS.items():
+        frames.append(v.filter(pl.col(f"{metric}_error_pct").is_not_null()).select(
+            pl.col("id").alias("case"), "split", pl.lit(metric).alias("metric"), pl.lit(unit).alias("unit"),
+            pl.col(f"{metric}_measured").cast(pl.Float64).alias("measured"),
+            pl.col(f"{metric}_predicted").cast(pl.Float64).alias("predicted"),
+            pl.col(f"{metric}_error_pct").cast(pl.Float64).alias("error_pct"),
+            "source_url", "accelerator", "engine", "stack", "dense_or_moe"))
+    return pl.concat(frames).sort("split", "metric", "case")
+
+
+def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("split",)) -> pl.DataFrame:
+    """Median and worst |error| [%] and case counts per metric, grouped by ``by`` columns
+    of :func:`validation` (e.g. ("split", "accelerator", "engine", "dense_or_moe"))."""
+    if df is not None and not isinstance(df, pl.DataFrame):
+        raise ValidationError(f"df = {df!r}: expected the polars DataFrame of il.serving.validation() (or None)")
+    if isinstance(by, str) or not isinstance(by, (tuple, list)) or not by:
+        raise ValidationError(f"by = {by!r}: expected a tuple of column names, e.g. ('split', 'accelerator')")
+    df = validation() if df is None else df
+    for col in by:
+        if not isinstance(col, str) or col not in df.columns:
+            raise unknown("validation column", col, [c for c in df.columns if not c.endswith(("_measured",
+                          "_predicted", "_error_pct"))], where="by")
+    if len(set(by)) != len(by):
+        raise ValidationError(f"by = {by!r}: a column is named twice")
+    frames = []
+    for metric in ("output_tokens_per_s_per_gpu", "tpot_s", "ttft_s", "e2e_latency_s"):
+        col = f"{metric}_error_pct"
+        if col not in df.columns:
+            continue
+        sub = df.filter(pl.col(col).is_not_null())
+        if sub.height == 0:
+            continue
+        frames.append(sub.group_by(list(by)).agg(
+            pl.lit(metric).alias("metric"), pl.len().alias("cases"),
+            pl.col(col).abs().median().alias("median_abs_error_pct"),
+            pl.col(col).abs().max().alias("worst_abs_error_pct"),
+            pl.col(col).median().alias("median_error_pct")))
+    if not frames:
+        raise ValidationError("df: no <metric>_error_pct column with values (expected il.serving.validation())")
+    return pl.concat(frames).sort([*by, "metric"])
+
+
+_METRIC_WEIGHTS = {"output_tokens_per_s_per_gpu": 1.0, "tpot_s": 1.0, "ttft_s": 0.5, "e2e_latency_s": 0.5}
+_BOUNDS = {"gemm_time_scale": (0.3, 5.0), "memory_time_scale": (0.3, 5.0), "step_overhead_s": (0.0, 0.2),
+           "request_overhead_s": (0.0, 0.2), "layer_overhead_s": (0.0, 5e-4), "seq_overhead_s": (0.0, 5e-4)}
+_FIT_START = {"gemm_time_scale": 1.0, "memory_time_scale": 1.0, "step_overhead_s": 0.002, "request_overhead_s": 0.0,
+              "seq_overhead_s": 0.0}  # calibrate's second start: the compute model as is, 2 ms per step
+
+
+def _train_cases(split: str = "train"):
+    """(stack, scenario, overrides, measured metrics) of the modelled rows of one split."""
+    out = []
+    for r in benchmarks().iter_rows(named=True):
+        if split != "all" and split_of(r) != split:
+            continue
+        sc, over, why = _row_scenario(r)
+        if sc is None:
+            continue
+        meas = {}
+        for metric in _METRIC_WEIGHTS:
+            v = r.get(metric)
+            if metric in ("tpot_s", "ttft_s") and r.get(metric.replace("_s", "_stat")) not in ("mean", "median"):
+                v = None
+            if metric == "e2e_latency_s" and r["benchmark_mode"] != "offline_static_batch":
+                v = None  # continuous-batching e2e follows from TTFT and TPOT
+            if v:
+                meas[metric] = float(v)
+        out.append((sc.stack, sc, over, meas))
+    return out
+
+
+def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
+              stacks: list[str] | None = None) -> pl.DataFrame:
+    """Fit serving-stack factors to the published benchmarks of one split.
+
+    Parameters
+    ----------
+    parameters : stack factors to fit (each with bounds; default :data:`CALIBRATED`)
+    split : "train" (the default and the only split used for the shipped values), "test" or "all"
+    stacks : serving stacks to fit (default: every stack with rows in the split)
+
+    Returns
+    -------
+    polars.DataFrame
+        stack, parameter, value, start (the value in data/stacks.csv), rows (cases used),
+        loss_start, loss (mean weighted |ln(predicted/measured)| over output tokens/s per GPU
+        (weight 1), TPOT (1), TTFT (0.5) and static-batch e2e (0.5)).
+
+    Notes
+    -----
+    A compass search in log space (bounded), started from the current values; each
+    evaluation reruns the kernel on the stack's cases with the trial factors. The loss is an
+    L1 of log errors so that one source with unusual software does not dominate.
+    ``tools/calibrate_serving.py`` writes the result into data/stacks.csv.
+    """
+    from .. import compute
+    from .. import stacks as stacks_mod
+
+    for p in parameters:
+        if p not in _BOUNDS:
+            raise unknown("calibrated serving parameter", p, _BOUNDS)
+    if split not in ("train", "test", "all"):
+        raise unknown("split", split, ("train", "test", "all"))
+    cases = _train_cases(split)
+    todo = sorted({c[0] for c in cases}) if stacks is None else list(stacks)
+    rows = []
+    all_parameters = parameters
+    for st in todo:
+        mine = [c for c in cases if c[0] == st]
+        if not mine:
+            continue
+        base = stacks_mod.params(st)
+        # the fixed TTFT overhead is fitted only where TTFTs were measured
+        parameters = tuple(n for n in all_parameters
+                           if n != "request_overhead_s" or any("ttft_s" in c[3] for c in mine))
+
+        def loss(values: dict[str, float], mine=mine) -> float:
+            tot, wsum = 0.0, 0.0
+            for _st, sc, over, meas in mine:
+                p = {**over, **values}
+                r = serve(sc, stack_params=p)
+                for metric, m in meas.items():
+                    w = _METRIC_WEIGHTS[metric]
+                    tot += w * abs(math.log(getattr(r, metric) / m))
+                    wsum += w
+            return tot / wsum
+
+        # the kernel floors memory_time_scale at each part's hbm_efficiency (no read beats HBM
+        # peak); below the lowest hbm_efficiency of this stack's accelerators the loss is flat,
+        # so the fit is bounded there and the stored value is never an unphysical number
+        bounds = dict(_BOUNDS)
+        bounds["memory_time_scale"] = (max(_BOUNDS["memory_time_scale"][0], min(
+            compute.hbm_efficiency(sc.hardware.accelerator) for _s, sc, _o, _m in mine)),
+            _BOUNDS["memory_time_scale"][1])
+
+        def to_x(name: str, v: float) -> float:
+            return math.log(v + (1e-5 if name.endswith("_s") else 0.0))
+
+        def from_x(name: str, x: float, bounds=bounds) -> float:
+            lo, hi = bounds[name]
+            v = math.exp(x) - (1e-5 if name.endswith("_s") else 0.0)
+            return min(max(v, lo), hi)
+
+        def search(start: dict[str, float], parameters=parameters) -> tuple[float, dict[str, float]]:
+            x = {n: to_x(n, start[n]) for n in parameters}
+            cur = {n: from_x(n, x[n]) for n in parameters}
+            best = loss(cur)
+            step = 0.7
+            while step > 0.02:
+                improved = False
+                for n in parameters:
+                    for sgn in (1.0, -1.0):
+                        trial = dict(x)
+                        trial[n] = x[n] + sgn * step
+                        vals = {k: from_x(k, v) for k, v in trial.items()}
+                        val = loss(vals)
+                        if val < best - 1e-9:
+                            best, x, cur, improved = val, trial, vals, True
+                            break
+                if not improved:
+                    step /= 2.0
+            return best, cur
+
+        start_loss = loss({n: from_x(n, to_x(n, base[n])) for n in parameters})
+        # two starts (the current values and the neutral _FIT_START), the lower train loss wins:
+        # the compass search stops in the nearest local minimum
+        best, cur = min(search(base), search({**base, **{n: v for n, v in _FIT_START.items() if n in parameters}}),
+                        key=lambda r: r[0])
+        for n in parameters:
+            rows.append({"stack": st, "parameter": n, "value": cur[n], "start": base[n], "rows": len(mine),
+                         "loss_start": start_loss, "loss": best})
+    return pl.DataFrame(rows)

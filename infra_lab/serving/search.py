@@ -1,0 +1,321 @@
+"""The plan search of serving: every consistent tp/pp/dp/ep split (with DP attention),
+weight and KV precision and concurrency of a scenario's GPUs in one kernel call
+(:func:`serve_search`), the throughput–interactivity Pareto front (:func:`pareto_front`), and
+the reason a search came back empty."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import EmptyResultWarning, ValidationError, unknown
+from ..scenario import SERVING_BOUNDS, Scenario
+from .core import (
+    _KVPREC,
+    _WPREC,
+    OBJECTIVES,
+    _as_serving,
+    _cfg_row,
+    _check_opt_positive,
+    _media,
+    _run,
+    _stack_params,
+    serving_inputs,
+)
+from .costs import _cost_exprs
+from .reference import _reference_one
+
+DEFAULT_CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+"""Concurrency grid of :func:`serve_search` when none is given [requests]."""
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _plans(spec, hw) -> list[tuple[int, int, int, int, int]]:
+    """(tp, pp, dp, ep, dp_attention) splits of the hardware's GPUs the Scenario accepts."""
+    G = hw.world_size
+    out = []
+    for tp in _divisors(G):
+        if tp > hw.scaleup_domain or spec.heads % tp:
+            continue
+        for pp in _divisors(G // tp):
+            if pp > spec.layers:
+                continue
+            dp = G // (tp * pp)
+            for dpa in ((0, 1) if (spec.experts and dp > 1 and pp == 1) else (0,)):
+                group = tp * dp if dpa else tp
+                eps = [e for e in _divisors(group) if spec.experts % e == 0] if spec.experts else [1]
+                out.extend((tp, pp, dp, ep, dpa) for ep in eps)
+    return out
+
+
+def _choices(name: str, given, allowed: tuple[str, ...], default: list[str]) -> list[str]:
+    if given is None:
+        return default
+    if isinstance(given, str) or not isinstance(given, (list, tuple)) or not given:
+        raise ValidationError(f"{name} = {given!r}: expected a non-empty list of {', '.join(allowed)}")
+    out = []
+    for g in given:
+        if not isinstance(g, str) or g.lower() not in allowed:
+            raise unknown(name.rstrip("s"), g, allowed)
+        out.append(g.lower())
+    return sorted(set(out), key=out.index)
+
+
+def pareto_front(df: pl.DataFrame, x: str = "tokens_per_s_per_user",
+                 y: str = "output_tokens_per_s_per_gpu") -> pl.Series:
+    """Boolean mask of the rows no other row beats on both ``x`` and ``y`` (larger is better).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> d = pl.DataFrame({"tokens_per_s_per_user": [10.0, 20.0, 15.0], "output_tokens_per_s_per_gpu": [5.0, 3.0, 2.0]})
+    >>> pareto_front(d).to_list()
+    [True, True, False]
+    """
+    if not isinstance(df, pl.DataFrame):
+        raise ValidationError(f"df = {df!r:.80}: expected a polars DataFrame (serve_search's)")
+    for col in (x, y):
+        if not isinstance(col, str) or col not in df.columns:
+            raise unknown("column", col, df.columns, where="pareto_front")
+    if df.height == 0:
+        return pl.Series("pareto", [], dtype=pl.Boolean)
+    return pl.Series("pareto", _pareto_mask(df[x].to_numpy(), df[y].to_numpy()))
+
+
+def _pareto_mask(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Rows no other row beats on both xs and ys (larger is better): in x-descending
+    (then y-descending) order, a row is kept when its y beats every y before it."""
+    order = np.lexsort((-ys, -xs))  # x descending, then y descending
+    ys_sorted = ys[order]
+    before = np.concatenate(([-np.inf], np.maximum.accumulate(ys_sorted)[:-1]))
+    keep = np.zeros(len(xs), dtype=bool)
+    keep[order] = ys_sorted > before
+    return keep
+
+
+MAX_SEARCH_CONFIGURATIONS = 2_000_000
+"""Most configurations one :func:`serve_search` evaluates (splits × precisions ×
+concurrencies); the default grid is a few thousand. Beyond it the arrays alone would take
+gigabytes, so a long ``concurrencies`` list is refused instead."""
+
+
+def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | None = 10,
+                 max_tpot_s: float | None = None, max_ttft_s: float | None = None, *,
+                 min_tokens_per_s_per_user: float | None = None, concurrencies=None,
+                 weight_precisions=None, kv_precisions=None, pareto: bool = True,
+                 price_usd_per_gpu_hour: float | None = None,
+                 stack_params: dict[str, float] | None = None, reference: bool = False) -> pl.DataFrame:
+    """Every consistent tp/ep/dp/pp split, precision and concurrency on the scenario's GPUs.
+
+    Parameters
+    ----------
+    scenario : serving Scenario (dict, TOML path or object); its model, hardware, engine,
+        prompt/output lengths and speculative decoding are kept, everything else is searched
+    objective : one of :data:`OBJECTIVES` (cost objectives need ``price_usd_per_gpu_hour``)
+    top : rows returned, best first (None: all)
+    max_tpot_s, max_ttft_s : latency limits [s]; min_tokens_per_s_per_user : interactivity
+        floor [tokens/s]; rows outside them are dropped
+    concurrencies : requests in flight to try [-] (default :data:`DEFAULT_CONCURRENCIES`
+        plus the scenario's own)
+    weight_precisions, kv_precisions : subsets of ("bf16", "fp8", "fp4") and ("bf16", "fp8")
+        (default: every format the accelerator has tensor cores for; both KV formats)
+    pareto : keep only the throughput–interactivity Pareto front (output tokens/s per GPU
+        against tokens/s per user) of the configurations that fit and meet the limits;
+        False with top=None returns every configuration evaluated
+    price_usd_per_gpu_hour : adds $ per million tokens columns (:func:`token_costs`)
+    stack_params : overrides of the serving stack's factors
+    reference : evaluate with the plain-Python reference (slow; for tests and benchmarks)
+
+    Returns
+    -------
+    polars.DataFrame
+        tp, pp, dp, ep, dp_attention, weight_precision, kv_precision, concurrency, the
+        :class:`ServeResult` numbers (output_tokens_per_s, ..., fits, max_concurrency,
+        kv_limited), feasible, pareto, and cost columns when a price is given; best first.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = {"model": {"preset": "llama3.3-70b"},
+    ...       "hardware": {"accelerator": "H200", "nodes": 1, "gpus_per_node": 8},
+    ...       "serving": {"engine": "vllm", "tp": 8, "input_tokens": 1024, "output_tokens": 1024}}
+    >>> front = il.serve_search(sc, top=None, max_tpot_s=0.05)
+    >>> bool(front["pareto"].all() and (front["tpot_s"] <= 0.05).all())
+    True
+    """
+    from .._kernels import serving as K
+
+    sc = _as_serving(scenario)
+    if not isinstance(objective, str) or objective not in OBJECTIVES:
+        raise unknown("objective", objective, OBJECTIVES)
+    top = _check_opt_positive("top", top, integer=True)
+    max_tpot_s = _check_opt_positive("max_tpot_s", max_tpot_s)
+    max_ttft_s = _check_opt_positive("max_ttft_s", max_ttft_s)
+    min_tps_user = _check_opt_positive("min_tokens_per_s_per_user", min_tokens_per_s_per_user)
+    price = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    if objective.startswith("usd") and price is None:
+        raise ValidationError(f"objective = {objective!r}: needs price_usd_per_gpu_hour")
+    for name, v in (("pareto", pareto), ("reference", reference)):
+        if not isinstance(v, bool):
+            raise ValidationError(f"{name} = {v!r}: expected true or false")
+    params = _stack_params(sc, stack_params)
+    spec, hw, sv = sc.model_spec, sc.hardware, sc.serving
+    acc = hw.accelerator_spec
+    if concurrencies is None:
+        concs = sorted(set(DEFAULT_CONCURRENCIES) | {sv.concurrency})
+    else:
+        if isinstance(concurrencies, (str, bytes)) or not hasattr(concurrencies, "__iter__"):
+            raise ValidationError(f"concurrencies = {concurrencies!r}: expected a list of positive integers")
+        concs = sorted({_check_opt_positive("concurrencies[i]", c, integer=True) for c in concurrencies} - {None})
+        if not concs:
+            raise ValidationError("concurrencies: expected at least one positive integer")
+        hi = dict((k, h) for k, h, _ in SERVING_BOUNDS)["concurrency"]
+        if concs[-1] > hi:
+            raise ValidationError(f"concurrencies: {concs[-1]!r} requests in flight; allowed 1..{hi:,} "
+                                  "(as serving.concurrency)")
+    hw_w = ["bf16"] + [p for p in ("fp8", "fp4") if p in acc.peak_flops]
+    wps = _choices("weight_precisions", weight_precisions, _WPREC, hw_w)
+    bad = [p for p in wps if p != "bf16" and p not in acc.peak_flops]
+    if bad:
+        raise ValidationError(f"weight_precisions: {acc.name} has no {', '.join(bad)} tensor cores; allowed "
+                              f"{', '.join(hw_w)}")
+    kvs = _choices("kv_precisions", kv_precisions, _KVPREC, list(_KVPREC))
+    plans = np.array(_plans(spec, hw), dtype=np.float64)
+    if plans.size == 0:
+        raise ValidationError(f"serve_search: no tp/pp/dp split of {hw.world_size} GPUs suits {spec.name}")
+    base = _cfg_row(sv)
+    n_p, n_w, n_k, n_c = len(plans), len(wps), len(kvs), len(concs)
+    if n_p * n_w * n_k * n_c > MAX_SEARCH_CONFIGURATIONS:
+        raise ValidationError(
+            f"concurrencies: {n_c:,} values x {n_p * n_w * n_k:,} splits and precisions = {n_p * n_w * n_k * n_c:,} "
+            f"configurations; allowed at most {MAX_SEARCH_CONFIGURATIONS:,} (MAX_SEARCH_CONFIGURATIONS: about "
+            "0.5 KB of inputs and outputs each); give fewer concurrencies")
+    cfg = np.tile(base, (n_p * n_w * n_k * n_c, 1))
+    idx = np.indices((n_p, n_w, n_k, n_c)).reshape(4, -1)
+    cfg[:, K.K_TP] = plans[idx[0], 0]
+    cfg[:, K.K_PP] = plans[idx[0], 1]
+    cfg[:, K.K_DP] = plans[idx[0], 2]
+    cfg[:, K.K_EP] = plans[idx[0], 3]
+    cfg[:, K.K_DPA] = plans[idx[0], 4]
+    cfg[:, K.K_WPREC] = np.array([_WPREC.index(w) for w in wps], dtype=np.float64)[idx[1]]
+    cfg[:, K.K_KVPREC] = np.array([_KVPREC.index(k) for k in kvs], dtype=np.float64)[idx[2]]
+    cfg[:, K.K_CONC] = np.array(concs, dtype=np.float64)[idx[3]]
+    cfg[:, K.K_NPROMPTS] = 0.0
+    tps = sorted({int(t) for t in plans[:, 0]})
+    media = {t: _media(sc, t) for t in tps}
+    if media[tps[0]] != (0.0, 0.0):  # encoder time depends on the replica's tp; positions do not
+        enc_of_tp = np.zeros(max(tps) + 1)
+        for t, (sec, _pos) in media.items():
+            enc_of_tp[t] = sec
+        cfg[:, K.K_ENC] = enc_of_tp[cfg[:, K.K_TP].astype(np.int64)]
+        cfg[:, K.K_IN] = sv.input_tokens + media[tps[0]][1]
+    etps = sorted({int(t * (d if a else 1)) // int(e) for t, _p, d, e, a in plans})
+    eps = sorted({int(e) for e in plans[:, 3]})
+    if reference:
+        out = np.array([_reference_one(_scenario_of(sc, row), params, float(row[K.K_CONC]),
+                                       media[int(row[K.K_TP])]) for row in cfg])
+    else:
+        inp = serving_inputs(spec, hw, params, tps, etps, eps)
+        out = _run(cfg, inp)
+    # feasibility and the Pareto front in numpy; one lazy query for the rest (fewer collects)
+    fe = out[:, K.O_FITS] > 0.5
+    if max_tpot_s is not None:
+        fe &= out[:, K.O_TPOT] <= max_tpot_s
+    if max_ttft_s is not None:
+        fe &= out[:, K.O_TTFT] <= max_ttft_s
+    if min_tps_user is not None:
+        fe &= out[:, K.O_TPS_USER] >= min_tps_user
+    mask = np.zeros(len(fe), dtype=bool)
+    if fe.any():
+        sub = np.flatnonzero(fe)
+        mask[sub] = _pareto_mask(out[sub, K.O_TPS_USER], out[sub, K.O_OUT_TPS_GPU])
+    if pareto:
+        rows = np.flatnonzero(mask)
+    elif top is not None or max_tpot_s or max_ttft_s or min_tps_user:
+        rows = np.flatnonzero(fe)
+    else:
+        rows = np.arange(len(fe))
+    if not objective.startswith("usd"):
+        # order in numpy (stable: ties keep the configuration order), then build one frame
+        v = out[rows, K.OUT_NAMES.index(objective)]
+        order = np.argsort(-v if OBJECTIVES[objective] else v, kind="stable")
+        rows = rows[order if top is None else order[:top]]
+    df = _frame(cfg[rows], out[rows], wps, kvs).hstack([pl.Series("feasible", fe[rows]),
+                                                        pl.Series("pareto", mask[rows])])
+    if price is not None:
+        df = df.with_columns(**_cost_exprs(price))
+    if objective.startswith("usd"):
+        df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
+        if top is not None:
+            df = df.head(top)
+    if df.height == 0:
+        warnings.warn(f"il.serve_search: empty result: {_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user)}",
+                      EmptyResultWarning, stacklevel=2)
+    return df
+
+
+def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user) -> str:
+    """Why no evaluated configuration of :func:`serve_search` was kept: memory, or the bound
+    that the best fitting configuration still misses (each bound checked on its own)."""
+    from .._kernels import serving as K
+
+    n = out.shape[0]
+    fits = out[:, K.O_FITS] > 0.5
+    if not fits.any():
+        return (f"none of the {n:,} configurations fits in memory: the smallest needs "
+                f"{out[:, K.O_MEM_GPU].min() / 1e9:.4g} GB per GPU, the {acc.name} exposes "
+                f"{acc.memory_capacity_bytes / 1e9:.4g} GB (add GPUs, or lower the precisions or the context)")
+    f = out[fits]
+    missed = []
+    for name, bound, best, cmp in (
+            ("max_tpot_s", max_tpot_s, f[:, K.O_TPOT].min(), "smallest TPOT [s]"),
+            ("max_ttft_s", max_ttft_s, f[:, K.O_TTFT].min(), "smallest TTFT [s]"),
+            ("min_tokens_per_s_per_user", min_tps_user, f[:, K.O_TPS_USER].max(), "largest tokens/s per user")):
+        if bound is not None and (best > bound if name.startswith("max") else best < bound):
+            missed.append(f"{name} = {bound:g}: the {cmp} of the {int(fits.sum()):,} configurations that fit "
+                          f"is {best:.4g}")
+    if missed:
+        return "; ".join(missed)
+    given = (("max_tpot_s", max_tpot_s), ("max_ttft_s", max_ttft_s), ("min_tokens_per_s_per_user", min_tps_user))
+    return (f"each bound is met by some configuration that fits, but none meets "
+            f"{' and '.join(k for k, b in given if b is not None)} at once")
+
+
+def _scenario_of(sc: Scenario, row: np.ndarray) -> Scenario:
+    """The Scenario of one search row (for the reference path)."""
+    from .._kernels import serving as K
+
+    return sc.replace(serving={
+        "tp": int(row[K.K_TP]), "pp": int(row[K.K_PP]), "dp": int(row[K.K_DP]), "ep": int(row[K.K_EP]),
+        "dp_attention": bool(row[K.K_DPA] > 0.5), "weight_precision": _WPREC[int(row[K.K_WPREC])],
+        "kv_precision": _KVPREC[int(row[K.K_KVPREC])], "concurrency": int(row[K.K_CONC]), "num_prompts": None,
+    })
+
+
+def _frame(cfg: np.ndarray, out: np.ndarray, wps, kvs) -> pl.DataFrame:
+    from .._kernels import serving as K
+
+    cols: dict[str, Any] = {
+        "tp": cfg[:, K.K_TP].astype(np.int64), "pp": cfg[:, K.K_PP].astype(np.int64),
+        "dp": cfg[:, K.K_DP].astype(np.int64), "ep": cfg[:, K.K_EP].astype(np.int64),
+        "dp_attention": cfg[:, K.K_DPA] > 0.5,
+        "weight_precision": pl.Series(list(_WPREC)).gather(cfg[:, K.K_WPREC].astype(np.uint32)),
+        "kv_precision": pl.Series(list(_KVPREC)).gather(cfg[:, K.K_KVPREC].astype(np.uint32)),
+        "concurrency": cfg[:, K.K_CONC].astype(np.int64),
+        "gpus": (cfg[:, K.K_TP] * cfg[:, K.K_PP] * cfg[:, K.K_DP]).astype(np.int64),
+    }
+    for j, name in enumerate(K.OUT_NAMES):
+        v = out[:, j]
+        if name in ("fits", "kv_limited"):
+            cols[name] = v > 0.5
+        elif name == "max_concurrency":
+            cols[name] = np.minimum(v, 2.0**62).astype(np.int64)
+        else:
+            cols[name] = v
+    return pl.DataFrame(cols)
