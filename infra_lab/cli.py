@@ -329,8 +329,9 @@ def cmd_estimate(a) -> Output:
           if sc.training.recompute_num_layers is not None else []),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
         ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
-        ("mfu", est.mfu, "-"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
+        ("mfu", est.mfu, "- (of dense BF16 peak)"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
         ("memory_per_gpu", est.memory_per_gpu_bytes / 1e9, "GB"), ("fits", est.fits, ""),
+        ("nic_busy_fraction", est.nic_busy_fraction, "-"),
     ]
     d = {"scenario": sc.name, **est.to_dict(), "model_flops_per_step": est.model_flops_per_step}
     if sc.training.recompute_num_layers is not None:
@@ -340,6 +341,14 @@ def cmd_estimate(a) -> Output:
         rows.append((f"days_to_train({a.tokens:.4g} tokens)", days, "days"))
         d.update(train_tokens=a.tokens, days_to_train=days)
     out = Output()
+    if not est.fits:   # the numbers are still printed (what the plan would give), but say so
+        acc = hw.accelerator_spec
+        out.notes.append(
+            f"does not fit: this plan needs {est.memory_per_gpu_bytes / 1e9:.1f} GB per GPU against the "
+            f"{acc.memory_capacity_bytes / 1e9:.1f} GB a job can address on {hw.accelerator}; "
+            f"{'its step time and days are' if a.tokens is not None else 'its step time is'} what it would "
+            f"give with enough memory "
+            f"(`{PROG} search {a.scenario}` lists the plans that fit)")
     if a.format == "table":
         out.table("estimate", [{"quantity": q, "value": v, "unit": u} for q, v, u in rows],
                   title=f"il.estimate — {sc.name}")
@@ -438,7 +447,9 @@ SERVE_FIELDS = (  # (field, unit) of il.serve's result, in the order a person re
     ("total_tokens_per_s", "tokens/s"), ("output_tokens_per_s_per_gpu", "tokens/s"),
     ("ttft_s", "s"), ("tpot_s", "s"), ("tokens_per_s_per_user", "tokens/s"),
     ("e2e_latency_s", "s"), ("memory_per_gpu_bytes", "B"), ("fits", ""),
-    ("max_concurrency", "requests"), ("kv_limited", ""))
+    ("max_concurrency", "requests"), ("kv_limited", ""), ("running_requests", "requests"),
+    ("prompt_tokens", "tokens"))
+USD_PER_M_TOKENS = "USD per million tokens"   # the unit of serve's usd_per_million_* fields
 SERVE_SEARCH_SHOWN = ["tp", "pp", "dp", "ep", "dp_attention", "weight_precision", "kv_precision",
                       "concurrency", "gpus", "output_tokens_per_s_per_gpu", "tokens_per_s_per_user",
                       "ttft_s", "tpot_s", "memory_per_gpu_GB", "fits"]
@@ -493,7 +504,8 @@ def cmd_serve(a) -> Output:
 
             if "memory_per_gpu_bytes" in df.columns:
                 df = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
-            shown = SERVE_SEARCH_SHOWN + ["usd_per_million_output_tokens", "usd_per_million_tokens"]
+            shown = SERVE_SEARCH_SHOWN + ["usd_per_million_output_tokens", "usd_per_million_output_tokens_all_in",
+                                           "usd_per_million_tokens"]
             out.frame("configurations", df, [c for c in shown if c in df.columns],
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
@@ -511,7 +523,7 @@ def cmd_serve(a) -> Output:
         d.update(price_usd_per_gpu_hour=a.price_usd_per_gpu_hour, **r.costs(a.price_usd_per_gpu_hour))
     if a.format == "table":
         units = {**dict(SERVE_FIELDS), "price_usd_per_gpu_hour": "USD/GPU-h"}
-        rows = [{"quantity": k, "value": v, "unit": units.get(k, "USD" if k.startswith("usd") else _unit(k))}
+        rows = [{"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
                 for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
             rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,

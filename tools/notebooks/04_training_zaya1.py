@@ -33,8 +33,10 @@ against published runs.
 state split over the dp replicas. *Muon*: an optimizer that orthogonalizes each weight matrix's
 update (Newton–Schulz iterations). *CCA*: ZAYA1's compressed convolutional attention. *MFU*:
 model FLOPs per second ÷ the GPUs' dense peak. *Band*: the estimate with the stack's factors
-moved across their stated ranges. *NIC busy fraction*: the share of the step the NICs are
-transferring. The rest are in `docs/glossary.md`.
+moved across their stated ranges. *NIC busy fraction*: the share of the step during which a
+collective that crosses nodes is running (`nic_busy_fraction`); a time share, not the NICs' link
+utilization: a collective held back by per-message latency or by a scale-up hop counts as busy
+too, so §6 also asks whether a faster NIC would shorten the step. The rest are in `docs/glossary.md`.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -422,22 +424,23 @@ BUCKETS = (
     f"step {bk_lo['step_ms']:.0f} ms against {bk0['step_ms']:.0f} ms at the stack's {bk0['bucket_params_M']:,.0f}M: the same "
     f"bytes in {bk_lo['buckets_worth']:.0f} buckets' worth instead of {bk0['buckets_worth']:.0f}, each collective paying its "
     f"fixed latency across {dp:,} ranks (about {LAT_MS:.0f} ms of raw time per added bucket), raise the raw traffic from "
-    f"{bk0['raw_dp_ms']:.0f} to {bk_lo['raw_dp_ms']:.0f} ms and keep the NICs busy {100 * bk_lo['nic_busy']:.0f} % of the "
+    f"{bk0['raw_dp_ms']:.0f} to {bk_lo['raw_dp_ms']:.0f} ms and keep cross-node collectives running {100 * bk_lo['nic_busy']:.0f} % of the "
     f"step. Buckets of {bk_hi['bucket_params_M']:,.0f}M ({bk_hi['bucket_params_per_rank'] / 1e6:g}M per rank) cut the raw "
     f"traffic to {bk_hi['raw_dp_ms']:.0f} ms but make the step {bk_hi['step_ms']:.0f} ms: the last gradient bucket, which "
     f"can only start when backward ends, is larger, and the exposed gradient time grows from {bk0['exposed_grad_ms']:.0f} "
     f"to {bk_hi['exposed_grad_ms']:.0f} ms.")
 display(Markdown(
     f"**Reading.** Each step moves the gradients and weights of all {sc.model_spec.params_total / 1e9:.2f}B parameters "
-    f"(embedding included). The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: the NICs are "
-    f"busy {100 * s9['nic_busy']:.0f} % of the step. Even with perfect overlap {s1['exposed_dp_ms']:.0f} ms stay exposed "
+    f"(embedding included). The raw data-parallel traffic is {s9['raw_dp_ms']:.0f} ms per {s9['step_ms']:.0f} ms step: collectives that cross nodes "
+    f"run during {100 * s9['nic_busy']:.0f} % of it. Even with perfect overlap {s1['exposed_dp_ms']:.0f} ms stay exposed "
     f"(the tail and first buckets); at the stack's {STACK['dp_comm_overlap']:g} it is {s9['exposed_dp_ms']:.0f} ms and with no overlap the step "
     f"grows to {s0['step_ms']:.0f} ms. Reducing gradients in bf16 takes the step to {b9['step_ms']:.0f} ms. At "
     f"{small['Mtokens_per_step']:.1f}M tokens per step the same traffic meets less compute: "
     f"{small['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU against {s9['tokens_per_s_per_gpu']:,.0f} at {MTOK:.1f}M. "
     + BUCKETS + " "
-    + ("The network is a co-bottleneck of this plan, not a detail." if s9["nic_busy"] > 0.5 else
-       "The NICs idle most of the step: the network is not the bottleneck of this plan.")))
+    + ("Cross-node communication is a co-bottleneck of this plan, not a detail (§6 asks whether the NIC's line "
+       "rate is what bounds it)." if s9["nic_busy"] > 0.5 else
+       "Cross-node collectives run for a minority of the step: the network is not the bottleneck of this plan.")))
 """),
     ("md", r"""
 ## 4. Memory: what plain data parallelism holds per GPU
@@ -541,20 +544,23 @@ display(Markdown(
     ("md", r"""
 ## 6. The fabric
 
-NIC speed, a full Clos instead of rails-only, and an oversubscribed fabric, for Zyphra's plan and
-for an expert-parallel plan (the experts spread over two nodes' GPUs, all-to-all every MoE layer).
+NIC speed (a slower and a faster NIC than Pollara 400), a full Clos instead of rails-only, and an
+oversubscribed fabric, for Zyphra's plan and for an expert-parallel plan (the experts spread over
+two nodes' GPUs, all-to-all every MoE layer).
 """),
     ("code", r"""
 def nic_label(name):
     return f"{name} ({il.catalog.nic(name).line_rate_bps / 1e9:.0f} Gb/s)"
 
 
-NIC0, NIC_SLOW, OVERSUB = sc.hardware.nic, "ConnectX-6-HDR", 4.0
+NIC0, NIC_SLOW, NIC_FAST, OVERSUB = sc.hardware.nic, "ConnectX-6-HDR", "Vulcano-800", 4.0
 BASE = f"{nic_label(NIC0)}, {sc.hardware.fabric}"           # the shipped scenario's network
 SLOW = f"{nic_label(NIC_SLOW)}, {sc.hardware.fabric}"
+FAST = f"{nic_label(NIC_FAST)}, {sc.hardware.fabric}"
 variants = {
     BASE: {},
     SLOW: {"nic": NIC_SLOW},
+    FAST: {"nic": NIC_FAST},
     f"{nic_label(NIC0)}, fat-tree": {"fabric": "fat-tree"},
     f"{nic_label(NIC0)}, fat-tree {OVERSUB:g}:1 oversubscribed": {"fabric": "fat-tree", "oversubscription": OVERSUB},
 }
@@ -597,7 +603,11 @@ def change(plan, networks):
     return rel.filter((pl.col("plan") == plan) & pl.col("network").is_in(networks))["change_pct"].abs().max()
 
 
-FABRICS = [n for n in variants if n not in (BASE, SLOW)]
+FABRICS = [n for n in variants if n not in (BASE, SLOW, FAST)]
+fast_dp = change(PLANS[0], [FAST])
+fast_ep = rel.filter((pl.col("plan") == PLANS[1]) & (pl.col("network") == FAST))["change_pct"][0]   # signed [%]
+fast_bps = il.catalog.nic(NIC_FAST).line_rate_bps / 8          # [B/s] per direction
+host_bps = il.catalog.host_link_bytes_per_s(hw.accelerator)   # [B/s] per direction, one GPU's host link
 nic_matters = change(PLANS[0], [SLOW]) >= 0.5
 fabric_dp, fabric_ep = change(PLANS[0], FABRICS) >= 0.5, change(PLANS[1], FABRICS) >= 0.5
 if nic_matters and not fabric_dp:
@@ -612,7 +622,15 @@ display(Markdown(
     f"**Reading.** Step time against the shipped network ({BASE}):\n\n" + "\n".join(effect(p_) for p_ in PLANS) + "\n\n"
     f"The largest single effect is {top['network']} on {top['plan']} ({top['change_pct']:+.0f} %). "
     f"On the shipped network {PLANS[1]} is {abs(ep_ms / dp_ms - 1):.0%} {'slower' if ep_ms > dp_ms else 'faster'} than "
-    f"{PLANS[0]}. For ZAYA1 as Zyphra runs it, " + verdict))
+    f"{PLANS[0]}. For ZAYA1 as Zyphra runs it, " + verdict + " "
+    + (f"A faster NIC ({nic_label(NIC_FAST)}) {'leaves' if fast_dp < 0.5 else 'changes'} Zyphra's plan's step "
+       f"{'unchanged' if fast_dp < 0.5 else f'by {fast_dp:.0f} %'} and changes {PLANS[1]}'s by {fast_ep:+.0f} %: "
+       + ("at 400 Gb/s the NIC's line rate is not what bounds the data-parallel collectives in the collective "
+          "model (the latency of each bucket's ring across all ranks and the scale-up hops do), although a slower "
+          "NIC does. " if fast_dp < 0.5 and nic_matters else "")
+       + (f"The collective model does not cap a NIC by the GPU's host link ({host_bps / 1e9:.0f} GB/s each way "
+          f"on {hw.accelerator}, below this NIC's {fast_bps / 1e9:.0f} GB/s), so a gain from it is an upper bound."
+          if fast_bps > host_bps else ""))))
 """),
     ("md", r"""
 Collective times come from the collective kernel of [03 interconnect](03_interconnect.ipynb)
@@ -638,6 +656,8 @@ il.widgets.training_explorer()
 slow_net = netdf.filter((pl.col("network") == SLOW) & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
 base_net = netdf.filter((pl.col("network") == BASE) & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
 slow_gbps = il.catalog.nic(NIC_SLOW).line_rate_bps / 1e9
+fast_net = netdf.filter((pl.col("network") == FAST) & (pl.col("plan") == "DP + ZeRO-1"))["step_ms"][0]
+fast_gbps = il.catalog.nic(NIC_FAST).line_rate_bps / 1e9
 mfu_by = dict(mfu.select("convention", "mfu").iter_rows())
 display(Markdown("\n".join([
     f"* **Validation.** Held-out A100 runs: mean |error| {a100_test['mean_abs_error_pct']:.1f} %. Current runs (test split): "
@@ -652,14 +672,14 @@ display(Markdown("\n".join([
     f"Sensitivities: with the Megatron-family MI300X mean error ({MEG['mean_error_pct']:+.1f} %, {MEG['runs']} runs) "
     f"{MEG['days_14T_if_bias_carried']:.1f} days; every trillion tokens at {L32 // 1024}k instead of "
     f"{tr.seq_len // 1024}k adds {DAYS_PER_T[L32] - DAYS_PER_T[tr.seq_len]:.2f} days (the phase split is not public).",
-    f"* **The network {'carries a large share of' if s9['nic_busy'] > 0.5 else 'is busy for a minority of'} the step:** "
-    f"the NICs are busy {100 * s9['nic_busy']:.0f} % of it; "
+    f"* **Cross-node communication {'runs through most of' if s9['nic_busy'] > 0.5 else 'runs for a minority of'} the step:** "
+    f"collectives that cross nodes run during {100 * s9['nic_busy']:.0f} % of it; "
     f"{s1['exposed_dp_ms']:.0f} ms stay exposed even with perfect overlap, and the step is {s0['step_ms']:.0f} ms "
-    f"with no overlap against {s9['step_ms']:.0f} ms at the assumed {STACK['dp_comm_overlap']:g}. A {slow_gbps:.0f} Gb/s NIC makes it {slow_net:.0f} ms "
-    f"instead of {base_net:.0f} ms.",
+    f"with no overlap against {s9['step_ms']:.0f} ms at the assumed {STACK['dp_comm_overlap']:g}. With {slow_gbps:.0f} Gb/s NICs it is {slow_net:.0f} ms "
+    f"instead of {base_net:.0f} ms, with {fast_gbps:.0f} Gb/s NICs {fast_net:.0f} ms.",
     f"* **Bucket size is a {max(bk_lo['step_ms'], bk_hi['step_ms']) / bk0['step_ms']:.1f}× lever:** "
     f"{bk_lo['bucket_params_per_rank'] / 1e6:g}M parameters per rank gives {bk_lo['step_ms']:.0f} ms (more buckets, each "
-    f"paying its latency: raw traffic {bk_lo['raw_dp_ms']:.0f} ms, NICs busy {100 * bk_lo['nic_busy']:.0f} %), the stack's "
+    f"paying its latency: raw traffic {bk_lo['raw_dp_ms']:.0f} ms, cross-node collectives running {100 * bk_lo['nic_busy']:.0f} % of the step), the stack's "
     f"{bk0['bucket_params_per_rank'] / 1e6:g}M {bk0['step_ms']:.0f} ms, {bk_hi['bucket_params_per_rank'] / 1e6:g}M "
     f"{bk_hi['step_ms']:.0f} ms (a larger last bucket exposed after backward: {bk_hi['exposed_grad_ms']:.0f} ms against "
     f"{bk0['exposed_grad_ms']:.0f} ms).",

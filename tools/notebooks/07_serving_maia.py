@@ -138,6 +138,24 @@ md("Test points outside the " + f"{B['output_tokens_per_s_per_gpu']['worst']:.0f
    "per GPU: " + ("none." if worst.height == 0 else "; ".join(
        f"`{r['id']}` ({r['stack']}) {r['output_tokens_per_s_per_gpu_error_pct']:+.0f} %"
        for r in worst.iter_rows(named=True)) + "."))
+# the accelerator this notebook is about: its own points, train and test (error = predicted / measured - 1)
+by_acc = S.validation_summary(val, by=("split", "accelerator")).filter(pl.col("accelerator") == "MI300X")
+
+
+def mi300x(metric, faster_if_negative):
+    rows = {r["split"]: r for r in by_acc.filter(pl.col("metric") == metric).iter_rows(named=True)}
+    parts = [f"{r['cases']} {split} points, median error {r['median_error_pct']:+.0f} %"
+             for split, r in sorted(rows.items())]
+    lean = rows.get("test", rows.get("train"))
+    side = "" if lean is None or abs(lean["median_error_pct"]) < 10 else (
+        " — predicted " + ("faster" if (lean["median_error_pct"] < 0) == faster_if_negative else "slower")
+        + " than measured")
+    return f"{metric}: " + ("; ".join(parts) if parts else "no points") + ("" if "test" in rows else " (no test point)") + side
+
+
+md("**MI300X's own points** (train and test): " + "; ".join(
+    mi300x(m, neg) for m, neg in (("output_tokens_per_s_per_gpu", False), ("tpot_s", True), ("ttft_s", True)))
+   + ". The split-wide figures above mix accelerators; read MI300X's TTFT and throughput below with its own errors.")
 """),
     ("md", r"""
 ## 3. Throughput against interactivity on one node
@@ -228,7 +246,8 @@ md(f"At ≥ {TARGET:.0f} tokens/s per user, a Maia task on Llama 3.3 70B costs *
 HBM capacity decides two things: how few GPUs hold one replica, and how many requests' KV
 caches fit next to the weights. Below: the fewest GPUs (tp of 1, 2, 4 or 8) that hold the
 weights and one Maia-length request, and the requests whose KV fits on a full node (tp = 8),
-for a 70B dense model in BF16 and FP8 and a DeepSeek-V3-class MoE in FP8. `HBM_GB` is the
+for a 70B dense model with BF16 and FP8 weights and a DeepSeek-V3-class MoE with FP8 weights (the KV
+cache in the serving default precision, the `kv_precision` column). `HBM_GB` is the
 vendor's label; the serving model plans with the memory the driver exposes
 (`capacity_GiB`, `catalog.Accelerator.memory_capacity_bytes`; the label where no driver figure
 is sourced).
@@ -252,7 +271,8 @@ def fit_rows(preset, precision):
                 break
         node = il.serve({"model": {"preset": preset}, "hardware": {"accelerator": a, "nodes": 1, "gpus_per_node": 8},
                          "serving": {**sv, "tp": 8, "ep": 8 if spec.experts else 1}})
-        out.append({"model": preset, "precision": precision, "accelerator": a, "HBM_GB": acc.hbm_bytes / 1e9,
+        out.append({"model": preset, "precision": precision, "kv_precision": node.scenario.serving.kv_precision,
+                    "accelerator": a, "HBM_GB": acc.hbm_bytes / 1e9,
                     "capacity_GiB": acc.memory_capacity_bytes / 2**30,
                     "fewest_gpus_per_replica": fewest, "weights_GB_per_gpu_tp8": node.weights_per_gpu_bytes / 1e9,
                     "requests_whose_KV_fits_tp8": node.max_concurrency if node.fits else 0})
@@ -266,7 +286,8 @@ l70 = lambda a, p="bf16": f[("llama3.3-70b", p, a)]  # noqa: E731
 ds = lambda a: f.get(("deepseek-v3", "fp8", a))  # noqa: E731
 md(f"A 70B model in BF16 fits on **{l70('MI300X')['fewest_gpus_per_replica']} MI300X** "
    f"but needs **{l70('H100-SXM')['fewest_gpus_per_replica']} H100** and {l70('H200-SXM')['fewest_gpus_per_replica']} H200; "
-   f"on a full node in FP8 the KV room of MI300X holds **{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8']:,}** Maia-length "
+   f"on a full node with FP8 weights (KV cache in {l70('MI300X', 'fp8')['kv_precision'].upper()}) the KV room of MI300X holds "
+   f"**{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8']:,}** Maia-length "
    f"requests against {l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8']:,} on H100 and "
    f"{l70('H200-SXM', 'fp8')['requests_whose_KV_fits_tp8']:,} on H200. DeepSeek-V3 in FP8 "
    + ("does not fit on one 8 × H100 node" if ds("H100-SXM")["requests_whose_KV_fits_tp8"] == 0 else "fits on 8 H100")
@@ -320,7 +341,7 @@ print(f"* Served with vLLM on one node at >= {TARGET:.0f} tokens/s per user, Lla
 print(f"* MI300X's {il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB of HBM holds a BF16 70B replica on {l70('MI300X')['fewest_gpus_per_replica']} MI300X vs "
       f"{l70('H100-SXM')['fewest_gpus_per_replica']} H100, and a node of MI300X keeps the KV caches of "
       f"{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8'] / max(l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8'], 1):.1f}x "
-      f"as many Maia-length requests as a node of H100 (70B FP8).")
+      f"as many Maia-length requests as a node of H100 (70B, FP8 weights, {l70('MI300X', 'fp8')['kv_precision'].upper()} KV cache).")
 print(f"* The serving model's test-split error is {tps['median_abs_error_pct']:.0f} % median / {tps['worst_abs_error_pct']:.0f} % "
       f"worst on output tokens/s per GPU and {ttft['median_abs_error_pct']:.1f} % median on TTFT: differences between "
       f"accelerators smaller than that are within the model's error.")

@@ -1,0 +1,66 @@
+"""What the ``infra-lab`` tables tell a reader beyond the numbers: a plan that does not fit
+says so (its step time is what the plan would give with enough memory), and every serving
+quantity carries its unit."""
+
+from __future__ import annotations
+
+import json
+
+import infra_lab as il
+from infra_lab import cli
+
+
+def main(capsys, *args: str) -> tuple[int, str, str]:
+    rc = cli.main(list(args))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _rows(out: str) -> dict[str, str]:
+    """quantity -> unit of the first table of a `quantity value unit` text table."""
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] not in ("quantity",) and not parts[0].startswith("-"):
+            rows[parts[0]] = line
+    return rows
+
+
+def test_estimate_says_when_the_plan_does_not_fit(capsys):
+    est = il.estimate(il.load_scenario("zaya1-h100-counterpart"))
+    assert not est.fits   # the shipped counterpart runs Zyphra's plan on 80 GB parts
+    rc, out, err = main(capsys, "estimate", "zaya1-h100-counterpart", "--tokens", "14e12")
+    assert rc == 0, err
+    assert "does not fit" in out and f"{est.memory_per_gpu_bytes / 1e9:.1f} GB" in out
+    assert "step time and days are what it would give" in out and "search zaya1-h100-counterpart" in out
+    # machine formats stay parseable: the note goes to stderr
+    rc, out, err = main(capsys, "estimate", "zaya1-h100-counterpart", "--format", "json")
+    assert rc == 0 and json.loads(out)[0]["fits"] is False
+    assert "does not fit" in err and "step time is what it would give" in err
+
+
+def test_estimate_of_a_fitting_plan_has_no_note_and_shows_the_nic_busy_fraction(capsys):
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
+    assert rc == 0 and "does not fit" not in out + err
+    line = _rows(out)["nic_busy_fraction"]
+    est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    assert f"{est.nic_busy_fraction:.4g}" in line and line.rstrip().endswith("-")
+
+
+def test_serve_table_units(capsys):
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x", "--price-usd-per-gpu-hour", "2.5")
+    assert rc == 0, err
+    rows = _rows(out)
+    for k in ("usd_per_million_input_tokens", "usd_per_million_output_tokens", "usd_per_million_tokens",
+              "usd_per_million_output_tokens_all_in"):
+        assert rows[k].rstrip().endswith(cli.USD_PER_M_TOKENS), rows[k]
+    assert rows["price_usd_per_gpu_hour"].rstrip().endswith("USD/GPU-h")
+    assert rows["prompt_tokens"].rstrip().endswith("tokens")
+    assert rows["running_requests"].rstrip().endswith("requests")
+
+
+def test_estimate_names_the_mfu_denominator(capsys):
+    """MFU is over the dense BF16 peak whatever the precision: an FP8 run's table says so."""
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
+    assert rc == 0, err
+    assert _rows(out)["mfu"].rstrip().endswith("(of dense BF16 peak)")
