@@ -3,6 +3,8 @@
 One module per domain (``hardware``, ``compute``, ``network``, ``training``, ``economics``,
 ``reliability``); every public name of each is re-exported here, so ``il.charts.<name>``
 works. Importing this package imports altair (about 2 s), which ``import infra_lab`` avoids.
+``tables.headline_table`` turns a frame into a great_tables table for reading (the notebooks'
+headline tables); great_tables is imported on its first call.
 """
 
 from __future__ import annotations

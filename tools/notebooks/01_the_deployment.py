@@ -79,7 +79,10 @@ print(sc.to_toml())
 """),
     ("code", r"""
 summary = il.cluster.cluster_summary(sc.hardware)
-summary.select("quantity", pl.col("value").round(2), "unit")
+il.charts.headline_table(
+    summary.select("quantity", "value", "unit"), f"The cluster of scenario {sc.name}",
+    subtitle="computed from the scenario and the catalog in data/",
+    sources=[u for u in summary["source_url"].unique(maintain_order=True).to_list() if u])
 """),
     ("code", r"""
 md(f"Sources: accelerator specs — `data/accelerators.csv` (AMD MI300X datasheet, Stas Bekman's "

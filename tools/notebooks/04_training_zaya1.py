@@ -110,20 +110,34 @@ display(Markdown(
     f"{cur.height - cur_c.height} not compared (reasons below); {prp_mi.height} of the compared MI300X runs are "
     f"Megatron-family (Primus). {n96} compared runs are on torchtitan's H100 variant, modelled as catalog part "
     f"`{v96.name}`: {v96.hbm_bytes / 1e9:.0f} GB of HBM at a {v96.tdp_W:.0f} W power limit."))
-print("A100 2021-22 (step time):")
-print(a100.with_columns(pl.col(pl.Float64).round(1)))
-print("current runs (by split, dense / MoE):")
-cur_sum.with_columns(pl.col(pl.Float64).round(1))
+ERR = "error = predicted / measured − 1; train: the runs the stack factors are fitted on, test: held out"
+display(il.charts.headline_table(
+    a100, "2021–22 A100 runs (Megatron-LM): step-time error by split", subtitle=ERR,
+    labels={"mean_abs_error_pct": "mean |error|", "max_abs_error_pct": "worst |error|", "mean_error_pct": "mean error"},
+    highlight=pl.col("split") == "test",
+    sources=["Korthikanti et al. 2022, Table 5: https://arxiv.org/abs/2205.05198",
+             "Narayanan et al. 2021, Tables 1–2: https://arxiv.org/abs/2104.04473"]))
+il.charts.headline_table(
+    cur_sum, "Current runs (2024–26): tokens-per-second error by split, dense / MoE", subtitle=ERR,
+    labels={"median_abs_error_pct": "median |error|", "max_abs_error_pct": "worst |error|", "mean_error_pct": "mean error",
+            "predicted_not_fitting": "predicted not to fit"},
+    highlight=(pl.col("split") == "test") & (pl.col("kind") == "all"),
+    sources="one source URL per run in data/measurements/training_runs.csv (docs/validation.md)")
 """),
     ("code", r"""
 il.charts.parity_chart(v)
 """),
     ("code", r"""
-with pl.Config(tbl_rows=100):
-    display(cur.filter(pl.col("status") == "compared").sort("split", "dense_or_moe", "id").select(
-        "id", "split", "dense_or_moe", "accelerator", "gpus", "precision",
-        pl.col("measured_tokens_per_s_per_gpu").round(0), pl.col("predicted_tokens_per_s_per_gpu").round(0),
-        pl.col("error_pct").round(1), "fits"))
+display(il.charts.headline_table(
+    cur.filter(pl.col("status") == "compared").sort("split", "dense_or_moe", "id").select(
+        "id", "split", "dense_or_moe", "accelerator", "gpus", "precision", "measured_tokens_per_s_per_gpu",
+        "predicted_tokens_per_s_per_gpu", "error_pct", "fits"),
+    "Every compared current run: measured and predicted throughput",
+    subtitle="error = predicted / measured − 1; fits: the memory model says the run fits on its GPUs",
+    labels={"dense_or_moe": "dense / MoE", "measured_tokens_per_s_per_gpu": "measured",
+            "predicted_tokens_per_s_per_gpu": "predicted"}, decimals={"measured_tokens_per_s_per_gpu": 0,
+                                                                     "predicted_tokens_per_s_per_gpu": 0},
+    sources="one source URL per run in data/measurements/training_runs.csv"))
 skipped = cur.filter(pl.col("status") != "compared")
 print(f"{skipped.height} runs not compared:")
 skipped.group_by("status").len().sort(["len", "status"], descending=[True, False])
@@ -131,8 +145,11 @@ skipped.group_by("status").len().sort(["len", "status"], descending=[True, False
     ("code", r"""
 # the same errors by split, accelerator and dense/MoE (predicted_not_fitting: runs that ran but
 # that the memory model says do not fit)
-with pl.Config(tbl_rows=40):
-    display(il.validation.summary_by_accelerator(cur).with_columns(pl.col(pl.Float64).round(1)))
+il.charts.headline_table(
+    il.validation.summary_by_accelerator(cur), "Current runs: tokens-per-second error by split, accelerator and dense / MoE",
+    labels={"dense_or_moe": "dense / MoE", "median_abs_error_pct": "median |error|", "max_abs_error_pct": "worst |error|",
+            "mean_error_pct": "mean error", "predicted_not_fitting": "predicted not to fit"},
+    sources="one source URL per run in data/measurements/training_runs.csv")
 """),
     ("code", r"""
 te = cur_sum.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
@@ -199,19 +216,25 @@ display(Markdown(
     f"ZeRO-{par.zero}, stack `{est.stack}`."))
 lo, hi = band.filter(pl.col("case") == "low").row(0, named=True), band.filter(pl.col("case") == "high").row(0, named=True)
 days = {t: (est.days_to_train(t), t / lo["tokens_per_s"] / 86400, t / hi["tokens_per_s"] / 86400) for t in (T12, T14)}
-pl.DataFrame({
+answer = pl.DataFrame({
     "quantity": ["tokens per second per GPU", "step time [s]", "tokens per second [M]", "memory per GPU [GB]",
-                 f"fits in {hw.accelerator_spec.memory_capacity_bytes / 1e9:.0f} GB addressable "
-                 f"({hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB HBM)", "NIC busy fraction",
-                 f"days for {T12 / 1e12:.0f}T tokens (press)", f"days for {T14 / 1e12:.0f}T tokens (Zyphra)",
-                 f"GPU-hours for {T14 / 1e12:.0f}T tokens [M]"],
-    "nominal": [f"{est.tokens_per_s_per_gpu:,.0f}", f"{est.step_time_s:.3f}", f"{est.tokens_per_s / 1e6:.1f}",
-                f"{est.memory_per_gpu_bytes / 1e9:.0f}", str(est.fits), f"{est.nic_busy_fraction:.2f}",
-                f"{days[T12][0]:.1f}", f"{days[T14][0]:.1f}", f"{est.gpu_hours(T14) / 1e6:.2f}"],
-    "band": [f"{hi['tokens_per_s_per_gpu']:,.0f} – {lo['tokens_per_s_per_gpu']:,.0f}",
-             f"{lo['step_time_s']:.3f} – {hi['step_time_s']:.3f}", "", "", "", "",
-             f"{days[T12][1]:.1f} – {days[T12][2]:.1f}", f"{days[T14][1]:.1f} – {days[T14][2]:.1f}", ""],
+                 "NIC busy fraction [%]", f"days for {T12 / 1e12:.0f}T tokens (press)",
+                 f"days for {T14 / 1e12:.0f}T tokens (Zyphra)", f"GPU-hours for {T14 / 1e12:.0f}T tokens [M]"],
+    "nominal": [est.tokens_per_s_per_gpu, est.step_time_s, est.tokens_per_s / 1e6, est.memory_per_gpu_bytes / 1e9,
+                100 * est.nic_busy_fraction, days[T12][0], days[T14][0], est.gpu_hours(T14) / 1e6],
+    "band_low": [hi["tokens_per_s_per_gpu"], lo["step_time_s"], hi["tokens_per_s"] / 1e6, None, None,
+                 days[T12][1], days[T14][1], None],
+    "band_high": [lo["tokens_per_s_per_gpu"], hi["step_time_s"], lo["tokens_per_s"] / 1e6, None, None,
+                  days[T12][2], days[T14][2], None],
 })
+il.charts.headline_table(
+    answer, f"ZAYA1 on {hw.world_size:,} {hw.accelerator}: one step, its throughput and the days to train",
+    subtitle=(f"stack {est.stack}; fits in {hw.accelerator_spec.memory_capacity_bytes / 1e9:.0f} GB addressable "
+              f"({hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB HBM): {'yes' if est.fits else 'no'}; band: the stack "
+              f"factors across their stated ranges"),
+    labels={"band_low": "band, low", "band_high": "band, high"}, highlight=[0],
+    sources=["model and cluster: Zyphra's report, https://arxiv.org/abs/2511.17127",
+             f"tokens: {src['zaya1_tokens']} (Zyphra), {src['zaya1_tokens_alt']} (press)"])
 """),
     ("md", r"""
 Days for both token totals (Zyphra's and the press figure, printed at the top) are uninterrupted training at this batch and plan — no failures, restarts, checkpoints or
@@ -246,7 +269,15 @@ mi_fam = mi_fam.with_columns(
     (days[T14][0] / (1 + pl.col("mean_error_pct") / 100)).alias("days_14T_if_bias_carried"))
 MEG = mi_fam.filter(pl.col("family") == "megatron-core").row(0, named=True)
 cdna3 = cur_c.filter((pl.col("accelerator") == "MI325X") & (pl.col("family") == "megatron-core"))
-display(mi_fam.with_columns(pl.col(pl.Float64).round(2)))
+display(il.charts.headline_table(
+    mi_fam, "MI300X runs of the validation set, by framework family",
+    subtitle="error = predicted / measured tokens per second − 1; the last two columns: a labelled sensitivity, not a correction",
+    labels={"too_fast": "predicted too fast", "mean_error_pct": "mean error", "median_error_pct": "median error",
+            "min_error_pct": "min error", "max_error_pct": "max error", "global_batch_assumed": "global batch assumed",
+            "zaya1_step_s_if_bias_carried": "ZAYA1 step if the mean error carried",
+            "days_14T_if_bias_carried": f"days for {T14 / 1e12:.0f}T if carried"},
+    units={"zaya1_step_s_if_bias_carried": "s", "days_14T_if_bias_carried": "days"},
+    highlight=pl.col("family") == "megatron-core", sources="data/measurements/training_runs.csv (a URL per run)"))
 display(Markdown(
     f"**Reading.** {mi_runs.height} MI300X runs are compared; {int(mi_runs['error_pct'].lt(0).sum())} of them are predicted "
     f"too fast (mean error {mi_runs['error_pct'].mean():+.1f} %, median {mi_runs['error_pct'].median():+.1f} %). The "

@@ -99,8 +99,13 @@ answer1 = pl.DataFrame({
     "P50": [capex.p50 / 1e6, pw["it_provisioned_W"] / 1e6, pw["facility_average_W"] / 1e6, own.p50,
             own_mode.total_usd_per_gpu_hour, bench["usd_per_gpu_hour"]],
     "P5": [capex.p5 / 1e6, None, None, own.p5, None, None], "P95": [capex.p95 / 1e6, None, None, own.p95, None, None],
-}).with_columns(pl.col(pl.Float64).round(2))
-answer1
+})
+il.charts.headline_table(
+    answer1, f"What ZAYA1's {N_GPUS:,}-GPU MI300X cluster cost to build, and a useful GPU-hour on it",
+    subtitle="Monte Carlo over every input at once; P50 = median, P5–P95 = the middle 90 % of outcomes",
+    highlight=pl.col("quantity").str.starts_with("owned cost"),
+    sources=["inputs: data/economics/parameters.csv (a source URL per row)",
+             f"external figure: {bench['entity']}, data/economics/tco_benchmarks.csv"])
 """),
     ("code", r"""
 md(f"**Answer.** Building the cluster cost about **${capex.fmt('{:,.1f}', 1e6)}M** (P50, P5–P95) and a useful "
@@ -152,8 +157,11 @@ answer2 = pl.DataFrame({
     "P50": [bill.p50 / 1e6, float(np.median(hours_bought)) / 1e6, share.p50, final_cost.p50 / 1e3, run_gh / 1e3, xc_gh / 1e3],
     "P5": [bill.p5 / 1e6, float(np.percentile(hours_bought, 5)) / 1e6, share.p5, final_cost.p5 / 1e3, None, None],
     "P95": [bill.p95 / 1e6, float(np.percentile(hours_bought, 95)) / 1e6, share.p95, final_cost.p95 / 1e3, None, None],
-}).with_columns(pl.col(pl.Float64).round(3))
-answer2
+})
+il.charts.headline_table(
+    answer2, "What Zyphra pays, and what the final ZAYA1 run took of it",
+    subtitle=f"contract months and price sampled over their ranges ({N_MC:,} draws); the run's GPU-hours from il.estimate",
+    highlight=[0], sources="contract months and price: data/economics/parameters.csv (a source URL per row)")
 """),
     ("code", r"""
 zb = E.zyphra_bill(run_gh, goodput=goodput)      # at the default months and price, for the picture
@@ -197,8 +205,14 @@ for label, p, com in prices:
     rows.append({"price": label, "USD per GPU-hour": p, "owning wins": r.owning_wins,
                  "threshold utilization [fraction]": None if r.owning_wins in ("always", "never") else r.threshold_utilization,
                  f"share of draws where owning is cheaper at {U_CMP:.0%} utilization": float(np.mean(np.asarray(c["total"]) < rent_cost))})
-answer3 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
-answer3
+answer3 = pl.DataFrame(rows)
+il.charts.headline_table(
+    answer3, "Rent or own: when owning ZAYA1's MI300X cluster is cheaper than renting it",
+    subtitle="threshold: the utilization above which owning wins on demand; the last column samples the owned cost",
+    percent=["threshold utilization [fraction]", f"share of draws where owning is cheaper at {U_CMP:.0%} utilization"],
+    labels={"USD per GPU-hour": "rent", "threshold utilization [fraction]": "threshold utilization"},
+    units={"USD per GPU-hour": "USD/GPU-h"}, decimals={"USD per GPU-hour": 3},
+    sources="prices: data/cloud_prices.csv (a URL per row); owned cost as in section 1")
 """),
     ("code", r"""
 od = E.rent_vs_own(E.cloud_price("MI300X"))
@@ -244,7 +258,14 @@ for path in E.PATHS:
                                "case": path}))
     flows.append(pv.cash_flow_frame().with_columns(pl.lit(path).alias("case")))
 answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
-answer4.rename({c: f"{c} [per year]" for c in ("IRR P50", "IRR P5", "IRR P95")})
+il.charts.headline_table(
+    answer4, f"IBM's return on the cluster over its {ibm_life:g}-year book life, by rent path",
+    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback capped at the horizon",
+    percent=["IRR P50", "IRR P5", "IRR P95", "share of draws repaid within the horizon"],
+    labels={"IRR P50": "IRR P50, per year", "IRR P5": "IRR P5, per year", "IRR P95": "IRR P95, per year"},
+    highlight=pl.col("rent path") == "decay",
+    sources=["book life: IBM's 10-K; rent trend: Epoch AI (depreciation_ooms_per_year)",
+             "every input: data/economics/parameters.csv (a source URL per row)"])
 """),
     ("code", r"""
 a4 = {r["rent path"]: r for r in answer4.iter_rows(named=True)}
@@ -287,9 +308,16 @@ assert all(E.owned_gpu_hour_price(a) == p for a, p in zip(owned5["accelerator"],
 display(thr.select("accelerator", "nic", pl.col("nic").map_elements(lambda n: il.catalog.nic(n).line_rate_bps / 1e9,
                                                                       return_dtype=pl.Float64).alias("NIC [Gb/s]"),
                    "tokens_per_s_per_gpu", "mfu", "plan", "stack").with_columns(pl.col(pl.Float64).round(3)))
-owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", pl.col("owned_p50").alias("owned P50 [USD/GPU-h]"),
-              "usd_per_m_tokens_p50", *(pl.col(f"ratio_{q}").alias(f"cost per token / MI300X's, {q.upper()} [-]")
-                                        for q in ("p5", "p50", "p95"))).with_columns(pl.col(pl.Float64).round(4))
+il.charts.headline_table(
+    owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", pl.col("owned_p50").alias("owned P50 [USD/GPU-h]"),
+                  "usd_per_m_tokens_p50", *(pl.col(f"ratio_{q}").alias(f"cost per token / MI300X's, {q.upper()} [-]")
+                                            for q in ("p5", "p50", "p95"))),
+    "Owned, like for like: cost per trained ZAYA1 token by accelerator",
+    subtitle="baseboard listings, the same host, per-port network and opex; throughput from il.search on the scenario",
+    labels={"purchase_price_usd_per_gpu": "baseboard listing", "price_date": "listed",
+            "usd_per_m_tokens_p50": "cost per M trained tokens, P50"},
+    units={"usd_per_m_tokens_p50": "USD/M tokens"}, highlight=pl.col("accelerator") == "MI300X",
+    sources="prices: data/economics/purchase_prices.csv (Epoch AI's hardware-price data; a URL per row)")
 """),
     ("code", r"""
 def rent_pairs(a, b):
@@ -351,8 +379,12 @@ answer5 = pl.DataFrame({
             float(contract["parity rent of b [USD/GPU-h]"].min()), None, None, be355.p5 / 1e3],
     "high": [o["H100-SXM"]["ratio_p95"], o["H200-SXM"]["ratio_p95"], float(rent_h100["cost per token, a / b"].max()),
              float(contract["parity rent of b [USD/GPU-h]"].max()), None, None, be355.p95 / 1e3],
-}).with_columns(pl.col(pl.Float64).round(3))
-answer5
+})
+il.charts.headline_table(
+    answer5, "AMD vs NVIDIA per trained token, like for like",
+    subtitle="ratios below 1: the first-named accelerator is cheaper per token; low–high: P5–P95 or the range over price pairs",
+    sources=["rents: data/cloud_prices.csv (a URL per row); baseboard prices: data/economics/purchase_prices.csv",
+             "MI355X price: HSBC's ASP estimate as reported (data/economics/parameters.csv)"])
 """),
     ("code", r"""
 r_mi_h100 = float(rent_h100["cost per token, a / b"].median())
@@ -401,7 +433,13 @@ for curve in ("exponential", "straight-line"):
         rows.append({"years": yrs, "case": f"residual: {curve} value", "p5": b.p5, "p50": b.p50, "p95": b.p95,
                      "present value P50": pvb.p50})
 answer6 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(1))
-display(answer6.rename({c: f"{c} [M USD]" for c in ("p5", "p50", "p95", "present value P50")}))
+display(il.charts.headline_table(
+    answer6, f"Total cost of ownership of the {N_GPUS:,}-GPU cluster, after the residual value",
+    subtitle="cash, undiscounted, P5–P50–P95; the present value at the cost of capital beside it",
+    labels={"p5": "P5", "p50": "P50", "p95": "P95"},
+    units={c: "M USD" for c in ("p5", "p50", "p95", "present value P50")},
+    highlight=(pl.col("years") == 4) & pl.col("case").str.contains("exponential"),
+    sources="every input: data/economics/parameters.csv (a source URL per row)"))
 tco4 = answer6.filter((pl.col("years") == 4) & pl.col("case").str.contains("exponential")).row(0, named=True)
 md(f"**Answer.** Four years of the cluster cost **${tco4['p50']:.1f}M** in cash (P5–P95 ${tco4['p5']:.1f}–{tco4['p95']:.1f}M), "
    f"${tco4['present value P50']:.1f}M in present value, after crediting the hardware's value at the end. The breakdown at "
@@ -421,7 +459,10 @@ Company scale comes from filings and releases (`data/economics/company_facts.csv
     ("code", r"""
 deal = E.deal_pnl(run_gh, goodput=goodput, seed=SEED, n=N_MC)   # same draws as section 2: the same bill
 answer7 = deal.table.select("party", "line", "p5", "p50", "p95", "unit", "how")
-display(answer7.with_columns(pl.col(pl.Float64).map_elements(lambda x: float(f"{x:.4g}"), return_dtype=pl.Float64)))
+display(il.charts.headline_table(
+    answer7, "Who makes money: the deal for AMD, IBM and Zyphra", subtitle=f"every uncertain input sampled together "
+    f"({N_MC:,} draws); each row in its own unit", labels={"p5": "P5", "p50": "P50", "p95": "P95"},
+    sources="company scale: data/economics/company_facts.csv (filings and releases, a URL per row)"))
 md("**Not public, and what would narrow the ranges:**\n" + "\n".join(f"* {u}" for u in deal.unknowns))
 """),
     ("code", r"""

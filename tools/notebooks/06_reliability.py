@@ -74,7 +74,14 @@ big = R.restart_sweep(R.scale_hardware(sc, FAR), W_EXP, model="zaya1-base", opti
 g100k = dict(zip(big["value"].to_list(), big["goodput"].to_list(), strict=True))
 md(f"**Cluster sizes.** ZAYA1's cluster: {sc.hardware.world_size:,} GPUs; the expansion sweep (section 7): "
    f"{', '.join(f'{g:,}' for g in GPUS)} GPUs; far beyond it: {FAR:,} GPUs.")
-head.with_columns(pl.col(pl.Float64).round(3))
+il.charts.headline_table(
+    head, f"ZAYA1's run on {sc.hardware.world_size:,} GPUs under the two failure calibrations",
+    subtitle=f"{TOKENS / 1e12:.0f}T tokens, {WORK_H / 24:.1f} days of uninterrupted work (il.estimate); "
+             "checkpoint interval at its optimum",
+    labels={"mtbi_h": "mean time between interruptions", "ckpt_blocking_s": "checkpoint stall",
+            "mean_restart_min": "mean restart", "spare_availability": "spare available", "wall_days": "wall clock"},
+    units={"mean_restart_min": "min"}, percent=["spare_availability", "goodput"],
+    sources=[f"{r['name']}: {r['source_url']}" for r in R.calibrations().iter_rows(named=True)])
 """),
     ("code", r"""
 L, F = h["llama3"], h["fleet"]

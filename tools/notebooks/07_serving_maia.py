@@ -69,7 +69,8 @@ training, encoder time per picture and per second of audio).
 """),
     ("code", r"""
 mix_table = S.maia_mix_table().select("parameter", "value", "unit", "basis")
-display(mix_table)
+display(il.charts.headline_table(mix_table, "One Maia task: the assumed mix of calls, pictures and speech",
+                                 subtitle="basis: where each value comes from (an assumption is stated as such)"))
 md(f"One task: **{req['calls']:.0f} calls**; each image is **{req['image_tokens']:,.0f} tokens**, "
    f"{mix['audio_seconds_per_task']:.0f} s of speech **{req['audio_tokens']:,.0f} tokens** "
    f"({il.multimodal.encoder('qwen2-audio-encoder').tokens_per_second:g} tokens per second, Qwen2-Audio's encoder); "
@@ -106,7 +107,12 @@ md("Fitted per serving stack: " + ", ".join(f"`{p}`" for p in S.CALIBRATED)
    + ", ".join(f"{r['engine']} < {r['first_current_version']}" for r in gens.iter_rows(named=True)) + ".")
 val = S.validation()
 summary = S.validation_summary(val, by=("split",))
-display(summary.with_columns(pl.col(pl.Float64).round(1)))
+display(il.charts.headline_table(
+    summary, "Serving model against published runs: error by split and metric",
+    subtitle="error = predicted / measured − 1; train: the runs the serving stacks are fitted on, test: held out",
+    labels={"median_abs_error_pct": "median |error|", "worst_abs_error_pct": "worst |error|",
+            "median_error_pct": "median error"}, highlight=pl.col("split") == "test",
+    sources="one source URL per run in data/measurements/serving_benchmarks.csv"))
 display(il.charts.serving_parity_chart(val))
 """),
     ("code", r"""
@@ -221,7 +227,21 @@ costs = pl.DataFrame(rows)
 mi_task_per_usd = costs.filter(pl.col("accelerator") == "MI300X")["usd_per_task"][0] / price["MI300X"]
 costs = costs.with_columns((mi_task_per_usd * pl.col("MI300X_rent_same_providers") / pl.col("usd_per_task_rented"))
                            .alias("MI300X_over_this_per_task_rented"))
-display(costs.with_columns(pl.col(pl.Float64).round(3)))
+display(il.charts.headline_table(
+    costs, f"Llama 3.3 70B serving Maia: cost per task at ≥ {TARGET:.0f} tokens/s per user",
+    subtitle="the cheapest point of each accelerator's front at the target (its most interactive point where it "
+             "does not reach it); owned at the owned P50 GPU-hour price of notebook 05, rented at matched rents",
+    labels={"reaches_target": "reaches the target", "owned_usd_per_gpu_h": "owned", "capex_basis": "capex basis",
+            "rented_usd_per_gpu_h": "rented", "MI300X_rent_same_providers": "MI300X rent, same providers",
+            "tok_s_per_user": "interactivity", "out_tok_s_per_gpu": "output", "ttft_s": "TTFT",
+            "usd_per_M_input": "input", "usd_per_M_output": "output", "usd_per_M_output_all_in": "output, all in",
+            "usd_per_task": "per task, owned", "usd_per_task_rented": "per task, rented",
+            "MI300X_over_this_per_task_rented": "MI300X ÷ this, per task rented"},
+    units={"MI300X_rent_same_providers": "USD/GPU-h", "usd_per_task": "USD", "usd_per_M_input": "USD/M tokens",
+           "usd_per_M_output": "USD/M tokens", "usd_per_M_output_all_in": "USD/M tokens", "usd_per_task_rented": "USD",
+           "MI300X_over_this_per_task_rented": "×"},
+    highlight=pl.col("accelerator") == "MI300X",
+    sources="rents: data/cloud_prices.csv (a URL per row); owned prices: il.economics.owned_gpu_hour_price"))
 display(il.charts.serving_cost_chart(costs, "usd_per_task", title=f"Llama 3.3 70B: $ per Maia task at >= {TARGET:.0f} tokens/s per user (owned)"))
 """),
     ("code", r"""

@@ -57,7 +57,14 @@ md(f"**Read with care.** Training times are the lab's step model for the best pl
    f"{XP['serving_max_tpot_s'] * 1e3:.0f} ms per output token: `data/expansion/parameters.csv`) times the nodes.")
 TOK = dict(X.models().select("model", "tokens").iter_rows())   # training tokens per model
 opts = X.options()
-opts.select("option", "accelerator", "nic", "announced_not_shipped", "available")
+il.charts.headline_table(
+    opts.select("option", "accelerator", "nic", "announced_not_shipped", "available"),
+    "The 2026 expansion options: a platform and a NIC each",
+    subtitle="announced, not shipped: a date and specs from an announcement, no shipping part",
+    labels={"announced_not_shipped": "announced, not shipped", "available": "available from"},
+    highlight=pl.col("announced_not_shipped"),
+    sources=[f"{r['platform']}: {r['source_url']}" for r in X.platforms().iter_rows(named=True)]
+    + [f"{r['nic']}: {r['source_url']}" for r in X.nics().iter_rows(named=True)])
 """),
     ("md", r"""
 ## 1 · The sweep
@@ -91,9 +98,14 @@ assert df["error"].null_count() == df.height, il.sweep.failures(df)
 n_full = len(il.sweep.grid_points(X.sweep_grid()))
 md(f"{df.height} points in {sweep_s:.1f} s in-process ({df.height / sweep_s:.2f} points/s), "
    f"none failed. The full grid has {n_full} points.")
-df.select("option", "gpus", "model", "plan", "mfu", "wall_days", "goodput", "facility_MW",
-          (pl.col("capex_usd") / 1e6).alias("capex_M_usd"), (pl.col("run_cost_usd") / 1e3).alias("run_cost_k_usd")
-          ).sort("model", "gpus", "wall_days")
+il.charts.headline_table(
+    df.select("option", "gpus", "model", "plan", "mfu", "wall_days", "goodput", "facility_MW",
+              (pl.col("capex_usd") / 1e6).alias("capex_M_usd"), (pl.col("run_cost_usd") / 1e3).alias("run_cost_k_usd")
+              ).sort("model", "gpus", "wall_days"),
+    "Each option's best plan: training time, goodput, power and cost",
+    subtitle="il.search's best plan per point; wall clock with failures and checkpoints (il.reliability)",
+    labels={"wall_days": "wall clock", "capex_M_usd": "capex", "run_cost_k_usd": "run cost"}, percent=["mfu", "goodput"],
+    sources="options, sizes and models: data/expansion/ (a source URL per row)")
 """),
     ("md", r"""
 **The owned price of a GPU-hour.** Every owned cost below (the run, a trained token, a served
@@ -218,7 +230,11 @@ inv = big.filter(pl.col("model") == "10x MoE").select(
     (pl.col("served_tokens_per_s_cluster") / 1e6).alias("serving capacity [M tok/s]"),
     pl.col("ibm_irr").alias("IBM IRR, decay [per year]"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
 ).sort("capex [M USD]")
-inv.with_columns(pl.col(pl.Float64).round(3))
+il.charts.headline_table(
+    inv, "The 10× MoE expansion: what it costs, what it earns", subtitle="every input at its default; IRR pre-tax, unlevered",
+    labels={"announced_not_shipped": "announced, not shipped", "IBM IRR, decay [per year]": "IBM IRR, decay, per year"},
+    percent=["IBM IRR, decay [per year]"],
+    sources="data/expansion/platforms.csv, data/cloud_prices.csv, data/economics/parameters.csv (a source URL per row)")
 """),
     ("md", r"""
 **The deal P&L of an MI300X expansion.** The lab's deal model (`il.economics.deal_pnl`)
@@ -243,12 +259,15 @@ tab = (deal_now.table.select("party", "line", "unit", pl.col("p50").alias(f"{g_n
        .filter(pl.col("line").is_in(keep)))
 amd = deal_big.line("AMD", "total revenue")
 irr = deal_big.line("IBM", "IRR (pre-tax, unlevered)")
+tab_view = il.charts.headline_table(
+    tab, f"The deal at {g_now} GPUs today and at {g_big} GPUs", subtitle="Monte Carlo over every uncertain input; "
+    "each row in its own unit", sources="data/economics/ (a source URL per row)")
 md(f'''An {g_big}-MI300X expansion would bring AMD about **${amd.p50 / 1e6:,.0f}M** of revenue
 (P5–P95 ${amd.p5 / 1e6:,.0f}–{amd.p95 / 1e6:,.0f}M), and give IBM a pre-tax IRR of
 **{irr.p50:.0%}** ({irr.p5:.0%} to {irr.p95:.0%}) on the rent path. The sweep's {moe_mi300['ibm_irr']:.0%} for the
 same cluster (section 4's table) is the same decay path with every input at its default; here every uncertain input is
 sampled over its range.''')
-tab
+tab_view
 """),
     ("md", r"""
 **AMD's revenue per option.** The same model for each platform at about 8,192 GPUs

@@ -204,7 +204,12 @@ md(f"Text only, the Maia-class model trains {TOKENS / 1e12:.0f}T tokens in **{C[
    f"the encoder runs {enc_per_tok['audio']:.1f} frames per audio token against {enc_per_tok['image']:.1f} patches per image "
    f"token, because every clip is padded to Whisper's {maia.audio.window_s:g}-s window ({pad_factor:.1f}× the clips' own "
    f"length).")
-cost
+il.charts.headline_table(
+    cost, f"Maia-class training by data mix: {TOKENS / 1e12:g}T useful tokens on {gpus:,} MI300X",
+    subtitle=f"on demand at ${price:.2f}/GPU-h (median list price), owned at ${owned:.2f}/GPU-h (notebook 05's owned P50)",
+    labels={"step_s": "step", "useful_Mtok_per_s": "useful tokens", "memory_GB": "memory per GPU",
+            "on_demand_MUSD": "on demand", "owned_MUSD": "owned", "encoder_pct": "encoders' share of the step"},
+    sources="prices: data/cloud_prices.csv and data/economics/ (a source URL per row)")
 """),
     ("code", r"""
 il.charts.mix_time_chart(pl.concat(split), "days", title=f"Maia-class, {TOKENS / 1e12:g}T useful tokens on {gpus:,} MI300X")
