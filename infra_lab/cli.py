@@ -497,6 +497,8 @@ def cmd_serve(a) -> Output:
             kw["max_ttft_s"] = a.max_ttft_s
         if a.price_usd_per_gpu_hour is not None:
             kw["price_usd_per_gpu_hour"] = a.price_usd_per_gpu_hour
+        if a.param:
+            kw["stack_params"] = _params(a.param)
         with empty_reasons() as why:
             df = serve_search(sc, **kw)
         if a.format == "table":
@@ -517,7 +519,7 @@ def cmd_serve(a) -> Output:
             out.frame("configurations", df)
         out.notes += why
         return out
-    r = serve(sc)
+    r = serve(sc, stack_params=_params(a.param))
     d = {"scenario": name, **serve_record(r)}
     if a.price_usd_per_gpu_hour is not None:
         d.update(price_usd_per_gpu_hour=a.price_usd_per_gpu_hour, **r.costs(a.price_usd_per_gpu_hour))
@@ -808,6 +810,7 @@ EXAMPLES = {
   infra-lab serve maia-class-serving-mi300x
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour 2.5
   infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv
+  infra-lab serve maia-class-serving-mi300x --param step_overhead_s=0.003
   infra-lab serve my_serving.toml --search --objective usd_per_million_tokens --price-usd-per-gpu-hour 2.5""",
     "sweep": """grid file: Scenario tables; lists are swept (Cartesian product), other values fixed:
   [hardware]
@@ -922,6 +925,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--price-usd-per-gpu-hour", type=float, metavar="USD",
                     help="GPU price [USD per GPU-hour]: adds $ per million tokens (r.costs; the "
                          "usd_per_* columns with --search)")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE",
+                    help="override a serving-stack factor (repeatable; il.serve's stack_params), "
+                         "e.g. step_overhead_s=0.003")
 
     sp = add("sweep", "Run a call over a parameter grid, in-process or on a Dask cluster (il.sweep).",
              cmd_sweep)

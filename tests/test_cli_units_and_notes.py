@@ -64,3 +64,21 @@ def test_estimate_names_the_mfu_denominator(capsys):
     rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
     assert rc == 0, err
     assert _rows(out)["mfu"].rstrip().endswith("(of dense BF16 peak)")
+
+
+def test_serve_takes_stack_factor_overrides_like_estimate(capsys):
+    """`serve --param KEY=VALUE` is il.serve(..., stack_params=...), with and without --search;
+    an unknown factor is answered with the package's error naming the valid ones."""
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    over = {"step_overhead_s": 0.003}
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x", "--param", "step_overhead_s=0.003",
+                        "--format", "json")
+    assert rc == 0, err
+    assert json.loads(out)[0]["output_tokens_per_s"] == il.serve(sc, stack_params=over).output_tokens_per_s
+    assert il.serve(sc, stack_params=over).output_tokens_per_s != il.serve(sc).output_tokens_per_s
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x", "--search", "--top", "2",
+                        "--param", "step_overhead_s=0.003", "--format", "json")
+    ref = il.serve_search(sc, top=2, stack_params=over)
+    assert rc == 0 and [r["output_tokens_per_s"] for r in json.loads(out)] == ref["output_tokens_per_s"].to_list()
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x", "--param", "dp_comm_overlap=0.5")
+    assert rc == 1 and "dp_comm_overlap" in err and "step_overhead_s" in err
