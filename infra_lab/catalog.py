@@ -580,6 +580,7 @@ _HOST_LINK_SCHEMA = {
     "accelerator": Col("str", required=True), "host_link": Col("str", required=True),
     "bidirectional_GBps": Col("float", required=True, positive=True),
     "gpus_per_link": Col("int", required=True, positive=True),
+    "nic_via_host_link": Col("bool", required=True),
     "basis": Col("str", required=True, choices=("published", "derived", "assumption")),
 }
 
@@ -588,7 +589,8 @@ _HOST_LINK_SCHEMA = {
 def host_links():
     """Accelerator-to-host links (data/accelerator_host_links.csv): accelerator, host_link,
     bidirectional_GBps [GB/s, both directions together, as the vendor publishes it],
-    gpus_per_link [GPUs sharing the link], basis, source_url, note."""
+    gpus_per_link [GPUs sharing the link], nic_via_host_link [GPU-direct RDMA to the back-end
+    NICs crosses this link: true/false], basis, source_url, note."""
     return read_table(DATA_DIR / "accelerator_host_links.csv", _HOST_LINK_SCHEMA)
 
 
@@ -611,6 +613,32 @@ def host_link_bytes_per_s(name: str) -> float:
                               f"(needed for activation offloading); allowed: {', '.join(names)}")
     r = t.row(names.index(acc), named=True)
     return float(r["bidirectional_GBps"]) * 1e9 / 2.0 / float(r["gpus_per_link"])
+
+
+def nic_host_link(name: str) -> tuple[str, float] | None:
+    """The link a GPU's scale-out traffic crosses between its memory and its back-end NICs:
+    (host_link name, line rate one direction per GPU [bytes/s]), or None where the data does not
+    publish such a path (no row in data/accelerator_host_links.csv, or ``nic_via_host_link``
+    false, as on GB200). :func:`infra_lab.fabric.scaleout` caps the per-GPU scale-out rate at
+    min(the GPU's share of its NICs' line rate, this rate) before the achieved-fraction factor.
+
+    Examples
+    --------
+    >>> link, bps = nic_host_link("MI300X")
+    >>> link, bps / 1e9
+    ('PCIe Gen5 x16', 64.0)
+    >>> nic_host_link("GB200") is None
+    True
+    """
+    acc = accelerator(name).name
+    t = host_links()
+    names = t["accelerator"].to_list()
+    if acc not in names:
+        return None
+    r = t.row(names.index(acc), named=True)
+    if not r["nic_via_host_link"]:
+        return None
+    return str(r["host_link"]), float(r["bidirectional_GBps"]) * 1e9 / 2.0 / float(r["gpus_per_link"])
 
 
 def cache_clear() -> None:

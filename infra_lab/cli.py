@@ -48,7 +48,8 @@ COLLECTIVE_ALGORITHMS = ("ring", "tree", "nvls", "nvlstree", "collnet_direct", "
                          "allpairs", "p2p", "pxn")
 SERVE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total_tokens_per_s",
                     "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_latency_s",
-                    "usd_per_million_output_tokens", "usd_per_million_tokens")
+                    "usd_per_million_output_tokens", "usd_per_million_tokens",
+                    "usd_per_million_output_tokens_all_in", "usd_per_million_input_tokens")
 HARDWARE_OPTIONS = (  # --option -> [hardware] key, type
     ("accelerator", str), ("nodes", int), ("gpus_per_node", int), ("scaleup_domain", int),
     ("nic", str), ("nics_per_node", int), ("fabric", str), ("oversubscription", float),

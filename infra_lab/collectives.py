@@ -235,11 +235,14 @@ class CollectiveParams:
     mesh : True for a full mesh (xGMI)
     link_Bps : achieved scale-up link bandwidth, one direction [B/s]
     links_per_gpu : scale-up links per GPU [-]
-    nic_per_gpu_Bps : achieved scale-out bandwidth per GPU [B/s]
+    nic_per_gpu_Bps : achieved scale-out bandwidth per GPU [B/s]: min(NIC line rate share,
+        host link) × achieved fraction (:attr:`infra_lab.fabric.ScaleOut.gpu_Bps`)
     gamma_s_per_B : reduction cost [s/B]
     switch_hop_s : latency added per network hop for switches beyond the first [s]
     net_overhead_s : per-message post overhead of the host CPU [s]
     pxn, sharp, nvls : PXN on; in-network reduction in the scale-out fabric; NVLink SHARP
+    scaleout_limit : what bounds ``nic_per_gpu_Bps``: "NIC" or "host link"
+    scaleout_note : one sentence on it (:meth:`infra_lab.fabric.ScaleOut.note`)
     """
 
     library: str
@@ -254,6 +257,8 @@ class CollectiveParams:
     pxn: bool
     sharp: bool
     nvls: bool
+    scaleout_limit: str
+    scaleout_note: str
     array: np.ndarray = field(repr=False, compare=False)
 
     def named(self) -> dict[str, float]:
@@ -376,7 +381,7 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     P.setflags(write=False)
     return CollectiveParams(lib, hw.domain_gpus, su.topology == "mesh", su.link_Bps, su.links_per_gpu,
                             so.gpu_Bps, float(P[K.P_GAMMA]), float(P[K.P_LATINTER]),
-                            float(P[K.P_NETOVH]), bool(hw.pxn), bool(hw.sharp), nvls, P)
+                            float(P[K.P_NETOVH]), bool(hw.pxn), bool(hw.sharp), nvls, so.limit, so.note(), P)
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,6 +401,8 @@ class CollectiveResult:
         (one rank: time 0 and both bandwidths reported as 0, since nothing moves)
     lower_bound_s : Chan et al. bound in the same model [s]
     library : "nccl" | "rccl"
+    notes : remarks on the result; a collective that crosses scale-up domains says what bounds
+        each GPU's scale-out rate (the NICs, or the GPU's host link when that is slower)
     """
 
     op: str
@@ -410,6 +417,7 @@ class CollectiveResult:
     per_node: int
     lower_bound_s: float
     library: str
+    notes: tuple[str, ...] = ()
 
 
 def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
@@ -539,8 +547,9 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     lat, bw, red = K.lower_bound(code, size, n, k, p.array)
     algbw = size / t if t > 0 else 0.0
     busbw = algbw * busbw_factor(op_, n)
+    notes = (p.scaleout_note,) if n > k else ()
     return CollectiveResult(op_, size, n, ALGORITHMS[a], PROTOCOLS[pr], float(t), algbw, busbw, n // k, k,
-                            float(lat + max(bw, red)), p.library)
+                            float(lat + max(bw, red)), p.library, notes)
 
 
 def applicable_algorithms(op: str, hardware, gpus: int, per_node: int | None = None) -> list[str]:

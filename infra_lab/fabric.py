@@ -236,14 +236,29 @@ def scaleup(hardware) -> ScaleUp:
 class ScaleOut:
     """Scale-out (back-end) network of a cluster.
 
+    The per-GPU scale-out rate has this one owner (:attr:`gpu_Bps`); the collective model
+    (:func:`infra_lab.collectives.collective_time_params`), and through it the training step
+    and serving, and the flow-level :class:`Fabric` read it from here. GPU-direct RDMA between
+    a GPU's memory and its NICs crosses the GPU's host link (PCIe x16 on HGX and MI300-series
+    boards, through the board's PCIe switch), so a GPU's usable scale-out rate is
+    min(its share of the node's NIC line rate, its host link's one-direction line rate) times
+    the achieved fraction ``efficiency``. The cap is per GPU path: a GPU with two NICs still
+    has one x16 link. Where the data publish no GPU-to-NIC path
+    (:func:`infra_lab.catalog.nic_host_link` is None) ``host_link_Bps`` is infinite.
+
     Attributes
     ----------
+    nic : catalog NIC name
     nics_per_node : back-end NICs per node [-]
+    gpus_per_node : GPUs per node [-]
     line_rate_Bps : NIC line rate, one direction [B/s]
-    efficiency : achieved bus bandwidth / line rate [-] (46–48 GB/s per 400G NIC)
+    efficiency : achieved bus bandwidth / line rate [-] (46–48 GB/s per 400G NIC); applied to
+        whichever line rate binds (no measured GPU-to-NIC PCIe rate is in the data)
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
     oversubscription : leaf down/up ratio [-]
     radix : switch ports at the NIC line rate [-]
+    host_link : name of the GPU's link to its NICs ("" where none is published)
+    host_link_Bps : that link's line rate per GPU, one direction [B/s] (inf: not capped)
     """
 
     nic: str
@@ -254,21 +269,70 @@ class ScaleOut:
     fabric: str
     oversubscription: float
     radix: int
+    host_link: str = ""
+    host_link_Bps: float = float("inf")
+
+    def __post_init__(self):
+        for name in ("nics_per_node", "gpus_per_node"):
+            check_positive(name, getattr(self, name), integer=True)
+        check_positive("line_rate_Bps", self.line_rate_Bps)
+        v = self.efficiency
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+            raise ValidationError(f"efficiency = {v!r}: allowed 0 < x <= 1 (achieved / line rate)")
+        h = self.host_link_Bps
+        if isinstance(h, bool) or not isinstance(h, (int, float)) or not h > 0 or h != h:
+            raise ValidationError(f"host_link_Bps = {h!r}: allowed a rate > 0 B/s, or inf for no host-link cap")
 
     @property
     def nic_Bps(self) -> float:
-        """Achieved rate of one NIC, one direction [B/s]."""
+        """Achieved rate of one NIC at its line rate, one direction [B/s] (before the host-link
+        cap; :attr:`nic_path_Bps` is the capped figure)."""
         return self.line_rate_Bps * self.efficiency
+
+    @property
+    def line_per_gpu_Bps(self) -> float:
+        """A GPU's share of its node's NIC line rate, one direction [B/s]."""
+        return self.nics_per_node * self.line_rate_Bps / self.gpus_per_node
+
+    @property
+    def capped(self) -> bool:
+        """True when the host link, not the NICs, bounds a GPU's scale-out rate."""
+        return self.host_link_Bps < self.line_per_gpu_Bps
+
+    @property
+    def limit(self) -> str:
+        """What bounds a GPU's scale-out rate: "host link" or "NIC"."""
+        return "host link" if self.capped else "NIC"
+
+    @property
+    def gpu_Bps(self) -> float:
+        """Achieved scale-out bandwidth per GPU, one direction [B/s]:
+        min(NIC line rate share, host link) × efficiency."""
+        return min(self.line_per_gpu_Bps, self.host_link_Bps) * self.efficiency
 
     @property
     def node_Bps(self) -> float:
         """Achieved scale-out bandwidth of a node [B/s]."""
-        return self.nics_per_node * self.nic_Bps
+        return self.gpu_Bps * self.gpus_per_node
 
     @property
-    def gpu_Bps(self) -> float:
-        """Achieved scale-out bandwidth per GPU (its share of the node's NICs) [B/s]."""
-        return self.node_Bps / self.gpus_per_node
+    def nic_path_Bps(self) -> float:
+        """Achieved rate of one NIC once the host links that feed it cap it, one direction [B/s]."""
+        return self.node_Bps / self.nics_per_node
+
+    def note(self) -> str:
+        """One sentence on what bounds the per-GPU rate (for collective results and reports)."""
+        G = 1e9
+        nics = (f"{self.nics_per_node} x {self.nic} per {self.gpus_per_node} GPUs = "
+                f"{self.line_per_gpu_Bps / G:.0f} GB/s line rate per GPU")
+        if self.capped:
+            return (f"scale-out per GPU capped by its host link: {self.host_link} {self.host_link_Bps / G:.0f} GB/s "
+                    f"each way < {nics}; achieved {self.gpu_Bps / G:.1f} GB/s (x {self.efficiency:.2f})")
+        if self.host_link:
+            return (f"scale-out per GPU bound by the NICs: {nics} <= {self.host_link} "
+                    f"{self.host_link_Bps / G:.0f} GB/s each way; achieved {self.gpu_Bps / G:.1f} GB/s")
+        return (f"scale-out per GPU bound by the NICs: {nics}; no GPU-to-NIC host link published for this "
+                f"accelerator (not capped); achieved {self.gpu_Bps / G:.1f} GB/s")
 
 
 def _radix(radix) -> int:
@@ -283,11 +347,20 @@ def _radix(radix) -> int:
 
 
 def scaleout(hardware, radix: int | None = None) -> ScaleOut:
-    """Scale-out network of the hardware; ``radix`` [ports] defaults to the constants file."""
+    """Scale-out network of the hardware; ``radix`` [ports] defaults to the constants file.
+    The GPU's host link (:func:`infra_lab.catalog.nic_host_link`) caps the per-GPU rate.
+
+    >>> so = scaleout({"accelerator": "MI300X", "nic": "Vulcano-800"})
+    >>> so.limit, round(so.gpu_Bps / 1e9, 1)
+    ('host link', 60.2)
+    """
     hw = hardware_config(hardware)
     nic = hw.nic_spec
+    link = catalog.nic_host_link(hw.accelerator)
+    name, host_Bps = link if link is not None else ("", float("inf"))
     return ScaleOut(nic.name, int(hw.nics_per_node), int(hw.gpus_per_node), nic.line_rate_Bps,
-                    constant("nic_efficiency"), hw.fabric, float(hw.oversubscription), _radix(radix))
+                    constant("nic_efficiency"), hw.fabric, float(hw.oversubscription), _radix(radix),
+                    name, host_Bps)
 
 
 def _leaf_split(radix: int, sigma: float) -> tuple[int, int]:
@@ -513,12 +586,15 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
         pos += size
     b = dict(bounds)
     cap = np.empty(pos)
-    port = so.line_rate_Bps * so.efficiency
+    port = so.line_rate_Bps * so.efficiency       # a switch port at the NIC's line rate
+    nic_port = so.nic_path_Bps                      # a NIC, capped by the GPUs' host links feeding it
     if mesh:
         cap[b["xgmi"][0]:b["xgmi"][1]] = su.link_Bps
     else:
         cap[b["nvswitch_egress"][0]:b["nvswitch_ingress"][1]] = su.gpu_Bps
-    for g in ("nic_up", "nic_down", "leaf_up", "spine_down"):
+    for g in ("nic_up", "nic_down"):
+        cap[b[g][0]:b[g][1]] = nic_port
+    for g in ("leaf_up", "spine_down"):
         cap[b[g][0]:b[g][1]] = port
     for g in ("trunk_up", "trunk_down"):
         cap[b[g][0]:b[g][1]] = U * port

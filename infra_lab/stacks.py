@@ -257,7 +257,7 @@ def check_stack(stack, accelerator: str, purpose: str = "training", where: str =
     vendor = info(stack)["vendor"]
     if vendor not in (acc.vendor, "any"):
         ok = [s for s in valid if info(s)["vendor"] in (acc.vendor, "any")]
-        raise ValidationError(f"{where} = {stack!r}: a {vendor} stack cannot run on {acc.name} ({acc.vendor}); "
+        raise ValidationError(f"{where} = {stack!r}: an {vendor} stack cannot run on {acc.name} ({acc.vendor}); "
                               f"allowed: {', '.join(ok)}")
     return stack
 

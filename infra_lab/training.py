@@ -817,8 +817,10 @@ class Estimate:
     stack : software stack whose factors were used
     model_flops_per_step : FLOPs of one step under :data:`MFU_CONVENTION` [FLOP]
     gpus : GPUs in the cluster
-    nic_busy_fraction : time the step's collectives that cross scale-up domains keep the
-        NICs busy, over the step time (raw collective time, overlapped or not) [-]
+    nic_busy_fraction : share of the step time during which collectives that cross
+        scale-up domains run (their raw time, overlapped or not) [-]. A time share, not link
+        utilization: a collective paced by latency or by the scale-up hop counts in full
+        although its NICs are not saturated
     dp_comm_raw_s : raw data-parallel collective time of the slowest stage per step,
         before any overlap [s]
     checkpoint_bytes : one full checkpoint: weights + optimizer states of all parameters [bytes]

@@ -899,3 +899,19 @@ def test_serving_kernels_compile_one_specialization():
     many = {n: [str(s) for s in f.signatures] for n, f in vars(K).items()
             if isinstance(f, numba.core.registry.CPUDispatcher) and len(f.signatures) > 1}
     assert many == {}
+
+
+def test_params_is_another_name_for_stack_params_and_all_in_cost_is_an_objective():
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    name = next(iter(il.stacks.params(sc.stack)))
+    value = il.stacks.params(sc.stack)[name] * 1.5 + 1e-3
+    a = il.serve(sc, stack_params={name: value})
+    b = il.serve(sc, params={name: value})
+    assert a.output_tokens_per_s == b.output_tokens_per_s and a.ttft_s == b.ttft_s
+    with pytest.raises(ValidationError, match="params"):
+        il.serve(sc, params={name: value}, stack_params={name: value})
+    df = il.serve_search(sc, objective="usd_per_million_output_tokens_all_in", top=5, price_usd_per_gpu_hour=2.0)
+    col = df["usd_per_million_output_tokens_all_in"].to_list()
+    assert col == sorted(col) and len(col) > 0
+    with pytest.raises(ValidationError, match="price_usd_per_gpu_hour"):
+        il.serve_search(sc, objective="usd_per_million_output_tokens_all_in")

@@ -280,7 +280,19 @@ class OwnedCost:
 def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = "straight-line",
                             network: str = "per-port", age_years: float = 0.0,
                             **overrides: float) -> OwnedCost:
-    """Cost of one useful GPU-hour on hardware you own [USD per GPU-hour], every cost item.
+    """Cost of one useful GPU-hour on hardware you own [USD per GPU-hour], every cost item,
+    with every input at its default (a point estimate).
+
+    Three owned prices answer three questions; pick the one that matches yours:
+
+    * this function: what the IBM-style cluster costs with every input at its default value
+      (the accelerator's analyst selling price plus its own host), one number, no spread;
+    * :func:`~infra_lab.economics.monte_carlo_owned_cost` (notebook 05's headline): the same cost with every input
+      drawn from its range, as a median and P5-P95 band;
+    * :func:`~infra_lab.economics.owned_gpu_hour_price` (serving's ``gpu_hour_price``, notebooks 05, 07 and 09 for
+      cross-vendor comparisons): the like-for-like price, the median of draws on the newest
+      8-GPU baseboard listing with the same host, network and operating costs for every
+      accelerator. Use it when comparing accelerators or pricing a run against another vendor.
 
     Parameters
     ----------

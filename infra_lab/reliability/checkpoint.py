@@ -682,6 +682,6 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     wall = expected_wall_time_s(work_s, interval_s, blocking, rates, rs)
     lam = rates.sum()
     return RunPlan(work_s, float(interval_s), blocking, persist, rates, rs, comp.gpus, wall,
-                   work_s / wall, 1.0 / lam if lam > 0 else math.inf, p_spare, calibration, ck,
+                   float(work_s / wall), float(1.0 / lam) if lam > 0 else math.inf, float(p_spare), calibration, ck,
                    restart)
 

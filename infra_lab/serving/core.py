@@ -22,6 +22,7 @@ OBJECTIVES = {  # name -> True when larger is better
     "output_tokens_per_s": True, "output_tokens_per_s_per_gpu": True, "total_tokens_per_s": True,
     "tokens_per_s_per_user": True, "ttft_s": False, "tpot_s": False, "e2e_latency_s": False,
     "usd_per_million_output_tokens": False, "usd_per_million_tokens": False,
+    "usd_per_million_output_tokens_all_in": False, "usd_per_million_input_tokens": False,
 }
 """Objectives of :func:`serve_search`."""
 
@@ -388,9 +389,16 @@ def _as_serving(scenario) -> Scenario:
     return scenario
 
 
-def _stack_params(sc: Scenario, stack_params) -> dict[str, float]:
+def _stack_params(sc: Scenario, stack_params, params=None) -> dict[str, float]:
+    """The serving stack's factors with the overrides given as ``stack_params`` or, under the
+    name :func:`infra_lab.estimate` and :func:`infra_lab.search` use, ``params`` (one of the two)."""
     from .. import stacks
 
+    if params is not None:
+        if stack_params is not None:
+            raise ValidationError(f"params = {params!r} and stack_params = {stack_params!r}: give the stack "
+                                  "overrides once (params is another name for stack_params)")
+        stack_params = params
     if stack_params is not None and not isinstance(stack_params, dict):
         raise ValidationError(f"stack_params = {stack_params!r}: expected a dict of stack parameter -> number")
     return stacks.params(sc.stack, stack_params)
@@ -460,7 +468,8 @@ def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> 
     )
 
 
-def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: bool = False) -> ServeResult:
+def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: bool = False,
+          params: dict[str, float] | None = None) -> ServeResult:
     """Throughput, latency and memory of one serving deployment.
 
     Parameters
@@ -469,6 +478,7 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
     stack_params : overrides of the serving stack's factors ({parameter: value}, names from
         ``il.stacks.params(sc.stack)``)
     reference : evaluate with the plain-Python reference instead of the numba kernel
+    params : another name for ``stack_params``, the one :func:`infra_lab.estimate` uses
 
     Returns
     -------
@@ -498,7 +508,7 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
     sc = _as_serving(scenario)
     if not isinstance(reference, bool):
         raise ValidationError(f"reference = {reference!r}: expected true or false")
-    params = _stack_params(sc, stack_params)
+    params = _stack_params(sc, stack_params, params)
     sv = sc.serving
     media = _media(sc)
     if reference:

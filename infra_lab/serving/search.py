@@ -110,7 +110,8 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
                  min_tokens_per_s_per_user: float | None = None, concurrencies=None,
                  weight_precisions=None, kv_precisions=None, pareto: bool = True,
                  price_usd_per_gpu_hour: float | None = None,
-                 stack_params: dict[str, float] | None = None, reference: bool = False) -> pl.DataFrame:
+                 stack_params: dict[str, float] | None = None, reference: bool = False,
+                 params: dict[str, float] | None = None) -> pl.DataFrame:
     """Every consistent tp/ep/dp/pp split, precision and concurrency on the scenario's GPUs.
 
     Parameters
@@ -131,6 +132,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     price_usd_per_gpu_hour : adds $ per million tokens columns (:func:`token_costs`)
     stack_params : overrides of the serving stack's factors
     reference : evaluate with the plain-Python reference (slow; for tests and benchmarks)
+    params : another name for ``stack_params``, the one :func:`infra_lab.search` uses
 
     Returns
     -------
@@ -164,7 +166,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     for name, v in (("pareto", pareto), ("reference", reference)):
         if not isinstance(v, bool):
             raise ValidationError(f"{name} = {v!r}: expected true or false")
-    params = _stack_params(sc, stack_params)
+    params = _stack_params(sc, stack_params, params)
     spec, hw, sv = sc.model_spec, sc.hardware, sc.serving
     acc = hw.accelerator_spec
     if concurrencies is None:

@@ -94,7 +94,10 @@ md(f"On the mesh a GPU reaches one peer over **one** xGMI link ({link / 1e9:.1f}
    f"all-reduce on an MI300X node reaches {p2['all_reduce 4 GiB busbw [GB/s]']:.0f} GB/s busbw against "
    f"{h2['all_reduce 4 GiB busbw [GB/s]']:.0f} GB/s for 2 H100 behind NVSwitch. Each Pollara-400 carries "
    f"{so.nic_Bps / 1e9:.0f} GB/s of its {so.line_rate_Bps / 1e9:.0f} GB/s line rate; ZAYA1's nodes have "
-   f"{so.nics_per_node} of them. Sources: `data/accelerators.csv` (raw rates), `data/network_constants.csv` "
+   f"{so.nics_per_node} of them. GPU-direct RDMA between a GPU and its NIC crosses the GPU's host link "
+   f"({so.host_link}, {so.host_link_Bps / 1e9:.0f} GB/s each way), so a GPU's scale-out rate is min(its share of "
+   f"the NICs' line rate, its host link) × the achieved fraction: here the {so.limit} binds and each GPU gets "
+   f"{so.gpu_Bps / 1e9:.0f} GB/s (a NIC faster than the host link gains only up to it). Sources: `data/accelerators.csv` (raw rates), `data/network_constants.csv` "
    f"(xGMI from AMD's TransferBench, NVLink from NCCL `topo.h`, NIC from NVIDIA's "
    f"{nic_pub['measured_low']:.0f}–{nic_pub['measured_high']:.0f} {nic_pub['unit']} per 400G NIC, {nic_pub['source_url']}).")
 """),

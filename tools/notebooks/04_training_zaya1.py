@@ -638,7 +638,7 @@ FABRICS = [n for n in variants if n not in (BASE, SLOW, FAST)]
 fast_dp = change(PLANS[0], [FAST])
 fast_ep = rel.filter((pl.col("plan") == PLANS[1]) & (pl.col("network") == FAST))["change_pct"][0]   # signed [%]
 fast_bps = il.catalog.nic(NIC_FAST).line_rate_bps / 8          # [B/s] per direction
-host_bps = il.catalog.host_link_bytes_per_s(hw.accelerator)   # [B/s] per direction, one GPU's host link
+so_fast = il.fabric.scaleout(sc.replace(hardware={"nic": NIC_FAST}).hardware)   # min(NIC, host link) per GPU
 nic_matters = change(PLANS[0], [SLOW]) >= 0.5
 fabric_dp, fabric_ep = change(PLANS[0], FABRICS) >= 0.5, change(PLANS[1], FABRICS) >= 0.5
 if nic_matters and not fabric_dp:
@@ -659,9 +659,12 @@ display(Markdown(
        + ("at 400 Gb/s the NIC's line rate is not what bounds the data-parallel collectives in the collective "
           "model (the latency of each bucket's ring across all ranks and the scale-up hops do), although a slower "
           "NIC does. " if fast_dp < 0.5 and nic_matters else "")
-       + (f"The collective model does not cap a NIC by the GPU's host link ({host_bps / 1e9:.0f} GB/s each way "
-          f"on {hw.accelerator}, below this NIC's {fast_bps / 1e9:.0f} GB/s), so a gain from it is an upper bound."
-          if fast_bps > host_bps else ""))))
+       + (f"GPU-direct RDMA crosses each GPU's host link ({so_fast.host_link}, {so_fast.host_link_Bps / 1e9:.0f} GB/s "
+          f"each way on {hw.accelerator}, below this NIC's {fast_bps / 1e9:.0f} GB/s), so the model gives each GPU "
+          f"min(NIC, host link) × {so_fast.efficiency:.2f} = {so_fast.gpu_Bps / 1e9:.0f} GB/s of scale-out, not "
+          f"{fast_bps * so_fast.efficiency / 1e9:.0f} GB/s; the achieved fraction is the one measured on 400G NICs "
+          f"and PCIe packet overheads are not in it, so the gain is still an upper bound."
+          if so_fast.capped else ""))))
 """),
     ("md", r"""
 Collective times come from the collective kernel of [03 interconnect](03_interconnect.ipynb)
