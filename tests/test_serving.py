@@ -221,6 +221,10 @@ _CASES = {
                                            weight_precision="fp4", attention_precision="bf16", spec_decoding="mtp",
                                            mtp_draft_tokens=3, mtp_acceptance=0.77, concurrency=1,
                                            input_tokens=1024, output_tokens=2048),
+    "lockstep-mixed": _sc(model="deepseek-v3", acc="H200", concurrency=64, input_tokens=3200, output_tokens=800,
+                          num_prompts=500, lockstep=True),
+    "lockstep-atom-separate-prefill": _sc(acc="MI355X", engine="atom", concurrency=128, input_tokens=1000,
+                                          output_tokens=1000, num_prompts=512, lockstep=True),
 }
 
 
@@ -235,6 +239,22 @@ def test_kernel_matches_independent_reference(name):
     assert (k.fits, k.kv_limited) == (r.fits, r.kv_limited)
     np.testing.assert_allclose(k.breakdown["seconds"].to_numpy(), r.breakdown["seconds"].to_numpy(),
                                rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["lockstep-mixed", "lockstep-atom-separate-prefill"])
+def test_lockstep_wave_keeps_littles_law(name):
+    """Under lock-step waves every request finishes with its wave: TPOT is (e2e − TTFT)/(O − 1)
+    of the wave, so C = requests/s × e2e (the prompt work queued in TTFT is not counted again in
+    TPOT); without lockstep the same run spreads the other prompts over the tokens."""
+    sc = il.Scenario.from_dict(_CASES[name])
+    r = serving.serve(sc)
+    n_out = sc.serving.output_tokens
+    assert not r.kv_limited
+    assert r.output_tokens_per_s / n_out * r.e2e_latency_s == pytest.approx(sc.serving.concurrency, rel=1e-9)
+    free = serving.serve(il.Scenario.from_dict({**_CASES[name], "serving": {**_CASES[name]["serving"],
+                                                                          "lockstep": False}}))
+    assert r.tpot_s < free.tpot_s and r.ttft_s > free.ttft_s
+    assert r.output_tokens_per_s == pytest.approx(free.output_tokens_per_s, rel=1e-12)
 
 
 def test_request_rate_solves_littles_law_and_matches_reference():

@@ -17,8 +17,8 @@ GEMMs (:func:`_forward_tokens`, :func:`_gemm_operand`, :func:`_roofline`), route
 (:func:`_moe_spread`) and attention core (:func:`_attention_core`, decode reads the KV cache,
 prefill is compute); communication (:func:`_comm_plan`, :func:`_comm_seconds`); the result
 (:func:`_pass_weights`, :func:`_static_batch`, :func:`_ttft_in_service`,
-:func:`_queue_and_burst`, :func:`_write_result`). :func:`serve_kernel` keeps the loops that
-read the GEMM tables and the memo (see its docstring).
+:func:`_queue_and_burst`, :func:`_lockstep_tpot`, :func:`_write_result`). :func:`serve_kernel`
+keeps the loops that read the GEMM tables and the memo (see its docstring).
 
 Hardware numbers, model sizes and software-stack factors come in as arguments:
 
@@ -545,10 +545,11 @@ def _ttft_in_service(mixed, cycle, s_a, s_b, n_in, c_tok, m_pre, f_any, p_tok, p
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def _queue_and_burst(t_serve, ttft_run, b_run, B, C, n_in, mc, burst_needed, lockstep, n_prompts, s_burst):
-    """TTFT of the closed loop [s]: in service (``ttft_run``) + the wait for a free slot when
-    the KV cache holds only ``b_run`` of the ``B`` requests per rank + a burst of prompts queued
-    together (every wave under lockstep, else the first wave of a finite benchmark, its share
-    C/N of the requests), ``s_burst`` the seconds of a prefill piece of ``mc`` tokens."""
+    """(TTFT of the closed loop, its burst term) [s, s]: in service (``ttft_run``) + the wait
+    for a free slot when the KV cache holds only ``b_run`` of the ``B`` requests per rank + a
+    burst of prompts queued together (every wave under lockstep, else the first wave of a
+    finite benchmark, its share C/N of the requests), ``s_burst`` the seconds of a prefill
+    piece of ``mc`` tokens."""
     wait = 0.0
     if b_run < B:
         wait = t_serve * (B / b_run - 1.0)
@@ -556,7 +557,16 @@ def _queue_and_burst(t_serve, ttft_run, b_run, B, C, n_in, mc, burst_needed, loc
     if burst_needed:
         share = 1.0 if lockstep else C / n_prompts
         burst = share * 0.5 * b_run * n_in / mc * s_burst
-    return ttft_run + wait + burst
+    return ttft_run + wait + burst, burst
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _lockstep_tpot(tpot, tpot_decode, burst, n_out):
+    """TPOT [s] of a lock-step wave as the benchmark computes it, (e2e − TTFT)/(O − 1): every
+    request of the wave finishes with the wave, so the prompt work its TTFT already holds (the
+    queued ``burst``) is not also spread over its later tokens; never below the decode-only
+    step ``tpot_decode`` (an approximation: the wave's prefill is treated as one block)."""
+    return max(tpot_decode, tpot - burst / (n_out - 1.0))
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -806,8 +816,10 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
             p_tok = rate * n_in * cycle
         if not static:
             out_tps = dp * b_run * n_out / t_serve
-            ttft = _queue_and_burst(t_serve, ttft_run, b_run, B, C, n_in, mc, burst_needed, lockstep,
-                                    row[K_NPROMPTS], tpc.sum() if burst_needed else 0.0)
+            ttft, burst = _queue_and_burst(t_serve, ttft_run, b_run, B, C, n_in, mc, burst_needed, lockstep,
+                                           row[K_NPROMPTS], tpc.sum() if burst_needed else 0.0)
+            if lockstep:
+                tpot = _lockstep_tpot(tpot, tb.sum() / E, burst, n_out)
             e2e = ttft + (n_out - 1.0) * tpot
         _write_result(out, i, acc, out_tps, n_in, n_out, float(tp * pp * dp), ttft, tpot, e2e,
                       weights + kv_gpu + (1.0 - S.mem_util) * S.hbm, fits, bmax, dp, prefill_frac, cycle, b_run, B,

@@ -8,9 +8,9 @@ the throughput–interactivity Pareto front. The model (formulas in ``docs/servi
 * **An engine cycle** at steady state carries the decode tokens of every running request
   (``1 + draft`` tokens each with MTP) and, on average, ``B·I·E/O`` prompt tokens (the
   prompts of the requests that replace finished ones). Engines that mix prefill chunks into
-  decode steps (vLLM V1, TensorRT-LLM, ATOM) run a fraction of their steps with a chunk of
-  up to ``chunk_tokens − decode tokens`` prompt tokens; SGLang (by default) runs prefill
-  forwards of their own that pause decoding.
+  decode steps (vLLM V1, TensorRT-LLM) run a fraction of their steps with a chunk of
+  up to ``chunk_tokens − decode tokens`` prompt tokens; SGLang (by default) and ATOM run
+  prefill forwards of their own that pause decoding.
 * **One forward** on a GPU of the critical path: every GEMM of the model's op list
   (:func:`infra_lab.compute.gemm_records`) timed as a roofline with the compute model's GEMM efficiency
   (:func:`infra_lab._kernels.gemm.gemm_kernel`, the kernel behind

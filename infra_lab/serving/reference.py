@@ -301,6 +301,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                     + p["request_overhead_s"]
                 gpu_time = share * total(with_chunk) + (1.0 - share) * total(without) + starts * enc_s
                 frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / gpu_time
+                decode_only = total(without)
             else:
                 batch_tokens = min(chunk, max(n_in, prompt_tokens))
                 pre = cycle(0.0, 0.0, batch_tokens, 0)
@@ -312,6 +313,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 ttft_run = 0.5 * total(dstep) + math.ceil(n_in / batch_tokens - 1e-9) * total(pre) + enc_s \
                     + p["request_overhead_s"]
                 frac = (ratio * total(pre) + starts * enc_s) / (total(dstep) + ratio * total(pre) + starts * enc_s)
+                decode_only = total(dstep)
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
             if n_pass == K.FIXED_POINT_PASSES - 1:
@@ -330,6 +332,11 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             piece = min(chunk, running * n_in)
             first_wave = weight * 0.5 * running * n_in / piece * total(cycle(0.0, 0.0, piece, 0))
         ttft = ttft_run + queue + first_wave
+        if sv.lockstep:
+            # a lock-step wave finishes together: TPOT as the benchmark computes it,
+            # (e2e - TTFT)/(O - 1), so the queued prompts in TTFT are not also in the later
+            # tokens; never below a decode-only step
+            tpot = max(decode_only / advance, tpot - first_wave / (n_out - 1.0))
         e2e = ttft + (n_out - 1.0) * tpot
     res = {
         "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (n_in + n_out) / n_out,

@@ -96,7 +96,10 @@ preview (DeepSeek-R1 before 0.19) is a stack of its own, apart from the compiled
 TTFT is modelled with the benchmark's arrivals: a
 request-rate run's requests arrive spread out, a burst of all prompts at once queues their
 prefills, and a closed loop of identical requests (fixed lengths) stays in lock-step, so every
-wave of `concurrency` requests queues its prefills (`[serving] lockstep`); the fixed
+wave of `concurrency` requests queues its prefills (`[serving] lockstep`). The benchmark
+harnesses compute each request's TPOT as (e2e − TTFT)/(output tokens − 1), so a wave's queued
+prefill counts once, in TTFT, and not again in TPOT. ATOM runs prompts in prefill-only forwards
+that pause decoding, as SGLang does (its scheduler has no mixed prefill/decode step); the fixed
 per-request overhead (`request_overhead_s`, bounded to 0–0.2 s) is fitted where the train split
 has TTFTs.
 """),
