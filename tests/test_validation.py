@@ -1,5 +1,8 @@
 """Predicted vs measured step times of the published runs (data/measurements)."""
 
+import zlib
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -721,3 +724,21 @@ def test_scenario_for_run_takes_a_run_id():
         v.scenario_for_run("MZ-Q235-H100-256-aa")
     with pytest.raises(ValidationError, match="row = 42"):
         v.scenario_for_run(42)
+
+
+def test_held_back_runs_share_the_schema_and_stay_out_of_the_comparison():
+    """data/measurements/training_runs_held_back.csv keeps train-split rows whose refit is pending
+    (docs/validation.md): same columns as training_runs.csv, a source per row, none compared."""
+    import csv
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "measurements"
+    with open(folder / "training_runs.csv", newline="") as f:
+        main = list(csv.DictReader(f))
+    with open(folder / "training_runs_held_back.csv", newline="") as f:
+        rd = csv.DictReader(f)
+        held = list(rd)
+        header = rd.fieldnames
+    assert header == list(main[0].keys())
+    assert held and all(r["source_url"].startswith("http") for r in held)
+    assert not {r["id"] for r in held} & {r["id"] for r in main}
+    assert all(zlib.crc32(r["id"].encode()) % 3 != 0 for r in held)  # all train split
