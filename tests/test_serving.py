@@ -257,6 +257,17 @@ def test_lockstep_wave_keeps_littles_law(name):
     assert r.output_tokens_per_s == pytest.approx(free.output_tokens_per_s, rel=1e-12)
 
 
+def test_lockstep_with_one_output_token_runs_and_matches_reference():
+    """With one output token the harness's (e2e − TTFT)/(O − 1) has no later token: the
+    lock-step correction is skipped (no division by zero), kernel = reference."""
+    d = {**_CASES["lockstep-mixed"], "serving": {**_CASES["lockstep-mixed"]["serving"], "output_tokens": 1}}
+    k = serving.serve(il.Scenario.from_dict(d))
+    r = serving.serve(il.Scenario.from_dict(d), reference=True)
+    for f in ("output_tokens_per_s", "ttft_s", "tpot_s", "e2e_latency_s"):
+        assert np.isfinite(getattr(k, f)), f
+        assert getattr(k, f) == pytest.approx(getattr(r, f), rel=1e-9, abs=1e-12), f
+
+
 def test_request_rate_solves_littles_law_and_matches_reference():
     sc = il.Scenario.from_dict(_CASES["request-rate"])
     k = serving.serve(sc)

@@ -565,7 +565,10 @@ def _lockstep_tpot(tpot, tpot_decode, burst, n_out):
     """TPOT [s] of a lock-step wave as the benchmark computes it, (e2e − TTFT)/(O − 1): every
     request of the wave finishes with the wave, so the prompt work its TTFT already holds (the
     queued ``burst``) is not also spread over its later tokens; never below the decode-only
-    step ``tpot_decode`` (an approximation: the wave's prefill is treated as one block)."""
+    step ``tpot_decode`` (an approximation: the wave's prefill is treated as one block). With
+    one output token there is no later token to spread it over: ``tpot`` is kept."""
+    if n_out <= 1.0:
+        return tpot
     return max(tpot_decode, tpot - burst / (n_out - 1.0))
 
 

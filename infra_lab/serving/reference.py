@@ -332,10 +332,10 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             piece = min(chunk, running * n_in)
             first_wave = weight * 0.5 * running * n_in / piece * total(cycle(0.0, 0.0, piece, 0))
         ttft = ttft_run + queue + first_wave
-        if sv.lockstep:
+        if sv.lockstep and n_out > 1:
             # a lock-step wave finishes together: TPOT as the benchmark computes it,
             # (e2e - TTFT)/(O - 1), so the queued prompts in TTFT are not also in the later
-            # tokens; never below a decode-only step
+            # tokens; never below a decode-only step (one output token: nothing to spread)
             tpot = max(decode_only / advance, tpot - first_wave / (n_out - 1.0))
         e2e = ttft + (n_out - 1.0) * tpot
     res = {
