@@ -149,6 +149,11 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
     from ..scenario import Scenario
 
     sc = spec if isinstance(spec, Scenario) else None
+    if sc is not None and (sc.training is None or sc.parallelism is None):
+        raise ValidationError(
+            f"spec = Scenario {sc.name!r}: a serving scenario has no [training] / [parallelism] "
+            "tables, so no optimizer state or sharding to checkpoint; pass a training Scenario, "
+            "or its model (scenario.model_spec) with optimizer= and the parallelism as keywords")
     if sc is not None:
         model = sc.model_spec
         par, tr = sc.parallelism, sc.training
