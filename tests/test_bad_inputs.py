@@ -406,3 +406,10 @@ def test_every_review_group_is_covered():
 def teardown_module():
     for p in _TMP:
         p.unlink(missing_ok=True)
+
+
+def test_checkpoint_bytes_of_a_serving_scenario_names_what_is_missing():
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    with pytest.raises(InfraLabError, match=r"serving scenario has no \[training\]"):
+        il.memory.checkpoint_bytes(sc)
+    assert il.memory.checkpoint_bytes(sc.model_spec, "adamw").total_bytes > 0

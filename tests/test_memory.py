@@ -232,7 +232,7 @@ class TestMemoryKernelAgainstReference:
 
 
 class TestFrameworkBehaviour:
-    """Issue 12 item 7: the memory a framework really holds (sources in memory.py's docstrings)."""
+    """Issue 12 item 7: the memory a framework really holds (sources in the docstrings of the infra_lab.memory package)."""
 
     def test_moe_router_and_dispatch_shard_with_sequence_parallel(self):
         """Under sequence parallelism each TP rank routes and dispatches only its s/tp tokens, so

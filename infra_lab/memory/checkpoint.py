@@ -1,0 +1,200 @@
+"""Checkpoint size (issue 16; the one owner of checkpoint bytes): what one full training
+checkpoint holds and how it is spread over the ranks (:func:`checkpoint_bytes`,
+:class:`CheckpointSize`, :data:`CHECKPOINT_SAVES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ValidationError, check_positive, unknown
+from ._common import _spec
+from .training import OPTIMIZER_STATE_BYTES
+
+CHECKPOINT_SAVES = ("fully-parallel", "replica")
+"""How replicated tensors are written: ``fully-parallel`` splits every replicated tensor over
+its data-parallel replicas (Megatron-Core ``--ckpt-fully-parallel-save``, PyTorch DCP's
+deduplicated plan); ``replica`` lets the first data-parallel replica write them."""
+
+
+# Parameter groups that Muon does not manage (embeddings, output layer and 1-D parameters are
+# left to AdamW, as in Muon's reference recipe); every other group is a weight matrix.
+_MUON_ADAMW_GROUPS = frozenset({"embeddings", "position_embeddings", "lm_head", "norms",
+                                "residual_scales", "biases"})
+
+
+@dataclass(frozen=True)
+class CheckpointSize:
+    """What one full training checkpoint holds and how it is spread over the ranks.
+
+    Attributes
+    ----------
+    total_bytes : weights + optimizer state, saved once [bytes]
+    weights_bytes : working weights [bytes]
+    optimizer_bytes : fp32 master copy + optimizer moments [bytes]
+    model_parallel : ranks holding one copy of the weights, tp·pp [-]
+    replicas : data-parallel replicas of the weights, dp·cp [-]
+    zero : ZeRO stage (optimizer state sharded over the replicas when ≥ 1) [-]
+    fsdp : weights sharded over the replicas too [-]
+    optimizer, save : the choices that produced it
+    """
+
+    total_bytes: float
+    weights_bytes: float
+    optimizer_bytes: float
+    model_parallel: int
+    replicas: int
+    zero: int
+    fsdp: bool
+    optimizer: str
+    save: str
+
+    @property
+    def ranks(self) -> int:
+        """Ranks of the job, model_parallel × replicas [-]."""
+        return self.model_parallel * self.replicas
+
+    def max_node_bytes(self, gpus_per_node: int) -> float:
+        """Bytes written by the busiest node [bytes], ranks packed onto nodes in order
+        (the model-parallel group innermost, as Megatron places it).
+
+        ``fully-parallel``: every rank writes total/ranks. ``replica``: the first replica's
+        ranks write the replicated tensors (weights unless FSDP; optimizer state unless
+        ZeRO ≥ 1), every rank writes its own shards; the first node is the busiest.
+        """
+        gpn = int(check_positive("gpus_per_node", gpus_per_node, integer=True))
+        gpn = min(gpn, self.ranks)
+        if self.save == "fully-parallel":
+            return self.total_bytes / self.ranks * gpn
+        mp = self.model_parallel
+        first = min(gpn, mp)  # ranks of the first replica on the first node
+        per_w = self.weights_bytes / (self.ranks if self.fsdp else mp)
+        per_o = self.optimizer_bytes / (self.ranks if (self.zero >= 1 or self.fsdp) else mp)
+        w = (gpn if self.fsdp else first) * per_w
+        o = (gpn if (self.zero >= 1 or self.fsdp) else first) * per_o
+        return w + o
+
+    def reload_node_bytes(self, gpus_per_node: int) -> float:
+        """Bytes the busiest node reads from storage on restart [bytes].
+
+        ``fully-parallel`` (Megatron-Core's fully parallel load): every rank reads
+        total/ranks and the replicas exchange the rest over the back-end network (that
+        exchange is not counted here). ``replica``: every replica reads the full weights of
+        its model-parallel shard (unless FSDP) plus its optimizer shard.
+        """
+        gpn = min(int(check_positive("gpus_per_node", gpus_per_node, integer=True)), self.ranks)
+        if self.save == "fully-parallel":
+            return self.total_bytes / self.ranks * gpn
+        w = self.weights_bytes / (self.ranks if self.fsdp else self.model_parallel)
+        sharded = self.zero >= 1 or self.fsdp
+        o = self.optimizer_bytes / (self.ranks if sharded else self.model_parallel)
+        return gpn * (w + o)
+
+    @property
+    def reload_total_bytes(self) -> float:
+        """Bytes all nodes read from storage on restart together [bytes]: the checkpoint
+        once (``fully-parallel``), or the weights once per replica (``replica``)."""
+        if self.save == "fully-parallel":
+            return self.total_bytes
+        w = self.weights_bytes * (1 if self.fsdp else self.replicas)
+        o = self.optimizer_bytes * (1 if (self.zero >= 1 or self.fsdp) else self.replicas)
+        return w + o
+
+
+def _int_at_least_one(field: str, value) -> int:
+    return int(check_positive(field, value, integer=True))
+
+
+def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float = 2.0,
+                     save: str = "fully-parallel", tp: int | None = None, pp: int | None = None,
+                     cp: int | None = None, dp: int | None = None, zero: int | None = None,
+                     fsdp: bool | None = None) -> CheckpointSize:
+    """Size of one full training checkpoint and its spread over ranks.
+
+    Parameters
+    ----------
+    spec : Scenario (model, optimizer and parallelism from it), ModelSpec or preset name
+    optimizer : "adamw" | "adam" | "muon" | "sgd"; default the Scenario's, else "adamw".
+        AdamW saves an fp32 master copy and two moments (12 B/param, ZeRO's accounting);
+        Muon one momentum and the master copy (8 B/param) on weight matrices and AdamW's 12 B
+        on embeddings, output layer and 1-D parameters (norms, scales)
+    weight_bytes : bytes per saved working weight [B/param] (bf16: 2)
+    save : "fully-parallel" or "replica", see :data:`CHECKPOINT_SAVES`
+    tp, pp, cp, dp, zero, fsdp : parallelism [-]; default the Scenario's, else 1, 1, 1, 1, 1, False
+
+    Returns
+    -------
+    CheckpointSize : total, weights and optimizer bytes [bytes] and the sharding that
+    decides the bytes each node writes (:meth:`CheckpointSize.max_node_bytes`) and reads.
+
+    Notes
+    -----
+    total = P · weight_bytes + Σ_groups P_g · optimizer_bytes(g). Gradients and activations
+    are not saved. Parameter groups come from ``ModelSpec.param_breakdown()``.
+
+    References
+    ----------
+    ZeRO (Rajbhandari et al.), 2 + 2 + 12 bytes per parameter: https://arxiv.org/abs/1910.02054 ;
+    Muon keeps one momentum buffer per matrix: https://kellerjordan.github.io/posts/muon/
+
+    Examples
+    --------
+    >>> c = checkpoint_bytes("zaya1-base", "adamw")
+    >>> round(c.total_bytes / c.weights_bytes * 2, 1)   # bytes per parameter
+    14.0
+    >>> m = checkpoint_bytes("zaya1-base", "muon")
+    >>> m.total_bytes < c.total_bytes
+    True
+    """
+    from ..scenario import Scenario
+
+    sc = spec if isinstance(spec, Scenario) else None
+    if sc is not None and (sc.training is None or sc.parallelism is None):
+        raise ValidationError(
+            f"spec = Scenario {sc.name!r}: a serving scenario has no [training] / [parallelism] "
+            "tables, so no optimizer state or sharding to checkpoint; pass a training Scenario, "
+            "or its model (scenario.model_spec) with optimizer= and the parallelism as keywords")
+    if sc is not None:
+        model = sc.model_spec
+        par, tr = sc.parallelism, sc.training
+        optimizer = tr.optimizer if optimizer is None else optimizer
+        tp = par.tp if tp is None else tp
+        pp = par.pp if pp is None else pp
+        cp = par.cp if cp is None else cp
+        dp = par.dp if dp is None else dp
+        zero = par.zero if zero is None else zero
+        fsdp = par.fsdp if fsdp is None else fsdp
+    elif isinstance(spec, str) or hasattr(spec, "param_breakdown"):
+        model = _spec(spec)
+    else:
+        raise ValidationError(
+            f"spec = {spec!r}: expected a Scenario, a ModelSpec or a model preset name")
+    optimizer = "adamw" if optimizer is None else optimizer
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZER_STATE_BYTES:
+        raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
+    if save not in CHECKPOINT_SAVES:
+        raise unknown("checkpoint save", save, CHECKPOINT_SAVES)
+    wb = check_positive("weight_bytes", weight_bytes)
+    tp, pp, cp, dp = (_int_at_least_one(n, v if v is not None else 1)
+                      for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)))
+    zero = 1 if zero is None else zero
+    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+        raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
+    fsdp = False if fsdp is None else fsdp
+    if not isinstance(fsdp, bool):
+        raise ValidationError(f"fsdp = {fsdp!r}: expected True or False")
+
+    groups = {r["component"]: float(r["params_total"])
+              for r in model.param_breakdown().iter_rows(named=True)}
+    if model.params_mtp:      # multi-token-prediction modules are trained and saved too (weight matrices)
+        groups["mtp"] = float(model.params_mtp)
+    params = sum(groups.values())
+    adam = OPTIMIZER_STATE_BYTES["adamw"]
+    if optimizer == "muon":
+        opt = sum(p * (adam if g in _MUON_ADAMW_GROUPS else OPTIMIZER_STATE_BYTES["muon"])
+                  for g, p in groups.items())
+    else:
+        opt = params * OPTIMIZER_STATE_BYTES[optimizer]
+    weights = params * wb
+    return CheckpointSize(weights + opt, weights, opt, tp * pp, dp * cp, zero, fsdp,
+                          optimizer, save)

@@ -1,0 +1,181 @@
+"""Inference memory: the KV cache and fixed per-sequence state of a model
+(:func:`kv_bytes_per_token`, :func:`kv_cached_tokens` with sliding windows,
+:func:`kv_cache_bytes`), the per-GPU memory of serving it (:func:`inference_memory`) and the
+largest batch that fits (:func:`max_inference_batch`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from .. import _validate as V
+from .. import catalog
+from ..errors import ValidationError, check_positive
+from ..units import GiB
+from ._common import _spec
+from .weights import weight_bytes
+
+
+def _bytes_of(precision: str) -> float:
+    """Bytes per element of a KV / state precision: :func:`infra_lab.catalog.format_bytes`
+    (the one owner of bytes per element, data/serving/number_formats.csv)."""
+    return catalog.format_bytes(precision)
+
+
+def _kv_elements_per_layer(spec) -> float:
+    """KV-cache elements one token adds to one attention layer [elements]."""
+    if spec.attention == "mla":
+        return float(spec.kv_lora_rank + spec.qk_rope_head_dim)
+    return float(2 * spec.kv_heads * spec.head_dim)
+
+
+def kv_bytes_per_token(spec, precision: str = "bf16") -> float:
+    """KV-cache bytes per token over all attention layers [bytes/token].
+
+    GQA/MHA: 2·kv_heads·head_dim per attention layer; MLA: kv_lora_rank + qk_rope_head_dim
+    (the compressed latent, DeepSeek-V2/V3); CCA: compressed K and V of kv_heads·head_dim
+    each (ZAYA1); hybrid SSM models: only the layers with a shared attention block.
+    Sliding-window layers keep at most their window of tokens: this is the cost of a token
+    while it is inside every window; :func:`kv_cache_bytes` applies the windows.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.kv_bytes_per_token("llama3-70b")     # 80 · 2 · 8 · 128 · 2 bytes
+    327680.0
+    """
+    spec = _spec(spec)
+    b = _bytes_of(precision)
+    n_attn = len(spec.attention_windows())
+    return float(n_attn * _kv_elements_per_layer(spec) * b)
+
+
+def kv_cached_tokens(spec, tokens: float) -> float:
+    """Token-layers held in the KV cache for one sequence of ``tokens``, divided by the
+    number of attention layers: the average cached length per layer [tokens].
+
+    Full-attention layers hold every token; sliding-window layers at most their window.
+
+    Examples
+    --------
+    >>> kv_cached_tokens("gpt-oss-120b", 1024)      # half the layers full, half 128
+    576.0
+    """
+    spec = _spec(spec)
+    check_positive("tokens", tokens, allow_zero=True)
+    w = spec.attention_windows()
+    if not w:
+        return 0.0
+    t = float(tokens)
+    return sum(t if x == 0 else min(t, float(x)) for x in w) / len(w)
+
+
+def _state_bytes_per_sequence(spec, precision: str) -> float:
+    """Fixed per-sequence state [bytes]: Mamba2 SSM + conv state (fp32 SSM state), CCA conv."""
+    spec = _spec(spec)
+    b = _bytes_of(precision)
+    kinds = spec.layer_kinds()
+    s = 0.0
+    n_ssm = sum(1 for k in kinds if k in ("mamba2", "hybrid"))
+    if n_ssm:
+        conv_dim = spec.d_inner + 2 * spec.ssm_groups * spec.ssm_state
+        s += n_ssm * (spec.ssm_heads * spec.ssm_head_dim * spec.ssm_state * 4.0
+                      + conv_dim * (spec.ssm_conv - 1) * b)
+    if spec.attention == "cca":
+        n_attn = sum(1 for k in kinds if k in ("dense", "moe"))
+        c = (spec.heads + spec.kv_heads) * spec.head_dim
+        s += n_attn * c * (spec.cca_time0 + spec.cca_time1) * b
+    return s
+
+
+def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -> float:
+    """KV cache (and fixed recurrent state) of ``batch`` sequences of ``tokens`` [bytes].
+
+    Parameters
+    ----------
+    spec : ModelSpec or preset name
+    tokens : context length per sequence [tokens]
+    batch : sequences [-]
+    precision : cache element type ("bf16", "fp8", ...)
+
+    Notes
+    -----
+    bytes = batch · (kv_bytes_per_token · kv_cached_tokens(tokens) + fixed state), so
+    sliding-window layers (gpt-oss) hold at most their window.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.kv_cache_bytes("llama3-8b", 8192) / 2**30      # 32·2·8·128·2 B × 8192
+    1.0
+    """
+    check_positive("tokens", tokens, allow_zero=True)
+    check_positive("batch", batch, integer=True)
+    spec = _spec(spec)
+    return batch * (kv_cached_tokens(spec, tokens) * kv_bytes_per_token(spec, precision)
+                    + _state_bytes_per_sequence(spec, precision))
+
+
+def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus: int = 1,
+                     precision: str = "bf16", kv_precision: str | None = None,
+                     reserve_fraction: float = 0.10) -> pl.DataFrame:
+    """Per-GPU inference memory (weights and KV cache split evenly over ``gpus`` by TP).
+
+    Weights are :func:`weight_bytes` (so gpt-oss keeps its MXFP4 experts). Returns
+    component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB. ``free``
+    is negative when it does not fit.
+    """
+    spec = _spec(spec)
+    acc = catalog.accelerator(accelerator)
+    check_positive("gpus", gpus, integer=True)
+    check_positive("context", context, integer=True)
+    check_positive("batch", batch, integer=True)
+    _reserve_fraction(reserve_fraction)
+    from ..models import check_context
+
+    check_context(spec, "context", context, int(context))   # learned positions: refused; RoPE: a warning
+    w = weight_bytes(spec, precision) / gpus
+    kv = kv_cache_bytes(spec, context, batch, kv_precision or precision) / gpus
+    res = reserve_fraction * acc.hbm_bytes
+    free = acc.hbm_bytes - w - kv - res
+    comps = ["weights", "kv_cache", "allocator_reserve", "free"]
+    vals = [w, kv, res, free]
+    return pl.DataFrame({"component": comps, "bytes": vals, "GiB": [v / GiB for v in vals]})
+
+
+def _reserve_fraction(v) -> float:
+    """An allocator reserve as a fraction of HBM: a real number 0 <= x < 1."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0.0 <= v < 1.0:
+        raise ValidationError(f"reserve_fraction = {v!r}: allowed a number 0 <= x < 1 (fraction of HBM)")
+    return float(v)
+
+
+def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
+                        precision: str = "bf16", kv_precision: str | None = None,
+                        reserve_fraction: float = 0.10) -> int:
+    """Largest batch of ``context``-token sequences whose weights + KV cache fit [sequences].
+
+    0 when the weights alone do not fit. Weights and cache are split over ``gpus`` (TP).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.max_inference_batch("llama3-70b", "MI300X", 8192) > 0      # 141 GB on 192 GB
+    True
+    >>> il.memory.max_inference_batch("llama3-70b", "H100", 8192)             # not on one 80 GB
+    0
+    """
+    spec = _spec(spec)
+    check_positive("context", context, integer=True)
+    from ..fabric import constant
+
+    V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # a physical bound: 1e300 GPUs overflow
+    _reserve_fraction(reserve_fraction)
+    acc = catalog.accelerator(accelerator)
+    budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
+    if budget <= 0:
+        return 0
+    per_seq = kv_cache_bytes(spec, context, 1, kv_precision or precision)
+    return int(math.floor(budget / per_seq)) if per_seq > 0 else 0

@@ -1,0 +1,224 @@
+"""Pipeline layout: which layers and parameters each pipeline rank holds and how many
+micro-batches it keeps in flight.
+
+Owns :func:`inflight_microbatches`, :func:`pipeline_chunks` (the model cut into pp·vp chunks),
+:func:`stage_layers` (the layers of each rank, and which of them full recompute re-runs),
+:func:`stage_candidates` (the distinct stage shapes with their parameters, at most
+:data:`MAX_STAGE_CANDIDATES`) and the parameter groups spread over the stages.
+"""
+
+from __future__ import annotations
+
+from .. import _validate as V
+from ..errors import ValidationError, check_positive
+from ..scenario import check_recompute_num_layers
+
+
+def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None) -> float:
+    """Micro-batches whose activations the first pipeline stage holds at its peak [-].
+
+    1F1B: pp; interleaved (vp > 1): pp + (pp − 1)/vp (Korthikanti's 1 + (p−1)/(p·m) on L
+    layers); capped by the micro-batches of a step.
+
+    Examples
+    --------
+    >>> inflight_microbatches(8, 3)
+    10.333333333333334
+    """
+    check_positive("pp", pp, integer=True)
+    check_positive("vp", vp, integer=True)
+    f = float(pp) if vp == 1 else pp + (pp - 1) / vp
+    if microbatches is not None:
+        f = min(f, float(V.integer("microbatches", microbatches)))
+    return f
+
+
+MAX_STAGE_CANDIDATES = 8
+"""At most this many distinct pipeline-stage shapes are evaluated per plan."""
+
+
+def pipeline_chunks(spec, pp: int, vp: int = 1) -> list[dict]:
+    """The model's layers cut into pp·vp pipeline chunks (virtual stages), in model order:
+    one dict per chunk with ``chunk`` (its index), ``rank`` (the pipeline rank that holds
+    it: chunk mod pp, the interleaved schedule) and ``kinds`` (its layers' kinds, in model
+    order). The cut is :func:`stage_layers`'s (see there).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> [len(c["kinds"]) for c in pipeline_chunks(il.models.get("llama3-70b"), 4, 2)]
+    [10, 10, 10, 10, 10, 10, 10, 10]
+    """
+    check_positive("pp", pp, integer=True)
+    check_positive("vp", vp, integer=True)
+    kinds = spec.layer_kinds()
+    L = len(kinds)
+    n_chunks = pp * vp
+    if n_chunks > L + 2:
+        raise ValidationError(f"parallelism.pp·vp = {pp}·{vp} = {n_chunks}: more pipeline chunks than the "
+                              f"model's {L} layers plus the embedding and loss chunks; allowed pp·vp <= {L + 2}")
+    if n_chunks > L:
+        # Megatron-Core's --account-for-embedding/loss-in-pipeline-split: the first chunk
+        # holds only the embedding (and the last only the output layer and loss)
+        sizes = [1] * n_chunks
+        sizes[0] = 0
+        if n_chunks == L + 2:
+            sizes[-1] = 0
+    else:
+        base, extra = divmod(L, n_chunks)
+        centre = (n_chunks - 1) / 2.0
+        bigger = set(sorted(range(n_chunks), key=lambda i: (abs(i - centre), i))[:extra])
+        sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
+    out, start = [], 0
+    for ch, sz in enumerate(sizes):
+        out.append({"chunk": ch, "rank": ch % pp, "kinds": list(kinds[start: start + sz])})
+        start += sz
+    return out
+
+
+def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None = None) -> list[dict[str, int]]:
+    """Layers of each pipeline rank when pp·vp need not divide the layer count.
+
+    The L layers are cut into pp·vp contiguous chunks as evenly as possible; the L mod
+    (pp·vp) chunks that get one extra layer are the ones nearest the middle of the model,
+    because the first and last stages also carry the embedding and the output layer (as
+    Llama 3 did: one layer fewer on the first and the last stage); pp·vp may exceed the
+    layers by one or two chunks that hold only the embedding / the output layer and loss
+    (Megatron-Core's account-for-embedding/loss-in-pipeline-split). Rank r holds chunks
+    r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
+    loss on rank pp − 1.
+
+    ``recompute_num_layers`` (full recompute, Megatron's block method): the first
+    min(N, layers of the chunk) layers of each of the rank's chunks are recomputed whole in
+    backward. Megatron-Core builds one ``TransformerBlock`` per chunk and its
+    ``_checkpointed_forward`` checkpoints layer ``layer_idx`` while ``layer_idx <
+    recompute_num_layers`` over ``range(len(self.layers))``, so a value above a chunk's
+    layers recomputes all of them (no error):
+    https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_block.py#L544-L565
+    (core_v0.16.0). None: every layer.
+
+    Returns
+    -------
+    list of dict per rank: rank, n_dense (dense-like layers: dense, Mamba2, hybrid),
+    n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed (the layers
+    of each kind that full recompute re-runs: all of them unless ``recompute_num_layers``)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> st = stage_layers(il.models.get("llama3.1-405b"), 8, 8)      # 126 layers on 64 chunks
+    >>> sorted({s["n_dense"] for s in st}), sum(s["n_dense"] for s in st)
+    ([15, 16], 126)
+    """
+    n_rc = check_recompute_num_layers(recompute_num_layers, "recompute_num_layers")
+    out = [{"rank": r, "n_dense": 0, "n_moe": 0, "has_embedding": int(r == 0), "has_head": int(r == pp - 1),
+            "n_dense_recomputed": 0, "n_moe_recomputed": 0} for r in range(pp)]
+    for ch in pipeline_chunks(spec, pp, vp):
+        st = out[ch["rank"]]
+        for i, kd in enumerate(ch["kinds"]):
+            k = "n_moe" if kd == "moe" else "n_dense"
+            st[k] += 1
+            if n_rc is None or i < n_rc:
+                st[k + "_recomputed"] += 1
+    return out
+
+
+def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 0.0,
+                     per_layer_params: float = 0.0,
+                     recompute_num_layers: int | None = None) -> list[dict[str, float]]:
+    """Distinct pipeline-stage shapes (the slowest and the most loaded stage are among
+    them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
+    n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed), keeping the lowest
+    rank (most in-flight micro-batches), plus p_nonexpert, p_expert and p_embedding [params]
+    of the stage before sharding. ``recompute_num_layers``: as :func:`stage_layers` (None:
+    every layer is recomputed under full recompute).
+
+    Non-expert parameters per layer: the model's attention, norm and other per-layer
+    parameters spread evenly over its layers, plus the dense MLP on dense-like layers and
+    the router and shared experts on MoE layers; routed experts on MoE layers. The input
+    embedding sits on rank 0; the output layer (a copy of the tied embedding when pp > 1)
+    and the multi-token-prediction modules (``spec.params_mtp``, routed experts counted as
+    expert parameters) on rank pp − 1.
+
+    Multimodal models (issue 20, :mod:`infra_lab.multimodal`): ``first_stage_params``
+    (trainable encoders, projectors, extra embedding rows) join rank 0's non-expert and
+    embedding parameters (their gradients complete with the embedding's, at the end of
+    backward); ``per_layer_params`` (cross-attention layers) join every layer [params].
+    """
+    extra0 = float(check_positive("first_stage_params", first_stage_params, allow_zero=True))
+    extra_l = float(check_positive("per_layer_params", per_layer_params, allow_zero=True))
+    grp = _param_groups_detailed(spec)
+    kinds = spec.layer_kinds()
+    L = len(kinds)
+    n_moe_all = sum(1 for k in kinds if k == "moe")
+    n_d_all = L - n_moe_all
+    per_layer = grp["per_layer"] / L
+    per_dense = grp["mlp"] / n_d_all if n_d_all else 0.0
+    per_moe = grp["moe_other"] / n_moe_all if n_moe_all else 0.0
+    per_exp = grp["experts"] / n_moe_all if n_moe_all else 0.0
+    # multi-token-prediction modules (DeepSeek-V3: not in params_total), on the last stage with
+    # the output layer (DeepSeek-V3 report §2.2; Megatron-Core places MTP in the last stage);
+    # their routed experts shard like a MoE layer's
+    mtp_total = float(spec.params_mtp)
+    mtp_exp = spec.mtp_layers * per_exp if (mtp_total and spec.mtp_layer_kind() == "moe") else 0.0
+    seen: dict[tuple, dict] = {}
+    for st in stage_layers(spec, pp, vp, recompute_num_layers=recompute_num_layers):
+        key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"], st["n_dense_recomputed"],
+               st["n_moe_recomputed"])
+        if key in seen:
+            continue
+        emb = grp["embedding"] if st["has_embedding"] else 0.0
+        head = 0.0
+        if st["has_head"]:
+            head = grp["lm_head"] if grp["lm_head"] > 0 else (grp["embedding"] if pp > 1 else 0.0)
+        p_ne = (st["n_dense"] * (per_layer + per_dense) + st["n_moe"] * (per_layer + per_moe) + emb + head)
+        p_ex = st["n_moe"] * per_exp
+        if st["has_head"] and mtp_total:   # MTP modules sit with the output layer (last stage)
+            p_ne += mtp_total - mtp_exp
+            p_ex += mtp_exp
+        if extra0 or extra_l:   # multimodal (issue 20); exactly the text-model values otherwise
+            if st["has_embedding"]:
+                emb += extra0
+                p_ne += extra0
+            p_ne += (st["n_dense"] + st["n_moe"]) * extra_l
+        seen[key] = {**st, "p_nonexpert": p_ne, "p_expert": p_ex, "p_embedding": emb,
+                     "p_head": head}
+    cands = list(seen.values())
+    if len(cands) > MAX_STAGE_CANDIDATES:
+        keep = {0, pp - 1}
+        order = sorted(cands, key=lambda c: -(c["p_nonexpert"] + c["p_expert"] + c["n_dense"] + c["n_moe"]))
+        chosen = [c for c in cands if c["rank"] in keep]
+        for c in order:
+            if len(chosen) >= MAX_STAGE_CANDIDATES:
+                break
+            if c not in chosen:
+                chosen.append(c)
+        cands = sorted(chosen, key=lambda c: c["rank"])
+    return cands
+
+
+def _param_groups_detailed(spec) -> dict[str, float]:
+    """Parameters split for pipeline stages: embedding, lm_head, routed experts, the dense
+    MLP (dense-like layers), router + shared experts (MoE layers) and the rest per layer."""
+    bd = {r["component"]: float(r["params_total"]) for r in spec.param_breakdown().iter_rows(named=True)}
+    emb = bd.get("embeddings", 0.0) + bd.get("position_embeddings", 0.0)
+    head = bd.get("lm_head", 0.0)
+    experts = bd.get("experts", 0.0)
+    mlp = bd.get("mlp", 0.0)
+    moe_other = bd.get("router", 0.0) + bd.get("shared_experts", 0.0)
+    rest = sum(bd.values()) - emb - head - experts - mlp - moe_other
+    if not any(k == "moe" for k in spec.layer_kinds()):
+        rest += moe_other
+        moe_other = 0.0
+    return {"embedding": emb, "lm_head": head, "experts": experts, "mlp": mlp, "moe_other": moe_other,
+            "per_layer": rest}
+
+
+def _param_groups(spec) -> dict[str, float]:
+    """Parameters split into embedding, lm_head, experts (routed) and other layer params."""
+    bd = {r["component"]: float(r["params_total"]) for r in spec.param_breakdown().iter_rows(named=True)}
+    emb = bd.get("embeddings", 0.0) + bd.get("position_embeddings", 0.0)
+    head = bd.get("lm_head", 0.0)
+    experts = bd.get("experts", 0.0)
+    layers = sum(bd.values()) - emb - head - experts
+    return {"embedding": emb, "lm_head": head, "experts": experts, "layers": layers}

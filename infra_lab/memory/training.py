@@ -1,0 +1,650 @@
+"""The training-memory table: per-GPU memory of a Scenario by component.
+
+Owns the optimizer bytes per parameter (:data:`OPTIMIZER_STATE_BYTES`), the overrides of
+:func:`training_memory` and their defaults (:data:`TRAINING_DEFAULTS`, :data:`PIPELINE_RANKS`),
+:func:`training_memory` and the parts it is computed from (the overrides checked, state
+sharding, layer activations, loss and context-parallel buffers, multimodal inputs, one stage's
+peak, the notes), :func:`training_memory_total`, :func:`fits`, :func:`memory_sweep` (several
+models on several devices) and :func:`korthikanti_check` (Korthikanti et al. 2022, Table 5).
+The formulas come from :mod:`infra_lab.memory.activations` and :mod:`infra_lab.memory.pipeline`;
+the bytes of one stage are the numba kernel :func:`infra_lab._kernels.memory.stage_memory`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from .. import _validate as V
+from .. import catalog
+from ..errors import ValidationError, check_positive, unknown
+from ..scenario import CP_ROTATE_METHODS, RECOMPUTE
+from ..units import GiB
+from .activations import (
+    SELECTIVE_MODES,
+    activation_bytes_per_layer,
+    cp_exchange_widths,
+    fp8_weight_copy_bytes,
+    loss_logits_bytes,
+    mtp_activation_bytes,
+    mtp_modules_recomputed,
+    offloaded_bytes_per_layer,
+    saved_gemm_input_bytes,
+)
+from .pipeline import stage_candidates
+
+OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "adamw-bf16": 8.0, "muon": 8.0, "sgd": 8.0}
+"""Optimizer bytes per parameter [bytes]: AdamW/Adam = fp32 master + m + v (4+4+4);
+``adamw-bf16`` = AdamW with 16-bit moments and an fp32 master (4+2+2: Megatron-Core's
+precision-aware optimizer with ``--exp-avg-dtype bf16 --exp-avg-sq-dtype bf16``,
+https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/optimizer/optimizer_config.py ;
+DeepSeek-V3 report §3.3.3 "BF16 ... for the first and second moments in the AdamW
+optimizer", https://arxiv.org/abs/2412.19437); Muon = fp32 master + momentum (4+4); SGD =
+fp32 master + momentum (4+4)."""
+
+
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "weight_bytes": None,       # None: the stack's weight_bytes (16-bit working weights)
+    "grad_bytes": None,         # None: the stack's grad_buffer_bytes (Megatron fp32 main_grad: 4)
+    "optimizer_state_bytes": None,  # None: OPTIMIZER_STATE_BYTES[optimizer]
+    "activation_bytes": 2.0,    # 16-bit activations
+    "flash_attention": None,    # None: the stack's flash_attention (fused core, only the fp32 LSE stored)
+    "dropout": None,            # None: the stack's dropout (1-byte masks as in GPT-3/Megatron)
+    "reserve_fraction": None,   # None: the stack's memory_reserve_fraction [fraction of the tensor bytes]
+    "reserve_bytes": None,      # None: the stack's memory_reserve_bytes [bytes]
+    "include_embeddings": True,  # embedding / LM-head weights and head activations
+    "selective_mode": None,     # None: the stack's selective_recompute (0 "attention", 1 "op")
+}
+"""Defaults of :func:`training_memory`'s overrides (documented in its docstring). ``None``
+means "the value of the scenario's software stack" (``data/stacks.csv``, the same numbers
+the step model of :func:`infra_lab.estimate` uses): one convention for gradient bytes,
+weight bytes and the allocator reserve across the package."""
+
+
+PIPELINE_RANKS = ("most_loaded", "first", "last")
+"""Which pipeline rank :func:`training_memory` reports (its ``pipeline_rank`` override): the most
+loaded one (the default: what decides whether a plan fits), rank 0 (the embedding and the most
+in-flight micro-batches) or rank pp − 1 (the output layer and loss, the fewest in-flight
+micro-batches). A published figure logged by one rank only (Megatron's ``print_rank_last``)
+is compared with that rank."""
+
+
+_STACK_KEYS = {"weight_bytes": "weight_bytes", "grad_bytes": "grad_buffer_bytes",
+               "flash_attention": "flash_attention", "dropout": "dropout",
+               "reserve_fraction": "memory_reserve_fraction", "reserve_bytes": "memory_reserve_bytes",
+               "selective_mode": "selective_recompute"}
+
+
+@dataclass(frozen=True)
+class _MemoryInputs:
+    """What :func:`training_memory` computes from: the scenario and its overrides, each
+    override checked and each ``None`` replaced by the scenario's (or its stack's) value."""
+
+    scenario: Any
+    acc: Any                 # catalog.Accelerator the memory is computed for
+    sp: dict                 # the software stack's parameters (data/stacks.csv)
+    which: str               # one of PIPELINE_RANKS
+    seq: int                 # sequence length [tokens]
+    mbs: int                 # micro-batch [sequences]
+    recompute: str           # one of RECOMPUTE
+    zero: int                # ZeRO stage 0..3
+    wb: float                # weight bytes [bytes/param]
+    gb: float                # gradient bytes [bytes/param]
+    opt_b: float             # optimizer-state bytes [bytes/param]
+    e: float                 # activation bytes [bytes/element]
+    reserve: float           # allocator reserve [fraction of the tensor bytes]
+    reserve_b: float         # memory outside the allocator [bytes]
+    flash: bool
+    dropout: bool
+    sel: str                 # one of SELECTIVE_MODES
+    include_embeddings: bool
+
+    @property
+    def recompute_num_layers(self) -> int | None:
+        """Layers of each pipeline chunk full recompute re-runs (training.recompute_num_layers;
+        None: every layer, and always None unless recompute = "full")."""
+        return self.scenario.training.recompute_num_layers if self.recompute == "full" else None
+
+    @property
+    def microbatches(self) -> float:
+        """Micro-batches of one step on one data-parallel rank [-]."""
+        tr, par = self.scenario.training, self.scenario.parallelism
+        return tr.global_batch / (self.mbs * par.dp)
+
+    @property
+    def rematerialise(self) -> bool:
+        """A recomputed layer is re-materialised in backward: full recompute, and per-op SAC."""
+        tr = self.scenario.training
+        return self.recompute == "full" or (self.recompute == "selective" and self.sel == "op"
+                                            and tr.recompute_modules is None)
+
+
+def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
+    """:func:`training_memory`'s overrides applied to the scenario and checked (the errors name
+    the field, the value and what is allowed); ``None`` overrides take the stack's values."""
+    from .. import stacks
+    from ..scenario import as_scenario, load_scenario
+
+    if isinstance(scenario, str) and not scenario.lower().endswith(".toml") and "\n" not in scenario:
+        scenario = load_scenario(scenario)
+    scenario = as_scenario(scenario)
+    if scenario.training is None:
+        raise ValidationError(f"training_memory: scenario {scenario.name!r} is a serving scenario ([serving] "
+                              "table, no [training]); use il.serve (its memory) or inference_memory")
+    o = dict(TRAINING_DEFAULTS)
+    allowed = set(TRAINING_DEFAULTS) | {"micro_batch", "seq_len", "recompute", "zero", "accelerator",
+                                        "pipeline_rank"}
+    for k, v in overrides.items():
+        if k not in allowed:
+            raise unknown("training_memory override", k, sorted(allowed))
+        o[k] = v
+    which = o.get("pipeline_rank")
+    which = "most_loaded" if which is None else which
+    if not isinstance(which, str) or which not in PIPELINE_RANKS:
+        raise ValidationError(f"pipeline_rank = {which!r}: allowed {', '.join(repr(x) for x in PIPELINE_RANKS)}")
+    tr, par = scenario.training, scenario.parallelism
+    acc = catalog.accelerator(o.get("accelerator") or scenario.hardware.accelerator)
+    stack_name = scenario.stack if not o.get("accelerator") else stacks.default_stack(acc.name)
+    sp = stacks.params(stack_name)
+    for k, sk in _STACK_KEYS.items():
+        if o[k] is None:
+            o[k] = sp[sk]
+    seq, mbs = _checked_tokens(o, tr)
+    recompute = o.get("recompute") or tr.recompute
+    if recompute not in RECOMPUTE:
+        raise unknown("recompute", recompute, RECOMPUTE)
+    zero = o.get("zero")
+    zero = par.zero if zero is None else zero
+    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+        raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
+    opt_b = o["optimizer_state_bytes"]
+    if opt_b is None:
+        opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
+    _check_byte_sizes(o, opt_b, acc)
+    sel = o["selective_mode"]
+    if not isinstance(sel, str):   # the stack's selective_recompute: an index into SELECTIVE_MODES
+        codes = {float(i): m for i, m in enumerate(SELECTIVE_MODES)}
+        if isinstance(sel, bool) or not isinstance(sel, (int, float)) or float(sel) not in codes:
+            raise ValidationError(
+                f"selective_mode = {sel!r}: allowed {', '.join(map(repr, SELECTIVE_MODES))} "
+                f"(or the stack's selective_recompute code: "
+                f"{', '.join(f'{int(i)} = {m!r}' for i, m in codes.items())})")
+        sel = codes[float(sel)]
+    if sel not in SELECTIVE_MODES:
+        raise unknown("selective_mode", sel, SELECTIVE_MODES)
+    return _MemoryInputs(scenario, acc, sp, which, seq, mbs, recompute, zero, float(o["weight_bytes"]),
+                         float(o["grad_bytes"]), float(opt_b), float(o["activation_bytes"]),
+                         float(o["reserve_fraction"]), float(o["reserve_bytes"]), bool(o["flash_attention"]),
+                         bool(o["dropout"]), sel, o["include_embeddings"])
+
+
+def _checked_tokens(o: dict, tr) -> tuple[int, int]:
+    """(seq_len, micro_batch): the overrides in ``o`` or the scenario's training values ``tr``,
+    within the compute model's bounds (:func:`infra_lab.compute.layer_ops`: beyond them no
+    kernel exists)."""
+    seq = check_positive("seq_len", o["seq_len"], integer=True) if o.get("seq_len") is not None else tr.seq_len
+    mbs = (check_positive("micro_batch", o["micro_batch"], integer=True) if o.get("micro_batch") is not None
+           else tr.micro_batch)
+    if seq > 2**24:
+        raise ValidationError(f"seq_len = {o['seq_len']!r}: allowed 1..2^24 tokens")
+    if mbs > 2**16:
+        raise ValidationError(f"micro_batch = {o['micro_batch']!r}: allowed 1..2^16 sequences")
+    if seq * mbs > 2**31:
+        raise ValidationError(f"seq_len x micro_batch = {seq * mbs:,} tokens per rank: at most 2^31")
+    return seq, mbs
+
+
+def _check_byte_sizes(o: dict, opt_b, acc) -> None:
+    """Refuse byte widths and reserves out of range: per-parameter / per-element widths
+    (``o``'s weight, gradient and activation bytes, the optimizer-state bytes ``opt_b``) in
+    0..16 (fp64 + its Adam moments are 8 each), ``reserve_bytes`` at most the accelerator's
+    HBM, ``reserve_fraction`` in [0, 1)."""
+    for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes",
+              "optimizer_state_bytes"):
+        v = opt_b if k == "optimizer_state_bytes" else o[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
+        if k not in ("reserve_fraction", "reserve_bytes") and v > 16:
+            raise ValidationError(f"{k} = {v!r}: allowed 0..16 bytes per parameter or element")
+    if o["reserve_bytes"] > acc.hbm_bytes:
+        raise ValidationError(f"reserve_bytes = {o['reserve_bytes']!r}: more than the {acc.name}'s "
+                              f"{acc.hbm_bytes:.4g} bytes of HBM")
+    reserve = float(o["reserve_fraction"])
+    if not 0.0 <= reserve < 1.0:
+        raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
+
+
+def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
+    """How weights, gradients and optimizer states are sharded: (non-expert data-parallel
+    group dp·cp, expert data-parallel group tp·cp·dp/(ep·etp), ZeRO stage, FSDP flag) as the
+    memory kernel prices them. FSDP / ZeRO-3 with pipeline parallelism does not reshard during
+    the step (parameters stay gathered across micro-batches): only the optimizer states remain
+    sharded, priced as ZeRO-1."""
+    par = mi.scenario.parallelism
+    g_ne = float(par.dp * par.cp)
+    g_e = float(par.tp * par.cp * par.dp // (par.ep * par.etp))
+    z_mem, f_mem = mi.zero, int(par.fsdp)
+    if (mi.zero >= 3 or par.fsdp) and par.pp > 1:
+        z_mem, f_mem = 1, 0
+    return g_ne, g_e, z_mem, f_mem
+
+
+def _layer_activations(mi: _MemoryInputs) -> tuple[float, float, float, float, float, float]:
+    """Activation bytes of one layer and micro-batch, averaged over the dense-like layer kinds
+    and for an MoE layer [bytes]: (kept dense, kept MoE) under the plan's recompute — FP8
+    saved GEMM inputs, the MoE FC1 input gathered over etp and the stack's selective mode
+    included (:func:`activation_bytes_per_layer`); (working dense, working MoE) without
+    recompute (the layer re-materialised in backward); (offloaded dense, offloaded MoE)
+    copied to host memory (:func:`offloaded_bytes_per_layer`; zero without
+    ``training.offload_modules``)."""
+    spec, tr, par = mi.scenario.model_spec, mi.scenario.training, mi.scenario.parallelism
+    kinds = spec.layer_kinds()
+    counts = {k: kinds.count(k) for k in set(kinds)}
+    n_dl = sum(v for k, v in counts.items() if k != "moe")
+    gemm_in = saved_gemm_input_bytes(tr.precision, mi.sp)
+
+    def per_layer(rc: str, fn=activation_bytes_per_layer) -> tuple[float, float]:
+        per = fn(spec, mi.seq, mi.mbs, par.tp, sequence_parallel=par.sequence_parallel,
+                 recompute=rc, flash_attention=mi.flash, dropout=mi.dropout, cp=par.cp,
+                 activation_bytes=mi.e, selective_mode=mi.sel,
+                 recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
+                 gemm_input_bytes=gemm_in, etp=par.etp,
+                 offload_modules=tr.offload_modules if rc == mi.recompute else None)
+        dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
+        return dense, per.get("moe", 0.0)
+
+    a_d, a_m = per_layer(mi.recompute)
+    w_d, w_m = per_layer("none")
+    o_d, o_m = per_layer(mi.recompute, offloaded_bytes_per_layer) if tr.offload_modules else (0.0, 0.0)
+    return a_d, a_m, w_d, w_m, o_d, o_m
+
+
+def _mtp_activations(mi: _MemoryInputs) -> tuple[float, float]:
+    """One multi-token-prediction module's activation bytes per micro-batch
+    (:func:`mtp_activation_bytes`): (kept under the plan's recompute, working set without
+    recompute); (0, 0) for a model without MTP."""
+    spec, tr, par = mi.scenario.model_spec, mi.scenario.training, mi.scenario.parallelism
+    if not spec.mtp_layers:
+        return 0.0, 0.0
+    gemm_in = saved_gemm_input_bytes(tr.precision, mi.sp)
+
+    def one(rc: str) -> float:
+        return mtp_activation_bytes(spec, mi.seq, mi.mbs, par.tp, sequence_parallel=par.sequence_parallel,
+                                    recompute=rc, flash_attention=mi.flash, dropout=mi.dropout, cp=par.cp,
+                                    activation_bytes=mi.e, selective_mode=mi.sel,
+                                    recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
+                                    gemm_input_bytes=gemm_in, etp=par.etp)
+
+    return one(mi.recompute), one("none")
+
+
+def _with_cross_attention(mi: _MemoryInputs, hook, layer_act: tuple) -> tuple:
+    """:func:`_layer_activations` of a multimodal model: its cross-attention layers' activations
+    (``hook.cross_act``, :class:`infra_lab.multimodal.TrainingHook`) spread over all layers, kept
+    unless full recompute, and in the working set of a re-materialised layer."""
+    a_d, a_m, w_d, w_m, o_d, o_m = layer_act
+    par = mi.scenario.parallelism
+    x = hook.cross_act(par.tp, mi.mbs, par.cp) / len(mi.scenario.model_spec.layer_kinds())
+    if mi.recompute != "full":
+        a_d, a_m = a_d + x, a_m + x
+    w_d, w_m = w_d + x, w_m + x
+    return a_d, a_m, w_d, w_m, o_d, o_m
+
+
+def _encoder_bytes(mi: _MemoryInputs, hook, nf: float) -> tuple[float, float]:
+    """What a multimodal model's encoders add on the first pipeline stage [bytes], from
+    ``hook.prologue``: (frozen encoders' 16-bit weights, which have no gradients or optimizer
+    states; trained encoders' saved activations of ``nf`` in-flight micro-batches under the
+    plan's recompute + a frozen encoder's one-layer forward working set). Trained encoders'
+    parameters are the first stage's own (:func:`stage_candidates`' ``first_stage_params``)."""
+    par = mi.scenario.parallelism
+    pro = hook.prologue(mi.acc.name, par.tp, mi.mbs, par.cp, 0.0)
+    key = {"none": "act_none", "selective": "act_sel", "full": "act_full"}[mi.recompute]
+    return pro["frozen_weights"], nf * pro[key] + pro["frozen_work"]
+
+
+def _head_and_cp_bytes(mi: _MemoryInputs) -> tuple[float, float, float]:
+    """The loss and context-parallel inputs of a stage: (hidden-state elements of one
+    micro-batch on this rank, tokens × hidden, over tp under sequence parallelism [elements];
+    logits at the loss [bytes] (:func:`loss_logits_bytes`: fusion, chunking, compilation and
+    the stack's fp32 copies); one layer's context-parallel attention buffers [bytes]
+    (:func:`infra_lab._kernels.memory.cp_attention_bytes`))."""
+    from .._kernels.memory import cp_attention_bytes
+
+    spec, tr, par, sp = mi.scenario.model_spec, mi.scenario.training, mi.scenario.parallelism, mi.sp
+    tok = mi.seq / par.cp * mi.mbs
+    tok_h = tok * spec.hidden / (par.tp if par.sequence_parallel else 1)
+    hq, hkv = cp_exchange_widths(spec, par.cp_repeat_kv)
+    cp_attn = cp_attention_bytes(float(par.cp), float(CP_ROTATE_METHODS.index(par.cp_rotate)), tok, hq, hkv,
+                                 float(par.tp), mi.e)
+    logits = loss_logits_bytes(tok, spec.vocab, par.tp, mi.e, loss_fusion=tr.loss_fusion,
+                               loss_chunks=tr.loss_chunks, loss_compiled=tr.loss_compiled,
+                               bwd_fp32_tensors=(sp["loss_bwd_fp32_tensors"], sp["loss_parallel_bwd_fp32_tensors"]),
+                               fp32_copies=sp["loss_fp32_copies"])
+    return tok_h, logits, cp_attn
+
+
+def _stage_io_kept(mi: _MemoryInputs) -> bool:
+    """Pipeline stage buffers kept per micro-batch (PyTorch pipelining, the stack's
+    ``pp_stage_buffers_persistent``) unless the run frees them (``training.pp_free_stage_buffers``)."""
+    return (mi.scenario.parallelism.pp > 1 and bool(mi.sp["pp_stage_buffers_persistent"])
+            and not mi.scenario.training.pp_free_stage_buffers)
+
+
+def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_cp) -> tuple[tuple, float]:
+    """The peak of one pipeline stage candidate: (bytes by
+    :data:`infra_lab._kernels.memory.MEM_NAMES` component, in-flight micro-batches). The
+    memory kernel (:func:`infra_lab._kernels.memory.stage_memory`) prices the stage's
+    parameters and layers; added to it: a multimodal model's encoders on the first stage
+    (:func:`_encoder_bytes`), the gradients that coexist with the peak when the stack allocates
+    them at the first backward, PyTorch pipelining's per-micro-batch stage buffers
+    (:func:`_stage_io_kept`), and the allocator reserve of all the tensor bytes.
+
+    ``hook``: the multimodal :class:`infra_lab.multimodal.TrainingHook` or None; ``sharding``,
+    ``layer_act``, ``head_cp``: what :func:`_state_sharding`, :func:`_layer_activations` (with
+    :func:`_with_cross_attention`) and :func:`_head_and_cp_bytes` return."""
+    from .._kernels.memory import (
+        MEM_NAMES,
+        allocator_reserve,
+        grads_at_peak,
+        inflight,
+        stage_io_bytes,
+        stage_memory,
+    )
+
+    tr, par = mi.scenario.training, mi.scenario.parallelism
+    g_ne, g_e, z_mem, f_mem = sharding
+    a_d, a_m, w_d, w_m, o_d, o_m = layer_act
+    tok_h, logits, cp_attn = head_cp
+    pp, vp, m = par.pp, par.vp, mi.microbatches
+    emb = cand["p_embedding"]
+    head_p = cand["p_head"]
+    p_ne = cand["p_nonexpert"] - emb - head_p
+    emb_all = emb + head_p
+    has_emb, has_head = cand["has_embedding"], cand["has_head"]
+    if not mi.include_embeddings:
+        emb_all, has_emb, has_head = 0.0, 0, 0
+    rank = cand["rank"]
+    wq = fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
+    # float arguments where the kernel computes in floats (an int 0 would compile another
+    # specialization of the memory kernels than the training step's)
+    nf = inflight(pp, vp, float(rank), m)
+    # the multi-token-prediction modules sit with the output layer (the last stage)
+    n_mtp = mi.scenario.model_spec.mtp_layers if cand["has_head"] else 0
+    # of them, those full recompute re-runs (none under the block method, recompute_num_layers)
+    rx = mtp_modules_recomputed(n_mtp, mi.recompute_num_layers) if mi.rematerialise else n_mtp
+    mtp = (float(n_mtp), float(rx), *_mtp_activations(mi)) if n_mtp else (0.0, 0.0, 0.0, 0.0)
+    vals = list(stage_memory(p_ne, cand["p_expert"], emb_all, float(par.tp), float(par.ep), float(par.etp), g_ne,
+                             g_e, z_mem, f_mem, mi.wb, mi.gb, mi.opt_b, float(cand["n_dense"]),
+                             float(cand["n_moe"]), float(cand["n_dense_recomputed"]),
+                             float(cand["n_moe_recomputed"]), float(a_d), float(a_m), float(w_d), float(w_m),
+                             1 if mi.rematerialise else 0, nf, tok_h, mi.e, 1.0 if mi.dropout else 0.0,
+                             float(has_emb), float(has_head), logits, 0.0, wq, float(o_d), float(o_m), cp_attn,
+                             *mtp))
+    i_act = MEM_NAMES.index("activations")
+    if hook is not None and cand["has_embedding"]:   # multimodal: the encoders on the first stage
+        enc_w, enc_act = _encoder_bytes(mi, hook, nf)
+        vals[MEM_NAMES.index("weights")] += enc_w
+        vals[i_act] += enc_act
+    if not mi.sp["grad_buffer_persistent"] and pp > 1 and vp > 1:   # gradients allocated at first backward
+        ig = MEM_NAMES.index("gradients")
+        vals[ig] = grads_at_peak(vals[i_act], vals[ig], float(pp), float(vp), float(rank), m)
+    if _stage_io_kept(mi):     # PyTorch pipelining's per-micro-batch stage buffers (stage_io_bytes)
+        vals[i_act] += stage_io_bytes(float(pp), float(vp), float(rank), m, nf, tok_h * mi.e)
+    # the reserve of the tensors above (the kernel's formula)
+    vals[MEM_NAMES.index("allocator_reserve")] = allocator_reserve(float(sum(vals)), mi.reserve_b, mi.reserve)
+    return tuple(vals), nf
+
+
+def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, g_ne: float, cp_attn: float) -> dict[str, str]:
+    """The ``note`` of each component of :func:`training_memory`'s frame for the reported stage."""
+    tr, par = mi.scenario.training, mi.scenario.parallelism
+    zero, fsdp = mi.zero, par.fsdp
+    z1, z2, z3 = zero >= 1 or fsdp, zero >= 2 or fsdp, zero >= 3 or fsdp
+    return {
+        "weights": f"{mi.wb:g} B/param; stage {cand['rank']} of {par.pp}"
+                   + (f", sharded over {g_ne:g} ranks (ZeRO-3/FSDP)" if z3 else ""),
+        "gradients": f"{mi.gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else ""),
+        "optimizer_states": f"{mi.opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
+        "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
+        "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, "
+                       f"recompute={mi.recompute}"
+                       + (f" of {cand['n_dense_recomputed'] + cand['n_moe_recomputed']} layers (the first "
+                          f"{mi.recompute_num_layers} of each chunk; the others keep their activations)"
+                          if mi.recompute_num_layers is not None else "")
+                       + ("; + the pipeline stage's per-micro-batch input/gradient buffers and kept outputs"
+                          if _stage_io_kept(mi) else "")
+                       + (f"; offloaded to host: {', '.join(tr.offload_modules)} (one layer's kept on the GPU)"
+                          if tr.offload_modules else ""),
+        "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
+        "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
+        "cp_attention_buffers": ((f"one layer's all-gathered K/V of {par.cp} CP ranks + "
+                                  + ("full-length dK/dV before their reduce-scatter"
+                                     if par.cp_rotate == "allgather-exposed" else "fp32 merge/gradient buffers")
+                                  + f" ({cp_attn / GiB:.2f} GiB), beyond the logits they never meet")
+                                 if cp_attn > 0 else "none (cp = 1 or the P2P ring: not counted)"),
+        "allocator_reserve": f"{mi.reserve_b / 1e9:g} GB outside the allocator + {mi.reserve:.0%} of the tensor bytes",
+    }
+
+
+def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
+    """Per-GPU training memory of a Scenario, by component (most loaded GPU).
+
+    Parameters
+    ----------
+    scenario : Scenario, scenario name, or plain dict
+    **overrides : any of
+        weight_bytes [bytes/param], grad_bytes [bytes/param; Megatron's fp32 main_grad: 4],
+        flash_attention [bool], dropout [bool], reserve_fraction [fraction of the tensor bytes],
+        reserve_bytes [bytes] (all four default to the scenario's software stack,
+        ``data/stacks.csv``, as the step model uses them), optimizer_state_bytes
+        [bytes/param, default by optimizer: AdamW 12, Muon 8, SGD 8], activation_bytes
+        [bytes/element, 2], include_embeddings [bool, True], micro_batch, seq_len,
+        recompute, zero (the scenario's values by default), pipeline_rank (one of
+        :data:`PIPELINE_RANKS`: "most_loaded" by default; "first" or "last" report that
+        pipeline rank's memory instead, as a framework that logs one rank's memory prints it).
+
+    Returns
+    -------
+    polars.DataFrame
+        component ("weights", "gradients", "optimizer_states", "zero3_gather_buffer",
+        "activations", "recompute_working_set", "embedding_and_head_activations",
+        "cp_attention_buffers", "allocator_reserve"), bytes [bytes], GiB [GiB], note.
+
+    Notes
+    -----
+    The formula is one numba kernel (:func:`infra_lab._kernels.memory.stage_memory`), the
+    same the step model of :func:`infra_lab.estimate` evaluates per plan. Pipeline stages
+    come from :func:`stage_candidates` (pp·vp need not divide the layers); every distinct
+    stage is evaluated and the most loaded one is returned (or the rank ``pipeline_rank``
+    names). Sharding: non-expert
+    parameters over tp, routed experts over ep·etp; ZeRO-1 shards the optimizer states,
+    ZeRO-2 also gradients, ZeRO-3/FSDP also weights, over the dp·cp data-parallel ranks
+    (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
+    holds pp − r micro-batches in flight under 1F1B and pp + (pp − 1 − 2r)/vp under the
+    interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`). Full
+    recompute with ``training.recompute_num_layers`` = N (Megatron's block method): the first N
+    layers of each pipeline chunk keep only their input, the others their full activations,
+    plus one recomputed layer's working set (:func:`infra_lab._kernels.memory.stage_activations`). ZeRO-3 keeps
+    two gathered layers. Stacks with ``pp_stage_buffers_persistent`` = 1 (PyTorch pipelining)
+    also hold a receive buffer per micro-batch for every stage input and output gradient and
+    each forward's output until its backward (:func:`infra_lab._kernels.memory.stage_io_bytes`,
+    in ``activations``), unless ``training.pp_free_stage_buffers`` (the run frees them, as
+    Llama 3 §3.3.2 publishes). Context parallelism with ``parallelism.cp_rotate`` = "allgather"
+    (PyTorch's context_parallel) adds one layer's transient attention buffers — the all-gathered
+    K/V of every CP rank and the fp32 merge/gradient accumulators
+    (:func:`infra_lab._kernels.memory.cp_attention_bytes`) — where they exceed the logits they
+    never meet (``cp_attention_buffers``); with "allgather-exposed" (Llama 3's CP) the
+    gathered K/V and the full-length dK/dV before their reduce-scatter; the P2P ring's
+    buffers are not counted.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+    >>> total = il.memory.training_memory_total(sc)
+    >>> 30e9 < total < 192e9
+    True
+    """
+    from .._kernels.memory import MEM_NAMES
+
+    mi = _memory_inputs(scenario, overrides)
+    par = mi.scenario.parallelism
+    sharding = _state_sharding(mi)
+    layer_act = _layer_activations(mi)
+    hook = None
+    if mi.scenario.multimodal is not None:   # issue 20: encoders on the first stage, cross-attention
+        from ..multimodal import training_hook
+
+        hook = training_hook(mi.scenario)
+        layer_act = _with_cross_attention(mi, hook, layer_act)
+    head_cp = _head_and_cp_bytes(mi)
+    # the rank asked for (stage_candidates always keeps rank 0 and rank pp - 1: they alone hold
+    # the embedding and the output layer); None: every candidate, the most loaded one wins
+    want = {"most_loaded": None, "first": 0, "last": par.pp - 1}[mi.which]
+    best, best_total, best_cand = None, -1.0, None
+    for cand in stage_candidates(mi.scenario.model_spec, par.pp, par.vp,
+                                 recompute_num_layers=mi.recompute_num_layers,
+                                 **(hook.stage_extras() if hook is not None else {})):
+        if want is not None and cand["rank"] != want:
+            continue
+        vals, nf = _stage_bytes(mi, cand, hook, sharding, layer_act, head_cp)
+        total = float(sum(vals))
+        if total > best_total:
+            best, best_total, best_cand = vals, total, (cand, nf)
+    cand, nf = best_cand
+    notes = _component_notes(mi, cand, nf, sharding[0], head_cp[2])
+    return pl.DataFrame(
+        {"component": list(MEM_NAMES), "bytes": [float(v) for v in best],
+         "GiB": [float(v) / GiB for v in best], "note": [notes[k] for k in MEM_NAMES]})
+
+
+def training_memory_total(scenario, **overrides: Any) -> float:
+    """Sum of :func:`training_memory` [bytes], the allocator reserve included."""
+    return float(training_memory(scenario, **overrides)["bytes"].sum())
+
+
+def fits(scenario, **overrides: Any) -> bool:
+    """True when :func:`training_memory_total` ≤ the memory the accelerator's driver exposes
+    (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`: nvidia-smi / rocminfo
+    total where the catalog has it, e.g. 81,559 MiB on an H100 80GB, else the labelled
+    HBM capacity)."""
+    from ..scenario import as_scenario, load_scenario
+
+    if isinstance(scenario, str) and not scenario.lower().endswith(".toml") and "\n" not in scenario:
+        scenario = load_scenario(scenario)
+    scenario = as_scenario(scenario)      # a dict or a path is validated; anything else refused by name
+    total = training_memory_total(scenario, **overrides)   # validates the overrides
+    acc = catalog.accelerator(overrides.get("accelerator") or scenario.hardware.accelerator)
+    return total <= acc.memory_capacity_bytes
+
+
+def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 4096,
+                 micro_batch: int = 1, precision: str = "bf16", zero: int = 1,
+                 recompute: str = "none", nodes: int = 128, gpus_per_node: int = 8,
+                 **overrides: Any) -> pl.DataFrame:
+    """Per-GPU training memory of several models on several devices, plain data parallel.
+
+    Every combination is a Scenario with tp = pp = cp = ep = 1 on ``nodes`` × ``gpus_per_node``
+    GPUs (dp = all of them), ``global_batch = micro_batch · dp`` and the given ZeRO stage.
+
+    Returns
+    -------
+    polars.DataFrame
+        model, accelerator, component, bytes [bytes], GB [1e9 bytes], capacity_GB, total_GB,
+        fits (total ≤ capacity)
+    """
+    from ..scenario import Scenario
+
+    frames = []
+    presets = V.sequence("presets", presets, "model preset names")
+    for k, v in (("micro_batch", micro_batch), ("nodes", nodes), ("gpus_per_node", gpus_per_node)):
+        V.integer(k, v)     # each Scenario re-checks them; here so that nodes × gpus_per_node is a number
+    accelerators = V.sequence("accelerators", accelerators, "accelerator names")
+    for p in presets:
+        for a in accelerators:
+            acc = catalog.accelerator(a)
+            sc = Scenario.from_dict({
+                "model": {"preset": p},
+                "hardware": {"accelerator": acc.name, "nodes": nodes, "gpus_per_node": gpus_per_node},
+                "training": {"seq_len": seq_len, "micro_batch": micro_batch,
+                             "global_batch": micro_batch * nodes * gpus_per_node,
+                             "precision": precision, "recompute": recompute},
+                "parallelism": {"zero": zero},
+            })
+            df = training_memory(sc, **overrides)
+            tot = float(df["bytes"].sum())
+            frames.append(df.select("component", "bytes").with_columns(
+                pl.lit(p).alias("model"), pl.lit(acc.name).alias("accelerator"),
+                (pl.col("bytes") / 1e9).alias("GB"), pl.lit(acc.memory_capacity_bytes / 1e9).alias("capacity_GB"),
+                pl.lit(tot / 1e9).alias("total_GB"), pl.lit(tot <= acc.memory_capacity_bytes).alias("fits")))
+    return pl.concat(frames).select("model", "accelerator", "component", "bytes", "GB",
+                                    "capacity_GB", "total_GB", "fits")
+
+
+_K_RUNS = {  # model preset, tp, pp, vp, micro-batch (Korthikanti et al. 2022 Table 5, https://arxiv.org/abs/2205.05198)
+    "22B": ("megatron-22b", 8, 1, 1, 4),
+    "175B": ("megatron-175b", 8, 8, 3, 1),
+    "530B": ("megatron-530b", 8, 35, 3, 1),
+    "1T": ("megatron-1t", 8, 64, 1, 1),
+}
+
+
+_K_PUBLISHED_GIB = {  # params+optimizer, activations no recompute, activations selective+SP
+    "22B": (45.56, 59.25, 9.56), "175B": (45.56, 66.84, 12.35),
+    "530B": (31.64, 114.02, 23.08), "1T": (32.96, 131.25, 26.56),
+}
+
+
+def korthikanti_check() -> pl.DataFrame:
+    """Reproduce Korthikanti et al. 2022's per-GPU memory [GiB] (Table 5,
+    https://arxiv.org/abs/2205.05198; GiB as Calculon prints them).
+
+    The runs of Table 5 (A100, s = 2,048, V = 51,200, DP = 1) through
+    :func:`training_memory` with the paper's conventions: 16-bit weights, fp32 gradients
+    (Megatron main_grad), Adam fp32 master + moments (18 B/param), dropout, no flash
+    attention. Published values are as encoded by calculon-ai/calculon from the paper's
+    Figures 1 and 7; they count transformer layers only, so ``predicted_gib`` excludes the
+    embedding and LM-head (``with_embeddings_gib`` adds them back).
+
+    Returns
+    -------
+    polars.DataFrame : model, quantity, published_gib, predicted_gib, error_pct,
+        with_embeddings_gib, with_embeddings_error_pct
+    """
+    from ..scenario import Scenario
+
+    rows = []
+    for label, (preset, tp, pp, vp, mbs) in _K_RUNS.items():
+        d = {"model": {"preset": preset},
+             "hardware": {"accelerator": "A100-SXM-80GB", "nodes": tp * pp // 8, "gpus_per_node": 8,
+                          "nic": "ConnectX-6-HDR"},
+             "training": {"seq_len": 2048, "global_batch": mbs * tp * pp, "micro_batch": mbs},
+             "parallelism": {"tp": tp, "pp": pp, "vp": vp, "zero": 0}}
+        if tp * pp < 8:
+            d["hardware"]["gpus_per_node"] = tp * pp
+            d["hardware"]["nodes"] = 1
+        sc = Scenario.from_dict(d)
+        common = dict(weight_bytes=2.0, grad_bytes=4.0, dropout=True, flash_attention=False,
+                      reserve_fraction=0.0, reserve_bytes=0.0)
+        pub = _K_PUBLISHED_GIB[label]
+        for qi, (quantity, rec, sp) in enumerate((("params+optimizer", "none", False),
+                                                  ("activations, no recompute", "none", False),
+                                                  ("activations, selective + SP", "selective", True))):
+            sc_q = sc.replace(parallelism={"sequence_parallel": sp}, training={"recompute": rec})
+            bare = training_memory(sc_q, include_embeddings=False, **common)
+            full = training_memory(sc_q, include_embeddings=True, **common)
+
+            def pick(df: pl.DataFrame, q: int = qi) -> float:
+                comps = (["weights", "gradients", "optimizer_states"] if q == 0
+                         else ["activations", "embedding_and_head_activations"])
+                return float(df.filter(pl.col("component").is_in(comps))["bytes"].sum()) / GiB
+
+            p, pe = pick(bare), pick(full)
+            rows.append({"model": label, "quantity": quantity, "published_gib": pub[qi],
+                         "predicted_gib": p, "error_pct": 100 * (p / pub[qi] - 1),
+                         "with_embeddings_gib": pe, "with_embeddings_error_pct": 100 * (pe / pub[qi] - 1)})
+    return pl.DataFrame(rows)
