@@ -174,19 +174,16 @@ def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens
     requests = room / (per_token * (input_tokens + output_tokens))
     raw_bs = min(requests, 4096) / pp
     raw_tok = min(raw_bs * (1 + input_tokens / output_tokens), 32768)
-    if raw_bs < 256:
-        bs = max(64, 32 * math.ceil(raw_bs / 32))
-    elif raw_bs < 1024:
-        bs = 128 * math.ceil(raw_bs / 128)
-    else:
-        bs = 256 * math.ceil(raw_bs / 256)
-    if raw_tok < 4096:
-        tok = max(2048, 256 * math.ceil(raw_tok / 256))
-    elif raw_tok < 8192:
-        tok = 512 * math.ceil(raw_tok / 512)
-    else:
-        tok = 1024 * math.ceil(raw_tok / 1024)
+    bs = _stepped_ceil(raw_bs, 64, ((256, 32), (1024, 128), (math.inf, 256)))
+    tok = _stepped_ceil(raw_tok, 2048, ((4096, 256), (8192, 512), (math.inf, 1024)))
     return int(bs), int(tok)
+
+
+def _stepped_ceil(x: float, floor: int, ladder: tuple[tuple[float, int], ...]) -> int:
+    """``x`` rounded up to the step of the first ``(below, step)`` rung with ``x < below``, at
+    least ``floor`` (trtllm-bench's rounding of its batch-size and token heuristics)."""
+    step = next(st for below, st in ladder if x < below)
+    return max(floor, step * math.ceil(x / step))
 
 
 def _fixed_lengths(row: dict) -> bool:
