@@ -544,6 +544,38 @@ SWEEP_CALLS = ("estimate", "search", "serve")
 SCENARIO_TABLES = ("model", "hardware", "training", "parallelism", "serving")
 
 
+SWEEP_RECORD = "infra-lab-sweep.json"
+"""The file in a ``sweep --out FOLDER`` that records which sweep the folder's results belong to."""
+
+
+def _check_sweep_folder(folder: Path, call: dict[str, Any]) -> None:
+    """Refuse to resume into a folder whose results came from another sweep.
+
+    il.sweep matches stored rows by the grid point's values only, so a rerun into the same
+    folder with another scenario, --call, --objective, fixed grid value or --seed would
+    return the earlier sweep's results for the shared points. The folder keeps the call that
+    filled it (:data:`SWEEP_RECORD`); a different call is an error naming what differs.
+    """
+    if folder.exists() and not folder.is_dir():
+        return   # il.sweep reports it (out = ... is a file)
+    record = folder / SWEEP_RECORD
+    now = json.loads(json.dumps(call, sort_keys=True, default=str))
+    if record.is_file():
+        try:
+            before = json.loads(record.read_text())
+        except (OSError, ValueError):
+            before = None
+        if before != now:
+            what = (sorted(k for k in now.keys() | (before or {}).keys()
+                           if (before or {}).get(k) != now.get(k)) if isinstance(before, dict) else ["unreadable record"])
+            raise CliError(f"--out {str(folder)!r}: the folder holds the results of another sweep "
+                           f"(differs in: {', '.join(what)}; 'base' is the scenario); give this sweep its own "
+                           f"folder, or rerun the same command to resume")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(now, sort_keys=True, indent=1))
+
+
 def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dict]]:
     """A sweep grid file: Scenario tables whose LIST values are swept (the Cartesian product
     of every list) and whose other values are fixed for every point, e.g. ::
@@ -651,6 +683,8 @@ def cmd_sweep(a) -> Output:
             raise CliError(f"--out {a.out!r}: the folder {str(target.parent)!r} does not exist; create it first")
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
+    if folder is not None:
+        _check_sweep_folder(Path(folder), {**kw, "seed": a.seed})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = sweep(sweep_point, grid, a.scheduler, seed=a.seed, chunk_size=a.chunk_size,

@@ -414,6 +414,26 @@ def test_sweep_call_and_grid_must_fit_the_scenario_kind(tmp_path, capsys):
     assert rc == 0 and [int(r["concurrency"]) for r in rows] == [8, 16], err
 
 
+def test_sweep_out_folder_refuses_another_sweeps_results(tmp_path, capsys):
+    """il.sweep matches stored rows by the point's values only: a rerun into the same --out
+    folder with another fixed value (or scenario, --call, --objective, --seed) used to return
+    the first sweep's numbers for the shared points. The folder now records its sweep; another
+    one is refused naming what differs, and the same command still resumes."""
+    g1, g2 = tmp_path / "g1.toml", tmp_path / "g2.toml"
+    g1.write_text(GRID)
+    g2.write_text(GRID.replace("micro_batch = 1", "micro_batch = 2"))
+    folder = tmp_path / "runs"
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g1), "--out", str(folder), "--format", "json")
+    assert rc == 0, err
+    first = json.loads(out)
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g2), "--out", str(folder), "--format", "json")
+    assert rc == 1 and out == "" and "holds the results of another sweep" in err and "fixed" in err, err
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g1), "--out", str(folder), "--format", "json")
+    assert rc == 0 and json.loads(out) == first, err
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g1), "--out", str(folder), "--seed", "7")
+    assert rc == 1 and "seed" in err, err
+
+
 # --------------------------------------------------------------------------- bad input
 
 
