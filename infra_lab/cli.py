@@ -384,7 +384,10 @@ def cmd_search(a) -> Output:
         what = "fitting plans" if a.feasible_only else "plans"
         title = (f"il.search — {sc.name}: {shown.height} {what}, best by {a.objective} first "
                  f"(memory in GB; `--format csv` for every column)")
-        out.frame("plans", shown, [c for c in SEARCH_SHOWN if c in shown.columns], title=title)
+        cols = [c for c in SEARCH_SHOWN if c in shown.columns]
+        if a.objective not in cols and a.objective in shown.columns and a.objective != "memory_per_gpu_bytes":
+            cols.insert(cols.index("mfu") + 1 if "mfu" in cols else len(cols), a.objective)   # the sort key is shown
+        out.frame("plans", shown, cols, title=title)
         if df.height == 0:
             out.notes.append("`--all` lists the plans that do not fit")
     else:
@@ -509,6 +512,8 @@ def cmd_serve(a) -> Output:
                 df = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
             shown = SERVE_SEARCH_SHOWN + ["usd_per_million_output_tokens", "usd_per_million_output_tokens_all_in",
                                            "usd_per_million_tokens"]
+            if kw["objective"] not in shown:     # the sort key is always a column of the table
+                shown.insert(shown.index("output_tokens_per_s_per_gpu"), kw["objective"])
             out.frame("configurations", df, [c for c in shown if c in df.columns],
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
