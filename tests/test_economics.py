@@ -740,6 +740,9 @@ class TestChartsAndWidget:
         assert out["owned_band"].p5 < out["owned_band"].p95
         assert out["rent_vs_own"].committed and "pre-tax, unlevered" in out["text"]
         assert out["chart"].to_dict()
+        neg = W.economics_update(2.634, n=500)          # the decay path loses money at the defaults
+        assert neg["provider"].npv_usd_per_gpu < 0
+        assert f"NPV −${abs(neg['provider'].npv_usd_per_gpu):,.0f} per GPU" in neg["text"] and "$-" not in neg["text"]
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)
             box = W.economics_explorer()

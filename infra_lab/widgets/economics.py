@@ -58,7 +58,8 @@ def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "
             f"inputs (others at their modes); with the other inputs uncertain: ${band.fmt()} (P50, P5–P95)."
             f"<br><b>Renter</b>: {ro.text}."
             f"<br><b>Operator</b> (contract at ${price_usd_per_gpu_hour:.2f}, then the decaying market rent): "
-            f"IRR {irr_txt}, payback {pb_txt}, NPV ${pv.npv_usd_per_gpu:,.0f} per GPU over {pv.years:g} years "
+            f"IRR {irr_txt}, payback {pb_txt}, NPV {'−' if pv.npv_usd_per_gpu < 0 else ''}"
+            f"${abs(pv.npv_usd_per_gpu):,.0f} per GPU over {pv.years:g} years "
             f"(pre-tax, unlevered).")
     return {"owned_usd_per_gpu_hour": own.total_usd_per_gpu_hour, "owned_band": band, "rent_vs_own": ro,
             "provider": pv, "breakdown": own.breakdown, "chart": chart, "text": text}
