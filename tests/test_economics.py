@@ -758,6 +758,12 @@ class TestChartsAndWidget:
         neg = W.economics_update(2.634, n=500)          # the decay path loses money at the defaults
         assert neg["provider"].npv_usd_per_gpu < 0
         assert f"NPV −${abs(neg['provider'].npv_usd_per_gpu):,.0f} per GPU" in neg["text"] and "$-" not in neg["text"]
+        # payback counts operating cash only, IRR and NPV the residual value too: at host = 0 the
+        # text read "IRR 2%, payback never"; it now says which cash each one counts
+        cheap = W.economics_update(2.634, host_usd_per_gpu=0.0, n=500)
+        assert cheap["provider"].irr > 0 and cheap["provider"].payback_years == float("inf")
+        assert "operating cash pays the GPU back never within the horizon" in cheap["text"]
+        assert "include the residual value" in cheap["text"]
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)
             box = W.economics_explorer()
