@@ -10,7 +10,7 @@ from ._layout import fit_labels
 
 __all__ = ["serving_explorer", "serving_update", "SERVING_MODELS", "SERVING_ACCELERATORS"]
 
-SERVING_MODELS = {  # label -> (preset, GPUs of one node the model is served on by default)
+SERVING_MODELS = {  # dropdown label -> model preset name
     "ZAYA1 (8.3B MoE)": "zaya1-base",
     "gpt-oss-120b (MoE)": "gpt-oss-120b",
     "Llama 3.3 70B (dense)": "llama3.3-70b",
