@@ -577,8 +577,11 @@ def _check_sweep_folder(folder: Path, call: dict[str, Any]) -> None:
                            f"(differs in: {', '.join(what)}; 'base' is the scenario); give this sweep its own "
                            f"folder, or rerun the same command to resume")
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(now, sort_keys=True, indent=1))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(now, sort_keys=True, indent=1))
+    except OSError as e:
+        raise CliError(f"--out {str(folder)!r}: cannot be written ({e})") from None
 
 
 def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dict]]:
