@@ -678,13 +678,15 @@ def test_search_frames_do_not_depend_on_kept_working_buffers(monkeypatch):
     from several threads at once."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from infra_lab.training import plan_search  # the module whose _work_buffers reads the limit
+
     sc = SMALL.replace(hardware={"pxn": False})
     big = {"top": None, "feasible_only": False, "max_micro_batch": 2, "max_pp": 2}
     small = {"top": None, "max_micro_batch": 1, "max_pp": 2}
-    monkeypatch.setattr(T, "WORK_KEEP_MAX_BYTES", 0)
+    monkeypatch.setattr(plan_search, "WORK_KEEP_MAX_BYTES", 0)
     fresh = {"big": il.search(sc, **big), "small": il.search(sc, **small)}
     assert fresh["big"].height > fresh["small"].height
-    monkeypatch.setattr(T, "WORK_KEEP_MAX_BYTES", 2**40)
+    monkeypatch.setattr(plan_search, "WORK_KEEP_MAX_BYTES", 2**40)
     assert_frame_equal(il.search(sc, **big), fresh["big"], check_exact=True)
     assert_frame_equal(il.search(sc, **small), fresh["small"], check_exact=True)   # in the big one's buffers
     with ThreadPoolExecutor(4) as ex:
