@@ -384,7 +384,10 @@ def cmd_search(a) -> Output:
         what = "fitting plans" if a.feasible_only else "plans"
         title = (f"il.search — {sc.name}: {shown.height} {what}, best by {a.objective} first "
                  f"(memory in GB; `--format csv` for every column)")
-        out.frame("plans", shown, [c for c in SEARCH_SHOWN if c in shown.columns], title=title)
+        cols = [c for c in SEARCH_SHOWN if c in shown.columns]
+        if a.objective not in cols and a.objective in shown.columns and a.objective != "memory_per_gpu_bytes":
+            cols.insert(cols.index("mfu") + 1 if "mfu" in cols else len(cols), a.objective)   # the sort key is shown
+        out.frame("plans", shown, cols, title=title)
         if df.height == 0:
             out.notes.append("`--all` lists the plans that do not fit")
     else:
@@ -509,6 +512,8 @@ def cmd_serve(a) -> Output:
                 df = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
             shown = SERVE_SEARCH_SHOWN + ["usd_per_million_output_tokens", "usd_per_million_output_tokens_all_in",
                                            "usd_per_million_tokens"]
+            if kw["objective"] not in shown:     # the sort key is always a column of the table
+                shown.insert(shown.index("output_tokens_per_s_per_gpu"), kw["objective"])
             out.frame("configurations", df, [c for c in shown if c in df.columns],
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
@@ -542,6 +547,41 @@ def cmd_serve(a) -> Output:
 
 SWEEP_CALLS = ("estimate", "search", "serve")
 SCENARIO_TABLES = ("model", "hardware", "training", "parallelism", "serving")
+
+
+SWEEP_RECORD = "infra-lab-sweep.json"
+"""The file in a ``sweep --out FOLDER`` that records which sweep the folder's results belong to."""
+
+
+def _check_sweep_folder(folder: Path, call: dict[str, Any]) -> None:
+    """Refuse to resume into a folder whose results came from another sweep.
+
+    il.sweep matches stored rows by the grid point's values only, so a rerun into the same
+    folder with another scenario, --call, --objective, fixed grid value or --seed would
+    return the earlier sweep's results for the shared points. The folder keeps the call that
+    filled it (:data:`SWEEP_RECORD`); a different call is an error naming what differs.
+    """
+    if folder.exists() and not folder.is_dir():
+        return   # il.sweep reports it (out = ... is a file)
+    record = folder / SWEEP_RECORD
+    now = json.loads(json.dumps(call, sort_keys=True, default=str))
+    if record.is_file():
+        try:
+            before = json.loads(record.read_text())
+        except (OSError, ValueError):
+            before = None
+        if before != now:
+            what = (sorted(k for k in now.keys() | (before or {}).keys()
+                           if (before or {}).get(k) != now.get(k)) if isinstance(before, dict) else ["unreadable record"])
+            raise CliError(f"--out {str(folder)!r}: the folder holds the results of another sweep "
+                           f"(differs in: {', '.join(what)}; 'base' is the scenario); give this sweep its own "
+                           f"folder, or rerun the same command to resume")
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(now, sort_keys=True, indent=1))
+    except OSError as e:
+        raise CliError(f"--out {str(folder)!r}: cannot be written ({e})") from None
 
 
 def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dict]]:
@@ -651,6 +691,8 @@ def cmd_sweep(a) -> Output:
             raise CliError(f"--out {a.out!r}: the folder {str(target.parent)!r} does not exist; create it first")
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
+    if folder is not None:
+        _check_sweep_folder(Path(folder), {**kw, "seed": a.seed})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = sweep(sweep_point, grid, a.scheduler, seed=a.seed, chunk_size=a.chunk_size,

@@ -273,7 +273,10 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     chunk_size : points per task [count]; default: in-process ⌈n/20⌉, on a cluster
         ⌈n / (4 · workers)⌉ (coarse tasks, a few per worker)
     out : folder for incremental Parquet results (created if missing); points already there
-        without an error are skipped, failed ones are retried (``retry_failed``)
+        without an error are skipped, failed ones are retried (``retry_failed``). Stored rows
+        are matched by the point's values and its seed only: points stored with another base
+        ``seed`` are evaluated again (with a warning), but a different ``fn`` or ``fn_kwargs``
+        is not detected, so give each function its own folder
     progress : show a progress bar (tqdm.auto: a widget in Jupyter, text in a terminal)
     pass_seed : force passing (True) or not passing (False) ``seed=`` to fn; default: pass it
         when fn has a ``seed`` parameter
@@ -338,12 +341,21 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
         out_dir.mkdir(parents=True, exist_ok=True)
         stored = load_results(out_dir)
         if stored.height:
-            wanted = set(keys)
+            wanted = dict(zip(keys, seeds, strict=True))
+            other_seed = set()
             for r in stored.iter_rows(named=True):
                 if r["_key"] not in wanted:
                     continue
+                if r.get("seed") is not None and int(r["seed"]) != wanted[r["_key"]]:
+                    other_seed.add(r["_key"])   # made with another base seed: not this sweep's row
+                    continue
                 if r.get("error") is None or not retry_failed:
                     done[r["_key"]] = r
+            other_seed -= set(done)
+            if other_seed:
+                warnings.warn(
+                    f"sweep: out = {str(out)!r} holds {len(other_seed)} of these points made with another "
+                    f"base seed (not seed = {int(seed)}); they are evaluated again", stacklevel=2)
     todo = [i for i, k in enumerate(keys) if k not in done]
 
     cl, close_after = _client(client)

@@ -325,6 +325,26 @@ def test_serve_price_and_cost_objectives(tmp_path, capsys):
         ref["usd_per_million_tokens"].to_list(), rel=1e-12)
 
 
+@pytest.mark.skipif(not hasattr(il, "serve_search"), reason="a build without the serving model")
+@pytest.mark.parametrize("objective", ["e2e_latency_s", "total_tokens_per_s", "usd_per_million_input_tokens"])
+def test_serve_search_table_shows_its_sort_key(tmp_path, capsys, objective):
+    """The readable table sorted by a column it did not print (e2e latency, total tokens/s,
+    the input-token price): a user saw rows in an order no shown number explains."""
+    path = tmp_path / "serve.toml"
+    path.write_text(SERVING_TOML)
+    rc, out, err = main(capsys, "serve", str(path), "--search", "--objective", objective, "--top", "3",
+                        "--price-usd-per-gpu-hour", "2.5")
+    header = next(line for line in out.splitlines() if line.startswith("tp "))
+    assert rc == 0 and objective in header.split(), (err, header)
+
+
+def test_search_table_shows_its_sort_key(capsys):
+    rc, out, err = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "2", "--max-micro-batch", "2",
+                        "--objective", "tflops_per_gpu")
+    header = next(line for line in out.splitlines() if line.startswith("tp "))
+    assert rc == 0 and "tflops_per_gpu" in header.split(), (err, header)
+
+
 @pytest.mark.parametrize("option", [("--top", "3"), ("--max-tpot-s", "0.05"), ("--objective", "ttft_s")])
 def test_serve_search_options_need_search(tmp_path, capsys, option):
     """Without --search the search's options would be ignored: the command says so instead."""
@@ -412,6 +432,26 @@ def test_sweep_call_and_grid_must_fit_the_scenario_kind(tmp_path, capsys):
     rc, out, err = main(capsys, "sweep", str(serving), "--grid", str(g), "--call", "serve", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rc == 0 and [int(r["concurrency"]) for r in rows] == [8, 16], err
+
+
+def test_sweep_out_folder_refuses_another_sweeps_results(tmp_path, capsys):
+    """il.sweep matches stored rows by the point's values only: a rerun into the same --out
+    folder with another fixed value (or scenario, --call, --objective, --seed) used to return
+    the first sweep's numbers for the shared points. The folder now records its sweep; another
+    one is refused naming what differs, and the same command still resumes."""
+    g1, g2 = tmp_path / "g1.toml", tmp_path / "g2.toml"
+    g1.write_text(GRID)
+    g2.write_text(GRID.replace("micro_batch = 1", "micro_batch = 2"))
+    folder = tmp_path / "runs"
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g1), "--out", str(folder), "--format", "json")
+    assert rc == 0, err
+    first = json.loads(out)
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g2), "--out", str(folder), "--format", "json")
+    assert rc == 1 and out == "" and "holds the results of another sweep" in err and "fixed" in err, err
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g1), "--out", str(folder), "--format", "json")
+    assert rc == 0 and json.loads(out) == first, err
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g1), "--out", str(folder), "--seed", "7")
+    assert rc == 1 and "seed" in err, err
 
 
 # --------------------------------------------------------------------------- bad input

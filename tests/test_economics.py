@@ -9,6 +9,7 @@ import csv
 import math
 import statistics
 import warnings
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -671,6 +672,20 @@ class TestNotebookClaims:
         s = E.monte_carlo_owned_cost(100_000, seed=20250930)
         assert np.median(s) > E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour
 
+    def test_section1_table_lists_only_inputs_the_answer_reads(self):
+        """Notebook 05's input table listed Epoch AI's 19 % network share of cluster cost
+        (interconnect_fraction) beside the per-port network the owned cost actually uses (27 %
+        of capex at the defaults); it now lists E.owned_input_names() plus the value decay."""
+        used = E.owned_input_names()
+        assert "interconnect_fraction" not in used and "depreciation_ooms_per_year" not in used
+        assert set(E.NETWORK_PORT_PARAMS) <= set(used) and "utilization" in used
+        assert "interconnect_fraction" in E.owned_input_names(network="fraction")
+        assert "depreciation_ooms_per_year" in E.owned_input_names("exponential")
+        with pytest.raises(UnknownNameError, match="per-port"):
+            E.owned_input_names(network="ports")
+        src = (Path(__file__).resolve().parents[1] / "tools" / "notebooks" / "05_economics.py").read_text()
+        assert "E.owned_input_names()" in src
+
     def test_owning_beats_a_commitment_at_every_utilization(self):
         assert E.rent_vs_own(E.defaults("MI300X")["contract_usd_per_gpu_hour"], committed=True).owning_wins == "always"
 
@@ -740,6 +755,15 @@ class TestChartsAndWidget:
         assert out["owned_band"].p5 < out["owned_band"].p95
         assert out["rent_vs_own"].committed and "pre-tax, unlevered" in out["text"]
         assert out["chart"].to_dict()
+        neg = W.economics_update(2.634, n=500)          # the decay path loses money at the defaults
+        assert neg["provider"].npv_usd_per_gpu < 0
+        assert f"NPV −${abs(neg['provider'].npv_usd_per_gpu):,.0f} per GPU" in neg["text"] and "$-" not in neg["text"]
+        # payback counts operating cash only, IRR and NPV the residual value too: at host = 0 the
+        # text read "IRR 2%, payback never"; it now says which cash each one counts
+        cheap = W.economics_update(2.634, host_usd_per_gpu=0.0, n=500)
+        assert cheap["provider"].irr > 0 and cheap["provider"].payback_years == float("inf")
+        assert "operating cash pays the GPU back never within the horizon" in cheap["text"]
+        assert "include the residual value" in cheap["text"]
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)
             box = W.economics_explorer()

@@ -426,6 +426,22 @@ def test_widget_update_is_callable_directly():
     assert "30% audio" in s3["mix"][0]
 
 
+def test_widget_says_its_price_and_drops_a_stale_chart():
+    """The dollars column named no price (it is the median on-demand rent, not notebook 09's owned
+    price), and a mix over 100 % left the previous mix's chart beside its note."""
+    s, _ = il.widgets.multimodal_update()
+    price = il.economics.cloud_price("MI300X")
+    assert s["price"][0] == "on-demand median" and s["usd_per_gpu_h"][0] == pytest.approx(price)
+    assert s["musd"][0] == pytest.approx(s["days"][0] * 24 * 1024 * price / 1e6)
+    given, _ = il.widgets.multimodal_update(price_usd_per_gpu_hour=2.0)
+    assert given["price"][0] == "given" and given["usd_per_gpu_h"][0] == 2.0
+    box = il.widgets.multimodal_explorer()
+    assert box.chart.chart is not None
+    box.controls["image"].value = 0.9                    # + 15 % audio: over 100 %
+    note, chart = box.update()
+    assert chart is None and "lower one" in note["note"][0] and box.chart.chart is None
+
+
 def test_serve_multimodal_requests():
     sc = {"model": {"preset": "qwen2.5-vl-7b"},
           "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},

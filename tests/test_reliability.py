@@ -657,3 +657,14 @@ def test_widget_update_and_box():
     assert "16,384 GPUs" in box.children[1].value
     box.controls["calibration"].value = "fleet"
     assert box.update()["calibration"] == "fleet"
+
+
+def test_widget_says_the_work_is_the_same_at_every_size():
+    """The GPUs slider keeps work_hours: at 100,000 GPUs the line read "run 9.65 days" for the
+    work 1,024 GPUs do in 5.9, with nothing saying the work was not rescaled."""
+    from infra_lab.widgets.reliability import reliability_explorer
+
+    box = reliability_explorer(SC, 95.0, optimizer="muon", n_runs=100)
+    box.controls["gpus"].value = 100_000
+    line = box.children[1].value
+    assert f"{95.0 / 24:.2f} days of failure-free work (the same at every cluster size)" in line, line

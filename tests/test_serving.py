@@ -860,6 +860,33 @@ def test_widget_update_answers():
     assert none is None and "cannot run" in bad["configuration"][0]
 
 
+def test_widget_prices_every_listed_accelerator_and_hides_what_cannot_run():
+    """Three dead or misleading states of the serving explorer: MI325X (in its accelerator list)
+    answered only "cannot run" because it has no public purchase price, although its rents are
+    listed; a deployment that does not fit in memory showed throughput and a $/M tokens; and a
+    setting without a chart left the previous setting's chart on screen."""
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.serving import SERVING_ACCELERATORS, serving_explorer, serving_update
+
+    for acc in SERVING_ACCELERATORS:
+        s, chart = serving_update("llama3.3-70b", acc, "vllm", "fp8", 64, 8)
+        assert s["fits"][0] and s["usd_per_M_output"][0] > 0 and chart is not None, acc
+    s, _ = serving_update("llama3.3-70b", "MI325X", "vllm", "fp8", 64, 8)
+    assert s["price"][0] == "rented, on-demand median"
+    assert s["usd_per_gpu_h"][0] == pytest.approx(il.serving.gpu_hour_price("MI325X", "rented"))
+    own, _ = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 64, 8)
+    assert own["price"][0] == "owned" and own["usd_per_gpu_h"][0] == pytest.approx(il.serving.gpu_hour_price("MI300X"))
+    big, chart = serving_update("deepseek-v3", "MI300X", "vllm", "fp8", 64, 1)
+    row = big.row(0, named=True)
+    assert not row["fits"] and "does not fit" in row["configuration"] and chart is None
+    assert row["memory_GB"] > row["capacity_GB"]
+    assert all(row[k] is None for k in ("output_tok_s", "tok_s_per_user", "tpot_ms", "usd_per_M_output"))
+    box = serving_explorer()
+    assert box.chart.chart is not None
+    box.controls["engine"].value = "trt-llm"                 # no trt-llm stack on MI300X
+    assert box.chart.chart is None
+
+
 # ---------------------------------------------------------------- physical floors of the stack factors
 _PLATFORM_PARTS = {"cuda": ("H100-SXM", "B200"), "rocm": ("MI300X", "MI355X")}
 

@@ -167,6 +167,24 @@ def test_resume_retries_failed_points(tmp_path):
     assert CALLS == [] and kept["error"].is_not_null().sum() == 4
 
 
+def test_resume_with_another_base_seed_evaluates_again(tmp_path):
+    """Rows stored with another base seed are not this sweep's: they used to come back
+    unchanged (old seed column, old random outputs); now they are evaluated again with a
+    warning, and the frame equals the sweep without a store."""
+    import warnings
+
+    out = tmp_path / "store"
+    a = il.sweep(noisy, GRID, seed=1, out=out, progress=False)
+    with pytest.warns(UserWarning, match="another base seed"):
+        b = il.sweep(noisy, GRID, seed=2, out=out, progress=False)
+    assert b.equals(il.sweep(noisy, GRID, seed=2, progress=False))
+    assert (b["seed"] != a["seed"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = il.sweep(noisy, GRID, seed=1, out=out, progress=False)   # both seeds stored now
+    assert again.equals(a)
+
+
 def test_validation_errors():
     with pytest.raises(ValidationError, match=r"grid\['x'\] = 3: expected a list"):
         il.sweep(noisy, {"x": 3})

@@ -109,6 +109,11 @@ class ChartPane:
             self.widget.clear_output(wait=True)
             display(chart)
 
+    def clear(self) -> None:
+        """Show no chart (where the widget's setting has none to show)."""
+        self.chart = None
+        self.widget.clear_output()
+
 
 def vendor_color(domain: list[str] | None = None) -> alt.Scale:
     """Colour scale mapping vendor names to the house colours."""

@@ -119,6 +119,7 @@ from .owned import (
                       network_capex_per_gpu,
                       owned_components,
                       owned_cost_per_gpu_hour,
+                      owned_input_names,
                       owned_inputs,
                       rent_vs_own,
                       rent_vs_own_curve,
@@ -150,7 +151,7 @@ __all__ = [
     # owned cost
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn", "owned_inputs",
     "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu", "rental_cost_per_gpu_hour",
-    "break_even_utilization", "rent_vs_own", "rent_vs_own_curve", "cluster_power",
+    "break_even_utilization", "rent_vs_own", "rent_vs_own_curve", "cluster_power", "owned_input_names",
     # finance
     "OPERATOR_PARAMS", "PATHS", "VALUE_CURVES", "ProviderView", "annuity_factor", "npv", "irr", "irr_array",
     "payback_years", "straight_line_value", "exponential_value", "residual_value", "operator_inputs",

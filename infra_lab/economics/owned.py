@@ -44,7 +44,7 @@ __all__ = [
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn",
     "owned_inputs", "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu",
     "rental_cost_per_gpu_hour", "break_even_utilization", "rent_vs_own", "rent_vs_own_curve",
-    "cluster_power",
+    "cluster_power", "owned_input_names",
 ]
 
 NETWORK_PORT_PARAMS = ("nic_usd", "nics_per_gpu", "switch_port_usd", "switch_ports_per_gpu",
@@ -121,6 +121,24 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
 
 _OWNED_BUILD = V.build_hint("owned_inputs", "OWNED_PARAMS")
 """Where a complete dict of owned-cost inputs comes from (said by every missing-key error)."""
+
+
+def owned_input_names(depreciation: str = "straight-line", network: str = "per-port") -> list[str]:
+    """The rows of :data:`OWNED_PARAMS` that :func:`owned_cost_per_gpu_hour` reads with these
+    options (the others belong to the other methods: ``interconnect_fraction`` to
+    ``network="fraction"``, the port prices and counts to ``"per-port"``,
+    ``depreciation_ooms_per_year`` to ``depreciation="exponential"``).
+
+    Examples
+    --------
+    >>> "interconnect_fraction" in owned_input_names()
+    False
+    >>> "nic_usd" in owned_input_names(network="fraction")
+    False
+    """
+    V.choice("depreciation", depreciation, DEPRECIATION)
+    V.choice("network", network, NETWORK)
+    return [k for k in _owned_keys({}, depreciation=depreciation, network=network)[0] if k in OWNED_PARAMS]
 
 
 def _owned_keys(v: Mapping[str, Any], *, depreciation: str = "straight-line",

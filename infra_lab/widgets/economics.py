@@ -53,13 +53,15 @@ def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "
                                 committed=[label] if committed else [], **op_inputs)
     chart = C.rent_vs_own_chart(curve, y_max=max(3.0 * price_usd_per_gpu_hour, 2.0 * own.total_usd_per_gpu_hour))
     irr_txt = "never repaid" if pv.irr is None else f"{pv.irr:.0%}"
-    pb_txt = "never" if pv.payback_years == float("inf") else f"{pv.payback_years:.1f} years"
+    pb_txt = ("never within the horizon" if pv.payback_years == float("inf")
+              else f"in {pv.payback_years:.1f} years")   # operating cash only: IRR and NPV count the residual value too
     text = (f"<b>Owned {own.accelerator}</b>: ${own.total_usd_per_gpu_hour:.2f} per useful GPU-hour at these "
             f"inputs (others at their modes); with the other inputs uncertain: ${band.fmt()} (P50, P5–P95)."
             f"<br><b>Renter</b>: {ro.text}."
             f"<br><b>Operator</b> (contract at ${price_usd_per_gpu_hour:.2f}, then the decaying market rent): "
-            f"IRR {irr_txt}, payback {pb_txt}, NPV ${pv.npv_usd_per_gpu:,.0f} per GPU over {pv.years:g} years "
-            f"(pre-tax, unlevered).")
+            f"IRR {irr_txt}, operating cash pays the GPU back {pb_txt}, NPV {'−' if pv.npv_usd_per_gpu < 0 else ''}"
+            f"${abs(pv.npv_usd_per_gpu):,.0f} per GPU over {pv.years:g} years "
+            f"(IRR and NPV include the residual value at the end; pre-tax, unlevered).")
     return {"owned_usd_per_gpu_hour": own.total_usd_per_gpu_hour, "owned_band": band, "rent_vs_own": ro,
             "provider": pv, "breakdown": own.breakdown, "chart": chart, "text": text}
 

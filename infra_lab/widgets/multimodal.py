@@ -28,8 +28,9 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     Returns
     -------
     (polars.DataFrame, altair.Chart | None) : a one-row summary (step time, useful tokens/s,
-    padding %, encoder share %, days and USD for ``tokens``) and the time-split chart; when the
-    shares exceed 1, a one-row frame saying so and None.
+    padding %, encoder share %, days and million USD for ``tokens``, the GPU-hour price and
+    which price it is) and the time-split chart; when the shares exceed 1, a one-row frame
+    saying so and None.
     """
     import math
 
@@ -62,8 +63,9 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float))
                               or not math.isfinite(price) or price < 0):
         raise ValidationError(f"price_usd_per_gpu_hour = {price!r}: expected a finite number >= 0 [USD/GPU-h]")
+    basis = "given"
     if price is None:
-        price = il.economics.cloud_price(sc["hardware"]["accelerator"])
+        price, basis = il.economics.cloud_price(sc["hardware"]["accelerator"]), "on-demand median"
     days = tokens / r.useful_tokens_per_s / DAY
     gpus = r.estimate.gpus
     bd = r.breakdown()
@@ -73,7 +75,8 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
         "step_s": [r.step_time_s], "useful_Mtok_per_s": [r.useful_tokens_per_s / 1e6],
         "padding_pct": [100 * (r.stats.waste if r.stats else 0.0)],
         "encoder_pct": [100 * share["encoder_compute"] / r.step_time_s],
-        "days": [days], "musd": [days * 24 * gpus * price / 1e6], "fits": [r.estimate.fits],
+        "days": [days], "musd": [days * 24 * gpus * price / 1e6], "usd_per_gpu_h": [float(price)],
+        "price": [basis], "fits": [r.estimate.fits],
     })
     chart = mix_time_chart(bd.with_columns(pl.lit(summary["mix"][0]).alias("mix"),
                                            (pl.col("seconds") * days / r.step_time_s).alias("days")),
@@ -103,7 +106,9 @@ def multimodal_explorer(base: str = "maia-class-ibm-mi300x"):
         s, c = multimodal_update(w_img.value, w_aud.value, w_px.value, w_enc.value, w_pack.value, base=base)
         with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3):
             out.value = s._repr_html_()
-        if c is not None:
+        if c is None:
+            pane.clear()    # no stale chart of the previous mix beside the note
+        else:
             pane.show(c)
         return s, c
 
@@ -114,4 +119,5 @@ def multimodal_explorer(base: str = "maia-class-ibm-mi300x"):
     box = W.VBox([W.HBox([W.VBox([w_img, w_aud, w_px]), W.VBox([w_enc, w_pack])]), out, pane.widget])
     box.update = update
     box.controls = {"image": w_img, "audio": w_aud, "image_px": w_px, "encoder": w_enc, "packing": w_pack}
+    box.chart = pane
     return box

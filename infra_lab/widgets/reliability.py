@@ -77,7 +77,8 @@ def _fmt(s: dict) -> str:
             f"({s['interruptions_per_day']:.2f}/day, {s['expected_interruptions']:.1f} over the run) · "
             f"save {s['ckpt_blocking_s']:.0f} s every {s['interval_h']:.2f} h · "
             f"mean restart {s['mean_restart_min']:.1f} min · "
-            f"goodput {s['goodput']:.2%} ({mc}) · run {s['wall_days']:.2f} days{p95}")
+            f"goodput {s['goodput']:.2%} ({mc}) · run {s['wall_days']:.2f} days{p95} for "
+            f"{s['work_days']:.2f} days of failure-free work (the same at every cluster size)")
 
 
 def reliability_explorer(hardware, work_hours: float, *, model=None, optimizer: str | None = None,

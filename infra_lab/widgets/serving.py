@@ -10,7 +10,7 @@ from ._layout import fit_labels
 
 __all__ = ["serving_explorer", "serving_update", "SERVING_MODELS", "SERVING_ACCELERATORS"]
 
-SERVING_MODELS = {  # label -> (preset, GPUs of one node the model is served on by default)
+SERVING_MODELS = {  # dropdown label -> model preset name
     "ZAYA1 (8.3B MoE)": "zaya1-base",
     "gpt-oss-120b (MoE)": "gpt-oss-120b",
     "Llama 3.3 70B (dense)": "llama3.3-70b",
@@ -33,17 +33,23 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     precision : weight precision; concurrency : requests in flight [-]; gpus : GPUs [-]
     max_tpot_ms : time-per-output-token target [ms] (None: no search)
     input_tokens, output_tokens : mean request [tokens]
-    price_usd_per_gpu_hour : [USD/GPU-h] (None: owned cost from il.economics)
+    price_usd_per_gpu_hour : [USD/GPU-h] (None: the owned cost from il.economics, or for an
+        accelerator with no public purchase price the median on-demand rent,
+        ``il.serving.gpu_hour_price(accelerator, "rented")``; the ``price`` column says which)
 
     Returns
     -------
     (polars.DataFrame, altair.Chart | None) : rows "as configured" (and "best at the target"),
-        with tokens/s, per GPU, per user, TTFT, TPOT, e2e, memory, fits, $/M tokens; and the
-        breakdown chart of the configured deployment (None when it cannot run)
+        with tokens/s, per GPU, per user, TTFT, TPOT, e2e, memory, fits, $/M tokens and the
+        GPU-hour price used; a deployment that does not fit in memory keeps its memory and
+        capacity columns but no throughput, latency or cost (they would describe a deployment
+        that cannot run). And the breakdown chart of the configured deployment (None when it
+        cannot run or does not fit)
     """
     import infra_lab as il
 
     from ..charts.serving import serving_breakdown_chart
+    from ..economics import NoPurchasePriceError
     from ..errors import InfraLabError, empty_reasons
 
     gpus = int(gpus)
@@ -56,19 +62,32 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
         if spec.experts and spec.experts % gpus == 0:
             sc["serving"]["ep"] = gpus
         r = il.serve(sc)
-        price = price_usd_per_gpu_hour or il.serving.gpu_hour_price(accelerator)
+        if price_usd_per_gpu_hour:
+            price, basis = price_usd_per_gpu_hour, "given"
+        else:
+            try:
+                price, basis = il.serving.gpu_hour_price(accelerator), "owned"
+            except NoPurchasePriceError:    # e.g. MI325X: no public purchase price, but listed rents
+                price, basis = il.serving.gpu_hour_price(accelerator, "rented"), "rented, on-demand median"
     except InfraLabError as e:
         return pl.DataFrame({"configuration": [f"cannot run: {e}"]}), None
 
+    capacity_GB = il.catalog.accelerator(accelerator).memory_capacity_bytes / 1e9   # what the driver exposes
+
     def row(label, res, cfg=""):
+        d = {"configuration": label + cfg, "fits": res.fits, "output_tok_s": None, "output_tok_s_per_gpu": None,
+             "tok_s_per_user": None, "ttft_s": None, "tpot_ms": None, "e2e_s": None,
+             "memory_GB": res.memory_per_gpu_bytes / 1e9, "capacity_GB": capacity_GB,
+             "max_concurrency": res.max_concurrency, "usd_per_M_output": None, "usd_per_M_tokens": None,
+             "usd_per_gpu_h": price, "price": basis}
+        if not res.fits:
+            d["configuration"] = f"{label}{cfg}: does not fit in memory"
+            return d
         c = il.serving.token_costs(res, price)
-        return {"configuration": label + cfg, "fits": res.fits, "output_tok_s": res.output_tokens_per_s,
-                "output_tok_s_per_gpu": res.output_tokens_per_s_per_gpu,
-                "tok_s_per_user": res.tokens_per_s_per_user, "ttft_s": res.ttft_s, "tpot_ms": 1e3 * res.tpot_s,
-                "e2e_s": res.e2e_latency_s, "memory_GB": res.memory_per_gpu_bytes / 1e9,
-                "max_concurrency": res.max_concurrency,
-                "usd_per_M_output": c["usd_per_million_output_tokens_all_in"],
-                "usd_per_M_tokens": c["usd_per_million_tokens"]}
+        return d | {"output_tok_s": res.output_tokens_per_s, "output_tok_s_per_gpu": res.output_tokens_per_s_per_gpu,
+                    "tok_s_per_user": res.tokens_per_s_per_user, "ttft_s": res.ttft_s, "tpot_ms": 1e3 * res.tpot_s,
+                    "e2e_s": res.e2e_latency_s, "usd_per_M_output": c["usd_per_million_output_tokens_all_in"],
+                    "usd_per_M_tokens": c["usd_per_million_tokens"]}
 
     rows = [row("as configured", r)]
     if max_tpot_ms is not None:
@@ -90,9 +109,11 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
                    f"kv {b['kv_precision']}, {b['concurrency']} in flight)")
             rows.append(row(f"best at TPOT ≤ {max_tpot_ms:g} ms", rb, cfg))
         elif best is not None:
-            rows.append({"configuration": f"no configuration of {gpus} GPUs reaches TPOT ≤ {max_tpot_ms:g} ms"})
-    chart = serving_breakdown_chart(r.breakdown.with_columns(pl.lit(f"{gpus} × {accelerator}").alias("run")),
-                                    title=f"{model}: where an engine cycle goes")
+            rows.append({"configuration": f"no configuration of {gpus} GPU{'' if gpus == 1 else 's'} reaches "
+                                           f"TPOT ≤ {max_tpot_ms:g} ms"})
+    chart = None if not r.fits else serving_breakdown_chart(
+        r.breakdown.with_columns(pl.lit(f"{gpus} × {accelerator}").alias("run")),
+        title=f"{model}: where an engine cycle goes")
     return pl.DataFrame(rows, infer_schema_length=None), chart
 
 
@@ -123,7 +144,9 @@ def serving_explorer():
         with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,
                        tbl_width_chars=200):
             out.value = s._repr_html_()
-        if c is not None:
+        if c is None:
+            pane.clear()    # no stale chart of the previous setting beside a "cannot run" row
+        else:
             pane.show(c)
         return s, c
 

@@ -72,8 +72,8 @@ Two sets of published, fully specified runs (details and rules: `docs/validation
   and Primus runs, dense and MoE, on H100 (incl. torchtitan's lower-power H100 variant, whose
   catalog memory and power are printed below)/H200/H800/B200/GB200/GB300, MI300X (torchtitan runs, and Primus pipeline-schedule runs compared with a
   global batch assumed from the Primus test config that sets their model shape), MI325X (AMD's
-  8-node Primus Llama 3.1 runs and a published 8-node Primus Llama 2 7B log), B200 MoE (torchtitan
-  Qwen3-30B-A3B runs on 1 to 16 nodes, some with DeepEP) and MI355X (Primus runs), BF16 and FP8. A fixed hash of each run's id puts it in the **test** split
+  8-node Primus Llama 3.1 runs and published Primus logs of Llama 2 7B and 70B and of a host-bound
+  Mixtral 8x7B baseline), B200 MoE (torchtitan Qwen3-30B-A3B runs on 1 to 16 nodes, some with DeepEP) and MI355X (Primus runs), BF16 and FP8. A fixed hash of each run's id puts it in the **test** split
   or not. Each framework family has its own stack — Megatron-Core (with
   Primus and DeepSeek's runs) and torchtitan (FSDP2, SDPA: FlashAttention-2, cuDNN on Blackwell, per-op selective
   checkpointing) — whose `framework_time_scale` and `memory_time_scale`, one value for both

@@ -121,7 +121,8 @@ own_mode.breakdown.with_columns(pl.col("usd_per_gpu_hour").round(3), pl.col("sha
 """),
     ("code", r"""
 show = ["label", "value", "low", "high", "grade", "basis"]
-E.parameter_table().filter(pl.col("scope").is_in(["all", "MI300X"]) & pl.col("name").is_in(E.OWNED_PARAMS)).select(
+used = [*E.owned_input_names(), "depreciation_ooms_per_year"]   # what the owned cost reads; the value decay: sections 4 and 6
+E.parameter_table().filter(pl.col("scope").is_in(["all", "MI300X"]) & pl.col("name").is_in(used)).select(
     show).unique(subset=["label"], keep="last", maintain_order=True)
 """),
     ("md", r"""
@@ -130,7 +131,9 @@ of AMD's average selling price by analysts at the bank Citi, via svethardware.cz
 model also adopts), and a distributor's baseboard listing in Epoch
 AI's price data; colocation: Encor Advisors relaying CBRE, and CBRE's H2 2024 report; power: Epoch
 AI's cost model and the US Energy Information Administration). The external figure:
-`data/economics/tco_benchmarks.csv`.
+`data/economics/tco_benchmarks.csv`. The back-end network is priced per port (NIC, switch ports
+and optics per GPU); Epoch AI's alternative, a fixed share of the cluster's cost
+(`interconnect_fraction`, `network="fraction"`), is not used here, so it is not in the table.
 
 ## 2. What does Zyphra pay?
 

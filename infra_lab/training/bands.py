@@ -1,0 +1,87 @@
+"""Sensitivity bands: :func:`estimate_band`, the estimate at the fastest and slowest corner of
+the stated ranges of a stack's factors (:func:`infra_lab.stacks.ranges`), found by one of
+:data:`BAND_METHODS`."""
+
+from __future__ import annotations
+
+import itertools
+
+import polars as pl
+
+from .. import stacks
+from ..errors import ValidationError, unknown
+from ..scenario import Scenario
+from ._common import _training_scenario
+from .factors import stack_params
+from .step import estimate
+
+BAND_METHODS = ("corners", "monotone")
+"""How :func:`estimate_band` finds its fastest and slowest case: every corner of the box, or
+the two corners that per-factor directions pick (exact when the step time is monotone in each
+factor, as every stack factor with a range is: a time scale never speeds a step up, an overlap
+fraction never slows it down)."""
+
+
+def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
+                  factors: list[str] | None = None, method: str = "corners") -> pl.DataFrame:
+    """The estimate over the stated ranges of the stack's factors: the fastest and the slowest
+    case over the box low..high of ``factors`` (default: every factor of the stack with a
+    stated range, :func:`infra_lab.stacks.ranges`), plus the nominal point.
+
+    The band is a sensitivity, not a confidence interval: it says how far the estimate moves
+    when every factor sits anywhere in its stated range, not how likely a measured run is to
+    fall inside it (:func:`infra_lab.validation.band_coverage` counts how many published runs
+    do).
+
+    Parameters
+    ----------
+    method : "corners" (default) evaluates every corner of the box (2^k estimates for k
+        factors); "monotone" moves one factor at a time from its low to its high end at the
+        others' nominal values, takes each factor's faster end for the fastest case and its
+        slower end for the slowest, and evaluates those two corners (2k + 3 estimates). The
+        two agree when the step time is monotone in each factor (tests check it on published
+        runs); use "monotone" for many factors or many scenarios.
+
+    Returns
+    -------
+    polars.DataFrame
+        case ("nominal", "low", "high" = fastest and slowest case), step_time_s [s],
+        tokens_per_s [tokens/s], tokens_per_s_per_gpu, mfu, nic_busy_fraction, and the
+        factor values of that case
+    """
+    sc = _training_scenario(scenario, "estimate_band")
+    st = stack or sc.stack
+    rng = stacks.ranges(st)
+    if factors is not None and (isinstance(factors, str) or not isinstance(factors, (list, tuple))):
+        raise ValidationError(f"factors = {factors!r:.80}: expected a list of stack factor names "
+                              f"({', '.join(rng)}) or None (all of them)")
+    if method not in BAND_METHODS:
+        raise unknown("estimate_band method", method, BAND_METHODS)
+    names = list(rng) if factors is None else list(factors)
+    for n in names:
+        if not isinstance(n, str) or n not in rng:
+            raise unknown(f"factor with a stated range in stack {st}", n, rng)
+    nominal = estimate(sc, stack=stack)
+    base = stack_params(st)
+    if method == "corners":
+        rows = []
+        for corner in itertools.product(*[rng[n] for n in names]):
+            p = dict(zip(names, corner, strict=True))
+            rows.append((estimate(sc, stack=stack, params=p), p))
+        fast = min(rows, key=lambda x: x[0].step_time_s)
+        slow = max(rows, key=lambda x: x[0].step_time_s)
+    else:
+        fast_p, slow_p = {}, {}
+        for n in names:
+            lo, hi = rng[n]
+            t_lo = estimate(sc, stack=stack, params={n: lo}).step_time_s
+            t_hi = estimate(sc, stack=stack, params={n: hi}).step_time_s
+            fast_p[n], slow_p[n] = (lo, hi) if t_lo <= t_hi else (hi, lo)
+        fast = (estimate(sc, stack=stack, params=fast_p), fast_p)
+        slow = (estimate(sc, stack=stack, params=slow_p), slow_p)
+    out = []
+    for case, (e, p) in (("nominal", (nominal, {n: base[n] for n in names})), ("low", fast), ("high", slow)):
+        out.append({"case": case, "step_time_s": e.step_time_s, "tokens_per_s": e.tokens_per_s,
+                    "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu, "mfu": e.mfu,
+                    "nic_busy_fraction": e.nic_busy_fraction, **{n: float(p[n]) for n in names}})
+    return pl.DataFrame(out)

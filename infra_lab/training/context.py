@@ -1,0 +1,303 @@
+"""Scenario to kernel inputs: :class:`_Context`, everything the step kernel needs for one
+(model, hardware, training, stack).
+
+:func:`_context` resolves a Scenario (stack, overrides, multimodal hook, the library choices
+of its [parallelism] table) and :func:`_context_cached` packs the kernel's constant vector
+(``kt.C_NAMES``: shapes, byte widths, the stack's factors, optimizer and Newton–Schulz time
+coefficients, the memory-bound op pricing), the per-layer tables (:mod:`.tables`), the
+collective-kernel parameters, the FLOPs per step under each convention
+(:func:`_flop_conventions`, :data:`MFU_CONVENTION`) and the checkpoint size.
+:func:`_layout_tables` adds what depends on a layout (tp, pp, vp, cp, dp, ep, etp): the
+pipeline stage candidates and the collective times per micro-batch; :func:`_xtab` the
+routed-expert table of a set of (ep, etp) pairs."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import catalog, stacks
+from .._kernels import training as kt
+from ..errors import ValidationError
+from ..scenario import CP_ROTATE_METHODS, ParallelismConfig, Scenario
+from .factors import STACK_PARAMS, stack_params
+from .tables import _TABLE_FACTORS, _tables_cached, _xtab_cached
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything the step kernel needs for one (model, hardware, training, stack):
+
+    spec (ModelSpec); c (the kernel's constant vector, named by ``kt.C_NAMES``: seq_len S
+    [tokens], hidden H, vocab V, top-k, the K/V width the CP exchange carries HKV [elements], global batch GBATCH
+    [sequences], HBM [bytes], job GPUs per scale-up domain D, layers, the stack's scales and
+    overlaps [-], byte widths [bytes/param or element], optimizer time coefficients [s, s/param],
+    allocator reserve [bytes], bucket sizes [params], ...); tab / htab (per-layer and LM-head
+    op tables ``kt.TAB_NAMES`` / ``kt.HTAB_NAMES``: seconds and activation bytes per layer and
+    micro-batch, indexed [kind, field, tp_i, mbs_i, cp_i, sp]); P (collective-kernel
+    parameters, ``collectives.collective_time_params``); tps / mbss / cps (the tp, micro-batch
+    and cp values the tables are indexed by); flops (FLOPs per step by MFU convention [FLOP]);
+    peak_bf16 [FLOP/s per GPU]; world [GPUs]; tokens_per_step [tokens]; stack (name) and sp (its
+    factors); domain [GPUs]; checkpoint_bytes [bytes]; stage_extra (multimodal first-stage and
+    per-layer params); xkey (what the routed-expert table depends on besides (ep, etp))."""
+
+    spec: Any
+    c: np.ndarray
+    tab: np.ndarray
+    htab: np.ndarray
+    P: np.ndarray
+    tps: tuple[int, ...]
+    mbss: tuple[int, ...]
+    cps: tuple[int, ...]
+    flops: dict[str, float]          # FLOPs per step under each convention
+    peak_bf16: float
+    world: int
+    tokens_per_step: float
+    stack: str
+    sp: dict[str, float]
+    domain: int
+    checkpoint_bytes: float
+    stage_extra: tuple = (0.0, 0.0)   # multimodal: (first-stage params, per-layer params), issue 20
+    xkey: tuple = ()                  # what the routed-expert table depends on besides (ep, etp)
+    peak_train: float = 0.0           # dense peak at the training precision [FLOP/s per GPU]
+
+
+def _freeze(d: dict) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
+
+
+def _flop_conventions(spec, seq_len: int, tokens: float) -> dict[str, float]:
+    """FLOPs of one step under every convention of :data:`infra_lab.models.FLOP_CONVENTIONS`
+    [FLOP]: :func:`infra_lab.models.training_flops_per_token` × tokens (the one owner of the
+    FLOP conventions; "executed" without recomputation)."""
+    from .. import models
+
+    return {c: models.training_flops_per_token(spec, seq_len, c) * tokens for c in models.FLOP_CONVENTIONS}
+
+
+@functools.lru_cache(maxsize=64)
+def _optimizer_coeffs(acc_name: str, optimizer: str) -> tuple[float, float]:
+    """(fixed time [s], time per local parameter [s]) of the optimizer update, from
+    :func:`infra_lab.compute.optimizer_step_time` (linear in the parameter count)."""
+    from .. import compute
+
+    t0 = compute.optimizer_step_time(0.0, acc_name, optimizer)
+    return t0, (compute.optimizer_step_time(1e9, acc_name, optimizer) - t0) / 1e9
+
+
+@functools.lru_cache(maxsize=64)
+def _muon_ns_coeffs(spec, acc_name: str, optimizer: str, iterations: int) -> tuple[float, ...]:
+    """Muon's Newton–Schulz time of whole, unsharded weight matrices [s]: per dense-like layer
+    (the kinds other than "moe", weighted by their counts as the layer tables are), the
+    non-expert matrices of one MoE layer, all routed experts of one MoE layer, and the largest
+    single non-expert and expert matrix (the least a rank that owns any matrix does). From
+    :func:`infra_lab.compute.newton_schulz_times` (the one owner); zeros for optimizers other
+    than Muon. Multi-token-prediction modules are not counted."""
+    if optimizer != "muon" or iterations == 0:
+        return (0.0, 0.0, 0.0, 0.0, 0.0)
+    from .. import compute
+
+    t = compute.newton_schulz_times(spec, acc_name, iterations)
+    kinds = spec.layer_kinds()
+    counts = {k: kinds.count(k) for k in set(kinds)}
+    n_dense_like = sum(v for k, v in counts.items() if k != "moe")
+    dense = moe = expert = mx_ne = mx_e = 0.0
+    for kind, ex, ts, tm in t.select("layer_kind", "expert", "time_s", "time_per_matrix_s").iter_rows():
+        if kind not in counts:
+            continue
+        if ex:
+            expert += ts if kind == "moe" else 0.0
+            mx_e = max(mx_e, tm)
+        else:
+            mx_ne = max(mx_ne, tm)
+            if kind == "moe":
+                moe += ts
+            else:
+                dense += ts * counts[kind] / max(n_dense_like, 1)
+    return (dense, moe, expert, mx_ne, mx_e)
+
+
+MFU_CONVENTION = "6N+head+causal_attn"
+"""The FLOP convention of ``Estimate.mfu`` (a key of :data:`infra_lab.models.FLOP_CONVENTIONS`):
+6 × active non-embedding parameters, the LM head, attention counted causal (half the s²
+score/context work); no recomputation, router or MTP modules (as Megatron-LM counts model FLOPs
+since March 2025)."""
+
+
+def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
+    """The routed-expert table of a context for the (ep, etp) pairs ``xs``."""
+    return _xtab_cached(ctx.xkey, ctx.tps, ctx.mbss, ctx.cps, tuple(xs))
+
+
+@functools.lru_cache(maxsize=256)
+def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
+                    optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
+                    cps: tuple, hook=None, moe: tuple = ("alltoall", False, "learned", None, False),
+                    modules: tuple | None = None, loss: tuple = (False, 1, False),
+                    fp8_param_gather: bool = False, offload: tuple | None = None,
+                    tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
+                    scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
+                    cp: tuple = ("p2p", False)) -> _Context:
+    from .. import collectives, compute, memory
+
+    sp = stack_params(stack, dict(overrides))
+    if tp_async:   # parallelism.tp_async: the TP collectives overlap at the stack's async-TP fraction
+        sp = {**sp, "tp_comm_overlap": sp["tp_async_comm_overlap"]}
+    if dualpipe:   # parallelism.dualpipe: the dispatch/combine overlap is DualPipe's
+        sp = {**sp, "ep_comm_overlap": sp["dualpipe_ep_comm_overlap"]}
+    if eager:      # training.eager: unfused element-wise ops (no torch.compile)
+        sp = {**sp, "memory_time_scale": sp["memory_time_scale"] * sp["eager_memory_factor"]}
+    acc = catalog.accelerator(hw.accelerator)
+    cpar = collectives.collective_time_params(hw)
+    # parallelism.cp_repeat_kv: K/V repeated to the query heads before the attention call
+    hq, hkv = memory.cp_exchange_widths(spec, cp[1])
+    vals = {
+        "S": float(seq_len), "H": float(spec.hidden), "V": float(spec.vocab), "TOPK": float(spec.top_k or 1),
+        "HKV": float(hkv), "HQ": float(hq), "GBATCH": float(global_batch), "HBM": acc.memory_capacity_bytes, "D": float(hw.domain_gpus),
+        "LAYERS": float(spec.layers),
+        "EP_OVL": sp["ep_comm_overlap"] if moe[1] else 0.0, "EXPERTS": float(spec.experts or 1),
+        "DISPATCH": float(kt.DISPATCHERS.index(moe[0])),
+        "OPT_STATE_BYTES": memory.OPTIMIZER_STATE_BYTES[optimizer],
+        "FP8_WCOPY": memory.fp8_weight_copy_bytes(precision, sp, fp8_param_gather),
+        "ACT_BYTES": memory.TRAINING_DEFAULTS["activation_bytes"],
+        "OPT_T0": _optimizer_coeffs(acc.name, optimizer)[0],
+        "OPT_T_PER_PARAM": _optimizer_coeffs(acc.name, optimizer)[1],
+        **dict(zip(("NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E"),
+                   _muon_ns_coeffs(spec, acc.name, optimizer, int(sp["muon_ns_iterations"])), strict=True)),
+        # Megatron's recompute_modules replace the stack's selective set; "moe" re-runs the
+        # layer's dispatch and combine too (2 more all-to-alls per MoE layer)
+        "SEL_MODE": sp["selective_recompute"] if modules is None else 0.0,
+        "SEL_A2A": 2.0 if (modules is not None and "moe" in modules) else 0.0,
+        "MOE_SYNC": sp["moe_host_sync_s"] if (moe[4] and spec.experts) else 0.0,
+        "MOE_SLOW": sp["moe_host_sync_slowdown"] if (moe[4] and spec.experts) else 0.0,
+        # activation offloading (training.offload_modules): the GPU's host link, one direction
+        "HOST_BW": catalog.host_link_bytes_per_s(acc.name) if offload else 0.0,
+        # pipeline stage buffers per micro-batch (memory.stage_io_bytes), unless the run frees them
+        "PP_IO": 0.0 if pp_free_io else sp["pp_stage_buffers_persistent"],
+        # parallelism.cp_rotate: 0 the P2P ring, 1 the all-gather rotation, 2 the exposed all-gather
+        "CP_AG": float(CP_ROTATE_METHODS.index(cp[0])),
+        # the compute model's memory-bound op pricing (per byte, per kernel) for the ring's merges
+        "MEM_S_PER_B": compute.op_time(0.0, 1.0, acc.name, launch=False),
+        "KERNEL_S": compute.op_time(0.0, 0.0, acc.name),
+        # multi-token-prediction modules, on the stage with the output layer
+        "MTP": float(spec.mtp_layers),
+        "MTP_MOE": 1.0 if (spec.mtp_layers and spec.mtp_layer_kind() == "moe") else 0.0,
+    }
+    # the stack factors the kernel reads as they are: one name, data/stacks.csv's
+    vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
+    c = np.array([vals[n] for n in kt.C_NAMES], dtype=np.float64)
+    if not np.all(np.isfinite(c)):
+        bad = [n for n, v in zip(kt.C_NAMES, c, strict=True) if not math.isfinite(v)]
+        raise ValidationError(f"training model constants not finite: {bad}")
+    if hook is None:
+        tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, None, 0.0, modules, loss,
+                                   offload, sac_attn, scaling)
+    else:
+        tab, htab = _tables_cached(spec, acc.name, precision, seq_len,
+                                   tuple(sp[k] for k in _TABLE_FACTORS), tps, mbss, cps, hook, sp["tp_comm_overlap"],
+                                   modules, loss, offload, sac_attn, scaling)
+    tokens = float(seq_len * global_batch)
+    # one checkpoint formula (memory.checkpoint_bytes: Muon keeps AdamW state on embeddings/head)
+    ckpt = memory.checkpoint_bytes(spec, optimizer, weight_bytes=sp["weight_bytes"]).total_bytes
+    flops = _flop_conventions(spec, seq_len, tokens)
+    extra = (0.0, 0.0)
+    if hook is not None:  # issue 20: encoders, projectors and cross-attention
+        trainable = hook.first_stage_params() + hook.cross_params()
+        frozen = 0.0 if hook.trained else float(hook.spec.params_encoders)
+        ckpt += trainable * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer]) + frozen * sp["weight_bytes"]
+        f_mm = hook.flops_per_sequence() * global_batch
+        # attention inside each packed sample only (document masks): the conventions that count
+        # the attention core count that fraction of it
+        f_att = hook.stats.attention_fraction
+        causal_core = spec._forward_parts(seq_len, True).get("attention_core", 0.0)
+        saved = {MFU_CONVENTION: causal_core, "executed": causal_core,
+                 "6N+head+attn": spec._forward_parts(seq_len, False).get("attention_core", 0.0)}
+        flops = {k: v + f_mm - 3.0 * (1.0 - f_att) * saved.get(k, 0.0) * tokens for k, v in flops.items()}
+        ex = hook.stage_extras()
+        extra = (ex["first_stage_params"], ex["per_layer_params"])
+    cv = sp["moe_popularity_cv"] if moe[2] == "learned" else 0.0
+    xkey = (spec, acc.name, precision, seq_len, tuple(sp[k] for k in _TABLE_FACTORS), cv, moe[3], modules, offload,
+            scaling)
+    return _Context(spec=spec, c=c, tab=tab, htab=htab, P=np.ascontiguousarray(cpar.array, dtype=np.float64),
+                    tps=tps, mbss=mbss, cps=cps, flops=flops,
+                    peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
+                    sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt), stage_extra=extra,
+                    xkey=xkey, peak_train=max(acc.peak("bf16"), acc.peak(precision) if precision in ("fp8", "fp16")
+                                              else 0.0))
+
+
+_HOOK_OF_SCENARIO = object()
+_NO_PLAN = ParallelismConfig()
+"""The library choices (moe_dispatcher, ep_overlap, tp_async, ...) of a search scenario that has
+no [parallelism] table: the table's defaults, as a scenario built without one gets them."""
+
+
+def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None,
+             hook=_HOOK_OF_SCENARIO) -> _Context:
+    if params is not None and not isinstance(params, dict):
+        raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
+    if stack is None:
+        stack = sc.stack
+    else:
+        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
+    stack_params(stack, params)  # validate overrides before they become a cache key
+    tr = sc.training
+    if hook is _HOOK_OF_SCENARIO:   # issue 20: a multimodal model's encoders (None for text)
+        hook = None
+        if sc.multimodal is not None:
+            from ..multimodal import training_hook
+
+            hook = training_hook(sc)
+    p = sc.parallelism if sc.parallelism is not None else _NO_PLAN   # a search scenario without a plan
+    moe = (p.moe_dispatcher, bool(p.ep_overlap), tr.moe_routing, tr.moe_capacity_factor, tr.moe_host_sync)
+    return _context_cached(sc.model_spec, sc.hardware, tr.seq_len,
+                           tr.global_batch, tr.precision, tr.optimizer, stack,
+                           _freeze(params or {}), tuple(tps), tuple(mbss), tuple(cps), hook, moe,
+                           tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
+                           tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
+                           tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
+                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
+                recompute_num_layers: int | None = None) -> tuple[tuple[tuple[float, ...], tuple[float, float]], ...]:
+    """Per stage candidate: (the L_ND ... L_PHEAD fields, (L_RD, L_RM))."""
+    from .. import memory
+
+    kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
+    return tuple(((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
+                   float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"]),
+                  (float(s["n_dense_recomputed"]), float(s["n_moe_recomputed"])))
+                 for s in memory.stage_candidates(spec, pp, vp, recompute_num_layers=recompute_num_layers, **kw))
+
+
+def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int | None = None):
+    """lay[layout, candidate, L_*], ncand[layout] and comm[layout, mbs_i, sp, Q_*] for an
+    int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
+    :func:`infra_lab.memory.stage_candidates` (with the layers full recompute re-runs,
+    ``training.recompute_num_layers``), collective times from the collective kernel."""
+    from .. import memory
+
+    n = layouts.shape[0]
+    lay = np.zeros((n, 8, kt.N_LAY))
+    ncand = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        rows = _stage_rows(ctx.spec, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra,
+                           recompute_num_layers)
+        ncand[i] = len(rows)
+        for j, (r, rec) in enumerate(rows):
+            lay[i, j, : len(r)] = r
+            lay[i, j, kt.L_RD] = rec[0]
+            lay[i, j, kt.L_RM] = rec[1]
+            # MTP modules full recompute re-runs: none under the block method (Megatron-Core)
+            lay[i, j, kt.L_RX] = r[3] * memory.mtp_modules_recomputed(ctx.spec.mtp_layers, recompute_num_layers)
+    kt.fill_layout_comm(ctx.c, layouts, lay, ncand, ctx.P)
+    comm = np.zeros((n, len(ctx.mbss), 2, kt.N_COMM))
+    kt.fill_plan_comm(ctx.c, layouts, np.array(ctx.mbss, dtype=np.float64), comm, ctx.P)
+    return lay, ncand, comm

@@ -1,0 +1,252 @@
+"""The parallelism search: :func:`search` evaluates every plan of :mod:`.plans` with the numba
+step kernel (serially below :data:`SEARCH_SERIAL_BELOW` plans, in parallel above), memoises the
+per-search tables (:func:`_prepared`), keeps its working buffers for the next call within
+:data:`WORK_KEEP_MAX_BYTES`, and builds the result frame column-wise (:func:`_frame`), best
+plan first by one of :data:`OBJECTIVES`."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import warnings
+
+import numba
+import numpy as np
+import polars as pl
+
+from .. import stacks
+from .._kernels import training as kt
+from ..errors import EmptyResultWarning, ValidationError, unknown
+from ..scenario import RECOMPUTE, Scenario
+from ._common import _RC, _training_scenario
+from .context import MFU_CONVENTION, _context, _layout_tables, _xtab
+from .factors import stack_params
+from .plans import _check_constraints, _enumerate, _name_batch_without_plan, _name_unreachable_bound
+from .step import COMPONENTS
+
+OBJECTIVES = {  # name -> True if larger is better
+    "tokens_per_s": True, "mfu": True, "tflops_per_gpu": True, "step_time_s": False,
+    "memory_per_gpu_bytes": False,
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
+    """Heads, tail, context and layout tables of one search (memoised: the collective times
+    of every (layout, micro-batch) are computed once per scenario and constraints)."""
+    cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
+    layouts, heads, tail = _enumerate(sc, cons)
+    if heads.shape[0] == 0 or tail.shape[0] == 0:
+        _name_unreachable_bound(sc, cons)
+        _name_batch_without_plan(sc, cons)
+        raise ValidationError(
+            f"search: no consistent plan satisfies the constraints {cons!r} together for "
+            f"{sc.hardware.world_size} GPUs (global_batch {sc.training.global_batch}, "
+            f"{sc.model_spec.layers} layers); each value is possible alone — relax one of them")
+    tps = tuple(sorted(set(heads[:, kt.H_TP].tolist())))
+    mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
+    cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
+    ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None)
+    lay, ncand, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
+    heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
+    heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
+    heads[:, kt.H_CPI] = np.searchsorted(np.array(cps), heads[:, kt.H_CP])
+    pairs = [(int(a), int(b)) for a, b in layouts[:, [kt.LY_EP, kt.LY_ETP]]]
+    xs = sorted(set(pairs))
+    xidx = {x: i for i, x in enumerate(xs)}
+    heads[:, kt.H_XI] = np.array([xidx[x] for x in pairs], dtype=np.int64)[heads[:, kt.H_LAY]]
+    xtab = _xtab(ctx, tuple(xs))
+    for a in (heads, tail, lay, ncand, comm):
+        a.setflags(write=False)
+    return np.ascontiguousarray(heads), np.ascontiguousarray(tail), ctx, (lay, ncand, comm, xtab)
+
+
+def _prepare(sc: Scenario, cons: dict, stack, params):
+    if params is not None and not isinstance(params, dict):
+        raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
+    if stack is not None:       # validated before they become a cache key (hashable, known, in range)
+        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
+    stack_params(sc.stack if stack is None else stack, params)
+    cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
+    params_t = None if params is None else tuple(sorted(params.items()))
+    return _prepared(sc, cons_t, stack, params_t)
+
+
+def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int | None = 10,
+           feasible_only: bool = True, *, stack: str | None = None,
+           params: dict[str, float] | None = None, **constraints) -> pl.DataFrame:
+    """Every consistent parallel plan for the scenario's model and cluster, best first.
+
+    Enumerates tp (divisors of the world ≤ the scale-up domain, dividing the heads), pp
+    (any divisor of the remaining ranks up to the layer count: stages need not be equal),
+    vp (1 … layers/pp), cp (dividing seq_len), dp (derived), ep (dividing the experts and
+    tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
+    tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
+    0–3 and FSDP, recompute none/selective/full and sequence parallel (tp > 1); evaluates
+    them all with the numba kernel (parallel over plans from :data:`SEARCH_SERIAL_BELOW` plans
+    on); drops plans that do not fit (when
+    ``feasible_only``) and sorts by ``objective``, plans with equal values (e.g. a ZeRO-3 and
+    an FSDP plan priced alike) in enumeration order, so ``top=k`` returns the first k rows of
+    ``top=None``.
+
+    Parameters
+    ----------
+    scenario : Scenario, dict or TOML path (its model, hardware and training tables are used). Its
+        [parallelism] table is optional: the search enumerates the plans, so the table may be
+        left out or hold a plan that does not fit this cluster, batch or model
+        (``Scenario.from_dict(d, check_plan=False)``); of it only the library choices that are
+        not searched are kept (moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate,
+        cp_repeat_kv; their defaults when it is left out). Likewise training.micro_batch and
+        recompute, which the search enumerates; its "full" plans recompute the first
+        training.recompute_num_layers layers of each pipeline chunk when the scenario sets it
+        (every layer otherwise).
+    objective : "tokens_per_s" | "mfu" | "tflops_per_gpu" (larger first) or "step_time_s" |
+        "memory_per_gpu_bytes" (smaller first)
+    top : rows to return (None: all)
+    feasible_only : keep only plans that fit in memory
+    stack, params : as in :func:`estimate`
+    **constraints : see :data:`SEARCH_CONSTRAINTS`, e.g. ``tp=1``, ``max_tp=8``, ``zero=1``,
+        ``recompute=["none", "selective"]``. Defaults: max_micro_batch 16, max_vp 8,
+        max_cp 16, max_etp 8.
+
+    Returns
+    -------
+    polars.DataFrame
+        tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, (only when the scenario
+        sets training.recompute_num_layers: recompute_num_layers, that N on the "full" plans and
+        null on the others), sequence_parallel, step_time_s, tokens_per_s, mfu, tflops_per_gpu,
+        memory_per_gpu_bytes, fits,
+        runnable (False when a collective of the plan has no path on the fabric, e.g. an
+        expert all-to-all across rails with PXN off: step time inf, tokens/s 0; such plans are
+        dropped with ``feasible_only``), nic_busy_fraction and the breakdown components [s]. With ``top=None,
+        feasible_only=False`` one row per plan evaluated.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> best = il.search(il.load_scenario("zaya1-ibm-mi300x"), top=3, max_micro_batch=4)
+    >>> best.height, bool(best["fits"].all())
+    (3, True)
+    """
+    sc = _training_scenario(scenario, "il.search", check_plan=False)
+    if not isinstance(objective, str) or objective not in OBJECTIVES:
+        raise unknown("objective", objective, OBJECTIVES)
+    cons = _check_constraints(constraints)
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise ValidationError(f"top = {top!r}: expected a positive integer or None")
+    if not isinstance(feasible_only, bool):
+        raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
+    heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
+    n = heads.shape[0] * tail.shape[0]
+    with _work_buffers(n) as (out, work):
+        # a small space without threads: the same eval_head per head, and no parallel kernel to compile
+        evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
+        evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+        df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
+                    recompute_num_layers=sc.training.recompute_num_layers)
+        if df.height == 0:
+            warnings.warn(f"il.search: empty result: {_why_none(out[:n], sc)}", EmptyResultWarning, stacklevel=2)
+        return df
+
+
+def _why_none(out: np.ndarray, sc: Scenario) -> str:
+    """Why :func:`search` kept no plan: the smallest memory of any plan against the capacity,
+    or (when some fit) that none of those can run on the fabric."""
+    n = out.shape[0]
+    if n == 0:
+        return "no parallel plan satisfies the constraints given"
+    acc = sc.hardware.accelerator_spec
+    fits = out[:, kt.O_FITS] > 0.5
+    if not fits.any():
+        return (f"none of the {n:,} plans fits in memory: the smallest needs {out[:, kt.O_MEM].min() / 1e9:.4g} GB "
+                f"per GPU, the {acc.name} exposes {acc.memory_capacity_bytes / 1e9:.4g} GB (add GPUs with "
+                "hardware.nodes, shorten training.seq_len, or allow more sharding and recompute; "
+                "feasible_only=False lists every plan)")
+    return (f"the {int(fits.sum()):,} plans that fit all have a collective with no path on the fabric "
+            "(e.g. an expert all-to-all across rails with hardware.pxn off); feasible_only=False lists them")
+
+
+SEARCH_SERIAL_BELOW = 8192
+"""Plan spaces of fewer plans are evaluated without threads (:func:`infra_lab._kernels.training.
+evaluate_serial`, about a millisecond at this size; measured 0.26 ms serial against 0.14 ms on two
+threads for the 2,400-plan ZAYA1 search of notebook 04), so a session that only searches small
+spaces never compiles the parallel kernel (a few seconds of a cold notebook). Each plan's outputs
+are the same either way: one eval_head per head, writing its own rows."""
+
+
+_RC_ENUM = pl.Enum(list(RECOMPUTE))
+
+WORK_KEEP_MAX_BYTES = 128 * 2**20
+"""Largest working memory (step-kernel outputs and sort buffers, 160 bytes a plan) that
+:func:`search` keeps for its next call: 128 MiB, about 840,000 plans. Fresh pages cost about a
+quarter of a search of the 87,795-plan GPT-175B space on 1,024 GPUs
+(``benchmarks/bench_search.py``); larger spaces allocate theirs per call and keep nothing."""
+_work_lock = threading.Lock()
+_work_kept: list = [None, None]
+
+
+@contextlib.contextmanager
+def _work_buffers(n: int):
+    """(out, work) for one search of n plans: ``plan_rows(n)`` and the int64 (4, n) sort
+    buffers of :func:`infra_lab._kernels.training.plan_order`; the ones kept from an earlier
+    call when they are large enough, within :data:`WORK_KEEP_MAX_BYTES` and not in use by
+    another thread, else new ones. Nothing returned by the search points into them."""
+    if n * (kt.N_OUT + 4) * 8 > WORK_KEEP_MAX_BYTES or not _work_lock.acquire(blocking=False):
+        yield plan_rows(n), np.empty((4, n), dtype=np.int64)
+        return
+    try:
+        out, work = _work_kept
+        if out is None or out.shape[0] < n:
+            out = work = None                       # drop the smaller pair before allocating
+            _work_kept[:] = [None, None]
+            out, work = plan_rows(n), np.empty((4, n), dtype=np.int64)
+            _work_kept[:] = [out, work]
+        yield out[:n], work[:, :n]
+    finally:
+        _work_lock.release()
+
+
+def plan_rows(n: int) -> np.ndarray:
+    """An uninitialised float64 array (n, N_OUT) for the step kernel's outputs whose rows start
+    on 128-byte boundaries: one plan = 16 float64 = exactly two cache lines (the frame's
+    gather reads each selected plan's row in random order)."""
+    buf = np.empty(n * kt.N_OUT + 16)
+    off = (-buf.ctypes.data % 128) // 8
+    return buf[off: off + n * kt.N_OUT].reshape(n, kt.N_OUT)
+
+
+def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
+           recompute_num_layers: int | None = None) -> pl.DataFrame:
+    """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
+    when ``feasible_only``) ordered by the objective's column with ties in plan order
+    (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
+    top rows), the columns gathered by numba passes, parallel for large frames (each plan's outputs are a
+    contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
+    Enum; polars wraps the numpy columns without per-row Python. With ``recompute_num_layers``
+    (the scenario's training.recompute_num_layers) a ``recompute_num_layers`` column follows
+    ``recompute``: that N on the "full" plans, null on the others."""
+    col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
+    idx = kt.plan_order(out, col, feasible_only, top, work)
+    f = ctx.flops[MFU_CONVENTION]
+    scale = np.array([ctx.tokens_per_step, f / (ctx.world * ctx.peak_bf16), f / ctx.world / 1e12])
+    o = np.empty((kt.GATHERED + len(kt.DERIVED_NAMES), idx.size))
+    pv = np.empty((len(kt.PLAN_INTS), idx.size), dtype=np.int32)
+    flags = np.empty((len(kt.PLAN_FLAGS), idx.size), dtype=np.bool_)
+    rc = np.empty(idx.size, dtype=np.uint32)
+    kt.gather_columns(out, idx, heads, tail, o, pv, flags, rc, scale, numba.get_num_threads())
+    fl = {name: pl.Series(name, flags[j]) for j, name in enumerate(kt.PLAN_FLAGS)}
+    d = {name: o[kt.GATHERED + j] for j, name in enumerate(kt.DERIVED_NAMES)}
+    cols = [pl.Series(name, pv[j]) for j, name in enumerate(kt.PLAN_INTS)]
+    cols += [fl["fsdp"], pl.Series("recompute", list(_RC), dtype=_RC_ENUM).gather(pl.Series(rc))]
+    if recompute_num_layers is not None:   # the "full" plans recompute only the first N layers of each chunk
+        cols.append(pl.Series("recompute_num_layers", np.full(rc.size, recompute_num_layers, dtype=np.int32))
+                    .set(pl.Series(rc != _RC["full"]), None))
+    cols += [fl["sequence_parallel"]]
+    # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
+    cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
+             pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
+             pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), fl["fits"], fl["runnable"],
+             pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]
+    cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
+    return pl.DataFrame(cols)

@@ -1,0 +1,191 @@
+"""One training step of one plan: :func:`estimate` and its result :class:`Estimate` (step
+time, throughput, MFU, memory, the breakdown by :data:`COMPONENTS`, the MFU table under every
+FLOP convention). The numba step kernel evaluates the plan on the inputs of :mod:`.context`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .._kernels import training as kt
+from ..errors import ValidationError
+from ..scenario import Scenario
+from ._common import _RC, _training_scenario
+from .context import _HOOK_OF_SCENARIO, MFU_CONVENTION, _Context, _context, _layout_tables, _xtab
+
+COMPONENTS = kt.OUT_NAMES[: kt.N_COMPONENTS]
+"""Breakdown components (seconds per step), in order."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One training step of a scenario.
+
+    Attributes
+    ----------
+    step_time_s : time of one optimizer step [s]
+    tokens_per_s : global_batch · seq_len / step_time_s [tokens/s]
+    tokens_per_s_per_gpu : tokens_per_s / GPUs [tokens/s]
+    mfu : model FLOPs utilisation against the dense BF16 peak [-], FLOPs under
+        :data:`MFU_CONVENTION` (causal attention, LM head included); see
+        :meth:`mfu_table` for the other conventions side by side
+    tflops_per_gpu : model FLOPs per second per GPU, same convention [TFLOP/s]
+    memory_per_gpu_bytes : peak memory on the most loaded GPU [bytes]
+    fits : memory_per_gpu_bytes ≤ HBM capacity
+    breakdown : polars DataFrame (component, seconds) summing to step_time_s
+    stack : software stack whose factors were used
+    model_flops_per_step : FLOPs of one step under :data:`MFU_CONVENTION` [FLOP]
+    gpus : GPUs in the cluster
+    nic_busy_fraction : share of the step time during which collectives that cross
+        scale-up domains run (their raw time, overlapped or not) [-]. A time share, not link
+        utilization: a collective paced by latency or by the scale-up hop counts in full
+        although its NICs are not saturated
+    dp_comm_raw_s : raw data-parallel collective time of the slowest stage per step,
+        before any overlap [s]
+    checkpoint_bytes : one full checkpoint: weights + optimizer states of all parameters [bytes]
+    flops_by_convention : FLOPs per step under each MFU convention [FLOP]
+    peak_flops : dense BF16 peak of one GPU [FLOP/s]
+    """
+
+    step_time_s: float
+    tokens_per_s: float
+    tokens_per_s_per_gpu: float
+    mfu: float
+    tflops_per_gpu: float
+    memory_per_gpu_bytes: float
+    fits: bool
+    breakdown: pl.DataFrame = field(repr=False)
+    stack: str = ""
+    model_flops_per_step: float = 0.0
+    gpus: int = 0
+    nic_busy_fraction: float = 0.0
+    dp_comm_raw_s: float = 0.0
+    checkpoint_bytes: float = 0.0
+    flops_by_convention: dict = field(default_factory=dict, repr=False)
+    peak_flops: float = 0.0
+
+    def days_to_train(self, tokens: float) -> float:
+        """Days of uninterrupted training for ``tokens`` [days]."""
+        return float(_tokens_arg(tokens)) / self.tokens_per_s / 86400.0
+
+    def gpu_hours(self, tokens: float) -> float:
+        """GPU-hours of uninterrupted training for ``tokens`` [GPU·h]: step time × steps ×
+        GPUs (the quantity economics and reliability consume)."""
+        return float(_tokens_arg(tokens)) / self.tokens_per_s * self.gpus / 3600.0
+
+    def mfu_table(self) -> pl.DataFrame:
+        """MFU under the common FLOP conventions, side by side: convention, flops_per_step
+        [FLOP], tflops_per_gpu [TFLOP/s], mfu [-] (tokens/s/GPU is the convention-free figure)."""
+        names = list(self.flops_by_convention)
+        f = np.array([self.flops_by_convention[k] for k in names])
+        per = f / (self.step_time_s * self.gpus)
+        return pl.DataFrame({"convention": names, "flops_per_step": f, "tflops_per_gpu": per / 1e12,
+                             "mfu": per / self.peak_flops})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Scalar fields as a dict (breakdown components included as ``<name>_s``)."""
+        d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
+                                           "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
+                                           "fits", "stack", "gpus", "nic_busy_fraction",
+                                           "dp_comm_raw_s", "checkpoint_bytes")}
+        d.update({f"{c}_s": s for c, s in self.breakdown.iter_rows()})
+        return d
+
+
+def _tokens_arg(tokens) -> float:
+    if isinstance(tokens, bool) or not isinstance(tokens, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(tokens)) or tokens <= 0:
+        raise ValidationError(f"tokens = {tokens!r}: expected a finite number of tokens > 0")
+    return float(tokens)
+
+
+def _plan_of(sc: Scenario) -> tuple[int, ...]:
+    p, tr = sc.parallelism, sc.training
+    return (p.tp, p.pp, p.vp, p.cp, p.ep, p.etp, p.dp, tr.micro_batch, p.zero, int(p.fsdp),
+            _RC[tr.recompute], int(p.sequence_parallel))
+
+
+def estimate(scenario: Scenario | dict, *, stack: str | None = None,
+             params: dict[str, float] | None = None) -> Estimate:
+    """Step time, throughput, MFU and memory of one training scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, the plain dict of its tables, or the path of a TOML file of them
+    stack : software stack name (default: the scenario's ``training.stack``, else the
+        accelerator vendor's default, :func:`infra_lab.stacks.default_stack`)
+    params : overrides of the stack's named factors, e.g. ``{"dp_comm_overlap": 0.0}``
+
+    Returns
+    -------
+    Estimate
+
+    Notes
+    -----
+    step = m·t_mb(slowest stage) + pipeline p2p + (pp−1)/vp bubble + exposed DP comm
+    + optimizer, t_mb = forward + backward + recompute + exposed TP/CP/EP comm of one
+    micro-batch; see the module docstring and :mod:`infra_lab._kernels.training`.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    >>> abs(est.breakdown["seconds"].sum() - est.step_time_s) < 1e-9 * est.step_time_s
+    True
+    """
+    return _estimate_with_hook(_training_scenario(scenario, "il.estimate"), _HOOK_OF_SCENARIO, stack=stack,
+                               params=params)
+
+
+def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
+                        params: dict[str, float] | None = None) -> Estimate:
+    """:func:`estimate` with the multimodal hook given (issue 20: the multimodal estimate runs
+    the same plan with the encoder time scaled to 0 to split the step)."""
+    plan = _plan_of(sc)
+    tp, pp, vp, cp, ep, etp, dp, mbs, zero, fsdp, rc, spf = plan
+    ctx = _context(sc, (tp,), (mbs,), (cp,), stack, params, hook)
+    layouts = np.array([[tp, pp, vp, cp, dp, ep, etp]], dtype=np.int64)
+    lay, ncand, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
+    heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
+    tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
+    out = np.empty((1, kt.N_OUT))
+    xtab = _xtab(ctx, ((ep, etp),))
+    for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
+        a.setflags(write=False)
+    kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+    return _estimate_from(out[0], ctx)
+
+
+def _estimate_from(out, ctx: _Context) -> Estimate:
+    step = float(out[kt.O_STEP])
+    if step == math.inf:
+        raise ValidationError(
+            "plan not runnable: a collective of this plan has no path on this fabric (e.g. an expert-parallel "
+            "all-to-all across rails on a rails-only fabric with hardware.pxn = false); enable PXN, keep ep "
+            "within the scale-up domain or use a rail-optimized / fat-tree fabric")
+    if not (math.isfinite(step) and step > 0):
+        raise ValidationError(f"step time {step!r}: the model produced a non-positive or non-finite time")
+    rate = ctx.flops["executed"] / (step * ctx.world)
+    if ctx.peak_train > 0 and rate > ctx.peak_train:
+        raise ValidationError(
+            f"the step would run {rate / 1e12:,.0f} TFLOP/s per GPU, above the {ctx.peak_train / 1e12:,.0f} TFLOP/s "
+            f"dense peak: the stack factors (framework_time_scale = {ctx.sp['framework_time_scale']:g}, "
+            f"memory_time_scale = {ctx.sp['memory_time_scale']:g}) make it faster than the hardware; "
+            "allowed: factors that keep every kernel at or below its measured rate (see stacks.ranges)")
+    tps = ctx.tokens_per_step / step
+    bd = pl.DataFrame({"component": list(COMPONENTS),
+                       "seconds": [float(x) for x in out[: kt.N_COMPONENTS]]},
+                      schema={"component": pl.String, "seconds": pl.Float64})
+    f = ctx.flops[MFU_CONVENTION]
+    return Estimate(
+        step_time_s=step, tokens_per_s=tps, tokens_per_s_per_gpu=tps / ctx.world,
+        mfu=f / (step * ctx.world * ctx.peak_bf16), tflops_per_gpu=f / (step * ctx.world) / 1e12,
+        memory_per_gpu_bytes=float(out[kt.O_MEM]), fits=bool(out[kt.O_FITS] > 0.5),
+        breakdown=bd, stack=ctx.stack, model_flops_per_step=f, gpus=ctx.world,
+        nic_busy_fraction=min(1.0, float(out[kt.O_NET]) / step), dp_comm_raw_s=float(out[kt.O_DP_RAW]),
+        checkpoint_bytes=ctx.checkpoint_bytes, flops_by_convention=dict(ctx.flops), peak_flops=ctx.peak_bf16,
+    )
