@@ -234,11 +234,12 @@ def check(spec: ModelSpec) -> None:
              f"model.dense_layers = {spec.dense_layers}: must be < layers = {spec.layers}")
     if spec.shared_experts:
         need(spec.shared_expert_ffn_hidden > 0,
-             f"model.shared_expert_ffn_hidden = {spec.shared_expert_ffn_hidden}: must be > 0 "
-             f"when shared_experts = {spec.shared_experts}")
+             f"model.shared_expert_ffn_hidden = {spec.shared_expert_ffn_hidden}: must be > 0 when "
+             f"shared_experts = {spec.shared_experts}; give the shared experts' MLP width (0 when left out)")
     if spec.attention == "mla":
         for k in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
-            need(getattr(spec, k) > 0, f"model.{k} = {getattr(spec, k)}: must be > 0 for attention = 'mla'")
+            v = getattr(spec, k)
+            need(v > 0, f"model.{k} = {v}: must be > 0 for attention = 'mla'; give it in [model] (0 when left out)")
     if spec.attention == "cca":
         for k in ("cca_time0", "cca_time1"):
             need(getattr(spec, k) > 0, f"model.{k} = {getattr(spec, k)}: must be > 0 for attention = 'cca'")

@@ -579,6 +579,7 @@ def lower_bound(op: str, size_bytes: float, hardware, gpus: int, *, per_node: in
     n, k = _placement(hw, gpus, per_node)
     p = collective_time_params(hw)
     size = float(check_positive("size_bytes", size_bytes, allow_zero=True))
+    _size_bound(size_bytes, size, hw)
     lat, bw, red = K.lower_bound(OPS.index(_op(op)), size, n, k, p.array)
     return {"latency_s": lat, "bandwidth_s": bw, "compute_s": red, "total_s": lat + max(bw, red)}
 
@@ -614,7 +615,10 @@ def sweep(op: str, sizes, hardware, gpus: int, algorithms=("auto",), *,
 def algorithm_table(op: str, size_bytes: float, hardware, gpus: int, *, per_node: int | None = None):
     """Every algorithm the library runs for one case → polars DataFrame, fastest first, with
     the library's tuner estimate beside the modelled time and a flag for the pair "auto"
-    picks."""
+    picks. ``tuner_time_s`` is null for a pair the tuner never considers at this size (the
+    kernel's inf: RCCL's LL beyond its size range, a protocol the library disables there),
+    though the pair runs when asked for. One rank moves nothing: one row, algorithm "none",
+    0 s (as :func:`collective`)."""
     import polars as pl
 
     from ._kernels import collectives as K
@@ -624,6 +628,10 @@ def algorithm_table(op: str, size_bytes: float, hardware, gpus: int, *, per_node
     p = collective_time_params(hw)
     code = OPS.index(_op(op))
     size = _size(size_bytes)
+    _size_bound(size_bytes, size, hw)
+    if n == 1:  # one rank moves nothing: the single row il.collective returns
+        return pl.DataFrame([{"algorithm": "none", "protocol": "none", "time_s": 0.0, "busbw_GBps": 0.0,
+                              "tuner_time_s": 0.0, "library_choice": True}])
     pick = K.library_choice(code, size, n, k, p.array)
     rows = []
     for a in applicable_algorithms(op, hw, gpus, per_node):
@@ -632,11 +640,12 @@ def algorithm_table(op: str, size_bytes: float, hardware, gpus: int, *, per_node
             t = K.collective_cost(code, ai, pi, size, n, k, p.array)
             if not math.isfinite(t):
                 continue
+            tuned = K.tuner_time(code, ai, pi, size, n, k, p.array)
             rows.append({"algorithm": a, "protocol": proto, "time_s": t,
                          "busbw_GBps": size / t * busbw_factor(op, n) / 1e9 if t > 0 else 0.0,
-                         "tuner_time_s": K.tuner_time(code, ai, pi, size, n, k, p.array),
+                         "tuner_time_s": float(tuned) if math.isfinite(tuned) else None,
                          "library_choice": (ai, pi) == tuple(pick)})
-    return pl.DataFrame(rows).sort("time_s")
+    return pl.DataFrame(rows, schema_overrides={"tuner_time_s": pl.Float64}).sort("time_s")
 
 
 MEASUREMENTS_FILE = _fab.catalog.DATA_DIR / "network_measurements.csv"
@@ -668,6 +677,8 @@ def rails_only_overhead_pct(size_bytes: float, hardware, gpus: int) -> float:
     clos = dict(hw.to_dict(), fabric="rail-optimized", pxn=False)
     t_ro = collective("all_to_all", size_bytes, ro, gpus, "p2p").time_s
     t_clos = collective("all_to_all", size_bytes, clos, gpus, "p2p").time_s
+    if t_clos <= 0.0:  # one rank: nothing moves on either fabric
+        return 0.0
     return 100.0 * (t_ro / t_clos - 1.0)
 
 

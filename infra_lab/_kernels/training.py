@@ -922,7 +922,13 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             f = F[rc, k]
             b = B[rc, k]
             r = R[rc, k]
-            if shard3:
+            if shard3 and row[L_ND] + row[L_NM] <= 0.0:
+                # a chunk with only the embedding or the loss (pp·vp up to layers + 2): no
+                # per-layer gathers (fill_layout_comm prices none), so nothing to expose
+                g = 0.0
+                p = 0.0
+                raw = 0.0
+            elif shard3:
                 nl = row[L_ND] + row[L_NM]
                 z3 = c[C_Z3_EFF]
                 ag = row[L_Z3_AG] / z3

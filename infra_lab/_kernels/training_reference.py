@@ -462,7 +462,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             bsz, nb, tail = buckets(P, E, g, max(sp["dp_bucket_min_params"], sp["dp_bucket_params_per_rank"] * len(g)))
             groups.append((bsz, nb, tail, g))
         nl = st["n_dense"] + st["n_moe"]
-        if shard3:
+        if shard3 and nl == 0:
+            # a chunk with only the embedding or the loss: no per-layer gathers to expose
+            g_exp = p_exp = raw = 0.0
+        elif shard3:
             z3 = sp["zero3_bandwidth_efficiency"]
             kz, ks = int(sp["zero3_gathers_per_layer"]), int(sp["zero3_small_gathers_per_layer"])
             # the tensors of one layer as the stack issues them: kz equal matrix shares per

@@ -543,7 +543,9 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
                 rows.append(r)
                 if groups > 1 or comp == "expert_gemm":
                     counts = expert_token_counts(int(round(m)), groups, seed)
-                    ni, ki = int(round(n)), int(round(k))
+                    # at least 1, as the plain GEMMs above: an expert width split by etp
+                    # below one column (expert_ffn_hidden < etp) still runs a 1-wide GEMM
+                    ni, ki = max(1, int(round(n))), max(1, int(round(k)))
                     if ps == "fwd":
                         g = (counts, np.full(groups, ni), np.full(groups, ki))
                     elif suffix == "_dgrad":

@@ -499,10 +499,15 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     for name, v in (("loss_fusion", loss_fusion), ("loss_compiled", loss_compiled)):
         if not isinstance(v, bool):
             raise ValidationError(f"{name} = {v!r:.40}: expected True or False")
+    # bounds as elsewhere (tokens as compute.moe_load_imbalance, a vocabulary as a weight
+    # matrix side, byte widths as memory.training_memory): no product of them overflows
     tokens = V.positive("tokens", tokens, allow_zero=True)
-    vocab, tp, loss_chunks = V.integer("vocab", vocab), V.integer("tp", tp), V.integer("loss_chunks", loss_chunks)
-    activation_bytes = V.positive("activation_bytes", activation_bytes)
-    fp32_copies = V.positive("fp32_copies", fp32_copies, allow_zero=True)
+    if tokens > 2**40:
+        raise ValidationError(f"tokens = {tokens!r}: allowed 0 .. 2^40 = {2**40:,} tokens per GPU")
+    vocab, tp = V.integer("vocab", vocab, hi=2**24), V.integer("tp", tp)
+    loss_chunks = V.integer("loss_chunks", loss_chunks)
+    activation_bytes = V.positive("activation_bytes", activation_bytes, hi=16.0)
+    fp32_copies = V.positive("fp32_copies", fp32_copies, allow_zero=True, hi=16.0)
     if loss_fusion:
         per = activation_bytes
     elif loss_compiled:

@@ -175,6 +175,8 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
     if save not in CHECKPOINT_SAVES:
         raise unknown("checkpoint save", save, CHECKPOINT_SAVES)
     wb = check_positive("weight_bytes", weight_bytes)
+    if wb > 16:  # as memory.training_memory's byte widths (1e300 gave an infinite checkpoint)
+        raise ValidationError(f"weight_bytes = {weight_bytes!r}: allowed 0..16 bytes per parameter")
     tp, pp, cp, dp = (_int_at_least_one(n, v if v is not None else 1)
                       for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)))
     zero = 1 if zero is None else zero

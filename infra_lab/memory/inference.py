@@ -90,6 +90,19 @@ def _state_bytes_per_sequence(spec, precision: str) -> float:
     return s
 
 
+MAX_TOKENS = 2**40
+"""The most tokens per sequence and sequences in one KV-cache or inference-memory call, each
+(2^40, as compute.moe_load_imbalance's tokens): their product times a token's bytes stays a
+finite float (1e300 sequences gave an infinite cache)."""
+
+
+def _tokens_and_batch(field: str, tokens, batch, *, allow_zero: bool = False, integer: bool = False) -> None:
+    for name, v, z, i in ((field, tokens, allow_zero, integer), ("batch", batch, False, True)):
+        x = check_positive(name, v, allow_zero=z, integer=i)
+        if x > MAX_TOKENS:
+            raise ValidationError(f"{name} = {v!r}: allowed at most 2^40 = {MAX_TOKENS:,}")
+
+
 def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -> float:
     """KV cache (and fixed recurrent state) of ``batch`` sequences of ``tokens`` [bytes].
 
@@ -111,8 +124,7 @@ def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -
     >>> il.memory.kv_cache_bytes("llama3-8b", 8192) / 2**30      # 32·2·8·128·2 B × 8192
     1.0
     """
-    check_positive("tokens", tokens, allow_zero=True)
-    check_positive("batch", batch, integer=True)
+    _tokens_and_batch("tokens", tokens, batch, allow_zero=True)
     spec = _spec(spec)
     return batch * (kv_cached_tokens(spec, tokens) * kv_bytes_per_token(spec, precision)
                     + _state_bytes_per_sequence(spec, precision))
@@ -130,8 +142,7 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)
     check_positive("gpus", gpus, integer=True)
-    check_positive("context", context, integer=True)
-    check_positive("batch", batch, integer=True)
+    _tokens_and_batch("context", context, batch, integer=True)
     _reserve_fraction(reserve_fraction)
     from ..models import check_context
 

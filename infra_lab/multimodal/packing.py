@@ -274,6 +274,9 @@ MAX_SEQ_LEN = 2**24
 MAX_STREAM_POSITIONS = 2**25
 """Most positions one sample stream fills (sequences × seq_len): beyond it the default
 sequence count is lowered (to no fewer than 16) and an explicit one is refused."""
+MAX_STREAM_ITEMS = 2**18
+"""Expected items (documents, pictures, clips) of a sample stream drawn with the default
+sequence count; a mix of tiny items draws fewer sequences (at least 16) to stay near it."""
 
 
 def _posint(name: str, x: Any) -> int:
@@ -296,7 +299,8 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
     spec : multimodal system (None: text only)
     mix : :class:`DataMix` or its table
     seq_len : sequence length [tokens]
-    seed : random seed [-]; sequences : sequences' worth of positions to draw (None: data, fewer beyond 2^25 positions)
+    seed : random seed [-]; sequences : sequences' worth of positions to draw (None: data, fewer beyond 2^25
+        positions or about 2^18 items, at least 16)
 
     Returns
     -------
@@ -352,6 +356,17 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
         ppt["audio"] = 1.0 if inline else 1.0 / max(enc.audio_frames(min(clip_mean, cap))["encoder_frames"], 1.0)
     shares = {"text": mix.text, "image": mix.image, "audio": mix.audio}
     denom = sum(shares[m] * ppt[m] for m in ppt)
+    if sequences is None:
+        # tokens of one item of each modality (a clip: at least one); a mix of tiny items
+        # (1-px pictures, clips shorter than a token) would fill the positions with millions
+        # of rows (26 s for one estimate at seq_len 32,768): draw fewer sequences, >= 16
+        per_item = {"text": min(mix_parameter("text_doc_mean_tokens"), s), "image": img_tok or 1.0,
+                    "audio": max(1.0, clip_mean * spec.audio.tokens_per_second if spec.inline("audio")
+                                 else spec.audio.audio_frames(clip_mean)["encoder_frames"]) if mix.audio > 0 else 1.0}
+        items = budget / denom * sum(shares[m] / per_item[m] for m in shares)
+        if items > MAX_STREAM_ITEMS:
+            n_seq = max(16, min(n_seq, int(MAX_STREAM_ITEMS / items * n_seq)))
+            budget = float(n_seq * s)
     tok_total = budget / denom
     rows_mod: list[np.ndarray] = []
     rows_pos: list[np.ndarray] = []
@@ -389,7 +404,9 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
         target = tok_total * mix.audio
         per_s = enc.tokens_per_second if spec.inline("audio") else \
             enc.audio_frames(clip_mean)["encoder_frames"] / clip_mean
-        n = max(1, int(math.ceil(target / (clip_mean * per_s) * 1.5)) + 16)
+        # every clip counts at least one token (lm_tok below), so a clip shorter than one
+        # token (audio_clip_s = 1e-6) must not ask for target / 1e-5 draws (375 GiB before)
+        n = max(1, int(math.ceil(target / max(clip_mean * per_s, 1.0) * 1.5)) + 16)
         secs = np.minimum(_lognormal(rng, clip_mean, mix_parameter("audio_clip_sigma"), n), cap)
         if enc.modality == "audio":
             win = np.ceil(secs / enc.window_s - 1e-12)

@@ -101,11 +101,26 @@ def number(field: str, value, *, allow_zero: bool = False, integer: bool = False
     return check_positive(field, value, allow_zero=allow_zero, integer=integer)
 
 
+RATE_FACTOR_MAX = 1e6
+"""The largest factor on a calibrated failure rate (``multiplier``, ``early_deployment``): a
+million times the calibration. Above it the rates of a large cluster overflow a float (1e300 x
+1e300 gave infinite rates and NaN shares)."""
+
+
 def factor_at_least_one(field: str, value) -> float:
-    """A finite multiplier >= 1 [-]."""
+    """A finite multiplier >= 1 [-], at most :data:`RATE_FACTOR_MAX`."""
     v = check_positive(field, value)
-    if v < 1.0:
-        raise ValidationError(f"{field} = {value!r}: must be >= 1 (1 = as the calibration)")
+    if not 1.0 <= v <= RATE_FACTOR_MAX:
+        raise ValidationError(f"{field} = {value!r}: allowed 1 (as the calibration) .. {RATE_FACTOR_MAX:.0e}")
+    return v
+
+
+def rate_factor(field: str, value) -> float:
+    """A factor >= 0 on a calibrated failure rate [-], at most :data:`RATE_FACTOR_MAX`."""
+    v = check_positive(field, value, allow_zero=True)
+    if v > RATE_FACTOR_MAX:
+        raise ValidationError(f"{field} = {value!r}: allowed 0 .. {RATE_FACTOR_MAX:.0e} (a factor on the "
+                              "calibration's failure rates)")
     return v
 
 

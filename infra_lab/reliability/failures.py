@@ -38,8 +38,8 @@ from ._data import (
     COMPONENT_CLASSES,
     choice,
     factor_at_least_one,
-    number,
     parameter,
+    rate_factor,
     table,
 )
 
@@ -319,10 +319,9 @@ def _class_factors(multiplier, early_deployment: float, early_flags) -> np.ndarr
     if isinstance(multiplier, dict):
         for k in multiplier:
             choice("component class", k, COMPONENT_CLASSES)
-        m = np.array([number(f"multiplier[{c!r}]", multiplier.get(c, 1.0), allow_zero=True)
-                      for c in COMPONENT_CLASSES])
+        m = np.array([rate_factor(f"multiplier[{c!r}]", multiplier.get(c, 1.0)) for c in COMPONENT_CLASSES])
     else:
-        m = np.full(len(COMPONENT_CLASSES), number("multiplier", multiplier, allow_zero=True))
+        m = np.full(len(COMPONENT_CLASSES), rate_factor("multiplier", multiplier))
     early = factor_at_least_one("early_deployment", early_deployment)
     return m * np.where(np.asarray(early_flags, dtype=bool), early, 1.0)
 
