@@ -744,6 +744,24 @@ class TestChartsAndWidget:
                                             "p95": [3.0, 4.0]})).to_dict()
         assert "horizon [years]" in str(tb)
 
+    def test_widget_for_every_priced_accelerator(self):
+        """economics_explorer(accelerator) raised a bare KeyError for every accelerator but
+        MI300X (only MI300X has a contract row), and economics_update(accelerator=...) priced
+        every accelerator's rent at MI300X's contract default. The default rent is now the
+        accelerator's own: MI300X's contract (a commitment), else its median on-demand listing."""
+        from infra_lab.widgets import economics as W
+
+        assert W.default_rent("MI300X") == (E.parameters("MI300X")["contract_usd_per_gpu_hour"].value, True)
+        for acc in ("H100-SXM", "H200-SXM", "B200", "MI355X"):
+            rent, committed = W.default_rent(acc)
+            assert rent == E.cloud_price(acc) and committed is False
+            box = W.economics_explorer(acc)
+            out = box.update()
+            assert out["rent_vs_own"].price_usd_per_gpu_hour == rent and not out["rent_vs_own"].committed
+            assert f"${rent:.2f} on demand" in out["text"], out["text"]
+        b = W.economics_update(accelerator="B200", n=500)
+        assert b["rent_vs_own"].price_usd_per_gpu_hour == E.cloud_price("B200")
+
     def test_widget_update(self):
         from infra_lab.widgets import economics as W
 

@@ -8,6 +8,7 @@ The callback does no modelling: :func:`economics_update` calls the public functi
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as W
@@ -16,22 +17,36 @@ from .. import economics as E
 from ..charts import economics as C
 from ._layout import fit_labels
 
-__all__ = ["economics_update", "economics_explorer", "economics_dashboard", "DASHBOARD_INPUTS"]
+__all__ = ["economics_update", "economics_explorer", "economics_dashboard", "DASHBOARD_INPUTS", "default_rent"]
 
 DASHBOARD_INPUTS = ("capex_usd_per_gpu", "host_usd_per_gpu", "colocation_usd_per_kW_month",
                     "utilization", "life_years")
 """The owned-cost inputs with sliders (the largest swings in the tornado)."""
 
 
-def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "MI300X", *,
-                     committed: bool = True, n: int = 20_000, seed: int = 0, **inputs: float) -> dict[str, Any]:
+def default_rent(accelerator: str = "MI300X") -> tuple[float, bool]:
+    """The explorer's starting rent [USD per GPU-hour] and whether it is a commitment: the
+    dedicated-contract default (``contract_usd_per_gpu_hour``, a commitment) where
+    parameters.csv has one for the accelerator (MI300X), else the median of its current
+    on-demand listings (``il.economics.cloud_price``)."""
+    P = E.parameters(accelerator)
+    if "contract_usd_per_gpu_hour" in P:
+        return P["contract_usd_per_gpu_hour"].value, True
+    return E.cloud_price(accelerator), False
+
+
+def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: str = "MI300X", *,
+                     committed: bool | None = None, n: int = 20_000, seed: int = 0,
+                     **inputs: float) -> dict[str, Any]:
     """Recompute the explorer for one set of inputs.
 
     Parameters
     ----------
     price_usd_per_gpu_hour : rent [USD per GPU-hour]: what a renter pays and what the operator
-        charges on its first contract
-    committed : the rent is a commitment paid every hour (True) or on demand (False)
+        charges on its first contract (None: :func:`default_rent`, the MI300X contract default
+        or another accelerator's median on-demand listing)
+    committed : the rent is a commitment paid every hour (True) or on demand (False); None:
+        as :func:`default_rent` says for the default rent
     n, seed : Monte Carlo draws over the inputs without a slider
     **inputs : owned-cost inputs, e.g. the :data:`DASHBOARD_INPUTS` (units as in
         parameters.csv: USD per GPU, USD per GPU, USD per kW-month, fraction, years)
@@ -42,6 +57,11 @@ def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "
     with the other inputs uncertain), rent_vs_own (RentOrOwn), provider (ProviderView on the
     decay path), breakdown (polars), chart (altair), text (HTML)
     """
+    rent0, committed0 = default_rent(accelerator)
+    if price_usd_per_gpu_hour is None:
+        price_usd_per_gpu_hour = rent0
+    if committed is None:
+        committed = committed0
     own = E.owned_cost_per_gpu_hour(accelerator, **inputs)
     band = E.band(E.monte_carlo_owned_cost(n, seed=seed, accelerator=accelerator, fixed=inputs))
     ro = E.rent_vs_own(price_usd_per_gpu_hour, accelerator, committed=committed,
@@ -68,7 +88,10 @@ def economics_update(price_usd_per_gpu_hour: float = 2.634, accelerator: str = "
 
 def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
     """Sliders for the rent and the five inputs that matter most, with the numbers and the
-    rent-vs-own chart they drive. Defaults and slider ranges come from parameters.csv."""
+    rent-vs-own chart they drive. Defaults come from parameters.csv; the ranges reach beyond
+    its low–high (a purchase price from half its low to 1.5× its high, the host from 0,
+    colocation 50–260 USD per kW-month, utilization 0.1–1, life 2–8 years, rent 1–8 USD per
+    GPU-hour) so the extremes can be explored."""
     P = E.parameters(accelerator)
     if "capex_usd_per_gpu" not in P:
         raise E.NoPurchasePriceError(f"economics_explorer: {accelerator} has no public purchase price; "
@@ -80,8 +103,9 @@ def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
         return W.FloatSlider(value=p.value, min=p.low if lo is None else lo, max=p.high if hi is None else hi,
                              step=step, readout_format=fmt, description=p.label)
 
+    rent0, committed0 = default_rent(accelerator)   # MI300X's contract rent was used for every accelerator
     sliders = {
-        "price_usd_per_gpu_hour": W.FloatSlider(value=P["contract_usd_per_gpu_hour"].value, min=1.0, max=8.0, step=0.05,
+        "price_usd_per_gpu_hour": W.FloatSlider(value=rent0, min=1.0, max=max(8.0, math.ceil(2.0 * rent0)), step=0.05,
                                                 description="rent [USD per GPU-hour]"),
         "capex_usd_per_gpu": slider("capex_usd_per_gpu", 250.0, ",.0f", lo=0.5 * P["capex_usd_per_gpu"].low,
                                     hi=1.5 * P["capex_usd_per_gpu"].high),
@@ -90,7 +114,7 @@ def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
         "utilization": slider("utilization", 0.01, ".2f", lo=0.1, hi=1.0),
         "life_years": slider("life_years", 0.5, ".1f", lo=2.0, hi=8.0),
     }
-    committed = W.Checkbox(value=True, description="rent is a commitment (paid every hour)")
+    committed = W.Checkbox(value=committed0, description="rent is a commitment (paid every hour)")
     for s in sliders.values():
         s.layout, s.continuous_update = layout, False
     fit_labels(sliders.values())
