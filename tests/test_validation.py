@@ -72,7 +72,8 @@ def test_calibration_rederives_the_fitted_factors(monkeypatch):
         seen.append(row["split"])
         return real(row)
 
-    monkeypatch.setattr(V, "scenario_for", spy)
+    # calibrate() reads scenario_for in its own module, infra_lab/validation/selene.py
+    monkeypatch.setattr(V.selene, "scenario_for", spy)
     out = V.calibrate()
     assert set(seen) == {"train"}
     stored = il.stacks.table().filter((pl.col("stack") == V.VALIDATION_STACK) & (pl.col("basis") == "fitted"))
@@ -239,7 +240,9 @@ def _spy_on_splits(monkeypatch):
         seen.append(row["split"])
         return real(row, *a, **k)
 
-    monkeypatch.setattr(V, "scenario_for_run", spy)
+    # the fits read scenario_for_run in their own modules (calibration.py, host_sync.py)
+    for mod in (V, V.runs, V.comparison, V.calibration, V.host_sync, V.pairs, V.peak_memory):
+        monkeypatch.setattr(mod, "scenario_for_run", spy)
     return seen, real
 
 
@@ -750,7 +753,7 @@ def test_memory_check_refuses_bad_counter_and_rank(monkeypatch):
     for col, bad, match in (("settings", "pp_algorithm=1f1b;memory_rank=middle", "memory_rank = 'middle'.*'first', 'last'"),
                             ("memory_counter", "hip", "memory_counter = 'hip'.*'device_used'")):
         mod = df.with_columns(pl.when(pl.col("id") == rid).then(pl.lit(bad)).otherwise(pl.col(col)).alias(col))
-        monkeypatch.setattr(V, "memory_measurements", lambda mod=mod: mod)
+        monkeypatch.setattr(V.peak_memory, "memory_measurements", lambda mod=mod: mod)
         with pytest.raises(ValidationError, match=f"{rid}: .*{match}"):
             V.memory_check()
 
