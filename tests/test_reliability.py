@@ -204,6 +204,36 @@ def test_checkpoint_sharding_sets_the_busiest_node():
         il.memory.checkpoint_bytes(42)
 
 
+def test_replica_reload_shards_the_experts_over_ep():
+    # ZAYA1 on 1,024 GPUs with its routed experts split over ep = 8 (dp = 1024, tp = pp = cp = 1):
+    # hand count per rank of a replica-save reload = all dense bf16 weights + 1/8 of the expert
+    # weights + the rank's 1/1024 of the AdamW state (dense over dp = 1024, experts over the
+    # expert data-parallel group 1024/8 = 128, i.e. 1/8 × 1/128 of them)
+    bd = {r["component"]: float(r["params_total"]) for r in SC.model_spec.param_breakdown().iter_rows(named=True)}
+    p_all, p_exp = sum(bd.values()), bd["experts"]
+    ep8 = il.memory.checkpoint_bytes(SC, "adamw", save="replica", ep=8)
+    ep1 = il.memory.checkpoint_bytes(SC, "adamw", save="replica")
+    assert ep8.total_bytes == ep1.total_bytes and ep8.expert_replicas == 128
+    per_rank = 2 * (p_all - p_exp) + 2 * p_exp / 8 + 12 * (p_all - p_exp) / 1024 + 12 * p_exp / (8 * 128)
+    assert ep8.reload_node_bytes(8) == pytest.approx(8 * per_rank, rel=1e-12)
+    assert ep8.reload_total_bytes == pytest.approx(1024 * per_rank, rel=1e-12)
+    assert ep1.reload_node_bytes(8) == pytest.approx(8 * (2 * p_all + 12 * p_all / 1024), rel=1e-12)
+    # busiest writer (first node): rank 0 writes the dense weights, the 8 ranks of the first expert
+    # replica one eighth of the expert weights each, every rank its optimizer shard
+    assert ep8.max_node_bytes(8) == pytest.approx(2 * (p_all - p_exp) + 2 * p_exp + 8 * 12 * p_all / 1024,
+                                                  rel=1e-12)
+    # the reload time follows (shared-fs: 25 GB/s per node binds)
+    r8, r1 = (R.checkpoint_plan(c, 128).read_s for c in (ep8, ep1))
+    assert r8 == pytest.approx(8 * per_rank / 25e9, rel=1e-12) and r1 / r8 > 3
+    # fully-parallel saves were already even over the ranks: ep does not change them
+    fp = il.memory.checkpoint_bytes(SC, "adamw", ep=8)
+    assert fp.reload_node_bytes(8) == pytest.approx(fp.total_bytes / 128)
+    with pytest.raises(ValidationError, match="ep·etp"):
+        il.memory.checkpoint_bytes(SC, "adamw", ep=3, dp=1000)
+    with pytest.raises(ValidationError, match="routed experts"):
+        il.memory.checkpoint_bytes(SC, "adamw", ep=3, dp=3)
+
+
 def test_checkpoint_plan_times():
     p = R.checkpoint_plan(128e9, 128, storage="shared-fs", fixed_overhead_s=0.0)
     # 1 GB per node at 25 GB/s = 0.04 s, but 128 GB at the 2 TB/s aggregate = 0.064 s
