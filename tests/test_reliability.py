@@ -240,7 +240,7 @@ def test_checkpoint_plan_times():
     assert p.write_s == pytest.approx(128e9 / 2000e9)
     small = R.checkpoint_plan(16e9, 2, storage="shared-fs", fixed_overhead_s=0.0)
     assert small.write_s == pytest.approx(8e9 / 25e9)  # the node's link binds
-    a = R.checkpoint_plan(128e9, 128, storage="local-nvme-async", fixed_overhead_s=0.0)
+    a = R.checkpoint_plan(128e9, 128, storage="local-nvme-async", fixed_overhead_s=0.0, async_fixed_s=0.0)
     assert a.mode == "async" and a.blocking_s < a.write_s
     fast = R.checkpoint_plan(16e9, 2, storage="shared-fs", speedup=10)
     assert fast.write_s == pytest.approx((8e9 / 25e9 + R.parameter("ckpt_fixed_overhead_s")) / 10)
@@ -248,6 +248,31 @@ def test_checkpoint_plan_times():
         R.checkpoint_plan(1e9, 1, storage="tape")
     with pytest.raises(ValidationError, match="ranks"):
         R.checkpoint_plan(il.memory.checkpoint_bytes(SC), 64)
+
+
+def test_async_save_blocks_for_staging_and_late_background_writes_only():
+    fixed, stage = R.parameter("ckpt_fixed_overhead_s"), R.parameter("async_blocking_fixed_s")
+    # 128 GB over 128 nodes of 8 GPUs: 1 GB per node
+    s = R.checkpoint_plan(128e9, 128, storage="shared-fs")
+    a = R.checkpoint_plan(128e9, 128, storage="shared-fs", mode="async")
+    assert s.blocking_s == pytest.approx(fixed + 128e9 / 2000e9)      # the sync save keeps its fixed cost
+    snap = R.parameter("snapshot_GBps_per_gpu") * 1e9 * 8
+    assert a.blocking_s == pytest.approx(stage + 1e9 / snap)           # staging + device-to-host copy
+    assert a.background_s == pytest.approx(s.write_s) and a.persist_s == pytest.approx(a.blocking_s + s.write_s)
+    # the background write stalls only a save that comes before it ends
+    assert a.stall_s(3600.0) == pytest.approx(a.blocking_s)
+    assert a.stall_s(4.0) == pytest.approx(a.blocking_s + s.write_s - 4.0)
+    assert s.stall_s(4.0) == s.blocking_s and s.background_s == 0.0
+    # ZAYA1 (Muon, fully-parallel): async saves now block less and raise goodput; the optimum
+    # interval leaves the background write time to finish
+    ps = R.plan_run(SC, 95.0, optimizer="muon")
+    pa = R.plan_run(SC, 95.0, optimizer="muon", mode="async")
+    assert pa.ckpt_s < 1.0 < fixed < ps.ckpt_s and pa.goodput > ps.goodput
+    assert pa.interval_s >= pa.checkpoint.background_s
+    short = R.plan_run(SC, 95.0, optimizer="muon", mode="async", interval_s=2.0)
+    assert short.ckpt_s == pytest.approx(pa.checkpoint.blocking_s + pa.checkpoint.background_s - 2.0)
+    assert pa.with_interval(2.0).ckpt_s == pytest.approx(short.ckpt_s)
+    assert pa.with_interval(2.0).goodput == pytest.approx(short.goodput)
 
 
 def test_hang_detection_is_mean_of_min_of_timeout_and_next_check():
