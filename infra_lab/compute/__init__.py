@@ -7,7 +7,9 @@ Every op is timed as a roofline plus a fixed per-kernel cost::
 * **GEMMs** (:mod:`.gemm`): a tile/wave model of the device (macro-tiles, split-K, stream-K
   where the library ships it) under one *ceiling* per device and precision, fitted so that
   the model's maximum over all shapes equals the published max-achievable rate (AMD MAF,
-  Stas Bekman's MAMF). Grouped GEMMs (MoE experts) pad every group to the tile.
+  Stas Bekman's MAMF). Grouped GEMMs (MoE experts) pad every group to the tile; one fused
+  grouped kernel (PyTorch's ``torch._grouped_mm``) runs at the device's measured share of the
+  dense ceiling (``grouped_mm_factor``: 0.46 on Blackwell, :func:`grouped_mm_factor_fit`).
 * **Attention** (:mod:`.attention`): per-kernel, per-pass efficiency fitted to published
   sweeps (FA2/FA3/cuDNN on H100, AITER on MI355X, ...), causal masking by whole diagonal
   blocks, backward never more efficient than forward.
@@ -54,6 +56,7 @@ from .gemm import (
     GemmModel,
     efficiency_grid,
     fit_gemm_ceiling,
+    fused_grouped_model,
     gemm_efficiencies,
     gemm_efficiency,
     gemm_model,
@@ -91,6 +94,7 @@ from .validation import (
     ceiling_fits,
     compute_measurements,
     gemm_validation,
+    grouped_mm_factor_fit,
     power_limit_derate,
     validation_summary,
     validation_table,
@@ -102,7 +106,7 @@ __all__ = [
     "LAYER_KINDS", "OP_TYPES", "PASSES",
     "compute_params", "hbm_efficiency", "kernel_fixed_s", "launch_overhead_s",
     "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time", "gemm_times",
-    "grouped_gemm_time", "grouped_gemm_times", "fit_gemm_ceiling", "max_efficiency",
+    "grouped_gemm_time", "grouped_gemm_times", "fused_grouped_model", "fit_gemm_ceiling", "max_efficiency",
     "max_tile_efficiency", "op_time", "ridge_points", "roofline", "efficiency_grid",
     "attention_cost", "attention_time", "attention_efficiency", "attention_params",
     "attention_kernels", "default_attention_kernel",
@@ -111,5 +115,5 @@ __all__ = [
     "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS",
     "roofline_points",
     "calibrate", "ceiling_fits", "compute_measurements", "gemm_validation",
-    "power_limit_derate", "validation_summary", "validation_table",
+    "power_limit_derate", "grouped_mm_factor_fit", "validation_summary", "validation_table",
 ]

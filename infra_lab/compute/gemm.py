@@ -11,6 +11,7 @@ prediction can therefore exceed the measured maximum it was fitted to.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,7 +25,7 @@ from . import _params as P
 
 __all__ = [
     "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time",
-    "gemm_times", "grouped_gemm_time", "grouped_gemm_times", "fit_gemm_ceiling",
+    "gemm_times", "grouped_gemm_time", "grouped_gemm_times", "fused_grouped_model", "fit_gemm_ceiling",
     "max_efficiency", "op_time", "roofline", "ridge_points", "efficiency_grid",
 ]
 
@@ -313,6 +314,18 @@ def gemm_time(m: int, n: int, k: int, accelerator: str, precision: str = "bf16",
     return float(gemm_times([m], [n], [k], accelerator, precision, [batch])[0])
 
 
+def fused_grouped_model(g: GemmModel) -> GemmModel:
+    """The GEMM model of a fused grouped kernel (``streams = 0``: PyTorch's ``torch._grouped_mm``,
+    which torchtitan's MoE experts call): the dense model with its ceiling times the device's
+    ``grouped_mm_factor`` for 16-bit operands (data/compute_params.csv; 1 where no shortfall of
+    that kernel against the dense ceiling is measured). Low-precision grouped GEMMs keep their own
+    ceilings (MXFP8's is fitted to the scaled grouped kernel itself)."""
+    if g.precision not in ("bf16", "fp16"):
+        return g
+    f = P.value(catalog.accelerator(g.accelerator), "grouped_mm_factor", "bf16")
+    return g if f == 1.0 else dataclasses.replace(g, ceiling=g.ceiling * f)
+
+
 def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
                        reference: bool = False, stream_k: bool | None = None,
                        out_bytes: float | None = None, streams: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -324,8 +337,8 @@ def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
     groups : list of problems, each a sequence of (m, n, k) per group [elements]; m may be
         0 (an expert with no tokens)
     accelerator, precision, reference, stream_k, out_bytes : as :func:`gemm_times`
-    streams : 0 (default): one fused grouped kernel whose groups' tiles share waves;
-        S >= 1: the library loops over the non-empty groups as separate GEMMs issued
+    streams : 0 (default): one fused grouped kernel whose groups' tiles share waves, at the
+        device's fused grouped-kernel ceiling (:func:`fused_grouped_model`); S >= 1: the library loops over the non-empty groups as separate GEMMs issued
         round-robin on S streams (Transformer Engine's GroupedLinear on its default cuBLAS /
         hipBLASLt path: 4), approximated as consecutive chunks of S groups, each one grouped
         kernel, times added (:mod:`infra_lab._kernels.gemm`) [-]
@@ -357,6 +370,8 @@ def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
         out_bytes = P.check_number("out_bytes", out_bytes, lo=0.0)
     streams = P.check_number("streams", streams, lo=0, hi=1024, integer=True)
     g = gemm_model(accelerator, precision, stream_k=stream_k)
+    if streams == 0:
+        g = fused_grouped_model(g)
     eff, t = kg.empty_outputs(len(offs) - 1)
     fn = kg.grouped_gemm_reference if reference else kg.grouped_gemm_kernel
     fn(np.array(offs, dtype=np.int64), gms, gns, gks, int(streams), *g.args(out_bytes), eff, t)

@@ -22,7 +22,7 @@ from ..errors import ValidationError, unknown
 from ..scenario import RECOMPUTE
 from . import _params as P
 from .attention import attention_cost
-from .gemm import gemm_model
+from .gemm import fused_grouped_model, gemm_model
 from .moe import expert_token_counts
 
 __all__ = ["COMPONENTS", "GEMM_COMPONENTS", "GemmRecords", "gemm_records", "layer_ops",
@@ -572,7 +572,7 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
             r["time_s"] = ti * (cnt / max(1, math.ceil(cnt - 1e-9)))
             r["bytes"] = cnt * ((mm * kk + kk * nn) * g.in_bytes + mm * nn * ob)
     for (pr, ob), items in grouped.items():
-        g = models[pr]
+        g = fused_grouped_model(models[pr]) if ggs == 0 else models[pr]
         gm = np.concatenate([x[1][0] for x in items]).astype(np.int64)
         gn = np.concatenate([x[1][1] for x in items]).astype(np.int64)
         gk = np.concatenate([x[1][2] for x in items]).astype(np.int64)

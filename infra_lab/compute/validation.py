@@ -27,7 +27,7 @@ from ..catalog import Col
 from ..errors import ValidationError
 from . import _params as P
 from .attention import _core as _attn_core
-from .gemm import fit_gemm_ceiling, gemm_model
+from .gemm import fit_gemm_ceiling, fused_grouped_model, gemm_model
 
 __all__ = ["compute_measurements", "calibrate", "validation_table", "validation_summary",
            "gemm_validation", "ceiling_fits", "attention_cap_comparison", "power_limit_derate",
@@ -58,11 +58,14 @@ def compute_measurements() -> pl.DataFrame:
 def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None,
                sync: float | None = None, tile_c: float | None = None,
                ceiling_scale: float = 1.0) -> float:
-    """Predicted rate [FLOP/s] (gemm, grouped_gemm) or time [s] (cast) of a check-set row."""
+    """Predicted rate [FLOP/s] (gemm, grouped_gemm; a ``fwd_bwd`` grouped row: its three GEMMs'
+    FLOP over the forward + backward time, loss included) or time [s] (cast) of a check-set row."""
     from .._kernels import gemm as kg
 
     acc = catalog.accelerator(r["accelerator"])
     g = gemm_model(acc.name, r["precision"])
+    if r["kind"] == "grouped_gemm":     # one fused grouped kernel (torch._grouped_mm / _scaled_grouped_mm)
+        g = fused_grouped_model(g)
     args = list(g.args())
     # args: ..., k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw, in_b, out_b, fixed
     if fixed is not None:
@@ -82,6 +85,12 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
     if r["kind"] == "gemm":
         kg.gemm_kernel(np.array([m]), np.array([n]), np.array([k]), np.array([1]), *args, eff, t)
         flop = 2.0 * m * n * k
+    elif r["pass"] == "fwd_bwd":
+        # forward + backward of a grouped GEMM: the forward and the input gradient grouped along
+        # the rows, the weight gradient along the contraction; then the benchmark's MSE loss
+        # (read the output and the labels forward, both again and write the gradient backward)
+        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, kg) + 5.0 * _all_rows(r) * n * 2 / args[-4]
+        return 6.0 * _all_rows(r) * n * k / time
     else:
         G = int(r["groups"])
         kg.grouped_gemm_kernel(np.array([0, G]), np.full(G, m), np.full(G, n), np.full(G, k), 0, *args, eff, t)
@@ -90,6 +99,23 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
     if r["timing"] == "sync_call":
         time += P.value(acc, "sync_call_overhead_s") if sync is None else sync
     return flop / time
+
+
+def _all_rows(r: dict) -> int:
+    """All rows (tokens) of a grouped check-set row: rows per group x groups."""
+    return int(r["m"]) * int(r["groups"])
+
+
+def _grouped_fwd_bwd_time(G: int, m: int, n: int, k: int, args: list, kg) -> float:
+    """Forward + backward time [s] of G equal (m, n, k) groups as three fused grouped kernels."""
+    probs = [(np.full(G, m), np.full(G, n), np.full(G, k)),      # forward
+             (np.full(G, m), np.full(G, k), np.full(G, n)),      # input gradient
+             (np.full(G, k), np.full(G, n), np.full(G, m))]      # weight gradient (K-grouped)
+    offs = np.arange(0, 3 * G + 1, G, dtype=np.int64)
+    eff, t = kg.empty_outputs(3)
+    kg.grouped_gemm_kernel(offs, *(np.concatenate([p[i] for p in probs]).astype(np.int64) for i in range(3)),
+                           0, *args, eff, t)
+    return float(t.sum())
 
 
 def _attn_pred(r: dict, e: float | None = None, c: float | None = None) -> float:
@@ -186,6 +212,9 @@ def calibrate() -> pl.DataFrame:
     3. ``sync_call_overhead_s`` (AMD, torch.matmul timed call by call): the two smallest
        MI325X BF16 GEMMs.
     4. B200 ``hbm_efficiency``: the MXFP8 activation quantization kernel (train row).
+    4b. ``mx_ceiling_factor``: the MXFP8 grouped forward GEMM on B200 (train row);
+        B200 ``grouped_mm_factor``: torchao's BF16 ``torch._grouped_mm`` forward + backward
+        times (train rows, :func:`grouped_mm_factor_fit`).
     5. Attention ``attn_eff_*`` / ``attn_overhead_*``: least squares on log rate over the
        train rows (H100 FA2/FA3/cuDNN; MI355X AITER; B200 cuDNN/FA2; MI300X AOTriton),
        backward constrained to e_bwd ≤ e_fwd and c_bwd ≥ c_fwd. A (device, kernel, pass)
@@ -229,6 +258,8 @@ def calibrate() -> pl.DataFrame:
     fac = _golden(lambda x: _sse(lambda r: _gemm_pred(r, fixed=f_nv, hbm_eff=hb,
                                                       ceiling_scale=x / cur), mx), 0.2, 1.0)
     put("*", "mx_ceiling_factor", "mxfp8", fac)
+    # PyTorch's fused BF16 grouped GEMM against the dense ceiling (B200, torchao fwd+bwd, train)
+    put("B200", "grouped_mm_factor", "bf16", grouped_mm_factor_fit(fixed=f_nv, hbm_eff=hb)["value"])
     # attention
     fits: dict[tuple[str, str, str], tuple[float, float]] = {}
     att = compute_measurements().filter((pl.col("kind") == "attention") & (pl.col("role") == "train"))
@@ -566,3 +597,55 @@ def power_limit_derate(accelerator: str) -> dict:
         raise ValidationError(f"device_measurements.csv has no BF16 gemm_tflops row for {acc.name}")
     return {"base": base.name, "value": float(bf16.median()), "low": float(rows["ratio"].min()),
             "high": float(rows["ratio"].max()), "rows": rows}
+
+
+def grouped_mm_factor_fit(accelerator: str = "B200", *, fixed: float | None = None,
+                          hbm_eff: float | None = None) -> dict:
+    """The device's ``grouped_mm_factor`` (data/compute_params.csv): the fraction of its dense
+    BF16 GEMM ceiling that PyTorch's fused grouped kernel (``torch._grouped_mm``, which
+    torchtitan's MoE experts call) reaches, fitted to the device's BF16 ``_grouped_mm``
+    forward + backward times in data/compute_measurements.csv (pass ``fwd_bwd``): least squares
+    on log rate (= log time) over the train rows; the test rows are held out. ``fixed`` (GPU-side
+    fixed cost per kernel [s]) and ``hbm_eff`` (achieved HBM fraction [-]) override the stored
+    values (None: data), as :func:`calibrate` passes the ones it has just fitted.
+
+    Returns
+    -------
+    dict
+        value [-], rows (polars.DataFrame: case, role, measured_us, predicted_us at the fitted
+        factor, predicted_dense_us at factor 1, error_pct), train_median_abs_error_pct,
+        test_median_abs_error_pct
+    """
+    acc = P.accelerator(accelerator)
+    if fixed is not None:
+        fixed = P.check_number("fixed", fixed, lo=0.0, hi=1.0)
+    if hbm_eff is not None:
+        hbm_eff = P.check_number("hbm_eff", hbm_eff, lo=0.0, hi=1.0, lo_open=True)
+    t = compute_measurements().filter((pl.col("accelerator") == acc.name) & (pl.col("kind") == "grouped_gemm")
+                                      & (pl.col("precision") == "bf16") & (pl.col("pass") == "fwd_bwd"))
+    if t.height == 0:
+        raise ValidationError(f"compute_measurements.csv has no bf16 grouped_gemm fwd_bwd rows for {acc.name}")
+    cur = P.value(acc, "grouped_mm_factor", "bf16")
+
+    def pred(r, f):
+        return _gemm_pred(r, fixed=fixed, hbm_eff=hbm_eff, ceiling_scale=f / cur)
+
+    train = [(r, r["value"] * 1e12) for r in t.filter(pl.col("role") == "train").iter_rows(named=True)]
+    if not train:
+        raise ValidationError(f"compute_measurements.csv has no train row of {acc.name}'s bf16 grouped fwd_bwd")
+    f = _golden(lambda x: _sse(lambda r: pred(r, x), train), 0.05, 1.0)
+    out = []
+    for r in t.iter_rows(named=True):
+        flop = 6.0 * _all_rows(r) * int(r["n"]) * int(r["k"])
+        meas = flop / (r["value"] * 1e12) * 1e6
+        p = flop / pred(r, f) * 1e6
+        out.append({"case": r["case"], "role": r["role"], "measured_us": meas, "predicted_us": p,
+                    "predicted_dense_us": flop / pred(r, 1.0) * 1e6, "error_pct": 100.0 * (p / meas - 1.0)})
+    rows = pl.DataFrame(out)
+
+    def med(role):
+        e = rows.filter(pl.col("role") == role)["error_pct"].abs()
+        return float(e.median()) if e.len() else float("nan")
+
+    return {"value": f, "rows": rows, "train_median_abs_error_pct": med("train"),
+            "test_median_abs_error_pct": med("test")}
