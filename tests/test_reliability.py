@@ -204,13 +204,43 @@ def test_checkpoint_sharding_sets_the_busiest_node():
         il.memory.checkpoint_bytes(42)
 
 
+def test_replica_reload_shards_the_experts_over_ep():
+    # ZAYA1 on 1,024 GPUs with its routed experts split over ep = 8 (dp = 1024, tp = pp = cp = 1):
+    # hand count per rank of a replica-save reload = all dense bf16 weights + 1/8 of the expert
+    # weights + the rank's 1/1024 of the AdamW state (dense over dp = 1024, experts over the
+    # expert data-parallel group 1024/8 = 128, i.e. 1/8 × 1/128 of them)
+    bd = {r["component"]: float(r["params_total"]) for r in SC.model_spec.param_breakdown().iter_rows(named=True)}
+    p_all, p_exp = sum(bd.values()), bd["experts"]
+    ep8 = il.memory.checkpoint_bytes(SC, "adamw", save="replica", ep=8)
+    ep1 = il.memory.checkpoint_bytes(SC, "adamw", save="replica")
+    assert ep8.total_bytes == ep1.total_bytes and ep8.expert_replicas == 128
+    per_rank = 2 * (p_all - p_exp) + 2 * p_exp / 8 + 12 * (p_all - p_exp) / 1024 + 12 * p_exp / (8 * 128)
+    assert ep8.reload_node_bytes(8) == pytest.approx(8 * per_rank, rel=1e-12)
+    assert ep8.reload_total_bytes == pytest.approx(1024 * per_rank, rel=1e-12)
+    assert ep1.reload_node_bytes(8) == pytest.approx(8 * (2 * p_all + 12 * p_all / 1024), rel=1e-12)
+    # busiest writer (first node): rank 0 writes the dense weights, the 8 ranks of the first expert
+    # replica one eighth of the expert weights each, every rank its optimizer shard
+    assert ep8.max_node_bytes(8) == pytest.approx(2 * (p_all - p_exp) + 2 * p_exp + 8 * 12 * p_all / 1024,
+                                                  rel=1e-12)
+    # the reload time follows (shared-fs: 25 GB/s per node binds)
+    r8, r1 = (R.checkpoint_plan(c, 128).read_s for c in (ep8, ep1))
+    assert r8 == pytest.approx(8 * per_rank / 25e9, rel=1e-12) and r1 / r8 > 3
+    # fully-parallel saves were already even over the ranks: ep does not change them
+    fp = il.memory.checkpoint_bytes(SC, "adamw", ep=8)
+    assert fp.reload_node_bytes(8) == pytest.approx(fp.total_bytes / 128)
+    with pytest.raises(ValidationError, match="ep·etp"):
+        il.memory.checkpoint_bytes(SC, "adamw", ep=3, dp=1000)
+    with pytest.raises(ValidationError, match="routed experts"):
+        il.memory.checkpoint_bytes(SC, "adamw", ep=3, dp=3)
+
+
 def test_checkpoint_plan_times():
     p = R.checkpoint_plan(128e9, 128, storage="shared-fs", fixed_overhead_s=0.0)
     # 1 GB per node at 25 GB/s = 0.04 s, but 128 GB at the 2 TB/s aggregate = 0.064 s
     assert p.write_s == pytest.approx(128e9 / 2000e9)
     small = R.checkpoint_plan(16e9, 2, storage="shared-fs", fixed_overhead_s=0.0)
     assert small.write_s == pytest.approx(8e9 / 25e9)  # the node's link binds
-    a = R.checkpoint_plan(128e9, 128, storage="local-nvme-async", fixed_overhead_s=0.0)
+    a = R.checkpoint_plan(128e9, 128, storage="local-nvme-async", fixed_overhead_s=0.0, async_fixed_s=0.0)
     assert a.mode == "async" and a.blocking_s < a.write_s
     fast = R.checkpoint_plan(16e9, 2, storage="shared-fs", speedup=10)
     assert fast.write_s == pytest.approx((8e9 / 25e9 + R.parameter("ckpt_fixed_overhead_s")) / 10)
@@ -218,6 +248,31 @@ def test_checkpoint_plan_times():
         R.checkpoint_plan(1e9, 1, storage="tape")
     with pytest.raises(ValidationError, match="ranks"):
         R.checkpoint_plan(il.memory.checkpoint_bytes(SC), 64)
+
+
+def test_async_save_blocks_for_staging_and_late_background_writes_only():
+    fixed, stage = R.parameter("ckpt_fixed_overhead_s"), R.parameter("async_blocking_fixed_s")
+    # 128 GB over 128 nodes of 8 GPUs: 1 GB per node
+    s = R.checkpoint_plan(128e9, 128, storage="shared-fs")
+    a = R.checkpoint_plan(128e9, 128, storage="shared-fs", mode="async")
+    assert s.blocking_s == pytest.approx(fixed + 128e9 / 2000e9)      # the sync save keeps its fixed cost
+    snap = R.parameter("snapshot_GBps_per_gpu") * 1e9 * 8
+    assert a.blocking_s == pytest.approx(stage + 1e9 / snap)           # staging + device-to-host copy
+    assert a.background_s == pytest.approx(s.write_s) and a.persist_s == pytest.approx(a.blocking_s + s.write_s)
+    # the background write stalls only a save that comes before it ends
+    assert a.stall_s(3600.0) == pytest.approx(a.blocking_s)
+    assert a.stall_s(4.0) == pytest.approx(a.blocking_s + s.write_s - 4.0)
+    assert s.stall_s(4.0) == s.blocking_s and s.background_s == 0.0
+    # ZAYA1 (Muon, fully-parallel): async saves now block less and raise goodput; the optimum
+    # interval leaves the background write time to finish
+    ps = R.plan_run(SC, 95.0, optimizer="muon")
+    pa = R.plan_run(SC, 95.0, optimizer="muon", mode="async")
+    assert pa.ckpt_s < 1.0 < fixed < ps.ckpt_s and pa.goodput > ps.goodput
+    assert pa.interval_s >= pa.checkpoint.background_s
+    short = R.plan_run(SC, 95.0, optimizer="muon", mode="async", interval_s=2.0)
+    assert short.ckpt_s == pytest.approx(pa.checkpoint.blocking_s + pa.checkpoint.background_s - 2.0)
+    assert pa.with_interval(2.0).ckpt_s == pytest.approx(short.ckpt_s)
+    assert pa.with_interval(2.0).goodput == pytest.approx(short.goodput)
 
 
 def test_hang_detection_is_mean_of_min_of_timeout_and_next_check():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import ValidationError, check_positive, unknown
 from ._common import _spec
-from .training import OPTIMIZER_STATE_BYTES
+from .training import OPTIMIZER_STATE_BYTES, expert_data_parallel
 
 CHECKPOINT_SAVES = ("fully-parallel", "replica")
 """How replicated tensors are written: ``fully-parallel`` splits every replicated tensor over
@@ -37,6 +37,11 @@ class CheckpointSize:
     zero : ZeRO stage (optimizer state sharded over the replicas when ≥ 1) [-]
     fsdp : weights sharded over the replicas too [-]
     optimizer, save : the choices that produced it
+    expert_weights_bytes, expert_optimizer_bytes : of weights_bytes and optimizer_bytes,
+        the routed experts' part [bytes]
+    pipeline : pipeline stages pp (model_parallel = tp·pp) [-]
+    expert_parallel : ranks of a stage that split the routed experts, ep·etp [-]
+    expert_replicas : replicas of one expert shard, tp·cp·dp/(ep·etp) [-]
     """
 
     total_bytes: float
@@ -48,11 +53,42 @@ class CheckpointSize:
     fsdp: bool
     optimizer: str
     save: str
+    expert_weights_bytes: float = 0.0
+    expert_optimizer_bytes: float = 0.0
+    pipeline: int = 1
+    expert_parallel: int = 1
+    expert_replicas: int | None = None
 
     @property
     def ranks(self) -> int:
         """Ranks of the job, model_parallel × replicas [-]."""
         return self.model_parallel * self.replicas
+
+    def _rank_shards(self) -> dict[str, float]:
+        """Bytes one rank holds of each part of the checkpoint [bytes]: dense and expert
+        weights and optimizer state. The split is the memory model's
+        (:func:`infra_lab._kernels.memory.training_bytes`, the one owner of the per-GPU
+        shard): non-expert parameters over tp, routed experts over ep·etp, both over pp;
+        optimizer state (ZeRO ≥ 1 or FSDP) and weights (FSDP) sharded over the replicas of
+        their shard (dense: dp·cp; experts: the expert data-parallel group)."""
+        from .._kernels.memory import training_bytes
+
+        pp = float(self.pipeline)
+        tp = float(self.model_parallel // self.pipeline)
+        g_e = float(self.replicas if self.expert_replicas is None else self.expert_replicas)
+        zero, fsdp = (1 if self.zero >= 1 else 0), (1 if self.fsdp else 0)
+
+        def shard(p_ne: float, p_e: float, wb: float, ob: float) -> float:
+            w, _, o, *_ = training_bytes(p_ne / pp, p_e / pp, 0.0, tp, float(self.expert_parallel), 1.0,
+                                         float(self.replicas), g_e, zero, fsdp, wb, 0.0, ob, 0.0,
+                                         0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            return float(w + o)
+
+        ew, eo = self.expert_weights_bytes, self.expert_optimizer_bytes
+        return {"dense_weights": shard(self.weights_bytes - ew, 0.0, 1.0, 0.0),
+                "expert_weights": shard(0.0, ew, 1.0, 0.0),
+                "dense_optimizer": shard(self.optimizer_bytes - eo, 0.0, 0.0, 1.0),
+                "expert_optimizer": shard(0.0, eo, 0.0, 1.0)}
 
     def max_node_bytes(self, gpus_per_node: int) -> float:
         """Bytes written by the busiest node [bytes], ranks packed onto nodes in order
@@ -60,45 +96,46 @@ class CheckpointSize:
 
         ``fully-parallel``: every rank writes total/ranks. ``replica``: the first replica's
         ranks write the replicated tensors (weights unless FSDP; optimizer state unless
-        ZeRO ≥ 1), every rank writes its own shards; the first node is the busiest.
+        ZeRO ≥ 1), every rank writes its own shards; the first node is the busiest. The
+        first dense replica is the tp·pp ranks of one weight copy; the first expert replica
+        the ep·etp·pp ranks of one copy of the experts; each writes its rank's shard
+        (:meth:`_rank_shards`).
         """
         gpn = int(check_positive("gpus_per_node", gpus_per_node, integer=True))
         gpn = min(gpn, self.ranks)
         if self.save == "fully-parallel":
             return self.total_bytes / self.ranks * gpn
-        mp = self.model_parallel
-        first = min(gpn, mp)  # ranks of the first replica on the first node
-        per_w = self.weights_bytes / (self.ranks if self.fsdp else mp)
-        per_o = self.optimizer_bytes / (self.ranks if (self.zero >= 1 or self.fsdp) else mp)
-        w = (gpn if self.fsdp else first) * per_w
-        o = (gpn if (self.zero >= 1 or self.fsdp) else first) * per_o
-        return w + o
+        s = self._rank_shards()
+        first_dense = min(gpn, self.model_parallel)
+        first_expert = min(gpn, self.expert_parallel * self.pipeline)
+        w_sharded, o_sharded = self.fsdp, self.zero >= 1 or self.fsdp
+        return ((gpn if w_sharded else first_dense) * s["dense_weights"]
+                + (gpn if w_sharded else first_expert) * s["expert_weights"]
+                + (gpn if o_sharded else first_dense) * s["dense_optimizer"]
+                + (gpn if o_sharded else first_expert) * s["expert_optimizer"])
 
     def reload_node_bytes(self, gpus_per_node: int) -> float:
         """Bytes the busiest node reads from storage on restart [bytes].
 
         ``fully-parallel`` (Megatron-Core's fully parallel load): every rank reads
         total/ranks and the replicas exchange the rest over the back-end network (that
-        exchange is not counted here). ``replica``: every replica reads the full weights of
-        its model-parallel shard (unless FSDP) plus its optimizer shard.
+        exchange is not counted here). ``replica``: every rank reads what it holds
+        (:meth:`_rank_shards`): the full weights of its model-parallel shard (unless FSDP),
+        its routed experts only (1/(ep·etp) of them), plus its optimizer shard.
         """
         gpn = min(int(check_positive("gpus_per_node", gpus_per_node, integer=True)), self.ranks)
         if self.save == "fully-parallel":
             return self.total_bytes / self.ranks * gpn
-        w = self.weights_bytes / (self.ranks if self.fsdp else self.model_parallel)
-        sharded = self.zero >= 1 or self.fsdp
-        o = self.optimizer_bytes / (self.ranks if sharded else self.model_parallel)
-        return gpn * (w + o)
+        return gpn * sum(self._rank_shards().values())
 
     @property
     def reload_total_bytes(self) -> float:
         """Bytes all nodes read from storage on restart together [bytes]: the checkpoint
-        once (``fully-parallel``), or the weights once per replica (``replica``)."""
+        once (``fully-parallel``), or every rank's shard (``replica``: the weights once per
+        replica, dense per dp·cp replica and experts per expert data-parallel replica)."""
         if self.save == "fully-parallel":
             return self.total_bytes
-        w = self.weights_bytes * (1 if self.fsdp else self.replicas)
-        o = self.optimizer_bytes * (1 if (self.zero >= 1 or self.fsdp) else self.replicas)
-        return w + o
+        return self.ranks * sum(self._rank_shards().values())
 
 
 def _int_at_least_one(field: str, value) -> int:
@@ -108,7 +145,8 @@ def _int_at_least_one(field: str, value) -> int:
 def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float = 2.0,
                      save: str = "fully-parallel", tp: int | None = None, pp: int | None = None,
                      cp: int | None = None, dp: int | None = None, zero: int | None = None,
-                     fsdp: bool | None = None) -> CheckpointSize:
+                     fsdp: bool | None = None, ep: int | None = None,
+                     etp: int | None = None) -> CheckpointSize:
     """Size of one full training checkpoint and its spread over ranks.
 
     Parameters
@@ -121,6 +159,8 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
     weight_bytes : bytes per saved working weight [B/param] (bf16: 2)
     save : "fully-parallel" or "replica", see :data:`CHECKPOINT_SAVES`
     tp, pp, cp, dp, zero, fsdp : parallelism [-]; default the Scenario's, else 1, 1, 1, 1, 1, False
+    ep, etp : expert and expert-tensor parallelism of the routed experts [-]; default the
+        Scenario's, else 1, 1; ep·etp must divide tp·cp·dp (Megatron-Core MoE parallel folding)
 
     Returns
     -------
@@ -130,7 +170,9 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
     Notes
     -----
     total = P · weight_bytes + Σ_groups P_g · optimizer_bytes(g). Gradients and activations
-    are not saved. Parameter groups come from ``ModelSpec.param_breakdown()``.
+    are not saved. Parameter groups come from ``ModelSpec.param_breakdown()``; the routed
+    experts (with those of multi-token-prediction modules) are the memory model's expert
+    parameters (:func:`infra_lab.memory.stage_candidates`), sharded over ep·etp ranks.
 
     References
     ----------
@@ -164,6 +206,8 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
         dp = par.dp if dp is None else dp
         zero = par.zero if zero is None else zero
         fsdp = par.fsdp if fsdp is None else fsdp
+        ep = par.ep if ep is None else ep
+        etp = par.etp if etp is None else etp
     elif isinstance(spec, str) or hasattr(spec, "param_breakdown"):
         model = _spec(spec)
     else:
@@ -177,8 +221,18 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
     wb = check_positive("weight_bytes", weight_bytes)
     if wb > 16:  # as memory.training_memory's byte widths (1e300 gave an infinite checkpoint)
         raise ValidationError(f"weight_bytes = {weight_bytes!r}: allowed 0..16 bytes per parameter")
-    tp, pp, cp, dp = (_int_at_least_one(n, v if v is not None else 1)
-                      for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)))
+    tp, pp, cp, dp, ep, etp = (_int_at_least_one(n, v if v is not None else 1)
+                               for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp),
+                                            ("ep", ep), ("etp", etp)))
+    if (tp * cp * dp) % (ep * etp):
+        ok = [d for d in range(1, tp * cp * dp + 1) if (tp * cp * dp) % d == 0]
+        raise ValidationError(f"ep·etp = {ep}·{etp} = {ep * etp}: must divide tp·cp·dp = {tp * cp * dp} "
+                              f"(Megatron-Core MoE parallel folding); allowed ep·etp: {ok[:12]}"
+                              + (" ..." if len(ok) > 12 else ""))
+    n_experts = int(getattr(model, "experts", 0) or 0)
+    if n_experts and n_experts % ep:
+        raise ValidationError(f"ep = {ep}: the model's {n_experts} routed experts must split evenly "
+                              f"over the ep ranks; allowed ep: divisors of {n_experts}")
     zero = 1 if zero is None else zero
     if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
         raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
@@ -198,5 +252,12 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
     else:
         opt = params * OPTIMIZER_STATE_BYTES[optimizer]
     weights = params * wb
+    p_exp = 0.0
+    if n_experts:
+        from .pipeline import stage_candidates
+
+        p_exp = float(stage_candidates(model, 1)[0]["p_expert"])
+    exp_opt = p_exp * OPTIMIZER_STATE_BYTES[optimizer]   # routed experts are weight matrices (Muon's)
     return CheckpointSize(weights + opt, weights, opt, tp * pp, dp * cp, zero, fsdp,
-                          optimizer, save)
+                          optimizer, save, p_exp * wb, exp_opt, pp, ep * etp,
+                          expert_data_parallel(tp, cp, dp, ep, etp))

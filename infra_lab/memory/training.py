@@ -217,6 +217,14 @@ def _check_byte_sizes(o: dict, opt_b, acc) -> None:
         raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
 
 
+def expert_data_parallel(tp: int, cp: int, dp: int, ep: int, etp: int) -> int:
+    """Ranks that hold a replica of one routed-expert shard, tp·cp·dp/(ep·etp) [-]
+    (Megatron-Core MoE parallel folding: the expert layout re-partitions the tp·cp·dp ranks
+    of a pipeline stage into ep·etp expert-model-parallel ranks times this expert
+    data-parallel group; the distributed optimizer shards expert states over it)."""
+    return tp * cp * dp // (ep * etp)
+
+
 def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
     """How weights, gradients and optimizer states are sharded: (non-expert data-parallel
     group dp·cp, expert data-parallel group tp·cp·dp/(ep·etp), ZeRO stage, FSDP flag) as the
@@ -225,7 +233,7 @@ def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
     sharded, priced as ZeRO-1."""
     par = mi.scenario.parallelism
     g_ne = float(par.dp * par.cp)
-    g_e = float(par.tp * par.cp * par.dp // (par.ep * par.etp))
+    g_e = float(expert_data_parallel(par.tp, par.cp, par.dp, par.ep, par.etp))
     z_mem, f_mem = mi.zero, int(par.fsdp)
     if (mi.zero >= 3 or par.fsdp) and par.pp > 1:
         z_mem, f_mem = 1, 0

@@ -3,8 +3,10 @@
 * **Checkpoint.** Bytes and their spread over ranks come from the memory model
   (:func:`infra_lab.memory.checkpoint_bytes`: optimizer, sharding). A save takes a fixed cost
   plus the longer of (busiest node's bytes ÷ its link to storage) and (all bytes ÷ the
-  storage system's aggregate bandwidth); asynchronous saves block only for the
-  device-to-host snapshot. A restart reloads each node's shard and the replicated weights.
+  storage system's aggregate bandwidth); asynchronous saves block only for a sourced fixed
+  staging cost plus the device-to-host snapshot, and the write (with its fixed cost) runs in
+  the background, stalling training only if the next save arrives before it finishes. A
+  restart reloads each node's shard and the replicated weights.
 * **Restart.** detection (a crash is seen in ``crash_detect_s``; a hang at the collective
   timeout or the next health check, whichever comes first) + replacement for hardware
   classes (a hot-spare swap while the pool has a free node, else a wait for a repair) +
@@ -72,8 +74,10 @@ class CheckpointPlan:
     aggregate_write_Bps, aggregate_read_Bps : storage-system caps [bytes/s] (inf = none)
     mode : "sync" (training waits for the write) or "async" (for the snapshot only)
     snapshot_Bps_per_node : device-to-host copy rate for async saves [bytes/s]
-    fixed_overhead_s : per-save fixed cost [s]
+    fixed_overhead_s : per-save fixed cost of the write (plan, metadata, barriers) [s]; it
+        blocks a synchronous save and runs in the background of an asynchronous one
     storage : name of the storage option
+    async_fixed_s : fixed blocking part of an asynchronous save (staging) [s]
     """
 
     total_bytes: float
@@ -90,6 +94,7 @@ class CheckpointPlan:
     snapshot_Bps_per_node: float
     fixed_overhead_s: float
     storage: str = ""
+    async_fixed_s: float = 0.0
 
     @property
     def write_s(self) -> float:
@@ -100,15 +105,42 @@ class CheckpointPlan:
 
     @property
     def blocking_s(self) -> float:
-        """Time training stalls per checkpoint [s]: the whole write (sync) or the fixed cost
-        plus the device-to-host snapshot of the busiest node (async)."""
+        """Time training stalls per checkpoint when the previous save has finished [s]: the
+        whole write (sync), or the staging fixed cost ``async_fixed_s`` plus the busiest
+        node's device-to-host snapshot (async; PyTorch DCP async save and Megatron-Core
+        ``--async-save`` block only while the state is copied to host memory, planning,
+        metadata and the write run in a background process)."""
         if self.mode == "sync":
             return self.write_s
-        return self.fixed_overhead_s + self.node_write_bytes / self.snapshot_Bps_per_node
+        return self.async_fixed_s + self.node_write_bytes / self.snapshot_Bps_per_node
+
+    @property
+    def background_s(self) -> float:
+        """Time the write runs behind training after the blocking part [s]: :attr:`write_s`
+        (its fixed cost included) for async saves, 0 for sync saves."""
+        return self.write_s if self.mode == "async" else 0.0
+
+    @property
+    def persist_s(self) -> float:
+        """From the start of a save until the checkpoint is durable [s]."""
+        return self.blocking_s + self.background_s
+
+    def stall_s(self, interval_s: float) -> float:
+        """Time training stalls per checkpoint with ``interval_s`` of work between saves
+        [s]: :attr:`blocking_s`, plus, for async saves, the rest of the previous background
+        write when the next save arrives before it finishes (at most one save in flight, as
+        in DCP's and Megatron-Core's async queues): max(0, background_s − interval_s)."""
+        tau = number("interval_s", interval_s)
+        return self.blocking_s + max(0.0, self.background_s - tau)
 
     @property
     def read_s(self) -> float:
-        """Time to reload the checkpoint on restart [s]."""
+        """Time to reload the checkpoint on restart [s]: the longer of busiest node ÷ its
+        read link and all bytes ÷ the aggregate read cap. No fixed cost is added, unlike a
+        save: ``ckpt_fixed_overhead_s`` is an assumption whose source (ByteCheckpoint)
+        reports save-side stalls only, and a restart's fixed work (process start, collective
+        and data-loader initialisation, loading the checkpoint's metadata) is the
+        restart profile's ``relaunch_s`` (:func:`restart_model`)."""
         return max(self.node_read_bytes / self.client_read_Bps,
                    self.total_read_bytes / self.aggregate_read_Bps)
 
@@ -119,7 +151,8 @@ def checkpoint_plan(checkpoint, nodes: int, *, gpus_per_node: int = 8,
                     read_GBps_per_node: float | None = None,
                     aggregate_write_GBps: float | None = None,
                     snapshot_GBps_per_gpu: float | None = None,
-                    fixed_overhead_s: float | None = None) -> CheckpointPlan:
+                    fixed_overhead_s: float | None = None,
+                    async_fixed_s: float | None = None) -> CheckpointPlan:
     """Build a :class:`CheckpointPlan`.
 
     Parameters
@@ -130,12 +163,14 @@ def checkpoint_plan(checkpoint, nodes: int, *, gpus_per_node: int = 8,
     nodes, gpus_per_node : [-]
     storage : a name in :func:`storage_options`
     mode : "sync" | "async"; default the storage row's mode
-    speedup : multiplies write bandwidths, caps and snapshot rate and divides the fixed cost
+    speedup : multiplies write bandwidths, caps and snapshot rate and divides the fixed costs
         ("10× faster saves" = 10) [-]
     write_GBps_per_node, read_GBps_per_node : per-node client bandwidth overrides [GB/s]
     aggregate_write_GBps : storage-system write cap override [GB/s]
     snapshot_GBps_per_gpu : device-to-host rate for async saves [GB/s]
-    fixed_overhead_s : per-save fixed cost [s]
+    fixed_overhead_s : per-save fixed cost of the write [s]; default ``ckpt_fixed_overhead_s``
+    async_fixed_s : fixed blocking (staging) cost of an async save [s]; default
+        ``async_blocking_fixed_s`` (data/reliability/parameters.csv)
 
     Examples
     --------
@@ -176,8 +211,10 @@ def checkpoint_plan(checkpoint, nodes: int, *, gpus_per_node: int = 8,
                   if snapshot_GBps_per_gpu is None else snapshot_GBps_per_gpu) * 1e9 * gpn
     fixed = number("fixed_overhead_s", parameter("ckpt_fixed_overhead_s") if fixed_overhead_s is None
                    else fixed_overhead_s, allow_zero=True)
+    afix = number("async_fixed_s", parameter("async_blocking_fixed_s") if async_fixed_s is None
+                  else async_fixed_s, allow_zero=True)
     return CheckpointPlan(float(total), float(node_w), float(total_r), float(node_r), nodes, gpn,
-                          w * sp, rd, aw * sp, ar, mode, snap * sp, fixed / sp, storage)
+                          w * sp, rd, aw * sp, ar, mode, snap * sp, fixed / sp, storage, afix / sp)
 
 
 # --------------------------------------------------------------------------------------
@@ -528,7 +565,8 @@ class RunPlan:
     ----------
     work_s : failure-free run time [s]
     interval_s : work between checkpoints [s]
-    ckpt_s : blocking time per checkpoint [s]
+    ckpt_s : blocking time per checkpoint at this interval [s]
+        (:meth:`CheckpointPlan.stall_s`)
     persist_s : time until a checkpoint is durable [s] (= ckpt_s for sync saves)
     rates_per_s, restart_s : per component class [1/s], [s]
     gpus : GPUs in the run [-]
@@ -579,9 +617,11 @@ class RunPlan:
         }
 
     def with_interval(self, interval_s: float) -> RunPlan:
-        """The same plan with another checkpoint interval (closed form recomputed)."""
-        wall = expected_wall_time_s(self.work_s, interval_s, self.ckpt_s, self.rates_per_s, self.restart_s)
-        return replace(self, interval_s=float(interval_s), expected_wall_s=wall,
+        """The same plan with another checkpoint interval (closed form and, for async
+        saves, the stall recomputed)."""
+        ckpt_s = self.checkpoint.stall_s(interval_s)
+        wall = expected_wall_time_s(self.work_s, interval_s, ckpt_s, self.rates_per_s, self.restart_s)
+        return replace(self, interval_s=float(interval_s), ckpt_s=ckpt_s, expected_wall_s=wall,
                        goodput=self.work_s / wall)
 
 
@@ -673,12 +713,15 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     rs, p_spare = restart_times_s(ck, restart, rates, hw.nodes)
     if restart_s is not None:
         rs = np.full(len(COMPONENT_CLASSES), number("restart_s", restart_s, allow_zero=True))
-    blocking, persist = ck.blocking_s, ck.write_s
-    min_tau = max(0.0, persist - blocking) if ck.mode == "async" else 0.0
+    # an async save's background write stalls the next save that comes before it ends: a
+    # shorter interval only adds stall (the segment length stays blocking + background), so
+    # the optimum is at least the background time
+    blocking, persist = ck.blocking_s, ck.persist_s
     if interval_s is None:
         interval_s = optimal_interval_s(work_s, blocking, rates, rs, method=interval_method,
-                                        min_interval_s=min_tau)
+                                        min_interval_s=ck.background_s)
     interval_s = number("interval_s", interval_s)
+    blocking = ck.stall_s(interval_s)
     wall = expected_wall_time_s(work_s, interval_s, blocking, rates, rs)
     lam = rates.sum()
     return RunPlan(work_s, float(interval_s), blocking, persist, rates, rs, comp.gpus, wall,
