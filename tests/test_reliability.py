@@ -575,6 +575,9 @@ def test_scaling_helpers():
     assert t["goodput"][1] < t["goodput"][0]
     v = R.save_speedup_value(ZAYA, 95.0, checkpoint=116e9, price_usd_per_gpu_hour=2.0)
     assert v["usd_saved"][1] == pytest.approx(v["gpu_hours_saved"][1] * 2.0) and v["usd_saved"][1] >= 0
+    assert v["case"][1] == "10x faster saves"
+    slow = R.save_speedup_value(ZAYA, 95.0, checkpoint=116e9, price_usd_per_gpu_hour=2.0, speedup=0.5)
+    assert slow["case"][1] == "2x slower saves" and slow["usd_saved"][1] < 0     # the cost of slower saves
 
 
 # --------------------------------------------------------------------------------------

@@ -551,6 +551,9 @@ def test_costs_and_interactivity():
         float(faster["usd_per_million_output_tokens_all_in"].min()))
     with pytest.raises(ValidationError, match="tops out"):
         serving.cost_at_interactivity(front, 1e6)
+    # a hand-made frame without the fits column: a named error, not a polars ColumnNotFoundError
+    with pytest.raises(ValidationError, match="missing column.*'fits'"):
+        serving.cost_at_interactivity(front.drop("fits"), 50.0)
     own = serving.gpu_hour_price("MI300X")
     assert own == il.economics.owned_gpu_hour_price("MI300X")      # notebook 05's like-for-like owned price
     assert serving.gpu_hour_price("H100", "rented", provider="Lambda", term="on-demand") > 0

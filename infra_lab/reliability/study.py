@@ -249,7 +249,8 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
     ----------
     price_usd_per_gpu_hour : price of a GPU-hour [USD/GPU-h] (e.g.
         :func:`market_price_usd_per_gpu_hour`)
-    speedup : save speed-up [-]
+    speedup : save speed-up [-], > 0; below 1 the saves are slower and the "saved" columns
+        come out negative (the cost of slower saves)
     plan_kw : passed to :func:`plan_run` (``save_speedup`` there is the baseline's)
 
     Returns
@@ -267,7 +268,7 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
     plans = [plan_run(hardware, work_hours, save_speedup=s, **plan_kw) for s in (base_sp, base_sp * sp)]
     saved_h = (plans[0].expected_wall_s - plans[1].expected_wall_s) / 3600
     rows = []
-    for case, p, dh in (("baseline", plans[0], 0.0), (f"{sp:g}x faster saves", plans[1], saved_h)):
+    for case, p, dh in (("baseline", plans[0], 0.0), (f"{sp:g}x faster saves" if sp >= 1 else f"{1 / sp:g}x slower saves", plans[1], saved_h)):
         rows.append({"case": case, "ckpt_blocking_s": p.ckpt_s, "interval_h": p.interval_s / 3600,
                      "goodput": p.goodput, "wall_days": p.expected_wall_s / 86400,
                      "days_saved": dh / 24, "gpu_hours_saved": dh * p.gpus,

@@ -129,6 +129,10 @@ def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
     if not isinstance(front, pl.DataFrame) or cost not in front.columns:
         raise ValidationError(f"front: expected a serve_search frame with a {cost!r} column "
                               "(pass price_usd_per_gpu_hour to serve_search)")
+    missing = [c for c in ("tokens_per_s_per_user", "fits") if c not in front.columns]
+    if missing:
+        raise ValidationError(f"front: missing column(s) {', '.join(map(repr, missing))}: expected a "
+                              "serve_search frame (it carries tokens_per_s_per_user and fits)")
     ok = front.filter((pl.col("tokens_per_s_per_user") >= v) & pl.col("fits"))
     if ok.height == 0:
         best = float(front["tokens_per_s_per_user"].max()) if front.height else float("nan")

@@ -1,0 +1,66 @@
+"""Field checks the scenario tables share: unknown keys (with the nearest valid spelling),
+numpy scalars read as Python numbers, integers with a minimum, booleans, enumerated values, and
+a training stack's or data mix's name resolved to the library's object."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import ValidationError, unknown
+
+
+def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
+    if not isinstance(given, dict):
+        raise ValidationError(f"[{table}] = {given!r}: expected a table (dict)")
+    for k in given:
+        if k not in valid:
+            raise unknown("key", f"{table}.{k}" if table else k, [f"{table}.{v}" if table else v for v in valid])
+
+
+def _py(v: Any) -> Any:
+    """A numpy scalar (np.int64 from a frame or an arange, np.float32, np.bool_) as the Python
+    number or bool it holds, so it is checked and stored like one; anything else as is.
+    (numpy is not imported here: ``import infra_lab`` stays light.)"""
+    if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 and hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def _int(field_: str, v: Any, minimum: int = 1) -> int:
+    v = _py(v)
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            or float(v) != int(v)):
+        raise ValidationError(f"{field_} = {v!r}: expected an integer >= {minimum}")
+    if int(v) < minimum:
+        raise ValidationError(f"{field_} = {v!r}: must be an integer >= {minimum}")
+    return int(v)
+
+
+def _stack_name(v: Any) -> str | None:
+    if v is None:
+        return None
+    from .. import stacks
+
+    return stacks.canonical(v, "training", where="training.stack")
+
+
+def _data_mix(v: Any):
+    if v is None:
+        return None
+    from ..multimodal import DataMix
+
+    return DataMix.from_dict(v)
+
+
+def _bool(field_: str, v: Any) -> bool:
+    v = _py(v)
+    if not isinstance(v, bool):
+        raise ValidationError(f"{field_} = {v!r}: expected true or false")
+    return v
+
+
+def _enum(field_: str, v: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(v, str) or v.lower() not in allowed:
+        raise unknown(field_.split(".")[-1] + " value", v, allowed, where=field_)
+    return v.lower()

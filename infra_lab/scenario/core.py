@@ -1,0 +1,512 @@
+"""The :class:`Scenario` itself: assembling the tables from a dict (``from_dict``, with or without
+a checked plan), from TOML and back (``from_toml``, ``to_dict``, ``to_toml``), ``replace``,
+equality and hashing, and the checks of the tables against each other (plan, stack, serving
+deployment, multimodal keys)."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ValidationError, unknown
+from ._checks import _check_keys
+from .hardware_table import HardwareConfig
+from .model_table import _is_multimodal, _validate_model
+from .parallelism_table import ParallelismConfig
+from .serving_table import WEIGHT_PRECISIONS, ServingConfig, serving_stack
+from .shipped import _source_hint
+from .training_table import PRECISIONS, TrainingConfig, check_recompute_num_layers
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated training or serving scenario (the contract in docs/ARCHITECTURE.md).
+
+    Attributes
+    ----------
+    name : identifier
+    model : the [model] table as given (preset and/or explicit fields)
+    hardware : validated [hardware] table
+    training, parallelism : validated tables of a training scenario (None in a serving one)
+    serving : validated [serving] table of a serving scenario (None in a training one)
+
+    A scenario for :func:`infra_lab.search` (``Scenario.from_dict(d, check_plan=False)``) may
+    have no plan (``parallelism`` None) or one that does not fit its cluster, batch or model:
+    a call that prices one plan (:func:`infra_lab.estimate`, memory, ...) validates it again
+    and raises the plan's error, or says that [parallelism] is missing.
+    """
+
+    name: str
+    model: dict = field(hash=False)
+    hardware: HardwareConfig
+    training: TrainingConfig | None
+    parallelism: ParallelismConfig | None
+    serving: ServingConfig | None = None
+
+    TOP_KEYS = ("name", "model", "hardware", "training", "parallelism", "serving")
+
+    def __post_init__(self) -> None:
+        # Built directly (``Scenario(name, model, HardwareConfig(...), TrainingConfig(...), ...)``):
+        # validated exactly like the dict form, so config objects cannot skip a rule.
+        if _BUILDING.get():
+            return
+        built = Scenario.from_dict(_fields_as_tables(self))
+        for k in ("name", "model", "hardware", "training", "parallelism", "serving"):
+            object.__setattr__(self, k, getattr(built, k))
+        self.__dict__.update({k: v for k, v in built.__dict__.items() if k in ("model_spec", "multimodal")})
+
+    @property
+    def kind(self) -> str:
+        """"serving" when the scenario has a [serving] table, else "training"."""
+        return "serving" if self.serving is not None else "training"
+
+    @classmethod
+    def from_dict(cls, d: dict, *, check_plan: bool = True) -> Scenario:
+        """Build and validate a Scenario from a plain dict with the contract's tables.
+
+        ``check_plan=False`` builds a training scenario for :func:`infra_lab.search`, which
+        enumerates the plans itself: the [parallelism] table may be left out (``parallelism``
+        None: no plan, rather than the default pure data parallelism of a checked build) and
+        is checked on its own only (its keys and values, the library choices the search keeps:
+        moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate, cp_repeat_kv), not against
+        the world size, ``training.global_batch``/``micro_batch`` or the model; every other
+        table is validated as usual. Given a Scenario built so, ``check_plan=True`` (the
+        default, as every call that prices one plan uses it) validates it in full: the plan's
+        error, or "no [parallelism] table" when it has none."""
+        if not isinstance(check_plan, bool):
+            raise ValidationError(f"check_plan = {check_plan!r}: expected true or false")
+        if isinstance(d, Scenario):
+            if check_plan and d.__dict__.get("_plan_unchecked"):
+                return d._with_checked_plan()
+            return d
+        if not isinstance(d, dict):
+            raise ValidationError(f"scenario = {d!r}: expected a Scenario or a dict with tables "
+                                  f"{', '.join(cls.TOP_KEYS)}{_source_hint(d)}")
+        _check_top_keys(d, cls.TOP_KEYS)
+        d = {k: _as_table(k, v) for k, v in d.items()}
+        for req in ("model", "hardware"):
+            if req not in d:
+                raise ValidationError(f"scenario: missing table [{req}]")
+        name = d.get("name", "scenario")
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"name = {name!r}: expected a non-empty string")
+        hw = HardwareConfig.from_dict(d["hardware"])
+        if "serving" in d:
+            extra = [t for t in ("training", "parallelism") if t in d]
+            if extra:
+                raise ValidationError(
+                    f"scenario: [serving] replaces [{'] and ['.join(extra)}]; give either [serving] "
+                    "(an inference deployment) or [training] + [parallelism] (a training run)")
+            sv = ServingConfig.from_dict(d["serving"])
+            model, resolved = _validate_model(d["model"])
+            token = _BUILDING.set(True)
+            try:
+                sc = cls(name, model, hw, None, None, sv)
+            finally:
+                _BUILDING.reset(token)
+            sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
+            sc._check_serving()
+            return sc
+        tr = TrainingConfig.from_dict(d.get("training", {}))
+        if check_plan:
+            par = ParallelismConfig.from_dict(d.get("parallelism", {}), hw.world_size)
+        else:
+            par = _plan_table_alone(d.get("parallelism"))
+        model, resolved = _validate_model(d["model"])
+        token = _BUILDING.set(True)
+        try:
+            sc = cls(name, model, hw, tr, par)
+        finally:
+            _BUILDING.reset(token)
+        sc.__dict__.update(resolved)   # seed the cached properties (frozen: no setattr)
+        if not check_plan:
+            sc.__dict__["_plan_unchecked"] = True
+        sc._check_consistency(plan=check_plan)
+        return sc
+
+    def _with_checked_plan(self) -> Scenario:
+        """This scenario (built with ``check_plan=False``) validated in full."""
+        if self.parallelism is None:
+            raise ValidationError(
+                f"parallelism: scenario {self.name!r} has no [parallelism] table (built with check_plan=False, "
+                "for il.search, which enumerates the plans); this call prices one plan: give the table, e.g. "
+                "sc.replace(parallelism={'tp': 1, 'pp': 1}) or the plan of a row of il.search's frame")
+        return Scenario.from_dict(self.to_dict())
+
+    def _check_consistency(self, plan: bool = True) -> None:
+        """The tables against each other: the plan (unless ``plan`` is False: a scenario for
+        il.search), the stack, activation offloading and the multimodal keys."""
+        if plan:
+            self._check_plan()
+        tr = self.training
+        from ..models import check_context
+
+        check_context(self.model_spec, "training.seq_len", tr.seq_len, tr.seq_len)
+        check_recompute_num_layers(tr.recompute_num_layers, layers=len(self.model_spec.layer_kinds()))
+        peaks = self.hardware.accelerator_spec.peak_flops
+        if tr.precision not in peaks:
+            raise ValidationError(
+                f"training.precision = {tr.precision!r}: {self.hardware.accelerator} has no {tr.precision} tensor "
+                f"cores (no sourced dense {tr.precision} peak); allowed: "
+                f"{', '.join(x for x in PRECISIONS if x in peaks)}")
+        if tr.stack is not None:
+            from .. import stacks
+
+            stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
+        if tr.offload_modules is not None:
+            # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
+            from .. import stacks
+
+            if "megatron" not in stacks.info(self.stack)["framework"].lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
+                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
+                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
+        if tr.recompute_num_layers is not None:
+            # the layers recomputed per pipeline chunk are Megatron's block method
+            from .. import stacks
+
+            fw = stacks.info(self.stack)["framework"]
+            if "megatron" not in fw.lower():
+                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with training stack "
+                                      f"{self.stack!r} ({fw}): the first N layers of each pipeline chunk recomputed "
+                                      "is Megatron's --recompute-method block --recompute-num-layers N; allowed "
+                                      f"stacks: {', '.join(ok)} (or leave it out: every layer)")
+            if self.parallelism is not None and self.parallelism.ep_overlap:
+                # Megatron-Core asserts recompute_num_layers is None with --overlap-moe-expert-parallel-comm:
+                # https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1877-L1879
+                raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with "
+                                      "parallelism.ep_overlap = true: Megatron-Core refuses --recompute-num-layers "
+                                      "with --overlap-moe-expert-parallel-comm; allowed: one of the two")
+        mm = self.multimodal
+        if tr.data_mix is not None:
+            tr.data_mix.check_for(mm)
+        if tr.encoder is not None and mm is None:
+            raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
+                                  "encoder); leave it out")
+
+    def _check_plan(self) -> None:
+        """The [parallelism] plan against the batch and the model (its world-size rules are
+        :meth:`ParallelismConfig.from_dict`'s)."""
+        tr, p = self.training, self.parallelism
+        per_step = tr.micro_batch * p.dp
+        if tr.global_batch % per_step:
+            raise ValidationError(
+                f"training.global_batch = {tr.global_batch}: must be a multiple of micro_batch·dp = "
+                f"{tr.micro_batch}·{p.dp} = {per_step}"
+            )
+        spec = self.model_spec
+        if p.ep > 1 and not spec.experts:
+            raise ValidationError(f"parallelism.ep = {p.ep}: the model has no experts (dense); allowed ep = 1")
+        if spec.experts and spec.experts % p.ep:
+            raise ValidationError(
+                f"parallelism.ep = {p.ep}: must divide the model's {spec.experts} experts"
+            )
+        if p.pp * p.vp > spec.layers + 2:
+            raise ValidationError(
+                f"parallelism.pp·vp = {p.pp}·{p.vp}: more pipeline chunks than the model's {spec.layers} "
+                f"layers plus an embedding and a loss chunk; allowed pp·vp <= {spec.layers + 2} (it need not "
+                f"divide the layers: stages are as even as possible)"
+            )
+        if p.etp > 1 and not spec.experts:
+            raise ValidationError(f"parallelism.etp = {p.etp}: the model has no experts (dense); allowed etp = 1")
+        if spec.heads % p.tp:
+            raise ValidationError(f"parallelism.tp = {p.tp}: must divide the model's {spec.heads} attention heads")
+        if tr.seq_len % p.cp:
+            raise ValidationError(f"parallelism.cp = {p.cp}: must divide training.seq_len = {tr.seq_len}")
+
+    @property
+    def stack(self) -> str:
+        """The software stack of this scenario: ``training.stack`` when given, else the
+        default training stack of the accelerator's vendor (:func:`infra_lab.stacks.default_stack`).
+        A serving scenario's stack is ``<engine>-<platform>`` (``vllm-rocm``, ``trt-llm-cuda``, ...)."""
+        if self.serving is not None:
+            if self.serving.stack is not None:
+                return self.serving.stack
+            return serving_stack(self.serving.engine, self.hardware.accelerator)
+        if self.training.stack is not None:
+            return self.training.stack
+        from .. import stacks
+
+        return stacks.default_stack(self.hardware.accelerator, "training")
+
+    def _check_serving(self) -> None:
+        sv, hw = self.serving, self.hardware
+        if sv.gpus != hw.world_size:
+            raise ValidationError(
+                f"serving: tp·pp·dp = {sv.tp}·{sv.pp}·{sv.dp} = {sv.gpus} GPUs, but [hardware] has "
+                f"nodes × gpus_per_node = {hw.nodes} × {hw.gpus_per_node} = {hw.world_size}; they must be equal"
+            )
+        spec = self.model_spec
+        if spec.arch != "transformer":
+            raise ValidationError(
+                f"[model] arch = {spec.arch!r}: serving models transformer layers (mha/gqa/mla/cca attention, "
+                "dense or MoE); hybrid SSM models are not modelled"
+            )
+        if spec.heads % sv.tp:
+            raise ValidationError(f"serving.tp = {sv.tp}: must divide the model's {spec.heads} attention heads")
+        from ..models import check_context
+
+        check_context(spec, "serving.input_tokens + serving.output_tokens",
+                      f"{sv.input_tokens:,} + {sv.output_tokens:,}", sv.input_tokens + sv.output_tokens)
+        media = (("images_per_request", sv.images_per_request, "vision"),
+                 ("audio_s_per_request", sv.audio_s_per_request, "audio"))
+        for key, amount, modality in media:
+            if amount > 0 and (not _is_multimodal(self.model) or getattr(self.multimodal, modality) is None):
+                raise ValidationError(
+                    f"serving.{key} = {amount:g}: the [model] has no {modality} encoder; give a multimodal "
+                    f"preset (e.g. \"qwen2.5-vl-7b\") or {modality} = \"<encoder preset>\" in [model]")
+        if sv.image_size is not None and sv.images_per_request == 0:
+            raise ValidationError(f"serving.image_size = {sv.image_size!r}: only with images_per_request > 0")
+        if sv.images_per_request or sv.audio_s_per_request:
+            from ..multimodal.compute import check_encoder_call
+
+            mm = self.multimodal
+            if sv.images_per_request:
+                check_encoder_call(mm.vision, sv.images_per_request * sv.encoder_batch, sv.image_size, tp=sv.tp,
+                                   items_name="serving.images_per_request x encoder_batch",
+                                   size_name="serving.image_size")
+            if sv.audio_s_per_request and mm.audio.modality != "codec":
+                windows = mm.audio.audio_frames(sv.audio_s_per_request)["windows"]
+                check_encoder_call(mm.audio, windows * sv.encoder_batch, tp=sv.tp,
+                                   items_name=f"serving.audio_s_per_request = {sv.audio_s_per_request:g} s "
+                                              "in windows x encoder_batch")
+        if sv.ep > 1 and not spec.experts:
+            raise ValidationError(f"serving.ep = {sv.ep}: the model has no experts (dense); allowed ep = 1")
+        if spec.experts and spec.experts % sv.ep:
+            raise ValidationError(f"serving.ep = {sv.ep}: must divide the model's {spec.experts} experts")
+        if sv.dp_attention and not spec.experts:
+            raise ValidationError("serving.dp_attention = true: DP attention spreads MoE layers over the dp ranks; "
+                                  "the model is dense (use dp replicas with dp_attention = false)")
+        if sv.spec_decoding == "mtp" and not spec.mtp_layers:
+            raise ValidationError(f"serving.spec_decoding = 'mtp': the model {spec.name!r} has no multi-token-"
+                                  "prediction modules (mtp_layers = 0); allowed 'none'")
+        if sv.pp > spec.layers:
+            raise ValidationError(f"serving.pp = {sv.pp}: more stages than the model's {spec.layers} layers")
+        if sv.pp > 1 and sv.dp_attention:
+            raise ValidationError("serving.pp > 1 with dp_attention = true: not modelled; use pp = 1")
+        if sv.weight_precision in ("fp8", "fp4") and sv.weight_precision not in hw.accelerator_spec.peak_flops:
+            raise ValidationError(
+                f"serving.weight_precision = {sv.weight_precision!r}: {hw.accelerator} has no {sv.weight_precision} "
+                f"tensor cores; allowed: {', '.join(p for p in WEIGHT_PRECISIONS if p == 'bf16' or p in hw.accelerator_spec.peak_flops)}"
+                + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)" if spec.expert_weight_format else "")
+            )
+        serving_stack(sv.engine, hw.accelerator)  # raises when the engine does not run on this platform
+        if sv.stack is not None:
+            from .. import stacks
+
+            stacks.check_stack(sv.stack, hw.accelerator, "serving", where="serving.stack")
+        if sv.tp > hw.scaleup_domain:
+            raise ValidationError(
+                f"serving.tp = {sv.tp}: tensor parallelism must stay inside one scale-up domain "
+                f"(hardware.scaleup_domain = {hw.scaleup_domain})"
+            )
+
+    @functools.cached_property
+    def model_spec(self):
+        """The resolved :class:`infra_lab.models.ModelSpec` (of a multimodal model: its
+        language model)."""
+        from .. import models
+
+        return models.ModelSpec.from_dict(self.lm_model)
+
+    @property
+    def lm_model(self) -> dict:
+        """The language model's [model] table: ``model`` itself for a text model; for a
+        multimodal one (issue 20) the table without its vision/audio/adapter keys, with a
+        multimodal preset replaced by its language model's preset."""
+        if not _is_multimodal(self.model):
+            return self.model
+        from .. import multimodal
+
+        return multimodal.split_model_table(self.model)[0]
+
+    @functools.cached_property
+    def multimodal(self):
+        """The :class:`infra_lab.multimodal.MultimodalSpec` of a multimodal model, else None."""
+        if not _is_multimodal(self.model):
+            return None
+        from .. import multimodal
+
+        return multimodal.resolve_model(self.model)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, check_plan: bool = True) -> Scenario:
+        """Read a Scenario from a TOML file with the contract's tables (``check_plan`` as in
+        :meth:`from_dict`). A string with a line break is read as TOML text, so
+        ``Scenario.from_toml(sc.to_toml())`` round-trips.
+
+        Raises :class:`ValidationError` naming the file when it is missing, a folder,
+        unreadable, not UTF-8 text or not valid TOML (as well as for any invalid table)."""
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path = {path!r}: expected the path of a TOML file (str or pathlib.Path)")
+        if isinstance(path, str) and "\n" in path:   # TOML text, e.g. from to_toml()
+            try:
+                d = tomllib.loads(path)
+            except tomllib.TOMLDecodeError as e:
+                raise ValidationError(f"scenario TOML text: not valid TOML ({e})") from None
+            d.setdefault("name", "scenario")
+            return cls.from_dict(d, check_plan=check_plan)
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                d = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ValidationError(f"scenario file {str(path)!r}: not found") from None
+        except IsADirectoryError:
+            raise ValidationError(f"scenario file {str(path)!r}: is a folder, expected a .toml file") from None
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"scenario file {str(path)!r}: not UTF-8 text (TOML files are UTF-8; "
+                                  f"byte {e.start}: {e.reason})") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ValidationError(f"scenario file {path.name}: not valid TOML ({e})") from None
+        except OSError as e:
+            raise ValidationError(f"scenario file {str(path)!r}: cannot be read ({e.strerror or e})") from None
+        d.setdefault("name", path.stem)
+        return cls.from_dict(d, check_plan=check_plan)
+
+    def to_dict(self) -> dict:
+        """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc`` (of a scenario
+        built with ``check_plan=False``: ``Scenario.from_dict(sc.to_dict(), check_plan=False)``;
+        without a plan it has no "parallelism" key)."""
+        if self.serving is not None:
+            return {
+                "name": self.name,
+                "model": dict(self.model),
+                "hardware": self.hardware.to_dict(),
+                "serving": self.serving.to_dict(),
+            }
+        d = {
+            "name": self.name,
+            "model": dict(self.model),
+            "hardware": self.hardware.to_dict(),
+            "training": self.training.to_dict(),
+        }
+        if self.parallelism is not None:
+            d["parallelism"] = self.parallelism.to_dict()
+        return d
+
+    def to_toml(self) -> str:
+        """TOML text with the same tables as :meth:`to_dict` (None values left out: TOML has
+        no null, and a missing key reads back as the same default), written by ``tomli-w``:
+        strings with control characters are escaped, list-valued model overrides
+        (``shared_attn_insertions = [0, 6, 12]``) are written as arrays, and
+        ``Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc``."""
+        import tomli_w
+
+        try:
+            return tomli_w.dumps(_drop_none(self.to_dict(), ""))
+        except (TypeError, ValueError) as e:  # a value TOML cannot hold (tomli-w's own message)
+            raise ValidationError(f"scenario {self.name!r}: cannot be written to TOML ({e})") from None
+
+    def replace(self, **tables: dict) -> Scenario:
+        """A new validated Scenario with some keys changed, e.g.
+        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``. Of a scenario built with
+        ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
+        by ``parallelism={...}``."""
+        unchecked = bool(self.__dict__.get("_plan_unchecked"))
+        d = self.to_dict()
+        if unchecked and self.training is not None:
+            d.setdefault("parallelism", {})
+        for table, upd in tables.items():
+            if table == "name":
+                d["name"] = upd
+                continue
+            if table not in d:
+                valid = [t for t in d if t != "name"] + ["name"]
+                raise unknown("table", table, valid, where=f"this {self.kind} scenario")
+            if not isinstance(upd, dict):
+                raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
+                                      f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")
+            d[table] = {**d[table], **upd}
+        if unchecked and self.parallelism is None and "parallelism" not in tables:
+            del d["parallelism"]
+        return Scenario.from_dict(d, check_plan=not unchecked)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scenario) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        # the TOML text of a (frozen) scenario is written once: every estimate and search
+        # looks its tables up by the scenario; str keeps its own hash
+        text = self.__dict__.get("_hash_text")
+        if text is None:
+            text = self.__dict__["_hash_text"] = self.to_toml()
+        return hash(text)
+
+
+_BUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("scenario_building", default=False)
+"""True while :meth:`Scenario.from_dict` assembles parts it has already validated."""
+
+
+def _plan_table_alone(d: Any) -> ParallelismConfig | None:
+    """The [parallelism] table of a scenario built with ``check_plan=False``: None when left
+    out (or None), else the table checked on its own (its keys, each value, the rules between
+    its own keys), not against the world size, the batch or the model."""
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        raise ValidationError(f"[parallelism] = {d!r}: expected a table (dict), or none for il.search")
+    _check_keys("parallelism", d, ParallelismConfig.KEYS)
+    return ParallelismConfig(**d)
+
+
+def _fields_as_tables(sc: Scenario) -> dict:
+    """The fields of a directly built Scenario as the dict form (config objects as tables)."""
+    d: dict[str, Any] = {"name": sc.name, "model": sc.model, "hardware": sc.hardware}
+    for k in ("training", "parallelism", "serving"):
+        if getattr(sc, k) is not None:
+            d[k] = getattr(sc, k)
+    return d
+
+
+def _as_table(key: str, v: Any) -> Any:
+    """A config object given for a table as its dict, so it is validated like one (its
+    fields may have been set to anything: dataclasses do not check types)."""
+    cls = {"training": TrainingConfig, "parallelism": ParallelismConfig, "serving": ServingConfig}.get(key)
+    if cls is not None and isinstance(v, cls):
+        return v.to_dict()
+    if key == "hardware" and v is not None and not isinstance(v, (dict, HardwareConfig)):
+        raise ValidationError(f"hardware = {v!r}: expected the [hardware] table (dict) or a HardwareConfig")
+    return v
+
+
+def _check_top_keys(d: dict, valid: tuple[str, ...]) -> None:
+    """Unknown top-level keys; a key of one of the tables written at the top level is
+    pointed to its table (``preset`` -> [model]) rather than to a similar-looking table name."""
+    for k in d:
+        if k in valid:
+            continue
+        from .. import models
+
+        tables = {"model": set(models.MODEL_FIELDS), "hardware": set(HardwareConfig.KEYS),
+                  "training": set(TrainingConfig.KEYS), "parallelism": set(ParallelismConfig.KEYS),
+                  "serving": set(ServingConfig.KEYS)}
+        owners = [t for t, keys in tables.items() if k in keys]
+        if owners:
+            where = " or ".join(f"[{t}]" for t in owners)
+            raise ValidationError(
+                f"key {k!r} at the top level: it belongs in the {where} table; write it under "
+                f"[{owners[0]}] in TOML, or as {{{owners[0]!r}: {{{k!r}: ...}}}} in a dict")
+        _check_keys("", d, valid)
+
+
+def _drop_none(v: Any, where: str) -> Any:
+    """``v`` with None values left out of every table (TOML has no null); a None inside a
+    list cannot be written and is refused."""
+    if isinstance(v, dict):
+        return {k: _drop_none(x, f"{where}.{k}" if where else str(k)) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        if any(x is None for x in v):
+            raise ValidationError(f"{where} = {v!r}: TOML arrays cannot hold None")
+        return [_drop_none(x, where) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValidationError(f"{where} = {v!r}: a scenario holds finite numbers only")
+    return v

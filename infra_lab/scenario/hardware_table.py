@@ -1,0 +1,239 @@
+"""The [hardware] table: :class:`HardwareConfig` (accelerator, nodes, scale-up domain, NICs,
+fabric, host CPU, PXN, SHARP; validated on construction against the catalog and the network
+constants), :data:`FABRICS`, and :func:`as_hardware`, the one coercion of "some hardware"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import catalog
+from ..errors import ValidationError
+from ._checks import _bool, _check_keys, _enum, _int
+
+FABRICS = ("rails-only", "rail-optimized", "fat-tree")
+
+
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HardwareConfig:
+    """The [hardware] table: which accelerator, how many, how they are joined.
+
+    Validated on construction, whether built from a dict (:meth:`from_dict`) or directly
+    (``HardwareConfig("MI300X", nodes=0)`` raises :class:`ValidationError`); defaults
+    (``None``) are resolved, so a built object has no ``None`` fields.
+
+    Attributes
+    ----------
+    accelerator : catalog name (canonical after validation); required: a table or call
+        without it is refused rather than read as some default accelerator
+    nodes : number of nodes (servers, or compute trays of a rack-scale system) [-]; default 1
+    gpus_per_node : accelerators the job uses in each node [-]; at most the node's physical
+        GPUs (``data/network_platforms.csv``: 8 for MI300X/H100/B200, 4 per GB200 tray);
+        default 8
+    scaleup_domain : accelerators in the PHYSICAL scale-up domain (xGMI mesh, NVLink/NVSwitch
+        node, 72 for an NVL72 rack) [-]; at most the catalog's domain. Default:
+        gpus_per_node, or the catalog's domain for rack-scale parts whose domain spans
+        nodes (GB200/GB300). It may exceed what the job uses: ``gpus_per_node = 2,
+        scaleup_domain = 8`` on MI300X is a 2-GPU job on an 8-GPU node (one xGMI link joins
+        its two GPUs); ``nodes = 2, gpus_per_node = 4, scaleup_domain = 72`` on GB200 is an
+        8-GPU job inside one NVL72 rack (full NVLink among its 8). See ``domain_gpus``.
+    nic : catalog NIC name; default "Pollara-400" (name the NIC for any other platform)
+    nics_per_node : back-end NICs the job's GPUs of a node use [-] (default gpus_per_node;
+        at most 4 per GPU)
+    fabric : "rails-only" | "rail-optimized" | "fat-tree"
+    oversubscription : fabric oversubscription ratio (1.0 = non-blocking, at most 16) [-]
+    host_cpu : host CPU (``data/network_host_cpus.csv``); its vendor sets NCCL/RCCL's
+        per-message network overhead. Default: the accelerator's reference platform
+    pxn : PXN (forwarding cross-rail traffic through the scale-up fabric to the NIC of the
+        destination's rail) on or off. Default: the library's default — on for NCCL
+        (``NCCL_PXN_DISABLE=0``), off for RCCL (ROCm/rccl#1209)
+    sharp : the scale-out switches reduce in-network (InfiniBand SHARP); enables NCCL's
+        CollNet algorithms and multi-node NVLS. Default false
+    domain_gpus : the job's GPUs in each scale-up domain [-] (what a collective's ``k`` may
+        reach). Default: scaleup_domain when a node holds several domains; gpus_per_node for
+        part of one node's domain (2 of an MI300X node's 8); gpus_per_node × the job's nodes in
+        a rack-scale domain (NVL72), up to a full rack. Set it for partial racks: 64 trays × 4
+        GB200 with 16 of each rack's 18 trays → domain_gpus = 64 (4 racks)
+
+    Physical bounds (refused with a ValidationError): world size at most
+    ``max_world_gpus`` (10^6, Ultra Ethernet's design target), gpus_per_node within the
+    node, scaleup_domain within the catalog's domain, nics_per_node <= 4 x gpus_per_node,
+    1 <= oversubscription <= 16 (``data/network_constants.csv``).
+    """
+
+    accelerator: str | None = None
+    nodes: int = 1
+    gpus_per_node: int = 8
+    scaleup_domain: int | None = None
+    nic: str = "Pollara-400"
+    nics_per_node: int | None = None
+    fabric: str = "rail-optimized"
+    oversubscription: float = 1.0
+    host_cpu: str | None = None
+    pxn: bool | None = None
+    sharp: bool = False
+    domain_gpus: int | None = None
+
+    KEYS = ("accelerator", "nodes", "gpus_per_node", "scaleup_domain", "nic", "nics_per_node",
+            "fabric", "oversubscription", "host_cpu", "pxn", "sharp", "domain_gpus")
+
+    def __post_init__(self) -> None:
+        from .. import fabric as _fab  # lazy: fabric imports this module
+
+        put = object.__setattr__
+        if self.accelerator is None:
+            raise ValidationError(
+                "hardware.accelerator: required (no default accelerator); give a catalog name, one of "
+                f"{', '.join(catalog.accelerator_names())} (aliases such as 'MI300X' or 'H100' work)")
+        for name in ("accelerator", "nic"):
+            if not isinstance(getattr(self, name), str):
+                raise ValidationError(f"hardware.{name} = {getattr(self, name)!r}: expected a catalog name (string)")
+        acc = catalog.canonical_accelerator(self.accelerator)
+        put(self, "accelerator", acc)
+        put(self, "nic", catalog.canonical_nic(self.nic))
+        spec = catalog.accelerator(acc)
+        plat = _fab.platform(acc)
+        cap = _fab.constant
+        nodes = _int("hardware.nodes", self.nodes)
+        gpn = _int("hardware.gpus_per_node", self.gpus_per_node)
+        max_gpn = spec.scaleup_domain if spec.scaleup_domain > plat["node_gpus"] else plat["node_gpus"]
+        if gpn > max_gpn:
+            raise ValidationError(
+                f"hardware.gpus_per_node = {gpn}: a {acc} node holds at most {max_gpn} GPUs "
+                f"(network_platforms.csv / accelerators.csv); allowed 1..{max_gpn}"
+            )
+        max_world = int(cap("max_world_gpus"))
+        if nodes * gpn > max_world:
+            raise ValidationError(
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs exceeds the {max_world:,}-GPU bound "
+                f"(max_world_gpus in network_constants.csv); allowed nodes <= {max_world // gpn:,}"
+            )
+        sud = self.scaleup_domain
+        if sud is None:
+            sud = spec.scaleup_domain if spec.scaleup_domain > plat["node_gpus"] else gpn
+        sud = _int("hardware.scaleup_domain", sud)
+        if sud > spec.scaleup_domain:
+            raise ValidationError(
+                f"hardware.scaleup_domain = {sud}: the {acc} scale-up domain ({spec.scaleup_tech}) "
+                f"holds at most {spec.scaleup_domain} GPUs; allowed 1..{spec.scaleup_domain}"
+            )
+        if sud < gpn and gpn % sud:
+            raise ValidationError(f"hardware.scaleup_domain = {sud}: must divide gpus_per_node = {gpn} "
+                                  f"when smaller than it (a node of several domains)")
+        node = plat["node_gpus"]
+        if sud <= gpn:
+            dg_default = sud                      # a node of one or several domains
+        elif sud <= node:
+            dg_default = gpn                      # part of one physical node's domain
+        else:                                     # a rack-scale domain spanning nodes (NVL72)
+            unit = max(gpn, node)
+            if sud % unit:
+                raise ValidationError(
+                    f"hardware.scaleup_domain = {sud}: a domain spanning nodes must hold whole nodes of "
+                    f"{unit} GPUs; allowed multiples of {unit} up to {spec.scaleup_domain}"
+                )
+            dg_default = gpn * min(nodes, sud // unit)
+        if self.domain_gpus is None:
+            dg = dg_default
+        else:
+            dg = _int("hardware.domain_gpus", self.domain_gpus)
+            if sud <= node and dg != dg_default:
+                raise ValidationError(
+                    f"hardware.domain_gpus = {dg}: inside one node the job's GPUs per scale-up domain follow "
+                    f"from gpus_per_node and scaleup_domain; allowed {dg_default} (or leave it out)"
+                )
+            per_max = sud // max(gpn, node) * gpn
+            if sud > node and (dg % gpn or dg > per_max):
+                raise ValidationError(
+                    f"hardware.domain_gpus = {dg}: a rack-scale domain holds whole nodes of the job: "
+                    f"allowed multiples of gpus_per_node = {gpn} up to {per_max}"
+                )
+        if (nodes * gpn) % dg:
+            raise ValidationError(
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs do not fill whole scale-up domains of "
+                f"{dg} of the job's GPUs; use a multiple of {dg // gpn if dg >= gpn else 1} nodes or set "
+                f"hardware.domain_gpus (e.g. 64 when 16 of an NVL72's 18 trays are used)"
+            )
+        put(self, "domain_gpus", dg)
+        put(self, "nodes", nodes)
+        put(self, "gpus_per_node", gpn)
+        put(self, "scaleup_domain", sud)
+        npn = gpn if self.nics_per_node is None else _int("hardware.nics_per_node", self.nics_per_node)
+        max_npg = int(cap("max_nics_per_gpu"))
+        if npn > max_npg * gpn:
+            raise ValidationError(
+                f"hardware.nics_per_node = {npn}: at most {max_npg} back-end NICs per GPU "
+                f"(max_nics_per_gpu); allowed 1..{max_npg * gpn} for {gpn} GPUs per node"
+            )
+        put(self, "nics_per_node", npn)
+        put(self, "fabric", _enum("hardware.fabric", self.fabric, FABRICS))
+        from .. import _validate
+
+        max_ov = cap("max_oversubscription")
+        ov = _validate.number("hardware.oversubscription", self.oversubscription, lo=1.0, hi=max_ov,
+                              allowed=f"in 1.0 (non-blocking) .. {max_ov:g} (max_oversubscription)")
+        put(self, "oversubscription", float(ov))
+        host = plat["default_host_cpu"] if self.host_cpu is None else self.host_cpu
+        if not isinstance(host, str):
+            raise ValidationError(f"hardware.host_cpu = {host!r}: expected a host CPU name (string)")
+        put(self, "host_cpu", _fab.host_cpu(host)["name"])
+        pxn = self.pxn
+        if pxn is None:
+            pxn = plat["library"] == "nccl"
+        put(self, "pxn", _bool("hardware.pxn", pxn))
+        _bool("hardware.sharp", self.sharp)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> HardwareConfig:
+        """Validate a [hardware] table (dict) or pass through an existing HardwareConfig."""
+        if isinstance(d, HardwareConfig):
+            return d
+        _check_keys("hardware", d, cls.KEYS)
+        return cls(**d)
+
+    @property
+    def world_size(self) -> int:
+        """Total accelerators the job uses = nodes × gpus_per_node."""
+        return self.nodes * self.gpus_per_node
+
+    @property
+    def domains(self) -> int:
+        """Scale-up domains the job spans [-]."""
+        return self.world_size // self.domain_gpus
+
+    @property
+    def accelerator_spec(self) -> catalog.Accelerator:
+        return catalog.accelerator(self.accelerator)
+
+    @property
+    def nic_spec(self) -> catalog.Nic:
+        return catalog.nic(self.nic)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.KEYS}
+
+
+def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
+    """The one coercion of "some hardware" to a validated :class:`HardwareConfig`.
+
+    Accepts a HardwareConfig (returned as is: validated on construction), a Scenario or any
+    object whose ``hardware`` attribute is a HardwareConfig (e.g. a ``fabric.Fabric``), or
+    the [hardware] table as a dict (validated). Anything else raises ValidationError naming
+    ``field_``. ``cluster``, ``fabric`` and ``reliability`` call this instead of keeping
+    their own versions.
+
+    Examples
+    --------
+    >>> as_hardware({"accelerator": "MI300X", "nodes": 2}).world_size
+    16
+    """
+    if isinstance(hardware, HardwareConfig):
+        return hardware
+    inner = getattr(hardware, "hardware", None)
+    if isinstance(inner, HardwareConfig):
+        return inner
+    if isinstance(hardware, dict):
+        return HardwareConfig.from_dict(hardware)
+    raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig or the "
+                          "[hardware] table as a dict")

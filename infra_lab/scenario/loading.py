@@ -1,0 +1,56 @@
+"""Getting a Scenario from what a caller has: :func:`load_scenario` (a shipped scenario by
+name) and :func:`as_scenario`, the one coercion of a Scenario, a dict, a TOML path or text, or a
+shipped name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import ValidationError, unknown
+from .core import Scenario
+from .shipped import SCENARIO_DIR, _shipped_name, _source_hint, list_scenarios
+
+
+def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
+    """Load a shipped scenario by name (any letter case), e.g.
+    ``load_scenario("zaya1-ibm-mi300x")``; ``check_plan`` as in :meth:`Scenario.from_dict`."""
+    match = _shipped_name(name)
+    if match is None:
+        raise unknown("scenario", name, list_scenarios())
+    return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml", check_plan=check_plan)
+
+
+def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = True) -> Scenario:
+    """The one coercion of "a scenario" for the public calls (``il.estimate``, ``il.search``,
+    ``il.serve``, ``il.serve_search``, the memory and multimodal calls).
+
+    Accepts a :class:`Scenario` (returned as is), the contract's tables as a dict (validated
+    by :meth:`Scenario.from_dict`) or the path of a TOML file (str or ``os.PathLike``; read
+    by :meth:`Scenario.from_toml`, whose errors name the file; TOML text, a string with a line
+    break, is read too) or the name of a shipped scenario (:func:`list_scenarios`, any letter
+    case; as the CLI takes it) when no file of that name exists. Any other string is refused,
+    saying what a path must be and which scenarios ship. ``check_plan`` as in
+    :meth:`Scenario.from_dict`.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> p = il.scenario.SCENARIO_DIR / "zaya1-ibm-mi300x.toml"
+    >>> as_scenario(p) == as_scenario(str(p)) == as_scenario("zaya1-ibm-mi300x") == il.load_scenario("zaya1-ibm-mi300x")
+    True
+    """
+    if isinstance(scenario, (Scenario, dict)):
+        return Scenario.from_dict(scenario, check_plan=check_plan)
+    if isinstance(scenario, str) and "\n" in scenario:
+        return Scenario.from_toml(scenario, check_plan=check_plan)
+    if isinstance(scenario, (str, os.PathLike)) and not isinstance(scenario, bytes):
+        p = Path(scenario)
+        if str(p).lower().endswith(".toml") or p.is_file():
+            return Scenario.from_toml(p, check_plan=check_plan)
+        if _shipped_name(scenario) is not None:
+            return load_scenario(scenario, check_plan=check_plan)
+    raise ValidationError(f"{field_} = {scenario!r}: expected a Scenario, a dict with tables "
+                          f"{', '.join(Scenario.TOP_KEYS)}, the path of a .toml file or a shipped scenario's name"
+                          f"{_source_hint(scenario)}")

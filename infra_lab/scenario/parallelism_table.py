@@ -1,0 +1,145 @@
+"""The [parallelism] table: :class:`ParallelismConfig` (the per-field checks, the world-size
+rules and the derived dp), with :data:`MOE_DISPATCHERS` and :data:`CP_ROTATE_METHODS`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ValidationError
+from ._checks import _bool, _check_keys, _enum, _int, _py
+
+MOE_DISPATCHERS = ("alltoall", "deepep")
+
+
+CP_ROTATE_METHODS = ("p2p", "allgather", "allgather-exposed")
+"""Context-parallel K/V exchanges (``parallelism.cp_rotate``): a per-step P2P ring, one
+all-gather per pass hidden behind the first ring step (PyTorch's experimental
+context_parallel, rotate method "allgather"), or one exposed all-gather of K/V per pass
+with one attention call over the gathered K/V and a reduce-scatter of dK/dV (Llama 3's CP,
+§3.3.2)."""
+
+
+@dataclass(frozen=True)
+class ParallelismConfig:
+    """The [parallelism] table. dp is derived: world / (tp·pp·cp).
+
+    ``ep`` (expert parallel) and ``etp`` (expert tensor parallel, default 1) lay the MoE
+    layers out over the same tp·cp·dp ranks as the attention layers (Megatron-Core's MoE
+    parallel folding): ep·etp must divide tp·cp·dp; the expert data-parallel size is
+    tp·cp·dp/(ep·etp).
+
+    ``moe_dispatcher`` ("alltoall": one NCCL/RCCL all-to-all of every routed copy, Megatron-Core's
+    default; "deepep": DeepEP / Megatron's flex dispatcher / HybridEP, each token sent once per
+    destination node then fanned out over the scale-up fabric) and ``ep_overlap`` (the dispatch
+    and combine overlapped with another micro-batch's compute: Megatron's
+    ``--overlap-moe-expert-parallel-comm``, DualPipe; the achieved fraction is the stack's
+    ``ep_comm_overlap``) are library choices of the run, not searched. So is ``tp_async``: the
+    run overlaps its tensor-parallel collectives with the neighbouring GEMMs by decomposing them
+    (PyTorch's async TP / torch.compile micro-pipelining, torchtitan's
+    ``enable_async_tensor_parallel``); the achieved fraction is the stack's
+    ``tp_async_comm_overlap`` in place of its ``tp_comm_overlap``. It needs tp > 1. ``dualpipe``
+    says the overlap is DeepSeek's DualPipe schedule (forward and backward chunks of two
+    micro-batches paired so that each one's dispatch and combine run under the other's compute;
+    DeepSeek-V3 report §3.2.1): its achieved fraction is the stack's
+    ``dualpipe_ep_comm_overlap`` in place of ``ep_comm_overlap`` (Megatron-Core's 1F1B
+    all-to-all overlap). It needs ``ep_overlap``; only the overlap fraction changes (the
+    pipeline bubble is priced as the run's pp/vp schedule, an approximation for DualPipe; so is
+    the layout: the output head and any MTP modules sit on the last stage, where DualPipe's
+    V-shaped placement puts them on the rank that also holds the embedding).
+
+    ``cp_rotate`` is how the context-parallel ranks exchange K and V: "p2p" (default; a ring
+    that passes K/V to the next rank at every attention step, Megatron-Core / Transformer
+    Engine) or "allgather" (PyTorch's experimental ``context_parallel`` with rotate method
+    "allgather", torchtitan's default: K/V all-gathered once per pass, dK/dV passed on in
+    fp32 after every backward step; :func:`infra_lab._kernels.training.cp_exposed`; its memory,
+    one layer's all-gathered K/V and fp32 buffers: :func:`infra_lab._kernels.memory.cp_attention_bytes`)
+    or "allgather-exposed" (Llama 3's CP, Llama 3 paper §3.3.2,
+    https://arxiv.org/abs/2407.21783, and Transformer Engine's ``cp_comm_type="all_gather"``
+    that cites it: every pass all-gathers K/V at the K/V heads' width, on the critical path,
+    and computes the local queries' attention over them in one call; the backward
+    all-gathers K/V again and reduce-scatters dK/dV in the activation precision).
+    ``cp_repeat_kv``: the model repeats the K/V heads to the query heads before the attention
+    call (torchtitan's Llama code, ``repeat_kv``), so the exchange carries K/V at the query
+    heads' width. Both are library choices of the run, not searched."""
+
+    tp: int = 1
+    pp: int = 1
+    vp: int = 1
+    cp: int = 1
+    ep: int = 1
+    zero: int | None = None     # None: 1 (Megatron's distributed optimizer), or 3 with fsdp
+    sequence_parallel: bool = False
+    fsdp: bool = False
+    etp: int = 1
+    moe_dispatcher: str = "alltoall"
+    ep_overlap: bool = False
+    tp_async: bool = False
+    dualpipe: bool = False
+    cp_rotate: str = "p2p"
+    cp_repeat_kv: bool = False
+    dp: int = field(default=1, compare=False)
+
+    KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
+            "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv")
+
+    def __post_init__(self) -> None:
+        # built directly or from a dict: the same per-field checks (the world-size rules and
+        # the derived dp are :meth:`from_dict`'s, which knows the world)
+        put = object.__setattr__
+        for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp"):
+            put(self, k, _int(f"parallelism.{k}", getattr(self, k)))
+        sp = _bool("parallelism.sequence_parallel", self.sequence_parallel)
+        fsdp = _bool("parallelism.fsdp", self.fsdp)
+        zero = _py(self.zero)
+        if zero is None:          # left out: ZeRO-1, or full sharding (ZeRO-3) with FSDP
+            zero = 3 if fsdp else 1
+        put(self, "zero", zero)
+        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
+        if fsdp and zero != 3:
+            raise ValidationError(
+                f"parallelism.fsdp = true with parallelism.zero = {zero}: FSDP shards parameters, gradients "
+                "and optimizer state (ZeRO-3); allowed zero = 3 with fsdp (or leave zero out)")
+        put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
+        put(self, "cp_rotate", _enum("parallelism.cp_rotate", self.cp_rotate, CP_ROTATE_METHODS))
+        _bool("parallelism.cp_repeat_kv", self.cp_repeat_kv)
+        if _bool("parallelism.dualpipe", self.dualpipe) and not _bool("parallelism.ep_overlap", self.ep_overlap):
+            raise ValidationError("parallelism.dualpipe = true with parallelism.ep_overlap = false: DualPipe "
+                                  "overlaps the dispatch and combine by construction; allowed ep_overlap = true with it")
+        _bool("parallelism.ep_overlap", self.ep_overlap)
+        if _bool("parallelism.tp_async", self.tp_async) and self.tp == 1:
+            raise ValidationError("parallelism.tp_async = true: async tensor parallelism needs tp > 1 (tp = 1)")
+        if self.vp > 1 and self.pp == 1:
+            raise ValidationError(f"parallelism.vp = {self.vp}: interleaving needs pp > 1 (pp = 1)")
+        if sp and self.tp == 1:
+            raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
+
+    @classmethod
+    def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
+        if isinstance(d, ParallelismConfig):
+            d = d.to_dict()
+        _check_keys("parallelism", d, cls.KEYS)
+        base = cls(**d)                            # per-field checks (__post_init__)
+        v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
+        zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp
+        disp, epo, tpa, dpp = base.moe_dispatcher, base.ep_overlap, base.tp_async, base.dualpipe
+        cpr, cpk = base.cp_rotate, base.cp_repeat_kv
+        mp = v["tp"] * v["pp"] * v["cp"]
+        if world % mp:
+            raise ValidationError(
+                f"parallelism: tp·pp·cp = {v['tp']}·{v['pp']}·{v['cp']} = {mp} does not divide the "
+                f"world size {world} (nodes × gpus_per_node); allowed products are divisors of {world}"
+            )
+        dp = world // mp
+        folded = v["tp"] * v["cp"] * dp
+        if folded % (v["ep"] * v["etp"]):
+            raise ValidationError(
+                f"parallelism.ep·etp = {v['ep']}·{v['etp']}: the expert layout (Megatron-Core MoE parallel "
+                f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
+                f"divide it; allowed ep·etp: divisors of {folded}"
+            )
+        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
+                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, dp=dp)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.KEYS}

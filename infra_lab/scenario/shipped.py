@@ -1,0 +1,38 @@
+"""The scenarios shipped in data/scenarios: :data:`SCENARIO_DIR`, :func:`list_scenarios`, a
+shipped name matched in any letter case, and the hint error messages give when a string is not
+a scenario."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .. import catalog
+from ..errors import nearest
+
+SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
+
+
+def list_scenarios() -> list[str]:
+    """Names of the scenarios shipped in data/scenarios/*.toml."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def _shipped_name(value: Any) -> str | None:
+    """The shipped scenario ``value`` names (case-insensitive), else None."""
+    if not isinstance(value, str):
+        return None
+    return {n.lower(): n for n in list_scenarios()}.get(value.lower())
+
+
+def _source_hint(value: Any) -> str:
+    """What to pass instead of a string or path that is not a scenario (for error messages)."""
+    if not isinstance(value, (str, os.PathLike)):
+        return ""
+    shipped = _shipped_name(value)
+    if shipped is not None:
+        return f"; {value!r} is a shipped scenario: pass il.load_scenario({shipped!r})"
+    near = nearest(str(value), list_scenarios())
+    hint = f"did you mean {', '.join(repr(x) for x in near)}? " if near else ""
+    return (f"; a path must name an existing .toml file (Scenario.from_toml); a shipped scenario is "
+            f"named as listed ({hint}shipped: {', '.join(list_scenarios())})")
