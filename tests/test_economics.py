@@ -761,6 +761,18 @@ class TestChartsAndWidget:
             assert f"${rent:.2f} on demand" in out["text"], out["text"]
         b = W.economics_update(accelerator="B200", n=500)
         assert b["rent_vs_own"].price_usd_per_gpu_hour == E.cloud_price("B200")
+        # a given rent needs no listing: A100-SXM-80GB has a purchase price but
+        # no on-demand offer, and economics_update(3.0, accelerator=...) raised cloud_price's error
+        for acc in ("A100-SXM-80GB",):
+            out = W.economics_update(3.0, acc, n=200)
+            assert out["rent_vs_own"].price_usd_per_gpu_hour == 3.0 and not out["rent_vs_own"].committed
+        assert W.economics_update(3.0, "A100-SXM-80GB", committed=True, n=200)["rent_vs_own"].committed
+        with pytest.raises(ValidationError, match="no on-demand list price for A100-SXM-80GB"):
+            W.economics_update(accelerator="A100-SXM-80GB", n=200)
+        # the error names only accelerators with offers: H800-SXM's one row is an assumed price
+        with pytest.raises(ValidationError, match="no on-demand list price for H800-SXM") as ei:
+            E.cloud_price("H800-SXM")
+        assert "H800-SXM," not in str(ei.value).split("prices: ")[1] and "H100-SXM" in str(ei.value)
 
     def test_widget_update(self):
         from infra_lab.widgets import economics as W

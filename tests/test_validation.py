@@ -461,6 +461,11 @@ def test_host_sync_structure_rule_keeps_the_incumbent_within_the_margin():
     assert V.choose_host_sync_structure({inc: 30.0, "fixed wait": 28.5}, margin_pp=2.0)[0] == inc
     with pytest.raises(ValidationError, match="incumbent"):
         V.choose_host_sync_structure({"fixed wait": 20.0})
+    # exactly the margin in decimal, not in binary: 1.13 - 0.13 = 0.99999999999999989
+    assert V.choose_host_sync_structure({inc: 1.13, "fixed wait": 0.13})[0] == "fixed wait"
+    assert V.choose_host_sync_structure({inc: 1.13, "fixed wait": 0.14})[0] == inc
+    with pytest.raises(ValidationError, match="incumbent = \\['x'\\]"):
+        V.choose_host_sync_structure({inc: 20.0}, incumbent=["x"])
     with pytest.raises(ValidationError, match="margin_pp = -1"):
         V.choose_host_sync_structure({inc: 20.0}, margin_pp=-1)
     with pytest.raises(ValidationError, match="loo_worst_pct\\['fixed wait'\\] = 'x'"):

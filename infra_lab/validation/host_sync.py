@@ -65,12 +65,20 @@ criterion alone decided (the MoE-layer slowdown won on four runs by 1.4 points, 
 also keeps)."""
 
 
+_MARGIN_ROUNDING_PP = 1e-9
+"""Rounding allowance of the margin test [points]: a gain of exactly the margin in decimal
+(1.13 − 0.13) can fall short of it by one unit in the last place in binary."""
+
+
 def choose_host_sync_structure(loo_worst_pct: dict[str, float], incumbent: str = MOE_HOST_SYNC_STRUCTURE,
                                margin_pp: float = MOE_HOST_SYNC_SWITCH_MARGIN_PP) -> tuple[str, str]:
     """The structure the choice rule picks from the leave-one-out worst |step-time error| [%] of
     each candidate (``loo_worst_pct``: {structure: error}): the challenger with the lowest error
     if it beats ``incumbent`` by at least ``margin_pp`` points, else ``incumbent``.
     Returns (structure, reason: the margin that decided, in words)."""
+    if not isinstance(incumbent, str):
+        raise ValidationError(f"incumbent = {incumbent!r}: expected a structure name (str), e.g. "
+                              f"{MOE_HOST_SYNC_STRUCTURE!r}")
     if not isinstance(loo_worst_pct, dict) or incumbent not in loo_worst_pct:
         raise ValidationError(f"loo_worst_pct = {loo_worst_pct!r}: expected {{structure: leave-one-out worst "
                               f"error [%]}} holding the incumbent {incumbent!r}")
@@ -85,7 +93,7 @@ def choose_host_sync_structure(loo_worst_pct: dict[str, float], incumbent: str =
         return incumbent, f"{incumbent} is the only candidate"
     best = min(challengers, key=challengers.get)
     gain = inc - challengers[best]
-    if gain >= margin_pp:
+    if gain >= margin_pp - _MARGIN_ROUNDING_PP:
         return best, (f"{best} replaces the incumbent {incumbent}: leave-one-out worst {challengers[best]:.2f} % "
                       f"against {inc:.2f} %, {gain:.2f} points lower (switch margin {margin_pp:g} points)")
     return incumbent, (f"{incumbent} kept (incumbent): best challenger {best} at {challengers[best]:.2f} % "

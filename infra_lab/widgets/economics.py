@@ -57,11 +57,10 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
     with the other inputs uncertain), rent_vs_own (RentOrOwn), provider (ProviderView on the
     decay path), breakdown (polars), chart (altair), text (HTML)
     """
-    rent0, committed0 = default_rent(accelerator)
-    if price_usd_per_gpu_hour is None:
-        price_usd_per_gpu_hour = rent0
-    if committed is None:
-        committed = committed0
+    if committed is None:   # as default_rent: a commitment where a contract default exists
+        committed = "contract_usd_per_gpu_hour" in E.parameters(accelerator)
+    if price_usd_per_gpu_hour is None:   # a given rent needs no listing (A100-SXM-80GB has none)
+        price_usd_per_gpu_hour = default_rent(accelerator)[0]
     own = E.owned_cost_per_gpu_hour(accelerator, **inputs)
     band = E.band(E.monte_carlo_owned_cost(n, seed=seed, accelerator=accelerator, fixed=inputs))
     ro = E.rent_vs_own(price_usd_per_gpu_hour, accelerator, committed=committed,
