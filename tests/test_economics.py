@@ -769,6 +769,9 @@ class TestChartsAndWidget:
         assert W.economics_update(3.0, "A100-SXM-80GB", committed=True, n=200)["rent_vs_own"].committed
         with pytest.raises(ValidationError, match="no on-demand list price for A100-SXM-80GB"):
             W.economics_update(accelerator="A100-SXM-80GB", n=200)
+        # the explorer has no price argument: its error says where a rent can be given
+        with pytest.raises(ValidationError, match="economics_explorer: A100-SXM-80GB has no contract .*economics_update"):
+            W.economics_explorer("A100-SXM-80GB")
         # the error names only accelerators with offers: H800-SXM's one row is an assumed price
         with pytest.raises(ValidationError, match="no on-demand list price for H800-SXM") as ei:
             E.cloud_price("H800-SXM")

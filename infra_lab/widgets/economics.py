@@ -15,6 +15,7 @@ import ipywidgets as W
 
 from .. import economics as E
 from ..charts import economics as C
+from ..errors import ValidationError
 from ._layout import fit_labels
 
 __all__ = ["economics_update", "economics_explorer", "economics_dashboard", "DASHBOARD_INPUTS", "default_rent"]
@@ -102,7 +103,13 @@ def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
         return W.FloatSlider(value=p.value, min=p.low if lo is None else lo, max=p.high if hi is None else hi,
                              step=step, readout_format=fmt, description=p.label)
 
-    rent0, committed0 = default_rent(accelerator)   # MI300X's contract rent was used for every accelerator
+    try:
+        rent0, committed0 = default_rent(accelerator)   # MI300X's contract rent was used for every accelerator
+    except ValidationError:    # the explorer takes no price: say where one can be given
+        raise ValidationError(f"economics_explorer: {accelerator} has no contract default "
+                              "(contract_usd_per_gpu_hour) and no on-demand listing (data/cloud_prices.csv) to "
+                              "start the rent slider; pass the rent to economics_update(price_usd_per_gpu_hour, "
+                              f"{accelerator!r})") from None
     sliders = {
         "price_usd_per_gpu_hour": W.FloatSlider(value=rent0, min=1.0, max=max(8.0, math.ceil(2.0 * rent0)), step=0.05,
                                                 description="rent [USD per GPU-hour]"),
