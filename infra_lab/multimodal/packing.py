@@ -353,7 +353,9 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
         if inline:
             cap = min(cap, s / tps)
         clip_mean = min(clip_mean, cap)
-        ppt["audio"] = 1.0 if inline else 1.0 / max(enc.audio_frames(min(clip_mean, cap))["encoder_frames"], 1.0)
+        frames = None if inline else enc.audio_frames(clip_mean)["encoder_frames"]
+        ppt["audio"] = 1.0 if inline else 1.0 / max(frames, 1.0)
+        clip_tok = clip_mean * tps if inline else frames   # tokens of a mean clip
     shares = {"text": mix.text, "image": mix.image, "audio": mix.audio}
     denom = sum(shares[m] * ppt[m] for m in ppt)
     if sequences is None:
@@ -361,8 +363,7 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
         # (1-px pictures, clips shorter than a token) would fill the positions with millions
         # of rows (26 s for one estimate at seq_len 32,768): draw fewer sequences, >= 16
         per_item = {"text": min(mix_parameter("text_doc_mean_tokens"), s), "image": img_tok or 1.0,
-                    "audio": max(1.0, clip_mean * spec.audio.tokens_per_second if spec.inline("audio")
-                                 else spec.audio.audio_frames(clip_mean)["encoder_frames"]) if mix.audio > 0 else 1.0}
+                    "audio": max(1.0, clip_tok) if mix.audio > 0 else 1.0}
         items = budget / denom * sum(shares[m] / per_item[m] for m in shares)
         if items > MAX_STREAM_ITEMS:
             n_seq = max(16, min(n_seq, int(MAX_STREAM_ITEMS / items * n_seq)))
@@ -402,11 +403,9 @@ def sample_stream(spec: MultimodalSpec | str | dict | None, mix: DataMix | dict 
     if mix.audio > 0:
         enc = spec.audio
         target = tok_total * mix.audio
-        per_s = enc.tokens_per_second if spec.inline("audio") else \
-            enc.audio_frames(clip_mean)["encoder_frames"] / clip_mean
         # every clip counts at least one token (lm_tok below), so a clip shorter than one
         # token (audio_clip_s = 1e-6) must not ask for target / 1e-5 draws (375 GiB before)
-        n = max(1, int(math.ceil(target / max(clip_mean * per_s, 1.0) * 1.5)) + 16)
+        n = max(1, int(math.ceil(target / max(clip_tok, 1.0) * 1.5)) + 16)
         secs = np.minimum(_lognormal(rng, clip_mean, mix_parameter("audio_clip_sigma"), n), cap)
         if enc.modality == "audio":
             win = np.ceil(secs / enc.window_s - 1e-12)

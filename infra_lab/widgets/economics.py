@@ -30,10 +30,15 @@ def default_rent(accelerator: str = "MI300X") -> tuple[float, bool]:
     dedicated-contract default (``contract_usd_per_gpu_hour``, a commitment) where
     parameters.csv has one for the accelerator (MI300X), else the median of its current
     on-demand listings (``il.economics.cloud_price``)."""
-    P = E.parameters(accelerator)
-    if "contract_usd_per_gpu_hour" in P:
-        return P["contract_usd_per_gpu_hour"].value, True
-    return E.cloud_price(accelerator), False
+    contract = _contract_rent(accelerator)
+    return (contract, True) if contract is not None else (E.cloud_price(accelerator), False)
+
+
+def _contract_rent(accelerator: str) -> float | None:
+    """The accelerator's dedicated-contract rent default (parameters.csv
+    ``contract_usd_per_gpu_hour``) [USD per GPU-hour], None where it has none."""
+    p = E.parameters(accelerator).get("contract_usd_per_gpu_hour")
+    return None if p is None else p.value
 
 
 def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: str = "MI300X", *,
@@ -59,7 +64,7 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
     decay path), breakdown (polars), chart (altair), text (HTML)
     """
     if committed is None:   # as default_rent: a commitment where a contract default exists
-        committed = "contract_usd_per_gpu_hour" in E.parameters(accelerator)
+        committed = _contract_rent(accelerator) is not None
     if price_usd_per_gpu_hour is None:   # a given rent needs no listing (A100-SXM-80GB has none)
         price_usd_per_gpu_hour = default_rent(accelerator)[0]
     own = E.owned_cost_per_gpu_hour(accelerator, **inputs)
