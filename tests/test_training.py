@@ -369,8 +369,13 @@ def test_recompute_and_sequence_parallel_directions():
 
 
 def test_fp8_is_faster_on_h100():
+    """FP8 GEMMs speed up a GEMM-bound step on H100 (Llama 3 70B). On ZAYA1's small
+    (760M-active) MoE the casts, memory-bound ops priced at the fitted memory_time_scale, take
+    about what the faster GEMMs save: within 2 % of BF16 either way."""
     sc = il.load_scenario("zaya1-h100-counterpart")
-    assert _with(sc, training={"precision": "fp8"}).step_time_s < il.estimate(sc).step_time_s
+    big = sc.replace(model={"preset": "llama3-70b"}, parallelism={"tp": 8, "ep": 1})
+    assert _with(big, training={"precision": "fp8"}).step_time_s < il.estimate(big).step_time_s
+    assert _with(sc, training={"precision": "fp8"}).step_time_s == pytest.approx(il.estimate(sc).step_time_s, rel=0.02)
 
 
 def test_expert_parallel_adds_all_to_all():
@@ -1133,8 +1138,9 @@ def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
     # with the refit to 0.998 / 1.54 it moved; 0.3129494 s since pricing the multi-token-prediction
     # modules moved the refit to 1.052 / 1.5 through DeepSeek-V3's train run; 0.3063197 s since
     # that DualPipe run left the comparison and the refit went to 1.0 / 1.47; 0.3129494 s again since
-    # the five AS25/TD25 train runs joined and the converged refit put Megatron-Core at 1.052 / 1.5)
-    assert il.estimate(zaya).step_time_s == pytest.approx(0.3129494, rel=1e-6)
+    # the five AS25/TD25 train runs joined and the converged refit put Megatron-Core at 1.052 / 1.5;
+    # 0.3332462 s since DeepEP is priced once per destination rank and the refit went to 1.0 / 2.51)
+    assert il.estimate(zaya).step_time_s == pytest.approx(0.3332462, rel=1e-6)
 
 
 def test_async_tensor_parallelism_uses_the_stacks_async_overlap():
