@@ -11,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 import infra_lab as il
 from infra_lab import training as T
+from infra_lab._kernels import training as kt
 from infra_lab.errors import UnknownNameError, ValidationError
 
 ZAYA = il.load_scenario("zaya1-ibm-mi300x")
@@ -184,6 +185,28 @@ class TestCommunicationIsILCollective:
         one = il.collective("send_recv", kv * spec.kv_heads / spec.heads, hw, 2, per_node=1).time_s
         assert b2["cp_comm"] == pytest.approx(m * spec.layers * 4 * 7 * one, rel=1e-12)
         assert b2["cp_comm"] < b["cp_comm"]
+
+    def test_context_parallel_all_gather_rotation_compiled(self):
+        """Under torch.compile the all-gather rotation's collectives are waited where they are
+        issued (a traced functional collective is waited at once; Inductor reorders none by
+        default): nothing is hidden whatever the stack's cp_comm_overlap, while an eager run
+        (training.eager) hides the stack's share behind the next ring step."""
+        sc = _cp_scenario(cp_rotate="allgather", cp_repeat_kv=True)
+        assert not sc.training.eager and il.training.stack_params(sc.stack)["cp_comm_overlap"] > 0
+        assert kt.COMPILED_CP_RING_OVERLAP == 0.0
+
+        def cp_comm(s, ovl=None):
+            return dict(il.estimate(s, params=None if ovl is None else {"cp_comm_overlap": ovl})
+                        .breakdown.iter_rows())["cp_comm"]
+
+        none_hidden = cp_comm(sc, 0.0)
+        assert cp_comm(sc) == pytest.approx(none_hidden, rel=1e-12)
+        assert cp_comm(sc, 0.9) == pytest.approx(none_hidden, rel=1e-12)
+        eager = sc.replace(training={"eager": True})
+        assert cp_comm(eager) < cp_comm(eager, 0.0) == pytest.approx(none_hidden, rel=1e-12)
+        # the P2P ring (Transformer Engine's own streams) keeps the stack's overlap when compiled
+        p2p = sc.replace(parallelism={"cp_rotate": "p2p"})
+        assert cp_comm(p2p) < cp_comm(p2p, 0.0)
 
     def test_context_parallel_ring_merge_traffic(self):
         """The all-gather rotation's per-step fp32 merge (forward) and dQ / dK, dV accumulation

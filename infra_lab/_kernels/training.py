@@ -572,6 +572,22 @@ def exposed(cost, ovl, window):
     return cost - ovl * (cost if cost < window else window)
 
 
+COMPILED_CP_RING_OVERLAP = 0.0
+"""Share of the all-gather rotation's collectives hidden when torch.compile traces PyTorch's
+``context_parallel`` (``parallelism.cp_rotate = "allgather"`` without ``training.eager``): it
+replaces the stack's ``cp_comm_overlap`` for such a run (:func:`cp_exposed`). Under tracing a
+functional collective returns an already-waited tensor — ``_maybe_wrap_tensor`` in
+torch/distributed/_functional_collectives.py calls ``wait_tensor`` at once when
+``_are_we_tracing()``, instead of the ``AsyncCollectiveTensor`` that eager mode waits at first
+use, and ``_attention.py``'s ``_maybe_wait`` says as much ("When tracing the code, the result
+tensor is not an AsyncCollectiveTensor"), torch 1963fc8,
+https://github.com/pytorch/pytorch/blob/1963fc83a1c32e162162e2414f78b043f0674bae/torch/distributed/_functional_collectives.py
+— so the traced graph waits for the K/V all-gather before the first ring step's attention and
+for every dK/dV hand-off before the next step's. Inductor moves a wait past independent compute
+only with ``torch._inductor.config.reorder_for_compute_comm_overlap``, False by default
+(torch/_inductor/config.py), which torchtitan 9dec370 leaves unset. Nothing is hidden: 0."""
+
+
 @njit(cache=True)
 def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
     """Exposed context-parallel communication of one layer and micro-batch [s].
@@ -592,7 +608,10 @@ def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
       step's attention (attention / cp); this happens in the forward, again in
       the recomputed forward, and in the backward. The backward passes the dK/dV accumulated
       so far (fp32) to the next rank after every one of its cp steps, each waited after the
-      next step's attention; the last is waited at once (exposed).
+      next step's attention; the last is waited at once (exposed). That is eager mode's timing
+      (``AsyncCollectiveTensor``); a run compiled with torch.compile waits every one of these
+      collectives where it is issued, so its context passes ``ovl`` =
+      :data:`COMPILED_CP_RING_OVERLAP` (0: all of them exposed).
 
     * Exposed all-gather (``allgather`` = 2; Llama 3's CP, Llama 3 paper §3.3.2,
       https://arxiv.org/abs/2407.21783: "we first all-gather the key (K) and value (V)

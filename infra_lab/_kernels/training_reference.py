@@ -342,8 +342,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         elif allgather:
             # one K/V all-gather per pass, hidden at most behind the pass's first ring step
             # (forward, recomputed forward, backward); cp fp32 dK/dV hand-offs in backward,
-            # each behind the next step but the last
-            ovl = sp["cp_comm_overlap"]
+            # each behind the next step but the last; none hidden when torch.compile traces the
+            # ring (every traced collective is waited where it is issued)
+            ovl = sp["cp_comm_overlap"] if tr.eager else kt.COMPILED_CP_RING_OVERLAP
             step_f, step_b = fw * t[kt.T_ATTN_FWD] / cp, fw * (t[kt.T_ATTN] - t[kt.T_ATTN_FWD]) / cp
             passes_f = 2 if rc == 2 else 1
             cpc = (passes_f * hide(t_ag, ovl, step_f) + hide(t_ag, ovl, step_b)

@@ -151,6 +151,10 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         sp = {**sp, "ep_comm_overlap": sp["dualpipe_ep_comm_overlap"]}
     if eager:      # training.eager: unfused element-wise ops (no torch.compile)
         sp = {**sp, "memory_time_scale": sp["memory_time_scale"] * sp["eager_memory_factor"]}
+    if cp[0] == "allgather" and not eager:
+        # PyTorch's context_parallel traced by torch.compile: every ring collective is waited
+        # where it is issued (cp_exposed, COMPILED_CP_RING_OVERLAP)
+        sp = {**sp, "cp_comm_overlap": kt.COMPILED_CP_RING_OVERLAP}
     acc = catalog.accelerator(hw.accelerator)
     cpar = collectives.collective_time_params(hw)
     # parallelism.cp_repeat_kv: K/V repeated to the query heads before the attention call
