@@ -584,6 +584,23 @@ def _check_sweep_folder(folder: Path, call: dict[str, Any]) -> None:
         raise CliError(f"--out {str(folder)!r}: cannot be written ({e})") from None
 
 
+def _table_hint(key: str) -> str:
+    """Where a grid file's misplaced name belongs: the tables that have it as a key (``nodes``
+    at the top level: "a key of [hardware]"), else the nearest table name (``[hardwar]``)."""
+    import dataclasses
+
+    from .errors import nearest
+    from .scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
+
+    owners = [t for t, cls in (("hardware", HardwareConfig), ("training", TrainingConfig),
+                               ("parallelism", ParallelismConfig), ("serving", ServingConfig))
+              if key in {f.name for f in dataclasses.fields(cls)} and key != "dp"]
+    if owners:
+        return f" but a key of {' / '.join(f'[{t}]' for t in owners)} (put it under that table)"
+    near = nearest(key, SCENARIO_TABLES)
+    return f" (did you mean [{near[0]}]?)" if near else ""
+
+
 def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dict]]:
     """A sweep grid file: Scenario tables whose LIST values are swept (the Cartesian product
     of every list) and whose other values are fixed for every point, e.g. ::
@@ -606,7 +623,7 @@ def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dic
             t, _, k = key.partition(".")
             val, key = {k: val}, t
         if key not in SCENARIO_TABLES or not isinstance(val, dict):
-            raise CliError(f"grid file {Path(path).name}: {key!r} is not a Scenario table; "
+            raise CliError(f"grid file {Path(path).name}: {key!r} is not a Scenario table{_table_hint(key)}; "
                            f"expected tables {', '.join(SCENARIO_TABLES)} with keys = [values]")
         for k, v in val.items():
             if isinstance(v, list):

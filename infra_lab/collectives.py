@@ -399,7 +399,9 @@ class CollectiveResult:
     gpus : ranks [-]; nodes : scale-up domains spanned [-]; per_node : ranks per domain [-]
     time_s : [s]; algbw_Bps = S / time [B/s]; busbw_Bps = algbw × F [B/s]
         (one rank: time 0 and both bandwidths reported as 0, since nothing moves)
-    lower_bound_s : Chan et al. bound in the same model [s]
+    lower_bound_s : Chan et al. bound in the same model [s]: every send/receive algorithm's time
+        is at least this; NVLS and CollNet/SHARP reduce in the switch and can beat it
+        (:func:`lower_bound`)
     library : "nccl" | "rccl"
     notes : remarks on the result; a collective that crosses scale-up domains says what bounds
         each GPU's scale-out rate (the NICs, or the GPU's host link when that is slower)

@@ -404,9 +404,13 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         raise ValidationError(with_reasons(f"no plan of {model} fits in memory on {world} x "
                                            f"{d['hardware']['accelerator']}", why))
     b = best.row(0, named=True)
-    d["parallelism"] = {k: b[k] for k in ("tp", "pp", "vp", "cp", "ep", "zero", "fsdp",
+    # the search's whole plan: leaving out etp (expert tensor parallelism) priced another plan,
+    # or one with no path on the fabric, under the search's name and throughput
+    d["parallelism"] = {k: b[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp",
                                           "sequence_parallel")}
     d["training"].update(micro_batch=b["micro_batch"], recompute=b["recompute"])
+    if b.get("recompute_num_layers") is not None:
+        d["training"]["recompute_num_layers"] = b["recompute_num_layers"]
     sc = Scenario.from_dict(d)
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
@@ -432,11 +436,12 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         raise ValidationError(with_reasons(f"no serving configuration of {model} on one {platform} meets "
                                            f"{_param('serving_max_tpot_s')} s per output token", why))
     s = sv.row(0, named=True)
+    etp = f" · etp {b['etp']}" if b["etp"] > 1 else ""
     contract = economics.operator_inputs(acc, op_ov)["contract_usd_per_gpu_hour"]
     return {
         "gpus": world, "tp": b["tp"], "pp": b["pp"], "ep": b["ep"], "dp": b["dp"],
         "micro_batch": b["micro_batch"], "global_batch": d["training"]["global_batch"],
-        "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}, dp {b['dp']}, "
+        "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}{etp}, dp {b['dp']}, "
                  f"micro-batch {b['micro_batch']}, recompute {b['recompute']}"),
         "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"],
         "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / DAY,

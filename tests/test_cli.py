@@ -410,6 +410,20 @@ def test_sweep_grid_file_errors(tmp_path, capsys):
     assert rc == 1 and "every point of the sweep failed" in err and "hardware.nodes" in err
 
 
+def test_sweep_grid_file_says_where_a_misplaced_name_belongs(tmp_path, capsys):
+    """A top-level key or a misspelt table name was only 'not a Scenario table', without the
+    nearest name every other unknown name gets."""
+    g = tmp_path / "g.toml"
+    for text, hint in (("nodes = [1, 2]\n", "but a key of [hardware]"),
+                       ("seq_len = [2048, 4096]\n", "but a key of [training]"),
+                       ("tp = [1, 2]\n", "but a key of [parallelism] / [serving]"),
+                       ("[hardwar]\nnodes = [1, 2]\n", "(did you mean [hardware]?)"),
+                       ("[Training]\nseq_len = [1, 2]\n", "(did you mean [training]?)")):
+        g.write_text(text)
+        rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g))
+        assert rc == 1 and "not a Scenario table" in err and hint in err, err
+
+
 def test_sweep_call_and_grid_must_fit_the_scenario_kind(tmp_path, capsys):
     """A training scenario swept with --call serve (or a serving one with estimate/search), or a
     grid table of the other kind, is refused before any point runs, naming what fits."""

@@ -77,6 +77,29 @@ def test_explorer_widget_updates():
     assert names == {"MI300X", "H100-SXM"}
 
 
+def test_explorer_says_which_accelerators_a_precision_leaves_out():
+    """At fp4 the default set's MI300X, H100, H200 and MI325X have no sourced peak: the chart
+    silently showed two bars under '6 accelerators, peak_tflops at fp4', and a set with no fp4
+    part (MI300X + H100) raised "unknown metric 'peak_tflops'. Valid: hbm_GB, ..." out of the
+    widget's callback."""
+    import json
+
+    box = il.widgets.accelerator_explorer()
+    box.controls["precision"].value = "fp4"
+    status = box.children[1].value
+    assert status.startswith("2 of 6 accelerators") and "MI300X, H100-SXM, H200-SXM, MI325X" in status
+    assert "left out, no sourced dense fp4 peak: MI300X" in json.dumps(box.chart.chart.to_dict(), ensure_ascii=False)
+    box.controls["compare"].value = ("MI300X", "H100-SXM")
+    assert box.update() is None and box.chart.chart is None
+    assert "no sourced dense fp4 peak for any of MI300X, H100-SXM" in box.children[1].value
+    with pytest.raises(ValidationError, match="no sourced dense fp4 peak for any of MI300X, H100-SXM"):
+        il.widgets.accelerator_update("peak_tflops", "fp4", ["MI300X", "H100-SXM"])
+    with pytest.raises(UnknownNameError, match="Did you mean 'peak_tflops'"):
+        il.widgets.accelerator_update("peak_tflop", "bf16", ["MI300X"])
+    box.controls["precision"].value = "bf16"
+    assert box.chart.chart is not None and box.children[1].value == "2 of 2 accelerators, peak_tflops at bf16"
+
+
 class TestNotebook01Claims:
     """The claims notebook 01's prose builds from variables and leans on (its numbers are
     computed; these are the qualitative readings that must stay true)."""

@@ -136,6 +136,20 @@ def test_evaluation_composes_the_owners(tiny):
     assert r["rented_usd_per_m_served_tokens"] > r["usd_per_m_served_tokens"]  # contract > owned
 
 
+def test_evaluation_prices_the_plan_the_search_chose():
+    """The search's best 10x-MoE plan on 1,024 MI300X has expert tensor parallelism (etp 8);
+    evaluate rebuilt the plan without etp, so its run length, cost and goodput were another
+    plan's (3x the days at 8,192 GPUs) under the search's name and tokens/s, and at 1e6 GPUs
+    a plan with no path on the fabric. Every output now describes the same plan."""
+    m = X.models().filter(pl.col("model") == "10x MoE").row(0, named=True)
+    d = X.training_scenario("MI300X node", "Pollara-400", 1024, "10x MoE")
+    best = il.search(d, top=1, max_micro_batch=4, max_vp=2, max_cp=1).row(0, named=True)
+    assert best["etp"] > 1                     # the case: a plan with expert tensor parallelism
+    r = X.evaluate("MI300X node", "Pollara-400", 1024, "10x MoE")
+    assert r["tokens_per_s"] == best["tokens_per_s"] and f"etp {best['etp']}" in r["plan"]
+    assert r["run_days"] == pytest.approx(m["tokens"] / best["tokens_per_s"] / 86400, rel=1e-9)
+
+
 def test_vulcano_costs_more_per_gpu_than_pollara(tiny):
     by = {r["nic"]: r for r in tiny.iter_rows(named=True)}
     assert by["Vulcano-800"]["capex_usd"] > by["Pollara-400"]["capex_usd"]

@@ -738,3 +738,18 @@ def test_selective_mode_codes_match_names():
     for code, name in enumerate(memory.SELECTIVE_MODES):
         assert memory.training_memory(sc, selective_mode=code).equals(
             memory.training_memory(sc, selective_mode=name))
+
+
+def test_memory_sweep_takes_rack_scale_parts_and_refuses_empty_lists():
+    """memory_sweep's 128 x 8 cluster does not fill whole 72-GPU domains: GB200, GB300 and
+    MI450X raised 'hardware.nodes = 128: ... use a multiple of 9 nodes'. Plain data
+    parallelism's memory does not depend on the domain, so a rack-scale part gets the same
+    per-GPU memory as its 8-GPU-node sibling; an empty list was polars' 'cannot concat empty list'."""
+    df = il.memory.memory_sweep(["zaya1-base"], ["B200", "GB200", "GB300", "MI355X", "MI450X"])
+    total = dict(df.unique("accelerator").select("accelerator", "total_GB").iter_rows())
+    assert total["GB200"] == pytest.approx(total["B200"]) and total["GB300"] == pytest.approx(total["B200"])
+    assert total["MI450X"] == pytest.approx(total["MI355X"])
+    assert il.memory.memory_sweep(["zaya1-base"], ["GB200"], nodes=127).height > 0   # no whole-node divisor
+    for field, args in (("presets", ([], ["MI300X"])), ("accelerators", (["zaya1-base"], []))):
+        with pytest.raises(ValidationError, match=f"{field} = \\[\\]: expected at least one name"):
+            il.memory.memory_sweep(*args)

@@ -8,7 +8,7 @@ import uuid
 import altair as alt
 
 __all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color",
-           "require_columns", "to_altair_data"]
+           "require_columns", "require_rows", "to_altair_data"]
 
 VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
 """Vendor colours used across charts (AMD red, NVIDIA green)."""
@@ -130,6 +130,15 @@ def require_columns(df, cols: list[str], chart: str) -> None:
         raise ValidationError(
             f"{chart}: frame lacks column(s) {', '.join(missing)}; it has {', '.join(df.columns)}"
         )
+
+
+def require_rows(df, chart: str, rows: str = "the frame has no rows") -> None:
+    """Raise a clear error when a chart whose axes are set by its data gets no rows to draw
+    (its domain would be the minimum of nothing)."""
+    from ..errors import ValidationError
+
+    if df.height == 0:
+        raise ValidationError(f"{chart}: {rows}; nothing to draw (the axes are set by the data)")
 
 
 def to_altair_data(df):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import require_columns, to_altair_data
+from .base import require_columns, require_rows, to_altair_data
 
 __all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars",
            "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
@@ -60,6 +60,7 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
     import polars as pl
 
     data = to_altair_data(df)
+    require_rows(data, "gemm_efficiency_heatmap")
     k = int(data["k"][0])
     # Embed only what the chart encodes, rounded below what colour and tooltip show (a 64 × 64
     # grid at full float precision was 0.44 MB of the executed notebook); K goes in the data
@@ -121,8 +122,12 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
                     "gemm_validation_chart")
     import polars as pl
 
+    require_rows(df, "gemm_validation_chart")
+    shown = ["accelerator", "precision", "m", "n", "k", "published_tflops", "predicted_tflops", "error_pct"]
+    shown = [c for c in shown if c in df.columns]   # the shape and the error only where the frame has them
     data = to_altair_data(df.with_columns(
-        pl.when(pl.col("fitted")).then(pl.lit("fitted")).otherwise(pl.lit("check")).alias("role")))
+        pl.when(pl.col("fitted")).then(pl.lit("fitted")).otherwise(pl.lit("check")).alias("role")
+    ).select(*shown, "role"))
     lo, hi = 0.0, float(max(data["published_tflops"].max(), data["predicted_tflops"].max())) * 1.05
     diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
         color="gray", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
@@ -131,10 +136,9 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
         y=alt.Y("predicted_tflops:Q", title="predicted [TFLOP/s]"),
         color=alt.Color("accelerator:N", title="accelerator"),
         shape=alt.Shape("role:N", title="role"),
-        tooltip=["accelerator", "precision", "m", "n", "k",
-                 alt.Tooltip("published_tflops:Q", format=",.1f"),
-                 alt.Tooltip("predicted_tflops:Q", format=",.1f"),
-                 alt.Tooltip("error_pct:Q", format="+.1f")])
+        tooltip=[c for c in ("accelerator", "precision", "m", "n", "k") if c in shown]
+        + [alt.Tooltip("published_tflops:Q", format=",.1f"), alt.Tooltip("predicted_tflops:Q", format=",.1f")]
+        + ([alt.Tooltip("error_pct:Q", format="+.1f")] if "error_pct" in shown else []))
     return (diag + pts).properties(width=380, height=340, title=title)
 
 
@@ -153,6 +157,7 @@ def compute_validation_chart(df, title: str = "Compute model vs published kernel
 
     data = to_altair_data(df.select("case", "kind", "accelerator", "role", "measured", "predicted",
                                     "unit", "error_pct"))
+    require_rows(data, "compute_validation_chart")
     lo = float(min(data["measured"].min(), data["predicted"].min())) * 0.8
     hi = float(max(data["measured"].max(), data["predicted"].max())) * 1.25
     diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import require_columns, to_altair_data, vendor_color
+from .base import require_columns, require_rows, to_altair_data, vendor_color
 
 __all__ = [
     "cost_breakdown_chart", "interval_chart", "tornado_chart", "rent_vs_own_chart", "rent_path_chart",
@@ -76,6 +76,7 @@ def tornado_chart(df: pl.DataFrame, *, x_title: str = "owned cost [USD per usefu
     Columns: parameter (or label), output_low, output_high, output_base (as from ``economics.tornado``).
     """
     require_columns(df, ["parameter", "output_low", "output_high", "output_base"], "tornado_chart")
+    require_rows(df, "tornado_chart")
     name = "label" if "label" in df.columns else "parameter"
     keep = [c for c in (name, "low", "high", "output_low", "output_high", "output_base") if c in df.columns]
     d = to_altair_data(df).select(keep).with_columns(

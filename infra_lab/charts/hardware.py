@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import require_columns, to_altair_data, vendor_color
+from .base import require_columns, require_rows, to_altair_data, vendor_color
 
 __all__ = ["accelerator_bars", "peak_by_precision", "cluster_bars"]
 
@@ -22,6 +22,7 @@ def accelerator_bars(df, metric: str, title: str | None = None, highlight: str =
     import polars as pl
 
     require_columns(df, ["accelerator", "vendor", "metric", "value", "unit"], "accelerator_bars")
+    require_rows(df, "accelerator_bars")   # not "unknown metric ... Valid: " with nothing valid
     sub = to_altair_data(df.filter(pl.col("metric") == metric))
     if sub.height == 0:
         from ..errors import unknown

@@ -94,8 +94,9 @@ def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-test
     df = df.filter(pl.col("error_pct").is_not_null() & (pl.col("use") == "validate"))
     cols = ["case", "op", "requested", "chosen", "protocol", "size_bytes", "measured_GBps", "predicted_GBps",
             "error_pct", "split"]
+    shown = [c for c in cols if c in df.columns]   # the case, op and algorithm only where the frame has them
     data = to_altair_data(df.with_columns(series=pl.col("library").str.to_uppercase() + " " + pl.col("accelerator"))
-                          .select([c for c in cols if c in df.columns] + ["series"]))
+                          .select(shown + ["series"]))
     band = alt.Chart(to_altair_data(pl.DataFrame({"lo": [-10.0], "hi": [10.0]}))).mark_rect(opacity=0.12).encode(
         y="lo:Q", y2="hi:Q")
     pts = alt.Chart(data).mark_point(size=45).encode(
@@ -103,8 +104,8 @@ def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-test
         y=alt.Y("error_pct:Q", title="Model error vs measured busbw [%]"),
         color=alt.Color("series:N", title="library, GPU"),
         shape=alt.Shape("split:N", title="split"),
-        tooltip=["case", "op", "requested", "chosen", "protocol", "size_bytes",
-                 alt.Tooltip("measured_GBps:Q", format=".1f"), alt.Tooltip("predicted_GBps:Q", format=".1f"),
-                 alt.Tooltip("error_pct:Q", format="+.1f"), "split"],
+        tooltip=[c for c in ("case", "op", "requested", "chosen", "protocol", "size_bytes") if c in shown]
+        + [alt.Tooltip(f"{c}:Q", format=".1f") for c in ("measured_GBps", "predicted_GBps") if c in shown]
+        + [alt.Tooltip("error_pct:Q", format="+.1f"), "split"],
     )
     return alt.layer(band, pts).properties(title=title, width=560, height=300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import require_columns, to_altair_data
+from .base import require_columns, require_rows, to_altair_data
 
 __all__ = ["run_length_histogram", "interruption_rate_bars", "goodput_vs_interval",
            "goodput_scaling", "goodput_bands_chart", "restart_sweep_chart", "fleet_check_chart",
@@ -25,6 +25,7 @@ def run_length_histogram(runs, expected_wall_h: float | None = None, *, bins: in
     import polars as pl
 
     require_columns(runs, ["wall_h"], "run_length_histogram")
+    require_rows(runs, "run_length_histogram", "no simulated runs")
     x = runs["wall_h"].to_numpy()
     lo, hi = float(x.min()), float(x.max())
     if hi <= lo:
@@ -166,6 +167,7 @@ def restart_sweep_chart(sweep, title: str | None = None) -> alt.Chart:
     """
     require_columns(sweep, ["calibration", "field", "value", "goodput", "mean_restart_min"],
                     "restart_sweep_chart")
+    require_rows(sweep, "restart_sweep_chart")
     field = sweep["field"][0]
     unit = "[-]" if field == "hot_spares" else "[s]"
     # "collective_timeout_s" -> "collective timeout [s]": the unit is in the brackets, not the name
@@ -197,6 +199,7 @@ def fleet_check_chart(check, title: str = "Published fleet observations vs each 
 
     require_columns(check, ["observation", "calibration", "published_mtbi_h_low",
                             "published_mtbi_h_high", "predicted_mtbi_h"], "fleet_check_chart")
+    require_rows(check, "fleet_check_chart")
     pub = check.unique("observation", keep="first", maintain_order=True)
     values = pl.concat([pub["published_mtbi_h_high"], pub["published_mtbi_h_low"].filter(pub["published_mtbi_h_low"] > 0),
                         check["predicted_mtbi_h"]])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import require_columns, to_altair_data
+from .base import require_columns, require_rows, to_altair_data
 
 __all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart",
            "accelerator_scale"]
@@ -82,6 +82,7 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
     meas, pred = f"{metric}_measured", f"{metric}_predicted"
     require_columns(df, ["id", "split", "accelerator", "engine", meas, pred], "serving_parity_chart")
     sub = df.filter(pl.col(meas).is_not_null() & pl.col(pred).is_not_null())
+    require_rows(sub, "serving_parity_chart", f"no row has both {meas} and {pred}")
     data = to_altair_data(sub)
     lo = float(min(sub[meas].min(), sub[pred].min())) * 0.8
     hi = float(max(sub[meas].max(), sub[pred].max())) * 1.25

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from ..errors import ValidationError
-from .base import require_columns, to_altair_data
+from .base import require_columns, require_rows, to_altair_data
 
 __all__ = ["step_breakdown_chart", "parity_chart", "plan_scatter", "breakdown_frame", "band_coverage_chart"]
 
@@ -55,6 +55,7 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
     require_columns(df, ["case", "split", "table", "measured_step_time_s", "predicted_step_time_s",
                          "error_pct"], "parity_chart")
     data = to_altair_data(df)
+    require_rows(data, "parity_chart")
     lo = float(min(data["measured_step_time_s"].min(), data["predicted_step_time_s"].min())) * 0.8
     hi = float(max(data["measured_step_time_s"].max(), data["predicted_step_time_s"].max())) * 1.25
     xs = [lo * (hi / lo) ** (i / 20) for i in range(21)]
@@ -86,6 +87,7 @@ def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput agai
     require_columns(df, ["id", "split", "measured_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu",
                          "band_low_tokens_per_s_per_gpu", "band_high_tokens_per_s_per_gpu", "inside",
                          "edge_error_pct"], "band_coverage_chart")
+    require_rows(df, "band_coverage_chart")
     nom = pl.col("predicted_tokens_per_s_per_gpu")
     d = df.with_columns((pl.col("band_low_tokens_per_s_per_gpu") / nom).alias("band_low"),
                         (pl.col("band_high_tokens_per_s_per_gpu") / nom).alias("band_high"),

@@ -260,7 +260,8 @@ def _layer_activations(mi: _MemoryInputs) -> tuple[float, float, float, float, f
                  activation_bytes=mi.e, selective_mode=mi.sel,
                  recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
                  gemm_input_bytes=gemm_in, etp=par.etp,
-                 offload_modules=tr.offload_modules if rc == mi.recompute else None)
+                 offload_modules=tr.offload_modules if rc == mi.recompute else None,
+                 sac_saves_attention=not tr.sac_recompute_attention)
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 
@@ -284,7 +285,8 @@ def _mtp_activations(mi: _MemoryInputs) -> tuple[float, float]:
                                     recompute=rc, flash_attention=mi.flash, dropout=mi.dropout, cp=par.cp,
                                     activation_bytes=mi.e, selective_mode=mi.sel,
                                     recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
-                                    gemm_input_bytes=gemm_in, etp=par.etp)
+                                    gemm_input_bytes=gemm_in, etp=par.etp,
+                                    sac_saves_attention=not tr.sac_recompute_attention)
 
     return one(mi.recompute), one("none")
 
@@ -557,7 +559,11 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
     """Per-GPU training memory of several models on several devices, plain data parallel.
 
     Every combination is a Scenario with tp = pp = cp = ep = 1 on ``nodes`` × ``gpus_per_node``
-    GPUs (dp = all of them), ``global_batch = micro_batch · dp`` and the given ZeRO stage.
+    GPUs (dp = all of them), ``global_batch = micro_batch · dp`` and the given ZeRO stage. On a
+    rack-scale part (GB200, GB300, MI450X: 72-GPU domains) whose domain the cluster does not
+    fill whole, each domain holds the most whole nodes that divide the cluster
+    (``hardware.domain_gpus``, e.g. 64 of 72 for 128 × 8): plain data parallelism's memory does
+    not depend on it.
 
     Returns
     -------
@@ -572,12 +578,15 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
     for k, v in (("micro_batch", micro_batch), ("nodes", nodes), ("gpus_per_node", gpus_per_node)):
         V.integer(k, v)     # each Scenario re-checks them; here so that nodes × gpus_per_node is a number
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
+    for field, names in (("presets", presets), ("accelerators", accelerators)):
+        if not names:
+            raise ValidationError(f"{field} = {names!r}: expected at least one name")
     for p in presets:
         for a in accelerators:
             acc = catalog.accelerator(a)
             sc = Scenario.from_dict({
                 "model": {"preset": p},
-                "hardware": {"accelerator": acc.name, "nodes": nodes, "gpus_per_node": gpus_per_node},
+                "hardware": _dp_hardware(acc.name, nodes, gpus_per_node),
                 "training": {"seq_len": seq_len, "micro_batch": micro_batch,
                              "global_batch": micro_batch * nodes * gpus_per_node,
                              "precision": precision, "recompute": recompute},
@@ -591,6 +600,24 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
                 pl.lit(tot / 1e9).alias("total_GB"), pl.lit(tot <= acc.memory_capacity_bytes).alias("fits")))
     return pl.concat(frames).select("model", "accelerator", "component", "bytes", "GB",
                                     "capacity_GB", "total_GB", "fits")
+
+
+def _dp_hardware(accelerator: str, nodes: int, gpus_per_node: int) -> dict:
+    """memory_sweep's [hardware] table: ``nodes`` × ``gpus_per_node`` GPUs of ``accelerator``;
+    where the part's scale-up domain spans nodes and the cluster does not fill it whole, the
+    job's GPUs per domain are the most whole nodes (at most the domain) that divide the cluster."""
+    from ..scenario import HardwareConfig
+
+    hw = {"accelerator": accelerator, "nodes": nodes, "gpus_per_node": gpus_per_node}
+    domain = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1,
+                                       "gpus_per_node": gpus_per_node}).scaleup_domain
+    if domain > gpus_per_node and nodes * gpus_per_node % domain:
+        per = max(k for k in range(1, domain // gpus_per_node + 1) if nodes % k == 0)
+        if per > 1:
+            hw["domain_gpus"] = per * gpus_per_node
+        else:
+            hw["scaleup_domain"] = gpus_per_node
+    return hw
 
 
 _K_RUNS = {  # model preset, tp, pp, vp, micro-batch (Korthikanti et al. 2022 Table 5, https://arxiv.org/abs/2205.05198)

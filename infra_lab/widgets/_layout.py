@@ -16,3 +16,16 @@ def fit_labels(controls: Iterable) -> None:
     width = f"{longest * PX_PER_CHAR + PADDING_PX}px"
     for c in controls:
         c.style.description_width = width
+
+
+def frame_html(df) -> str:
+    """A small polars frame as the explorers' HTML table: every column and every character of
+    every cell. Polars' own limits (32 characters per string unless the session set more; 80
+    in the notebooks' setup cell) cut the rows that matter most, the reason a deployment
+    cannot run, the plan a search chose or the note on a global batch, mid-sentence."""
+    import polars as pl
+
+    longest = max((df[c].str.len_chars().max() or 0 for c in df.columns if df[c].dtype == pl.String), default=0)
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,
+                   fmt_str_lengths=max(32, int(longest)), tbl_cols=-1, tbl_rows=-1):
+        return df._repr_html_()

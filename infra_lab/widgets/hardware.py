@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as W
 
 from .. import catalog
 from ..catalog import PEAK_PRECISIONS
 from ..cluster import METRICS, accelerator_metrics
+from ..errors import ValidationError
 
 __all__ = ["accelerator_explorer", "accelerator_update", "accelerator_chart"]
 
@@ -15,12 +18,38 @@ DEFAULT_SET = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
 
 def accelerator_update(metric: str, precision: str, names: list[str]):
     """The chart the explorer shows: :func:`infra_lab.charts.accelerator_bars` over
-    :func:`infra_lab.cluster.accelerator_metrics` (no modelling here)."""
+    :func:`infra_lab.cluster.accelerator_metrics` (no modelling here). An accelerator without
+    the metric (no sourced peak at ``precision``, or no TDP) is left out and the title names
+    it; when none of them has it, a ValidationError says so."""
     from .. import charts
+    from ..errors import ValidationError
 
+    if metric not in METRICS:
+        from ..errors import unknown
+
+        raise unknown("metric", metric, METRICS)
     df = accelerator_metrics(list(names), precision=precision)
     unit, desc = METRICS[metric]
-    return charts.accelerator_bars(df, metric, title=f"{desc} [{unit}] — {precision}")
+    missing = left_out(df, metric)
+    if missing == list(dict.fromkeys(df["accelerator"])):
+        raise ValidationError(f"metric = {metric!r}: {_why(metric, precision)} for any of {', '.join(missing)}; "
+                              f"choose another precision, metric or accelerator")
+    title = f"{desc} [{unit}] — {precision}"
+    if missing:
+        title += f" (left out, {_why(metric, precision)}: {', '.join(missing)})"
+    return charts.accelerator_bars(df, metric, title=title)
+
+
+def left_out(df, metric: str) -> list[str]:
+    """The accelerators of an :func:`~infra_lab.cluster.accelerator_metrics` frame with no
+    row for ``metric``, in the frame's order."""
+    have = set(df.filter(df["metric"] == metric)["accelerator"])
+    return [a for a in dict.fromkeys(df["accelerator"]) if a not in have]
+
+
+def _why(metric: str, precision: str) -> str:
+    return (f"no sourced dense {precision} peak" if metric != "tflops_per_kW"
+            else f"no sourced dense {precision} peak or TDP")
 
 
 def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", names: list[str] | None = None):
@@ -43,9 +72,17 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
         if not chosen:
             status.value = "<i>choose at least one accelerator</i>"
             return None
-        chart = accelerator_update(w_metric.value, w_prec.value, chosen)
+        try:
+            chart = accelerator_update(w_metric.value, w_prec.value, chosen)
+        except ValidationError as e:     # none of the chosen parts has the metric: say so, show nothing
+            pane.clear()
+            status.value = f"<i>{html.escape(str(e))}</i>"
+            return None
         pane.show(chart)
-        status.value = f"{len(chosen)} accelerators, {w_metric.value} at {w_prec.value}"
+        missing = left_out(accelerator_metrics(chosen, precision=w_prec.value), w_metric.value)
+        status.value = (f"{len(chosen) - len(missing)} of {len(chosen)} accelerators, {w_metric.value} at {w_prec.value}"
+                        + (f"; left out ({_why(w_metric.value, w_prec.value)}): {html.escape(', '.join(missing))}"
+                           if missing else ""))
         return chart
 
     for w in (w_metric, w_prec, w_set):

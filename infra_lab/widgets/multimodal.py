@@ -7,7 +7,7 @@ import ipywidgets as W
 import polars as pl
 
 from ..units import DAY
-from ._layout import fit_labels
+from ._layout import fit_labels, frame_html
 
 __all__ = ["multimodal_update", "multimodal_explorer"]
 
@@ -104,8 +104,7 @@ def multimodal_explorer(base: str = "maia-class-ibm-mi300x"):
 
     def update(*_):
         s, c = multimodal_update(w_img.value, w_aud.value, w_px.value, w_enc.value, w_pack.value, base=base)
-        with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3):
-            out.value = s._repr_html_()
+        out.value = frame_html(s)
         if c is None:
             pane.clear()    # no stale chart of the previous mix beside the note
         else:
@@ -114,8 +113,7 @@ def multimodal_explorer(base: str = "maia-class-ibm-mi300x"):
 
     for w in (w_img, w_aud, w_px, w_enc, w_pack):
         w.observe(update, names="value")
-    with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3):
-        out.value = summary._repr_html_()
+    out.value = frame_html(summary)
     box = W.VBox([W.HBox([W.VBox([w_img, w_aud, w_px]), W.VBox([w_enc, w_pack])]), out, pane.widget])
     box.update = update
     box.controls = {"image": w_img, "audio": w_aud, "image_px": w_px, "encoder": w_enc, "packing": w_pack}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipywidgets as W
 import polars as pl
 
-from ._layout import fit_labels
+from ._layout import fit_labels, frame_html
 
 __all__ = ["serving_explorer", "serving_update", "SERVING_MODELS", "SERVING_ACCELERATORS"]
 
@@ -141,9 +141,7 @@ def serving_explorer():
     def update(*_):
         s, c = serving_update(w_model.value, w_acc.value, w_eng.value, w_prec.value, w_conc.value, w_gpus.value,
                               w_tpot.value or None)
-        with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,
-                       tbl_width_chars=200):
-            out.value = s._repr_html_()
+        out.value = frame_html(s)
         if c is None:
             pane.clear()    # no stale chart of the previous setting beside a "cannot run" row
         else:

@@ -7,7 +7,7 @@ import math
 import ipywidgets as W
 import polars as pl
 
-from ._layout import fit_labels
+from ._layout import fit_labels, frame_html
 
 __all__ = ["training_explorer", "training_update", "EXPLORER_ACCELERATORS"]
 
@@ -128,9 +128,7 @@ def training_explorer():
 
     def update(*_):
         s, c = training_update(w_acc.value, w_gpus.value, w_gb.value, w_seq.value, w_prec.value)
-        with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-                       float_precision=3):
-            out.value = s._repr_html_()
+        out.value = frame_html(s)
         if c is not None:
             pane.show(c)
         return s, c

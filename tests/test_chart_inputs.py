@@ -1,0 +1,70 @@
+"""Chart builders given a frame with no rows, or with only the columns they require.
+
+A builder whose axes are set by its data (a parity plot's diagonal, a heatmap titled by its
+K, a tornado's base rule, a histogram's range) raised IndexError / TypeError / numpy's
+ValueError on an empty frame; it now raises a ValidationError naming the chart. A builder
+whose tooltip named columns it did not require (validation_chart's case, gemm_validation_chart's
+m, n, k, error_pct) built a chart that failed only when rendered."""
+
+import polars as pl
+import pytest
+
+import infra_lab as il
+from infra_lab.errors import ValidationError
+
+S, F, B = pl.String, pl.Float64, pl.Boolean
+
+EMPTY = {   # chart -> (its required columns with their types, extra arguments)
+    "gemm_efficiency_heatmap": ({"m": F, "n": F, "k": F, "efficiency": F}, ()),
+    "gemm_validation_chart": ({"accelerator": S, "precision": S, "published_tflops": F,
+                               "predicted_tflops": F, "fitted": B}, ()),
+    "compute_validation_chart": ({"case": S, "kind": S, "accelerator": S, "role": S, "measured": F,
+                                  "predicted": F, "unit": S, "error_pct": F}, ()),
+    "tornado_chart": ({"parameter": S, "output_low": F, "output_high": F, "output_base": F}, ()),
+    "accelerator_bars": ({"accelerator": S, "vendor": S, "metric": S, "value": F, "unit": S}, ("peak_tflops",)),
+    "run_length_histogram": ({"wall_h": F}, ()),
+    "restart_sweep_chart": ({"calibration": S, "field": S, "value": F, "goodput": F, "mean_restart_min": F}, ()),
+    "fleet_check_chart": ({"observation": S, "calibration": S, "published_mtbi_h_low": F,
+                           "published_mtbi_h_high": F, "predicted_mtbi_h": F}, ()),
+    "serving_parity_chart": ({"id": S, "split": S, "accelerator": S, "engine": S,
+                              "output_tokens_per_s_per_gpu_measured": F,
+                              "output_tokens_per_s_per_gpu_predicted": F}, ()),
+    "parity_chart": ({"case": S, "split": S, "table": S, "measured_step_time_s": F,
+                      "predicted_step_time_s": F, "error_pct": F}, ()),
+    "band_coverage_chart": ({"id": S, "split": S, "measured_tokens_per_s_per_gpu": F,
+                             "predicted_tokens_per_s_per_gpu": F, "band_low_tokens_per_s_per_gpu": F,
+                             "band_high_tokens_per_s_per_gpu": F, "inside": B, "edge_error_pct": F}, ()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY))
+def test_an_empty_frame_is_a_clear_error(name):
+    schema, args = EMPTY[name]
+    with pytest.raises(ValidationError, match=rf"^{name}: .*nothing to draw"):
+        getattr(il.charts, name)(pl.DataFrame(schema=schema), *args)
+
+
+def test_serving_parity_chart_with_no_row_having_both_figures():
+    df = pl.DataFrame({"id": ["a"], "split": ["train"], "accelerator": ["MI300X"], "engine": ["vllm"],
+                       "ttft_s_measured": [None], "ttft_s_predicted": [0.2]},
+                      schema_overrides={"ttft_s_measured": F})
+    with pytest.raises(ValidationError, match="no row has both ttft_s_measured and ttft_s_predicted"):
+        il.charts.serving_parity_chart(df, "ttft_s")
+
+
+def test_charts_draw_a_frame_with_only_their_required_columns():
+    gemm = pl.DataFrame({"accelerator": ["MI300X"], "precision": ["bf16"], "published_tflops": [900.0],
+                         "predicted_tflops": [880.0], "fitted": [True]})
+    spec = il.charts.gemm_validation_chart(gemm).to_dict()     # rendered: every encoded field exists
+    assert spec["layer"][1]["encoding"]["tooltip"]
+    nccl = pl.DataFrame({"size_bytes": [2.0**30], "error_pct": [3.0], "accelerator": ["H100-SXM"],
+                         "library": ["nccl"], "split": ["test"], "use": ["validate"]})
+    il.charts.validation_chart(nccl).to_dict()
+
+
+def test_the_shipped_tables_still_draw_with_every_tooltip():
+    spec = il.charts.gemm_validation_chart(il.compute.gemm_validation()).to_dict()
+    tips = {t["field"] for t in spec["layer"][1]["encoding"]["tooltip"]}
+    assert {"m", "n", "k", "error_pct"} <= tips
+    spec = il.charts.validation_chart(il.collectives.validation_table()).to_dict()
+    assert {"case", "op", "chosen"} <= {t["field"] for t in spec["layer"][1]["encoding"]["tooltip"]}

@@ -1,0 +1,52 @@
+"""The explorers' tables show every character of every cell: the reason a deployment cannot
+run, the configuration a search chose and the note on a global batch are the rows a user
+reads, and polars' display limits (32 characters per string by default, 80 in the notebooks'
+setup cell) cut them mid-sentence."""
+
+import html
+import re
+
+import polars as pl
+import pytest
+
+import infra_lab as il
+
+pytest.importorskip("ipywidgets")
+
+
+def _cells(value: str) -> list[str]:
+    return [html.unescape(c).strip('"') for c in re.findall(r"<td>(.*?)</td>", value, re.S)]
+
+
+@pytest.mark.parametrize("session_limit", [None, 80])   # a user's own notebook; the shipped notebooks
+def test_serving_explorer_shows_the_whole_reason_and_configuration(session_limit):
+    with pl.Config(fmt_str_lengths=session_limit) if session_limit else pl.Config():
+        box = il.widgets.serving_explorer()
+        box.controls["precision"].value = "fp4"            # MI300X has no FP4 tensor cores
+        why = il.widgets.serving_update(precision="fp4")[0]["configuration"][0]
+        assert len(why) > 80 and why in _cells(box.children[1].value)
+        box.controls["precision"].value = "fp8"
+        box.controls["tpot_target_ms"].value = 20
+        s, _ = box.update()
+        assert s.height == 2 and len(s["configuration"][1]) > 32
+        assert s["configuration"][1] in _cells(box.children[1].value)
+
+
+def test_training_explorer_shows_the_whole_note():
+    box = il.widgets.training_explorer()
+    box.controls["global_batch"].value = 512
+    box.controls["gpus"].value = 4096                     # batch below the GPU count: a long note
+    s, _ = box.update()
+    note, plan = s["note"][0], s["plan"][0]
+    assert len(note) > 80
+    cells = _cells(box.children[1].value)
+    assert note in cells and plan in cells
+
+
+def test_multimodal_explorer_shows_every_cell_whole():
+    box = il.widgets.multimodal_explorer()
+    s, _ = box.update()
+    cells = _cells(box.children[1].value)
+    for col in s.columns:
+        if s[col].dtype == pl.String:
+            assert s[col][0] in cells, col
