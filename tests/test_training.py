@@ -910,6 +910,45 @@ def test_per_op_sac_recomputes_cudnn_attention_before_its_save_list_had_it():
         on.replace(training={"sac_recompute_attention": "yes"})
 
 
+def test_per_op_sac_keeps_no_cudnn_attention_output_when_it_recomputes_it():
+    """The memory side of training.sac_recompute_attention: an op not in torchtitan's per-op SAC
+    save list is recomputed, not stored, so the cuDNN SDPA's 16-bit output and fp32 log-sum-exp
+    (the two tensors its backward takes, as flash's) are not kept: each layer stores exactly
+    tokens·(2·heads·head_dim + 4·heads) bytes less (tp = 1), the step model's table and
+    il.memory agree, the allocator's share follows, and the AO B200 runs' reserved-peak error
+    drops from +15.9 / +17.1 / +15.3 % to under +11 % (torchtitan PR 1196 measured -1.80 GiB
+    for flash -> cuDNN on B200; 2.03 GiB counted here). Other selective modes ignore it."""
+    spec = il.models.get("llama3-8b")
+    kw = dict(recompute="selective", selective_mode="op")
+    keep = il.memory.activation_bytes_per_layer(spec, 8192, 1, 1, **kw)["dense"]
+    drop = il.memory.activation_bytes_per_layer(spec, 8192, 1, 1, sac_saves_attention=False, **kw)["dense"]
+    assert keep - drop == pytest.approx(8192 * (2.0 * spec.heads * spec.head_dim + 4.0 * spec.heads))
+    for rc, mode in (("selective", "attention"), ("none", "op"), ("full", "op")):
+        a, b = (il.memory.activation_bytes_per_layer(spec, 8192, 1, 1, recompute=rc, selective_mode=mode,
+                                                     sac_saves_attention=f)["dense"] for f in (True, False))
+        assert a == b, (rc, mode)
+    with pytest.raises(ValidationError, match="sac_saves_attention"):
+        il.memory.activation_bytes_per_layer(spec, 8192, 1, 1, sac_saves_attention=1, **kw)
+    runs = {r["id"]: r for r in il.validation.current_runs().iter_rows(named=True)}
+    on = il.validation.scenario_for_run(runs["AO-8B-B200-bf16"])[0]
+    off = on.replace(training={"sac_recompute_attention": False})
+    mem = {f: dict(il.memory.training_memory(s).select("component", "bytes").iter_rows())
+           for f, s in ((True, on), (False, off))}
+    d_act = mem[False]["activations"] - mem[True]["activations"]
+    assert d_act == pytest.approx(spec.layers * (keep - drop), rel=1e-12)
+    frac = il.stacks.params(on.stack)["memory_reserve_fraction"]
+    assert il.memory.training_memory_total(off) - il.memory.training_memory_total(on) == \
+        pytest.approx(d_act * (1.0 + frac), rel=1e-9)
+    c_on, c_off = (T._context(s, (1,), (1,), (1,), None, None) for s in (on, off))
+    sel = kt.T_ACT_NONE + list(il.scenario.RECOMPUTE).index("selective")
+    assert c_off.tab[kt.K_DENSE, sel, 0, 0, 0, 0] - c_on.tab[kt.K_DENSE, sel, 0, 0, 0, 0] == \
+        pytest.approx(keep - drop, rel=1e-12)
+    m = il.validation.memory_check()
+    err = dict(m.select("id", "error_pct").iter_rows())
+    for rid in ("AO-8B-B200-bf16", "AO-8B-B200-fp8tw", "AO-8B-B200-mxfp8"):
+        assert 8.0 < err["MEM-" + rid] < 11.0, (rid, err["MEM-" + rid])
+
+
 def test_fp8_scaling_of_torchao_recipes_is_priced_and_read():
     """training.fp8_scaling: validation reads torchao's rowwise recipe as "row" and its MX recipes as
     "block" (torchtitan runs only; Transformer Engine MXFP8 keeps "tensor"); the step gains exactly

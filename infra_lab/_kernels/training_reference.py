@@ -372,7 +372,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
             selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
             recompute_modules=tr.recompute_modules, etp=etp, offload_modules=tr.offload_modules,
-            gemm_input_bytes=memory.saved_gemm_input_bytes(tr.precision, sp))
+            gemm_input_bytes=memory.saved_gemm_input_bytes(tr.precision, sp),
+            sac_saves_attention=not tr.sac_recompute_attention)
         for kname, v in per.items():
             if kname == "moe":
                 moved[kt.K_MOE] += v

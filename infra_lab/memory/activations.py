@@ -61,7 +61,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                activation_bytes: float = 2.0, selective_mode: str = "attention",
                                recompute_modules: tuple | None = None,
                                gemm_input_bytes: float | None = None, etp: int = 1,
-                               offload_modules: tuple | None = None) -> dict[str, float]:
+                               offload_modules: tuple | None = None,
+                               sac_saves_attention: bool = True) -> dict[str, float]:
     """Activation bytes stored for backward IN GPU MEMORY by one layer of each kind, one
     micro-batch (what ``offload_modules`` sends to host memory is not counted; it is
     :func:`offloaded_bytes_per_layer`).
@@ -99,6 +100,17 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     offload_modules : Megatron-Core's fine-grained activation offloading
         (:data:`infra_lab.scenario.OFFLOAD_MODULES`): the tensors each named module saves for
         backward are copied to host memory (see :func:`offloaded_bytes_per_layer`)
+    sac_saves_attention : with ``selective_mode = "op"``, whether the attention kernel's op is
+        in the per-op SAC save list (True: its 16-bit output and fp32 log-sum-exp are stored).
+        False (``training.sac_recompute_attention``: torchtitan before PR #2095 on a device
+        whose SDPA resolves to cuDNN) stores neither: the op is recomputed in backward, from
+        the saved query / value projections and the recomputed key, and every SDPA backend
+        returns the same two tensors for its backward (``_scaled_dot_product_cudnn_attention``
+        -> output, logsumexp, ... as ``_scaled_dot_product_flash_attention``,
+        https://github.com/pytorch/pytorch/blob/8904ba638726f8c9a5aff5977c4aa76c9d2edfa6/aten/src/ATen/native/native_functions.yaml#L14958 ).
+        torchtitan's B200 log of that change (PR #1196, Llama 3 8B, 8,192 tokens per GPU, 32
+        layers) reserved 46.39 GiB with flash and 44.59 GiB with cuDNN: −1.80 GiB against the
+        2.03 GiB of output and log-sum-exp counted here. Other modes ignore it.
 
     Returns
     -------
@@ -149,7 +161,7 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     """
     stored, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
                                dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
-                               gemm_input_bytes, etp, offload_modules)
+                               gemm_input_bytes, etp, offload_modules, sac_saves_attention)
     return {k: stored[k] - off[k] for k in stored}
 
 
@@ -208,7 +220,8 @@ def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int 
                               activation_bytes: float = 2.0, selective_mode: str = "attention",
                               recompute_modules: tuple | None = None,
                               gemm_input_bytes: float | None = None, etp: int = 1,
-                              offload_modules: tuple | None = None) -> dict[str, float]:
+                              offload_modules: tuple | None = None,
+                              sac_saves_attention: bool = True) -> dict[str, float]:
     """Activation bytes one layer of each kind copies to host memory per micro-batch under
     Megatron-Core's fine-grained activation offloading [bytes per layer per micro-batch, per
     GPU] (same arguments as :func:`activation_bytes_per_layer`, whose stored bytes exclude these).
@@ -233,7 +246,7 @@ def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int 
     """
     _, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
                           dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
-                          gemm_input_bytes, etp, offload_modules)
+                          gemm_input_bytes, etp, offload_modules, sac_saves_attention)
     return off
 
 
@@ -257,7 +270,8 @@ def _offload_set(offload_modules) -> frozenset:
 
 
 def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention, dropout, cp,
-                 kind, activation_bytes, selective_mode, recompute_modules, gemm_input_bytes, etp, offload_modules):
+                 kind, activation_bytes, selective_mode, recompute_modules, gemm_input_bytes, etp, offload_modules,
+                 sac_saves_attention=True):
     """(stored bytes, of which offloaded) per layer kind: the body of
     :func:`activation_bytes_per_layer` and :func:`offloaded_bytes_per_layer`."""
     spec = _spec(spec)
@@ -268,7 +282,7 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
     if not isinstance(selective_mode, str) or selective_mode not in SELECTIVE_MODES:
         raise unknown("selective_mode", selective_mode, SELECTIVE_MODES)
     for name, v in (("sequence_parallel", sequence_parallel), ("flash_attention", flash_attention),
-                    ("dropout", dropout)):
+                    ("dropout", dropout), ("sac_saves_attention", sac_saves_attention)):
         if not isinstance(v, bool):
             raise ValidationError(f"{name} = {v!r}: expected True or False")
     if isinstance(activation_bytes, bool) or not isinstance(activation_bytes, (int, float)) \
@@ -408,7 +422,9 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
         return (a + 2 * spec.kv_heads) * spec.head_dim, a * spec.head_dim
 
     def op_sac(kd: str) -> float:
-        """Per-op SAC: layer input + attention output + half of the GEMM outputs stored."""
+        """Per-op SAC: layer input + attention output + half of the GEMM outputs stored (the
+        attention output and its fp32 log-sum-exp only when the attention op is in the save
+        list, ``sac_saves_attention``)."""
         qkv, out = attn_widths()
         g = qkv / t + h                                      # projections and attention output proj
         if kd in ("dense", "hybrid"):
@@ -419,7 +435,8 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
             # stores nothing of the routed experts; the shared experts are plain mm
             if spec.shared_experts:
                 g += (gate - 1.0) * spec.shared_experts * spec.shared_expert_ffn_hidden / t + h
-        return T * (e * (h / rep + out / t + 0.5 * g) + 4.0 * a / t)
+        attn = (e * out + 4.0 * a) / t if sac_saves_attention else 0.0
+        return T * (e * (h / rep + 0.5 * g) + attn)
 
     def mamba2() -> float:
         di, n, g, nh = spec.d_inner, spec.ssm_state, spec.ssm_groups, spec.ssm_heads

@@ -260,7 +260,8 @@ def _layer_activations(mi: _MemoryInputs) -> tuple[float, float, float, float, f
                  activation_bytes=mi.e, selective_mode=mi.sel,
                  recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
                  gemm_input_bytes=gemm_in, etp=par.etp,
-                 offload_modules=tr.offload_modules if rc == mi.recompute else None)
+                 offload_modules=tr.offload_modules if rc == mi.recompute else None,
+                 sac_saves_attention=not tr.sac_recompute_attention)
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 
@@ -284,7 +285,8 @@ def _mtp_activations(mi: _MemoryInputs) -> tuple[float, float]:
                                     recompute=rc, flash_attention=mi.flash, dropout=mi.dropout, cp=par.cp,
                                     activation_bytes=mi.e, selective_mode=mi.sel,
                                     recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
-                                    gemm_input_bytes=gemm_in, etp=par.etp)
+                                    gemm_input_bytes=gemm_in, etp=par.etp,
+                                    sac_saves_attention=not tr.sac_recompute_attention)
 
     return one(mi.recompute), one("none")
 

@@ -127,9 +127,9 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
     permutation are left out (:func:`_expert_tables` prices them at the plan's ep and etp).
     Slot ``kt.K_MTP``: one multi-token-prediction module (the op table's "mtp" layer kind,
     :func:`infra_lab.memory.mtp_activation_bytes`), zero for a model without MTP.
-    ``sac_attn`` (training.sac_recompute_attention): per-op SAC re-runs the attention forward too.
-    Approximation: its memory is left as with the output saved (the attention output, s·h 16-bit
-    values per layer, is then not kept; the kernel's inputs are kept either way)."""
+    ``sac_attn`` (training.sac_recompute_attention): per-op SAC re-runs the attention forward too,
+    and its output and log-sum-exp are not kept (:func:`infra_lab.memory.activation_bytes_per_layer`,
+    ``sac_saves_attention``; the kernel's inputs are kept either way)."""
     from .. import compute, memory
 
     kinds = spec.layer_kinds()
@@ -207,7 +207,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
                 selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
                 recompute_modules=modules if rc == "selective" else None,
-                gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp))
+                gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp), sac_saves_attention=not sac_attn)
             for kname, b in act.items():
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
@@ -218,14 +218,15 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
                 selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
                 recompute_modules=modules if rc == "selective" else None,
-                gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp))
+                gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp), sac_saves_attention=not sac_attn)
             if offload:     # training.offload_modules: the part of them copied to host memory
                 moved = memory.offloaded_bytes_per_layer(
                     spec, seq_len, mbs, tp, sequence_parallel=bool(spf), recompute=rc,
                     flash_attention=bool(sp["flash_attention"]), dropout=bool(sp["dropout"]), cp=cp,
                     selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
                     recompute_modules=modules if rc == "selective" else None,
-                    gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp), offload_modules=offload)
+                    gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp), offload_modules=offload,
+                    sac_saves_attention=not sac_attn)
                 for kname, b in moved.items():
                     slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                     w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
