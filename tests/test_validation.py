@@ -187,12 +187,11 @@ def test_band_method_is_checked():
 
 
 @pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met: test split median |error| 7.3 % "
-                   "(meets <= 10 %), worst 53.0 % (> 25 %): PR25-DSV2L-MI355X-8-mbs1-baseline -53.0 % (the host floor "
-                   "of the source's micro-batch scan, which no train run samples), PRP26-L2-7B16L-MI300X-8-1f1b -30.9 % "
-                   "(global batch 32 assumed), AO-8B-B200-mxfp8 -30.0 % (750 W B200), MZ-Q235-H100-256-d -29.1 %, "
-                   "PR25-DSV2-MI355X-32-base-1f1b -27.0 %; dense 7.2 % / 30.9 %, MoE "
-                   "7.8 % / 53.0 %. The history of these figures, fit by fit, and each run's error are in "
-                   "docs/validation.md. Strict: passes -> remove this mark.")
+                   "(meets <= 10 %), worst 49.6 % (> 25 %): PR25-DSV2L-MI355X-8-mbs1-baseline -49.6 % (the host floor "
+                   "of the source's micro-batch scan, which no train run samples), PRP26-L2-7B16L-MI300X-8-1f1b -30.6 % "
+                   "(global batch 32 assumed), AO-8B-B200-mxfp8 -30.0 % (750 W B200), MZ-Q235-H100-256-d -29.2 %; "
+                   "dense 7.3 % / 30.6 %, MoE 7.2 % / 49.6 %. The history of these figures, fit by fit, and each "
+                   "run's error are in docs/validation.md. Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
     test = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
@@ -359,10 +358,11 @@ def test_moe_host_sync_is_fitted_on_its_train_runs(monkeypatch):
         lo, hi = r["moe_host_sync_slowdown"]
         assert lo == pytest.approx(d["low"], rel=0.005) and hi == pytest.approx(d["high"], rel=0.005)
         assert p["moe_host_sync_s"] == 0.0
-    # regression guard at the measured level: worst train error 19.8 % since the Mixtral 8x7B MI325X run
-    # (AS25-Mix7-MI325X-64-bf16, +19.8 %, against the GB200 baseline's -19.8 %) joined with the refit (15.3 % on
-    # the four earlier runs; three sources whose runs imply 0.42 to 1.20 alone)
-    assert d["worst_abs_error_pct"] < 20.0
+    # regression guard at the measured level: worst train error 21.2 % since Megatron's unfused weight-gradient
+    # accumulation (training.gradient_accumulation_fusion = false, published by four of the five runs) is
+    # priced and the family refitted (19.8 % before, since the Mixtral 8x7B MI325X run AS25-Mix7-MI325X-64-bf16
+    # joined; 15.3 % on the four earlier runs; three sources whose runs imply 0.38 to 1.22 alone)
+    assert d["worst_abs_error_pct"] < 21.5
     # the stacks without a measurement of their own state they carry megatron-core's value
     # and range: they must not drift from it when it is refitted
     for name in ("moe_host_sync_slowdown", "moe_host_sync_s"):
@@ -404,10 +404,11 @@ def test_moe_host_sync_structure_is_chosen_on_train_runs():
     for k in loo:
         assert margin[k] == pytest.approx(loo["MoE-layer slowdown"] - loo[k], abs=1e-12)
     # with the five runs the step-compute slowdown has the lowest leave-one-out worst error
-    # (28.61 % against 28.77 %), short of the 1-point margin: the incumbent is kept
+    # (30.62 % against 30.86 % since the unfused weight-gradient accumulation is priced; 28.61 % against
+    # 28.77 % before), short of the 1-point margin: the incumbent is kept
     assert min(loo, key=loo.get) == "step-compute slowdown"
     assert 0.0 < margin["step-compute slowdown"] < V.MOE_HOST_SYNC_SWITCH_MARGIN_PP
-    assert loo["MoE-layer slowdown"] < 29.0 and loo["fixed wait"] > 30.0
+    assert loo["MoE-layer slowdown"] < 31.0 and loo["fixed wait"] > 31.0
     # the two-parameter form fits the runs best in sample but not out of sample
     ins = dict(tab.select("structure", "train_worst_abs_error_pct").iter_rows())
     assert ins["fixed wait + MoE-layer slowdown"] == min(ins.values())

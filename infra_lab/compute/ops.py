@@ -48,6 +48,7 @@ COMPONENTS = (
     "norm",                # RMSNorm / LayerNorm
     "memory",              # other element-wise ops: activations, residual adds, RoPE, softmax, convs
     "cast",                # FP8/FP4 quantization: cast, transpose, scales, amax
+    "grad_acc",            # unfused weight-gradient accumulation into the fp32 main-grad buffer
 )
 """Components of :func:`layer_ops` rows (documented enum; the training model groups by it)."""
 
@@ -395,7 +396,8 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
               expert_tp: int | None = None, seed: int = 0, attention_kernel: str | None = None,
               main_grad_bytes: float | None = None, weight_cast_every: int = 1,
               fuse_casts: bool = True, stream_k: bool | None = None, window: int = 0,
-              scaling: str = "tensor", grouped_gemm_streams: int = 0) -> pl.DataFrame:
+              scaling: str = "tensor", grouped_gemm_streams: int = 0,
+              gradient_accumulation_fusion: bool = True) -> pl.DataFrame:
     """The op list of one layer of each kind on one rank, timed on ``accelerator``.
 
     Parameters
@@ -448,6 +450,16 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         (:func:`infra_lab.compute.grouped_gemm_times` ``streams``): 0 (default) one fused
         grouped kernel; S >= 1 a loop of per-expert GEMMs over S streams (approximate: chunks
         of S experts priced as one grouped kernel each) [-]
+    gradient_accumulation_fusion : True (default, Megatron's ``--gradient-accumulation-fusion``):
+        the weight-gradient GEMMs accumulate into the main-grad buffer in their epilogue
+        (``main_grad_bytes`` read + written). False: each writes its 16-bit gradient once and a
+        memory-bound op per weight-gradient GEMM (component "grad_acc", op ``<name>_wgrad_acc``)
+        adds it to the buffer: reads the buffer and the 16-bit gradient, writes the buffer, for
+        every weight element on the rank (all local experts of a grouped GEMM): Megatron-Core
+        DDP's backward hook ``param.main_grad.add_(param.grad.data)``
+        (``_make_backward_post_hook``,
+        https://github.com/NVIDIA/Megatron-LM/blob/09fde85ea25fb67e9b32019089fae163a3233bd3/megatron/core/distributed/distributed_data_parallel.py#L551-L584).
+        No effect when the buffer has no bytes (``main_grad_bytes`` = 0)
 
     Returns
     -------
@@ -477,7 +489,7 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
     win = P.check_number("window", window, lo=0, integer=True)
     ggs = int(P.check_number("grouped_gemm_streams", grouped_gemm_streams, lo=0, hi=1024, integer=True))
     for name, v in (("causal", causal), ("flash", flash), ("sequence_parallel", sequence_parallel),
-                    ("fuse_casts", fuse_casts)):
+                    ("fuse_casts", fuse_casts), ("gradient_accumulation_fusion", gradient_accumulation_fusion)):
         if not isinstance(v, bool):
             raise ValidationError(f"{name} = {v!r}: expected True or False")
     if isinstance(passes, str) or not isinstance(passes, (tuple, list)) or not passes:
@@ -498,20 +510,24 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         raise unknown("scaling", scaling, list(SCALINGS))
     recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
     key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
-           sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win, scaling, ggs)
+           sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win, scaling, ggs,
+           gradient_accumulation_fusion)
     return _layer_ops_cached(key, recs)
 
 
 @functools.lru_cache(maxsize=256)
 def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     (spec, s, b, t, acc_name, prec, causal, flash, sp, passes, ep, etp, seed, att_kernel,
-     mgb, wce, fuse, stream_k, win, scaling, ggs) = key
+     mgb, wce, fuse, stream_k, win, scaling, ggs, gacc_fused) = key
     from .. import catalog
     from .._kernels import gemm as kg
 
     acc = catalog.accelerator(acc_name)
     act = P.value(acc, "activation_bytes")
     mgb = P.value(acc, "main_grad_bytes") if mgb is None else mgb
+    # unfused accumulation (gradient_accumulation_fusion False): the GEMM writes a 16-bit gradient,
+    # a separate add reads the buffer (mgb) and that gradient (act) and writes the buffer (mgb)
+    hook_acc = (not gacc_fused) and mgb > 0
     hi_prec = "bf16" if prec in P.LOW_PRECISIONS or prec in ("fp32", "tf32") else prec
     low = prec in P.LOW_PRECISIONS
     models = {pr: gemm_model(acc.name, pr, stream_k=stream_k) for pr in {prec, hi_prec}}
@@ -525,7 +541,9 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     cast_rows: list[tuple] = []
 
     def wgrad_out() -> float:
-        return 2.0 * mgb if mgb > 0 else act
+        return 2.0 * mgb if (mgb > 0 and not hook_acc) else act
+
+    grad_acc: list[tuple[str, str, float]] = []   # (layer kind, op, weight elements) of the hook's adds
 
     for kind, name, comp, m, n, k, count, groups in zip(
             recs.kind, recs.name, recs.component, recs.m, recs.n, recs.k, recs.count,
@@ -534,6 +552,10 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
             continue
         pr = prec if comp in _LOW_PREC else hi_prec
         for ps in passes:
+            if ps == "bwd" and hook_acc:
+                # every local weight element of this GEMM (all local experts of a grouped one)
+                grad_acc.append((kind, name + "_wgrad_acc", k * n * (groups if (groups > 1 or comp == "expert_gemm")
+                                                                     else count)))
             shapes = [("", m, n, k, act)] if ps == "fwd" else \
                 [("_dgrad", m, k, n, act), ("_wgrad", k, n, m, wgrad_out())]
             for suffix, mm, nn, kk, ob in shapes:
@@ -641,6 +663,8 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
                 k=0.0, count=kernels, groups=1, flops=0.0, bytes=byts,
                 time_s=byts / mem_bw + kernels * fixed, efficiency=0.0)
 
+    for kind, name, elems in grad_acc:   # the DDP hook's main_grad.add_ after each weight gradient
+        mem_op(kind, "bwd", name, "grad_acc", elems * (2.0 * mgb + act))
     kinds = [kd for kd in LAYER_KINDS if kd in set(recs.kind)]
     for kind in kinds:
         for name, comp, byts in _elementwise(spec, kind, T, t, sp, s, b, flash, ep, etp, act,

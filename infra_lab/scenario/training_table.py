@@ -132,6 +132,19 @@ class TrainingConfig:
     stack's behaviour (Megatron frees them anyway: ``deallocate_output_tensor``, receive buffers
     allocated per transfer).
 
+    gradient_accumulation_fusion: Megatron's ``--gradient-accumulation-fusion`` (its default):
+    each weight-gradient GEMM accumulates into the fp32 main-grad buffer in its epilogue (the
+    stack's ``wgrad_main_grad_bytes``). False (Megatron's ``--no-gradient-accumulation-fusion``,
+    as Primus' DeepSeek, Llama and Mixtral example configs set it): the GEMM writes a 16-bit
+    gradient and Megatron-Core DDP's backward hook adds it to ``main_grad``
+    (``param.main_grad.add_(param.grad.data)``, ``_make_backward_post_hook`` in
+    megatron/core/distributed/distributed_data_parallel.py), one more memory-bound pass per
+    weight and micro-batch (read the fp32 buffer and the 16-bit gradient, write the buffer),
+    priced by :func:`infra_lab.compute.layer_ops` (``gradient_accumulation_fusion``). No effect on
+    a stack without an fp32 main-grad buffer (``wgrad_main_grad_bytes`` = 0) nor with
+    parallelism.fsdp (PyTorch FSDP reduce-scatters the autograd gradients itself). The
+    embedding's gradient is not priced either way.
+
     fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
     per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand
     quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
@@ -181,6 +194,7 @@ class TrainingConfig:
     eager: bool = False
     sac_recompute_attention: bool = False
     pp_free_stage_buffers: bool = False
+    gradient_accumulation_fusion: bool = True
     fp8_scaling: str = "tensor"
     recompute_num_layers: int | None = None
 
@@ -188,7 +202,7 @@ class TrainingConfig:
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
             "loss_compiled", "sac_recompute_attention", "fp8_scaling", "pp_free_stage_buffers",
-            "recompute_num_layers")
+            "recompute_num_layers", "gradient_accumulation_fusion")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -215,7 +229,8 @@ class TrainingConfig:
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
-        for k in ("moe_host_sync", "eager", "sac_recompute_attention", "pp_free_stage_buffers"):
+        for k in ("moe_host_sync", "eager", "sac_recompute_attention", "pp_free_stage_buffers",
+                  "gradient_accumulation_fusion"):
             _bool(f"training.{k}", getattr(self, k))
         put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
         put(self, "recompute_num_layers", check_recompute_num_layers(_py(self.recompute_num_layers)))

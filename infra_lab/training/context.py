@@ -141,7 +141,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
-                    cp: tuple = ("p2p", False)) -> _Context:
+                    cp: tuple = ("p2p", False), gacc_fused: bool = True) -> _Context:
     from .. import collectives, compute, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -151,6 +151,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         sp = {**sp, "ep_comm_overlap": sp["dualpipe_ep_comm_overlap"]}
     if eager:      # training.eager: unfused element-wise ops (no torch.compile)
         sp = {**sp, "memory_time_scale": sp["memory_time_scale"] * sp["eager_memory_factor"]}
+    # training.gradient_accumulation_fusion (False: Megatron-Core DDP's hook adds each 16-bit weight
+    # gradient to the fp32 main-grad buffer, compute.layer_ops; a table factor)
+    sp = {**sp, "gradient_accumulation_fusion": 1.0 if gacc_fused else 0.0}
     if cp[0] == "allgather" and not eager:
         # PyTorch's context_parallel traced by torch.compile: every ring collective is waited
         # where it is issued (cp_exposed, COMPILED_CP_RING_OVERLAP)
@@ -265,7 +268,9 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.recompute_modules, (tr.loss_fusion, tr.loss_chunks, tr.loss_compiled), tr.fp8_param_gather,
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
                            tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
-                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)))
+                           bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)),
+                           # PyTorch FSDP reduce-scatters the autograd gradients itself: no DDP hook
+                           bool(tr.gradient_accumulation_fusion) or bool(p.fsdp))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -47,15 +47,18 @@ def _op_classes(ops: pl.DataFrame) -> dict[str, np.ndarray]:
 
 def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1, scaling="tensor"):
     """:func:`infra_lab.compute.layer_ops` with the stack's choices (causal skip, flash
-    attention and its kernel, gradient-buffer bytes) and the recipe's operand scaling
-    (training.fp8_scaling), forward and backward."""
+    attention and its kernel, gradient-buffer bytes), the recipe's operand scaling
+    (training.fp8_scaling) and the run's weight-gradient accumulation
+    (training.gradient_accumulation_fusion, carried in ``sp`` by the context), forward and
+    backward."""
     from .. import compute
 
     return compute.layer_ops(spec, seq_rank, mbs, tp, acc_name, precision,
                              causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
                              sequence_parallel=bool(spf), passes=("fwd", "bwd"), ep=ep, expert_tp=etp,
                              main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=_attention_kernel(sp, acc_name),
-                             scaling=scaling, grouped_gemm_streams=int(sp["grouped_gemm_streams"]))
+                             scaling=scaling, grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
+                             gradient_accumulation_fusion=bool(sp["gradient_accumulation_fusion"]))
 
 
 def _attention_kernel(sp: dict[str, float], acc_name: str) -> str | None:
@@ -268,8 +271,11 @@ def _apply_multimodal(hook, tab, htab, spec, acc_name, t, m, c, spf, tp_overlap)
 
 _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhead", "wgrad_main_grad_bytes",
                   "attention_kernel", "selective_recompute", "fp8_saves_quantized_inputs", "loss_fp32_copies",
-                  "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grouped_gemm_streams")
-"""Stack factors that change the per-layer tables (the others act in the kernel)."""
+                  "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grouped_gemm_streams",
+                  "gradient_accumulation_fusion")
+"""Stack factors that change the per-layer tables (the others act in the kernel), and the one
+training flag the context puts beside them: ``gradient_accumulation_fusion`` (1.0 or 0.0,
+training.gradient_accumulation_fusion, ignored under FSDP)."""
 
 
 @functools.lru_cache(maxsize=64)

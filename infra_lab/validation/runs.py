@@ -482,6 +482,10 @@ def _scenario_for_run(row: dict):
                      "sac_recompute_attention": _sac_recompute_attention(row, acc, stack_of(row), rc),
                      # pipeline stage inputs/outputs freed when unused, as published (Llama 3 §3.3.2)
                      "pp_free_stage_buffers": "pp_stage_io=deallocated" in (row.get("settings") or "").lower(),
+                     # Megatron's --no-gradient-accumulation-fusion, as published (the DDP hook adds
+                     # each weight gradient to the fp32 main-grad buffer)
+                     "gradient_accumulation_fusion":
+                         "gradient_accumulation_fusion=false" not in (row.get("settings") or "").lower(),
                      # torchao's rowwise / MX recipes quantize every operand per axis
                      "fp8_scaling": _fp8_scaling_of(row),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
