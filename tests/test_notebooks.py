@@ -161,7 +161,7 @@ def test_notebook_executes(path, tmp_path):
             for out in cell.get("outputs", []):
                 assert out.get("output_type") != "error", f"{path.name}: {out.get('ename')}: {out.get('evalue')}"
                 # a polars table whose strings polars cut short ("… DeepSee…"): the reasons and
-                # notes a reader came for end mid-word (widen fmt_str_lengths for that output)
+                # notes a reader came for end mid-word (the setup cell sets fmt_str_lengths)
                 cut = re.findall(r"<td>(&quot;[^<]*…)</td>", "".join(out.get("data", {}).get("text/html", "")))
                 assert not cut, f"{path.name}: a table cuts {len(cut)} string(s) short, e.g. {cut[0]}"
     _tools()
