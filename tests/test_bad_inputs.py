@@ -365,6 +365,11 @@ NEW_KEYS = [
      ("training.pp_free_stage_buffers", "'no'", "true or false")),
     ("TrainingConfig(pp_free_stage_buffers=0)", lambda: TrainingConfig(pp_free_stage_buffers=0),
      ("training.pp_free_stage_buffers", "0", "true or false")),
+    ("training.gradient_accumulation_fusion='no'",
+     lambda: il.Scenario.from_dict(scen(training={"gradient_accumulation_fusion": "no"})),
+     ("training.gradient_accumulation_fusion", "'no'", "true or false")),
+    ("TrainingConfig(gradient_accumulation_fusion=0)", lambda: TrainingConfig(gradient_accumulation_fusion=0),
+     ("training.gradient_accumulation_fusion", "0", "true or false")),
     ("training.fp8_scaling='rowwise'",
      lambda: il.Scenario.from_dict(scen(training={"precision": "fp8", "fp8_scaling": "rowwise"})),
      ("training.fp8_scaling", "'rowwise'", "block, row, tensor")),
@@ -392,10 +397,15 @@ def test_new_scenario_keys_refuse_bad_input(fn, needles):
 
 def test_new_scenario_keys_accept_their_documented_values():
     sc = il.Scenario.from_dict({**MOE, "training": {**MOE["training"], "precision": "fp8", "fp8_scaling": "block",
-                                                    "sac_recompute_attention": True, "pp_free_stage_buffers": True},
+                                                    "sac_recompute_attention": True, "pp_free_stage_buffers": True,
+                                                    "gradient_accumulation_fusion": False},
                                 "parallelism": {"ep": 8, "ep_overlap": True, "dualpipe": True}})
     assert (sc.training.fp8_scaling, sc.training.sac_recompute_attention, sc.training.pp_free_stage_buffers,
-            sc.parallelism.dualpipe) == ("block", True, True, True)
+            sc.training.gradient_accumulation_fusion, sc.parallelism.dualpipe) == ("block", True, True, False, True)
+    # the dict form carries every one of them back (Scenario.to_dict / from_dict round trip)
+    d = sc.to_dict()
+    assert d["training"]["gradient_accumulation_fusion"] is False
+    assert il.Scenario.from_dict(d) == sc
 
 
 def test_every_review_group_is_covered():

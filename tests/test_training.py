@@ -1325,6 +1325,13 @@ def test_unfused_gradient_accumulation_adds_one_pass_per_weight_and_micro_batch(
     assert 0.34 < (t_hook - t_fused) / il.stacks.params(sc.stack)["memory_time_scale"] < 0.83
     assert step_reference(sc)["step_time_s"] == pytest.approx(t_hook, rel=1e-9)
     assert il.validation.scenario_for_run(runs["MZ-Q235-H100-256-a"])[0].training.gradient_accumulation_fusion
+    # the launch flag form is read too (Model Zoo run c: --no-gradient-accumulation-fusion, with
+    # Megatron's FSDP), and under FSDP the flag moves nothing, in the kernel and the reference alike
+    mz_c = il.validation.scenario_for_run(runs["MZ-Q235-H100-256-c"])[0]
+    assert mz_c.training.gradient_accumulation_fusion is False and mz_c.parallelism.fsdp
+    mz_c_fused = mz_c.replace(training={"gradient_accumulation_fusion": True})
+    assert il.estimate(mz_c).step_time_s == il.estimate(mz_c_fused).step_time_s
+    assert step_reference(mz_c)["step_time_s"] == step_reference(mz_c_fused)["step_time_s"]
     # PyTorch FSDP reduce-scatters the autograd gradients itself: no DDP hook to price
     fsdp = il.validation.scenario_for_run(runs["PJ26-L31-70B-MI325X-64-bf16-fsdp"])[0]
     assert fsdp.training.gradient_accumulation_fusion is False and fsdp.parallelism.fsdp

@@ -161,8 +161,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                   main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=training._attention_kernel(sp, hw.accelerator),
                   scaling=tr.fp8_scaling if tr.precision == "fp8" else "tensor",
                   grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
-                  # training.gradient_accumulation_fusion as the context resolved it (ignored under FSDP)
-                  gradient_accumulation_fusion=bool(ctx.sp["gradient_accumulation_fusion"]))
+                  # training.gradient_accumulation_fusion; PyTorch FSDP reduce-scatters the autograd
+                  # gradients itself (no DDP hook), so it is ignored under FSDP
+                  gradient_accumulation_fusion=bool(tr.gradient_accumulation_fusion) or bool(p.fsdp))
         ox = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=ep, expert_tp=etp,
                                   moe_dispatcher=p.moe_dispatcher, **kw)
         o0 = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=1, expert_tp=1, **kw)

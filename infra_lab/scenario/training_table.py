@@ -122,7 +122,9 @@ class TrainingConfig:
     backward. torchtitan's ``_op_sac_save_list`` held only the flash and memory-efficient SDPA
     ops until PR #2095 (2025-12-01) added cuDNN's, while torchtitan put cuDNN attention first on
     compute capability 10.0 since PR #1196 (2025-05): Blackwell runs of that window recompute
-    it. False (default): the attention output is saved (the save list has the kernel).
+    it; the layer then keeps neither the kernel's 16-bit output nor its fp32 log-sum-exp for
+    backward (:func:`infra_lab.memory.activation_bytes_per_layer`, ``sac_saves_attention``).
+    False (default): the attention output is saved (the save list has the kernel).
 
     pp_free_stage_buffers: the run frees its pipeline stages' input and output tensors when no
     longer used (Llama 3 §3.3.2: "we proactively deallocate tensors that will not be used for

@@ -390,6 +390,14 @@ def _run_row(row: dict | str) -> dict:
     return hit.row(0, named=True)
 
 
+def _gradient_accumulation_fusion(row: dict) -> bool:
+    """training.gradient_accumulation_fusion of a run: False when its settings publish Megatron's
+    unfused weight-gradient accumulation, as a config value (``gradient_accumulation_fusion=false``)
+    or as the launch flag (``--no-gradient-accumulation-fusion``)."""
+    s = (row.get("settings") or "").lower()
+    return "gradient_accumulation_fusion=false" not in s and "--no-gradient-accumulation-fusion" not in s
+
+
 def _scenario_for_run(row: dict):
     """The body of :func:`scenario_for_run`."""
     from ..scenario import Scenario
@@ -485,9 +493,9 @@ def _scenario_for_run(row: dict):
                      # pipeline stage inputs/outputs freed when unused, as published (Llama 3 §3.3.2)
                      "pp_free_stage_buffers": "pp_stage_io=deallocated" in (row.get("settings") or "").lower(),
                      # Megatron's --no-gradient-accumulation-fusion, as published (the DDP hook adds
-                     # each weight gradient to the fp32 main-grad buffer)
-                     "gradient_accumulation_fusion":
-                         "gradient_accumulation_fusion=false" not in (row.get("settings") or "").lower(),
+                     # each weight gradient to the fp32 main-grad buffer): a config's
+                     # gradient_accumulation_fusion=false or the launch flag itself
+                     "gradient_accumulation_fusion": _gradient_accumulation_fusion(row),
                      # torchao's rowwise / MX recipes quantize every operand per axis
                      "fp8_scaling": _fp8_scaling_of(row),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
