@@ -71,7 +71,9 @@ from .plan_search import (  # noqa: F401
     SEARCH_SERIAL_BELOW,
     WORK_KEEP_MAX_BYTES,
     _frame,
+    PLAN_PARALLELISM_KEYS,
     _prepare,
+    apply_plan,
     plan_rows,
     search,
 )
@@ -81,5 +83,5 @@ from .tables import _attention_kernel, _layer_ops  # noqa: F401
 
 __all__ = [
     "Estimate", "estimate", "estimate_band", "BAND_METHODS", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
-    "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size",
+    "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size", "apply_plan",
 ]
