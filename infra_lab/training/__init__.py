@@ -68,10 +68,10 @@ from .context import MFU_CONVENTION, _context, _xtab  # noqa: F401
 from .factors import ATTENTION_KERNEL_CODES, STACK_PARAMS, stack_params  # noqa: F401
 from .plan_search import (  # noqa: F401
     OBJECTIVES,
+    PLAN_PARALLELISM_KEYS,
     SEARCH_SERIAL_BELOW,
     WORK_KEEP_MAX_BYTES,
     _frame,
-    PLAN_PARALLELISM_KEYS,
     _prepare,
     apply_plan,
     plan_rows,
