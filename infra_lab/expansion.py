@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from typing import Any
 
 import polars as pl
@@ -206,9 +207,11 @@ def options() -> pl.DataFrame:
 
 # --------------------------------------------------------------------------- scenarios
 def _check_gpus(gpus: Any) -> int:
-    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1 or gpus > 1_000_000:
+    # numpy integers are integers (a size from a numpy array was refused as "gpus = 1024:
+    # expected an integer ..."); bools and floats are not
+    if isinstance(gpus, bool) or not isinstance(gpus, numbers.Integral) or not 1 <= gpus <= 1_000_000:
         raise ValidationError(f"gpus = {gpus!r}: expected an integer number of GPUs in 1..1,000,000")
-    return gpus
+    return int(gpus)
 
 
 def option_hardware(platform: str, nic: str, gpus: int) -> dict:

@@ -804,3 +804,8 @@ class TestChartsAndWidget:
         labels = [c.description for c in box.children if hasattr(c, "description")]
         for name in W.DASHBOARD_INPUTS:
             assert E.parameters("MI300X")[name].label in labels
+        # its controls by name, as every other explorer has them (it had none)
+        assert set(box.controls) == {"price_usd_per_gpu_hour", *W.DASHBOARD_INPUTS, "committed"}
+        text = box.children[-2].value
+        box.controls["utilization"].value = box.controls["utilization"].min
+        assert box.children[-2].value != text

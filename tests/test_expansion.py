@@ -150,6 +150,19 @@ def test_evaluation_prices_the_plan_the_search_chose():
     assert r["run_days"] == pytest.approx(m["tokens"] / best["tokens_per_s"] / 86400, rel=1e-9)
 
 
+def test_sizes_may_be_numpy_integers():
+    """A size taken from a numpy array was refused as 'gpus = 1024: expected an integer number of
+    GPUs'; floats and bools still are."""
+    import numpy as np
+
+    d = X.training_scenario("MI300X node", "Pollara-400", np.int64(1024), "ZAYA1-class")
+    assert d == X.training_scenario("MI300X node", "Pollara-400", 1024, "ZAYA1-class")
+    assert type(d["hardware"]["nodes"]) is int
+    for bad in (1024.0, True, np.float64(1024)):
+        with pytest.raises(ValidationError, match="expected an integer number of GPUs"):
+            X.option_hardware("MI300X node", "Pollara-400", bad)
+
+
 def test_vulcano_costs_more_per_gpu_than_pollara(tiny):
     by = {r["nic"]: r for r in tiny.iter_rows(named=True)}
     assert by["Vulcano-800"]["capex_usd"] > by["Pollara-400"]["capex_usd"]

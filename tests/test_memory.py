@@ -454,8 +454,12 @@ def test_offloading_memory_time_kernel_and_reference_agree():
             assert sec == pytest.approx(ref[comp], rel=1e-9, abs=1e-12), comp
         assert est.memory_per_gpu_bytes < prev
         prev = est.memory_per_gpu_bytes
-        # 64 GB/s each way (PCIe Gen5 x16) cannot hide these copies under this small stage's compute
-        assert est.step_time_s > e0.step_time_s
+        # copies never speed the step up; 64 GB/s each way (PCIe Gen5 x16) cannot hide the
+        # larger set under this small stage's compute (the two expert modules alone hide under
+        # it at the Megatron-Core factors fitted since DeepEP is priced per destination rank)
+        assert est.step_time_s >= e0.step_time_s
+        if len(mods) > 2:
+            assert est.step_time_s > e0.step_time_s
     # the activation component: stored − offloaded on every in-flight layer, + one layer's kept
     sc = sc0.replace(training={"offload_modules": ["expert_fc1"]})
     act = dict(memory.training_memory(sc).select("component", "bytes").iter_rows())["activations"]

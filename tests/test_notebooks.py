@@ -7,6 +7,7 @@ does not execute every notebook once more to build the site."""
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -159,6 +160,10 @@ def test_notebook_executes(path, tmp_path):
         if cell.cell_type == "code":
             for out in cell.get("outputs", []):
                 assert out.get("output_type") != "error", f"{path.name}: {out.get('ename')}: {out.get('evalue')}"
+                # a polars table whose strings polars cut short ("… DeepSee…"): the reasons and
+                # notes a reader came for end mid-word (the setup cell sets fmt_str_lengths)
+                cut = re.findall(r"<td>(&quot;[^<]*…)</td>", "".join(out.get("data", {}).get("text/html", "")))
+                assert not cut, f"{path.name}: a table cuts {len(cut)} string(s) short, e.g. {cut[0]}"
     _tools()
     from sitebuild import save_executed
 

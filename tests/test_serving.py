@@ -976,3 +976,16 @@ def test_params_is_another_name_for_stack_params_and_all_in_cost_is_an_objective
     assert col == sorted(col) and len(col) > 0
     with pytest.raises(ValidationError, match="price_usd_per_gpu_hour"):
         il.serve_search(sc, objective="usd_per_million_output_tokens_all_in")
+
+
+def test_serve_search_takes_numpy_numbers_and_names_the_bad_item():
+    """concurrencies=np.arange(...) (or any numpy integer, and top=np.int64(...)) was refused as
+    "concurrencies[i] = 8: expected None or a finite integer > 0"; a bad item is named by its index."""
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    a = il.serve_search(sc, concurrencies=np.array([8, 16]), top=np.int64(1))
+    b = il.serve_search(sc, concurrencies=[8, 16], top=1)
+    assert a.equals(b)
+    assert il.serve(sc).costs(np.float32(2.0)) == il.serve(sc).costs(2.0)
+    for bad, where in (([8, 0], "concurrencies\\[1\\] = 0"), ([np.bool_(True)], "concurrencies\\[0\\] = True")):
+        with pytest.raises(ValidationError, match=where):
+            il.serve_search(sc, concurrencies=bad)

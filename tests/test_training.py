@@ -369,8 +369,13 @@ def test_recompute_and_sequence_parallel_directions():
 
 
 def test_fp8_is_faster_on_h100():
+    """FP8 GEMMs speed up a GEMM-bound step on H100 (Llama 3 70B). On ZAYA1's small
+    (760M-active) MoE the casts, memory-bound ops priced at the fitted memory_time_scale, take
+    about what the faster GEMMs save: within 2 % of BF16 either way."""
     sc = il.load_scenario("zaya1-h100-counterpart")
-    assert _with(sc, training={"precision": "fp8"}).step_time_s < il.estimate(sc).step_time_s
+    big = sc.replace(model={"preset": "llama3-70b"}, parallelism={"tp": 8, "ep": 1})
+    assert _with(big, training={"precision": "fp8"}).step_time_s < il.estimate(big).step_time_s
+    assert _with(sc, training={"precision": "fp8"}).step_time_s == pytest.approx(il.estimate(sc).step_time_s, rel=0.02)
 
 
 def test_expert_parallel_adds_all_to_all():
@@ -1174,8 +1179,9 @@ def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
     # that DualPipe run left the comparison and the refit went to 1.0 / 1.47; 0.3129494 s again since
     # the five AS25/TD25 train runs joined and the converged refit put Megatron-Core at 1.052 / 1.5;
     # 0.3127805 s since pricing Megatron's unfused weight-gradient accumulation, which ZAYA1 does not
-    # set, moved the converged refit to 1.062 / 1.45)
-    assert il.estimate(zaya).step_time_s == pytest.approx(0.3127805, rel=1e-6)
+    # set, moved the converged refit to 1.062 / 1.45; 0.3332462 s since DeepEP is priced once per
+    # destination rank and the converged refit went to 1.0 / 2.51)
+    assert il.estimate(zaya).step_time_s == pytest.approx(0.3332462, rel=1e-6)
 
 
 def test_async_tensor_parallelism_uses_the_stacks_async_overlap():
@@ -1313,8 +1319,10 @@ def test_unfused_gradient_accumulation_adds_one_pass_per_weight_and_micro_batch(
     assert sc.training.gradient_accumulation_fusion is False
     fused_sc = sc.replace(training={"gradient_accumulation_fusion": True})
     t_hook, t_fused = il.estimate(sc).step_time_s, il.estimate(fused_sc).step_time_s
-    # about 11 B local parameters x 10 bytes per micro-batch on the pacing rank: ~0.8 s per step
-    assert 0.5 < t_hook - t_fused < 1.2
+    # about 11 B local parameters x 10 bytes per micro-batch on the pacing rank, memory-bound ops
+    # priced at the stack's fitted memory_time_scale: ~0.55 s per step per unit of that scale
+    # (~0.8 s at 1.45; ~1.4 s at 2.51, the refit since DeepEP is priced once per destination rank)
+    assert 0.34 < (t_hook - t_fused) / il.stacks.params(sc.stack)["memory_time_scale"] < 0.83
     assert step_reference(sc)["step_time_s"] == pytest.approx(t_hook, rel=1e-9)
     assert il.validation.scenario_for_run(runs["MZ-Q235-H100-256-a"])[0].training.gradient_accumulation_fusion
     # the launch flag form is read too (Model Zoo run c: --no-gradient-accumulation-fusion, with

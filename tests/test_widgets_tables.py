@@ -18,7 +18,7 @@ def _cells(value: str) -> list[str]:
     return [html.unescape(c).strip('"') for c in re.findall(r"<td>(.*?)</td>", value, re.S)]
 
 
-@pytest.mark.parametrize("session_limit", [None, 80])   # a user's own notebook; the shipped notebooks
+@pytest.mark.parametrize("session_limit", [None, 80])   # a user's own notebook; a narrower session
 def test_serving_explorer_shows_the_whole_reason_and_configuration(session_limit):
     with pl.Config(fmt_str_lengths=session_limit) if session_limit else pl.Config():
         box = il.widgets.serving_explorer()

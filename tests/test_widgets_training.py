@@ -54,3 +54,16 @@ def test_no_plan_found_is_a_message(monkeypatch):
     monkeypatch.setattr(il, "search", refuse)
     s, chart = training_update("MI300X", 4096, 512, 4096, "bf16")
     assert chart is None and "a global batch of 4,096 or more" in s["plan"][0]
+
+
+def test_a_setting_without_a_plan_clears_the_previous_chart(monkeypatch):
+    """The serving and multimodal explorers clear their chart when a setting has none; the
+    training explorer kept the previous setting's step breakdown beside a 'no valid plan' row."""
+    import infra_lab.widgets.training as T
+
+    box = il.widgets.training_explorer()
+    assert box.chart.chart is not None
+    monkeypatch.setattr(T, "training_update",
+                        lambda *a, **k: (pl.DataFrame({"plan": ["no valid plan: (a stand-in)"]}), None))
+    box.controls["seq_len"].value = 8192
+    assert box.chart.chart is None and "no valid plan" in box.children[1].value

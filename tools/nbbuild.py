@@ -19,7 +19,7 @@ import infra_lab as il
 il.charts.setup_offline()   # charts render offline in JupyterLab (no CDN)
 SEED = 20250930             # the one seed for every random draw in this notebook
 rng = np.random.default_rng(SEED)
-pl.Config.set_tbl_rows(30); pl.Config.set_tbl_width_chars(140); pl.Config.set_fmt_str_lengths(80);"""
+pl.Config.set_tbl_rows(30); pl.Config.set_tbl_width_chars(140); pl.Config.set_fmt_str_lengths(1000);"""
 
 ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = ROOT / "notebooks"

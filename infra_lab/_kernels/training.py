@@ -135,7 +135,9 @@ DISPATCHERS = ("alltoall", "deepep")
 """MoE token dispatchers (C_DISPATCH codes): 0 = one all-to-all of every routed copy over the
 EP group (Megatron-Core's alltoall dispatcher on NCCL/RCCL); 1 = DeepEP / Megatron's flex
 dispatcher / HybridEP: each token crosses the network once per destination node (to the rank
-of the same rail there), then fans out over the scale-up fabric to its experts' ranks."""
+of the same rail there), then fans out over the scale-up fabric once per destination rank
+(not once per routed expert: ``is_token_in_rank`` in deep_ep/buffer.py, the forwarders of
+csrc/kernels/internode.cu, https://github.com/deepseek-ai/DeepEP/tree/dcfd954851157f0bf683e1c3f1a7778f78344759)."""
 N_CONST = len(C_NAMES)
 
 # per-layer table tab[kind, part, tp_i, mbs_i, cp_i, sp]; kind 0 dense-like, 1 MoE; the
@@ -392,11 +394,13 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
       activation precision) and Q_CP_AG the same all-gather (see :func:`cp_exposed`);
     * EP dispatch or combine (:data:`DISPATCHERS`): ``alltoall`` = one all-to-all of each
       rank's tokens·top_k·h over the ep ranks (stride etp), the library's algorithm; ``deepep``
-      = when the group spans N > 1 scale-up domains, an all-to-all over the N same-rail ranks
-      (one per domain) carrying each token once per destination domain (tokens·p·h per domain,
-      p = 1 − C(E − E/N, k)/C(E, k) the chance a token has an expert there), pipelined with
-      the fan-out inside the domain (an all-to-all of tokens·top_k·h over the domain's EP
-      ranks): the slower stage sets the time;
+      = each token once per destination rank (DeepEP's ``is_token_in_rank``: tokens·R·h, R =
+      ep·(1 − C(E − E/ep, k)/C(E, k)) the expected distinct ranks of its k experts); when the
+      group spans N > 1 scale-up domains, an all-to-all over the N same-rail ranks (one per
+      domain) carrying each token once per destination domain (tokens·p·h per domain, p = 1 −
+      C(E − E/N, k)/C(E, k) the chance a token has an expert there), pipelined with the
+      fan-out inside the domain (an all-to-all of tokens·R·h over the domain's EP ranks): the
+      slower stage sets the time;
     * PP: one send/recv of each TP rank's 1/tp slice of the stage boundary activation
       (stride tp·cp·dp).
     """
@@ -451,8 +455,10 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
 
 @njit(cache=True)
 def node_share(E, k, N):
-    """Chance that a token's k distinct experts (of E, spread evenly over N domains) include
-    at least one in a given domain: 1 − C(E − E/N, k)/C(E, k) [-]."""
+    """Chance that a token's k distinct experts (of E, spread evenly over N domains or ranks)
+    include at least one in a given domain (rank): 1 − C(E − E/N, k)/C(E, k) [-]; N times it is
+    the expected number of distinct domains (ranks) a token reaches (hypergeometric: uniform
+    top-k routing, as under forced load balancing; no device-limited routing)."""
     if N <= 1.0:
         return 1.0
     miss = 1.0
@@ -470,13 +476,19 @@ def ep_dispatch(c, tokens_bytes, ep, etp, D, P):
     k = c[C_TOPK]
     if ep <= 1:
         return 0.0
-    g = members_per_domain(ep, etp, D)
-    if c[C_DISPATCH] < 0.5 or g >= ep:
+    if c[C_DISPATCH] < 0.5:
         return coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, ep, etp, D, P)
+    # DeepEP sends a token once per destination RANK (is_token_in_rank), not once per expert
+    ranks = ep * node_share(c[C_EXPERTS], k, ep * 1.0)
+    g = members_per_domain(ep, etp, D)
+    if g >= ep:
+        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, ep, etp, D, P)
     n_dom = ep // g
     p = node_share(c[C_EXPERTS], k, n_dom * 1.0)
     inter = coll(kf.OP_ALL_TO_ALL, tokens_bytes * p * n_dom, n_dom, D, D, P)
-    intra = coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, g, etp, D, P)
+    # each GPU forwards what its rail peers send it to the distinct ranks of its domain: on
+    # average a token's distinct destination ranks over the whole group
+    intra = coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, g, etp, D, P)
     return inter if inter > intra else intra
 
 

@@ -15,6 +15,15 @@ from __future__ import annotations
 import math
 
 
+def expected_distinct_groups(E: int, k: int, n: int) -> float:
+    """Expected number of the n equal groups of E experts (ranks or domains, E/n experts each)
+    that a token's k distinct uniformly drawn experts touch: n·(1 − C(E − E/n, k)/C(E, k))
+    (hypergeometric; linearity of expectation over the groups) [-]."""
+    if n <= 1:
+        return 1.0
+    return n * (1.0 - math.comb(E - E // n, k) / math.comb(E, k))
+
+
 def _group_ranks(kind: str, tp, cp, dp, pp, ep, etp):
     """Ranks of the group that contains rank 0, in Megatron's order (tp fastest, then cp,
     dp, pp; the expert layout etp, ep, edp over the same tp·cp·dp ranks of a stage)."""
@@ -155,7 +164,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                   # training.gradient_accumulation_fusion; PyTorch FSDP reduce-scatters the autograd
                   # gradients itself (no DDP hook), so it is ignored under FSDP
                   gradient_accumulation_fusion=bool(tr.gradient_accumulation_fusion) or bool(p.fsdp))
-        ox = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=ep, expert_tp=etp, **kw)
+        ox = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=ep, expert_tp=etp,
+                                  moe_dispatcher=p.moe_dispatcher, **kw)
         o0 = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=1, expert_tp=1, **kw)
         if ep > 1:
             cv = sp["moe_popularity_cv"] if tr.moe_routing == "learned" else 0.0
@@ -254,17 +264,23 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     g_ep = _group_ranks("ep", tp, cp, dp, pp, ep, etp)
     t_a2a, _ = _price("all_to_all", routed, g_ep, hw, D)
     domains = sorted({r // D for r in g_ep})
-    if p.moe_dispatcher == "deepep" and len(domains) > 1:
-        # DeepEP: each token crosses the network once per destination domain (to the same-rail
-        # rank there), then fans out inside the domain; the two stages are pipelined
-        nd = len(domains)
-        local = [r for r in g_ep if r // D == domains[0]]
+    if p.moe_dispatcher == "deepep" and ep > 1:
+        # DeepEP: a token goes once to each rank that holds one of its experts (the expected
+        # count of distinct ranks: expected_distinct_groups); across domains it crosses the
+        # network once per destination domain (to the same-rail rank there), then fans out
+        # inside the domain; the two stages are pipelined
         E, k = spec.experts, spec.top_k
-        p_dom = 1.0 - math.comb(E - E // nd, k) / math.comb(E, k)
         per_token = tok / tp * spec.hidden * ab
-        inter, _ = _price("all_to_all", per_token * p_dom * nd, [d * D for d in domains], hw, D)
-        intra, _ = _price("all_to_all", per_token * k, local, hw, D)
-        t_a2a = max(inter, intra)
+        fan = per_token * expected_distinct_groups(E, k, ep)
+        if len(domains) > 1:
+            nd = len(domains)
+            local = [r for r in g_ep if r // D == domains[0]]
+            inter, _ = _price("all_to_all", per_token * expected_distinct_groups(E, k, nd),
+                              [d * D for d in domains], hw, D)
+            intra, _ = _price("all_to_all", fan, local, hw, D)
+            t_a2a = max(inter, intra)
+        else:
+            t_a2a, _ = _price("all_to_all", fan, g_ep, hw, D)
     cpg = _group_ranks("cp", tp, cp, dp, pp, ep, etp)
     cp_cross = len({r // D for r in cpg}) > 1
     if spec.attention == "mla":

@@ -70,7 +70,12 @@ from .gemm import (
     ridge_points,
     roofline,
 )
-from .moe import expected_max_std_normal, expert_token_counts, moe_load_imbalance
+from .moe import (
+    expected_max_std_normal,
+    expert_token_counts,
+    moe_distinct_ranks,
+    moe_load_imbalance,
+)
 from .ops import (
     COMPONENTS,
     GEMM_COMPONENTS,
@@ -110,7 +115,7 @@ __all__ = [
     "max_tile_efficiency", "op_time", "ridge_points", "roofline", "efficiency_grid",
     "attention_cost", "attention_time", "attention_efficiency", "attention_params",
     "attention_kernels", "default_attention_kernel",
-    "moe_load_imbalance", "expert_token_counts", "expected_max_std_normal",
+    "moe_load_imbalance", "expert_token_counts", "expected_max_std_normal", "moe_distinct_ranks",
     "GemmRecords", "gemm_records", "layer_ops", "layer_times", "optimizer_step_time",
     "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS",
     "roofline_points",

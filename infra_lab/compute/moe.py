@@ -25,9 +25,35 @@ import numpy as np
 from ..errors import ValidationError
 from . import _params as P
 
-__all__ = ["moe_load_imbalance", "expert_token_counts", "expected_max_std_normal"]
+__all__ = ["moe_load_imbalance", "expert_token_counts", "expected_max_std_normal", "moe_distinct_ranks"]
 
 METHODS = ("auto", "normal", "monte_carlo")
+
+
+def moe_distinct_ranks(experts: int, top_k: int, ranks: int) -> float:
+    """Expected number of distinct ranks (or domains) of ``ranks`` equal groups holding
+    experts/ranks experts each that one token's top_k distinct experts land on [-]:
+    ranks·(1 − C(E − E/ranks, k)/C(E, k)) (a rank misses the token when all k experts are drawn
+    from the other E − E/ranks; linearity of expectation). Uniform routing (forced load
+    balancing, a balanced router on average); no device-limited routing. A dispatcher that
+    sends a token once per destination rank (DeepEP's ``is_token_in_rank``) moves this many
+    copies, not top_k.
+
+    Examples
+    --------
+    >>> round(moe_distinct_ranks(128, 8, 8), 2)     # Qwen3-235B on EP 8
+    5.34
+    >>> moe_distinct_ranks(8, 2, 8)                 # one expert per rank: every copy its own rank
+    2.0
+    """
+    E = int(P.check_number("experts", experts, lo=1, integer=True))
+    k = int(P.check_number("top_k", top_k, lo=1, hi=E, integer=True))
+    n = int(P.check_number("ranks", ranks, lo=1, hi=E, integer=True))
+    if E % n:
+        raise ValidationError(f"ranks = {n}: must divide the {E} experts")
+    if n == 1:
+        return 1.0
+    return n * (1.0 - math.comb(E - E // n, k) / math.comb(E, k))
 
 
 @cache

@@ -19,11 +19,11 @@ import numpy as np
 import polars as pl
 
 from ..errors import ValidationError, unknown
-from ..scenario import RECOMPUTE
+from ..scenario import MOE_DISPATCHERS, RECOMPUTE
 from . import _params as P
 from .attention import attention_cost
 from .gemm import fused_grouped_model, gemm_model
-from .moe import expert_token_counts
+from .moe import expert_token_counts, moe_distinct_ranks
 
 __all__ = ["COMPONENTS", "GEMM_COMPONENTS", "GemmRecords", "gemm_records", "layer_ops",
            "layer_times", "optimizer_step_time", "roofline_points", "OP_TYPES", "LAYER_KINDS",
@@ -294,8 +294,8 @@ def _records(spec, s: int, b: int, tp: int, causal: bool, ep: int, etp: int) -> 
 # Element-wise (memory-bound) ops
 # --------------------------------------------------------------------------------------
 def _elementwise(spec, kind: str, T: float, tp: int, sp: bool, s: int, b: int, flash: bool,
-                 ep: int, etp: int, act: float, logit_b: float, permute_passes: float
-                 ) -> list[tuple[str, str, float]]:
+                 ep: int, etp: int, act: float, logit_b: float, permute_passes: float,
+                 dispatcher: str = "alltoall") -> list[tuple[str, str, float]]:
     """(name, component, bytes) of the forward memory-bound ops of one layer of ``kind``."""
     h = spec.hidden
     ts = T / tp if sp else T  # norms/residuals act on a 1/tp slice with sequence parallelism
@@ -325,10 +325,18 @@ def _elementwise(spec, kind: str, T: float, tp: int, sp: bool, s: int, b: int, f
         ops.append(("router_softmax_topk", "router", 2 * T * (spec.experts + 1) * logit_b))
         rows = T * spec.top_k * etp / tp
         passes = permute_passes if ep > 1 else 1.0
+        tokens = T * etp / tp
+        if dispatcher == "deepep" and ep > 1:
+            # DeepEP / the flex dispatcher: the dispatch delivers each token once per
+            # destination rank (tokens·R rows on a rank, R = moe_distinct_ranks) and the rank
+            # permutes them into expert order once, unpermutes (sums its local copies) once
+            # before the combine (_DeepepManager, Megatron-Core token_dispatcher.py)
+            passes = 1.0
+            tokens *= moe_distinct_ranks(spec.experts, spec.top_k, ep)
         # gather each token's top_k copies into expert order (read T rows, write k·T rows),
         # then scatter back and sum the k weighted copies (read k·T, write T)
-        ops.append(("moe_permute", "permute", passes * (T * etp / tp + rows) * h * act))
-        ops.append(("moe_unpermute", "permute", passes * (rows + T * etp / tp) * h * act))
+        ops.append(("moe_permute", "permute", passes * (tokens + rows) * h * act))
+        ops.append(("moe_unpermute", "permute", passes * (rows + tokens) * h * act))
         mlp_act(ef / etp, rows, "experts")
         if spec.shared_experts:
             mlp_act(spec.shared_experts * spec.shared_expert_ffn_hidden / tp, T, "shared_experts")
@@ -397,7 +405,7 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
               main_grad_bytes: float | None = None, weight_cast_every: int = 1,
               fuse_casts: bool = True, stream_k: bool | None = None, window: int = 0,
               scaling: str = "tensor", grouped_gemm_streams: int = 0,
-              gradient_accumulation_fusion: bool = True) -> pl.DataFrame:
+              gradient_accumulation_fusion: bool = True, moe_dispatcher: str = "alltoall") -> pl.DataFrame:
     """The op list of one layer of each kind on one rank, timed on ``accelerator``.
 
     Parameters
@@ -460,6 +468,11 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         (``_make_backward_post_hook``,
         https://github.com/NVIDIA/Megatron-LM/blob/09fde85ea25fb67e9b32019089fae163a3233bd3/megatron/core/distributed/distributed_data_parallel.py#L551-L584).
         No effect when the buffer has no bytes (``main_grad_bytes`` = 0)
+    moe_dispatcher : the MoE token dispatcher with ep > 1 (``parallelism.moe_dispatcher``):
+        "alltoall" (default) permutes ``moe_permute_passes_ep`` times each way (Megatron-Core's
+        all-to-all dispatcher: into per-rank order before the all-to-all, into per-expert order
+        after it); "deepep" permutes once each way the tokens·R rows its dispatch delivers,
+        each token once per destination rank (R = :func:`moe_distinct_ranks`)
 
     Returns
     -------
@@ -508,17 +521,19 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
                               "compute.attention_kernels) or None for the device's default")
     if scaling not in SCALINGS:
         raise unknown("scaling", scaling, list(SCALINGS))
+    if moe_dispatcher not in MOE_DISPATCHERS:
+        raise unknown("moe_dispatcher", moe_dispatcher, list(MOE_DISPATCHERS))
     recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
     key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
            sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win, scaling, ggs,
-           gradient_accumulation_fusion)
+           gradient_accumulation_fusion, moe_dispatcher if e > 1 else "alltoall")
     return _layer_ops_cached(key, recs)
 
 
 @functools.lru_cache(maxsize=256)
 def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     (spec, s, b, t, acc_name, prec, causal, flash, sp, passes, ep, etp, seed, att_kernel,
-     mgb, wce, fuse, stream_k, win, scaling, ggs, gacc_fused) = key
+     mgb, wce, fuse, stream_k, win, scaling, ggs, gacc_fused, dispatcher) = key
     from .. import catalog
     from .._kernels import gemm as kg
 
@@ -668,7 +683,7 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     kinds = [kd for kd in LAYER_KINDS if kd in set(recs.kind)]
     for kind in kinds:
         for name, comp, byts in _elementwise(spec, kind, T, t, sp, s, b, flash, ep, etp, act,
-                                             logit_b, permute_passes):
+                                             logit_b, permute_passes, dispatcher):
             for ps in passes:
                 if ps == "fwd":
                     mem_op(kind, ps, name, comp, byts)

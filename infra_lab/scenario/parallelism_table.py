@@ -30,7 +30,8 @@ class ParallelismConfig:
 
     ``moe_dispatcher`` ("alltoall": one NCCL/RCCL all-to-all of every routed copy, Megatron-Core's
     default; "deepep": DeepEP / Megatron's flex dispatcher / HybridEP, each token sent once per
-    destination node then fanned out over the scale-up fabric) and ``ep_overlap`` (the dispatch
+    destination node then fanned out over the scale-up fabric once per destination rank, and
+    permuted once each way) and ``ep_overlap`` (the dispatch
     and combine overlapped with another micro-batch's compute: Megatron's
     ``--overlap-moe-expert-parallel-comm``, DualPipe; the achieved fraction is the stack's
     ``ep_comm_overlap``) are library choices of the run, not searched. So is ``tp_async``: the

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from .. import _validate as V
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, unknown
@@ -556,7 +557,9 @@ def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: 
 def _check_opt_positive(name: str, v, integer: bool = False):
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 \
+    # numpy numbers are numbers (np.int64 is no int: concurrencies=np.arange(...) was refused as
+    # "concurrencies[i] = 8: expected ... an integer > 0"); bools are not (_validate.is_real)
+    if not V.is_real(v) or not math.isfinite(v) or v <= 0 \
             or (integer and float(v) != int(v)):
         kind = "integer" if integer else "number"
         raise ValidationError(f"{name} = {v!r}: expected None or a finite {kind} > 0")

@@ -45,7 +45,8 @@ def _op_classes(ops: pl.DataFrame) -> dict[str, np.ndarray]:
             "permute": permute}
 
 
-def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1, scaling="tensor"):
+def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1, scaling="tensor",
+               dispatcher="alltoall"):
     """:func:`infra_lab.compute.layer_ops` with the stack's choices (causal skip, flash
     attention and its kernel, gradient-buffer bytes), the recipe's operand scaling
     (training.fp8_scaling) and the run's weight-gradient accumulation
@@ -58,7 +59,8 @@ def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=
                              sequence_parallel=bool(spf), passes=("fwd", "bwd"), ep=ep, expert_tp=etp,
                              main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=_attention_kernel(sp, acc_name),
                              scaling=scaling, grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
-                             gradient_accumulation_fusion=bool(sp["gradient_accumulation_fusion"]))
+                             gradient_accumulation_fusion=bool(sp["gradient_accumulation_fusion"]),
+                             moe_dispatcher=dispatcher)
 
 
 def _attention_kernel(sp: dict[str, float], acc_name: str) -> str | None:
@@ -293,7 +295,7 @@ def _tables_cached(spec, acc_name: str, precision: str, seq_len: int, factors: t
 
 def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, float], tps, mbss,
                    cps, xs, cv: float, cf: float | None, modules=None, offload=None,
-                   scaling: str = "tensor") -> np.ndarray:
+                   scaling: str = "tensor", dispatcher: str = "alltoall") -> np.ndarray:
     """xtab[kind, part, tp_i, mbs_i, cp_i, x_i] (:data:`infra_lab._kernels.training.XTAB_NAMES`):
     the routed experts of one layer at each (ep, etp) of ``xs`` from
     :func:`infra_lab.compute.layer_ops` with that ep and expert_tp (grouped GEMMs of the E/ep
@@ -321,7 +323,7 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
         if key in memo:
             return memo[key]
         out = np.zeros((kt.N_KINDS, len(kt.XTAB_NAMES)))
-        tables = [_layer_ops(spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp, scaling)
+        tables = [_layer_ops(spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp, scaling, dispatcher)
                   for x_ep, x_etp in ((ep, etp), (1, 1))]
         tot = []
         for ops in tables:
@@ -389,9 +391,9 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
 @functools.lru_cache(maxsize=64)
 def _xtab_cached(xkey: tuple, tps: tuple, mbss: tuple, cps: tuple, xs: tuple) -> np.ndarray:
 
-    spec, acc_name, precision, seq_len, factors, cv, cf, modules, offload, scaling = xkey
+    spec, acc_name, precision, seq_len, factors, cv, cf, modules, offload, scaling, dispatcher = xkey
     sp = dict(zip(_TABLE_FACTORS, factors, strict=True))
     x = _expert_tables(spec, acc_name, precision, seq_len, sp, tps, mbss, cps, xs, cv, cf, modules, offload,
-                       scaling)
+                       scaling, dispatcher)
     x.setflags(write=False)
     return x

@@ -83,14 +83,20 @@ def calibrate_current() -> dict[str, dict[str, float]]:
             moved = True
             while moved:
                 moved = False
+                # steepest descent: every neighbour of the current point is evaluated and the
+                # best one taken (not the first that improves, which can walk away from a
+                # lower neighbour on the other side)
+                step_best = best
                 for dfw, dms in ((step, 0), (-step, 0), (0, 5 * step), (0, -5 * step)):
                     cand = (round(min(max(fw + dfw, FIT_BOUNDS[0][0]), FIT_BOUNDS[0][1]), 4),
                             round(min(max(ms + dms, FIT_BOUNDS[1][0]), FIT_BOUNDS[1][1]), 4))
                     if cand == (fw, ms):
                         continue
                     v = loss(*cand)
-                    if v < best[0] - 1e-12:
-                        best, fw, ms, moved = (v, *cand), cand[0], cand[1], True
+                    if v < step_best[0] - 1e-12:
+                        step_best = (v, *cand)
+                if step_best is not best:
+                    best, fw, ms, moved = step_best, step_best[1], step_best[2], True
         p = {"framework_time_scale": fw, "memory_time_scale": ms}
         e = [abs(meas / estimate(sc, params=p).tokens_per_s_per_gpu - 1.0) * 100 for sc, meas in runs]
         out[fam] = {**p, "train_cases": len(runs), "train_median_abs_error_pct": float(np.median(e))}

@@ -149,15 +149,17 @@ def _moe_settings(row: dict) -> tuple[dict, dict, list[str]]:
     notes: list[str] = []
     if (row.get("dense_or_moe") or "") != "moe":
         return par, trn, notes
-    if "deepep" in st or "hybridep" in st or "flex" in st:
+    if "dispatcher=a2a" in st or "dispatcher=alltoall" in st:
+        # an explicit all-to-all dispatcher first: a baseline may name DeepEP as a feature it
+        # leaves off ("no DeepEP")
+        par["moe_dispatcher"] = "alltoall"
+    elif "deepep" in st or "hybridep" in st or "flex" in st:
         par["moe_dispatcher"] = "deepep"
     elif "node-limited routing" in st:
         # DeepSeek-V3's own dispatch (report §3.2.2, https://arxiv.org/abs/2412.19437): each
         # token crosses InfiniBand once per target node to the GPU of the same in-node index,
         # then NVLink fans it out — the scheme DeepEP implements
         par["moe_dispatcher"] = "deepep"
-    elif "dispatcher=a2a" in st or "dispatcher=alltoall" in st:
-        par["moe_dispatcher"] = "alltoall"
     else:
         par["moe_dispatcher"] = "alltoall"
         notes.append("moe_dispatcher=alltoall")

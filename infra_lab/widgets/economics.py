@@ -96,7 +96,8 @@ def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
     rent-vs-own chart they drive. Defaults come from parameters.csv; the ranges reach beyond
     its low–high (a purchase price from half its low to 1.5× its high, the host from 0,
     colocation 50–260 USD per kW-month, utilization 0.1–1, life 2–8 years, rent 1–8 USD per
-    GPU-hour) so the extremes can be explored."""
+    GPU-hour) so the extremes can be explored. ``box.update`` is the callback, ``box.controls``
+    the widgets by name (the rent, the :data:`DASHBOARD_INPUTS` and ``committed``)."""
     P = E.parameters(accelerator)
     if "capex_usd_per_gpu" not in P:
         raise E.NoPurchasePriceError(f"economics_explorer: {accelerator} has no public purchase price; "
@@ -146,6 +147,7 @@ def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
     box = W.VBox([*sliders.values(), committed, html, pane.widget])
     box.update = update  # type: ignore[attr-defined]
     box.chart = pane  # type: ignore[attr-defined]
+    box.controls = {**sliders, "committed": committed}  # type: ignore[attr-defined]  # as every explorer
     update()
     return box
 

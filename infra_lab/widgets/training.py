@@ -125,7 +125,9 @@ def training_explorer():
     def update(*_):
         s, c = training_update(w_acc.value, w_gpus.value, w_gb.value, w_seq.value, w_prec.value)
         out.value = frame_html(s)
-        if c is not None:
+        if c is None:
+            pane.clear()    # no stale breakdown of the previous setting beside a "no valid plan" row
+        else:
             pane.show(c)
         return s, c
 

@@ -140,7 +140,8 @@ display(il.charts.headline_table(
     sources="one source URL per run in data/measurements/training_runs.csv"))
 skipped = cur.filter(pl.col("status") != "compared")
 print(f"{skipped.height} runs not compared:")
-skipped.group_by("status").len().sort(["len", "status"], descending=[True, False])
+with pl.Config(fmt_str_lengths=400, tbl_rows=-1):   # every reason, whole
+    display(skipped.group_by("status").len().sort(["len", "status"], descending=[True, False]))
 """),
     ("code", r"""
 # the same errors by split, accelerator and dense/MoE (predicted_not_fitting: runs that ran but
