@@ -587,14 +587,13 @@ def _check_sweep_folder(folder: Path, call: dict[str, Any]) -> None:
 def _table_hint(key: str) -> str:
     """Where a grid file's misplaced name belongs: the tables that have it as a key (``nodes``
     at the top level: "a key of [hardware]"), else the nearest table name (``[hardwar]``)."""
-    import dataclasses
-
     from .errors import nearest
     from .scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
 
+    # each table's accepted keys (the KEYS its from_dict checks), the one list of valid names
     owners = [t for t, cls in (("hardware", HardwareConfig), ("training", TrainingConfig),
                                ("parallelism", ParallelismConfig), ("serving", ServingConfig))
-              if key in {f.name for f in dataclasses.fields(cls)} and key != "dp"]
+              if key in cls.KEYS]
     if owners:
         return f" but a key of {' / '.join(f'[{t}]' for t in owners)} (put it under that table)"
     near = nearest(key, SCENARIO_TABLES)

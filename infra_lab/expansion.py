@@ -396,7 +396,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     from . import economics, reliability
     from .scenario import Scenario
     from .serving import serve_search, token_costs
-    from .training import search
+    from .training import apply_plan, search
 
     d = training_scenario(platform, nic, target_gpus, model)
     m = _row(models(), "model", model, "model")
@@ -407,14 +407,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         raise ValidationError(with_reasons(f"no plan of {model} fits in memory on {world} x "
                                            f"{d['hardware']['accelerator']}", why))
     b = best.row(0, named=True)
-    # the search's whole plan: leaving out etp (expert tensor parallelism) priced another plan,
-    # or one with no path on the fabric, under the search's name and throughput
-    d["parallelism"] = {k: b[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp",
-                                          "sequence_parallel")}
-    d["training"].update(micro_batch=b["micro_batch"], recompute=b["recompute"])
-    if b.get("recompute_num_layers") is not None:
-        d["training"]["recompute_num_layers"] = b["recompute_num_layers"]
-    sc = Scenario.from_dict(d)
+    # the search's whole plan (etp and recompute_num_layers included): training.apply_plan
+    sc = Scenario.from_dict(apply_plan(d, b))
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
     run = reliability.plan_run(sc, hours)

@@ -1339,3 +1339,25 @@ def test_unfused_gradient_accumulation_adds_one_pass_per_weight_and_micro_batch(
         il.estimate(fsdp.replace(training={"gradient_accumulation_fusion": True})).step_time_s, rel=1e-12)
     with pytest.raises(ValidationError, match="gradient_accumulation_fusion"):
         sc.replace(training={"gradient_accumulation_fusion": "no"})
+
+
+def test_apply_plan_carries_the_whole_search_row_into_the_scenario():
+    """training.apply_plan is the one owner of 'search row -> scenario' (expansion and the ZAYA1
+    explorer both use it): every parallelism key, etp included, the micro-batch and the recompute
+    mode reach the Scenario, recompute_num_layers when the row has it, and the input is untouched."""
+    import copy
+
+    from infra_lab.training import PLAN_PARALLELISM_KEYS, apply_plan
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    before = copy.deepcopy(d)
+    row = il.search(d, top=1).row(0, named=True)
+    sc = il.Scenario.from_dict(apply_plan(d, row))
+    assert d == before
+    for k in PLAN_PARALLELISM_KEYS:
+        assert getattr(sc.parallelism, k) == row[k], k
+    assert (sc.training.micro_batch, sc.training.recompute) == (row["micro_batch"], row["recompute"])
+    assert il.estimate(sc).step_time_s == pytest.approx(row["step_time_s"], rel=1e-9)
+    row2 = {**row, "recompute": "full", "recompute_num_layers": 2}
+    assert apply_plan(d, row2)["training"]["recompute_num_layers"] == 2
+    with pytest.raises(il.ValidationError, match="etp"):
+        apply_plan(d, {k: v for k, v in row.items() if k != "etp"})

@@ -68,10 +68,12 @@ from .context import MFU_CONVENTION, _context, _xtab  # noqa: F401
 from .factors import ATTENTION_KERNEL_CODES, STACK_PARAMS, stack_params  # noqa: F401
 from .plan_search import (  # noqa: F401
     OBJECTIVES,
+    PLAN_PARALLELISM_KEYS,
     SEARCH_SERIAL_BELOW,
     WORK_KEEP_MAX_BYTES,
     _frame,
     _prepare,
+    apply_plan,
     plan_rows,
     search,
 )
@@ -81,5 +83,5 @@ from .tables import _attention_kernel, _layer_ops  # noqa: F401
 
 __all__ = [
     "Estimate", "estimate", "estimate_band", "BAND_METHODS", "search", "stack_params", "STACK_PARAMS", "MFU_CONVENTION",
-    "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size",
+    "COMPONENTS", "OBJECTIVES", "SEARCH_CONSTRAINTS", "plan_space_size", "apply_plan",
 ]

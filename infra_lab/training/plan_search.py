@@ -150,6 +150,44 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         return df
 
 
+PLAN_PARALLELISM_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp", "sequence_parallel")
+"""The ``parallelism`` keys a :func:`search` row fixes (its other plan columns are training keys)."""
+
+
+def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
+    """The scenario dict with one :func:`search` row's plan in it, ready for ``Scenario.from_dict``.
+
+    ``row`` is a row of the search frame as a dict (``frame.row(i, named=True)``). The row's
+    parallelism (every key of :data:`PLAN_PARALLELISM_KEYS`, expert tensor parallelism
+    included: leaving ``etp`` out prices another plan under the row's name), micro-batch and
+    recompute replace the scenario's; ``recompute_num_layers`` is taken when the row has it
+    (the search adds the column only when the scenario sets it). The input is not modified.
+
+    >>> import infra_lab as il
+    >>> d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    >>> best = il.search(d, top=1)
+    >>> il.Scenario.from_dict(apply_plan(d, best.row(0, named=True))).parallelism.tp == best["tp"][0]
+    True
+    """
+    import copy
+
+    d = copy.deepcopy(scenario.to_dict() if isinstance(scenario, Scenario) else scenario)
+    if not isinstance(d, dict) or not isinstance(row, dict):
+        raise ValidationError(f"apply_plan(scenario, row): expected a Scenario or dict and a search row "
+                              f"as a dict (frame.row(i, named=True)), got {type(scenario).__name__} and "
+                              f"{type(row).__name__}")
+    missing = [k for k in PLAN_PARALLELISM_KEYS + ("micro_batch", "recompute") if k not in row]
+    if missing:
+        raise ValidationError(f"apply_plan: row has no {', '.join(missing)}: pass a row of il.search's "
+                              f"frame (frame.row(i, named=True))")
+    d["parallelism"] = {k: row[k] for k in PLAN_PARALLELISM_KEYS}
+    d.setdefault("training", {})
+    d["training"].update(micro_batch=row["micro_batch"], recompute=row["recompute"])
+    if row.get("recompute_num_layers") is not None:
+        d["training"]["recompute_num_layers"] = row["recompute_num_layers"]
+    return d
+
+
 def _why_none(out: np.ndarray, sc: Scenario) -> str:
     """Why :func:`search` kept no plan: the smallest memory of any plan against the capacity,
     or (when some fit) that none of those can run on the fabric."""

@@ -86,11 +86,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
             return pl.DataFrame({"plan": [
                 f"no plan of the reduced search fits in {cap:.1f} GB per GPU at sequence length {int(seq_len):,} "
                 f"and global batch {gb:,}: try {tries}"]}), None
-        r = best.row(0, named=True)
-        d["training"].update(micro_batch=r["micro_batch"], recompute=r["recompute"])
-        d["parallelism"] = {k: r[k] for k in ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp",
-                                              "sequence_parallel")}
-        cand = il.Scenario.from_dict(d)
+        cand = il.Scenario.from_dict(il.training.apply_plan(d, best.row(0, named=True)))
         est = il.estimate(cand)
         p = cand.parallelism
         plan = (f"search: tp{p.tp} pp{p.pp} vp{p.vp} cp{p.cp} ep{p.ep} dp{p.dp} mbs{cand.training.micro_batch} "
