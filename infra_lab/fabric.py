@@ -34,6 +34,7 @@ seeds. The max-min kernel (numba) has a plain-Python twin
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -199,7 +200,12 @@ class ScaleUp:
         """Bandwidth one GPU can drive to the other k − 1 GPUs of a k-GPU group [B/s].
 
         On a mesh only the k − 1 links to the group's members help; through a switch the
-        whole NVLink bandwidth is usable whatever k (k >= 2)."""
+        whole NVLink bandwidth is usable whatever k (k >= 2). ``k`` is a whole number of GPUs
+        from 1 to the scale-up domain (a larger group is not joined by this fabric alone)."""
+        if (isinstance(k, bool) or not isinstance(k, numbers.Real) or k != k or int(k) != k
+                or not 1 <= k <= self.domain):
+            raise ValidationError(f"bandwidth_Bps: k = {k!r}: expected a whole number of GPUs from 1 to "
+                                  f"the {self.accelerator} scale-up domain of {self.domain}")
         k = int(k)
         if k < 2:
             return 0.0

@@ -423,3 +423,15 @@ def test_checkpoint_bytes_of_a_serving_scenario_names_what_is_missing():
     with pytest.raises(InfraLabError, match=r"serving scenario has no \[training\]"):
         il.memory.checkpoint_bytes(sc)
     assert il.memory.checkpoint_bytes(sc.model_spec, "adamw").total_bytes > 0
+
+
+def test_scenario_name_of_only_whitespace_is_refused():
+    """A scenario name is an identifier in tables, sweeps and file names: '' and '   ' are
+    refused with the field and value named (a name with spaces inside stays allowed)."""
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    for bad in ("", "   ", "\t\n", 3, None):
+        with pytest.raises(il.ValidationError, match="name = .*expected a non-empty string"):
+            il.Scenario.from_dict({**d, "name": bad})
+    assert il.Scenario.from_dict({**d, "name": "my run 2"}).name == "my run 2"
+    with pytest.raises(il.ValidationError, match="name = "):
+        il.load_scenario("zaya1-ibm-mi300x").replace(name="  ")

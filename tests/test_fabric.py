@@ -393,3 +393,14 @@ def test_spraying_buys_nothing_for_rail_matched_rings():
     hd = F.monte_carlo(F.step_flows("halving_doubling", fab, 2**30, step=6), fab, "ecmp", seeds=8)
     assert ring["efficiency"].min() > 0.95
     assert hd["efficiency"].mean() < 0.4
+
+
+def test_scaleup_bandwidth_refuses_groups_the_domain_does_not_hold():
+    """bandwidth_Bps(k) names k and the domain for a group larger than the scale-up domain, a
+    fractional or non-numeric k, instead of pricing 16 MI300X as if one xGMI mesh joined them."""
+    mi = il.fabric.scaleup({"accelerator": "MI300X"})
+    assert mi.bandwidth_Bps(1) == 0.0
+    for bad in (9, 16, 2.5, 0, -1, "8", float("nan"), True):
+        with pytest.raises(il.ValidationError, match="scale-up domain of 8"):
+            mi.bandwidth_Bps(bad)
+    assert mi.bandwidth_Bps(8.0) == mi.bandwidth_Bps(8)

@@ -94,8 +94,8 @@ class Scenario:
             if req not in d:
                 raise ValidationError(f"scenario: missing table [{req}]")
         name = d.get("name", "scenario")
-        if not isinstance(name, str) or not name:
-            raise ValidationError(f"name = {name!r}: expected a non-empty string")
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(f"name = {name!r}: expected a non-empty string (not only whitespace)")
         hw = HardwareConfig.from_dict(d["hardware"])
         if "serving" in d:
             extra = [t for t in ("training", "parallelism") if t in d]
