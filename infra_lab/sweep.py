@@ -220,6 +220,55 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
+FN_RECORD = "infra-lab-sweep-fn.json"
+"""The file in an ``out=`` folder naming the function (and its plain fixed arguments) whose
+results the folder holds (:func:`sweep` warns when another call resumes into it)."""
+
+
+def _fn_record(fn: Callable, kwargs: Mapping[str, Any]) -> dict:
+    """fn's identity (module and qualified name) and fn_kwargs: JSON-able values as they are,
+    others by type name only (an object's repr may change between sessions)."""
+    name = f"{getattr(fn, '__module__', None) or '?'}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+
+    def plain(v):
+        try:
+            return json.loads(json.dumps(v))
+        except (TypeError, ValueError):
+            return f"<{type(v).__qualname__}>"
+
+    return {"fn": name, "fn_kwargs": {k: plain(kwargs[k]) for k in sorted(kwargs)}}
+
+
+def _check_fn_record(out_dir: Path, fn: Callable, kwargs: Mapping[str, Any]) -> None:
+    """Warn when resuming into a folder that another function (or other plain fn_kwargs)
+    filled; record this call's function when the folder has no record yet. Approximate: two functions
+    with the same module and qualified name (e.g. two lambdas, or an edited function) and
+    fn_kwargs that differ only inside non-JSON objects are not told apart."""
+    now = _fn_record(fn, kwargs)
+    rec = out_dir / FN_RECORD
+    if rec.is_file():
+        try:
+            before = json.loads(rec.read_text())
+        except (OSError, ValueError):
+            before = None
+        if not isinstance(before, dict):
+            what = [f"its {FN_RECORD} is unreadable"]
+        else:
+            what = [f"{k} {before.get(k)!r} (this call: {now[k]!r})" for k in ("fn", "fn_kwargs")
+                    if before.get(k) != now[k]]
+        if what:
+            # a fixed function or a flag that does not change results is a legitimate resume
+            # (failed points are retried): say so loudly, keep the stored rows
+            warnings.warn(f"sweep: out = {str(out_dir)!r} was filled by another call: {'; '.join(what)}; "
+                          f"its stored points are returned as stored (use another folder, or delete this "
+                          f"one, if the results would differ)", stacklevel=3)
+        return
+    try:
+        rec.write_text(json.dumps(now, sort_keys=True, indent=1))
+    except OSError as e:
+        raise ValidationError(f"out = {str(out_dir)!r}: cannot be written ({e})") from None
+
+
 # --------------------------------------------------------------------------- the sweep
 def _client(client: Any):
     """(Client, close_after) from a Client, a scheduler address, or None."""
@@ -274,9 +323,11 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
         ⌈n / (4 · workers)⌉ (coarse tasks, a few per worker)
     out : folder for incremental Parquet results (created if missing); points already there
         without an error are skipped, failed ones are retried (``retry_failed``). Stored rows
-        are matched by the point's values and its seed only: points stored with another base
-        ``seed`` are evaluated again (with a warning), but a different ``fn`` or ``fn_kwargs``
-        is not detected, so give each function its own folder
+        are matched by the point's values and its seed: points stored with another base
+        ``seed`` are evaluated again (with a warning); a folder filled by another ``fn`` (module
+        and qualified name) or other JSON-able ``fn_kwargs`` gives a warning and its stored
+        points are kept (:data:`FN_RECORD`; approximate: an edited function of the same name, or a change inside
+        a non-JSON argument, is not detected), so give each function its own folder
     progress : show a progress bar (tqdm.auto: a widget in Jupyter, text in a terminal)
     pass_seed : force passing (True) or not passing (False) ``seed=`` to fn; default: pass it
         when fn has a ``seed`` parameter
@@ -339,6 +390,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
         if out_dir.exists() and not out_dir.is_dir():
             raise ValidationError(f"out = {str(out)!r} is a file: expected a folder")
         out_dir.mkdir(parents=True, exist_ok=True)
+        _check_fn_record(out_dir, fn, kwargs)
         stored = load_results(out_dir)
         if stored.height:
             wanted = dict(zip(keys, seeds, strict=True))

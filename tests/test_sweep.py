@@ -140,14 +140,16 @@ def test_resume_after_interruption(tmp_path):
     stored = sweep_mod.load_results(out)
     assert stored.height == 12  # the three chunks finished before x = 3.0 (points 12..15)
     CALLS.clear()
-    df = il.sweep(counted, GRID, out=out, chunk_size=4, progress=False)
+    with pytest.warns(UserWarning, match="filled by another call: fn_kwargs"):   # stop_at was a kwarg
+        df = il.sweep(counted, GRID, out=out, chunk_size=4, progress=False)
     assert len(CALLS) == 8  # only the points not yet stored
     assert set(CALLS).isdisjoint({(r["x"], r["k"], r["tag"]) for r in stored.to_dicts()})
     full = il.sweep(counted, GRID, progress=False)
     assert df.equals(full)
     # a third call evaluates nothing and returns the same frame from the store
     CALLS.clear()
-    again = il.sweep(counted, GRID, out=out, progress=False)
+    with pytest.warns(UserWarning, match="filled by another call"):
+        again = il.sweep(counted, GRID, out=out, progress=False)
     assert CALLS == [] and again.equals(full)
 
 
@@ -156,7 +158,8 @@ def test_resume_retries_failed_points(tmp_path):
     with pytest.warns(UserWarning):
         il.sweep(fails_at_three, GRID, out=out, progress=False)
     CALLS.clear()
-    df = il.sweep(counted, GRID, out=out, progress=False)
+    with pytest.warns(UserWarning, match=r"fn '[\w.]*fails_at_three'"):   # the fixed function
+        df = il.sweep(counted, GRID, out=out, progress=False)
     assert len(CALLS) == 4 and {c[0] for c in CALLS} == {3.0}
     assert df["error"].null_count() == 20
     with pytest.warns(UserWarning):
@@ -257,3 +260,34 @@ def test_cluster_resume_from_store(client, tmp_path):
     df = il.sweep(noisy, GRID, client, seed=2, out=out, progress=False)
     assert sweep_mod.load_results(out).height == 20  # only the 12 new points were added
     assert df.equals(il.sweep(noisy, GRID, seed=2, progress=False))
+
+
+def _double(x):
+    return {"y": 2 * x}
+
+
+def _triple(x):
+    return {"y": 3 * x}
+
+
+def _scaled(x, factor):
+    return {"y": factor * x}
+
+
+def test_resume_refuses_a_folder_another_function_filled(tmp_path):
+    """out= remembers the function (and its plain fn_kwargs) that filled it: resuming the same
+    call reads the stored rows silently; another function or other fn_kwargs give a warning
+    naming both (they used to return the first call's rows for the shared points unannounced;
+    a fixed function resuming its failed points is a legitimate use, so the rows are kept)."""
+    out = tmp_path / "s"
+    a = il.sweep(_double, {"x": [1, 2]}, out=out, progress=False)
+    assert a["y"].to_list() == [2, 4]
+    assert il.sweep(_double, {"x": [1, 2, 3]}, out=out, progress=False)["y"].to_list() == [2, 4, 6]
+    with pytest.warns(UserWarning, match="_double.*this call.*_triple"):
+        mixed = il.sweep(_triple, {"x": [1, 2, 4]}, out=out, progress=False)
+    assert mixed["y"].to_list() == [2, 4, 12]   # stored points kept, as the warning says
+    out2 = tmp_path / "k"
+    il.sweep(_scaled, {"x": [1]}, out=out2, progress=False, fn_kwargs={"factor": 2})
+    with pytest.warns(UserWarning, match="fn_kwargs"):
+        il.sweep(_scaled, {"x": [1]}, out=out2, progress=False, fn_kwargs={"factor": 5})
+    assert il.sweep(_scaled, {"x": [1]}, out=out2, progress=False, fn_kwargs={"factor": 2})["y"].to_list() == [2]
