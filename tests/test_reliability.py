@@ -726,3 +726,14 @@ def test_widget_says_the_work_is_the_same_at_every_size():
     box.controls["gpus"].value = 100_000
     line = box.children[1].value
     assert f"{95.0 / 24:.2f} days of failure-free work (the same at every cluster size)" in line, line
+
+
+def test_summarize_runs_of_one_run_has_no_standard_error_and_refuses_no_runs():
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    p = R.plan_run(sc, 100.0)
+    one = R.summarize_runs(R.simulate(p, 1), p)
+    assert one["sem"].null_count() == one.height  # not 0.0: one run gives no spread
+    two = R.summarize_runs(R.simulate(p, 2), p)
+    assert two["sem"].null_count() == 0
+    with pytest.raises(ValidationError, match="no rows"):
+        R.summarize_runs(R.simulate(p, 3).head(0), p)

@@ -87,13 +87,16 @@ def summarize_runs(runs, plan: RunPlan | None = None):
 
     Returns
     -------
-    polars.DataFrame: quantity, mean, sem, p05, p50, p95, closed_form
+    polars.DataFrame: quantity, mean, sem, p05, p50, p95, closed_form; ``sem`` is null for a
+    single run (one run has no standard error)
     """
     import polars as pl
 
     need = ("wall_h", "goodput", "failures", "lost_h", "restart_h")
     if not isinstance(runs, pl.DataFrame) or any(c not in runs.columns for c in need):
         raise ValidationError(f"runs: expected the frame of simulate() with columns {', '.join(need)}")
+    if runs.height == 0:
+        raise ValidationError("runs: the frame has no rows; allowed: the frame of simulate(), at least one run")
     closed = {}
     if plan is not None and not isinstance(plan, RunPlan):
         raise ValidationError(f"plan = {plan!r:.60}: expected the RunPlan the runs were simulated from, or None")
@@ -104,7 +107,7 @@ def summarize_runs(runs, plan: RunPlan | None = None):
         x = runs[q].cast(pl.Float64).to_numpy()
         rows.append({
             "quantity": q, "mean": float(x.mean()),
-            "sem": float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else 0.0,
+            "sem": float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else None,
             "p05": float(np.quantile(x, 0.05)), "p50": float(np.quantile(x, 0.5)),
             "p95": float(np.quantile(x, 0.95)), "closed_form": closed.get(q),
         })
