@@ -266,3 +266,11 @@ class TestLognormalStaysPhysical:
                                      backend="reference")
         assert np.all(np.isfinite(a)) and a.min() > 0
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("radix", [0, -64, 2.5, float("nan")])
+def test_network_capex_refuses_a_bad_radix_even_without_hardware(radix):
+    # the radix used to be checked only when hardware was given, so radix=0 returned a price
+    with pytest.raises(ValidationError, match="radix"):
+        E.network_capex_per_gpu(radix=radix)
+    assert E.network_capex_per_gpu(radix=64) == E.network_capex_per_gpu()

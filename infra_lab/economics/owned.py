@@ -382,6 +382,7 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         method = "fraction" if "interconnect_fraction" in prices else "per-port"
     V.choice("method", method, NETWORK)
     s = V.positive("server_capex_usd_per_gpu", server_capex_usd_per_gpu, allow_zero=True)
+    r = V.integer("radix", radix, lo=4, hi=4096)   # refused even when no hardware uses it
     P = parameters("MI300X")
     allowed = (*NETWORK_PORT_PARAMS, "interconnect_fraction")
     v = {k: P[k].value for k in allowed}
@@ -394,7 +395,6 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         from ..scenario import Scenario
 
         hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
-        r = V.integer("radix", radix, lo=4, hi=4096)
         v["switch_ports_per_gpu"] = switch_counts(hw, r)["total"] * r / hw.world_size
         v["nics_per_gpu"] = hw.nics_per_node / hw.gpus_per_node
     if method == "fraction":
