@@ -256,12 +256,16 @@ def cloud_prices():
     return _table("cloud_prices")
 
 
-def _index(table) -> dict[str, str]:
+def _index(table, what: str = "catalog") -> dict[str, str]:
     """lower-case name or alias -> canonical name."""
     idx: dict[str, str] = {}
     has_alias = "aliases" in table.columns
+    names: set[str] = set()
     for row in table.iter_rows(named=True):
         canon = row["name"]
+        if canon.lower() in names:       # a second row of one name would never be reached
+            raise DataError(f"{what} table: duplicate name {canon!r} (names are unique, case-insensitive)")
+        names.add(canon.lower())
         idx[canon.lower()] = canon
         if has_alias and row["aliases"]:
             for a in row["aliases"].split(";"):
@@ -273,7 +277,7 @@ def _index(table) -> dict[str, str]:
 def _resolve(kind: str, table, name: object) -> dict[str, Any]:
     if not isinstance(name, str):
         raise ValidationError(f"{kind} = {name!r}: expected a name (string)")
-    idx = _index(table)
+    idx = _index(table, kind)
     canon = idx.get(name.strip().lower())
     if canon is None:
         raise unknown(kind, name, table["name"].to_list())

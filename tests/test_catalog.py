@@ -162,3 +162,12 @@ def test_bad_choice(tmp_path):
     p.write_text("term,source_url,note\nforever,https://e.com,\n")
     with pytest.raises(DataError, match="'forever' is not one of"):
         catalog.read_table(p, {"term": catalog.Col("str", choices=("on-demand", "spot"))})
+
+
+def test_a_duplicate_name_in_a_catalog_table_is_refused_not_shadowed():
+    # two rows of one name: the lookup used to return the first silently
+    t = catalog.accelerators()
+    dup = pl.concat([t, t.head(1).with_columns(pl.col("name").str.to_uppercase())])
+    with pytest.raises(DataError, match=r"accelerator table: duplicate name"):
+        catalog._resolve("accelerator", dup, t["name"][0])
+    assert catalog._resolve("accelerator", t, t["name"][0])["name"] == t["name"][0]
