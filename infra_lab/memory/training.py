@@ -606,15 +606,15 @@ def _dp_hardware(accelerator: str, nodes: int, gpus_per_node: int) -> dict:
     """memory_sweep's [hardware] table: ``nodes`` × ``gpus_per_node`` GPUs of ``accelerator``;
     where the part's scale-up domain spans nodes and the cluster does not fill it whole, the
     job's GPUs per domain are the most whole nodes (at most the domain) that divide the cluster."""
-    from ..scenario import HardwareConfig
+    from ..scenario.hardware_table import HardwareConfig, whole_node_domain_gpus
 
     hw = {"accelerator": accelerator, "nodes": nodes, "gpus_per_node": gpus_per_node}
     domain = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1,
                                        "gpus_per_node": gpus_per_node}).scaleup_domain
     if domain > gpus_per_node and nodes * gpus_per_node % domain:
-        per = max(k for k in range(1, domain // gpus_per_node + 1) if nodes % k == 0)
-        if per > 1:
-            hw["domain_gpus"] = per * gpus_per_node
+        dg = whole_node_domain_gpus(nodes * gpus_per_node, gpus_per_node, domain)
+        if dg > gpus_per_node:
+            hw["domain_gpus"] = dg
         else:
             hw["scaleup_domain"] = gpus_per_node
     return hw

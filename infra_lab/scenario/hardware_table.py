@@ -14,6 +14,14 @@ from ._checks import _bool, _check_keys, _enum, _int
 FABRICS = ("rails-only", "rail-optimized", "fat-tree")
 
 
+def whole_node_domain_gpus(gpus: int, gpus_per_node: int, domain: int) -> int:
+    """The job's GPUs per rack-scale scale-up domain when the job does not fill whole domains:
+    the largest multiple of ``gpus_per_node`` up to ``domain`` that divides ``gpus`` (e.g. 64
+    of an NVL72's 72 for 128 or 256 GPUs in 4-GPU trays), the ``domain_gpus`` of a partly
+    used rack. ASSUMPTION where a run does not say: the scheduler packs whole trays evenly."""
+    return max(d for d in range(gpus_per_node, domain + 1, gpus_per_node) if gpus % d == 0)
+
+
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HardwareConfig:

@@ -466,7 +466,9 @@ def _scenario_for_run(row: dict):
         if hw["scaleup_domain"] > gpn and g > hw["scaleup_domain"] and g % hw["scaleup_domain"]:
             # rack-scale domains (NVL72) partly used: the largest whole number of trays per rack
             # that divides the job (16 of 18 trays = 64 GPUs for 256 or 128 GPUs); ASSUMPTION
-            dg = max(d for d in range(gpn, hw["scaleup_domain"] + 1, gpn) if g % d == 0)
+            from ..scenario.hardware_table import whole_node_domain_gpus
+
+            dg = whole_node_domain_gpus(g, gpn, hw["scaleup_domain"])
             hw["domain_gpus"] = dg
             notes.append(f"domain_gpus={dg}")
     if row.get("nics_per_node"):

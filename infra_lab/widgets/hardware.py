@@ -21,8 +21,13 @@ def accelerator_update(metric: str, precision: str, names: list[str]):
     :func:`infra_lab.cluster.accelerator_metrics` (no modelling here). An accelerator without
     the metric (no sourced peak at ``precision``, or no TDP) is left out and the title names
     it; when none of them has it, a ValidationError says so."""
+    return _chart_and_left_out(metric, precision, names)[0]
+
+
+def _chart_and_left_out(metric: str, precision: str, names: list[str]):
+    """(chart, accelerators left out) of :func:`accelerator_update`: the explorer's status line
+    names the left-out parts without building the metrics frame a second time."""
     from .. import charts
-    from ..errors import ValidationError
 
     if metric not in METRICS:
         from ..errors import unknown
@@ -37,7 +42,7 @@ def accelerator_update(metric: str, precision: str, names: list[str]):
     title = f"{desc} [{unit}] — {precision}"
     if missing:
         title += f" (left out, {_why(metric, precision)}: {', '.join(missing)})"
-    return charts.accelerator_bars(df, metric, title=title)
+    return charts.accelerator_bars(df, metric, title=title), missing
 
 
 def left_out(df, metric: str) -> list[str]:
@@ -73,13 +78,12 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
             status.value = "<i>choose at least one accelerator</i>"
             return None
         try:
-            chart = accelerator_update(w_metric.value, w_prec.value, chosen)
+            chart, missing = _chart_and_left_out(w_metric.value, w_prec.value, chosen)
         except ValidationError as e:     # none of the chosen parts has the metric: say so, show nothing
             pane.clear()
             status.value = f"<i>{html.escape(str(e))}</i>"
             return None
         pane.show(chart)
-        missing = left_out(accelerator_metrics(chosen, precision=w_prec.value), w_metric.value)
         status.value = (f"{len(chosen) - len(missing)} of {len(chosen)} accelerators, {w_metric.value} at {w_prec.value}"
                         + (f"; left out ({_why(w_metric.value, w_prec.value)}): {html.escape(', '.join(missing))}"
                            if missing else ""))
