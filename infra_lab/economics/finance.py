@@ -76,8 +76,8 @@ def annuity_factor(rate: float, years: float) -> float:
     >>> round(annuity_factor(0.08, 5), 5)
     0.25046
     """
-    r = V.rate("cost_of_capital", rate)
-    n = V.number("life_years", years, lo=MIN_LIFE_YEARS, hi=100.0)
+    r = V.rate("rate", rate)
+    n = V.number("years", years, lo=MIN_LIFE_YEARS, hi=100.0)
     if r == 0.0:
         return 1.0 / n
     return r / -math.expm1(-n * math.log1p(r))       # 1 - (1 + r)^-n without cancellation
