@@ -141,6 +141,11 @@ class TestClosedForms:
         assert str(e.value).startswith(field)
         assert "cost_of_capital" not in str(e.value) and "life_years" not in str(e.value)
 
+    def test_exponential_value_error_names_its_argument(self):
+        # it named the parameters.csv row (depreciation_ooms_per_year), not the argument ooms_per_year
+        with pytest.raises(ValidationError, match=r"^ooms_per_year = -1: "):
+            E.exponential_value(1000.0, 1.0, -1)
+
     def test_straight_line_capital_only(self):
         c = E.owned_cost_per_gpu_hour("MI300X", network="fraction", interconnect_fraction=0.0,
                                       **_bare(cost_of_capital=0.0, utilization=1.0))

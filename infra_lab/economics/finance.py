@@ -176,7 +176,7 @@ def exponential_value(capex_usd: float, age_years: float, ooms_per_year: float =
     """Value after ``age_years`` under Epoch's exponential decay [USD]: capex 10^(-d age)."""
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
-    d = V.positive("depreciation_ooms_per_year", ooms_per_year, hi=5.0)
+    d = V.positive("ooms_per_year", ooms_per_year, hi=5.0)
     return c * 10.0 ** (-d * a)
 
 
