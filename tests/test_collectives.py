@@ -441,6 +441,20 @@ def test_network_widget_text_shows_small_sizes_and_times():
     assert "of 16,384.0 MiB over" in big
 
 
+def test_network_widget_claims_no_flow_efficiency_it_did_not_simulate():
+    """On one node (8 GPUs) there is no cross-leaf step and none is simulated, yet the text read
+    'Flow-level η of a cross-leaf halving/doubling step with ecmp: 1.00'."""
+    import re
+
+    from infra_lab.widgets.network import network_update
+
+    for routing in ("ecmp", "spray"):
+        text = re.sub("<[^>]+>", "", network_update(2**28, 8, "MI300X", routing=routing)["text"])
+        assert "Flow-level η" not in text and "one node has no cross-leaf step" in text
+    many = re.sub("<[^>]+>", "", network_update(2**28, 64, "MI300X")["text"])
+    assert "Flow-level η of a cross-leaf halving/doubling step with ecmp" in many
+
+
 # ---------------------------------------------------------------------------------------
 def test_notebook_03_claims():
     """Claims notebook 03's prose rests on (the prose itself prints the computed values)."""

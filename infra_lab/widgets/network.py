@@ -54,8 +54,8 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
         return {"result": None, "routed": None, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(
                     _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
-    eta = 1.0
-    if nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == per_node * nodes:
+    eta, simulated = 1.0, nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == per_node * nodes
+    if simulated:
         fl = F.step_flows("halving_doubling", hw, size_bytes, step=max(0, nodes.bit_length() - 2))
         eta = F.simulate_step(fl, hw, routing, seed).efficiency
     routed = C.collective(op, size_bytes, hw, gpus, fabric_efficiency=max(min(eta, 1.0), 1e-3))
@@ -71,8 +71,11 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus} × {accelerator} "
             f"({res.nodes} node(s), {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
             f"busbw {_rate(res.busbw_Bps)} with {res.algorithm}/{res.protocol}; "
-            f"{bound}. Flow-level η of a cross-leaf "
-            f"halving/doubling step with {routing}: {eta:.2f} → {_time(routed.time_s)}.")
+            f"{bound}. " + (f"Flow-level η of a cross-leaf halving/doubling step with {routing}: {eta:.2f} → "
+                            f"{_time(routed.time_s)}." if simulated else
+                            "No flow-level η: " + ("one node has no cross-leaf step." if nodes < 2 else
+                                                   "the halving/doubling step is simulated on a power-of-two "
+                                                   "number of whole nodes.")))
     return {"result": res, "routed": routed, "efficiency": eta, "sweep": sw, "chart": chart,
             "text": text}
 
