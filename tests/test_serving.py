@@ -1002,3 +1002,11 @@ def test_serve_search_takes_numpy_numbers_and_names_the_bad_item():
     for bad, where in (([8, 0], "concurrencies\\[1\\] = 0"), ([np.bool_(True)], "concurrencies\\[0\\] = True")):
         with pytest.raises(ValidationError, match=where):
             il.serve_search(sc, concurrencies=bad)
+
+
+@pytest.mark.parametrize("models, accelerators, field", [([], ["MI300X"], "models"),
+                                                        (["llama3.3-70b"], [], "accelerators")])
+def test_class_comparison_refuses_an_empty_list(models, accelerators, field):
+    """An empty list of models or accelerators gave a frame with no rows and no columns."""
+    with pytest.raises(ValidationError, match=rf"^{field} = \[\]: expected at least one"):
+        il.serving.class_comparison(models, accelerators)
