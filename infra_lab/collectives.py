@@ -600,9 +600,9 @@ def sweep(op: str, sizes, hardware, gpus: int, algorithms=("auto",), *,
 
     hw = _fab.hardware_config(hardware)
     size_list, algo_list = sequence("sizes", sizes, "sizes [B]"), sequence("algorithms", algorithms, "algorithms")
-    for field, given, items in (("sizes", sizes, size_list), ("algorithms", algorithms, algo_list)):
+    for arg, given, items in (("sizes", sizes, size_list), ("algorithms", algorithms, algo_list)):
         if not items:   # a frame with no rows and no columns
-            raise ValidationError(f"{field} = {given!r}: expected at least one")
+            raise ValidationError(f"{arg} = {given!r}: expected at least one")
     applicable = applicable_algorithms(op, hw, gpus, per_node)
     allowed = set(applicable)
     runs = [a for a in algo_list if _algo(a) in ("auto", "fastest") or _algo(a) in allowed]
