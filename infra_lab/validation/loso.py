@@ -113,7 +113,8 @@ def _held_out_params(source: str, fit_runs: dict, owners: dict[str, set[str]], m
         names = MOE_HOST_SYNC_STRUCTURES[MOE_HOST_SYNC_STRUCTURE]
         if "moe_host_sync_slowdown" in needs and host_ids:
             base.update(zip(names, _host_sync_minimax(_host_sync_runs(host_ids), names, base), strict=True))
-        params[EP_OVERLAP_FAMILY] = base
+        if base:
+            params[EP_OVERLAP_FAMILY] = base
     return params, fixed
 
 
