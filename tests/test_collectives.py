@@ -423,6 +423,38 @@ def test_network_widget_never_calls_a_bound_above_the_time_a_lower_bound():
     assert network_update(2**30, 8, "H100-SXM", "ConnectX-7-NDR")["result"].algorithm == "nvls"
 
 
+def test_network_widget_text_shows_small_sizes_and_times():
+    """The size slider starts at 1 KiB: the text read 'all_reduce of 0.0 MiB ... lower bound
+    0.000 ms' (and 'busbw 0.0 GB/s' at 1,024 GPUs). Sizes below 1 MiB are given in KiB, times
+    below 1 ms in µs, bandwidths below 1 GB/s in MB/s."""
+    import re
+
+    from infra_lab.widgets.network import network_update
+
+    r = network_update(1024.0, 8, "MI300X")
+    text = re.sub("<[^>]+>", "", r["text"])
+    assert "of 1 KiB over" in text and "0.0 MiB" not in text and "0.000 ms" not in text
+    assert f"lower bound {r['result'].lower_bound_s * 1e6:,.2f} µs" in text
+    assert f"{r['result'].time_s * 1e6:,.2f} µs" in text
+    assert f"busbw {r['result'].busbw_Bps / 1e6:,.1f} MB/s" in text and "0.0 GB/s" not in text
+    big = re.sub("<[^>]+>", "", network_update(2.0**34, 1024)["text"])
+    assert "of 16,384.0 MiB over" in big
+
+
+def test_network_widget_claims_no_flow_efficiency_it_did_not_simulate():
+    """On one node (8 GPUs) there is no cross-leaf step and none is simulated, yet the text read
+    'Flow-level η of a cross-leaf halving/doubling step with ecmp: 1.00'."""
+    import re
+
+    from infra_lab.widgets.network import network_update
+
+    for routing in ("ecmp", "spray"):
+        text = re.sub("<[^>]+>", "", network_update(2**28, 8, "MI300X", routing=routing)["text"])
+        assert "Flow-level η" not in text and "one node has no cross-leaf step" in text
+    many = re.sub("<[^>]+>", "", network_update(2**28, 64, "MI300X")["text"])
+    assert "Flow-level η of a cross-leaf halving/doubling step with ecmp" in many
+
+
 # ---------------------------------------------------------------------------------------
 def test_notebook_03_claims():
     """Claims notebook 03's prose rests on (the prose itself prints the computed values)."""

@@ -132,6 +132,20 @@ class TestClosedForms:
         crf = E.annuity_factor(r, n)
         assert sum(crf / (1 + r) ** t for t in range(1, n + 1)) == pytest.approx(1.0, rel=1e-12)
 
+    @pytest.mark.parametrize("args, field", [((1.5, 5), "rate = 1.5"), ((float("nan"), 5), "rate = nan"),
+                                             ((0.08, 0), "years = 0"), ((0.08, "x"), "years = 'x'")])
+    def test_annuity_errors_name_its_own_arguments(self, args, field):
+        # it named owned_cost's fields (cost_of_capital, life_years), not annuity_factor(rate, years)'s
+        with pytest.raises(ValidationError) as e:
+            E.annuity_factor(*args)
+        assert str(e.value).startswith(field)
+        assert "cost_of_capital" not in str(e.value) and "life_years" not in str(e.value)
+
+    def test_exponential_value_error_names_its_argument(self):
+        # it named the parameters.csv row (depreciation_ooms_per_year), not the argument ooms_per_year
+        with pytest.raises(ValidationError, match=r"^ooms_per_year = -1: "):
+            E.exponential_value(1000.0, 1.0, -1)
+
     def test_straight_line_capital_only(self):
         c = E.owned_cost_per_gpu_hour("MI300X", network="fraction", interconnect_fraction=0.0,
                                       **_bare(cost_of_capital=0.0, utilization=1.0))

@@ -76,8 +76,8 @@ def annuity_factor(rate: float, years: float) -> float:
     >>> round(annuity_factor(0.08, 5), 5)
     0.25046
     """
-    r = V.rate("cost_of_capital", rate)
-    n = V.number("life_years", years, lo=MIN_LIFE_YEARS, hi=100.0)
+    r = V.rate("rate", rate)
+    n = V.number("years", years, lo=MIN_LIFE_YEARS, hi=100.0)
     if r == 0.0:
         return 1.0 / n
     return r / -math.expm1(-n * math.log1p(r))       # 1 - (1 + r)^-n without cancellation
@@ -176,7 +176,7 @@ def exponential_value(capex_usd: float, age_years: float, ooms_per_year: float =
     """Value after ``age_years`` under Epoch's exponential decay [USD]: capex 10^(-d age)."""
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
-    d = V.positive("depreciation_ooms_per_year", ooms_per_year, hi=5.0)
+    d = V.positive("ooms_per_year", ooms_per_year, hi=5.0)
     return c * 10.0 ** (-d * a)
 
 

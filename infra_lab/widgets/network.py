@@ -54,8 +54,8 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
         return {"result": None, "routed": None, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(
                     _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
-    eta = 1.0
-    if nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == per_node * nodes:
+    eta, simulated = 1.0, nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == per_node * nodes
+    if simulated:
         fl = F.step_flows("halving_doubling", hw, size_bytes, step=max(0, nodes.bit_length() - 2))
         eta = F.simulate_step(fl, hw, routing, seed).efficiency
     routed = C.collective(op, size_bytes, hw, gpus, fabric_efficiency=max(min(eta, 1.0), 1e-3))
@@ -65,16 +65,36 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     chart = charts.busbw_vs_size_chart(sw, title=f"{op}: busbw vs size, {gpus} × {accelerator}")
     # Chan et al.'s bound holds for send/receive algorithms; NVLS and CollNet reduce in the switch
     # (collectives.lower_bound) and can beat it, which a bare "lower bound" above the time contradicts
-    bound = (f"lower bound {res.lower_bound_s * 1e3:,.3f} ms" if res.time_s >= res.lower_bound_s else
-             f"{res.algorithm} reduces in the switch, below the {res.lower_bound_s * 1e3:,.3f} ms lower bound "
+    bound = (f"lower bound {_time(res.lower_bound_s)}" if res.time_s >= res.lower_bound_s else
+             f"{res.algorithm} reduces in the switch, below the {_time(res.lower_bound_s)} lower bound "
              f"of send/receive algorithms")
-    text = (f"<b>{op}</b> of {size_bytes / 2**20:,.1f} MiB over {gpus} × {accelerator} "
-            f"({res.nodes} node(s), {fabric}, {nic}, {res.library.upper()}): <b>{res.time_s * 1e3:,.3f} ms</b>, "
-            f"busbw {res.busbw_Bps / 1e9:,.1f} GB/s with {res.algorithm}/{res.protocol}; "
-            f"{bound}. Flow-level η of a cross-leaf "
-            f"halving/doubling step with {routing}: {eta:.2f} → {routed.time_s * 1e3:,.3f} ms.")
+    text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus} × {accelerator} "
+            f"({res.nodes} node(s), {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
+            f"busbw {_rate(res.busbw_Bps)} with {res.algorithm}/{res.protocol}; "
+            f"{bound}. " + (f"Flow-level η of a cross-leaf halving/doubling step with {routing}: {eta:.2f} → "
+                            f"{_time(routed.time_s)}." if simulated else
+                            "No flow-level η: " + ("one node has no cross-leaf step." if nodes < 2 else
+                                                   "the halving/doubling step is simulated on a power-of-two "
+                                                   "number of whole nodes.")))
     return {"result": res, "routed": routed, "efficiency": eta, "sweep": sw, "chart": chart,
             "text": text}
+
+
+def _size(size_bytes: float) -> str:
+    """A message size in the slider's units: MiB from 1 MiB, KiB below (1 KiB read '0.0 MiB')."""
+    if size_bytes >= 2**20:
+        return f"{size_bytes / 2**20:,.1f} MiB"
+    return f"{size_bytes / 2**10:,.4g} KiB" if size_bytes >= 2**10 else f"{size_bytes:,.0f} B"
+
+
+def _time(seconds: float) -> str:
+    """A time in ms from 1 ms, in µs below (a 1 KiB bound read '0.000 ms')."""
+    return f"{seconds * 1e3:,.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:,.2f} µs"
+
+
+def _rate(Bps: float) -> str:
+    """A bandwidth in GB/s from 1 GB/s, in MB/s below (a 1 KiB busbw read '0.0 GB/s')."""
+    return f"{Bps / 1e9:,.1f} GB/s" if Bps >= 1e9 else f"{Bps / 1e6:,.1f} MB/s"
 
 
 def _empty_sweep():
