@@ -52,6 +52,20 @@ DATA_DIR = _find_data_dir()
 as ``infra_lab/data`` (found through :mod:`importlib.resources`)."""
 
 
+REPO_SOURCE_PREFIX = "repo:data/"
+"""A source that is the project's own measurement: ``repo:data/<path>`` names the raw output,
+committed under data/ (e.g. data/measurements/device/, written by tools/device/)."""
+
+
+def is_source(u: str) -> bool:
+    """True for a web address, or for ``repo:data/<path>`` naming an existing file of the data
+    folder (the raw output of a measurement the project made itself)."""
+    u = u.strip()
+    if u.startswith(("http://", "https://")):
+        return True
+    return u.startswith(REPO_SOURCE_PREFIX) and (DATA_DIR / u[len(REPO_SOURCE_PREFIX):]).is_file()
+
+
 # --------------------------------------------------------------------------------------
 # Schema-checked CSV loading
 # --------------------------------------------------------------------------------------
@@ -156,8 +170,9 @@ def read_table(path: str | Path, schema: dict[str, Col], *, require_source: bool
                 rows[h].append(_parse_cell(path, i, h, raw, spec))
             if require_source:
                 url = rows["source_url"][-1]
-                if not any(u.strip().startswith("http") for u in url.split(";")):
-                    raise DataError(f"{path.name}, row {i}, column 'source_url': {url!r} is not a URL")
+                if not any(is_source(u) for u in url.split(";")):
+                    raise DataError(f"{path.name}, row {i}, column 'source_url': {url!r} is neither a web "
+                                    f"address nor 'repo:data/<file>' naming a file of the data folder")
     dtypes = {h: getattr(pl, _POLARS_TYPES[cols.get(h, Col()).kind]) for h in header}
     return pl.DataFrame(rows, schema=dtypes)
 

@@ -135,8 +135,14 @@ def test_missing_source(tmp_path):
 
 def test_source_not_url(tmp_path):
     p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,1,my notes,\n")
-    with pytest.raises(DataError, match="not a URL"):
+    with pytest.raises(DataError, match="neither a web address nor 'repo:data/<file>'"):
         catalog.read_table(p, SCHEMA)
+    # a repo: source must name an existing file of the data folder
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,1,repo:data/measurements/device/none.json,\n")
+    with pytest.raises(DataError, match="'source_url'"):
+        catalog.read_table(p, SCHEMA)
+    p = _write(tmp_path, "name,hbm_GB,source_url,note\nX,1,repo:data/measurements/device_kernels.csv,\n")
+    assert catalog.read_table(p, SCHEMA)["source_url"][0].startswith("repo:")
 
 
 def test_missing_column(tmp_path):

@@ -1,6 +1,9 @@
 """Write the generated validation tables into docs/validation.md (between the markers of
-infra_lab.validation.REPORT_BEGIN / REPORT_END). Run after any change that moves the
-validation: ``python tools/validation_report.py``; tests/test_validation.py checks the page."""
+infra_lab.validation.REPORT_BEGIN / REPORT_END) and the leave-one-source-out section (between
+LOSO_BEGIN / LOSO_END, placed after the tables when the page has none yet: a refit per source,
+a few minutes). Run after any change that moves the validation:
+``python tools/validation_report.py``; tests/test_validation.py and
+tests/test_validation_loso.py check the page."""
 
 from pathlib import Path
 
@@ -9,15 +12,23 @@ from infra_lab import validation as V
 DOC = Path(__file__).resolve().parent.parent / "docs" / "validation.md"
 
 
+def _replace(text: str, begin: str, end: str, block: str, after: str | None = None) -> str:
+    """``text`` with the block between ``begin`` and ``end`` replaced by ``block``; without such
+    a block, ``block`` goes after the marker ``after`` (or at the end)."""
+    if begin in text:
+        a = text.index(begin)
+        b = text.index(end, a) + len(end)
+        return text[:a] + block + text[b:]
+    if after is not None and after in text:
+        b = text.index(after) + len(after)
+        return text[:b] + "\n\n" + block + text[b:]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 def main() -> None:
     text = DOC.read_text(encoding="utf-8")
-    report = V.report_markdown()
-    if V.REPORT_BEGIN in text:
-        a = text.index(V.REPORT_BEGIN)
-        b = text.index(V.REPORT_END) + len(V.REPORT_END)
-        text = text[:a] + report + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + report + "\n"
+    text = _replace(text, V.REPORT_BEGIN, V.REPORT_END, V.report_markdown())
+    text = _replace(text, V.LOSO_BEGIN, V.LOSO_END, V.loso_markdown(), after=V.REPORT_END)
     DOC.write_text(text, encoding="utf-8")
     print(f"wrote {DOC}")
 

@@ -19,7 +19,8 @@ Every op is timed as a roofline plus a fixed per-kernel cost::
   one); :func:`layer_ops` the timed op table the training model consumes, each row tagged
   with a :data:`COMPONENTS` entry.
 * **Validation** (:mod:`.validation`): :func:`calibrate` re-fits every fitted constant;
-  :func:`validation_table` compares the check set (data/compute_measurements.csv, train/test).
+  :func:`validation_table` compares the check set (data/compute_measurements.csv, train/test);
+  :func:`device_check_table` the project's own measurements on a GPU (never fitted).
 
 The constants are data (``data/compute_params.csv``), each with a basis (fitted, rule,
 measured, derived, assumption), a range where stated, and a source.
@@ -98,6 +99,10 @@ from .validation import (
     calibrate,
     ceiling_fits,
     compute_measurements,
+    device_check_summary,
+    device_check_table,
+    device_gemm_layout_check,
+    device_kernels,
     gemm_validation,
     grouped_mm_factor_fit,
     power_limit_derate,
@@ -120,5 +125,6 @@ __all__ = [
     "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS",
     "roofline_points",
     "calibrate", "ceiling_fits", "compute_measurements", "gemm_validation",
+    "device_kernels", "device_check_table", "device_check_summary", "device_gemm_layout_check",
     "power_limit_derate", "grouped_mm_factor_fit", "validation_summary", "validation_table",
 ]

@@ -30,6 +30,7 @@ from .attention import _core as _attn_core
 from .gemm import fit_gemm_ceiling, fused_grouped_model, gemm_model
 
 __all__ = ["compute_measurements", "calibrate", "validation_table", "validation_summary",
+           "device_kernels", "device_check_table", "device_check_summary", "device_gemm_layout_check",
            "gemm_validation", "ceiling_fits", "attention_cap_comparison", "power_limit_derate",
            "ATTN_CAPPED_AT_MEASURED"]
 
@@ -486,7 +487,76 @@ def validation_table() -> pl.DataFrame:
         measured, predicted (in ``unit``: TFLOP/s, or us for cast kernels), unit, error_pct
         (predicted/measured − 1) [%], source_url
     """
-    t = compute_measurements()
+    return _prediction_table(compute_measurements())
+
+
+@cache
+def device_kernels() -> pl.DataFrame:
+    """The project's own kernel measurements (data/measurements/device_kernels.csv): GEMMs (bf16,
+    FP8 with tensor-wise and row-wise scales), grouped GEMMs, fused attention (FlashAttention-2 and
+    cuDNN back ends of PyTorch's SDPA, forward and backward) and a fused FP8 cast, timed on one
+    GPU by tools/device/measure_kernels.py (raw runs in data/measurements/device/; the CSV is
+    rebuilt from them by tools/device/ingest_kernels.py). Same columns as
+    :func:`compute_measurements`; every row is ``test``: nothing is fitted to them."""
+    return catalog.read_table(catalog.DATA_DIR / "measurements" / "device_kernels.csv", _MEAS_SCHEMA)
+
+
+def device_check_table() -> pl.DataFrame:
+    """Predicted vs measured for :func:`device_kernels` (columns of :func:`validation_table`),
+    an independent check: the compute model's parameters for that GPU were set without these rows
+    (on H200: H100's fitted ceilings and attention parameters carried over, H100's HBM efficiency).
+    """
+    return _prediction_table(device_kernels())
+
+
+def device_check_summary(table: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Median, worst and median signed error [%] of :func:`device_check_table` by accelerator, kind,
+    precision and library (``software`` up to its first ';'): cases, median_abs_error_pct,
+    worst_abs_error_pct, median_error_pct (positive = the model is too fast)."""
+    v = device_check_table() if table is None else table
+    need = {"accelerator", "kind", "precision", "software", "error_pct"}
+    if not isinstance(v, pl.DataFrame) or not need <= set(v.columns):
+        raise ValidationError(f"table = {v!r:.80}: expected a polars DataFrame like device_check_table() "
+                              f"(columns {', '.join(sorted(need))})")
+    return (v.with_columns(pl.col("software").str.split(";").list.first().alias("library"))
+            .group_by("accelerator", "kind", "precision", "library")
+            .agg(pl.len().alias("cases"), pl.col("error_pct").abs().median().alias("median_abs_error_pct"),
+                 pl.col("error_pct").abs().max().alias("worst_abs_error_pct"),
+                 pl.col("error_pct").median().alias("median_error_pct"))
+            .sort("accelerator", "kind", "precision", "library"))
+
+
+def device_gemm_layout_check(path: str = "measurements/device/h200_2026-12-04_gemm_layout.json") -> dict:
+    """The sustained-GEMM run beside :func:`device_kernels` (tools/device/measure_gemm_layout.py):
+    large bf16 GEMMs in the three layouts a training step uses (NN, NT, TN), with random normal,
+    converted and uniform [0, 1) data, while nvidia-smi read the SM clock, power and temperature
+    every 0.2 s. Returns {"gemm": frame (m, n, k, init, layout, tflops), "clocks": frame
+    (t_s from the first sample, sm_MHz, power_W, temperature_C)}: why a sustained rate sits below a
+    max-achievable sweep on a power-capped part."""
+    import json
+
+    if not isinstance(path, str) or not path:
+        raise ValidationError(f"path = {path!r}: expected a file name under the data folder, e.g. "
+                              f"'measurements/device/h200_2026-12-04_gemm_layout.json'")
+    f = catalog.DATA_DIR / path
+    if not f.is_file():
+        raise ValidationError(f"path = {path!r}: no such file under the data folder")
+    doc = json.loads(f.read_text())
+    gemm = pl.DataFrame([{k: r[k] for k in ("m", "n", "k", "init", "layout", "tflops")} for r in doc["results"]])
+    rows = []
+    t0 = doc["clocks"][0][0] if doc["clocks"] else 0.0
+    for t, txt in doc["clocks"]:
+        parts = [p.strip().split(" ")[0] for p in txt.split(",")]
+        try:
+            rows.append({"t_s": t - t0, "sm_MHz": float(parts[0]), "power_W": float(parts[1]),
+                         "temperature_C": float(parts[2])})
+        except (ValueError, IndexError):
+            continue
+    return {"gemm": gemm, "clocks": pl.DataFrame(rows, schema={"t_s": pl.Float64, "sm_MHz": pl.Float64,
+                                                               "power_W": pl.Float64, "temperature_C": pl.Float64})}
+
+
+def _prediction_table(t: pl.DataFrame) -> pl.DataFrame:
     pred = [_predict(r) for r in t.iter_rows(named=True)]
     return t.select("case", "kind", "accelerator", "precision", "software", "timing", "role",
                     pl.col("value").alias("measured"), "unit", "source_url").with_columns(

@@ -19,7 +19,8 @@ The package's submodules, each re-exported here (``il.validation.X`` is the publ
 ``scenario_for_run``), :mod:`.comparison` (``compare_current``, its summaries,
 ``band_coverage``), :mod:`.calibration` (``calibrate_current``, ``ep_overlap_fit``),
 :mod:`.host_sync` (the host-bound MoE path's structure and factor), :mod:`.pairs` (factors
-from pairs of runs: async TP, eager mode, FSDP overlap), :mod:`.peak_memory`
+from pairs of runs: async TP, eager mode, FSDP overlap), :mod:`.loso` (the leave-one-source-out
+check: ``leave_one_source_out``, ``loso_summary``), :mod:`.peak_memory`
 (``memory_check``) and :mod:`.report` (``report_markdown``, the tables of docs/validation.md).
 
 Examples
@@ -57,6 +58,7 @@ from .host_sync import (
     moe_host_sync_derivation,
     moe_host_sync_structures,
 )
+from .loso import LOSO_FIXED_CONSTANTS, LOSO_REFITTED_CONSTANTS, leave_one_source_out, loso_summary  # noqa: F401
 from .pairs import (  # noqa: F401
     EAGER_PAIR,
     TP_ASYNC_PAIR,
@@ -73,7 +75,7 @@ from .peak_memory import (  # noqa: F401
     memory_check,
     memory_measurements,
 )
-from .report import REPORT_BEGIN, REPORT_END, report_markdown  # noqa: F401
+from .report import LOSO_BEGIN, LOSO_END, REPORT_BEGIN, REPORT_END, loso_markdown, report_markdown  # noqa: F401
 from .runs import (  # noqa: F401
     ASSUMED_GLOBAL_BATCH,
     FAMILIES,
@@ -90,9 +92,11 @@ from .runs import (  # noqa: F401
     _measured_tokens_per_gpu,
     _split_of,
     current_runs,
+    current_sources,
     family_of,
     flop_convention_of,
     scenario_for_run,
+    source_of,
     stack_of,
 )
 from .selene import (
@@ -111,4 +115,5 @@ __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "M
            "MOE_HOST_SYNC_STRUCTURES", "MOE_HOST_SYNC_STRUCTURE", "MOE_HOST_SYNC_SWITCH_MARGIN_PP",
            "choose_host_sync_structure", "ASSUMED_GLOBAL_BATCH",
            "PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH",
-           "memory_check", "MEMORY_COUNTERS", "MEMORY_COUNTERS_COMPARED", "MEMORY_RANKS", "report_markdown", "flop_convention_of", "band_coverage"]
+           "memory_check", "MEMORY_COUNTERS", "MEMORY_COUNTERS_COMPARED", "MEMORY_RANKS", "report_markdown", "flop_convention_of", "band_coverage",
+           "source_of", "current_sources"]

@@ -9,7 +9,15 @@ import polars as pl
 
 from ..errors import ValidationError
 from ._common import _bisect
-from .runs import FAMILIES, _measured_tokens_per_gpu, current_runs, family_of, scenario_for_run
+from .runs import (
+    FAMILIES,
+    _measured_tokens_per_gpu,
+    _source_names,
+    current_runs,
+    family_of,
+    scenario_for_run,
+    source_of,
+)
 
 FIT_BOUNDS = ((0.8, 2.0), (1.0, 3.0))
 """Physical bounds of the fitted (framework_time_scale, memory_time_scale): a training step's
@@ -34,7 +42,34 @@ def _priced_by_ep_overlap_fit(row: dict, sc) -> bool:
     return family_of(row) == EP_OVERLAP_FAMILY and sc.parallelism.ep_overlap and not sc.parallelism.dualpipe
 
 
-def calibrate_current() -> dict[str, dict[str, float]]:
+def _excluded_sources(exclude_sources) -> frozenset[str]:
+    """``exclude_sources`` checked (:func:`_source_names`) as a set; None: none."""
+    return frozenset(_source_names(exclude_sources, "exclude_sources") or ())
+
+
+def _family_fit_runs(exclude: frozenset[str] = frozenset()) -> dict[str, list[tuple[str, object, float]]]:
+    """{family: [(id, scenario, measured tokens/s/GPU)]} of the train-split runs that
+    :func:`calibrate_current` fits each family on, without the runs of the ``exclude`` sources."""
+    from ..training import estimate
+
+    train: dict[str, list] = {f: [] for f in FAMILIES}
+    for r in current_runs().filter(pl.col("split") == "train").iter_rows(named=True):
+        if source_of(r["id"]) in exclude:
+            continue
+        try:
+            sc, _ = scenario_for_run(r)
+            if sc.training.moe_host_sync:     # priced with the fitted moe_host_sync_slowdown
+                continue
+            if _priced_by_ep_overlap_fit(r, sc):
+                continue                      # priced with ep_comm_overlap, fitted at these factors
+            est = estimate(sc)
+            train[family_of(r)].append((r["id"], sc, _measured_tokens_per_gpu(r, est)))
+        except ValidationError:
+            continue
+    return train
+
+
+def calibrate_current(exclude_sources=None) -> dict[str, dict[str, float]]:
     """Fit :data:`CURRENT_FITTED` of each framework family (:data:`FAMILIES`; the same value
     on its CUDA and ROCm stacks) on the train split of that family's current runs: minimise
     the median absolute log error of step time (+ a quarter of the mean, so that no run is
@@ -45,29 +80,40 @@ def calibrate_current() -> dict[str, dict[str, float]]:
     are the Megatron-Core runs with the 1F1B all-to-all overlap (``parallelism.ep_overlap``
     without ``dualpipe``): :func:`ep_overlap_fit` fits ``ep_comm_overlap`` on them at the fitted
     factors (one pass: fit, then derive; a joint fit of the two cycles on the median loss).
+
+    ``exclude_sources`` (None, a source name or a list of them, :func:`current_sources`): the
+    same fit without the train runs of those sources (the leave-one-source-out check,
+    :func:`infra_lab.validation.leave_one_source_out`); a family left with no train run is
+    absent from the result. None: every train run (the fit behind ``data/stacks.csv``).
     Returns {family: {factor: value, "train_cases": n, "train_median_abs_error_pct": e}}."""
+    return _calibrate_current(_excluded_sources(exclude_sources))
+
+
+def _calibrate_current(exclude: frozenset[str] = frozenset(), families=FAMILIES,
+                       memo: dict | None = None) -> dict[str, dict[str, float]]:
+    """The body of :func:`calibrate_current` for the checked ``exclude`` set, fitting only
+    ``families``. ``memo`` (a dict kept by the caller across calls): predicted tokens/s/GPU by
+    (run id, framework_time_scale, memory_time_scale), so that repeated fits on overlapping run
+    sets evaluate each point once; the fit is the same with or without it."""
     from ..training import estimate
 
-    train: dict[str, list] = {f: [] for f in FAMILIES}
-    for r in current_runs().filter(pl.col("split") == "train").iter_rows(named=True):
-        try:
-            sc, _ = scenario_for_run(r)
-            if sc.training.moe_host_sync:     # priced with the fitted moe_host_sync_slowdown
-                continue
-            if _priced_by_ep_overlap_fit(r, sc):
-                continue                      # priced with ep_comm_overlap, fitted at these factors
-            est = estimate(sc)
-            train[family_of(r)].append((sc, _measured_tokens_per_gpu(r, est)))
-        except ValidationError:
-            continue
+    train = _family_fit_runs(exclude)
+    memo = {} if memo is None else memo
+
+    def predicted(rid: str, sc, fw: float, ms: float) -> float:
+        key = (rid, fw, ms)
+        if key not in memo:
+            p = {"framework_time_scale": fw, "memory_time_scale": ms}
+            memo[key] = estimate(sc, params=p).tokens_per_s_per_gpu
+        return memo[key]
+
     out = {}
     for fam, runs in train.items():
-        if not runs:
+        if not runs or fam not in families:
             continue
 
         def errs(fw: float, ms: float, runs=runs) -> list[float]:
-            p = {"framework_time_scale": fw, "memory_time_scale": ms}
-            return [abs(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for sc, meas in runs]
+            return [abs(np.log(meas / predicted(rid, sc, fw, ms))) for rid, sc, meas in runs]
 
         def loss(fw: float, ms: float) -> float:
             return _fit_loss(errs(fw, ms))
@@ -98,7 +144,7 @@ def calibrate_current() -> dict[str, dict[str, float]]:
                 if step_best is not best:
                     best, fw, ms, moved = step_best, step_best[1], step_best[2], True
         p = {"framework_time_scale": fw, "memory_time_scale": ms}
-        e = [abs(meas / estimate(sc, params=p).tokens_per_s_per_gpu - 1.0) * 100 for sc, meas in runs]
+        e = [abs(meas / predicted(rid, sc, fw, ms) - 1.0) * 100 for rid, sc, meas in runs]
         out[fam] = {**p, "train_cases": len(runs), "train_median_abs_error_pct": float(np.median(e))}
     return out
 
@@ -108,15 +154,16 @@ EP_OVERLAP_FAMILY = "megatron-core"
 ``--overlap-moe-expert-parallel-comm``) :func:`ep_overlap_fit` fits."""
 
 
-def _ep_overlap_runs() -> list[tuple[str, object, float]]:
+def _ep_overlap_runs(exclude: frozenset[str] = frozenset()) -> list[tuple[str, object, float]]:
     """(id, scenario, measured tokens/s/GPU) of the train-split runs of
     :data:`EP_OVERLAP_FAMILY` that overlap their dispatch with Megatron's 1F1B all-to-all overlap
-    (``parallelism.ep_overlap`` without ``parallelism.dualpipe``)."""
+    (``parallelism.ep_overlap`` without ``parallelism.dualpipe``), without those of the
+    ``exclude`` sources."""
     from ..training import estimate
 
     out = []
     for r in current_runs().filter(pl.col("split") == "train").iter_rows(named=True):
-        if family_of(r) != EP_OVERLAP_FAMILY:
+        if family_of(r) != EP_OVERLAP_FAMILY or source_of(r["id"]) in exclude:
             continue
         try:
             sc, _ = scenario_for_run(r)
@@ -145,19 +192,7 @@ def ep_overlap_fit(step: float = 0.01, *, per_run: bool = False) -> dict:
     runs = _ep_overlap_runs()
     if not runs:
         raise ValidationError("ep_overlap_fit: no train-split run overlaps its dispatch without DualPipe")
-
-    def errs(x: float) -> list[float]:
-        p = {"ep_comm_overlap": x}
-        return [float(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for _, sc, meas in runs]
-
-    def loss(x: float) -> float:
-        return _fit_loss(np.abs(errs(x)))
-
-    coarse = [round(i * 0.05, 6) for i in range(21)]
-    best = min(coarse, key=loss)
-    fine = [round(best + i * step, 6) for i in range(-int(round(0.05 / step)), int(round(0.05 / step)) + 1)]
-    best = min((x for x in fine if 0.0 <= x <= 1.0), key=loss)
-    e = [abs(np.expm1(v)) * 100 for v in errs(best)]
+    best, e = _ep_overlap_search(runs, step)
     out = {"ep_comm_overlap": best, "runs": [rid for rid, _, _ in runs],
            "train_median_abs_error_pct": float(np.median(e))}
     if not per_run:
@@ -173,3 +208,26 @@ def ep_overlap_fit(step: float = 0.01, *, per_run: bool = False) -> dict:
             continue
         out["per_run"][rid] = _bisect(g, 0.0, 1.0, it=20)
     return out
+
+
+def _ep_overlap_search(runs, step: float = 0.01, base: dict | None = None) -> tuple[float, list[float]]:
+    """The search of :func:`ep_overlap_fit` on ``runs`` ((id, scenario, measured tokens/s/GPU)):
+    the overlap in 0..1 with the least loss on a 0.05 grid, refined to ``step`` around it, with
+    the stack overrides ``base`` (e.g. refitted time scales) under it; (value, |step-time error|
+    of each run at it [%])."""
+    from ..training import estimate
+
+    base = base or {}
+
+    def errs(x: float) -> list[float]:
+        p = {**base, "ep_comm_overlap": x}
+        return [float(np.log(meas / estimate(sc, params=p).tokens_per_s_per_gpu)) for _, sc, meas in runs]
+
+    def loss(x: float) -> float:
+        return _fit_loss(np.abs(errs(x)))
+
+    coarse = [round(i * 0.05, 6) for i in range(21)]
+    best = min(coarse, key=loss)
+    fine = [round(best + i * step, 6) for i in range(-int(round(0.05 / step)), int(round(0.05 / step)) + 1)]
+    best = min((x for x in fine if 0.0 <= x <= 1.0), key=loss)
+    return best, [abs(np.expm1(v)) * 100 for v in errs(best)]

@@ -120,9 +120,12 @@ def _host_sync_runs(ids) -> list[tuple[str, object, float, dict]]:
     return out
 
 
-def _host_sync_params(names, values, sp: dict) -> dict:
-    """Stack overrides of one candidate structure: every host-path factor 0 except ``names``."""
-    p = {"moe_host_sync_s": 0.0, "moe_host_sync_slowdown": 0.0}
+def _host_sync_params(names, values, sp: dict, base: dict | None = None) -> dict:
+    """Stack overrides of one candidate structure: every host-path factor 0 except ``names``,
+    over the overrides ``base`` (e.g. refitted time scales; they also replace ``sp``'s)."""
+    base = base or {}
+    sp = {**sp, **base}
+    p = {**base, "moe_host_sync_s": 0.0, "moe_host_sync_slowdown": 0.0}
     for n, v in zip(names, values, strict=True):
         if n == "compute_slowdown":
             p["framework_time_scale"] = sp["framework_time_scale"] * (1.0 + v)
@@ -132,11 +135,12 @@ def _host_sync_params(names, values, sp: dict) -> dict:
     return p
 
 
-def _host_sync_errors(runs, names, values) -> list[float]:
-    """Step-time errors (predicted / measured − 1) of ``runs`` under one structure's values."""
+def _host_sync_errors(runs, names, values, base: dict | None = None) -> list[float]:
+    """Step-time errors (predicted / measured − 1) of ``runs`` under one structure's values
+    (over the stack overrides ``base``)."""
     from ..training import estimate
 
-    return [estimate(sc, params=_host_sync_params(names, values, sp)).step_time_s / meas - 1.0
+    return [estimate(sc, params=_host_sync_params(names, values, sp, base)).step_time_s / meas - 1.0
             for _, sc, meas, sp in runs]
 
 
@@ -144,14 +148,14 @@ _HOST_SYNC_HI = {"moe_host_sync_s": 0.2, "moe_host_sync_slowdown": 5.0, "compute
 """Upper ends of the fits' search intervals (lower ends 0: the host path never speeds a run up)."""
 
 
-def _host_sync_minimax(runs, names) -> tuple[float, ...]:
+def _host_sync_minimax(runs, names, base: dict | None = None) -> tuple[float, ...]:
     """Values of a structure's parameters (all ≥ 0) that minimise the worst |step-time error| of
     ``runs``. Every run's error grows with every parameter, so for one parameter the optimum is
     where the largest and smallest errors cancel (bisection); the two-parameter form searches
-    the second (golden section) over the first's optimum."""
+    the second (golden section) over the first's optimum. ``base``: stack overrides under them."""
     def one(name, fixed=()):
         def f(x):
-            e = _host_sync_errors(runs, (*[n for n, _ in fixed], name), (*[v for _, v in fixed], x))
+            e = _host_sync_errors(runs, (*[n for n, _ in fixed], name), (*[v for _, v in fixed], x), base)
             return max(e) + min(e)
         return _bisect(f, 0.0, _HOST_SYNC_HI[name], it=36)
 
@@ -161,7 +165,7 @@ def _host_sync_minimax(runs, names) -> tuple[float, ...]:
 
     def worst(y):
         x = one(first, ((second, y),))
-        return max(abs(e) for e in _host_sync_errors(runs, (second, first), (y, x))), x
+        return max(abs(e) for e in _host_sync_errors(runs, (second, first), (y, x), base)), x
 
     g = (5.0 ** 0.5 - 1.0) / 2.0
     a, b = 0.0, _HOST_SYNC_HI[second]

@@ -1,6 +1,7 @@
 """The current runs (2024-2026, ``data/measurements/training_runs.csv``) and how each becomes a
 Scenario: the table and its train/test split (``current_runs``, ``TEST_FRACTION_MOD``), the
-framework family and stack of a run (``FAMILIES``, ``family_of``, ``stack_of``), the readers of
+framework family, stack and source of a run (``FAMILIES``, ``family_of``, ``stack_of``, ``source_of``,
+``current_sources``), the readers of
 its published settings (MoE library choices, recomputation, offloading, optimizer, loss, FP8
 scaling, pipeline schedule), the documented defaults and assumptions (``VARIANTS``,
 ``ASSUMED_GLOBAL_BATCH``, ``PP_SCHEDULES_MODELLED``), ``scenario_for_run``, and the measured
@@ -71,12 +72,53 @@ def _split_of(case: str) -> str:
 @functools.cache
 def current_runs() -> pl.DataFrame:
     """The published current runs (``data/measurements/training_runs.csv``) with the
-    deterministic ``split`` column (:data:`TEST_FRACTION_MOD`)."""
+    deterministic ``split`` column (:data:`TEST_FRACTION_MOD`) and each run's ``source``
+    (:func:`source_of`)."""
     df = pl.read_csv(MEASUREMENT_DIR / RUNS_FILE, infer_schema_length=0)
     missing = df.filter(pl.col("source_url").is_null() | ~pl.col("source_url").str.starts_with("http"))
     if missing.height:
         raise ValidationError(f"data/measurements/{RUNS_FILE}: rows without a source_url: {missing['id'].to_list()}")
-    return df.with_columns(pl.col("id").map_elements(_split_of, return_dtype=pl.String).alias("split"))
+    return df.with_columns(pl.col("id").map_elements(_split_of, return_dtype=pl.String).alias("split"),
+                           pl.col("id").map_elements(source_of, return_dtype=pl.String).alias("source"))
+
+
+def source_of(run_id: str) -> str:
+    """The source of a current run: its id's prefix before the first "-" (``TT24`` torchtitan's
+    December 2024 benchmark, ``MZ`` the Megatron MoE Model Zoo, ``PR25`` AMD's Primus MoE blog,
+    …; the prefixes are listed in data/measurements/README.md). One source is one publisher's
+    stack and sweep, so its runs share whatever that source did not state; the
+    leave-one-source-out check (:func:`infra_lab.validation.leave_one_source_out`) holds out
+    all of a source's runs at once."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ValidationError(f"run_id = {run_id!r}: expected a current run's id (str), e.g. 'TT24-8B-8-fsdp'")
+    return run_id.split("-", 1)[0]
+
+
+def current_sources() -> list[str]:
+    """The sources of the current runs (:func:`source_of`), sorted."""
+    return sorted(set(current_runs()["source"]))
+
+
+def _source_names(value, field: str) -> list[str] | None:
+    """``value`` checked as source names (:func:`current_sources`): None (returned as None), one
+    name or an iterable of names (returned as a list, duplicates dropped). A name that is not a
+    source is refused with a ValidationError naming it, the nearest sources and every source."""
+    valid = current_sources()
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else value
+    try:
+        names = list(names)
+    except TypeError:
+        raise ValidationError(f"{field} = {value!r:.80}: expected None, a source name or a list of source names "
+                              f"({', '.join(valid)})") from None
+    for n in names:
+        if not isinstance(n, str):
+            raise ValidationError(f"{field}: {n!r} is not a source name (str); sources: {', '.join(valid)}")
+        if n not in valid:
+            raise ValidationError(unknown("run source", n, valid, where=field).args[0] +
+                                  " (a source is a run id's prefix before the first '-')")
+    return list(dict.fromkeys(names))
 
 
 def _num(v, kind=int):
