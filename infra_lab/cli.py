@@ -395,10 +395,30 @@ def cmd_search(a) -> Output:
     return out
 
 
+def _hardware_file(arg: str) -> str:
+    """The file --hardware names: a path, or a shipped scenario's name (any letter case) when no
+    such file exists, as every other command takes a scenario; else the path, whose error lists
+    the shipped scenarios."""
+    from .scenario.shipped import SCENARIO_DIR, _shipped_name, list_scenarios
+
+    p = Path(arg)
+    if p.exists() or p.suffix.lower() == ".toml" or "/" in arg or "\\" in arg:
+        return arg
+    shipped = _shipped_name(arg)
+    if shipped is None:
+        from .errors import nearest
+
+        near = nearest(arg, list_scenarios())
+        raise CliError(f"file {arg!r}: not found, and not a shipped scenario ("
+                       + (f"did you mean {', '.join(repr(x) for x in near)}? " if near else "")
+                       + f"shipped: {', '.join(list_scenarios())})")
+    return str(SCENARIO_DIR / f"{shipped}.toml")
+
+
 def _hardware(a) -> dict:
     hw: dict[str, Any] = {}
     if a.hardware:
-        d = _toml(a.hardware)
+        d = _toml(_hardware_file(a.hardware))
         hw = dict(d["hardware"]) if isinstance(d.get("hardware"), dict) else d
     for key, _t in HARDWARE_OPTIONS:
         v = getattr(a, key)
@@ -965,7 +985,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ranks per scale-up domain when not packed (e.g. 1: one GPU per node)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
-                    help="a Scenario TOML (its [hardware] table is used) or a file of [hardware] keys")
+                    help="a Scenario TOML (its [hardware] table is used), a file of [hardware] keys, or "
+                         "a shipped scenario's name (e.g. zaya1-ibm-mi300x)")
     for key, typ in HARDWARE_OPTIONS:
         hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=typ)
 

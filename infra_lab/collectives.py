@@ -596,18 +596,26 @@ def sweep(op: str, sizes, hardware, gpus: int, algorithms=("auto",), *,
     (checked up front with :func:`applicable_algorithms`, so errors are never swallowed)."""
     import polars as pl
 
+    from ._validate import sequence
+
     hw = _fab.hardware_config(hardware)
-    allowed = set(applicable_algorithms(op, hw, gpus, per_node))
+    size_list, algo_list = sequence("sizes", sizes, "sizes [B]"), sequence("algorithms", algorithms, "algorithms")
+    for arg, given, items in (("sizes", sizes, size_list), ("algorithms", algorithms, algo_list)):
+        if not items:   # a frame with no rows and no columns
+            raise ValidationError(f"{arg} = {given!r}: expected at least one")
+    applicable = applicable_algorithms(op, hw, gpus, per_node)
+    allowed = set(applicable)
+    runs = [a for a in algo_list if _algo(a) in ("auto", "fastest") or _algo(a) in allowed]
+    if not runs:
+        raise ValidationError(f"algorithms = {algo_list!r}: none runs {op} over {gpus} GPUs here; "
+                              f"applicable: {', '.join(applicable)}")
     rows = []
-    for algo in algorithms:
-        name = _algo(algo)
-        if name not in ("auto", "fastest") and name not in allowed:
-            continue
-        for s in sizes:
-            c = collective(op, float(s), hw, gpus, algo, per_node=per_node,
+    for algo in runs:
+        for s in size_list:
+            c = collective(op, s, hw, gpus, algo, per_node=per_node,    # it checks the size
                            fabric_efficiency=fabric_efficiency)
             rows.append({"op": c.op, "algorithm": algo, "chosen": c.algorithm, "protocol": c.protocol,
-                         "size_bytes": float(s), "gpus": c.gpus, "nodes": c.nodes, "time_s": c.time_s,
+                         "size_bytes": c.size_bytes, "gpus": c.gpus, "nodes": c.nodes, "time_s": c.time_s,
                          "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
                          "lower_bound_s": c.lower_bound_s, "accelerator": hw.accelerator,
                          "library": c.library})

@@ -513,3 +513,19 @@ def test_installed_console_script():
                            "(make setup installs it; tests/test_wheel.py checks the wheel's)")
     res = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stdout.strip() == il.__version__
+
+
+def test_collective_hardware_takes_a_shipped_scenario_name(capsys, tmp_path, monkeypatch):
+    """Every command takes a shipped scenario's name where it takes a scenario file, but
+    `collective --hardware zaya1-ibm-mi300x` answered "file 'zaya1-ibm-mi300x': not found"."""
+    monkeypatch.chdir(tmp_path)       # no file of that name here
+    rc, out, err = main(capsys, "collective", "all_reduce", "1GiB", "--hardware", "zaya1-ibm-mi300x",
+                        "--gpus", "64", "--format", "json")
+    assert rc == 0, err
+    by_file = il.collective("all_reduce", 2**30, il.load_scenario("zaya1-ibm-mi300x").hardware, 64)
+    assert json.loads(out)[0]["time_s"] == by_file.time_s
+    rc, out, err = main(capsys, "collective", "all_reduce", "1GiB", "--hardware", "ZAYA1-IBM-MI300X",
+                        "--gpus", "8", "--nodes", "1")       # any letter case, options still win
+    assert rc == 0, err
+    rc, _, err = main(capsys, "collective", "all_reduce", "1GiB", "--hardware", "zaya1-ibm-mi30", "--gpus", "8")
+    assert rc == 1 and "not found" in err and "zaya1-ibm-mi300x" in err     # the shipped names are listed

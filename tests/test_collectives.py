@@ -479,3 +479,20 @@ def test_notebook_03_claims():
     # 8 x MI300X: 4-32 MiB well below the link ceiling; 8 x H100 NVLS above the line rate
     mi = il.collectives.sweep("all_reduce", [2**22, 2**25], {"accelerator": "MI300X", "nodes": 1}, 8)
     assert (mi["busbw_GBps"] < 0.85 * il.fabric.scaleup({"accelerator": "MI300X"}).bandwidth_Bps(8) / 1e9).all()
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"sizes": "1024"}, r"^sizes = '1024': expected a list"),          # was 4 rows of 1, 0, 2 and 4 bytes
+    ({"sizes": 1024.0}, r"^sizes = 1024.0: expected a list"),         # was 'float' object is not iterable
+    ({"sizes": []}, r"^sizes = \[\]: expected at least one"),          # was a frame with no columns
+    ({"sizes": [1024.0], "algorithms": "ring"}, r"^algorithms = 'ring': expected a list"),   # was "unknown algorithm 'r'"
+    ({"sizes": [1024.0], "algorithms": []}, r"^algorithms = \[\]: expected at least one"),
+    ({"sizes": [1024.0], "algorithms": ["nvls"]}, r"^algorithms = \['nvls'\]: none runs all_reduce .*applicable: ring, tree"),
+    ({"sizes": [1024.0, "x"]}, r"^size_bytes = 'x': expected a number"),          # was float()'s ValueError
+])
+def test_sweep_refuses_what_it_would_silently_misread(kw, match):
+    hw = il.load_scenario("zaya1-ibm-mi300x").hardware
+    with pytest.raises(ValidationError, match=match):
+        il.collectives.sweep("all_reduce", kw.pop("sizes"), hw, 64, **kw)
+    ok = il.collectives.sweep("all_reduce", [1024.0], hw, 64, ["ring", "nvls"])   # an inapplicable one among others: skipped
+    assert ok["algorithm"].to_list() == ["ring"]

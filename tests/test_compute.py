@@ -790,3 +790,15 @@ class TestNotebook02Claims:
         assert not sweep["fits"][0]
         w = il.models.get("llama3-70b").params_total * il.catalog.format_bytes("bf16")
         assert il.catalog.accelerator("H100-SXM").hbm_bytes < w < il.catalog.accelerator("MI300X").hbm_bytes
+
+
+def test_memory_chart_names_the_capacity_it_marks():
+    """The tick is memory_sweep's capacity_GB, the memory a job can address (206.1 GB on MI300X,
+    85.5 GB on H100-SXM), but its tooltip called it 'HBM [GB]' (labelled 192 / 80 GB)."""
+    import infra_lab as il
+
+    m = il.memory.memory_sweep(["zaya1-base"], ["MI300X", "H100-SXM"])
+    cap = dict(m.select("accelerator", "capacity_GB").unique().iter_rows())
+    assert cap["MI300X"] == pytest.approx(il.catalog.accelerator("MI300X").memory_capacity_bytes / 1e9)
+    spec = str(il.charts.memory_stacked_bars(m).to_dict())
+    assert "HBM [GB]" not in spec and "memory a job can address [GB]" in spec

@@ -823,3 +823,18 @@ class TestChartsAndWidget:
         text = box.children[-2].value
         box.controls["utilization"].value = box.controls["utilization"].min
         assert box.children[-2].value != text
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: E.tornado(names=[]), r"^names = \[\]: expected at least one parameter"),
+    (lambda: E.tornado(names=["nics_per_gpu"]), r"^names = \['nics_per_gpu'\]: .*no range .*nics_per_gpu"),
+    (lambda: E.tornado(names="capex_usd_per_gpu"), r"^names = 'capex_usd_per_gpu': expected a list"),
+    (lambda: E.uncertainty.tornado(lambda **k: 1.0, E.parameters("MI300X"), []), r"^names = \[\]: expected at least one"),
+    (lambda: E.rent_vs_own_curve({"rent": 2.0}, utilizations=[]), r"^utilizations = \[\]: expected at least one"),
+])
+def test_tornado_and_curve_refuse_nothing_to_draw(call, match):
+    """tornado(names=[]) or with only fixed parameters (nics_per_gpu, low == high) raised polars'
+    ColumnNotFoundError 'swing'; names='capex_usd_per_gpu' was read character by character
+    ("unknown parameter 'c'"); rent_vs_own_curve(utilizations=[]) gave a frame with no columns."""
+    with pytest.raises(ValidationError, match=match):
+        call()

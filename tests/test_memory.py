@@ -195,6 +195,20 @@ class TestInference:
         df = memory.inference_memory("llama3-70b", "MI300X", 8192, batch=one)
         assert df.filter(pl.col("component") == "free")["bytes"][0] >= 0
 
+    def test_inference_uses_the_memory_a_job_can_address(self):
+        """inference_memory and max_inference_batch budgeted the labelled hbm_bytes (192e9 B on
+        MI300X) while fits, memory_sweep and il.serve use the driver's memory_capacity_bytes
+        (206.1e9 B = 192 GiB): the same GPU had 14 GB less room for a KV cache than for training."""
+        for acc in ("MI300X", "H100-SXM", "H200-SXM"):
+            cap = il.catalog.accelerator(acc).memory_capacity_bytes
+            df = memory.inference_memory("llama3-8b", acc, 8192)
+            assert df["bytes"].sum() == pytest.approx(cap, rel=1e-12)
+            assert df.filter(pl.col("component") == "allocator_reserve")["bytes"][0] == pytest.approx(0.1 * cap)
+        w = memory.weight_bytes("llama3-70b")
+        per_seq = memory.kv_cache_bytes("llama3-70b", 4096)
+        cap = il.catalog.accelerator("MI300X").memory_capacity_bytes
+        assert memory.max_inference_batch("llama3-70b", "MI300X", 4096) == int((0.9 * cap - w) // per_seq)
+
     def test_errors(self):
         with pytest.raises(UnknownNameError):
             memory.kv_cache_bytes("llama3-8b", 10, precision="bf17")

@@ -737,3 +737,25 @@ def test_summarize_runs_of_one_run_has_no_standard_error_and_refuses_no_runs():
     assert two["sem"].null_count() == 0
     with pytest.raises(ValidationError, match="no rows"):
         R.summarize_runs(R.simulate(p, 3).head(0), p)
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda: R.scaling_table(SC, [], 100.0), "gpu_counts"),
+    (lambda: R.goodput_bands(SC, [], 100.0), "gpu_counts"),
+    (lambda: R.goodput_bands(SC, [1024], 100.0, calibrations=[]), "calibrations"),
+    (lambda: R.goodput_bands(SC, [1024], 100.0, restarts=[]), "restarts"),
+    (lambda: R.goodput_bands(SC, [1024], 100.0, early_deployments=[]), "early_deployments"),
+    (lambda: R.restart_sweep(SC, 100.0, field="relaunch_s", values=[]), "values"),
+    (lambda: R.restart_sweep(SC, 100.0, field="relaunch_s", values=[60.0], calibrations=[]), "calibrations"),
+    (lambda: R.compare_calibrations(SC, 100.0, calibrations=[]), "calibrations"),
+    (lambda: R.save_value_table(SC, 100.0, fixed_overheads_s=[], price_usd_per_gpu_hour=2.0), "fixed_overheads_s"),
+    (lambda: R.save_value_table(SC, 100.0, fixed_overheads_s=10.0, price_usd_per_gpu_hour=2.0), "fixed_overheads_s"),
+    (lambda: R.save_value_table(SC, 100.0, fixed_overheads_s=[10.0], price_usd_per_gpu_hour=2.0, calibrations=[]),
+     "calibrations"),
+])
+def test_study_tables_refuse_an_empty_list(call, field):
+    """An empty list gave a frame with no rows and no columns (compare_calibrations: polars'
+    ColumnNotFoundError; save_value_table(fixed_overheads_s=10.0): 'float' object is not
+    iterable); each is now a ValidationError naming the argument."""
+    with pytest.raises(ValidationError, match=rf"^{field}\b"):
+        call()

@@ -863,6 +863,19 @@ def test_widget_update_answers():
     assert none is None and "cannot run" in bad["configuration"][0]
 
 
+def test_widget_update_refuses_a_price_of_zero():
+    """price_usd_per_gpu_hour=0 was taken as 'no price' and the owned cost used in its place,
+    unannounced; a given price is now checked like token_costs checks it."""
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.serving import serving_update
+
+    for bad in (0, 0.0, -1.0, float("nan")):
+        with pytest.raises(ValidationError, match=r"^price_usd_per_gpu_hour = "):
+            serving_update("llama3.3-70b", "MI300X", price_usd_per_gpu_hour=bad)
+    s, _ = serving_update("llama3.3-70b", "MI300X", price_usd_per_gpu_hour=3)
+    assert s["usd_per_gpu_h"][0] == 3.0 and s["price"][0] == "given"
+
+
 def test_widget_prices_every_listed_accelerator_and_hides_what_cannot_run():
     """Three dead or misleading states of the serving explorer: MI325X (in its accelerator list)
     answered only "cannot run" because it has no public purchase price, although its rents are
@@ -989,3 +1002,11 @@ def test_serve_search_takes_numpy_numbers_and_names_the_bad_item():
     for bad, where in (([8, 0], "concurrencies\\[1\\] = 0"), ([np.bool_(True)], "concurrencies\\[0\\] = True")):
         with pytest.raises(ValidationError, match=where):
             il.serve_search(sc, concurrencies=bad)
+
+
+@pytest.mark.parametrize("models, accelerators, field", [([], ["MI300X"], "models"),
+                                                        (["llama3.3-70b"], [], "accelerators")])
+def test_class_comparison_refuses_an_empty_list(models, accelerators, field):
+    """An empty list of models or accelerators gave a frame with no rows and no columns."""
+    with pytest.raises(ValidationError, match=rf"^{field} = \[\]: expected at least one"):
+        il.serving.class_comparison(models, accelerators)

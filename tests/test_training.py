@@ -1365,3 +1365,16 @@ def test_apply_plan_carries_the_whole_search_row_into_the_scenario():
     assert apply_plan(d, row2)["training"]["recompute_num_layers"] == 2
     with pytest.raises(il.ValidationError, match="etp"):
         apply_plan(d, {k: v for k, v in row.items() if k != "etp"})
+
+
+def test_fits_docstring_names_the_capacity_fits_uses():
+    """Estimate's docstring said 'fits : memory_per_gpu_bytes ≤ HBM capacity', but fits compares
+    with the memory the driver exposes (catalog memory_capacity_bytes): on MI300X that is
+    206.1 GB against a labelled 192 GB HBM, so a 200 GB plan fits although it exceeds 'HBM capacity'."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    est = il.estimate(sc)
+    cap = sc.hardware.accelerator_spec.memory_capacity_bytes
+    assert est.fits == (est.memory_per_gpu_bytes <= cap) == il.memory.fits(sc)
+    assert cap > sc.hardware.accelerator_spec.hbm_bytes     # the two differ: the docstring must say which
+    doc = il.training.Estimate.__doc__
+    assert "memory_capacity_bytes" in doc and "≤ HBM capacity" not in doc

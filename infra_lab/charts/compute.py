@@ -88,7 +88,8 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
 
 
 def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart:
-    """Stacked bars of memory components per (model, accelerator), with HBM capacity ticks.
+    """Stacked bars of memory components per (model, accelerator), with a tick at the memory a
+    job can address (``capacity_GB``: the driver's figure, catalog ``memory_capacity_bytes``).
 
     Parameters
     ----------
@@ -106,7 +107,7 @@ def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart
         tooltip=["model", "accelerator", "component", alt.Tooltip("GB:Q", format=",.1f")])
     cap = alt.Chart(data).mark_tick(color="black", thickness=3, size=22).encode(
         y="accelerator:N", x=alt.X("max(capacity_GB):Q"),
-        tooltip=[alt.Tooltip("max(capacity_GB):Q", title="HBM [GB]")])
+        tooltip=[alt.Tooltip("max(capacity_GB):Q", title="memory a job can address [GB]")])
     return alt.layer(bars, cap, data=data).properties(width=420, height=90).facet(
         row=alt.Row("model:N", title=None)).properties(title=title)
 

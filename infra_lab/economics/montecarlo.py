@@ -194,7 +194,13 @@ def tornado(func: Callable[..., float] | None = None, accelerator: str = "MI300X
     output_low, output_high, output_base, swing
     """
     P = parameters(accelerator)
-    names = [nm for nm in names if nm in P and P[nm].low != P[nm].high or nm not in P]
+    given = sequence("names", names, "parameter names")
+    if not given:
+        raise ValidationError(f"names = {names!r}: expected at least one parameter to swing")
+    names = [nm for nm in given if nm in P and P[nm].low != P[nm].high or nm not in P]
+    if not names:   # every one fixed: nothing to swing (polars' ColumnNotFoundError 'swing' before)
+        raise ValidationError(f"names = {given!r}: no range to swing for {accelerator} (low = high for "
+                              f"{', '.join(map(str, given))})")
     if func is None:
         owned_defaults = {k: P[k].value for k in OWNED_PARAMS if k in P}
 

@@ -517,6 +517,8 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
     grid = [V.fraction("utilization", u) for u in (sequence("utilizations", utilizations, "utilizations in (0, 1]")
                                                    if utilizations is not None
                                                    else [x / 100 for x in range(20, 101, 2)])]
+    if not grid:   # a frame with no rows and no columns
+        raise ValidationError(f"utilizations = {utilizations!r}: expected at least one utilization in (0, 1]")
     committed = set(sequence("committed", committed, "rental labels"))
     for lab in committed:
         if lab not in rentals:

@@ -342,7 +342,11 @@ def tornado(func: Callable[..., float], specs: Mapping[str, Any], names: Iterabl
 
     if not callable(func):
         raise ValidationError(f"func = {func!r}: expected a callable")
-    names = list(specs if names is None else names)
+    from .._validate import sequence
+
+    names = list(specs) if names is None else sequence("names", names, "parameter names")
+    if not names:
+        raise ValidationError(f"names = {names!r}: expected at least one parameter to swing")
     for nm in names:
         _spec(specs, nm)
     b = {nm: float(specs[nm].value) for nm in names}

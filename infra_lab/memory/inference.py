@@ -136,8 +136,10 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     """Per-GPU inference memory (weights and KV cache split evenly over ``gpus`` by TP).
 
     Weights are :func:`weight_bytes` (so gpt-oss keeps its MXFP4 experts). Returns
-    component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB. ``free``
-    is negative when it does not fit.
+    component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB; they sum to
+    the memory the driver exposes (catalog ``memory_capacity_bytes``, as :func:`fits` and
+    ``il.serve``), the reserve being ``reserve_fraction`` of it. ``free`` is negative when it
+    does not fit.
     """
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)
@@ -149,17 +151,18 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     check_context(spec, "context", context, int(context))   # learned positions: refused; RoPE: a warning
     w = weight_bytes(spec, precision) / gpus
     kv = kv_cache_bytes(spec, context, batch, kv_precision or precision) / gpus
-    res = reserve_fraction * acc.hbm_bytes
-    free = acc.hbm_bytes - w - kv - res
+    cap = acc.memory_capacity_bytes     # what the driver exposes, as fits and il.serve use
+    res = reserve_fraction * cap
+    free = cap - w - kv - res
     comps = ["weights", "kv_cache", "allocator_reserve", "free"]
     vals = [w, kv, res, free]
     return pl.DataFrame({"component": comps, "bytes": vals, "GiB": [v / GiB for v in vals]})
 
 
 def _reserve_fraction(v) -> float:
-    """An allocator reserve as a fraction of HBM: a real number 0 <= x < 1."""
+    """An allocator reserve as a fraction of the device memory: a real number 0 <= x < 1."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0.0 <= v < 1.0:
-        raise ValidationError(f"reserve_fraction = {v!r}: allowed a number 0 <= x < 1 (fraction of HBM)")
+        raise ValidationError(f"reserve_fraction = {v!r}: allowed a number 0 <= x < 1 (fraction of the device memory)")
     return float(v)
 
 
@@ -168,12 +171,14 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
                         reserve_fraction: float = 0.10) -> int:
     """Largest batch of ``context``-token sequences whose weights + KV cache fit [sequences].
 
-    0 when the weights alone do not fit. Weights and cache are split over ``gpus`` (TP).
+    They fit in ``1 - reserve_fraction`` of the memory the driver exposes (catalog
+    ``memory_capacity_bytes``). 0 when the weights alone do not fit. Weights and cache are
+    split over ``gpus`` (TP).
 
     Examples
     --------
     >>> import infra_lab as il
-    >>> il.memory.max_inference_batch("llama3-70b", "MI300X", 8192) > 0      # 141 GB on 192 GB
+    >>> il.memory.max_inference_batch("llama3-70b", "MI300X", 8192) > 0      # 141 GB on 206 GB (192 GiB)
     True
     >>> il.memory.max_inference_batch("llama3-70b", "H100", 8192)             # not on one 80 GB
     0
@@ -185,7 +190,7 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # a physical bound: 1e300 GPUs overflow
     _reserve_fraction(reserve_fraction)
     acc = catalog.accelerator(accelerator)
-    budget = gpus * acc.hbm_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
+    budget = gpus * acc.memory_capacity_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
     if budget <= 0:
         return 0
     per_seq = kv_cache_bytes(spec, context, 1, kv_precision or precision)

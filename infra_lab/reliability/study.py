@@ -87,6 +87,15 @@ def market_price_usd_per_gpu_hour(accelerator: str = "MI300X",
     return float(price), f"median of {n} current {term} offers, il.economics.cloud_price"
 
 
+def _items(field: str, value, what: str) -> list:
+    """``value`` as a non-empty list (:func:`~infra_lab._validate.sequence`): an empty one gave a
+    frame with no rows and no columns."""
+    items = sequence(field, value, what)
+    if not items:
+        raise ValidationError(f"{field} = {value!r:.80}: expected at least one of the {what}")
+    return items
+
+
 def _summary_row(p: RunPlan, **extra) -> dict:
     s = p.summary()
     return {**extra, **{k: s[k] for k in _SUMMARY_COLS}}
@@ -112,7 +121,7 @@ def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **pl
     from .failures import calibration_names
 
     plan_kw = _plan_kw("compare_calibrations", plan_kw, sets=("calibration",))
-    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
+    cals = calibration_names() if calibrations is None else tuple(_items("calibrations", calibrations, "names"))
     rows = [_summary_row(plan_run(hardware, work_hours, calibration=c, **plan_kw)) for c in cals]
     return pl.DataFrame(rows).select("calibration", *[c for c in _SUMMARY_COLS if c != "calibration"])
 
@@ -148,7 +157,7 @@ def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan
 
     plan_kw = _plan_kw("scaling_table", plan_kw, sets=("model",))
     rows = []
-    for n in sequence("gpu_counts", gpu_counts, "GPU counts"):
+    for n in _items("gpu_counts", gpu_counts, "GPU counts"):
         hw, mdl = _sized(hardware, model, n)
         rows.append(_summary_row(plan_run(hw, work_hours, model=mdl, **plan_kw)))
     return pl.DataFrame(rows)
@@ -176,14 +185,14 @@ def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibr
     from .failures import calibration_names
 
     plan_kw = _plan_kw("goodput_bands", plan_kw, sets=("model", "calibration", "restart", "early_deployment"))
-    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
+    cals = calibration_names() if calibrations is None else tuple(_items("calibrations", calibrations, "names"))
     rs = (tuple(restart_profiles()["profile"].to_list()) if restarts is None
-          else tuple(sequence("restarts", restarts, "restart profiles")))
+          else tuple(_items("restarts", restarts, "restart profiles")))
     for r in rs:
         if not isinstance(r, (str, RestartModel)):
             raise ValidationError(f"restarts: {r!r:.60} is neither a restart profile name nor a RestartModel")
-    gpu_counts = sequence("gpu_counts", gpu_counts, "GPU counts")
-    early_deployments = sequence("early_deployments", early_deployments, "multipliers >= 1")
+    gpu_counts = _items("gpu_counts", gpu_counts, "GPU counts")
+    early_deployments = _items("early_deployments", early_deployments, "multipliers >= 1")
     rows = []
     for n in gpu_counts:
         hw, mdl = _sized(hardware, model, n)
@@ -223,8 +232,8 @@ def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: s
     overrides = dict(plan_kw.pop("restart_overrides", {}))
     if not isinstance(field, str):
         raise ValidationError(f"field = {field!r:.60}: expected the name of a restart-model field, e.g. 'relaunch_s'")
-    values = sequence("values", values, f"values of {field}")
-    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
+    values = _items("values", values, f"values of {field}")
+    cals = calibration_names() if calibrations is None else tuple(_items("calibrations", calibrations, "names"))
     rows = []
     for v in values:
         if field == "restart_s":
@@ -291,10 +300,11 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
     from .failures import calibration_names
 
     plan_kw = _plan_kw("save_value_table", plan_kw, sets=("calibration", "fixed_overhead_s"))
-    cals = calibration_names() if calibrations is None else tuple(sequence("calibrations", calibrations, "names"))
+    cals = calibration_names() if calibrations is None else tuple(_items("calibrations", calibrations, "names"))
+    fixed = _items("fixed_overheads_s", fixed_overheads_s, "fixed save overheads [s]")
     rows = []
     for cal in cals:
-        for f in fixed_overheads_s:
+        for f in fixed:
             v = save_speedup_value(hardware, work_hours, price_usd_per_gpu_hour=price_usd_per_gpu_hour,
                                    speedup=speedup, calibration=cal, fixed_overhead_s=f, **plan_kw)
             rows.append({"calibration": cal, "fixed_overhead_s": float(f),

@@ -172,6 +172,9 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
     models = V.sequence("models", models, "model preset names")
     V.integer("gpus", gpus)
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
+    for field, items in (("models", models), ("accelerators", accelerators)):
+        if not items:   # a frame with no rows and no columns
+            raise ValidationError(f"{field} = []: expected at least one name")
     req = agent_request() if request is None else request
     rows = []
     for model in models:

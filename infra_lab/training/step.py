@@ -35,7 +35,9 @@ class Estimate:
         :meth:`mfu_table` for the other conventions side by side
     tflops_per_gpu : model FLOPs per second per GPU, same convention [TFLOP/s]
     memory_per_gpu_bytes : peak memory on the most loaded GPU [bytes]
-    fits : memory_per_gpu_bytes ≤ HBM capacity
+    fits : memory_per_gpu_bytes ≤ the memory the driver exposes (catalog
+        ``memory_capacity_bytes``, e.g. 206.1 GB on MI300X, 85.5 GB on H100-SXM; not the labelled
+        ``hbm_bytes``), as :func:`infra_lab.memory.fits`
     breakdown : polars DataFrame (component, seconds) summing to step_time_s
     stack : software stack whose factors were used
     model_flops_per_step : FLOPs of one step under :data:`MFU_CONVENTION` [FLOP]

@@ -52,6 +52,9 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     from ..economics import NoPurchasePriceError
     from ..errors import InfraLabError, empty_reasons
 
+    if price_usd_per_gpu_hour is not None:   # 0 used to fall through to the owned cost unannounced
+        from .._validate import positive
+        positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
     gpus = int(gpus)
     sc = {"name": "explorer", "model": {"preset": model},
           "hardware": {"accelerator": accelerator, "nodes": 1, "gpus_per_node": gpus},
@@ -62,8 +65,8 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
         if spec.experts and spec.experts % gpus == 0:
             sc["serving"]["ep"] = gpus
         r = il.serve(sc)
-        if price_usd_per_gpu_hour:
-            price, basis = price_usd_per_gpu_hour, "given"
+        if price_usd_per_gpu_hour is not None:
+            price, basis = float(price_usd_per_gpu_hour), "given"
         else:
             try:
                 price, basis = il.serving.gpu_hour_price(accelerator), "owned"
