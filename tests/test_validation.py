@@ -410,10 +410,11 @@ def test_moe_host_sync_structure_is_chosen_on_train_runs():
     # rank) the incumbent has the lowest leave-one-out worst error (25.53 % against 25.95 % for the
     # step-compute slowdown and 26.86 % for the fixed wait; before, the step-compute slowdown led
     # short of the 1-point margin: 30.62 % against 30.86 % at 1.062 / 1.45, 28.61 % against 28.77 %
-    # at 1.052 / 1.5): the incumbent is kept
+    # at 1.052 / 1.5): the incumbent is kept; at 1.0 / 2.35, since three Pai-Megatron-Patch Qwen3-235B H800
+    # train runs joined, 26.12 % against 26.68 % for the step-compute slowdown and 27.72 % for the fixed wait
     assert min(loo, key=loo.get) == "MoE-layer slowdown"
     assert all(m <= 0.0 for m in margin.values())
-    assert loo["MoE-layer slowdown"] < 26.0 and loo["fixed wait"] > 26.5
+    assert loo["MoE-layer slowdown"] < 26.5 and loo["fixed wait"] > 27.0
     # the two-parameter form fits the runs best in sample but not out of sample
     ins = dict(tab.select("structure", "train_worst_abs_error_pct").iter_rows())
     assert ins["fixed wait + MoE-layer slowdown"] == min(ins.values())
