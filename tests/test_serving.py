@@ -876,6 +876,20 @@ def test_widget_update_refuses_a_price_of_zero():
     assert s["usd_per_gpu_h"][0] == 3.0 and s["price"][0] == "given"
 
 
+def test_widget_says_why_no_configuration_meets_the_target():
+    """DeepSeek-V3 on 8 H100 read 'no configuration of 8 GPUs reaches TPOT ≤ 20 ms', although
+    none of them fits in memory at all; the row now carries serve_search's reason."""
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.serving import serving_update
+
+    s, _ = serving_update("deepseek-v3", "H100-SXM", "vllm", "fp8", 512, 8, max_tpot_ms=20)
+    row = s["configuration"][1]
+    assert row.startswith("no configuration of 8 GPUs reaches TPOT ≤ 20 ms: ")
+    assert "fits in memory" in row and "85.52 GB" in row
+    s, _ = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 64, 8, max_tpot_ms=2)
+    assert "the smallest TPOT [s] of the" in s["configuration"][1]
+
+
 def test_widget_prices_every_listed_accelerator_and_hides_what_cannot_run():
     """Three dead or misleading states of the serving explorer: MI325X (in its accelerator list)
     answered only "cannot run" because it has no public purchase price, although its rents are

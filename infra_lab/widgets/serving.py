@@ -50,7 +50,7 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
 
     from ..charts.serving import serving_breakdown_chart
     from ..economics import NoPurchasePriceError
-    from ..errors import InfraLabError, empty_reasons
+    from ..errors import InfraLabError, empty_reasons, with_reasons
 
     if price_usd_per_gpu_hour is not None:   # 0 used to fall through to the owned cost unannounced
         from .._validate import positive
@@ -95,7 +95,7 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     rows = [row("as configured", r)]
     if max_tpot_ms is not None:
         try:
-            with empty_reasons():      # an empty search is reported in the table below
+            with empty_reasons() as why:      # an empty search is reported in the table below
                 best = il.serve_search(sc, top=1, max_tpot_s=float(max_tpot_ms) / 1e3,
                                        concurrencies=[1, 4, 16, 32, 64, 128, 256, 512],
                                        weight_precisions=[precision])
@@ -112,8 +112,8 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
                    f"kv {b['kv_precision']}, {b['concurrency']} in flight)")
             rows.append(row(f"best at TPOT ≤ {max_tpot_ms:g} ms", rb, cfg))
         elif best is not None:
-            rows.append({"configuration": f"no configuration of {gpus} GPU{'' if gpus == 1 else 's'} reaches "
-                                           f"TPOT ≤ {max_tpot_ms:g} ms"})
+            rows.append({"configuration": with_reasons(   # why: none fits, or the smallest TPOT
+                f"no configuration of {gpus} GPU{'' if gpus == 1 else 's'} reaches TPOT ≤ {max_tpot_ms:g} ms", why)})
     chart = None if not r.fits else serving_breakdown_chart(
         r.breakdown.with_columns(pl.lit(f"{gpus} × {accelerator}").alias("run")),
         title=f"{model}: where an engine cycle goes")
