@@ -876,6 +876,21 @@ def test_widget_update_refuses_a_price_of_zero():
     assert s["usd_per_gpu_h"][0] == 3.0 and s["price"][0] == "given"
 
 
+def test_widget_update_refuses_counts_it_would_truncate():
+    """serving_update(gpus=2.5) served 2 GPUs and concurrency=64.7 64 requests, unannounced
+    (int() casts); a count that is not a positive integer is a ValidationError naming it."""
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.serving import serving_update
+
+    for kw in ({"gpus": 2.5}, {"gpus": 0}, {"concurrency": 64.7}, {"input_tokens": 100.5},
+               {"output_tokens": True}):
+        (k, v), = kw.items()
+        with pytest.raises(ValidationError, match=rf"^{k} = {v!r}: "):
+            serving_update("llama3.3-70b", "MI300X", **kw)
+    s, _ = serving_update("llama3.3-70b", "MI300X", gpus=8.0, concurrency=64.0)
+    assert s["configuration"][0] == "as configured"
+
+
 def test_widget_says_why_no_configuration_meets_the_target():
     """DeepSeek-V3 on 8 H100 read 'no configuration of 8 GPUs reaches TPOT ≤ 20 ms', although
     none of them fits in memory at all; the row now carries serve_search's reason."""

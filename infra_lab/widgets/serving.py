@@ -52,14 +52,17 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     from ..economics import NoPurchasePriceError
     from ..errors import InfraLabError, empty_reasons, with_reasons
 
+    from .._validate import integer, positive
+
     if price_usd_per_gpu_hour is not None:   # 0 used to fall through to the owned cost unannounced
-        from .._validate import positive
         positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
-    gpus = int(gpus)
+    # checked, not cast: int() served 2.5 GPUs as 2 and 64.7 requests as 64
+    gpus, concurrency, input_tokens, output_tokens = (integer(k, v) for k, v in (
+        ("gpus", gpus), ("concurrency", concurrency), ("input_tokens", input_tokens), ("output_tokens", output_tokens)))
     sc = {"name": "explorer", "model": {"preset": model},
           "hardware": {"accelerator": accelerator, "nodes": 1, "gpus_per_node": gpus},
-          "serving": {"engine": engine, "weight_precision": precision, "tp": gpus, "concurrency": int(concurrency),
-                      "input_tokens": int(input_tokens), "output_tokens": int(output_tokens)}}
+          "serving": {"engine": engine, "weight_precision": precision, "tp": gpus, "concurrency": concurrency,
+                      "input_tokens": input_tokens, "output_tokens": output_tokens}}
     try:
         spec = il.models.get(model)
         if spec.experts and spec.experts % gpus == 0:
