@@ -34,7 +34,7 @@ _INT_FIELDS = (
     "qk_rope_head_dim", "v_head_dim", "ssm_layers", "ssm_state", "ssm_head_dim", "ssm_expand",
     "ssm_conv", "ssm_groups", "shared_attn_blocks", "lora_rank", "router_hidden",
     "cca_time0", "cca_time1", "max_seq_len", "sliding_window", "full_attention_every",
-    "mtp_layers",
+    "mtp_layers", "router_groups", "router_group_topk",
 )
 _BOOL_FIELDS = ("tied_embeddings", "bias", "qk_norm", "residual_scale", "lora_attention", "attention_sinks",
                 "qkv_bias")
@@ -255,6 +255,20 @@ def check(spec: ModelSpec) -> None:
         need(spec.arch == "transformer" and spec.attention in ("mha", "gqa"),
              f"model.sliding_window / attention_sinks: supported for mha/gqa transformers "
              f"(arch = {spec.arch!r}, attention = {spec.attention!r})")
+    if spec.router_groups or spec.router_group_topk:
+        # group-limited routing (DeepSeek-V2 device-limited, DeepSeek-V3 node-limited; Megatron-Core
+        # --moe-router-num-groups / --moe-router-group-topk): both or neither, experts in equal groups
+        need(spec.experts > 0 and spec.router_groups > 0 and spec.router_group_topk > 0,
+             f"model.router_groups = {spec.router_groups}, router_group_topk = {spec.router_group_topk}: "
+             "group-limited routing needs a MoE model (experts > 0) and both fields > 0 (0 and 0 = no limit)")
+        need(spec.router_groups <= spec.experts and spec.experts % spec.router_groups == 0,
+             f"model.router_groups = {spec.router_groups}: must divide experts = {spec.experts} (equal groups)")
+        need(spec.router_group_topk <= spec.router_groups,
+             f"model.router_group_topk = {spec.router_group_topk}: must be between 1 and router_groups = "
+             f"{spec.router_groups}")
+        need(spec.top_k <= spec.router_group_topk * (spec.experts // spec.router_groups),
+             f"model.top_k = {spec.top_k}: more than the {spec.router_group_topk} selected groups hold "
+             f"({spec.router_group_topk * (spec.experts // spec.router_groups)} experts)")
     if spec.expert_weight_format:
         need(spec.experts > 0, f"model.expert_weight_format = {spec.expert_weight_format!r}: "
              "the model has no experts (dense); allowed ''")

@@ -97,6 +97,14 @@ class ModelSpec:
         are not in ``params_total`` (published counts exclude them); see ``params_mtp``.
     router, router_hidden : str, int
         ``"linear"`` (h → E) or ``"mlp"`` (ZAYA1: h → r, then a 3-layer MLP to E+1 classes).
+    router_groups, router_group_topk : int
+        Group-limited routing: the routed experts form ``router_groups`` equal groups of
+        consecutive experts and each token's top_k experts lie in at most
+        ``router_group_topk`` of them (DeepSeek-V2's device-limited routing, 8 groups / 3;
+        DeepSeek-V3's node-limited routing, 8 / 4: HF config ``n_group`` / ``topk_group``,
+        Megatron-Core ``--moe-router-num-groups`` / ``--moe-router-group-topk``); 0 and 0 =
+        no limit. It caps the distinct ranks and nodes a token is dispatched to
+        (:func:`infra_lab.compute.moe_distinct_ranks`); parameter counts do not depend on it.
     bias, norm, pos_emb, qk_norm, residual_scale
         Architecture details that carry parameters: linear biases, ``"layernorm"``
         (weight+bias) / ``"layernorm_nobias"`` / ``"rmsnorm"``, ``"learned"`` position
@@ -168,6 +176,8 @@ class ModelSpec:
     cca_time1: int = 0
     max_seq_len: int = 0
     mtp_layers: int = 0
+    router_groups: int = 0
+    router_group_topk: int = 0
     bias: bool = False
     qkv_bias: bool = False
     qk_norm: bool = False
@@ -403,7 +413,8 @@ def _load() -> tuple[pl.DataFrame, dict[str, ModelSpec], dict[str, str]]:
     except Exception as e:  # pragma: no cover
         raise DataError(f"{PRESETS_CSV}: cannot read ({e})") from e
     need = {"name", "source_url", "note"} | set(_INT_FIELDS) - {
-        "ssm_groups", "router_hidden", "sliding_window", "full_attention_every", "mtp_layers"}
+        "ssm_groups", "router_hidden", "sliding_window", "full_attention_every", "mtp_layers",
+        "router_groups", "router_group_topk"}
     missing = need - set(df.columns)
     if missing:
         raise DataError(f"{PRESETS_CSV}: missing columns {sorted(missing)}")

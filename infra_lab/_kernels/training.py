@@ -39,6 +39,8 @@ collective of time c overlapping a window w with efficiency o is c − o·min(c,
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
@@ -72,6 +74,7 @@ C_NAMES = (
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
+    "RGROUPS", "RGROUP_TOPK",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -84,7 +87,12 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_ACT_BYTES, C_OPT_T_PER_PARAM, C_RESERVE, C_BUCKET_MIN, C_BUCKET_PER_RANK, C_DROPOUT,
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
- C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE) = range(len(C_NAMES))
+ C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
+ C_RGROUPS, C_RGROUP_TOPK) = range(len(C_NAMES))
+# C_RGROUPS, C_RGROUP_TOPK: the model's group-limited routing (spec.router_groups /
+# spec.router_group_topk; 0, 0 = none): a token's experts lie in at most C_RGROUP_TOPK of
+# C_RGROUPS equal groups of consecutive experts, which caps the distinct ranks and domains the
+# deepep dispatcher sends it to (distinct_units)
 # C_MTP: multi-token-prediction modules of the model (spec.mtp_layers), all on the stage with the
 # output layer (Megatron-Core puts the MTP block on the last pipeline stage, after the output
 # layer; DeepSeek-V3 report §2.2, https://arxiv.org/abs/2412.19437); C_MTP_MOE: 1.0 when their
@@ -395,10 +403,12 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
     * EP dispatch or combine (:data:`DISPATCHERS`): ``alltoall`` = one all-to-all of each
       rank's tokens·top_k·h over the ep ranks (stride etp), the library's algorithm; ``deepep``
       = each token once per destination rank (DeepEP's ``is_token_in_rank``: tokens·R·h, R =
-      ep·(1 − C(E − E/ep, k)/C(E, k)) the expected distinct ranks of its k experts); when the
+      ep·(1 − C(E − E/ep, k)/C(E, k)) the expected distinct ranks of its k experts, fewer under
+      the model's group-limited routing: :func:`distinct_units`); when the
       group spans N > 1 scale-up domains, an all-to-all over the N same-rail ranks (one per
       domain) carrying each token once per destination domain (tokens·p·h per domain, p = 1 −
-      C(E − E/N, k)/C(E, k) the chance a token has an expert there), pipelined with the
+      C(E − E/N, k)/C(E, k) the chance a token has an expert there; :func:`distinct_units`
+      over the N domains), pipelined with the
       fan-out inside the domain (an all-to-all of tokens·R·h over the domain's EP ranks): the
       slower stage sets the time;
     * PP: one send/recv of each TP rank's 1/tp slice of the stage boundary activation
@@ -469,6 +479,64 @@ def node_share(E, k, N):
 
 
 @njit(cache=True)
+def _lcomb(n, r):
+    """log C(n, r) for 0 <= r <= n (−inf otherwise)."""
+    if r < 0 or r > n:
+        return -np.inf
+    return math.lgamma(n + 1.0) - math.lgamma(r + 1.0) - math.lgamma(n - r + 1.0)
+
+
+@njit(cache=True)
+def distinct_units(E, k, N, G, M):
+    """Expected number of the N equal units (EP ranks or scale-up domains, E/N consecutive
+    experts each) that one token's k experts reach [-]: N·node_share without a group limit
+    (G <= 1 or M >= G); with group-limited routing (M of G equal groups of consecutive experts
+    per token, the k experts drawn uniformly from the M·E/G experts of the selected groups) a
+    unit overlapping t groups with o_1..o_t experts misses the token with probability
+    Σ_A C(G − t, M − |A|)/C(G, M) · C(P − Σ_A o, k)/C(P, k) over the subsets A of its groups
+    that are selected (P = M·E/G), summed over units (counted by a small table over the
+    subsets' size and overlap); the plain-Python twin is compute.moe_distinct_ranks."""
+    if N <= 1.0:
+        return 1.0
+    if G <= 1.0 or M >= G:
+        return N * node_share(E, k, N)
+    n = int(N)
+    s = int(E) // n
+    g = int(E) // int(G)
+    pool = M * g
+    l_pool = _lcomb(pool, k)
+    l_groups = _lcomb(G, M)
+    # every unit has the same overlap pattern when one of G, N divides the other
+    same = (int(G) % n == 0) or (n % int(G) == 0)
+    units = 1 if same else n
+    hit = 0.0
+    for r in range(units):
+        lo = r * s
+        hi = lo + s
+        j0 = lo // g
+        j1 = (hi - 1) // g
+        t = j1 - j0 + 1
+        ways = np.zeros((t + 1, s + 1))
+        ways[0, 0] = 1.0
+        for j in range(j0, j1 + 1):
+            o = min(hi, (j + 1) * g) - max(lo, j * g)
+            for c in range(t - 1, -1, -1):
+                for tot in range(s - o, -1, -1):
+                    if ways[c, tot] != 0.0:
+                        ways[c + 1, tot + o] += ways[c, tot]
+        miss = 0.0
+        for c in range(t + 1):
+            if M - c < 0 or M - c > G - t:
+                continue
+            for tot in range(s + 1):
+                if ways[c, tot] != 0.0 and pool - tot >= k:
+                    miss += ways[c, tot] * math.exp(_lcomb(G - t, M - c) - l_groups
+                                                    + _lcomb(pool - tot, k) - l_pool)
+        hit += 1.0 - miss
+    return hit * n if same else hit
+
+
+@njit(cache=True)
 def ep_dispatch(c, tokens_bytes, ep, etp, D, P):
     """Time of one MoE dispatch (or combine) of a rank's ``tokens_bytes`` (tokens·h·bytes, one
     copy per token) over an EP group of ``ep`` ranks at stride ``etp`` [s], by the stack's
@@ -478,14 +546,17 @@ def ep_dispatch(c, tokens_bytes, ep, etp, D, P):
         return 0.0
     if c[C_DISPATCH] < 0.5:
         return coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, ep, etp, D, P)
-    # DeepEP sends a token once per destination RANK (is_token_in_rank), not once per expert
-    ranks = ep * node_share(c[C_EXPERTS], k, ep * 1.0)
+    # DeepEP sends a token once per destination RANK (is_token_in_rank), not once per expert;
+    # group-limited routing (C_RGROUPS, C_RGROUP_TOPK) caps the ranks and domains it reaches
+    G = c[C_RGROUPS]
+    M = c[C_RGROUP_TOPK]
+    ranks = distinct_units(c[C_EXPERTS], k, ep * 1.0, G, M)
     g = members_per_domain(ep, etp, D)
     if g >= ep:
         return coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, ep, etp, D, P)
     n_dom = ep // g
-    p = node_share(c[C_EXPERTS], k, n_dom * 1.0)
-    inter = coll(kf.OP_ALL_TO_ALL, tokens_bytes * p * n_dom, n_dom, D, D, P)
+    doms = distinct_units(c[C_EXPERTS], k, n_dom * 1.0, G, M)
+    inter = coll(kf.OP_ALL_TO_ALL, tokens_bytes * doms, n_dom, D, D, P)
     # each GPU forwards what its rail peers send it to the distinct ranks of its domain: on
     # average a token's distinct destination ranks over the whole group
     intra = coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, g, etp, D, P)

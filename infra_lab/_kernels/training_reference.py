@@ -15,12 +15,16 @@ from __future__ import annotations
 import math
 
 
-def expected_distinct_groups(E: int, k: int, n: int) -> float:
+def expected_distinct_groups(E: int, k: int, n: int, G: int = 0, M: int = 0) -> float:
     """Expected number of the n equal groups of E experts (ranks or domains, E/n experts each)
-    that a token's k distinct uniformly drawn experts touch: n·(1 − C(E − E/n, k)/C(E, k))
-    (hypergeometric; linearity of expectation over the groups) [-]."""
+    that a token's k distinct experts touch: n·(1 − C(E − E/n, k)/C(E, k)) for uniform draws
+    (hypergeometric; linearity of expectation over the groups); with group-limited routing (M of
+    G router groups per token) the public :func:`infra_lab.compute.moe_distinct_ranks` [-]."""
     if n <= 1:
         return 1.0
+    if G > 1 and M < G:
+        from ..compute import moe_distinct_ranks
+        return moe_distinct_ranks(E, k, n, G, M)
     return n * (1.0 - math.comb(E - E // n, k) / math.comb(E, k))
 
 
@@ -162,8 +166,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                   scaling=tr.fp8_scaling if tr.precision == "fp8" else "tensor",
                   grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
                   # training.gradient_accumulation_fusion; PyTorch FSDP reduce-scatters the autograd
-                  # gradients itself (no DDP hook), so it is ignored under FSDP
-                  gradient_accumulation_fusion=bool(tr.gradient_accumulation_fusion) or bool(p.fsdp))
+                  # gradients itself (no hook, ignored), Megatron-FSDP copies them into its buffer
+                  gradient_accumulation_fusion=bool(tr.gradient_accumulation_fusion)
+                  or (bool(p.fsdp) and p.fsdp_impl != "megatron"),
+                  main_grad_hook="copy" if p.fsdp else "add")
         ox = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=ep, expert_tp=etp,
                                   moe_dispatcher=p.moe_dispatcher, **kw)
         o0 = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=1, expert_tp=1, **kw)
@@ -270,12 +276,13 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         # network once per destination domain (to the same-rail rank there), then fans out
         # inside the domain; the two stages are pipelined
         E, k = spec.experts, spec.top_k
+        G, M = spec.router_groups, spec.router_group_topk     # group-limited routing (0, 0: none)
         per_token = tok / tp * spec.hidden * ab
-        fan = per_token * expected_distinct_groups(E, k, ep)
+        fan = per_token * expected_distinct_groups(E, k, ep, G, M)
         if len(domains) > 1:
             nd = len(domains)
             local = [r for r in g_ep if r // D == domains[0]]
-            inter, _ = _price("all_to_all", per_token * expected_distinct_groups(E, k, nd),
+            inter, _ = _price("all_to_all", per_token * expected_distinct_groups(E, k, nd, G, M),
                               [d * D for d in domains], hw, D)
             intra, _ = _price("all_to_all", fan, local, hw, D)
             t_a2a = max(inter, intra)

@@ -30,14 +30,34 @@ __all__ = ["moe_load_imbalance", "expert_token_counts", "expected_max_std_normal
 METHODS = ("auto", "normal", "monte_carlo")
 
 
-def moe_distinct_ranks(experts: int, top_k: int, ranks: int) -> float:
+def moe_distinct_ranks(experts: int, top_k: int, ranks: int, groups: int = 0,
+                       group_topk: int = 0) -> float:
     """Expected number of distinct ranks (or domains) of ``ranks`` equal groups holding
-    experts/ranks experts each that one token's top_k distinct experts land on [-]:
-    ranks·(1 − C(E − E/ranks, k)/C(E, k)) (a rank misses the token when all k experts are drawn
-    from the other E − E/ranks; linearity of expectation). Uniform routing (forced load
-    balancing, a balanced router on average); no device-limited routing. A dispatcher that
-    sends a token once per destination rank (DeepEP's ``is_token_in_rank``) moves this many
-    copies, not top_k.
+    experts/ranks consecutive experts each that one token's top_k distinct experts land on [-].
+
+    Without a group limit (``groups`` = 0): ranks·(1 − C(E − E/ranks, k)/C(E, k)) (a rank misses
+    the token when all k experts are drawn from the other E − E/ranks; linearity of
+    expectation). With group-limited routing (DeepSeek-V2's device-limited and DeepSeek-V3's
+    node-limited routing; Megatron-Core ``--moe-router-num-groups`` / ``--moe-router-group-topk``,
+    ``group_limited_topk`` in megatron/core/transformer/moe/moe_utils.py): the E experts form
+    ``groups`` equal groups of consecutive experts, a token's ``group_topk`` groups are drawn
+    uniformly and its k experts uniformly from the P = group_topk·E/groups experts of those
+    groups. A rank holding o of the selected experts misses the token with probability
+    C(P − o, k)/C(P, k); o depends on which of the groups overlapping the rank are selected,
+    summed exactly over those choices (each subset of size c of the t groups overlapping the rank
+    is selected with the other group_topk − c drawn from the G − t others).
+
+    ASSUMPTIONS: uniform routing (forced load balancing, a balanced router on average): every
+    group equally likely to be selected and, inside the selected groups, every expert; experts
+    laid out on the EP ranks in order (Megatron-Core's expert parallelism: rank r holds experts
+    r·E/ep … (r + 1)·E/ep − 1), so with groups = ep each group is one rank (device-limited) and
+    with groups = the EP group's nodes each group is one node (node-limited). Megatron-Core's
+    router picks the groups with the largest sum of their top (k / group_topk) scores and then
+    the top k of the selected groups' experts; on random logits (``--moe-router-force-load-
+    balancing``) the groups are uniform by symmetry but the experts spread over the selected
+    groups a little more evenly than uniform draws (a lower bound of the distinct ranks, see
+    tests/test_deepep_bytes.py). A dispatcher that sends a token once per destination rank
+    (DeepEP's ``is_token_in_rank``) moves this many copies, not top_k.
 
     Examples
     --------
@@ -45,15 +65,49 @@ def moe_distinct_ranks(experts: int, top_k: int, ranks: int) -> float:
     5.34
     >>> moe_distinct_ranks(8, 2, 8)                 # one expert per rank: every copy its own rank
     2.0
+    >>> round(moe_distinct_ranks(256, 8, 8), 2)     # DeepSeek-V3's experts over 8 nodes, no limit
+    5.29
+    >>> round(moe_distinct_ranks(256, 8, 8, 8, 4), 2)   # ... node-limited: at most 4 of 8 nodes
+    3.63
     """
     E = int(P.check_number("experts", experts, lo=1, integer=True))
     k = int(P.check_number("top_k", top_k, lo=1, hi=E, integer=True))
     n = int(P.check_number("ranks", ranks, lo=1, hi=E, integer=True))
+    G = int(P.check_number("groups", groups, lo=0, hi=E, integer=True))
+    M = int(P.check_number("group_topk", group_topk, lo=0, hi=max(G, 0), integer=True))
     if E % n:
         raise ValidationError(f"ranks = {n}: must divide the {E} experts")
+    if (G == 0) != (M == 0):
+        raise ValidationError(f"groups = {G}, group_topk = {M}: give both (group-limited routing) or neither")
+    if G and E % G:
+        raise ValidationError(f"groups = {G}: must divide the {E} experts")
+    if G and k > M * (E // G):
+        raise ValidationError(f"top_k = {k}: more than the {M} selected groups hold ({M * (E // G)} experts)")
     if n == 1:
         return 1.0
-    return n * (1.0 - math.comb(E - E // n, k) / math.comb(E, k))
+    if G <= 1 or M >= G:
+        return n * (1.0 - math.comb(E - E // n, k) / math.comb(E, k))
+    s, g = E // n, E // G
+    pool = M * g
+    c_pool, c_groups = math.comb(pool, k), math.comb(G, M)
+    hit = 0.0
+    seen: dict[tuple, float] = {}
+    for r in range(n):
+        lo, hi = r * s, (r + 1) * s
+        over = tuple(min(hi, (j + 1) * g) - max(lo, j * g) for j in range(lo // g, (hi - 1) // g + 1))
+        if over not in seen:
+            t = len(over)
+            ways = {(0, 0): 1}                       # (groups of this rank selected, its experts in them)
+            for o in over:
+                nxt = dict(ways)
+                for (c, tot), w in ways.items():
+                    nxt[(c + 1, tot + o)] = nxt.get((c + 1, tot + o), 0) + w
+                ways = nxt
+            miss = sum(w * math.comb(G - t, M - c) * math.comb(pool - tot, k)
+                       for (c, tot), w in ways.items() if 0 <= M - c <= G - t)
+            seen[over] = 1.0 - miss / (c_groups * c_pool)
+        hit += seen[over]
+    return hit
 
 
 @cache

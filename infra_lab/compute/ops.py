@@ -73,6 +73,11 @@ SCALINGS = ("tensor", "row", "block")
 """Operand scaling of a low-precision recipe (:func:`layer_ops` ``scaling``): per-tensor, per-row
 (torchao rowwise) or MX blocks cast per axis (torchao MX)."""
 
+MAIN_GRAD_HOOKS = ("add", "copy")
+"""How an unfused weight gradient reaches the fp32 main-grad buffer (:func:`layer_ops`
+``main_grad_hook``): "add" (Megatron-Core DDP's hook, ``main_grad.add_(grad)``) or "copy"
+(Megatron-FSDP's post-backward hook under ZeRO-2/3 sharding, ``main_grad.copy_(grad)``)."""
+
 OP_TYPES = ("gemm", "attention", "memory")
 LAYER_KINDS = ("dense", "moe", "mamba2", "hybrid", "mtp", "head")
 _COMP_CODE = {c: i for i, c in enumerate(COMPONENTS)}
@@ -332,7 +337,8 @@ def _elementwise(spec, kind: str, T: float, tp: int, sp: bool, s: int, b: int, f
             # permutes them into expert order once, unpermutes (sums its local copies) once
             # before the combine (_DeepepManager, Megatron-Core token_dispatcher.py)
             passes = 1.0
-            tokens *= moe_distinct_ranks(spec.experts, spec.top_k, ep)
+            tokens *= moe_distinct_ranks(spec.experts, spec.top_k, ep, spec.router_groups,
+                                         spec.router_group_topk)
         # gather each token's top_k copies into expert order (read T rows, write k·T rows),
         # then scatter back and sum the k weighted copies (read k·T, write T)
         ops.append(("moe_permute", "permute", passes * (tokens + rows) * h * act))
@@ -405,7 +411,8 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
               main_grad_bytes: float | None = None, weight_cast_every: int = 1,
               fuse_casts: bool = True, stream_k: bool | None = None, window: int = 0,
               scaling: str = "tensor", grouped_gemm_streams: int = 0,
-              gradient_accumulation_fusion: bool = True, moe_dispatcher: str = "alltoall") -> pl.DataFrame:
+              gradient_accumulation_fusion: bool = True, moe_dispatcher: str = "alltoall",
+              main_grad_hook: str = "add") -> pl.DataFrame:
     """The op list of one layer of each kind on one rank, timed on ``accelerator``.
 
     Parameters
@@ -468,11 +475,20 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         (``_make_backward_post_hook``,
         https://github.com/NVIDIA/Megatron-LM/blob/09fde85ea25fb67e9b32019089fae163a3233bd3/megatron/core/distributed/distributed_data_parallel.py#L551-L584).
         No effect when the buffer has no bytes (``main_grad_bytes`` = 0)
+    main_grad_hook : how the unfused accumulation (``gradient_accumulation_fusion`` False) reaches
+        the buffer (:data:`MAIN_GRAD_HOOKS`): "add" (default, Megatron-Core DDP, above) or "copy"
+        (Megatron-FSDP / Megatron-Core's custom FSDP, whose post-backward hook
+        ``_grad_acc`` runs ``param.main_grad.copy_(param.grad)`` under the ZeRO-2/3 sharding
+        strategies: reads the 16-bit gradient, writes the buffer, no read of it; one copy per
+        parameter tensor, so a grouped GEMM's local experts, which Transformer Engine's
+        GroupedLinear holds as one weight each (``weight0`` … ``weightN-1``,
+        https://github.com/NVIDIA/TransformerEngine/blob/0069563f606859d4fb5d663e1c92509a30e99f35/transformer_engine/pytorch/module/grouped_linear.py), take one kernel each; https://github.com/NVIDIA/Megatron-LM/blob/1e057005959b75e8bc62f610a335bd03080bc659/megatron/core/distributed/custom_fsdp/fully_sharded_data_parallel.py#L343-L375)
     moe_dispatcher : the MoE token dispatcher with ep > 1 (``parallelism.moe_dispatcher``):
         "alltoall" (default) permutes ``moe_permute_passes_ep`` times each way (Megatron-Core's
         all-to-all dispatcher: into per-rank order before the all-to-all, into per-expert order
         after it); "deepep" permutes once each way the tokens·R rows its dispatch delivers,
-        each token once per destination rank (R = :func:`moe_distinct_ranks`)
+        each token once per destination rank (R = :func:`moe_distinct_ranks`, under the model's
+        group-limited routing when it has one: ``router_groups`` / ``router_group_topk``)
 
     Returns
     -------
@@ -523,17 +539,20 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         raise unknown("scaling", scaling, list(SCALINGS))
     if moe_dispatcher not in MOE_DISPATCHERS:
         raise unknown("moe_dispatcher", moe_dispatcher, list(MOE_DISPATCHERS))
+    if main_grad_hook not in MAIN_GRAD_HOOKS:
+        raise unknown("main_grad_hook", main_grad_hook, list(MAIN_GRAD_HOOKS))
     recs = gemm_records(spec, s, b, t, causal=causal, ep=e, expert_tp=etp)
     key = (spec, s, b, t, acc.name, prec, causal, flash, sequence_parallel, tuple(passes), e, etp,
            sd, attention_kernel, main_grad_bytes, wce, fuse_casts, stream_k, win, scaling, ggs,
-           gradient_accumulation_fusion, moe_dispatcher if e > 1 else "alltoall")
+           gradient_accumulation_fusion, moe_dispatcher if e > 1 else "alltoall",
+           "add" if gradient_accumulation_fusion else main_grad_hook)
     return _layer_ops_cached(key, recs)
 
 
 @functools.lru_cache(maxsize=256)
 def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     (spec, s, b, t, acc_name, prec, causal, flash, sp, passes, ep, etp, seed, att_kernel,
-     mgb, wce, fuse, stream_k, win, scaling, ggs, gacc_fused, dispatcher) = key
+     mgb, wce, fuse, stream_k, win, scaling, ggs, gacc_fused, dispatcher, hook_kind) = key
     from .. import catalog
     from .._kernels import gemm as kg
 
@@ -558,7 +577,8 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
     def wgrad_out() -> float:
         return 2.0 * mgb if (mgb > 0 and not hook_acc) else act
 
-    grad_acc: list[tuple[str, str, float]] = []   # (layer kind, op, weight elements) of the hook's adds
+    # (layer kind, op, weight elements, kernels) of the hook's adds (DDP) or copies (Megatron-FSDP)
+    grad_acc: list[tuple[str, str, float, float]] = []
 
     for kind, name, comp, m, n, k, count, groups in zip(
             recs.kind, recs.name, recs.component, recs.m, recs.n, recs.k, recs.count,
@@ -569,8 +589,12 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
         for ps in passes:
             if ps == "bwd" and hook_acc:
                 # every local weight element of this GEMM (all local experts of a grouped one)
-                grad_acc.append((kind, name + "_wgrad_acc", k * n * (groups if (groups > 1 or comp == "expert_gemm")
-                                                                     else count)))
+                is_grouped = groups > 1 or comp == "expert_gemm"
+                # the DDP hook's one add per grouped weight (the legacy GroupedMLP's single weight
+                # for all local experts); Megatron-FSDP's copy per parameter tensor: one per
+                # local expert of Transformer Engine's GroupedLinear
+                grad_acc.append((kind, name + "_wgrad_acc", k * n * (groups if is_grouped else count),
+                                 float(groups) if (is_grouped and hook_kind == "copy") else 1.0))
             shapes = [("", m, n, k, act)] if ps == "fwd" else \
                 [("_dgrad", m, k, n, act), ("_wgrad", k, n, m, wgrad_out())]
             for suffix, mm, nn, kk, ob in shapes:
@@ -678,8 +702,11 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
                 k=0.0, count=kernels, groups=1, flops=0.0, bytes=byts,
                 time_s=byts / mem_bw + kernels * fixed, efficiency=0.0)
 
-    for kind, name, elems in grad_acc:   # the DDP hook's main_grad.add_ after each weight gradient
-        mem_op(kind, "bwd", name, "grad_acc", elems * (2.0 * mgb + act))
+    for kind, name, elems, kernels in grad_acc:
+        if hook_kind == "copy":   # Megatron-FSDP: main_grad.copy_(grad), the buffer written only
+            mem_op(kind, "bwd", name, "grad_acc", elems * (mgb + act), kernels)
+        else:                     # the DDP hook's main_grad.add_ after each weight gradient
+            mem_op(kind, "bwd", name, "grad_acc", elems * (2.0 * mgb + act), kernels)
     kinds = [kd for kd in LAYER_KINDS if kd in set(recs.kind)]
     for kind in kinds:
         for name, comp, byts in _elementwise(spec, kind, T, t, sp, s, b, flash, ep, etp, act,

@@ -74,7 +74,7 @@ class Scenario:
         enumerates the plans itself: the [parallelism] table may be left out (``parallelism``
         None: no plan, rather than the default pure data parallelism of a checked build) and
         is checked on its own only (its keys and values, the library choices the search keeps:
-        moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate, cp_repeat_kv), not against
+        moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate, cp_repeat_kv, fsdp_impl), not against
         the world size, ``training.global_batch``/``micro_batch`` or the model; every other
         table is validated as usual. Given a Scenario built so, ``check_plan=True`` (the
         default, as every call that prices one plan uses it) validates it in full: the plan's

@@ -1,5 +1,6 @@
 """The [parallelism] table: :class:`ParallelismConfig` (the per-field checks, the world-size
-rules and the derived dp), with :data:`MOE_DISPATCHERS` and :data:`CP_ROTATE_METHODS`."""
+rules and the derived dp), with :data:`MOE_DISPATCHERS`, :data:`CP_ROTATE_METHODS` and
+:data:`FSDP_IMPLS`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ all-gather per pass hidden behind the first ring step (PyTorch's experimental
 context_parallel, rotate method "allgather"), or one exposed all-gather of K/V per pass
 with one attention call over the gathered K/V and a reduce-scatter of dK/dV (Llama 3's CP,
 §3.3.2)."""
+
+FSDP_IMPLS = ("torch", "megatron")
+"""Implementations of ``parallelism.fsdp``: PyTorch's FSDP2 (``fully_shard``: torchtitan,
+Megatron's ``--use-torch-fsdp2``), which reduce-scatters the autograd gradients itself, or
+Megatron-FSDP (Megatron-Core's custom FSDP, ``--use-megatron-fsdp`` / ``--use-custom-fsdp``),
+which keeps an fp32 main-grad buffer: without gradient-accumulation fusion its post-backward
+hook copies each 16-bit gradient into it (:func:`infra_lab.compute.layer_ops`
+``main_grad_hook="copy"``)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,13 @@ class ParallelismConfig:
     the layout: the output head and any MTP modules sit on the last stage, where DualPipe's
     V-shaped placement puts them on the rank that also holds the embedding).
 
+    ``fsdp_impl`` (:data:`FSDP_IMPLS`, only read with ``fsdp``): "torch" (default; PyTorch's
+    FSDP2, which reduce-scatters the autograd gradients itself, no main-grad buffer) or
+    "megatron" (Megatron-FSDP, Megatron-Core's custom FSDP: an fp32 main-grad buffer, into which
+    ``training.gradient_accumulation_fusion = false`` copies each 16-bit weight gradient in the
+    post-backward hook, one copy per parameter tensor). A library choice of the run, not
+    searched.
+
     ``cp_rotate`` is how the context-parallel ranks exchange K and V: "p2p" (default; a ring
     that passes K/V to the next rank at every attention step, Megatron-Core / Transformer
     Engine) or "allgather" (PyTorch's experimental ``context_parallel`` with rotate method
@@ -78,10 +94,11 @@ class ParallelismConfig:
     dualpipe: bool = False
     cp_rotate: str = "p2p"
     cp_repeat_kv: bool = False
+    fsdp_impl: str = "torch"
     dp: int = field(default=1, compare=False)
 
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
-            "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv")
+            "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv", "fsdp_impl")
 
     def __post_init__(self) -> None:
         # built directly or from a dict: the same per-field checks (the world-size rules and
@@ -104,6 +121,7 @@ class ParallelismConfig:
         put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
         put(self, "cp_rotate", _enum("parallelism.cp_rotate", self.cp_rotate, CP_ROTATE_METHODS))
         _bool("parallelism.cp_repeat_kv", self.cp_repeat_kv)
+        put(self, "fsdp_impl", _enum("parallelism.fsdp_impl", self.fsdp_impl, FSDP_IMPLS))
         if _bool("parallelism.dualpipe", self.dualpipe) and not _bool("parallelism.ep_overlap", self.ep_overlap):
             raise ValidationError("parallelism.dualpipe = true with parallelism.ep_overlap = false: DualPipe "
                                   "overlaps the dispatch and combine by construction; allowed ep_overlap = true with it")
@@ -124,7 +142,7 @@ class ParallelismConfig:
         v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp
         disp, epo, tpa, dpp = base.moe_dispatcher, base.ep_overlap, base.tp_async, base.dualpipe
-        cpr, cpk = base.cp_rotate, base.cp_repeat_kv
+        cpr, cpk, fimpl = base.cp_rotate, base.cp_repeat_kv, base.fsdp_impl
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
@@ -140,7 +158,7 @@ class ParallelismConfig:
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
         return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
-                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, dp=dp)
+                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, dp=dp)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}

@@ -142,9 +142,13 @@ class TrainingConfig:
     (``param.main_grad.add_(param.grad.data)``, ``_make_backward_post_hook`` in
     megatron/core/distributed/distributed_data_parallel.py), one more memory-bound pass per
     weight and micro-batch (read the fp32 buffer and the 16-bit gradient, write the buffer),
-    priced by :func:`infra_lab.compute.layer_ops` (``gradient_accumulation_fusion``). No effect on
-    a stack without an fp32 main-grad buffer (``wgrad_main_grad_bytes`` = 0) nor with
-    parallelism.fsdp (PyTorch FSDP reduce-scatters the autograd gradients itself). The
+    priced by :func:`infra_lab.compute.layer_ops` (``gradient_accumulation_fusion``). With
+    parallelism.fsdp and ``fsdp_impl = "megatron"`` (Megatron-FSDP) the post-backward hook copies
+    each 16-bit gradient into its fp32 main-grad buffer instead (``main_grad.copy_(grad)``: read
+    the gradient, write the buffer; one copy per parameter tensor, so per local expert of
+    Transformer Engine's GroupedLinear; ``main_grad_hook="copy"``). No effect on a stack without
+    an fp32 main-grad buffer (``wgrad_main_grad_bytes`` = 0) nor with PyTorch FSDP
+    (``fsdp_impl = "torch"``, which reduce-scatters the autograd gradients itself). The
     embedding's gradient is not priced either way.
 
     fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast

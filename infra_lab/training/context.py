@@ -133,6 +133,17 @@ def _xtab(ctx: _Context, xs: tuple) -> np.ndarray:
     return _xtab_cached(ctx.xkey, ctx.tps, ctx.mbss, ctx.cps, tuple(xs))
 
 
+def gacc_code(fused: bool, fsdp: bool, fsdp_impl: str) -> float:
+    """The ``gradient_accumulation_fusion`` table factor of a run: 1.0 when the weight-gradient
+    GEMMs accumulate into the main-grad buffer themselves (training.gradient_accumulation_fusion)
+    or there is no such buffer (PyTorch FSDP2 reduce-scatters the autograd gradients itself);
+    0.0 when Megatron-Core DDP's backward hook adds each 16-bit gradient to the buffer; 2.0 when
+    Megatron-FSDP's post-backward hook copies it there (parallelism.fsdp_impl = "megatron")."""
+    if fused or (fsdp and fsdp_impl != "megatron"):
+        return 1.0
+    return 2.0 if fsdp else 0.0
+
+
 @functools.lru_cache(maxsize=256)
 def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     optimizer: str, stack: str, overrides: tuple, tps: tuple, mbss: tuple,
@@ -141,7 +152,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
-                    cp: tuple = ("p2p", False), gacc_fused: bool = True) -> _Context:
+                    cp: tuple = ("p2p", False), gacc: float = 1.0) -> _Context:
     from .. import collectives, compute, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -151,9 +162,10 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         sp = {**sp, "ep_comm_overlap": sp["dualpipe_ep_comm_overlap"]}
     if eager:      # training.eager: unfused element-wise ops (no torch.compile)
         sp = {**sp, "memory_time_scale": sp["memory_time_scale"] * sp["eager_memory_factor"]}
-    # training.gradient_accumulation_fusion (False: Megatron-Core DDP's hook adds each 16-bit weight
-    # gradient to the fp32 main-grad buffer, compute.layer_ops; a table factor)
-    sp = {**sp, "gradient_accumulation_fusion": 1.0 if gacc_fused else 0.0}
+    # training.gradient_accumulation_fusion, a table factor (GACC_CODES): 1 fused (or PyTorch FSDP,
+    # no main-grad buffer), 0 Megatron-Core DDP's hook adds each 16-bit weight gradient to the fp32
+    # main-grad buffer, 2 Megatron-FSDP's hook copies it there (compute.layer_ops main_grad_hook)
+    sp = {**sp, "gradient_accumulation_fusion": float(gacc)}
     if cp[0] == "allgather" and not eager:
         # PyTorch's context_parallel traced by torch.compile: every ring collective is waited
         # where it is issued (cp_exposed, COMPILED_CP_RING_OVERLAP)
@@ -193,6 +205,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # multi-token-prediction modules, on the stage with the output layer
         "MTP": float(spec.mtp_layers),
         "MTP_MOE": 1.0 if (spec.mtp_layers and spec.mtp_layer_kind() == "moe") else 0.0,
+        # group-limited routing (model.router_groups / router_group_topk; 0, 0 = none): caps the
+        # distinct ranks and domains of the deepep dispatcher (kt.distinct_units)
+        "RGROUPS": float(spec.router_groups), "RGROUP_TOPK": float(spec.router_group_topk),
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -269,8 +284,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
                            tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
                            bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)),
-                           # PyTorch FSDP reduce-scatters the autograd gradients itself: no DDP hook
-                           bool(tr.gradient_accumulation_fusion) or bool(p.fsdp))
+                           gacc_code(bool(tr.gradient_accumulation_fusion), bool(p.fsdp), p.fsdp_impl))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -96,7 +96,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         [parallelism] table is optional: the search enumerates the plans, so the table may be
         left out or hold a plan that does not fit this cluster, batch or model
         (``Scenario.from_dict(d, check_plan=False)``); of it only the library choices that are
-        not searched are kept (moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate,
+        not searched are kept (moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate, fsdp_impl,
         cp_repeat_kv; their defaults when it is left out). Likewise training.micro_batch and
         recompute, which the search enumerates; its "full" plans recompute the first
         training.recompute_num_layers layers of each pipeline chunk when the scenario sets it

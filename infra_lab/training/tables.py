@@ -59,7 +59,8 @@ def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=
                              sequence_parallel=bool(spf), passes=("fwd", "bwd"), ep=ep, expert_tp=etp,
                              main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=_attention_kernel(sp, acc_name),
                              scaling=scaling, grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
-                             gradient_accumulation_fusion=bool(sp["gradient_accumulation_fusion"]),
+                             gradient_accumulation_fusion=sp["gradient_accumulation_fusion"] == 1.0,
+                             main_grad_hook="copy" if sp["gradient_accumulation_fusion"] == 2.0 else "add",
                              moe_dispatcher=dispatcher)
 
 
@@ -276,8 +277,9 @@ _TABLE_FACTORS = ("causal_skip", "flash_attention", "dropout", "fp8_gemm_overhea
                   "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grouped_gemm_streams",
                   "gradient_accumulation_fusion")
 """Stack factors that change the per-layer tables (the others act in the kernel), and the one
-training flag the context puts beside them: ``gradient_accumulation_fusion`` (1.0 or 0.0,
-training.gradient_accumulation_fusion, ignored under FSDP)."""
+training flag the context puts beside them: ``gradient_accumulation_fusion`` (1.0 fused or no
+main-grad buffer, 0.0 Megatron-Core DDP's add, 2.0 Megatron-FSDP's copy:
+:func:`infra_lab.training.context.gacc_code`)."""
 
 
 @functools.lru_cache(maxsize=64)

@@ -241,6 +241,15 @@ def _setting(row: dict, key: str) -> str | None:
     return st.split(f"{key}=", 1)[1].split(";")[0]
 
 
+def _fsdp_impl(row: dict) -> str:
+    """parallelism.fsdp_impl of a run: "megatron" when its settings publish Megatron-FSDP
+    (``fsdp=custom``, Megatron-Core's custom FSDP, ``--use-custom-fsdp`` / ``--use-megatron-fsdp``),
+    else "torch" (PyTorch FSDP2, e.g. ``use_torch_fsdp2``, torchtitan)."""
+    st = (row.get("settings") or "").lower()
+    return "megatron" if ("fsdp=custom" in st or "use_megatron_fsdp" in st or "use-megatron-fsdp" in st
+                          or "use-custom-fsdp" in st) else "torch"
+
+
 def _offload_modules(row: dict) -> list[str] | None:
     """Megatron-Core fine-grained activation offloading a run publishes in its ``settings``
     (``fine-grained activation offloading (expert_fc1, moe_act)``: ``--fine-grained-activation-
@@ -554,7 +563,9 @@ def _scenario_for_run(row: dict):
                         "tp_async": tp > 1 and "async_tp=true" in (row.get("settings") or "").lower(),
                         # the context-parallel K/V exchange, as the run's settings state it
                         "cp_rotate": _setting(row, "cp_rotate") or "p2p",
-                        "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true"},
+                        "cp_repeat_kv": (_setting(row, "cp_repeat_kv") or "false").lower() == "true",
+                        # Megatron-FSDP (Megatron-Core's custom FSDP), as the run's settings state it
+                        "fsdp_impl": _fsdp_impl(row)},
     })
     if sc.model_spec.mtp_layers and sc.parallelism.pp > 1:
         if sc.parallelism.dualpipe:
