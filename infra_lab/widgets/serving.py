@@ -48,11 +48,10 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     """
     import infra_lab as il
 
+    from .._validate import integer, positive
     from ..charts.serving import serving_breakdown_chart
     from ..economics import NoPurchasePriceError
     from ..errors import InfraLabError, empty_reasons, with_reasons
-
-    from .._validate import integer, positive
 
     if price_usd_per_gpu_hour is not None:   # 0 used to fall through to the owned cost unannounced
         positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)

@@ -43,11 +43,10 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     """
     import infra_lab as il
 
+    from .._validate import integer
     from ..charts.training import step_breakdown_chart
     from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
-
-    from .._validate import integer
 
     sc = il.load_scenario(base)
     # the accelerator's default node size (data/network_platforms.csv node_gpus), not a typed 8
