@@ -389,7 +389,11 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
         out_dir = Path(V.path("out", out))
         if out_dir.exists() and not out_dir.is_dir():
             raise ValidationError(f"out = {str(out)!r} is a file: expected a folder")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:    # a file on the way, /proc, no permission: the OS's bare error before
+            raise ValidationError(f"out = {str(out)!r}: cannot be created ({e.strerror or e}); "
+                                  "expected a folder this process can write") from None
         _check_fn_record(out_dir, fn, kwargs)
         stored = load_results(out_dir)
         if stored.height:
