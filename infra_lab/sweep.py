@@ -204,7 +204,14 @@ def load_results(out: str | os.PathLike) -> pl.DataFrame:
     parts = sorted(Path(out).glob("part-*.parquet"))
     if not parts:
         return pl.DataFrame()
-    return pl.concat([pl.read_parquet(p) for p in parts], how="diagonal_relaxed")
+    frames = []
+    for p in parts:
+        try:
+            frames.append(pl.read_parquet(p))
+        except (pl.exceptions.ComputeError, OSError) as e:   # polars' bare 'File out of specification' before
+            raise ValidationError(f"out = {str(out)!r}: the part file {p.name} cannot be read ({e}); delete it "
+                                  "and run again to recompute its points") from None
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def _write_part(out: Path, rows: list[dict]) -> None:
