@@ -518,7 +518,11 @@ def efficiency_grid(ms, ns, k: int, accelerator: str, precision: str = "bf16", *
     Returns m, n, k, efficiency [-], achieved_tflops [TFLOP/s] (fixed cost included).
     """
     k = P.check_number("k", k, lo=1, integer=True)
+    given = {"ms": ms, "ns": ns}
     ms, ns = _dims("ms", ms), _dims("ns", ns)
+    for name, a in (("ms", ms), ("ns", ns)):
+        if a.size == 0:   # an empty grid raised "batch: length 1, expected 0"
+            raise ValidationError(f"{name} = {given[name]!r}: expected at least one dimension [elements]")
     mm, nn = np.meshgrid(ms, ns, indexing="ij")
     mm, nn = mm.ravel(), nn.ravel()
     eff = gemm_efficiencies(mm, nn, np.full(mm.size, k), accelerator, precision, stream_k=stream_k)
