@@ -812,3 +812,12 @@ def test_efficiency_grid_refuses_an_empty_axis(ms, ns, field):
 
     with pytest.raises(il.errors.ValidationError, match=rf"^{field} = \[\]: expected at least one"):
         il.compute.efficiency_grid(ms, ns, 8192, "MI300X")
+
+
+@pytest.mark.parametrize("fn", ["gemm_times", "gemm_efficiencies"])
+def test_vectorised_gemm_calls_refuse_no_shapes(fn):
+    """gemm_times([], [], [], ...) raised 'batch: length 1, expected 0' although no batch was given."""
+    import infra_lab as il
+
+    with pytest.raises(il.errors.ValidationError, match=r"^m = \[\]: expected at least one GEMM shape"):
+        getattr(il.compute, fn)([], [], [], "MI300X")

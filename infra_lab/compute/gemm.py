@@ -200,7 +200,10 @@ def _evaluate(ms, ns, ks, accelerator, precision, batch, reference, ceiling=None
               out_bytes=None):
     from .._kernels import gemm as kg
 
+    given_m = ms
     ms = _dims("m", ms)
+    if ms.size == 0 and batch is None:   # "batch: length 1, expected 0" before, with no batch given
+        raise ValidationError(f"m = {given_m!r}: expected at least one GEMM shape (m, n, k) [elements]")
     ns = _dims("n", ns, ms.size)
     ks = _dims("k", ks, ms.size)
     if ms.size != ns.size or ms.size != ks.size:
