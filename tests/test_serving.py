@@ -876,6 +876,35 @@ def test_widget_update_refuses_a_price_of_zero():
     assert s["usd_per_gpu_h"][0] == 3.0 and s["price"][0] == "given"
 
 
+def test_widget_update_refuses_counts_it_would_truncate():
+    """serving_update(gpus=2.5) served 2 GPUs and concurrency=64.7 64 requests, unannounced
+    (int() casts); a count that is not a positive integer is a ValidationError naming it."""
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.serving import serving_update
+
+    for kw in ({"gpus": 2.5}, {"gpus": 0}, {"concurrency": 64.7}, {"input_tokens": 100.5},
+               {"output_tokens": True}):
+        (k, v), = kw.items()
+        with pytest.raises(ValidationError, match=rf"^{k} = {v!r}: "):
+            serving_update("llama3.3-70b", "MI300X", **kw)
+    s, _ = serving_update("llama3.3-70b", "MI300X", gpus=8.0, concurrency=64.0)
+    assert s["configuration"][0] == "as configured"
+
+
+def test_widget_says_why_no_configuration_meets_the_target():
+    """DeepSeek-V3 on 8 H100 read 'no configuration of 8 GPUs reaches TPOT ≤ 20 ms', although
+    none of them fits in memory at all; the row now carries serve_search's reason."""
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.serving import serving_update
+
+    s, _ = serving_update("deepseek-v3", "H100-SXM", "vllm", "fp8", 512, 8, max_tpot_ms=20)
+    row = s["configuration"][1]
+    assert row.startswith("no configuration of 8 GPUs reaches TPOT ≤ 20 ms: ")
+    assert "fits in memory" in row and "85.52 GB" in row
+    s, _ = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 64, 8, max_tpot_ms=2)
+    assert "the smallest TPOT [s] of the" in s["configuration"][1]
+
+
 def test_widget_prices_every_listed_accelerator_and_hides_what_cannot_run():
     """Three dead or misleading states of the serving explorer: MI325X (in its accelerator list)
     answered only "cannot run" because it has no public purchase price, although its rents are
@@ -1010,3 +1039,22 @@ def test_class_comparison_refuses_an_empty_list(models, accelerators, field):
     """An empty list of models or accelerators gave a frame with no rows and no columns."""
     with pytest.raises(ValidationError, match=rf"^{field} = \[\]: expected at least one"):
         il.serving.class_comparison(models, accelerators)
+
+
+def test_max_concurrency_is_counted_at_the_mean_context_in_flight():
+    """ServeResult.max_concurrency said 'requests whose KV cache fits at once', beside
+    il.memory.max_inference_batch (full context) giving 33 where serve gives 44 for Llama 3.3 70B
+    on one MI300X at 2,048 + 2,048 tokens: serve counts each request at its mean context in
+    flight (prompt + half the output) and caps at the engine's max_num_seqs; the docstring says so."""
+    import math
+
+    sc = {"name": "x", "model": {"preset": "llama3.3-70b"},
+          "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},
+          "serving": {"tp": 1, "input_tokens": 2048, "output_tokens": 2048, "concurrency": 1}}
+    r = il.serve(sc)
+    p = il.stacks.params(r.stack)
+    room = p["memory_utilization"] * il.catalog.accelerator("MI300X").memory_capacity_bytes - r.weights_per_gpu_bytes
+    assert r.max_concurrency == math.floor(room / memory.kv_cache_bytes("llama3.3-70b", 2048 + 2048 / 2)) == 44
+    assert memory.max_inference_batch("llama3.3-70b", "MI300X", 4096) == 33
+    doc = il.serving.ServeResult.__doc__
+    assert "prompt + half the output" in doc and "max_num_seqs" in doc

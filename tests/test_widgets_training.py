@@ -67,3 +67,21 @@ def test_a_setting_without_a_plan_clears_the_previous_chart(monkeypatch):
                         lambda *a, **k: (pl.DataFrame({"plan": ["no valid plan: (a stand-in)"]}), None))
     box.controls["seq_len"].value = 8192
     assert box.chart.chart is None and "no valid plan" in box.children[1].value
+
+
+def test_a_gpu_count_or_size_it_cannot_use_is_refused_not_replaced():
+    """training_update(gpus=0) and gpus=-8 estimated 8 GPUs, gpus=100 estimated 96 and
+    seq_len=2048.9 estimated 2,048, each with no word; they are ValidationErrors naming the
+    argument (a GPU count must fill whole nodes of the accelerator)."""
+    import pytest
+
+    from infra_lab.errors import ValidationError
+
+    for kw, match in (({"gpus": 0}, r"^gpus = 0: "), ({"gpus": -8}, r"^gpus = -8: "),
+                      ({"gpus": 100}, r"^gpus = 100: .*multiple of 8 .*96 or 104"),
+                      ({"gpus": 64.5}, r"^gpus = 64.5: "), ({"seq_len": 2048.9}, r"^seq_len = 2048.9: "),
+                      ({"global_batch": True}, r"^global_batch = True: ")):
+        with pytest.raises(ValidationError, match=match):
+            training_update(**kw)
+    s, _ = training_update(gpus=64.0)            # a whole float is a count
+    assert s["gpus"][0] == 64

@@ -79,7 +79,10 @@ class ServeResult:
     memory_per_gpu_bytes : weights + KV cache of the running requests + the runtime reserve [B]
     weights_per_gpu_bytes, kv_cache_per_gpu_bytes : the parts [B]
     fits : the weights and at least one request's KV cache fit (the deployment runs)
-    max_concurrency : requests whose KV cache fits at once across the deployment [-]
+    max_concurrency : requests whose KV cache fits at once across the deployment [-], each at
+        the mean context of a request in flight (prompt + half the output; not the full context
+        :func:`infra_lab.memory.max_inference_batch` counts) and at most the engine's
+        ``max_num_seqs`` per replica
     kv_limited : more requests in flight than fit; the rest queue (their wait is in ttft_s)
     running_requests : requests decoding at once [-]
     prefill_time_fraction : share of GPU time spent on prompts (and encoders) [-]

@@ -48,18 +48,20 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     """
     import infra_lab as il
 
+    from .._validate import integer, positive
     from ..charts.serving import serving_breakdown_chart
     from ..economics import NoPurchasePriceError
-    from ..errors import InfraLabError, empty_reasons
+    from ..errors import InfraLabError, empty_reasons, with_reasons
 
     if price_usd_per_gpu_hour is not None:   # 0 used to fall through to the owned cost unannounced
-        from .._validate import positive
         positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
-    gpus = int(gpus)
+    # checked, not cast: int() served 2.5 GPUs as 2 and 64.7 requests as 64
+    gpus, concurrency, input_tokens, output_tokens = (integer(k, v) for k, v in (
+        ("gpus", gpus), ("concurrency", concurrency), ("input_tokens", input_tokens), ("output_tokens", output_tokens)))
     sc = {"name": "explorer", "model": {"preset": model},
           "hardware": {"accelerator": accelerator, "nodes": 1, "gpus_per_node": gpus},
-          "serving": {"engine": engine, "weight_precision": precision, "tp": gpus, "concurrency": int(concurrency),
-                      "input_tokens": int(input_tokens), "output_tokens": int(output_tokens)}}
+          "serving": {"engine": engine, "weight_precision": precision, "tp": gpus, "concurrency": concurrency,
+                      "input_tokens": input_tokens, "output_tokens": output_tokens}}
     try:
         spec = il.models.get(model)
         if spec.experts and spec.experts % gpus == 0:
@@ -95,7 +97,7 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     rows = [row("as configured", r)]
     if max_tpot_ms is not None:
         try:
-            with empty_reasons():      # an empty search is reported in the table below
+            with empty_reasons() as why:      # an empty search is reported in the table below
                 best = il.serve_search(sc, top=1, max_tpot_s=float(max_tpot_ms) / 1e3,
                                        concurrencies=[1, 4, 16, 32, 64, 128, 256, 512],
                                        weight_precisions=[precision])
@@ -112,8 +114,8 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
                    f"kv {b['kv_precision']}, {b['concurrency']} in flight)")
             rows.append(row(f"best at TPOT ≤ {max_tpot_ms:g} ms", rb, cfg))
         elif best is not None:
-            rows.append({"configuration": f"no configuration of {gpus} GPU{'' if gpus == 1 else 's'} reaches "
-                                           f"TPOT ≤ {max_tpot_ms:g} ms"})
+            rows.append({"configuration": with_reasons(   # why: none fits, or the smallest TPOT
+                f"no configuration of {gpus} GPU{'' if gpus == 1 else 's'} reaches TPOT ≤ {max_tpot_ms:g} ms", why)})
     chart = None if not r.fits else serving_breakdown_chart(
         r.breakdown.with_columns(pl.lit(f"{gpus} × {accelerator}").alias("run")),
         title=f"{model}: where an engine cycle goes")

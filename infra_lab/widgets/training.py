@@ -32,6 +32,8 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     parallelism without a whole micro-batch per GPU; the search then looks only at plans whose
     tensor/pipeline/context parallelism brings dp down to a divisor of the batch, and the
     ``note`` column says so (with the smallest global batch pure data parallelism would take).
+    ``gpus`` must fill whole nodes of the accelerator (a multiple of its GPUs per node);
+    ``gpus``, ``global_batch`` and ``seq_len`` are integers (ValidationError otherwise).
 
     Returns
     -------
@@ -41,6 +43,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     """
     import infra_lab as il
 
+    from .._validate import integer
     from ..charts.training import step_breakdown_chart
     from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
@@ -48,7 +51,14 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     sc = il.load_scenario(base)
     # the accelerator's default node size (data/network_platforms.csv node_gpus), not a typed 8
     per_node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1}).gpus_per_node
-    hw = {"accelerator": accelerator, "nodes": max(1, int(gpus) // per_node),
+    # checked, not cast: int() made 0 or -8 GPUs one node, 100 GPUs 96 and 2048.9 tokens 2,048
+    gpus, global_batch, seq_len = (integer(k, v) for k, v in
+                                   (("gpus", gpus), ("global_batch", global_batch), ("seq_len", seq_len)))
+    if gpus % per_node:
+        lo = gpus // per_node * per_node
+        raise ValidationError(f"gpus = {gpus!r}: expected a multiple of {per_node} ({accelerator}'s GPUs per node), "
+                              f"e.g. {' or '.join(str(g) for g in (lo, lo + per_node) if g > 0)}")
+    hw = {"accelerator": accelerator, "nodes": gpus // per_node,
           "nic": EXPLORER_ACCELERATORS.get(accelerator, "ConnectX-7-NDR")}
     tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
     world, gb = hw["nodes"] * per_node, int(global_batch)
