@@ -299,7 +299,7 @@ for r in il.compute.device_kernels().filter(pl.col("software") == "sdpa-fa2").it
     pkg.append(100 * (flop / t / 1e12 / r["value"] - 1))
 pkg = pl.Series(pkg)
 gg = grp("grouped_gemm", "bf16", "torch._grouped_mm")
-causal_fwd = dk.filter(pl.col("case").str.contains("-fwd-causal-"))
+causal_fwd = dk.filter(pl.col("case").str.contains("-fwd-causal-") & (pl.col("software") == "cudnn"))
 rowwise = dk.filter(pl.col("software").str.contains("row-wise") & (pl.col("kind") == "gemm"))
 rw_small = rowwise.sort("error_pct", descending=True).row(0, named=True)
 Markdown(
