@@ -204,7 +204,14 @@ def load_results(out: str | os.PathLike) -> pl.DataFrame:
     parts = sorted(Path(out).glob("part-*.parquet"))
     if not parts:
         return pl.DataFrame()
-    return pl.concat([pl.read_parquet(p) for p in parts], how="diagonal_relaxed")
+    frames = []
+    for p in parts:
+        try:
+            frames.append(pl.read_parquet(p))
+        except (pl.exceptions.ComputeError, OSError) as e:   # polars' bare 'File out of specification' before
+            raise ValidationError(f"out = {str(out)!r}: the part file {p.name} cannot be read ({e}); delete it "
+                                  "and run again to recompute its points") from None
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def _write_part(out: Path, rows: list[dict]) -> None:
@@ -389,7 +396,11 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
         out_dir = Path(V.path("out", out))
         if out_dir.exists() and not out_dir.is_dir():
             raise ValidationError(f"out = {str(out)!r} is a file: expected a folder")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:    # a file on the way, /proc, no permission: the OS's bare error before
+            raise ValidationError(f"out = {str(out)!r}: cannot be created ({e.strerror or e}); "
+                                  "expected a folder this process can write") from None
         _check_fn_record(out_dir, fn, kwargs)
         stored = load_results(out_dir)
         if stored.height:

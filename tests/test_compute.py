@@ -802,3 +802,22 @@ def test_memory_chart_names_the_capacity_it_marks():
     assert cap["MI300X"] == pytest.approx(il.catalog.accelerator("MI300X").memory_capacity_bytes / 1e9)
     spec = str(il.charts.memory_stacked_bars(m).to_dict())
     assert "HBM [GB]" not in spec and "memory a job can address [GB]" in spec
+
+
+@pytest.mark.parametrize("ms, ns, field", [([], [256], "ms"), ([256], [], "ns")])
+def test_efficiency_grid_refuses_an_empty_axis(ms, ns, field):
+    """An empty ms or ns raised 'batch: length 1, expected 0', naming an argument
+    efficiency_grid does not have."""
+    import infra_lab as il
+
+    with pytest.raises(il.errors.ValidationError, match=rf"^{field} = \[\]: expected at least one"):
+        il.compute.efficiency_grid(ms, ns, 8192, "MI300X")
+
+
+@pytest.mark.parametrize("fn", ["gemm_times", "gemm_efficiencies"])
+def test_vectorised_gemm_calls_refuse_no_shapes(fn):
+    """gemm_times([], [], [], ...) raised 'batch: length 1, expected 0' although no batch was given."""
+    import infra_lab as il
+
+    with pytest.raises(il.errors.ValidationError, match=r"^m = \[\]: expected at least one GEMM shape"):
+        getattr(il.compute, fn)([], [], [], "MI300X")

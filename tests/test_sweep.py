@@ -291,3 +291,23 @@ def test_resume_refuses_a_folder_another_function_filled(tmp_path):
     with pytest.warns(UserWarning, match="fn_kwargs"):
         il.sweep(_scaled, {"x": [1]}, out=out2, progress=False, fn_kwargs={"factor": 5})
     assert il.sweep(_scaled, {"x": [1]}, out=out2, progress=False, fn_kwargs={"factor": 2})["y"].to_list() == [2]
+
+
+def test_an_out_folder_that_cannot_be_created_is_named(tmp_path):
+    """out= under a path that cannot hold a folder raised the OS's bare FileNotFoundError /
+    NotADirectoryError from mkdir; the record file's write already said 'cannot be written'."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for out in (blocker / "runs", "/proc/infra-lab-sweep-test"):
+        with pytest.raises(ValidationError, match=r"^out = .*: cannot be created \("):
+            il.sweep(lambda x: {"y": x}, {"x": [1]}, out=out, progress=False)
+
+
+def test_an_unreadable_part_file_is_named(tmp_path):
+    """A damaged part file in out= raised polars' ComputeError ('File out of specification')
+    without naming the file; it is a ValidationError naming it and what to do."""
+    (tmp_path / "part-00000.parquet").write_text("garbage")
+    with pytest.raises(ValidationError, match=r"part-00000\.parquet.*cannot be read.*delete it"):
+        il.sweep(lambda x: {"y": x}, {"x": [1]}, out=tmp_path, progress=False)
+    with pytest.raises(ValidationError, match=r"part-00000\.parquet"):
+        il.sweep.load_results(tmp_path)

@@ -200,7 +200,10 @@ def _evaluate(ms, ns, ks, accelerator, precision, batch, reference, ceiling=None
               out_bytes=None):
     from .._kernels import gemm as kg
 
+    given_m = ms
     ms = _dims("m", ms)
+    if ms.size == 0 and batch is None:   # "batch: length 1, expected 0" before, with no batch given
+        raise ValidationError(f"m = {given_m!r}: expected at least one GEMM shape (m, n, k) [elements]")
     ns = _dims("n", ns, ms.size)
     ks = _dims("k", ks, ms.size)
     if ms.size != ns.size or ms.size != ks.size:
@@ -518,7 +521,11 @@ def efficiency_grid(ms, ns, k: int, accelerator: str, precision: str = "bf16", *
     Returns m, n, k, efficiency [-], achieved_tflops [TFLOP/s] (fixed cost included).
     """
     k = P.check_number("k", k, lo=1, integer=True)
+    given = {"ms": ms, "ns": ns}
     ms, ns = _dims("ms", ms), _dims("ns", ns)
+    for name, a in (("ms", ms), ("ns", ns)):
+        if a.size == 0:   # an empty grid raised "batch: length 1, expected 0"
+            raise ValidationError(f"{name} = {given[name]!r}: expected at least one dimension [elements]")
     mm, nn = np.meshgrid(ms, ns, indexing="ij")
     mm, nn = mm.ravel(), nn.ravel()
     eff = gemm_efficiencies(mm, nn, np.full(mm.size, k), accelerator, precision, stream_k=stream_k)
