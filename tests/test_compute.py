@@ -821,3 +821,20 @@ def test_vectorised_gemm_calls_refuse_no_shapes(fn):
 
     with pytest.raises(il.errors.ValidationError, match=r"^m = \[\]: expected at least one GEMM shape"):
         getattr(il.compute, fn)([], [], [], "MI300X")
+
+
+def test_compute_memory_update_shows_the_accelerators_it_is_given():
+    """accelerators=[] showed the three default devices (``accelerators or DEVICES``) as if
+    they had been asked for, a bare name was read letter by letter, and an alias or another
+    letter case ('mi300x', 'H100') raised IndexError (the frame holds the catalog names)."""
+    import infra_lab as il
+
+    with pytest.raises(il.errors.ValidationError, match=r"^accelerators = \[\]"):
+        il.widgets.compute_memory_update("llama3-8b", 2048, 1, "bf16", 1, "none", accelerators=[])
+    with pytest.raises(il.errors.ValidationError, match=r"^accelerators = 'B200': expected a list"):
+        il.widgets.compute_memory_update("llama3-8b", 2048, 1, "bf16", 1, "none", accelerators="B200")
+    df, _, html = il.widgets.compute_memory_update("llama3-8b", 2048, 1, "bf16", 1, "none", accelerators=["B200"])
+    assert set(df["accelerator"]) == {"B200"} and "MI300X" not in html
+    df, _, html = il.widgets.compute_memory_update("llama3-8b", 2048, 1, "bf16", 1, "none",
+                                                   accelerators=["mi300x", "H100"])   # IndexError before
+    assert set(df["accelerator"]) == {"MI300X", "H100-SXM"} and "<b>H100-SXM</b>" in html

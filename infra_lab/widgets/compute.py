@@ -26,9 +26,12 @@ def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision
     from .. import charts, compute, models
     from ..memory import memory_sweep
 
-    devs = list(accelerators or DEVICES)
+    devs = list(DEVICES) if accelerators is None else accelerators   # memory_sweep refuses [] and a bare name
     df = memory_sweep([preset], devs, seq_len=seq_len, micro_batch=micro_batch,
                       precision=precision, zero=zero, recompute=recompute)
+    from .. import catalog
+
+    devs = [catalog.accelerator(d).name for d in devs]   # the frame's names: 'mi300x' or 'H100' gave IndexError
     chart = charts.memory_stacked_bars(
         df, title=f"{preset}: s = {seq_len}, micro-batch {micro_batch}, ZeRO-{zero}, recompute {recompute}")
     spec = models.get(preset)

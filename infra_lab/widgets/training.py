@@ -48,6 +48,8 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
 
+    # the catalog's name: the NIC table below is keyed by it ('b200' got ConnectX-7 NICs)
+    accelerator = il.catalog.accelerator(accelerator).name
     sc = il.load_scenario(base)
     # the accelerator's default node size (data/network_platforms.csv node_gpus), not a typed 8
     per_node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1}).gpus_per_node
