@@ -2,13 +2,15 @@
 H200 by tools/device/measure_kernels.py) and the compute model's predictions of them: the CSV is
 exactly what the ingest tool derives from the committed raw runs, every row is a test row that the
 model predicts, the two FLOP conventions agree, and the model's errors stay where notebook 02
-(section 3.1) states them. No parameter is fitted to these rows."""
+(section 3.1) states them. One kernel is fitted to these rows: PyTorch's in-tree FlashAttention-2
+(``sdpa-fa2``), on its train rows (the house hash split); every other row is a test row."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import math
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -56,10 +58,14 @@ def test_every_case_pools_both_runs_and_keeps_its_trials():
     assert row["value"] == pytest.approx(2 * 8192**3 / t / 1e12, abs=0.006)
 
 
-def test_every_row_is_a_predicted_test_row_with_a_committed_source(table):
+def test_every_row_is_predicted_with_a_committed_source_and_only_sdpa_fa2_is_split(table):
     d = compute.device_kernels()
     assert d.height == table.height >= 150
-    assert set(d["role"]) == {"test"} and set(d["accelerator"]) == {"H200-SXM"}
+    assert set(d["accelerator"]) == {"H200-SXM"}
+    for r in d.iter_rows(named=True):
+        hashed = "test" if zlib.crc32(r["case"].encode()) % 3 == 0 else "train"
+        assert r["role"] == (hashed if r["software"] == "sdpa-fa2" else "test"), r["case"]
+    assert d.filter(pl.col("role") == "train").height == 14
     assert table["predicted"].is_finite().all() and (table["predicted"] > 0).all()
     for url in set(d["source_url"]):
         for u in url.split(";"):
@@ -100,9 +106,21 @@ def test_where_the_model_transfers_and_where_it_leans_fast(table):
     assert _group(s, "gemm", "bf16", "torch.mm")["median_abs_error_pct"] <= 10.0
     assert _group(s, "gemm", "fp8", "torch._scaled_mm e4m3, tensor-wise scales, fast")["median_abs_error_pct"] <= 10.0
     assert _group(s, "attention", "bf16", "cudnn")["median_abs_error_pct"] <= 5.0
-    # known leans, all in the same direction (the model too fast): PyTorch's bundled FA2, the
-    # fused grouped GEMM, large sustained BF16 GEMMs on the 700 W part
-    assert 5.0 < _group(s, "attention", "bf16", "fa2")["median_error_pct"] <= 25.0
+    # PyTorch's bundled FA2 (sdpa-fa2) is fitted to its train rows: its held-out rows
+    sf = table.filter((pl.col("software") == "sdpa-fa2") & (pl.col("role") == "test"))["error_pct"]
+    assert sf.len() == 10 and sf.abs().median() <= 5.0 and sf.abs().max() <= 10.0
+    # ... and the flash-attn package's FA2 parameters (FA3 paper, H100) price it too fast
+    acc = catalog.accelerator("H200-SXM")
+    pkg = []
+    for r in compute.device_kernels().filter(pl.col("software") == "sdpa-fa2").iter_rows(named=True):
+        s_, ps = int(r["seq_len"]), r["pass"]
+        out = _core(acc, s_, s_, 128, 128, float(r["batch_heads"]), ps, bool(r["causal"]), 0,
+                    P.value(acc, f"attn_eff_{ps}", "fa2"), P.value(acc, f"attn_overhead_{ps}", "fa2"),
+                    int(P.value(acc, "attn_block")), int(P.value(acc, f"attn_kernels_{ps}")))
+        pkg.append(out["flops"] / out["time_s"] / (r["value"] * 1e12) - 1.0)
+    assert 0.05 < float(pl.Series(pkg).median()) <= 0.25
+    # known leans, all in the same direction (the model too fast): the fused grouped GEMM, large
+    # sustained BF16 GEMMs on the 700 W part
     assert 5.0 < _group(s, "grouped_gemm", "bf16", "torch._grouped_mm")["median_error_pct"] <= 25.0
     rw = table.filter(pl.col("software").str.contains("row-wise") & (pl.col("kind") == "gemm"))
     worst = rw.sort("error_pct", descending=True).row(0, named=True)

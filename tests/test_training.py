@@ -1119,7 +1119,8 @@ def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
     for stack in ("torchtitan-cuda", "torchtitan-rocm"):
         assert il.stacks.params(stack)["attention_kernel"] == 7
     sp = il.stacks.params("torchtitan-cuda")
-    want = {"H100-SXM": "fa2", "H100-96GB-500W": "fa2", "H200-SXM": "fa2", "A100-SXM-80GB": "fa2",
+    want = {"H100-SXM": "sdpa-fa2", "H100-96GB-500W": "sdpa-fa2", "H200-SXM": "sdpa-fa2", "H800-SXM": "sdpa-fa2",
+            "A100-SXM-80GB": "fa2",
             "B200": "cudnn", "B200-750W": "cudnn", "GB200": "cudnn", "B300": "cudnn", "GB300": "cudnn",
             "MI300X": "aotriton", "MI325X": "aotriton", "MI355X": "aiter"}
     for acc, k in want.items():
@@ -1129,6 +1130,12 @@ def test_sdpa_attention_kernel_is_resolved_per_gpu_architecture():
     for r in rows.iter_rows(named=True):
         assert r["text"] in il.compute.attention_kernels(r["accelerator"]), r["accelerator"]
         assert r["source_url"].startswith("https://")
+    # Hopper's in-tree FlashAttention-2 is one fit (H200's own measurements), shared by the GH100 parts
+    for ps in ("fwd", "bwd"):
+        e = {a: il.compute.attention_efficiency(8192, 128, 32, a, ps, True, kernel="sdpa-fa2")
+             for a in ("H100-SXM", "H200-SXM", "H800-SXM")}
+        assert e["H100-SXM"] == pytest.approx(e["H200-SXM"], rel=1e-12) == e["H800-SXM"]
+        assert e["H200-SXM"] < il.compute.attention_efficiency(8192, 128, 32, "H200-SXM", ps, True, kernel="fa2")
     # a device without an sdpa_kernel row keeps its default kernel
     assert T._attention_kernel(sp, "MI350X") is None
     with pytest.raises(ValidationError):
@@ -1148,7 +1155,7 @@ def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
     FlashAttention-2 stand-in it replaced (AOTriton's Triton backward at about half of CK's
     rate at 8k tokens, 32 heads, causal); Megatron-Core/Primus on ROCm (Transformer Engine, code 3) keep the device's CK kernel,
     so ZAYA1's step is unchanged by it. On CUDA, torch SDPA stays PyTorch's in-tree FA2 below
-    Blackwell."""
+    Blackwell (kernel sdpa-fa2)."""
     from infra_lab._kernels.training_reference import step_reference
 
     tt, mc = il.stacks.params("torchtitan-rocm"), il.stacks.params("megatron-core-rocm")
@@ -1156,7 +1163,7 @@ def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
         assert T._attention_kernel(tt, acc) == "aotriton", acc
         assert T._attention_kernel(mc, acc) is None, acc            # the device default, ck-fa2
         assert il.compute.default_attention_kernel(acc) == "ck-fa2"
-    assert T._attention_kernel(il.stacks.params("torchtitan-cuda"), "H100-SXM") == "fa2"
+    assert T._attention_kernel(il.stacks.params("torchtitan-cuda"), "H100-SXM") == "sdpa-fa2"
     for ps in ("fwd", "bwd"):
         a = il.compute.attention_efficiency(8192, 128, 32, "MI300X", ps, True, kernel="aotriton")
         c = il.compute.attention_efficiency(8192, 128, 32, "MI300X", ps, True, kernel="ck-fa2")

@@ -170,8 +170,15 @@ def _sse(pred, rows) -> float:
     return float(sum((math.log(pred(r)) - math.log(m)) ** 2 for r, m in rows))
 
 
+def _fit_set() -> pl.DataFrame:
+    """The rows a fit may read: data/compute_measurements.csv and the project's own kernel
+    measurements (:func:`device_kernels`, whose train rows are the SDPA FlashAttention-2 ones)."""
+    cols = compute_measurements().columns
+    return pl.concat([compute_measurements(), device_kernels().select(cols)], how="vertical_relaxed")
+
+
 def _rows(accs=None, kind=None, role="train", **eq) -> list[dict]:
-    t = compute_measurements().filter(pl.col("role") == role)
+    t = _fit_set().filter(pl.col("role") == role)
     if kind is not None:
         t = t.filter(pl.col("kind").is_in([kind] if isinstance(kind, str) else list(kind)))
     if accs is not None:
@@ -217,7 +224,8 @@ def calibrate() -> pl.DataFrame:
         B200 ``grouped_mm_factor``: torchao's BF16 ``torch._grouped_mm`` forward + backward
         times (train rows, :func:`grouped_mm_factor_fit`).
     5. Attention ``attn_eff_*`` / ``attn_overhead_*``: least squares on log rate over the
-       train rows (H100 FA2/FA3/cuDNN; MI355X AITER; B200 cuDNN/FA2; MI300X AOTriton),
+       train rows (H100 FA2/FA3/cuDNN; MI355X AITER; B200 cuDNN/FA2; MI300X AOTriton; H200
+       ``sdpa-fa2``, PyTorch's in-tree FlashAttention-2, from the train rows of :func:`device_kernels`),
        backward constrained to e_bwd ≤ e_fwd and c_bwd ≥ c_fwd. A (device, kernel, pass)
        listed in :data:`ATTN_CAPPED_AT_MEASURED` has its efficiency also bounded by
        :func:`_attn_cap` (its fastest train-row rate over the BF16 peak); none is listed at
@@ -263,7 +271,7 @@ def calibrate() -> pl.DataFrame:
     put("B200", "grouped_mm_factor", "bf16", grouped_mm_factor_fit(fixed=f_nv, hbm_eff=hb)["value"])
     # attention
     fits: dict[tuple[str, str, str], tuple[float, float]] = {}
-    att = compute_measurements().filter((pl.col("kind") == "attention") & (pl.col("role") == "train"))
+    att = _fit_set().filter((pl.col("kind") == "attention") & (pl.col("role") == "train"))
     for acc, kern, ps in ATTN_CAPPED_AT_MEASURED:     # a listed pass must have train rows
         _attn_cap(acc, kern, ps)
     for (acc, kern), _ in att.group_by(["accelerator", "software"], maintain_order=True):
@@ -497,14 +505,18 @@ def device_kernels() -> pl.DataFrame:
     cuDNN back ends of PyTorch's SDPA, forward and backward) and a fused FP8 cast, timed on one
     GPU by tools/device/measure_kernels.py (raw runs in data/measurements/device/; the CSV is
     rebuilt from them by tools/device/ingest_kernels.py). Same columns as
-    :func:`compute_measurements`; every row is ``test``: nothing is fitted to them."""
+    :func:`compute_measurements`. The SDPA FlashAttention-2 rows (kernel ``sdpa-fa2``, PyTorch's
+    in-tree FlashAttention-2) are split by the house hash (``test`` when zlib.crc32(case) % 3 == 0)
+    and :func:`calibrate` fits that kernel's attention parameters to their train rows; every other
+    row is ``test``: nothing is fitted to them."""
     return catalog.read_table(catalog.DATA_DIR / "measurements" / "device_kernels.csv", _MEAS_SCHEMA)
 
 
 def device_check_table() -> pl.DataFrame:
-    """Predicted vs measured for :func:`device_kernels` (columns of :func:`validation_table`),
-    an independent check: the compute model's parameters for that GPU were set without these rows
-    (on H200: H100's fitted ceilings and attention parameters carried over, H100's HBM efficiency).
+    """Predicted vs measured for :func:`device_kernels` (columns of :func:`validation_table`).
+    The test rows are an independent check: the compute model's parameters for that GPU were set
+    without them (on H200: H100's fitted ceilings and FA2/FA3/cuDNN attention parameters carried
+    over, H100's HBM efficiency); the ``sdpa-fa2`` train rows are the ones that kernel is fitted to.
     """
     return _prediction_table(device_kernels())
 

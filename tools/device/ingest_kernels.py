@@ -6,8 +6,11 @@
 Each case's value pools the seven timed trials of every raw run listed in RUNS (the median of
 all of them); the note gives each run's median so the run-to-run spread is visible. Rows have the
 columns of data/compute_measurements.csv, so the compute model predicts them with the same code
-(:func:`infra_lab.compute.validation.device_check_table`). Every row is a ``test`` row: nothing
-is fitted to the project's own measurements.
+(:func:`infra_lab.compute.validation.device_check_table`). The SDPA FlashAttention-2 back-end rows
+(kernel ``sdpa-fa2``: PyTorch's in-tree FlashAttention-2, what torchtitan runs on Hopper) are split
+by the house hash, ``test`` when zlib.crc32(case) % 3 == 0, else ``train`` (the compute model's
+``sdpa-fa2`` parameters are fitted to the train rows by infra_lab.compute.calibrate); every other
+row (GEMMs, grouped GEMMs, cuDNN attention, the cast) is a ``test`` row: nothing is fitted to them.
 
 FLOP conventions (written out here, independently of the package): a GEMM is 2·m·n·k (grouped:
 times the groups); attention forward is 2·(d_qk + d_v)·(batch·heads)·(visible query-key pairs),
@@ -21,6 +24,7 @@ import io
 import json
 import statistics
 import sys
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +46,16 @@ _GROUPED_SOFTWARE = {
     "fp8-rowwise": ("fp8", "torch._scaled_grouped_mm e4m3, row-wise scales, fast accumulation"),
 }
 _ATTN_SOFTWARE = {"fa2": "PyTorch SDPA FlashAttention-2 back end", "cudnn": "PyTorch SDPA cuDNN back end"}
+_ATTN_KERNEL = {"fa2": "sdpa-fa2", "cudnn": "cudnn"}    # the compute model's kernel name of each back end
+FITTED_KERNELS = ("sdpa-fa2",)                          # kernels whose rows are split train/test
+
+
+def role_of(case: str, software: str) -> str:
+    """``train`` or ``test``: the house split (test when zlib.crc32(case) % 3 == 0) for a kernel in
+    FITTED_KERNELS, ``test`` for every other row."""
+    if software in FITTED_KERNELS and zlib.crc32(case.encode()) % 3 != 0:
+        return "train"
+    return "test"
 
 
 def _key(r: dict) -> tuple:
@@ -105,7 +119,7 @@ def rows_for(accelerator: str, files: list[str]) -> list[dict]:
             base.update(case=f"h200-here-{r['backend']}-{r['pass']}-{'causal' if r['causal'] else 'full'}-{r['seq_len']}",
                         kind="attention", precision="bf16", batch_heads=bh, head_dim=r["head_dim"],
                         seq_len=r["seq_len"], causal=str(bool(r["causal"])).lower(), **{"pass": r["pass"]},
-                        software=r["backend"], value=round(flop / t / 1e12, 2), unit="TFLOP/s",
+                        software=_ATTN_KERNEL[r["backend"]], value=round(flop / t / 1e12, 2), unit="TFLOP/s",
                         note=f"{_ATTN_SOFTWARE[r['backend']]} ({sw_tail}); batch {r['batch']} x {r['heads']} heads, "
                              f"16k tokens per call; FLOP = 2(d_qk+d_v) x batch-heads x visible pairs (causal "
                              f"s(s+1)/2), backward 2.5x; the backward is timed as autograd.grad over a retained "
@@ -115,6 +129,7 @@ def rows_for(accelerator: str, files: list[str]) -> list[dict]:
                         m=r["m"], n=r["n"], software=f"torch.compile (Inductor/Triton) fused cast; {sw_tail}",
                         value=round(t * 1e6, 2), unit="us",
                         note=f"bf16 -> fp8 e4m3 with a precomputed tensor-wise scale, one fused kernel; {how}")
+        base["role"] = role_of(base["case"], base["software"])
         out.append(base)
     return out
 
