@@ -759,3 +759,14 @@ def test_study_tables_refuse_an_empty_list(call, field):
     iterable); each is now a ValidationError naming the argument."""
     with pytest.raises(ValidationError, match=rf"^{field}\b"):
         call()
+
+
+@pytest.mark.parametrize("n_runs", [0, -5, 2.5, "100"])
+def test_reliability_update_refuses_a_run_count_it_cannot_simulate(n_runs):
+    """n_runs = 0 or -5 skipped the Monte Carlo and the text blamed 'too many interruptions per
+    run'; 2.5 was truncated to 2. The count is checked like simulate's."""
+    pytest.importorskip("ipywidgets")
+    from infra_lab.widgets.reliability import reliability_update
+
+    with pytest.raises(ValidationError, match=rf"^n_runs = {n_runs!r}: "):
+        reliability_update(1024, "llama3", 1.0, 5.0, "baseline", hardware=SC, work_hours=95.0, n_runs=n_runs)

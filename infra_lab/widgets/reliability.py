@@ -53,7 +53,10 @@ def reliability_update(gpus: int, calibration: str, early_deployment: float,
                       calibration=calibration, early_deployment=early_deployment,
                       write_GBps_per_node=write_GBps_per_node, restart=restart)
     s = plan.summary()
-    n = min(int(n_runs), int(MC_FAILURE_BUDGET / max(plan.expected_failures, 1.0)))
+    from .._validate import integer
+
+    # checked, not cast: 0 or -5 read as 'too many interruptions per run', 2.5 as 2
+    n = min(integer("n_runs", n_runs), int(MC_FAILURE_BUDGET / max(plan.expected_failures, 1.0)))
     if n < 10:  # too many interruptions per run to simulate interactively
         s.update(mc_runs=0, mc_goodput_mean=float("nan"), mc_wall_days_p95=float("nan"))
         chart = charts.goodput_vs_interval(R.interval_sweep(plan, case=calibration), title=(
