@@ -56,7 +56,7 @@ def moe_distinct_ranks(experts: int, top_k: int, ranks: int, groups: int = 0,
     the top k of the selected groups' experts; on random logits (``--moe-router-force-load-
     balancing``) the groups are uniform by symmetry but the experts spread over the selected
     groups a little more evenly than uniform draws (a lower bound of the distinct ranks, see
-    tests/test_deepep_bytes.py). A dispatcher that sends a token once per destination rank
+    tests/test_group_limited_routing.py). A dispatcher that sends a token once per destination rank
     (DeepEP's ``is_token_in_rank``) moves this many copies, not top_k.
 
     Examples
