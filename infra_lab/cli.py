@@ -912,14 +912,47 @@ examples:
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviated options (``--max-tpot`` must not silently become
+    ``--max-tpot-s``: a unit suffix is part of the name), whose "unrecognized arguments" error
+    names the nearest option of any command."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def _all_options(self) -> list[str]:
+        opts = [o for a in self._actions for o in a.option_strings]
+        for a in self._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sp in a.choices.values():
+                    opts += [o for b in sp._actions for o in b.option_strings]
+        return sorted(set(opts))
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            import difflib
+
+            hints = []
+            for tok in message.split(":", 1)[1].split():
+                if tok.startswith("--"):
+                    near = difflib.get_close_matches(tok.split("=")[0], self._all_options(), n=1, cutoff=0.6)
+                    if near:
+                        hints.append(f"{tok.split('=')[0]}: did you mean {near[0]}?")
+            if hints:
+                message += ("; " + "; ".join(hints) + " (options are never abbreviated: a unit suffix "
+                            "such as -s is part of the name)")
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--format", choices=FORMATS, default="table",
                         help="table (readable, default), json or csv (for machines)")
     common.add_argument("--debug", action="store_true",
                         help="show the Python traceback on errors")
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=PROG,
         description="infra_lab from the command line: the package's public calls on Scenario "
                     "TOML files (or the names of shipped scenarios), as tables, JSON or CSV.",

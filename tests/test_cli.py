@@ -529,3 +529,18 @@ def test_collective_hardware_takes_a_shipped_scenario_name(capsys, tmp_path, mon
     assert rc == 0, err
     rc, _, err = main(capsys, "collective", "all_reduce", "1GiB", "--hardware", "zaya1-ibm-mi30", "--gpus", "8")
     assert rc == 1 and "not found" in err and "zaya1-ibm-mi300x" in err     # the shipped names are listed
+
+
+def test_options_are_never_abbreviated_and_a_near_miss_is_named(capsys):
+    """'--max-tpot 20' used to be argparse's abbreviation of --max-tpot-s: 20 SECONDS, where the
+    serving explorer's target is in ms. Options are now taken only whole, and the error names
+    the nearest one."""
+    with pytest.raises(SystemExit) as e:
+        cli.main(["serve", "maia-class-serving-mi300x", "--search", "--max-tpot", "20"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --max-tpot 20" in err and "did you mean --max-tpot-s?" in err
+    # the whole name still works
+    rc, out, _ = main(capsys, "serve", "maia-class-serving-mi300x", "--search", "--max-tpot-s", "0.05",
+                      "--top", "2", "--format", "csv")
+    assert rc == 0 and out.strip()

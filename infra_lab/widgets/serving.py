@@ -19,6 +19,12 @@ SERVING_MODELS = {  # dropdown label -> model preset name
 SERVING_ACCELERATORS = ("MI300X", "MI325X", "MI355X", "H100-SXM", "H200-SXM", "B200")
 
 
+
+OWNED_PRICE_BASIS = "owned: like-for-like P50 (newest 8-GPU baseboard listing, notebook 05)"
+"""The price column's label when the serving explorer prices GPU-hours as owned
+(:func:`infra_lab.serving.gpu_hour_price`, basis "owned"): it names its basis, since the economics
+explorer's "owned" figure is the cost at its slider inputs with the default purchase price."""
+
 def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", engine: str = "vllm",
                    precision: str = "fp8", concurrency: int = 64, gpus: int = 8,
                    max_tpot_ms: float | None = None, input_tokens: int = 4096, output_tokens: int = 512,
@@ -71,7 +77,10 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
             price, basis = float(price_usd_per_gpu_hour), "given"
         else:
             try:
-                price, basis = il.serving.gpu_hour_price(accelerator), "owned"
+                # notebook 05's like-for-like owned price (newest 8-GPU baseboard listing, P50 of
+                # the owned-cost Monte Carlo), not the economics explorer's cost at its slider
+                # inputs and the default purchase price: the label says which
+                price, basis = il.serving.gpu_hour_price(accelerator), OWNED_PRICE_BASIS
             except NoPurchasePriceError:    # e.g. MI325X: no public purchase price, but listed rents
                 price, basis = il.serving.gpu_hour_price(accelerator, "rented"), "rented, on-demand median"
     except InfraLabError as e:
