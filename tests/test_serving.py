@@ -1059,3 +1059,26 @@ def test_max_concurrency_is_counted_at_the_mean_context_in_flight():
     assert memory.max_inference_batch("llama3.3-70b", "MI300X", 4096) == 33
     doc = il.serving.ServeResult.__doc__
     assert "prompt + half the output" in doc and "max_num_seqs" in doc
+
+
+@pytest.mark.parametrize("acc, key, prec, spec", [
+    ("MI300X", "attention_precision", "fp4", {}),          # MI300X has no fp4 tensor cores
+    ("H100-SXM", "attention_precision", "fp4", {}),
+    ("H100-SXM", "mtp_precision", "fp4", {"spec_decoding": "mtp"}),
+])
+def test_attention_and_mtp_precisions_need_the_parts_tensor_cores(acc, key, prec, spec):
+    """attention_precision / mtp_precision are checked like weight_precision: an fp4 attention
+    precision on MI300X used to hold fp4 weights but time the GEMMs at BF16, unannounced."""
+    model = "deepseek-v3" if spec else "llama3.3-70b"
+    with pytest.raises(ValidationError, match=rf"serving\.{key} = '{prec}': {acc} has no {prec} tensor cores; "
+                                              "allowed: bf16, fp8"):
+        il.Scenario.from_dict(_sc(model=model, acc=acc, **{key: prec}, **spec))
+    # a precision the part has is accepted
+    il.Scenario.from_dict(_sc(model=model, acc=acc, **{key: "fp8"}, **spec))
+
+
+def test_mtp_precision_only_with_mtp():
+    """mtp_precision without spec_decoding = 'mtp' is refused (as mtp_acceptance is) instead of
+    being accepted and ignored."""
+    with pytest.raises(ValidationError, match=r"serving\.mtp_precision = 'bf16': only with spec_decoding = 'mtp'"):
+        il.Scenario.from_dict(_sc(model="deepseek-v3", acc="B200", mtp_precision="bf16"))
