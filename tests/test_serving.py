@@ -1082,3 +1082,23 @@ def test_mtp_precision_only_with_mtp():
     being accepted and ignored."""
     with pytest.raises(ValidationError, match=r"serving\.mtp_precision = 'bf16': only with spec_decoding = 'mtp'"):
         il.Scenario.from_dict(_sc(model="deepseek-v3", acc="B200", mtp_precision="bf16"))
+
+
+def test_cost_at_interactivity_and_token_costs_name_what_is_missing():
+    """An empty front said 'the front tops out at nan tokens/s per user'; a front whose fast rows
+    do not fit named their speed as its top; token_costs of a mapping with no throughput raised
+    ZeroDivisionError. Each is now a ValidationError saying what is missing."""
+    cols = {"usd_per_million_output_tokens_all_in": [1.0, 2.0], "tokens_per_s_per_user": [10.0, 100.0],
+            "fits": [True, False]}
+    with pytest.raises(ValidationError, match="the front is empty"):
+        serving.cost_at_interactivity(pl.DataFrame(cols).head(0), 10.0)
+    with pytest.raises(ValidationError, match="tops out at 10 tokens/s per user among those that fit"):
+        serving.cost_at_interactivity(pl.DataFrame(cols), 50.0)
+    with pytest.raises(ValidationError, match="no configuration of the front fits in memory"):
+        serving.cost_at_interactivity(pl.DataFrame(cols).filter(~pl.col("fits")), 50.0)
+    zero = {"gpus": 8, "output_tokens_per_s": 0.0, "total_tokens_per_s": 0.0, "prefill_time_fraction": 0.5}
+    with pytest.raises(ValidationError, match=r"output_tokens_per_s = 0\.0: expected a finite number > 0"):
+        serving.token_costs(zero, 2.0)
+    with pytest.raises(ValidationError, match=r"prefill_time_fraction = 1\.5"):
+        serving.token_costs({**zero, "output_tokens_per_s": 1.0, "total_tokens_per_s": 2.0,
+                             "prefill_time_fraction": 1.5}, 2.0)
