@@ -112,8 +112,19 @@ def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | No
             raise ValidationError("provider: only with basis = 'rented'")
         if matched_with is not None:
             raise ValidationError("matched_with: only with basis = 'rented'")
+        from ..economics import _validate as V
+        from ..economics.owned import OWNED_PARAMS
+
         fixed = dict(owned_overrides)
         price = fixed.pop("capex_usd_per_gpu", None)
+        # named as the caller wrote them: the quote's checks read 'price = -1' and "fixed['utilization'] = 0"
+        if price is not None:
+            price = V.positive("capex_usd_per_gpu", price, hi=5e6)
+        valid = [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"] + ["network_usd_per_gpu"]
+        for k, x in fixed.items():
+            if k not in valid:
+                raise unknown("owned-cost input", k, valid + ["capex_usd_per_gpu"], where="gpu_hour_price")
+            fixed[k] = V.bounded(k, x)
         return float(economics.owned_gpu_hour_price(accelerator, price=price, fixed=fixed))
     if owned_overrides:
         raise ValidationError(f"{sorted(owned_overrides)}: owned-cost overrides only with basis = 'owned'")
