@@ -838,3 +838,19 @@ def test_tornado_and_curve_refuse_nothing_to_draw(call, match):
     ("unknown parameter 'c'"); rent_vs_own_curve(utilizations=[]) gave a frame with no columns."""
     with pytest.raises(ValidationError, match=match):
         call()
+
+
+def test_tco_horizon_inside_the_setup_weeks_pays_no_energy():
+    """A horizon that ends during the setup weeks (1 month with 10 weeks of setup) has no busy
+    hours: its energy was 0 USD in cash but -87,667 USD in present value (a credit, from
+    discounting the flow over [setup, horizon] backwards), and every cost per useful GPU-hour
+    was inf. Now the energy's present value is 0 and the per-hour column is null."""
+    t = E.tco(1024, 1 / 12, setup_weeks=10)
+    energy = t.filter(pl.col("component") == "energy")
+    assert energy["usd"][0] == 0.0 and energy["usd_pv"][0] == 0.0
+    assert t["usd_per_useful_gpu_hour"].null_count() == t.height
+    # a horizon past the setup is unchanged: energy paid from the end of setup, in cash and in value
+    u = E.tco(1024, 1.0, setup_weeks=10)
+    e = u.filter(pl.col("component") == "energy")
+    assert 0 < e["usd_pv"][0] < e["usd"][0]
+    assert u["usd_per_useful_gpu_hour"].is_finite().all()
