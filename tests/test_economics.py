@@ -854,3 +854,12 @@ def test_tco_horizon_inside_the_setup_weeks_pays_no_energy():
     e = u.filter(pl.col("component") == "energy")
     assert 0 < e["usd_pv"][0] < e["usd"][0]
     assert u["usd_per_useful_gpu_hour"].is_finite().all()
+
+
+@pytest.mark.parametrize("n_gpus, nodes", [(1024, 100), (1024, 2048), (8, 3)])
+def test_deal_pnl_refuses_nodes_that_do_not_divide_the_gpus(n_gpus, nodes):
+    """deal_pnl(n_gpus=1024, nodes=100) priced 100 nodes' DPUs for 10.24 GPUs per node
+    unannounced; nodes must divide n_gpus (as expansion.deal's whole nodes do)."""
+    with pytest.raises(ValidationError, match=rf"nodes = {nodes}: must divide n_gpus = {n_gpus:,}"):
+        E.deal_pnl(1e5, n_gpus=n_gpus, nodes=nodes, n=10)
+    E.deal_pnl(1e5, n_gpus=1024, nodes=128, n=10)
