@@ -1102,3 +1102,24 @@ def test_cost_at_interactivity_and_token_costs_name_what_is_missing():
     with pytest.raises(ValidationError, match=r"prefill_time_fraction = 1\.5"):
         serving.token_costs({**zero, "output_tokens_per_s": 1.0, "total_tokens_per_s": 2.0,
                              "prefill_time_fraction": 1.5}, 2.0)
+
+
+def test_serve_search_rows_are_serve_without_num_prompts_and_request_rate():
+    """serve_search's docstring said 'everything else is searched', but it keeps batching,
+    lockstep and chunk_tokens and drops num_prompts and request_rate_rps: with
+    request_rate_rps = 1 il.serve gives 1,024 output tokens/s where the search's same point
+    gives the closed loop's 2,522. The docstring and the contract now say which fields are
+    kept, searched and not used; each row equals il.serve of the scenario without the two."""
+    base = _sc(model="llama3-70b", acc="MI300X", weight_precision="bf16", concurrency=64, input_tokens=1024,
+               output_tokens=1024, request_rate_rps=1.0, num_prompts=640)
+    row = il.serve_search(base, top=None, pareto=False, weight_precisions=["bf16"], kv_precisions=["bf16"],
+                          concurrencies=[64]).filter((pl.col("tp") == 8)).row(0, named=True)
+    plain = {**base, "serving": {k: v for k, v in base["serving"].items()
+                                 if k not in ("request_rate_rps", "num_prompts")}}
+    r = il.serve(plain)
+    assert row["output_tokens_per_s"] == pytest.approx(r.output_tokens_per_s, rel=1e-12)
+    assert row["ttft_s"] == pytest.approx(r.ttft_s, rel=1e-12)
+    assert il.serve(base).output_tokens_per_s < 0.9 * r.output_tokens_per_s   # the rate does matter to il.serve
+    doc = il.serve_search.__doc__
+    assert "everything else is searched" not in doc
+    assert "Not used:\n        num_prompts and request_rate_rps" in doc
