@@ -863,3 +863,18 @@ def test_deal_pnl_refuses_nodes_that_do_not_divide_the_gpus(n_gpus, nodes):
     with pytest.raises(ValidationError, match=rf"nodes = {nodes}: must divide n_gpus = {n_gpus:,}"):
         E.deal_pnl(1e5, n_gpus=n_gpus, nodes=nodes, n=10)
     E.deal_pnl(1e5, n_gpus=1024, nodes=128, n=10)
+
+
+@pytest.mark.parametrize("func, match", [
+    (lambda **v: float("nan"), r"^func returned nan at the base values: expected a finite number"),
+    (lambda **v: math.inf if v["utilization"] >= 0.99 else 1.0, r"^func returned inf at utilization = 1 \(its high\)"),
+    (lambda **v: "x", r"^func returned 'x' at the base values"),
+])
+def test_tornado_refuses_a_function_that_returns_no_number(func, match):
+    """A tornado over a function that returned NaN gave NaN output and swing columns (sorted
+    anywhere), inf an inf swing, a string float()'s bare ValueError; each is now a
+    ValidationError naming the point."""
+    with pytest.raises(ValidationError, match=match):
+        E.tornado(func, names=["capex_usd_per_gpu", "utilization"])
+    t = E.tornado(lambda **v: v["capex_usd_per_gpu"] * np.float32(2.0), names=["capex_usd_per_gpu"])
+    assert t["swing"][0] > 0
