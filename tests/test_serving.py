@@ -1123,3 +1123,11 @@ def test_serve_search_rows_are_serve_without_num_prompts_and_request_rate():
     doc = il.serve_search.__doc__
     assert "everything else is searched" not in doc
     assert "Not used:\n        num_prompts and request_rate_rps" in doc
+
+
+def test_agent_model_names_the_nearest_preset():
+    """agent_model('zaya') returned {'preset': 'zaya', ...} and failed only when served; an
+    unknown preset is now refused with the nearest names."""
+    with pytest.raises(il.errors.UnknownNameError, match=r"unknown model preset 'zaya'.*Did you mean 'zaya1-base'"):
+        serving.agent_model("zaya")
+    assert serving.agent_model("ZAYA1-base")["preset"] == "ZAYA1-base"
