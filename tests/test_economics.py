@@ -492,7 +492,7 @@ class TestMonteCarlo:
     @pytest.mark.parametrize("net", ["per-port", "fraction"])
     @pytest.mark.parametrize("dist", [None, "lognormal"])
     def test_kernel_equals_reference(self, dep, net, dist):
-        kw = dict(depreciation=dep, network=net, distribution=dist, age_years=0.5)
+        kw = dict(depreciation=dep, network=net, distribution=dist, age_years=0.5 if dep == "exponential" else 0.0)
         a = E.monte_carlo_owned_cost(5000, seed=7, backend="numba", **kw)
         b = E.monte_carlo_owned_cost(5000, seed=7, backend="reference", **kw)
         np.testing.assert_allclose(a, b, rtol=1e-12)
@@ -878,3 +878,17 @@ def test_tornado_refuses_a_function_that_returns_no_number(func, match):
         E.tornado(func, names=["capex_usd_per_gpu", "utilization"])
     t = E.tornado(lambda **v: v["capex_usd_per_gpu"] * np.float32(2.0), names=["capex_usd_per_gpu"])
     assert t["swing"][0] > 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: E.owned_cost_per_gpu_hour(age_years=10),
+    lambda: E.monte_carlo_owned_cost(100, age_years=3, depreciation="straight-line"),
+])
+def test_age_years_only_with_exponential_depreciation(call):
+    """owned_cost_per_gpu_hour(age_years=10) with the default straight-line depreciation gave the
+    new-GPU cost ($1.63 at every age: the age only enters the exponential method), unannounced;
+    an age above 0 now needs depreciation = 'exponential'."""
+    with pytest.raises(ValidationError, match=r"age_years = (10|3): only with depreciation = 'exponential'"):
+        call()
+    old = E.owned_cost_per_gpu_hour(age_years=3, depreciation="exponential").total_usd_per_gpu_hour
+    assert old < E.owned_cost_per_gpu_hour(depreciation="exponential").total_usd_per_gpu_hour
