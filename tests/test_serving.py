@@ -1113,7 +1113,7 @@ def test_serve_search_rows_are_serve_without_num_prompts_and_request_rate():
     base = _sc(model="llama3-70b", acc="MI300X", weight_precision="bf16", concurrency=64, input_tokens=1024,
                output_tokens=1024, request_rate_rps=1.0, num_prompts=640)
     row = il.serve_search(base, top=None, pareto=False, weight_precisions=["bf16"], kv_precisions=["bf16"],
-                          concurrencies=[64]).filter((pl.col("tp") == 8)).row(0, named=True)
+                          concurrencies=[64]).filter(pl.col("tp") == 8).row(0, named=True)
     plain = {**base, "serving": {k: v for k, v in base["serving"].items()
                                  if k not in ("request_rate_rps", "num_prompts")}}
     r = il.serve(plain)
