@@ -121,7 +121,7 @@ def build(cls: type[ModelSpec], vals: dict[str, Any]) -> ModelSpec:
     """A validated spec from field values: coerced to their kinds (``_INT_FIELDS``, ...),
     defaults filled in (``kv_heads``, ``head_dim``, ``ffn_hidden``, ``attention``), choices
     checked, then :func:`check`, the parameter bound and :func:`check_widths`."""
-    from .errors import ValidationError, check_positive
+    from .errors import ValidationError, check_positive, nearest
 
     v = dict(vals)
     out: dict[str, Any] = {}
@@ -176,7 +176,9 @@ def build(cls: type[ModelSpec], vals: dict[str, Any]) -> ModelSpec:
                 continue
             out[k] = out[k].lower()
             if out[k] not in allowed:
-                raise ValidationError(f"model.{k} = {out[k]!r}: allowed values are {', '.join(allowed)}")
+                near = nearest(out[k], allowed)
+                hint = f" (did you mean {', '.join(repr(x) for x in near)}?)" if near else ""
+                raise ValidationError(f"model.{k} = {out[k]!r}: allowed values are {', '.join(allowed)}{hint}")
     spec = cls(**out)
     check(spec)
     if spec.params_total > _MAX_PARAMS:

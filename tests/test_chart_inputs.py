@@ -68,3 +68,18 @@ def test_the_shipped_tables_still_draw_with_every_tooltip():
     assert {"m", "n", "k", "error_pct"} <= tips
     spec = il.charts.validation_chart(il.collectives.validation_table()).to_dict()
     assert {"case", "op", "chosen"} <= {t["field"] for t in spec["layer"][1]["encoding"]["tooltip"]}
+
+
+def test_training_chart_helpers_name_their_bad_arguments():
+    """breakdown_frame({}) raised polars' 'cannot concat empty list' and a non-Estimate value
+    an AttributeError; plan_scatter drew a capacity rule at -1 or NaN GB without a word."""
+    with pytest.raises(ValidationError, match=r"breakdown_frame: estimates = \{\}"):
+        il.charts.breakdown_frame({})
+    with pytest.raises(ValidationError, match=r"breakdown_frame: estimates\['a'\] = 5: expected an Estimate"):
+        il.charts.breakdown_frame({"a": 5})
+    plans = pl.DataFrame({"memory_per_gpu_bytes": [80e9], "tokens_per_s": [1e6], "fits": [True],
+                          "tp": [1], "pp": [1], "dp": [8]})
+    for bad in (-1, float("nan"), 0):
+        with pytest.raises(ValidationError, match=r"plan_scatter: hbm_GB = "):
+            il.charts.plan_scatter(plans, hbm_GB=bad)
+    il.charts.plan_scatter(plans, hbm_GB=192).to_dict()

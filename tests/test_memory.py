@@ -771,3 +771,18 @@ def test_memory_sweep_takes_rack_scale_parts_and_refuses_empty_lists():
     for field, args in (("presets", ([], ["MI300X"])), ("accelerators", (["zaya1-base"], []))):
         with pytest.raises(ValidationError, match=f"{field} = \\[\\]: expected at least one name"):
             il.memory.memory_sweep(*args)
+
+
+def test_memory_switches_and_the_expert_tp_width_are_checked():
+    """training_memory's bool overrides were cast with bool(): flash_attention="false" (or
+    dropout="no") counted as True, silently; moe_etp_gather_bytes with etp = 0 or -2 returned
+    0 bytes as if the experts were not tensor-parallel."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    for k in ("flash_attention", "dropout", "include_embeddings"):
+        with pytest.raises(ValidationError, match=rf"{k} = 'false': expected True or False"):
+            il.memory.training_memory(sc, **{k: "false"})
+    assert il.memory.training_memory_total(sc, flash_attention=False) > il.memory.training_memory_total(sc)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValidationError, match=r"etp = "):
+            il.memory.moe_etp_gather_bytes("mixtral-8x7b", 4096, bad)
+    assert il.memory.moe_etp_gather_bytes("mixtral-8x7b", 4096, 1) == 0.0

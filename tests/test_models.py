@@ -318,3 +318,15 @@ def test_physical_bounds_and_types():
         models.get(["llama3-8b"])
     with pytest.raises(ValidationError):
         models.get("llama3-8b").layer_gemms(4096, 1, 3)  # 32 heads over 3 ranks
+
+
+def test_model_choice_typo_names_the_nearest_value():
+    """A misspelt choice of a [model] field (ffn_act, attention, norm, ...) is still a
+    ValidationError naming the field and the allowed values, and now also the nearest
+    (as every other unknown name in the package): 'swigl' -> 'swiglu'."""
+    with pytest.raises(ValidationError, match=r"model\.ffn_act = 'swigl'.*did you mean 'swiglu'"):
+        ModelSpec.from_dict({"preset": "llama3-8b", "ffn_act": "swigl"})
+    with pytest.raises(ValidationError, match=r"model\.attention = 'mlaa'.*did you mean 'mla'"):
+        ModelSpec.from_dict({"preset": "llama3-8b", "attention": "mlaa"})
+    with pytest.raises(ValidationError, match=r"model\.norm = 'rms'.*did you mean 'rmsnorm'"):
+        ModelSpec.from_dict({"preset": "llama3-8b", "norm": "rms"})

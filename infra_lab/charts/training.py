@@ -20,6 +20,16 @@ def _component_order() -> list[str]:
 def breakdown_frame(estimates: dict) -> pl.DataFrame:
     """Long frame (run, component, seconds) from ``{label: Estimate}`` for
     :func:`step_breakdown_chart`."""
+    from .._validate import mapping
+    from ..training import Estimate
+
+    estimates = mapping("estimates", estimates, "label -> Estimate (il.estimate's result)")
+    if not estimates:   # polars' bare 'cannot concat empty list' said nothing about the argument
+        raise ValidationError("breakdown_frame: estimates = {}: expected at least one label -> Estimate")
+    for k, e in estimates.items():
+        if not isinstance(e, Estimate):
+            raise ValidationError(f"breakdown_frame: estimates[{k!r}] = {e!r}: expected an Estimate "
+                                  "(il.estimate's result)")
     parts = [e.breakdown.with_columns(pl.lit(str(k)).alias("run")) for k, e in estimates.items()]
     return pl.concat(parts).select("run", "component", "seconds")
 
@@ -123,7 +133,12 @@ PLAN_SCATTER_MAX_ROWS = 4000
 def plan_scatter(df: pl.DataFrame, title: str = "Parallel plans: memory vs throughput",
                  hbm_GB: float | None = None) -> alt.Chart:
     """Scatter of :func:`infra_lab.search` rows: memory per GPU [GB] vs tokens/s, coloured by
-    whether the plan fits; an optional rule marks the HBM capacity."""
+    whether the plan fits (``fits``: within the memory the device's driver exposes); an optional
+    rule marks a capacity ``hbm_GB`` [GB], a finite number > 0."""
+    if hbm_GB is not None:   # a rule at -1 or NaN GB was drawn without a word
+        from .._validate import positive
+
+        hbm_GB = positive("plan_scatter: hbm_GB", hbm_GB)
     require_columns(df, ["memory_per_gpu_bytes", "tokens_per_s", "fits", "tp", "pp", "dp"], "plan_scatter")
     if df.height > PLAN_SCATTER_MAX_ROWS:   # the caller chooses the rows (no silent truncation)
         raise ValidationError(f"plan_scatter: {df.height:,} rows; at most {PLAN_SCATTER_MAX_ROWS:,} points are "
@@ -143,7 +158,7 @@ def plan_scatter(df: pl.DataFrame, title: str = "Parallel plans: memory vs throu
     pts = alt.Chart(data).mark_circle(size=25, opacity=0.6).encode(
         x=alt.X("memory_GB:Q", title="memory per GPU [GB]"),
         y=alt.Y("Mtokens_per_s:Q", title="throughput [million tokens/s]"),
-        color=alt.Color("fits:N", title="fits in HBM"),
+        color=alt.Color("fits:N", title="fits in memory"),
         tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("Mtokens_per_s:Q", format=".2f"),
                  alt.Tooltip("memory_GB:Q", format=".1f")],
     )

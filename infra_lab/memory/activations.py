@@ -586,6 +586,10 @@ def moe_etp_gather_bytes(spec, tokens_per_rank: float, etp: int, gemm_input_byte
     True
     """
     spec = _spec(spec)
+    # checked: etp = 0 or -3 returned 0 bytes as if the experts were not tensor-parallel
+    etp = V.integer("etp", etp)
+    tokens_per_rank = V.positive("tokens_per_rank", tokens_per_rank, allow_zero=True)
+    gemm_input_bytes = V.positive("gemm_input_bytes", gemm_input_bytes, hi=16.0)
     if not spec.experts or etp <= 1:
         return 0.0
     return (etp - 1.0) * float(tokens_per_rank) * spec.top_k * spec.hidden * gemm_input_bytes

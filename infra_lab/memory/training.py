@@ -141,6 +141,9 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         if k not in allowed:
             raise unknown("training_memory override", k, sorted(allowed))
         o[k] = v
+    for k in ("flash_attention", "dropout", "include_embeddings"):   # bool("false") was True
+        if o[k] is not None:
+            o[k] = V.boolean(k, o[k])
     which = o.get("pipeline_rank")
     which = "most_loaded" if which is None else which
     if not isinstance(which, str) or which not in PIPELINE_RANKS:
