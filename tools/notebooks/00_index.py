@@ -15,7 +15,8 @@ from IPython.display import Markdown
 
 sc = il.load_scenario("zaya1-ibm-mi300x")   # the deployment, as shipped in data/scenarios
 hw, acc, zaya = sc.hardware, sc.hardware.accelerator_spec, il.models.get("zaya1-base")
-Markdown(f"In September 2025 IBM Cloud began running a large AMD training platform for Zyphra: nodes of "
+Markdown(f"IBM Cloud runs a large AMD training platform for Zyphra ([IBM Newsroom, 1 Oct 2025]"
+         f"(https://newsroom.ibm.com/2025-10-01-ibm-and-amd-collaborate-with-zyphra-on-next-generation-ai-infrastructure)): nodes of "
          f"{hw.gpus_per_node} AMD Instinct {acc.name} ({acc.hbm_bytes / 1e9:.0f} GB of HBM each) joined by "
          f"Infinity Fabric, {'one' if hw.nics_per_node == hw.gpus_per_node else hw.nics_per_node} AMD Pensando "
          f"Pollara 400 NIC{' per GPU' if hw.nics_per_node == hw.gpus_per_node else 's per node'} on a {hw.fabric} "

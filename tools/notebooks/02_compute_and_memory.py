@@ -374,7 +374,8 @@ sizing.rename({"gflop": "GFLOP", "MI300X_data_parallel": "MI300X data-parallel [
 s = {r["case"].split(":")[0]: r for r in sizing.iter_rows(named=True)}
 cliff_dp = 1 - sizing["MI300X_data_parallel"][1] / sizing["MI300X_data_parallel"][0]
 cliff_sk = 1 - sizing["MI300X_stream_k"][1] / sizing["MI300X_stream_k"][0]
-n200 = round((2e11 / 2) ** (1 / 3) / 256) * 256
+rule_flop = float(params.filter(pl.col("parameter") == "small_work_rule_flop")["value"][0])   # the rule's work [FLOP]
+n200 = round((rule_flop / 2) ** (1 / 3) / 256) * 256
 frac200 = il.compute.gemm_efficiency(n200, n200, n200, "MI300X") / il.compute.max_efficiency("MI300X")
 rule = float(params.filter(pl.col("parameter") == "small_work_rule_fraction")["value"][0])
 fixed_amd, fixed_nv = il.compute.kernel_fixed_s("MI300X"), il.compute.kernel_fixed_s("H100")
@@ -383,8 +384,9 @@ Markdown(f"One row past the MAF shape costs {cliff_dp:.0%} with data-parallel ti
          f"are the data-parallel bound. Tile padding in K (head dim 96 against the {gm.k_tile}-deep K-loop) and short K "
          f"(a per-tile cost of {il.compute.gemm_model('MI300X').tile_c:.1f} K-iterations) remain. "
          f"The fixed GPU-side cost per kernel is fitted: {fixed_amd * 1e6:.1f} us on AMD, {fixed_nv * 1e6:.1f} us on NVIDIA. "
-         f"**Check, not an input:** the ZAYA1 report's rule (as quoted by a third party) says GEMMs need about "
-         f"200 GFLOP to approach peak; the fitted model gives a {n200}³ GEMM ({2 * n200**3 / 1e9:.0f} GFLOP) "
+         f"**Check, not an input:** the ZAYA1 report's rule (https://arxiv.org/abs/2511.17127, as quoted by a third "
+         f"party; `data/compute_params.csv`) says GEMMs need about "
+         f"{rule_flop / 1e9:.0f} GFLOP to approach peak; the fitted model gives a {n200}³ GEMM ({2 * n200**3 / 1e9:.0f} GFLOP) "
          f"{frac200:.0%} of its maximum on MI300X, against the rule's reading of {rule:.0%}.")
 """),
     ("md", r"""
@@ -546,16 +548,17 @@ pad_cost = float(exp["grouped_us"].sum() / exp["one_merged_gemm_us"].sum() - 1)
 wg_rows = z_ops.filter((pl.col("component") == "expert_gemm") & pl.col("op").str.ends_with("wgrad"))
 mem_bw = il.catalog.accelerator("MI300X").hbm_bw_Bps * il.compute.hbm_efficiency("MI300X")
 wg_mem_share = float((wg_rows["bytes"] / mem_bw / wg_rows["time_s"]).max())
+IMB_E, IMB_K = 64, 8   # an illustrative fine-grained MoE layer: 64 routed experts, top-8 (ZAYA1 has 16, top-1)
 imb_rows = []
 for tokens in (512, 2048, 8192):
     for ep_ in (8, 32):
         for cv in (0.0, 0.2):
             imb_rows.append({"tokens_per_rank": tokens, "ep": ep_, "popularity_cv": cv,
-                             "busiest_over_mean": il.compute.moe_load_imbalance(tokens, 64, 8, ep_, popularity_cv=cv)})
+                             "busiest_over_mean": il.compute.moe_load_imbalance(tokens, IMB_E, IMB_K, ep_, popularity_cv=cv)})
 imb = pl.DataFrame(imb_rows).with_columns(pl.col("busiest_over_mean").round(3))   # busiest rank / mean [-]
-mc = il.compute.moe_load_imbalance(512, 64, 8, 8, method="monte_carlo", trials=400)
-cf = il.compute.moe_load_imbalance(512, 64, 8, 8, method="normal")
-print(f"Monte Carlo (numba, seeded) {mc:.4f} vs closed form {cf:.4f} for 512 tokens/rank, 64 experts, top-8, ep 8: "
+mc = il.compute.moe_load_imbalance(512, IMB_E, IMB_K, 8, method="monte_carlo", trials=400)
+cf = il.compute.moe_load_imbalance(512, IMB_E, IMB_K, 8, method="normal")
+print(f"Monte Carlo (numba, seeded) {mc:.4f} vs closed form {cf:.4f} for 512 tokens/rank, {IMB_E} experts, top-{IMB_K}, ep 8: "
       f"two independent computations agree to {abs(mc / cf - 1):.2%}")
 imb.rename({"popularity_cv": "popularity_cv [-]", "busiest_over_mean": "busiest rank / mean [-]"})
 """),
@@ -567,7 +570,8 @@ Markdown(f"ZAYA1's {zspec.experts} experts on one MI300X (micro-batch 2, {z_toke
          f"padding and multinomial counts). In the weight-gradient GEMMs "
          f"(K = the {z_tokens * zspec.top_k // zspec.experts:,} rows an expert receives on average; the table's k is that summed over "
          f"the {int(exp['groups'][0])} groups) the HBM traffic of the fp32 main-grad accumulation alone takes "
-         f"up to {wg_mem_share:.0%} of their time: they sit at the ridge, not far right of it. Top-k sampling noise alone makes the busiest of 8 ranks "
+         f"up to {wg_mem_share:.0%} of their time: they sit at the ridge, not far right of it. In the table's layer ({IMB_E} experts, top-{IMB_K}: a "
+         f"fine-grained MoE, not ZAYA1's) top-k sampling noise alone makes the busiest of 8 ranks "
          f"{float(imb.filter((pl.col('tokens_per_rank') == 8192) & (pl.col('ep') == 8) & (pl.col('popularity_cv') == 0))['busiest_over_mean'][0]):.3f}x "
          f"the mean at 8,192 tokens per rank: small, so the imbalance seen in practice comes from the router's "
          f"skew — `popularity_cv` is that assumption (0.2 gives "
@@ -697,11 +701,15 @@ print(f"Llama-3-70B KV per token = 80 layers x 2 x 8 KV heads x 128 x 2 B = {80 
 kv
 """),
     ("code", r"""
+import inspect
+
 ib = {(r["accelerator"], r["gpus"]): r for r in inf.iter_rows(named=True)}
 w70_gb = il.models.get("llama3-70b").params_total * il.catalog.format_bytes("bf16") / 1e9
 Markdown(f"{w70_gb:.0f} GB of 16-bit weights fit one MI300X with room for {ib[('MI300X', 1)]['4096']} sequences of 4k tokens "
          f"or {ib[('MI300X', 1)]['8192']} of 8k; one H100 holds {ib[('H100-SXM', 1)]['4096']} and one H200 "
-         f"{ib[('H200-SXM', 1)]['4096']} (0: the weights do not fit); two H100s in tensor parallel keep room for "
+         f"{ib[('H200-SXM', 1)]['4096']} (0: the weights do not fit in the "
+         f"{1 - inspect.signature(il.memory.max_inference_batch).parameters['reserve_fraction'].default:.0%} of the "
+         f"driver-visible memory left after the runtime reserve); two H100s in tensor parallel keep room for "
          f"{ib[('H100-SXM', 2)]['4096']}.")
 """),
     ("md", r"""
@@ -735,7 +743,7 @@ Markdown("\n".join([
     f"({stat('gemm', col='worst_abs_error_pct'):.0f} %"
     + ("), a single small GEMM timed call by call." if wg["timing"] == "sync_call" else ")."),
     f"* **Stream-K shrinks the wave cliffs** ({cliff_dp:.0%} → {cliff_sk:.0%} one row past the MAF shape); the "
-    f"200-GFLOP rule is a check ({frac200:.0%} of the maximum at {2 * n200**3 / 1e9:.0f} GFLOP), not an input.",
+    f"{rule_flop / 1e9:.0f}-GFLOP rule is a check ({frac200:.0%} of the maximum at {2 * n200**3 / 1e9:.0f} GFLOP), not an input.",
     f"* **FP8 pays less at small hidden sizes:** {g_z['fp8_speedup_per_layer']:.2f}x per ZAYA1 layer on MI300X "
     f"against {g_l['fp8_speedup_per_layer']:.2f}x for Llama-3-70B: GEMMs are {g_z['gemm_share_of_bf16_layer']:.0%} of the "
     f"smaller model's BF16 layer time, {g_l['gemm_share_of_bf16_layer']:.0%} of the larger one's.",

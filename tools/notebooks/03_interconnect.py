@@ -230,7 +230,7 @@ scale = pl.DataFrame(rows)
 il.charts.scaling_chart(scale, title=f"ZAYA1's cluster ({ZY.accelerator} + {ZY.nics_per_node} {ZY.nic} rails, PXN on): busbw as it grows")
 """),
     ("code", r"""
-scale.filter(pl.col("gpus").is_in([8, 16, 128, 1024])).sort("op", "gpus")
+scale.filter(pl.col("gpus").is_in([8, 16, 128, 1024])).sort("op", "gpus").with_columns(pl.col("time_ms", "busbw_GBps").round(2))
 """),
     ("code", r"""
 intel = ZY.to_dict()
@@ -289,7 +289,7 @@ md(f"RCCL ships PXN **off** (ROCm/rccl#1209), and then a rails-only fabric has n
    f"to the GPU on that rail, is staged in its HBM and leaves through its NIC. The flow-level simulation of all "
    f"{len(a2a):,} flows of a {ZY.world_size:,}-GPU all-to-all finds rails-only + PXN {flow_over:+.2f} % slower than a "
    f"rail-optimized Clos; the analytic model {over['overhead_pct'].min():.2f}–{over['overhead_pct'].max():.2f} % "
-   f"over {size_label(over['size_bytes'].min())}–{size_label(over['size_bytes'].max())}. Why not Wang et al.'s {wang['measured_low']}–{wang['measured_high']} %: in the busiest "
+   f"over {size_label(over['size_bytes'].min())}–{size_label(over['size_bytes'].max())}. Why not Wang et al.'s {wang['measured_low']}–{wang['measured_high']} % ({wang['source_url']}): in the busiest "
    f"moment the forwarded load fills at most {util['xgmi']:.0%} of an xGMI link and {util['pxn_hbm']:.1%} of HBM "
    f"while the NICs are full — each GPU has {il.catalog.accelerator('MI300X').scaleup_links} links × {link / 1e9:.1f} GB/s beside one {so.nic_Bps / 1e9:.0f} GB/s "
    f"NIC, so forwarding hides behind the NIC bottleneck; it adds one scale-up hop of latency (visible at small "
@@ -321,18 +321,24 @@ gain_ring = 1 / eta[("rail-matched ring", "ecmp")]
 gain_hd = 1 / eta[("cross-leaf step", "ecmp")]
 QP_KEY = ("cross-leaf step", f"ecmp x{QPS} QPs")
 gain_qp = eta[QP_KEY] / eta[("cross-leaf step", "ecmp")]
+# the vendors' own figures, as stated at the source in each row
 claims = pl.DataFrame([
-    {"claim": "Pollara 400 (Hot Chips 2025): up to 1.25×", "vendor": 1.25},
-    {"claim": "Pollara 400 product page: up to 8 % faster job completion", "vendor": 1.08},
-    {"claim": "Spectrum-X at Colossus: 95 % vs 60 % throughput", "vendor": 95 / 60},
-    {"claim": "Meta: E-ECMP + QP scaling, up to +40 % AllReduce", "vendor": 1.40},
+    {"claim": "Pollara 400 (Hot Chips 2025): up to 1.25×", "vendor": 1.25,
+     "source": "https://wccftech.com/amd-400gbe-speeds-industrys-first-uec-ready-pensando-pollara-400-ai-nic/"},
+    {"claim": "Pollara 400 product page: up to 8 % faster job completion", "vendor": 1.08,
+     "source": "https://amd.com/en/products/network-interface-cards/pensando.html"},
+    {"claim": "Spectrum-X at Colossus: 95 % vs 60 % throughput", "vendor": 95 / 60,
+     "source": "https://nvidianews.nvidia.com/news/spectrum-x-ethernet-networking-xai-colossus"},
+    {"claim": "Meta: E-ECMP + QP scaling, up to +40 % AllReduce", "vendor": 1.40,
+     "source": "https://engineering.fb.com/2024/08/05/data-center-engineering/roce-network-distributed-ai-training-at-scale/"},
 ]).with_columns(
     model_zaya1_ring=pl.lit(round(gain_ring, 3)),
     model_worst_case_step=pl.lit(round(gain_hd, 2)),
     explained_by_zaya1_traffic=pl.col("vendor") <= gain_ring * 1.02,
 )
-claims.rename({"vendor": "vendor figure [×]", "model_zaya1_ring": "model, ZAYA1 ring [×]",
-               "model_worst_case_step": "model, worst-case step [×]"})
+claims.select(pl.exclude("source"), "source").rename({
+    "vendor": "vendor figure [×]", "model_zaya1_ring": "model, ZAYA1 ring [×]",
+    "model_worst_case_step": "model, worst-case step [×]"})
 """),
     ("code", r"""
 n_expl = int(claims["explained_by_zaya1_traffic"].sum())
@@ -348,7 +354,17 @@ md(f"ZAYA1's data-parallel traffic is RCCL's **rail-matched ring**: almost every
    f"several jobs sharing spines, failed links, retransmissions and congestion control. Spraying is idealised here "
    f"(no reordering cost), and adaptive routing is trivially ideal for equal-size flows.")
 """),
-    ("md", "## 8. Explore"),
+    ("md", r"""
+## 8. Explore
+
+Pick the collective, message size, GPU count, accelerator, NIC, topology, routing and PXN. The widget
+calls `il.widgets.network_update`, which runs `il.collective` (the library's choice, as in sections
+2–5) and, on a power-of-two number (two or more) of whole nodes, `il.fabric.simulate_step` for one
+cross-leaf halving/doubling step under the chosen routing (section 7's η); the collective is then
+priced again with that η as the fabric's efficiency (the time after the arrow). The line printed
+first is its answer at the defaults. A combination a library cannot run (a cross-rail
+all-to-all with PXN off on rails-only) says why instead of a number.
+"""),
     ("code", r"""
 r = il.widgets.network_update(size_bytes=2**28, gpus=1024, routing="ecmp", pxn=True)
 print(r["text"].replace("<b>", "").replace("</b>", ""))

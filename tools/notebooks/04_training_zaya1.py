@@ -110,7 +110,8 @@ display(Markdown(
     f"{cur.height - cur_c.height} not compared (reasons below); {prp_mi.height} of the compared MI300X runs are "
     f"Megatron-family (Primus). {n96} compared runs are on torchtitan's H100 variant, modelled as catalog part "
     f"`{v96.name}`: {v96.hbm_bytes / 1e9:.0f} GB of HBM at a {v96.tdp_W:.0f} W power limit."))
-ERR = "error = predicted / measured − 1; train: the runs the stack factors are fitted on, test: held out"
+ERR = ("error = predicted / measured step time − 1 (= measured / predicted tokens per second − 1; negative: the "
+       "model is too fast); train: the runs the stack factors are fitted on, test: held out")
 display(il.charts.headline_table(
     a100, "2021–22 A100 runs (Megatron-LM): step-time error by split", subtitle=ERR,
     labels={"mean_abs_error_pct": "mean |error|", "max_abs_error_pct": "worst |error|", "mean_error_pct": "mean error"},
@@ -118,7 +119,7 @@ display(il.charts.headline_table(
     sources=["Korthikanti et al. 2022, Table 5: https://arxiv.org/abs/2205.05198",
              "Narayanan et al. 2021, Tables 1–2: https://arxiv.org/abs/2104.04473"]))
 il.charts.headline_table(
-    cur_sum, "Current runs (2024–26): tokens-per-second error by split, dense / MoE", subtitle=ERR,
+    cur_sum, "Current runs (2024–26): step-time error by split, dense / MoE", subtitle=ERR,
     labels={"median_abs_error_pct": "median |error|", "max_abs_error_pct": "worst |error|", "mean_error_pct": "mean error",
             "predicted_not_fitting": "predicted not to fit"},
     highlight=(pl.col("split") == "test") & (pl.col("kind") == "all"),
@@ -133,7 +134,7 @@ display(il.charts.headline_table(
         "id", "split", "dense_or_moe", "accelerator", "gpus", "precision", "measured_tokens_per_s_per_gpu",
         "predicted_tokens_per_s_per_gpu", "error_pct", "fits"),
     "Every compared current run: measured and predicted throughput",
-    subtitle="error = predicted / measured − 1; fits: the memory model says the run fits on its GPUs",
+    subtitle="error = predicted / measured step time − 1 = measured / predicted throughput − 1 (negative: predicted too fast); fits: the memory model says the run fits on its GPUs",
     labels={"dense_or_moe": "dense / MoE", "measured_tokens_per_s_per_gpu": "measured",
             "predicted_tokens_per_s_per_gpu": "predicted"}, decimals={"measured_tokens_per_s_per_gpu": 0,
                                                                      "predicted_tokens_per_s_per_gpu": 0},
@@ -147,7 +148,7 @@ with pl.Config(fmt_str_lengths=400, tbl_rows=-1):   # every reason, whole
 # the same errors by split, accelerator and dense/MoE (predicted_not_fitting: runs that ran but
 # that the memory model says do not fit)
 il.charts.headline_table(
-    il.validation.summary_by_accelerator(cur), "Current runs: tokens-per-second error by split, accelerator and dense / MoE",
+    il.validation.summary_by_accelerator(cur), "Current runs: step-time error by split, accelerator and dense / MoE",
     labels={"dense_or_moe": "dense / MoE", "median_abs_error_pct": "median |error|", "max_abs_error_pct": "worst |error|",
             "mean_error_pct": "mean error", "predicted_not_fitting": "predicted not to fit"},
     sources="one source URL per run in data/measurements/training_runs.csv")
@@ -314,7 +315,7 @@ MEG = mi_fam.filter(pl.col("family") == "megatron-core").row(0, named=True)
 cdna3 = cur_c.filter((pl.col("accelerator") == "MI325X") & (pl.col("family") == "megatron-core"))
 display(il.charts.headline_table(
     mi_fam, "MI300X runs of the validation set, by framework family",
-    subtitle="error = predicted / measured tokens per second − 1; the last two columns: a labelled sensitivity, not a correction",
+    subtitle="error = predicted / measured step time − 1 (negative: predicted too fast); the last two columns: a labelled sensitivity, not a correction",
     labels={"too_fast": "predicted too fast", "mean_error_pct": "mean error", "median_error_pct": "median error",
             "min_error_pct": "min error", "max_error_pct": "max error", "global_batch_assumed": "global batch assumed",
             "zaya1_step_s_if_bias_carried": "ZAYA1 step if the mean error carried",

@@ -538,7 +538,7 @@ mtbi_t = {f: R.mtbi_hours(topo(BIG, f)) for f in ("rails-only", "rail-optimized"
 net_share = R.class_shares().filter(pl.col("component_class").is_in(["link", "switch"]))["share"].sum()
 ro1, opt1 = comp_t[(GPUS[0], "rails-only")], comp_t[(GPUS[0], "rail-optimized")]
 ro16, opt16 = comp_t[(BIG, "rails-only")], comp_t[(BIG, "rail-optimized")]
-md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruptions"]:.1f}× apart at ZAYA1's size.** Llama 3 per device:
+md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruptions"]:.1f}× apart in interruptions at ZAYA1's size.** Llama 3 per device:
   {L["expected_interruptions"]:.1f} interruptions over the run, goodput {L["goodput"]:.1%}; the fleet reading (measured on {rsc["gpus"]:,}-GPU
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
   reproduces its own observation by construction; the held-out cases favour the fleet reading at this size.

@@ -277,6 +277,8 @@ c = {r["accelerator"]: r for r in costs.iter_rows(named=True)}
 cheapest = min((r for r in c.values() if r["reaches_target"]), key=lambda r: r["usd_per_task"])
 missed = [a for a in ACCS if not c[a]["reaches_target"]]
 mi = c["MI300X"]
+wprec = {a: c[a]["config"].split()[3] for a in ACCS}          # the weight precision of each cheapest point
+by_prec = {p_: [a for a in ACCS if wprec[a] == p_] for p_ in dict.fromkeys(wprec.values())}
 md(f"At ≥ {TARGET:.0f} tokens/s per user, a Maia task on Llama 3.3 70B costs **${mi['usd_per_task']:.3f}** on MI300X "
    f"(owned, ${mi['owned_usd_per_gpu_h']:.2f}/GPU-h; ${mi['usd_per_task_rented']:.3f} at the median rent), versus "
    + ", ".join(f"${c[a]['usd_per_task']:.3f} on {a}" for a in ACCS if a != "MI300X")
@@ -286,7 +288,10 @@ md(f"At ≥ {TARGET:.0f} tokens/s per user, a Maia task on Llama 3.3 70B costs *
    + f". Cheapest per task owned: **{cheapest['accelerator']}**. MI300X's all-in output price is "
    f"${mi['usd_per_M_output_all_in']:.2f} per million output tokens ({mi['out_tok_s_per_gpu']:,.0f} output tokens/s per GPU)."
    + (f" Not reaching {TARGET:.0f} tokens/s per user on one node with this engine: {', '.join(missed)} "
-      "(their row is the most interactive configuration)." if missed else ""))
+      "(their row is the most interactive configuration)." if missed else "")
+   + " Weights at these points: " + "; ".join(f"{p_.upper()} on {', '.join(a_)}" for p_, a_ in by_prec.items())
+   + (" — the search tries every format each GPU has tensor cores for and keeps the cheapest; the model prices "
+      "speed, not answer quality, so part of the gap between rows of different formats is the format, not the GPU." if len(by_prec) > 1 else "."))
 """),
     ("md", r"""
 ## 5. What MI300X's HBM buys
@@ -385,7 +390,8 @@ print(f"* One Maia task as assumed here is {req['input_tokens_per_task'] / 1e3:,
       f"throughput matter as much as decode speed.")
 print(f"* Served with vLLM on one node at >= {TARGET:.0f} tokens/s per user, Llama 3.3 70B costs "
       f"${mi['usd_per_task']:.3f} per task on MI300X (owned); the cheapest of the {len(ACCS)} accelerators is "
-      f"{cheapest['accelerator']} at ${cheapest['usd_per_task']:.3f}.")
+      f"{cheapest['accelerator']} at ${cheapest['usd_per_task']:.3f} ({wprec[cheapest['accelerator']].upper()} weights against "
+      f"MI300X's {wprec['MI300X'].upper()}).")
 print(f"* MI300X's {il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB of HBM holds a BF16 70B replica on {l70('MI300X')['fewest_gpus_per_replica']} MI300X vs "
       f"{l70('H100-SXM')['fewest_gpus_per_replica']} H100, and a node of MI300X keeps the KV caches of "
       f"{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8'] / max(l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8'], 1):.1f}x "

@@ -265,9 +265,9 @@ lm = V["lmms-engine-qwen25vl-7b"]
 mfu_vs = ("above" if lm["predicted"] > lm["measured_high"] else "below" if lm["predicted"] < lm["measured_low"]
           else "inside")
 assert speed.min() > 1 and mfu_vs == "above", "the reading below: the model is faster than the published runs"
-unit = lambda r: "" if r["unit"] == "-" else " " + r["unit"]  # noqa: E731
-md("Errors per case: " + "; ".join(f"**{r['case']}** {r['error_pct']:+.0f} % (predicted {r['predicted']:.3g}{unit(r)} vs "
-   f"published {r['measured']:.3g}{unit(r)})" for r in val.iter_rows(named=True))
+qty = lambda r, x: f"{r['metric'].upper()} {x:.3g}" if r["unit"] == "-" else f"{x:.3g} {r['unit']}"  # noqa: E731  (MFU: a fraction)
+md("Errors per case: " + "; ".join(f"**{r['case']}** {r['error_pct']:+.0f} % (predicted {qty(r, r['predicted'])} vs "
+   f"published {qty(r, r['measured'])})" for r in val.iter_rows(named=True))
    + f". The largest miss is {worst['case']} ({worst['error_pct']:+.0f} %). The model predicts the LLaVA runs "
    f"{speed.min():.1f}–{speed.max():.1f}× as fast as published and LMMs-Engine's MFU {mfu_vs} its published range "
    f"({lm['measured_low']:.2f}–{lm['measured_high']:.2f}): its software factors are Megatron-Core's "
@@ -315,7 +315,7 @@ assert P[("10 s of audio", 1)]["encoder_ms"] == P[("30 s of audio", 1)]["encoder
 sv = srv["serving"]
 md(f"Served on one MI300X (Qwen2.5-VL-7B, vLLM, {sv['concurrency']} requests in flight, {sv['input_tokens']} text + "
    f"{with_img.prefill.lm_positions:.0f} image tokens in, {sv['output_tokens']} out), the picture's encoder lifts the mean time to first token from {1e3 * text_only.ttft_s:.0f} ms (the same "
-   f"prompt length as text) to **{1e3 * with_img.result.ttft_s:.0f} ms** and output from {text_only.output_tokens_per_s:,.0f} to "
+   f"prompt length as text) to **{1e3 * with_img.result.ttft_s:.0f} ms** and lowers output from {text_only.output_tokens_per_s:,.0f} to "
    f"{with_img.result.output_tokens_per_s:,.0f} tokens/s.")
 md(f"One 448-px picture costs **{a['encoder_ms']:.1f} ms** of MI300X encoder time alone ({a['encoder_mfu_pct']:.0f} % MFU: "
    f"{q448['patches']} patches are a small GEMM) and {b['encoder_ms']:.1f} ms each when 16 are encoded together; it adds "
