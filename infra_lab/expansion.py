@@ -467,11 +467,30 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
 
 def sweep_grid(sizes: list[int] | None = None, platforms_: list[str] | None = None,
                nics_: list[str] | None = None, models_: list[str] | None = None) -> dict:
-    """The expansion grid for :func:`infra_lab.sweep` (default: every option, size, model)."""
-    return {"platform": platforms_ or platforms()["platform"].to_list(),
-            "nic": nics_ or nics()["nic"].to_list(),
-            "target_gpus": sizes or cluster_sizes(),
-            "model": models_ or models()["model"].to_list()}
+    """The expansion grid for :func:`infra_lab.sweep` (default: every option, size, model).
+    Each given list must be non-empty; names are checked (nearest name when unknown, the
+    catalog's spelling kept) and sizes are GPU counts as :func:`evaluate` takes them, so a
+    bad point is refused here rather than failing inside the sweep."""
+
+    def names(field: str, given, table: pl.DataFrame, key: str, kind: str) -> list[str]:
+        if given is None:
+            return table[key].to_list()
+        if isinstance(given, str) or not isinstance(given, (list, tuple)) or not given:
+            raise ValidationError(f"{field} = {given!r}: expected a non-empty list of {kind} names "
+                                  f"({', '.join(table[key].to_list())}), or None for all")
+        return [_row(table, key, v, kind)[key] for v in given]
+
+    if sizes is None:
+        gpus = cluster_sizes()
+    elif isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple)) or not sizes:
+        # [] used to mean every size, and names unknown to the tables were swept as points that fail
+        raise ValidationError(f"sizes = {sizes!r}: expected a non-empty list of GPU counts, or None for all")
+    else:
+        gpus = [_check_gpus(g) for g in sizes]
+    return {"platform": names("platforms_", platforms_, platforms(), "platform", "platform"),
+            "nic": names("nics_", nics_, nics(), "nic", "nic"),
+            "target_gpus": gpus,
+            "model": names("models_", models_, models(), "model", "model")}
 
 
 def pareto_front(df: pl.DataFrame, x: str, y: str) -> pl.DataFrame:

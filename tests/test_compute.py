@@ -98,7 +98,7 @@ def test_kernel_matches_reference(m, n, k, b, acc, prec, sk):
 @settings(max_examples=40, deadline=None)
 @given(groups=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 8192), st.integers(1, 8192)),
                        min_size=1, max_size=20),
-       acc=st.sampled_from(["MI300X", "H100-SXM", "MI355X"]), sk=st.sampled_from([True, False]),
+       acc=st.sampled_from(["MI300X", "H100-SXM", "MI355X", "H200-SXM", "B200"]), sk=st.sampled_from([True, False]),
        streams=st.sampled_from([0, 1, 3, 4, 32]))
 def test_grouped_kernel_matches_reference(groups, acc, sk, streams):
     if not any(m for m, _, _ in groups):
@@ -112,20 +112,22 @@ def test_grouped_kernel_matches_reference(groups, acc, sk, streams):
 def test_grouped_streams_loop_over_chunks_of_experts():
     """streams = S prices the non-empty experts as consecutive launches of S (each one grouped
     kernel), so: S >= experts is the fused kernel; S = 1 is the sum of the plain GEMMs; the
-    loop is never faster than the fused kernel for equal experts; empty experts take no slot."""
+    loop is never faster than the fused kernel for equal experts; empty experts take no slot.
+        On MI300X: where PyTorch's CUTLASS schedule is stated (Hopper, Blackwell) the fused kernel
+        is priced by it and its factor, not as a chunk of the loop."""
     e16 = [(512, 3072, 4096)] * 16
-    fused = compute.grouped_gemm_time(e16, "H100-SXM")
-    assert compute.grouped_gemm_time(e16, "H100-SXM", streams=16) == fused
-    four = compute.grouped_gemm_time(e16, "H100-SXM", streams=4)
-    assert four == pytest.approx(4 * compute.grouped_gemm_time(e16[:4], "H100-SXM"), rel=1e-12)
-    one = compute.grouped_gemm_time(e16, "H100-SXM", streams=1)
-    assert one == pytest.approx(16 * compute.gemm_time(512, 3072, 4096, "H100-SXM"), rel=1e-12)
+    fused = compute.grouped_gemm_time(e16, "MI300X")
+    assert compute.grouped_gemm_time(e16, "MI300X", streams=16) == fused
+    four = compute.grouped_gemm_time(e16, "MI300X", streams=4)
+    assert four == pytest.approx(4 * compute.grouped_gemm_time(e16[:4], "MI300X"), rel=1e-12)
+    one = compute.grouped_gemm_time(e16, "MI300X", streams=1)
+    assert one == pytest.approx(16 * compute.gemm_time(512, 3072, 4096, "MI300X"), rel=1e-12)
     assert fused < four < one
     with_empty = [(0, 3072, 4096)] * 3 + e16[:4]
-    assert compute.grouped_gemm_time(with_empty, "H100-SXM", streams=4) == \
-        pytest.approx(compute.grouped_gemm_time(e16[:4], "H100-SXM"), rel=1e-12)
+    assert compute.grouped_gemm_time(with_empty, "MI300X", streams=4) == \
+        pytest.approx(compute.grouped_gemm_time(e16[:4], "MI300X"), rel=1e-12)
     with pytest.raises(ValidationError, match="streams"):
-        compute.grouped_gemm_time(e16, "H100-SXM", streams=-1)
+        compute.grouped_gemm_time(e16, "MI300X", streams=-1)
 
 
 def test_grouped_equals_plain_for_one_group():
@@ -296,32 +298,99 @@ class TestValidation:
 
 
     def test_fused_grouped_kernel_carries_its_measured_shortfall(self):
-        """PyTorch's fused BF16 grouped kernel (streams = 0) runs at the device's
-        grouped_mm_factor of the dense ceiling, fitted to torchao's B200 forward + backward
-        times (train rows); the held-out rows come within 20 % where the dense model is about
-        half the measured time; Hopper and AMD keep the dense ceiling; the stream loop (cuBLAS
-        per expert) and low precisions are untouched."""
+        """PyTorch's fused grouped kernel (streams = 0) runs at the device's grouped_mm_factor of
+        the dense ceiling: BF16 on B200 fitted to torchao's forward + backward times (train rows;
+        the held-out rows come within 25 % where the dense model is about half the measured time),
+        BF16 and FP8 on H200 to the train rows of the project's own timings (H100, H800 and the
+        96 GB H100 take H200's: the same GH100 die); AMD keeps the dense ceiling; the stream loop
+        (cuBLAS per expert) and the block-scaled precisions are untouched."""
         fit = compute.grouped_mm_factor_fit("B200")
-        f = compute.compute_params().filter((pl.col("accelerator") == "B200")
-                                            & (pl.col("parameter") == "grouped_mm_factor"))["value"][0]
+        p = compute.compute_params()
+
+        def stored(acc, var):
+            return p.filter((pl.col("accelerator") == acc) & (pl.col("parameter") == "grouped_mm_factor")
+                            & (pl.col("variant") == var))["value"][0]
+
+        f = stored("B200", "bf16")
         assert fit["value"] == pytest.approx(f, rel=2e-5) and 0.3 < f < 0.7
         rows = fit["rows"]
         assert set(rows["role"]) == {"train", "test"}
-        assert fit["test_median_abs_error_pct"] < 20.0
+        assert fit["test_median_abs_error_pct"] < 25.0
         assert (rows["predicted_dense_us"] < 0.6 * rows["measured_us"]).all()
+        hb, h8 = stored("H200-SXM", "bf16"), stored("H200-SXM", "fp8")
+        for var, want in (("bf16", hb), ("fp8", h8)):
+            hfit = compute.grouped_mm_factor_fit("H200-SXM", var)
+            assert hfit["value"] == pytest.approx(want, rel=2e-5) and 0.6 < want < 1.0
+            assert set(hfit["rows"]["role"]) == {"train", "test"}
         groups = [(4096, 1536, 2048)] * 32
-        for acc, want in (("B200", f), ("GB200", f), ("B200-750W", f), ("H100-SXM", 1.0), ("MI300X", 1.0)):
+        for acc, want in (("B200", f), ("GB200", f), ("B200-750W", f), ("H100-SXM", hb), ("H200-SXM", hb),
+                          ("MI300X", 1.0)):
             fused = compute.grouped_gemm_time(groups, acc, "bf16")
             dense = compute.gemm_model(acc, "bf16")
             assert compute.fused_grouped_model(dense).ceiling == pytest.approx(dense.ceiling * want), acc
-            if want == 1.0:
+            if want > 0.75:
                 continue
             loop = compute.grouped_gemm_time(groups, acc, "bf16", streams=1)
             assert fused > 1.5 * loop, acc     # the cuBLAS loop keeps the dense ceiling
+        fp8 = compute.gemm_model("H800-SXM", "fp8")
+        assert compute.fused_grouped_model(fp8).ceiling == pytest.approx(fp8.ceiling * h8)
         mx = compute.gemm_model("B200", "mxfp8")
         assert compute.fused_grouped_model(mx) is mx
-        with pytest.raises(ValidationError, match="no bf16 grouped_gemm fwd_bwd rows for H100-SXM"):
-            compute.grouped_mm_factor_fit("H100-SXM")
+        with pytest.raises(ValidationError, match="no bf16 grouped_gemm rows for MI300X"):
+            compute.grouped_mm_factor_fit("MI300X")
+        with pytest.raises(ValidationError, match="bf16/fp16 or fp8"):
+            compute.grouped_mm_factor_fit("B200", "mxfp8")
+
+    def test_fused_grouped_kernel_runs_pytorchs_cutlass_schedule(self):
+        """On Hopper and Blackwell the fused grouped kernel is priced as PyTorch runs it
+        (GroupMM.cu / ScaledGroupMM.cu; CUTLASS's PersistentTileSchedulerSm90Group): the tile its
+        dispatch picks from the mean group shape, each group's tile grid rounded up to whole
+        clusters, the sum of all groups' tiles dealt out in whole waves (no stream-K, no split-K),
+        and two kernels per call. The model before took the best dense tile with stream-K, so one
+        group more than a full wave cost about one group's share (fails there)."""
+        from infra_lab._kernels import gemm as kg
+
+        # 11 groups of 256 x 1536 rows/columns on 128x256 tiles: 132 tiles, one full wave of the
+        # H200's 132 SMs; a 12th group spills 12 tiles into a second wave
+        one = [(256, 1536, 8192)]
+        g = compute.fused_grouped_model(compute.gemm_model("H200-SXM", "bf16"))
+        t11 = compute.grouped_gemm_time(one * 11, "H200-SXM") - g.fixed_s
+        t12 = compute.grouped_gemm_time(one * 12, "H200-SXM") - g.fixed_s
+        assert t12 / t11 > 1.9
+        # the second wave is not paid on AMD, where no grouped schedule is stated (best tile, stream-K)
+        a11 = compute.grouped_gemm_time([(256, 1536, 8192)] * 38, "MI300X")
+        a12 = compute.grouped_gemm_time([(256, 1536, 8192)] * 39, "MI300X")
+        assert a12 / a11 < 1.1
+        # two kernels per call: the pointer/stride/shape kernel, then the grouped GEMM
+        dense = compute.gemm_model("H200-SXM", "bf16")
+        assert g.fixed_s == pytest.approx(2 * dense.fixed_s)
+        # the dispatch (mean rows per group; the ragged dimension divided by the group count)
+        sb = compute.fused_grouped_schedule("H200-SXM", "bf16")
+        s8 = compute.fused_grouped_schedule("H200-SXM", "fp8")
+        assert compute.fused_grouped_tile(sb, 128, 4096, 7168) == (64, 128)
+        assert compute.fused_grouped_tile(sb, 8192, 4096, 7168) == (128, 256)
+        assert compute.fused_grouped_tile(s8, 2048, 4096, 7168) == (256, 128)
+        assert compute.fused_grouped_tile(s8, 256, 2048, 768) == (128, 256)
+        assert s8["cluster"] == (2, 2) and sb["cluster"] == (2, 1) and sb["kernels"] == 2
+        assert compute.fused_grouped_tile(compute.fused_grouped_schedule("B200"), 8192, 4096, 7168) == (128, 256)
+        for acc, prec in (("MI300X", "bf16"), ("A100-SXM-80GB", "bf16"), ("B200", "fp8"), ("H200-SXM", "mxfp8")):
+            assert compute.fused_grouped_schedule(acc, prec) is None, (acc, prec)
+        # cluster rounding: 100 rows on 128-row tiles in a 2-CTA cluster occupy two tiles, as 256
+        # rows do (66 groups of 6 or 12 tiles: three or six waves)
+        G = 66
+        tiles = (np.array([128]), np.array([256]), np.array([0.9]))
+        rest = (64, 2.9, 132, 0.8, 989e12, 1e15, 2.0, 2.0, 0.0)     # compute-bound: ample bandwidth
+        times = {}
+        for m, cm in ((100, 2), (256, 2), (100, 1)):
+            for fn in (kg.fused_grouped_kernel, kg.fused_grouped_reference):
+                e, t = kg.empty_outputs(1)
+                fn(np.array([0, G]), np.full(G, m), np.full(G, 1536), np.full(G, 8192), *tiles, np.array([cm]),
+                   np.array([1]), *rest, e, t)
+                times.setdefault((m, cm), []).append(float(t[0]))
+        for v in times.values():
+            assert v[0] == pytest.approx(v[1], rel=1e-12)
+        assert times[(100, 2)][0] == pytest.approx(times[(256, 2)][0], rel=1e-12)
+        assert times[(100, 1)][0] < 0.6 * times[(100, 2)][0]
 
 
 class TestAttention:

@@ -492,7 +492,7 @@ class TestMonteCarlo:
     @pytest.mark.parametrize("net", ["per-port", "fraction"])
     @pytest.mark.parametrize("dist", [None, "lognormal"])
     def test_kernel_equals_reference(self, dep, net, dist):
-        kw = dict(depreciation=dep, network=net, distribution=dist, age_years=0.5)
+        kw = dict(depreciation=dep, network=net, distribution=dist, age_years=0.5 if dep == "exponential" else 0.0)
         a = E.monte_carlo_owned_cost(5000, seed=7, backend="numba", **kw)
         b = E.monte_carlo_owned_cost(5000, seed=7, backend="reference", **kw)
         np.testing.assert_allclose(a, b, rtol=1e-12)
@@ -838,3 +838,57 @@ def test_tornado_and_curve_refuse_nothing_to_draw(call, match):
     ("unknown parameter 'c'"); rent_vs_own_curve(utilizations=[]) gave a frame with no columns."""
     with pytest.raises(ValidationError, match=match):
         call()
+
+
+def test_tco_horizon_inside_the_setup_weeks_pays_no_energy():
+    """A horizon that ends during the setup weeks (1 month with 10 weeks of setup) has no busy
+    hours: its energy was 0 USD in cash but -87,667 USD in present value (a credit, from
+    discounting the flow over [setup, horizon] backwards), and every cost per useful GPU-hour
+    was inf. Now the energy's present value is 0 and the per-hour column is null."""
+    t = E.tco(1024, 1 / 12, setup_weeks=10)
+    energy = t.filter(pl.col("component") == "energy")
+    assert energy["usd"][0] == 0.0 and energy["usd_pv"][0] == 0.0
+    assert t["usd_per_useful_gpu_hour"].null_count() == t.height
+    # a horizon past the setup is unchanged: energy paid from the end of setup, in cash and in value
+    u = E.tco(1024, 1.0, setup_weeks=10)
+    e = u.filter(pl.col("component") == "energy")
+    assert 0 < e["usd_pv"][0] < e["usd"][0]
+    assert u["usd_per_useful_gpu_hour"].is_finite().all()
+
+
+@pytest.mark.parametrize("n_gpus, nodes", [(1024, 100), (1024, 2048), (8, 3)])
+def test_deal_pnl_refuses_nodes_that_do_not_divide_the_gpus(n_gpus, nodes):
+    """deal_pnl(n_gpus=1024, nodes=100) priced 100 nodes' DPUs for 10.24 GPUs per node
+    unannounced; nodes must divide n_gpus (as expansion.deal's whole nodes do)."""
+    with pytest.raises(ValidationError, match=rf"nodes = {nodes}: must divide n_gpus = {n_gpus:,}"):
+        E.deal_pnl(1e5, n_gpus=n_gpus, nodes=nodes, n=10)
+    E.deal_pnl(1e5, n_gpus=1024, nodes=128, n=10)
+
+
+@pytest.mark.parametrize("func, match", [
+    (lambda **v: float("nan"), r"^func returned nan at the base values: expected a finite number"),
+    (lambda **v: math.inf if v["utilization"] >= 0.99 else 1.0, r"^func returned inf at utilization = 1 \(its high\)"),
+    (lambda **v: "x", r"^func returned 'x' at the base values"),
+])
+def test_tornado_refuses_a_function_that_returns_no_number(func, match):
+    """A tornado over a function that returned NaN gave NaN output and swing columns (sorted
+    anywhere), inf an inf swing, a string float()'s bare ValueError; each is now a
+    ValidationError naming the point."""
+    with pytest.raises(ValidationError, match=match):
+        E.tornado(func, names=["capex_usd_per_gpu", "utilization"])
+    t = E.tornado(lambda **v: v["capex_usd_per_gpu"] * np.float32(2.0), names=["capex_usd_per_gpu"])
+    assert t["swing"][0] > 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: E.owned_cost_per_gpu_hour(age_years=10),
+    lambda: E.monte_carlo_owned_cost(100, age_years=3, depreciation="straight-line"),
+])
+def test_age_years_only_with_exponential_depreciation(call):
+    """owned_cost_per_gpu_hour(age_years=10) with the default straight-line depreciation gave the
+    new-GPU cost ($1.63 at every age: the age only enters the exponential method), unannounced;
+    an age above 0 now needs depreciation = 'exponential'."""
+    with pytest.raises(ValidationError, match=r"age_years = (10|3): only with depreciation = 'exponential'"):
+        call()
+    old = E.owned_cost_per_gpu_hour(age_years=3, depreciation="exponential").total_usd_per_gpu_hour
+    assert old < E.owned_cost_per_gpu_hour(depreciation="exponential").total_usd_per_gpu_hour

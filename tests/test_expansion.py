@@ -297,3 +297,22 @@ def test_deal_takes_each_option_s_accelerator_and_prices():
     assert mi300.table.equals(il.economics.deal_pnl(1e5, n=300, seed=3).table)
     with pytest.raises(ValidationError, match="multiple"):
         X.deal("MI450X Helios rack", "Pollara-400", 1026, 1e5, n=50)
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"sizes": []}, r"sizes = \[\]: expected a non-empty list of GPU counts"),
+    ({"sizes": [1024.5]}, r"gpus = 1024\.5: expected an integer number of GPUs"),
+    ({"platforms_": ["MI300X"]}, r"unknown platform 'MI300X'\. Did you mean 'MI300X node'"),
+    ({"nics_": "Pollara-400"}, r"nics_ = 'Pollara-400': expected a non-empty list of nic names"),
+    ({"models_": []}, r"models_ = \[\]: expected a non-empty list of model names"),
+])
+def test_sweep_grid_checks_its_lists(kw, msg):
+    """sweep_grid(sizes=[]) swept every size and sweep_grid(platforms_=['MI300X']) a platform
+    no table has (each of its points then failed inside the sweep); lists are now checked,
+    names with the nearest valid one."""
+    with pytest.raises(il.errors.InfraLabError, match=msg):
+        X.sweep_grid(**kw)
+    import numpy as np
+
+    g = X.sweep_grid(sizes=[np.int64(1024)], platforms_=["mi300x node"], models_=["ZAYA1-class"])
+    assert g["platform"] == ["MI300X node"] and g["target_gpus"] == [1024]

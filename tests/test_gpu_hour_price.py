@@ -171,3 +171,15 @@ def test_serving_performance_does_not_depend_on_the_price():
     assert perf and a.select(perf).equals(b.select(perf))
     assert b["usd_per_million_output_tokens_all_in"].to_list() == pytest.approx(
         (a["usd_per_million_output_tokens_all_in"] * S.gpu_hour_price("MI300X")).to_list())
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"capex_usd_per_gpu": -1}, r"^capex_usd_per_gpu = -1: must be a finite number in \(0, 5e\+06\]"),
+    ({"utilization": 0}, r"^utilization = 0: must be a finite number in \(0, 1\]"),
+    ({"utilisation": 0.5}, r"unknown owned-cost input 'utilisation' in gpu_hour_price\. Did you mean 'utilization'"),
+])
+def test_gpu_hour_price_names_the_override_as_given(kw, msg):
+    """serving.gpu_hour_price(capex_usd_per_gpu=-1) read 'price = -1' and utilization=0
+    "fixed['utilization'] = 0", the names of the function it calls, not the caller's."""
+    with pytest.raises(il.errors.InfraLabError, match=msg):
+        S.gpu_hour_price("MI300X", **kw)

@@ -474,3 +474,18 @@ def test_notebook09_cost_claims():
         out[name] = (r.useful_tokens_per_s, dict(r.breakdown().iter_rows())["encoder_compute"] / r.step_time_s)
     assert out["text"][0] > out["image"][0] > out["audio"][0]
     assert out["text"][1] == 0.0 and 0.1 < out["image"][1] < out["audio"][1] < 1.0
+
+
+def test_multimodal_explorer_refuses_a_zero_price_and_takes_numpy_sizes():
+    """multimodal_update(price_usd_per_gpu_hour=0) costed the run at 0 USD where the serving
+    explorer and economics.run_cost refuse a zero price; image_px=np.int64(448) (a frame's
+    number) was refused as 'expected a positive integer'."""
+    import numpy as np
+
+    with pytest.raises(ValidationError, match=r"price_usd_per_gpu_hour = 0: must be a finite number > 0"):
+        il.widgets.multimodal_update(0.3, 0.1, price_usd_per_gpu_hour=0)
+    a, _ = il.widgets.multimodal_update(0.3, 0.1, image_px=np.int64(448), price_usd_per_gpu_hour=2.0)
+    b, _ = il.widgets.multimodal_update(0.3, 0.1, image_px=448, price_usd_per_gpu_hour=2.0)
+    assert a.equals(b)
+    with pytest.raises(ValidationError, match=r"image_px = 2\.5: expected an integer"):
+        il.widgets.multimodal_update(0.3, 0.1, image_px=2.5)

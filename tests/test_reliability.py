@@ -770,3 +770,16 @@ def test_reliability_update_refuses_a_run_count_it_cannot_simulate(n_runs):
 
     with pytest.raises(ValidationError, match=rf"^n_runs = {n_runs!r}: "):
         reliability_update(1024, "llama3", 1.0, 5.0, "baseline", hardware=SC, work_hours=95.0, n_runs=n_runs)
+
+
+def test_interval_sweep_flags_the_optimal_row_as_a_bool_and_refuses_no_intervals():
+    """interval_sweep's optimal column is the [bool] its docstring and goodput_vs_interval say
+    (with given or default intervals it was f64, 0.0 / 1.0: numpy's bool_), and an empty list
+    is refused as the other study tables refuse one (it returned the plan's own row alone)."""
+    p = R.plan_run(SC, 1000.0)
+    for sweep in (R.interval_sweep(p), R.interval_sweep(p, [60.0, 600.0])):
+        assert sweep.schema["optimal"] == pl.Boolean
+        assert sweep["optimal"].sum() == 1
+        assert sweep.filter(pl.col("optimal"))["interval_h"][0] == pytest.approx(p.interval_s / 3600)
+    with pytest.raises(ValidationError, match=r"intervals_s = \[\]: expected at least one interval"):
+        R.interval_sweep(p, [])

@@ -1059,3 +1059,75 @@ def test_max_concurrency_is_counted_at_the_mean_context_in_flight():
     assert memory.max_inference_batch("llama3.3-70b", "MI300X", 4096) == 33
     doc = il.serving.ServeResult.__doc__
     assert "prompt + half the output" in doc and "max_num_seqs" in doc
+
+
+@pytest.mark.parametrize("acc, key, prec, spec", [
+    ("MI300X", "attention_precision", "fp4", {}),          # MI300X has no fp4 tensor cores
+    ("H100-SXM", "attention_precision", "fp4", {}),
+    ("H100-SXM", "mtp_precision", "fp4", {"spec_decoding": "mtp"}),
+])
+def test_attention_and_mtp_precisions_need_the_parts_tensor_cores(acc, key, prec, spec):
+    """attention_precision / mtp_precision are checked like weight_precision: an fp4 attention
+    precision on MI300X used to hold fp4 weights but time the GEMMs at BF16, unannounced."""
+    model = "deepseek-v3" if spec else "llama3.3-70b"
+    with pytest.raises(ValidationError, match=rf"serving\.{key} = '{prec}': {acc} has no {prec} tensor cores; "
+                                              "allowed: bf16, fp8"):
+        il.Scenario.from_dict(_sc(model=model, acc=acc, **{key: prec}, **spec))
+    # a precision the part has is accepted
+    il.Scenario.from_dict(_sc(model=model, acc=acc, **{key: "fp8"}, **spec))
+
+
+def test_mtp_precision_only_with_mtp():
+    """mtp_precision without spec_decoding = 'mtp' is refused (as mtp_acceptance is) instead of
+    being accepted and ignored."""
+    with pytest.raises(ValidationError, match=r"serving\.mtp_precision = 'bf16': only with spec_decoding = 'mtp'"):
+        il.Scenario.from_dict(_sc(model="deepseek-v3", acc="B200", mtp_precision="bf16"))
+
+
+def test_cost_at_interactivity_and_token_costs_name_what_is_missing():
+    """An empty front said 'the front tops out at nan tokens/s per user'; a front whose fast rows
+    do not fit named their speed as its top; token_costs of a mapping with no throughput raised
+    ZeroDivisionError. Each is now a ValidationError saying what is missing."""
+    cols = {"usd_per_million_output_tokens_all_in": [1.0, 2.0], "tokens_per_s_per_user": [10.0, 100.0],
+            "fits": [True, False]}
+    with pytest.raises(ValidationError, match="the front is empty"):
+        serving.cost_at_interactivity(pl.DataFrame(cols).head(0), 10.0)
+    with pytest.raises(ValidationError, match="tops out at 10 tokens/s per user among those that fit"):
+        serving.cost_at_interactivity(pl.DataFrame(cols), 50.0)
+    with pytest.raises(ValidationError, match="no configuration of the front fits in memory"):
+        serving.cost_at_interactivity(pl.DataFrame(cols).filter(~pl.col("fits")), 50.0)
+    zero = {"gpus": 8, "output_tokens_per_s": 0.0, "total_tokens_per_s": 0.0, "prefill_time_fraction": 0.5}
+    with pytest.raises(ValidationError, match=r"output_tokens_per_s = 0\.0: expected a finite number > 0"):
+        serving.token_costs(zero, 2.0)
+    with pytest.raises(ValidationError, match=r"prefill_time_fraction = 1\.5"):
+        serving.token_costs({**zero, "output_tokens_per_s": 1.0, "total_tokens_per_s": 2.0,
+                             "prefill_time_fraction": 1.5}, 2.0)
+
+
+def test_serve_search_rows_are_serve_without_num_prompts_and_request_rate():
+    """serve_search's docstring said 'everything else is searched', but it keeps batching,
+    lockstep and chunk_tokens and drops num_prompts and request_rate_rps: with
+    request_rate_rps = 1 il.serve gives 1,024 output tokens/s where the search's same point
+    gives the closed loop's 2,522. The docstring and the contract now say which fields are
+    kept, searched and not used; each row equals il.serve of the scenario without the two."""
+    base = _sc(model="llama3-70b", acc="MI300X", weight_precision="bf16", concurrency=64, input_tokens=1024,
+               output_tokens=1024, request_rate_rps=1.0, num_prompts=640)
+    row = il.serve_search(base, top=None, pareto=False, weight_precisions=["bf16"], kv_precisions=["bf16"],
+                          concurrencies=[64]).filter(pl.col("tp") == 8).row(0, named=True)
+    plain = {**base, "serving": {k: v for k, v in base["serving"].items()
+                                 if k not in ("request_rate_rps", "num_prompts")}}
+    r = il.serve(plain)
+    assert row["output_tokens_per_s"] == pytest.approx(r.output_tokens_per_s, rel=1e-12)
+    assert row["ttft_s"] == pytest.approx(r.ttft_s, rel=1e-12)
+    assert il.serve(base).output_tokens_per_s < 0.9 * r.output_tokens_per_s   # the rate does matter to il.serve
+    doc = il.serve_search.__doc__
+    assert "everything else is searched" not in doc
+    assert "Not used:\n        num_prompts and request_rate_rps" in doc
+
+
+def test_agent_model_names_the_nearest_preset():
+    """agent_model('zaya') returned {'preset': 'zaya', ...} and failed only when served; an
+    unknown preset is now refused with the nearest names."""
+    with pytest.raises(il.errors.UnknownNameError, match=r"unknown model preset 'zaya'.*Did you mean 'zaya1-base'"):
+        serving.agent_model("zaya")
+    assert serving.agent_model("ZAYA1-base")["preset"] == "ZAYA1-base"

@@ -297,3 +297,87 @@ def grouped_gemm_reference(offsets, gms, gns, gks, streams, tile_m, tile_n, tile
 def empty_outputs(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Two float64 output arrays (efficiency, time) of length ``size``."""
     return np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------
+# PyTorch's fused CUTLASS grouped kernel (torch._grouped_mm / torch._scaled_grouped_mm)
+# --------------------------------------------------------------------------------------
+@njit(cache=True, no_cfunc_wrapper=True)
+def fused_grouped_kernel(offsets, gms, gns, gks, ptm, ptn, pte, pcm, pcn, k_tile, tile_c, cus,
+                         ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s, eff_out, time_out):
+    """One CUTLASS ptr-array grouped kernel per problem, its macro-tile fixed by the caller
+    (``ptm[p]`` × ``ptn[p]``, intrinsic efficiency ``pte[p]``, cluster ``pcm[p]`` × ``pcn[p]``).
+
+    CUTLASS's grouped tile scheduler on sm90/sm100 (PersistentTileSchedulerSm90Group) is a
+    static persistent data-parallel schedule: each group's tile grid is rounded up to whole
+    clusters, the tiles of all groups are numbered one after another and the resident CTAs
+    take them in strides of the grid, so the wave term quantizes the *sum* of the groups'
+    (cluster-rounded) tiles over the SMs; there is no split-K and no stream-K::
+
+        tiles  = Σ round_up(ceil(m_g/tm), cm) · round_up(ceil(n_g/tn), cn)
+        e      = Σ m·n·k / Σ padded · tiles/(ceil(tiles/CUs)·CUs) · te · its/(its + c_t·tiles)
+        time   = max(2·Σ m·n·k / (peak · ceiling · e), bytes / mem_bw) + fixed_s
+
+    Groups with no rows (m, n or k = 0) are skipped. Fills ``eff_out`` [-] and ``time_out`` [s]."""
+    for p in range(offsets.size - 1):
+        useful = 0.0
+        byts = 0.0
+        padded = 0.0
+        tiles = 0
+        its = 0.0
+        tm = ptm[p]
+        tn = ptn[p]
+        for g in range(offsets[p], offsets[p + 1]):
+            m = gms[g]
+            n = gns[g]
+            k = gks[g]
+            if m <= 0 or n <= 0 or k <= 0:
+                continue
+            useful += 1.0 * m * n * k
+            byts += (m * k + k * n) * in_bytes + m * n * out_bytes
+            bm = (m + tm - 1) // tm
+            bm = (bm + pcm[p] - 1) // pcm[p] * pcm[p]
+            bn = (n + tn - 1) // tn
+            bn = (bn + pcn[p] - 1) // pcn[p] * pcn[p]
+            kt = (k + k_tile - 1) // k_tile
+            padded += 1.0 * bm * tm * bn * tn * kt * k_tile
+            tiles += bm * bn
+            its += 1.0 * bm * bn * kt
+        if tiles == 0:
+            time_out[p] = fixed_s
+            eff_out[p] = 0.0
+            continue
+        waves = (tiles + cus - 1) // cus
+        e = useful / padded * (tiles / (waves * cus)) * pte[p] * its / (its + tile_c * tiles)
+        flop = 2.0 * useful
+        t_c = flop / (peak * ceiling * e)
+        t_m = byts / mem_bw_Bps
+        t = (t_c if t_c > t_m else t_m) + fixed_s
+        time_out[p] = t
+        eff_out[p] = flop / (t * peak)
+
+
+def fused_grouped_reference(offsets, gms, gns, gks, ptm, ptn, pte, pcm, pcn, k_tile, tile_c, cus,
+                            ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s, eff_out, time_out):
+    """Plain-Python reference of :func:`fused_grouped_kernel` (same arguments and outputs): builds
+    each group's cluster-rounded tile grid explicitly and deals the tiles out in waves."""
+    k_tile = int(k_tile)
+    for p in range(len(offsets) - 1):
+        tm, tn, cm, cn = int(ptm[p]), int(ptn[p]), int(pcm[p]), int(pcn[p])
+        groups = [(int(gms[g]), int(gns[g]), int(gks[g])) for g in range(int(offsets[p]), int(offsets[p + 1]))]
+        groups = [x for x in groups if min(x) > 0]
+        if not groups:
+            time_out[p], eff_out[p] = fixed_s, 0.0
+            continue
+        grid = [(math.ceil(math.ceil(m / tm) / cm) * cm, math.ceil(math.ceil(n / tn) / cn) * cn, math.ceil(k / k_tile))
+                for m, n, k in groups]
+        tiles = sum(bm * bn for bm, bn, _ in grid)
+        iters = sum(bm * bn * kt for bm, bn, kt in grid)
+        padded = sum(bm * tm * bn * tn * kt * k_tile for bm, bn, kt in grid)
+        flop = sum(2.0 * m * n * k for m, n, k in groups)
+        byts = sum((m * k + k * n) * in_bytes + m * n * out_bytes for m, n, k in groups)
+        wave = tiles / (math.ceil(tiles / cus) * cus)
+        e = flop / 2.0 / padded * wave * float(pte[p]) * iters / (iters + tile_c * tiles)
+        t = max(flop / (peak * ceiling * e), byts / mem_bw_Bps) + fixed_s
+        time_out[p] = t
+        eff_out[p] = flop / (t * peak)

@@ -8,8 +8,11 @@ Every op is timed as a roofline plus a fixed per-kernel cost::
   where the library ships it) under one *ceiling* per device and precision, fitted so that
   the model's maximum over all shapes equals the published max-achievable rate (AMD MAF,
   Stas Bekman's MAMF). Grouped GEMMs (MoE experts) pad every group to the tile; one fused
-  grouped kernel (PyTorch's ``torch._grouped_mm``) runs at the device's measured share of the
-  dense ceiling (``grouped_mm_factor``: 0.46 on Blackwell, :func:`grouped_mm_factor_fit`).
+  grouped kernel (PyTorch's ``torch._grouped_mm`` / ``torch._scaled_grouped_mm``) runs at the
+  device's measured share of the dense ceiling (``grouped_mm_factor``: 0.46 BF16 on Blackwell,
+  0.88 BF16 / 0.80 FP8 on Hopper, :func:`grouped_mm_factor_fit`) and, on Hopper and Blackwell,
+  with the tile PyTorch's dispatch picks, CUTLASS's persistent wave schedule (no stream-K) and
+  two kernels per call (:func:`fused_grouped_schedule`, :func:`run_grouped`).
 * **Attention** (:mod:`.attention`): per-kernel, per-pass efficiency fitted to published
   sweeps (FA2/FA3/cuDNN on H100, AITER on MI355X, ...), causal masking by whole diagonal
   blocks, backward never more efficient than forward.
@@ -58,6 +61,8 @@ from .gemm import (
     efficiency_grid,
     fit_gemm_ceiling,
     fused_grouped_model,
+    fused_grouped_schedule,
+    fused_grouped_tile,
     gemm_efficiencies,
     gemm_efficiency,
     gemm_model,
@@ -70,6 +75,7 @@ from .gemm import (
     op_time,
     ridge_points,
     roofline,
+    run_grouped,
 )
 from .moe import (
     expected_max_std_normal,
@@ -116,7 +122,8 @@ __all__ = [
     "LAYER_KINDS", "OP_TYPES", "PASSES",
     "compute_params", "hbm_efficiency", "kernel_fixed_s", "launch_overhead_s",
     "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time", "gemm_times",
-    "grouped_gemm_time", "grouped_gemm_times", "fused_grouped_model", "fit_gemm_ceiling", "max_efficiency",
+    "grouped_gemm_time", "grouped_gemm_times", "fused_grouped_model", "fused_grouped_schedule",
+    "fused_grouped_tile", "run_grouped", "fit_gemm_ceiling", "max_efficiency",
     "max_tile_efficiency", "op_time", "ridge_points", "roofline", "efficiency_grid",
     "attention_cost", "attention_time", "attention_efficiency", "attention_params",
     "attention_kernels", "default_attention_kernel",

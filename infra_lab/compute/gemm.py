@@ -25,7 +25,8 @@ from . import _params as P
 
 __all__ = [
     "GemmModel", "gemm_model", "gemm_efficiency", "gemm_efficiencies", "gemm_time",
-    "gemm_times", "grouped_gemm_time", "grouped_gemm_times", "fused_grouped_model", "fit_gemm_ceiling",
+    "gemm_times", "grouped_gemm_time", "grouped_gemm_times", "fused_grouped_model", "fused_grouped_schedule", "fused_grouped_tile",
+    "run_grouped", "fit_gemm_ceiling",
     "max_efficiency", "op_time", "roofline", "ridge_points", "efficiency_grid",
 ]
 
@@ -317,16 +318,129 @@ def gemm_time(m: int, n: int, k: int, accelerator: str, precision: str = "bf16",
     return float(gemm_times([m], [n], [k], accelerator, precision, [batch])[0])
 
 
+def _grouped_variant(precision: str) -> str | None:
+    """The variant of the fused grouped kernel's rows (``grouped_mm_factor``, ``grouped_mm_schedule``)
+    that a precision runs as: 16-bit operands -> ``bf16`` (``torch._grouped_mm``), FP8 with
+    row-wise or tensor-wise scales -> ``fp8`` (``torch._scaled_grouped_mm``); None for the
+    block-scaled formats (their grouped kernels are other libraries')."""
+    return "bf16" if precision in ("bf16", "fp16") else "fp8" if precision == "fp8" else None
+
+
 def fused_grouped_model(g: GemmModel) -> GemmModel:
     """The GEMM model of a fused grouped kernel (``streams = 0``: PyTorch's ``torch._grouped_mm``,
-    which torchtitan's MoE experts call): the dense model with its ceiling times the device's
-    ``grouped_mm_factor`` for 16-bit operands (data/compute_params.csv; 1 where no shortfall of
-    that kernel against the dense ceiling is measured). Low-precision grouped GEMMs keep their own
-    ceilings (MXFP8's is fitted to the scaled grouped kernel itself)."""
-    if g.precision not in ("bf16", "fp16"):
+    which torchtitan's MoE experts call, or ``torch._scaled_grouped_mm`` for FP8): the dense
+    model with its ceiling times the device's ``grouped_mm_factor`` for the precision's variant
+    (data/compute_params.csv; 1 where no shortfall of that kernel against the dense ceiling is
+    measured) and its fixed cost times the kernels PyTorch launches per call (``kernels`` of the
+    device's ``grouped_mm_schedule``: a one-block kernel that writes the groups' pointers,
+    strides and shapes, then the grouped GEMM; 1 where no schedule row). Block-scaled grouped
+    GEMMs (MXFP8, FP4) keep their own ceilings (MXFP8's is fitted to the scaled grouped kernel
+    itself)."""
+    var = _grouped_variant(g.precision)
+    if var is None:
         return g
-    f = P.value(catalog.accelerator(g.accelerator), "grouped_mm_factor", "bf16")
-    return g if f == 1.0 else dataclasses.replace(g, ceiling=g.ceiling * f)
+    acc = catalog.accelerator(g.accelerator)
+    f = P.value(acc, "grouped_mm_factor", var)
+    sched = fused_grouped_schedule(acc.name, g.precision)
+    kernels = sched["kernels"] if sched else 1
+    if f == 1.0 and kernels == 1:
+        return g
+    return dataclasses.replace(g, ceiling=g.ceiling * f, fixed_s=g.fixed_s * kernels)
+
+
+_SCHED_KEYS = ("small", "large", "other", "cluster", "kernels")
+
+
+@cache
+def fused_grouped_schedule(accelerator: str, precision: str = "bf16") -> dict | None:
+    """How PyTorch's fused grouped kernel on ``accelerator`` picks its macro-tile for ``precision``
+    (the ``grouped_mm_schedule`` row of data/compute_params.csv, read from PyTorch's
+    ``GroupMM.cu`` / ``ScaledGroupMM.cu``), or None where no row states it (the model then takes
+    the best of the dense macro-tiles and decompositions, :func:`grouped_gemm_times`).
+
+    Returns
+    -------
+    dict or None
+        small, large, other: (tm, tn) macro-tile [elements] (``large`` None where the rule has
+        no large case); cluster: (cm, cn) [CTAs]; kernels: kernels per call [-]
+    """
+    acc = P.accelerator(accelerator)
+    var = _grouped_variant(P.precision(precision))
+    if var is None:
+        return None
+    txt = P.text(acc, "grouped_mm_schedule", var).strip()
+    if not txt:
+        return None
+    out: dict = {"large": None}
+    for part in txt.split(";"):
+        key, _, val = part.strip().partition("=")
+        key = key.strip()
+        if key not in _SCHED_KEYS:
+            raise ValidationError(f"compute_params.csv: grouped_mm_schedule {txt!r} for {acc.name}: "
+                                  f"unknown key {key!r} (allowed {', '.join(_SCHED_KEYS)})")
+        if key == "kernels":
+            out[key] = int(val)
+        else:
+            a, _, b = val.strip().partition("x")
+            out[key] = (int(a), int(b))
+    missing = [k for k in ("small", "other", "cluster", "kernels") if k not in out]
+    if missing:
+        raise ValidationError(f"compute_params.csv: grouped_mm_schedule {txt!r} for {acc.name} lacks {missing}")
+    return out
+
+
+def fused_grouped_tile(sched: dict, m: float, n: float, k: float) -> tuple[int, int]:
+    """The macro-tile (tm, tn) PyTorch's grouped kernel picks for groups of mean shape (m, n, k)
+    [elements] (the dispatch in ``GroupMM.cu`` / ``ScaledGroupMM.cu``, which divides the ragged
+    dimension by the group count): ``small`` when m <= 128 or n <= 128; else ``large`` (where the
+    rule has one) when two of m, n, k are >= 2048; else ``other``."""
+    if m <= 128 or n <= 128:
+        return sched["small"]
+    if sched["large"] is not None and ((m >= 2048 and k >= 2048) or (m >= 2048 and n >= 2048)
+                                       or (k >= 2048 and n >= 2048)):
+        return sched["large"]
+    return sched["other"]
+
+
+def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *, args: tuple | None = None,
+                out_bytes: float | None = None, reference: bool = False,
+                pytorch: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(efficiency [-], time [s]) of grouped problems (``offsets`` into int64 arrays gms, gns, gks,
+    as :func:`infra_lab._kernels.gemm.grouped_gemm_kernel`). ``g`` is the model to use (pass
+    :func:`fused_grouped_model` of the dense one for ``streams = 0``); ``args`` overrides its
+    kernel arguments (``g.args()`` layout, as the calibration does). With ``streams = 0`` on a
+    device whose ``grouped_mm_schedule`` is stated, each problem runs as PyTorch's CUTLASS grouped
+    kernel: the tile its dispatch picks from the problem's mean group shape, cluster-rounded
+    tiles, one persistent data-parallel wave schedule (:func:`infra_lab._kernels.gemm.fused_grouped_kernel`);
+    otherwise (and for another library's fused kernel, ``pytorch=False``: DeepGEMM) the best tile
+    and decomposition (:func:`infra_lab._kernels.gemm.grouped_gemm_kernel`)."""
+    from .._kernels import gemm as kg
+
+    a = tuple(g.args(out_bytes)) if args is None else tuple(args)
+    offs = np.asarray(offsets, dtype=np.int64)
+    eff, t = kg.empty_outputs(offs.size - 1)
+    sched = fused_grouped_schedule(g.accelerator, g.precision) if int(streams) == 0 and pytorch else None
+    if sched is None:
+        fn = kg.grouped_gemm_reference if reference else kg.grouped_gemm_kernel
+        fn(offs, gms, gns, gks, int(streams), *a, eff, t)
+        return eff, t
+    r0 = P.value(catalog.accelerator(g.accelerator), "tile_reuse_elems")
+    npb = offs.size - 1
+    ptm, ptn, pcm, pcn = (np.empty(npb, dtype=np.int64) for _ in range(4))
+    for p in range(npb):
+        lo, hi = int(offs[p]), int(offs[p + 1])
+        G = max(1, hi - lo)
+        tm, tn = fused_grouped_tile(sched, float(np.sum(gms[lo:hi])) / G, float(np.sum(gns[lo:hi])) / G,
+                                    float(np.sum(gks[lo:hi])) / G)
+        ptm[p], ptn[p] = tm, tn
+        pcm[p], pcn[p] = sched["cluster"]
+    pte = 1.0 / (1.0 + r0 * (ptm + ptn) / (ptm * ptn))
+    # g.args(): tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus, stream_k, sk_eff,
+    #           ceiling, peak, mem_bw, in_bytes, out_bytes, fixed
+    fn = kg.fused_grouped_reference if reference else kg.fused_grouped_kernel
+    fn(offs, gms, gns, gks, ptm, ptn, pte, pcm, pcn, int(a[5]), float(a[6]), int(a[7]), float(a[10]),
+       float(a[11]), float(a[12]), float(a[13]), float(a[14]), float(a[15]), eff, t)
+    return eff, t
 
 
 def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
@@ -341,7 +455,10 @@ def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
         0 (an expert with no tokens)
     accelerator, precision, reference, stream_k, out_bytes : as :func:`gemm_times`
     streams : 0 (default): one fused grouped kernel whose groups' tiles share waves, at the
-        device's fused grouped-kernel ceiling (:func:`fused_grouped_model`); S >= 1: the library loops over the non-empty groups as separate GEMMs issued
+        device's fused grouped-kernel ceiling (:func:`fused_grouped_model`); where the device's
+        ``grouped_mm_schedule`` is stated (Hopper, Blackwell), with the tile PyTorch's dispatch
+        picks and CUTLASS's persistent data-parallel schedule (:func:`run_grouped`; ``stream_k``
+        does not apply to it); S >= 1: the library loops over the non-empty groups as separate GEMMs issued
         round-robin on S streams (Transformer Engine's GroupedLinear on its default cuBLAS /
         hipBLASLt path: 4), approximated as consecutive chunks of S groups, each one grouped
         kernel, times added (:mod:`infra_lab._kernels.gemm`) [-]
@@ -350,8 +467,6 @@ def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
     -------
     (time_s [s], efficiency [-]) arrays, one entry per problem
     """
-    from .._kernels import gemm as kg
-
     if not isinstance(groups, (list, tuple)) or not groups:
         raise ValidationError("groups: expected a non-empty list of problems, each a list of (m, n, k)")
     offs = [0]
@@ -375,9 +490,8 @@ def grouped_gemm_times(groups, accelerator: str, precision: str = "bf16", *,
     g = gemm_model(accelerator, precision, stream_k=stream_k)
     if streams == 0:
         g = fused_grouped_model(g)
-    eff, t = kg.empty_outputs(len(offs) - 1)
-    fn = kg.grouped_gemm_reference if reference else kg.grouped_gemm_kernel
-    fn(np.array(offs, dtype=np.int64), gms, gns, gks, int(streams), *g.args(out_bytes), eff, t)
+    eff, t = run_grouped(g, np.array(offs, dtype=np.int64), gms, gns, gks, int(streams),
+                         out_bytes=out_bytes, reference=reference)
     return t, eff
 
 

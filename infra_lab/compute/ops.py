@@ -22,7 +22,7 @@ from ..errors import ValidationError, unknown
 from ..scenario import MOE_DISPATCHERS, RECOMPUTE
 from . import _params as P
 from .attention import attention_cost
-from .gemm import fused_grouped_model, gemm_model
+from .gemm import fused_grouped_model, gemm_model, run_grouped
 from .moe import expert_token_counts, moe_distinct_ranks
 
 __all__ = ["COMPONENTS", "GEMM_COMPONENTS", "GemmRecords", "gemm_records", "layer_ops",
@@ -639,8 +639,7 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
         gk = np.concatenate([x[1][2] for x in items]).astype(np.int64)
         offs = np.zeros(len(items) + 1, dtype=np.int64)
         offs[1:] = np.cumsum([x[1][0].size for x in items])
-        eff, tt = kg.empty_outputs(len(items))
-        kg.grouped_gemm_kernel(offs, gm, gn, gk, ggs, *g.args(ob), eff, tt)
+        eff, tt = run_grouped(g, offs, gm, gn, gk, ggs, out_bytes=ob)
         byts = (gm * gk + gk * gn) * g.in_bytes + gm * gn * ob
         for i, ((r, _), ti) in enumerate(zip(items, tt, strict=True)):
             r["time_s"] = ti

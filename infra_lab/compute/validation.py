@@ -27,7 +27,13 @@ from ..catalog import Col
 from ..errors import ValidationError
 from . import _params as P
 from .attention import _core as _attn_core
-from .gemm import fit_gemm_ceiling, fused_grouped_model, gemm_model
+from .gemm import (
+    fit_gemm_ceiling,
+    fused_grouped_model,
+    fused_grouped_schedule,
+    gemm_model,
+    run_grouped,
+)
 
 __all__ = ["compute_measurements", "calibrate", "validation_table", "validation_summary",
            "device_kernels", "device_check_table", "device_check_summary", "device_gemm_layout_check",
@@ -65,12 +71,16 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
 
     acc = catalog.accelerator(r["accelerator"])
     g = gemm_model(acc.name, r["precision"])
-    if r["kind"] == "grouped_gemm":     # one fused grouped kernel (torch._grouped_mm / _scaled_grouped_mm)
+    # one fused grouped kernel: PyTorch's (torch._grouped_mm / _scaled_grouped_mm) priced as PyTorch
+    # runs it; another library's (DeepGEMM) with the dense model's best tile and decomposition
+    torch_fused = r["kind"] == "grouped_gemm" and str(r.get("software") or "").startswith("torch._")
+    if torch_fused:
         g = fused_grouped_model(g)
     args = list(g.args())
     # args: ..., k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw, in_b, out_b, fixed
-    if fixed is not None:
-        args[-1] = fixed
+    if fixed is not None:       # a fused grouped call pays it once per kernel it launches
+        sched = fused_grouped_schedule(acc.name, r["precision"]) if torch_fused else None
+        args[-1] = fixed * (sched["kernels"] if sched else 1)
     if hbm_eff is not None:
         args[-4] = acc.hbm_bw_Bps * hbm_eff
     if tile_c is not None:
@@ -90,11 +100,12 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
         # forward + backward of a grouped GEMM: the forward and the input gradient grouped along
         # the rows, the weight gradient along the contraction; then the benchmark's MSE loss
         # (read the output and the labels forward, both again and write the gradient backward)
-        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, kg) + 5.0 * _all_rows(r) * n * 2 / args[-4]
+        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, g, torch_fused) + 5.0 * _all_rows(r) * n * 2 / args[-4]
         return 6.0 * _all_rows(r) * n * k / time
     else:
         G = int(r["groups"])
-        kg.grouped_gemm_kernel(np.array([0, G]), np.full(G, m), np.full(G, n), np.full(G, k), 0, *args, eff, t)
+        eff, t = run_grouped(g, np.array([0, G]), np.full(G, m), np.full(G, n), np.full(G, k), 0, args=args,
+                             pytorch=torch_fused)
         flop = 2.0 * m * n * k * G
     time = float(t[0])
     if r["timing"] == "sync_call":
@@ -107,15 +118,15 @@ def _all_rows(r: dict) -> int:
     return int(r["m"]) * int(r["groups"])
 
 
-def _grouped_fwd_bwd_time(G: int, m: int, n: int, k: int, args: list, kg) -> float:
-    """Forward + backward time [s] of G equal (m, n, k) groups as three fused grouped kernels."""
+def _grouped_fwd_bwd_time(G: int, m: int, n: int, k: int, args: list, g, pytorch: bool = True) -> float:
+    """Forward + backward time [s] of G equal (m, n, k) groups as three fused grouped kernels
+    (model ``g``, kernel arguments ``args``; ``pytorch``: PyTorch's kernel, :func:`run_grouped`)."""
     probs = [(np.full(G, m), np.full(G, n), np.full(G, k)),      # forward
              (np.full(G, m), np.full(G, k), np.full(G, n)),      # input gradient
              (np.full(G, k), np.full(G, n), np.full(G, m))]      # weight gradient (K-grouped)
     offs = np.arange(0, 3 * G + 1, G, dtype=np.int64)
-    eff, t = kg.empty_outputs(3)
-    kg.grouped_gemm_kernel(offs, *(np.concatenate([p[i] for p in probs]).astype(np.int64) for i in range(3)),
-                           0, *args, eff, t)
+    _, t = run_grouped(g, offs, *(np.concatenate([p[i] for p in probs]).astype(np.int64) for i in range(3)),
+                       0, args=args, pytorch=pytorch)
     return float(t.sum())
 
 
@@ -222,7 +233,9 @@ def calibrate() -> pl.DataFrame:
     4. B200 ``hbm_efficiency``: the MXFP8 activation quantization kernel (train row).
     4b. ``mx_ceiling_factor``: the MXFP8 grouped forward GEMM on B200 (train row);
         B200 ``grouped_mm_factor``: torchao's BF16 ``torch._grouped_mm`` forward + backward
-        times (train rows, :func:`grouped_mm_factor_fit`).
+        times (train rows, :func:`grouped_mm_factor_fit`); H200 ``grouped_mm_factor`` (bf16,
+        fp8): the train rows of the project's own ``torch._grouped_mm`` /
+        ``torch._scaled_grouped_mm`` timings (:func:`device_kernels`).
     5. Attention ``attn_eff_*`` / ``attn_overhead_*``: least squares on log rate over the
        train rows (H100 FA2/FA3/cuDNN; MI355X AITER; B200 cuDNN/FA2; MI300X AOTriton; H200
        ``sdpa-fa2``, PyTorch's in-tree FlashAttention-2, from the train rows of :func:`device_kernels`),
@@ -269,6 +282,9 @@ def calibrate() -> pl.DataFrame:
     put("*", "mx_ceiling_factor", "mxfp8", fac)
     # PyTorch's fused BF16 grouped GEMM against the dense ceiling (B200, torchao fwd+bwd, train)
     put("B200", "grouped_mm_factor", "bf16", grouped_mm_factor_fit(fixed=f_nv, hbm_eff=hb)["value"])
+    # PyTorch's fused grouped kernels on Hopper (the project's H200 timings, train rows)
+    for var in ("bf16", "fp8"):
+        put("H200-SXM", "grouped_mm_factor", var, grouped_mm_factor_fit("H200-SXM", var, fixed=f_nv)["value"])
     # attention
     fits: dict[tuple[str, str, str], tuple[float, float]] = {}
     att = _fit_set().filter((pl.col("kind") == "attention") & (pl.col("role") == "train"))
@@ -681,53 +697,69 @@ def power_limit_derate(accelerator: str) -> dict:
             "high": float(rows["ratio"].max()), "rows": rows}
 
 
-def grouped_mm_factor_fit(accelerator: str = "B200", *, fixed: float | None = None,
+def grouped_mm_factor_fit(accelerator: str = "B200", precision: str = "bf16", *, fixed: float | None = None,
                           hbm_eff: float | None = None) -> dict:
-    """The device's ``grouped_mm_factor`` (data/compute_params.csv): the fraction of its dense
-    BF16 GEMM ceiling that PyTorch's fused grouped kernel (``torch._grouped_mm``, which
-    torchtitan's MoE experts call) reaches, fitted to the device's BF16 ``_grouped_mm``
-    forward + backward times in data/compute_measurements.csv (pass ``fwd_bwd``): least squares
-    on log rate (= log time) over the train rows; the test rows are held out. ``fixed`` (GPU-side
-    fixed cost per kernel [s]) and ``hbm_eff`` (achieved HBM fraction [-]) override the stored
-    values (None: data), as :func:`calibrate` passes the ones it has just fitted.
+    """The device's ``grouped_mm_factor`` for ``precision`` (data/compute_params.csv): the fraction
+    of its dense GEMM ceiling that PyTorch's fused grouped kernel (``torch._grouped_mm`` for bf16,
+    which torchtitan's MoE experts call; ``torch._scaled_grouped_mm`` for fp8) reaches, priced as
+    PyTorch runs it (:func:`infra_lab.compute.run_grouped`). Fitted by least squares on log rate
+    (= log time) over the train rows of the device's grouped GEMM measurements of that precision:
+    data/compute_measurements.csv's forward + backward rows (pass ``fwd_bwd``; B200: torchao's
+    benchmark) and the project's own timings in data/measurements/device_kernels.csv (H200:
+    forward kernels); the test rows are held out. ``fixed`` (GPU-side fixed cost per kernel [s])
+    and ``hbm_eff`` (achieved HBM fraction [-]) override the stored values (None: data), as
+    :func:`calibrate` passes the ones it has just fitted.
 
     Returns
     -------
     dict
         value [-], rows (polars.DataFrame: case, role, measured_us, predicted_us at the fitted
         factor, predicted_dense_us at factor 1, error_pct), train_median_abs_error_pct,
-        test_median_abs_error_pct
+        test_median_abs_error_pct, train_worst_abs_error_pct, test_worst_abs_error_pct
     """
+    from .gemm import _grouped_variant
+
     acc = P.accelerator(accelerator)
+    prec = P.precision(precision)
+    var = _grouped_variant(prec)
+    if var is None:
+        raise ValidationError(f"precision = {precision!r}: the fused grouped factor is for bf16/fp16 or fp8 operands")
     if fixed is not None:
         fixed = P.check_number("fixed", fixed, lo=0.0, hi=1.0)
     if hbm_eff is not None:
         hbm_eff = P.check_number("hbm_eff", hbm_eff, lo=0.0, hi=1.0, lo_open=True)
-    t = compute_measurements().filter((pl.col("accelerator") == acc.name) & (pl.col("kind") == "grouped_gemm")
-                                      & (pl.col("precision") == "bf16") & (pl.col("pass") == "fwd_bwd"))
+    sel = (pl.col("accelerator") == acc.name) & (pl.col("kind") == "grouped_gemm") & (pl.col("precision") == prec)
+    t = pl.concat([compute_measurements().filter(sel & (pl.col("pass") == "fwd_bwd")), device_kernels().filter(sel)],
+                  how="diagonal_relaxed")
     if t.height == 0:
-        raise ValidationError(f"compute_measurements.csv has no bf16 grouped_gemm fwd_bwd rows for {acc.name}")
-    cur = P.value(acc, "grouped_mm_factor", "bf16")
+        raise ValidationError(f"no {prec} grouped_gemm rows for {acc.name} in compute_measurements.csv "
+                              f"(pass fwd_bwd) or measurements/device_kernels.csv")
+    cur = P.value(acc, "grouped_mm_factor", var)
 
     def pred(r, f):
         return _gemm_pred(r, fixed=fixed, hbm_eff=hbm_eff, ceiling_scale=f / cur)
 
+    def flop(r):
+        if r["pass"] == "fwd_bwd":
+            return 6.0 * _all_rows(r) * int(r["n"]) * int(r["k"])
+        return 2.0 * _all_rows(r) * int(r["n"]) * int(r["k"])
+
     train = [(r, r["value"] * 1e12) for r in t.filter(pl.col("role") == "train").iter_rows(named=True)]
     if not train:
-        raise ValidationError(f"compute_measurements.csv has no train row of {acc.name}'s bf16 grouped fwd_bwd")
+        raise ValidationError(f"no train row of {acc.name}'s {prec} grouped GEMMs")
     f = _golden(lambda x: _sse(lambda r: pred(r, x), train), 0.05, 1.0)
     out = []
     for r in t.iter_rows(named=True):
-        flop = 6.0 * _all_rows(r) * int(r["n"]) * int(r["k"])
-        meas = flop / (r["value"] * 1e12) * 1e6
-        p = flop / pred(r, f) * 1e6
+        meas = flop(r) / (r["value"] * 1e12) * 1e6
+        p = flop(r) / pred(r, f) * 1e6
         out.append({"case": r["case"], "role": r["role"], "measured_us": meas, "predicted_us": p,
-                    "predicted_dense_us": flop / pred(r, 1.0) * 1e6, "error_pct": 100.0 * (p / meas - 1.0)})
+                    "predicted_dense_us": flop(r) / pred(r, 1.0) * 1e6, "error_pct": 100.0 * (p / meas - 1.0)})
     rows = pl.DataFrame(out)
 
-    def med(role):
+    def stat(role, how):
         e = rows.filter(pl.col("role") == role)["error_pct"].abs()
-        return float(e.median()) if e.len() else float("nan")
+        return float(getattr(e, how)()) if e.len() else float("nan")
 
-    return {"value": f, "rows": rows, "train_median_abs_error_pct": med("train"),
-            "test_median_abs_error_pct": med("test")}
+    return {"value": f, "rows": rows, "train_median_abs_error_pct": stat("train", "median"),
+            "test_median_abs_error_pct": stat("test", "median"), "train_worst_abs_error_pct": stat("train", "max"),
+            "test_worst_abs_error_pct": stat("test", "max")}

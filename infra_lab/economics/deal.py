@@ -99,6 +99,9 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     g = V.fraction("goodput", goodput)
     ng = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
     nn = V.integer("nodes", nodes, lo=1, hi=1_000_000)
+    if ng % nn:   # 1,024 GPUs in 100 nodes (10.24 per node) priced 100 nodes' DPUs unannounced
+        raise ValidationError(f"nodes = {nn}: must divide n_gpus = {ng:,} (a whole number of GPUs per node, "
+                              "e.g. 1,024 MI300X in 128 nodes of 8)")
     P: dict[str, Any] = dict(parameters(acc))
     names = list(OWNED_PARAMS) + list(OPERATOR_PARAMS) + ["amd_asp_usd_per_gpu", "dpus_per_node", "dpu_usd"]
     fixed: dict[str, float] = {}

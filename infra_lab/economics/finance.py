@@ -563,7 +563,7 @@ def _tco_arrays(v: Mapping[str, Any], years: Any, *, value_curve: str = "exponen
     pv["replacement (capex)"] = cash["replacement (capex)"] * (1 + r) ** (-L)
     energy_y = c["energy_h"] * U * H
     cash["energy"] = energy_y * op_years
-    pv["energy"] = energy_y * pv_flow(s, N)
+    pv["energy"] = energy_y * pv_flow(np.minimum(s, N), N)   # none before the horizon ends (was a credit)
     for name, key in (("colocation", "facility"), ("maintenance and spares", "maintenance"),
                       ("insurance and property tax", "insurance_tax"), ("operations staff", "staff")):
         y = c[key] * H
@@ -598,8 +598,9 @@ def tco(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None
     Returns
     -------
     polars DataFrame: component, usd (cash, undiscounted, whole cluster), usd_pv (present
-    value at the cost of capital), usd_per_gpu, usd_per_useful_gpu_hour, share (of the cash
-    total). The residual value is a negative (credit) row.
+    value at the cost of capital), usd_per_gpu, usd_per_useful_gpu_hour (null when the horizon
+    ends before the setup_weeks do: no useful hours), share (of the cash total). The residual
+    value is a negative (credit) row. Energy is paid from the end of the setup weeks.
 
     Examples
     --------
@@ -630,7 +631,8 @@ def tco(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None
     return pl.DataFrame({
         "component": list(_TCO_COMPONENTS), "usd": [cash[k] * n for k in _TCO_COMPONENTS],
         "usd_pv": [pv[k] * n for k in _TCO_COMPONENTS], "usd_per_gpu": [cash[k] for k in _TCO_COMPONENTS],
-        "usd_per_useful_gpu_hour": [cash[k] / uh if uh > 0 else math.inf for k in _TCO_COMPONENTS],
+        "usd_per_useful_gpu_hour": pl.Series([cash[k] / uh if uh > 0 else None for k in _TCO_COMPONENTS],
+                                             dtype=pl.Float64),
         "share": [cash[k] / total for k in _TCO_COMPONENTS]})
 
 

@@ -25,6 +25,7 @@ from .owned import (
     OWNED_PARAMS,
     WEEKS_PER_YEAR,
     _owned_components,
+    check_age,
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
@@ -127,7 +128,7 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "
     V.choice("backend", backend, ("numba", "reference"))
     n = V.integer("n", n, lo=1, hi=50_000_000)
     V.integer("seed", seed, lo=0, hi=2**63 - 1)
-    age = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    age = check_age(age_years, depreciation)
     if distribution is not None:
         V.choice("distribution", distribution, U._DISTS)
     fixed = V.table("fixed", fixed)

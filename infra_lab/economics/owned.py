@@ -295,6 +295,18 @@ class OwnedCost:
                              "share": [x / tot for x in vals]})
 
 
+def check_age(age_years: Any, depreciation: str) -> float:
+    """``age_years`` [years] checked: a number in [0, 100], and above 0 only with the exponential
+    method (straight-line depreciation prices new hardware over its life, so an age was
+    accepted and ignored: age_years=10 gave the new-GPU cost)."""
+    age = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    if age > 0 and depreciation != "exponential":
+        raise ValidationError(f"age_years = {age_years!r}: only with depreciation = 'exponential' (the market "
+                              f"value decays with age); depreciation = {depreciation!r} prices new hardware "
+                              "over its life_years")
+    return age
+
+
 def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = "straight-line",
                             network: str = "per-port", age_years: float = 0.0,
                             **overrides: float) -> OwnedCost:
@@ -320,7 +332,7 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
         charge is value (ln10 d + cost_of_capital) / H)
     network : "per-port" (NICs + switch ports + optics, the same per GPU whatever the GPU's
         price; default) or "fraction" (Epoch: ``interconnect_fraction`` of cluster cost)
-    age_years : hardware age for the exponential method [years]
+    age_years : hardware age for the exponential method [years] (> 0 only with it)
     **overrides : any of :data:`OWNED_PARAMS` (units in parameters.csv), ``tdp_W`` [W] or
         ``network_usd_per_gpu`` [USD]. Accelerators without a public purchase price need
         ``capex_usd_per_gpu``.
@@ -347,7 +359,7 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
     V.choice("network", network, NETWORK)
     canon = V.accelerator(accelerator)
     v = owned_inputs(canon, overrides)
-    age = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
+    age = check_age(age_years, depreciation)
     c = _owned_components(v, depreciation=depreciation, network=network, age_years=age)
     return OwnedCost(
         accelerator=canon, depreciation=depreciation, network_method=network,

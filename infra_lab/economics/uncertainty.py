@@ -23,6 +23,7 @@ kernel in ``infra_lab._kernels.economics`` computes the same stream inside its l
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -352,12 +353,20 @@ def tornado(func: Callable[..., float], specs: Mapping[str, Any], names: Iterabl
     b = {nm: float(specs[nm].value) for nm in names}
     for k, v in (base or {}).items():
         b[k] = V.number(f"base[{k!r}]", v)
-    y0 = float(func(**b, **kwargs))
+    def call(at: str, point: dict) -> float:
+        # a function returning NaN/inf gave NaN swings, sorted anywhere; a non-number, float()'s ValueError
+        y = func(**point, **kwargs)
+        if isinstance(y, bool) or not isinstance(y, numbers.Real) or not math.isfinite(y):
+            raise ValidationError(f"func returned {y!r} at {at}: expected a finite number (the output the "
+                                  "tornado swings)")
+        return float(y)
+
+    y0 = call("the base values", b)
     rows = []
     for nm in names:
         s = specs[nm]
-        lo = float(func(**{**b, nm: float(s.low)}, **kwargs))
-        hi = float(func(**{**b, nm: float(s.high)}, **kwargs))
+        lo = call(f"{nm} = {float(s.low):g} (its low)", {**b, nm: float(s.low)})
+        hi = call(f"{nm} = {float(s.high):g} (its high)", {**b, nm: float(s.high)})
         rows.append({"parameter": nm, "label": getattr(s, "label", nm) or nm, "unit": getattr(s, "unit", ""),
                      "low": float(s.low), "high": float(s.high), "base_value": b[nm],
                      "output_low": lo, "output_high": hi, "output_base": y0, "swing": abs(hi - lo)})

@@ -341,11 +341,14 @@ def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
     intervals_s = float_array("intervals_s", intervals_s, "s")
     if intervals_s.ndim != 1:
         raise ValidationError(f"intervals_s: expected a flat sequence of intervals [s], got shape {intervals_s.shape}")
+    if intervals_s.size == 0:   # as the other study tables: [] returned the plan's own row alone
+        raise ValidationError("intervals_s = []: expected at least one interval [s] (or None for the default sweep)")
     rows = []
     for t in [*list(intervals_s), plan.interval_s]:
         q = plan.with_interval(float(t))
+        # a Python bool: numpy's bool_ made the column f64 (0.0 / 1.0) beside the [bool] documented
         rows.append({"case": case, "interval_h": q.interval_s / 3600, "goodput": q.goodput,
-                     "wall_days": q.expected_wall_s / 86400, "optimal": t == plan.interval_s})
+                     "wall_days": q.expected_wall_s / 86400, "optimal": bool(t == plan.interval_s)})
     return pl.DataFrame(rows).sort("interval_h")
 
 

@@ -292,12 +292,22 @@ class Scenario:
             raise ValidationError(f"serving.pp = {sv.pp}: more stages than the model's {spec.layers} layers")
         if sv.pp > 1 and sv.dp_attention:
             raise ValidationError("serving.pp > 1 with dp_attention = true: not modelled; use pp = 1")
-        if sv.weight_precision in ("fp8", "fp4") and sv.weight_precision not in hw.accelerator_spec.peak_flops:
-            raise ValidationError(
-                f"serving.weight_precision = {sv.weight_precision!r}: {hw.accelerator} has no {sv.weight_precision} "
-                f"tensor cores; allowed: {', '.join(p for p in WEIGHT_PRECISIONS if p == 'bf16' or p in hw.accelerator_spec.peak_flops)}"
-                + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)" if spec.expert_weight_format else "")
-            )
+        if sv.mtp_precision is not None and sv.spec_decoding != "mtp":
+            # as mtp_acceptance: the draft modules run only with MTP (it used to be accepted and ignored)
+            raise ValidationError(f"serving.mtp_precision = {sv.mtp_precision!r}: only with spec_decoding = 'mtp' "
+                                  f"(spec_decoding = {sv.spec_decoding!r})")
+        peaks = hw.accelerator_spec.peak_flops
+        allowed = ", ".join(p for p in WEIGHT_PRECISIONS if p == "bf16" or p in peaks)
+        for key in ("weight_precision", "attention_precision", "mtp_precision"):
+            # every precision of the checkpoint needs the part's tensor cores: an fp4 attention or MTP
+            # precision on MI300X / H100 held fp4 weights but ran the GEMMs at BF16, unannounced
+            prec = getattr(sv, key)
+            if prec in ("fp8", "fp4") and prec not in peaks:
+                raise ValidationError(
+                    f"serving.{key} = {prec!r}: {hw.accelerator} has no {prec} tensor cores; allowed: {allowed}"
+                    + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)"
+                       if key == "weight_precision" and spec.expert_weight_format else "")
+                )
         serving_stack(sv.engine, hw.accelerator)  # raises when the engine does not run on this platform
         if sv.stack is not None:
             from .. import stacks

@@ -54,11 +54,13 @@ class ServingConfig:
     attention_precision : "bf16" | "fp8" | "fp4" | None: the precision of the attention
         projection weights when the checkpoint keeps them apart from the rest (NVIDIA's
         nvidia/DeepSeek-R1-FP4 quantizes the MoE and MLP layers to NVFP4 and keeps attention in
-        BF16); None = weight_precision
+        BF16); None = weight_precision. Like weight_precision, fp8 / fp4 only on a part with
+        those tensor cores
     mtp_precision : "bf16" | "fp8" | "fp4" | None: the precision of the MTP draft modules'
         weights (all their GEMMs: projection, attention, experts) when the checkpoint keeps
         them apart (TensorRT-LLM's DeepSeek-R1 NVFP4 recipe runs its MTP layers in BF16);
-        None = as the main layers (attention_precision for attention, weight_precision else)
+        None = as the main layers (attention_precision for attention, weight_precision else);
+        only with spec_decoding = "mtp", and fp8 / fp4 only on a part with those tensor cores
     tp, pp, dp : tensor-, pipeline- and data-parallel sizes; GPUs = tp·pp·dp [-]
     ep : expert-parallel size of the MoE layers [-]; divides tp (or tp·dp with dp_attention)
     dp_attention : attention data-parallel over the dp ranks with the MoE layers spread over

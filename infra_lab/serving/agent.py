@@ -124,6 +124,9 @@ def agent_model(preset: str, request: dict[str, Any] | None = None) -> dict[str,
     req = _agent_req(request)
     if not isinstance(preset, str):
         raise ValidationError(f"preset = {preset!r}: expected a text model preset name")
+    from .. import models
+
+    models.get(preset)   # an unknown name ('zaya') came back in the table and failed only when served
     return {"preset": preset, "vision": req["vision_encoder"], "audio": req["audio_encoder"]}
 
 

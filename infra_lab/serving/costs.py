@@ -57,6 +57,12 @@ def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
     except (KeyError, TypeError, AttributeError):
         raise ValidationError(f"result = {result!r}: expected a ServeResult or a mapping with gpus, "
                               "output_tokens_per_s, total_tokens_per_s, prefill_time_fraction") from None
+    for k, v in (("gpus", gpus), ("output_tokens_per_s", out), ("total_tokens_per_s", tot)):
+        if not (v > 0 and v < float("inf")):   # a mapping of zeros raised ZeroDivisionError
+            raise ValidationError(f"result: {k} = {v!r}: expected a finite number > 0 (a deployment that "
+                                  "produces tokens)")
+    if not 0.0 <= pf <= 1.0:
+        raise ValidationError(f"result: prefill_time_fraction = {pf!r}: expected a fraction in [0, 1]")
     usd_s = p * gpus / 3600.0
     inp = tot - out
     return {
@@ -106,8 +112,19 @@ def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | No
             raise ValidationError("provider: only with basis = 'rented'")
         if matched_with is not None:
             raise ValidationError("matched_with: only with basis = 'rented'")
+        from ..economics import _validate as V
+        from ..economics.owned import OWNED_PARAMS
+
         fixed = dict(owned_overrides)
         price = fixed.pop("capex_usd_per_gpu", None)
+        # named as the caller wrote them: the quote's checks read 'price = -1' and "fixed['utilization'] = 0"
+        if price is not None:
+            price = V.positive("capex_usd_per_gpu", price, hi=5e6)
+        valid = [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"] + ["network_usd_per_gpu"]
+        for k, x in fixed.items():
+            if k not in valid:
+                raise unknown("owned-cost input", k, valid + ["capex_usd_per_gpu"], where="gpu_hour_price")
+            fixed[k] = V.bounded(k, x)
         return float(economics.owned_gpu_hour_price(accelerator, price=price, fixed=fixed))
     if owned_overrides:
         raise ValidationError(f"{sorted(owned_overrides)}: owned-cost overrides only with basis = 'owned'")
@@ -133,9 +150,15 @@ def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
     if missing:
         raise ValidationError(f"front: missing column(s) {', '.join(map(repr, missing))}: expected a "
                               "serve_search frame (it carries tokens_per_s_per_user and fits)")
+    if front.height == 0:   # it read 'the front tops out at nan tokens/s per user'
+        raise ValidationError(f"tokens_per_s_per_user = {v:g}: the front is empty (no configuration to choose "
+                              "from; serve_search warns why)")
     ok = front.filter((pl.col("tokens_per_s_per_user") >= v) & pl.col("fits"))
     if ok.height == 0:
-        best = float(front["tokens_per_s_per_user"].max()) if front.height else float("nan")
+        fit = front.filter(pl.col("fits"))
+        if fit.height == 0:
+            raise ValidationError(f"tokens_per_s_per_user = {v:g}: no configuration of the front fits in memory")
+        best = float(fit["tokens_per_s_per_user"].max())   # of the rows that fit, as the choice above
         raise ValidationError(f"tokens_per_s_per_user = {v:g}: no configuration reaches it (the front tops out "
-                              f"at {best:.4g} tokens/s per user)")
+                              f"at {best:.4g} tokens/s per user among those that fit)")
     return ok.sort(cost).row(0, named=True)

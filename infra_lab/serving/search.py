@@ -116,8 +116,12 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
 
     Parameters
     ----------
-    scenario : serving Scenario (dict, TOML path or object); its model, hardware, engine,
-        prompt/output lengths and speculative decoding are kept, everything else is searched
+    scenario : serving Scenario (dict, TOML path or object). Kept from it: the model, the
+        hardware, the engine and stack, the prompt/output lengths and media, chunk_tokens,
+        batching, lockstep, speculative decoding and the attention/MTP precisions. Searched:
+        tp, pp, dp, ep, dp_attention, weight and KV precision and concurrency. Not used:
+        num_prompts and request_rate_rps: every configuration is the closed-loop steady state at
+        its concurrency (:func:`infra_lab.serve` of the scenario without those two fields)
     objective : one of :data:`OBJECTIVES` (cost objectives need ``price_usd_per_gpu_hour``)
     top : rows returned, best first (None: all)
     max_tpot_s, max_ttft_s : latency limits [s]; min_tokens_per_s_per_user : interactivity

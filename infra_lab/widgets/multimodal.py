@@ -42,12 +42,16 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     for name, v in (("image", image), ("audio", audio)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
             raise ValidationError(f"{name} = {v!r}: expected a share between 0 and 1")
-    if isinstance(image_px, bool) or not isinstance(image_px, int) or image_px < 1:
-        raise ValidationError(f"image_px = {image_px!r}: expected a positive integer [px]")
+    from .._validate import integer, positive
+
+    # numpy numbers as Python's (np.int64(448) from a frame was 'expected a positive integer')
+    image_px = integer("image_px", image_px)
     if tokens is None:
         tokens = il.reliability.parameter("zaya1_tokens")
-    if isinstance(tokens, bool) or not isinstance(tokens, (int, float)) or not math.isfinite(tokens) or tokens <= 0:
-        raise ValidationError(f"tokens = {tokens!r}: expected a number of tokens > 0")
+    tokens = positive("tokens", tokens)
+    price = price_usd_per_gpu_hour
+    if price is not None:   # as the serving explorer and economics.run_cost: a price of 0 costed the run at 0 USD
+        price = positive("price_usd_per_gpu_hour", price)
     text = 1.0 - float(image) - float(audio)
     if text < -1e-9:
         return pl.DataFrame({"note": [f"image + audio = {image + audio:.2f} > 1: lower one of them"]}), None
@@ -59,10 +63,6 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
         r = il.multimodal.estimate(sc)
     except ValidationError as e:
         return pl.DataFrame({"note": [str(e)]}), None
-    price = price_usd_per_gpu_hour
-    if price is not None and (isinstance(price, bool) or not isinstance(price, (int, float))
-                              or not math.isfinite(price) or price < 0):
-        raise ValidationError(f"price_usd_per_gpu_hour = {price!r}: expected a finite number >= 0 [USD/GPU-h]")
     basis = "given"
     if price is None:
         price, basis = il.economics.cloud_price(sc["hardware"]["accelerator"]), "on-demand median"

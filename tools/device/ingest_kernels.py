@@ -7,10 +7,12 @@ Each case's value pools the seven timed trials of every raw run listed in RUNS (
 all of them); the note gives each run's median so the run-to-run spread is visible. Rows have the
 columns of data/compute_measurements.csv, so the compute model predicts them with the same code
 (:func:`infra_lab.compute.validation.device_check_table`). The SDPA FlashAttention-2 back-end rows
-(kernel ``sdpa-fa2``: PyTorch's in-tree FlashAttention-2, what torchtitan runs on Hopper) are split
-by the house hash, ``test`` when zlib.crc32(case) % 3 == 0, else ``train`` (the compute model's
-``sdpa-fa2`` parameters are fitted to the train rows by infra_lab.compute.calibrate); every other
-row (GEMMs, grouped GEMMs, cuDNN attention, the cast) is a ``test`` row: nothing is fitted to them.
+(kernel ``sdpa-fa2``: PyTorch's in-tree FlashAttention-2, what torchtitan runs on Hopper) and the
+grouped GEMM rows (``torch._grouped_mm``, ``torch._scaled_grouped_mm``: what torchtitan's MoE experts
+call) are split by the house hash, ``test`` when zlib.crc32(case) % 3 == 0, else ``train`` (the
+compute model's ``sdpa-fa2`` parameters and H200 ``grouped_mm_factor`` values are fitted to the train
+rows by infra_lab.compute.calibrate); every other row (dense GEMMs, cuDNN attention, the cast) is a
+``test`` row: nothing is fitted to them.
 
 FLOP conventions (written out here, independently of the package): a GEMM is 2·m·n·k (grouped:
 times the groups); attention forward is 2·(d_qk + d_v)·(batch·heads)·(visible query-key pairs),
@@ -47,13 +49,14 @@ _GROUPED_SOFTWARE = {
 }
 _ATTN_SOFTWARE = {"fa2": "PyTorch SDPA FlashAttention-2 back end", "cudnn": "PyTorch SDPA cuDNN back end"}
 _ATTN_KERNEL = {"fa2": "sdpa-fa2", "cudnn": "cudnn"}    # the compute model's kernel name of each back end
-FITTED_KERNELS = ("sdpa-fa2",)                          # kernels whose rows are split train/test
+# kernels whose rows are split train/test (the library: ``software`` up to its first ';')
+FITTED_KERNELS = ("sdpa-fa2", _GROUPED_SOFTWARE["bf16"][1], _GROUPED_SOFTWARE["fp8-rowwise"][1])
 
 
 def role_of(case: str, software: str) -> str:
     """``train`` or ``test``: the house split (test when zlib.crc32(case) % 3 == 0) for a kernel in
-    FITTED_KERNELS, ``test`` for every other row."""
-    if software in FITTED_KERNELS and zlib.crc32(case.encode()) % 3 != 0:
+    FITTED_KERNELS (matched on ``software`` up to its first ';'), ``test`` for every other row."""
+    if software.split(";")[0].strip() in FITTED_KERNELS and zlib.crc32(case.encode()) % 3 != 0:
         return "train"
     return "test"
 
