@@ -489,3 +489,12 @@ def test_multimodal_explorer_refuses_a_zero_price_and_takes_numpy_sizes():
     assert a.equals(b)
     with pytest.raises(ValidationError, match=r"image_px = 2\.5: expected an integer"):
         il.widgets.multimodal_update(0.3, 0.1, image_px=2.5)
+
+
+def test_encoder_prefill_names_tp_when_it_exceeds_a_node():
+    """encoder_prefill(..., tp=16) on MI300X said 'hardware.gpus_per_node = 16: ...', a field
+    the caller never gave; it now names tp (and why: with hardware=None the replica is one node)."""
+    with pytest.raises(ValidationError, match=r"^tp = 16: with hardware=None the replica is one node of tp GPUs, "
+                                              r"and a MI300X node holds at most 8 GPUs"):
+        mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, tp=16)
+    assert mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, tp=8).time_s > 0

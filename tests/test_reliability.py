@@ -783,3 +783,12 @@ def test_interval_sweep_flags_the_optimal_row_as_a_bool_and_refuses_no_intervals
         assert sweep.filter(pl.col("optimal"))["interval_h"][0] == pytest.approx(p.interval_s / 3600)
     with pytest.raises(ValidationError, match=r"intervals_s = \[\]: expected at least one interval"):
         R.interval_sweep(p, [])
+
+
+@pytest.mark.parametrize("kw", [{"model": "llama3-8b"}, {"optimizer": "adamw"}])
+def test_plan_run_refuses_a_model_or_optimizer_beside_checkpoint_bytes(kw):
+    """plan_run(..., checkpoint=1e12, model='llama3-8b') (or optimizer=...) sized the checkpoint
+    from the bytes and ignored the model / optimizer, unannounced."""
+    with pytest.raises(ValidationError, match=r"checkpoint= gives the checkpoint's bytes, and (model|optimizer)="):
+        R.plan_run(SC.hardware, 100.0, checkpoint=1e12, **kw)
+    assert R.plan_run(SC.hardware, 100.0, checkpoint=1e12).ckpt_s > 0

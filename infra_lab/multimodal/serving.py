@@ -57,7 +57,11 @@ def _hw_for(accelerator: str, tp: int, hardware):
 
     if hardware is not None:
         return as_hardware(hardware)
-    return HardwareConfig(accelerator=accelerator, nodes=1, gpus_per_node=tp)
+    try:
+        return HardwareConfig(accelerator=accelerator, nodes=1, gpus_per_node=tp)
+    except ValidationError as e:   # it named hardware.gpus_per_node, a field the caller never gave
+        why = str(e).split(": ", 1)[-1]
+        raise ValidationError(f"tp = {tp}: with hardware=None the replica is one node of tp GPUs, and {why}") from None
 
 
 def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, images: float = 0.0,

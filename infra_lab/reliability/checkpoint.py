@@ -632,6 +632,10 @@ def _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save):
     if checkpoint is not None:
         from ..training import Estimate
 
+        given = [k for k, v in (("model", model), ("optimizer", optimizer)) if v is not None]
+        if given:   # they size the checkpoint too, and were ignored beside it
+            raise ValidationError(f"plan_run: checkpoint= gives the checkpoint's bytes, and {' and '.join(given)}= "
+                                  "would size it again; give one of the two")
         if isinstance(checkpoint, Estimate):  # the training model's byte count, evenly sharded
             return float(checkpoint.checkpoint_bytes)
         return checkpoint
