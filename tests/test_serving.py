@@ -1131,3 +1131,17 @@ def test_agent_model_names_the_nearest_preset():
     with pytest.raises(il.errors.UnknownNameError, match=r"unknown model preset 'zaya'.*Did you mean 'zaya1-base'"):
         serving.agent_model("zaya")
     assert serving.agent_model("ZAYA1-base")["preset"] == "ZAYA1-base"
+
+
+@pytest.mark.parametrize("bad, match", [(-5, r"max_tpot_ms = -5: must be a finite number > 0"),
+                                        (0, r"max_tpot_ms = 0: must be a finite number > 0"),
+                                        ("20", r"max_tpot_ms = '20': expected a number")])
+def test_serving_explorer_checks_its_tpot_target(bad, match):
+    """serving_update(max_tpot_ms=-5) reported 'target: max_tpot_s = -0.005: ...' (the search's
+    argument, in seconds) and max_tpot_ms='20' ran the search, then raised a bare ValueError
+    formatting the row; the target is now checked by its own name first (the widget passes
+    None for 'none')."""
+    from infra_lab.widgets.serving import serving_update
+
+    with pytest.raises(ValidationError, match=match):
+        serving_update("llama3.3-70b", "MI300X", max_tpot_ms=bad)

@@ -61,6 +61,8 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
 
     if price_usd_per_gpu_hour is not None:   # 0 used to fall through to the owned cost unannounced
         positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    if max_tpot_ms is not None:   # -5 was reported as 'max_tpot_s = -0.005', '20' crashed formatting the row
+        max_tpot_ms = positive("max_tpot_ms", max_tpot_ms)
     # checked, not cast: int() served 2.5 GPUs as 2 and 64.7 requests as 64
     gpus, concurrency, input_tokens, output_tokens = (integer(k, v) for k, v in (
         ("gpus", gpus), ("concurrency", concurrency), ("input_tokens", input_tokens), ("output_tokens", output_tokens)))
