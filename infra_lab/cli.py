@@ -664,11 +664,19 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
     through ``call`` (module level, so Dask workers can import it)."""
     import infra_lab as il
 
+    from .scenario.hardware_table import updated_table
+
     d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    changes: dict[str, dict] = {}
     for table, vals in fixed.items():
-        d.setdefault(table, {}).update(vals)
+        changes.setdefault(table, {}).update(vals)
     for k, v in point.items():
-        d.setdefault(where[k], {})[k] = v
+        changes.setdefault(where[k], {})[k] = v
+    for table, vals in changes.items():
+        # base is the scenario's to_dict: its derived hardware keys follow the swept ones
+        # (a stale domain_gpus = 8 refused gpus_per_node = 4; GB200 kept MI300X's 8-GPU domain)
+        d[table] = (updated_table(d[table], vals) if table == "hardware" and isinstance(d.get(table), dict)
+                    else {**d.get(table, {}), **vals})
     if call == "estimate":
         return il.estimate(d).to_dict()
     if call == "search":

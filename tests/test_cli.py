@@ -544,3 +544,18 @@ def test_options_are_never_abbreviated_and_a_near_miss_is_named(capsys):
     rc, out, _ = main(capsys, "serve", "maia-class-serving-mi300x", "--search", "--max-tpot-s", "0.05",
                       "--top", "2", "--format", "csv")
     assert rc == 0 and out.strip()
+
+
+def test_sweep_of_hardware_keys_rederives_what_follows_them(tmp_path, capsys):
+    """The sweep's base is the scenario's to_dict: gpus_per_node = 4 failed at every point on
+    its stale domain_gpus = 8, and accelerator = GB200 kept MI300X's 8-GPU domain."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[hardware]\ngpus_per_node = [4]\nnodes = 256\n")
+    rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid), "--format", "json")
+    assert rc == 0, err
+    row = json.loads(out)[0]
+    ref = il.estimate(il.load_scenario("zaya1-ibm-mi300x").replace(hardware={"gpus_per_node": 4, "nodes": 256}))
+    assert row["error"] is None and row["step_time_s"] == pytest.approx(ref.step_time_s, rel=1e-12)
+    grid.write_text('[hardware]\naccelerator = ["GB200"]\nnic = "ConnectX-8"\n')
+    rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid), "--format", "json")
+    assert "scale-up domains of 72" in out + err

@@ -187,3 +187,29 @@ def test_from_toml_reads_toml_text():
     assert il.Scenario.from_toml(sc.to_toml()) == sc
     with pytest.raises(ValidationError, match="not valid TOML"):
         il.Scenario.from_toml("[model\n")
+
+
+def test_replace_rederives_the_hardware_keys_a_change_moves():
+    """to_dict writes out the keys HardwareConfig derives (scaleup_domain, nics_per_node,
+    domain_gpus, host_cpu, pxn), and replace() kept them: ZAYA1's table with accelerator =
+    GB200 was an NVL72 priced as 8-GPU NVLink domains, silently, and gpus_per_node = 2 was
+    refused for its stale domain_gpus = 8. A key held at its derived value now follows; a key
+    given otherwise (ZAYA1's host CPU, PXN on) or named in the change keeps its value."""
+    zaya = il.load_scenario("zaya1-ibm-mi300x")
+    two = zaya.replace(hardware={"gpus_per_node": 2, "nodes": 1}, training={"global_batch": 4}).hardware
+    assert (two.scaleup_domain, two.nics_per_node, two.domain_gpus) == (8, 2, 2)   # 2 GPUs of the 8-GPU node
+    with pytest.raises(ValidationError, match="scale-up domains of 72"):
+        zaya.replace(hardware={"accelerator": "GB200", "nic": "ConnectX-8"})
+    gb = zaya.replace(hardware={"accelerator": "GB200", "nic": "ConnectX-8", "nodes": 144},
+                      training={"global_batch": 2304}).hardware
+    assert (gb.scaleup_domain, gb.domain_gpus) == (72, 72)
+    assert (gb.host_cpu, gb.pxn) == ("Xeon-Platinum-8570", True)              # given, not derived
+    kept = zaya.replace(hardware={"accelerator": "GB200", "nic": "ConnectX-8", "scaleup_domain": 8}).hardware
+    assert (kept.scaleup_domain, kept.domain_gpus) == (8, 8)                  # named: kept
+    h100 = il.load_scenario("zaya1-h100-counterpart")
+    mi = h100.replace(hardware={"accelerator": "MI300X", "nic": "Pollara-400"}).hardware
+    fresh = il.scenario.HardwareConfig.from_dict({**{k: v for k, v in h100.hardware.to_dict().items()
+                                                     if k not in ("host_cpu", "pxn")},
+                                                  "accelerator": "MI300X", "nic": "Pollara-400"})
+    assert (mi.host_cpu, mi.pxn) == (fresh.host_cpu, fresh.pxn) == ("EPYC-9374F", False)
+    assert zaya.replace(hardware={"nodes": 16}).hardware.to_dict() == {**zaya.hardware.to_dict(), "nodes": 16}

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import ValidationError, unknown
 from ._checks import _check_keys
-from .hardware_table import HardwareConfig
+from .hardware_table import HardwareConfig, updated_table
 from .model_table import _is_multimodal, _validate_model
 from .parallelism_table import ParallelismConfig
 from .serving_table import WEIGHT_PRECISIONS, ServingConfig, serving_stack
@@ -418,7 +418,11 @@ class Scenario:
 
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.
-        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``. Of a scenario built with
+        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``. Hardware keys held at
+        the value the table derives (scaleup_domain, host_cpu, pxn, nics_per_node,
+        domain_gpus) follow a change of the keys they derive from unless named too
+        (:func:`~infra_lab.scenario.hardware_table.updated_table`): another accelerator gets its
+        own scale-up domain. Of a scenario built with
         ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
         by ``parallelism={...}``."""
         unchecked = bool(self.__dict__.get("_plan_unchecked"))
@@ -435,7 +439,8 @@ class Scenario:
             if not isinstance(upd, dict):
                 raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
                                       f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")
-            d[table] = {**d[table], **upd}
+            # the hardware keys derived from the changed ones follow them (hardware_table.updated_table)
+            d[table] = updated_table(d[table], upd) if table == "hardware" else {**d[table], **upd}
         if unchecked and self.parallelism is None and "parallelism" not in tables:
             del d["parallelism"]
         return Scenario.from_dict(d, check_plan=not unchecked)

@@ -245,3 +245,49 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
         return HardwareConfig.from_dict(hardware)
     raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig or the "
                           "[hardware] table as a dict")
+
+
+# Keys HardwareConfig fills in from other keys when they are absent, and the keys they follow
+# (to_dict writes them all out, so a table edited after to_dict holds them as if given).
+_DERIVED_FROM = {
+    "scaleup_domain": ("accelerator",),          # the accelerator's physical domain
+    "host_cpu": ("accelerator",),                # the platform's host
+    "pxn": ("accelerator",),                     # the library's default (NCCL on, RCCL off)
+    "nics_per_node": ("gpus_per_node",),         # one NIC per GPU
+    "domain_gpus": ("accelerator", "nodes", "gpus_per_node", "scaleup_domain"),
+}
+
+
+def updated_table(table: Any, changes: dict) -> dict:
+    """The [hardware] table ``table`` (a dict or HardwareConfig) with ``changes`` applied, the
+    way :meth:`Scenario.replace` and ``infra-lab sweep`` apply them: a key the table holds at
+    the value the rest of it would derive (scaleup_domain, host_cpu and pxn from the
+    accelerator, nics_per_node from gpus_per_node, domain_gpus from the node layout) follows a
+    change of what it derives from, unless ``changes`` names it; every other key keeps its
+    value; the keys that follow are left out of the result, for HardwareConfig to derive.
+    Without this, a table written out by ``to_dict`` kept MI300X's 8-GPU xGMI domain
+    when the accelerator became GB200 (an NVL72 priced as 8-GPU NVLink domains, silently) and
+    refused ``gpus_per_node = 4`` for its stale ``domain_gpus = 8``.
+
+    Examples
+    --------
+    >>> hw = HardwareConfig.from_dict({"accelerator": "MI300X", "nodes": 2}).to_dict()
+    >>> new = HardwareConfig.from_dict(updated_table(hw, {"gpus_per_node": 4}))
+    >>> new.nics_per_node, new.domain_gpus, new.scaleup_domain
+    (4, 4, 8)
+    """
+    from ..errors import InfraLabError
+
+    old = table.to_dict() if isinstance(table, HardwareConfig) else dict(table)
+    out = {**old, **changes}
+    moved = {k for k, v in changes.items() if k not in old or old[k] != v}
+    for key, inputs in _DERIVED_FROM.items():
+        if key in changes or old.get(key) is None or not moved.intersection(inputs):
+            continue
+        try:
+            derived = HardwareConfig.from_dict({k: v for k, v in old.items() if k != key}).to_dict()[key]
+        except InfraLabError:   # the old table needs the key as given: keep it
+            continue
+        if derived == old[key]:
+            del out[key]
+    return out
