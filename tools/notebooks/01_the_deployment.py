@@ -62,7 +62,8 @@ md(f'''* **What.** {hw.nodes:,} nodes × {hw.gpus_per_node} {acc.vendor} {acc.na
   ({zaya.attention.upper()}), {zaya.experts} experts, top-{zaya.top_k} routing, trained on {tok_zyphra / 1e12:.0f}T
   (Zyphra) or {tok_press / 1e12:.0f}T (press) tokens with plain data parallelism
   (tp = {sc.parallelism.tp}, pp = {sc.parallelism.pp}, ep = {sc.parallelism.ep}) and the ZeRO-{sc.parallelism.zero}
-  optimizer — possible because each GPU holds {acc.hbm_bytes / 1e9:.0f} GB. Next: Maia/MaiaOS, a multimodal agent system.
+  optimizer — possible because each GPU holds {acc.hbm_bytes / 1e9:.0f} GB. Next: Maia/MaiaOS, a multimodal agent system
+  ([AMD ROCm blog](https://rocm.blogs.amd.com/ecosystems-and-partners/zyphra/README.html); notebooks 07 and 09).
 * **Open questions** this lab answers notebook by notebook: can ROCm stand beside CUDA (02, 04),
   is the network a bottleneck and do Pollara's Ultra-Ethernet features matter (03), what a run
   costs to rent or own (05), how reliable it is at scale (06), what serving costs (07), what a 2026

@@ -188,8 +188,14 @@ md(f"**{scored.height} held-out results** (test split; {val.filter(pl.col('split
 """),
     ("code", r"""
 facts = il.collectives.published_comparison()
-facts.select("name", "unit", pl.col("predicted").round(2), "measured_low", "measured_high",
-             pl.col("error_pct").round(1), "within_range", "calibrated")
+display(facts.select("name", "unit", pl.col("predicted").round(2), "measured_low", "measured_high",
+                     pl.col("error_pct").round(1), "within_range", "calibrated"))
+ro = facts.filter(pl.col("name") == "rails_only_all_to_all_overhead").row(0, named=True)
+near = facts.filter(pl.col("name") != ro["name"])["error_pct"].abs().max()
+md(f"`calibrated`: the row set a fitted factor, so it is not a test. The link and NIC "
+   f"rows land within {near:.1f} % of their figure, if outside its narrow stated range; the one large miss, the "
+   f"rails-only all-to-all overhead ({ro['predicted']:.2f} % predicted against Wang et al.'s simulated "
+   f"{ro['measured_low']}–{ro['measured_high']} %), is the subject of section 6.")
 """),
     ("md", "## 4. What the tuner picks is not always the fastest — and a tuning ratio is not a bandwidth"),
     ("code", r"""
@@ -264,7 +270,7 @@ print(msg)
 over = pl.DataFrame([{"size_bytes": s, "overhead_pct": il.collectives.rails_only_overhead_pct(s, ZY, 1024),
                       "overhead_2_nodes_pct": il.collectives.rails_only_overhead_pct(s, ZY.to_dict() | {"nodes": 2}, 16)}
                      for s in (2.0**e for e in range(16, 33, 2))])
-over
+over.with_columns(pl.col("overhead_pct", "overhead_2_nodes_pct").round(3))
 """),
     ("code", r"""
 fab_ro = il.fabric.Fabric.build(ZY)                                   # rails-only, PXN on
@@ -313,7 +319,7 @@ il.charts.routing_distribution_chart(mc.filter(pl.col("pattern") == "cross-leaf 
 stats = (mc.group_by("pattern", "routing", maintain_order=True)
            .agg(pl.len().alias("seeds"), pl.col("efficiency").mean().alias("mean η"),
                 pl.col("efficiency").min().alias("worst η")))
-stats.rename({"mean η": "mean η [-]", "worst η": "worst η [-]"})
+stats.rename({"mean η": "mean η [-]", "worst η": "worst η [-]"}).with_columns(pl.col(pl.Float64).round(3))
 """),
     ("code", r"""
 eta = {(r["pattern"], r["routing"]): r["mean η"] for r in stats.iter_rows(named=True)}

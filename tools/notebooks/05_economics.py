@@ -352,7 +352,7 @@ grid = served.join(rents_h200.select("provider", "term", "price_a", "price_b"), 
 served_cost = grid["MI300X / H200 cost per served token"]
 display(served.select("model", "engine", "concurrency", "tokens_per_s_per_gpu_a", "tokens_per_s_per_gpu_b",
                       "ratio_b_over_a", "source_grade").rename({"tokens_per_s_per_gpu_a": "MI300X tok/s/GPU",
-                      "tokens_per_s_per_gpu_b": "H200 tok/s/GPU", "ratio_b_over_a": "H200 / MI300X tok/s [-]"}))
+                      "tokens_per_s_per_gpu_b": "H200 tok/s/GPU", "ratio_b_over_a": "H200 / MI300X tok/s [-]"}).with_columns(pl.col(pl.Float64).round(3)))
 md(f"Served tokens (DeepSeek-R1, i.e. the {served['model'][0]} architecture, {served.height} matched points from one third-party benchmark, grade "
    f"{served['source_grade'][0]}): H200 serves {served['ratio_b_over_a'].median():.2f}× MI300X's output tokens per GPU "
    f"at the median point ({served['ratio_b_over_a'].min():.2f}–{served['ratio_b_over_a'].max():.2f}); at the same "

@@ -120,12 +120,12 @@ display(il.charts.serving_parity_chart(val))
 """),
     ("code", r"""
 by_platform = S.validation_summary(val.filter(pl.col("split") == "test"), by=("accelerator", "engine", "dense_or_moe"))
-display(by_platform.filter(pl.col("metric") == "output_tokens_per_s_per_gpu"))
+display(by_platform.filter(pl.col("metric") == "output_tokens_per_s_per_gpu").with_columns(pl.col(pl.Float64).round(1)))
 cases = (val.filter(pl.col("split") == "test", pl.col("excluded").is_null())
          .select("id", "stack", "output_tokens_per_s_per_gpu_measured", "output_tokens_per_s_per_gpu_predicted",
                  "output_tokens_per_s_per_gpu_error_pct", "tpot_s_error_pct", "ttft_s_error_pct")
          .sort("output_tokens_per_s_per_gpu_error_pct"))
-display(cases)
+display(cases.with_columns(pl.col(pl.Float64).round(1)))
 """),
     ("code", r"""
 t = {r["metric"]: r for r in summary.filter(pl.col("split") == "test").iter_rows(named=True)}
@@ -333,7 +333,7 @@ def fit_rows(preset, precision):
 
 fits = pl.DataFrame(fit_rows("llama3.3-70b", "bf16") + fit_rows("llama3.3-70b", "fp8") + fit_rows("deepseek-v3", "fp8"),
                     infer_schema_length=None)
-display(fits)
+display(fits.with_columns(pl.col(pl.Float64).round(1)))
 f = {(r["model"], r["precision"], r["accelerator"]): r for r in fits.iter_rows(named=True)}
 l70 = lambda a, p="bf16": f[("llama3.3-70b", p, a)]  # noqa: E731
 ds = lambda a: f.get(("deepseek-v3", "fp8", a))  # noqa: E731
@@ -358,7 +358,9 @@ printed below); Maia's own models are not public.
 classes = S.class_comparison(["zaya1-base", "llama3.3-70b", "deepseek-v3"], ACCS, tokens_per_s_per_user=TARGET, request=req)
 display(classes.select("model", "accelerator", "min_gpus_replica", "max_concurrency", "reached", "tp", "dp",
                        "weight_precision", "concurrency", "output_tokens_per_s_per_gpu",
-                       "usd_per_million_output_tokens_all_in", "usd_per_task"))
+                       "usd_per_million_output_tokens_all_in", "usd_per_task").with_columns(
+    pl.col("output_tokens_per_s_per_gpu").round(0), pl.col("usd_per_million_output_tokens_all_in").round(3),
+    pl.col("usd_per_task").round(5)))
 cc = {(r["model"], r["accelerator"]): r for r in classes.iter_rows(named=True)}
 per_task = {m: {a: cc[(m, a)]["usd_per_task"] for a in ACCS if cc[(m, a)]["reached"]} for m in ("zaya1-base", "llama3.3-70b", "deepseek-v3")}
 zaya = il.models.get("zaya1-base")

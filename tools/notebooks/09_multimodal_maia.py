@@ -55,7 +55,7 @@ BASE = "maia-class-ibm-mi300x"
 sc = il.load_scenario(BASE)
 TOKENS = il.reliability.parameter("zaya1_tokens")   # useful tokens of a run: ZAYA1's (Zyphra's own figure, sourced row)
 maia = sc.multimodal
-maia.param_breakdown().with_columns((pl.col("params") / 1e6).alias("M params"))
+maia.param_breakdown().with_columns((pl.col("params") / 1e6).round(1).alias("M params"))
 """),
     ("md", r"""
 ## 1 · The systems and their parameter counts
@@ -79,7 +79,7 @@ md(f"Every published count is matched within its tolerance: {', '.join(exact)} e
    f"**{maia.params_total / 1e9:.2f}B** parameters: {maia.lm.params_total / 1e9:.2f}B in the language model and "
    f"{maia.params_encoders / 1e9:.2f}B in its two encoders.")
 sysdf.select("name", "lm", "vision", "audio", (pl.col("params_total") / 1e9).alias("params_total [billion]"), "published_params_total",
-             "error_pct", "tol_pct")
+             "error_pct", "tol_pct").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 Sources: `data/models/multimodal.csv`, `data/models/encoders.csv` and `data/models/presets.csv`
@@ -243,7 +243,7 @@ md(f"Freezing the encoders cuts the image-heavy step from {base_r.step_time_s:.3
    f"this model keeps the stages as even as the layers allow.")
 pl.concat([r.breakdown().with_columns(pl.lit(f"{n} [s]").alias("run")) for n, r in
            (("image-heavy, pp 1", base_r), ("frozen encoders", frozen), ("pp 4", pp4))]).pivot(
-    on="run", index="part", values="seconds")
+    on="run", index="part", values="seconds").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 ## 6 · Validation against published runs
@@ -278,7 +278,7 @@ il.charts.multimodal_validation_chart(val)
 """),
     ("code", r"""
 val.select("case", "metric", "unit", "measured", "measured_low", "measured_high", "predicted", "predicted_low",
-           "predicted_high", "error_pct")
+           "predicted_high", "error_pct").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 Sources: [LLaVA README](https://github.com/haotian-liu/LLaVA/blob/main/README.md) and
@@ -322,7 +322,7 @@ md(f"One 448-px picture costs **{a['encoder_ms']:.1f} ms** of MI300X encoder tim
    f"{a['prompt_positions']:.0f} prompt positions. Ten seconds of audio cost {P[('10 s of audio', 1)]['encoder_ms']:.1f} ms "
    f"— as much as thirty ({P[('30 s of audio', 1)]['encoder_ms']:.1f} ms), because the window is padded to "
    f"{maia.audio.window_s:g} s.")
-pre
+pre.with_columns(pl.col(pl.Float64).round(2))
 """),
     ("md", r"""
 ## 8 · Explore a data mix
