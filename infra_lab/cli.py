@@ -420,10 +420,15 @@ def _hardware(a) -> dict:
     if a.hardware:
         d = _toml(_hardware_file(a.hardware))
         hw = dict(d["hardware"]) if isinstance(d.get("hardware"), dict) else d
-    for key, _t in HARDWARE_OPTIONS:
-        v = getattr(a, key)
-        if v is not None:
-            hw[key] = v
+    opts = {key: getattr(a, key) for key, _t in HARDWARE_OPTIONS if getattr(a, key) is not None}
+    if hw and opts:
+        from .scenario.hardware_table import updated_table
+
+        # as Scenario.replace: the file's keys held at their derived value follow the options
+        # (--accelerator GB200 on ZAYA1's file kept its 8-GPU xGMI domain: scaleup_domain = 8)
+        hw = updated_table(hw, opts)
+    else:
+        hw.update(opts)
     if not hw:
         raise CliError("give the hardware, --hardware FILE.toml (a scenario or a "
                        "[hardware] table) and/or --accelerator/--nodes/--nic ... options")

@@ -559,3 +559,21 @@ def test_sweep_of_hardware_keys_rederives_what_follows_them(tmp_path, capsys):
     grid.write_text('[hardware]\naccelerator = ["GB200"]\nnic = "ConnectX-8"\n')
     rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid), "--format", "json")
     assert "scale-up domains of 72" in out + err
+
+
+def test_collective_options_over_a_hardware_file_rederive_what_follows_them(capsys):
+    """--accelerator GB200 over ZAYA1's file kept its scaleup_domain = 8 (MI300X's xGMI node):
+    72 GB200 ran all_reduce as nine 8-GPU NVLink domains (nvlstree, 3.05 ms for 1 GiB) instead
+    of one NVL72 (nvls); the options now change the table as Scenario.replace does."""
+    rc, out, err = main(capsys, "collective", "all_reduce", "1GiB", "--hardware", "zaya1-ibm-mi300x",
+                        "--accelerator", "GB200", "--nic", "ConnectX-8", "--nodes", "9", "--gpus", "72",
+                        "--format", "json")
+    assert rc == 0, err
+    got = json.loads(out)[0]
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    hw = sc.replace(hardware={"accelerator": "GB200", "nic": "ConnectX-8", "nodes": 9},
+                    training={"global_batch": 144}).hardware
+    assert hw.scaleup_domain == 72
+    ref = il.collective("all_reduce", 2**30, hw, 72)
+    assert got["algorithm"] == ref.algorithm == "nvls"
+    assert got["time_s"] == pytest.approx(ref.time_s, rel=1e-12)
