@@ -218,6 +218,16 @@ fit_pts = val.filter((pl.col("split") == "train") & pl.col("excluded").is_null()
 md("Train-split points behind the vLLM stacks used here: " + ", ".join(
     f"`{s}` {fit_pts.filter(pl.col('stack') == s).height}" for s in ("vllm-rocm", "vllm-cuda")) + ".")
 display(il.charts.serving_front_chart(fronts))
+at_t = {a: fronts.filter((pl.col("accelerator") == a) & (pl.col("tokens_per_s_per_user") >= TARGET)) for a in ACCS}
+best_t = {a: float(f["output_tokens_per_s_per_gpu"].max()) if f.height else None for a, f in at_t.items()}
+snap = {a: float(fronts.filter(pl.col("accelerator") == a)["tokens_per_s_per_user"].max()) for a in ACCS}
+md(f"**Reading the fronts.** At ≥ {TARGET:.0f} tokens/s per user the most output per GPU on each front is "
+   + ", ".join(f"{a} {best_t[a]:,.0f}" if best_t[a] is not None else f"{a} (does not reach it)" for a in ACCS)
+   + " tokens/s; the snappiest point of each reaches " + ", ".join(f"{a} {snap[a]:,.0f}" for a in ACCS)
+   + " tokens/s per user."
+   + (f" MI300X delivers {best_t['MI300X'] / best_t['H100-SXM']:.2f}× H100's output per GPU at the target"
+      if best_t["MI300X"] and best_t["H100-SXM"] else "")
+   + "; the weight format of each point at the target is in section 4's table.")
 """),
     ("md", r"""
 ## 4. Dollars per million tokens and per agent task

@@ -196,15 +196,31 @@ when the same cluster serves the ZAYA1-class model.
 """),
     ("code", r"""
 moe8 = big.filter(pl.col("model") == "10x MoE")
+front_t, front_s = X.pareto_front(moe8, "capex_usd", "wall_days"), X.pareto_front(small, "capex_usd", "usd_per_m_served_tokens")
+
+
+def pts(fr, y, fmt):   # the front's options, cheapest capital first, with capex and the y value
+    return "; ".join(f"{r['option']}{' (announced)' if r['announced_not_shipped'] else ''}: ${r['capex_usd'] / 1e6:,.0f}M, "
+                     + fmt.format(r[y]) for r in fr.iter_rows(named=True))
+
+
+off_t = moe8.height - front_t.height
+md(f"**Reading the charts.** Capital against time for the 10× MoE (~8,192 GPUs): the front (options no other beats on "
+   f"both capital and time) is {pts(front_t, 'wall_days', '{:.1f} days')}"
+   + (f"; each of the other {off_t} is beaten on both by an option on it." if off_t else
+      ": every option is on it, so each step up in capital buys a faster run.")
+   + f" Capital against the served-token price at ~1,024 GPUs: the front is "
+   f"{pts(front_s, 'usd_per_m_served_tokens', '${:.4f} per million')}; each of the other "
+   f"{small.height - front_s.height} options is beaten on both by one of these.")
 alt.hconcat(
     il.charts.expansion_pareto(
         moe8, "capex_usd", "wall_days", x_title="capital cost of the cluster [USD]",
-        y_title="10x MoE: time to train [days]", front=X.pareto_front(moe8, "capex_usd", "wall_days"),
+        y_title="10x MoE: time to train [days]", front=front_t,
         title="~8,192 GPUs: capital vs time (10x MoE)", log_y=False, width=330, height=260),
     il.charts.expansion_pareto(
         small, "capex_usd", "usd_per_m_served_tokens", x_title="capital cost of the cluster [USD]",
         y_title="ZAYA1-class: owned USD per million served tokens",
-        front=X.pareto_front(small, "capex_usd", "usd_per_m_served_tokens"),
+        front=front_s,
         title="~1,024 GPUs: $ per served token vs capital", log_y=False, width=330, height=260))
 """),
     ("md", r"""
