@@ -1386,3 +1386,25 @@ def test_fits_docstring_names_the_capacity_fits_uses():
     assert cap > sc.hardware.accelerator_spec.hbm_bytes     # the two differ: the docstring must say which
     doc = il.training.Estimate.__doc__
     assert "memory_capacity_bytes" in doc and "≤ HBM capacity" not in doc
+
+
+def test_megatron_only_keys_are_refused_on_other_stacks_in_the_table_and_the_keyword():
+    """training.recompute_modules (Megatron-Core's --recompute-modules) was accepted with a
+    torchtitan stack and priced as Megatron's (0.353 -> 0.318 s, 89.6 -> 97.0 GB on the H100
+    counterpart), where offload_modules and recompute_num_layers are refused; and the stack=
+    keyword of il.estimate / il.search bypassed all three checks that the same stack in the
+    table makes."""
+    h100 = il.load_scenario("zaya1-h100-counterpart")
+    with pytest.raises(ValidationError, match=r"training.recompute_modules = \['layernorm'\] with training stack "
+                                              r"'torchtitan-cuda'"):
+        h100.replace(training={"stack": "torchtitan-cuda", "recompute": "selective",
+                               "recompute_modules": ["layernorm"]})
+    sel = h100.replace(training={"recompute": "selective", "recompute_modules": ["layernorm"]})
+    off = h100.replace(training={"offload_modules": ["expert_fc1"]})
+    for sc, key in ((sel, "recompute_modules"), (off, "offload_modules")):
+        with pytest.raises(ValidationError, match=rf"stack = 'torchtitan-cuda' \(the stack keyword\): training.{key}"):
+            il.estimate(sc, stack="torchtitan-cuda")
+        with pytest.raises(ValidationError, match=r"the stack keyword"):
+            il.search(sc, stack="torchtitan-cuda", top=1)
+    assert il.estimate(sel, stack="megatron-core-cuda").step_time_s == il.estimate(sel).step_time_s
+    assert il.estimate(h100, stack="torchtitan-cuda").stack == "torchtitan-cuda"

@@ -259,6 +259,20 @@ _NO_PLAN = ParallelismConfig()
 no [parallelism] table: the table's defaults, as a scenario built without one gets them."""
 
 
+def check_stack_keyword(sc: Scenario, stack: str) -> str:
+    """The ``stack=`` keyword of il.estimate / il.search, checked as ``training.stack`` would be:
+    on the platform, and against the training table's framework-specific keys (a torchtitan
+    stack keyword priced a scenario's Megatron offload_modules, recompute_modules or
+    recompute_num_layers, which the same stack in the table refuses). Returns its canonical name."""
+    stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
+    if stack != sc.stack:
+        try:
+            sc.replace(training={"stack": stack})
+        except ValidationError as e:
+            raise ValidationError(f"stack = {stack!r} (the stack keyword): {e}") from None
+    return stack
+
+
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None,
              hook=_HOOK_OF_SCENARIO) -> _Context:
     if params is not None and not isinstance(params, dict):
@@ -266,7 +280,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     if stack is None:
         stack = sc.stack
     else:
-        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
+        stack = check_stack_keyword(sc, stack)
     stack_params(stack, params)  # validate overrides before they become a cache key
     tr = sc.training
     if hook is _HOOK_OF_SCENARIO:   # issue 20: a multimodal model's encoders (None for text)

@@ -15,12 +15,11 @@ import numba
 import numpy as np
 import polars as pl
 
-from .. import stacks
 from .._kernels import training as kt
 from ..errors import EmptyResultWarning, ValidationError, unknown
 from ..scenario import RECOMPUTE, Scenario
 from ._common import _RC, _training_scenario
-from .context import MFU_CONVENTION, _context, _layout_tables, _xtab
+from .context import MFU_CONVENTION, _context, _layout_tables, _xtab, check_stack_keyword
 from .factors import stack_params
 from .plans import _check_constraints, _enumerate, _name_batch_without_plan, _name_unreachable_bound
 from .step import COMPONENTS
@@ -66,7 +65,7 @@ def _prepare(sc: Scenario, cons: dict, stack, params):
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is not None:       # validated before they become a cache key (hashable, known, in range)
-        stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
+        stack = check_stack_keyword(sc, stack)
     stack_params(sc.stack if stack is None else stack, params)
     cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
     params_t = None if params is None else tuple(sorted(params.items()))
