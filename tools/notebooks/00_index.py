@@ -74,7 +74,8 @@ Markdown("| notebook | the question it answers |\n|---|---|\n"
 """),
     ("md", r"""
 **How to use them.** Run all cells (each notebook runs in about a minute or less), then move
-the widgets at the end of each section. The same calls work in your own code:
+the widget of each notebook's *Explore* section (05: *Try it*), which calls the same functions as
+the cells above it. The same calls work in your own code:
 
 ```python
 import infra_lab as il

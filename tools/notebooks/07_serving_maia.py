@@ -412,6 +412,9 @@ print(f"* The serving model's test-split error is {tps['median_abs_error_pct']:.
       f"worst on output tokens/s per GPU and {ttft['median_abs_error_pct']:.1f} % median on TTFT: differences between "
       f"accelerators smaller than that are within the model's error.")
 """),
+    ("md", r"""
+[← 06 reliability](06_reliability.ipynb) · [08 the 2026 expansion →](08_expansion_2026.ipynb) · [09 multimodal Maia](09_multimodal_maia.ipynb)
+"""),
 ]
 
 if __name__ == "__main__":

@@ -398,6 +398,9 @@ md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trai
   ${top_amd['AMD revenue P50 [M USD]']:,.0f}M ({top_amd['option']}); the selling prices of parts without a public
   one are assumptions (`data/expansion/platforms.csv`).''')
 """),
+    ("md", r"""
+[← 07 serving Maia](07_serving_maia.ipynb) · [09 multimodal →](09_multimodal_maia.ipynb) · [00 index](00_index.ipynb)
+"""),
 ]
 
 if __name__ == "__main__":

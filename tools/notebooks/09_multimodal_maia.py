@@ -350,6 +350,9 @@ md(f'''* The parameter counts reproduce the published checkpoints ({', '.join(ex
 * Validation only, no fit: {', '.join(f"{r['case']} {r['error_pct']:+.0f} %" for r in val.iter_rows(named=True))} — the model carries
   Megatron-Core's efficiency, faster than the Hugging Face/DeepSpeed stacks of the published runs.''')
 """),
+    ("md", r"""
+[← 08 the 2026 expansion](08_expansion_2026.ipynb) · [00 index →](00_index.ipynb)
+"""),
 ]
 
 if __name__ == "__main__":
