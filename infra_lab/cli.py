@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import empty_reasons, with_reasons
+from .errors import ValidationError, empty_reasons, with_reasons
 
 PROG = "infra-lab"
 FORMATS = ("table", "json", "csv")
@@ -252,6 +252,22 @@ def _params(items: list[str] | None) -> dict[str, float] | None:
     return out
 
 
+def _stack(a, sc) -> str | None:
+    """``--stack NAME`` checked as the option it is (the API's errors name "the stack keyword"):
+    on the scenario's platform and against its training table, as training.stack would be."""
+    if a.stack is None:
+        return None
+    from . import stacks
+
+    name = stacks.check_stack(a.stack, sc.hardware.accelerator, "training", where="--stack")
+    if name != sc.stack:
+        try:
+            sc.replace(training={"stack": name})
+        except ValidationError as e:
+            raise CliError(f"--stack {name}: {e}") from None
+    return name
+
+
 def _negative_size_message(text: str) -> str:
     return f"size {text!r}: must be >= 0 bytes (a collective moves a non-negative amount), e.g. 1GiB or 4096"
 
@@ -317,7 +333,7 @@ def cmd_estimate(a) -> Output:
     import infra_lab as il
 
     sc = _training_scenario(a.scenario, "estimate")
-    est = il.estimate(sc, stack=a.stack, params=_params(a.param))
+    est = il.estimate(sc, stack=_stack(a, sc), params=_params(a.param))
     hw = sc.hardware
     rows = [
         ("scenario", sc.name, ""), ("stack", est.stack, ""),
@@ -374,7 +390,7 @@ def cmd_search(a) -> Output:
     cons = {k: getattr(a, k) for k in SEARCH_CONSTRAINTS if getattr(a, k, None) is not None}
     with empty_reasons() as why:
         df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
-                       stack=a.stack, params=_params(a.param), **cons)
+                       stack=_stack(a, sc), params=_params(a.param), **cons)
     out = Output()
     out.notes += why
     if a.format == "table":

@@ -577,3 +577,19 @@ def test_collective_options_over_a_hardware_file_rederive_what_follows_them(caps
     ref = il.collective("all_reduce", 2**30, hw, 72)
     assert got["algorithm"] == ref.algorithm == "nvls"
     assert got["time_s"] == pytest.approx(ref.time_s, rel=1e-12)
+
+
+def test_stack_option_errors_name_the_option(capsys, tmp_path):
+    """--stack's errors read "in the stack keyword" (the API's word), and a stack the
+    scenario's training table refuses (Megatron's offload_modules under torchtitan) was priced."""
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x", "--stack", "torchtitan")
+    assert rc == 1 and "unknown training stack 'torchtitan' in --stack" in err and "keyword" not in err
+    rc, out, err = main(capsys, "search", "zaya1-ibm-mi300x", "--stack", "torchtitan-cuda", "--top", "1")
+    assert rc == 1 and "--stack = 'torchtitan-cuda': an NVIDIA stack cannot run on MI300X" in err
+    d = il.load_scenario("zaya1-ibm-mi300x").replace(training={"offload_modules": ["expert_fc1"]})
+    path = tmp_path / "offload.toml"
+    path.write_text(d.to_toml())
+    rc, out, err = main(capsys, "estimate", str(path), "--stack", "torchtitan-rocm")
+    assert rc == 1 and "--stack torchtitan-rocm: training.offload_modules" in err, err
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x", "--stack", "torchtitan-rocm", "--format", "json")
+    assert rc == 0 and json.loads(out)[0]["stack"] == "torchtitan-rocm"

@@ -498,3 +498,28 @@ def test_encoder_prefill_names_tp_when_it_exceeds_a_node():
                                               r"and a MI300X node holds at most 8 GPUs"):
         mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, tp=16)
     assert mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", images=1, tp=8).time_s > 0
+
+
+@pytest.mark.parametrize("packing", ["ffd", "none"])
+def test_run_length_counts_training_tokens_not_padding(packing):
+    """Estimate.gpu_hours / days_to_train (what economics.run_cost and reliability.run_hours
+    consume) count training tokens, the non-padding positions: with packing = 'none' most of a
+    step's positions are padding, and the run takes tokens / useful tokens per second."""
+    sc = il.load_scenario("maia-class-ibm-mi300x")
+    sc = sc.replace(training={"data_mix": {**sc.training.data_mix.to_dict(), "packing": packing}})
+    mme = mm.estimate(sc)
+    est = il.estimate(sc)
+    waste = mme.stats.waste
+    assert est.useful_token_fraction == pytest.approx(1.0 - waste)
+    tokens = 1e12
+    assert est.gpu_hours(tokens) == pytest.approx(tokens / mme.useful_tokens_per_s * est.gpus / 3600.0, rel=1e-12)
+    assert est.days_to_train(tokens) == pytest.approx(tokens / mme.useful_tokens_per_s / 86400.0, rel=1e-12)
+    assert il.reliability.run_hours(sc, tokens) == pytest.approx(est.days_to_train(tokens) * 24.0, rel=1e-12)
+    if packing == "none":
+        assert waste > 0.5   # the padding would have made the run look over twice as short
+
+
+def test_text_model_trains_every_position():
+    est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    assert est.useful_token_fraction == 1.0
+    assert est.gpu_hours(1e12) == pytest.approx(1e12 / est.tokens_per_s * est.gpus / 3600.0, rel=1e-15)

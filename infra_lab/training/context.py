@@ -64,6 +64,7 @@ class _Context:
     stage_extra: tuple = (0.0, 0.0)   # multimodal: (first-stage params, per-layer params), issue 20
     xkey: tuple = ()                  # what the routed-expert table depends on besides (ep, etp)
     peak_train: float = 0.0           # dense peak at the training precision [FLOP/s per GPU]
+    useful_fraction: float = 1.0      # non-padding share of the step's positions [-] (multimodal packing)
 
 
 def _freeze(d: dict) -> tuple:
@@ -250,7 +251,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     peak_bf16=acc.peak("bf16"), world=hw.world_size, tokens_per_step=tokens, stack=stack,
                     sp=sp, domain=int(hw.domain_gpus), checkpoint_bytes=float(ckpt), stage_extra=extra,
                     xkey=xkey, peak_train=max(acc.peak("bf16"), acc.peak(precision) if precision in ("fp8", "fp16")
-                                              else 0.0))
+                                              else 0.0),
+                    useful_fraction=1.0 - float(hook.stats.waste) if hook is not None else 1.0)
 
 
 _HOOK_OF_SCENARIO = object()

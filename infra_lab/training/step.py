@@ -51,6 +51,10 @@ class Estimate:
     checkpoint_bytes : one full checkpoint: weights + optimizer states of all parameters [bytes]
     flops_by_convention : FLOPs per step under each MFU convention [FLOP]
     peak_flops : dense BF16 peak of one GPU [FLOP/s]
+    useful_token_fraction : non-padding share of the positions a step processes [-]: 1 for a
+        text model; 1 − the packing waste for a multimodal scenario
+        (:func:`infra_lab.multimodal.packing_stats`). ``tokens_per_s`` counts every position;
+        :meth:`days_to_train` and :meth:`gpu_hours` count training tokens, the non-padding ones
     """
 
     step_time_s: float
@@ -69,15 +73,18 @@ class Estimate:
     checkpoint_bytes: float = 0.0
     flops_by_convention: dict = field(default_factory=dict, repr=False)
     peak_flops: float = 0.0
+    useful_token_fraction: float = 1.0
 
     def days_to_train(self, tokens: float) -> float:
-        """Days of uninterrupted training for ``tokens`` [days]."""
-        return float(_tokens_arg(tokens)) / self.tokens_per_s / 86400.0
+        """Days of uninterrupted training for ``tokens`` training (non-padding) tokens [days]:
+        tokens / (tokens_per_s × useful_token_fraction)."""
+        return float(_tokens_arg(tokens)) / (self.tokens_per_s * self.useful_token_fraction) / 86400.0
 
     def gpu_hours(self, tokens: float) -> float:
-        """GPU-hours of uninterrupted training for ``tokens`` [GPU·h]: step time × steps ×
-        GPUs (the quantity economics and reliability consume)."""
-        return float(_tokens_arg(tokens)) / self.tokens_per_s * self.gpus / 3600.0
+        """GPU-hours of uninterrupted training for ``tokens`` training (non-padding) tokens
+        [GPU·h]: step time × steps × GPUs, where a step trains global_batch · seq_len ·
+        useful_token_fraction tokens (the quantity economics and reliability consume)."""
+        return float(_tokens_arg(tokens)) / (self.tokens_per_s * self.useful_token_fraction) * self.gpus / 3600.0
 
     def mfu_table(self) -> pl.DataFrame:
         """MFU under the common FLOP conventions, side by side: convention, flops_per_step
@@ -190,4 +197,5 @@ def _estimate_from(out, ctx: _Context) -> Estimate:
         breakdown=bd, stack=ctx.stack, model_flops_per_step=f, gpus=ctx.world,
         nic_busy_fraction=min(1.0, float(out[kt.O_NET]) / step), dp_comm_raw_s=float(out[kt.O_DP_RAW]),
         checkpoint_bytes=ctx.checkpoint_bytes, flops_by_convention=dict(ctx.flops), peak_flops=ctx.peak_bf16,
+        useful_token_fraction=ctx.useful_fraction,
     )
