@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ValidationError, empty_reasons, with_reasons
+from .errors import empty_reasons, with_reasons
 
 PROG = "infra-lab"
 FORMATS = ("table", "json", "csv")
@@ -257,15 +257,9 @@ def _stack(a, sc) -> str | None:
     on the scenario's platform and against its training table, as training.stack would be."""
     if a.stack is None:
         return None
-    from . import stacks
+    from .training.context import check_stack_keyword
 
-    name = stacks.check_stack(a.stack, sc.hardware.accelerator, "training", where="--stack")
-    if name != sc.stack:
-        try:
-            sc.replace(training={"stack": name})
-        except ValidationError as e:
-            raise CliError(f"--stack {name}: {e}") from None
-    return name
+    return check_stack_keyword(sc, a.stack, where="--stack", label="--stack {name}", error=CliError)
 
 
 def _negative_size_message(text: str) -> str:

@@ -161,36 +161,19 @@ class Scenario:
             stacks.check_stack(tr.stack, self.hardware.accelerator, "training", where="training.stack")
         if tr.offload_modules is not None:
             # fine-grained activation offloading is Megatron-Core's (Megatron-LM and its ROCm forks)
-            from .. import stacks
-
-            if "megatron" not in stacks.info(self.stack)["framework"].lower():
-                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
-                raise ValidationError(f"training.offload_modules = {list(tr.offload_modules)!r} with training stack "
-                                      f"{self.stack!r} ({stacks.info(self.stack)['framework']}): fine-grained activation "
-                                      f"offloading is Megatron-Core's; allowed stacks: {', '.join(ok)}")
+            self._megatron_only(f"training.offload_modules = {list(tr.offload_modules)!r}",
+                                "fine-grained activation offloading is Megatron-Core's")
         if tr.recompute_modules is not None:
             # --recompute-modules is Megatron-Core's selective recomputation; torchtitan's is per-op SAC
             # (a torchtitan run with modules was priced as Megatron's: 0.353 -> 0.318 s, 89.6 -> 97.0 GB)
-            from .. import stacks
-
-            fw = stacks.info(self.stack)["framework"]
-            if "megatron" not in fw.lower():
-                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
-                raise ValidationError(f"training.recompute_modules = {list(tr.recompute_modules)!r} with training stack "
-                                      f"{self.stack!r} ({fw}): the modules are Megatron-Core's --recompute-modules; "
-                                      f"allowed stacks: {', '.join(ok)} (or leave it out: the stack's own "
-                                      "selective recomputation)")
+            self._megatron_only(f"training.recompute_modules = {list(tr.recompute_modules)!r}",
+                                "the modules are Megatron-Core's --recompute-modules",
+                                " (or leave it out: the stack's own selective recomputation)")
         if tr.recompute_num_layers is not None:
             # the layers recomputed per pipeline chunk are Megatron's block method
-            from .. import stacks
-
-            fw = stacks.info(self.stack)["framework"]
-            if "megatron" not in fw.lower():
-                ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
-                raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with training stack "
-                                      f"{self.stack!r} ({fw}): the first N layers of each pipeline chunk recomputed "
-                                      "is Megatron's --recompute-method block --recompute-num-layers N; allowed "
-                                      f"stacks: {', '.join(ok)} (or leave it out: every layer)")
+            self._megatron_only(f"training.recompute_num_layers = {tr.recompute_num_layers}",
+                                "the first N layers of each pipeline chunk recomputed is Megatron's "
+                                "--recompute-method block --recompute-num-layers N", " (or leave it out: every layer)")
             if self.parallelism is not None and self.parallelism.ep_overlap:
                 # Megatron-Core asserts recompute_num_layers is None with --overlap-moe-expert-parallel-comm:
                 # https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1877-L1879
@@ -203,6 +186,17 @@ class Scenario:
         if tr.encoder is not None and mm is None:
             raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
                                   "encoder); leave it out")
+
+    def _megatron_only(self, setting: str, why: str, tail: str = "") -> None:
+        """Refuse a Megatron-only training key (``setting``: "training.<key> = <value>") on a stack
+        whose framework is not Megatron's, naming the stacks that take it."""
+        from .. import stacks
+
+        fw = stacks.info(self.stack)["framework"]
+        if "megatron" not in fw.lower():
+            ok = [n for n in stacks.names("training") if "megatron" in stacks.info(n)["framework"].lower()]
+            raise ValidationError(f"{setting} with training stack {self.stack!r} ({fw}): {why}; allowed stacks: "
+                                  f"{', '.join(ok)}{tail}")
 
     def _check_plan(self) -> None:
         """The [parallelism] plan against the batch and the model (its world-size rules are

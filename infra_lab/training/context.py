@@ -261,18 +261,21 @@ _NO_PLAN = ParallelismConfig()
 no [parallelism] table: the table's defaults, as a scenario built without one gets them."""
 
 
-def check_stack_keyword(sc: Scenario, stack: str) -> str:
+def check_stack_keyword(sc: Scenario, stack: str, *, where: str = "the stack keyword",
+                        label: str = "stack = {name!r} (the stack keyword)", error=ValidationError) -> str:
     """The ``stack=`` keyword of il.estimate / il.search, checked as ``training.stack`` would be:
     on the platform, and against the training table's framework-specific keys (a torchtitan
     stack keyword priced a scenario's Megatron offload_modules, recompute_modules or
-    recompute_num_layers, which the same stack in the table refuses). Returns its canonical name."""
-    stack = stacks.check_stack(stack, sc.hardware.accelerator, "training", where="the stack keyword")
-    if stack != sc.stack:
+    recompute_num_layers, which the same stack in the table refuses). Returns its canonical name.
+    ``where`` / ``label`` (formatted with the canonical ``name``) / ``error`` name the input in
+    the messages (the CLI's ``--stack`` passes its own)."""
+    name = stacks.check_stack(stack, sc.hardware.accelerator, "training", where=where)
+    if name != sc.stack:
         try:
-            sc.replace(training={"stack": stack})
+            sc.replace(training={"stack": name})
         except ValidationError as e:
-            raise ValidationError(f"stack = {stack!r} (the stack keyword): {e}") from None
-    return stack
+            raise error(f"{label.format(name=name)}: {e}") from None
+    return name
 
 
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None,
