@@ -155,3 +155,21 @@ def test_summary_and_layout_refuse_bad_input():
         compute.device_check_summary(pl.DataFrame({"x": [1]}))
     with pytest.raises(ValidationError, match="no such file"):
         compute.device_gemm_layout_check("measurements/device/nothing.json")
+
+
+def test_device_check_inputs_are_named_on_one_line(tmp_path):
+    """Bad tables and paths get a one-line ValidationError naming the argument (a DataFrame's
+    printout spanned many lines; a path outside the data folder was read and failed in json)."""
+    bad = pl.DataFrame({"a": [1, 2]})
+    for fn in (compute.device_check_summary, compute.validation_summary):
+        with pytest.raises(ValidationError, match="table = a DataFrame of 2 rows lacking") as e:
+            fn(bad)
+        assert "\n" not in str(e.value)
+    with pytest.raises(ValidationError, match="outside the data folder"):
+        compute.device_gemm_layout_check("../../../../../../etc/passwd")
+    with pytest.raises(ValidationError, match="outside the data folder"):
+        compute.device_gemm_layout_check("/etc/passwd")
+    with pytest.raises(ValidationError, match="not a GEMM-layout record"):
+        compute.device_gemm_layout_check("measurements/device_kernels.csv")
+    with pytest.raises(ValidationError, match=r"groups = \[\]"):
+        compute.grouped_gemm_time([], "H100-SXM")

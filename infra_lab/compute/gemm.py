@@ -510,6 +510,8 @@ def grouped_gemm_time(groups, accelerator: str, precision: str = "bf16", *, stre
     >>> bool(many > 1.2 * one)   # every 130-row group pads to a whole tile
     True
     """
+    if isinstance(groups, (list, tuple)) and len(groups) == 0:
+        raise ValidationError(f"groups = {groups!r}: expected a non-empty list of (m, n, k), one per group")
     return float(grouped_gemm_times([groups], accelerator, precision, streams=streams)[0][0])
 
 

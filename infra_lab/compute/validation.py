@@ -537,6 +537,15 @@ def device_check_table() -> pl.DataFrame:
     return _prediction_table(device_kernels())
 
 
+def _table_desc(v, need: set) -> str:
+    """A one-line description of a bad ``table`` argument for an error message: a DataFrame by
+    the columns it lacks (its printout spans many lines), anything else by a short repr."""
+    if isinstance(v, pl.DataFrame):
+        return f"a DataFrame of {v.height} rows lacking {', '.join(sorted(need - set(v.columns)))}"
+    r = repr(v).replace("\n", " ")
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
 def device_check_summary(table: pl.DataFrame | None = None) -> pl.DataFrame:
     """Median, worst and median signed error [%] of :func:`device_check_table` by accelerator, kind,
     precision and library (``software`` up to its first ';'): cases, median_abs_error_pct,
@@ -544,8 +553,8 @@ def device_check_summary(table: pl.DataFrame | None = None) -> pl.DataFrame:
     v = device_check_table() if table is None else table
     need = {"accelerator", "kind", "precision", "software", "error_pct"}
     if not isinstance(v, pl.DataFrame) or not need <= set(v.columns):
-        raise ValidationError(f"table = {v!r:.80}: expected a polars DataFrame like device_check_table() "
-                              f"(columns {', '.join(sorted(need))})")
+        raise ValidationError(f"table = {_table_desc(v, need)}: expected a polars DataFrame like "
+                              f"device_check_table() (columns {', '.join(sorted(need))})")
     return (v.with_columns(pl.col("software").str.split(";").list.first().alias("library"))
             .group_by("accelerator", "kind", "precision", "library")
             .agg(pl.len().alias("cases"), pl.col("error_pct").abs().median().alias("median_abs_error_pct"),
@@ -566,14 +575,23 @@ def device_gemm_layout_check(path: str = "measurements/device/h200_2026-12-04_ge
     if not isinstance(path, str) or not path:
         raise ValidationError(f"path = {path!r}: expected a file name under the data folder, e.g. "
                               f"'measurements/device/h200_2026-12-04_gemm_layout.json'")
-    f = catalog.DATA_DIR / path
+    root = catalog.DATA_DIR.resolve()
+    f = (catalog.DATA_DIR / path).resolve()
+    if not f.is_relative_to(root):
+        raise ValidationError(f"path = {path!r}: outside the data folder; expected a file name under it, e.g. "
+                              f"'measurements/device/h200_2026-12-04_gemm_layout.json'")
     if not f.is_file():
         raise ValidationError(f"path = {path!r}: no such file under the data folder")
-    doc = json.loads(f.read_text())
-    gemm = pl.DataFrame([{k: r[k] for k in ("m", "n", "k", "init", "layout", "tflops")} for r in doc["results"]])
+    try:
+        doc = json.loads(f.read_text())
+        results, clocks = doc["results"], doc["clocks"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise ValidationError(f"path = {path!r}: not a GEMM-layout record (JSON with 'results' and 'clocks' as "
+                              f"tools/device/measure_gemm_layout.py writes): {type(e).__name__}: {e}") from None
+    gemm = pl.DataFrame([{k: r[k] for k in ("m", "n", "k", "init", "layout", "tflops")} for r in results])
     rows = []
-    t0 = doc["clocks"][0][0] if doc["clocks"] else 0.0
-    for t, txt in doc["clocks"]:
+    t0 = clocks[0][0] if clocks else 0.0
+    for t, txt in clocks:
         parts = [p.strip().split(" ")[0] for p in txt.split(",")]
         try:
             rows.append({"t_s": t - t0, "sm_MHz": float(parts[0]), "power_W": float(parts[1]),
@@ -599,8 +617,8 @@ def validation_summary(table: pl.DataFrame | None = None) -> pl.DataFrame:
     v = validation_table() if table is None else table
     need = {"kind", "role", "error_pct"}
     if not isinstance(v, pl.DataFrame) or not need <= set(v.columns):
-        raise ValidationError(f"table = {v!r:.80}: expected a polars DataFrame like validation_table() "
-                              f"(columns {', '.join(sorted(need))})")
+        raise ValidationError(f"table = {_table_desc(v, need)}: expected a polars DataFrame like "
+                              f"validation_table() (columns {', '.join(sorted(need))})")
     by = v.group_by("kind", "role").agg(
         pl.len().alias("cases"), pl.col("error_pct").abs().median().alias("median_abs_error_pct"),
         pl.col("error_pct").abs().max().alias("worst_abs_error_pct"))
