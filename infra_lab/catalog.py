@@ -189,6 +189,9 @@ _SR = Col("str", required=True)
 _B = Col("bool")
 
 SCHEMAS: dict[str, dict[str, Col]] = {
+    "default_nics": {"accelerator": _SR, "nic": _SR,
+                     "basis": Col("str", required=True, choices=("published", "choice"))},
+    "published_claims": {"claim": _SR, "subject": _SR, "quantity": _SR, "value": _FR, "unit": _SR},
     "accelerators": {
         "name": _SR, "aliases": _S, "vendor": _SR, "release_date": Col("date", required=True),
         "fp64_tflops": _F, "tf32_tflops": _F, "bf16_tflops": _FR, "fp16_tflops": _F,
@@ -440,6 +443,41 @@ def _nic(name: str) -> Nic:
         selective_retransmit=bool(r["selective_retransmit"]), uec_ready=bool(r["uec_ready"]),
         source_url=r["source_url"], note=r["note"] or "",
     )
+
+
+def default_nics():
+    """The back-end NIC a node of each accelerator carries by default, one per GPU
+    (data/default_nics.csv): the vendor's reference system where published (DGX H100/H200/B200:
+    ConnectX-7), else a stated choice (``basis``). The one owner of "which NIC does an
+    accelerator get" for the cross-accelerator comparisons and the explorer widgets."""
+    return _table("default_nics")
+
+
+def default_nic(accelerator: str) -> str:
+    """Canonical name of the default NIC of ``accelerator`` (name or alias), from
+    :func:`default_nics`. Raises UnknownNameError when the accelerator has no row."""
+    acc = canonical_accelerator(accelerator)
+    t = default_nics()
+    hit = t.filter(t["accelerator"] == acc)
+    if hit.height == 0:
+        raise unknown("accelerator with a default NIC (data/default_nics.csv)", acc, t["accelerator"].to_list())
+    return canonical_nic(hit["nic"][0])
+
+
+def published_claims():
+    """Vendors' and operators' published figures quoted in the notebooks (data/published_claims.csv):
+    claim id, subject, quantity, value, unit, source_url, note. Quoted for comparison only;
+    no model is fitted to them."""
+    return _table("published_claims")
+
+
+def published_claim(claim: str) -> float:
+    """The value of one published claim, in its row's ``unit`` (see :func:`published_claims`)."""
+    t = published_claims()
+    hit = t.filter(t["claim"] == claim)
+    if hit.height == 0:
+        raise unknown("published claim", claim, t["claim"].to_list())
+    return float(hit["value"][0])
 
 
 def accelerator_names() -> list[str]:

@@ -101,7 +101,8 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     """Training throughput of ``scenario`` on each accelerator, from the training model.
 
     For each accelerator the scenario's hardware is kept (nodes, GPUs per node, fabric) and
-    only the accelerator and its NIC (:data:`DEFAULT_NIC` by vendor, or ``nics``) change;
+    only the accelerator and its NIC (``nics``, else the catalog's default NIC of the accelerator,
+    :func:`infra_lab.catalog.default_nic`, else :data:`DEFAULT_NIC` by vendor) change;
     ``il.search(..., top=1, **constraints)`` picks the best feasible plan within the same
     plan family for every accelerator (:data:`PLAN_FAMILY` by default; ``None`` searches every
     plan), so a GPU with less memory gets the sharding it needs.
@@ -127,7 +128,10 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     rows = []
     for acc in accs:
         vendor = catalog.accelerator(acc).vendor
-        nic = nics.get(acc, DEFAULT_NIC.get(vendor, sc.hardware.nic))
+        # the catalog's default NIC of the accelerator (data/default_nics.csv, the explorer's too);
+        # DEFAULT_NIC by vendor only for a part without a row there
+        nic = nics.get(acc) or (catalog.default_nic(acc) if acc in set(catalog.default_nics()["accelerator"])
+                                else DEFAULT_NIC.get(vendor, sc.hardware.nic))
         s2 = sc.replace(hardware={"accelerator": acc, "nic": nic})
         with empty_reasons() as why:
             best = search(s2, top=1, **V.table("constraints", constraints, "search constraint -> value"))

@@ -11,13 +11,19 @@ from ._layout import fit_labels, frame_html
 
 __all__ = ["training_explorer", "training_update", "EXPLORER_ACCELERATORS"]
 
-# The widget's stated choice of back-end NIC per accelerator (one per GPU): AMD parts with AMD's
-# Pollara 400, NVIDIA parts with NVIDIA's own NIC of their generation, as notebook 04 section 5
-# compares them. A choice for the explorer, not a catalog fact (a node's NIC is a buyer's choice).
-EXPLORER_ACCELERATORS = {  # accelerator -> the NIC its nodes carry
-    "MI300X": "Pollara-400", "MI325X": "Pollara-400", "MI355X": "Pollara-400",
-    "H100-SXM": "ConnectX-7-NDR", "H200-SXM": "ConnectX-7-NDR", "B200": "ConnectX-8",
-}
+# The back-end NIC per accelerator (one per GPU): the catalog's default NIC of each part
+# (data/default_nics.csv, infra_lab.catalog.default_nic), the same owner as notebook 05's
+# throughput comparison (il.economics.training_throughput): DGX H100/H200/B200 carry ConnectX-7,
+# AMD parts AMD's Pollara 400 as on the ZAYA1 cluster.
+_EXPLORER_PARTS = ("MI300X", "MI325X", "MI355X", "H100-SXM", "H200-SXM", "B200")
+
+
+def _explorer_nics() -> dict[str, str]:
+    from .. import catalog
+    return {a: catalog.default_nic(a) for a in _EXPLORER_PARTS}
+
+
+EXPLORER_ACCELERATORS = _explorer_nics()  # accelerator -> the NIC its nodes carry
 # a quick search space for the widget (answers well under a second)
 _QUICK = {"max_micro_batch": 4, "max_vp": 2, "max_cp": 2, "max_pp": 4, "max_etp": 1}
 

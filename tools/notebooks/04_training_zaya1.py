@@ -722,9 +722,17 @@ Change the GPU count, global batch, sequence length, precision and accelerator; 
 reduced `il.search`; its `note` column says why. A global batch smaller than the GPU count leaves
 pure data parallelism without a whole sequence per GPU: the search then splits the model
 (tensor, pipeline or context parallelism) until the data-parallel width divides the batch, and
-the note gives the smallest global batch pure data parallelism would take.
+the note gives the smallest global batch pure data parallelism would take. Each accelerator's
+nodes carry one back-end NIC per GPU: the catalog's default NIC of the part
+(`il.catalog.default_nic`, `data/default_nics.csv`), the same NIC notebook 05's throughput
+comparison gives it (printed below with its source).
 """),
     ("code", r"""
+from infra_lab.widgets.training import EXPLORER_ACCELERATORS
+nic_rows = il.catalog.default_nics()
+display(pl.DataFrame({"accelerator": list(EXPLORER_ACCELERATORS), "nic": list(EXPLORER_ACCELERATORS.values())}).join(
+    nic_rows.select("accelerator", "basis", "source_url"), on="accelerator", how="left").with_columns(
+    pl.col("nic").map_elements(lambda n: il.catalog.nic(n).line_rate_bps / 1e9, return_dtype=pl.Float64).alias("NIC [Gb/s]")))
 il.widgets.training_explorer()
 """),
     ("md", r"""

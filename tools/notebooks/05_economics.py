@@ -303,7 +303,7 @@ the sold share after the contract and its elasticity are assumptions (grade A).
 ## 5. AMD vs NVIDIA per trained token, like for like
 
 Throughput comes from the training model: the same ZAYA1 scenario with only the accelerator (and
-its vendor's NIC, line rate in the table) swapped, each with the best plan `il.search` finds — so software efficiency is
+its NIC: the catalog's default NIC of the part, `il.catalog.default_nic` — ConnectX-7 on the DGX H100, H200 and B200, Pollara 400 on AMD parts as on the ZAYA1 cluster — line rate in the table, the same NIC notebook 04's explorer uses) swapped, each with the best plan `il.search` finds — so software efficiency is
 whatever the training model says it is for each stack, with no separate factor. Owned: every
 accelerator at a distributor's listing of its 8-GPU baseboard, plus the same host, per-port
 network and opex (common random numbers). Rented: only prices of the same provider and term.

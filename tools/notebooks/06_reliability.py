@@ -216,12 +216,14 @@ rates = pl.concat([R.interruption_rates(x, calibration=c).with_columns(pl.lit(f"
                    for n, x in (("MI300X", sc), ("H100", h100)) for c in R.calibration_names()])
 hb = {b: R.mtbi_hours(sc, hbm_basis=b) for b in R.HBM_BASES}
 mi, hx = R.mtbi_hours(sc), R.mtbi_hours(h100)
+delta = il.catalog.published_claim("delta-h100-vs-a100-hbm-mtbe")      # [x], data/published_claims.csv
+delta_url = il.catalog.published_claims().filter(pl.col("claim") == "delta-h100-vs-a100-hbm-mtbe")["source_url"][0]
 same_per_gpu = abs(hb["gpu"] / hx - 1) < 1e-3          # HBM counted per GPU: the two clusters alike
 md(f'''At {sc.hardware.world_size:,} GPUs the MI300X cluster's MTBI is {mi:.1f} h against {hx:.1f} h for the H100 counterpart (Llama 3 reading):
 {"the difference is HBM (counted per GPU instead of per stack, the two MTBIs are equal)" if same_per_gpu
  else "HBM is part of the difference"}. Per HBM stack (default) the MTBI is {hb["stack"]:.1f} h, per GPU {hb["gpu"]:.1f} h, per GB
-{hb["GB"]:.1f} h; NCSA's Delta study found H100 HBM3 3.2× less reliable per GPU than A100 HBM2e at equal capacity
-(https://arxiv.org/abs/2503.11901), so generation matters as much as stack count — the default (per stack, with
+{hb["GB"]:.1f} h; NCSA's Delta study found a {delta:g}× lower per-GPU mean time between memory errors on H100 (HBM3) than on
+A100 (HBM2e), which its authors put down to the larger memory outpacing error recovery ({delta_url}), so generation matters as much as stack count — the default (per stack, with
 Llama 3's HBM3 rates) is a middle choice.''')
 il.charts.interruption_rate_bars(rates)
 """),

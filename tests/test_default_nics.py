@@ -1,0 +1,35 @@
+"""One owner of an accelerator's NIC: notebook 04's explorer and notebook 05's throughput
+comparison (il.economics.training_throughput) both use the catalog's default NIC
+(data/default_nics.csv). They disagreed on B200 (ConnectX-8 in the explorer, ConnectX-7 in the
+comparison); DGX B200 carries eight single-port ConnectX-7 (NVIDIA's DGX B200 user guide)."""
+
+from __future__ import annotations
+
+import pytest
+
+import infra_lab as il
+from infra_lab.errors import UnknownNameError
+from infra_lab.widgets.training import EXPLORER_ACCELERATORS
+
+
+def test_the_explorer_reads_the_catalog_default_nic():
+    for acc, nic in EXPLORER_ACCELERATORS.items():
+        assert nic == il.catalog.default_nic(acc), acc
+    assert EXPLORER_ACCELERATORS["B200"] == "ConnectX-7-NDR"
+
+
+def test_default_nic_rows_name_catalog_parts_and_nics():
+    t = il.catalog.default_nics()
+    for r in t.iter_rows(named=True):
+        assert il.catalog.canonical_accelerator(r["accelerator"]) == r["accelerator"]
+        assert il.catalog.canonical_nic(r["nic"]) == r["nic"]
+    assert il.catalog.default_nic("b200") == "ConnectX-7-NDR"      # aliases resolve
+    with pytest.raises(UnknownNameError):
+        il.catalog.default_nic("A100-SXM-80GB")                      # no row: said, not guessed
+
+
+def test_the_throughput_comparison_gives_b200_the_same_nic_as_the_explorer():
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    thr = il.economics.training_throughput(sc, ["B200", "MI355X"])
+    got = dict(zip(thr["accelerator"], thr["nic"], strict=True))
+    assert got == {"B200": EXPLORER_ACCELERATORS["B200"], "MI355X": EXPLORER_ACCELERATORS["MI355X"]}
