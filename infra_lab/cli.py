@@ -349,6 +349,8 @@ def cmd_estimate(a) -> Output:
         ("mfu", est.mfu, "- (of dense BF16 peak)"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
         ("memory_per_gpu", est.memory_per_gpu_bytes / 1e9, "GB"), ("fits", est.fits, ""),
         ("nic_busy_fraction", est.nic_busy_fraction, "-"),
+        *([("useful_token_fraction", est.useful_token_fraction, "- (non-padding share of tokens_per_s)")]
+          if est.useful_token_fraction != 1.0 else []),
     ]
     d = {"scenario": sc.name, **est.to_dict(), "model_flops_per_step": est.model_flops_per_step}
     if sc.training.recompute_num_layers is not None:

@@ -58,6 +58,7 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from . import catalog
@@ -472,21 +473,30 @@ def sweep_grid(sizes: list[int] | None = None, platforms_: list[str] | None = No
     catalog's spelling kept) and sizes are GPU counts as :func:`evaluate` takes them, so a
     bad point is refused here rather than failing inside the sweep."""
 
+    def listed(given) -> list | None:
+        # a list, tuple, range or 1-D numpy array (sizes from np.geomspace, names from a frame
+        # column's to_numpy); a string is one name, not a list of characters
+        if isinstance(given, np.ndarray):
+            given = given.tolist() if given.ndim == 1 else None
+        elif isinstance(given, range):
+            given = list(given)
+        return list(given) if isinstance(given, (list, tuple)) and len(given) else None
+
     def names(field: str, given, table: pl.DataFrame, key: str, kind: str) -> list[str]:
         if given is None:
             return table[key].to_list()
-        if isinstance(given, str) or not isinstance(given, (list, tuple)) or not given:
+        if listed(given) is None:
             raise ValidationError(f"{field} = {given!r}: expected a non-empty list of {kind} names "
                                   f"({', '.join(table[key].to_list())}), or None for all")
-        return [_row(table, key, v, kind)[key] for v in given]
+        return [_row(table, key, v, kind)[key] for v in listed(given)]
 
     if sizes is None:
         gpus = cluster_sizes()
-    elif isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple)) or not sizes:
+    elif listed(sizes) is None:
         # [] used to mean every size, and names unknown to the tables were swept as points that fail
         raise ValidationError(f"sizes = {sizes!r}: expected a non-empty list of GPU counts, or None for all")
     else:
-        gpus = [_check_gpus(g) for g in sizes]
+        gpus = [_check_gpus(g) for g in listed(sizes)]
     return {"platform": names("platforms_", platforms_, platforms(), "platform", "platform"),
             "nic": names("nics_", nics_, nics(), "nic", "nic"),
             "target_gpus": gpus,

@@ -593,3 +593,19 @@ def test_stack_option_errors_name_the_option(capsys, tmp_path):
     assert rc == 1 and "--stack torchtitan-rocm: training.offload_modules" in err, err
     rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x", "--stack", "torchtitan-rocm", "--format", "json")
     assert rc == 0 and json.loads(out)[0]["stack"] == "torchtitan-rocm"
+
+
+def test_estimate_of_a_padded_scenario_reports_its_useful_token_fraction(capsys):
+    """days_to_train counts training (non-padding) tokens, tokens_per_s every position: the JSON
+    (Estimate.to_dict, the sweep's rows) and the table carry useful_token_fraction, so the two
+    reconcile (they did not: the fraction was an Estimate field only)."""
+    rc, out, err = main(capsys, "estimate", "maia-class-ibm-mi300x", "--tokens", "1e12", "--format", "json")
+    assert rc == 0, err
+    d = json.loads(out)[0]
+    f = d["useful_token_fraction"]
+    assert 0.0 < f < 1.0
+    assert d["days_to_train"] == pytest.approx(1e12 / (d["tokens_per_s"] * f) / 86400, rel=1e-12)
+    rc, out, err = main(capsys, "estimate", "maia-class-ibm-mi300x")
+    assert rc == 0 and "useful_token_fraction" in out
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x", "--format", "json")
+    assert rc == 0 and json.loads(out)[0]["useful_token_fraction"] == 1.0

@@ -907,3 +907,34 @@ def test_compute_memory_update_shows_the_accelerators_it_is_given():
     df, _, html = il.widgets.compute_memory_update("llama3-8b", 2048, 1, "bf16", 1, "none",
                                                    accelerators=["mi300x", "H100"])   # IndexError before
     assert set(df["accelerator"]) == {"MI300X", "H100-SXM"} and "<b>H100-SXM</b>" in html
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems=st.lists(st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 8192), st.integers(0, 8192)),
+                                  min_size=0, max_size=12), min_size=1, max_size=4),
+       tiles=st.lists(st.tuples(st.sampled_from([64, 128, 256]), st.sampled_from([128, 256]),
+                                st.sampled_from([1, 2]), st.sampled_from([1, 2])), min_size=4, max_size=4),
+       k_tile=st.sampled_from([32, 64, 128]), cus=st.sampled_from([78, 132, 148, 304]),
+       mem_bw=st.sampled_from([1e12, 4.8e12, 1e16]), fp8=st.booleans())
+def test_fused_grouped_kernel_matches_reference(problems, tiles, k_tile, cus, mem_bw, fp8):
+    """The numba CUTLASS-schedule kernel against its plain-Python reference over random grouped
+    problems (several per call, empty groups and empty problems included), tiles, clusters, SM
+    counts and both the compute- and the memory-bound regime (the grouped test above reaches this
+    kernel only for H200/B200 BF16 with streams = 0)."""
+    from infra_lab._kernels import gemm as kg
+
+    offs = np.cumsum([0] + [len(p) for p in problems]).astype(np.int64)
+    flat = [g for p in problems for g in p] or [(0, 0, 0)]
+    gms, gns, gks = (np.array([g[i] for g in flat], dtype=np.int64) for i in range(3))
+    P_ = len(problems)
+    ptm, ptn, pcm, pcn = (np.array([t[i] for t in tiles[:P_]], dtype=np.int64) for i in range(4))
+    pte = 1.0 / (1.0 + 90.0 * (ptm + ptn) / (ptm * ptn))
+    rest = (k_tile, 2.9, cus, 0.8, 1979e12 if fp8 else 989e12, mem_bw, 1.0 if fp8 else 2.0, 2.0, 4e-6)
+    out = []
+    for fn in (kg.fused_grouped_kernel, kg.fused_grouped_reference):
+        e, t = kg.empty_outputs(P_)
+        fn(offs, gms, gns, gks, ptm, ptn, pte, pcm, pcn, *rest, e, t)
+        out.append((e, t))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=0)
+    assert np.all(out[0][1] >= 4e-6) and np.all((out[0][0] >= 0) & (out[0][0] <= 1))

@@ -318,3 +318,18 @@ def test_sweep_grid_checks_its_lists(kw, msg):
 
     g = X.sweep_grid(sizes=[np.int64(1024)], platforms_=["mi300x node"], models_=["ZAYA1-class"])
     assert g["platform"] == ["MI300X node"] and g["target_gpus"] == [1024]
+
+
+def test_sweep_grid_takes_arrays_and_ranges_as_lists():
+    """The list check refused a numpy array of sizes (np.geomspace(...).astype(int)), a range and
+    an array of names (a frame column's to_numpy), which are lists of valid points; a string, an
+    empty array and a 2-D array are still refused."""
+    import numpy as np
+
+    g = X.sweep_grid(sizes=np.array([1024, 8192]), platforms_=np.array(["MI300X node"]), models_=("ZAYA1-class",))
+    assert g["target_gpus"] == [1024, 8192] and all(type(x) is int for x in g["target_gpus"])
+    assert g["platform"] == ["MI300X node"] and g["model"] == ["ZAYA1-class"]
+    assert X.sweep_grid(sizes=range(1024, 3072, 1024))["target_gpus"] == [1024, 2048]
+    for bad in (np.array([], dtype=int), np.array([[1024]]), "1024"):
+        with pytest.raises(ValidationError, match="expected a non-empty list of GPU counts"):
+            X.sweep_grid(sizes=bad)

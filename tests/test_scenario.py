@@ -213,3 +213,23 @@ def test_replace_rederives_the_hardware_keys_a_change_moves():
                                                   "accelerator": "MI300X", "nic": "Pollara-400"})
     assert (mi.host_cpu, mi.pxn) == (fresh.host_cpu, fresh.pxn) == ("EPYC-9374F", False)
     assert zaya.replace(hardware={"nodes": 16}).hardware.to_dict() == {**zaya.hardware.to_dict(), "nodes": 16}
+
+
+def test_replace_to_a_larger_node_does_not_split_it_into_the_old_nodes_domains():
+    """A scale-up domain derived from gpus_per_node = 4 (H100: scaleup_domain 4) was kept when
+    replace() (or a sweep) raised gpus_per_node to 8, so the 8-GPU NVSwitch node was priced as two
+    4-GPU NVLink domains (ring over the NIC instead of NVLS). It follows now, as a fresh table
+    derives it; a smaller gpus_per_node still keeps the node's domain."""
+    h100 = il.load_scenario("zaya1-h100-counterpart")
+    four = il.scenario.HardwareConfig.from_dict({**{k: v for k, v in h100.hardware.to_dict().items()
+                                                    if k not in ("scaleup_domain", "domain_gpus", "nics_per_node")},
+                                                 "gpus_per_node": 4})
+    assert (four.scaleup_domain, four.domain_gpus) == (4, 4)
+    sc4 = h100.replace(hardware=four.to_dict())
+    eight = sc4.replace(hardware={"gpus_per_node": 8}).hardware
+    assert eight == h100.hardware
+    assert (eight.scaleup_domain, eight.domain_gpus, eight.nics_per_node) == (8, 8, 8)
+    mine = sc4.replace(hardware={"scaleup_domain": 2, "domain_gpus": 2}).replace(hardware={"gpus_per_node": 8})
+    assert (mine.hardware.scaleup_domain, mine.hardware.domain_gpus) == (2, 2)   # given otherwise: kept
+    two = h100.replace(hardware={"gpus_per_node": 2}).hardware
+    assert (two.scaleup_domain, two.domain_gpus) == (8, 2)                      # 2 of the 8-GPU node

@@ -258,13 +258,21 @@ _DERIVED_FROM = {
 }
 
 
+def _outgrows(domain: Any, gpus_per_node: Any) -> bool:
+    """Whether a new ``gpus_per_node`` exceeds a held scale-up domain (both plain integers)."""
+    ok = all(isinstance(x, int) and not isinstance(x, bool) for x in (domain, gpus_per_node))
+    return ok and gpus_per_node > domain
+
+
 def updated_table(table: Any, changes: dict) -> dict:
     """The [hardware] table ``table`` (a dict or HardwareConfig) with ``changes`` applied, the
     way :meth:`Scenario.replace` and ``infra-lab sweep`` apply them: a key the table holds at
     the value the rest of it would derive (scaleup_domain, host_cpu and pxn from the
     accelerator, nics_per_node from gpus_per_node, domain_gpus from the node layout) follows a
     change of what it derives from, unless ``changes`` names it; every other key keeps its
-    value; the keys that follow are left out of the result, for HardwareConfig to derive.
+    value; the keys that follow are left out of the result, for HardwareConfig to derive. A
+    scale-up domain held at a smaller node's gpus_per_node follows a larger gpus_per_node (it
+    would otherwise split the node into several domains); a smaller one keeps the node's domain.
     Without this, a table written out by ``to_dict`` kept MI300X's 8-GPU xGMI domain
     when the accelerator became GB200 (an NVL72 priced as 8-GPU NVLink domains, silently) and
     refused ``gpus_per_node = 4`` for its stale ``domain_gpus = 8``.
@@ -282,6 +290,11 @@ def updated_table(table: Any, changes: dict) -> dict:
     out = {**old, **changes}
     moved = {k for k, v in changes.items() if k not in old or old[k] != v}
     for key, inputs in _DERIVED_FROM.items():
+        if key == "scaleup_domain" and _outgrows(old.get(key), changes.get("gpus_per_node")):
+            # a domain derived from a smaller node's gpus_per_node (H100 at 4 -> scaleup_domain 4)
+            # would split the larger node into several domains (8 GPUs as two 4-GPU NVLink
+            # domains, silently); a smaller gpus_per_node keeps the node's domain (2 of 8)
+            inputs = (*inputs, "gpus_per_node")
         if key in changes or old.get(key) is None or not moved.intersection(inputs):
             continue
         try:

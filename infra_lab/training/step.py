@@ -100,7 +100,7 @@ class Estimate:
         d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
                                            "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
                                            "fits", "stack", "gpus", "nic_busy_fraction",
-                                           "dp_comm_raw_s", "checkpoint_bytes")}
+                                           "dp_comm_raw_s", "checkpoint_bytes", "useful_token_fraction")}
         d.update({f"{c}_s": s for c, s in self.breakdown.iter_rows()})
         return d
 
