@@ -565,7 +565,9 @@ def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] =
     -------
     polars.DataFrame: path, utilization (flat only; null = the path's contract/market shares),
     price_usd_per_gpu_hour (first price), margin_usd_per_gpu_hour, irr (null: never repaid),
-    payback_years (inf: never), npv_usd_per_gpu
+    payback_years (inf: never), npv_usd_per_gpu, retirement_year (the end of the last year
+    with a positive cash margin, where the hardware stops before the horizon; null: it runs
+    to the horizon) [years]
     """
     from . import economics
 
@@ -582,5 +584,7 @@ def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] =
         v = economics.provider_view(None, u, p["accelerator"], path=path, **ov)
         rows.append({"path": path, "utilization": u, "price_usd_per_gpu_hour": v.price_usd_per_gpu_hour,
                      "margin_usd_per_gpu_hour": v.margin_usd_per_gpu_hour, "irr": v.irr,
-                     "payback_years": v.payback_years, "npv_usd_per_gpu": v.npv_usd_per_gpu})
-    return pl.DataFrame(rows, schema_overrides={"utilization": pl.Float64, "irr": pl.Float64})
+                     "payback_years": v.payback_years, "npv_usd_per_gpu": v.npv_usd_per_gpu,
+                     "retirement_year": v.retirement_year})
+    return pl.DataFrame(rows, schema_overrides={"utilization": pl.Float64, "irr": pl.Float64,
+                                                "retirement_year": pl.Float64})

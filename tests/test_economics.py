@@ -343,9 +343,108 @@ class TestOperator:
         assert decay.irr is None or decay.irr < flat.irr
 
     def test_never_repaid(self):
-        bad = E.provider_view(0.05, 0.7)
+        bad = E.provider_view(0.05, 0.7, retire=None)   # run to the horizon at a loss every year
         assert bad.payback_years == math.inf and (bad.irr is None or bad.irr < -0.5)
+        assert E.provider_view(0.05, 0.7, value_curve="none", retire=None).irr is None   # no positive flow at all
+
+    # retirement: the hardware stops at the end of the last year with a positive cash margin
+    @staticmethod
+    def _margins(pv):
+        """Yearly cash margins (revenue - energy - opex) of a view run to the horizon [USD]."""
+        return pv.revenue_usd - pv.cash_cost_usd
+
+    def test_thirty_years_retires_and_has_an_irr(self):
+        """The user's pass: run 30 years, a decaying rent paid losses for decades after the last
+        profitable year, and the view gave a payback beside no IRR (failed before: no retire)."""
+        for path in ("decay", "rebound"):
+            full = E.provider_view(path=path, years=30, retire=None)
+            m = self._margins(full)
+            last = int(np.nonzero(m > 0)[0][-1]) + 1            # the last year with a positive margin
+            assert last < 30 and np.all(m[last:] <= 0)
+            pv = E.provider_view(path=path, years=30)
+            assert pv.retire == "when_unprofitable" and pv.retirement_year == float(last)
+            assert pv.operating_years == float(last) and pv.years == 30.0
+            cf = pv.cash_flows_usd
+            resid = E.exponential_value(pv.capex_usd_per_gpu, last, E.defaults("MI300X")["depreciation_ooms_per_year"])
+            assert pv.residual_usd_per_gpu == pytest.approx(resid, rel=1e-12)
+            np.testing.assert_allclose(cf[1:last], full.cash_flows_usd[1:last], rtol=1e-12)
+            assert cf[last] == pytest.approx(m[last - 1] + resid, rel=1e-12)
+            assert np.all(cf[last + 1:] == 0.0) and np.all(pv.revenue_usd[last:] == 0.0)
+            assert np.cumsum(cf)[-1] > np.cumsum(full.cash_flows_usd)[-1]   # the losses are not paid
+            assert pv.payback_years == full.payback_years                   # paid back before it retires
+            if math.isfinite(pv.payback_years):                             # cash turns positive: an IRR
+                assert full.irr is None and pv.irr is not None and pv.irr > 0
+                assert E.npv(cf, pv.irr) == pytest.approx(0.0, abs=1e-6 * pv.capex_usd_per_gpu)
+
+    def test_irr_defined_whenever_cash_turns_positive(self):
+        """Over paths, accelerators, prices and horizons: with retirement, a payback within the
+        horizon always comes with an IRR (before: None beside a payback on decaying rents)."""
+        seen = 0
+        for acc in ("MI300X", "H100", "H200", "B200", "MI355X"):
+            for path in E.PATHS:
+                for price in (None, 1.5, 3.0, 6.0):
+                    for years in (1, 3.5, 5, 12, 30):
+                        pv = E.provider_view(price, None, acc, path=path, years=years)
+                        cum = np.cumsum(pv.cash_flows_usd)
+                        if math.isfinite(pv.payback_years) or cum[-1] > 0:
+                            seen += 1
+                            assert pv.irr is not None and cum[-1] > 0, (acc, path, price, years)
+                        r = pv.retirement_year
+                        assert r is None or (r == int(r) and 1 <= r < years)
+        assert seen > 100
+
+    def test_never_profitable_stops_after_year_one(self):
+        full = E.provider_view(0.05, 0.7, retire=None)
+        assert np.all(self._margins(full) < 0)
+        pv = E.provider_view(0.05, 0.7)
+        assert pv.retirement_year == 1.0 and pv.payback_years == math.inf
+        resid = E.exponential_value(pv.capex_usd_per_gpu, 1.0, E.defaults("MI300X")["depreciation_ooms_per_year"])
+        assert pv.cash_flows_usd[1] == pytest.approx(full.cash_flows_usd[1] + resid, rel=1e-12)
+        assert np.all(pv.cash_flows_usd[2:] == 0.0)
+        assert pv.npv_usd_per_gpu > full.npv_usd_per_gpu        # one year's loss, not five
         assert E.provider_view(0.05, 0.7, value_curve="none").irr is None   # no positive flow at all
+
+    def test_profitable_throughout_and_one_year_are_unchanged(self):
+        for args, kw in (((4.0, 0.7), {}), ((None, None), {"path": "rebound"}), ((None, None), {"path": "decay", "years": 1}),
+                         ((0.05, 0.7), {"years": 1}), ((4.0, 0.7), {"years": 30}), ((None, None), {"path": "decay", "years": 0.5})):
+            pv, full = E.provider_view(*args, **kw), E.provider_view(*args, retire=None, **kw)
+            assert pv.retirement_year is None and pv.operating_years == pv.years
+            np.testing.assert_array_equal(pv.cash_flows_usd, full.cash_flows_usd)
+            assert (pv.irr, pv.npv_usd_per_gpu, pv.payback_years) == (full.irr, full.npv_usd_per_gpu, full.payback_years)
+
+    def test_arrays_retire_each_draw_as_the_scalar_view(self):
+        v = E.sample_parameters(40, 11, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS])
+        v["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
+        r = E.operator_cash_flows(v, path="decay", years=12.0)
+        full = E.operator_cash_flows(v, path="decay", years=12.0, retire=None)
+        m = full["annual"][:, 1:].copy()
+        m[:, -1] -= full["residual"]
+        for i in range(40):
+            pos = np.nonzero(m[i] > 0)[0]
+            last = int(pos[-1]) + 1 if pos.size else 1
+            assert r["end_years"][i] == (12.0 if last == 12 else float(last))
+            assert np.all(r["annual"][i, last + 1:] == 0.0) and np.all(r["revenue"][i, 12 * last:] == 0.0)
+            np.testing.assert_allclose(r["annual"][i, 1:last], full["annual"][i, 1:last], rtol=1e-12)
+        assert np.any(r["end_years"] < 12.0)
+
+    def test_deal_retires_as_the_view(self):
+        d, full = E.deal_pnl(1e5, n=300, seed=2), E.deal_pnl(1e5, n=300, seed=2, retire=None)
+        a, b = (x.line("IBM", "IRR (pre-tax, unlevered)").p50 for x in (d, full))
+        assert a > b                                            # no decade of losses on the decaying rent
+        assert d.line("IBM", "cluster capex").p50 == full.line("IBM", "cluster capex").p50
+
+    def test_retire_input_checks(self):
+        for bad in ("always", "when-unprofitable", ""):
+            with pytest.raises(UnknownNameError, match="when_unprofitable"):
+                E.provider_view(retire=bad)
+        for bad in (True, 0, 1.0, ["when_unprofitable"]):
+            with pytest.raises(ValidationError, match="retire = .*expected None"):
+                E.provider_view(retire=bad)
+        v = E.operator_inputs("MI300X")
+        with pytest.raises(UnknownNameError, match="retire"):
+            E.operator_cash_flows(v, retire="never")
+        with pytest.raises(ValidationError, match="retire"):
+            E.deal_pnl(1e5, n=10, retire=False)
 
     def test_vectorized_irr_equals_scalar(self):
         rng = np.random.default_rng(3)

@@ -274,6 +274,8 @@ def test_operator_paths_compose_provider_view():
     d = il.economics.provider_view(None, None, "MI300X", path="decay")
     row = t.row(0, named=True)
     assert row["npv_usd_per_gpu"] == pytest.approx(d.npv_usd_per_gpu)
+    assert row["retirement_year"] == d.retirement_year            # None -> null where it runs to the horizon
+    assert t.schema["retirement_year"] == pl.Float64
     flat = t.filter(pl.col("path") == "flat")
     assert flat["npv_usd_per_gpu"][1] > flat["npv_usd_per_gpu"][0]   # more sold hours, more value
     mi450 = X.operator_paths("MI450X Helios rack", "Vulcano-800", utilizations=(0.7,))

@@ -89,6 +89,7 @@ from .deal import UNKNOWNS, DealPnL, deal_pnl
 from .finance import (
                       OPERATOR_PARAMS,
                       PATHS,
+                      RETIRE_RULES,
                       VALUE_CURVES,
                       ProviderView,
                       annuity_factor,
@@ -153,7 +154,7 @@ __all__ = [
     "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu", "rental_cost_per_gpu_hour",
     "break_even_utilization", "rent_vs_own", "rent_vs_own_curve", "cluster_power", "owned_input_names",
     # finance
-    "OPERATOR_PARAMS", "PATHS", "VALUE_CURVES", "ProviderView", "annuity_factor", "npv", "irr", "irr_array",
+    "OPERATOR_PARAMS", "PATHS", "RETIRE_RULES", "VALUE_CURVES", "ProviderView", "annuity_factor", "npv", "irr", "irr_array",
     "payback_years", "straight_line_value", "exponential_value", "residual_value", "operator_inputs",
     "operator_cash_flows", "provider_view", "tco", "tco_total", "tco_arrays",
     # uncertainty

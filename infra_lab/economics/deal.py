@@ -21,7 +21,13 @@ from ..errors import ValidationError, unknown
 from . import _validate as V
 from . import uncertainty as U
 from .data import HOURS_PER_MONTH, _no_price, company_fact, parameters
-from .finance import OPERATOR_PARAMS, _contract_default, _operator_cash_flows, irr_array
+from .finance import (
+    OPERATOR_PARAMS,
+    _contract_default,
+    _operator_cash_flows,
+    _retire_rule,
+    irr_array,
+)
 from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, _tdp
 
 __all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
@@ -59,7 +65,8 @@ class DealPnL:
 
 def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput: float = 1.0,
              n_gpus: int = 1024, nodes: int = 128, years: float | None = None, path: str = "decay",
-             overrides: Mapping[str, Any] | None = None, n: int = 4000, seed: int = 0) -> DealPnL:
+             overrides: Mapping[str, Any] | None = None, n: int = 4000, seed: int = 0,
+             retire: str | None = "when_unprofitable") -> DealPnL:
     """The deal P&L per party with P5/P50/P95 over every uncertain input.
 
     Parameters
@@ -77,6 +84,9 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         ``amd_asp_usd_per_gpu``, ``dpus_per_node``, ``dpu_usd``) and ``tdp_W`` [W]: how an
         expansion option's own assumptions enter (:func:`infra_lab.expansion.deal`)
     n, seed : Monte Carlo draws and seed
+    retire : IBM's retirement rule, as :func:`infra_lab.economics.provider_view`'s: by default
+        each draw's cluster stops at the end of its last year with a positive cash margin and
+        is sold at its residual value then; None runs it to the horizon
 
     Returns
     -------
@@ -97,6 +107,7 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         raise ValidationError(f"accelerator = {accelerator!r}: the deal P&L prices AMD's sale of GPUs and "
                               f"NICs; {acc} is a {catalog.accelerator(acc).vendor} part (allowed: AMD accelerators)")
     g = V.fraction("goodput", goodput)
+    rule = _retire_rule(retire)
     ng = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
     nn = V.integer("nodes", nodes, lo=1, hi=1_000_000)
     if ng % nn:   # 1,024 GPUs in 100 nodes (10.24 per node) priced 100 nodes' DPUs unannounced
@@ -165,11 +176,11 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     add("AMD", "share of 2025 data-centre segment revenue", amd / dc25, "fraction",
         f"total / ${dc25 / 1e9:.1f}B (FY2025 release; includes EPYC)")
     # IBM
-    r = _operator_cash_flows(s, path=path, years=N)
+    r = _operator_cash_flows(s, path=path, years=N, retire=rule)
     capex = ng * r["capex"]
     rev = ng * r["revenue"].sum(axis=1)
     cash_cost = ng * (r["energy"] + r["opex"]).sum(axis=1)
-    book = rev - cash_cost - capex * np.minimum(1.0, N / s["ibm_book_life_years"])
+    book = rev - cash_cost - capex * np.minimum(1.0, r["end_years"] / s["ibm_book_life_years"])
     irr = irr_array(r["annual"])
     irr = np.where(np.isnan(irr), -1.0, irr)
     npv = ng * np.sum(r["annual"] / (1.0 + s["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1)
@@ -178,7 +189,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     infra = company_fact("IBM", "infrastructure_revenue_usd", "FY2025")
     add("IBM", "cluster capex", capex, "USD", "GPUs, hosts, spares, network, storage, front-end")
     add("IBM", "revenue in year 1", y1, "USD", "contract price x billed hours")
-    add("IBM", f"revenue over {N:g} years", rev, "USD", f"rent path '{path}' (contract, then market)")
+    until = "" if rule is None else ", until retired"
+    add("IBM", f"revenue over {N:g} years", rev, "USD", f"rent path '{path}' (contract, then market){until}")
     add("IBM", f"cash costs over {N:g} years", cash_cost, "USD", "energy, colocation, maintenance, insurance, staff")
     add("IBM", f"book operating profit over {N:g} years", book, "USD",
         "revenue - cash costs - straight-line depreciation over IBM's book life (pre-tax)")

@@ -41,7 +41,7 @@ from .owned import (
 )
 
 __all__ = [
-    "PATHS", "VALUE_CURVES", "OPERATOR_PARAMS", "annuity_factor", "npv", "irr", "irr_array",
+    "PATHS", "VALUE_CURVES", "RETIRE_RULES", "OPERATOR_PARAMS", "annuity_factor", "npv", "irr", "irr_array",
     "payback_years", "straight_line_value", "exponential_value", "residual_value",
     "operator_inputs", "operator_cash_flows", "ProviderView", "provider_view", "tco", "tco_total",
     "tco_arrays",
@@ -49,6 +49,11 @@ __all__ = [
 
 PATHS = ("flat", "decay", "rebound")
 VALUE_CURVES = ("exponential", "straight-line", "none")
+RETIRE_RULES = ("when_unprofitable",)
+"""Retirement rules of the operator model (``retire=``; None runs the hardware to the horizon).
+``"when_unprofitable"``: the hardware stops at the end of the last year of the horizon whose cash
+margin (revenue - energy - opex, before capex and residual) is positive, and is sold there at
+the value curve's residual for its age, as the model values it at the end of the horizon."""
 OPERATOR_PARAMS = ("contract_usd_per_gpu_hour", "zyphra_contract_months", "contract_utilization",
                    "market_utilization", "utilization_price_elasticity", "rent_rebound_fraction",
                    "ibm_book_life_years")
@@ -266,7 +271,8 @@ def _operator_keys(v: Mapping[str, Any], path: str) -> tuple[list[str], dict[str
 
 def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float = 5.0,
                         price: Any = None, market_price: Any = None, utilization: Any = None,
-                        value_curve: str = "exponential", premium: float = 0.0) -> dict[str, np.ndarray]:
+                        value_curve: str = "exponential", premium: float = 0.0,
+                        retire: str | None = "when_unprofitable") -> dict[str, np.ndarray]:
     """The operator's monthly model on scalars or arrays of draws.
 
     ``v`` holds the owned-cost inputs (its ``utilization`` is not used) and the operator's
@@ -274,15 +280,21 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
     :func:`operator_inputs` builds the complete dict, ``sample_parameters`` draws (add
     ``tdp_W``). ``years`` [1/12, 50]; ``price`` / ``market_price`` [USD per GPU-hour] and
     ``utilization`` (0, 1] override the contract price, the market reference and the sold
-    share (numbers or n draws). A missing or misspelled key or a value out of bounds raises
-    the package's error naming it.
+    share (numbers or n draws). ``retire`` ("when_unprofitable", the default, or None): each
+    draw's hardware stops at the end of the last year with a positive cash margin and is sold
+    at its residual value then (:data:`RETIRE_RULES`); None runs it to the horizon whatever
+    the margin. A missing or misspelled key or a value out of bounds raises the package's
+    error naming it.
 
-    Returns arrays of shape (n, months) (``price``, ``sold``, ``revenue``, ``energy``,
-    ``opex``) and (n, years + 1) (``annual``: year 0 = -capex, last year + residual),
-    plus ``capex``, ``residual``, ``book_dep`` (per year) and ``payback`` (n,), all per GPU.
+    Returns arrays of shape (n, months) (``price``: the rent path, which goes on after a
+    retirement; ``sold``, ``revenue``, ``energy``, ``opex``: 0 after it) and (n, years + 1)
+    (``annual``: year 0 = -capex, the retirement year (else the last) + residual, 0 after),
+    plus ``capex``, ``residual`` (at retirement), ``book_dep`` (per year), ``payback`` and
+    ``end_years`` (n,: the age at retirement, or the horizon) [years], all per GPU.
     """
     V.choice("path", path, PATHS)
     V.choice("value_curve", value_curve, VALUE_CURVES)
+    _retire_rule(retire)
     req, opt = _operator_keys(v if isinstance(v, Mapping) else {}, path)
     v = V.model_inputs("operator_cash_flows", v, req, opt, what="operator inputs", build=_OPERATOR_BUILD,
                        one_dim=True)
@@ -297,12 +309,24 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
             given[name] = checked if isinstance(checked, np.ndarray) else x   # a number as given
     V.check_shapes("operator_cash_flows", shapes, one_dim=True)
     V.number("premium", premium, lo=-0.99, hi=20.0)
-    return _operator_cash_flows(v, path=path, years=years, value_curve=value_curve, premium=premium, **given)
+    return _operator_cash_flows(v, path=path, years=years, value_curve=value_curve, premium=premium,
+                                retire=retire, **given)
+
+
+def _retire_rule(retire: Any) -> str | None:
+    """``retire`` checked: None or one of :data:`RETIRE_RULES`."""
+    if retire is None:
+        return None
+    if not isinstance(retire, str):
+        raise ValidationError(f"retire = {retire!r}: expected None (run to the horizon) or one of "
+                              f"{', '.join(map(repr, RETIRE_RULES))}")
+    return V.choice("retire", retire, RETIRE_RULES)
 
 
 def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float = 5.0,
                          price: Any = None, market_price: Any = None, utilization: Any = None,
-                         value_curve: str = "exponential", premium: float = 0.0) -> dict[str, np.ndarray]:
+                         value_curve: str = "exponential", premium: float = 0.0,
+                         retire: str | None = "when_unprofitable") -> dict[str, np.ndarray]:
     """:func:`operator_cash_flows` without the checks (inputs from :func:`operator_inputs` or
     draws from parameters.csv)."""
     H = HOURS_PER_YEAR
@@ -357,9 +381,21 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     annual[:, 0] = -capex
     for y in range(N):
         annual[:, y + 1] = monthly[:, 12 * y:12 * (y + 1)].sum(axis=1)
-    residual = np.broadcast_to(_value(value_curve, capex, years, col(v["ibm_book_life_years"])[:, 0],
+    # retirement: the end of the last year whose cash margin is positive (year 1 if none is)
+    last = np.full(n, N)                                    # years run: N = to the horizon
+    if retire == "when_unprofitable":
+        pos = annual[:, 1:] > 0
+        last = np.where(pos.any(axis=1), N - np.argmax(pos[:, ::-1], axis=1), 1)
+    retired = last < N
+    end = np.where(retired, last.astype(float), float(years))   # age when it stops [years]
+    alive = np.arange(M)[None, :] < np.where(retired, 12 * last, M)[:, None]
+    sold, revenue, energy = (np.where(alive, x, 0.0) for x in (sold, revenue, energy))
+    opex = np.where(alive, opex, 0.0)
+    monthly = revenue - energy - opex
+    annual[:, 1:] = np.where(np.arange(1, N + 1)[None, :] <= last[:, None], annual[:, 1:], 0.0)
+    residual = np.broadcast_to(_value(value_curve, capex, end, col(v["ibm_book_life_years"])[:, 0],
                                       np.broadcast_to(col(v["depreciation_ooms_per_year"])[:, 0], (n,))), (n,))
-    annual[:, -1] += residual
+    annual[np.arange(n), last] += residual
     cum = -capex[:, None] + np.cumsum(monthly, axis=1)
     reached = cum >= 0
     has = reached.any(axis=1)
@@ -372,7 +408,8 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     L = np.broadcast_to(col(v["ibm_book_life_years"])[:, 0], (n,))
     book_dep = capex / L
     return {"t_years": t, "price": p, "sold": sold, "revenue": revenue, "energy": energy, "opex": opex,
-            "annual": annual, "capex": capex, "residual": residual, "book_dep": book_dep, "payback": pb}
+            "annual": annual, "capex": capex, "residual": residual, "book_dep": book_dep, "payback": pb,
+            "end_years": end}
 
 
 @dataclass(frozen=True)
@@ -380,12 +417,16 @@ class ProviderView:
     """An operator buying GPUs and renting them out (IBM's view), per GPU. All figures are
     **pre-tax and unlevered**.
 
-    cash_flows_usd: year 0 (-capex) then yearly net cash, the residual value in the last
-    year [USD per GPU]; payback_years (undiscounted, operating cash only; ``math.inf`` if
-    never); irr [1/year] (None if the NPV never falls through zero); npv_usd_per_gpu at the
-    cost of capital [USD]; book_profit_usd: revenue - cash costs - straight-line depreciation
-    over the book life, per year [USD]; margin_usd_per_gpu_hour: first price minus the owned
-    cost per sold hour at the first sold share (annuity at the cost of capital) [USD].
+    cash_flows_usd: year 0 (-capex) then yearly net cash over the horizon ``years``, the
+    residual value in the retirement year (else the last), 0 after a retirement [USD per
+    GPU]; payback_years (undiscounted, operating cash only; ``math.inf`` if never); irr
+    [1/year] (None if the NPV never falls through zero); npv_usd_per_gpu at the cost of
+    capital [USD]; book_profit_usd: revenue - cash costs - straight-line depreciation over the
+    book life, per year, 0 after a retirement [USD]; margin_usd_per_gpu_hour: first price
+    minus the owned cost per sold hour at the first sold share (annuity at the cost of
+    capital over the years the hardware runs) [USD]. retire: the rule (None: run to the
+    horizon); retirement_year: the end of the last year with a positive cash margin, when
+    the hardware stops before the horizon [years from purchase], else None.
     """
 
     path: str
@@ -405,6 +446,13 @@ class ProviderView:
     residual_usd_per_gpu: float
     monthly: Any = field(repr=False)
     basis: str = "pre-tax, unlevered"
+    retire: str | None = None
+    retirement_year: float | None = None
+
+    @property
+    def operating_years(self) -> float:
+        """Years the hardware runs: the retirement year, else the horizon [years]."""
+        return self.years if self.retirement_year is None else self.retirement_year
 
     @property
     def book_margin(self) -> float:
@@ -426,7 +474,8 @@ class ProviderView:
 def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: float | None = None,
                   accelerator: str = "MI300X", *, path: str = "flat", years: float | None = None,
                   market_price_usd_per_gpu_hour: float | None = None, value_curve: str = "exponential",
-                  premium: float = 0.0, **overrides: float) -> ProviderView:
+                  premium: float = 0.0, retire: str | None = "when_unprofitable",
+                  **overrides: float) -> ProviderView:
     """The operator's economics of renting out GPUs it owns (IBM's view), per GPU.
 
     Parameters
@@ -442,6 +491,16 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     value_curve : residual value at the horizon: "exponential" (Epoch decay), "straight-line"
         (book value) or "none"
     premium : price above the market after the contract [fraction]
+    retire : "when_unprofitable" (default) or None. With the default the hardware stops at the
+        end of the last year of the horizon whose cash margin (revenue - energy - opex) is
+        positive and is sold at its residual value then (``value_curve`` at that age, as at
+        the end of the horizon); with no positive year it stops after year 1. Years of loss
+        before a later profitable year (a setup year, a dip after the contract) are kept.
+        It is the default because an operator stops renting out hardware that no longer
+        covers its cash costs: run to a long horizon on a decaying rent, the view would
+        otherwise pay decades of losses, and report a payback beside no IRR. None runs the
+        hardware to the horizon whatever the margin. The rule looks at cash margins only: it
+        does not weigh a year's margin against the fall of the resale value over that year.
     **overrides : owned-cost and operator inputs (:data:`OPERATOR_PARAMS`)
 
     Returns
@@ -453,6 +512,8 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     >>> pv = provider_view(path="decay")
     >>> pv.basis
     'pre-tax, unlevered'
+    >>> provider_view(path="decay", years=30).retirement_year   # the rent no longer pays after year 4
+    4.0
     """
     V.choice("path", path, PATHS)
     V.choice("value_curve", value_curve, VALUE_CURVES)
@@ -473,20 +534,23 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
             raise ValidationError(f"utilization = {utilization!r}: only for path='flat'; the other paths use "
                                   f"contract_utilization and market_utilization")
         u = V.fraction("utilization", utilization)
+    rule = _retire_rule(retire)
     r = _operator_cash_flows(v, path=path, years=N, price=p, market_price=pm, utilization=u,
-                            value_curve=value_curve, premium=prem)
+                            value_curve=value_curve, premium=prem, retire=rule)
+    end = float(r["end_years"][0])
+    retired_at = end if end < N else None
     cf = r["annual"][0]
     rev_m, cost_m = r["revenue"][0], r["energy"][0] + r["opex"][0]
     Ny = len(cf) - 1
     rev_y = np.array([rev_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
     cost_y = np.array([cost_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
     L = v["ibm_book_life_years"]
-    dep_y = np.array([r["capex"][0] / L * max(0.0, min(1.0, L - y)) for y in range(Ny)])
+    dep_y = np.array([r["capex"][0] / L * max(0.0, min(1.0, L - y)) * (y < end) for y in range(Ny)])
     on = r["sold"][0] > 0
     p0 = float(r["price"][0][on][0]) if on.any() else 0.0
     u0 = float(r["sold"][0][on][0]) if on.any() else 0.0
     ov = {k: v[k] for k in (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu") if k in v}
-    ov.update(utilization=u0 if u0 > 0 else 1.0, life_years=N)
+    ov.update(utilization=u0 if u0 > 0 else 1.0, life_years=end)
     cost_sold = owned_cost_per_gpu_hour(accelerator, **ov).total_usd_per_gpu_hour
     npv_v = float(np.sum(cf / (1.0 + v["cost_of_capital"]) ** np.arange(len(cf))))
     irr_v = float(irr_array(cf[None, :])[0])
@@ -497,7 +561,8 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
         irr=None if math.isnan(irr_v) else irr_v, npv_usd_per_gpu=npv_v, revenue_usd=rev_y,
         cash_cost_usd=cost_y, book_profit_usd=rev_y - cost_y - dep_y,
         capex_usd_per_gpu=float(r["capex"][0]), residual_usd_per_gpu=float(r["residual"][0]),
-        monthly={"t_years": r["t_years"], "price": r["price"][0], "sold": r["sold"][0]})
+        monthly={"t_years": r["t_years"], "price": r["price"][0], "sold": r["sold"][0]},
+        retire=rule, retirement_year=retired_at)
 
 
 # --------------------------------------------------------------------------------------

@@ -85,8 +85,10 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
             f"<br><b>Renter</b>: {ro.text}."
             f"<br><b>Operator</b> (contract at ${price_usd_per_gpu_hour:.2f}, then the decaying market rent): "
             f"IRR {irr_txt}, operating cash pays the GPU back {pb_txt}, NPV {'−' if pv.npv_usd_per_gpu < 0 else ''}"
-            f"${abs(pv.npv_usd_per_gpu):,.0f} per GPU over {pv.years:g} years "
-            f"(IRR and NPV include the residual value at the end; pre-tax, unlevered).")
+            f"${abs(pv.npv_usd_per_gpu):,.0f} per GPU over {pv.years:g} years"
+            + ("" if pv.retirement_year is None else
+               f", the GPUs retired after year {pv.retirement_year:g}, the last whose rent covers their cash costs")
+            + " (IRR and NPV include the residual value when the GPUs stop; pre-tax, unlevered).")
     return {"owned_usd_per_gpu_hour": own.total_usd_per_gpu_hour, "owned_band": band, "rent_vs_own": ro,
             "provider": pv, "breakdown": own.breakdown, "chart": chart, "text": text}
 

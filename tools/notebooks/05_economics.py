@@ -240,13 +240,16 @@ Epoch AI's price-performance trend for AI hardware (a fixed GPU's market value f
 `depreciation_ooms_per_year` orders of magnitude a year, in the parameter table of section 1); and **rebound**, where the market rent first rises as H100
 one-year contracts did between October 2025 and June 2026, then decays. The horizon is IBM's own
 book life for IT equipment from its 10-K; the residual value at the end follows the same value
-curve. All returns are pre-tax and unlevered.
+curve. IBM stops renting out the GPUs at the end of the last year whose cash margin (rent less
+energy and opex) is positive and sells them then at that residual value, rather than paying to keep
+them running (`retire="when_unprofitable"`, the default; `retire=None` runs them to the horizon).
+All returns are pre-tax and unlevered.
 """),
     ("code", r"""
 ibm_life = P["ibm_book_life_years"].value
 v = E.sample_parameters(N_MC, SEED, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS], fixed={"ibm_book_life_years": ibm_life})
 v["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
-rows, paths, flows = [], [], []
+rows, paths, flows, retired = [], [], [], {}
 for path in E.PATHS:
     r = E.operator_cash_flows(v, path=path, years=ibm_life)
     irr = E.band(np.nan_to_num(E.irr_array(r["annual"]), nan=-1.0))      # never repaid -> -100 %
@@ -255,16 +258,19 @@ for path in E.PATHS:
     rows.append({"rent path": path, "IRR P50": irr.p50, "IRR P5": irr.p5, "IRR P95": irr.p95,
                  "NPV per GPU P50 [USD]": npv.p50,
                  "payback P50 [years]": float(np.median(pb)) if np.median(pb) < 99.0 else None,
-                 "share of draws repaid within the horizon": float(np.mean(pb < 99.0))})
+                 "share of draws repaid within the horizon": float(np.mean(pb < 99.0)),
+                 "share of draws retired early": float(np.mean(r["end_years"] < ibm_life))})
     pv = E.provider_view(path=path)       # the same path at the default inputs, for the charts
     paths.append(pl.DataFrame({"t_years": pv.monthly["t_years"], "price_usd_per_gpu_hour": pv.monthly["price"],
                                "case": path}))
     flows.append(pv.cash_flow_frame().with_columns(pl.lit(path).alias("case")))
+    retired[path] = pv.retirement_year
 answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
 il.charts.headline_table(
     answer4, f"IBM's return on the cluster over its {ibm_life:g}-year book life, by rent path",
-    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback capped at the horizon",
-    percent=["IRR P50", "IRR P5", "IRR P95", "share of draws repaid within the horizon"],
+    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback capped at the horizon; "
+             "retired early: stopped after its last year with a positive cash margin",
+    percent=["IRR P50", "IRR P5", "IRR P95", "share of draws repaid within the horizon", "share of draws retired early"],
     labels={"IRR P50": "IRR P50, per year", "IRR P5": "IRR P5, per year", "IRR P95": "IRR P95, per year"},
     highlight=pl.col("rent path") == "decay",
     sources=["book life: IBM's 10-K; rent trend: Epoch AI (depreciation_ooms_per_year)",
@@ -278,7 +284,12 @@ md(f"**Answer.** Over IBM's {ibm_life:g}-year book life, if rents decay after th
    f"{'below' if a4['decay']['IRR P50'] < P['cost_of_capital'].value else 'above'} the {P['cost_of_capital'].value:.0%} "
    f"cost of capital at the median; a 2026-style rebound lifts it to "
    f"{a4['rebound']['IRR P50']:.0%}, and holding the contract-level price flat with the sold share tied to it gives "
-   f"{a4['flat']['IRR P50']:.0%}. Within a provider, listed H100 prices did not fall (Epoch AI's records: "
+   f"{a4['flat']['IRR P50']:.0%}. At the default inputs, "
+   + "; ".join(f"on the {p} path the GPUs " + ("earn their cash costs to the horizon" if y is None else
+               f"stop earning their cash costs after year {y:g} and are retired then")
+               for p, y in retired.items())
+   + f" ({a4['decay']['share of draws retired early']:.0%} of the decay path's draws retire before year {ibm_life:g}). "
+   f"Within a provider, listed H100 prices did not fall (Epoch AI's records: "
    f"{trend['change_per_year']:+.0%} a year ± {trend['se']:.0%}): the decay is in market and contract prices, not list prices.")
 display(il.charts.rent_path_chart(pl.concat(paths), title="Rent paths at the default inputs [USD per sold GPU-hour]"))
 il.charts.cashflow_chart(pl.concat(flows).select("year", "cumulative_usd", "case"))

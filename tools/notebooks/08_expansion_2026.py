@@ -357,7 +357,9 @@ amd_by.with_columns(pl.col(pl.Float64).round(3))
 contract that then decays with Epoch's price-performance trend, a 2026-style rebound (H100
 contract rents rose in 2026), or a flat rent at several sold shares
 (`il.expansion.operator_paths`, i.e. `il.economics.provider_view` per path). Per GPU, pre-tax,
-unlevered, for today's design and the cheapest shipping option.
+unlevered, for today's design and the cheapest shipping option. IBM retires the GPUs at the end of
+the last year whose cash margin (rent less energy and opex) is positive and sells them at their
+residual value then; `retirement year` is empty where they earn their cash costs to the horizon.
 """),
     ("code", r"""
 paths = pl.concat([X.operator_paths(r["platform"], r["nic"]).with_columns(option=pl.lit(r["option"]))
@@ -375,12 +377,14 @@ else:
     flat_txt = (f"flat, the NPV turns positive between sold shares of "
                 f"{max(u for u in grid_u if u < breakeven_u):.0%} and {breakeven_u:.0%}")
 irr_txt = lambda r: "never repaid" if r["irr"] is None else f"{r['irr']:.0%}"  # noqa: E731
+ret_txt = lambda r: ("it earns its cash costs to the horizon" if r["retirement_year"] is None  # noqa: E731
+                     else f"the rent stops covering the cash costs after year {r['retirement_year']:g}, when IBM retires the GPUs")
 md(f'''On today's design at its contract rent (${d_base['price_usd_per_gpu_hour']:.2f}/GPU-h) IBM's IRR is
-**{irr_txt(d_base)}** if the rent then decays, against {irr_txt(pv[(b1['option'], 'rebound', None)])} with a
+**{irr_txt(d_base)}** if the rent then decays ({ret_txt(d_base)}), against {irr_txt(pv[(b1['option'], 'rebound', None)])} with a
 rebound; {flat_txt}. {s1['option']} at its listed
-${d_ship['price_usd_per_gpu_hour']:.2f}/GPU-h returns {irr_txt(d_ship)} on the decay path.''')
+${d_ship['price_usd_per_gpu_hour']:.2f}/GPU-h returns {irr_txt(d_ship)} on the decay path ({ret_txt(d_ship)}).''')
 paths.select("option", "path", "utilization", "price_usd_per_gpu_hour", "margin_usd_per_gpu_hour",
-             "irr", "payback_years", "npv_usd_per_gpu").with_columns(pl.col(pl.Float64).round(3))
+             "irr", "payback_years", "npv_usd_per_gpu", "retirement_year").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 ## 5 · What the answer is most sensitive to
