@@ -323,7 +323,34 @@ def _tokens_per_step(mtpk, a):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre):
+def _budget_split(chunk, V, E, n_in, n_out, b_run):
+    """(c, b) of a mixed engine whose prompts outrun the step's token budget (``chunk``): the
+    scheduler fills every step to the budget, decode tokens first and prompt chunks in the rest
+    (vLLM V1 ``Scheduler.schedule()``, TensorRT-LLM ``MicroBatchScheduler``, docs/serving.md),
+    so the admitted prompts (c tokens per cycle, c/``n_in`` requests) feed b = c·(O − 1)/(I·E)
+    decoding sequences of V tokens each, and c + V·b = chunk; b at most the ``b_run`` running."""
+    b = chunk * (n_out - 1.0) / (n_in * E + V * (n_out - 1.0))
+    if b > b_run:
+        b = b_run
+    return chunk - V * b, b
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _prefill_bound(sat, t_serve, ttft_run, b_run, n_in, cycle, c_tok):
+    """(t_serve, ttft_run) [s] of a request in service when the step budget is full (``sat``):
+    the engine admits c_tok/n_in requests per ``cycle``, so by Little's law the ``b_run``
+    requests take at least b_run·n_in·cycle/c_tok each; the excess is time queued for prefill,
+    part of TTFT."""
+    if sat and c_tok > 0.0:
+        t_q = b_run * n_in * cycle / c_tok
+        if t_q > t_serve:
+            return t_q, ttft_run + (t_q - t_serve)
+    return t_serve, ttft_run
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre,
+                     sat):
     """The first engine cycle of a pass (``ta``): (da, sa, pa) decode tokens, decoding
     sequences and prefill tokens per cycle, and the state a pass carries (a value not set
     here keeps the one given):
@@ -331,7 +358,8 @@ def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c
     * static batch: a prefill piece of ``mc`` tokens;
     * mixed batching: the ``D`` decode tokens of ``b_dec`` sequences + a prompt chunk of
       ``c_tok`` tokens filling the step's ``chunk`` budget, carried in a share ``f`` of the
-      cycles (``p_tok`` prompt tokens per cycle); under DP attention with dp > 1 the step
+      cycles (``p_tok`` prompt tokens per cycle; ``sat``: the prompts outrun the budget and
+      every step carries chunk − D of them, :func:`_budget_split`); under DP attention with dp > 1 the step
       waits for its busiest rank: ``f_any`` the share with a chunk on any rank, ``moe_a`` the
       tokens into each MoE layer (else -1);
     * otherwise: a prefill-only forward of ``m_pre`` tokens.
@@ -342,8 +370,8 @@ def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c
         room = chunk - D
         if room < 1.0:
             room = 1.0
-        if p_tok >= room:
-            c_tok = p_tok
+        if sat:
+            c_tok = chunk - D  # the budget caps the step: the excess prompts queue
             f = 1.0
         else:
             c_tok = min(room, max(p_tok, n_in))
@@ -493,7 +521,7 @@ def _collective_key(op, n_c, kk, ti):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp, p_tok, m_pre, prompts):
+def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp, p_tok, m_pre, prompts, sat):
     """(wa, wb, we): the result's breakdown of a pass is wa·ta + wb·tb (the engine cycles of
     the pass) with we·t_enc encoder seconds:
 
@@ -502,13 +530,16 @@ def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp
     * mixed batching: the average cycle a request sees between two of its tokens: the cycle
       with a prompt chunk in the share of cycles carrying the OTHER requests' chunks (its own
       are in its TTFT; ``others`` of the share ``f`` that carry one; with DP attention,
-      ``moe_a`` >= 0, a chunk on any of the ``dp`` ranks), else the decode cycle;
+      ``moe_a`` >= 0, a chunk on any of the ``dp`` ranks), else the decode cycle; with the
+      budget full (``sat``) every step carries other requests' prompts;
     * otherwise: the decode cycle + the other requests' prefill forwards (``p_tok`` prompt
       tokens per cycle, ``m_pre`` per forward);
     the last two with the encoders of the others' ``prompts`` new requests per cycle."""
     if static:
         return b_run * n_in / mc, (n_out - 1.0) / E, b_run
     if mixed:
+        if sat:
+            return 1.0, 0.0, prompts
         f_oth = f * others
         if moe_a >= 0.0:
             f_oth = 1.0 - (1.0 - f_oth) ** dp
@@ -674,11 +705,17 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
         c_tok, f, f_any, moe_a, m_pre = 0.0, 0.0, 0.0, -1.0, 0.0
         cycle, t_serve, ttft_run, prefill_frac, ttft, tpot, e2e, out_tps = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        sat = False
         for it in range(passes):
             D = b_dec * V
+            # mixed engines: prompts that outrun the step budget queue; the budget is then full
+            sat = S.mixed and (not static) and p_tok >= (chunk - D) * (1.0 - 1e-9)
+            if sat:
+                p_tok, b_dec = _budget_split(chunk, V, E, n_in, n_out, b_run)
+                D = b_dec * V
             prompts = p_tok / n_in  # new requests per cycle
             da, sa, pa, c_tok, f, f_any, moe_a, m_pre = _batch_formation(
-                static, S.mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre)
+                static, S.mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre, sat)
             for c in range(3 if (it == 0 and burst_needed) else 2):
                 # ======== tc = one engine cycle [s] (every micro-batch through every stage): dc
                 # decode tokens from sc_ sequences and pc prefill tokens per cycle; mo: tokens the
@@ -793,7 +830,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                 # (scheduling, sampling, stop checks, detokenization of the request's new tokens)
                 tc[B_STEP_OVH] += (S.step_ovh + S.seq_ovh * sc_)
             wa, wb, we = _pass_weights(static, S.mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp, p_tok,
-                                       m_pre, prompts)
+                                       m_pre, prompts, sat)
             for j in range(N_B):
                 acc[j] = wa * ta[j] + wb * tb[j]
             acc[B_ENCODER] += we * t_enc
@@ -811,7 +848,8 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
             ttft_run, prefill_frac = _ttft_in_service(S.mixed, cycle, ta.sum(), tb.sum(), n_in, c_tok, m_pre, f_any,
                                                       p_tok, prompts, t_enc, S.req_ovh)
             tpot = cycle / E
-            t_serve = ttft_run + (n_out - 1.0) * tpot
+            t_serve, ttft_run = _prefill_bound(sat, ttft_run + (n_out - 1.0) * tpot, ttft_run, b_run, n_in, cycle,
+                                               c_tok)
             rate = b_run / t_serve
             if it == passes - 1:
                 break

@@ -273,16 +273,28 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         not_mine = max(0.0, (running - 1.0) / running)  # share of the prompts that are other requests'
         for n_pass in range(K.FIXED_POINT_PASSES):
             dec = decoding * verified
+            full = p["mixed_batching"] > 0.5 and prompt_tokens >= (chunk - dec) * (1.0 - 1e-9)
+            if full:
+                # the prompts outrun the step's token budget: the scheduler puts the decode
+                # tokens first and fills the budget with prompt chunks, never beyond it; the
+                # admitted prompt tokens c (per cycle) feed c·(O - 1)/(I·E) decoding requests,
+                # so c + V·c·(O - 1)/(I·E) = chunk, the rest of the prompts wait their turn
+                carried = chunk * n_in * advance / (n_in * advance + verified * (n_out - 1.0))
+                decoding = min(running, carried * (n_out - 1.0) / (n_in * advance))
+                dec = decoding * verified
+                carried = chunk - dec
+                prompt_tokens = carried
             starts = prompt_tokens / n_in
             if p["mixed_batching"] > 0.5:
                 space = max(chunk - dec, 1.0)
-                if prompt_tokens >= space:
-                    carried, share = prompt_tokens, 1.0
+                if full:
+                    share = 1.0
                 else:
                     carried = min(space, max(prompt_tokens, n_in))
                     share = prompt_tokens / carried
                 # between two of a request's tokens come the other requests' chunks, not its own
-                seen = share * not_mine
+                # (with the budget full, every step carries some other request's prompt)
+                seen = 1.0 if full else share * not_mine
                 moe_chunk = None
                 if dpa and dp > 1 and share > 0.0:
                     # DP attention: a step lasts as long as its busiest rank, so it carries a
@@ -295,7 +307,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 with_chunk = cycle(dec, decoding, carried, draft, moe_chunk)
                 without = cycle(dec, decoding, 0.0, draft)
                 comp = {key: seen * with_chunk[key] + (1.0 - seen) * without[key] for key in BREAKDOWN}
-                comp["encoder"] += starts * not_mine * enc_s
+                comp["encoder"] += starts * (1.0 if full else not_mine) * enc_s
                 cyc = total(comp)
                 ttft_run = 0.5 * cyc + math.ceil(n_in / carried - 1e-9) * total(with_chunk) + enc_s \
                     + p["request_overhead_s"]
@@ -316,6 +328,13 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 decode_only = total(dstep)
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
+            if full:
+                # Little's law at the prefill budget: `carried` prompt tokens per cycle admit
+                # carried/I requests per cycle; a request's wait for its turn is part of its TTFT
+                queued = running * n_in * cyc / carried - serve_s
+                if queued > 0.0:
+                    ttft_run += queued
+                    serve_s += queued
             if n_pass == K.FIXED_POINT_PASSES - 1:
                 break
             per_s = running / serve_s
