@@ -17,6 +17,7 @@ from infra_lab import collectives as C
 from infra_lab._kernels import collectives as K
 from infra_lab._kernels import collectives_reference as R
 from infra_lab.errors import UnknownNameError, ValidationError
+from infra_lab.scenario import HardwareConfig
 
 MI = {"accelerator": "MI300X", "nic": "Pollara-400", "fabric": "rails-only"}
 H100 = {"accelerator": "H100", "nic": "ConnectX-7", "fabric": "rail-optimized"}
@@ -496,3 +497,14 @@ def test_sweep_refuses_what_it_would_silently_misread(kw, match):
         il.collectives.sweep("all_reduce", kw.pop("sizes"), hw, 64, **kw)
     ok = il.collectives.sweep("all_reduce", [1024.0], hw, 64, ["ring", "nvls"])   # an inapplicable one among others: skipped
     assert ok["algorithm"].to_list() == ["ring"]
+
+
+def test_sharp_on_an_rccl_platform_is_refused():
+    """hardware.sharp = true on an AMD platform was accepted and changed nothing (the model prices
+    in-network reduction only through NCCL's CollNet): now a ValidationError naming the field."""
+    with pytest.raises(ValidationError, match=r"hardware.sharp = True: .*RCCL.*allowed: false"):
+        HardwareConfig.from_dict(hw(MI, 4, sharp=True))
+    with pytest.raises(ValidationError, match=r"hardware.sharp"):
+        il.collective("all_reduce", 2**30, hw(MI, 4, sharp=True), 32)
+    assert HardwareConfig.from_dict(hw(MI, 4, sharp=False)).sharp is False
+    assert HardwareConfig.from_dict(hw(H100, 4, sharp=True)).sharp is True

@@ -57,7 +57,8 @@ class HardwareConfig:
         destination's rail) on or off. Default: the library's default — on for NCCL
         (``NCCL_PXN_DISABLE=0``), off for RCCL (ROCm/rccl#1209)
     sharp : the scale-out switches reduce in-network (InfiniBand SHARP); enables NCCL's
-        CollNet algorithms and multi-node NVLS. Default false
+        CollNet algorithms and multi-node NVLS. Default false; refused on an RCCL platform,
+        for which the model has no in-network reduction
     domain_gpus : the job's GPUs in each scale-up domain [-] (what a collective's ``k`` may
         reach). Default: scaleup_domain when a node holds several domains; gpus_per_node for
         part of one node's domain (2 of an MI300X node's 8); gpus_per_node × the job's nodes in
@@ -190,7 +191,13 @@ class HardwareConfig:
         if pxn is None:
             pxn = plat["library"] == "nccl"
         put(self, "pxn", _bool("hardware.pxn", pxn))
-        _bool("hardware.sharp", self.sharp)
+        if _bool("hardware.sharp", self.sharp) and plat["library"] != "nccl":
+            # accepted and ignored before: the collective model prices in-network reduction only
+            # through NCCL's CollNet algorithms
+            raise ValidationError(f"hardware.sharp = {self.sharp!r}: in-network reduction is priced through NCCL's "
+                                  f"CollNet algorithms (InfiniBand SHARP switches) only; {self.accelerator}'s "
+                                  f"collective library is {str(plat['library']).upper()}, for which the model has "
+                                  "no such path; allowed: false")
 
     @classmethod
     def from_dict(cls, d: dict) -> HardwareConfig:
