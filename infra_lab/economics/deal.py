@@ -193,7 +193,9 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     add("IBM", f"revenue over {N:g} years", rev, "USD", f"rent path '{path}' (contract, then market){until}")
     add("IBM", f"cash costs over {N:g} years", cash_cost, "USD", "energy, colocation, maintenance, insurance, staff")
     add("IBM", f"book operating profit over {N:g} years", book, "USD",
-        "revenue - cash costs - straight-line depreciation over IBM's book life (pre-tax)")
+        "revenue - cash costs - straight-line depreciation over IBM's book life (pre-tax)"
+        + ("" if rule is None else "; depreciation while the hardware runs; the gain or loss on its sale at "
+           "retirement is not booked"))
     add("IBM", "book operating margin", book / rev, "fraction", "book operating profit / revenue")
     add("IBM", "IRR (pre-tax, unlevered)", irr, "per year", "yearly cash flows incl. residual value; -100 % if never repaid")
     add("IBM", "NPV at the cost of capital", npv, "USD", "pre-tax, unlevered")

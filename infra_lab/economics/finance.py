@@ -422,9 +422,10 @@ class ProviderView:
     GPU]; payback_years (undiscounted, operating cash only; ``math.inf`` if never); irr
     [1/year] (None if the NPV never falls through zero); npv_usd_per_gpu at the cost of
     capital [USD]; book_profit_usd: revenue - cash costs - straight-line depreciation over the
-    book life, per year, 0 after a retirement [USD]; margin_usd_per_gpu_hour: first price
-    minus the owned cost per sold hour at the first sold share (annuity at the cost of
-    capital over the years the hardware runs) [USD]. retire: the rule (None: run to the
+    book life, per year, 0 after a retirement (the gain or loss on the sale at retirement is
+    not booked) [USD]; margin_usd_per_gpu_hour: first price minus the owned cost per sold hour
+    at the first sold share (annuity at the cost of capital over the years the hardware runs,
+    with no credit for the resale value; so a retirement raises that cost) [USD]. retire: the rule (None: run to the
     horizon); retirement_year: the end of the last year with a positive cash margin, when
     the hardware stops before the horizon [years from purchase], else None.
     """
