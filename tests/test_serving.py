@@ -1202,20 +1202,33 @@ def test_serving_explorer_checks_its_tpot_target(bad, match):
         serving_update("llama3.3-70b", "MI300X", max_tpot_ms=bad)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open: at a small concurrency the full-budget branch and the partial one "
-                   "alternate as chunk_tokens moves by 8 tokens (a request's ceil(I/c) prefill steps against the Little "
-                   "bound), and the partial branch's prompt tokens per cycle use the cycle a token waits "
-                   "(f·(B-1)/B of the chunk work), not the mean engine step, so it admits more prompt tokens per second "
-                   "than chunk_tokens per full step allows; fixing it moves mixed-engine predictions")
 def test_throughput_is_continuous_across_the_full_budget_boundary_at_small_concurrency():
     """2 requests of 32,000 prompt tokens and 32 output tokens on one H100: neighbouring budgets
-    (8 tokens apart, under 1 %) should give neighbouring throughputs; measured 29.2 / 37.0 / 29.5
-    / 37.4 tok/s at chunk_tokens 904 / 912 / 920 / 928 (the full-budget value is the one the
-    token budget allows: every step is full while one request's 36 prefill steps outlast the
-    other's 31 decode steps)."""
+    (8 tokens apart, under 1 %) give neighbouring throughputs (29.2 / 29.3 / 29.5 / 29.6 tok/s at
+    chunk_tokens 904 / 912 / 920 / 928; they alternated 29.2 / 37.0 / 29.5 / 37.4 when the partial
+    branch counted prompt tokens per the cycle a token waits, not the mean engine step, and
+    weighted the chunk steps a token waits for by f·(B − 1)/B, not f·(B − 1)/(B − f))."""
     tps = []
     for chunk in (904, 912, 920, 928):
         d = _sc(model="llama3-8b", acc="H100", gpus=1, tp=1, concurrency=2, chunk_tokens=chunk, input_tokens=32000,
                 output_tokens=32)
         tps.append(serving.serve(d).output_tokens_per_s)
     assert max(tps) / min(tps) < 1.05, tps
+
+
+def test_throughput_is_continuous_token_by_token_at_the_maia_full_budget_boundary():
+    """The Maia scenario (32 requests per rank) crosses from a partly full step budget to a full
+    one between chunk_tokens 1222 and 1223: throughput jumped +1.1 % there (~1/B, the chunk work
+    a token waits for weighted f·(B − 1)/B, (B − 1)/B at f = 1 against 1 when full); one token of
+    budget now moves it by under 0.1 % everywhere around the boundary, kernel and reference alike."""
+    base = il.load_scenario("maia-class-serving-mi300x")
+    tps = []
+    for chunk in range(1214, 1232):
+        sc = base.replace(serving={"chunk_tokens": chunk})
+        r = il.serve(sc)
+        tps.append(r.output_tokens_per_s)
+        if chunk in (1222, 1223):
+            assert r.output_tokens_per_s == pytest.approx(il.serve(sc, reference=True).output_tokens_per_s,
+                                                          rel=1e-9)
+    steps = [abs(b / a - 1.0) for a, b in zip(tps, tps[1:], strict=False)]
+    assert max(steps) < 1e-3, steps

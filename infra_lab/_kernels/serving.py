@@ -531,7 +531,10 @@ def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp
       with a prompt chunk in the share of cycles carrying the OTHER requests' chunks (its own
       are in its TTFT; ``others`` of the share ``f`` that carry one; with DP attention,
       ``moe_a`` >= 0, a chunk on any of the ``dp`` ranks), else the decode cycle; with the
-      budget full (``sat``) every step carries other requests' prompts;
+      budget full (``sat``) every step carries other requests' prompts. A step with a chunk
+      carries b_run − 1 decoding requests and one without carries b_run, so a decode token
+      waits for a chunk step with probability f·(b_run − 1)/(b_run − f) (1 at f = 1, where
+      the budget is full: the two branches meet); the encoders run with the chunks;
     * otherwise: the decode cycle + the other requests' prefill forwards (``p_tok`` prompt
       tokens per cycle, ``m_pre`` per forward);
     the last two with the encoders of the others' ``prompts`` new requests per cycle."""
@@ -540,10 +543,11 @@ def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp
     if mixed:
         if sat:
             return 1.0, 0.0, prompts
-        f_oth = f * others
+        oth = (b_run - 1.0) / (b_run - f) if b_run > 1.0 else 0.0  # a decode token's chunk steps per chunk step
+        f_oth = f * oth
         if moe_a >= 0.0:
             f_oth = 1.0 - (1.0 - f_oth) ** dp
-        return f_oth, 1.0 - f_oth, prompts * others
+        return f_oth, 1.0 - f_oth, prompts * oth
     return p_tok / m_pre * others, 1.0, prompts * others
 
 
@@ -854,7 +858,12 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
             if it == passes - 1:
                 break
             b_dec = rate * (n_out - 1.0) * tpot
-            p_tok = rate * n_in * cycle
+            # prompt tokens per engine step: the mean step (mixed: f_any of the steps carry a
+            # chunk), not the cycle a decode token waits for, which sees fewer chunk steps
+            step = cycle
+            if S.mixed and not static and not sat:
+                step = f_any * ta.sum() + (1.0 - f_any) * tb.sum() + prompts * t_enc
+            p_tok = rate * n_in * step
         if not static:
             out_tps = dp * b_run * n_out / t_serve
             ttft, burst = _queue_and_burst(t_serve, ttft_run, b_run, B, C, n_in, mc, burst_needed, lockstep,

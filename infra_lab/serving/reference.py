@@ -293,8 +293,11 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                     carried = min(space, max(prompt_tokens, n_in))
                     share = prompt_tokens / carried
                 # between two of a request's tokens come the other requests' chunks, not its own
-                # (with the budget full, every step carries some other request's prompt)
-                seen = 1.0 if full else share * not_mine
+                # (with the budget full, every step carries some other request's prompt); a step
+                # with a chunk has running - 1 decoding requests, one without has running, so
+                # of the decode tokens a share·(running - 1)/(running - share) wait for a chunk
+                theirs = 1.0 if full else ((running - 1.0) / (running - share) if running > 1.0 else 0.0)
+                seen = share * theirs
                 moe_chunk = None
                 if dpa and dp > 1 and share > 0.0:
                     # DP attention: a step lasts as long as its busiest rank, so it carries a
@@ -307,13 +310,14 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 with_chunk = cycle(dec, decoding, carried, draft, moe_chunk)
                 without = cycle(dec, decoding, 0.0, draft)
                 comp = {key: seen * with_chunk[key] + (1.0 - seen) * without[key] for key in BREAKDOWN}
-                comp["encoder"] += starts * (1.0 if full else not_mine) * enc_s
+                comp["encoder"] += starts * theirs * enc_s  # the encoders run with the chunks
                 cyc = total(comp)
                 ttft_run = 0.5 * cyc + math.ceil(n_in / carried - 1e-9) * total(with_chunk) + enc_s \
                     + p["request_overhead_s"]
                 gpu_time = share * total(with_chunk) + (1.0 - share) * total(without) + starts * enc_s
                 frac = (share * (total(with_chunk) - total(without)) + starts * enc_s) / gpu_time
                 decode_only = total(without)
+                engine_step = gpu_time  # the mean engine step (the token-waited cycle sees fewer chunks)
             else:
                 batch_tokens = min(chunk, max(n_in, prompt_tokens))
                 pre = cycle(0.0, 0.0, batch_tokens, 0)
@@ -326,6 +330,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                     + p["request_overhead_s"]
                 frac = (ratio * total(pre) + starts * enc_s) / (total(dstep) + ratio * total(pre) + starts * enc_s)
                 decode_only = total(dstep)
+                engine_step = cyc
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
             if full:
@@ -339,7 +344,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 break
             per_s = running / serve_s
             decoding = per_s * (n_out - 1.0) * tpot
-            prompt_tokens = per_s * n_in * cyc
+            prompt_tokens = per_s * n_in * engine_step
         out_tps = dp * running * n_out / serve_s
         queue = 0.0
         if running < per_group:
