@@ -82,12 +82,18 @@ class GemmModel:
         return float(self.ceiling * self.tile_eff.max())
 
 
+def _tile_efficiency(acc: catalog.Accelerator, tm, tn):
+    """Intrinsic efficiency of tm × tn macro-tiles on ``acc`` [-]: 1 / (1 + r0·(tm + tn)/(tm·tn))
+    with the device's ``tile_reuse_elems`` r0 (numbers or arrays)."""
+    r0 = P.value(acc, "tile_reuse_elems")
+    return 1.0 / (1.0 + r0 * (tm + tn) / (tm * tn))
+
+
 def _tiles(acc: catalog.Accelerator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tiles = [t.strip() for t in P.text(acc, "macro_tiles").split(";") if t.strip()]
     tm = np.array([int(t.split("x")[0]) for t in tiles], dtype=np.int64)
     tn = np.array([int(t.split("x")[1]) for t in tiles], dtype=np.int64)
-    r0 = P.value(acc, "tile_reuse_elems")
-    return tm, tn, 1.0 / (1.0 + r0 * (tm + tn) / (tm * tn))
+    return tm, tn, _tile_efficiency(acc, tm, tn)
 
 
 def max_tile_efficiency(accelerator: str) -> float:
@@ -424,7 +430,6 @@ def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *, args:
         fn = kg.grouped_gemm_reference if reference else kg.grouped_gemm_kernel
         fn(offs, gms, gns, gks, int(streams), *a, eff, t)
         return eff, t
-    r0 = P.value(catalog.accelerator(g.accelerator), "tile_reuse_elems")
     npb = offs.size - 1
     ptm, ptn, pcm, pcn = (np.empty(npb, dtype=np.int64) for _ in range(4))
     for p in range(npb):
@@ -434,7 +439,7 @@ def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *, args:
                                     float(np.sum(gks[lo:hi])) / G)
         ptm[p], ptn[p] = tm, tn
         pcm[p], pcn[p] = sched["cluster"]
-    pte = 1.0 / (1.0 + r0 * (ptm + ptn) / (ptm * ptn))
+    pte = _tile_efficiency(catalog.accelerator(g.accelerator), ptm, ptn)
     # g.args(): tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus, stream_k, sk_eff,
     #           ceiling, peak, mem_bw, in_bytes, out_bytes, fixed
     fn = kg.fused_grouped_reference if reference else kg.fused_grouped_kernel
