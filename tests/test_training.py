@@ -1375,6 +1375,50 @@ def test_apply_plan_carries_the_whole_search_row_into_the_scenario():
         apply_plan(d, {k: v for k, v in row.items() if k != "etp"})
 
 
+def test_apply_plan_keeps_the_library_choices_the_search_priced():
+    """User pass 2026-12-05: apply_plan replaced the whole [parallelism] table with the row's plan,
+    dropping the library choices the search keeps across its plans: DeepSeek-V3 on 256 H200 with
+    moe_dispatcher = "deepep" searched to 11.73 s per step, and il.estimate of apply_plan of that
+    row gave 16.34 s (priced with the all-to-all dispatcher). It also kept recompute_modules on
+    "none"/"full" rows and recompute_num_layers on "none"/"selective" rows, which the Scenario
+    refuses, and tp_async on tp = 1 rows (refused: needs tp > 1)."""
+    from infra_lab.training import apply_plan
+
+    def rows_agree(d, df):
+        for i in range(df.height):
+            row = df.row(i, named=True)
+            est = il.estimate(apply_plan(d, row))
+            assert est.step_time_s == pytest.approx(row["step_time_s"], rel=1e-9), row
+            assert est.memory_per_gpu_bytes == pytest.approx(row["memory_per_gpu_bytes"], rel=1e-9), row
+
+    base = {"name": "t", "model": {"preset": "mixtral-8x7b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 4096, "global_batch": 256, "precision": "bf16"}}
+    d = {**base, "parallelism": {"tp": 2, "ep": 4, "moe_dispatcher": "deepep", "ep_overlap": True,
+                                 "dualpipe": True, "cp_rotate": "allgather"},
+         "training": {**base["training"], "recompute": "selective",
+                      "recompute_modules": ["moe_act", "layernorm"]}}
+    df = il.search(d, top=None, max_micro_batch=2, max_vp=2, ep=[4, 8])
+    picks = pl.concat([df.filter(pl.col("recompute") == rc).head(2) for rc in ("none", "selective", "full")])
+    assert apply_plan(d, picks.row(0, named=True))["parallelism"]["moe_dispatcher"] == "deepep"
+    rows_agree(d, picks)
+    # the dispatcher is priced, not only carried: all-to-all would give another step time
+    alltoall = {**d, "parallelism": {**d["parallelism"], "moe_dispatcher": "alltoall"}}
+    assert il.estimate(apply_plan(alltoall, picks.row(0, named=True))).step_time_s != pytest.approx(
+        picks["step_time_s"][0], rel=1e-6)
+    # recompute_num_layers belongs to the "full" rows only
+    d2 = {**base, "model": {"preset": "llama3-8b"}, "parallelism": {"tp": 2},
+          "training": {**base["training"], "recompute": "full", "recompute_num_layers": 4}}
+    df2 = il.search(d2, top=None, max_micro_batch=1, max_vp=1, max_tp=2, max_pp=2)
+    rows_agree(d2, pl.concat([df2.filter(pl.col("recompute") == rc).head(1) for rc in ("none", "selective", "full")]))
+    # tp_async on a torchtitan search: tp = 1 rows have nothing to overlap
+    d3 = {**base, "model": {"preset": "llama3-8b"}, "hardware": {**base["hardware"], "nodes": 1},
+          "parallelism": {"tp": 2, "tp_async": True}, "training": {**base["training"], "stack": "torchtitan-cuda"}}
+    df3 = il.search(d3, top=None, max_micro_batch=1, max_vp=1, max_pp=1)
+    rows_agree(d3, pl.concat([df3.filter(pl.col("tp") == t).head(1) for t in (1, 2)]))
+    assert apply_plan(d3, df3.filter(pl.col("tp") == 2).row(0, named=True))["parallelism"]["tp_async"] is True
+
+
 def test_fits_docstring_names_the_capacity_fits_uses():
     """Estimate's docstring said 'fits : memory_per_gpu_bytes ≤ HBM capacity', but fits compares
     with the memory the driver exposes (catalog memory_capacity_bytes): on MI300X that is

@@ -162,6 +162,13 @@ def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
     recompute replace the scenario's; ``recompute_num_layers`` is taken when the row has it
     (the search adds the column only when the scenario sets it). The input is not modified.
 
+    The scenario's library choices that the search keeps across its plans (moe_dispatcher,
+    ep_overlap, tp_async, dualpipe, cp_rotate, cp_repeat_kv, fsdp_impl) stay in the table, so
+    the scenario is priced as the row was (tp_async is dropped on a tp = 1 row, where it has
+    nothing to overlap and the table refuses it). Keys of the training table that belong to one
+    recompute mode are kept only on rows of that mode: recompute_modules on "selective" rows,
+    recompute_num_layers on "full" rows (the search prices the other rows without them).
+
     >>> import infra_lab as il
     >>> d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
     >>> best = il.search(d, top=1)
@@ -179,11 +186,24 @@ def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
     if missing:
         raise ValidationError(f"apply_plan: row has no {', '.join(missing)}: pass a row of il.search's "
                               f"frame (frame.row(i, named=True))")
-    d["parallelism"] = {k: row[k] for k in PLAN_PARALLELISM_KEYS}
-    d.setdefault("training", {})
-    d["training"].update(micro_batch=row["micro_batch"], recompute=row["recompute"])
-    if row.get("recompute_num_layers") is not None:
-        d["training"]["recompute_num_layers"] = row["recompute_num_layers"]
+    par = d.get("parallelism")
+    if hasattr(par, "to_dict"):            # a ParallelismConfig given as the table
+        par = par.to_dict()
+    kept = {k: v for k, v in (par or {}).items() if k not in PLAN_PARALLELISM_KEYS and k != "dp"}
+    d["parallelism"] = {**kept, **{k: row[k] for k in PLAN_PARALLELISM_KEYS}}
+    if row["tp"] == 1:
+        d["parallelism"].pop("tp_async", None)
+    tr = d.get("training")
+    if hasattr(tr, "to_dict"):             # a TrainingConfig given as the table
+        tr = tr.to_dict()
+    d["training"] = tr = dict(tr or {})
+    tr.update(micro_batch=row["micro_batch"], recompute=row["recompute"])
+    if row["recompute"] != "selective":
+        tr.pop("recompute_modules", None)
+    if row["recompute"] != "full":
+        tr.pop("recompute_num_layers", None)
+    elif row.get("recompute_num_layers") is not None:
+        tr["recompute_num_layers"] = row["recompute_num_layers"]
     return d
 
 
