@@ -1452,3 +1452,34 @@ def test_megatron_only_keys_are_refused_on_other_stacks_in_the_table_and_the_key
             il.search(sc, stack="torchtitan-cuda", top=1)
     assert il.estimate(sel, stack="megatron-core-cuda").step_time_s == il.estimate(sel).step_time_s
     assert il.estimate(h100, stack="torchtitan-cuda").stack == "torchtitan-cuda"
+
+
+def test_numpy_scalars_are_numbers_in_search_memory_and_stack_factors():
+    """User pass 2026-12-05: numpy scalars (a value read from a polars or numpy column) were
+    refused where the Python number passes: il.search(top=np.int64(2)), the search constraints
+    fsdp / sequence_parallel = np.bool_ and a 1-D array of values, memory.training_memory's
+    zero = np.int64 and weight_bytes / grad_bytes = np.float32 or np.int64 ("expected a finite
+    number >= 0" for 2.0), and a stack factor override params={...: np.float32(0.5)}."""
+    d = {"name": "t", "model": {"preset": "llama3-8b"},
+         "hardware": {"accelerator": "H100-SXM", "nodes": 1, "nic": "ConnectX-7-NDR"},
+         "training": {"seq_len": 4096, "global_batch": 64}, "parallelism": {"tp": 2}}
+    kw = dict(max_micro_batch=1, max_vp=1, max_pp=2)
+    assert_frame_equal(il.search(d, top=np.int64(2), **kw), il.search(d, top=2, **kw))
+    assert_frame_equal(il.search(d, top=3, fsdp=np.bool_(True), sequence_parallel=np.False_, **kw),
+                       il.search(d, top=3, fsdp=True, sequence_parallel=False, **kw))
+    assert_frame_equal(il.search(d, top=3, tp=np.array([1, 2]), **kw), il.search(d, top=3, tp=[1, 2], **kw))
+    assert_frame_equal(il.search(d, top=2, feasible_only=np.True_, **kw), il.search(d, top=2, **kw))
+    mem = il.memory.training_memory_total
+    assert mem(d, zero=np.int64(2)) == mem(d, zero=2)
+    assert mem(d, weight_bytes=np.float32(2.0), grad_bytes=np.int64(4)) == mem(d, weight_bytes=2.0, grad_bytes=4)
+    for bad in (np.float32("nan"), np.int64(-1)):
+        with pytest.raises(il.ValidationError, match="weight_bytes"):
+            mem(d, weight_bytes=bad)
+    with pytest.raises(il.ValidationError, match="zero"):
+        mem(d, zero=np.int64(4))
+    p32 = {"dp_comm_overlap": np.float32(0.5)}
+    assert il.estimate(d, params=p32).step_time_s == il.estimate(d, params={"dp_comm_overlap": 0.5}).step_time_s
+    assert il.search(d, top=1, params=p32, **kw)["step_time_s"][0] == pytest.approx(
+        il.search(d, top=1, params={"dp_comm_overlap": 0.5}, **kw)["step_time_s"][0], rel=1e-12)
+    with pytest.raises(il.ValidationError, match="dp_comm_overlap"):
+        il.estimate(d, params={"dp_comm_overlap": np.float32("inf")})

@@ -132,10 +132,12 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     cons = _check_constraints(constraints)
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
         raise ValidationError(f"top = {top!r}: expected a positive integer or None")
-    if not isinstance(feasible_only, bool):
+    top = None if top is None else int(top)
+    if not isinstance(feasible_only, (bool, np.bool_)):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
+    feasible_only = bool(feasible_only)
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
     n = heads.shape[0] * tail.shape[0]
     with _work_buffers(n) as (out, work):
