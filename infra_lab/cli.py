@@ -744,6 +744,9 @@ def cmd_sweep(a) -> Output:
                        "missing); update the package") from None
     if a.call == "serve":
         _serving_api()
+    if a.objective is not None and a.call != "search":
+        raise CliError(f"--objective {a.objective}: applies to --call search only (--call {a.call} "
+                       "has no objective)")
     if a.call == "search" and a.objective is not None and a.objective not in OBJECTIVES:
         # checked once here rather than failing at every point of the sweep
         from .errors import unknown
@@ -836,6 +839,8 @@ def _validate_training_current() -> list[dict]:
     if fn is None:
         raise CliError("current-runs validation is not available in this build "
                        "(il.validation.compare_current)")
+    # the source column is the run's publication (was the accelerator's name)
+    urls = dict(il.validation.current_runs().select("id", "source_url").iter_rows())
     out = []
     for r in fn().iter_rows(named=True):
         if r.get("status", "compared") != "compared":
@@ -844,7 +849,7 @@ def _validate_training_current() -> list[dict]:
                     "metric": "tokens_per_s_per_gpu", "unit": "tokens/s",
                     "measured": r["measured_tokens_per_s_per_gpu"],
                     "predicted": r["predicted_tokens_per_s_per_gpu"], "error_pct": r["error_pct"],
-                    "source": r.get("accelerator")})
+                    "source": urls.get(r["id"])})
     return out
 
 

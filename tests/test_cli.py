@@ -237,6 +237,26 @@ def test_validate_title_states_each_suites_error(capsys, monkeypatch, current_ru
     assert "predicted / measured − 1" in out and "measured / predicted tokens/s − 1" in out
 
 
+def test_validate_csv_source_is_each_runs_publication(capsys, monkeypatch, current_runs):
+    """User pass 2026-12-05: `validate --format csv` wrote the accelerator's name ("H100-SXM") in
+    the source column of every training-current row, where the other suites give the source;
+    it is now the run's source_url (data/measurements/training_runs.csv)."""
+    monkeypatch.setattr(il.validation, "compare_current", lambda: current_runs)
+    rc, out, _ = main(capsys, "validate", "training-current", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    urls = dict(il.validation.current_runs().select("id", "source_url").iter_rows())
+    assert rc == 0 and rows
+    for r in rows:
+        assert r["source"] == urls[r["case"]] and r["source"].startswith("http"), r
+
+
+def test_sweep_objective_only_with_call_search(capsys):
+    """`infra-lab sweep --objective mfu` with --call estimate (the default) ran the estimates and
+    ignored the objective without a word; it is refused, naming the call it applies to."""
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(SCENARIO), "--objective", "mfu")
+    assert rc == 1 and out == "" and "--objective mfu: applies to --call search only" in err, err
+
+
 def test_validate_says_which_cases_lie_outside_the_model(capsys):
     """A compared fact that the model cannot reproduce (data/network_measurements.csv's
     model_scope) stays in the table and the summary, and the output says why beside it;
