@@ -472,6 +472,33 @@ class TestOperator:
         np.testing.assert_allclose(dep, pv.capex_usd_per_gpu / L * np.array([1, 1, 1, 1, 0.5]), rtol=1e-12)
         assert pv.book_value_at_sale_usd == pytest.approx(pv.capex_usd_per_gpu * (1 - 4.5 / L), rel=1e-12)
 
+    def test_margin_with_resale_is_capital_recovery_with_salvage(self):
+        """margin_usd_per_gpu_hour charges the annuity on the whole capex; the sale price S at
+        the end of n years takes off (I - S)(A/P, r, n) + r S's difference from I (A/P, r, n),
+        spread per sold hour like the capital (no such column before)."""
+        H, W = E.HOURS_PER_YEAR, 365.25 / 7.0
+        for args, kw in (((None, None), {"path": "decay"}), ((None, None), {"path": "decay", "years": 30}),
+                         ((4.0, 0.7), {"years": 3.5}), ((None, None), {"path": "rebound", "years": 12}),
+                         ((4.0, 0.7), {"value_curve": "straight-line", "years": 3.5}), ((4.0, 0.7), {"cost_of_capital": 0.0})):
+            pv = E.provider_view(*args, **kw)
+            v = E.operator_inputs("MI300X", {k: x for k, x in kw.items() if k == "cost_of_capital"})
+            r, n, S, C = v["cost_of_capital"], pv.operating_years, pv.residual_usd_per_gpu, pv.capex_usd_per_gpu
+            crf = E.annuity_factor(r, n)
+            per_h = (1 + v["setup_weeks"] / (W * n)) / H / pv.utilization
+            credit = (C * crf - ((C - S) * crf + r * S)) * per_h
+            assert pv.resale_credit_usd_per_gpu_hour == pytest.approx(credit, rel=1e-9), (args, kw)
+            assert pv.margin_with_resale_usd_per_gpu_hour == pytest.approx(
+                pv.margin_usd_per_gpu_hour + credit, rel=1e-12), (args, kw)
+            assert credit > 0
+            none = E.provider_view(*args, value_curve="none", **{k: x for k, x in kw.items() if k != "value_curve"})
+            assert none.resale_credit_usd_per_gpu_hour == 0.0
+            assert none.margin_with_resale_usd_per_gpu_hour == none.margin_usd_per_gpu_hour
+        # the retirement no longer reads as a bare loss of margin once the sale is credited
+        run, ret = E.provider_view(path="decay", retire=None), E.provider_view(path="decay")
+        assert ret.retirement_year == 4.0 and ret.margin_usd_per_gpu_hour < run.margin_usd_per_gpu_hour
+        assert (run.margin_usd_per_gpu_hour - ret.margin_usd_per_gpu_hour
+                > run.margin_with_resale_usd_per_gpu_hour - ret.margin_with_resale_usd_per_gpu_hour)
+
     def test_deal_book_profit_sums_to_the_cash_flows(self):
         """The deal's book operating profit includes the gain or loss on the sale: with every
         input held at its default it is 1,024 x the view's cumulative cash flow (failed before:

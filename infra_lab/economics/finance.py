@@ -435,8 +435,12 @@ class ProviderView:
     (residual_usd_per_gpu) minus book_value_at_sale_usd, the undepreciated book value then
     [USD]; margin_usd_per_gpu_hour: first price minus the owned cost per sold hour
     at the first sold share (annuity at the cost of capital over the years the hardware runs,
-    with no credit for the resale value; so a retirement raises that cost) [USD]. retire: the rule (None: run to the
-    horizon); retirement_year: the end of the last year with a positive cash margin, when
+    with no credit for the resale value; so a retirement raises that cost) [USD];
+    resale_credit_usd_per_gpu_hour: the sale price (residual_usd_per_gpu) spread over the
+    same hours as the capital, i.e. capital recovery with a salvage value, (A/F, r, n) on the
+    sale price, per sold hour [USD]; margin_with_resale_usd_per_gpu_hour: the margin with
+    that credit, the one to compare across retirement rules and value curves [USD]. retire:
+    the rule (None: run to the horizon); retirement_year: the end of the last year with a positive cash margin, when
     the hardware stops before the horizon [years from purchase], else None.
     """
 
@@ -461,6 +465,8 @@ class ProviderView:
     retirement_year: float | None = None
     gain_on_sale_usd: float = math.nan
     book_value_at_sale_usd: float = math.nan
+    resale_credit_usd_per_gpu_hour: float = math.nan
+    margin_with_resale_usd_per_gpu_hour: float = math.nan
 
     @property
     def operating_years(self) -> float:
@@ -482,6 +488,20 @@ class ProviderView:
         return pl.DataFrame({"year": np.arange(len(cf)), "revenue_usd": np.r_[0.0, self.revenue_usd],
                              "cash_cost_usd": np.r_[0.0, self.cash_cost_usd], "cash_flow_usd": cf,
                              "cumulative_usd": np.cumsum(cf), "book_profit_usd": np.r_[0.0, self.book_profit_usd]})
+
+
+def _resale_credit(sale_usd: float, rate: float, life_years: float, setup_weeks: float, utilization: float) -> float:
+    """What the sale at the end of the life takes off the owned cost per sold GPU-hour [USD].
+
+    Capital recovery with a salvage value S (any engineering-economics text: CR = (I - S)
+    (A/P, r, n) + r S = I (A/P, r, n) - S (A/F, r, n)) charges S (A/F, r, n) a year less than
+    the annuity on I alone, which the owned cost charges; the sinking-fund factor (A/F, r, n) =
+    r / ((1 + r)^n - 1) (1/n at r = 0). Spread like the owned cost's other fixed costs: over
+    8,766 h a year, with the setup weeks' share (1 + setup / (52.18 n)), per sold hour (/ U).
+    """
+    n = life_years
+    sff = 1.0 / n if rate == 0.0 else rate / math.expm1(n * math.log1p(rate))
+    return sale_usd * sff / HOURS_PER_YEAR * (1.0 + setup_weeks / (WEEKS_PER_YEAR * n)) / utilization
 
 
 def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: float | None = None,
@@ -570,11 +590,13 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     ov = {k: v[k] for k in (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu") if k in v}
     ov.update(utilization=u0 if u0 > 0 else 1.0, life_years=end)
     cost_sold = owned_cost_per_gpu_hour(accelerator, **ov).total_usd_per_gpu_hour
+    credit = _resale_credit(float(r["residual"][0]), v["cost_of_capital"], end, v["setup_weeks"], ov["utilization"])
     npv_v = float(np.sum(cf / (1.0 + v["cost_of_capital"]) ** np.arange(len(cf))))
     irr_v = float(irr_array(cf[None, :])[0])
     return ProviderView(
         path=path, price_usd_per_gpu_hour=p0, utilization=u0, years=float(N),
         margin_usd_per_gpu_hour=p0 - cost_sold, cost_usd_per_sold_gpu_hour=cost_sold,
+        resale_credit_usd_per_gpu_hour=credit, margin_with_resale_usd_per_gpu_hour=p0 - cost_sold + credit,
         cash_flows_usd=cf, payback_years=float(r["payback"][0]),
         irr=None if math.isnan(irr_v) else irr_v, npv_usd_per_gpu=npv_v, revenue_usd=rev_y,
         cash_cost_usd=cost_y, book_profit_usd=rev_y - cost_y - dep_y + gain_y,
