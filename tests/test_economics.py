@@ -463,7 +463,9 @@ class TestOperator:
                             for other in (None, "when_unprofitable"):
                                 o = E.provider_view(price, None, acc, retire=other, **kw)
                                 assert pv.npv_usd_per_gpu >= o.npv_usd_per_gpu - 1e-9 * full.capex_usd_per_gpu, key
-                            seen_earlier += pv.operating_years < E.provider_view(price, None, acc, **kw).operating_years
+                            cash_rule = E.provider_view(price, None, acc, **kw).operating_years
+                            assert pv.operating_years <= cash_rule, key   # never later on a falling value
+                            seen_earlier += pv.operating_years < cash_rule
         assert seen_earlier > 5
 
     def test_max_npv_keeps_while_a_year_is_worth_more_than_its_resale_loss(self):
