@@ -309,8 +309,10 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     plat = _fab.platform(hw.accelerator)
     lib = plat["library"]
     acc = hw.accelerator_spec
-    tiers = _fab.switch_counts(hw, radix)["tiers"]
-    hops = 2 * tiers - 1  # switches on the longest path
+    # switches on the longest path; a job inside one scale-up domain has no back-end switch
+    # (tiers 0) and no collective that crosses one, so its extra hop latency is 0 as for one tier
+    tiers = max(_fab.switch_counts(hw, radix)["tiers"], 1)
+    hops = 2 * tiers - 1
     P = np.zeros(K.P_SIZE)
     P[K.P_G] = hw.domain_gpus
     P[K.P_DPHYS] = hw.scaleup_domain
