@@ -57,7 +57,7 @@ __all__ = [
     "network_constants", "constant", "hardware_config", "ScaleUp", "ScaleOut", "scaleup",
     "scaleout", "Fabric", "switch_counts", "Flows", "step_flows", "StepResult", "route",
     "solve_rates", "simulate_step", "monte_carlo", "balls_into_bins", "ROUTINGS", "PATTERNS",
-    "FABRIC_KINDS", "link_counts", "platform", "host_cpu", "net_overhead_s",
+    "FABRIC_KINDS", "link_counts", "platform", "host_cpu", "net_overhead_s", "published_switch_counts",
 ]
 
 
@@ -368,6 +368,24 @@ def scaleout(hardware, radix: int | None = None) -> ScaleOut:
     return ScaleOut(nic.name, int(hw.nics_per_node), int(hw.gpus_per_node), nic.line_rate_Bps,
                     constant("nic_efficiency"), hw.fabric, float(hw.oversubscription), _radix(radix),
                     name, host_Bps)
+
+
+SWITCH_COUNTS_FILE = catalog.DATA_DIR / "network_switch_counts.csv"
+
+
+@cache
+def published_switch_counts():
+    """data/network_switch_counts.csv: switch and cable counts of published back-end fabrics
+    (NVIDIA's DGX SuperPOD B200 reference architecture, 64 to 2,048 nodes), each with the
+    hardware that gives them; tests/test_fabric.py checks :func:`switch_counts` against them."""
+    C = catalog
+    return C.read_table(SWITCH_COUNTS_FILE, {
+        "name": C.Col("str", required=True), "accelerator": C.Col("str", required=True),
+        "nic": C.Col("str", required=True), "fabric": C.Col("str", required=True, choices=FABRIC_KINDS),
+        **{k: C.Col("int", required=True, nonneg=True) for k in (
+            "nodes", "radix", "leaf", "spine", "core", "links_host", "links_leaf_spine", "links_spine_core")},
+        "oversubscription": C.Col("float", required=True, positive=True),
+    })
 
 
 def _leaf_split(radix: int, sigma: float) -> tuple[int, int]:

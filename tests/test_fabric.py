@@ -186,6 +186,18 @@ def test_switch_and_cable_counts_never_fall_as_nodes_grow(fabric):
             assert all(c >= p for c, p in zip(cur, prev, strict=True)), (n, prev, cur)
         prev = cur
 
+
+def test_switch_counts_match_published_fabrics():
+    """NVIDIA's DGX SuperPOD B200 table (data/network_switch_counts.csv), 64 to 2,048 nodes, two
+    and three levels: every switch and cable count is reproduced exactly."""
+    t = F.published_switch_counts()
+    assert t.height >= 6
+    for r in t.iter_rows(named=True):
+        hw = {k: r[k] for k in ("accelerator", "nic", "fabric", "nodes", "oversubscription")}
+        got = F.switch_counts(hw, radix=r["radix"])
+        want = {k: r[k] for k in ("leaf", "spine", "core", "links_host", "links_leaf_spine", "links_spine_core")}
+        assert {k: got[k] for k in want} == want, r["name"]
+
 def test_paths():
     with pytest.raises(ValidationError, match="PXN"):  # RCCL default: PXN off, no cross-rail path
         F.Fabric.build(ZYPHRA).paths(0, 8 * 64 + 3)
