@@ -247,13 +247,19 @@ pl.concat([r.breakdown().with_columns(pl.lit(f"{n} [s]").alias("run")) for n, r 
 """),
     ("md", r"""
 ## 6 · Validation against published runs
-
-Three public runs state enough of their configuration: LLaVA-1.5 7B and 13B fine-tuning (8 A100,
-DeepSpeed ZeRO-3, frozen CLIP, 665K samples; the README's training hours) and LMMs-Engine's
-Qwen2.5-VL-7B MFU (32 A800, FSDP2, 61,440-token packing). What they do not state is an
-assumption flagged in `data/measurements/multimodal_training.csv` (LLaVA's mean text per sample:
-200 tokens, the band shows 100–300). **Validation only, no fit**: three cases are too few for a
-train/test split, and nothing was tuned to them.
+"""),
+    ("code", r"""
+runs = MM.measurements().rows_by_key("case", named=True, unique=True)
+l7, lm = runs["llava15-7b-finetune"], runs["lmms-engine-qwen25vl-7b"]
+n_gpu = lambda r: r["nodes"] * r["gpus_per_node"]  # noqa: E731
+same = ("nodes", "gpus_per_node", "zero", "samples", "text_tokens_per_sample", "text_tokens_low", "text_tokens_high")
+assert all(r[k] == l7[k] for c, r in runs.items() if c.startswith("llava") for k in same), "the sentence names one LLaVA setup"
+md(f'''{len(runs)} public runs state enough of their configuration: LLaVA-1.5 7B and 13B fine-tuning ({n_gpu(l7)} A100,
+DeepSpeed ZeRO-{l7["zero"]}, frozen CLIP, {l7["samples"] / 1e3:.0f}K samples; the README's training hours) and LMMs-Engine's
+Qwen2.5-VL-7B MFU ({n_gpu(lm)} A800, modelled as {lm["accelerator"]}; FSDP2, {lm["packing_tokens"]:,}-token packing). What they do
+not state is an assumption flagged in `data/measurements/multimodal_training.csv` (LLaVA's mean text per sample:
+{l7["text_tokens_per_sample"]:.0f} tokens, the band shows {l7["text_tokens_low"]:.0f}–{l7["text_tokens_high"]:.0f}). **Validation
+only, no fit**: {len(runs)} cases are too few for a train/test split, and nothing was tuned to them.''')
 """),
     ("code", r"""
 val = MM.published_comparison()
