@@ -433,6 +433,64 @@ class TestOperator:
         assert a > b                                            # no decade of losses on the decaying rent
         assert d.line("IBM", "cluster capex").p50 == full.line("IBM", "cluster capex").p50
 
+    # the book (accounting) view and the cash view of the same life
+    def test_book_profit_sums_to_the_cash_flows(self):
+        """Pre-tax and unlevered, nothing separates the two views but timing: over the life,
+        revenue - cash costs - depreciation + the gain or loss on the sale = -capex + operating
+        cash + the sale price. Failed before: the book view left out the gain or loss on the
+        sale (MI300X decay, retired after year 4: book -3,874 vs cash -1,522 USD per GPU)."""
+        seen_gain = seen_loss = 0
+        for acc in ("MI300X", "H100"):
+            for path in E.PATHS:
+                for years in (0.5, 1, 3.5, 4.5, 5, 12, 30):
+                    for curve in E.VALUE_CURVES:
+                        for rule in (*E.RETIRE_RULES, None):
+                            pv = E.provider_view(None, None, acc, path=path, years=years, value_curve=curve,
+                                                 retire=rule)
+                            key = (acc, path, years, curve, rule)
+                            assert pv.book_profit_usd.sum() == pytest.approx(
+                                pv.cash_flows_usd.sum(), abs=1e-9 * pv.capex_usd_per_gpu), key
+                            assert pv.gain_on_sale_usd == pytest.approx(
+                                pv.residual_usd_per_gpu - pv.book_value_at_sale_usd, abs=1e-9), key
+                            L = E.operator_inputs(acc)["ibm_book_life_years"]
+                            age = pv.operating_years
+                            assert pv.book_value_at_sale_usd == pytest.approx(
+                                pv.capex_usd_per_gpu * max(0.0, 1.0 - age / L), rel=1e-12), key
+                            if curve == "straight-line":   # sold at its book value: no gain, no loss
+                                assert pv.gain_on_sale_usd == pytest.approx(0.0, abs=1e-9), key
+                            seen_gain += pv.gain_on_sale_usd > 1.0
+                            seen_loss += pv.gain_on_sale_usd < -1.0
+        assert seen_gain > 20 and seen_loss > 20
+
+    def test_book_depreciation_of_a_part_year(self):
+        """A horizon of 4.5 years charges half a year's depreciation in year 5 (before: a whole
+        year, so the book charged the full capex over 4.5 years of a 5-year book life)."""
+        pv = E.provider_view(4.0, 0.7, years=4.5, value_curve="none")
+        L = E.operator_inputs("MI300X")["ibm_book_life_years"]
+        dep = pv.revenue_usd - pv.cash_cost_usd - pv.book_profit_usd
+        dep[-1] += pv.gain_on_sale_usd                  # the sale is booked in the last year
+        np.testing.assert_allclose(dep, pv.capex_usd_per_gpu / L * np.array([1, 1, 1, 1, 0.5]), rtol=1e-12)
+        assert pv.book_value_at_sale_usd == pytest.approx(pv.capex_usd_per_gpu * (1 - 4.5 / L), rel=1e-12)
+
+    def test_deal_book_profit_sums_to_the_cash_flows(self):
+        """The deal's book operating profit includes the gain or loss on the sale: with every
+        input held at its default it is 1,024 x the view's cumulative cash flow (failed before:
+        the gain on the retired cluster's sale was left out)."""
+        v = E.operator_inputs("MI300X")
+        P = E.parameters("MI300X")
+        names = [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS, "amd_asp_usd_per_gpu", "dpus_per_node", "dpu_usd"]
+        fixed = {k: (v[k] if k in v else P[k].value) for k in names}
+        for rule in (*E.RETIRE_RULES, None):
+            for years in (5.0, 12.0):
+                d = E.deal_pnl(1e5, n=20, seed=3, years=years, overrides=fixed, retire=rule)
+                pv = E.provider_view(path="decay", years=years, retire=rule)
+                book = d.line("IBM", f"book operating profit over {years:g} years")
+                assert book.p5 == pytest.approx(book.p95, rel=1e-12)                   # nothing drawn
+                assert book.p50 == pytest.approx(1024 * pv.cash_flows_usd.sum(), rel=1e-9)
+                assert book.p50 == pytest.approx(1024 * pv.book_profit_usd.sum(), rel=1e-9)
+                assert d.line("IBM", "gain or loss on the hardware's sale").p50 == pytest.approx(
+                    1024 * pv.gain_on_sale_usd, rel=1e-9)
+
     def test_retire_input_checks(self):
         for bad in ("always", "when-unprofitable", ""):
             with pytest.raises(UnknownNameError, match="when_unprofitable"):

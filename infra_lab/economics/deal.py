@@ -142,12 +142,12 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
             raise ValidationError(f"contract_usd_per_gpu_hour: no contract rent for {acc} in the data; pass "
                                   "overrides={'contract_usd_per_gpu_hour': ...} [USD per GPU-hour]")
         fixed["contract_usd_per_gpu_hour"] = c
-    if years is not None:
-        N = V.positive("years", years, hi=30.0)
-    else:
-        N = fixed.get("ibm_book_life_years", P["ibm_book_life_years"].value)
+    # IBM's filed book life depreciates the cluster whatever the horizon (before: the horizon
+    # replaced it, so years=12 depreciated over 12 years where provider_view used the 5 filed)
+    book_life = fixed.get("ibm_book_life_years", P["ibm_book_life_years"].value)
+    N = V.positive("years", years, hi=30.0) if years is not None else book_life
     fixed.setdefault("utilization", P["utilization"].value)
-    fixed["ibm_book_life_years"] = N
+    fixed["ibm_book_life_years"] = book_life
     s = U.sample(P, n, seed, [k for k in names if k not in fixed], fixed=fixed)
     if tdp is None:
         tdp = _tdp(acc)
@@ -180,7 +180,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     capex = ng * r["capex"]
     rev = ng * r["revenue"].sum(axis=1)
     cash_cost = ng * (r["energy"] + r["opex"]).sum(axis=1)
-    book = rev - cash_cost - capex * np.minimum(1.0, r["end_years"] / s["ibm_book_life_years"])
+    gain = ng * r["gain_on_sale"]            # sale price - undepreciated book value, at the sale
+    book = rev - cash_cost - capex * np.minimum(1.0, r["end_years"] / s["ibm_book_life_years"]) + gain
     irr = irr_array(r["annual"])
     irr = np.where(np.isnan(irr), -1.0, irr)
     npv = ng * np.sum(r["annual"] / (1.0 + s["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1)
@@ -192,10 +193,13 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     until = "" if rule is None else ", until retired"
     add("IBM", f"revenue over {N:g} years", rev, "USD", f"rent path '{path}' (contract, then market){until}")
     add("IBM", f"cash costs over {N:g} years", cash_cost, "USD", "energy, colocation, maintenance, insurance, staff")
+    sold_when = "at the horizon" if rule is None else "at retirement, else at the horizon"
+    add("IBM", "gain or loss on the hardware's sale", gain, "USD",
+        f"sale price (value curve) - undepreciated book value, {sold_when} (pre-tax)")
     add("IBM", f"book operating profit over {N:g} years", book, "USD",
-        "revenue - cash costs - straight-line depreciation over IBM's book life (pre-tax)"
-        + ("" if rule is None else "; depreciation while the hardware runs; the gain or loss on its sale at "
-           "retirement is not booked"))
+        "revenue - cash costs - straight-line depreciation over IBM's book life"
+        + ("" if rule is None else " while the hardware runs")
+        + " + the gain or loss on its sale (pre-tax; sums to the undiscounted cash flows)")
     add("IBM", "book operating margin", book / rev, "fraction", "book operating profit / revenue")
     add("IBM", "IRR (pre-tax, unlevered)", irr, "per year", "yearly cash flows incl. residual value; -100 % if never repaid")
     add("IBM", "NPV at the cost of capital", npv, "USD", "pre-tax, unlevered")

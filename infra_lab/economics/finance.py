@@ -289,8 +289,13 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
     Returns arrays of shape (n, months) (``price``: the rent path, which goes on after a
     retirement; ``sold``, ``revenue``, ``energy``, ``opex``: 0 after it) and (n, years + 1)
     (``annual``: year 0 = -capex, the retirement year (else the last) + residual, 0 after),
-    plus ``capex``, ``residual`` (at retirement), ``book_dep`` (per year), ``payback`` and
-    ``end_years`` (n,: the age at retirement, or the horizon) [years], all per GPU.
+    plus ``capex``, ``residual`` (the sale price at retirement, else at the horizon),
+    ``book_dep`` (per year), ``book_value`` (undepreciated on the straight line over
+    ``ibm_book_life_years`` at the sale), ``gain_on_sale`` (residual - book_value: the book
+    gain, or loss if negative, on the sale) [USD], ``payback`` and ``end_years`` (n,: the age
+    at retirement, or the horizon) [years], all per GPU. The book and cash views reconcile:
+    revenue - energy - opex - depreciation while it runs + gain_on_sale sums, over the life,
+    to ``annual``'s sum.
     """
     V.choice("path", path, PATHS)
     V.choice("value_curve", value_curve, VALUE_CURVES)
@@ -407,9 +412,10 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     pb = np.where(has, pb, np.inf)
     L = np.broadcast_to(col(v["ibm_book_life_years"])[:, 0], (n,))
     book_dep = capex / L
+    book_value = capex * np.maximum(0.0, 1.0 - end / L)   # undepreciated at the sale (straight line over L)
     return {"t_years": t, "price": p, "sold": sold, "revenue": revenue, "energy": energy, "opex": opex,
             "annual": annual, "capex": capex, "residual": residual, "book_dep": book_dep, "payback": pb,
-            "end_years": end}
+            "end_years": end, "book_value": book_value, "gain_on_sale": residual - book_value}
 
 
 @dataclass(frozen=True)
@@ -422,8 +428,12 @@ class ProviderView:
     GPU]; payback_years (undiscounted, operating cash only; ``math.inf`` if never); irr
     [1/year] (None if the NPV never falls through zero); npv_usd_per_gpu at the cost of
     capital [USD]; book_profit_usd: revenue - cash costs - straight-line depreciation over the
-    book life, per year, 0 after a retirement (the gain or loss on the sale at retirement is
-    not booked) [USD]; margin_usd_per_gpu_hour: first price minus the owned cost per sold hour
+    book life for the part of each year the hardware runs + the gain or loss on its sale in
+    the year of the sale (at retirement, else at the horizon, where the cash view takes the
+    residual), 0 after a retirement [USD]: its sum equals the sum of cash_flows_usd (pre-tax,
+    unlevered: no tax or interest separates them); gain_on_sale_usd: the sale price
+    (residual_usd_per_gpu) minus book_value_at_sale_usd, the undepreciated book value then
+    [USD]; margin_usd_per_gpu_hour: first price minus the owned cost per sold hour
     at the first sold share (annuity at the cost of capital over the years the hardware runs,
     with no credit for the resale value; so a retirement raises that cost) [USD]. retire: the rule (None: run to the
     horizon); retirement_year: the end of the last year with a positive cash margin, when
@@ -449,6 +459,8 @@ class ProviderView:
     basis: str = "pre-tax, unlevered"
     retire: str | None = None
     retirement_year: float | None = None
+    gain_on_sale_usd: float = math.nan
+    book_value_at_sale_usd: float = math.nan
 
     @property
     def operating_years(self) -> float:
@@ -546,7 +558,12 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     rev_y = np.array([rev_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
     cost_y = np.array([cost_m[12 * y:12 * (y + 1)].sum() for y in range(Ny)])
     L = v["ibm_book_life_years"]
-    dep_y = np.array([r["capex"][0] / L * max(0.0, min(1.0, L - y)) * (y < end) for y in range(Ny)])
+    # straight line over L for the part of each year the hardware runs (a horizon of 4.5 years
+    # charges half a year in year 5)
+    dep_y = np.array([r["capex"][0] / L * max(0.0, min(y + 1.0, end, L) - y) for y in range(Ny)])
+    gain = float(r["gain_on_sale"][0])
+    gain_y = np.zeros(Ny)
+    gain_y[int(math.ceil(end - 1e-9)) - 1] = gain       # booked in the year of the sale
     on = r["sold"][0] > 0
     p0 = float(r["price"][0][on][0]) if on.any() else 0.0
     u0 = float(r["sold"][0][on][0]) if on.any() else 0.0
@@ -560,10 +577,11 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
         margin_usd_per_gpu_hour=p0 - cost_sold, cost_usd_per_sold_gpu_hour=cost_sold,
         cash_flows_usd=cf, payback_years=float(r["payback"][0]),
         irr=None if math.isnan(irr_v) else irr_v, npv_usd_per_gpu=npv_v, revenue_usd=rev_y,
-        cash_cost_usd=cost_y, book_profit_usd=rev_y - cost_y - dep_y,
+        cash_cost_usd=cost_y, book_profit_usd=rev_y - cost_y - dep_y + gain_y,
         capex_usd_per_gpu=float(r["capex"][0]), residual_usd_per_gpu=float(r["residual"][0]),
         monthly={"t_years": r["t_years"], "price": r["price"][0], "sold": r["sold"][0]},
-        retire=rule, retirement_year=retired_at)
+        retire=rule, retirement_year=retired_at, gain_on_sale_usd=gain,
+        book_value_at_sale_usd=float(r["book_value"][0]))
 
 
 # --------------------------------------------------------------------------------------
