@@ -372,6 +372,11 @@ class TestValidation:
         assert compute.fused_grouped_tile(s8, 2048, 4096, 7168) == (256, 128)
         assert compute.fused_grouped_tile(s8, 256, 2048, 768) == (128, 256)
         assert s8["cluster"] == (2, 2) and sb["cluster"] == (2, 1) and sb["kernels"] == 2
+        # the dispatch bounds are the schedule row's (PyTorch's 128 and 2048), not the code's
+        assert (sb["small_max"], sb["large_min"], s8["small_max"], s8["large_min"]) == (128, None, 128, 2048)
+        assert compute.fused_grouped_tile({**sb, "small_max": 256}, 200, 4096, 7168) == (64, 128)
+        assert compute.fused_grouped_tile(s8, 2048, 2048, 7168) == (256, 128)
+        assert compute.fused_grouped_tile({**s8, "large_min": 4096}, 2048, 2048, 7168) == (128, 256)
         assert compute.fused_grouped_tile(compute.fused_grouped_schedule("B200"), 8192, 4096, 7168) == (128, 256)
         for acc, prec in (("MI300X", "bf16"), ("A100-SXM-80GB", "bf16"), ("B200", "fp8"), ("H200-SXM", "mxfp8")):
             assert compute.fused_grouped_schedule(acc, prec) is None, (acc, prec)

@@ -43,3 +43,157 @@ def test_a_repo_source_must_name_a_file_of_the_data_folder():
     assert not catalog.is_source("repo:data/measurements/device/no_such_run.json")
     assert not catalog.is_source("repo:tools/device/measure_kernels.py")     # outside data/
     assert not catalog.is_source("arxiv.org/abs/2407.21783")
+
+
+# --------------------------------------------------------------------------------------
+# Tables without a source_url column, and numbers typed into the compute code
+# --------------------------------------------------------------------------------------
+# the one data table whose schema has no source_url column: a verbatim third-party dataset whose
+# per-record source column is named by data/SOURCES.md
+SOURCE_COLUMN_EXCEPTIONS = {"epoch_hardware_prices.csv": "Price source"}
+
+
+def test_every_csv_has_a_source_column():
+    """A table without a source_url column escapes the per-row check above: only the documented
+    verbatim copy of Epoch's dataset may, and every one of its records that carries a price
+    names its source there (one record of the copy is a bare model name with no price)."""
+    sources_md = (DATA / "SOURCES.md").read_text(encoding="utf-8")
+    for path in CSVS:
+        rel = str(path.relative_to(DATA))
+        cols = pl.read_csv(path, n_rows=0).columns
+        if "source_url" in cols:
+            continue
+        assert rel in SOURCE_COLUMN_EXCEPTIONS, f"{rel}: no source_url column"
+        col = SOURCE_COLUMN_EXCEPTIONS[rel]
+        assert col in cols and f"`{col}`" in sources_md, (rel, col)
+        df = pl.read_csv(path, infer_schema_length=0)
+        price_cols = [c for c in df.columns if c.startswith("Price") and c not in (col, "Price date")]
+        priced = df.filter(pl.any_horizontal(pl.col(price_cols).is_not_null()))
+        bad = priced.filter(pl.col(col).fill_null("").str.strip_chars() == "")
+        assert bad.height == 0, f"{rel}: {bad.height} priced record(s) without a {col}"
+
+
+def test_every_csv_without_a_unit_column_names_units_in_its_columns():
+    """Where a table has no unit column, a numeric column carries its unit in its name (``_GB``,
+    ``_usd``, ``_s``, ``_W`` ...) or is a count or dimensionless (listed by name below), or is a
+    ``value`` beside a ``metric`` that names it (``tokens_per_s_per_gpu``); a new numeric column
+    with none of these fails here."""
+    unit_tokens = ("GB", "GiB", "MiB", "TBps", "GBps", "Gbps", "Tbps", "tflops", "MHz", "W", "usd", "USD",
+                   "kWh", "years", "year", "bytes", "us", "ns", "s", "h", "hz", "pct", "rps", "px",
+                   "Price", "tokens")
+    dimensionless = {
+        # counts of things [-]
+        "gpus", "gpus_per_node", "gpus_per_link", "gpus_per_instance", "gpus_per_server", "nodes",
+        "nics_per_node", "node_gpus", "scaleup_domain", "scaleup_links", "compute_units", "vcpus",
+        "cpu_cores", "arm_cores", "ports_400G", "ports_800G", "ports_400g_equivalent", "hbm_stacks",
+        "generation", "ring_channels", "rccl_tuning_model", "count", "interruptions",
+        "interruptions_low", "interruptions_high", "num_prompts", "concurrency", "engine_max_batch",
+        "Number of GPUs",
+        # parallelism and batch shape [-]
+        "tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero", "moe_tp", "micro_batch", "global_batch",
+        # model shape [elements, layers, heads]
+        "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "experts", "top_k",
+        "expert_ffn_hidden", "shared_experts", "shared_expert_ffn_hidden", "dense_layers", "moe_every",
+        "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "ssm_layers",
+        "ssm_state", "ssm_head_dim", "ssm_expand", "ssm_conv", "shared_attn_blocks", "lora_rank",
+        "cca_time0", "cca_time1", "ssm_groups", "router_hidden", "sliding_window", "full_attention_every",
+        "mtp_layers", "router_groups", "router_group_topk", "patch_size", "temporal_patch", "in_channels",
+        "spatial_merge", "image_size", "min_pixels", "max_pixels", "max_tiles", "pos_rows",
+        "tile_embedding_rows", "extra_norms", "global_layers", "intermediate_outputs", "window_patches",
+        "mel_bins", "conv_kernel", "conv_stride", "pool_stride", "codebooks", "lm_tokens_per_frame",
+        "vision_projector_hidden", "cross_layers", "cross_gates", "cross_norms", "extra_vocab",
+        "published_params", "published_params_total", "published_params_active",
+        # number formats [bits, elements]
+        "element_bits", "block_size", "scale_bits",
+        # sequence lengths [tokens]
+        "seq_len", "max_seq_len", "isl_nominal", "osl_nominal",
+        # ratios and fractions [-]
+        "spec_acceptance",
+    }
+    bad = []
+    for path in CSVS:
+        df = pl.read_csv(path, infer_schema_length=None)
+        if "unit" in df.columns:
+            continue
+        for c, t in df.schema.items():
+            if not t.is_numeric() or c in dimensionless:
+                continue
+            if c == "value" and "metric" in df.columns:     # the metric's name carries the unit
+                continue
+            if not any(tok in c.replace(" ", "_").split("_") or c.endswith(tok) for tok in unit_tokens):
+                bad.append(f"{path.relative_to(DATA)}:{c}")
+    assert not bad, f"numeric columns with no unit in their name and no unit column: {bad}"
+
+
+PACKAGE = DATA.parent / "infra_lab"
+# the compute model's code: every physical quantity it uses is a row of data/ (compute_params.csv,
+# accelerators.csv, the number-format table), never a literal
+COMPUTE_CODE = sorted((PACKAGE / "compute").glob("*.py")) + [PACKAGE / "_kernels" / "gemm.py"]
+# literals reviewed as not quantities: (file, value) -> why
+REVIEWED_LITERALS = {
+    ("attention.py", 2.5): "backward FLOP factor: 5 GEMM-like products against the forward's 2",
+    ("gemm.py", 64): "number of points of the roofline chart's default intensity grid",
+    ("gemm.py", 11): "index into the kernel argument tuple", ("gemm.py", 12): "index",
+    ("gemm.py", 13): "index", ("gemm.py", 14): "index", ("gemm.py", 15): "index",
+    ("moe.py", 12.0): "integration range of the expected maximum of normals [standard deviations]",
+    ("moe.py", 24001): "integration grid points", ("moe.py", 0.5): "the normal density's -x^2/2",
+    ("moe.py", 200): "method switch: Monte Carlo below 200 rows per rank (accuracy of the closed form)",
+    ("moe.py", 400): "Monte Carlo trials, at most", ("moe.py", 16): "Monte Carlo trials, at least",
+    ("moe.py", 20000000.0): "Monte Carlo routed rows in all", ("moe.py", 5000000000.0): "Monte Carlo size cap",
+    ("ops.py", 0.5): "causal mask: half of s x s", ("ops.py", 0.25):
+        "roofline chart only: the nominal intensity where ops with no counted FLOPs are drawn",
+    ("validation.py", 200): "golden-section iterations", ("validation.py", 6e-05): "search bracket [s]",
+    ("validation.py", 0.0002): "search bracket [s]", ("validation.py", 0.05): "search bracket [-]",
+    ("validation.py", 0.2): "search bracket [-]", ("validation.py", 40.0): "search bracket [blocks]",
+    ("validation.py", 1024): "unit: a source's '2k' sequence length is 2 x 1024 tokens",
+    ("validation.py", 80): "text truncation [characters]", ("validation.py", 77): "text truncation",
+}
+
+
+def _numeric_literals(path: Path) -> list[tuple[int, float]]:
+    import ast
+    import math
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parent = {id(c): n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+    out = []
+    for n in ast.walk(tree):
+        if not (isinstance(n, ast.Constant) and type(n.value) in (int, float)):
+            continue
+        v, p = abs(n.value), parent.get(id(n))
+        if isinstance(p, ast.BinOp) and isinstance(p.op, ast.Pow):
+            continue                                   # 2**31, 2**40: bounds of argument checks
+        q = p
+        while q is not None and not isinstance(q, (ast.keyword, ast.stmt)):
+            q = parent.get(id(q))
+        if isinstance(q, ast.keyword) and q.arg in ("lo", "hi", "maxsize", "tol", "it"):
+            continue                                   # argument ranges, cache sizes, tolerances
+        if float(v).is_integer() and v <= 8:
+            continue                                   # formula structure: 2·M·N·K, 3 gated matrices, 6·N·D
+        if v > 0 and (math.log10(v).is_integer() or v < 1e-6):
+            continue                                   # unit conversions (1e12, 1e6) and tolerances
+        out.append((n.lineno, n.value))
+    return out
+
+
+def test_compute_code_types_no_quantity_that_belongs_in_data():
+    """The compute model reads its quantities (bandwidths, byte sizes of formats, benchmark shapes,
+    library dispatch bounds) from data/ with a source URL. A numeric literal in its code is a small
+    integer of a formula's structure, a unit conversion, a tolerance, an argument bound, or one of
+    REVIEWED_LITERALS; anything else (a 16384-token benchmark shape, a 2048-element dispatch bound
+    typed in again) fails here with its file and line."""
+    bad = []
+    for path in COMPUTE_CODE:
+        for line, v in _numeric_literals(path):
+            if (path.name, v) not in REVIEWED_LITERALS:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    assert not bad, f"numbers typed into the compute code (move them to data/ or review them): {bad}"
+
+
+def test_the_literal_scan_sees_a_typed_quantity(tmp_path):
+    """The scan above is not vacuous: a benchmark shape typed into code is found, a unit
+    conversion, a formula's 2 and an argument bound are not."""
+    f = tmp_path / "x.py"
+    f.write_text('"""doc 16384."""\ndef g(s, P):\n    """Doc 700 W."""\n    t = 2.0 * s / 1e12\n'
+                 '    P.check_number("s", s, lo=1, hi=2**24)\n    return {"seq_len": 16384, "tokens": t}\n')
+    assert _numeric_literals(f) == [(6, 16384)]

@@ -433,6 +433,71 @@ class TestOperator:
         assert a > b                                            # no decade of losses on the decaying rent
         assert d.line("IBM", "cluster capex").p50 == full.line("IBM", "cluster capex").p50
 
+    # retire="max_npv": the abandonment rule of replacement analysis
+    def test_max_npv_sells_after_the_year_of_the_largest_npv(self):
+        """By brute force over every sale year T, from the run-to-the-horizon view's margins:
+        -capex + discounted margins of years 1..T + the discounted sale price at age T."""
+        seen_earlier = 0
+        for acc in ("MI300X", "H100"):
+            for path in E.PATHS:
+                for price in (None, 1.5, 4.0):
+                    for years in (1, 3.5, 5, 12, 30):
+                        for curve in ("exponential", "straight-line"):
+                            kw = dict(path=path, years=years, value_curve=curve)
+                            full = E.provider_view(price, None, acc, retire=None, **kw)
+                            pv = E.provider_view(price, None, acc, retire="max_npv", **kw)
+                            v = E.operator_inputs(acc)
+                            r, d, L = v["cost_of_capital"], v["depreciation_ooms_per_year"], v["ibm_book_life_years"]
+                            m = full.revenue_usd - full.cash_cost_usd
+                            N = len(m)
+                            ages = [min(float(T), float(years)) for T in range(1, N + 1)]
+                            worth = [-full.capex_usd_per_gpu + sum(m[y] / (1 + r) ** (y + 1) for y in range(T))
+                                     + E.residual_value(full.capex_usd_per_gpu, ages[T - 1], curve, life_years=L,
+                                                        ooms_per_year=d) / (1 + r) ** T for T in range(1, N + 1)]
+                            best = int(np.argmax(worth)) + 1
+                            key = (acc, path, price, years, curve)
+                            assert pv.operating_years == ages[best - 1], key
+                            assert pv.retirement_year == (None if best == N else float(best)), key
+                            assert pv.npv_usd_per_gpu == pytest.approx(max(worth), abs=1e-9 * full.capex_usd_per_gpu), key
+                            # no rule does better by the NPV at the cost of capital
+                            for other in (None, "when_unprofitable"):
+                                o = E.provider_view(price, None, acc, retire=other, **kw)
+                                assert pv.npv_usd_per_gpu >= o.npv_usd_per_gpu - 1e-9 * full.capex_usd_per_gpu, key
+                            cash_rule = E.provider_view(price, None, acc, **kw).operating_years
+                            assert pv.operating_years <= cash_rule, key   # never later on a falling value
+                            seen_earlier += pv.operating_years < cash_rule
+        assert seen_earlier > 5
+
+    def test_max_npv_keeps_while_a_year_is_worth_more_than_its_resale_loss(self):
+        """The marginal reading (MI300X rebound, 12 years): at the chosen sale age T, one more
+        year's margin and the sale a year later, brought back to T, are worth less than selling
+        at T; the year before, keeping was worth more."""
+        pv = E.provider_view(path="rebound", years=12, retire="max_npv")
+        full = E.provider_view(path="rebound", years=12, retire=None)
+        v = E.operator_inputs("MI300X")
+        r, d, C = v["cost_of_capital"], v["depreciation_ooms_per_year"], full.capex_usd_per_gpu
+        T = int(pv.retirement_year)
+        m = full.revenue_usd - full.cash_cost_usd
+        S = lambda a: E.exponential_value(C, a, d)   # noqa: E731
+        assert (m[T] + S(T + 1)) / (1 + r) < S(T)           # year T+1 not worth its resale loss
+        assert (m[T - 1] + S(T)) / (1 + r) > S(T - 1)       # year T was
+        assert pv.retirement_year < E.provider_view(path="rebound", years=12).retirement_year
+
+    def test_max_npv_on_draws_matches_the_scalar_view(self):
+        v = E.sample_parameters(30, 5, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS])
+        v["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
+        r = E.operator_cash_flows(v, path="rebound", years=12.0, retire="max_npv")
+        cc = v["cost_of_capital"][:, None] if np.ndim(v["cost_of_capital"]) else v["cost_of_capital"]
+        npv_r = np.sum(r["annual"] / (1 + cc) ** np.arange(13), axis=1)
+        for rule in ("when_unprofitable", None):
+            o = E.operator_cash_flows(v, path="rebound", years=12.0, retire=rule)
+            assert np.all(npv_r >= np.sum(o["annual"] / (1 + cc) ** np.arange(13), axis=1) - 1e-6)
+        for i in (0, 7, 19):
+            kw = {k: (float(x[i]) if np.ndim(x) else x) for k, x in v.items()}
+            one = E.operator_cash_flows(kw, path="rebound", years=12.0, retire="max_npv")
+            assert one["end_years"][0] == r["end_years"][i]
+            np.testing.assert_allclose(one["annual"][0], r["annual"][i], rtol=1e-12)
+
     # the book (accounting) view and the cash view of the same life
     def test_book_profit_sums_to_the_cash_flows(self):
         """Pre-tax and unlevered, nothing separates the two views but timing: over the life,
@@ -442,7 +507,7 @@ class TestOperator:
         seen_gain = seen_loss = 0
         for acc in ("MI300X", "H100"):
             for path in E.PATHS:
-                for years in (0.5, 1, 3.5, 4.5, 5, 12, 30):
+                for years in (0.5, 3.5, 4.5, 5, 30):
                     for curve in E.VALUE_CURVES:
                         for rule in (*E.RETIRE_RULES, None):
                             pv = E.provider_view(None, None, acc, path=path, years=years, value_curve=curve,
@@ -471,6 +536,33 @@ class TestOperator:
         dep[-1] += pv.gain_on_sale_usd                  # the sale is booked in the last year
         np.testing.assert_allclose(dep, pv.capex_usd_per_gpu / L * np.array([1, 1, 1, 1, 0.5]), rtol=1e-12)
         assert pv.book_value_at_sale_usd == pytest.approx(pv.capex_usd_per_gpu * (1 - 4.5 / L), rel=1e-12)
+
+    def test_margin_with_resale_is_capital_recovery_with_salvage(self):
+        """margin_usd_per_gpu_hour charges the annuity on the whole capex; the sale price S at
+        the end of n years takes off (I - S)(A/P, r, n) + r S's difference from I (A/P, r, n),
+        spread per sold hour like the capital (no such column before)."""
+        H, W = E.HOURS_PER_YEAR, 365.25 / 7.0
+        for args, kw in (((None, None), {"path": "decay"}), ((None, None), {"path": "decay", "years": 30}),
+                         ((4.0, 0.7), {"years": 3.5}), ((None, None), {"path": "rebound", "years": 12}),
+                         ((4.0, 0.7), {"value_curve": "straight-line", "years": 3.5}), ((4.0, 0.7), {"cost_of_capital": 0.0})):
+            pv = E.provider_view(*args, **kw)
+            v = E.operator_inputs("MI300X", {k: x for k, x in kw.items() if k == "cost_of_capital"})
+            r, n, S, C = v["cost_of_capital"], pv.operating_years, pv.residual_usd_per_gpu, pv.capex_usd_per_gpu
+            crf = E.annuity_factor(r, n)
+            per_h = (1 + v["setup_weeks"] / (W * n)) / H / pv.utilization
+            credit = (C * crf - ((C - S) * crf + r * S)) * per_h
+            assert pv.resale_credit_usd_per_gpu_hour == pytest.approx(credit, rel=1e-9), (args, kw)
+            assert pv.margin_with_resale_usd_per_gpu_hour == pytest.approx(
+                pv.margin_usd_per_gpu_hour + credit, rel=1e-12), (args, kw)
+            assert credit > 0
+            none = E.provider_view(*args, value_curve="none", **{k: x for k, x in kw.items() if k != "value_curve"})
+            assert none.resale_credit_usd_per_gpu_hour == 0.0
+            assert none.margin_with_resale_usd_per_gpu_hour == none.margin_usd_per_gpu_hour
+        # the retirement no longer reads as a bare loss of margin once the sale is credited
+        run, ret = E.provider_view(path="decay", retire=None), E.provider_view(path="decay")
+        assert ret.retirement_year == 4.0 and ret.margin_usd_per_gpu_hour < run.margin_usd_per_gpu_hour
+        assert (run.margin_usd_per_gpu_hour - ret.margin_usd_per_gpu_hour
+                > run.margin_with_resale_usd_per_gpu_hour - ret.margin_with_resale_usd_per_gpu_hour)
 
     def test_deal_book_profit_sums_to_the_cash_flows(self):
         """The deal's book operating profit includes the gain or loss on the sale: with every

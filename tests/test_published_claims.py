@@ -18,6 +18,7 @@ QUOTED = {  # claim -> (value, unit, the notebook generator that quotes it)
     "standard-ethernet-throughput": (60, "%", "03_interconnect.py"),
     "meta-eecmp-qp-allreduce": (40, "%", "03_interconnect.py"),
     "delta-h100-vs-a100-hbm-mtbe": (3.2, "x", "06_reliability.py"),
+    "amd-zaya1-cluster-maf": (750, "PFLOP/s", "01_the_deployment.py"),
 }
 
 
@@ -41,3 +42,5 @@ def test_the_notebooks_read_the_claims_instead_of_typing_them():
     for typed in ('"vendor": 1.25', '"vendor": 1.08', '95 / 60', '"vendor": 1.40'):
         assert typed not in nb03
     assert "3.2×" not in nb06
+    nb01 = (ROOT / "tools" / "notebooks" / "01_the_deployment.py").read_text()
+    assert "750" not in nb01

@@ -91,6 +91,7 @@ def test_new_model_fields_validated():
 # ---------------------------------------------------------------- the serving Scenario
 import math  # noqa: E402
 import tomllib  # noqa: E402
+import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
@@ -225,6 +226,20 @@ _CASES = {
                           num_prompts=500, lockstep=True),
     "lockstep-atom-separate-prefill": _sc(acc="MI355X", engine="atom", concurrency=128, input_tokens=1000,
                                           output_tokens=1000, num_prompts=512, lockstep=True),
+    # separate prefill: several prompts per gap, packed into forwards of the budget; prompts
+    # longer than the budget; DP attention whose ranks choose prefill or decode on their own
+    "sglang-batched-prefill-gap": _sc(engine="sglang", concurrency=256, input_tokens=2000, output_tokens=100,
+                                      chunk_tokens=4096),
+    "sglang-prompt-over-budget": _sc(engine="sglang", concurrency=16, input_tokens=20000, output_tokens=300,
+                                     chunk_tokens=3000),
+    "sglang-dp-attention": _sc(model="deepseek-v3", acc="H200", engine="sglang", tp=1, dp=8, ep=8,
+                               dp_attention=True, concurrency=256, input_tokens=3000, output_tokens=500),
+    "sglang-dp-attention-lockstep": _sc(model="deepseek-v3", acc="H200", engine="sglang", tp=1, dp=8, ep=8,
+                                        dp_attention=True, concurrency=256, input_tokens=3000, output_tokens=500,
+                                        num_prompts=1000, lockstep=True),
+    "trt-dp-attention-lockstep": _sc(model="deepseek-v3", acc="B200", engine="trt-llm", tp=1, dp=8, ep=8,
+                                     dp_attention=True, weight_precision="fp4", concurrency=512, chunk_tokens=2048,
+                                     input_tokens=1024, output_tokens=1024, num_prompts=2048, lockstep=True),
 }
 
 
@@ -1232,3 +1247,140 @@ def test_throughput_is_continuous_token_by_token_at_the_maia_full_budget_boundar
                                                           rel=1e-9)
     steps = [abs(b / a - 1.0) for a, b in zip(tps, tps[1:], strict=False)]
     assert max(steps) < 1e-3, steps
+
+
+# ------------------------------------------------- separate prefill forwards (SGLang, ATOM)
+def _packed_gap(k, n_in, m):
+    """A gap of ``k`` prompts of ``n_in`` tokens packed first come first served into forwards
+    of ``m`` tokens, counted forward by forward: (mean prompts still before their first token
+    during a forward, mean forwards up to the one holding a prompt's last token)."""
+    n = k * n_in // m
+    pending = [k - ((s - 1) * m) // n_in for s in range(1, n + 1)]
+    done_at = [-(-(j * n_in) // m) for j in range(1, k + 1)]
+    return sum(pending) / n, sum(done_at) / k
+
+
+@pytest.mark.parametrize(("k", "n_in", "m"), [(8, 1000, 4000), (16, 500, 4000), (4, 3000, 1000), (6, 2048, 1024),
+                                              (3, 4096, 4096), (1, 9000, 3000)])
+def test_separate_prefill_gap_matches_a_packed_gap(k, n_in, m):
+    """The decode wait and the TTFT of a separate-prefill gap (docs/serving.md): of B running
+    requests the decoding ones wait for every prefill forward, the u prompts of the gap still
+    before their first token do not; u and the forwards before a prompt's first token are
+    those of a gap counted forward by forward where the packing is exact (m a multiple of I or
+    I of m)."""
+    from infra_lab._kernels import serving as K
+
+    B = 64.0
+    p_tok = float(k * n_in)
+    x, keep, q = K._separate_prefill(p_tok, float(n_in), float(m), B, False, 1)
+    pending, ahead = _packed_gap(k, n_in, m)
+    assert x == pytest.approx(p_tok / m) and q == 0.0
+    assert B * (1.0 - keep) == pytest.approx(pending, rel=1e-12)
+    # TTFT in service with 1 s per prefill forward, nothing else: the mean forwards before it
+    ttft, _frac, _step = K._ttft_in_service(False, 0.0, 1.0, 0.0, float(n_in), 0.0, float(m), 0.0, p_tok, k,
+                                            0.0, 0.0, x, 0.0)
+    assert ttft == pytest.approx(ahead, rel=1e-12)
+
+
+def test_separate_prefill_weights_are_continuous_and_have_their_limits():
+    """keep (the share of the running requests that wait for a prefill forward) and the TTFT's
+    forwards are continuous where one prompt per gap becomes several (P = I) and where the gap
+    outgrows one forward (P = chunk); no prompt tokens: a pure decode cycle; one running
+    request: it never waits for a prefill (its own); (B − 1)/B with at most one prompt a gap."""
+    from infra_lab._kernels import serving as K
+
+    n_in, chunk, B = 1000.0, 8192.0, 32.0
+
+    def at(p):
+        m = min(chunk, max(n_in, p))
+        x, keep, q = K._separate_prefill(p, n_in, m, B, False, 1)
+        ttft = K._ttft_in_service(False, 0.0, 1.0, 0.0, n_in, 0.0, m, 0.0, p, p / n_in, 0.0, 0.0, x, q)[0]
+        return keep, ttft
+
+    for edge in (n_in, chunk):
+        lo, hi = at(edge * (1 - 1e-9)), at(edge * (1 + 1e-9))
+        assert lo == pytest.approx(hi, rel=1e-6, abs=1e-9), edge
+    assert at(500.0)[0] == pytest.approx((B - 1) / B)
+    wa, wb, we = K._pass_weights(False, False, B, n_in, 100.0, 0.0, 1.0, 0.0, -1.0, 1, 0.0, False,
+                                 *K._separate_prefill(0.0, n_in, n_in, B, False, 1))
+    assert (wa, wb, we) == (0.0, 1.0, 0.0)
+    assert K._separate_prefill(700.0, n_in, n_in, 1.0, False, 1)[1] == 0.0
+
+
+def test_separate_prefill_cycle_tends_to_decode_and_to_prefill_bound():
+    """Serve-level limits of the separate-prefill engine: short prompts and long outputs ->
+    the decode step (prefill under 1 % of the GPU time); long prompts and two output tokens ->
+    prefill-bound (over 95 %), the prompt tokens per second then nearly independent of the
+    output length (one more output token moves them by under 5 %)."""
+    short = serving.serve(_sc(model="llama3-8b", acc="H100", gpus=1, tp=1, engine="sglang", concurrency=16,
+                              input_tokens=64, output_tokens=8000))
+    assert short.prefill_time_fraction < 0.01
+    rates = []
+    for n_out in (2, 3):
+        r = serving.serve(_sc(model="llama3-8b", acc="H100", gpus=1, tp=1, engine="sglang", concurrency=16,
+                              input_tokens=7000, output_tokens=n_out))
+        assert r.prefill_time_fraction > 0.95
+        rates.append(r.output_tokens_per_s / n_out * 7000)
+    assert rates[1] / rates[0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_separate_prefill_is_continuous_in_the_budget():
+    """A separate-prefill engine whose gap holds about 1.25 budgets of prompts, budget moved
+    token by token across the point where the gap fits one forward (no GEMM tile edge in the
+    range: 5121-5247 rows): throughput moves by under 0.2 % per token."""
+    tps = []
+    for chunk in range(5121, 5248, 7):
+        tps.append(serving.serve(_sc(**{**_CASES["sglang-batched-prefill-gap"]["serving"],
+                                        "chunk_tokens": chunk})).output_tokens_per_s)
+    steps = [abs(b / a - 1.0) for a, b in zip(tps, tps[1:], strict=False)]
+    assert max(steps) < 2e-3, steps
+
+
+def test_dp_attention_token_wait_counts_own_rank_token_weighted_and_others_per_step():
+    """DP attention, ranks admitting on their own: a decode token on one rank waits for a
+    chunk step when its own rank carries another request's chunk (token-weighted,
+    w = f(B − 1)/(B − f)) or any of the dp − 1 other ranks carries one (each in a share f of
+    the steps): 1 − (1 − w)(1 − f)^(dp − 1); separate prefill: a decode step lasts another
+    rank's prefill forward with probability 1 − (1/(1 + x))^(dp − 1), x prefill forwards per
+    decode step; lock-step waves keep the ranks together (no such stretch)."""
+    from infra_lab._kernels import serving as K
+
+    B, f, dp = 32.0, 0.3, 8
+    w = f * (B - 1) / (B - f)
+    wa, wb, _ = K._pass_weights(False, True, B, 1000.0, 100.0, 0.0, 1.0, f, 5.0, dp, 0.1, False, 0.0, 0.0, 0.0)
+    assert wa == pytest.approx(1 - (1 - w) * (1 - f) ** (dp - 1), rel=1e-12) and wa + wb == pytest.approx(1.0)
+    wa1, _, _ = K._pass_weights(False, True, B, 1000.0, 100.0, 0.0, 1.0, f, 5.0, 1, 0.1, False, 0.0, 0.0, 0.0)
+    assert wa1 == pytest.approx(w, rel=1e-12)
+    x, _keep, q = K._separate_prefill(600.0, 3000.0, 3000.0, B, True, dp)
+    assert q == pytest.approx(1 - (1 / (1 + x)) ** (dp - 1), rel=1e-12)
+    free = serving.serve(_CASES["sglang-dp-attention"])
+    synced = serving.serve(_CASES["sglang-dp-attention-lockstep"])
+    assert free.tpot_s > synced.tpot_s
+
+
+def test_chunk_640_to_644_step_is_gemm_tile_quantization():
+    """The -4.4 % throughput step between chunk_tokens 640 and 644 (2 requests of 32,000 prompt
+    tokens, one H100, a full budget: every step carries `chunk` tokens) is the compute model's
+    tile quantization: it happens between 640 and 641 rows (one more row tile), all of it
+    in the attention-projection and MLP GEMMs, whose efficiency drops there; the scheduler's
+    terms move by the same small amount per token on both sides."""
+    from infra_lab import compute
+
+    def run(chunk):
+        d = _sc(model="llama3-8b", acc="H100", gpus=1, tp=1, concurrency=2, chunk_tokens=chunk,
+                input_tokens=32000, output_tokens=32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = serving.serve(d)
+        return r.output_tokens_per_s, dict(zip(r.breakdown["component"], r.breakdown["seconds"], strict=True))
+
+    (t639, b639), (t640, b640), (t641, b641), (t642, b642) = (run(c) for c in (639, 640, 641, 642))
+    assert t641 / t640 - 1 < -0.04 and abs(t640 / t639 - 1) < 0.005 and abs(t642 / t641 - 1) < 0.005
+    jump = {k: b641[k] - b640[k] for k in b640}
+    gemm = jump["attention_gemm"] + jump["mlp_gemm"]
+    assert gemm > 0.9 * sum(jump.values())
+    for k in jump:
+        if k not in ("attention_gemm", "mlp_gemm"):
+            assert abs(jump[k] - (b640[k] - b639[k])) < 1e-6, k
+    eff = compute.gemm_efficiencies([640, 641], [4096, 4096], [4096, 4096], "H100", "fp8")
+    assert eff[1] < 0.95 * eff[0]

@@ -349,6 +349,31 @@ def _prefill_bound(sat, t_serve, ttft_run, b_run, n_in, cycle, c_tok):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
+def _separate_prefill(p_tok, n_in, m_pre, b_run, dpa, dp):
+    """(x, keep, q) of an engine that runs prefill as forwards of their own (SGLang's default,
+    ATOM; docs/serving.md "separate prefill"): ``x`` = p_tok/m_pre prefill forwards per decode
+    step; ``keep`` the share of the B = ``b_run`` requests that are decoding, and so wait,
+    during those forwards: the u of the gap's k = p_tok/n_in prompts are still before their
+    first token, u = 1 for at most one prompt per gap, else (P + max(I, m_pre))/(2I) (prompts
+    packed first come first served into forwards of m_pre tokens, each done at the end of the
+    forward holding its last token), at most B; ``q`` under DP attention with dp > 1: the
+    chance that one of the other dp − 1 ranks, which choose prefill or decode on their own, is
+    in a prefill forward (a share x/(1 + x) of its forwards) while this rank decodes, which then
+    lasts as long as that forward (every MoE layer is a collective over the ranks)."""
+    x = p_tok / m_pre if m_pre > 0.0 else 0.0
+    u = 1.0
+    if p_tok > n_in:
+        u = (p_tok + max(n_in, m_pre)) / (2.0 * n_in)
+    if u > b_run:
+        u = b_run
+    keep = 1.0 - u / b_run if b_run > 0.0 else 0.0
+    q = 0.0
+    if dpa and dp > 1:
+        q = 1.0 - (1.0 / (1.0 + x)) ** (dp - 1)
+    return x, keep, q
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
 def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre,
                      sat):
     """The first engine cycle of a pass (``ta``): (da, sa, pa) decode tokens, decoding
@@ -362,7 +387,9 @@ def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c
       every step carries chunk − D of them, :func:`_budget_split`); under DP attention with dp > 1 the step
       waits for its busiest rank: ``f_any`` the share with a chunk on any rank, ``moe_a`` the
       tokens into each MoE layer (else -1);
-    * otherwise: a prefill-only forward of ``m_pre`` tokens.
+    * otherwise: a prefill-only forward of ``m_pre`` tokens (under DP attention with dp > 1,
+      ``moe_a`` the tokens into each MoE layer of a forward with a prefill on the critical
+      path: the prefilling ranks' prompts and the other ranks' decode tokens).
     """
     if static:
         return 0.0, 0.0, mc, c_tok, f, f_any, moe_a, m_pre
@@ -387,6 +414,15 @@ def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c
             moe_a = dp * D + c_tok * dp * f / f_any
         return D, b_dec, c_tok, c_tok, f, f_any, moe_a, m_pre
     m_pre = min(chunk, max(n_in, p_tok))
+    moe_a = -1.0
+    if dpa and dp > 1 and p_tok > 0.0:
+        # DP attention: the ranks choose prefill or decode on their own, each prefilling in a
+        # share g = x/(1 + x) of its forwards (x = p_tok/m_pre per decode step); a forward with a
+        # prefill on the critical path has dp·g/g_any ranks prefilling m_pre tokens and the
+        # others decoding D, g_any = 1 − (1 − g)^dp, and its MoE layers see all of their tokens
+        g = p_tok / (m_pre + p_tok)
+        n_p = dp * g / (1.0 - (1.0 - g) ** dp)
+        moe_a = n_p * m_pre + (dp - n_p) * D
     return 0.0, 0.0, m_pre, c_tok, f, f_any, moe_a, m_pre
 
 
@@ -521,7 +557,7 @@ def _collective_key(op, n_c, kk, ti):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp, p_tok, m_pre, prompts, sat):
+def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, moe_a, dp, prompts, sat, x, keep, q):
     """(wa, wb, we): the result's breakdown of a pass is wa·ta + wb·tb (the engine cycles of
     the pass) with we·t_enc encoder seconds:
 
@@ -529,15 +565,19 @@ def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp
       steps, the encoders of its b_run requests;
     * mixed batching: the average cycle a request sees between two of its tokens: the cycle
       with a prompt chunk in the share of cycles carrying the OTHER requests' chunks (its own
-      are in its TTFT; ``others`` of the share ``f`` that carry one; with DP attention,
-      ``moe_a`` >= 0, a chunk on any of the ``dp`` ranks), else the decode cycle; with the
-      budget full (``sat``) every step carries other requests' prompts. A step with a chunk
-      carries b_run − 1 decoding requests and one without carries b_run, so a decode token
-      waits for a chunk step with probability f·(b_run − 1)/(b_run − f) (1 at f = 1, where
-      the budget is full: the two branches meet); the encoders run with the chunks;
-    * otherwise: the decode cycle + the other requests' prefill forwards (``p_tok`` prompt
-      tokens per cycle, ``m_pre`` per forward);
-    the last two with the encoders of the others' ``prompts`` new requests per cycle."""
+      are in its TTFT); with the budget full (``sat``) every step carries other requests'
+      prompts. A step with a chunk carries b_run − 1 decoding requests and one without carries
+      b_run, so a decode token waits for a chunk step with probability w = f·(b_run − 1)/(b_run − f)
+      (1 at f = 1, where the budget is full: the two branches meet); with DP attention
+      (``moe_a`` >= 0) the step also waits for a chunk on any of the dp − 1 other ranks, which
+      carry one in a share ``f`` of the steps each, independently: 1 − (1 − w)(1 − f)^(dp − 1);
+      the encoders run with the chunks;
+    * separate prefill forwards: the decode step + the ``x`` prefill forwards per decode step,
+      of which a decoding request waits for the share ``keep`` (the requests still before their
+      first token do not wait: :func:`_separate_prefill`); under DP attention a share ``q`` of
+      the decode steps lasts a prefill forward of another rank;
+    the last two with the encoders of the ``prompts`` new requests per cycle (those a decoding
+    request waits for)."""
     if static:
         return b_run * n_in / mc, (n_out - 1.0) / E, b_run
     if mixed:
@@ -546,9 +586,9 @@ def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp
         oth = (b_run - 1.0) / (b_run - f) if b_run > 1.0 else 0.0  # a decode token's chunk steps per chunk step
         f_oth = f * oth
         if moe_a >= 0.0:
-            f_oth = 1.0 - (1.0 - f_oth) ** dp
+            f_oth = 1.0 - (1.0 - f_oth) * (1.0 - f) ** (dp - 1)
         return f_oth, 1.0 - f_oth, prompts * oth
-    return p_tok / m_pre * others, 1.0, prompts * others
+    return x * keep + q, 1.0 - q, prompts * keep
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -562,20 +602,29 @@ def _static_batch(s_a, s_b, n_pre, n_dec, b_run, n_out, E, dp, t_enc, req_ovh):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _ttft_in_service(mixed, cycle, s_a, s_b, n_in, c_tok, m_pre, f_any, p_tok, prompts, t_enc, req_ovh):
-    """(ttft_run, prefill fraction) [s, -] of a request in service: half a cycle, then its
-    prompt in ceil(n_in / tokens per piece) cycles with a piece (``s_a`` seconds each; mixed
-    batching: chunks of ``c_tok`` tokens, half the average ``cycle`` first; otherwise
-    prefill-only forwards of ``m_pre`` tokens after half a decode cycle ``s_b``), its encoders
-    and the request overhead; and the share of GPU time spent on prefill and encoders (mixed:
-    ``f_any`` of the cycles carry a chunk; otherwise p_tok/m_pre prefill forwards per cycle)."""
+def _ttft_in_service(mixed, cycle, s_a, s_b, n_in, c_tok, m_pre, f_any, p_tok, prompts, t_enc, req_ovh, x, q):
+    """(ttft_run, prefill fraction, engine step) [s, -, s] of a request in service.
+
+    * mixed batching: half the average ``cycle``, then its prompt in ceil(n_in/c_tok) steps
+      with a chunk (``s_a`` seconds each); ``f_any`` of the engine steps carry a chunk;
+    * separate prefill forwards (``m_pre`` tokens, ``s_a`` seconds each; ``x`` per decode step
+      of ``s_b`` seconds, a share ``q`` of which lasts ``s_a`` under DP attention): half a decode
+      step, then the gap's forwards up to the one that holds its prompt's last token:
+      ceil(n_in/m_pre) + max(0, p_tok − max(n_in, m_pre))/(2·m_pre) of them on average (the
+      gap's p_tok prompt tokens packed first come first served);
+    then its encoders and the request overhead. The engine step (the mean time between two
+    decode steps, every prefill forward counted) sets the prompt tokens per step and, for
+    separate prefill, the requests that decode; the prefill fraction is the share of it spent
+    on prefill and encoders."""
     if mixed:
         ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s_a + t_enc + req_ovh
         full = f_any * s_a + (1.0 - f_any) * s_b + prompts * t_enc
-        return ttft_run, (f_any * (s_a - s_b) + prompts * t_enc) / full
-    r_pre = p_tok / m_pre
-    ttft_run = 0.5 * s_b + math.ceil(n_in / m_pre - 1e-9) * s_a + t_enc + req_ovh
-    return ttft_run, (r_pre * s_a + prompts * t_enc) / (s_b + r_pre * s_a + prompts * t_enc)
+        return ttft_run, (f_any * (s_a - s_b) + prompts * t_enc) / full, full
+    dec = q * s_a + (1.0 - q) * s_b  # a decode step (under DP attention: maybe another rank's prefill)
+    step = dec + x * s_a + prompts * t_enc
+    ahead = math.ceil(n_in / m_pre - 1e-9) + max(0.0, p_tok - max(n_in, m_pre)) / (2.0 * m_pre)
+    ttft_run = 0.5 * dec + ahead * s_a + t_enc + req_ovh
+    return ttft_run, (x * s_a + q * (s_a - s_b) + prompts * t_enc) / step, step
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -706,7 +755,6 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         passes = 1 if static else FIXED_POINT_PASSES
         b_dec = b_run
         p_tok = b_run * n_in * E / n_out
-        others = (b_run - 1.0) / b_run if b_run > 1.0 else 0.0  # share of prompts that are not yours
         c_tok, f, f_any, moe_a, m_pre = 0.0, 0.0, 0.0, -1.0, 0.0
         cycle, t_serve, ttft_run, prefill_frac, ttft, tpot, e2e, out_tps = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         sat = False
@@ -718,8 +766,13 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                 p_tok, b_dec = _budget_split(chunk, V, E, n_in, n_out, b_run)
                 D = b_dec * V
             prompts = p_tok / n_in  # new requests per cycle
+            # DP-attention ranks that admit prompts on their own (lock-step waves keep them together)
+            dpa_own = dpa and not lockstep
             da, sa, pa, c_tok, f, f_any, moe_a, m_pre = _batch_formation(
-                static, S.mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre, sat)
+                static, S.mixed, dpa_own, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre, sat)
+            x_pre, keep, q_dp = 0.0, 0.0, 0.0
+            if not (static or S.mixed):
+                x_pre, keep, q_dp = _separate_prefill(p_tok, n_in, m_pre, b_run, dpa_own, dp)
             for c in range(3 if (it == 0 and burst_needed) else 2):
                 # ======== tc = one engine cycle [s] (every micro-batch through every stage): dc
                 # decode tokens from sc_ sequences and pc prefill tokens per cycle; mo: tokens the
@@ -728,7 +781,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                 mo = -1.0
                 if c == 0:
                     tc, dc, sc_, pc = ta, da, sa, pa
-                    if S.mixed and not static:
+                    if not static:
                         mo = moe_a
                 elif c == 1:
                     tc, dc, sc_, pc = tb, D, b_dec, 0.0
@@ -833,8 +886,8 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                 # host work per engine step: a fixed part and a part per decoding request
                 # (scheduling, sampling, stop checks, detokenization of the request's new tokens)
                 tc[B_STEP_OVH] += (S.step_ovh + S.seq_ovh * sc_)
-            wa, wb, we = _pass_weights(static, S.mixed, b_run, n_in, n_out, mc, E, f, others, moe_a, dp, p_tok,
-                                       m_pre, prompts, sat)
+            wa, wb, we = _pass_weights(static, S.mixed, b_run, n_in, n_out, mc, E, f, moe_a, dp, prompts, sat,
+                                       x_pre, keep, q_dp)
             for j in range(N_B):
                 acc[j] = wa * ta[j] + wb * tb[j]
             acc[B_ENCODER] += we * t_enc
@@ -847,22 +900,28 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
             # closed loop: b_run requests in service; a fixed point between the cycle time and
             # how many of them are decoding (the others are in their prefill):
             #   T = ttft_run + (n_out − 1)·tpot, r = b_run / T (requests per second),
-            #   decoding = r·(n_out − 1)·tpot, prompt tokens per cycle = r·n_in·cycle
+            #   decoding = r·(n_out − 1)·tpot (separate prefill: r·(n_out − 1)/E·step),
+            #   prompt tokens per engine step = r·n_in·step
             cycle = acc.sum()
-            ttft_run, prefill_frac = _ttft_in_service(S.mixed, cycle, ta.sum(), tb.sum(), n_in, c_tok, m_pre, f_any,
-                                                      p_tok, prompts, t_enc, S.req_ovh)
+            ttft_run, prefill_frac, step = _ttft_in_service(S.mixed, cycle, ta.sum(), tb.sum(), n_in, c_tok, m_pre,
+                                                            f_any, p_tok, prompts, t_enc, S.req_ovh, x_pre, q_dp)
             tpot = cycle / E
             t_serve, ttft_run = _prefill_bound(sat, ttft_run + (n_out - 1.0) * tpot, ttft_run, b_run, n_in, cycle,
                                                c_tok)
             rate = b_run / t_serve
             if it == passes - 1:
                 break
-            b_dec = rate * (n_out - 1.0) * tpot
             # prompt tokens per engine step: the mean step (mixed: f_any of the steps carry a
-            # chunk), not the cycle a decode token waits for, which sees fewer chunk steps
-            step = cycle
-            if S.mixed and not static and not sat:
-                step = f_any * ta.sum() + (1.0 - f_any) * tb.sum() + prompts * t_enc
+            # chunk; separate prefill: a decode step and every prefill forward), not the cycle a
+            # decode token waits for, which sees fewer chunk steps / prefill forwards
+            if S.mixed:
+                b_dec = rate * (n_out - 1.0) * tpot
+                if sat:
+                    step = cycle
+            else:
+                # separate prefill: every request past its first token decodes in every decode
+                # step, (n_out − 1)/E of them, one per engine step
+                b_dec = min(b_run, rate * (n_out - 1.0) / E * step)
             p_tok = rate * n_in * step
         if not static:
             out_tps = dp * b_run * n_out / t_serve

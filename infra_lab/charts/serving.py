@@ -78,7 +78,11 @@ def serving_breakdown_chart(df: pl.DataFrame, title: str = "Where an engine cycl
 def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_per_gpu",
                          title: str | None = None) -> alt.Chart:
     """Log-log parity of :func:`infra_lab.serving.validation` for one metric, with y = x and
-    ±15 % / ±40 % bands; colour = accelerator, shape = split (train / test)."""
+    bands at the metric's validation bounds (:data:`infra_lab.serving.published.VALIDATION_BOUNDS`:
+    median and worst |error|, ±15 % / ±40 % for output tokens/s per GPU; none for a metric without
+    bounds); colour = accelerator, shape = split (train / test)."""
+    from ..serving.published import VALIDATION_BOUNDS
+
     meas, pred = f"{metric}_measured", f"{metric}_predicted"
     require_columns(df, ["id", "split", "accelerator", "engine", meas, pred], "serving_parity_chart")
     sub = df.filter(pl.col(meas).is_not_null() & pl.col(pred).is_not_null())
@@ -87,12 +91,13 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
     lo = float(min(sub[meas].min(), sub[pred].min())) * 0.8
     hi = float(max(sub[meas].max(), sub[pred].max())) * 1.25
     xs = [lo * (hi / lo) ** (i / 24) for i in range(25)]
-    band = pl.DataFrame({"x": xs, "y": xs, "lo15": [x * 0.85 for x in xs], "hi15": [x * 1.15 for x in xs],
-                         "lo40": [x * 0.6 for x in xs], "hi40": [x * 1.4 for x in xs]})
+    pcts = sorted(set(VALIDATION_BOUNDS.get(metric, {}).values()), reverse=True)   # widest band drawn first
+    band = pl.DataFrame({"x": xs, "y": xs, **{f"lo{i}": [x * (1 - p / 100) for x in xs] for i, p in enumerate(pcts)},
+                         **{f"hi{i}": [x * (1 + p / 100) for x in xs] for i, p in enumerate(pcts)}})
     sx = alt.Scale(type="log", domain=[lo, hi])
     base = alt.Chart(band)
-    b40 = base.mark_area(opacity=0.12, color="gray").encode(x=alt.X("x:Q", scale=sx), y="lo40:Q", y2="hi40:Q")
-    b15 = base.mark_area(opacity=0.2, color="gray").encode(x=alt.X("x:Q", scale=sx), y="lo15:Q", y2="hi15:Q")
+    areas = [base.mark_area(opacity=0.12 if i == 0 and len(pcts) > 1 else 0.2, color="gray").encode(
+        x=alt.X("x:Q", scale=sx), y=f"lo{i}:Q", y2=f"hi{i}:Q") for i in range(len(pcts))]
     line = base.mark_line(color="black", strokeDash=[4, 3]).encode(x=alt.X("x:Q", scale=sx), y=alt.Y("y:Q", scale=sx))
     accs = sorted(set(sub["accelerator"].to_list()))
     pts = alt.Chart(data).mark_point(filled=True, size=50).encode(
@@ -103,8 +108,9 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
         tooltip=["id", "engine", "split", alt.Tooltip(f"{meas}:Q", format=",.4g"),
                  alt.Tooltip(f"{pred}:Q", format=",.4g"), alt.Tooltip(f"{metric}_error_pct:Q", format="+.1f")],
     )
-    t = title or f"Predicted vs published: {metric.replace('_', ' ')} (bands ±15 %, ±40 %)"
-    return (b40 + b15 + line + pts).properties(width=420, height=380, title=t)
+    bands = f" (bands {', '.join(f'±{p:g} %' for p in sorted(pcts))})" if pcts else ""
+    t = title or f"Predicted vs published: {metric.replace('_', ' ')}{bands}"
+    return alt.layer(*areas, line, pts).properties(width=420, height=380, title=t)
 
 
 def serving_cost_chart(df: pl.DataFrame, value: str = "usd_per_task", group: str = "accelerator",

@@ -354,7 +354,7 @@ def fused_grouped_model(g: GemmModel) -> GemmModel:
     return dataclasses.replace(g, ceiling=g.ceiling * f, fixed_s=g.fixed_s * kernels)
 
 
-_SCHED_KEYS = ("small", "large", "other", "cluster", "kernels")
+_SCHED_KEYS = ("small", "large", "other", "cluster", "kernels", "small_max", "large_min")
 
 
 @cache
@@ -368,7 +368,9 @@ def fused_grouped_schedule(accelerator: str, precision: str = "bf16") -> dict | 
     -------
     dict or None
         small, large, other: (tm, tn) macro-tile [elements] (``large`` None where the rule has
-        no large case); cluster: (cm, cn) [CTAs]; kernels: kernels per call [-]
+        no large case); cluster: (cm, cn) [CTAs]; kernels: kernels per call [-]; small_max:
+        the dispatch's bound for the small tile, large_min: for the large tile (None where the
+        rule has no large case) [elements]
     """
     acc = P.accelerator(accelerator)
     var = _grouped_variant(P.precision(precision))
@@ -377,19 +379,21 @@ def fused_grouped_schedule(accelerator: str, precision: str = "bf16") -> dict | 
     txt = P.text(acc, "grouped_mm_schedule", var).strip()
     if not txt:
         return None
-    out: dict = {"large": None}
+    out: dict = {"large": None, "large_min": None}
     for part in txt.split(";"):
         key, _, val = part.strip().partition("=")
         key = key.strip()
         if key not in _SCHED_KEYS:
             raise ValidationError(f"compute_params.csv: grouped_mm_schedule {txt!r} for {acc.name}: "
                                   f"unknown key {key!r} (allowed {', '.join(_SCHED_KEYS)})")
-        if key == "kernels":
+        if key in ("kernels", "small_max", "large_min"):
             out[key] = int(val)
         else:
             a, _, b = val.strip().partition("x")
             out[key] = (int(a), int(b))
-    missing = [k for k in ("small", "other", "cluster", "kernels") if k not in out]
+    missing = [k for k in ("small", "other", "cluster", "kernels", "small_max") if k not in out]
+    if (out["large"] is None) != (out["large_min"] is None):
+        missing.append("large and large_min together")
     if missing:
         raise ValidationError(f"compute_params.csv: grouped_mm_schedule {txt!r} for {acc.name} lacks {missing}")
     return out
@@ -398,12 +402,15 @@ def fused_grouped_schedule(accelerator: str, precision: str = "bf16") -> dict | 
 def fused_grouped_tile(sched: dict, m: float, n: float, k: float) -> tuple[int, int]:
     """The macro-tile (tm, tn) PyTorch's grouped kernel picks for groups of mean shape (m, n, k)
     [elements] (the dispatch in ``GroupMM.cu`` / ``ScaledGroupMM.cu``, which divides the ragged
-    dimension by the group count): ``small`` when m <= 128 or n <= 128; else ``large`` (where the
-    rule has one) when two of m, n, k are >= 2048; else ``other``."""
-    if m <= 128 or n <= 128:
+    dimension by the group count): ``small`` when m or n is at most ``small_max`` (128 in
+    PyTorch's sm90/sm100 dispatch); else ``large`` (where the rule has one) when two of m, n, k
+    are at least ``large_min`` (2048 in its FP8 sm90 dispatch); else ``other``. The bounds are
+    the schedule's (data/compute_params.csv)."""
+    lo = sched["small_max"]
+    if m <= lo or n <= lo:
         return sched["small"]
-    if sched["large"] is not None and ((m >= 2048 and k >= 2048) or (m >= 2048 and n >= 2048)
-                                       or (k >= 2048 and n >= 2048)):
+    hi = sched["large_min"]
+    if sched["large"] is not None and ((m >= hi and k >= hi) or (m >= hi and n >= hi) or (k >= hi and n >= hi)):
         return sched["large"]
     return sched["other"]
 

@@ -365,7 +365,8 @@ def _elementwise(spec, kind: str, T: float, tp: int, sp: bool, s: int, b: int, f
         ops.append(("residual_ssm", "memory", 3 * ts * h * act))
     if kind in ("head", "mtp"):
         ops.append(("final_norm", "norm", 2 * ts * h * act))
-        ops.append(("cross_entropy", "loss", 2 * T * spec.vocab / tp * 4.0))
+        # the fp32 logits: read and written once (format bytes from the number-format table)
+        ops.append(("cross_entropy", "loss", 2 * T * spec.vocab / tp * P.ELEMENT_BYTES["fp32"]))
     return ops
 
 
@@ -808,7 +809,7 @@ def optimizer_step_time(params: float, accelerator: str, optimizer: str = "adamw
         raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
     s = OPTIMIZER_STATE_BYTES[optimizer] if state_bytes_per_param is None else \
         P.check_number("state_bytes_per_param", state_bytes_per_param, lo=0.0)
-    b = 2.0 * s + 2.0 + 2.0 + 4.0
+    b = 2.0 * s + 2.0 * P.ELEMENT_BYTES["bf16"] + P.ELEMENT_BYTES["fp32"]
     from .gemm import op_time
 
     return op_time(0.0, n * b, accelerator)

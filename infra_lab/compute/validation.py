@@ -26,6 +26,7 @@ from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError
 from . import _params as P
+from .attention import _F as _ATTN_F
 from .attention import _core as _attn_core
 from .gemm import (
     fit_gemm_ceiling,
@@ -100,7 +101,8 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
         # forward + backward of a grouped GEMM: the forward and the input gradient grouped along
         # the rows, the weight gradient along the contraction; then the benchmark's MSE loss
         # (read the output and the labels forward, both again and write the gradient backward)
-        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, g, torch_fused) + 5.0 * _all_rows(r) * n * 2 / args[-4]
+        loss_b = 5.0 * _all_rows(r) * n * P.value(acc, "activation_bytes")   # five 16-bit tensors of rows x n
+        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, g, torch_fused) + loss_b / args[-4]
         return 6.0 * _all_rows(r) * n * k / time
     else:
         G = int(r["groups"])
@@ -420,7 +422,7 @@ def _attn_core_fixed(a, r, d, ps, e, c, B, nk, fixed) -> float:
     s = int(r["seq_len"])
     bh = float(r["batch_heads"])
     nq = math.ceil(s / B)
-    F = 1.0 if ps == "fwd" else 2.5
+    F = _ATTN_F[ps]                  # the pass's FLOP factor (attention module, one owner)
     if r["causal"]:
         it_sum, keys = nq * (nq + 1) / 2.0, s * (s + 1) / 2.0
         makespan = max(bh * (it_sum + nq * c) / cus, nq + c)
@@ -448,14 +450,14 @@ def _derived_attention(fits, f_nv: float, f_amd: float) -> list[tuple]:
     pts = []
     for r in speed.iter_rows(named=True):
         s = int(str(r["conditions"]).rsplit(" ", 1)[-1].rstrip("k")) * 1024
-        row = {"seq_len": s, "batch_heads": 16 * 16384 / s, "causal": False, "head_dim": 128}
+        row = _attn_bench_row(s)
         B = int(P.value(h100, "attn_block"))
-        h_rate = _attn_core_fixed(h100, row, 128, "bwd", h_b[0], h_b[1], B,
+        h_rate = _attn_core_fixed(h100, row, row["head_dim"], "bwd", h_b[0], h_b[1], B,
                                   int(P.value(h100, "attn_kernels_bwd")), f_nv)
         pts.append((row, h_rate * float(r["value"])))
 
     def rate_mi(r, e, c):
-        return _attn_core_fixed(mi, r, 128, "bwd", e, c, int(P.value(mi, "attn_block")),
+        return _attn_core_fixed(mi, r, r["head_dim"], "bwd", e, c, int(P.value(mi, "attn_block")),
                                 int(P.value(mi, "attn_kernels_bwd")), f_amd)
 
     def best_e(c):
@@ -485,14 +487,24 @@ def _derived_attention(fits, f_nv: float, f_amd: float) -> list[tuple]:
     return out
 
 
+def _attn_bench_row(seq_len: int) -> dict:
+    """The FlashAttention-3 paper's benchmark shape at ``seq_len`` [tokens]: batch x seq_len =
+    ``attn_bench_tokens`` tokens, ``attn_bench_heads`` heads of ``attn_bench_head_dim``, no mask
+    (data/compute_params.csv)."""
+    paper = catalog.accelerator("H100-SXM")     # the paper's device (the rows are "*")
+    tokens, heads = P.value(paper, "attn_bench_tokens"), P.value(paper, "attn_bench_heads")
+    return {"seq_len": int(seq_len), "batch_heads": heads * tokens / seq_len, "causal": False,
+            "head_dim": int(P.value(paper, "attn_bench_head_dim"))}
+
+
 def _from_peak_claim(acc_name, kern, par, ref_f, ref_b, fixed) -> list[tuple]:
     a = catalog.accelerator(acc_name)
     claim = P.value(a, par, kern)  # achieved fraction of peak, forward, at long sequences
-    row = {"seq_len": 16384, "batch_heads": 16.0, "causal": False, "head_dim": 128}
+    row = _attn_bench_row(int(P.value(a, "attn_bench_tokens")))   # the sweep's longest length: one sequence
     B = int(P.value(a, "attn_block"))
     nk = int(P.value(a, "attn_kernels_fwd"))
     peak = a.peak("bf16")
-    ef = _golden(lambda e: (math.log(_attn_core_fixed(a, row, 128, "fwd", e, ref_f[1], B, nk, fixed) / peak)
+    ef = _golden(lambda e: (math.log(_attn_core_fixed(a, row, row["head_dim"], "fwd", e, ref_f[1], B, nk, fixed) / peak)
                             - math.log(claim)) ** 2, 0.01, 1.0)
     eb = ef * ref_b[0] / ref_f[0]
     return [(acc_name, "attn_eff_fwd", kern, ef), (acc_name, "attn_overhead_fwd", kern, ref_f[1]),

@@ -86,7 +86,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     n, seed : Monte Carlo draws and seed
     retire : IBM's retirement rule, as :func:`infra_lab.economics.provider_view`'s: by default
         each draw's cluster stops at the end of its last year with a positive cash margin and
-        is sold at its residual value then; None runs it to the horizon
+        is sold at its residual value then; "max_npv" sells it after the year of the largest
+        NPV; None runs it to the horizon
 
     Returns
     -------

@@ -49,11 +49,22 @@ __all__ = [
 
 PATHS = ("flat", "decay", "rebound")
 VALUE_CURVES = ("exponential", "straight-line", "none")
-RETIRE_RULES = ("when_unprofitable",)
+RETIRE_RULES = ("when_unprofitable", "max_npv")
 """Retirement rules of the operator model (``retire=``; None runs the hardware to the horizon).
-``"when_unprofitable"``: the hardware stops at the end of the last year of the horizon whose cash
-margin (revenue - energy - opex, before capex and residual) is positive, and is sold there at
-the value curve's residual for its age, as the model values it at the end of the horizon."""
+Under each, the hardware is sold when it stops at the value curve's residual for its age, as
+the model values it at the end of the horizon.
+
+``"when_unprofitable"`` (the default): it stops at the end of the last year of the horizon
+whose cash margin (revenue - energy - opex, before capex and residual) is positive (year 1 if
+none is). It reads cash margins only.
+
+``"max_npv"``: it stops at the end of the year T in 1 .. horizon (the horizon itself where it
+is not a whole number of years) that maximizes the NPV at the cost of capital of -capex, the
+cash margins of years 1 .. T and the sale price at age T: the abandonment rule of replacement
+analysis (keep it another year while that year's margin exceeds the fall of its resale value
+plus the return forgone on the money it could be sold for). It weighs each year's margin
+against the resale value, so it sells no later, and often earlier, than the cash rule on a
+falling resale curve, and it leans on the value curve being what the hardware would fetch."""
 OPERATOR_PARAMS = ("contract_usd_per_gpu_hour", "zyphra_contract_months", "contract_utilization",
                    "market_utilization", "utilization_price_elasticity", "rent_rebound_fraction",
                    "ibm_book_life_years")
@@ -280,10 +291,10 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
     :func:`operator_inputs` builds the complete dict, ``sample_parameters`` draws (add
     ``tdp_W``). ``years`` [1/12, 50]; ``price`` / ``market_price`` [USD per GPU-hour] and
     ``utilization`` (0, 1] override the contract price, the market reference and the sold
-    share (numbers or n draws). ``retire`` ("when_unprofitable", the default, or None): each
-    draw's hardware stops at the end of the last year with a positive cash margin and is sold
-    at its residual value then (:data:`RETIRE_RULES`); None runs it to the horizon whatever
-    the margin. A missing or misspelled key or a value out of bounds raises the package's
+    share (numbers or n draws). ``retire`` ("when_unprofitable", the default, "max_npv" or
+    None): each draw's hardware stops at the end of its last year with a positive cash margin
+    ("max_npv": of the year whose sale gives the largest NPV) and is sold at its residual value
+    then (:data:`RETIRE_RULES`); None runs it to the horizon whatever the margin. A missing or misspelled key or a value out of bounds raises the package's
     error naming it.
 
     Returns arrays of shape (n, months) (``price``: the rent path, which goes on after a
@@ -386,11 +397,20 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     annual[:, 0] = -capex
     for y in range(N):
         annual[:, y + 1] = monthly[:, 12 * y:12 * (y + 1)].sum(axis=1)
-    # retirement: the end of the last year whose cash margin is positive (year 1 if none is)
+    # retirement (RETIRE_RULES)
     last = np.full(n, N)                                    # years run: N = to the horizon
-    if retire == "when_unprofitable":
+    L_book = np.broadcast_to(col(v["ibm_book_life_years"])[:, 0], (n,))
+    d_n = np.broadcast_to(d[:, 0], (n,))
+    if retire == "when_unprofitable":                       # the last year with a positive cash margin
         pos = annual[:, 1:] > 0
         last = np.where(pos.any(axis=1), N - np.argmax(pos[:, ::-1], axis=1), 1)
+    elif retire == "max_npv":                               # the sale year of the largest NPV
+        ages = np.minimum(np.arange(1, N + 1, dtype=float), float(years))            # age at a sale after year T
+        rate = np.broadcast_to(col(v["cost_of_capital"])[:, 0], (n,))
+        disc = (1.0 + rate[:, None]) ** -np.arange(1, N + 1)[None, :]
+        sale = _value(value_curve, capex[:, None], ages[None, :], L_book[:, None], d_n[:, None])
+        worth = np.cumsum(annual[:, 1:] * disc, axis=1) + sale * disc                   # NPV + capex, per T
+        last = np.argmax(worth, axis=1) + 1                                           # the earliest best
     retired = last < N
     end = np.where(retired, last.astype(float), float(years))   # age when it stops [years]
     alive = np.arange(M)[None, :] < np.where(retired, 12 * last, M)[:, None]
@@ -398,8 +418,7 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     opex = np.where(alive, opex, 0.0)
     monthly = revenue - energy - opex
     annual[:, 1:] = np.where(np.arange(1, N + 1)[None, :] <= last[:, None], annual[:, 1:], 0.0)
-    residual = np.broadcast_to(_value(value_curve, capex, end, col(v["ibm_book_life_years"])[:, 0],
-                                      np.broadcast_to(col(v["depreciation_ooms_per_year"])[:, 0], (n,))), (n,))
+    residual = np.broadcast_to(_value(value_curve, capex, end, L_book, d_n), (n,))
     annual[np.arange(n), last] += residual
     cum = -capex[:, None] + np.cumsum(monthly, axis=1)
     reached = cum >= 0
@@ -435,9 +454,14 @@ class ProviderView:
     (residual_usd_per_gpu) minus book_value_at_sale_usd, the undepreciated book value then
     [USD]; margin_usd_per_gpu_hour: first price minus the owned cost per sold hour
     at the first sold share (annuity at the cost of capital over the years the hardware runs,
-    with no credit for the resale value; so a retirement raises that cost) [USD]. retire: the rule (None: run to the
-    horizon); retirement_year: the end of the last year with a positive cash margin, when
-    the hardware stops before the horizon [years from purchase], else None.
+    with no credit for the resale value; so a retirement raises that cost) [USD];
+    resale_credit_usd_per_gpu_hour: the sale price (residual_usd_per_gpu) spread over the
+    same hours as the capital, i.e. capital recovery with a salvage value, (A/F, r, n) on the
+    sale price, per sold hour [USD]; margin_with_resale_usd_per_gpu_hour: the margin with
+    that credit, the one to compare across retirement rules and value curves [USD]. retire:
+    the rule (None: run to the horizon); retirement_year: when the rule stops the hardware before the horizon (the end
+    of its last year with a positive cash margin, or of the year of the largest NPV) [years
+    from purchase], else None.
     """
 
     path: str
@@ -461,6 +485,8 @@ class ProviderView:
     retirement_year: float | None = None
     gain_on_sale_usd: float = math.nan
     book_value_at_sale_usd: float = math.nan
+    resale_credit_usd_per_gpu_hour: float = math.nan
+    margin_with_resale_usd_per_gpu_hour: float = math.nan
 
     @property
     def operating_years(self) -> float:
@@ -484,6 +510,20 @@ class ProviderView:
                              "cumulative_usd": np.cumsum(cf), "book_profit_usd": np.r_[0.0, self.book_profit_usd]})
 
 
+def _resale_credit(sale_usd: float, rate: float, life_years: float, setup_weeks: float, utilization: float) -> float:
+    """What the sale at the end of the life takes off the owned cost per sold GPU-hour [USD].
+
+    Capital recovery with a salvage value S (any engineering-economics text: CR = (I - S)
+    (A/P, r, n) + r S = I (A/P, r, n) - S (A/F, r, n)) charges S (A/F, r, n) a year less than
+    the annuity on I alone, which the owned cost charges; the sinking-fund factor (A/F, r, n) =
+    r / ((1 + r)^n - 1) (1/n at r = 0). Spread like the owned cost's other fixed costs: over
+    8,766 h a year, with the setup weeks' share (1 + setup / (52.18 n)), per sold hour (/ U).
+    """
+    n = life_years
+    sff = 1.0 / n if rate == 0.0 else rate / math.expm1(n * math.log1p(rate))
+    return sale_usd * sff / HOURS_PER_YEAR * (1.0 + setup_weeks / (WEEKS_PER_YEAR * n)) / utilization
+
+
 def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: float | None = None,
                   accelerator: str = "MI300X", *, path: str = "flat", years: float | None = None,
                   market_price_usd_per_gpu_hour: float | None = None, value_curve: str = "exponential",
@@ -504,7 +544,7 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     value_curve : residual value at the horizon: "exponential" (Epoch decay), "straight-line"
         (book value) or "none"
     premium : price above the market after the contract [fraction]
-    retire : "when_unprofitable" (default) or None. With the default the hardware stops at the
+    retire : "when_unprofitable" (default), "max_npv" or None. With the default the hardware stops at the
         end of the last year of the horizon whose cash margin (revenue - energy - opex) is
         positive and is sold at its residual value then (``value_curve`` at that age, as at
         the end of the horizon); with no positive year it stops after year 1. Years of loss
@@ -514,6 +554,10 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
         otherwise pay decades of losses, and report a payback beside no IRR. None runs the
         hardware to the horizon whatever the margin. The rule looks at cash margins only: it
         does not weigh a year's margin against the fall of the resale value over that year.
+        "max_npv" does: the hardware is sold after the year that maximizes the NPV (the
+        abandonment rule of replacement analysis, :data:`RETIRE_RULES`). It is not the default
+        because it trusts the value curve as a sale price for used accelerators, a thin market
+        (docs/economics.md gives both rules' figures).
     **overrides : owned-cost and operator inputs (:data:`OPERATOR_PARAMS`)
 
     Returns
@@ -570,11 +614,13 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     ov = {k: v[k] for k in (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu") if k in v}
     ov.update(utilization=u0 if u0 > 0 else 1.0, life_years=end)
     cost_sold = owned_cost_per_gpu_hour(accelerator, **ov).total_usd_per_gpu_hour
+    credit = _resale_credit(float(r["residual"][0]), v["cost_of_capital"], end, v["setup_weeks"], ov["utilization"])
     npv_v = float(np.sum(cf / (1.0 + v["cost_of_capital"]) ** np.arange(len(cf))))
     irr_v = float(irr_array(cf[None, :])[0])
     return ProviderView(
         path=path, price_usd_per_gpu_hour=p0, utilization=u0, years=float(N),
         margin_usd_per_gpu_hour=p0 - cost_sold, cost_usd_per_sold_gpu_hour=cost_sold,
+        resale_credit_usd_per_gpu_hour=credit, margin_with_resale_usd_per_gpu_hour=p0 - cost_sold + credit,
         cash_flows_usd=cf, payback_years=float(r["payback"][0]),
         irr=None if math.isnan(irr_v) else irr_v, npv_usd_per_gpu=npv_v, revenue_usd=rev_y,
         cash_cost_usd=cost_y, book_profit_usd=rev_y - cost_y - dep_y + gain_y,

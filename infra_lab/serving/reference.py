@@ -270,7 +270,6 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         # Little's law inside the running set: of the `running` requests some are still in
         # their prefill; iterate decoding count and prompt tokens per cycle to a fixed point
         decoding, prompt_tokens = running, running * n_in * advance / n_out
-        not_mine = max(0.0, (running - 1.0) / running)  # share of the prompts that are other requests'
         for n_pass in range(K.FIXED_POINT_PASSES):
             dec = decoding * verified
             full = p["mixed_batching"] > 0.5 and prompt_tokens >= (chunk - dec) * (1.0 - 1e-9)
@@ -299,14 +298,17 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 theirs = 1.0 if full else ((running - 1.0) / (running - share) if running > 1.0 else 0.0)
                 seen = share * theirs
                 moe_chunk = None
-                if dpa and dp > 1 and share > 0.0:
+                # (lock-step waves bring every rank its prompts at once: they stay together)
+                if dpa and dp > 1 and share > 0.0 and not sv.lockstep:
                     # DP attention: a step lasts as long as its busiest rank, so it carries a
                     # chunk when any of the dp ranks (admitting independently) has one; the MoE
                     # layers see the chunks of the ranks that have one (dp·share/any of them)
                     any_chunk = 1.0 - (1.0 - share) ** dp
                     moe_chunk = dp * dec + carried * dp * share / any_chunk
+                    # this rank's chunk steps as its tokens see them, or a chunk on one of the
+                    # dp - 1 others (each in `share` of the steps, independently)
+                    seen = 1.0 - (1.0 - seen) * (1.0 - share) ** (dp - 1)
                     share = any_chunk
-                    seen = 1.0 - (1.0 - seen) ** dp
                 with_chunk = cycle(dec, decoding, carried, draft, moe_chunk)
                 without = cycle(dec, decoding, 0.0, draft)
                 comp = {key: seen * with_chunk[key] + (1.0 - seen) * without[key] for key in BREAKDOWN}
@@ -319,18 +321,47 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 decode_only = total(without)
                 engine_step = gpu_time  # the mean engine step (the token-waited cycle sees fewer chunks)
             else:
+                # prefill as forwards of their own (SGLang's default scheduler, ATOM): between
+                # two decode steps the engine prefills the prompts that arrived, packed first
+                # come first served into forwards of `batch_tokens`; every request past its
+                # first token waits for each of them
                 batch_tokens = min(chunk, max(n_in, prompt_tokens))
-                pre = cycle(0.0, 0.0, batch_tokens, 0)
+                forwards = prompt_tokens / batch_tokens  # prefill forwards per decode step
+                moe_pre = None
+                # (not under lock-step waves, whose prompts reach every rank at once)
+                if dpa and dp > 1 and forwards > 0.0 and not sv.lockstep:
+                    # each rank prefills in forwards/(1 + forwards) of its steps, on its own; in
+                    # a step with some prefill the ranks that prefill send their prompt tokens
+                    # into the MoE layers and the others their decode tokens
+                    p_rank = forwards / (1.0 + forwards)
+                    prefilling = dp * p_rank / (1.0 - (1.0 - p_rank) ** dp)
+                    moe_pre = prefilling * batch_tokens + (dp - prefilling) * dec
+                pre = cycle(0.0, 0.0, batch_tokens, 0, moe_pre)
                 dstep = cycle(dec, decoding, 0.0, draft)
-                ratio = prompt_tokens / batch_tokens
-                comp = {key: dstep[key] + ratio * not_mine * pre[key] for key in BREAKDOWN}
-                comp["encoder"] += starts * not_mine * enc_s
+                # prompts of the gap still before their first token, on average over its forwards
+                if prompt_tokens <= n_in:
+                    pending = 1.0
+                else:
+                    pending = 0.5 * (prompt_tokens / n_in + max(1.0, batch_tokens / n_in))
+                waiting = max(0.0, 1.0 - min(pending, running) / running)  # share of the running that decode
+                stretched = 0.0
+                if dpa and dp > 1 and not sv.lockstep:
+                    # the ranks choose prefill or decode on their own and step together (the MoE
+                    # layers are collectives): this rank's decode step lasts a prefill forward
+                    # when any other rank is in one (each is, in forwards/(1 + forwards) of its steps)
+                    stretched = 1.0 - (1.0 - forwards / (1.0 + forwards)) ** (dp - 1)
+                comp = {key: (forwards * waiting + stretched) * pre[key] + (1.0 - stretched) * dstep[key]
+                        for key in BREAKDOWN}
+                comp["encoder"] += starts * waiting * enc_s
                 cyc = total(comp)
-                ttft_run = 0.5 * total(dstep) + math.ceil(n_in / batch_tokens - 1e-9) * total(pre) + enc_s \
-                    + p["request_overhead_s"]
-                frac = (ratio * total(pre) + starts * enc_s) / (total(dstep) + ratio * total(pre) + starts * enc_s)
+                decode_step = stretched * total(pre) + (1.0 - stretched) * total(dstep)
+                engine_step = decode_step + forwards * total(pre) + starts * enc_s
+                # its own prompt: the forwards up to the one holding its last token
+                before = math.ceil(n_in / batch_tokens - 1e-9) \
+                    + max(0.0, prompt_tokens - max(n_in, batch_tokens)) / (2.0 * batch_tokens)
+                ttft_run = 0.5 * decode_step + before * total(pre) + enc_s + p["request_overhead_s"]
+                frac = (forwards * total(pre) + stretched * (total(pre) - total(dstep)) + starts * enc_s) / engine_step
                 decode_only = total(dstep)
-                engine_step = cyc
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
             if full:
@@ -343,7 +374,11 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             if n_pass == K.FIXED_POINT_PASSES - 1:
                 break
             per_s = running / serve_s
-            decoding = per_s * (n_out - 1.0) * tpot
+            if p["mixed_batching"] > 0.5:
+                decoding = per_s * (n_out - 1.0) * tpot
+            else:
+                # a request decodes in (O - 1)/E decode steps, one per engine step
+                decoding = min(running, per_s * (n_out - 1.0) / advance * engine_step)
             prompt_tokens = per_s * n_in * engine_step
         out_tps = dp * running * n_out / serve_s
         queue = 0.0

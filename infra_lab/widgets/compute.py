@@ -14,10 +14,11 @@ DEVICES = ["MI300X", "H100-SXM", "H200-SXM"]
 
 
 def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision: str, zero: int,
-                        recompute: str, accelerators: list[str] | None = None):
+                        recompute: str, accelerators: list[str] | None = None, base: str = "zaya1-ibm-mi300x"):
     """What the explorer shows for one setting: (memory frame, chart, summary HTML).
 
-    Calls :func:`infra_lab.memory.memory_sweep` (plain data parallel over 128 × 8 GPUs),
+    Calls :func:`infra_lab.memory.memory_sweep` (plain data parallel over the nodes × GPUs per
+    node of the shipped scenario ``base``, ZAYA1's cluster by default, as notebook 02's §9 chart),
     :func:`infra_lab.compute.layer_times` and :func:`infra_lab.charts.memory_stacked_bars`;
     no modelling here.
     """
@@ -25,10 +26,13 @@ def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision
 
     from .. import charts, compute, models
     from ..memory import memory_sweep
+    from ..scenario import load_scenario
 
+    hw = load_scenario(base).hardware
     devs = list(DEVICES) if accelerators is None else accelerators   # memory_sweep refuses [] and a bare name
     df = memory_sweep([preset], devs, seq_len=seq_len, micro_batch=micro_batch,
-                      precision=precision, zero=zero, recompute=recompute)
+                      precision=precision, zero=zero, recompute=recompute, nodes=hw.nodes,
+                      gpus_per_node=hw.gpus_per_node)
     from .. import catalog
 
     devs = [catalog.accelerator(d).name for d in devs]   # the frame's names: 'mi300x' or 'H100' gave IndexError

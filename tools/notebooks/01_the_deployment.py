@@ -93,14 +93,14 @@ md(f"Sources: accelerator specs — `data/accelerators.csv` (AMD MI300X datashee
    f"switches and cooling come on top (see notebook 05).")
 """),
     ("md", r"""
-### Cross-check: "over 750 PFLOPs of max achievable FLOPS"
-
-[AMD's blog](https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html)
-says the cluster delivers "over 750 PFLOPs" of max-achievable training FLOPS (the blog's figure), without
-naming the precision. Divide by the cluster's GPUs and compare with what one MI300X can do.
+### Cross-check: AMD's "max achievable FLOPS" of the cluster
 """),
     ("code", r"""
-CLAIM_PF = 750.0   # "over 750 PFLOPs" [PFLOP/s], AMD's blog (linked above)
+CLAIM_PF = il.catalog.published_claim("amd-zaya1-cluster-maf")   # [PFLOP/s], data/published_claims.csv
+md(f"[AMD's blog](https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html) "
+   f"says the cluster delivers \"over {CLAIM_PF:,.0f} PFLOPs\" of max-achievable training FLOPS (the blog's figure), "
+   f"without naming the precision. Divide by the cluster's {hw.world_size:,} GPUs and compare with what one "
+   f"{acc.name} can do.")
 rows = [il.cluster.claim_check(CLAIM_PF, sc.hardware, p) for p in ("bf16", "fp8")]
 claim = pl.DataFrame(rows).select(
     "precision", "claim_per_gpu_tflops", "dense_peak_per_gpu_tflops",

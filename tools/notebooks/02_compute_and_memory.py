@@ -243,33 +243,44 @@ Markdown(f"**Reading.** On the test split the median |error| is {stat('attention
          + "; ".join(why) + "."
          + (" Training steps queue kernels ahead, so the per-call dispatch is not in the step model." if call.height else ""))
 """),
-    ("md", r"""
-### 3.1 Checked on a real H200 by the project
-
-The rows above come from other people's benchmarks. The project also measured the kernels itself, on one
-NVIDIA H200 (700 W board limit) with `tools/device/measure_kernels.py`: dense GEMMs in BF16 and FP8
-(tensor-wise scales with and without fast accumulation, row-wise scales), grouped GEMMs
-(`torch._grouped_mm`, `torch._scaled_grouped_mm`), PyTorch's fused attention (its FlashAttention-2
-and cuDNN back ends, forward and backward, causal and not) and a fused FP8 cast. Random normal data,
-rotating operand buffers for small shapes, two runs pooled. Three kernels are fitted to these rows,
-each on its train rows (the house hash split: test when `zlib.crc32(case) % 3 == 0`), and H100 and H800
-(the same GH100 die, SMs and clocks) take the H200 fits:
-
-* PyTorch's FlashAttention-2 back end (its in-tree copy of FlashAttention-2, kernel `sdpa-fa2`, what
-  torchtitan's SDPA runs on Hopper): `compute.calibrate()` fits its efficiency and per-block overhead,
-  forward and backward, to 14 of its 24 rows.
-* PyTorch's fused grouped GEMMs, `torch._grouped_mm` (BF16) and `torch._scaled_grouped_mm` (FP8 row-wise),
-  what torchtitan's MoE experts call: one `grouped_mm_factor` each (the kernel's share of the dense
-  ceiling), fitted to 9 of each one's 16 rows, with the kernel priced as PyTorch runs it: the tile its
-  dispatch picks from the mean rows per group (`GroupMM.cu` / `ScaledGroupMM.cu`: 64×128 when the rows
-  per group or N are ≤ 128, else 128×256, FP8 256×128 when two of M, N, K are ≥ 2048), CUTLASS's
-  grouped scheduler (every group's tiles dealt out to the SMs in whole waves: no stream-K, no split-K)
-  and two kernels per call (a one-block kernel writes the groups' pointers and shapes first).
-
-Every other row is a test: H200's GEMM ceilings and its cuDNN attention parameters are carried over from
-H100's fits, its HBM efficiency is H100's, so those rows test how the model transfers to a GPU it was not
-tuned on. The raw runs are in `data/measurements/device/`; `tools/device/ingest_kernels.py` rebuilds the
-table (and the split) from them.
+    ("md", "### 3.1 Checked on a real H200 by the project"),
+    ("code", r"""
+h200 = il.catalog.accelerator("H200-SXM")
+dkr = il.compute.device_kernels()          # the project's own timings, with their train/test role
+runs = sorted((il.catalog.DATA_DIR / "measurements" / "device").glob("h200_*_kernels_run*.json"))
+def split(pred):
+    r = dkr.filter(pred)
+    return r.filter(pl.col("role") == "train").height, r.height
+fa_tr, fa_n = split(pl.col("software") == "sdpa-fa2")
+gg_tr, gg_n = split(pl.col("software").str.starts_with("torch._grouped_mm"))
+g8_tr, g8_n = split(pl.col("software").str.starts_with("torch._scaled_grouped_mm"))
+sb, s8 = il.compute.fused_grouped_schedule("H200-SXM", "bf16"), il.compute.fused_grouped_schedule("H200-SXM", "fp8")
+def tile(t):
+    return f"{t[0]}×{t[1]}"
+Markdown(
+    f"The rows above come from other people's benchmarks. The project also measured the kernels itself, on one "
+    f"NVIDIA H200 ({h200.tdp_W:,.0f} W board limit) with `tools/device/measure_kernels.py`: dense GEMMs in BF16 and FP8 "
+    f"(tensor-wise scales with and without fast accumulation, row-wise scales), grouped GEMMs "
+    f"(`torch._grouped_mm`, `torch._scaled_grouped_mm`), PyTorch's fused attention (its FlashAttention-2 "
+    f"and cuDNN back ends, forward and backward, causal and not) and a fused FP8 cast. Random normal data, "
+    f"rotating operand buffers for small shapes, {len(runs)} runs pooled. Three kernels are fitted to these rows, "
+    f"each on its train rows (the house hash split: test when `zlib.crc32(case) % 3 == 0`), and H100 and H800 "
+    f"(the same GH100 die, SMs and clocks) take the H200 fits:\n\n"
+    f"* PyTorch's FlashAttention-2 back end (its in-tree copy of FlashAttention-2, kernel `sdpa-fa2`, what "
+    f"torchtitan's SDPA runs on Hopper): `compute.calibrate()` fits its efficiency and per-block overhead, "
+    f"forward and backward, to {fa_tr} of its {fa_n} rows.\n"
+    f"* PyTorch's fused grouped GEMMs, `torch._grouped_mm` (BF16) and `torch._scaled_grouped_mm` (FP8 row-wise), "
+    f"what torchtitan's MoE experts call: one `grouped_mm_factor` each (the kernel's share of the dense "
+    f"ceiling), fitted to {gg_tr} of the BF16 kernel's {gg_n} rows and {g8_tr} of the FP8 one's {g8_n}, with the kernel "
+    f"priced as PyTorch runs it: the tile its dispatch picks from the mean rows per group (`GroupMM.cu` / "
+    f"`ScaledGroupMM.cu`: {tile(sb['small'])} when the rows per group or N are ≤ {sb['small_max']}, else "
+    f"{tile(sb['other'])}, FP8 {tile(s8['large'])} when two of M, N, K are ≥ {s8['large_min']:,}), CUTLASS's "
+    f"grouped scheduler (every group's tiles dealt out to the SMs in whole waves: no stream-K, no split-K) "
+    f"and {sb['kernels']} kernels per call (a one-block kernel writes the groups' pointers and shapes first).\n\n"
+    f"Every other row is a test: H200's GEMM ceilings and its cuDNN attention parameters are carried over from "
+    f"H100's fits, its HBM efficiency is H100's, so those rows test how the model transfers to a GPU it was not "
+    f"tuned on. The raw runs are in `data/measurements/device/`; `tools/device/ingest_kernels.py` rebuilds the "
+    f"table (and the split) from them.")
 """),
     ("code", r"""
 dk = il.compute.device_check_table()
@@ -296,7 +307,9 @@ def grp(kind, prec, lib_start):
     return float(r["median_error_pct"][0]), float(r["median_abs_error_pct"][0])
 
 bf = grp("gemm", "bf16", "torch.mm")
-big = dk.filter((pl.col("kind") == "gemm") & (pl.col("precision") == "bf16") & (pl.col("measured") > 600))
+BIG_TFLOPS = 600       # "large" dense GEMMs for the reading below [TFLOP/s measured]: a reading threshold
+big = dk.filter((pl.col("kind") == "gemm") & (pl.col("precision") == "bf16") & (pl.col("measured") > BIG_TFLOPS))
+fewest_rows = int(il.compute.device_kernels().filter(pl.col("kind") == "grouped_gemm")["m"].min())
 cud = grp("attention", "bf16", "cudnn")
 sf = dk.filter(pl.col("software") == "sdpa-fa2")
 sf_test = sf.filter(pl.col("role") == "test")["error_pct"]
@@ -304,10 +317,11 @@ sf_test = sf.filter(pl.col("role") == "test")["error_pct"]
 pkg = []
 for r in il.compute.device_kernels().filter(pl.col("software") == "sdpa-fa2").iter_rows(named=True):
     s_, bh, ps, c = int(r["seq_len"]), float(r["batch_heads"]), r["pass"], bool(r["causal"])
-    flop = 2 * 2 * int(r["head_dim"]) * bh * (s_ * (s_ + 1) / 2 if c else s_ * s_) * (2.5 if ps == "bwd" else 1.0)
-    t = il.compute.attention_time(s_, int(r["head_dim"]), bh, "H200-SXM", ps, causal=c, kernel="fa2")
-    pkg.append(100 * (flop / t / 1e12 / r["value"] - 1))
-pkg = pl.Series(pkg)
+    a = il.compute.attention_cost(s_, int(r["head_dim"]), bh, "H200-SXM", ps, c, kernel="fa2")   # useful FLOP, time
+    pkg.append((100 * (a["flops"] / a["time_s"] / 1e12 / r["value"] - 1),
+                f"{'causal ' if c else ''}{'forward' if ps == 'fwd' else 'backward'} at {s_:,} tokens"))
+pkg_worst = max(pkg)[1]
+pkg = pl.Series([e for e, _ in pkg])
 def held_out(lib):
     g = dk.filter((pl.col("kind") == "grouped_gemm") & pl.col("software").str.starts_with(lib))
     e = g.filter(pl.col("role") == "test")["error_pct"]
@@ -322,7 +336,7 @@ causal_fwd = dk.filter(pl.col("case").str.contains("-fwd-causal-") & (pl.col("so
 rowwise = dk.filter(pl.col("software").str.contains("row-wise") & (pl.col("kind") == "gemm"))
 rw_small = rowwise.sort("error_pct", descending=True).row(0, named=True)
 Markdown(
-    f"**Reading.** Dense BF16 GEMMs: median error {bf[0]:+.1f} % (|error| {bf[1]:.1f} %); the large ones (above 600 "
+    f"**Reading.** Dense BF16 GEMMs: median error {bf[0]:+.1f} % (|error| {bf[1]:.1f} %); the large ones (above {BIG_TFLOPS} "
     f"TFLOP/s measured) run {big['error_pct'].median():+.1f} % in the model. They are sustained rates on a power-capped "
     f"part: in a separate run of large BF16 GEMMs the board sat at {clk['power_W'].median():.0f} W and the SM clock at "
     f"{clk['sm_MHz'].median():.0f} MHz (median of {clk.height} samples under load; {clk['sm_MHz'].min():.0f}-"
@@ -331,7 +345,7 @@ Markdown(
     f"{spread:.1%}; uniform [0, 1) data instead of normal data runs {gain:+.1%} faster (fewer bit toggles, less power). "
     f"Fused attention: cuDNN {cud[0]:+.1f} % median error. PyTorch's bundled FlashAttention-2 runs below the "
     f"flash-attn package's FA2 that the FA3 paper measured on H100: priced with those `fa2` parameters these rows "
-    f"come out {pkg.median():+.1f} % too fast (median; worst {pkg.max():+.0f} %, causal forward at 512 tokens), "
+    f"come out {pkg.median():+.1f} % too fast (median; worst {pkg.max():+.0f} %, {pkg_worst}), "
     f"so the kernel torchtitan runs has its own fit, `sdpa-fa2`, on the train rows: its {sf_test.len()} test rows "
     f"are within {sf_test.abs().median():.1f} % median, {sf_test.abs().max():.1f} % worst. The causal forward is "
     f"still over-predicted for cuDNN (worst {causal_fwd['error_pct'].max():+.0f} %, at the shortest lengths). "
@@ -339,22 +353,22 @@ Markdown(
     f"dense ceiling ({gfac['bf16']:.3f} BF16, {gfac['fp8']:.3f} FP8): the {gb[0]} held-out `torch._grouped_mm` rows "
     f"are within {gb[1]:.1f} % median (worst {gb[2]['case']}: {gb[2]['error_pct']:+.0f} %), the {g8[0]} "
     f"`torch._scaled_grouped_mm` rows within {g8[1]:.1f} % (worst {g8[2]['case']}: {g8[2]['error_pct']:+.0f} %). "
-    f"The misses left are the fewest rows per group (128: the weights are streamed at well under the model's "
-    f"HBM rate, as cuBLAS's dense GEMM with 128 rows is) and FP8 at short K. Row-wise-scaled FP8 at "
+    f"The misses left are the fewest rows per group ({fewest_rows}: the weights are streamed at well under the model's "
+    f"HBM rate, as cuBLAS's dense GEMM with {fewest_rows} rows is) and FP8 at short K. Row-wise-scaled FP8 at "
     f"decode-size M is the largest miss ({rw_small['case']}: {rw_small['error_pct']:+.0f} %): the model has one FP8 "
     f"rate per device, which tensor-wise scaling reaches and row-wise scaling does not at small M. Apart from "
     f"`sdpa-fa2` and the grouped-GEMM factors none of this is fitted back into the model; it says where its "
     f"H200 predictions lean fast.")
 """),
-    ("md", r"""
-## 4. Tile and wave quantization, stream-K and the small-GEMM rule
-
-A heatmap of the model's efficiency over (M, N) at K = 8,192 on MI300X, first as a
-data-parallel library schedules it (tiles in waves over the compute units), then with stream-K, which
-hipBLASLt ships for gfx942 (opt-in) and uses by default on MI350-series GPUs, and which
-CUTLASS provides on Hopper/Blackwell. Whether MI300X's *default* library avoids the wave cliff
-is settled by one measurement on MI325X (the same gfx942 library), computed below; the model
-therefore schedules stream-K-like on gfx942 too (that row is a train row, stated).
+    ("md", "## 4. Tile and wave quantization, stream-K and the small-GEMM rule"),
+    ("code", r"""
+K_HEAT = 8192          # the heatmaps' K [elements]: a chart setting (square problems up to K)
+Markdown(f"A heatmap of the model's efficiency over (M, N) at K = {K_HEAT:,} on MI300X, first as a "
+         "data-parallel library schedules it (tiles in waves over the compute units), then with stream-K, which "
+         "hipBLASLt ships for gfx942 (opt-in) and uses by default on MI350-series GPUs, and which "
+         "CUTLASS provides on Hopper/Blackwell. Whether MI300X's *default* library avoids the wave cliff "
+         "is settled by one measurement on MI325X (the same gfx942 library), computed below; the model "
+         "therefore schedules stream-K-like on gfx942 too (that row is a train row, stated).")
 """),
     ("code", r"""
 m325 = vt.filter(pl.col("case") == "mi325x-bf16-torch-4096").row(0, named=True)
@@ -362,13 +376,13 @@ maf325 = float(fits.filter((pl.col("accelerator") == "MI325X") & (pl.col("precis
 dp_bound = il.compute.gemm_efficiencies([4096], [4096], [4096], "MI325X", stream_k=False)[0] * il.catalog.accelerator("MI325X").peak("bf16") / 1e12
 print(f"MI300X has {il.catalog.accelerator('MI300X').compute_units} CUs; MI325X 4096^3 through torch: {m325['measured']:.0f} TFLOP/s measured = {m325['measured'] / maf325:.0%} of its "
       f"{maf325:.0f} MAF; with data-parallel tiles in waves the model allows at most {dp_bound / maf325:.0%} of it")
-grid = np.arange(128, 8192 + 1, 128)
-heat_dp = il.compute.efficiency_grid(grid, grid, 8192, "MI300X", "bf16", stream_k=False)
-il.charts.gemm_efficiency_heatmap(heat_dp, title="MI300X BF16 efficiency, K = 8,192, data-parallel tiles (model)")
+grid = np.arange(128, K_HEAT + 1, 128)
+heat_dp = il.compute.efficiency_grid(grid, grid, K_HEAT, "MI300X", "bf16", stream_k=False)
+il.charts.gemm_efficiency_heatmap(heat_dp, title=f"MI300X BF16 efficiency, K = {K_HEAT:,}, data-parallel tiles (model)")
 """),
     ("code", r"""
-heat_sk = il.compute.efficiency_grid(grid, grid, 8192, "MI300X", "bf16", stream_k=True)
-il.charts.gemm_efficiency_heatmap(heat_sk, title="MI300X BF16 efficiency, K = 8,192, with stream-K (model)")
+heat_sk = il.compute.efficiency_grid(grid, grid, K_HEAT, "MI300X", "bf16", stream_k=True)
+il.charts.gemm_efficiency_heatmap(heat_sk, title=f"MI300X BF16 efficiency, K = {K_HEAT:,}, with stream-K (model)")
 """),
     ("code", r"""
 gm = il.compute.gemm_model("MI300X")
@@ -496,19 +510,21 @@ causal attention costs more than half of full attention at short sequences and w
 (the range over the chart's kernels and lengths is printed below it).
 """),
     ("code", r"""
+ATT_HEADS, ATT_TOKENS, ATT_HD = 16, 4 * 16384, 128   # the chart's shape: heads, tokens per call, head dim
 att_rows = []
 for acc, kern in [("H100-SXM", "fa2"), ("H100-SXM", "fa3"), ("MI300X", "ck-fa2"), ("MI355X", "aiter"), ("B200", "fa4")]:
     for s_ in (1024, 2048, 4096, 8192, 16384, 32768):
         for ps in ("fwd", "bwd"):
             for causal in (False, True):
-                e = il.compute.attention_efficiency(s_, 128, 16 * 16384 / s_ * 4, acc, ps, causal, kernel=kern)
+                e = il.compute.attention_efficiency(s_, ATT_HD, ATT_HEADS * ATT_TOKENS / s_, acc, ps, causal, kernel=kern)
                 att_rows.append({"kernel": f"{acc} {kern}", "pass": ps + (" causal" if causal else ""),
                                  "seq_len": s_, "efficiency": e})
 att = pl.DataFrame(att_rows)
 il.charts.efficiency_lines_chart(att.filter(~pl.col("pass").str.contains("causal")), "seq_len", "efficiency", "kernel",
                                  dash="pass", x_title="sequence length [tokens]",
                                  y_title="fraction of BF16 peak [-]",
-                                 title="Fused attention, head dim 128, 64k tokens per call, no mask (model)")
+                                 title=f"Fused attention, head dim {ATT_HD}, {ATT_HEADS} heads, "
+                                       f"{ATT_TOKENS // 1024}k tokens per call, no mask (model)")
 """),
     ("code", r"""
 def eff(acc, kern, ps, causal, s_=4096):
@@ -544,24 +560,25 @@ Markdown(f"In the chart the dashed backward curve lies {'below' if bwd_below els
          "comparison should put the same kernel class on both sides: FA2 on H100 against FA2-class on MI300X, "
          "not FA3 against FA2.")
 """),
-    ("md", r"""
-## 7. Mixture-of-experts: grouped GEMMs, weight gradients, load imbalance
-
-An MoE layer's experts run as one grouped GEMM per projection: every expert's rows are padded
-to the tile separately and the sum of all experts' tiles fills the waves. The rows each
-expert gets are drawn from a seeded multinomial (a router balanced on average). The weight
-gradients accumulate into Megatron's fp32 main-grad buffer, a read and a write of 4 B per
-weight element, which pushes small experts' weight-gradient GEMMs toward the memory-bound side
-(how far is printed below the tables).
+    ("md", "## 7. Mixture-of-experts: grouped GEMMs, weight gradients, load imbalance"),
+    ("code", r"""
+MAIN_GRAD_B = il.compute.compute_params().filter(pl.col("parameter") == "main_grad_bytes")["value"][0]   # [B]
+Markdown("An MoE layer's experts run as one grouped GEMM per projection: every expert's rows are padded "
+         "to the tile separately and the sum of all experts' tiles fills the waves. The rows each "
+         "expert gets are drawn from a seeded multinomial (a router balanced on average). The weight "
+         f"gradients accumulate into Megatron's fp32 main-grad buffer, a read and a write of {MAIN_GRAD_B:.0f} B per "
+         "weight element (`main_grad_bytes`, data/compute_params.csv), which pushes small experts' weight-gradient "
+         "GEMMs toward the memory-bound side (how far is printed below the tables).")
 """),
     ("code", r"""
-z_ops = il.compute.layer_ops("zaya1-base", 4096, 2, 1, "MI300X", passes=("fwd", "bwd"))
+Z_S, Z_MBS = 4096, 2   # ZAYA1's layer here: sequence length [tokens], micro-batch [sequences]
+z_ops = il.compute.layer_ops("zaya1-base", Z_S, Z_MBS, 1, "MI300X", passes=("fwd", "bwd"))
 exp = z_ops.filter(pl.col("component") == "expert_gemm")
 merged = []
 for r in exp.iter_rows(named=True):
     merged.append(il.compute.gemm_time(int(r["m"]), int(r["n"]), int(r["k"]), "MI300X",
                                        ) if not r["op"].endswith("wgrad") else
-                  float(il.compute.gemm_times([int(r["m"])], [int(r["n"])], [int(r["k"])], "MI300X", out_bytes=8.0)[0]))
+                  float(il.compute.gemm_times([int(r["m"])], [int(r["n"])], [int(r["k"])], "MI300X", out_bytes=2 * MAIN_GRAD_B)[0]))
 exp = exp.with_columns(pl.Series("balanced_single_gemm_s", merged)).select(
     "op", "m", "n", "k", "groups", (pl.col("time_s") * 1e6).round(1).alias("grouped_us"),
     (pl.col("balanced_single_gemm_s") * 1e6).round(1).alias("one_merged_gemm_us"), "bound",
@@ -581,26 +598,30 @@ for tokens in (512, 2048, 8192):
             imb_rows.append({"tokens_per_rank": tokens, "ep": ep_, "popularity_cv": cv,
                              "busiest_over_mean": il.compute.moe_load_imbalance(tokens, IMB_E, IMB_K, ep_, popularity_cv=cv)})
 imb = pl.DataFrame(imb_rows).with_columns(pl.col("busiest_over_mean").round(3))   # busiest rank / mean [-]
-mc = il.compute.moe_load_imbalance(512, IMB_E, IMB_K, 8, method="monte_carlo", trials=400)
-cf = il.compute.moe_load_imbalance(512, IMB_E, IMB_K, 8, method="normal")
-print(f"Monte Carlo (numba, seeded) {mc:.4f} vs closed form {cf:.4f} for 512 tokens/rank, {IMB_E} experts, top-{IMB_K}, ep 8: "
+MC_TOKENS, MC_EP = 512, 8   # the cross-check's point: tokens per rank, expert-parallel ranks
+mc = il.compute.moe_load_imbalance(MC_TOKENS, IMB_E, IMB_K, MC_EP, method="monte_carlo", trials=400)
+cf = il.compute.moe_load_imbalance(MC_TOKENS, IMB_E, IMB_K, MC_EP, method="normal")
+print(f"Monte Carlo (numba, seeded) {mc:.4f} vs closed form {cf:.4f} for {MC_TOKENS} tokens/rank, {IMB_E} experts, "
+      f"top-{IMB_K}, ep {MC_EP}: "
       f"two independent computations agree to {abs(mc / cf - 1):.2%}")
 imb.rename({"popularity_cv": "popularity_cv [-]", "busiest_over_mean": "busiest rank / mean [-]"})
 """),
     ("code", r"""
 zspec = il.models.get("zaya1-base")
-z_tokens = 2 * 4096   # micro-batch 2 x s = 4,096, as in the layer_ops call above
-Markdown(f"ZAYA1's {zspec.experts} experts on one MI300X (micro-batch 2, {z_tokens:,} tokens, top-{zspec.top_k}): the "
+z_tokens = Z_MBS * Z_S   # as in the layer_ops call above
+RT, REP, RCV = 8192, 8, 0.2   # the reading's point of the table: tokens per rank, ep, popularity_cv
+def imb_at(cv):
+    return float(imb.filter((pl.col("tokens_per_rank") == RT) & (pl.col("ep") == REP)
+                            & (pl.col("popularity_cv") == cv))["busiest_over_mean"][0])
+Markdown(f"ZAYA1's {zspec.experts} experts on one MI300X (micro-batch {Z_MBS}, {z_tokens:,} tokens, top-{zspec.top_k}): the "
          f"grouped GEMMs take {pad_cost:+.0%} against one perfectly balanced merged GEMM per projection (per-expert "
          f"padding and multinomial counts). In the weight-gradient GEMMs "
          f"(K = the {z_tokens * zspec.top_k // zspec.experts:,} rows an expert receives on average; the table's k is that summed over "
          f"the {int(exp['groups'][0])} groups) the HBM traffic of the fp32 main-grad accumulation alone takes "
          f"up to {wg_mem_share:.0%} of their time: they sit at the ridge, not far right of it. In the table's layer ({IMB_E} experts, top-{IMB_K}: a "
-         f"fine-grained MoE, not ZAYA1's) top-k sampling noise alone makes the busiest of 8 ranks "
-         f"{float(imb.filter((pl.col('tokens_per_rank') == 8192) & (pl.col('ep') == 8) & (pl.col('popularity_cv') == 0))['busiest_over_mean'][0]):.3f}x "
-         f"the mean at 8,192 tokens per rank: small, so the imbalance seen in practice comes from the router's "
-         f"skew — `popularity_cv` is that assumption (0.2 gives "
-         f"{float(imb.filter((pl.col('tokens_per_rank') == 8192) & (pl.col('ep') == 8) & (pl.col('popularity_cv') == 0.2))['busiest_over_mean'][0]):.2f}x); "
+         f"fine-grained MoE, not ZAYA1's) top-k sampling noise alone makes the busiest of {REP} ranks "
+         f"{imb_at(0.0):.3f}x the mean at {RT:,} tokens per rank: small, so the imbalance seen in practice comes from "
+         f"the router's skew — `popularity_cv` is that assumption ({RCV:g} gives {imb_at(RCV):.2f}x); "
          f"no published per-micro-batch figure is in the data.")
 """),
     ("md", r"""
@@ -612,30 +633,33 @@ LM-head GEMM, plus attention under a causal mask (half of s×s) or full (PaLM, K
 and the executed count (every GEMM incl. router and MTP modules).
 """),
     ("code", r"""
-conv = pl.concat([il.models.get(m).flops_per_token_conventions(4096).select(
+CONV_S = 4096   # sequence length of the comparison [tokens]
+conv = pl.concat([il.models.get(m).flops_per_token_conventions(CONV_S).select(
     pl.lit(m).alias("model"), "convention", (pl.col("flops_per_token") / 1e9).round(2).alias("GFLOP_per_token"),
     pl.col("ratio_to_6N").round(3)) for m in ("zaya1-base", "llama3-8b", "deepseek-v3")])
-print("FLOPs per token under each convention ÷ 6·N [-], at s = 4,096:")
+print(f"FLOPs per token under each convention ÷ 6·N [-], at s = {CONV_S:,}:")
 conv.pivot(on="convention", index="model", values="ratio_to_6N")
 """),
     ("code", r"""
 zc = dict(zip(*conv.filter(pl.col("model") == "zaya1-base").select("convention", "GFLOP_per_token"), strict=True))
-zb = dict(il.models.get("zaya1-base").flops_breakdown(4096).iter_rows())
+zb = dict(il.models.get("zaya1-base").flops_breakdown(CONV_S).iter_rows())
 head_share = zb["lm_head"] / sum(zb.values())
 Markdown(f"For ZAYA1 the {il.models.get('zaya1-base').vocab / 1e3:.0f}k-token output layer alone is {head_share:.0%} of the executed forward FLOPs: "
          f"6·N counts {zc['6N']:.2f} GFLOP per token, with the head {zc['6N+head']:.2f}, with causal attention "
          f"{zc['6N+head+causal_attn']:.2f}, with full attention {zc['6N+head+attn']:.2f}. An MFU quoted without its "
          f"convention can differ by {zc['6N+head+attn'] / zc['6N']:.1f}x for the same run.")
 """),
-    ("md", r"""
-## 9. Memory: Korthikanti's closed form, and what MI300X's HBM buys
-
-Per-GPU memory of the runs in Korthikanti et al. Table 5 (A100, s = 2,048, 16-bit, Adam with
-fp32 master weights and moments, dropout, no flash attention), through the same
-`il.memory.training_memory` used for every scenario. This checks that the package implements
-the paper's activation formula — the figures are the paper's closed form, not measured memory,
-so a match here is **by construction of the formula**, not a validation against hardware (the
-step model's memory is validated against published runs in notebook 04).
+    ("md", "## 9. Memory: Korthikanti's closed form, and what MI300X's HBM buys"),
+    ("code", r"""
+t5 = il.validation.selene.measurements().filter(pl.col("table") == "Table 5")
+t5_acc, t5_s = t5["accelerator"].unique().to_list(), t5["seq_len"].unique().to_list()
+Markdown(f"Per-GPU memory of the runs in Korthikanti et al. Table 5 ({', '.join(t5_acc)}, s = "
+         f"{', '.join(f'{x:,}' for x in t5_s)}, 16-bit, Adam with "
+         "fp32 master weights and moments, dropout, no flash attention), through the same "
+         "`il.memory.training_memory` used for every scenario. This checks that the package implements "
+         "the paper's activation formula — the figures are the paper's closed form, not measured memory, "
+         "so a match here is **by construction of the formula**, not a validation against hardware (the "
+         "step model's memory is validated against published runs in notebook 04).")
 """),
     ("code", r"""
 k = il.memory.korthikanti_check()
