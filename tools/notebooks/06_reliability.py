@@ -310,7 +310,8 @@ save (PyTorch DCP async save, Megatron-Core `--async-save`) stalls only while it
 a fixed {R.parameter("async_blocking_fixed_s"):.2f} s (`async_blocking_fixed_s`, measured by Meta and Crusoe on an H200
 cluster, https://pytorch.org/blog/6x-faster-async-checkpointing/) plus the busiest node's device-to-host copy, {ca.ckpt_s:.2f} s here;
 the write, fixed cost included ({ca.checkpoint.background_s:.1f} s), runs in the background and stalls training only if the
-next save comes before it ends, which the optimal interval ({ca.interval_s / 60:.0f} min of work) never does. Goodput over
+next save comes before it ends, which the optimal interval ({ca.interval_s / 60:.0f} min of work) never does; the checkpoint
+counts only once that write ends, so a failure during it also loses the segment the save closed. Goodput over
 ZAYA1's run: {cs.goodput:.2%} synchronous, {ca.goodput:.2%} asynchronous (Llama 3 calibration, baseline restarts). A reload
 has no fixed cost of its own: the save's is an assumption sourced to save-side stalls, and a restart's fixed work is
 the profile's relaunch time (section 4).''')
