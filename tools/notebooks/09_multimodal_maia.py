@@ -189,7 +189,9 @@ enc_per_tok = {"audio": sa.audio_windows * sa.encoder_frames_per_window / sa.aud
                "image": si.images * si.encoder_patches / si.image_positions}
 pad_factor = sa.audio_windows * maia.audio.window_s / sa.audio_s
 assert enc_per_tok["audio"] > enc_per_tok["image"] and pad_factor > 1
-md(f"Text only, the Maia-class model trains {TOKENS / 1e12:.0f}T tokens in **{C['text only']['days']:.1f} days** "
+md(f"Days here are failure-free training time, as the step model gives them; interruptions, restarts and checkpoints "
+   f"add to the wall clock (notebook 06; notebook 08 counts them). "
+   f"Text only, the Maia-class model trains {TOKENS / 1e12:.0f}T tokens in **{C['text only']['days']:.1f} days** "
    f"(${C['text only']['on_demand_MUSD']:.2f}M on demand at ${price:.2f}/GPU-h, ${C['text only']['owned_MUSD']:.2f}M owned at "
    f"${owned:.2f}/GPU-h). The image-heavy mix takes **{C['image-heavy']['days']:.1f} days** "
    f"(×{C['image-heavy']['days'] / C['text only']['days']:.2f}, ${C['image-heavy']['on_demand_MUSD']:.2f}M), the audio-heavy mix "
@@ -206,8 +208,9 @@ md(f"Text only, the Maia-class model trains {TOKENS / 1e12:.0f}T tokens in **{C[
    f"length).")
 il.charts.headline_table(
     cost, f"Maia-class training by data mix: {TOKENS / 1e12:g}T useful tokens on {gpus:,} MI300X",
-    subtitle=f"on demand at ${price:.2f}/GPU-h (median list price), owned at ${owned:.2f}/GPU-h (notebook 05's owned P50)",
-    labels={"step_s": "step", "useful_Mtok_per_s": "useful tokens", "memory_GB": "memory per GPU",
+    subtitle=f"failure-free days; on demand at ${price:.2f}/GPU-h (median list price), owned at ${owned:.2f}/GPU-h "
+             "(notebook 05's owned P50)",
+    labels={"step_s": "step", "useful_Mtok_per_s": "useful tokens", "memory_GB": "memory per GPU", "days": "days, failure-free",
             "on_demand_MUSD": "on demand", "owned_MUSD": "owned", "encoder_pct": "encoders' share of the step"},
     sources="prices: data/cloud_prices.csv and data/economics/ (a source URL per row)")
 """),
