@@ -449,7 +449,8 @@ def default_nics():
     """The back-end NIC a node of each accelerator carries by default, one per GPU
     (data/default_nics.csv): the vendor's reference system where published (DGX H100/H200/B200:
     ConnectX-7), else a stated choice (``basis``). The one owner of "which NIC does an
-    accelerator get" for the cross-accelerator comparisons and the explorer widgets."""
+    accelerator get" for the cross-accelerator comparisons, the explorer widgets and the published
+    training runs whose source names no NIC (:func:`infra_lab.validation.runs.run_nic`)."""
     return _table("default_nics")
 
 

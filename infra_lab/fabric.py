@@ -34,6 +34,7 @@ seeds. The max-min kernel (numba) has a plain-Python twin
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from dataclasses import dataclass, field
@@ -377,20 +378,42 @@ def _leaf_split(radix: int, sigma: float) -> tuple[int, int]:
 
 
 def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
-    """Switches needed by the hardware's back-end fabric (folded Clos, ``radix`` ports each).
+    """Switches and cables of the back-end fabric the hardware's job needs (folded Clos,
+    ``radix`` ports each), counted exactly for the nodes given.
 
-    Rails-only: each of the nics_per_node rails is its own network of ``nodes`` endpoints.
-    Rail-optimized and fat-tree: one network of nodes × nics_per_node endpoints (they differ
-    in which NICs share a leaf, not in switch count). One level when the endpoints fit one
-    switch, two (leaf–spine) while every spine can reach every leaf, three above that.
+    A job whose GPUs all share one scale-up domain (``HardwareConfig.domains == 1``: one 8-GPU
+    node, or up to one NVL72 rack) sends nothing over the back-end network, so it needs no
+    scale-out switch and no cable: every count is 0 and ``tiers`` is 0 (its NICs are still
+    installed and counted by the callers that count NICs). The count is for the cluster as
+    given, not for growth: to price a fabric built for a larger final size, pass that size.
+
+    Rails-only: each of the nics_per_node rails is its own network of ``nodes`` endpoints, so
+    two or more nodes need one leaf per rail. Rail-optimized and fat-tree: one network of
+    nodes × nics_per_node endpoints (they differ in which NICs share a leaf, not in switch
+    count). One level when the endpoints fit one switch (no spine), two (leaf–spine) while
+    every spine can reach every leaf, three above that. Leaves are filled in turn with
+    ``down`` hosts each (the radix split by the oversubscription σ = down/up); a leaf cables
+    ceil(hosts / σ) uplinks, at most its ``up`` ports, so a part-filled last leaf is not
+    charged a full leaf's uplinks; spines (aggregation switches in three levels) are the
+    uplinks ÷ their ports, rounded up.
 
     Returns {"tiers", "leaf", "spine", "core", "total"} switches and the cables between
-    them: "links_host" (NIC to leaf = nodes × nics_per_node), "links_leaf_spine" (leaf
-    uplinks), "links_spine_core" (3-tier only), "links_total".
+    them: "links_host" (NIC to leaf = nodes × nics_per_node, 0 without a switch),
+    "links_leaf_spine" (leaf uplinks), "links_spine_core" (3-tier only), "links_total".
+
+    >>> switch_counts({"accelerator": "MI300X", "nodes": 1, "fabric": "rails-only"})["total"]
+    0
+    >>> [switch_counts({"accelerator": "MI300X", "nodes": n, "fabric": "rails-only"})["total"]
+    ...  for n in (2, 64, 65, 128)]
+    [8, 8, 40, 48]
     """
     hw = hardware_config(hardware)
     r = _radix(radix)
-    down, up = _leaf_split(r, hw.oversubscription)
+    if hw.domains == 1:
+        return {"tiers": 0, "leaf": 0, "spine": 0, "core": 0, "total": 0, "links_host": 0,
+                "links_leaf_spine": 0, "links_spine_core": 0, "links_total": 0}
+    sigma = hw.oversubscription
+    down, up = _leaf_split(r, sigma)
     nets = hw.nics_per_node if hw.fabric == "rails-only" else 1
     E = hw.nodes * (1 if hw.fabric == "rails-only" else hw.nics_per_node)
 
@@ -399,11 +422,13 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
         if E <= r:
             return 1, 1, 0, 0, 0, 0
         leaves = -(-E // down)
+        last = E - (leaves - 1) * down          # hosts on the last, possibly part-filled, leaf
+        l_up = (leaves - 1) * up + min(up, math.ceil(last / sigma - 1e-9))
         if leaves <= r:
-            return 2, leaves, -(-leaves * up // r), 0, leaves * up, 0
-        aggs = -(-leaves * up // (r // 2))
+            return 2, leaves, -(-l_up // r), 0, l_up, 0
+        aggs = -(-l_up // (r // 2))
         cores = -(-aggs * (r // 2) // r)
-        return 3, leaves, aggs, cores, leaves * up, aggs * (r // 2)
+        return 3, leaves, aggs, cores, l_up, aggs * (r // 2)
 
     t, leaf, spine, core, l_ls, l_sc = one(E)
     out = {"tiers": t, "leaf": leaf * nets, "spine": spine * nets, "core": core * nets}
@@ -432,7 +457,9 @@ class Fabric:
     Fields: ``radix`` switch ports [ports]; ``domains`` scale-up domains in the job [-];
     ``domain_gpus`` GPUs per domain [-]; ``rails`` NICs (rails) per domain [-];
     ``ports_per_leaf`` NIC-facing ports per leaf [ports]; ``leaves_per_rail`` [-] (1 on a
-    fat-tree); ``uplinks_per_leaf`` [links]; ``n_leaves`` [-]; ``tiers`` switch tiers [-];
+    fat-tree); ``uplinks_per_leaf`` [links]; ``n_leaves`` [-]; ``tiers`` switch tiers of
+    :func:`switch_counts` [-] (0 for a job inside one scale-up domain, which needs no switch: its
+    flows never reach the NIC and leaf links laid out here);
     ``pxn`` cross-rail forwarding through the scale-up fabric on/off; ``topo`` the kernel's
     integer topology vector; ``capacity_Bps`` per directed link [B/s]; ``group_bounds`` link
     index ranges per group.

@@ -508,3 +508,48 @@ def test_sharp_on_an_rccl_platform_is_refused():
         il.collective("all_reduce", 2**30, hw(MI, 4, sharp=True), 32)
     assert HardwareConfig.from_dict(hw(MI, 4, sharp=False)).sharp is False
     assert HardwareConfig.from_dict(hw(H100, 4, sharp=True)).sharp is True
+
+
+MONO_CASES = [hw(MI, 1), hw(MI, 2), hw(MI, 16), hw(MI, 4, pxn=True), hw(dict(MI, accelerator="MI355X"), 4),
+              hw(H100, 1), hw(H100, 4), hw(H100, 2, sharp=True), hw(dict(H100, accelerator="B200"), 16)]
+
+
+@pytest.mark.parametrize("ci", range(len(MONO_CASES)), ids=lambda i: f"case{i}")
+def test_time_falls_with_size_only_where_the_library_switches(ci):
+    """What the module docstring says of time against size ("Time against size"): every
+    (algorithm, protocol) pair's cost is non-decreasing in the size, except at two library steps:
+    tree/Simple across domains, whose chunk doubles at the library's halving thresholds, and RCCL's
+    MSCCL all-pairs LL, which goes from 4 to 8 channels above its 4-channel window; so "auto" (the
+    tuner's pick, costed) and "fastest" get faster with a larger message only where the pick
+    changes or at those steps. A drop anywhere else is a bug in a pair's cost."""
+    h = HardwareConfig.from_dict(MONO_CASES[ci])
+    P = C.collective_time_params(h).array
+    sizes = np.unique(np.round(np.logspace(2, 32 * math.log10(2), 300)))
+    D, N = h.domain_gpus, h.domains
+    places = {(D, D)} | ({(h.world_size, D), (N, 1)} if N > 1 else set())
+    tree_simple = (K.ALG_TREE, K.PROTO_SIMPLE)
+    for n, k in sorted(places):
+        for op in range(len(C.OPS)):
+            prev_pair = {}
+            prev_auto = prev_fast = None
+            prev_s = 0.0
+            for s in sizes:
+                for a in range(K.N_ALGOS):
+                    for p in range(3):
+                        c = K.collective_cost(op, a, p, float(s), n, k, P)
+                        if not math.isfinite(c):
+                            prev_pair.pop((a, p), None)
+                            continue
+                        if (a, p) in prev_pair and c < prev_pair[(a, p)][1] * (1 - 1e-12):
+                            steps = ((a, p) == tree_simple and n > k     # the chunk doubles
+                                     or a == K.ALG_ALLPAIRS and prev_pair[(a, p)][0] <= P[K.P_AP_LL4] < s)
+                            assert steps, (C.OPS[op], n, k, s, C.ALGORITHMS[a], C.PROTOCOLS[p])
+                        prev_pair[(a, p)] = (s, c)
+                auto = K.best_collective(op, -1, float(s), n, k, P)
+                fast = K.fastest_collective(op, float(s), n, k, P)
+                for now, prev in ((auto, prev_auto), (fast, prev_fast)):
+                    if prev is not None and now[0] < prev[0] * (1 - 1e-12):
+                        same = (now[1], now[2]) == (prev[1], prev[2])
+                        assert not same or (now[1], now[2]) == tree_simple or now[1] == K.ALG_ALLPAIRS and \
+                            prev_s <= P[K.P_AP_LL4] < s, (C.OPS[op], n, k, s, now, prev)
+                prev_auto, prev_fast, prev_s = auto, fast, s

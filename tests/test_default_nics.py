@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import infra_lab as il
-from infra_lab.errors import UnknownNameError
+from infra_lab.errors import UnknownNameError, ValidationError
 from infra_lab.widgets.training import EXPLORER_ACCELERATORS
 
 
@@ -33,3 +33,29 @@ def test_the_throughput_comparison_gives_b200_the_same_nic_as_the_explorer():
     thr = il.economics.training_throughput(sc, ["B200", "MI355X"])
     got = dict(zip(thr["accelerator"], thr["nic"], strict=True))
     assert got == {"B200": EXPLORER_ACCELERATORS["B200"], "MI355X": EXPLORER_ACCELERATORS["MI355X"]}
+
+
+def test_a_published_run_without_a_nic_gets_the_catalog_default_nic():
+    """One owner of "which NIC": a run whose source names no NIC gets the catalog's default NIC of
+    its part (data/default_nics.csv), not a second table in the validation (which gave the AMD
+    runs ConnectX-7). The predictions do not move: every such NIC runs at 400 Gb/s there."""
+    from infra_lab.validation import current_runs, runs, scenario_for_run
+
+    silent = [r for r in current_runs().iter_rows(named=True) if not r.get("nic")]
+    assert silent
+    checked = 0
+    for r in silent:
+        try:
+            sc, notes = scenario_for_run(r)
+        except ValidationError as e:                              # not expressible for another reason
+            assert "nic" not in str(e).lower(), (r["id"], e)
+            continue
+        checked += 1
+        assert sc.hardware.nic == il.catalog.default_nic(sc.hardware.accelerator), r["id"]
+        assert f"nic={sc.hardware.nic}" in notes, r["id"]
+    assert checked >= 40
+    sc, _ = scenario_for_run("PJ26-L31-8B-MI325X-64-fp8")        # 8 nodes of MI325X, NIC not published
+    assert sc.hardware.nic == "Pollara-400"
+    assert not hasattr(runs, "_DEFAULT_NIC")
+    with pytest.raises(ValidationError, match="default_nics.csv"):
+        runs.run_nic("A100-SXM-80GB")                              # no row: said, not guessed

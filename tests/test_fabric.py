@@ -137,6 +137,55 @@ def test_switch_counts():
     assert over["spine"] < F.switch_counts(dict(ZYPHRA, fabric="fat-tree"))["spine"]
 
 
+
+@pytest.mark.parametrize("fabric", ["rails-only", "rail-optimized", "fat-tree"])
+@pytest.mark.parametrize("hw", [{"accelerator": "MI300X", "nodes": 1, "nic": "Pollara-400"},
+                                {"accelerator": "H100", "nodes": 1, "nic": "ConnectX-7"},
+                                {"accelerator": "GB200", "nodes": 18, "gpus_per_node": 4, "nic": "ConnectX-7"}],
+                         ids=["MI300X-node", "H100-node", "NVL72-rack"])
+def test_one_scaleup_domain_needs_no_backend_switch(hw, fabric):
+    """A job inside one scale-up domain sends nothing over the back-end network: no switch, no
+    cable (8 rail switches for one 8-GPU node, before), and no hop latency in the collectives."""
+    hw = dict(hw, fabric=fabric)
+    assert il.scenario.as_hardware(hw).domains == 1
+    sc = F.switch_counts(hw)
+    assert sc == {"tiers": 0, "leaf": 0, "spine": 0, "core": 0, "total": 0, "links_host": 0,
+                  "links_leaf_spine": 0, "links_spine_core": 0, "links_total": 0}
+    assert F.link_counts(hw)["total"] == 0
+    assert F.Fabric.build(hw).tiers == 0
+    assert il.collectives.collective_time_params(hw).switch_hop_s == 0.0
+    # the owned-cost network capex, read through its public function: NICs only, no switch port
+    assert il.economics.network_capex_per_gpu(hardware=hw, switch_port_usd=1.0, nic_usd=0.0,
+                                              optics_usd=0.0) == 0.0
+
+
+def test_small_clusters_are_counted_exactly():
+    """Switch and cable counts for 2, 3, ... nodes: one leaf per rail on a rails-only fabric once
+    a second node joins; spines only when there is more than one leaf; a part-filled last leaf
+    cables only its hosts' uplinks."""
+    ro = F.switch_counts(small(2, "rails-only"))
+    assert (ro["tiers"], ro["leaf"], ro["spine"], ro["links_host"], ro["links_total"]) == (1, 8, 0, 16, 16)
+    one = F.switch_counts(small(8, "rail-optimized"))        # 64 NICs fill one 64-port switch
+    assert (one["tiers"], one["total"], one["links_total"]) == (1, 1, 64)
+    nine = F.switch_counts(small(9, "rail-optimized"))       # 72 NICs: leaves of 32 + 32 + 8 hosts
+    assert (nine["tiers"], nine["leaf"], nine["spine"]) == (2, 3, 2)
+    assert nine["links_leaf_spine"] == 32 + 32 + 8 and nine["links_total"] == 72 + 72
+    r65 = F.switch_counts(small(65, "rails-only"))           # per rail: 32 + 32 + 1 hosts
+    assert (r65["leaf"], r65["spine"], r65["links_leaf_spine"]) == (8 * 3, 8 * 2, 8 * 65)
+    over = F.switch_counts(small(9, "fat-tree", oversubscription=3.0))   # 48 down, 16 up per leaf
+    assert (over["leaf"], over["spine"], over["links_leaf_spine"]) == (2, 1, 16 + 8)
+
+
+@pytest.mark.parametrize("fabric", ["rails-only", "rail-optimized", "fat-tree"])
+def test_switch_and_cable_counts_never_fall_as_nodes_grow(fabric):
+    prev = None
+    for n in range(1, 300):
+        sc = F.switch_counts(small(n, fabric))
+        cur = (sc["total"], sc["links_total"], sc["links_leaf_spine"])
+        if prev is not None:
+            assert all(c >= p for c, p in zip(cur, prev, strict=True)), (n, prev, cur)
+        prev = cur
+
 def test_paths():
     with pytest.raises(ValidationError, match="PXN"):  # RCCL default: PXN off, no cross-rail path
         F.Fabric.build(ZYPHRA).paths(0, 8 * 64 + 3)

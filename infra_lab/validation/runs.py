@@ -15,7 +15,7 @@ import warnings
 import polars as pl
 
 from .. import catalog
-from ..errors import ContextLengthWarning, ValidationError, unknown
+from ..errors import ContextLengthWarning, UnknownNameError, ValidationError, unknown
 from ._common import MEASUREMENT_DIR
 
 RUNS_FILE = "training_runs.csv"
@@ -31,10 +31,18 @@ VARIANTS = {"96GB": "H100-96GB-500W", "limited to 750 W": "B200-750W"}
 models them: torchtitan's H100s (96 GB HBM2e at 500 W) and torchao's B200s power-limited to
 750 W, each a catalog row with its stated peak derate (data/accelerators.csv notes)."""
 
-_DEFAULT_NIC = {"GB300": "ConnectX-8", "B300": "ConnectX-8"}
-"""NIC assumed when a run's source does not name it: the 400 Gb/s ConnectX-7 NDR of
-HGX/DGX H100/H200/H800/B200 and GB200 systems, ConnectX-8 (800 Gb/s) on GB300/B300 (an
-assumption per run, printed in the comparison's ``assumptions`` column)."""
+def run_nic(accelerator: str) -> str:
+    """NIC assumed when a run's source does not name it: the catalog's default NIC of the part
+    (:func:`infra_lab.catalog.default_nic`, data/default_nics.csv, each row sourced: ConnectX-7
+    NDR on H100/H200/H800/B200/GB200 systems, ConnectX-8 on B300/GB300, Pollara 400 on AMD
+    Instinct nodes as on the ZAYA1 cluster), the one owner of "which NIC does a node of this part
+    have". An assumption per run, printed in the comparison's ``assumptions`` column; a part
+    without a row there is refused, naming the file, rather than given a guessed NIC."""
+    try:
+        return catalog.default_nic(accelerator)
+    except UnknownNameError as e:
+        raise ValidationError(f"a run on {accelerator} names no NIC and data/default_nics.csv has no row for "
+                              f"{accelerator}: add the row (with its source) or the run's nic ({e})") from None
 
 FLOP_CONVENTION_OF_SOURCES = "6N+head+attn"
 """FLOP count of published TFLOP/s and MFU before Megatron-LM's causal fix (Megatron-LM's
@@ -410,7 +418,7 @@ def scenario_for_run(row: dict | str):
     ``deepep`` scheme), and so do Megatron-Core's ``recompute_modules`` (:func:`_recompute_modules`). Fields the source does not state take
     documented defaults: micro-batch 1, recompute none, ZeRO-1 (Megatron distributed
     optimizer) unless FSDP, sequence parallel with tp > 1 (Megatron-Core requires it for
-    MoE), the platform's NIC (:data:`_DEFAULT_NIC`), a rail-optimized fabric, the alltoall
+    MoE), the part's NIC (:func:`run_nic`: data/default_nics.csv), a rail-optimized fabric, the alltoall
     dispatcher, Megatron-Core's expert tensor-parallel size = the tensor-parallel size for an
     MoE run that does not publish it (Megatron-Core's default; only MoE Parallel Folding
     decouples them), vp = 2 for an interleaved pipeline schedule whose vp is not published (the
@@ -466,7 +474,7 @@ def _scenario_for_run(row: dict):
             notes.append(f"accelerator={part}")
     nic = row.get("nic")
     if not nic:
-        nic = _DEFAULT_NIC.get(acc, "ConnectX-7-NDR")
+        nic = run_nic(acc)
         notes.append(f"nic={nic}")
     fabric = row.get("fabric") or "rail-optimized"
     if not row.get("fabric"):

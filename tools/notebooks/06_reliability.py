@@ -524,8 +524,9 @@ md(f'''At {FAR:,} GPUs the Llama 3 reading gives an interruption every {mtbi100:
 redundancy), which this model does not represent.''')
 """),
     ("md", r"""
-**Small jobs on a shared file system.** Goodput must fall as a job grows, down to a single node. A rails-only fabric
-needs one switch per rail however small the job (as many switches for a one-node job as for a two-node one), but link failures are counted
+**Small jobs on a shared file system.** Goodput must fall as a job grows, down to a single node. A one-node job is one
+scale-up domain and needs no back-end switch or cable; from two nodes a rails-only fabric needs one switch per rail (as many
+switches for two nodes as for 64), but link failures are counted
 per link (a cable and its transceivers, one per NIC here), which double with the job; and each node's save is limited by
 its own storage link, the system by its aggregate bandwidth (capping each node at its share of the aggregate would make
 a 1-node save slower than a 2-node one). The failure rate then grows with the job and goodput falls monotonically (a
