@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .. import _validate as V
@@ -150,7 +151,7 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         raise ValidationError(f"pipeline_rank = {which!r}: allowed {', '.join(repr(x) for x in PIPELINE_RANKS)}")
     tr, par = scenario.training, scenario.parallelism
     acc = catalog.accelerator(o.get("accelerator") or scenario.hardware.accelerator)
-    stack_name = scenario.stack if not o.get("accelerator") else stacks.default_stack(acc.name)
+    stack_name = scenario.stack if not o.get("accelerator") else _stack_on(scenario, acc.name)
     sp = stacks.params(stack_name)
     for k, sk in _STACK_KEYS.items():
         if o[k] is None:
@@ -161,8 +162,9 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         raise unknown("recompute", recompute, RECOMPUTE)
     zero = o.get("zero")
     zero = par.zero if zero is None else zero
-    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+    if isinstance(zero, bool) or not isinstance(zero, (int, np.integer)) or not 0 <= zero <= 3:
         raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
+    zero = int(zero)
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
@@ -182,6 +184,31 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
                          float(o["grad_bytes"]), float(opt_b), float(o["activation_bytes"]),
                          float(o["reserve_fraction"]), float(o["reserve_bytes"]), bool(o["flash_attention"]),
                          bool(o["dropout"]), sel, o["include_embeddings"])
+
+
+def _stack_on(scenario, accelerator: str) -> str:
+    """The training stack of ``scenario`` on another ``accelerator`` (the ``accelerator``
+    override): the vendor's default stack when the scenario names none; its own stack when that
+    runs there; else the same framework's stack on the accelerator's platform (torchtitan-cuda ->
+    torchtitan-rocm). A torchtitan scenario's memory on H200 was priced with Megatron-Core's
+    factors (the vendor default), 2.8 GB less than the same scenario on H200."""
+    from .. import stacks
+
+    name = scenario.training.stack
+    if name is None:
+        return stacks.default_stack(accelerator)
+    name = stacks.canonical(name)
+    vendor = catalog.accelerator(accelerator).vendor
+    if stacks.info(name)["vendor"] in (vendor, "any"):
+        return name
+    here = stacks.info(stacks.default_stack(accelerator))["platform"]
+    there = stacks.info(name)["platform"]
+    twin = name.replace(f"-{there}", f"-{here}")
+    if twin != name and twin in stacks.names("training"):
+        return twin
+    raise ValidationError(f"accelerator = {accelerator!r}: the scenario's training.stack {name!r} does not run on "
+                          f"{vendor} accelerators and has no {here} counterpart; give a scenario on that "
+                          f"accelerator (Scenario.replace) with one of its stacks")
 
 
 def _checked_tokens(o: dict, tr) -> tuple[int, int]:
@@ -208,7 +235,7 @@ def _check_byte_sizes(o: dict, opt_b, acc) -> None:
     for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes",
               "optimizer_state_bytes"):
         v = opt_b if k == "optimizer_state_bytes" else o[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        if not V.is_real(v) or not math.isfinite(v) or v < 0:      # numpy scalars too
             raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
         if k not in ("reserve_fraction", "reserve_bytes") and v > 16:
             raise ValidationError(f"{k} = {v!r}: allowed 0..16 bytes per parameter or element")
