@@ -695,14 +695,35 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
         d[table] = (updated_table(d[table], vals) if table == "hardware" and isinstance(d.get(table), dict)
                     else {**d.get(table, {}), **vals})
     if call == "estimate":
-        return il.estimate(d).to_dict()
-    if call == "search":
+        rec = il.estimate(d).to_dict()
+    elif call == "search":
         with empty_reasons() as why:
             df = il.search(d, objective=objective or "tokens_per_s", top=1)
         if df.height == 0:
             raise il.ValidationError(with_reasons("no parallel plan at this point", why))
-        return df.row(0, named=True)
-    return serve_record(il.serve(d))
+        rec = df.row(0, named=True)
+    else:
+        rec = serve_record(il.serve(d))
+    # an output that repeats a swept input (the stack of a [training] / [serving] stack sweep,
+    # a search's recompute_num_layers) is the input's column already: il.sweep refuses a clash
+    return {k: v for k, v in rec.items() if k not in point}
+
+
+SEARCHED_KEYS = {"parallelism": ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp", "sequence_parallel"),
+                 "training": ("micro_batch", "recompute")}
+"""The scenario keys il.search enumerates (training.PLAN_PARALLELISM_KEYS, the micro-batch and the
+recompute mode): a ``sweep --call search`` grid that sets them would be ignored at every point."""
+
+
+def _check_search_grid(path: str, where: dict, fixed: dict) -> None:
+    """Refuse a ``--call search`` grid key the search enumerates (its value would be ignored)."""
+    given = [(t, k) for k, t in where.items()] + [(t, k) for t, vals in fixed.items() for k in vals]
+    for table, key in given:
+        if key in SEARCHED_KEYS.get(table, ()):
+            raise CliError(f"grid file {Path(path).name}: [{table}] {key} with --call search: the search "
+                           f"enumerates {key} itself, so the grid's value would be ignored at every point; "
+                           f"sweep it with --call estimate, or bound the search with "
+                           f"`infra-lab search --{key.replace('_', '-')} V[,V...]`")
 
 
 SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes", "fits"],
@@ -723,6 +744,9 @@ def cmd_sweep(a) -> Output:
                        "missing); update the package") from None
     if a.call == "serve":
         _serving_api()
+    if a.objective is not None and a.call != "search":
+        raise CliError(f"--objective {a.objective}: applies to --call search only (--call {a.call} "
+                       "has no objective)")
     if a.call == "search" and a.objective is not None and a.objective not in OBJECTIVES:
         # checked once here rather than failing at every point of the sweep
         from .errors import unknown
@@ -735,6 +759,8 @@ def cmd_sweep(a) -> Output:
                        + ("use --call serve" if kind == "serving" else
                           "--call serve needs a serving scenario ([serving] table)"))
     grid, where, fixed = read_grid(a.grid)
+    if a.call == "search":
+        _check_search_grid(a.grid, where, fixed)
     own = ("model", "hardware", "serving") if kind == "serving" else ("model", "hardware", "training",
                                                                       "parallelism")
     foreign = sorted({*where.values(), *fixed} - set(own))
@@ -813,6 +839,8 @@ def _validate_training_current() -> list[dict]:
     if fn is None:
         raise CliError("current-runs validation is not available in this build "
                        "(il.validation.compare_current)")
+    # the source column is the run's publication (was the accelerator's name)
+    urls = dict(il.validation.current_runs().select("id", "source_url").iter_rows())
     out = []
     for r in fn().iter_rows(named=True):
         if r.get("status", "compared") != "compared":
@@ -821,7 +849,7 @@ def _validate_training_current() -> list[dict]:
                     "metric": "tokens_per_s_per_gpu", "unit": "tokens/s",
                     "measured": r["measured_tokens_per_s_per_gpu"],
                     "predicted": r["predicted_tokens_per_s_per_gpu"], "error_pct": r["error_pct"],
-                    "source": r.get("accelerator")})
+                    "source": urls.get(r["id"])})
     return out
 
 
@@ -921,6 +949,8 @@ EXAMPLES = {
   nodes = [32, 64, 128]
   [training]
   seq_len = [2048, 4096]
+with --call search the keys the search enumerates (tp, pp, vp, cp, ep, etp, zero, fsdp,
+sequence_parallel, micro_batch, recompute) are refused: bound them with `infra-lab search`
 
 examples:
   infra-lab sweep zaya1-ibm-mi300x --grid grid.toml

@@ -169,8 +169,11 @@ def params(stack: str, overrides: dict[str, float] | None = None) -> dict[str, f
     for k, v in overrides.items():
         if not isinstance(k, str) or k not in p:
             raise unknown(f"parameter of stack {stack}", k, p)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-            raise ValidationError(f"stack parameter {k} = {v!r}: expected a finite number")
+        from ._validate import is_real
+
+        if not is_real(v) or not math.isfinite(float(v)):   # numpy scalars too (np.float32 is no float)
+            raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): expected a finite number "
+                                  f"(unit {units[k]!r})")
         check_unit(k, float(v), units[k], stack)
         p[k] = float(v)
     return p

@@ -237,6 +237,26 @@ def test_validate_title_states_each_suites_error(capsys, monkeypatch, current_ru
     assert "predicted / measured − 1" in out and "measured / predicted tokens/s − 1" in out
 
 
+def test_validate_csv_source_is_each_runs_publication(capsys, monkeypatch, current_runs):
+    """User pass 2026-12-05: `validate --format csv` wrote the accelerator's name ("H100-SXM") in
+    the source column of every training-current row, where the other suites give the source;
+    it is now the run's source_url (data/measurements/training_runs.csv)."""
+    monkeypatch.setattr(il.validation, "compare_current", lambda: current_runs)
+    rc, out, _ = main(capsys, "validate", "training-current", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    urls = dict(il.validation.current_runs().select("id", "source_url").iter_rows())
+    assert rc == 0 and rows
+    for r in rows:
+        assert r["source"] == urls[r["case"]] and r["source"].startswith("http"), r
+
+
+def test_sweep_objective_only_with_call_search(capsys):
+    """`infra-lab sweep --objective mfu` with --call estimate (the default) ran the estimates and
+    ignored the objective without a word; it is refused, naming the call it applies to."""
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(SCENARIO), "--objective", "mfu")
+    assert rc == 1 and out == "" and "--objective mfu: applies to --call search only" in err, err
+
+
 def test_validate_says_which_cases_lie_outside_the_model(capsys):
     """A compared fact that the model cannot reproduce (data/network_measurements.csv's
     model_scope) stays in the table and the summary, and the output says why beside it;
@@ -446,6 +466,42 @@ def test_sweep_call_and_grid_must_fit_the_scenario_kind(tmp_path, capsys):
     rc, out, err = main(capsys, "sweep", str(serving), "--grid", str(g), "--call", "serve", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rc == 0 and [int(r["concurrency"]) for r in rows] == [8, 16], err
+
+
+def test_sweep_of_a_stack_and_searched_keys_with_call_search(tmp_path, capsys):
+    """User pass 2026-12-05: a grid over [training] stack (or [serving] stack) failed at every
+    point ("fn returned output 'stack', which clashes with an input"), as did a --call search
+    grid over recompute_num_layers; a --call search grid over a key the search enumerates
+    ([parallelism] tp, [training] micro_batch / recompute) failed the same way, or, as a fixed
+    value, was ignored without a word. The output that repeats a swept input is now left to the
+    input's column; a searched key is refused before any point runs, naming the option that
+    bounds the search."""
+    g = tmp_path / "g.toml"
+    g.write_text('[training]\nstack = ["megatron-core-rocm", "megatron-core-rocm-asym"]\n')
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and [r["stack"] for r in rows] == ["megatron-core-rocm", "megatron-core-rocm-asym"], err
+    assert all(r["error"] == "" for r in rows)
+    for i, r in enumerate(rows):
+        est = il.estimate(SCENARIO, stack=r["stack"])
+        assert float(r["step_time_s"]) == pytest.approx(est.step_time_s, rel=1e-12), i
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g), "--call", "search", "--format", "csv")
+    assert rc == 0 and all(r["error"] == "" for r in csv.DictReader(io.StringIO(out))), err
+    for text, key, option in (("[parallelism]\ntp = [1, 2]\n", "[parallelism] tp", "--tp"),
+                              ("[training]\nmicro_batch = [1, 2]\n", "[training] micro_batch", "--micro-batch"),
+                              ('[training]\nrecompute = "full"\nseq_len = [2048, 4096]\n',
+                               "[training] recompute", "--recompute")):
+        g.write_text(text)
+        rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g), "--call", "search")
+        assert rc == 1 and out == "" and key in err and option in err, err
+        assert "every point of the sweep failed" not in err
+    serving = tmp_path / "serve.toml"
+    serving.write_text(SERVING_TOML)
+    g.write_text('[serving]\nstack = ["vllm-rocm", "vllm-rocm-early"]\n')
+    rc, out, err = main(capsys, "sweep", str(serving), "--grid", str(g), "--call", "serve", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and [r["stack"] for r in rows] == ["vllm-rocm", "vllm-rocm-early"], err
+    assert all(r["error"] == "" for r in rows)
 
 
 def test_sweep_out_folder_refuses_another_sweeps_results(tmp_path, capsys):

@@ -233,3 +233,36 @@ def test_replace_to_a_larger_node_does_not_split_it_into_the_old_nodes_domains()
     assert (mine.hardware.scaleup_domain, mine.hardware.domain_gpus) == (2, 2)   # given otherwise: kept
     two = h100.replace(hardware={"gpus_per_node": 2}).hardware
     assert (two.scaleup_domain, two.domain_gpus) == (8, 2)                      # 2 of the 8-GPU node
+
+
+def test_a_misplaced_key_names_its_table_and_dp_may_be_given_as_derived():
+    """User pass 2026-12-05: a key of another table ([training] tp, [parallelism] micro_batch,
+    [hardware] precision) got the nearest names of the wrong table ("Did you mean
+    'training.stack'?"); it now names the table it belongs in. parallelism.dp, which configs
+    commonly state, was "unknown key ... Did you mean 'parallelism.fsdp'?": the derived value is
+    accepted, another one is refused with the derivation."""
+    from infra_lab.errors import UnknownNameError
+
+    def d(**tables):
+        base = {"name": "t", "model": {"preset": "llama3-8b"},
+                "hardware": {"accelerator": "H100-SXM", "nic": "ConnectX-7-NDR"},
+                "training": {"global_batch": 64}, "parallelism": {"tp": 2}}
+        for t, extra in tables.items():
+            base[t] = {**base[t], **extra}
+        return base
+
+    for table, key, home in (("training", "tp", "parallelism"), ("training", "zero", "parallelism"),
+                             ("parallelism", "micro_batch", "training"), ("parallelism", "recompute", "training"),
+                             ("hardware", "precision", "training"), ("training", "nodes", "hardware")):
+        with pytest.raises(UnknownNameError, match=rf"'{key}' is a key of \[{home}\], not \[{table}\]"):
+            il.Scenario.from_dict(d(**{table: {key: 2}}))
+    with pytest.raises(UnknownNameError, match="Did you mean 'training.seq_len'"):   # a misspelling: as before
+        il.Scenario.from_dict(d(training={"seq_length": 2048}))
+    sc = il.Scenario.from_dict(d(parallelism={"dp": 4}))
+    assert sc == il.Scenario.from_dict(d()) and sc.parallelism.dp == 4
+    for bad in (8, 0, 2.5, "4"):
+        with pytest.raises(il.ValidationError, match="parallelism.dp"):
+            il.Scenario.from_dict(d(parallelism={"dp": bad}))
+    with pytest.raises(il.ValidationError, match=r"dp is derived.*= 4; leave it out or give 4"):
+        il.Scenario.from_dict(d(parallelism={"dp": 8}))
+    assert il.Scenario.from_dict(d(parallelism={"dp": 8}), check_plan=False).parallelism.tp == 2

@@ -1375,6 +1375,50 @@ def test_apply_plan_carries_the_whole_search_row_into_the_scenario():
         apply_plan(d, {k: v for k, v in row.items() if k != "etp"})
 
 
+def test_apply_plan_keeps_the_library_choices_the_search_priced():
+    """User pass 2026-12-05: apply_plan replaced the whole [parallelism] table with the row's plan,
+    dropping the library choices the search keeps across its plans: DeepSeek-V3 on 256 H200 with
+    moe_dispatcher = "deepep" searched to 11.73 s per step, and il.estimate of apply_plan of that
+    row gave 16.34 s (priced with the all-to-all dispatcher). It also kept recompute_modules on
+    "none"/"full" rows and recompute_num_layers on "none"/"selective" rows, which the Scenario
+    refuses, and tp_async on tp = 1 rows (refused: needs tp > 1)."""
+    from infra_lab.training import apply_plan
+
+    def rows_agree(d, df):
+        for i in range(df.height):
+            row = df.row(i, named=True)
+            est = il.estimate(apply_plan(d, row))
+            assert est.step_time_s == pytest.approx(row["step_time_s"], rel=1e-9), row
+            assert est.memory_per_gpu_bytes == pytest.approx(row["memory_per_gpu_bytes"], rel=1e-9), row
+
+    base = {"name": "t", "model": {"preset": "mixtral-8x7b"},
+            "hardware": {"accelerator": "H100-SXM", "nodes": 2, "nic": "ConnectX-7-NDR"},
+            "training": {"seq_len": 4096, "global_batch": 256, "precision": "bf16"}}
+    d = {**base, "parallelism": {"tp": 2, "ep": 4, "moe_dispatcher": "deepep", "ep_overlap": True,
+                                 "dualpipe": True, "cp_rotate": "allgather"},
+         "training": {**base["training"], "recompute": "selective",
+                      "recompute_modules": ["moe_act", "layernorm"]}}
+    df = il.search(d, top=None, max_micro_batch=2, max_vp=2, ep=[4, 8])
+    picks = pl.concat([df.filter(pl.col("recompute") == rc).head(2) for rc in ("none", "selective", "full")])
+    assert apply_plan(d, picks.row(0, named=True))["parallelism"]["moe_dispatcher"] == "deepep"
+    rows_agree(d, picks)
+    # the dispatcher is priced, not only carried: all-to-all would give another step time
+    alltoall = {**d, "parallelism": {**d["parallelism"], "moe_dispatcher": "alltoall"}}
+    assert il.estimate(apply_plan(alltoall, picks.row(0, named=True))).step_time_s != pytest.approx(
+        picks["step_time_s"][0], rel=1e-6)
+    # recompute_num_layers belongs to the "full" rows only
+    d2 = {**base, "model": {"preset": "llama3-8b"}, "parallelism": {"tp": 2},
+          "training": {**base["training"], "recompute": "full", "recompute_num_layers": 4}}
+    df2 = il.search(d2, top=None, max_micro_batch=1, max_vp=1, max_tp=2, max_pp=2)
+    rows_agree(d2, pl.concat([df2.filter(pl.col("recompute") == rc).head(1) for rc in ("none", "selective", "full")]))
+    # tp_async on a torchtitan search: tp = 1 rows have nothing to overlap
+    d3 = {**base, "model": {"preset": "llama3-8b"}, "hardware": {**base["hardware"], "nodes": 1},
+          "parallelism": {"tp": 2, "tp_async": True}, "training": {**base["training"], "stack": "torchtitan-cuda"}}
+    df3 = il.search(d3, top=None, max_micro_batch=1, max_vp=1, max_pp=1)
+    rows_agree(d3, pl.concat([df3.filter(pl.col("tp") == t).head(1) for t in (1, 2)]))
+    assert apply_plan(d3, df3.filter(pl.col("tp") == 2).row(0, named=True))["parallelism"]["tp_async"] is True
+
+
 def test_fits_docstring_names_the_capacity_fits_uses():
     """Estimate's docstring said 'fits : memory_per_gpu_bytes ≤ HBM capacity', but fits compares
     with the memory the driver exposes (catalog memory_capacity_bytes): on MI300X that is
@@ -1408,3 +1452,60 @@ def test_megatron_only_keys_are_refused_on_other_stacks_in_the_table_and_the_key
             il.search(sc, stack="torchtitan-cuda", top=1)
     assert il.estimate(sel, stack="megatron-core-cuda").step_time_s == il.estimate(sel).step_time_s
     assert il.estimate(h100, stack="torchtitan-cuda").stack == "torchtitan-cuda"
+
+
+def test_numpy_scalars_are_numbers_in_search_memory_and_stack_factors():
+    """User pass 2026-12-05: numpy scalars (a value read from a polars or numpy column) were
+    refused where the Python number passes: il.search(top=np.int64(2)), the search constraints
+    fsdp / sequence_parallel = np.bool_ and a 1-D array of values, memory.training_memory's
+    zero = np.int64 and weight_bytes / grad_bytes = np.float32 or np.int64 ("expected a finite
+    number >= 0" for 2.0), and a stack factor override params={...: np.float32(0.5)}."""
+    d = {"name": "t", "model": {"preset": "llama3-8b"},
+         "hardware": {"accelerator": "H100-SXM", "nodes": 1, "nic": "ConnectX-7-NDR"},
+         "training": {"seq_len": 4096, "global_batch": 64}, "parallelism": {"tp": 2}}
+    kw = dict(max_micro_batch=1, max_vp=1, max_pp=2)
+    assert_frame_equal(il.search(d, top=np.int64(2), **kw), il.search(d, top=2, **kw))
+    assert_frame_equal(il.search(d, top=3, fsdp=np.bool_(True), sequence_parallel=np.False_, **kw),
+                       il.search(d, top=3, fsdp=True, sequence_parallel=False, **kw))
+    assert_frame_equal(il.search(d, top=3, tp=np.array([1, 2]), **kw), il.search(d, top=3, tp=[1, 2], **kw))
+    assert_frame_equal(il.search(d, top=2, feasible_only=np.True_, **kw), il.search(d, top=2, **kw))
+    mem = il.memory.training_memory_total
+    assert mem(d, zero=np.int64(2)) == mem(d, zero=2)
+    assert mem(d, weight_bytes=np.float32(2.0), grad_bytes=np.int64(4)) == mem(d, weight_bytes=2.0, grad_bytes=4)
+    for bad in (np.float32("nan"), np.int64(-1)):
+        with pytest.raises(il.ValidationError, match="weight_bytes"):
+            mem(d, weight_bytes=bad)
+    with pytest.raises(il.ValidationError, match="zero"):
+        mem(d, zero=np.int64(4))
+    p32 = {"dp_comm_overlap": np.float32(0.5)}
+    assert il.estimate(d, params=p32).step_time_s == il.estimate(d, params={"dp_comm_overlap": 0.5}).step_time_s
+    assert il.search(d, top=1, params=p32, **kw)["step_time_s"][0] == pytest.approx(
+        il.search(d, top=1, params={"dp_comm_overlap": 0.5}, **kw)["step_time_s"][0], rel=1e-12)
+    with pytest.raises(il.ValidationError, match="dp_comm_overlap"):
+        il.estimate(d, params={"dp_comm_overlap": np.float32("inf")})
+
+
+@pytest.mark.parametrize("impl, table_fsdp", [("torch", False), ("megatron", False), ("megatron", True)])
+def test_search_prices_the_gradient_accumulation_of_each_plans_fsdp(impl, table_fsdp):
+    """User pass 2026-12-05: with training.gradient_accumulation_fusion = false the weight-gradient
+    accumulation depends on the plan's FSDP flag (Megatron-Core DDP's hook adds into the fp32
+    main-grad buffer, PyTorch FSDP has no such buffer, Megatron-FSDP copies into it), but the
+    search priced every plan with the scenario table's flag: Llama-3-70B on 32 B200 with
+    fsdp_impl = "megatron", the FSDP plan tp4 pp4 vp2 read 7.72 s per step in the search and
+    7.21 s in il.estimate. Each plan is now priced with its own flag."""
+    from infra_lab.training import apply_plan
+    d = {"name": "t", "model": {"preset": "llama3-8b"},
+         "hardware": {"accelerator": "H100-SXM", "nodes": 1, "nic": "ConnectX-7-NDR"},
+         "training": {"seq_len": 4096, "global_batch": 64, "gradient_accumulation_fusion": False},
+         "parallelism": {"tp": 1, "fsdp_impl": impl, "fsdp": table_fsdp}}
+    df = il.search(d, top=None, feasible_only=False, max_micro_batch=1, max_vp=1, max_pp=2, max_tp=2,
+                   recompute="none")
+    assert df["fsdp"].any() and not df["fsdp"].all()
+    for row in df.iter_rows(named=True):
+        est = il.estimate(apply_plan(d, row))
+        assert est.step_time_s == pytest.approx(row["step_time_s"], rel=1e-9), row
+    fused = {**d, "training": {**d["training"], "gradient_accumulation_fusion": True}}
+    same = il.search(fused, top=None, feasible_only=False, max_micro_batch=1, max_vp=1, max_pp=2, max_tp=2,
+                     recompute="none")
+    if impl == "torch":    # PyTorch FSDP has no main-grad buffer: its plans do not depend on the flag
+        assert_frame_equal(df.filter(pl.col("fsdp")), same.filter(pl.col("fsdp")))

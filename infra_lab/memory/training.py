@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .. import _validate as V
@@ -161,8 +162,9 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         raise unknown("recompute", recompute, RECOMPUTE)
     zero = o.get("zero")
     zero = par.zero if zero is None else zero
-    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
+    if isinstance(zero, bool) or not isinstance(zero, (int, np.integer)) or not 0 <= zero <= 3:
         raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
+    zero = int(zero)
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
@@ -208,7 +210,7 @@ def _check_byte_sizes(o: dict, opt_b, acc) -> None:
     for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes",
               "optimizer_state_bytes"):
         v = opt_b if k == "optimizer_state_bytes" else o[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        if not V.is_real(v) or not math.isfinite(v) or v < 0:      # numpy scalars too
             raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
         if k not in ("reserve_fraction", "reserve_bytes") and v > 16:
             raise ValidationError(f"{k} = {v!r}: allowed 0..16 bytes per parameter or element")

@@ -15,7 +15,30 @@ def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
         raise ValidationError(f"[{table}] = {given!r}: expected a table (dict)")
     for k in given:
         if k not in valid:
-            raise unknown("key", f"{table}.{k}" if table else k, [f"{table}.{v}" if table else v for v in valid])
+            err = unknown("key", f"{table}.{k}" if table else k, [f"{table}.{v}" if table else v for v in valid])
+            home = _home_table(table, k)
+            if home is not None:   # a key of another table: say where it goes, not the nearest name here
+                err = type(err)(f"unknown key '{table}.{k}': {k!r} is a key of [{home}], not [{table}] "
+                                f"(put it there). Valid in [{table}]: {', '.join(sorted(valid))}")
+            raise err
+
+
+_TRAINING_TABLES = ("hardware", "training", "parallelism")
+"""The tables of a training scenario, in the order a misplaced key's table is looked up."""
+
+
+def _home_table(table: str, key: str) -> str | None:
+    """The other table of a training scenario that has ``key`` (``training.tp`` belongs in
+    [parallelism], ``parallelism.micro_batch`` in [training]), or None."""
+    if table not in _TRAINING_TABLES:
+        return None
+    from .hardware_table import HardwareConfig
+    from .parallelism_table import ParallelismConfig
+    from .training_table import TrainingConfig
+
+    keys = {"hardware": HardwareConfig.KEYS, "training": TrainingConfig.KEYS,
+            "parallelism": ParallelismConfig.KEYS}
+    return next((t for t in _TRAINING_TABLES if t != table and key in keys[t]), None)
 
 
 def _py(v: Any) -> Any:

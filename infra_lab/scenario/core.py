@@ -475,6 +475,7 @@ def _plan_table_alone(d: Any) -> ParallelismConfig | None:
         return None
     if not isinstance(d, dict):
         raise ValidationError(f"[parallelism] = {d!r}: expected a table (dict), or none for il.search")
+    d = {k: v for k, v in d.items() if k != "dp"}   # derived (checked with the plan); the search enumerates it
     _check_keys("parallelism", d, ParallelismConfig.KEYS)
     return ParallelismConfig(**d)
 

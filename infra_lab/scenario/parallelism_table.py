@@ -137,6 +137,10 @@ class ParallelismConfig:
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
         if isinstance(d, ParallelismConfig):
             d = d.to_dict()
+        given_dp = None
+        if isinstance(d, dict) and "dp" in d:      # dp is derived; a value given must be that one
+            d = dict(d)
+            given_dp = _int("parallelism.dp", d.pop("dp"))
         _check_keys("parallelism", d, cls.KEYS)
         base = cls(**d)                            # per-field checks (__post_init__)
         v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
@@ -150,6 +154,10 @@ class ParallelismConfig:
                 f"world size {world} (nodes × gpus_per_node); allowed products are divisors of {world}"
             )
         dp = world // mp
+        if given_dp is not None and given_dp != dp:
+            raise ValidationError(
+                f"parallelism.dp = {given_dp}: dp is derived, the world size {world} (nodes × gpus_per_node) "
+                f"/ (tp·pp·cp = {mp}) = {dp}; leave it out or give {dp}")
         folded = v["tp"] * v["cp"] * dp
         if folded % (v["ep"] * v["etp"]):
             raise ValidationError(

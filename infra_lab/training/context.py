@@ -279,7 +279,11 @@ def check_stack_keyword(sc: Scenario, stack: str, *, where: str = "the stack key
 
 
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None,
-             hook=_HOOK_OF_SCENARIO) -> _Context:
+             hook=_HOOK_OF_SCENARIO, fsdp: bool | None = None) -> _Context:
+    """The step kernel's context of a scenario (constants and tables for the tp, micro-batch and
+    cp values given). ``fsdp`` prices the plans as FSDP (True) or not (False) where the
+    scenario's own table would say otherwise: the weight-gradient accumulation depends on it
+    (:func:`gacc_code`), and a search mixes both kinds of plan."""
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is None:
@@ -303,7 +307,8 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.offload_modules, bool(p.tp_async), bool(tr.eager), bool(tr.sac_recompute_attention),
                            tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
                            bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)),
-                           gacc_code(bool(tr.gradient_accumulation_fusion), bool(p.fsdp), p.fsdp_impl))
+                           gacc_code(bool(tr.gradient_accumulation_fusion), bool(p.fsdp) if fsdp is None
+                                     else bool(fsdp), p.fsdp_impl))
 
 
 @functools.lru_cache(maxsize=4096)

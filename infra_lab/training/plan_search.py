@@ -19,7 +19,7 @@ from .._kernels import training as kt
 from ..errors import EmptyResultWarning, ValidationError, unknown
 from ..scenario import RECOMPUTE, Scenario
 from ._common import _RC, _training_scenario
-from .context import MFU_CONVENTION, _context, _layout_tables, _xtab, check_stack_keyword
+from .context import MFU_CONVENTION, _context, _layout_tables, _xtab, check_stack_keyword, gacc_code
 from .factors import stack_params
 from .plans import _check_constraints, _enumerate, _name_batch_without_plan, _name_unreachable_bound
 from .step import COMPONENTS
@@ -59,6 +59,59 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     for a in (heads, tail, lay, ncand, comm):
         a.setflags(write=False)
     return np.ascontiguousarray(heads), np.ascontiguousarray(tail), ctx, (lay, ncand, comm, xtab)
+
+
+@functools.lru_cache(maxsize=32)
+def _fsdp_variant(sc: Scenario, cons_t: tuple, stack, params_t: tuple, fsdp: bool):
+    """(context, routed-expert table) of a search's plans priced with ``parallelism.fsdp = fsdp``
+    where the weight-gradient accumulation differs from the scenario table's (:func:`infra_lab.
+    training.context.gacc_code`: with training.gradient_accumulation_fusion = false, Megatron-Core
+    DDP's hook adds each gradient to the main-grad buffer, PyTorch FSDP has no such buffer and
+    Megatron-FSDP copies into it). The plans, layouts and collective tables are the search's."""
+    cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
+    layouts, _, _ = _enumerate(sc, cons)
+    _, _, ctx, _ = _prepared(sc, cons_t, stack, params_t)
+    var = _context(sc, ctx.tps, ctx.mbss, ctx.cps, stack, dict(params_t) if params_t is not None else None,
+                   fsdp=fsdp)
+    xs = sorted(set((int(a), int(b)) for a, b in layouts[:, [kt.LY_EP, kt.LY_ETP]]))
+    return var, _xtab(var, tuple(xs))
+
+
+def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables, out) -> None:
+    """Every plan of the search into ``out`` (plan h·n_tail + t). The tail rows (ZeRO stage,
+    FSDP, recompute) whose FSDP flag prices the weight-gradient accumulation otherwise than the
+    context's (:func:`_fsdp_variant`) are evaluated with their own context, as il.estimate of
+    such a plan is; the others (all of them unless training.gradient_accumulation_fusion is
+    false) in one pass."""
+    lay, ncand, comm, xtab = tables
+    n = heads.shape[0] * tail.shape[0]
+    evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
+    p = sc.parallelism
+    fused = bool(sc.training.gradient_accumulation_fusion)
+    impl = p.fsdp_impl if p is not None else "torch"
+    own = ctx.sp["gradient_accumulation_fusion"]
+    is_fsdp = tail[:, 1] > 0                                  # the tail's FSDP column
+    other = [f for f in (False, True) if gacc_code(fused, f, impl) != own and (is_fsdp == f).any()]
+    if not other:
+        evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+        return
+    cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
+    params_t = None if params is None else tuple(sorted(params.items()))
+    grid = out.reshape(heads.shape[0], tail.shape[0], kt.N_OUT)
+    rest = np.ones(tail.shape[0], dtype=bool)
+    for f in other:
+        var, vx = _fsdp_variant(sc, cons_t, stack, params_t, f)
+        rows = is_fsdp == f
+        rest &= ~rows
+        sub_tail = np.ascontiguousarray(tail[rows])
+        sub = plan_rows(heads.shape[0] * sub_tail.shape[0])
+        evaluate(var.c, var.tab, var.htab, vx, lay, ncand, comm, heads, sub_tail, sub)
+        grid[:, rows] = sub.reshape(heads.shape[0], sub_tail.shape[0], kt.N_OUT)
+    if rest.any():
+        sub_tail = np.ascontiguousarray(tail[rest])
+        sub = plan_rows(heads.shape[0] * sub_tail.shape[0])
+        evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, sub_tail, sub)
+        grid[:, rest] = sub.reshape(heads.shape[0], sub_tail.shape[0], kt.N_OUT)
 
 
 def _prepare(sc: Scenario, cons: dict, stack, params):
@@ -132,16 +185,17 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     cons = _check_constraints(constraints)
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
         raise ValidationError(f"top = {top!r}: expected a positive integer or None")
-    if not isinstance(feasible_only, bool):
+    top = None if top is None else int(top)
+    if not isinstance(feasible_only, (bool, np.bool_)):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
+    feasible_only = bool(feasible_only)
     heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
     n = heads.shape[0] * tail.shape[0]
     with _work_buffers(n) as (out, work):
         # a small space without threads: the same eval_head per head, and no parallel kernel to compile
-        evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
-        evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+        _evaluate(sc, cons, stack, params, heads, tail, ctx, (lay, ncand, comm, xtab), out)
         df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
                     recompute_num_layers=sc.training.recompute_num_layers)
         if df.height == 0:
@@ -162,6 +216,13 @@ def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
     recompute replace the scenario's; ``recompute_num_layers`` is taken when the row has it
     (the search adds the column only when the scenario sets it). The input is not modified.
 
+    The scenario's library choices that the search keeps across its plans (moe_dispatcher,
+    ep_overlap, tp_async, dualpipe, cp_rotate, cp_repeat_kv, fsdp_impl) stay in the table, so
+    the scenario is priced as the row was (tp_async is dropped on a tp = 1 row, where it has
+    nothing to overlap and the table refuses it). Keys of the training table that belong to one
+    recompute mode are kept only on rows of that mode: recompute_modules on "selective" rows,
+    recompute_num_layers on "full" rows (the search prices the other rows without them).
+
     >>> import infra_lab as il
     >>> d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
     >>> best = il.search(d, top=1)
@@ -179,11 +240,24 @@ def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
     if missing:
         raise ValidationError(f"apply_plan: row has no {', '.join(missing)}: pass a row of il.search's "
                               f"frame (frame.row(i, named=True))")
-    d["parallelism"] = {k: row[k] for k in PLAN_PARALLELISM_KEYS}
-    d.setdefault("training", {})
-    d["training"].update(micro_batch=row["micro_batch"], recompute=row["recompute"])
-    if row.get("recompute_num_layers") is not None:
-        d["training"]["recompute_num_layers"] = row["recompute_num_layers"]
+    par = d.get("parallelism")
+    if hasattr(par, "to_dict"):            # a ParallelismConfig given as the table
+        par = par.to_dict()
+    kept = {k: v for k, v in (par or {}).items() if k not in PLAN_PARALLELISM_KEYS and k != "dp"}
+    d["parallelism"] = {**kept, **{k: row[k] for k in PLAN_PARALLELISM_KEYS}}
+    if row["tp"] == 1:
+        d["parallelism"].pop("tp_async", None)
+    tr = d.get("training")
+    if hasattr(tr, "to_dict"):             # a TrainingConfig given as the table
+        tr = tr.to_dict()
+    d["training"] = tr = dict(tr or {})
+    tr.update(micro_batch=row["micro_batch"], recompute=row["recompute"])
+    if row["recompute"] != "selective":
+        tr.pop("recompute_modules", None)
+    if row["recompute"] != "full":
+        tr.pop("recompute_num_layers", None)
+    elif row.get("recompute_num_layers") is not None:
+        tr["recompute_num_layers"] = row["recompute_num_layers"]
     return d
 
 

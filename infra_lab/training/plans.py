@@ -44,6 +44,8 @@ def _check_constraints(cons: dict) -> dict:
                 raise ValidationError(f"search constraint {k} = {v!r}: expected an integer >= {lo}")
             out[k] = int(v)
             continue
+        if isinstance(v, np.ndarray) and v.ndim == 1:   # a column of values, as a list
+            v = v.tolist()
         vals = list(v) if isinstance(v, (list, tuple, set)) else [v]
         if not vals:
             raise ValidationError(f"search constraint {k} = {v!r}: expected at least one value")
@@ -54,7 +56,7 @@ def _check_constraints(cons: dict) -> dict:
                     raise unknown("recompute value", x, list(_RC), where=f"search constraint {k}")
                 norm.append(_RC[x])
             elif k in ("fsdp", "sequence_parallel"):
-                if not isinstance(x, bool):
+                if not isinstance(x, (bool, np.bool_)):
                     raise ValidationError(f"search constraint {k} = {x!r}: expected true or false")
                 norm.append(int(x))
             elif k == "zero":
