@@ -786,3 +786,26 @@ def test_memory_switches_and_the_expert_tp_width_are_checked():
         with pytest.raises(ValidationError, match=r"etp = "):
             il.memory.moe_etp_gather_bytes("mixtral-8x7b", 4096, bad)
     assert il.memory.moe_etp_gather_bytes("mixtral-8x7b", 4096, 1) == 0.0
+
+
+def test_accelerator_override_keeps_the_scenarios_framework():
+    """User pass 2026-12-05: training_memory(sc, accelerator=X) priced a torchtitan scenario with
+    the vendor's default stack of X (Megatron-Core): Llama-3-8B tp2 on torchtitan-cuda 'on H200'
+    read 54.5 GB where the same scenario on H200 is 57.2 GB. The override keeps the scenario's
+    stack where it runs, takes the same framework's stack on the other platform, and refuses a
+    stack with no counterpart; a scenario without a stack still gets the vendor default."""
+    def d(acc, stack=None):
+        tr = {"global_batch": 64, **({"stack": stack} if stack else {})}
+        return {"name": "t", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": acc, "nodes": 1},
+                "training": tr, "parallelism": {"tp": 2}}
+
+    total = il.memory.training_memory_total
+    for stack, acc, twin in (("torchtitan-cuda", "H200-SXM", "torchtitan-cuda"),
+                             ("torchtitan-cuda", "MI300X", "torchtitan-rocm"),
+                             ("megatron-core-cuda-asym", "MI300X", "megatron-core-rocm-asym"),
+                             (None, "MI300X", None)):
+        assert total(d("H100-SXM", stack), accelerator=acc) == total(d(acc, twin)), (stack, acc)
+    assert il.memory.fits(d("H100-SXM", "torchtitan-cuda"), accelerator="H200-SXM") == il.memory.fits(
+        d("H200-SXM", "torchtitan-cuda"))
+    with pytest.raises(il.ValidationError, match="megatron-lm-2022-cuda.*no rocm counterpart"):
+        total(d("H100-SXM", "megatron-lm-2022-cuda"), accelerator="MI300X")

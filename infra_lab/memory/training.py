@@ -151,7 +151,7 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         raise ValidationError(f"pipeline_rank = {which!r}: allowed {', '.join(repr(x) for x in PIPELINE_RANKS)}")
     tr, par = scenario.training, scenario.parallelism
     acc = catalog.accelerator(o.get("accelerator") or scenario.hardware.accelerator)
-    stack_name = scenario.stack if not o.get("accelerator") else stacks.default_stack(acc.name)
+    stack_name = scenario.stack if not o.get("accelerator") else _stack_on(scenario, acc.name)
     sp = stacks.params(stack_name)
     for k, sk in _STACK_KEYS.items():
         if o[k] is None:
@@ -184,6 +184,31 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
                          float(o["grad_bytes"]), float(opt_b), float(o["activation_bytes"]),
                          float(o["reserve_fraction"]), float(o["reserve_bytes"]), bool(o["flash_attention"]),
                          bool(o["dropout"]), sel, o["include_embeddings"])
+
+
+def _stack_on(scenario, accelerator: str) -> str:
+    """The training stack of ``scenario`` on another ``accelerator`` (the ``accelerator``
+    override): the vendor's default stack when the scenario names none; its own stack when that
+    runs there; else the same framework's stack on the accelerator's platform (torchtitan-cuda ->
+    torchtitan-rocm). A torchtitan scenario's memory on H200 was priced with Megatron-Core's
+    factors (the vendor default), 2.8 GB less than the same scenario on H200."""
+    from .. import stacks
+
+    name = scenario.training.stack
+    if name is None:
+        return stacks.default_stack(accelerator)
+    name = stacks.canonical(name)
+    vendor = catalog.accelerator(accelerator).vendor
+    if stacks.info(name)["vendor"] in (vendor, "any"):
+        return name
+    here = stacks.info(stacks.default_stack(accelerator))["platform"]
+    there = stacks.info(name)["platform"]
+    twin = name.replace(f"-{there}", f"-{here}")
+    if twin != name and twin in stacks.names("training"):
+        return twin
+    raise ValidationError(f"accelerator = {accelerator!r}: the scenario's training.stack {name!r} does not run on "
+                          f"{vendor} accelerators and has no {here} counterpart; give a scenario on that "
+                          f"accelerator (Scenario.replace) with one of its stacks")
 
 
 def _checked_tokens(o: dict, tr) -> tuple[int, int]:
