@@ -323,6 +323,17 @@ def _top(text: str) -> int | None:
 # --------------------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------------------
+def _plan_text(sc) -> str:
+    """The plan of a training scenario as the search frame names its plan columns (the
+    parallelism keys, then fsdp, sequence_parallel, micro_batch and recompute), so a search row
+    and `infra-lab estimate` of the same plan read alike."""
+    p, tr = sc.parallelism, sc.training
+    yes = {True: "yes", False: "no"}
+    return " ".join([*(f"{k}={getattr(p, k)}" for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")),
+                     f"fsdp={yes[bool(p.fsdp)]}", f"sequence_parallel={yes[bool(p.sequence_parallel)]}",
+                     f"micro_batch={tr.micro_batch}", f"recompute={tr.recompute}"])
+
+
 def cmd_estimate(a) -> Output:
     import infra_lab as il
 
@@ -332,9 +343,7 @@ def cmd_estimate(a) -> Output:
     rows = [
         ("scenario", sc.name, ""), ("stack", est.stack, ""),
         ("accelerator", hw.accelerator, ""), ("gpus", est.gpus, ""),
-        ("plan", " ".join(f"{k}={getattr(sc.parallelism, k)}" for k in
-                          ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")
-                          if hasattr(sc.parallelism, k)), ""),
+        ("plan", _plan_text(sc), ""),
         *([("recompute", f"full, the first {sc.training.recompute_num_layers} layers of each pipeline chunk "
                          "(Megatron's block method; the others not recomputed)", "")]
           if sc.training.recompute_num_layers is not None else []),

@@ -473,7 +473,7 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
 def _size(size_bytes) -> float:
     if isinstance(size_bytes, bool) or not isinstance(size_bytes, (int, float, np.integer, np.floating)):
         raise ValidationError(f"size_bytes = {size_bytes!r}: expected a number of bytes >= 0")
-    size = float(size_bytes)
+    size = float(size_bytes) + 0.0   # + 0.0: -0.0 bytes is 0 bytes (a result never reports -0.0)
     if not math.isfinite(size) or size < 0:
         raise ValidationError(f"size_bytes = {size_bytes!r}: expected a finite number of bytes >= 0")
     return size

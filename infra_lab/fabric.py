@@ -57,7 +57,7 @@ __all__ = [
     "network_constants", "constant", "hardware_config", "ScaleUp", "ScaleOut", "scaleup",
     "scaleout", "Fabric", "switch_counts", "Flows", "step_flows", "StepResult", "route",
     "solve_rates", "simulate_step", "monte_carlo", "balls_into_bins", "ROUTINGS", "PATTERNS",
-    "FABRIC_KINDS", "link_counts", "platform", "host_cpu", "net_overhead_s",
+    "FABRIC_KINDS", "link_counts", "platform", "host_cpu", "net_overhead_s", "published_switch_counts",
 ]
 
 
@@ -370,6 +370,24 @@ def scaleout(hardware, radix: int | None = None) -> ScaleOut:
                     name, host_Bps)
 
 
+SWITCH_COUNTS_FILE = catalog.DATA_DIR / "network_switch_counts.csv"
+
+
+@cache
+def published_switch_counts():
+    """data/network_switch_counts.csv: switch and cable counts of published back-end fabrics
+    (NVIDIA's DGX SuperPOD B200 reference architecture, 64 to 2,048 nodes), each with the
+    hardware that gives them; tests/test_fabric.py checks :func:`switch_counts` against them."""
+    C = catalog
+    return C.read_table(SWITCH_COUNTS_FILE, {
+        "name": C.Col("str", required=True), "accelerator": C.Col("str", required=True),
+        "nic": C.Col("str", required=True), "fabric": C.Col("str", required=True, choices=FABRIC_KINDS),
+        **{k: C.Col("int", required=True, nonneg=True) for k in (
+            "nodes", "radix", "leaf", "spine", "core", "links_host", "links_leaf_spine", "links_spine_core")},
+        "oversubscription": C.Col("float", required=True, positive=True),
+    })
+
+
 def _leaf_split(radix: int, sigma: float) -> tuple[int, int]:
     """Down (host) and up ports of a leaf with oversubscription sigma = down/up."""
     down = int(round(radix * sigma / (1.0 + sigma)))
@@ -490,7 +508,7 @@ class Fabric:
         if isinstance(hardware, Fabric):
             return hardware
         hw = hardware_config(hardware)
-        return _build_fabric(hw, _radix(radix), bool(pxn) if pxn is not None else None)
+        return _build_fabric(hw, _radix(radix), None if pxn is None else V.boolean("pxn", pxn))
 
     @property
     def n_links(self) -> int:
@@ -502,6 +520,8 @@ class Fabric:
 
     def link_group(self, link: int) -> str:
         """Name of the group a link index belongs to."""
+        if isinstance(link, bool) or not isinstance(link, (int, np.integer)):
+            raise ValidationError(f"link = {link!r}: expected a link index 0..{self.n_links - 1} (an integer)")
         for name, (a, b) in self.group_bounds:
             if a <= link < b:
                 return name
@@ -705,8 +725,7 @@ def step_flows(pattern: str, hardware, size_bytes: float, *, step: int = 0,
     elif pattern == "halving_doubling":
         if N < 2 or N & (N - 1):
             raise ValidationError(f"pattern 'halving_doubling' needs a power-of-two node count; nodes = {N}")
-        if not 0 <= step < int(np.log2(N)):
-            raise ValidationError(f"step = {step!r}: allowed 0..{int(np.log2(N)) - 1} for {N} nodes")
+        step = V.integer("step", step, lo=0, hi=int(np.log2(N)) - 1)   # a whole step index, not 1.5 or "0"
         m = np.repeat(np.arange(N), G)
         i = np.tile(np.arange(G), N)
         src, dst = m * G + i, (m ^ (1 << step)) * G + i
@@ -756,12 +775,19 @@ def _check_flows(flows: Flows, fab: Fabric) -> None:
         raise ValidationError("flows: every flow needs a positive, finite byte count")
 
 
+def _seed(field: str, seed) -> int:
+    """A random seed: a whole number 0 .. 2**63 - 1 (numpy's generators and the ECMP hash take
+    it; a float such as 1.5 would be truncated, a string or None would fail inside numpy)."""
+    return V.integer(field, seed, lo=0, hi=2**63 - 1)
+
+
 def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
           *, explicit_spray: bool = False):
     """Route flows: returns (ptr, links, weights) — flow f uses links[ptr[f]:ptr[f+1]].
 
     routing : "ecmp" (per-flow hash of (src, dst, queue pair) with ``seed``; ``qps`` queue
-        pairs per flow each hashed separately with 1/qps of the bytes), "spray" (every flow
+        pairs per flow each hashed separately with 1/qps of the bytes; 1 .. 128, NCCL's
+        NCCL_IB_MAX_QPS), "spray" (every flow
         split evenly over all equal-cost paths; represented by one aggregated trunk per leaf,
         which is exact for an even split, or link by link with ``explicit_spray``), "adaptive"
         (flows in a seeded random order each take the currently least-loaded spine plane).
@@ -772,7 +798,9 @@ def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int =
     _check_flows(flows, fab)
     if routing not in ROUTINGS:
         raise unknown("routing", routing, ROUTINGS)
-    qps = int(check_positive("qps", qps, integer=True))
+    seed = _seed("seed", seed)
+    qmax = int(constant("max_qps_per_connection"))
+    qps = V.integer("qps", qps, lo=1, hi=qmax)   # NCCL's NCCL_IB_MAX_QPS; more is no library setting
     if fab.hardware.fabric == "rails-only" and not fab.pxn:
         G, R = fab.domain_gpus, fab.rails
         cross = (flows.src // G != flows.dst // G) & ((flows.src % G) * R // G != (flows.dst % G) * R // G)
@@ -880,6 +908,7 @@ def monte_carlo(flows: Flows, fabric, routing: str = "ecmp", seeds: int = 32, qp
     import polars as pl
 
     seeds = int(check_positive("seeds", seeds, integer=True))
+    first_seed = _seed("first_seed", first_seed)
     rows = []
     for s in range(first_seed, first_seed + seeds):
         r = simulate_step(flows, fabric, routing, s, qps, completion)

@@ -665,3 +665,19 @@ def test_estimate_of_a_padded_scenario_reports_its_useful_token_fraction(capsys)
     assert rc == 0 and "useful_token_fraction" in out
     rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x", "--format", "json")
     assert rc == 0 and json.loads(out)[0]["useful_token_fraction"] == 1.0
+
+
+def test_estimate_plan_line_reads_like_a_search_row(tmp_path, capsys):
+    """User pass 2026-12-05: `infra-lab estimate`'s plan line gave tp … zero but not fsdp,
+    sequence_parallel, micro_batch or recompute, so an FSDP plan read as ZeRO-3 and a search row
+    could not be matched to the estimate of its plan; it now names every plan column of the search."""
+    path = tmp_path / "fsdp.toml"
+    path.write_text('name = "fsdp"\n[model]\npreset = "llama3-8b"\n[hardware]\naccelerator = "H100"\nnic = "CX7"\n'
+                    '[training]\nglobal_batch = 64\nmicro_batch = 2\nrecompute = "selective"\n'
+                    '[parallelism]\ntp = 2\nfsdp = true\nsequence_parallel = true\n')
+    rc, out, err = main(capsys, "estimate", str(path))
+    line = next(ln for ln in out.splitlines() if ln.startswith("plan"))
+    assert rc == 0, err
+    for part in ("tp=2", "dp=4", "zero=3", "fsdp=yes", "sequence_parallel=yes", "micro_batch=2",
+                 "recompute=selective"):
+        assert part in line, (part, line)

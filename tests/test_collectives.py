@@ -553,3 +553,9 @@ def test_time_falls_with_size_only_where_the_library_switches(ci):
                         assert not same or (now[1], now[2]) == tree_simple or now[1] == K.ALG_ALLPAIRS and \
                             prev_s <= P[K.P_AP_LL4] < s, (C.OPS[op], n, k, s, now, prev)
                 prev_auto, prev_fast, prev_s = auto, fast, s
+
+
+
+def test_minus_zero_bytes_is_zero_bytes():
+    r = C.collective("all_reduce", -0.0, hw(MI, 1), 8)
+    assert r.size_bytes == 0.0 and math.copysign(1.0, r.size_bytes) == 1.0

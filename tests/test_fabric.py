@@ -186,6 +186,18 @@ def test_switch_and_cable_counts_never_fall_as_nodes_grow(fabric):
             assert all(c >= p for c, p in zip(cur, prev, strict=True)), (n, prev, cur)
         prev = cur
 
+
+def test_switch_counts_match_published_fabrics():
+    """NVIDIA's DGX SuperPOD B200 table (data/network_switch_counts.csv), 64 to 2,048 nodes, two
+    and three levels: every switch and cable count is reproduced exactly."""
+    t = F.published_switch_counts()
+    assert t.height >= 6
+    for r in t.iter_rows(named=True):
+        hw = {k: r[k] for k in ("accelerator", "nic", "fabric", "nodes", "oversubscription")}
+        got = F.switch_counts(hw, radix=r["radix"])
+        want = {k: r[k] for k in ("leaf", "spine", "core", "links_host", "links_leaf_spine", "links_spine_core")}
+        assert {k: got[k] for k in want} == want, r["name"]
+
 def test_paths():
     with pytest.raises(ValidationError, match="PXN"):  # RCCL default: PXN off, no cross-rail path
         F.Fabric.build(ZYPHRA).paths(0, 8 * 64 + 3)
@@ -323,6 +335,37 @@ def test_fabric_errors(call, err):
     with pytest.raises(err):
         call(f, fl)
 
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda f, fl: F.step_flows("halving_doubling", small(4), 1e6, step=1.5), r"step = 1\.5: expected an integer"),
+    (lambda f, fl: F.step_flows("halving_doubling", small(4), 1e6, step="0"), r"step = '0'"),
+    (lambda f, fl: F.step_flows("halving_doubling", small(4), 1e6, step=True), r"step = True"),
+    (lambda f, fl: F.route(fl, f, "ecmp", seed=1.5), r"seed = 1\.5"),
+    (lambda f, fl: F.route(fl, f, "ecmp", seed="a"), r"seed = 'a'"),
+    (lambda f, fl: F.route(fl, f, "ecmp", seed=None), r"seed = None"),
+    (lambda f, fl: F.simulate_step(fl, f, seed=2**70), r"seed = \d+: must be an integer in \[0, "),
+    (lambda f, fl: F.route(fl, f, "ecmp", qps=10**9), r"qps = 1000000000: must be an integer in \[1, 128\]"),
+    (lambda f, fl: F.monte_carlo(fl, f, seeds=2, first_seed=1.5), r"first_seed = 1\.5"),
+    (lambda f, fl: F.monte_carlo(fl, f, seeds=2, first_seed=-5), r"first_seed = -5"),
+    (lambda f, fl: F.Fabric.build(small(8), pxn="yes"), r"pxn = 'yes': expected True or False"),
+    (lambda f, fl: f.link_name("a"), r"link = 'a': expected a link index 0\.\."),
+])
+def test_fabric_bad_inputs_name_the_field(call, match):
+    """Bad seeds, steps, queue pairs, flags and link indices raise a ValidationError naming the
+    field, the value and what is allowed (before: TypeError, ValueError, OverflowError, a
+    MemoryError for qps = 1e9, or a silent truthy 'yes' / truncated 1.5)."""
+    f = F.Fabric.build(small(8, "rails-only"), radix=16)
+    fl = F.step_flows("ring", f, 1e6)
+    with pytest.raises(ValidationError, match=match):
+        call(f, fl)
+
+
+def test_max_qps_is_nccls():
+    assert F.constant("max_qps_per_connection") == 128
+    f = F.Fabric.build(small(8, "rails-only"), radix=16)
+    fl = F.step_flows("ring", f, 1e6)
+    assert F.route(fl, f, "ecmp", qps=128)[0].shape[0] == len(fl) + 1
 
 def test_constants_file_has_sources():
     t = F.network_constants()

@@ -1509,3 +1509,6 @@ def test_search_prices_the_gradient_accumulation_of_each_plans_fsdp(impl, table_
                      recompute="none")
     if impl == "torch":    # PyTorch FSDP has no main-grad buffer: its plans do not depend on the flag
         assert_frame_equal(df.filter(pl.col("fsdp")), same.filter(pl.col("fsdp")))
+    # the stack keyword (an alias of the scenario's own stack) prices the same plans
+    assert_frame_equal(df, il.search(d, top=None, feasible_only=False, max_micro_batch=1, max_vp=1, max_pp=2,
+                                     max_tp=2, recompute="none", stack="megatron-core-cuda"))

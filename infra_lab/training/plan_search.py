@@ -195,7 +195,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     n = heads.shape[0] * tail.shape[0]
     with _work_buffers(n) as (out, work):
         # a small space without threads: the same eval_head per head, and no parallel kernel to compile
-        _evaluate(sc, cons, stack, params, heads, tail, ctx, (lay, ncand, comm, xtab), out)
+        # the stack keyword as _prepare keyed it (canonical), so a variant reuses its tables
+        _evaluate(sc, cons, None if stack is None else ctx.stack, params, heads, tail, ctx,
+                  (lay, ncand, comm, xtab), out)
         df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
                     recompute_num_layers=sc.training.recompute_num_layers)
         if df.height == 0:
