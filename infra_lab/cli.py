@@ -248,7 +248,11 @@ def _params(items: list[str] | None) -> dict[str, float] | None:
         key, sep, val = it.partition("=")
         if not sep or not key:
             raise CliError(f"--param {it!r}: expected KEY=VALUE, e.g. dp_comm_overlap=0.5")
-        out[key.strip()] = _number(val.strip(), f"--param {key.strip()}")
+        key = key.strip()
+        v = _number(val.strip(), f"--param {key}")
+        if key in out and out[key] != v:   # the last one silently won
+            raise CliError(f"--param {key} given twice ({out[key]:g} and {v:g}): give each factor once")
+        out[key] = v
     return out
 
 

@@ -708,3 +708,13 @@ def test_estimate_plan_line_reads_like_a_search_row(tmp_path, capsys):
     for part in ("tp=2", "dp=4", "zero=3", "fsdp=yes", "sequence_parallel=yes", "micro_batch=2",
                  "recompute=selective"):
         assert part in line, (part, line)
+
+
+def test_a_stack_factor_given_twice_is_refused(capsys):
+    """User pass 2026-12-05: `--param dp_comm_overlap=0.5 --param dp_comm_overlap=0.6` priced 0.6
+    without a word (the last one won); two values for one factor are refused, the same value
+    twice is one."""
+    rc, out, err = main(capsys, "estimate", str(SCENARIO), "--param", "dp_comm_overlap=0.5",
+                        "--param", "dp_comm_overlap=0.6")
+    assert rc == 1 and out == "" and "--param dp_comm_overlap given twice (0.5 and 0.6)" in err, err
+    assert cli._params(["dp_comm_overlap=0.5", "dp_comm_overlap = 0.5"]) == {"dp_comm_overlap": 0.5}

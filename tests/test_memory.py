@@ -809,3 +809,16 @@ def test_accelerator_override_keeps_the_scenarios_framework():
         d("H200-SXM", "torchtitan-cuda"))
     with pytest.raises(il.ValidationError, match="megatron-lm-2022-cuda.*no rocm counterpart"):
         total(d("H100-SXM", "megatron-lm-2022-cuda"), accelerator="MI300X")
+
+
+def test_seq_len_override_repacks_a_multimodal_models_inputs():
+    """User pass 2026-12-05: training_memory(sc, seq_len=...) of a multimodal scenario kept the
+    encoders' inputs packed into the scenario's own sequences: Maia-class on 1,024 MI300X at
+    2,048 tokens read 100.3 GB where the scenario at 2,048 tokens (il.estimate, and the same call
+    without the override) gives 90.5 GB. The override now packs into its own length."""
+    sc = il.load_scenario("maia-class-ibm-mi300x")
+    short = sc.replace(training={"seq_len": 2048})
+    assert il.memory.training_memory_total(sc, seq_len=2048) == pytest.approx(
+        il.memory.training_memory_total(short), rel=1e-12)
+    assert il.memory.training_memory_total(sc, seq_len=2048) == pytest.approx(
+        il.estimate(short).memory_per_gpu_bytes, rel=1e-12)

@@ -1384,3 +1384,92 @@ def test_chunk_640_to_644_step_is_gemm_tile_quantization():
             assert abs(jump[k] - (b640[k] - b639[k])) < 1e-6, k
     eff = compute.gemm_efficiencies([640, 641], [4096, 4096], [4096, 4096], "H100", "fp8")
     assert eff[1] < 0.95 * eff[0]
+
+
+# ------------------------------------ DP attention on separate-prefill engines, step by step
+def _synchronized_ranks(dp, B, n_out, t_dec, t_pre, steps, seed):
+    """Output tokens per second and mean TPOT [tok/s, s] of ``dp`` ranks that each choose a
+    prefill forward (when a prompt waits: prefill first) or a decode step on their own and step
+    together, every global step lasting its longest forward (``t_pre`` if any rank prefills,
+    else ``t_dec``); ``B`` closed-loop clients per rank, one prompt per forward, a finished
+    request replaced on its rank at the end of the step; the first fifth discarded."""
+    import random
+
+    rng = random.Random(seed)
+    left = [[rng.randint(1, n_out - 1) for _ in range(B)] for _ in range(dp)]  # tokens to go
+    first = [[0.0] * B for _ in range(dp)]  # time of each request's first token
+    waiting = [[] for _ in range(dp)]
+    t, t0, tokens, tpot_sum, tpot_n = 0.0, 0.0, 0, 0.0, 0
+    for s in range(steps):
+        if s == steps // 5:
+            t0, tokens, tpot_sum, tpot_n = t, 0, 0.0, 0
+        prefill = [bool(w) for w in waiting]
+        t += t_pre if any(prefill) else t_dec
+        for r in range(dp):
+            if prefill[r]:
+                waiting[r].pop()
+                left[r].append(n_out - 1)
+                first[r].append(t)
+                tokens += 1  # the first token comes out of the prefill forward
+                continue
+            keep_left, keep_first = [], []
+            for n, t1 in zip(left[r], first[r], strict=True):
+                tokens += 1
+                if n == 1:
+                    if t1 > 0.0:
+                        tpot_sum += (t - t1) / (n_out - 1)
+                        tpot_n += 1
+                    waiting[r].append(t)
+                else:
+                    keep_left.append(n - 1)
+                    keep_first.append(t1)
+            left[r], first[r] = keep_left, keep_first
+    return tokens / (t - t0), tpot_sum / tpot_n
+
+
+def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
+    """The separate-prefill DP-attention terms (docs/serving.md: a decode step lasts another
+    rank's prefill forward with probability q = 1 − (1/(1 + x))^(dp − 1), the rank's own x
+    forwards weighted 1 − u/B, the engine step (1 − q)·decode + (q + x)·prefill setting the
+    prompts per step) against ranks simulated step by step, with abstract step times (a 33 ms
+    decode step, a 0.24 s prefill forward: the DeepSeek-V3 case of docs/serving.md): the
+    kernel's functions, iterated to their fixed point, give the simulated throughput and TPOT
+    within 3 % at dp = 8 and dp = 2, and the plain separate-prefill engine at dp = 1; nothing
+    is counted twice (own forwards and the other ranks' stretch)."""
+    from infra_lab._kernels import serving as K
+
+    t_dec, t_pre, n_in, B, n_out = 0.033, 0.24, 3000.0, 32, 500
+    for dp in (8, 2, 1):
+        p_tok = B * n_in / n_out
+        for _ in range(100):
+            m_pre = min(8192.0, max(n_in, p_tok))
+            assert m_pre == n_in  # one prompt per forward, as simulated
+            prompts = p_tok / n_in
+            x, keep, q = K._separate_prefill(p_tok, n_in, m_pre, float(B), True, dp)
+            wa, wb, _ = K._pass_weights(False, False, float(B), n_in, float(n_out), 0.0, 1.0, 0.0, -1.0, dp,
+                                        prompts, False, x, keep, q)
+            cycle = wa * t_pre + wb * t_dec
+            ttft, _frac, step = K._ttft_in_service(False, cycle, t_pre, t_dec, n_in, 0.0, m_pre, 0.0, p_tok,
+                                                   prompts, 0.0, 0.0, x, q)
+            rate = B / (ttft + (n_out - 1) * cycle)
+            p_tok = rate * n_in * step
+        model_tps = dp * B * n_out / (ttft + (n_out - 1) * cycle)
+        sim_tps, sim_tpot = _synchronized_ranks(dp, B, n_out, t_dec, t_pre, steps=40000, seed=dp)
+        assert model_tps == pytest.approx(sim_tps, rel=0.03), dp
+        assert cycle == pytest.approx(sim_tpot, rel=0.03), dp
+
+
+@pytest.mark.xfail(strict=True, reason="open: the SGLang stacks' default chunk is not divided by dp under DP attention")
+def test_sglang_dp_attention_default_budget_is_per_rank_share():
+    """SGLang with DP attention divides --chunked-prefill-size by dp_size: each rank prefills
+    at most chunked_prefill_size // dp tokens a forward (``_handle_data_parallelism`` in
+    https://github.com/sgl-project/sglang/blob/main/python/sglang/srt/server_args.py, "DP
+    attention is enabled. The chunked prefill size is adjusted to ..."), so DeepSeek-V3 on 8
+    H200 (default 8192) prefills 1,024-token forwards per rank. The model keeps the stack's
+    8,192 per rank: 2,120 output tokens/s for the deployment below where its own
+    chunk_tokens = 1024 gives 2,598. Open: the stack data carry no such rule yet (and early
+    SGLang 0.4 releases, which set dp to tp, halved the size instead, so the early stacks need
+    their own); this test fails once the default is the share."""
+    d = _CASES["sglang-dp-attention"]
+    share = {**d, "serving": {**d["serving"], "chunk_tokens": 8192 // 8}}
+    assert serving.serve(d).output_tokens_per_s == pytest.approx(serving.serve(share).output_tokens_per_s, rel=1e-6)
