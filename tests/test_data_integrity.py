@@ -108,7 +108,7 @@ def test_every_csv_without_a_unit_column_names_units_in_its_columns():
         # sequence lengths [tokens]
         "seq_len", "max_seq_len", "isl_nominal", "osl_nominal",
         # ratios and fractions [-]
-        "spec_acceptance",
+        "spec_acceptance", "goodput_low", "goodput_high",
     }
     bad = []
     for path in CSVS:
@@ -221,6 +221,97 @@ def test_collective_code_types_no_library_constant():
             if (rel, v) not in REVIEWED_COLLECTIVE_LITERALS:
                 bad.append(f"{rel}:{line}: {v!r}")
     assert not bad, f"numbers typed into the collective code (move them to data/ or review them): {bad}"
+
+
+# the economics code: prices, lives, rates, cluster sizes are rows of data/economics/ or the
+# shipped scenario, never a literal (n_gpus = 1024, 0.14 OOM/yr and a 64-port radix were typed
+# again in defaults)
+ECONOMICS_CODE = sorted((PACKAGE / "economics").glob("*.py"))
+_BOUND = "argument bound of the BOUNDS table (the range an input is checked against)"
+_MONTHS = "months per year (unit conversion)"
+_DAYS = "days per Julian year (unit conversion, as units.YEAR)"
+# literals reviewed as not quantities: (file, value) -> why
+ECONOMICS_REVIEWED_LITERALS = {
+    ("_validate.py", 5e6): _BOUND, ("_validate.py", 16.0): _BOUND, ("_validate.py", 64.0): _BOUND,
+    ("_validate.py", 50.0): _BOUND, ("_validate.py", 1.5): _BOUND, ("_validate.py", 520.0): _BOUND,
+    ("_validate.py", 600.0): _BOUND, ("_validate.py", 20.0): _BOUND,
+    ("_validate.py", 0.99): _BOUND, ("_validate.py", 365.25): _DAYS,
+    ("compare.py", 20000): "Monte Carlo draws (LIKE_FOR_LIKE_DRAWS)",
+    ("compare.py", 20250930): "random seed (LIKE_FOR_LIKE_SEED)",
+    ("data.py", 12.0): _MONTHS, ("data.py", 365.25): _DAYS,
+    ("data.py", 2020): "origin of the rental-trend fit's time axis (years since 2020-01-01; the slope does not depend on it)",
+    ("deal.py", 12): _MONTHS, ("deal.py", 4000): "Monte Carlo draws (argument default)",
+    ("deal.py", 99.0): "display cap of a payback that never comes ('99 = never' in the line's text)",
+    ("finance.py", 365.25): _DAYS, ("finance.py", 12): _MONTHS,
+    ("finance.py", 30.0): "argument bound: a horizon of at most 30 years",
+    ("finance.py", 0.99): "IRR search grid [1/year] (its -0.99)",
+    ("finance.py", 120): "IRR search grid points", ("finance.py", 240): "IRR search grid points",
+    ("finance.py", 80): "bisection iterations", ("finance.py", 0.5): "midpoint (bisection; mid-month)",
+    ("montecarlo.py", 2000): "Monte Carlo draws (argument default)",
+    ("owned.py", 365.25): _DAYS, ("owned.py", 12.0): _MONTHS,
+    ("owned.py", 20): "default utilization grid of the rent-vs-own curve [%]",
+    ("owned.py", 101): "default utilization grid of the rent-vs-own curve [%]",
+    ("uncertainty.py", 2000): "Monte Carlo draws (argument default)",
+    ("uncertainty.py", 50): "percentile", ("uncertainty.py", 95): "percentile",
+    ("uncertainty.py", 1.6448536269514722): "standard-normal quantile at 0.95",
+    ("uncertainty.py", 0x9E3779B97F4A7C15): "splitmix64 constant", ("uncertainty.py", 0xBF58476D1CE4E5B9): "splitmix64 constant",
+    ("uncertainty.py", 0x94D049BB133111EB): "splitmix64 constant", ("uncertainty.py", 30): "splitmix64 shift",
+    ("uncertainty.py", 27): "splitmix64 shift", ("uncertainty.py", 31): "splitmix64 shift",
+    ("uncertainty.py", 0xCBF29CE484222325): "FNV-1a offset basis", ("uncertainty.py", 0x100000001B3): "FNV-1a prime",
+    ("uncertainty.py", 0xFFFFFFFFFFFFFFFF): "64-bit mask", ("uncertainty.py", 11): "bits dropped for a 53-bit mantissa",
+    ("uncertainty.py", 2.0 ** 53): "2^53: 53-bit mantissa to [0, 1)", ("uncertainty.py", 0.5): "half-step offset; the normal's 1/2",
+}
+
+
+def test_economics_code_types_no_quantity_that_belongs_in_data():
+    """The economics models read every price, life, rate and cluster size from data/economics/
+    (parameters.csv and the other tables, each row with a source URL) or from the shipped
+    scenario; a number typed into their code (a default of 1024 GPUs, 0.14 OOM/yr) fails here
+    with its file and line unless it is a formula's small integer, a unit conversion, a
+    tolerance, an argument bound, or one of ECONOMICS_REVIEWED_LITERALS."""
+    assert ECONOMICS_CODE
+    bad = []
+    for path in ECONOMICS_CODE:
+        for line, v in _numeric_literals(path):
+            if (path.name, v) not in ECONOMICS_REVIEWED_LITERALS:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    assert not bad, f"numbers typed into the economics code (move them to data/ or review them): {bad}"
+
+
+# the memory code: byte widths are rows of the number-format table (catalog.format_bytes), the
+# Korthikanti et al. figures and run configurations rows of data/measurements/, default clusters
+# the shipped scenario's, never a literal (12/8 B/param, 45.56 GiB, seq_len 2048 and a 128 x 8
+# cluster were typed before)
+MEMORY_CODE = sorted((PACKAGE / "memory").glob("*.py"))
+_BYTE_BOUND = "argument bound: at most 16 bytes per element or parameter (fp64 + its Adam moments are 8 each)"
+# literals reviewed: (file, value) -> why
+MEMORY_REVIEWED_LITERALS = {
+    ("activations.py", 34.0): "coefficient of Korthikanti et al. 2022's activations per layer, sbh(34 + 5as/h)/t "
+                              "with TP + SP [bytes per s·b·h element]: formula structure (https://arxiv.org/abs/2205.05198)",
+    ("activations.py", 24.0): "coefficient of Korthikanti et al. 2022's sbh(10 + 24/t + 5as/(ht)), TP without SP",
+    ("activations.py", 0.5): "halves in the formulas: a 1-byte dropout mask counted in 2-byte activation elements "
+                             "(Korthikanti et al. 2022); per-op SAC keeps every second GEMM output",
+    ("activations.py", 1024): "MIN_OFFLOADED_ELEMENTS = 1024 x 1024: Megatron-Core's min_offloaded_tensor_size "
+                              "default, cited in its docstring; a software-stack constant that belongs in "
+                              "data/stacks.csv (not moved yet)",
+    ("activations.py", 16): _BYTE_BOUND, ("training.py", 16): _BYTE_BOUND, ("checkpoint.py", 16): _BYTE_BOUND,
+    ("checkpoint.py", 12): "how many allowed ep·etp values an error message lists",
+}
+
+
+def test_memory_code_types_no_quantity_that_belongs_in_data():
+    """The memory model reads byte widths from the number-format table, the published figures it
+    is checked against and their run configurations from data/measurements/, and default cluster
+    sizes from the shipped scenario; a number typed into its code (12 B/param, 45.56 GiB, a
+    128-node default) fails here with its file and line unless it is a formula's small integer, a
+    unit conversion, a tolerance, an argument bound, or one of MEMORY_REVIEWED_LITERALS."""
+    assert MEMORY_CODE
+    bad = []
+    for path in MEMORY_CODE:
+        for line, v in _numeric_literals(path):
+            if (path.name, v) not in MEMORY_REVIEWED_LITERALS:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    assert not bad, f"numbers typed into the memory code (move them to data/ or review them): {bad}"
 
 
 def test_the_literal_scan_sees_a_typed_quantity(tmp_path):

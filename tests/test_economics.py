@@ -1141,3 +1141,32 @@ def test_age_years_only_with_exponential_depreciation(call):
         call()
     old = E.owned_cost_per_gpu_hour(age_years=3, depreciation="exponential").total_usd_per_gpu_hour
     assert old < E.owned_cost_per_gpu_hour(depreciation="exponential").total_usd_per_gpu_hour
+
+
+def test_defaults_are_read_from_the_scenario_and_the_parameter_table():
+    """The economics calls typed their defaults again: n_gpus = 1024 and nodes = 128 (tco,
+    tco_total, deal_pnl, zyphra_bill), the value curves' 0.14 OOM/yr and 5-year life, and
+    network_capex_per_gpu's 64-port radix. Each now defaults to its one owner: the shipped
+    scenario REFERENCE_SCENARIO's cluster, parameters.csv's 'all' rows, network_constants.csv."""
+    import inspect
+
+    hw = il.load_scenario(E.REFERENCE_SCENARIO).hardware
+    for f, names in ((E.tco, ["n_gpus"]), (E.tco_total, ["n_gpus"]), (E.deal_pnl, ["n_gpus", "nodes"]),
+                     (E.zyphra_bill, ["n_gpus"]), (E.exponential_value, ["ooms_per_year"]),
+                     (E.residual_value, ["life_years", "ooms_per_year"]), (E.network_capex_per_gpu, ["radix"])):
+        sig = inspect.signature(f).parameters
+        assert all(sig[n].default is None for n in names), (f.__name__, names)
+    assert E.tco().equals(E.tco(hw.world_size))
+    assert E.tco_total(present_value=True) == E.tco_total(hw.world_size, present_value=True)
+    assert E.zyphra_bill(1e5).n_gpus == hw.world_size
+    assert E.deal_pnl(1e5, n=20, seed=4).table.equals(
+        E.deal_pnl(1e5, n_gpus=hw.world_size, nodes=hw.nodes, n=20, seed=4).table)
+    row = {r["name"]: r["value"] for r in E.parameter_table().filter(pl.col("scope") == "all").iter_rows(named=True)}
+    d, life = row["depreciation_ooms_per_year"], row["life_years"]
+    assert E.exponential_value(1e4, 3.0) == E.exponential_value(1e4, 3.0, d)
+    assert E.residual_value(1e4, 3.0) == E.residual_value(1e4, 3.0, ooms_per_year=d)
+    assert E.residual_value(1e4, 3.0, "straight-line") == E.residual_value(1e4, 3.0, "straight-line", life_years=life)
+    sc = il.load_scenario(E.REFERENCE_SCENARIO)
+    radix = int(il.fabric.constant("switch_radix_ports"))
+    assert E.network_capex_per_gpu(hardware=sc) == E.network_capex_per_gpu(hardware=sc, radix=radix)
+    assert E.network_capex_per_gpu(hardware=sc) != E.network_capex_per_gpu(hardware=sc, radix=2 * radix)

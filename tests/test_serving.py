@@ -1384,3 +1384,132 @@ def test_chunk_640_to_644_step_is_gemm_tile_quantization():
             assert abs(jump[k] - (b640[k] - b639[k])) < 1e-6, k
     eff = compute.gemm_efficiencies([640, 641], [4096, 4096], [4096, 4096], "H100", "fp8")
     assert eff[1] < 0.95 * eff[0]
+
+
+# ------------------------------------ DP attention on separate-prefill engines, step by step
+def _synchronized_ranks(dp, B, n_out, t_dec, t_pre, steps, seed):
+    """Output tokens per second and mean TPOT [tok/s, s] of ``dp`` ranks that each choose a
+    prefill forward (when a prompt waits: prefill first) or a decode step on their own and step
+    together, every global step lasting its longest forward (``t_pre`` if any rank prefills,
+    else ``t_dec``); ``B`` closed-loop clients per rank, one prompt per forward, a finished
+    request replaced on its rank at the end of the step; the first fifth discarded."""
+    import random
+
+    rng = random.Random(seed)
+    left = [[rng.randint(1, n_out - 1) for _ in range(B)] for _ in range(dp)]  # tokens to go
+    first = [[0.0] * B for _ in range(dp)]  # time of each request's first token
+    waiting = [[] for _ in range(dp)]
+    t, t0, tokens, tpot_sum, tpot_n = 0.0, 0.0, 0, 0.0, 0
+    for s in range(steps):
+        if s == steps // 5:
+            t0, tokens, tpot_sum, tpot_n = t, 0, 0.0, 0
+        prefill = [bool(w) for w in waiting]
+        t += t_pre if any(prefill) else t_dec
+        for r in range(dp):
+            if prefill[r]:
+                waiting[r].pop()
+                left[r].append(n_out - 1)
+                first[r].append(t)
+                tokens += 1  # the first token comes out of the prefill forward
+                continue
+            keep_left, keep_first = [], []
+            for n, t1 in zip(left[r], first[r], strict=True):
+                tokens += 1
+                if n == 1:
+                    if t1 > 0.0:
+                        tpot_sum += (t - t1) / (n_out - 1)
+                        tpot_n += 1
+                    waiting[r].append(t)
+                else:
+                    keep_left.append(n - 1)
+                    keep_first.append(t1)
+            left[r], first[r] = keep_left, keep_first
+    return tokens / (t - t0), tpot_sum / tpot_n
+
+
+def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
+    """The separate-prefill DP-attention terms (docs/serving.md: a decode step lasts another
+    rank's prefill forward with probability q = 1 − (1/(1 + x))^(dp − 1), the rank's own x
+    forwards weighted 1 − u/B, the engine step (1 − q)·decode + (q + x)·prefill setting the
+    prompts per step) against ranks simulated step by step, with abstract step times (a 33 ms
+    decode step, a 0.24 s prefill forward: the DeepSeek-V3 case of docs/serving.md): the
+    kernel's functions, iterated to their fixed point, give the simulated throughput and TPOT
+    within 3 % at dp = 8 and dp = 2, and the plain separate-prefill engine at dp = 1; nothing
+    is counted twice (own forwards and the other ranks' stretch)."""
+    from infra_lab._kernels import serving as K
+
+    t_dec, t_pre, n_in, B, n_out = 0.033, 0.24, 3000.0, 32, 500
+    for dp in (8, 2, 1):
+        p_tok = B * n_in / n_out
+        for _ in range(100):
+            m_pre = min(8192.0, max(n_in, p_tok))
+            assert m_pre == n_in  # one prompt per forward, as simulated
+            prompts = p_tok / n_in
+            x, keep, q = K._separate_prefill(p_tok, n_in, m_pre, float(B), True, dp)
+            wa, wb, _ = K._pass_weights(False, False, float(B), n_in, float(n_out), 0.0, 1.0, 0.0, -1.0, dp,
+                                        prompts, False, x, keep, q)
+            cycle = wa * t_pre + wb * t_dec
+            ttft, _frac, step = K._ttft_in_service(False, cycle, t_pre, t_dec, n_in, 0.0, m_pre, 0.0, p_tok,
+                                                   prompts, 0.0, 0.0, x, q)
+            rate = B / (ttft + (n_out - 1) * cycle)
+            p_tok = rate * n_in * step
+        model_tps = dp * B * n_out / (ttft + (n_out - 1) * cycle)
+        sim_tps, sim_tpot = _synchronized_ranks(dp, B, n_out, t_dec, t_pre, steps=40000, seed=dp)
+        assert model_tps == pytest.approx(sim_tps, rel=0.03), dp
+        assert cycle == pytest.approx(sim_tpot, rel=0.03), dp
+
+
+def test_sglang_dp_attention_default_budget_is_per_rank_share():
+    """SGLang with DP attention divides --chunked-prefill-size by dp_size: each rank prefills
+    at most chunked_prefill_size // dp tokens a forward (``_handle_data_parallelism`` in
+    https://github.com/sgl-project/sglang/blob/main/python/sglang/srt/server_args.py, "DP
+    attention is enabled. The chunked prefill size is adjusted to ..."), so DeepSeek-V3 on 8
+    H200 (default 8192) prefills 1,024-token forwards per rank: the stack's default equals the
+    deployment's own chunk_tokens = 1024 (2,598 output tokens/s; 2,120 with 8,192 per rank).
+    Driven by the stack parameter dp_attention_chunk_split, not by the engine's name."""
+    d = _CASES["sglang-dp-attention"]
+    share = {**d, "serving": {**d["serving"], "chunk_tokens": 8192 // 8}}
+    assert serving.serve(d).output_tokens_per_s == pytest.approx(serving.serve(share).output_tokens_per_s, rel=1e-6)
+    assert serving.serve(d).output_tokens_per_s == pytest.approx(2598, rel=0.01)
+    whole = serving.serve(d, stack_params={"dp_attention_chunk_split": 0})
+    assert whole.output_tokens_per_s == pytest.approx(serving.serve(d).output_tokens_per_s * 2120 / 2598, rel=0.01)
+    # the 16,384 default of a >= 160 GB GPU is shared out the same way; dp = 1 keeps it whole
+    b200 = _sc(model="deepseek-v3", acc="B200", engine="sglang", tp=1, dp=8, ep=8, dp_attention=True,
+               weight_precision="fp4", concurrency=256, input_tokens=3000, output_tokens=500)
+    b200_share = {**b200, "serving": {**b200["serving"], "chunk_tokens": 16384 // 8}}
+    for ref in (False, True):
+        assert serving.serve(b200, reference=ref).output_tokens_per_s == pytest.approx(
+            serving.serve(b200_share, reference=ref).output_tokens_per_s, rel=1e-9)
+
+
+def test_dp_attention_chunk_split_is_the_stacks_not_the_engines():
+    """Stacks whose engine gives every DP rank the whole budget (vLLM, TensorRT-LLM, ATOM, and
+    the early SGLang stacks, whose halving rule is not pinned) keep chunk_tokens per rank;
+    switching the parameter on moves them to the per-rank share in kernel and reference alike."""
+    from infra_lab import stacks
+
+    split = {s: stacks.params(s)["dp_attention_chunk_split"] for s in stacks.names("serving")}
+    assert {s for s, v in split.items() if v} == {"sglang-cuda", "sglang-rocm"}
+    d = _CASES["trt-dp-attention-lockstep"]
+    no_chunk = {**d, "serving": {k: v for k, v in d["serving"].items() if k != "chunk_tokens"}}
+    default = stacks.params("trt-llm-cuda")["chunk_tokens_160gb"]  # B200: >= 160 GB
+    per_rank = {**d, "serving": {**d["serving"], "chunk_tokens": int(default) // 8}}
+    base = serving.serve(no_chunk).output_tokens_per_s
+    on = serving.serve(no_chunk, stack_params={"dp_attention_chunk_split": 1})
+    on_ref = serving.serve(no_chunk, stack_params={"dp_attention_chunk_split": 1}, reference=True)
+    assert on.output_tokens_per_s == pytest.approx(serving.serve(per_rank).output_tokens_per_s, rel=1e-9)
+    assert on_ref.output_tokens_per_s == pytest.approx(on.output_tokens_per_s, rel=1e-9)
+    assert abs(on.output_tokens_per_s / base - 1.0) > 1e-3
+
+
+def test_published_sglang_dp_attention_flag_is_divided_by_dp():
+    """A benchmark row's --chunked-prefill-size is SGLang's engine-wide value: under DP attention
+    its scenario carries flag // dp per rank on the current stack; the early stack keeps the flag."""
+    from infra_lab.serving import published as P
+
+    row = P.benchmarks().filter(pl.col("id") == "DSTACK-DSR1-H200-sglang-c32").row(0, named=True)
+    row = {**row, "engine_args": row["engine_args"] + " --chunked-prefill-size 16384"}
+    early, _, why = P._row_scenario(row)
+    assert why == "" and early.serving.stack == "sglang-cuda-early" and early.serving.chunk_tokens == 16384
+    current, _, why = P._row_scenario({**row, "engine_version": "SGLang 0.5.2"})
+    assert why == "" and current.serving.stack == "sglang-cuda" and current.serving.chunk_tokens == 16384 // 8

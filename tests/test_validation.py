@@ -40,11 +40,36 @@ def test_step_time_errors_within_bounds(comparison):
     print(s)
     print(comparison.select("case", "split", "measured_step_time_s", "predicted_step_time_s",
                             pl.col("error_pct").round(1)))
+    B = V.selene.STEP_TIME_BOUNDS_PCT
     overall = s.filter(pl.col("split") == "all").row(0, named=True)
-    assert overall["mean_abs_error_pct"] <= 10.0
-    assert comparison["abs_error_pct"].max() <= 25.0
+    assert overall["mean_abs_error_pct"] <= B["median"]
+    assert comparison["abs_error_pct"].max() <= B["worst"]
     test = s.filter(pl.col("split") == "test").row(0, named=True)
-    assert test["mean_abs_error_pct"] <= 10.0
+    assert test["mean_abs_error_pct"] <= B["median"]
+
+
+def test_verdict_and_parity_bands_read_the_issue_bounds(comparison, monkeypatch):
+    """compare()'s verdict and parity_chart's bands typed 10 / 25 % each (the issue's bounds);
+    both now read STEP_TIME_BOUNDS_PCT, so moving the bounds moves both."""
+    from infra_lab.charts import training as ct
+
+    B = V.selene.STEP_TIME_BOUNDS_PCT
+    e = comparison["abs_error_pct"]
+    want = ["good" if x <= B["median"] else "fair" if x <= B["worst"] else "off" for x in e]
+    assert comparison["verdict"].to_list() == want
+
+    def bands():
+        d = ct.parity_chart(comparison).to_dict()
+        rows = next(v for v in d["datasets"].values() if "lo_inner" in v[0])
+        return {k: max(r[k] / r["x"] for r in rows) for k in ("lo_inner", "hi_inner", "lo_outer", "hi_outer")}
+
+    assert bands() == pytest.approx({"lo_inner": 1 - B["median"] / 100, "hi_inner": 1 + B["median"] / 100,
+                                     "lo_outer": 1 - B["worst"] / 100, "hi_outer": 1 + B["worst"] / 100})
+    monkeypatch.setitem(V.selene.STEP_TIME_BOUNDS_PCT, "median", 5.0)
+    assert bands()["hi_inner"] == pytest.approx(1.05)
+    cut = sorted(e)[len(e) // 2]    # a bound that splits the runs: the verdicts follow it
+    monkeypatch.setitem(V.selene.STEP_TIME_BOUNDS_PCT, "median", float(cut))
+    assert (V.compare()["verdict"] == "good").sum() == (e <= cut).sum()
 
 
 def test_selective_plus_sp_speedup_reproduced(comparison):
@@ -195,8 +220,8 @@ def test_band_method_is_checked():
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
     test = s.filter((pl.col("split") == "test") & (pl.col("kind") == "all")).row(0, named=True)
-    assert test["median_abs_error_pct"] <= 10.0
-    assert test["max_abs_error_pct"] <= 25.0
+    assert test["median_abs_error_pct"] <= V.selene.STEP_TIME_BOUNDS_PCT["median"]
+    assert test["max_abs_error_pct"] <= V.selene.STEP_TIME_BOUNDS_PCT["worst"]
 
 
 def _spy_on_splits(monkeypatch):

@@ -61,7 +61,10 @@ def step_breakdown_chart(df: pl.DataFrame, title: str = "Where one training step
 
 def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time") -> alt.Chart:
     """Log-log parity plot of :func:`infra_lab.validation.compare` with the y = x line and
-    ±10 % / ±25 % bands; colour = train/test split, shape = source table."""
+    ±10 % / ±25 % bands (the issue's bounds, ``infra_lab.validation.selene.STEP_TIME_BOUNDS_PCT``);
+    colour = train/test split, shape = source table."""
+    from ..validation.selene import STEP_TIME_BOUNDS_PCT
+
     require_columns(df, ["case", "split", "table", "measured_step_time_s", "predicted_step_time_s",
                          "error_pct"], "parity_chart")
     data = to_altair_data(df)
@@ -69,13 +72,15 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
     lo = float(min(data["measured_step_time_s"].min(), data["predicted_step_time_s"].min())) * 0.8
     hi = float(max(data["measured_step_time_s"].max(), data["predicted_step_time_s"].max())) * 1.25
     xs = [lo * (hi / lo) ** (i / 20) for i in range(21)]
-    band = pl.DataFrame({"x": xs, "y": xs, "lo10": [x * 0.9 for x in xs], "hi10": [x * 1.1 for x in xs],
-                         "lo25": [x * 0.75 for x in xs], "hi25": [x * 1.25 for x in xs]})
+    inner, outer = STEP_TIME_BOUNDS_PCT["median"] / 100.0, STEP_TIME_BOUNDS_PCT["worst"] / 100.0
+    band = pl.DataFrame({"x": xs, "y": xs,
+                         "lo_inner": [x * (1.0 - inner) for x in xs], "hi_inner": [x * (1.0 + inner) for x in xs],
+                         "lo_outer": [x * (1.0 - outer) for x in xs], "hi_outer": [x * (1.0 + outer) for x in xs]})
     sx = alt.Scale(type="log", domain=[lo, hi])
     base = alt.Chart(band)
-    b25 = base.mark_area(opacity=0.12, color="gray").encode(
-        x=alt.X("x:Q", scale=sx, title="measured step time [s]"), y=alt.Y("lo25:Q", scale=sx), y2="hi25:Q")
-    b10 = base.mark_area(opacity=0.2, color="gray").encode(x=alt.X("x:Q", scale=sx), y="lo10:Q", y2="hi10:Q")
+    b_outer = base.mark_area(opacity=0.12, color="gray").encode(
+        x=alt.X("x:Q", scale=sx, title="measured step time [s]"), y=alt.Y("lo_outer:Q", scale=sx), y2="hi_outer:Q")
+    b_inner = base.mark_area(opacity=0.2, color="gray").encode(x=alt.X("x:Q", scale=sx), y="lo_inner:Q", y2="hi_inner:Q")
     line = base.mark_line(color="black", strokeDash=[4, 3]).encode(x=alt.X("x:Q", scale=sx), y=alt.Y("y:Q", scale=sx))
     pts = alt.Chart(data).mark_point(size=70, filled=True).encode(
         x=alt.X("measured_step_time_s:Q", scale=sx, title="measured step time [s]"),
@@ -86,7 +91,7 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
                  alt.Tooltip("predicted_step_time_s:Q", format=".2f"),
                  alt.Tooltip("error_pct:Q", format="+.1f", title="error [%]")],
     )
-    return (b25 + b10 + line + pts).properties(title=title, width=380, height=380)
+    return (b_outer + b_inner + line + pts).properties(title=title, width=380, height=380)
 
 
 def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput against the stated band") -> alt.Chart:

@@ -63,6 +63,7 @@ from .data import (
                       EPOCH_ATTRIBUTION,
                       HOURS_PER_MONTH,
                       HOURS_PER_YEAR,
+                      REFERENCE_SCENARIO,
                       NoPurchasePriceError,
                       Param,
                       cloud_price,
@@ -148,7 +149,7 @@ __all__ = [
     "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price", "electricity_prices",
     "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks", "epoch_hardware_prices",
     "epoch_rental_series", "rental_trend", "rental_prices", "rental_price", "cloud_price", "cloud_price_rows",
-    "software_stack",
+    "software_stack", "REFERENCE_SCENARIO",
     # owned cost
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn", "owned_inputs",
     "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu", "rental_cost_per_gpu_hour",

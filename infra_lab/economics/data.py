@@ -26,7 +26,7 @@ __all__ = [
     "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price",
     "electricity_prices", "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks",
     "epoch_hardware_prices", "epoch_rental_series", "rental_trend", "rental_prices", "rental_price",
-    "cloud_price", "cloud_price_rows", "software_stack", "NoPurchasePriceError",
+    "cloud_price", "cloud_price_rows", "software_stack", "NoPurchasePriceError", "REFERENCE_SCENARIO",
 ]
 
 HOURS_PER_YEAR = YEAR / HOUR
@@ -187,6 +187,33 @@ def parameters(accelerator: str = "MI300X") -> dict[str, Param]:
 def defaults(accelerator: str = "MI300X") -> dict[str, float]:
     """Default values (name -> value) for one accelerator, from :func:`parameters`."""
     return {k: p.value for k, p in parameters(accelerator).items()}
+
+
+def _all_scope(name: str) -> float:
+    """The value of parameters.csv's ``all``-scope row ``name``: the default of the calls that
+    take no accelerator (the value curves), so the table is its one owner."""
+    rows = [r["value"] for r in parameter_table().iter_rows(named=True)
+            if r["name"] == name and r["scope"] == "all"]
+    if len(rows) != 1:
+        raise ValidationError(f"parameters.csv: expected one 'all' row of {name}, found {len(rows)}")
+    return float(rows[0])
+
+
+REFERENCE_SCENARIO = "zaya1-ibm-mi300x"
+"""The shipped scenario whose cluster is the economics calls' default size (``n_gpus``,
+``nodes`` of :func:`~infra_lab.economics.tco`, ``deal_pnl``, ``zyphra_bill``): ZAYA1's
+cluster on IBM Cloud, 128 nodes x 8 MI300X (data/scenarios/zaya1-ibm-mi300x.toml, sourced
+there)."""
+
+
+@cache
+def _reference_cluster() -> tuple[int, int]:
+    """(GPUs, nodes) of :data:`REFERENCE_SCENARIO`'s hardware: the one owner of the economics
+    calls' default cluster size."""
+    from ..scenario import load_scenario
+
+    hw = load_scenario(REFERENCE_SCENARIO, check_plan=False).hardware
+    return hw.world_size, hw.nodes
 
 
 def _no_price(canon: str) -> NoPurchasePriceError:

@@ -20,7 +20,7 @@ from .. import catalog
 from ..errors import ValidationError, unknown
 from . import _validate as V
 from . import uncertainty as U
-from .data import HOURS_PER_MONTH, _no_price, company_fact, parameters
+from .data import HOURS_PER_MONTH, _no_price, _reference_cluster, company_fact, parameters
 from .finance import (
     OPERATOR_PARAMS,
     _contract_default,
@@ -64,7 +64,7 @@ class DealPnL:
 
 
 def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput: float = 1.0,
-             n_gpus: int = 1024, nodes: int = 128, years: float | None = None, path: str = "decay",
+             n_gpus: int | None = None, nodes: int | None = None, years: float | None = None, path: str = "decay",
              overrides: Mapping[str, Any] | None = None, n: int = 4000, seed: int = 0,
              retire: str | None = "when_unprofitable") -> DealPnL:
     """The deal P&L per party with P5/P50/P95 over every uncertain input.
@@ -76,7 +76,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         price, AMD's selling price (``amd_asp_usd_per_gpu``), TDP and contract price come
         from data/economics/parameters.csv where it has rows, else from ``overrides``
     goodput : useful share of that run's time (il.reliability), (0, 1]
-    n_gpus, nodes : the cluster (1,024 MI300X in 128 nodes)
+    n_gpus, nodes : the cluster; each defaults to that of the shipped scenario
+        ``economics.REFERENCE_SCENARIO`` (1,024 MI300X in 128 nodes)
     years : IBM's horizon [years] (default its book life of IT equipment)
     path : IBM's rent path after the Zyphra contract ("decay", "rebound", "flat")
     overrides : name -> a number (held fixed) or a (low, value, high) triple (drawn
@@ -109,8 +110,9 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
                               f"NICs; {acc} is a {catalog.accelerator(acc).vendor} part (allowed: AMD accelerators)")
     g = V.fraction("goodput", goodput)
     rule = _retire_rule(retire)
-    ng = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
-    nn = V.integer("nodes", nodes, lo=1, hi=1_000_000)
+    ref_gpus, ref_nodes = _reference_cluster()
+    ng = V.integer("n_gpus", ref_gpus if n_gpus is None else n_gpus, lo=1, hi=10_000_000)
+    nn = V.integer("nodes", ref_nodes if nodes is None else nodes, lo=1, hi=1_000_000)
     if ng % nn:   # 1,024 GPUs in 100 nodes (10.24 per node) priced 100 nodes' DPUs unannounced
         raise ValidationError(f"nodes = {nn}: must divide n_gpus = {ng:,} (a whole number of GPUs per node, "
                               "e.g. 1,024 MI300X in 128 nodes of 8)")

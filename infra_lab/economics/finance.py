@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ValidationError, unknown
 from . import _validate as V
-from .data import HOURS_PER_YEAR, parameters
+from .data import HOURS_PER_YEAR, _all_scope, _reference_cluster, parameters
 from .owned import (
     _OWNED_BUILD,
     OWNED_PARAMS,
@@ -188,11 +188,13 @@ def straight_line_value(capex_usd: float, age_years: float, life_years: float) -
     return c * max(0.0, 1.0 - a / life)
 
 
-def exponential_value(capex_usd: float, age_years: float, ooms_per_year: float = 0.14) -> float:
-    """Value after ``age_years`` under Epoch's exponential decay [USD]: capex 10^(-d age)."""
+def exponential_value(capex_usd: float, age_years: float, ooms_per_year: float | None = None) -> float:
+    """Value after ``age_years`` under Epoch's exponential decay [USD]: capex 10^(-d age);
+    ``ooms_per_year`` d [OOM per year] defaults to parameters.csv's ``depreciation_ooms_per_year``."""
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
-    d = V.positive("ooms_per_year", ooms_per_year, hi=5.0)
+    d = V.positive("ooms_per_year", _all_scope("depreciation_ooms_per_year") if ooms_per_year is None
+                   else ooms_per_year, hi=5.0)
     return c * 10.0 ** (-d * a)
 
 
@@ -205,15 +207,19 @@ def _value(curve: str, capex: Any, age: Any, life: Any, ooms: Any) -> Any:
 
 
 def residual_value(capex_usd: float, age_years: float, curve: str = "exponential", *,
-                   life_years: float = 5.0, ooms_per_year: float = 0.14) -> float:
+                   life_years: float | None = None, ooms_per_year: float | None = None) -> float:
     """Value of hardware bought for ``capex_usd`` after ``age_years`` on a value curve [USD]:
     "exponential" (Epoch's price-performance decay: the market value of old FLOPs),
-    "straight-line" (book value over ``life_years``) or "none"."""
+    "straight-line" (book value over ``life_years``) or "none". ``life_years`` [years] and
+    ``ooms_per_year`` [OOM per year] default to parameters.csv's ``life_years`` and
+    ``depreciation_ooms_per_year``."""
     V.choice("curve", curve, VALUE_CURVES)
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
-    L = V.number("life_years", life_years, lo=MIN_LIFE_YEARS, hi=100.0)
-    d = V.positive("ooms_per_year", ooms_per_year, hi=5.0)
+    L = V.number("life_years", _all_scope("life_years") if life_years is None else life_years,
+                 lo=MIN_LIFE_YEARS, hi=100.0)
+    d = V.positive("ooms_per_year", _all_scope("depreciation_ooms_per_year") if ooms_per_year is None
+                   else ooms_per_year, hi=5.0)
     return float(_value(curve, c, a, L, d))
 
 
@@ -706,14 +712,15 @@ def _tco_arrays(v: Mapping[str, Any], years: Any, *, value_curve: str = "exponen
     return {"cash": cash, "pv": pv, "useful_hours": useful_hours}
 
 
-def tco(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None,
+def tco(n_gpus: int | None = None, years: float = 4.0, utilization: float | None = None,
         accelerator: str = "MI300X", *, depreciation: str = "exponential", network: str = "per-port",
         value_curve: str | None = None, replace_at_life: bool = False, **overrides: float):
     """Total cost of owning ``n_gpus`` for ``years``: capex + opex - residual value.
 
     Parameters
     ----------
-    n_gpus : GPUs billed (spares are added by ``spare_fraction``)
+    n_gpus : GPUs billed (spares are added by ``spare_fraction``); default the cluster of the
+        shipped scenario ``economics.REFERENCE_SCENARIO`` (ZAYA1's 1,024 MI300X)
     years : horizon [years]
     utilization : busy share of calendar hours, (0, 1] (default: data); drives energy
     depreciation : sets the value curve when ``value_curve`` is None: "exponential" (Epoch's
@@ -740,7 +747,7 @@ def tco(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None
     """
     import polars as pl
 
-    n = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
+    n = V.integer("n_gpus", _reference_cluster()[0] if n_gpus is None else n_gpus, lo=1, hi=10_000_000)
     N = V.number("years", years, lo=1.0 / 12.0, hi=30.0, allowed="a horizon in [1/12, 30] years")
     V.choice("depreciation", depreciation, ("straight-line", "exponential"))
     V.choice("network", network, ("per-port", "fraction"))
@@ -766,8 +773,9 @@ def tco(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None
         "share": [cash[k] / total for k in _TCO_COMPONENTS]})
 
 
-def tco_total(n_gpus: int = 1024, years: float = 4.0, utilization: float | None = None,
+def tco_total(n_gpus: int | None = None, years: float = 4.0, utilization: float | None = None,
               accelerator: str = "MI300X", *, present_value: bool = False, **kw: Any) -> float:
-    """Sum of :func:`tco` [USD]: the cash total, or the present value with ``present_value``."""
+    """Sum of :func:`tco` [USD]: the cash total, or the present value with ``present_value``
+    (``n_gpus`` defaults as in :func:`tco`)."""
     t = tco(n_gpus, years, utilization, accelerator, **kw)
     return float(t["usd_pv" if V.boolean("present_value", present_value) else "usd"].sum())

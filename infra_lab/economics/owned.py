@@ -370,7 +370,7 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
 
 
 def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str | None = None,
-                          hardware: Any = None, radix: int = 64, **prices: float) -> float:
+                          hardware: Any = None, radix: int | None = None, **prices: float) -> float:
     """Scale-out network capex per GPU [USD].
 
     Parameters
@@ -381,7 +381,8 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         ``interconnect_fraction`` is passed (the old call), else "per-port"
     hardware : optional Scenario / [hardware] table: switch ports per GPU come from
         ``infra_lab.fabric.switch_counts(hardware, radix)`` and NICs per GPU from the node
-    radix : switch ports [ports] for the fabric count
+    radix : switch ports [ports] for the fabric count (default ``switch_radix_ports`` of
+        data/network_constants.csv, as :func:`infra_lab.fabric.switch_counts`)
     **prices : overrides of nic_usd, nics_per_gpu, switch_port_usd, switch_ports_per_gpu,
         optics_usd, optics_per_gpu, interconnect_fraction (defaults from parameters.csv)
 
@@ -394,7 +395,7 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         method = "fraction" if "interconnect_fraction" in prices else "per-port"
     V.choice("method", method, NETWORK)
     s = V.positive("server_capex_usd_per_gpu", server_capex_usd_per_gpu, allow_zero=True)
-    r = V.integer("radix", radix, lo=4, hi=4096)   # refused even when no hardware uses it
+    r = None if radix is None else V.integer("radix", radix, lo=4, hi=4096)   # refused even when no hardware uses it
     P = parameters("MI300X")
     allowed = (*NETWORK_PORT_PARAMS, "interconnect_fraction")
     v = {k: P[k].value for k in allowed}
@@ -403,10 +404,11 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
             raise unknown("network price parameter", k, allowed)
         v[k] = V.bounded(k, x)
     if hardware is not None:
-        from ..fabric import hardware_config, switch_counts
+        from ..fabric import constant, hardware_config, switch_counts
         from ..scenario import Scenario
 
         hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
+        r = int(constant("switch_radix_ports")) if r is None else r
         v["switch_ports_per_gpu"] = switch_counts(hw, r)["total"] * r / hw.world_size
         v["nics_per_gpu"] = hw.nics_per_node / hw.gpus_per_node
     if method == "fraction":

@@ -209,7 +209,7 @@ class ZyphraBill:
         return pl.DataFrame(rows)
 
 
-def zyphra_bill(final_run_gpu_hours: float, *, n_gpus: int = 1024, months: float | None = None,
+def zyphra_bill(final_run_gpu_hours: float, *, n_gpus: int | None = None, months: float | None = None,
                 price_usd_per_gpu_hour: float | None = None, goodput: float = 1.0) -> ZyphraBill:
     """Zyphra's bill: contracted GPU-months x contract price, with the final run, its goodput
     losses and everything else as shares of it.
@@ -217,7 +217,8 @@ def zyphra_bill(final_run_gpu_hours: float, *, n_gpus: int = 1024, months: float
     Parameters
     ----------
     final_run_gpu_hours : useful GPU-hours of the final run [GPU-h] (from il.estimate)
-    n_gpus : GPUs contracted
+    n_gpus : GPUs contracted (default the cluster of the shipped scenario
+        ``economics.REFERENCE_SCENARIO``: ZAYA1's 1,024 MI300X)
     months : contracted period [months] (default ``zyphra_contract_months``)
     price_usd_per_gpu_hour : contract price [USD per GPU-hour] (default the MI300X
         ``contract_usd_per_gpu_hour``)
@@ -227,11 +228,11 @@ def zyphra_bill(final_run_gpu_hours: float, *, n_gpus: int = 1024, months: float
     ------
     ValidationError when the run (with its goodput losses) does not fit in the contract.
     """
-    from .data import defaults
+    from .data import _reference_cluster, defaults
 
     d = defaults("MI300X")
     gh = V.positive("final_run_gpu_hours", final_run_gpu_hours, hi=1e12)
-    n = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
+    n = V.integer("n_gpus", _reference_cluster()[0] if n_gpus is None else n_gpus, lo=1, hi=10_000_000)
     m = d["zyphra_contract_months"] if months is None else V.positive("months", months, hi=600.0)
     p = d["contract_usd_per_gpu_hour"] if price_usd_per_gpu_hour is None else V.positive(
         "price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
