@@ -41,6 +41,25 @@ always pick. The two models (tuner and cost) live in ``infra_lab._kernels.collec
 removed textbook names (``rhd``, ``hierarchical``, ``bruck``) raise, since neither
 library implements them.
 
+Oversubscription (``hardware.oversubscription`` σ = a leaf's down ÷ up ports,
+``fabric._leaf_split``) limits only the bytes that cross a leaf's uplinks, whose capacity is
+1/σ of the NIC bandwidth below the leaf. In a uniform all-to-all of S bytes per GPU over
+N domains of k GPUs, a GPU sends S/(N k) to each of the N k ranks; with m nodes under its leaf
+(``fabric.nodes_per_leaf``: a rail leaf's ``down`` nodes on rails-only and rail-optimized
+fabrics, where PXN keeps a chunk on its rail; ``down // nics_per_node`` on a fat-tree; the
+job's nodes when the network is one switch) the (N − m) k ranks under other leaves receive
+a share f = (N − m)/N of its bytes, 0 when N <= m. Every GPU under a full leaf does so at once,
+so the uplinks need σ f S / (w b_nic) (w the protocol's wire efficiency, b_nic the GPU's NIC
+bandwidth), a bound beside the NIC, scale-up and PXN-staging terms. It binds only for σ > 1
+(f < (N − 1)/N, so at σ = 1 the NIC term is larger); at N = 2m it equals the bisection bound
+σ S / (2 w b_nic) and tends to σ S / (w b_nic) as the leaves multiply (f → 1): with many
+leaves each leaf's own cut is tighter than the bisection. Leaves are assumed filled in turn
+(a part-filled last leaf sends a larger share through its uplinks but has fewer GPUs to send
+it; not modelled). Ring, tree, PAT and CollNet cross a leaf boundary once per ring or
+tree edge (one NIC's traffic per rail and leaf against m/σ uplinks), so σ is not applied
+to them; the flow simulation (``fabric.Fabric``, ``fabric.simulate_step``) routes every flow
+through the leaf uplinks and covers those cases.
+
 Time against size. Each (algorithm, protocol) pair's time grows with the size except at two
 library steps: tree/Simple across domains halves its chunk below size thresholds (NCCL/RCCL
 ``enqueue.cc``; the model prices the host's per-chunk overhead, not the shorter pipeline fill
@@ -362,6 +381,7 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     P[K.P_NETOVH_SIMPLE] = _fab.constant("net_overhead_simple_factor")
     P[K.P_FABRIC] = _fab.FABRIC_KINDS.index(hw.fabric)
     P[K.P_OVERSUB] = hw.oversubscription
+    P[K.P_LEAF_NODES] = _fab.nodes_per_leaf(hw, radix)
     P[K.P_FABEFF] = fabeff
     P[K.P_LIB] = K.LIB_NCCL if lib == "nccl" else K.LIB_RCCL
     nvls = bool(plat["nvls"]) and su.topology == "switch"

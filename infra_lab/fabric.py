@@ -395,6 +395,33 @@ def _leaf_split(radix: int, sigma: float) -> tuple[int, int]:
     return down, radix - down
 
 
+def nodes_per_leaf(hardware, radix: int | None = None) -> float:
+    """Nodes of the job that share one leaf's uplinks [-]: traffic between two of them never
+    crosses the leaf's oversubscribed uplinks (down/σ of capacity per leaf, :func:`_leaf_split`).
+
+    Rails-only and rail-optimized: a leaf is one rail's switch for ``down`` nodes (one NIC of
+    each: a scalable unit); fat-tree: a leaf holds ``down`` NICs, whole nodes where a node's
+    NICs fit (``down // nics_per_node``), else a fraction of a node. A job whose back-end
+    network is one switch (:func:`switch_counts` ``tiers`` <= 1) has no uplink: every node
+    shares the switch, and the result is the job's node count.
+
+    >>> nodes_per_leaf({"accelerator": "H100", "nodes": 2, "fabric": "rail-optimized"})
+    2.0
+    >>> nodes_per_leaf({"accelerator": "H100", "nodes": 64, "fabric": "rail-optimized",
+    ...                 "oversubscription": 3.0}, radix=64)
+    48.0
+    """
+    hw = hardware_config(hardware)
+    r = _radix(radix)
+    if switch_counts(hw, r)["tiers"] <= 1:
+        return float(hw.nodes)
+    down, _ = _leaf_split(r, hw.oversubscription)
+    if hw.fabric != "fat-tree":
+        return float(down)
+    R = hw.nics_per_node
+    return float(down // R) if down >= R else down / R
+
+
 def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     """Switches and cables of the back-end fabric the hardware's job needs (folded Clos,
     ``radix`` ports each), counted exactly for the nodes given.

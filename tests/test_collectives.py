@@ -172,7 +172,10 @@ CASES = [hw(MI, 1), hw(MI, 4), hw(MI, 4, pxn=True), hw(H100, 1), hw(H100, 8), hw
          {"accelerator": "B200", "nic": "ConnectX-8", "fabric": "fat-tree", "nodes": 4, "oversubscription": 2.0},
          {"accelerator": "MI355X", "nic": "Pollara-400", "nodes": 2, "host_cpu": "Xeon-Platinum-8570"},
          {"accelerator": "GB200", "nic": "ConnectX-7", "nodes": 36, "gpus_per_node": 4},
-         {"accelerator": "MI300X", "nic": "Vulcano-800", "nodes": 4}]   # scale-out capped by the host link
+         {"accelerator": "MI300X", "nic": "Vulcano-800", "nodes": 4},   # scale-out capped by the host link
+         # several leaves with oversubscribed uplinks: 6 nodes per fat-tree leaf, 35 per rail leaf
+         {"accelerator": "H100", "fabric": "fat-tree", "nodes": 64, "oversubscription": 3.0},
+         {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 64, "oversubscription": 1.2, "pxn": True}]
 
 
 @settings(max_examples=300, deadline=None)
@@ -590,3 +593,64 @@ def test_time_falls_with_size_only_where_the_library_switches(ci):
 def test_minus_zero_bytes_is_zero_bytes():
     r = C.collective("all_reduce", -0.0, hw(MI, 1), 8)
     assert r.size_bytes == 0.0 and math.copysign(1.0, r.size_bytes) == 1.0
+
+
+# ---------------------------------------------------------------------------------------
+# Oversubscription: only the all-to-all bytes bound for nodes under other leaves cross the
+# leaf uplinks (down/σ of capacity), a share 1 - m/N of them for m nodes per leaf
+@pytest.mark.parametrize("fabric", ["rail-optimized", "rails-only", "fat-tree"])
+@pytest.mark.parametrize("nodes", [2, 64])
+def test_oversubscription_does_not_slow_all_to_all_under_one_leaf(fabric, nodes):
+    """Two nodes under one leaf (one switch for 2 nodes; one rail leaf or fat-tree leaf of a
+    64-node, two-tier fabric): no byte crosses an uplink, so σ changes nothing."""
+    times = []
+    for sigma in (1.0, 4.0):
+        h = {"accelerator": "H100", "fabric": fabric, "nodes": nodes, "oversubscription": sigma,
+             "pxn": True}
+        assert il.fabric.nodes_per_leaf(h) >= 2
+        times.append(il.collective("all_to_all", 1e9, h, 16).time_s)
+    assert times[1] == pytest.approx(times[0], rel=1e-12)
+
+
+def test_oversubscription_all_to_all_bound_follows_the_out_of_leaf_share():
+    """With σ large enough to bind, the bandwidth term is σ (1 - m/N) S / (w b_nic): 0 for
+    N <= m, the old bisection bound σ S / (2 w b_nic) at N = 2m, → σ S / (w b_nic) (the share's
+    limit 1) as the leaves multiply."""
+    cp = C.collective_time_params({"accelerator": "H100", "fabric": "fat-tree", "nodes": 64,
+                                   "oversubscription": 3.0})
+    P = cp.array.copy()
+    sigma, m, k, S = 16.0, 4.0, 8, 1e10
+    P[K.P_OVERSUB], P[K.P_LEAF_NODES] = sigma, m
+    w = P[K.P_WIRE + K.PROTO_SIMPLE]
+    full = sigma * S / (w * P[K.P_BNIC])
+
+    def bw_term(N):
+        return (K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, S, N * k, k, P)
+                - K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, 0.0, N * k, k, P))
+
+    no_sigma = P.copy()
+    no_sigma[K.P_OVERSUB] = 1.0
+    for N in (2, 4):   # under one leaf: as without oversubscription
+        assert bw_term(N) == pytest.approx(
+            K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, S, N * k, k, no_sigma)
+            - K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, 0.0, N * k, k, no_sigma))
+    assert bw_term(8) == pytest.approx(full / 2, rel=1e-12)   # two leaves: the bisection bound
+    prev = 0.0
+    for N in (8, 16, 64, 1024):
+        t = bw_term(N)
+        assert t == pytest.approx(full * (1 - m / N), rel=1e-12)
+        assert prev < t < full
+        prev = t
+    assert bw_term(1024) / full > 0.99
+
+
+def test_nodes_per_leaf_composes_the_leaf_split():
+    F = il.fabric
+    ro = {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 64}
+    assert F.nodes_per_leaf(dict(ro, nodes=2)) == 2          # one switch
+    for sigma in (1.0, 3.0, 4.0):
+        down, _ = F._leaf_split(64, sigma)
+        assert F.nodes_per_leaf(dict(ro, oversubscription=sigma)) == down
+        assert F.nodes_per_leaf(dict(ro, fabric="fat-tree", oversubscription=sigma)) == down // 8
+        assert F.nodes_per_leaf(dict(ro, fabric="rails-only", nodes=128, oversubscription=sigma)) == down
+    assert F.nodes_per_leaf(dict(ro, fabric="fat-tree", nodes=8), radix=8) == pytest.approx(0.5)

@@ -117,7 +117,8 @@ P_T_TREE_CORR_LOG_END = _S + 241  # NCCL applies the tree correction below this 
 P_T_BUCKET_BYTES = _S + 242  # unit of the tuner's size buckets: bucket = floor(log2(size / this)) [B]
 # the cost model's tree chunking (enqueue.cc)
 P_TREE_CHUNKS_PER_LEVEL = _S + 243  # chunks a channel needs per level of tree depth before halving [-]
-P_SIZE = _S + 244
+P_LEAF_NODES = _S + 244  # nodes under one leaf (share its uplinks; one switch: the job's nodes) [-]
+P_SIZE = _S + 245
 # entries of the vector parameters (the others are one entry each)
 N_CORR_BUCKETS = 27  # power-of-two size buckets of the tuner correction tables (RCCL's width; NCCL's padded)
 VECTOR_LENGTHS = {"BASE": 3 * N_TABLE_ALGOS, "HWI": 3 * N_TABLE_ALGOS, "HWN": 3 * N_TABLE_ALGOS, "WIRE": 3,
@@ -468,9 +469,13 @@ def collective_cost(op, algo, proto, size, n, k, P):
         tu = up / (w * B_up)
         if tu > t:
             t = tu
-    bis = P[P_OVERSUB] * size / (2.0 * w * b_nic)
-    if P[P_OVERSUB] > 1.0 and bis > t:
-        t = bis
+    # leaf uplinks (down/σ of capacity): only the share of the bytes bound for nodes under
+    # other leaves crosses them, 1 - m/N with m nodes per leaf (0 when the job fits one leaf)
+    m = P[P_LEAF_NODES]
+    if P[P_OVERSUB] > 1.0 and m < N:
+        leave = P[P_OVERSUB] * (1.0 - m / N) * size / (w * b_nic)
+        if leave > t:
+            t = leave
     if stage > t:
         t = stage
     return lat + t

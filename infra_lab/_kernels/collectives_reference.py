@@ -255,8 +255,11 @@ def cost_s(p, op, algo, proto, size, n, k) -> float:
     terms = [remote / (wire * nic), staging]
     if k > 1:
         terms.append(local / (wire * up))
-    if p["OVERSUB"] > 1:
-        terms.append(p["OVERSUB"] * size / (2 * wire * nic))
+    leaf = p["LEAF_NODES"]
+    if p["OVERSUB"] > 1 and nodes > leaf:
+        # bytes to GPUs under other leaves: (nodes - leaf) * k of the n destinations
+        out_of_leaf = (nodes - leaf) * k / n * size
+        terms.append(out_of_leaf / (wire * nic / p["OVERSUB"]))
     return lat + max(terms)
 
 
