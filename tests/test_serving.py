@@ -792,7 +792,8 @@ def test_trtllm_bench_constants_are_data_rows_the_heuristic_reads(monkeypatch):
     1024 on the 128-step rung)."""
     t = pl.read_csv(il.catalog.DATA_DIR / "serving" / "parameters.csv")
     rows = t.filter(pl.col("parameter").str.starts_with("trtllm_bench_"))
-    assert rows.height == 15 and (rows["basis"] == "library constant").all()
+    assert rows.height == 15 and set(rows["basis"]) == {"library constant", "assumption"}
+    assert rows.filter(pl.col("basis") == "assumption")["parameter"].to_list() == ["trtllm_bench_kv_cache_fraction"]
     assert rows["source_url"].str.contains("TensorRT-LLM/blob/[0-9a-f]{40}/tensorrt_llm/bench/build/tuning.py").all()
     assert serving.parameter("trtllm_bench_kv_cache_fraction") == 0.95
     spec = il.models.get("llama3.3-70b")
