@@ -1114,6 +1114,30 @@ def test_deal_pnl_refuses_nodes_that_do_not_divide_the_gpus(n_gpus, nodes):
     E.deal_pnl(1e5, n_gpus=1024, nodes=128, n=10)
 
 
+def test_deal_pnl_derives_nodes_from_the_accelerators_gpus_per_node():
+    """deal_pnl(n_gpus=2048) without nodes priced the reference scenario's 128 nodes (16 GPUs a
+    node: half the DPUs); nodes now default to n_gpus / the accelerator's GPUs per node
+    (data/network_platforms.csv node_gpus), and nodes alone give nodes x that many GPUs."""
+    per = il.fabric.platform("MI300X")["node_gpus"]
+    fx = {"dpus_per_node": 1.0, "dpu_usd": 1000.0, "amd_asp_usd_per_gpu": 10_000.0}
+    d = E.deal_pnl(1e5, n_gpus=2048, n=10, overrides=fx)
+    assert d.line("AMD", "DPU revenue").p50 == pytest.approx(2048 // per * 1000.0)
+    assert d.table.equals(E.deal_pnl(1e5, n_gpus=2048, nodes=2048 // per, n=10, overrides=fx).table)
+    d = E.deal_pnl(1e5, nodes=64, n=10, overrides=fx)
+    assert d.line("AMD", "GPU revenue").p50 == pytest.approx(64 * per * 10_000.0)
+    assert d.line("AMD", "DPU revenue").p50 == pytest.approx(64 * 1000.0)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_gpus": 2048, "nodes": 128}, r"n_gpus = 2,048 and nodes = 128: 16 GPUs per node, but a MI300X node holds "
+                                     r"at most 8 .*allowed nodes: a divisor of 2,048 from 256 up"),
+    ({"n_gpus": 1020}, r"n_gpus = 1,020: not a whole number of MI300X nodes of 8 GPUs .*e\.g\. 1,016 or 1,024"),
+])
+def test_deal_pnl_refuses_more_gpus_per_node_than_a_node_holds(kw, match):
+    with pytest.raises(ValidationError, match=match):
+        E.deal_pnl(1e5, n=10, **kw)
+
+
 @pytest.mark.parametrize("func, match", [
     (lambda **v: float("nan"), r"^func returned nan at the base values: expected a finite number"),
     (lambda **v: math.inf if v["utilization"] >= 0.99 else 1.0, r"^func returned inf at utilization = 1 \(its high\)"),
