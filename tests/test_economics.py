@@ -1194,3 +1194,17 @@ def test_defaults_are_read_from_the_scenario_and_the_parameter_table():
     radix = int(il.fabric.constant("switch_radix_ports"))
     assert E.network_capex_per_gpu(hardware=sc) == E.network_capex_per_gpu(hardware=sc, radix=radix)
     assert E.network_capex_per_gpu(hardware=sc) != E.network_capex_per_gpu(hardware=sc, radix=2 * radix)
+
+
+def test_training_throughput_takes_its_nic_from_the_catalog_only():
+    """compare.DEFAULT_NIC (a third NIC table, by vendor) gave a part without a row in
+    data/default_nics.csv a guessed NIC (A100: ConnectX-7); catalog.default_nic is the one owner
+    and such a part is refused, naming the file and nics=, unless the caller gives its NIC."""
+    assert not hasattr(E, "DEFAULT_NIC") and not hasattr(E.compare, "DEFAULT_NIC")
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    t = E.training_throughput(sc, ["B300", "MI300X"])
+    assert t["nic"].to_list() == [il.catalog.default_nic("B300"), il.catalog.default_nic("MI300X")]
+    with pytest.raises(ValidationError, match=r"default_nics\.csv has no default NIC for A100-SXM-80GB; pass nics="):
+        E.training_throughput(sc, ["A100-SXM-80GB"])
+    t = E.training_throughput(sc, ["A100-SXM-80GB"], nics={"A100-SXM-80GB": "ConnectX-7-NDR"})
+    assert t["nic"][0] == "ConnectX-7-NDR"
