@@ -822,13 +822,14 @@ def cmd_sweep(a) -> Output:
     return out
 
 
-VALIDATION_SUITES = ("training", "training-current", "collectives", "serving")
+VALIDATION_SUITES = ("training", "training-current", "collectives", "serving", "reliability", "multimodal")
 VALIDATE_COLUMNS = ["suite", "case", "split", "metric", "unit", "measured", "predicted",
                     "error_pct"]
 # error_pct of every suite is predicted / measured − 1 (collectives: against the middle of the
 # published band), except training-current, whose error is the step-time error on a throughput
 VALIDATE_TITLE = ("predictions vs published measurements (error = predicted / measured − 1; "
-                  "training-current: step-time error = measured / predicted tokens/s − 1)")
+                  "training-current: step-time error = measured / predicted tokens/s − 1; "
+                  "reliability: a range's error to its nearer end, 0 inside)")
 
 
 def _validate_training() -> list[dict]:
@@ -894,6 +895,49 @@ def _validate_serving() -> list[dict]:
              "error_pct": r["error_pct"], "source": r["source_url"]} for r in df.iter_rows(named=True)]
 
 
+def _validate_reliability() -> list[dict]:
+    """The failure calibrations against published fleet observations (MTBI) and the goodput
+    model against published goodput, per calibration (and restart profile); a case a
+    calibration is fitted to is "train", the rest "test". A range's or a bound's error is to
+    its nearer end (0 inside); its measured value is the bound of a one-sided one ("at least
+    105 restarts": an MTBI of at most 13.9 h; "higher than 90%": a goodput of at least 0.9), or
+    the middle of a two-sided one, with the ends beside it in JSON and CSV."""
+    import infra_lab as il
+
+    R = il.reliability
+    src = {r["observation"]: r["source_url"] for r in R.fleet_observations().iter_rows(named=True)}
+    out = []
+    for r in R.fleet_check().iter_rows(named=True):
+        lo, hi = r["published_mtbi_h_low"], r["published_mtbi_h_high"]
+        rec = {"suite": "reliability", "case": f"{r['observation']} · MTBI · {r['calibration']}",
+               "split": "train" if r["by_construction"] else "test", "metric": "mtbi", "unit": "h",
+               "measured": hi if lo <= 0 else 0.5 * (lo + hi), "predicted": r["predicted_mtbi_h"],
+               "error_pct": 100 * r["error"],
+               "source": src[r["observation"]]}
+        if r["bound"] != "value":
+            rec.update(measured_low=lo, measured_high=hi)
+        out.append(rec)
+    gsrc = {r["observation"]: r["source_url"] for r in R.goodput_observations().iter_rows(named=True)}
+    for r in R.goodput_check().iter_rows(named=True):
+        lo, hi = r["published_goodput_low"], r["published_goodput_high"]
+        out.append({"suite": "reliability", "case": f"{r['observation']} · goodput · {r['calibration']} · {r['restart']}",
+                    "split": "test", "metric": "goodput", "unit": "-", "measured": lo if hi >= 1 else 0.5 * (lo + hi),
+                    "measured_low": lo, "measured_high": hi, "predicted": r["predicted_goodput"],
+                    "error_pct": 100 * r["error"], "source": gsrc[r["observation"]]})
+    return out
+
+
+def _validate_multimodal() -> list[dict]:
+    """Published multimodal training runs (il.multimodal.published_comparison): validation
+    only, nothing fitted."""
+    import infra_lab as il
+
+    return [{"suite": "multimodal", "case": r["case"], "split": r["split"], "metric": r["metric"],
+             "unit": r["unit"], "measured": r["measured"], "predicted": r["predicted"],
+             "error_pct": r["error_pct"], "source": r["source_url"]}
+            for r in il.multimodal.published_comparison().iter_rows(named=True)]
+
+
 def _summary(recs: list[dict]) -> list[dict]:
     groups: dict[tuple[str, str], list[float]] = {}
     for r in recs:
@@ -915,7 +959,8 @@ def cmd_validate(a) -> Output:
     skipped = []
     for s in suites:
         fn = {"training": _validate_training, "training-current": _validate_training_current,
-              "collectives": _validate_collectives, "serving": _validate_serving}[s]
+              "collectives": _validate_collectives, "serving": _validate_serving,
+              "reliability": _validate_reliability, "multimodal": _validate_multimodal}[s]
         try:
             recs += fn()
         except CliError as e:
@@ -970,13 +1015,16 @@ examples:
   infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
     "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
-band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1).
+band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
+failure calibration, goodput per calibration and restart profile): a published range's error is to its
+nearer end, 0 inside.
 
 examples:
   infra-lab validate                       # every suite: per-case errors and a summary
   infra-lab validate training --format csv  # Megatron-LM's Selene runs (train/test split)
   infra-lab validate training-current       # current published runs the model can express
-  infra-lab validate collectives --format json""",
+  infra-lab validate collectives --format json
+  infra-lab validate reliability            # fleet MTBI and Llama 3's goodput, per calibration""",
 }
 
 

@@ -504,7 +504,8 @@ def sweep_grid(sizes: list[int] | None = None, platforms_: list[str] | None = No
 
 
 def pareto_front(df: pl.DataFrame, x: str, y: str) -> pl.DataFrame:
-    """Rows of ``df`` not dominated in (``x``, ``y``), both smaller-is-better, sorted by x."""
+    """Rows of ``df`` not dominated in (``x``, ``y``), both smaller-is-better, sorted by x.
+    Rows with a null or NaN in either column are left out: they have no place on the front."""
     if not isinstance(df, pl.DataFrame):
         raise ValidationError(f"df = {df!r:.80}: expected a polars DataFrame (e.g. a sweep frame)")
     for field, c in (("x", x), ("y", y)):
@@ -514,7 +515,10 @@ def pareto_front(df: pl.DataFrame, x: str, y: str) -> pl.DataFrame:
             raise unknown("column", c, df.columns)
         if not df.schema[c].is_numeric():
             raise ValidationError(f"{field} = {c!r}: column of type {df.schema[c]}, expected a numeric column")
-    s = df.drop_nulls([x, y]).sort([x, y])
+    # NaN as missing, as null is: polars sorts NaN after every number, so a row with NaN time
+    # and the lowest cost was kept as the front's last point
+    s = df.drop_nulls([x, y]).filter(~pl.col(x).cast(pl.Float64).is_nan() & ~pl.col(y).cast(pl.Float64).is_nan())
+    s = s.sort([x, y])
     keep, best = [], math.inf
     for v in s[y].to_list():
         keep.append(v < best)

@@ -270,6 +270,33 @@ def test_validate_says_which_cases_lie_outside_the_model(capsys):
     assert out.count("counted, but") == scoped.height
 
 
+def test_validate_has_the_reliability_and_multimodal_comparisons(capsys):
+    """The README says `infra-lab validate` puts every model beside published measurements, but
+    the reliability model's (fleet observations, Llama 3's goodput) and the multimodal model's
+    comparisons were reachable only from Python. Each is a suite now, its cases and errors the
+    Python frames'."""
+    rc, out, _ = main(capsys, "validate", "reliability", "--format", "json")
+    assert rc == 0
+    cases = json.loads(out)["cases"]
+    fc, gc = il.reliability.fleet_check(), il.reliability.goodput_check()
+    assert len(cases) == fc.height + gc.height and {c["suite"] for c in cases} == {"reliability"}
+    mtbi = {c["case"]: c for c in cases if c["metric"] == "mtbi"}
+    for r in fc.iter_rows(named=True):
+        c = mtbi[f"{r['observation']} · MTBI · {r['calibration']}"]
+        assert c["predicted"] == r["predicted_mtbi_h"] and c["error_pct"] == pytest.approx(100 * r["error"], abs=1e-12)
+        assert c["split"] == ("train" if r["by_construction"] else "test")
+    opt = mtbi["OPT-175B pre-training · MTBI · llama3"]   # a one-sided bound: measured is the bound
+    assert opt["measured"] == opt["measured_high"] and opt["measured_low"] == 0.0
+    good = [c for c in cases if c["metric"] == "goodput"]
+    assert len(good) == gc.height and all(c["measured"] == c["measured_low"] == 0.9 for c in good)
+    rc, out, _ = main(capsys, "validate", "multimodal", "--format", "json")
+    mm = il.multimodal.published_comparison()
+    got = {c["case"]: c for c in json.loads(out)["cases"]}
+    assert rc == 0 and set(got) == set(mm["case"].to_list())
+    for r in mm.iter_rows(named=True):
+        assert got[r["case"]]["error_pct"] == r["error_pct"]
+
+
 # --------------------------------------------------------------------------- serve, sweep
 
 

@@ -108,7 +108,7 @@ def test_every_csv_without_a_unit_column_names_units_in_its_columns():
         # sequence lengths [tokens]
         "seq_len", "max_seq_len", "isl_nominal", "osl_nominal",
         # ratios and fractions [-]
-        "spec_acceptance",
+        "spec_acceptance", "goodput_low", "goodput_high",
     }
     bad = []
     for path in CSVS:

@@ -194,6 +194,18 @@ def test_pareto_front():
         X.pareto_front(df, "t", "cost")
 
 
+@pytest.mark.parametrize("col", ["t", "c"])
+def test_pareto_front_leaves_out_nan_as_it_leaves_out_null(col):
+    """A row with NaN time and the lowest cost was on the front (polars sorts NaN last, and its
+    cost beat every other): pareto_front dropped nulls but kept NaN."""
+    df = pl.DataFrame({"t": [1.0, 2.0, 3.0], "c": [5.0, 3.0, 1.0]})
+    bad = df.vstack(pl.DataFrame({"t": [float("nan") if col == "t" else 0.5],
+                                  "c": [float("nan") if col == "c" else 0.1]}))
+    assert X.pareto_front(bad, "t", "c").equals(X.pareto_front(df, "t", "c"))
+    ints = pl.DataFrame({"t": [1, 2], "c": [2, 1]})            # integer columns still work
+    assert X.pareto_front(ints, "t", "c").height == 2
+
+
 # --------------------------------------------------------------------------- widget, chart
 def test_explorer_reads_the_precomputed_frame(tiny):
     w = il.widgets.expansion_explorer(tiny)

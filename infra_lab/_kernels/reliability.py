@@ -5,7 +5,14 @@ The run model (shared by the kernels, the plain references and the closed form i
 
 * The failure-free work ``work_s`` is cut into segments of ``interval_s`` of work (the last
   one shorter); each segment ends with a blocking checkpoint of ``ckpt_s``. A segment is
-  committed only when its checkpoint completes.
+  committed only when its checkpoint is durable: at the end of the blocking part for a
+  synchronous save (``background_s`` = 0), ``background_s`` later for an asynchronous one,
+  whose write runs behind the next segment's work. A failure before then loses that
+  segment too (the restart reloads the checkpoint before it).
+* Hence a segment's *step* (from one durable checkpoint to the next) lasts, when the
+  previous step succeeded, work + ckpt_s + max(0, background_s − work) (the next save
+  waits for a write still running: at most one in flight); after a restart, or for the first
+  segment, no write is in flight and the step is work + ckpt_s + background_s.
 * Failures form one Poisson stream in wall-clock time (the superposition of the per-class
   streams); each failure carries a component class. A failure throws away the time spent in
   the current segment (work and checkpoint) and starts a restart of ``restart_s[class]``;
@@ -32,7 +39,32 @@ OVERFLOW = -1.0
 # Deterministic core: one run from a pre-drawn failure stream
 # --------------------------------------------------------------------------------------
 @njit(cache=True)
-def _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n_avail, out):
+def _step_s(seg_work, ckpt_s, background_s, fresh):
+    """Length of a segment's step [s] (see the module's run model)."""
+    if fresh:
+        return seg_work + ckpt_s + background_s
+    stall = background_s - seg_work
+    return seg_work + ckpt_s + (stall if stall > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def _no_failure_wall(work_s, interval_s, ckpt_s, background_s):
+    """Wall-clock time of a run without failures [s]."""
+    wall = 0.0
+    committed = 0.0
+    fresh = True
+    while committed < work_s:
+        seg_work = work_s - committed
+        if seg_work > interval_s:
+            seg_work = interval_s
+        wall += _step_s(seg_work, ckpt_s, background_s, fresh)
+        committed += seg_work
+        fresh = False
+    return wall
+
+
+@njit(cache=True)
+def _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n_avail, out, background_s):
     """Replay one run; writes (wall, failures, lost, restart, per-class counts...) to out.
 
     Returns True when it finished, False when it needed more than ``n_avail`` gaps.
@@ -49,15 +81,17 @@ def _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n_avail, out
         return False
     to_fail = gaps[0]
     committed = 0.0
+    fresh = True   # no write in flight: the first segment, and after every restart
     while committed < work_s:
         seg_work = work_s - committed
         if seg_work > interval_s:
             seg_work = interval_s
-        seg = seg_work + ckpt_s
+        seg = _step_s(seg_work, ckpt_s, background_s, fresh)
         if to_fail >= seg:
             wall += seg
             to_fail -= seg
             committed += seg_work
+            fresh = False
             continue
         # failure inside the segment: the work since the last checkpoint is lost
         wall += to_fail
@@ -79,6 +113,7 @@ def _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n_avail, out
         wall += r
         rest += r
         to_fail -= r
+        fresh = True
     out[0] = wall
     out[1] = nfail
     out[2] = lost
@@ -87,12 +122,13 @@ def _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n_avail, out
 
 
 @njit(cache=True)
-def replay_kernel(work_s, interval_s, ckpt_s, restart_s, gaps, classes):
+def replay_kernel(work_s, interval_s, ckpt_s, restart_s, gaps, classes, background_s=0.0):
     """One run from pre-drawn inter-failure gaps [s] and classes (int64 indices into
     ``restart_s``). Returns an array (wall_s, failures, lost_s, restart_s, counts per class);
-    wall_s is -1 when the gaps ran out before the work finished."""
+    wall_s is -1 when the gaps ran out before the work finished. ``ckpt_s`` is the blocking
+    part of a save and ``background_s`` its write behind training (0: synchronous) [s]."""
     out = np.zeros(4 + restart_s.shape[0])
-    ok = _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, gaps.shape[0], out)
+    ok = _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, gaps.shape[0], out, background_s)
     if not ok:
         out[0] = OVERFLOW
     return out
@@ -110,12 +146,12 @@ def _draw(gaps, classes, start, stop, mean_gap_s, cum_p):
 
 
 @njit(cache=True)
-def simulate_kernel(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, n_buf, seed):
+def simulate_kernel(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, n_buf, seed, background_s=0.0):
     """Monte Carlo of ``n_runs`` runs; failures drawn from ``seed`` (numba's generator).
 
     Parameters are SI: work_s, interval_s, ckpt_s [s]; rates_per_s per class [1/s];
     restart_s per class [s]; n_buf: initial number of failures drawn per run (grown as
-    needed). Returns an array of shape (n_runs, 4 + n_classes): wall_s, failures, lost_s,
+    needed); background_s: an asynchronous save's write behind training (0: synchronous) [s]. Returns an array of shape (n_runs, 4 + n_classes): wall_s, failures, lost_s,
     restart_s, then failure counts per class.
     """
     np.random.seed(seed)
@@ -125,9 +161,9 @@ def simulate_kernel(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, 
         total += rates_per_s[i]
     res = np.zeros((n_runs, 4 + n_cls))
     if total <= 0.0:
-        n_seg = math.ceil(work_s / interval_s)
+        wall = _no_failure_wall(work_s, interval_s, ckpt_s, background_s)
         for r in range(n_runs):
-            res[r, 0] = work_s + n_seg * ckpt_s
+            res[r, 0] = wall
         return res
     cum_p = np.empty(n_cls)
     acc = 0.0
@@ -142,7 +178,7 @@ def simulate_kernel(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, 
     for r in range(n_runs):
         n = max(n_buf, 8)
         _draw(gaps, classes, np.int64(0), n, mean_gap, cum_p)  # typed, not a literal: one compile
-        while not _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n, out):
+        while not _run_core(work_s, interval_s, ckpt_s, restart_s, gaps, classes, n, out, background_s):
             # extend the same stream and replay the path (identical up to the old end)
             new_n = 2 * n
             if new_n > gaps.shape[0]:
@@ -162,7 +198,7 @@ def simulate_kernel(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, 
 # --------------------------------------------------------------------------------------
 # Plain references (readable Python/numpy; same model, same output layout)
 # --------------------------------------------------------------------------------------
-def replay_reference(work_s, interval_s, ckpt_s, restart_s, gaps, classes):
+def replay_reference(work_s, interval_s, ckpt_s, restart_s, gaps, classes, background_s=0.0):
     """Plain-Python twin of :func:`replay_kernel`."""
     restart_s = np.asarray(restart_s, dtype=float)
     out = np.zeros(4 + len(restart_s))
@@ -182,13 +218,18 @@ def replay_reference(work_s, interval_s, ckpt_s, restart_s, gaps, classes):
     wall = lost = rest = 0.0
     committed = 0.0
     nfail = 0
+    in_flight = False   # a previous save's write still running behind this segment's work
     while committed < work_s:
         seg_work = min(interval_s, work_s - committed)
-        seg = seg_work + ckpt_s
-        if to_fail >= seg:  # the segment and its checkpoint complete
+        if in_flight:   # the save waits for the previous write: at most one in flight
+            seg = seg_work + ckpt_s + max(0.0, background_s - seg_work)
+        else:           # first segment, or after a restart: its own write must end too
+            seg = seg_work + ckpt_s + background_s
+        if to_fail >= seg:  # the segment's checkpoint is durable
             wall += seg
             to_fail -= seg
             committed += seg_work
+            in_flight = True
             continue
         wall += to_fail  # failure: the segment's time is lost
         lost += to_fail
@@ -205,6 +246,7 @@ def replay_reference(work_s, interval_s, ckpt_s, restart_s, gaps, classes):
                 wall += r
                 rest += r
                 to_fail -= r
+                in_flight = False
                 break
             wall += to_fail  # failure during restart: restart again
             rest += to_fail
@@ -212,7 +254,7 @@ def replay_reference(work_s, interval_s, ckpt_s, restart_s, gaps, classes):
     return out
 
 
-def simulate_reference(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, seed):
+def simulate_reference(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_runs, seed, background_s=0.0):
     """Plain twin of :func:`simulate_kernel` using ``numpy.random.default_rng(seed)``.
 
     Draws each run's failure stream in blocks (extending it when needed) and replays it
@@ -225,14 +267,18 @@ def simulate_reference(work_s, interval_s, ckpt_s, rates_per_s, restart_s, n_run
     total = rates.sum()
     res = np.zeros((n_runs, 4 + len(rates)))
     if total <= 0:
-        res[:, 0] = work_s + math.ceil(work_s / interval_s) * ckpt_s
+        n_full = math.floor(work_s / interval_s)
+        rem = work_s - n_full * interval_s
+        segs = [interval_s] * n_full + ([rem] if rem > 0 else [])
+        res[:, 0] = sum(w + ckpt_s + (background_s if i == 0 else max(0.0, background_s - w))
+                        for i, w in enumerate(segs))
         return res
     p = rates / total
     for r in range(n_runs):
         gaps = rng.exponential(1.0 / total, size=16)
         cls = rng.choice(len(rates), size=16, p=p)
         while True:
-            out = replay_reference(work_s, interval_s, ckpt_s, restart_s, gaps, cls)
+            out = replay_reference(work_s, interval_s, ckpt_s, restart_s, gaps, cls, background_s)
             if out[0] != OVERFLOW:
                 break
             n = len(gaps)

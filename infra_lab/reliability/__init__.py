@@ -16,7 +16,8 @@ Four modules, each usable alone, re-exported here (``il.reliability.<name>``):
 3. :mod:`~infra_lab.reliability.montecarlo` — whole runs simulated by a numba kernel with a
    plain reference beside it: :func:`simulate`.
 4. :mod:`~infra_lab.reliability.study` — run length from ``il.estimate``, price from
-   ``il.economics``, calibrations side by side, sweeps and bands.
+   ``il.economics``, calibrations side by side, sweeps and bands, and the published goodput
+   of real runs as a check (:func:`goodput_check`).
 
 All defaults come from ``data/reliability/*.csv`` (each row with ``source_url`` and
 ``note``). SI units inside: seconds, bytes, bytes/s; hours appear only in names that say so.
@@ -71,6 +72,8 @@ from .study import (
     compare_calibrations,
     expansion_work_hours,
     goodput_bands,
+    goodput_check,
+    goodput_observations,
     interval_sweep,
     market_price_usd_per_gpu_hour,
     restart_sweep,
@@ -93,7 +96,8 @@ __all__ = [
     "fleet_observations", "hbm_stacks", "interruption_rates", "interruption_table",
     "interruptions_per_day", "mtbi_hours",
     "MAX_FAILURES_PER_RUN", "MAX_RUNS", "simulate", "summarize_runs",
-    "compare_calibrations", "expansion_work_hours", "goodput_bands", "interval_sweep",
+    "compare_calibrations", "expansion_work_hours", "goodput_bands", "goodput_check",
+    "goodput_observations", "interval_sweep",
     "market_price_usd_per_gpu_hour", "restart_sweep", "run_hours", "save_speedup_value",
     "save_value_table", "scale_hardware", "scale_scenario", "scaling_table",
 ]

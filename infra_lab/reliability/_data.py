@@ -54,6 +54,15 @@ _SCHEMAS = {
         "interruptions_high": _C("float", positive=True),
         "role": _C("str", True, choices=ROLES), "classes": _C("str", True),
     },
+    "goodput_observations": {
+        "observation": _C("str", True), "accelerator": _C("str", True),
+        "nodes": _C("int", True, positive=True), "gpus_per_node": _C("int", True, positive=True),
+        "nics_per_node": _C("int", True, positive=True), "nic": _C("str", True),
+        "fabric": _C("str", True), "model": _C("str", True), "optimizer": _C("str", True),
+        "window_h": _C("float", True, positive=True),
+        "goodput_low": _C("float", True, positive=True), "goodput_high": _C("float", True, positive=True),
+        "failures_fitted_by": _C("str"), "role": _C("str", True, choices=("test",)),
+    },
     "storage": {
         "name": _C("str", True),
         "client_write_GBps_per_node": _C("float", True, positive=True),

@@ -450,16 +450,20 @@ def _rate_array(field_: str, values, n: int | None = None) -> np.ndarray:
 
 
 def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_per_s,
-                         restart_s) -> float:
+                         restart_s, *, background_s: float = 0.0) -> float:
     """Exact expected wall-clock time of the run model [s] (the Monte Carlo's mean).
 
     Parameters
     ----------
     work_s : failure-free work [s]
     interval_s : work between checkpoints [s]
-    ckpt_s : blocking time per checkpoint [s]
+    ckpt_s : blocking time per checkpoint [s] (for an asynchronous save its blocking part
+        alone: a wait for a previous write still running is added here)
     rates_per_s : interruption rate per class [1/s]
     restart_s : restart time per class [s]
+    background_s : an asynchronous save's write behind training [s] (0: synchronous). The
+        checkpoint is durable only when it ends, so a failure before then loses the segment
+        the save closed as well (:mod:`infra_lab._kernels.reliability`, the run model)
 
     Returns
     -------
@@ -471,11 +475,15 @@ def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_
     With λ = Σλ_c, p_c = λ_c/λ, a restart phase (restarted by failures) lasts on average
     G = Σ p_c(1−e^{−λR_c}) / (λ Σ p_c e^{−λR_c}); a segment of length L = work + δ takes
     (e^{λL} − 1)(1/λ + G). Summed over ⌊W/τ⌋ full segments and the remainder. With one class
-    this is Daly's T = M e^{R/M}(e^{(τ+δ)/M} − 1)·W/τ.
+    this is Daly's T = M e^{R/M}(e^{(τ+δ)/M} − 1)·W/τ. With an asynchronous save a step from
+    one durable checkpoint to the next lasts A = τ + δ + max(0, b − τ) after a successful step
+    but B = τ + δ + b after a restart (and for the first segment): it takes
+    (1 − e^{−λA}) e^{λB} (1/λ + G), which is the synchronous form when A = B.
     """
     work_s = number("work_s", work_s)
     interval_s = number("interval_s", interval_s)
     ckpt_s = number("ckpt_s", ckpt_s, allow_zero=True)
+    b = number("background_s", background_s, allow_zero=True)
     lam_c = _rate_array("rates_per_s", rates_per_s)
     rs = _rate_array("restart_s", restart_s, lam_c.size)
     if work_s / interval_s > MAX_SEGMENTS:
@@ -486,17 +494,44 @@ def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_
     rem = work_s - n_full * interval_s
     if rem <= 1e-9 * work_s:
         rem = 0.0
-    lengths = [(n_full, interval_s + ckpt_s)] + ([(1, rem + ckpt_s)] if rem > 0 else [])
-    lengths = [(n, length) for n, length in lengths if n > 0]   # interval_s > work_s: no full segment
+    steps = _steps(n_full, interval_s, rem, ckpt_s, b)
     lam = float(lam_c.sum())
     if lam <= 0:
-        return float(sum(n * length for n, length in lengths))
+        return float(sum(n * a for n, a, _ in steps))
     p = lam_c / lam
-    if lam * max(length for _, length in lengths) > OVERFLOW_EXPONENT or lam * rs.min() > OVERFLOW_EXPONENT:
+    if lam * max(bb for _, _, bb in steps) > OVERFLOW_EXPONENT or lam * rs.min() > OVERFLOW_EXPONENT:
         return math.inf
     surv = np.exp(-lam * rs)
     g_lam = float(np.sum(p * -np.expm1(-lam * rs)) / np.sum(p * surv))  # λ·G
-    return float(sum(n * _expm1_over_lam(lam, length) * (1.0 + g_lam) for n, length in lengths))
+    return float(sum(n * _step_over_lam(lam, a, bb) * (1.0 + g_lam) for n, a, bb in steps))
+
+
+def _steps(n_full: int, interval_s: float, rem: float, ckpt_s: float, background_s: float) -> list:
+    """(count, A, B) of the run's steps [-, s, s]: A a step's length after a successful step,
+    B after a restart; the first segment's step is B long (no write in flight before it)."""
+    def a(w):
+        return w + ckpt_s + max(0.0, background_s - w)
+
+    segs = [(n_full, interval_s)] + ([(1, rem)] if rem > 0 else [])
+    segs = [(n, w) for n, w in segs if n > 0]   # interval_s > work_s: no full segment
+    if background_s == 0.0:   # synchronous: every step is work + ckpt_s (A = B)
+        return [(n, w + ckpt_s, w + ckpt_s) for n, w in segs]
+    n0, w0 = segs[0]
+    out = [(1, w0 + ckpt_s + background_s, w0 + ckpt_s + background_s)]
+    if n0 > 1:
+        out.append((n0 - 1, a(w0), w0 + ckpt_s + background_s))
+    out += [(n, a(w), w + ckpt_s + background_s) for n, w in segs[1:]]
+    return out
+
+
+def _step_over_lam(lam: float, a: float, b: float) -> float:
+    """λ × the expected time of a step first tried for ``a`` and retried for ``b`` after each
+    failure, divided by λ·(1 + λG): (1 − e^{−λa}) e^{λb} / λ [s]; (e^{λa} − 1)/λ when a = b."""
+    if a == b:
+        return _expm1_over_lam(lam, a)
+    x = lam * a
+    first = a if x == 0.0 else a * (-math.expm1(-x) / x)
+    return first * math.exp(lam * b)
 
 
 def _expm1_over_lam(lam: float, length: float) -> float:
@@ -507,15 +542,18 @@ def _expm1_over_lam(lam: float, length: float) -> float:
 
 
 def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
-                       method: str = "exact", min_interval_s: float = 0.0) -> float:
+                       method: str = "exact", min_interval_s: float = 0.0,
+                       background_s: float = 0.0) -> float:
     """Checkpoint interval that minimises expected wall time [s].
 
     method : "exact" (the best whole number of equal segments for
     :func:`expected_wall_time_s`), "daly" or "young"; min_interval_s : lower bound (e.g. an
-    async upload must finish before the next save) [s].
+    async upload must finish before the next save) [s]; background_s : an asynchronous save's
+    write behind training, as :func:`expected_wall_time_s` takes it (used by "exact") [s].
     """
     work_s = number("work_s", work_s)
     ckpt_s = number("ckpt_s", ckpt_s, allow_zero=True)
+    b = number("background_s", background_s, allow_zero=True)
     min_interval_s = number("min_interval_s", min_interval_s, allow_zero=True)
     rates = _rate_array("rates_per_s", rates_per_s)
     _rate_array("restart_s", restart_s, rates.size)
@@ -541,7 +579,15 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
 
         def cost(n: int) -> float:
             x = lam * (work_s / n + ckpt_s)
-            return math.inf if x > OVERFLOW_EXPONENT else n * math.expm1(x)
+            if b == 0.0:
+                return math.inf if x > OVERFLOW_EXPONENT else n * math.expm1(x)
+            # asynchronous: the first step x + λb long, the others first tried for
+            # λ(τ + δ + max(0, b − τ)) and retried for x + λb (expected_wall_time_s)
+            tau = work_s / n
+            xb, xa = x + lam * b, lam * (tau + ckpt_s + max(0.0, b - tau))
+            if xb > OVERFLOW_EXPONENT:
+                return math.inf
+            return math.expm1(xb) + (n - 1) * -math.expm1(-xa) * math.exp(xb)
 
         while hi - lo > 2:
             m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
@@ -576,6 +622,8 @@ class RunPlan:
     spare_availability : probability a hot spare is free at a hardware failure [-]
     calibration : the failure calibration used
     checkpoint, restart : the CheckpointPlan and RestartModel
+    background_s : an asynchronous save's write behind training [s] (0 for sync saves); the
+        checkpoint is durable only when it ends (:func:`expected_wall_time_s`)
     """
 
     work_s: float
@@ -592,6 +640,7 @@ class RunPlan:
     calibration: str
     checkpoint: CheckpointPlan = field(repr=False)
     restart: RestartModel = field(repr=False)
+    background_s: float = 0.0
 
     @property
     def mean_restart_s(self) -> float:
@@ -620,7 +669,9 @@ class RunPlan:
         """The same plan with another checkpoint interval (closed form and, for async
         saves, the stall recomputed)."""
         ckpt_s = self.checkpoint.stall_s(interval_s)
-        wall = expected_wall_time_s(self.work_s, interval_s, ckpt_s, self.rates_per_s, self.restart_s)
+        blocking = ckpt_s - max(0.0, self.background_s - float(interval_s))   # the blocking part alone
+        wall = expected_wall_time_s(self.work_s, interval_s, blocking, self.rates_per_s, self.restart_s,
+                                    background_s=self.background_s)
         return replace(self, interval_s=float(interval_s), ckpt_s=ckpt_s, expected_wall_s=wall,
                        goodput=self.work_s / wall)
 
@@ -720,15 +771,16 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
     # an async save's background write stalls the next save that comes before it ends: a
     # shorter interval only adds stall (the segment length stays blocking + background), so
     # the optimum is at least the background time
-    blocking, persist = ck.blocking_s, ck.persist_s
+    blocking, persist, bg = ck.blocking_s, ck.persist_s, ck.background_s
     if interval_s is None:
         interval_s = optimal_interval_s(work_s, blocking, rates, rs, method=interval_method,
-                                        min_interval_s=ck.background_s)
+                                        min_interval_s=bg, background_s=bg)
     interval_s = number("interval_s", interval_s)
-    blocking = ck.stall_s(interval_s)
-    wall = expected_wall_time_s(work_s, interval_s, blocking, rates, rs)
+    # an async save's checkpoint is durable only when its background write ends: a failure
+    # before then loses the segment it closed too (expected_wall_time_s, background_s)
+    wall = expected_wall_time_s(work_s, interval_s, blocking, rates, rs, background_s=bg)
     lam = rates.sum()
-    return RunPlan(work_s, float(interval_s), blocking, persist, rates, rs, comp.gpus, wall,
+    return RunPlan(work_s, float(interval_s), ck.stall_s(interval_s), persist, rates, rs, comp.gpus, wall,
                    float(work_s / wall), float(1.0 / lam) if lam > 0 else math.inf, float(p_spare), calibration, ck,
-                   restart)
+                   restart, bg)
 

@@ -421,6 +421,16 @@ def fleet_observations():
     return table("fleet_observations")
 
 
+def _outside(pred: float, lo: float, hi: float) -> float:
+    """How far a prediction lies outside a published range [lo, hi] of MTBI, as a relative
+    error to the nearer end: pred / hi − 1 above it, pred / lo − 1 below it, 0 inside [-]."""
+    if pred > hi:
+        return pred / hi - 1.0
+    if pred < lo:
+        return pred / lo - 1.0
+    return 0.0
+
+
 def fleet_check(**kw):
     """Each calibration's predicted MTBI against every published fleet observation.
 
@@ -432,11 +442,12 @@ def fleet_check(**kw):
     Returns
     -------
     polars.DataFrame, one row per (observation, calibration): observation, gpus,
-    accelerator, role, calibration, published_mtbi_h_low / _high [h] (high is inf for an
-    "at least N interruptions" bound), predicted_mtbi_h [h], error (predicted / published
-    value − 1, for a single published value) [-], consistent (prediction inside a published
-    range or bound; None for a single value), by_construction (the observation the
-    calibration was fitted to).
+    accelerator, role, calibration, published_mtbi_h_low / _high [h] (low is 0 for an
+    "at least N interruptions" bound), predicted_mtbi_h [h], error [-] (predicted / published
+    value − 1 for a single published value; for a range or a bound, predicted / the nearer
+    end − 1 when the prediction falls outside it and 0 inside, so every case has an error),
+    consistent (prediction inside a published range or bound; None for a single value),
+    by_construction (the observation the calibration was fitted to).
 
     Notes
     -----
@@ -466,7 +477,7 @@ def fleet_check(**kw):
                 "published_mtbi_h_low": lo_mtbi, "published_mtbi_h_high": hi_mtbi,
                 "bound": "range" if not single else "value",
                 "predicted_mtbi_h": pred,
-                "error": pred / hi_mtbi - 1.0 if single else None,
+                "error": pred / hi_mtbi - 1.0 if single else _outside(pred, lo_mtbi, hi_mtbi),
                 "consistent": None if single else bool(lo_mtbi <= pred <= hi_mtbi),
                 "by_construction": o["role"] == f"train:{cal}",
             })

@@ -64,14 +64,16 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
         raise ValidationError(
             f"plan: {e:.3g} expected interruptions per run (more than {MAX_FAILURES_PER_RUN:,}); "
             "the Monte Carlo would not finish, use the closed form (plan.expected_wall_s)")
-    args = (float(plan.work_s), float(plan.interval_s), float(plan.ckpt_s),
+    bg = float(plan.background_s)
+    blocking = float(plan.ckpt_s) - max(0.0, bg - float(plan.interval_s))   # the save's blocking part alone
+    args = (float(plan.work_s), float(plan.interval_s), blocking,
             np.ascontiguousarray(plan.rates_per_s, dtype=np.float64),
             np.ascontiguousarray(plan.restart_s, dtype=np.float64))
     if method == "numba":
         n_buf = int(e + 6 * math.sqrt(e) + 16)
-        res = K.simulate_kernel(*args, n_runs, n_buf, seed)
+        res = K.simulate_kernel(*args, n_runs, n_buf, seed, bg)
     else:
-        res = K.simulate_reference(*args, n_runs, seed)
+        res = K.simulate_reference(*args, n_runs, seed, bg)
     d = {
         "run": np.arange(n_runs), "wall_h": res[:, 0] / 3600, "goodput": plan.work_s / res[:, 0],
         "failures": res[:, 1].astype(np.int64), "lost_h": res[:, 2] / 3600, "restart_h": res[:, 3] / 3600,

@@ -18,6 +18,7 @@ __all__ = [
     "run_hours", "scale_hardware", "scale_scenario", "market_price_usd_per_gpu_hour",
     "compare_calibrations", "scaling_table", "goodput_bands", "restart_sweep",
     "save_speedup_value", "save_value_table", "interval_sweep", "expansion_work_hours",
+    "goodput_observations", "goodput_check",
 ]
 
 _SUMMARY_COLS = ("gpus", "calibration", "mtbi_h", "interruptions_per_day", "ckpt_blocking_s",
@@ -357,3 +358,65 @@ def expansion_work_hours() -> float:
     expansion_work_days, an assumption)."""
     return parameter("expansion_work_days") * 24.0
 
+
+
+def goodput_observations():
+    """data/reliability/goodput_observations.csv: published goodput (effective training time)
+    of real runs: observation, the cluster (accelerator, nodes, gpus_per_node, nics_per_node,
+    nic, fabric), the checkpoint's model preset and optimizer, window_h [h] (elapsed),
+    goodput_low / goodput_high [-], failures_fitted_by (the calibration whose failure rate is
+    fitted to this run's interruptions, if any), role, source_url, note."""
+    from ._data import table
+
+    return table("goodput_observations")
+
+
+def goodput_check(*, calibrations=None, restarts=None, **plan_kw):
+    """Each published goodput observation against :func:`plan_run` of that cluster, per
+    calibration and restart profile (nothing fitted: the profiles are the package's three).
+
+    The run is sized so that its expected wall-clock time is the published window (work =
+    window × goodput; goodput hardly depends on the run length once it spans many checkpoint
+    intervals). The checkpoint is the row's model preset and optimizer, sharded over all GPUs.
+
+    Parameters
+    ----------
+    calibrations, restarts : the calibrations and restart profiles to use (default: all)
+    plan_kw : other :func:`plan_run` keywords (storage, hbm_basis, ...)
+
+    Returns
+    -------
+    polars.DataFrame, one row per (observation, calibration, restart): observation, gpus,
+    calibration, restart, published_goodput_low / _high [-], predicted_goodput [-], error [-]
+    (predicted / the nearer end of the published range − 1 outside it, 0 inside),
+    consistent (inside the published range), failures_by_construction (the calibration's
+    failure rate is fitted to this run's interruptions: the check then tests only the
+    checkpoint and restart model), mtbi_h [h], mean_restart_min [min].
+    """
+    import polars as pl
+
+    from ..scenario import HardwareConfig
+    from .failures import _outside, calibration_names
+
+    plan_kw = _plan_kw("goodput_check", plan_kw,
+                       sets=("model", "optimizer", "checkpoint", "calibration", "restart", "restart_s"))
+    cals = calibration_names() if calibrations is None else tuple(_items("calibrations", calibrations, "names"))
+    rs = (tuple(restart_profiles()["profile"].to_list()) if restarts is None
+          else tuple(_items("restarts", restarts, "restart profile names")))
+    rows = []
+    for o in goodput_observations().iter_rows(named=True):
+        hw = HardwareConfig.from_dict({k: o[k] for k in ("accelerator", "nodes", "gpus_per_node",
+                                                         "nics_per_node", "nic", "fabric")})
+        lo, hi = o["goodput_low"], o["goodput_high"]
+        for cal, r in itertools.product(cals, rs):
+            kw = dict(model=o["model"], optimizer=o["optimizer"], calibration=cal, restart=r, **plan_kw)
+            first = plan_run(hw, o["window_h"], **kw)
+            p = plan_run(hw, o["window_h"] * first.goodput, **kw)   # expected wall ≈ the window
+            rows.append({
+                "observation": o["observation"], "gpus": p.gpus, "calibration": cal, "restart": r,
+                "published_goodput_low": lo, "published_goodput_high": hi, "predicted_goodput": p.goodput,
+                "error": _outside(p.goodput, lo, hi), "consistent": bool(lo <= p.goodput <= hi),
+                "failures_by_construction": o["failures_fitted_by"] == cal,
+                "mtbi_h": p.mtbi_s / 3600, "mean_restart_min": p.mean_restart_s / 60,
+            })
+    return pl.DataFrame(rows)

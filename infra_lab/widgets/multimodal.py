@@ -28,9 +28,10 @@ def multimodal_update(image: float = 0.25, audio: float = 0.15, image_px: int = 
     Returns
     -------
     (polars.DataFrame, altair.Chart | None) : a one-row summary (step time, useful tokens/s,
-    padding %, encoder share %, days and million USD for ``tokens``, the GPU-hour price and
-    which price it is) and the time-split chart; when the shares exceed 1, a one-row frame
-    saying so and None.
+    padding %, encoder share %, failure-free days and million USD for ``tokens`` (no
+    interruptions, restarts or checkpoints: :mod:`infra_lab.reliability` adds those), the
+    GPU-hour price and which price it is) and the time-split chart; when the shares exceed 1,
+    a one-row frame saying so and None.
     """
     import math
 

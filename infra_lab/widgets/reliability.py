@@ -39,7 +39,10 @@ def reliability_update(gpus: int, calibration: str, early_deployment: float,
 
     Returns
     -------
-    (summary dict, alt.Chart)
+    (summary dict, alt.Chart) : the dict is :meth:`RunPlan.summary` plus ``mc_runs`` [-],
+    ``mc_goodput`` [-] (the simulated runs' work over their mean wall-clock time: the closed
+    form's definition, work / expected wall time, which it estimates) and
+    ``mc_wall_days_p95`` [day]; NaN for both when no run is simulated
     """
     from .. import charts
     from ..scenario import Scenario
@@ -58,14 +61,18 @@ def reliability_update(gpus: int, calibration: str, early_deployment: float,
     # checked, not cast: 0 or -5 read as 'too many interruptions per run', 2.5 as 2
     n = min(integer("n_runs", n_runs), int(MC_FAILURE_BUDGET / max(plan.expected_failures, 1.0)))
     if n < 10:  # too many interruptions per run to simulate interactively
-        s.update(mc_runs=0, mc_goodput_mean=float("nan"), mc_wall_days_p95=float("nan"))
+        s.update(mc_runs=0, mc_goodput=float("nan"), mc_wall_days_p95=float("nan"))
         chart = charts.goodput_vs_interval(R.interval_sweep(plan, case=calibration), title=(
             f"{gpus:,} GPUs, {calibration}: {plan.expected_failures:,.0f} interruptions per run, "
             "closed form only"))
         return s, chart
     runs = R.simulate(plan, n, seed=seed)
     s["mc_runs"] = n
-    s["mc_goodput_mean"] = float(runs["goodput"].mean())
+    # work over the mean wall time, as the closed form's goodput (work / expected wall time):
+    # the mean of each run's work / wall is larger by Jensen's inequality (8 GPUs, fleet, a
+    # 0.01 GB/s save: 93.6 % against the closed form's 92.7 %, 20,000 runs), which read as a
+    # disagreement between the two figures the line prints side by side
+    s["mc_goodput"] = plan.work_s / 3600 / float(runs["wall_h"].mean())
     s["mc_wall_days_p95"] = float(runs["wall_h"].quantile(0.95)) / 24
     chart = charts.run_length_histogram(runs, plan.expected_wall_s / 3600,
                                         title=f"{gpus:,} GPUs, {calibration}: run length over {n:,} simulated runs")
@@ -73,7 +80,7 @@ def reliability_update(gpus: int, calibration: str, early_deployment: float,
 
 
 def _fmt(s: dict) -> str:
-    mc = (f"Monte Carlo {s['mc_goodput_mean']:.2%}, {s['mc_runs']:,} runs" if s["mc_runs"]
+    mc = (f"Monte Carlo {s['mc_goodput']:.2%}, {s['mc_runs']:,} runs" if s["mc_runs"]
           else "too many interruptions per run for an interactive Monte Carlo")
     p95 = f" (p95 {s['mc_wall_days_p95']:.2f})" if s["mc_runs"] else ""
     return (f"<b>{s['gpus']:,} GPUs, {s['calibration']}</b>: MTBI {s['mtbi_h']:.1f} h "

@@ -17,8 +17,9 @@ cells = [
 **Question.** Zyphra says it will "substantially" scale up training with IBM and AMD after
 ZAYA1 ([zyphra.com/post/zaya1](https://www.zyphra.com/post/zaya1)); no expansion has been
 announced. If one is built in 2026, what should it be — more MI300X, MI325X, MI355X, or the
-announced MI450X in AMD's Helios rack; Pollara 400 or the announced Vulcano 800G NIC; 1,024 or
-16,384 GPUs — and who makes money on it: AMD, IBM, Zyphra?
+announced MI450X in AMD's Helios rack; Pollara 400 or the announced Vulcano 800G NIC; today's
+size or many times it (the sizes are printed below the first cell) — and who makes money on it:
+AMD, IBM, Zyphra?
 
 **Method.** A design-space sweep with `il.sweep`: every point builds the option's cluster and
 asks the lab's owners for their quantity — the best training plan (`il.search`), the run
@@ -49,6 +50,14 @@ import time
 X, E = il.expansion, il.economics
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
 XP = dict(X.parameters().select("name", "value").iter_rows())
+SIZES = X.cluster_sizes()                      # the full grid's sizes (data/expansion/parameters.csv) [GPUs]
+G_Z = SIZES[0]                                 # today's ZAYA1 cluster: the ZAYA1-class points [GPUs]
+G_MOE = 8192                                   # the 10x MoE points (one of the sizes) [GPUs]
+BATCH_X = 4                                    # section 2's larger batch per GPU [-]
+assert G_Z == min(SIZES) and G_MOE in SIZES
+md(f"**Sizes.** The full grid: {', '.join(f'{g:,}' for g in SIZES)} GPUs. The points run here: every platform × NIC "
+   f"at about {G_Z:,} GPUs (today's cluster) for the ZAYA1-class model, and every platform at about {G_MOE:,} GPUs on "
+   f"Pollara for the 10× MoE (about: whole nodes, and whole racks for Helios).")
 md(f"**Read with care.** Training times are the lab's step model for the best plan (no MI325X, MI355X or MI450X "
    f"run at this scale is public); above {XP['min_global_batch_seqs']:,.0f} GPUs the global batch grows to one "
    f"sequence per GPU (weak scaling), which flatters the largest clusters; MI450X figures are announced specs, "
@@ -69,9 +78,8 @@ il.charts.headline_table(
     ("md", r"""
 ## 1 · The sweep
 
-A notebook-sized grid runs in-process here (a frame of points: every platform × NIC at about
-1,024 GPUs for the ZAYA1-class model, and every platform at about 8,192 GPUs on Pollara for the
-10× MoE). Each point runs
+A notebook-sized grid runs in-process here (a frame of the points named above the options
+table). Each point runs
 a parallel-plan search inside it, so the full grid (every platform, NIC, size from
 `data/expansion/parameters.csv` and model) is the natural job for a Dask cluster — the same call
 with a client:
@@ -86,9 +94,9 @@ full = il.sweep(X.evaluate, X.sweep_grid(), client,    # chunked tasks, results 
     ("code", r"""
 z = pl.DataFrame({"platform": X.platforms()["platform"]}).join(
     pl.DataFrame({"nic": X.nics()["nic"]}), how="cross").join(
-    pl.DataFrame({"target_gpus": [1024]}), how="cross").with_columns(model=pl.lit("ZAYA1-class"))
+    pl.DataFrame({"target_gpus": [G_Z]}), how="cross").with_columns(model=pl.lit("ZAYA1-class"))
 moe = pl.DataFrame({"platform": X.platforms()["platform"]}).with_columns(
-    nic=pl.lit("Pollara-400"), target_gpus=pl.lit(8192, dtype=pl.Int64), model=pl.lit("10x MoE"))
+    nic=pl.lit("Pollara-400"), target_gpus=pl.lit(G_MOE, dtype=pl.Int64), model=pl.lit("10x MoE"))
 POINTS = pl.concat([z, moe])
 t0 = time.perf_counter()
 sw = il.sweep(X.evaluate, POINTS, seed=SEED, progress=False)   # 12 points in seconds: no progress bar
@@ -151,22 +159,22 @@ for m in ("ZAYA1-class", "10x MoE"):
 alt.hconcat(*charts)
 """),
     ("code", r"""
-H1 = X.headlines(df, "ZAYA1-class", 1024)
-big = df.filter(pl.col("target_gpus") == 8192)
-small = df.filter((pl.col("target_gpus") == 1024) & (pl.col("model") == "ZAYA1-class"))
+H1 = X.headlines(df, "ZAYA1-class", G_Z)
+big = df.filter(pl.col("target_gpus") == G_MOE)
+small = df.filter((pl.col("target_gpus") == G_Z) & (pl.col("model") == "ZAYA1-class"))
 cs = small.sort("usd_per_m_served_tokens").row(0, named=True)
-HM = X.headlines(df, "10x MoE", 8192)
+HM = X.headlines(df, "10x MoE", G_MOE)
 b1, f1, c1, s1 = H1["base"], H1["fastest"], H1["cheapest"], H1["cheapest_shipping"]
 nic_gain = H1["nic_speedup"]
-cap = df.filter((pl.col("model") == "ZAYA1-class") & (pl.col("target_gpus") == 1024)).pivot(
+cap = small.pivot(
     on="nic", index="platform", values="capex_usd")
 nic_capex = {r["platform"]: r["Vulcano-800"] / r["Pollara-400"] for r in cap.iter_rows(named=True)}
 best_nic = max(nic_gain, key=nic_gain.get)
 # claims the prose relies on (checked here, every run)
-assert f1["wall_days"] == df.filter((pl.col("model") == "ZAYA1-class") & (pl.col("target_gpus") == 1024))["wall_days"].min()
+assert f1["wall_days"] == small["wall_days"].min()
 assert all(g >= 0.999 for g in nic_gain.values())      # Vulcano never slows a run down
 assert b1["wall_days"] / f1["wall_days"] > max(nic_gain.values())   # accelerator >> NIC
-md(f'''**At today's size (about 1,024 GPUs), ZAYA1-class.** Today's design ({b1['option']}) trains
+md(f'''**At today's size (about {G_Z:,} GPUs), ZAYA1-class.** Today's design ({b1['option']}) trains
 {TOK['ZAYA1-class'] / 1e12:.0f}T tokens in **{b1['wall_days']:.1f} days** with failures, for **${b1['run_cost_usd'] / 1e3:,.0f}k** owned.
 The fastest option is **{f1['option']}** ({f1['gpus']:,} GPUs): **{f1['wall_days']:.2f} days**,
 {b1['wall_days'] / f1['wall_days']:.1f}× faster; the cheapest run is **{c1['option']}**
@@ -177,7 +185,7 @@ Among shipping parts the cheapest run is **{s1['option']}** (${s1['run_cost_usd'
 (on {best_nic}); on the others by {', '.join(f'{100 * (1 - 1 / v):.0f} % ({k})' for k, v in nic_gain.items() if k != best_nic)},
 while it raises the capital cost of the {best_nic} cluster by {100 * (nic_capex[best_nic] - 1):.0f} %.
 
-**At about 8,192 GPUs** the 10× MoE takes **{HM['base']['wall_days']:.1f} days** on MI300X vs
+**At about {G_MOE:,} GPUs** the 10× MoE takes **{HM['base']['wall_days']:.1f} days** on MI300X vs
 **{HM['fastest']['wall_days']:.1f} days** on {HM['fastest']['option']} ({HM['fastest']['gpus']:,} GPUs);
 the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
 (${HM['cheapest_shipping']['run_cost_usd'] / 1e6:,.2f}M owned, {HM['cheapest_shipping']['wall_days']:.1f} days).
@@ -187,15 +195,15 @@ the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
 ${b1['usd_per_m_served_tokens']:.4f} per million (owned); the cheapest served token is on
 {cs['option']} (${cs['usd_per_m_served_tokens']:.4f} per million, {cs['serve_plan']}).''')
 """),
-    ("md", r"""
-**Why MI355X gains little on the 10× MoE at about 8,192 GPUs.** Below, `il.estimate` of each
+    ("code", r"""
+md(f'''**Why MI355X gains little on the 10× MoE at about {G_MOE:,} GPUs.** Below, `il.estimate` of each
 option's best plan (the plan `X.evaluate` picks: the same scenario and search bounds), step
-component by component, then the same comparison with 4× the batch per GPU and with Vulcano 800G
-(docs/expansion.md, "Why MI355X gains little on the 10× MoE").
+component by component, then the same comparison with {BATCH_X}× the batch per GPU and with Vulcano 800G
+(docs/expansion.md, "Why MI355X gains little on the 10× MoE").''')
 """),
     ("code", r"""
 COMP = ("compute_fwd", "compute_bwd", "compute_recompute")
-def best_estimate(platform, gpus=8192, nic="Pollara-400", model="10x MoE", batch_per_gpu_x=1):
+def best_estimate(platform, gpus=G_MOE, nic="Pollara-400", model="10x MoE", batch_per_gpu_x=1):
     d = X.training_scenario(platform, nic, gpus, model)
     d["training"]["global_batch"] *= batch_per_gpu_x
     b = il.search(d, top=1, max_micro_batch=4, max_vp=2, max_cp=1).row(0, named=True)
@@ -210,7 +218,7 @@ ca, cb = comp.values()
 ra, rb = rest.values()
 def gain(**kw):
     return best_estimate("MI300X node", **kw)[0].step_time_s / best_estimate("MI355X node", **kw)[0].step_time_s
-g4, gv = gain(batch_per_gpu_x=4), gain(nic="Vulcano-800")
+g4, gv = gain(batch_per_gpu_x=BATCH_X), gain(nic="Vulcano-800")
 row = {p: big.filter((pl.col("platform") == p) & (pl.col("model") == "10x MoE")).row(0, named=True) for p in WHY}
 # the sweep's answer is this plan's (same scenario, same search); the claims below, checked every run
 assert all(abs(row[p]["mfu"] - e.mfu) < 1e-9 for p, (e, _, _) in WHY.items())
@@ -225,7 +233,7 @@ small per-GPU GEMMs reach less of the larger peak), but the rest — expert all-
 to hide behind, more of it is exposed. The step is therefore only {ea.step_time_s / eb.step_time_s:.2f}× shorter
 ({1e3 * ea.step_time_s:.0f} vs {1e3 * eb.step_time_s:.0f} ms; best plans: MI300X {plan(ba)}; MI355X {plan(bb)}), and MFU,
 counted against the larger peak, falls to {100 * eb.mfu:.1f} % ({100 * ea.mfu:.1f} % on MI300X). This is the configuration's
-limit, not a narrow search or a wrong row: with 4× the batch per GPU MI355X's step gain rises to {g4:.2f}×, with
+limit, not a narrow search or a wrong row: with {BATCH_X}× the batch per GPU MI355X's step gain rises to {g4:.2f}×, with
 Vulcano 800G NICs to {gv:.2f}×.''')
 """),
     ("md", r"""
@@ -246,35 +254,36 @@ def pts(fr, y, fmt):   # the front's options, cheapest capital first, with capex
 
 
 off_t = moe8.height - front_t.height
-md(f"**Reading the charts.** Capital against time for the 10× MoE (~8,192 GPUs): the front (options no other beats on "
+md(f"**Reading the charts.** Capital against time for the 10× MoE (~{G_MOE:,} GPUs): the front (options no other beats on "
    f"both capital and time) is {pts(front_t, 'wall_days', '{:.1f} days')}"
    + (f"; each of the other {off_t} is beaten on both by an option on it." if off_t else
       ": every option is on it, so each step up in capital buys a faster run.")
-   + f" Capital against the served-token price at ~1,024 GPUs: the front is "
+   + f" Capital against the served-token price at ~{G_Z:,} GPUs: the front is "
    f"{pts(front_s, 'usd_per_m_served_tokens', '${:.4f} per million')}; each of the other "
    f"{small.height - front_s.height} options is beaten on both by one of these.")
 alt.hconcat(
     il.charts.expansion_pareto(
         moe8, "capex_usd", "wall_days", x_title="capital cost of the cluster [USD]",
         y_title="10x MoE: time to train [days]", front=front_t,
-        title="~8,192 GPUs: capital vs time (10x MoE)", log_y=False, width=330, height=260),
+        title=f"~{G_MOE:,} GPUs: capital vs time (10x MoE)", log_y=False, width=330, height=260),
     il.charts.expansion_pareto(
         small, "capex_usd", "usd_per_m_served_tokens", x_title="capital cost of the cluster [USD]",
         y_title="ZAYA1-class: owned USD per million served tokens",
         front=front_s,
-        title="~1,024 GPUs: $ per served token vs capital", log_y=False, width=330, height=260))
+        title=f"~{G_Z:,} GPUs: $ per served token vs capital", log_y=False, width=330, height=260))
 """),
     ("md", r"""
 ## 4 · Who earns what
-
-**Per option (about 8,192 GPUs, the 10× MoE run).** IBM's capital outlay, the facility power, the
+"""),
+    ("code", r"""
+md(f'''**Per option (about {G_MOE:,} GPUs, the 10× MoE run).** IBM's capital outlay, the facility power, the
 owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contract rent (with
 goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
 contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
 in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the cluster
 is not repaid within the horizon. Contract rents come from data/cloud_prices.csv
 (median 1-year listing, else on-demand) — MI355X has only on-demand listings, which flatters its
-IRR — and from an assumption for MI450X (data/expansion/platforms.csv).
+IRR — and from an assumption for MI450X (data/expansion/platforms.csv).''')
 """),
     ("code", r"""
 inv = big.filter(pl.col("model") == "10x MoE").select(
@@ -293,12 +302,12 @@ il.charts.headline_table(
     percent=["IBM IRR, decay [per year]"],
     sources="data/expansion/platforms.csv, data/cloud_prices.csv, data/economics/parameters.csv (a source URL per row)")
 """),
-    ("md", r"""
-**The deal P&L of an MI300X expansion.** The lab's deal model (`il.economics.deal_pnl`)
+    ("code", r"""
+md(f'''**The deal P&L of an MI300X expansion.** The lab's deal model (`il.economics.deal_pnl`)
 prices the whole deal — AMD's revenue from GPUs, Pollara NICs and DPUs at its selling price, IBM's
 revenue, margin, IRR and payback on the rent path, Zyphra's bill — with a Monte Carlo over every
-uncertain input (P5, P50, P95). Here it is for today's 1,024 GPUs and an 8,192-GPU expansion
-whose final run is the 10× MoE from the sweep.
+uncertain input (P5, P50, P95). Here it is for today's {b1["gpus"]:,} GPUs and for an expansion to {HM["base"]["gpus"]:,} GPUs
+whose final run is the 10× MoE from the sweep.''')
 """),
     ("code", r"""
 moe_mi300 = HM["base"]
@@ -326,11 +335,11 @@ same cluster (section 4's table) is the same decay path with every input at its 
 sampled over its range.''')
 tab_view
 """),
-    ("md", r"""
-**AMD's revenue per option.** The same model for each platform at about 8,192 GPUs
+    ("code", r"""
+md(f'''**AMD's revenue per option.** The same model for each platform at about {G_MOE:,} GPUs
 (`il.expansion.deal`: `deal_pnl` with the option's accelerator and the purchase price, AMD
 selling price, TDP and rent that `data/expansion/platforms.csv` states for it, `basis =
-assumption` where no public figure exists), each with its own 10× MoE run from the sweep.
+assumption` where no public figure exists), each with its own 10× MoE run from the sweep.''')
 """),
     ("code", r"""
 deal_rows = []
@@ -407,7 +416,7 @@ torn = E.tornado(per_m, acc)
 bd = {k: q1[c] * to_m for k, c in (("p5", "p5"), ("p50", "usd_per_gpu_hour"), ("p95", "p95"))}
 assert abs(bd["p50"] / pick["usd_per_m_trained_tokens"] - 1) < 1e-9      # the sweep's owned cost per token
 top = torn.row(0, named=True)
-md(f'''For **{pick['option']}** at about 1,024 GPUs the owned cost is **${bd['p50']:.4f}** per million
+md(f'''For **{pick['option']}** at about {G_Z:,} GPUs the owned cost is **${bd['p50']:.4f}** per million
 trained tokens (P5–P95 ${bd['p5']:.4f}–{bd['p95']:.4f}). The biggest lever is **{top['label']}**
 (from ${min(top['output_low'], top['output_high']):.4f} to ${max(top['output_low'], top['output_high']):.4f});
 next: {', '.join(torn['label'][1:4].to_list())}.''')
@@ -427,17 +436,17 @@ il.widgets.expansion_explorer(df)
 """),
     ("code", r"""
 faster = b1["wall_days"] / s1["wall_days"]
-md(f'''* **Speed:** at about 1,024 GPUs the fastest option, {f1['option']}, trains a ZAYA1-class model
+md(f'''* **Speed:** at about {G_Z:,} GPUs the fastest option, {f1['option']}, trains a ZAYA1-class model
   {b1['wall_days'] / f1['wall_days']:.1f}× faster than today's design{'; it rests on announced parts' if f1['announced_not_shipped'] else ''}.
   Among shipping parts, {s1['option']} is the cheapest run and {faster:.1f}× faster than today's.
 * **NIC:** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (1 - 1 / nic_gain[best_nic]):.0f} %; the
   accelerator choice moves the answer far more than the NIC.
-* **Scale:** on about 8,192 GPUs the 10× MoE takes {HM['base']['wall_days']:.1f} days on MI300X and
+* **Scale:** on about {G_MOE:,} GPUs the 10× MoE takes {HM['base']['wall_days']:.1f} days on MI300X and
   {HM['fastest']['wall_days']:.1f} days on {HM['fastest']['option']}.
 * **Who earns what:** an {g_big}-MI300X expansion is worth about ${amd.p50 / 1e6:,.0f}M to AMD; IBM's
   IRR on a decaying rent is {irr.p50:.0%} (P50; {moe_mi300['ibm_irr']:.0%} with every input at its default); the owned cost per trained token moves most with
   {top['label'].split(' [')[0]}.
-* **Serving:** the cheapest served token at ~1,024 GPUs is on {cs['option']}
+* **Serving:** the cheapest served token at ~{G_Z:,} GPUs is on {cs['option']}
   (${cs['usd_per_m_served_tokens']:.4f} per million owned vs ${b1['usd_per_m_served_tokens']:.4f} on today's design).
 * **AMD by option:** P50 revenue from ${low_amd['AMD revenue P50 [M USD]']:,.0f}M ({low_amd['option']}) to
   ${top_amd['AMD revenue P50 [M USD]']:,.0f}M ({top_amd['option']}); the selling prices of parts without a public
