@@ -1208,3 +1208,29 @@ def test_training_throughput_takes_its_nic_from_the_catalog_only():
         E.training_throughput(sc, ["A100-SXM-80GB"])
     t = E.training_throughput(sc, ["A100-SXM-80GB"], nics={"A100-SXM-80GB": "ConnectX-7-NDR"})
     assert t["nic"][0] == "ConnectX-7-NDR"
+
+
+def test_network_capex_optics_follow_the_fabrics_cables():
+    """network_capex_per_gpu(hardware=...) took switch ports from fabric.switch_counts but charged
+    the flat optics_per_gpu (4 transceivers per GPU) even for one node, which has no switch and no
+    cable (5,300 USD per GPU: NIC + 4 x 700). Optics now follow fabric.link_counts, scaled from
+    the reference fabric the parameter describes; the reference cluster does not move."""
+    d = E.defaults("MI300X")
+    one = {"accelerator": "MI300X", "nodes": 1, "nic": "Pollara-400", "fabric": "rails-only"}
+    assert il.fabric.switch_counts(one)["total"] == il.fabric.link_counts(one)["total"] == 0
+    assert E.network_capex_per_gpu(hardware=one) == pytest.approx(d["nic_usd"])
+    ref = il.load_scenario(E.REFERENCE_SCENARIO).hardware
+    per_cable = d["optics_per_gpu"] * ref.world_size / il.fabric.link_counts(ref)["total"]
+    for hw in (ref, {"accelerator": "MI300X", "nodes": 1024, "nic": "Pollara-400", "fabric": "rail-optimized"},
+               {"accelerator": "MI300X", "nodes": 2, "nic": "Pollara-400", "fabric": "fat-tree"}):
+        h = il.fabric.hardware_config(hw)
+        ports = il.fabric.switch_counts(h)["total"] * il.fabric.constant("switch_radix_ports") / h.world_size
+        optics = per_cable * il.fabric.link_counts(h)["total"] / h.world_size
+        assert E.network_capex_per_gpu(hardware=h) == pytest.approx(
+            d["nic_usd"] + ports * d["switch_port_usd"] + optics * d["optics_usd"])
+    assert E.network_capex_per_gpu(hardware=ref) == pytest.approx(E.network_capex_per_gpu())  # the built-out fabric
+    # a copper-host-link assumption (fewer optics per GPU on the reference fabric) scales the same way
+    assert E.network_capex_per_gpu(hardware=one, optics_per_gpu=2.0) == pytest.approx(d["nic_usd"])
+    # counts the fabric owns were replaced without a word when passed beside it
+    with pytest.raises(ValidationError, match=r"switch_ports_per_gpu and hardware: the fabric counts them"):
+        E.network_capex_per_gpu(hardware=ref, switch_ports_per_gpu=2.0)
