@@ -49,7 +49,7 @@ CASES = [
     E("max_inference_batch(gpus=1e300)", lambda: memory.max_inference_batch("llama3-70b", "MI300X", 8192, gpus=1e300),
       "gpus = 1e+300", "1000000"),
     E("memory_sweep(presets=None)", lambda: memory.memory_sweep(None, ["MI300X"]), "presets = None", "list"),
-    E("memory_sweep(nodes=None)", lambda: memory.memory_sweep(["llama3-8b"], ["MI300X"], nodes=None), "nodes = None"),
+    E("memory_sweep(nodes=0.5)", lambda: memory.memory_sweep(["llama3-8b"], ["MI300X"], nodes=0.5), "nodes = 0.5"),
     # compute: a positive float that rounds to a 0-sized GEMM (ZeroDivisionError before)
     E("gemm_time(m=1e-300)", lambda: il.compute.gemm_time(1e-300, 4096, 4096, "MI300X"), "m = 1e-300", ">= 1"),
     E("gemm_efficiencies(ks=[1e-300])", lambda: il.compute.gemm_efficiencies([4096], [4096], [1e-300], "MI300X"),

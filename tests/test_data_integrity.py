@@ -245,6 +245,42 @@ def test_economics_code_types_no_quantity_that_belongs_in_data():
     assert not bad, f"numbers typed into the economics code (move them to data/ or review them): {bad}"
 
 
+# the memory code: byte widths are rows of the number-format table (catalog.format_bytes), the
+# Korthikanti et al. figures and run configurations rows of data/measurements/, default clusters
+# the shipped scenario's, never a literal (12/8 B/param, 45.56 GiB, seq_len 2048 and a 128 x 8
+# cluster were typed before)
+MEMORY_CODE = sorted((PACKAGE / "memory").glob("*.py"))
+_BYTE_BOUND = "argument bound: at most 16 bytes per element or parameter (fp64 + its Adam moments are 8 each)"
+# literals reviewed: (file, value) -> why
+MEMORY_REVIEWED_LITERALS = {
+    ("activations.py", 34.0): "coefficient of Korthikanti et al. 2022's activations per layer, sbh(34 + 5as/h)/t "
+                              "with TP + SP [bytes per s·b·h element]: formula structure (https://arxiv.org/abs/2205.05198)",
+    ("activations.py", 24.0): "coefficient of Korthikanti et al. 2022's sbh(10 + 24/t + 5as/(ht)), TP without SP",
+    ("activations.py", 0.5): "halves in the formulas: a 1-byte dropout mask counted in 2-byte activation elements "
+                             "(Korthikanti et al. 2022); per-op SAC keeps every second GEMM output",
+    ("activations.py", 1024): "MIN_OFFLOADED_ELEMENTS = 1024 x 1024: Megatron-Core's min_offloaded_tensor_size "
+                              "default, cited in its docstring; a software-stack constant that belongs in "
+                              "data/stacks.csv (not moved yet)",
+    ("activations.py", 16): _BYTE_BOUND, ("training.py", 16): _BYTE_BOUND, ("checkpoint.py", 16): _BYTE_BOUND,
+    ("checkpoint.py", 12): "how many allowed ep·etp values an error message lists",
+}
+
+
+def test_memory_code_types_no_quantity_that_belongs_in_data():
+    """The memory model reads byte widths from the number-format table, the published figures it
+    is checked against and their run configurations from data/measurements/, and default cluster
+    sizes from the shipped scenario; a number typed into its code (12 B/param, 45.56 GiB, a
+    128-node default) fails here with its file and line unless it is a formula's small integer, a
+    unit conversion, a tolerance, an argument bound, or one of MEMORY_REVIEWED_LITERALS."""
+    assert MEMORY_CODE
+    bad = []
+    for path in MEMORY_CODE:
+        for line, v in _numeric_literals(path):
+            if (path.name, v) not in MEMORY_REVIEWED_LITERALS:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    assert not bad, f"numbers typed into the memory code (move them to data/ or review them): {bad}"
+
+
 def test_the_literal_scan_sees_a_typed_quantity(tmp_path):
     """The scan above is not vacuous: a benchmark shape typed into code is found, a unit
     conversion, a formula's 2 and an argument bound are not."""

@@ -40,6 +40,46 @@ class TestKorthikanti:
         # with embeddings / logits added (the published figures leave them out): < 9 %
         assert k["with_embeddings_error_pct"].max() < 9.0
 
+    def test_published_figures_and_runs_are_read_from_the_data(self, tmp_path, monkeypatch):
+        """The published GiB and each run's configuration are the rows of
+        data/measurements/korthikanti2022_table5.csv (fig1_* columns, one copy per model), not
+        numbers typed in code: a changed cell moves the check."""
+        import shutil
+
+        from infra_lab.validation import _common
+
+        runs = memory.korthikanti_runs()
+        assert runs["case"].to_list() == ["K22-22B-sel+sp", "K22-175B-sel+sp", "K22-530B-sel+sp", "K22-1T-sel+sp"]
+        assert runs["source_url"].str.contains("arxiv.org/abs/2205.05198").all()
+        k = memory.korthikanti_check()
+        for quantity, col, _, _ in memory.KORTHIKANTI_QUANTITIES:
+            assert k.filter(pl.col("quantity") == quantity)["published_gib"].to_list() == runs[col].to_list()
+        # edit one published cell and one configuration cell in a copy of the folder
+        d = tmp_path / "measurements"
+        shutil.copytree(_common.MEASUREMENT_DIR, d)
+        f = d / "korthikanti2022_table5.csv"
+        t = pl.read_csv(f, infer_schema_length=None)
+        sel = pl.col("case") == "K22-22B-sel+sp"
+        t = t.with_columns(pl.when(sel).then(pl.lit(50.0)).otherwise(pl.col("fig1_weights_grads_optimizer_GiB"))
+                           .alias("fig1_weights_grads_optimizer_GiB"),
+                           *(pl.when(sel).then(pl.lit(2)).otherwise(pl.col(c)).alias(c)
+                             for c in ("micro_batch", "global_batch")))
+        t.write_csv(f)
+        monkeypatch.setattr(_common, "MEASUREMENT_DIR", d)
+        k2 = memory.korthikanti_check().filter(pl.col("model") == "22B")
+        k1 = k.filter(pl.col("model") == "22B")
+        assert k2["published_gib"][0] == 50.0
+        act = [q for q, *_ in memory.KORTHIKANTI_QUANTITIES][1]
+        assert (k2.filter(pl.col("quantity") == act)["predicted_gib"][0]
+                == pytest.approx(0.5 * k1.filter(pl.col("quantity") == act)["predicted_gib"][0]))  # micro-batch 4 -> 2
+
+    def test_runs_use_the_format_tables_bytes(self):
+        """16-bit weights and fp32 gradients (Megatron main_grad) and Adam's fp32 master + two
+        moments: 2 + 4 + 12 = 18 B/param from the number-format table, not typed."""
+        fb = il.catalog.format_bytes
+        run = memory.korthikanti_runs().row(0, named=True)
+        assert fb(run["precision"]) + fb("fp32") + memory.OPTIMIZER_STATE_BYTES["adam"] == 18.0
+
     @pytest.mark.parametrize("sp,rec,pct", [(True, "none", 62.04), (False, "selective", 56.53),
                                             (True, "selective", 18.49), (False, "full", 8.71)])
     def test_figure7_175b(self, sp, rec, pct):
@@ -756,6 +796,33 @@ def test_selective_mode_codes_match_names():
     for code, name in enumerate(memory.SELECTIVE_MODES):
         assert memory.training_memory(sc, selective_mode=code).equals(
             memory.training_memory(sc, selective_mode=name))
+
+
+def test_optimizer_state_bytes_come_from_the_number_format_table():
+    """Master weight + moments, each at its format's bytes (catalog.format_bytes), for every
+    optimizer a Scenario accepts: AdamW/Adam fp32 master + m + v = 12, adamw-bf16 4 + 2 + 2 = 8,
+    Muon and SGD master + momentum = 8."""
+    from infra_lab.scenario.training_table import OPTIMIZERS
+
+    assert tuple(memory.OPTIMIZER_STATE_BYTES) == tuple(memory.OPTIMIZER_STATES) == OPTIMIZERS
+    for opt, fmts in memory.OPTIMIZER_STATES.items():
+        assert fmts[0] == "fp32"                                    # the master weight
+        assert memory.OPTIMIZER_STATE_BYTES[opt] == sum(il.catalog.format_bytes(f) for f in fmts)
+    assert [memory.OPTIMIZER_STATE_BYTES[o] for o in OPTIMIZERS] == [12.0, 12.0, 8.0, 8.0, 8.0]
+    assert memory.TRAINING_DEFAULTS["activation_bytes"] == il.catalog.format_bytes("bf16")
+
+
+def test_memory_sweep_defaults_are_the_reference_scenarios():
+    """memory_sweep's cluster and sequence length default to those of the shipped scenario
+    economics.REFERENCE_SCENARIO (ZAYA1's 128 x 8 MI300X, 4,096 tokens), not a typed 128 / 8 /
+    4096: the default call equals the call with that scenario's values."""
+    sc = il.load_scenario(il.economics.REFERENCE_SCENARIO)
+    args = (["llama3-8b"], ["MI300X", "H100-SXM"])
+    default = memory.memory_sweep(*args)
+    explicit = memory.memory_sweep(*args, seq_len=sc.training.seq_len, nodes=sc.hardware.nodes,
+                                   gpus_per_node=sc.hardware.gpus_per_node)
+    assert default.equals(explicit)
+    assert not default.equals(memory.memory_sweep(*args, seq_len=2 * sc.training.seq_len))
 
 
 def test_memory_sweep_takes_rack_scale_parts_and_refuses_empty_lists():

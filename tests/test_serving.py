@@ -1459,17 +1459,57 @@ def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
         assert cycle == pytest.approx(sim_tpot, rel=0.03), dp
 
 
-@pytest.mark.xfail(strict=True, reason="open: the SGLang stacks' default chunk is not divided by dp under DP attention")
 def test_sglang_dp_attention_default_budget_is_per_rank_share():
     """SGLang with DP attention divides --chunked-prefill-size by dp_size: each rank prefills
     at most chunked_prefill_size // dp tokens a forward (``_handle_data_parallelism`` in
     https://github.com/sgl-project/sglang/blob/main/python/sglang/srt/server_args.py, "DP
     attention is enabled. The chunked prefill size is adjusted to ..."), so DeepSeek-V3 on 8
-    H200 (default 8192) prefills 1,024-token forwards per rank. The model keeps the stack's
-    8,192 per rank: 2,120 output tokens/s for the deployment below where its own
-    chunk_tokens = 1024 gives 2,598. Open: the stack data carry no such rule yet (and early
-    SGLang 0.4 releases, which set dp to tp, halved the size instead, so the early stacks need
-    their own); this test fails once the default is the share."""
+    H200 (default 8192) prefills 1,024-token forwards per rank: the stack's default equals the
+    deployment's own chunk_tokens = 1024 (2,598 output tokens/s; 2,120 with 8,192 per rank).
+    Driven by the stack parameter dp_attention_chunk_split, not by the engine's name."""
     d = _CASES["sglang-dp-attention"]
     share = {**d, "serving": {**d["serving"], "chunk_tokens": 8192 // 8}}
     assert serving.serve(d).output_tokens_per_s == pytest.approx(serving.serve(share).output_tokens_per_s, rel=1e-6)
+    assert serving.serve(d).output_tokens_per_s == pytest.approx(2598, rel=0.01)
+    whole = serving.serve(d, stack_params={"dp_attention_chunk_split": 0})
+    assert whole.output_tokens_per_s == pytest.approx(serving.serve(d).output_tokens_per_s * 2120 / 2598, rel=0.01)
+    # the 16,384 default of a >= 160 GB GPU is shared out the same way; dp = 1 keeps it whole
+    b200 = _sc(model="deepseek-v3", acc="B200", engine="sglang", tp=1, dp=8, ep=8, dp_attention=True,
+               weight_precision="fp4", concurrency=256, input_tokens=3000, output_tokens=500)
+    b200_share = {**b200, "serving": {**b200["serving"], "chunk_tokens": 16384 // 8}}
+    for ref in (False, True):
+        assert serving.serve(b200, reference=ref).output_tokens_per_s == pytest.approx(
+            serving.serve(b200_share, reference=ref).output_tokens_per_s, rel=1e-9)
+
+
+def test_dp_attention_chunk_split_is_the_stacks_not_the_engines():
+    """Stacks whose engine gives every DP rank the whole budget (vLLM, TensorRT-LLM, ATOM, and
+    the early SGLang stacks, whose halving rule is not pinned) keep chunk_tokens per rank;
+    switching the parameter on moves them to the per-rank share in kernel and reference alike."""
+    from infra_lab import stacks
+
+    split = {s: stacks.params(s)["dp_attention_chunk_split"] for s in stacks.names("serving")}
+    assert {s for s, v in split.items() if v} == {"sglang-cuda", "sglang-rocm"}
+    d = _CASES["trt-dp-attention-lockstep"]
+    no_chunk = {**d, "serving": {k: v for k, v in d["serving"].items() if k != "chunk_tokens"}}
+    default = stacks.params("trt-llm-cuda")["chunk_tokens_160gb"]  # B200: >= 160 GB
+    per_rank = {**d, "serving": {**d["serving"], "chunk_tokens": int(default) // 8}}
+    base = serving.serve(no_chunk).output_tokens_per_s
+    on = serving.serve(no_chunk, stack_params={"dp_attention_chunk_split": 1})
+    on_ref = serving.serve(no_chunk, stack_params={"dp_attention_chunk_split": 1}, reference=True)
+    assert on.output_tokens_per_s == pytest.approx(serving.serve(per_rank).output_tokens_per_s, rel=1e-9)
+    assert on_ref.output_tokens_per_s == pytest.approx(on.output_tokens_per_s, rel=1e-9)
+    assert abs(on.output_tokens_per_s / base - 1.0) > 1e-3
+
+
+def test_published_sglang_dp_attention_flag_is_divided_by_dp():
+    """A benchmark row's --chunked-prefill-size is SGLang's engine-wide value: under DP attention
+    its scenario carries flag // dp per rank on the current stack; the early stack keeps the flag."""
+    from infra_lab.serving import published as P
+
+    row = P.benchmarks().filter(pl.col("id") == "DSTACK-DSR1-H200-sglang-c32").row(0, named=True)
+    row = {**row, "engine_args": row["engine_args"] + " --chunked-prefill-size 16384"}
+    early, _, why = P._row_scenario(row)
+    assert why == "" and early.serving.stack == "sglang-cuda-early" and early.serving.chunk_tokens == 16384
+    current, _, why = P._row_scenario({**row, "engine_version": "SGLang 0.5.2"})
+    assert why == "" and current.serving.stack == "sglang-cuda" and current.serving.chunk_tokens == 16384 // 8

@@ -79,8 +79,8 @@ N_M = 23
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
  H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
- H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK, H_KFIX) = range(24)
-N_H = 24
+ H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK, H_KFIX, H_CHUNK_DP) = range(25)
+N_H = 25
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -146,10 +146,11 @@ _Stack = namedtuple("_Stack", (
     # efficiencies [-], collective time scale, fixed GPU time per kernel [s], overheads per
     # layer / step / decoding sequence / request [s], MoE dispatch bytes per element, scale-up
     # domain [GPUs] (int and float), smallest GEMM rows, mixed batching, memory utilization,
-    # HBM bytes, engine sequence cap, default chunk [tokens]
+    # HBM bytes, engine sequence cap, default chunk [tokens], whether DP attention splits the
+    # default chunk over the dp ranks (stack parameter dp_attention_chunk_split)
     "peak_bf16", "bw", "gscale", "mscale", "att_eff_pre", "att_eff_dec", "comm", "kfix", "layer_ovh",
     "step_ovh", "seq_ovh", "req_ovh", "dispatch_b", "dom", "dom_f", "min_rows", "mixed", "mem_util",
-    "hbm", "max_seqs", "chunk"))
+    "hbm", "max_seqs", "chunk", "chunk_dp"))
 """Model and hardware/stack constants of a kernel call, read once from ``M`` and ``H``."""
 
 _Row = namedtuple("_Row", (
@@ -226,7 +227,7 @@ def _stack_constants(M, H):
                   M[M_TOPK], H[H_PEAK_BF16], bw, H[H_GEMM_SCALE], mscale, H[H_ATT_EFF_PRE], H[H_ATT_EFF_DEC],
                   H[H_COMM_SCALE], H[H_KFIX], H[H_LAYER_OVH], H[H_STEP_OVH], H[H_SEQ_OVH], H[H_REQ_OVH],
                   H[H_DISPATCH_B], int(H[H_DOMAIN]), H[H_DOMAIN], int(H[H_MIN_ROWS]), H[H_MIXED] > 0.5,
-                  H[H_MEM_UTIL], H[H_HBM_BYTES], H[H_MAX_SEQS], H[H_CHUNK])
+                  H[H_MEM_UTIL], H[H_HBM_BYTES], H[H_MAX_SEQS], H[H_CHUNK], H[H_CHUNK_DP] > 0.5)
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -731,6 +732,10 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         mprec = int(row[K_MPREC])
         C, n_in, n_out, t_enc = row[K_CONC], row[K_IN], row[K_OUT], row[K_ENC]
         chunk = row[K_CHUNK] if row[K_CHUNK] > 0.0 else S.chunk
+        if row[K_CHUNK] <= 0.0 and dpa and dp > 1 and S.chunk_dp:
+            # the stack's default budget is the engine's, not a rank's: under DP attention each
+            # rank prefills at most budget // dp tokens a forward (SGLang _handle_data_parallelism)
+            chunk = float(int(S.chunk) // dp)
         static = row[K_STATIC] > 0.5
         lockstep = row[K_LOCKSTEP] > 0.5
         etp = (tp * dp if dpa else tp) // ep

@@ -5,7 +5,8 @@ Owns the optimizer bytes per parameter (:data:`OPTIMIZER_STATE_BYTES`), the over
 :func:`training_memory` and the parts it is computed from (the overrides checked, state
 sharding, layer activations, loss and context-parallel buffers, multimodal inputs, one stage's
 peak, the notes), :func:`training_memory_total`, :func:`fits`, :func:`memory_sweep` (several
-models on several devices) and :func:`korthikanti_check` (Korthikanti et al. 2022, Table 5).
+models on several devices) and :func:`korthikanti_check` (Korthikanti et al. 2022, Figure 1 at the Table 5
+runs, read by :func:`korthikanti_runs` from data/measurements/korthikanti2022_table5.csv).
 The formulas come from :mod:`infra_lab.memory.activations` and :mod:`infra_lab.memory.pipeline`;
 the bytes of one stage are the numba kernel :func:`infra_lab._kernels.memory.stage_memory`.
 """
@@ -37,21 +38,32 @@ from .activations import (
 )
 from .pipeline import stage_candidates
 
-OPTIMIZER_STATE_BYTES = {"adamw": 12.0, "adam": 12.0, "adamw-bf16": 8.0, "muon": 8.0, "sgd": 8.0}
-"""Optimizer bytes per parameter [bytes]: AdamW/Adam = fp32 master + m + v (4+4+4);
-``adamw-bf16`` = AdamW with 16-bit moments and an fp32 master (4+2+2: Megatron-Core's
-precision-aware optimizer with ``--exp-avg-dtype bf16 --exp-avg-sq-dtype bf16``,
+OPTIMIZER_STATES: dict[str, tuple[str, ...]] = {
+    "adamw": ("fp32", "fp32", "fp32"), "adam": ("fp32", "fp32", "fp32"),
+    "adamw-bf16": ("fp32", "bf16", "bf16"), "muon": ("fp32", "fp32"), "sgd": ("fp32", "fp32"),
+}
+"""The number format of each tensor an optimizer keeps per parameter: the fp32 master weight,
+then its moments. AdamW/Adam = master + first moment m + second moment v, all fp32 (ZeRO's
+accounting, https://arxiv.org/abs/1910.02054); ``adamw-bf16`` = AdamW with 16-bit moments and
+an fp32 master (Megatron-Core's precision-aware optimizer with ``--exp-avg-dtype bf16
+--exp-avg-sq-dtype bf16``,
 https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/optimizer/optimizer_config.py ;
 DeepSeek-V3 report §3.3.3 "BF16 ... for the first and second moments in the AdamW
-optimizer", https://arxiv.org/abs/2412.19437); Muon = fp32 master + momentum (4+4); SGD =
-fp32 master + momentum (4+4)."""
+optimizer", https://arxiv.org/abs/2412.19437); Muon = master + momentum
+(https://kellerjordan.github.io/posts/muon/); SGD = master + momentum."""
+
+OPTIMIZER_STATE_BYTES = {opt: sum(catalog.format_bytes(f) for f in fmts) for opt, fmts in OPTIMIZER_STATES.items()}
+"""Optimizer bytes per parameter [bytes]: the sum over :data:`OPTIMIZER_STATES` of each
+tensor's bytes per element (:func:`infra_lab.catalog.format_bytes`, the number-format table
+data/serving/number_formats.csv): AdamW/Adam 4 + 4 + 4 = 12, ``adamw-bf16`` 4 + 2 + 2 = 8,
+Muon and SGD 4 + 4 = 8."""
 
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "weight_bytes": None,       # None: the stack's weight_bytes (16-bit working weights)
     "grad_bytes": None,         # None: the stack's grad_buffer_bytes (Megatron fp32 main_grad: 4)
     "optimizer_state_bytes": None,  # None: OPTIMIZER_STATE_BYTES[optimizer]
-    "activation_bytes": 2.0,    # 16-bit activations
+    "activation_bytes": catalog.format_bytes("bf16"),   # 16-bit activations
     "flash_attention": None,    # None: the stack's flash_attention (fused core, only the fp32 LSE stored)
     "dropout": None,            # None: the stack's dropout (1-byte masks as in GPT-3/Megatron)
     "reserve_fraction": None,   # None: the stack's memory_reserve_fraction [fraction of the tensor bytes]
@@ -587,14 +599,28 @@ def fits(scenario, **overrides: Any) -> bool:
     return total <= acc.memory_capacity_bytes
 
 
-def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 4096,
+def _reference_training() -> tuple[int, int, int]:
+    """(nodes, GPUs per node, sequence length [tokens]) of the shipped scenario
+    ``economics.REFERENCE_SCENARIO`` (ZAYA1's cluster on IBM Cloud,
+    data/scenarios/zaya1-ibm-mi300x.toml, sourced there): the one owner of
+    :func:`memory_sweep`'s default cluster and sequence length."""
+    from ..economics.data import REFERENCE_SCENARIO
+    from ..scenario import load_scenario
+
+    sc = load_scenario(REFERENCE_SCENARIO, check_plan=False)
+    return sc.hardware.nodes, sc.hardware.gpus_per_node, sc.training.seq_len
+
+
+def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int | None = None,
                  micro_batch: int = 1, precision: str = "bf16", zero: int = 1,
-                 recompute: str = "none", nodes: int = 128, gpus_per_node: int = 8,
+                 recompute: str = "none", nodes: int | None = None, gpus_per_node: int | None = None,
                  **overrides: Any) -> pl.DataFrame:
     """Per-GPU training memory of several models on several devices, plain data parallel.
 
     Every combination is a Scenario with tp = pp = cp = ep = 1 on ``nodes`` × ``gpus_per_node``
-    GPUs (dp = all of them), ``global_batch = micro_batch · dp`` and the given ZeRO stage. On a
+    GPUs (dp = all of them), ``global_batch = micro_batch · dp`` and the given ZeRO stage.
+    ``seq_len``, ``nodes`` and ``gpus_per_node`` default (``None``) to those of the shipped
+    scenario ``economics.REFERENCE_SCENARIO`` (ZAYA1's 128 × 8 MI300X, 4,096 tokens). On a
     rack-scale part (GB200, GB300, MI450X: 72-GPU domains) whose domain the cluster does not
     fill whole, each domain holds the most whole nodes that divide the cluster
     (``hardware.domain_gpus``, e.g. 64 of 72 for 128 × 8): plain data parallelism's memory does
@@ -610,6 +636,11 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int = 
 
     frames = []
     presets = V.sequence("presets", presets, "model preset names")
+    if seq_len is None or nodes is None or gpus_per_node is None:
+        ref_nodes, ref_gpn, ref_seq = _reference_training()
+        seq_len = ref_seq if seq_len is None else seq_len
+        nodes = ref_nodes if nodes is None else nodes
+        gpus_per_node = ref_gpn if gpus_per_node is None else gpus_per_node
     for k, v in (("micro_batch", micro_batch), ("nodes", nodes), ("gpus_per_node", gpus_per_node)):
         V.integer(k, v)     # each Scenario re-checks them; here so that nodes × gpus_per_node is a number
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
@@ -655,55 +686,78 @@ def _dp_hardware(accelerator: str, nodes: int, gpus_per_node: int) -> dict:
     return hw
 
 
-_K_RUNS = {  # model preset, tp, pp, vp, micro-batch (Korthikanti et al. 2022 Table 5, https://arxiv.org/abs/2205.05198)
-    "22B": ("megatron-22b", 8, 1, 1, 4),
-    "175B": ("megatron-175b", 8, 8, 3, 1),
-    "530B": ("megatron-530b", 8, 35, 3, 1),
-    "1T": ("megatron-1t", 8, 64, 1, 1),
-}
+KORTHIKANTI_QUANTITIES = (
+    ("params+optimizer", "fig1_weights_grads_optimizer_GiB", "none", False),
+    ("activations, no recompute", "fig1_activations_no_recompute_GiB", "none", False),
+    ("activations, selective + SP", "fig1_activations_selective_sp_GiB", "selective", True),
+)
+"""The quantities :func:`korthikanti_check` compares: (label, the column of
+data/measurements/korthikanti2022_table5.csv holding the published GiB, the recompute and the
+sequence parallelism they are computed with)."""
 
 
-_K_PUBLISHED_GIB = {  # params+optimizer, activations no recompute, activations selective+SP
-    "22B": (45.56, 59.25, 9.56), "175B": (45.56, 66.84, 12.35),
-    "530B": (31.64, 114.02, 23.08), "1T": (32.96, 131.25, 26.56),
-}
+def korthikanti_runs() -> pl.DataFrame:
+    """The runs of Korthikanti et al. 2022 whose per-GPU memory the paper publishes (Figure 1,
+    https://arxiv.org/abs/2205.05198): the selective + SP rows of
+    data/measurements/korthikanti2022_table5.csv that carry the ``fig1_*`` columns [GiB], with
+    their configuration (model shape, accelerator, s, TP, PP, VP, micro-batch, precision) —
+    the one copy of those numbers, read here and by the step-time validation."""
+    from ..validation._common import MEASUREMENT_DIR
+
+    n, text = catalog.Col("int", required=True, positive=True), catalog.Col("str", required=True)
+    schema = {"case": text, "accelerator": text, "nic": text, "precision": text,
+              **{c: n for c in ("layers", "hidden", "heads", "vocab", "seq_len", "nodes", "gpus_per_node", "tp", "pp",
+                                "vp", "micro_batch", "global_batch")},
+              "zero": catalog.Col("int", required=True, nonneg=True),
+              **{col: catalog.Col("float", positive=True) for _, col, _, _ in KORTHIKANTI_QUANTITIES}}
+    t = catalog.read_table(MEASUREMENT_DIR / "korthikanti2022_table5.csv", schema)
+    cols = [col for _, col, _, _ in KORTHIKANTI_QUANTITIES]
+    t = t.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in cols))
+    if t.is_empty() or t.select(pl.any_horizontal(pl.col(c).is_null() for c in cols)).to_series().any():
+        raise ValidationError("korthikanti2022_table5.csv: expected every fig1_* column on the rows that carry one "
+                              f"({', '.join(cols)})")
+    return t
 
 
 def korthikanti_check() -> pl.DataFrame:
-    """Reproduce Korthikanti et al. 2022's per-GPU memory [GiB] (Table 5,
+    """Reproduce Korthikanti et al. 2022's per-GPU memory [GiB] (Figure 1 at the Table 5 runs,
     https://arxiv.org/abs/2205.05198; GiB as Calculon prints them).
 
-    The runs of Table 5 (A100, s = 2,048, V = 51,200, DP = 1) through
-    :func:`training_memory` with the paper's conventions: 16-bit weights, fp32 gradients
-    (Megatron main_grad), Adam fp32 master + moments (18 B/param), dropout, no flash
-    attention. Published values are as encoded by calculon-ai/calculon from the paper's
-    Figures 1 and 7; they count transformer layers only, so ``predicted_gib`` excludes the
-    embedding and LM-head (``with_embeddings_gib`` adds them back).
+    The runs of :func:`korthikanti_runs` (their accelerator, s, vocabulary, TP, PP, VP and
+    micro-batch, DP = 1) through :func:`training_memory` with the paper's conventions: weights
+    in the run's 16-bit format and fp32 gradients (Megatron main_grad), bytes per element from
+    :func:`infra_lab.catalog.format_bytes`; Adam fp32 master + moments
+    (:data:`OPTIMIZER_STATE_BYTES`: 18 B/param in all), dropout, no flash attention. Published
+    values are as encoded by calculon-ai/calculon from the paper's Figure 1; they count
+    transformer layers only, so ``predicted_gib`` excludes the embedding and LM-head
+    (``with_embeddings_gib`` adds them back).
 
     Returns
     -------
     polars.DataFrame : model, quantity, published_gib, predicted_gib, error_pct,
         with_embeddings_gib, with_embeddings_error_pct
     """
+    from ..models import get
     from ..scenario import Scenario
 
     rows = []
-    for label, (preset, tp, pp, vp, mbs) in _K_RUNS.items():
-        d = {"model": {"preset": preset},
-             "hardware": {"accelerator": "A100-SXM-80GB", "nodes": tp * pp // 8, "gpus_per_node": 8,
-                          "nic": "ConnectX-6-HDR"},
-             "training": {"seq_len": 2048, "global_batch": mbs * tp * pp, "micro_batch": mbs},
-             "parallelism": {"tp": tp, "pp": pp, "vp": vp, "zero": 0}}
-        if tp * pp < 8:
-            d["hardware"]["gpus_per_node"] = tp * pp
-            d["hardware"]["nodes"] = 1
-        sc = Scenario.from_dict(d)
-        common = dict(weight_bytes=2.0, grad_bytes=4.0, dropout=True, flash_attention=False,
-                      reserve_fraction=0.0, reserve_bytes=0.0)
-        pub = _K_PUBLISHED_GIB[label]
-        for qi, (quantity, rec, sp) in enumerate((("params+optimizer", "none", False),
-                                                  ("activations, no recompute", "none", False),
-                                                  ("activations, selective + SP", "selective", True))):
+    for r in korthikanti_runs().iter_rows(named=True):
+        label = r["case"].removeprefix("K22-").removesuffix("-sel+sp")
+        preset = f"megatron-{label.lower()}"
+        spec = get(preset)
+        if (spec.layers, spec.hidden, spec.heads, spec.vocab) != (r["layers"], r["hidden"], r["heads"], r["vocab"]):
+            raise ValidationError(f"{r['case']}: preset {preset!r} is not the row's model "
+                                  f"(L {r['layers']}, h {r['hidden']}, a {r['heads']}, V {r['vocab']})")
+        sc = Scenario.from_dict({
+            "model": {"preset": preset},
+            "hardware": {"accelerator": r["accelerator"], "nodes": r["nodes"], "gpus_per_node": r["gpus_per_node"],
+                         "nic": r["nic"]},
+            "training": {"seq_len": r["seq_len"], "global_batch": r["global_batch"], "micro_batch": r["micro_batch"]},
+            "parallelism": {"tp": r["tp"], "pp": r["pp"], "vp": r["vp"], "zero": r["zero"]}})
+        common = dict(weight_bytes=catalog.format_bytes(r["precision"]), grad_bytes=catalog.format_bytes("fp32"),
+                      dropout=True, flash_attention=False, reserve_fraction=0.0, reserve_bytes=0.0)
+        for qi, (quantity, col, rec, sp) in enumerate(KORTHIKANTI_QUANTITIES):
+            pub = r[col]
             sc_q = sc.replace(parallelism={"sequence_parallel": sp}, training={"recompute": rec})
             bare = training_memory(sc_q, include_embeddings=False, **common)
             full = training_memory(sc_q, include_embeddings=True, **common)
@@ -714,7 +768,7 @@ def korthikanti_check() -> pl.DataFrame:
                 return float(df.filter(pl.col("component").is_in(comps))["bytes"].sum()) / GiB
 
             p, pe = pick(bare), pick(full)
-            rows.append({"model": label, "quantity": quantity, "published_gib": pub[qi],
-                         "predicted_gib": p, "error_pct": 100 * (p / pub[qi] - 1),
-                         "with_embeddings_gib": pe, "with_embeddings_error_pct": 100 * (pe / pub[qi] - 1)})
+            rows.append({"model": label, "quantity": quantity, "published_gib": pub,
+                         "predicted_gib": p, "error_pct": 100 * (p / pub - 1),
+                         "with_embeddings_gib": pe, "with_embeddings_error_pct": 100 * (pe / pub - 1)})
     return pl.DataFrame(rows)

@@ -291,6 +291,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_LAYER_OVH] = params["layer_overhead_s"]
     H[K.H_MIXED] = params["mixed_batching"]
     H[K.H_CHUNK] = _chunk_default(acc, params)
+    H[K.H_CHUNK_DP] = params["dp_attention_chunk_split"]
     H[K.H_MEM_UTIL] = params["memory_utilization"]
     H[K.H_DISPATCH_B] = params["dispatch_bytes"]
     H[K.H_MAX_SEQS] = params["max_num_seqs"]

@@ -262,6 +262,13 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     if ck.height and ck["mtp_precision"][0] and row["spec_decoding"] == "mtp":
         sv["mtp_precision"] = ck["mtp_precision"][0]
     sv["stack"] = row_stack(row)
+    if chunk and dpa and dp > 1 and sv["stack"]:
+        from .. import stacks
+
+        if stacks.params(sv["stack"])["dp_attention_chunk_split"] > 0.5:
+            # the flag is the engine's budget (SGLang divides --chunked-prefill-size by dp under
+            # DP attention); the scenario's chunk_tokens is one rank's
+            sv["chunk_tokens"] = int(chunk) // dp
     if row["spec_decoding"] == "mtp":
         m = re.search(r"(\d+)", row["spec_settings"] or "")
         sv["spec_decoding"] = "mtp"

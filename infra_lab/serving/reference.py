@@ -247,7 +247,14 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     verified = 1 + draft
     advance = sum(a**j for j in range(draft + 1))  # expected tokens per request per step
     dec = running * verified
-    chunk = float(sv.chunk_tokens) if sv.chunk_tokens else _chunk_default(acc, p)
+    if sv.chunk_tokens:
+        chunk = float(sv.chunk_tokens)  # given per rank
+    else:
+        chunk = _chunk_default(acc, p)
+        if sv.dp_attention and p["dp_attention_chunk_split"] == 1.0:
+            # the engine-wide --chunked-prefill-size is shared out: dp attention ranks, each
+            # with its own scheduler, get the whole-token quotient (remainder dropped)
+            chunk = (chunk - chunk % dp) / dp
     enc_s = media[0]  # encoder seconds per request (il.multimodal.encoder_prefill, an input here)
     comp = dict.fromkeys(BREAKDOWN, 0.0)
     if sv.batching == "static":
