@@ -953,6 +953,11 @@ def _summary(recs: list[dict]) -> list[dict]:
              "max_abs_error_pct": max(groups[s, sp])} for s, sp in keys]
 
 
+def _pct2(v):
+    """A percentage rounded to 0.01 for the table (None and non-finite values kept as they are)."""
+    return round(v, 2) + 0.0 if isinstance(v, float) and math.isfinite(v) else v
+
+
 def cmd_validate(a) -> Output:
     suites = VALIDATION_SUITES if a.suite == "all" else (a.suite,)
     recs: list[dict] = []
@@ -971,8 +976,12 @@ def cmd_validate(a) -> Output:
     if a.format == "csv":
         out.table("cases", recs, VALIDATE_COLUMNS + ["source"])
         return out
+    summary = _summary(recs)
+    if a.format == "table":     # a person reads percent to 0.01: a fitted case's 2e-14 % reads 0
+        recs = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in recs]
+        summary = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in summary]
     out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
-    out.table("summary", _summary(recs), title="absolute error by suite and split [%]")
+    out.table("summary", summary, title="absolute error by suite and split [%]")
     if a.format == "json":
         out.json_extra["skipped"] = skipped
     out.notes += [f"skipped: {s}" for s in skipped]

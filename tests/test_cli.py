@@ -718,3 +718,13 @@ def test_a_stack_factor_given_twice_is_refused(capsys):
                         "--param", "dp_comm_overlap=0.6")
     assert rc == 1 and out == "" and "--param dp_comm_overlap given twice (0.5 and 0.6)" in err, err
     assert cli._params(["dp_comm_overlap=0.5", "dp_comm_overlap = 0.5"]) == {"dp_comm_overlap": 0.5}
+
+
+def test_validate_table_reads_percent_to_a_hundredth(capsys):
+    """A case fitted by construction has an error of float noise (2.2e-14 %); the table printed
+    it as '2.22e-14'. The table rounds percentages to 0.01; csv and json keep the full value."""
+    rc, out, _ = main(capsys, "validate", "reliability")
+    assert rc == 0 and "e-1" not in out
+    rc, js, _ = main(capsys, "validate", "reliability", "--format", "json")
+    raw = [c["error_pct"] for c in json.loads(js)["cases"] if c["split"] == "train"]
+    assert raw and all(abs(e) < 1e-9 for e in raw)
