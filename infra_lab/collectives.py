@@ -179,13 +179,15 @@ def _lib_table(lib: str, table: str) -> np.ndarray:
 
 @cache
 def _corrections(lib: str, table: str) -> np.ndarray:
+    from ._kernels import collectives as K
+
     C = _fab.catalog
     t = C.read_table(CORRECTIONS_FILE, {
         "library": C.Col("str", required=True), "table": C.Col("str", required=True),
         "protocol": C.Col("str", required=True, choices=PROTOCOLS), "values": C.Col("str", required=True),
         "basis": C.Col("str", required=True),
     })
-    out = np.ones((3, 27))
+    out = np.ones((3, K.N_CORR_BUCKETS))
     for r in t.iter_rows(named=True):
         if r["library"] == lib and r["table"] == table:
             v = [float(x) for x in r["values"].split(";")]
@@ -229,6 +231,25 @@ def _phys(name: str) -> float:
     if name not in d:
         raise unknown("network physics constant", name, d)
     return float(d[name])
+
+
+# library constants of the tuner and of the tree chunking: kernel index name -> row of
+# data/network_physics.csv (NCCL's src/graph/tuning.cc and src/enqueue.cc; RCCL's copies)
+TUNER_CONSTANTS = {
+    "P_T_RING_LL": "nccl_tuner_ring_ll_factor",
+    "P_T_RING_LL128": "nccl_tuner_ring_ll128_factor",
+    "P_T_TREE_AR": "nccl_tuner_tree_allreduce_factor",
+    "P_T_TREE_LL_DIV": "nccl_tuner_tree_ll_divisor",
+    "P_T_TREE_LL128_1N": "nccl_tuner_tree_ll128_factor_one_node",
+    "P_T_TREE_LL128_MN": "nccl_tuner_tree_ll128_factor_multi_node",
+    "P_T_PAT": "nccl_tuner_pat_factor",
+    "P_T_CND_AR": "nccl_tuner_collnet_direct_allreduce_factor",
+    "P_T_CND_INTER": "nccl_tuner_collnet_direct_inter_factor",
+    "P_T_PLATEAU_MIN": "nccl_ring_simple_plateau_min_bytes",
+    "P_T_TREE_CORR_LOG_END": "nccl_tree_correction_log_size_end",
+    "P_T_BUCKET_BYTES": "tuner_size_bucket_bytes",
+    "P_TREE_CHUNKS_PER_LEVEL": "tree_chunks_per_depth_level",
+}
 
 
 # ---------------------------------------------------------------------------------------
@@ -363,6 +384,8 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     P[K.P_PAT_DIV] = _phys("pat_net_latency_divisor")
     P[K.P_PAT_RANK] = _phys("pat_per_rank_latency_s")
     P[K.P_T_PLATEAU] = _phys("nccl_ring_simple_plateau")
+    for idx, name in TUNER_CONSTANTS.items():
+        P[getattr(K, idx)] = _phys(name)
     P[K.P_NCH_RING] = plat["ring_channels"]
     if lib == "rccl":
         P[K.P_CH_SIMPLE] = _phys("rccl_channel_Bps_simple")
@@ -381,9 +404,11 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
         P[K.P_T_NET:K.P_T_NET + 6] = _lib_table("rccl", f"tuner_hw_net_{m}")[:2].ravel()
         ratio = np.concatenate([_lib_table("rccl", f"bw_ratio_le2_{m}")[:2].ravel(),
                                 _lib_table("rccl", f"bw_ratio_gt2_{m}")[:2].ravel()])
-        P[K.P_T_RATIO:K.P_T_RATIO + 12] = ratio
-        P[K.P_T_RING_CORR:K.P_T_RING_CORR + 81] = _corrections(f"rccl_{m}", "ring_correction").ravel()
-        P[K.P_T_TREE_CORR:K.P_T_TREE_CORR + 81] = _corrections(f"rccl_{m}", "tree_correction").ravel()
+        P[K.P_T_RATIO:K.P_T_RATIO + K.VECTOR_LENGTHS["T_RATIO"]] = ratio
+        P[K.P_T_RING_CORR:K.P_T_RING_CORR + K.VECTOR_LENGTHS["T_RING_CORR"]] = \
+            _corrections(f"rccl_{m}", "ring_correction").ravel()
+        P[K.P_T_TREE_CORR:K.P_T_TREE_CORR + K.VECTOR_LENGTHS["T_TREE_CORR"]] = \
+            _corrections(f"rccl_{m}", "tree_correction").ravel()
     else:
         P[K.P_CH_SIMPLE] = np.inf
         P[K.P_CH_LL] = np.inf
@@ -394,7 +419,8 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
         P[K.P_T_CH_TREE:K.P_T_CH_TREE + 3] = _nccl_arch(arch, "per_ch_tree")
         P[K.P_T_CH_NVLSTREE:K.P_T_CH_NVLSTREE + 3] = _nccl_arch(arch, "per_ch_nvlstree")
         P[K.P_T_NVLS_EFF] = _nccl_arch(arch, "nvls_efficiency")[0]
-        P[K.P_T_TREE_CORR:K.P_T_TREE_CORR + 81] = _corrections("nccl", "tree_correction").ravel()
+        P[K.P_T_TREE_CORR:K.P_T_TREE_CORR + K.VECTOR_LENGTHS["T_TREE_CORR"]] = \
+            _corrections("nccl", "tree_correction").ravel()
     P.setflags(write=False)
     return CollectiveParams(lib, hw.domain_gpus, su.topology == "mesh", su.link_Bps, su.links_per_gpu,
                             so.gpu_Bps, float(P[K.P_GAMMA]), float(P[K.P_LATINTER]),
@@ -728,7 +754,7 @@ def published_comparison():
                 pred /= _fab.hardware_config(hw).nics_per_node
             elif r["metric"] != "busbw":  # pragma: no cover - guarded by the data file
                 raise ValidationError(f"{MEASUREMENTS_FILE.name}: unknown metric {r['metric']!r}")
-        mid = 0.5 * (r["measured_low"] + r["measured_high"])
+        mid = (r["measured_low"] + r["measured_high"]) / 2
         rows.append({"name": r["name"], "metric": r["metric"], "unit": r["unit"], "predicted": pred,
                      "measured_low": r["measured_low"], "measured_high": r["measured_high"],
                      "error_pct": 100.0 * (pred - mid) / mid,
@@ -837,7 +863,7 @@ def fit_physics() -> dict[str, float]:
         t = 2.0 * (n - 1) / n * S / (r["busbw_GBps"] * 1e9)
         p = collective_time_params(_row_hardware(r)).array
         lat = K.latency(K.OP_ALL_REDUCE, K.ALG_ALLPAIRS, K.PROTO_SIMPLE, n, k, p, K.P_HWN)
-        xs.append(2.0 * (k - 1) / k * S / 8.0)
+        xs.append(2.0 * (k - 1) / k * S / _phys("rccl_allpairs_channels"))
         ys.append(t - lat)
     x, y = np.array(xs), np.array(ys)
     out["rccl_channel_Bps_simple"] = float((x @ x) / (x @ y))

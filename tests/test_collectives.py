@@ -194,14 +194,45 @@ def test_kernel_matches_independent_reference(ci, op, algo, size, k, domains):
 
 
 def test_parameter_vector_entries_do_not_overlap():
-    sizes = {"BASE": 21, "HWI": 21, "HWN": 21, "WIRE": 3, "T_LLMAX": 3, "T_CH_RLL128": 3,
-             "T_CH_TLL128": 3, "T_CH_TREE": 3, "T_CH_NVLSTREE": 3, "T_NET": 6, "T_RATIO": 12,
-             "T_LL_MAX": 3, "T_TREE_CORR": 81, "T_RING_CORR": 81}
+    sizes = K.VECTOR_LENGTHS
     spans = sorted((getattr(K, n), getattr(K, n) + sizes.get(n[2:], 1), n)
                    for n in dir(K) if n.startswith("P_") and n != "P_SIZE")
     for (_a0, a1, na), (b0, _, nb) in zip(spans[:-1], spans[1:], strict=True):
         assert a1 <= b0, f"{na} overlaps {nb}"
     assert spans[-1][1] <= K.P_SIZE
+
+
+@pytest.mark.parametrize("accelerator", ["H100", "MI300X"])
+def test_tuner_constants_come_from_the_data_file_at_a_pinned_commit(accelerator):
+    """The tuner's and the tree chunking's library constants have one owner, a row of
+    data/network_physics.csv citing the library source at a pinned commit: the kernel's vector
+    holds that row's value (for NCCL and RCCL platforms alike), and the reference reads the
+    same row by name."""
+    import re
+
+    phys = pl.read_csv(C.PHYSICS_FILE)
+    rows = {r["name"]: r for r in phys.iter_rows(named=True)}
+    P = C.collective_time_params({"accelerator": accelerator, "nodes": 2}).array
+    assert set(C.TUNER_CONSTANTS) <= {n for n in dir(K) if n.startswith("P_")}
+    for idx, name in C.TUNER_CONSTANTS.items():
+        r = rows[name]
+        assert P[getattr(K, idx)] == r["value"] == C.physics_constants()[name]
+        assert r["basis"] == "library constant"
+        for url in r["source_url"].split(" ; "):
+            pinned = r"https://github\.com/(NVIDIA/nccl|ROCm/rccl)/blob/[0-9a-f]{40}/src/\S+#L\d+(-L\d+)?"
+            assert re.fullmatch(pinned, url), url
+    # a constant changed in the vector alone moves the kernel's choice but not the reference's,
+    # which reads the data file: the reference does not take these numbers from the vector
+    cp = C.collective_time_params(hw(H100, 2))
+    Q = np.array(cp.array)
+    Q[K.P_T_TREE_LL_DIV] = 1e6   # tree/LL never wins the kernel's tuner
+    p = R.named_vector(cp.named(), Q)
+    moved = 0
+    for size in 2.0 ** np.arange(6, 24):
+        orig = K.best_collective(0, -1, size, 16, 8, cp.array)[1:]
+        assert R.choose(p, "all_reduce", size, 16, 8) == (R.ALGOS[orig[0]], R.PROTOS[orig[1]])
+        moved += K.best_collective(0, -1, size, 16, 8, Q)[1:] != orig
+    assert moved > 0
 
 
 # ---------------------------------------------------------------------------------------

@@ -150,7 +150,10 @@ REVIEWED_LITERALS = {
 }
 
 
-def _numeric_literals(path: Path) -> list[tuple[int, float]]:
+def _numeric_literals(path: Path, vector_layout: bool = False) -> list[tuple[int, float]]:
+    """Numeric literals of ``path`` that may be quantities: (line, value). ``vector_layout``
+    also passes over what only a kernel with a float parameter vector types: the offsets of its
+    entries (module-level ``P_* = ...``) and the 0.5 that tests a 0/1 flag held as a float."""
     import ast
     import math
 
@@ -163,9 +166,14 @@ def _numeric_literals(path: Path) -> list[tuple[int, float]]:
         v, p = abs(n.value), parent.get(id(n))
         if isinstance(p, ast.BinOp) and isinstance(p.op, ast.Pow):
             continue                                   # 2**31, 2**40: bounds of argument checks
+        if vector_layout and v == 0.5 and isinstance(p, ast.Compare):
+            continue                                   # P[P_LIB] > 0.5: a flag stored as 0.0 / 1.0
         q = p
         while q is not None and not isinstance(q, (ast.keyword, ast.stmt)):
             q = parent.get(id(q))
+        if vector_layout and isinstance(q, ast.Assign) and parent.get(id(q)) is tree \
+                and all(isinstance(t, ast.Name) and t.id.startswith("P_") for t in q.targets):
+            continue                                   # P_X = _S + 12: an entry's offset in the vector
         if isinstance(q, ast.keyword) and q.arg in ("lo", "hi", "maxsize", "tol", "it"):
             continue                                   # argument ranges, cache sizes, tolerances
         if float(v).is_integer() and v <= 8:
@@ -188,6 +196,31 @@ def test_compute_code_types_no_quantity_that_belongs_in_data():
             if (path.name, v) not in REVIEWED_LITERALS:
                 bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
     assert not bad, f"numbers typed into the compute code (move them to data/ or review them): {bad}"
+
+
+# the collective model's code: the libraries' constants (latency tables, tuner factors and
+# thresholds, chunking, protocol formats) are rows of data/network_*.csv, never literals
+COLLECTIVE_CODE = [PACKAGE / "collectives.py", PACKAGE / "_kernels" / "collectives.py",
+                   PACKAGE / "_kernels" / "collectives_reference.py"]
+REVIEWED_COLLECTIVE_LITERALS = {
+    ("infra_lab/_kernels/collectives.py", 27):
+        "layout: width of the correction-table entries of the parameter vector (27 size buckets, "
+        "RCCL's tables; data/network_tuner_corrections.csv rows are padded to it)",
+}
+
+
+def test_collective_code_types_no_library_constant():
+    """The collective kernel, its reference and the module that fills the kernel's parameter
+    vector read every library constant from data/ (one owner per number, a source URL per row);
+    what the scan finds beyond formula structure, unit conversions, the vector's offsets and flag
+    tests fails here with its file and line."""
+    bad = []
+    for path in COLLECTIVE_CODE:
+        rel = path.relative_to(PACKAGE.parent).as_posix()
+        for line, v in _numeric_literals(path, vector_layout=True):
+            if (rel, v) not in REVIEWED_COLLECTIVE_LITERALS:
+                bad.append(f"{rel}:{line}: {v!r}")
+    assert not bad, f"numbers typed into the collective code (move them to data/ or review them): {bad}"
 
 
 # the economics code: prices, lives, rates, cluster sizes are rows of data/economics/ or the
@@ -288,3 +321,8 @@ def test_the_literal_scan_sees_a_typed_quantity(tmp_path):
     f.write_text('"""doc 16384."""\ndef g(s, P):\n    """Doc 700 W."""\n    t = 2.0 * s / 1e12\n'
                  '    P.check_number("s", s, lo=1, hi=2**24)\n    return {"seq_len": 16384, "tokens": t}\n')
     assert _numeric_literals(f) == [(6, 16384)]
+    k = tmp_path / "k.py"       # a kernel with a parameter vector: a tuner factor is still found
+    k.write_text("P_LIB = 41\nP_T = P_LIB + 12\ndef t(b, P):\n    if P[P_LIB] < 0.5:\n"
+                 "        b = min(0.92 * b, P[P_T])\n    return b * 0.5\n")
+    assert sorted(_numeric_literals(k, vector_layout=True)) == [(5, 0.92), (6, 0.5)]
+    assert {(1, 41), (2, 12), (4, 0.5)} <= set(_numeric_literals(k))    # the skips are the kernel's only

@@ -101,7 +101,29 @@ P_T_RING_CORR = _S + 147  # ring correction [proto][27] (RCCL, multi-node) (81 e
 P_AP_NCH_LL4 = _S + 228  # channels of the all-pairs LL kernel up to P_AP_LL4 [-]
 P_AP_NCH = _S + 229  # channels of the all-pairs kernels above P_AP_LL4 [-]
 P_NETOVH_SIMPLE = _S + 230  # factor on P_NETOVH for the Simple protocol in a ring step [-]
-P_SIZE = _S + 231
+# NCCL tuner refinements of a pair's bus bandwidth (ncclTopoTuneModel) and of its predicted
+# time (ncclTopoGetAlgoTime): data/network_physics.csv, rows nccl_tuner_*
+P_T_RING_LL = _S + 231  # ring/LL: factor on the bus bandwidth before the llMaxBw cap [-]
+P_T_RING_LL128 = _S + 232  # ring/LL128: factor before the per-channel cap [-]
+P_T_TREE_AR = _S + 233  # tree all-reduce: factor before the per-channel cap [-]
+P_T_TREE_LL_DIV = _S + 234  # tree/LL: divisor before the llMaxBw cap [-]
+P_T_TREE_LL128_1N = _S + 235  # tree/LL128 on one node: factor [-]
+P_T_TREE_LL128_MN = _S + 236  # tree/LL128 across nodes: factor [-]
+P_T_PAT = _S + 237  # PAT: factor [-]
+P_T_CND_AR = _S + 238  # CollNet Direct all-reduce: factor [-]
+P_T_CND_INTER = _S + 239  # CollNet Direct all-gather/reduce-scatter: factor on the inter-node bandwidth [-]
+P_T_PLATEAU_MIN = _S + 240  # ring/Simple plateau latency factor from this many bytes per rank and channel [B]
+P_T_TREE_CORR_LOG_END = _S + 241  # NCCL applies the tree correction below this size bucket [-]
+P_T_BUCKET_BYTES = _S + 242  # unit of the tuner's size buckets: bucket = floor(log2(size / this)) [B]
+# the cost model's tree chunking (enqueue.cc)
+P_TREE_CHUNKS_PER_LEVEL = _S + 243  # chunks a channel needs per level of tree depth before halving [-]
+P_SIZE = _S + 244
+# entries of the vector parameters (the others are one entry each)
+N_CORR_BUCKETS = 27  # power-of-two size buckets of the tuner correction tables (RCCL's width; NCCL's padded)
+VECTOR_LENGTHS = {"BASE": 3 * N_TABLE_ALGOS, "HWI": 3 * N_TABLE_ALGOS, "HWN": 3 * N_TABLE_ALGOS, "WIRE": 3,
+                  "T_LLMAX": 3, "T_CH_RLL128": 3, "T_CH_TLL128": 3, "T_CH_TREE": 3, "T_CH_NVLSTREE": 3,
+                  "T_NET": 2 * 3, "T_RATIO": 2 * 2 * 3, "T_LL_MAX": 3, "T_TREE_CORR": 3 * N_CORR_BUCKETS,
+                  "T_RING_CORR": 3 * N_CORR_BUCKETS}
 
 
 # ---------------------------------------------------------------------------------------
@@ -360,8 +382,9 @@ def collective_cost(op, algo, proto, size, n, k, P):
             if algo == ALG_TREE:
                 chunk = P[P_STEP_BYTES] if proto == PROTO_SIMPLE else P[P_LL_STEP_BYTES]
                 depth = (k - 1) + _flog2(N)
-                while size / (nch * chunk) < 4.0 * depth and chunk > P[P_TREE_MIN_CHUNK]:
-                    chunk *= 0.5
+                per_level = P[P_TREE_CHUNKS_PER_LEVEL]
+                while size / (nch * chunk) < per_level * depth and chunk > P[P_TREE_MIN_CHUNK]:
+                    chunk /= 2
                 nchunks = size / (nch * chunk)
                 if nchunks > 1.0:
                     t_c = chunk / ch_Bps
@@ -514,22 +537,23 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
     bus = nch * bw
     if nccl:
         if algo == ALG_RING and proto == PROTO_LL:
-            bus = min(P[P_T_LLMAX + idx], 0.5 * bus)
+            bus = min(P[P_T_LLMAX + idx], P[P_T_RING_LL] * bus)
         if algo == ALG_RING and proto == PROTO_LL128:
-            bus = min(0.92 * bus, nch * P[P_T_CH_RLL128 + idx])
+            bus = min(P[P_T_RING_LL128] * bus, nch * P[P_T_CH_RLL128 + idx])
         if algo == ALG_TREE and op == OP_ALL_REDUCE:
-            bus = min(0.92 * bus, nch * P[P_T_CH_TREE + idx])
+            bus = min(P[P_T_TREE_AR] * bus, nch * P[P_T_CH_TREE + idx])
         if algo == ALG_TREE and proto == PROTO_LL:
-            bus = min(bus / 3.8, P[P_T_LLMAX + idx])
+            bus = min(bus / P[P_T_TREE_LL_DIV], P[P_T_LLMAX + idx])
         if algo == ALG_TREE and proto == PROTO_LL128:
-            bus = min(bus * (7.0 / 9.0 if N == 1 else 120.0 / 128.0), nch * P[P_T_CH_TLL128 + idx])
+            f = P[P_T_TREE_LL128_1N] if N == 1 else P[P_T_TREE_LL128_MN]
+            bus = min(bus * f, nch * P[P_T_CH_TLL128 + idx])
         if algo == ALG_PAT:
-            bus *= 0.75
+            bus *= P[P_T_PAT]
         if algo == ALG_COLLNET_DIRECT:
             if op == OP_ALL_REDUCE:
-                bus *= 0.85
+                bus *= P[P_T_CND_AR]
             else:
-                bus = k * min(b_intra, 0.9 * b_inter)
+                bus = k * min(b_intra, P[P_T_CND_INTER] * b_inter)
     else:
         j = 0 if algo == ALG_RING else 1
         r = P[P_T_RATIO + (0 if N <= 2 else 6) + 3 * j + proto]
@@ -540,21 +564,21 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
         if algo == ALG_RING or algo == ALG_NVLS or algo == ALG_NVLSTREE:
             bus *= n / nsteps
         else:
-            bus *= 0.5
+            bus /= 2  # tree all-reduce: a reduce and a broadcast
     lat = latency(op, algo, proto, n, k, P, np.int64(-1))  # typed, not a literal: one compile
-    log_size = _flog2(int(size) >> 6)
+    log_size = _flog2(int(size) // int(P[P_T_BUCKET_BYTES]))
     if log_size >= 0:
-        li = log_size if log_size < 27 else 26
+        li = log_size if log_size < N_CORR_BUCKETS else N_CORR_BUCKETS - 1
         if algo == ALG_TREE and op == OP_ALL_REDUCE:
             if nccl:
-                if log_size < 23:
-                    bus *= P[P_T_TREE_CORR + 27 * proto + li]
+                if log_size < P[P_T_TREE_CORR_LOG_END]:
+                    bus *= P[P_T_TREE_CORR + N_CORR_BUCKETS * proto + li]
             else:
-                bus *= P[P_T_TREE_CORR + 27 * proto + li]
+                bus *= P[P_T_TREE_CORR + N_CORR_BUCKETS * proto + li]
         if algo == ALG_RING and multi and not nccl:
-            bus *= P[P_T_RING_CORR + 27 * proto + li]
+            bus *= P[P_T_RING_CORR + N_CORR_BUCKETS * proto + li]
     if nccl and algo == ALG_RING and proto == PROTO_SIMPLE and multi and op == OP_ALL_REDUCE \
-            and size / (nch * n) >= 64.0:
+            and size / (nch * n) >= P[P_T_PLATEAU_MIN]:
         lat *= P[P_T_PLATEAU]
     if bus <= 0.0:
         return np.inf

@@ -5,8 +5,11 @@ chunking), ``device.h`` (protocol line formats) and the physical model of
 :mod:`infra_lab.collectives`.
 
 It works on named parameters (``CollectiveParams.named()``: a dict keyed by the kernel's
-index names without ``P_``), describes each algorithm as a small record of which ops it
-serves and how its latency and data volume are counted, and uses only ``math``. The tests
+index names without ``P_``) for the hardware and the library tables, and reads the tuner's
+and the tree chunking's library constants by their row names through the public
+:func:`infra_lab.collectives.physics_constants` (data/network_physics.csv), not from the
+kernel's vector; it describes each algorithm as a small record of which ops it serves and
+how its latency and data volume are counted, and otherwise uses only ``math``. The tests
 compare it with the kernel over random cases; agreement checks the kernel's index
 arithmetic and control flow against an independent statement of the model.
 """
@@ -28,18 +31,25 @@ def _vec(p: dict, name: str, i: int) -> float:
 
 
 def named_vector(named: dict, array) -> dict:
-    """Expand CollectiveParams.named() with every vector entry as 'NAME+i'."""
+    """Expand CollectiveParams.named() with every vector entry as 'NAME+i' (and the width of
+    the correction tables as 'CORR_BUCKETS')."""
     from . import collectives as K
 
     out = dict(named)
-    vectors = {"BASE": 21, "HWI": 21, "HWN": 21, "WIRE": 3, "T_LLMAX": 3, "T_CH_RLL128": 3,
-               "T_CH_TLL128": 3, "T_CH_TREE": 3, "T_CH_NVLSTREE": 3, "T_NET": 6, "T_RATIO": 12,
-               "T_LL_MAX": 3, "T_TREE_CORR": 81, "T_RING_CORR": 81}
-    for name, n in vectors.items():
+    for name, n in K.VECTOR_LENGTHS.items():
         off = getattr(K, f"P_{name}")
         for i in range(n):
             out[f"{name}+{i}"] = float(array[off + i])
+    out["CORR_BUCKETS"] = K.N_CORR_BUCKETS
     return out
+
+
+def _constants() -> dict:
+    """The libraries' tuner and chunking constants by row name (data/network_physics.csv),
+    through the public catalog function rather than the kernel's vector."""
+    from ..collectives import physics_constants
+
+    return physics_constants()
 
 
 def _latency_table(p, table, algo, proto):
@@ -188,7 +198,8 @@ def cost_s(p, op, algo, proto, size, n, k) -> float:
             if algo == "tree":
                 chunk = p["STEP_BYTES"] if proto == "Simple" else p["LL_STEP_BYTES"]
                 depth = (k - 1) + _log2_floor(nodes)
-                while size / (channels * chunk) < 4 * depth and chunk > p["TREE_MIN_CHUNK"]:
+                per_level = _constants()["tree_chunks_per_depth_level"]
+                while size / (channels * chunk) < per_level * depth and chunk > p["TREE_MIN_CHUNK"]:
                     chunk /= 2
                 count = size / (channels * chunk)
                 if count > 1:
@@ -281,22 +292,25 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
         if algo == "nvlstree":
             bw = min(bw, _vec(p, "T_CH_NVLSTREE", col))
     bus = ch * bw
+    c = _constants()
     if nccl:
         if algo == "ring" and proto == "LL":
-            bus = min(_vec(p, "T_LLMAX", col), bus / 2)
+            bus = min(_vec(p, "T_LLMAX", col), bus * c["nccl_tuner_ring_ll_factor"])
         elif algo == "ring" and proto == "LL128":
-            bus = min(bus * 0.92, ch * _vec(p, "T_CH_RLL128", col))
+            bus = min(bus * c["nccl_tuner_ring_ll128_factor"], ch * _vec(p, "T_CH_RLL128", col))
         if algo == "tree":
             if op == "all_reduce":
-                bus = min(bus * 0.92, ch * _vec(p, "T_CH_TREE", col))
+                bus = min(bus * c["nccl_tuner_tree_allreduce_factor"], ch * _vec(p, "T_CH_TREE", col))
             if proto == "LL":
-                bus = min(bus / 3.8, _vec(p, "T_LLMAX", col))
+                bus = min(bus / c["nccl_tuner_tree_ll_divisor"], _vec(p, "T_LLMAX", col))
             elif proto == "LL128":
-                bus = min(bus * (7 / 9 if nodes == 1 else 120 / 128), ch * _vec(p, "T_CH_TLL128", col))
+                f = c["nccl_tuner_tree_ll128_factor_" + ("one_node" if nodes == 1 else "multi_node")]
+                bus = min(bus * f, ch * _vec(p, "T_CH_TLL128", col))
         if algo == "pat":
-            bus *= 0.75
+            bus *= c["nccl_tuner_pat_factor"]
         if algo == "collnet_direct":
-            bus = bus * 0.85 if op == "all_reduce" else k * min(per_intra, 0.9 * per_inter)
+            bus = bus * c["nccl_tuner_collnet_direct_allreduce_factor"] if op == "all_reduce" \
+                else k * min(per_intra, c["nccl_tuner_collnet_direct_inter_factor"] * per_inter)
     else:
         row = 0 if nodes <= 2 else 6
         bus *= _vec(p, "T_RATIO", row + 3 * ("ring", "tree").index("ring" if algo == "ring" else "tree")
@@ -307,18 +321,20 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
         if not (algo != "ring" and op in ("all_gather", "reduce_scatter")):
             bus *= n / steps
     elif op not in ("all_gather", "reduce_scatter"):
-        bus *= 0.5
+        bus /= 2  # a tree all-reduce is a reduce and a broadcast
     lat = latency_s(p, op, algo, proto, n, k, tuner=True)
-    log_size = _log2_floor(int(size) >> 6) if int(size) >> 6 >= 1 else -1
+    buckets = int(size) // int(c["tuner_size_bucket_bytes"])
+    log_size = _log2_floor(buckets) if buckets >= 1 else -1
     if log_size >= 0:
-        idx = min(log_size, 26)
-        corr_index = 27 * PROTOS.index(proto) + idx
-        if algo == "tree" and op == "all_reduce" and (not nccl or log_size < 23):
+        width = p["CORR_BUCKETS"]
+        corr_index = width * PROTOS.index(proto) + min(log_size, width - 1)
+        nccl_tree_bucket = log_size < c["nccl_tree_correction_log_size_end"]
+        if algo == "tree" and op == "all_reduce" and (not nccl or nccl_tree_bucket):
             bus *= _vec(p, "T_TREE_CORR", corr_index)
         if algo == "ring" and nodes > 1 and not nccl:
             bus *= _vec(p, "T_RING_CORR", corr_index)
     if nccl and algo == "ring" and proto == "Simple" and nodes > 1 and op == "all_reduce" \
-            and size / (ch * n) >= 64:
+            and size / (ch * n) >= c["nccl_ring_simple_plateau_min_bytes"]:
         lat *= p["T_PLATEAU"]
     if bus <= 0:
         return math.inf
