@@ -278,6 +278,59 @@ def test_economics_code_types_no_quantity_that_belongs_in_data():
     assert not bad, f"numbers typed into the economics code (move them to data/ or review them): {bad}"
 
 
+# the serving model's code: engine defaults and caps, byte widths of formats, memory fractions
+# are rows of data/stacks.csv or data/serving/ (a KV byte width, trtllm-bench's 0.95 KV fraction
+# and its 4096 / 32768 caps were typed); the kernel receives them through its parameter vectors
+SERVING_CODE = sorted((PACKAGE / "serving").glob("*.py")) + [PACKAGE / "_kernels" / "serving.py"]
+_FLAG = "threshold of a 0/1 flag carried as a float (> 0.5 is true)"
+_HALF = "one half: a midpoint (bisection, mean wait of half a cycle / half a burst) or rounding to nearest"
+_LAYOUT = "size of a kernel array layout (the count of its named K_/M_/H_/O_/B_ slots)"
+_MEMO = "memo-key packing (CACHE_BITS layout: field widths and shifts)"
+_HASH = "memo hash mixing constant / shift (_memo_slot)"
+_FIT = "calibration search range or start of the fitted stack factors (fitted on train rows only)"
+_GRID = "default concurrency grid of serve_search [requests] (an argument default the caller overrides)"
+# literals reviewed as not quantities: (file, value) -> why
+SERVING_REVIEWED_LITERALS = {
+    ("agent.py", 30.0): "argument default: the reader's interactivity target of class_comparison [tokens/s per user]",
+    ("costs.py", 3600.0): "seconds per hour (unit conversion of a $/GPU-hour price)",
+    ("core.py", 0.5): _HALF + "; " + _FLAG,
+    ("reference.py", 0.5): _HALF + "; " + _FLAG,
+    ("search.py", 0.5): _FLAG,
+    ("search.py", 2000000): "MAX_SEARCH_CONFIGURATIONS: array-size guard of one serve_search call",
+    ("search.py", 16): _GRID, ("search.py", 32): _GRID, ("search.py", 64): _GRID,
+    ("search.py", 128): _GRID, ("search.py", 256): _GRID, ("search.py", 512): _GRID, ("search.py", 1024): _GRID,
+    ("published.py", 0.5): _FLAG + "; the calibration loss weight of TTFT and e2e (half that of throughput/TPOT)",
+    ("published.py", 15.0): "VALIDATION_BOUNDS: acceptance bound of the test split [% error]",
+    ("published.py", 40.0): "VALIDATION_BOUNDS: acceptance bound of the test split [% error]",
+    ("published.py", 30.0): "VALIDATION_BOUNDS: acceptance bound of the test split [% error]",
+    ("published.py", 0.3): _FIT, ("published.py", 0.2): _FIT, ("published.py", 0.0005): _FIT,
+    ("published.py", 0.002): _FIT, ("published.py", 0.7): "pattern-search first step [log units]",
+    ("published.py", 0.02): "pattern-search smallest step [log units]",
+    ("serving.py", 0.5): _HALF + "; " + _FLAG,
+    ("serving.py", 9): _LAYOUT, ("serving.py", 19): _LAYOUT, ("serving.py", 23): _LAYOUT,
+    ("serving.py", 27): _LAYOUT, ("serving.py", 13): _LAYOUT, ("serving.py", 16): _LAYOUT,
+    ("serving.py", 14): "CACHE_BITS: memo slots per thread (2**14)",
+    ("serving.py", 29): _HASH, ("serving.py", 32): _HASH, ("serving.py", 1000003): _HASH,
+    ("serving.py", 30): _MEMO, ("serving.py", 1024): _MEMO, ("serving.py", 8192): _MEMO, ("serving.py", 65536): _MEMO,
+}
+
+
+def test_serving_code_types_no_quantity_that_belongs_in_data():
+    """The serving model reads engine defaults and caps (stacks.csv), trtllm-bench's sizing
+    constants and other serving defaults (data/serving/parameters.csv) and the bytes of number
+    formats (data/serving/number_formats.csv) from data/ with a source URL; a number typed into
+    serving/*.py or _kernels/serving.py fails here with its file and line unless it is a formula's
+    small integer, a unit conversion, a tolerance, an argument bound, or one of
+    SERVING_REVIEWED_LITERALS."""
+    assert len(SERVING_CODE) > 3
+    bad = []
+    for path in SERVING_CODE:
+        for line, v in _numeric_literals(path):
+            if (path.name, v) not in SERVING_REVIEWED_LITERALS:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    assert not bad, f"numbers typed into the serving code (move them to data/ or review them): {bad}"
+
+
 # the memory code: byte widths are rows of the number-format table (catalog.format_bytes), the
 # Korthikanti et al. figures and run configurations rows of data/measurements/, default clusters
 # the shipped scenario's, never a literal (12/8 B/param, 45.56 GiB, seq_len 2048 and a 128 x 8

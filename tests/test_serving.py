@@ -784,6 +784,50 @@ def test_trtllm_bench_engine_settings_follow_its_tuning_heuristic():
     assert over["max_num_seqs"] == 896 and sc.serving.chunk_tokens == 2048  # the published flags
 
 
+def test_trtllm_bench_constants_are_data_rows_the_heuristic_reads(monkeypatch):
+    """The tool's caps, floors and rounding ladders are rows of data/serving/parameters.csv citing
+    tuning.py at a commit, and the heuristic reads them: a smaller request cap lowers the batch
+    of the B200 case above (1778 requests -> cap 1024 -> 1024, tokens 2048), a larger batch floor
+    raises the H100 case's 64, and a KV fraction of 0.5 shrinks the B200 batch (936 requests ->
+    1024 on the 128-step rung)."""
+    t = pl.read_csv(il.catalog.DATA_DIR / "serving" / "parameters.csv")
+    rows = t.filter(pl.col("parameter").str.starts_with("trtllm_bench_"))
+    assert rows.height == 15 and set(rows["basis"]) == {"library constant", "assumption"}
+    assert rows.filter(pl.col("basis") == "assumption")["parameter"].to_list() == ["trtllm_bench_kv_cache_fraction"]
+    assert rows["source_url"].str.contains("TensorRT-LLM/blob/[0-9a-f]{40}/tensorrt_llm/bench/build/tuning.py").all()
+    assert serving.parameter("trtllm_bench_kv_cache_fraction") == 0.95
+    spec = il.models.get("llama3.3-70b")
+    from infra_lab.serving import core
+
+    real = dict(core._parameters())
+    for name, value, (acc, isl, osl, wb), want in (
+            ("trtllm_bench_max_requests", 1024.0, ("B200", 128, 128, 0.5), (1024, 2048)),
+            ("trtllm_bench_batch_floor", 96.0, ("H100-SXM", 1000, 1000, 1.0), (96, 2048)),
+            ("trtllm_bench_kv_cache_fraction", 0.5, ("B200", 128, 128, 0.5), (1024, 2048))):
+        monkeypatch.setattr(core, "_parameters", lambda patched=dict(real, **{name: value}): patched)
+        assert serving.trtllm_bench_settings(spec, acc, 1, 1, isl, osl, wb, 2.0) == want, name
+
+
+def test_kv_bytes_per_element_come_in_through_the_hardware_vector():
+    """The kernel's KV-cache bytes per element are H_KV_BYTES_BF16 / H_KV_BYTES_FP8, filled from
+    the number-format table (2 and 1 bytes): doubling the BF16 entry doubles the KV cache a
+    running request holds (same batch, not KV-limited)."""
+    from infra_lab._kernels import serving as K
+
+    sc = il.Scenario.from_dict(_CASES["dense-fp8-tp8"])
+    p = il.stacks.params(sc.stack)
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp])
+    assert inp.H[K.H_KV_BYTES_BF16] == il.catalog.format_bytes("bf16") == 2.0
+    assert inp.H[K.H_KV_BYTES_FP8] == il.catalog.format_bytes("fp8") == 1.0
+    row = serving._cfg_row(sc.serving, 8.0)[None, :]
+    assert sc.serving.kv_precision == "bf16"
+    base = serving._run(row, inp)[0]
+    inp.H[K.H_KV_BYTES_BF16] = 4.0
+    wide = serving._run(row, inp)[0]
+    assert base[K.O_KV_LIMITED] == wide[K.O_KV_LIMITED] == 0.0
+    assert wide[K.O_KV_GPU] == pytest.approx(2.0 * base[K.O_KV_GPU], rel=1e-12)
+
+
 def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
     """The shipped factors are fitted (basis 'fitted') and fit the train split better than the
     starting assumptions (gemm = memory scale 1, step overhead 2 ms, no per-request step overhead)."""

@@ -79,8 +79,10 @@ N_M = 23
 (H_PEAK_BF16, H_PEAK_FP8, H_PEAK_FP4, H_HBM_BYTES, H_BW_EFF, H_DOMAIN, H_FP4_BYTES,
  H_GEMM_SCALE, H_MEM_SCALE, H_ATT_EFF_PRE, H_ATT_EFF_DEC, H_COMM_SCALE, H_STEP_OVH,
  H_LAYER_OVH, H_MIXED, H_CHUNK, H_MEM_UTIL, H_DISPATCH_B, H_MAX_SEQS, H_MIN_ROWS,
- H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK, H_KFIX, H_CHUNK_DP) = range(25)
-N_H = 25
+ H_REQ_OVH, H_SEQ_OVH, H_BW_PEAK, H_KFIX, H_CHUNK_DP, H_KV_BYTES_BF16, H_KV_BYTES_FP8) = range(27)
+N_H = 27
+# H_KV_BYTES_BF16, H_KV_BYTES_FP8: bytes per KV-cache element of each K_KVPREC code (0 bf16, 1
+# fp8), from the number-format table (catalog.format_bytes)
 
 # ---------------------------------------------------------------------------------------
 # outputs: results then the breakdown of an average cycle [s]
@@ -744,7 +746,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
         # ---- memory per GPU: the weights, and the KV cache of the requests that fit beside them
         weights = _weights_per_gpu(M, tp, pp, ep, etp, mtpk, mprec, main, draft)
         lw_dec, span = _attention_spans(wins, n_in, n_in + n_out / 2.0)
-        kvb = 2.0 if row[K_KVPREC] < 0.5 else 1.0
+        kvb = H[H_KV_BYTES_BF16] if row[K_KVPREC] < 0.5 else H[H_KV_BYTES_FP8]
         shard = 1.0 if M[M_MLA] > 0.0 else min(float(tp), M[M_KV_HEADS])
         kv_req = lw_dec * S.kv_el * kvb / shard / pp  # one request, one GPU [B]
         B = C / dp

@@ -38,7 +38,7 @@ _KVPREC = ("bf16", "fp8")
 _PARAM_SCHEMA = {
     "parameter": Col("str", required=True), "value": Col("float", required=True),
     "unit": Col("str", required=True),
-    "basis": Col("str", required=True, choices=("measured", "derived", "fitted", "assumption")),
+    "basis": Col("str", required=True, choices=("measured", "library constant", "derived", "fitted", "assumption")),
 }
 
 
@@ -300,6 +300,8 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_SEQ_OVH] = params["seq_overhead_s"]
     H[K.H_BW_PEAK] = acc.hbm_bw_Bps
     H[K.H_KFIX] = params["kernel_fixed_scale"] * compute.kernel_fixed_s(acc.name)
+    H[K.H_KV_BYTES_BF16] = memory.format_bytes("bf16")  # KV-cache bytes per element (number-format table)
+    H[K.H_KV_BYTES_FP8] = memory.format_bytes("fp8")
 
     tps = sorted(set(int(t) for t in tps))
     etps = sorted(set(int(t) for t in etps))

@@ -18,7 +18,7 @@ from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, unknown
 from ..scenario import Scenario
-from .core import _WPREC, serve
+from .core import _WPREC, parameter, serve
 
 VALIDATION_BOUNDS = {
     "output_tokens_per_s_per_gpu": {"median": 15.0, "worst": 40.0},
@@ -153,37 +153,53 @@ def row_stack(row: dict) -> str | None:
 
 
 def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens: float, output_tokens: float,
-                          weight_bytes: float, kv_bytes: float, kv_fraction: float = 0.95) -> tuple[int, int]:
+                          weight_bytes: float, kv_bytes: float, kv_fraction: float | None = None) -> tuple[int, int]:
     """(max_batch_size, max_num_tokens) that ``trtllm-bench throughput`` sets when the command
     gives neither: TensorRT-LLM's ``tensorrt_llm/bench/build/tuning.py`` (``calc_engine_setting``
     and ``finetune_setting``), written out here.
 
     KV room = kv_fraction · (device memory × tp·pp − parameters × weight bytes) [GiB] (device memory:
-    the driver-reported total, catalog ``memory_capacity_bytes``); requests
-    it holds at the full ISL+OSL length (2 · attention layers · max(tp, kv heads) · head size ·
-    kv bytes per token); raw batch = min(requests, 4096)/pp rounded up (to 32 below 256 with a
-    minimum of 64, to 128 below 1024, else to 256); raw tokens = raw batch · (1 + ISL/OSL)
-    capped at 32768, rounded up (to 256 with a minimum of 2048 below 4096, to 512 below 8192,
-    else to 1024). https://github.com/NVIDIA/TensorRT-LLM/blob/main/tensorrt_llm/bench/build/tuning.py
+    the driver-reported total, catalog ``memory_capacity_bytes``; kv_fraction None: the tool's
+    default, serving parameter ``trtllm_bench_kv_cache_fraction``); requests it holds at the full
+    ISL+OSL length (2 · attention layers · max(tp, kv heads) · head size · kv bytes per token);
+    raw batch = min(requests, request cap)/pp rounded up on the batch ladder; raw tokens = raw
+    batch · (1 + ISL/OSL) capped at the token cap, rounded up on the token ladder. The caps,
+    floors and ladders (the tool's constants) are the ``trtllm_bench_*`` rows of
+    data/serving/parameters.csv, each citing
+    https://github.com/NVIDIA/TensorRT-LLM/blob/04cba882084a25665e7f80f5bda71b35b9790b6f/tensorrt_llm/bench/build/tuning.py
     """
+    par = parameter
+    if kv_fraction is None:
+        kv_fraction = par("trtllm_bench_kv_cache_fraction")
     acc = catalog.accelerator(accelerator)
     gib = 1024.0**3
     per_token = 2 * len(spec.attention_windows()) * max(tp, spec.kv_heads) * spec.head_dim * kv_bytes / gib
     engine = spec.params_total * weight_bytes / gib
     room = (acc.memory_capacity_bytes / gib * tp * pp - engine) * kv_fraction
     requests = room / (per_token * (input_tokens + output_tokens))
-    raw_bs = min(requests, 4096) / pp
-    raw_tok = min(raw_bs * (1 + input_tokens / output_tokens), 32768)
-    bs = _stepped_ceil(raw_bs, 64, ((256, 32), (1024, 128), (math.inf, 256)))
-    tok = _stepped_ceil(raw_tok, 2048, ((4096, 256), (8192, 512), (math.inf, 1024)))
+    raw_bs = min(requests, par("trtllm_bench_max_requests")) / pp
+    raw_tok = min(raw_bs * (1 + input_tokens / output_tokens), par("trtllm_bench_max_tokens"))
+    bs = _stepped_ceil(raw_bs, *_ladder("batch"))
+    tok = _stepped_ceil(raw_tok, *_ladder("tokens"))
     return int(bs), int(tok)
 
 
-def _stepped_ceil(x: float, floor: int, ladder: tuple[tuple[float, int], ...]) -> int:
+def _ladder(kind: str) -> tuple[float, tuple[tuple[float, float], ...]]:
+    """trtllm-bench's rounding of its ``kind`` ("batch" or "tokens") heuristic: the floor and
+    the (below, step) rungs, from the ``trtllm_bench_{kind}_*`` serving parameters (the last
+    rung's step applies at and above the mid rung's bound)."""
+    par = parameter
+    pre = f"trtllm_bench_{kind}"
+    return par(f"{pre}_floor"), ((par(f"{pre}_below_small"), par(f"{pre}_step_small")),
+                                 (par(f"{pre}_below_mid"), par(f"{pre}_step_mid")),
+                                 (math.inf, par(f"{pre}_step_large")))
+
+
+def _stepped_ceil(x: float, floor: float, ladder: tuple[tuple[float, float], ...]) -> int:
     """``x`` rounded up to the step of the first ``(below, step)`` rung with ``x < below``, at
     least ``floor`` (trtllm-bench's rounding of its batch-size and token heuristics)."""
     step = next(st for below, st in ladder if x < below)
-    return max(floor, step * math.ceil(x / step))
+    return int(max(floor, step * math.ceil(x / step)))
 
 
 def _fixed_lengths(row: dict) -> bool:
@@ -242,11 +258,13 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     chunk = _flag(args, "--max-num-batched-tokens", "--max_num_tokens", "--chunked-prefill-size")
     if row["engine"] == "trt-llm" and "trtllm-bench" in args and not mns and spec.attention != "mla":
         # trtllm-bench sizes the engine itself from the dataset's lengths and the KV room
-        wb = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}[wp]
-        frac = _flag(args, "kv_cache_free_gpu_mem_fraction") or 0.95
+        # bytes per element as trtllm-bench counts them (tuning.py BYTES_PER_ELEM: bf16 2, fp8 1,
+        # NVFP4 0.5, scales left out): the number-format table's bare element bytes
+        wb = catalog.format_bytes(wp, scales=False)
+        frac = _flag(args, "kv_cache_free_gpu_mem_fraction") or None
         bs, tok = trtllm_bench_settings(spec, acc.name, int(row["tp"] or gpus), int(row["pp"] or 1),
                                         float(row["input_tokens"]), float(row["output_tokens"]), wb,
-                                        1.0 if kv == "fp8" else 2.0, frac)
+                                        catalog.format_bytes(kv, scales=False), frac)
         over["max_num_seqs"] = float(bs)
         chunk = chunk or float(tok)
     sv: dict[str, Any] = {
@@ -283,12 +301,12 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     elif mode == "offline_throughput" or (mode == "online_request_rate" and rate == "inf"):
         # every prompt queued at once: the running batch is the engine's cap or the KV limit;
         # one wave of all N prompts, whose prefills queue behind each other (mean TTFT)
-        sv["concurrency"] = int(n_prompts or mns or 4096)
+        sv["concurrency"] = int(n_prompts or mns or parameter("unpublished_queued_requests"))
         if n_prompts:
             sv["num_prompts"] = n_prompts
     elif mode == "online_request_rate":
         sv["request_rate_rps"] = float(rate)
-        sv["concurrency"] = int(n_prompts or 4096)
+        sv["concurrency"] = int(n_prompts or parameter("unpublished_queued_requests"))
     else:  # online_concurrency, offline_concurrency
         sv["concurrency"] = int(round(row["concurrency"]))
         if n_prompts and n_prompts >= sv["concurrency"]:

@@ -63,7 +63,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         mcprec = macprec = sv.mtp_precision if sv.mtp_precision in acc.peak_flops else "bf16"
         mabytes = mbytes
         mebytes = expert_bytes(mbytes)
-    kvb = {"bf16": 2.0, "fp8": 1.0}[sv.kv_precision]
+    kvb = memory.format_bytes(sv.kv_precision)  # KV-cache bytes per element (number-format table)
     bw = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
     # every GEMM / attention kernel pays the compute model's fixed GPU time per kernel, x the stack's scale
     kfix = p["kernel_fixed_scale"] * compute.kernel_fixed_s(acc.name)
