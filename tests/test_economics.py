@@ -1114,6 +1114,30 @@ def test_deal_pnl_refuses_nodes_that_do_not_divide_the_gpus(n_gpus, nodes):
     E.deal_pnl(1e5, n_gpus=1024, nodes=128, n=10)
 
 
+def test_deal_pnl_derives_nodes_from_the_accelerators_gpus_per_node():
+    """deal_pnl(n_gpus=2048) without nodes priced the reference scenario's 128 nodes (16 GPUs a
+    node: half the DPUs); nodes now default to n_gpus / the accelerator's GPUs per node
+    (data/network_platforms.csv node_gpus), and nodes alone give nodes x that many GPUs."""
+    per = il.fabric.platform("MI300X")["node_gpus"]
+    fx = {"dpus_per_node": 1.0, "dpu_usd": 1000.0, "amd_asp_usd_per_gpu": 10_000.0}
+    d = E.deal_pnl(1e5, n_gpus=2048, n=10, overrides=fx)
+    assert d.line("AMD", "DPU revenue").p50 == pytest.approx(2048 // per * 1000.0)
+    assert d.table.equals(E.deal_pnl(1e5, n_gpus=2048, nodes=2048 // per, n=10, overrides=fx).table)
+    d = E.deal_pnl(1e5, nodes=64, n=10, overrides=fx)
+    assert d.line("AMD", "GPU revenue").p50 == pytest.approx(64 * per * 10_000.0)
+    assert d.line("AMD", "DPU revenue").p50 == pytest.approx(64 * 1000.0)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_gpus": 2048, "nodes": 128}, r"n_gpus = 2,048 and nodes = 128: 16 GPUs per node, but a MI300X node holds "
+                                     r"at most 8 .*allowed nodes: a divisor of 2,048 from 256 up"),
+    ({"n_gpus": 1020}, r"n_gpus = 1,020: not a whole number of MI300X nodes of 8 GPUs .*e\.g\. 1,016 or 1,024"),
+])
+def test_deal_pnl_refuses_more_gpus_per_node_than_a_node_holds(kw, match):
+    with pytest.raises(ValidationError, match=match):
+        E.deal_pnl(1e5, n=10, **kw)
+
+
 @pytest.mark.parametrize("func, match", [
     (lambda **v: float("nan"), r"^func returned nan at the base values: expected a finite number"),
     (lambda **v: math.inf if v["utilization"] >= 0.99 else 1.0, r"^func returned inf at utilization = 1 \(its high\)"),
@@ -1170,3 +1194,43 @@ def test_defaults_are_read_from_the_scenario_and_the_parameter_table():
     radix = int(il.fabric.constant("switch_radix_ports"))
     assert E.network_capex_per_gpu(hardware=sc) == E.network_capex_per_gpu(hardware=sc, radix=radix)
     assert E.network_capex_per_gpu(hardware=sc) != E.network_capex_per_gpu(hardware=sc, radix=2 * radix)
+
+
+def test_training_throughput_takes_its_nic_from_the_catalog_only():
+    """compare.DEFAULT_NIC (a third NIC table, by vendor) gave a part without a row in
+    data/default_nics.csv a guessed NIC (A100: ConnectX-7); catalog.default_nic is the one owner
+    and such a part is refused, naming the file and nics=, unless the caller gives its NIC."""
+    assert not hasattr(E, "DEFAULT_NIC") and not hasattr(E.compare, "DEFAULT_NIC")
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    t = E.training_throughput(sc, ["B300", "MI300X"])
+    assert t["nic"].to_list() == [il.catalog.default_nic("B300"), il.catalog.default_nic("MI300X")]
+    with pytest.raises(ValidationError, match=r"default_nics\.csv has no default NIC for A100-SXM-80GB; pass nics="):
+        E.training_throughput(sc, ["A100-SXM-80GB"])
+    t = E.training_throughput(sc, ["A100-SXM-80GB"], nics={"A100-SXM-80GB": "ConnectX-7-NDR"})
+    assert t["nic"][0] == "ConnectX-7-NDR"
+
+
+def test_network_capex_optics_follow_the_fabrics_cables():
+    """network_capex_per_gpu(hardware=...) took switch ports from fabric.switch_counts but charged
+    the flat optics_per_gpu (4 transceivers per GPU) even for one node, which has no switch and no
+    cable (5,300 USD per GPU: NIC + 4 x 700). Optics now follow fabric.link_counts, scaled from
+    the reference fabric the parameter describes; the reference cluster does not move."""
+    d = E.defaults("MI300X")
+    one = {"accelerator": "MI300X", "nodes": 1, "nic": "Pollara-400", "fabric": "rails-only"}
+    assert il.fabric.switch_counts(one)["total"] == il.fabric.link_counts(one)["total"] == 0
+    assert E.network_capex_per_gpu(hardware=one) == pytest.approx(d["nic_usd"])
+    ref = il.load_scenario(E.REFERENCE_SCENARIO).hardware
+    per_cable = d["optics_per_gpu"] * ref.world_size / il.fabric.link_counts(ref)["total"]
+    for hw in (ref, {"accelerator": "MI300X", "nodes": 1024, "nic": "Pollara-400", "fabric": "rail-optimized"},
+               {"accelerator": "MI300X", "nodes": 2, "nic": "Pollara-400", "fabric": "fat-tree"}):
+        h = il.fabric.hardware_config(hw)
+        ports = il.fabric.switch_counts(h)["total"] * il.fabric.constant("switch_radix_ports") / h.world_size
+        optics = per_cable * il.fabric.link_counts(h)["total"] / h.world_size
+        assert E.network_capex_per_gpu(hardware=h) == pytest.approx(
+            d["nic_usd"] + ports * d["switch_port_usd"] + optics * d["optics_usd"])
+    assert E.network_capex_per_gpu(hardware=ref) == pytest.approx(E.network_capex_per_gpu())  # the built-out fabric
+    # a copper-host-link assumption (fewer optics per GPU on the reference fabric) scales the same way
+    assert E.network_capex_per_gpu(hardware=one, optics_per_gpu=2.0) == pytest.approx(d["nic_usd"])
+    # counts the fabric owns were replaced without a word when passed beside it
+    with pytest.raises(ValidationError, match=r"switch_ports_per_gpu and hardware: the fabric counts them"):
+        E.network_capex_per_gpu(hardware=ref, switch_ports_per_gpu=2.0)

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 from . import compare, data, deal, finance, montecarlo, owned, runs, uncertainty  # noqa: F401
 from .compare import (
-                      DEFAULT_NIC,
                       LIKE_FOR_LIKE_DRAWS,
                       LIKE_FOR_LIKE_SEED,
                       PLAN_FAMILY,
@@ -165,7 +164,7 @@ __all__ = [
     "RunCost", "EpochCost", "ZyphraBill", "training_flop", "gpu_hours_for", "gpu_hours_from_estimate",
     "run_cost", "cost_per_million_tokens", "zyphra_bill", "epoch_amortized_cost",
     # comparisons and the deal
-    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "matched_serving", "compare_owned",
+    "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents", "matched_serving", "compare_owned",
     "LIKE_FOR_LIKE_DRAWS", "LIKE_FOR_LIKE_SEED", "owned_gpu_hour_quote", "owned_gpu_hour_price", "rented_gpu_hour_price",
     "break_even_capex", "useful_work_cost", "compare_useful_work", "DealPnL", "deal_pnl", "UNKNOWNS",
 ]

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import catalog
 from ..catalog import Col
-from ..errors import ValidationError, empty_reasons, unknown, with_reasons
+from ..errors import UnknownNameError, ValidationError, empty_reasons, unknown, with_reasons
 from ..units import HOUR
 from . import _validate as V
 from . import uncertainty as U
@@ -47,14 +47,11 @@ from .data import (
 from .owned import OWNED_PARAMS, _owned_components
 
 __all__ = [
-    "DEFAULT_NIC", "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
+    "PLAN_FAMILY", "per_token_cost", "parity_price", "training_throughput", "matched_rents",
     "matched_serving", "LIKE_FOR_LIKE_DRAWS", "LIKE_FOR_LIKE_SEED", "owned_gpu_hour_quote", "owned_gpu_hour_price",
     "rented_gpu_hour_price",
     "compare_owned", "break_even_capex", "useful_work_cost", "compare_useful_work",
 ]
-
-DEFAULT_NIC = {"AMD": "Pollara-400", "NVIDIA": "ConnectX-7-NDR"}
-"""One 400G back-end NIC per GPU for both vendors (like-for-like networking)."""
 
 PLAN_FAMILY = {"tp": 1, "pp": 1, "cp": 1, "max_micro_batch": 4}
 """The plans searched for every accelerator by default: ZAYA1's own family (data parallel
@@ -96,13 +93,23 @@ def parity_price(price_usd_per_gpu_hour: float, tokens_per_s_per_gpu: float,
     return p * b / a
 
 
+def _default_nic(acc: str) -> str:
+    """:func:`infra_lab.catalog.default_nic`, or a ValidationError saying how to give one."""
+    try:
+        return catalog.default_nic(acc)
+    except UnknownNameError as e:
+        raise ValidationError(f"training_throughput: data/default_nics.csv has no default NIC for {acc}; pass "
+                              f"nics={{{acc!r}: ...}} (a catalog NIC name) or add the row with its source ({e})") from None
+
+
 def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Mapping[str, str] | None = None,
                         constraints: Mapping[str, Any] | None = PLAN_FAMILY):
     """Training throughput of ``scenario`` on each accelerator, from the training model.
 
     For each accelerator the scenario's hardware is kept (nodes, GPUs per node, fabric) and
     only the accelerator and its NIC (``nics``, else the catalog's default NIC of the accelerator,
-    :func:`infra_lab.catalog.default_nic`, else :data:`DEFAULT_NIC` by vendor) change;
+    :func:`infra_lab.catalog.default_nic`, data/default_nics.csv: the one owner; a part without
+    a row there is refused, naming the file and ``nics``) change;
     ``il.search(..., top=1, **constraints)`` picks the best feasible plan within the same
     plan family for every accelerator (:data:`PLAN_FAMILY` by default; ``None`` searches every
     plan), so a GPU with less memory gets the sharding it needs.
@@ -128,10 +135,9 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     rows = []
     for acc in accs:
         vendor = catalog.accelerator(acc).vendor
-        # the catalog's default NIC of the accelerator (data/default_nics.csv, the explorer's too);
-        # DEFAULT_NIC by vendor only for a part without a row there
-        nic = nics.get(acc) or (catalog.default_nic(acc) if acc in set(catalog.default_nics()["accelerator"])
-                                else DEFAULT_NIC.get(vendor, sc.hardware.nic))
+        # the catalog's default NIC of the accelerator (data/default_nics.csv, the explorer's and
+        # the validation's too); no second table by vendor beside it
+        nic = nics.get(acc) or _default_nic(acc)
         s2 = sc.replace(hardware={"accelerator": acc, "nic": nic})
         with empty_reasons() as why:
             best = search(s2, top=1, **V.table("constraints", constraints, "search constraint -> value"))

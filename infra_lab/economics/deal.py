@@ -63,6 +63,41 @@ class DealPnL:
         return U.Band(r["p5"], r["p50"], r["p95"], r["mean"], r["n"])
 
 
+def _cluster(acc: str, n_gpus: Any, nodes: Any) -> tuple[int, int]:
+    """(GPUs, nodes) of the deal's cluster, checked. GPUs default to the reference scenario's
+    (:data:`~infra_lab.economics.REFERENCE_SCENARIO`); nodes to GPUs / the accelerator's GPUs
+    per node (``node_gpus`` of data/network_platforms.csv, :func:`infra_lab.fabric.platform`:
+    physical GPUs per server or compute tray); GPUs given only nodes to nodes x that. A pair
+    given together must put a whole number of GPUs, at most ``node_gpus``, in every node."""
+    from ..fabric import platform
+
+    per = int(platform(acc)["node_gpus"])
+    if n_gpus is None and nodes is not None:
+        nn = V.integer("nodes", nodes, lo=1, hi=1_000_000)
+        return V.integer("n_gpus", nn * per, lo=1, hi=10_000_000), nn
+    ng = V.integer("n_gpus", _reference_cluster()[0] if n_gpus is None else n_gpus, lo=1, hi=10_000_000)
+    if nodes is None:   # n_gpus = 2,048 priced the reference's 128 nodes (16 GPUs a node)
+        if ng % per:
+            lo = ng // per * per
+            raise ValidationError(
+                f"n_gpus = {ng:,}: not a whole number of {acc} nodes of {per} GPUs (node_gpus in "
+                f"data/network_platforms.csv); pass a multiple of {per} "
+                f"(e.g. {' or '.join(f'{g:,}' for g in (lo, lo + per) if g > 0)}) or nodes= as well")
+        return ng, ng // per
+    nn = V.integer("nodes", nodes, lo=1, hi=1_000_000)
+    full = -(-ng // per)   # the fewest nodes that hold n_gpus
+    if ng % nn:   # 1,024 GPUs in 100 nodes (10.24 per node) priced 100 nodes' DPUs unannounced
+        raise ValidationError(f"nodes = {nn}: must divide n_gpus = {ng:,} (a whole number of GPUs per node, "
+                              f"at most {per} in a {acc} node); allowed: a divisor of {ng:,} from {full:,} up"
+                              f"{f' ({full:,} nodes of {per})' if ng % per == 0 else ''}, or leave nodes out")
+    if ng // nn > per:
+        raise ValidationError(f"n_gpus = {ng:,} and nodes = {nn:,}: {ng // nn} GPUs per node, but a {acc} node "
+                              f"holds at most {per} (node_gpus in data/network_platforms.csv); allowed nodes: "
+                              f"a divisor of {ng:,} from {full:,} up (n_gpus / {per}"
+                              f"{', rounded up' if ng % per else ''}), or leave nodes out")
+    return ng, nn
+
+
 def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput: float = 1.0,
              n_gpus: int | None = None, nodes: int | None = None, years: float | None = None, path: str = "decay",
              overrides: Mapping[str, Any] | None = None, n: int = 4000, seed: int = 0,
@@ -76,8 +111,11 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         price, AMD's selling price (``amd_asp_usd_per_gpu``), TDP and contract price come
         from data/economics/parameters.csv where it has rows, else from ``overrides``
     goodput : useful share of that run's time (il.reliability), (0, 1]
-    n_gpus, nodes : the cluster; each defaults to that of the shipped scenario
-        ``economics.REFERENCE_SCENARIO`` (1,024 MI300X in 128 nodes)
+    n_gpus, nodes : the cluster [GPUs], [nodes]. ``n_gpus`` defaults to the shipped scenario
+        ``economics.REFERENCE_SCENARIO``'s (1,024), or to ``nodes`` x the accelerator's GPUs per
+        node when only ``nodes`` is given; ``nodes`` to ``n_gpus`` / the accelerator's GPUs per
+        node (``node_gpus`` of data/network_platforms.csv: 8 on MI300X, so 128 for 1,024 and
+        256 for 2,048). A pair must put a whole number of GPUs, at most that many, in each node
     years : IBM's horizon [years] (default its book life of IT equipment)
     path : IBM's rent path after the Zyphra contract ("decay", "rebound", "flat")
     overrides : name -> a number (held fixed) or a (low, value, high) triple (drawn
@@ -110,12 +148,7 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
                               f"NICs; {acc} is a {catalog.accelerator(acc).vendor} part (allowed: AMD accelerators)")
     g = V.fraction("goodput", goodput)
     rule = _retire_rule(retire)
-    ref_gpus, ref_nodes = _reference_cluster()
-    ng = V.integer("n_gpus", ref_gpus if n_gpus is None else n_gpus, lo=1, hi=10_000_000)
-    nn = V.integer("nodes", ref_nodes if nodes is None else nodes, lo=1, hi=1_000_000)
-    if ng % nn:   # 1,024 GPUs in 100 nodes (10.24 per node) priced 100 nodes' DPUs unannounced
-        raise ValidationError(f"nodes = {nn}: must divide n_gpus = {ng:,} (a whole number of GPUs per node, "
-                              "e.g. 1,024 MI300X in 128 nodes of 8)")
+    ng, nn = _cluster(acc, n_gpus, nodes)
     P: dict[str, Any] = dict(parameters(acc))
     names = list(OWNED_PARAMS) + list(OPERATOR_PARAMS) + ["amd_asp_usd_per_gpu", "dpus_per_node", "dpu_usd"]
     fixed: dict[str, float] = {}

@@ -380,7 +380,13 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         server f / (1 - f) with ``interconnect_fraction`` f); None: "fraction" when
         ``interconnect_fraction`` is passed (the old call), else "per-port"
     hardware : optional Scenario / [hardware] table: switch ports per GPU come from
-        ``infra_lab.fabric.switch_counts(hardware, radix)`` and NICs per GPU from the node
+        ``infra_lab.fabric.switch_counts(hardware, radix)``, NICs per GPU from the node, and
+        optics per GPU follow the fabric's cables (``infra_lab.fabric.link_counts``): the
+        ``optics_per_gpu`` parameter is the figure of the built-out reference fabric
+        (``economics.REFERENCE_SCENARIO``'s, at the default radix), so the transceivers per cable
+        are ``optics_per_gpu`` / that fabric's cables per GPU, times this fabric's cables per GPU
+        (one node, one scale-up domain: no switch, no cable, no optics). ``switch_ports_per_gpu``
+        and ``nics_per_gpu`` are the fabric's then and cannot be passed beside it
     radix : switch ports [ports] for the fabric count (default ``switch_radix_ports`` of
         data/network_constants.csv, as :func:`infra_lab.fabric.switch_counts`)
     **prices : overrides of nic_usd, nics_per_gpu, switch_port_usd, switch_ports_per_gpu,
@@ -390,6 +396,8 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
     --------
     >>> round(network_capex_per_gpu(81.0, interconnect_fraction=0.19), 6)
     19.0
+    >>> network_capex_per_gpu(hardware={"accelerator": "MI300X", "nodes": 1}) == parameters("MI300X")["nic_usd"].value
+    True
     """
     if method is None:
         method = "fraction" if "interconnect_fraction" in prices else "per-port"
@@ -404,13 +412,22 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
             raise unknown("network price parameter", k, allowed)
         v[k] = V.bounded(k, x)
     if hardware is not None:
-        from ..fabric import constant, hardware_config, switch_counts
-        from ..scenario import Scenario
+        from ..fabric import constant, hardware_config, link_counts, switch_counts
+        from ..scenario import Scenario, load_scenario
+        from .data import REFERENCE_SCENARIO
 
+        given = [k for k in ("switch_ports_per_gpu", "nics_per_gpu") if k in prices]
+        if given:   # they were replaced by the fabric's counts without a word
+            raise ValidationError(f"{', '.join(given)} and hardware: the fabric counts them (switch_counts, the node's "
+                                  "NICs); pass hardware or the per-GPU counts, not both")
         hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
-        r = int(constant("switch_radix_ports")) if r is None else r
+        r0 = int(constant("switch_radix_ports"))
+        r = r0 if r is None else r
+        ref = load_scenario(REFERENCE_SCENARIO, check_plan=False).hardware
+        per_cable = v["optics_per_gpu"] / (link_counts(ref, r0)["total"] / ref.world_size)   # transceivers per cable
         v["switch_ports_per_gpu"] = switch_counts(hw, r)["total"] * r / hw.world_size
         v["nics_per_gpu"] = hw.nics_per_node / hw.gpus_per_node
+        v["optics_per_gpu"] = per_cable * link_counts(hw, r)["total"] / hw.world_size
     if method == "fraction":
         f = v["interconnect_fraction"]
         return s * f / (1.0 - f)
