@@ -889,3 +889,28 @@ def test_seq_len_override_repacks_a_multimodal_models_inputs():
         il.memory.training_memory_total(short), rel=1e-12)
     assert il.memory.training_memory_total(sc, seq_len=2048) == pytest.approx(
         il.estimate(short).memory_per_gpu_bytes, rel=1e-12)
+
+
+def test_inference_reserve_and_byte_widths_are_read_from_data():
+    """The inference reserve default is 1 - the vLLM stack's memory_utilization (data/stacks.csv);
+    the checkpoint's working weight and the SSM state take their bytes from the number-format table."""
+    import inspect
+
+    from infra_lab.memory import inference
+
+    u = il.stacks.params(inference.RESERVE_STACK)["memory_utilization"]
+    for f in (memory.inference_memory, memory.max_inference_batch):
+        d = inspect.signature(f).parameters["reserve_fraction"].default
+        assert d == inference.DEFAULT_RESERVE_FRACTION and abs(d - (1 - u)) < 1e-12
+    a = memory.inference_memory("llama3-8b", "MI300X", 4096)
+    b = memory.inference_memory("llama3-8b", "MI300X", 4096, reserve_fraction=1 - u)
+    assert a["bytes"][2] == pytest.approx(b["bytes"][2], rel=1e-12)
+    wb = il.catalog.format_bytes("bf16")
+    assert memory.checkpoint_bytes("llama3-8b").total_bytes == \
+        memory.checkpoint_bytes("llama3-8b", weight_bytes=wb).total_bytes
+    assert memory.checkpoint_bytes("llama3-8b", weight_bytes=2 * wb).weights_bytes == \
+        2 * memory.checkpoint_bytes("llama3-8b").weights_bytes
+    s = inference._spec("zamba2-7b")
+    fp32 = il.catalog.format_bytes("fp32")
+    ssm = s.ssm_heads * s.ssm_head_dim * s.ssm_state * fp32
+    assert inference._state_bytes_per_sequence(s, "bf16") > ssm

@@ -142,7 +142,7 @@ def _int_at_least_one(field: str, value) -> int:
     return int(check_positive(field, value, integer=True))
 
 
-def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float = 2.0,
+def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float | None = None,
                      save: str = "fully-parallel", tp: int | None = None, pp: int | None = None,
                      cp: int | None = None, dp: int | None = None, zero: int | None = None,
                      fsdp: bool | None = None, ep: int | None = None,
@@ -156,7 +156,8 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
         AdamW saves an fp32 master copy and two moments (12 B/param, ZeRO's accounting);
         Muon one momentum and the master copy (8 B/param) on weight matrices and AdamW's 12 B
         on embeddings, output layer and 1-D parameters (norms, scales)
-    weight_bytes : bytes per saved working weight [B/param] (bf16: 2)
+    weight_bytes : bytes per saved working weight [B/param]; default (None) a bf16 weight,
+        ``catalog.format_bytes("bf16")`` of the number-format table (data/serving/number_formats.csv)
     save : "fully-parallel" or "replica", see :data:`CHECKPOINT_SAVES`
     tp, pp, cp, dp, zero, fsdp : parallelism [-]; default the Scenario's, else 1, 1, 1, 1, 1, False
     ep, etp : expert and expert-tensor parallelism of the routed experts [-]; default the
@@ -218,6 +219,10 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
         raise unknown("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
     if save not in CHECKPOINT_SAVES:
         raise unknown("checkpoint save", save, CHECKPOINT_SAVES)
+    if weight_bytes is None:
+        from .. import catalog
+
+        weight_bytes = catalog.format_bytes("bf16")
     wb = check_positive("weight_bytes", weight_bytes)
     if wb > 16:  # as memory.training_memory's byte widths (1e300 gave an infinite checkpoint)
         raise ValidationError(f"weight_bytes = {weight_bytes!r}: allowed 0..16 bytes per parameter")

@@ -17,6 +17,26 @@ from ..units import GiB
 from ._common import _spec
 from .weights import weight_bytes
 
+RESERVE_STACK = "vllm-cuda"
+"""The serving stack whose ``memory_utilization`` (data/stacks.csv) sets the default
+``reserve_fraction`` of :func:`inference_memory` and :func:`max_inference_batch`."""
+
+
+def _default_reserve_fraction() -> float:
+    from decimal import Decimal
+
+    from .. import stacks
+
+    u = stacks.params(RESERVE_STACK)["memory_utilization"]
+    return float(Decimal(1) - Decimal(repr(u)))    # decimal 1 - 0.9 = 0.1, not 0.09999999999999998
+
+
+DEFAULT_RESERVE_FRACTION = _default_reserve_fraction()
+"""Default allocator reserve of inference memory [fraction of the memory the driver exposes]:
+``1 - memory_utilization`` of the :data:`RESERVE_STACK` row of data/stacks.csv, vLLM's default
+``gpu_memory_utilization`` = 0.9 (https://docs.vllm.ai/en/latest/configuration/engine_args.html),
+so 0.10."""
+
 
 def _bytes_of(precision: str) -> float:
     """Bytes per element of a KV / state precision: :func:`infra_lab.catalog.format_bytes`
@@ -73,7 +93,8 @@ def kv_cached_tokens(spec, tokens: float) -> float:
 
 
 def _state_bytes_per_sequence(spec, precision: str) -> float:
-    """Fixed per-sequence state [bytes]: Mamba2 SSM + conv state (fp32 SSM state), CCA conv."""
+    """Fixed per-sequence state [bytes]: Mamba2 SSM + conv state (fp32 SSM state, its bytes
+    ``catalog.format_bytes("fp32")``), CCA conv."""
     spec = _spec(spec)
     b = _bytes_of(precision)
     kinds = spec.layer_kinds()
@@ -81,7 +102,7 @@ def _state_bytes_per_sequence(spec, precision: str) -> float:
     n_ssm = sum(1 for k in kinds if k in ("mamba2", "hybrid"))
     if n_ssm:
         conv_dim = spec.d_inner + 2 * spec.ssm_groups * spec.ssm_state
-        s += n_ssm * (spec.ssm_heads * spec.ssm_head_dim * spec.ssm_state * 4.0
+        s += n_ssm * (spec.ssm_heads * spec.ssm_head_dim * spec.ssm_state * catalog.format_bytes("fp32")
                       + conv_dim * (spec.ssm_conv - 1) * b)
     if spec.attention == "cca":
         n_attn = sum(1 for k in kinds if k in ("dense", "moe"))
@@ -132,13 +153,15 @@ def kv_cache_bytes(spec, tokens: int, batch: int = 1, precision: str = "bf16") -
 
 def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus: int = 1,
                      precision: str = "bf16", kv_precision: str | None = None,
-                     reserve_fraction: float = 0.10) -> pl.DataFrame:
+                     reserve_fraction: float = DEFAULT_RESERVE_FRACTION) -> pl.DataFrame:
     """Per-GPU inference memory (weights and KV cache split evenly over ``gpus`` by TP).
 
     Weights are :func:`weight_bytes` (so gpt-oss keeps its MXFP4 experts). Returns
     component ("weights", "kv_cache", "allocator_reserve", "free"), bytes, GiB; they sum to
     the memory the driver exposes (catalog ``memory_capacity_bytes``, as :func:`fits` and
-    ``il.serve``), the reserve being ``reserve_fraction`` of it. ``free`` is negative when it
+    ``il.serve``), the reserve being ``reserve_fraction`` of it (default
+    :data:`DEFAULT_RESERVE_FRACTION`: 1 - vLLM's default ``gpu_memory_utilization`` 0.9, the
+    ``memory_utilization`` of the vllm-cuda row of data/stacks.csv). ``free`` is negative when it
     does not fit.
     """
     spec = _spec(spec)
@@ -168,11 +191,13 @@ def _reserve_fraction(v) -> float:
 
 def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
                         precision: str = "bf16", kv_precision: str | None = None,
-                        reserve_fraction: float = 0.10) -> int:
+                        reserve_fraction: float = DEFAULT_RESERVE_FRACTION) -> int:
     """Largest batch of ``context``-token sequences whose weights + KV cache fit [sequences].
 
     They fit in ``1 - reserve_fraction`` of the memory the driver exposes (catalog
-    ``memory_capacity_bytes``). 0 when the weights alone do not fit. Weights and cache are
+    ``memory_capacity_bytes``); the default :data:`DEFAULT_RESERVE_FRACTION` is 1 - vLLM's
+    default ``gpu_memory_utilization`` 0.9 (``memory_utilization`` of the vllm-cuda row of
+    data/stacks.csv). 0 when the weights alone do not fit. Weights and cache are
     split over ``gpus`` (TP).
 
     Examples
