@@ -25,7 +25,7 @@ def test_default_nic_rows_name_catalog_parts_and_nics():
         assert il.catalog.canonical_nic(r["nic"]) == r["nic"]
     assert il.catalog.default_nic("b200") == "ConnectX-7-NDR"      # aliases resolve
     with pytest.raises(UnknownNameError):
-        il.catalog.default_nic("A100-SXM-80GB")                      # no row: said, not guessed
+        il.catalog.default_nic("MI450X")                             # no row: said, not guessed
 
 
 def test_the_throughput_comparison_gives_b200_the_same_nic_as_the_explorer():
@@ -58,4 +58,15 @@ def test_a_published_run_without_a_nic_gets_the_catalog_default_nic():
     assert sc.hardware.nic == "Pollara-400"
     assert not hasattr(runs, "_DEFAULT_NIC")
     with pytest.raises(ValidationError, match="default_nics.csv"):
-        runs.run_nic("A100-SXM-80GB")                              # no row: said, not guessed
+        runs.run_nic("MI450X")                                     # no row: said, not guessed
+
+
+def test_the_throughput_comparison_prices_a100_and_mi350x_with_their_catalog_nic():
+    """When the comparison's own NIC fallback went (one owner: data/default_nics.csv), A100 and
+    MI350X lost their NIC and needed ``nics=``. DGX A100 carries eight single-port ConnectX-6
+    HDR (NVIDIA's DGX A100 user guide); the MI350X takes the MI355X's choice."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    thr = il.economics.training_throughput(sc, ["A100-SXM-80GB", "MI350X"])
+    got = dict(zip(thr["accelerator"], thr["nic"], strict=True))
+    assert got == {"A100-SXM-80GB": "ConnectX-6-HDR", "MI350X": il.catalog.default_nic("MI355X")}
+    assert all(v > 0 for v in thr["tokens_per_s_per_gpu"])

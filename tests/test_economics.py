@@ -1204,8 +1204,8 @@ def test_training_throughput_takes_its_nic_from_the_catalog_only():
     sc = il.load_scenario("zaya1-ibm-mi300x")
     t = E.training_throughput(sc, ["B300", "MI300X"])
     assert t["nic"].to_list() == [il.catalog.default_nic("B300"), il.catalog.default_nic("MI300X")]
-    with pytest.raises(ValidationError, match=r"default_nics\.csv has no default NIC for A100-SXM-80GB; pass nics="):
-        E.training_throughput(sc, ["A100-SXM-80GB"])
+    with pytest.raises(ValidationError, match=r"default_nics\.csv has no default NIC for MI450X; pass nics="):
+        E.training_throughput(sc, ["MI450X"])
     t = E.training_throughput(sc, ["A100-SXM-80GB"], nics={"A100-SXM-80GB": "ConnectX-7-NDR"})
     assert t["nic"][0] == "ConnectX-7-NDR"
 

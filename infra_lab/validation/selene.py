@@ -22,7 +22,8 @@ VALIDATION_STACK = "megatron-lm-2022-cuda"
 STEP_TIME_BOUNDS_PCT = {"median": 10.0, "worst": 25.0}
 """Issue 12 item 6's bounds on the test split's step-time error: median and worst |error| [%].
 The one owner of the 10 % / 25 %: :func:`compare`'s verdict ("good" within the median bound,
-"fair" within the worst) and :func:`infra_lab.charts.parity_chart`'s bands read them."""
+"fair" within the worst), :func:`infra_lab.charts.parity_chart`'s bands and the bounds sentence of
+docs/validation.md (:mod:`infra_lab.validation.report`) read them."""
 
 
 _I = Col("int", required=True, positive=True)
