@@ -189,6 +189,7 @@ UNIT_BOUNDS = {
     "bytes/param": (0.0, 16.0, False, "0..16 bytes per parameter (fp64 weights and Adam moments are 8)"),
     "bytes": (0.0, 1e12, False, "0..1e12 bytes (no accelerator holds 1 TB)"),
     "params": (0.0, 1e13, False, "0..1e13 parameters"),
+    "elements": (0.0, 2.0**40, True, "an integer 0..2^40 tensor elements"),
     "calls/layer": (0.0, 64.0, True, "an integer 0..64 calls per layer"),
     "iterations": (0.0, 64.0, True, "an integer 0..64 iterations"),
     "streams": (0.0, 1024.0, True, "an integer 0..1024 streams (0: one fused kernel)"),

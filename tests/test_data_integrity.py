@@ -344,9 +344,6 @@ MEMORY_REVIEWED_LITERALS = {
     ("activations.py", 24.0): "coefficient of Korthikanti et al. 2022's sbh(10 + 24/t + 5as/(ht)), TP without SP",
     ("activations.py", 0.5): "halves in the formulas: a 1-byte dropout mask counted in 2-byte activation elements "
                              "(Korthikanti et al. 2022); per-op SAC keeps every second GEMM output",
-    ("activations.py", 1024): "MIN_OFFLOADED_ELEMENTS = 1024 x 1024: Megatron-Core's min_offloaded_tensor_size "
-                              "default, cited in its docstring; a software-stack constant that belongs in "
-                              "data/stacks.csv (not moved yet)",
     ("activations.py", 16): _BYTE_BOUND, ("training.py", 16): _BYTE_BOUND, ("checkpoint.py", 16): _BYTE_BOUND,
     ("checkpoint.py", 12): "how many allowed ep·etp values an error message lists",
 }

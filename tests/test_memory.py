@@ -914,3 +914,24 @@ def test_inference_reserve_and_byte_widths_are_read_from_data():
     fp32 = il.catalog.format_bytes("fp32")
     ssm = s.ssm_heads * s.ssm_head_dim * s.ssm_state * fp32
     assert inference._state_bytes_per_sequence(s, "bf16") > ssm
+
+
+def test_min_offloaded_tensor_size_is_the_stacks():
+    """Megatron-Core's min_offloaded_tensor_size is a row of data/stacks.csv (vendor-symmetric),
+    read as the default threshold and, through the stack's parameters, by training_memory."""
+    from infra_lab.memory import activations
+
+    pc, pr = il.stacks.params("megatron-core-cuda"), il.stacks.params("megatron-core-rocm")
+    assert pc["min_offloaded_tensor_size"] == pr["min_offloaded_tensor_size"] == memory.MIN_OFFLOADED_ELEMENTS
+    assert activations.OFFLOAD_STACK == "megatron-core-cuda"
+    kw = dict(sequence_parallel=True, offload_modules=["attn_norm", "qkv_linear", "core_attn", "attn_proj"])
+    base = memory.offloaded_bytes_per_layer("llama3-70b", 4096, 1, 8, **kw)
+    assert base == memory.offloaded_bytes_per_layer("llama3-70b", 4096, 1, 8,
+                                                    min_offloaded_elements=pc["min_offloaded_tensor_size"], **kw)
+    assert base["dense"] > 0
+    none = memory.offloaded_bytes_per_layer("llama3-70b", 4096, 1, 8, min_offloaded_elements=1e12, **kw)
+    assert none["dense"] == 0.0
+    kept = memory.activation_bytes_per_layer("llama3-70b", 4096, 1, 8, min_offloaded_elements=1e12, **kw)
+    assert kept == memory.activation_bytes_per_layer("llama3-70b", 4096, 1, 8, sequence_parallel=True)
+    with pytest.raises(ValidationError, match="min_offloaded_elements"):
+        memory.offloaded_bytes_per_layer("llama3-70b", 4096, min_offloaded_elements=-1.0, **kw)

@@ -62,7 +62,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
                                recompute_modules: tuple | None = None,
                                gemm_input_bytes: float | None = None, etp: int = 1,
                                offload_modules: tuple | None = None,
-                               sac_saves_attention: bool = True) -> dict[str, float]:
+                               sac_saves_attention: bool = True,
+                               min_offloaded_elements: float | None = None) -> dict[str, float]:
     """Activation bytes stored for backward IN GPU MEMORY by one layer of each kind, one
     micro-batch (what ``offload_modules`` sends to host memory is not counted; it is
     :func:`offloaded_bytes_per_layer`).
@@ -100,6 +101,9 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     offload_modules : Megatron-Core's fine-grained activation offloading
         (:data:`infra_lab.scenario.OFFLOAD_MODULES`): the tensors each named module saves for
         backward are copied to host memory (see :func:`offloaded_bytes_per_layer`)
+    min_offloaded_elements : smallest saved tensor an offload module copies to host
+        [elements]; None: :data:`MIN_OFFLOADED_ELEMENTS` (Megatron-Core's default
+        ``min_offloaded_tensor_size``, data/stacks.csv)
     sac_saves_attention : with ``selective_mode = "op"``, whether the attention kernel's op is
         in the per-op SAC save list (True: its 16-bit output and fp32 log-sum-exp are stored).
         False (``training.sac_recompute_attention``: torchtitan before PR #2095 on a device
@@ -161,7 +165,8 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     """
     stored, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
                                dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
-                               gemm_input_bytes, etp, offload_modules, sac_saves_attention)
+                               gemm_input_bytes, etp, offload_modules, sac_saves_attention,
+                               min_offloaded_elements)
     return {k: stored[k] - off[k] for k in stored}
 
 
@@ -221,15 +226,17 @@ def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int 
                               recompute_modules: tuple | None = None,
                               gemm_input_bytes: float | None = None, etp: int = 1,
                               offload_modules: tuple | None = None,
-                              sac_saves_attention: bool = True) -> dict[str, float]:
+                              sac_saves_attention: bool = True,
+                              min_offloaded_elements: float | None = None) -> dict[str, float]:
     """Activation bytes one layer of each kind copies to host memory per micro-batch under
     Megatron-Core's fine-grained activation offloading [bytes per layer per micro-batch, per
     GPU] (same arguments as :func:`activation_bytes_per_layer`, whose stored bytes exclude these).
 
     Each module in ``offload_modules`` (:data:`infra_lab.scenario.OFFLOAD_MODULES`) offloads
     the tensors autograd saves inside it (``saved_tensors_hooks`` around the module's
-    forward), of at least ``min_offloaded_tensor_size`` = 2^20 elements (Megatron's default;
-    smaller ones stay): attn_norm — the layer input (the norm's input, residual stream);
+    forward), of at least ``min_offloaded_elements`` (Megatron's ``min_offloaded_tensor_size``;
+    default None: :data:`MIN_OFFLOADED_ELEMENTS`, 2^20, read from data/stacks.csv; smaller ones
+    stay): attn_norm — the layer input (the norm's input, residual stream);
     qkv_linear — the QKV projection's input (the norm's output; nothing when ``layernorm`` is
     recomputed); core_attn — Q, K, V (and, with FP8 GEMM inputs and fused attention, the
     attention kernel's own 16-bit output), the fp32 log-sum-exp when large enough;
@@ -246,13 +253,38 @@ def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int 
     """
     _, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
                           dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
-                          gemm_input_bytes, etp, offload_modules, sac_saves_attention)
+                          gemm_input_bytes, etp, offload_modules, sac_saves_attention,
+                          min_offloaded_elements)
     return off
 
 
-MIN_OFFLOADED_ELEMENTS = 1024 * 1024
-"""Megatron-Core's default ``min_offloaded_tensor_size`` [elements]: smaller saved tensors stay
-on the GPU (TransformerConfig, megatron/core/transformer/transformer_config.py)."""
+OFFLOAD_STACK = "megatron-core-cuda"
+"""The training stack whose ``min_offloaded_tensor_size`` (data/stacks.csv) is the default of
+:func:`activation_bytes_per_layer` and :func:`offloaded_bytes_per_layer` (the ROCm stack carries
+the same value: vendor-symmetric)."""
+
+
+def _stack_min_offloaded() -> int:
+    from .. import stacks
+
+    return int(stacks.params(OFFLOAD_STACK)["min_offloaded_tensor_size"])
+
+
+MIN_OFFLOADED_ELEMENTS = _stack_min_offloaded()
+"""Megatron-Core's default ``min_offloaded_tensor_size`` [elements], the
+``min_offloaded_tensor_size`` row of :data:`OFFLOAD_STACK` in data/stacks.csv (2^20; source:
+megatron/core/pipeline_parallel/fine_grained_activation_offload.py at a pinned Megatron-LM
+commit, the URL of that row): smaller saved tensors stay on the GPU."""
+
+
+def _min_offloaded(v) -> float:
+    """``min_offloaded_elements``: None (:data:`MIN_OFFLOADED_ELEMENTS`) or a number of elements >= 0."""
+    if v is None:
+        return MIN_OFFLOADED_ELEMENTS
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise ValidationError(f"min_offloaded_elements = {v!r:.40}: expected None or a number of tensor "
+                              "elements >= 0")
+    return float(v)
 
 
 def _offload_set(offload_modules) -> frozenset:
@@ -271,7 +303,7 @@ def _offload_set(offload_modules) -> frozenset:
 
 def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention, dropout, cp,
                  kind, activation_bytes, selective_mode, recompute_modules, gemm_input_bytes, etp, offload_modules,
-                 sac_saves_attention=True):
+                 sac_saves_attention=True, min_offloaded_elements=None):
     """(stored bytes, of which offloaded) per layer kind: the body of
     :func:`activation_bytes_per_layer` and :func:`offloaded_bytes_per_layer`."""
     spec = _spec(spec)
@@ -304,6 +336,7 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
     if recompute == "selective" and recompute_modules is not None:
         mods = frozenset(recompute_modules)
     offl = _offload_set(offload_modules)
+    min_off = _min_offloaded(min_offloaded_elements)
     e = float(activation_bytes)
     if gemm_input_bytes is None:
         lin = e
@@ -323,7 +356,7 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
     def offload(module: str, elements: float, nbytes: float) -> None:
         """A tensor of ``elements`` saved inside ``module``, ``nbytes`` bytes, all tokens:
         offloaded when the module is named and the tensor is not below Megatron's minimum."""
-        if module in offl and elements >= MIN_OFFLOADED_ELEMENTS:
+        if module in offl and elements >= min_off:
             moved[0] += nbytes
 
     def attention(width_in: float) -> float:

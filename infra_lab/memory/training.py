@@ -303,7 +303,8 @@ def _layer_activations(mi: _MemoryInputs) -> tuple[float, float, float, float, f
                  recompute_modules=tr.recompute_modules if rc == mi.recompute else None,
                  gemm_input_bytes=gemm_in, etp=par.etp,
                  offload_modules=tr.offload_modules if rc == mi.recompute else None,
-                 sac_saves_attention=not tr.sac_recompute_attention)
+                 sac_saves_attention=not tr.sac_recompute_attention,
+                 min_offloaded_elements=mi.sp.get("min_offloaded_tensor_size"))
         dense = sum(b * counts.get(k, 0) / max(n_dl, 1) for k, b in per.items() if k != "moe")
         return dense, per.get("moe", 0.0)
 

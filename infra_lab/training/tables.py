@@ -232,7 +232,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                     selective_mode=memory.SELECTIVE_MODES[int(sp["selective_recompute"])],
                     recompute_modules=modules if rc == "selective" else None,
                     gemm_input_bytes=memory.saved_gemm_input_bytes(precision, sp), offload_modules=offload,
-                    sac_saves_attention=not sac_attn)
+                    sac_saves_attention=not sac_attn, min_offloaded_elements=sp.get("min_offloaded_tensor_size"))
                 for kname, b in moved.items():
                     slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                     w = 1.0 if slot == kt.K_MOE else counts.get(kname, 0) / max(n_dense_like, 1)
