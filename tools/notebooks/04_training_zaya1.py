@@ -685,11 +685,17 @@ fast_bps = il.catalog.nic(NIC_FAST).line_rate_bps / 8          # [B/s] per direc
 so_fast = il.fabric.scaleout(sc.replace(hardware={"nic": NIC_FAST}).hardware)   # min(NIC, host link) per GPU
 nic_matters = change(PLANS[0], [SLOW]) >= 0.5
 fabric_dp, fabric_ep = change(PLANS[0], FABRICS) >= 0.5, change(PLANS[1], FABRICS) >= 0.5
+M_LEAF = il.fabric.nodes_per_leaf(sc.replace(hardware={"fabric": "fat-tree", "oversubscription": OVERSUB}).hardware)
 if nic_matters and not fabric_dp:
     verdict = ("the NIC's line rate is the network choice that matters; the fabric (its shape or oversubscription) "
-               + ("matters only to the expert-parallel plan (the collective model bounds only the all-to-all by an "
-                  "oversubscribed fabric's bisection; the data-parallel rings are not affected)."
-                  if fabric_ep else "matters to neither plan."))
+               + ("matters only to the expert-parallel plan (the collective model bounds only the all-to-all by the "
+                  "share of its bytes that leaves a leaf through the oversubscribed uplinks; the data-parallel rings "
+                  "are not affected)."
+                  if fabric_ep else
+                  f"matters to neither plan: at {OVERSUB:g}:1 a fat-tree leaf serves {M_LEAF:g} nodes, so the "
+                  f"expert-parallel group's {EP // sc.hardware.gpus_per_node} nodes (placed under one leaf) send no "
+                  "all-to-all byte through the oversubscribed uplinks, and the collective model does not bound the "
+                  "data-parallel rings by oversubscription."))
 else:
     verdict = (f"the fabric {'also ' if nic_matters else ''}changes Zyphra's plan's step (figures above), "
                f"{'as does' if nic_matters else 'while'} the NIC's line rate{'' if nic_matters else ' does not'}.")
