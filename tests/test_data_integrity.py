@@ -184,17 +184,26 @@ def _numeric_literals(path: Path, vector_layout: bool = False) -> list[tuple[int
     return out
 
 
+def _typed_quantities(paths, reviewed, *, by_path: bool = False, vector_layout: bool = False) -> list[str]:
+    """``file:line: value`` of each numeric literal of ``paths`` that is not in ``reviewed``
+    (keyed by (file name, value), or by (path from the repository root, value) with
+    ``by_path``): the numbers typed into code that the scans below refuse."""
+    bad = []
+    for path in paths:
+        rel = path.relative_to(PACKAGE.parent).as_posix()
+        for line, v in _numeric_literals(path, vector_layout=vector_layout):
+            if ((rel if by_path else path.name), v) not in reviewed:
+                bad.append(f"{rel}:{line}: {v!r}")
+    return bad
+
+
 def test_compute_code_types_no_quantity_that_belongs_in_data():
     """The compute model reads its quantities (bandwidths, byte sizes of formats, benchmark shapes,
     library dispatch bounds) from data/ with a source URL. A numeric literal in its code is a small
     integer of a formula's structure, a unit conversion, a tolerance, an argument bound, or one of
     REVIEWED_LITERALS; anything else (a 16384-token benchmark shape, a 2048-element dispatch bound
     typed in again) fails here with its file and line."""
-    bad = []
-    for path in COMPUTE_CODE:
-        for line, v in _numeric_literals(path):
-            if (path.name, v) not in REVIEWED_LITERALS:
-                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    bad = _typed_quantities(COMPUTE_CODE, REVIEWED_LITERALS)
     assert not bad, f"numbers typed into the compute code (move them to data/ or review them): {bad}"
 
 
@@ -214,12 +223,7 @@ def test_collective_code_types_no_library_constant():
     vector read every library constant from data/ (one owner per number, a source URL per row);
     what the scan finds beyond formula structure, unit conversions, the vector's offsets and flag
     tests fails here with its file and line."""
-    bad = []
-    for path in COLLECTIVE_CODE:
-        rel = path.relative_to(PACKAGE.parent).as_posix()
-        for line, v in _numeric_literals(path, vector_layout=True):
-            if (rel, v) not in REVIEWED_COLLECTIVE_LITERALS:
-                bad.append(f"{rel}:{line}: {v!r}")
+    bad = _typed_quantities(COLLECTIVE_CODE, REVIEWED_COLLECTIVE_LITERALS, by_path=True, vector_layout=True)
     assert not bad, f"numbers typed into the collective code (move them to data/ or review them): {bad}"
 
 
@@ -270,11 +274,7 @@ def test_economics_code_types_no_quantity_that_belongs_in_data():
     with its file and line unless it is a formula's small integer, a unit conversion, a
     tolerance, an argument bound, or one of ECONOMICS_REVIEWED_LITERALS."""
     assert ECONOMICS_CODE
-    bad = []
-    for path in ECONOMICS_CODE:
-        for line, v in _numeric_literals(path):
-            if (path.name, v) not in ECONOMICS_REVIEWED_LITERALS:
-                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    bad = _typed_quantities(ECONOMICS_CODE, ECONOMICS_REVIEWED_LITERALS)
     assert not bad, f"numbers typed into the economics code (move them to data/ or review them): {bad}"
 
 
@@ -323,11 +323,7 @@ def test_serving_code_types_no_quantity_that_belongs_in_data():
     small integer, a unit conversion, a tolerance, an argument bound, or one of
     SERVING_REVIEWED_LITERALS."""
     assert len(SERVING_CODE) > 3
-    bad = []
-    for path in SERVING_CODE:
-        for line, v in _numeric_literals(path):
-            if (path.name, v) not in SERVING_REVIEWED_LITERALS:
-                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    bad = _typed_quantities(SERVING_CODE, SERVING_REVIEWED_LITERALS)
     assert not bad, f"numbers typed into the serving code (move them to data/ or review them): {bad}"
 
 
@@ -356,11 +352,7 @@ def test_memory_code_types_no_quantity_that_belongs_in_data():
     128-node default) fails here with its file and line unless it is a formula's small integer, a
     unit conversion, a tolerance, an argument bound, or one of MEMORY_REVIEWED_LITERALS."""
     assert MEMORY_CODE
-    bad = []
-    for path in MEMORY_CODE:
-        for line, v in _numeric_literals(path):
-            if (path.name, v) not in MEMORY_REVIEWED_LITERALS:
-                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {v!r}")
+    bad = _typed_quantities(MEMORY_CODE, MEMORY_REVIEWED_LITERALS)
     assert not bad, f"numbers typed into the memory code (move them to data/ or review them): {bad}"
 
 
