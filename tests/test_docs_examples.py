@@ -113,3 +113,28 @@ def test_contract_breakdown_components_are_the_estimate():
     assert m, "docs/ARCHITECTURE.md: the breakdown components sentence moved"
     est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
     assert re.findall(r"`([^`]+)`", m.group(1)) == est.breakdown["component"].to_list()
+
+
+def test_every_dotted_name_the_contract_writes_resolves():
+    """docs/ARCHITECTURE.md names public objects as ``il.module.NAME`` (and ``il.a.b.NAME``);
+    each must resolve from the top-level package as written (three names documented this way
+    were importable only from their submodules)."""
+    import importlib
+
+    import infra_lab
+
+    names = sorted(set(re.findall(r"\bil\.((?:[a-z_]+\.)*[A-Za-z_][A-Za-z_0-9]*)", ARCHITECTURE)))
+    assert len(names) > 20
+    missing = []
+    for dotted in names:
+        obj = infra_lab
+        for part in dotted.split("."):
+            if not hasattr(obj, part):
+                try:                                 # a submodule not imported by its package
+                    obj = importlib.import_module(f"{obj.__name__}.{part}")
+                    continue
+                except (ImportError, AttributeError):
+                    missing.append(f"il.{dotted}")
+                    break
+            obj = getattr(obj, part)
+    assert not missing, f"names in docs/ARCHITECTURE.md that do not resolve: {missing}"

@@ -76,6 +76,7 @@ from .checkpoint import (  # noqa: F401
     checkpoint_bytes,
 )
 from .inference import (  # noqa: F401
+    DEFAULT_RESERVE_FRACTION,
     inference_memory,
     kv_bytes_per_token,
     kv_cache_bytes,

@@ -95,12 +95,14 @@ from .runs import (  # noqa: F401
     current_sources,
     family_of,
     flop_convention_of,
+    run_nic,
     scenario_for_run,
     source_of,
     stack_of,
 )
 from .selene import (
     MEASUREMENT_FILES,
+    STEP_TIME_BOUNDS_PCT,
     VALIDATION_STACK,
     calibrate,
     compare,
