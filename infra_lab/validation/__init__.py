@@ -112,7 +112,7 @@ from .selene import (
 )
 
 __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "MEASUREMENT_FILES",
-           "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
+           "STEP_TIME_BOUNDS_PCT", "VALIDATION_STACK", "compare_current", "summary_current", "summary_by_accelerator", "calibrate_current",
            "moe_host_sync_derivation", "moe_host_sync_structures", "ep_overlap_fit", "MOE_HOST_SYNC_RUNS",
            "MOE_HOST_SYNC_STRUCTURES", "MOE_HOST_SYNC_STRUCTURE", "MOE_HOST_SYNC_SWITCH_MARGIN_PP",
            "choose_host_sync_structure", "ASSUMED_GLOBAL_BATCH",
