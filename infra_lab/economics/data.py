@@ -207,12 +207,20 @@ there)."""
 
 
 @cache
+@cache
+def _reference_scenario():
+    """:data:`REFERENCE_SCENARIO`, loaded once: the one reader of the shipped scenario behind the
+    economics calls' default cluster, the network price's reference fabric and
+    :func:`infra_lab.memory.memory_sweep`'s defaults."""
+    from ..scenario import load_scenario
+
+    return load_scenario(REFERENCE_SCENARIO, check_plan=False)
+
+
 def _reference_cluster() -> tuple[int, int]:
     """(GPUs, nodes) of :data:`REFERENCE_SCENARIO`'s hardware: the one owner of the economics
     calls' default cluster size."""
-    from ..scenario import load_scenario
-
-    hw = load_scenario(REFERENCE_SCENARIO, check_plan=False).hardware
+    hw = _reference_scenario().hardware
     return hw.world_size, hw.nodes
 
 

@@ -413,8 +413,8 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         v[k] = V.bounded(k, x)
     if hardware is not None:
         from ..fabric import constant, hardware_config, link_counts, switch_counts
-        from ..scenario import Scenario, load_scenario
-        from .data import REFERENCE_SCENARIO
+        from ..scenario import Scenario
+        from .data import _reference_scenario
 
         given = [k for k in ("switch_ports_per_gpu", "nics_per_gpu") if k in prices]
         if given:   # they were replaced by the fabric's counts without a word
@@ -423,7 +423,7 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
         r0 = int(constant("switch_radix_ports"))
         r = r0 if r is None else r
-        ref = load_scenario(REFERENCE_SCENARIO, check_plan=False).hardware
+        ref = _reference_scenario().hardware
         per_cable = v["optics_per_gpu"] / (link_counts(ref, r0)["total"] / ref.world_size)   # transceivers per cable
         v["switch_ports_per_gpu"] = switch_counts(hw, r)["total"] * r / hw.world_size
         v["nics_per_gpu"] = hw.nics_per_node / hw.gpus_per_node

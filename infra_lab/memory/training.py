@@ -605,10 +605,9 @@ def _reference_training() -> tuple[int, int, int]:
     ``economics.REFERENCE_SCENARIO`` (ZAYA1's cluster on IBM Cloud,
     data/scenarios/zaya1-ibm-mi300x.toml, sourced there): the one owner of
     :func:`memory_sweep`'s default cluster and sequence length."""
-    from ..economics.data import REFERENCE_SCENARIO
-    from ..scenario import load_scenario
+    from ..economics.data import _reference_scenario
 
-    sc = load_scenario(REFERENCE_SCENARIO, check_plan=False)
+    sc = _reference_scenario()
     return sc.hardware.nodes, sc.hardware.gpus_per_node, sc.training.seq_len
 
 
