@@ -69,12 +69,16 @@ from .units import DAY
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
-           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS"]
+           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS"]
 
 DATA = catalog.DATA_DIR / "expansion"
 
 #: Serving engine of the capacity estimate (vLLM runs on ROCm and CUDA alike).
 SERVING_ENGINE = "vllm"
+
+SEARCH_BOUNDS = {"max_micro_batch": 4, "max_vp": 2, "max_cp": 1}
+"""The bounds of :func:`infra_lab.search` in :func:`evaluate` (and notebook 08's step comparison):
+settings of the plan search, not quantities (wider bounds multiply the plans tried per point)."""
 
 _F, _S, _SR = Col("float"), Col("str"), Col("str", required=True)
 _SCHEMAS = {
@@ -122,7 +126,7 @@ METRICS = {
     "facility_MW": "average facility power (IT x PUE) [MW]",
     "it_provisioned_MW": "provisioned IT power [MW]",
     "capex_usd": "capital cost of the cluster, every input at the economics defaults [USD]",
-    "tco_usd": "total cost of ownership over the horizon [USD]",
+    "tco_usd": "total cost of ownership over the economics TCO horizon (tco_horizon_years) [USD]",
     "owned_usd_per_gpu_hour": "owned cost per useful GPU-hour, the package's one owned price "
                               "(economics.owned_gpu_hour_quote's P50 on OPTION_PRICE_BASIS) [USD]",
     "run_cost_usd": "owned cost of the run incl. goodput losses [USD]",
@@ -377,8 +381,8 @@ def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, good
 
 
 # --------------------------------------------------------------------------- evaluation
-def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro_batch: int = 4,
-             max_vp: int = 2, max_cp: int = 1) -> dict[str, Any]:
+def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro_batch: int | None = None,
+             max_vp: int | None = None, max_cp: int | None = None) -> dict[str, Any]:
     """Everything about one expansion point, composed from the owners' public functions.
 
     Parameters
@@ -387,7 +391,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     target_gpus : target cluster size [GPUs] (rounded up to whole nodes / racks: the
         ``gpus`` output)
     model : name in data/expansion/models.csv
-    max_micro_batch, max_vp, max_cp : search bounds (see :func:`infra_lab.search`)
+    max_micro_batch, max_vp, max_cp : search bounds (see :func:`infra_lab.search`); None:
+        :data:`SEARCH_BOUNDS`
 
     Returns
     -------
@@ -403,7 +408,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     m = _row(models(), "model", model, "model")
     world = d["hardware"]["nodes"] * d["hardware"]["gpus_per_node"]
     with empty_reasons() as why:
-        best = search(d, top=1, max_micro_batch=max_micro_batch, max_vp=max_vp, max_cp=max_cp)
+        given = {"max_micro_batch": max_micro_batch, "max_vp": max_vp, "max_cp": max_cp}
+        best = search(d, top=1, **{k: SEARCH_BOUNDS[k] if v is None else v for k, v in given.items()})
     if best.height == 0:
         raise ValidationError(with_reasons(f"no plan of {model} fits in memory on {world} x "
                                            f"{d['hardware']['accelerator']}", why))
@@ -418,7 +424,6 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     owned = owned_quote(platform, nic)["usd_per_gpu_hour"]          # the one owned price, on OPTION_PRICE_BASIS
     ibm = economics.owned_cost_per_gpu_hour(acc, **ov)               # IBM's cluster at the defaults: capex
     power = economics.cluster_power(world, acc, **ov)
-    years = _param("horizon_years")
     gpu_hours = world * hours / run.goodput
     cost = economics.run_cost(gpu_hours=gpu_hours, price_usd_per_gpu_hour=owned, tokens=tokens)
     p = _row(platforms(), "platform", platform, "platform")
@@ -446,7 +451,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
         "capex_usd": ibm.capex_usd_per_gpu * world,
-        "tco_usd": economics.tco_total(world, years, None, acc, **ov),
+        "tco_usd": economics.tco_total(world, None, None, acc, **ov),   # over tco_horizon_years (data/economics)
         "owned_usd_per_gpu_hour": owned,
         "run_cost_usd": cost.total_usd,
         "usd_per_m_trained_tokens": cost.total_usd / tokens * 1e6,
@@ -560,15 +565,20 @@ def headlines(frame: pl.DataFrame, model: str, target_gpus: int) -> dict[str, An
             "nic_speedup": speed}
 
 
-def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] = (0.5, 0.7, 0.9)) -> pl.DataFrame:
+def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] | None = None) -> pl.DataFrame:
     """IBM's view of renting out an option's GPUs under each rent path of the economics module
     (contract then Epoch decay, a 2026-style rebound, and flat at several sold shares), per
     GPU, pre-tax and unlevered: :func:`infra_lab.economics.provider_view` for each.
+    ``utilizations``: the flat path's sold shares, (0, 1]; default the low, mode and high of
+    ``market_utilization`` in data/economics/parameters.csv (the sold share after the contract).
 
     Returns
     -------
     polars.DataFrame: path, utilization (flat only; null = the path's contract/market shares),
-    price_usd_per_gpu_hour (first price), margin_usd_per_gpu_hour, irr (null: never repaid),
+    price_usd_per_gpu_hour (first price), margin_usd_per_gpu_hour (first price - the owned cost
+    per sold hour, no credit for the sale), resale_credit_usd_per_gpu_hour (the sale price as
+    salvage value, per sold hour) and margin_with_resale_usd_per_gpu_hour (the margin plus that
+    credit: the one to compare rent with owning) [USD per GPU-hour], irr (null: never repaid),
     payback_years (inf: never), npv_usd_per_gpu, retirement_year (the end of the last year
     with a positive cash margin, where the hardware stops before the horizon; null: it runs
     to the horizon) [years]
@@ -579,6 +589,9 @@ def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] =
     ov = cost_overrides(platform, nic)
     if p["contract_usd_per_gpu_hour"] is not None:
         ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
+    if utilizations is None:   # was (0.5, 0.7, 0.9) typed here: market_utilization's row
+        m = economics.parameters(p["accelerator"])["market_utilization"]
+        utilizations = tuple(dict.fromkeys((m.low, m.value, m.high)))
     for u in utilizations:
         if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 < u <= 1:
             raise ValidationError(f"utilizations contains {u!r}: expected fractions in (0, 1]")
@@ -587,7 +600,9 @@ def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] =
     for path, u in cases:
         v = economics.provider_view(None, u, p["accelerator"], path=path, **ov)
         rows.append({"path": path, "utilization": u, "price_usd_per_gpu_hour": v.price_usd_per_gpu_hour,
-                     "margin_usd_per_gpu_hour": v.margin_usd_per_gpu_hour, "irr": v.irr,
+                     "margin_usd_per_gpu_hour": v.margin_usd_per_gpu_hour,
+                     "resale_credit_usd_per_gpu_hour": v.resale_credit_usd_per_gpu_hour,
+                     "margin_with_resale_usd_per_gpu_hour": v.margin_with_resale_usd_per_gpu_hour, "irr": v.irr,
                      "payback_years": v.payback_years, "npv_usd_per_gpu": v.npv_usd_per_gpu,
                      "retirement_year": v.retirement_year})
     return pl.DataFrame(rows, schema_overrides={"utilization": pl.Float64, "irr": pl.Float64,

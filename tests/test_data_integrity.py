@@ -240,6 +240,8 @@ ECONOMICS_REVIEWED_LITERALS = {
     ("_validate.py", 50.0): _BOUND, ("_validate.py", 1.5): _BOUND, ("_validate.py", 520.0): _BOUND,
     ("_validate.py", 600.0): _BOUND, ("_validate.py", 20.0): _BOUND,
     ("_validate.py", 0.99): _BOUND, ("_validate.py", 365.25): _DAYS,
+    ("_validate.py", 50_000_000): "MAX_DRAWS: array-size guard of one Monte Carlo call [draws]",
+    ("_validate.py", 12_000_000): "MAX_DRAW_MONTHS: array-size guard of deal_pnl's monthly model [draws x months]",
     ("compare.py", 20000): "Monte Carlo draws (LIKE_FOR_LIKE_DRAWS)",
     ("compare.py", 20250930): "random seed (LIKE_FOR_LIKE_SEED)",
     ("data.py", 12.0): _MONTHS, ("data.py", 365.25): _DAYS,

@@ -274,3 +274,75 @@ def test_network_capex_refuses_a_bad_radix_even_without_hardware(radix):
     with pytest.raises(ValidationError, match="radix"):
         E.network_capex_per_gpu(radix=radix)
     assert E.network_capex_per_gpu(radix=64) == E.network_capex_per_gpu()
+
+
+# ------------------------------------------------------------------------------ Monte Carlo draws and seeds
+def _mc_calls():
+    import infra_lab as il
+    from infra_lab.widgets import economics as W
+
+    tps = {"MI300X": 1000.0}
+    return {
+        "monte_carlo_owned_cost": lambda n, s: E.monte_carlo_owned_cost(n, seed=s),
+        "monte_carlo": lambda n, s: E.monte_carlo(lambda **p: p["utilization"], n=n, seed=s),
+        "sample_parameters": lambda n, s: E.sample_parameters(n, s),
+        "deal_pnl": lambda n, s: E.deal_pnl(1e5, n=n, seed=s),
+        "compare_owned": lambda n, s: E.compare_owned(tps, n=n, seed=s),
+        "break_even_capex": lambda n, s: E.break_even_capex("MI300X", 1.0, 1000.0, n=n, seed=s),
+        "owned_gpu_hour_quote": lambda n, s: E.owned_gpu_hour_quote("MI300X", n=n, seed=s),
+        "economics_update": lambda n, s: W.economics_update(n=n, seed=s),
+        "expansion.deal": lambda n, s: il.expansion.deal("MI325X node", "Pollara-400", 1024, 1e5, n=n, seed=s),
+    }
+
+
+_NONSENSE = [-1, 0, 2**70, 1.5, True, "3", float("nan"), float("inf"), None, [3]]
+
+
+@pytest.mark.parametrize("func", list(_mc_calls()))
+@pytest.mark.parametrize("value", _NONSENSE, ids=repr)
+def test_monte_carlo_draws_and_seed_are_refused_with_field_value_and_range(func, value):
+    """n and seed accepted nonsense or failed inside numpy: n = 3.0 reached np.empty(n) (monte_carlo,
+    break_even_capex: numpy's TypeError), deal_pnl's n reached np.broadcast_to, a list reached the
+    cache of compare_owned (lru_cache's TypeError), and a bool, a fraction, a negative or a huge value
+    was refused without the allowed range in some calls and with it in others. Now every Monte Carlo
+    entry names the field, the value and the range."""
+    call = _mc_calls()[func]
+    with pytest.raises(ValidationError) as e:
+        call(value, 1)
+    msg = str(e.value)
+    assert msg.startswith(f"n = {value!r}: expected a whole number of Monte Carlo draws in [1, "), msg
+    if value == 0:   # a valid seed
+        return
+    with pytest.raises(ValidationError) as e:
+        call(8, value)
+    assert str(e.value) == f"seed = {value!r}: expected a random seed, a whole number in [0, 2^63 - 1]"
+
+
+@pytest.mark.parametrize("func", list(_mc_calls()))
+def test_whole_floats_and_numpy_integers_are_draw_counts(func):
+    """A whole float (8.0) or a numpy integer counts as that many draws and gives the same answer
+    as the int (monte_carlo and break_even_capex raised numpy's TypeError on 8.0)."""
+    call = _mc_calls()[func]
+
+    def key(r):
+        if isinstance(r, np.ndarray):
+            return r.tolist()
+        if isinstance(r, dict):
+            return {k: (key(v) if k not in ("chart", "provider", "breakdown", "rent_vs_own") else None) for k, v in r.items()}
+        return repr(getattr(r, "table", r))
+
+    ref = key(call(8, 3))
+    assert key(call(8.0, np.int64(3))) == ref
+    assert key(call(np.int32(8), 3.0)) == ref
+
+
+def test_deal_pnl_caps_its_draws_by_the_monthly_arrays_it_holds():
+    """deal_pnl holds n x months values per array (about 100 B each): n = 50 million over 5 years
+    asked for hundreds of GB; its cap is EV.MAX_DRAW_MONTHS draw-months, named in the message."""
+    months = 60
+    top = EV.MAX_DRAW_MONTHS // months
+    with pytest.raises(ValidationError, match=rf"n = {top + 1}: .* in \[1, {top:,}\] \(deal_pnl holds n x 60 "):
+        E.deal_pnl(1e5, n=top + 1)
+    longer = EV.MAX_DRAW_MONTHS // 120
+    with pytest.raises(ValidationError, match=rf"in \[1, {longer:,}\] \(deal_pnl holds n x 120 monthly values"):
+        E.deal_pnl(1e5, n=longer + 1, years=10)

@@ -8,6 +8,7 @@ allowed, never a foreign exception from deep inside a formula.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from .._validate import (  # noqa: F401  (the shared checks)
     float_array,
     fraction,
     integer,
+    is_real,
     mapping,
     number,
     positive,
@@ -32,6 +34,43 @@ def rate(field: str, value: Any) -> float:
     """A rate per year as a fraction in [0, 1)."""
     return number(field, value, lo=0.0, hi=1.0, hi_open=True,
                   allowed="a rate per year as a fraction in [0, 1)")
+
+
+MAX_DRAWS = 50_000_000
+"""Most Monte Carlo draws one call takes (an array-size guard: the owned-cost kernel's 50
+million draws run in seconds; the per-draw Python loop of ``monte_carlo`` is slower)."""
+
+MAX_DRAW_MONTHS = 12_000_000
+"""Most draws x months the operator's monthly model (``deal_pnl``) holds in one call: about
+100 bytes of working memory each, so about 1.2 GB (200,000 draws over a 5-year horizon)."""
+
+MAX_SEED = 2**63 - 1
+"""Largest seed of the counter-based stream (a signed 64-bit integer, as the kernels hold it)."""
+
+
+def _whole(value: Any) -> bool:
+    """An int, or a float with no fraction (numpy ones too); never a bool, a string, NaN."""
+    if not is_real(value):
+        return False
+    return not isinstance(value, (float, np.floating)) or (math.isfinite(value) and value == int(value))
+
+
+def draws(value: Any, field: str = "n", *, hi: int = MAX_DRAWS, why: str = "") -> int:
+    """A number of Monte Carlo draws: a whole number in [1, ``hi``] (``why`` says where a
+    lower cap comes from). A bool, a fraction, a string, NaN or infinity is refused with the
+    field, the value and the allowed range."""
+    allowed = f"a whole number of Monte Carlo draws in [1, {hi:,}]{why}"
+    if not _whole(value) or not 1 <= int(value) <= hi:
+        raise ValidationError(f"{field} = {value!r}: expected {allowed}")
+    return int(value)
+
+
+def seed(value: Any, field: str = "seed") -> int:
+    """A seed of the counter-based stream: a whole number in [0, 2^63 - 1] (a bool, a
+    fraction, a string, NaN or infinity is refused with the field, the value and the range)."""
+    if not _whole(value) or not 0 <= int(value) <= MAX_SEED:
+        raise ValidationError(f"{field} = {value!r}: expected a random seed, a whole number in [0, 2^63 - 1]")
+    return int(value)
 
 
 def table(field: str, value: Any, what: str = "parameter -> number") -> dict:
@@ -74,6 +113,7 @@ BOUNDS: dict[str, tuple[float, float | None, bool, bool]] = {
     "contract_utilization": (0.0, 1.0, True, False), "market_utilization": (0.0, 1.0, True, False),
     "utilization_price_elasticity": (0.0, 20.0, False, False), "rent_rebound_fraction": (-0.99, 20.0, False, False),
     "ibm_book_life_years": (0.0, 50.0, True, False), "contract_years": (0.0, 50.0, False, False),
+    "tco_horizon_years": (0.0, 50.0, True, False),   # tco() checks its own [1/12, 30] years
     # the deal and the other rows of parameters.csv
     "amd_asp_usd_per_gpu": (0.0, 5e6, True, False), "dpus_per_node": (0.0, 64.0, False, False),
     "dpu_usd": (0.0, 1e6, False, False), "mfu": (0.0, 1.0, True, False),

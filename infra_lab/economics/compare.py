@@ -261,8 +261,8 @@ def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
     ``seed``, at ``tdp_W`` [W] (:func:`_catalog_tdp` unless given), the inputs of ``scale_items``
     multiplied by their factor in every draw; cached (read-only array) so that widgets and
     notebooks re-read it for free."""
-    n = V.integer("n", n, lo=1, hi=50_000_000)
-    V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    n = V.draws(n)
+    seed = V.seed(seed)
     s = U.sample(_generic_specs(acc), n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
                  fixed=dict(fixed_items))
     for k, factor in scale_items:
@@ -324,8 +324,8 @@ def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis:
             raise ValidationError(f"scale[{k!r}]: {k} is also in fixed; give it in one of the two")
         sc[k] = V.positive(f"scale[{k!r}]", x, hi=1e3)
     V.choice("basis", basis, BASES)
-    n = V.integer("n", n, lo=1, hi=50_000_000)
-    seed = V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    n = V.draws(n)
+    seed = V.seed(seed)
     return dict(_owned_quote(acc, p, basis, n, seed, tuple(sorted(f.items())), t, tuple(sorted(sc.items()))))
 
 
@@ -431,6 +431,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
            for a, x in tokens_per_s_per_gpu.items()}
     prices = {V.accelerator(a): V.positive(f"prices[{a!r}]", x, hi=5e6) for a, x in (prices or {}).items()}
     V.choice("basis", basis, BASES)
+    n, seed = V.draws(n), V.seed(seed)    # before the cached draws: a list there raised lru_cache's TypeError
     ref = V.accelerator(reference) if reference is not None else accs[0]
     if ref not in tps:
         raise ValidationError(f"reference = {reference!r}: not among the accelerators compared")
@@ -468,6 +469,7 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     acc = V.accelerator(accelerator)
     target = V.positive("target_usd_per_m_tokens", target_usd_per_m_tokens, hi=1e6)
     tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
+    n, seed = V.draws(n), V.seed(seed)    # n = 3.0 reached np.zeros(n) below (numpy's TypeError)
     specs = _generic_specs(acc)
     fixed = _fixed_like_for_like(fixed, "break_even_capex", "the purchase price is the answer here")
     s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=fixed)

@@ -182,6 +182,11 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     # replaced it, so years=12 depreciated over 12 years where provider_view used the 5 filed)
     book_life = fixed.get("ibm_book_life_years", P["ibm_book_life_years"].value)
     N = V.positive("years", years, hi=30.0) if years is not None else book_life
+    months = max(1, int(round(12 * N)))        # the monthly model holds n x months values per array
+    n = V.draws(n, hi=min(V.MAX_DRAWS, V.MAX_DRAW_MONTHS // months),
+                why=f" (deal_pnl holds n x {months} monthly values per array over {N:g} years; at most "
+                    f"{V.MAX_DRAW_MONTHS:,} draw-months, about 1.2 GB)")
+    seed = V.seed(seed)
     fixed.setdefault("utilization", P["utilization"].value)
     fixed["ibm_book_life_years"] = book_life
     s = U.sample(P, n, seed, [k for k in names if k not in fixed], fixed=fixed)

@@ -286,7 +286,7 @@ def _operator_keys(v: Mapping[str, Any], path: str) -> tuple[list[str], dict[str
                  "contract_years": "replaces zyphra_contract_months / 12"}
 
 
-def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float = 5.0,
+def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: float | None = None,
                         price: Any = None, market_price: Any = None, utilization: Any = None,
                         value_curve: str = "exponential", premium: float = 0.0,
                         retire: str | None = "when_unprofitable") -> dict[str, np.ndarray]:
@@ -295,7 +295,8 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
     ``v`` holds the owned-cost inputs (its ``utilization`` is not used) and the operator's
     (:data:`OPERATOR_PARAMS`) that ``path`` reads, each a number or a 1-D array of n draws:
     :func:`operator_inputs` builds the complete dict, ``sample_parameters`` draws (add
-    ``tdp_W``). ``years`` [1/12, 50]; ``price`` / ``market_price`` [USD per GPU-hour] and
+    ``tdp_W``). ``years`` [1/12, 50] (default ``v``'s ``ibm_book_life_years``, the horizon
+    :func:`provider_view` and ``deal_pnl`` use; draws of it need ``years`` given); ``price`` / ``market_price`` [USD per GPU-hour] and
     ``utilization`` (0, 1] override the contract price, the market reference and the sold
     share (numbers or n draws). ``retire`` ("when_unprofitable", the default, "max_npv" or
     None): each draw's hardware stops at the end of its last year with a positive cash margin
@@ -320,7 +321,14 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
     req, opt = _operator_keys(v if isinstance(v, Mapping) else {}, path)
     v = V.model_inputs("operator_cash_flows", v, req, opt, what="operator inputs", build=_OPERATOR_BUILD,
                        one_dim=True)
-    V.number("years", years, lo=1.0 / 12.0, hi=50.0, allowed="a horizon in [1/12, 50] years")
+    if years is None:   # was 5.0 typed here: IBM's filed book life, which v carries
+        life = np.unique(np.asarray(v["ibm_book_life_years"], dtype=float))
+        if life.size != 1:
+            raise ValidationError("operator_cash_flows: years = None takes the horizon from ibm_book_life_years, "
+                                  f"which varies across the draws ({life.min():g} to {life.max():g} years); pass "
+                                  "years= (a horizon in [1/12, 50] years)")
+        years = float(life[0])
+    years = V.number("years", years, lo=1.0 / 12.0, hi=50.0, allowed="a horizon in [1/12, 50] years")
     shapes = V.array_shapes(v, v)          # every array sets the number of draws n, used or not
     given = {}
     for name, x, hi in (("price", price, 1e4), ("market_price", market_price, 1e4), ("utilization", utilization, 1.0)):
@@ -712,7 +720,7 @@ def _tco_arrays(v: Mapping[str, Any], years: Any, *, value_curve: str = "exponen
     return {"cash": cash, "pv": pv, "useful_hours": useful_hours}
 
 
-def tco(n_gpus: int | None = None, years: float = 4.0, utilization: float | None = None,
+def tco(n_gpus: int | None = None, years: float | None = None, utilization: float | None = None,
         accelerator: str = "MI300X", *, depreciation: str = "exponential", network: str = "per-port",
         value_curve: str | None = None, replace_at_life: bool = False, **overrides: float):
     """Total cost of owning ``n_gpus`` for ``years``: capex + opex - residual value.
@@ -721,7 +729,8 @@ def tco(n_gpus: int | None = None, years: float = 4.0, utilization: float | None
     ----------
     n_gpus : GPUs billed (spares are added by ``spare_fraction``); default the cluster of the
         shipped scenario ``economics.REFERENCE_SCENARIO`` (ZAYA1's 1,024 MI300X)
-    years : horizon [years]
+    years : horizon [years]; default parameters.csv's ``tco_horizon_years`` (4, a labelled
+        assumption: the shortest life filed for GPU servers before 2026)
     utilization : busy share of calendar hours, (0, 1] (default: data); drives energy
     depreciation : sets the value curve when ``value_curve`` is None: "exponential" (Epoch's
         decay: the market value of the hardware at the horizon) or "straight-line" (book value)
@@ -748,7 +757,8 @@ def tco(n_gpus: int | None = None, years: float = 4.0, utilization: float | None
     import polars as pl
 
     n = V.integer("n_gpus", _reference_cluster()[0] if n_gpus is None else n_gpus, lo=1, hi=10_000_000)
-    N = V.number("years", years, lo=1.0 / 12.0, hi=30.0, allowed="a horizon in [1/12, 30] years")
+    N = V.number("years", _all_scope("tco_horizon_years") if years is None else years, lo=1.0 / 12.0, hi=30.0,
+                 allowed="a horizon in [1/12, 30] years")
     V.choice("depreciation", depreciation, ("straight-line", "exponential"))
     V.choice("network", network, ("per-port", "fraction"))
     curve = V.choice("value_curve", value_curve if value_curve is not None else depreciation, VALUE_CURVES)
@@ -773,9 +783,9 @@ def tco(n_gpus: int | None = None, years: float = 4.0, utilization: float | None
         "share": [cash[k] / total for k in _TCO_COMPONENTS]})
 
 
-def tco_total(n_gpus: int | None = None, years: float = 4.0, utilization: float | None = None,
+def tco_total(n_gpus: int | None = None, years: float | None = None, utilization: float | None = None,
               accelerator: str = "MI300X", *, present_value: bool = False, **kw: Any) -> float:
     """Sum of :func:`tco` [USD]: the cash total, or the present value with ``present_value``
-    (``n_gpus`` defaults as in :func:`tco`)."""
+    (``n_gpus`` and ``years`` default as in :func:`tco`)."""
     t = tco(n_gpus, years, utilization, accelerator, **kw)
     return float(t["usd_pv" if V.boolean("present_value", present_value) else "usd"].sum())

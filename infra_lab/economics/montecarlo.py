@@ -126,8 +126,8 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "
     V.choice("depreciation", depreciation, DEPRECIATION)
     V.choice("network", network, NETWORK)
     V.choice("backend", backend, ("numba", "reference"))
-    n = V.integer("n", n, lo=1, hi=50_000_000)
-    V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    n = V.draws(n)
+    seed = V.seed(seed)
     age = check_age(age_years, depreciation)
     if distribution is not None:
         V.choice("distribution", distribution, U._DISTS)

@@ -65,7 +65,7 @@ def _fnv1a64(text: str) -> int:
 
 def stream_key(seed: int, name: str) -> int:
     """The 64-bit key of parameter ``name``'s stream under ``seed`` (see the module notes)."""
-    s = V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    s = V.seed(seed)
     if not isinstance(name, str):
         raise ValidationError(f"name = {name!r}: expected a parameter name (str)")
     with np.errstate(over="ignore"):
@@ -82,13 +82,13 @@ def _uniforms_from_key(key: int, start: int, n: int) -> np.ndarray:
 
 def uniforms(seed: int, name: str, n: int) -> np.ndarray:
     """``n`` uniforms in (0, 1) of parameter ``name``'s stream under ``seed``."""
-    n = V.integer("n", n, lo=1)
+    n = V.draws(n)
     return _uniforms_from_key(stream_key(seed, name), 0, n)
 
 
 def normals(seed: int, name: str, n: int) -> np.ndarray:
     """``n`` standard normals of parameter ``name``'s stream (Box-Muller on uniforms 2k, 2k+1)."""
-    n = V.integer("n", n, lo=1)
+    n = V.draws(n)
     u = _uniforms_from_key(stream_key(seed, name), 0, 2 * n)
     return np.sqrt(-2.0 * np.log(u[0::2])) * np.cos(2.0 * math.pi * u[1::2])
 
@@ -217,8 +217,8 @@ def sample(specs: Mapping[str, Any], n: int, seed: int, names: Iterable[str] | N
     -------
     dict name -> array of n floats. Each parameter's draws depend only on (seed, name, k).
     """
-    n = V.integer("n", n, lo=1, hi=50_000_000)
-    V.integer("seed", seed, lo=0, hi=2**63 - 1)
+    n = V.draws(n)
+    seed = V.seed(seed)
     names = list(specs if names is None else names)
     fixed = V.table("fixed", fixed)
     if distribution is not None:
@@ -258,6 +258,7 @@ def monte_carlo(func: Callable[..., Any], specs: Mapping[str, Any], n: int = 200
     array of n outputs (non-finite outputs raise: a Monte Carlo never hides a NaN)
     """
     V.boolean("vectorized", vectorized)
+    n, seed = V.draws(n), V.seed(seed)    # n = 3.0 reached np.empty(n) below (numpy's TypeError)
     if not callable(func):
         raise ValidationError(f"func = {func!r}: expected a callable")
     s = sample(specs, n, seed, names, distribution=distribution, fixed=fixed)

@@ -15,6 +15,7 @@ import ipywidgets as W
 
 from .. import economics as E
 from ..charts import economics as C
+from ..economics import _validate as EV
 from ..errors import ValidationError
 from ._layout import fit_labels
 
@@ -61,8 +62,11 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
     -------
     dict: owned_usd_per_gpu_hour (at the inputs, others at their modes), owned_band (Band
     with the other inputs uncertain), rent_vs_own (RentOrOwn), provider (ProviderView on the
-    decay path), breakdown (polars), chart (altair), text (HTML)
+    decay path), margin_usd_per_gpu_hour, resale_credit_usd_per_gpu_hour and
+    margin_with_resale_usd_per_gpu_hour (the operator's, from ``provider``) [USD per sold
+    GPU-hour], breakdown (polars), chart (altair), text (HTML)
     """
+    n, seed = EV.draws(n), EV.seed(seed)   # first: a bad count is named before any modelling
     if committed is None:   # as default_rent: a commitment where a contract default exists
         committed = _contract_rent(accelerator) is not None
     if price_usd_per_gpu_hour is None:   # a given rent needs no listing (A100-SXM-80GB has none)
@@ -80,6 +84,7 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
     irr_txt = "never repaid" if pv.irr is None else f"{pv.irr:.0%}"
     pb_txt = ("never within the horizon" if pv.payback_years == float("inf")
               else f"in {pv.payback_years:.1f} years")   # operating cash only: IRR and NPV count the residual value too
+    sign = lambda x: f"{'−' if x < 0 else ''}${abs(x):.2f}"  # noqa: E731
     text = (f"<b>Owned {own.accelerator}</b>: ${own.total_usd_per_gpu_hour:.2f} per useful GPU-hour at these "
             f"inputs (others at their modes); with the other inputs uncertain: ${band.fmt()} (P50, P5–P95)."
             f"<br><b>Renter</b>: {ro.text}."
@@ -88,9 +93,18 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
             f"${abs(pv.npv_usd_per_gpu):,.0f} per GPU over {pv.years:g} years"
             + ("" if pv.retirement_year is None else
                f", the GPUs retired after year {pv.retirement_year:g}, the last whose rent covers their cash costs")
-            + " (IRR and NPV include the residual value when the GPUs stop; pre-tax, unlevered).")
+            + " (IRR and NPV include the residual value when the GPUs stop; pre-tax, unlevered)."
+            f"<br><b>Operator's margin over owning</b> per sold GPU-hour at the contract price of "
+            f"${pv.price_usd_per_gpu_hour:.2f} (the decaying rent after it is in the IRR and NPV): "
+            f"{sign(pv.margin_usd_per_gpu_hour)} against the owned cost of ${pv.cost_usd_per_sold_gpu_hour:.2f} with no "
+            f"credit for the sale; {sign(pv.margin_with_resale_usd_per_gpu_hour)} with the resale credit of "
+            f"${pv.resale_credit_usd_per_gpu_hour:.2f} (the sale price after {pv.operating_years:g} years, "
+            f"${pv.residual_usd_per_gpu:,.0f} per GPU, spread over the hours as salvage value).")
     return {"owned_usd_per_gpu_hour": own.total_usd_per_gpu_hour, "owned_band": band, "rent_vs_own": ro,
-            "provider": pv, "breakdown": own.breakdown, "chart": chart, "text": text}
+            "provider": pv, "margin_usd_per_gpu_hour": pv.margin_usd_per_gpu_hour,
+            "resale_credit_usd_per_gpu_hour": pv.resale_credit_usd_per_gpu_hour,
+            "margin_with_resale_usd_per_gpu_hour": pv.margin_with_resale_usd_per_gpu_hour,
+            "breakdown": own.breakdown, "chart": chart, "text": text}
 
 
 def economics_explorer(accelerator: str = "MI300X") -> W.VBox:

@@ -21,7 +21,7 @@ cells = [
 3. Rent or own — for whom, at which prices?
 4. What is IBM's (the cloud operator's) return on the cluster, if rents fall as they have?
 5. Per trained token, is AMD cheaper than NVIDIA — compared like for like?
-6. What is the cluster's total cost of ownership over 3–6 years?
+6. What is the cluster's total cost of ownership over the years operators depreciate such hardware?
 7. Who makes money: AMD, IBM, Zyphra?
 
 **How to read the numbers.** Every input is a row of `data/economics/parameters.csv` with a
@@ -295,6 +295,57 @@ display(il.charts.rent_path_chart(pl.concat(paths), title="Rent paths at the def
 il.charts.cashflow_chart(pl.concat(flows).select("year", "cumulative_usd", "case"))
 """),
     ("md", r"""
+**The other retirement rule.** The default rule above stops the GPUs after their last year with a
+positive cash margin; it reads cash margins only. `retire="max_npv"` (`il.economics.RETIRE_RULES`)
+sells them instead after the year that maximizes the NPV, weighing each year's margin against the
+fall of their resale value over that year (the abandonment rule of replacement analysis);
+`retire=None` runs them to the horizon. The cell below runs all three on the same draws and at
+the defaults, and prints what `max_npv` would change and what it rests on.
+"""),
+    ("code", r"""
+RULES = {"when_unprofitable (default)": "when_unprofitable", "max_npv": "max_npv", "none: to the horizon": None}
+rrows = []
+for path in E.PATHS:
+    for label, rule in RULES.items():
+        r = E.operator_cash_flows(v, path=path, years=ibm_life, retire=rule)
+        irr_r = E.band(np.nan_to_num(E.irr_array(r["annual"]), nan=-1.0))
+        npv_r = E.band(np.sum(r["annual"] / (1 + v["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1))
+        pv_r = E.provider_view(path=path, retire=rule)
+        rrows.append({"rent path": path, "retire rule": label, "IRR P50 [per year]": irr_r.p50,
+                      "NPV per GPU P50 [USD]": npv_r.p50, "mean years run [years]": float(np.mean(r["end_years"])),
+                      "sale price P50 [share of capex]": float(np.median(r["residual"] / r["capex"])),
+                      "retired after, defaults [years]": pv_r.retirement_year,
+                      "margin with resale, defaults [USD/GPU-h]": pv_r.margin_with_resale_usd_per_gpu_hour})
+rules = pl.DataFrame(rrows, schema_overrides={"retired after, defaults [years]": pl.Float64})
+display(il.charts.headline_table(
+    rules, "IBM's return under each retirement rule, same draws",
+    subtitle=f"pre-tax, unlevered; {N_MC:,} draws; 'defaults': every input at its mode; retired after: empty = to the horizon",
+    percent=["IRR P50 [per year]", "sale price P50 [share of capex]"], highlight=pl.col("retire rule").str.starts_with("when"),
+    sources="every input: data/economics/parameters.csv (a source URL per row)"))
+rl = {(r["rent path"], r["retire rule"]): r for r in rules.iter_rows(named=True)}
+dflt, mx = rl[("decay", "when_unprofitable (default)")], rl[("decay", "max_npv")]
+gain_irr = {pth: rl[(pth, "max_npv")]["IRR P50 [per year]"] - rl[(pth, "when_unprofitable (default)")]["IRR P50 [per year]"]
+            for pth in E.PATHS}
+nosale = E.provider_view(path="decay", retire="max_npv", value_curve="none")
+usd = lambda x: f"{'−' if x < 0 else ''}${abs(x):,.0f}"  # noqa: E731
+assert all(rl[(pth, "max_npv")]["NPV per GPU P50 [USD]"] >= rl[(pth, "when_unprofitable (default)")]["NPV per GPU P50 [USD]"] - 1e-6
+           for pth in E.PATHS), "max_npv maximizes each draw's NPV over the sale year: its median cannot be below the default's"
+md(f"**What `max_npv` would change.** On the decay path it runs the GPUs {mx['mean years run [years]']:.1f} years on "
+   f"average against {dflt['mean years run [years]']:.1f} under the default, and moves the median IRR from "
+   f"{dflt['IRR P50 [per year]']:.0%} to {mx['IRR P50 [per year]']:.0%} and the median NPV from "
+   f"{usd(dflt['NPV per GPU P50 [USD]'])} to {usd(mx['NPV per GPU P50 [USD]'])} per GPU; on the other paths the IRR moves by "
+   + ", ".join(f"{g * 100:+.1f} points ({pth})" for pth, g in gain_irr.items() if pth != "decay") + ". "
+   f"**Why it is not the default.** The gain comes from selling earlier at the value curve's price: the median sale under "
+   f"`max_npv` fetches {mx['sale price P50 [share of capex]']:.0%} of the purchase price, against "
+   f"{dflt['sale price P50 [share of capex]']:.0%} under the default. That price is Epoch AI's price-performance decay "
+   f"(`depreciation_ooms_per_year`), not a quote: no public market prices used MI300X in volume, so the rule would "
+   f"lean on a number this lab cannot check. With no resale value at all (`value_curve='none'`) `max_npv` at the "
+   f"defaults "
+   + ("sells after year 1, the first year it may" if nosale.retirement_year == 1.0 else
+      "runs to the horizon" if nosale.retirement_year is None else f"sells after year {nosale.retirement_year:g}")
+   + f" and the NPV is {usd(nosale.npv_usd_per_gpu)} per GPU: the rule is only as good as the sale price it assumes.")
+"""),
+    ("md", r"""
 Sources: IBM's book life — IBM's 10-K (information technology equipment, 1.5 to 5 years);
 Epoch AI's price-performance trend (`depreciation_ooms_per_year`); the rebound from H100 one-year
 contract prices in `data/cloud_prices.csv` (SemiAnalysis, an industry research firm, as relayed);
@@ -429,18 +480,20 @@ served tokens — dstack's published MI300X vs H200 DeepSeek-R1 benchmark in
 `data/measurements/serving_benchmarks.csv` (a third party; the serving model of notebook 07 is
 not used here).
 
-## 6. The cluster's total cost of ownership over 3–6 years
+## 6. The cluster's total cost of ownership over the hardware's filed lives
 
 TCO = capex + operating costs − the residual value at the horizon, read from a value curve:
 Epoch AI's decay (what the hardware would fetch) or straight-line book value. Shown as cash
 (undiscounted) with its band; the present value at the cost of capital is beside it.
 """),
     ("code", r"""
+TCO_H = P["tco_horizon_years"]     # the default horizon (a labelled assumption row) and its range: the filed lives
+TCO_YEARS = list(range(int(TCO_H.low), int(TCO_H.high) + 1))
 s_tco = E.sample_parameters(4000, SEED, "MI300X", E.OWNED_PARAMS)
 s_tco["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
 rows = []
 for curve in ("exponential", "straight-line"):
-    for yrs in (3, 4, 5, 6):
+    for yrs in TCO_YEARS:
         t = E.tco_arrays(s_tco, yrs, value_curve=curve)
         b = E.band(sum(t["cash"].values()) * N_GPUS / 1e6)
         pvb = E.band(sum(t["pv"].values()) * N_GPUS / 1e6)
@@ -452,13 +505,15 @@ display(il.charts.headline_table(
     subtitle="cash, undiscounted, P5–P50–P95; the present value at the cost of capital beside it",
     labels={"p5": "P5", "p50": "P50", "p95": "P95"},
     units={c: "M USD" for c in ("p5", "p50", "p95", "present value P50")},
-    highlight=(pl.col("years") == 4) & pl.col("case").str.contains("exponential"),
+    highlight=(pl.col("years") == TCO_H.value) & pl.col("case").str.contains("exponential"),
     sources="every input: data/economics/parameters.csv (a source URL per row)"))
-tco4 = answer6.filter((pl.col("years") == 4) & pl.col("case").str.contains("exponential")).row(0, named=True)
-md(f"**Answer.** Four years of the cluster cost **${tco4['p50']:.1f}M** in cash (P5–P95 ${tco4['p5']:.1f}–{tco4['p95']:.1f}M), "
+tco4 = answer6.filter((pl.col("years") == TCO_H.value) & pl.col("case").str.contains("exponential")).row(0, named=True)
+md(f"**Answer.** The table spans {TCO_YEARS[0]}–{TCO_YEARS[-1]} years, the range of `tco_horizon_years` in "
+   f"data/economics/parameters.csv (the short end of the critiques to the longest life filed for GPU servers). At its "
+   f"default of {TCO_H.value:g} years (an assumption, grade {TCO_H.grade}) the cluster costs **${tco4['p50']:.1f}M** in cash (P5–P95 ${tco4['p5']:.1f}–{tco4['p95']:.1f}M), "
    f"${tco4['present value P50']:.1f}M in present value, after crediting the hardware's value at the end. The breakdown at "
    f"the defaults:")
-display(E.tco(N_GPUS, 4).with_columns((pl.col("usd") / 1e6).round(2).alias("M$"), pl.col("share").round(3)).select(
+display(E.tco(N_GPUS).with_columns((pl.col("usd") / 1e6).round(2).alias("M$"), pl.col("share").round(3)).select(
     "component", "M$", "share"))
 il.charts.tco_band_chart(answer6.select("years", "case", "p5", "p50", "p95"))
 """),
@@ -559,7 +614,7 @@ md("\n".join([
     f"{o['H200-SXM']['ratio_p50']:.2f}× MI300X; rented from the same provider and term MI300X is {r_mi_h100:.2f}× H100, "
     f"and parity needs H100 contracts near ${float(contract['parity rent of b [USD/GPU-h]'].median()):.2f}. Per served "
     f"token (measured DeepSeek-R1 serving, the {served['model'][0]} architecture) MI300X costs {served_cost.median():.2f}× H200 at matched rents.",
-    f"* **Four-year TCO ${tco4['p50']:.1f}M** (${tco4['p5']:.1f}–{tco4['p95']:.1f}M) in cash after the residual value.",
+    f"* **{TCO_H.value:g}-year TCO ${tco4['p50']:.1f}M** (${tco4['p5']:.1f}–{tco4['p95']:.1f}M) in cash after the residual value.",
     f"* **AMD ${amd_tot.p50 / 1e6:,.1f}M once; IBM ${ibm_y1.p50 / 1e6:,.1f}M in its first year and an IRR of {ibm_irr.p50:.0%}; "
     f"Zyphra ${z_bill.p50 / 1e6:,.1f}M spent** — each at its P50; the unknowns are listed in section 7.",
 ]))

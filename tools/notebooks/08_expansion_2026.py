@@ -206,7 +206,7 @@ COMP = ("compute_fwd", "compute_bwd", "compute_recompute")
 def best_estimate(platform, gpus=G_MOE, nic="Pollara-400", model="10x MoE", batch_per_gpu_x=1):
     d = X.training_scenario(platform, nic, gpus, model)
     d["training"]["global_batch"] *= batch_per_gpu_x
-    b = il.search(d, top=1, max_micro_batch=4, max_vp=2, max_cp=1).row(0, named=True)
+    b = il.search(d, top=1, **X.SEARCH_BOUNDS).row(0, named=True)
     return il.estimate(il.Scenario.from_dict(il.training.apply_plan(d, b))), b, d["training"]["precision"]
 WHY = {p: best_estimate(p) for p in ("MI300X node", "MI355X node")}
 side = pl.concat([e.breakdown.rename({"seconds": p}) for p, (e, _, _) in WHY.items()], how="align")
@@ -365,14 +365,22 @@ amd_by.with_columns(pl.col(pl.Float64).round(3))
 **IBM under rent paths.** The operator's return depends first on the path of the rent: a
 contract that then decays with Epoch's price-performance trend, a 2026-style rebound (H100
 contract rents rose in 2026), or a flat rent at several sold shares
-(`il.expansion.operator_paths`, i.e. `il.economics.provider_view` per path). Per GPU, pre-tax,
+(`il.expansion.operator_paths`, i.e. `il.economics.provider_view` per path; the flat path's sold
+shares are the low, mode and high of `market_utilization` in data/economics). Per GPU, pre-tax,
 unlevered, for today's design and the cheapest shipping option. IBM retires the GPUs at the end of
 the last year whose cash margin (rent less energy and opex) is positive and sells them at their
-residual value then; `retirement year` is empty where they earn their cash costs to the horizon.
+residual value then; `retired after` is empty where they earn their cash costs to the horizon.
+The margins are per sold GPU-hour at the first rent: *no resale* is the rent less the owned cost
+per sold hour (capital recovered over the years the GPUs run, no credit for their sale); the
+*resale credit* is the sale price spread over the same hours as salvage value; *with resale* is
+the two together, the margin to set against owning.
 """),
     ("code", r"""
 paths = pl.concat([X.operator_paths(r["platform"], r["nic"]).with_columns(option=pl.lit(r["option"]))
                    for r in (b1, s1)])
+XP_LIFE = E.parameters("MI300X")["ibm_book_life_years"].value   # the horizon when the GPUs are not retired [years]
+assert all(abs(r["margin_with_resale_usd_per_gpu_hour"] - r["margin_usd_per_gpu_hour"] - r["resale_credit_usd_per_gpu_hour"]) < 1e-9
+           for r in paths.iter_rows(named=True))
 pv = {(r["option"], r["path"], r["utilization"]): r for r in paths.iter_rows(named=True)}
 d_base, d_ship = pv[(b1["option"], "decay", None)], pv[(s1["option"], "decay", None)]
 f_base = [r for r in paths.iter_rows(named=True) if r["option"] == b1["option"] and r["path"] == "flat"]
@@ -388,12 +396,22 @@ else:
 irr_txt = lambda r: "never repaid" if r["irr"] is None else f"{r['irr']:.0%}"  # noqa: E731
 ret_txt = lambda r: ("it earns its cash costs to the horizon" if r["retirement_year"] is None  # noqa: E731
                      else f"the rent stops covering the cash costs after year {r['retirement_year']:g}, when IBM retires the GPUs")
-md(f'''On today's design at its contract rent (${d_base['price_usd_per_gpu_hour']:.2f}/GPU-h) IBM's IRR is
+md(f'''On today's design at its contract rent (${d_base['price_usd_per_gpu_hour']:.2f}/GPU-h) IBM earns
+${d_base['margin_usd_per_gpu_hour']:.2f} per sold GPU-hour over its owned cost with no credit for the hardware's sale, and
+**${d_base['margin_with_resale_usd_per_gpu_hour']:.2f}** with the resale credit (the sale price after
+{d_base['retirement_year'] or XP_LIFE:g} years, ${d_base['resale_credit_usd_per_gpu_hour']:.2f} per sold hour as salvage value):
+the margin to set against owning. That is at the contract price; its IRR is
 **{irr_txt(d_base)}** if the rent then decays ({ret_txt(d_base)}), against {irr_txt(pv[(b1['option'], 'rebound', None)])} with a
 rebound; {flat_txt}. {s1['option']} at its listed
 ${d_ship['price_usd_per_gpu_hour']:.2f}/GPU-h returns {irr_txt(d_ship)} on the decay path ({ret_txt(d_ship)}).''')
-paths.select("option", "path", "utilization", "price_usd_per_gpu_hour", "margin_usd_per_gpu_hour",
-             "irr", "payback_years", "npv_usd_per_gpu", "retirement_year").with_columns(pl.col(pl.Float64).round(3))
+paths.select("option", "path", pl.col("utilization").alias("sold share [-]"),
+             pl.col("price_usd_per_gpu_hour").alias("first rent [USD/GPU-h]"),
+             pl.col("margin_usd_per_gpu_hour").alias("margin, no resale [USD/GPU-h]"),
+             pl.col("resale_credit_usd_per_gpu_hour").alias("resale credit [USD/GPU-h]"),
+             pl.col("margin_with_resale_usd_per_gpu_hour").alias("margin with resale [USD/GPU-h]"),
+             pl.col("irr").alias("IRR [per year]"), pl.col("payback_years").alias("payback [years]"),
+             pl.col("npv_usd_per_gpu").alias("NPV [USD per GPU]"),
+             pl.col("retirement_year").alias("retired after [years]")).with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 ## 5 · What the answer is most sensitive to

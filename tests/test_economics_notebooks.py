@@ -1,0 +1,94 @@
+"""What notebooks 05 and 08 and the economics explorer show a reader comparing renting out
+with owning: the operator's margin with the resale credit, what the max_npv retirement rule
+would change and why it is not the default, and the TCO horizon from its data row. The
+prose prints the computed values; these tests keep the claims they carry true and the cells
+that print them in the generators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import infra_lab as il
+from infra_lab import economics as E
+
+ROOT = Path(__file__).resolve().parent.parent
+NB05 = (ROOT / "tools" / "notebooks" / "05_economics.py").read_text()
+NB08 = (ROOT / "tools" / "notebooks" / "08_expansion_2026.py").read_text()
+
+
+def test_operator_paths_carry_the_resale_margin():
+    """operator_paths dropped provider_view's resale credit and margin with resale, so notebook 08's
+    rent-path table showed only the margin with no credit for the sale."""
+    t = il.expansion.operator_paths("MI300X node", "Pollara-400")
+    for r in t.iter_rows(named=True):
+        pv = E.provider_view(None, r["utilization"], "MI300X", path=r["path"])
+        assert r["resale_credit_usd_per_gpu_hour"] == pv.resale_credit_usd_per_gpu_hour > 0
+        assert r["margin_with_resale_usd_per_gpu_hour"] == pv.margin_with_resale_usd_per_gpu_hour
+        assert r["margin_with_resale_usd_per_gpu_hour"] == pytest.approx(
+            r["margin_usd_per_gpu_hour"] + r["resale_credit_usd_per_gpu_hour"], abs=1e-12)
+
+
+def test_notebook08_shows_the_resale_margin_with_units():
+    for col in ("margin_with_resale_usd_per_gpu_hour", "resale_credit_usd_per_gpu_hour"):
+        assert f'pl.col("{col}").alias(' in NB08                       # a table column
+        assert f"d_base['{col}']" in NB08                              # and printed in the prose
+    assert '"margin with resale [USD/GPU-h]"' in NB08 and '"resale credit [USD/GPU-h]"' in NB08
+
+
+def test_explorer_shows_the_resale_margin():
+    """economics_update's text gave the operator's IRR, payback and NPV but no margin over owning
+    with or without the resale credit."""
+    from infra_lab.widgets import economics as W
+
+    r = W.economics_update(n=300)
+    pv = r["provider"]
+    assert r["margin_with_resale_usd_per_gpu_hour"] == pv.margin_with_resale_usd_per_gpu_hour
+    assert r["resale_credit_usd_per_gpu_hour"] == pv.resale_credit_usd_per_gpu_hour
+    assert r["margin_usd_per_gpu_hour"] == pv.margin_usd_per_gpu_hour
+    for x in (pv.margin_usd_per_gpu_hour, pv.margin_with_resale_usd_per_gpu_hour):
+        assert f"{'−' if x < 0 else ''}${abs(x):.2f}" in r["text"]
+    assert f"resale credit of ${pv.resale_credit_usd_per_gpu_hour:.2f}" in r["text"]
+    assert f"${pv.cost_usd_per_sold_gpu_hour:.2f}" in r["text"]
+
+
+def test_notebook05_prints_what_max_npv_would_change():
+    """retire='max_npv' was documented but notebook 05's reader never saw it: a cell now runs all
+    three rules on the same draws, prints what max_npv changes and why it is not the default."""
+    assert 'RULES = {"when_unprofitable (default)": "when_unprofitable", "max_npv": "max_npv"' in NB05
+    assert "E.operator_cash_flows(v, path=path, years=ibm_life, retire=rule)" in NB05
+    assert "**What `max_npv` would change.**" in NB05 and "**Why it is not the default.**" in NB05
+    assert 'E.provider_view(path="decay", retire="max_npv", value_curve="none")' in NB05
+
+
+@pytest.mark.parametrize("path", E.PATHS)
+def test_max_npv_never_loses_npv_on_the_same_draws(path):
+    """The claim notebook 05 asserts: on the same draws, max_npv's NPV is at least the default
+    rule's in every draw (it maximizes over the sale year the default picks from), so it sells no
+    later on a falling resale curve and its gain rests on that curve's sale price."""
+    life = E.parameters("MI300X")["ibm_book_life_years"].value
+    v = E.sample_parameters(2000, 5, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS], fixed={"ibm_book_life_years": life})
+    v["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
+
+    def npv(r):
+        return np.sum(r["annual"] / (1 + v["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1)
+
+    d = E.operator_cash_flows(v, path=path, years=life)
+    m = E.operator_cash_flows(v, path=path, years=life, retire="max_npv")
+    assert np.all(npv(m) >= npv(d) - 1e-6)
+    assert np.all(m["end_years"] <= d["end_years"])       # no later: past the last positive margin nothing is gained
+    # and with no resale value at all (value_curve="none", the notebook's check of what the rule rests on)
+    d0 = E.operator_cash_flows(v, path=path, years=life, value_curve="none")
+    m0 = E.operator_cash_flows(v, path=path, years=life, value_curve="none", retire="max_npv")
+    assert np.all(npv(m0) >= npv(d0) - 1e-6)
+
+
+def test_notebook05_tco_horizon_comes_from_its_row():
+    """Section 6 typed 'over 3–6 years', (3, 4, 5, 6), years == 4 and tco(N_GPUS, 4); they read
+    tco_horizon_years (value, low, high) now."""
+    assert 'TCO_H = P["tco_horizon_years"]' in NB05 and "for yrs in TCO_YEARS:" in NB05
+    assert "(3, 4, 5, 6)" not in NB05 and "3–6" not in NB05 and "E.tco(N_GPUS, 4)" not in NB05
+    row = E.parameters("MI300X")["tco_horizon_years"]
+    assert list(range(int(row.low), int(row.high) + 1)) == [3, 4, 5, 6] and row.value == 4
