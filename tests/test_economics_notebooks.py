@@ -92,3 +92,46 @@ def test_notebook05_tco_horizon_comes_from_its_row():
     assert "(3, 4, 5, 6)" not in NB05 and "3–6" not in NB05 and "E.tco(N_GPUS, 4)" not in NB05
     row = E.parameters("MI300X")["tco_horizon_years"]
     assert list(range(int(row.low), int(row.high) + 1)) == [3, 4, 5, 6] and row.value == 4
+
+
+# ------------------------------------------------------------------------------ the analyst's pass
+def test_expansion_point_money_adds_up():
+    """An investor's arithmetic on one sweep point: the run's cost is the price of a GPU-hour x
+    GPUs x wall-clock hours (failures included), for the owned price and the contract rent alike,
+    and the wall clock is the failure-free run over goodput. Notebook 08 asserts the same on
+    every point it prints."""
+    r = il.expansion.evaluate("MI300X node", "Pollara-400", 1024, "ZAYA1-class")
+    gh = r["gpus"] * r["wall_days"] * 24
+    assert r["wall_days"] * r["goodput"] == pytest.approx(r["run_days"], rel=1e-12)
+    assert r["run_cost_usd"] == pytest.approx(r["owned_usd_per_gpu_hour"] * gh, rel=1e-12)
+    assert r["rented_run_cost_usd"] == pytest.approx(r["contract_usd_per_gpu_hour"] * gh, rel=1e-12)
+    assert r["usd_per_m_trained_tokens"] == pytest.approx(r["run_cost_usd"] / il.expansion.models().filter(
+        model="ZAYA1-class")["tokens"][0] * 1e6, rel=1e-12)
+    assert r["tco_usd"] == pytest.approx(E.tco_total(r["gpus"], None, None, "MI300X"), rel=1e-12)
+    assert "for r in df.iter_rows(named=True):    # cost = price x GPU-hours" in NB08
+
+
+def test_notebook08_tables_carry_units():
+    """The owned-quote table showed bare p5 / usd_per_gpu_hour / p95 columns and the step
+    comparison bare accelerator columns holding seconds."""
+    for label in ("owned P5 [USD/GPU-h]", "owned P50 [USD/GPU-h]", "owned P95 [USD/GPU-h]", "purchase price [USD/GPU]"):
+        assert f'"{label}"' in NB08
+    assert 'e.breakdown.rename({"seconds": f"{p} [s]"})' in NB08
+
+
+def test_notebook05_shows_what_moves_ibms_return():
+    """Notebook 05's only tornado was the owned cost; IBM's return was shown per rent path but not
+    against the rent, the sold share, the rates and the power prices. The new tornado swings every
+    input provider_view reads on the decay path; its base is provider_view's NPV at the defaults."""
+    assert "tor_ibm = E.tornado(lambda **p: E.provider_view(path=\"decay\", **p).npv_usd_per_gpu" in NB05
+    names = [n for n in (*E.OWNED_PARAMS, *E.OPERATOR_PARAMS) if n not in ("utilization", "rent_rebound_fraction")]
+    t = E.tornado(lambda **p: E.provider_view(path="decay", **p).npv_usd_per_gpu, "MI300X", names)
+    assert t["output_base"][0] == E.provider_view(path="decay").npv_usd_per_gpu
+    swung = set(t.filter(t["swing"] > 0)["parameter"])
+    # price, sold share, rates, power: each moves IBM's NPV
+    assert {"contract_usd_per_gpu_hour", "market_utilization", "cost_of_capital", "depreciation_ooms_per_year",
+            "electricity_usd_per_kWh", "pue", "capex_usd_per_gpu"} <= swung
+    lo = t.filter(t["parameter"] == "cost_of_capital").row(0, named=True)
+    assert lo["output_low"] > lo["output_high"]          # a dearer capital lowers the NPV
+    hi = t.filter(t["parameter"] == "contract_usd_per_gpu_hour").row(0, named=True)
+    assert hi["output_high"] > hi["output_low"]          # a higher rent raises it

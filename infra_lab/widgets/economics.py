@@ -96,8 +96,9 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
             + " (IRR and NPV include the residual value when the GPUs stop; pre-tax, unlevered)."
             f"<br><b>Operator's margin over owning</b> per sold GPU-hour at the contract price of "
             f"${pv.price_usd_per_gpu_hour:.2f} (the decaying rent after it is in the IRR and NPV): "
-            f"{sign(pv.margin_usd_per_gpu_hour)} against the owned cost of ${pv.cost_usd_per_sold_gpu_hour:.2f} with no "
-            f"credit for the sale; {sign(pv.margin_with_resale_usd_per_gpu_hour)} with the resale credit of "
+            f"{sign(pv.margin_usd_per_gpu_hour)} against its owned cost of ${pv.cost_usd_per_sold_gpu_hour:.2f} per sold "
+            f"hour (capital recovered over the {pv.operating_years:g} years the GPUs run, at the contract's sold share) with "
+            f"no credit for the sale; {sign(pv.margin_with_resale_usd_per_gpu_hour)} with the resale credit of "
             f"${pv.resale_credit_usd_per_gpu_hour:.2f} (the sale price after {pv.operating_years:g} years, "
             f"${pv.residual_usd_per_gpu:,.0f} per GPU, spread over the hours as salvage value).")
     return {"owned_usd_per_gpu_hour": own.total_usd_per_gpu_hour, "owned_band": band, "rent_vs_own": ro,

@@ -153,13 +153,13 @@ final_cost = E.band(run_gh * zs["contract_usd_per_gpu_hour"])
 zaya = il.models.get("zaya1-base")
 xc_gh = E.gpu_hours_for(E.training_flop(zaya.published_params_active, TOKENS), "MI300X", P["mfu"].value)
 answer2 = pl.DataFrame({
-    "quantity": ["Zyphra's bill [million USD]", "GPU-hours bought [million]",
+    "quantity": ["Zyphra's bill [million USD]", "contracted months [months]", "GPU-hours bought [million]",
                  "final run incl. goodput losses [share of hours bought]", "final run at the contract price [thousand USD]",
                  "final run GPU-hours, training model [thousand]",
                  f"cross-check: 6·N·D ÷ (peak × MFU {P['mfu'].value:g}) [thousand GPU-hours]"],
-    "P50": [bill.p50 / 1e6, float(np.median(hours_bought)) / 1e6, share.p50, final_cost.p50 / 1e3, run_gh / 1e3, xc_gh / 1e3],
-    "P5": [bill.p5 / 1e6, float(np.percentile(hours_bought, 5)) / 1e6, share.p5, final_cost.p5 / 1e3, None, None],
-    "P95": [bill.p95 / 1e6, float(np.percentile(hours_bought, 95)) / 1e6, share.p95, final_cost.p95 / 1e3, None, None],
+    "P50": [bill.p50 / 1e6, float(np.median(zs["zyphra_contract_months"])), float(np.median(hours_bought)) / 1e6, share.p50, final_cost.p50 / 1e3, run_gh / 1e3, xc_gh / 1e3],
+    "P5": [bill.p5 / 1e6, float(np.percentile(zs["zyphra_contract_months"], 5)), float(np.percentile(hours_bought, 5)) / 1e6, share.p5, final_cost.p5 / 1e3, None, None],
+    "P95": [bill.p95 / 1e6, float(np.percentile(zs["zyphra_contract_months"], 95)), float(np.percentile(hours_bought, 95)) / 1e6, share.p95, final_cost.p95 / 1e3, None, None],
 })
 il.charts.headline_table(
     answer2, "What Zyphra pays, and what the final ZAYA1 run took of it",
@@ -282,7 +282,9 @@ trend = E.rental_trend("H100 SXM")
 md(f"**Answer.** Over IBM's {ibm_life:g}-year book life, if rents decay after the contract the pre-tax, "
    f"unlevered IRR is **{a4['decay']['IRR P50']:.0%}** (P5–P95 {a4['decay']['IRR P5']:.0%} to {a4['decay']['IRR P95']:.0%}), "
    f"{'below' if a4['decay']['IRR P50'] < P['cost_of_capital'].value else 'above'} the {P['cost_of_capital'].value:.0%} "
-   f"cost of capital at the median; a 2026-style rebound lifts it to "
+   f"cost of capital at the median; a 2026-style rebound (the market rent "
+   f"{P['rent_rebound_fraction'].value:+.0%} over the year after the contract, range {P['rent_rebound_fraction'].low:+.0%} to "
+   f"{P['rent_rebound_fraction'].high:+.0%}, then the decay again) lifts it to "
    f"{a4['rebound']['IRR P50']:.0%}, and holding the contract-level price flat with the sold share tied to it gives "
    f"{a4['flat']['IRR P50']:.0%}. At the default inputs, "
    + "; ".join(f"on the {p} path the GPUs " + ("earn their cash costs to the horizon" if y is None else
@@ -550,13 +552,32 @@ md(f"**Answer.** AMD books about **${amd_tot.fmt('{:,.1f}', 1e6)}M** once — {a
 ## 8. What moves the answer?
 
 Each input swung from the low to the high end of its range, the others at their defaults. The
-labels carry units; the ranges and grades are in the parameter table of section 1.
+labels carry units; the ranges and grades are in the parameter table of section 1. First the
+owned cost of a useful GPU-hour (what a buyer pays), then IBM's NPV per GPU on the decay path
+(what the operator earns): the rent, the sold share, the rates and the power prices together.
 """),
     ("code", r"""
 tor = E.tornado(names=[n for n in E.OWNED_PARAMS if n != "depreciation_ooms_per_year"])
 top = tor.head(5)["label"].to_list()
-md("The largest swings: " + "; ".join(top) + ".")
+md("The largest swings of the owned cost: " + "; ".join(top) + ".")
 il.charts.tornado_chart(tor.head(14))
+"""),
+    ("code", r"""
+# IBM's NPV per GPU on the decay path: every input provider_view reads (the sold share comes from the
+# contract and market shares there; the rebound applies to the rebound path only)
+ibm_in = [n for n in (*E.OWNED_PARAMS, *E.OPERATOR_PARAMS) if n not in ("utilization", "rent_rebound_fraction")]
+tor_ibm = E.tornado(lambda **p: E.provider_view(path="decay", **p).npv_usd_per_gpu, "MI300X", ibm_in)
+tor_ibm = tor_ibm.filter(pl.col("swing") > 0)
+base_npv = tor_ibm["output_base"][0]
+assert base_npv == E.provider_view(path="decay").npv_usd_per_gpu
+usd = lambda x: f"{'−' if x < 0 else ''}${abs(x):,.0f}"  # noqa: E731
+md(f"IBM's NPV per GPU on the decay path is {usd(base_npv)} at the defaults. It moves most with "
+   + "; ".join(f"{r['label']} ({usd(min(r['output_low'], r['output_high']))} to {usd(max(r['output_low'], r['output_high']))})"
+               for r in tor_ibm.head(4).iter_rows(named=True))
+   + f". It turns positive within a single input's range for {int((tor_ibm[['output_low', 'output_high']].max_horizontal() > 0).sum())} "
+   f"of the {tor_ibm.height} inputs swung.")
+il.charts.tornado_chart(tor_ibm.head(14), x_title="IBM's NPV on the decay path [USD per GPU]",
+                        title="What moves IBM's return (NPV at the cost of capital, pre-tax, unlevered)")
 """),
     ("md", r"""
 ## 9. The market behind the prices

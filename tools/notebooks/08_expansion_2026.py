@@ -140,7 +140,9 @@ distributors' baseboard listings instead, the one channel where both vendors hav
 there MI300X (${listing:,.0f} per GPU) costs ${own05:.2f} per GPU-hour, {own05 / own08:.2f}x this figure.
 Only MI300X has such a listing among these options; pricing it there and the others at
 selling prices would rank it on a dearer channel than the parts it is compared with.''')
-own_q.drop("accelerator").with_columns(pl.col(pl.Float64).round(3))
+own_q.drop("accelerator").rename({"purchase_price_usd_per_gpu": "purchase price [USD/GPU]",
+                                  "p5": "owned P5 [USD/GPU-h]", "usd_per_gpu_hour": "owned P50 [USD/GPU-h]",
+                                  "p95": "owned P95 [USD/GPU-h]"}).with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 ## 2 · Cost vs time to train
@@ -172,6 +174,11 @@ nic_capex = {r["platform"]: r["Vulcano-800"] / r["Pollara-400"] for r in cap.ite
 best_nic = max(nic_gain, key=nic_gain.get)
 # claims the prose relies on (checked here, every run)
 assert f1["wall_days"] == small["wall_days"].min()
+for r in df.iter_rows(named=True):    # cost = price x GPU-hours, the GPU-hours = GPUs x wall clock (failures included)
+    gh = r["gpus"] * r["wall_days"] * 24
+    assert abs(r["wall_days"] * r["goodput"] / r["run_days"] - 1) < 1e-9
+    assert abs(r["run_cost_usd"] / (r["owned_usd_per_gpu_hour"] * gh) - 1) < 1e-9
+    assert abs(r["rented_run_cost_usd"] / (r["contract_usd_per_gpu_hour"] * gh) - 1) < 1e-9
 assert all(g >= 0.999 for g in nic_gain.values())      # Vulcano never slows a run down
 assert b1["wall_days"] / f1["wall_days"] > max(nic_gain.values())   # accelerator >> NIC
 md(f'''**At today's size (about {G_Z:,} GPUs), ZAYA1-class.** Today's design ({b1['option']}) trains
@@ -209,7 +216,7 @@ def best_estimate(platform, gpus=G_MOE, nic="Pollara-400", model="10x MoE", batc
     b = il.search(d, top=1, **X.SEARCH_BOUNDS).row(0, named=True)
     return il.estimate(il.Scenario.from_dict(il.training.apply_plan(d, b))), b, d["training"]["precision"]
 WHY = {p: best_estimate(p) for p in ("MI300X node", "MI355X node")}
-side = pl.concat([e.breakdown.rename({"seconds": p}) for p, (e, _, _) in WHY.items()], how="align")
+side = pl.concat([e.breakdown.rename({"seconds": f"{p} [s]"}) for p, (e, _, _) in WHY.items()], how="align")
 display(side.with_columns(pl.col(pl.Float64).round(3)))
 (ea, ba, pa), (eb, bb, pb) = WHY.values()
 comp = {p: sum(e.breakdown.filter(pl.col("component").is_in(COMP))["seconds"]) for p, (e, _, _) in WHY.items()}
