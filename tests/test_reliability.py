@@ -331,6 +331,16 @@ def test_young_and_daly_published_forms():
     assert R.daly_interval_s(5000, 2000) == 2000  # δ ≥ 2M: τ = M
 
 
+
+@pytest.mark.parametrize("d, m", [(1e-300, 1e-300), (1e-200, 1e-150), (5e-324, 1.0)])
+def test_young_and_daly_stay_positive_when_two_delta_m_underflows(d, m):
+    """δ = M = 1e-300 s gave Young 0 and Daly −1e-300 s: 2δM underflowed to 0 before the root.
+    Both scale as √(δM), so they are the published forms at a normal scale, scaled back."""
+    k = 1e150   # δ·k and M·k are ordinary numbers; √(2δM) scales by k
+    assert R.young_interval_s(d, m) > 0 and R.daly_interval_s(d, m) > 0
+    assert R.young_interval_s(d, m) == pytest.approx(R.young_interval_s(d * k, m * k) / k, rel=1e-12)
+    assert R.daly_interval_s(d, m) == pytest.approx(R.daly_interval_s(d * k, m * k) / k, rel=1e-12)
+
 def test_closed_form_reduces_to_daly_total_time():
     M, R_, tau, d, W = 10_000.0, 600.0, 2_000.0, 100.0, 200_000.0
     t = R.expected_wall_time_s(W, tau, d, [1 / M], [R_])
