@@ -575,6 +575,19 @@ def test_no_failures_is_deterministic():
     assert runs["failures"].sum() == 0
 
 
+def test_simulate_refuses_more_interruptions_than_it_replays_in_minutes():
+    """simulate(plan, 10**7) on a 100,000-GPU fleet plan (about 19,000 interruptions a run) passed
+    both bounds (MAX_RUNS, MAX_FAILURES_PER_RUN) and asked the kernel for 1.9e11 interruptions, about
+    a day; the total is bounded now, and the error gives the most runs this plan allows."""
+    p = R.plan_run(R.scale_scenario(SC, 100_000), 95.0, optimizer="muon", calibration="fleet")
+    n_max = math.floor(R.MAX_SIMULATED_FAILURES / p.expected_failures)
+    assert 10_000 < n_max < 100_000
+    for n in (n_max + 1, R.MAX_RUNS):
+        with pytest.raises(ValidationError, match=f"n_runs <= {n_max:,} for this plan"):
+            R.simulate(p, n)
+    assert R.simulate(p, 3, seed=1).height == 3     # a few runs of the same plan still run
+
+
 def test_unknown_method():
     with pytest.raises(UnknownNameError):
         R.simulate(_plan(*CASES[0]), 10, method="gpu")
