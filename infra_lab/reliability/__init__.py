@@ -67,7 +67,13 @@ from .failures import (
     interruptions_per_day,
     mtbi_hours,
 )
-from .montecarlo import MAX_FAILURES_PER_RUN, MAX_RUNS, MAX_SIMULATED_FAILURES, simulate, summarize_runs
+from .montecarlo import (
+    MAX_FAILURES_PER_RUN,
+    MAX_RUNS,
+    MAX_SIMULATED_FAILURES,
+    simulate,
+    summarize_runs,
+)
 from .study import (
     compare_calibrations,
     expansion_work_hours,
