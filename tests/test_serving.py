@@ -792,10 +792,12 @@ def test_trtllm_bench_constants_are_data_rows_the_heuristic_reads(monkeypatch):
     1024 on the 128-step rung)."""
     t = pl.read_csv(il.catalog.DATA_DIR / "serving" / "parameters.csv")
     rows = t.filter(pl.col("parameter").str.starts_with("trtllm_bench_"))
-    assert rows.height == 15 and set(rows["basis"]) == {"library constant", "assumption"}
-    assert rows.filter(pl.col("basis") == "assumption")["parameter"].to_list() == ["trtllm_bench_kv_cache_fraction"]
+    assert rows.height == 16 and set(rows["basis"]) == {"library constant", "derived", "assumption"}
+    assert rows.filter(pl.col("basis") == "assumption")["parameter"].to_list() == [
+        "trtllm_bench_kv_cache_fraction_pytorch"]
     assert rows["source_url"].str.contains("TensorRT-LLM/blob/[0-9a-f]{40}/tensorrt_llm/bench/build/tuning.py").all()
     assert serving.parameter("trtllm_bench_kv_cache_fraction") == 0.95
+    assert serving.parameter("trtllm_bench_kv_cache_fraction_pytorch") == 0.95
     spec = il.models.get("llama3.3-70b")
     from infra_lab.serving import core
 
@@ -806,6 +808,36 @@ def test_trtllm_bench_constants_are_data_rows_the_heuristic_reads(monkeypatch):
             ("trtllm_bench_kv_cache_fraction", 0.5, ("B200", 128, 128, 0.5), (1024, 2048))):
         monkeypatch.setattr(core, "_parameters", lambda patched=dict(real, **{name: value}): patched)
         assert serving.trtllm_bench_settings(spec, acc, 1, 1, isl, osl, wb, 2.0) == want, name
+
+
+def test_trtllm_bench_kv_fraction_follows_the_rows_flow(monkeypatch):
+    """A trtllm-bench row that publishes no KV fraction gets the compiled-engine flow's (None:
+    the heuristic's own default, ``trtllm-bench build`` passes none) before 0.19 and the PyTorch
+    flow's parameter from 0.19 or when the row names the PyTorch backend. Setting the PyTorch
+    flow's fraction to 0.90 resizes TRTPERF019-L33-70B-B200-TP2-128-128 (batch 4096 -> 3840) and
+    leaves the 0.16 engine-flow row AMDBLOG-H100-TRT-405B-THR-128-2048 at its 0.95 size (256)."""
+    from infra_lab.serving import core
+    from infra_lab.serving import published as P
+
+    bm = serving.benchmarks()
+
+    def row(i):
+        return bm.filter(pl.col("id") == i).row(0, named=True)
+
+    eng, v019, v10 = (row("AMDBLOG-H100-TRT-405B-THR-128-2048"), row("TRTPERF019-L33-70B-B200-TP2-128-128"),
+                      row("TRTPERF10-L33-70B-B200-TP1-1000-1000"))
+    assert P._trtllm_bench_kv_fraction(eng) is None
+    assert P._trtllm_bench_kv_fraction(row("TRTPERF017-llama3.1-70b-H100-TP1-1000-1000")) is None
+    assert P._trtllm_bench_kv_fraction(v019) == P._trtllm_bench_kv_fraction(v10) == 0.95
+    assert P._trtllm_bench_kv_fraction(dict(v019, engine_args="trtllm-bench --tp 2 throughput")) == 0.95
+    assert P._trtllm_bench_kv_fraction(dict(eng, engine_args="trtllm-bench throughput --backend pytorch")) == 0.95
+    assert serving._row_scenario(v019)[1]["max_num_seqs"] == 4096
+    assert serving._row_scenario(eng)[1]["max_num_seqs"] == 256
+    real = dict(core._parameters())
+    monkeypatch.setattr(core, "_parameters",
+                        lambda: dict(real, trtllm_bench_kv_cache_fraction_pytorch=0.90))
+    assert serving._row_scenario(v019)[1]["max_num_seqs"] == 3840
+    assert serving._row_scenario(eng)[1]["max_num_seqs"] == 256
 
 
 def test_kv_bytes_per_element_come_in_through_the_hardware_vector():
