@@ -600,6 +600,30 @@ def test_search_front_is_pareto_and_respects_limits():
     assert fast["tokens_per_s_per_user"][0] == pytest.approx(float(ok["tokens_per_s_per_user"].max()))
 
 
+def test_costs_read_the_gpu_hour_price_from_economics_by_name():
+    """r.costs() and serve_search(price_usd_per_gpu_hour=...) take the price as a number or as
+    'owned' / 'rented', read from the economics model for the deployment's accelerator (one
+    owner of the price: the same figure as gpu_hour_price, not a retyped one); costs() defaults
+    to the owned price; a misspelt basis, None, a bool or a non-positive price are refused."""
+    sc = il.Scenario.from_dict(_CASES["dense-fp8-tp8"])
+    r = il.serve(sc)
+    acc = sc.hardware.accelerator
+    owned, rented = serving.gpu_hour_price(acc), serving.gpu_hour_price(acc, "rented")
+    assert owned != rented
+    assert r.costs() == r.costs("owned") == r.costs(owned) == serving.token_costs(r, owned)
+    assert r.costs("Rented") == r.costs(rented)
+    assert serving.price_for(acc, 2.5) == 2.5 and serving.price_for(acc, None) is None
+    f = il.serve_search(sc, top=3, price_usd_per_gpu_hour="owned", objective="usd_per_million_tokens")
+    assert f.equals(il.serve_search(sc, top=3, price_usd_per_gpu_hour=owned, objective="usd_per_million_tokens"))
+    with pytest.raises(il.errors.UnknownNameError, match="Did you mean 'owned'"):
+        r.costs("ownd")
+    for bad in (None, True, 0.0, -1.0, float("nan")):
+        with pytest.raises(il.errors.ValidationError, match="price_usd_per_gpu_hour"):
+            r.costs(bad)
+    with pytest.raises(il.errors.UnknownNameError, match="Did you mean 'rented'"):
+        il.serve_search(sc, price_usd_per_gpu_hour="rent")
+
+
 def test_costs_and_interactivity():
     r = il.serve(_CASES["dense-fp8-tp8"])
     c = r.costs(2.0)
