@@ -352,7 +352,8 @@ def test_attention_precision_prices_the_checkpoints_attention_weights():
     comp = {r["component"]: r["seconds"] for r in a0.breakdown.iter_rows(named=True)}
     comp_b = {r["component"]: r["seconds"] for r in b0.breakdown.iter_rows(named=True)}
     assert comp["attention_gemm"] > 2.0 * comp_b["attention_gemm"]
-    assert comp["expert_gemm"] == pytest.approx(comp_b["expert_gemm"], rel=1e-12)
+    # (the routed experts' rows follow the decoding share of the fixed point, by < 0.1 %)
+    assert comp["expert_gemm"] == pytest.approx(comp_b["expert_gemm"], rel=1e-3)
     # the validation reads it from the checkpoint table, for the rows of those checkpoints only
     ck = serving.checkpoints()
     assert set(ck["model_hf"]) == {"nvidia/DeepSeek-R1-FP4", "nvidia/DeepSeek-R1-0528-FP4"}
@@ -463,8 +464,9 @@ def test_mtp_draft_layer_carries_its_tensor_parallel_all_reduces():
 
     ar = il.collective("all_reduce", 1 * 7168 * 2.0, sc.hardware, 8).time_s
     assert ar > 1e-6
-    # (the draft GEMMs move by ~1e-5 with the decoding share of the fixed point)
-    assert mtp_per_cycle(on) - mtp_per_cycle(off) == pytest.approx(3 * 2 * ar, rel=1e-4)
+    # (the draft GEMMs, routed experts included, move with the decoding share of the fixed
+    # point: ~3e-8 s a cycle here, under 1e-3 of the all-reduces)
+    assert mtp_per_cycle(on) - mtp_per_cycle(off) == pytest.approx(3 * 2 * ar, rel=1e-3)
 
 
 def test_dp_attention_steps_wait_for_the_busiest_rank():
@@ -598,6 +600,25 @@ def test_search_front_is_pareto_and_respects_limits():
     assert lim.height <= 5 and (lim["tpot_s"] <= 0.03).all() and (lim["ttft_s"] <= 1.0).all()
     fast = il.serve_search(sc, objective="tokens_per_s_per_user", top=1)
     assert fast["tokens_per_s_per_user"][0] == pytest.approx(float(ok["tokens_per_s_per_user"].max()))
+
+
+@pytest.mark.parametrize("model", ["zaya1-base", "qwen3-30b-a3b", "gpt-oss-20b"])
+def test_longer_prompts_never_raise_moe_throughput(model):
+    """A longer prompt is more work: output tokens/s of a MoE model on one MI300X (vLLM, 400
+    output tokens) never rises with the prompt, at every 64 tokens from 1,000 to 12,000 and 2, 4
+    or 16 requests. With the experts a forward touches rounded to an integer (and the rows per
+    expert rounded up) zaya1-base at 4 requests rose 6.6 % from 6,140 to 6,141 prompt tokens (the
+    closed loop had two fixed points); docs/serving.md, 'Expected experts'."""
+    for c in (2, 4, 16):
+        prev = None
+        for inp in range(1000, 12001, 64):
+            r = il.serve({"model": {"preset": model}, "hardware": {"accelerator": "MI300X", "nodes": 1,
+                                                                   "gpus_per_node": 1},
+                          "serving": {"engine": "vllm", "output_tokens": 400, "input_tokens": inp,
+                                      "concurrency": c}})
+            if prev is not None:
+                assert r.output_tokens_per_s <= prev * (1 + 1e-9), (model, c, inp)
+            prev = r.output_tokens_per_s
 
 
 def test_costs_read_the_gpu_hour_price_from_economics_by_name():
@@ -1562,8 +1583,8 @@ def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
 def test_sglang_dp_attention_default_budget_is_per_rank_share():
     """SGLang with DP attention divides --chunked-prefill-size by dp_size: each rank prefills
     at most chunked_prefill_size // dp tokens a forward (``_handle_data_parallelism`` in
-    https://github.com/sgl-project/sglang/blob/main/python/sglang/srt/server_args.py, "DP
-    attention is enabled. The chunked prefill size is adjusted to ..."), so DeepSeek-V3 on 8
+    https://github.com/sgl-project/sglang/blob/v0.5.23/python/sglang/srt/arg_groups/parallel_hook.py#L326-L335,
+    "DP attention is enabled. chunked prefill size is adjusted from ... to ..."), so DeepSeek-V3 on 8
     H200 (default 8192) prefills 1,024-token forwards per rank: the stack's default equals the
     deployment's own chunk_tokens = 1024 (2,598 output tokens/s; 2,120 with 8,192 per rank).
     Driven by the stack parameter dp_attention_chunk_split, not by the engine's name."""
