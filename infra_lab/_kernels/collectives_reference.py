@@ -255,11 +255,25 @@ def cost_s(p, op, algo, proto, size, n, k) -> float:
     terms = [remote / (wire * nic), staging]
     if k > 1:
         terms.append(local / (wire * up))
-    leaf = p["LEAF_NODES"]
-    if p["OVERSUB"] > 1 and nodes > leaf:
-        # bytes to GPUs under other leaves: (nodes - leaf) * k of the n destinations
-        out_of_leaf = (nodes - leaf) * k / n * size
-        terms.append(out_of_leaf / (wire * nic / p["OVERSUB"]))
+    if p["OVERSUB"] > 1:
+        # the leaves of one network, filled in turn: (ports, uplinks) each
+        ports, per_leaf, per_domain = nodes * p["LEAF_E"], p["LEAF_HOSTS"], p["LEAF_E"]
+        leaves = []
+        while sum(x for x, _ in leaves) < ports:
+            i = len(leaves)
+            here = min(per_leaf, ports - i * per_leaf)
+            cabled = p["LEAF_ULAST"] if i == p["LEAF_LAST"] else p["LEAF_UP"]
+            leaves.append((here, cabled if here < per_leaf else p["LEAF_UP"]))
+        worst = 0.0
+        if len(leaves) > 1:
+            for a, (pa, ua) in enumerate(leaves):
+                # bytes leaving leaf a (port-loads): its ports send to the destination domains
+                # whose port sits under another leaf, spread in proportion to those leaves' ports
+                out = pa * (nodes - max(1, pa // per_domain)) / nodes
+                plane = sum(out * pb / (ports - pa) / min(ua, ub)
+                            for b, (pb, ub) in enumerate(leaves) if b != a)
+                worst = max(worst, plane)
+        terms.append(worst * size / (wire * nic))
     return lat + max(terms)
 
 
