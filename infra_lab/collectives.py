@@ -275,6 +275,8 @@ TUNER_CONSTANTS = {
     "P_T_PAT": "nccl_tuner_pat_factor",
     "P_T_CND_AR": "nccl_tuner_collnet_direct_allreduce_factor",
     "P_T_CND_INTER": "nccl_tuner_collnet_direct_inter_factor",
+    "P_T_TREE_PATTERN": "nccl_tuner_tree_pattern_factor",
+    "P_T_CND_MAX_HEADS": "nccl_collnet_direct_max_heads",
     "P_T_PLATEAU_MIN": "nccl_ring_simple_plateau_min_bytes",
     "P_T_TREE_CORR_LOG_END": "nccl_tree_correction_log_size_end",
     "P_T_BUCKET_BYTES": "tuner_size_bucket_bytes",
@@ -418,9 +420,21 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     P[K.P_ARITY] = _phys("collnet_arity_latency_s")
     P[K.P_PAT_DIV] = _phys("pat_net_latency_divisor")
     P[K.P_PAT_RANK] = _phys("pat_per_rank_latency_s")
-    P[K.P_T_PLATEAU] = _phys("nccl_ring_simple_plateau")
     for idx, name in TUNER_CONSTANTS.items():
         P[getattr(K, idx)] = _phys(name)
+    # NCCL's tuner refinements that depend on the GPUs' compute capability (tuning.cc
+    # compCapIndex) and the host CPU's architecture
+    def cc(a):
+        return _nccl_arch(a, "min_compute_capability")[0]
+
+    P[K.P_T_PLATEAU] = _phys("nccl_ring_simple_plateau" if not arch or cc(arch) >= cc("ampere")
+                             else "nccl_ring_simple_plateau_pre_sm80")
+    if arch and cc(arch) < cc("hopper"):
+        P[K.P_T_CND_AR] = 1.0      # CollNet Direct's x .85 is for compute capability >= 9.0
+    x86 = _fab.host_cpu(hw.host_cpu)["arch"] == "x86"
+    P[K.P_T_NVLSTREE_CORR_LOG_END] = (_phys("nccl_nvlstree_correction_log_size_end")
+                                      if arch and cc(arch) >= cc("blackwell") and x86 else 0.0)
+    P[K.P_NIC_PER_GPU] = hw.nics_per_node / hw.gpus_per_node
     P[K.P_NCH_RING] = plat["ring_channels"]
     if lib == "rccl":
         P[K.P_CH_SIMPLE] = _phys("rccl_channel_Bps_simple")

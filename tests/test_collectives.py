@@ -742,3 +742,64 @@ def test_fabric_cables_the_uplinks_switch_counts_charges():
         fb = F.Fabric.build(h)
         cabled = fb.rails * ((fb.leaves_per_rail - 1) * fb.uplinks_per_leaf + fb.uplinks_last_leaf)
         assert cabled == F.switch_counts(h)["links_leaf_spine"]
+
+
+# NCCL v2.30.7-1 tuner details that depend on the communicator's shape, the GPUs' compute
+# capability and the host CPU (tuning.cc, search.cc): the tuner's predicted time, not the cost
+def _tuner_bw_term(P, op, algo, proto, n, k, size=2.0**26):
+    return (K._tuner_time_enabled(op, algo, proto, size, n, k, P)
+            - K._tuner_time_enabled(op, algo, proto, 0.0, n, k, P))
+
+
+def test_nccl_tree_with_one_gpu_per_node_is_the_tree_pattern():
+    """search.cc gives the tree graph pattern TREE when one GPU per node is in the
+    communicator, and the tuner then takes x .85 off tree's bus bandwidth: the tree's
+    bandwidth term is 1/.85 longer with k = 1, unchanged with 8 GPUs per node."""
+    P = C.collective_time_params(hw(H100, 4)).array
+    Q = P.copy()
+    Q[K.P_T_TREE_PATTERN] = 1.0
+    for proto in range(3):
+        a, b = _tuner_bw_term(P, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 4, 1), \
+            _tuner_bw_term(Q, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 4, 1)
+        assert a == pytest.approx(b / 0.85, rel=1e-9)
+        assert _tuner_bw_term(P, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 32, 8) == \
+            pytest.approx(_tuner_bw_term(Q, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 32, 8), rel=1e-12)
+
+
+def test_nccl_tuner_gates_by_compute_capability_and_host_cpu():
+    """NVLS-tree all-reduce takes the tree correction only on compute capability 10.0+ with an x86
+    host (B200 with Xeon, not GB200 with Grace, not Hopper); CollNet Direct's x .85 only from 9.0
+    (A100: x 1); the ring/Simple plateau is 1.4 on every NCCL platform (all 8.0+; 1.9 is Volta's)."""
+    def P(acc, **kw):
+        return C.collective_time_params(dict({"accelerator": acc, "nodes": 4}, **kw)).array
+    assert P("B200", nic="ConnectX-7")[K.P_T_NVLSTREE_CORR_LOG_END] == 24
+    assert P("GB200", nic="ConnectX-7", gpus_per_node=4)[K.P_T_NVLSTREE_CORR_LOG_END] == 0
+    assert P("H100")[K.P_T_NVLSTREE_CORR_LOG_END] == 0
+    assert P("H100", sharp=True)[K.P_T_CND_AR] == pytest.approx(0.85)
+    assert P("A100-SXM-80GB", nic="ConnectX-6", sharp=True)[K.P_T_CND_AR] == 1.0
+    assert C.physics_constants()["nccl_ring_simple_plateau_pre_sm80"] == 1.9
+    for acc in ("A100-SXM-80GB", "H100", "B200", "GB200"):
+        assert P(acc, nic="ConnectX-7")[K.P_T_PLATEAU] == 1.4
+    # the correction moves B200's NVLS-tree prediction below 2^24 x 64 B and not above
+    b = P("B200", nic="ConnectX-7")
+    off = b.copy()
+    off[K.P_T_NVLSTREE_CORR_LOG_END] = 0.0
+    small, large = 2.0**20, 2.0**31
+    assert K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, small, 32, 8, b) != \
+        K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, small, 32, 8, off)
+    assert K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, large, 32, 8, b) == \
+        K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, large, 32, 8, off)
+
+
+def test_collnet_direct_divides_by_the_gpu_nic_ratio():
+    """CollNet Direct's heads are GPUs with a local NIC: 8 H100 with 4 NICs have 4 heads, a GPU/NIC
+    ratio of 2, and NCCL divides the bus bandwidth by 2 - (2 - 1)/2 = 1.5; with 8 NICs by 1."""
+    full = C.collective_time_params({"accelerator": "H100", "nodes": 4, "sharp": True}).array
+    half = C.collective_time_params({"accelerator": "H100", "nodes": 4, "sharp": True,
+                                     "nics_per_node": 4}).array
+    half_same_nic = half.copy()
+    half_same_nic[K.P_NIC_PER_GPU] = 1.0
+    a = _tuner_bw_term(half, K.OP_ALL_REDUCE, K.ALG_COLLNET_DIRECT, K.PROTO_SIMPLE, 32, 8)
+    b = _tuner_bw_term(half_same_nic, K.OP_ALL_REDUCE, K.ALG_COLLNET_DIRECT, K.PROTO_SIMPLE, 32, 8)
+    assert a == pytest.approx(1.5 * b, rel=1e-9)
+    assert full[K.P_NIC_PER_GPU] == 1.0

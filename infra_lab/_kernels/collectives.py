@@ -124,7 +124,12 @@ P_LEAF_E = _S + 246  # ports a domain puts on one network (1 per rail network, R
 P_LEAF_UP = _S + 247  # uplinks of a full leaf [links]
 P_LEAF_ULAST = _S + 248  # uplinks of the job's last leaf (fewer when part-filled) [links]
 P_LEAF_LAST = _S + 249  # index of the job's last leaf along the domains [-]
-P_SIZE = _S + 250
+# NCCL v2.30.7-1 tuner details (ncclTopoTuneModel / ncclTopoGetAlgoTime, search.cc)
+P_T_TREE_PATTERN = _S + 250  # tree bus bandwidth factor when the tree graph is pattern TREE (one GPU per node) [-]
+P_T_NVLSTREE_CORR_LOG_END = _S + 251  # NVLS-tree all-reduce takes the tree correction below this bucket (0: never) [-]
+P_NIC_PER_GPU = _S + 252  # back-end NICs per GPU of a node [-]
+P_T_CND_MAX_HEADS = _S + 253  # CollNet Direct heads per node at most (NCCL_MAX_DIRECT_ARITY + 1) [-]
+P_SIZE = _S + 254
 # entries of the vector parameters (the others are one entry each)
 N_CORR_BUCKETS = 27  # power-of-two size buckets of the tuner correction tables (RCCL's width; NCCL's padded)
 VECTOR_LENGTHS = {"BASE": 3 * N_TABLE_ALGOS, "HWI": 3 * N_TABLE_ALGOS, "HWN": 3 * N_TABLE_ALGOS, "WIRE": 3,
@@ -590,11 +595,18 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
         if algo == ALG_TREE and proto == PROTO_LL128:
             f = P[P_T_TREE_LL128_1N] if N == 1 else P[P_T_TREE_LL128_MN]
             bus = min(bus * f, nch * P[P_T_CH_TLL128 + idx])
+        if algo == ALG_TREE and k == 1:
+            bus *= P[P_T_TREE_PATTERN]   # one GPU per node: the tree graph's pattern is TREE
         if algo == ALG_PAT:
             bus *= P[P_T_PAT]
         if algo == ALG_COLLNET_DIRECT:
             if op == OP_ALL_REDUCE:
-                bus *= P[P_T_CND_AR]
+                # GPU/NIC ratio: heads are GPUs with a local NIC, at most the arity + 1
+                heads = min(P[P_T_CND_MAX_HEADS], float(k), max(1.0, np.floor(k * P[P_NIC_PER_GPU] + 1e-9)))
+                f = k / heads
+                f -= (f - 1.0) / 2.0
+                bus /= f
+                bus *= P[P_T_CND_AR]   # 1 below compute capability 9.0
             else:
                 bus = k * min(b_intra, P[P_T_CND_INTER] * b_inter)
     else:
@@ -620,6 +632,8 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
                 bus *= P[P_T_TREE_CORR + N_CORR_BUCKETS * proto + li]
         if algo == ALG_RING and multi and not nccl:
             bus *= P[P_T_RING_CORR + N_CORR_BUCKETS * proto + li]
+        if nccl and algo == ALG_NVLSTREE and op == OP_ALL_REDUCE and log_size < P[P_T_NVLSTREE_CORR_LOG_END]:
+            bus *= P[P_T_TREE_CORR + N_CORR_BUCKETS * proto + li]
     if nccl and algo == ALG_RING and proto == PROTO_SIMPLE and multi and op == OP_ALL_REDUCE \
             and size / (nch * n) >= P[P_T_PLATEAU_MIN]:
         lat *= P[P_T_PLATEAU]

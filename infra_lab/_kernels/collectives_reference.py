@@ -323,11 +323,18 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
             elif proto == "LL128":
                 f = c["nccl_tuner_tree_ll128_factor_" + ("one_node" if nodes == 1 else "multi_node")]
                 bus = min(bus * f, ch * _vec(p, "T_CH_TLL128", col))
+        if algo == "tree" and k == 1:      # search.cc: one GPU per node -> pattern TREE
+            bus *= c["nccl_tuner_tree_pattern_factor"]
         if algo == "pat":
             bus *= c["nccl_tuner_pat_factor"]
         if algo == "collnet_direct":
-            bus = bus * c["nccl_tuner_collnet_direct_allreduce_factor"] if op == "all_reduce" \
-                else k * min(per_intra, c["nccl_tuner_collnet_direct_inter_factor"] * per_inter)
+            if op == "all_reduce":
+                heads = min(c["nccl_collnet_direct_max_heads"], k, max(1, math.floor(k * p["NIC_PER_GPU"] + 1e-9)))
+                ratio = k / heads                    # GPU/NIC ratio, halved towards 1
+                bus /= ratio - (ratio - 1) / 2
+                bus *= p["T_CND_AR"]                 # .85 from compute capability 9.0 (else 1)
+            else:
+                bus = k * min(per_intra, c["nccl_tuner_collnet_direct_inter_factor"] * per_inter)
     else:
         row = 0 if nodes <= 2 else 6
         bus *= _vec(p, "T_RATIO", row + 3 * ("ring", "tree").index("ring" if algo == "ring" else "tree")
@@ -350,6 +357,8 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
             bus *= _vec(p, "T_TREE_CORR", corr_index)
         if algo == "ring" and nodes > 1 and not nccl:
             bus *= _vec(p, "T_RING_CORR", corr_index)
+        if nccl and algo == "nvlstree" and op == "all_reduce" and log_size < p["T_NVLSTREE_CORR_LOG_END"]:
+            bus *= _vec(p, "T_TREE_CORR", corr_index)   # sm100+ on an x86 host (else the end is 0)
     if nccl and algo == "ring" and proto == "Simple" and nodes > 1 and op == "all_reduce" \
             and size / (ch * n) >= c["nccl_ring_simple_plateau_min_bytes"]:
         lat *= p["T_PLATEAU"]
