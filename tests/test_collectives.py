@@ -803,3 +803,21 @@ def test_collnet_direct_divides_by_the_gpu_nic_ratio():
     b = _tuner_bw_term(half_same_nic, K.OP_ALL_REDUCE, K.ALG_COLLNET_DIRECT, K.PROTO_SIMPLE, 32, 8)
     assert a == pytest.approx(1.5 * b, rel=1e-9)
     assert full[K.P_NIC_PER_GPU] == 1.0
+
+
+def test_notebook_03_network_bottleneck_claims():
+    """Notebook 03 section 8: ZAYA1's data-parallel ring is bound by the xGMI ring through each
+    node, not the NICs (8 x 47.0 GB/s > 7 x 46.6 x 8/7 GB/s), so a faster NIC (Vulcano-800, capped
+    by PCIe) leaves the step unchanged and a 200 Gb/s NIC slows it; go-back-N loses goodput with
+    the window, selective retransmit does not."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    k = sc.hardware.gpus_per_node
+    ring_nic = k * il.fabric.scaleout(sc.hardware).gpu_Bps
+    ring_xgmi = il.fabric.scaleup(sc.hardware).bandwidth_Bps(k) * k / (k - 1)
+    assert ring_xgmi < ring_nic < 1.02 * ring_xgmi
+    step = {n: il.estimate(sc.replace(hardware={"nic": n})).step_time_s
+            for n in ("ConnectX-6-HDR", "Pollara-400", "Vulcano-800")}
+    assert step["Vulcano-800"] == pytest.approx(step["Pollara-400"], rel=1e-9)
+    assert step["ConnectX-6-HDR"] > 1.2 * step["Pollara-400"]
+    assert il.fabric.constant("rdma_path_mtu_bytes") == 4096
+    assert il.catalog.published_claim("irn-vs-roce-pfc") == 83
