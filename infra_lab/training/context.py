@@ -209,6 +209,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # group-limited routing (model.router_groups / router_group_topk; 0, 0 = none): caps the
         # distinct ranks and domains of the deepep dispatcher (kt.distinct_units)
         "RGROUPS": float(spec.router_groups), "RGROUP_TOPK": float(spec.router_group_topk),
+        # shared experts in the MoE layers: their MLP's tensor-parallel collectives
+        "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
