@@ -692,11 +692,33 @@ class TestSearchFrame:
             key = "memory_per_gpu_bytes" if objective == "memory_per_gpu_bytes" else "step_time_s"
             for feasible_only in (False, True):
                 rows = plain.filter(pl.col("fits") & pl.col("runnable")) if feasible_only else plain
-                want_all = rows.sort(key, maintain_order=True)        # stable: ties in plan order
+                # runnable plans first, then by the objective; stable: ties in plan order
+                want_all = rows.sort([pl.col("runnable").not_(), pl.col(key)], maintain_order=True)
                 for top in (None, 1, 10, m // 3, m + 5):
                     got = il.search(sc, objective=objective, top=top, feasible_only=feasible_only, **cons)
                     want = want_all if top is None else want_all.head(top)
                     assert_frame_equal(got, want, check_exact=True)
+
+
+def test_search_by_memory_lists_runnable_plans_first():
+    """With feasible_only=False and the memory objective the plans that cannot run (a
+    collective with no path: step inf, tokens/s 0) sorted by their memory among the others, so
+    the smallest-memory "best" plan of a top=N frame could be one that cannot run at all
+    (review-response: left open then). Runnable plans now come first, each group by memory."""
+    sc = SMALL.replace(hardware={"pxn": False})
+    cons = {"max_micro_batch": 2, "max_pp": 2}
+    df = il.search(sc, objective="memory_per_gpu_bytes", top=None, feasible_only=False, **cons)
+    run = df["runnable"].to_list()
+    assert not all(run) and any(run)
+    assert run == sorted(run, reverse=True)                  # every runnable plan before any other
+    for ok in (True, False):
+        mem = df.filter(pl.col("runnable") == ok)["memory_per_gpu_bytes"]
+        assert mem.is_sorted()
+    # the smallest-memory plan overall cannot run; the top of the frame is the smallest that can
+    assert not df.sort("memory_per_gpu_bytes", maintain_order=True)["runnable"][0]
+    top = il.search(sc, objective="memory_per_gpu_bytes", top=5, feasible_only=False, **cons)
+    assert top["runnable"].all()
+    assert_frame_equal(top, df.head(5), check_exact=True)
 
 
 def test_search_frames_do_not_depend_on_kept_working_buffers(monkeypatch):

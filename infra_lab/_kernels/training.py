@@ -74,7 +74,7 @@ C_NAMES = (
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
-    "RGROUPS", "RGROUP_TOPK", "sp_backward_regather", "SHARED_X",
+    "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -88,7 +88,12 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
- C_RGROUPS, C_RGROUP_TOPK, C_SP_REGATHER, C_SHARED_X) = range(len(C_NAMES))
+ C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X) = range(len(C_NAMES))
+# C_Z3_PP_RESHARD: 1.0 when the run's ZeRO-3 / FSDP implementation reshards the parameters and
+# reduce-scatters the gradients every micro-batch also under pipeline parallelism (Megatron-FSDP,
+# parallelism.fsdp_impl = "megatron"); 0.0 when the pipeline schedule keeps the stage's
+# parameters gathered and its gradients unsharded until the last micro-batch (PyTorch FSDP2 under
+# torch.distributed.pipelining, torchtitan). Read only with pp > 1 (see memory._state_sharding)
 # C_SP_REGATHER (stack factor sp_backward_regather): 1 when the stack's tensor-parallel linears
 # keep only their sequence-parallel shard of a column-parallel GEMM's input and all-gather it
 # again in backward for the weight gradient (SP_BACKWARD_GATHERS_*), 0 when they keep the
@@ -1074,7 +1079,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         shard3 = zero >= 3 or fsdp > 0
         z_mem = zero
         f_mem = fsdp
-        if shard3 and pp > 1:    # no resharding during the step: optimizer states stay sharded
+        keep = pp > 1 and c[C_Z3_PP_RESHARD] < 0.5
+        if shard3 and keep:      # no resharding during the step: optimizer states stay sharded
             z_mem = 1
             f_mem = 0
         worst = -1.0
@@ -1100,10 +1106,11 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 z3 = c[C_Z3_EFF]
                 ag = row[L_Z3_AG] / z3
                 rs = row[L_Z3_RS] / z3
-                if pp > 1:
+                if keep:
                     # FSDP under pipeline parallelism keeps the stage's parameters gathered for
                     # the whole step and syncs gradients on the last micro-batch only
-                    # (torchtitan's FSDP2 + PP; Llama 3: no resharding after forward)
+                    # (torchtitan's FSDP2 + PP; Llama 3: no resharding after forward);
+                    # Megatron-FSDP (C_Z3_PP_RESHARD) takes the per-micro-batch branch below
                     p, raw_f = param_gather_exposed(nl - 1.0, ag, ag, 1.0 / nl, f + r, c[C_Z3_OVL])
                     g, raw_b = grad_buckets_exposed(nl - 1.0, rs, rs, 1.0 / nl, b, c[C_Z3_OVL])
                     raw = raw_f + raw_b
@@ -1397,11 +1404,43 @@ def smallest_order(keys, plans, m, top, hist):
     return radix_order(sk, sp, top, hist, hk, hp).copy()
 
 
+@njit(cache=True)
+def runnable_first(out, keys, plans, m, keys2, plans2):
+    """Stable partition of the kept plans (keys[:m], plans[:m]): the runnable ones (step time
+    below inf) first, then the others, each in their order; keys2/plans2 (as long) are scratch.
+    Returns the number of runnable plans."""
+    r = 0
+    for i in range(m):
+        if out[plans[i], O_STEP] < np.inf:
+            keys[r] = keys[i]
+            plans[r] = plans[i]
+            r += 1
+        else:
+            keys2[i - r] = keys[i]
+            plans2[i - r] = plans[i]
+    for i in range(m - r):
+        keys[r + i] = keys2[i]
+        plans[r + i] = plans2[i]
+    return r
+
+
+def _segment_order(keys, plans, keys2, plans2, m, top, hist):
+    """plans[:m] ordered by (keys[:m], position), the first ``top`` (None: all)."""
+    if top is not None and top < m and top * 8 <= m:
+        return smallest_order(keys, plans, m, top, hist)
+    _digit_counts(keys, m, hist)
+    idx = radix_order(keys, plans, m, hist, keys2, plans2)
+    return idx if top is None else idx[:top]
+
+
 def plan_order(out, col, feasible_only, top, work=None):
     """Plans (int64 row numbers of ``out``) in the search frame's order: kept as in
-    :func:`order_keys`, by out[:, col] ascending with ties in plan order, the first ``top``
-    (None: all). ``work``: optional int64 (4, ≥ n) buffers for the sort (the result may be a
-    view of them). Independent reference:
+    :func:`order_keys`, runnable plans (step time below inf) before the others, each group by
+    out[:, col] ascending with ties in plan order, the first ``top`` (None: all). With
+    ``feasible_only`` every kept plan is runnable; by step time (col = O_STEP) the plans that
+    cannot run sort last anyway (inf); by memory they did not: a plan with no path on the
+    fabric came first. ``work``: optional int64 (4, ≥ n) buffers for the sort (the result may
+    be a view of them). Independent reference:
     :func:`infra_lab._kernels.training_reference.plan_order_reference`."""
     n = out.shape[0]
     if work is None:        # numpy's allocations: large ones on huge pages, which the scatter passes need (TLB)
@@ -1409,11 +1448,15 @@ def plan_order(out, col, feasible_only, top, work=None):
     keys, plans, keys2, plans2 = work[0].view(np.uint64), work[1], work[2].view(np.uint64), work[3]
     hist = np.empty((_DIGITS, _RADIX), dtype=np.int64)
     m = order_keys(out, col, feasible_only, keys, plans)
-    if top is not None and top < m and top * 8 <= m:
-        return smallest_order(keys, plans, m, top, hist)
-    _digit_counts(keys, m, hist)
-    idx = radix_order(keys, plans, m, hist, keys2, plans2)
-    return idx if top is None else idx[:top]
+    r = m if (feasible_only or col == O_STEP) else runnable_first(out, keys, plans, m, keys2, plans2)
+    if r == m or r == 0:
+        return _segment_order(keys, plans, keys2, plans2, m, top, hist)
+    first = _segment_order(keys[:r], plans[:r], keys2[:r], plans2[:r], r, top, hist)
+    if top is not None and top <= r:
+        return first
+    rest = _segment_order(keys[r:m], plans[r:m], keys2[r:m], plans2[r:m], m - r,
+                          None if top is None else top - r, hist)
+    return np.concatenate((first, rest))
 
 
 @njit(cache=True)

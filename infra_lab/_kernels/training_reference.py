@@ -521,7 +521,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             ag = sum(_price("all_gather", x * wbytes, g, hw, D)[0] for x, g in tensors) / z3
             rs = sum(_price("reduce_scatter", x * gbytes, g, hw, D)[0] for x, g in tensors) / z3
             # forward: layer i needed at (f + r)·i/nl; backward: layer i's gradients ready at b·(i+1)/nl
-            keep = pp > 1          # FSDP + PP: gathered once per step, gradients synced once
+            # FSDP + PP: gathered once per step, gradients synced once (PyTorch pipelining);
+            # Megatron-FSDP reshards and reduce-scatters every micro-batch (memory._state_sharding)
+            keep = pp > 1 and p.fsdp_impl != "megatron"
             times = 1 if keep else m
             w1, raw1 = _simulate_gather([(ag, (fr + rr) * i / nl) for i in range(nl)])
             e1, raw2 = _simulate_grad([((rs if keep else ag + rs), br * (i + 1) / nl) for i in range(nl)], br)
@@ -587,7 +589,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
 def plan_order_reference(out, col: int, feasible_only: bool, top: int | None):
     """The search frame's plan order written with numpy's stable sort: the plans kept (with
     ``feasible_only``, those whose fits output exceeds 0.5 and whose step time is below inf),
-    by ``out[:, col]`` ascending (−0.0 equal to 0.0, NaN
+    those that can run (step time below inf) before those that cannot, each by ``out[:, col]`` ascending (−0.0 equal to 0.0, NaN
     last) with ties in plan order, the first ``top`` (None: all).
     :func:`infra_lab._kernels.training.plan_order` must return the same plans."""
     import numpy as np
@@ -597,5 +599,7 @@ def plan_order_reference(out, col: int, feasible_only: bool, top: int | None):
     plans = np.arange(out.shape[0])
     if feasible_only:
         plans = plans[(out[:, kt.O_FITS] > 0.5) & (out[:, kt.O_STEP] < math.inf)]
-    order = plans[np.argsort(out[plans, col], kind="stable")]
+    runnable = out[plans, kt.O_STEP] < math.inf
+    groups = [plans[runnable], plans[~runnable]]          # plans that can run come first
+    order = np.concatenate([g[np.argsort(out[g, col], kind="stable")] for g in groups])
     return order if top is None else order[:top]

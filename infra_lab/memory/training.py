@@ -270,14 +270,32 @@ def expert_data_parallel(tp: int, cp: int, dp: int, ep: int, etp: int) -> int:
 def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
     """How weights, gradients and optimizer states are sharded: (non-expert data-parallel
     group dp·cp, expert data-parallel group tp·cp·dp/(ep·etp), ZeRO stage, FSDP flag) as the
-    memory kernel prices them. FSDP / ZeRO-3 with pipeline parallelism does not reshard during
-    the step (parameters stay gathered across micro-batches): only the optimizer states remain
-    sharded, priced as ZeRO-1."""
+    memory kernel prices them.
+
+    FSDP / ZeRO-3 with pipeline parallelism (pp > 1) depends on the implementation
+    (``parallelism.fsdp_impl``). PyTorch FSDP2 under ``torch.distributed.pipelining`` ("torch",
+    torchtitan) does not reshard during the step: the pipeline stage turns off resharding after
+    backward and gradient sync for every backward but the last (``set_reshard_after_backward(False)``,
+    ``set_requires_gradient_sync(False)`` in ``backward_maybe_with_nosync``,
+    https://github.com/pytorch/pytorch/blob/0138610331c90b8053a0bfc6df0175b200a1cad2/torch/distributed/pipelining/stage.py),
+    and torchtitan's default policy does not reshard after forward under PP
+    (``get_fsdp_reshard_after_forward_policy``,
+    https://github.com/pytorch/torchtitan/blob/b5bcd76c66d0acb1a08b176d9639425bc55e0b2a/torchtitan/distributed/fsdp.py#L112-L135):
+    parameters stay gathered and gradients unsharded across micro-batches, only the optimizer
+    states remain sharded, priced as ZeRO-1. Megatron-FSDP ("megatron") reshards every FSDP
+    unit after its forward and its backward and reduce-scatters the gradients after every
+    backward whatever the micro-batch (``_post_forward``, ``_post_backward_release_module``,
+    ``grad_reduce_every_bprop`` in
+    https://github.com/NVIDIA/Megatron-LM/blob/d98e8a64ddf34856e74b24714e3bedb2f5a39553/megatron/core/distributed/fsdp/src/megatron_fsdp/megatron_fsdp.py),
+    so its pipeline stages keep ZeRO-3 sharding (and the step prices its gathers and
+    reduce-scatters per micro-batch). Megatron-LM refuses PyTorch FSDP2 with pp > 1
+    (``--use-torch-fsdp2 is not supported with pipeline parallelism``, megatron/training/arguments.py
+    at the same commit)."""
     par = mi.scenario.parallelism
     g_ne = float(par.dp * par.cp)
     g_e = float(expert_data_parallel(par.tp, par.cp, par.dp, par.ep, par.etp))
     z_mem, f_mem = mi.zero, int(par.fsdp)
-    if (mi.zero >= 3 or par.fsdp) and par.pp > 1:
+    if (mi.zero >= 3 or par.fsdp) and par.pp > 1 and par.fsdp_impl != "megatron":
         z_mem, f_mem = 1, 0
     return g_ne, g_e, z_mem, f_mem
 
@@ -452,15 +470,20 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     return tuple(vals), nf
 
 
-def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, g_ne: float, cp_attn: float) -> dict[str, str]:
-    """The ``note`` of each component of :func:`training_memory`'s frame for the reported stage."""
+def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, cp_attn: float) -> dict[str, str]:
+    """The ``note`` of each component of :func:`training_memory`'s frame for the reported stage
+    (``sharding``: :func:`_state_sharding`'s, so the notes say what the bytes were priced as)."""
     tr, par = mi.scenario.training, mi.scenario.parallelism
-    zero, fsdp = mi.zero, par.fsdp
+    g_ne, _, zero, fsdp = sharding
     z1, z2, z3 = zero >= 1 or fsdp, zero >= 2 or fsdp, zero >= 3 or fsdp
+    kept = (mi.zero >= 3 or par.fsdp) and not z3     # ZeRO-3/FSDP kept gathered under pipeline parallelism
     return {
         "weights": f"{mi.wb:g} B/param; stage {cand['rank']} of {par.pp}"
-                   + (f", sharded over {g_ne:g} ranks (ZeRO-3/FSDP)" if z3 else ""),
-        "gradients": f"{mi.gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else ""),
+                   + (f", sharded over {g_ne:g} ranks (ZeRO-3/FSDP)" if z3 else "")
+                   + (", FSDP under pipeline parallelism: gathered for the whole step (PyTorch pipelining)"
+                      if kept else ""),
+        "gradients": f"{mi.gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else "")
+                     + (", unsharded until the last micro-batch's backward" if kept else ""),
         "optimizer_states": f"{mi.opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
         "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
         "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, "
@@ -574,7 +597,7 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         if total > best_total:
             best, best_total, best_cand = vals, total, (cand, nf)
     cand, nf = best_cand
-    notes = _component_notes(mi, cand, nf, sharding[0], head_cp[2])
+    notes = _component_notes(mi, cand, nf, sharding, head_cp[2])
     return pl.DataFrame(
         {"component": list(MEM_NAMES), "bytes": [float(v) for v in best],
          "GiB": [float(v) / GiB for v in best], "note": [notes[k] for k in MEM_NAMES]})

@@ -153,7 +153,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
-                    cp: tuple = ("p2p", False), gacc: float = 1.0) -> _Context:
+                    cp: tuple = ("p2p", False), gacc: float = 1.0, fsdp_impl: str = "torch") -> _Context:
     from .. import collectives, compute, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -209,6 +209,10 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # group-limited routing (model.router_groups / router_group_topk; 0, 0 = none): caps the
         # distinct ranks and domains of the deepep dispatcher (kt.distinct_units)
         "RGROUPS": float(spec.router_groups), "RGROUP_TOPK": float(spec.router_group_topk),
+        # ZeRO-3 / FSDP under pipeline parallelism (pp > 1): Megatron-FSDP reshards every
+        # micro-batch; PyTorch FSDP2 under torch.distributed.pipelining keeps the stage gathered
+        # (memory._state_sharding)
+        "Z3_PP_RESHARD": 1.0 if fsdp_impl == "megatron" else 0.0,
         # shared experts in the MoE layers: their MLP's tensor-parallel collectives
         "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
     }
@@ -310,7 +314,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
                            bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)),
                            gacc_code(bool(tr.gradient_accumulation_fusion), bool(p.fsdp) if fsdp is None
-                                     else bool(fsdp), p.fsdp_impl))
+                                     else bool(fsdp), p.fsdp_impl), p.fsdp_impl)
 
 
 @functools.lru_cache(maxsize=4096)
