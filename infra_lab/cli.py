@@ -695,6 +695,7 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
     import infra_lab as il
 
     from .scenario.hardware_table import updated_table
+    from .scenario.parallelism_table import updated_plan
 
     d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     changes: dict[str, dict] = {}
@@ -706,6 +707,7 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
         # base is the scenario's to_dict: its derived hardware keys follow the swept ones
         # (a stale domain_gpus = 8 refused gpus_per_node = 4; GB200 kept MI300X's 8-GPU domain)
         d[table] = (updated_table(d[table], vals) if table == "hardware" and isinstance(d.get(table), dict)
+                    else updated_plan(d[table], vals) if table == "parallelism" and isinstance(d.get(table), dict)
                     else {**d.get(table, {}), **vals})
     if call == "estimate":
         rec = il.estimate(d).to_dict()

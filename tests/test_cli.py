@@ -644,6 +644,22 @@ def test_sweep_of_hardware_keys_rederives_what_follows_them(tmp_path, capsys):
     assert "scale-up domains of 72" in out + err
 
 
+def test_sweep_of_fsdp_rederives_the_zero_stage(tmp_path, capsys):
+    """A sweep over [parallelism] fsdp of a scenario whose zero was left out failed at every
+    FSDP point ("fsdp = true with parallelism.zero = 1": to_dict stores the derived ZeRO-1);
+    the ZeRO stage held at its derived value now follows fsdp, as in Scenario.replace."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[parallelism]\nfsdp = [false, true]\n")
+    rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid), "--format", "json")
+    assert rc == 0, err
+    rows = json.loads(out)
+    assert [r["error"] for r in rows] == [None, None]
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    for row, fsdp in zip(rows, (False, True), strict=True):
+        ref = il.estimate(sc.replace(parallelism={"fsdp": fsdp, "zero": 3 if fsdp else sc.parallelism.zero}))
+        assert row["step_time_s"] == pytest.approx(ref.step_time_s, rel=1e-12)
+
+
 def test_collective_options_over_a_hardware_file_rederive_what_follows_them(capsys):
     """--accelerator GB200 over ZAYA1's file kept its scaleup_domain = 8 (MI300X's xGMI node):
     72 GB200 ran all_reduce as nine 8-GPU NVLink domains (nvlstree, 3.05 ms for 1 GiB) instead

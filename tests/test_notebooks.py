@@ -104,6 +104,59 @@ def test_index_links_every_notebook():
             assert p.name in index, f"00_index.ipynb does not link {p.name}"
 
 
+# A quantity with a unit typed into a notebook's prose (markdown, or the literal text of a string
+# that builds prose) goes stale when the data or the model moves: the prose prints it from the
+# value instead. Literals that are inputs rather than results (a message size, a definition) are
+# kept by name in PROSE_LITERALS_REVIEWED.
+_UNITS = r"(?:%|Gb/s|GB/s|GB|GiB|TB|ms|days|TFLOP/s|PFLOP/s|PFLOPs|W|kW|MW)"
+_TYPED_QUANTITY = re.compile(r"(?<![\w.\-/`\[{:])\d[\d,]*(?:\.\d+)?\s?" + _UNITS + r"(?![\w/])")
+PROSE_SCANNED = ("00_index", "01_the_deployment", "02_compute_and_memory", "04_training_zaya1")
+PROSE_LITERALS_REVIEWED: dict[str, set[str]] = {"04_training_zaya1": {"96GB"}}   # a variant's key
+
+
+def _prose_pieces(cell) -> list[str]:
+    """The prose of a cell: a markdown cell whole; of a code cell, each string literal with its
+    f-string fields blanked (what the cell computes is not typed)."""
+    import io
+    import tokenize
+
+    if cell.cell_type == "markdown":
+        return [cell.source]
+    toks = tokenize.generate_tokens(io.StringIO(cell.source).readline)
+    return [re.sub(r"\{[^{}]*\}", "{}", t.string) for t in toks if t.type == tokenize.STRING]
+
+
+def typed_quantities(nb, name: str = "") -> list[str]:
+    """The quantities with a unit typed into notebook ``nb``'s prose (setup cell skipped)."""
+    reviewed = PROSE_LITERALS_REVIEWED.get(name, set())
+    found = []
+    for i, cell in enumerate(nb.cells[1:], start=1):
+        for piece in _prose_pieces(cell):
+            piece = re.sub(r"https?://\S+", "", piece)
+            found += [f"cell {i}: {m.group(0)!r}" for m in _TYPED_QUANTITY.finditer(piece)
+                      if m.group(0) not in reviewed]
+    return found
+
+
+def test_typed_quantities_are_caught():
+    """The scan finds a typed result and leaves computed ones alone."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("pass"),
+                nbformat.v4.new_markdown_cell("The step takes 329 ms; see [04](04_x.ipynb)."),
+                nbformat.v4.new_code_cell('md(f"at 400 Gb/s the NIC is {share:.0%} busy, {x:,.0f} GB in all")')]
+    assert typed_quantities(nb) == ["cell 1: '329 ms'", "cell 2: '400 Gb/s'"]
+
+
+@pytest.mark.parametrize("name", PROSE_SCANNED)
+def test_prose_prints_its_quantities(name):
+    """Notebook prose prints every quantity with a unit from the value it computes, never types it."""
+    import nbformat
+
+    bad = typed_quantities(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4), name)
+    assert not bad, f"{name}: quantities typed into prose (print them from the computed value): {bad}"
+
 POLL_SLICE_S = 1.0   # longest single wait on a kernel channel [s]
 
 

@@ -189,6 +189,26 @@ def test_from_toml_reads_toml_text():
         il.Scenario.from_toml("[model\n")
 
 
+def test_replace_of_fsdp_rederives_a_zero_stage_left_at_its_default():
+    """zero left out is stored as its derived value (1, or 3 with fsdp): replace(parallelism=
+    {"fsdp": True}) was refused ("fsdp = true with parallelism.zero = 1") and turning FSDP off
+    kept ZeRO-3, priced exactly as FSDP. A ZeRO stage named in the change, or held at another
+    value, stays as given."""
+    sc = il.Scenario.from_dict({"name": "u", "model": {"preset": "llama3-8b"},
+                                "hardware": {"accelerator": "H100-SXM", "nodes": 2},
+                                "training": {"seq_len": 4096, "global_batch": 64}})
+    f = sc.replace(parallelism={"fsdp": True})
+    assert (f.parallelism.zero, f.parallelism.fsdp) == (3, True)
+    assert f.replace(parallelism={"fsdp": False}) == sc
+    assert f.replace(parallelism={"fsdp": False, "zero": 3}).parallelism.zero == 3
+    with pytest.raises(ValidationError, match="fsdp = true with parallelism.zero = 1"):
+        sc.replace(parallelism={"fsdp": True, "zero": 1})
+    with pytest.raises(ValidationError, match="fsdp = true with parallelism.zero = 2"):
+        sc.replace(parallelism={"zero": 2}).replace(parallelism={"fsdp": True})
+    with pytest.raises(ValidationError, match="parallelism.fsdp = 'yes'"):
+        sc.replace(parallelism={"fsdp": "yes"})
+
+
 def test_replace_rederives_the_hardware_keys_a_change_moves():
     """to_dict writes out the keys HardwareConfig derives (scaleup_domain, nics_per_node,
     domain_gpus, host_cpu, pxn), and replace() kept them: ZAYA1's table with accelerator =

@@ -52,6 +52,16 @@ def test_labels_and_units_given_explicitly():
     assert "step time" in labels                       # unit dropped
 
 
+def test_a_label_keeps_the_unit_of_a_name_that_is_all_unit():
+    """A column named only by its unit (``tflops_per_kW``, ``tok_s_gpu``) shows the unit as its
+    label; given a label, the unit goes in brackets after it (notebook 01's table lost its
+    "[TFLOP/s/kW]" this way)."""
+    df = pl.DataFrame({"tflops_per_kW": [1743.2], "tok_s_gpu": [4321.0]})
+    assert _labels(il.charts.headline_table(df, "t").as_raw_html()) == ["TFLOP/s/kW", "tokens/s/GPU"]
+    page = il.charts.headline_table(df, "t", labels={"tflops_per_kW": "peak per kW", "tok_s_gpu": "best"}).as_raw_html()
+    assert _labels(page) == ["peak per kW [TFLOP/s/kW]", "best [tokens/s/GPU]"]
+
+
 def test_numbers_are_formatted():
     page = _html()
     assert _cells(page, "gpus") == ["1,024", "16,384", "8"]                       # integers, separators

@@ -58,8 +58,10 @@ def _light_renderer(spec: dict, **_kwargs) -> dict:
     """altair renderer: a small HTML output per chart (its spec and a call of the page's
     one ``vegaEmbed``), no per-chart copy of the JavaScript."""
     div_id = f"infra-lab-vega-{uuid.uuid4().hex[:12]}"
-    return {"text/html": _chart_html(spec, div_id),
-            "text/plain": f"<altair chart: {spec.get('title', '') or 'untitled'}>"}
+    title = spec.get("title", "")
+    if isinstance(title, dict):            # a title with a subtitle: its text
+        title = title.get("text", "")
+    return {"text/html": _chart_html(spec, div_id), "text/plain": f"<altair chart: {title or 'untitled'}>"}
 
 
 class _Bundle:

@@ -26,7 +26,9 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
     data = to_altair_data(roof)
     x = alt.X("intensity_flop_per_byte:Q", scale=alt.Scale(type="log"),
               title="arithmetic intensity [FLOP/byte]")
-    y = alt.Y("attainable_tflops:Q", scale=alt.Scale(type="log"), title="attainable [TFLOP/s]")
+    # one y title for both layers (Vega-Lite joins differing layer titles with a comma)
+    y_title = "attainable [TFLOP/s]" if points is None else "attainable (lines), achieved (points) [TFLOP/s]"
+    y = alt.Y("attainable_tflops:Q", scale=alt.Scale(type="log"), title=y_title)
     lines = alt.Chart(data, title=title).mark_line().encode(
         x=x, y=y, color=alt.Color("accelerator:N", title="accelerator"),
         strokeDash=alt.StrokeDash("vendor:N", title="vendor"),
@@ -38,7 +40,7 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
                                  "achieved_tflops"], "roofline_chart")
         pts = alt.Chart(to_altair_data(points)).mark_point(filled=True, size=60).encode(
             x="intensity_flop_per_byte:Q",
-            y=alt.Y("achieved_tflops:Q", title="attainable / achieved [TFLOP/s]"),
+            y=alt.Y("achieved_tflops:Q", title=y_title),
             color=alt.Color("accelerator:N"), shape=alt.Shape("op_type:N", title="op type"),
             tooltip=["accelerator", "op", "op_type",
                      alt.Tooltip("intensity_flop_per_byte:Q", format=",.1f"),

@@ -88,6 +88,8 @@ def column_label(name: str, *, label: str | None = None, unit: str | None = "") 
     'nic busy [%]'
     >>> column_label("tok_s_gpu")
     'tokens/s/GPU'
+    >>> column_label("tflops_per_kW", label="peak per kW")   # a label keeps the name's unit
+    'peak per kW [TFLOP/s/kW]'
     >>> column_label("owned P50 [USD/GPU-h]")
     'owned P50 [USD/GPU-h]'
     """
@@ -97,7 +99,7 @@ def column_label(name: str, *, label: str | None = None, unit: str | None = "") 
     words = name
     if suf is not None:
         words = name[: -len(suf)].rstrip("_")
-        if not words:           # the whole name is a unit: the unit is the label
+        if not words and label is None:   # the whole name is a unit: the unit is the label
             words, suf = UNIT_SUFFIXES[suf], None
     if unit == "":
         unit = UNIT_SUFFIXES[suf] if suf is not None else None

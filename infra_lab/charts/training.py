@@ -91,7 +91,10 @@ def parity_chart(df: pl.DataFrame, title: str = "Predicted vs measured step time
                  alt.Tooltip("predicted_step_time_s:Q", format=".2f"),
                  alt.Tooltip("error_pct:Q", format="+.1f", title="error [%]")],
     )
-    return (b_outer + b_inner + line + pts).properties(title=title, width=380, height=380)
+    key = (f"dashed: predicted = measured; grey bands: within ±{STEP_TIME_BOUNDS_PCT['median']:g} % and "
+           f"±{STEP_TIME_BOUNDS_PCT['worst']:g} %")   # the bands have no legend of their own
+    return (b_outer + b_inner + line + pts).properties(title=alt.TitleParams(title, subtitle=key), width=380,
+                                                       height=380)
 
 
 def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput against the stated band") -> alt.Chart:
@@ -118,7 +121,7 @@ def band_coverage_chart(df: pl.DataFrame, title: str = "Measured throughput agai
     y = alt.Y("id:N", sort=order, title=None)
     base = alt.Chart(data)
     bar = base.mark_bar(opacity=0.3, color="gray", height=8).encode(
-        x=alt.X("band_low:Q", scale=sx, title="tokens/s/GPU ÷ the model's nominal estimate"), x2="band_high:Q", y=y)
+        x=alt.X("band_low:Q", scale=sx, title="tokens/s/GPU ÷ the model's nominal estimate [-]"), x2="band_high:Q", y=y)
     tick = base.mark_tick(color="black", thickness=1.5, size=10).encode(x=alt.X("nominal:Q", scale=sx), y=y)
     pts = base.mark_point(filled=True, size=55).encode(
         x=alt.X("measured:Q", scale=sx), y=y,

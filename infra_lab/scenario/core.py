@@ -18,7 +18,7 @@ from ..errors import ValidationError, unknown
 from ._checks import _check_keys
 from .hardware_table import HardwareConfig, updated_table
 from .model_table import _is_multimodal, _validate_model
-from .parallelism_table import ParallelismConfig
+from .parallelism_table import ParallelismConfig, updated_plan
 from .serving_table import WEIGHT_PRECISIONS, ServingConfig, serving_stack
 from .shipped import _source_hint
 from .training_table import PRECISIONS, TrainingConfig, check_recompute_num_layers
@@ -428,7 +428,9 @@ class Scenario:
         the value the table derives (scaleup_domain, host_cpu, pxn, nics_per_node,
         domain_gpus) follow a change of the keys they derive from unless named too
         (:func:`~infra_lab.scenario.hardware_table.updated_table`): another accelerator gets its
-        own scale-up domain. Of a scenario built with
+        own scale-up domain. A ZeRO stage held at the value ``fsdp`` derives (1, or 3 with FSDP)
+        follows a change of ``fsdp`` unless named too
+        (:func:`~infra_lab.scenario.parallelism_table.updated_plan`). Of a scenario built with
         ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
         by ``parallelism={...}``."""
         unchecked = bool(self.__dict__.get("_plan_unchecked"))
@@ -445,8 +447,10 @@ class Scenario:
             if not isinstance(upd, dict):
                 raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
                                       f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")
-            # the hardware keys derived from the changed ones follow them (hardware_table.updated_table)
-            d[table] = updated_table(d[table], upd) if table == "hardware" else {**d[table], **upd}
+            # the hardware keys derived from the changed ones follow them (hardware_table.updated_table),
+            # and so does a ZeRO stage held at the value fsdp derives (parallelism_table.updated_plan)
+            d[table] = (updated_table(d[table], upd) if table == "hardware"
+                        else updated_plan(d[table], upd) if table == "parallelism" else {**d[table], **upd})
         if unchecked and self.parallelism is None and "parallelism" not in tables:
             del d["parallelism"]
         return Scenario.from_dict(d, check_plan=not unchecked)

@@ -170,3 +170,33 @@ class ParallelismConfig:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.KEYS}
+
+
+def updated_plan(table, changes: dict) -> dict:
+    """The [parallelism] table ``table`` (a dict or ParallelismConfig) with ``changes`` applied,
+    the way :meth:`~infra_lab.scenario.Scenario.replace` and ``infra-lab sweep`` apply them:
+    ``zero`` held at the value ``fsdp`` derives (1 without FSDP, 3 with it, as when left out)
+    follows a change of ``fsdp`` unless ``changes`` names it. Without this a scenario whose
+    ``zero`` was left out refused ``replace(parallelism={"fsdp": True})`` ("fsdp = true with
+    zero = 1", the stored default), and turning FSDP off kept ZeRO-3, priced exactly as FSDP.
+    Every other key keeps its value.
+
+    Examples
+    --------
+    >>> updated_plan({"tp": 2, "zero": 1, "fsdp": False}, {"fsdp": True})
+    {'tp': 2, 'fsdp': True}
+    >>> updated_plan({"tp": 2, "zero": 3, "fsdp": True}, {"fsdp": False, "zero": 2})
+    {'tp': 2, 'zero': 2, 'fsdp': False}
+    """
+    old = table.to_dict() if isinstance(table, ParallelismConfig) else dict(table)
+    out = {**old, **changes}
+    new = _py(changes.get("fsdp"))
+    if "zero" in changes or "zero" not in old or not isinstance(new, bool):
+        return out     # an invalid fsdp is refused by the table's own check
+    try:
+        was = bool(_bool("parallelism.fsdp", old.get("fsdp", False)))
+    except ValidationError:
+        return out
+    if bool(new) != was and _py(old["zero"]) == (3 if was else 1):
+        del out["zero"]
+    return out

@@ -23,7 +23,11 @@ Markdown(f"IBM Cloud runs a large AMD training platform for Zyphra ([IBM Newsroo
          f"Ethernet fabric, ROCm software. Zyphra trained ZAYA1 (an MoE of {zaya.published_params_total / 1e9:.1f}B total and "
          f"{zaya.published_params_active / 1e6:,.0f}M active parameters) on {hw.world_size:,} of these GPUs. These notebooks "
          f"answer the questions around it with a small, validated package, `infra_lab`, and say how far each "
-         f"answer can be trusted (the figures here are read from the shipped scenario and model presets).")
+         f"answer can be trusted (the figures here are read from the shipped scenario and model presets).\n\n"
+         f"The three questions behind the project — can AMD's stack stand beside NVIDIA's, what "
+         f"{acc.hbm_bytes / 1e9:.0f} GB of HBM buys, is the network a bottleneck — are answered for ZAYA1 together at "
+         f"the end of [04 · Training ZAYA1](04_training_zaya1.ipynb) (*The three questions*), each from numbers "
+         f"computed there; notebooks 02 and 03 take the memory and network questions further.")
 """),
     ("code", r"""
 # the table of notebooks; its cluster sizes, HBM, token counts and claims are read from the package

@@ -106,11 +106,18 @@ claim = pl.DataFrame(rows).select(
     "precision", "claim_per_gpu_tflops", "dense_peak_per_gpu_tflops",
     "max_achievable_per_gpu_tflops", "claim_over_peak", "claim_over_max_achievable", "consistent",
 )
-print(claim)
+display(il.charts.headline_table(
+    claim, f"AMD's \"{CLAIM_PF:,.0f} PFLOPs\" per GPU, against one {acc.name}'s peak and measured maximum",
+    labels={"claim_per_gpu_tflops": "claim per GPU", "dense_peak_per_gpu_tflops": "dense peak",
+            "max_achievable_per_gpu_tflops": "max-achievable (measured)", "claim_over_peak": "claim / dense peak",
+            "claim_over_max_achievable": "claim / max-achievable", "consistent": "claim ≤ dense peak"},
+    percent=["claim_over_peak", "claim_over_max_achievable"],
+    sources=["claim: https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html",
+             "max-achievable: https://rocm.blogs.amd.com/software-tools-optimization/measuring-max-achievable-flops-part2/README.html"]))
 bf16 = rows[0]
 print(f"{CLAIM_PF:.0f} PF / {hw.world_size:,} GPUs = {bf16['claim_per_gpu_tflops']:.0f} TFLOP/s per GPU; "
-      f"AMD's measured BF16 max-achievable is {bf16['max_achievable_per_gpu_tflops']:.0f} TFLOP/s "
-      f"({bf16['claim_over_max_achievable']:.1%} of it), FP8 is {rows[1]['max_achievable_per_gpu_tflops']:.0f}.")
+      f"AMD's measured BF16 max-achievable is {bf16['max_achievable_per_gpu_tflops']:.0f} TFLOP/s (the claim is "
+      f"{bf16['claim_over_max_achievable']:.1%} of it), its FP8 one {rows[1]['max_achievable_per_gpu_tflops']:,.0f} TFLOP/s.")
 TOL = 0.05   # how close counts as "matches" [-]
 within_bf16 = abs(bf16["claim_over_max_achievable"] - 1) < TOL
 print(f"claim matches BF16 max-achievable within {TOL:.0%}: {within_bf16}")
@@ -158,8 +165,16 @@ metrics = il.cluster.accelerator_metrics(compare, precision="bf16")
 """),
     ("code", r"""
 wide = metrics.pivot(on="metric", index=["accelerator", "vendor"], values="value")
-print(wide.select("accelerator", "vendor", "peak_tflops", "hbm_GB", "hbm_bw_TBps", "tflops_per_kW",
-                  "ridge_flop_per_byte", "scaleup_GBps").sort("peak_tflops"))
+display(il.charts.headline_table(
+    wide.select("accelerator", "vendor", "peak_tflops", "hbm_GB", "hbm_bw_TBps", "tflops_per_kW",
+                "ridge_flop_per_byte", "scaleup_GBps").sort("peak_tflops"),
+    "Per GPU: BF16 dense peak, HBM, power efficiency, ridge point and scale-up bandwidth",
+    labels={"peak_tflops": "BF16 dense peak", "hbm_GB": "HBM capacity", "hbm_bw_TBps": "HBM bandwidth",
+            "tflops_per_kW": "peak per kW of TDP", "ridge_flop_per_byte": "ridge point",
+            "scaleup_GBps": "scale-up, per direction"},
+    units={"hbm_bw_TBps": "TB/s", "ridge_flop_per_byte": "FLOP/byte"},
+    decimals={"hbm_GB": 0, "hbm_bw_TBps": 2, "tflops_per_kW": 0, "ridge_flop_per_byte": 0},
+    highlight=pl.col("accelerator") == "MI300X", sources="data/accelerators.csv (one source URL or more per row)"))
 mi, h100 = (wide.filter(pl.col("accelerator") == n).row(0, named=True) for n in ("MI300X", "H100-SXM"))
 print(f"MI300X vs H100: {mi['peak_tflops'] / h100['peak_tflops']:.2f}x BF16 peak, "
       f"{mi['hbm_GB'] / h100['hbm_GB']:.1f}x HBM capacity, {mi['hbm_bw_TBps'] / h100['hbm_bw_TBps']:.2f}x HBM bandwidth, "

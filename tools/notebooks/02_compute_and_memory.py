@@ -454,7 +454,8 @@ for acc in ["H100-SXM", "H200-SXM", "B200", "GB200", "B300", "GB300", "MI300X", 
                           "range_tflops": f"{lo.max_efficiency * lo.peak_flops / 1e12:,.0f}-{hi.max_efficiency * hi.peak_flops / 1e12:,.0f}",
                           "fraction_of_peak": g.max_efficiency})
 prec = pl.DataFrame(prec_rows).with_columns(pl.col("max_achievable_tflops").round(0), pl.col("fraction_of_peak").round(3))
-prec
+with pl.Config(tbl_rows=prec.height):   # every row: the derived and assumed ones are the point of the table
+    display(prec)
 """),
     ("md", r"""
 What quantization costs is not a fixed share of the layer: every FP8/FP4 GEMM input is cast from 16 bit (row- and
@@ -527,14 +528,17 @@ il.charts.efficiency_lines_chart(att.filter(~pl.col("pass").str.contains("causal
                                        f"{ATT_TOKENS // 1024}k tokens per call, no mask (model)")
 """),
     ("code", r"""
-def eff(acc, kern, ps, causal, s_=4096):
+READ_S, CAUSAL_S = 4096, 2048   # the lengths the reading quotes [tokens]: two points of the chart
+
+
+def eff(acc, kern, ps, causal, s_=READ_S):
     return float(att.filter((pl.col("kernel") == f"{acc} {kern}") & (pl.col("pass") == ps + (" causal" if causal else ""))
                             & (pl.col("seq_len") == s_))["efficiency"][0])
 
 h_f, h_b = eff("H100-SXM", "fa2", "fwd", False), eff("H100-SXM", "fa2", "bwd", False)
 m_b = eff("MI300X", "ck-fa2", "bwd", False)
 rate_ratio = m_b * il.catalog.accelerator("MI300X").peak("bf16") / (h_b * il.catalog.accelerator("H100").peak("bf16"))
-a_full, a_causal = eff("MI355X", "aiter", "fwd", False, 2048), eff("MI355X", "aiter", "fwd", True, 2048)
+a_full, a_causal = eff("MI355X", "aiter", "fwd", False, CAUSAL_S), eff("MI355X", "aiter", "fwd", True, CAUSAL_S)
 wide_att = (att.with_columns(pl.col("pass").str.replace(" causal", "").alias("dir"), pl.col("pass").str.ends_with("causal").alias("causal"))
               .pivot(on="causal", index=["kernel", "dir", "seq_len"], values="efficiency"))
 causal_cost = 0.5 * wide_att["false"] / wide_att["true"]     # causal time / full time (causal does half the useful FLOPs)
@@ -545,13 +549,13 @@ zy = il.catalog.device_measurements().filter((pl.col("quantity") == "kernel_spee
                                               & pl.col("conditions").str.starts_with("FlashAttention-2 backward"))["value"]
 Markdown(f"In the chart the dashed backward curve lies {'below' if bwd_below else 'not always below'} the forward one for every "
          f"kernel and length, and {'every curve rises' if rises else 'not every curve rises'} with the sequence length "
-         f"(the fixed cost per workgroup is spread over more blocks). At 4k tokens H100 FlashAttention-2 reaches {h_f:.0%} of peak forward and {h_b:.0%} backward "
+         f"(the fixed cost per workgroup is spread over more blocks). At {READ_S // 1024}k tokens H100 FlashAttention-2 reaches {h_f:.0%} of peak forward and {h_b:.0%} backward "
          f"(FA3 {eff('H100-SXM', 'fa3', 'fwd', False):.0%} / {eff('H100-SXM', 'fa3', 'bwd', False):.0%}). "
          f"MI300X's FA2-class backward comes out {rate_ratio:.2f}x H100 FA2's rate — **by construction**: it is "
          f"derived from Zyphra's {100 * (zy.min() - 1):+.0f} to {100 * (zy.max() - 1):+.0f} % FA2-backward speed-ups "
          f"(`data/device_measurements.csv`; the only MI300X-vs-H100 kernel comparison found), and its forward "
          f"from MI355X AITER's forward/backward ratio; no MI300X forward measurement was found. A causal mask "
-         f"on MI355X at 2k tokens drops AITER's efficiency from {a_full:.0%} to {a_causal:.0%} of peak (useful "
+         f"on MI355X at {CAUSAL_S // 1024}k tokens drops AITER's efficiency from {a_full:.0%} to {a_causal:.0%} of peak (useful "
          f"FLOPs), so causal attention takes {0.5 * a_full / a_causal:.0%} of full attention's time there rather than half; over "
          f"every kernel, pass and length of the chart {causal_cost.min():.1%}–{causal_cost.max():.0%}, the most at short lengths"
          + (" (below half only where the unmasked kernel loses a last, partly filled wave of workgroups, which the "
@@ -796,14 +800,20 @@ Markdown("\n".join([
     f"* **FP8 pays less at small hidden sizes:** {g_z['fp8_speedup_per_layer']:.2f}x per ZAYA1 layer on MI300X "
     f"against {g_l['fp8_speedup_per_layer']:.2f}x for Llama-3-70B: GEMMs are {g_z['gemm_share_of_bf16_layer']:.0%} of the "
     f"smaller model's BF16 layer time, {g_l['gemm_share_of_bf16_layer']:.0%} of the larger one's.",
-    f"* **Attention backward is slower than forward** ({h_b:.0%} vs {h_f:.0%} of peak for H100 FA2 at 4k) and "
+    f"* **Attention backward is slower than forward** ({h_b:.0%} vs {h_f:.0%} of peak for H100 FA2 at {READ_S // 1024}k) and "
     f"a causal mask costs {causal_cost.min():.1%}–{causal_cost.max():.0%} of full attention's time (§6's kernels and "
     f"lengths): well over half at short lengths.",
     f"* **MoE experts cost more than one balanced GEMM** ({pad_cost:+.0%} for ZAYA1 on one MI300X), and the "
     f"output layer is {head_share:.0%} of ZAYA1's forward FLOPs: state the FLOP convention with every MFU.",
-    f"* **Memory:** with the training stack's {grad_bytes:g}-byte gradients, DP + ZeRO-1 fits ZAYA1 at micro-batch "
-    f"{largest_mbs('MI300X')} on MI300X but {largest_mbs('H100-SXM')} on H100; a 70B model in 16 bit serves "
-    f"{ib[('MI300X', 1)]['4096']} 4k sequences from one MI300X.",
+    f"* **What MI300X's {il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB of HBM buys.** Training: with the "
+    f"training stack's {grad_bytes:g}-byte gradients, plain data parallelism + ZeRO-1 holds ZAYA1 at micro-batch "
+    f"{largest_mbs('MI300X')} on MI300X, {largest_mbs('H200-SXM')} on H200 and {largest_mbs('H100-SXM')} on H100 — "
+    f"larger micro-batches, larger GEMMs (§4) — "
+    f"{'and' if q30_fit['MI300X'] else 'but not'} a 30B-class MoE (Qwen3-30B-A3B needs "
+    f"{q30_gb['MI300X']:.0f} GB per GPU that way). Inference: Llama-3-70B's {w70_gb:.0f} GB of 16-bit weights on one GPU "
+    f"with room for {ib[('MI300X', 1)]['4096']} sequences of 4k tokens, where one H100 holds "
+    f"{ib[('H100-SXM', 1)]['4096']}, one H200 {ib[('H200-SXM', 1)]['4096']} and two H100s "
+    f"{ib[('H100-SXM', 2)]['4096']}. Whether it buys speed is notebook 04's question, answered there for ZAYA1.",
 ]))
 """),
     ("md", rf"""

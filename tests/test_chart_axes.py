@@ -1,0 +1,119 @@
+"""The axes of the charts notebooks 01, 02 and 04 draw, read through ``chart.to_dict()``:
+every quantitative axis is titled with its unit in brackets, and a layered chart gives each
+axis one title (Vega-Lite joins differing layer titles with a comma: notebook 02's roofline
+read "attainable [TFLOP/s], attainable / achieved [TFLOP/s]")."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+import infra_lab as il
+
+POSITION = ("x", "y")
+
+
+def _encodings(spec: dict):
+    """Every (encoding, view) pair of a Vega-Lite spec, layers and concatenations included."""
+    if isinstance(spec, dict):
+        if "encoding" in spec:
+            yield spec["encoding"]
+        for key, value in spec.items():
+            if key not in ("data", "datasets"):
+                yield from _encodings(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            yield from _encodings(item)
+
+
+def _views(spec: dict):
+    """The views whose layers share axes: each concatenated or faceted sub-chart, or the chart."""
+    for key in ("hconcat", "vconcat", "concat"):
+        if key in spec:
+            for sub in spec[key]:
+                yield from _views(sub)
+            return
+    yield spec
+
+
+def axis_problems(chart) -> list[str]:
+    spec = chart.to_dict()
+    bad = []
+    for view in _views(spec):
+        titles: dict[str, set[str]] = {ch: set() for ch in POSITION}
+        for enc in _encodings(view):
+            for ch in POSITION:
+                e = enc.get(ch)
+                if not isinstance(e, dict) or e.get("type") != "quantitative":
+                    continue
+                t = e.get("title")
+                if t is not None:
+                    titles[ch].add(t)
+        for ch, ts in titles.items():
+            if len(ts) > 1:
+                bad.append(f"{ch}: layers titled differently {sorted(ts)}")
+            bad += [f"{ch}: no unit in {t!r}" for t in ts if not ("[" in t and t.rstrip().endswith("]"))]
+            has_quant = any(isinstance(enc.get(ch), dict) and enc[ch].get("type") == "quantitative"
+                            for enc in _encodings(view))
+            if has_quant and not ts:
+                bad.append(f"{ch}: a quantitative axis without a title")
+    return bad
+
+
+def _charts():
+    c, comp = il.charts, il.compute
+    devices = ["MI300X", "H100-SXM"]
+    yield "roofline_chart", c.roofline_chart(comp.roofline(devices), comp.roofline_points("llama3-8b", 4096, 1, devices))
+    yield "roofline_chart (lines only)", c.roofline_chart(comp.roofline(devices))
+    metrics = il.cluster.accelerator_metrics(devices, precision="bf16")
+    yield "accelerator_bars", c.accelerator_bars(metrics, "hbm_GB", "HBM capacity [GB]")
+    peaks = pl.DataFrame({"accelerator": ["MI300X", "H100-SXM"], "vendor": ["AMD", "NVIDIA"],
+                          "precision": ["bf16", "bf16"], "peak_tflops": [1307.4, 989.4]})
+    yield "peak_by_precision", c.peak_by_precision(peaks)
+    grid = np.arange(256, 2049, 256)
+    yield "gemm_efficiency_heatmap", c.gemm_efficiency_heatmap(comp.efficiency_grid(grid, grid, 4096, "MI300X"))
+    yield "memory_stacked_bars", c.memory_stacked_bars(il.memory.memory_sweep(["zaya1-base"], devices))
+    yield "gemm_validation_chart", c.gemm_validation_chart(comp.gemm_validation())
+    lines = pl.DataFrame({"seq_len": [1024, 4096] * 2, "efficiency": [0.3, 0.4, 0.2, 0.3],
+                          "kernel": ["a", "a", "b", "b"], "pass": ["fwd"] * 4})
+    yield "efficiency_lines_chart", c.efficiency_lines_chart(
+        lines, "seq_len", "efficiency", "kernel", dash="pass", x_title="sequence length [tokens]",
+        y_title="fraction of BF16 peak [-]", title="t")
+    cov = pl.DataFrame({"id": ["a", "b"], "split": ["test", "test"], "measured_tokens_per_s_per_gpu": [90.0, 130.0],
+                        "predicted_tokens_per_s_per_gpu": [100.0, 100.0], "band_low_tokens_per_s_per_gpu": [80.0, 85.0],
+                        "band_high_tokens_per_s_per_gpu": [120.0, 125.0], "inside": [True, False],
+                        "edge_error_pct": [0.0, -3.8]})
+    yield "band_coverage_chart", c.band_coverage_chart(cov)
+    est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    yield "step_breakdown_chart", c.step_breakdown_chart(c.breakdown_frame({"MI300X": est}))
+
+
+@pytest.mark.parametrize(("name", "chart"), list(_charts()), ids=lambda v: v if isinstance(v, str) else "")
+def test_quantitative_axes_carry_one_title_with_a_unit(name, chart):
+    assert not axis_problems(chart), f"{name}: {axis_problems(chart)}"
+
+
+def test_the_check_catches_differing_layer_titles():
+    import altair as alt
+
+    df = alt.Data(values=[{"a": 1.0, "b": 3.0}, {"a": 2.0, "b": 4.0}])
+    one = alt.Chart(df).mark_line().encode(x=alt.X("a:Q", title="a [s]"), y=alt.Y("b:Q", title="b [W]"))
+    two = alt.Chart(df).mark_point().encode(x="a:Q", y=alt.Y("b:Q", title="b, measured [W]"))
+    assert axis_problems(one) == []
+    assert axis_problems(one + two) == ["y: layers titled differently ['b [W]', 'b, measured [W]']"]
+    assert axis_problems(alt.Chart(df).mark_line().encode(x="a:Q", y=alt.Y("b:Q", title="b"))) == [
+        "x: a quantitative axis without a title", "y: no unit in 'b'"]
+
+
+def test_parity_chart_says_what_its_bands_are():
+    """The grey bands of notebook 04's parity chart have no legend: the subtitle names them,
+    from the bounds the validation uses; the chart's plain-text form keeps the title's text."""
+    from infra_lab.charts.base import _light_renderer
+
+    b = il.validation.STEP_TIME_BOUNDS_PCT
+    v = pl.DataFrame({"case": ["a"], "split": ["test"], "table": ["Table 5"], "measured_step_time_s": [1.0],
+                      "predicted_step_time_s": [1.1], "error_pct": [10.0]})
+    spec = il.charts.parity_chart(v).to_dict()
+    assert f"±{b['median']:g} %" in spec["title"]["subtitle"] and f"±{b['worst']:g} %" in spec["title"]["subtitle"]
+    assert _light_renderer(spec)["text/plain"] == "<altair chart: Predicted vs measured step time>"
