@@ -868,6 +868,18 @@ def param_gather_exposed(nb, c_body, c_tail, tail_frac, window, ovl):
     return e1 + (1.0 - ovl) * (total - e1), total
 
 
+@njit(cache=True)
+def pp_p2p_time(m, pp, vp, t_p2p, ovl):
+    """Pipeline send/recv time on a step's critical path [s]: one activation forward and one
+    gradient backward per chunk slot, of which the critical path has m·vp (every micro-batch
+    through the rank's vp chunks) + pp − 1 (the fill and the drain: the same pp − 1 chunk slots
+    whose compute is the bubble, (pp − 1)/vp of a stage's time; Narayanan et al. 2021 §2.2.2,
+    https://arxiv.org/abs/2104.04473: the interleaved schedule cuts the bubble by vp and raises
+    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. vp = 1: the
+    1F1B schedule's 2·(m + pp − 1) transfers."""
+    return 2.0 * (vp * m + pp - 1.0) * t_p2p * (1.0 - ovl)
+
+
 HEAD_NAMES = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "sequence_parallel",
               "tp_i", "mbs_i", "cp_i", "layout_i", "x_i")
 (H_TP, H_PP, H_VP, H_CP, H_EP, H_ETP, H_DP, H_MBS, H_SP, H_TPI, H_MBSI, H_CPI, H_LAY, H_XI) = \
@@ -1068,7 +1080,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 comp[rc, 5] = epc
     pp_c = 0.0
     if pp > 1:
-        pp_c = 2.0 * vp * (m + pp - 1.0) * q[Q_PP] * (1.0 - c[C_PP_OVL])
+        pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
     for t in range(tail.shape[0]):
         zero = tail[t, 0]

@@ -478,7 +478,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
     f, b, r, tpc, cpc, epc = stage[slow]
     t_mb = sum(stage[slow])
-    pp_c = 2 * vp * (m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
+    # one forward and one backward transfer per chunk slot on the critical path: every micro-batch
+    # through the rank's vp chunks, plus the pp - 1 slots of the fill and drain (the bubble's)
+    pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
     bubble = (pp - 1) / vp * t_mb if pp > 1 else 0.0
 
     # --- data parallel per rank: event simulation of Megatron's buckets -------------------
