@@ -195,7 +195,9 @@ il.charts.compute_validation_chart(vt)
 """),
     ("code", r"""
 test = vt.filter(pl.col("role") == "test").with_columns(pl.col("predicted").round(1), pl.col("error_pct").round(1))
-test.select("case", "accelerator", "software", "timing", "measured", "predicted", "unit", "error_pct").sort("error_pct")
+with pl.Config(tbl_rows=test.height):   # every test case, as notebook 04 shows every run
+    display(test.select("case", "accelerator", "software", "timing", "measured", "predicted", "unit", "error_pct")
+                .sort("error_pct"))
 """),
     ("md", r"""
 *Sources:* HipKittens (Hu et al., arXiv 2511.08083) data files for MI325X/MI355X GEMM sweeps
@@ -584,7 +586,7 @@ for r in exp.iter_rows(named=True):
                                        ) if not r["op"].endswith("wgrad") else
                   float(il.compute.gemm_times([int(r["m"])], [int(r["n"])], [int(r["k"])], "MI300X", out_bytes=2 * MAIN_GRAD_B)[0]))
 exp = exp.with_columns(pl.Series("balanced_single_gemm_s", merged)).select(
-    "op", "m", "n", "k", "groups", (pl.col("time_s") * 1e6).round(1).alias("grouped_us"),
+    "op", pl.col("m", "n", "k", "groups").cast(pl.Int64), (pl.col("time_s") * 1e6).round(1).alias("grouped_us"),
     (pl.col("balanced_single_gemm_s") * 1e6).round(1).alias("one_merged_gemm_us"), "bound",
     pl.col("efficiency").round(3))
 exp
