@@ -74,7 +74,7 @@ C_NAMES = (
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
-    "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD",
+    "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -88,12 +88,18 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
- C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD) = range(len(C_NAMES))
+ C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X) = range(len(C_NAMES))
 # C_Z3_PP_RESHARD: 1.0 when the run's ZeRO-3 / FSDP implementation reshards the parameters and
 # reduce-scatters the gradients every micro-batch also under pipeline parallelism (Megatron-FSDP,
 # parallelism.fsdp_impl = "megatron"); 0.0 when the pipeline schedule keeps the stage's
 # parameters gathered and its gradients unsharded until the last micro-batch (PyTorch FSDP2 under
 # torch.distributed.pipelining, torchtitan). Read only with pp > 1 (see memory._state_sharding)
+# C_SP_REGATHER (stack factor sp_backward_regather): 1 when the stack's tensor-parallel linears
+# keep only their sequence-parallel shard of a column-parallel GEMM's input and all-gather it
+# again in backward for the weight gradient (SP_BACKWARD_GATHERS_*), 0 when they keep the
+# gathered input (then only a recomputed forward gathers again)
+# C_SHARED_X: 1.0 when the model's MoE layers have shared experts (spec.shared_experts > 0), else
+# 0.0: their MLP is tensor-parallel like a dense MLP (TP_COLLECTIVES of its own)
 # C_RGROUPS, C_RGROUP_TOPK: the model's group-limited routing (spec.router_groups /
 # spec.router_group_topk; 0, 0 = none): a token's experts lie in at most C_RGROUP_TOPK of
 # C_RGROUPS equal groups of consecutive experts, which caps the distinct ranks and domains the
@@ -130,9 +136,23 @@ reduce-scatter pair of the same volume (Korthikanti et al. 2022 §4.2.2,
 https://arxiv.org/abs/2205.05198)."""
 TP_FULL_RECOMPUTE = 2.0
 """Extra TP collectives with full recomputation: the forward's 2 run again in backward."""
-TP_SELECTIVE_SP = 1.0
-"""Extra TP collective with selective recomputation under sequence parallelism: the all-gather
-feeding the recomputed attention core (Korthikanti et al. 2022 §5)."""
+SP_BACKWARD_GATHERS_DENSE = 2.0
+"""Extra all-gathers per dense-like layer and micro-batch in backward under sequence parallelism:
+the input of each block's first (column-parallel) linear, QKV and FC1, is kept as its 1/tp
+sequence shard and all-gathered again for the weight-gradient GEMM (Korthikanti et al. 2022
+§4.2.2, https://arxiv.org/abs/2205.05198: "we store only the Y_i^s part on the ith tensor
+parallel rank and perform an extra all-gather in the backward pass"; Megatron-Core
+``LinearWithGradAccumulationAndAsyncCommunication.backward``,
+https://github.com/NVIDIA/Megatron-LM/blob/1e057005959b75e8bc62f610a335bd03080bc659/megatron/core/tensor_parallel/layers.py#L478-L499;
+Transformer Engine ``LayerNormLinear`` / ``LayerNormMLP`` backward, ``ln_out_needs_gather``,
+https://github.com/NVIDIA/TransformerEngine/blob/3cd6870ceb809f173a31e3cac5034e56cf879156/transformer_engine/pytorch/module/layernorm_linear.py#L388-L393).
+For a stack that keeps the gathered input (C_SP_REGATHER = 0: PyTorch DTensor's autograd saves
+the matmul's all-gathered input) they run only with per-op SAC, whose save list has no
+all-gather, so the recomputed forward gathers again (rc = 1)."""
+SP_BACKWARD_GATHERS_MOE = 1.0
+"""As :data:`SP_BACKWARD_GATHERS_DENSE` for an MoE layer: the QKV input only (the routed experts'
+input is gathered by the dispatcher, whose output the grouped GEMM keeps: no second gather),
+plus one for the shared experts' FC1 when the model has them (C_SHARED_X)."""
 EP_ALL_TO_ALLS = 4.0
 """Expert-parallel all-to-alls per MoE layer per micro-batch: dispatch and combine in forward,
 their transposes in backward (GShard / Megatron-Core MoE, https://arxiv.org/abs/2006.16668)."""
@@ -220,8 +240,12 @@ LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
 
 # per-(layout, micro-batch, sp) collective times comm[layout, mbs_i, sp, field] [s]
-COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "cp_net", "pp_net", "cp_allgather")
-(Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET, Q_CP_AG) = range(len(COMM_NAMES))
+COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "cp_net", "pp_net", "cp_allgather",
+              "tp_allgather")
+(Q_TP, Q_ETP, Q_CP, Q_EP, Q_PP, Q_TP_NET, Q_EP_NET, Q_CP_NET, Q_PP_NET, Q_CP_AG, Q_TP_AG) = range(len(COMM_NAMES))
+# Q_TP_AG: one all-gather of the layer's tokens x hidden over the tp ranks under sequence
+# parallelism (0 without it): the backward's re-gather of a column-parallel input
+# (SP_BACKWARD_GATHERS_DENSE)
 N_COMM = len(COMM_NAMES)
 
 OUT_NAMES = ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm", "ep_comm",
@@ -398,7 +422,8 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
     parallel flag into ``comm[layout, mbs_i, sp, Q_*]`` [s]:
 
     * TP: one all-reduce of the layer output (with SP a reduce-scatter + all-gather pair)
-      of tokens·h activations over tp ranks (stride 1);
+      of tokens·h activations over tp ranks (stride 1); with SP also the all-gather alone
+      (Q_TP_AG, the backward's re-gather of a column-parallel input);
     * expert TP: all-gather + reduce-scatter of the routed tokens over etp ranks;
     * CP: one ring step, K and V of the local tokens to the next of cp ranks (stride tp); with
       the all-gather rotation (C_CP_AG = 1) the step is the 32-bit dK and dV of the local tokens
@@ -435,10 +460,11 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 q = comm[li, mi, sp]
                 act = tok * H * ab
                 if sp == 1:
-                    q[Q_TP] = (coll(kf.OP_REDUCE_SCATTER, act, tp, one, D, P)
-                               + coll(kf.OP_ALL_GATHER, act, tp, one, D, P))
+                    q[Q_TP_AG] = coll(kf.OP_ALL_GATHER, act, tp, one, D, P)
+                    q[Q_TP] = coll(kf.OP_REDUCE_SCATTER, act, tp, one, D, P) + q[Q_TP_AG]
                 else:
                     q[Q_TP] = coll(kf.OP_ALL_REDUCE, act, tp, one, D, P)
+                    q[Q_TP_AG] = 0.0
                 routed = tok / tp * c[C_TOPK] * H * ab         # each rank dispatches 1/tp of the tokens
                 q[Q_ETP] = (coll(kf.OP_ALL_GATHER, routed * etp, etp, one, D, P)
                             + coll(kf.OP_REDUCE_SCATTER, routed * etp, etp, one, D, P))
@@ -730,6 +756,32 @@ def cp_exposed(cp, step, allgather, ovl, attn, attn_fwd, full_recompute, ag):
 
 
 @njit(cache=True)
+def sp_regather_exposed(cost, regather, rc, tp_ovl, window):
+    """Exposed time of one layer's sequence-parallel input all-gathers in backward [s]
+    (``cost``: SP_BACKWARD_GATHERS_* all-gathers of the layer's tokens x hidden, 0 without SP).
+
+    * A stack that keeps only the 1/tp shard (``regather`` = 1: Megatron-LM / Megatron-Core,
+      Transformer Engine) issues each gather asynchronously before the dgrad GEMM of the linear
+      it feeds and waits for it after that GEMM, by design ("To eliminate the latency introduced
+      by this extra all-gather, we overlap this communication with the computation required to
+      calculate gradients with respect to Y", Korthikanti et al. 2022 §4.2.2; ``async_op=True``
+      then ``grad_output.matmul(weight)`` then ``handle.wait()`` in Megatron's layers.py, the same
+      order in Transformer Engine's LayerNormLinear / LayerNormMLP): only what outlasts the dgrad
+      GEMMs (``window``) is exposed. APPROXIMATION: the gather's use of SMs and HBM beside the
+      GEMM is not priced.
+    * A stack that keeps the gathered input (``regather`` = 0, PyTorch DTensor) gathers again only
+      when per-op SAC (rc = 1) recomputes the forward's all-gathers, which sit on the recomputed
+      forward's path like the other TP collectives (``tp_ovl`` hidden); otherwise 0."""
+    if cost <= 0.0:
+        return 0.0
+    if regather > 0.5:
+        return exposed(cost, 1.0, window)
+    if rc == 1:
+        return cost * (1.0 - tp_ovl)
+    return 0.0
+
+
+@njit(cache=True)
 def cp_merge_time(cp, allgather, tok, hq, hkv, tp, ab, s_per_b, t_kernel):
     """Memory-bound element-wise work of PyTorch ``context_parallel``'s ring (all-gather
     rotation, ``allgather`` = 1) of one layer and micro-batch, before memory_time_scale:
@@ -816,6 +868,18 @@ def param_gather_exposed(nb, c_body, c_tail, tail_frac, window, ovl):
     return e1 + (1.0 - ovl) * (total - e1), total
 
 
+@njit(cache=True)
+def pp_p2p_time(m, pp, vp, t_p2p, ovl):
+    """Pipeline send/recv time on a step's critical path [s]: one activation forward and one
+    gradient backward per chunk slot, of which the critical path has m·vp (every micro-batch
+    through the rank's vp chunks) + pp − 1 (the fill and the drain: the same pp − 1 chunk slots
+    whose compute is the bubble, (pp − 1)/vp of a stage's time; Narayanan et al. 2021 §2.2.2,
+    https://arxiv.org/abs/2104.04473: the interleaved schedule cuts the bubble by vp and raises
+    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. vp = 1: the
+    1F1B schedule's 2·(m + pp − 1) transfers."""
+    return 2.0 * (vp * m + pp - 1.0) * t_p2p * (1.0 - ovl)
+
+
 HEAD_NAMES = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "sequence_parallel",
               "tp_i", "mbs_i", "cp_i", "layout_i", "x_i")
 (H_TP, H_PP, H_VP, H_CP, H_EP, H_ETP, H_DP, H_MBS, H_SP, H_TPI, H_MBSI, H_CPI, H_LAY, H_XI) = \
@@ -865,6 +929,12 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     win_ep = fw * (tab[K_MOE, T_FWD, ti, mi, ci, spi] + tab[K_MOE, T_BWD, ti, mi, ci, spi]
                    + xtab[K_MOE, X_FWD_EXP, ti, mi, ci, xi] + xtab[K_MOE, X_BWD_EXP, ti, mi, ci, xi]) \
         + ms * (tab[K_MOE, T_FWD_MEM, ti, mi, ci, spi] + tab[K_MOE, T_BWD_MEM, ti, mi, ci, spi])
+    # the dgrad GEMMs a stack's sequence-parallel re-gathers overlap (sp_regather_exposed): half of
+    # the layer's backward GEMM time (dgrad and wgrad have the same FLOPs), attention core excluded
+    win_rg_d = 0.5 * fw * (tab[K_DENSE, T_BWD, ti, mi, ci, spi]
+                           - (tab[K_DENSE, T_ATTN, ti, mi, ci, spi] - tab[K_DENSE, T_ATTN_FWD, ti, mi, ci, spi]))
+    win_rg_m = 0.5 * fw * (tab[K_MOE, T_BWD, ti, mi, ci, spi]
+                           - (tab[K_MOE, T_ATTN, ti, mi, ci, spi] - tab[K_MOE, T_ATTN_FWD, ti, mi, ci, spi]))
     # per recompute mode and candidate: f, b, r and the per-micro-batch TP/CP/EP comm
     F = np.empty((3, MAXC))
     B = np.empty((3, MAXC))
@@ -895,12 +965,19 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     cp_x0 = 0.0
     ep_x0 = 0.0
     for rc in range(3):
-        n_tp = TP_COLLECTIVES + (TP_FULL_RECOMPUTE if rc == 2 else (TP_SELECTIVE_SP if (rc == 1 and spi == 1)
-                                                                    else 0.0))
+        n_tp = TP_COLLECTIVES + (TP_FULL_RECOMPUTE if rc == 2 else 0.0)
         n_a2a = EP_ALL_TO_ALLS + (EP_FULL_RECOMPUTE if rc == 2 else (c[C_SEL_A2A] if rc == 1 else 0.0))
         a2a_layer = exposed(n_a2a * imb * q[Q_EP], c[C_EP_OVL], win_ep) if ep > 1 else 0.0
+        # an MoE layer: the attention's TP collectives, the routed tokens' expert-TP gather and
+        # scatter, and the shared experts' MLP, tensor-parallel like a dense MLP
         tp_d = n_tp * q[Q_TP] * (1.0 - c[C_TP_OVL])
-        tp_m = 0.5 * n_tp * (q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
+        tp_m = 0.5 * n_tp * ((1.0 + c[C_SHARED_X]) * q[Q_TP] + q[Q_ETP]) * (1.0 - c[C_TP_OVL])
+        # sequence parallelism's backward re-gather of the column-parallel inputs (Q_TP_AG is 0
+        # without SP): see sp_regather_exposed
+        tp_d += sp_regather_exposed(SP_BACKWARD_GATHERS_DENSE * q[Q_TP_AG], c[C_SP_REGATHER], rc, c[C_TP_OVL],
+                                    win_rg_d)
+        tp_m += sp_regather_exposed((SP_BACKWARD_GATHERS_MOE + c[C_SHARED_X]) * q[Q_TP_AG], c[C_SP_REGATHER], rc,
+                                    c[C_TP_OVL], win_rg_m)
         cp_d = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_d, fwd_cp_d, rc == 2, q[Q_CP_AG])
         cp_m = cp_exposed(cp, q[Q_CP], c[C_CP_AG], c[C_CP_OVL], win_cp_m, fwd_cp_m, rc == 2, q[Q_CP_AG])
         # one MTP module: its transformer layer's TP, CP and EP collectives (the projection and
@@ -1003,7 +1080,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 comp[rc, 5] = epc
     pp_c = 0.0
     if pp > 1:
-        pp_c = 2.0 * vp * (m + pp - 1.0) * q[Q_PP] * (1.0 - c[C_PP_OVL])
+        pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
     for t in range(tail.shape[0]):
         zero = tail[t, 0]

@@ -260,10 +260,11 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     ab = 2.0
     act = tok * spec.hidden * ab
     if p.sequence_parallel:
-        t_tp = (_price("reduce_scatter", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0]
-                + _price("all_gather", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0])
+        t_tp_ag = _price("all_gather", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0]
+        t_tp = _price("reduce_scatter", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0] + t_tp_ag
     else:
         t_tp = _price("all_reduce", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0]
+        t_tp_ag = 0.0
     routed = tok / tp * (spec.top_k or 1) * spec.hidden * ab
     g_etp = _group_ranks("etp", tp, cp, dp, pp, ep, etp)
     t_etp = _price("all_gather", routed * etp, g_etp, hw, D)[0] + _price("reduce_scatter", routed * etp, g_etp, hw, D)[0]
@@ -341,7 +342,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
 
     def kind_costs(rc):
         """One layer of each slot under recompute mode ``rc``: (f, b, r, tp, cp, ep) [s]."""
-        n_tp = 4 + (2 if rc == 2 else (1 if rc == 1 and p.sequence_parallel else 0))
+        n_tp = 4 + (2 if rc == 2 else 0)
         # Megatron-Core's "moe" recompute module re-runs the dispatch and combine in backward
         moe_again = rc == 1 and tr.recompute_modules is not None and "moe" in tr.recompute_modules
         n_a2a = 4 + (2 if (rc == 2 or moe_again) else 0)
@@ -358,7 +359,24 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             r += mg_f
         t = tab[kind, :, 0, 0, 0, spi]
         moe_like = kind == kt.K_MOE or (kind == kt.K_MTP and mtp_moe)
-        tpc = (n_tp / 2) * (t_tp + t_etp) * (1 - tp_ovl) if moe_like else n_tp * t_tp * (1 - tp_ovl)
+        # sequence parallelism: each column-parallel input kept as its shard is all-gathered again
+        # in backward (Megatron / Transformer Engine always; a stack that keeps the gathered input
+        # only under per-op SAC, which recomputes the forward's all-gathers): QKV and FC1 of a
+        # dense layer, QKV and the shared experts' FC1 of an MoE layer
+        shared = 1 if (spec.experts and spec.shared_experts) else 0
+        n_ag = (1 + shared) if moe_like else 2
+        if moe_like:    # attention + shared experts' MLP on the TP group, routed tokens on the etp group
+            tpc = (n_tp / 2) * ((1 + shared) * t_tp + t_etp) * (1 - tp_ovl)
+        else:
+            tpc = n_tp * t_tp * (1 - tp_ovl)
+        if p.sequence_parallel and sp["sp_backward_regather"] == 1:
+            # issued before the dgrad GEMMs, waited after them: only the excess is exposed; the
+            # dgrad GEMMs are half the layer's backward GEMM time (attention core excluded)
+            w = tab[kt.K_MOE if moe_like else kt.K_DENSE, :, 0, 0, 0, spi]   # an MTP module: its layer's kind
+            dgrad = 0.5 * fw * (w[kt.T_BWD] - (w[kt.T_ATTN] - w[kt.T_ATTN_FWD]))
+            tpc += max(0.0, n_ag * t_tp_ag - dgrad)
+        elif p.sequence_parallel and rc == 1:
+            tpc += n_ag * t_tp_ag * (1 - tp_ovl)
         if cp == 1:
             cpc = 0.0
         elif exposed_ag:
@@ -460,7 +478,9 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
     f, b, r, tpc, cpc, epc = stage[slow]
     t_mb = sum(stage[slow])
-    pp_c = 2 * vp * (m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
+    # one forward and one backward transfer per chunk slot on the critical path: every micro-batch
+    # through the rank's vp chunks, plus the pp - 1 slots of the fill and drain (the bubble's)
+    pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
     bubble = (pp - 1) / vp * t_mb if pp > 1 else 0.0
 
     # --- data parallel per rank: event simulation of Megatron's buckets -------------------

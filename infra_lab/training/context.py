@@ -213,6 +213,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # micro-batch; PyTorch FSDP2 under torch.distributed.pipelining keeps the stage gathered
         # (memory._state_sharding)
         "Z3_PP_RESHARD": 1.0 if fsdp_impl == "megatron" else 0.0,
+        # shared experts in the MoE layers: their MLP's tensor-parallel collectives
+        "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})

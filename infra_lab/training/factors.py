@@ -21,7 +21,7 @@ STACK_PARAMS = (
     "zero3_gathers_per_layer", "zero3_small_gathers_per_layer", "wgrad_main_grad_bytes",
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
     "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "moe_host_sync_slowdown", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
-    "eager_memory_factor", "pp_stage_buffers_persistent", "grouped_gemm_streams",
+    "eager_memory_factor", "pp_stage_buffers_persistent", "grouped_gemm_streams", "sp_backward_regather",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -46,7 +46,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "moe_popularity_cv" and v > 10)
                or (k == "attention_kernel" and v not in (0, *ATTENTION_KERNEL_CODES))
                or (k in ("selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs",
-                         "fp8_caches_weights")
+                         "fp8_caches_weights", "sp_backward_regather")
                    and v not in (0, 1))
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
@@ -62,7 +62,8 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        else "0 (attention core) or 1 (per-op SAC)" if k == "selective_recompute"
                        else "0 (each backward waits) or 1 (deferred to the next micro-batch)"
                        if k == "zero3_defer_reduce_scatter"
-                       else "0 or 1" if k in ("fp8_saves_quantized_inputs", "fp8_caches_weights")
+                       else "0 or 1" if k in ("fp8_saves_quantized_inputs", "fp8_caches_weights",
+                                              "sp_backward_regather")
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else "an integer 0..64" if k == "muon_ns_iterations"
