@@ -331,6 +331,16 @@ def test_young_and_daly_published_forms():
     assert R.daly_interval_s(5000, 2000) == 2000  # δ ≥ 2M: τ = M
 
 
+
+@pytest.mark.parametrize("d, m", [(1e-300, 1e-300), (1e-200, 1e-150), (5e-324, 1.0)])
+def test_young_and_daly_stay_positive_when_two_delta_m_underflows(d, m):
+    """δ = M = 1e-300 s gave Young 0 and Daly −1e-300 s: 2δM underflowed to 0 before the root.
+    Both scale as √(δM), so they are the published forms at a normal scale, scaled back."""
+    k = 1e150   # δ·k and M·k are ordinary numbers; √(2δM) scales by k
+    assert R.young_interval_s(d, m) > 0 and R.daly_interval_s(d, m) > 0
+    assert R.young_interval_s(d, m) == pytest.approx(R.young_interval_s(d * k, m * k) / k, rel=1e-12)
+    assert R.daly_interval_s(d, m) == pytest.approx(R.daly_interval_s(d * k, m * k) / k, rel=1e-12)
+
 def test_closed_form_reduces_to_daly_total_time():
     M, R_, tau, d, W = 10_000.0, 600.0, 2_000.0, 100.0, 200_000.0
     t = R.expected_wall_time_s(W, tau, d, [1 / M], [R_])
@@ -563,6 +573,19 @@ def test_no_failures_is_deterministic():
     runs = R.simulate(p, 10, seed=0)
     assert np.allclose(runs["wall_h"].to_numpy(), p.expected_wall_s / 3600)
     assert runs["failures"].sum() == 0
+
+
+def test_simulate_refuses_more_interruptions_than_it_replays_in_minutes():
+    """simulate(plan, 10**7) on a 100,000-GPU fleet plan (about 19,000 interruptions a run) passed
+    both bounds (MAX_RUNS, MAX_FAILURES_PER_RUN) and asked the kernel for 1.9e11 interruptions, about
+    a day; the total is bounded now, and the error gives the most runs this plan allows."""
+    p = R.plan_run(R.scale_scenario(SC, 100_000), 95.0, optimizer="muon", calibration="fleet")
+    n_max = math.floor(R.MAX_SIMULATED_FAILURES / p.expected_failures)
+    assert 10_000 < n_max < 100_000
+    for n in (n_max + 1, R.MAX_RUNS):
+        with pytest.raises(ValidationError, match=f"n_runs <= {n_max:,} for this plan"):
+            R.simulate(p, n)
+    assert R.simulate(p, 3, seed=1).height == 3     # a few runs of the same plan still run
 
 
 def test_unknown_method():

@@ -67,7 +67,13 @@ from .failures import (
     interruptions_per_day,
     mtbi_hours,
 )
-from .montecarlo import MAX_FAILURES_PER_RUN, MAX_RUNS, simulate, summarize_runs
+from .montecarlo import (
+    MAX_FAILURES_PER_RUN,
+    MAX_RUNS,
+    MAX_SIMULATED_FAILURES,
+    simulate,
+    summarize_runs,
+)
 from .study import (
     compare_calibrations,
     expansion_work_hours,
@@ -95,7 +101,7 @@ __all__ = [
     "class_shares", "component_rates", "composition", "failure_rate_per_hour", "fleet_check",
     "fleet_observations", "hbm_stacks", "interruption_rates", "interruption_table",
     "interruptions_per_day", "mtbi_hours",
-    "MAX_FAILURES_PER_RUN", "MAX_RUNS", "simulate", "summarize_runs",
+    "MAX_FAILURES_PER_RUN", "MAX_RUNS", "MAX_SIMULATED_FAILURES", "simulate", "summarize_runs",
     "compare_calibrations", "expansion_work_hours", "goodput_bands", "goodput_check",
     "goodput_observations", "interval_sweep",
     "market_price_usd_per_gpu_hour", "restart_sweep", "run_hours", "save_speedup_value",

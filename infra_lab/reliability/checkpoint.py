@@ -21,6 +21,7 @@ several staggered repairs); checkpoint bytes are spread evenly within each shard
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -45,11 +46,11 @@ __all__ = [
 ]
 
 OVERFLOW_EXPONENT = 700.0
+"""λ·(segment length) above which e^{λL} overflows a float: the expected wall time is then
+reported as math.inf (goodput 0): the run practically never completes a segment."""
 MAX_SEGMENTS = 1e15
 """Most checkpoint segments the closed form takes (work_s / interval_s) [-]: beyond it the
 segment count loses integer precision in a float (2^53 ≈ 9e15)."""
-"""λ·(segment length) above which e^{λL} overflows a float: the expected wall time is then
-reported as math.inf (goodput 0): the run practically never completes a segment."""
 
 
 # --------------------------------------------------------------------------------------
@@ -394,7 +395,15 @@ def young_interval_s(ckpt_s: float, mtbi_s: float) -> float:
     ----------
     J. W. Young, CACM 17(9), 1974, https://doi.org/10.1145/361147.361115
     """
-    return _finite_interval(math.sqrt(2.0 * number("ckpt_s", ckpt_s) * number("mtbi_s", mtbi_s)), ckpt_s, mtbi_s)
+    return _finite_interval(_sqrt_2dm(number("ckpt_s", ckpt_s), number("mtbi_s", mtbi_s)), ckpt_s, mtbi_s)
+
+
+def _sqrt_2dm(d: float, m: float) -> float:
+    """√(2 δ M) [s]. Below the smallest normal float the product 2δM underflows (δ = M = 1e-300 s
+    gave 0, and Daly's interval 0 − δ < 0): there it is √(2δ)·√M, which does not. Above ~1e308
+    the product overflows to inf, which :func:`_finite_interval` refuses."""
+    p = 2.0 * d * m
+    return math.sqrt(p) if p >= sys.float_info.min else math.sqrt(2.0 * d) * math.sqrt(m)
 
 
 def _finite_interval(tau: float, ckpt_s: float, mtbi_s: float) -> float:
@@ -430,7 +439,7 @@ def daly_interval_s(ckpt_s: float, mtbi_s: float) -> float:
     if d >= 2.0 * m:
         return m
     x = d / (2.0 * m)
-    return _finite_interval(math.sqrt(2.0 * d * m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - d, ckpt_s, mtbi_s)
+    return _finite_interval(_sqrt_2dm(d, m) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - d, ckpt_s, mtbi_s)
 
 
 def _rate_array(field_: str, values, n: int | None = None) -> np.ndarray:

@@ -12,11 +12,18 @@ from ..errors import ValidationError
 from ._data import COMPONENT_CLASSES, choice, number
 from .checkpoint import RunPlan
 
-__all__ = ["MAX_FAILURES_PER_RUN", "MAX_RUNS", "simulate", "summarize_runs"]
+__all__ = ["MAX_FAILURES_PER_RUN", "MAX_RUNS", "MAX_SIMULATED_FAILURES", "simulate", "summarize_runs"]
 
 MAX_FAILURES_PER_RUN = 1_000_000
 """A plan expecting more interruptions per run than this is refused by :func:`simulate`
 (each run would replay millions of failures); use the closed form instead."""
+
+MAX_SIMULATED_FAILURES = 1e9
+"""Most interruptions :func:`simulate` replays in one call, n_runs × the plan's expected
+interruptions per run [-]. Within :data:`MAX_RUNS` and :data:`MAX_FAILURES_PER_RUN` alone a call
+could ask for 10^13 of them; the numba kernel replays about 2.4 million a second (measured on a
+100,000-GPU fleet-calibrated plan, 16 CPU cores shared), so 10^9 is minutes and the bound hours
+or weeks. Fewer runs, or the closed form (``plan.expected_wall_s``), answer beyond it."""
 
 BYTES_PER_RUN = 8 * (2 * (4 + len(COMPONENT_CLASSES)) + 3)
 """Memory one simulated run holds [B]: the kernel's row of 4 + 8 float64 results, the
@@ -35,7 +42,8 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
     Parameters
     ----------
     plan : from :func:`infra_lab.reliability.plan_run`
-    n_runs : number of runs [-], 1 .. :data:`MAX_RUNS` (10 million)
+    n_runs : number of runs [-], 1 .. :data:`MAX_RUNS` (10 million), and at most
+        :data:`MAX_SIMULATED_FAILURES` / the plan's expected interruptions per run
     seed : explicit seed of every draw (a non-negative integer)
     method : "numba" (kernel, numba's generator) or "reference" (plain Python, numpy
         ``default_rng``); statistically equivalent, not bit-equal
@@ -64,6 +72,12 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
         raise ValidationError(
             f"plan: {e:.3g} expected interruptions per run (more than {MAX_FAILURES_PER_RUN:,}); "
             "the Monte Carlo would not finish, use the closed form (plan.expected_wall_s)")
+    if n_runs * e > MAX_SIMULATED_FAILURES:
+        raise ValidationError(
+            f"n_runs = {n_runs:,}: {n_runs:,} runs x {e:.3g} expected interruptions per run = {n_runs * e:.3g} "
+            f"interruptions to simulate; allowed at most {MAX_SIMULATED_FAILURES:.0e} (MAX_SIMULATED_FAILURES): "
+            f"n_runs <= {max(1, math.floor(MAX_SIMULATED_FAILURES / e)):,} for this plan, or the closed form "
+            "(plan.expected_wall_s)")
     bg = float(plan.background_s)
     blocking = float(plan.ckpt_s) - max(0.0, bg - float(plan.interval_s))   # the save's blocking part alone
     args = (float(plan.work_s), float(plan.interval_s), blocking,

@@ -523,14 +523,17 @@ md(f'''At {FAR:,} GPUs the Llama 3 reading gives an interruption every {mtbi100:
 {g100f[R_LO]:.0%}: at that scale the job must survive failures without stopping (spares in the job, in-memory
 redundancy), which this model does not represent.''')
 """),
-    ("md", r"""
-**Small jobs on a shared file system.** Goodput must fall as a job grows, down to a single node. A one-node job is one
-scale-up domain and needs no back-end switch or cable; from two nodes a rails-only fabric needs one switch per rail (as many
-switches for two nodes as for 64), but link failures are counted
-per link (a cable and its transceivers, one per NIC here), which double with the job; and each node's save is limited by
-its own storage link, the system by its aggregate bandwidth (capping each node at its share of the aggregate would make
-a 1-node save slower than a 2-node one). The failure rate then grows with the job and goodput falls monotonically (a
-test asserts it for every storage option, fabric and calibration):
+    ("code", r"""
+n_sw = lambda nodes: R.composition(R.scale_hardware(sc, sc.hardware.gpus_per_node * nodes)).switches  # noqa: E731
+same_sw = next(n for n in range(2, 4097) if n_sw(n + 1) > n_sw(2))     # the most nodes on two nodes' switches
+md(f'''**Small jobs on a shared file system.** Goodput must fall as a job grows, down to a single node. A one-node job
+is one scale-up domain and needs no back-end switch or cable ({n_sw(1)} switches); from two nodes a {sc.hardware.fabric}
+fabric needs one switch per rail ({n_sw(2)} switches, as many for two nodes as for {same_sw}: one
+{il.fabric.constant("switch_radix_ports"):.0f}-port switch per rail), but link failures are counted per link (a cable and
+its transceivers, one per NIC here), which double with the job; and each node's save is limited by its own storage link,
+the system by its aggregate bandwidth (capping each node at its share of the aggregate would make a 1-node save slower
+than a 2-node one). The failure rate then grows with the job and goodput falls monotonically (a test asserts it for
+every storage option, fabric and calibration):''')
 """),
     ("code", r"""
 small = pl.DataFrame([{"gpus": 8 * n, "calibration": c, "goodput": R.plan_run(
@@ -554,6 +557,7 @@ il.widgets.reliability_explorer(sc, WORK_H, optimizer=OPT, n_runs=2000, seed=SEE
     ("code", r"""
 ED_TOP = max(EARLY_F)                     # the largest early-deployment factor of section 2
 ed3 = early.filter(pl.col("early_deployment") == ED_TOP).rows_by_key("calibration", named=True, unique=True)
+early_cls = R.component_rates().filter(pl.col("early_deployment"))["component_class"].to_list()   # component_classes.csv
 
 
 def topo(gpus, fabric):
@@ -571,7 +575,7 @@ md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruption
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
   reproduces its own observation by construction; the held-out cases favour the fleet reading at this size.
 * **MI300X-specific risk is HBM and newness.** {stacks_per_gpu[ZL]:.0f} HBM stacks per GPU instead of {stacks_per_gpu[HL]:.0f} shorten the MTBI by {1 - mi / hx:.0%} against the
-  H100 counterpart; an early-deployment factor of {ED_TOP:g} on NICs, links, switches and software takes goodput to {ed3["fleet"]["goodput"]:.1%}
+  H100 counterpart; an early-deployment factor of {ED_TOP:g} on the {", ".join(early_cls)} classes takes goodput to {ed3["fleet"]["goodput"]:.1%}
   (fleet) — there is no public MI300X fleet data to narrow it.
 * **Rails-only is not a reliability shortcut.** At {GPUS[0]:,} GPUs rails-only and a rail-optimized Clos need
   {ro1.switches:,} vs {opt1.switches:,} switches and {ro1.links:,} vs {opt1.links:,} links; at {BIG:,} GPUs rails-only saves
@@ -582,7 +586,8 @@ md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruption
   from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s save, {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h. At {BIG:,} GPUs the same speed-up
   returns {vs[BIG]["gain_min"]:.1%}–{vs[BIG]["gain_max"]:.1%} of goodput over {W_EXP / 24:.0f} days of work.
 * **Expansion**: at {BIG:,} GPUs goodput spans {min(s16[(BIG, c)]["goodput_min"] for c in ("fleet", "llama3")):.0%}–{max(s16[(BIG, c)]["goodput_max"] for c in ("fleet", "llama3")):.0%}
-  over both readings, the restart profiles and early-deployment factors; at {FAR:,} the restart assumption moves goodput from {g100k[60]:.0%} to {g100k[1200]:.0%} (Llama 3 rates).''')
+  over both readings, the restart profiles and early-deployment factors; at {FAR:,} the restart assumption moves goodput from {g100k[R_LO]:.0%} (a {R_LO / 60:.0f}-minute restart) to
+  {g100k[R_HI]:.0%} ({R_HI / 60:.0f} minutes; Llama 3 rates).''')
 """),
     ("md", rf"""
 **What is approximate.** Failures are independent Poisson streams per device: no lemon nodes, correlated failures,
