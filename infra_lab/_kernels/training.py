@@ -54,6 +54,7 @@ from .memory import (
     cp_attention_bytes,
     cp_buffers_at_peak,
     grads_at_peak,
+    inflight,  # noqa: F401  (re-exported: the 1F1B / interleaved count, tests/test_memory.py)
     inflight_schedule,
     stage_activations,
     stage_io_bytes,
@@ -195,14 +196,13 @@ XTAB_NAMES = ("fwd_expert", "bwd_expert", "fwd_permute", "bwd_permute", "fwd_mem
 # first stage (issue 20: encoders + projectors, per micro-batch; all zero for a text model):
 # time of GEMM-like / memory-bound ops, recompute time (selective, full), activation bytes per
 # in-flight micro-batch by recompute mode, frozen-encoder weights and forward working set
-HTAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "logits_bytes",
+HTAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "logits_bytes", "bwd_wgrad", "bwd_wgrad_mem",
               "pro_fwd", "pro_fwd_mem", "pro_bwd", "pro_bwd_mem", "pro_rc_sel", "pro_rc_full",
-              "pro_act_none", "pro_act_sel", "pro_act_full", "pro_frozen_weights", "pro_frozen_work",
-              "bwd_wgrad", "bwd_wgrad_mem")
-(H_FWD, H_FWD_MEM, H_BWD, H_BWD_MEM, H_ACT,
+              "pro_act_none", "pro_act_sel", "pro_act_full", "pro_frozen_weights", "pro_frozen_work")
+(H_FWD, H_FWD_MEM, H_BWD, H_BWD_MEM, H_ACT, H_BWD_W, H_BWD_W_MEM,
  H_PRO_FWD, H_PRO_FWD_MEM, H_PRO_BWD, H_PRO_BWD_MEM, H_PRO_RC_SEL, H_PRO_RC_FULL,
- H_PRO_ACT_NONE, H_PRO_ACT_SEL, H_PRO_ACT_FULL, H_PRO_FROZEN_W, H_PRO_FROZEN_WORK,
- H_BWD_W, H_BWD_W_MEM) = range(len(HTAB_NAMES))
+ H_PRO_ACT_NONE, H_PRO_ACT_SEL, H_PRO_ACT_FULL, H_PRO_FROZEN_W, H_PRO_FROZEN_WORK) = range(len(HTAB_NAMES))
+# bwd_wgrad / bwd_wgrad_mem: the LM head's weight-gradient GEMM and its accumulation (the W pass)
 
 # per-layout table lay[layout, candidate, field]: one row per pipeline-stage candidate
 LAY_NAMES = (
