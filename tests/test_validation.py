@@ -780,3 +780,16 @@ def test_scenario_for_run_takes_a_run_id():
         v.scenario_for_run("MZ-Q235-H100-256-aa")
     with pytest.raises(ValidationError, match="row = 42"):
         v.scenario_for_run(42)
+
+
+def test_not_compared_status_keeps_the_field_name_and_names_a_missing_top_k():
+    """A "not compared" status strips only the run's own id from the error, so a message that
+    starts with a field name keeps it; an MoE row whose model_fields give experts but no top_k
+    (PF-L8x70-256-fold: the paper does not state it) says so instead of a range error on 0."""
+    from infra_lab.validation._common import _status
+    assert _status(ValidationError("model.top_k = 0: must be between 1 and 8"), 120, "R-1") == \
+        "model.top_k = 0: must be between 1 and 8"
+    assert _status(ValidationError("R-1: global batch not published"), 120, "R-1") == "global batch not published"
+    cur = V.compare_current()
+    row = cur.filter(pl.col("id") == "PF-L8x70-256-fold").row(0, named=True)
+    assert row["status"].startswith("model_fields give experts = 8 but no top_k"), row["status"]

@@ -8,11 +8,14 @@ from .. import catalog
 MEASUREMENT_DIR = catalog.DATA_DIR / "measurements"
 
 
-def _status(e: Exception, limit: int) -> str:
-    """A run's "not compared" status: the error's message without its leading run id, whole
-    when it has at most ``limit`` characters, else its sentences that fit (a cut mid-word
-    only when even the first sentence is longer)."""
-    msg = str(e).split(": ", 1)[-1]
+def _status(e: Exception, limit: int, run_id: str | None = None) -> str:
+    """A run's "not compared" status: the error's message without its leading run id (only
+    when it starts with ``run_id: ``, so a message that starts with a field name, e.g.
+    ``model.top_k = 0: ...``, keeps it), whole when it has at most ``limit`` characters, else
+    its sentences that fit (a cut mid-word only when even the first sentence is longer)."""
+    msg = str(e)
+    if run_id is not None and msg.startswith(f"{run_id}: "):
+        msg = msg[len(run_id) + 2:]
     if len(msg) <= limit:
         return msg
     cut = msg.rfind(". ", 0, limit)

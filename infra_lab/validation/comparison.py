@@ -45,7 +45,7 @@ def compare_current(params: dict | None = None) -> pl.DataFrame:
         except (ValidationError, KeyError) as e:
             rows.append({**base, "measured_tokens_per_s_per_gpu": None, "predicted_tokens_per_s_per_gpu": None,
                          "error_pct": None, "abs_error_pct": None, "fits": None,
-                         "status": _status(e, 120), "assumptions": ""})
+                         "status": _status(e, 120, r["id"]), "assumptions": ""})
             continue
         err = 100.0 * (meas / est.tokens_per_s_per_gpu - 1.0)
         rows.append({**base, "measured_tokens_per_s_per_gpu": meas,

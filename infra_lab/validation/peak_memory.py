@@ -105,7 +105,7 @@ def memory_check() -> pl.DataFrame:
         except (ValidationError, KeyError, TypeError) as e:
             out.append({**base, "predicted_GiB": None, "predicted_compared_GiB": None, "published_GiB": None,
                         "error_pct": None,
-                        "predicted_fits": None, "agrees": None, "status": _status(e, 100)})
+                        "predicted_fits": None, "agrees": None, "status": _status(e, 100, r["id"])})
             continue
         # the run's device as the catalog has it (variant-aware), at the memory its driver exposes
         cap = sc.hardware.accelerator_spec.memory_capacity_bytes

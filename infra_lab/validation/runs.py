@@ -160,6 +160,9 @@ def _model_table(row: dict) -> dict:
                     out[k] = float(v)
                 except ValueError:
                     out[k] = v
+    if not preset and out.get("experts") and "top_k" not in out:
+        raise ValidationError(f"{row['id']}: model_fields give experts = {out['experts']} but no top_k "
+                              f"(experts routed per token not published)")
     return out
 
 
