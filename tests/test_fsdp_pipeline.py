@@ -75,3 +75,17 @@ def test_kept_gathered_notes_say_so():
     assert "sharded" not in notes["gradients"].split(",")[0]
     notes = dict(il.memory.training_memory(_sc("megatron")).select("component", "note").iter_rows())
     assert "sharded over 8 ranks" in notes["weights"] and "sharded (ZeRO-2+)" in notes["gradients"]
+
+
+def test_weights_note_names_the_cached_fp8_copies():
+    """FP8 on a Transformer Engine stack keeps 2 B per linear-layer parameter of cached FP8
+    weights beside the 16-bit ones (Llama-3-8B on 16 H100: weights 15.0 -> 28.0 GiB), and the
+    note said "2 B/param" only."""
+    sc = il.Scenario.from_dict({"name": "u", "model": {"preset": "llama3-8b"},
+                                "hardware": {"accelerator": "H100-SXM", "nodes": 2},
+                                "training": {"seq_len": 4096, "global_batch": 64, "precision": "fp8"}})
+    notes = dict(il.memory.training_memory(sc).select("component", "note").iter_rows())
+    assert "+ 2 B per linear-layer param of cached FP8 weights" in notes["weights"]
+    bf16 = dict(il.memory.training_memory(sc.replace(training={"precision": "bf16"}))
+                .select("component", "note").iter_rows())
+    assert "FP8" not in bf16["weights"]

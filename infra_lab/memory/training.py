@@ -478,9 +478,12 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
     g_ne, _, zero, fsdp = sharding
     z1, z2, z3 = zero >= 1 or fsdp, zero >= 2 or fsdp, zero >= 3 or fsdp
     kept = (mi.zero >= 3 or par.fsdp) and not z3     # ZeRO-3/FSDP kept gathered under pipeline parallelism
+    wq = 0.0 if z3 else fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
     return {
         "weights": f"{mi.wb:g} B/param; stage {cand['rank']} of {par.pp}"
                    + (f", sharded over {g_ne:g} ranks (ZeRO-3/FSDP)" if z3 else "")
+                   + (f"; + {wq:g} B per linear-layer param of cached FP8 weights (Transformer Engine)"
+                      if wq > 0 else "")
                    + (", FSDP under pipeline parallelism: gathered for the whole step (PyTorch pipelining)"
                       if kept else ""),
         "gradients": f"{mi.gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else "")

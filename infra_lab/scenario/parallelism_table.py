@@ -78,7 +78,10 @@ class ParallelismConfig:
     "megatron" (Megatron-FSDP, Megatron-Core's custom FSDP: an fp32 main-grad buffer, into which
     ``training.gradient_accumulation_fusion = false`` copies each 16-bit weight gradient in the
     post-backward hook, one copy per parameter tensor). A library choice of the run, not
-    searched.
+    searched. With pp > 1 they also shard differently: FSDP2 under PyTorch pipelining keeps each
+    stage's parameters gathered and its gradients unsharded until the last micro-batch (ZeRO-1
+    memory), Megatron-FSDP reshards every micro-batch (ZeRO-3 memory, per-micro-batch gathers
+    and reduce-scatters; :func:`infra_lab.memory.training._state_sharding` cites both).
 
     ``cp_rotate`` is how the context-parallel ranks exchange K and V: "p2p" (default; a ring
     that passes K/V to the next rank at every attention step, Megatron-Core / Transformer

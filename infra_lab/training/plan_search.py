@@ -142,7 +142,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     on); drops plans that do not fit (when
     ``feasible_only``) and sorts by ``objective``, plans with equal values (e.g. a ZeRO-3 and
     an FSDP plan priced alike) in enumeration order, so ``top=k`` returns the first k rows of
-    ``top=None``.
+    ``top=None``. Without ``feasible_only`` the plans that cannot run (``runnable`` False) come
+    after those that can, each group by ``objective``.
 
     Parameters
     ----------
@@ -158,7 +159,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     objective : "tokens_per_s" | "mfu" | "tflops_per_gpu" (larger first) or "step_time_s" |
         "memory_per_gpu_bytes" (smaller first)
     top : rows to return (None: all)
-    feasible_only : keep only plans that fit in memory
+    feasible_only : keep only plans that fit in memory and can run on the fabric
     stack, params : as in :func:`estimate`
     **constraints : see :data:`SEARCH_CONSTRAINTS`, e.g. ``tp=1``, ``max_tp=8``, ``zero=1``,
         ``recompute=["none", "selective"]``. Defaults: max_micro_batch 16, max_vp 8,
