@@ -701,7 +701,7 @@ def pipeline_bubble(sched, pp, vp, t, w):
       https://arxiv.org/abs/2104.04473).
     * ZB-H1 (2; Primus' ``zero-bubble``): (pp − 1)·(F + B − W) = (pp − 1)·(t − 2w): the W passes
       delayed by the warm-up fill the cool-down (Qi et al., "Zero Bubble Pipeline Parallelism",
-      ICLR 2024, §2.1, https://arxiv.org/abs/2401.10241; Primus 78633ae
+      ICLR 2024, §2.1, https://arxiv.org/abs/2401.10241; AMD-AGI/Primus 0e1b3d0
       ``primus/core/pipeline_parallel/scheduler/algorithms/zerobubble.py``: rank r defers W by r
       micro-batches). W = 0 gives 1F1B's.
     * ZBV (3; ``zbv-formatted``, 2 chunks per rank in a V): (pp − 1)·max(0, F + B − 2W), the
