@@ -352,7 +352,8 @@ def test_attention_precision_prices_the_checkpoints_attention_weights():
     comp = {r["component"]: r["seconds"] for r in a0.breakdown.iter_rows(named=True)}
     comp_b = {r["component"]: r["seconds"] for r in b0.breakdown.iter_rows(named=True)}
     assert comp["attention_gemm"] > 2.0 * comp_b["attention_gemm"]
-    assert comp["expert_gemm"] == pytest.approx(comp_b["expert_gemm"], rel=1e-12)
+    # (the routed experts' rows follow the decoding share of the fixed point, by < 0.1 %)
+    assert comp["expert_gemm"] == pytest.approx(comp_b["expert_gemm"], rel=1e-3)
     # the validation reads it from the checkpoint table, for the rows of those checkpoints only
     ck = serving.checkpoints()
     assert set(ck["model_hf"]) == {"nvidia/DeepSeek-R1-FP4", "nvidia/DeepSeek-R1-0528-FP4"}
@@ -463,8 +464,9 @@ def test_mtp_draft_layer_carries_its_tensor_parallel_all_reduces():
 
     ar = il.collective("all_reduce", 1 * 7168 * 2.0, sc.hardware, 8).time_s
     assert ar > 1e-6
-    # (the draft GEMMs move by ~1e-5 with the decoding share of the fixed point)
-    assert mtp_per_cycle(on) - mtp_per_cycle(off) == pytest.approx(3 * 2 * ar, rel=1e-4)
+    # (the draft GEMMs, routed experts included, move with the decoding share of the fixed
+    # point: ~3e-8 s a cycle here, under 1e-3 of the all-reduces)
+    assert mtp_per_cycle(on) - mtp_per_cycle(off) == pytest.approx(3 * 2 * ar, rel=1e-3)
 
 
 def test_dp_attention_steps_wait_for_the_busiest_rank():
@@ -598,6 +600,49 @@ def test_search_front_is_pareto_and_respects_limits():
     assert lim.height <= 5 and (lim["tpot_s"] <= 0.03).all() and (lim["ttft_s"] <= 1.0).all()
     fast = il.serve_search(sc, objective="tokens_per_s_per_user", top=1)
     assert fast["tokens_per_s_per_user"][0] == pytest.approx(float(ok["tokens_per_s_per_user"].max()))
+
+
+@pytest.mark.parametrize("model", ["zaya1-base", "qwen3-30b-a3b", "gpt-oss-20b"])
+def test_longer_prompts_never_raise_moe_throughput(model):
+    """A longer prompt is more work: output tokens/s of a MoE model on one MI300X (vLLM, 400
+    output tokens) never rises with the prompt, at every 64 tokens from 1,000 to 12,000 and 2, 4
+    or 16 requests. With the experts a forward touches rounded to an integer (and the rows per
+    expert rounded up) zaya1-base at 4 requests rose 6.6 % from 6,140 to 6,141 prompt tokens (the
+    closed loop had two fixed points); docs/serving.md, 'Expected experts'."""
+    for c in (2, 4, 16):
+        prev = None
+        for inp in range(1000, 12001, 64):
+            r = il.serve({"model": {"preset": model}, "hardware": {"accelerator": "MI300X", "nodes": 1,
+                                                                   "gpus_per_node": 1},
+                          "serving": {"engine": "vllm", "output_tokens": 400, "input_tokens": inp,
+                                      "concurrency": c}})
+            if prev is not None:
+                assert r.output_tokens_per_s <= prev * (1 + 1e-9), (model, c, inp)
+            prev = r.output_tokens_per_s
+
+
+def test_costs_read_the_gpu_hour_price_from_economics_by_name():
+    """r.costs() and serve_search(price_usd_per_gpu_hour=...) take the price as a number or as
+    'owned' / 'rented', read from the economics model for the deployment's accelerator (one
+    owner of the price: the same figure as gpu_hour_price, not a retyped one); costs() defaults
+    to the owned price; a misspelt basis, None, a bool or a non-positive price are refused."""
+    sc = il.Scenario.from_dict(_CASES["dense-fp8-tp8"])
+    r = il.serve(sc)
+    acc = sc.hardware.accelerator
+    owned, rented = serving.gpu_hour_price(acc), serving.gpu_hour_price(acc, "rented")
+    assert owned != rented
+    assert r.costs() == r.costs("owned") == r.costs(owned) == serving.token_costs(r, owned)
+    assert r.costs("Rented") == r.costs(rented)
+    assert serving.price_for(acc, 2.5) == 2.5 and serving.price_for(acc, None) is None
+    f = il.serve_search(sc, top=3, price_usd_per_gpu_hour="owned", objective="usd_per_million_tokens")
+    assert f.equals(il.serve_search(sc, top=3, price_usd_per_gpu_hour=owned, objective="usd_per_million_tokens"))
+    with pytest.raises(il.errors.UnknownNameError, match="Did you mean 'owned'"):
+        r.costs("ownd")
+    for bad in (None, True, 0.0, -1.0, float("nan")):
+        with pytest.raises(il.errors.ValidationError, match="price_usd_per_gpu_hour"):
+            r.costs(bad)
+    with pytest.raises(il.errors.UnknownNameError, match="Did you mean 'rented'"):
+        il.serve_search(sc, price_usd_per_gpu_hour="rent")
 
 
 def test_costs_and_interactivity():
@@ -792,10 +837,12 @@ def test_trtllm_bench_constants_are_data_rows_the_heuristic_reads(monkeypatch):
     1024 on the 128-step rung)."""
     t = pl.read_csv(il.catalog.DATA_DIR / "serving" / "parameters.csv")
     rows = t.filter(pl.col("parameter").str.starts_with("trtllm_bench_"))
-    assert rows.height == 15 and set(rows["basis"]) == {"library constant", "assumption"}
-    assert rows.filter(pl.col("basis") == "assumption")["parameter"].to_list() == ["trtllm_bench_kv_cache_fraction"]
+    assert rows.height == 16 and set(rows["basis"]) == {"library constant", "derived", "assumption"}
+    assert rows.filter(pl.col("basis") == "assumption")["parameter"].to_list() == [
+        "trtllm_bench_kv_cache_fraction_pytorch"]
     assert rows["source_url"].str.contains("TensorRT-LLM/blob/[0-9a-f]{40}/tensorrt_llm/bench/build/tuning.py").all()
     assert serving.parameter("trtllm_bench_kv_cache_fraction") == 0.95
+    assert serving.parameter("trtllm_bench_kv_cache_fraction_pytorch") == 0.95
     spec = il.models.get("llama3.3-70b")
     from infra_lab.serving import core
 
@@ -806,6 +853,36 @@ def test_trtllm_bench_constants_are_data_rows_the_heuristic_reads(monkeypatch):
             ("trtllm_bench_kv_cache_fraction", 0.5, ("B200", 128, 128, 0.5), (1024, 2048))):
         monkeypatch.setattr(core, "_parameters", lambda patched=dict(real, **{name: value}): patched)
         assert serving.trtllm_bench_settings(spec, acc, 1, 1, isl, osl, wb, 2.0) == want, name
+
+
+def test_trtllm_bench_kv_fraction_follows_the_rows_flow(monkeypatch):
+    """A trtllm-bench row that publishes no KV fraction gets the compiled-engine flow's (None:
+    the heuristic's own default, ``trtllm-bench build`` passes none) before 0.19 and the PyTorch
+    flow's parameter from 0.19 or when the row names the PyTorch backend. Setting the PyTorch
+    flow's fraction to 0.90 resizes TRTPERF019-L33-70B-B200-TP2-128-128 (batch 4096 -> 3840) and
+    leaves the 0.16 engine-flow row AMDBLOG-H100-TRT-405B-THR-128-2048 at its 0.95 size (256)."""
+    from infra_lab.serving import core
+    from infra_lab.serving import published as P
+
+    bm = serving.benchmarks()
+
+    def row(i):
+        return bm.filter(pl.col("id") == i).row(0, named=True)
+
+    eng, v019, v10 = (row("AMDBLOG-H100-TRT-405B-THR-128-2048"), row("TRTPERF019-L33-70B-B200-TP2-128-128"),
+                      row("TRTPERF10-L33-70B-B200-TP1-1000-1000"))
+    assert P._trtllm_bench_kv_fraction(eng) is None
+    assert P._trtllm_bench_kv_fraction(row("TRTPERF017-llama3.1-70b-H100-TP1-1000-1000")) is None
+    assert P._trtllm_bench_kv_fraction(v019) == P._trtllm_bench_kv_fraction(v10) == 0.95
+    assert P._trtllm_bench_kv_fraction(dict(v019, engine_args="trtllm-bench --tp 2 throughput")) == 0.95
+    assert P._trtllm_bench_kv_fraction(dict(eng, engine_args="trtllm-bench throughput --backend pytorch")) == 0.95
+    assert serving._row_scenario(v019)[1]["max_num_seqs"] == 4096
+    assert serving._row_scenario(eng)[1]["max_num_seqs"] == 256
+    real = dict(core._parameters())
+    monkeypatch.setattr(core, "_parameters",
+                        lambda: dict(real, trtllm_bench_kv_cache_fraction_pytorch=0.90))
+    assert serving._row_scenario(v019)[1]["max_num_seqs"] == 3840
+    assert serving._row_scenario(eng)[1]["max_num_seqs"] == 256
 
 
 def test_kv_bytes_per_element_come_in_through_the_hardware_vector():
@@ -1506,8 +1583,8 @@ def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
 def test_sglang_dp_attention_default_budget_is_per_rank_share():
     """SGLang with DP attention divides --chunked-prefill-size by dp_size: each rank prefills
     at most chunked_prefill_size // dp tokens a forward (``_handle_data_parallelism`` in
-    https://github.com/sgl-project/sglang/blob/main/python/sglang/srt/server_args.py, "DP
-    attention is enabled. The chunked prefill size is adjusted to ..."), so DeepSeek-V3 on 8
+    https://github.com/sgl-project/sglang/blob/v0.5.23/python/sglang/srt/arg_groups/parallel_hook.py#L326-L335,
+    "DP attention is enabled. chunked prefill size is adjusted from ... to ..."), so DeepSeek-V3 on 8
     H200 (default 8192) prefills 1,024-token forwards per rank: the stack's default equals the
     deployment's own chunk_tokens = 1024 (2,598 output tokens/s; 2,120 with 8,192 per rank).
     Driven by the stack parameter dp_attention_chunk_split, not by the engine's name."""

@@ -458,8 +458,8 @@ def _moe_spread(xt, S, R):
         if not imb < ep:
             imb = float(ep)
     rows = xt * S.k_top / ep * imb
-    bb = max(1.0, math.floor(u + 0.5))
-    return bb, max(1.0, math.ceil(rows / bb - 1e-9))
+    bb = max(1.0, u)
+    return bb, max(1.0, rows / bb)
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -830,19 +830,30 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                         ok = mg > 0.0 and gn > 0.0 and gk > 0.0
                         t = 0.0
                         if ok:
-                            mi = max(S.min_rows, int(math.ceil(mg - 1e-9)))
+                            # a routed expert's rows per expert are an expectation: its time is
+                            # that of the integer row counts either side, weighted to the mean
+                            # (other GEMMs: the real rows at the integer shape's efficiency)
+                            m_lo = mg
+                            th = 0.0
+                            if j >= n_ne:
+                                m_lo = max(1.0, math.floor(mg + 1e-9))
+                                th = mg - m_lo if mg - m_lo > 1e-9 else 0.0
                             bi = max(1, int(math.ceil(bg - 1e-9)))
-                            key = ((kb * 1024 + bi) << 30) + mi
-                            hs = _memo_slot(key, cmask)
-                            if ck[hs] != key:
-                                sm[0] = mi
-                                sn[0] = max(1, int(math.ceil(gn - 1e-9)))
-                                sk[0] = max(1, int(math.ceil(gk - 1e-9)))
-                                sb[0] = bi
-                                kg.gemm_kernel(sm, sn, sk, sb, *gs[gp], se, st)
-                                ck[hs] = key
-                                cv[hs] = se[0]
-                            t = _roofline(mg, gn, gk, bg, cv[hs], pk, bx, S.bw, S.gscale, S.mscale)
+                            for corner in range(2 if th > 0.0 else 1):
+                                m_c = m_lo + corner
+                                mi = max(S.min_rows, int(math.ceil(m_c - 1e-9)))
+                                key = ((kb * 1024 + bi) << 30) + mi
+                                hs = _memo_slot(key, cmask)
+                                if ck[hs] != key:
+                                    sm[0] = mi
+                                    sn[0] = max(1, int(math.ceil(gn - 1e-9)))
+                                    sk[0] = max(1, int(math.ceil(gk - 1e-9)))
+                                    sb[0] = bi
+                                    kg.gemm_kernel(sm, sn, sk, sb, *gs[gp], se, st)
+                                    ck[hs] = key
+                                    cv[hs] = se[0]
+                                t += (th if corner == 1 else 1.0 - th) * _roofline(m_c, gn, gk, bg, cv[hs], pk, bx,
+                                                                                   S.bw, S.gscale, S.mscale)
                         if j >= n_ne:
                             tr += t
                         elif q == 0:

@@ -88,6 +88,7 @@ from .core import (  # noqa: F401
 from .costs import (
     cost_at_interactivity,
     gpu_hour_price,
+    price_for,
     token_costs,
 )
 from .published import (  # noqa: F401
@@ -118,7 +119,7 @@ from .search import (  # noqa: F401
 
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
-    "serving_inputs", "token_costs", "gpu_hour_price", "cost_at_interactivity", "pareto_front",
+    "serving_inputs", "token_costs", "gpu_hour_price", "price_for", "cost_at_interactivity", "pareto_front",
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",
     "class_comparison",

@@ -116,11 +116,16 @@ class ServeResult:
     prompt_tokens: float
     breakdown: pl.DataFrame = field(repr=False, compare=False)
 
-    def costs(self, price_usd_per_gpu_hour: float) -> dict[str, float]:
-        """$ per million tokens at ``price_usd_per_gpu_hour``; see :func:`token_costs`."""
-        from .costs import token_costs
+    def costs(self, price_usd_per_gpu_hour: float | str = "owned") -> dict[str, float]:
+        """$ per million tokens at ``price_usd_per_gpu_hour`` [USD/GPU-h]: a number, or "owned"
+        (the default) / "rented" for the economics model's price of this deployment's
+        accelerator (:func:`price_for`, :func:`gpu_hour_price`); see :func:`token_costs`."""
+        from .costs import price_for, token_costs
 
-        return token_costs(self, price_usd_per_gpu_hour)
+        if price_usd_per_gpu_hour is None:
+            raise ValidationError("price_usd_per_gpu_hour = None: expected a finite number > 0 [USD/GPU-h], "
+                                  "'owned' or 'rented'")
+        return token_costs(self, price_for(self.scenario.hardware.accelerator, price_usd_per_gpu_hour))
 
 
 # ---------------------------------------------------------------------------------------

@@ -132,6 +132,31 @@ def gpu_hour_price(accelerator: str, basis: str = "owned", *, provider: str | No
                                            matched_with=matched_with)
 
 
+PRICE_BASES = ("owned", "rented")
+
+
+def price_for(accelerator: str, price_usd_per_gpu_hour) -> float | None:
+    """A GPU-hour price given as a number [USD/GPU-h] or read from the economics model by name:
+    "owned" (:func:`gpu_hour_price`'s owned basis, notebook 05's like-for-like P50) or
+    "rented" (the median current on-demand rent of the providers listing ``accelerator``);
+    None stays None. The one place a serving cost reads its price, so a caller need not retype
+    the economics figure.
+
+    Examples
+    --------
+    >>> price_for("MI300X", 2.5)
+    2.5
+    >>> price_for("MI300X", "owned") == gpu_hour_price("MI300X")
+    True
+    """
+    if isinstance(price_usd_per_gpu_hour, str):
+        basis = price_usd_per_gpu_hour.strip().lower()
+        if basis not in PRICE_BASES:
+            raise unknown("price basis", price_usd_per_gpu_hour, PRICE_BASES, where="price_usd_per_gpu_hour (or a number [USD/GPU-h])")
+        return gpu_hour_price(accelerator, basis)
+    return _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+
+
 def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
                           cost: str = "usd_per_million_output_tokens_all_in") -> dict[str, Any]:
     """The cheapest configuration of a Pareto front that gives each user at least

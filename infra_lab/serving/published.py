@@ -184,6 +184,21 @@ def trtllm_bench_settings(spec, accelerator: str, tp: int, pp: int, input_tokens
     return int(bs), int(tok)
 
 
+def _trtllm_bench_kv_fraction(row: dict) -> float | None:
+    """The KV fraction trtllm-bench's engine-size heuristic got for a row that publishes none,
+    by the row's flow: None (the heuristic's own default, serving parameter
+    ``trtllm_bench_kv_cache_fraction``) for the compiled-engine flow, where ``trtllm-bench
+    build`` sizes the engine and passes no fraction; ``trtllm_bench_kv_cache_fraction_pytorch``
+    for the PyTorch flow (rows naming the PyTorch backend, or from the version the performance
+    pages test with it on: engine_generations.csv's first current TensorRT-LLM version), where
+    ``trtllm-bench throughput`` passes its ``--kv_cache_free_gpu_mem_fraction``."""
+    text = f"{row.get('engine_version') or ''} {row.get('engine_args') or ''}".lower()
+    ver = _version(row.get("engine_version"))
+    first = engine_generations().filter(pl.col("engine") == "trt-llm")["first_current_version"]
+    pytorch = "pytorch" in text or (ver is not None and first.len() > 0 and ver >= _version(first[0]))
+    return parameter("trtllm_bench_kv_cache_fraction_pytorch") if pytorch else None
+
+
 def _ladder(kind: str) -> tuple[float, tuple[tuple[float, float], ...]]:
     """trtllm-bench's rounding of its ``kind`` ("batch" or "tokens") heuristic: the floor and
     the (below, step) rungs, from the ``trtllm_bench_{kind}_*`` serving parameters (the last
@@ -261,7 +276,7 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
         # bytes per element as trtllm-bench counts them (tuning.py BYTES_PER_ELEM: bf16 2, fp8 1,
         # NVFP4 0.5, scales left out): the number-format table's bare element bytes
         wb = catalog.format_bytes(wp, scales=False)
-        frac = _flag(args, "kv_cache_free_gpu_mem_fraction") or None
+        frac = _flag(args, "kv_cache_free_gpu_mem_fraction") or _trtllm_bench_kv_fraction(row)
         bs, tok = trtllm_bench_settings(spec, acc.name, int(row["tp"] or gpus), int(row["pp"] or 1),
                                         float(row["input_tokens"]), float(row["output_tokens"]), wb,
                                         catalog.format_bytes(kv, scales=False), frac)

@@ -110,9 +110,17 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         if ep > 1 and tokens > 0:
             imb = min(float(ep), 1.0 + c_ep / math.sqrt(tokens / ep))
         busiest = tokens * k_top / ep * imb
-        b = max(1.0, math.floor(distinct + 0.5))
-        rows = max(1.0, math.ceil(busiest / b - 1e-9))
-        return sum(gemm_s(rows, n, k, b, ebytes if eb is None else eb, prec) for n, k in expert_shapes)
+        b = max(1.0, distinct)
+        rows = max(1.0, busiest / b)
+        # the rows per expert are an expectation: the time of the integer counts either side,
+        # weighted to the mean
+        lo = max(1.0, math.floor(rows + 1e-9))
+        th = rows - lo if rows - lo > 1e-9 else 0.0
+        eb_ = ebytes if eb is None else eb
+        t = sum(gemm_s(lo, n, k, b, eb_, prec) for n, k in expert_shapes)
+        if th > 0.0:
+            t = (1.0 - th) * t + th * sum(gemm_s(lo + 1.0, n, k, b, eb_, prec) for n, k in expert_shapes)
+        return t
 
     colls: dict[tuple, float] = {}
 

@@ -25,7 +25,7 @@ from .core import (
     _stack_params,
     serving_inputs,
 )
-from .costs import _cost_exprs
+from .costs import _cost_exprs, price_for
 from .reference import _reference_one
 
 DEFAULT_CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -133,7 +133,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     pareto : keep only the throughput–interactivity Pareto front (output tokens/s per GPU
         against tokens/s per user) of the configurations that fit and meet the limits;
         False with top=None returns every configuration evaluated
-    price_usd_per_gpu_hour : adds $ per million tokens columns (:func:`token_costs`)
+    price_usd_per_gpu_hour : adds $ per million tokens columns (:func:`token_costs`): a price
+        [USD/GPU-h], or "owned" / "rented" for the economics model's price of the scenario's
+        accelerator (:func:`price_for`)
     stack_params : overrides of the serving stack's factors
     reference : evaluate with the plain-Python reference (slow; for tests and benchmarks)
     params : another name for ``stack_params``, the one :func:`infra_lab.search` uses
@@ -164,7 +166,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     max_tpot_s = _check_opt_positive("max_tpot_s", max_tpot_s)
     max_ttft_s = _check_opt_positive("max_ttft_s", max_ttft_s)
     min_tps_user = _check_opt_positive("min_tokens_per_s_per_user", min_tokens_per_s_per_user)
-    price = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    price = price_for(sc.hardware.accelerator, price_usd_per_gpu_hour)
     if objective.startswith("usd") and price is None:
         raise ValidationError(f"objective = {objective!r}: needs price_usd_per_gpu_hour")
     for name, v in (("pareto", pareto), ("reference", reference)):
