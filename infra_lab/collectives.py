@@ -42,26 +42,34 @@ removed textbook names (``rhd``, ``hierarchical``, ``bruck``) raise, since neith
 library implements them.
 
 Oversubscription (``hardware.oversubscription`` σ = a leaf's down ÷ up ports,
-``fabric._leaf_split``) limits only the bytes that cross a leaf's uplinks, whose capacity is
-1/σ of the NIC bandwidth below the leaf. In a uniform all-to-all of S bytes per GPU over
-N domains of k GPUs, a GPU sends S/(N k) to each of the N k ranks; with m nodes under its leaf
-(``fabric.nodes_per_leaf``: a rail leaf's ``down`` nodes on rails-only and rail-optimized
-fabrics, where PXN keeps a chunk on its rail; ``down // nics_per_node`` on a fat-tree; the
-job's nodes when the network is one switch) the (N − m) k ranks under other leaves receive
-a share f = (N − m)/N of its bytes, 0 when N <= m. Every GPU under a full leaf does so at once,
-so the uplinks need σ f S / (w b_nic) (w the protocol's wire efficiency, b_nic the GPU's NIC
-bandwidth), a bound beside the NIC, scale-up and PXN-staging terms. It binds only for σ > 1
-(f < (N − 1)/N, so at σ = 1 the NIC term is larger); at N = 2m it equals the bisection bound
-σ S / (2 w b_nic) and tends to σ S / (w b_nic) as the leaves multiply (f → 1): with many
-leaves each leaf's own cut is tighter than the bisection. Checked against the flow
-simulation (max-min fair rates, spraying): 1 GiB over 32 H100 fat-tree nodes at σ = 4 takes
-68.5 ms there, 74.5 ms here (wire efficiency and latency), where the bisection bound gave
-about 46 ms. Leaves are assumed filled in turn
-(a part-filled last leaf sends a larger share through its uplinks but has fewer GPUs to send
-it; not modelled). Ring, tree, PAT and CollNet cross a leaf boundary once per ring or
-tree edge (one NIC's traffic per rail and leaf against m/σ uplinks), so σ is not applied
-to them; the flow simulation (``fabric.Fabric``, ``fabric.simulate_step``) routes every flow
-through the leaf uplinks and covers those cases.
+``fabric._leaf_split``) limits only the bytes that cross a leaf's uplinks. In a uniform
+all-to-all of S bytes per GPU over N scale-up domains of k GPUs, a GPU sends S/(N k) to each
+of the N k ranks. The leaves are those of the flow simulation's :class:`fabric.Fabric`
+(``fabric._leaf_layout``, one place for both): per network (a rail on rails-only and
+rail-optimized fabrics, where PXN keeps a chunk on its rail; the whole fabric on a fat-tree) a
+domain puts e ports (1 or its R NICs), a full leaf holds h ports and cables U uplinks, and
+leaves are filled in turn, the last with r = N e − L h ports; that one cables
+min(U, ceil(hosts/σ)) uplinks when it is the job's part-filled last leaf (what
+``fabric.switch_counts`` charges), U otherwise. A leaf of p ports holding c domains (c = 1 where
+a domain's NICs spread over several leaves, as an NVL72 rack's 72 do) sends p (N − c)/N
+port-loads to the other leaves, spread over them by their ports, each pair of leaves evenly
+over the spine planes both cable. The busiest plane is the bound (in S / b_nic, then ÷ w, the
+protocol's wire efficiency; ``_kernels.collectives.leaf_uplink_time``): for full leaves only,
+σ_eff (N − c)/N with σ_eff = h/U (f = (N − m)/N of a GPU's bytes leave its leaf of m
+domains: 0 when N <= m, the bisection bound σ S / (2 w b_nic) at N = 2m, → σ S / (w b_nic) as
+the leaves multiply: each leaf's own cut is tighter than the bisection); a part-filled leaf
+with a full leaf's uplinks never binds (r (N − r) <= m (N − m) for r < m <= N − r); a
+part-filled last leaf cabled with fewer uplinks binds at r (N − c_r)/(N u_r), and the full
+leaves' planes to it carry their share to it over u_r planes. At σ = 1 the NIC term
+(N − 1)/N is never smaller, so the bound is applied for σ > 1 only. It equals the flow
+simulation's busiest link (max-min fair rates, spraying) in tests/test_collectives.py
+(rail-optimized and rails-only with part-filled last leaves, fat-trees, NVL72 racks on a
+fat-tree); the simulated step is 0-12 % shorter than the model's time (wire efficiency and
+latency). Not modelled: several collectives sharing one leaf at once (a training job's
+concurrent EP groups whose boundaries split a leaf send more through it). Ring, tree, PAT and
+CollNet cross a leaf boundary once per ring or tree edge (one NIC's traffic per rail and leaf
+against m/σ uplinks), so σ is not applied to them; the flow simulation (``fabric.Fabric``,
+``fabric.simulate_step``) routes every flow through the leaf uplinks and covers those cases.
 
 Time against size. Each (algorithm, protocol) pair's time grows with the size except at two
 library steps: tree/Simple across domains halves its chunk below size thresholds (NCCL/RCCL
@@ -267,6 +275,8 @@ TUNER_CONSTANTS = {
     "P_T_PAT": "nccl_tuner_pat_factor",
     "P_T_CND_AR": "nccl_tuner_collnet_direct_allreduce_factor",
     "P_T_CND_INTER": "nccl_tuner_collnet_direct_inter_factor",
+    "P_T_TREE_PATTERN": "nccl_tuner_tree_pattern_factor",
+    "P_T_CND_MAX_HEADS": "nccl_collnet_direct_max_heads",
     "P_T_PLATEAU_MIN": "nccl_ring_simple_plateau_min_bytes",
     "P_T_TREE_CORR_LOG_END": "nccl_tree_correction_log_size_end",
     "P_T_BUCKET_BYTES": "tuner_size_bucket_bytes",
@@ -384,7 +394,11 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     P[K.P_NETOVH_SIMPLE] = _fab.constant("net_overhead_simple_factor")
     P[K.P_FABRIC] = _fab.FABRIC_KINDS.index(hw.fabric)
     P[K.P_OVERSUB] = hw.oversubscription
-    P[K.P_LEAF_NODES] = _fab.nodes_per_leaf(hw, radix)
+    lay = _fab._leaf_layout(hw, _fab._radix(radix))
+    P[K.P_LEAF_NODES] = lay["h"] / lay["e"]
+    P[K.P_LEAF_HOSTS], P[K.P_LEAF_E] = lay["h"], lay["e"]
+    P[K.P_LEAF_UP], P[K.P_LEAF_ULAST] = lay["U"], lay["uplinks_last"]
+    P[K.P_LEAF_LAST] = (lay["n_leaves"] if lay["kind"] == 2 else lay["B"]) - 1
     P[K.P_FABEFF] = fabeff
     P[K.P_LIB] = K.LIB_NCCL if lib == "nccl" else K.LIB_RCCL
     nvls = bool(plat["nvls"]) and su.topology == "switch"
@@ -406,9 +420,21 @@ def _params(hw: HardwareConfig, fabeff: float, radix: int | None) -> CollectiveP
     P[K.P_ARITY] = _phys("collnet_arity_latency_s")
     P[K.P_PAT_DIV] = _phys("pat_net_latency_divisor")
     P[K.P_PAT_RANK] = _phys("pat_per_rank_latency_s")
-    P[K.P_T_PLATEAU] = _phys("nccl_ring_simple_plateau")
     for idx, name in TUNER_CONSTANTS.items():
         P[getattr(K, idx)] = _phys(name)
+    # NCCL's tuner refinements that depend on the GPUs' compute capability (tuning.cc
+    # compCapIndex) and the host CPU's architecture
+    def cc(a):
+        return _nccl_arch(a, "min_compute_capability")[0]
+
+    P[K.P_T_PLATEAU] = _phys("nccl_ring_simple_plateau" if not arch or cc(arch) >= cc("ampere")
+                             else "nccl_ring_simple_plateau_pre_sm80")
+    if arch and cc(arch) < cc("hopper"):
+        P[K.P_T_CND_AR] = 1.0      # CollNet Direct's x .85 is for compute capability >= 9.0
+    x86 = _fab.host_cpu(hw.host_cpu)["arch"] == "x86"
+    P[K.P_T_NVLSTREE_CORR_LOG_END] = (_phys("nccl_nvlstree_correction_log_size_end")
+                                      if arch and cc(arch) >= cc("blackwell") and x86 else 0.0)
+    P[K.P_NIC_PER_GPU] = hw.nics_per_node / hw.gpus_per_node
     P[K.P_NCH_RING] = plat["ring_channels"]
     if lib == "rccl":
         P[K.P_CH_SIMPLE] = _phys("rccl_channel_Bps_simple")

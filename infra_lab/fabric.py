@@ -507,7 +507,12 @@ class Fabric:
     flows never reach the NIC and leaf links laid out here);
     ``pxn`` cross-rail forwarding through the scale-up fabric on/off; ``topo`` the kernel's
     integer topology vector; ``capacity_Bps`` per directed link [B/s]; ``group_bounds`` link
-    index ranges per group.
+    index ranges per group; ``uplinks_last_leaf`` the uplinks the last leaf of each network
+    cables [links]: ``uplinks_per_leaf`` when it is full, min(U, ceil(hosts / σ)) when it is
+    part-filled (the rule :func:`switch_counts` charges), so its planes j >= that count reach no
+    spine and a path between two leaves uses the planes both cable. Spraying's aggregated
+    trunks are then two per leaf (``trunk_*`` the planes every leaf cables, ``trunk_*_rest``
+    the others), which keeps the even split over the equal-cost paths exact.
     """
 
     hardware: HardwareConfig
@@ -524,6 +529,7 @@ class Fabric:
     topo: np.ndarray = field(repr=False, compare=False)
     capacity_Bps: np.ndarray = field(repr=False, compare=False)
     group_bounds: tuple = field(repr=False, compare=False)
+    uplinks_last_leaf: int = 0
 
     @classmethod
     def build(cls, hardware, radix: int | None = None, pxn: bool | None = None) -> Fabric:
@@ -613,11 +619,23 @@ class Fabric:
 
 
 @cache
-def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
-    from ._kernels import fabric as K
+def _leaf_layout(hw: HardwareConfig, radix: int) -> dict:
+    """How the job's scale-up domains sit under the leaves of the flow simulation's fabric
+    (:class:`Fabric`) and of the collective model's oversubscription bound: one place for both.
 
+    A "domain" is the Fabric's node: ``G`` GPUs with ``R`` NICs (rails). Per network (one per
+    rail on rails-only and rail-optimized fabrics, one on a fat-tree) a full leaf holds ``h``
+    host ports and ``U`` uplinks; a domain puts ``e`` ports on each network (1 on a rail
+    network, R on a fat-tree), so a full leaf holds ``h / e`` domains (a fraction where a
+    domain's NICs spread over several fat-tree leaves). Leaves are filled in turn; the last
+    leaf of a network holds ``hosts_last`` ports and cables ``uplinks_last`` =
+    min(U, ceil(hosts_last / σ)) uplinks, the rule :func:`switch_counts` charges for a
+    part-filled last leaf (a full leaf: U). A network that fits one switch has one leaf.
+
+    Returns {"N", "G", "R", "kind", "mesh", "h", "U", "B", "n_leaves", "e", "hosts_last",
+    "uplinks_last", "single"}: B leaves per rail along the domains (rails), n_leaves in all.
+    """
     su = scaleup(hw)
-    so = scaleout(hw, radix)
     D = hw.domain_gpus  # the job's GPUs in one scale-up domain
     if D >= hw.gpus_per_node:
         G, R = D, hw.nics_per_node * D // hw.gpus_per_node
@@ -625,16 +643,10 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
         G, R = hw.gpus_per_node, hw.nics_per_node
     N = hw.world_size // G
     kind = FABRIC_KINDS.index(hw.fabric)
-    mesh = su.topology == "mesh"
     down, up = _leaf_split(radix, hw.oversubscription)
     per_rail = N if kind != 2 else N * R
-    counts = switch_counts(hw, radix)
-    if counts["tiers"] > 2:
-        raise ValidationError(
-            f"fabric with {per_rail} endpoints per network needs 3 tiers at radix {radix}; the flow "
-            f"simulation covers one- and two-tier fabrics: pass a larger radix or fewer nodes"
-        )
-    if per_rail <= radix and (kind != 1 or N * R <= radix):
+    single = per_rail <= radix and (kind != 1 or N * R <= radix)
+    if single:
         # one switch per rail (rails-only) or for the whole network; for a rail-optimized
         # network that fits one switch, rail leaves with as many uplinks as hosts (non-blocking)
         h, U = per_rail, (per_rail if kind == 1 else 1)
@@ -642,13 +654,43 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
         h, U = down, up
     if kind == 2:
         B = 1
-        n_leaves = -(-(N * R) // h)
         if h % R and h > R:
             h = (h // R) * R  # keep a node's NICs on one leaf
-            n_leaves = -(-(N * R) // h)
+        n_leaves = -(-(N * R) // h)
+        e = R
+        hosts_last = N * R - (n_leaves - 1) * h
+        per_net_leaves = n_leaves
     else:
         B = -(-N // h)
         n_leaves = R * B
+        e = 1
+        hosts_last = N - (B - 1) * h
+        per_net_leaves = B
+    if per_net_leaves > 1 and hosts_last < h:
+        uplinks_last = min(U, max(1, math.ceil(hosts_last / hw.oversubscription - 1e-9)))
+    else:
+        uplinks_last = U
+    return {"N": N, "G": G, "R": R, "kind": kind, "mesh": su.topology == "mesh", "h": h, "U": U,
+            "B": B, "n_leaves": n_leaves, "e": e, "hosts_last": hosts_last,
+            "uplinks_last": uplinks_last, "single": single}
+
+
+@cache
+def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
+    from ._kernels import fabric as K
+
+    su = scaleup(hw)
+    so = scaleout(hw, radix)
+    lay = _leaf_layout(hw, radix)
+    N, G, R, kind, mesh = lay["N"], lay["G"], lay["R"], lay["kind"], lay["mesh"]
+    h, U, B, n_leaves, UL = lay["h"], lay["U"], lay["B"], lay["n_leaves"], lay["uplinks_last"]
+    per_rail = N if kind != 2 else N * R
+    counts = switch_counts(hw, radix)
+    if counts["tiers"] > 2:
+        raise ValidationError(
+            f"fabric with {per_rail} endpoints per network needs 3 tiers at radix {radix}; the flow "
+            f"simulation covers one- and two-tier fabrics: pass a larger radix or fewer nodes"
+        )
     bounds = []
     pos = 0
     if mesh:
@@ -659,9 +701,10 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
         bounds.append(("nvswitch_ingress", (pos + N * G, pos + 2 * N * G)))
         pos += 2 * N * G
     su0 = bounds[0][1][0]
+    rest = n_leaves if UL < U else 0   # trunks of the planes a part-filled last leaf does not cable
     for name, size in (("nic_up", N * R), ("nic_down", N * R), ("leaf_up", n_leaves * U),
                        ("spine_down", n_leaves * U), ("trunk_up", n_leaves), ("trunk_down", n_leaves),
-                       ("pxn_hbm", N * G)):
+                       ("pxn_hbm", N * G), ("trunk_up_rest", rest), ("trunk_down_rest", rest)):
         bounds.append((name, (pos, pos + size)))
         pos += size
     b = dict(bounds)
@@ -677,7 +720,9 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
     for g in ("leaf_up", "spine_down"):
         cap[b[g][0]:b[g][1]] = port
     for g in ("trunk_up", "trunk_down"):
-        cap[b[g][0]:b[g][1]] = U * port
+        cap[b[g][0]:b[g][1]] = UL * port
+    for g in ("trunk_up_rest", "trunk_down_rest"):
+        cap[b[g][0]:b[g][1]] = max(U - UL, 1) * port   # a last leaf's entry is never used
     cap[b["pxn_hbm"][0]:b["pxn_hbm"][1]] = hw.accelerator_spec.hbm_bw_Bps
     T = np.zeros(K.T_SIZE, dtype=np.int64)
     T[K.T_N], T[K.T_G], T[K.T_R], T[K.T_KIND], T[K.T_MESH] = N, G, R, kind, int(mesh)
@@ -686,11 +731,13 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
     T[K.T_LUP], T[K.T_LDN] = b["leaf_up"][0], b["spine_down"][0]
     T[K.T_TUP], T[K.T_TDN] = b["trunk_up"][0], b["trunk_down"][0]
     T[K.T_STG] = b["pxn_hbm"][0]
+    T[K.T_ULAST] = UL
+    T[K.T_TUPR], T[K.T_TDNR] = b["trunk_up_rest"][0], b["trunk_down_rest"][0]
     T[K.T_NLINKS] = pos
     use_pxn = bool(hw.pxn) if pxn is None else bool(pxn)
     T[K.T_PXN] = int(use_pxn)
     tiers = counts["tiers"]
-    return Fabric(hw, radix, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds))
+    return Fabric(hw, radix, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds), UL)
 
 
 # ---------------------------------------------------------------------------------------

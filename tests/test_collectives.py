@@ -175,12 +175,15 @@ CASES = [hw(MI, 1), hw(MI, 4), hw(MI, 4, pxn=True), hw(H100, 1), hw(H100, 8), hw
          {"accelerator": "MI300X", "nic": "Vulcano-800", "nodes": 4},   # scale-out capped by the host link
          # several leaves with oversubscribed uplinks: 6 nodes per fat-tree leaf, 35 per rail leaf
          {"accelerator": "H100", "fabric": "fat-tree", "nodes": 64, "oversubscription": 3.0},
-         {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 64, "oversubscription": 1.2, "pxn": True}]
+         {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 64, "oversubscription": 1.2, "pxn": True},
+         # a part-filled last leaf cabling fewer uplinks: 2 of 48 rail-leaf nodes; 2 of 6 fat-tree nodes
+         {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 50, "oversubscription": 3.0, "pxn": True},
+         {"accelerator": "H100", "fabric": "fat-tree", "nodes": 32, "oversubscription": 4.0}]
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(range(len(CASES))), st.sampled_from(range(6)), st.integers(-1, K.N_ALGOS - 1),
-       st.floats(0.0, 3e10), st.sampled_from([1, 2, 3, 4, 5, 8, 72]), st.sampled_from([1, 2, 4, 36]))
+       st.floats(0.0, 3e10), st.sampled_from([1, 2, 3, 4, 5, 8, 72]), st.sampled_from([1, 2, 4, 36, 50]))
 def test_kernel_matches_independent_reference(ci, op, algo, size, k, domains):
     cp = C.collective_time_params(CASES[ci])
     k = min(k, cp.domain)
@@ -613,27 +616,28 @@ def test_oversubscription_does_not_slow_all_to_all_under_one_leaf(fabric, nodes)
 
 
 def test_oversubscription_all_to_all_bound_follows_the_out_of_leaf_share():
-    """With σ large enough to bind, the bandwidth term is σ (1 - m/N) S / (w b_nic): 0 for
-    N <= m, the old bisection bound σ S / (2 w b_nic) at N = 2m, → σ S / (w b_nic) (the share's
-    limit 1) as the leaves multiply."""
+    """With σ large enough to bind and full leaves of m nodes (U = m/σ uplinks each), the
+    bandwidth term is σ (1 - m/N) S / (w b_nic): 0 for N <= m, the bisection bound
+    σ S / (2 w b_nic) at N = 2m, → σ S / (w b_nic) (the share's limit 1) as the leaves multiply."""
     cp = C.collective_time_params({"accelerator": "H100", "fabric": "fat-tree", "nodes": 64,
                                    "oversubscription": 3.0})
     P = cp.array.copy()
     sigma, m, k, S = 16.0, 4.0, 8, 1e10
-    P[K.P_OVERSUB], P[K.P_LEAF_NODES] = sigma, m
+    # rail leaves of m hosts (one port per node per network), m/σ uplinks, every leaf full
+    P[K.P_OVERSUB], P[K.P_LEAF_NODES], P[K.P_LEAF_HOSTS], P[K.P_LEAF_E] = sigma, m, m, 1.0
+    P[K.P_LEAF_UP] = P[K.P_LEAF_ULAST] = m / sigma
+    P[K.P_LEAF_LAST] = 1e9
     w = P[K.P_WIRE + K.PROTO_SIMPLE]
     full = sigma * S / (w * P[K.P_BNIC])
 
-    def bw_term(N):
+    def bw_term(N, P=P):
         return (K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, S, N * k, k, P)
                 - K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, 0.0, N * k, k, P))
 
     no_sigma = P.copy()
     no_sigma[K.P_OVERSUB] = 1.0
     for N in (2, 4):   # under one leaf: as without oversubscription
-        assert bw_term(N) == pytest.approx(
-            K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, S, N * k, k, no_sigma)
-            - K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_P2P, K.PROTO_SIMPLE, 0.0, N * k, k, no_sigma))
+        assert bw_term(N) == pytest.approx(bw_term(N, no_sigma))
     assert bw_term(8) == pytest.approx(full / 2, rel=1e-12)   # two leaves: the bisection bound
     prev = 0.0
     for N in (8, 16, 64, 1024):
@@ -642,6 +646,20 @@ def test_oversubscription_all_to_all_bound_follows_the_out_of_leaf_share():
         assert prev < t < full
         prev = t
     assert bw_term(1024) / full > 0.99
+    # a part-filled last leaf of r < m nodes with a full leaf's uplinks sends r (N - r) / N
+    # through them, never more than a full leaf's m (N - m) / N (the difference is
+    # (m - r)(N - m - r) >= 0): the full leaves' σ (1 - m/N) still binds
+    for N in (5, 6, 7, 9, 13, 15, 1023):
+        assert bw_term(N) == pytest.approx(full * (1 - m / N), rel=1e-12)
+    # cabled with ceil(r/σ) uplinks as the job's last leaf (switch_counts' rule), it binds:
+    # r (N - r) / (N u_r), and the full leaves' planes to it carry their share to it / u_r
+    part = P.copy()
+    part[K.P_LEAF_ULAST], part[K.P_LEAF_LAST] = 1.0 / sigma, 2.0     # N = 9: leaves 0, 1 full, 2 holds 1
+    N, r, ur, U = 9, 1.0, 1.0 / sigma, m / sigma
+    to_part = m * (N - m) / N * (r / (N - m))                        # a full leaf's port-loads to it
+    expect = max(r * (N - r) / (N * ur), m * (N - m) / N / U - to_part / U + to_part / ur)
+    assert bw_term(N, part) == pytest.approx(expect * S / (w * P[K.P_BNIC]), rel=1e-12)
+    assert bw_term(N, part) > bw_term(N)
 
 
 def test_nodes_per_leaf_composes_the_leaf_split():
@@ -668,3 +686,138 @@ def test_oversubscribed_all_to_all_agrees_with_the_flow_simulation():
     sim = F.simulate_step(F.step_flows("all_to_all", fb, S), fb, routing="spray").time_s
     model = il.collective("all_to_all", S, h, 8 * 32, "p2p").time_s
     assert 1.0 < model / sim < 1.12
+
+
+# A part-filled last leaf, NVL72 domains on a fat-tree: the collective model's leaf bound is
+# the flow simulation's busiest link (spraying over the same fabric, same leaves and uplinks)
+LEAF_CASES = [
+    {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 50, "oversubscription": 3.0, "pxn": True},
+    {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 100, "oversubscription": 3.0, "pxn": True},
+    {"accelerator": "H100", "fabric": "rail-optimized", "nodes": 130, "oversubscription": 3.0, "pxn": True},
+    {"accelerator": "H100", "fabric": "fat-tree", "nodes": 32, "oversubscription": 4.0, "pxn": True},
+    {"accelerator": "H100", "fabric": "fat-tree", "nodes": 36, "oversubscription": 4.0, "pxn": True},
+    {"accelerator": "MI300X", "fabric": "fat-tree", "nodes": 13, "oversubscription": 2.0, "pxn": True},
+    {"accelerator": "MI300X", "fabric": "rails-only", "nodes": 100, "oversubscription": 3.0, "pxn": True},
+    # NVL72 racks (72 NICs per domain) on a fat-tree: 8 trays per leaf, 18 per domain
+    {"accelerator": "GB200", "fabric": "fat-tree", "nodes": 36, "oversubscription": 3.0},
+    {"accelerator": "GB200", "fabric": "fat-tree", "nodes": 45, "gpus_per_node": 4, "oversubscription": 3.0,
+     "domain_gpus": 36},
+]
+
+
+@pytest.mark.parametrize("h", LEAF_CASES)
+def test_leaf_bound_is_the_flow_simulations_busiest_link(h):
+    F = il.fabric
+    S = 2.0**28
+    fb = F.Fabric.build(h)
+    sim = F.simulate_step(F.step_flows("all_to_all", fb, S), fb, routing="spray")
+    P = C.collective_time_params(h).array
+    bound = K.leaf_uplink_time(fb.domains, P) * S / P[K.P_BNIC]
+    nic = (fb.domains - 1) / fb.domains * S / P[K.P_BNIC]
+    assert bound > 1.4 * nic                       # the uplinks bind, not the NICs
+    assert bound == pytest.approx(sim.load_bound_s, rel=1e-9)
+    assert sim.time_s == pytest.approx(sim.load_bound_s, rel=1e-6)
+    model = il.collective("all_to_all", S, h, fb.n_gpus, "p2p").time_s
+    assert 1.0 < model / sim.time_s < 1.12         # + wire efficiency and latency
+
+
+def test_a_small_last_leaf_slows_all_to_all_where_full_leaves_do_not():
+    """49 H100 nodes at σ = 3 (48 per rail leaf): the 49th node's leaf cables ceil(1/3) = 1
+    uplink per rail and carries 48/49 of that node's bytes; 48 nodes fit one leaf."""
+    h = {"accelerator": "H100", "fabric": "rail-optimized", "oversubscription": 3.0, "pxn": True}
+    t = {n: il.collective("all_to_all", 2**28, dict(h, nodes=n), 8 * n, "p2p").time_s for n in (48, 49, 50, 96)}
+    assert il.fabric.Fabric.build(dict(h, nodes=50)).uplinks_last_leaf == 1
+    assert t[49] == pytest.approx(t[48], rel=0.02)        # r (N - r)/(N u) = 48/49 ~ the NIC term
+    assert t[50] > 1.8 * t[48]                            # 2 nodes x 48/50 on one uplink
+    assert t[96] < t[50]                                  # two full leaves: σ/2
+
+
+def test_fabric_cables_the_uplinks_switch_counts_charges():
+    """Rails-only: the flow simulation's leaves cable exactly the leaf-spine links that
+    switch_counts counts (a part-filled last leaf ceil(hosts/σ), a full one all its up ports)."""
+    F = il.fabric
+    for nodes, sigma in ((70, 3.0), (100, 3.0), (96, 3.0), (130, 2.0), (80, 1.0)):
+        h = {"accelerator": "MI300X", "fabric": "rails-only", "nodes": nodes, "oversubscription": sigma,
+             "pxn": True}
+        fb = F.Fabric.build(h)
+        cabled = fb.rails * ((fb.leaves_per_rail - 1) * fb.uplinks_per_leaf + fb.uplinks_last_leaf)
+        assert cabled == F.switch_counts(h)["links_leaf_spine"]
+
+
+# NCCL v2.30.7-1 tuner details that depend on the communicator's shape, the GPUs' compute
+# capability and the host CPU (tuning.cc, search.cc): the tuner's predicted time, not the cost
+def _tuner_bw_term(P, op, algo, proto, n, k, size=2.0**26):
+    return (K._tuner_time_enabled(op, algo, proto, size, n, k, P)
+            - K._tuner_time_enabled(op, algo, proto, 0.0, n, k, P))
+
+
+def test_nccl_tree_with_one_gpu_per_node_is_the_tree_pattern():
+    """search.cc gives the tree graph pattern TREE when one GPU per node is in the
+    communicator, and the tuner then takes x .85 off tree's bus bandwidth: the tree's
+    bandwidth term is 1/.85 longer with k = 1, unchanged with 8 GPUs per node."""
+    P = C.collective_time_params(hw(H100, 4)).array
+    Q = P.copy()
+    Q[K.P_T_TREE_PATTERN] = 1.0
+    for proto in range(3):
+        a, b = _tuner_bw_term(P, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 4, 1), \
+            _tuner_bw_term(Q, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 4, 1)
+        assert a == pytest.approx(b / 0.85, rel=1e-9)
+        assert _tuner_bw_term(P, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 32, 8) == \
+            pytest.approx(_tuner_bw_term(Q, K.OP_ALL_REDUCE, K.ALG_TREE, proto, 32, 8), rel=1e-12)
+
+
+def test_nccl_tuner_gates_by_compute_capability_and_host_cpu():
+    """NVLS-tree all-reduce takes the tree correction only on compute capability 10.0+ with an x86
+    host (B200 with Xeon, not GB200 with Grace, not Hopper); CollNet Direct's x .85 only from 9.0
+    (A100: x 1); the ring/Simple plateau is 1.4 on every NCCL platform (all 8.0+; 1.9 is Volta's)."""
+    def P(acc, **kw):
+        return C.collective_time_params(dict({"accelerator": acc, "nodes": 4}, **kw)).array
+    assert P("B200", nic="ConnectX-7")[K.P_T_NVLSTREE_CORR_LOG_END] == 24
+    assert P("GB200", nic="ConnectX-7", gpus_per_node=4)[K.P_T_NVLSTREE_CORR_LOG_END] == 0
+    assert P("H100")[K.P_T_NVLSTREE_CORR_LOG_END] == 0
+    assert P("H100", sharp=True)[K.P_T_CND_AR] == pytest.approx(0.85)
+    assert P("A100-SXM-80GB", nic="ConnectX-6", sharp=True)[K.P_T_CND_AR] == 1.0
+    assert C.physics_constants()["nccl_ring_simple_plateau_pre_sm80"] == 1.9
+    for acc in ("A100-SXM-80GB", "H100", "B200", "GB200"):
+        assert P(acc, nic="ConnectX-7")[K.P_T_PLATEAU] == 1.4
+    # the correction moves B200's NVLS-tree prediction below 2^24 x 64 B and not above
+    b = P("B200", nic="ConnectX-7")
+    off = b.copy()
+    off[K.P_T_NVLSTREE_CORR_LOG_END] = 0.0
+    small, large = 2.0**20, 2.0**31
+    assert K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, small, 32, 8, b) != \
+        K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, small, 32, 8, off)
+    assert K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, large, 32, 8, b) == \
+        K._tuner_time_enabled(0, K.ALG_NVLSTREE, K.PROTO_SIMPLE, large, 32, 8, off)
+
+
+def test_collnet_direct_divides_by_the_gpu_nic_ratio():
+    """CollNet Direct's heads are GPUs with a local NIC: 8 H100 with 4 NICs have 4 heads, a GPU/NIC
+    ratio of 2, and NCCL divides the bus bandwidth by 2 - (2 - 1)/2 = 1.5; with 8 NICs by 1."""
+    full = C.collective_time_params({"accelerator": "H100", "nodes": 4, "sharp": True}).array
+    half = C.collective_time_params({"accelerator": "H100", "nodes": 4, "sharp": True,
+                                     "nics_per_node": 4}).array
+    half_same_nic = half.copy()
+    half_same_nic[K.P_NIC_PER_GPU] = 1.0
+    a = _tuner_bw_term(half, K.OP_ALL_REDUCE, K.ALG_COLLNET_DIRECT, K.PROTO_SIMPLE, 32, 8)
+    b = _tuner_bw_term(half_same_nic, K.OP_ALL_REDUCE, K.ALG_COLLNET_DIRECT, K.PROTO_SIMPLE, 32, 8)
+    assert a == pytest.approx(1.5 * b, rel=1e-9)
+    assert full[K.P_NIC_PER_GPU] == 1.0
+
+
+def test_notebook_03_network_bottleneck_claims():
+    """Notebook 03 section 8: ZAYA1's data-parallel ring is bound by the xGMI ring through each
+    node, not the NICs (8 x 47.0 GB/s > 7 x 46.6 x 8/7 GB/s), so a faster NIC (Vulcano-800, capped
+    by PCIe) leaves the step unchanged and a 200 Gb/s NIC slows it; go-back-N loses goodput with
+    the window, selective retransmit does not."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    k = sc.hardware.gpus_per_node
+    ring_nic = k * il.fabric.scaleout(sc.hardware).gpu_Bps
+    ring_xgmi = il.fabric.scaleup(sc.hardware).bandwidth_Bps(k) * k / (k - 1)
+    assert ring_xgmi < ring_nic < 1.02 * ring_xgmi
+    step = {n: il.estimate(sc.replace(hardware={"nic": n})).step_time_s
+            for n in ("ConnectX-6-HDR", "Pollara-400", "Vulcano-800")}
+    assert step["Vulcano-800"] == pytest.approx(step["Pollara-400"], rel=1e-9)
+    assert step["ConnectX-6-HDR"] > 1.2 * step["Pollara-400"]
+    assert il.fabric.constant("rdma_path_mtu_bytes") == 4096
+    assert il.catalog.published_claim("irn-vs-roce-pfc") == 83

@@ -17,6 +17,7 @@ QUOTED = {  # claim -> (value, unit, the notebook generator that quotes it)
     "spectrumx-colossus-throughput": (95, "%", "03_interconnect.py"),
     "standard-ethernet-throughput": (60, "%", "03_interconnect.py"),
     "meta-eecmp-qp-allreduce": (40, "%", "03_interconnect.py"),
+    "irn-vs-roce-pfc": (83, "%", "03_interconnect.py"),
     "delta-h100-vs-a100-hbm-mtbe": (3.2, "x", "06_reliability.py"),
     "amd-zaya1-cluster-maf": (750, "PFLOP/s", "01_the_deployment.py"),
 }

@@ -117,8 +117,19 @@ P_T_TREE_CORR_LOG_END = _S + 241  # NCCL applies the tree correction below this 
 P_T_BUCKET_BYTES = _S + 242  # unit of the tuner's size buckets: bucket = floor(log2(size / this)) [B]
 # the cost model's tree chunking (enqueue.cc)
 P_TREE_CHUNKS_PER_LEVEL = _S + 243  # chunks a channel needs per level of tree depth before halving [-]
-P_LEAF_NODES = _S + 244  # nodes under one leaf (share its uplinks; one switch: the job's nodes) [-]
-P_SIZE = _S + 245
+P_LEAF_NODES = _S + 244  # scale-up domains under one full leaf (share its uplinks; one switch: the job's) [-]
+# the leaves of one network as fabric._leaf_layout lays them out (the oversubscription bound)
+P_LEAF_HOSTS = _S + 245  # host ports of a full leaf [ports]
+P_LEAF_E = _S + 246  # ports a domain puts on one network (1 per rail network, R on a fat-tree) [ports]
+P_LEAF_UP = _S + 247  # uplinks of a full leaf [links]
+P_LEAF_ULAST = _S + 248  # uplinks of the job's last leaf (fewer when part-filled) [links]
+P_LEAF_LAST = _S + 249  # index of the job's last leaf along the domains [-]
+# NCCL v2.30.7-1 tuner details (ncclTopoTuneModel / ncclTopoGetAlgoTime, search.cc)
+P_T_TREE_PATTERN = _S + 250  # tree bus bandwidth factor when the tree graph is pattern TREE (one GPU per node) [-]
+P_T_NVLSTREE_CORR_LOG_END = _S + 251  # NVLS-tree all-reduce takes the tree correction below this bucket (0: never) [-]
+P_NIC_PER_GPU = _S + 252  # back-end NICs per GPU of a node [-]
+P_T_CND_MAX_HEADS = _S + 253  # CollNet Direct heads per node at most (NCCL_MAX_DIRECT_ARITY + 1) [-]
+P_SIZE = _S + 254
 # entries of the vector parameters (the others are one entry each)
 N_CORR_BUCKETS = 27  # power-of-two size buckets of the tuner correction tables (RCCL's width; NCCL's padded)
 VECTOR_LENGTHS = {"BASE": 3 * N_TABLE_ALGOS, "HWI": 3 * N_TABLE_ALGOS, "HWN": 3 * N_TABLE_ALGOS, "WIRE": 3,
@@ -469,13 +480,9 @@ def collective_cost(op, algo, proto, size, n, k, P):
         tu = up / (w * B_up)
         if tu > t:
             t = tu
-    # leaf uplinks (down/σ of capacity): only the share of the bytes bound for nodes under
-    # other leaves crosses them, 1 - m/N with m nodes per leaf (0 when the job fits one leaf)
-    m = P[P_LEAF_NODES]
-    if P[P_OVERSUB] > 1.0 and m < N:
-        leave = P[P_OVERSUB] * (1.0 - m / N) * size / (w * b_nic)
-        if leave > t:
-            t = leave
+    leave = leaf_uplink_time(N, P) * size / (w * b_nic)
+    if leave > t:
+        t = leave
     if stage > t:
         t = stage
     return lat + t
@@ -484,6 +491,42 @@ def collective_cost(op, algo, proto, size, n, k, P):
 # ---------------------------------------------------------------------------------------
 # The library's tuner: which algorithm and protocol "auto" runs
 # ---------------------------------------------------------------------------------------
+@njit(cache=True, no_cfunc_wrapper=True)
+def leaf_uplink_time(N, P):
+    """The leaf-uplink bound of a uniform all-to-all over ``N`` domains under even spraying, in
+    units of S / b_nic (S the bytes per GPU, b_nic its NIC rate) [-]; 0 when nothing crosses an
+    uplink.
+
+    Per network the collective's H = N e ports (e per domain) fill leaves of h ports in turn:
+    L full leaves and one with r = H - L h ports. A leaf of p ports holding c domains' ports
+    (c = 1 where a domain's ports spread over several leaves) sends p (N - c)/N port-loads to
+    other leaves, spread over them in proportion to their ports, each leaf pair evenly over
+    the spine planes both cable: U for two full leaves, u_r for the part-filled one (U, or the
+    fewer uplinks the job's last leaf cables when it is that leaf). The busiest plane is the
+    bound: a part-filled leaf's r (N - c_r) / (N u_r); a full leaf's h (N - c)/N × (its share
+    to the other full leaves / U + its share to the part-filled leaf / u_r), which is
+    σ_eff (N - c)/N with σ_eff = h / U when u_r = U. Applied only for σ > 1: at σ = 1 the NIC
+    term (N - 1)/N is never smaller."""
+    h = P[P_LEAF_HOSTS]
+    e = P[P_LEAF_E]
+    H = N * e
+    if P[P_OVERSUB] <= 1.0 or H <= h or h <= 0.0:
+        return 0.0
+    L = np.floor(H / h)
+    r = H - L * h
+    U = P[P_LEAF_UP]
+    ur = P[P_LEAF_ULAST] if L == P[P_LEAF_LAST] else U
+    t = 0.0
+    if L >= 1.0:
+        out = h * (N - max(1.0, np.floor(h / e))) / N
+        t = out * ((H - h - r) / (H - h) / U + r / (H - h) / ur)
+    if r > 0.0:
+        tp = r * (N - max(1.0, np.floor(r / e))) / (N * ur)
+        if tp > t:
+            t = tp
+    return t
+
+
 @njit(cache=True, no_cfunc_wrapper=True)
 def tuner_time(op, algo, proto, size, n, k, P):
     """The library's predicted time [s] for one pair (inf when not enabled): NCCL's or
@@ -552,11 +595,18 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
         if algo == ALG_TREE and proto == PROTO_LL128:
             f = P[P_T_TREE_LL128_1N] if N == 1 else P[P_T_TREE_LL128_MN]
             bus = min(bus * f, nch * P[P_T_CH_TLL128 + idx])
+        if algo == ALG_TREE and k == 1:
+            bus *= P[P_T_TREE_PATTERN]   # one GPU per node: the tree graph's pattern is TREE
         if algo == ALG_PAT:
             bus *= P[P_T_PAT]
         if algo == ALG_COLLNET_DIRECT:
             if op == OP_ALL_REDUCE:
-                bus *= P[P_T_CND_AR]
+                # GPU/NIC ratio: heads are GPUs with a local NIC, at most the arity + 1
+                heads = min(P[P_T_CND_MAX_HEADS], float(k), max(1.0, np.floor(k * P[P_NIC_PER_GPU] + 1e-9)))
+                f = k / heads
+                f -= (f - 1.0) / 2.0
+                bus /= f
+                bus *= P[P_T_CND_AR]   # 1 below compute capability 9.0
             else:
                 bus = k * min(b_intra, P[P_T_CND_INTER] * b_inter)
     else:
@@ -582,6 +632,8 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
                 bus *= P[P_T_TREE_CORR + N_CORR_BUCKETS * proto + li]
         if algo == ALG_RING and multi and not nccl:
             bus *= P[P_T_RING_CORR + N_CORR_BUCKETS * proto + li]
+        if nccl and algo == ALG_NVLSTREE and op == OP_ALL_REDUCE and log_size < P[P_T_NVLSTREE_CORR_LOG_END]:
+            bus *= P[P_T_TREE_CORR + N_CORR_BUCKETS * proto + li]
     if nccl and algo == ALG_RING and proto == PROTO_SIMPLE and multi and op == OP_ALL_REDUCE \
             and size / (nch * n) >= P[P_T_PLATEAU_MIN]:
         lat *= P[P_T_PLATEAU]

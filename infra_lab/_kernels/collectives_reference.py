@@ -255,11 +255,25 @@ def cost_s(p, op, algo, proto, size, n, k) -> float:
     terms = [remote / (wire * nic), staging]
     if k > 1:
         terms.append(local / (wire * up))
-    leaf = p["LEAF_NODES"]
-    if p["OVERSUB"] > 1 and nodes > leaf:
-        # bytes to GPUs under other leaves: (nodes - leaf) * k of the n destinations
-        out_of_leaf = (nodes - leaf) * k / n * size
-        terms.append(out_of_leaf / (wire * nic / p["OVERSUB"]))
+    if p["OVERSUB"] > 1:
+        # the leaves of one network, filled in turn: (ports, uplinks) each
+        ports, per_leaf, per_domain = nodes * p["LEAF_E"], p["LEAF_HOSTS"], p["LEAF_E"]
+        leaves = []
+        while sum(x for x, _ in leaves) < ports:
+            i = len(leaves)
+            here = min(per_leaf, ports - i * per_leaf)
+            cabled = p["LEAF_ULAST"] if i == p["LEAF_LAST"] else p["LEAF_UP"]
+            leaves.append((here, cabled if here < per_leaf else p["LEAF_UP"]))
+        worst = 0.0
+        if len(leaves) > 1:
+            for a, (pa, ua) in enumerate(leaves):
+                # bytes leaving leaf a (port-loads): its ports send to the destination domains
+                # whose port sits under another leaf, spread in proportion to those leaves' ports
+                out = pa * (nodes - max(1, pa // per_domain)) / nodes
+                plane = sum(out * pb / (ports - pa) / min(ua, ub)
+                            for b, (pb, ub) in enumerate(leaves) if b != a)
+                worst = max(worst, plane)
+        terms.append(worst * size / (wire * nic))
     return lat + max(terms)
 
 
@@ -309,11 +323,18 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
             elif proto == "LL128":
                 f = c["nccl_tuner_tree_ll128_factor_" + ("one_node" if nodes == 1 else "multi_node")]
                 bus = min(bus * f, ch * _vec(p, "T_CH_TLL128", col))
+        if algo == "tree" and k == 1:      # search.cc: one GPU per node -> pattern TREE
+            bus *= c["nccl_tuner_tree_pattern_factor"]
         if algo == "pat":
             bus *= c["nccl_tuner_pat_factor"]
         if algo == "collnet_direct":
-            bus = bus * c["nccl_tuner_collnet_direct_allreduce_factor"] if op == "all_reduce" \
-                else k * min(per_intra, c["nccl_tuner_collnet_direct_inter_factor"] * per_inter)
+            if op == "all_reduce":
+                heads = min(c["nccl_collnet_direct_max_heads"], k, max(1, math.floor(k * p["NIC_PER_GPU"] + 1e-9)))
+                ratio = k / heads                    # GPU/NIC ratio, halved towards 1
+                bus /= ratio - (ratio - 1) / 2
+                bus *= p["T_CND_AR"]                 # .85 from compute capability 9.0 (else 1)
+            else:
+                bus = k * min(per_intra, c["nccl_tuner_collnet_direct_inter_factor"] * per_inter)
     else:
         row = 0 if nodes <= 2 else 6
         bus *= _vec(p, "T_RATIO", row + 3 * ("ring", "tree").index("ring" if algo == "ring" else "tree")
@@ -336,6 +357,8 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
             bus *= _vec(p, "T_TREE_CORR", corr_index)
         if algo == "ring" and nodes > 1 and not nccl:
             bus *= _vec(p, "T_RING_CORR", corr_index)
+        if nccl and algo == "nvlstree" and op == "all_reduce" and log_size < p["T_NVLSTREE_CORR_LOG_END"]:
+            bus *= _vec(p, "T_TREE_CORR", corr_index)   # sm100+ on an x86 host (else the end is 0)
     if nccl and algo == "ring" and proto == "Simple" and nodes > 1 and op == "all_reduce" \
             and size / (ch * n) >= c["nccl_ring_simple_plateau_min_bytes"]:
         lat *= p["T_PLATEAU"]

@@ -43,7 +43,10 @@ from .collectives import (  # noqa: E402, F401
 # Integer topology vector T (built by infra_lab.fabric.Fabric)
 T_N, T_G, T_R, T_KIND, T_MESH, T_H, T_B, T_U = range(8)
 T_SU, T_NUP, T_NDN, T_LUP, T_LDN, T_TUP, T_TDN, T_NLINKS, T_PXN, T_STG = range(8, 18)
-T_SIZE = 18
+# uplinks of each network's last leaf (U when full, fewer when part-filled) and the trunks of
+# the planes it does not cable (spraying between two full leaves)
+T_ULAST, T_TUPR, T_TDNR = range(18, 21)
+T_SIZE = 21
 
 ROUTE_ECMP, ROUTE_SPRAY, ROUTE_SPRAY_EXPLICIT, ROUTE_ADAPTIVE = range(4)
 
@@ -72,6 +75,18 @@ def _leaf_of(node, rail, T):
 
 
 @njit(cache=True)
+def _leaf_uplinks(leaf, T):
+    """Uplinks (spine planes 0..u-1) that ``leaf`` cables: the last leaf of each network may
+    cable fewer than U (part-filled)."""
+    if T[T_KIND] == 2:
+        n_leaves = (T[T_N] * T[T_R] + T[T_H] - 1) // T[T_H]
+        last = leaf == n_leaves - 1
+    else:
+        last = leaf % T[T_B] == T[T_B] - 1
+    return T[T_ULAST] if last else T[T_U]
+
+
+@njit(cache=True)
 def _su_hop(node, a, b, T, out_l, out_w, pos):
     G = T[T_G]
     if T[T_MESH] == 1:
@@ -91,7 +106,8 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
 
     mode: ROUTE_ECMP (per-flow hash; ``qps`` queue pairs hashed separately, each with 1/qps
     of the flow), ROUTE_SPRAY (even split over all equal-cost paths, represented exactly by
-    one aggregated trunk per leaf), ROUTE_SPRAY_EXPLICIT (the same split written out link by
+    aggregated trunks per leaf: the planes every leaf cables and, between two full leaves, the
+    planes a part-filled last leaf does not), ROUTE_SPRAY_EXPLICIT (the same split written out link by
     link), ROUTE_ADAPTIVE (flows in ``order`` take the least-loaded spine, ties by hash).
     Returns (ptr, links, weights): flow f uses links[ptr[f]:ptr[f+1]] with the given weights.
     """
@@ -106,7 +122,7 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
         K = U
     else:
         K = 1
-    width = 5 + 2 * K
+    width = 7 + 2 * K
     tmp_l = np.empty(F * width, dtype=np.int32)
     tmp_w = np.empty(F * width, dtype=np.float64)
     cnt = np.zeros(F, dtype=np.int64)
@@ -144,26 +160,38 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
             ls = _leaf_of(ms, rs, T)
             ld = _leaf_of(md, rd, T)
             if ls != ld:
+                # the planes both leaves cable (a part-filled last leaf cables fewer)
+                us = _leaf_uplinks(ls, T)
+                ud = _leaf_uplinks(ld, T)
+                C = us if us < ud else ud
                 if mode == ROUTE_SPRAY:
+                    # planes < T_ULAST on the first trunk, the rest (full leaves only) on the second
+                    a = T[T_ULAST] / C
                     tmp_l[pos] = T[T_TUP] + ls
-                    tmp_w[pos] = 1.0
+                    tmp_w[pos] = a
                     tmp_l[pos + 1] = T[T_TDN] + ld
-                    tmp_w[pos + 1] = 1.0
+                    tmp_w[pos + 1] = a
                     pos += 2
+                    if C > T[T_ULAST]:
+                        tmp_l[pos] = T[T_TUPR] + ls
+                        tmp_w[pos] = 1.0 - a
+                        tmp_l[pos + 1] = T[T_TDNR] + ld
+                        tmp_w[pos + 1] = 1.0 - a
+                        pos += 2
                 elif mode == ROUTE_SPRAY_EXPLICIT:
-                    for jj in range(U):
+                    for jj in range(C):
                         tmp_l[pos] = T[T_LUP] + ls * U + jj
-                        tmp_w[pos] = 1.0 / U
+                        tmp_w[pos] = 1.0 / C
                         tmp_l[pos + 1] = T[T_LDN] + ld * U + jj
-                        tmp_w[pos + 1] = 1.0 / U
+                        tmp_w[pos + 1] = 1.0 / C
                         pos += 2
                 elif mode == ROUTE_ADAPTIVE:
                     h = ecmp_hash(s, d, np.int64(0), seed, n_gpus)  # typed, not a literal: one compile
-                    j0 = np.int64(h % np.uint64(U))
+                    j0 = np.int64(h % np.uint64(C))
                     best = -1
                     best_load = np.inf
-                    for t in range(U):
-                        jj = (j0 + t) % U
+                    for t in range(C):
+                        jj = (j0 + t) % C
                         ld_ = max(load_up[ls * U + jj], load_dn[ld * U + jj])
                         if ld_ < best_load:
                             best_load = ld_
@@ -178,7 +206,7 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
                 else:
                     for q in range(qps):
                         h = ecmp_hash(s, d, q, seed, n_gpus)
-                        jj = np.int64(h % np.uint64(U))
+                        jj = np.int64(h % np.uint64(C))
                         tmp_l[pos] = T[T_LUP] + ls * U + jj
                         tmp_w[pos] = 1.0 / qps
                         tmp_l[pos + 1] = T[T_LDN] + ld * U + jj

@@ -364,7 +364,99 @@ md(f"ZAYA1's data-parallel traffic is RCCL's **rail-matched ring**: almost every
    f"(no reordering cost), and adaptive routing is trivially ideal for equal-size flows.")
 """),
     ("md", r"""
-## 8. Explore
+## 8. Is the network a bottleneck for ZAYA1? Do Pollara's Ultra-Ethernet features matter?
+
+Two questions answered with this page's models: how much of ZAYA1's training step the network takes
+and what a slower or faster NIC would change (`il.estimate` of the shipped scenario, whose
+collectives are the kernel `il.collective` wraps); then Pollara's three Ultra-Ethernet transport
+features, one at a time — what the model computes for ZAYA1's traffic, the published effect with its
+source, and what is approximate.
+"""),
+    ("code", r"""
+sc = il.load_scenario("zaya1-ibm-mi300x")
+par = sc.parallelism
+nic_rows = []
+for nic in ("ConnectX-6-HDR", "Pollara-400", "Vulcano-800"):
+    s_n = sc.replace(hardware={"nic": nic})
+    e_n = il.estimate(s_n)
+    bd_n = dict(zip(e_n.breakdown["component"], e_n.breakdown["seconds"], strict=True))
+    comm = sum(v for kk, v in bd_n.items() if kk.endswith("_comm") or kk in ("ep_a2a", "pp_p2p"))
+    nic_rows.append({"NIC": nic, "per-GPU scale-out [GB/s]": round(il.fabric.scaleout(s_n.hardware).gpu_Bps / 1e9, 1),
+                     "limit": il.fabric.scaleout(s_n.hardware).limit, "step [s]": round(e_n.step_time_s, 4),
+                     "exposed communication [s]": round(comm, 4), "share of step [-]": round(comm / e_n.step_time_s, 3)})
+nic_tab = pl.DataFrame(nic_rows)
+base = nic_tab.filter(pl.col("NIC") == sc.hardware.nic).row(0, named=True)
+slow = nic_tab.filter(pl.col("NIC") == "ConnectX-6-HDR").row(0, named=True)
+fast = nic_tab.filter(pl.col("NIC") == "Vulcano-800").row(0, named=True)
+# which term bounds ZAYA1's multi-node ring: the node's NICs (k x b_nic) or the xGMI ring through the node
+su_z, so_z = il.fabric.scaleup(sc.hardware), il.fabric.scaleout(sc.hardware)
+k_z = sc.hardware.gpus_per_node
+ring_nic = k_z * so_z.gpu_Bps / 1e9
+ring_xgmi = su_z.bandwidth_Bps(k_z) * k_z / (k_z - 1) / 1e9
+dp_pick = il.collective("reduce_scatter", 2**28, sc.hardware, sc.hardware.world_size)
+nic_tab
+"""),
+    ("code", r"""
+md(f"**Is the network a bottleneck for ZAYA1?** Not the NICs. Zyphra's plan (dp = {par.dp:,}, tp = {par.tp}, ep = {par.ep}: "
+   f"no expert all-to-all leaves a GPU) spends {base['exposed communication [s]'] * 1e3:.0f} ms of its "
+   f"{base['step [s]'] * 1e3:.0f} ms step in exposed data-parallel reduce-scatter and all-gather "
+   f"({base['share of step [-]']:.0%}). RCCL runs them as a {dp_pick.algorithm}/{dp_pick.protocol} ring over all "
+   f"{sc.hardware.world_size:,} GPUs, and a multi-node ring is bound by the slower of the node's NICs "
+   f"({k_z} × {so_z.gpu_Bps / 1e9:.1f} = {ring_nic:.0f} GB/s) and the xGMI ring through the node "
+   f"({ring_xgmi:.1f} GB/s): {'xGMI' if ring_xgmi < ring_nic else 'the NICs'}, by {abs(ring_nic / ring_xgmi - 1):.1%}. "
+   f"So a faster NIC buys {100 * (fast['step [s]'] / base['step [s]'] - 1):+.1f} % of step time "
+   f"(Vulcano-800, {fast['per-GPU scale-out [GB/s]']:.1f} GB/s per GPU after the PCIe Gen5 x16 cap), while a 200 Gb/s NIC "
+   f"costs {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %: Pollara-400 sits at the balance point of this node. "
+   f"What is approximate: the exposed share rests on the stack's DP-overlap factor (data/stacks.csv), and the "
+   f"collective model prices the ring's bandwidth and the libraries' latencies, not congestion (below).")
+"""),
+    ("code", r"""
+# Pollara's three Ultra-Ethernet transport features, one row each
+eta_ring = eta[("rail-matched ring", "ecmp")]
+MTU = il.fabric.constant("rdma_path_mtu_bytes")                     # [B], data/network_constants.csv
+lt = il.collectives.library_tables()
+hop = lt.filter((pl.col("library") == "rccl") & (pl.col("table") == "hw_net") & (pl.col("algorithm") == "tree"))["LL"][0] * 1e-6
+rtt = 2 * hop                                                       # [s] one network hop each way (RCCL's fitted NET latency)
+window = so_z.gpu_Bps * rtt / MTU                                   # packets in flight per GPU at line rate [-]
+loss = [1e-6, 1e-5, 1e-4, 1e-3]                                     # packet loss probabilities, swept (none published for ZAYA1)
+# expected transmissions per delivered packet: go-back-N resends the window after each loss, selective
+# retransmit only the lost packet (a first-order model; no timeouts, no reordering cost)
+gbn = [1 / (1 + p * window) for p in loss]
+sr = [1 / (1 + p) for p in loss]
+retx = pl.DataFrame({"packet loss [-]": loss, "go-back-N goodput [-]": [round(x, 4) for x in gbn],
+                     "selective retransmit goodput [-]": [round(x, 5) for x in sr]})
+irn = il.catalog.published_claim("irn-vs-roce-pfc")
+irn_url = PC.filter(pl.col("claim") == "irn-vs-roce-pfc")["source_url"][0]
+features = pl.DataFrame([
+    {"feature": "packet spraying / multipath",
+     "model, ZAYA1": f"rings: ECMP eta = {eta_ring:.3f}, so spraying buys {(gain_ring - 1) * 100:.1f} %; a spine-crossing step: {gain_hd:.1f}x",
+     "published effect": f"Meta: E-ECMP + QP scaling up to +{m40:g} % AllReduce", "source": u40,
+     "approximate": "spraying idealised (even split, no reordering cost); flow-level, not packet-level"},
+    {"feature": "selective retransmit",
+     "model, ZAYA1": f"{window:.0f} packets in flight; go-back-N keeps {gbn[2]:.1%} of goodput at 1e-4 loss, {gbn[3]:.1%} at 1e-3",
+     "published effect": f"IRN (selective retransmit, no PFC) up to +{irn:g} % over RoCE with PFC", "source": irn_url,
+     "approximate": "loss swept, not measured; round trip = 2 x RCCL's NET hop latency; first-order model"},
+    {"feature": "congestion control",
+     "model, ZAYA1": "not computed: the flow simulation's max-min fair rates are an ideal congestion control",
+     "published effect": f"Spectrum-X: {c95:g} % vs {e60:g} % throughput at Colossus (vendor)", "source": u95,
+     "approximate": "an upper bound: real congestion control is at best max-min fair; no incast, PFC or queues modelled"},
+])
+retx
+"""),
+    ("code", r"""
+md(f"**Do Pollara's Ultra-Ethernet features matter for ZAYA1?** Spraying: hardly — ZAYA1's rings are rail-matched and "
+   f"ECMP already reaches η = {eta_ring:.3f}; it matters for traffic that crosses the spine ({gain_hd:.1f}× in the "
+   f"synthetic worst case), such as an expert all-to-all across nodes, which Zyphra's plan (ep = {par.ep}) does not run. "
+   f"Selective retransmit: only if packets are lost — with {window:.0f} packets in flight per GPU (a {rtt * 1e6:.0f} µs round "
+   f"trip at {so_z.gpu_Bps / 1e9:.0f} GB/s, {MTU:.0f}-byte packets), go-back-N keeps {gbn[1]:.2%} of goodput at a loss rate "
+   f"of 10⁻⁵ and {gbn[3]:.1%} at 10⁻³, selective retransmit {sr[3]:.2%}; a lossless (PFC) RoCE fabric loses almost nothing, "
+   f"and spraying without out-of-order delivery would turn every reordering into a go-back-N. Congestion control: "
+   f"the model assumes an ideal one, so its effect is what a real one loses against max-min fairness — not computed here; "
+   f"the published figures are in the table with their sources.")
+features.select(pl.exclude("source"), "source")
+"""),
+    ("md", r"""
+## 9. Explore
 
 Pick the collective, message size, GPU count, accelerator, NIC, topology, routing and PXN. The widget
 calls `il.widgets.network_update`, which runs `il.collective` (the library's choice, as in sections
@@ -400,6 +492,10 @@ md(f'''
   forwarding hides behind the NICs on this hardware.
 - **Spraying buys ~nothing for ZAYA1's rail-matched rings** (η = {eta_ring:.3f} under
   ECMP); only spine-crossing steps lose to ECMP ({gain_hd:.1f}× in the worst case).
+- **The network is not ZAYA1's bottleneck**: exposed data-parallel communication is
+  {base['share of step [-]']:.0%} of the step, bound by {'the xGMI ring through each node rather than the NICs' if ring_xgmi < ring_nic else 'the NICs'}; a faster NIC buys {100 * (fast['step [s]'] / base['step [s]'] - 1):+.1f} %, a 200 Gb/s one costs
+  {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %. Of Pollara's transport features only
+  selective retransmit can matter for ZAYA1's rings, and only on a lossy fabric (section 8).
 - **The host CPU matters for latency**: NCCL/RCCL assume Intel hosts post a network message in
   {host_ratio:.0%} of the time they assume for AMD hosts.
 
