@@ -35,6 +35,7 @@ Returns the tuple of :data:`MEM_NAMES` component bytes.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 MEM_NAMES = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "activations",
@@ -135,6 +136,37 @@ def inflight(pp, vp, rank, m):
         f = (2.0 * (pp - 1.0 - rank) + (vp - 1.0) * pp + 1.0) / vp
     else:
         f = pp - rank * 1.0
+    if f > m:
+        f = m
+    if f < 1.0:
+        f = 1.0
+    return f
+
+
+@njit(cache=True)
+def inflight_schedule(sched, pp, vp, rank, m):
+    """Micro-batches whose activations pipeline rank ``rank`` holds at its peak under the
+    pipeline schedule ``sched`` (its index in :data:`infra_lab.scenario.PP_SCHEDULES`), in units
+    of the rank's layers × one micro-batch; at most m, at least 1.
+
+    0 "1f1b", 1 "interleaved": :func:`inflight`. 2 "zb-h1": 1F1B's pp − rank (ZB-H1 keeps 1F1B's
+    warm-up; the deferred W passes hold only the GEMM inputs, which the B pass's activations
+    include: Qi et al. 2024 §2.1, https://arxiv.org/abs/2401.10241). The V schedules (two chunks
+    per rank, each half of its layers; every rank holds the same): 3 "zbv" pp, 4 "v-half"
+    ⌊(pp + 2)/2⌋, 5 "v-min" ⌊(pp + 4)/3⌋ (the activation memory by micro-batches of Qi et al.,
+    "Pipeline Parallelism with Controllable Memory", NeurIPS 2024,
+    https://arxiv.org/abs/2405.15362, and its repository's table). APPROXIMATION: the building
+    blocks' steady-state peak; the warm-up's reordering is taken not to raise it."""
+    if sched == 3:
+        f = pp * 1.0
+    elif sched == 4:
+        f = np.floor((pp + 2.0) / 2.0)
+    elif sched == 5:
+        f = np.floor((pp + 4.0) / 3.0)
+    elif sched == 2:
+        f = pp - rank * 1.0
+    else:
+        return inflight(pp, vp, rank, m)
     if f > m:
         f = m
     if f < 1.0:

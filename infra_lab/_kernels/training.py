@@ -54,7 +54,8 @@ from .memory import (
     cp_attention_bytes,
     cp_buffers_at_peak,
     grads_at_peak,
-    inflight,
+    inflight,  # noqa: F401  (re-exported: the 1F1B / interleaved count, tests/test_memory.py)
+    inflight_schedule,
     stage_activations,
     stage_io_bytes,
     training_bytes,
@@ -74,7 +75,7 @@ C_NAMES = (
     "zero3_defer_reduce_scatter", "memory_reserve_fraction", "MOE_SYNC", "FP8_WCOPY",
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
-    "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X",
+    "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -88,7 +89,10 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
- C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X) = range(len(C_NAMES))
+ C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED) = range(len(C_NAMES))
+# C_PP_SCHED: the pipeline schedule's index in infra_lab.scenario.PP_SCHEDULES (0 "1f1b" and
+# 1 "interleaved" price the same (pp − 1)/vp bubble; 2 "zb-h1", 3 "zbv", 4 "v-half", 5 "v-min":
+# the zero-bubble family, pipeline_bubble and infra_lab._kernels.memory.inflight_schedule)
 # C_Z3_PP_RESHARD: 1.0 when the run's ZeRO-3 / FSDP implementation reshards the parameters and
 # reduce-scatters the gradients every micro-batch also under pipeline parallelism (Megatron-FSDP,
 # parallelism.fsdp_impl = "megatron"); 0.0 when the pipeline schedule keeps the stage's
@@ -177,9 +181,14 @@ N_CONST = len(C_NAMES)
 # routed-expert part of MoE layers is not in it (see xtab)
 TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "attn_core",
              "sel_recompute", "act_none", "act_selective", "act_full", "sel_recompute_mem", "attn_core_fwd",
-             "off_none", "off_selective", "off_full")
+             "off_none", "off_selective", "off_full", "bwd_wgrad", "bwd_wgrad_mem")
 (T_FWD, T_FWD_MEM, T_BWD, T_BWD_MEM, T_ATTN, T_SEL,
- T_ACT_NONE, T_ACT_SEL, T_ACT_FULL, T_SEL_MEM, T_ATTN_FWD, T_OFF_NONE, T_OFF_SEL, T_OFF_FULL) = range(len(TAB_NAMES))
+ T_ACT_NONE, T_ACT_SEL, T_ACT_FULL, T_SEL_MEM, T_ATTN_FWD, T_OFF_NONE, T_OFF_SEL, T_OFF_FULL,
+ T_BWD_W, T_BWD_W_MEM) = range(len(TAB_NAMES))
+# bwd_wgrad / bwd_wgrad_mem: the weight-gradient part of bwd / bwd_mem (the op table's
+# ``*_wgrad`` GEMMs and their ``*_wgrad_acc`` main-grad accumulation; the input-gradient GEMMs,
+# the attention backward and the other element-wise backward ops are the rest): the W pass of
+# the zero-bubble schedules (pipeline_bubble)
 # act_*: activation bytes a layer keeps in GPU memory per micro-batch by recompute mode
 # (infra_lab.memory.activation_bytes_per_layer); off_*: the bytes it offloads to host memory
 # (infra_lab.memory.offloaded_bytes_per_layer; zero without training.offload_modules)
@@ -194,9 +203,11 @@ N_KINDS = 3
 # rank (the mean rank's time x the load imbalance), the expert-dependent element-wise ops
 # (activation, casts) on the mean rank, and the imbalance itself (busiest/mean tokens)
 XTAB_NAMES = ("fwd_expert", "bwd_expert", "fwd_permute", "bwd_permute", "fwd_mem", "bwd_mem",
-              "imbalance", "sel_recompute", "sel_recompute_mem", "act_none", "act_sel", "off_none", "off_sel")
+              "imbalance", "sel_recompute", "sel_recompute_mem", "act_none", "act_sel", "off_none", "off_sel",
+              "bwd_expert_wgrad")
 (X_FWD_EXP, X_BWD_EXP, X_FWD_PERM, X_BWD_PERM, X_FWD_MEM, X_BWD_MEM, X_IMB, X_SEL, X_SEL_MEM,
- X_ACT_NONE, X_ACT_SEL, X_OFF_NONE, X_OFF_SEL) = range(len(XTAB_NAMES))
+ X_ACT_NONE, X_ACT_SEL, X_OFF_NONE, X_OFF_SEL, X_BWD_EXP_W) = range(len(XTAB_NAMES))
+# bwd_expert_wgrad: the weight-gradient grouped GEMMs of bwd_expert (busiest rank), the W pass
 # act_none / act_sel: activation bytes a MoE layer stores per micro-batch beyond the (ep, etp) =
 # (1, 1) table at this etp, without recompute / with selective recompute
 # (infra_lab.memory.moe_etp_gather_bytes; none under full recompute); off_none / off_sel: the
@@ -205,12 +216,13 @@ XTAB_NAMES = ("fwd_expert", "bwd_expert", "fwd_permute", "bwd_permute", "fwd_mem
 # first stage (issue 20: encoders + projectors, per micro-batch; all zero for a text model):
 # time of GEMM-like / memory-bound ops, recompute time (selective, full), activation bytes per
 # in-flight micro-batch by recompute mode, frozen-encoder weights and forward working set
-HTAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "logits_bytes",
+HTAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "logits_bytes", "bwd_wgrad", "bwd_wgrad_mem",
               "pro_fwd", "pro_fwd_mem", "pro_bwd", "pro_bwd_mem", "pro_rc_sel", "pro_rc_full",
               "pro_act_none", "pro_act_sel", "pro_act_full", "pro_frozen_weights", "pro_frozen_work")
-(H_FWD, H_FWD_MEM, H_BWD, H_BWD_MEM, H_ACT,
+(H_FWD, H_FWD_MEM, H_BWD, H_BWD_MEM, H_ACT, H_BWD_W, H_BWD_W_MEM,
  H_PRO_FWD, H_PRO_FWD_MEM, H_PRO_BWD, H_PRO_BWD_MEM, H_PRO_RC_SEL, H_PRO_RC_FULL,
  H_PRO_ACT_NONE, H_PRO_ACT_SEL, H_PRO_ACT_FULL, H_PRO_FROZEN_W, H_PRO_FROZEN_WORK) = range(len(HTAB_NAMES))
+# bwd_wgrad / bwd_wgrad_mem: the LM head's weight-gradient GEMM and its accumulation (the W pass)
 
 # per-layout table lay[layout, candidate, field]: one row per pipeline-stage candidate
 LAY_NAMES = (
@@ -677,6 +689,75 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, head, emb, rc, ti, mi,
     return f, b, r
 
 
+@njit(cache=True)
+def stage_wgrad(c, tab, htab, xtab, nd, nm, head, ti, mi, ci, spi, xi):
+    """Weight-gradient (W) time of one micro-batch on a stage [s]: the part of
+    :func:`stage_compute`'s backward that the zero-bubble schedules may defer (the ``*_wgrad``
+    GEMMs, the routed experts' weight-gradient grouped GEMMs on the busiest rank and the main-grad
+    accumulation ops), scaled as there (host-bound MoE slowdown included, its fixed host wait
+    not). The multimodal prologue's backward and the MTP modules count as B (no W split of
+    them: the bubble they leave is priced as 1F1B's, conservative)."""
+    fw = c[C_FW_SCALE]
+    ms = c[C_MEM_SCALE]
+    w = 0.0
+    for k in range(2):
+        n = nd if k == K_DENSE else nm
+        if n <= 0.0:
+            continue
+        wk = fw * (tab[k, T_BWD_W, ti, mi, ci, spi] + xtab[k, X_BWD_EXP_W, ti, mi, ci, xi]) \
+            + ms * tab[k, T_BWD_W_MEM, ti, mi, ci, spi]
+        if k == K_MOE:
+            wk *= 1.0 + c[C_MOE_SLOW]
+        w += n * wk
+    if head > 0.0:
+        w += fw * htab[H_BWD_W, ti, mi, ci, spi] + ms * htab[H_BWD_W_MEM, ti, mi, ci, spi]
+    return w
+
+
+PP_SCHED_ZB_H1, PP_SCHED_ZBV, PP_SCHED_V_HALF, PP_SCHED_V_MIN = 2, 3, 4, 5
+
+
+@njit(cache=True)
+def pipeline_bubble(sched, pp, vp, t, w):
+    """Pipeline bubble of one step [s]: the idle time of the slowest stage, whose micro-batch
+    takes ``t`` (forward, backward, recomputation and its exposed per-micro-batch collectives)
+    of which ``w`` is the weight-gradient pass W (:func:`stage_wgrad`); B + F = t − w.
+
+    * 1F1B / interleaved (sched 0, 1): (pp − 1)·t/vp (Narayanan et al. 2021,
+      https://arxiv.org/abs/2104.04473).
+    * ZB-H1 (2; Primus' ``zero-bubble``): (pp − 1)·(F + B − W) = (pp − 1)·(t − 2w): the W passes
+      delayed by the warm-up fill the cool-down (Qi et al., "Zero Bubble Pipeline Parallelism",
+      ICLR 2024, §2.1, https://arxiv.org/abs/2401.10241; AMD-AGI/Primus 0e1b3d0
+      ``primus/core/pipeline_parallel/scheduler/algorithms/zerobubble.py``: rank r defers W by r
+      micro-batches). W = 0 gives 1F1B's.
+    * ZBV (3; ``zbv-formatted``, 2 chunks per rank in a V): (pp − 1)·max(0, F + B − 2W), the
+      zero-bubble closed form (ZB-H2's, §2.2) that ZB-V reaches at 1F1B's memory when
+      T_F = T_B = T_W (§6 and the repository's table: bubble rate 0 there).
+    * V-Half (4), V-Min (5): 1/2 and 2/3 of 1F1B's (pp − 1)·t, the bubble rates p/2m and 2p/3m
+      against 1F1B's p/m that Qi et al., "Pipeline Parallelism with Controllable Memory",
+      NeurIPS 2024 (https://arxiv.org/abs/2405.15362) and its repository state for T_F = T_B = T_W.
+
+    APPROXIMATIONS: closed forms, not the library's schedule tables simulated pass by pass (Primus'
+    formatted schedules, the zero-bubble repository's greedy/ILP); V-Half's and V-Min's ratios
+    are the paper's at equal F, B, W and do not follow the W share; ZBV's form is exact only at
+    equal times; the pipeline send/receive time is priced apart (pp_p2p) and does not stretch
+    the bubble; the optimizer step's synchronisation (the paper's post-validation) is not
+    modelled."""
+    if pp <= 1:
+        return 0.0
+    if sched == PP_SCHED_ZB_H1:
+        v = (pp - 1.0) * (t - 2.0 * w)
+    elif sched == PP_SCHED_ZBV:
+        v = (pp - 1.0) * (t - 3.0 * w)
+    elif sched == PP_SCHED_V_HALF:
+        v = 0.5 * (pp - 1.0) * t
+    elif sched == PP_SCHED_V_MIN:
+        v = 2.0 / 3.0 * (pp - 1.0) * t
+    else:
+        v = (pp - 1.0) / vp * t
+    return v if v > 0.0 else 0.0
+
+
 # ---------------------------------------------------------------------------------------
 # schedule part
 # ---------------------------------------------------------------------------------------
@@ -951,6 +1032,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     mg_f, mg_b = cp_merge_time(cp * 1.0, c[C_CP_AG], mbs * c[C_S] / cp, c[C_HQ], c[C_HKV], tp * 1.0,
                                c[C_ACT_BYTES], c[C_MEM_S_PER_B], c[C_KERNEL_S])
     NF = np.empty(MAXC)
+    sched = int(c[C_PP_SCHED])
+    WS = np.zeros(3)                 # W time of the slowest stage, per recompute mode
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1033,7 +1116,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
             B[rc, k] = b
             R[rc, k] = r
             if rc == 0:
-                NF[k] = inflight(pp, vp, row[L_RANK], m)
+                NF[k] = inflight_schedule(sched, pp, vp, row[L_RANK], m)
             # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
             x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
             ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
@@ -1078,6 +1161,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                 comp[rc, 3] = tpc
                 comp[rc, 4] = cpc
                 comp[rc, 5] = epc
+                WS[rc] = stage_wgrad(c, tab, htab, xtab, nd, nm, row[L_HEAD], ti, mi, ci, spi, xi)
     pp_c = 0.0
     if pp > 1:
         pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
@@ -1087,7 +1171,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
         fsdp = tail[t, 1]
         rc = tail[t, 2]
         j = row0 + t
-        bubble = (pp - 1.0) / vp * pace[rc] if pp > 1 else 0.0
+        bubble = pipeline_bubble(sched, pp, vp, pace[rc], WS[rc])
         shard3 = zero >= 3 or fsdp > 0
         z_mem = zero
         f_mem = fsdp

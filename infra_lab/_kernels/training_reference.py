@@ -154,6 +154,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     imb = 1.0
     # per slot: expert GEMM fwd/bwd, expert memory-bound fwd/bwd, selective recompute gemm/mem
     expert = {kt.K_DENSE: [0.0] * 6, kt.K_MOE: [0.0] * 6, kt.K_MTP: [0.0] * 6}
+    expert_w = {kt.K_DENSE: 0.0, kt.K_MOE: 0.0, kt.K_MTP: 0.0}   # their weight-gradient GEMMs (W)
     # multi-token prediction: spec.mtp_layers modules after the output layer, on the last
     # pipeline stage, each priced per micro-batch as the op table's "mtp" layer kind (projection,
     # norms, one transformer layer of the model's last kind, another output head and loss)
@@ -190,6 +191,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         for kind, slot, w in (("moe", kt.K_MOE, 1.0), ("mtp", kt.K_MTP, 1.0)):
             if kind not in kinds and not (kind == "mtp" and mtp_moe):
                 continue
+            expert_w[slot] = w * imb * f8 * sum(
+                r["time_s"] for r in ox.iter_rows(named=True)
+                if r["layer_kind"] == kind and r["pass"] == "bwd" and r["component"] == "expert_gemm"
+                and r["op_type"] == "gemm" and r["op"].endswith("_wgrad"))
             for j, ps in enumerate(("fwd", "bwd")):
                 expert[slot][j] += w * imb * f8 * total(ox, kind, ps, comps=("expert_gemm",))
                 perm = sum(r["time_s"] for r in ox.iter_rows(named=True)
@@ -441,8 +446,18 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     ranks = memory.stage_layers(spec, pp, vp)
     cands = {(c["n_dense"], c["n_moe"], c["has_embedding"], c["has_head"]): c
              for c in memory.stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook else {}))}
+    def wgrad(kind):
+        """One layer's weight-gradient pass W [s] (the zero-bubble schedules' deferrable part of
+        its backward): the *_wgrad GEMMs and their accumulation, host-bound slowdown included."""
+        t = tab[kind, :, 0, 0, 0, spi]
+        v = fw * (t[kt.T_BWD_W] + expert_w[kind]) + ms * t[kt.T_BWD_W_MEM]
+        return v * (1.0 + slow) if kind == kt.K_MOE else v
+
     stage = []
+    stage_w = []
     for st in ranks:
+        stage_w.append(st["n_dense"] * wgrad(kt.K_DENSE) + st["n_moe"] * wgrad(kt.K_MOE)
+                       + (fw * h[kt.H_BWD_W] + ms * h[kt.H_BWD_W_MEM] if st["has_head"] else 0.0))
         tot = [0.0] * 6
         for kind, n in ((kt.K_DENSE, st["n_dense"]), (kt.K_MOE, st["n_moe"])):
             if kept_kind is None:
@@ -481,7 +496,15 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # one forward and one backward transfer per chunk slot on the critical path: every micro-batch
     # through the rank's vp chunks, plus the pp - 1 slots of the fill and drain (the bubble's)
     pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
-    bubble = (pp - 1) / vp * t_mb if pp > 1 else 0.0
+    # the pipeline bubble of the schedule (parallelism.pp_schedule): with W the weight-gradient
+    # pass and F + B the rest of the slowest stage's micro-batch, ZB-H1 idles (pp - 1)(F + B - W),
+    # ZB-V (pp - 1)(F + B - 2W) (Qi et al. 2024, arXiv 2401.10241), V-Half and V-Min 1/2 and 2/3
+    # of 1F1B's (arXiv 2405.15362, at equal F, B, W)
+    w_s = stage_w[slow]
+    fb = t_mb - w_s
+    bubble = {"1f1b": (pp - 1) * t_mb, "interleaved": (pp - 1) / vp * t_mb,
+              "zb-h1": (pp - 1) * max(0.0, fb - w_s), "zbv": (pp - 1) * max(0.0, fb - 2 * w_s),
+              "v-half": (pp - 1) * t_mb / 2, "v-min": (pp - 1) * t_mb * 2 / 3}[p.schedule] if pp > 1 else 0.0
 
     # --- data parallel per rank: event simulation of Megatron's buckets -------------------
     ng = _group_ranks("dp", tp, cp, dp, pp, ep, etp)

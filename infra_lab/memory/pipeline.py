@@ -9,24 +9,46 @@ Owns :func:`inflight_microbatches`, :func:`pipeline_chunks` (the model cut into 
 
 from __future__ import annotations
 
+import math
+
 from .. import _validate as V
 from ..errors import ValidationError, check_positive
 from ..scenario import check_recompute_num_layers
 
 
-def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None) -> float:
-    """Micro-batches whose activations the first pipeline stage holds at its peak [-].
+def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None,
+                          schedule: str | None = None) -> float:
+    """Micro-batches whose activations the first pipeline stage holds at its peak [-], in units
+    of the stage's layers × one micro-batch.
 
     1F1B: pp; interleaved (vp > 1): pp + (pp − 1)/vp (Korthikanti's 1 + (p−1)/(p·m) on L
-    layers); capped by the micro-batches of a step.
+    layers); capped by the micro-batches of a step. ``schedule`` (a name of
+    :data:`infra_lab.scenario.PP_SCHEDULES`; None: 1F1B or interleaved by vp): "zb-h1" holds
+    1F1B's pp, the V schedules (vp = 2) pp ("zbv"), ⌊(pp + 2)/2⌋ ("v-half") and ⌊(pp + 4)/3⌋
+    ("v-min") (Qi et al. 2024, https://arxiv.org/abs/2405.15362;
+    :func:`infra_lab._kernels.memory.inflight_schedule`, the formula the step model uses).
 
     Examples
     --------
     >>> inflight_microbatches(8, 3)
     10.333333333333334
+    >>> [inflight_microbatches(8, 2, schedule=s) for s in ("zbv", "v-half", "v-min")]
+    [8.0, 5.0, 4.0]
     """
+    from ..scenario import PP_SCHEDULES
+    from ..scenario._checks import _enum
+
     check_positive("pp", pp, integer=True)
     check_positive("vp", vp, integer=True)
+    if schedule is not None:
+        from .._kernels.memory import inflight_schedule
+
+        schedule = _enum("schedule", schedule, PP_SCHEDULES)
+        if schedule not in ("1f1b", "interleaved"):
+            f = float(inflight_schedule(PP_SCHEDULES.index(schedule), float(pp), float(vp), 0.0, math.inf))
+            if microbatches is not None:
+                f = min(f, float(V.integer("microbatches", microbatches)))
+            return f
     f = float(pp) if vp == 1 else pp + (pp - 1) / vp
     if microbatches is not None:
         f = min(f, float(V.integer("microbatches", microbatches)))

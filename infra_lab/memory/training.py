@@ -421,10 +421,11 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
         MEM_NAMES,
         allocator_reserve,
         grads_at_peak,
-        inflight,
+        inflight_schedule,
         stage_io_bytes,
         stage_memory,
     )
+    from ..scenario import PP_SCHEDULES
 
     tr, par = mi.scenario.training, mi.scenario.parallelism
     g_ne, g_e, z_mem, f_mem = sharding
@@ -442,7 +443,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     wq = fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
     # float arguments where the kernel computes in floats (an int 0 would compile another
     # specialization of the memory kernels than the training step's)
-    nf = inflight(pp, vp, float(rank), m)
+    nf = inflight_schedule(PP_SCHEDULES.index(par.schedule), pp, vp, float(rank), m)
     # the multi-token-prediction modules sit with the output layer (the last stage)
     n_mtp = mi.scenario.model_spec.mtp_layers if cand["has_head"] else 0
     # of them, those full recompute re-runs (none under the block method, recompute_num_layers)
@@ -544,7 +545,10 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     ZeRO-2 also gradients, ZeRO-3/FSDP also weights, over the dp·cp data-parallel ranks
     (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
     holds pp − r micro-batches in flight under 1F1B and pp + (pp − 1 − 2r)/vp under the
-    interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`). Full
+    interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`);
+    the zero-bubble schedules (``parallelism.pp_schedule``) hold 1F1B's (ZB-H1), pp (ZBV),
+    ⌊(pp + 2)/2⌋ (V-Half) or ⌊(pp + 4)/3⌋ (V-Min) on every rank
+    (:func:`infra_lab._kernels.memory.inflight_schedule`). Full
     recompute with ``training.recompute_num_layers`` = N (Megatron's block method): the first N
     layers of each pipeline chunk keep only their input, the others their full activations,
     plus one recomputed layer's working set (:func:`infra_lab._kernels.memory.stage_activations`). ZeRO-3 keeps

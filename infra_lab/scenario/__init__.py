@@ -31,7 +31,13 @@ from __future__ import annotations
 from .core import Scenario
 from .hardware_table import FABRICS, HardwareConfig, as_hardware
 from .loading import as_scenario, load_scenario
-from .parallelism_table import CP_ROTATE_METHODS, FSDP_IMPLS, MOE_DISPATCHERS, ParallelismConfig  # noqa: F401
+from .parallelism_table import (  # noqa: F401
+    CP_ROTATE_METHODS,
+    FSDP_IMPLS,
+    MOE_DISPATCHERS,
+    PP_SCHEDULES,
+    ParallelismConfig,
+)
 from .serving_table import (  # noqa: F401
     BATCHING,
     ENGINES,

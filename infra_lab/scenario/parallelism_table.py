@@ -1,6 +1,6 @@
 """The [parallelism] table: :class:`ParallelismConfig` (the per-field checks, the world-size
-rules and the derived dp), with :data:`MOE_DISPATCHERS`, :data:`CP_ROTATE_METHODS` and
-:data:`FSDP_IMPLS`."""
+rules and the derived dp), with :data:`MOE_DISPATCHERS`, :data:`CP_ROTATE_METHODS`,
+:data:`FSDP_IMPLS` and :data:`PP_SCHEDULES`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,22 @@ all-gather per pass hidden behind the first ring step (PyTorch's experimental
 context_parallel, rotate method "allgather"), or one exposed all-gather of K/V per pass
 with one attention call over the gathered K/V and a reduce-scatter of dK/dV (Llama 3's CP,
 §3.3.2)."""
+
+PP_SCHEDULES = ("1f1b", "interleaved", "zb-h1", "zbv", "v-half", "v-min")
+"""Pipeline schedules (``parallelism.pp_schedule``; left out: "1f1b" with vp = 1, "interleaved"
+with vp > 1, Megatron-Core's choice by vp). The zero-bubble family splits the backward into
+the input gradient (B) and the weight gradient (W) and moves W into the bubble: "zb-h1" (Qi et
+al., "Zero Bubble Pipeline Parallelism", ICLR 2024, https://arxiv.org/abs/2401.10241; one chunk
+per rank, vp = 1, 1F1B's memory; Primus' ``zero-bubble``), "zbv" (ZB-V, two chunks per rank in
+a V, vp = 2, 1F1B's memory; Primus' ``zbv-formatted``), "v-half" and "v-min" (Qi et al.,
+"Pipeline Parallelism with Controllable Memory", NeurIPS 2024, https://arxiv.org/abs/2405.15362:
+V-shaped, vp = 2, about 1/2 and 1/3 of 1F1B's activation memory). Their bubble:
+:func:`infra_lab._kernels.training.pipeline_bubble`; in-flight micro-batches:
+:func:`infra_lab.memory.inflight_microbatches`. Not searched: a plan search keeps the
+scenario's schedule family (1F1B / interleaved by vp)."""
+
+PP_SCHEDULE_VP = {"1f1b": 1, "zb-h1": 1, "zbv": 2, "v-half": 2, "v-min": 2}
+"""Chunks per pipeline rank (parallelism.vp) each schedule runs; "interleaved" takes any vp > 1."""
 
 FSDP_IMPLS = ("torch", "megatron")
 """Implementations of ``parallelism.fsdp``: PyTorch's FSDP2 (``fully_shard``: torchtitan,
@@ -98,10 +114,19 @@ class ParallelismConfig:
     cp_rotate: str = "p2p"
     cp_repeat_kv: bool = False
     fsdp_impl: str = "torch"
+    pp_schedule: str | None = None   # None: "1f1b" (vp = 1) or "interleaved" (vp > 1)
     dp: int = field(default=1, compare=False)
 
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
-            "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv", "fsdp_impl")
+            "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv", "fsdp_impl", "pp_schedule")
+
+    @property
+    def schedule(self) -> str:
+        """The pipeline schedule the plan runs (:data:`PP_SCHEDULES`): ``pp_schedule``, or
+        "1f1b" / "interleaved" by vp when it is left out."""
+        if self.pp_schedule is not None:
+            return self.pp_schedule
+        return "interleaved" if self.vp > 1 else "1f1b"
 
     def __post_init__(self) -> None:
         # built directly or from a dict: the same per-field checks (the world-size rules and
@@ -133,6 +158,21 @@ class ParallelismConfig:
             raise ValidationError("parallelism.tp_async = true: async tensor parallelism needs tp > 1 (tp = 1)")
         if self.vp > 1 and self.pp == 1:
             raise ValidationError(f"parallelism.vp = {self.vp}: interleaving needs pp > 1 (pp = 1)")
+        sched = _py(self.pp_schedule)
+        if sched is not None:
+            sched = _enum("parallelism.pp_schedule", sched, PP_SCHEDULES)
+            put(self, "pp_schedule", sched)
+            if sched != "1f1b" and self.pp == 1:
+                raise ValidationError(f"parallelism.pp_schedule = {sched!r}: a pipeline schedule needs pp > 1 "
+                                      f"(pp = 1); allowed with pp = 1: '1f1b' (or leave it out)")
+            if sched == "interleaved" and self.vp < 2:
+                raise ValidationError("parallelism.pp_schedule = 'interleaved' with parallelism.vp = 1: the "
+                                      "interleaved schedule runs vp > 1 chunks per rank; set vp >= 2")
+            need = PP_SCHEDULE_VP.get(sched)
+            if need is not None and self.vp != need:
+                what = ("two chunks per rank in a V shape" if need == 2 else "one chunk per rank")
+                raise ValidationError(f"parallelism.pp_schedule = {sched!r} with parallelism.vp = {self.vp}: "
+                                      f"{sched} runs {what}; allowed vp = {need} with it")
         if sp and self.tp == 1:
             raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
 
@@ -149,7 +189,7 @@ class ParallelismConfig:
         v = {k: getattr(base, k) for k in ("tp", "pp", "vp", "cp", "ep", "etp")}
         zero, sp, fsdp = base.zero, base.sequence_parallel, base.fsdp
         disp, epo, tpa, dpp = base.moe_dispatcher, base.ep_overlap, base.tp_async, base.dualpipe
-        cpr, cpk, fimpl = base.cp_rotate, base.cp_repeat_kv, base.fsdp_impl
+        cpr, cpk, fimpl, pps = base.cp_rotate, base.cp_repeat_kv, base.fsdp_impl, base.pp_schedule
         mp = v["tp"] * v["pp"] * v["cp"]
         if world % mp:
             raise ValidationError(
@@ -169,10 +209,12 @@ class ParallelismConfig:
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
         return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
-                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, dp=dp)
+                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, pp_schedule=pps,
+                   dp=dp)
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.KEYS}
+        """The table's keys; ``pp_schedule`` only when given (left out it follows vp)."""
+        return {k: getattr(self, k) for k in self.KEYS if k != "pp_schedule" or self.pp_schedule is not None}
 
 
 def updated_plan(table, changes: dict) -> dict:

@@ -23,7 +23,7 @@ import numpy as np
 from .. import catalog, stacks
 from .._kernels import training as kt
 from ..errors import ValidationError
-from ..scenario import CP_ROTATE_METHODS, ParallelismConfig, Scenario
+from ..scenario import CP_ROTATE_METHODS, PP_SCHEDULES, ParallelismConfig, Scenario
 from .factors import STACK_PARAMS, stack_params
 from .tables import _TABLE_FACTORS, _tables_cached, _xtab_cached
 
@@ -153,7 +153,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     fp8_param_gather: bool = False, offload: tuple | None = None,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
-                    cp: tuple = ("p2p", False), gacc: float = 1.0, fsdp_impl: str = "torch") -> _Context:
+                    cp: tuple = ("p2p", False), gacc: float = 1.0, fsdp_impl: str = "torch",
+                    pp_sched: int = 0) -> _Context:
     from .. import collectives, compute, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -215,6 +216,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "Z3_PP_RESHARD": 1.0 if fsdp_impl == "megatron" else 0.0,
         # shared experts in the MoE layers: their MLP's tensor-parallel collectives
         "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
+        # parallelism.pp_schedule's index in scenario.PP_SCHEDULES (kt.pipeline_bubble)
+        "PP_SCHED": float(pp_sched),
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -285,11 +288,13 @@ def check_stack_keyword(sc: Scenario, stack: str, *, where: str = "the stack key
 
 
 def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | None,
-             hook=_HOOK_OF_SCENARIO, fsdp: bool | None = None) -> _Context:
+             hook=_HOOK_OF_SCENARIO, fsdp: bool | None = None, pipeline_schedule: bool = True) -> _Context:
     """The step kernel's context of a scenario (constants and tables for the tp, micro-batch and
     cp values given). ``fsdp`` prices the plans as FSDP (True) or not (False) where the
     scenario's own table would say otherwise: the weight-gradient accumulation depends on it
-    (:func:`gacc_code`), and a search mixes both kinds of plan."""
+    (:func:`gacc_code`), and a search mixes both kinds of plan. ``pipeline_schedule``: price the
+    scenario's ``parallelism.pp_schedule`` (False: 1F1B / interleaved by each plan's vp, as a
+    plan search does)."""
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is None:
@@ -314,7 +319,8 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            tr.fp8_scaling if tr.precision in ("fp8",) else "tensor",
                            bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)),
                            gacc_code(bool(tr.gradient_accumulation_fusion), bool(p.fsdp) if fsdp is None
-                                     else bool(fsdp), p.fsdp_impl), p.fsdp_impl)
+                                     else bool(fsdp), p.fsdp_impl), p.fsdp_impl,
+                           PP_SCHEDULES.index(p.schedule) if pipeline_schedule else 0)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -46,7 +46,9 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     tps = tuple(sorted(set(heads[:, kt.H_TP].tolist())))
     mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
     cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
-    ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None)
+    # the plans run 1F1B or interleaved 1F1B by their vp (parallelism.pp_schedule is not searched)
+    ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None,
+                   pipeline_schedule=False)
     lay, ncand, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
     heads[:, kt.H_TPI] = np.searchsorted(np.array(tps), heads[:, kt.H_TP])
     heads[:, kt.H_MBSI] = np.searchsorted(np.array(mbss), heads[:, kt.H_MBS])
@@ -72,7 +74,7 @@ def _fsdp_variant(sc: Scenario, cons_t: tuple, stack, params_t: tuple, fsdp: boo
     layouts, _, _ = _enumerate(sc, cons)
     _, _, ctx, _ = _prepared(sc, cons_t, stack, params_t)
     var = _context(sc, ctx.tps, ctx.mbss, ctx.cps, stack, dict(params_t) if params_t is not None else None,
-                   fsdp=fsdp)
+                   fsdp=fsdp, pipeline_schedule=False)
     xs = sorted(set((int(a), int(b)) for a, b in layouts[:, [kt.LY_EP, kt.LY_ETP]]))
     return var, _xtab(var, tuple(xs))
 

@@ -45,6 +45,17 @@ def _op_classes(ops: pl.DataFrame) -> dict[str, np.ndarray]:
             "permute": permute}
 
 
+def _wgrad_mask(ops: pl.DataFrame) -> np.ndarray:
+    """Ops of the weight-gradient (W) pass in a :func:`infra_lab.compute.layer_ops` table: the
+    weight-gradient GEMMs (``<name>_wgrad``; the attention core's ``attn_*_wgrad`` products are
+    input gradients of K and V, not weights, and stay in B) and their main-grad accumulation
+    (``<name>_wgrad_acc``). The zero-bubble schedules run these apart from the input-gradient
+    pass (Qi et al. 2024, https://arxiv.org/abs/2401.10241, §1: B and W)."""
+    op = ops["op"].to_numpy().astype(str)
+    attn = np.char.startswith(op, "attn_")
+    return (np.char.endswith(op, "_wgrad") | np.char.endswith(op, "_wgrad_acc")) & ~attn
+
+
 def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1, scaling="tensor",
                dispatcher="alltoall"):
     """:func:`infra_lab.compute.layer_ops` with the stack's choices (causal skip, flash
@@ -162,6 +173,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
         if precision == "fp8":                   # a flat multiplier on top of the cast ops (sensitivity; 0 by default)
             t[cl["gemm"] | cl["expert"]] *= 1.0 + sp["fp8_gemm_overhead"]
         fwd, bwd = ps == "fwd", ps == "bwd"
+        wgr = _wgrad_mask(ops)                   # the W pass: weight-gradient GEMMs + accumulation
         # GEMMs a low-precision recipe runs at the training precision: torchtitan's per-op SAC
         # saves outputs of aten.mm (every other one), SDPA, reduce-scatters and aten.max
         # (_op_sac_save_list, torchtitan/models/llama3/infra/parallelize.py); torchao's float8
@@ -188,11 +200,14 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 sel, sel_mem = tot(fwd & (cl["attn"] | cl["softmax"])), 0.0
             parts = (tot(fwd & (cl["gemm"] | cl["attn"])), tot(fwd & cl["mem"]),
                      tot(bwd & (cl["gemm"] | cl["attn"])), tot(bwd & cl["mem"]), tot(cl["attn"]), sel)
+            w_g, w_m = tot(bwd & wgr & cl["gemm"]), tot(bwd & wgr & cl["mem"])
             if kname == "head":
                 htab[kt.H_FWD, ti, mi, ci, spf] = parts[0]
                 htab[kt.H_FWD_MEM, ti, mi, ci, spf] = parts[1]
                 htab[kt.H_BWD, ti, mi, ci, spf] = parts[2]
                 htab[kt.H_BWD_MEM, ti, mi, ci, spf] = parts[3]
+                htab[kt.H_BWD_W, ti, mi, ci, spf] = w_g
+                htab[kt.H_BWD_W_MEM, ti, mi, ci, spf] = w_m
                 continue
             slot, w = ((kt.K_MOE, 1.0) if kname == "moe" else (kt.K_MTP, 1.0) if kname == "mtp"
                        else (kt.K_DENSE, counts.get(kname, 0) / max(n_dense_like, 1)))
@@ -200,6 +215,8 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
                 tab[slot, pi, ti, mi, ci, spf] += w * v
             tab[slot, kt.T_SEL_MEM, ti, mi, ci, spf] += w * sel_mem
             tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] += w * tot(fwd & cl["attn"])
+            tab[slot, kt.T_BWD_W, ti, mi, ci, spf] += w * w_g
+            tab[slot, kt.T_BWD_W_MEM, ti, mi, ci, spf] += w * w_m
         tok = mbs * seq_len / cp
         # logits at the loss: memory.loss_logits_bytes (loss = (loss_fusion, loss_chunks, loss_compiled))
         htab[kt.H_ACT, ti, mi, ci, spf] = memory.loss_logits_bytes(tok, spec.vocab, tp, ab, loss_fusion=loss[0],
@@ -352,6 +369,8 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
             for pi, (pas, cls) in enumerate((("fwd", "expert"), ("bwd", "expert"), ("fwd", "permute"),
                                              ("bwd", "permute"))):
                 out[slot, pi] += w * imb * float(t[sel & (ps == pas) & cl[cls]].sum())
+            out[slot, kt.X_BWD_EXP_W] += w * imb * float(t[sel & (ps == "bwd") & cl["expert"]
+                                                            & _wgrad_mask(tables[0])].sum())
             for pi, pas in ((kt.X_FWD_MEM, "fwd"), (kt.X_BWD_MEM, "bwd")):
                 out[slot, pi] += w * (float(t[sel & (ps == pas) & cl["mem"]].sum())
                                       - float(t0[sel0 & (ps0 == pas) & cl0["mem"]].sum()))

@@ -1,0 +1,113 @@
+"""Zero-bubble pipeline schedules (parallelism.pp_schedule): scenario checks, kernel against the
+plain-Python reference, limiting cases of the bubble and the in-flight memory, and the Primus
+runs they bring into the comparison."""
+
+import math
+
+import numpy as np
+import pytest
+
+import infra_lab as il
+from infra_lab._kernels import memory as km
+from infra_lab._kernels import training as kt
+from infra_lab.errors import UnknownNameError, ValidationError
+from infra_lab.scenario import PP_SCHEDULES
+
+SCHED_VP = {"1f1b": 1, "interleaved": 2, "zb-h1": 1, "zbv": 2, "v-half": 2, "v-min": 2}
+
+
+def _scenario(schedule, pp=4, gb=64, **par):
+    base = {"name": "zb", "model": "llama2-7b",
+            "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 8},
+            "training": {"seq_len": 4096, "global_batch": gb, "micro_batch": 1, "precision": "bf16"},
+            "parallelism": {"tp": 1, "pp": pp, "vp": SCHED_VP[schedule], "pp_schedule": schedule, **par}}
+    return il.Scenario.from_dict(base)
+
+
+def test_pp_schedule_names_and_errors():
+    assert PP_SCHEDULES == ("1f1b", "interleaved", "zb-h1", "zbv", "v-half", "v-min")
+    assert _scenario("zbv").parallelism.schedule == "zbv"
+    plain = il.Scenario.from_dict({**_scenario("1f1b").to_dict(),
+                                   "parallelism": {"tp": 1, "pp": 4, "vp": 2}})
+    assert plain.parallelism.schedule == "interleaved"
+    assert "pp_schedule" not in plain.to_dict()["parallelism"]      # left out: follows vp
+    with pytest.raises(UnknownNameError, match="zb-h1"):                 # nearest-name suggestion
+        _scenario("1f1b", pp_schedule="zb-h2")
+    with pytest.raises(ValidationError, match="allowed vp = 2"):
+        _scenario("1f1b", pp_schedule="v-min")                           # V schedules need vp = 2
+    with pytest.raises(ValidationError, match="allowed vp = 1"):
+        _scenario("interleaved", pp_schedule="zb-h1")
+    with pytest.raises(ValidationError, match="needs pp > 1"):
+        _scenario("zb-h1", pp=1)
+
+
+@pytest.mark.parametrize("schedule", PP_SCHEDULES)
+def test_kernel_equals_reference_per_schedule(schedule):
+    from infra_lab._kernels.training_reference import step_reference
+
+    sc = _scenario(schedule)
+    est = il.estimate(sc)
+    r = step_reference(sc)
+    assert est.step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
+    assert est.memory_per_gpu_bytes == pytest.approx(r["memory_per_gpu_bytes"], rel=1e-9)
+    b = dict(est.breakdown.iter_rows())
+    assert b["pp_bubble"] == pytest.approx(r["pp_bubble"], rel=1e-9)
+
+
+def test_bubble_limits():
+    t, w = 1.0, 0.3
+    # W = 0: ZB-H1 is 1F1B
+    assert kt.pipeline_bubble(2, 8, 1, t, 0.0) == kt.pipeline_bubble(0, 8, 1, t, 0.0) == 7.0
+    # equal F, B, W (w = t/3): ZB-H1 a third of 1F1B's, ZBV none (Qi et al. 2024, Fig. 3 / §6)
+    assert kt.pipeline_bubble(2, 8, 1, t, t / 3) == pytest.approx(7.0 / 3)
+    assert kt.pipeline_bubble(3, 8, 2, t, t / 3) == pytest.approx(0.0, abs=1e-12)
+    assert kt.pipeline_bubble(4, 8, 2, t, w) == pytest.approx(3.5)
+    assert kt.pipeline_bubble(5, 8, 2, t, w) == pytest.approx(14.0 / 3)
+    assert all(kt.pipeline_bubble(s, 1, 1, t, w) == 0.0 for s in range(6))
+
+
+def test_bubble_share_vanishes_with_many_microbatches():
+    shares = []
+    for gb in (16, 256, 4096):
+        b = dict(il.estimate(_scenario("zb-h1", gb=gb)).breakdown.iter_rows())
+        shares.append(b["pp_bubble"] / sum(b.values()))
+    assert shares[0] > shares[1] > shares[2] and shares[2] < 0.005
+
+
+def test_wgrad_split_from_the_op_table():
+    """W is the weight-gradient part of the backward, taken from the op table: about half of a
+    dense layer's backward GEMM time (dgrad and wgrad GEMMs have the same FLOPs), less than the
+    whole backward (the attention backward and the element-wise ops stay in B)."""
+    sc = _scenario("zb-h1")
+    from infra_lab.training.context import _context
+
+    ctx = _context(sc, (1,), (1,), (1,), None, None)
+    t = ctx.tab[kt.K_DENSE, :, 0, 0, 0, 0]
+    assert 0.3 * t[kt.T_BWD] < t[kt.T_BWD_W] < 0.6 * t[kt.T_BWD]
+    # ZB-H1 buys back 2·W·(pp − 1) of 1F1B's bubble on the slowest stage
+    b1 = dict(il.estimate(_scenario("1f1b")).breakdown.iter_rows())["pp_bubble"]
+    bz = dict(il.estimate(sc).breakdown.iter_rows())["pp_bubble"]
+    assert 0.0 < bz < b1
+
+
+def test_inflight_memory_order():
+    """V-Min < V-Half < ZBV = 1F1B (rank 0) at the same pp and m (Qi et al., NeurIPS 2024)."""
+    pp, m = 8, 64
+    f = {s: km.inflight_schedule(i, float(pp), float(SCHED_VP[s]), 0.0, float(m)) for i, s in enumerate(PP_SCHEDULES)}
+    assert f["v-min"] < f["v-half"] < f["zbv"] == f["1f1b"] == f["zb-h1"] == pp
+    assert (f["v-half"], f["v-min"]) == ((pp + 2) // 2, (pp + 4) // 3)
+    assert km.inflight_schedule(3, 8.0, 2.0, 0.0, 4.0) == 4.0               # at most m
+    assert il.memory.inflight_microbatches(8, 2, schedule="v-min") == 4.0
+    mem = {s: il.estimate(_scenario(s, pp=8)).memory_per_gpu_bytes for s in ("1f1b", "zbv", "v-half", "v-min")}
+    assert mem["v-min"] < mem["v-half"] < mem["zbv"]
+    assert abs(mem["zbv"] / mem["1f1b"] - 1.0) < 0.15
+
+
+def test_search_keeps_todays_schedules():
+    """A plan search prices 1F1B / interleaved by each plan's vp, not the scenario's schedule."""
+    sc = _scenario("zbv", pp=4)
+    plans = il.search(sc, top=3, pp=4, tp=1, vp=2, micro_batch=1, zero=1, recompute="none",
+                      sequence_parallel=False)
+    plain = il.Scenario.from_dict({**sc.to_dict(), "parallelism": {"tp": 1, "pp": 4, "vp": 2}})
+    assert float(np.asarray(plans["step_time_s"])[0]) == pytest.approx(il.estimate(plain).step_time_s, rel=1e-9)
+    assert not math.isnan(float(np.asarray(plans["step_time_s"])[0]))
