@@ -802,7 +802,8 @@ h_c = cur_c.filter(pl.col("accelerator") == "H100-SXM")
 h_runs, h_train = h_c["error_pct"], h_c.filter(pl.col("split") == "train").height
 mi_err = mi_runs["error_pct"]
 split_h = PLAN.format(**r_h)
-need, cap_mi, cap_h = est.memory_per_gpu_bytes / 1e9, hw.accelerator_spec.memory_capacity_bytes / 1e9, acc_h.memory_capacity_bytes / 1e9
+GIB = 2**30   # bytes per GiB: the datasheets' "192 GB" and "80 GB" are binary gigabytes
+need, cap_mi, cap_h = est.memory_per_gpu_bytes / GIB, hw.accelerator_spec.memory_capacity_bytes / GIB, acc_h.memory_capacity_bytes / GIB
 slow_pct, fast_pct = 100 * (slow_net / base_net - 1), 100 * (fast_net / base_net - 1)
 exposed = s9["exposed_dp_ms"] / s9["step_ms"]
 NEAR = 0.10   # "close": per-GPU throughputs within 10 % of each other [-], a reading threshold
@@ -826,12 +827,12 @@ display(Markdown("\n".join([
        "much less." if mi_err.median() < h_runs.median() else
        "and published MI300X runs reach as much of their hardware as H100 runs do."),
     f"2. **What does {hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB of HBM buy?** Zyphra's plan — plain data "
-    f"parallelism, no model splitting — needs {need:.1f} GB per GPU: it "
-    f"{'fits' if est.fits else 'does not fit'} the {cap_mi:.1f} GB an {hw.accelerator} job can address"
-    + (f" and not the {cap_h:.1f} GB of an H100, which has to split the experts (`{split_h}`) to fit. For this "
+    f"parallelism, no model splitting — needs {need:.1f} GiB per GPU: it "
+    f"{'fits' if est.fits else 'does not fit'} the {cap_mi:.1f} GiB an {hw.accelerator} job can address"
+    + (f" and not the {cap_h:.1f} GiB of an H100, which has to split the experts (`{split_h}`) to fit. For this "
        f"{spec.published_params_total / 1e9:.1f}B-total model the memory buys the simpler plan, not speed: the split H100 "
        f"plan still runs {ratio:.2f}× MI300X's tokens/s per GPU." if not h100_fits else
-       f" and also the {cap_h:.1f} GB of an H100: for this model the memory buys headroom, not a different plan."),
+       f" and also the {cap_h:.1f} GiB of an H100: for this model the memory buys headroom, not a different plan."),
     f"3. **Is the network a bottleneck?** A co-bottleneck: collectives that cross nodes run during "
     f"{100 * s9['nic_busy']:.0f} % of the step and {s9['exposed_dp_ms']:.0f} ms of its {s9['step_ms']:.0f} ms "
     f"({100 * exposed:.0f} %) stay exposed. {slow_gbps:.0f} Gb/s NICs would {moved(slow_pct)}, "
