@@ -143,6 +143,11 @@ def inflight(pp, vp, rank, m):
     return f
 
 
+PP_SCHED_ZB_H1, PP_SCHED_ZBV, PP_SCHED_V_HALF, PP_SCHED_V_MIN = 2, 3, 4, 5
+"""Indices of the zero-bubble schedules in :data:`infra_lab.scenario.PP_SCHEDULES` (0 "1f1b"
+and 1 "interleaved" before them), as the kernels receive the schedule."""
+
+
 @njit(cache=True)
 def inflight_schedule(sched, pp, vp, rank, m):
     """Micro-batches whose activations pipeline rank ``rank`` holds at its peak under the
@@ -157,13 +162,13 @@ def inflight_schedule(sched, pp, vp, rank, m):
     "Pipeline Parallelism with Controllable Memory", NeurIPS 2024,
     https://arxiv.org/abs/2405.15362, and its repository's table). APPROXIMATION: the building
     blocks' steady-state peak; the warm-up's reordering is taken not to raise it."""
-    if sched == 3:
+    if sched == PP_SCHED_ZBV:
         f = pp * 1.0
-    elif sched == 4:
+    elif sched == PP_SCHED_V_HALF:
         f = np.floor((pp + 2.0) / 2.0)
-    elif sched == 5:
+    elif sched == PP_SCHED_V_MIN:
         f = np.floor((pp + 4.0) / 3.0)
-    elif sched == 2:
+    elif sched == PP_SCHED_ZB_H1:
         f = pp - rank * 1.0
     else:
         return inflight(pp, vp, rank, m)

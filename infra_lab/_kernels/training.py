@@ -50,6 +50,10 @@ from numba.extending import intrinsic
 from . import fabric as kf
 from .memory import (
     FP32_BYTES,
+    PP_SCHED_V_HALF,
+    PP_SCHED_V_MIN,
+    PP_SCHED_ZB_H1,
+    PP_SCHED_ZBV,
     allocator_reserve,
     cp_attention_bytes,
     cp_buffers_at_peak,
@@ -712,9 +716,6 @@ def stage_wgrad(c, tab, htab, xtab, nd, nm, head, ti, mi, ci, spi, xi):
     if head > 0.0:
         w += fw * htab[H_BWD_W, ti, mi, ci, spi] + ms * htab[H_BWD_W_MEM, ti, mi, ci, spi]
     return w
-
-
-PP_SCHED_ZB_H1, PP_SCHED_ZBV, PP_SCHED_V_HALF, PP_SCHED_V_MIN = 2, 3, 4, 5
 
 
 @njit(cache=True)

@@ -41,15 +41,13 @@ def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None,
     check_positive("pp", pp, integer=True)
     check_positive("vp", vp, integer=True)
     if schedule is not None:
+        schedule = _enum("schedule", schedule, PP_SCHEDULES)
+    if schedule not in (None, "1f1b", "interleaved"):
         from .._kernels.memory import inflight_schedule
 
-        schedule = _enum("schedule", schedule, PP_SCHEDULES)
-        if schedule not in ("1f1b", "interleaved"):
-            f = float(inflight_schedule(PP_SCHEDULES.index(schedule), float(pp), float(vp), 0.0, math.inf))
-            if microbatches is not None:
-                f = min(f, float(V.integer("microbatches", microbatches)))
-            return f
-    f = float(pp) if vp == 1 else pp + (pp - 1) / vp
+        f = float(inflight_schedule(PP_SCHEDULES.index(schedule), float(pp), float(vp), 0.0, math.inf))
+    else:
+        f = float(pp) if vp == 1 else pp + (pp - 1) / vp
     if microbatches is not None:
         f = min(f, float(V.integer("microbatches", microbatches)))
     return f
