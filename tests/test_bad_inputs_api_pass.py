@@ -65,6 +65,11 @@ def test_serve_search_one_output_token():
         with pytest.raises(ValidationError, match=r"serving.output_tokens = 1: .*TPOT .*undefined.*max_ttft_s"):
             il.serve_search(SERVE, **kw)
     assert il.serve_search(SERVE, top=2, max_ttft_s=10.0).height == 2
+    priced = il.serve_search(SERVE, price_usd_per_gpu_hour=2.0)
+    with pytest.raises(ValidationError, match=r"tokens_per_s_per_user = 10: the front has no tokens/s per user"):
+        serving.cost_at_interactivity(priced, 10.0)
+    with pytest.raises(ValidationError, match=r"pareto_front: column 'tokens_per_s_per_user' has \d+ null"):
+        serving.pareto_front(priced)
     assert il.serve_search(_serve(output_tokens=2), top=3)["tpot_s"].null_count() == 0
 
 
