@@ -186,7 +186,8 @@ def test_cli_sweep_checks_grid_keys_first(tmp_path, capsys):
 # ------------------------------------------------------------------ the plan line and scenario names
 def test_cli_estimate_plan_names_the_schedule_and_fsdp_impl(tmp_path, capsys):
     """`infra-lab estimate`'s plan line left out parallelism.pp_schedule and fsdp_impl: a
-    zero-bubble plan read like a 1F1B one."""
+    zero-bubble plan read like a 1F1B one. It names the schedule the plan runs, as the search
+    frame's pp_schedule column does."""
     d = {"name": "zbv", "model": {"preset": "llama3-8b"},
          "hardware": {"accelerator": "MI300X", "nodes": 2, "gpus_per_node": 8},
          "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1},
@@ -197,7 +198,9 @@ def test_cli_estimate_plan_names_the_schedule_and_fsdp_impl(tmp_path, capsys):
     assert rc == 0, err
     assert "pp_schedule=zbv" in out and "fsdp_impl=megatron" in out
     rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
-    assert "pp_schedule=" not in out and "fsdp_impl=" not in out
+    sched = il.search("zaya1-ibm-mi300x", top=1, **{k: getattr(il.load_scenario("zaya1-ibm-mi300x").parallelism, k)
+                                                    for k in ("tp", "pp", "vp")})["pp_schedule"][0]
+    assert f"pp_schedule={sched}" in out and "fsdp_impl=" not in out
 
 
 def test_cli_scenario_name_beside_its_file(tmp_path, capsys, monkeypatch):
