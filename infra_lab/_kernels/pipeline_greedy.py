@@ -37,6 +37,11 @@ execution here waits only at the consuming pass (sail-sg's ``eager_execution_tim
 "squeeze" of the paper). Where step 4 would find no free slot before the last slot for a W
 (Primus then leaves it unscheduled), it takes the next free slot after.
 
+Cost: building the order is O(pp·(m + pp)) slots per rank (about 1 ms at pp 8, m 128; 10 ms at
+pp 8, m 1,024); the step kernel builds it once per plan head, so ``il.search`` over the V
+schedules (``pp_schedules=``) runs at thousands of plans per second, not the millions of the
+closed-form schedules (the default search does not include them).
+
 The plain-Python reference, written separately, is
 :mod:`infra_lab._kernels.pipeline_greedy_reference`; tests/test_pipeline_greedy.py checks that
 both agree."""
@@ -67,7 +72,7 @@ def _earliest(p, m, r, node, when):
     if mb > 0:
         e = when[r, node - 1]
     if kind == KIND_W:
-        bt = when[r, _code(KIND_B, chunk, mb, m)]
+        bt = when[r, _code(np.int64(KIND_B), chunk, mb, m)]
         return e if e > bt else bt
     left = (chunk == 0) if kind == KIND_F else (chunk == 1)
     prev = -1
@@ -84,7 +89,7 @@ def _earliest(p, m, r, node, when):
         if d > e:
             e = d
     elif kind == KIND_B:
-        d = when[r, _code(KIND_F, chunk, mb, m)]
+        d = when[r, _code(np.int64(KIND_F), chunk, mb, m)]
         if d > e:
             e = d
     return e + 1
@@ -245,7 +250,7 @@ def v_greedy_makespan(order, p, m, f, b, w, c):
                 chunk = (node // m) % 2
                 mb = node % m
                 if kind == KIND_W:
-                    dr, dn, lag = r, _code(KIND_B, chunk, mb, m), 0.0
+                    dr, dn, lag = r, _code(np.int64(KIND_B), chunk, mb, m), 0.0
                     cost = w
                 else:
                     left = (chunk == 0) if kind == KIND_F else (chunk == 1)
@@ -253,7 +258,7 @@ def v_greedy_makespan(order, p, m, f, b, w, c):
                         if r > 0:
                             dr, dn, lag = r - 1, node, c
                         elif kind == KIND_B:
-                            dr, dn, lag = r, _code(KIND_F, 1, mb, m), 0.0
+                            dr, dn, lag = r, _code(np.int64(KIND_F), np.int64(1), mb, m), 0.0
                         else:
                             dr, dn, lag = -1, 0, 0.0
                     elif r + 1 < p:

@@ -25,7 +25,7 @@ def _pattern(p, schedule):
             slots = (2 * r, 3 * p - r - 2, 3 * p + gap + 2 * r - 1, 6 * p + gap - r - 2)
         else:
             raise ValueError(f"schedule must be 'v-half' or 'v-min', not {schedule!r}")
-        rows.append(list(zip((F, F, B, B), (0, 1, 1, 0), slots)))
+        rows.append(list(zip((F, F, B, B), (0, 1, 1, 0), slots, strict=True)))
     return rows
 
 

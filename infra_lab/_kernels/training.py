@@ -48,7 +48,6 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import fabric as kf
-from .pipeline_greedy import v_greedy_makespan, v_greedy_order
 from .memory import (
     FP32_BYTES,
     PP_SCHED_V_HALF,
@@ -65,6 +64,7 @@ from .memory import (
     stage_io_bytes,
     training_bytes,
 )
+from .pipeline_greedy import v_greedy_makespan, v_greedy_order
 
 # ---------------------------------------------------------------------------------------
 # constant vector
