@@ -65,8 +65,13 @@ leaves' planes to it carry their share to it over u_r planes. At σ = 1 the NIC 
 simulation's busiest link (max-min fair rates, spraying) in tests/test_collectives.py
 (rail-optimized and rails-only with part-filled last leaves, fat-trees, NVL72 racks on a
 fat-tree); the simulated step is 0-12 % shorter than the model's time (wire efficiency and
-latency). Not modelled: several collectives sharing one leaf at once (a training job's
-concurrent EP groups whose boundaries split a leaf send more through it). Ring, tree, PAT and
+latency). Not modelled (APPROXIMATE): several collectives sharing one leaf at once. A
+training job's concurrent EP groups whose boundaries split a leaf send more through it, and
+the collectives of one step that run at the same time are each priced alone: the training
+step (``_kernels.training``) hides the data-parallel reduce-scatter behind the backward pass
+(``grad_buckets_exposed``) while that backward's expert all-to-all runs, yet each gets the
+GPU's full NIC rate here and the all-to-all the leaf's full uplinks, so the exposed
+communication of such a step is optimistic where the two overlap. Ring, tree, PAT and
 CollNet cross a leaf boundary once per ring or tree edge (one NIC's traffic per rail and leaf
 against m/σ uplinks), so σ is not applied to them; the flow simulation (``fabric.Fabric``,
 ``fabric.simulate_step``) routes every flow through the leaf uplinks and covers those cases.

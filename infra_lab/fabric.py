@@ -424,7 +424,10 @@ def nodes_per_leaf(hardware, radix: int | None = None) -> float:
 
 def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     """Switches and cables of the back-end fabric the hardware's job needs (folded Clos,
-    ``radix`` ports each), counted exactly for the nodes given.
+    ``radix`` ports each), counted exactly for the nodes given, on the leaves the flow
+    simulation builds: the leaf layout is ``_leaf_layout``'s, the one arrangement
+    :class:`Fabric` and the collective model's oversubscription bound read, so a count and the
+    simulated topology never disagree.
 
     A job whose GPUs all share one scale-up domain (``HardwareConfig.domains == 1``: one 8-GPU
     node, or up to one NVL72 rack) sends nothing over the back-end network, so it needs no
@@ -432,15 +435,35 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     installed and counted by the callers that count NICs). The count is for the cluster as
     given, not for growth: to price a fabric built for a larger final size, pass that size.
 
-    Rails-only: each of the nics_per_node rails is its own network of ``nodes`` endpoints, so
-    two or more nodes need one leaf per rail. Rail-optimized and fat-tree: one network of
-    nodes × nics_per_node endpoints (they differ in which NICs share a leaf, not in switch
-    count). One level when the endpoints fit one switch (no spine), two (leaf–spine) while
-    every spine can reach every leaf, three above that. Leaves are filled in turn with
-    ``down`` hosts each (the radix split by the oversubscription σ = down/up); a leaf cables
-    ceil(hosts / σ) uplinks, at most its ``up`` ports, so a part-filled last leaf is not
-    charged a full leaf's uplinks; spines (aggregation switches in three levels) are the
-    uplinks ÷ their ports, rounded up.
+    Leaves (a leaf's ports split by the oversubscription σ = down/up, :func:`_leaf_split`):
+
+    * rails-only: NIC i of every scale-up domain is on rail i, and each rail is its own
+      network with no spine shared between rails (Wang et al., "How to Build Low-cost Networks
+      for Large Language Models", https://arxiv.org/abs/2307.12169; the deployment's two-level
+      rails-only Pollara back end): per rail, one switch while the rail's domains fit one
+      (``radix`` ports), else ceil(domains / down) rail leaves;
+    * rail-optimized: NIC i of every domain of a group of ``down`` domains on that group's rail-i
+      leaf, the rails joined by shared spines (NVIDIA DGX SuperPOD: one leaf per rail per
+      scalable unit of 32 nodes, 8 leaves per SU of 8-NIC nodes,
+      https://docs.nvidia.com/dgx-superpod/reference-architecture-scalable-infrastructure-b200/latest/dgx-superpod-architecture.html):
+      rails x ceil(domains / down) leaves, a part-filled group still one leaf per rail; one
+      switch for the whole job while all its NICs fit one. APPROXIMATE for small jobs: a
+      deployment with few nodes per rail may put several rails on one switch, which is not
+      modelled (nor simulated);
+    * fat-tree: a node's NICs cabled to one leaf (whole nodes per leaf,
+      floor(down / NICs) x NICs host ports used, unused down ports left empty) where they fit
+      one leaf, else leaves filled port by port (a rack-scale domain's NICs spread over several).
+
+    A leaf cables all its ``up`` ports, the last leaf of a rail (rails-only, rail-optimized) or
+    of the fat-tree min(up, ceil(hosts / σ)) when it is part-filled (the cluster as given, not
+    its growth). One level when a network fits one switch (no spine), two (leaf-spine) while
+    every spine can reach every leaf of its network (leaves <= radix), three above that; spines
+    (aggregation switches in three levels, each with radix/2 up ports to the core) are the
+    uplinks / their ports, rounded up. APPROXIMATE for rack-scale domains (NVL72) on a
+    rails-only or rail-optimized fabric, the one case where the count and the simulation
+    differ: the count puts NIC i of every node (tray) on rail i (nics_per_node rails of
+    ``nodes`` hosts, as before); the flow simulation gives each of a domain's NICs its own rail
+    (72 rails of a few racks each), which would buy 72 mostly empty switches.
 
     Returns {"tiers", "leaf", "spine", "core", "total"} switches and the cables between
     them: "links_host" (NIC to leaf = nodes × nics_per_node, 0 without a switch),
@@ -451,35 +474,40 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     >>> [switch_counts({"accelerator": "MI300X", "nodes": n, "fabric": "rails-only"})["total"]
     ...  for n in (2, 64, 65, 128)]
     [8, 8, 40, 48]
+    >>> switch_counts({"accelerator": "H100", "nodes": 80, "fabric": "rail-optimized"})["leaf"]  # 8 rails x 3
+    24
     """
     hw = hardware_config(hardware)
     r = _radix(radix)
     if hw.domains == 1:
         return {"tiers": 0, "leaf": 0, "spine": 0, "core": 0, "total": 0, "links_host": 0,
                 "links_leaf_spine": 0, "links_spine_core": 0, "links_total": 0}
-    sigma = hw.oversubscription
-    down, up = _leaf_split(r, sigma)
-    nets = hw.nics_per_node if hw.fabric == "rails-only" else 1
-    E = hw.nodes * (1 if hw.fabric == "rails-only" else hw.nics_per_node)
-
-    def one(E: int) -> tuple[int, int, int, int, int, int]:
-        """tiers, leaves, spines (aggregation), cores, leaf-spine links, spine-core links"""
-        if E <= r:
-            return 1, 1, 0, 0, 0, 0
-        leaves = -(-E // down)
-        last = E - (leaves - 1) * down          # hosts on the last, possibly part-filled, leaf
-        l_up = (leaves - 1) * up + min(up, math.ceil(last / sigma - 1e-9))
+    lay = _leaf_layout(hw, r)
+    if lay["kind"] != 2 and lay["G"] > hw.gpus_per_node:
+        # APPROXIMATE: a rack-scale domain (NVL72) on a rail fabric is counted with a rail per NIC
+        # of a node (tray), the nodes' NIC i on rail i; the flow simulation gives each of the
+        # domain's NICs its own rail (72 rails of a few hosts each), which no deployment buys
+        lay = _arrange(hw.nodes, hw.gpus_per_node, hw.nics_per_node, lay["kind"], float(hw.oversubscription),
+                       r, lay["mesh"])
+    kind, R = lay["kind"], lay["R"]
+    nets = R if kind == 0 else 1             # rails-only: every rail its own network
+    if lay["single"]:
+        t, leaves, spines, cores, l_up, l_sc = 1, 1, 0, 0, 0, 0
+    else:
+        # leaves of one network, and how many of them are a rail's (or the fat-tree's) last leaf
+        leaves = lay["B"] if kind == 0 else lay["n_leaves"]
+        lasts = R if kind == 1 else 1
+        l_up = (leaves - lasts) * lay["U"] + lasts * lay["uplinks_last"]
         if leaves <= r:
-            return 2, leaves, -(-l_up // r), 0, l_up, 0
-        aggs = -(-l_up // (r // 2))
-        cores = -(-aggs * (r // 2) // r)
-        return 3, leaves, aggs, cores, l_up, aggs * (r // 2)
-
-    t, leaf, spine, core, l_ls, l_sc = one(E)
-    out = {"tiers": t, "leaf": leaf * nets, "spine": spine * nets, "core": core * nets}
+            t, spines, cores, l_sc = 2, -(-l_up // r), 0, 0
+        else:
+            spines = -(-l_up // (r // 2))
+            cores = -(-spines * (r // 2) // r)
+            t, l_sc = 3, spines * (r // 2)
+    out = {"tiers": t, "leaf": leaves * nets, "spine": spines * nets, "core": cores * nets}
     out["total"] = out["leaf"] + out["spine"] + out["core"]
     out["links_host"] = hw.nodes * hw.nics_per_node
-    out["links_leaf_spine"] = l_ls * nets
+    out["links_leaf_spine"] = l_up * nets
     out["links_spine_core"] = l_sc * nets
     out["links_total"] = out["links_host"] + out["links_leaf_spine"] + out["links_spine_core"]
     return out
@@ -621,7 +649,8 @@ class Fabric:
 @cache
 def _leaf_layout(hw: HardwareConfig, radix: int) -> dict:
     """How the job's scale-up domains sit under the leaves of the flow simulation's fabric
-    (:class:`Fabric`) and of the collective model's oversubscription bound: one place for both.
+    (:class:`Fabric`), of the collective model's oversubscription bound and of
+    :func:`switch_counts`: one place for all three (:func:`_arrange` lays the leaves out).
 
     A "domain" is the Fabric's node: ``G`` GPUs with ``R`` NICs (rails). Per network (one per
     rail on rails-only and rail-optimized fabrics, one on a fat-tree) a full leaf holds ``h``
@@ -641,9 +670,22 @@ def _leaf_layout(hw: HardwareConfig, radix: int) -> dict:
         G, R = D, hw.nics_per_node * D // hw.gpus_per_node
     else:
         G, R = hw.gpus_per_node, hw.nics_per_node
-    N = hw.world_size // G
-    kind = FABRIC_KINDS.index(hw.fabric)
-    down, up = _leaf_split(radix, hw.oversubscription)
+    return _arrange(hw.world_size // G, G, R, FABRIC_KINDS.index(hw.fabric), float(hw.oversubscription),
+                    radix, su.topology == "mesh")
+
+
+@cache
+def _arrange(N: int, G: int, R: int, kind: int, sigma: float, radix: int, mesh: bool) -> dict:
+    """The leaves of :func:`_leaf_layout` for N domains of G GPUs and R NICs (rails) each on a
+    fabric of kind ``FABRIC_KINDS[kind]``, oversubscription ``sigma`` and ``radix`` ports.
+
+    Rails-only: each rail one network, one switch while its N hosts fit one, else leaves of
+    ``down`` hosts. Rail-optimized: rail leaves of ``down`` hosts (B per rail) joined by
+    shared spines; the whole job on one switch while its N R NICs fit one (simulated as rail
+    leaves with as many uplinks as hosts: non-blocking). Fat-tree: ``down`` ports per leaf,
+    rounded down to whole domains (a domain's R NICs cabled to one leaf) where a domain fits
+    one leaf."""
+    down, up = _leaf_split(radix, sigma)
     per_rail = N if kind != 2 else N * R
     single = per_rail <= radix and (kind != 1 or N * R <= radix)
     if single:
@@ -665,12 +707,14 @@ def _leaf_layout(hw: HardwareConfig, radix: int) -> dict:
         n_leaves = R * B
         e = 1
         hosts_last = N - (B - 1) * h
-        per_net_leaves = B
+        # rails-only: a rail is its own network; rail-optimized: the spines join every rail's
+        # leaves, so a rail's one part-filled leaf (B = 1) is still a leaf among several
+        per_net_leaves = B if kind == 0 else n_leaves
     if per_net_leaves > 1 and hosts_last < h:
-        uplinks_last = min(U, max(1, math.ceil(hosts_last / hw.oversubscription - 1e-9)))
+        uplinks_last = min(U, max(1, math.ceil(hosts_last / sigma - 1e-9)))
     else:
         uplinks_last = U
-    return {"N": N, "G": G, "R": R, "kind": kind, "mesh": su.topology == "mesh", "h": h, "U": U,
+    return {"N": N, "G": G, "R": R, "kind": kind, "mesh": mesh, "h": h, "U": U,
             "B": B, "n_leaves": n_leaves, "e": e, "hosts_last": hosts_last,
             "uplinks_last": uplinks_last, "single": single}
 

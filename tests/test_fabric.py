@@ -167,9 +167,9 @@ def test_small_clusters_are_counted_exactly():
     assert (ro["tiers"], ro["leaf"], ro["spine"], ro["links_host"], ro["links_total"]) == (1, 8, 0, 16, 16)
     one = F.switch_counts(small(8, "rail-optimized"))        # 64 NICs fill one 64-port switch
     assert (one["tiers"], one["total"], one["links_total"]) == (1, 1, 64)
-    nine = F.switch_counts(small(9, "rail-optimized"))       # 72 NICs: leaves of 32 + 32 + 8 hosts
-    assert (nine["tiers"], nine["leaf"], nine["spine"]) == (2, 3, 2)
-    assert nine["links_leaf_spine"] == 32 + 32 + 8 and nine["links_total"] == 72 + 72
+    nine = F.switch_counts(small(9, "rail-optimized"))       # 72 NICs: 8 rail leaves of 9 hosts each
+    assert (nine["tiers"], nine["leaf"], nine["spine"]) == (2, 8, 2)
+    assert nine["links_leaf_spine"] == 8 * 9 and nine["links_total"] == 72 + 72
     r65 = F.switch_counts(small(65, "rails-only"))           # per rail: 32 + 32 + 1 hosts
     assert (r65["leaf"], r65["spine"], r65["links_leaf_spine"]) == (8 * 3, 8 * 2, 8 * 65)
     over = F.switch_counts(small(9, "fat-tree", oversubscription=3.0))   # 48 down, 16 up per leaf
@@ -185,6 +185,71 @@ def test_switch_and_cable_counts_never_fall_as_nodes_grow(fabric):
         if prev is not None:
             assert all(c >= p for c, p in zip(cur, prev, strict=True)), (n, prev, cur)
         prev = cur
+
+
+def test_fat_tree_counts_whole_nodes_per_leaf():
+    """A fat-tree cables a node's NICs to one leaf: 64 H100 nodes at σ = 2 (43 down, 21 up ports
+    per 64-port leaf) put 5 nodes (40 NICs) on a leaf, so 13 leaves as the flow simulation
+    builds (12 before, which split a node's NICs across two leaves); the last leaf holds 4
+    nodes (32 NICs) and cables ceil(32/2) = 16 uplinks: 12 x 21 + 16 = 268, 5 spines."""
+    hw = {"accelerator": "H100", "nodes": 64, "fabric": "fat-tree", "oversubscription": 2.0}
+    sc = F.switch_counts(hw)
+    assert (sc["tiers"], sc["leaf"], sc["spine"], sc["links_leaf_spine"]) == (2, 13, 5, 12 * 21 + 16)
+    assert F.Fabric.build(hw).n_leaves == 13
+
+
+def test_rail_optimized_counts_a_leaf_per_rail():
+    """Rail-optimized leaves are per rail (NVIDIA DGX SuperPOD: one leaf per rail per scalable
+    unit): 80 H100 nodes at σ = 1 are 8 rails x 3 leaves (32 + 32 + 16 nodes) = 24 leaves,
+    as the flow simulation builds (20 before, which pooled the 640 NICs into one network);
+    uplinks 8 x (32 + 32 + 16) = 640, 10 spines."""
+    hw = {"accelerator": "H100", "nodes": 80, "fabric": "rail-optimized"}
+    sc = F.switch_counts(hw)
+    assert (sc["tiers"], sc["leaf"], sc["spine"], sc["links_leaf_spine"]) == (2, 24, 10, 640)
+    assert F.Fabric.build(hw).n_leaves == 24
+
+
+@pytest.mark.parametrize("fabric", ["rails-only", "rail-optimized", "fat-tree"])
+def test_switch_count_limiting_cases(fabric):
+    """1 node: nothing; exactly full leaves: every leaf cables all its up ports; σ = 1: as many
+    uplinks as hosts; a part-filled last leaf: ceil(hosts/σ) uplinks."""
+    def sc(n, **kw):
+        return F.switch_counts(small(n, fabric, **kw))
+    assert sc(1)["total"] == 0 and sc(1)["links_total"] == 0
+    full = sc(128)                       # 1,024 NICs, 32 per leaf at σ = 1: 32 full leaves
+    assert (full["leaf"], full["links_leaf_spine"]) == (32, 1024)
+    for n in (9, 40, 65, 100, 130):      # σ = 1: non-blocking, one uplink per host, part-filled or not
+        one_switch = fabric == "rails-only" and n <= 64     # a rail of <= 64 nodes: one switch, no uplink
+        assert sc(n)["links_leaf_spine"] == (0 if one_switch else n * 8), n
+    part = sc(100, oversubscription=3.0)  # 48 down, 16 up per leaf
+    if fabric == "fat-tree":             # 800 NICs: 16 full leaves of 48 + one of 32 (4 nodes)
+        assert (part["leaf"], part["links_leaf_spine"]) == (17, 16 * 16 + 11)
+    else:                                # per rail 100 nodes: 48 + 48 + 4
+        assert (part["leaf"], part["links_leaf_spine"]) == (8 * 3, 8 * (16 + 16 + 2))
+
+
+def _simulated_counts(fb, fabric):
+    """Leaves and leaf-spine cables of the flow simulation's topology (Fabric.build)."""
+    if fb.tiers == 1:
+        return (fb.rails if fabric == "rails-only" else 1), 0
+    lasts = 1 if fabric == "fat-tree" else fb.rails       # a rail's (or the fat-tree's) last leaf
+    return fb.n_leaves, (fb.n_leaves - lasts) * fb.uplinks_per_leaf + lasts * fb.uplinks_last_leaf
+
+
+@pytest.mark.parametrize("fabric", ["rails-only", "rail-optimized", "fat-tree"])
+@pytest.mark.parametrize("acc", ["H100", "MI300X"])
+def test_switch_counts_are_the_simulated_topology(fabric, acc):
+    """switch_counts counts the leaves and the leaf uplinks the flow simulation builds, over a
+    grid of node counts, oversubscriptions and radices (one leaf layout for both)."""
+    for nodes in (2, 3, 5, 8, 9, 17, 33, 64, 65, 80, 100, 129, 200):
+        for sigma in (1.0, 1.5, 2.0, 3.0):
+            for radix in (16, 64, 128):
+                hw = small(nodes, fabric, acc=acc, oversubscription=sigma)
+                sc = F.switch_counts(hw, radix)
+                if sc["tiers"] > 2:           # the simulation covers one and two tiers
+                    continue
+                got = _simulated_counts(F.Fabric.build(hw, radix), fabric)
+                assert (sc["leaf"], sc["links_leaf_spine"]) == got, (nodes, sigma, radix)
 
 
 def test_switch_counts_match_published_fabrics():
