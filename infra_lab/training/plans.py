@@ -141,6 +141,10 @@ def _enumerate(sc: Scenario, cons: dict):
     fsdps = _allowed("fsdp", (0, 1), cons, "false or true")
     # FSDP is enumerated as (zero=3, fsdp=True): full sharding, priced like ZeRO-3
     shard_opts = [(z, 0) for z in zeros if 0 in fsdps] + ([(3, 1)] if 1 in fsdps and 3 in zeros else [])
+    if zeros and not shard_opts:   # fsdp = true with zero bounded below 3 read "{'fsdp': [1], 'zero': [1]} ... relax one"
+        raise ValidationError(f"search constraints fsdp = true with zero = {sorted(zeros)}: FSDP shards "
+                              "parameters, gradients and optimizer state (ZeRO-3); allowed zero = 3 with fsdp "
+                              "(or leave zero out), or fsdp = false")
     rcs = _allowed("recompute", (0, 1, 2), cons, "none, selective, full")
     tail = np.array([(z, f, r) for z, f in shard_opts for r in rcs], dtype=np.int64).reshape(-1, 3)
     tps = _allowed("tp", dom["tp"], cons, _WHY["tp"], strict=False)
