@@ -344,17 +344,17 @@ def _top(text: str) -> int | None:
 # --------------------------------------------------------------------------------------
 def _plan_text(sc) -> str:
     """The plan of a training scenario as the search frame names its plan columns (the
-    parallelism keys, then fsdp, sequence_parallel, micro_batch and recompute), so a search row
-    and `infra-lab estimate` of the same plan read alike."""
+    parallelism keys, then fsdp, sequence_parallel, pp_schedule, micro_batch and recompute; and
+    fsdp_impl with FSDP), so a search row and `infra-lab estimate` of the same plan read alike."""
     p, tr = sc.parallelism, sc.training
     yes = {True: "yes", False: "no"}
     return " ".join([*(f"{k}={getattr(p, k)}" for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")),
                      f"fsdp={yes[bool(p.fsdp)]}", f"sequence_parallel={yes[bool(p.sequence_parallel)]}",
+                     # the schedule the plan runs, as the search's pp_schedule column names it (a
+                     # zero-bubble plan read like a 1F1B one without it)
+                     f"pp_schedule={p.schedule}",
                      f"micro_batch={tr.micro_batch}", f"recompute={tr.recompute}",
-                     # what the table chose beyond the search's columns: the schedule when named
-                     # (zero-bubble plans read like 1F1B ones without it), the FSDP implementation
-                     *([f"pp_schedule={p.pp_schedule}"] if p.pp_schedule is not None else []),
-                     *([f"fsdp_impl={p.fsdp_impl}"] if p.fsdp else [])])
+                     *([f"fsdp_impl={p.fsdp_impl}"] if p.fsdp else [])])   # the FSDP implementation
 
 
 def cmd_estimate(a) -> Output:

@@ -275,7 +275,7 @@ alt.hconcat(
         title=f"~{G_MOE:,} GPUs: capital vs time (10x MoE)", log_y=False, width=330, height=260),
     il.charts.expansion_pareto(
         small, "capex_usd", "usd_per_m_served_tokens", x_title="capital cost of the cluster [USD]",
-        y_title="ZAYA1-class: owned USD per million served tokens",
+        y_title="ZAYA1-class: owned cost [USD per million served tokens]",
         front=front_s,
         title=f"~{G_Z:,} GPUs: $ per served token vs capital", log_y=False, width=330, height=260))
 """),
