@@ -1,10 +1,11 @@
 """The axes of the charts the notebooks draw, read through ``chart.to_dict()``: every
 quantitative axis is titled with its unit in brackets, and a layered chart gives each axis one
 title (Vega-Lite joins differing layer titles with a comma: notebook 02's roofline read
-"attainable [TFLOP/s], attainable / achieved [TFLOP/s]"). The chart functions of notebooks 01,
-02 and 04-09 are built here from small inputs; the notebook test checks every chart an executed
-notebook shows as drawn (:func:`executed_chart_problems`), titles passed by the notebook
-included (notebook 08's served-token axis had none)."""
+"attainable [TFLOP/s], attainable / achieved [TFLOP/s]"). The chart functions of notebooks 01-09
+are built here from small inputs, and each fails the check once one axis loses its unit; the notebook test checks every chart an executed
+notebook shows as drawn (:func:`executed_chart_problems`: notebooks 00-09, the explorers'
+first charts included), titles passed by the notebook included (notebook 08's served-token axis
+had none)."""
 
 from __future__ import annotations
 
@@ -65,21 +66,34 @@ def axis_problems(chart) -> list[str]:
     return bad
 
 
+def executed_outputs(nb):
+    """Every (where, output) an executed notebook shows: each cell's outputs, and the outputs
+    its widgets hold (an explorer draws into an ``Output`` widget, whose outputs nbclient saves
+    in the notebook's widget state rather than in the cell)."""
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            yield f"cell {i}", out
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for model_id, model in state.get("state", {}).items():
+        for out in model.get("state", {}).get("outputs", None) or []:
+            yield f"widget {model.get('model_name', '')} {model_id[:8]}", out
+
+
 def executed_chart_problems(nb) -> list[str]:
-    """The axis faults of every chart an executed notebook shows: the light renderer's HTML
-    output carries each chart's spec (``var spec = {...}``, infra_lab.charts.base)."""
+    """The axis faults of every chart an executed notebook shows, its explorers' charts
+    included: the light renderer's HTML output carries each chart's spec (``var spec = {...}``,
+    infra_lab.charts.base)."""
     import json
     import re
 
     dec, bad = json.JSONDecoder(), []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            html = "".join(out.get("data", {}).get("text/html", ""))
-            for m in re.finditer(r"var spec = ", html):
-                spec = dec.raw_decode(html, m.end())[0]
-                title = spec.get("title", "")
-                title = title.get("text", "") if isinstance(title, dict) else title
-                bad += [f"cell {i} ({title or 'untitled'}): {p}" for p in axis_problems(spec)]
+    for where, out in executed_outputs(nb):
+        html = "".join(out.get("data", {}).get("text/html", ""))
+        for m in re.finditer(r"var spec = ", html):
+            spec = dec.raw_decode(html, m.end())[0]
+            title = spec.get("title", "")
+            title = title.get("text", "") if isinstance(title, dict) else title
+            bad += [f"{where} ({title or 'untitled'}): {p}" for p in axis_problems(spec)]
     return bad
 
 
@@ -109,6 +123,20 @@ def _charts():
     yield "band_coverage_chart", c.band_coverage_chart(cov)
     est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
     yield "step_breakdown_chart", c.step_breakdown_chart(c.breakdown_frame({"MI300X": est}))
+    cv = pl.DataFrame({"case": ["g", "c"], "kind": ["gemm", "cast"], "accelerator": ["MI300X", "MI300X"],
+                       "role": ["train", "test"], "measured": [700.0, 40.0], "predicted": [650.0, 45.0],
+                       "unit": ["TFLOP/s", "us"], "error_pct": [-7.1, 12.5]})
+    yield "compute_validation_chart", c.compute_validation_chart(cv)
+    # notebook 03: the network charts (the busbw one with its dashed link ceilings)
+    bw = pl.DataFrame({"size_bytes": [2.0**20, 2.0**30] * 2, "busbw_GBps": [20.0, 300.0, 30.0, 400.0],
+                       "series": ["a", "a", "b", "b"], "ceiling_GBps": [350.0, 350.0, 450.0, 450.0]})
+    yield "busbw_vs_size_chart", c.busbw_vs_size_chart(bw)
+    yield "scaling_chart", c.scaling_chart(bw.rename({"size_bytes": "gpus"}))
+    yield "routing_distribution_chart", c.routing_distribution_chart(
+        pl.DataFrame({"routing": ["ecmp", "spray"], "efficiency": [0.6, 0.95]}))
+    yield "validation_chart (network)", c.validation_chart(pl.DataFrame(
+        {"size_bytes": [2.0**20, 2.0**30], "error_pct": [5.0, -3.0], "accelerator": ["MI300X", "H100-SXM"],
+         "library": ["rccl", "nccl"], "split": ["train", "test"], "use": ["validate", "validate"]}))
     # notebooks 05-09: the chart functions whose axes carry a unit of their own
     tok = pl.DataFrame({"accelerator": ["MI300X", "MI300X", "H100-SXM", "H100-SXM"],
                         "tokens_per_s_per_user": [20.0, 40.0, 25.0, 45.0],
@@ -134,6 +162,38 @@ def _charts():
 @pytest.mark.parametrize(("name", "chart"), list(_charts()), ids=lambda v: v if isinstance(v, str) else "")
 def test_quantitative_axes_carry_one_title_with_a_unit(name, chart):
     assert not axis_problems(chart), f"{name}: {axis_problems(chart)}"
+
+
+def _strip_one_unit(spec: dict) -> str | None:
+    """Plant a fault: drop the bracketed unit from the first titled quantitative x/y axis of
+    ``spec`` (in place, every layer that shares the title); the title it changed."""
+    import re
+
+    for view in _views(spec):
+        for enc in _encodings(view):
+            for ch in POSITION:
+                e = enc.get(ch)
+                if isinstance(e, dict) and e.get("type") == "quantitative" and e.get("title"):
+                    old = e["title"]
+                    for other in _encodings(view):   # the same axis in the other layers
+                        o = other.get(ch)
+                        if isinstance(o, dict) and o.get("title") == old:
+                            o["title"] = re.sub(r"\s*\[[^\]]*\]\s*$", "", old)
+                    return old
+    return None
+
+
+@pytest.mark.parametrize(("name", "chart"), list(_charts()), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_planted_unitless_axis_fails_the_check(name, chart):
+    """Each chart function's check can fail: with one axis's unit removed, it does (a chart
+    without a quantitative x or y, the GEMM heatmap's ordinal M × N, has nothing to plant in)."""
+    spec = chart.to_dict()
+    title = _strip_one_unit(spec)
+    if title is None:
+        assert not any(isinstance(e.get(ch), dict) and e[ch].get("type") == "quantitative"
+                       for e in _encodings(spec) for ch in POSITION), f"{name}: an untitled quantitative axis"
+        pytest.skip(f"{name}: no quantitative x or y axis")
+    assert axis_problems(spec), f"{name}: {title!r} without its unit passed the check"
 
 
 def test_the_check_catches_differing_layer_titles():
@@ -163,7 +223,8 @@ def test_parity_chart_says_what_its_bands_are():
 
 def test_the_notebook_check_catches_a_unitless_axis():
     """A chart an executed notebook shows, read back from its HTML output: a unit-less axis
-    (as notebook 08's served-token axis was) is caught, a titled one passes."""
+    (as notebook 08's served-token axis was) is caught, a titled one passes, and so is one an
+    explorer draws (its Output widget's saved outputs)."""
     import altair as alt
     import nbformat
 
@@ -177,3 +238,10 @@ def test_the_notebook_check_catches_a_unitless_axis():
     nb.cells = [nbformat.v4.new_code_cell("pass", outputs=[nbformat.v4.new_output(
         "display_data", data=_light_renderer(ch.to_dict()))]) for ch in (good, bad)]
     assert executed_chart_problems(nb) == ["cell 1 (planted): y: no unit in 'owned USD per million served tokens'"]
+    # an explorer's chart lives in its Output widget's saved state, not in the cell
+    in_widget = bad.properties(title="planted in an explorer")
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"0123456789ab": {
+        "model_name": "OutputModel", "state": {"outputs": [nbformat.v4.new_output(
+            "display_data", data=_light_renderer(in_widget.to_dict()))]}}}}}
+    assert executed_chart_problems(nb)[1:] == [
+        "widget OutputModel 01234567 (planted in an explorer): y: no unit in 'owned USD per million served tokens'"]

@@ -168,13 +168,61 @@ def test_prose_prints_its_quantities(name):
     bad = typed_quantities(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4), name)
     assert not bad, f"{name}: quantities typed into prose (print them from the computed value): {bad}"
 
-CHART_AXES_CHECKED = ("05_economics", "06_reliability", "07_serving_maia", "08_expansion_2026", "09_multimodal_maia")
-"""Notebooks whose every shown chart is checked for units on its axes once executed."""
+CHART_AXES_CHECKED = tuple(p.stem for p in NOTEBOOKS)
+"""Notebooks whose every shown chart (their explorers' first charts included) is checked for
+units on its axes once executed: all of them."""
 
 
 def _shape(out) -> str:
     m = re.search(r"shape: \(\d+, \d+\)", "".join(out.get("data", {}).get("text/plain", "")))
     return m.group(0) if m else "a table"
+
+
+def executed_table_problems(nb) -> list[str]:
+    """The faults of the polars tables an executed notebook shows (cells and widget outputs):
+    a string cut short ("… DeepSee…": the reasons and notes a reader came for end mid-word; the
+    setup cell sets fmt_str_lengths), and a table longer than the setup cell's tbl_rows, whose
+    middle rows polars elides (a row of "…": notebook 07's 46 test points showed 30, notebook
+    03's 130 collective cases 30) — show them all or aggregate."""
+    from test_chart_axes import executed_outputs
+
+    bad = []
+    for where, out in executed_outputs(nb):
+        html = "".join(out.get("data", {}).get("text/html", ""))
+        cut = re.findall(r"<td>(&quot;[^<]*…)</td>", html)
+        if cut:
+            bad.append(f"{where}: a table cuts {len(cut)} string(s) short, e.g. {cut[0]}")
+        if "<tr><td>&hellip;</td>" in html:
+            bad.append(f"{where}: a table hides rows ({_shape(out)})")
+    return bad
+
+
+def test_the_table_check_catches_hidden_rows_and_cut_strings():
+    """Planted faults, rendered by polars under the setup cell's settings: a table longer than
+    tbl_rows and a string longer than fmt_str_lengths are caught, in a cell and in a widget's
+    saved outputs; the same table shown whole passes."""
+    import nbformat
+    import polars as pl
+
+    long = pl.DataFrame({"case": [f"c{i}" for i in range(31)], "x": list(range(31))})
+    note = pl.DataFrame({"reason": ["x" * 1001]})
+
+    def shown(df, **cfg):
+        with pl.Config(**{"tbl_rows": 30, "fmt_str_lengths": 1000, **cfg}):
+            return nbformat.v4.new_output("execute_result", data={"text/html": df._repr_html_(),
+                                                                  "text/plain": repr(df)})
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("pass", outputs=[shown(long)]),
+                nbformat.v4.new_code_cell("pass", outputs=[shown(note)]),
+                nbformat.v4.new_code_cell("pass", outputs=[shown(long, tbl_rows=long.height)])]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {
+        "0123456789ab": {"model_name": "OutputModel", "state": {"outputs": [shown(long)]}}}}}
+    bad = executed_table_problems(nb)
+    assert len(bad) == 3, bad
+    assert bad[0] == "cell 0: a table hides rows (shape: (31, 2))"
+    assert bad[1].startswith("cell 1: a table cuts 1 string(s) short")
+    assert bad[2] == "widget OutputModel 01234567: a table hides rows (shape: (31, 2))"
 
 
 POLL_SLICE_S = 1.0   # longest single wait on a kernel channel [s]
@@ -233,14 +281,8 @@ def test_notebook_executes(path, tmp_path):
         if cell.cell_type == "code":
             for out in cell.get("outputs", []):
                 assert out.get("output_type") != "error", f"{path.name}: {out.get('ename')}: {out.get('evalue')}"
-                # a polars table whose strings polars cut short ("… DeepSee…"): the reasons and
-                # notes a reader came for end mid-word (the setup cell sets fmt_str_lengths)
-                html = "".join(out.get("data", {}).get("text/html", ""))
-                cut = re.findall(r"<td>(&quot;[^<]*…)</td>", html)
-                assert not cut, f"{path.name}: a table cuts {len(cut)} string(s) short, e.g. {cut[0]}"
-                # a polars table longer than the setup cell's tbl_rows elides its middle rows (a
-                # row of "…"): notebook 07's 46 test points showed 30; show them all or aggregate
-                assert "<tr><td>&hellip;</td>" not in html, f"{path.name}: a table hides rows ({_shape(out)})"
+    bad_tables = executed_table_problems(nb)
+    assert not bad_tables, f"{path.name}: {bad_tables}"
     if path.stem in CHART_AXES_CHECKED:
         from test_chart_axes import executed_chart_problems
 

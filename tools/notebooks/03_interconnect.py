@@ -158,10 +158,11 @@ summary = il.collectives.validation_summary(val)
 summary.with_columns(pl.col("median_abs_error_pct").round(1), pl.col("worst_abs_error_pct").round(1))
 """),
     ("code", r"""
-# every case, with its error (scored test rows, training rows and the rows only shown)
-val.select("case", "library", "accelerator", "nodes", "gpus", "op", "requested", "chosen", "protocol",
-           "size_bytes", pl.col("measured_GBps").round(2), pl.col("predicted_GBps").round(2),
-           pl.col("error_pct").round(1), "split", "use", "tool")
+# every case, with its error (scored test rows, training rows and the rows only shown), none elided
+with pl.Config(tbl_rows=val.height):
+    display(val.select("case", "library", "accelerator", "nodes", "gpus", "op", "requested", "chosen", "protocol",
+                       "size_bytes", pl.col("measured_GBps").round(2), pl.col("predicted_GBps").round(2),
+                       pl.col("error_pct").round(1), "split", "use", "tool"))
 """),
     ("code", r"""
 scored = val.filter((pl.col("use") == "validate") & (pl.col("split") == "test") & (pl.col("measured_GBps") > 0))
