@@ -935,3 +935,20 @@ def test_min_offloaded_tensor_size_is_the_stacks():
     assert kept == memory.activation_bytes_per_layer("llama3-70b", 4096, 1, 8, sequence_parallel=True)
     with pytest.raises(ValidationError, match="min_offloaded_elements"):
         memory.offloaded_bytes_per_layer("llama3-70b", 4096, min_offloaded_elements=-1.0, **kw)
+
+
+def test_output_head_keeps_the_norm_input_and_the_output_layers_input():
+    """The last stage keeps, besides the logits at the loss, the final norm's input and the output
+    layer's input (the norm's output): 2sbh/t + 2sbh/t, Korthikanti et al. 2022 §4.3's
+    4sbh/t (1 + v/h) less the logits, as Megatron-LM's compute_activation_memory counts them."""
+    for tp, sp in ((1, False), (2, True)):
+        sc = _sc(tp=tp, sequence_parallel=sp)
+        spec, stk = sc.model_spec, il.stacks.params(sc.stack)
+        got = dict(memory.training_memory(sc).select("component", "bytes").iter_rows())
+        logits = memory.loss_logits_bytes(4096, spec.vocab, tp, 2.0,
+                                          bwd_fp32_tensors=(stk["loss_bwd_fp32_tensors"],
+                                                            stk["loss_parallel_bwd_fp32_tensors"]),
+                                          fp32_copies=stk["loss_fp32_copies"])
+        dropout = 4096 * spec.hidden / (tp if sp else 1) if stk["dropout"] else 0.0   # embedding masks
+        sbh = 4096 * spec.hidden * 2.0 / (tp if sp else 1)
+        assert got["embedding_and_head_activations"] == pytest.approx(2 * sbh + logits + dropout)

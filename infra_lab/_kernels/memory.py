@@ -340,6 +340,16 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
     never offloaded),
     and each another output head: its final-norm input and logits, like the main head's (all
     the losses of a micro-batch are computed in its forward and kept until its backward).
+
+    Output head (``has_head``): the final norm's input and the output layer's input (the norm's
+    output, which the vocabulary-parallel linear saves for its weight gradient), ``tok_h``
+    elements each at ``act_bytes``, plus ``logits_bytes`` — Korthikanti et al. 2022 §4.3
+    (https://arxiv.org/abs/2205.05198: 2sbh/t + 2sbh/t + 4sbv/t, "4sbh/t (1 + v/h)") and
+    Megatron-LM's ``compute_activation_memory`` ("Inputs to output layer and CE loss",
+    s·b·h·4·(1 + V/h), https://github.com/NVIDIA/Megatron-LM/blob/38644dd756c46142787b1bd5dc08ed82ca0e6de1/megatron/training/theoretical_memory_usage.py).
+    APPROXIMATION: the output layer's saved input is taken as sharded like the norm's (Megatron's
+    sequence-parallel linear saves its local shard and re-gathers it in backward); PyTorch's
+    ColwiseParallel output layer saves its all-gathered input (tp x that) under tp > 1.
     """
     if full_recompute > 0 and (rd < nd or rm < nm):
         act = nf * (rd * a_dense + (nd - rd) * w_dense + rm * a_moe + (nm - rm) * w_moe)
@@ -368,9 +378,10 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
     if has_emb > 0.0 and dropout > 0.0:
         head += nf * tok_h                       # embedding dropout masks (1 byte)
     if has_head > 0.0:
-        head += tok_h * act_bytes + logits_bytes  # final norm input, logits
+        # final norm input, the output layer's input (the norm's output), logits
+        head += 2.0 * tok_h * act_bytes + logits_bytes
         if n_mtp > 0.0:                           # each MTP module's head: the same again
-            head += n_mtp * (tok_h * act_bytes + logits_bytes)
+            head += n_mtp * (2.0 * tok_h * act_bytes + logits_bytes)
     return act, work, head
 
 

@@ -500,7 +500,8 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
                        + (f"; offloaded to host: {', '.join(tr.offload_modules)} (one layer's kept on the GPU)"
                           if tr.offload_modules else ""),
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
-        "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
+        "embedding_and_head_activations": "final norm input, output layer input and logits (16-bit + fp32) on the "
+                                          "last stage; embedding dropout",
         "cp_attention_buffers": ((f"one layer's all-gathered K/V of {par.cp} CP ranks + "
                                   + ("full-length dK/dV before their reduce-scatter"
                                      if par.cp_rotate == "allgather-exposed" else "fp32 merge/gradient buffers")
