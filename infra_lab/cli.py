@@ -187,7 +187,12 @@ def _scenario(arg: str, check_plan: bool = True):
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p, check_plan=check_plan)
-    return il.load_scenario(arg, check_plan=check_plan)
+    try:
+        return il.load_scenario(arg, check_plan=check_plan)
+    except il.errors.UnknownNameError as e:
+        if Path(arg + ".toml").is_file():   # `infra-lab estimate base` beside base.toml
+            raise CliError(f"{e}. A file {arg + '.toml'!r} is here: did you mean {arg + '.toml'!r}?") from None
+        raise
 
 
 def _training_scenario(arg: str, command: str, check_plan: bool = True):
@@ -312,6 +317,16 @@ def _str_list(text: str) -> list[str] | str:
     return vals[0] if len(vals) == 1 else vals
 
 
+def _price(text: str) -> float | str:
+    """``--price-usd-per-gpu-hour``: a number [USD/GPU-h], or a price basis by name ("owned" /
+    "rented"), which il.serving.price_for reads from the economics model (and checks, with the
+    nearest valid name), as the API's price_usd_per_gpu_hour takes them."""
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip()
+
+
 def _top(text: str) -> int | None:
     if text.lower() == "all":
         return None
@@ -335,7 +350,11 @@ def _plan_text(sc) -> str:
     yes = {True: "yes", False: "no"}
     return " ".join([*(f"{k}={getattr(p, k)}" for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")),
                      f"fsdp={yes[bool(p.fsdp)]}", f"sequence_parallel={yes[bool(p.sequence_parallel)]}",
-                     f"micro_batch={tr.micro_batch}", f"recompute={tr.recompute}"])
+                     f"micro_batch={tr.micro_batch}", f"recompute={tr.recompute}",
+                     # what the table chose beyond the search's columns: the schedule when named
+                     # (zero-bubble plans read like 1F1B ones without it), the FSDP implementation
+                     *([f"pp_schedule={p.pp_schedule}"] if p.pp_schedule is not None else []),
+                     *([f"fsdp_impl={p.fsdp_impl}"] if p.fsdp else [])])
 
 
 def cmd_estimate(a) -> Output:
@@ -531,6 +550,12 @@ def cmd_serve(a) -> Output:
     sc = _scenario(a.scenario)
     name = getattr(sc, "name", a.scenario)
     out = Output()
+    from .serving import tpot_defined
+
+    sv = getattr(sc, "serving", None)
+    if sv is not None and not tpot_defined(sv.output_tokens):   # one output token: JSON/CSV carry null
+        out.notes.append("tpot_s and tokens_per_s_per_user: undefined with serving.output_tokens = 1 (no token "
+                         "follows the first); the latency is ttft_s (= e2e_latency_s)")
     if not a.search:
         given = [o for o, v in (("--objective", a.objective), ("--top", getattr(a, "top", None)),
                                 ("--max-tpot-s", a.max_tpot_s), ("--max-ttft-s", a.max_ttft_s))
@@ -577,10 +602,18 @@ def cmd_serve(a) -> Output:
         return out
     r = serve(sc, stack_params=_params(a.param))
     d = {"scenario": name, **serve_record(r)}
+    basis = a.price_usd_per_gpu_hour if isinstance(a.price_usd_per_gpu_hour, str) else None
     if a.price_usd_per_gpu_hour is not None:
-        d.update(price_usd_per_gpu_hour=a.price_usd_per_gpu_hour, **r.costs(a.price_usd_per_gpu_hour))
+        from .serving import price_for
+
+        price = price_for(sc.hardware.accelerator, a.price_usd_per_gpu_hour)
+        d.update(price_usd_per_gpu_hour=price, **({"price_basis": basis.lower()} if basis else {}),
+                 **r.costs(price))
     if a.format == "table":
         units = {**dict(SERVE_FIELDS), "price_usd_per_gpu_hour": "USD/GPU-h"}
+        if basis:
+            units["price_usd_per_gpu_hour"] = (f"USD/GPU-h ({basis.lower()}: il.serving.gpu_hour_price"
+                                               f"({sc.hardware.accelerator!r}, {basis.lower()!r}))")
         rows = [{"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
                 for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
@@ -685,6 +718,16 @@ def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dic
     if not grid:
         raise CliError(f"grid file {Path(path).name}: no list of values to sweep "
                        f"(e.g. [hardware] nodes = [32, 64])")
+    # a key no table has failed at every point, after the whole sweep had run: check the names
+    # once, with the tables' own check (nearest name, or the table the key belongs in)
+    from .scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
+    from .scenario._checks import _check_keys
+
+    keys = {"hardware": HardwareConfig.KEYS, "training": TrainingConfig.KEYS,
+            "parallelism": ParallelismConfig.KEYS, "serving": ServingConfig.KEYS}
+    for table in keys:
+        names = {k: None for k, t in where.items() if t == table} | dict.fromkeys(fixed.get(table, {}))
+        _check_keys(table, names, keys[table])
     return grid, where, fixed
 
 
@@ -1010,6 +1053,7 @@ EXAMPLES = {
     "serve": """examples:
   infra-lab serve maia-class-serving-mi300x
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour 2.5
+  infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour owned   # or rented
   infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv
   infra-lab serve maia-class-serving-mi300x --param step_overhead_s=0.003
   infra-lab serve my_serving.toml --search --objective usd_per_million_tokens --price-usd-per-gpu-hour 2.5""",
@@ -1162,9 +1206,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"rows to print with --search (default {SERVE_TOP})")
     sp.add_argument("--max-tpot-s", type=float, help="latency bound per output token [s] (--search)")
     sp.add_argument("--max-ttft-s", type=float, help="time-to-first-token bound [s] (--search)")
-    sp.add_argument("--price-usd-per-gpu-hour", type=float, metavar="USD",
-                    help="GPU price [USD per GPU-hour]: adds $ per million tokens (r.costs; the "
-                         "usd_per_* columns with --search)")
+    sp.add_argument("--price-usd-per-gpu-hour", type=_price, metavar="USD|owned|rented",
+                    help="GPU price [USD per GPU-hour], or 'owned' / 'rented' for the economics "
+                         "model's price of the accelerator (il.serving.gpu_hour_price): adds $ per "
+                         "million tokens (r.costs; the usd_per_* columns with --search)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a serving-stack factor (repeatable; il.serve's stack_params), "
                          "e.g. step_overhead_s=0.003")

@@ -198,6 +198,34 @@ def _wants_seed(fn: Callable, seed_arg: bool | None) -> bool:
         inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
+def _check_call(fn: Callable, names: list[str], kwargs: Mapping[str, Any], wants_seed: bool) -> None:
+    """Refuse, before any point runs, a grid whose names ``fn`` cannot take (or that leaves out
+    one it needs): every point would fail with the same TypeError. A name ``fn`` does not have
+    gets the nearest parameter ("grid parameter 'nodez' ... Did you mean 'nodes'?"); ``fn``
+    with ``**kwargs``, or whose signature Python cannot read, is not checked."""
+    from .errors import unknown
+
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    P = inspect.Parameter
+    params = sig.parameters
+    named = [k for k, p in params.items() if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)]
+    label = f"{getattr(fn, '__name__', type(fn).__name__)}{sig}"
+    if not any(p.kind is P.VAR_KEYWORD for p in params.values()):
+        for k, what in [*((k, "grid parameter") for k in names), *((k, "fn_kwargs key") for k in kwargs),
+                        *((("seed", "parameter (pass_seed = True passes seed=)"),) if wants_seed else ())]:
+            if k not in named:
+                raise unknown(what, k, named, where=f"the parameters of {label}")
+    given = {*names, *kwargs, *(("seed",) if wants_seed else ())}
+    missing = [k for k, p in params.items() if p.default is P.empty and (
+        (p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY) and k not in given) or p.kind is P.POSITIONAL_ONLY)]
+    if missing:
+        raise ValidationError(f"sweep: {label} needs {', '.join(map(repr, missing))}, which neither the grid "
+                              f"({', '.join(map(repr, names))}) nor fn_kwargs gives")
+
+
 # --------------------------------------------------------------------------- parquet store
 def load_results(out: str | os.PathLike) -> pl.DataFrame:
     """Every row written so far to a sweep's ``out=`` folder (one frame; empty if none)."""
@@ -423,6 +451,8 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
 
     cl, close_after = _client(client)
     try:
+        if todo:   # before any point runs (a resumed, finished sweep runs nothing)
+            _check_call(fn, names, kwargs, wants_seed)
         n_workers = max(1, len(cl.scheduler_info().get("workers", {}))) if cl else 1
         size = chunk_size or max(1, math.ceil(len(todo) / (4 * n_workers if cl else 20)))
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]

@@ -274,13 +274,24 @@ def test_lockstep_wave_keeps_littles_law(name):
 
 def test_lockstep_with_one_output_token_runs_and_matches_reference():
     """With one output token the harness's (e2e − TTFT)/(O − 1) has no later token: the
-    lock-step correction is skipped (no division by zero), kernel = reference."""
+    lock-step correction is skipped (no division by zero), kernel = reference. The result has
+    no TPOT (None, il.serving.tpot_defined); the kernel's internal per-token time, which the
+    e2e latency multiplies by O − 1 = 0, still agrees with the reference's."""
+    from infra_lab._kernels import serving as K
+
     d = {**_CASES["lockstep-mixed"], "serving": {**_CASES["lockstep-mixed"]["serving"], "output_tokens": 1}}
-    k = serving.serve(il.Scenario.from_dict(d))
-    r = serving.serve(il.Scenario.from_dict(d), reference=True)
-    for f in ("output_tokens_per_s", "ttft_s", "tpot_s", "e2e_latency_s"):
+    sc = il.Scenario.from_dict(d)
+    k = serving.serve(sc)
+    r = serving.serve(sc, reference=True)
+    for f in ("output_tokens_per_s", "ttft_s", "e2e_latency_s", "cycle_s"):
         assert np.isfinite(getattr(k, f)), f
         assert getattr(k, f) == pytest.approx(getattr(r, f), rel=1e-9, abs=1e-12), f
+    assert k.tpot_s is None and r.tpot_s is None and k.tokens_per_s_per_user is None
+    p = il.stacks.params(sc.stack)
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], [sc.serving.ep])
+    raw_k = serving._run(serving._cfg_row(sc.serving)[None, :], inp)[0][K.O_TPOT]
+    raw_r = serving._reference_one(sc, p, float(sc.serving.concurrency), serving._media(sc))[K.O_TPOT]
+    assert np.isfinite(raw_k) and raw_k == pytest.approx(raw_r, rel=1e-9, abs=1e-12)
 
 
 def test_request_rate_solves_littles_law_and_matches_reference():

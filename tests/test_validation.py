@@ -211,11 +211,12 @@ def test_band_method_is_checked():
         T.estimate_band(il.load_scenario("zaya1-ibm-mi300x"), method="monotonic")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met: test split median |error| 8.5 % "
-                   "(meets <= 10 %), worst 45.3 % (> 25 %): PR25-DSV2L-MI355X-8-mbs1-baseline -45.3 % (the host floor "
+@pytest.mark.xfail(strict=True, reason="issue 12 item 6 target not met: test split median |error| 9.4 % "
+                   "(meets <= 10 %), worst 45.5 % (> 25 %): PR25-DSV2L-MI355X-8-mbs1-baseline -45.5 % (the host floor "
                    "of the source's micro-batch scan, which no train run samples), AO-8B-B200-mxfp8 -28.8 % (750 W B200), "
-                   "PRP26-L2-7B16L-MI300X-8-1f1b -29.7 % (global batch 32 assumed); "
-                   "dense 7.9 % / 29.7 %, MoE 9.2 % / 45.3 %. The history of these figures, fit by fit, and each "
+                   "and the Primus pipeline blog's MI300X rows with global batch 32 assumed: "
+                   "PRP26-L2-7B16L-MI300X-8-1f1b -29.7 %, -zbb -27.0 %, -zbv -29.1 %, -vmin -40.2 %; "
+                   "dense 9.9 % / 40.2 %, MoE 9.3 % / 45.5 %. The history of these figures, fit by fit, and each "
                    "run's error are in docs/validation.md. Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)
@@ -389,7 +390,8 @@ def test_moe_host_sync_is_fitted_on_its_train_runs(monkeypatch):
     # joined; 15.3 % on the four earlier runs; three sources whose runs imply 0.38 to 1.22 alone); 14.7 % since
     # DeepEP is priced once per destination rank and the Megatron-Core refit went to 1.0 / 2.51 (0.28 to 0.83); 14.8 % (0.29 to 0.85) since
     # group-limited routing and Megatron-FSDP's gradient copy moved it to 1.0 / 2.45; 15.0 % (0.32 to 0.89) since
-    # three Pai-Megatron-Patch Qwen3-235B H800 train runs moved the refit to 1.0 / 2.35
+    # three Pai-Megatron-Patch Qwen3-235B H800 train runs moved the refit to 1.0 / 2.35; 15.3 % (0.32 to 0.90)
+    # since the Primus-pipeline blog's v-half train run moved it to 1.004 / 2.3
     assert d["worst_abs_error_pct"] < 15.5
     # the stacks without a measurement of their own state they carry megatron-core's value
     # and range: they must not drift from it when it is refitted
@@ -554,8 +556,18 @@ def test_memory_against_published_memory():
     # 25.1 % with the loss's backward peak (loss_bwd_fp32_tensors, loss_parallel_bwd_fp32_tensors);
     # 13.3 % / 28.4 % with torchtitan's compiled loss only; 15.5 % / 35.5 % at the issue-12-item-7
     # landing; 19.8 % / 52.5 % before), a regression guard
-    assert with_peak["error_pct"].abs().median() <= 6.0
-    assert with_peak["error_pct"].abs().max() <= 21.0
+    # Since 2026-12-05 the Primus pipeline blog's four zero-bubble-family peaks are compared too (their
+    # schedules entered the step-time comparison): zbb -15.1 %, and the V schedules' rank 0 too high,
+    # zbv +14.1, v-half +24.5, v-min +38.2 % (35 peaks: median 7.7 %, worst 38.2 %; docs/validation.md,
+    # "Memory"). The guard above stays on the 31 peaks it was set on; the four are guarded at their level
+    zb = with_peak.filter(pl.col("id").str.contains(r"^MEM-PRP26-L2-7B16L-MI300X-8-(zbb|zbv|vhalf|vmin)$"))
+    assert zb.height == 4
+    zerr = dict(zip(zb["id"].str.replace("MEM-PRP26-L2-7B16L-MI300X-8-", ""), zb["error_pct"], strict=True))
+    assert -16.0 <= zerr["zbb"] < 0 < zerr["zbv"] < zerr["vhalf"] < zerr["vmin"] <= 39.0
+    earlier = with_peak.filter(~pl.col("id").is_in(zb["id"].to_list()))
+    assert earlier.height == 31
+    assert earlier["error_pct"].abs().median() <= 6.0
+    assert earlier["error_pct"].abs().max() <= 21.0
     reserved = with_peak.filter(pl.col("memory_counter") == "reserved")
     assert reserved.height >= 29 and reserved["error_pct"].abs().median() <= 5.0
     # every published fact but one agrees (the Llama 3 405B 8K run: see its memory_caveat)
@@ -597,7 +609,7 @@ def test_every_compared_run_that_ran_fits_or_states_why(current):
         pl.col("memory_caveat").str.len_chars() > 0)["id"].to_list()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 7 full bound not met: 110 of 111 compared runs that ran "
+@pytest.mark.xfail(strict=True, reason="issue 12 item 7 full bound not met: 114 of 115 compared runs that ran "
                    "are predicted to fit; not: L3-405B-8192-cp1 (95.6 GiB on 79.6 GiB at the published layout's "
                    "vp = 8 and the published schedule's N = pp: 70.0 GiB of activations + 11.9 GiB of FP32 "
                    "gradients, all meeting the peak with 32 micro-batches; no published setting closes the gap, "
@@ -668,29 +680,35 @@ def test_eager_factor_is_derived_from_one_train_pair():
         V.eager_derivation(("TT24-8B-8-fsdp", "TT24-8B-128-fsdp-compile"))
 
 
-def test_zero_bubble_pipeline_schedules_are_not_compared(current):
-    """A run that publishes a pipeline schedule outside validation.PP_SCHEDULES_MODELLED (Primus-
-    pipeline's zero-bubble family) is not compared, with the schedule named in its status; the
-    blog's runs on a modelled schedule (1F1B, interleaved 1F1B) are compared at their pp / vp with
-    the global batch and micro-batch ASSUMED from the test config that sets their model shape."""
+def test_zero_bubble_pipeline_schedules_are_compared(current):
+    """The Primus-pipeline blog's six runs are compared: 1F1B and interleaved 1F1B at their pp / vp,
+    and Primus' zero-bubble family (pp_algorithm zero-bubble, zbv-formatted, v-half, v-min) as
+    parallelism.pp_schedule zb-h1, zbv, v-half, v-min (validation.PP_SCHEDULE_OF), each at the vp
+    its schedule runs (Primus' launcher asserts vp 1 for zero-bubble, 2 for the V schedules: the
+    blog's VPP 2 on the zbb row is overridden and noted), with the global batch and micro-batch
+    ASSUMED from the test config that sets their model shape. An unknown schedule is refused by name."""
     st = dict(current.select("id", "status").iter_rows())
-    for suf, alg in (("zbb", "zero-bubble"), ("zbv", "zbv-formatted"), ("vhalf", "v-half"), ("vmin", "v-min")):
-        assert st[f"PRP26-L2-7B16L-MI300X-8-{suf}"].startswith(f"pipeline schedule {alg} "), suf
     runs = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}
-    # the two 1F1B rows are compared, with the global batch and micro-batch of the test config
-    # that sets their model shape ASSUMED (the blog prints neither) and listed in assumptions
-    for suf, vp in (("1f1b", 1), ("1f1b-vpp2", 2)):
+    for suf, alg, sched, vp in (("1f1b", "1f1b", None, 1), ("1f1b-vpp2", "1f1b-interleaved", None, 2),
+                                ("zbb", "zero-bubble", "zb-h1", 1), ("zbv", "zbv-formatted", "zbv", 2),
+                                ("vhalf", "v-half", "v-half", 2), ("vmin", "v-min", "v-min", 2)):
         rid = f"PRP26-L2-7B16L-MI300X-8-{suf}"
         assert st[rid] == "compared", rid
+        assert f"pp_algorithm={alg};" in runs[rid]["settings"], rid
+        assert V.PP_SCHEDULE_OF.get(alg) == sched, rid
         assert not runs[rid]["global_batch"] and not runs[rid]["micro_batch"], rid
         assert V.ASSUMED_GLOBAL_BATCH[rid] == V.PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH == 32
         sc, notes = V.scenario_for_run(runs[rid])
         assert (sc.parallelism.pp, sc.parallelism.vp, sc.stack) == (8, vp, "megatron-core-rocm"), rid
+        assert sc.parallelism.pp_schedule == sched, rid
         assert (sc.training.global_batch, sc.training.micro_batch) == (32, 1), rid
         assert {"global_batch=32", "micro_batch=1"} <= set(notes), rid
+        # the printed VPP is 2 on every row but 1f1b's; only zbb's is overridden (and says so)
+        assert ("vp=1" in notes) == (suf == "zbb"), rid
+    assert runs["PRP26-L2-7B16L-MI300X-8-zbb"]["vp"] == "2"
     r = dict(runs["PRP26-L2-7B16L-MI300X-8-1f1b"])
-    r["settings"] = r["settings"].replace("pp_algorithm=1f1b", "pp_algorithm=v-half")
-    with pytest.raises(V.ValidationError, match="v-half"):
+    r["settings"] = r["settings"].replace("pp_algorithm=1f1b", "pp_algorithm=dualpipe-v")
+    with pytest.raises(V.ValidationError, match="dualpipe-v is not modelled"):
         V.scenario_for_run(r)
 
 
@@ -717,7 +735,7 @@ def test_memory_rows_logged_by_one_pipeline_rank():
     (``log_rank_last``) for 1F1B and interleaved 1F1B. The memory rows of the Primus-pipeline
     blog say so (memory_counter device_used, settings memory_rank=last) and are compared with the
     last pipeline stage's whole predicted total, not the most loaded stage's; the zero-bubble
-    rows are recorded but not compared. Regression guard at the measured level: −13.2 % (1f1b)
+    rows are compared with the rank their settings name (the last for zbb, the first for the V schedules). Regression guard at the measured level: −13.2 % (1f1b)
     and −16.8 % (1f1b-vpp2) against the last stage (+27 / +14 % against the most loaded one)."""
     m = V.memory_check()
     rows = {r["id"]: r for r in m.iter_rows(named=True)}
@@ -745,9 +763,11 @@ def test_memory_rows_logged_by_one_pipeline_rank():
         assert row["error_pct"] == pytest.approx(100 * (last / 2**30 / float(data["peak_memory_GiB"]) - 1))
     assert abs(rows["MEM-PRP26-L2-7B16L-MI300X-8-1f1b"]["error_pct"]) <= 14.0
     assert abs(rows["MEM-PRP26-L2-7B16L-MI300X-8-1f1b-vpp2"]["error_pct"]) <= 17.5
-    for suf, alg in (("zbb", "zero-bubble"), ("zbv", "zbv-formatted"), ("vhalf", "v-half"), ("vmin", "v-min")):
+    # the zero-bubble rows are compared since their schedules are (the V schedules' figure is
+    # logged by the first rank, which holds the head's chunk too)
+    for suf, rank in (("zbb", "last"), ("zbv", "first"), ("vhalf", "first"), ("vmin", "first")):
         r = rows[f"MEM-PRP26-L2-7B16L-MI300X-8-{suf}"]
-        assert r["status"].startswith(f"pipeline schedule {alg} ") and r["error_pct"] is None, suf
+        assert (r["status"], r["compared_rank"]) == ("compared", rank) and r["error_pct"] is not None, suf
     # every other compared row with a published peak is a reserved counter of the most loaded rank
     others = m.filter(~pl.col("id").str.starts_with("MEM-PRP26") & pl.col("error_pct").is_not_null())
     assert set(others["memory_counter"]) == {"reserved"} and set(others["compared_rank"]) == {"most_loaded"}

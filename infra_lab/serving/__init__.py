@@ -84,6 +84,7 @@ from .core import (  # noqa: F401
     parameter,
     serve,
     serving_inputs,
+    tpot_defined,
 )
 from .costs import (
     cost_at_interactivity,
@@ -123,5 +124,5 @@ __all__ = [
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",
     "class_comparison",
-    "fp4_format", "DEFAULT_CONCURRENCIES", "checkpoints",
+    "fp4_format", "DEFAULT_CONCURRENCIES", "checkpoints", "tpot_defined",
 ]

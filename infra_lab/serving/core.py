@@ -73,8 +73,11 @@ class ServeResult:
     ----------
     output_tokens_per_s, total_tokens_per_s : generated / prompt + generated tokens [tokens/s]
     output_tokens_per_s_per_gpu, total_tokens_per_s_per_gpu : the same per GPU [tokens/s]
-    ttft_s : mean time to first token [s]; tpot_s : mean time per output token [s]
-    tokens_per_s_per_user : 1 / tpot_s, the interactivity a user sees [tokens/s]
+    ttft_s : mean time to first token [s]; tpot_s : mean time per output token after the
+        first [s]; None when ``serving.output_tokens = 1`` (:func:`tpot_defined`: no token
+        follows the first, so TPOT is undefined and e2e_latency_s = ttft_s)
+    tokens_per_s_per_user : 1 / tpot_s, the interactivity a user sees [tokens/s]; None with
+        tpot_s
     e2e_latency_s : mean request latency = ttft + (output_tokens − 1)·tpot [s]
     memory_per_gpu_bytes : weights + KV cache of the running requests + the runtime reserve [B]
     weights_per_gpu_bytes, kv_cache_per_gpu_bytes : the parts [B]
@@ -101,8 +104,8 @@ class ServeResult:
     output_tokens_per_s_per_gpu: float
     total_tokens_per_s_per_gpu: float
     ttft_s: float
-    tpot_s: float
-    tokens_per_s_per_user: float
+    tpot_s: float | None
+    tokens_per_s_per_user: float | None
     e2e_latency_s: float
     memory_per_gpu_bytes: float
     weights_per_gpu_bytes: float
@@ -453,6 +456,21 @@ def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
     return out
 
 
+def tpot_defined(output_tokens) -> bool:
+    """Whether a request of ``output_tokens`` generated tokens has a TPOT: the time per output
+    token after the first, (e2e − TTFT)/(O − 1), needs a second token. With one output token
+    (a prefill-only request) it is undefined: :class:`ServeResult` gives ``tpot_s`` and
+    ``tokens_per_s_per_user`` as None, and :func:`serve_search` refuses TPOT bounds and
+    objectives. The benchmarks the model is compared with do the same: vLLM's
+    benchmark_serving.py (calculate_metrics) counts a request in its TPOT only when
+    output_len > 1 (https://github.com/vllm-project/vllm/blob/main/benchmarks/benchmark_serving.py).
+
+    >>> tpot_defined(1), tpot_defined(2)
+    (False, True)
+    """
+    return output_tokens > 1
+
+
 def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> ServeResult:
     from .._kernels import serving as K
 
@@ -465,12 +483,14 @@ def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> 
     for name, v in zip(K.OUT_NAMES, vals, strict=True):
         if not math.isfinite(v) or v < 0:
             raise ValidationError(f"serve: {name} = {v!r} for scenario {sc.name!r}; the inputs are outside what "
-                                  "the model covers (check output_tokens > 1 and the sizes)")
+                                  "the model covers (check the sizes)")
+    decode = tpot_defined(sc.serving.output_tokens)
     return ServeResult(
         scenario=sc, stack=stack, gpus=gpus,
         output_tokens_per_s=vals[K.O_OUT_TPS], total_tokens_per_s=vals[K.O_TOTAL_TPS],
         output_tokens_per_s_per_gpu=vals[K.O_OUT_TPS_GPU], total_tokens_per_s_per_gpu=vals[K.O_TOTAL_TPS] / gpus,
-        ttft_s=vals[K.O_TTFT], tpot_s=vals[K.O_TPOT], tokens_per_s_per_user=vals[K.O_TPS_USER],
+        ttft_s=vals[K.O_TTFT], tpot_s=vals[K.O_TPOT] if decode else None,
+        tokens_per_s_per_user=vals[K.O_TPS_USER] if decode else None,
         e2e_latency_s=vals[K.O_E2E], memory_per_gpu_bytes=vals[K.O_MEM_GPU],
         weights_per_gpu_bytes=vals[K.O_WEIGHTS_GPU], kv_cache_per_gpu_bytes=vals[K.O_KV_GPU],
         fits=bool(vals[K.O_FITS] > 0.5), max_concurrency=int(min(vals[K.O_MAX_CONC], 2**62)),

@@ -153,7 +153,17 @@ def price_for(accelerator: str, price_usd_per_gpu_hour) -> float | None:
         basis = price_usd_per_gpu_hour.strip().lower()
         if basis not in PRICE_BASES:
             raise unknown("price basis", price_usd_per_gpu_hour, PRICE_BASES, where="price_usd_per_gpu_hour (or a number [USD/GPU-h])")
-        return gpu_hour_price(accelerator, basis)
+        try:
+            return gpu_hour_price(accelerator, basis)
+        except ValidationError as e:   # no listing, no rent, no TDP: say which argument asked, and the way out
+            msg = (f"price_usd_per_gpu_hour = {price_usd_per_gpu_hour!r}: {e}; or give the price as a number "
+                   "[USD/GPU-h] (r.costs(2.5), price_usd_per_gpu_hour=2.5, `infra-lab serve "
+                   "--price-usd-per-gpu-hour 2.5`)")
+            try:
+                err = type(e)(msg)
+            except TypeError:
+                err = ValidationError(msg)
+            raise err from None
     return _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
 
 

@@ -24,6 +24,7 @@ from .core import (
     _run,
     _stack_params,
     serving_inputs,
+    tpot_defined,
 )
 from .costs import _cost_exprs, price_for
 from .reference import _reference_one
@@ -131,8 +132,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     weight_precisions, kv_precisions : subsets of ("bf16", "fp8", "fp4") and ("bf16", "fp8")
         (default: every format the accelerator has tensor cores for; both KV formats)
     pareto : keep only the throughput–interactivity Pareto front (output tokens/s per GPU
-        against tokens/s per user) of the configurations that fit and meet the limits;
-        False with top=None returns every configuration evaluated
+        against tokens/s per user; against TTFT when ``serving.output_tokens = 1``, where no
+        token follows the first and TPOT is undefined) of the configurations that fit and meet
+        the limits; False with top=None returns every configuration evaluated
     price_usd_per_gpu_hour : adds $ per million tokens columns (:func:`token_costs`): a price
         [USD/GPU-h], or "owned" / "rented" for the economics model's price of the scenario's
         accelerator (:func:`price_for`)
@@ -146,6 +148,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         tp, pp, dp, ep, dp_attention, weight_precision, kv_precision, concurrency, the
         :class:`ServeResult` numbers (output_tokens_per_s, ..., fits, max_concurrency,
         kv_limited), feasible, pareto, and cost columns when a price is given; best first.
+        With ``serving.output_tokens = 1`` the tpot_s and tokens_per_s_per_user columns are
+        null (:func:`infra_lab.serving.tpot_defined`) and max_tpot_s,
+        min_tokens_per_s_per_user and those two objectives are refused.
 
     Examples
     --------
@@ -174,6 +179,15 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             raise ValidationError(f"{name} = {v!r}: expected true or false")
     params = _stack_params(sc, stack_params, params)
     spec, hw, sv = sc.model_spec, sc.hardware, sc.serving
+    decode = tpot_defined(sv.output_tokens)
+    if not decode:
+        for name, v in (("max_tpot_s", max_tpot_s), ("min_tokens_per_s_per_user", min_tps_user),
+                        ("objective", objective if objective in ("tpot_s", "tokens_per_s_per_user") else None)):
+            if v is not None:
+                raise ValidationError(
+                    f"{name} = {v!r} with serving.output_tokens = 1: no token follows the first, so TPOT "
+                    "(and tokens/s per user, 1/TPOT) is undefined; a one-token request's latency is its TTFT "
+                    "(bound it with max_ttft_s, or rank by ttft_s)")
     acc = hw.accelerator_spec
     if concurrencies is None:
         concs = sorted(set(DEFAULT_CONCURRENCIES) | {sv.concurrency})
@@ -243,7 +257,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     mask = np.zeros(len(fe), dtype=bool)
     if fe.any():
         sub = np.flatnonzero(fe)
-        mask[sub] = _pareto_mask(out[sub, K.O_TPS_USER], out[sub, K.O_OUT_TPS_GPU])
+        # interactivity: tokens/s per user, or (one output token, no TPOT) a shorter TTFT
+        inter = out[sub, K.O_TPS_USER] if decode else -out[sub, K.O_TTFT]
+        mask[sub] = _pareto_mask(inter, out[sub, K.O_OUT_TPS_GPU])
     if pareto:
         rows = np.flatnonzero(mask)
     elif top is not None or max_tpot_s or max_ttft_s or min_tps_user:
@@ -255,7 +271,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         v = out[rows, K.OUT_NAMES.index(objective)]
         order = np.argsort(-v if OBJECTIVES[objective] else v, kind="stable")
         rows = rows[order if top is None else order[:top]]
-    df = _frame(cfg[rows], out[rows], wps, kvs).hstack([pl.Series("feasible", fe[rows]),
+    df = _frame(cfg[rows], out[rows], wps, kvs, decode).hstack([pl.Series("feasible", fe[rows]),
                                                         pl.Series("pareto", mask[rows])])
     if price is not None:
         df = df.with_columns(**_cost_exprs(price))
@@ -307,7 +323,7 @@ def _scenario_of(sc: Scenario, row: np.ndarray) -> Scenario:
     })
 
 
-def _frame(cfg: np.ndarray, out: np.ndarray, wps, kvs) -> pl.DataFrame:
+def _frame(cfg: np.ndarray, out: np.ndarray, wps, kvs, decode: bool = True) -> pl.DataFrame:
     from .._kernels import serving as K
 
     cols: dict[str, Any] = {
@@ -325,6 +341,8 @@ def _frame(cfg: np.ndarray, out: np.ndarray, wps, kvs) -> pl.DataFrame:
             cols[name] = v > 0.5
         elif name == "max_concurrency":
             cols[name] = np.minimum(v, 2.0**62).astype(np.int64)
+        elif name in ("tpot_s", "tokens_per_s_per_user") and not decode:
+            cols[name] = pl.Series(name, [None] * len(v), dtype=pl.Float64)   # undefined: tpot_defined
         else:
             cols[name] = v
     return pl.DataFrame(cols)

@@ -16,6 +16,7 @@ import polars as pl
 
 from .. import catalog
 from ..errors import ContextLengthWarning, UnknownNameError, ValidationError, unknown
+from ..scenario.parallelism_table import PP_SCHEDULE_VP
 from ._common import MEASUREMENT_DIR
 
 RUNS_FILE = "training_runs.csv"
@@ -381,31 +382,38 @@ PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH = 32
 
 ASSUMED_GLOBAL_BATCH = {**{f"PR25-DSV2L-MI355X-8-mbs{m}-baseline": PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH
                            for m in (1, 2, 4, 8, 12)},
-                        "PRP26-L2-7B16L-MI300X-8-1f1b": PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH,
-                        "PRP26-L2-7B16L-MI300X-8-1f1b-vpp2": PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH}
+                        **{f"PRP26-L2-7B16L-MI300X-8-{s}": PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH
+                           for s in ("1f1b", "1f1b-vpp2", "zbb", "zbv", "vhalf", "vmin")}}
 """Global batch ASSUMED for compared runs whose source does not publish it (printed in the
 comparison's ``assumptions`` column as ``global_batch=N``): the five micro-batches of Primus'
 DeepSeek-V2-Lite baseline scan (1, 2, 4, 8, 12; Figure 5 of the source) take the published
 script's global batch (768 is a multiple of 8 GPUs × each micro-batch). The global batch only
 sets how the data-parallel reduction and the optimizer step are amortised (at global batch 64
 the micro-batch-1 row's error moves by under one percentage point).
-The Primus-pipeline blog's two 1F1B runs (PP 8 on 8 MI300X; 1f1b test, 1f1b-vpp2 train) take
+The Primus-pipeline blog's six runs (PP 8 on 8 MI300X: 1f1b, 1f1b-vpp2 and, since 2026-12-05,
+the zero-bubble family's zbb, zbv, vhalf, vmin; vpp2 and vhalf train, the others test) take
 the global batch of the test config that sets their model shape
 (:data:`PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH`; their micro-batch, also not printed, is that
 config's 1, the default of :func:`scenario_for_run`). With PP 8 and DP 1 the global batch is the
 number of micro-batches per step, so it sets the pipeline bubble's share of the step: this
-assumption moves these two rows' errors, unlike the DeepSeek-V2-Lite one."""
+assumption moves these rows' errors, unlike the DeepSeek-V2-Lite one."""
 
 
-PP_SCHEDULES_MODELLED = ("1f1b", "1f1b-interleaved")
-"""Pipeline schedules the step model prices (Megatron-Core's 1F1B and interleaved 1F1B, the
-bubble of :func:`infra_lab.training.estimate`). A run that publishes another schedule in its
-``settings`` (``pp_algorithm=...``: Primus-pipeline's zero-bubble family — zero-bubble, zbv-formatted,
-v-half, v-min — which splits input- and weight-gradient passes to fill the bubble) is not
-compared. The step model prices these schedules since 2026-12-05 (``parallelism.pp_schedule``:
-zb-h1, zbv, v-half, v-min), but the runs are not in the comparison yet: the v-half run is in
-the train split, so it enters the Megatron-Core family fit (``calibrate_current``), and that
-refit, the derivations that follow it and the regenerated figures are still to be done."""
+PP_SCHEDULES_MODELLED = ("1f1b", "1f1b-interleaved", "zero-bubble", "zbv-formatted", "v-half", "v-min")
+"""Pipeline schedules a run may publish in its ``settings`` (``pp_algorithm=...``, Primus-pipeline's
+names, AMD-AGI/Primus 78633ae ``primus/core/pipeline_parallel/scheduler/schedule_table_factory.py``)
+and the step model prices: Megatron-Core's 1F1B and interleaved 1F1B (chosen by the run's vp) and
+the zero-bubble family (:data:`PP_SCHEDULE_OF`, ``parallelism.pp_schedule``), which splits the
+backward into input- and weight-gradient passes to fill the bubble. Another name is refused."""
+
+PP_SCHEDULE_OF = {"zero-bubble": "zb-h1", "zbv-formatted": "zbv", "v-half": "v-half", "v-min": "v-min"}
+"""``parallelism.pp_schedule`` of each Primus-pipeline zero-bubble algorithm (Primus' ``pp_algorithm``
+→ the step model's schedule; :data:`infra_lab.scenario.PP_SCHEDULES`). Primus' launcher requires
+vp = 1 for ``zero-bubble`` and vp = 2 for the other three
+(``primus/backends/megatron/core/pipeline_parallel/primuspipe/pipeline_launcher.py`` at 78633ae:
+"1f1b and zero-bubble require vpp_size to be 1"; "zbv-formatted, v-half, and v-min require
+vpp_size to be 2"), so a run takes the vp its schedule runs (:func:`scenario_for_run` notes a
+published vp it overrides)."""
 
 
 def _pp_algorithm_of(row: dict) -> str | None:
@@ -469,10 +477,8 @@ def _scenario_for_run(row: dict):
 
     sched = _pp_algorithm_of(row)
     if sched is not None and sched not in PP_SCHEDULES_MODELLED:
-        raise ValidationError(f"{row['id']}: pipeline schedule {sched} (zero-bubble family) is not in the "
-                              f"comparison yet (compared: {', '.join(PP_SCHEDULES_MODELLED)}); the step model "
-                              f"prices it since 2026-12-05 (parallelism.pp_schedule), but its train run enters "
-                              f"the Megatron-Core family fit, whose refit is pending")
+        raise ValidationError(f"{row['id']}: pipeline schedule {sched} is not modelled "
+                              f"(modelled: {', '.join(PP_SCHEDULES_MODELLED)})")
     notes = []
     variant = row.get("accelerator_variant") or ""
     acc = row["accelerator"]
@@ -527,6 +533,12 @@ def _scenario_for_run(row: dict):
         if "interleaved" in (row.get("settings") or "").lower() and (_num(row.get("pp")) or 1) > 1:
             vp = 2           # an interleaved schedule without its vp: the least interleaving
             notes.append("vp=2")
+    pp_schedule = PP_SCHEDULE_OF.get(sched or "")
+    if pp_schedule is not None and vp != PP_SCHEDULE_VP[pp_schedule]:
+        # the vp the schedule runs (Primus' launcher asserts it): the Primus-pipeline blog prints
+        # VPP 2 on its zbb row, which the zero-bubble schedule cannot run
+        vp = PP_SCHEDULE_VP[pp_schedule]
+        notes.append(f"vp={vp}")
     if row.get("scaleup_domain"):
         hw["scaleup_domain"] = _num(row["scaleup_domain"])
         g, gpn = _num(row["gpus"]), _num(row["gpus_per_node"])
@@ -574,6 +586,7 @@ def _scenario_for_run(row: dict):
         "parallelism": {"tp": tp, "pp": _num(row.get("pp")) or 1, "vp": vp,
                         "cp": _num(row.get("cp")) or 1, "ep": _num(row.get("ep")) or 1,
                         "etp": etp, "zero": zero, "fsdp": fsdp,
+                        **({"pp_schedule": pp_schedule} if pp_schedule is not None else {}),
                         "sequence_parallel": sp, **mpar,
                         # published async tensor parallelism (torchtitan's async TP runs)
                         "tp_async": tp > 1 and "async_tp=true" in (row.get("settings") or "").lower(),

@@ -101,7 +101,8 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
             return d
         c = il.serving.token_costs(res, price)
         return d | {"output_tok_s": res.output_tokens_per_s, "output_tok_s_per_gpu": res.output_tokens_per_s_per_gpu,
-                    "tok_s_per_user": res.tokens_per_s_per_user, "ttft_s": res.ttft_s, "tpot_ms": 1e3 * res.tpot_s,
+                    "tok_s_per_user": res.tokens_per_s_per_user, "ttft_s": res.ttft_s,
+                    "tpot_ms": None if res.tpot_s is None else 1e3 * res.tpot_s,   # None: one output token
                     "e2e_s": res.e2e_latency_s, "usd_per_M_output": c["usd_per_million_output_tokens_all_in"],
                     "usd_per_M_tokens": c["usd_per_million_tokens"]}
 
