@@ -15,7 +15,13 @@ Inputs (all floats; bytes, parameters, counts):
 ``tp``, ``ep``, ``etp``  tensor, expert and expert-tensor parallel sizes [-]
 ``g_ne``, ``g_e``   data-parallel group sizes for non-expert (dp·cp) and expert
                     (tp·cp·dp/(ep·etp)) parameters: the ranks ZeRO shards over [-]
-``zero``, ``fsdp``  ZeRO stage 0..3; FSDP (full sharding, priced like ZeRO-3)
+``zero``, ``fsdp``  ZeRO stage 0..3; FSDP (full sharding, priced like ZeRO-3): 0 none, 1 FSDP
+                    keeping a 16-bit weight shard beside the optimizer's fp32 master (Megatron's
+                    16-bit modules, Megatron-FSDP; ZeRO's accounting), 2 FSDP whose shards are the
+                    fp32 masters themselves (PyTorch FSDP2 over fp32 parameters with a
+                    ``MixedPrecisionPolicy``: the 16-bit weights exist only gathered, so the
+                    sharded weights add nothing beyond the master counted in ``ob``; the stack's
+                    ``fsdp_fp32_sharded_params``)
 ``wb``, ``gb``, ``ob``  weight, gradient-buffer and optimizer-state bytes per parameter
 ``layers``          transformer layers of the stage (ZeRO-3 gathers two layers) [-]
 ``act``             activation bytes of the stage's in-flight micro-batches [bytes]
@@ -284,6 +290,8 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
     d_ne = g_ne if s3 else 1.0
     d_e = g_e if s3 else 1.0
     weights = wb * (ne / d_ne + ex / d_e)
+    if fsdp > 1:                         # the fp32 shard is the optimizer's master (in ob)
+        weights = 0.0
     if not s3:
         weights += wq * (p_ne / tp + ex)     # low-precision copy of the linear weights
     d_ne = g_ne if s2 else 1.0
@@ -409,6 +417,9 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
     replica of that parameter (dense: dp·cp; experts: the expert-data-parallel ranks).
     """
     stage = 3 if fsdp else int(zero)
+    # PyTorch FSDP2 over fp32 parameters (fsdp = 2): the sharded parameter IS the fp32 master the
+    # optimizer bytes count; the 16-bit copy exists only while gathered (zero3_gather_buffer)
+    master_is_shard = fsdp == 2
     replicas = {"dense": g_ne, "expert": g_e}
     local = {"dense": (p_ne + emb) / tp, "expert": p_e / (ep * etp)}
     first_sharded_stage = {"weights": 3, "gradients": 2, "optimizer_states": 1}
@@ -419,7 +430,7 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
         for group, n in local.items():
             share = n / replicas[group] if stage >= need else n
             total += share * per_param[state]
-        out[state] = total
+        out[state] = 0.0 if (state == "weights" and master_is_shard) else total
     if stage < 3:
         # FP8 training keeps a quantized copy of every linear weight (not the embedding or the
         # output layer) next to the working weights on the ranks that hold them whole
