@@ -13,7 +13,9 @@ For each: the number of plans; the first ``il.search`` call (tables, collective 
 collective times memoised; the working buffers kept between calls when within
 ``infra_lab.training.WORK_KEEP_MAX_BYTES``, which the dense space is and the MoE space is
 not); ``il.search(top=None, feasible_only=False)`` (every plan in the returned frame) and the
-default ``il.search`` (top 10 that fit); the numba kernel alone and the frame alone (plan
+default ``il.search`` (top 10 that fit); the search over every pipeline schedule the stack runs
+(``pp_schedules="all"``, opt-in) with :data:`WIDE_STACK`, whose ZBV adds the vp = 2 plans again
+(H100's Megatron-Core stack runs no zero-bubble schedule, so its "all" is the default space); the numba kernel alone and the frame alone (plan
 order and columns from the kernel's outputs, every plan); the plain-Python reference (``infra_lab._kernels.training_reference``) and ``il.estimate`` on
 samples, checked to agree with the kernel before timing. Wall-clock medians and, because
 the machine may be shared, plans per CPU-second of this process next to them with the load
@@ -38,6 +40,10 @@ import infra_lab as il
 from infra_lab import training as T
 from infra_lab._kernels import training as kt
 from infra_lab._kernels.training_reference import step_reference
+
+WIDE_STACK = "torchtitan-cuda"
+"""The stack of the ``pp_schedules="all"`` timing: 1F1B, interleaved and ZBV on H100
+(``data/pp_schedule_stacks.csv``)."""
 
 
 def spaces():
@@ -118,6 +124,9 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         first = time.perf_counter() - t0
         wall_all, cpu_all = timed(lambda sc=sc: il.search(sc, top=None, feasible_only=False), repeats)
         wall_top, cpu_top = timed(lambda sc=sc: il.search(sc), repeats)
+        n_wide = il.search(sc, top=None, feasible_only=False, pp_schedules="all", stack=WIDE_STACK).height
+        wall_w, cpu_w = timed(lambda sc=sc: il.search(sc, top=None, feasible_only=False, pp_schedules="all",
+                                                      stack=WIDE_STACK), repeats)
         heads, tail, ctx, (lay, ncand, comm, xtab) = T._prepare(sc, {}, None, None)
         out = T.plan_rows(n)
         args = (ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
@@ -145,6 +154,8 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         res[f"{name}_search_plans_per_s"] = n / wall_all
         res[f"{name}_search_plans_per_cpu_s"] = n / cpu_all
         res[f"{name}_search_top10_plans_per_s"] = n / wall_top
+        res[f"{name}_all_schedules_plans"] = n_wide
+        res[f"{name}_search_all_schedules_plans_per_s"] = n_wide / wall_w
         res[f"{name}_kernel_plans_per_s"] = n / wall_k
         res[f"{name}_frame_plans_per_s"] = n / wall_f
         res[f"{name}_reference_plans_per_s"] = 1.0 / t_ref
@@ -155,6 +166,8 @@ def run(repeats: int, sample: int) -> dict[str, float]:
               f"  ({n / cpu_all:,.0f} per CPU-s)")
         print(f"  il.search, top 10 that fit          median {wall_top * 1e3:8.1f} ms -> {n / wall_top:14,.0f} plans/s"
               f"  ({n / cpu_top:,.0f} per CPU-s)")
+        print(f"  il.search, pp_schedules='all' ({WIDE_STACK}: {n_wide:,} plans) median {wall_w * 1e3:8.1f} ms -> "
+              f"{n_wide / wall_w:14,.0f} plans/s  ({n_wide / cpu_w:,.0f} per CPU-s)")
         print(f"  step kernel alone (numba, parallel) median {wall_k * 1e3:8.1f} ms -> {n / wall_k:14,.0f} plans/s"
               f"  ({n / cpu_k:,.0f} per CPU-s)")
         print(f"  frame alone (order + columns)       median {wall_f * 1e3:8.1f} ms -> {n / wall_f:14,.0f} plans/s"

@@ -344,17 +344,17 @@ def _top(text: str) -> int | None:
 # --------------------------------------------------------------------------------------
 def _plan_text(sc) -> str:
     """The plan of a training scenario as the search frame names its plan columns (the
-    parallelism keys, then fsdp, sequence_parallel, micro_batch and recompute), so a search row
-    and `infra-lab estimate` of the same plan read alike."""
+    parallelism keys, then fsdp, sequence_parallel, pp_schedule, micro_batch and recompute; and
+    fsdp_impl with FSDP), so a search row and `infra-lab estimate` of the same plan read alike."""
     p, tr = sc.parallelism, sc.training
     yes = {True: "yes", False: "no"}
     return " ".join([*(f"{k}={getattr(p, k)}" for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "zero")),
                      f"fsdp={yes[bool(p.fsdp)]}", f"sequence_parallel={yes[bool(p.sequence_parallel)]}",
+                     # the schedule the plan runs, as the search's pp_schedule column names it (a
+                     # zero-bubble plan read like a 1F1B one without it)
+                     f"pp_schedule={p.schedule}",
                      f"micro_batch={tr.micro_batch}", f"recompute={tr.recompute}",
-                     # what the table chose beyond the search's columns: the schedule when named
-                     # (zero-bubble plans read like 1F1B ones without it), the FSDP implementation
-                     *([f"pp_schedule={p.pp_schedule}"] if p.pp_schedule is not None else []),
-                     *([f"fsdp_impl={p.fsdp_impl}"] if p.fsdp else [])])
+                     *([f"fsdp_impl={p.fsdp_impl}"] if p.fsdp else [])])   # the FSDP implementation
 
 
 def cmd_estimate(a) -> Output:
@@ -407,7 +407,7 @@ def cmd_estimate(a) -> Output:
 
 
 SEARCH_SHOWN = ["tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
-                "recompute_num_layers", "sequence_parallel", "step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB",
+                "recompute_num_layers", "sequence_parallel", "pp_schedule", "step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB",
                 "fits"]
 
 
@@ -417,8 +417,11 @@ def cmd_search(a) -> Output:
     sc = _training_scenario(a.scenario, "search", check_plan=False)   # il.search enumerates the plans
     cons = {k: getattr(a, k) for k in SEARCH_CONSTRAINTS if getattr(a, k, None) is not None}
     with empty_reasons() as why:
+        scheds = getattr(a, "pp_schedules", None)
+        if scheds is not None and scheds.strip().lower() != "all":
+            scheds = [x.strip() for x in scheds.split(",") if x.strip()]
         df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
-                       stack=_stack(a, sc), params=_params(a.param), **cons)
+                       stack=_stack(a, sc), params=_params(a.param), pp_schedules=scheds, **cons)
     out = Output()
     out.notes += why
     if a.format == "table":
@@ -1045,7 +1048,8 @@ EXAMPLES = {
     "search": """examples:
   infra-lab search zaya1-ibm-mi300x --top 5 --max-tp 8
   infra-lab search my_run.toml --objective mfu --zero 1,2 --recompute none,selective
-  infra-lab search my_run.toml --top all --all --format csv > plans.csv""",
+  infra-lab search my_run.toml --top all --all --format csv > plans.csv
+  infra-lab search zaya1-ibm-mi300x --pp-schedules all --min-pp 2 --top 5""",
     "collective": """examples:
   infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64
   infra-lab collective all_to_all 64MiB 1GiB --accelerator H100 --nic ConnectX-7 --nodes 4 --gpus 32
@@ -1166,6 +1170,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
+    sp.add_argument("--pp-schedules", dest="pp_schedules", metavar="all|NAME[,NAME...]",
+                    help="pipeline schedules to explore (il.search pp_schedules): 'all' = every schedule "
+                         "the stack implements (zero-bubble ones included), or names (1f1b, interleaved, "
+                         "zb-h1, zbv, v-half, v-min); default 1f1b and interleaved by vp")
     cg = sp.add_argument_group("plan constraints (a value or a comma list; max/min bounds)")
     for k in PLAN_KEYS:
         typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)

@@ -65,6 +65,11 @@ def test_serve_search_one_output_token():
         with pytest.raises(ValidationError, match=r"serving.output_tokens = 1: .*TPOT .*undefined.*max_ttft_s"):
             il.serve_search(SERVE, **kw)
     assert il.serve_search(SERVE, top=2, max_ttft_s=10.0).height == 2
+    priced = il.serve_search(SERVE, price_usd_per_gpu_hour=2.0)
+    with pytest.raises(ValidationError, match=r"tokens_per_s_per_user = 10: the front has no tokens/s per user"):
+        serving.cost_at_interactivity(priced, 10.0)
+    with pytest.raises(ValidationError, match=r"pareto_front: column 'tokens_per_s_per_user' has \d+ null"):
+        serving.pareto_front(priced)
     assert il.serve_search(_serve(output_tokens=2), top=3)["tpot_s"].null_count() == 0
 
 
@@ -181,7 +186,8 @@ def test_cli_sweep_checks_grid_keys_first(tmp_path, capsys):
 # ------------------------------------------------------------------ the plan line and scenario names
 def test_cli_estimate_plan_names_the_schedule_and_fsdp_impl(tmp_path, capsys):
     """`infra-lab estimate`'s plan line left out parallelism.pp_schedule and fsdp_impl: a
-    zero-bubble plan read like a 1F1B one."""
+    zero-bubble plan read like a 1F1B one. It names the schedule the plan runs, as the search
+    frame's pp_schedule column does."""
     d = {"name": "zbv", "model": {"preset": "llama3-8b"},
          "hardware": {"accelerator": "MI300X", "nodes": 2, "gpus_per_node": 8},
          "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1},
@@ -192,7 +198,9 @@ def test_cli_estimate_plan_names_the_schedule_and_fsdp_impl(tmp_path, capsys):
     assert rc == 0, err
     assert "pp_schedule=zbv" in out and "fsdp_impl=megatron" in out
     rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
-    assert "pp_schedule=" not in out and "fsdp_impl=" not in out
+    sched = il.search("zaya1-ibm-mi300x", top=1, **{k: getattr(il.load_scenario("zaya1-ibm-mi300x").parallelism, k)
+                                                    for k in ("tp", "pp", "vp")})["pp_schedule"][0]
+    assert f"pp_schedule={sched}" in out and "fsdp_impl=" not in out
 
 
 def test_cli_scenario_name_beside_its_file(tmp_path, capsys, monkeypatch):

@@ -111,3 +111,133 @@ def test_search_keeps_todays_schedules():
     plain = il.Scenario.from_dict({**sc.to_dict(), "parallelism": {"tp": 1, "pp": 4, "vp": 2}})
     assert float(np.asarray(plans["step_time_s"])[0]) == pytest.approx(il.estimate(plain).step_time_s, rel=1e-9)
     assert not math.isnan(float(np.asarray(plans["step_time_s"])[0]))
+
+
+# ---------------------------------------------------------------------------------------
+# il.search over the schedules (pp_schedules=...)
+# ---------------------------------------------------------------------------------------
+SMALL = {"top": None, "feasible_only": False, "max_micro_batch": 2, "max_vp": 3}
+
+
+def _search_rows_match_estimate(sc, df, per_schedule=3):
+    """Sampled rows of each schedule: the search's step time and memory are il.estimate's of the
+    row's plan (apply_plan), bubble included."""
+    from infra_lab.training import apply_plan
+
+    d = sc.to_dict()
+    seen = set()
+    for sched in df["pp_schedule"].unique().to_list():
+        rows = df.filter(df["pp_schedule"] == sched)
+        for r in rows.sample(n=min(per_schedule, rows.height), seed=1).iter_rows(named=True):
+            plan = il.Scenario.from_dict(apply_plan(d, r))
+            assert plan.parallelism.schedule == sched
+            est = il.estimate(plan)
+            assert r["step_time_s"] == pytest.approx(est.step_time_s, rel=1e-9), (sched, r)
+            assert r["memory_per_gpu_bytes"] == pytest.approx(est.memory_per_gpu_bytes, rel=1e-9), (sched, r)
+            assert r["pp_bubble"] == pytest.approx(dict(est.breakdown.iter_rows())["pp_bubble"], rel=1e-9, abs=1e-15)
+            seen.add(sched)
+    return seen
+
+
+def test_search_over_every_schedule_prices_as_estimate():
+    """pp_schedules="all" on a Primus stack (megatron-core-rocm) searches all six schedules, each
+    on the plans that can run it, and each row's time and memory are il.estimate's."""
+    sc = _scenario("1f1b", pp=4)
+    assert sc.stack == "megatron-core-rocm"
+    df = il.search(sc, pp_schedules="all", **SMALL)
+    assert set(df["pp_schedule"].unique().to_list()) == set(PP_SCHEDULES)
+    z = df.filter(df["pp_schedule"].is_in(["zb-h1", "zbv", "v-half", "v-min"]))
+    assert (z["pp"] > 1).all()
+    assert (z.filter(z["pp_schedule"] == "zb-h1")["vp"] == 1).all()
+    assert (z.filter(z["pp_schedule"] != "zb-h1")["vp"] == 2).all()
+    assert (df.filter(df["pp_schedule"] == "interleaved")["vp"] > 1).all()
+    assert _search_rows_match_estimate(sc, df) == set(PP_SCHEDULES)
+    # the same plan under ZB-H1 has no larger bubble than under 1F1B, and V-Min holds less than ZBV
+    key = ["tp", "pp", "cp", "ep", "etp", "micro_batch", "zero", "fsdp", "recompute", "sequence_parallel"]
+    j = df.filter(df["pp_schedule"] == "1f1b").join(df.filter(df["pp_schedule"] == "zb-h1"), on=key + ["vp"],
+                                                     suffix="_zb")
+    assert j.height and (j["pp_bubble_zb"] <= j["pp_bubble"] * (1 + 1e-12)).all()
+    v = df.filter(df["pp_schedule"] == "zbv").join(df.filter(df["pp_schedule"] == "v-min"), on=key + ["vp"],
+                                                    suffix="_vmin")
+    assert v.height and (v["memory_per_gpu_bytes_vmin"] <= v["memory_per_gpu_bytes"]).all()
+    assert (v.filter(v["pp"] >= 4)["memory_per_gpu_bytes_vmin"] < v.filter(v["pp"] >= 4)["memory_per_gpu_bytes"]).all()
+
+
+def test_search_schedules_with_the_fsdp_variant_context():
+    """Without gradient-accumulation fusion the FSDP rows are priced with their own context
+    (plan_search._fsdp_variant); the schedule constant is set there too."""
+    sc = il.Scenario.from_dict({**_scenario("1f1b", pp=4).to_dict(),
+                                "training": {**_scenario("1f1b", pp=4).to_dict()["training"],
+                                             "gradient_accumulation_fusion": False}})
+    df = il.search(sc, pp_schedules=["zb-h1", "v-half"], pp=4, tp=1, cp=1, **SMALL)
+    assert set(df["pp_schedule"].unique().to_list()) == {"zb-h1", "v-half"}
+    assert df["fsdp"].any() and (~df["fsdp"]).any()
+    assert _search_rows_match_estimate(sc, df, per_schedule=6) == {"zb-h1", "v-half"}
+
+
+def test_search_default_schedules_unchanged():
+    """Left out, pp_schedules is 1F1B / interleaved by vp: the frame is the one with the two named
+    (same rows, same order), and its pp_schedule column follows vp."""
+    sc = _scenario("1f1b", pp=4)
+    df = il.search(sc, **SMALL)
+    assert df.equals(il.search(sc, pp_schedules=["interleaved", "1f1b"], **SMALL))
+    assert (df["pp_schedule"].cast(str) == np.where(df["vp"].to_numpy() > 1, "interleaved", "1f1b")).all()
+    assert df.columns.index("pp_schedule") == df.columns.index("sequence_parallel") + 1
+    top = il.search(sc, top=5, max_micro_batch=2)
+    assert top.equals(df.filter(df["fits"] & df["runnable"]).head(5))
+    only = il.search(sc, pp_schedules="zbv", **SMALL)
+    assert (only["pp_schedule"] == "zbv").all() and (only["vp"] == 2).all()
+    one = il.search(sc, pp_schedules="1f1b", **SMALL)
+    assert (one["vp"] == 1).all()
+
+
+def test_search_schedules_per_stack_and_errors():
+    from infra_lab.training import stack_pp_schedules
+
+    assert list(stack_pp_schedules("megatron-core-rocm")) == list(PP_SCHEDULES)
+    assert list(stack_pp_schedules("megatron-core-cuda")) == ["1f1b", "interleaved"]
+    assert list(stack_pp_schedules("torchtitan-cuda")) == ["1f1b", "interleaved", "zbv"]
+    for st in il.stacks.names("training"):
+        assert {"1f1b", "interleaved"} <= set(stack_pp_schedules(st))
+    sc = _scenario("1f1b", pp=4)
+    h100 = il.Scenario.from_dict({**sc.to_dict(), "hardware": {"accelerator": "H100-SXM", "nodes": 1}})
+    assert h100.stack == "megatron-core-cuda"
+    df = il.search(h100, pp_schedules="all", **SMALL)          # Megatron-Core: no zero-bubble schedule
+    assert set(df["pp_schedule"].unique().to_list()) == {"1f1b", "interleaved"}
+    with pytest.raises(ValidationError, match="'zbv' is not a schedule of the stack 'megatron-core-cuda'.*torchtitan-cuda"):
+        il.search(h100, pp_schedules=["zbv"], **SMALL)
+    tt = il.search(h100, pp_schedules="all", stack="torchtitan-cuda", **SMALL)
+    assert set(tt["pp_schedule"].unique().to_list()) == {"1f1b", "interleaved", "zbv"}
+    with pytest.raises(ValidationError, match="'zb-h1' is not a schedule of the stack 'torchtitan-cuda'"):
+        il.search(h100, pp_schedules=["zb-h1"], stack="torchtitan-cuda", **SMALL)
+    with pytest.raises(UnknownNameError, match="Did you mean 'zbv'"):
+        il.search(sc, pp_schedules=["zb-v"], **SMALL)
+    with pytest.raises(UnknownNameError, match="infra_lab calls it 'zb-h1'"):     # Primus' own name
+        il.search(sc, pp_schedules="zero-bubble", **SMALL)
+    with pytest.raises(UnknownNameError, match="infra_lab calls it 'zbv'"):
+        _scenario("zbv", pp_schedule="zbv-formatted")
+    with pytest.raises(ValidationError, match="pp_schedules = "):
+        il.search(sc, pp_schedules=[], **SMALL)
+    with pytest.raises(ValidationError, match="no plan runs the pipeline schedules.*vp = 2"):
+        il.search(sc, pp_schedules=["zbv", "v-min"], vp=1, **SMALL)
+    # the V schedules' scenario errors name the schedule, the field and what is allowed
+    with pytest.raises(ValidationError, match="pp_schedule = 'zbv': a pipeline schedule needs pp > 1"):
+        _scenario("zbv", pp=1)
+    with pytest.raises(ValidationError, match="'v-half' with parallelism.vp = 3.*allowed vp = 2"):
+        _scenario("v-half", vp=3)
+
+
+def test_cli_search_pp_schedules(capsys):
+    import json
+
+    from infra_lab import cli
+
+    sc = "zaya1-ibm-mi300x"
+    rc = cli.main(["search", sc, "--pp-schedules", "zb-h1,zbv", "--max-micro-batch", "2", "--top", "3",
+                   "--format", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    rows = json.loads(out.out)
+    assert rows and {r["pp_schedule"] for r in rows} <= {"zb-h1", "zbv"}
+    rc = cli.main(["search", sc, "--pp-schedules", "zero-bubble", "--top", "1"])
+    assert rc == 1 and "infra_lab calls it 'zb-h1'" in capsys.readouterr().err

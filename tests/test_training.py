@@ -679,6 +679,9 @@ class TestSearchFrame:
         cols["fsdp"] = tail[t, 1] > 0
         cols["recompute"] = pl.Series([T.RECOMPUTE[r] for r in tail[t, 2]], dtype=pl.Enum(list(T.RECOMPUTE)))
         cols["sequence_parallel"] = heads[h, kt.H_SP] > 0
+        # the default search's schedule: 1F1B / interleaved by vp
+        cols["pp_schedule"] = pl.Series(np.where(heads[h, kt.H_VP] > 1, "interleaved", "1f1b"),
+                                        dtype=pl.Enum(list(il.scenario.PP_SCHEDULES)))
         cols |= {"step_time_s": step, "tokens_per_s": ctx.tokens_per_step * inv,
                  "mfu": f / (ctx.world * ctx.peak_bf16) * inv, "tflops_per_gpu": f / ctx.world / 1e12 * inv,
                  "memory_per_gpu_bytes": out[:, kt.O_MEM], "fits": out[:, kt.O_FITS] > 0.5,

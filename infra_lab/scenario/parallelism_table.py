@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ValidationError
+from ..errors import UnknownNameError, ValidationError
 from ._checks import _bool, _check_keys, _enum, _int, _py
 
 MOE_DISPATCHERS = ("alltoall", "deepep")
@@ -29,8 +29,9 @@ a V, vp = 2, 1F1B's memory; Primus' ``zbv-formatted``), "v-half" and "v-min" (Qi
 "Pipeline Parallelism with Controllable Memory", NeurIPS 2024, https://arxiv.org/abs/2405.15362:
 V-shaped, vp = 2, about 1/2 and 1/3 of 1F1B's activation memory). Their bubble:
 :func:`infra_lab._kernels.training.pipeline_bubble`; in-flight micro-batches:
-:func:`infra_lab.memory.inflight_microbatches`. Not searched: a plan search keeps the
-scenario's schedule family (1F1B / interleaved by vp)."""
+:func:`infra_lab.memory.inflight_microbatches`. ``il.search`` explores 1F1B / interleaved by vp,
+and with ``pp_schedules=`` the schedules a stack implements
+(:func:`infra_lab.training.stack_pp_schedules`)."""
 
 PP_SCHEDULE_VP = {"1f1b": 1, "zb-h1": 1, "zbv": 2, "v-half": 2, "v-min": 2}
 """Chunks per pipeline rank (parallelism.vp) each schedule runs; "interleaved" takes any vp > 1."""
@@ -156,11 +157,17 @@ class ParallelismConfig:
         _bool("parallelism.ep_overlap", self.ep_overlap)
         if _bool("parallelism.tp_async", self.tp_async) and self.tp == 1:
             raise ValidationError("parallelism.tp_async = true: async tensor parallelism needs tp > 1 (tp = 1)")
-        if self.vp > 1 and self.pp == 1:
-            raise ValidationError(f"parallelism.vp = {self.vp}: interleaving needs pp > 1 (pp = 1)")
         sched = _py(self.pp_schedule)
         if sched is not None:
-            sched = _enum("parallelism.pp_schedule", sched, PP_SCHEDULES)
+            try:
+                sched = _enum("parallelism.pp_schedule", sched, PP_SCHEDULES)
+            except UnknownNameError as e:      # a library's own name (Primus' zero-bubble, ...): say ours
+                from ..training.plan_search import pp_schedule_alias
+
+                alias = pp_schedule_alias(sched)
+                if alias is None:
+                    raise
+                raise UnknownNameError(f"{e} ({sched!r} is the library's name: infra_lab calls it {alias})") from None
             put(self, "pp_schedule", sched)
             if sched != "1f1b" and self.pp == 1:
                 raise ValidationError(f"parallelism.pp_schedule = {sched!r}: a pipeline schedule needs pp > 1 "
@@ -173,6 +180,9 @@ class ParallelismConfig:
                 what = ("two chunks per rank in a V shape" if need == 2 else "one chunk per rank")
                 raise ValidationError(f"parallelism.pp_schedule = {sched!r} with parallelism.vp = {self.vp}: "
                                       f"{sched} runs {what}; allowed vp = {need} with it")
+        # after the schedule's checks, which name the schedule (pp_schedule = "zbv" with pp = 1)
+        if self.vp > 1 and self.pp == 1:
+            raise ValidationError(f"parallelism.vp = {self.vp}: interleaving needs pp > 1 (pp = 1)")
         if sp and self.tp == 1:
             raise ValidationError("parallelism.sequence_parallel = true: needs tp > 1 (tp = 1)")
 

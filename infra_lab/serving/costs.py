@@ -188,6 +188,9 @@ def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
     if front.height == 0:   # it read 'the front tops out at nan tokens/s per user'
         raise ValidationError(f"tokens_per_s_per_user = {v:g}: the front is empty (no configuration to choose "
                               "from; serve_search warns why)")
+    if front["tokens_per_s_per_user"].null_count() == front.height:   # float(None) deep in the message below
+        raise ValidationError(f"tokens_per_s_per_user = {v:g}: the front has no tokens/s per user (requests of "
+                              "one output token have no TPOT: il.serving.tpot_defined); choose by ttft_s")
     ok = front.filter((pl.col("tokens_per_s_per_user") >= v) & pl.col("fits"))
     if ok.height == 0:
         fit = front.filter(pl.col("fits"))

@@ -86,6 +86,13 @@ def pareto_front(df: pl.DataFrame, x: str = "tokens_per_s_per_user",
             raise unknown("column", col, df.columns, where="pareto_front")
     if df.height == 0:
         return pl.Series("pareto", [], dtype=pl.Boolean)
+    for col in (x, y):   # a null (one output token: no TPOT) became NaN and a meaningless front
+        if df[col].null_count():
+            raise ValidationError(f"pareto_front: column {col!r} has {df[col].null_count()} null value(s)"
+                                  + (" (requests of one output token have no TPOT: il.serving.tpot_defined; "
+                                     "serve_search's own 'pareto' column is drawn against TTFT then)"
+                                     if col in ("tokens_per_s_per_user", "tpot_s") else "")
+                                  + "; expected numbers in every row")
     return pl.Series("pareto", _pareto_mask(df[x].to_numpy(), df[y].to_numpy()))
 
 

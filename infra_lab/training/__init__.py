@@ -67,6 +67,7 @@ from .bands import BAND_METHODS, estimate_band
 from .context import MFU_CONVENTION, _context, _xtab  # noqa: F401
 from .factors import ATTENTION_KERNEL_CODES, STACK_PARAMS, stack_params  # noqa: F401
 from .plan_search import (  # noqa: F401
+    DEFAULT_PP_SCHEDULES,
     OBJECTIVES,
     PLAN_PARALLELISM_KEYS,
     SEARCH_SERIAL_BELOW,
@@ -75,7 +76,9 @@ from .plan_search import (  # noqa: F401
     _prepare,
     apply_plan,
     plan_rows,
+    pp_schedule_alias,
     search,
+    stack_pp_schedules,
 )
 from .plans import DEFAULT_MAX, SEARCH_CONSTRAINTS, plan_space_size  # noqa: F401
 from .step import COMPONENTS, Estimate, _estimate_with_hook, estimate  # noqa: F401

@@ -15,9 +15,11 @@ import numba
 import numpy as np
 import polars as pl
 
+from .. import catalog
 from .._kernels import training as kt
 from ..errors import EmptyResultWarning, ValidationError, unknown
-from ..scenario import RECOMPUTE, Scenario
+from ..scenario import PP_SCHEDULES, RECOMPUTE, Scenario
+from ..scenario.parallelism_table import PP_SCHEDULE_VP
 from ._common import _RC, _training_scenario
 from .context import MFU_CONVENTION, _context, _layout_tables, _xtab, check_stack_keyword, gacc_code
 from .factors import stack_params
@@ -28,6 +30,147 @@ OBJECTIVES = {  # name -> True if larger is better
     "tokens_per_s": True, "mfu": True, "tflops_per_gpu": True, "step_time_s": False,
     "memory_per_gpu_bytes": False,
 }
+
+PP_SCHEDULE_STACKS_FILE = "pp_schedule_stacks.csv"
+_PP_SCHEDULE_SCHEMA = {
+    "stack": catalog.Col("str", required=True),
+    "pp_schedule": catalog.Col("str", required=True, choices=PP_SCHEDULES),
+    "library_name": catalog.Col("str", required=True), "note": catalog.Col("str", required=True),
+}
+DEFAULT_PP_SCHEDULES = ("1f1b", "interleaved")
+"""The pipeline schedules :func:`search` explores when ``pp_schedules`` is left out: 1F1B (vp = 1)
+and interleaved 1F1B (vp > 1), every training stack's (``data/pp_schedule_stacks.csv``), so a
+default search is priced alike on every stack and keeps its speed (the zero-bubble family is
+opt-in: ``pp_schedules="all"`` or a list)."""
+
+
+@functools.cache
+def _pp_schedule_table() -> dict[str, tuple[tuple[str, str], ...]]:
+    df = catalog.read_table(catalog.DATA_DIR / PP_SCHEDULE_STACKS_FILE, _PP_SCHEDULE_SCHEMA)
+    by: dict[str, list[tuple[str, str]]] = {}
+    for st, sched, lib in df.select("stack", "pp_schedule", "library_name").iter_rows():
+        by.setdefault(st, []).append((sched, lib))
+    return {st: tuple(sorted(v, key=lambda x: PP_SCHEDULES.index(x[0]))) for st, v in by.items()}
+
+
+def stack_pp_schedules(stack: str) -> dict[str, str]:
+    """The pipeline schedules (:data:`infra_lab.scenario.PP_SCHEDULES` names, in that order) that
+    the training stack implements, each with the library's own name for it
+    (``data/pp_schedule_stacks.csv``, cited per row): Megatron-LM / Megatron-Core run 1F1B and
+    interleaved 1F1B, AMD's Primus (megatron-core-rocm) also ZB-H1, ZBV, V-Half and V-Min,
+    torchtitan also ZBV (torch.distributed.pipelining's ScheduleZBVZeroBubble).
+
+    >>> list(stack_pp_schedules("torchtitan-rocm"))
+    ['1f1b', 'interleaved', 'zbv']
+    """
+    from .. import stacks
+
+    name = stacks.canonical(stack, "training", where="stack_pp_schedules")
+    tab = _pp_schedule_table()
+    if name not in tab:
+        raise ValidationError(f"stack {name!r}: no row in data/{PP_SCHEDULE_STACKS_FILE} says which pipeline "
+                              f"schedules it implements")
+    return dict(tab[name])
+
+
+def pp_schedule_alias(name: object) -> str | None:
+    """The PP_SCHEDULES name of a library's own schedule name (Primus' ``pp_algorithm``,
+    torchtitan's ``pipeline_parallel_schedule``, as ``data/pp_schedule_stacks.csv`` lists them,
+    case-insensitive), with the libraries that use it: a hint for an unknown schedule name.
+
+    >>> pp_schedule_alias("zero-bubble")
+    "'zb-h1' (megatron-core-rocm: pp_algorithm = zero-bubble)"
+    """
+    if not isinstance(name, str):
+        return None
+    key = name.strip().lower()
+    for st, rows in _pp_schedule_table().items():
+        for sched, lib in rows:
+            if "=" in lib and lib.split("=", 1)[1].strip().lower() == key and key != sched:
+                return f"{sched!r} ({st}: {lib.strip()})"
+    return None
+
+
+def _unknown_schedule(value, where: str, valid=PP_SCHEDULES):
+    err = unknown("pp_schedule value", value, valid, where=where)
+    alias = pp_schedule_alias(value)
+    if alias is not None:
+        err = type(err)(f"{err} ({value!r} is the library's name: infra_lab calls it {alias})")
+    return err
+
+
+def _check_pp_schedules(pp_schedules, stack: str) -> tuple[int, ...]:
+    """``pp_schedules`` of :func:`search` as sorted indices into PP_SCHEDULES: None the
+    defaults, "all" every schedule of the stack, else names (one or a list), each known and
+    implemented by the stack."""
+    if pp_schedules is None:
+        return tuple(PP_SCHEDULES.index(s) for s in DEFAULT_PP_SCHEDULES)
+    runs = stack_pp_schedules(stack)
+    if isinstance(pp_schedules, str) and pp_schedules.lower() == "all":
+        return tuple(PP_SCHEDULES.index(s) for s in runs)
+    names = [pp_schedules] if isinstance(pp_schedules, str) else pp_schedules
+    if not isinstance(names, (list, tuple, set, frozenset)) or not names:
+        raise ValidationError(f"pp_schedules = {pp_schedules!r}: expected a schedule name, a non-empty list of "
+                              f"them ({', '.join(PP_SCHEDULES)}), \"all\" (every schedule of the stack) or None "
+                              f"({', '.join(DEFAULT_PP_SCHEDULES)})")
+    out = set()
+    for n in names:
+        if not isinstance(n, str) or n.lower() not in PP_SCHEDULES:
+            raise _unknown_schedule(n, "il.search(pp_schedules=...)", PP_SCHEDULES + ("all",))
+        n = n.lower()
+        if n not in runs:
+            others = [st for st, v in _pp_schedule_table().items() if any(x == n for x, _ in v)]
+            raise ValidationError(
+                f"pp_schedules: {n!r} is not a schedule of the stack {stack!r}, which runs "
+                f"{', '.join(repr(r) for r in runs)} (data/{PP_SCHEDULE_STACKS_FILE}); stacks that run {n!r}: "
+                f"{', '.join(others) or 'none'} (choose one with stack=... on its platform, or drop {n!r})")
+        out.add(PP_SCHEDULES.index(n))
+    return tuple(sorted(out))
+
+
+def _with_schedule(c: np.ndarray, sched: int) -> np.ndarray:
+    """The step kernel's constants ``c`` pricing the pipeline schedule ``sched`` (its index in
+    PP_SCHEDULES, the constant il.estimate sets from parallelism.pp_schedule): the same bubble
+    (kt.pipeline_bubble) and in-flight micro-batches (kt.inflight_schedule) as il.estimate's."""
+    if sched == int(c[kt.C_PP_SCHED]):
+        return c
+    c = c.copy()
+    c[kt.C_PP_SCHED] = float(sched)
+    return c
+
+
+@functools.lru_cache(maxsize=32)
+def _schedule_heads(sc: Scenario, cons_t: tuple, stack, params_t: tuple, scheds: tuple[int, ...]):
+    """(heads, codes, blocks) of a search over the pipeline schedules ``scheds`` (indices into
+    PP_SCHEDULES): the head rows of :func:`_prepared` that each schedule can run (1F1B vp = 1,
+    interleaved vp > 1, ZB-H1 pp > 1 and vp = 1, the V schedules pp > 1 and vp = 2), one block
+    per kernel schedule, the 1F1B/interleaved block first and in enumeration order (the default
+    search's heads as they are); ``codes`` the PP_SCHEDULES index of each head row; ``blocks``
+    (start, stop, kernel schedule) in head rows. None when no head row runs any of them."""
+    heads = _prepared(sc, cons_t, stack, params_t)[0]
+    pp, vp = heads[:, kt.H_PP], heads[:, kt.H_VP]
+    if 0 in scheds and 1 in scheds:
+        base = np.ones(heads.shape[0], dtype=bool)
+    else:
+        base = (vp == 1) if 0 in scheds else (vp > 1) if 1 in scheds else np.zeros(heads.shape[0], dtype=bool)
+    sel = [(0, base)] + [(s, (pp > 1) & (vp == PP_SCHEDULE_VP[PP_SCHEDULES[s]])) for s in scheds if s >= 2]
+    parts, codes, blocks, start = [], [], [], 0
+    for s, mask in sel:
+        h = heads if mask.all() else heads[mask]
+        if h.shape[0] == 0:
+            continue
+        parts.append(h)
+        codes.append((h[:, kt.H_VP] > 1).astype(np.uint32) if s == 0 else np.full(h.shape[0], s, dtype=np.uint32))
+        blocks.append((start, start + h.shape[0], s))
+        start += h.shape[0]
+    if not parts:
+        return None
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    out = np.ascontiguousarray(out)
+    cd = np.concatenate(codes)
+    for a in (out, cd):
+        a.setflags(write=False)
+    return out, cd, tuple(blocks)
 
 
 @functools.lru_cache(maxsize=32)
@@ -46,7 +189,9 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
     tps = tuple(sorted(set(heads[:, kt.H_TP].tolist())))
     mbss = tuple(sorted(set(heads[:, kt.H_MBS].tolist())))
     cps = tuple(sorted(set(heads[:, kt.H_CP].tolist())))
-    # the plans run 1F1B or interleaved 1F1B by their vp (parallelism.pp_schedule is not searched)
+    # the plans run 1F1B or interleaved 1F1B by their vp; the zero-bubble schedules that
+    # search(pp_schedules=...) adds are priced with the same context, its schedule constant set
+    # (_with_schedule)
     ctx = _context(sc, tps, mbss, cps, stack, dict(params_t) if params_t is not None else None,
                    pipeline_schedule=False)
     lay, ncand, comm = _layout_tables(ctx, layouts, sc.training.recompute_num_layers)
@@ -79,8 +224,9 @@ def _fsdp_variant(sc: Scenario, cons_t: tuple, stack, params_t: tuple, fsdp: boo
     return var, _xtab(var, tuple(xs))
 
 
-def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables, out) -> None:
-    """Every plan of the search into ``out`` (plan h·n_tail + t). The tail rows (ZeRO stage,
+def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables, out, sched: int = 0) -> None:
+    """Every plan of the search into ``out`` (plan h·n_tail + t), priced under the pipeline
+    schedule ``sched`` (its PP_SCHEDULES index; 0: 1F1B / interleaved by vp). The tail rows (ZeRO stage,
     FSDP, recompute) whose FSDP flag prices the weight-gradient accumulation otherwise than the
     context's (:func:`_fsdp_variant`) are evaluated with their own context, as il.estimate of
     such a plan is; the others (all of them unless training.gradient_accumulation_fusion is
@@ -95,7 +241,7 @@ def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables,
     is_fsdp = tail[:, 1] > 0                                  # the tail's FSDP column
     other = [f for f in (False, True) if gacc_code(fused, f, impl) != own and (is_fsdp == f).any()]
     if not other:
-        evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+        evaluate(_with_schedule(ctx.c, sched), ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
         return
     cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
     params_t = None if params is None else tuple(sorted(params.items()))
@@ -107,16 +253,19 @@ def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables,
         rest &= ~rows
         sub_tail = np.ascontiguousarray(tail[rows])
         sub = plan_rows(heads.shape[0] * sub_tail.shape[0])
-        evaluate(var.c, var.tab, var.htab, vx, lay, ncand, comm, heads, sub_tail, sub)
+        evaluate(_with_schedule(var.c, sched), var.tab, var.htab, vx, lay, ncand, comm, heads, sub_tail, sub)
         grid[:, rows] = sub.reshape(heads.shape[0], sub_tail.shape[0], kt.N_OUT)
     if rest.any():
         sub_tail = np.ascontiguousarray(tail[rest])
         sub = plan_rows(heads.shape[0] * sub_tail.shape[0])
-        evaluate(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, sub_tail, sub)
+        evaluate(_with_schedule(ctx.c, sched), ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, sub_tail, sub)
         grid[:, rest] = sub.reshape(heads.shape[0], sub_tail.shape[0], kt.N_OUT)
 
 
-def _prepare(sc: Scenario, cons: dict, stack, params):
+def _prepare(sc: Scenario, cons: dict, stack, params, pp_schedules=None):
+    """(heads, tail, context, tables) of a search, memoised. With ``pp_schedules`` (search's
+    argument) also (heads over the schedules, their PP_SCHEDULES codes, blocks): see
+    :func:`_schedule_heads`; None in their place when no plan runs any of the schedules."""
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is not None:       # validated before they become a cache key (hashable, known, in range)
@@ -124,12 +273,17 @@ def _prepare(sc: Scenario, cons: dict, stack, params):
     stack_params(sc.stack if stack is None else stack, params)
     cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
     params_t = None if params is None else tuple(sorted(params.items()))
-    return _prepared(sc, cons_t, stack, params_t)
+    prep = _prepared(sc, cons_t, stack, params_t)
+    if pp_schedules is None:
+        return prep
+    scheds = _check_pp_schedules(pp_schedules, prep[2].stack)
+    return prep, scheds, _schedule_heads(sc, cons_t, stack, params_t, scheds)
 
 
 def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int | None = 10,
            feasible_only: bool = True, *, stack: str | None = None,
-           params: dict[str, float] | None = None, **constraints) -> pl.DataFrame:
+           params: dict[str, float] | None = None, pp_schedules: str | list[str] | None = None,
+           **constraints) -> pl.DataFrame:
     """Every consistent parallel plan for the scenario's model and cluster, best first.
 
     Enumerates tp (divisors of the world ≤ the scale-up domain, dividing the heads), pp
@@ -137,7 +291,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     vp (1 … layers/pp), cp (dividing seq_len), dp (derived), ep (dividing the experts and
     tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
-    0–3 and FSDP, recompute none/selective/full and sequence parallel (tp > 1); evaluates
+    0–3 and FSDP, recompute none/selective/full, sequence parallel (tp > 1) and, with
+    ``pp_schedules``, the pipeline schedule; evaluates
     them all with the numba kernel (parallel over plans from :data:`SEARCH_SERIAL_BELOW` plans
     on); drops plans that do not fit (when
     ``feasible_only``) and sorts by ``objective``, plans with equal values (e.g. a ZeRO-3 and
@@ -153,7 +308,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         (``Scenario.from_dict(d, check_plan=False)``); of it only the library choices that are
         not searched are kept (moe_dispatcher, ep_overlap, tp_async, dualpipe, cp_rotate, fsdp_impl,
         cp_repeat_kv; their defaults when it is left out). Likewise training.micro_batch and
-        recompute, which the search enumerates; its "full" plans recompute the first
+        recompute, which the search enumerates, and parallelism.pp_schedule (``pp_schedules``
+        chooses the schedules); its "full" plans recompute the first
         training.recompute_num_layers layers of each pipeline chunk when the scenario sets it
         (every layer otherwise).
     objective : "tokens_per_s" | "mfu" | "tflops_per_gpu" (larger first) or "step_time_s" |
@@ -161,6 +317,19 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     top : rows to return (None: all)
     feasible_only : keep only plans that fit in memory and can run on the fabric
     stack, params : as in :func:`estimate`
+    pp_schedules : the pipeline schedules to explore (``parallelism.pp_schedule`` names,
+        :data:`infra_lab.scenario.PP_SCHEDULES`): None (default) :data:`DEFAULT_PP_SCHEDULES`,
+        1F1B for vp = 1 and interleaved 1F1B for vp > 1, as every stack runs them (the
+        default search's plans, order and speed are unchanged); "all": every schedule the stack
+        implements (:func:`stack_pp_schedules`, ``data/pp_schedule_stacks.csv``: the
+        zero-bubble family on Primus (megatron-core-rocm), ZBV on torchtitan, none on
+        Megatron-LM / Megatron-Core); or a name or list of names, each one the stack runs
+        (otherwise a ValidationError names the stacks that do). Opt-in because each
+        zero-bubble schedule adds its plans again: "zb-h1" the pp > 1, vp = 1 plans, "zbv",
+        "v-half" and "v-min" the pp > 1, vp = 2 plans, each priced by the same step kernel
+        as :func:`estimate` prices a plan with that ``parallelism.pp_schedule`` (its bubble
+        and in-flight micro-batches). Naming only zero-bubble schedules drops the 1F1B /
+        interleaved plans; the scenario's own pp_schedule is not read.
     **constraints : see :data:`SEARCH_CONSTRAINTS`, e.g. ``tp=1``, ``max_tp=8``, ``zero=1``,
         ``recompute=["none", "selective"]``. Defaults: max_micro_batch 16, max_vp 8,
         max_cp 16, max_etp 8.
@@ -170,7 +339,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     polars.DataFrame
         tp, pp, vp, cp, ep, etp, dp, micro_batch, zero, fsdp, recompute, (only when the scenario
         sets training.recompute_num_layers: recompute_num_layers, that N on the "full" plans and
-        null on the others), sequence_parallel, step_time_s, tokens_per_s, mfu, tflops_per_gpu,
+        null on the others), sequence_parallel, pp_schedule (an Enum of PP_SCHEDULES: "1f1b" or
+        "interleaved" by vp in a default search; :func:`apply_plan` carries a zero-bubble one
+        into parallelism.pp_schedule), step_time_s, tokens_per_s, mfu, tflops_per_gpu,
         memory_per_gpu_bytes, fits,
         runnable (False when a collective of the plan has no path on the fabric, e.g. an
         expert all-to-all across rails with PXN off: step time inf, tokens/s 0; such plans are
@@ -194,15 +365,24 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(feasible_only, (bool, np.bool_)):
         raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
     feasible_only = bool(feasible_only)
-    heads, tail, ctx, (lay, ncand, comm, xtab) = _prepare(sc, cons, stack, params)
+    (_, tail, ctx, tables), scheds, split = _prepare(sc, cons, stack, params,
+                                                     DEFAULT_PP_SCHEDULES if pp_schedules is None else pp_schedules)
+    if split is None:
+        raise ValidationError(
+            f"search: no plan runs the pipeline schedules {[PP_SCHEDULES[i] for i in scheds]} under the constraints "
+            f"{cons!r}: zb-h1 needs pp > 1 and vp = 1, zbv / v-half / v-min pp > 1 and vp = 2 (parallelism.vp), "
+            f"1f1b vp = 1, interleaved vp > 1; relax the pp / vp constraints or add a schedule")
+    heads, codes, blocks = split
     n = heads.shape[0] * tail.shape[0]
     with _work_buffers(n) as (out, work):
         # a small space without threads: the same eval_head per head, and no parallel kernel to compile
         # the stack keyword as _prepare keyed it (canonical), so a variant reuses its tables
-        _evaluate(sc, cons, None if stack is None else ctx.stack, params, heads, tail, ctx,
-                  (lay, ncand, comm, xtab), out)
+        nt = tail.shape[0]
+        for a, b, sched in blocks:   # one pass per kernel schedule (the default search: one)
+            _evaluate(sc, cons, None if stack is None else ctx.stack, params, heads[a:b], tail, ctx,
+                      tables, out[a * nt: b * nt], sched)
         df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
-                    recompute_num_layers=sc.training.recompute_num_layers)
+                    recompute_num_layers=sc.training.recompute_num_layers, schedule_codes=codes)
         if df.height == 0:
             warnings.warn(f"il.search: empty result: {_why_none(out[:n], sc)}", EmptyResultWarning, stacklevel=2)
         return df
@@ -227,6 +407,10 @@ def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
     nothing to overlap and the table refuses it). Keys of the training table that belong to one
     recompute mode are kept only on rows of that mode: recompute_modules on "selective" rows,
     recompute_num_layers on "full" rows (the search prices the other rows without them).
+    The row's ``pp_schedule`` becomes parallelism.pp_schedule when it is a zero-bubble schedule
+    ("zb-h1", "zbv", "v-half", "v-min"); a "1f1b" / "interleaved" row, or a row without the
+    column, leaves it out (the schedule follows vp, as the search priced it), dropping the
+    scenario's own.
 
     >>> import infra_lab as il
     >>> d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
@@ -252,6 +436,11 @@ def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
     d["parallelism"] = {**kept, **{k: row[k] for k in PLAN_PARALLELISM_KEYS}}
     if row["tp"] == 1:
         d["parallelism"].pop("tp_async", None)
+    # the row's pipeline schedule: a zero-bubble one named, 1F1B / interleaved left to vp (so is a
+    # row without the column); the scenario's own pp_schedule is not what the search priced
+    d["parallelism"].pop("pp_schedule", None)
+    if row.get("pp_schedule") not in (None, "1f1b", "interleaved"):
+        d["parallelism"]["pp_schedule"] = row["pp_schedule"]
     tr = d.get("training")
     if hasattr(tr, "to_dict"):             # a TrainingConfig given as the table
         tr = tr.to_dict()
@@ -292,6 +481,7 @@ are the same either way: one eval_head per head, writing its own rows."""
 
 
 _RC_ENUM = pl.Enum(list(RECOMPUTE))
+_PPS_ENUM = pl.Enum(list(PP_SCHEDULES))
 
 WORK_KEEP_MAX_BYTES = 128 * 2**20
 """Largest working memory (step-kernel outputs and sort buffers, 160 bytes a plan) that
@@ -333,7 +523,7 @@ def plan_rows(n: int) -> np.ndarray:
 
 
 def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
-           recompute_num_layers: int | None = None) -> pl.DataFrame:
+           recompute_num_layers: int | None = None, schedule_codes: np.ndarray | None = None) -> pl.DataFrame:
     """The returned frame, built column-wise from the arrays: the plans kept (fit and runnable
     when ``feasible_only``) ordered by the objective's column with ties in plan order
     (:func:`infra_lab._kernels.training.plan_order`: a radix sort, or a heap pass for a few
@@ -341,7 +531,9 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
     contiguous row of ``out``), plan columns as int32, flags as booleans and recompute as an
     Enum; polars wraps the numpy columns without per-row Python. With ``recompute_num_layers``
     (the scenario's training.recompute_num_layers) a ``recompute_num_layers`` column follows
-    ``recompute``: that N on the "full" plans, null on the others."""
+    ``recompute``: that N on the "full" plans, null on the others. ``pp_schedule`` (an Enum of
+    PP_SCHEDULES) follows ``sequence_parallel``: ``schedule_codes[head]`` (the PP_SCHEDULES index
+    of each head row, :func:`_schedule_heads`), or "1f1b" / "interleaved" by vp without them."""
     col = kt.O_MEM if objective == "memory_per_gpu_bytes" else kt.O_STEP   # tokens/s, MFU, TFLOP/s: by step
     idx = kt.plan_order(out, col, feasible_only, top, work)
     f = ctx.flops[MFU_CONVENTION]
@@ -359,6 +551,11 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
         cols.append(pl.Series("recompute_num_layers", np.full(rc.size, recompute_num_layers, dtype=np.int32))
                     .set(pl.Series(rc != _RC["full"]), None))
     cols += [fl["sequence_parallel"]]
+    if schedule_codes is None:
+        codes = (pv[kt.PLAN_INTS.index("vp")] > 1).astype(np.uint32)
+    else:
+        codes = schedule_codes[idx // tail.shape[0]]
+    cols.append(pl.Series("pp_schedule", list(PP_SCHEDULES), dtype=_PPS_ENUM).gather(pl.Series(codes)))
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
