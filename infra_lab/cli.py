@@ -421,7 +421,8 @@ def cmd_search(a) -> Output:
         if scheds is not None and scheds.strip().lower() != "all":
             scheds = [x.strip() for x in scheds.split(",") if x.strip()]
         df = il.search(sc, objective=a.objective, top=a.top, feasible_only=a.feasible_only,
-                       stack=_stack(a, sc), params=_params(a.param), pp_schedules=scheds, **cons)
+                       stack=_stack(a, sc), params=_params(a.param), pp_schedules=scheds,
+                       tp_across_domains=bool(getattr(a, "tp_across_domains", False)), **cons)
     out = Output()
     out.notes += why
     if a.format == "table":
@@ -1174,6 +1175,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="pipeline schedules to explore (il.search pp_schedules): 'all' = every schedule "
                          "the stack implements (zero-bubble ones included), or names (1f1b, interleaved, "
                          "zb-h1, zbv, v-half, v-min); default 1f1b and interleaved by vp")
+    sp.add_argument("--tp-across-domains", dest="tp_across_domains", action="store_true",
+                    help="also tensor-parallel sizes beyond the scale-up domain (tp over the NICs; "
+                         "il.search tp_across_domains)")
     cg = sp.add_argument_group("plan constraints (a value or a comma list; max/min bounds)")
     for k in PLAN_KEYS:
         typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)

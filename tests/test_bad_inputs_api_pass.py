@@ -211,3 +211,17 @@ def test_cli_scenario_name_beside_its_file(tmp_path, capsys, monkeypatch):
     assert rc == 1 and "unknown scenario 'base'" in err and "did you mean 'base.toml'" in err
     rc, out, err = main(capsys, "estimate", "nosuch")
     assert rc == 1 and "unknown scenario 'nosuch'" in err and "base.toml" not in err
+
+
+def test_search_fsdp_with_a_zero_below_3_says_why():
+    """il.search(fsdp=True, zero=1) said "no consistent plan satisfies the constraints {'fsdp': [1],
+    'zero': [1]} ... each value is possible alone"; it now says FSDP is ZeRO-3, as the
+    Scenario's own check does."""
+    base = {"name": "t", "model": {"preset": "llama3-8b"},
+            "hardware": {"accelerator": "MI300X", "nodes": 2, "gpus_per_node": 8},
+            "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 2}}
+    for zero in (1, [0, 2], {"max_zero": 2}):
+        kw = zero if isinstance(zero, dict) else {"zero": zero}
+        with pytest.raises(ValidationError, match=r"search constraints fsdp = true with zero = \[.*\]: FSDP .*ZeRO-3"):
+            il.search(base, fsdp=True, **kw)
+    assert il.search(base, fsdp=True, zero=3, top=1)["zero"][0] == 3

@@ -1,7 +1,10 @@
-"""The axes of the charts notebooks 01, 02 and 04 draw, read through ``chart.to_dict()``:
-every quantitative axis is titled with its unit in brackets, and a layered chart gives each
-axis one title (Vega-Lite joins differing layer titles with a comma: notebook 02's roofline
-read "attainable [TFLOP/s], attainable / achieved [TFLOP/s]")."""
+"""The axes of the charts the notebooks draw, read through ``chart.to_dict()``: every
+quantitative axis is titled with its unit in brackets, and a layered chart gives each axis one
+title (Vega-Lite joins differing layer titles with a comma: notebook 02's roofline read
+"attainable [TFLOP/s], attainable / achieved [TFLOP/s]"). The chart functions of notebooks 01,
+02 and 04-09 are built here from small inputs; the notebook test checks every chart an executed
+notebook shows as drawn (:func:`executed_chart_problems`), titles passed by the notebook
+included (notebook 08's served-token axis had none)."""
 
 from __future__ import annotations
 
@@ -38,7 +41,8 @@ def _views(spec: dict):
 
 
 def axis_problems(chart) -> list[str]:
-    spec = chart.to_dict()
+    """The axis faults of an altair chart or of its Vega-Lite spec (a dict)."""
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
     bad = []
     for view in _views(spec):
         titles: dict[str, set[str]] = {ch: set() for ch in POSITION}
@@ -58,6 +62,24 @@ def axis_problems(chart) -> list[str]:
                             for enc in _encodings(view))
             if has_quant and not ts:
                 bad.append(f"{ch}: a quantitative axis without a title")
+    return bad
+
+
+def executed_chart_problems(nb) -> list[str]:
+    """The axis faults of every chart an executed notebook shows: the light renderer's HTML
+    output carries each chart's spec (``var spec = {...}``, infra_lab.charts.base)."""
+    import json
+    import re
+
+    dec, bad = json.JSONDecoder(), []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            html = "".join(out.get("data", {}).get("text/html", ""))
+            for m in re.finditer(r"var spec = ", html):
+                spec = dec.raw_decode(html, m.end())[0]
+                title = spec.get("title", "")
+                title = title.get("text", "") if isinstance(title, dict) else title
+                bad += [f"cell {i} ({title or 'untitled'}): {p}" for p in axis_problems(spec)]
     return bad
 
 
@@ -87,6 +109,26 @@ def _charts():
     yield "band_coverage_chart", c.band_coverage_chart(cov)
     est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
     yield "step_breakdown_chart", c.step_breakdown_chart(c.breakdown_frame({"MI300X": est}))
+    # notebooks 05-09: the chart functions whose axes carry a unit of their own
+    tok = pl.DataFrame({"accelerator": ["MI300X", "MI300X", "H100-SXM", "H100-SXM"],
+                        "tokens_per_s_per_user": [20.0, 40.0, 25.0, 45.0],
+                        "output_tokens_per_s_per_gpu": [900.0, 500.0, 800.0, 400.0]})
+    yield "serving_front_chart", c.serving_front_chart(tok)
+    yield "serving_cost_chart", c.serving_cost_chart(pl.DataFrame({"accelerator": ["MI300X", "H100-SXM"],
+                                                                   "usd_per_task": [0.04, 0.03]}))
+    sv = pl.DataFrame({"id": ["a", "b"], "split": ["train", "test"], "accelerator": ["MI300X", "H100-SXM"],
+                       "engine": ["vllm", "vllm"], **{f"{m}_{k}": [1.0, 2.0] for m in ("output_tokens_per_s_per_gpu", "ttft_s")
+                                                      for k in ("measured", "predicted")},
+                       **{f"{m}_error_pct": [0.0, 0.0] for m in ("output_tokens_per_s_per_gpu", "ttft_s")}})
+    yield "serving_parity_chart", c.serving_parity_chart(sv)
+    yield "serving_parity_chart (TTFT)", c.serving_parity_chart(sv, "ttft_s")
+    mix = pl.DataFrame({"mix": ["text", "text"], "part": ["compute", "encoder_compute"], "days": [5.0, 1.0],
+                        "seconds": [0.3, 0.1]})
+    yield "mix_time_chart (days)", c.mix_time_chart(mix, "days")
+    yield "mix_time_chart (seconds)", c.mix_time_chart(mix, "seconds")
+    yield "tco_band_chart", c.tco_band_chart(pl.DataFrame({"years": [3, 4], "case": ["a", "a"], "p5": [1.0, 2.0],
+                                                           "p50": [2.0, 3.0], "p95": [3.0, 4.0]}))
+    yield "tornado_chart", c.tornado_chart(il.economics.tornado(names=["life_years", "utilization"]))
 
 
 @pytest.mark.parametrize(("name", "chart"), list(_charts()), ids=lambda v: v if isinstance(v, str) else "")
@@ -117,3 +159,21 @@ def test_parity_chart_says_what_its_bands_are():
     spec = il.charts.parity_chart(v).to_dict()
     assert f"±{b['median']:g} %" in spec["title"]["subtitle"] and f"±{b['worst']:g} %" in spec["title"]["subtitle"]
     assert _light_renderer(spec)["text/plain"] == "<altair chart: Predicted vs measured step time>"
+
+
+def test_the_notebook_check_catches_a_unitless_axis():
+    """A chart an executed notebook shows, read back from its HTML output: a unit-less axis
+    (as notebook 08's served-token axis was) is caught, a titled one passes."""
+    import altair as alt
+    import nbformat
+
+    from infra_lab.charts.base import _light_renderer
+
+    df = alt.Data(values=[{"a": 1.0, "b": 3.0}])
+    good = alt.Chart(df, title="ok").mark_point().encode(x=alt.X("a:Q", title="capex [USD]"),
+                                                          y=alt.Y("b:Q", title="time [days]"))
+    bad = good.encode(y=alt.Y("b:Q", title="owned USD per million served tokens")).properties(title="planted")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("pass", outputs=[nbformat.v4.new_output(
+        "display_data", data=_light_renderer(ch.to_dict()))]) for ch in (good, bad)]
+    assert executed_chart_problems(nb) == ["cell 1 (planted): y: no unit in 'owned USD per million served tokens'"]

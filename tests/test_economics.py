@@ -1069,6 +1069,23 @@ class TestChartsAndWidget:
             assert E.parameters("MI300X")[name].label in labels
         # its controls by name, as every other explorer has them (it had none)
         assert set(box.controls) == {"price_usd_per_gpu_hour", *W.DASHBOARD_INPUTS, "committed"}
+        # the slider spans are read from the data, through one owner (economics_slider_range), not typed
+        for name, c in box.controls.items():
+            if name != "committed":
+                assert (c.min, c.max) == pytest.approx(W.economics_slider_range(name, "MI300X")), name
+        p = E.parameters("MI300X")["capex_usd_per_gpu"]
+        assert W.economics_slider_range("capex_usd_per_gpu") == pytest.approx(
+            (W.ECONOMICS_SLIDER_SPAN[0] * p.low, W.ECONOMICS_SLIDER_SPAN[1] * p.high))
+        assert W.economics_slider_range("utilization")[1] == 1.0           # a fraction: clipped to its bound
+        rents = E.cloud_price_rows("H100-SXM")["price_usd_per_gpu_hour"]
+        assert W.economics_slider_range("price_usd_per_gpu_hour", "H100-SXM") == pytest.approx(
+            (W.ECONOMICS_SLIDER_SPAN[0] * rents.min(), W.ECONOMICS_SLIDER_SPAN[1] * rents.max()))
+        h100 = W.economics_explorer("H100-SXM").controls["host_usd_per_gpu"]   # server basis: the host is in the price
+        assert h100.disabled and h100.min == h100.max == 0.0
+        with pytest.raises(UnknownNameError, match="economics_slider_range"):
+            W.economics_slider_range("capex_usd_per_gpux")
+        with pytest.raises(ValidationError, match="expected an economics input name"):
+            W.economics_slider_range(["life_years"])
         text = box.children[-2].value
         box.controls["utilization"].value = box.controls["utilization"].min
         assert box.children[-2].value != text

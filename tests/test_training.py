@@ -1540,3 +1540,30 @@ def test_search_prices_the_gradient_accumulation_of_each_plans_fsdp(impl, table_
     # the stack keyword (an alias of the scenario's own stack) prices the same plans
     assert_frame_equal(df, il.search(d, top=None, feasible_only=False, max_micro_batch=1, max_vp=1, max_pp=2,
                                      max_tp=2, recompute="none", stack="megatron-core-cuda"))
+
+
+def test_search_tp_across_domains_is_opt_in_and_priced_as_estimate():
+    """tp beyond the scale-up domain (8 H100 per node) only with tp_across_domains=True; such
+    rows are il.estimate's (its tensor-parallel collectives cross the NICs); the domain-local
+    plans are the default search's."""
+    sc = il.Scenario.from_dict({
+        "name": "tp-x", "model": {"preset": "megatron-175b"},
+        "hardware": {"accelerator": "H100-SXM", "nodes": 4, "nic": "ConnectX-7-NDR", "fabric": "rail-optimized"},
+        "training": {"seq_len": 2048, "global_batch": 64, "micro_batch": 1}}, check_plan=False)
+    q = {"top": None, "feasible_only": False, "max_micro_batch": 1, "max_vp": 2, "recompute": "full", "zero": 1}
+    plain = il.search(sc, **q)
+    wide = il.search(sc, tp_across_domains=True, **q)
+    assert plain["tp"].max() == 8 and wide["tp"].max() == 32
+    assert wide.filter(pl.col("tp") <= 8).drop("pp_schedule").sort(plain.drop("pp_schedule").columns).equals(
+        plain.drop("pp_schedule").sort(plain.drop("pp_schedule").columns))
+    assert T.plan_space_size(sc, tp_across_domains=True, **{k: v for k, v in q.items()
+                                                            if k not in ("top", "feasible_only")}) == wide.height
+    d = sc.to_dict()
+    for r in wide.filter(pl.col("tp") > 8).sample(n=4, seed=0).iter_rows(named=True):
+        est = il.estimate(il.Scenario.from_dict(T.apply_plan(d, r)))
+        assert r["step_time_s"] == pytest.approx(est.step_time_s, rel=1e-9)
+        assert r["memory_per_gpu_bytes"] == pytest.approx(est.memory_per_gpu_bytes, rel=1e-9)
+    with pytest.raises(ValidationError, match="tp_across_domains=True"):
+        il.search(sc, tp=16, **q)
+    with pytest.raises(ValidationError, match="tp_across_domains = 'yes'"):
+        il.search(sc, tp_across_domains="yes", **q)

@@ -24,7 +24,7 @@ def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where th
     value : the column to draw: "days" (of a run) or "seconds" (per step)
     """
     require_columns(df, ["mix", "part", value], "mix_time_chart")
-    unit = {"days": "days of training", "seconds": "seconds per step"}.get(value, value)
+    unit = {"days": "training time [days]", "seconds": "step time [s]"}.get(value, f"{value} [-]")
     mixes = list(dict.fromkeys(df["mix"].to_list()))
     data = to_altair_data(df.select("mix", "part", value).with_columns(
         pl.col("part").replace_strict({p: i for i, p in enumerate(_PART_ORDER)}, default=99,

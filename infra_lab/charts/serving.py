@@ -51,8 +51,8 @@ def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
     groups = list(dict.fromkeys(df[color].to_list()))
     scale = accelerator_scale(groups) if color == "accelerator" else alt.Scale(scheme="tableau10")
     return alt.Chart(data, title=title).mark_line(point=True).encode(
-        x=alt.X("tokens_per_s_per_user:Q", title="interactivity: tokens/s per user", scale=alt.Scale(zero=False)),
-        y=alt.Y("output_tokens_per_s_per_gpu:Q", title="throughput: output tokens/s per GPU"),
+        x=alt.X("tokens_per_s_per_user:Q", title="interactivity [tokens/s per user]", scale=alt.Scale(zero=False)),
+        y=alt.Y("output_tokens_per_s_per_gpu:Q", title="throughput [output tokens/s per GPU]"),
         color=alt.Color(f"{color}:N", scale=scale, title=color),
         tooltip=[color, alt.Tooltip("tokens_per_s_per_user:Q", format=",.1f"),
                  alt.Tooltip("output_tokens_per_s_per_gpu:Q", format=",.0f"), *tips],
@@ -75,15 +75,22 @@ def serving_breakdown_chart(df: pl.DataFrame, title: str = "Where an engine cycl
     ).properties(width=460, height=max(60, 26 * len(runs)))
 
 
+_METRIC_NAMES = {"output_tokens_per_s_per_gpu": "output per GPU", "tpot_s": "TPOT", "ttft_s": "TTFT",
+                 "e2e_latency_s": "end-to-end latency"}
+"""Axis name of each validated serving metric (:func:`serving_parity_chart`; the unit is the
+serving validation's own, ``infra_lab.serving.published._METRIC_UNITS``)."""
+
+
 def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_per_gpu",
                          title: str | None = None) -> alt.Chart:
     """Log-log parity of :func:`infra_lab.serving.validation` for one metric, with y = x and
     bands at the metric's validation bounds (:data:`infra_lab.serving.published.VALIDATION_BOUNDS`:
     median and worst |error|, ±15 % / ±40 % for output tokens/s per GPU; none for a metric without
     bounds); colour = accelerator, shape = split (train / test)."""
-    from ..serving.published import VALIDATION_BOUNDS
+    from ..serving.published import _METRIC_UNITS, VALIDATION_BOUNDS
 
     meas, pred = f"{metric}_measured", f"{metric}_predicted"
+    name, unit = _METRIC_NAMES.get(metric, metric.replace("_", " ")), _METRIC_UNITS.get(metric, "-")
     require_columns(df, ["id", "split", "accelerator", "engine", meas, pred], "serving_parity_chart")
     sub = df.filter(pl.col(meas).is_not_null() & pl.col(pred).is_not_null())
     require_rows(sub, "serving_parity_chart", f"no row has both {meas} and {pred}")
@@ -101,28 +108,38 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
     line = base.mark_line(color="black", strokeDash=[4, 3]).encode(x=alt.X("x:Q", scale=sx), y=alt.Y("y:Q", scale=sx))
     accs = sorted(set(sub["accelerator"].to_list()))
     pts = alt.Chart(data).mark_point(filled=True, size=50).encode(
-        x=alt.X(f"{meas}:Q", scale=sx, title=f"measured {metric.replace('_', ' ')}"),
-        y=alt.Y(f"{pred}:Q", scale=sx, title=f"predicted {metric.replace('_', ' ')}"),
+        x=alt.X(f"{meas}:Q", scale=sx, title=f"measured {name} [{unit}]"),
+        y=alt.Y(f"{pred}:Q", scale=sx, title=f"predicted {name} [{unit}]"),
         color=alt.Color("accelerator:N", scale=accelerator_scale(accs), title="accelerator"),
         shape=alt.Shape("split:N", title="split"),
         tooltip=["id", "engine", "split", alt.Tooltip(f"{meas}:Q", format=",.4g"),
                  alt.Tooltip(f"{pred}:Q", format=",.4g"), alt.Tooltip(f"{metric}_error_pct:Q", format="+.1f")],
     )
     bands = f" (bands {', '.join(f'±{p:g} %' for p in sorted(pcts))})" if pcts else ""
-    t = title or f"Predicted vs published: {metric.replace('_', ' ')}{bands}"
+    t = title or f"Predicted vs published: {name}{bands}"
     return alt.layer(*areas, line, pts).properties(width=420, height=380, title=t)
 
 
 def serving_cost_chart(df: pl.DataFrame, value: str = "usd_per_task", group: str = "accelerator",
-                       title: str = "Cost per agent task") -> alt.Chart:
-    """Horizontal bars of a cost column per ``group`` (one bar each), vendor-coloured."""
+                       title: str = "Cost per agent task", x_title: str | None = None) -> alt.Chart:
+    """Horizontal bars of a cost column per ``group`` (one bar each), vendor-coloured.
+    ``x_title`` (default: from a ``usd_per_<what>`` column's name, "cost [USD per <what>]")
+    names the axis with its unit in brackets."""
     require_columns(df, [group, value], "serving_cost_chart")
     data = to_altair_data(df)
     groups = df[group].to_list()
     return alt.Chart(data, title=title).mark_bar().encode(
         y=alt.Y(f"{group}:N", sort=groups, title=None),
-        x=alt.X(f"{value}:Q", title=value.replace("_", " ").replace("usd", "USD")),
+        x=alt.X(f"{value}:Q", title=x_title or _cost_axis_title(value)),
         color=alt.Color(f"{group}:N", scale=accelerator_scale(groups) if group == "accelerator"
                         else alt.Scale(scheme="tableau10"), legend=None),
         tooltip=[group, alt.Tooltip(f"{value}:Q", format=",.4g")],
     ).properties(width=420, height=max(60, 26 * len(groups)))
+
+
+def _cost_axis_title(value: str) -> str:
+    """An axis title with its unit from a cost column's name: ``usd_per_task`` -> "cost [USD
+    per task]", ``usd_per_million_output_tokens`` -> "cost [USD per million output tokens]"."""
+    if value.startswith("usd_per_"):
+        return f"cost [USD per {value[len('usd_per_'):].replace('_', ' ')}]"
+    return f"{value.replace('_', ' ')} [-]"

@@ -23,7 +23,13 @@ from ..scenario.parallelism_table import PP_SCHEDULE_VP
 from ._common import _RC, _training_scenario
 from .context import MFU_CONVENTION, _context, _layout_tables, _xtab, check_stack_keyword, gacc_code
 from .factors import stack_params
-from .plans import _check_constraints, _enumerate, _name_batch_without_plan, _name_unreachable_bound
+from .plans import (
+    _check_constraints,
+    _enumerate,
+    _name_batch_without_plan,
+    _name_unreachable_bound,
+    _with_tp_across_domains,
+)
 from .step import COMPONENTS
 
 OBJECTIVES = {  # name -> True if larger is better
@@ -283,10 +289,11 @@ def _prepare(sc: Scenario, cons: dict, stack, params, pp_schedules=None):
 def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int | None = 10,
            feasible_only: bool = True, *, stack: str | None = None,
            params: dict[str, float] | None = None, pp_schedules: str | list[str] | None = None,
-           **constraints) -> pl.DataFrame:
+           tp_across_domains: bool = False, **constraints) -> pl.DataFrame:
     """Every consistent parallel plan for the scenario's model and cluster, best first.
 
-    Enumerates tp (divisors of the world ≤ the scale-up domain, dividing the heads), pp
+    Enumerates tp (divisors of the world ≤ the scale-up domain, or beyond it with
+    ``tp_across_domains``, dividing the heads), pp
     (any divisor of the remaining ranks up to the layer count: stages need not be equal),
     vp (1 … layers/pp), cp (dividing seq_len), dp (derived), ep (dividing the experts and
     tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
@@ -330,6 +337,10 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         as :func:`estimate` prices a plan with that ``parallelism.pp_schedule`` (its bubble
         and in-flight micro-batches). Naming only zero-bubble schedules drops the 1F1B /
         interleaved plans; the scenario's own pp_schedule is not read.
+    tp_across_domains : also tensor-parallel sizes beyond the job's scale-up domain (tp groups
+        whose collectives cross the scale-out NICs; :func:`estimate` prices such a plan, the
+        search leaves them out by default because they are rarely run). Off by default: the
+        default search's space is unchanged.
     **constraints : see :data:`SEARCH_CONSTRAINTS`, e.g. ``tp=1``, ``max_tp=8``, ``zero=1``,
         ``recompute=["none", "selective"]``. Defaults: max_micro_batch 16, max_vp 8,
         max_cp 16, max_etp 8.
@@ -358,7 +369,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     sc = _training_scenario(scenario, "il.search", check_plan=False)
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
-    cons = _check_constraints(constraints)
+    cons = _with_tp_across_domains(_check_constraints(constraints), tp_across_domains)
     if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
         raise ValidationError(f"top = {top!r}: expected a positive integer or None")
     top = None if top is None else int(top)

@@ -25,6 +25,10 @@ SEARCH_CONSTRAINTS = tuple(_PLAN_KEYS) + tuple(f"{b}_{k}" for k in _BOUNDED for 
 
 DEFAULT_MAX = {"micro_batch": 16, "vp": 8, "cp": 16, "etp": 8}
 
+TP_ACROSS_DOMAINS = "tp_across_domains"
+"""The key under which :func:`search`'s ``tp_across_domains`` option travels with the checked
+constraints (a cache key of the plan space; not a constraint a caller passes)."""
+
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
@@ -75,6 +79,13 @@ def _check_constraints(cons: dict) -> dict:
     return out
 
 
+def _with_tp_across_domains(cons: dict, tp_across_domains) -> dict:
+    """The checked constraints with search's ``tp_across_domains`` option (a bool) in them when set."""
+    if not isinstance(tp_across_domains, (bool, np.bool_)):
+        raise ValidationError(f"tp_across_domains = {tp_across_domains!r}: expected true or false")
+    return {**cons, TP_ACROSS_DOMAINS: True} if tp_across_domains else cons
+
+
 def _allowed(name: str, values, cons: dict, why: str, strict: bool = True) -> list:
     """Filter candidate values of one plan key by the constraints; when an explicitly
     requested value is impossible, say which and what is allowed."""
@@ -97,13 +108,14 @@ def _allowed(name: str, values, cons: dict, why: str, strict: bool = True) -> li
     return vals
 
 
-def _domains(sc: Scenario) -> dict[str, list[int]]:
+def _domains(sc: Scenario, tp_across_domains: bool = False) -> dict[str, list[int]]:
     """Values each plan key can take on this model and cluster, before combining them
-    (for error messages naming what is allowed)."""
+    (for error messages naming what is allowed). tp stays within the scale-up domain unless
+    ``tp_across_domains`` (search's option: tensor-parallel groups over the scale-out NICs)."""
     spec, hw, tr = sc.model_spec, sc.hardware, sc.training
     W, D, L = hw.world_size, hw.domain_gpus, spec.layers
     return {
-        "tp": [d for d in _divisors(W) if d <= D and spec.heads % d == 0],
+        "tp": [d for d in _divisors(W) if (tp_across_domains or d <= D) and spec.heads % d == 0],
         "pp": [d for d in _divisors(W) if d <= L],
         "vp": list(range(1, min(L, DEFAULT_MAX["vp"]) + 1)),
         "cp": [d for d in _divisors(W) if tr.seq_len % d == 0],
@@ -114,7 +126,8 @@ def _domains(sc: Scenario) -> dict[str, list[int]]:
     }
 
 
-_WHY = {"tp": "divisors of the GPUs up to the job's scale-up domain that divide the attention heads",
+_WHY = {"tp": "divisors of the GPUs up to the job's scale-up domain that divide the attention heads; "
+              "beyond the domain with tp_across_domains=True",
         "pp": "divisors of the GPUs up to the layer count", "vp": "1 up to layers/pp (default max 8)",
         "cp": "divisors of the GPUs that divide seq_len", "dp": "divisors of the GPUs that divide global_batch",
         "ep": "divisors of the expert count", "etp": "divisors of the GPUs within the scale-up domain (MoE only)",
@@ -129,7 +142,7 @@ def _enumerate(sc: Scenario, cons: dict):
     W = hw.world_size
     D = hw.domain_gpus            # the job's GPUs in one scale-up domain (partial nodes, NVL72)
     L = spec.layers
-    dom = _domains(sc)
+    dom = _domains(sc, bool(cons.get(TP_ACROSS_DOMAINS)))
     for k, want in cons.items():  # a requested value no plan can have: say which and what is allowed
         if k in dom:
             bad = [w for w in want if w not in dom[k]]
@@ -141,6 +154,10 @@ def _enumerate(sc: Scenario, cons: dict):
     fsdps = _allowed("fsdp", (0, 1), cons, "false or true")
     # FSDP is enumerated as (zero=3, fsdp=True): full sharding, priced like ZeRO-3
     shard_opts = [(z, 0) for z in zeros if 0 in fsdps] + ([(3, 1)] if 1 in fsdps and 3 in zeros else [])
+    if zeros and not shard_opts:   # fsdp = true with zero bounded below 3 read "{'fsdp': [1], 'zero': [1]} ... relax one"
+        raise ValidationError(f"search constraints fsdp = true with zero = {sorted(zeros)}: FSDP shards "
+                              "parameters, gradients and optimizer state (ZeRO-3); allowed zero = 3 with fsdp "
+                              "(or leave zero out), or fsdp = false")
     rcs = _allowed("recompute", (0, 1, 2), cons, "none, selective, full")
     tail = np.array([(z, f, r) for z, f in shard_opts for r in rcs], dtype=np.int64).reshape(-1, 3)
     tps = _allowed("tp", dom["tp"], cons, _WHY["tp"], strict=False)
@@ -200,10 +217,11 @@ def _enumerate(sc: Scenario, cons: dict):
     return L_arr, heads, tail
 
 
-def plan_space_size(scenario: Scenario | dict, **constraints) -> int:
-    """Number of consistent plans :func:`search` would evaluate."""
+def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = False, **constraints) -> int:
+    """Number of consistent plans :func:`search` would evaluate (with the schedules of
+    ``pp_schedules=None``)."""
     sc = _training_scenario(scenario, "plan_space_size", check_plan=False)
-    cons = _check_constraints(constraints)
+    cons = _with_tp_across_domains(_check_constraints(constraints), tp_across_domains)
     _, heads, tail = _enumerate(sc, cons)
     return int(heads.shape[0] * tail.shape[0])
 

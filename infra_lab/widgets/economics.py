@@ -8,7 +8,6 @@ The callback does no modelling: :func:`economics_update` calls the public functi
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import ipywidgets as W
@@ -16,14 +15,64 @@ import ipywidgets as W
 from .. import economics as E
 from ..charts import economics as C
 from ..economics import _validate as EV
-from ..errors import ValidationError
+from ..errors import ValidationError, unknown
 from ._layout import fit_labels
 
-__all__ = ["economics_update", "economics_explorer", "economics_dashboard", "DASHBOARD_INPUTS", "default_rent"]
+__all__ = ["economics_update", "economics_explorer", "economics_dashboard", "DASHBOARD_INPUTS", "default_rent",
+           "economics_slider_range", "ECONOMICS_SLIDER_SPAN"]
 
 DASHBOARD_INPUTS = ("capex_usd_per_gpu", "host_usd_per_gpu", "colocation_usd_per_kW_month",
                     "utilization", "life_years")
 """The owned-cost inputs with sliders (the largest swings in the tornado)."""
+
+
+ECONOMICS_SLIDER_SPAN = (0.5, 1.5)
+"""How far an explorer's slider reaches past an input's sourced range [-]: from this × the
+row's low to this × its high (:func:`economics_slider_range`), so the extremes can be explored."""
+
+
+def economics_slider_range(name: str, accelerator: str = "MI300X") -> tuple[float, float]:
+    """The span of an explorer's slider for an economics input, in the unit of its row:
+    :data:`ECONOMICS_SLIDER_SPAN` × the low and the high of the accelerator's row in
+    ``data/economics/parameters.csv`` (``il.economics.parameters``), inside the input's
+    physical bounds (``il.economics._validate.BOUNDS``: a fraction at most 1, a price above
+    0). The one owner of the spans of :func:`economics_explorer`'s sliders.
+
+    ``name = "price_usd_per_gpu_hour"`` (the rent) spans the accelerator's dedicated-contract
+    range (``contract_usd_per_gpu_hour``, where it has one) and its current on-demand
+    listings (``il.economics.cloud_price_rows``, where it has some) [USD per GPU-hour].
+
+    Examples
+    --------
+    >>> p = E.parameters("MI300X")["life_years"]
+    >>> economics_slider_range("life_years") == (ECONOMICS_SLIDER_SPAN[0] * p.low, ECONOMICS_SLIDER_SPAN[1] * p.high)
+    True
+    """
+    if not isinstance(name, str):
+        raise ValidationError(f"name = {name!r}: expected an economics input name (str), e.g. 'life_years'")
+    P = E.parameters(accelerator)
+    if name == "price_usd_per_gpu_hour":
+        ends = [] if "contract_usd_per_gpu_hour" not in P else [P["contract_usd_per_gpu_hour"].low,
+                                                                  P["contract_usd_per_gpu_hour"].high]
+        try:
+            ends += E.cloud_price_rows(accelerator)["price_usd_per_gpu_hour"].to_list()
+        except ValidationError:
+            pass
+        if not ends:
+            raise ValidationError(f"economics_slider_range: {EV.accelerator(accelerator)} has no contract rent "
+                                  "(contract_usd_per_gpu_hour) and no on-demand listing (data/cloud_prices.csv)")
+        low, high, bound = min(ends), max(ends), "rental_usd_per_gpu_hour"
+    else:
+        if name not in P:
+            raise unknown("input", name, sorted(P), where=f"economics_slider_range (parameters.csv, {accelerator})")
+        low, high, bound = P[name].low, P[name].high, name
+    lo, hi = ECONOMICS_SLIDER_SPAN[0] * low, ECONOMICS_SLIDER_SPAN[1] * high
+    b_lo, b_hi, _, _ = EV.BOUNDS.get(bound, (None, None, False, False))
+    if b_lo is not None:
+        lo = max(lo, b_lo)
+    if b_hi is not None:
+        hi = min(hi, b_hi)
+    return float(lo), float(hi)
 
 
 def default_rent(accelerator: str = "MI300X") -> tuple[float, bool]:
@@ -110,21 +159,26 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
 
 def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
     """Sliders for the rent and the five inputs that matter most, with the numbers and the
-    rent-vs-own chart they drive. Defaults come from parameters.csv; the ranges reach beyond
-    its low–high (a purchase price from half its low to 1.5× its high, the host from 0,
-    colocation 50–260 USD per kW-month, utilization 0.1–1, life 2–8 years, rent 1–8 USD per
-    GPU-hour) so the extremes can be explored. ``box.update`` is the callback, ``box.controls``
-    the widgets by name (the rent, the :data:`DASHBOARD_INPUTS` and ``committed``)."""
+    rent-vs-own chart they drive. Defaults come from parameters.csv; each slider's span is
+    :func:`economics_slider_range` (the row's low–high widened by :data:`ECONOMICS_SLIDER_SPAN` inside the
+    input's bounds; the rent over the contract range and the current on-demand listings), so
+    the extremes can be explored and the data own the ranges. An input whose row has no range
+    (the host of a server-basis price, included in it) is shown fixed. ``box.update`` is the
+    callback, ``box.controls`` the widgets by name (the rent, the :data:`DASHBOARD_INPUTS` and
+    ``committed``)."""
     P = E.parameters(accelerator)
     if "capex_usd_per_gpu" not in P:
         raise E.NoPurchasePriceError(f"economics_explorer: {accelerator} has no public purchase price; "
                                      f"use economics_update(..., capex_usd_per_gpu=...) directly")
     layout = W.Layout(width="600px")
 
-    def slider(name: str, step: float, fmt: str = ".2f", lo: float | None = None, hi: float | None = None):
-        p = P[name]
-        return W.FloatSlider(value=p.value, min=p.low if lo is None else lo, max=p.high if hi is None else hi,
-                             step=step, readout_format=fmt, description=p.label)
+    def slider(name: str, step: float, fmt: str = ".2f", value: float | None = None,
+               description: str | None = None):
+        lo, hi = economics_slider_range(name, accelerator)     # the one owner of the spans
+        v = P[name].value if value is None else value
+        return W.FloatSlider(value=min(max(v, lo), hi), min=lo, max=hi, step=step, readout_format=fmt,
+                             description=P[name].label if description is None else description,
+                             disabled=hi <= lo)
 
     try:
         rent0, committed0 = default_rent(accelerator)   # MI300X's contract rent was used for every accelerator
@@ -134,14 +188,13 @@ def economics_explorer(accelerator: str = "MI300X") -> W.VBox:
                               "start the rent slider; pass the rent to economics_update(price_usd_per_gpu_hour, "
                               f"{accelerator!r})") from None
     sliders = {
-        "price_usd_per_gpu_hour": W.FloatSlider(value=rent0, min=1.0, max=max(8.0, math.ceil(2.0 * rent0)), step=0.05,
-                                                description="rent [USD per GPU-hour]"),
-        "capex_usd_per_gpu": slider("capex_usd_per_gpu", 250.0, ",.0f", lo=0.5 * P["capex_usd_per_gpu"].low,
-                                    hi=1.5 * P["capex_usd_per_gpu"].high),
-        "host_usd_per_gpu": slider("host_usd_per_gpu", 100.0, ",.0f", lo=0.0, hi=max(15000.0, P["host_usd_per_gpu"].high)),
-        "colocation_usd_per_kW_month": slider("colocation_usd_per_kW_month", 5.0, ".0f", lo=50.0, hi=260.0),
-        "utilization": slider("utilization", 0.01, ".2f", lo=0.1, hi=1.0),
-        "life_years": slider("life_years", 0.5, ".1f", lo=2.0, hi=8.0),
+        "price_usd_per_gpu_hour": slider("price_usd_per_gpu_hour", 0.05, ".2f", value=rent0,
+                                         description="rent [USD per GPU-hour]"),
+        "capex_usd_per_gpu": slider("capex_usd_per_gpu", 250.0, ",.0f"),
+        "host_usd_per_gpu": slider("host_usd_per_gpu", 100.0, ",.0f"),
+        "colocation_usd_per_kW_month": slider("colocation_usd_per_kW_month", 5.0, ".0f"),
+        "utilization": slider("utilization", 0.01, ".2f"),
+        "life_years": slider("life_years", 0.5, ".1f"),
     }
     committed = W.Checkbox(value=committed0, description="rent is a commitment (paid every hour)")
     for s in sliders.values():

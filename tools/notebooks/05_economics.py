@@ -348,7 +348,8 @@ md(f"**What `max_npv` would change.** On the decay path it runs the GPUs {mx['me
    + f" and the NPV is {usd(nosale.npv_usd_per_gpu)} per GPU: the rule is only as good as the sale price it assumes.")
 """),
     ("md", r"""
-Sources: IBM's book life — IBM's 10-K (information technology equipment, 1.5 to 5 years);
+Sources: IBM's book life — IBM's 10-K (the span it files for information technology equipment,
+whose upper end is the book life: the IBM row of the filed lives in section 9);
 Epoch AI's price-performance trend (`depreciation_ooms_per_year`); the rebound from H100 one-year
 contract prices in `data/cloud_prices.csv` (SemiAnalysis, an industry research firm, as relayed);
 the sold share after the contract and its elasticity are assumptions (grade A).
@@ -611,8 +612,15 @@ purchase prices and lives with a URL per row (10-K filings on EDGAR where the li
 Sliders for the inputs that move the answer most — purchase price, server overhead (the host per
 GPU), colocation, utilization, life — and the rent. The callback calls `il.economics` only
 (`il.widgets.economics_update` is the tested function); the band samples every input without a slider.
+Each slider spans `il.widgets.economics_slider_range`: its row's low–high in `data/economics/parameters.csv`
+widened by `ECONOMICS_SLIDER_SPAN` (the rent: the contract range and the current listings), printed below.
 """),
     ("code", r"""
+num = lambda x: f"{x:,.0f}" if x >= 100 else f"{x:.3g}"  # noqa: E731
+md("Slider spans: " + "; ".join(
+    f"{'rent [USD per GPU-hour]' if n == 'price_usd_per_gpu_hour' else P[n].label} {num(lo)}–{num(hi)}"
+    for n in ("price_usd_per_gpu_hour", *il.widgets.DASHBOARD_INPUTS)
+    for lo, hi in [il.widgets.economics_slider_range(n, "MI300X")]) + ".")
 il.widgets.economics_explorer("MI300X")
 """),
     ("md", r"""

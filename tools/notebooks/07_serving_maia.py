@@ -100,12 +100,13 @@ wave of `concurrency` requests queues its prefills (`[serving] lockstep`). The b
 harnesses compute each request's TPOT as (e2e − TTFT)/(output tokens − 1), so a wave's queued
 prefill counts once, in TTFT, and not again in TPOT. ATOM runs prompts in prefill-only forwards
 that pause decoding, as SGLang does (its scheduler has no mixed prefill/decode step); the fixed
-per-request overhead (`request_overhead_s`, bounded to 0–0.2 s) is fitted where the train split
-has TTFTs.
+per-request overhead (`request_overhead_s`, within the bounds printed below) is fitted where the
+train split has TTFTs.
 """),
     ("code", r"""
 gens = S.engine_generations().filter(pl.col("first_current_version") != "0.0.0")
-md("Fitted per serving stack: " + ", ".join(f"`{p}`" for p in S.CALIBRATED)
+md("Fitted per serving stack, each within its bounds: " + ", ".join(
+    f"`{p}` {S._BOUNDS[p][0]:g}–{S._BOUNDS[p][1]:g}{' s' if p.endswith('_s') else ''}" for p in S.CALIBRATED)
    + ". Older generations (`-early` stacks): "
    + ", ".join(f"{r['engine']} < {r['first_current_version']}" for r in gens.iter_rows(named=True)) + ".")
 val = S.validation()
@@ -125,7 +126,8 @@ cases = (val.filter(pl.col("split") == "test", pl.col("excluded").is_null())
          .select("id", "stack", "output_tokens_per_s_per_gpu_measured", "output_tokens_per_s_per_gpu_predicted",
                  "output_tokens_per_s_per_gpu_error_pct", "tpot_s_error_pct", "ttft_s_error_pct")
          .sort("output_tokens_per_s_per_gpu_error_pct"))
-display(cases.with_columns(pl.col(pl.Float64).round(1)))
+with pl.Config(tbl_rows=cases.height):     # every test point, none elided
+    display(cases.with_columns(pl.col(pl.Float64).round(1)))
 """),
     ("code", r"""
 t = {r["metric"]: r for r in summary.filter(pl.col("split") == "test").iter_rows(named=True)}
@@ -149,6 +151,7 @@ md("Test points outside the " + f"{B['output_tokens_per_s_per_gpu']['worst']:.0f
        for r in worst.iter_rows(named=True)) + "."))
 # the accelerator this notebook is about: its own points, train and test (error = predicted / measured - 1)
 by_acc = S.validation_summary(val, by=("split", "accelerator")).filter(pl.col("accelerator") == "MI300X")
+METRIC_NAME = {"output_tokens_per_s_per_gpu": "output tokens/s per GPU", "tpot_s": "TPOT", "ttft_s": "TTFT"}
 
 
 def mi300x(metric, faster_if_negative):
@@ -159,7 +162,7 @@ def mi300x(metric, faster_if_negative):
     side = "" if lean is None or abs(lean["median_error_pct"]) < 10 else (
         " — predicted " + ("faster" if (lean["median_error_pct"] < 0) == faster_if_negative else "slower")
         + " than measured")
-    return f"{metric}: " + ("; ".join(parts) if parts else "no points") + ("" if "test" in rows else " (no test point)") + side
+    return f"{METRIC_NAME[metric]}: " + ("; ".join(parts) if parts else "no points") + ("" if "test" in rows else " (no test point)") + side
 
 
 md("**MI300X's own points** (train and test): " + "; ".join(
@@ -413,6 +416,16 @@ print(f"* The serving model's test-split error is {tps['median_abs_error_pct']:.
       f"accelerators smaller than that are within the model's error.")
 """),
     ("md", r"""
+**What is approximate.** The Maia task is an assumed mix (`data/serving/maia_agent.csv`): no
+public Maia workload, model or serving figure exists, so the three model classes stand in for
+Maia's models. The serving model is a steady state of continuous batching whose stack factors
+are fitted on the train split of published benchmarks; its test-split errors (section 2) bound
+how far apart two accelerators must be before the difference means anything, and MI300X's own
+errors (printed there) differ from the split-wide ones. Owned prices are notebook 05's like-for-like Monte Carlo medians, rents the
+median listings of the providers named in `data/cloud_prices.csv` on their observation dates;
+the search prices speed, not answer quality, so rows of different weight formats are not like
+for like in quality.
+
 [← 06 reliability](06_reliability.ipynb) · [08 the 2026 expansion →](08_expansion_2026.ipynb) · [09 multimodal Maia](09_multimodal_maia.ipynb)
 """),
 ]

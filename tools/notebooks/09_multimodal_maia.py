@@ -97,7 +97,8 @@ sides = [224, 336, 448, 672, 896, 1344]
 tok = pl.DataFrame([{"encoder": e, "side_px": s, "lm_tokens": MM.encoder(e).image_grid(s, s)["lm_tokens"]}
                     for e in ("qwen2.5-vl-vit", "clip-vit-l-336", "llama3.2-vision-vit") for s in sides])
 tps = {e: MM.encoder(e).tokens_per_second for e in ("whisper-large-v3-encoder", "qwen2-audio-encoder", "mimi-codec")}
-q448 = MM.encoder("qwen2.5-vl-vit").image_grid(448, 448)
+IMG = 448                                # the picture side of the sections below [px]
+q448 = MM.encoder("qwen2.5-vl-vit").image_grid(IMG, IMG)
 mimi = MM.encoder("mimi-codec").audio_frames(1.0)
 qv, clip, l32 = (MM.encoder(e) for e in ("qwen2.5-vl-vit", "clip-vit-l-336", "llama3.2-vision-vit"))
 wh, qa, mc = (MM.encoder(e) for e in ("whisper-large-v3-encoder", "qwen2-audio-encoder", "mimi-codec"))
@@ -108,7 +109,7 @@ md(f"A picture becomes (side / {qv.patch_size})² patches; Qwen2.5-VL merges {qv
    f"{wh.mel_frames_per_s / wh.conv_stride:g} encoder frames per second after its stride-{wh.conv_stride} convolution, "
    f"over a {wh.window_s:g}-s window; Qwen2-Audio pools them by {qa.pool_stride} to {tps['qwen2-audio-encoder']:g} "
    f"tokens per second; a neural codec like Mimi gives {mc.frame_rate_hz:g} frames per second of {mc.codebooks} codebooks.")
-md(f"A 448-px picture is **{q448['lm_tokens']} tokens** for Qwen2.5-VL ({q448['patches']} patches through its encoder); "
+md(f"A {IMG}-px picture is **{q448['lm_tokens']} tokens** for Qwen2.5-VL ({q448['patches']} patches through its encoder); "
    f"a second of audio is **{tps['qwen2-audio-encoder']:g} tokens** for Qwen2-Audio, {tps['whisper-large-v3-encoder']:g} "
    f"encoder frames for Whisper and {mimi['lm_tokens']:g} positions ({mimi['codec_tokens']:g} codebook tokens) for Mimi.")
 il.charts.image_tokens_chart(tok)
@@ -165,7 +166,7 @@ owned = E.owned_gpu_hour_price("MI300X")
 res, split = {}, []
 for name, mix in MIXES.items():
     d = sc.to_dict()
-    d["training"]["data_mix"] = {**mix, "image_size": [448, 448]}
+    d["training"]["data_mix"] = {**mix, "image_size": [IMG, IMG]}
     r = MM.estimate(d)
     res[name] = r
     days = TOKENS / r.useful_tokens_per_s / 86400
@@ -173,7 +174,7 @@ for name, mix in MIXES.items():
 gpus = sc.hardware.world_size
 cost = pl.DataFrame([{
     "mix": n, "step_s": r.step_time_s, "useful_Mtok_per_s": r.useful_tokens_per_s / 1e6,
-    "mfu_pct": 100 * r.estimate.mfu, "memory_GB": r.estimate.memory_per_gpu_bytes / 1e9, "fits": r.estimate.fits,
+    "mfu_pct": 100 * r.estimate.mfu, "memory_GiB": r.estimate.memory_per_gpu_bytes / 2**30, "fits": r.estimate.fits,
     "days": TOKENS / r.useful_tokens_per_s / 86400,
     "on_demand_MUSD": TOKENS / r.useful_tokens_per_s / 3600 * gpus * price / 1e6,
     "owned_MUSD": TOKENS / r.useful_tokens_per_s / 3600 * gpus * owned / 1e6,
@@ -209,8 +210,8 @@ md(f"Days here are failure-free training time, as the step model gives them; int
 il.charts.headline_table(
     cost, f"Maia-class training by data mix: {TOKENS / 1e12:g}T useful tokens on {gpus:,} MI300X",
     subtitle=f"failure-free days; on demand at ${price:.2f}/GPU-h (median list price), owned at ${owned:.2f}/GPU-h "
-             "(notebook 05's owned P50)",
-    labels={"step_s": "step", "useful_Mtok_per_s": "useful tokens", "memory_GB": "memory per GPU", "days": "days, failure-free",
+             "(notebook 05's like-for-like owned P50: the baseboard listing)",
+    labels={"step_s": "step", "useful_Mtok_per_s": "useful tokens", "memory_GiB": "memory per GPU", "days": "days, failure-free",
             "on_demand_MUSD": "on demand", "owned_MUSD": "owned", "encoder_pct": "encoders' share of the step"},
     sources="prices: data/cloud_prices.csv and data/economics/ (a source URL per row)")
 """),
@@ -228,24 +229,25 @@ the *stage imbalance*.
     ("code", r"""
 def variant(**kw):
     d = sc.to_dict()
-    d["training"]["data_mix"] = {**MIXES["image-heavy"], "image_size": [448, 448]}
+    d["training"]["data_mix"] = {**MIXES["image-heavy"], "image_size": [IMG, IMG]}
     for table, upd in kw.items():
         d[table].update(upd)
     return MM.estimate(d)
 
 base_r = res["image-heavy"]
 frozen = variant(training={"encoder": "frozen"})
-pp4 = variant(parallelism={"pp": 4}, training={"micro_batch": 1})
+PP = 4                                   # pipeline stages of the comparison [-]
+pp4 = variant(parallelism={"pp": PP}, training={"micro_batch": 1})
 imb = dict(pp4.breakdown().iter_rows())["stage_imbalance"]
 assert frozen.step_time_s < base_r.step_time_s and imb > 0
 md(f"Freezing the encoders cuts the image-heavy step from {base_r.step_time_s:.3f} s to **{frozen.step_time_s:.3f} s** "
-   f"({100 * (1 - frozen.step_time_s / base_r.step_time_s):.0f} % less). Split over 4 pipeline stages, the first stage carries "
+   f"({100 * (1 - frozen.step_time_s / base_r.step_time_s):.0f} % less). Split over {PP} pipeline stages, the first stage carries "
    f"the encoders and the pipeline waits for it: **{imb:.3f} s** of each {pp4.step_time_s:.3f}-s step "
    f"({100 * imb / pp4.step_time_s:.0f} %) is stage imbalance, on top of the encoder's own balanced share. Giving the first "
    f"stage fewer language-model layers (Megatron-Core's `--decoder-first-pipeline-num-layers`) would absorb part of it; "
    f"this model keeps the stages as even as the layers allow.")
 pl.concat([r.breakdown().with_columns(pl.lit(f"{n} [s]").alias("run")) for n, r in
-           (("image-heavy, pp 1", base_r), ("frozen encoders", frozen), ("pp 4", pp4))]).pivot(
+           (("image-heavy, pp 1", base_r), ("frozen encoders", frozen), (f"pp {PP}", pp4))]).pivot(
     on="run", index="part", values="seconds").with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
@@ -303,33 +305,35 @@ asks for `images_per_request` / `image_size` / `audio_s_per_request` (`il.multim
 thin alias). Notebook [07 · serving Maia](07_serving_maia.ipynb) prices whole agent tasks with it.
 """),
     ("code", r"""
+AUDIO_S, BATCH = (10.0, 30.0), 16         # clip lengths [s] and the batch of pictures encoded together [-]
+PIC, CLIP = f"1 picture, {IMG} px", [f"{x:g} s of audio" for x in AUDIO_S]
 pre = []
-for label, kw in (("1 picture, 448 px", {"images": 1, "image_size": 448}),
+for label, kw in ((PIC, {"images": 1, "image_size": IMG}),
                   ("1 picture, 1080p", {"images": 1, "image_size": (1080, 1920)}),
-                  ("10 s of audio", {"audio_s": 10.0}), ("30 s of audio", {"audio_s": 30.0})):
-    for batch in (1, 16):
+                  *((c, {"audio_s": x}) for c, x in zip(CLIP, AUDIO_S, strict=True))):
+    for batch in (1, BATCH):
         r = MM.encoder_prefill(maia, "MI300X", batch=batch, **kw)
         pre.append({"request": label, "batch": batch, "encoder_ms": 1e3 * r.time_s, "GFLOP": r.flops / 1e9,
                     "prompt_positions": r.lm_positions, "encoder_mfu_pct": 100 * r.mfu})
 pre = pl.DataFrame(pre)
 P = {(r["request"], r["batch"]): r for r in pre.iter_rows(named=True)}
-a, b = P[("1 picture, 448 px", 1)], P[("1 picture, 448 px", 16)]
+a, b = P[(PIC, 1)], P[(PIC, BATCH)]
 assert b["encoder_ms"] < a["encoder_ms"]
 srv = {"model": {"preset": "qwen2.5-vl-7b"}, "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},
        "serving": {"engine": "vllm", "input_tokens": 128, "output_tokens": 256, "concurrency": 16}}
-with_img = MM.serve(srv, images=1, image_size=448)
+with_img = MM.serve(srv, images=1, image_size=IMG)
 text_only = il.serve({**srv, "serving": {**srv["serving"], "input_tokens": with_img.result.scenario.serving.input_tokens}})
 assert with_img.result.ttft_s > text_only.ttft_s
-assert P[("10 s of audio", 1)]["encoder_ms"] == P[("30 s of audio", 1)]["encoder_ms"]   # one padded window each
+assert P[(CLIP[0], 1)]["encoder_ms"] == P[(CLIP[1], 1)]["encoder_ms"]   # one padded window each
 sv = srv["serving"]
 md(f"Served on one MI300X (Qwen2.5-VL-7B, vLLM, {sv['concurrency']} requests in flight, {sv['input_tokens']} text + "
    f"{with_img.prefill.lm_positions:.0f} image tokens in, {sv['output_tokens']} out), the picture's encoder lifts the mean time to first token from {1e3 * text_only.ttft_s:.0f} ms (the same "
    f"prompt length as text) to **{1e3 * with_img.result.ttft_s:.0f} ms** and lowers output from {text_only.output_tokens_per_s:,.0f} to "
    f"{with_img.result.output_tokens_per_s:,.0f} tokens/s.")
-md(f"One 448-px picture costs **{a['encoder_ms']:.1f} ms** of MI300X encoder time alone ({a['encoder_mfu_pct']:.0f} % MFU: "
-   f"{q448['patches']} patches are a small GEMM) and {b['encoder_ms']:.1f} ms each when 16 are encoded together; it adds "
-   f"{a['prompt_positions']:.0f} prompt positions. Ten seconds of audio cost {P[('10 s of audio', 1)]['encoder_ms']:.1f} ms "
-   f"— as much as thirty ({P[('30 s of audio', 1)]['encoder_ms']:.1f} ms), because the window is padded to "
+md(f"One {IMG}-px picture costs **{a['encoder_ms']:.1f} ms** of MI300X encoder time alone ({a['encoder_mfu_pct']:.0f} % MFU: "
+   f"{q448['patches']} patches are a small GEMM) and {b['encoder_ms']:.1f} ms each when {BATCH} are encoded together; it adds "
+   f"{a['prompt_positions']:.0f} prompt positions. {AUDIO_S[0]:g} s of audio cost {P[(CLIP[0], 1)]['encoder_ms']:.1f} ms "
+   f"— as much as {AUDIO_S[1]:g} s ({P[(CLIP[1], 1)]['encoder_ms']:.1f} ms), because the window is padded to "
    f"{maia.audio.window_s:g} s.")
 pre.with_columns(pl.col(pl.Float64).round(2))
 """),
@@ -338,23 +342,29 @@ pre.with_columns(pl.col(pl.Float64).round(2))
 
 Shares of image and audio tokens (text takes the rest), the picture size, frozen or trained
 encoders and packing. Each change re-runs `il.multimodal.estimate` on the Maia-class scenario
-(about a tenth of a second).
+(one update timed below).
 """),
     ("code", r"""
-il.widgets.multimodal_explorer()
+import time
+
+box = il.widgets.multimodal_explorer()
+t0 = time.perf_counter()
+box.update()
+md(f"One update took {time.perf_counter() - t0:.2f} s here.")
+box
 """),
     ("md", "## Takeaways"),
     ("code", r"""
 md(f'''* The parameter counts reproduce the published checkpoints ({', '.join(exact)} exactly); the hypothetical Maia-class
   model has {maia.params_total / 1e9:.1f}B parameters, {100 * maia.params_encoders / maia.params_total:.0f} % of them in its encoders.
-* A 448-px picture is {q448['lm_tokens']} tokens for a Qwen2.5-VL-style encoder, a second of audio {tps['qwen2-audio-encoder']:g}
+* A {IMG}-px picture is {q448['lm_tokens']} tokens for a Qwen2.5-VL-style encoder, a second of audio {tps['qwen2-audio-encoder']:g}
   (Qwen2-Audio); first-fit-decreasing packing leaves at most {ffd['waste_pct'].max():.2f} % padding, no packing
   {nopack['waste_pct'].min():.0f} % or more.
 * On the {gpus:,}-MI300X cluster with ZAYA1's plan, {TOKENS / 1e12:.0f}T useful tokens take {C['text only']['days']:.1f} days text-only,
   {C['image-heavy']['days']:.1f} days image-heavy and {C['audio-heavy']['days']:.1f} days audio-heavy
   (${C['text only']['on_demand_MUSD']:.2f}M / ${C['image-heavy']['on_demand_MUSD']:.2f}M / ${C['audio-heavy']['on_demand_MUSD']:.2f}M on demand):
   with a small language model the encoders are {C['image-heavy']['encoder_pct']:.0f}–{C['audio-heavy']['encoder_pct']:.0f} % of the step.
-* Freezing the encoders saves {100 * (1 - frozen.step_time_s / base_r.step_time_s):.0f} % of an image-heavy step; with 4 pipeline stages
+* Freezing the encoders saves {100 * (1 - frozen.step_time_s / base_r.step_time_s):.0f} % of an image-heavy step; with {PP} pipeline stages
   the encoder-laden first stage adds {100 * imb / pp4.step_time_s:.0f} % of stage imbalance.
 * Validation only, no fit: {', '.join(f"{r['case']} {r['error_pct']:+.0f} %" for r in val.iter_rows(named=True))} — the model carries
   Megatron-Core's efficiency, faster than the Hugging Face/DeepSpeed stacks of the published runs.''')
