@@ -55,15 +55,19 @@ def test_kernel_equals_reference_per_schedule(schedule):
 
 
 def test_bubble_limits():
-    t, w = 1.0, 0.3
+    t, w, fwd, m = 1.0, 0.3, 0.3, 16
     # W = 0: ZB-H1 is 1F1B
-    assert kt.pipeline_bubble(2, 8, 1, t, 0.0) == kt.pipeline_bubble(0, 8, 1, t, 0.0) == 7.0
+    assert kt.pipeline_bubble(2, 8, 1, t, 0.0, fwd, m) == kt.pipeline_bubble(0, 8, 1, t, 0.0, fwd, m) == 7.0
     # equal F, B, W (w = t/3): ZB-H1 a third of 1F1B's, ZBV none (Qi et al. 2024, Fig. 3 / §6)
-    assert kt.pipeline_bubble(2, 8, 1, t, t / 3) == pytest.approx(7.0 / 3)
-    assert kt.pipeline_bubble(3, 8, 2, t, t / 3) == pytest.approx(0.0, abs=1e-12)
-    assert kt.pipeline_bubble(4, 8, 2, t, w) == pytest.approx(3.5)
-    assert kt.pipeline_bubble(5, 8, 2, t, w) == pytest.approx(14.0 / 3)
-    assert all(kt.pipeline_bubble(s, 1, 1, t, w) == 0.0 for s in range(6))
+    assert kt.pipeline_bubble(2, 8, 1, t, t / 3, t / 3, m) == pytest.approx(7.0 / 3)
+    assert kt.pipeline_bubble(3, 8, 2, t, t / 3, t / 3, m) == pytest.approx(0.0, abs=1e-12)
+    # V-Half / V-Min: the greedy schedule (tests/test_pipeline_greedy.py); at equal F, B, W at
+    # most the paper's 1/2 and 2/3 of 1F1B's (arXiv 2405.15362), V-Min above V-Half above ZBV
+    vh = kt.pipeline_bubble(4, 8, 2, t, t / 3, t / 3, m)
+    vm = kt.pipeline_bubble(5, 8, 2, t, t / 3, t / 3, m)
+    assert kt.pipeline_bubble(3, 8, 2, t, t / 3, t / 3, m) < vh < vm <= 7.0 * 2 / 3 + 1e-12
+    assert vh <= 7.0 / 2
+    assert all(kt.pipeline_bubble(s, 1, 1, t, w, fwd, m) == 0.0 for s in range(6))
 
 
 def test_bubble_share_vanishes_with_many_microbatches():

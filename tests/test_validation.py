@@ -215,8 +215,8 @@ def test_band_method_is_checked():
                    "(meets <= 10 %), worst 45.5 % (> 25 %): PR25-DSV2L-MI355X-8-mbs1-baseline -45.5 % (the host floor "
                    "of the source's micro-batch scan, which no train run samples), AO-8B-B200-mxfp8 -28.8 % (750 W B200), "
                    "and the Primus pipeline blog's MI300X rows with global batch 32 assumed: "
-                   "PRP26-L2-7B16L-MI300X-8-1f1b -29.7 %, -zbb -27.0 %, -zbv -29.1 %, -vmin -40.2 %; "
-                   "dense 9.9 % / 40.2 %, MoE 9.3 % / 45.5 %. The history of these figures, fit by fit, and each "
+                   "PRP26-L2-7B16L-MI300X-8-1f1b -29.7 %, -zbb -27.0 %, -zbv -29.1 %, -vmin -26.5 % (V-Min priced "
+                   "with the greedy schedule Primus runs); dense 9.9 % / 29.7 %, MoE 9.3 % / 45.5 %. The history of these figures, fit by fit, and each "
                    "run's error are in docs/validation.md. Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)

@@ -64,6 +64,7 @@ from .memory import (
     stage_io_bytes,
     training_bytes,
 )
+from .pipeline_greedy import v_greedy_makespan, v_greedy_order
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -719,41 +720,73 @@ def stage_wgrad(c, tab, htab, xtab, nd, nm, head, ti, mi, ci, spi, xi):
 
 
 @njit(cache=True)
-def pipeline_bubble(sched, pp, vp, t, w):
+def micro_batches_int(m):
+    """The step's micro-batch count as an integer (m = global_batch/(dp·mbs), rounded; >= 1)."""
+    k = int(m + 0.5)
+    return k if k > 1 else 1
+
+
+@njit(cache=True)
+def v_greedy_stage_bubble(order, pp, mk, t, w, fwd):
+    """Idle time of one step of a greedy V schedule ``order``
+    (:func:`infra_lab._kernels.pipeline_greedy.v_greedy_order`, ``mk`` micro-batches) [s] for a
+    rank whose micro-batch takes ``t`` of which ``fwd`` is forward and ``w`` the weight-gradient
+    pass W; each of its two chunks takes half of each (F = fwd/2, B = (t − fwd − w)/2, W = w/2).
+    The send/receive time is priced apart (pp_p2p): 0 here."""
+    f = 0.5 * fwd
+    b = 0.5 * (t - fwd - w)
+    if b < 0.0:
+        b = 0.0
+    v = v_greedy_makespan(order, pp, mk, f, b, 0.5 * w, 0.0) - 2.0 * mk * (f + b + 0.5 * w)
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
     """Pipeline bubble of one step [s]: the idle time of the slowest stage, whose micro-batch
     takes ``t`` (forward, backward, recomputation and its exposed per-micro-batch collectives)
-    of which ``w`` is the weight-gradient pass W (:func:`stage_wgrad`); B + F = t − w.
+    of which ``w`` is the weight-gradient pass W (:func:`stage_wgrad`) and ``fwd`` the forward
+    pass F (the forward compute and half the exposed per-micro-batch collectives: the forward
+    and the backward issue the same TP / CP / EP collectives, Megatron's column/row-parallel
+    pairs and the dispatch/combine all-to-alls; a recomputation's re-issued ones count as
+    forward here too, an approximation); B = t − fwd − w; ``m`` micro-batches per step.
 
     * 1F1B / interleaved (sched 0, 1): (pp − 1)·t/vp (Narayanan et al. 2021,
-      https://arxiv.org/abs/2104.04473).
+      https://arxiv.org/abs/2104.04473). Megatron-Core's and Primus' tables for these are
+      hand-written (Primus 78633ae ``basic_1f1b.py``, ``interleaved_1f1b.py``).
     * ZB-H1 (2; Primus' ``zero-bubble``): (pp − 1)·(F + B − W) = (pp − 1)·(t − 2w): the W passes
       delayed by the warm-up fill the cool-down (Qi et al., "Zero Bubble Pipeline Parallelism",
       ICLR 2024, §2.1, https://arxiv.org/abs/2401.10241; AMD-AGI/Primus 0e1b3d0
       ``primus/core/pipeline_parallel/scheduler/algorithms/zerobubble.py``: rank r defers W by r
-      micro-batches). W = 0 gives 1F1B's.
-    * ZBV (3; ``zbv-formatted``, 2 chunks per rank in a V): (pp − 1)·max(0, F + B − 2W), the
-      zero-bubble closed form (ZB-H2's, §2.2) that ZB-V reaches at 1F1B's memory when
-      T_F = T_B = T_W (§6 and the repository's table: bubble rate 0 there).
-    * V-Half (4), V-Min (5): 1/2 and 2/3 of 1F1B's (pp − 1)·t, the bubble rates p/2m and 2p/3m
-      against 1F1B's p/m that Qi et al., "Pipeline Parallelism with Controllable Memory",
-      NeurIPS 2024 (https://arxiv.org/abs/2405.15362) and its repository state for T_F = T_B = T_W.
+      micro-batches, a hand-written table). W = 0 gives 1F1B's.
+    * ZBV (3; ``zbv-formatted``, 2 chunks per rank in a V, Primus' hand-written
+      ``zbv_formatted.py``): (pp − 1)·max(0, F + B − 2W), the zero-bubble closed form (ZB-H2's,
+      §2.2) that ZB-V reaches at 1F1B's memory when T_F = T_B = T_W (§6 and the repository's
+      table: bubble rate 0 there).
+    * V-Half (4), V-Min (5): NO closed form. The libraries build these schedules with a greedy
+      scheduler (Primus ``ScheduleZBVGreedy``, 78633ae ``zbv_greedy.py``, a port of
+      sail-sg/zero-bubble-pipeline-parallelism 39f2c186 ``zbv_greedy.py``; Qi et al.,
+      "Pipeline Parallelism with Controllable Memory", NeurIPS 2024,
+      https://arxiv.org/abs/2405.15362): :mod:`infra_lab._kernels.pipeline_greedy` builds the
+      same order and :func:`v_greedy_stage_bubble` executes it with this stage's F, B, W. At
+      T_F = T_B = T_W it idles 0.28–0.40 (V-Half) and 0.61–0.62 (V-Min) of 1F1B's (pp − 1)·t
+      for pp = 4–8 (the paper's 1/2 and 2/3 "+ O(n)"), more when F, B and W differ.
 
-    APPROXIMATIONS: closed forms, not the library's schedule tables simulated pass by pass (Primus'
-    formatted schedules, the zero-bubble repository's greedy/ILP); V-Half's and V-Min's ratios
-    are the paper's at equal F, B, W and do not follow the W share; ZBV's form is exact only at
-    equal times; the pipeline send/receive time is priced apart (pp_p2p) and does not stretch
-    the bubble; the optimizer step's synchronisation (the paper's post-validation) is not
-    modelled."""
+    APPROXIMATIONS: ZB-H1's and ZBV's are closed forms, not Primus' tables simulated pass by
+    pass; ZBV's form is exact only at equal times; the slowest stage's times stand for every
+    stage's in the greedy execution; the pipeline send/receive time is priced apart (pp_p2p)
+    and does not stretch the bubble; the optimizer step's synchronisation (the paper's
+    post-validation) is not modelled."""
     if pp <= 1:
         return 0.0
+    if sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN:
+        mk = micro_batches_int(m)
+        order = v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN)
+        return v_greedy_stage_bubble(order, pp, mk, t, w, fwd)
     if sched == PP_SCHED_ZB_H1:
         v = (pp - 1.0) * (t - 2.0 * w)
     elif sched == PP_SCHED_ZBV:
         v = (pp - 1.0) * (t - 3.0 * w)
-    elif sched == PP_SCHED_V_HALF:
-        v = 0.5 * (pp - 1.0) * t
-    elif sched == PP_SCHED_V_MIN:
-        v = 2.0 / 3.0 * (pp - 1.0) * t
     else:
         v = (pp - 1.0) / vp * t
     return v if v > 0.0 else 0.0
@@ -1167,12 +1200,24 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     if pp > 1:
         pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
+    # the bubble per recompute mode; a greedy V schedule's order is built once per head
+    bub = np.zeros(3)
+    if pp > 1 and (sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN):
+        mk = micro_batches_int(m)
+        vorder = v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN)
+        for rc in range(3):
+            bub[rc] = v_greedy_stage_bubble(vorder, pp, mk, pace[rc], WS[rc],
+                                            comp[rc, 0] + 0.5 * (comp[rc, 3] + comp[rc, 4] + comp[rc, 5]))
+    else:
+        for rc in range(3):
+            bub[rc] = pipeline_bubble(sched, pp, vp, pace[rc], WS[rc],
+                                      comp[rc, 0] + 0.5 * (comp[rc, 3] + comp[rc, 4] + comp[rc, 5]), m)
     for t in range(tail.shape[0]):
         zero = tail[t, 0]
         fsdp = tail[t, 1]
         rc = tail[t, 2]
         j = row0 + t
-        bubble = pipeline_bubble(sched, pp, vp, pace[rc], WS[rc])
+        bubble = bub[rc]
         shard3 = zero >= 3 or fsdp > 0
         z_mem = zero
         f_mem = fsdp

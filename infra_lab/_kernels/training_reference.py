@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from . import pipeline_greedy_reference
+
 
 def expected_distinct_groups(E: int, k: int, n: int, G: int = 0, M: int = 0) -> float:
     """Expected number of the n equal groups of E experts (ranks or domains, E/n experts each)
@@ -498,13 +500,22 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
     # the pipeline bubble of the schedule (parallelism.pp_schedule): with W the weight-gradient
     # pass and F + B the rest of the slowest stage's micro-batch, ZB-H1 idles (pp - 1)(F + B - W),
-    # ZB-V (pp - 1)(F + B - 2W) (Qi et al. 2024, arXiv 2401.10241), V-Half and V-Min 1/2 and 2/3
-    # of 1F1B's (arXiv 2405.15362, at equal F, B, W)
+    # ZB-V (pp - 1)(F + B - 2W) (Qi et al. 2024, arXiv 2401.10241); V-Half and V-Min have no
+    # closed form: the greedy schedule Primus / sail-sg build (arXiv 2405.15362), simulated
+    # event by event with each chunk's half of the stage's F (forward compute and half the
+    # exposed collectives), B and W
     w_s = stage_w[slow]
     fb = t_mb - w_s
-    bubble = {"1f1b": (pp - 1) * t_mb, "interleaved": (pp - 1) / vp * t_mb,
-              "zb-h1": (pp - 1) * max(0.0, fb - w_s), "zbv": (pp - 1) * max(0.0, fb - 2 * w_s),
-              "v-half": (pp - 1) * t_mb / 2, "v-min": (pp - 1) * t_mb * 2 / 3}[p.schedule] if pp > 1 else 0.0
+    if pp <= 1:
+        bubble = 0.0
+    elif p.schedule in ("v-half", "v-min"):
+        fwd = f + 0.5 * (tpc + cpc + epc)
+        mk = max(1, int(m + 0.5))
+        bubble = pipeline_greedy_reference.bubble(pp, mk, p.schedule, fwd / 2, max(0.0, t_mb - fwd - w_s) / 2,
+                                                  w_s / 2)
+    else:
+        bubble = {"1f1b": (pp - 1) * t_mb, "interleaved": (pp - 1) / vp * t_mb,
+                  "zb-h1": (pp - 1) * max(0.0, fb - w_s), "zbv": (pp - 1) * max(0.0, fb - 2 * w_s)}[p.schedule]
 
     # --- data parallel per rank: event simulation of Megatron's buckets -------------------
     ng = _group_ranks("dp", tp, cp, dp, pp, ep, etp)

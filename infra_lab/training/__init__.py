@@ -19,7 +19,10 @@ parts of the step kernel (:mod:`infra_lab._kernels.training`):
   per-bucket readiness along backward, the bucket holding the embedding exposed at the end;
 * **memory**: :func:`infra_lab._kernels.memory.training_bytes`, the formula
   ``il.memory.training_memory`` wraps;
-* **schedule**: micro-batches, the (pp − 1)/vp pipeline bubble, overlap windows, ZeRO-0/1/2/3
+* **schedule**: micro-batches, the pipeline bubble ((pp − 1)/vp of a stage's micro-batch for
+  1F1B / interleaved, the zero-bubble closed forms for ZB-H1 / ZBV, the libraries' greedy
+  V-Half / V-Min schedule executed with the stage's F, B, W:
+  :func:`infra_lab._kernels.training.pipeline_bubble`), overlap windows, ZeRO-0/1/2/3
   and FSDP (no resharding under pipeline parallelism), the optimizer update.
 
 Every efficiency or overlap factor is a named parameter of a *software stack*

@@ -478,6 +478,15 @@ md(f'''* **Speed:** at about {G_Z:,} GPUs the fastest option, {f1['option']}, tr
   one are assumptions (`data/expansion/platforms.csv`).''')
 """),
     ("md", r"""
+**What is approximate.** No expansion has been announced: every option is a what-if. Training
+times are the step model's best plan (notebook 04's validation errors apply, and no MI325X,
+MI355X or MI450X run at these sizes is public), with the global batch growing past the size
+printed at the top, which flatters the largest clusters. MI450X, Helios and Vulcano are
+announced, not shipped: where their price, TDP or rent is not public it is an assumption
+(`basis = assumption` in `data/expansion/`). The owned price is one purchase channel for every
+option (analysts' selling prices); IBM's returns depend on a rent path no one can know today;
+serving capacity is one node's best configuration times the nodes.
+
 [← 07 serving Maia](07_serving_maia.ipynb) · [09 multimodal →](09_multimodal_maia.ipynb) · [00 index](00_index.ipynb)
 """),
 ]

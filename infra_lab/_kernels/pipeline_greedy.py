@@ -1,0 +1,300 @@
+"""V-Half / V-Min pipeline schedules built by the greedy scheduler the libraries run, and their
+makespan under given pass times (numba).
+
+What ran: AMD-AGI/Primus ``ScheduleZBVGreedy`` (``pp_algorithm`` ``v-half`` / ``v-min``,
+primus/core/pipeline_parallel/scheduler/algorithms/zbv_greedy.py at 78633ae,
+https://github.com/AMD-AGI/Primus/blob/78633ae78a1e11cef081c3102971d6fb4da6e19f/primus/core/pipeline_parallel/scheduler/algorithms/zbv_greedy.py),
+a port of sail-sg/zero-bubble-pipeline-parallelism's ``zbv_greedy.py`` (39f2c186) for Qi et al.,
+"Pipeline Parallelism with Controllable Memory", NeurIPS 2024, https://arxiv.org/abs/2405.15362.
+Neither has a closed form for the bubble (the Primus pipeline blog says so; the sail-sg README
+states V-Min's 2/3 of 1F1B's bubble "+ O(n) overhead" only at equal F, B, W).
+
+The algorithm (unit time slots, so the ORDER it produces does not depend on the pass times):
+
+1. every rank r of p holds two chunks in a V (chunk 0 on ranks 0 → p−1, chunk 1 back from p−1 to
+   0); each micro-batch k places four passes at slot s + 6k of a stable pattern:
+   V-Min: F0 at r, F1 at 2p − r − 1, B1 at 2p + i + r, B0 at 4p + i − r − 1 (i = 2 when
+   3 | p, else 0); V-Half: F0 at 2r, F1 at 3p − r − 2, B1 at 3p + i + 2r − 1, B0 at
+   6p + i − r − 2 (i = 3 when 2 | p, else 0);
+2. each rank's W passes fill its free slots in the order their B passes ran (FIFO), up to two
+   slots past its last pass, the memory counted in chunk-forwards (F +1, B 0, W −1) per slot;
+   each pass is tagged warm-up (before B0 of micro-batch 0), steady, or cool-down (after F1 of
+   the last micro-batch);
+3. squeeze: in slot order, every pass moves to the first free slot at or after its earliest
+   (one slot after its dependencies: the same pass of the previous micro-batch, the previous
+   rank's pass, or the rank's own F for a backward's turn; a W only after its B and the previous
+   W) whose memory stays within the peak of step 2 over the slots it moves across;
+4. cool-down squeeze: the cool-down F and B passes move to the first free slot after their
+   earliest, no memory check; the cool-down W passes are taken out and put back, in order, at
+   the first free slot after their earliest.
+
+The schedule is each rank's passes in slot order. Its makespan under pass times is an eager
+execution: a pass starts when the rank's previous pass has ended and its input has arrived
+(the producing pass's end, plus the send/receive time ``c`` across ranks).
+
+APPROXIMATIONS: Primus posts each receive in the rank's table at the producer's slot + 1; the
+execution here waits only at the consuming pass (sail-sg's ``eager_execution_time``, the
+"squeeze" of the paper). Where step 4 would find no free slot before the last slot for a W
+(Primus then leaves it unscheduled), it takes the next free slot after.
+
+Cost: building the order is O(pp·(m + pp)) slots per rank (about 1 ms at pp 8, m 128; 10 ms at
+pp 8, m 1,024); the step kernel builds it once per plan head, so ``il.search`` over the V
+schedules (``pp_schedules=``) runs at thousands of plans per second, not the millions of the
+closed-form schedules (the default search does not include them).
+
+The plain-Python reference, written separately, is
+:mod:`infra_lab._kernels.pipeline_greedy_reference`; tests/test_pipeline_greedy.py checks that
+both agree."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+KIND_F, KIND_B, KIND_W = 0, 1, 2
+PHASE_WARMUP, PHASE_STEADY, PHASE_COOLDOWN = 0, 1, 2
+
+
+@njit(cache=True)
+def _code(kind, chunk, mb, m):
+    return (kind * 2 + chunk) * m + mb
+
+
+@njit(cache=True)
+def _earliest(p, m, r, node, when):
+    """Earliest slot of pass ``node`` on rank ``r`` (zbv_greedy's ``calculate_earlist_time``):
+    one past its dependencies for F and B; for W the later of its B's and the previous W's slot
+    (the slot itself is taken, so the first free one is after it)."""
+    kind = node // (2 * m)
+    chunk = (node // m) % 2
+    mb = node % m
+    e = 0
+    if mb > 0:
+        e = when[r, node - 1]
+    if kind == KIND_W:
+        bt = when[r, _code(np.int64(KIND_B), chunk, mb, m)]
+        return e if e > bt else bt
+    left = (chunk == 0) if kind == KIND_F else (chunk == 1)
+    prev = -1
+    rc = chunk
+    if left:
+        prev = r - 1
+    elif r + 1 < p:
+        prev = r + 1
+    else:
+        prev = r
+        rc = 1 - chunk
+    if prev >= 0:
+        d = when[prev, _code(kind, rc, mb, m)]
+        if d > e:
+            e = d
+    elif kind == KIND_B:
+        d = when[r, _code(np.int64(KIND_F), chunk, mb, m)]
+        if d > e:
+            e = d
+    return e + 1
+
+
+@njit(cache=True)
+def _squeeze(p, m, occ, when, phase, fp, cool):
+    T = occ.shape[1]
+    top = 0
+    for r in range(p):
+        for s in range(T):
+            if occ[r, s] >= 0 and s > top:
+                top = s
+    peak = 0
+    for r in range(p):
+        for s in range(T):
+            if fp[r, s] > peak:
+                peak = fp[r, s]
+    pend = np.full((p, 2 * m), -1, np.int64)
+    npend = np.zeros(p, np.int64)
+    for s in range(top + 1):
+        for r in range(p):
+            node = occ[r, s]
+            if node < 0:
+                continue
+            if cool and phase[r, node] != PHASE_COOLDOWN:
+                continue
+            kind = node // (2 * m)
+            if cool and kind == KIND_W:
+                pend[r, npend[r]] = node
+                npend[r] += 1
+                occ[r, s] = -1
+                continue
+            e = _earliest(p, m, r, node, when)
+            delta = 1 if kind == KIND_F else (-1 if kind == KIND_W else 0)
+            new = s
+            for i in range(e, s + 1):
+                if occ[r, i] >= 0:
+                    continue
+                if cool:
+                    new = i
+                    break
+                ok = True
+                for j in range(i, s):
+                    if fp[r, j] + delta > peak:
+                        ok = False
+                        break
+                if ok:
+                    for j in range(i, s):
+                        fp[r, j] += delta
+                    new = i
+                    break
+            occ[r, new] = node
+            when[r, node] = new
+            if new != s:
+                occ[r, s] = -1
+    for r in range(p):
+        for k in range(npend[r]):
+            node = pend[r, k]
+            e = _earliest(p, m, r, node, when)
+            i = e
+            while occ[r, i] >= 0:   # past the last slot only where Primus would drop it
+                i += 1
+            occ[r, i] = node
+            when[r, node] = i
+
+
+@njit(cache=True)
+def v_greedy_order(p, m, vmin):
+    """Each rank's passes in the greedy V schedule's order: int64[p, 6m] of pass codes
+    (kind·2 + chunk)·m + micro-batch, kind 0 F, 1 B, 2 W (chunk 0 the V's first leg).
+    ``vmin`` True: V-Min, False: V-Half."""
+    n = 6 * m
+    T = 6 * m + 12 * p + 4 * m + 16
+    occ = np.full((p, T), -1, np.int64)
+    when = np.zeros((p, n), np.int64)
+    phase = np.zeros((p, n), np.int64)
+    fp = np.zeros((p, T), np.int64)
+    for r in range(p):
+        if vmin:
+            iv = 2 if p % 3 == 0 else 0
+            s0, s1, s2, s3 = r, 2 * p - r - 1, 2 * p + iv + r, 4 * p + iv - r - 1
+        else:
+            iv = 3 if p % 2 == 0 else 0
+            s0, s1, s2, s3 = 2 * r, 3 * p - r - 2, 3 * p + iv + 2 * r - 1, 6 * p + iv - r - 2
+        for k in range(m):
+            for kind, chunk, s in ((KIND_F, 0, s0), (KIND_F, 1, s1), (KIND_B, 1, s2), (KIND_B, 0, s3)):
+                node = _code(kind, chunk, k, m)
+                occ[r, s + 6 * k] = node
+                when[r, node] = s + 6 * k
+    # W passes into the free slots, FIFO after their B; phases; memory per slot
+    queue = np.empty(2 * m, np.int64)
+    for r in range(p):
+        last = 0
+        for s in range(T):
+            if occ[r, s] >= 0:
+                last = s
+        qh = 0
+        qt = 0
+        ph = PHASE_WARMUP
+        s = 0
+        while s <= last + 2 or qh < qt:
+            if s > 0:
+                fp[r, s] = fp[r, s - 1]
+            node = occ[r, s]
+            if node >= 0:
+                phase[r, node] = ph
+                kind = node // (2 * m)
+                chunk = (node // m) % 2
+                mb = node % m
+                if kind == KIND_B:
+                    queue[qt] = node
+                    qt += 1
+                else:
+                    fp[r, s] += 1
+                if kind == KIND_B and chunk == 0 and mb == 0:
+                    ph = PHASE_STEADY
+                elif kind == KIND_F and chunk == 1 and mb == m - 1:
+                    ph = PHASE_COOLDOWN
+            elif qh < qt:
+                wn = queue[qh] + 2 * m
+                qh += 1
+                occ[r, s] = wn
+                when[r, wn] = s
+                phase[r, wn] = ph
+                fp[r, s] -= 1
+            s += 1
+    _squeeze(p, m, occ, when, phase, fp, False)
+    _squeeze(p, m, occ, when, phase, fp, True)
+    order = np.empty((p, n), np.int64)
+    for r in range(p):
+        j = 0
+        for s in range(T):
+            if occ[r, s] >= 0:
+                order[r, j] = occ[r, s]
+                j += 1
+    return order
+
+
+@njit(cache=True)
+def v_greedy_makespan(order, p, m, f, b, w, c):
+    """Makespan [s] of one step of the schedule ``order`` (:func:`v_greedy_order`) when every
+    rank's chunk takes ``f`` forward, ``b`` backward (input gradient) and ``w`` weight gradient
+    per micro-batch, and an activation or gradient takes ``c`` from one rank to the next: each
+    pass starts when its rank is free and its input is there. inf if the order deadlocks."""
+    n = 6 * m
+    end = np.full((p, n), -1.0)
+    ptr = np.zeros(p, np.int64)
+    free = np.zeros(p)
+    done = 0
+    moved = True
+    while moved:
+        moved = False
+        for r in range(p):
+            while ptr[r] < n:
+                node = order[r, ptr[r]]
+                kind = node // (2 * m)
+                chunk = (node // m) % 2
+                mb = node % m
+                if kind == KIND_W:
+                    dr, dn, lag = r, _code(np.int64(KIND_B), chunk, mb, m), 0.0
+                    cost = w
+                else:
+                    left = (chunk == 0) if kind == KIND_F else (chunk == 1)
+                    if left:
+                        if r > 0:
+                            dr, dn, lag = r - 1, node, c
+                        elif kind == KIND_B:
+                            dr, dn, lag = r, _code(np.int64(KIND_F), np.int64(1), mb, m), 0.0
+                        else:
+                            dr, dn, lag = -1, 0, 0.0
+                    elif r + 1 < p:
+                        dr, dn, lag = r + 1, node, c
+                    else:
+                        dr, dn, lag = r, _code(kind, 1 - chunk, mb, m), 0.0
+                    cost = f if kind == KIND_F else b
+                start = free[r]
+                if dr >= 0:
+                    d = end[dr, dn]
+                    if d < 0.0:
+                        break
+                    if d + lag > start:
+                        start = d + lag
+                end[r, node] = start + cost
+                free[r] = start + cost
+                ptr[r] += 1
+                done += 1
+                moved = True
+    if done < p * n:
+        return np.inf
+    top = 0.0
+    for r in range(p):
+        if free[r] > top:
+            top = free[r]
+    return top
+
+
+@njit(cache=True)
+def v_greedy_bubble(p, m, vmin, f, b, w, c):
+    """Idle time of one step of the greedy V-Half (``vmin`` False) / V-Min schedule [s]: its
+    makespan less one rank's work, 2·m·(f + b + w) (every rank does the same work, so each idles
+    this long). f, b, w: one chunk's forward, backward (input gradient) and weight-gradient time
+    per micro-batch; c: the send/receive time between ranks."""
+    if p <= 1:
+        return 0.0
+    order = v_greedy_order(p, m, vmin)
+    v = v_greedy_makespan(order, p, m, f, b, w, c) - 2.0 * m * (f + b + w)
+    return v if v > 0.0 else 0.0

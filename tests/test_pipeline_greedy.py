@@ -1,0 +1,109 @@
+"""The greedy V-Half / V-Min scheduler (infra_lab._kernels.pipeline_greedy): the numba kernel
+against the separately written plain-Python reference (order and event-simulated step time), and
+limiting cases against Qi et al., "Pipeline Parallelism with Controllable Memory", NeurIPS 2024
+(https://arxiv.org/abs/2405.15362)."""
+
+import itertools
+
+import pytest
+
+from infra_lab._kernels import pipeline_greedy as pg
+from infra_lab._kernels import pipeline_greedy_reference as ref
+from infra_lab._kernels import training as kt
+
+KINDS = "FBW"
+
+
+def _kernel_order(p, m, schedule):
+    o = pg.v_greedy_order(p, m, schedule == "v-min")
+    return {r: [(KINDS[x // (2 * m)], (x // m) % 2, x % m) for x in o[r]] for r in range(p)}
+
+
+@pytest.mark.parametrize("schedule", ["v-half", "v-min"])
+def test_kernel_equals_reference_on_a_grid(schedule):
+    for p, m in itertools.product((2, 3, 4, 5, 6, 8), (1, 2, 3, 7, 16, 33)):
+        order = ref.greedy_order(p, m, schedule)
+        assert _kernel_order(p, m, schedule) == order, (p, m)
+        for r in range(p):   # every pass once, W after its B, each rank's passes in mb order
+            assert sorted(order[r]) == sorted(itertools.product("FBW", (0, 1), range(m)))
+            pos = {op: i for i, op in enumerate(order[r])}
+            assert all(pos[("W", c, k)] > pos[("B", c, k)] for c in (0, 1) for k in range(m))
+        for f, b, w, c in ((1.0, 1.0, 1.0, 0.0), (4.7e-3, 6.1e-3, 3.5e-3, 0.0), (1.0, 2.0, 0.5, 0.3),
+                           (0.2, 1.0, 1.0, 0.05)):
+            assert pg.v_greedy_bubble(p, m, schedule == "v-min", f, b, w, c) == pytest.approx(
+                ref.bubble(p, m, schedule, f, b, w, c), rel=1e-12, abs=1e-15), (p, m, f, b, w, c)
+
+
+@pytest.mark.parametrize("p", [4, 6, 8])
+def test_equal_times_match_the_paper_within_its_overhead(p):
+    """T_F = T_B = T_W: the paper's V-Half bubble is about 1/2 of 1F1B's (p − 1)·3·(F+B+W)...
+    for two chunks of one unit each, V-Min's about 2/3, "+ O(n)" overhead. The greedy schedule
+    stays at or below those fractions and above ZBV's zero, at every m."""
+    for m in (2 * p, 4 * p, 16 * p):
+        one_f1b = (p - 1) * 6.0           # 1F1B's idle with the rank's micro-batch 2·(1 + 1 + 1)
+        half = ref.bubble(p, m, "v-half", 1.0, 1.0, 1.0)
+        vmin = ref.bubble(p, m, "v-min", 1.0, 1.0, 1.0)
+        assert 0.0 < half < vmin
+        assert 0.25 * one_f1b <= half <= 0.5 * one_f1b
+        assert 0.5 * one_f1b <= vmin <= 2.0 / 3.0 * one_f1b
+
+
+def test_bubble_share_vanishes_with_many_microbatches_at_equal_times():
+    """At T_F = T_B = T_W the greedy schedule's idle time is a constant (p-dependent) number of
+    passes, so its share of the step goes to zero as m grows."""
+    for schedule in ("v-half", "v-min"):
+        bubbles, shares = [], []
+        for m in (8, 64, 512):
+            bub = pg.v_greedy_bubble(8, m, schedule == "v-min", 1.0, 1.0, 1.0, 0.0)
+            bubbles.append(bub)
+            shares.append(bub / (bub + 6.0 * m))
+        assert bubbles[0] == bubbles[1] == bubbles[2]
+        assert shares[0] > shares[1] > shares[2] and shares[2] < 0.01
+
+
+def test_unequal_times_keep_a_steady_state_loss():
+    """With unequal F, B, W the unit-slot order's steady state runs slower than 2·(F + B + W) per
+    micro-batch (the sail-sg README's "degradation when F/B/W are not balanced"): the idle time
+    grows with m and its share tends to a constant above zero, larger for V-Min than V-Half."""
+    for schedule, floor in (("v-half", 0.05), ("v-min", 0.15)):
+        shares = []
+        for m in (64, 256, 1024):
+            bub = pg.v_greedy_bubble(8, m, schedule == "v-min", 4.7, 6.1, 3.5, 0.0)
+            shares.append(bub / (bub + 2 * m * (4.7 + 6.1 + 3.5)))
+        assert shares[0] > shares[1] > shares[2] > floor
+        assert shares[1] - shares[2] < 0.05
+
+
+def test_unequal_times_raise_the_bubble_and_order_schedules():
+    """The Primus blog's Llama-2 7B stage (per chunk F 4.7, B 6.1, W 3.5 ms): V-Min idles more
+    than V-Half, V-Half more than ZBV's closed form; both more than at the paper's equal times
+    with the same per-micro-batch work."""
+    p, m = 8, 32
+    f, b, w = 4.7e-3, 6.1e-3, 3.5e-3
+    t = 2 * (f + b + w)
+    vh = kt.pipeline_bubble(4, p, 2, t, 2 * w, 2 * f, m)
+    vm = kt.pipeline_bubble(5, p, 2, t, 2 * w, 2 * f, m)
+    zbv = kt.pipeline_bubble(3, p, 2, t, 2 * w, 2 * f, m)
+    assert zbv < vh < vm
+    assert vh == pytest.approx(ref.bubble(p, m, "v-half", f, b, w), rel=1e-12)
+    assert vm == pytest.approx(ref.bubble(p, m, "v-min", f, b, w), rel=1e-12)
+    eq = t / 6
+    assert vm > ref.bubble(p, m, "v-min", eq, eq, eq)
+
+
+def test_peak_in_flight_matches_the_memory_model():
+    """The greedy order's peak of chunk-forwards held (F +1, W −1: Primus' memory_delta), in
+    micro-batches of the rank's layers (two chunks), is the in-flight count the memory model
+    prices (infra_lab._kernels.memory.inflight_schedule: ⌊(pp + 2)/2⌋, ⌊(pp + 4)/3⌋)."""
+    from infra_lab._kernels import memory as km
+
+    for schedule, sched in (("v-half", km.PP_SCHED_V_HALF), ("v-min", km.PP_SCHED_V_MIN)):
+        for p in (4, 6, 8, 16):
+            for m in (2 * p, 4 * p):
+                order = ref.greedy_order(p, m, schedule)
+                for r in range(p):
+                    held = peak = 0
+                    for kind, _, _ in order[r]:
+                        held += {"F": 1, "B": 0, "W": -1}[kind]
+                        peak = max(peak, held)
+                    assert peak / 2 == km.inflight_schedule(sched, p, 2, r, m), (schedule, p, m, r)
