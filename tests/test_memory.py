@@ -264,7 +264,7 @@ class TestMemoryKernelAgainstReference:
     @given(p_ne=st.floats(1e6, 1e12), p_e=st.floats(0, 1e12), emb=st.floats(0, 1e10),
            tp=st.sampled_from([1, 2, 4, 8]), ep=st.sampled_from([1, 2, 8, 64]), etp=st.sampled_from([1, 2]),
            g_ne=st.sampled_from([1, 8, 1024]), g_e=st.sampled_from([1, 4, 128]), zero=st.integers(0, 3),
-           fsdp=st.integers(0, 1), layers=st.sampled_from([1, 10, 61]), act=st.floats(0, 1e11),
+           fsdp=st.integers(0, 2), layers=st.sampled_from([1, 10, 61]), act=st.floats(0, 1e11),
            wq=st.sampled_from([0.0, 0.0625, 2.0625]), cp_attn=st.sampled_from([0.0, 1e9, 5e9]))
     def test_kernel_equals_reference(self, p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, layers, act, wq,
                                      cp_attn):
@@ -935,3 +935,48 @@ def test_min_offloaded_tensor_size_is_the_stacks():
     assert kept == memory.activation_bytes_per_layer("llama3-70b", 4096, 1, 8, sequence_parallel=True)
     with pytest.raises(ValidationError, match="min_offloaded_elements"):
         memory.offloaded_bytes_per_layer("llama3-70b", 4096, min_offloaded_elements=-1.0, **kw)
+
+
+def test_output_head_keeps_the_norm_input_and_the_output_layers_input():
+    """The last stage keeps, besides the logits at the loss, the final norm's input and the output
+    layer's input (the norm's output): 2sbh/t + 2sbh/t, Korthikanti et al. 2022 §4.3's
+    4sbh/t (1 + v/h) less the logits, as Megatron-LM's compute_activation_memory counts them."""
+    for tp, sp in ((1, False), (2, True)):
+        sc = _sc(tp=tp, sequence_parallel=sp)
+        spec, stk = sc.model_spec, il.stacks.params(sc.stack)
+        got = dict(memory.training_memory(sc).select("component", "bytes").iter_rows())
+        logits = memory.loss_logits_bytes(4096, spec.vocab, tp, 2.0,
+                                          bwd_fp32_tensors=(stk["loss_bwd_fp32_tensors"],
+                                                            stk["loss_parallel_bwd_fp32_tensors"]),
+                                          fp32_copies=stk["loss_fp32_copies"])
+        dropout = 4096 * spec.hidden / (tp if sp else 1) if stk["dropout"] else 0.0   # embedding masks
+        sbh = 4096 * spec.hidden * 2.0 / (tp if sp else 1)
+        assert got["embedding_and_head_activations"] == pytest.approx(2 * sbh + logits + dropout)
+
+
+def test_pytorch_fsdp2_shards_are_the_fp32_masters():
+    """PyTorch FSDP2 over fp32 parameters (torchtitan: MixedPrecisionPolicy with bf16 compute) keeps
+    each parameter sharded in fp32, which is the optimizer's master weight: no 16-bit shard beside
+    it (PyTorch's MixedPrecisionPolicy docstring). Megatron shards its 16-bit modules and keeps fp32
+    main parameters too. The step model prices the same bytes."""
+    base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100", "nodes": 1},
+            "training": {"seq_len": 4096, "global_batch": 16, "micro_batch": 1, "stack": "torchtitan-cuda"},
+            "parallelism": {"zero": 3, "fsdp": True}}
+    tt = il.Scenario.from_dict(base)
+    assert il.stacks.params("torchtitan-cuda")["fsdp_fp32_sharded_params"] == 1.0
+    assert il.stacks.params("torchtitan-rocm")["fsdp_fp32_sharded_params"] == 1.0
+    assert il.stacks.params("megatron-core-cuda")["fsdp_fp32_sharded_params"] == 0.0
+    got = dict(memory.training_memory(tt).select("component", "bytes").iter_rows())
+    assert got["weights"] == 0.0 and got["zero3_gather_buffer"] > 0.0
+    mg = tt.replace(training={"stack": "megatron-core-cuda"})
+    mgot = dict(memory.training_memory(mg).select("component", "bytes").iter_rows())
+    # Megatron: a 16-bit shard (2 B/param) beside the 4 B gradient shard, sharded alike
+    assert mgot["weights"] == pytest.approx(mgot["gradients"] / 2.0) and mgot["weights"] > 0.0
+    assert mgot["optimizer_states"] == pytest.approx(got["optimizer_states"])
+    assert got["gradients"] == pytest.approx(mgot["gradients"])
+    # under pipeline parallelism FSDP2 keeps the stage gathered (priced as ZeRO-1): 16-bit weights
+    pp = tt.replace(parallelism={"pp": 2}, training={"global_batch": 16})
+    assert dict(memory.training_memory(pp).select("component", "bytes").iter_rows())["weights"] > 0.0
+    # the step model prices the same memory
+    for s in (tt, mg):
+        assert il.estimate(s).memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(s), rel=1e-9)

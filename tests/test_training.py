@@ -975,8 +975,10 @@ def test_per_op_sac_keeps_no_cudnn_attention_output_when_it_recomputes_it():
         pytest.approx(keep - drop, rel=1e-12)
     m = il.validation.memory_check()
     err = dict(m.select("id", "error_pct").iter_rows())
+    # +9.6 / +10.7 / +9.0 % with this change; +3.9 / +5.0 / +3.4 % since torchtitan's FSDP2 shards
+    # are read as the fp32 masters (no 16-bit shard: stack factor fsdp_fp32_sharded_params)
     for rid in ("AO-8B-B200-bf16", "AO-8B-B200-fp8tw", "AO-8B-B200-mxfp8"):
-        assert 8.0 < err["MEM-" + rid] < 11.0, (rid, err["MEM-" + rid])
+        assert 3.0 < err["MEM-" + rid] < 5.5, (rid, err["MEM-" + rid])
 
 
 def test_fp8_scaling_of_torchao_recipes_is_priced_and_read():

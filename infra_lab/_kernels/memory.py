@@ -15,7 +15,13 @@ Inputs (all floats; bytes, parameters, counts):
 ``tp``, ``ep``, ``etp``  tensor, expert and expert-tensor parallel sizes [-]
 ``g_ne``, ``g_e``   data-parallel group sizes for non-expert (dp·cp) and expert
                     (tp·cp·dp/(ep·etp)) parameters: the ranks ZeRO shards over [-]
-``zero``, ``fsdp``  ZeRO stage 0..3; FSDP (full sharding, priced like ZeRO-3)
+``zero``, ``fsdp``  ZeRO stage 0..3; FSDP (full sharding, priced like ZeRO-3): 0 none, 1 FSDP
+                    keeping a 16-bit weight shard beside the optimizer's fp32 master (Megatron's
+                    16-bit modules, Megatron-FSDP; ZeRO's accounting), 2 FSDP whose shards are the
+                    fp32 masters themselves (PyTorch FSDP2 over fp32 parameters with a
+                    ``MixedPrecisionPolicy``: the 16-bit weights exist only gathered, so the
+                    sharded weights add nothing beyond the master counted in ``ob``; the stack's
+                    ``fsdp_fp32_sharded_params``)
 ``wb``, ``gb``, ``ob``  weight, gradient-buffer and optimizer-state bytes per parameter
 ``layers``          transformer layers of the stage (ZeRO-3 gathers two layers) [-]
 ``act``             activation bytes of the stage's in-flight micro-batches [bytes]
@@ -284,6 +290,8 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
     d_ne = g_ne if s3 else 1.0
     d_e = g_e if s3 else 1.0
     weights = wb * (ne / d_ne + ex / d_e)
+    if fsdp > 1:                         # the fp32 shard is the optimizer's master (in ob)
+        weights = 0.0
     if not s3:
         weights += wq * (p_ne / tp + ex)     # low-precision copy of the linear weights
     d_ne = g_ne if s2 else 1.0
@@ -340,6 +348,16 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
     never offloaded),
     and each another output head: its final-norm input and logits, like the main head's (all
     the losses of a micro-batch are computed in its forward and kept until its backward).
+
+    Output head (``has_head``): the final norm's input and the output layer's input (the norm's
+    output, which the vocabulary-parallel linear saves for its weight gradient), ``tok_h``
+    elements each at ``act_bytes``, plus ``logits_bytes`` — Korthikanti et al. 2022 §4.3
+    (https://arxiv.org/abs/2205.05198: 2sbh/t + 2sbh/t + 4sbv/t, "4sbh/t (1 + v/h)") and
+    Megatron-LM's ``compute_activation_memory`` ("Inputs to output layer and CE loss",
+    s·b·h·4·(1 + V/h), https://github.com/NVIDIA/Megatron-LM/blob/38644dd756c46142787b1bd5dc08ed82ca0e6de1/megatron/training/theoretical_memory_usage.py).
+    APPROXIMATION: the output layer's saved input is taken as sharded like the norm's (Megatron's
+    sequence-parallel linear saves its local shard and re-gathers it in backward); PyTorch's
+    ColwiseParallel output layer saves its all-gathered input (tp x that) under tp > 1.
     """
     if full_recompute > 0 and (rd < nd or rm < nm):
         act = nf * (rd * a_dense + (nd - rd) * w_dense + rm * a_moe + (nm - rm) * w_moe)
@@ -368,9 +386,10 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
     if has_emb > 0.0 and dropout > 0.0:
         head += nf * tok_h                       # embedding dropout masks (1 byte)
     if has_head > 0.0:
-        head += tok_h * act_bytes + logits_bytes  # final norm input, logits
+        # final norm input, the output layer's input (the norm's output), logits
+        head += 2.0 * tok_h * act_bytes + logits_bytes
         if n_mtp > 0.0:                           # each MTP module's head: the same again
-            head += n_mtp * (tok_h * act_bytes + logits_bytes)
+            head += n_mtp * (2.0 * tok_h * act_bytes + logits_bytes)
     return act, work, head
 
 
@@ -398,6 +417,9 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
     replica of that parameter (dense: dp·cp; experts: the expert-data-parallel ranks).
     """
     stage = 3 if fsdp else int(zero)
+    # PyTorch FSDP2 over fp32 parameters (fsdp = 2): the sharded parameter IS the fp32 master the
+    # optimizer bytes count; the 16-bit copy exists only while gathered (zero3_gather_buffer)
+    master_is_shard = fsdp == 2
     replicas = {"dense": g_ne, "expert": g_e}
     local = {"dense": (p_ne + emb) / tp, "expert": p_e / (ep * etp)}
     first_sharded_stage = {"weights": 3, "gradients": 2, "optimizer_states": 1}
@@ -408,7 +430,7 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
         for group, n in local.items():
             share = n / replicas[group] if stage >= need else n
             total += share * per_param[state]
-        out[state] = total
+        out[state] = 0.0 if (state == "weights" and master_is_shard) else total
     if stage < 3:
         # FP8 training keeps a quantized copy of every linear weight (not the embedding or the
         # output layer) next to the working weights on the ranks that hold them whole

@@ -81,6 +81,7 @@ C_NAMES = (
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
+    "fsdp_fp32_sharded_params",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -94,7 +95,11 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_OPT_T0, C_Z3_CALLS, C_Z3_SMALL, C_DISPATCH, C_SEL_MODE, C_SEL_A2A, C_Z3_DEFER, C_RESERVE_FRAC, C_MOE_SYNC,
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
- C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED) = range(len(C_NAMES))
+ C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
+ C_FSDP_FP32) = range(len(C_NAMES))
+# C_FSDP_FP32: the stack's fsdp_fp32_sharded_params: 1 when its fully sharded parameters are the
+# optimizer's fp32 master weights (PyTorch FSDP2 over fp32 parameters: no 16-bit shard kept); the
+# ZeRO-3 static bytes then use infra_lab._kernels.memory.training_bytes' fsdp code 2
 # C_PP_SCHED: the pipeline schedule's index in infra_lab.scenario.PP_SCHEDULES (0 "1f1b" and
 # 1 "interleaved" price the same (pp − 1)/vp bubble; 2 "zb-h1", 3 "zbv", 4 "v-half", 5 "v-min":
 # the zero-bubble family, pipeline_bubble and infra_lab._kernels.memory.inflight_schedule)
@@ -425,8 +430,10 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             # weights, gradients, optimizer states and ZeRO-3 buffers by ZeRO stage (the memory
             # kernel's formula; activations are added per plan)
             for z in range(4):
+                # fully sharded on a stack whose shards are the fp32 masters: fsdp code 2
+                f3 = np.int64(2) if (z == 3 and c[C_FSDP_FP32] > 0.5) else np.int64(0)
                 mb = training_bytes(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD],
-                                    tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, np.int64(0),
+                                    tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, f3,
                                     c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
                                     0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY], 0.0)
                 row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3]

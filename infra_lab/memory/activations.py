@@ -181,7 +181,8 @@ def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, 
     projection, 4·tokens·h elements; under full recompute (Megatron-Core checkpoints the
     whole module, when it recomputes it: :func:`mtp_modules_recomputed`) its two inputs, one more tokens·h beyond the layer input. Elements sharded
     over tp with sequence parallelism, at ``activation_bytes`` each. The head's final-norm
-    input and logits are the stage's (:func:`infra_lab._kernels.memory.stage_activations`).
+    input, the output layer's input and logits are the stage's
+    (:func:`infra_lab._kernels.memory.stage_activations`).
     APPROXIMATION: the projection input is counted at the activation width (not FP8's saved
     GEMM inputs) and never offloaded."""
     spec = _spec(spec)

@@ -288,7 +288,15 @@ def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
     ``grad_reduce_every_bprop`` in
     https://github.com/NVIDIA/Megatron-LM/blob/d98e8a64ddf34856e74b24714e3bedb2f5a39553/megatron/core/distributed/fsdp/src/megatron_fsdp/megatron_fsdp.py),
     so its pipeline stages keep ZeRO-3 sharding (and the step prices its gathers and
-    reduce-scatters per micro-batch). Megatron-LM refuses PyTorch FSDP2 with pp > 1
+    reduce-scatters per micro-batch).
+
+    Fully sharded on a stack whose ``fsdp_fp32_sharded_params`` is 1 (torchtitan: PyTorch FSDP2
+    over fp32 parameters with a ``MixedPrecisionPolicy``), the FSDP flag is returned as 2: the
+    sharded fp32 parameter is the optimizer's master weight, and no 16-bit shard is kept
+    ("FSDP ... keeps the high-precision sharded parameters in memory anyway", PyTorch's
+    ``MixedPrecisionPolicy`` docstring,
+    https://github.com/pytorch/pytorch/blob/05f814fecfca7d2a17f28cbe7e1cb2d8d4c13230/torch/distributed/fsdp/_fully_shard/_fsdp_api.py);
+    Megatron (flag 0) shards its 16-bit modules and keeps fp32 main parameters beside them. Megatron-LM refuses PyTorch FSDP2 with pp > 1
     (``--use-torch-fsdp2 is not supported with pipeline parallelism``, megatron/training/arguments.py
     at the same commit)."""
     par = mi.scenario.parallelism
@@ -297,6 +305,8 @@ def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
     z_mem, f_mem = mi.zero, int(par.fsdp)
     if (mi.zero >= 3 or par.fsdp) and par.pp > 1 and par.fsdp_impl != "megatron":
         z_mem, f_mem = 1, 0
+    if (z_mem >= 3 or f_mem) and mi.sp["fsdp_fp32_sharded_params"]:
+        f_mem = 2     # the fp32 shards are the optimizer's masters: no 16-bit shard (kernel fsdp code 2)
     return g_ne, g_e, z_mem, f_mem
 
 
@@ -482,6 +492,8 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
     return {
         "weights": f"{mi.wb:g} B/param; stage {cand['rank']} of {par.pp}"
                    + (f", sharded over {g_ne:g} ranks (ZeRO-3/FSDP)" if z3 else "")
+                   + ("; the fp32 shards are the optimizer's master weights (PyTorch FSDP2), no 16-bit shard"
+                      if fsdp == 2 else "")
                    + (f"; + {wq:g} B per linear-layer param of cached FP8 weights (Transformer Engine)"
                       if wq > 0 else "")
                    + (", FSDP under pipeline parallelism: gathered for the whole step (PyTorch pipelining)"
@@ -500,7 +512,8 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
                        + (f"; offloaded to host: {', '.join(tr.offload_modules)} (one layer's kept on the GPU)"
                           if tr.offload_modules else ""),
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
-        "embedding_and_head_activations": "logits (16-bit + fp32) on the last stage; embedding dropout",
+        "embedding_and_head_activations": "final norm input, output layer input and logits (16-bit + fp32) on the "
+                                          "last stage; embedding dropout",
         "cp_attention_buffers": ((f"one layer's all-gathered K/V of {par.cp} CP ranks + "
                                   + ("full-length dK/dV before their reduce-scatter"
                                      if par.cp_rotate == "allgather-exposed" else "fp32 merge/gradient buffers")

@@ -22,6 +22,7 @@ STACK_PARAMS = (
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
     "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "moe_host_sync_slowdown", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
     "eager_memory_factor", "pp_stage_buffers_persistent", "grouped_gemm_streams", "sp_backward_regather",
+    "fsdp_fp32_sharded_params",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -46,7 +47,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                or (k == "zero3_bandwidth_efficiency" and v <= 0) or (k == "moe_popularity_cv" and v > 10)
                or (k == "attention_kernel" and v not in (0, *ATTENTION_KERNEL_CODES))
                or (k in ("selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs",
-                         "fp8_caches_weights", "sp_backward_regather")
+                         "fp8_caches_weights", "sp_backward_regather", "fsdp_fp32_sharded_params")
                    and v not in (0, 1))
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
