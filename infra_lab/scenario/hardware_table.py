@@ -5,7 +5,6 @@ constants), :data:`FABRICS`, and :func:`as_hardware`, the one coercion of "some 
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass
 from typing import Any
 
