@@ -583,7 +583,8 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     size_bytes : S as nccl-tests defines it [B] (all_reduce/broadcast/send_recv: the buffer;
         reduce_scatter/all_gather: the whole array; all_to_all: each rank's send buffer)
     hardware : the Scenario's [hardware] table (dict) or HardwareConfig
-    gpus : ranks in the collective [-], placed domain-major; 1 rank costs 0 s
+    gpus : ranks in the collective [-], placed domain-major; 1 rank costs 0 s, and so does
+        a zero-byte collective other than send_recv (NCCL launches nothing for it)
     algorithm : "auto" (the library's choice), "fastest" (the fastest pair on the hardware)
         or one of :data:`ALGORITHMS` (aliases in :data:`ALGORITHM_ALIASES`)
     per_node : ranks per scale-up domain when not packed domain-major [-]
@@ -628,6 +629,10 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     code = OPS.index(op_)
     if n == 1:
         return CollectiveResult(op_, size, 1, "none", "none", 0.0, 0.0, 0.0, 1, 1, 0.0, p.library)
+    if size == 0.0 and op_ != "send_recv":
+        # NCCL/RCCL enqueue nothing for a zero count (taskAppend in src/enqueue.cc)
+        return CollectiveResult(op_, size, n, "none", "none", 0.0, 0.0, 0.0, n // k, k, 0.0, p.library,
+                                ("zero bytes: the library returns without launching a kernel",))
     if algo == "fastest":
         t, a, pr = K.fastest_collective(code, size, n, k, p.array)
     else:

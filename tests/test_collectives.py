@@ -47,11 +47,12 @@ def test_result_fields_follow_nccl_tests():
 
 
 def test_one_rank_and_zero_bytes():
-    """One rank moves nothing: 0 s and 0 B/s (never S/0 or NaN); zero bytes still pays latency."""
+    """One rank moves nothing: 0 s and 0 B/s (never S/0 or NaN); zero bytes launch nothing
+    (0 s, not a latency: test_a_zero_byte_collective_launches_nothing)."""
     one = il.collective("all_reduce", 1e6, hw(MI, 1), 1)
     assert (one.time_s, one.algbw_Bps, one.busbw_Bps, one.algorithm) == (0.0, 0.0, 0.0, "none")
     z = il.collective("all_reduce", 0, hw(MI, 1), 8)
-    assert z.time_s > 0 and z.busbw_Bps == 0.0
+    assert z.time_s == 0.0 and z.busbw_Bps == 0.0 and z.algbw_Bps == 0.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,7 +196,9 @@ def test_kernel_matches_independent_reference(ci, op, algo, size, k, domains):
         assert math.isinf(tk)
         return
     assert tk == pytest.approx(tr, rel=1e-9, abs=1e-15)
-    if n > 1:
+    if n > 1 and ak < 0:   # nothing launched: zero bytes
+        assert (tk, ar, pr) == (0.0, None, None)
+    elif n > 1:
         assert (R.ALGOS[ak], R.PROTOS[pk]) == (ar, pr)
 
 
@@ -821,3 +824,35 @@ def test_notebook_03_network_bottleneck_claims():
     assert step["ConnectX-6-HDR"] > 1.2 * step["Pollara-400"]
     assert il.fabric.constant("rdma_path_mtu_bytes") == 4096
     assert il.catalog.published_claim("irn-vs-roce-pfc") == 83
+
+
+@pytest.mark.parametrize("op", ["all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all"])
+def test_a_zero_byte_collective_launches_nothing(op):
+    """NCCL/RCCL return from a zero-count collective without enqueuing work (taskAppend in
+    src/enqueue.cc), so the public call, the kernel and the reference all give 0 s; a
+    send/recv keeps its handshake."""
+    hw_ = hw(MI, 4, pxn=True)   # PXN on: all-to-all across rails has a path
+    r = il.collective(op, 0, hw_, 32)
+    assert (r.time_s, r.algorithm, r.busbw_Bps) == (0.0, "none", 0.0)
+    cp = C.collective_time_params(hw_)
+    assert K.best_collective(C.OPS.index(op), -1, 0.0, 32, 8, cp.array)[0] == 0.0
+    p = R.named_vector(cp.named(), cp.array)
+    assert R.collective_reference(p, op, None, 0.0, 32, 8)[0] == 0.0
+    assert C.lower_bound(op, 0, hw_, 32)["total_s"] == 0.0
+    assert il.collective(op, 1, hw_, 32).time_s > 0.0
+    assert il.collective("send_recv", 0, hw_, 16).time_s > 0.0
+
+
+def test_hardware_can_be_named_by_a_shipped_scenario_or_its_toml_path():
+    """As the CLI's --hardware takes it: the name or the .toml path gives that scenario's
+    [hardware] table; an unknown name is refused with the nearest shipped name."""
+    from infra_lab.catalog import DATA_DIR
+    path = DATA_DIR / "scenarios" / "zaya1-ibm-mi300x.toml"
+    by_name = il.collective("all_reduce", 2**30, "zaya1-ibm-mi300x", 64)
+    from infra_lab.scenario.loading import as_scenario
+    by_obj = il.collective("all_reduce", 2**30, as_scenario("zaya1-ibm-mi300x"), 64)
+    assert by_name.time_s == by_obj.time_s and by_name.algorithm == by_obj.algorithm
+    assert il.collective("all_reduce", 2**30, str(path), 64).time_s == by_name.time_s
+    assert il.collective("all_reduce", 2**30, path, 64).time_s == by_name.time_s
+    with pytest.raises(ValidationError, match=r"hardware = 'zaya1-ibm-mi30'.*did you mean 'zaya1-ibm-mi300x'"):
+        il.collective("all_reduce", 2**30, "zaya1-ibm-mi30", 64)

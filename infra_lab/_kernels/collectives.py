@@ -669,9 +669,13 @@ def best_collective(op, algo, size, n, k, P):
         per scale-up domain (``HardwareConfig.domain_gpus``), P[P_DPHYS] the physical domain
 
     Returns (time [s], algorithm code, protocol code). With a given ``algo`` the fastest
-    protocol the library allows for it is costed. Time is inf when nothing applies.
+    protocol the library allows for it is costed. Time is inf when nothing applies. A
+    zero-byte collective costs 0 s, (-1, -1): NCCL's ``taskAppend`` (src/enqueue.cc) returns
+    without enqueuing work for a zero count; send/recv keep their handshake and are costed.
     """
     if n <= 1:
+        return 0.0, -1, -1
+    if size <= 0.0 and op != OP_SEND_RECV:
         return 0.0, -1, -1
     if algo < 0:
         # the library's choice: the enabled pair its tuner predicts fastest (the loop is
@@ -716,7 +720,10 @@ def best_collective(op, algo, size, n, k, P):
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def fastest_collective(op, size, n, k, P):
-    """The fastest pair on the hardware (not what the library picks): (time, algo, proto)."""
+    """The fastest pair on the hardware (not what the library picks): (time, algo, proto);
+    a zero-byte collective other than send/recv costs 0 s, as in :func:`best_collective`."""
+    if n <= 1 or (size <= 0.0 and op != OP_SEND_RECV):
+        return 0.0, -1, -1
     best_t = np.inf
     best_a = -1
     best_p = -1
@@ -743,9 +750,10 @@ def collective_times(op, algo, sizes, n, k, P):
 def lower_bound(op, size, n, k, P):
     """Chan et al. (2007) lower bound in the same model: (latency, bandwidth, reduction)
     terms [s]. Every pair's modelled time is at least latency + max(bandwidth, reduction)
-    except where the hardware reduces in flight (NVLS, SHARP), which the bound excludes."""
+    except where the hardware reduces in flight (NVLS, SHARP), which the bound excludes.
+    Zero bytes (send/recv aside) launch nothing, so the bound is 0 as the cost is."""
     N = n // k
-    if n <= 1:
+    if n <= 1 or (size <= 0.0 and op != OP_SEND_RECV):
         return 0.0, 0.0, 0.0
     base = np.inf
     a_up = np.inf

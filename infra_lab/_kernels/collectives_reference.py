@@ -381,8 +381,9 @@ def choose(p, op, size, n, k) -> tuple[str, str]:
 
 
 def collective_reference(p, op, algo, size, n, k) -> tuple[float, str | None, str | None]:
-    """Reference of ``best_collective``: (time [s], algorithm, protocol); algo None = auto."""
-    if n <= 1:
+    """Reference of ``best_collective``: (time [s], algorithm, protocol); algo None = auto.
+    Nothing is launched for one rank, nor for zero bytes except a send/recv's handshake."""
+    if n <= 1 or (size <= 0 and op != "send_recv"):
         return 0.0, None, None
     if algo is None:
         a, pr = choose(p, op, size, n, k)

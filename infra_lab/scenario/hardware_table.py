@@ -4,6 +4,7 @@ constants), :data:`FABRICS`, and :func:`as_hardware`, the one coercion of "some 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,8 +234,9 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
     """The one coercion of "some hardware" to a validated :class:`HardwareConfig`.
 
     Accepts a HardwareConfig (returned as is: validated on construction), a Scenario or any
-    object whose ``hardware`` attribute is a HardwareConfig (e.g. a ``fabric.Fabric``), or
-    the [hardware] table as a dict (validated). Anything else raises ValidationError naming
+    object whose ``hardware`` attribute is a HardwareConfig (e.g. a ``fabric.Fabric``), the
+    [hardware] table as a dict (validated), or a shipped scenario's name / a Scenario TOML
+    path (its [hardware] table). Anything else raises ValidationError naming
     ``field_``. ``cluster``, ``fabric`` and ``reliability`` call this instead of keeping
     their own versions.
 
@@ -250,8 +252,16 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
         return inner
     if isinstance(hardware, dict):
         return HardwareConfig.from_dict(hardware)
-    raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig or the "
-                          "[hardware] table as a dict")
+    if isinstance(hardware, (str, os.PathLike)):
+        # A shipped scenario's name or a Scenario TOML path, as the CLI's --hardware takes it.
+        from .loading import as_scenario
+        try:
+            return as_scenario(hardware).hardware
+        except ValidationError as e:
+            raise ValidationError(f"{field_} = {hardware!r}: not a shipped scenario's name or a readable "
+                                  f"Scenario TOML file ({e})") from None
+    raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig, the "
+                          "[hardware] table as a dict, a shipped scenario's name or a Scenario TOML path")
 
 
 # Keys HardwareConfig fills in from other keys when they are absent, and the keys they follow
