@@ -107,3 +107,59 @@ def test_peak_in_flight_matches_the_memory_model():
                         held += {"F": 1, "B": 0, "W": -1}[kind]
                         peak = max(peak, held)
                     assert peak / 2 == km.inflight_schedule(sched, p, 2, r, m), (schedule, p, m, r)
+
+
+@pytest.mark.parametrize("schedule", ["v-half", "v-min"])
+def test_step_kernel_table_replays_the_orders_it_would_build(schedule):
+    """The step kernel builds each (pp, micro-batches) greedy order once per call
+    (kt.v_greedy_table) and replays it per head: every head's rows are the program of its own
+    order, and the bubble replayed from the table equals the one built afresh
+    (kt.pipeline_bubble, bit for bit) and the reference's."""
+    import numpy as np
+
+    sched = kt.PP_SCHED_V_MIN if schedule == "v-min" else kt.PP_SCHED_V_HALF
+    c = np.zeros(kt.N_CONST)
+    c[kt.C_PP_SCHED] = sched
+    c[kt.C_GBATCH] = 96.0
+    rows = []
+    for pp, dp, mbs in itertools.product((1, 2, 3, 4, 8), (1, 2, 4, 5), (1, 2, 3)):
+        h = np.zeros(kt.N_HEAD, np.int64)
+        h[kt.H_PP], h[kt.H_DP], h[kt.H_MBS] = pp, dp, mbs
+        rows += [h, h]   # repeated keys share one order
+    heads = np.array(rows)
+    progs, span = kt.v_greedy_table(c, heads)
+    progs_p, span_p = kt.v_greedy_table_parallel(c, heads)
+    assert (progs == progs_p).all() and (span == span_p).all()
+    keys = {(int(h[kt.H_PP]), kt.micro_batches_int(96.0 / (h[kt.H_DP] * h[kt.H_MBS]))) for h in heads
+            if h[kt.H_PP] > 1}
+    assert progs.shape[0] == sum(6 * pp * mk for pp, mk in keys)   # each key built once
+    for h, (a, b) in zip(heads, span):
+        pp = int(h[kt.H_PP])
+        m = 96.0 / (h[kt.H_DP] * h[kt.H_MBS])
+        mk = kt.micro_batches_int(m)
+        if pp == 1:
+            assert a == b == 0
+            continue
+        fresh = pg.v_greedy_program(pg.v_greedy_order(pp, mk, schedule == "v-min"), pp, mk)
+        assert (progs[a:b] == fresh).all(), (pp, mk)
+        for t, w, fwd in ((3.0, 1.0, 1.0), (4.7e-3, 1.1e-3, 1.6e-3), (2.0, 0.0, 0.5), (1.0, 0.6, 0.2)):
+            got = kt.v_greedy_stage_bubble(progs[a:b], pp, mk, t, w, fwd)
+            assert got == kt.pipeline_bubble(sched, pp, 2, t, w, fwd, m), (pp, mk, t, w, fwd)
+            assert got == pytest.approx(ref.bubble(pp, mk, schedule, fwd / 2, max(0.0, t - fwd - w) / 2, w / 2),
+                                        rel=1e-12, abs=1e-15), (pp, mk, t, w, fwd)
+    c[kt.C_PP_SCHED] = kt.PP_SCHED_ZBV   # another schedule: nothing built
+    progs, span = kt.v_greedy_table(c, heads)
+    assert progs.shape[0] == 0 and (span == 0).all()
+
+
+def test_replay_program_runs_each_pass_once_after_its_input():
+    """v_greedy_program lists every pass once, each after the pass it waits for, so the replay
+    (one pass over the rows) prices the eager execution the scheduler's order implies."""
+    for p, m, vmin in itertools.product((2, 3, 5, 8), (1, 4, 9), (True, False)):
+        prog = pg.v_greedy_program(pg.v_greedy_order(p, m, vmin), p, m)
+        assert (prog[:, 0] >= 0).all()                       # no deadlock
+        assert sorted(prog[:, 1]) == list(range(p * 6 * m))   # every pass once
+        seen = set()
+        for r, cell, dep, _ in prog:
+            assert dep < 0 or dep in seen
+            seen.add(cell)

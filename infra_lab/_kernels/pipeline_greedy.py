@@ -37,10 +37,17 @@ execution here waits only at the consuming pass (sail-sg's ``eager_execution_tim
 "squeeze" of the paper). Where step 4 would find no free slot before the last slot for a W
 (Primus then leaves it unscheduled), it takes the next free slot after.
 
-Cost: building the order is O(pp·(m + pp)) slots per rank (about 1 ms at pp 8, m 128; 10 ms at
-pp 8, m 1,024); the step kernel builds it once per plan head, so ``il.search`` over the V
-schedules (``pp_schedules=``) runs at thousands of plans per second, not the millions of the
-closed-form schedules (the default search does not include them).
+Cost: building the order is O(pp·(m + pp)) slots per rank (about 30 µs at pp 8, m 16; 0.3 ms at
+pp 8, m 256, on two shared CPU cores). It does not depend on the pass times, and
+neither does the sequence in which the eager execution completes the passes
+(:func:`v_greedy_program`), so the step kernel builds both once per (pp, micro-batches) of a call
+(``infra_lab._kernels.training.v_greedy_table``) and per plan head only replays that sequence
+(:func:`v_greedy_replay`, one pass over the 6·m·pp passes) for each recompute mode. Measured with
+``il.search(..., top=None, feasible_only=False)`` on the ZAYA1 scenario (1,024 MI300X,
+megatron-core-rocm): 202,725 V-Min plans in 1.7 s (122k plans/s; 36k when the order was built per
+head) and ``pp_schedules="all"``, 2.1M plans, in 5.6 s (376k plans/s; 127k before), on two
+shared CPU cores; the closed-form schedules of the default search run at about a million plans per
+second there, and the default search does not include the V schedules.
 
 The plain-Python reference, written separately, is
 :mod:`infra_lab._kernels.pipeline_greedy_reference`; tests/test_pipeline_greedy.py checks that
@@ -229,16 +236,23 @@ def v_greedy_order(p, m, vmin):
     return order
 
 
+PROGRAM_COLS = 4
+"""Columns of a :func:`v_greedy_program` row: rank, the pass's cell r·6m + code, its input's
+cell (−1: none), kind (0 F, 1 B, 2 W) + 4 when the input crosses ranks (the send/receive time
+``c`` applies)."""
+
+
 @njit(cache=True)
-def v_greedy_makespan(order, p, m, f, b, w, c):
-    """Makespan [s] of one step of the schedule ``order`` (:func:`v_greedy_order`) when every
-    rank's chunk takes ``f`` forward, ``b`` backward (input gradient) and ``w`` weight gradient
-    per micro-batch, and an activation or gradient takes ``c`` from one rank to the next: each
-    pass starts when its rank is free and its input is there. inf if the order deadlocks."""
+def v_greedy_program(order, p, m):
+    """The schedule ``order`` (:func:`v_greedy_order`) as the sequence in which an eager
+    execution completes its passes, one row per pass (:data:`PROGRAM_COLS`): int64[p·6m, 4].
+    Which pass can run next depends only on which passes have run, never on the pass times, so
+    this sequence is built once per (p, m, schedule) and :func:`v_greedy_replay` prices it for any
+    F, B, W. Rows past the last runnable pass (an order that deadlocks) have rank −1."""
     n = 6 * m
-    end = np.full((p, n), -1.0)
+    prog = np.full((p * n, PROGRAM_COLS), -1, np.int64)
+    done_ = np.zeros((p, n), np.bool_)
     ptr = np.zeros(p, np.int64)
-    free = np.zeros(p)
     done = 0
     moved = True
     while moved:
@@ -249,42 +263,75 @@ def v_greedy_makespan(order, p, m, f, b, w, c):
                 kind = node // (2 * m)
                 chunk = (node // m) % 2
                 mb = node % m
+                lag = 0
                 if kind == KIND_W:
-                    dr, dn, lag = r, _code(np.int64(KIND_B), chunk, mb, m), 0.0
-                    cost = w
+                    dr, dn = r, _code(np.int64(KIND_B), chunk, mb, m)
                 else:
                     left = (chunk == 0) if kind == KIND_F else (chunk == 1)
                     if left:
                         if r > 0:
-                            dr, dn, lag = r - 1, node, c
+                            dr, dn, lag = r - 1, node, 1
                         elif kind == KIND_B:
-                            dr, dn, lag = r, _code(np.int64(KIND_F), np.int64(1), mb, m), 0.0
+                            dr, dn = r, _code(np.int64(KIND_F), np.int64(1), mb, m)
                         else:
-                            dr, dn, lag = -1, 0, 0.0
+                            dr, dn = -1, 0
                     elif r + 1 < p:
-                        dr, dn, lag = r + 1, node, c
+                        dr, dn, lag = r + 1, node, 1
                     else:
-                        dr, dn, lag = r, _code(kind, 1 - chunk, mb, m), 0.0
-                    cost = f if kind == KIND_F else b
-                start = free[r]
-                if dr >= 0:
-                    d = end[dr, dn]
-                    if d < 0.0:
-                        break
-                    if d + lag > start:
-                        start = d + lag
-                end[r, node] = start + cost
-                free[r] = start + cost
+                        dr, dn = r, _code(kind, 1 - chunk, mb, m)
+                if dr >= 0 and not done_[dr, dn]:
+                    break
+                prog[done, 0] = r
+                prog[done, 1] = r * n + node
+                prog[done, 2] = dr * n + dn if dr >= 0 else -1
+                prog[done, 3] = kind + 4 * lag
+                done_[r, node] = True
                 ptr[r] += 1
                 done += 1
                 moved = True
-    if done < p * n:
-        return np.inf
+    return prog
+
+
+@njit(cache=True)
+def v_greedy_replay(prog, p, m, f, b, w, c):
+    """Makespan [s] of one step of the schedule whose :func:`v_greedy_program` is ``prog`` when
+    every rank's chunk takes ``f`` forward, ``b`` backward (input gradient) and ``w`` weight
+    gradient per micro-batch, and an activation or gradient takes ``c`` from one rank to the
+    next: each pass starts when its rank is free and its input is there. inf if the order
+    deadlocks."""
+    end = np.empty(p * 6 * m)
+    free = np.zeros(p)
+    for i in range(prog.shape[0]):
+        r = prog[i, 0]
+        if r < 0:
+            return np.inf
+        code = prog[i, 3]
+        kind = code & 3
+        cost = f if kind == KIND_F else (b if kind == KIND_B else w)
+        start = free[r]
+        d = prog[i, 2]
+        if d >= 0:
+            t = end[d] + (c if code >= 4 else 0.0)
+            if t > start:
+                start = t
+        e = start + cost
+        end[prog[i, 1]] = e
+        free[r] = e
     top = 0.0
     for r in range(p):
         if free[r] > top:
             top = free[r]
     return top
+
+
+@njit(cache=True)
+def v_greedy_makespan(order, p, m, f, b, w, c):
+    """Makespan [s] of one step of the schedule ``order`` (:func:`v_greedy_order`) when every
+    rank's chunk takes ``f`` forward, ``b`` backward (input gradient) and ``w`` weight gradient
+    per micro-batch, and an activation or gradient takes ``c`` from one rank to the next: each
+    pass starts when its rank is free and its input is there (:func:`v_greedy_replay` of
+    :func:`v_greedy_program`). inf if the order deadlocks."""
+    return v_greedy_replay(v_greedy_program(order, p, m), p, m, f, b, w, c)
 
 
 @njit(cache=True)

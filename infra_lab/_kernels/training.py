@@ -64,7 +64,7 @@ from .memory import (
     stage_io_bytes,
     training_bytes,
 )
-from .pipeline_greedy import v_greedy_makespan, v_greedy_order
+from .pipeline_greedy import PROGRAM_COLS, v_greedy_order, v_greedy_program, v_greedy_replay
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -734,9 +734,9 @@ def micro_batches_int(m):
 
 
 @njit(cache=True)
-def v_greedy_stage_bubble(order, pp, mk, t, w, fwd):
-    """Idle time of one step of a greedy V schedule ``order``
-    (:func:`infra_lab._kernels.pipeline_greedy.v_greedy_order`, ``mk`` micro-batches) [s] for a
+def v_greedy_stage_bubble(prog, pp, mk, t, w, fwd):
+    """Idle time of one step of a greedy V schedule, its order's eager execution ``prog``
+    (:func:`infra_lab._kernels.pipeline_greedy.v_greedy_program`, ``mk`` micro-batches) [s] for a
     rank whose micro-batch takes ``t`` of which ``fwd`` is forward and ``w`` the weight-gradient
     pass W; each of its two chunks takes half of each (F = fwd/2, B = (t − fwd − w)/2, W = w/2).
     The send/receive time is priced apart (pp_p2p): 0 here."""
@@ -744,7 +744,7 @@ def v_greedy_stage_bubble(order, pp, mk, t, w, fwd):
     b = 0.5 * (t - fwd - w)
     if b < 0.0:
         b = 0.0
-    v = v_greedy_makespan(order, pp, mk, f, b, 0.5 * w, 0.0) - 2.0 * mk * (f + b + 0.5 * w)
+    v = v_greedy_replay(prog, pp, mk, f, b, 0.5 * w, 0.0) - 2.0 * mk * (f + b + 0.5 * w)
     return v if v > 0.0 else 0.0
 
 
@@ -775,7 +775,8 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
       sail-sg/zero-bubble-pipeline-parallelism 39f2c186 ``zbv_greedy.py``; Qi et al.,
       "Pipeline Parallelism with Controllable Memory", NeurIPS 2024,
       https://arxiv.org/abs/2405.15362): :mod:`infra_lab._kernels.pipeline_greedy` builds the
-      same order and :func:`v_greedy_stage_bubble` executes it with this stage's F, B, W. At
+      same order and :func:`v_greedy_stage_bubble` executes it with this stage's F, B, W (the
+      step kernel builds each (pp, micro-batches) order once per call, :func:`v_greedy_table`). At
       T_F = T_B = T_W it idles 0.28–0.40 (V-Half) and 0.61–0.62 (V-Min) of 1F1B's (pp − 1)·t
       for pp = 4–8 (the paper's 1/2 and 2/3 "+ O(n)"), more when F, B and W differ.
 
@@ -788,8 +789,8 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
         return 0.0
     if sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN:
         mk = micro_batches_int(m)
-        order = v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN)
-        return v_greedy_stage_bubble(order, pp, mk, t, w, fwd)
+        prog = v_greedy_program(v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN), pp, mk)
+        return v_greedy_stage_bubble(prog, pp, mk, t, w, fwd)
     if sched == PP_SCHED_ZB_H1:
         v = (pp - 1.0) * (t - 2.0 * w)
     elif sched == PP_SCHED_ZBV:
@@ -1014,10 +1015,12 @@ MAXC = 8
 
 
 @njit(cache=True)
-def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
+def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog):
     """Evaluate one head row against every tail row into columns of ``out`` (shape
     (n_plans, N_OUT), one plan per row: the plan's outputs are contiguous), rows row0 …
-    row0 + len(tail) − 1.
+    row0 + len(tail) − 1. ``vprog``: the head's greedy V schedule as
+    :func:`infra_lab._kernels.pipeline_greedy.v_greedy_program` (:func:`v_greedy_table`; read only
+    under V-Half / V-Min with pp > 1).
 
     The compute and per-micro-batch communication of each pipeline-stage candidate is
     computed once per recompute mode and shared by the ZeRO/FSDP variants."""
@@ -1207,13 +1210,13 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
     if pp > 1:
         pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
-    # the bubble per recompute mode; a greedy V schedule's order is built once per head
+    # the bubble per recompute mode; a greedy V schedule's order is built once per call
+    # (v_greedy_table) and replayed here
     bub = np.zeros(3)
     if pp > 1 and (sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN):
         mk = micro_batches_int(m)
-        vorder = v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN)
         for rc in range(3):
-            bub[rc] = v_greedy_stage_bubble(vorder, pp, mk, pace[rc], WS[rc],
+            bub[rc] = v_greedy_stage_bubble(vprog, pp, mk, pace[rc], WS[rc],
                                             comp[rc, 0] + 0.5 * (comp[rc, 3] + comp[rc, 4] + comp[rc, 5]))
     else:
         for rc in range(3):
@@ -1342,22 +1345,100 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0):
                        + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
 
 
+@njit(cache=True)
+def v_greedy_keys(c, heads):
+    """The greedy V schedules (V-Half / V-Min, ``c``'s schedule) a call over ``heads`` replays:
+    (pp, micro-batches) per distinct key, the head's key index (−1: none, pp = 1 or another
+    schedule) and each key's row offset in the stacked programs (:func:`v_greedy_table`)."""
+    nh = heads.shape[0]
+    kid = np.full(nh, -1, np.int64)
+    sched = int(c[C_PP_SCHED])
+    kp = np.zeros(nh, np.int64)
+    km = np.zeros(nh, np.int64)
+    koff = np.zeros(nh + 1, np.int64)
+    nk = 0
+    if sched != PP_SCHED_V_HALF and sched != PP_SCHED_V_MIN:
+        return kp[:0], km[:0], kid, koff[:1]
+    for h in range(nh):
+        pp = heads[h, H_PP]
+        if pp <= 1:
+            continue
+        mk = micro_batches_int(c[C_GBATCH] / (heads[h, H_DP] * heads[h, H_MBS]))
+        j = -1
+        for i in range(nk):     # few distinct keys per call (pp sizes × micro-batch counts)
+            if kp[i] == pp and km[i] == mk:
+                j = i
+                break
+        if j < 0:
+            j = nk
+            kp[j] = pp
+            km[j] = mk
+            koff[j + 1] = koff[j] + pp * 6 * mk
+            nk += 1
+        kid[h] = j
+    return kp[:nk], km[:nk], kid, koff[:nk + 1]
+
+
+@njit(cache=True)
+def _v_fill(c, kp, km, koff, progs, i):
+    progs[koff[i]:koff[i + 1]] = v_greedy_program(
+        v_greedy_order(kp[i], km[i], int(c[C_PP_SCHED]) == PP_SCHED_V_MIN), kp[i], km[i])
+
+
+@njit(cache=True)
+def v_greedy_table(c, heads):
+    """Every greedy V schedule a call over ``heads`` replays, built once: the stacked
+    :func:`infra_lab._kernels.pipeline_greedy.v_greedy_program` rows of each distinct (pp,
+    micro-batches) and each head's first and last row (0, 0 when it replays none). The order
+    does not depend on the pass times, so one build serves every head and tail row of that key
+    (building it costs about four replays)."""
+    kp, km, kid, koff = v_greedy_keys(c, heads)
+    progs = np.empty((koff[-1], PROGRAM_COLS), np.int64)
+    for i in range(kp.shape[0]):
+        _v_fill(c, kp, km, koff, progs, i)
+    return progs, _v_span(kid, koff)
+
+
+@njit(cache=True, parallel=True)
+def v_greedy_table_parallel(c, heads):
+    """:func:`v_greedy_table`, the distinct schedules built in parallel."""
+    kp, km, kid, koff = v_greedy_keys(c, heads)
+    progs = np.empty((koff[-1], PROGRAM_COLS), np.int64)
+    for i in prange(kp.shape[0]):
+        _v_fill(c, kp, km, koff, progs, i)
+    return progs, _v_span(kid, koff)
+
+
+@njit(cache=True)
+def _v_span(kid, koff):
+    span = np.zeros((kid.shape[0], 2), np.int64)
+    for h in range(kid.shape[0]):
+        if kid[h] >= 0:
+            span[h, 0] = koff[kid[h]]
+            span[h, 1] = koff[kid[h] + 1]
+    return span
+
+
 @njit(cache=True, parallel=True)
 def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
     (n_tail, 3)) into ``out`` (float64, (n_heads·n_tail, N_OUT)), plan h·n_tail + t, in
-    parallel over heads."""
+    parallel over heads (a greedy V schedule's order built once per call, :func:`v_greedy_table`)."""
     nt = tail.shape[0]
+    progs, span = v_greedy_table_parallel(c, heads)
     for h in prange(heads.shape[0]):
-        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt)
+        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
+                  progs[span[h, 0]:span[h, 1]])
 
 
 @njit(cache=True)
 def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
     nt = tail.shape[0]
+    progs, span = v_greedy_table(c, heads)
     for h in range(heads.shape[0]):
-        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt)
+        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
+                  progs[span[h, 0]:span[h, 1]])
 
 
 GATHERED = N_OUT                   # components, step, memory, fits, raw DP, network time
