@@ -1425,7 +1425,11 @@ def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     (n_tail, 3)) into ``out`` (float64, (n_heads·n_tail, N_OUT)), plan h·n_tail + t, in
     parallel over heads (a greedy V schedule's order built once per call, :func:`v_greedy_table`)."""
     nt = tail.shape[0]
-    progs, span = v_greedy_table_parallel(c, heads)
+    sched = int(c[C_PP_SCHED])
+    if sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN:
+        progs, span = v_greedy_table_parallel(c, heads)
+    else:   # nothing to build: no parallel region
+        progs, span = v_greedy_table(c, heads)
     for h in prange(heads.shape[0]):
         eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
                   progs[span[h, 0]:span[h, 1]])
