@@ -133,7 +133,7 @@ def test_step_kernel_table_replays_the_orders_it_would_build(schedule):
     keys = {(int(h[kt.H_PP]), kt.micro_batches_int(96.0 / (h[kt.H_DP] * h[kt.H_MBS]))) for h in heads
             if h[kt.H_PP] > 1}
     assert progs.shape[0] == sum(6 * pp * mk for pp, mk in keys)   # each key built once
-    for h, (a, b) in zip(heads, span):
+    for h, (a, b) in zip(heads, span, strict=True):
         pp = int(h[kt.H_PP])
         m = 96.0 / (h[kt.H_DP] * h[kt.H_MBS])
         mk = kt.micro_batches_int(m)
@@ -160,6 +160,6 @@ def test_replay_program_runs_each_pass_once_after_its_input():
         assert (prog[:, 0] >= 0).all()                       # no deadlock
         assert sorted(prog[:, 1]) == list(range(p * 6 * m))   # every pass once
         seen = set()
-        for r, cell, dep, _ in prog:
+        for _, cell, dep, _ in prog:
             assert dep < 0 or dep in seen
             seen.add(cell)
