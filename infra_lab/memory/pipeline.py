@@ -106,7 +106,11 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
     layers by one or two chunks that hold only the embedding / the output layer and loss
     (Megatron-Core's account-for-embedding/loss-in-pipeline-split). Rank r holds chunks
     r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
-    loss on rank pp − 1.
+    loss on rank pp − 1. OPEN (not modelled): the V schedules (parallelism.pp_schedule zbv,
+    v-half, v-min) are laid out the same way, although they run the second chunk back from
+    rank pp − 1 to 0 (rank r holds chunks r and 2·pp − 1 − r; rank 0 the embedding and the
+    output layer and loss): rank 0's memory is too low by the output layer's weights, states
+    and logits (tests/test_pp_schedules.py::test_v_schedule_rank0_holds_the_output_layer).
 
     ``recompute_num_layers`` (full recompute, Megatron's block method): the first
     min(N, layers of the chunk) layers of each of the rank's chunks are recomputed whole in
