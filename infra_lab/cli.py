@@ -580,6 +580,13 @@ def cmd_serve(a) -> Output:
             kw["max_ttft_s"] = a.max_ttft_s
         if a.price_usd_per_gpu_hour is not None:
             kw["price_usd_per_gpu_hour"] = a.price_usd_per_gpu_hour
+            if isinstance(a.price_usd_per_gpu_hour, str):   # a basis by name: say the price the usd_* columns used
+                from .serving import price_for
+
+                basis = a.price_usd_per_gpu_hour.strip().lower()
+                price = price_for(sc.hardware.accelerator, basis)
+                out.notes.append(f"usd_per_* columns at {price:.4g} USD/GPU-h ({basis}: il.serving.gpu_hour_price"
+                                 f"({sc.hardware.accelerator!r}, {basis!r}))")
         if a.param:
             kw["stack_params"] = _params(a.param)
         with empty_reasons() as why:
