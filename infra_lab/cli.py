@@ -739,6 +739,12 @@ def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dic
     for table in keys:
         names = {k: None for k, t in where.items() if t == table} | dict.fromkeys(fixed.get(table, {}))
         _check_keys(table, names, keys[table])
+    from .errors import unknown
+    from .models import MODEL_FIELDS
+
+    for k in [*(k for k, t in where.items() if t == "model"), *fixed.get("model", {})]:
+        if k not in MODEL_FIELDS:   # the [model] table's own check (ModelSpec.from_dict), before any point runs
+            raise unknown("model field", k, MODEL_FIELDS, where="[model]")
     return grid, where, fixed
 
 

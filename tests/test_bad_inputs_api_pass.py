@@ -189,7 +189,10 @@ def test_cli_sweep_checks_grid_keys_first(tmp_path, capsys):
     grid = tmp_path / "grid.toml"
     for text, want in (("[hardware]\nnodez = [1, 2]\n", "unknown key 'hardware.nodez'. Did you mean 'hardware.nodes'"),
                        ("[training]\ntp = [1, 2]\n", "'tp' is a key of [parallelism], not [training]"),
-                       ("[training]\nseq_len = [2048]\nprecison = 'fp8'\n", "unknown key 'training.precison'")):
+                       ("[training]\nseq_len = [2048]\nprecison = 'fp8'\n", "unknown key 'training.precison'"),
+                       # [model] was left out of the check: every point ran and failed
+                       ("[model]\nlayerz = [32, 40]\n", "unknown model field 'layerz' in [model]. Did you mean 'layers'"),
+                       ("[model]\nlayers = [32]\nhiden = 2048\n", "unknown model field 'hiden'")):
         grid.write_text(text)
         rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid))
         assert rc == 1 and want in err and "every point" not in err, err
