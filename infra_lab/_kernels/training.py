@@ -777,8 +777,9 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
       https://arxiv.org/abs/2405.15362): :mod:`infra_lab._kernels.pipeline_greedy` builds the
       same order and :func:`v_greedy_stage_bubble` executes it with this stage's F, B, W (the
       step kernel builds each (pp, micro-batches) order once per call, :func:`v_greedy_table`). At
-      T_F = T_B = T_W it idles 0.28–0.40 (V-Half) and 0.61–0.62 (V-Min) of 1F1B's (pp − 1)·t
-      for pp = 4–8 (the paper's 1/2 and 2/3 "+ O(n)"), more when F, B and W differ.
+      T_F = T_B = T_W it idles 0.28–0.47 (V-Half) and 0.57–0.64 (V-Min) of 1F1B's (pp − 1)·t
+      for pp = 4–8 (pp 4: 0.28 / 0.61, 5: 0.46 / 0.58, 6: 0.37 / 0.57, 7: 0.47 / 0.64, 8: 0.40 /
+      0.62, the same at m = 8–64; the paper's 1/2 and 2/3 "+ O(n)"), more when F, B and W differ.
 
     APPROXIMATIONS: ZB-H1's and ZBV's are closed forms, not Primus' tables simulated pass by
     pass; ZBV's form is exact only at equal times; the slowest stage's times stand for every
