@@ -580,6 +580,13 @@ def cmd_serve(a) -> Output:
             kw["max_ttft_s"] = a.max_ttft_s
         if a.price_usd_per_gpu_hour is not None:
             kw["price_usd_per_gpu_hour"] = a.price_usd_per_gpu_hour
+            if isinstance(a.price_usd_per_gpu_hour, str):   # a basis by name: say the price the usd_* columns used
+                from .serving import price_for
+
+                basis = a.price_usd_per_gpu_hour.strip().lower()
+                price = price_for(sc.hardware.accelerator, basis)
+                out.notes.append(f"usd_per_* columns at {price:.4g} USD/GPU-h ({basis}: il.serving.gpu_hour_price"
+                                 f"({sc.hardware.accelerator!r}, {basis!r}))")
         if a.param:
             kw["stack_params"] = _params(a.param)
         with empty_reasons() as why:
@@ -732,6 +739,12 @@ def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dic
     for table in keys:
         names = {k: None for k, t in where.items() if t == table} | dict.fromkeys(fixed.get(table, {}))
         _check_keys(table, names, keys[table])
+    from .errors import unknown
+    from .models import MODEL_FIELDS
+
+    for k in [*(k for k, t in where.items() if t == "model"), *fixed.get("model", {})]:
+        if k not in MODEL_FIELDS:   # the [model] table's own check (ModelSpec.from_dict), before any point runs
+            raise unknown("model field", k, MODEL_FIELDS, where="[model]")
     return grid, where, fixed
 
 

@@ -70,6 +70,10 @@ def test_serve_search_one_output_token():
         serving.cost_at_interactivity(priced, 10.0)
     with pytest.raises(ValidationError, match=r"pareto_front: column 'tokens_per_s_per_user' has \d+ null"):
         serving.pareto_front(priced)
+    # the front chart drew no point (altair leaves a null out) and said nothing
+    with pytest.raises(ValidationError, match=r"serving_front_chart: column 'tokens_per_s_per_user' has \d+ "
+                                              r"null.*one output token"):
+        il.charts.serving_front_chart(priced.with_columns(accelerator=pl.lit("MI300X")))
     assert il.serve_search(_serve(output_tokens=2), top=3)["tpot_s"].null_count() == 0
 
 
@@ -129,6 +133,14 @@ def test_cli_price_by_name(capsys):
     assert got["usd_per_million_tokens"].to_list() == pytest.approx(want["usd_per_million_tokens"].to_list())
     rc, out, err = main(capsys, "serve", sc, "--price-usd-per-gpu-hour", "owned")
     assert rc == 0 and "il.serving.gpu_hour_price('MI300X', 'owned')" in out
+    # with --search the usd_* columns were priced at a number the output never showed
+    rented = serving.gpu_hour_price("MI300X", "rented")
+    for fmt, stream in (("table", 1), ("csv", 2)):
+        rc, out, err = main(capsys, "serve", sc, "--search", "--top", "1", "--price-usd-per-gpu-hour", "rented",
+                            "--format", fmt)
+        assert rc == 0, err
+        assert f"usd_per_* columns at {rented:.4g} USD/GPU-h (rented: il.serving.gpu_hour_price('MI300X', " \
+               "'rented'))" in (out, err)[stream - 1]
 
 
 def test_price_by_name_without_a_price_says_which_argument():
@@ -177,7 +189,10 @@ def test_cli_sweep_checks_grid_keys_first(tmp_path, capsys):
     grid = tmp_path / "grid.toml"
     for text, want in (("[hardware]\nnodez = [1, 2]\n", "unknown key 'hardware.nodez'. Did you mean 'hardware.nodes'"),
                        ("[training]\ntp = [1, 2]\n", "'tp' is a key of [parallelism], not [training]"),
-                       ("[training]\nseq_len = [2048]\nprecison = 'fp8'\n", "unknown key 'training.precison'")):
+                       ("[training]\nseq_len = [2048]\nprecison = 'fp8'\n", "unknown key 'training.precison'"),
+                       # [model] was left out of the check: every point ran and failed
+                       ("[model]\nlayerz = [32, 40]\n", "unknown model field 'layerz' in [model]. Did you mean 'layers'"),
+                       ("[model]\nlayers = [32]\nhiden = 2048\n", "unknown model field 'hiden'")):
         grid.write_text(text)
         rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid))
         assert rc == 1 and want in err and "every point" not in err, err

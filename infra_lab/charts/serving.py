@@ -42,9 +42,20 @@ def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
     ----------
     df : rows of :func:`infra_lab.serve_search` (columns tokens_per_s_per_user,
         output_tokens_per_s_per_gpu, and ``color``); tp, dp, ep, weight_precision,
-        concurrency are shown in the tooltip when present
+        concurrency are shown in the tooltip when present; a null in the two axis columns
+        (a front of one-output-token requests, which have no TPOT) is refused by name, not
+        left out of the drawing
     """
     require_columns(df, ["tokens_per_s_per_user", "output_tokens_per_s_per_gpu", color], "serving_front_chart")
+    for col in ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu"):   # a null point is not drawn
+        if df[col].null_count():
+            from ..errors import ValidationError
+
+            raise ValidationError(
+                f"serving_front_chart: column {col!r} has {df[col].null_count()} null value(s)"
+                + (" (requests of one output token have no TPOT: il.serving.tpot_defined; their front is "
+                   "throughput against ttft_s)" if col == "tokens_per_s_per_user" else "")
+                + "; expected numbers in every row")
     tips = [c for c in ("tp", "pp", "dp", "ep", "weight_precision", "kv_precision", "concurrency", "ttft_s",
                         "usd_per_million_output_tokens_all_in") if c in df.columns]
     data = to_altair_data(df.sort([color, "tokens_per_s_per_user"]))
