@@ -55,6 +55,13 @@ class EmptyResultWarning(UserWarning):
     filter it: ``warnings.simplefilter("ignore", EmptyResultWarning)``."""
 
 
+class ScheduleSupportWarning(UserWarning):
+    """``il.estimate`` priced a ``parallelism.pp_schedule`` that the scenario's training stack
+    does not implement (``data/pp_schedule_stacks.csv``; e.g. V-Min on Megatron-LM, which runs
+    1F1B and interleaved 1F1B only). The estimate is what the schedule would give with the
+    stack's factors; ``il.search`` does not offer such a pair."""
+
+
 class ContextLengthWarning(UserWarning):
     """A sequence longer than the model's published context (``max_seq_len`` of its config)
     for a model with rotary or no position embeddings: such runs exist (context extension,

@@ -5,6 +5,7 @@ FLOP convention). The numba step kernel evaluates the plan on the inputs of :mod
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from .._kernels import training as kt
-from ..errors import ValidationError
+from ..errors import ScheduleSupportWarning, ValidationError
 from ..scenario import Scenario
 from ._common import _RC, _training_scenario
 from .context import _HOOK_OF_SCENARIO, MFU_CONVENTION, _Context, _context, _layout_tables, _xtab
@@ -162,11 +163,31 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     heads = np.array([[tp, pp, vp, cp, ep, etp, dp, mbs, spf, 0, 0, 0, 0, 0]], dtype=np.int64)
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((1, kt.N_OUT))
+    _warn_unsupported_schedule(sc, ctx.stack)
     xtab = _xtab(ctx, ((ep, etp),))
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
     kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _estimate_from(out[0], ctx)
+
+
+def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
+    """A :class:`~infra_lab.errors.ScheduleSupportWarning` when the scenario names a pipeline
+    schedule its stack does not run (the table :func:`infra_lab.training.stack_pp_schedules`
+    reads, which is also what ``il.search`` offers); silent for a stack with no row there."""
+    sched = sc.parallelism.pp_schedule
+    if sched is None or sc.parallelism.pp <= 1:
+        return
+    from .plan_search import stack_pp_schedules
+
+    try:
+        runs = stack_pp_schedules(stack)
+    except ValidationError:
+        return
+    if sched not in runs:
+        warnings.warn(f"parallelism.pp_schedule = {sched!r}: the {stack} stack does not implement it "
+                      f"(it runs {', '.join(runs)}; data/pp_schedule_stacks.csv); the estimate prices the "
+                      f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=4)
 
 
 def _estimate_from(out, ctx: _Context) -> Estimate:

@@ -1,0 +1,28 @@
+"""il.estimate names a pipeline schedule the scenario's stack does not run (the table il.search
+reads), instead of pricing it silently."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import infra_lab as il
+from infra_lab.errors import ScheduleSupportWarning
+
+
+def test_estimate_warns_for_a_schedule_the_stack_does_not_run():
+    sc = il.load_scenario("zaya1-h100-counterpart").replace(parallelism={"pp": 4, "vp": 2, "pp_schedule": "v-min"})
+    with pytest.warns(ScheduleSupportWarning, match=r"pp_schedule = 'v-min': the megatron-core-cuda stack .*1f1b, interleaved"):
+        e = il.estimate(sc)
+    assert e.step_time_s > 0
+    assert "v-min" not in il.training.stack_pp_schedules(e.stack)
+
+
+@pytest.mark.parametrize("schedule", ["v-min", "zbv", "zb-h1"])
+def test_no_warning_where_the_stack_runs_the_schedule(schedule):
+    sc = il.load_scenario("zaya1-ibm-mi300x")   # megatron-core-rocm (Primus): all six schedules
+    plan = {"pp": 4, "vp": 1 if schedule == "zb-h1" else 2, "pp_schedule": schedule}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScheduleSupportWarning)
+        assert il.estimate(sc.replace(parallelism=plan)).step_time_s > 0
