@@ -293,3 +293,187 @@ def test_v_schedule_layout_has_one_owner(schedule):
     assert est.memory_per_gpu_bytes == pytest.approx(training_memory_total(sc), rel=1e-9)
     assert training_memory_total(sc, pipeline_rank="first") == pytest.approx(training_memory_total(sc), rel=1e-12)
     assert training_memory_total(sc, pipeline_rank="last") < training_memory_total(sc, pipeline_rank="first")
+
+
+# ---------------------------------------------------------------------------------------
+# each pipeline rank priced at its own times (kt.pipeline_bubble_stages, kt.v_greedy_rank_bubble)
+# ---------------------------------------------------------------------------------------
+def _one_f_one_b(F, B, m):
+    """Pass-by-pass execution of Megatron's 1F1B order (rank r: pp − 1 − r warm-up forwards,
+    then one forward and one backward each, then the cool-down backwards), each rank at its
+    own F[r], B[r]; a pass starts when its rank is free and its input is there. Makespan [s]."""
+    p = len(F)
+    orders = []
+    for r in range(p):
+        w = min(p - 1 - r, m)
+        o = [("F", k) for k in range(w)]
+        for i in range(m - w):
+            o += [("F", w + i), ("B", i)]
+        orders.append(o + [("B", k) for k in range(m - w, m)])
+    end, free, nxt = {}, [0.0] * p, [0] * p
+    while any(nxt[r] < len(orders[r]) for r in range(p)):
+        moved = False
+        for r in range(p):
+            while nxt[r] < len(orders[r]):
+                kind, k = orders[r][nxt[r]]
+                if kind == "F":
+                    dep = (r - 1, "F", k) if r > 0 else None
+                else:
+                    dep = (r + 1, "B", k) if r < p - 1 else (r, "F", k)
+                if dep is not None and dep not in end:
+                    break
+                start = max(free[r], end[dep] if dep is not None else 0.0)
+                free[r] = end[(r, kind, k)] = start + (F[r] if kind == "F" else B[r])
+                nxt[r] += 1
+                moved = True
+        assert moved
+    return max(free)
+
+
+def _stages(t, w=None, fwd=None):
+    """Per-rank arrays as the step kernel passes them: one candidate per rank, n = 1 each."""
+    n = len(t)
+    w = np.zeros(n) if w is None else np.asarray(w, dtype=float)
+    fwd = np.asarray(t, dtype=float) / 3 if fwd is None else np.asarray(fwd, dtype=float)
+    t = np.asarray(t, dtype=float)
+    s = int(np.argmax(t))
+    return t, w, fwd, np.ones(n), n, s
+
+
+def test_per_rank_bubble_at_equal_ranks_is_the_slowest_stage_form_bit_for_bit():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        t = float(rng.uniform(0.1, 3.0))
+        w = float(rng.uniform(0.0, 0.45)) * t
+        fwd = float(rng.uniform(0.2, 0.4)) * t
+        pp = int(rng.integers(2, 9))
+        m = float(rng.integers(1, 64))
+        nc = int(rng.integers(1, min(pp, 8) + 1))
+        T = np.full(8, t)
+        W = np.full(8, w)
+        FW = np.full(8, fwd)
+        n = np.zeros(8)
+        n[:nc] = 1.0
+        n[0] += pp - nc
+        s = int(rng.integers(0, nc))
+        for sched, vp in ((0, 1), (1, 2), (1, 3), (2, 1), (3, 2)):
+            assert kt.pipeline_bubble_stages(sched, pp, vp, T, W, FW, n, nc, s, m) == \
+                kt.pipeline_bubble(sched, pp, vp, t, w, fwd, m)
+        for sched in (4, 5):
+            mk = kt.micro_batches_int(m)
+            prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, sched == 5), pp, mk)
+            mask = np.zeros(8)
+            mask[:nc] = [2.0 ** r for r in range(nc)]
+            got = kt.v_greedy_rank_bubble(prog, pp, mk, T, W, FW, mask, nc, s, np.empty(pp), np.empty(pp),
+                                          np.empty(pp))
+            assert got == kt.v_greedy_stage_bubble(prog, pp, mk, t, w, fwd) == \
+                kt.pipeline_bubble(sched, pp, 2, t, w, fwd, m)
+
+
+@pytest.mark.parametrize("pp,m", [(2, 2), (4, 4), (4, 16), (8, 8), (8, 32)])
+def test_1f1b_closed_form_against_a_pass_by_pass_execution(pp, m):
+    """Σ_i T_i + (m − 1)·max T_i: exact at equal ranks and when the last rank (1F1B's output
+    layer) is the slowest, an upper bound of the execution otherwise."""
+    rng = np.random.default_rng(pp * 100 + m)
+    F, B = [1.0] * pp, [2.0] * pp
+    t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B)])
+    assert m * t[s] + kt.pipeline_bubble_stages(0, pp, 1, t, w, fwd, n, nc, s, m) == \
+        pytest.approx(_one_f_one_b(F, B, m), rel=1e-12)
+    for j in range(pp):
+        for slow in (1.05, 1.5, 2.0):
+            F, B = [1.0] * pp, [2.0] * pp
+            F[j] *= slow
+            B[j] *= slow
+            t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B)])
+            model = m * t[s] + kt.pipeline_bubble_stages(0, pp, 1, t, w, fwd, n, nc, s, m)
+            sim = _one_f_one_b(F, B, m)
+            if j == pp - 1:
+                assert model == pytest.approx(sim, rel=1e-12)
+            else:
+                assert sim <= model * (1 + 1e-12)
+                assert model < (m + pp - 1) * t[s]   # below the slowest-stage form
+    for _ in range(20):              # every rank different
+        F = list(rng.uniform(0.5, 1.5, pp))
+        B = [f * rng.uniform(1.5, 2.5) for f in F]
+        t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B)])
+        model = m * t[s] + kt.pipeline_bubble_stages(0, pp, 1, t, w, fwd, n, nc, s, m)
+        sim = _one_f_one_b(F, B, m)
+        assert sim <= model * (1 + 1e-12)
+        assert m * t[s] <= sim               # the slowest rank's own work is a lower bound
+
+
+def test_per_rank_bubble_is_nonnegative_and_monotone():
+    """The step (m·max T + bubble) never falls when a rank slows; the bubble never falls when a
+    rank that is not the slowest slows, and is never negative."""
+    rng = np.random.default_rng(3)
+    pp, m = 6, 12.0
+    mk = kt.micro_batches_int(m)
+    progs = {s: kt.v_greedy_program(kt.v_greedy_order(pp, mk, s == 5), pp, mk) for s in (4, 5)}
+
+    def price(sched, t, w, fwd):
+        t, w, fwd = np.asarray(t), np.asarray(w), np.asarray(fwd)
+        s = int(np.argmax(t))
+        if sched >= 4:
+            mask = np.array([2.0 ** r for r in range(pp)])
+            v = kt.v_greedy_rank_bubble(progs[sched], pp, mk, t, w, fwd, mask, pp, s, np.empty(pp),
+                                        np.empty(pp), np.empty(pp))
+            return v, mk * t[s] + v
+        v = kt.pipeline_bubble_stages(sched, pp, 2 if sched in (1, 3) else 1, t, w, fwd, np.ones(pp), pp, s, m)
+        return v, m * t[s] + v
+
+    for _ in range(30):
+        t = rng.uniform(1.0, 2.0, pp)
+        w = t * rng.uniform(0.1, 0.34, pp)
+        fwd = t * rng.uniform(0.25, 0.34, pp)
+        for sched in range(6):
+            v0, step0 = price(sched, t, w, fwd)
+            assert v0 >= 0.0
+            for j in range(pp):
+                k = 1.0 + rng.uniform(0.01, 0.5)
+                t2, w2, fwd2 = t.copy(), w.copy(), fwd.copy()
+                t2[j] *= k
+                w2[j] *= k
+                fwd2[j] *= k
+                v1, step1 = price(sched, t2, w2, fwd2)
+                assert step1 >= step0 * (1 - 1e-12), (sched, j)
+                if sched < 4 and t2[j] < t.max():
+                    assert v1 >= v0 * (1 - 1e-12), (sched, j)
+
+
+@pytest.mark.parametrize("sched", [4, 5])
+def test_v_per_rank_kernel_equals_the_event_reference(sched):
+    from infra_lab._kernels import pipeline_greedy_reference as ref
+
+    rng = np.random.default_rng(sched)
+    for pp, mk in ((4, 8), (5, 10), (8, 16)):
+        prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, sched == 5), pp, mk)
+        for _ in range(5):
+            t = rng.uniform(1.0, 2.0, pp)
+            w = t * rng.uniform(0.1, 0.34, pp)
+            fwd = t * rng.uniform(0.25, 0.34, pp)
+            s = int(np.argmax(t))
+            mask = np.array([2.0 ** r for r in range(pp)])
+            got = kt.v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, pp, s, np.empty(pp), np.empty(pp),
+                                          np.empty(pp))
+            fr = [x / 2 for x in fwd]
+            br = [max(0.0, t[i] - fwd[i] - w[i]) / 2 for i in range(pp)]
+            wr = [x / 2 for x in w]
+            want = ref.bubble(pp, mk, PP_SCHEDULES[sched], fr, br, wr, slow=s)
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_step_prices_each_rank_at_its_own_times():
+    """llama2-7b on pp 4: rank 3 (1F1B) holds the output layer and loss, rank 0 (V) both ends;
+    the estimate's bubble is below the slowest-stage form's (pp − 1)·t and equals the reference."""
+    from infra_lab._kernels.training_reference import step_reference
+
+    for schedule in ("1f1b", "zb-h1", "v-half"):
+        sc = _scenario(schedule, gb=32)
+        b = dict(il.estimate(sc).breakdown.iter_rows())
+        r = step_reference(sc)
+        assert b["pp_bubble"] == pytest.approx(r["pp_bubble"], rel=1e-9)
+        m = 16                                     # 32 sequences over dp = 2
+        t = (b["compute_fwd"] + b["compute_bwd"] + b["compute_recompute"] + b["tp_comm"] + b["cp_comm"]
+             + b["ep_comm"]) / m
+        if schedule == "1f1b":
+            assert 0.0 < b["pp_bubble"] < 3 * t * (1 - 1e-3)

@@ -325,6 +325,36 @@ def v_greedy_replay(prog, p, m, f, b, w, c):
 
 
 @njit(cache=True)
+def v_greedy_replay_ranks(prog, p, m, f, b, w, c):
+    """:func:`v_greedy_replay` with each rank's own times: rank r's chunk takes ``f[r]`` forward,
+    ``b[r]`` backward (input gradient) and ``w[r]`` weight gradient per micro-batch [s]; the
+    makespan of one step [s] (inf if the order deadlocks)."""
+    end = np.empty(p * 6 * m)
+    free = np.zeros(p)
+    for i in range(prog.shape[0]):
+        r = prog[i, 0]
+        if r < 0:
+            return np.inf
+        code = prog[i, 3]
+        kind = code & 3
+        cost = f[r] if kind == KIND_F else (b[r] if kind == KIND_B else w[r])
+        start = free[r]
+        d = prog[i, 2]
+        if d >= 0:
+            t = end[d] + (c if code >= 4 else 0.0)
+            if t > start:
+                start = t
+        e = start + cost
+        end[prog[i, 1]] = e
+        free[r] = e
+    top = 0.0
+    for r in range(p):
+        if free[r] > top:
+            top = free[r]
+    return top
+
+
+@njit(cache=True)
 def v_greedy_makespan(order, p, m, f, b, w, c):
     """Makespan [s] of one step of the schedule ``order`` (:func:`v_greedy_order`) when every
     rank's chunk takes ``f`` forward, ``b`` backward (input gradient) and ``w`` weight gradient

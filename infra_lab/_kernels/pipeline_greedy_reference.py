@@ -133,8 +133,10 @@ def greedy_order(p, m, schedule):
 
 def simulate(order, p, f, b, w, c):
     """Event simulation of one step of ``order`` (:func:`greedy_order`): returns (makespan,
-    {rank: (first start, last end)}) [s]."""
-    cost = {F: f, B: b, W: w}
+    {rank: (first start, last end)}) [s]. ``f``, ``b``, ``w``: one time for every rank, or a
+    sequence of p, rank r's own."""
+    per = [[(x[r] if isinstance(x, (list, tuple)) else x) for x in (f, b, w)] for r in range(p)]
+    cost = {r: {F: per[r][0], B: per[r][1], W: per[r][2]} for r in range(p)}
     finished = {}                      # (rank, op) -> end time
     nxt = {r: 0 for r in range(p)}
     busy_until = {r: 0.0 for r in range(p)}
@@ -166,7 +168,7 @@ def simulate(order, p, f, b, w, c):
             return
         start = max(t, busy_until[r])
         nxt[r] += 1
-        busy_until[r] = start + cost[op[0]]
+        busy_until[r] = start + cost[r][op[0]]
         span.setdefault(r, [start, None])
         heapq.heappush(events, (busy_until[r], r, op))
 
@@ -183,12 +185,16 @@ def simulate(order, p, f, b, w, c):
     return max(e for _, e in span.values()), {r: tuple(v) for r, v in span.items()}
 
 
-def bubble(p, m, schedule, f, b, w, c=0.0):
+def bubble(p, m, schedule, f, b, w, c=0.0, slow=None):
     """Idle time per rank of one step: makespan − 2·m·(f + b + w) [s]; inf where a pass never
-    ends (a time of inf), nan for a nan time."""
+    ends (a time of inf), nan for a nan time. ``f``, ``b``, ``w`` per rank (sequences of p):
+    the makespan less 2·m·(f + b + w) of rank ``slow`` (the slowest, whose m micro-batches the
+    step prices apart)."""
     if p <= 1:
         return 0.0
     makespan, _ = simulate(greedy_order(p, m, schedule), p, f, b, w, c)
     if not math.isfinite(makespan):   # a pass that never ends: so is the idle time (max(0, nan) is 0)
         return makespan
+    if isinstance(f, (list, tuple)):
+        f, b, w = f[slow], b[slow], w[slow]
     return max(0.0, makespan - 2 * m * (f + b + w))

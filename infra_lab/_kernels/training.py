@@ -64,7 +64,7 @@ from .memory import (
     stage_io_bytes,
     training_bytes,
 )
-from .pipeline_greedy import PROGRAM_COLS, v_greedy_order, v_greedy_program, v_greedy_replay
+from .pipeline_greedy import PROGRAM_COLS, v_greedy_order, v_greedy_program, v_greedy_replay, v_greedy_replay_ranks
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -244,19 +244,25 @@ LAY_NAMES = (
     "buckets", "rs_body", "ag_body", "ar_body", "rs_tail", "ag_tail", "ar_tail",
     "opt_unsharded", "opt_sharded", "static_z0", "static_z1", "static_z2", "static_z3",
     "grads_z0", "grads_z1", "grads_z2", "grads_z3", "n_dense_recomputed", "n_moe_recomputed",
-    "n_mtp_recomputed",
+    "n_mtp_recomputed", "n_ranks", "rank_mask",
 )
 (L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
  L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
  L_E_NB, L_E_RSB, L_E_RST, L_E_AGB, L_E_AGT, L_E_ARB, L_E_ART,
  L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF,
  L_NB, L_RSB, L_AGB, L_ARB, L_RST, L_AGT, L_ART,
- L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3, L_RD, L_RM, L_RX) = range(len(LAY_NAMES))
+ L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3, L_RD, L_RM, L_RX,
+ L_NR, L_RMASK) = range(len(LAY_NAMES))
 # L_RD, L_RM: the stage's dense-like and MoE layers that full recompute re-runs (all of them
 # unless training.recompute_num_layers: the first N of each chunk, infra_lab.memory.stage_layers)
 # L_RX: the stage's multi-token-prediction modules that full recompute re-runs (all of them on
 # the stage with the head without training.recompute_num_layers, none with it: Megatron-Core
 # skips MTP recompute under the block method; infra_lab.memory.mtp_modules_recomputed)
+# L_NR: how many pipeline ranks have the candidate's shape; L_RMASK: which, as the bits
+# sum(2**r) of those ranks r < RANK_MASK_BITS (exact in a float64). Ranks of shapes that are not
+# among the candidates (more than MAXC shapes) and ranks >= RANK_MASK_BITS in the greedy V
+# execution are priced at the slowest candidate's times (pipeline_bubble_stages, eval_head).
+RANK_MASK_BITS = 52
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
 (LY_TP, LY_PP, LY_VP, LY_CP, LY_DP, LY_EP, LY_ETP) = range(len(LAYOUT_NAMES))
@@ -754,8 +760,8 @@ def v_greedy_stage_bubble(prog, pp, mk, t, w, fwd):
 
 @njit(cache=True)
 def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
-    """Pipeline bubble of one step [s]: the idle time of the slowest stage, whose micro-batch
-    takes ``t`` (forward, backward, recomputation and its exposed per-micro-batch collectives)
+    """Pipeline bubble of one step [s] when every stage takes the same times: the idle time of
+    a stage whose micro-batch takes ``t`` (forward, backward, recomputation and its exposed per-micro-batch collectives)
     of which ``w`` is the weight-gradient pass W (:func:`stage_wgrad`) and ``fwd`` the forward
     pass F (the forward compute and half the exposed per-micro-batch collectives: the forward
     and the backward issue the same TP / CP / EP collectives, Megatron's column/row-parallel
@@ -785,11 +791,11 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
       for pp = 4–8 (pp 4: 0.28 / 0.61, 5: 0.46 / 0.58, 6: 0.37 / 0.57, 7: 0.47 / 0.64, 8: 0.40 /
       0.62, the same at m = 8–64; the paper's 1/2 and 2/3 "+ O(n)"), more when F, B and W differ.
 
+    The step kernel prices each rank at its own times (:func:`pipeline_bubble_stages`,
+    :func:`v_greedy_rank_bubble`), which give this function's value when the ranks are equal.
+
     APPROXIMATIONS: ZB-H1's and ZBV's are closed forms, not Primus' tables simulated pass by
-    pass; ZBV's form is exact only at equal times; the slowest stage's times stand for every
-    stage's in the greedy execution (under a V the output layer's rank is the only slow one;
-    with each rank's own times V-Half runs 1.095× 1F1B's throughput, not 1.006×: docs/validation.md,
-    "V-Half's measured gain, checked against Primus' code"); the pipeline send/receive time is
+    pass; ZBV's form is exact only at equal times; the pipeline send/receive time is
     priced apart (pp_p2p) and does not stretch the bubble; the optimizer step's synchronisation
     (the paper's post-validation) is not modelled."""
     if pp <= 1:
@@ -806,6 +812,112 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
         v = (pp - 1.0) * (t - 3.0 * w)
     else:
         v = (pp - 1.0) / vp * t
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
+    """Pipeline bubble of one step [s] with each pipeline rank priced at its own times: the
+    stage candidates k < ``nc`` (distinct rank shapes) take ``t[k]`` per micro-batch, of which
+    ``w[k]`` is W and ``fwd[k]`` F (as :func:`pipeline_bubble`), ``n[k]`` ranks have shape k,
+    ``s`` is the slowest candidate (the step's m·t[s] is priced apart); ranks of no candidate
+    (more than MAXC shapes) are priced at the slowest's times. Equal ranks give
+    :func:`pipeline_bubble`'s value bit for bit.
+
+    Derivation (1F1B, rank i taking T_i = F_i + B_i per micro-batch): the first micro-batch's
+    forward and the last one's backward cross every rank at that rank's own pace, and the m
+    micro-batches follow one another through the slowest rank, so the step takes
+    Σ_i T_i + (m − 1)·max_i T_i (the synchronous-pipeline latency of Alpa, Zheng et al., OSDI
+    2022, §5.1 eq. 2, https://arxiv.org/abs/2201.12023; at equal T_i Narayanan et al. 2021's
+    (pp − 1)·T bubble). The bubble is that less m·T_s: Σ_{i≠s} T_i = (pp − 1)·T_s − Σ_i (T_s −
+    T_i), computed in that form so that equal ranks leave exactly (pp − 1)·T_s. With a fill and
+    drain cost u_i per rank that is not T_i (the forms below) the step is taken as
+    max_j (m·T_j − u_j) + Σ_i u_i (the rank j whose m micro-batches plus the others' fill and
+    drain take longest: the form above when u = T, and never shorter when any rank slows),
+    the bubble that less m·T_s. A pass-by-pass
+    execution of Megatron's 1F1B order (tests/test_pp_schedules.py) gives the same makespan
+    when the slowest rank is the last (1F1B's output-layer rank) or every rank is equal; when
+    an earlier rank is the slowest, its warm-up forwards overlap part of the later ranks'
+    round trip and the form is an upper bound of the execution (tested).
+
+    * 1F1B / interleaved (sched 0, 1): Σ_{i≠s} T_i / vp: with vp chunks each rank's chunk
+      takes T_i/vp (its chunks taken as equal: the embedding's or the output layer's chunk is
+      not priced apart).
+    * ZB-H1 (2): the fill and drain at each rank's F_i + B_i − W_i = T_i − 2·W_i (the W passes
+      fill the cool-down, :func:`pipeline_bubble`), Σ_{i≠s} max(0, T_i − 2·W_i).
+    * ZBV (3): Σ_{i≠s} max(0, T_i − 3·W_i) (F + B − 2W per rank).
+
+    V-Half / V-Min run the greedy order with per-rank arrays (:func:`v_greedy_rank_bubble`).
+    inf (an unreachable collective) or nan in the slowest time gives that value."""
+    if pp <= 1:
+        return 0.0
+    ts = t[s]
+    if not ts < np.inf:
+        return ts
+    zb = sched == PP_SCHED_ZB_H1 or sched == PP_SCHED_ZBV
+    a = 2.0 if sched == PP_SCHED_ZB_H1 else (3.0 if sched == PP_SCHED_ZBV else 0.0)
+    cdiv = 1.0 if zb else vp * 1.0
+    us = ts - a * w[s]
+    if us < 0.0:
+        us = 0.0
+    # d: Σ over the ranks of (u_s − u_i); j: the rank whose m·T_j − u_j is largest (s unless
+    # another is strictly larger: at equal ranks every extra term below is exactly 0)
+    d = 0.0
+    j_gain = 0.0
+    for k in range(nc):
+        if k == s:
+            continue
+        uk = t[k] - a * w[k]
+        if uk < 0.0:
+            uk = 0.0
+        d += n[k] * (us - uk)
+        g = m * (t[k] - ts) + (us - uk) / cdiv
+        if g > j_gain:
+            j_gain = g
+    if zb:
+        v = (pp - 1.0) * us - d
+    else:
+        v = (pp - 1.0) / vp * us - d / vp
+    v += j_gain
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, nc, s, fr, br, wr):
+    """Idle time of one step of a greedy V schedule (``prog``, :func:`v_greedy_stage_bubble`'s)
+    with each rank at its own times [s]: candidate k's ranks (the bits of ``mask[k]``, ranks <
+    RANK_MASK_BITS) run each chunk at F = fwd[k]/2, B = (t[k] − fwd[k] − w[k])/2, W = w[k]/2,
+    every other rank at the slowest candidate ``s``'s; the makespan less 2·mk·(F + B + W) of
+    the slowest (whose mk micro-batches are priced apart). ``fr``, ``br``, ``wr``: work arrays
+    of pp. Equal ranks give :func:`v_greedy_stage_bubble`'s value bit for bit."""
+    ts = t[s]
+    if not ts < np.inf:
+        return ts
+    f0 = 0.5 * fwd[s]
+    b0 = 0.5 * (ts - fwd[s] - w[s])
+    if b0 < 0.0:
+        b0 = 0.0
+    w0 = 0.5 * w[s]
+    for r in range(pp):
+        fr[r] = f0
+        br[r] = b0
+        wr[r] = w0
+    for k in range(nc):
+        if k == s:
+            continue
+        bits = np.int64(mask[k])
+        fk = 0.5 * fwd[k]
+        bk = 0.5 * (t[k] - fwd[k] - w[k])
+        if bk < 0.0:
+            bk = 0.0
+        wk = 0.5 * w[k]
+        top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
+        for r in range(top):
+            if (bits >> r) & 1:
+                fr[r] = fk
+                br[r] = bk
+                wr[r] = wk
+    v = v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - 2.0 * mk * (f0 + b0 + w0)
     return v if v > 0.0 else 0.0
 
 
@@ -1086,7 +1198,13 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                                c[C_ACT_BYTES], c[C_MEM_S_PER_B], c[C_KERNEL_S])
     NF = np.empty(MAXC)
     sched = int(c[C_PP_SCHED])
-    WS = np.zeros(3)                 # W time of the slowest stage, per recompute mode
+    # each candidate's micro-batch time, its W and its F (the bubble prices every rank at its own)
+    TK = np.empty((3, MAXC))
+    WK = np.zeros((3, MAXC))
+    FK = np.empty((3, MAXC))
+    NK = np.empty(MAXC)
+    uses_w = sched == PP_SCHED_ZB_H1 or sched == PP_SCHED_ZBV or sched == PP_SCHED_V_HALF \
+        or sched == PP_SCHED_V_MIN
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1205,6 +1323,12 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     cpc += nx * cp_x
                     epc += nx * ep_x
             t = f + b + r + tpc + cpc + epc
+            TK[rc, k] = t
+            FK[rc, k] = f + 0.5 * (tpc + cpc + epc)
+            if rc == 0:
+                NK[k] = row[L_NR]
+            if uses_w and pp > 1:
+                WK[rc, k] = stage_wgrad(c, tab, htab, xtab, nd, nm, row[L_HEAD], ti, mi, ci, spi, xi)
             if t > pace[rc]:
                 pace[rc] = t
                 arg[rc] = k
@@ -1214,23 +1338,34 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 comp[rc, 3] = tpc
                 comp[rc, 4] = cpc
                 comp[rc, 5] = epc
-                WS[rc] = stage_wgrad(c, tab, htab, xtab, nd, nm, row[L_HEAD], ti, mi, ci, spi, xi)
     pp_c = 0.0
     if pp > 1:
         pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
     # the bubble per recompute mode; a greedy V schedule's order is built once per call
     # (v_greedy_table) and replayed here
+    # with each rank's own times (pipeline_bubble_stages, v_greedy_rank_bubble)
     bub = np.zeros(3)
     if pp > 1 and (sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN):
         mk = micro_batches_int(m)
+        MASK = np.empty(MAXC)
+        for k in range(nc):
+            MASK[k] = lay[li, k, L_RMASK]
+        fr = np.empty(pp)
+        br = np.empty(pp)
+        wr = np.empty(pp)
         for rc in range(3):
-            bub[rc] = v_greedy_stage_bubble(vprog, pp, mk, pace[rc], WS[rc],
-                                            comp[rc, 0] + 0.5 * (comp[rc, 3] + comp[rc, 4] + comp[rc, 5]))
-    else:
+            if pace[rc] < 0.0:   # nan everywhere: as the slowest-stage form, nan
+                bub[rc] = v_greedy_stage_bubble(vprog, pp, mk, pace[rc], 0.0, 0.0)
+            else:
+                bub[rc] = v_greedy_rank_bubble(vprog, pp, mk, TK[rc], WK[rc], FK[rc], MASK, nc, arg[rc],
+                                               fr, br, wr)
+    elif pp > 1:
         for rc in range(3):
-            bub[rc] = pipeline_bubble(sched, pp, vp, pace[rc], WS[rc],
-                                      comp[rc, 0] + 0.5 * (comp[rc, 3] + comp[rc, 4] + comp[rc, 5]), m)
+            if pace[rc] < 0.0:
+                bub[rc] = pipeline_bubble(sched, pp, vp, pace[rc], 0.0, 0.0, m)
+            else:
+                bub[rc] = pipeline_bubble_stages(sched, pp, vp, TK[rc], WK[rc], FK[rc], NK, nc, arg[rc], m)
     for t in range(tail.shape[0]):
         zero = tail[t, 0]
         fsdp = tail[t, 1]

@@ -205,7 +205,9 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
     n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed), keeping the lowest
     rank (most in-flight micro-batches) and rank pp − 1 (the last stage) apart, plus
-    p_nonexpert, p_expert and p_embedding [params] of the stage before sharding. ``recompute_num_layers``, ``schedule``: as
+    p_nonexpert, p_expert and p_embedding [params] of the stage before sharding and ``ranks``
+    (the tuple of pipeline ranks that have this shape: the bubble prices each rank at its
+    own times). ``recompute_num_layers``, ``schedule``: as
     :func:`stage_layers` (None: every layer is recomputed under full recompute; 1F1B /
     interleaved layout).
 
@@ -246,6 +248,7 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
         key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"], st["n_dense_recomputed"],
                st["n_moe_recomputed"], st["rank"] == pp - 1)
         if key in seen:
+            seen[key]["ranks"] += (st["rank"],)
             continue
         emb = grp["embedding"] if st["has_embedding"] else 0.0
         head = 0.0
@@ -262,7 +265,7 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
                 p_ne += extra0
             p_ne += (st["n_dense"] + st["n_moe"]) * extra_l
         seen[key] = {**st, "p_nonexpert": p_ne, "p_expert": p_ex, "p_embedding": emb,
-                     "p_head": head}
+                     "p_head": head, "ranks": (st["rank"],)}
     cands = list(seen.values())
     if len(cands) > MAX_STAGE_CANDIDATES:
         keep = {0, pp - 1, head_rank}
