@@ -1198,11 +1198,12 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                                c[C_ACT_BYTES], c[C_MEM_S_PER_B], c[C_KERNEL_S])
     NF = np.empty(MAXC)
     sched = int(c[C_PP_SCHED])
-    # each candidate's micro-batch time, its W and its F (the bubble prices every rank at its own)
-    TK = np.empty((3, MAXC))
-    WK = np.zeros((3, MAXC))
-    FK = np.empty((3, MAXC))
-    NK = np.empty(MAXC)
+    # each candidate's micro-batch time, its W and its F (the bubble prices every rank at its own;
+    # one allocation: the per-head work is short)
+    PB = np.empty((3, 3, MAXC))
+    TK = PB[0]
+    WK = PB[1]
+    FK = PB[2]
     uses_w = sched == PP_SCHED_ZB_H1 or sched == PP_SCHED_ZBV or sched == PP_SCHED_V_HALF \
         or sched == PP_SCHED_V_MIN
     pace = np.empty(3)
@@ -1325,10 +1326,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             t = f + b + r + tpc + cpc + epc
             TK[rc, k] = t
             FK[rc, k] = f + 0.5 * (tpc + cpc + epc)
-            if rc == 0:
-                NK[k] = row[L_NR]
-            if uses_w and pp > 1:
-                WK[rc, k] = stage_wgrad(c, tab, htab, xtab, nd, nm, row[L_HEAD], ti, mi, ci, spi, xi)
+            WK[rc, k] = stage_wgrad(c, tab, htab, xtab, nd, nm, row[L_HEAD], ti, mi, ci, spi, xi) \
+                if (uses_w and pp > 1) else 0.0
             if t > pace[rc]:
                 pace[rc] = t
                 arg[rc] = k
@@ -1348,24 +1347,20 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     bub = np.zeros(3)
     if pp > 1 and (sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN):
         mk = micro_batches_int(m)
-        MASK = np.empty(MAXC)
-        for k in range(nc):
-            MASK[k] = lay[li, k, L_RMASK]
-        fr = np.empty(pp)
-        br = np.empty(pp)
-        wr = np.empty(pp)
+        RW = np.empty((3, pp))
         for rc in range(3):
             if pace[rc] < 0.0:   # nan everywhere: as the slowest-stage form, nan
                 bub[rc] = v_greedy_stage_bubble(vprog, pp, mk, pace[rc], 0.0, 0.0)
             else:
-                bub[rc] = v_greedy_rank_bubble(vprog, pp, mk, TK[rc], WK[rc], FK[rc], MASK, nc, arg[rc],
-                                               fr, br, wr)
+                bub[rc] = v_greedy_rank_bubble(vprog, pp, mk, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK], nc,
+                                               arg[rc], RW[0], RW[1], RW[2])
     elif pp > 1:
         for rc in range(3):
             if pace[rc] < 0.0:
                 bub[rc] = pipeline_bubble(sched, pp, vp, pace[rc], 0.0, 0.0, m)
             else:
-                bub[rc] = pipeline_bubble_stages(sched, pp, vp, TK[rc], WK[rc], FK[rc], NK, nc, arg[rc], m)
+                bub[rc] = pipeline_bubble_stages(sched, pp, vp, TK[rc], WK[rc], FK[rc], lay[li, :, L_NR], nc, arg[rc],
+                                                 m)
     for t in range(tail.shape[0]):
         zero = tail[t, 0]
         fsdp = tail[t, 1]

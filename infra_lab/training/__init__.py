@@ -7,8 +7,9 @@ parts of the step kernel (:mod:`infra_lab._kernels.training`):
   pipeline stage, from the compute model's per-layer op tables
   (:func:`infra_lab.compute.layer_ops`, classified by its ``component`` column) scaled by
   the stack's ``framework_time_scale`` / ``memory_time_scale``; pipeline stages may be
-  uneven (pp·vp need not divide the layers, :func:`infra_lab.memory.stage_layers`) and the
-  slowest stage sets the pace; a model's multi-token-prediction modules run on the stage with
+  uneven (pp·vp need not divide the layers, :func:`infra_lab.memory.stage_layers`): the
+  slowest stage sets the steady-state pace, the pipeline's fill and drain run at each rank's
+  own times; a model's multi-token-prediction modules run on the stage with
   the output layer (each a layer of the last kind, the projection, another head and loss);
 * **communication**: every tensor-, context-, expert- (dispatch/combine all-to-all and
   expert-TP), pipeline- and data-parallel collective priced by
@@ -19,10 +20,12 @@ parts of the step kernel (:mod:`infra_lab._kernels.training`):
   per-bucket readiness along backward, the bucket holding the embedding exposed at the end;
 * **memory**: :func:`infra_lab._kernels.memory.training_bytes`, the formula
   ``il.memory.training_memory`` wraps;
-* **schedule**: micro-batches, the pipeline bubble ((pp − 1)/vp of a stage's micro-batch for
-  1F1B / interleaved, the zero-bubble closed forms for ZB-H1 / ZBV, the libraries' greedy
-  V-Half / V-Min schedule executed with the stage's F, B, W:
-  :func:`infra_lab._kernels.training.pipeline_bubble`), overlap windows, ZeRO-0/1/2/3
+* **schedule**: micro-batches, the pipeline bubble with every rank at its own times (the other
+  ranks' micro-batches, / vp, for 1F1B / interleaved, as Alpa's Σ t_i + (m − 1)·max t_i; the
+  zero-bubble closed forms per rank for ZB-H1 / ZBV; the libraries' greedy V-Half / V-Min
+  schedule executed with each rank's F, B, W: :func:`infra_lab._kernels.training.pipeline_bubble_stages`,
+  :func:`infra_lab._kernels.training.v_greedy_rank_bubble`; (pp − 1)/vp of a micro-batch at equal
+  stages, :func:`infra_lab._kernels.training.pipeline_bubble`), overlap windows, ZeRO-0/1/2/3
   and FSDP (no resharding under pipeline parallelism), the optimizer update.
 
 Every efficiency or overlap factor is a named parameter of a *software stack*

@@ -136,9 +136,10 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
 
     Notes
     -----
-    step = m·t_mb(slowest stage) + pipeline p2p + (pp−1)/vp bubble + exposed DP comm
+    step = m·t_mb(slowest stage) + pipeline p2p + bubble + exposed DP comm
     + optimizer, t_mb = forward + backward + recompute + exposed TP/CP/EP comm of one
-    micro-batch; see the module docstring and :mod:`infra_lab._kernels.training`.
+    micro-batch; the bubble prices each rank's fill and drain at its own t_mb (1F1B: the
+    other ranks' t_mb summed, (pp−1)/vp·t_mb at equal stages); see the module docstring and :mod:`infra_lab._kernels.training`.
 
     Examples
     --------
