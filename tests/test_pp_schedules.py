@@ -376,7 +376,7 @@ def test_1f1b_closed_form_against_a_pass_by_pass_execution(pp, m):
     layer) is the slowest, an upper bound of the execution otherwise."""
     rng = np.random.default_rng(pp * 100 + m)
     F, B = [1.0] * pp, [2.0] * pp
-    t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B)])
+    t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B, strict=True)])
     assert m * t[s] + kt.pipeline_bubble_stages(0, pp, 1, t, w, fwd, n, nc, s, m) == \
         pytest.approx(_one_f_one_b(F, B, m), rel=1e-12)
     for j in range(pp):
@@ -384,7 +384,7 @@ def test_1f1b_closed_form_against_a_pass_by_pass_execution(pp, m):
             F, B = [1.0] * pp, [2.0] * pp
             F[j] *= slow
             B[j] *= slow
-            t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B)])
+            t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B, strict=True)])
             model = m * t[s] + kt.pipeline_bubble_stages(0, pp, 1, t, w, fwd, n, nc, s, m)
             sim = _one_f_one_b(F, B, m)
             if j == pp - 1:
@@ -395,7 +395,7 @@ def test_1f1b_closed_form_against_a_pass_by_pass_execution(pp, m):
     for _ in range(20):              # every rank different
         F = list(rng.uniform(0.5, 1.5, pp))
         B = [f * rng.uniform(1.5, 2.5) for f in F]
-        t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B)])
+        t, w, fwd, n, nc, s = _stages([f + b for f, b in zip(F, B, strict=True)])
         model = m * t[s] + kt.pipeline_bubble_stages(0, pp, 1, t, w, fwd, n, nc, s, m)
         sim = _one_f_one_b(F, B, m)
         assert sim <= model * (1 + 1e-12)

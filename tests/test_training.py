@@ -350,7 +350,12 @@ def test_pipeline_bubble_formula():
     b = dict(e1.breakdown.iter_rows())
     m = 64 / (sc.parallelism.dp * 1)
     per_mb = (b["compute_fwd"] + b["compute_bwd"] + b["compute_recompute"] + b["tp_comm"] + b["cp_comm"] + b["ep_comm"]) / m
-    assert b["pp_bubble"] == pytest.approx(7 * per_mb, rel=1e-9)
+    # 12 layers per rank; the last rank also runs the output layer and is the slowest (per_mb): the
+    # fill and drain cross the 7 other ranks at their own (shorter) micro-batch time
+    from infra_lab._kernels.training_reference import step_reference
+
+    assert b["pp_bubble"] == pytest.approx(step_reference(sc)["pp_bubble"], rel=1e-9)
+    assert 6.5 * per_mb < b["pp_bubble"] < 7 * per_mb
     assert dict(e3.breakdown.iter_rows())["pp_bubble"] == pytest.approx(b["pp_bubble"] / 3, rel=1e-9)
 
 

@@ -64,7 +64,13 @@ from .memory import (
     stage_io_bytes,
     training_bytes,
 )
-from .pipeline_greedy import PROGRAM_COLS, v_greedy_order, v_greedy_program, v_greedy_replay, v_greedy_replay_ranks
+from .pipeline_greedy import (
+    PROGRAM_COLS,
+    v_greedy_order,
+    v_greedy_program,
+    v_greedy_replay,
+    v_greedy_replay_ranks,
+)
 
 # ---------------------------------------------------------------------------------------
 # constant vector
