@@ -447,9 +447,19 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
       scalable unit of 32 nodes, 8 leaves per SU of 8-NIC nodes,
       https://docs.nvidia.com/dgx-superpod/reference-architecture-scalable-infrastructure-b200/latest/dgx-superpod-architecture.html):
       rails x ceil(domains / down) leaves, a part-filled group still one leaf per rail; one
-      switch for the whole job while all its NICs fit one. APPROXIMATE for small jobs: a
-      deployment with few nodes per rail may put several rails on one switch, which is not
-      modelled (nor simulated);
+      switch for the whole job while all its NICs fit one. Small published designs are
+      reproduced: Asterfusion's rail-only 32 x 4-GPU servers on four 32-port leaves, one per
+      rail, no spine
+      (https://cloudswit.ch/implementation/s-compute-backend-fabric-configuration-guide), and
+      its rail-optimized 64 x 4-GPU servers on 4 rail leaves and 2 spines of 128 x 400G
+      (https://cloudswit.ch/implementation/m-compute-backend-fabric-configuration).
+      APPROXIMATE for small jobs between one switch and one leaf per rail (9 to 31 8-NIC nodes
+      at radix 64: 10 to 12 switches): several rails sharing a leaf (e.g. 3 leaves of 2-3 rails
+      and 2 spines for 9 nodes) is not modelled (nor simulated); NVIDIA's guidance for a part-
+      built scalable unit is the opposite, to install the full unit's rail leaves and
+      leaf-spine cables
+      (https://docs.nvidia.com/dgx-superpod/reference-architecture-scalable-infrastructure-gb200/latest/network-fabrics.html),
+      so the count lies between a rail-sharing build and NVIDIA's;
     * fat-tree: a node's NICs cabled to one leaf (whole nodes per leaf,
       floor(down / NICs) x NICs host ports used, unused down ports left empty) where they fit
       one leaf, else leaves filled port by port (a rack-scale domain's NICs spread over several).
