@@ -508,6 +508,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     fb = t_mb - w_s
     if pp <= 1:
         bubble = 0.0
+    elif not t_mb < math.inf:      # inf (unreachable collective) or nan: so is every schedule's bubble
+        bubble = t_mb
     elif p.schedule in ("v-half", "v-min"):
         fwd = f + 0.5 * (tpc + cpc + epc)
         mk = max(1, int(m + 0.5))
