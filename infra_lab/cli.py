@@ -180,10 +180,10 @@ def _scenario(arg: str, check_plan: bool = True):
         raise CliError(f"scenario = {arg!r}: expected a shipped scenario's name or the path of a TOML file "
                        f"(shipped scenarios: {', '.join(il.list_scenarios())})")
     p = Path(arg)
-    if p.suffix.lower() == ".toml" or p.exists() or "/" in arg or "\\" in arg:
+    if p.suffix.lower() in (".toml", ".json") or p.exists() or "/" in arg or "\\" in arg:
         if not p.is_file():
             what = ("is a directory, not a TOML file" if p.is_dir() else
-                    "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
+                    "is not a regular file (a TOML or JSON file is expected)" if p.exists() else "not found")
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p, check_plan=check_plan)
@@ -450,7 +450,7 @@ def _hardware_file(arg: str) -> str:
     from .scenario.shipped import SCENARIO_DIR, _shipped_name, list_scenarios
 
     p = Path(arg)
-    if p.exists() or p.suffix.lower() == ".toml" or "/" in arg or "\\" in arg:
+    if p.exists() or p.suffix.lower() in (".toml", ".json") or "/" in arg or "\\" in arg:
         return arg
     shipped = _shipped_name(arg)
     if shipped is None:
@@ -466,8 +466,10 @@ def _hardware_file(arg: str) -> str:
 def _hardware(a) -> dict:
     hw: dict[str, Any] = {}
     if a.hardware:
-        d = _toml(_hardware_file(a.hardware))
-        hw = dict(d["hardware"]) if isinstance(d.get("hardware"), dict) else d
+        from .scenario.hardware_table import hardware_table_of
+
+        # a Scenario file's [hardware] table, or a file of [hardware] keys alone (as il.collective reads it)
+        hw = hardware_table_of(_hardware_file(a.hardware), "--hardware")
     opts = {key: getattr(a, key) for key, _t in HARDWARE_OPTIONS if getattr(a, key) is not None}
     if hw and opts:
         from .scenario.hardware_table import updated_table
@@ -872,13 +874,13 @@ def cmd_sweep(a) -> Output:
         shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
         where_txt = f" on {a.scheduler}" if a.scheduler else ""
         out.frame("results", df, shown,
-                  title=f"il.sweep — {a.call} of {sc.name} over {df.height} points{where_txt}")
+                  title=f"il.sweep — {a.call} of {sc.name} over {df.height} point{'' if df.height == 1 else 's'}{where_txt}")
         if a.out:
             out.notes.append(f"wrote {df.height} rows ({df.width} columns) to {a.out}")
     else:
         out.frame("results", df)
     if n_fail:
-        print(f"{PROG} sweep: {n_fail} of {df.height} points failed (see the error column)",
+        print(f"{PROG} sweep: {n_fail} of {df.height} point{'' if df.height == 1 else 's'} failed (see the error column)",
               file=sys.stderr)
     del caught
     return out
@@ -1159,7 +1161,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
-    scen_help = "Scenario TOML file, or the name of a shipped scenario (e.g. zaya1-ibm-mi300x)"
+    scen_help = ("Scenario TOML file (or a .json file of the same tables), or the name of a shipped scenario "
+                 "(e.g. zaya1-ibm-mi300x)")
 
     sp = add("estimate", "Step time, throughput, MFU and memory of one training scenario "
                          "(il.estimate).", cmd_estimate)
@@ -1214,14 +1217,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ranks per scale-up domain when not packed (e.g. 1: one GPU per node)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
-                    help="a Scenario TOML (its [hardware] table is used), a file of [hardware] keys, or "
+                    help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "
                          "a shipped scenario's name (e.g. zaya1-ibm-mi300x)")
     for key, typ in HARDWARE_OPTIONS:
         hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=typ)
 
     sp = add("serve", "Throughput, TTFT, TPOT and memory of one serving scenario (il.serve), or "
                       "the best configurations with --search (il.serve_search).", cmd_serve)
-    sp.add_argument("scenario", help="serving Scenario TOML file (a [serving] table), or the name of a "
+    sp.add_argument("scenario", help="serving Scenario TOML file (a [serving] table; or .json), or the name of a "
                                      "shipped one (e.g. maia-class-serving-mi300x)")
     sp.add_argument("--search", action="store_true", help="search configurations (il.serve_search)")
     sp.add_argument("--objective", metavar="OBJECTIVE",
