@@ -149,7 +149,10 @@ class Output:
             import io
 
             buf = io.StringIO()
-            allcols = list(dict.fromkeys(c for _n, _c, rs, _t in self.tables for r in rs for c in r))
+            # the records' fields; a table without records gives its columns, so an empty result is
+            # still a header line (a CSV reader refused the empty text: "no columns to parse")
+            allcols = list(dict.fromkeys(c for _n, cs, rs, _t in self.tables for c in (
+                [c for r in rs for c in r] if rs else cs)))
             if len(self.tables) > 1:
                 allcols = ["table", *allcols]
             w = csv.DictWriter(buf, fieldnames=allcols, lineterminator="\n", extrasaction="ignore")
@@ -217,14 +220,20 @@ def _unit(name: str) -> str:
     return ""
 
 
-def _toml(path: str) -> dict:
-    import tomllib
-
+def _existing_file(path: str) -> Path:
+    """``path`` as a Path when it names a regular file, else a CliError saying what it is."""
     p = Path(path)
     if not p.is_file():
         what = ("is a directory, not a TOML file" if p.is_dir() else
                 "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
         raise CliError(f"file {path!r}: {what}")
+    return p
+
+
+def _toml(path: str) -> dict:
+    import tomllib
+
+    p = _existing_file(path)
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)
@@ -469,7 +478,7 @@ def _hardware(a) -> dict:
         from .scenario.hardware_table import hardware_table_of
 
         # a Scenario file's [hardware] table, or a file of [hardware] keys alone (as il.collective reads it)
-        hw = hardware_table_of(_hardware_file(a.hardware), "--hardware")
+        hw = hardware_table_of(_existing_file(_hardware_file(a.hardware)), "--hardware")
     opts = {key: getattr(a, key) for key, _t in HARDWARE_OPTIONS if getattr(a, key) is not None}
     if hw and opts:
         from .scenario.hardware_table import updated_table
@@ -1181,9 +1190,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--top", type=_top, default=10, metavar="N|all", help="rows to print (default 10)")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--feasible-only", dest="feasible_only", action="store_true", default=True,
-                   help="only plans that fit in memory (default)")
+                   help="only plans that fit in memory and can run on the fabric (default)")
     g.add_argument("--all", dest="feasible_only", action="store_false",
-                   help="also plans that do not fit in memory")
+                   help="also plans that do not fit in memory (and, last, those with no path on the "
+                        "fabric: runnable = false)")
     sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
@@ -1197,7 +1207,9 @@ def build_parser() -> argparse.ArgumentParser:
     cg = sp.add_argument_group("plan constraints (a value or a comma list; max/min bounds)")
     for k in PLAN_KEYS:
         typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)
-        cg.add_argument(f"--{k.replace('_', '-')}", dest=k, type=typ, metavar="V[,V...]")
+        meta = {"recompute": "none|selective|full[,...]", "fsdp": "true|false[,...]",
+                "sequence_parallel": "true|false[,...]"}.get(k, "V[,V...]")
+        cg.add_argument(f"--{k.replace('_', '-')}", dest=k, type=typ, metavar=meta)
     for k in BOUNDED_KEYS:
         for b in ("max", "min"):
             cg.add_argument(f"--{b}-{k.replace('_', '-')}", dest=f"{b}_{k}", type=int, metavar="N")

@@ -106,6 +106,11 @@ def test_hardware_file_without_a_hardware_table_says_so(tmp_path, capsys):
         il.collective("all_reduce", 2**30, no_hw, gpus=8)
     with pytest.raises(ValidationError, match=r"no \[hardware\] table \(it is empty\)"):
         il.collective("all_reduce", 2**30, empty, gpus=8)
+    # reliability kept its own wording, which dropped the reason and the nearest name
+    with pytest.raises(ValidationError, match=r"no \[hardware\] table \(it has name, model, training\)"):
+        il.reliability.mtbi_hours(no_hw)
+    with pytest.raises(ValidationError, match="did you mean 'zaya1-ibm-mi300x'"):
+        il.reliability.mtbi_hours("zaya1")
     with pytest.raises(ValidationError, match=r"hardware = '.*bad.toml': hardware.nodes = 0"):
         bad = tmp_path / "bad.toml"
         bad.write_text('[hardware]\naccelerator = "MI300X"\nnodes = 0\n')
@@ -151,3 +156,27 @@ def test_cli_sweep_of_one_point_says_one_point(tmp_path, capsys):
     rc, out, err = _run(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid))
     assert rc == 0, err
     assert "over 1 point\n" in out and "1 points" not in out
+
+
+def test_cli_search_help_names_the_constraint_values(capsys):
+    """The boolean and recompute constraints show their values (they read V[,V...], which took
+    "1" or "yes" as a guess), and --feasible-only / --all say that plans with no path on the fabric
+    are dropped / listed too (feasible_only drops both)."""
+    with pytest.raises(SystemExit):
+        cli.main(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--fsdp true|false[,...]", "--sequence-parallel true|false[,...]",
+                 "--recompute none|selective|full[,...]"):
+        assert flag in text
+    assert "only plans that fit in memory and can run on the fabric (default)" in text
+
+
+def test_cli_csv_of_an_empty_result_keeps_its_header(capsys):
+    """serve --search with an SLO no configuration meets printed nothing at all with --format csv (a
+    CSV reader refuses empty text); the header stays, the reason goes to stderr, exit 0."""
+    rc, out, err = _run(capsys, "serve", "maia-class-serving-mi300x", "--search", "--max-ttft-s", "1e-9",
+                        "--format", "csv")
+    assert rc == 0, err
+    assert out.strip().splitlines()[0].startswith("tp,pp,dp,ep,")
+    assert len(out.strip().splitlines()) == 1
+    assert "max_ttft_s = 1e-09: the smallest TTFT" in err

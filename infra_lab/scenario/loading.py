@@ -53,5 +53,5 @@ def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = T
         if _shipped_name(scenario) is not None:
             return load_scenario(scenario, check_plan=check_plan)
     raise ValidationError(f"{field_} = {scenario!r}: expected a Scenario, a dict with tables "
-                          f"{', '.join(Scenario.TOP_KEYS)}, the path of a .toml (or .json) file or a shipped scenario's name"
+                          f"{', '.join(Scenario.TOP_KEYS)}, the path of a .toml file (or .json) or a shipped scenario's name"
                           f"{_source_hint(scenario)}")
