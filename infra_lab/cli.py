@@ -26,6 +26,7 @@ import json
 import math
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -1288,6 +1289,23 @@ def _negative_size(args: list[str]) -> str | None:
     return None
 
 
+def _warning_notes(caught) -> list[str]:
+    """The package's own warnings of a command (the classes of :mod:`infra_lab.errors`: a
+    pipeline schedule the stack does not run, a sequence past the model's published context) as
+    notes, "warning: <message>", once each: printed after the table, or on stderr with
+    --format json|csv, instead of Python's warning text with a source line of the CLI. Other
+    warnings pass through to Python's filters."""
+    notes: list[str] = []
+    for w in caught:
+        if getattr(w.category, "__module__", "") == "infra_lab.errors":
+            note = f"warning: {w.message}"
+            if note not in notes:
+                notes.append(note)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return notes
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``infra-lab`` console script; returns the exit status."""
     parser = build_parser()
@@ -1308,12 +1326,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .errors import InfraLabError
 
+    caught: list = []
     try:
-        out = a.func(a)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = a.func(a)
+        out.notes[:0] = _warning_notes(caught)
         text = out.render(a.format)
     except (InfraLabError, CliError) as e:
         if a.debug:
             raise
+        for note in _warning_notes(caught):      # what was said before the error
+            print(f"{PROG} {a.command}: {note}", file=sys.stderr)
         print(f"{PROG} {a.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

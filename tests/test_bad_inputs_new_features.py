@@ -5,12 +5,13 @@ an answer or an error naming the field, the value and what is allowed."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
 import infra_lab as il
 from infra_lab import cli
-from infra_lab.errors import UnknownNameError, ValidationError
+from infra_lab.errors import ScheduleSupportWarning, UnknownNameError, ValidationError
 
 SMALL = {"max_micro_batch": 1, "max_vp": 2, "recompute": "none", "zero": 1, "top": None}
 
@@ -180,3 +181,22 @@ def test_cli_csv_of_an_empty_result_keeps_its_header(capsys):
     assert out.strip().splitlines()[0].startswith("tp,pp,dp,ep,")
     assert len(out.strip().splitlines()) == 1
     assert "max_ttft_s = 1e-09: the smallest TTFT" in err
+
+
+def test_cli_prints_the_package_warnings_as_notes(tmp_path, capsys):
+    """`infra-lab estimate` of a schedule the stack does not run printed Python's warning text (a
+    path into cli.py, the class name and a source line); now a note after the table, or on stderr
+    with --format json, and the JSON stays clean."""
+    sc = il.load_scenario("zaya1-h100-counterpart").replace(parallelism={"pp": 4, "vp": 2, "pp_schedule": "v-min"})
+    path = tmp_path / "vmin.toml"
+    path.write_text(sc.to_toml())
+    note = "warning: parallelism.pp_schedule = 'v-min': the megatron-core-cuda stack does not implement it"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScheduleSupportWarning)     # none escapes the CLI
+        rc, out, err = _run(capsys, "estimate", str(path))
+        assert rc == 0, err
+        assert out.rstrip().splitlines()[-1].startswith(note)
+        rc, out, err = _run(capsys, "estimate", str(path), "--format", "json")
+        assert rc == 0, err
+        assert json.loads(out)[0]["scenario"] == "zaya1-h100-counterpart"
+        assert err.startswith(f"infra-lab estimate: {note}") and "cli.py" not in err
