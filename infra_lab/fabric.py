@@ -457,9 +457,17 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     A leaf cables all its ``up`` ports, the last leaf of a rail (rails-only, rail-optimized) or
     of the fat-tree min(up, ceil(hosts / σ)) when it is part-filled (the cluster as given, not
     its growth). One level when a network fits one switch (no spine), two (leaf-spine) while
-    every spine can reach every leaf of its network (leaves <= radix), three above that; spines
-    (aggregation switches in three levels, each with radix/2 up ports to the core) are the
-    uplinks / their ports, rounded up. APPROXIMATE for rack-scale domains (NVL72) on a
+    every spine can reach every leaf of its network (leaves <= radix), else the folded-Clos
+    recursion of :func:`_clos_tiers`: t tiers join up to r (r/2)^(t-2) leaves (three r^2/2,
+    four r^3/4, ...; no cap on the size, so a million-GPU cluster is counted, not refused).
+    Two tiers: spines = uplinks / r, rounded up. t >= 3 tiers: each middle tier (2 .. t-1,
+    r/2 ports down and r/2 up, every up port cabled) has ceil(uplinks / (r/2)) switches, the
+    top tier ("core", all r ports down) half as many, rounded up; "spine" counts every middle
+    tier (one tier at t = 3) and "links_spine_core" every cable above the leaf uplinks
+    ((t - 2) x middle x r/2). Worked case (the k-ary fat tree of Al-Fares et al. 2008, one
+    tier higher): 64 H100 nodes on a fat-tree of radix 8 (4 down, 4 up per leaf) are 128
+    leaves > r^2/2 = 32, so 4 tiers: 128 leaves, 2 x 128 middle switches, 64 core, 448 =
+    (2 x 4 - 1) (r/2)^3 in all. APPROXIMATE for rack-scale domains (NVL72) on a
     rails-only or rail-optimized fabric, the one case where the count and the simulation
     differ: the count puts NIC i of every node (tray) on rail i (nics_per_node rails of
     ``nodes`` hosts, as before); the flow simulation gives each of a domain's NICs its own rail
@@ -467,7 +475,9 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
 
     Returns {"tiers", "leaf", "spine", "core", "total"} switches and the cables between
     them: "links_host" (NIC to leaf = nodes × nics_per_node, 0 without a switch),
-    "links_leaf_spine" (leaf uplinks), "links_spine_core" (3-tier only), "links_total".
+    "links_leaf_spine" (leaf uplinks), "links_spine_core" (above the leaf uplinks: 3 or more
+    tiers only), "links_total". "spine" holds every tier between the leaves and the top tier
+    ("core", 0 in two tiers).
 
     >>> switch_counts({"accelerator": "MI300X", "nodes": 1, "fabric": "rails-only"})["total"]
     0
@@ -498,12 +508,15 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
         leaves = lay["B"] if kind == 0 else lay["n_leaves"]
         lasts = R if kind == 1 else 1
         l_up = (leaves - lasts) * lay["U"] + lasts * lay["uplinks_last"]
-        if leaves <= r:
-            t, spines, cores, l_sc = 2, -(-l_up // r), 0, 0
+        t = _clos_tiers(leaves, r)
+        if t == 2:
+            spines, cores, l_sc = -(-l_up // r), 0, 0
         else:
-            spines = -(-l_up // (r // 2))
-            cores = -(-spines * (r // 2) // r)
-            t, l_sc = 3, spines * (r // 2)
+            # tiers 2 .. t-1: r/2 ports down, r/2 up, the same count on every middle tier
+            # (each takes the links the tier below sends up); tier t: all r ports down
+            middle = -(-l_up // (r // 2))
+            spines, cores = (t - 2) * middle, -(-middle * (r // 2) // r)
+            l_sc = (t - 2) * middle * (r // 2)
     out = {"tiers": t, "leaf": leaves * nets, "spine": spines * nets, "core": cores * nets}
     out["total"] = out["leaf"] + out["spine"] + out["core"]
     out["links_host"] = hw.nodes * hw.nics_per_node
@@ -646,6 +659,32 @@ class Fabric:
         return switch_counts(self.hardware, self.radix)
 
 
+def _clos_tiers(leaves: int, radix: int) -> int:
+    """Switch tiers of a folded Clos (fat-tree) joining ``leaves`` leaf switches of ``radix``
+    ports, leaf tier included [-]: 2 while one spine tier can reach every leaf (leaves <= r),
+    else the least t with leaves <= r (r/2)^(t-2).
+
+    The recursion (Al-Fares, Loukissas and Vahdat, "A Scalable, Commodity Data Center Network
+    Architecture", SIGCOMM 2008, http://ccr.sigcomm.org/online/files/p63-alfares.pdf: k-port
+    switches, three tiers, k pods of k/2 edge and k/2 aggregation switches, (k/2)^2 core
+    switches, k^3/4 hosts, 5k^2/4 switches): a top-tier switch gives its r ports to r
+    different pods, and each added tier turns the network below into a pod whose top switches
+    keep r/2 ports up, so every added tier multiplies the leaves (and the hosts) it can join by
+    r/2. Two tiers join r leaves, three r^2/2, four r^3/4: with all leaves at r/2 hosts,
+    2 (r/2)^t hosts (r = 36: 648, 11,664; r = 48: 1,152 and 27,648, the figures of Cornelis'
+    CN5000 2- and 3-tier fat trees, https://docs.cornelis.com/en/cn5000-topologies-and-routing/fat-tree-topologies/3-tier-fat-trees.html).
+    Beyond three tiers the same construction is applied again (DERIVED: no published four-tier
+    AI back end is in the data).
+
+    >>> [_clos_tiers(n, 64) for n in (1, 64, 65, 2048, 2049, 65536, 65537)]
+    [2, 2, 3, 3, 4, 4, 5]
+    """
+    t, cap = 2, radix
+    while leaves > cap:
+        t, cap = t + 1, cap * (radix // 2)
+    return t
+
+
 @cache
 def _leaf_layout(hw: HardwareConfig, radix: int) -> dict:
     """How the job's scale-up domains sit under the leaves of the flow simulation's fabric
@@ -732,7 +771,7 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
     counts = switch_counts(hw, radix)
     if counts["tiers"] > 2:
         raise ValidationError(
-            f"fabric with {per_rail} endpoints per network needs 3 tiers at radix {radix}; the flow "
+            f"fabric with {per_rail} endpoints per network needs {counts['tiers']} tiers at radix {radix}; the flow "
             f"simulation covers one- and two-tier fabrics: pass a larger radix or fewer nodes"
         )
     bounds = []
@@ -1066,10 +1105,10 @@ def balls_into_bins(m: int, k: int, trials: int = 4000, seed: int = 0) -> dict[s
 def link_counts(hardware, radix: int | None = None) -> dict[str, int]:
     """Cables of the back-end fabric counted from :func:`switch_counts` [links].
 
-    Every NIC port has one link to its leaf (``host``); in two- and three-level fabrics every
-    leaf cables all its up ports (``leaf_up``); in three levels every aggregation switch
-    cables its r/2 up ports to the core (``agg_up``). An optical link carries two
-    transceivers.
+    Every NIC port has one link to its leaf (``host``); in two or more levels every leaf
+    cables its up ports (``leaf_up``); in three or more levels every switch of a middle tier
+    cables its r/2 up ports to the tier above (``agg_up``, all of them up to the core). An
+    optical link carries two transceivers.
 
     Returns {"host", "leaf_up", "agg_up", "total"}.
 

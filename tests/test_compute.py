@@ -259,15 +259,65 @@ class TestValidation:
         assert a.filter(~ao)["error_pct"].abs().max() <= 15.0
 
     def test_gemm_test_split(self, table):
-        t = table.filter(pl.col("kind").is_in(["gemm", "grouped_gemm"]) & (pl.col("role") == "test"))
+        shapes = compute.compute_measurements().select("case", "m", "n", "k")
+        t = (table.filter(pl.col("kind").is_in(["gemm", "grouped_gemm"]) & (pl.col("role") == "test"))
+             .join(shapes, on="case", how="left"))
         e = t["error_pct"].abs()
         assert e.median() <= 10.0
         # the large outliers (stated in notebook 02): synchronised small calls on the ROCm 7
-        # preview, and decode-size (m <= 128) memory-bound FP8 GEMMs with few tiles
+        # preview, decode-size (m <= 128) memory-bound FP8 GEMMs with few tiles, and in Azure's
+        # same-harness FP8 sweeps the small GEMMs (<= 20 GFLOP; MI300X's January 2025 table reads
+        # a fifth of its March rerun at 1024^3), the skinny n = 192 shape and GB200's rows (the
+        # harness reads 20-31 % below the MAMF the GB200 ceiling is fitted to, at every size)
         big = t.filter(pl.col("error_pct").abs() > 30)
-        assert big.height <= 5
+        assert big.height <= 20
         for r in big.iter_rows(named=True):
-            assert r["timing"] == "sync_call" or "-128x" in r["case"] or "-64x" in r["case"], r["case"]
+            azure = "-azure-" in r["case"]
+            small = 2.0 * r["m"] * r["n"] * r["k"] <= 2e10
+            assert (r["timing"] == "sync_call" or "-128x" in r["case"] or "-64x" in r["case"]
+                    or (azure and (small or r["n"] <= 256 or r["accelerator"] == "GB200"))), r["case"]
+        # every other large GEMM (> 100 GFLOP, n > 256) of the test split is within 25 %
+        large = t.filter((pl.col("kind") == "gemm") & (2.0 * pl.col("m") * pl.col("n") * pl.col("k") > 1e11)
+                         & (pl.col("n") > 256) & (pl.col("accelerator") != "GB200"))
+        assert large.height >= 30 and large["error_pct"].abs().max() <= 25.0
+
+    def test_same_harness_sustained_fp8_sweeps(self, table):
+        """Does MI300X's ceiling (fitted to AMD's MAF, 1,273 TFLOP/s FP8) hold under sustained
+        load? Azure's AI-benchmarking-guide runs one FP8 sweep per VM with each vendor's BLAS in a
+        back-to-back loop (hipblaslt-bench: 2,000 calls after 100; cuBLASLt: 1,000 after 10,000).
+        MI300X reaches its MAF level at 8192^3 and 6144 x 12288 x 12288 (loops of seconds) and the
+        model, at the MAF-fitted ceiling, is within 8 % there on both tables; at 16384^3 and
+        32768^3 (loops of 17-130 s, inputs beyond the 256 MB Infinity Cache) MI300X alone falls
+        7-13 % below its 8192^3 rate, which the tile model (rising with size) predicts 9-23 %
+        too fast: an open, unmodelled MI300X effect (docs/validation.md). H100 and H200 rise with
+        size in the same harness and H100 sits on its MAMF-fitted ceiling (within 2.5 % from
+        4096^3 up). No fit reads these rows (all test)."""
+        shapes = compute.compute_measurements().select("case", "m", "n", "k")
+        az = table.filter(pl.col("case").str.contains("-fp8-azure-")).join(shapes, on="case", how="left")
+        assert set(az["role"]) == {"test"}
+
+        def val(tag, size, col="measured"):
+            return az.filter(pl.col("case") == f"{tag}-{size}")[col][0]
+
+        for tag in ("mi300x-fp8-azure-2503", "mi300x-fp8-azure-2501"):
+            assert az.filter(pl.col("case").str.starts_with(tag)).height == 9
+            for size in (16384, 32768):
+                assert val(tag, size) / val(tag, 8192) < 0.94          # measured: drops
+                assert val(tag, size, "predicted") / val(tag, 8192, "predicted") > 1.04   # model: rises
+                assert 5.0 < val(tag, size, "error_pct") < 25.0        # so too fast there
+            for size in (8192, "6144x12288x12288"):
+                assert abs(val(tag, size, "error_pct")) <= 8.0         # the MAF level, held for seconds
+            assert val(tag, 32768) > val(tag, 16384)                   # the longer loop is not the slower
+        for tag in ("h100-fp8-azure-2409", "h200-fp8-azure-2409", "h200-fp8-azure-2507"):
+            for size in (16384, 32768):
+                assert val(tag, size) / val(tag, 8192) > 1.0
+        h100 = az.filter(pl.col("case").str.starts_with("h100-fp8-azure-2409")
+                         & (pl.col("m") >= 4096) & (pl.col("n") >= 4096))
+        assert h100.height == 5 and h100["error_pct"].abs().max() <= 2.6
+        # the AMD MAF is a maximum of the same tool's loop, so no row exceeds it by more than noise
+        maf = catalog.measurement("MI300X", "gemm_tflops", "fp8", pick="max",
+                                  software="hipBLASLt (hipblaslt-bench)") / 1e12
+        assert az.filter(pl.col("accelerator") == "MI300X")["measured"].max() <= maf
 
     def test_cast_kernels(self, table):
         t = table.filter((pl.col("kind") == "cast") & (pl.col("role") == "test"))["error_pct"].abs()

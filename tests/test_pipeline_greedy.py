@@ -4,12 +4,14 @@ limiting cases against Qi et al., "Pipeline Parallelism with Controllable Memory
 (https://arxiv.org/abs/2405.15362)."""
 
 import itertools
+import math
 
 import pytest
 
 from infra_lab._kernels import pipeline_greedy as pg
 from infra_lab._kernels import pipeline_greedy_reference as ref
 from infra_lab._kernels import training as kt
+from infra_lab.scenario import PP_SCHEDULES
 
 KINDS = "FBW"
 
@@ -181,3 +183,30 @@ def test_equal_times_share_of_1f1b_as_documented():
     vm = [shares[(pp, "v-min")].pop() for pp in range(4, 9)]
     assert vh == [0.28, 0.46, 0.37, 0.47, 0.40] and vm == [0.61, 0.58, 0.57, 0.64, 0.62]
     assert max(vh) < 0.5 and max(vm) < 2 / 3
+
+
+def test_a_pass_that_never_ends_is_not_a_zero_bubble():
+    """A stage time of inf (a plan whose collective has no path) made the V bubble 0: the makespan
+    less the work was inf − inf = nan, and "nan > 0" is False. It is inf now, as 1F1B's (pp − 1)·t,
+    in the kernel, the reference and the step kernel's closed forms (ZB-H1's and ZBV's t − k·w had
+    the same nan); nan stays nan; zero times still give 0."""
+    inf, nan = math.inf, math.nan
+    for schedule in ("v-half", "v-min"):
+        vmin = schedule == "v-min"
+        for f, b, w in ((inf, 1.0, 1.0), (1.0, inf, 1.0), (1.0, 1.0, inf)):
+            assert pg.v_greedy_bubble(8, 16, vmin, f, b, w, 0.0) == inf
+            assert ref.bubble(8, 16, schedule, f, b, w) == inf
+        assert pg.v_greedy_bubble(8, 16, vmin, 1.0, 1.0, 1.0, inf) == inf
+        assert pg.v_greedy_bubble(8, 16, vmin, 0.0, 0.0, 0.0, 0.0) == 0.0
+        assert ref.bubble(8, 16, schedule, 0.0, 0.0, 0.0) == 0.0
+        prog = pg.v_greedy_program(pg.v_greedy_order(8, 16, vmin), 8, 16)
+        assert kt.v_greedy_stage_bubble(prog, 8, 16, inf, 1.0, 1.0) == inf
+        assert kt.v_greedy_stage_bubble(prog, 8, 16, inf, inf, inf) == inf
+        assert math.isnan(kt.v_greedy_stage_bubble(prog, 8, 16, nan, 0.0, 0.0))
+        assert kt.v_greedy_stage_bubble(prog, 8, 16, 0.0, 0.0, 0.0) == 0.0
+    for sched in range(len(PP_SCHEDULES)):
+        vp = 2 if PP_SCHEDULES[sched] in ("interleaved", "zbv", "v-half", "v-min") else 1
+        assert kt.pipeline_bubble(sched, 8, vp, inf, inf, inf, 16.0) == inf, PP_SCHEDULES[sched]
+        assert kt.pipeline_bubble(sched, 8, vp, inf, 1.0, 1.0, 16.0) == inf, PP_SCHEDULES[sched]
+        assert kt.pipeline_bubble(sched, 8, vp, 0.0, 0.0, 0.0, 16.0) == 0.0
+        assert kt.pipeline_bubble(sched, 1, 1, inf, inf, inf, 16.0) == 0.0

@@ -247,17 +247,6 @@ def test_cli_search_pp_schedules(capsys):
     assert rc == 1 and "infra_lab calls it 'zb-h1'" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="open (review 2026-12-05): the stage layout (il.memory.pipeline_chunks / "
-                   "stage_layers, and the step kernel's layout tables built from them) places chunks as the "
-                   "interleaved schedule does (rank r: chunks r, r + pp) and the output layer on rank pp - 1 "
-                   "for every schedule, while a V schedule (zbv, v-half, v-min) runs chunk 1 back from rank "
-                   "pp - 1 to 0, so rank 0 holds the first and the last chunk, the embedding and the output "
-                   "layer and loss (the greedy kernel's own dependencies: B of chunk 1 at rank 0 follows F of "
-                   "chunk 1 at rank 0; Primus logs V-schedule memory from rank 0 for that reason, "
-                   "training_memory.csv's PRP26 notes). Measured on the Primus blog's rows with the placement "
-                   "patched: rank-0 memory +2.3 GiB (zbv 20.67 -> 23.81, v-half 17.50 -> 20.64, v-min "
-                   "16.45 -> 19.59 GiB; errors +14.1/+24.5/+38.2 -> +31.5/+46.8/+64.6 %), step time +0.1 %. "
-                   "Strict: passes -> remove this mark.")
 @pytest.mark.parametrize("schedule", ["zbv", "v-half", "v-min"])
 def test_v_schedule_rank0_holds_the_output_layer(schedule):
     from infra_lab.memory import training_memory
@@ -270,3 +259,37 @@ def test_v_schedule_rank0_holds_the_output_layer(schedule):
     interleaved = weights(_scenario("interleaved", pp=4))
     head = il.models.get("llama2-7b").hidden * il.models.get("llama2-7b").vocab   # untied output layer
     assert v >= interleaved + 0.99 * head * 2      # 16-bit weights of the output layer on rank 0
+
+
+@pytest.mark.parametrize("schedule", ["zbv", "v-half", "v-min"])
+def test_v_schedule_layout_has_one_owner(schedule):
+    """A V schedule lays rank r's chunks out as r and 2·pp − 1 − r (il.memory.pipeline_chunks),
+    so rank 0 holds the embedding and the output layer and rank pp − 1 neither; the step
+    kernel's layout tables follow (its memory is training_memory's most loaded rank, which is
+    rank 0), while 1F1B / interleaved / ZB-H1 keep the output layer on rank pp − 1."""
+    from infra_lab.memory import (
+        V_SCHEDULES,
+        chunk_rank,
+        pipeline_chunks,
+        stage_layers,
+        training_memory_total,
+    )
+
+    assert V_SCHEDULES == ("zbv", "v-half", "v-min")
+    spec = il.models.get("llama2-7b")
+    assert [c["rank"] for c in pipeline_chunks(spec, 4, 2, schedule)] == [0, 1, 2, 3, 3, 2, 1, 0]
+    assert [c["rank"] for c in pipeline_chunks(spec, 4, 2, "interleaved")] == [0, 1, 2, 3, 0, 1, 2, 3]
+    assert [chunk_rank(c, 4, 2, schedule) for c in range(8)] == [0, 1, 2, 3, 3, 2, 1, 0]
+    st = stage_layers(spec, 4, 2, schedule=schedule)
+    assert [(s["has_embedding"], s["has_head"]) for s in st] == [(1, 1), (0, 0), (0, 0), (0, 0)]
+    assert sum(s["n_dense"] for s in st) == spec.layers
+    for other in ("1f1b", "zb-h1", "interleaved", None):
+        vp = 2 if other == "interleaved" else 1
+        assert [s["has_head"] for s in stage_layers(spec, 4, vp, schedule=other)] == [0, 0, 0, 1]
+    with pytest.raises(ValidationError, match="allowed vp = 2"):
+        pipeline_chunks(spec, 4, 1, schedule)
+    sc = _scenario(schedule, pp=4)
+    est = il.estimate(sc)
+    assert est.memory_per_gpu_bytes == pytest.approx(training_memory_total(sc), rel=1e-9)
+    assert training_memory_total(sc, pipeline_rank="first") == pytest.approx(training_memory_total(sc), rel=1e-12)
+    assert training_memory_total(sc, pipeline_rank="last") < training_memory_total(sc, pipeline_rank="first")

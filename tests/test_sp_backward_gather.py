@@ -92,8 +92,9 @@ def test_torchtitan_regathers_only_under_per_op_sac():
 def test_shared_experts_mlp_is_tensor_parallel():
     # Qwen2-57B-A14B (one shared expert per MoE layer), TP 2 with SP, MoE Parallel Folding (etp 1)
     run = il.validation.scenario_for_run("PF-Q57-64-fold")[0]
-    # one pipeline stage, so that every layer is on the pacing stage (the run has PP 4)
-    sc = run.replace(parallelism={"pp": 1, "dp": run.parallelism.dp * run.parallelism.pp})
+    # one pipeline stage, so that every layer is on the pacing stage (the run has PP 4, VP 7:
+    # one stage has no interleaving)
+    sc = run.replace(parallelism={"pp": 1, "vp": 1, "dp": run.parallelism.dp * run.parallelism.pp})
     spec, p, tr = sc.model_spec, sc.parallelism, sc.training
     assert spec.shared_experts == 1 and p.tp == 2 and p.etp == 1 and p.sequence_parallel
     assert all(k == "moe" for k in spec.layer_kinds()) and tr.recompute == "none"

@@ -559,12 +559,15 @@ def test_memory_against_published_memory():
     # landing; 19.8 % / 52.5 % before), a regression guard
     # Since 2026-12-05 the Primus pipeline blog's four zero-bubble-family peaks are compared too (their
     # schedules entered the step-time comparison): zbb -14.9 %, and the V schedules' rank 0 too high,
-    # zbv +14.1, v-half +24.5, v-min +38.2 % (35 peaks: median 6.0 %, worst 38.2 %; docs/validation.md,
-    # "Memory"). The guard above stays on the 31 peaks it was set on; the four are guarded at their level
+    # zbv +31.5, v-half +46.8, v-min +64.6 % since rank 0 holds the output layer under a V schedule
+    # (il.memory.stage_layers; +14.1 / +24.5 / +38.2 % with the interleaved placement before; 35 peaks:
+    # median 6.0 %, worst 64.6 %; docs/validation.md, "Memory", where the three figures are shown to
+    # lie below rank 0's own weights, gradients and optimizer states plus its in-flight activations).
+    # The guard above stays on the 31 peaks it was set on; the four are guarded at their level
     zb = with_peak.filter(pl.col("id").str.contains(r"^MEM-PRP26-L2-7B16L-MI300X-8-(zbb|zbv|vhalf|vmin)$"))
     assert zb.height == 4
     zerr = dict(zip(zb["id"].str.replace("MEM-PRP26-L2-7B16L-MI300X-8-", ""), zb["error_pct"], strict=True))
-    assert -16.0 <= zerr["zbb"] < 0 < zerr["zbv"] < zerr["vhalf"] < zerr["vmin"] <= 39.0
+    assert -16.0 <= zerr["zbb"] < 0 < zerr["zbv"] < zerr["vhalf"] < zerr["vmin"] <= 65.0
     earlier = with_peak.filter(~pl.col("id").is_in(zb["id"].to_list()))
     assert earlier.height == 31
     assert earlier["error_pct"].abs().median() <= 6.0

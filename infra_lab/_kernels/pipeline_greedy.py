@@ -339,9 +339,13 @@ def v_greedy_bubble(p, m, vmin, f, b, w, c):
     """Idle time of one step of the greedy V-Half (``vmin`` False) / V-Min schedule [s]: its
     makespan less one rank's work, 2·m·(f + b + w) (every rank does the same work, so each idles
     this long). f, b, w: one chunk's forward, backward (input gradient) and weight-gradient time
-    per micro-batch; c: the send/receive time between ranks."""
+    per micro-batch; c: the send/receive time between ranks. A time of inf (a pass that never
+    ends) gives inf, nan gives nan (never 0)."""
     if p <= 1:
         return 0.0
     order = v_greedy_order(p, m, vmin)
-    v = v_greedy_makespan(order, p, m, f, b, w, c) - 2.0 * m * (f + b + w)
+    span = v_greedy_makespan(order, p, m, f, b, w, c)
+    if not span < np.inf:   # a pass that never ends (inf) or a nan time: the idle time is that
+        return span         # too, not inf − inf = nan read as 0
+    v = span - 2.0 * m * (f + b + w)
     return v if v > 0.0 else 0.0

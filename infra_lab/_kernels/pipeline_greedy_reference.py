@@ -7,6 +7,7 @@ built with per-rank dictionaries of slots, and its step time from a discrete-eve
 from __future__ import annotations
 
 import heapq
+import math
 
 F, B, W = "F", "B", "W"
 WARMUP, STEADY, COOLDOWN = "warmup", "steady", "cooldown"
@@ -183,8 +184,11 @@ def simulate(order, p, f, b, w, c):
 
 
 def bubble(p, m, schedule, f, b, w, c=0.0):
-    """Idle time per rank of one step: makespan − 2·m·(f + b + w) [s]."""
+    """Idle time per rank of one step: makespan − 2·m·(f + b + w) [s]; inf where a pass never
+    ends (a time of inf), nan for a nan time."""
     if p <= 1:
         return 0.0
     makespan, _ = simulate(greedy_order(p, m, schedule), p, f, b, w, c)
+    if not math.isfinite(makespan):   # a pass that never ends: so is the idle time (max(0, nan) is 0)
+        return makespan
     return max(0.0, makespan - 2 * m * (f + b + w))

@@ -739,7 +739,11 @@ def v_greedy_stage_bubble(prog, pp, mk, t, w, fwd):
     (:func:`infra_lab._kernels.pipeline_greedy.v_greedy_program`, ``mk`` micro-batches) [s] for a
     rank whose micro-batch takes ``t`` of which ``fwd`` is forward and ``w`` the weight-gradient
     pass W; each of its two chunks takes half of each (F = fwd/2, B = (t − fwd − w)/2, W = w/2).
-    The send/receive time is priced apart (pp_p2p): 0 here."""
+    The send/receive time is priced apart (pp_p2p): 0 here. A stage time ``t`` of inf (a plan
+    with an unreachable collective) gives inf, as 1F1B's (pp − 1)·t does, and nan gives nan:
+    never the 0 that inf − inf = nan would read as."""
+    if not t < np.inf:
+        return t
     f = 0.5 * fwd
     b = 0.5 * (t - fwd - w)
     if b < 0.0:
@@ -783,11 +787,15 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
 
     APPROXIMATIONS: ZB-H1's and ZBV's are closed forms, not Primus' tables simulated pass by
     pass; ZBV's form is exact only at equal times; the slowest stage's times stand for every
-    stage's in the greedy execution; the pipeline send/receive time is priced apart (pp_p2p)
-    and does not stretch the bubble; the optimizer step's synchronisation (the paper's
-    post-validation) is not modelled."""
+    stage's in the greedy execution (under a V the output layer's rank is the only slow one;
+    with each rank's own times V-Half runs 1.095× 1F1B's throughput, not 1.006×: docs/validation.md,
+    "V-Half's measured gain, checked against Primus' code"); the pipeline send/receive time is
+    priced apart (pp_p2p) and does not stretch the bubble; the optimizer step's synchronisation
+    (the paper's post-validation) is not modelled."""
     if pp <= 1:
         return 0.0
+    if not t < np.inf:   # inf (unreachable collective) or nan: so is the bubble, for every
+        return t         # schedule (ZB's t − 2w would be inf − inf = nan, read as 0)
     if sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN:
         mk = micro_batches_int(m)
         prog = v_greedy_program(v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN), pp, mk)

@@ -439,15 +439,18 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     n_rc = tr.recompute_num_layers if rc == 2 else None
     kept_kind = kind_costs(0) if n_rc is not None else None
     recomputed = {}       # (rank, slot) -> layers re-run in backward
-    for ch in memory.pipeline_chunks(spec, pp, vp):
+    # the stage layout of the schedule: a V schedule puts the output layer on rank 0 (memory.stage_layers)
+    lay_sched = p.schedule if pp > 1 else None
+    for ch in memory.pipeline_chunks(spec, pp, vp, lay_sched):
         for i, kname in enumerate(ch["kinds"]):
             if n_rc is None or i < n_rc:
                 slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
                 recomputed[ch["rank"], slot] = recomputed.get((ch["rank"], slot), 0) + 1
 
-    ranks = memory.stage_layers(spec, pp, vp)
+    ranks = memory.stage_layers(spec, pp, vp, schedule=lay_sched)
     cands = {(c["n_dense"], c["n_moe"], c["has_embedding"], c["has_head"]): c
-             for c in memory.stage_candidates(spec, pp, vp, **(hook.stage_extras() if hook else {}))}
+             for c in memory.stage_candidates(spec, pp, vp, schedule=lay_sched,
+                                              **(hook.stage_extras() if hook else {}))}
     def wgrad(kind):
         """One layer's weight-gradient pass W [s] (the zero-bubble schedules' deferrable part of
         its backward): the *_wgrad GEMMs and their accumulation, host-bound slowdown included."""
@@ -508,6 +511,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     fb = t_mb - w_s
     if pp <= 1:
         bubble = 0.0
+    elif not t_mb < math.inf:      # inf (unreachable collective) or nan: so is every schedule's bubble
+        bubble = t_mb
     elif p.schedule in ("v-half", "v-min"):
         fwd = f + 0.5 * (tpc + cpc + epc)
         mk = max(1, int(m + 0.5))

@@ -85,6 +85,8 @@ from .inference import (  # noqa: F401
 )
 from .pipeline import (  # noqa: F401
     MAX_STAGE_CANDIDATES,
+    V_SCHEDULES,
+    chunk_rank,
     inflight_microbatches,
     pipeline_chunks,
     stage_candidates,

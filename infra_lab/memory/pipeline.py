@@ -2,7 +2,8 @@
 micro-batches it keeps in flight.
 
 Owns :func:`inflight_microbatches`, :func:`pipeline_chunks` (the model cut into pp·vp chunks),
-:func:`stage_layers` (the layers of each rank, and which of them full recompute re-runs),
+:func:`chunk_rank` (the rank that holds each chunk: interleaved, or in a V for the
+:data:`V_SCHEDULES`), :func:`stage_layers` (the layers of each rank, and which of them full recompute re-runs),
 :func:`stage_candidates` (the distinct stage shapes with their parameters, at most
 :data:`MAX_STAGE_CANDIDATES`) and the parameter groups spread over the stages.
 """
@@ -56,11 +57,52 @@ def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None,
 MAX_STAGE_CANDIDATES = 8
 """At most this many distinct pipeline-stage shapes are evaluated per plan."""
 
+V_SCHEDULES = ("zbv", "v-half", "v-min")
+"""The pipeline schedules (:data:`infra_lab.scenario.PP_SCHEDULES` names) that lay a rank's two
+chunks out in a V: chunk 0 runs down from rank 0 to pp − 1 and chunk 1 back from rank pp − 1 to
+0, so rank r holds model chunks r and 2·pp − 1 − r, and rank 0 the first and the last (Qi et
+al. 2024, "Zero Bubble Pipeline Parallelism", §6 and Figure 8, https://arxiv.org/abs/2401.10241;
+the zero-bubble repository's ``zbv.py`` / Primus' ``zbv_formatted.py`` build the model chunks
+that way)."""
 
-def pipeline_chunks(spec, pp: int, vp: int = 1) -> list[dict]:
+
+def _v_shaped(schedule, vp: int) -> bool:
+    """True when ``schedule`` (a PP_SCHEDULES name or None) lays its chunks out in a V."""
+    if schedule is None:
+        return False
+    from ..scenario import PP_SCHEDULES
+    from ..scenario._checks import _enum
+
+    schedule = _enum("schedule", schedule, PP_SCHEDULES)
+    if schedule not in V_SCHEDULES:
+        return False
+    if vp != 2:
+        raise ValidationError(f"schedule = {schedule!r} with vp = {vp}: a V schedule runs two chunks per "
+                              f"rank; allowed vp = 2")
+    return True
+
+
+def chunk_rank(chunk: int, pp: int, vp: int = 1, schedule: str | None = None) -> int:
+    """The pipeline rank that holds model chunk ``chunk`` (0 … pp·vp − 1, in model order):
+    chunk mod pp (the interleaved schedule, and 1F1B / ZB-H1 with one chunk per rank), or, for
+    a V schedule (:data:`V_SCHEDULES`), ``chunk`` for the first pp chunks and 2·pp − 1 −
+    ``chunk`` for the second.
+
+    >>> [chunk_rank(c, 4, 2) for c in range(8)], [chunk_rank(c, 4, 2, "zbv") for c in range(8)]
+    ([0, 1, 2, 3, 0, 1, 2, 3], [0, 1, 2, 3, 3, 2, 1, 0])
+    """
+    return _rank_of(chunk, pp, _v_shaped(schedule, vp))
+
+
+def _rank_of(chunk: int, pp: int, v_shape: bool) -> int:
+    return 2 * pp - 1 - chunk if (v_shape and chunk >= pp) else chunk % pp
+
+
+def pipeline_chunks(spec, pp: int, vp: int = 1, schedule: str | None = None) -> list[dict]:
     """The model's layers cut into pp·vp pipeline chunks (virtual stages), in model order:
     one dict per chunk with ``chunk`` (its index), ``rank`` (the pipeline rank that holds
-    it: chunk mod pp, the interleaved schedule) and ``kinds`` (its layers' kinds, in model
+    it: :func:`chunk_rank` under ``schedule``, a :data:`infra_lab.scenario.PP_SCHEDULES` name;
+    None: chunk mod pp, the interleaved schedule) and ``kinds`` (its layers' kinds, in model
     order). The cut is :func:`stage_layers`'s (see there).
 
     Examples
@@ -68,9 +110,12 @@ def pipeline_chunks(spec, pp: int, vp: int = 1) -> list[dict]:
     >>> import infra_lab as il
     >>> [len(c["kinds"]) for c in pipeline_chunks(il.models.get("llama3-70b"), 4, 2)]
     [10, 10, 10, 10, 10, 10, 10, 10]
+    >>> [c["rank"] for c in pipeline_chunks(il.models.get("llama3-70b"), 4, 2, schedule="v-half")]
+    [0, 1, 2, 3, 3, 2, 1, 0]
     """
     check_positive("pp", pp, integer=True)
     check_positive("vp", vp, integer=True)
+    v_shape = _v_shaped(schedule, vp)
     kinds = spec.layer_kinds()
     L = len(kinds)
     n_chunks = pp * vp
@@ -91,12 +136,13 @@ def pipeline_chunks(spec, pp: int, vp: int = 1) -> list[dict]:
         sizes = [base + (1 if i in bigger else 0) for i in range(n_chunks)]
     out, start = [], 0
     for ch, sz in enumerate(sizes):
-        out.append({"chunk": ch, "rank": ch % pp, "kinds": list(kinds[start: start + sz])})
+        out.append({"chunk": ch, "rank": _rank_of(ch, pp, v_shape), "kinds": list(kinds[start: start + sz])})
         start += sz
     return out
 
 
-def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None = None) -> list[dict[str, int]]:
+def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None = None,
+                 schedule: str | None = None) -> list[dict[str, int]]:
     """Layers of each pipeline rank when pp·vp need not divide the layer count.
 
     The L layers are cut into pp·vp contiguous chunks as evenly as possible; the L mod
@@ -105,12 +151,11 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
     Llama 3 did: one layer fewer on the first and the last stage); pp·vp may exceed the
     layers by one or two chunks that hold only the embedding / the output layer and loss
     (Megatron-Core's account-for-embedding/loss-in-pipeline-split). Rank r holds chunks
-    r, r + pp, … (interleaved schedule). The embedding is on rank 0, the output layer and
-    loss on rank pp − 1. OPEN (not modelled): the V schedules (parallelism.pp_schedule zbv,
-    v-half, v-min) are laid out the same way, although they run the second chunk back from
-    rank pp − 1 to 0 (rank r holds chunks r and 2·pp − 1 − r; rank 0 the embedding and the
-    output layer and loss): rank 0's memory is too low by the output layer's weights, states
-    and logits (tests/test_pp_schedules.py::test_v_schedule_rank0_holds_the_output_layer).
+    r, r + pp, … (the interleaved schedule, and one chunk per rank under 1F1B / ZB-H1); under a
+    V schedule (``schedule`` in :data:`V_SCHEDULES`, vp = 2) chunks r and 2·pp − 1 − r
+    (:func:`chunk_rank`). The embedding is on the rank of the first chunk (rank 0), the output
+    layer and loss on the rank of the last chunk: rank pp − 1, or rank 0 under a V schedule,
+    which then holds both (Qi et al. 2024, §6, https://arxiv.org/abs/2401.10241).
 
     ``recompute_num_layers`` (full recompute, Megatron's block method): the first
     min(N, layers of the chunk) layers of each of the rank's chunks are recomputed whole in
@@ -127,17 +172,23 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
     n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed (the layers
     of each kind that full recompute re-runs: all of them unless ``recompute_num_layers``)
 
+    ``schedule``: a :data:`infra_lab.scenario.PP_SCHEDULES` name (None: 1F1B / interleaved).
+
     Examples
     --------
     >>> import infra_lab as il
     >>> st = stage_layers(il.models.get("llama3.1-405b"), 8, 8)      # 126 layers on 64 chunks
     >>> sorted({s["n_dense"] for s in st}), sum(s["n_dense"] for s in st)
     ([15, 16], 126)
+    >>> [(s["has_embedding"], s["has_head"]) for s in stage_layers(il.models.get("llama3-8b"), 4, 2, schedule="zbv")]
+    [(1, 1), (0, 0), (0, 0), (0, 0)]
     """
     n_rc = check_recompute_num_layers(recompute_num_layers, "recompute_num_layers")
-    out = [{"rank": r, "n_dense": 0, "n_moe": 0, "has_embedding": int(r == 0), "has_head": int(r == pp - 1),
-            "n_dense_recomputed": 0, "n_moe_recomputed": 0} for r in range(pp)]
-    for ch in pipeline_chunks(spec, pp, vp):
+    chunks = pipeline_chunks(spec, pp, vp, schedule)
+    head_rank = chunks[-1]["rank"]
+    out = [{"rank": r, "n_dense": 0, "n_moe": 0, "has_embedding": int(r == chunks[0]["rank"]),
+            "has_head": int(r == head_rank), "n_dense_recomputed": 0, "n_moe_recomputed": 0} for r in range(pp)]
+    for ch in chunks:
         st = out[ch["rank"]]
         for i, kd in enumerate(ch["kinds"]):
             k = "n_moe" if kd == "moe" else "n_dense"
@@ -148,21 +199,22 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
 
 
 def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 0.0,
-                     per_layer_params: float = 0.0,
-                     recompute_num_layers: int | None = None) -> list[dict[str, float]]:
+                     per_layer_params: float = 0.0, recompute_num_layers: int | None = None,
+                     schedule: str | None = None) -> list[dict[str, float]]:
     """Distinct pipeline-stage shapes (the slowest and the most loaded stage are among
     them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
     n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed), keeping the lowest
-    rank (most in-flight micro-batches), plus p_nonexpert, p_expert and p_embedding [params]
-    of the stage before sharding. ``recompute_num_layers``: as :func:`stage_layers` (None:
-    every layer is recomputed under full recompute).
+    rank (most in-flight micro-batches) and rank pp − 1 (the last stage) apart, plus
+    p_nonexpert, p_expert and p_embedding [params] of the stage before sharding. ``recompute_num_layers``, ``schedule``: as
+    :func:`stage_layers` (None: every layer is recomputed under full recompute; 1F1B /
+    interleaved layout).
 
     Non-expert parameters per layer: the model's attention, norm and other per-layer
     parameters spread evenly over its layers, plus the dense MLP on dense-like layers and
     the router and shared experts on MoE layers; routed experts on MoE layers. The input
     embedding sits on rank 0; the output layer (a copy of the tied embedding when pp > 1)
     and the multi-token-prediction modules (``spec.params_mtp``, routed experts counted as
-    expert parameters) on rank pp − 1.
+    expert parameters) on the rank of the last chunk (``has_head``).
 
     Multimodal models (issue 20, :mod:`infra_lab.multimodal`): ``first_stage_params``
     (trainable encoders, projectors, extra embedding rows) join rank 0's non-expert and
@@ -180,15 +232,19 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     per_dense = grp["mlp"] / n_d_all if n_d_all else 0.0
     per_moe = grp["moe_other"] / n_moe_all if n_moe_all else 0.0
     per_exp = grp["experts"] / n_moe_all if n_moe_all else 0.0
-    # multi-token-prediction modules (DeepSeek-V3: not in params_total), on the last stage with
-    # the output layer (DeepSeek-V3 report §2.2; Megatron-Core places MTP in the last stage);
-    # their routed experts shard like a MoE layer's
+    # multi-token-prediction modules (DeepSeek-V3: not in params_total), on the stage with the
+    # output layer (DeepSeek-V3 report §2.2; Megatron-Core places MTP in the last stage: the last
+    # chunk's rank, rank 0 under a V schedule); their routed experts shard like a MoE layer's
     mtp_total = float(spec.params_mtp)
     mtp_exp = spec.mtp_layers * per_exp if (mtp_total and spec.mtp_layer_kind() == "moe") else 0.0
     seen: dict[tuple, dict] = {}
-    for st in stage_layers(spec, pp, vp, recompute_num_layers=recompute_num_layers):
+    layers = stage_layers(spec, pp, vp, recompute_num_layers=recompute_num_layers, schedule=schedule)
+    head_rank = next(st["rank"] for st in layers if st["has_head"])
+    for st in layers:
+        # rank pp - 1 stays its own candidate (training_memory's pipeline_rank="last"): under a V
+        # schedule it holds neither the embedding nor the output layer
         key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"], st["n_dense_recomputed"],
-               st["n_moe_recomputed"])
+               st["n_moe_recomputed"], st["rank"] == pp - 1)
         if key in seen:
             continue
         emb = grp["embedding"] if st["has_embedding"] else 0.0
@@ -209,7 +265,7 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
                      "p_head": head}
     cands = list(seen.values())
     if len(cands) > MAX_STAGE_CANDIDATES:
-        keep = {0, pp - 1}
+        keep = {0, pp - 1, head_rank}
         order = sorted(cands, key=lambda c: -(c["p_nonexpert"] + c["p_expert"] + c["n_dense"] + c["n_moe"]))
         chosen = [c for c in cands if c["rank"] in keep]
         for c in order:

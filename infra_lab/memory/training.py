@@ -80,9 +80,10 @@ weight bytes and the allocator reserve across the package."""
 PIPELINE_RANKS = ("most_loaded", "first", "last")
 """Which pipeline rank :func:`training_memory` reports (its ``pipeline_rank`` override): the most
 loaded one (the default: what decides whether a plan fits), rank 0 (the embedding and the most
-in-flight micro-batches) or rank pp − 1 (the output layer and loss, the fewest in-flight
-micro-batches). A published figure logged by one rank only (Megatron's ``print_rank_last``)
-is compared with that rank."""
+in-flight micro-batches; under a V schedule also the output layer and loss) or rank pp − 1 (the
+output layer and loss, the fewest in-flight micro-batches; under a V schedule neither the
+embedding nor the output layer: :func:`infra_lab.memory.stage_layers`). A published figure
+logged by one rank only (Megatron's ``print_rank_last``) is compared with that rank."""
 
 
 _STACK_KEYS = {"weight_bytes": "weight_bytes", "grad_bytes": "grad_buffer_bytes",
@@ -454,7 +455,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     # float arguments where the kernel computes in floats (an int 0 would compile another
     # specialization of the memory kernels than the training step's)
     nf = inflight_schedule(PP_SCHEDULES.index(par.schedule), pp, vp, float(rank), m)
-    # the multi-token-prediction modules sit with the output layer (the last stage)
+    # the multi-token-prediction modules sit with the output layer (has_head)
     n_mtp = mi.scenario.model_spec.mtp_layers if cand["has_head"] else 0
     # of them, those full recompute re-runs (none under the block method, recompute_num_layers)
     rx = mtp_modules_recomputed(n_mtp, mi.recompute_num_layers) if mi.rematerialise else n_mtp
@@ -513,7 +514,8 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
                           if tr.offload_modules else ""),
         "recompute_working_set": "one layer re-materialised in backward (full recompute, per-op SAC)",
         "embedding_and_head_activations": "final norm input, output layer input and logits (16-bit + fp32) on the "
-                                          "last stage; embedding dropout",
+                                          "stage with the output layer (the last; rank 0 under a V "
+                                          "schedule); embedding dropout",
         "cp_attention_buffers": ((f"one layer's all-gathered K/V of {par.cp} CP ranks + "
                                   + ("full-length dK/dV before their reduce-scatter"
                                      if par.cp_rotate == "allgather-exposed" else "fp32 merge/gradient buffers")
@@ -603,12 +605,12 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         hook = training_hook(hook_sc)
         layer_act = _with_cross_attention(mi, hook, layer_act)
     head_cp = _head_and_cp_bytes(mi)
-    # the rank asked for (stage_candidates always keeps rank 0 and rank pp - 1: they alone hold
+    # the rank asked for (stage_candidates always keeps rank 0 and rank pp - 1: they alone can hold
     # the embedding and the output layer); None: every candidate, the most loaded one wins
     want = {"most_loaded": None, "first": 0, "last": par.pp - 1}[mi.which]
     best, best_total, best_cand = None, -1.0, None
     for cand in stage_candidates(mi.scenario.model_spec, par.pp, par.vp,
-                                 recompute_num_layers=mi.recompute_num_layers,
+                                 recompute_num_layers=mi.recompute_num_layers, schedule=par.schedule,
                                  **(hook.stage_extras() if hook is not None else {})):
         if want is not None and cand["rank"] != want:
             continue

@@ -325,7 +325,8 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
 
 @functools.lru_cache(maxsize=4096)
 def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
-                recompute_num_layers: int | None = None) -> tuple[tuple[tuple[float, ...], tuple[float, float]], ...]:
+                recompute_num_layers: int | None = None,
+                schedule: str | None = None) -> tuple[tuple[tuple[float, ...], tuple[float, float]], ...]:
     """Per stage candidate: (the L_ND ... L_PHEAD fields, (L_RD, L_RM))."""
     from .. import memory
 
@@ -333,22 +334,44 @@ def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
     return tuple(((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
                    float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"]),
                   (float(s["n_dense_recomputed"]), float(s["n_moe_recomputed"])))
-                 for s in memory.stage_candidates(spec, pp, vp, recompute_num_layers=recompute_num_layers, **kw))
+                 for s in memory.stage_candidates(spec, pp, vp, recompute_num_layers=recompute_num_layers,
+                                                  schedule=schedule, **kw))
 
 
-def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int | None = None):
+def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int | None = None,
+                   sched: int | None = None):
     """lay[layout, candidate, L_*], ncand[layout] and comm[layout, mbs_i, sp, Q_*] for an
     int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
-    :func:`infra_lab.memory.stage_candidates` (with the layers full recompute re-runs,
-    ``training.recompute_num_layers``), collective times from the collective kernel."""
+    :func:`_stage_tables`, collective times from the collective kernel."""
+    lay, ncand = _stage_tables(ctx, layouts, recompute_num_layers, sched)
+    comm = np.zeros((layouts.shape[0], len(ctx.mbss), 2, kt.N_COMM))
+    kt.fill_plan_comm(ctx.c, layouts, np.array(ctx.mbss, dtype=np.float64), comm, ctx.P)
+    return lay, ncand, comm
+
+
+def _stage_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int | None = None,
+                  sched: int | None = None):
+    """lay[layout, candidate, L_*] and ncand[layout] of :func:`_layout_tables`: stage
+    candidates from :func:`infra_lab.memory.stage_candidates` (with the layers full recompute
+    re-runs, ``training.recompute_num_layers``) and their data-parallel collective times
+    (``kt.fill_layout_comm``).
+
+    ``sched``: the PP_SCHEDULES index of the pipeline schedule the stages are laid out for
+    (None: the context's, ``kt.C_PP_SCHED``): a V schedule (zbv, v-half, v-min) puts the output
+    layer on rank 0 with the embedding (:func:`infra_lab.memory.stage_layers`) on the layouts
+    with pp > 1 and vp = 2; every other layout, and every other schedule, as 1F1B / interleaved."""
     from .. import memory
 
+    if sched is None:
+        sched = int(ctx.c[kt.C_PP_SCHED])
+    v_name = PP_SCHEDULES[sched] if PP_SCHEDULES[sched] in memory.V_SCHEDULES else None
     n = layouts.shape[0]
     lay = np.zeros((n, 8, kt.N_LAY))
     ncand = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        rows = _stage_rows(ctx.spec, int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP]), ctx.stage_extra,
-                           recompute_num_layers)
+        pp_i, vp_i = int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP])
+        rows = _stage_rows(ctx.spec, pp_i, vp_i, ctx.stage_extra, recompute_num_layers,
+                           v_name if (vp_i == 2 and pp_i > 1) else None)
         ncand[i] = len(rows)
         for j, (r, rec) in enumerate(rows):
             lay[i, j, : len(r)] = r
@@ -357,6 +380,4 @@ def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int
             # MTP modules full recompute re-runs: none under the block method (Megatron-Core)
             lay[i, j, kt.L_RX] = r[3] * memory.mtp_modules_recomputed(ctx.spec.mtp_layers, recompute_num_layers)
     kt.fill_layout_comm(ctx.c, layouts, lay, ncand, ctx.P)
-    comm = np.zeros((n, len(ctx.mbss), 2, kt.N_COMM))
-    kt.fill_plan_comm(ctx.c, layouts, np.array(ctx.mbss, dtype=np.float64), comm, ctx.P)
-    return lay, ncand, comm
+    return lay, ncand

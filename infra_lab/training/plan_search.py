@@ -18,10 +18,19 @@ import polars as pl
 from .. import catalog
 from .._kernels import training as kt
 from ..errors import EmptyResultWarning, ValidationError, unknown
+from ..memory import V_SCHEDULES
 from ..scenario import PP_SCHEDULES, RECOMPUTE, Scenario
 from ..scenario.parallelism_table import PP_SCHEDULE_VP
 from ._common import _RC, _training_scenario
-from .context import MFU_CONVENTION, _context, _layout_tables, _xtab, check_stack_keyword, gacc_code
+from .context import (
+    MFU_CONVENTION,
+    _context,
+    _layout_tables,
+    _stage_tables,
+    _xtab,
+    check_stack_keyword,
+    gacc_code,
+)
 from .factors import stack_params
 from .plans import (
     _check_constraints,
@@ -219,6 +228,21 @@ def _prepared(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
 
 
 @functools.lru_cache(maxsize=32)
+def _v_tables(sc: Scenario, cons_t: tuple, stack, params_t: tuple):
+    """The layout tables of :func:`_prepared` with the stages laid out for a V schedule (zbv,
+    v-half, v-min: the output layer on rank 0 with the embedding, on the layouts with pp > 1 and
+    vp = 2; :func:`infra_lab.training.context._stage_tables`); the collective tables are the
+    search's."""
+    cons = {k: list(v) if isinstance(v, tuple) else v for k, v in cons_t}
+    layouts, _, _ = _enumerate(sc, cons)
+    _, _, ctx, (_, _, comm, xtab) = _prepared(sc, cons_t, stack, params_t)
+    lay, ncand = _stage_tables(ctx, layouts, sc.training.recompute_num_layers, PP_SCHEDULES.index("zbv"))
+    for a in (lay, ncand):
+        a.setflags(write=False)
+    return lay, ncand, comm, xtab
+
+
+@functools.lru_cache(maxsize=32)
 def _fsdp_variant(sc: Scenario, cons_t: tuple, stack, params_t: tuple, fsdp: bool):
     """(context, routed-expert table) of a search's plans priced with ``parallelism.fsdp = fsdp``
     where the weight-gradient accumulation differs from the scenario table's (:func:`infra_lab.
@@ -272,6 +296,12 @@ def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables,
         grid[:, rest] = sub.reshape(heads.shape[0], sub_tail.shape[0], kt.N_OUT)
 
 
+def _cache_keys(cons: dict, params, stack) -> tuple:
+    """(constraints, stack, params) as the memoised search tables are keyed (hashable)."""
+    cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
+    return cons_t, stack, None if params is None else tuple(sorted(params.items()))
+
+
 def _prepare(sc: Scenario, cons: dict, stack, params, pp_schedules=None):
     """(heads, tail, context, tables) of a search, memoised. With ``pp_schedules`` (search's
     argument) also (heads over the schedules, their PP_SCHEDULES codes, blocks): see
@@ -281,8 +311,7 @@ def _prepare(sc: Scenario, cons: dict, stack, params, pp_schedules=None):
     if stack is not None:       # validated before they become a cache key (hashable, known, in range)
         stack = check_stack_keyword(sc, stack)
     stack_params(sc.stack if stack is None else stack, params)
-    cons_t = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cons.items()))
-    params_t = None if params is None else tuple(sorted(params.items()))
+    cons_t, stack, params_t = _cache_keys(cons, params, stack)
     prep = _prepared(sc, cons_t, stack, params_t)
     if pp_schedules is None:
         return prep
@@ -394,8 +423,11 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         # the stack keyword as _prepare keyed it (canonical), so a variant reuses its tables
         nt = tail.shape[0]
         for a, b, sched in blocks:   # one pass per kernel schedule (the default search: one)
+            # the V schedules lay the stages out in a V (the output layer on rank 0)
+            tabs = (_v_tables(sc, *_cache_keys(cons, params, None if stack is None else ctx.stack))
+                    if PP_SCHEDULES[sched] in V_SCHEDULES else tables)
             _evaluate(sc, cons, None if stack is None else ctx.stack, params, heads[a:b], tail, ctx,
-                      tables, out[a * nt: b * nt], sched)
+                      tabs, out[a * nt: b * nt], sched)
         df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
                     recompute_num_layers=sc.training.recompute_num_layers, schedule_codes=codes)
         if df.height == 0:
