@@ -67,7 +67,7 @@ rows = []
 for acc, extra in [("MI300X", {}), ("MI355X", {}), ("H100-SXM", {}), ("B200", {}),
                    ("GB200", {"gpus_per_node": 4, "nodes": 18})]:
     su = il.fabric.scaleup(dict({"accelerator": acc}, **extra))
-    rows.append({"accelerator": acc, "scale-up": su.tech, "topology": su.topology, "domain": su.domain,
+    rows.append({"accelerator": acc, "scale-up": su.tech, "topology": su.topology, "domain [GPUs]": su.domain,
                  "links/GPU": su.links_per_gpu, "raw GB/s per link": su.link_raw_Bps / 1e9,
                  "achieved / raw [-]": round(su.efficiency, 3), "GB/s per GPU, all peers": round(su.gpu_Bps / 1e9, 1),
                  "GB/s to 1 peer": round(su.bandwidth_Bps(2) / 1e9, 1)})
@@ -287,7 +287,9 @@ print(msg)
 over = pl.DataFrame([{"size_bytes": s, "overhead_pct": il.collectives.rails_only_overhead_pct(s, ZY, 1024),
                       "overhead_2_nodes_pct": il.collectives.rails_only_overhead_pct(s, ZY.to_dict() | {"nodes": 2}, 16)}
                      for s in (2.0**e for e in range(16, 33, 2))])
-over.with_columns(pl.col("overhead_pct", "overhead_2_nodes_pct").round(3))
+over.select(pl.col("size_bytes").map_elements(size_label, return_dtype=pl.String).alias("message size"),
+            pl.col("overhead_pct").round(3).alias(f"overhead, {ZY.world_size:,} GPUs [%]"),
+            pl.col("overhead_2_nodes_pct").round(3).alias(f"overhead, 2 nodes ({2 * ZY.gpus_per_node} GPUs) [%]"))
 """),
     ("code", r"""
 fab_ro = il.fabric.Fabric.build(ZY)                                   # rails-only, PXN on
@@ -301,8 +303,8 @@ loads = KF.link_loads(ptr, links, w, a2a.nbytes, fab_ro.n_links) / fab_ro.capaci
 b = dict(fab_ro.group_bounds)
 util = {g: float(loads[slice(*b[g])].max() / loads.max()) for g in ("xgmi", "pxn_hbm", "nic_up")}
 flow_over = 100 * (r_ro.time_s / r_clos.time_s - 1)
-pl.DataFrame([{"fabric": "rails-only + PXN", "flows": len(a2a), "time_ms": r_ro.time_s * 1e3},
-              {"fabric": "rail-optimized Clos", "flows": len(a2a), "time_ms": r_clos.time_s * 1e3}])
+pl.DataFrame([{"fabric": "rails-only + PXN", "flows": len(a2a), "all_to_all time [ms]": round(r_ro.time_s * 1e3, 3)},
+              {"fabric": "rail-optimized Clos", "flows": len(a2a), "all_to_all time [ms]": round(r_clos.time_s * 1e3, 3)}])
 """),
     ("code", r"""
 wang = il.collectives.published_measurements().filter(pl.col("name") == "rails_only_all_to_all_overhead").row(0, named=True)
