@@ -200,3 +200,27 @@ def test_cli_prints_the_package_warnings_as_notes(tmp_path, capsys):
         assert rc == 0, err
         assert json.loads(out)[0]["scenario"] == "zaya1-h100-counterpart"
         assert err.startswith(f"infra-lab estimate: {note}") and "cli.py" not in err
+
+
+def test_a_bad_gpu_hour_price_names_the_price_names():
+    """r.costs(0) said "expected None or a finite number > 0": None is refused there, and the names
+    "owned" / "rented" it takes were left out (as in serve_search and the CLI)."""
+    r = il.serve("maia-class-serving-mi300x")
+    for bad in (0, -1.0, float("nan"), True):
+        with pytest.raises(ValidationError, match=r"price_usd_per_gpu_hour = .*: expected a finite number > 0 "
+                                                  r"\[USD/GPU-h\], 'owned' or 'rented'$"):
+            r.costs(bad)
+    with pytest.raises(ValidationError, match="'owned' or 'rented'"):
+        il.serve_search("maia-class-serving-mi300x", price_usd_per_gpu_hour=0, top=1)
+    assert il.serving.price_for("MI300X", None) is None
+
+
+def test_cli_collective_help_says_what_each_hardware_option_takes(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["collective", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--fabric FABRIC rails-only | rail-optimized | fat-tree" in text
+    for key, _ in cli.HARDWARE_OPTIONS:        # none is listed bare
+        flag = f"--{key.replace('_', '-')} {key.upper()}"
+        after = text.split(flag, 1)[1].lstrip()
+        assert not after.startswith("--"), flag
