@@ -880,6 +880,9 @@ def cmd_sweep(a) -> Output:
         except OSError as e:
             raise CliError(f"--out {a.out!r}: cannot be written ({e})") from None
     out = Output()
+    # the package's warnings at the points run in this process (a schedule the stack does not run, a
+    # context past the model's): said once each, as every command says them, not dropped
+    out.notes += _warning_notes(caught, replay=False)
     if a.format == "table":
         shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
         where_txt = f" on {a.scheduler}" if a.scheduler else ""
@@ -1300,19 +1303,20 @@ def _negative_size(args: list[str]) -> str | None:
     return None
 
 
-def _warning_notes(caught) -> list[str]:
+def _warning_notes(caught, replay: bool = True) -> list[str]:
     """The package's own warnings of a command (the classes of :mod:`infra_lab.errors`: a
     pipeline schedule the stack does not run, a sequence past the model's published context) as
     notes, "warning: <message>", once each: printed after the table, or on stderr with
     --format json|csv, instead of Python's warning text with a source line of the CLI. Other
-    warnings pass through to Python's filters."""
+    warnings pass through to Python's filters (``replay``; the sweep drops them: its own
+    failure count is printed in its words)."""
     notes: list[str] = []
     for w in caught:
         if getattr(w.category, "__module__", "") == "infra_lab.errors":
             note = f"warning: {w.message}"
             if note not in notes:
                 notes.append(note)
-        else:
+        elif replay:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return notes
 

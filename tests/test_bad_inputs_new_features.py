@@ -224,3 +224,17 @@ def test_cli_collective_help_says_what_each_hardware_option_takes(capsys):
         flag = f"--{key.replace('_', '-')} {key.upper()}"
         after = text.split(flag, 1)[1].lstrip()
         assert not after.startswith("--"), flag
+
+
+def test_cli_sweep_says_the_package_warnings_of_its_points(tmp_path, capsys):
+    """`infra-lab sweep` dropped every warning of its points: a schedule the stack does not run was
+    priced without a word. Now a note, once, like `infra-lab estimate`."""
+    sc = il.load_scenario("zaya1-h100-counterpart").replace(parallelism={"pp": 4, "vp": 2, "pp_schedule": "v-min"})
+    path = tmp_path / "vmin.toml"
+    path.write_text(sc.to_toml())
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[training]\nseq_len = [2048, 4096]\n")
+    rc, out, err = _run(capsys, "sweep", str(path), "--grid", str(grid))
+    assert rc == 0, err
+    note = "warning: parallelism.pp_schedule = 'v-min': the megatron-core-cuda stack does not implement it"
+    assert out.count(note) == 1

@@ -364,7 +364,7 @@ pl.DataFrame({
     "step_s": [est.step_time_s, lc_best["step_time_s"]],
     "tokens_per_s_per_gpu": [est.tokens_per_s_per_gpu, lc_best["tokens_per_s"] / est.gpus],
     "days_per_1T_tokens": [DAYS_PER_T[tr.seq_len], DAYS_PER_T[L32]],
-}).with_columns(pl.col(pl.Float64).round(3))
+}).with_columns(pl.col(pl.Float64).exclude("tokens_per_s_per_gpu").round(3), pl.col("tokens_per_s_per_gpu").round(0))
 """),
     ("code", r"""
 display(Markdown(
@@ -810,6 +810,10 @@ NEAR = 0.10   # "close": per-GPU throughputs within 10 % of each other [-], a re
 close = abs(ratio - 1) <= NEAR
 
 
+def gb_gib(gib):   # a size given in GiB, as the tables above print it (GB) with the datasheets' GiB beside it
+    return f"{gib * GIB / 1e9:.1f} GB ({gib:.1f} GiB)"
+
+
 def moved(pct):    # a step-time change in words [%]
     return "leave it unchanged" if abs(pct) < 0.5 else f"make it {abs(pct):.0f} % {'longer' if pct > 0 else 'shorter'}"
 
@@ -827,12 +831,12 @@ display(Markdown("\n".join([
        "much less." if mi_err.median() < h_runs.median() else
        "and published MI300X runs reach as much of their hardware as H100 runs do."),
     f"2. **What does {hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB of HBM buy?** Zyphra's plan — plain data "
-    f"parallelism, no model splitting — needs {need:.1f} GiB per GPU: it "
-    f"{'fits' if est.fits else 'does not fit'} the {cap_mi:.1f} GiB an {hw.accelerator} job can address"
-    + (f" and not the {cap_h:.1f} GiB of an H100, which has to split the experts (`{split_h}`) to fit. For this "
+    f"parallelism, no model splitting — needs {gb_gib(need)} per GPU: it "
+    f"{'fits' if est.fits else 'does not fit'} the {gb_gib(cap_mi)} an {hw.accelerator} job can address"
+    + (f" and not the {gb_gib(cap_h)} of an H100, which has to split the experts (`{split_h}`) to fit. For this "
        f"{spec.published_params_total / 1e9:.1f}B-total model the memory buys the simpler plan, not speed: the split H100 "
        f"plan still runs {ratio:.2f}× MI300X's tokens/s per GPU." if not h100_fits else
-       f" and also the {cap_h:.1f} GiB of an H100: for this model the memory buys headroom, not a different plan."),
+       f" and also the {gb_gib(cap_h)} of an H100: for this model the memory buys headroom, not a different plan."),
     f"3. **Is the network a bottleneck?** A co-bottleneck: collectives that cross nodes run during "
     f"{100 * s9['nic_busy']:.0f} % of the step and {s9['exposed_dp_ms']:.0f} ms of its {s9['step_ms']:.0f} ms "
     f"({100 * exposed:.0f} %) stay exposed. {slow_gbps:.0f} Gb/s NICs would {moved(slow_pct)}, "
