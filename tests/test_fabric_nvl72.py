@@ -99,3 +99,36 @@ def test_nvl72_counts_never_fall_as_racks_are_added(fabric):
         if prev is not None:
             assert all(c >= p for c, p in zip(cur, prev, strict=True)), (racks, prev, cur)
         prev = cur
+
+
+@pytest.mark.parametrize(("nodes", "fabric", "sigma", "radix", "leaves", "uplinks"), [
+    # 4 rails x ceil(144 / 43) leaves; per rail 3 x 21 + ceil(15 / 2) = 71 uplinks
+    (144, "rail-optimized", 2.0, 64, 16, 284),
+    # 4 rails x ceil(90 / 16) leaves; per rail 5 x 16 + 10 = 90 uplinks
+    (90, "rails-only", 1.0, 32, 24, 360),
+    # 4 rails x ceil(90 / 24) leaves; per rail 3 x 8 + ceil(18 / 3) = 30 uplinks
+    (90, "rail-optimized", 3.0, 32, 16, 120),
+])
+def test_nvl72_routed_paths_use_the_counted_leaves_and_uplinks(nodes, fabric, sigma, radix, leaves, uplinks):
+    """The leaves and leaf uplink planes the flow simulation's routes actually cross (every NIC
+    to every other rack, read from Fabric.paths, i.e. the routing kernel's leaf of each NIC) are
+    switch_counts' leaves and leaf-spine cables, and both equal the hand count in the parameters
+    (leaf split of radix r at oversubscription sigma: 43 / 21, 16 / 16, 24 / 8 ports down / up;
+    a part-filled last leaf cables ceil(hosts / sigma) uplinks). Unlike the layout comparison
+    above, this reads the kernel's routing, not the shared _leaf_layout fields."""
+    import re
+
+    hw = nvl(nodes, fabric, oversubscription=sigma)
+    fb = F.Fabric.build(hw, radix)
+    G, N = fb.domain_gpus, fb.domains
+    planes: dict[int, set[int]] = {}
+    for src in range(0, G * N, G // fb.rails):          # one GPU per NIC
+        for k in range(1, N):
+            for path in fb.paths(src, (src + k * G) % (G * N)):
+                for hop in path:
+                    m = re.match(r"(?:leaf_up|spine_down)\[leaf (\d+), plane (\d+)\]", hop)
+                    if m:
+                        planes.setdefault(int(m.group(1)), set()).add(int(m.group(2)))
+    sc = F.switch_counts(hw, radix)
+    assert (len(planes), sum(len(p) for p in planes.values())) == (leaves, uplinks)
+    assert (sc["tiers"], sc["leaf"], sc["links_leaf_spine"]) == (2, leaves, uplinks)
