@@ -773,7 +773,9 @@ Plain data parallelism with ZeRO-1 on ZAYA1's cluster (its GPU count, the sequen
 micro-batch are printed in the chart's title): every GPU holds the whole model's 16-bit weights and
 **the training stack's gradient buffer** (Megatron's fp32 main_grad, the same convention as
 notebook 04), its 1/dp share of the optimizer states, one micro-batch of activations (flash
-attention), the logits and the allocator reserve.
+attention), the logits and the allocator reserve. In the chart each bar is one model on one GPU
+and the black tick marks the memory a job can address on that GPU (the driver-visible capacity):
+a bar past its tick does not fit.
 """),
     ("code", r"""
 grad_bytes = il.stacks.params(il.stacks.default_stack("MI300X"))["grad_buffer_bytes"]
