@@ -264,7 +264,7 @@ rs_a = il.collective("reduce_scatter", S_RS, amd, G5)
 ag_i = il.collective("all_gather", S_AG, intel, G5)
 ag_a = il.collective("all_gather", S_AG, amd, G5)
 a2a_ = scale.filter((pl.col("op") == "all_to_all") & (pl.col("gpus") == G5)).row(0, named=True)
-md(f"Reduce-scatter and all-gather are **ring-only** in RCCL (and in NCCL unless one GPU per node uses PAT), "
+md(f"Reduce-scatter and all-gather are **ring-only** in RCCL (and in NCCL unless one GPU per node uses PAT, its Parallel Aggregated Trees), "
    f"so their latency grows with the ring: a {size_label(S_RS)} reduce-scatter over {G5:,} {ZY.accelerator} takes "
    f"{rs_i.time_s * 1e3:.2f} ms on ZAYA1's Intel Xeon 8570 hosts and {rs_a.time_s * 1e3:.2f} ms on an AMD EPYC "
    f"host — NCCL/RCCL charge {il.fabric.net_overhead_s('Xeon-Platinum-8570') * 1e6:.0f} µs vs "

@@ -31,7 +31,10 @@ parameter of a *software stack* (`data/stacks.csv`, chosen by `[training] stack`
 vendor's default); the CUDA and ROCm defaults carry the same factors. First we check the model
 against published runs.
 
-**Terms.** *dp, tp, ep*: data-, tensor- and expert-parallel widths. *ZeRO-1*: the optimizer
+**Terms.** *dp, tp, ep*: data-, tensor- and expert-parallel widths; *pp, cp*: pipeline and
+context (sequence-split) parallel widths; *etp*: tensor parallelism inside the experts. A plan
+reads `tp1 ep4 etp1 dp1024 mbs2 zero1 rc=none`: those widths, the micro-batch (sequences per GPU
+per forward pass), the ZeRO stage and the recomputation mode. *ZeRO-1*: the optimizer
 state split over the dp replicas. *Muon*: an optimizer that orthogonalizes each weight matrix's
 update (Newton–Schulz iterations). *CCA*: ZAYA1's compressed convolutional attention. *MFU*:
 model FLOPs per second ÷ the GPUs' dense peak. *Band*: the estimate with the stack's factors
@@ -581,8 +584,9 @@ for name, s in clusters.items():
                  "best_memory_GB": b["memory_per_gpu_bytes"] / 1e9, "best_days_14T": T14 / b["tokens_per_s"] / 86400})
 for name, s, stk in (("MI300X", sc, "megatron-core-rocm-asym"), ("H100-SXM", h100, "megatron-core-cuda-asym")):
     b = il.search(s, top=1, stack=stk, **quick).row(0, named=True)
-    rows.append({"accelerator": f"{name} (0.1.0 factors)", "stack": stk, "zyphra_plan_fits": il.estimate(s, stack=stk).fits,
-                 "zyphra_plan_tok_s_gpu": None,
+    e_a = il.estimate(s, stack=stk)
+    rows.append({"accelerator": f"{name} (0.1.0 factors)", "stack": stk, "zyphra_plan_fits": e_a.fits,
+                 "zyphra_plan_tok_s_gpu": e_a.tokens_per_s_per_gpu if e_a.fits else None,
                  "best_plan": PLAN.format(**b),
                  "best_tok_s_gpu": b["tokens_per_s"] / s.hardware.world_size, "best_step_s": b["step_time_s"],
                  "best_memory_GB": b["memory_per_gpu_bytes"] / 1e9, "best_days_14T": T14 / b["tokens_per_s"] / 86400})
