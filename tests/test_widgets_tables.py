@@ -6,12 +6,11 @@ setup cell) cut them mid-sentence."""
 import html
 import re
 
+import ipywidgets  # noqa: E402,F401  (a dependency: a missing one fails here, not skips)
 import polars as pl
 import pytest
 
 import infra_lab as il
-
-pytest.importorskip("ipywidgets")
 
 
 def _cells(value: str) -> list[str]:
