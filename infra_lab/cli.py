@@ -26,6 +26,7 @@ import json
 import math
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,10 @@ class Output:
             import io
 
             buf = io.StringIO()
-            allcols = list(dict.fromkeys(c for _n, _c, rs, _t in self.tables for r in rs for c in r))
+            # the records' fields; a table without records gives its columns, so an empty result is
+            # still a header line (a CSV reader refused the empty text: "no columns to parse")
+            allcols = list(dict.fromkeys(c for _n, cs, rs, _t in self.tables for c in (
+                [c for r in rs for c in r] if rs else cs)))
             if len(self.tables) > 1:
                 allcols = ["table", *allcols]
             w = csv.DictWriter(buf, fieldnames=allcols, lineterminator="\n", extrasaction="ignore")
@@ -180,10 +184,10 @@ def _scenario(arg: str, check_plan: bool = True):
         raise CliError(f"scenario = {arg!r}: expected a shipped scenario's name or the path of a TOML file "
                        f"(shipped scenarios: {', '.join(il.list_scenarios())})")
     p = Path(arg)
-    if p.suffix.lower() == ".toml" or p.exists() or "/" in arg or "\\" in arg:
+    if p.suffix.lower() in (".toml", ".json") or p.exists() or "/" in arg or "\\" in arg:
         if not p.is_file():
             what = ("is a directory, not a TOML file" if p.is_dir() else
-                    "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
+                    "is not a regular file (a TOML or JSON file is expected)" if p.exists() else "not found")
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p, check_plan=check_plan)
@@ -217,14 +221,20 @@ def _unit(name: str) -> str:
     return ""
 
 
-def _toml(path: str) -> dict:
-    import tomllib
-
+def _existing_file(path: str) -> Path:
+    """``path`` as a Path when it names a regular file, else a CliError saying what it is."""
     p = Path(path)
     if not p.is_file():
         what = ("is a directory, not a TOML file" if p.is_dir() else
                 "is not a regular file (a TOML file is expected)" if p.exists() else "not found")
         raise CliError(f"file {path!r}: {what}")
+    return p
+
+
+def _toml(path: str) -> dict:
+    import tomllib
+
+    p = _existing_file(path)
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)
@@ -450,7 +460,7 @@ def _hardware_file(arg: str) -> str:
     from .scenario.shipped import SCENARIO_DIR, _shipped_name, list_scenarios
 
     p = Path(arg)
-    if p.exists() or p.suffix.lower() == ".toml" or "/" in arg or "\\" in arg:
+    if p.exists() or p.suffix.lower() in (".toml", ".json") or "/" in arg or "\\" in arg:
         return arg
     shipped = _shipped_name(arg)
     if shipped is None:
@@ -466,8 +476,10 @@ def _hardware_file(arg: str) -> str:
 def _hardware(a) -> dict:
     hw: dict[str, Any] = {}
     if a.hardware:
-        d = _toml(_hardware_file(a.hardware))
-        hw = dict(d["hardware"]) if isinstance(d.get("hardware"), dict) else d
+        from .scenario.hardware_table import hardware_table_of
+
+        # a Scenario file's [hardware] table, or a file of [hardware] keys alone (as il.collective reads it)
+        hw = hardware_table_of(_existing_file(_hardware_file(a.hardware)), "--hardware")
     opts = {key: getattr(a, key) for key, _t in HARDWARE_OPTIONS if getattr(a, key) is not None}
     if hw and opts:
         from .scenario.hardware_table import updated_table
@@ -868,17 +880,20 @@ def cmd_sweep(a) -> Output:
         except OSError as e:
             raise CliError(f"--out {a.out!r}: cannot be written ({e})") from None
     out = Output()
+    # the package's warnings at the points run in this process (a schedule the stack does not run, a
+    # context past the model's): said once each, as every command says them, not dropped
+    out.notes += _warning_notes(caught, replay=False)
     if a.format == "table":
         shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
         where_txt = f" on {a.scheduler}" if a.scheduler else ""
         out.frame("results", df, shown,
-                  title=f"il.sweep — {a.call} of {sc.name} over {df.height} points{where_txt}")
+                  title=f"il.sweep — {a.call} of {sc.name} over {df.height} point{'' if df.height == 1 else 's'}{where_txt}")
         if a.out:
             out.notes.append(f"wrote {df.height} rows ({df.width} columns) to {a.out}")
     else:
         out.frame("results", df)
     if n_fail:
-        print(f"{PROG} sweep: {n_fail} of {df.height} points failed (see the error column)",
+        print(f"{PROG} sweep: {n_fail} of {df.height} point{'' if df.height == 1 else 's'} failed (see the error column)",
               file=sys.stderr)
     del caught
     return out
@@ -1159,7 +1174,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
-    scen_help = "Scenario TOML file, or the name of a shipped scenario (e.g. zaya1-ibm-mi300x)"
+    scen_help = ("Scenario TOML file (or a .json file of the same tables), or the name of a shipped scenario "
+                 "(e.g. zaya1-ibm-mi300x)")
 
     sp = add("estimate", "Step time, throughput, MFU and memory of one training scenario "
                          "(il.estimate).", cmd_estimate)
@@ -1178,9 +1194,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--top", type=_top, default=10, metavar="N|all", help="rows to print (default 10)")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--feasible-only", dest="feasible_only", action="store_true", default=True,
-                   help="only plans that fit in memory (default)")
+                   help="only plans that fit in memory and can run on the fabric (default)")
     g.add_argument("--all", dest="feasible_only", action="store_false",
-                   help="also plans that do not fit in memory")
+                   help="also plans that do not fit in memory (and, last, those with no path on the "
+                        "fabric: runnable = false)")
     sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
@@ -1194,7 +1211,9 @@ def build_parser() -> argparse.ArgumentParser:
     cg = sp.add_argument_group("plan constraints (a value or a comma list; max/min bounds)")
     for k in PLAN_KEYS:
         typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)
-        cg.add_argument(f"--{k.replace('_', '-')}", dest=k, type=typ, metavar="V[,V...]")
+        meta = {"recompute": "none|selective|full[,...]", "fsdp": "true|false[,...]",
+                "sequence_parallel": "true|false[,...]"}.get(k, "V[,V...]")
+        cg.add_argument(f"--{k.replace('_', '-')}", dest=k, type=typ, metavar=meta)
     for k in BOUNDED_KEYS:
         for b in ("max", "min"):
             cg.add_argument(f"--{b}-{k.replace('_', '-')}", dest=f"{b}_{k}", type=int, metavar="N")
@@ -1214,14 +1233,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ranks per scale-up domain when not packed (e.g. 1: one GPU per node)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
-                    help="a Scenario TOML (its [hardware] table is used), a file of [hardware] keys, or "
+                    help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "
                          "a shipped scenario's name (e.g. zaya1-ibm-mi300x)")
+    from .scenario import FABRICS
+
+    hw_help = {  # what each [hardware] key takes (docs/ARCHITECTURE.md's [hardware] table)
+        "accelerator": "catalog name, e.g. MI300X, H100-SXM, B200 (required without --hardware)",
+        "nodes": "nodes in the cluster (default 1)", "gpus_per_node": "default 8",
+        "scaleup_domain": "GPUs in the physical scale-up domain (default gpus_per_node; 72 for NVL72)",
+        "nic": "catalog name, e.g. Pollara-400, ConnectX-7-NDR (default Pollara-400)",
+        "nics_per_node": "default gpus_per_node", "fabric": " | ".join(FABRICS) + " (default rail-optimized)",
+        "oversubscription": "1..16 (default 1, non-blocking)",
+        "host_cpu": "host CPU (data/network_host_cpus.csv; default the platform's)",
+    }
     for key, typ in HARDWARE_OPTIONS:
-        hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=typ)
+        hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=typ, help=hw_help[key])
 
     sp = add("serve", "Throughput, TTFT, TPOT and memory of one serving scenario (il.serve), or "
                       "the best configurations with --search (il.serve_search).", cmd_serve)
-    sp.add_argument("scenario", help="serving Scenario TOML file (a [serving] table), or the name of a "
+    sp.add_argument("scenario", help="serving Scenario TOML file (a [serving] table; or .json), or the name of a "
                                      "shipped one (e.g. maia-class-serving-mi300x)")
     sp.add_argument("--search", action="store_true", help="search configurations (il.serve_search)")
     sp.add_argument("--objective", metavar="OBJECTIVE",
@@ -1273,6 +1303,24 @@ def _negative_size(args: list[str]) -> str | None:
     return None
 
 
+def _warning_notes(caught, replay: bool = True) -> list[str]:
+    """The package's own warnings of a command (the classes of :mod:`infra_lab.errors`: a
+    pipeline schedule the stack does not run, a sequence past the model's published context) as
+    notes, "warning: <message>", once each: printed after the table, or on stderr with
+    --format json|csv, instead of Python's warning text with a source line of the CLI. Other
+    warnings pass through to Python's filters (``replay``; the sweep drops them: its own
+    failure count is printed in its words)."""
+    notes: list[str] = []
+    for w in caught:
+        if getattr(w.category, "__module__", "") == "infra_lab.errors":
+            note = f"warning: {w.message}"
+            if note not in notes:
+                notes.append(note)
+        elif replay:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return notes
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``infra-lab`` console script; returns the exit status."""
     parser = build_parser()
@@ -1293,12 +1341,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .errors import InfraLabError
 
+    caught: list = []
     try:
-        out = a.func(a)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = a.func(a)
+        out.notes[:0] = _warning_notes(caught)
         text = out.render(a.format)
     except (InfraLabError, CliError) as e:
         if a.debug:
             raise
+        for note in _warning_notes(caught):      # what was said before the error
+            print(f"{PROG} {a.command}: {note}", file=sys.stderr)
         print(f"{PROG} {a.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

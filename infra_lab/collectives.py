@@ -64,7 +64,10 @@ leaves' planes to it carry their share to it over u_r planes. At σ = 1 the NIC 
 (N − 1)/N is never smaller, so the bound is applied for σ > 1 only. It equals the flow
 simulation's busiest link (max-min fair rates, spraying) in tests/test_collectives.py
 (rail-optimized and rails-only with part-filled last leaves, fat-trees, NVL72 racks on a
-fat-tree); the simulated step is 0-12 % shorter than the model's time (wire efficiency and
+fat-tree). NVL72 racks on a rail fabric (a rail per NIC of a compute tray, each rack 18 hosts
+on every rail, ``fabric._leaf_layout``) straddle leaves, and a leaf is counted as holding
+floor(h/e) whole domains: the bound is then conservative, 1.04 x the busiest link for 8 racks
+at σ = 3 and 1.17 x for 5 racks at σ = 2 (APPROXIMATE, tests/test_fabric_nvl72.py); the simulated step is 0-12 % shorter than the model's time (wire efficiency and
 latency). Not modelled (APPROXIMATE): several collectives sharing one leaf at once. A
 training job's concurrent EP groups whose boundaries split a leaf send more through it, and
 the collectives of one step that run at the same time are each priced alone: the training

@@ -447,9 +447,19 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
       scalable unit of 32 nodes, 8 leaves per SU of 8-NIC nodes,
       https://docs.nvidia.com/dgx-superpod/reference-architecture-scalable-infrastructure-b200/latest/dgx-superpod-architecture.html):
       rails x ceil(domains / down) leaves, a part-filled group still one leaf per rail; one
-      switch for the whole job while all its NICs fit one. APPROXIMATE for small jobs: a
-      deployment with few nodes per rail may put several rails on one switch, which is not
-      modelled (nor simulated);
+      switch for the whole job while all its NICs fit one. Small published designs are
+      reproduced: Asterfusion's rail-only 32 x 4-GPU servers on four 32-port leaves, one per
+      rail, no spine
+      (https://cloudswit.ch/implementation/s-compute-backend-fabric-configuration-guide), and
+      its rail-optimized 64 x 4-GPU servers on 4 rail leaves and 2 spines of 128 x 400G
+      (https://cloudswit.ch/implementation/m-compute-backend-fabric-configuration).
+      APPROXIMATE for small jobs between one switch and one leaf per rail (9 to 31 8-NIC nodes
+      at radix 64: 10 to 12 switches): several rails sharing a leaf (e.g. 3 leaves of 2-3 rails
+      and 2 spines for 9 nodes) is not modelled (nor simulated); NVIDIA's guidance for a part-
+      built scalable unit is the opposite, to install the full unit's rail leaves and
+      leaf-spine cables
+      (https://docs.nvidia.com/dgx-superpod/reference-architecture-scalable-infrastructure-gb200/latest/network-fabrics.html),
+      so the count lies between a rail-sharing build and NVIDIA's;
     * fat-tree: a node's NICs cabled to one leaf (whole nodes per leaf,
       floor(down / NICs) x NICs host ports used, unused down ports left empty) where they fit
       one leaf, else leaves filled port by port (a rack-scale domain's NICs spread over several).
@@ -467,11 +477,11 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
     ((t - 2) x middle x r/2). Worked case (the k-ary fat tree of Al-Fares et al. 2008, one
     tier higher): 64 H100 nodes on a fat-tree of radix 8 (4 down, 4 up per leaf) are 128
     leaves > r^2/2 = 32, so 4 tiers: 128 leaves, 2 x 128 middle switches, 64 core, 448 =
-    (2 x 4 - 1) (r/2)^3 in all. APPROXIMATE for rack-scale domains (NVL72) on a
-    rails-only or rail-optimized fabric, the one case where the count and the simulation
-    differ: the count puts NIC i of every node (tray) on rail i (nics_per_node rails of
-    ``nodes`` hosts, as before); the flow simulation gives each of a domain's NICs its own rail
-    (72 rails of a few racks each), which would buy 72 mostly empty switches.
+    (2 x 4 - 1) (r/2)^3 in all. Rack-scale domains (NVL72) on a rails-only or
+    rail-optimized fabric: NIC i of every node (compute tray) on rail i, nics_per_node rails of
+    ``nodes`` hosts (``_leaf_layout``: a rail per NIC of a tray, as NVIDIA's NVL72 reference
+    architecture cables them), the layout the flow simulation builds too (it gave each of a
+    domain's 72 NICs its own rail before, 72 rails of a few racks each).
 
     Returns {"tiers", "leaf", "spine", "core", "total"} switches and the cables between
     them: "links_host" (NIC to leaf = nodes × nics_per_node, 0 without a switch),
@@ -493,13 +503,7 @@ def switch_counts(hardware, radix: int | None = None) -> dict[str, int]:
         return {"tiers": 0, "leaf": 0, "spine": 0, "core": 0, "total": 0, "links_host": 0,
                 "links_leaf_spine": 0, "links_spine_core": 0, "links_total": 0}
     lay = _leaf_layout(hw, r)
-    if lay["kind"] != 2 and lay["G"] > hw.gpus_per_node:
-        # APPROXIMATE: a rack-scale domain (NVL72) on a rail fabric is counted with a rail per NIC
-        # of a node (tray), the nodes' NIC i on rail i; the flow simulation gives each of the
-        # domain's NICs its own rail (72 rails of a few hosts each), which no deployment buys
-        lay = _arrange(hw.nodes, hw.gpus_per_node, hw.nics_per_node, lay["kind"], float(hw.oversubscription),
-                       r, lay["mesh"])
-    kind, R = lay["kind"], lay["R"]
+    kind, R = lay["kind"], lay["P"]   # rails: P (a rack-scale domain's trays share them)
     nets = R if kind == 0 else 1             # rails-only: every rail its own network
     if lay["single"]:
         t, leaves, spines, cores, l_up, l_sc = 1, 1, 0, 0, 0, 0
@@ -554,6 +558,11 @@ class Fabric:
     spine and a path between two leaves uses the planes both cable. Spraying's aggregated
     trunks are then two per leaf (``trunk_*`` the planes every leaf cables, ``trunk_*_rest``
     the others), which keeps the even split over the equal-cost paths exact.
+    ``rail_networks`` rails of a rails-only or rail-optimized fabric (``rails`` except for a
+    rack-scale domain, whose compute trays' NIC i share rail i: 4 for GB200 NVL72, NIC j of a
+    domain on rail j % 4) and ``hosts_per_domain`` the hosts (trays) a domain puts on each rail
+    (18 for a full NVL72, 1 otherwise); the layout is ``_leaf_layout``'s, the one
+    :func:`switch_counts` counts.
     """
 
     hardware: HardwareConfig
@@ -571,6 +580,8 @@ class Fabric:
     capacity_Bps: np.ndarray = field(repr=False, compare=False)
     group_bounds: tuple = field(repr=False, compare=False)
     uplinks_last_leaf: int = 0
+    rail_networks: int = 0
+    hosts_per_domain: int = 1
 
     @classmethod
     def build(cls, hardware, radix: int | None = None, pxn: bool | None = None) -> Fabric:
@@ -630,9 +641,9 @@ class Fabric:
             return [[]]
         from ._kernels import fabric as K
 
-        G, R = self.domain_gpus, self.rails
+        G, R, Pr = self.domain_gpus, self.rails, self.rail_networks or self.rails
         if self.hardware.fabric == "rails-only" and not self.pxn and src_gpu // G != dst_gpu // G \
-                and (src_gpu % G) * R // G != (dst_gpu % G) * R // G:
+                and (src_gpu % G) * R // G % Pr != (dst_gpu % G) * R // G % Pr:
             raise ValidationError(
                 f"GPU {src_gpu} -> GPU {dst_gpu}: another rail of another node has no path on a rails-only "
                 f"fabric without PXN; build the Fabric with pxn=True (or hardware.pxn = true)"
@@ -700,8 +711,22 @@ def _leaf_layout(hw: HardwareConfig, radix: int) -> dict:
     min(U, ceil(hosts_last / σ)) uplinks, the rule :func:`switch_counts` charges for a
     part-filled last leaf (a full leaf: U). A network that fits one switch has one leaf.
 
-    Returns {"N", "G", "R", "kind", "mesh", "h", "U", "B", "n_leaves", "e", "hosts_last",
-    "uplinks_last", "single"}: B leaves per rail along the domains (rails), n_leaves in all.
+    A rack-scale domain (NVL72: 18 compute trays of 4 GPUs and 4 NICs) on a rails-only or
+    rail-optimized fabric has as many rails as a tray has NICs (``P`` = nics_per_node), NIC i of
+    every tray on rail i: each rail network holds ``Q`` = trays per domain hosts of every domain
+    (``e`` = Q), not a rail per GPU of the domain. This is how rail-optimized GB200/GB300 NVL72
+    compute fabrics are cabled: the GPUs reach the leaves through their own tray NICs, one rail
+    per NIC index of a tray (NVIDIA's NVL72 Enterprise Reference Architecture,
+    https://docs.nvidia.com/enterprise-reference-architectures/nvl72-ai-factory/latest/networking-physical-topologies.html:
+    "the GPUs are connected using a rail-optimized network topology through their respective
+    ConnectX-8 NICs ... within a server and within a rail"; the same NIC-N-to-leaf-N rule for
+    4-GPU servers in Asterfusion's rail-only and rail-optimized guides,
+    https://cloudswit.ch/implementation/m-compute-backend-fabric-configuration). Otherwise
+    P = R and Q = 1 (NIC i of a node on rail i).
+
+    Returns {"N", "G", "R", "P", "Q", "kind", "mesh", "h", "U", "B", "n_leaves", "e",
+    "hosts_last", "uplinks_last", "single"}: B leaves per rail along the domains (rails),
+    n_leaves in all.
     """
     su = scaleup(hw)
     D = hw.domain_gpus  # the job's GPUs in one scale-up domain
@@ -709,23 +734,30 @@ def _leaf_layout(hw: HardwareConfig, radix: int) -> dict:
         G, R = D, hw.nics_per_node * D // hw.gpus_per_node
     else:
         G, R = hw.gpus_per_node, hw.nics_per_node
-    return _arrange(hw.world_size // G, G, R, FABRIC_KINDS.index(hw.fabric), float(hw.oversubscription),
-                    radix, su.topology == "mesh")
+    kind = FABRIC_KINDS.index(hw.fabric)
+    P = hw.nics_per_node if kind != 2 and R > hw.nics_per_node else R
+    return _arrange(hw.world_size // G, G, R, kind, float(hw.oversubscription), radix, su.topology == "mesh", P)
 
 
 @cache
-def _arrange(N: int, G: int, R: int, kind: int, sigma: float, radix: int, mesh: bool) -> dict:
-    """The leaves of :func:`_leaf_layout` for N domains of G GPUs and R NICs (rails) each on a
-    fabric of kind ``FABRIC_KINDS[kind]``, oversubscription ``sigma`` and ``radix`` ports.
+def _arrange(N: int, G: int, R: int, kind: int, sigma: float, radix: int, mesh: bool,
+             P: int | None = None) -> dict:
+    """The leaves of :func:`_leaf_layout` for N domains of G GPUs and R NICs each on a
+    fabric of kind ``FABRIC_KINDS[kind]``, oversubscription ``sigma`` and ``radix`` ports; on
+    a rail fabric ``P`` rails (default R), each domain Q = R / P hosts on every rail.
 
-    Rails-only: each rail one network, one switch while its N hosts fit one, else leaves of
+    Rails-only: each rail one network, one switch while its N Q hosts fit one, else leaves of
     ``down`` hosts. Rail-optimized: rail leaves of ``down`` hosts (B per rail) joined by
     shared spines; the whole job on one switch while its N R NICs fit one (simulated as rail
     leaves with as many uplinks as hosts: non-blocking). Fat-tree: ``down`` ports per leaf,
     rounded down to whole domains (a domain's R NICs cabled to one leaf) where a domain fits
     one leaf."""
+    P = R if P is None or kind == 2 else P
+    if R % P:
+        raise ValidationError(f"{R} NICs per domain do not split into {P} rails")
+    Q = R // P
     down, up = _leaf_split(radix, sigma)
-    per_rail = N if kind != 2 else N * R
+    per_rail = N * Q if kind != 2 else N * R
     single = per_rail <= radix and (kind != 1 or N * R <= radix)
     if single:
         # one switch per rail (rails-only) or for the whole network; for a rail-optimized
@@ -742,10 +774,10 @@ def _arrange(N: int, G: int, R: int, kind: int, sigma: float, radix: int, mesh: 
         hosts_last = N * R - (n_leaves - 1) * h
         per_net_leaves = n_leaves
     else:
-        B = -(-N // h)
-        n_leaves = R * B
-        e = 1
-        hosts_last = N - (B - 1) * h
+        B = -(-(N * Q) // h)
+        n_leaves = P * B
+        e = Q
+        hosts_last = N * Q - (B - 1) * h
         # rails-only: a rail is its own network; rail-optimized: the spines join every rail's
         # leaves, so a rail's one part-filled leaf (B = 1) is still a leaf among several
         per_net_leaves = B if kind == 0 else n_leaves
@@ -753,7 +785,7 @@ def _arrange(N: int, G: int, R: int, kind: int, sigma: float, radix: int, mesh: 
         uplinks_last = min(U, max(1, math.ceil(hosts_last / sigma - 1e-9)))
     else:
         uplinks_last = U
-    return {"N": N, "G": G, "R": R, "kind": kind, "mesh": mesh, "h": h, "U": U,
+    return {"N": N, "G": G, "R": R, "P": P, "Q": Q, "kind": kind, "mesh": mesh, "h": h, "U": U,
             "B": B, "n_leaves": n_leaves, "e": e, "hosts_last": hosts_last,
             "uplinks_last": uplinks_last, "single": single}
 
@@ -767,7 +799,7 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
     lay = _leaf_layout(hw, radix)
     N, G, R, kind, mesh = lay["N"], lay["G"], lay["R"], lay["kind"], lay["mesh"]
     h, U, B, n_leaves, UL = lay["h"], lay["U"], lay["B"], lay["n_leaves"], lay["uplinks_last"]
-    per_rail = N if kind != 2 else N * R
+    per_rail = N * lay["Q"] if kind != 2 else N * R
     counts = switch_counts(hw, radix)
     if counts["tiers"] > 2:
         raise ValidationError(
@@ -817,10 +849,12 @@ def _build_fabric(hw: HardwareConfig, radix: int, pxn: bool | None) -> Fabric:
     T[K.T_ULAST] = UL
     T[K.T_TUPR], T[K.T_TDNR] = b["trunk_up_rest"][0], b["trunk_down_rest"][0]
     T[K.T_NLINKS] = pos
+    T[K.T_P], T[K.T_Q] = lay["P"], lay["Q"]
     use_pxn = bool(hw.pxn) if pxn is None else bool(pxn)
     T[K.T_PXN] = int(use_pxn)
     tiers = counts["tiers"]
-    return Fabric(hw, radix, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds), UL)
+    return Fabric(hw, radix, N, G, R, h, B, U, n_leaves, tiers, use_pxn, T, cap, tuple(bounds), UL,
+                  lay["P"], lay["Q"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -959,8 +993,8 @@ def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int =
     qmax = int(constant("max_qps_per_connection"))
     qps = V.integer("qps", qps, lo=1, hi=qmax)   # NCCL's NCCL_IB_MAX_QPS; more is no library setting
     if fab.hardware.fabric == "rails-only" and not fab.pxn:
-        G, R = fab.domain_gpus, fab.rails
-        cross = (flows.src // G != flows.dst // G) & ((flows.src % G) * R // G != (flows.dst % G) * R // G)
+        G, R, Pr = fab.domain_gpus, fab.rails, fab.rail_networks or fab.rails
+        cross = (flows.src // G != flows.dst // G) & ((flows.src % G) * R // G % Pr != (flows.dst % G) * R // G % Pr)
         if cross.any():
             raise ValidationError(
                 f"flows: {int(cross.sum())} flows go to another rail of another node, which a rails-only "

@@ -429,6 +429,24 @@ def test_network_charts_to_dict():
         ch.scaling_chart(mc)
 
 
+def test_message_size_axes_read_as_sizes():
+    """The message-size axes of the busbw and validation charts label their ticks as nccl-tests
+    prints sizes ("64 KiB", "1 GiB"), not raw byte counts ("1,073,741,824", which ran into each other
+    on notebook 03's axes): rendered to SVG, the labels are there and no 10-digit count is."""
+    import re
+
+    import vl_convert as vlc
+
+    from infra_lab.charts import network as ch
+
+    sw = C.sweep("all_reduce", [2.0**e for e in range(3, 35)], hw(MI, 1), 8).with_columns(series=pl.lit("8×MI300X"))
+    for chart in (ch.busbw_vs_size_chart(sw), ch.validation_chart(C.validation_table())):
+        svg = vlc.vegalite_to_svg(chart.to_dict())
+        labels = set(re.findall(r">([^<>]*?(?:B|KiB|MiB|GiB))</text>", svg))
+        assert {"1 KiB", "1 MiB", "1 GiB"} <= labels, labels
+        assert not re.search(r">\d{1,3}(,\d{3}){3}</text>", svg)
+
+
 def test_network_widget_update():
     from infra_lab.widgets.network import network_dashboard, network_explorer, network_update
 

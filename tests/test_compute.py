@@ -268,7 +268,8 @@ class TestValidation:
         # preview, decode-size (m <= 128) memory-bound FP8 GEMMs with few tiles, and in Azure's
         # same-harness FP8 sweeps the small GEMMs (<= 20 GFLOP; MI300X's January 2025 table reads
         # a fifth of its March rerun at 1024^3), the skinny n = 192 shape and GB200's rows (the
-        # harness reads 20-31 % below the MAMF the GB200 ceiling is fitted to, at every size)
+        # model at the MAMF-fitted GB200 ceiling is 21-31 % too fast on every GB200 row above
+        # 100 GFLOP); each of these excuses is bounded below, so the list cannot hide a regression
         big = t.filter(pl.col("error_pct").abs() > 30)
         assert big.height <= 20
         for r in big.iter_rows(named=True):
@@ -280,6 +281,25 @@ class TestValidation:
         large = t.filter((pl.col("kind") == "gemm") & (2.0 * pl.col("m") * pl.col("n") * pl.col("k") > 1e11)
                          & (pl.col("n") > 256) & (pl.col("accelerator") != "GB200"))
         assert large.height >= 30 and large["error_pct"].abs().max() <= 25.0
+        # the excused Azure rows, each guarded at its level (a planted change of the GB200 ceiling,
+        # the small-GEMM model or the skinny shape fails here, not only through the count above)
+        az = t.filter(pl.col("case").str.contains("-fp8-azure-"))
+        flops = 2.0 * pl.col("m") * pl.col("n") * pl.col("k")
+        gb = az.filter((pl.col("accelerator") == "GB200") & (flops > 1e11) & (pl.col("n") > 256))
+        assert gb.height == 5 and 15.0 <= gb["error_pct"].min() and gb["error_pct"].max() <= 35.0
+        skinny = az.filter(pl.col("n") <= 256)
+        assert skinny.height == 6 and skinny["error_pct"].abs().max() <= 35.0
+        # small GEMMs: MI300X's January 2025 table (far below its March rerun with the same runner
+        # at these shapes, a data effect) is guarded through the March rows, whose predictions are
+        # the same shapes'; every other table's small rows within 80 %
+        small = az.filter(flops <= 2e10)
+        jan = small.filter(pl.col("case").str.starts_with("mi300x-fp8-azure-2501-"))
+        mar = small.filter(pl.col("case").str.starts_with("mi300x-fp8-azure-2503-"))
+        assert jan.height == mar.height == 3
+        assert (jan.sort("case")["measured"] < 0.75 * mar.sort("case")["measured"]).all()
+        assert (jan.sort("case")["predicted"] == mar.sort("case")["predicted"]).all()
+        rest = small.filter(~pl.col("case").str.starts_with("mi300x-fp8-azure-2501-"))
+        assert rest.height == 15 and rest["error_pct"].abs().max() <= 80.0
 
     def test_same_harness_sustained_fp8_sweeps(self, table):
         """Does MI300X's ceiling (fitted to AMD's MAF, 1,273 TFLOP/s FP8) hold under sustained

@@ -113,7 +113,7 @@ _UNITS = (r"(?:%|Gb/s|GB/s|GB|GiB|TB/s|TB|ms|s|min|h|hours|days|weeks|months|yea
           r"TFLOP|GFLOP|W|kW|MW|kWh|MWh|tokens/s|GPU-hours|GPU-h)")
 _TYPED_QUANTITY = re.compile(r"(?<![\w.\-/`\[{:])\d[\d,]*(?:\.\d+)?\s?" + _UNITS + r"(?![\w/])"
                              r"|\$\s?\d[\d,]*(?:\.\d+)?")
-PROSE_SCANNED = ("00_index", "01_the_deployment", "02_compute_and_memory", "04_training_zaya1", "05_economics",
+PROSE_SCANNED = ("00_index", "01_the_deployment", "02_compute_and_memory", "03_interconnect", "04_training_zaya1", "05_economics",
                  "06_reliability", "07_serving_maia", "08_expansion_2026", "09_multimodal_maia")
 PROSE_LITERALS_REVIEWED: dict[str, set[str]] = {
     "02_compute_and_memory": {"2 GFLOP"},      # the label of an input GEMM (1024³ × 2 FLOP)

@@ -809,7 +809,8 @@ def test_study_tables_refuse_an_empty_list(call, field):
 def test_reliability_update_refuses_a_run_count_it_cannot_simulate(n_runs):
     """n_runs = 0 or -5 skipped the Monte Carlo and the text blamed 'too many interruptions per
     run'; 2.5 was truncated to 2. The count is checked like simulate's."""
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
+
     from infra_lab.widgets.reliability import reliability_update
 
     with pytest.raises(ValidationError, match=rf"^n_runs = {n_runs!r}: "):
@@ -844,7 +845,8 @@ def test_widget_monte_carlo_goodput_estimates_the_closed_form_goodput():
     larger than work / expected wall (the closed form's goodput) by Jensen's inequality, so the
     two figures it sets side by side disagreed by 0.9 points at any number of runs. It is now
     work over the runs' mean wall time, which estimates the closed form."""
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
+
     from infra_lab.widgets.reliability import reliability_update
 
     n = 20_000

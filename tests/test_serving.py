@@ -1038,7 +1038,7 @@ def test_notebook07_claims_hold():
 
 
 def test_charts_build():
-    pytest.importorskip("altair")
+    import altair  # noqa: F401  (a dependency: a missing one fails here, not skips)
     front = il.serve_search(_SMALL, top=None).with_columns(pl.lit("H100-SXM").alias("accelerator"))
     spec = il.charts.serving_front_chart(front).to_dict()
     assert "interactivity" in str(spec) and "output tokens/s per GPU" in str(spec)
@@ -1054,7 +1054,8 @@ def test_charts_build():
 
 
 def test_widget_update_answers():
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
+
     from infra_lab.widgets.serving import serving_update
 
     s, chart = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 64, 8, max_tpot_ms=50)
@@ -1068,7 +1069,8 @@ def test_widget_update_answers():
 def test_widget_update_refuses_a_price_of_zero():
     """price_usd_per_gpu_hour=0 was taken as 'no price' and the owned cost used in its place,
     unannounced; a given price is now checked like token_costs checks it."""
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
+
     from infra_lab.widgets.serving import serving_update
 
     for bad in (0, 0.0, -1.0, float("nan")):
@@ -1081,7 +1083,8 @@ def test_widget_update_refuses_a_price_of_zero():
 def test_widget_update_refuses_counts_it_would_truncate():
     """serving_update(gpus=2.5) served 2 GPUs and concurrency=64.7 64 requests, unannounced
     (int() casts); a count that is not a positive integer is a ValidationError naming it."""
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
+
     from infra_lab.widgets.serving import serving_update
 
     for kw in ({"gpus": 2.5}, {"gpus": 0}, {"concurrency": 64.7}, {"input_tokens": 100.5},
@@ -1096,7 +1099,8 @@ def test_widget_update_refuses_counts_it_would_truncate():
 def test_widget_says_why_no_configuration_meets_the_target():
     """DeepSeek-V3 on 8 H100 read 'no configuration of 8 GPUs reaches TPOT ≤ 20 ms', although
     none of them fits in memory at all; the row now carries serve_search's reason."""
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
+
     from infra_lab.widgets.serving import serving_update
 
     s, _ = serving_update("deepseek-v3", "H100-SXM", "vllm", "fp8", 512, 8, max_tpot_ms=20)
@@ -1112,7 +1116,8 @@ def test_widget_prices_every_listed_accelerator_and_hides_what_cannot_run():
     answered only "cannot run" because it has no public purchase price, although its rents are
     listed; a deployment that does not fit in memory showed throughput and a $/M tokens; and a
     setting without a chart left the previous setting's chart on screen."""
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
+
     from infra_lab.widgets.serving import SERVING_ACCELERATORS, serving_explorer, serving_update
 
     for acc in SERVING_ACCELERATORS:

@@ -46,8 +46,8 @@ def counted(x, k, tag, stop_at=None):
 @pytest.fixture(scope="module")
 def client():
     """One small two-worker LocalCluster (processes) for the whole module."""
-    distributed = pytest.importorskip("dask.distributed")
     import cloudpickle
+    import dask.distributed as distributed  # a dependency: a missing one fails, not skips
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers lack tests/ on path
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

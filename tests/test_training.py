@@ -472,6 +472,18 @@ class TestChartsAndWidget:
         for name in ct.__all__:
             assert hasattr(il.charts, name)
 
+    def test_breakdown_colours_follow_the_component_not_the_chart(self):
+        """Notebook 04 drew dp_grad_comm in one colour in its first breakdown and another in its
+        second: the colour scale was built from the components each chart happened to draw."""
+        from infra_lab.charts import training as ct
+
+        full = pl.DataFrame({"component": ["compute_fwd", "pp_bubble", "dp_grad_comm"], "seconds": [1.0, 0.5, 0.2]})
+        part = pl.DataFrame({"component": ["compute_fwd", "dp_grad_comm"], "seconds": [1.0, 0.2]})
+        specs = [ct.step_breakdown_chart(f).to_dict()["encoding"]["color"] for f in (full, part)]
+        assert specs[0]["scale"] == specs[1]["scale"]       # one domain and scheme: dp_grad_comm same colour
+        assert specs[0]["scale"]["domain"][:3] == ["compute_fwd", "compute_bwd", "compute_recompute"]
+        assert specs[1]["legend"]["values"] == ["compute_fwd", "dp_grad_comm"]   # legend: drawn parts only
+
     def test_chart_rejects_missing_columns(self):
         from infra_lab.charts import training as ct
 

@@ -6,12 +6,11 @@ setup cell) cut them mid-sentence."""
 import html
 import re
 
+import ipywidgets  # noqa: F401  (a dependency: a missing one fails here, not skips)
 import polars as pl
 import pytest
 
 import infra_lab as il
-
-pytest.importorskip("ipywidgets")
 
 
 def _cells(value: str) -> list[str]:
@@ -50,3 +49,16 @@ def test_multimodal_explorer_shows_every_cell_whole():
     for col in s.columns:
         if s[col].dtype == pl.String:
             assert s[col][0] in cells, col
+
+
+def test_a_missing_value_reads_as_a_dash_not_null():
+    """One output token has no TPOT (il.serve gives None); the serving explorer's table printed
+    polars' 'null' there. A string that says null is data and keeps its quotes."""
+    from infra_lab.widgets._layout import frame_html
+    from infra_lab.widgets.serving import serving_update
+
+    s, _ = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 4, 8, output_tokens=1)
+    assert s["tpot_ms"][0] is None
+    out = frame_html(s)
+    assert "<td>null</td>" not in out and "<td>—</td>" in out
+    assert "&quot;null&quot;" in frame_html(pl.DataFrame({"note": ["null"], "x": [None]}, schema={"note": pl.String, "x": pl.Float64}))

@@ -46,7 +46,10 @@ T_SU, T_NUP, T_NDN, T_LUP, T_LDN, T_TUP, T_TDN, T_NLINKS, T_PXN, T_STG = range(8
 # uplinks of each network's last leaf (U when full, fewer when part-filled) and the trunks of
 # the planes it does not cable (spraying between two full leaves)
 T_ULAST, T_TUPR, T_TDNR = range(18, 21)
-T_SIZE = 21
+# rail networks (T_P) and the hosts a domain puts on each (T_Q): a rack-scale domain's NIC j is
+# on rail j % P as host domain * Q + j // P (its compute tray's NIC j % P); P = R, Q = 1 otherwise
+T_P, T_Q = range(21, 23)
+T_SIZE = 23
 
 ROUTE_ECMP, ROUTE_SPRAY, ROUTE_SPRAY_EXPLICIT, ROUTE_ADAPTIVE = range(4)
 
@@ -68,10 +71,12 @@ def ecmp_hash(src, dst, sub, seed, n_gpus):
 
 
 @njit(cache=True)
-def _leaf_of(node, rail, T):
+def _leaf_of(node, nic, T):
+    """Leaf of NIC ``nic`` of domain ``node``."""
     if T[T_KIND] == 2:  # fat-tree: leaves by consecutive NIC ports
-        return (node * T[T_R] + rail) // T[T_H]
-    return rail * T[T_B] + node // T[T_H]
+        return (node * T[T_R] + nic) // T[T_H]
+    # rail networks: rail nic % P, host node * Q + nic // P along it (P = R, Q = 1: rail = nic)
+    return (nic % T[T_P]) * T[T_B] + (node * T[T_Q] + nic // T[T_P]) // T[T_H]
 
 
 @njit(cache=True)
@@ -126,7 +131,8 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
     tmp_l = np.empty(F * width, dtype=np.int32)
     tmp_w = np.empty(F * width, dtype=np.float64)
     cnt = np.zeros(F, dtype=np.int64)
-    n_leaves = T[T_R] * T[T_B] if T[T_KIND] != 2 else (T[T_N] * R + T[T_H] - 1) // T[T_H]
+    n_leaves = T[T_P] * T[T_B] if T[T_KIND] != 2 else (T[T_N] * R + T[T_H] - 1) // T[T_H]
+    Pr = T[T_P]
     load_up = np.zeros(max(1, n_leaves * U))
     load_dn = np.zeros(max(1, n_leaves * U))
     for idx in range(F):
@@ -144,16 +150,18 @@ def route_flows(src, dst, nbytes, T, mode, qps, seed, order):
         else:
             rs = i_s * R // G
             rd = i_d * R // G
-            if rs != rd and T[T_PXN] == 1:
-                # PXN: hop over the scale-up fabric to the GPU on the destination's rail, which
-                # stages the data in its HBM (written, then read by its NIC: weight 2)
-                relay = rd * G // R
+            if rs % Pr != rd % Pr and T[T_PXN] == 1:
+                # PXN: hop over the scale-up fabric to the GPU on the destination's rail (of the
+                # source's own tray where a domain has several), which stages the data in its
+                # HBM (written, then read by its NIC: weight 2)
+                nic = (rs // Pr) * Pr + rd % Pr
+                relay = nic * G // R
                 if relay != i_s:
                     pos = _su_hop(ms, i_s, relay, T, tmp_l, tmp_w, pos)
                     tmp_l[pos] = T[T_STG] + ms * G + relay
                     tmp_w[pos] = 2.0
                     pos += 1
-                rs = rd
+                rs = nic
             tmp_l[pos] = T[T_NUP] + ms * R + rs
             tmp_w[pos] = 1.0
             pos += 1

@@ -12,6 +12,14 @@ from .base import require_columns, to_altair_data
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
            "fabric_comparison_chart", "validation_chart"]
 
+# A log2 message-size axis labelled as nccl-tests prints sizes (B, KiB, MiB, GiB) instead of raw byte
+# counts ("1,073,741,824"), every other power of four so the labels do not run into each other.
+_SIZE_AXIS = alt.Axis(
+    values=[4.0**e for e in range(0, 20)], labelOverlap="greedy",
+    labelExpr=("datum.value >= 1073741824 ? format(datum.value / 1073741824, '~g') + ' GiB' : "
+               "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : "
+               "datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : format(datum.value, '~g') + ' B'"))
+
 
 def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth vs message size"):
     """Log-log busbw [GB/s] against message size [bytes], one line per ``color`` value.
@@ -23,7 +31,7 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
     keep = [c for c in ("size_bytes", "busbw_GBps", color, "chosen", "protocol", "ceiling_GBps") if c in df.columns]
     df = to_altair_data(df.select(list(dict.fromkeys(keep))))
     base = alt.Chart(df).encode(
-        x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]"),
+        x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]", axis=_SIZE_AXIS),
         color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
     )
     lines = base.mark_line(point=True).encode(
@@ -100,7 +108,7 @@ def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-test
     band = alt.Chart(to_altair_data(pl.DataFrame({"lo": [-10.0], "hi": [10.0]}))).mark_rect(opacity=0.12).encode(
         y="lo:Q", y2="hi:Q")
     pts = alt.Chart(data).mark_point(size=45).encode(
-        x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]"),
+        x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]", axis=_SIZE_AXIS),
         y=alt.Y("error_pct:Q", title="Model error vs measured busbw [%]"),
         color=alt.Color("series:N", title="library, GPU"),
         shape=alt.Shape("split:N", title="split"),

@@ -50,10 +50,18 @@ def step_breakdown_chart(df: pl.DataFrame, title: str = "Where one training step
         pl.col("component").replace_strict({c: i for i, c in enumerate(_component_order())},
                                            default=99, return_dtype=pl.Int64).alias("order")))
     runs = list(dict.fromkeys(df["run"].to_list()))
+    # The colour domain is every component, in the kernel's order, so a component keeps its colour
+    # from chart to chart (notebook 04 draws two breakdowns with different parts present); the
+    # legend lists only the parts this chart draws.
+    order = _component_order()
+    present = set(df.filter(pl.col("seconds") > 0)["component"].to_list())
+    domain = order + sorted(present - set(order))
     return alt.Chart(data, title=title).mark_bar().encode(
         y=alt.Y("run:N", sort=runs, title=None),
         x=alt.X("sum(milliseconds):Q", title="time per optimizer step [ms]"),
-        color=alt.Color("component:N", sort=_component_order(), title="component"),
+        color=alt.Color("component:N", sort=order, title="component",
+                        scale=alt.Scale(domain=domain, scheme="tableau20"),
+                        legend=alt.Legend(values=[c for c in domain if c in present])),
         order=alt.Order("order:Q"),
         tooltip=["run", "component", alt.Tooltip("milliseconds:Q", format=",.1f", title="ms")],
     ).properties(width=480, height=max(60, 28 * len(runs)))

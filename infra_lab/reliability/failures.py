@@ -26,6 +26,7 @@ Llama 3's.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -221,8 +222,8 @@ def _as_hw(hardware):
     try:
         return as_hardware(hardware)
     except ValidationError:
-        if isinstance(hardware, dict):
-            raise   # the [hardware] table's own error (field, value, allowed)
+        if isinstance(hardware, (dict, str, os.PathLike)) and not isinstance(hardware, bytes):
+            raise   # the table's own error (field, value, allowed), or the name's / file's (nearest name, what it lacks)
         raise ValidationError(f"hardware = {hardware!r}: expected a Scenario, HardwareConfig, [hardware] "
                               "dict or Composition") from None
 

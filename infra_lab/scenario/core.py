@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import math
-import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -357,35 +355,18 @@ class Scenario:
     def from_toml(cls, path: str | Path, *, check_plan: bool = True) -> Scenario:
         """Read a Scenario from a TOML file with the contract's tables (``check_plan`` as in
         :meth:`from_dict`). A string with a line break is read as TOML text, so
-        ``Scenario.from_toml(sc.to_toml())`` round-trips.
+        ``Scenario.from_toml(sc.to_toml())`` round-trips; a file whose name ends ``.json`` is
+        read as JSON with the same tables (``json.dump(sc.to_dict(), f)``: the same Scenario).
 
         Raises :class:`ValidationError` naming the file when it is missing, a folder,
-        unreadable, not UTF-8 text or not valid TOML (as well as for any invalid table)."""
-        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-            raise ValidationError(f"path = {path!r}: expected the path of a TOML file (str or pathlib.Path)")
+        unreadable, not UTF-8 text or not valid TOML / JSON (as well as for any invalid table)."""
+        from .files import read_tables
+
+        d = read_tables(path)
         if isinstance(path, str) and "\n" in path:   # TOML text, e.g. from to_toml()
-            try:
-                d = tomllib.loads(path)
-            except tomllib.TOMLDecodeError as e:
-                raise ValidationError(f"scenario TOML text: not valid TOML ({e})") from None
             d.setdefault("name", "scenario")
-            return cls.from_dict(d, check_plan=check_plan)
-        path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                d = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ValidationError(f"scenario file {str(path)!r}: not found") from None
-        except IsADirectoryError:
-            raise ValidationError(f"scenario file {str(path)!r}: is a folder, expected a .toml file") from None
-        except UnicodeDecodeError as e:
-            raise ValidationError(f"scenario file {str(path)!r}: not UTF-8 text (TOML files are UTF-8; "
-                                  f"byte {e.start}: {e.reason})") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ValidationError(f"scenario file {path.name}: not valid TOML ({e})") from None
-        except OSError as e:
-            raise ValidationError(f"scenario file {str(path)!r}: cannot be read ({e.strerror or e})") from None
-        d.setdefault("name", path.stem)
+        else:
+            d.setdefault("name", Path(path).stem)
         return cls.from_dict(d, check_plan=check_plan)
 
     def to_dict(self) -> dict:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import catalog
-from ..errors import ValidationError
+from ..errors import InfraLabError, ValidationError
 from ._checks import _bool, _check_keys, _enum, _int
 
 FABRICS = ("rails-only", "rail-optimized", "fat-tree")
@@ -236,7 +237,8 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
     Accepts a HardwareConfig (returned as is: validated on construction), a Scenario or any
     object whose ``hardware`` attribute is a HardwareConfig (e.g. a ``fabric.Fabric``), the
     [hardware] table as a dict (validated), or a shipped scenario's name / a Scenario TOML
-    path (its [hardware] table). Anything else raises ValidationError naming
+    (or JSON) path / a file of [hardware] keys alone (:func:`hardware_table_of`: only the
+    [hardware] table is read and checked). Anything else raises ValidationError naming
     ``field_``. ``cluster``, ``fabric`` and ``reliability`` call this instead of keeping
     their own versions.
 
@@ -252,16 +254,54 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
         return inner
     if isinstance(hardware, dict):
         return HardwareConfig.from_dict(hardware)
-    if isinstance(hardware, (str, os.PathLike)):
-        # A shipped scenario's name or a Scenario TOML path, as the CLI's --hardware takes it.
-        from .loading import as_scenario
+    if isinstance(hardware, (str, os.PathLike)) and not isinstance(hardware, bytes):
+        # A shipped scenario's name or a file, as the CLI's --hardware takes it: its [hardware] table only
+        table = hardware_table_of(hardware, field_)
         try:
-            return as_scenario(hardware).hardware
-        except ValidationError as e:
-            raise ValidationError(f"{field_} = {hardware!r}: not a shipped scenario's name or a readable "
-                                  f"Scenario TOML file ({e})") from None
+            return HardwareConfig.from_dict(table)
+        except InfraLabError as e:
+            shown = "the TOML text" if "\n" in str(hardware) else repr(str(hardware))
+            raise type(e)(f"{field_} = {shown}: {e}") from None
     raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig, the "
                           "[hardware] table as a dict, a shipped scenario's name or a Scenario TOML path")
+
+
+def hardware_table_of(source: str | os.PathLike, field_: str = "hardware") -> dict:
+    """The [hardware] table (a plain dict, not yet checked) of a shipped scenario's name, a
+    Scenario file (TOML, or JSON: :func:`infra_lab.scenario.files.read_tables`) or TOML text; a
+    file of [hardware] keys alone (no tables) is that table. Only the [hardware] table is read:
+    a hardware-only file needs no [model] or [training]. :func:`as_hardware` and
+    ``infra-lab collective --hardware`` read files through this. A file without a [hardware]
+    table (a scenario missing it, or an empty file) is refused naming the file and what it has.
+
+    >>> hardware_table_of("zaya1-ibm-mi300x")["nodes"]
+    128
+    """
+    from .files import FILE_SUFFIXES, read_tables
+    from .shipped import SCENARIO_DIR, _shipped_name, _source_hint
+
+    text = isinstance(source, str) and "\n" in source
+    if not text:
+        p = Path(source)
+        if not (str(p).lower().endswith(FILE_SUFFIXES) or p.exists()):
+            shipped = _shipped_name(str(source))
+            if shipped is None:
+                raise ValidationError(f"{field_} = {str(source)!r}: not a shipped scenario's name, nor a .toml or "
+                                      f".json file{_source_hint(str(source))}")
+            source = SCENARIO_DIR / f"{shipped}.toml"
+    d = read_tables(source, what="hardware file")
+    shown = "the TOML text" if text else repr(str(source))
+    if "hardware" in d:
+        if not isinstance(d["hardware"], dict):
+            raise ValidationError(f"{field_} = {shown}: its hardware = {d['hardware']!r}: expected a [hardware] "
+                                  "table (accelerator = ..., nodes = ...)")
+        return dict(d["hardware"])
+    tables = [k for k in ("name", "model", "training", "parallelism", "serving") if k in d]
+    if tables or not d:
+        has = f"it has {', '.join(tables)}" if tables else "it is empty"
+        raise ValidationError(f"{field_} = {shown}: no [hardware] table ({has}); expected a Scenario file with a "
+                              "[hardware] table, or a file of [hardware] keys alone (accelerator = ..., nodes = ...)")
+    return dict(d)      # a file of [hardware] keys alone
 
 
 # Keys HardwareConfig fills in from other keys when they are absent, and the keys they follow

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import ValidationError, unknown
 from .core import Scenario
+from .files import FILE_SUFFIXES
 from .shipped import SCENARIO_DIR, _shipped_name, _source_hint, list_scenarios
 
 
@@ -28,8 +29,8 @@ def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = T
 
     Accepts a :class:`Scenario` (returned as is), the contract's tables as a dict (validated
     by :meth:`Scenario.from_dict`) or the path of a TOML file (str or ``os.PathLike``; read
-    by :meth:`Scenario.from_toml`, whose errors name the file; TOML text, a string with a line
-    break, is read too) or the name of a shipped scenario (:func:`list_scenarios`, any letter
+    by :meth:`Scenario.from_toml`, whose errors name the file; a ``.json`` file of the same
+    tables and TOML text, a string with a line break, are read too) or the name of a shipped scenario (:func:`list_scenarios`, any letter
     case; as the CLI takes it) when no file of that name exists. Any other string is refused,
     saying what a path must be and which scenarios ship. ``check_plan`` as in
     :meth:`Scenario.from_dict`.
@@ -47,10 +48,10 @@ def as_scenario(scenario: Any, field_: str = "scenario", *, check_plan: bool = T
         return Scenario.from_toml(scenario, check_plan=check_plan)
     if isinstance(scenario, (str, os.PathLike)) and not isinstance(scenario, bytes):
         p = Path(scenario)
-        if str(p).lower().endswith(".toml") or p.is_file():
+        if str(p).lower().endswith(FILE_SUFFIXES) or p.is_file():
             return Scenario.from_toml(p, check_plan=check_plan)
         if _shipped_name(scenario) is not None:
             return load_scenario(scenario, check_plan=check_plan)
     raise ValidationError(f"{field_} = {scenario!r}: expected a Scenario, a dict with tables "
-                          f"{', '.join(Scenario.TOP_KEYS)}, the path of a .toml file or a shipped scenario's name"
+                          f"{', '.join(Scenario.TOP_KEYS)}, the path of a .toml file (or .json) or a shipped scenario's name"
                           f"{_source_hint(scenario)}")

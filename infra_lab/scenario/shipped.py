@@ -34,5 +34,5 @@ def _source_hint(value: Any) -> str:
         return f"; {value!r} is a shipped scenario: pass il.load_scenario({shipped!r})"
     near = nearest(str(value), list_scenarios())
     hint = f"did you mean {', '.join(repr(x) for x in near)}? " if near else ""
-    return (f"; a path must name an existing .toml file (Scenario.from_toml); a shipped scenario is "
+    return (f"; a path must name an existing .toml file (or .json; Scenario.from_toml); a shipped scenario is "
             f"named as listed ({hint}shipped: {', '.join(list_scenarios())})")

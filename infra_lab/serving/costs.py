@@ -164,7 +164,11 @@ def price_for(accelerator: str, price_usd_per_gpu_hour) -> float | None:
             except TypeError:
                 err = ValidationError(msg)
             raise err from None
-    return _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    try:
+        return _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    except ValidationError:   # it said "expected None or a finite number > 0": the names were left out
+        raise ValidationError(f"price_usd_per_gpu_hour = {price_usd_per_gpu_hour!r}: expected a finite number > 0 "
+                              "[USD/GPU-h], 'owned' or 'rented'") from None
 
 
 def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,

@@ -121,13 +121,15 @@ def _check_pp_schedules(pp_schedules, stack: str) -> tuple[int, ...]:
     if pp_schedules is None:
         return tuple(PP_SCHEDULES.index(s) for s in DEFAULT_PP_SCHEDULES)
     runs = stack_pp_schedules(stack)
-    if isinstance(pp_schedules, str) and pp_schedules.lower() == "all":
-        return tuple(PP_SCHEDULES.index(s) for s in runs)
     names = [pp_schedules] if isinstance(pp_schedules, str) else pp_schedules
     if not isinstance(names, (list, tuple, set, frozenset)) or not names:
         raise ValidationError(f"pp_schedules = {pp_schedules!r}: expected a schedule name, a non-empty list of "
                               f"them ({', '.join(PP_SCHEDULES)}), \"all\" (every schedule of the stack) or None "
                               f"({', '.join(DEFAULT_PP_SCHEDULES)})")
+    # "all" alone or in a list (["all"], the CLI's "all,zbv"): every schedule of the stack, the names beside
+    # it checked as any (a typo, or a schedule the stack lacks, is not passed over)
+    every = [n for n in names if isinstance(n, str) and n.strip().lower() == "all"]
+    names = [n for n in names if not any(n is a for a in every)]
     out = set()
     for n in names:
         if not isinstance(n, str) or n.lower() not in PP_SCHEDULES:
@@ -140,6 +142,8 @@ def _check_pp_schedules(pp_schedules, stack: str) -> tuple[int, ...]:
                 f"{', '.join(repr(r) for r in runs)} (data/{PP_SCHEDULE_STACKS_FILE}); stacks that run {n!r}: "
                 f"{', '.join(others) or 'none'} (choose one with stack=... on its platform, or drop {n!r})")
         out.add(PP_SCHEDULES.index(n))
+    if every:
+        return tuple(PP_SCHEDULES.index(s) for s in runs)
     return tuple(sorted(out))
 
 
@@ -356,7 +360,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     pp_schedules : the pipeline schedules to explore (``parallelism.pp_schedule`` names,
         :data:`infra_lab.scenario.PP_SCHEDULES`): None (default) :data:`DEFAULT_PP_SCHEDULES`,
         1F1B for vp = 1 and interleaved 1F1B for vp > 1, as every stack runs them (the
-        default search's plans, order and speed are unchanged); "all": every schedule the stack
+        default search's plans, order and speed are unchanged); "all" (alone or in a list): every schedule the stack
         implements (:func:`stack_pp_schedules`, ``data/pp_schedule_stacks.csv``: the
         zero-bubble family on Primus (megatron-core-rocm), ZBV on torchtitan, none on
         Megatron-LM / Megatron-Core); or a name or list of names, each one the stack runs

@@ -134,6 +134,24 @@ _WHY = {"tp": "divisors of the GPUs up to the job's scale-up domain that divide 
         "micro_batch": "divisors of global_batch"}
 
 
+def _why(key: str, sc: Scenario, tp_across_domains: bool = False, bad=()) -> str:
+    """What the values of plan key ``key`` are (:data:`_WHY`). For tp it names the model's head
+    count and offers ``tp_across_domains=True`` only where that option would allow the values
+    asked (``bad``): not again when it is set, nor for a tp that does not divide the heads or
+    the GPUs."""
+    if key != "tp":
+        return _WHY[key]
+    heads, W = sc.model_spec.heads, sc.hardware.world_size
+    if tp_across_domains:
+        return (f"divisors of the {W} GPUs that divide the {heads} attention heads, across scale-up domains "
+                f"with tp_across_domains=True")
+    rule = f"divisors of the GPUs up to the job's scale-up domain that divide the {heads} attention heads"
+    wide = _domains(sc, True)["tp"]
+    if bad and all(b in wide for b in bad):
+        return f"{rule}; tp = {bad[0] if len(bad) == 1 else bad} needs tp_across_domains=True"
+    return rule
+
+
 def _enumerate(sc: Scenario, cons: dict):
     """Layouts (tp, pp, vp, cp, dp, ep, etp), head rows (tp pp vp cp ep etp dp mbs sp
     layout) and tail rows (zero, fsdp, recompute): every consistent plan is a head × a tail."""
@@ -142,14 +160,15 @@ def _enumerate(sc: Scenario, cons: dict):
     W = hw.world_size
     D = hw.domain_gpus            # the job's GPUs in one scale-up domain (partial nodes, NVL72)
     L = spec.layers
-    dom = _domains(sc, bool(cons.get(TP_ACROSS_DOMAINS)))
+    across = bool(cons.get(TP_ACROSS_DOMAINS))
+    dom = _domains(sc, across)
     for k, want in cons.items():  # a requested value no plan can have: say which and what is allowed
         if k in dom:
             bad = [w for w in want if w not in dom[k]]
             if bad:
                 raise ValidationError(f"search constraint {k} = {bad[0] if len(bad) == 1 else bad}: not possible "
                                       f"for {sc.model_spec.layers}-layer model on {W} GPUs; allowed {dom[k]} "
-                                      f"({_WHY[k]})")
+                                      f"({_why(k, sc, across, bad)})")
     zeros = _allowed("zero", range(4), cons, "ZeRO stages 0-3")
     fsdps = _allowed("fsdp", (0, 1), cons, "false or true")
     # FSDP is enumerated as (zero=3, fsdp=True): full sharding, priced like ZeRO-3

@@ -22,10 +22,12 @@ def frame_html(df) -> str:
     """A small polars frame as the explorers' HTML table: every column and every character of
     every cell. Polars' own limits (32 characters per string unless the session set more; 80
     in the notebooks' setup cell) cut the rows that matter most, the reason a deployment
-    cannot run, the plan a search chose or the note on a global batch, mid-sentence."""
+    cannot run, the plan a search chose or the note on a global batch, mid-sentence. A missing
+    value (no TPOT for one output token, no throughput for a plan that does not fit) reads "—",
+    not polars' "null"; a string cell that says null keeps its quotes and is left alone."""
     import polars as pl
 
     longest = max((df[c].str.len_chars().max() or 0 for c in df.columns if df[c].dtype == pl.String), default=0)
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,
                    fmt_str_lengths=max(32, int(longest)), tbl_cols=-1, tbl_rows=-1):
-        return df._repr_html_()
+        return df._repr_html_().replace("<td>null</td>", "<td>—</td>")

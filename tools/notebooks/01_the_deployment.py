@@ -36,8 +36,10 @@ or back-end network joins nodes through one NIC per GPU. *Rails-only*: the NICs 
 index form one network (a *rail*) and rails are not joined by a spine. *ZeRO-1*: the optimizer state
 is split over the data-parallel replicas. *Mixture-of-experts (MoE)*: each token runs through
 top-k of several feed-forward "experts". *DPU*: a programmable NIC that offloads host networking
-and storage. *TDP*: a GPU's board power. *Ridge point*: peak FLOP/s ÷ memory bandwidth. The
-others are in `docs/glossary.md`.
+and storage. *TDP*: a GPU's board power. *Ridge point*: peak FLOP/s ÷ memory bandwidth.
+*Dense peak*: the datasheet's FLOP/s without structured sparsity. *Max-achievable* FLOP/s (AMD's
+*MAF*): the best rate measured on one GEMM over many shapes, what the GPU can really sustain on
+matrix math (notebook 02). The others are in `docs/glossary.md`.
 """),
     ("code", r"""
 from IPython.display import Markdown, display
@@ -49,10 +51,13 @@ acc, nic = hw.accelerator_spec, hw.nic_spec
 zaya = il.models.get("zaya1-base")
 tok_zyphra, tok_press = (il.reliability.parameter(k) for k in ("zaya1_tokens", "zaya1_tokens_alt"))
 one_nic_per_gpu = hw.nics_per_node == hw.gpus_per_node
+sw = il.fabric.switch_counts(hw)   # the back-end switches the model builds for these nodes (folded Clos)
+tiers = {1: "one switch per rail", 2: "two-level", 3: "three-level"}.get(sw["tiers"], f"{sw['tiers']}-level")
 md(f'''* **What.** {hw.nodes:,} nodes × {hw.gpus_per_node} {acc.vendor} {acc.name} ({acc.hbm_bytes / 1e9:.0f} GB of HBM
   each) joined inside a node by {acc.scaleup_tech}, {hw.nics_per_node} {nic.vendor} {nic.name} NICs per node
   ({'one per GPU' if one_nic_per_gpu else f'{hw.nics_per_node / hw.gpus_per_node:g} per GPU'}) on a *{hw.fabric}* Ethernet back end
-  (two-level), {hw.host_cpu} host CPUs, and a separate front-end/storage network
+  ({tiers}: {sw['leaf']:,} leaf and {sw['spine']:,} spine switches in the model's count, `il.fabric.switch_counts`),
+  {hw.host_cpu} host CPUs, and a separate front-end/storage network
   ([AMD blog](https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html);
   [Converge Digest](https://dev.convergedigest.com/amds-compute-pensando-network-architecture-powers-zyphras-ai)).
   IBM's bare-metal profile is `gx3d-metal-224x2048x8mi300x`. Which DPU (if any) serves the front

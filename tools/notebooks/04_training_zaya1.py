@@ -31,7 +31,10 @@ parameter of a *software stack* (`data/stacks.csv`, chosen by `[training] stack`
 vendor's default); the CUDA and ROCm defaults carry the same factors. First we check the model
 against published runs.
 
-**Terms.** *dp, tp, ep*: data-, tensor- and expert-parallel widths. *ZeRO-1*: the optimizer
+**Terms.** *dp, tp, ep*: data-, tensor- and expert-parallel widths; *pp, cp*: pipeline and
+context (sequence-split) parallel widths; *etp*: tensor parallelism inside the experts. A plan
+reads `tp1 ep4 etp1 dp1024 mbs2 zero1 rc=none`: those widths, the micro-batch (sequences per GPU
+per forward pass), the ZeRO stage and the recomputation mode. *ZeRO-1*: the optimizer
 state split over the dp replicas. *Muon*: an optimizer that orthogonalizes each weight matrix's
 update (Newton–Schulz iterations). *CCA*: ZAYA1's compressed convolutional attention. *MFU*:
 model FLOPs per second ÷ the GPUs' dense peak. *Band*: the estimate with the stack's factors
@@ -364,7 +367,7 @@ pl.DataFrame({
     "step_s": [est.step_time_s, lc_best["step_time_s"]],
     "tokens_per_s_per_gpu": [est.tokens_per_s_per_gpu, lc_best["tokens_per_s"] / est.gpus],
     "days_per_1T_tokens": [DAYS_PER_T[tr.seq_len], DAYS_PER_T[L32]],
-}).with_columns(pl.col(pl.Float64).round(3))
+}).with_columns(pl.col(pl.Float64).exclude("tokens_per_s_per_gpu").round(3), pl.col("tokens_per_s_per_gpu").round(0))
 """),
     ("code", r"""
 display(Markdown(
@@ -581,8 +584,9 @@ for name, s in clusters.items():
                  "best_memory_GB": b["memory_per_gpu_bytes"] / 1e9, "best_days_14T": T14 / b["tokens_per_s"] / 86400})
 for name, s, stk in (("MI300X", sc, "megatron-core-rocm-asym"), ("H100-SXM", h100, "megatron-core-cuda-asym")):
     b = il.search(s, top=1, stack=stk, **quick).row(0, named=True)
-    rows.append({"accelerator": f"{name} (0.1.0 factors)", "stack": stk, "zyphra_plan_fits": il.estimate(s, stack=stk).fits,
-                 "zyphra_plan_tok_s_gpu": None,
+    e_a = il.estimate(s, stack=stk)
+    rows.append({"accelerator": f"{name} (0.1.0 factors)", "stack": stk, "zyphra_plan_fits": e_a.fits,
+                 "zyphra_plan_tok_s_gpu": e_a.tokens_per_s_per_gpu if e_a.fits else None,
                  "best_plan": PLAN.format(**b),
                  "best_tok_s_gpu": b["tokens_per_s"] / s.hardware.world_size, "best_step_s": b["step_time_s"],
                  "best_memory_GB": b["memory_per_gpu_bytes"] / 1e9, "best_days_14T": T14 / b["tokens_per_s"] / 86400})
@@ -810,6 +814,10 @@ NEAR = 0.10   # "close": per-GPU throughputs within 10 % of each other [-], a re
 close = abs(ratio - 1) <= NEAR
 
 
+def gb_gib(gib):   # a size given in GiB, as the tables above print it (GB) with the datasheets' GiB beside it
+    return f"{gib * GIB / 1e9:.1f} GB ({gib:.1f} GiB)"
+
+
 def moved(pct):    # a step-time change in words [%]
     return "leave it unchanged" if abs(pct) < 0.5 else f"make it {abs(pct):.0f} % {'longer' if pct > 0 else 'shorter'}"
 
@@ -827,12 +835,12 @@ display(Markdown("\n".join([
        "much less." if mi_err.median() < h_runs.median() else
        "and published MI300X runs reach as much of their hardware as H100 runs do."),
     f"2. **What does {hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB of HBM buy?** Zyphra's plan — plain data "
-    f"parallelism, no model splitting — needs {need:.1f} GiB per GPU: it "
-    f"{'fits' if est.fits else 'does not fit'} the {cap_mi:.1f} GiB an {hw.accelerator} job can address"
-    + (f" and not the {cap_h:.1f} GiB of an H100, which has to split the experts (`{split_h}`) to fit. For this "
+    f"parallelism, no model splitting — needs {gb_gib(need)} per GPU: it "
+    f"{'fits' if est.fits else 'does not fit'} the {gb_gib(cap_mi)} an {hw.accelerator} job can address"
+    + (f" and not the {gb_gib(cap_h)} of an H100, which has to split the experts (`{split_h}`) to fit. For this "
        f"{spec.published_params_total / 1e9:.1f}B-total model the memory buys the simpler plan, not speed: the split H100 "
        f"plan still runs {ratio:.2f}× MI300X's tokens/s per GPU." if not h100_fits else
-       f" and also the {cap_h:.1f} GiB of an H100: for this model the memory buys headroom, not a different plan."),
+       f" and also the {gb_gib(cap_h)} of an H100: for this model the memory buys headroom, not a different plan."),
     f"3. **Is the network a bottleneck?** A co-bottleneck: collectives that cross nodes run during "
     f"{100 * s9['nic_busy']:.0f} % of the step and {s9['exposed_dp_ms']:.0f} ms of its {s9['step_ms']:.0f} ms "
     f"({100 * exposed:.0f} %) stay exposed. {slow_gbps:.0f} Gb/s NICs would {moved(slow_pct)}, "
