@@ -844,7 +844,13 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     execution of Megatron's 1F1B order (tests/test_pp_schedules.py) gives the same makespan
     when the slowest rank is the last (1F1B's output-layer rank) or every rank is equal; when
     an earlier rank is the slowest, its warm-up forwards overlap part of the later ranks'
-    round trip and the form is an upper bound of the execution (tested).
+    round trip and the form is an upper bound of the execution (tested). Megatron's interleaved
+    order (vp 2) behaves the same when each rank's chunks are equal, and matches exactly when
+    only the last rank's last chunk (the output layer's) is heavier; a heavier chunk on rank 0 as
+    well (the embedding's) makes the execution longer than the form (1.4–3.3 % of the step at
+    1.2× and 1.3–2×). ZB-H1's form is exact at equal ranks only: with the last rank slowest an
+    execution of sail-sg's ZB-H1 order idles less (the slow rank's held-back W passes overlap
+    the drain; an open strict xfail in tests/test_pp_schedules.py, docs/validation.md).
 
     * 1F1B / interleaved (sched 0, 1): Σ_{i≠s} T_i / vp: with vp chunks each rank's chunk
       takes T_i/vp (its chunks taken as equal: the embedding's or the output layer's chunk is
