@@ -628,3 +628,36 @@ def test_a_nan_rank_time_that_is_not_the_slowest_gives_a_nan_bubble():
     n = np.array([3.0, 1.0])
     for sched, vp in ((0, 1), (1, 2), (2, 1), (3, 2)):
         assert math.isnan(kt.pipeline_bubble_stages(sched, 4, vp, t, w, fwd, n, 2, 0, 8.0)), sched
+
+
+def test_ranks_outside_the_candidates_are_priced_at_the_slowest():
+    """More rank shapes than candidates (MAXC) leave some ranks out of n; ranks >= RANK_MASK_BITS
+    have no mask bit: both are priced at the slowest candidate's times (a conservative bubble)."""
+    pp, m = 10, 12.0
+    t = np.array([3.0, 2.0, 2.5])
+    w = np.array([0.6, 0.5, 0.55])
+    fwd = t / 3
+    n = np.array([1.0, 2.0, 3.0])           # 6 of the 10 ranks; the other 4 are at t[0]'s times
+    for sched, vp, a in ((0, 1, 0.0), (1, 2, 0.0), (2, 1, 2.0), (3, 2, 3.0)):
+        ranks = [0] * 1 + [1] * 2 + [2] * 3 + [0] * 4
+        cdiv = vp if sched < 2 else 1
+        u = [max(0.0, t[k] - a * w[k]) / cdiv for k in ranks]
+        want = max(m * t[k] - ui for k, ui in zip(ranks, u, strict=True)) + sum(u) - m * t[0]
+        assert kt.pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, 3, 0, m) == pytest.approx(want, rel=1e-12)
+    pp, mk = kt.RANK_MASK_BITS + 2, 4
+    prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, False), pp, mk)
+    t = np.array([3.0, 2.0])
+    w = np.array([0.6, 0.4])
+    fwd = np.array([1.0, 0.7])
+    mask = np.array([1.0, float(sum(2 ** r for r in range(1, kt.RANK_MASK_BITS)))])
+    got = kt.v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, 2, 0, np.empty(pp), np.empty(pp), np.empty(pp))
+    fr = np.array([fwd[0] / 2] + [fwd[1] / 2] * (kt.RANK_MASK_BITS - 1) + [fwd[0] / 2] * 2)
+    br = np.array([(t[0] - fwd[0] - w[0]) / 2] + [(t[1] - fwd[1] - w[1]) / 2] * (kt.RANK_MASK_BITS - 1)
+                  + [(t[0] - fwd[0] - w[0]) / 2] * 2)
+    wr = np.array([w[0] / 2] + [w[1] / 2] * (kt.RANK_MASK_BITS - 1) + [w[0] / 2] * 2)
+    want = kt.v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - 2 * mk * (fr[0] + br[0] + wr[0])
+    assert got == pytest.approx(want, rel=1e-12)
+    fr[-2:] = fr[1]                           # the two ranks beyond the mask, had they their own times
+    br[-2:] = br[1]
+    wr[-2:] = wr[1]
+    assert got >= kt.v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - 2 * mk * (fr[0] + br[0] + wr[0])
