@@ -619,15 +619,21 @@ def test_zb_h1_closed_form_with_a_slow_last_rank_matches_a_pass_by_pass_executio
         assert model == pytest.approx(_zb_h1(F, B, W, m), rel=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="open: a nan micro-batch time on a rank that is not the slowest is dropped, not "
-                   "carried: pipeline_bubble_stages gives 0 (the sum of differences is nan and max(0, nan) reads 0) and "
-                   "v_greedy_rank_bubble the other ranks' idle time (the replay's max skips a nan end), where "
-                   "pipeline_bubble gives nan for a nan stage time; no finite prediction depends on it")
 def test_a_nan_rank_time_that_is_not_the_slowest_gives_a_nan_bubble():
+    """A nan on a rank that is not the slowest was dropped: the closed forms' max(0, nan) read 0
+    and the greedy replay's max skipped the nan end; the bubble now carries it, as
+    pipeline_bubble does for a nan stage time."""
     t, w, fwd = np.array([2.0, np.nan]), np.zeros(2), np.array([0.7, np.nan])
     n = np.array([3.0, 1.0])
     for sched, vp in ((0, 1), (1, 2), (2, 1), (3, 2)):
         assert math.isnan(kt.pipeline_bubble_stages(sched, 4, vp, t, w, fwd, n, 2, 0, 8.0)), sched
+    # the greedy V execution: rank 3 (mask bit 3) has the nan shape
+    pp, mk = 4, 8
+    prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, False), pp, mk)
+    mask = np.array([7.0, 8.0])            # ranks 0-2 have shape 0, rank 3 shape 1
+    work = [np.empty(pp) for _ in range(3)]
+    assert math.isnan(kt.v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, 2, 0, *work))
+    assert not math.isnan(kt.v_greedy_rank_bubble(prog, pp, mk, t[:1], w[:1], fwd[:1], mask[:1], 1, 0, *work))
 
 
 def test_ranks_outside_the_candidates_are_priced_at_the_slowest():

@@ -297,38 +297,18 @@ def v_greedy_replay(prog, p, m, f, b, w, c):
     """Makespan [s] of one step of the schedule whose :func:`v_greedy_program` is ``prog`` when
     every rank's chunk takes ``f`` forward, ``b`` backward (input gradient) and ``w`` weight
     gradient per micro-batch, and an activation or gradient takes ``c`` from one rank to the
-    next: each pass starts when its rank is free and its input is there. inf if the order
-    deadlocks."""
-    end = np.empty(p * 6 * m)
-    free = np.zeros(p)
-    for i in range(prog.shape[0]):
-        r = prog[i, 0]
-        if r < 0:
-            return np.inf
-        code = prog[i, 3]
-        kind = code & 3
-        cost = f if kind == KIND_F else (b if kind == KIND_B else w)
-        start = free[r]
-        d = prog[i, 2]
-        if d >= 0:
-            t = end[d] + (c if code >= 4 else 0.0)
-            if t > start:
-                start = t
-        e = start + cost
-        end[prog[i, 1]] = e
-        free[r] = e
-    top = 0.0
-    for r in range(p):
-        if free[r] > top:
-            top = free[r]
-    return top
+    next: :func:`v_greedy_replay_ranks` with every rank at the same times (the same arithmetic,
+    so the two agree bit for bit). inf if the order deadlocks."""
+    return v_greedy_replay_ranks(prog, p, m, np.full(p, f), np.full(p, b), np.full(p, w), c)
 
 
 @njit(cache=True)
 def v_greedy_replay_ranks(prog, p, m, f, b, w, c):
-    """:func:`v_greedy_replay` with each rank's own times: rank r's chunk takes ``f[r]`` forward,
-    ``b[r]`` backward (input gradient) and ``w[r]`` weight gradient per micro-batch [s]; the
-    makespan of one step [s] (inf if the order deadlocks)."""
+    """Makespan [s] of one step of the schedule whose :func:`v_greedy_program` is ``prog`` when
+    rank r's chunk takes ``f[r]`` forward, ``b[r]`` backward (input gradient) and ``w[r]`` weight
+    gradient per micro-batch [s], and an activation or gradient takes ``c`` from one rank to the
+    next: each pass starts when its rank is free and its input is there. inf if the order
+    deadlocks."""
     end = np.empty(p * 6 * m)
     free = np.zeros(p)
     for i in range(prog.shape[0]):

@@ -860,7 +860,8 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     * ZBV (3): Σ_{i≠s} max(0, T_i − 3·W_i) (F + B − 2W per rank).
 
     V-Half / V-Min run the greedy order with per-rank arrays (:func:`v_greedy_rank_bubble`).
-    inf (an unreachable collective) or nan in the slowest time gives that value."""
+    inf (an unreachable collective) or nan in the slowest time gives that value; nan on any
+    other rank gives nan."""
     if pp <= 1:
         return 0.0
     ts = t[s]
@@ -891,7 +892,7 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     else:
         v = (pp - 1.0) / vp * us - d / vp
     v += j_gain
-    return v if v > 0.0 else 0.0
+    return v if (v > 0.0 or v != v) else 0.0   # a nan rank time carries (max(0, nan) would read 0)
 
 
 @njit(cache=True)
@@ -905,6 +906,9 @@ def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, nc, s, fr, br, wr):
     ts = t[s]
     if not ts < np.inf:
         return ts
+    for k in range(nc):          # a nan time on any rank carries: the replay's max would skip it
+        if t[k] != t[k] or w[k] != w[k] or fwd[k] != fwd[k]:
+            return np.nan
     f0 = 0.5 * fwd[s]
     b0 = 0.5 * (ts - fwd[s] - w[s])
     if b0 < 0.0:
