@@ -821,7 +821,9 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
     return v if v > 0.0 else 0.0
 
 
-@njit(cache=True)
+# inlined into eval_head: called once per head, a plain call passing four arrays cost the 175B
+# search space's kernel about 40 % of its plans/s (benchmarks/bench_search.py)
+@njit(cache=True, inline="always")
 def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     """Pipeline bubble of one step [s] with each pipeline rank priced at its own times: the
     stage candidates k < ``nc`` (distinct rank shapes) take ``t[k]`` per micro-batch, of which
