@@ -1235,15 +1235,19 @@ def build_parser() -> argparse.ArgumentParser:
     hg.add_argument("--hardware", metavar="FILE.toml",
                     help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "
                          "a shipped scenario's name (e.g. zaya1-ibm-mi300x)")
-    from .scenario import FABRICS
+    import dataclasses
 
+    from .scenario import FABRICS, HardwareConfig
+
+    dflt = {f.name: f.default for f in dataclasses.fields(HardwareConfig)}   # the defaults HardwareConfig owns
     hw_help = {  # what each [hardware] key takes (docs/ARCHITECTURE.md's [hardware] table)
         "accelerator": "catalog name, e.g. MI300X, H100-SXM, B200 (required without --hardware)",
-        "nodes": "nodes in the cluster (default 1)", "gpus_per_node": "default 8",
+        "nodes": f"nodes in the cluster (default {dflt['nodes']})", "gpus_per_node": f"default {dflt['gpus_per_node']}",
         "scaleup_domain": "GPUs in the physical scale-up domain (default gpus_per_node; 72 for NVL72)",
-        "nic": "catalog name, e.g. Pollara-400, ConnectX-7-NDR (default Pollara-400)",
-        "nics_per_node": "default gpus_per_node", "fabric": " | ".join(FABRICS) + " (default rail-optimized)",
-        "oversubscription": "1..16 (default 1, non-blocking)",
+        "nic": f"catalog name, e.g. Pollara-400, ConnectX-7-NDR (default {dflt['nic']})",
+        "nics_per_node": "default gpus_per_node", "fabric": " | ".join(FABRICS) + f" (default {dflt['fabric']})",
+        "oversubscription": f">= 1 (default {dflt['oversubscription']:g}, non-blocking; at most "
+                            "data/network_constants.csv's max_oversubscription)",
         "host_cpu": "host CPU (data/network_host_cpus.csv; default the platform's)",
     }
     for key, typ in HARDWARE_OPTIONS:

@@ -1367,7 +1367,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         mk = micro_batches_int(m)
         RW = np.empty((3, pp))
         for rc in range(3):
-            if pace[rc] < 0.0:   # nan everywhere: as the slowest-stage form, nan
+            if pace[rc] < 0.0:   # no candidate time above its -1 start (all nan): no slowest rank to
+                # index (arg unset), so the slowest-stage form prices it, as before per-rank pricing
                 bub[rc] = v_greedy_stage_bubble(vprog, pp, mk, pace[rc], 0.0, 0.0)
             else:
                 bub[rc] = v_greedy_rank_bubble(vprog, pp, mk, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK], nc,
