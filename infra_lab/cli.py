@@ -298,6 +298,13 @@ def parse_size(text: str) -> float:
     if not m or unit not in _SIZE_UNITS:
         raise CliError(f"size {text!r}: expected bytes, optionally with a unit "
                        f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GiB or 4096")
+    if m.group(2).endswith("b"):
+        # a lowercase b is a bit (the catalog's NICs are "400 Gb/s"): 1Gb read as 1e9 bytes was 8x
+        # the size meant, unannounced
+        bits = float(m.group(1)) * _SIZE_UNITS[unit]
+        raise CliError(f"size {text!r}: a lowercase b is a bit ({text.strip()} = {bits:,.6g} bits = "
+                       f"{bits / 8:,.6g} bytes); give the size in bytes with an uppercase B "
+                       f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GB or 1GiB")
     return float(m.group(1)) * _SIZE_UNITS[unit]
 
 
