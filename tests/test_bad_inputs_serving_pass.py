@@ -90,3 +90,29 @@ def test_provider_view_refuses_a_horizon_that_sells_nothing(path):
     pv = E.provider_view(price, years=2 / 12, path=path)
     assert pv.price_usd_per_gpu_hour == (2.0 if path == "flat" else E.defaults("MI300X")["contract_usd_per_gpu_hour"])
     assert pv.utilization > 0
+
+
+# ------------------------------------------------------------------ serve --search bounds
+def test_cli_serve_search_bounds_are_named_as_options(capsys):
+    """`infra-lab serve ... --search --max-ttft-s 0` said "max_ttft_s = 0.0: expected None or a
+    finite number > 0" (the API's keyword, and None, which no option takes); and the API's third
+    bound, min_tokens_per_s_per_user, had no option at all."""
+    from infra_lab import cli
+
+    for opt, val, unit in (("--max-ttft-s", "0", "s"), ("--max-tpot-s", "nan", "s"),
+                           ("--min-tokens-per-s-per-user", "-3", "tokens/s")):
+        assert cli.main(["serve", SERVE, "--search", opt, val]) == 1
+        err = capsys.readouterr().err
+        assert f"error: {opt} {val}: expected a finite number > 0 [{unit}]" in err and "None" not in err, err
+    assert cli.main(["serve", SERVE, "--search", "--min-tokens-per-s-per-user", "100", "--top", "all",
+                     "--format", "csv"]) == 0
+    import io
+
+    import polars as pl
+
+    df = pl.read_csv(io.StringIO(capsys.readouterr().out))
+    api = il.serve_search(SERVE, top=None, min_tokens_per_s_per_user=100.0)
+    assert df.height == api.height > 0 and (df["tokens_per_s_per_user"] >= 100).all()
+    assert df["output_tokens_per_s"].to_list() == pytest.approx(api["output_tokens_per_s"].to_list())
+    assert cli.main(["serve", SERVE, "--min-tokens-per-s-per-user", "100"]) == 1     # only with --search
+    assert "only with --search" in capsys.readouterr().err
