@@ -116,3 +116,26 @@ def test_cli_serve_search_bounds_are_named_as_options(capsys):
     assert df["output_tokens_per_s"].to_list() == pytest.approx(api["output_tokens_per_s"].to_list())
     assert cli.main(["serve", SERVE, "--min-tokens-per-s-per-user", "100"]) == 1     # only with --search
     assert "only with --search" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ a scenario by name or dict
+def test_reliability_takes_a_scenario_by_name_file_or_dict():
+    """plan_run("zaya1-ibm-mi300x", 100) said "give checkpoint=..., a model, or pass a Scenario as
+    hardware" (the name was read as hardware alone); plan_run(sc.to_dict(), 100) said "unknown key
+    'hardware.name'"; scaling_table and the reliability explorer scaled a name as bare hardware.
+    Every call that takes a scenario takes it by name, file or dict (docs/ARCHITECTURE.md)."""
+    from infra_lab.widgets.reliability import reliability_update
+
+    R = il.reliability
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    ref = R.plan_run(sc, 100.0)
+    for given in ("zaya1-ibm-mi300x", "data/scenarios/zaya1-ibm-mi300x.toml", sc.to_dict()):
+        p = R.plan_run(given, 100.0)
+        assert (p.goodput, p.ckpt_s, p.interval_s) == (ref.goodput, ref.ckpt_s, ref.interval_s)
+        assert R.scaling_table(given, [2048], 100.0).equals(R.scaling_table(sc, [2048], 100.0))
+        assert reliability_update(2048, "llama3", 1.0, 10.0, "baseline", hardware=given, work_hours=100.0)[0] \
+            == reliability_update(2048, "llama3", 1.0, 10.0, "baseline", hardware=sc, work_hours=100.0)[0]
+        assert R.mtbi_hours(given) == R.mtbi_hours(sc)
+        assert il.collective("all_reduce", 2**20, given, 16) == il.collective("all_reduce", 2**20, sc, 16)
+    with pytest.raises(ValidationError, match="give checkpoint="):   # a [hardware] table has no model
+        R.plan_run(sc.to_dict()["hardware"], 100.0)
