@@ -139,3 +139,25 @@ def test_reliability_takes_a_scenario_by_name_file_or_dict():
         assert il.collective("all_reduce", 2**20, given, 16) == il.collective("all_reduce", 2**20, sc, 16)
     with pytest.raises(ValidationError, match="give checkpoint="):   # a [hardware] table has no model
         R.plan_run(sc.to_dict()["hardware"], 100.0)
+
+
+# ------------------------------------------------------------------ a contract too short for the run
+def test_deal_pnl_does_not_hide_a_contract_too_short_for_the_run():
+    """deal_pnl(1e6, n_gpus=8): eight GPUs for 3-12 months give at most 70,000 GPU-hours, and the
+    P&L showed the final run as 100 % of the hours bought (the share capped at 1) beside a bill of
+    0.11 M USD and a run worth 2.8 M at the same price; zyphra_bill refuses the same run. It is
+    refused when no drawn contract holds the run, and the share is no longer capped where some do."""
+    E = il.economics
+    with pytest.raises(ValidationError, match=r"^deal_pnl: the final run needs 1,000,000 GPU-hours with goodput "
+                                              r"losses .* months of 8 GPUs, gives [0-9,]+; give more GPUs"):
+        E.deal_pnl(1e6, n_gpus=8)
+    with pytest.raises(ValidationError, match="needs 100,000,000 GPU-hours"):
+        E.deal_pnl(1e6, goodput=0.01)
+    with pytest.raises(ValidationError, match="contract more months"):   # the bill's own check agrees
+        E.zyphra_bill(1e6, n_gpus=8)
+    d = E.deal_pnl(1e6, n_gpus=128)         # 128 GPUs: most drawn contracts are too short
+    share = d.line("Zyphra", "final run share of the hours bought")
+    bill, run = d.line("Zyphra", "bill"), d.line("Zyphra", "final run at the contract price")
+    assert share.p50 > 1.0 and share.p50 == pytest.approx(run.p50 / bill.p50, rel=0.05)
+    ref = E.deal_pnl(1e6)                   # the reference cluster: unchanged, well inside the contract
+    assert ref.line("Zyphra", "final run share of the hours bought").p95 < 1.0
