@@ -858,6 +858,13 @@ def cmd_sweep(a) -> Output:
         from .errors import unknown
 
         raise unknown("search objective", a.objective, OBJECTIVES, where="--objective")
+    # the options named as options (il.sweep's errors said "seed = -1" and "chunk_size = 0: expected
+    # a positive integer or None", a None no option takes)
+    if a.seed < 0:
+        raise CliError(f"--seed {a.seed}: expected a whole number >= 0 (the base of the per-point seeds)")
+    if a.chunk_size is not None and a.chunk_size < 1:
+        raise CliError(f"--chunk-size {a.chunk_size}: expected a whole number of points per task >= 1 "
+                       "(or leave it out for il.sweep's default)")
     sc = _scenario(a.scenario, check_plan=a.call != "search")   # a search point needs no plan
     kind = getattr(sc, "kind", "training")
     if (a.call == "serve") != (kind == "serving"):

@@ -161,3 +161,17 @@ def test_deal_pnl_does_not_hide_a_contract_too_short_for_the_run():
     assert share.p50 > 1.0 and share.p50 == pytest.approx(run.p50 / bill.p50, rel=0.05)
     ref = E.deal_pnl(1e6)                   # the reference cluster: unchanged, well inside the contract
     assert ref.line("Zyphra", "final run share of the hours bought").p95 < 1.0
+
+
+def test_cli_sweep_options_are_named_as_options(tmp_path, capsys):
+    """`infra-lab sweep ... --chunk-size 0` said "chunk_size = 0: expected a positive integer or
+    None" and `--seed -1` "seed = -1": il.sweep's keywords, and a None no option takes."""
+    from infra_lab import cli
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[serving]\nconcurrency = [8, 64]\n")
+    for args, msg in ((["--seed", "-1"], "--seed -1: expected a whole number >= 0"),
+                      (["--chunk-size", "0"], "--chunk-size 0: expected a whole number of points per task >= 1")):
+        assert cli.main(["sweep", SERVE, "--grid", str(grid), "--call", "serve", *args]) == 1
+        err = capsys.readouterr().err
+        assert f"error: {msg}" in err and "None" not in err, err
