@@ -33,7 +33,9 @@ benchmarks.
 
 **Glossary.** *TTFT*: time to first token. *TPOT*: time per output token after the first.
 *tokens/s per user* (interactivity) = 1/TPOT. *Continuous batching*: the engine admits and
-retires requests every step. *Chunked prefill*: a prompt is processed in pieces that share
+retires requests every step. *Prefill*: the forward pass over a request's whole prompt, before its
+first output token; *decode*: the steps that then write one output token each. *e2e latency*: a
+request's time from arrival to its last token. *Chunked prefill*: a prompt is processed in pieces that share
 steps with the decoding requests. *KV cache*: the keys and values of past tokens a request
 keeps on the GPU. *tp/ep/dp/pp*: tensor, expert, data and pipeline parallel sizes.
 *Pareto front*: the configurations no other beats on both throughput and interactivity.

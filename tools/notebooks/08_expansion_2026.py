@@ -36,7 +36,9 @@ where they lack a public price, TDP or rent the assumption is marked `basis = as
 
 **Terms** (notebooks 05 and 06 explain them at length). *Goodput*: useful training time over
 wall-clock time, after failures, restarts and checkpoints. *MFU*: the model's arithmetic per second
-over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *IRR*: the discount rate that
+over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *TCO*: total cost of ownership, capex
+plus operating costs less the hardware's value at the end. *Plan*: tp, pp, ep, etp, dp are the tensor, pipeline,
+expert, expert-tensor and data-parallel sizes (notebook 04). *IRR*: the discount rate that
 zeroes the operator's cash flows; *NPV*: their value at the cost of capital; *payback*: years until
 the cumulative cash turns positive — all pre-tax and unlevered (before income tax, without debt).
 *P5, P50, P95*: percentiles of a Monte Carlo; P50 is the median. *Helios*: AMD's announced rack-scale
