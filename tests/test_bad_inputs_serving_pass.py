@@ -223,3 +223,10 @@ def test_economics_explorer_says_which_argument_takes_the_rent():
                                               r"economics_update\(price_usd_per_gpu_hour, 'A100-SXM-80GB'\)"):
         economics_update(accelerator="A100-SXM-80GB")
     assert economics_update(2.0, "A100-SXM-80GB")["rent_vs_own"].price_usd_per_gpu_hour == 2.0
+
+
+def test_claim_check_names_the_precision_as_the_catalog_does():
+    """claim_check(750, ..., precision="BF16") took the name case-insensitively (the figures equal
+    bf16's) but echoed "BF16" in its result."""
+    a = il.cluster.claim_check(750, "zaya1-ibm-mi300x", precision="BF16")
+    assert a == il.cluster.claim_check(750, "zaya1-ibm-mi300x") and a["precision"] == "bf16"
