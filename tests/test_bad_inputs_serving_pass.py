@@ -175,3 +175,23 @@ def test_cli_sweep_options_are_named_as_options(tmp_path, capsys):
         assert cli.main(["sweep", SERVE, "--grid", str(grid), "--call", "serve", *args]) == 1
         err = capsys.readouterr().err
         assert f"error: {msg}" in err and "None" not in err, err
+
+
+# ------------------------------------------------------------------ one owner of a request's media
+def test_multimodal_serve_keeps_the_scenarios_media_unless_given():
+    """mm.serve("maia-class-serving-mi300x") served text alone (15,436 -> 14,978 prompt positions,
+    the scenario's 1/3 picture and 5 s of speech replaced by 0), and mm.serve(sc, images=2,
+    audio_s=30) encoded the pictures at the encoder's own size instead of the scenario's
+    1024 x 768 (16,240 prompt positions and 9,981 output tokens/s against il.serve's 17,726
+    and 8,943 for the same request). A value left out is now the scenario's, as il.serve reads it."""
+    mm = il.multimodal
+    sc = il.load_scenario(SERVE)
+    d = sc.to_dict()
+    a, b = mm.serve(sc), il.serve(sc)
+    assert a.result.prompt_tokens == b.prompt_tokens == 15436 and a.result.output_tokens_per_s == b.output_tokens_per_s
+    a = mm.serve(d, images=2, audio_s=30)
+    b = il.serve({**d, "serving": {**d["serving"], "images_per_request": 2, "audio_s_per_request": 30}})
+    assert a.result.prompt_tokens == b.prompt_tokens == 17726 and a.result.ttft_s == b.ttft_s
+    assert mm.serve(d, images=0, audio_s=0).result.prompt_tokens == 14978   # text alone, when asked
+    assert mm.serve(d, images=1, image_size=448).prefill.lm_positions == 256 + mm.serve(
+        d, images=0).prefill.lm_positions      # a size given still wins
