@@ -195,3 +195,19 @@ def test_multimodal_serve_keeps_the_scenarios_media_unless_given():
     assert mm.serve(d, images=0, audio_s=0).result.prompt_tokens == 14978   # text alone, when asked
     assert mm.serve(d, images=1, image_size=448).prefill.lm_positions == 256 + mm.serve(
         d, images=0).prefill.lm_positions      # a size given still wins
+
+
+def test_class_comparison_and_sweep_failures_name_their_own_arguments():
+    """class_comparison(..., tokens_per_s_per_user=0) said "min_tokens_per_s_per_user = 0: expected
+    None or ..." (serve_search's keyword inside it, and a None it refuses); il.sweep.failures([1])
+    raised AttributeError."""
+    import polars as pl
+
+    for bad in (0, None):
+        with pytest.raises(ValidationError, match=r"^tokens_per_s_per_user = .*: expected a finite number > 0 "
+                                                  r"\[tokens/s\]$"):
+            il.serving.class_comparison(["llama3.3-70b"], ["MI300X"], tokens_per_s_per_user=bad)
+    with pytest.raises(ValidationError, match=r"^frame = list: expected the result of sweep\(\)"):
+        il.sweep.failures([1])
+    with pytest.raises(ValidationError, match="no 'error' column"):
+        il.sweep.failures(pl.DataFrame({"a": [1]}))
