@@ -211,3 +211,22 @@ def test_class_comparison_and_sweep_failures_name_their_own_arguments():
         il.sweep.failures([1])
     with pytest.raises(ValidationError, match="no 'error' column"):
         il.sweep.failures(pl.DataFrame({"a": [1]}))
+
+
+def test_economics_explorer_says_which_argument_takes_the_rent():
+    """economics_update(accelerator="A100-SXM-80GB") raised cloud_price's "pass a price
+    explicitly" without saying which argument takes it (the explorer's own constructor did)."""
+    from infra_lab.widgets.economics import economics_update
+
+    with pytest.raises(ValidationError, match=r"^price_usd_per_gpu_hour = None: no default rent for A100-SXM-80GB: "
+                                              r"cloud_price: no on-demand list price .*\); pass the rent as "
+                                              r"economics_update\(price_usd_per_gpu_hour, 'A100-SXM-80GB'\)"):
+        economics_update(accelerator="A100-SXM-80GB")
+    assert economics_update(2.0, "A100-SXM-80GB")["rent_vs_own"].price_usd_per_gpu_hour == 2.0
+
+
+def test_claim_check_names_the_precision_as_the_catalog_does():
+    """claim_check(750, ..., precision="BF16") took the name case-insensitively (the figures equal
+    bf16's) but echoed "BF16" in its result."""
+    a = il.cluster.claim_check(750, "zaya1-ibm-mi300x", precision="BF16")
+    assert a == il.cluster.claim_check(750, "zaya1-ibm-mi300x") and a["precision"] == "bf16"
