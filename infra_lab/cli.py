@@ -298,6 +298,13 @@ def parse_size(text: str) -> float:
     if not m or unit not in _SIZE_UNITS:
         raise CliError(f"size {text!r}: expected bytes, optionally with a unit "
                        f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GiB or 4096")
+    if m.group(2).endswith("b"):
+        # a lowercase b is a bit (the catalog's NICs are "400 Gb/s"): 1Gb read as 1e9 bytes was 8x
+        # the size meant, unannounced
+        bits = float(m.group(1)) * _SIZE_UNITS[unit]
+        raise CliError(f"size {text!r}: a lowercase b is a bit ({text.strip()} = {bits:,.6g} bits = "
+                       f"{bits / 8:,.6g} bytes); give the size in bytes with an uppercase B "
+                       f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GB or 1GiB")
     return float(m.group(1)) * _SIZE_UNITS[unit]
 
 
@@ -561,6 +568,14 @@ def serve_record(r) -> dict:
     return out
 
 
+SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per_user", "tokens/s"))
+"""The bounds ``serve --search`` hands to il.serve_search, with their units."""
+
+
+def _option(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
 def cmd_serve(a) -> Output:
     serve, serve_search = _serving_api()
     sc = _scenario(a.scenario)
@@ -574,7 +589,8 @@ def cmd_serve(a) -> Output:
                          "follows the first); the latency is ttft_s (= e2e_latency_s)")
     if not a.search:
         given = [o for o, v in (("--objective", a.objective), ("--top", getattr(a, "top", None)),
-                                ("--max-tpot-s", a.max_tpot_s), ("--max-ttft-s", a.max_ttft_s))
+                                ("--max-tpot-s", a.max_tpot_s), ("--max-ttft-s", a.max_ttft_s),
+                                ("--min-tokens-per-s-per-user", a.min_tokens_per_s_per_user))
                  if v is not None or (o == "--top" and hasattr(a, "top"))]
         if given:
             raise CliError(f"{', '.join(given)}: only with --search (they choose among the configurations "
@@ -586,10 +602,13 @@ def cmd_serve(a) -> Output:
         if objective.startswith("usd") and a.price_usd_per_gpu_hour is None:
             raise CliError(f"--objective {objective}: a cost objective needs --price-usd-per-gpu-hour")
         kw = {"objective": objective, "top": getattr(a, "top", SERVE_TOP)}
-        if a.max_tpot_s is not None:
-            kw["max_tpot_s"] = a.max_tpot_s
-        if a.max_ttft_s is not None:
-            kw["max_ttft_s"] = a.max_ttft_s
+        for key, unit in SERVE_BOUNDS:
+            v = getattr(a, key)
+            if v is None:
+                continue
+            if not (math.isfinite(v) and v > 0):   # the API's message named max_ttft_s and offered None
+                raise CliError(f"{_option(key)} {v:g}: expected a finite number > 0 [{unit}] (or leave it out)")
+            kw[key] = v
         if a.price_usd_per_gpu_hour is not None:
             kw["price_usd_per_gpu_hour"] = a.price_usd_per_gpu_hour
             if isinstance(a.price_usd_per_gpu_hour, str):   # a basis by name: say the price the usd_* columns used
@@ -616,7 +635,7 @@ def cmd_serve(a) -> Output:
                       title=f"il.serve_search — {name}: best by {kw['objective']} first "
                             f"(memory in GB; `--format csv` for every column)")
             if df.height == 0:
-                bounds = [f"--{k.replace('_', '-')} {kw[k]:g}" for k in ("max_tpot_s", "max_ttft_s") if k in kw]
+                bounds = [f"{_option(k)} {kw[k]:g}" for k, _ in SERVE_BOUNDS if k in kw]
                 out.notes.append("no configuration fits in memory" + (f" and meets {' and '.join(bounds)}"
                                                                       if bounds else ""))
         else:
@@ -839,6 +858,13 @@ def cmd_sweep(a) -> Output:
         from .errors import unknown
 
         raise unknown("search objective", a.objective, OBJECTIVES, where="--objective")
+    # the options named as options (il.sweep's errors said "seed = -1" and "chunk_size = 0: expected
+    # a positive integer or None", a None no option takes)
+    if a.seed < 0:
+        raise CliError(f"--seed {a.seed}: expected a whole number >= 0 (the base of the per-point seeds)")
+    if a.chunk_size is not None and a.chunk_size < 1:
+        raise CliError(f"--chunk-size {a.chunk_size}: expected a whole number of points per task >= 1 "
+                       "(or leave it out for il.sweep's default)")
     sc = _scenario(a.scenario, check_plan=a.call != "search")   # a search point needs no plan
     kind = getattr(sc, "kind", "training")
     if (a.call == "serve") != (kind == "serving"):
@@ -1265,6 +1291,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"rows to print with --search (default {SERVE_TOP})")
     sp.add_argument("--max-tpot-s", type=float, help="latency bound per output token [s] (--search)")
     sp.add_argument("--max-ttft-s", type=float, help="time-to-first-token bound [s] (--search)")
+    sp.add_argument("--min-tokens-per-s-per-user", type=float, metavar="TOKENS_PER_S",
+                    help="interactivity bound: tokens/s each user sees, 1/TPOT [tokens/s] (--search; "
+                         "il.serve_search's min_tokens_per_s_per_user)")
     sp.add_argument("--price-usd-per-gpu-hour", type=_price, metavar="USD|owned|rented",
                     help="GPU price [USD per GPU-hour], or 'owned' / 'rented' for the economics "
                          "model's price of the accelerator (il.serving.gpu_hour_price): adds $ per "

@@ -253,13 +253,24 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     months = s["zyphra_contract_months"]
     price = s["contract_usd_per_gpu_hour"]
     contracted = ng * months * HOURS_PER_MONTH
+    if np.all(gh / g > contracted):
+        # the shares were capped at 1 and the bill stayed the contract's: 8 GPUs "billed" 0.11 M USD
+        # for a run whose hours alone cost 2.8 M at the contract price (zyphra_bill refuses this)
+        longest = int(np.argmax(contracted))
+        raise ValidationError(
+            f"deal_pnl: the final run needs {gh / g:,.0f} GPU-hours with goodput losses "
+            f"(final_run_gpu_hours / goodput) but even the longest contract drawn, "
+            f"{float(np.asarray(months).ravel()[longest] if np.ndim(months) else months):.3g} months of "
+            f"{ng:,} GPUs, gives {float(np.max(contracted)):,.0f}; give more GPUs (n_gpus=, nodes=) or a "
+            f"longer contract (overrides={{'zyphra_contract_months': ...}}), as zyphra_bill asks")
     bill = contracted * price
     add("Zyphra", "contracted GPU-hours", contracted, "GPU-h", "GPUs x months x 730.5 h")
     add("Zyphra", "bill", bill, "USD", "contracted GPU-hours x contract price")
-    add("Zyphra", "final run share of the hours bought", np.minimum(gh / contracted, 1.0), "fraction",
-        "final run (il.estimate) / contracted hours")
-    add("Zyphra", "final run incl. goodput losses, share", np.minimum(gh / g / contracted, 1.0), "fraction",
-        "final run / goodput / contracted hours")
+    # not capped at 1: above 1 in a draw, that draw's contract is too short for the run
+    add("Zyphra", "final run share of the hours bought", gh / contracted, "fraction",
+        "final run (il.estimate) / contracted hours (above 1: the contract is too short)")
+    add("Zyphra", "final run incl. goodput losses, share", gh / g / contracted, "fraction",
+        "final run / goodput / contracted hours (above 1: the contract is too short)")
     add("Zyphra", "final run at the contract price", gh * price, "USD", "final-run GPU-hours x contract price")
     contract_rev = ng * (r["revenue"] * (r["t_years"][None, :] < (s["setup_weeks"][:, None] / WEEKS_PER_YEAR
                                                                   + s["zyphra_contract_months"][:, None] / 12.0))).sum(axis=1)

@@ -623,6 +623,15 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     gain_y = np.zeros(Ny)
     gain_y[int(math.ceil(end - 1e-9)) - 1] = gain       # booked in the year of the sale
     on = r["sold"][0] > 0
+    if not (r["price"][0] > 0).any():
+        # every month of the horizon falls in the setup and burn-in: nothing is rented. The view
+        # reported price_usd_per_gpu_hour = 0.0 and utilization = 0.0 for a price given as 2.0
+        first = max(0, math.ceil(12.0 * v["setup_weeks"] / WEEKS_PER_YEAR - 0.5))   # first month paid
+        raise ValidationError(
+            f"years = {N:g}: the horizon ends inside the setup and burn-in (setup_weeks = "
+            f"{v['setup_weeks']:g} weeks), so no GPU-hour is sold and there is no "
+            f"price, margin or return to report; allowed years >= {(first + 1) / 12:.3g} "
+            f"({first + 1} months of the model's monthly steps)")
     p0 = float(r["price"][0][on][0]) if on.any() else 0.0
     u0 = float(r["sold"][0][on][0]) if on.any() else 0.0
     ov = {k: v[k] for k in (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu") if k in v}

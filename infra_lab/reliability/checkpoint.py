@@ -21,13 +21,14 @@ several staggered repairs); checkpoint bytes are spread evenly within each shard
 from __future__ import annotations
 
 import math
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
 
-from ..errors import ValidationError
+from ..errors import InfraLabError, ValidationError
 from ..units import HOUR
 from ._data import (
     COMPONENT_CLASSES,
@@ -707,10 +708,29 @@ def _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save):
                     f"{hw.world_size}; pass a model preset/ModelSpec or a matching Scenario")
             return memory.checkpoint_bytes(model, optimizer, save=save)
         return memory.checkpoint_bytes(model, optimizer, save=save, dp=hw.world_size)
+    hardware = whole_scenario(hardware)
     if isinstance(hardware, Scenario):
         return memory.checkpoint_bytes(hardware, optimizer, save=save)
     raise ValidationError("plan_run: give checkpoint= (CheckpointSize or bytes), a model, "
-                          "or pass a Scenario as hardware")
+                          "or pass a Scenario as hardware (an object, a dict, a shipped name or a file)")
+
+
+def whole_scenario(hardware):
+    """``hardware`` as a Scenario when it is one by name, file or dict (as_scenario), else as
+    given. A whole scenario sizes its checkpoint (and scales) as the Scenario object does:
+    plan_run("zaya1-ibm-mi300x", 95) asked for "a Scenario as hardware"; a [hardware] table, or
+    a file of [hardware] keys alone, has no model and stays hardware."""
+    from ..scenario import Scenario, as_scenario
+
+    if isinstance(hardware, Scenario) or not isinstance(hardware, (str, os.PathLike, dict)) \
+            or isinstance(hardware, bytes):
+        return hardware
+    if isinstance(hardware, dict) and not isinstance(hardware.get("hardware"), dict):
+        return hardware          # a [hardware] table
+    try:
+        return as_scenario(hardware)
+    except InfraLabError:
+        return hardware
 
 
 MAX_WORK_HOURS = 1e6

@@ -128,9 +128,12 @@ def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **pl
 
 
 def _sized(hardware, model, gpus):
-    """Hardware (and a Scenario-derived model) scaled to ``gpus``."""
+    """Hardware (and a Scenario-derived model) scaled to ``gpus``; a scenario by name, file or
+    dict is the Scenario (:func:`~infra_lab.reliability.checkpoint.whole_scenario`)."""
     from ..scenario import Scenario
+    from .checkpoint import whole_scenario
 
+    hardware = whole_scenario(hardware)
     if isinstance(hardware, Scenario):
         sc = scale_scenario(hardware, gpus)
         return sc, (sc if isinstance(model, Scenario) or model is None else model)

@@ -236,7 +236,8 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
 
     Accepts a HardwareConfig (returned as is: validated on construction), a Scenario or any
     object whose ``hardware`` attribute is a HardwareConfig (e.g. a ``fabric.Fabric``), the
-    [hardware] table as a dict (validated), or a shipped scenario's name / a Scenario TOML
+    [hardware] table as a dict (validated), a Scenario's dict (``Scenario.to_dict()``: its
+    [hardware] table only, as for a file), or a shipped scenario's name / a Scenario TOML
     (or JSON) path / a file of [hardware] keys alone (:func:`hardware_table_of`: only the
     [hardware] table is read and checked). Anything else raises ValidationError naming
     ``field_``. ``cluster``, ``fabric`` and ``reliability`` call this instead of keeping
@@ -253,6 +254,10 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
     if isinstance(inner, HardwareConfig):
         return inner
     if isinstance(hardware, dict):
+        if isinstance(hardware.get("hardware"), dict) and "accelerator" not in hardware:
+            # a Scenario's dict (Scenario.to_dict(), json.load of a scenario file): its [hardware]
+            # table, as a Scenario file's is read (the dict was refused as "unknown key 'hardware.name'")
+            return HardwareConfig.from_dict(hardware["hardware"])
         return HardwareConfig.from_dict(hardware)
     if isinstance(hardware, (str, os.PathLike)) and not isinstance(hardware, bytes):
         # A shipped scenario's name or a file, as the CLI's --hardware takes it: its [hardware] table only

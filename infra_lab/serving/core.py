@@ -585,13 +585,18 @@ def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: 
 # ---------------------------------------------------------------------------------------
 # Input checks shared by the submodules
 # ---------------------------------------------------------------------------------------
-def _check_opt_positive(name: str, v, integer: bool = False):
-    if v is None:
+def _check_opt_positive(name: str, v, integer: bool = False, *, optional: bool = True, unit: str = ""):
+    """A finite number (``integer``: a whole one) > 0, or None when ``optional``. The message says
+    "None or" only where None is taken (an item of concurrencies, token_costs' price and
+    cost_at_interactivity's interactivity take no None: their errors said "expected None or ...");
+    ``unit`` (e.g. "USD/GPU-h") is named in it."""
+    if v is None and optional:
         return None
     # numpy numbers are numbers (np.int64 is no int: concurrencies=np.arange(...) was refused as
     # "concurrencies[i] = 8: expected ... an integer > 0"); bools are not (_validate.is_real)
-    if not V.is_real(v) or not math.isfinite(v) or v <= 0 \
+    if v is None or not V.is_real(v) or not math.isfinite(v) or v <= 0 \
             or (integer and float(v) != int(v)):
         kind = "integer" if integer else "number"
-        raise ValidationError(f"{name} = {v!r}: expected None or a finite {kind} > 0")
+        raise ValidationError(f"{name} = {v!r}: expected {'None or ' if optional else ''}a finite {kind} > 0"
+                              + (f" [{unit}]" if unit else ""))
     return int(v) if integer else float(v)

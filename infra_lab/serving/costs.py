@@ -47,9 +47,7 @@ def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
     deployment $/s = price · gpus / 3600; $/M input = $/s · f_prefill / input tokens/s · 1e6;
     $/M output = $/s · (1 − f_prefill) / output tokens/s · 1e6.
     """
-    p = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
-    if p is None:
-        raise ValidationError("price_usd_per_gpu_hour = None: expected a finite number > 0 [USD/GPU-h]")
+    p = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, optional=False, unit="USD/GPU-h")
     get = (lambda k: getattr(result, k)) if isinstance(result, ServeResult) else (lambda k: result[k])
     try:
         gpus, out, tot, pf = (float(get(k)) for k in ("gpus", "output_tokens_per_s", "total_tokens_per_s",
@@ -179,9 +177,7 @@ def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,
     Returns the row as a dict (with the cost column), or raises ValidationError when no
     configuration reaches that interactivity.
     """
-    v = _check_opt_positive("tokens_per_s_per_user", tokens_per_s_per_user)
-    if v is None:
-        raise ValidationError("tokens_per_s_per_user = None: expected a number > 0 [tokens/s]")
+    v = _check_opt_positive("tokens_per_s_per_user", tokens_per_s_per_user, optional=False, unit="tokens/s")
     if not isinstance(front, pl.DataFrame) or cost not in front.columns:
         raise ValidationError(f"front: expected a serve_search frame with a {cost!r} column "
                               "(pass price_usd_per_gpu_hour to serve_search)")

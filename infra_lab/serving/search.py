@@ -201,8 +201,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     else:
         if isinstance(concurrencies, (str, bytes)) or not hasattr(concurrencies, "__iter__"):
             raise ValidationError(f"concurrencies = {concurrencies!r}: expected a list of positive integers")
-        concs = sorted({_check_opt_positive(f"concurrencies[{i}]", c, integer=True)
-                        for i, c in enumerate(concurrencies)} - {None})
+        # an item is a number of requests, never None (None items were dropped unannounced)
+        concs = sorted({_check_opt_positive(f"concurrencies[{i}]", c, integer=True, optional=False)
+                        for i, c in enumerate(concurrencies)})
         if not concs:
             raise ValidationError("concurrencies: expected at least one positive integer")
         hi = dict((k, h) for k, h, _ in SERVING_BOUNDS)["concurrency"]

@@ -45,8 +45,10 @@ def reliability_update(gpus: int, calibration: str, early_deployment: float,
     ``mc_wall_days_p95`` [day]; NaN for both when no run is simulated
     """
     from .. import charts
+    from ..reliability.checkpoint import whole_scenario
     from ..scenario import Scenario
 
+    hardware = whole_scenario(hardware)   # a scenario by name, file or dict: scaled as the object is
     if isinstance(hardware, Scenario):
         hw = R.scale_scenario(hardware, gpus)
         mdl = None if model is None else model

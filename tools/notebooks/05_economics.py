@@ -68,6 +68,9 @@ run_gh = E.gpu_hours_from_estimate(est, TOKENS)   # GPU-hours of the final pretr
 CAL = "llama3"                                    # the reliability model's default failure calibration
 goodput = il.reliability.plan_run(sc, run_gh / N_GPUS, calibration=CAL).goodput   # failures, restarts, checkpoints (notebook 06)
 N_MC = 20_000
+# the answers up front: the Takeaways cell at the end fills this in from the computed values
+BRIEF = display(Markdown("**In brief:** filled in by the Takeaways cell at the end once the notebook has run."),
+                display_id=True)
 md(f"ZAYA1's final pretraining run: {TOKENS / 1e12:.0f}T tokens at {est.tokens_per_s / 1e6:.1f}M tokens/s on "
    f"{N_GPUS:,} MI300X = **{run_gh / 1e3:,.1f}k GPU-hours** ({run_gh / N_GPUS / 24:.1f} days), goodput "
    f"{goodput:.1%} under the `{CAL}` failure calibration (from `il.estimate` and `il.reliability.plan_run`; notebook 06 "
@@ -117,7 +120,11 @@ md(f"**Answer.** Building the cluster cost about **${capex.fmt('{:,.1f}', 1e6)}M
    f"{'below our P5' if bench['usd_per_gpu_hour'] < own.p5 else 'inside our band' if bench['usd_per_gpu_hour'] <= own.p95 else 'above our P95'}: "
    f"a hyperscaler-scale estimate whose inputs are not public; this cluster is small and its opex items are "
    f"assumptions (grade A below).")
-own_mode.breakdown.with_columns(pl.col("usd_per_gpu_hour").round(3), pl.col("share").round(3))
+il.charts.headline_table(
+    own_mode.breakdown, "The owned cost of a useful GPU-hour, item by item (every input at its default)",
+    subtitle=f"total ${own_mode.total_usd_per_gpu_hour:.2f} per useful GPU-hour", labels={"usd_per_gpu_hour": "cost"},
+    units={"usd_per_gpu_hour": "USD/GPU-h"}, decimals={"usd_per_gpu_hour": 3}, percent=["share"],
+    sources="inputs: data/economics/parameters.csv (a source URL per row)")
 """),
     ("code", r"""
 show = ["label", "value", "low", "high", "grade", "basis"]
@@ -323,6 +330,7 @@ display(il.charts.headline_table(
     rules, "IBM's return under each retirement rule, same draws",
     subtitle=f"pre-tax, unlevered; {N_MC:,} draws; 'defaults': every input at its mode; retired after: empty = to the horizon",
     percent=["IRR P50 [per year]", "sale price P50 [share of capex]"], highlight=pl.col("retire rule").str.starts_with("when"),
+    labels={"IRR P50 [per year]": "IRR P50, per year", "sale price P50 [share of capex]": "sale price P50, share of capex"},
     sources="every input: data/economics/parameters.csv (a source URL per row)"))
 rl = {(r["rent path"], r["retire rule"]): r for r in rules.iter_rows(named=True)}
 dflt, mx = rl[("decay", "when_unprofitable (default)")], rl[("decay", "max_npv")]
@@ -516,8 +524,11 @@ md(f"**Answer.** The table spans {TCO_YEARS[0]}–{TCO_YEARS[-1]} years, the ran
    f"default of {TCO_H.value:g} years (an assumption, grade {TCO_H.grade}) the cluster costs **${tco4['p50']:.1f}M** in cash (P5–P95 ${tco4['p5']:.1f}–{tco4['p95']:.1f}M), "
    f"${tco4['present value P50']:.1f}M in present value, after crediting the hardware's value at the end. The breakdown at "
    f"the defaults:")
-display(E.tco(N_GPUS).with_columns((pl.col("usd") / 1e6).round(2).alias("M$"), pl.col("share").round(3)).select(
-    "component", "M$", "share"))
+display(il.charts.headline_table(
+    E.tco(N_GPUS).select("component", (pl.col("usd") / 1e6).alias("cost"), "share"),
+    f"{TCO_H.value:g}-year TCO of the {N_GPUS:,}-GPU cluster by item, every input at its default",
+    subtitle="cash, undiscounted; the residual value is a credit (negative)", units={"cost": "M USD"},
+    decimals={"cost": 2}, percent=["share"], sources="every input: data/economics/parameters.csv (a source URL per row)"))
 il.charts.tco_band_chart(answer6.select("years", "case", "p5", "p50", "p95"))
 """),
     ("md", r"""
@@ -629,11 +640,16 @@ il.widgets.economics_explorer("MI300X")
 Computed from the answers above (nothing here is typed by hand):
 """),
     ("code", r"""
-md("\n".join([
-    f"* **A useful MI300X GPU-hour costs ${own.fmt()}** to own with every cost item; the defaults alone give "
-    f"${own_mode.total_usd_per_gpu_hour:.2f}. The cluster cost ${capex.fmt('{:,.1f}', 1e6)}M to build.",
+TAKEAWAYS = "\n".join([
+    f"* **A useful MI300X GPU-hour costs ${own.fmt()}** to own with every cost item (P50, P5–P95; the purchase price "
+    f"sampled from AMD's selling price to a distributor's listing); the defaults alone give "
+    f"${own_mode.total_usd_per_gpu_hour:.2f}. On the like-for-like basis of section 5 (every accelerator at its baseboard "
+    f"listing, the price notebooks 07 and 09 use) it is ${o['MI300X']['owned_p50']:.2f}. The cluster cost "
+    f"${capex.fmt('{:,.1f}', 1e6)}M to build.",
     f"* **Zyphra's bill is ${bill.fmt('{:,.1f}', 1e6)}M** for contracted cluster time; the final ZAYA1 run "
-    f"({run_gh / 1e3:,.0f}k GPU-hours from the training model) is {share.fmt('{:.1%}')} of it.",
+    f"({run_gh / 1e3:,.0f}k GPU-hours from the training model, {run_gh / goodput / 1e3:,.0f}k with goodput losses) is "
+    f"{share.fmt('{:.1%}')} of it: ${final_cost.p50 / 1e3:,.0f}k at the contract price, "
+    f"${run_gh / goodput * own.p50 / 1e3:,.0f}k at the owned P50.",
     f"* **Owning beats a committed contract at every utilization** once F + E < P (here at "
     f"${com.price_usd_per_gpu_hour:.2f}); on demand at ${od.price_usd_per_gpu_hour:.2f} it needs "
     f"{od.threshold_utilization:.0%} utilization. For Zyphra that means capex and a data hall; its choice was between contracts.",
@@ -646,7 +662,9 @@ md("\n".join([
     f"* **{TCO_H.value:g}-year TCO ${tco4['p50']:.1f}M** (${tco4['p5']:.1f}–{tco4['p95']:.1f}M) in cash after the residual value.",
     f"* **AMD ${amd_tot.p50 / 1e6:,.1f}M once; IBM ${ibm_y1.p50 / 1e6:,.1f}M in its first year and an IRR of {ibm_irr.p50:.0%}; "
     f"Zyphra ${z_bill.p50 / 1e6:,.1f}M spent** — each at its P50; the unknowns are listed in section 7.",
-]))
+])
+md(TAKEAWAYS)
+BRIEF.update(Markdown("**In brief** (the Takeaways at the end, computed):\n\n" + TAKEAWAYS))
 """),
     ("code", r"""
 # Checks of the claims the fixed prose above relies on (the tests assert the same in

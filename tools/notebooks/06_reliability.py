@@ -464,7 +464,16 @@ summary = bands.group_by("gpus", "calibration").agg(
     pl.col("expected_interruptions").max().alias("interruptions_max"),
     pl.col("mtbi_h").min().alias("mtbi_h_min"), pl.col("mtbi_h").max().alias("mtbi_h_max"),
 ).sort("calibration", "gpus")
-display(summary.with_columns(pl.col(pl.Float64).round(3)))
+display(il.charts.headline_table(
+    summary, f"Goodput by cluster size over {W_EXP / 24:.0f} days of failure-free work",
+    subtitle="lowest and highest over the restart profiles and early-deployment factors, per calibration",
+    labels={"goodput_min": "goodput, lowest", "goodput_max": "goodput, highest",
+            "interruptions_min": "interruptions, fewest", "interruptions_max": "interruptions, most",
+            "mtbi_h_min": "MTBI, shortest", "mtbi_h_max": "MTBI, longest"},
+    units={"interruptions_min": "-", "interruptions_max": "-", "mtbi_h_min": "h", "mtbi_h_max": "h"},
+    percent=["goodput_min", "goodput_max"],
+    decimals={"interruptions_min": 0, "interruptions_max": 0, "mtbi_h_min": 2, "mtbi_h_max": 2},
+    sources="rates: data/reliability/calibrations.csv; restart profiles: data/reliability/restart_profiles.csv"))
 il.charts.goodput_bands_chart(bands)
 """),
     ("code", r"""
@@ -508,7 +517,14 @@ md(f'''Over {W_EXP / 24:.0f} days of work, {SPEEDUP:.0f}× faster saves add {vs[
 {vs[BIG]["gain_min"]:.1%}–{vs[BIG]["gain_max"]:.1%} at {BIG:,} GPUs
 (${vs[BIG]["usd_min"] / 1e6:,.2f}M–${vs[BIG]["usd_max"] / 1e6:,.2f}M), over both readings, the restart profiles,
 early-deployment factors {" and ".join(f"{e:g}" for e in ED_SAVE)} and the two baseline save costs.''')
-vsum.with_columns(pl.col("gain_min", "gain_max").round(4), pl.col("usd_min", "usd_max").round(0))
+il.charts.headline_table(
+    vsum, f"What {SPEEDUP:.0f}× faster saves return over {W_EXP / 24:.0f} days of work",
+    subtitle="lowest and highest over the restart profiles, early-deployment factors and the two baseline save costs; "
+             "dollars at the median on-demand MI300X price",
+    labels={"gain_min": "goodput gained, lowest", "gain_max": "goodput gained, highest",
+            "usd_min": "worth, lowest", "usd_max": "worth, highest"},
+    units={"usd_min": "USD", "usd_max": "USD"}, decimals={"usd_min": 0, "usd_max": 0}, percent=["gain_min", "gain_max"],
+    sources="save speed-up: AMD's ZAYA1 blog (save_speedup_claim, data/reliability/parameters.csv)")
 """),
     ("code", r"""
 big_both = R.restart_sweep(R.scale_hardware(sc, FAR), W_EXP, model="zaya1-base", optimizer=OPT,
@@ -574,7 +590,8 @@ mtbi_t = {f: R.mtbi_hours(topo(BIG, f)) for f in ("rails-only", "rail-optimized"
 net_share = R.class_shares().filter(pl.col("component_class").is_in(["link", "switch"]))["share"].sum()
 ro1, opt1 = comp_t[(GPUS[0], "rails-only")], comp_t[(GPUS[0], "rail-optimized")]
 ro16, opt16 = comp_t[(BIG, "rails-only")], comp_t[(BIG, "rail-optimized")]
-md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruptions"]:.1f}× apart in interruptions at ZAYA1's size.** Llama 3 per device:
+md(f'''* **Two readings, {F["expected_interruptions"] / L["expected_interruptions"]:.1f}× apart in interruptions at ZAYA1's size**
+  ({L["mtbi_h"] / F["mtbi_h"]:.1f}× in failure rate on this cluster; the fleet run's longer wall clock adds the rest). Llama 3 per device:
   {L["expected_interruptions"]:.1f} interruptions over the run, goodput {L["goodput"]:.1%}; the fleet reading (measured on {rsc["gpus"]:,}-GPU
   jobs, the better fit for this cluster): {F["expected_interruptions"]:.0f} interruptions, goodput {F["goodput"]:.1%}. Each calibration
   reproduces its own observation by construction; the held-out cases favour the fleet reading at this size.

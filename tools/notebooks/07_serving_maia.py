@@ -47,6 +47,9 @@ from IPython.display import Markdown, display
 
 S = il.serving
 md = lambda text: display(Markdown(text))  # noqa: E731
+# the answers up front: the Takeaways cell at the end fills this in from the computed values
+BRIEF = display(Markdown("**In brief:** filled in by the Takeaways cell at the end once the notebook has run."),
+                display_id=True)
 ACCS = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI355X"]
 mix = S.maia_mix()
 req = S.agent_request(mix)
@@ -400,20 +403,27 @@ box
 Computed from the tables above (nothing here is typed in by hand):
 """),
     ("code", r"""
-print(f"* One Maia task as assumed here is {req['input_tokens_per_task'] / 1e3:,.1f}k prompt and "
-      f"{req['output_tokens_per_task']:,.0f} output tokens: serving an agent is prefill-heavy, so TTFT and prompt "
-      f"throughput matter as much as decode speed.")
-print(f"* Served with vLLM on one node at >= {TARGET:.0f} tokens/s per user, Llama 3.3 70B costs "
-      f"${mi['usd_per_task']:.3f} per task on MI300X (owned); the cheapest of the {len(ACCS)} accelerators is "
-      f"{cheapest['accelerator']} at ${cheapest['usd_per_task']:.3f} ({wprec[cheapest['accelerator']].upper()} weights against "
-      f"MI300X's {wprec['MI300X'].upper()}).")
-print(f"* MI300X's {il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB of HBM holds a BF16 70B replica on {l70('MI300X')['fewest_gpus_per_replica']} MI300X vs "
-      f"{l70('H100-SXM')['fewest_gpus_per_replica']} H100, and a node of MI300X keeps the KV caches of "
-      f"{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8'] / max(l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8'], 1):.1f}x "
-      f"as many Maia-length requests as a node of H100 (70B, FP8 weights, {l70('MI300X', 'fp8')['kv_precision'].upper()} KV cache).")
-print(f"* The serving model's test-split error is {tps['median_abs_error_pct']:.0f} % median / {tps['worst_abs_error_pct']:.0f} % "
-      f"worst on output tokens/s per GPU and {ttft['median_abs_error_pct']:.1f} % median on TTFT: differences between "
-      f"accelerators smaller than that are within the model's error.")
+TAKEAWAYS = "\n".join([
+    f"* **One Maia task** as assumed here is {req['input_tokens_per_task'] / 1e3:,.1f}k prompt and "
+    f"{req['output_tokens_per_task']:,.0f} output tokens: serving an agent is prefill-heavy, so TTFT and prompt "
+    f"throughput matter as much as decode speed.",
+    f"* **Served with vLLM on one node at ≥ {TARGET:.0f} tokens/s per user, Llama 3.3 70B costs "
+    f"${mi['usd_per_task']:.3f} per task on MI300X** (owned at ${price['MI300X']:.2f}/GPU-h; "
+    f"${mi['usd_per_M_output_all_in']:.2f} per million output tokens all in; ${mi['usd_per_task_rented']:.3f} per task "
+    f"at the median rent of ${rented['MI300X']:.2f}/GPU-h); the cheapest of the {len(ACCS)} accelerators is "
+    f"{cheapest['accelerator']} at ${cheapest['usd_per_task']:.3f} per task ({wprec[cheapest['accelerator']].upper()} "
+    f"weights against MI300X's {wprec['MI300X'].upper()}).",
+    f"* **MI300X's {il.catalog.accelerator('MI300X').hbm_bytes / 1e9:.0f} GB of HBM** holds a BF16 70B replica on "
+    f"{l70('MI300X')['fewest_gpus_per_replica']} MI300X vs {l70('H100-SXM')['fewest_gpus_per_replica']} H100, and a node "
+    f"of MI300X keeps the KV caches of "
+    f"{l70('MI300X', 'fp8')['requests_whose_KV_fits_tp8'] / max(l70('H100-SXM', 'fp8')['requests_whose_KV_fits_tp8'], 1):.1f}× "
+    f"as many Maia-length requests as a node of H100 (70B, FP8 weights, {l70('MI300X', 'fp8')['kv_precision'].upper()} KV cache).",
+    f"* **The serving model's test-split error** is {tps['median_abs_error_pct']:.0f} % median / "
+    f"{tps['worst_abs_error_pct']:.0f} % worst on output tokens/s per GPU and {ttft['median_abs_error_pct']:.1f} % median "
+    f"on TTFT: differences between accelerators smaller than that are within the model's error.",
+])
+md(TAKEAWAYS)
+BRIEF.update(Markdown("**In brief** (the Takeaways at the end, computed):\n\n" + TAKEAWAYS))
 """),
     ("md", r"""
 **What is approximate.** The Maia task is an assumed mix (`data/serving/maia_agent.csv`): no

@@ -49,6 +49,9 @@ import time
 
 X, E = il.expansion, il.economics
 md = lambda text: display(Markdown(text))  # noqa: E731  (prose built from computed values)
+# the answers up front: the Takeaways cell at the end fills this in from the computed values
+BRIEF = display(Markdown("**In brief:** filled in by the Takeaways cell at the end once the notebook has run."),
+                display_id=True)
 XP = dict(X.parameters().select("name", "value").iter_rows())
 SIZES = X.cluster_sizes()                      # the full grid's sizes (data/expansion/parameters.csv) [GPUs]
 G_Z = SIZES[0]                                 # today's ZAYA1 cluster: the ZAYA1-class points [GPUs]
@@ -132,6 +135,7 @@ own_q = pl.DataFrame([{"option": r["option"], "accelerator": r["accelerator"],
 own08 = E.owned_gpu_hour_price("MI300X", basis=X.OPTION_PRICE_BASIS)   # today's design on this channel
 assert (df.filter(pl.col("option") == "MI300X node + Pollara-400")["owned_usd_per_gpu_hour"] == own08).all()
 own05 = E.owned_gpu_hour_price("MI300X")                       # notebook 05's owned P50 (baseboard listing)
+own05_sec1 = E.band(E.monte_carlo_owned_cost(1_000_000, seed=SEED)).p50   # notebook 05 section 1 (the same call and seed)
 listing = E.owned_gpu_hour_quote("MI300X")["purchase_price_usd_per_gpu"]
 asp = own_q.filter(pl.col("option") == "MI300X node + Pollara-400")["purchase_price_usd_per_gpu"][0]
 md(f'''Today's design costs **${own08:.2f}** per useful GPU-hour owned on this channel (MI300X at
@@ -139,7 +143,9 @@ ${asp:,.0f} per GPU, its selling-price default in the economics data). Notebook 
 distributors' baseboard listings instead, the one channel where both vendors have a price:
 there MI300X (${listing:,.0f} per GPU) costs ${own05:.2f} per GPU-hour, {own05 / own08:.2f}x this figure.
 Only MI300X has such a listing among these options; pricing it there and the others at
-selling prices would rank it on a dearer channel than the parts it is compared with.''')
+selling prices would rank it on a dearer channel than the parts it is compared with.
+Notebook 05's headline for ZAYA1's own cluster, ${own05_sec1:.2f} (P50), is the same cost model with the purchase
+price drawn over its whole range, from the selling price to the listing, instead of held at one channel's price.''')
 own_q.drop("accelerator").rename({"purchase_price_usd_per_gpu": "purchase price [USD/GPU]",
                                   "p5": "owned P5 [USD/GPU-h]", "usd_per_gpu_hour": "owned P50 [USD/GPU-h]",
                                   "p95": "owned P95 [USD/GPU-h]"}).with_columns(pl.col(pl.Float64).round(3))
@@ -181,12 +187,27 @@ for r in df.iter_rows(named=True):    # cost = price x GPU-hours, the GPU-hours 
     assert abs(r["rented_run_cost_usd"] / (r["contract_usd_per_gpu_hour"] * gh) - 1) < 1e-9
 assert all(g >= 0.999 for g in nic_gain.values())      # Vulcano never slows a run down
 assert b1["wall_days"] / f1["wall_days"] > max(nic_gain.values())   # accelerator >> NIC
+# the same run on the shipped ZAYA1 scenario (notebooks 04-06: Zyphra's plan on the cluster's own hosts)
+zsc = il.load_scenario("zaya1-ibm-mi300x")
+zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"])).expected_wall_s / 86400
+host08 = il.Scenario.from_dict(X.training_scenario("MI300X node", "Pollara-400", G_Z, "ZAYA1-class")).hardware.host_cpu
+host_vendor = {h: il.fabric.host_cpu(h)["vendor"] for h in (zsc.hardware.host_cpu, host08)}
+assert host_vendor[host08] != host_vendor[zsc.hardware.host_cpu] and zwall < b1["wall_days"]   # the prose below
 md(f'''**At today's size (about {G_Z:,} GPUs), ZAYA1-class.** Today's design ({b1['option']}) trains
 {TOK['ZAYA1-class'] / 1e12:.0f}T tokens in **{b1['wall_days']:.1f} days** with failures, for **${b1['run_cost_usd'] / 1e3:,.0f}k** owned.
 The fastest option is **{f1['option']}** ({f1['gpus']:,} GPUs): **{f1['wall_days']:.2f} days**,
 {b1['wall_days'] / f1['wall_days']:.1f}× faster; the cheapest run is **{c1['option']}**
 (${c1['run_cost_usd'] / 1e3:,.0f}k){' — parts of it are announced, not shipped' if c1['announced_not_shipped'] else ''}.
 Among shipping parts the cheapest run is **{s1['option']}** (${s1['run_cost_usd'] / 1e3:,.0f}k, {s1['wall_days']:.1f} days).
+
+**Why today's design here is not notebooks 05 and 06's run.** They run Zyphra's own plan on the shipped scenario, whose
+nodes have ZAYA1's {host_vendor[zsc.hardware.host_cpu]} {zsc.hardware.host_cpu} hosts: {zwall:.1f} days with failures.
+The sweep builds every node with its platform's default host (`data/network_platforms.csv`; for MI300X the
+{host_vendor[host08]} {host08} of AMD's own reference system), and the host's vendor sets RCCL's per-message network
+overhead (`il.fabric.net_overhead_s`: {il.fabric.net_overhead_s(host08) * 1e6:g} µs per message on {host_vendor[host08]} x86
+against {il.fabric.net_overhead_s(zsc.hardware.host_cpu) * 1e6:g} µs on {host_vendor[zsc.hardware.host_cpu]}, which slows the
+data-parallel traffic): there the best plan is {b1['plan']}, and today's design takes
+{b1['wall_days']:.1f} days. The options are compared with one another on that same footing.
 
 **The NIC.** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (1 - 1 / nic_gain[best_nic]):.0f} %
 (on {best_nic}); on the others by {', '.join(f'{100 * (1 - 1 / v):.0f} % ({k})' for k, v in nic_gain.items() if k != best_nic)},
@@ -461,9 +482,10 @@ il.widgets.expansion_explorer(df)
 """),
     ("code", r"""
 faster = b1["wall_days"] / s1["wall_days"]
-md(f'''* **Speed:** at about {G_Z:,} GPUs the fastest option, {f1['option']}, trains a ZAYA1-class model
-  {b1['wall_days'] / f1['wall_days']:.1f}× faster than today's design{'; it rests on announced parts' if f1['announced_not_shipped'] else ''}.
-  Among shipping parts, {s1['option']} is the cheapest run and {faster:.1f}× faster than today's.
+TAKEAWAYS = (f'''* **Speed and cost:** at about {G_Z:,} GPUs today's design trains a ZAYA1-class model in {b1['wall_days']:.1f} days
+  with failures for ${b1['run_cost_usd'] / 1e3:,.0f}k owned; the fastest option, {f1['option']}, is
+  {b1['wall_days'] / f1['wall_days']:.1f}× faster ({f1['wall_days']:.1f} days){'; it rests on announced parts' if f1['announced_not_shipped'] else ''}.
+  Among shipping parts, {s1['option']} is the cheapest run (${s1['run_cost_usd'] / 1e3:,.0f}k) and {faster:.1f}× faster than today's.
 * **NIC:** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (1 - 1 / nic_gain[best_nic]):.0f} %; the
   accelerator choice moves the answer far more than the NIC.
 * **Scale:** on about {G_MOE:,} GPUs the 10× MoE takes {HM['base']['wall_days']:.1f} days on MI300X and
@@ -476,6 +498,8 @@ md(f'''* **Speed:** at about {G_Z:,} GPUs the fastest option, {f1['option']}, tr
 * **AMD by option:** P50 revenue from ${low_amd['AMD revenue P50 [M USD]']:,.0f}M ({low_amd['option']}) to
   ${top_amd['AMD revenue P50 [M USD]']:,.0f}M ({top_amd['option']}); the selling prices of parts without a public
   one are assumptions (`data/expansion/platforms.csv`).''')
+md(TAKEAWAYS)
+BRIEF.update(Markdown("**In brief** (the Takeaways at the end, computed):\n\n" + TAKEAWAYS))
 """),
     ("md", r"""
 **What is approximate.** No expansion has been announced: every option is a what-if. Training
