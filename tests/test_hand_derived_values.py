@@ -14,8 +14,8 @@ def _closed_form_step(sched, vp, t, w, m):
     ZBV (a = 3)) the step is max_j (m·T_j − u_j) + Σ_i u_i; the bubble is that less m·T_s."""
     a = {2: 2.0, 3: 3.0}.get(sched, 0.0)
     c = 1.0 if sched in (2, 3) else float(vp)
-    u = [max(0.0, ti - a * wi) / c for ti, wi in zip(t, w)]
-    step = max(m * tj - uj for tj, uj in zip(t, u)) + sum(u)
+    u = [max(0.0, ti - a * wi) / c for ti, wi in zip(t, w, strict=True)]
+    step = max(m * tj - uj for tj, uj in zip(t, u, strict=True)) + sum(u)
     return max(0.0, step - m * max(t))
 
 
@@ -68,3 +68,37 @@ def test_v_schedule_forward_carries_half_the_per_microbatch_collectives(schedule
     assert b["tp_comm"] > 0.01 * est.step_time_s
     assert b["pp_bubble"] == pytest.approx(ref["pp_bubble"], rel=1e-9)
     assert est.step_time_s == pytest.approx(ref["step_time_s"], rel=1e-9)
+
+
+def test_pxn_staging_through_the_proxy_gpus_hbm():
+    """PXN forwards the (k − 1)/k of a GPU's remote all-to-all bytes that leave on another rail
+    through the GPU on the right rail: written into its HBM and read by its NIC, 2·fwd/HBM,
+    fwd = (n − k)/n · S · (k − 1)/k. On the catalog's accelerators HBM (MI300X 5.3 TB/s) is far
+    above a NIC (47 GB/s), so the term never binds and the kernel-vs-reference cases never
+    reach it; with the parameter vector's HBM lowered below the NIC it sets the time: two such
+    HBM values H and 2H differ by 2·fwd/H − 2·fwd/(2H) = fwd/H (32 ranks, 8 per node, 1 GB:
+    0.65625 s at H = 1 GB/s), and the kernel equals the reference there."""
+    from infra_lab import collectives as C
+    from infra_lab._kernels import collectives as K
+    from infra_lab._kernels import collectives_reference as R
+
+    cp = C.collective_time_params({"accelerator": "MI300X", "nic": "Pollara-400", "fabric": "rails-only",
+                                   "nodes": 4, "pxn": True})
+    n, k, S = 32, 8, 1e9
+    fwd = (n - k) / n * S * (k - 1) / k
+
+    def at(h):
+        q = cp.array.copy()
+        q[K.P_HBM] = h
+        return q
+
+    assert cp.array[K.P_HBM] > 10 * cp.array[K.P_BNIC]
+    h = 1e9
+    t1 = K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_PXN, K.PROTO_SIMPLE, S, n, k, at(h))
+    t2 = K.collective_cost(K.OP_ALL_TO_ALL, K.ALG_PXN, K.PROTO_SIMPLE, S, n, k, at(2 * h))
+    assert t1 - t2 == pytest.approx(fwd / h, rel=1e-9)
+    assert fwd / h == pytest.approx(0.65625)
+    named = R.named_vector(cp.named(), cp.array)
+    named["HBM"] = h
+    tk = K.best_collective(K.OP_ALL_TO_ALL, K.ALG_PXN, S, n, k, at(h))[0]
+    assert tk == pytest.approx(R.collective_reference(named, "all_to_all", "pxn", S, n, k)[0], rel=1e-9)
