@@ -104,6 +104,7 @@ def claim_check(claimed_pflops: float, hardware, precision: str = "bf16"):
     hw = as_hardware(hardware)
     acc = hw.accelerator_spec
     peak = acc.peak(precision)
+    precision = str(precision).lower()   # the catalog's name ('BF16' was echoed as given)
     cluster_pflops = peak * hw.world_size / PFLOP
     _validate.number("claimed_pflops", claimed_pflops, lo=0.0, lo_open=True, hi=MAX_CLAIM_OVER_PEAK * cluster_pflops,
                      allowed=f"in (0, {MAX_CLAIM_OVER_PEAK * cluster_pflops:.4g}] PFLOP/s: at most "

@@ -524,6 +524,8 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
 
 def failures(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows of a sweep result whose point failed (inputs, seed and error)."""
+    if not isinstance(frame, pl.DataFrame):   # a list raised AttributeError
+        raise ValidationError(f"frame = {type(frame).__name__}: expected the result of sweep() (a polars frame)")
     if "error" not in frame.columns:
         raise ValidationError("frame has no 'error' column: expected the result of sweep()")
     failed = frame.filter(pl.col("error").is_not_null())

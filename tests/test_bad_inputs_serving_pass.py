@@ -175,3 +175,58 @@ def test_cli_sweep_options_are_named_as_options(tmp_path, capsys):
         assert cli.main(["sweep", SERVE, "--grid", str(grid), "--call", "serve", *args]) == 1
         err = capsys.readouterr().err
         assert f"error: {msg}" in err and "None" not in err, err
+
+
+# ------------------------------------------------------------------ one owner of a request's media
+def test_multimodal_serve_keeps_the_scenarios_media_unless_given():
+    """mm.serve("maia-class-serving-mi300x") served text alone (15,436 -> 14,978 prompt positions,
+    the scenario's 1/3 picture and 5 s of speech replaced by 0), and mm.serve(sc, images=2,
+    audio_s=30) encoded the pictures at the encoder's own size instead of the scenario's
+    1024 x 768 (16,240 prompt positions and 9,981 output tokens/s against il.serve's 17,726
+    and 8,943 for the same request). A value left out is now the scenario's, as il.serve reads it."""
+    mm = il.multimodal
+    sc = il.load_scenario(SERVE)
+    d = sc.to_dict()
+    a, b = mm.serve(sc), il.serve(sc)
+    assert a.result.prompt_tokens == b.prompt_tokens == 15436 and a.result.output_tokens_per_s == b.output_tokens_per_s
+    a = mm.serve(d, images=2, audio_s=30)
+    b = il.serve({**d, "serving": {**d["serving"], "images_per_request": 2, "audio_s_per_request": 30}})
+    assert a.result.prompt_tokens == b.prompt_tokens == 17726 and a.result.ttft_s == b.ttft_s
+    assert mm.serve(d, images=0, audio_s=0).result.prompt_tokens == 14978   # text alone, when asked
+    assert mm.serve(d, images=1, image_size=448).prefill.lm_positions == 256 + mm.serve(
+        d, images=0).prefill.lm_positions      # a size given still wins
+
+
+def test_class_comparison_and_sweep_failures_name_their_own_arguments():
+    """class_comparison(..., tokens_per_s_per_user=0) said "min_tokens_per_s_per_user = 0: expected
+    None or ..." (serve_search's keyword inside it, and a None it refuses); il.sweep.failures([1])
+    raised AttributeError."""
+    import polars as pl
+
+    for bad in (0, None):
+        with pytest.raises(ValidationError, match=r"^tokens_per_s_per_user = .*: expected a finite number > 0 "
+                                                  r"\[tokens/s\]$"):
+            il.serving.class_comparison(["llama3.3-70b"], ["MI300X"], tokens_per_s_per_user=bad)
+    with pytest.raises(ValidationError, match=r"^frame = list: expected the result of sweep\(\)"):
+        il.sweep.failures([1])
+    with pytest.raises(ValidationError, match="no 'error' column"):
+        il.sweep.failures(pl.DataFrame({"a": [1]}))
+
+
+def test_economics_explorer_says_which_argument_takes_the_rent():
+    """economics_update(accelerator="A100-SXM-80GB") raised cloud_price's "pass a price
+    explicitly" without saying which argument takes it (the explorer's own constructor did)."""
+    from infra_lab.widgets.economics import economics_update
+
+    with pytest.raises(ValidationError, match=r"^price_usd_per_gpu_hour = None: no default rent for A100-SXM-80GB: "
+                                              r"cloud_price: no on-demand list price .*\); pass the rent as "
+                                              r"economics_update\(price_usd_per_gpu_hour, 'A100-SXM-80GB'\)"):
+        economics_update(accelerator="A100-SXM-80GB")
+    assert economics_update(2.0, "A100-SXM-80GB")["rent_vs_own"].price_usd_per_gpu_hour == 2.0
+
+
+def test_claim_check_names_the_precision_as_the_catalog_does():
+    """claim_check(750, ..., precision="BF16") took the name case-insensitively (the figures equal
+    bf16's) but echoed "BF16" in its result."""
+    a = il.cluster.claim_check(750, "zaya1-ibm-mi300x", precision="BF16")
+    assert a == il.cluster.claim_check(750, "zaya1-ibm-mi300x") and a["precision"] == "bf16"

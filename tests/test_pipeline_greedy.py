@@ -78,7 +78,7 @@ def test_unequal_times_keep_a_steady_state_loss():
 
 def test_unequal_times_raise_the_bubble_and_order_schedules():
     """The Primus blog's Llama-2 7B stage (per chunk F 4.7, B 6.1, W 3.5 ms): V-Min idles more
-    than V-Half, V-Half more than ZBV's closed form; both more than at the paper's equal times
+    than V-Half, V-Half more than ZBV (Primus' zbv-formatted table executed); both more than at the paper's equal times
     with the same per-micro-batch work."""
     p, m = 8, 32
     f, b, w = 4.7e-3, 6.1e-3, 3.5e-3
@@ -111,15 +111,16 @@ def test_peak_in_flight_matches_the_memory_model():
                     assert peak / 2 == km.inflight_schedule(sched, p, 2, r, m), (schedule, p, m, r)
 
 
-@pytest.mark.parametrize("schedule", ["v-half", "v-min"])
+@pytest.mark.parametrize("schedule", ["zb-h1", "zbv", "v-half", "v-min"])
 def test_step_kernel_table_replays_the_orders_it_would_build(schedule):
-    """The step kernel builds each (pp, micro-batches) greedy order once per call
+    """The step kernel builds each (pp, micro-batches) order of an executed schedule once per call
     (kt.v_greedy_table) and replays it per head: every head's rows are the program of its own
     order, and the bubble replayed from the table equals the one built afresh
     (kt.pipeline_bubble, bit for bit) and the reference's."""
     import numpy as np
 
-    sched = kt.PP_SCHED_V_MIN if schedule == "v-min" else kt.PP_SCHED_V_HALF
+    sched = PP_SCHEDULES.index(schedule)
+    k = kt.schedule_chunks(sched)
     c = np.zeros(kt.N_CONST)
     c[kt.C_PP_SCHED] = sched
     c[kt.C_GBATCH] = 96.0
@@ -134,7 +135,7 @@ def test_step_kernel_table_replays_the_orders_it_would_build(schedule):
     assert (progs == progs_p).all() and (span == span_p).all()
     keys = {(int(h[kt.H_PP]), kt.micro_batches_int(96.0 / (h[kt.H_DP] * h[kt.H_MBS]))) for h in heads
             if h[kt.H_PP] > 1}
-    assert progs.shape[0] == sum(6 * pp * mk for pp, mk in keys)   # each key built once
+    assert progs.shape[0] == sum(3 * k * pp * mk for pp, mk in keys)   # each key built once
     for h, (a, b) in zip(heads, span, strict=True):
         pp = int(h[kt.H_PP])
         m = 96.0 / (h[kt.H_DP] * h[kt.H_MBS])
@@ -142,25 +143,37 @@ def test_step_kernel_table_replays_the_orders_it_would_build(schedule):
         if pp == 1:
             assert a == b == 0
             continue
-        fresh = pg.v_greedy_program(pg.v_greedy_order(pp, mk, schedule == "v-min"), pp, mk)
+        if k == 1:
+            fresh = pg.pipeline_program(pg.zb_h1_order(pp, mk), pp, mk, False)
+        elif schedule == "zbv":
+            fresh = pg.v_greedy_program(pg.zbv_order(pp, mk), pp, mk)
+        else:
+            fresh = pg.v_greedy_program(pg.v_greedy_order(pp, mk, schedule == "v-min"), pp, mk)
         assert (progs[a:b] == fresh).all(), (pp, mk)
         for t, w, fwd in ((3.0, 1.0, 1.0), (4.7e-3, 1.1e-3, 1.6e-3), (2.0, 0.0, 0.5), (1.0, 0.6, 0.2)):
-            got = kt.v_greedy_stage_bubble(progs[a:b], pp, mk, t, w, fwd)
-            assert got == kt.pipeline_bubble(sched, pp, 2, t, w, fwd, m), (pp, mk, t, w, fwd)
-            assert got == pytest.approx(ref.bubble(pp, mk, schedule, fwd / 2, max(0.0, t - fwd - w) / 2, w / 2),
+            got = kt.executed_stage_bubble(progs[a:b], pp, mk, k, t, w, fwd)
+            assert got == kt.pipeline_bubble(sched, pp, 3 - k, t, w, fwd, m), (pp, mk, t, w, fwd)
+            assert got == pytest.approx(ref.bubble(pp, mk, schedule, fwd / k, max(0.0, t - fwd - w) / k, w / k),
                                         rel=1e-12, abs=1e-15), (pp, mk, t, w, fwd)
-    c[kt.C_PP_SCHED] = kt.PP_SCHED_ZBV   # another schedule: nothing built
+    c[kt.C_PP_SCHED] = PP_SCHEDULES.index("interleaved")   # a closed-form schedule: nothing built
     progs, span = kt.v_greedy_table(c, heads)
     assert progs.shape[0] == 0 and (span == 0).all()
 
 
 def test_replay_program_runs_each_pass_once_after_its_input():
-    """v_greedy_program lists every pass once, each after the pass it waits for, so the replay
-    (one pass over the rows) prices the eager execution the scheduler's order implies."""
-    for p, m, vmin in itertools.product((2, 3, 5, 8), (1, 4, 9), (True, False)):
-        prog = pg.v_greedy_program(pg.v_greedy_order(p, m, vmin), p, m)
+    """v_greedy_program / pipeline_program list every pass once, each after the pass it waits
+    for, so the replay (one pass over the rows) prices the eager execution the order implies
+    (the greedy V orders, Primus' ZBV table; ZB-H1's, one chunk per rank)."""
+    for p, m, which in itertools.product((2, 3, 5, 8), (1, 4, 9), ("v-min", "v-half", "zbv", "zb-h1")):
+        if which == "zb-h1":
+            prog = pg.pipeline_program(pg.zb_h1_order(p, m), p, m, False)
+            cells = [r * 6 * m + kind * 2 * m + j for r in range(p) for kind in range(3) for j in range(m)]
+        else:
+            order = pg.zbv_order(p, m) if which == "zbv" else pg.v_greedy_order(p, m, which == "v-min")
+            prog = pg.v_greedy_program(order, p, m)
+            cells = list(range(p * 6 * m))
         assert (prog[:, 0] >= 0).all()                       # no deadlock
-        assert sorted(prog[:, 1]) == list(range(p * 6 * m))   # every pass once
+        assert sorted(prog[:, 1]) == cells                    # every pass once
         seen = set()
         for _, cell, dep, _ in prog:
             assert dep < 0 or dep in seen

@@ -56,11 +56,14 @@ def test_kernel_equals_reference_per_schedule(schedule):
 
 def test_bubble_limits():
     t, w, fwd, m = 1.0, 0.3, 0.3, 16
-    # W = 0: ZB-H1 is 1F1B
-    assert kt.pipeline_bubble(2, 8, 1, t, 0.0, fwd, m) == kt.pipeline_bubble(0, 8, 1, t, 0.0, fwd, m) == 7.0
-    # equal F, B, W (w = t/3): ZB-H1 a third of 1F1B's, ZBV none (Qi et al. 2024, Fig. 3 / §6)
+    # W = 0: ZB-H1 (Primus' table executed) is 1F1B
+    assert kt.pipeline_bubble(2, 8, 1, t, 0.0, fwd, m) == pytest.approx(kt.pipeline_bubble(0, 8, 1, t, 0.0, fwd, m))
+    assert kt.pipeline_bubble(0, 8, 1, t, 0.0, fwd, m) == 7.0
+    # equal F, B, W (w = t/3): ZB-H1 a third of 1F1B's (Qi et al. 2024, Fig. 3); ZBV, Primus'
+    # zbv-formatted table executed, one chunk's forward per other rank, (pp − 1)·F/2 (not the
+    # paper's 0: its ZB-V schedule is not this table)
     assert kt.pipeline_bubble(2, 8, 1, t, t / 3, t / 3, m) == pytest.approx(7.0 / 3)
-    assert kt.pipeline_bubble(3, 8, 2, t, t / 3, t / 3, m) == pytest.approx(0.0, abs=1e-12)
+    assert kt.pipeline_bubble(3, 8, 2, t, t / 3, t / 3, m) == pytest.approx(7.0 * t / 3 / 2)
     # V-Half / V-Min: the greedy schedule (tests/test_pipeline_greedy.py); at equal F, B, W at
     # most the paper's 1/2 and 2/3 of 1F1B's (arXiv 2405.15362), V-Min above V-Half above ZBV
     vh = kt.pipeline_bubble(4, 8, 2, t, t / 3, t / 3, m)
@@ -356,18 +359,22 @@ def test_per_rank_bubble_at_equal_ranks_is_the_slowest_stage_form_bit_for_bit():
         n[:nc] = 1.0
         n[0] += pp - nc
         s = int(rng.integers(0, nc))
-        for sched, vp in ((0, 1), (1, 2), (1, 3), (2, 1), (3, 2)):
+        for sched, vp in ((0, 1), (1, 2), (1, 3)):
             assert kt.pipeline_bubble_stages(sched, pp, vp, T, W, FW, n, nc, s, m) == \
                 kt.pipeline_bubble(sched, pp, vp, t, w, fwd, m)
-        for sched in (4, 5):
+        for sched in (2, 3, 4, 5):
             mk = kt.micro_batches_int(m)
-            prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, sched == 5), pp, mk)
+            nch = kt.schedule_chunks(sched)
+            prog = kt.schedule_program(sched, pp, mk)
             mask = np.zeros(8)
             mask[:nc] = [2.0 ** r for r in range(nc)]
-            got = kt.v_greedy_rank_bubble(prog, pp, mk, T, W, FW, mask, nc, s, np.empty(pp), np.empty(pp),
+            got = kt.executed_rank_bubble(prog, pp, mk, nch, T, W, FW, mask, nc, s, np.empty(pp), np.empty(pp),
                                           np.empty(pp))
-            assert got == kt.v_greedy_stage_bubble(prog, pp, mk, t, w, fwd) == \
-                kt.pipeline_bubble(sched, pp, 2, t, w, fwd, m)
+            assert got == kt.executed_stage_bubble(prog, pp, mk, nch, t, w, fwd) == \
+                kt.pipeline_bubble(sched, pp, 3 - nch, t, w, fwd, m)
+            if sched >= 4:
+                assert got == kt.v_greedy_rank_bubble(prog, pp, mk, T, W, FW, mask, nc, s, np.empty(pp),
+                                                      np.empty(pp), np.empty(pp))
 
 
 @pytest.mark.parametrize("pp,m", [(2, 2), (4, 4), (4, 16), (8, 8), (8, 32)])
@@ -408,17 +415,17 @@ def test_per_rank_bubble_is_nonnegative_and_monotone():
     rng = np.random.default_rng(3)
     pp, m = 6, 12.0
     mk = kt.micro_batches_int(m)
-    progs = {s: kt.v_greedy_program(kt.v_greedy_order(pp, mk, s == 5), pp, mk) for s in (4, 5)}
+    progs = {s: kt.schedule_program(s, pp, mk) for s in (2, 3, 4, 5)}
 
     def price(sched, t, w, fwd):
         t, w, fwd = np.asarray(t), np.asarray(w), np.asarray(fwd)
         s = int(np.argmax(t))
-        if sched >= 4:
+        if sched >= 2:
             mask = np.array([2.0 ** r for r in range(pp)])
-            v = kt.v_greedy_rank_bubble(progs[sched], pp, mk, t, w, fwd, mask, pp, s, np.empty(pp),
-                                        np.empty(pp), np.empty(pp))
+            v = kt.executed_rank_bubble(progs[sched], pp, mk, kt.schedule_chunks(sched), t, w, fwd, mask, pp, s,
+                                        np.empty(pp), np.empty(pp), np.empty(pp))
             return v, mk * t[s] + v
-        v = kt.pipeline_bubble_stages(sched, pp, 2 if sched in (1, 3) else 1, t, w, fwd, np.ones(pp), pp, s, m)
+        v = kt.pipeline_bubble_stages(sched, pp, 2 if sched == 1 else 1, t, w, fwd, np.ones(pp), pp, s, m)
         return v, m * t[s] + v
 
     for _ in range(30):
@@ -436,28 +443,33 @@ def test_per_rank_bubble_is_nonnegative_and_monotone():
                 fwd2[j] *= k
                 v1, step1 = price(sched, t2, w2, fwd2)
                 assert step1 >= step0 * (1 - 1e-12), (sched, j)
-                if sched < 4 and t2[j] < t.max():
+                if sched < 2 and t2[j] < t.max():
                     assert v1 >= v0 * (1 - 1e-12), (sched, j)
 
 
-@pytest.mark.parametrize("sched", [4, 5])
-def test_v_per_rank_kernel_equals_the_event_reference(sched):
+@pytest.mark.parametrize("sched", [2, 3, 4, 5])
+def test_executed_per_rank_kernel_equals_the_event_reference(sched):
+    """ZB-H1, ZBV, V-Half, V-Min: the kernel's replay of its order (pipeline_greedy) and the
+    reference's event simulation of its own order (pipeline_greedy_reference), both per rank,
+    agree; m below pp (ZB-H1's few-micro-batch table) and below 2pp − 1 (ZBV's table built for
+    more micro-batches than run) included."""
     from infra_lab._kernels import pipeline_greedy_reference as ref
 
     rng = np.random.default_rng(sched)
-    for pp, mk in ((4, 8), (5, 10), (8, 16)):
-        prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, sched == 5), pp, mk)
+    k = kt.schedule_chunks(sched)
+    for pp, mk in ((4, 8), (5, 10), (8, 16), (4, 3), (8, 5), (6, 9)):
+        prog = kt.schedule_program(sched, pp, mk)
         for _ in range(5):
             t = rng.uniform(1.0, 2.0, pp)
             w = t * rng.uniform(0.1, 0.34, pp)
             fwd = t * rng.uniform(0.25, 0.34, pp)
             s = int(np.argmax(t))
             mask = np.array([2.0 ** r for r in range(pp)])
-            got = kt.v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, pp, s, np.empty(pp), np.empty(pp),
+            got = kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, mask, pp, s, np.empty(pp), np.empty(pp),
                                           np.empty(pp))
-            fr = [x / 2 for x in fwd]
-            br = [max(0.0, t[i] - fwd[i] - w[i]) / 2 for i in range(pp)]
-            wr = [x / 2 for x in w]
+            fr = [x / k for x in fwd]
+            br = [max(0.0, t[i] - fwd[i] - w[i]) / k for i in range(pp)]
+            wr = [x / k for x in w]
             want = ref.bubble(pp, mk, PP_SCHEDULES[sched], fr, br, wr, slow=s)
             assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
 
@@ -595,28 +607,87 @@ def test_interleaved_closed_form_against_a_pass_by_pass_execution(pp, m):
         pytest.approx(_interleaved(Fc, Bc, m), rel=1e-12)
 
 
-def test_zb_h1_closed_form_at_equal_ranks_against_a_pass_by_pass_execution():
+def _executed_step(sched, t, w, fwd, m):
+    """The step kernel's price of the schedule's m micro-batches: the slowest rank's m·T plus the
+    bubble of the order executed with each rank at its own times (kt.executed_rank_bubble)."""
+    pp = len(t)
+    s = int(np.argmax(t))
+    mask = np.array([2.0 ** r for r in range(pp)])
+    v = kt.executed_rank_bubble(kt.schedule_program(sched, pp, m), pp, m, kt.schedule_chunks(sched), t, w, fwd,
+                                mask, pp, s, np.empty(pp), np.empty(pp), np.empty(pp))
+    return m * t[s] + v
+
+
+def test_zb_h1_at_equal_ranks_against_a_pass_by_pass_execution_and_the_closed_form():
+    """At equal ranks and m ≥ pp the executed table is the closed form (pp − 1)·(F + B − W) of
+    Qi et al. 2024 §2.1 and the test's own execution of sail-sg's order."""
     for pp, m in ((4, 8), (8, 16), (8, 32)):
         for F, B, W in ((1.0, 1.0, 1.0), (1.0, 1.2, 0.8), (1.0, 1.4, 0.4)):
             t, w, fwd, n, nc, s = _stages([F + B + W] * pp, w=[W] * pp, fwd=[F] * pp)
-            model = m * t[s] + kt.pipeline_bubble_stages(2, pp, 1, t, w, fwd, n, nc, s, m)
+            model = _executed_step(2, t, w, fwd, m)
             assert model == pytest.approx(_zb_h1([F] * pp, [B] * pp, [W] * pp, m), rel=1e-12)
+            assert model == pytest.approx(m * (F + B + W) + (pp - 1) * (F + B - W), rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="open: ZB-H1's per-rank closed form (fill and drain at each other rank's "
-                   "T_i − 2·W_i) is exact only at equal ranks; with the last rank slowest (the output layer's, "
-                   "PRP26-L2-7B16L-MI300X-8-zbb's layout: ranks 0-6 at 1, rank 7 at 1.32, W 0.24 of T) a pass-by-pass "
-                   "execution of sail-sg's ZB-H1 order idles less, the slow rank's held-back W passes overlapping the "
-                   "drain: bubble 7.0 against the form's 8.4 for F, B, W = 1, 1.1, 0.9 and a last rank 1.3x at pp 8; "
-                   "on the PRP26 zbb row 0.068 s executed against 0.081 s priced (step 1.029 against 1.042 s)")
-def test_zb_h1_closed_form_with_a_slow_last_rank_matches_a_pass_by_pass_execution():
+def test_zb_h1_with_a_slow_last_rank_matches_a_pass_by_pass_execution():
+    """Was a strict xfail against the per-rank closed form Σ_{i≠s} (T_i − 2·W_i): with the last
+    rank slowest (the output layer's, PRP26-L2-7B16L-MI300X-8-zbb's layout) its held-back W
+    passes overlap the drain and the execution idles less (pp 8: 7.0 against the form's 8.4 for
+    F, B, W = 1, 1.1, 0.9, last rank 1.3×). The step kernel now executes the order per rank."""
     for pp, m in ((4, 8), (8, 16), (8, 32)):
         F, B, W = [1.0] * pp, [1.1] * pp, [0.9] * pp
         for x in (F, B, W):
             x[-1] *= 1.3
         t, w, fwd, n, nc, s = _stages([f + b + c for f, b, c in zip(F, B, W, strict=True)], w=W, fwd=F)
-        model = m * t[s] + kt.pipeline_bubble_stages(2, pp, 1, t, w, fwd, n, nc, s, m)
+        model = _executed_step(2, t, w, fwd, m)
         assert model == pytest.approx(_zb_h1(F, B, W, m), rel=1e-9)
+        form = sum(max(0.0, t[i] - 2 * w[i]) for i in range(pp) if i != s)
+        assert model - m * t[s] < form * (1 - 1e-3)     # the former closed form overpriced it
+    F, B, W = [1.0] * 8, [1.1] * 8, [0.9] * 8
+    for x in (F, B, W):
+        x[-1] *= 1.3
+    t, w, fwd, n, nc, s = _stages([f + b + c for f, b, c in zip(F, B, W, strict=True)], w=W, fwd=F)
+    assert _executed_step(2, t, w, fwd, 16) - 16 * t[s] == pytest.approx(7.0, rel=1e-12)
+
+
+def test_zb_orders_are_primus_tables_in_kernel_and_reference():
+    """The kernel's ZB-H1 and ZBV orders (pipeline_greedy) and the reference's (built separately
+    as lists) are the same per rank: Primus 78633ae ScheduleZeroBubble / ScheduleZBVFormatted's
+    compute passes. Spot checks from the tables as Primus prints them (pp 4, 8 micro-batches):
+    rank 0 runs F0 F1 F2 F3 B0 W0 F4 B1 W1 …, rank 3 F0 B0 F1 B1 F2 B2 F3 B3 W0 … (its W held back
+    three micro-batches); ZBV rank 0 runs
+    the seven chunk-0 forwards, then F1 B1 W1 four times."""
+    from infra_lab._kernels import pipeline_greedy as pg
+    from infra_lab._kernels import pipeline_greedy_reference as ref
+
+    def decode(order, m):
+        return [[("FBW"[c // (2 * m)], int((c // m) % 2), int(c % m)) for c in row] for row in order]
+
+    for p in range(2, 10):
+        for m in range(1, 3 * p + 2):
+            assert decode(pg.zb_h1_order(p, m), m) == [ref.zb_h1_order(p, m)[r] for r in range(p)], (p, m)
+            assert decode(pg.zbv_order(p, m), m) == [ref.zbv_order(p, m)[r] for r in range(p)], (p, m)
+    zb = decode(pg.zb_h1_order(4, 8), 8)
+    assert [f"{k}{j}" for k, _, j in zb[0][:9]] == ["F0", "F1", "F2", "F3", "B0", "W0", "F4", "B1", "W1"]
+    assert [f"{k}{j}" for k, _, j in zb[3][:9]] == ["F0", "B0", "F1", "B1", "F2", "B2", "F3", "B3", "W0"]
+    zv = decode(pg.zbv_order(4, 8), 8)
+    assert zv[0][:7] == [("F", 0, j) for j in range(7)]
+    assert zv[0][7:19] == [x for j in range(4) for x in (("F", 1, j), ("B", 1, j), ("W", 1, j))]
+
+
+def test_zbv_closed_form_against_the_execution_of_primus_table():
+    """ZBV's former closed form (pp − 1)·max(0, F + B − 2W), per rank Σ_{i≠s} max(0, T_i − 3·W_i),
+    is not the execution of Primus' zbv-formatted table even at equal ranks: at F = B = W the
+    table idles (pp − 1)·F/2 (one chunk's forward per other rank; the form says 0), with
+    F, B, W = 1, 1.4, 0.4 it idles 7.0 at pp 8 (the form 11.2). The kernel executes the table."""
+    for pp in (2, 4, 8):
+        for m in (2 * pp, 4 * pp):
+            for (F, B, W), want in (((1.0, 1.0, 1.0), (pp - 1) * 0.5), ((1.0, 1.4, 0.4), (pp - 1) * 1.0)):
+                t, w, fwd, n, nc, s = _stages([F + B + W] * pp, w=[W] * pp, fwd=[F] * pp)
+                bub = _executed_step(3, t, w, fwd, m) - m * t[s]
+                assert bub == pytest.approx(want, rel=1e-12, abs=1e-12), (pp, m, F, B, W)
+                form = (pp - 1) * max(0.0, F + B - 2 * W)
+                assert abs(bub - form) > 0.1 * (pp - 1)
 
 
 def test_a_nan_rank_time_that_is_not_the_slowest_gives_a_nan_bubble():
@@ -625,15 +696,20 @@ def test_a_nan_rank_time_that_is_not_the_slowest_gives_a_nan_bubble():
     pipeline_bubble does for a nan stage time."""
     t, w, fwd = np.array([2.0, np.nan]), np.zeros(2), np.array([0.7, np.nan])
     n = np.array([3.0, 1.0])
-    for sched, vp in ((0, 1), (1, 2), (2, 1), (3, 2)):
+    for sched, vp in ((0, 1), (1, 2)):
         assert math.isnan(kt.pipeline_bubble_stages(sched, 4, vp, t, w, fwd, n, 2, 0, 8.0)), sched
-    # the greedy V execution: rank 3 (mask bit 3) has the nan shape
+        assert not math.isnan(kt.pipeline_bubble_stages(sched, 4, vp, t[:1], w[:1], fwd[:1], n[:1], 1, 0, 8.0))
+    for sched in (2, 3, 4, 5):     # executed schedules have no closed form there: nan, never a number
+        assert math.isnan(kt.pipeline_bubble_stages(sched, 4, 1, t[:1], w[:1], fwd[:1], n[:1], 1, 0, 8.0)), sched
+    # the executed orders: rank 3 (mask bit 3) has the nan shape
     pp, mk = 4, 8
-    prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, False), pp, mk)
     mask = np.array([7.0, 8.0])            # ranks 0-2 have shape 0, rank 3 shape 1
     work = [np.empty(pp) for _ in range(3)]
-    assert math.isnan(kt.v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, 2, 0, *work))
-    assert not math.isnan(kt.v_greedy_rank_bubble(prog, pp, mk, t[:1], w[:1], fwd[:1], mask[:1], 1, 0, *work))
+    for sched in (2, 3, 4, 5):
+        prog = kt.schedule_program(sched, pp, mk)
+        k = kt.schedule_chunks(sched)
+        assert math.isnan(kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, mask, 2, 0, *work)), sched
+        assert not math.isnan(kt.executed_rank_bubble(prog, pp, mk, k, t[:1], w[:1], fwd[:1], mask[:1], 1, 0, *work))
 
 
 def test_ranks_outside_the_candidates_are_priced_at_the_slowest():
@@ -644,26 +720,28 @@ def test_ranks_outside_the_candidates_are_priced_at_the_slowest():
     w = np.array([0.6, 0.5, 0.55])
     fwd = t / 3
     n = np.array([1.0, 2.0, 3.0])           # 6 of the 10 ranks; the other 4 are at t[0]'s times
-    for sched, vp, a in ((0, 1, 0.0), (1, 2, 0.0), (2, 1, 2.0), (3, 2, 3.0)):
+    for sched, vp in ((0, 1), (1, 2)):
         ranks = [0] * 1 + [1] * 2 + [2] * 3 + [0] * 4
-        cdiv = vp if sched < 2 else 1
-        u = [max(0.0, t[k] - a * w[k]) / cdiv for k in ranks]
+        u = [t[k] / vp for k in ranks]
         want = max(m * t[k] - ui for k, ui in zip(ranks, u, strict=True)) + sum(u) - m * t[0]
         assert kt.pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, 3, 0, m) == pytest.approx(want, rel=1e-12)
     pp, mk = kt.RANK_MASK_BITS + 2, 4
-    prog = kt.v_greedy_program(kt.v_greedy_order(pp, mk, False), pp, mk)
     t = np.array([3.0, 2.0])
     w = np.array([0.6, 0.4])
     fwd = np.array([1.0, 0.7])
     mask = np.array([1.0, float(sum(2 ** r for r in range(1, kt.RANK_MASK_BITS)))])
-    got = kt.v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, 2, 0, np.empty(pp), np.empty(pp), np.empty(pp))
-    fr = np.array([fwd[0] / 2] + [fwd[1] / 2] * (kt.RANK_MASK_BITS - 1) + [fwd[0] / 2] * 2)
-    br = np.array([(t[0] - fwd[0] - w[0]) / 2] + [(t[1] - fwd[1] - w[1]) / 2] * (kt.RANK_MASK_BITS - 1)
-                  + [(t[0] - fwd[0] - w[0]) / 2] * 2)
-    wr = np.array([w[0] / 2] + [w[1] / 2] * (kt.RANK_MASK_BITS - 1) + [w[0] / 2] * 2)
-    want = kt.v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - 2 * mk * (fr[0] + br[0] + wr[0])
-    assert got == pytest.approx(want, rel=1e-12)
-    fr[-2:] = fr[1]                           # the two ranks beyond the mask, had they their own times
-    br[-2:] = br[1]
-    wr[-2:] = wr[1]
-    assert got >= kt.v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - 2 * mk * (fr[0] + br[0] + wr[0])
+    for sched in (2, 3, 4):
+        prog = kt.schedule_program(sched, pp, mk)
+        k = kt.schedule_chunks(sched)
+        got = kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, mask, 2, 0, np.empty(pp), np.empty(pp),
+                                      np.empty(pp))
+        fr = np.array([fwd[0] / k] + [fwd[1] / k] * (kt.RANK_MASK_BITS - 1) + [fwd[0] / k] * 2)
+        br = np.array([(t[0] - fwd[0] - w[0]) / k] + [(t[1] - fwd[1] - w[1]) / k] * (kt.RANK_MASK_BITS - 1)
+                      + [(t[0] - fwd[0] - w[0]) / k] * 2)
+        wr = np.array([w[0] / k] + [w[1] / k] * (kt.RANK_MASK_BITS - 1) + [w[0] / k] * 2)
+        want = kt.v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - k * mk * (fr[0] + br[0] + wr[0])
+        assert got == pytest.approx(want, rel=1e-12), sched
+        fr[-2:] = fr[1]                       # the two ranks beyond the mask, had they their own times
+        br[-2:] = br[1]
+        wr[-2:] = wr[1]
+        assert got >= kt.v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - k * mk * (fr[0] + br[0] + wr[0])

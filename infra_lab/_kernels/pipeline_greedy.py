@@ -1,5 +1,9 @@
-"""V-Half / V-Min pipeline schedules built by the greedy scheduler the libraries run, and their
-makespan under given pass times (numba).
+"""V-Half / V-Min pipeline schedules built by the greedy scheduler the libraries run, the ZB-H1
+and ZBV orders of Primus' hand-written tables (:func:`zb_h1_order`, :func:`zbv_order`; ZBV's is
+also PyTorch's ``ScheduleZBVZeroBubble``, torch/distributed/pipelining/schedules.py at 1fd7abc,
+https://github.com/pytorch/pytorch/blob/1fd7abc2f521e4429a29c3088e39ebaca20f4698/torch/distributed/pipelining/schedules.py,
+which torchtitan runs), and the makespan of any of these orders under given pass times, each
+rank at its own (numba; one replay, :func:`pipeline_program` and :func:`v_greedy_replay_ranks`).
 
 What ran: AMD-AGI/Primus ``ScheduleZBVGreedy`` (``pp_algorithm`` ``v-half`` / ``v-min``,
 primus/core/pipeline_parallel/scheduler/algorithms/zbv_greedy.py at 78633ae,
@@ -237,21 +241,169 @@ def v_greedy_order(p, m, vmin):
 
 
 PROGRAM_COLS = 4
-"""Columns of a :func:`v_greedy_program` row: rank, the pass's cell r·6m + code, its input's
-cell (−1: none), kind (0 F, 1 B, 2 W) + 4 when the input crosses ranks (the send/receive time
-``c`` applies)."""
+"""Columns of a :func:`v_greedy_program` / :func:`pipeline_program` row: rank, the pass's cell
+r·6m + code, its input's cell (−1: none), kind (0 F, 1 B, 2 W) + 4 when the input crosses ranks
+(the send/receive time ``c`` applies)."""
 
 
 @njit(cache=True)
-def v_greedy_program(order, p, m):
-    """The schedule ``order`` (:func:`v_greedy_order`) as the sequence in which an eager
-    execution completes its passes, one row per pass (:data:`PROGRAM_COLS`): int64[p·6m, 4].
-    Which pass can run next depends only on which passes have run, never on the pass times, so
-    this sequence is built once per (p, m, schedule) and :func:`v_greedy_replay` prices it for any
-    F, B, W. Rows past the last runnable pass (an order that deadlocks) have rank −1."""
-    n = 6 * m
+def zb_h1_order(p, m):
+    """Each rank's passes in the ZB-H1 order (one chunk per rank): int64[p, 3m] of pass codes
+    kind·2m + micro-batch (chunk 0 of :func:`v_greedy_order`'s coding).
+
+    What ran: AMD-AGI/Primus ``ScheduleZeroBubble`` (``pp_algorithm`` ``zero-bubble``,
+    primus/core/pipeline_parallel/scheduler/algorithms/zerobubble.py at 78633ae,
+    https://github.com/AMD-AGI/Primus/blob/78633ae78a1e11cef081c3102971d6fb4da6e19f/primus/core/pipeline_parallel/scheduler/algorithms/zerobubble.py),
+    the ZB-H1 schedule of Qi et al., "Zero Bubble Pipeline Parallelism", ICLR 2024 (§2.1,
+    https://arxiv.org/abs/2401.10241). With m ≥ p micro-batches rank r runs p − r − 1 warm-up
+    forwards, then F(i), B(i − p + r + 1) for each further i, followed by W(j − r) once the
+    backward j reaches r (its W passes held back r micro-batches), then (B, W) pairs for the
+    p − r − 1 last backwards and its r held-back W passes. With m < p every rank but the last
+    runs its m forwards, then (B, W) pairs; the last rank (F, B) pairs, then its m W passes."""
+    order = np.empty((p, 3 * m), np.int64)
+    cf, cb, cw = 0, 2 * m, 4 * m          # chunk 0's codes (kind·2 + 0)·m of F, B, W
+    for r in range(p):
+        j = 0
+        if m < p:
+            if r != p - 1:
+                for i in range(m):
+                    order[r, j] = cf + i
+                    j += 1
+                for i in range(m):
+                    order[r, j] = cb + i
+                    order[r, j + 1] = cw + i
+                    j += 2
+            else:
+                for i in range(m):
+                    order[r, j] = cf + i
+                    order[r, j + 1] = cb + i
+                    j += 2
+                for i in range(m):
+                    order[r, j] = cw + i
+                    j += 1
+            continue
+        wu = p - r - 1
+        for i in range(wu):
+            order[r, j] = cf + i
+            j += 1
+        for i in range(wu, m):
+            order[r, j] = cf + i
+            order[r, j + 1] = cb + i - wu
+            j += 2
+            if i - wu >= r:
+                order[r, j] = cw + i - wu - r
+                j += 1
+        for i in range(m - wu, m):
+            order[r, j] = cb + i
+            order[r, j + 1] = cw + i - r
+            j += 2
+        for i in range(m - r, m):
+            order[r, j] = cw + i
+            j += 1
+    return order
+
+
+@njit(cache=True)
+def zbv_order(p, m):
+    """Each rank's passes in the ZBV order (two chunks per rank in a V, as
+    :func:`v_greedy_order`): int64[p, 6m] of pass codes.
+
+    What ran: AMD-AGI/Primus ``ScheduleZBVFormatted`` (``pp_algorithm`` ``zbv-formatted``,
+    primus/core/pipeline_parallel/scheduler/algorithms/zbv_formatted.py at 78633ae,
+    https://github.com/AMD-AGI/Primus/blob/78633ae78a1e11cef081c3102971d6fb4da6e19f/primus/core/pipeline_parallel/scheduler/algorithms/zbv_formatted.py),
+    a hand-written table: rank r runs 2(p − r) − 1 forwards of chunk 0, r (F1, F0) pairs, p − r
+    (F1, B1, W1), then (F0, B0, W0, F1, B1, W1) while forwards remain, r (B0, B1) pairs, p − r
+    (B0, W0) pairs and the held-back W1, then W0 passes. Primus builds it for
+    max(2p − 1, m) micro-batches; with fewer (m < 2p − 1) the passes of the micro-batches past
+    m are left out, the others keeping their order, as PyTorch's ``ScheduleZBVZeroBubble`` (the
+    same table, 1fd7abc) does ("remove redundant microbatches"); Primus' table does not say."""
+    n = 2 * p - 1
+    if m > n:
+        n = m
+    order = np.empty((p, 6 * m), np.int64)
+    for r in range(p):
+        j = 0
+        f0 = 0
+        f1 = 0
+        b0 = 0
+        b1 = 0
+        seq = np.empty(6 * n, np.int64)     # (kind·2 + chunk)·n + micro-batch, then filtered
+        k = 0
+        for _ in range(2 * (p - r) - 1):
+            seq[k] = (KIND_F * 2) * n + f0
+            k += 1
+            f0 += 1
+        for _ in range(r):
+            seq[k] = (KIND_F * 2 + 1) * n + f1
+            seq[k + 1] = (KIND_F * 2) * n + f0
+            k += 2
+            f1 += 1
+            f0 += 1
+        for _ in range(p - r):
+            seq[k] = (KIND_F * 2 + 1) * n + f1
+            seq[k + 1] = (KIND_B * 2 + 1) * n + b1
+            seq[k + 2] = (KIND_W * 2 + 1) * n + b1
+            k += 3
+            f1 += 1
+            b1 += 1
+        while f1 < f0 or f0 < n:
+            if f0 < n:
+                seq[k] = (KIND_F * 2) * n + f0
+                k += 1
+                f0 += 1
+            seq[k] = (KIND_B * 2) * n + b0
+            seq[k + 1] = (KIND_W * 2) * n + b0
+            seq[k + 2] = (KIND_F * 2 + 1) * n + f1
+            seq[k + 3] = (KIND_B * 2 + 1) * n + b1
+            seq[k + 4] = (KIND_W * 2 + 1) * n + b1
+            k += 5
+            b0 += 1
+            f1 += 1
+            b1 += 1
+        w0 = b0
+        w1 = b1
+        for _ in range(r):
+            seq[k] = (KIND_B * 2) * n + b0
+            seq[k + 1] = (KIND_B * 2 + 1) * n + b1
+            k += 2
+            b0 += 1
+            b1 += 1
+        for _ in range(p - r):
+            seq[k] = (KIND_B * 2) * n + b0
+            seq[k + 1] = (KIND_W * 2) * n + w0
+            k += 2
+            b0 += 1
+            w0 += 1
+        while w1 < b1:
+            seq[k] = (KIND_W * 2 + 1) * n + w1
+            k += 1
+            w1 += 1
+        while w0 < b0:
+            seq[k] = (KIND_W * 2) * n + w0
+            k += 1
+            w0 += 1
+        for i in range(k):
+            kc = seq[i] // n
+            mb = seq[i] % n
+            if mb < m:
+                order[r, j] = kc * m + mb
+                j += 1
+    return order
+
+
+@njit(cache=True)
+def pipeline_program(order, p, m, v):
+    """The schedule ``order`` (each rank's pass codes in order, :func:`v_greedy_order`,
+    :func:`zbv_order` with ``v`` True: two chunks in a V; :func:`zb_h1_order` with ``v`` False:
+    one chunk, the last rank turning each forward into its backward) as the sequence in which an
+    eager execution completes its passes, one row per pass (:data:`PROGRAM_COLS`):
+    int64[p·len(order[r]), 4]. Which pass can run next depends only on which passes have run,
+    never on the pass times, so this sequence is built once per (p, m, schedule) and
+    :func:`v_greedy_replay_ranks` prices it for any F, B, W. Rows past the last runnable pass (an
+    order that deadlocks) have rank −1."""
+    n = order.shape[1]
     prog = np.full((p * n, PROGRAM_COLS), -1, np.int64)
-    done_ = np.zeros((p, n), np.bool_)
+    done_ = np.zeros((p, 6 * m), np.bool_)
     ptr = np.zeros(p, np.int64)
     done = 0
     moved = True
@@ -277,19 +429,29 @@ def v_greedy_program(order, p, m):
                             dr, dn = -1, 0
                     elif r + 1 < p:
                         dr, dn, lag = r + 1, node, 1
-                    else:
+                    elif v:
                         dr, dn = r, _code(kind, 1 - chunk, mb, m)
+                    else:                       # one chunk: the last rank's B follows its F
+                        dr, dn = r, _code(np.int64(KIND_F), chunk, mb, m)
                 if dr >= 0 and not done_[dr, dn]:
                     break
                 prog[done, 0] = r
-                prog[done, 1] = r * n + node
-                prog[done, 2] = dr * n + dn if dr >= 0 else -1
+                prog[done, 1] = r * 6 * m + node
+                prog[done, 2] = dr * 6 * m + dn if dr >= 0 else -1
                 prog[done, 3] = kind + 4 * lag
                 done_[r, node] = True
                 ptr[r] += 1
                 done += 1
                 moved = True
     return prog
+
+
+@njit(cache=True)
+def v_greedy_program(order, p, m):
+    """The V schedule ``order`` (:func:`v_greedy_order`, :func:`zbv_order`) as the sequence in
+    which an eager execution completes its passes: :func:`pipeline_program` with two chunks in a
+    V, int64[p·6m, 4]."""
+    return pipeline_program(order, p, m, True)
 
 
 @njit(cache=True)

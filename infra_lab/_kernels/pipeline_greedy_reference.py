@@ -2,10 +2,14 @@
 V-Min schedule of AMD-AGI/Primus ``ScheduleZBVGreedy`` (78633ae,
 https://github.com/AMD-AGI/Primus/blob/78633ae78a1e11cef081c3102971d6fb4da6e19f/primus/core/pipeline_parallel/scheduler/algorithms/zbv_greedy.py)
 built with per-rank dictionaries of slots, and its step time from a discrete-event simulation
-(a heap of pass completions), written separately from the kernel's sweep. Slow; for tests."""
+(a heap of pass completions), written separately from the kernel's sweep; also Primus'
+hand-written ZB-H1 (``ScheduleZeroBubble``, zerobubble.py) and ZBV (``ScheduleZBVFormatted``,
+zbv_formatted.py) tables at the same commit, built as lists per rank, and executed by the same
+simulation. Slow; for tests."""
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 
@@ -38,6 +42,88 @@ def _upstream(p, r, kind, chunk):
     if r < p - 1:
         return (r + 1, chunk)
     return (r, 1 - chunk)   # the turn at the last rank
+
+
+def zb_h1_order(p, m):
+    """{rank: [(pass, 0, micro-batch), ...]}: Primus ``ScheduleZeroBubble``'s compute passes
+    (zerobubble.py at 78633ae,
+    https://github.com/AMD-AGI/Primus/blob/78633ae78a1e11cef081c3102971d6fb4da6e19f/primus/core/pipeline_parallel/scheduler/algorithms/zerobubble.py),
+    one chunk per rank."""
+    table = {}
+    for r in range(p):
+        ops = []
+        if m < p:                      # the table's few-micro-batch branch
+            if r < p - 1:
+                ops = [(F, 0, i) for i in range(m)] + [x for i in range(m) for x in ((B, 0, i), (W, 0, i))]
+            else:
+                ops = [x for i in range(m) for x in ((F, 0, i), (B, 0, i))] + [(W, 0, i) for i in range(m)]
+            table[r] = ops
+            continue
+        warm = p - r - 1
+        ops += [(F, 0, i) for i in range(warm)]
+        for i in range(warm, m):       # steady: F, B, and the W held back r micro-batches
+            back = i - warm
+            ops += [(F, 0, i), (B, 0, back)]
+            if back >= r:
+                ops.append((W, 0, back - r))
+        for i in range(m - warm, m):   # cool-down
+            ops += [(B, 0, i), (W, 0, i - r)]
+        ops += [(W, 0, i) for i in range(m - r, m)]
+        table[r] = ops
+    return table
+
+
+def _put(ops, cnt, kind, chunk):
+    ops.append((kind, chunk, cnt[kind, chunk]))
+    cnt[kind, chunk] += 1
+
+
+def _put_bw(ops, cnt, chunk):
+    """A backward and, at once, its W."""
+    ops.append((B, chunk, cnt[B, chunk]))
+    ops.append((W, chunk, cnt[B, chunk]))
+    cnt[B, chunk] += 1
+
+
+def zbv_order(p, m):
+    """{rank: [(pass, chunk, micro-batch), ...]}: Primus ``ScheduleZBVFormatted``'s compute
+    passes (zbv_formatted.py at 78633ae,
+    https://github.com/AMD-AGI/Primus/blob/78633ae78a1e11cef081c3102971d6fb4da6e19f/primus/core/pipeline_parallel/scheduler/algorithms/zbv_formatted.py),
+    built for max(2p − 1, m) micro-batches as Primus does, the passes of micro-batches ≥ m then
+    left out."""
+    n = max(2 * p - 1, m)
+    table = {}
+    for r in range(p):
+        ops = []
+        cnt = {(F, 0): 0, (F, 1): 0, (B, 0): 0, (B, 1): 0}
+        put = functools.partial(_put, ops, cnt)
+        put_bw = functools.partial(_put_bw, ops, cnt)
+        for _ in range(2 * (p - r) - 1):
+            put(F, 0)
+        for _ in range(r):
+            put(F, 1)
+            put(F, 0)
+        for _ in range(p - r):
+            put(F, 1)
+            put_bw(1)
+        while cnt[F, 1] < cnt[F, 0] or cnt[F, 0] < n:
+            if cnt[F, 0] < n:
+                put(F, 0)
+            put_bw(0)
+            put(F, 1)
+            put_bw(1)
+        held = {0: cnt[B, 0], 1: cnt[B, 1]}
+        for _ in range(r):
+            put(B, 0)
+            put(B, 1)
+        for _ in range(p - r):
+            put(B, 0)
+            ops.append((W, 0, held[0]))
+            held[0] += 1
+        ops += [(W, 1, k) for k in range(held[1], n)]
+        ops += [(W, 0, k) for k in range(held[0], n)]
+        table[r] = [op for op in ops if op[2] < m]
+    return table
 
 
 def greedy_order(p, m, schedule):
@@ -131,10 +217,11 @@ def greedy_order(p, m, schedule):
     return {r: [at[r][s] for s in sorted(at[r])] for r in range(p)}
 
 
-def simulate(order, p, f, b, w, c):
-    """Event simulation of one step of ``order`` (:func:`greedy_order`): returns (makespan,
-    {rank: (first start, last end)}) [s]. ``f``, ``b``, ``w``: one time for every rank, or a
-    sequence of p, rank r's own."""
+def simulate(order, p, f, b, w, c, chunks=2):
+    """Event simulation of one step of ``order`` (:func:`greedy_order`, :func:`zbv_order`;
+    :func:`zb_h1_order` with ``chunks`` = 1: the last rank turns each forward into its
+    backward): returns (makespan, {rank: (first start, last end)}) [s]. ``f``, ``b``, ``w``: one
+    time for every rank, or a sequence of p, rank r's own."""
     per = [[(x[r] if isinstance(x, (list, tuple)) else x) for x in (f, b, w)] for r in range(p)]
     cost = {r: {F: per[r][0], B: per[r][1], W: per[r][2]} for r in range(p)}
     finished = {}                      # (rank, op) -> end time
@@ -147,6 +234,15 @@ def simulate(order, p, f, b, w, c):
         kind, chunk, k = op
         if kind == W:
             key, lag = (r, (B, chunk, k)), 0.0
+        elif chunks == 1:
+            if kind == F:
+                if r == 0:
+                    return 0.0
+                key, lag = (r - 1, op), c
+            elif r == p - 1:
+                key, lag = (r, (F, 0, k)), 0.0
+            else:
+                key, lag = (r + 1, op), c
         else:
             up = _upstream(p, r, kind, chunk)
             if up is None:
@@ -185,16 +281,28 @@ def simulate(order, p, f, b, w, c):
     return max(e for _, e in span.values()), {r: tuple(v) for r, v in span.items()}
 
 
+def order(p, m, schedule):
+    """{rank: [(pass, chunk, micro-batch), ...]} of a schedule: "zb-h1", "zbv", "v-half",
+    "v-min"."""
+    if schedule == "zb-h1":
+        return zb_h1_order(p, m)
+    if schedule == "zbv":
+        return zbv_order(p, m)
+    return greedy_order(p, m, schedule)
+
+
 def bubble(p, m, schedule, f, b, w, c=0.0, slow=None):
-    """Idle time per rank of one step: makespan − 2·m·(f + b + w) [s]; inf where a pass never
-    ends (a time of inf), nan for a nan time. ``f``, ``b``, ``w`` per rank (sequences of p):
-    the makespan less 2·m·(f + b + w) of rank ``slow`` (the slowest, whose m micro-batches the
-    step prices apart)."""
+    """Idle time per rank of one step: makespan − k·m·(f + b + w) [s] (k chunks per rank: 1 for
+    "zb-h1", 2 for the V schedules, f, b, w one chunk's times); inf where a pass never ends (a
+    time of inf), nan for a nan time. ``f``, ``b``, ``w`` per rank (sequences of p): the
+    makespan less k·m·(f + b + w) of rank ``slow`` (the slowest, whose m micro-batches the step
+    prices apart)."""
     if p <= 1:
         return 0.0
-    makespan, _ = simulate(greedy_order(p, m, schedule), p, f, b, w, c)
+    k = 1 if schedule == "zb-h1" else 2
+    makespan, _ = simulate(order(p, m, schedule), p, f, b, w, c, chunks=k)
     if not math.isfinite(makespan):   # a pass that never ends: so is the idle time (max(0, nan) is 0)
         return makespan
     if isinstance(f, (list, tuple)):
         f, b, w = f[slow], b[slow], w[slow]
-    return max(0.0, makespan - 2 * m * (f + b + w))
+    return max(0.0, makespan - k * m * (f + b + w))

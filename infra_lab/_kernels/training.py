@@ -66,10 +66,12 @@ from .memory import (
 )
 from .pipeline_greedy import (
     PROGRAM_COLS,
+    pipeline_program,
     v_greedy_order,
-    v_greedy_program,
     v_greedy_replay,
     v_greedy_replay_ranks,
+    zb_h1_order,
+    zbv_order,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -745,23 +747,65 @@ def micro_batches_int(m):
     return k if k > 1 else 1
 
 
+EXECUTED_SCHEDULES = (PP_SCHED_ZB_H1, PP_SCHED_ZBV, PP_SCHED_V_HALF, PP_SCHED_V_MIN)
+"""The schedules whose bubble is the execution of the library's order (:func:`schedule_program`),
+not a closed form: ZB-H1, ZBV, V-Half, V-Min."""
+
+
 @njit(cache=True)
-def v_greedy_stage_bubble(prog, pp, mk, t, w, fwd):
-    """Idle time of one step of a greedy V schedule, its order's eager execution ``prog``
-    (:func:`infra_lab._kernels.pipeline_greedy.v_greedy_program`, ``mk`` micro-batches) [s] for a
-    rank whose micro-batch takes ``t`` of which ``fwd`` is forward and ``w`` the weight-gradient
-    pass W; each of its two chunks takes half of each (F = fwd/2, B = (t − fwd − w)/2, W = w/2).
+def is_executed(sched):
+    """True for a schedule of :data:`EXECUTED_SCHEDULES` (its order is replayed per rank)."""
+    return sched == PP_SCHED_ZB_H1 or sched == PP_SCHED_ZBV or sched == PP_SCHED_V_HALF \
+        or sched == PP_SCHED_V_MIN
+
+
+@njit(cache=True)
+def schedule_chunks(sched):
+    """Chunks per rank of an executed schedule's order: 1 for ZB-H1, 2 (a V) for the others."""
+    return 1 if sched == PP_SCHED_ZB_H1 else 2
+
+
+@njit(cache=True)
+def schedule_program(sched, pp, mk):
+    """The eager execution's completion sequence
+    (:func:`infra_lab._kernels.pipeline_greedy.pipeline_program`) of the order an executed
+    schedule runs on ``pp`` ranks with ``mk`` micro-batches: ZB-H1 Primus ``ScheduleZeroBubble``
+    (:func:`infra_lab._kernels.pipeline_greedy.zb_h1_order`), ZBV Primus
+    ``ScheduleZBVFormatted`` (``zbv_order``), V-Half / V-Min the greedy V scheduler
+    (``v_greedy_order``). It does not depend on the pass times: built once per (pp, mk) of a
+    call (:func:`v_greedy_table`)."""
+    if sched == PP_SCHED_ZB_H1:
+        return pipeline_program(zb_h1_order(pp, mk), pp, mk, False)
+    if sched == PP_SCHED_ZBV:
+        return pipeline_program(zbv_order(pp, mk), pp, mk, True)
+    return pipeline_program(v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN), pp, mk, True)
+
+
+@njit(cache=True)
+def executed_stage_bubble(prog, pp, mk, nch, t, w, fwd):
+    """Idle time of one step of an executed schedule, its order's eager execution ``prog``
+    (:func:`schedule_program`, ``mk`` micro-batches, ``nch`` chunks per rank) [s] for a rank
+    whose micro-batch takes ``t`` of which ``fwd`` is forward and ``w`` the weight-gradient pass
+    W; each of its chunks takes 1/nch of each (F = fwd/nch, B = (t − fwd − w)/nch, W = w/nch).
     The send/receive time is priced apart (pp_p2p): 0 here. A stage time ``t`` of inf (a plan
     with an unreachable collective) gives inf, as 1F1B's (pp − 1)·t does, and nan gives nan:
     never the 0 that inf − inf = nan would read as."""
     if not t < np.inf:
         return t
-    f = 0.5 * fwd
-    b = 0.5 * (t - fwd - w)
+    q = 1.0 / nch
+    f = q * fwd
+    b = q * (t - fwd - w)
     if b < 0.0:
         b = 0.0
-    v = v_greedy_replay(prog, pp, mk, f, b, 0.5 * w, 0.0) - 2.0 * mk * (f + b + 0.5 * w)
+    v = v_greedy_replay(prog, pp, mk, f, b, q * w, 0.0) - nch * mk * (f + b + q * w)
     return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def v_greedy_stage_bubble(prog, pp, mk, t, w, fwd):
+    """Idle time of one step of a greedy V schedule (two chunks per rank):
+    :func:`executed_stage_bubble` with ``nch`` = 2."""
+    return executed_stage_bubble(prog, pp, mk, np.int64(2), t, w, fwd)
 
 
 @njit(cache=True)
@@ -777,15 +821,24 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
     * 1F1B / interleaved (sched 0, 1): (pp − 1)·t/vp (Narayanan et al. 2021,
       https://arxiv.org/abs/2104.04473). Megatron-Core's and Primus' tables for these are
       hand-written (Primus 78633ae ``basic_1f1b.py``, ``interleaved_1f1b.py``).
-    * ZB-H1 (2; Primus' ``zero-bubble``): (pp − 1)·(F + B − W) = (pp − 1)·(t − 2w): the W passes
-      delayed by the warm-up fill the cool-down (Qi et al., "Zero Bubble Pipeline Parallelism",
-      ICLR 2024, §2.1, https://arxiv.org/abs/2401.10241; AMD-AGI/Primus 0e1b3d0
-      ``primus/core/pipeline_parallel/scheduler/algorithms/zerobubble.py``: rank r defers W by r
-      micro-batches, a hand-written table). W = 0 gives 1F1B's.
-    * ZBV (3; ``zbv-formatted``, 2 chunks per rank in a V, Primus' hand-written
-      ``zbv_formatted.py``): (pp − 1)·max(0, F + B − 2W), the zero-bubble closed form (ZB-H2's,
-      §2.2) that ZB-V reaches at 1F1B's memory when T_F = T_B = T_W (§6 and the repository's
-      table: bubble rate 0 there).
+    * ZB-H1 (2; Primus' ``zero-bubble``): the execution of Primus' hand-written table (78633ae
+      ``zerobubble.py``: rank r holds its W passes back r micro-batches;
+      :func:`infra_lab._kernels.pipeline_greedy.zb_h1_order`) with this stage's F, B, W
+      (:func:`executed_stage_bubble`, one chunk). At m ≥ pp it equals the closed form
+      (pp − 1)·(F + B − W) = (pp − 1)·(t − 2w) of Qi et al., "Zero Bubble Pipeline
+      Parallelism", ICLR 2024, §2.1, https://arxiv.org/abs/2401.10241 (the W passes delayed by
+      the warm-up fill the cool-down; W = 0 gives 1F1B's); at m < pp the table differs (every
+      rank but the last runs all its forwards first) and so does the execution.
+    * ZBV (3; ``zbv-formatted``, 2 chunks per rank in a V): the execution of Primus'
+      hand-written table (78633ae ``zbv_formatted.py``,
+      :func:`infra_lab._kernels.pipeline_greedy.zbv_order`; PyTorch's ``ScheduleZBVZeroBubble``,
+      which torchtitan runs, builds the same table), each chunk at half of F, B, W.
+      NOT the zero-bubble form (pp − 1)·max(0, F + B − 2W) (ZB-H2's, §2.2, which ZB-V reaches at
+      T_F = T_B = T_W in the paper's schedule, §6): the table executed eagerly idles
+      (pp − 1)·F/2 at F = B = W (one chunk's forward per other rank: the ramp before the last
+      rank's first pass, which the paper's zero leaves to the optimizer step's post-validation;
+      measured on the execution, pp 2–8, m 2pp–4pp), more than the form when W is large and less
+      when W is small.
     * V-Half (4), V-Min (5): NO closed form. The libraries build these schedules with a greedy
       scheduler (Primus ``ScheduleZBVGreedy``, 78633ae ``zbv_greedy.py``, a port of
       sail-sg/zero-bubble-pipeline-parallelism 39f2c186 ``zbv_greedy.py``; Qi et al.,
@@ -798,26 +851,20 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
       0.62, the same at m = 8–64; the paper's 1/2 and 2/3 "+ O(n)"), more when F, B and W differ.
 
     The step kernel prices each rank at its own times (:func:`pipeline_bubble_stages`,
-    :func:`v_greedy_rank_bubble`), which give this function's value when the ranks are equal.
+    :func:`executed_rank_bubble`), which give this function's value when the ranks are equal.
 
-    APPROXIMATIONS: ZB-H1's and ZBV's are closed forms, not Primus' tables simulated pass by
-    pass; ZBV's form is exact only at equal times; the pipeline send/receive time is
-    priced apart (pp_p2p) and does not stretch the bubble; the optimizer step's synchronisation
-    (the paper's post-validation) is not modelled."""
+    APPROXIMATIONS: the executed schedules run eagerly (a pass starts when its rank is free and
+    its input is there; Primus posts each receive in its table at the producer's slot + 1); the
+    pipeline send/receive time is priced apart (pp_p2p) and does not stretch the bubble; the
+    optimizer step's synchronisation (the paper's post-validation) is not modelled."""
     if pp <= 1:
         return 0.0
     if not t < np.inf:   # inf (unreachable collective) or nan: so is the bubble, for every
-        return t         # schedule (ZB's t − 2w would be inf − inf = nan, read as 0)
-    if sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN:
+        return t         # schedule (t − 2w would be inf − inf = nan, read as 0)
+    if is_executed(sched):
         mk = micro_batches_int(m)
-        prog = v_greedy_program(v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN), pp, mk)
-        return v_greedy_stage_bubble(prog, pp, mk, t, w, fwd)
-    if sched == PP_SCHED_ZB_H1:
-        v = (pp - 1.0) * (t - 2.0 * w)
-    elif sched == PP_SCHED_ZBV:
-        v = (pp - 1.0) * (t - 3.0 * w)
-    else:
-        v = (pp - 1.0) / vp * t
+        return executed_stage_bubble(schedule_program(sched, pp, mk), pp, mk, schedule_chunks(sched), t, w, fwd)
+    v = (pp - 1.0) / vp * t
     return v if v > 0.0 else 0.0
 
 
@@ -850,72 +897,65 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     order (vp 2) behaves the same when each rank's chunks are equal, and matches exactly when
     only the last rank's last chunk (the output layer's) is heavier; a heavier chunk on rank 0 as
     well (the embedding's) makes the execution longer than the form (1.4–3.3 % of the step at
-    1.2× and 1.3–2×). ZB-H1's form is exact at equal ranks only: with the last rank slowest an
-    execution of sail-sg's ZB-H1 order idles less (the slow rank's held-back W passes overlap
-    the drain; an open strict xfail in tests/test_pp_schedules.py, docs/validation.md).
+    1.2× and 1.3–2×).
 
     * 1F1B / interleaved (sched 0, 1): Σ_{i≠s} T_i / vp: with vp chunks each rank's chunk
       takes T_i/vp (its chunks taken as equal: the embedding's or the output layer's chunk is
-      not priced apart).
-    * ZB-H1 (2): the fill and drain at each rank's F_i + B_i − W_i = T_i − 2·W_i (the W passes
-      fill the cool-down, :func:`pipeline_bubble`), Σ_{i≠s} max(0, T_i − 2·W_i).
-    * ZBV (3): Σ_{i≠s} max(0, T_i − 3·W_i) (F + B − 2W per rank).
+      not priced apart). ``w`` and ``fwd`` are not read.
+    * ZB-H1, ZBV, V-Half, V-Min (sched 2–5): nan. Their bubble is the execution of the
+      library's order with per-rank arrays (:func:`executed_rank_bubble`): the closed forms
+      this function used to give ZB-H1 (Σ_{i≠s} max(0, T_i − 2·W_i)) and ZBV
+      (Σ_{i≠s} max(0, T_i − 3·W_i)) were not the executions of Primus' tables (ZB-H1's
+      overpriced a slow last rank; ZBV's was off at equal ranks too; docs/validation.md).
 
-    V-Half / V-Min run the greedy order with per-rank arrays (:func:`v_greedy_rank_bubble`).
     inf (an unreachable collective) or nan in the slowest time gives that value; nan on any
     other rank gives nan."""
     if pp <= 1:
         return 0.0
+    if sched != 0 and sched != 1:
+        return np.nan
     ts = t[s]
     if not ts < np.inf:
         return ts
-    zb = sched == PP_SCHED_ZB_H1 or sched == PP_SCHED_ZBV
-    a = 2.0 if sched == PP_SCHED_ZB_H1 else (3.0 if sched == PP_SCHED_ZBV else 0.0)
-    cdiv = 1.0 if zb else vp * 1.0
-    us = ts - a * w[s]
-    if us < 0.0:
-        us = 0.0
-    # d: Σ over the ranks of (u_s − u_i); j: the rank whose m·T_j − u_j is largest (s unless
+    cdiv = vp * 1.0
+    # d: Σ over the ranks of (T_s − T_i); j: the rank whose m·T_j − T_j/vp is largest (s unless
     # another is strictly larger: at equal ranks every extra term below is exactly 0)
     d = 0.0
     j_gain = 0.0
     for k in range(nc):
         if k == s:
             continue
-        uk = t[k] - a * w[k]
-        if uk < 0.0:
-            uk = 0.0
-        d += n[k] * (us - uk)
-        g = m * (t[k] - ts) + (us - uk) / cdiv
+        uk = t[k]
+        d += n[k] * (ts - uk)
+        g = m * (t[k] - ts) + (ts - uk) / cdiv
         if g > j_gain:
             j_gain = g
-    if zb:
-        v = (pp - 1.0) * us - d
-    else:
-        v = (pp - 1.0) / vp * us - d / vp
+    v = (pp - 1.0) / vp * ts - d / vp
     v += j_gain
     return v if (v > 0.0 or v != v) else 0.0   # a nan rank time carries (max(0, nan) would read 0)
 
 
 @njit(cache=True)
-def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, nc, s, fr, br, wr):
-    """Idle time of one step of a greedy V schedule (``prog``, :func:`v_greedy_stage_bubble`'s)
-    with each rank at its own times [s]: candidate k's ranks (the bits of ``mask[k]``, ranks <
-    RANK_MASK_BITS) run each chunk at F = fwd[k]/2, B = (t[k] − fwd[k] − w[k])/2, W = w[k]/2,
-    every other rank at the slowest candidate ``s``'s; the makespan less 2·mk·(F + B + W) of
-    the slowest (whose mk micro-batches are priced apart). ``fr``, ``br``, ``wr``: work arrays
-    of pp. Equal ranks give :func:`v_greedy_stage_bubble`'s value bit for bit."""
+def executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, mask, nc, s, fr, br, wr):
+    """Idle time of one step of an executed schedule (``prog``, :func:`schedule_program`, ``nch``
+    chunks per rank) with each rank at its own times [s]: candidate k's ranks (the bits of
+    ``mask[k]``, ranks < RANK_MASK_BITS) run each chunk at F = fwd[k]/nch, B = (t[k] − fwd[k] −
+    w[k])/nch, W = w[k]/nch, every other rank at the slowest candidate ``s``'s; the makespan
+    less nch·mk·(F + B + W) of the slowest (whose mk micro-batches are priced apart). ``fr``,
+    ``br``, ``wr``: work arrays of pp. Equal ranks give :func:`executed_stage_bubble`'s value
+    bit for bit. A nan time on any rank gives nan; inf on the slowest, inf."""
     ts = t[s]
     if not ts < np.inf:
         return ts
     for k in range(nc):          # a nan time on any rank carries: the replay's max would skip it
         if t[k] != t[k] or w[k] != w[k] or fwd[k] != fwd[k]:
             return np.nan
-    f0 = 0.5 * fwd[s]
-    b0 = 0.5 * (ts - fwd[s] - w[s])
+    q = 1.0 / nch
+    f0 = q * fwd[s]
+    b0 = q * (ts - fwd[s] - w[s])
     if b0 < 0.0:
         b0 = 0.0
-    w0 = 0.5 * w[s]
+    w0 = q * w[s]
     for r in range(pp):
         fr[r] = f0
         br[r] = b0
@@ -924,19 +964,26 @@ def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, nc, s, fr, br, wr):
         if k == s:
             continue
         bits = np.int64(mask[k])
-        fk = 0.5 * fwd[k]
-        bk = 0.5 * (t[k] - fwd[k] - w[k])
+        fk = q * fwd[k]
+        bk = q * (t[k] - fwd[k] - w[k])
         if bk < 0.0:
             bk = 0.0
-        wk = 0.5 * w[k]
+        wk = q * w[k]
         top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
         for r in range(top):
             if (bits >> r) & 1:
                 fr[r] = fk
                 br[r] = bk
                 wr[r] = wk
-    v = v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - 2.0 * mk * (f0 + b0 + w0)
+    v = v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - nch * mk * (f0 + b0 + w0)
     return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, nc, s, fr, br, wr):
+    """Idle time of one step of a greedy V schedule (two chunks per rank) with each rank at its
+    own times [s]: :func:`executed_rank_bubble` with ``nch`` = 2."""
+    return executed_rank_bubble(prog, pp, mk, np.int64(2), t, w, fwd, mask, nc, s, fr, br, wr)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1157,9 +1204,9 @@ MAXC = 8
 def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog):
     """Evaluate one head row against every tail row into columns of ``out`` (shape
     (n_plans, N_OUT), one plan per row: the plan's outputs are contiguous), rows row0 …
-    row0 + len(tail) − 1. ``vprog``: the head's greedy V schedule as
-    :func:`infra_lab._kernels.pipeline_greedy.v_greedy_program` (:func:`v_greedy_table`; read only
-    under V-Half / V-Min with pp > 1).
+    row0 + len(tail) − 1. ``vprog``: the head's executed schedule as
+    :func:`schedule_program` (:func:`v_greedy_table`; read only under ZB-H1, ZBV, V-Half and
+    V-Min with pp > 1).
 
     The compute and per-micro-batch communication of each pipeline-stage candidate is
     computed once per recompute mode and shared by the ZeRO/FSDP variants."""
@@ -1222,8 +1269,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     TK = PB[0]
     WK = PB[1]
     FK = PB[2]
-    uses_w = sched == PP_SCHED_ZB_H1 or sched == PP_SCHED_ZBV or sched == PP_SCHED_V_HALF \
-        or sched == PP_SCHED_V_MIN
+    uses_w = is_executed(sched)
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1359,20 +1405,21 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     if pp > 1:
         pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
-    # the bubble per recompute mode; a greedy V schedule's order is built once per call
-    # (v_greedy_table) and replayed here
-    # with each rank's own times (pipeline_bubble_stages, v_greedy_rank_bubble)
+    # the bubble per recompute mode; an executed schedule's order (ZB-H1, ZBV, V-Half, V-Min) is
+    # built once per call (v_greedy_table) and replayed here with each rank's own times
+    # (executed_rank_bubble); 1F1B / interleaved by the closed form (pipeline_bubble_stages)
     bub = np.zeros(3)
-    if pp > 1 and (sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN):
+    if pp > 1 and uses_w:
         mk = micro_batches_int(m)
+        nch = schedule_chunks(sched)
         RW = np.empty((3, pp))
         for rc in range(3):
             if pace[rc] < 0.0:   # no candidate time above its -1 start (all nan): no slowest rank to
                 # index (arg unset), so the slowest-stage form prices it, as before per-rank pricing
-                bub[rc] = v_greedy_stage_bubble(vprog, pp, mk, pace[rc], 0.0, 0.0)
+                bub[rc] = executed_stage_bubble(vprog, pp, mk, nch, pace[rc], 0.0, 0.0)
             else:
-                bub[rc] = v_greedy_rank_bubble(vprog, pp, mk, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK], nc,
-                                               arg[rc], RW[0], RW[1], RW[2])
+                bub[rc] = executed_rank_bubble(vprog, pp, mk, nch, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK],
+                                               nc, arg[rc], RW[0], RW[1], RW[2])
     elif pp > 1:
         for rc in range(3):
             if pace[rc] < 0.0:
@@ -1505,7 +1552,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
 
 @njit(cache=True)
 def v_greedy_keys(c, heads):
-    """The greedy V schedules (V-Half / V-Min, ``c``'s schedule) a call over ``heads`` replays:
+    """The executed schedules (ZB-H1, ZBV, V-Half, V-Min: ``c``'s schedule, :data:`EXECUTED_SCHEDULES`)
+    a call over ``heads`` replays:
     (pp, micro-batches) per distinct key, the head's key index (−1: none, pp = 1 or another
     schedule) and each key's row offset in the stacked programs (:func:`v_greedy_table`)."""
     nh = heads.shape[0]
@@ -1515,8 +1563,9 @@ def v_greedy_keys(c, heads):
     km = np.zeros(nh, np.int64)
     koff = np.zeros(nh + 1, np.int64)
     nk = 0
-    if sched != PP_SCHED_V_HALF and sched != PP_SCHED_V_MIN:
+    if not is_executed(sched):
         return kp[:0], km[:0], kid, koff[:1]
+    rows = 3 if sched == PP_SCHED_ZB_H1 else 6     # passes per micro-batch and rank
     for h in range(nh):
         pp = heads[h, H_PP]
         if pp <= 1:
@@ -1531,7 +1580,7 @@ def v_greedy_keys(c, heads):
             j = nk
             kp[j] = pp
             km[j] = mk
-            koff[j + 1] = koff[j] + pp * 6 * mk
+            koff[j + 1] = koff[j] + pp * rows * mk
             nk += 1
         kid[h] = j
     return kp[:nk], km[:nk], kid, koff[:nk + 1]
@@ -1539,14 +1588,13 @@ def v_greedy_keys(c, heads):
 
 @njit(cache=True)
 def _v_fill(c, kp, km, koff, progs, i):
-    progs[koff[i]:koff[i + 1]] = v_greedy_program(
-        v_greedy_order(kp[i], km[i], int(c[C_PP_SCHED]) == PP_SCHED_V_MIN), kp[i], km[i])
+    progs[koff[i]:koff[i + 1]] = schedule_program(int(c[C_PP_SCHED]), kp[i], km[i])
 
 
 @njit(cache=True)
 def v_greedy_table(c, heads):
-    """Every greedy V schedule a call over ``heads`` replays, built once: the stacked
-    :func:`infra_lab._kernels.pipeline_greedy.v_greedy_program` rows of each distinct (pp,
+    """Every executed schedule a call over ``heads`` replays, built once: the stacked
+    :func:`schedule_program` rows of each distinct (pp,
     micro-batches) and each head's first and last row (0, 0 when it replays none). The order
     does not depend on the pass times, so one build serves every head and tail row of that key
     (building it costs about four replays)."""
@@ -1584,7 +1632,7 @@ def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     parallel over heads (a greedy V schedule's order built once per call, :func:`v_greedy_table`)."""
     nt = tail.shape[0]
     sched = int(c[C_PP_SCHED])
-    if sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN:
+    if is_executed(sched):
         progs, span = v_greedy_table_parallel(c, heads)
     else:   # nothing to build: no parallel region
         progs, span = v_greedy_table(c, heads)

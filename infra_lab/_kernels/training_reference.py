@@ -502,31 +502,29 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # through the rank's vp chunks, plus the pp - 1 slots of the fill and drain (the bubble's)
     pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
     # the pipeline bubble of the schedule (parallelism.pp_schedule), every rank at its own times
-    # (T_r its micro-batch, W_r its weight-gradient pass): the m micro-batches pass the slowest
-    # rank one after another (priced above as m * t_mb), the fill and the drain cross each other
-    # rank at its own pace: sum over the other ranks of u_r = T_r (1F1B; / vp interleaved: a chunk
-    # takes T_r / vp), of F + B - W = T_r - 2 W_r (ZB-H1) or F + B - 2W = T_r - 3 W_r (ZB-V, Qi et
-    # al. 2024, arXiv 2401.10241); V-Half and V-Min have no closed form: the greedy schedule
-    # Primus / sail-sg build (arXiv 2405.15362), simulated event by event with each rank's
-    # chunks at half its F (forward compute and half the exposed collectives), B and W
+    # (T_r its micro-batch, W_r its weight-gradient pass). 1F1B / interleaved: the m micro-batches
+    # pass the slowest rank one after another (priced above as m * t_mb), the fill and the drain
+    # cross each other rank at its own pace, T_r / vp a chunk. ZB-H1, ZBV, V-Half, V-Min: the
+    # library's order (Primus' ZB-H1 and ZBV tables, the greedy V scheduler; arXiv 2401.10241,
+    # 2405.15362), simulated event by event with each rank's chunks (one for ZB-H1, two in a V)
+    # at its share of F (forward compute and half the exposed collectives), B and W
     times = [sum(st) for st in stage]
     if pp <= 1:
         bubble = 0.0
     elif not t_mb < math.inf:      # inf (unreachable collective) or nan: so is every schedule's bubble
         bubble = t_mb
-    elif p.schedule in ("v-half", "v-min"):
+    elif p.schedule in ("zb-h1", "zbv", "v-half", "v-min"):
+        k = 1 if p.schedule == "zb-h1" else 2
         fr, br, wr = [], [], []
         for i in range(pp):
             fwd_i = stage[i][0] + 0.5 * (stage[i][3] + stage[i][4] + stage[i][5])
-            fr.append(fwd_i / 2)
-            br.append(max(0.0, times[i] - fwd_i - stage_w[i]) / 2)
-            wr.append(stage_w[i] / 2)
+            fr.append(fwd_i / k)
+            br.append(max(0.0, times[i] - fwd_i - stage_w[i]) / k)
+            wr.append(stage_w[i] / k)
         mk = max(1, int(m + 0.5))
         bubble = pipeline_greedy_reference.bubble(pp, mk, p.schedule, fr, br, wr, slow=slow)
     else:
-        a = {"1f1b": 0.0, "interleaved": 0.0, "zb-h1": 2.0, "zbv": 3.0}[p.schedule]
-        per_chunk = vp if p.schedule in ("1f1b", "interleaved") else 1
-        u = [max(0.0, times[i] - a * stage_w[i]) / per_chunk for i in range(pp)]
+        u = [times[i] / vp for i in range(pp)]
         # the step: the rank whose m micro-batches plus the other ranks' fill and drain take longest
         bubble = max(m * times[i] - u[i] for i in range(pp)) + sum(u) - m * t_mb
 

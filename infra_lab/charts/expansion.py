@@ -29,12 +29,24 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
     ).drop("announced_not_shipped")
     sx = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
     sy = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    base = alt.Chart(pts).mark_point(size=70, strokeWidth=2).encode(
-        x=alt.X(f"{x}:Q", title=x_title, scale=sx),
-        y=alt.Y(f"{y}:Q", title=y_title, scale=sy),
-        color=alt.Color(f"{color}:N", title=color),
+
+    def axis(col: str) -> alt.Axis:
+        # large values (USD of a cluster, of a run) as 200M / 1.5M: written out in full, the
+        # tick labels of a log axis ran into each other
+        big = pts[col].abs().max()
+        return alt.Axis(format="~s") if big is not None and big >= 1e5 else alt.Axis()
+
+    # hollow = announced: a filled mark whose fill is transparent for announced parts, its
+    # outline in the colour (a fill drawn from a condition on the colour field left the model
+    # legend's shapes without a fill or a stroke: blank)
+    base = alt.Chart(pts).mark_point(size=70, strokeWidth=2, filled=True).encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=sx, axis=axis(x)),
+        y=alt.Y(f"{y}:Q", title=y_title, scale=sy, axis=axis(y)),
+        color=alt.Color(f"{color}:N", title=[color, "(hollow: announced,", "not shipped)"]),
+        stroke=alt.Stroke(f"{color}:N"),
         shape=alt.Shape("model:N", title="model"),
-        fill=alt.condition(alt.datum.status == "shipping", alt.Color(f"{color}:N"), alt.value("white")),
+        fillOpacity=alt.FillOpacity("status:N", scale=alt.Scale(domain=list(_STATUS.values())[::-1], range=[1.0, 0.0]),
+                                    legend=None),
         tooltip=[f"{color}:N", "nic:N", "gpus:Q", "model:N", "status:N",
                  alt.Tooltip(f"{x}:Q", format=",.3~g"), alt.Tooltip(f"{y}:Q", format=",.3~g")],
     )

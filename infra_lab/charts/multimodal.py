@@ -11,6 +11,10 @@ from .base import require_columns, to_altair_data
 __all__ = ["mix_time_chart", "image_tokens_chart", "packing_waste_chart", "multimodal_validation_chart"]
 
 _PART_ORDER = ["language_model", "padding", "encoder_compute", "exposed_comm_change", "stage_imbalance"]
+PART_LABELS = {"language_model": "language model", "padding": "padding", "encoder_compute": "encoders",
+               "exposed_comm_change": "exposed communication, change (< 0: more hidden)",
+               "stage_imbalance": "pipeline stage imbalance"}
+"""The words a reader sees for each part of a multimodal step (the legend of :func:`mix_time_chart`)."""
 
 
 def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where the training time goes") -> alt.Chart:
@@ -28,11 +32,13 @@ def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where th
     mixes = list(dict.fromkeys(df["mix"].to_list()))
     data = to_altair_data(df.select("mix", "part", value).with_columns(
         pl.col("part").replace_strict({p: i for i, p in enumerate(_PART_ORDER)}, default=99,
-                                      return_dtype=pl.Int64).alias("order")))
+                                      return_dtype=pl.Int64).alias("order"),
+        pl.col("part").replace(PART_LABELS)))       # the legend in words, not the column names
     return alt.Chart(data, title=title).mark_bar().encode(
         y=alt.Y("mix:N", sort=mixes, title=None),
         x=alt.X(f"sum({value}):Q", title=unit),
-        color=alt.Color("part:N", sort=_PART_ORDER, title="part"),
+        color=alt.Color("part:N", sort=[PART_LABELS[p] for p in _PART_ORDER], title="part",
+                        legend=alt.Legend(labelLimit=400)),
         order=alt.Order("order:Q"),
         tooltip=["mix", "part", alt.Tooltip(f"{value}:Q", format=",.3f")],
     ).properties(width=460, height=max(60, 30 * len(mixes)))

@@ -142,8 +142,10 @@ def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over
     if "early_deployment" in base.columns:
         base = base.filter(pl.col("early_deployment") == pl.col("early_deployment").min())
     base = base.select("gpus", "calibration", "goodput").sort("calibration", "gpus")
+    # ticks at the swept sizes: a log axis's own ticks ran into each other (5,000 6,0007,000) and left
+    # both ends of the sweep unlabelled
     x = alt.X("gpus:Q", scale=alt.Scale(type="log", domain=[agg["gpus"].min(), agg["gpus"].max()], nice=False),
-              title="GPUs [-]")
+              title="GPUs [-]", axis=alt.Axis(values=sorted(set(agg["gpus"].to_list())), format=","))
     area = alt.Chart(to_altair_data(agg)).mark_area(opacity=0.25).encode(
         x=x, y=alt.Y("goodput_min:Q", title="goodput (useful / wall-clock) [-]", axis=alt.Axis(format="%")),
         y2="goodput_max:Q", color=alt.Color("calibration:N", title="calibration"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from .. import _validate as V
 from ..errors import ValidationError
 from .compute import check_encoder_call, cross_kv_ops, encoder_ops, encoder_tp
 from .specs import MultimodalSpec, _size, system, system_names
@@ -162,8 +163,8 @@ class MultimodalServeResult:
     text_input_tokens: int
 
 
-def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.0, batch: int = 1,
-          stack_params: dict | None = None) -> MultimodalServeResult:
+def serve(scenario, *, images: float | None = None, image_size=None, audio_s: float | None = None,
+          batch: int | None = None, stack_params: dict | None = None) -> MultimodalServeResult:
     """Serve requests that carry pictures and/or audio: encoder prefill, then the language
     model's prefill over text + image/audio positions, then decode (:func:`infra_lab.serve`).
 
@@ -171,8 +172,12 @@ def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.
     ----------
     scenario : a serving Scenario (dict/TOML/object) whose [model] is multimodal;
         ``serving.input_tokens`` is the TEXT part of the prompt
-    images, image_size, audio_s : per request, as :func:`encoder_prefill`
-    batch : requests whose items the engine encodes together [-]
+    images, image_size, audio_s : per request, as :func:`encoder_prefill`; None (the default):
+        the scenario's own ``serving.images_per_request``, ``image_size``, ``audio_s_per_request``
+        (before, a left-out value replaced them with 0 pictures, 0 s and the encoder's own size:
+        ``mm.serve("maia-class-serving-mi300x")`` served text alone where ``il.serve`` of the
+        same scenario encodes its pictures and speech)
+    batch : requests whose items the engine encodes together [-]; None: ``serving.encoder_batch``
     stack_params : as :func:`infra_lab.serve`
 
     Returns
@@ -208,6 +213,12 @@ def serve(scenario, *, images: float = 0.0, image_size=None, audio_s: float = 0.
         raise ValidationError(f"[model] = {sc.model!r}: a text-only model; multimodal presets: "
                               f"{', '.join(system_names())}")
     sv = sc.serving
+    # one owner: a value left out is the scenario's, as il.serve reads it
+    images = sv.images_per_request if images is None else images
+    if image_size is None and V.is_real(images) and images > 0:   # no pictures: no size (the table refuses one)
+        image_size = sv.image_size
+    audio_s = sv.audio_s_per_request if audio_s is None else audio_s
+    batch = sv.encoder_batch if batch is None else batch
     pre = encoder_prefill(spec, sc.hardware.accelerator, images=images, image_size=image_size, audio_s=audio_s,
                           tp=sv.tp, batch=batch, hardware=sc.hardware)
     d = sc.to_dict()

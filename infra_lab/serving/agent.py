@@ -15,7 +15,7 @@ import polars as pl
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, empty_reasons
-from .core import serve
+from .core import _check_opt_positive, serve
 from .costs import cost_at_interactivity, gpu_hour_price
 from .search import serve_search
 
@@ -174,6 +174,9 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
 
     models = V.sequence("models", models, "model preset names")
     V.integer("gpus", gpus)
+    # checked under its own name (serve_search's "min_tokens_per_s_per_user = 0: expected None or ...")
+    tokens_per_s_per_user = _check_opt_positive("tokens_per_s_per_user", tokens_per_s_per_user, optional=False,
+                                                unit="tokens/s")
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     for field, items in (("models", models), ("accelerators", accelerators)):
         if not items:   # a frame with no rows and no columns

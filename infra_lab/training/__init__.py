@@ -21,10 +21,10 @@ parts of the step kernel (:mod:`infra_lab._kernels.training`):
 * **memory**: :func:`infra_lab._kernels.memory.training_bytes`, the formula
   ``il.memory.training_memory`` wraps;
 * **schedule**: micro-batches, the pipeline bubble with every rank at its own times (the other
-  ranks' micro-batches, / vp, for 1F1B / interleaved, as Alpa's Σ t_i + (m − 1)·max t_i; the
-  zero-bubble closed forms per rank for ZB-H1 / ZBV; the libraries' greedy V-Half / V-Min
-  schedule executed with each rank's F, B, W: :func:`infra_lab._kernels.training.pipeline_bubble_stages`,
-  :func:`infra_lab._kernels.training.v_greedy_rank_bubble`; (pp − 1)/vp of a micro-batch at equal
+  ranks' micro-batches, / vp, for 1F1B / interleaved, as Alpa's Σ t_i + (m − 1)·max t_i:
+  :func:`infra_lab._kernels.training.pipeline_bubble_stages`; the order the library runs for ZB-H1 /
+  ZBV (Primus' tables) and V-Half / V-Min (the greedy scheduler) executed with each rank's F, B,
+  W: :func:`infra_lab._kernels.training.executed_rank_bubble`; (pp − 1)/vp of a micro-batch at equal
   stages, :func:`infra_lab._kernels.training.pipeline_bubble`), overlap windows, ZeRO-0/1/2/3
   and FSDP (no resharding under pipeline parallelism), the optimizer update.
 

@@ -119,7 +119,13 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
     if committed is None:   # as default_rent: a commitment where a contract default exists
         committed = _contract_rent(accelerator) is not None
     if price_usd_per_gpu_hour is None:   # a given rent needs no listing (A100-SXM-80GB has none)
-        price_usd_per_gpu_hour = default_rent(accelerator)[0]
+        try:
+            price_usd_per_gpu_hour = default_rent(accelerator)[0]
+        except ValidationError as e:   # cloud_price said "pass a price explicitly", not which argument
+            why = str(e).removesuffix("; pass a price explicitly")
+            raise ValidationError(f"price_usd_per_gpu_hour = None: no default rent for {accelerator}: {why}; pass "
+                                  f"the rent as economics_update(price_usd_per_gpu_hour, {accelerator!r}) "
+                                  "[USD/GPU-h]") from None
     own = E.owned_cost_per_gpu_hour(accelerator, **inputs)
     band = E.band(E.monte_carlo_owned_cost(n, seed=seed, accelerator=accelerator, fixed=inputs))
     ro = E.rent_vs_own(price_usd_per_gpu_hour, accelerator, committed=committed,

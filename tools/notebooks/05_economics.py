@@ -38,7 +38,8 @@ for those the bands are the answer.
 *MFU* (model FLOPs utilization): the model's arithmetic per second divided by the GPUs' dense
 peak. *6·N·D*: the textbook training compute, 6 × active parameters × training tokens; it
 ignores attention and, for a model with a vocabulary as large as ZAYA1's, much of the output layer.
-*PUE* (power usage effectiveness): facility power over IT power. *P5–P95*: the range holding
+*Goodput*: the share of wall-clock time that is useful training, after failures, restarts and
+checkpoints (notebook 06). *P&L*: profit and loss. *PUE* (power usage effectiveness): facility power over IT power. *P5–P95*: the range holding
 the middle 90 % of Monte Carlo outcomes; *P50* is the median. *on-demand* vs *committed*: paid
 per used hour vs paid for every hour of a term (reserved instances, a dedicated contract).
 *IRR, NPV, payback*: the discount rate that zeroes the cash flows, their value at the cost of

@@ -306,7 +306,7 @@ cs = R.plan_run(sc, WORK_H, optimizer=OPT, storage="shared-fs", mode="sync")
 ca = R.plan_run(sc, WORK_H, optimizer=OPT, storage="shared-fs", mode="async")
 md(f'''**Synchronous and asynchronous saves.** A synchronous save stalls training for the whole write,
 {cs.ckpt_s:.1f} s for ZAYA1's checkpoint on the shared file system, most of it the assumed fixed cost. An asynchronous
-save (PyTorch DCP async save, Megatron-Core `--async-save`) stalls only while it stages the state in host memory:
+save (PyTorch Distributed Checkpoint (DCP) async save, Megatron-Core `--async-save`) stalls only while it stages the state in host memory:
 a fixed {R.parameter("async_blocking_fixed_s"):.2f} s (`async_blocking_fixed_s`, measured by Meta and Crusoe on an H200
 cluster, https://pytorch.org/blog/6x-faster-async-checkpointing/) plus the busiest node's device-to-host copy, {ca.ckpt_s:.2f} s here;
 the write, fixed cost included ({ca.checkpoint.background_s:.1f} s), runs in the background and stalls training only if the

@@ -33,7 +33,9 @@ benchmarks.
 
 **Glossary.** *TTFT*: time to first token. *TPOT*: time per output token after the first.
 *tokens/s per user* (interactivity) = 1/TPOT. *Continuous batching*: the engine admits and
-retires requests every step. *Chunked prefill*: a prompt is processed in pieces that share
+retires requests every step. *Prefill*: the forward pass over a request's whole prompt, before its
+first output token; *decode*: the steps that then write one output token each. *e2e latency*: a
+request's time from arrival to its last token. *Chunked prefill*: a prompt is processed in pieces that share
 steps with the decoding requests. *KV cache*: the keys and values of past tokens a request
 keeps on the GPU. *tp/ep/dp/pp*: tensor, expert, data and pipeline parallel sizes.
 *Pareto front*: the configurations no other beats on both throughput and interactivity.
@@ -72,6 +74,13 @@ training, encoder time per picture and per second of audio).
 """),
     ("code", r"""
 mix_table = S.maia_mix_table().select("parameter", "value", "unit", "basis")
+# the encoders' FLOPs of one call, pictures and speech apart (the same call agent_request makes)
+enc_sys = {"preset": il.multimodal.system("qwen2.5-vl-7b").lm.name, "vision": req["vision_encoder"], "audio": req["audio_encoder"]}
+enc_img, enc_aud = (req["calls"] * il.multimodal.encoder_prefill(enc_sys, "MI300X", images=i, image_size=req["image_size"],
+                                                                 audio_s=a).flops
+                    for i, a in ((req["images_per_call"], 0.0), (0.0, req["audio_s_per_call"])))
+assert abs(enc_img + enc_aud - req["encoder_flops_per_task"]) < 1e-6 * req["encoder_flops_per_task"]
+aud_enc = il.multimodal.encoder(req["audio_encoder"])
 display(il.charts.headline_table(mix_table, "One Maia task: the assumed mix of calls, pictures and speech",
                                  subtitle="basis: where each value comes from (an assumption is stated as such)"))
 md(f"One task: **{req['calls']:.0f} calls**; each image is **{req['image_tokens']:,.0f} tokens**, "
@@ -80,7 +89,12 @@ md(f"One task: **{req['calls']:.0f} calls**; each image is **{req['image_tokens'
    f"the mean call reads **{req['input_tokens']:,.0f} prompt tokens** and writes **{req['output_tokens']:,.0f}**, "
    f"so a task is {req['input_tokens_per_task'] / 1e3:,.1f}k input and {req['output_tokens_per_task']:,.0f} output "
    f"tokens ({req['input_tokens_per_task'] / req['output_tokens_per_task']:.0f}:1, prefill-heavy). "
-   f"The encoders add {req['encoder_flops_per_task'] / 1e12:,.1f} TFLOP per task.")
+   f"The encoders add {req['encoder_flops_per_task'] / 1e12:,.1f} TFLOP per task: {enc_img / 1e12:,.1f} for the "
+   f"pictures and {enc_aud / 1e12:,.1f} for the speech, because each call carries its {req['audio_s_per_call']:g}-s "
+   f"share of the speech and the audio encoder pads every clip to its {aud_enc.window_s:g}-s window "
+   f"({req['calls'] * aud_enc.audio_frames(req['audio_s_per_call'])['windows']:.0f} windows per task where one "
+   f"{mix['audio_seconds_per_task']:g}-s clip would take "
+   f"{aud_enc.audio_frames(mix['audio_seconds_per_task'])['windows']:.0f}; notebook 09, section 7).")
 """),
     ("md", r"""
 ## 2. Can the serving model be trusted?
@@ -372,11 +386,21 @@ printed below); Maia's own models are not public.
 """),
     ("code", r"""
 classes = S.class_comparison(["zaya1-base", "llama3.3-70b", "deepseek-v3"], ACCS, tokens_per_s_per_user=TARGET, request=req)
-display(classes.select("model", "accelerator", "min_gpus_replica", "max_concurrency", "reached", "tp", "dp",
-                       "weight_precision", "concurrency", "output_tokens_per_s_per_gpu",
-                       "usd_per_million_output_tokens_all_in", "usd_per_task").with_columns(
-    pl.col("output_tokens_per_s_per_gpu").round(0), pl.col("usd_per_million_output_tokens_all_in").round(3),
-    pl.col("usd_per_task").round(5)))
+display(il.charts.headline_table(
+    classes.select("model", "accelerator", "min_gpus_replica", "max_concurrency", "reached", "tp", "dp",
+                   "weight_precision", "concurrency", "output_tokens_per_s_per_gpu",
+                   "usd_per_million_output_tokens_all_in", "usd_per_task"),
+    f"Three model classes on one 8-GPU node: the cheapest configuration at ≥ {TARGET:.0f} tokens/s per user",
+    subtitle="owned at the owned P50 GPU-hour price of notebook 05; empty: the model does not fit on the node",
+    labels={"min_gpus_replica": "fewest GPUs per replica", "max_concurrency": "requests whose KV fits, tp 8",
+            "reached": "reaches the target", "weight_precision": "weights", "concurrency": "requests in flight",
+            "output_tokens_per_s_per_gpu": "output", "usd_per_million_output_tokens_all_in": "output, all in",
+            "usd_per_task": "per task"},
+    units={"min_gpus_replica": "GPUs", "max_concurrency": "requests", "tp": None, "dp": None, "concurrency": "requests",
+           "output_tokens_per_s_per_gpu": "tokens/s/GPU", "usd_per_million_output_tokens_all_in": "USD/M tokens",
+           "usd_per_task": "USD"},
+    decimals={"output_tokens_per_s_per_gpu": 0, "usd_per_million_output_tokens_all_in": 3, "usd_per_task": 4},
+    highlight=pl.col("accelerator") == "MI300X", sources="il.serving.class_comparison; prices: il.economics"))
 cc = {(r["model"], r["accelerator"]): r for r in classes.iter_rows(named=True)}
 per_task = {m: {a: cc[(m, a)]["usd_per_task"] for a in ACCS if cc[(m, a)]["reached"]} for m in ("zaya1-base", "llama3.3-70b", "deepseek-v3")}
 zaya = il.models.get("zaya1-base")

@@ -36,7 +36,9 @@ where they lack a public price, TDP or rent the assumption is marked `basis = as
 
 **Terms** (notebooks 05 and 06 explain them at length). *Goodput*: useful training time over
 wall-clock time, after failures, restarts and checkpoints. *MFU*: the model's arithmetic per second
-over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *IRR*: the discount rate that
+over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *TCO*: total cost of ownership, capex
+plus operating costs less the hardware's value at the end. *Plan*: tp, pp, ep, etp, dp are the tensor, pipeline,
+expert, expert-tensor and data-parallel sizes (notebook 04). *IRR*: the discount rate that
 zeroes the operator's cash flows; *NPV*: their value at the cost of capital; *payback*: years until
 the cumulative cash turns positive — all pre-tax and unlevered (before income tax, without debt).
 *P5, P50, P95*: percentiles of a Monte Carlo; P50 is the median. *Helios*: AMD's announced rack-scale
@@ -146,9 +148,17 @@ Only MI300X has such a listing among these options; pricing it there and the oth
 selling prices would rank it on a dearer channel than the parts it is compared with.
 Notebook 05's headline for ZAYA1's own cluster, ${own05_sec1:.2f} (P50), is the same cost model with the purchase
 price drawn over its whole range, from the selling price to the listing, instead of held at one channel's price.''')
-own_q.drop("accelerator").rename({"purchase_price_usd_per_gpu": "purchase price [USD/GPU]",
-                                  "p5": "owned P5 [USD/GPU-h]", "usd_per_gpu_hour": "owned P50 [USD/GPU-h]",
-                                  "p95": "owned P95 [USD/GPU-h]"}).with_columns(pl.col(pl.Float64).round(3))
+basis_words = {"asp": "an analyst's selling price", "given": "stated in data/expansion/platforms.csv (an assumption)",
+               "default purchase price (no asp listing)": "the economics default (MI300X's selling price)"}
+il.charts.headline_table(
+    own_q.drop("accelerator").with_columns(pl.col("capex_basis").replace(basis_words)).rename(
+        {"purchase_price_usd_per_gpu": "purchase price [USD/GPU]", "p5": "owned P5 [USD/GPU-h]",
+         "usd_per_gpu_hour": "owned P50 [USD/GPU-h]", "p95": "owned P95 [USD/GPU-h]"}),
+    "The owned price of a useful GPU-hour, per option", labels={"capex_basis": "where the purchase price comes from"},
+    subtitle="one purchase channel for every option (il.expansion.OPTION_PRICE_BASIS); Monte Carlo over host, network and opex",
+    decimals={c: 2 for c in ("owned P5 [USD/GPU-h]", "owned P50 [USD/GPU-h]", "owned P95 [USD/GPU-h]")},
+    highlight=pl.col("option") == "MI300X node + Pollara-400",
+    sources="data/expansion/platforms.csv, data/economics/parameters.csv (a source URL per row)")
 """),
     ("md", r"""
 ## 2 · Cost vs time to train
@@ -387,7 +397,13 @@ assert low_amd["option"].startswith("MI300X"), "AMD earns least on more MI300X (
 md(f'''Per option AMD's P50 revenue runs from **${low_amd['AMD revenue P50 [M USD]']:,.0f}M** ({low_amd['option']})
 to **${top_amd['AMD revenue P50 [M USD]']:,.0f}M** ({top_amd['option']}{', announced, not shipped' if top_amd['announced_not_shipped'] else ''}):
 the GPU's selling price dominates; the NICs are {amd_by['NIC share of AMD P50 [-]'].min():.0%}–{amd_by['NIC share of AMD P50 [-]'].max():.0%} of it.''')
-amd_by.with_columns(pl.col(pl.Float64).round(3))
+il.charts.headline_table(
+    amd_by, f"AMD's revenue and IBM's return per option, about {G_MOE:,} GPUs", labels={
+        "announced_not_shipped": "announced, not shipped", "NIC share of AMD P50 [-]": "NIC share of AMD P50",
+        "IBM IRR P50 [per year]": "IBM IRR P50, per year"},
+    subtitle="il.expansion.deal: a Monte Carlo over every uncertain input; IRR pre-tax, unlevered, on the decay path",
+    percent=["NIC share of AMD P50 [-]", "IBM IRR P50 [per year]"],
+    sources="data/expansion/platforms.csv, data/economics/ (a source URL per row)")
 """),
     ("md", r"""
 **IBM under rent paths.** The operator's return depends first on the path of the rent: a
@@ -432,14 +448,20 @@ the margin to set against owning. That is at the contract price; its IRR is
 **{irr_txt(d_base)}** if the rent then decays ({ret_txt(d_base)}), against {irr_txt(pv[(b1['option'], 'rebound', None)])} with a
 rebound; {flat_txt}. {s1['option']} at its listed
 ${d_ship['price_usd_per_gpu_hour']:.2f}/GPU-h returns {irr_txt(d_ship)} on the decay path ({ret_txt(d_ship)}).''')
-paths.select("option", "path", pl.col("utilization").alias("sold share [-]"),
+il.charts.headline_table(paths.select("option", "path", pl.col("utilization").alias("sold share [-]"),
              pl.col("price_usd_per_gpu_hour").alias("first rent [USD/GPU-h]"),
              pl.col("margin_usd_per_gpu_hour").alias("margin, no resale [USD/GPU-h]"),
              pl.col("resale_credit_usd_per_gpu_hour").alias("resale credit [USD/GPU-h]"),
              pl.col("margin_with_resale_usd_per_gpu_hour").alias("margin with resale [USD/GPU-h]"),
              pl.col("irr").alias("IRR [per year]"), pl.col("payback_years").alias("payback [years]"),
              pl.col("npv_usd_per_gpu").alias("NPV [USD per GPU]"),
-             pl.col("retirement_year").alias("retired after [years]")).with_columns(pl.col(pl.Float64).round(3))
+             pl.col("retirement_year").alias("retired after [years]")),
+    "IBM per GPU under each rent path: today's design and the cheapest shipping option",
+    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; retired after: empty = to the horizon",
+    labels={"sold share [-]": "sold share", "IRR [per year]": "IRR, per year"}, percent=["sold share [-]", "IRR [per year]"],
+    decimals={"NPV [USD per GPU]": 0, **{c: 2 for c in ("first rent [USD/GPU-h]", "margin, no resale [USD/GPU-h]",
+                                                          "resale credit [USD/GPU-h]", "margin with resale [USD/GPU-h]")}},
+    sources="il.expansion.operator_paths (il.economics.provider_view per path)")
 """),
     ("md", r"""
 ## 5 · What the answer is most sensitive to

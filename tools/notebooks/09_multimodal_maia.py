@@ -168,6 +168,7 @@ md(f"The same cluster and plan as ZAYA1 ({hw.nodes} nodes × {hw.gpus_per_node} 
 price = E.cloud_price("MI300X")
 owned = E.owned_gpu_hour_price("MI300X")
 res, split = {}, []
+PART = il.charts.multimodal.PART_LABELS     # the step's parts in words (MM.estimate(...).breakdown()'s part column)
 for name, mix in MIXES.items():
     d = sc.to_dict()
     d["training"]["data_mix"] = {**mix, "image_size": [IMG, IMG]}
@@ -262,7 +263,7 @@ md(f"Freezing the encoders cuts the image-heavy step from {base_r.step_time_s:.3
    f"this model keeps the stages as even as the layers allow.")
 pl.concat([r.breakdown().with_columns(pl.lit(f"{n} [s]").alias("run")) for n, r in
            (("image-heavy, pp 1", base_r), ("frozen encoders", frozen), (f"pp {PP}", pp4))]).pivot(
-    on="run", index="part", values="seconds").with_columns(pl.col(pl.Float64).round(3))
+    on="run", index="part", values="seconds").with_columns(pl.col("part").replace_strict(PART), pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 ## 6 · Validation against published runs

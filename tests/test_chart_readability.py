@@ -1,0 +1,83 @@
+"""What a reader of notebooks 06, 08 and 09 saw in three charts, drawn: tick labels that ran into
+each other, a legend whose shapes were blank, and legend entries that were column names. Read
+through ``chart.to_dict()`` (the executed notebooks draw these specs as they are)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+import infra_lab as il
+
+
+def _view_encodings(spec: dict) -> list[dict]:
+    out = []
+    if isinstance(spec, dict):
+        if "encoding" in spec:
+            out.append(spec["encoding"])
+        for k, v in spec.items():
+            if k not in ("data", "datasets"):
+                out += _view_encodings(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            out += _view_encodings(v)
+    return out
+
+
+def _sweep_points() -> pl.DataFrame:
+    return pl.DataFrame({
+        "capex_usd": [2.6e8, 3.0e8, 3.9e8], "wall_days": [4.7, 4.4, 1.4],
+        "usd_per_m_served_tokens": [0.056, 0.064, 0.040], "platform": ["MI300X node", "MI325X node", "MI450X Helios rack"],
+        "nic": ["Pollara-400"] * 3, "gpus": [8192, 8192, 8208], "model": ["10x MoE"] * 3,
+        "announced_not_shipped": [False, False, True]})
+
+
+def test_expansion_pareto_abbreviates_large_axes_only():
+    """Notebook 08's capital axis (log, 100M-1G USD) printed every tick in full and the labels ran
+    together (200,000,000300,000,000); large values now read 200M, small ones keep their digits."""
+    pts = _sweep_points()
+    enc = _view_encodings(il.charts.expansion_pareto(pts, "capex_usd", "wall_days", x_title="capital [USD]",
+                                                     y_title="time [days]").to_dict())[0]
+    assert enc["x"]["axis"]["format"] == "~s"
+    assert "format" not in enc["y"].get("axis", {})
+    enc = _view_encodings(il.charts.expansion_pareto(pts, "capex_usd", "usd_per_m_served_tokens", x_title="capital [USD]",
+                                                     y_title="cost [USD per million tokens]").to_dict())[0]
+    assert "format" not in enc["y"].get("axis", {})          # 0.04 must not read "40m"
+
+
+def test_expansion_pareto_marks_announced_parts_hollow_with_a_readable_model_legend():
+    """The fill drawn from a condition on the colour field left the model legend's shapes with
+    neither fill nor stroke (blank entries); now the marks are filled in their colour, outlined in
+    it, and transparent inside for announced parts, which the colour legend's title says."""
+    spec = il.charts.expansion_pareto(_sweep_points(), "capex_usd", "wall_days", x_title="capital [USD]",
+                                      y_title="time [days]").to_dict()
+    base = spec["layer"][0]
+    assert base["mark"]["filled"] is True
+    enc = base["encoding"]
+    assert "fill" not in enc and enc["stroke"]["field"] == enc["color"]["field"] == "platform"
+    assert enc["fillOpacity"]["field"] == "status" and enc["fillOpacity"]["legend"] is None
+    scale = enc["fillOpacity"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {"shipping": 1.0, "announced, not shipped": 0.0}
+    assert "hollow: announced," in " ".join(enc["color"]["title"])
+
+
+def test_goodput_bands_ticks_at_the_swept_sizes():
+    """Notebook 06's goodput-vs-size chart (log x) labelled 5,000 6,0007,000 run together and left
+    both ends of the sweep (1,024 and 16,384 GPUs) without a label."""
+    sizes = [1024, 2048, 4096]
+    bands = pl.DataFrame({"gpus": sizes * 2, "calibration": ["llama3"] * 3 + ["fleet"] * 3,
+                          "restart": ["baseline"] * 6, "goodput": [0.98, 0.97, 0.95, 0.94, 0.90, 0.85]})
+    encs = _view_encodings(il.charts.goodput_bands_chart(bands).to_dict())
+    assert encs and all(e["x"]["axis"]["values"] == sizes for e in encs if "x" in e)
+
+
+def test_mix_time_chart_legend_in_words_in_order():
+    """Notebook 09's legend listed the breakdown's column names (exposed_comm_change); it gives
+    each part in words, in the breakdown's order, and the stacking order is kept."""
+    parts = ["language_model", "padding", "encoder_compute", "exposed_comm_change", "stage_imbalance"]
+    df = pl.DataFrame({"mix": ["a"] * 5, "part": parts, "days": [5.0, 0.1, 2.0, -0.2, 0.0]})
+    spec = il.charts.mix_time_chart(df, "days").to_dict()
+    words = [il.charts.multimodal.PART_LABELS[p] for p in parts]
+    assert spec["encoding"]["color"]["sort"] == words
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["part"] for r in sorted(rows, key=lambda r: r["order"])] == words
+    assert not (set(parts) - {"padding"}) & {r["part"] for r in rows}      # "padding" reads the same
