@@ -59,3 +59,34 @@ def test_pxn_staging_through_the_proxy_gpus_hbm():
     named["HBM"] = h
     tk = K.best_collective(K.OP_ALL_TO_ALL, K.ALG_PXN, S, n, k, at(h))[0]
     assert tk == pytest.approx(R.collective_reference(named, "all_to_all", "pxn", S, n, k)[0], rel=1e-9)
+
+
+@pytest.mark.parametrize("hardware", [
+    {"accelerator": "H100", "nic": "ConnectX-7", "fabric": "rail-optimized", "nodes": 4},
+    {"accelerator": "MI300X", "nic": "Pollara-400", "fabric": "rails-only", "nodes": 4}])
+def test_tree_chunk_halving_at_the_depth_boundary(hardware):
+    """A tree all-reduce's Simple chunk is halved while a channel gets fewer than
+    tree_chunks_per_depth_level chunks per level of tree depth, depth = ranks per node − 1 +
+    log2 nodes (data/network_physics.csv, enqueue.cc): 8 GPUs x 4 nodes, depth 7 + 2 = 9. Sizes
+    of 8.5, 9.5 and 10.5 chunk-levels per channel sit on either side of the depth-9 boundary
+    (a depth off by one halves at 9.5 too); the random kernel-vs-reference cases rarely land
+    between two boundaries, so the kernel is checked against the reference at these sizes."""
+    import math
+
+    from infra_lab import collectives as C
+    from infra_lab._kernels import collectives as K
+    from infra_lab._kernels import collectives_reference as R
+
+    cp = C.collective_time_params(hardware)
+    P = cp.array
+    named = R.named_vector(cp.named(), cp.array)
+    k, N = 8, 4
+    nch = k if P[K.P_LIB] > 0.5 else P[K.P_NCH_RING]   # RCCL: one tree channel per NIC across nodes
+    depth = (k - 1) + int(math.log2(N))
+    assert depth == 9
+    for levels in (depth - 0.5, depth + 0.5, depth + 1.5):
+        S = nch * P[K.P_STEP_BYTES] * P[K.P_TREE_CHUNKS_PER_LEVEL] * levels
+        tk = K.collective_cost(K.OP_ALL_REDUCE, K.ALG_TREE, K.PROTO_SIMPLE, S, k * N, k, P)
+        tr = R.collective_reference(named, "all_reduce", "tree", S, k * N, k)
+        assert tr[1:] == ("tree", "Simple")
+        assert tk == pytest.approx(tr[0], rel=1e-12), levels
