@@ -90,3 +90,42 @@ def test_tree_chunk_halving_at_the_depth_boundary(hardware):
         tr = R.collective_reference(named, "all_reduce", "tree", S, k * N, k)
         assert tr[1:] == ("tree", "Simple")
         assert tk == pytest.approx(tr[0], rel=1e-12), levels
+
+
+def test_search_cost_columns_split_the_deployments_dollars():
+    """il.serve_search's cost columns (polars expressions, apart from the scalar token_costs that
+    the single-result tests check): per row, input dollars + output dollars = the deployment's
+    price · gpus / 3600 per second, with the input share the prefill time fraction f
+    ($/M input = $/s · f / input tokens/s · 1e6), and each column equals token_costs on the same
+    row's figures."""
+    import infra_lab as il
+    from infra_lab import serving
+
+    sc = {"name": "t", "model": {"preset": "llama3-8b"},
+          "hardware": {"accelerator": "H100", "nodes": 1, "gpus_per_node": 2},
+          "serving": {"engine": "vllm", "tp": 2, "weight_precision": "fp8", "concurrency": 8,
+                      "input_tokens": 512, "output_tokens": 256}}
+    price = 3.0
+    df = il.serve_search(sc, top=None, pareto=False, concurrencies=[1, 16, 200], price_usd_per_gpu_hour=price)
+    assert df.height > 0
+    for r in df.iter_rows(named=True):
+        usd_s = price * r["gpus"] / 3600.0
+        in_tps = r["total_tokens_per_s"] - r["output_tokens_per_s"]
+        f = r["prefill_time_fraction"]
+        assert 0.0 < f < 1.0
+        assert r["usd_per_million_input_tokens"] == pytest.approx(usd_s * f / in_tps * 1e6, rel=1e-12)
+        assert (r["usd_per_million_input_tokens"] * in_tps
+                + r["usd_per_million_output_tokens"] * r["output_tokens_per_s"]) / 1e6 == pytest.approx(usd_s)
+        c = serving.token_costs(r, price)
+        for k, v in c.items():
+            assert r[k] == pytest.approx(v, rel=1e-12), k
+
+
+def test_npv_discounts_the_first_flow_at_t_0():
+    """npv's first flow is at t = 0 (undiscounted): -100 + 60/1.1 + 60/1.1² = 4.1322314 USD at
+    10 %. The IRR tests (NPV 0 at the IRR) cannot see a discount index shifted by one year, which
+    divides every term by the same 1 + r."""
+    from infra_lab.economics import finance as E
+
+    assert E.npv([-100.0, 60.0, 60.0], 0.10) == pytest.approx(-100.0 + 60.0 / 1.1 + 60.0 / 1.21, rel=1e-12)
+    assert E.npv([-100.0, 60.0, 60.0], 0.10) == pytest.approx(4.1322314, rel=1e-7)
