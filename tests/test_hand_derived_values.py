@@ -129,3 +129,17 @@ def test_npv_discounts_the_first_flow_at_t_0():
 
     assert E.npv([-100.0, 60.0, 60.0], 0.10) == pytest.approx(-100.0 + 60.0 / 1.1 + 60.0 / 1.21, rel=1e-12)
     assert E.npv([-100.0, 60.0, 60.0], 0.10) == pytest.approx(4.1322314, rel=1e-7)
+
+
+def test_interruptions_per_day_is_a_day_over_the_mtbi():
+    """il.reliability.interruptions_per_day = 24 h / MTBI [h]: the ZAYA1 cluster's MTBI is 46.0 h
+    under the Llama 3 calibration (mtbi_hours' worked example), so 24/46.0 ≈ 0.52 a day; the run
+    summaries compute it as 86400 s / MTBI [s] on their own, so nothing else checked it."""
+    import infra_lab as il
+    from infra_lab import reliability
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    for cal in ("llama3", "fleet"):
+        m = reliability.mtbi_hours(sc, calibration=cal)
+        assert reliability.interruptions_per_day(sc, calibration=cal) == pytest.approx(24.0 / m, rel=1e-12)
+    assert reliability.interruptions_per_day(sc, calibration="llama3") == pytest.approx(24.0 / 46.0, rel=2e-3)
