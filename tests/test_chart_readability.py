@@ -1,6 +1,7 @@
-"""What a reader of notebooks 06, 08 and 09 saw in three charts, drawn: tick labels that ran into
-each other, a legend whose shapes were blank, and legend entries that were column names. Read
-through ``chart.to_dict()`` (the executed notebooks draw these specs as they are)."""
+"""What a reader of notebooks 05, 06, 08 and 09 saw: in three charts, drawn, tick labels that ran
+into each other, a legend whose shapes were blank, and legend entries that were column names (read
+through ``chart.to_dict()``: the executed notebooks draw these specs as they are); in the prose, a
+band with a negative end printed as '-4% (-15%–13%)'."""
 
 from __future__ import annotations
 
@@ -81,3 +82,15 @@ def test_mix_time_chart_legend_in_words_in_order():
     rows = next(iter(spec["datasets"].values()))
     assert [r["part"] for r in sorted(rows, key=lambda r: r["order"])] == words
     assert not (set(parts) - {"padding"}) & {r["part"] for r in rows}      # "padding" reads the same
+
+
+def test_a_band_with_a_negative_end_reads_low_to_high():
+    """Notebook 05 printed IBM's IRR as '-4% (-15%–13%)': with a negative end the band reads 'to'."""
+    import numpy as np
+
+    from infra_lab.economics.uncertainty import band
+
+    neg = band(np.linspace(-0.2, 0.2, 201))
+    assert neg.fmt("{:.0%}") == f"{neg.p50:.0%} ({neg.p5:.0%} to {neg.p95:.0%})"
+    pos = band(np.linspace(1.0, 3.0, 201))
+    assert pos.fmt("{:.2f}") == f"{pos.p50:.2f} ({pos.p5:.2f}–{pos.p95:.2f})"

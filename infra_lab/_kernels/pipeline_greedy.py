@@ -51,7 +51,12 @@ neither does the sequence in which the eager execution completes the passes
 megatron-core-rocm): 202,725 V-Min plans in 1.7 s (122k plans/s; 36k when the order was built per
 head) and ``pp_schedules="all"``, 2.1M plans, in 5.6 s (376k plans/s; 127k before), on two
 shared CPU cores; the closed-form schedules of the default search run at about a million plans per
-second there, and the default search does not include the V schedules.
+second there, and the default search does not include the V schedules. ZB-H1 and ZBV are replayed
+the same way (since 2026-12-05; before, closed forms): the ZAYA1 ``pp_schedules="all"`` search went
+from 223k to 180k plans/s, and benchmarks/bench_search.py's torchtitan ``pp_schedules="all"`` (ZBV
+added to the default space) from 1.49M to 0.20M plans/s on the 175B space and 1.07M to 0.31M on
+DeepSeek-V3's (base and change timed on the same two shared cores, load 4–6); the default
+search's kernel is unchanged (5.5M / 5.6M plans/s on the 175B space).
 
 The plain-Python reference, written separately, is
 :mod:`infra_lab._kernels.pipeline_greedy_reference`; tests/test_pipeline_greedy.py checks that

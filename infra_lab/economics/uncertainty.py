@@ -304,7 +304,8 @@ class Band:
     n: int
 
     def fmt(self, fmt: str = "{:,.2f}", scale: float = 1.0) -> str:
-        """'P50 (P5–P95)' as text, values divided by ``scale``."""
+        """'P50 (P5–P95)' as text, values divided by ``scale``; a band with a negative end reads
+        'P50 (P5 to P95)' (an IRR of '-4% (-15%–13%)' was hard to read)."""
         if not isinstance(fmt, str):
             raise ValidationError(f"fmt = {fmt!r}: expected a format string such as '{{:,.2f}}'")
         scale = V.positive("scale", scale)
@@ -312,7 +313,8 @@ class Band:
             fmt.format(1.0)
         except (ValueError, IndexError, KeyError) as e:
             raise ValidationError(f"fmt = {fmt!r}: not a format string for one number ({e})") from None
-        return f"{fmt.format(self.p50 / scale)} ({fmt.format(self.p5 / scale)}–{fmt.format(self.p95 / scale)})"
+        sep = " to " if min(self.p5, self.p95) < 0 else "–"
+        return f"{fmt.format(self.p50 / scale)} ({fmt.format(self.p5 / scale)}{sep}{fmt.format(self.p95 / scale)})"
 
     def as_dict(self) -> dict[str, float]:
         return {"p5": self.p5, "p50": self.p50, "p95": self.p95, "mean": self.mean}

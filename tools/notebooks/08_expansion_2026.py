@@ -197,6 +197,11 @@ for r in df.iter_rows(named=True):    # cost = price x GPU-hours, the GPU-hours 
     assert abs(r["rented_run_cost_usd"] / (r["contract_usd_per_gpu_hour"] * gh) - 1) < 1e-9
 assert all(g >= 0.999 for g in nic_gain.values())      # Vulcano never slows a run down
 assert b1["wall_days"] / f1["wall_days"] > max(nic_gain.values())   # accelerator >> NIC
+# notebook 07's price of the same model on MI300X for the Maia agent's calls (il.serving.class_comparison, as 07 calls it)
+m07_req = il.serving.agent_request(il.serving.maia_mix())
+m07_target = il.serving.maia_mix()["interactivity_target"]
+m07 = il.serving.class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_user=m07_target, request=m07_req).row(0, named=True)
+assert m07["usd_per_million_output_tokens_all_in"] > b1["usd_per_m_served_tokens"]
 # the same run on the shipped ZAYA1 scenario (notebooks 04-06: Zyphra's plan on the cluster's own hosts)
 zsc = il.load_scenario("zaya1-ibm-mi300x")
 zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"])).expected_wall_s / 86400
@@ -230,7 +235,13 @@ the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
 
 **Serving.** Today's cluster, if it served the ZAYA1-class model, would produce
 {b1['served_tokens_per_s_cluster'] / 1e6:,.1f}M output tokens/s within the latency limit at
-${b1['usd_per_m_served_tokens']:.4f} per million (owned, {b1['serve_plan']}); {'that is also the cheapest served token of the options' if cs['option'] == b1['option'] else f"the cheapest served token is on {cs['option']} (${cs['usd_per_m_served_tokens']:.4f} per million, {cs['serve_plan']})"}.''')
+${b1['usd_per_m_served_tokens']:.4f} per million (owned, {b1['serve_plan']}); {'that is also the cheapest served token of the options' if cs['option'] == b1['option'] else f"the cheapest served token is on {cs['option']} (${cs['usd_per_m_served_tokens']:.4f} per million, {cs['serve_plan']})"}.
+These are short requests ({XP['serving_input_tokens']:,.0f} tokens in, {XP['serving_output_tokens']:,.0f} out) at this
+notebook's owned price; notebook 07 serves the same model the Maia agent's long prompts ({m07_req['input_tokens']:,.0f} tokens
+in per call, with pictures and speech) at ≥ {m07_target:.0f} tokens/s per user on the like-for-like owned price, where an
+MI300X node costs ${m07['usd_per_million_output_tokens_all_in']:.3f} per million output tokens: there each call reads
+{m07_req['input_tokens'] / m07_req['output_tokens']:.0f} prompt tokens per output token, here
+{XP['serving_input_tokens'] / XP['serving_output_tokens']:.0f}.''')
 """),
     ("code", r"""
 md(f'''**Why MI355X gains little on the 10× MoE at about {G_MOE:,} GPUs.** Below, `il.estimate` of each
