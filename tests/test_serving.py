@@ -1145,6 +1145,18 @@ def test_widget_update_answers():
     assert none is None and "cannot run" in bad["configuration"][0]
 
 
+def test_widget_best_uses_the_searchs_own_grid():
+    """The explorer's search had a grid of its own that stopped at 512 in flight; Llama 3 8B on
+    8 MI300X at TPOT <= 100 ms runs more (the search's default grid reaches max_concurrency)."""
+    import re
+
+    from infra_lab.widgets.serving import serving_update
+
+    s, _ = serving_update("llama3-8b", "MI300X", "vllm", "fp8", 64, 8, max_tpot_ms=100)
+    assert s["tpot_ms"][1] <= 100.0
+    assert int(re.search(r"(\d+) in flight", s["configuration"][1]).group(1)) > 512
+
+
 def test_widget_update_refuses_a_price_of_zero():
     """price_usd_per_gpu_hour=0 was taken as 'no price' and the owned cost used in its place,
     unannounced; a given price is now checked like token_costs checks it."""
