@@ -59,3 +59,87 @@ def test_pxn_staging_through_the_proxy_gpus_hbm():
     named["HBM"] = h
     tk = K.best_collective(K.OP_ALL_TO_ALL, K.ALG_PXN, S, n, k, at(h))[0]
     assert tk == pytest.approx(R.collective_reference(named, "all_to_all", "pxn", S, n, k)[0], rel=1e-9)
+
+
+@pytest.mark.parametrize("hardware", [
+    {"accelerator": "H100", "nic": "ConnectX-7", "fabric": "rail-optimized", "nodes": 4},
+    {"accelerator": "MI300X", "nic": "Pollara-400", "fabric": "rails-only", "nodes": 4}])
+def test_tree_chunk_halving_at_the_depth_boundary(hardware):
+    """A tree all-reduce's Simple chunk is halved while a channel gets fewer than
+    tree_chunks_per_depth_level chunks per level of tree depth, depth = ranks per node − 1 +
+    log2 nodes (data/network_physics.csv, enqueue.cc): 8 GPUs x 4 nodes, depth 7 + 2 = 9. Sizes
+    of 8.5, 9.5 and 10.5 chunk-levels per channel sit on either side of the depth-9 boundary
+    (a depth off by one halves at 9.5 too); the random kernel-vs-reference cases rarely land
+    between two boundaries, so the kernel is checked against the reference at these sizes."""
+    import math
+
+    from infra_lab import collectives as C
+    from infra_lab._kernels import collectives as K
+    from infra_lab._kernels import collectives_reference as R
+
+    cp = C.collective_time_params(hardware)
+    P = cp.array
+    named = R.named_vector(cp.named(), cp.array)
+    k, N = 8, 4
+    nch = k if P[K.P_LIB] > 0.5 else P[K.P_NCH_RING]   # RCCL: one tree channel per NIC across nodes
+    depth = (k - 1) + int(math.log2(N))
+    assert depth == 9
+    for levels in (depth - 0.5, depth + 0.5, depth + 1.5):
+        S = nch * P[K.P_STEP_BYTES] * P[K.P_TREE_CHUNKS_PER_LEVEL] * levels
+        tk = K.collective_cost(K.OP_ALL_REDUCE, K.ALG_TREE, K.PROTO_SIMPLE, S, k * N, k, P)
+        tr = R.collective_reference(named, "all_reduce", "tree", S, k * N, k)
+        assert tr[1:] == ("tree", "Simple")
+        assert tk == pytest.approx(tr[0], rel=1e-12), levels
+
+
+def test_search_cost_columns_split_the_deployments_dollars():
+    """il.serve_search's cost columns (polars expressions, apart from the scalar token_costs that
+    the single-result tests check): per row, input dollars + output dollars = the deployment's
+    price · gpus / 3600 per second, with the input share the prefill time fraction f
+    ($/M input = $/s · f / input tokens/s · 1e6), and each column equals token_costs on the same
+    row's figures."""
+    import infra_lab as il
+    from infra_lab import serving
+
+    sc = {"name": "t", "model": {"preset": "llama3-8b"},
+          "hardware": {"accelerator": "H100", "nodes": 1, "gpus_per_node": 2},
+          "serving": {"engine": "vllm", "tp": 2, "weight_precision": "fp8", "concurrency": 8,
+                      "input_tokens": 512, "output_tokens": 256}}
+    price = 3.0
+    df = il.serve_search(sc, top=None, pareto=False, concurrencies=[1, 16, 200], price_usd_per_gpu_hour=price)
+    assert df.height > 0
+    for r in df.iter_rows(named=True):
+        usd_s = price * r["gpus"] / 3600.0
+        in_tps = r["total_tokens_per_s"] - r["output_tokens_per_s"]
+        f = r["prefill_time_fraction"]
+        assert 0.0 < f < 1.0
+        assert r["usd_per_million_input_tokens"] == pytest.approx(usd_s * f / in_tps * 1e6, rel=1e-12)
+        assert (r["usd_per_million_input_tokens"] * in_tps
+                + r["usd_per_million_output_tokens"] * r["output_tokens_per_s"]) / 1e6 == pytest.approx(usd_s)
+        c = serving.token_costs(r, price)
+        for k, v in c.items():
+            assert r[k] == pytest.approx(v, rel=1e-12), k
+
+
+def test_npv_discounts_the_first_flow_at_t_0():
+    """npv's first flow is at t = 0 (undiscounted): -100 + 60/1.1 + 60/1.1² = 4.1322314 USD at
+    10 %. The IRR tests (NPV 0 at the IRR) cannot see a discount index shifted by one year, which
+    divides every term by the same 1 + r."""
+    from infra_lab.economics import finance as E
+
+    assert E.npv([-100.0, 60.0, 60.0], 0.10) == pytest.approx(-100.0 + 60.0 / 1.1 + 60.0 / 1.21, rel=1e-12)
+    assert E.npv([-100.0, 60.0, 60.0], 0.10) == pytest.approx(4.1322314, rel=1e-7)
+
+
+def test_interruptions_per_day_is_a_day_over_the_mtbi():
+    """il.reliability.interruptions_per_day = 24 h / MTBI [h]: the ZAYA1 cluster's MTBI is 46.0 h
+    under the Llama 3 calibration (mtbi_hours' worked example), so 24/46.0 ≈ 0.52 a day; the run
+    summaries compute it as 86400 s / MTBI [s] on their own, so nothing else checked it."""
+    import infra_lab as il
+    from infra_lab import reliability
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    for cal in ("llama3", "fleet"):
+        m = reliability.mtbi_hours(sc, calibration=cal)
+        assert reliability.interruptions_per_day(sc, calibration=cal) == pytest.approx(24.0 / m, rel=1e-12)
+    assert reliability.interruptions_per_day(sc, calibration="llama3") == pytest.approx(24.0 / 46.0, rel=2e-3)
