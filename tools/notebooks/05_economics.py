@@ -382,9 +382,16 @@ tps = dict(zip(thr["accelerator"], thr["tokens_per_s_per_gpu"], strict=True))
 owned5 = E.compare_owned({a: tps[a] for a in ("MI300X", "H100-SXM", "H200-SXM", "B200")},
                          n=E.LIKE_FOR_LIKE_DRAWS, seed=E.LIKE_FOR_LIKE_SEED)
 assert all(E.owned_gpu_hour_price(a) == p for a, p in zip(owned5["accelerator"], owned5["owned_p50"], strict=True))
-display(thr.select("accelerator", "nic", pl.col("nic").map_elements(lambda n: il.catalog.nic(n).line_rate_bps / 1e9,
-                                                                      return_dtype=pl.Float64).alias("NIC [Gb/s]"),
-                   "tokens_per_s_per_gpu", "mfu", "plan", "stack").with_columns(pl.col(pl.Float64).round(3)))
+display(il.charts.headline_table(
+    thr.select("accelerator", "nic", pl.col("nic").map_elements(lambda n: il.catalog.nic(n).line_rate_bps / 1e9,
+                                                                  return_dtype=pl.Float64).alias("NIC [Gb/s]"),
+               "tokens_per_s_per_gpu", "mfu", "plan", "stack"),
+    "Training throughput of ZAYA1 by accelerator: each one's best plan (il.search)",
+    subtitle="the same scenario with the accelerator and its default NIC swapped; MFU against each part's dense BF16 peak",
+    labels={"nic": "NIC", "tokens_per_s_per_gpu": "throughput", "mfu": "MFU"},
+    units={"tokens_per_s_per_gpu": "tokens/s/GPU"}, decimals={"NIC [Gb/s]": 0, "tokens_per_s_per_gpu": 0},
+    percent=["mfu"], highlight=pl.col("accelerator") == "MI300X",
+    sources="il.economics.training_throughput (il.search on the scenario zaya1-ibm-mi300x)"))
 il.charts.headline_table(
     owned5.select("accelerator", "purchase_price_usd_per_gpu", "price_date", pl.col("owned_p50").alias("owned P50 [USD/GPU-h]"),
                   "usd_per_m_tokens_p50", *(pl.col(f"ratio_{q}").alias(f"cost per token / MI300X's, {q.upper()} [-]")

@@ -169,8 +169,17 @@ https://arxiv.org/abs/2205.01068) and BLOOM-176B's "{bloom_rate}" on a new {bloo
 interruptions are in the table.''')
 """),
     ("code", r"""
-display(chk.select("observation", "gpus", "role", "calibration", "published_mtbi_h_low", "published_mtbi_h_high",
-                   "predicted_mtbi_h", "error", "consistent", "by_construction").with_columns(pl.col(pl.Float64).round(2)))
+display(il.charts.headline_table(
+    chk.select("observation", "gpus", "role", "calibration", "published_mtbi_h_low", "published_mtbi_h_high",
+               "predicted_mtbi_h", "error", "consistent", "by_construction"),
+    "Each calibration against every published fleet observation",
+    subtitle="error: predicted MTBI / published − 1, to the nearer end of a range or bound (0 inside); "
+             "consistent: inside a published range or bound (empty: a point value)",
+    labels={"published_mtbi_h_low": "published MTBI, low", "published_mtbi_h_high": "published MTBI, high",
+            "predicted_mtbi_h": "predicted MTBI", "by_construction": "fitted to it"},
+    units={"published_mtbi_h_low": "h", "published_mtbi_h_high": "h", "predicted_mtbi_h": "h"},
+    decimals={"published_mtbi_h_low": 1, "published_mtbi_h_high": 1, "predicted_mtbi_h": 1}, percent=["error"],
+    sources="data/reliability/fleet_observations.csv (a source URL per row)"))
 il.charts.fleet_check_chart(chk)
 """),
     ("code", r"""
@@ -208,7 +217,15 @@ Fleet reading, held out entirely: {per_profile("fleet")}. In parentheses, the er
 with the published figure: {consistent("llama3")} under the Llama 3 reading, {consistent("fleet")} under the fleet reading,
 whose rate, measured on a research fleet's {rsc["gpus"]:,}-GPU jobs, does not carry over to Meta's flagship run (as its MTBI
 error above already says).''')
-gc.with_columns(pl.col(pl.Float64).round(3))
+il.charts.headline_table(
+    gc, "Published goodput against each calibration and restart profile",
+    subtitle="error: to the published bound (0 inside); failures fitted to it: the calibration's rate is this run's own",
+    labels={"published_goodput_low": "published goodput, low", "published_goodput_high": "published goodput, high",
+            "predicted_goodput": "predicted goodput", "failures_by_construction": "failures fitted to it",
+            "mtbi_h": "MTBI", "mean_restart_min": "mean restart"},
+    units={"mtbi_h": "h", "mean_restart_min": "min"}, decimals={"mtbi_h": 2, "mean_restart_min": 1},
+    percent=["published_goodput_low", "published_goodput_high", "predicted_goodput", "error"],
+    sources=gco["source_url"])
 """),
     ("md", r"""
 ## 2. Per-device and per-component differences
