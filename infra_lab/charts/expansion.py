@@ -34,7 +34,9 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
         # large values (USD of a cluster, of a run) as 200M / 1.5M: written out in full, the
         # tick labels of a log axis ran into each other
         big = pts[col].abs().max()
-        return alt.Axis(format="~s") if big is not None and big >= 1e5 else alt.Axis()
+        # SI prefixes, with B for a billion (SI's G read as "1G" USD)
+        return (alt.Axis(labelExpr="replace(format(datum.value, '~s'), 'G', 'B')")
+                if big is not None and big >= 1e5 else alt.Axis())
 
     # hollow = announced: a filled mark whose fill is transparent for announced parts, its
     # outline in the colour (a fill drawn from a condition on the colour field left the model
