@@ -140,3 +140,21 @@ def test_executed_table_is_the_compact_form_of_each_heads_program():
     c[kt.C_PP_SCHED] = PP_SCHEDULES.index("1f1b")
     progs, span = kt.executed_table(c, heads)
     assert progs.shape[0] == 0 and (span == 0).all()
+
+
+def test_three_replays_at_once_equal_three_replays_bit_for_bit():
+    """replay_compact3 (the step kernel's three recompute modes in one pass) against
+    replay_compact per mode, with nan, inf and zero ranks in some modes."""
+    rng = np.random.default_rng(7)
+    for sched, (pp, mk) in itertools.product(EXECUTED, GRID):
+        prog = kt.schedule_program(sched, pp, mk)
+        cprog = pg.compact_program(prog, pp, mk)
+        n = prog.shape[0]
+        end, end3, span = np.empty(n), np.empty(3 * n), np.empty(3)
+        for cases in (("plain", "plain", "plain"), ("nan", "plain", "inf"), ("zero", "equal", "nan")):
+            costs = [np.column_stack(_times(rng, pp, case)).ravel() for case in cases]
+            pg.replay_compact3(cprog, pp, np.column_stack(costs).ravel(), end3, span)
+            for k in range(3):
+                want = pg.replay_compact(cprog, pp, costs[k], end)
+                assert same(span[k], want), (sched, pp, mk, cases, k)
+                assert same(want, pg.v_greedy_replay_ranks(prog, pp, mk, *costs[k].reshape(pp, 3).T.copy(), 0.0))

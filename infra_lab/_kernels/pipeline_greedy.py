@@ -595,3 +595,50 @@ def replay_compact(cprog, p, cost, end):
         if j >= 0 and end[j] > top:
             top = end[j]
     return top
+
+
+@njit(cache=True)
+def replay_compact3(cprog, p, cost, end, span):
+    """Three replays of one :func:`compact_program` at once (the step kernel's three recompute
+    modes: one read of the program, three independent chains of sums for the processor to
+    overlap): ``span[k]`` is :func:`replay_compact` with rank r's pass of kind j at
+    ``cost[3·(3·r + j) + k]`` [s], bit for bit (each replay's own comparisons and sums, in the
+    same order). ``end``: a work array of at least 3·(len(cprog) − p) floats."""
+    n = cprog.shape[0] - p
+    if cprog[n, 1] != 0:
+        span[0] = np.inf
+        span[1] = np.inf
+        span[2] = np.inf
+        return
+    for i in range(n):
+        j = cprog[i, 0]
+        if j >= 0:
+            s0 = end[3 * j]
+            s1 = end[3 * j + 1]
+            s2 = end[3 * j + 2]
+        else:
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+        d = cprog[i, 1]
+        if d >= 0:
+            t0 = end[3 * d]
+            t1 = end[3 * d + 1]
+            t2 = end[3 * d + 2]
+            if t0 > s0:
+                s0 = t0
+            if t1 > s1:
+                s1 = t1
+            if t2 > s2:
+                s2 = t2
+        k = 3 * cprog[i, 2]
+        end[3 * i] = s0 + cost[k]
+        end[3 * i + 1] = s1 + cost[k + 1]
+        end[3 * i + 2] = s2 + cost[k + 2]
+    for q in range(3):
+        top = 0.0
+        for r in range(p):
+            j = cprog[n + r, 0]
+            if j >= 0 and end[3 * j + q] > top:
+                top = end[3 * j + q]
+        span[q] = top

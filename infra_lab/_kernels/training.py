@@ -70,6 +70,7 @@ from .pipeline_greedy import (
     compact_program,
     pipeline_program,
     replay_compact,
+    replay_compact3,
     v_greedy_order,
     v_greedy_replay,
     v_greedy_replay_ranks,
@@ -983,20 +984,19 @@ def executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, mask, nc, s, fr, br, wr):
 
 
 @njit(cache=True)
-def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cost, end):
-    """:func:`executed_rank_bubble` of the program in its compact form (``cprog``,
-    :func:`infra_lab._kernels.pipeline_greedy.compact_program` of :func:`schedule_program`;
-    :func:`executed_table`), the step kernel's: the same per-rank F, B, W, computed by the same
-    expressions, replayed by :func:`infra_lab._kernels.pipeline_greedy.replay_compact` (the same
-    comparisons and sums in the same order), so the two agree bit for bit
-    (tests/test_pp_schedules.py). ``cost``: a work array of 3·pp, ``end`` one of at least
-    len(cprog) − pp."""
+def executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, stride, col):
+    """The per-rank pass times of :func:`executed_rank_bubble` (the same expressions) written for
+    a compact replay: rank r's pass of kind j at ``cost[stride·(3·r + j) + col]`` (stride 1, col 0:
+    :func:`infra_lab._kernels.pipeline_greedy.replay_compact`; stride 3, col the recompute mode:
+    ``replay_compact3``). Returns (False, the slowest's F + B + W) when the bubble is the replay's
+    makespan less nch·mk times that, (True, the bubble) when it is known without a replay (inf on
+    the slowest, nan on any rank; ``cost`` then not written)."""
     ts = t[s]
     if not ts < np.inf:
-        return ts
+        return True, ts
     for k in range(nc):          # a nan time on any rank carries: the replay's max would skip it
         if t[k] != t[k] or w[k] != w[k] or fwd[k] != fwd[k]:
-            return np.nan
+            return True, np.nan
     q = 1.0 / nch
     f0 = q * fwd[s]
     b0 = q * (ts - fwd[s] - w[s])
@@ -1004,9 +1004,9 @@ def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cos
         b0 = 0.0
     w0 = q * w[s]
     for r in range(pp):
-        cost[3 * r] = f0
-        cost[3 * r + 1] = b0
-        cost[3 * r + 2] = w0
+        cost[stride * (3 * r) + col] = f0
+        cost[stride * (3 * r + 1) + col] = b0
+        cost[stride * (3 * r + 2) + col] = w0
     for k in range(nc):
         if k == s:
             continue
@@ -1019,20 +1019,35 @@ def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cos
         top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
         for r in range(top):
             if (bits >> r) & 1:
-                cost[3 * r] = fk
-                cost[3 * r + 1] = bk
-                cost[3 * r + 2] = wk
-    v = replay_compact(cprog, pp, cost, end) - nch * mk * (f0 + b0 + w0)
+                cost[stride * (3 * r) + col] = fk
+                cost[stride * (3 * r + 1) + col] = bk
+                cost[stride * (3 * r + 2) + col] = wk
+    return False, f0 + b0 + w0
+
+
+@njit(cache=True)
+def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cost, end):
+    """:func:`executed_rank_bubble` of the program in its compact form (``cprog``,
+    :func:`infra_lab._kernels.pipeline_greedy.compact_program` of :func:`schedule_program`;
+    :func:`executed_table`): the same per-rank F, B, W, computed by the same expressions
+    (:func:`executed_rank_costs`), replayed by
+    :func:`infra_lab._kernels.pipeline_greedy.replay_compact` (the same comparisons and sums in
+    the same order), so the two agree bit for bit (tests/test_executed_replay_fast.py).
+    ``cost``: a work array of 3·pp, ``end`` one of at least len(cprog) − pp. The step kernel
+    replays its three recompute modes at once (``replay_compact3``, the same values)."""
+    done, u = executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, 1, 0)
+    if done:
+        return u
+    v = replay_compact(cprog, pp, cost, end) - nch * mk * u
     return v if v > 0.0 else 0.0
 
 
 @njit(cache=True)
-def executed_stage_bubble_compact(cprog, pp, mk, nch, t, w, fwd, cost, end):
-    """:func:`executed_stage_bubble` of the program in its compact form (``cprog``,
-    :func:`executed_table`): the same arithmetic, every rank at the same times (bit for bit).
-    ``cost``, ``end``: work arrays as :func:`executed_rank_bubble_compact`'s."""
+def executed_stage_costs(pp, nch, t, w, fwd, cost, stride, col):
+    """The pass times of :func:`executed_stage_bubble` (every rank the same; the same
+    expressions) written as :func:`executed_rank_costs` writes them, with its return values."""
     if not t < np.inf:
-        return t
+        return True, t
     q = 1.0 / nch
     f = q * fwd
     b = q * (t - fwd - w)
@@ -1040,10 +1055,21 @@ def executed_stage_bubble_compact(cprog, pp, mk, nch, t, w, fwd, cost, end):
         b = 0.0
     wq = q * w
     for r in range(pp):
-        cost[3 * r] = f
-        cost[3 * r + 1] = b
-        cost[3 * r + 2] = wq
-    v = replay_compact(cprog, pp, cost, end) - nch * mk * (f + b + wq)
+        cost[stride * (3 * r) + col] = f
+        cost[stride * (3 * r + 1) + col] = b
+        cost[stride * (3 * r + 2) + col] = wq
+    return False, f + b + wq
+
+
+@njit(cache=True)
+def executed_stage_bubble_compact(cprog, pp, mk, nch, t, w, fwd, cost, end):
+    """:func:`executed_stage_bubble` of the program in its compact form (``cprog``,
+    :func:`executed_table`): the same arithmetic, every rank at the same times (bit for bit).
+    ``cost``, ``end``: work arrays as :func:`executed_rank_bubble_compact`'s."""
+    done, u = executed_stage_costs(pp, nch, t, w, fwd, cost, 1, 0)
+    if done:
+        return u
+    v = replay_compact(cprog, pp, cost, end) - nch * mk * u
     return v if v > 0.0 else 0.0
 
 
@@ -1480,15 +1506,28 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     if pp > 1 and uses_w:
         mk = micro_batches_int(m)
         nch = schedule_chunks(sched)
-        cost = np.empty(3 * pp)
-        vend = np.empty(vprog.shape[0] - pp)   # one work array for the three replays
+        # the three recompute modes replayed at once (replay_compact3: the values of
+        # executed_rank_bubble_compact / executed_stage_bubble_compact per mode, bit for bit)
+        cost = np.zeros(9 * pp)
+        vend = np.empty(3 * (vprog.shape[0] - pp))
+        done = np.zeros(3, np.bool_)
+        u = np.empty(3)
         for rc in range(3):
             if pace[rc] < 0.0:   # no candidate time above its -1 start (all nan): no slowest rank to
                 # index (arg unset), so the slowest-stage form prices it, as before per-rank pricing
-                bub[rc] = executed_stage_bubble_compact(vprog, pp, mk, nch, pace[rc], 0.0, 0.0, cost, vend)
+                done[rc], u[rc] = executed_stage_costs(pp, nch, pace[rc], 0.0, 0.0, cost, 3, rc)
             else:
-                bub[rc] = executed_rank_bubble_compact(vprog, pp, mk, nch, TK[rc], WK[rc], FK[rc],
-                                                       lay[li, :, L_RMASK], nc, arg[rc], cost, vend)
+                done[rc], u[rc] = executed_rank_costs(pp, nch, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK], nc,
+                                                      arg[rc], cost, 3, rc)
+        span = np.empty(3)
+        if not (done[0] and done[1] and done[2]):
+            replay_compact3(vprog, pp, cost, vend, span)
+        for rc in range(3):
+            if done[rc]:
+                bub[rc] = u[rc]
+            else:
+                v = span[rc] - nch * mk * u[rc]
+                bub[rc] = v if v > 0.0 else 0.0
     elif pp > 1:
         for rc in range(3):
             if pace[rc] < 0.0:
