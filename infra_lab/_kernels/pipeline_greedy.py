@@ -56,7 +56,18 @@ the same way (since 2026-12-05; before, closed forms): the ZAYA1 ``pp_schedules=
 from 223k to 180k plans/s, and benchmarks/bench_search.py's torchtitan ``pp_schedules="all"`` (ZBV
 added to the default space) from 1.49M to 0.20M plans/s on the 175B space and 1.07M to 0.31M on
 DeepSeek-V3's (base and change timed on the same two shared cores, load 4–6); the default
-search's kernel is unchanged (5.5M / 5.6M plans/s on the 175B space).
+search's kernel is unchanged (5.5M / 5.6M plans/s on the 175B space). The step kernel now
+replays each program in a compact form (:func:`compact_program`: int32 rows naming the rank's
+previous pass and the input's pass by row, end times written in row order, no per-replay
+allocation) and its three recompute modes in one pass (:func:`replay_compact3`), with the same
+comparisons and sums (bit for bit, tests/test_executed_replay_fast.py): the torchtitan ZBV
+block of the kernel went from 70k to 156–171k plans per CPU-second on the 175B space and from
+185–203k to 542–583k on DeepSeek-V3's (base and change alternated on the same two shared cores,
+load 7–8; the 1F1B block unchanged, 5.5M and 7M), the ZAYA1 ``pp_schedules="all"`` search
+from 148k to 546k plans/s (wall, back-to-back runs at load 7; 87k to 259k with a test suite on
+the same cores). What remains per executed plan head is one pass over the program's 3–6·m·pp
+rows and, per call, building the programs of its distinct (pp, micro-batches) (about a third of
+the 175B block's time).
 
 The plain-Python reference, written separately, is
 :mod:`infra_lab._kernels.pipeline_greedy_reference`; tests/test_pipeline_greedy.py checks that

@@ -1035,7 +1035,7 @@ def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cos
     the same order), so the two agree bit for bit (tests/test_executed_replay_fast.py).
     ``cost``: a work array of 3·pp, ``end`` one of at least len(cprog) − pp. The step kernel
     replays its three recompute modes at once (``replay_compact3``, the same values)."""
-    done, u = executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, 1, 0)
+    done, u = executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, np.int64(1), np.int64(0))
     if done:
         return u
     v = replay_compact(cprog, pp, cost, end) - nch * mk * u
@@ -1066,7 +1066,7 @@ def executed_stage_bubble_compact(cprog, pp, mk, nch, t, w, fwd, cost, end):
     """:func:`executed_stage_bubble` of the program in its compact form (``cprog``,
     :func:`executed_table`): the same arithmetic, every rank at the same times (bit for bit).
     ``cost``, ``end``: work arrays as :func:`executed_rank_bubble_compact`'s."""
-    done, u = executed_stage_costs(pp, nch, t, w, fwd, cost, 1, 0)
+    done, u = executed_stage_costs(pp, nch, t, w, fwd, cost, np.int64(1), np.int64(0))
     if done:
         return u
     v = replay_compact(cprog, pp, cost, end) - nch * mk * u
@@ -1515,10 +1515,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         for rc in range(3):
             if pace[rc] < 0.0:   # no candidate time above its -1 start (all nan): no slowest rank to
                 # index (arg unset), so the slowest-stage form prices it, as before per-rank pricing
-                done[rc], u[rc] = executed_stage_costs(pp, nch, pace[rc], 0.0, 0.0, cost, 3, rc)
+                done[rc], u[rc] = executed_stage_costs(pp, nch, pace[rc], 0.0, 0.0, cost, np.int64(3), rc)
             else:
                 done[rc], u[rc] = executed_rank_costs(pp, nch, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK], nc,
-                                                      arg[rc], cost, 3, rc)
+                                                      arg[rc], cost, np.int64(3), rc)
         span = np.empty(3)
         if not (done[0] and done[1] and done[2]):
             replay_compact3(vprog, pp, cost, vend, span)
