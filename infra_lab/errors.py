@@ -55,6 +55,14 @@ class EmptyResultWarning(UserWarning):
     filter it: ``warnings.simplefilter("ignore", EmptyResultWarning)``."""
 
 
+class SearchEdgeWarning(UserWarning):
+    """``il.serve_search``'s best row runs the largest concurrency the search tried for its
+    split and precisions while more requests would run (its ``max_concurrency``): a larger
+    concurrency may do better. The frame's ``grid_edge`` column marks every such row; the
+    default grid reaches max_concurrency unless the configuration cap or the concurrency bound
+    stopped it, so this mostly follows a ``concurrencies`` list that stops short."""
+
+
 class ScheduleSupportWarning(UserWarning):
     """``il.estimate`` priced a ``parallelism.pp_schedule`` that the scenario's training stack
     does not implement (``data/pp_schedule_stacks.csv``; e.g. V-Min on Megatron-LM, which runs

@@ -207,7 +207,7 @@ def test_absurd_sizes_are_bounded():
            kind=ValidationError)
     assert il.collective("all_reduce", 1e12, HW, 16).time_s > 0          # a terabyte is fine
     raises(lambda: il.serve(with_(SERVE, "serving", concurrency=10**9)), "serving.concurrency = 1000000000",
-           "1,048,576", kind=ValidationError)
+           "134,217,728", kind=ValidationError)
     raises(lambda: il.serve_search(SERVE, concurrencies=[8, 10**9]), "concurrencies", kind=ValidationError)
     raises(lambda: il.serve_search(SERVE, concurrencies=range(1, 2**20)), "configurations",
            "MAX_SEARCH_CONFIGURATIONS", kind=ValidationError)

@@ -575,6 +575,85 @@ def test_search_kernel_matches_reference_on_every_row():
     assert (k["fits"] == r["fits"]).all()
 
 
+
+_SPLIT = ["tp", "pp", "dp", "ep", "dp_attention", "weight_precision", "kv_precision"]
+
+
+def test_search_default_grid_reaches_each_splits_max_concurrency():
+    """The default grid runs each split up to its max_concurrency (KV cache and the engine's
+    max_num_seqs over all DP ranks): the Maia-class scenario's best row was cut at 1,024 of the
+    4,400 requests that run. Rows of the old grid keep their numbers (only the pick moves)."""
+    from infra_lab.errors import SearchEdgeWarning
+    from infra_lab.serving.search import DEFAULT_CONCURRENCIES
+
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SearchEdgeWarning)
+        every = il.serve_search(sc, top=None, pareto=False)
+        best = il.serve_search(sc, top=1)
+    fits = every.filter(pl.col("fits"))
+    reach = fits.group_by(_SPLIT).agg(pl.col("concurrency").max().alias("top"), pl.col("max_concurrency").first())
+    assert (reach["top"] >= reach["max_concurrency"].clip(upper_bound=2**27)).all()
+    assert (reach["max_concurrency"] > 1024).any() and not fits["grid_edge"].any()
+    # between 1,024 and max_concurrency: the powers of two, then max_concurrency itself
+    one = fits.filter(pl.col("max_concurrency") == fits["max_concurrency"].max())
+    one = one.filter(pl.struct(_SPLIT) == one.select(pl.struct(_SPLIT)).row(0)[0])
+    m = int(one["max_concurrency"][0])
+    assert sorted(one["concurrency"].to_list()) == sorted(
+        set(DEFAULT_CONCURRENCIES) | {sc.serving.concurrency} | {2**k for k in range(11, 64) if 2**k < m} | {m})
+    old_grid = sorted(set(DEFAULT_CONCURRENCIES) | {sc.serving.concurrency})
+    with pytest.warns(SearchEdgeWarning, match="1,024 requests in flight.*4,400 would run"):
+        old = il.serve_search(sc, top=None, pareto=False, concurrencies=old_grid)
+    keys = _SPLIT + ["concurrency"]
+    same = every.join(old, on=keys, suffix="_old")
+    assert same.height == old.height
+    for col in ("output_tokens_per_s", "ttft_s", "tpot_s", "memory_per_gpu_bytes", "max_concurrency"):
+        np.testing.assert_array_equal(same[col].to_numpy(), same[col + "_old"].to_numpy())
+    assert old.sort("output_tokens_per_s", descending=True)["concurrency"][0] == 1024
+    assert best["concurrency"][0] > 1024 and not best["grid_edge"][0]
+    assert best["output_tokens_per_s"][0] > old["output_tokens_per_s"].max()
+
+
+def test_search_grid_extension_equals_the_reference():
+    """The rows the default grid adds above 1,024 (a second kernel call sharing the first's memo)
+    equal the plain-Python reference."""
+    kw = {"top": None, "pareto": False, "weight_precisions": ["fp8"], "kv_precisions": ["fp8"]}
+    k = il.serve_search(_SMALL, **kw)
+    assert (k["concurrency"] > 1024).any()
+    r = il.serve_search(_SMALL, reference=True, **kw)
+    keys = ["tp", "pp", "dp", "ep", "concurrency"]
+    k, r = k.sort(keys), r.sort(keys)
+    assert k.select(keys).equals(r.select(keys))
+    for col in ("output_tokens_per_s", "ttft_s", "tpot_s", "memory_per_gpu_bytes"):
+        np.testing.assert_allclose(k[col].to_numpy(), r[col].to_numpy(), rtol=1e-9)
+    assert (k["grid_edge"] == r["grid_edge"]).all() and not k["grid_edge"].any()
+
+
+def test_search_flags_a_best_row_at_the_edge_of_a_short_grid():
+    from infra_lab.errors import SearchEdgeWarning
+
+    with pytest.warns(SearchEdgeWarning, match="runs 16 requests in flight"):
+        df = il.serve_search(_SMALL, concurrencies=[1, 16], top=None, pareto=False)
+    edge = df.filter(pl.col("grid_edge"))
+    assert edge.height and (edge["concurrency"] == 16).all()
+    assert (edge["concurrency"] < edge["max_concurrency"]).all() and edge["fits"].all()
+    # a split whose max_concurrency the list reaches is not at an edge
+    assert not df.filter(pl.col("fits") & (pl.col("max_concurrency") <= 16))["grid_edge"].any()
+
+
+def test_search_grid_extension_is_bounded():
+    from infra_lab.serving.search import DEFAULT_CONCURRENCIES, _grid_extension
+
+    tried = list(DEFAULT_CONCURRENCIES)
+    mc, fits = np.array([4400.0, 900.0, 5000.0, 1e18]), np.array([True, True, False, True])
+    which, conc = _grid_extension(mc, fits, tried, 2**27, 10**6)
+    top = [2**k for k in range(11, 27)] + [2**27]   # no KV limit: up to the concurrency bound
+    assert which.tolist() == [0, 0, 0] + [3] * len(top)
+    assert conc.tolist() == [2048, 4096, 4400] + top
+    which, conc = _grid_extension(mc, fits, tried, 2**27, 5)    # past the budget: max_concurrency alone
+    assert which.tolist() == [0, 3] and conc.tolist() == [4400, 2**27]
+    assert _grid_extension(mc, fits, tried, 2**27, 1)[0].size == 0
+
 def test_search_kernel_matches_reference_with_pipeline_sends_within_and_across_nodes():
     """Pipeline sends of the same size are within a node for some splits and across nodes
     for others (tp·pp vs the scale-up domain): the kernel's memo must keep them apart."""
@@ -1064,6 +1143,18 @@ def test_widget_update_answers():
     assert chart is not None
     bad, none = serving_update("llama3.3-70b", "MI300X", "trt-llm", "fp8", 64, 8)
     assert none is None and "cannot run" in bad["configuration"][0]
+
+
+def test_widget_best_uses_the_searchs_own_grid():
+    """The explorer's search had a grid of its own that stopped at 512 in flight; Llama 3 8B on
+    8 MI300X at TPOT <= 100 ms runs more (the search's default grid reaches max_concurrency)."""
+    import re
+
+    from infra_lab.widgets.serving import serving_update
+
+    s, _ = serving_update("llama3-8b", "MI300X", "vllm", "fp8", 64, 8, max_tpot_ms=100)
+    assert s["tpot_ms"][1] <= 100.0
+    assert int(re.search(r"(\d+) in flight", s["configuration"][1]).group(1)) > 512
 
 
 def test_widget_update_refuses_a_price_of_zero():

@@ -32,8 +32,9 @@ SERVING_BOUNDS = (
     ("input_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
     ("output_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
     ("chunk_tokens", 2**24, "the compute model's bound on a sequence, as training.seq_len"),
-    ("concurrency", 2**20, "requests in flight in one deployment: a library bound, 1,024 x the largest "
-                           "concurrency serve_search tries by default"),
+    ("concurrency", 2**27, "requests in flight in one deployment: a library bound, 131,072 DP ranks x "
+                           "vLLM's default 1,024 running requests each (max_num_seqs), which serve_search's "
+                           "default grid may reach on a large deployment"),
     ("num_prompts", 2**30, "requests one benchmark sends"),
 )
 """(field, largest value, why) of the [serving] table's sizes: generous physical bounds, so an

@@ -425,10 +425,12 @@ def _stack_params(sc: Scenario, stack_params, params=None) -> dict[str, float]:
 _POOL: list = []  # the thread pool of _run, made on first use
 
 
-def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
+def _run(cfg: np.ndarray, inp: _Inputs, memo: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Kernel outputs for every configuration row: 2 blocks per thread (numba's thread count,
     NUMBA_NUM_THREADS), each with its own memo, on a pool of Python threads (the kernel
-    releases the GIL)."""
+    releases the GIL). ``memo``: the (keys, values) arrays of :func:`_memo_for` to reuse
+    across calls on the same ``inp`` (a memo holds pure functions of its keys: reusing it
+    changes no result, only saves refilling it)."""
     import concurrent.futures
 
     import numba
@@ -440,7 +442,7 @@ def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
     out = np.zeros((n, K.N_OUT))
     threads = max(1, numba.get_num_threads())
     blocks = max(1, min(n, 2 * threads))  # 2 per thread: balance vs duplicated memo fills
-    keys, vals = K.memo(blocks)
+    keys, vals = K.memo(blocks) if memo is None or len(memo[0]) < blocks else memo
     args = inp.args()
     bounds = [(b * n // blocks, (b + 1) * n // blocks) for b in range(blocks)]
     if blocks == 1 or threads == 1:
@@ -454,6 +456,15 @@ def _run(cfg: np.ndarray, inp: _Inputs) -> np.ndarray:
     for j in jobs:
         j.result()
     return out
+
+
+def _memo_for() -> tuple[np.ndarray, np.ndarray]:
+    """A memo for every block :func:`_run` may use (2 per numba thread), to pass to several calls."""
+    import numba
+
+    from .._kernels import serving as K
+
+    return K.memo(2 * max(1, numba.get_num_threads()))
 
 
 def tpot_defined(output_tokens) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..errors import EmptyResultWarning, ValidationError, unknown
+from ..errors import EmptyResultWarning, SearchEdgeWarning, ValidationError, unknown
 from ..scenario import SERVING_BOUNDS, Scenario
 from .core import (
     _KVPREC,
@@ -21,6 +21,7 @@ from .core import (
     _cfg_row,
     _check_opt_positive,
     _media,
+    _memo_for,
     _run,
     _stack_params,
     serving_inputs,
@@ -30,7 +31,39 @@ from .costs import _cost_exprs, price_for
 from .reference import _reference_one
 
 DEFAULT_CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
-"""Concurrency grid of :func:`serve_search` when none is given [requests]."""
+"""Concurrency grid of :func:`serve_search` when none is given [requests], extended per split
+and precision up to the concurrency that split runs (:func:`_grid_extension`)."""
+
+
+def _grid_extension(max_conc: np.ndarray, fits: np.ndarray, tried: list[int], hi: int,
+                    budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """(combination index, concurrency) of the rows that extend the default grid ``tried``:
+    for each split and precision that fits, the powers of two above ``tried``'s largest and
+    below its ``max_concurrency`` (the requests its KV cache and the engine's sequence cap run
+    at once, over all DP ranks), and that concurrency itself, at most ``hi``. Past it the
+    requests queue for a slot: the throughput stays that of max_concurrency and the TTFT grows,
+    so the grid then holds every concurrency that can raise the throughput. Beyond ``budget``
+    rows only max_concurrency itself is added; beyond that, nothing (the ``grid_edge`` column
+    then says where the search stopped short)."""
+    top = max(tried)
+    m = np.minimum(max_conc, float(hi))
+    want = fits & (m > top)
+    combos = np.flatnonzero(want)
+    if combos.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    tried_set = set(tried)
+    grids = []
+    for mc in m[combos]:
+        g = [c for c in (2 ** k for k in range(int(top).bit_length(), 64)) if c < mc]
+        g.append(int(mc))
+        grids.append([c for c in g if c not in tried_set])
+    n = sum(len(g) for g in grids)
+    if n > budget:
+        grids = [[int(mc)] if int(mc) not in tried_set else [] for mc in m[combos]]
+        if sum(len(g) for g in grids) > budget:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+    which = np.repeat(combos, [len(g) for g in grids])
+    return which.astype(np.int64), np.array([c for g in grids for c in g], dtype=np.float64)
 
 
 def _divisors(n: int) -> list[int]:
@@ -135,7 +168,11 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     max_tpot_s, max_ttft_s : latency limits [s]; min_tokens_per_s_per_user : interactivity
         floor [tokens/s]; rows outside them are dropped
     concurrencies : requests in flight to try [-] (default :data:`DEFAULT_CONCURRENCIES`
-        plus the scenario's own)
+        plus the scenario's own, and for each split and precision whose ``max_concurrency``
+        (KV cache and the engine's sequence cap, over all DP ranks) is larger, the powers of
+        two up to it and that concurrency itself: past it requests only queue). A best row at
+        the largest concurrency tried for its split while more requests would run is flagged
+        in the ``grid_edge`` column and with a :class:`~infra_lab.errors.SearchEdgeWarning`
     weight_precisions, kv_precisions : subsets of ("bf16", "fp8", "fp4") and ("bf16", "fp8")
         (default: every format the accelerator has tensor cores for; both KV formats)
     pareto : keep only the throughput–interactivity Pareto front (output tokens/s per GPU
@@ -154,7 +191,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     polars.DataFrame
         tp, pp, dp, ep, dp_attention, weight_precision, kv_precision, concurrency, the
         :class:`ServeResult` numbers (output_tokens_per_s, ..., fits, max_concurrency,
-        kv_limited), feasible, pareto, and cost columns when a price is given; best first.
+        kv_limited), feasible, pareto, grid_edge (the row runs the largest concurrency tried for
+        its split and precisions and a larger one would still run: more may do better), and
+        cost columns when a price is given; best first.
         With ``serving.output_tokens = 1`` the tpot_s and tokens_per_s_per_user columns are
         null (:func:`infra_lab.serving.tpot_defined`) and max_tpot_s,
         min_tokens_per_s_per_user and those two objectives are refused.
@@ -196,6 +235,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
                     "(and tokens/s per user, 1/TPOT) is undefined; a one-token request's latency is its TTFT "
                     "(bound it with max_ttft_s, or rank by ttft_s)")
     acc = hw.accelerator_spec
+    hi = dict((k, h) for k, h, _ in SERVING_BOUNDS)["concurrency"]
     if concurrencies is None:
         concs = sorted(set(DEFAULT_CONCURRENCIES) | {sv.concurrency})
     else:
@@ -206,7 +246,6 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
                         for i, c in enumerate(concurrencies)})
         if not concs:
             raise ValidationError("concurrencies: expected at least one positive integer")
-        hi = dict((k, h) for k, h, _ in SERVING_BOUNDS)["concurrency"]
         if concs[-1] > hi:
             raise ValidationError(f"concurrencies: {concs[-1]!r} requests in flight; allowed 1..{hi:,} "
                                   "(as serving.concurrency)")
@@ -248,12 +287,35 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         cfg[:, K.K_IN] = sv.input_tokens + media[tps[0]][1]
     etps = sorted({int(t * (d if a else 1)) // int(e) for t, _p, d, e, a in plans})
     eps = sorted({int(e) for e in plans[:, 3]})
-    if reference:
-        out = np.array([_reference_one(_scenario_of(sc, row), params, float(row[K.K_CONC]),
-                                       media[int(row[K.K_TP])]) for row in cfg])
-    else:
-        inp = serving_inputs(spec, hw, params, tps, etps, eps)
-        out = _run(cfg, inp)
+    inp = None if reference else serving_inputs(spec, hw, params, tps, etps, eps)
+    memo = None if reference else _memo_for()   # shared by the grid's two kernel calls
+
+    def evaluate(rows: np.ndarray) -> np.ndarray:
+        if reference:
+            return np.array([_reference_one(_scenario_of(sc, row), params, float(row[K.K_CONC]),
+                                            media[int(row[K.K_TP])]) for row in rows]).reshape(-1, K.N_OUT)
+        return _run(rows, inp, memo)
+
+    out = evaluate(cfg)
+    n_combo = n_p * n_w * n_k
+    combo = idx[0] * (n_w * n_k) + idx[1] * n_k + idx[2]     # split and precisions of each row
+    # max_concurrency and fits depend on the split and precisions, not on the concurrency
+    max_conc = out[::n_c, K.O_MAX_CONC]
+    if concurrencies is None:
+        which, ext_c = _grid_extension(max_conc, out[::n_c, K.O_FITS] > 0.5, concs, hi,
+                                       MAX_SEARCH_CONFIGURATIONS - len(cfg))
+        if which.size:
+            ext = cfg[which * n_c]
+            ext[:, K.K_CONC] = ext_c
+            cfg = np.vstack([cfg, ext])
+            out = np.vstack([out, evaluate(ext)])
+            combo = np.concatenate([combo, which])
+            order = np.lexsort((cfg[:, K.K_CONC], combo))   # configuration order: split, precisions, concurrency
+            cfg, out, combo = cfg[order], out[order], combo[order]
+    largest = np.zeros(n_combo)
+    np.maximum.at(largest, combo, cfg[:, K.K_CONC])
+    edge = ((out[:, K.O_FITS] > 0.5) & (cfg[:, K.K_CONC] == largest[combo])
+            & (cfg[:, K.K_CONC] < out[:, K.O_MAX_CONC]))
     # feasibility and the Pareto front in numpy; one lazy query for the rest (fewer collects)
     fe = out[:, K.O_FITS] > 0.5
     if max_tpot_s is not None:
@@ -280,13 +342,21 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         order = np.argsort(-v if OBJECTIVES[objective] else v, kind="stable")
         rows = rows[order if top is None else order[:top]]
     df = _frame(cfg[rows], out[rows], wps, kvs, decode).hstack([pl.Series("feasible", fe[rows]),
-                                                        pl.Series("pareto", mask[rows])])
+                                                        pl.Series("pareto", mask[rows]),
+                                                        pl.Series("grid_edge", edge[rows])])
     if price is not None:
         df = df.with_columns(**_cost_exprs(price))
     if objective.startswith("usd"):
         df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
         if top is not None:
             df = df.head(top)
+    if df.height and df["grid_edge"][0]:
+        b = df.row(0, named=True)
+        warnings.warn(
+            f"il.serve_search: the best row (by {objective}) runs {b['concurrency']:,} requests in flight, the "
+            f"largest concurrency tried for its split (tp {b['tp']}, pp {b['pp']}, dp {b['dp']}, ep {b['ep']}) and "
+            f"precisions, while {b['max_concurrency']:,} would run (max_concurrency): a larger concurrency may do "
+            "better; pass concurrencies= up to it", SearchEdgeWarning, stacklevel=2)
     if df.height == 0:
         warnings.warn(f"il.serve_search: empty result: {_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user)}",
                       EmptyResultWarning, stacklevel=2)

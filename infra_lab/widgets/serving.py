@@ -110,8 +110,9 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     if max_tpot_ms is not None:
         try:
             with empty_reasons() as why:      # an empty search is reported in the table below
+                # the search's own concurrency grid: up to each split's max_concurrency (a list
+                # of its own stopped at 512 in flight while a node may run thousands)
                 best = il.serve_search(sc, top=1, max_tpot_s=float(max_tpot_ms) / 1e3,
-                                       concurrencies=[1, 4, 16, 32, 64, 128, 256, 512],
                                        weight_precisions=[precision])
         except InfraLabError as e:
             best = None
