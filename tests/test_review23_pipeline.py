@@ -53,6 +53,14 @@ def zb_h1_table(p, m):
     return out
 
 
+def _put(seq, cnt, kind, ch, mb=None):
+    """Append pass (kind, ch) of the next micro-batch its counter gives (or ``mb``)."""
+    if mb is None:
+        mb = cnt[(kind, ch)]
+        cnt[(kind, ch)] += 1
+    seq.append((kind, ch, mb))
+
+
 def zbv_table(p, m):
     """Rank r's list of Primus' zbv-formatted table over max(2p - 1, m) micro-batches, then the
     micro-batches past m dropped (PyTorch's ScheduleZBVZeroBubble)."""
@@ -61,40 +69,33 @@ def zbv_table(p, m):
     for r in range(p):
         cnt = {(F, 0): 0, (F, 1): 0, (B, 0): 0, (B, 1): 0}
         seq = []
-
-        def put(kind, ch, mb=None):
-            if mb is None:
-                mb = cnt[(kind, ch)]
-                cnt[(kind, ch)] += 1
-            seq.append((kind, ch, mb))
-
         for _ in range(2 * (p - r) - 1):
-            put(F, 0)
+            _put(seq, cnt, F, 0)
         for _ in range(r):
-            put(F, 1)
-            put(F, 0)
+            _put(seq, cnt, F, 1)
+            _put(seq, cnt, F, 0)
         for _ in range(p - r):
-            put(F, 1)
+            _put(seq, cnt, F, 1)
             b = cnt[(B, 1)]
-            put(B, 1)
-            put(W, 1, b)
+            _put(seq, cnt, B, 1)
+            _put(seq, cnt, W, 1, b)
         while cnt[(F, 1)] < cnt[(F, 0)] or cnt[(F, 0)] < n:
             if cnt[(F, 0)] < n:
-                put(F, 0)
+                _put(seq, cnt, F, 0)
             b = cnt[(B, 0)]
-            put(B, 0)
-            put(W, 0, b)
-            put(F, 1)
+            _put(seq, cnt, B, 0)
+            _put(seq, cnt, W, 0, b)
+            _put(seq, cnt, F, 1)
             b = cnt[(B, 1)]
-            put(B, 1)
-            put(W, 1, b)
+            _put(seq, cnt, B, 1)
+            _put(seq, cnt, W, 1, b)
         w0, w1 = cnt[(B, 0)], cnt[(B, 1)]
         for _ in range(r):
-            put(B, 0)
-            put(B, 1)
+            _put(seq, cnt, B, 0)
+            _put(seq, cnt, B, 1)
         for _ in range(p - r):
-            put(B, 0)
-            put(W, 0, w0)
+            _put(seq, cnt, B, 0)
+            _put(seq, cnt, W, 0, w0)
             w0 += 1
         seq += [(W, 1, i) for i in range(w1, cnt[(B, 1)])]
         seq += [(W, 0, i) for i in range(w0, cnt[(B, 0)])]
