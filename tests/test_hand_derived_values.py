@@ -92,6 +92,7 @@ def test_tree_chunk_halving_at_the_depth_boundary(hardware):
         assert tk == pytest.approx(tr[0], rel=1e-12), levels
 
 
+@pytest.mark.filterwarnings("ignore::infra_lab.errors.SearchEdgeWarning")   # the grid edge is not the point
 def test_search_cost_columns_split_the_deployments_dollars():
     """il.serve_search's cost columns (polars expressions, apart from the scalar token_costs that
     the single-result tests check): per row, input dollars + output dollars = the deployment's
@@ -143,3 +144,45 @@ def test_interruptions_per_day_is_a_day_over_the_mtbi():
         m = reliability.mtbi_hours(sc, calibration=cal)
         assert reliability.interruptions_per_day(sc, calibration=cal) == pytest.approx(24.0 / m, rel=1e-12)
     assert reliability.interruptions_per_day(sc, calibration="llama3") == pytest.approx(24.0 / 46.0, rel=2e-3)
+
+
+def test_replica_save_first_expert_copy_spans_the_pipeline_stages():
+    """A replica save's busiest node (the first) holds the first copy of the routed experts: the
+    ep·etp·pp ranks of one copy, each writing its 1/(ep·pp) (CheckpointSize.max_node_bytes).
+    ZAYA1 on 1,024 GPUs at pp 2, dp 512, ep 4, ZeRO-1: the first node's 8 ranks are the whole
+    first expert copy (ep·pp = 8) and the 2 ranks of the first dense copy (tp·pp = 2), so by hand
+    it writes all bf16 weights, 2·P bytes, plus its 8 ranks' AdamW shards, 8 · 12·P/1024 (dense
+    over pp·dp = 1024 ranks, experts over pp·ep·128 = 1024). A first expert copy of ep ranks only
+    (4) would write half the expert weights."""
+    import infra_lab as il
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    bd = {r["component"]: float(r["params_total"]) for r in sc.model_spec.param_breakdown().iter_rows(named=True)}
+    p_all, p_exp = sum(bd.values()), bd["experts"]
+    c = il.memory.checkpoint_bytes(sc, "adamw", save="replica", tp=1, pp=2, cp=1, dp=512, ep=4, etp=1, zero=1)
+    assert c.expert_replicas == 128 and c.weights_bytes == pytest.approx(2 * p_all, rel=1e-12)
+    assert c.max_node_bytes(8) == pytest.approx(2 * p_all + 8 * 12 * p_all / 1024, rel=1e-12)
+    assert p_exp > 0.5 * p_all   # the expert share is large enough for the count to tell
+
+
+def test_rails_only_overhead_is_the_pxn_hop_against_a_clos_without_pxn():
+    """rails_only_overhead_pct compares the rails-only all-to-all (PXN forwarding) with a
+    rail-optimized Clos whose cross-rail traffic goes straight over a spine (no PXN). On 2
+    MI300X nodes at 64 KiB and 1 MiB (latency-bound, the NICs binding both) the difference is the
+    one intra-node hop PXN adds to every remote message: the xGMI hop latency of the protocol
+    run (0.8 µs for LL), so the overhead is 100 · hop / t_Clos, about 2 % at 64 KiB. A Clos
+    comparator with PXN on as well would read 0 %, which the 1,024-GPU test (< 1 %) allows."""
+    import infra_lab as il
+    from infra_lab import collectives as C
+    from infra_lab._kernels import collectives as K
+
+    hw = {"accelerator": "MI300X", "nic": "Pollara-400", "fabric": "rails-only", "nodes": 2}
+    P = C.collective_time_params(dict(hw, pxn=True)).array
+    for size in (2**16, 2**20):
+        ro = il.collective("all_to_all", size, dict(hw, pxn=True), 16, "p2p")
+        clos = il.collective("all_to_all", size, dict(hw, fabric="rail-optimized", pxn=False), 16, "p2p")
+        assert ro.protocol == clos.protocol
+        hop = P[K.P_HWI + 3 * K.ALG_RING + ("LL", "LL128", "Simple").index(ro.protocol)]
+        assert ro.time_s - clos.time_s == pytest.approx(hop, rel=1e-9)
+        assert C.rails_only_overhead_pct(size, hw, 16) == pytest.approx(100.0 * hop / clos.time_s, rel=1e-9)
+    assert C.rails_only_overhead_pct(2**16, hw, 16) > 1.0

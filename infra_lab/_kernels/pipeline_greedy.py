@@ -526,3 +526,72 @@ def v_greedy_bubble(p, m, vmin, f, b, w, c):
         return span         # too, not inf − inf = nan read as 0
     v = span - 2.0 * m * (f + b + w)
     return v if v > 0.0 else 0.0
+
+
+COMPACT_COLS = 3
+"""Columns of a :func:`compact_program` row: the row of the same rank's previous pass (−1:
+none), the row of the pass its input comes from (−1: none), and the pass's cost index 3·rank +
+kind (0 F, 1 B, 2 W) into the per-rank times."""
+
+
+@njit(cache=True)
+def compact_program(prog, p, m):
+    """:func:`pipeline_program`'s ``prog`` (``p`` ranks, ``m`` micro-batches) renumbered for a
+    replay with no send/receive time (:func:`replay_compact`): int32[n + p, 3] for its n rows.
+    Row i is the pass ``prog`` completes i-th as (:data:`COMPACT_COLS`) the row of its rank's
+    previous pass, the row of its input's pass and its cost index, so the replay writes each end
+    time at its own row (in sequence) and reads both inputs by row, with no rank or cell
+    indices; p trailer rows follow: row n + r holds the row of rank r's last pass (−1: none)
+    and, in its second column, 1 when the order deadlocks (``prog`` has rows of rank −1), else
+    0. The same program priced by the same arithmetic, so :func:`replay_compact` equals
+    :func:`v_greedy_replay_ranks` at ``c`` = 0 bit for bit (tests/test_pipeline_greedy.py)."""
+    n = prog.shape[0]
+    if n + p >= 2 ** 31:
+        raise ValueError("compact_program: more than 2**31 rows")
+    out = np.full((n + p, COMPACT_COLS), -1, np.int32)
+    where = np.full(p * 6 * m, -1, np.int64)    # the row that completes each cell
+    last = np.full(p, -1, np.int64)
+    dead = 0
+    for i in range(n):
+        r = prog[i, 0]
+        if r < 0:
+            dead = 1
+            break
+        d = prog[i, 2]
+        out[i, 0] = last[r]
+        out[i, 1] = where[d] if d >= 0 else -1
+        out[i, 2] = 3 * r + (prog[i, 3] & 3)
+        where[prog[i, 1]] = i
+        last[r] = i
+    for r in range(p):
+        out[n + r, 0] = last[r]
+        out[n + r, 1] = dead
+        out[n + r, 2] = 0
+    return out
+
+
+@njit(cache=True)
+def replay_compact(cprog, p, cost, end):
+    """Makespan [s] of one step of the schedule whose :func:`compact_program` is ``cprog`` when
+    rank r's pass of kind k (0 F, 1 B, 2 W) takes ``cost[3·r + k]`` [s], with no send/receive
+    time: :func:`v_greedy_replay_ranks` at ``c`` = 0, the same comparisons and sums in the same
+    order (equal bit for bit). ``end``: a work array of at least len(cprog) − p floats. inf if
+    the order deadlocks."""
+    n = cprog.shape[0] - p
+    if cprog[n, 1] != 0:
+        return np.inf
+    for i in range(n):
+        j = cprog[i, 0]
+        start = end[j] if j >= 0 else 0.0
+        d = cprog[i, 1]
+        if d >= 0:
+            t = end[d]
+            if t > start:
+                start = t
+        end[i] = start + cost[cprog[i, 2]]
+    top = 0.0
+    for r in range(p):
+        j = cprog[n + r, 0]
+        if j >= 0 and end[j] > top:
+            top = end[j]
+    return top

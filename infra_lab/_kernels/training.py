@@ -65,8 +65,11 @@ from .memory import (
     training_bytes,
 )
 from .pipeline_greedy import (
+    COMPACT_COLS,
     PROGRAM_COLS,
+    compact_program,
     pipeline_program,
+    replay_compact,
     v_greedy_order,
     v_greedy_replay,
     v_greedy_replay_ranks,
@@ -980,6 +983,71 @@ def executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, mask, nc, s, fr, br, wr):
 
 
 @njit(cache=True)
+def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cost, end):
+    """:func:`executed_rank_bubble` of the program in its compact form (``cprog``,
+    :func:`infra_lab._kernels.pipeline_greedy.compact_program` of :func:`schedule_program`;
+    :func:`executed_table`), the step kernel's: the same per-rank F, B, W, computed by the same
+    expressions, replayed by :func:`infra_lab._kernels.pipeline_greedy.replay_compact` (the same
+    comparisons and sums in the same order), so the two agree bit for bit
+    (tests/test_pp_schedules.py). ``cost``: a work array of 3·pp, ``end`` one of at least
+    len(cprog) − pp."""
+    ts = t[s]
+    if not ts < np.inf:
+        return ts
+    for k in range(nc):          # a nan time on any rank carries: the replay's max would skip it
+        if t[k] != t[k] or w[k] != w[k] or fwd[k] != fwd[k]:
+            return np.nan
+    q = 1.0 / nch
+    f0 = q * fwd[s]
+    b0 = q * (ts - fwd[s] - w[s])
+    if b0 < 0.0:
+        b0 = 0.0
+    w0 = q * w[s]
+    for r in range(pp):
+        cost[3 * r] = f0
+        cost[3 * r + 1] = b0
+        cost[3 * r + 2] = w0
+    for k in range(nc):
+        if k == s:
+            continue
+        bits = np.int64(mask[k])
+        fk = q * fwd[k]
+        bk = q * (t[k] - fwd[k] - w[k])
+        if bk < 0.0:
+            bk = 0.0
+        wk = q * w[k]
+        top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
+        for r in range(top):
+            if (bits >> r) & 1:
+                cost[3 * r] = fk
+                cost[3 * r + 1] = bk
+                cost[3 * r + 2] = wk
+    v = replay_compact(cprog, pp, cost, end) - nch * mk * (f0 + b0 + w0)
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def executed_stage_bubble_compact(cprog, pp, mk, nch, t, w, fwd, cost, end):
+    """:func:`executed_stage_bubble` of the program in its compact form (``cprog``,
+    :func:`executed_table`): the same arithmetic, every rank at the same times (bit for bit).
+    ``cost``, ``end``: work arrays as :func:`executed_rank_bubble_compact`'s."""
+    if not t < np.inf:
+        return t
+    q = 1.0 / nch
+    f = q * fwd
+    b = q * (t - fwd - w)
+    if b < 0.0:
+        b = 0.0
+    wq = q * w
+    for r in range(pp):
+        cost[3 * r] = f
+        cost[3 * r + 1] = b
+        cost[3 * r + 2] = wq
+    v = replay_compact(cprog, pp, cost, end) - nch * mk * (f + b + wq)
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
 def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, nc, s, fr, br, wr):
     """Idle time of one step of a greedy V schedule (two chunks per rank) with each rank at its
     own times [s]: :func:`executed_rank_bubble` with ``nch`` = 2."""
@@ -1204,8 +1272,8 @@ MAXC = 8
 def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog):
     """Evaluate one head row against every tail row into columns of ``out`` (shape
     (n_plans, N_OUT), one plan per row: the plan's outputs are contiguous), rows row0 …
-    row0 + len(tail) − 1. ``vprog``: the head's executed schedule as
-    :func:`schedule_program` (:func:`v_greedy_table`; read only under ZB-H1, ZBV, V-Half and
+    row0 + len(tail) − 1. ``vprog``: the head's executed schedule as the compact form of
+    :func:`schedule_program` (:func:`executed_table`; read only under ZB-H1, ZBV, V-Half and
     V-Min with pp > 1).
 
     The compute and per-micro-batch communication of each pipeline-stage candidate is
@@ -1406,20 +1474,21 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
     # the bubble per recompute mode; an executed schedule's order (ZB-H1, ZBV, V-Half, V-Min) is
-    # built once per call (v_greedy_table) and replayed here with each rank's own times
-    # (executed_rank_bubble); 1F1B / interleaved by the closed form (pipeline_bubble_stages)
+    # built once per call (executed_table, compact) and replayed here with each rank's own times
+    # (executed_rank_bubble_compact); 1F1B / interleaved by the closed form (pipeline_bubble_stages)
     bub = np.zeros(3)
     if pp > 1 and uses_w:
         mk = micro_batches_int(m)
         nch = schedule_chunks(sched)
-        RW = np.empty((3, pp))
+        cost = np.empty(3 * pp)
+        vend = np.empty(vprog.shape[0] - pp)   # one work array for the three replays
         for rc in range(3):
             if pace[rc] < 0.0:   # no candidate time above its -1 start (all nan): no slowest rank to
                 # index (arg unset), so the slowest-stage form prices it, as before per-rank pricing
-                bub[rc] = executed_stage_bubble(vprog, pp, mk, nch, pace[rc], 0.0, 0.0)
+                bub[rc] = executed_stage_bubble_compact(vprog, pp, mk, nch, pace[rc], 0.0, 0.0, cost, vend)
             else:
-                bub[rc] = executed_rank_bubble(vprog, pp, mk, nch, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK],
-                                               nc, arg[rc], RW[0], RW[1], RW[2])
+                bub[rc] = executed_rank_bubble_compact(vprog, pp, mk, nch, TK[rc], WK[rc], FK[rc],
+                                                       lay[li, :, L_RMASK], nc, arg[rc], cost, vend)
     elif pp > 1:
         for rc in range(3):
             if pace[rc] < 0.0:
@@ -1616,6 +1685,50 @@ def v_greedy_table_parallel(c, heads):
 
 
 @njit(cache=True)
+def _x_fill(c, kp, km, koff, progs, i):
+    pp = kp[i]
+    progs[koff[i]:koff[i + 1]] = compact_program(schedule_program(int(c[C_PP_SCHED]), pp, km[i]), pp, km[i])
+
+
+@njit(cache=True)
+def _x_offsets(kp, koff):
+    """The key offsets of :func:`v_greedy_keys` with each key's block grown by its pp trailer
+    rows (:func:`infra_lab._kernels.pipeline_greedy.compact_program`)."""
+    xoff = koff.copy()
+    for i in range(kp.shape[0]):
+        xoff[i + 1] = xoff[i] + (koff[i + 1] - koff[i]) + kp[i]
+    return xoff
+
+
+@njit(cache=True)
+def executed_table(c, heads):
+    """What the step kernel replays: :func:`v_greedy_table`'s programs, one per distinct (pp,
+    micro-batches) of the call, each in its compact form
+    (:func:`infra_lab._kernels.pipeline_greedy.compact_program`: int32 rows of the previous pass
+    on the rank, the input's pass and the cost index, then pp trailer rows), stacked, and each
+    head's first and last row (0, 0 when it replays none). The compact form replays the same
+    program with the same arithmetic (bit for bit) at about half the time per pass and a quarter
+    of the memory (benchmarks/bench_search.py)."""
+    kp, km, kid, koff = v_greedy_keys(c, heads)
+    xoff = _x_offsets(kp, koff)
+    progs = np.empty((xoff[-1], COMPACT_COLS), np.int32)
+    for i in range(kp.shape[0]):
+        _x_fill(c, kp, km, xoff, progs, i)
+    return progs, _v_span(kid, xoff)
+
+
+@njit(cache=True, parallel=True)
+def executed_table_parallel(c, heads):
+    """:func:`executed_table`, the distinct schedules built in parallel."""
+    kp, km, kid, koff = v_greedy_keys(c, heads)
+    xoff = _x_offsets(kp, koff)
+    progs = np.empty((xoff[-1], COMPACT_COLS), np.int32)
+    for i in prange(kp.shape[0]):
+        _x_fill(c, kp, km, xoff, progs, i)
+    return progs, _v_span(kid, xoff)
+
+
+@njit(cache=True)
 def _v_span(kid, koff):
     span = np.zeros((kid.shape[0], 2), np.int64)
     for h in range(kid.shape[0]):
@@ -1629,13 +1742,13 @@ def _v_span(kid, koff):
 def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
     (n_tail, 3)) into ``out`` (float64, (n_heads·n_tail, N_OUT)), plan h·n_tail + t, in
-    parallel over heads (a greedy V schedule's order built once per call, :func:`v_greedy_table`)."""
+    parallel over heads (an executed schedule's order built once per call, :func:`executed_table`)."""
     nt = tail.shape[0]
     sched = int(c[C_PP_SCHED])
     if is_executed(sched):
-        progs, span = v_greedy_table_parallel(c, heads)
+        progs, span = executed_table_parallel(c, heads)
     else:   # nothing to build: no parallel region
-        progs, span = v_greedy_table(c, heads)
+        progs, span = executed_table(c, heads)
     for h in prange(heads.shape[0]):
         eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
                   progs[span[h, 0]:span[h, 1]])
@@ -1645,7 +1758,7 @@ def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
 def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
     nt = tail.shape[0]
-    progs, span = v_greedy_table(c, heads)
+    progs, span = executed_table(c, heads)
     for h in range(heads.shape[0]):
         eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
                   progs[span[h, 0]:span[h, 1]])
