@@ -248,6 +248,13 @@ def test_executed_rank_bubble_carries_nan_and_inf():
         br = np.array([q * 1.0] * 3 + [q * 1.7])
         want = makespan(table, p, fr, br, wr, 0.0, nch == 2) - nch * m * q * 4.5
         assert got == pytest.approx(want, abs=1e-12) and got > 0
+        # the step kernel's compact form of the same program gives the same
+        cprog = pg.compact_program(prog, p, m)
+        cost, end = np.empty(3 * p), np.empty(prog.shape[0])
+        for tt in (t, np.array([np.nan, 4.5]), np.array([3.0, np.inf])):
+            a = tr.executed_rank_bubble_compact(cprog, p, m, nch, tt, w, fwd, mask, 2, 1, cost, end)
+            b = tr.executed_rank_bubble(prog, p, m, nch, tt, w, fwd, mask, 2, 1, work[0], work[1], work[2])
+            assert (np.isnan(a) and np.isnan(b)) or a == b
         tn = np.array([np.nan, 4.5])
         assert np.isnan(tr.executed_rank_bubble(prog, p, m, nch, tn, w, fwd, mask, 2, 1, work[0], work[1], work[2]))
         ti = np.array([3.0, np.inf])
@@ -303,5 +310,9 @@ def test_zbv_prices_the_output_layer_on_its_own_chunk():
     w = np.array([2 + h, 2.0])
     mask = np.array([1.0, float(2**p - 2)])
     step = m * t[0] + tr.executed_rank_bubble(prog, p, m, 2, t, w, fwd, mask, 2, 0, work[0], work[1], work[2])
+    cprog = pg.compact_program(prog, p, m)
+    compact = tr.executed_rank_bubble_compact(cprog, p, m, 2, t, w, fwd, mask, 2, 0, np.empty(3 * p),
+                                              np.empty(prog.shape[0]))
+    assert m * t[0] + compact == step      # the step kernel's form: the same
     executed = makespan_per_chunk(zbv_table(p, m), p, lambda r, k, ch: 1.0 + (h if (r == 0 and ch == 1) else 0.0), True)
     assert step == pytest.approx(executed, rel=2e-3)
