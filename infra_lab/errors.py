@@ -60,7 +60,10 @@ class SearchEdgeWarning(UserWarning):
     split and precisions while more requests would run (its ``max_concurrency``): a larger
     concurrency may do better. The frame's ``grid_edge`` column marks every such row; the
     default grid reaches max_concurrency unless the configuration cap or the concurrency bound
-    stopped it, so this mostly follows a ``concurrencies`` list that stops short."""
+    stopped it, so this mostly follows a ``concurrencies`` list that stops short. Given only
+    when the objective is one a larger concurrency can improve (throughput, $ per token:
+    ``infra_lab.serving.search.EDGE_OBJECTIVES``), not for TTFT, TPOT, latency or tokens/s per
+    user."""
 
 
 class ScheduleSupportWarning(UserWarning):

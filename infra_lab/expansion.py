@@ -63,7 +63,14 @@ import polars as pl
 
 from . import catalog
 from .catalog import Col, read_table
-from .errors import ValidationError, empty_reasons, unknown, with_reasons
+from .errors import (
+    DataError,
+    UnknownNameError,
+    ValidationError,
+    empty_reasons,
+    unknown,
+    with_reasons,
+)
 from .units import DAY
 
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
@@ -84,7 +91,7 @@ _F, _S, _SR = Col("float"), Col("str"), Col("str", required=True)
 _SCHEMAS = {
     "platforms": {
         "platform": _SR, "accelerator": _SR, "gpus_per_node": Col("int", required=True, positive=True),
-        "scaleup_domain": Col("int", required=True, positive=True),
+        "scaleup_domain": Col("int", required=True, positive=True), "host_cpu": _S,
         "status": Col("str", required=True, choices=("shipping", "announced")),
         "announced_not_shipped": Col("bool", required=True), "available": Col("date", required=True),
         "tdp_W": _F, "tdp_basis": _S, "capex_usd_per_gpu": _F, "capex_low_usd": _F,
@@ -148,11 +155,34 @@ METRICS = {
 # --------------------------------------------------------------------------- data
 @functools.cache
 def _table(name: str) -> pl.DataFrame:
-    return read_table(DATA / f"{name}.csv", _SCHEMAS[name])
+    t = read_table(DATA / f"{name}.csv", _SCHEMAS[name])
+    return _checked_host_cpus(t) if name == "platforms" else t
+
+
+def _checked_host_cpus(t: pl.DataFrame) -> pl.DataFrame:
+    """platforms.csv's optional ``host_cpu``: each given name checked against the catalog of
+    host CPUs (data/network_host_cpus.csv) and written in its catalog spelling; empty stays
+    empty (the accelerator's platform default, data/network_platforms.csv)."""
+    from . import fabric
+
+    names = []
+    for plat, host in zip(t["platform"], t["host_cpu"], strict=True):
+        if host is None:
+            names.append(None)
+            continue
+        try:
+            names.append(fabric.host_cpu(host, where=f"data/expansion/platforms.csv, platform {plat!r}, "
+                                                     f"column 'host_cpu'")["name"])
+        except UnknownNameError as e:
+            raise DataError(f"{e} (the host CPUs of data/network_host_cpus.csv; leave the cell empty "
+                            f"for the accelerator's default host)") from None
+    return t.with_columns(pl.Series("host_cpu", names, dtype=pl.String))
 
 
 def platforms() -> pl.DataFrame:
-    """Accelerator platforms of the expansion (data/expansion/platforms.csv)."""
+    """Accelerator platforms of the expansion (data/expansion/platforms.csv). ``host_cpu``:
+    the nodes' host CPU where a source states it (null = the accelerator's platform default,
+    data/network_platforms.csv); it sets the collectives' per-message network overhead."""
     return _table("platforms")
 
 
@@ -219,16 +249,35 @@ def _check_gpus(gpus: Any) -> int:
     return int(gpus)
 
 
+def _node(p: dict) -> dict:
+    """The node of a platform row as [hardware] keys: accelerator, GPUs per node, scale-up
+    domain and, where the row states one, the host CPU (else the Scenario takes the
+    accelerator's platform default). The one reader of platforms.csv's ``host_cpu``."""
+    node = {"accelerator": p["accelerator"], "gpus_per_node": p["gpus_per_node"],
+            "scaleup_domain": p["scaleup_domain"]}
+    if p["host_cpu"] is not None:
+        node["host_cpu"] = p["host_cpu"]
+    return node
+
+
 def option_hardware(platform: str, nic: str, gpus: int) -> dict:
     """The [hardware] table of an option with at least ``gpus`` GPUs (whole nodes, and whole
-    racks where the scale-up domain spans nodes), one NIC per GPU, rails-only like ZAYA1's."""
+    racks where the scale-up domain spans nodes), one NIC per GPU, rails-only like ZAYA1's;
+    the host CPU where data/expansion/platforms.csv states one (MI300X node: ZAYA1's).
+
+    Examples
+    --------
+    >>> option_hardware("MI300X node", "Pollara-400", 1024)["host_cpu"]
+    'Xeon-Platinum-8570'
+    >>> "host_cpu" in option_hardware("MI355X node", "Pollara-400", 1024)   # the platform default
+    False
+    """
     p = _row(platforms(), "platform", platform, "platform")
     n = _row(nics(), "nic", nic, "nic")
     gpus = _check_gpus(gpus)
     unit = max(p["gpus_per_node"], p["scaleup_domain"])  # a rack of 72, or one node
     units = math.ceil(gpus / unit)
-    return {"accelerator": p["accelerator"], "nodes": units * unit // p["gpus_per_node"],
-            "gpus_per_node": p["gpus_per_node"], "scaleup_domain": p["scaleup_domain"],
+    return {**_node(p), "nodes": units * unit // p["gpus_per_node"],
             "nic": n["nic"], "nics_per_node": p["gpus_per_node"], "fabric": "rails-only",
             "oversubscription": 1.0}
 
@@ -267,8 +316,7 @@ def serving_scenario(platform: str, model: str) -> dict:
         "name": f"expansion serving {platform}, {model}",
         "model": {"preset": m["preset"], **{k: m[k] for k in
                   ("hidden", "heads", "experts", "expert_ffn_hidden", "ffn_hidden") if m[k] is not None}},
-        "hardware": {"accelerator": p["accelerator"], "nodes": 1, "gpus_per_node": gpn,
-                     "scaleup_domain": p["scaleup_domain"]},
+        "hardware": {**_node(p), "nodes": 1},
         "serving": {"engine": SERVING_ENGINE, "dp": gpn,
                     "input_tokens": int(_param("serving_input_tokens")),
                     "output_tokens": int(_param("serving_output_tokens"))},

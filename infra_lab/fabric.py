@@ -135,14 +135,15 @@ def _host_cpu_rows() -> tuple[dict[str, str], dict[str, dict]]:
     return catalog._index(t), {r["name"]: r for r in t.iter_rows(named=True)}
 
 
-def host_cpu(name: str) -> dict:
-    """A host CPU by name or alias (data/network_host_cpus.csv): name, vendor, arch."""
+def host_cpu(name: str, *, where: str = "hardware.host_cpu") -> dict:
+    """A host CPU by name or alias (data/network_host_cpus.csv): name, vendor, arch.
+    ``where``: the field an unknown name is reported in."""
     if not isinstance(name, str):
-        raise ValidationError(f"host_cpu = {name!r}: expected a host CPU name (string)")
+        raise ValidationError(f"{where} = {name!r}: expected a host CPU name (string)")
     idx, rows = _host_cpu_rows()
     canon = idx.get(name.strip().lower())
     if canon is None:
-        raise unknown("host CPU", name, list(rows), where="hardware.host_cpu")
+        raise unknown("host CPU", name, list(rows), where=where)
     return dict(rows[canon])
 
 

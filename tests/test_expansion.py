@@ -95,7 +95,51 @@ def test_bad_names_and_sizes():
         X.training_scenario("MI300X node", "Pollara-400", 1024, "GPT-5")
 
 
+def test_mi300x_node_has_the_zaya1_nodes_host_and_the_others_their_default():
+    """The MI300X node is "more of what ZAYA1 was trained on": it was built with the platform's
+    default host (AMD EPYC, 2 us of RCCL network overhead per message) where ZAYA1's nodes have
+    Intel Xeon 8570 (1 us), so 'today's design' took 6.9 days where the ZAYA1 scenario takes 6.6.
+    The row now names ZAYA1's host with the scenario's source; rows naming none keep the default."""
+    zaya = il.load_scenario("zaya1-ibm-mi300x").hardware.host_cpu
+    row = X.platforms().filter(pl.col("platform") == "MI300X node").row(0, named=True)
+    assert row["host_cpu"] == zaya == "Xeon-Platinum-8570" and "https://arxiv.org/abs/2511.17127" in row["source_url"]
+    for p in X.platforms().iter_rows(named=True):
+        for d in (X.training_scenario(p["platform"], "Pollara-400", 1024, "ZAYA1-class"),
+                  X.serving_scenario(p["platform"], "ZAYA1-class")):
+            host = il.Scenario.from_dict(d).hardware.host_cpu
+            want = p["host_cpu"] or il.fabric.platform(p["accelerator"])["default_host_cpu"]
+            assert host == want, p["platform"]
+        if p["host_cpu"] is None:
+            assert "no source says what host" in p["note"]
+    assert X.option_hardware("MI355X node", "Pollara-400", 1024).get("host_cpu") is None
+
+
+def test_a_host_cpu_not_in_the_catalog_is_a_data_error_naming_the_row():
+    from infra_lab.errors import DataError
+
+    t = X.platforms().with_columns(host_cpu=pl.when(pl.col("platform") == "MI325X node")
+                                   .then(pl.lit("Xeon 8580")).otherwise(pl.col("host_cpu")))
+    with pytest.raises(DataError, match=r"platforms.csv, platform 'MI325X node', column 'host_cpu'.*Xeon-Platinum-8570"):
+        X._checked_host_cpus(t)
+    # an alias is written in the catalog's spelling; empty stays empty
+    t = X.platforms().with_columns(host_cpu=pl.when(pl.col("platform") == "MI325X node")
+                                   .then(pl.lit("intel xeon platinum 8570")).otherwise(pl.col("host_cpu")))
+    assert X._checked_host_cpus(t)["host_cpu"].to_list() == ["Xeon-Platinum-8570", "Xeon-Platinum-8570", None, None]
+
+
 # --------------------------------------------------------------------------- evaluation
+def test_todays_design_is_the_zaya1_scenarios_run(tiny):
+    """With ZAYA1's hosts the sweep's MI300X + Pollara point at 1,024 GPUs is the shipped ZAYA1
+    scenario's run (notebooks 04-06): Zyphra's plan (ep 1, micro-batch 2) and the same wall clock."""
+    r = tiny.filter(pl.col("nic") == "Pollara-400").row(0, named=True)
+    z = il.load_scenario("zaya1-ibm-mi300x")
+    hours = il.reliability.run_hours(z, X.models().filter(pl.col("model") == "ZAYA1-class")["tokens"][0])
+    assert (r["tp"], r["pp"], r["ep"], r["dp"], r["micro_batch"]) == (
+        z.parallelism.tp, z.parallelism.pp, z.parallelism.ep, z.parallelism.dp, z.training.micro_batch)
+    assert r["run_days"] == pytest.approx(hours / 24, rel=1e-9)
+    assert r["wall_days"] == pytest.approx(il.reliability.plan_run(z, hours).expected_wall_s / 86400, rel=1e-9)
+
+
 def test_evaluation_composes_the_owners(tiny):
     r = tiny.filter(pl.col("nic") == "Pollara-400").row(0, named=True)
     assert r["error"] is None and r["gpus"] == 1024

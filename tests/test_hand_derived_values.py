@@ -186,3 +186,13 @@ def test_rails_only_overhead_is_the_pxn_hop_against_a_clos_without_pxn():
         assert ro.time_s - clos.time_s == pytest.approx(hop, rel=1e-9)
         assert C.rails_only_overhead_pct(size, hw, 16) == pytest.approx(100.0 * hop / clos.time_s, rel=1e-9)
     assert C.rails_only_overhead_pct(2**16, hw, 16) > 1.0
+
+
+def test_committed_rental_is_paid_every_hour():
+    """A committed rental (reserved term, dedicated contract) is paid for every hour, used or not:
+    a useful GPU-hour costs price / utilization (2.00 USD at 80 % → 2.50 USD); on demand it costs
+    the price (rental_cost_per_gpu_hour's docstring)."""
+    from infra_lab.economics import owned
+
+    assert owned.rental_cost_per_gpu_hour(2.0, 0.8, committed=True) == pytest.approx(2.5, rel=1e-12)
+    assert owned.rental_cost_per_gpu_hour(2.0, 0.8, committed=False) == 2.0

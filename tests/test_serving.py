@@ -641,6 +641,32 @@ def test_search_flags_a_best_row_at_the_edge_of_a_short_grid():
     assert not df.filter(pl.col("fits") & (pl.col("max_concurrency") <= 16))["grid_edge"].any()
 
 
+def test_search_edge_warning_only_where_more_requests_can_help():
+    """A best row at the grid's edge is a sign that the grid stopped short only for an objective
+    a larger concurrency can improve (throughput, $ per token). Ranked by TTFT or tokens/s per
+    user, more requests in flight only do worse: a one-value concurrencies list used to warn
+    (review of the grid_edge change). The column still marks the row."""
+    from infra_lab.errors import SearchEdgeWarning
+    from infra_lab.serving.core import OBJECTIVES
+    from infra_lab.serving.search import EDGE_OBJECTIVES
+
+    assert set(EDGE_OBJECTIVES) <= set(OBJECTIVES)
+    for obj in ("ttft_s", "tokens_per_s_per_user", "tpot_s", "e2e_latency_s"):
+        assert obj not in EDGE_OBJECTIVES
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SearchEdgeWarning)
+            df = il.serve_search(_SMALL, objective=obj, concurrencies=[16], top=1)
+        assert df["grid_edge"][0] and df["concurrency"][0] == 16 < df["max_concurrency"][0]
+        # and the physics behind it: more requests in flight never improve this objective
+        two = il.serve_search(_SMALL, objective=obj, concurrencies=[16, 32], top=None, pareto=False)
+        split = two.filter(pl.struct(_SPLIT) == two.select(pl.struct(_SPLIT)).row(0)[0]).sort("concurrency")
+        better_larger = OBJECTIVES[obj]
+        a, b = split[obj].to_list()
+        assert (b <= a) if better_larger else (b >= a)
+    with pytest.warns(SearchEdgeWarning):
+        il.serve_search(_SMALL, objective="output_tokens_per_s", concurrencies=[16], top=1)
+
+
 def test_search_grid_extension_is_bounded():
     from infra_lab.serving.search import DEFAULT_CONCURRENCIES, _grid_extension
 

@@ -35,6 +35,15 @@ DEFAULT_CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 and precision up to the concurrency that split runs (:func:`_grid_extension`)."""
 
 
+EDGE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total_tokens_per_s",
+                   "usd_per_million_output_tokens", "usd_per_million_tokens",
+                   "usd_per_million_output_tokens_all_in", "usd_per_million_input_tokens")
+"""Objectives a larger concurrency can improve (throughput, and the $ per token that divides a
+price by it): :class:`~infra_lab.errors.SearchEdgeWarning` is given only for these. TTFT, TPOT,
+end-to-end latency and tokens/s per user only get worse as more requests share the GPUs, so a
+best row at the grid's edge by those is no sign that the grid stopped short."""
+
+
 def _grid_extension(max_conc: np.ndarray, fits: np.ndarray, tried: list[int], hi: int,
                     budget: int) -> tuple[np.ndarray, np.ndarray]:
     """(combination index, concurrency) of the rows that extend the default grid ``tried``:
@@ -350,7 +359,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
         if top is not None:
             df = df.head(top)
-    if df.height and df["grid_edge"][0]:
+    if df.height and df["grid_edge"][0] and objective in EDGE_OBJECTIVES:
         b = df.row(0, named=True)
         warnings.warn(
             f"il.serve_search: the best row (by {objective}) runs {b['concurrency']:,} requests in flight, the "
