@@ -951,46 +951,24 @@ def executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, mask, nc, s, fr, br, wr):
     w[k])/nch, W = w[k]/nch, every other rank at the slowest candidate ``s``'s; the makespan
     less nch·mk·(F + B + W) of the slowest (whose mk micro-batches are priced apart). ``fr``,
     ``br``, ``wr``: work arrays of pp. Equal ranks give :func:`executed_stage_bubble`'s value
-    bit for bit. A nan time on any rank gives nan; inf on the slowest, inf."""
-    ts = t[s]
-    if not ts < np.inf:
-        return ts
-    for k in range(nc):          # a nan time on any rank carries: the replay's max would skip it
-        if t[k] != t[k] or w[k] != w[k] or fwd[k] != fwd[k]:
-            return np.nan
-    q = 1.0 / nch
-    f0 = q * fwd[s]
-    b0 = q * (ts - fwd[s] - w[s])
-    if b0 < 0.0:
-        b0 = 0.0
-    w0 = q * w[s]
+    bit for bit. A nan time on any rank gives nan; inf on the slowest, inf. The pass times are
+    :func:`executed_rank_costs`' (one owner of the per-rank F, B, W)."""
+    cost = np.empty(3 * pp)
+    done, u = executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, np.int64(1), np.int64(0))
+    if done:
+        return u
     for r in range(pp):
-        fr[r] = f0
-        br[r] = b0
-        wr[r] = w0
-    for k in range(nc):
-        if k == s:
-            continue
-        bits = np.int64(mask[k])
-        fk = q * fwd[k]
-        bk = q * (t[k] - fwd[k] - w[k])
-        if bk < 0.0:
-            bk = 0.0
-        wk = q * w[k]
-        top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
-        for r in range(top):
-            if (bits >> r) & 1:
-                fr[r] = fk
-                br[r] = bk
-                wr[r] = wk
-    v = v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - nch * mk * (f0 + b0 + w0)
+        fr[r] = cost[3 * r]
+        br[r] = cost[3 * r + 1]
+        wr[r] = cost[3 * r + 2]
+    v = v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - nch * mk * u
     return v if v > 0.0 else 0.0
 
 
 @njit(cache=True)
 def executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, stride, col):
-    """The per-rank pass times of :func:`executed_rank_bubble` (the same expressions) written for
-    a compact replay: rank r's pass of kind j at ``cost[stride·(3·r + j) + col]`` (stride 1, col 0:
+    """The per-rank pass times of an executed schedule (:func:`executed_rank_bubble` reads them
+    from here), written for a compact replay: rank r's pass of kind j at ``cost[stride·(3·r + j) + col]`` (stride 1, col 0:
     :func:`infra_lab._kernels.pipeline_greedy.replay_compact`; stride 3, col the recompute mode:
     ``replay_compact3``). Returns (False, the slowest's F + B + W) when the bubble is the replay's
     makespan less nch·mk times that, (True, the bubble) when it is known without a replay (inf on
