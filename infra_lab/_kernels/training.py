@@ -864,7 +864,7 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
     optimizer step's synchronisation (the paper's post-validation) is not modelled; the two
     chunks of a rank in a V run at half the rank's F, B, W each, so the output layer's cost on
     rank 0's second chunk is spread over both (the step 0.5–1.9 % short at pp 4–8, m 16–64:
-    a strict xfail in tests/test_review23_pipeline.py)."""
+    a strict xfail in tests/test_executed_schedules_independent.py)."""
     if pp <= 1:
         return 0.0
     if not t < np.inf:   # inf (unreachable collective) or nan: so is the bubble, for every
