@@ -793,15 +793,13 @@ def executed_stage_bubble(prog, pp, mk, nch, t, w, fwd):
     W; each of its chunks takes 1/nch of each (F = fwd/nch, B = (t − fwd − w)/nch, W = w/nch).
     The send/receive time is priced apart (pp_p2p): 0 here. A stage time ``t`` of inf (a plan
     with an unreachable collective) gives inf, as 1F1B's (pp − 1)·t does, and nan gives nan:
-    never the 0 that inf − inf = nan would read as."""
-    if not t < np.inf:
-        return t
-    q = 1.0 / nch
-    f = q * fwd
-    b = q * (t - fwd - w)
-    if b < 0.0:
-        b = 0.0
-    v = v_greedy_replay(prog, pp, mk, f, b, q * w, 0.0) - nch * mk * (f + b + q * w)
+    never the 0 that inf − inf = nan would read as. The pass times are
+    :func:`executed_stage_costs`' (one owner of F, B, W)."""
+    cost = np.empty(3 * pp)
+    done, u = executed_stage_costs(pp, nch, t, w, fwd, cost, np.int64(1), np.int64(0))
+    if done:
+        return u
+    v = v_greedy_replay(prog, pp, mk, cost[0], cost[1], cost[2], 0.0) - nch * mk * u
     return v if v > 0.0 else 0.0
 
 
@@ -1026,8 +1024,9 @@ def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cos
 
 @njit(cache=True)
 def executed_stage_costs(pp, nch, t, w, fwd, cost, stride, col):
-    """The pass times of :func:`executed_stage_bubble` (every rank the same; the same
-    expressions) written as :func:`executed_rank_costs` writes them, with its return values."""
+    """The pass times of an executed schedule with every rank the same
+    (:func:`executed_stage_bubble` reads them from here), written as :func:`executed_rank_costs`
+    writes them, with its return values."""
     if not t < np.inf:
         return True, t
     q = 1.0 / nch
