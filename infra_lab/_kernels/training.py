@@ -1759,29 +1759,60 @@ def _v_span(kid, koff):
 
 
 @njit(cache=True, parallel=True)
-def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
-    """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
-    (n_tail, 3)) into ``out`` (float64, (n_heads·n_tail, N_OUT)), plan h·n_tail + t, in
-    parallel over heads (an executed schedule's order built once per call, :func:`executed_table`)."""
+def fill_programs(code, kp, km, xoff, keys, progs):
+    """Write the compact program (:func:`executed_table`'s rows) of the executed schedule
+    ``code`` (its PP_SCHEDULES index) for each key index i in ``keys`` (pp ``kp[i]``, ``km[i]`` micro-batches) into
+    ``progs[xoff[i]:xoff[i + 1]]``, the keys built in parallel: the rows :func:`executed_table`
+    writes there, from the same calls (the programs depend on (sched, pp, micro-batches) only;
+    :func:`infra_lab.training.programs.executed_programs` keeps them between calls)."""
+    for j in prange(keys.shape[0]):
+        _fill_key(code, kp, km, xoff, progs, keys[j])
+
+
+@njit(cache=True)
+def _fill_key(code, kp, km, xoff, progs, i):
+    pp = kp[i]
+    progs[xoff[i]:xoff[i + 1]] = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+
+
+@njit(cache=True, parallel=True)
+def evaluate_plans_with(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out, progs, span):
+    """:func:`evaluate_plans` with the executed schedules' programs given (``progs``, ``span``
+    as :func:`executed_table` returns them; :func:`infra_lab.training.programs.executed_programs`
+    keeps them between calls), parallel over heads."""
     nt = tail.shape[0]
-    sched = int(c[C_PP_SCHED])
-    if is_executed(sched):
-        progs, span = executed_table_parallel(c, heads)
-    else:   # nothing to build: no parallel region
-        progs, span = executed_table(c, heads)
     for h in prange(heads.shape[0]):
         eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
                   progs[span[h, 0]:span[h, 1]])
 
 
 @njit(cache=True)
-def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
-    """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
+def evaluate_serial_with(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out, progs, span):
+    """:func:`evaluate_plans_with` without threads (one or a few plans: no pool start-up)."""
     nt = tail.shape[0]
-    progs, span = executed_table(c, heads)
     for h in range(heads.shape[0]):
         eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
                   progs[span[h, 0]:span[h, 1]])
+
+
+@njit(cache=True)
+def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
+    """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
+    (n_tail, 3)) into ``out`` (float64, (n_heads·n_tail, N_OUT)), plan h·n_tail + t, in
+    parallel over heads (an executed schedule's order built once per call, :func:`executed_table`;
+    :func:`evaluate_plans_with` takes them built)."""
+    if is_executed(int(c[C_PP_SCHED])):
+        progs, span = executed_table_parallel(c, heads)
+    else:   # nothing to build: no parallel region
+        progs, span = executed_table(c, heads)
+    evaluate_plans_with(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out, progs, span)
+
+
+@njit(cache=True)
+def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
+    """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
+    progs, span = executed_table(c, heads)
+    evaluate_serial_with(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out, progs, span)
 
 
 GATHERED = N_OUT                   # components, step, memory, fits, raw DP, network time

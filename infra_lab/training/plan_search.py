@@ -39,6 +39,7 @@ from .plans import (
     _name_unreachable_bound,
     _with_tp_across_domains,
 )
+from .programs import executed_programs
 from .step import COMPONENTS
 
 OBJECTIVES = {  # name -> True if larger is better
@@ -267,7 +268,14 @@ def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables,
     false) in one pass."""
     lay, ncand, comm, xtab = tables
     n = heads.shape[0] * tail.shape[0]
-    evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
+    kernel = kt.evaluate_serial_with if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans_with
+    # the executed schedules' programs depend on (schedule, pp, micro-batches) only: kept between
+    # calls (executed_programs) and shared by the FSDP-variant passes below
+    progs = executed_programs(_with_schedule(ctx.c, sched), heads)
+
+    def evaluate(*args):
+        kernel(*args, *progs)
+
     p = sc.parallelism
     fused = bool(sc.training.gradient_accumulation_fusion)
     impl = p.fsdp_impl if p is not None else "torch"

@@ -17,6 +17,7 @@ from ..errors import ScheduleSupportWarning, ValidationError
 from ..scenario import Scenario
 from ._common import _RC, _training_scenario
 from .context import _HOOK_OF_SCENARIO, MFU_CONVENTION, _Context, _context, _layout_tables, _xtab
+from .programs import executed_programs
 
 COMPONENTS = kt.OUT_NAMES[: kt.N_COMPONENTS]
 """Breakdown components (seconds per step), in order."""
@@ -168,7 +169,8 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     xtab = _xtab(ctx, ((ep, etp),))
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
-    kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
+    kt.evaluate_serial_with(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out,
+                            *executed_programs(ctx.c, heads))
     return _estimate_from(out[0], ctx)
 
 
