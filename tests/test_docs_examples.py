@@ -172,12 +172,10 @@ def test_glossary_split_rule_is_the_code_s():
 def test_every_dotted_name_the_glossary_writes_resolves():
     """A `module.NAME` the glossary gives as the owner of a quantity resolves from the package
     (`training.<key>` / `serving.<key>` naming a Scenario table's key are table keys, not names)."""
+    import dataclasses
     import importlib
 
     import infra_lab
-
-    import dataclasses
-
     from infra_lab.scenario import ServingConfig, TrainingConfig
 
     table_keys = {"training": {f.name for f in dataclasses.fields(TrainingConfig)},

@@ -137,7 +137,7 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
             raise ValidationError(
                 f"price_usd_per_gpu_hour = {price_usd_per_gpu_hour!r}: also give accelerator= (the part whose "
                 "price the economics model reads), or the price as a number [USD/GPU-h]")
-        from ..serving.costs import price_for     # the one reader of a price by name
+        from ..serving.costs import price_for  # the one reader of a price by name
 
         price = price_for(V.accelerator(accelerator), price_usd_per_gpu_hour)
     else:
