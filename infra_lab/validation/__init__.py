@@ -75,8 +75,17 @@ from .peak_memory import (  # noqa: F401
     memory_check,
     memory_measurements,
 )
-from .report import (GLANCE_BEGIN, GLANCE_END, LOSO_BEGIN, LOSO_END, REPORT_BEGIN, REPORT_END,  # noqa: F401
-                     glance_markdown, loso_markdown, report_markdown)
+from .report import (  # noqa: F401
+    GLANCE_BEGIN,
+    GLANCE_END,
+    LOSO_BEGIN,
+    LOSO_END,
+    REPORT_BEGIN,
+    REPORT_END,
+    glance_markdown,
+    loso_markdown,
+    report_markdown,
+)
 from .runs import (  # noqa: F401
     ASSUMED_GLOBAL_BATCH,
     FAMILIES,
