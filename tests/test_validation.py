@@ -158,6 +158,16 @@ def test_docs_validation_tables_are_the_models(current):
         "docs/validation.md is stale: run python tools/validation_report.py"
 
 
+def test_docs_validation_counts_the_runs_it_holds():
+    """The page's table of measurement sets states how many current runs the data file holds (a
+    typed figure, so checked here against the file the code reads)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "validation.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| current runs"))
+    assert f"| {V.current_runs().height} runs:" in row, row
+
+
 def test_docs_validation_summary_at_the_top_is_the_models(current):
     """The page opens with the generated summary (glance_markdown): it equals the current model's,
     it sits before the first section, and its test-split figures and list of runs beyond the
