@@ -612,6 +612,18 @@ def test_search_default_grid_reaches_each_splits_max_concurrency():
     assert old.sort("output_tokens_per_s", descending=True)["concurrency"][0] == 1024
     assert best["concurrency"][0] > 1024 and not best["grid_edge"][0]
     assert best["output_tokens_per_s"][0] > old["output_tokens_per_s"].max()
+    # the figures docs/serving.md states for this change are these
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "serving.md").read_text(encoding="utf-8")
+    m = re.search(r"Maia-class scenario, 8 MI300X: ([\d,]+) output tokens/s\s+at ([\d,]+) before, ([\d,]+) at "
+                  r"([\d,]+) now", doc)
+    assert m, "docs/serving.md: the Maia-class before/now sentence moved"
+    before_tps, before_c, now_tps, now_c = (int(g.replace(",", "")) for g in m.groups())
+    was = old.filter(pl.col("fits")).sort("output_tokens_per_s", descending=True).row(0, named=True)
+    assert (round(was["output_tokens_per_s"]), was["concurrency"]) == (before_tps, before_c)
+    assert (round(best["output_tokens_per_s"][0]), best["concurrency"][0]) == (now_tps, now_c)
 
 
 def test_search_grid_extension_equals_the_reference():
