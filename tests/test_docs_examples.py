@@ -138,3 +138,109 @@ def test_every_dotted_name_the_contract_writes_resolves():
                     break
             obj = getattr(obj, part)
     assert not missing, f"names in docs/ARCHITECTURE.md that do not resolve: {missing}"
+
+
+GLOSSARY = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+
+
+def test_glossary_names_every_pipeline_schedule():
+    """The glossary's pipeline-schedule row lists scenario.PP_SCHEDULES, in that order (the
+    zero-bubble family joined the schedules after the glossary was written)."""
+    from infra_lab.scenario import PP_SCHEDULES
+
+    row = next((line for line in GLOSSARY.splitlines() if line.startswith("| pipeline schedule |")), None)
+    assert row, "docs/glossary.md: the pipeline schedule row moved"
+    named = [n for n in re.findall(r"`([^`]+)`", row) if n in PP_SCHEDULES]
+    assert named == list(PP_SCHEDULES)
+
+
+def test_glossary_split_rule_is_the_code_s():
+    """The train/test row states the split rules the validation code applies."""
+    import zlib
+
+    from infra_lab.validation import runs
+
+    row = next(line for line in GLOSSARY.splitlines() if line.startswith("| train / test split |"))
+    m = re.search(r"`zlib\.crc32\(id\) % (\d+) == 0`", row)
+    assert m and int(m.group(1)) == runs.TEST_FRACTION_MOD
+    for run_id in ("PR25-DSV2L-MI355X-8-mbs1-baseline", "AO-8B-B200-mxfp8", "x"):
+        expect = "test" if zlib.crc32(run_id.encode()) % int(m.group(1)) == 0 else "train"
+        assert runs._split_of(run_id) == expect
+    assert "`serving.split_of`" in row and callable(il.serving.split_of)
+
+
+def test_every_dotted_name_the_glossary_writes_resolves():
+    """A `module.NAME` the glossary gives as the owner of a quantity resolves from the package
+    (`training.<key>` / `serving.<key>` naming a Scenario table's key are table keys, not names)."""
+    import dataclasses
+    import importlib
+
+    import infra_lab
+    from infra_lab.scenario import ServingConfig, TrainingConfig
+
+    table_keys = {"training": {f.name for f in dataclasses.fields(TrainingConfig)},
+                  "serving": {f.name for f in dataclasses.fields(ServingConfig)}}
+    submodules = {m.name for m in __import__("pkgutil").iter_modules(infra_lab.__path__)}
+    missing = []
+    for dotted in sorted(set(re.findall(r"`([a-z_]+(?:\.[A-Za-z_][A-Za-z_0-9]*)+)", GLOSSARY))):
+        head, *rest = dotted.split(".")
+        if head not in submodules or (len(rest) == 1 and rest[0] in table_keys.get(head, ())):
+            continue
+        obj = importlib.import_module(f"infra_lab.{head}")
+        for part in rest:
+            if hasattr(obj, part):
+                obj = getattr(obj, part)
+                continue
+            try:
+                obj = importlib.import_module(f"{obj.__name__}.{part}")
+            except (ImportError, AttributeError):
+                missing.append(dotted)
+                break
+    assert not missing, f"names in docs/glossary.md that do not resolve: {missing}"
+
+
+def _documented_call(name: str) -> str:
+    """The text of the contract's call ``il.<name>(...)`` that states the most keyword defaults."""
+    texts = []
+    for m in re.finditer(rf"il\.{re.escape(name)}\(", ARCHITECTURE):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(ARCHITECTURE[i], 0)
+            i += 1
+        texts.append(re.sub(r"#[^\n]*", "", ARCHITECTURE[m.end():i - 1]))
+    best = max(texts, key=lambda s: s.count("="), default="")
+    assert "=" in best, f"docs/ARCHITECTURE.md: no il.{name}(...) with its keywords"
+    return best
+
+
+def test_contract_calls_state_the_code_s_keywords_and_defaults():
+    """Each contract call written with its keywords names every keyword the function takes,
+    with the default the code has (a keyword added to the code, or a default changed, shows
+    here until the contract says so)."""
+    import ast
+    import inspect
+
+    calls = {"search": il.search, "collective": il.collective, "serve": il.serve,
+             "serve_search": il.serve_search, "sweep": il.sweep}
+    for name, fn in calls.items():
+        text = _documented_call(name)
+        documented = {k: ast.literal_eval(v.strip()) for k, v in
+                      re.findall(r"\b([a-z_]+)=([^,]+?)(?=,|$)", text.replace("\n", " ").strip())}
+        code = {p.name: p.default for p in inspect.signature(fn).parameters.values()
+                if p.default is not inspect.Parameter.empty}
+        assert documented == code, f"il.{name}: contract {documented} != code {code}"
+
+
+def test_contract_multimodal_serve_names_its_result_fields_and_keywords():
+    """The contract's mm.serve line states the keywords it takes and the fields of what it
+    returns (a user read `.output_tokens_per_s` off it: that is on `.result`)."""
+    import dataclasses
+    import inspect
+
+    from infra_lab.multimodal.serving import MultimodalServeResult
+
+    line = next(m.group(0) for m in re.finditer(r"mm\.serve\((.*?)\)\n((?:\s+#.*\n)+)", ARCHITECTURE))
+    kws = [p.name for p in inspect.signature(il.multimodal.serve).parameters.values()
+           if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert all(f"{k}=" in line for k in kws), kws
+    assert all(f"m.{f.name}" in line for f in dataclasses.fields(MultimodalServeResult))

@@ -1251,3 +1251,21 @@ def test_network_capex_optics_follow_the_fabrics_cables():
     # counts the fabric owns were replaced without a word when passed beside it
     with pytest.raises(ValidationError, match=r"switch_ports_per_gpu and hardware: the fabric counts them"):
         E.network_capex_per_gpu(hardware=ref, switch_ports_per_gpu=2.0)
+
+
+def test_run_cost_reads_owned_and_rented_prices_by_name():
+    """run_cost takes "owned" / "rented" with the accelerator, as il.serve's costs and the CLI's
+    --price-usd-per-gpu-hour do (one reader: serving.price_for), and says what is allowed when
+    the price is neither a number nor such a name."""
+    from infra_lab.serving import price_for
+
+    for basis in ("owned", "rented"):
+        r = E.run_cost(gpu_hours=1000.0, price_usd_per_gpu_hour=basis, accelerator="mi300x")
+        assert r.price_usd_per_gpu_hour == price_for("MI300X", basis) > 0
+        assert r.total_usd == pytest.approx(1000.0 * r.price_usd_per_gpu_hour)
+    with pytest.raises(ValidationError, match="accelerator="):
+        E.run_cost(gpu_hours=1000.0, price_usd_per_gpu_hour="owned")
+    with pytest.raises(UnknownNameError, match="owned"):
+        E.run_cost(gpu_hours=1000.0, price_usd_per_gpu_hour="bought", accelerator="MI300X")
+    with pytest.raises(ValidationError, match="'owned' / 'rented'"):
+        E.run_cost(gpu_hours=1000.0, price_usd_per_gpu_hour=-2.0)

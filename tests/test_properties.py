@@ -1011,7 +1011,7 @@ SIG_SKIP = {"sweep", "serve_search", "search", "monte_carlo", "calibrate", "cali
             "simulate_step", "fit_gemm_ceiling", "validation_table", "gemm_validation", "ceiling_fits",
             "published_comparison", "compare_owned", "break_even_capex", "training_throughput", "deal_pnl",
             "matched_rents", "evaluate", "headlines", "operator_paths", "sweep_grid", "compare_current",
-            "report_markdown", "compare", "summary_current", "summary_by_accelerator", "validation",
+            "report_markdown", "glance_markdown", "compare", "summary_current", "summary_by_accelerator", "validation",
             "validation_summary"}
 """Calls that run a whole search, fit or validation (seconds each): covered by their own tests."""
 

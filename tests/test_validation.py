@@ -158,6 +158,40 @@ def test_docs_validation_tables_are_the_models(current):
         "docs/validation.md is stale: run python tools/validation_report.py"
 
 
+def test_docs_validation_counts_the_runs_it_holds():
+    """The page's table of measurement sets states how many current runs the data file holds (a
+    typed figure, so checked here against the file the code reads)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "validation.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| current runs"))
+    assert f"| {V.current_runs().height} runs:" in row, row
+
+
+def test_docs_validation_summary_at_the_top_is_the_models(current):
+    """The page opens with the generated summary (glance_markdown): it equals the current model's,
+    it sits before the first section, and its test-split figures and list of runs beyond the
+    worst-case bound are the comparison's own (recounted here from compare_current)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "validation.md").read_text(encoding="utf-8")
+    a, b = text.index(V.GLANCE_BEGIN), text.index(V.GLANCE_END) + len(V.GLANCE_END)
+    block = V.glance_markdown(current)
+    assert text[a:b] == block, "docs/validation.md is stale: run python tools/validation_report.py"
+    assert b < text.index("\n## ")
+    c = current.filter((pl.col("status") == "compared") & (pl.col("split") == "test"))
+    assert f"median |step-time error| {c['abs_error_pct'].median():.1f} %" in block
+    assert f"worst {c['abs_error_pct'].max():.1f} %" in block
+    far = c.filter(pl.col("abs_error_pct") > 25.0)
+    assert f"Test runs beyond 25 % ({far.height};" in block
+    assert all(f"{i} (" in block for i in far["id"])
+    # a lower threshold lists more runs, each with its signed error
+    near = c.filter(pl.col("abs_error_pct") > 10.0)
+    wide = V.glance_markdown(current, beyond_pct=10.0)
+    assert f"beyond 10 % ({near.height};" in wide
+    assert all(f"{i} ({a}) {e:+.1f} %" in wide for i, a, e in near.select("id", "accelerator", "error_pct").iter_rows())
+
+
 def test_band_monotone_method_equals_every_corner(current):
     """estimate_band's two-corner shortcut (method="monotone") finds the same fastest and
     slowest case as evaluating every corner of the box of every stated factor range, on every
@@ -215,8 +249,8 @@ def test_band_method_is_checked():
                    "(meets <= 10 %), worst 44.9 % (> 25 %): PR25-DSV2L-MI355X-8-mbs1-baseline -44.9 % (the host floor "
                    "of the source's micro-batch scan, which no train run samples), AO-8B-B200-mxfp8 -30.5 % (750 W B200), "
                    "and the Primus pipeline blog's MI300X rows with global batch 32 assumed: "
-                   "PRP26-L2-7B16L-MI300X-8-1f1b -31.6 %, -zbb -28.4 %, -zbv -31.7 %, -vmin -38.5 % (V-Min and ZB priced "
-                   "with the schedules Primus runs, each rank at its own times); dense 9.5 % / 38.5 %, MoE 8.6 % / 44.9 %. The history of these figures, fit by fit, and each "
+                   "PRP26-L2-7B16L-MI300X-8-1f1b -31.6 %, -zbb -28.4 %, -zbv -30.8 %, -vmin -37.9 % (V-Min and ZB priced "
+                   "with the schedules Primus runs, each rank and V chunk at its own times); dense 9.5 % / 37.9 %, MoE 8.6 % / 44.9 %. The history of these figures, fit by fit, and each "
                    "run's error are in docs/validation.md. Strict: passes -> remove this mark.")
 def test_current_runs_meet_the_issue_bounds(current):
     s = V.summary_current(current)

@@ -1,5 +1,6 @@
-"""Write the generated validation tables into docs/validation.md (between the markers of
-infra_lab.validation.REPORT_BEGIN / REPORT_END) and the leave-one-source-out section (between
+"""Write the generated validation tables into docs/validation.md (the summary at the top between
+infra_lab.validation.GLANCE_BEGIN / GLANCE_END, placed after the page's first paragraph; the
+tables between REPORT_BEGIN / REPORT_END) and the leave-one-source-out section (between
 LOSO_BEGIN / LOSO_END, placed after the tables when the page has none yet: a refit per source,
 a few minutes). Run after any change that moves the validation:
 ``python tools/validation_report.py``; tests/test_validation.py and
@@ -10,6 +11,7 @@ from pathlib import Path
 from infra_lab import validation as V
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "validation.md"
+INTRO = "`infra_lab.validation` compares `il.estimate` with published, fully specified training runs."   # the page's first paragraph
 
 
 def _replace(text: str, begin: str, end: str, block: str, after: str | None = None) -> str:
@@ -27,7 +29,9 @@ def _replace(text: str, begin: str, end: str, block: str, after: str | None = No
 
 def main() -> None:
     text = DOC.read_text(encoding="utf-8")
-    text = _replace(text, V.REPORT_BEGIN, V.REPORT_END, V.report_markdown())
+    current = V.compare_current()
+    text = _replace(text, V.GLANCE_BEGIN, V.GLANCE_END, V.glance_markdown(current), after=INTRO)
+    text = _replace(text, V.REPORT_BEGIN, V.REPORT_END, V.report_markdown(current))
     text = _replace(text, V.LOSO_BEGIN, V.LOSO_END, V.loso_markdown(), after=V.REPORT_END)
     DOC.write_text(text, encoding="utf-8")
     print(f"wrote {DOC}")

@@ -112,7 +112,10 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
     Parameters
     ----------
     price_usd_per_gpu_hour : rental price or owned cost [USD per GPU-hour]; an object with
-        ``total_usd_per_gpu_hour`` (an :class:`OwnedCost`) is accepted
+        ``total_usd_per_gpu_hour`` (an :class:`OwnedCost`) is accepted, and so are "owned" /
+        "rented" with ``accelerator``: the economics model's price of that part, as
+        ``il.serve``'s costs read it (:func:`infra_lab.serving.price_for`: the like-for-like
+        owned P50, or the median current on-demand rent)
     tokens : training tokens, for the cost per million tokens
     n_gpus : cluster size, for the wall-clock time [h] (default: the estimate's GPUs)
 
@@ -120,12 +123,30 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
     --------
     >>> run_cost(gpu_hours=2.788e6, price_usd_per_gpu_hour=2.0).total_usd   # DeepSeek-V3
     5576000.0
+    >>> from infra_lab.serving import price_for
+    >>> r = run_cost(gpu_hours=1e6, price_usd_per_gpu_hour="rented", accelerator="MI300X")
+    >>> r.total_usd == 1e6 * price_for("MI300X", "rented")
+    True
     """
     if price_usd_per_gpu_hour is None:
         raise ValidationError("price_usd_per_gpu_hour: required (a rental price or an owned cost per "
-                              "GPU-hour, e.g. owned_cost_per_gpu_hour(...))")
-    price = getattr(price_usd_per_gpu_hour, "total_usd_per_gpu_hour", price_usd_per_gpu_hour)
-    price = V.positive("price_usd_per_gpu_hour", price, hi=1e4)
+                              "GPU-hour, e.g. owned_cost_per_gpu_hour(...), or 'owned' / 'rented' with "
+                              "accelerator=)")
+    if isinstance(price_usd_per_gpu_hour, str):
+        if accelerator is None:
+            raise ValidationError(
+                f"price_usd_per_gpu_hour = {price_usd_per_gpu_hour!r}: also give accelerator= (the part whose "
+                "price the economics model reads), or the price as a number [USD/GPU-h]")
+        from ..serving.costs import price_for  # the one reader of a price by name
+
+        price = price_for(V.accelerator(accelerator), price_usd_per_gpu_hour)
+    else:
+        price = getattr(price_usd_per_gpu_hour, "total_usd_per_gpu_hour", price_usd_per_gpu_hour)
+        try:
+            price = V.positive("price_usd_per_gpu_hour", price, hi=1e4)
+        except ValidationError as e:
+            raise ValidationError(f"{e}; allowed: a number [USD/GPU-h], an OwnedCost, or 'owned' / 'rented' "
+                                  "with accelerator=") from None
     given = [x is not None for x in (gpu_hours, flop, estimate)]
     if sum(given) != 1:
         raise ValidationError(

@@ -75,7 +75,17 @@ from .peak_memory import (  # noqa: F401
     memory_check,
     memory_measurements,
 )
-from .report import LOSO_BEGIN, LOSO_END, REPORT_BEGIN, REPORT_END, loso_markdown, report_markdown  # noqa: F401
+from .report import (  # noqa: F401
+    GLANCE_BEGIN,
+    GLANCE_END,
+    LOSO_BEGIN,
+    LOSO_END,
+    REPORT_BEGIN,
+    REPORT_END,
+    glance_markdown,
+    loso_markdown,
+    report_markdown,
+)
 from .runs import (  # noqa: F401
     ASSUMED_GLOBAL_BATCH,
     FAMILIES,
@@ -118,5 +128,5 @@ __all__ = ["measurements", "scenario_for", "compare", "summary", "calibrate", "M
            "MOE_HOST_SYNC_STRUCTURES", "MOE_HOST_SYNC_STRUCTURE", "MOE_HOST_SYNC_SWITCH_MARGIN_PP",
            "choose_host_sync_structure", "ASSUMED_GLOBAL_BATCH",
            "PRIMUS_ZB_TEST_CONFIG_GLOBAL_BATCH",
-           "memory_check", "MEMORY_COUNTERS", "MEMORY_COUNTERS_COMPARED", "MEMORY_RANKS", "report_markdown", "flop_convention_of", "band_coverage",
+           "memory_check", "MEMORY_COUNTERS", "MEMORY_COUNTERS_COMPARED", "MEMORY_RANKS", "report_markdown", "glance_markdown", "flop_convention_of", "band_coverage",
            "source_of", "current_sources"]
