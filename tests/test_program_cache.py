@@ -72,6 +72,8 @@ def test_searches_with_the_cache_cold_warm_or_off_return_the_same_frames(monkeyp
     d = sc.to_dict()
     d["training"]["gradient_accumulation_fusion"] = False     # two kernel passes per schedule
     cons = {"max_micro_batch": 2}
+    il.search(sc, **cons)                     # 1F1B / interleaved only: the kernel's plain entry, no program
+    assert programs.program_cache_info()["misses"] == 0
     cold = _frames(sc, **cons)
     assert programs.program_cache_info()["programs"] > 0
     warm = _frames(sc, **cons)

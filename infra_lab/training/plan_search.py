@@ -268,14 +268,16 @@ def _evaluate(sc: Scenario, cons: dict, stack, params, heads, tail, ctx, tables,
     false) in one pass."""
     lay, ncand, comm, xtab = tables
     n = heads.shape[0] * tail.shape[0]
-    kernel = kt.evaluate_serial_with if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans_with
-    # the executed schedules' programs depend on (schedule, pp, micro-batches) only: kept between
-    # calls (executed_programs) and shared by the FSDP-variant passes below
-    progs = executed_programs(_with_schedule(ctx.c, sched), heads)
+    if sched in kt.EXECUTED_SCHEDULES:
+        # their programs depend on (schedule, pp, micro-batches) only: kept between calls
+        # (executed_programs) and shared by the FSDP-variant passes below
+        kernel = kt.evaluate_serial_with if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans_with
+        progs = executed_programs(_with_schedule(ctx.c, sched), heads)
 
-    def evaluate(*args):
-        kernel(*args, *progs)
-
+        def evaluate(*args):
+            kernel(*args, *progs)
+    else:       # 1F1B / interleaved: no program to build or keep
+        evaluate = kt.evaluate_serial if n < SEARCH_SERIAL_BELOW else kt.evaluate_plans
     p = sc.parallelism
     fused = bool(sc.training.gradient_accumulation_fusion)
     impl = p.fsdp_impl if p is not None else "torch"

@@ -169,8 +169,11 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     xtab = _xtab(ctx, ((ep, etp),))
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
-    kt.evaluate_serial_with(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out,
-                            *executed_programs(ctx.c, heads))
+    if int(ctx.c[kt.C_PP_SCHED]) in kt.EXECUTED_SCHEDULES and pp > 1:   # its program kept between calls
+        kt.evaluate_serial_with(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out,
+                                *executed_programs(ctx.c, heads))
+    else:
+        kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
     return _estimate_from(out[0], ctx)
 
 
