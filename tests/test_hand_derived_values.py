@@ -196,3 +196,162 @@ def test_committed_rental_is_paid_every_hour():
 
     assert owned.rental_cost_per_gpu_hour(2.0, 0.8, committed=True) == pytest.approx(2.5, rel=1e-12)
     assert owned.rental_cost_per_gpu_hour(2.0, 0.8, committed=False) == 2.0
+
+
+# --------------------------------------------------------------------------------------
+# Second mutation round: the modules outside the kernels (validation, serving search,
+# multimodal, expansion, sweep, catalog, scenario, CLI, charts, widgets, bands, economics)
+# --------------------------------------------------------------------------------------
+def test_qwen_dynamic_resolution_floors_each_side_when_it_shrinks():
+    """Qwen2-VL's smart_resize (transformers, image_processing_qwen2_vl.py): above max_pixels
+    both sides are divided by beta = sqrt(h·w / max_pixels) and FLOORED to a multiple of
+    f = patch 14 × merge 2 = 28. A 5000 × 4000 px picture on qwen2.5-vl-vit (max_pixels
+    12,845,056): beta = sqrt(2e7 / 12,845,056) = 1.24779; 5000 / beta / 28 = 143.1 -> 143 · 28 =
+    4004 px, 4000 / beta / 28 = 114.5 -> 114 · 28 = 3192 px; 286 × 228 patches of 14 px, 16,302
+    language-model tokens after the 2 × 2 merge (rounding up, 4032 × 3220 px, would exceed
+    max_pixels)."""
+    import math
+
+    from infra_lab import multimodal as mm
+
+    e = mm.encoder("qwen2.5-vl-vit")
+    assert (e.patch_size, e.spatial_merge, e.max_pixels) == (14, 2, 12_845_056)
+    beta = math.sqrt(5000 * 4000 / 12_845_056)
+    assert (math.floor(5000 / beta / 28), math.floor(4000 / beta / 28)) == (143, 114)
+    g = e.image_grid(5000, 4000)
+    assert (g["height_px"], g["width_px"]) == (4004, 3192)
+    assert g["patches"] == 286 * 228 and g["lm_tokens"] == 286 * 228 // 4 == 16_302
+    assert g["height_px"] * g["width_px"] <= e.max_pixels < 4032 * 3220
+
+
+def test_llama_vision_tiles_each_carry_a_class_token():
+    """Llama 3.2 Vision's encoder runs each 560 px tile as its own 40 × 40 patch sequence with
+    its own class token (MllamaVisionModel prepends the class embedding per tile): a 1080 ×
+    1920 px picture takes the 4-tile maximum, 4 × (1600 + 1) = 6,404 encoder positions, and
+    hands 4 × 1600 = 6,400 tokens to the cross-attention (class tokens excluded)."""
+    from infra_lab import multimodal as mm
+
+    g = mm.encoder("llama3.2-vision-vit").image_grid(1080, 1920)
+    assert g["tiles"] == 4
+    assert g["patches"] == 4 * (40 * 40 + 1) == 6404
+    assert g["lm_tokens"] == 4 * 40 * 40
+
+
+def test_whisper_clip_of_exactly_one_window_is_one_window():
+    """Whisper pads or cuts audio to 30 s windows (3,000 mel frames at 100 frames/s, 1,500
+    encoder frames after the stride-2 convolution): a 30 s clip is one window, 60 s two, 30.5 s
+    two."""
+    from infra_lab import multimodal as mm
+
+    w = mm.encoder("whisper-large-v3-encoder")
+    for sec, windows in ((30.0, 1), (60.0, 2), (30.5, 2)):
+        fr = w.audio_frames(sec)
+        assert fr["windows"] == windows, sec
+        assert fr["encoder_frames"] == windows * 1500.0, sec
+
+
+def test_cross_attention_images_each_take_one_placeholder_position():
+    """A cross-attention system (Llama 3.2 11B Vision) puts one <|image|> token per picture in
+    the language-model sequence and the pictures' encoder outputs in the cross-attention memory:
+    3 pictures (one 560 px tile each, 1,601 positions) add 3 positions and 3 × 1,601 memory
+    tokens."""
+    from infra_lab import multimodal as mm
+
+    t = mm.system("llama3.2-11b-vision").lm_tokens(images=3)
+    assert t["lm_positions"] == 3.0
+    assert t["cross_tokens"] == 3 * 1601.0
+
+
+def test_text_document_lengths_have_the_stated_mean():
+    """Text documents are drawn lognormal with the data's mean (text_doc_mean_tokens) and shape
+    sigma: mu = ln(mean) − sigma²/2 so that E[length] = exp(mu + sigma²/2) = mean. With a
+    sequence longer than any document no document is cut, so the stream's text rows are the
+    documents: their mean length is the stated mean (sampling error about 1.3 % at this count;
+    the wrong sign of sigma²/2 would give e^sigma² = 2.7 × it)."""
+    from infra_lab import multimodal as mm
+
+    mean = mm.mix_parameter("text_doc_mean_tokens")
+    s = mm.sample_stream(None, {"text": 1.0}, 2**20, sequences=16, seed=3)
+    docs = s.filter(s["modality"] == "text")["positions"]
+    assert docs.max() < 2**20 and docs.len() > 3000
+    assert float(docs.mean()) == pytest.approx(mean, rel=0.08)
+
+
+def _serving_case(**serving):
+    return {"model": {"preset": "llama3.3-70b"}, "hardware": {"accelerator": "H200", "nodes": 1, "gpus_per_node": 8},
+            "serving": {"engine": "vllm", "tp": 8, "input_tokens": 1024, "output_tokens": 1024, **serving}}
+
+
+_SPLIT = ["tp", "pp", "dp", "ep", "dp_attention", "weight_precision", "kv_precision", "concurrency"]
+
+
+def test_serve_search_bounds_filter_each_on_its_own_column():
+    """serve_search's latency bounds against every configuration it evaluates (pareto=False,
+    top=None, no bound: every row) filtered by hand: max_ttft_s keeps exactly the fitting rows
+    whose TTFT is within it, max_tpot_s those whose TPOT is; with pareto=False and top=5 the
+    five best of those by the objective, never a row that misses a bound or does not fit."""
+    import infra_lab as il
+    import polars as pl
+
+    sc = _serving_case()
+    every = il.serve_search(sc, top=None, pareto=False)
+    fit = every.filter(pl.col("fits"))
+    for col, kw in (("ttft_s", "max_ttft_s"), ("tpot_s", "max_tpot_s")):
+        bound = float(fit[col].median())
+        want = fit.filter(pl.col(col) <= bound)
+        assert 0 < want.height < fit.height
+        got = il.serve_search(sc, top=None, pareto=False, **{kw: bound})
+        assert sorted(got.select(_SPLIT).rows()) == sorted(want.select(_SPLIT).rows()), kw
+        five = il.serve_search(sc, top=5, pareto=False, **{kw: bound})
+        assert five.height == 5 and five["fits"].all() and (five[col] <= bound).all()
+        assert five["output_tokens_per_s"].to_list() == pytest.approx(
+            want.sort("output_tokens_per_s", descending=True)["output_tokens_per_s"].head(5).to_list())
+
+
+def test_pareto_front_drops_a_row_another_equals_on_one_axis_and_beats_on_the_other():
+    """A row is off the front when another is at least as good on both axes and better on one:
+    (10, 5) is dominated by (20, 5) (same throughput, more tokens/s per user)."""
+    import polars as pl
+
+    from infra_lab.serving import pareto_front
+
+    d = pl.DataFrame({"tokens_per_s_per_user": [10.0, 20.0, 5.0], "output_tokens_per_s_per_gpu": [5.0, 5.0, 9.0]})
+    assert pareto_front(d).to_list() == [False, True, True]
+
+
+def test_one_token_requests_put_the_shortest_ttft_on_the_front():
+    """With serving.output_tokens = 1 there is no TPOT; serve_search's front is throughput
+    against TTFT, smaller TTFT better: the fitting configuration of the smallest TTFT is on it,
+    and no configuration has both a smaller TTFT and more output tokens/s per GPU than a front
+    row (checked against every configuration evaluated)."""
+    import infra_lab as il
+    import polars as pl
+
+    sc = _serving_case(output_tokens=1)
+    fit = il.serve_search(sc, top=None, pareto=False).filter(pl.col("fits"))
+    front = il.serve_search(sc, top=None)
+    assert front.height >= 2 and front["pareto"].all()
+    assert float(front["ttft_s"].min()) == float(fit["ttft_s"].min())
+    t, y = fit["ttft_s"].to_numpy(), fit["output_tokens_per_s_per_gpu"].to_numpy()
+    for r in front.iter_rows(named=True):
+        assert not ((t < r["ttft_s"]) & (y > r["output_tokens_per_s_per_gpu"])).any()
+
+
+def test_serving_explorer_best_row_is_the_searchs_best_configuration():
+    """The serving explorer's "best at TPOT ≤ target" row serves the configuration
+    il.serve_search ranks first at that target (its concurrency included): its throughput and
+    TPOT are that row's, not those of the explorer's own 8 requests in flight."""
+    import infra_lab as il
+
+    from infra_lab.widgets.serving import serving_update
+
+    s, _ = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 8, 8, max_tpot_ms=50)
+    sc = {"name": "explorer", "model": {"preset": "llama3.3-70b"},
+          "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 8},
+          "serving": {"engine": "vllm", "weight_precision": "fp8", "tp": 8, "concurrency": 8,
+                      "input_tokens": 4096, "output_tokens": 512}}
+    b = il.serve_search(sc, top=1, max_tpot_s=0.05, weight_precisions=["fp8"]).row(0, named=True)
+    assert b["concurrency"] != 8     # the explorer's own concurrency would serve another row
+    assert f"{b['concurrency']} in flight" in s["configuration"][1]
+    assert s["output_tok_s"][1] == pytest.approx(b["output_tokens_per_s"], rel=1e-9)
+    assert s["tpot_ms"][1] == pytest.approx(1e3 * b["tpot_s"], rel=1e-9)
