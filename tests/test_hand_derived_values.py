@@ -355,3 +355,166 @@ def test_serving_explorer_best_row_is_the_searchs_best_configuration():
     assert f"{b['concurrency']} in flight" in s["configuration"][1]
     assert s["output_tok_s"][1] == pytest.approx(b["output_tokens_per_s"], rel=1e-9)
     assert s["tpot_ms"][1] == pytest.approx(1e3 * b["tpot_s"], rel=1e-9)
+
+
+def test_training_search_refuses_top_zero():
+    """il.search's top is a positive integer or None (its docstring): top = 0 is refused, not
+    taken as an empty answer."""
+    import infra_lab as il
+    from infra_lab.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="top = 0"):
+        il.search(il.load_scenario("zaya1-ibm-mi300x"), top=0, max_micro_batch=1)
+
+
+def test_expansion_pareto_front_drops_a_tie_on_one_axis():
+    """expansion.pareto_front (both axes smaller-is-better) keeps the rows no other row is at
+    least as good as on both and better on one: of (1, 5), (1, 3) and (2, 3) only (1, 3)."""
+    import polars as pl
+
+    from infra_lab import expansion
+
+    df = pl.DataFrame({"wall_days": [1.0, 1.0, 2.0], "run_cost_usd": [5.0, 3.0, 3.0]})
+    front = expansion.pareto_front(df, "wall_days", "run_cost_usd")
+    assert front.rows() == [(1.0, 3.0)]
+
+
+def test_operator_paths_take_a_sold_share_of_one():
+    """operator_paths' flat-path sold shares are fractions in (0, 1] (its docstring): 1.0, every
+    hour sold, is allowed and gives the flat row at that share; 0 and 1.01 are refused."""
+    from infra_lab import expansion
+    from infra_lab.errors import ValidationError
+
+    df = expansion.operator_paths("MI300X node", "Pollara-400", utilizations=(1.0,))
+    assert df["path"].to_list() == ["decay", "rebound", "flat"]
+    assert df["utilization"].to_list()[2] == 1.0
+    for bad in (0.0, 1.01):
+        with pytest.raises(ValidationError, match="utilizations"):
+            expansion.operator_paths("MI300X node", "Pollara-400", utilizations=(bad,))
+
+
+def test_catalog_names_are_read_without_outer_whitespace():
+    """Catalog names are matched case-insensitively without outer whitespace (as a name typed
+    in a TOML string or a notebook cell often carries): ' mi300x ' is the MI300X and
+    ' pollara-400 ' the Pollara 400 NIC."""
+    import infra_lab as il
+
+    assert il.catalog.accelerator(" mi300x ").name == "MI300X"
+    assert il.catalog.nic(" pollara-400\t").name == il.catalog.nic("Pollara-400").name
+
+
+def test_unknown_name_suggests_the_valid_name_it_contains():
+    """A name too unlike any valid one for difflib (ratio below 0.4) still gets a suggestion
+    when it contains a valid name: 'my-cluster-of-mi300x-nodes' suggests 'MI300X' (only MI300X
+    is a substring of it, so neither MI325X nor MI355X is offered)."""
+    import difflib
+
+    import infra_lab as il
+    from infra_lab.errors import UnknownNameError, nearest
+
+    name = "my-cluster-of-mi300x-nodes"
+    assert difflib.SequenceMatcher(None, name, "mi300x").ratio() < 0.4
+    assert nearest(name, il.catalog.accelerator_names()) == ["MI300X"]
+    with pytest.raises(UnknownNameError, match="Did you mean 'MI300X'\\?"):
+        il.catalog.accelerator(name)
+
+
+def test_scenario_enumerated_values_are_stored_lower_case():
+    """Enumerated training values are case-insensitive and stored in the library's spelling:
+    precision 'BF16' and recompute 'Selective' are 'bf16' and 'selective', and the estimate is
+    the lower-case scenario's."""
+    import infra_lab as il
+
+    base = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    upper = dict(base, training={**base["training"], "precision": "BF16", "recompute": "Selective"})
+    lower = dict(base, training={**base["training"], "precision": "bf16", "recompute": "selective"})
+    sc = il.Scenario.from_dict(upper)
+    assert (sc.training.precision, sc.training.recompute) == ("bf16", "selective")
+    assert il.estimate(sc).step_time_s == il.estimate(il.Scenario.from_dict(lower)).step_time_s
+
+
+def test_capacity_factor_of_one_is_allowed():
+    """training.moe_capacity_factor takes a number from 1 to 16 (its message): 1.0, Megatron's
+    --moe-expert-capacity-factor 1.0 (each expert takes at most its even share of tokens), is
+    a valid setting; 0.99 and 16.5 are refused."""
+    import infra_lab as il
+    from infra_lab.errors import ValidationError
+
+    base = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+
+    def with_cf(cf):
+        return il.Scenario.from_dict(dict(base, training={**base["training"], "moe_capacity_factor": cf}))
+
+    assert with_cf(1.0).training.moe_capacity_factor == 1.0
+    assert with_cf(16).training.moe_capacity_factor == 16.0
+    for bad in (0.99, 16.5):
+        with pytest.raises(ValidationError, match="moe_capacity_factor"):
+            with_cf(bad)
+
+
+def test_cli_estimate_table_states_memory_in_gb_and_shares_in_percent():
+    """`infra-lab estimate`'s table: memory_per_gpu in GB (1e9 bytes, as its unit column says)
+    and a breakdown whose share_pct column sums to 100."""
+    import infra_lab as il
+    from infra_lab import cli
+
+    a = cli.build_parser().parse_args(["estimate", "zaya1-ibm-mi300x"])
+    out = cli.cmd_estimate(a)
+    tables = {name: recs for name, _cols, recs, _t in out.tables}
+    mem = next(r for r in tables["estimate"] if r["quantity"] == "memory_per_gpu")
+    est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    assert mem["unit"] == "GB" and mem["value"] == pytest.approx(est.memory_per_gpu_bytes / 1e9, rel=1e-12)
+    assert sum(r["share_pct"] for r in tables["breakdown"]) == pytest.approx(100.0, rel=1e-9)
+
+
+def test_band_nominal_row_carries_the_stacks_own_factor_values():
+    """estimate_band's "nominal" row is the estimate at the stack's values
+    (il.stacks.params), and its factor columns say so: each equals the stack's value, which
+    lies inside the stated range (il.stacks.ranges)."""
+    import infra_lab as il
+    from infra_lab import stacks
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    band = il.training.estimate_band(sc, method="monotone")
+    nominal = band.filter(band["case"] == "nominal").row(0, named=True)
+    base, rng = stacks.params(il.estimate(sc).stack), stacks.ranges(il.estimate(sc).stack)
+    assert rng and any(lo < base[n] for n, (lo, _hi) in rng.items())
+    for n, (lo, hi) in rng.items():
+        assert nominal[n] == base[n] and lo <= base[n] <= hi, n
+    assert nominal["step_time_s"] == il.estimate(sc).step_time_s
+
+
+def test_cli_top_zero_is_a_usage_error(capsys):
+    """`--top` takes a positive integer or 'all': `--top 0` is a usage error (exit 2), not an
+    empty table."""
+    from infra_lab import cli
+
+    with pytest.raises(SystemExit) as e:
+        cli.main(["search", "zaya1-ibm-mi300x", "--top", "0"])
+    assert e.value.code == 2
+    assert "expected a positive integer or 'all'" in capsys.readouterr().err
+
+
+def test_cli_sizes_read_decimal_and_binary_prefixes():
+    """Message sizes: KB MB GB TB are powers of 1000, KiB MiB GiB TiB powers of 1024 (IEC
+    80000-13)."""
+    from infra_lab.cli import parse_size
+
+    assert [parse_size(f"1{u}") for u in ("KB", "MB", "GB", "TB")] == [1e3, 1e6, 1e9, 1e12]
+    assert [parse_size(f"1{u}") for u in ("KiB", "MiB", "GiB", "TiB")] == [2.0**10, 2.0**20, 2.0**30, 2.0**40]
+    assert parse_size("3 KiB") == 3072.0
+
+
+def test_interruption_chart_counts_per_day_as_24_hourly_rates():
+    """interruption_rate_bars plots interruptions per day: 24 × each class's rate per hour
+    (reliability.interruption_rates)."""
+    import polars as pl
+
+    import infra_lab as il
+    from infra_lab import reliability as R
+
+    rates = R.interruption_rates(il.load_scenario("zaya1-ibm-mi300x"))
+    data = pl.DataFrame(il.charts.interruption_rate_bars(rates).data)
+    per_day = dict(zip(data["component_class"], data["per_day"], strict=True))
+    for cls, rate in zip(rates["component_class"], rates["rate_per_hour"], strict=True):
+        assert per_day[cls] == pytest.approx(24.0 * rate, rel=1e-12), cls
