@@ -518,3 +518,88 @@ def test_interruption_chart_counts_per_day_as_24_hourly_rates():
     per_day = dict(zip(data["component_class"], data["per_day"], strict=True))
     for cls, rate in zip(rates["component_class"], rates["rate_per_hour"], strict=True):
         assert per_day[cls] == pytest.approx(24.0 * rate, rel=1e-12), cls
+
+
+def _chart_frame(chart, column: str):
+    """The frame a chart (or one of its layers) was built from that has ``column``."""
+    import polars as pl
+
+    stack = [chart]
+    while stack:
+        c = stack.pop(0)
+        d = getattr(c, "data", None)
+        if isinstance(d, pl.DataFrame) and column in d.columns:
+            return d
+        stack += list(getattr(c, "layer", None) or []) + list(getattr(c, "hconcat", None) or []) \
+            + list(getattr(c, "vconcat", None) or [])
+    raise AssertionError(f"no chart layer carries {column!r}")
+
+
+def test_chart_frames_carry_their_stated_units():
+    """The frames three charts are drawn from, on hand-made inputs: the serving breakdown in
+    milliseconds (0.02 s -> 20 ms), the plan scatter in GB (1e9 bytes: 80e9 bytes -> 80 GB) and
+    million tokens/s, and the band-coverage chart as ratios to the nominal estimate (band 80 to
+    120 tokens/s around a nominal 100, measured 90 -> 0.8, 1.2, 0.9), and the renter's bill in
+    million USD (2.5e6 USD -> 2.5; the total row left out)."""
+    import polars as pl
+
+    from infra_lab.charts.economics import bill_chart
+    from infra_lab.charts.serving import serving_breakdown_chart
+    from infra_lab.charts.training import band_coverage_chart, plan_scatter
+
+    c = serving_breakdown_chart(pl.DataFrame({"component": ["decode", "prefill"], "seconds": [0.02, 0.005]}))
+    d = _chart_frame(c, "ms").sort("component")
+    assert d["ms"].to_list() == pytest.approx([20.0, 5.0], rel=1e-12)
+
+    c = plan_scatter(pl.DataFrame({"memory_per_gpu_bytes": [80e9], "tokens_per_s": [2.5e6], "fits": [True],
+                                   "tp": [1], "pp": [1], "dp": [8]}))
+    d = _chart_frame(c, "memory_GB")
+    assert (d["memory_GB"][0], d["Mtokens_per_s"][0]) == (80.0, 2.5)
+
+    c = band_coverage_chart(pl.DataFrame({
+        "id": ["run-a"], "split": ["test"], "measured_tokens_per_s_per_gpu": [90.0],
+        "predicted_tokens_per_s_per_gpu": [100.0], "band_low_tokens_per_s_per_gpu": [80.0],
+        "band_high_tokens_per_s_per_gpu": [120.0], "inside": [True], "edge_error_pct": [0.0]}))
+    d = _chart_frame(c, "band_low")
+    assert (d["band_low"][0], d["band_high"][0], d["measured"][0], d["nominal"][0]) == pytest.approx((0.8, 1.2, 0.9, 1.0))
+
+    c = bill_chart(pl.DataFrame({"item": ["compute", "storage", "the bill"], "usd": [2.5e6, 4e5, 2.9e6]}))
+    d = _chart_frame(c, "musd").sort("item")
+    assert d["item"].to_list() == ["compute", "storage"] and d["musd"].to_list() == pytest.approx([2.5, 0.4])
+
+
+def test_training_explorer_passes_each_control_to_its_argument():
+    """The training explorer's callback hands each control's value to training_update's
+    argument of that name: global batch 4,096 and sequence length 2,048 give the frame of
+    training_update(..., global_batch=4096, seq_len=2048), and its MFU column is the estimate's
+    MFU in percent (100 × il.estimate(...).mfu of the same cluster and plan)."""
+    import infra_lab as il
+
+    from infra_lab.widgets.training import EXPLORER_ACCELERATORS, training_explorer, training_update
+
+    box = training_explorer()
+    box.controls["global_batch"].value = 4096
+    box.controls["seq_len"].value = 2048
+    s, _ = box.update()
+    want, _ = training_update("MI300X", 1024, global_batch=4096, seq_len=2048, precision="bf16")
+    assert s.equals(want)
+    assert s["plan"][0].startswith("DP + ZeRO-1")       # Zyphra's plan fits: the estimate below is its
+    sc = il.load_scenario("zaya1-ibm-mi300x").replace(
+        hardware={"accelerator": "MI300X", "nodes": 128, "nic": EXPLORER_ACCELERATORS["MI300X"]},
+        training={"global_batch": 4096, "seq_len": 2048, "precision": "bf16"})
+    est = il.estimate(sc)
+    assert s["step_time_s"][0] == pytest.approx(est.step_time_s, rel=1e-12)
+    assert s["mfu_pct"][0] == pytest.approx(100.0 * est.mfu, rel=1e-12)
+
+
+def test_per_token_cost_of_price_draws_is_per_gpu_hour():
+    """Cost of a million trained tokens = price / (tokens/s per GPU × 3,600 s/h) × 1e6: 2 USD per
+    GPU-hour at 1,000 tokens/s per GPU is 2 / 3.6e6 × 1e6 = 0.5556 USD; an array of price draws
+    (Monte Carlo) is priced the same way as one price."""
+    import numpy as np
+
+    from infra_lab.economics import compare
+
+    assert compare.per_token_cost(2.0, 1000.0) == pytest.approx(2.0 / 3.6, rel=1e-12)
+    got = compare.per_token_cost(np.array([2.0, 4.0]), 1000.0)
+    assert got == pytest.approx([2.0 / 3.6, 4.0 / 3.6], rel=1e-12)
