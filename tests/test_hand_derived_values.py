@@ -290,8 +290,9 @@ def test_serve_search_bounds_filter_each_on_its_own_column():
     top=None, no bound: every row) filtered by hand: max_ttft_s keeps exactly the fitting rows
     whose TTFT is within it, max_tpot_s those whose TPOT is; with pareto=False and top=5 the
     five best of those by the objective, never a row that misses a bound or does not fit."""
-    import infra_lab as il
     import polars as pl
+
+    import infra_lab as il
 
     sc = _serving_case()
     every = il.serve_search(sc, top=None, pareto=False)
@@ -324,8 +325,9 @@ def test_one_token_requests_put_the_shortest_ttft_on_the_front():
     against TTFT, smaller TTFT better: the fitting configuration of the smallest TTFT is on it,
     and no configuration has both a smaller TTFT and more output tokens/s per GPU than a front
     row (checked against every configuration evaluated)."""
-    import infra_lab as il
     import polars as pl
+
+    import infra_lab as il
 
     sc = _serving_case(output_tokens=1)
     fit = il.serve_search(sc, top=None, pareto=False).filter(pl.col("fits"))
@@ -342,7 +344,6 @@ def test_serving_explorer_best_row_is_the_searchs_best_configuration():
     il.serve_search ranks first at that target (its concurrency included): its throughput and
     TPOT are that row's, not those of the explorer's own 8 requests in flight."""
     import infra_lab as il
-
     from infra_lab.widgets.serving import serving_update
 
     s, _ = serving_update("llama3.3-70b", "MI300X", "vllm", "fp8", 8, 8, max_tpot_ms=50)
@@ -574,7 +575,6 @@ def test_training_explorer_passes_each_control_to_its_argument():
     training_update(..., global_batch=4096, seq_len=2048), and its MFU column is the estimate's
     MFU in percent (100 × il.estimate(...).mfu of the same cluster and plan)."""
     import infra_lab as il
-
     from infra_lab.widgets.training import EXPLORER_ACCELERATORS, training_explorer, training_update
 
     box = training_explorer()
