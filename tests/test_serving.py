@@ -1806,3 +1806,17 @@ def test_published_sglang_dp_attention_flag_is_divided_by_dp():
     assert why == "" and early.serving.stack == "sglang-cuda-early" and early.serving.chunk_tokens == 16384
     current, _, why = P._row_scenario({**row, "engine_version": "SGLang 0.5.2"})
     assert why == "" and current.serving.stack == "sglang-cuda" and current.serving.chunk_tokens == 16384 // 8
+
+
+def test_a_split_that_misses_the_gpus_says_the_dp_that_fits():
+    """A new user gave serve_search 100,000 H100 with tp = 8 (the search picks the split, so why
+    set one?): the error now names the dp that makes the split consistent."""
+    d = {"name": "s", "model": {"preset": "llama3.3-70b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 2},
+         "serving": {"tp": 8}}
+    with pytest.raises(ValidationError, match=r"they must be equal \(e\.g\. dp = 2\); il\.serve_search searches"):
+        il.serve_search(d, top=1)
+    d["serving"]["tp"] = 3
+    with pytest.raises(ValidationError, match=r"they must be equal; il\.serve_search"):
+        il.Scenario.from_dict(d)
+    d["serving"].update(tp=8, dp=2)
+    assert il.Scenario.from_dict(d).serving.gpus == 16
