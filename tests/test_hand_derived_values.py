@@ -288,7 +288,8 @@ _SPLIT = ["tp", "pp", "dp", "ep", "dp_attention", "weight_precision", "kv_precis
 def test_serve_search_bounds_filter_each_on_its_own_column():
     """serve_search's latency bounds against every configuration it evaluates (pareto=False,
     top=None, no bound: every row) filtered by hand: max_ttft_s keeps exactly the fitting rows
-    whose TTFT is within it, max_tpot_s those whose TPOT is; with pareto=False and top=5 the
+    whose TTFT is within it, max_tpot_s those whose TPOT is, min_tokens_per_s_per_user those
+    whose tokens/s per user reach it; with pareto=False and top=5 the
     five best of those by the objective, never a row that misses a bound or does not fit."""
     import polars as pl
 
@@ -297,14 +298,15 @@ def test_serve_search_bounds_filter_each_on_its_own_column():
     sc = _serving_case()
     every = il.serve_search(sc, top=None, pareto=False)
     fit = every.filter(pl.col("fits"))
-    for col, kw in (("ttft_s", "max_ttft_s"), ("tpot_s", "max_tpot_s")):
+    for col, kw, within in (("ttft_s", "max_ttft_s", lambda c, b: c <= b), ("tpot_s", "max_tpot_s", lambda c, b: c <= b),
+                            ("tokens_per_s_per_user", "min_tokens_per_s_per_user", lambda c, b: c >= b)):
         bound = float(fit[col].median())
-        want = fit.filter(pl.col(col) <= bound)
+        want = fit.filter(within(pl.col(col), bound))
         assert 0 < want.height < fit.height
         got = il.serve_search(sc, top=None, pareto=False, **{kw: bound})
         assert sorted(got.select(_SPLIT).rows()) == sorted(want.select(_SPLIT).rows()), kw
         five = il.serve_search(sc, top=5, pareto=False, **{kw: bound})
-        assert five.height == 5 and five["fits"].all() and (five[col] <= bound).all()
+        assert five.height == 5 and five["fits"].all() and within(five[col], bound).all()
         assert five["output_tokens_per_s"].to_list() == pytest.approx(
             want.sort("output_tokens_per_s", descending=True)["output_tokens_per_s"].head(5).to_list())
 
