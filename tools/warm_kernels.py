@@ -2,8 +2,12 @@
 
 The kernels are compiled on first use and cached (``cache=True``), so without this step the
 first notebook a user opens pays for every kernel it touches (up to about a minute on a
-2-core machine). ``make lab`` runs this after setup, once per change of the kernels' sources;
-each call below is small and exists only to make numba compile the kernel it reaches.
+2-core machine). ``make setup`` (and so ``make lab`` and ``make test``) runs this once per change
+of the kernels' sources; each call below is small and exists only to make numba compile the
+kernels it reaches. Together they reach every kernel the notebooks run:
+benchmarks/bench_notebooks.py ``--setup`` executes each notebook right after this script, on a
+cache that holds only what it compiled (no notebook compiled a kernel there when it was last
+measured).
 
 Usage: ``.venv/bin/python tools/warm_kernels.py`` (prints the time per family)."""
 
@@ -20,9 +24,22 @@ def main() -> None:
 
     sc = il.load_scenario("zaya1-ibm-mi300x")
     serving = il.load_scenario("maia-class-serving-mi300x")
+
+    def fabric():
+        fab = il.fabric.Fabric.build(sc.hardware)
+        flows = il.fabric.step_flows("all_to_all", fab, 2**20)
+        return (il.fabric.simulate_step(flows, fab, "ecmp"),
+                il.fabric.simulate_step(flows, fab, "spray", completion="static"))
+
     steps = [
         ("training: estimate and plan search", lambda: (il.estimate(sc), il.search(sc, top=1))),
-        ("collectives", lambda: il.collective("all_reduce", 2**30, sc.hardware, sc.hardware.world_size)),
+        ("collectives", lambda: (il.collective("all_reduce", 2**30, sc.hardware, sc.hardware.world_size),
+                                 il.collectives.algorithm_table("all_reduce", 2**30, sc.hardware, 16))),
+        ("fabric: flow routing and max-min rates", fabric),
+        ("compute and memory: memory table, grouped GEMMs, MoE Monte Carlo",
+         lambda: (il.memory.training_memory(sc), il.compute.device_check_table(),
+                  il.compute.moe_load_imbalance(4096, 64, 8, 8, method="monte_carlo", trials=10))),
+        ("multimodal: sequence packing", lambda: il.multimodal.pack([300, 700, 200, 900], 1024)),
         ("serving: serve and serve_search", lambda: (il.serve(serving), il.serve_search(serving, top=1))),
         ("economics: owned-cost Monte Carlo", lambda: E.monte_carlo_owned_cost(1_000, seed=0)),
         ("reliability: run Monte Carlo", lambda: R.simulate(R.plan_run(sc, 100.0), 100, seed=0)),
