@@ -1145,17 +1145,24 @@ examples:
 class _Parser(argparse.ArgumentParser):
     """argparse without abbreviated options (``--max-tpot`` must not silently become
     ``--max-tpot-s``: a unit suffix is part of the name), whose "unrecognized arguments" error
-    names the nearest option of any command."""
+    names the nearest option of the command given (of any command when none is: `infra-lab
+    estimate x --bogus` suggested collective's --gpus, which estimate refuses too)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        self._argv = [str(x) for x in (sys.argv[1:] if args is None else args)]
+        return super().parse_known_args(args, namespace)
+
     def _all_options(self) -> list[str]:
         opts = [o for a in self._actions for o in a.option_strings]
+        argv = getattr(self, "_argv", [])
         for a in self._actions:
             if isinstance(a, argparse._SubParsersAction):
-                for sp in a.choices.values():
+                given = [a.choices[tok] for tok in argv if tok in a.choices][:1]
+                for sp in given or a.choices.values():
                     opts += [o for b in sp._actions for o in b.option_strings]
         return sorted(set(opts))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -627,6 +628,25 @@ def test_options_are_never_abbreviated_and_a_near_miss_is_named(capsys):
     rc, out, _ = main(capsys, "serve", "maia-class-serving-mi300x", "--search", "--max-tpot-s", "0.05",
                       "--top", "2", "--format", "csv")
     assert rc == 0 and out.strip()
+
+
+def test_a_near_miss_is_named_from_the_command_given(capsys):
+    """`estimate x --bogus` said "did you mean --gpus?", an option of collective that estimate
+    refuses as well: the hint is now the nearest option of the command typed."""
+    def hint(*argv):
+        with pytest.raises(SystemExit) as e:
+            cli.main(list(argv))
+        assert e.value.code == 2
+        m = re.search(r"did you mean (--[a-z0-9-]+)\?", capsys.readouterr().err)
+        return m and m.group(1)
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction))
+    own = {o for b in sub.choices["estimate"]._actions for o in b.option_strings}
+    assert "--gpus" not in own
+    assert hint("estimate", "zaya1-ibm-mi300x", "--bogus") in (None, *own)
+    assert hint("estimate", "zaya1-ibm-mi300x", "--token", "12e12") == "--tokens"
+    assert hint("collective", "all_reduce", "1GiB", "--gpus", "8", "--node", "1") == "--nodes"
 
 
 def test_sweep_of_hardware_keys_rederives_what_follows_them(tmp_path, capsys):

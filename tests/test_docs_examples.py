@@ -229,3 +229,18 @@ def test_contract_calls_state_the_code_s_keywords_and_defaults():
         code = {p.name: p.default for p in inspect.signature(fn).parameters.values()
                 if p.default is not inspect.Parameter.empty}
         assert documented == code, f"il.{name}: contract {documented} != code {code}"
+
+
+def test_contract_multimodal_serve_names_its_result_fields_and_keywords():
+    """The contract's mm.serve line states the keywords it takes and the fields of what it
+    returns (a user read `.output_tokens_per_s` off it: that is on `.result`)."""
+    import dataclasses
+    import inspect
+
+    from infra_lab.multimodal.serving import MultimodalServeResult
+
+    line = next(m.group(0) for m in re.finditer(r"mm\.serve\((.*?)\)\n((?:\s+#.*\n)+)", ARCHITECTURE))
+    kws = [p.name for p in inspect.signature(il.multimodal.serve).parameters.values()
+           if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert all(f"{k}=" in line for k in kws), kws
+    assert all(f"m.{f.name}" in line for f in dataclasses.fields(MultimodalServeResult))

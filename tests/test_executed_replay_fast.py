@@ -1,8 +1,8 @@
 """The step kernel's fast replay of the executed pipeline schedules (ZB-H1, ZBV, V-Half, V-Min):
 the compact program (infra_lab._kernels.pipeline_greedy.compact_program, replay_compact) and
 the per-rank bubble built on it (kt.executed_rank_bubble_compact, kt.executed_stage_bubble_compact,
-kt.executed_table) against the full replay (v_greedy_replay_ranks, kt.executed_rank_bubble), bit
-for bit, on random per-rank times: m below pp, below 2pp − 1, large m, nan and inf ranks."""
+kt.executed_table) against the full replay (v_greedy_replay_chunks, kt.executed_rank_bubble), bit
+for bit, on random per-chunk times: m below pp, below 2pp − 1, large m, nan and inf ranks."""
 
 import itertools
 import math
@@ -23,9 +23,11 @@ def same(a, b):
     return np.array_equal(np.array([a]), np.array([b]), equal_nan=True) and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
-def _times(rng, pp, case):
+def _times(rng, pp, case, stride=1):
+    """Random F, B, W per entry (a rank, or with ``stride`` 2 a rank's chunk: the nan, inf or
+    zero case then hits a chunk 0, which every order runs)."""
     f, b, w = rng.uniform(0.2, 2.0, pp), rng.uniform(0.2, 2.0, pp), rng.uniform(0.0, 1.5, pp)
-    r = int(rng.integers(pp))
+    r = stride * int(rng.integers(pp // stride))
     if case == "nan":
         (f, b, w)[int(rng.integers(3))][r] = np.nan
     elif case == "inf":
@@ -45,11 +47,15 @@ def test_compact_replay_equals_the_full_replay_bit_for_bit():
         assert cprog.dtype == np.int32 and cprog.shape == (prog.shape[0] + pp, pg.COMPACT_COLS)
         end = np.empty(prog.shape[0])
         for case in ("plain", "plain", "equal", "zero", "nan", "inf"):
-            f, b, w = _times(rng, pp, case)
-            want = pg.v_greedy_replay_ranks(prog, pp, mk, f, b, w, 0.0)
+            f, b, w = _times(rng, 2 * pp, case, 2)   # per chunk: rank r's chunk ch at 2r + ch
+            want = pg.v_greedy_replay_chunks(prog, pp, mk, f, b, w, 0.0)
             cost = np.column_stack([f, b, w]).ravel()
             got = pg.replay_compact(cprog, pp, cost, end)
             assert same(got, want), (sched, pp, mk, case, got, want)
+            # one time per rank: both chunks at it
+            fr, br, wr = f[::2].copy(), b[::2].copy(), w[::2].copy()
+            got1 = pg.replay_compact(cprog, pp, np.column_stack([fr.repeat(2), br.repeat(2), wr.repeat(2)]).ravel(), end)
+            assert same(got1, pg.v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0))
             if case == "inf":
                 assert got == np.inf
             elif case != "nan":
@@ -66,7 +72,7 @@ def test_a_deadlocking_order_replays_to_inf_in_both_forms():
     assert (cprog[prog.shape[0]:, 1] == 1).all()
     ones = np.ones(pp)
     assert pg.v_greedy_replay_ranks(prog, pp, mk, ones, ones, ones, 0.0) == np.inf
-    assert pg.replay_compact(cprog, pp, np.ones(3 * pp), np.empty(prog.shape[0])) == np.inf
+    assert pg.replay_compact(cprog, pp, np.ones(6 * pp), np.empty(prog.shape[0])) == np.inf
 
 
 def test_compact_rank_bubble_equals_the_full_one_bit_for_bit():
@@ -81,9 +87,9 @@ def test_compact_rank_bubble_equals_the_full_one_bit_for_bit():
         nch = kt.schedule_chunks(sched)
         prog = kt.schedule_program(sched, pp, mk)
         cprog = pg.compact_program(prog, pp, mk)
-        work = [np.empty(pp) for _ in range(3)]
-        cost, end = np.empty(3 * pp), np.empty(prog.shape[0])
-        for case in ("plain", "plain", "one", "nan", "inf", "w-large"):
+        work = [np.empty(2 * pp) for _ in range(3)]
+        cost, end = np.empty(6 * pp), np.empty(prog.shape[0])
+        for case in ("plain", "plain", "one", "nan", "inf", "w-large", "halves"):
             nc = 1 if case == "one" else int(rng.integers(1, min(pp, kt.MAXC) + 1))
             shape = rng.integers(nc, size=pp)
             shape[:nc] = np.arange(nc)          # every candidate holds a rank
@@ -93,13 +99,22 @@ def test_compact_rank_bubble_equals_the_full_one_bit_for_bit():
             w = t * rng.uniform(0.0, 0.6 if case == "w-large" else 0.34, nc)
             fwd = t * rng.uniform(0.2, 0.4, nc)
             s = int(np.argmax(t))
-            if case == "nan":
-                fwd[int(rng.integers(nc))] = np.nan
+            # the first chunk's share of each (a V; not read with one chunk)
+            t0, w0, fwd0 = (x * rng.uniform(0.3, 0.7, nc) for x in (t, w, fwd))
+            if case == "halves":
+                t0, w0, fwd0 = 0.5 * t, 0.5 * w, 0.5 * fwd
+            which = int(rng.integers(2))
+            if case == "nan":          # on the rank's F, or on its first chunk's time (read with two chunks)
+                (fwd, t0)[which][int(rng.integers(nc))] = np.nan
             elif case == "inf":
                 t[s] = np.inf
-            want = kt.executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, mask, nc, s, *work)
-            got = kt.executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cost, end)
+            want = kt.executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, *work)
+            got = kt.executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, end)
             assert same(got, want), (sched, pp, mk, case, got, want)
+            if case == "nan":
+                assert np.isnan(got) == (which == 0 or nch == 2)
+            if case == "halves" and nc == 1:    # every rank alike: the one-stage form, bit for bit
+                assert same(got, kt.executed_stage_bubble(prog, pp, mk, nch, t[0], w[0], fwd[0]))
 
 
 def test_compact_stage_bubble_equals_the_full_one_bit_for_bit():
@@ -107,7 +122,7 @@ def test_compact_stage_bubble_equals_the_full_one_bit_for_bit():
         nch = kt.schedule_chunks(sched)
         prog = kt.schedule_program(sched, pp, mk)
         cprog = pg.compact_program(prog, pp, mk)
-        cost, end = np.empty(3 * pp), np.empty(prog.shape[0])
+        cost, end = np.empty(6 * pp), np.empty(prog.shape[0])
         for t, w, fwd in ((3.0, 1.0, 1.0), (4.7e-3, 1.1e-3, 1.6e-3), (2.0, 0.0, 0.5), (1.0, 0.9, 0.6),
                           (-1.0, 0.0, 0.0), (np.inf, 0.0, 0.0), (np.nan, 0.0, 0.0), (2.0, 0.5, np.nan)):
             want = kt.executed_stage_bubble(prog, pp, mk, nch, t, w, fwd)
@@ -152,9 +167,9 @@ def test_three_replays_at_once_equal_three_replays_bit_for_bit():
         n = prog.shape[0]
         end, end3, span = np.empty(n), np.empty(3 * n), np.empty(3)
         for cases in (("plain", "plain", "plain"), ("nan", "plain", "inf"), ("zero", "equal", "nan")):
-            costs = [np.column_stack(_times(rng, pp, case)).ravel() for case in cases]
+            costs = [np.column_stack(_times(rng, 2 * pp, case, 2)).ravel() for case in cases]
             pg.replay_compact3(cprog, pp, np.column_stack(costs).ravel(), end3, span)
             for k in range(3):
                 want = pg.replay_compact(cprog, pp, costs[k], end)
                 assert same(span[k], want), (sched, pp, mk, cases, k)
-                assert same(want, pg.v_greedy_replay_ranks(prog, pp, mk, *costs[k].reshape(pp, 3).T.copy(), 0.0))
+                assert same(want, pg.v_greedy_replay_chunks(prog, pp, mk, *costs[k].reshape(2 * pp, 3).T.copy(), 0.0))

@@ -368,13 +368,13 @@ def test_per_rank_bubble_at_equal_ranks_is_the_slowest_stage_form_bit_for_bit():
             prog = kt.schedule_program(sched, pp, mk)
             mask = np.zeros(8)
             mask[:nc] = [2.0 ** r for r in range(nc)]
-            got = kt.executed_rank_bubble(prog, pp, mk, nch, T, W, FW, mask, nc, s, np.empty(pp), np.empty(pp),
-                                          np.empty(pp))
+            got = kt.executed_rank_bubble(prog, pp, mk, nch, T, W, FW, 0.5 * T, 0.5 * W, 0.5 * FW, mask, nc, s,
+                                          np.empty(2 * pp), np.empty(2 * pp), np.empty(2 * pp))
             assert got == kt.executed_stage_bubble(prog, pp, mk, nch, t, w, fwd) == \
                 kt.pipeline_bubble(sched, pp, 3 - nch, t, w, fwd, m)
             if sched >= 4:
-                assert got == kt.v_greedy_rank_bubble(prog, pp, mk, T, W, FW, mask, nc, s, np.empty(pp),
-                                                      np.empty(pp), np.empty(pp))
+                assert got == kt.v_greedy_rank_bubble(prog, pp, mk, T, W, FW, 0.5 * T, 0.5 * W, 0.5 * FW, mask, nc, s,
+                                                      np.empty(2 * pp), np.empty(2 * pp), np.empty(2 * pp))
 
 
 @pytest.mark.parametrize("pp,m", [(2, 2), (4, 4), (4, 16), (8, 8), (8, 32)])
@@ -422,8 +422,9 @@ def test_per_rank_bubble_is_nonnegative_and_monotone():
         s = int(np.argmax(t))
         if sched >= 2:
             mask = np.array([2.0 ** r for r in range(pp)])
-            v = kt.executed_rank_bubble(progs[sched], pp, mk, kt.schedule_chunks(sched), t, w, fwd, mask, pp, s,
-                                        np.empty(pp), np.empty(pp), np.empty(pp))
+            v = kt.executed_rank_bubble(progs[sched], pp, mk, kt.schedule_chunks(sched), t, w, fwd,
+                                        0.5 * t, 0.5 * w, 0.5 * fwd, mask, pp, s,
+                                        np.empty(2 * pp), np.empty(2 * pp), np.empty(2 * pp))
             return v, mk * t[s] + v
         v = kt.pipeline_bubble_stages(sched, pp, 2 if sched == 1 else 1, t, w, fwd, np.ones(pp), pp, s, m)
         return v, m * t[s] + v
@@ -465,8 +466,8 @@ def test_executed_per_rank_kernel_equals_the_event_reference(sched):
             fwd = t * rng.uniform(0.25, 0.34, pp)
             s = int(np.argmax(t))
             mask = np.array([2.0 ** r for r in range(pp)])
-            got = kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, mask, pp, s, np.empty(pp), np.empty(pp),
-                                          np.empty(pp))
+            got = kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, 0.5 * t, 0.5 * w, 0.5 * fwd, mask, pp, s,
+                                          np.empty(2 * pp), np.empty(2 * pp), np.empty(2 * pp))
             fr = [x / k for x in fwd]
             br = [max(0.0, t[i] - fwd[i] - w[i]) / k for i in range(pp)]
             wr = [x / k for x in w]
@@ -614,7 +615,8 @@ def _executed_step(sched, t, w, fwd, m):
     s = int(np.argmax(t))
     mask = np.array([2.0 ** r for r in range(pp)])
     v = kt.executed_rank_bubble(kt.schedule_program(sched, pp, m), pp, m, kt.schedule_chunks(sched), t, w, fwd,
-                                mask, pp, s, np.empty(pp), np.empty(pp), np.empty(pp))
+                                0.5 * t, 0.5 * w, 0.5 * fwd, mask, pp, s, np.empty(2 * pp), np.empty(2 * pp),
+                                np.empty(2 * pp))
     return m * t[s] + v
 
 
@@ -704,12 +706,14 @@ def test_a_nan_rank_time_that_is_not_the_slowest_gives_a_nan_bubble():
     # the executed orders: rank 3 (mask bit 3) has the nan shape
     pp, mk = 4, 8
     mask = np.array([7.0, 8.0])            # ranks 0-2 have shape 0, rank 3 shape 1
-    work = [np.empty(pp) for _ in range(3)]
+    work = [np.empty(2 * pp) for _ in range(3)]
     for sched in (2, 3, 4, 5):
         prog = kt.schedule_program(sched, pp, mk)
         k = kt.schedule_chunks(sched)
-        assert math.isnan(kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, mask, 2, 0, *work)), sched
-        assert not math.isnan(kt.executed_rank_bubble(prog, pp, mk, k, t[:1], w[:1], fwd[:1], mask[:1], 1, 0, *work))
+        assert math.isnan(kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, 0.5 * t, 0.5 * w, 0.5 * fwd, mask, 2, 0,
+                                                  *work)), sched
+        assert not math.isnan(kt.executed_rank_bubble(prog, pp, mk, k, t[:1], w[:1], fwd[:1], 0.5 * t[:1],
+                                                      0.5 * w[:1], 0.5 * fwd[:1], mask[:1], 1, 0, *work))
 
 
 def test_ranks_outside_the_candidates_are_priced_at_the_slowest():
@@ -733,8 +737,8 @@ def test_ranks_outside_the_candidates_are_priced_at_the_slowest():
     for sched in (2, 3, 4):
         prog = kt.schedule_program(sched, pp, mk)
         k = kt.schedule_chunks(sched)
-        got = kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, mask, 2, 0, np.empty(pp), np.empty(pp),
-                                      np.empty(pp))
+        got = kt.executed_rank_bubble(prog, pp, mk, k, t, w, fwd, 0.5 * t, 0.5 * w, 0.5 * fwd, mask, 2, 0,
+                                      np.empty(2 * pp), np.empty(2 * pp), np.empty(2 * pp))
         fr = np.array([fwd[0] / k] + [fwd[1] / k] * (kt.RANK_MASK_BITS - 1) + [fwd[0] / k] * 2)
         br = np.array([(t[0] - fwd[0] - w[0]) / k] + [(t[1] - fwd[1] - w[1]) / k] * (kt.RANK_MASK_BITS - 1)
                       + [(t[0] - fwd[0] - w[0]) / k] * 2)

@@ -6,6 +6,8 @@ shared-fs 8→16 GPU property), bad inputs, notebook 06's claims, charts and the
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -939,6 +941,12 @@ class TestAsyncDurability:
         # about one write's time lost per interruption on top of the old reading
         extra = (w - lenient) / (pa.rates_per_s.sum() * w)
         assert 0.5 * b < extra < 1.5 * b
+        # docs/reliability.md states this case's goodput before -> after ("65.81 % → 65.40 %")
+        doc = (Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text(encoding="utf-8")
+        m = re.search(r"16,384 MI300X with the\s+fleet rates.*?goodput\s+([\d.]+) % → ([\d.]+) %", doc, re.S)
+        assert m, "docs/reliability.md: the 16,384-MI300X async goodput sentence moved"
+        assert (float(m.group(1)), float(m.group(2))) == (round(100 * pa.work_s / lenient, 2),
+                                                          round(100 * pa.goodput, 2))
         ps = R.plan_run(SC, 95.0, optimizer="muon")           # sync: background 0, the same formula as before
         assert ps.background_s == 0.0
         assert ps.expected_wall_s == R.expected_wall_time_s(ps.work_s, ps.interval_s, ps.ckpt_s, ps.rates_per_s,

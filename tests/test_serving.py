@@ -626,6 +626,33 @@ def test_search_default_grid_reaches_each_splits_max_concurrency():
     assert (round(best["output_tokens_per_s"][0]), best["concurrency"][0]) == (now_tps, now_c)
 
 
+def test_search_grid_extension_figures_docs_state_for_a_100000_h100_fleet():
+    """docs/serving.md's second before/now example: 100,000 H100 serving Llama 3.3 70B at 1,024
+    tokens in and out, best output tokens/s on the old grid (cut at 1,024 requests) and now."""
+    import re
+    from pathlib import Path
+
+    from infra_lab.errors import SearchEdgeWarning
+    from infra_lab.serving.search import DEFAULT_CONCURRENCIES
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "serving.md").read_text(encoding="utf-8")
+    m = re.search(r"100,000 H100 serving Llama 3\.3 70B at 1,024 tokens in and\s+out: ([\d,]+) tokens/s, .*?before; "
+                  r"([\d.]+)·10⁸ at ([\d,]+) requests,\s+tp (\d+) pp (\d+) dp ([\d,]+), now", doc, re.S)
+    assert m, "docs/serving.md: the 100,000-H100 before/now sentence moved"
+    num = lambda s: int(s.replace(",", ""))  # noqa: E731
+    sc = il.Scenario.from_dict({
+        "name": "h100-fleet", "model": {"preset": "llama3.3-70b"},
+        "hardware": {"accelerator": "H100-SXM", "nodes": 12_500, "nic": il.catalog.default_nic("H100-SXM")},
+        "serving": {"tp": 8, "dp": 12_500, "input_tokens": 1024, "output_tokens": 1024}})
+    now = il.serve_search(sc, top=1).row(0, named=True)
+    assert f"{now['output_tokens_per_s'] / 1e8:.2f}" == m.group(2)
+    assert (now["concurrency"], now["tp"], now["pp"], now["dp"]) == tuple(num(g) for g in m.groups()[2:])
+    with pytest.warns(SearchEdgeWarning):
+        was = il.serve_search(sc, top=1, concurrencies=sorted(set(DEFAULT_CONCURRENCIES) | {sc.serving.concurrency}))
+    assert round(was["output_tokens_per_s"][0]) == num(m.group(1))
+    assert was["concurrency"][0] < was["dp"][0]          # "under one request per replica"
+
+
 def test_search_grid_extension_equals_the_reference():
     """The rows the default grid adds above 1,024 (a second kernel call sharing the first's memo)
     equal the plain-Python reference."""
@@ -1779,3 +1806,17 @@ def test_published_sglang_dp_attention_flag_is_divided_by_dp():
     assert why == "" and early.serving.stack == "sglang-cuda-early" and early.serving.chunk_tokens == 16384
     current, _, why = P._row_scenario({**row, "engine_version": "SGLang 0.5.2"})
     assert why == "" and current.serving.stack == "sglang-cuda" and current.serving.chunk_tokens == 16384 // 8
+
+
+def test_a_split_that_misses_the_gpus_says_the_dp_that_fits():
+    """A new user gave serve_search 100,000 H100 with tp = 8 (the search picks the split, so why
+    set one?): the error now names the dp that makes the split consistent."""
+    d = {"name": "s", "model": {"preset": "llama3.3-70b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 2},
+         "serving": {"tp": 8}}
+    with pytest.raises(ValidationError, match=r"they must be equal \(e\.g\. dp = 2\); il\.serve_search searches"):
+        il.serve_search(d, top=1)
+    d["serving"]["tp"] = 3
+    with pytest.raises(ValidationError, match=r"they must be equal; il\.serve_search"):
+        il.Scenario.from_dict(d)
+    d["serving"].update(tp=8, dp=2)
+    assert il.Scenario.from_dict(d).serving.gpus == 16

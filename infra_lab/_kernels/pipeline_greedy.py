@@ -483,10 +483,30 @@ def v_greedy_replay(prog, p, m, f, b, w, c):
 @njit(cache=True)
 def v_greedy_replay_ranks(prog, p, m, f, b, w, c):
     """Makespan [s] of one step of the schedule whose :func:`v_greedy_program` is ``prog`` when
-    rank r's chunk takes ``f[r]`` forward, ``b[r]`` backward (input gradient) and ``w[r]`` weight
-    gradient per micro-batch [s], and an activation or gradient takes ``c`` from one rank to the
-    next: each pass starts when its rank is free and its input is there. inf if the order
-    deadlocks."""
+    each of rank r's chunks takes ``f[r]`` forward, ``b[r]`` backward (input gradient) and ``w[r]``
+    weight gradient per micro-batch [s], and an activation or gradient takes ``c`` from one rank
+    to the next: :func:`v_greedy_replay_chunks` with both chunks of a rank at its times (the same
+    arithmetic). inf if the order deadlocks."""
+    f2 = np.empty(2 * p)
+    b2 = np.empty(2 * p)
+    w2 = np.empty(2 * p)
+    for r in range(p):
+        for ch in range(2):
+            f2[2 * r + ch] = f[r]
+            b2[2 * r + ch] = b[r]
+            w2[2 * r + ch] = w[r]
+    return v_greedy_replay_chunks(prog, p, m, f2, b2, w2, c)
+
+
+@njit(cache=True)
+def v_greedy_replay_chunks(prog, p, m, f, b, w, c):
+    """Makespan [s] of one step of the schedule whose :func:`v_greedy_program` (or
+    :func:`pipeline_program`) is ``prog`` when rank r's chunk ch (0: the first it holds, the
+    down-going one in a V; 1: the second) takes ``f[2·r + ch]`` forward, ``b[2·r + ch]``
+    backward (input gradient) and ``w[2·r + ch]`` weight gradient per micro-batch [s] (a
+    one-chunk order reads ch = 0 only), and an activation or gradient takes ``c`` from one rank
+    to the next: each pass starts when its rank is free and its input is there. inf if the
+    order deadlocks."""
     end = np.empty(p * 6 * m)
     free = np.zeros(p)
     for i in range(prog.shape[0]):
@@ -495,7 +515,8 @@ def v_greedy_replay_ranks(prog, p, m, f, b, w, c):
             return np.inf
         code = prog[i, 3]
         kind = code & 3
-        cost = f[r] if kind == KIND_F else (b[r] if kind == KIND_B else w[r])
+        j = 2 * r + ((prog[i, 1] - r * 6 * m) // m) % 2
+        cost = f[j] if kind == KIND_F else (b[j] if kind == KIND_B else w[j])
         start = free[r]
         d = prog[i, 2]
         if d >= 0:
@@ -541,8 +562,9 @@ def v_greedy_bubble(p, m, vmin, f, b, w, c):
 
 COMPACT_COLS = 3
 """Columns of a :func:`compact_program` row: the row of the same rank's previous pass (−1:
-none), the row of the pass its input comes from (−1: none), and the pass's cost index 3·rank +
-kind (0 F, 1 B, 2 W) into the per-rank times."""
+none), the row of the pass its input comes from (−1: none), and the pass's cost index
+3·(2·rank + chunk) + kind (chunk 0 or 1 of the rank, kind 0 F, 1 B, 2 W) into the per-chunk
+times."""
 
 
 @njit(cache=True)
@@ -555,7 +577,7 @@ def compact_program(prog, p, m):
     indices; p trailer rows follow: row n + r holds the row of rank r's last pass (−1: none)
     and, in its second column, 1 when the order deadlocks (``prog`` has rows of rank −1), else
     0. The same program priced by the same arithmetic, so :func:`replay_compact` equals
-    :func:`v_greedy_replay_ranks` at ``c`` = 0 bit for bit (tests/test_pipeline_greedy.py)."""
+    :func:`v_greedy_replay_chunks` at ``c`` = 0 bit for bit (tests/test_executed_replay_fast.py)."""
     n = prog.shape[0]
     if n + p >= 2 ** 31:
         raise ValueError("compact_program: more than 2**31 rows")
@@ -571,7 +593,7 @@ def compact_program(prog, p, m):
         d = prog[i, 2]
         out[i, 0] = last[r]
         out[i, 1] = where[d] if d >= 0 else -1
-        out[i, 2] = 3 * r + (prog[i, 3] & 3)
+        out[i, 2] = 3 * (2 * r + ((prog[i, 1] - r * 6 * m) // m) % 2) + (prog[i, 3] & 3)
         where[prog[i, 1]] = i
         last[r] = i
     for r in range(p):
@@ -584,10 +606,10 @@ def compact_program(prog, p, m):
 @njit(cache=True)
 def replay_compact(cprog, p, cost, end):
     """Makespan [s] of one step of the schedule whose :func:`compact_program` is ``cprog`` when
-    rank r's pass of kind k (0 F, 1 B, 2 W) takes ``cost[3·r + k]`` [s], with no send/receive
-    time: :func:`v_greedy_replay_ranks` at ``c`` = 0, the same comparisons and sums in the same
-    order (equal bit for bit). ``end``: a work array of at least len(cprog) − p floats. inf if
-    the order deadlocks."""
+    rank r's pass of kind k (0 F, 1 B, 2 W) on its chunk ch takes ``cost[3·(2·r + ch) + k]`` [s]
+    (``cost`` of 6·p), with no send/receive time: :func:`v_greedy_replay_chunks` at ``c`` = 0,
+    the same comparisons and sums in the same order (equal bit for bit). ``end``: a work array
+    of at least len(cprog) − p floats. inf if the order deadlocks."""
     n = cprog.shape[0] - p
     if cprog[n, 1] != 0:
         return np.inf
@@ -612,8 +634,8 @@ def replay_compact(cprog, p, cost, end):
 def replay_compact3(cprog, p, cost, end, span):
     """Three replays of one :func:`compact_program` at once (the step kernel's three recompute
     modes: one read of the program, three independent chains of sums for the processor to
-    overlap): ``span[k]`` is :func:`replay_compact` with rank r's pass of kind j at
-    ``cost[3·(3·r + j) + k]`` [s], bit for bit (each replay's own comparisons and sums, in the
+    overlap): ``span[k]`` is :func:`replay_compact` with rank r's pass of kind j on its chunk ch
+    at ``cost[3·(3·(2·r + ch) + j) + k]`` [s] (``cost`` of 18·p), bit for bit (each replay's own comparisons and sums, in the
     same order). ``end``: a work array of at least 3·(len(cprog) − p) floats."""
     n = cprog.shape[0] - p
     if cprog[n, 1] != 0:

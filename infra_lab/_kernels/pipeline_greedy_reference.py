@@ -221,9 +221,11 @@ def simulate(order, p, f, b, w, c, chunks=2):
     """Event simulation of one step of ``order`` (:func:`greedy_order`, :func:`zbv_order`;
     :func:`zb_h1_order` with ``chunks`` = 1: the last rank turns each forward into its
     backward): returns (makespan, {rank: (first start, last end)}) [s]. ``f``, ``b``, ``w``: one
-    time for every rank, or a sequence of p, rank r's own."""
+    time for every rank, or a sequence of p, rank r's own: a time for each of its chunks, or a
+    pair (its first chunk's, its second's)."""
     per = [[(x[r] if isinstance(x, (list, tuple)) else x) for x in (f, b, w)] for r in range(p)]
-    cost = {r: {F: per[r][0], B: per[r][1], W: per[r][2]} for r in range(p)}
+    cost = {r: {kd: (v if isinstance(v, tuple) else (v, v)) for kd, v in zip((F, B, W), per[r], strict=True)}
+            for r in range(p)}
     finished = {}                      # (rank, op) -> end time
     nxt = {r: 0 for r in range(p)}
     busy_until = {r: 0.0 for r in range(p)}
@@ -264,7 +266,7 @@ def simulate(order, p, f, b, w, c, chunks=2):
             return
         start = max(t, busy_until[r])
         nxt[r] += 1
-        busy_until[r] = start + cost[r][op[0]]
+        busy_until[r] = start + cost[r][op[0]][op[1]]
         span.setdefault(r, [start, None])
         heapq.heappush(events, (busy_until[r], r, op))
 
@@ -296,7 +298,8 @@ def bubble(p, m, schedule, f, b, w, c=0.0, slow=None):
     "zb-h1", 2 for the V schedules, f, b, w one chunk's times); inf where a pass never ends (a
     time of inf), nan for a nan time. ``f``, ``b``, ``w`` per rank (sequences of p): the
     makespan less k·m·(f + b + w) of rank ``slow`` (the slowest, whose m micro-batches the step
-    prices apart)."""
+    prices apart); a rank's times may be pairs, one per chunk (:func:`simulate`): then m times
+    the sum of its chunks'."""
     if p <= 1:
         return 0.0
     k = 1 if schedule == "zb-h1" else 2
@@ -305,4 +308,6 @@ def bubble(p, m, schedule, f, b, w, c=0.0, slow=None):
         return makespan
     if isinstance(f, (list, tuple)):
         f, b, w = f[slow], b[slow], w[slow]
+    if isinstance(f, tuple):
+        return max(0.0, makespan - m * (sum(f) + sum(b) + sum(w)))
     return max(0.0, makespan - k * m * (f + b + w))

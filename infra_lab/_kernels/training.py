@@ -73,7 +73,8 @@ from .pipeline_greedy import (
     replay_compact3,
     v_greedy_order,
     v_greedy_replay,
-    v_greedy_replay_ranks,
+    v_greedy_replay_chunks,
+    v_greedy_replay_ranks,  # noqa: F401  (re-exported: one time per rank, both chunks)
     zb_h1_order,
     zbv_order,
 )
@@ -257,6 +258,7 @@ LAY_NAMES = (
     "opt_unsharded", "opt_sharded", "static_z0", "static_z1", "static_z2", "static_z3",
     "grads_z0", "grads_z1", "grads_z2", "grads_z3", "n_dense_recomputed", "n_moe_recomputed",
     "n_mtp_recomputed", "n_ranks", "rank_mask",
+    "c0_dense", "c0_moe", "c0_embedding", "c0_head", "c0_dense_recomputed", "c0_moe_recomputed", "chunks_differ",
 )
 (L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
  L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
@@ -264,7 +266,8 @@ LAY_NAMES = (
  L_Z3_AG, L_Z3_RS, L_DP_NET, L_TAILF,
  L_NB, L_RSB, L_AGB, L_ARB, L_RST, L_AGT, L_ART,
  L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3, L_RD, L_RM, L_RX,
- L_NR, L_RMASK) = range(len(LAY_NAMES))
+ L_NR, L_RMASK,
+ L_C0D, L_C0M, L_C0EMB, L_C0HEAD, L_C0RD, L_C0RM, L_CDIFF) = range(len(LAY_NAMES))
 # L_RD, L_RM: the stage's dense-like and MoE layers that full recompute re-runs (all of them
 # unless training.recompute_num_layers: the first N of each chunk, infra_lab.memory.stage_layers)
 # L_RX: the stage's multi-token-prediction modules that full recompute re-runs (all of them on
@@ -274,6 +277,12 @@ LAY_NAMES = (
 # sum(2**r) of those ranks r < RANK_MASK_BITS (exact in a float64). Ranks of shapes that are not
 # among the candidates (more than MAXC shapes) and ranks >= RANK_MASK_BITS in the greedy V
 # execution are priced at the slowest candidate's times (pipeline_bubble_stages, eval_head).
+# L_C0D ... L_C0RM: under a V schedule (pp > 1, vp = 2) the counts of the rank's first chunk
+# (model chunk r, the down-going one; infra_lab.memory.stage_layers' "chunks"): its dense-like
+# and MoE layers, whether it holds the embedding / the output layer (and the MTP modules), the
+# layers full recompute re-runs; the second chunk holds the rest. L_CDIFF: 1 when the two chunks
+# differ (the executed replay then prices each at its own times), else 0 (each at half the
+# rank's); all 0 for every other schedule and layout.
 RANK_MASK_BITS = 52
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
@@ -795,7 +804,7 @@ def executed_stage_bubble(prog, pp, mk, nch, t, w, fwd):
     with an unreachable collective) gives inf, as 1F1B's (pp − 1)·t does, and nan gives nan:
     never the 0 that inf − inf = nan would read as. The pass times are
     :func:`executed_stage_costs`' (one owner of F, B, W)."""
-    cost = np.empty(3 * pp)
+    cost = np.empty(6 * pp)
     done, u = executed_stage_costs(pp, nch, t, w, fwd, cost, np.int64(1), np.int64(0))
     if done:
         return u
@@ -859,10 +868,11 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
     APPROXIMATIONS: the executed schedules run eagerly (a pass starts when its rank is free and
     its input is there; Primus posts each receive in its table at the producer's slot + 1); the
     pipeline send/receive time is priced apart (pp_p2p) and does not stretch the bubble; the
-    optimizer step's synchronisation (the paper's post-validation) is not modelled; the two
-    chunks of a rank in a V run at half the rank's F, B, W each, so the output layer's cost on
-    rank 0's second chunk is spread over both (the step 0.5–1.9 % short at pp 4–8, m 16–64:
-    a strict xfail in tests/test_executed_schedules_independent.py)."""
+    optimizer step's synchronisation (the paper's post-validation) is not modelled. This
+    function's single stage runs each chunk of a V at half its F, B, W; the step kernel prices
+    each chunk of each rank at its own times (:func:`executed_rank_bubble`: in a V, rank 0's
+    first chunk holds the embedding and its second the output layer, and a rank's two chunks may
+    hold different layers)."""
     if pp <= 1:
         return 0.0
     if not t < np.inf:   # inf (unreachable collective) or nan: so is the bubble, for every
@@ -907,7 +917,16 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
 
     * 1F1B / interleaved (sched 0, 1): Σ_{i≠s} T_i / vp: with vp chunks each rank's chunk
       takes T_i/vp (its chunks taken as equal: the embedding's or the output layer's chunk is
-      not priced apart). ``w`` and ``fwd`` are not read.
+      not priced apart, nor a chunk with one layer more than its rank's others). ``w`` and
+      ``fwd`` are not read. The V schedules' replay prices each chunk apart
+      (:func:`executed_rank_bubble`); these two are not replayed: 1F1B has one chunk per rank
+      (the form above is exact when the last rank, the output layer's, is the slowest or all
+      are equal, an upper bound otherwise), and a replay of Megatron's interleaved order would
+      need that order and its vp-chunk dependencies (chunk c of rank pp − 1 feeding chunk
+      c + 1 of rank 0), which :mod:`infra_lab._kernels.pipeline_greedy`'s two-chunk pass codes
+      do not hold. So the interleaved form can fall below the execution where a rank's chunks
+      differ (rank 0's embedding chunk heavier besides the output layer's: 1.4–3.3 % of the
+      step; random unequal chunks up to 14 %; tests/test_pp_schedules.py, docs/validation.md).
     * ZB-H1, ZBV, V-Half, V-Min (sched 2–5): nan. Their bubble is the execution of the
       library's order with per-rank arrays (:func:`executed_rank_bubble`): the closed forms
       this function used to give ZB-H1 (Σ_{i≠s} max(0, T_i − 2·W_i)) and ZBV
@@ -942,80 +961,109 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
 
 
 @njit(cache=True)
-def executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, mask, nc, s, fr, br, wr):
+def executed_rank_bubble(prog, pp, mk, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, fr, br, wr):
     """Idle time of one step of an executed schedule (``prog``, :func:`schedule_program`, ``nch``
-    chunks per rank) with each rank at its own times [s]: candidate k's ranks (the bits of
-    ``mask[k]``, ranks < RANK_MASK_BITS) run each chunk at F = fwd[k]/nch, B = (t[k] − fwd[k] −
-    w[k])/nch, W = w[k]/nch, every other rank at the slowest candidate ``s``'s; the makespan
-    less nch·mk·(F + B + W) of the slowest (whose mk micro-batches are priced apart). ``fr``,
-    ``br``, ``wr``: work arrays of pp. Equal ranks give :func:`executed_stage_bubble`'s value
-    bit for bit. A nan time on any rank gives nan; inf on the slowest, inf. The pass times are
-    :func:`executed_rank_costs`' (one owner of the per-rank F, B, W)."""
-    cost = np.empty(3 * pp)
-    done, u = executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, np.int64(1), np.int64(0))
+    chunks per rank) with each rank, and in a V each chunk of a rank, at its own times [s]:
+    candidate k's ranks (the bits of ``mask[k]``, ranks < RANK_MASK_BITS) take ``t[k]`` per
+    micro-batch of which ``fwd[k]`` is F and ``w[k]`` W (B the rest), every other rank the
+    slowest candidate ``s``'s; with two chunks (a V) the rank's first chunk takes ``t0[k]``,
+    ``fwd0[k]``, ``w0[k]`` of those and its second the rest (:func:`executed_rank_costs`; one
+    chunk: ``t0``, ``fwd0``, ``w0`` not read); the makespan less mk times the slowest's work
+    (whose mk micro-batches are priced apart). ``fr``, ``br``, ``wr``: work arrays of 2·pp.
+    Equal ranks with t0 = t/2, fwd0 = fwd/2, w0 = w/2 give :func:`executed_stage_bubble`'s value
+    bit for bit. A nan time on any rank gives nan; inf on the slowest, inf."""
+    cost = np.empty(6 * pp)
+    done, u = executed_rank_costs(pp, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, np.int64(1), np.int64(0))
     if done:
         return u
-    for r in range(pp):
-        fr[r] = cost[3 * r]
-        br[r] = cost[3 * r + 1]
-        wr[r] = cost[3 * r + 2]
-    v = v_greedy_replay_ranks(prog, pp, mk, fr, br, wr, 0.0) - nch * mk * u
+    for j in range(2 * pp):
+        fr[j] = cost[3 * j]
+        br[j] = cost[3 * j + 1]
+        wr[j] = cost[3 * j + 2]
+    v = v_greedy_replay_chunks(prog, pp, mk, fr, br, wr, 0.0) - nch * mk * u
     return v if v > 0.0 else 0.0
 
 
+@njit(cache=True, inline="always")
+def _pass_times(nch, t, w, fwd, t0, w0, fwd0):
+    """(F, B, W) of a rank's first chunk and (F, B, W) of its second [s] from its micro-batch
+    time ``t``, W ``w`` and F ``fwd`` and its first chunk's ``t0``, ``w0``, ``fwd0`` (two
+    chunks: the second takes the rest); one chunk: the rank's (the second's then unused). B is
+    the time less F and W, at least 0."""
+    if nch == 1:
+        b = t - fwd - w
+        if b < 0.0:
+            b = 0.0
+        return fwd, b, w, fwd, b, w
+    b0 = t0 - fwd0 - w0
+    if b0 < 0.0:
+        b0 = 0.0
+    f1 = fwd - fwd0
+    w1 = w - w0
+    b1 = (t - t0) - f1 - w1
+    if b1 < 0.0:
+        b1 = 0.0
+    return fwd0, b0, w0, f1, b1, w1
+
+
 @njit(cache=True)
-def executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, stride, col):
-    """The per-rank pass times of an executed schedule (:func:`executed_rank_bubble` reads them
-    from here), written for a compact replay: rank r's pass of kind j at ``cost[stride·(3·r + j) + col]`` (stride 1, col 0:
+def executed_rank_costs(pp, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, stride, col):
+    """The per-chunk pass times of an executed schedule (:func:`executed_rank_bubble` reads them
+    from here), written for a compact replay: rank r's pass of kind j on its chunk ch at
+    ``cost[stride·(3·(2·r + ch) + j) + col]`` (stride 1, col 0:
     :func:`infra_lab._kernels.pipeline_greedy.replay_compact`; stride 3, col the recompute mode:
-    ``replay_compact3``). Returns (False, the slowest's F + B + W) when the bubble is the replay's
-    makespan less nch·mk times that, (True, the bubble) when it is known without a replay (inf on
-    the slowest, nan on any rank; ``cost`` then not written)."""
+    ``replay_compact3``), from :func:`_pass_times` of each candidate's ``t``, ``w``, ``fwd``
+    and, with two chunks, its first chunk's ``t0``, ``w0``, ``fwd0``. Returns (False, u) when the
+    bubble is the replay's makespan less nch·mk·u, u the slowest's work per chunk (F + B + W,
+    the mean of its chunks' with two), (True, the bubble) when it is known without a replay
+    (inf on the slowest, nan on any rank; ``cost`` then not written)."""
     ts = t[s]
     if not ts < np.inf:
         return True, ts
     for k in range(nc):          # a nan time on any rank carries: the replay's max would skip it
         if t[k] != t[k] or w[k] != w[k] or fwd[k] != fwd[k]:
             return True, np.nan
-    q = 1.0 / nch
-    f0 = q * fwd[s]
-    b0 = q * (ts - fwd[s] - w[s])
-    if b0 < 0.0:
-        b0 = 0.0
-    w0 = q * w[s]
+        if nch == 2 and (t0[k] != t0[k] or w0[k] != w0[k] or fwd0[k] != fwd0[k]):
+            return True, np.nan
+    fa, ba, wa, fb, bb, wb = _pass_times(nch, ts, w[s], fwd[s], t0[s], w0[s], fwd0[s])
     for r in range(pp):
-        cost[stride * (3 * r) + col] = f0
-        cost[stride * (3 * r + 1) + col] = b0
-        cost[stride * (3 * r + 2) + col] = w0
+        i = stride * 6 * r + col
+        cost[i] = fa
+        cost[i + stride] = ba
+        cost[i + 2 * stride] = wa
+        cost[i + 3 * stride] = fb
+        cost[i + 4 * stride] = bb
+        cost[i + 5 * stride] = wb
+    u = fa + ba + wa if nch == 1 else 0.5 * ((fa + ba + wa) + (fb + bb + wb))
+    top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
     for k in range(nc):
         if k == s:
             continue
         bits = np.int64(mask[k])
-        fk = q * fwd[k]
-        bk = q * (t[k] - fwd[k] - w[k])
-        if bk < 0.0:
-            bk = 0.0
-        wk = q * w[k]
-        top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
+        fa, ba, wa, fb, bb, wb = _pass_times(nch, t[k], w[k], fwd[k], t0[k], w0[k], fwd0[k])
         for r in range(top):
             if (bits >> r) & 1:
-                cost[stride * (3 * r) + col] = fk
-                cost[stride * (3 * r + 1) + col] = bk
-                cost[stride * (3 * r + 2) + col] = wk
-    return False, f0 + b0 + w0
+                i = stride * 6 * r + col
+                cost[i] = fa
+                cost[i + stride] = ba
+                cost[i + 2 * stride] = wa
+                cost[i + 3 * stride] = fb
+                cost[i + 4 * stride] = bb
+                cost[i + 5 * stride] = wb
+    return False, u
 
 
 @njit(cache=True)
-def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cost, end):
+def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, end):
     """:func:`executed_rank_bubble` of the program in its compact form (``cprog``,
     :func:`infra_lab._kernels.pipeline_greedy.compact_program` of :func:`schedule_program`;
-    :func:`executed_table`): the same per-rank F, B, W, computed by the same expressions
+    :func:`executed_table`): the same per-chunk F, B, W, computed by the same expressions
     (:func:`executed_rank_costs`), replayed by
     :func:`infra_lab._kernels.pipeline_greedy.replay_compact` (the same comparisons and sums in
     the same order), so the two agree bit for bit (tests/test_executed_replay_fast.py).
-    ``cost``: a work array of 3·pp, ``end`` one of at least len(cprog) − pp. The step kernel
+    ``cost``: a work array of 6·pp, ``end`` one of at least len(cprog) − pp. The step kernel
     replays its three recompute modes at once (``replay_compact3``, the same values)."""
-    done, u = executed_rank_costs(pp, nch, t, w, fwd, mask, nc, s, cost, np.int64(1), np.int64(0))
+    done, u = executed_rank_costs(pp, nch, t, w, fwd, t0, w0, fwd0, mask, nc, s, cost, np.int64(1), np.int64(0))
     if done:
         return u
     v = replay_compact(cprog, pp, cost, end) - nch * mk * u
@@ -1024,9 +1072,9 @@ def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, mask, nc, s, cos
 
 @njit(cache=True)
 def executed_stage_costs(pp, nch, t, w, fwd, cost, stride, col):
-    """The pass times of an executed schedule with every rank the same
-    (:func:`executed_stage_bubble` reads them from here), written as :func:`executed_rank_costs`
-    writes them, with its return values."""
+    """The pass times of an executed schedule with every rank the same and each chunk at 1/nch
+    of its F, B, W (:func:`executed_stage_bubble` reads them from here), written as
+    :func:`executed_rank_costs` writes them (both chunks), with its return values."""
     if not t < np.inf:
         return True, t
     q = 1.0 / nch
@@ -1035,10 +1083,10 @@ def executed_stage_costs(pp, nch, t, w, fwd, cost, stride, col):
     if b < 0.0:
         b = 0.0
     wq = q * w
-    for r in range(pp):
-        cost[stride * (3 * r) + col] = f
-        cost[stride * (3 * r + 1) + col] = b
-        cost[stride * (3 * r + 2) + col] = wq
+    for j in range(2 * pp):
+        cost[stride * (3 * j) + col] = f
+        cost[stride * (3 * j + 1) + col] = b
+        cost[stride * (3 * j + 2) + col] = wq
     return False, f + b + wq
 
 
@@ -1055,10 +1103,10 @@ def executed_stage_bubble_compact(cprog, pp, mk, nch, t, w, fwd, cost, end):
 
 
 @njit(cache=True)
-def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, mask, nc, s, fr, br, wr):
-    """Idle time of one step of a greedy V schedule (two chunks per rank) with each rank at its
-    own times [s]: :func:`executed_rank_bubble` with ``nch`` = 2."""
-    return executed_rank_bubble(prog, pp, mk, np.int64(2), t, w, fwd, mask, nc, s, fr, br, wr)
+def v_greedy_rank_bubble(prog, pp, mk, t, w, fwd, t0, w0, fwd0, mask, nc, s, fr, br, wr):
+    """Idle time of one step of a greedy V schedule (two chunks per rank) with each chunk of
+    each rank at its own times [s]: :func:`executed_rank_bubble` with ``nch`` = 2."""
+    return executed_rank_bubble(prog, pp, mk, np.int64(2), t, w, fwd, t0, w0, fwd0, mask, nc, s, fr, br, wr)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1340,11 +1388,15 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     sched = int(c[C_PP_SCHED])
     # each candidate's micro-batch time, its W and its F (the bubble prices every rank at its own;
     # one allocation: the per-head work is short)
-    PB = np.empty((3, 3, MAXC))
+    PB = np.empty((6, 3, MAXC))
     TK = PB[0]
     WK = PB[1]
     FK = PB[2]
+    TK0 = PB[3]      # the same of the rank's first chunk (a V; read by the executed replay only)
+    WK0 = PB[4]
+    FK0 = PB[5]
     uses_w = is_executed(sched)
+    v_chunks = uses_w and pp > 1 and schedule_chunks(sched) == 2
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1399,83 +1451,114 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         pa = T_ACT_NONE + rc
         for k in range(nc):
             row = lay[li, k]
-            nd = row[L_ND]
-            nm = row[L_NM]
-            # layers re-materialised in backward: under full recompute the first
-            # training.recompute_num_layers of each chunk (every layer by default)
-            rd = row[L_RD] if rc == 2 else nd
-            rm = row[L_RM] if rc == 2 else nm
-            part = rd < nd or rm < nm
-            nx = row[L_HEAD] * n_mtp
-            # MTP modules re-materialised in backward: under full recompute those Megatron
-            # recomputes (none under the block method), otherwise all (rc < 2 uses nx anyway)
-            rx = row[L_RX] if rc == 2 else nx
-            f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, row[L_HEAD], row[L_EMB], rc, ti, mi,
-                                    ci, spi, xi)
-            if mg_f > 0.0:   # every layer's attention runs the ring (again under full recompute)
-                f += (nd + nm + nx) * ms * mg_f
-                b += (nd + nm + nx) * ms * mg_b
-                if rc == 2:
-                    r += (rd + rm + rx) * ms * mg_f
-            # activation offloading (training.offload_modules): the host-link copies left exposed
-            o_d = tab[K_DENSE, T_OFF_NONE + rc, ti, mi, ci, spi]
-            o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]
-                                                                  if rc < 2 else 0.0)
-            if o_d > 0.0 or o_m > 0.0:
-                b += offload_exposed(nd * o_d + nm * o_m, c[C_HOST_BW], b + r)
-            F[rc, k] = f
-            B[rc, k] = b
-            R[rc, k] = r
-            if rc == 0:
-                NF[k] = inflight_schedule(sched, pp, vp, row[L_RANK], m)
-            # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
-            x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
-            ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
-                nd, nm, rd, rm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d, tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
-                tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
-                tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
-                1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
-                c[C_DROPOUT], row[L_EMB], row[L_HEAD],
-                htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx, rx,
-                tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0),
-                tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
-            if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
-                ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
-                    + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
-            # recomputed layers re-issue their forward's collectives, the others do not; the
-            # plain sums when every layer is re-run keep an unreachable collective (inf, a
-            # plan with no path) from meeting 0 x inf
-            if part:
-                tpc = rd * tp_d + (nd - rd) * tp_d0 + rm * tp_m + (nm - rm) * tp_m0
-                cpc = rd * cp_d + (nd - rd) * cp_d0 + rm * cp_m + (nm - rm) * cp_m0
-                epc = rm * a2a_layer + (nm - rm) * a2a0
-            else:
-                tpc = nd * tp_d + nm * tp_m
-                cpc = nd * cp_d + nm * cp_m
-                epc = nm * a2a_layer
-            if nx > 0.0:
-                if rx < nx:   # MTP modules full recompute leaves out issue rc = 0's collectives
-                    tpc += rx * tp_x + (nx - rx) * tp_x0
-                    cpc += rx * cp_x + (nx - rx) * cp_x0
-                    epc += rx * ep_x + (nx - rx) * ep_x0
+            # in a V the executed replay prices each chunk at its own times: a rank whose two
+            # chunks differ (L_CDIFF) is priced twice, as the rank (half 0) and as its first
+            # chunk alone (half 1, the same expressions on that chunk's layers, embedding and
+            # output layer); the other ranks' chunks take half the rank's times each
+            split = v_chunks and row[L_CDIFF] > 0.0
+            for half in range(2 if split else 1):
+                if half == 0:
+                    nd = row[L_ND]
+                    nm = row[L_NM]
+                    hd = row[L_HEAD]
+                    em = row[L_EMB]
+                    # layers re-materialised in backward: under full recompute the first
+                    # training.recompute_num_layers of each chunk (every layer by default)
+                    rd = row[L_RD] if rc == 2 else nd
+                    rm = row[L_RM] if rc == 2 else nm
+                    nx = hd * n_mtp
+                    # MTP modules re-materialised in backward: under full recompute those Megatron
+                    # recomputes (none under the block method), otherwise all (rc < 2 uses nx anyway)
+                    rx = row[L_RX] if rc == 2 else nx
                 else:
-                    tpc += nx * tp_x
-                    cpc += nx * cp_x
-                    epc += nx * ep_x
-            t = f + b + r + tpc + cpc + epc
-            TK[rc, k] = t
-            FK[rc, k] = f + 0.5 * (tpc + cpc + epc)
-            WK[rc, k] = stage_wgrad(c, tab, htab, xtab, nd, nm, row[L_HEAD], ti, mi, ci, spi, xi) \
-                if (uses_w and pp > 1) else 0.0
-            if t > pace[rc]:
-                pace[rc] = t
-                arg[rc] = k
-                comp[rc, 0] = f
-                comp[rc, 1] = b
-                comp[rc, 2] = r
-                comp[rc, 3] = tpc
-                comp[rc, 4] = cpc
-                comp[rc, 5] = epc
+                    nd = row[L_C0D]
+                    nm = row[L_C0M]
+                    hd = row[L_C0HEAD]
+                    em = row[L_C0EMB]
+                    rd = row[L_C0RD] if rc == 2 else nd
+                    rm = row[L_C0RM] if rc == 2 else nm
+                    nx = hd * n_mtp
+                    rx = (row[L_RX] if hd > 0.0 else 0.0) if rc == 2 else nx
+                part = rd < nd or rm < nm
+                f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, hd, em, rc, ti, mi,
+                                        ci, spi, xi)
+                if mg_f > 0.0:   # every layer's attention runs the ring (again under full recompute)
+                    f += (nd + nm + nx) * ms * mg_f
+                    b += (nd + nm + nx) * ms * mg_b
+                    if rc == 2:
+                        r += (rd + rm + rx) * ms * mg_f
+                # activation offloading (training.offload_modules): the host-link copies left exposed
+                o_d = tab[K_DENSE, T_OFF_NONE + rc, ti, mi, ci, spi]
+                o_m = tab[K_MOE, T_OFF_NONE + rc, ti, mi, ci, spi] + (xtab[K_MOE, X_OFF_NONE + rc, ti, mi, ci, xi]
+                                                                      if rc < 2 else 0.0)
+                if o_d > 0.0 or o_m > 0.0:
+                    b += offload_exposed(nd * o_d + nm * o_m, c[C_HOST_BW], b + r)
+                if half == 0:
+                    F[rc, k] = f
+                    B[rc, k] = b
+                    R[rc, k] = r
+                    if rc == 0:
+                        NF[k] = inflight_schedule(sched, pp, vp, row[L_RANK], m)
+                    # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
+                    x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
+                    ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
+                        nd, nm, rd, rm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d,
+                        tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
+                        tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
+                        tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
+                        1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
+                        c[C_DROPOUT], row[L_EMB], row[L_HEAD],
+                        htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx, rx,
+                        tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2
+                                                           else 0.0),
+                        tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
+                    if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
+                        ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
+                            + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
+                # recomputed layers re-issue their forward's collectives, the others do not; the
+                # plain sums when every layer is re-run keep an unreachable collective (inf, a
+                # plan with no path) from meeting 0 x inf
+                if part:
+                    tpc = rd * tp_d + (nd - rd) * tp_d0 + rm * tp_m + (nm - rm) * tp_m0
+                    cpc = rd * cp_d + (nd - rd) * cp_d0 + rm * cp_m + (nm - rm) * cp_m0
+                    epc = rm * a2a_layer + (nm - rm) * a2a0
+                else:
+                    tpc = nd * tp_d + nm * tp_m
+                    cpc = nd * cp_d + nm * cp_m
+                    epc = nm * a2a_layer
+                if nx > 0.0:
+                    if rx < nx:   # MTP modules full recompute leaves out issue rc = 0's collectives
+                        tpc += rx * tp_x + (nx - rx) * tp_x0
+                        cpc += rx * cp_x + (nx - rx) * cp_x0
+                        epc += rx * ep_x + (nx - rx) * ep_x0
+                    else:
+                        tpc += nx * tp_x
+                        cpc += nx * cp_x
+                        epc += nx * ep_x
+                t = f + b + r + tpc + cpc + epc
+                fk = f + 0.5 * (tpc + cpc + epc)
+                wk = stage_wgrad(c, tab, htab, xtab, nd, nm, hd, ti, mi, ci, spi, xi) if (uses_w and pp > 1) else 0.0
+                if half == 1:
+                    TK0[rc, k] = t
+                    FK0[rc, k] = fk
+                    WK0[rc, k] = wk
+                    continue
+                TK[rc, k] = t
+                FK[rc, k] = fk
+                WK[rc, k] = wk
+                if not split:
+                    TK0[rc, k] = 0.5 * t
+                    FK0[rc, k] = 0.5 * fk
+                    WK0[rc, k] = 0.5 * wk
+                if t > pace[rc]:
+                    pace[rc] = t
+                    arg[rc] = k
+                    comp[rc, 0] = f
+                    comp[rc, 1] = b
+                    comp[rc, 2] = r
+                    comp[rc, 3] = tpc
+                    comp[rc, 4] = cpc
+                    comp[rc, 5] = epc
     pp_c = 0.0
     if pp > 1:
         pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
@@ -1489,7 +1572,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         nch = schedule_chunks(sched)
         # the three recompute modes replayed at once (replay_compact3: the values of
         # executed_rank_bubble_compact / executed_stage_bubble_compact per mode, bit for bit)
-        cost = np.zeros(9 * pp)
+        cost = np.zeros(18 * pp)
         vend = np.empty(3 * (vprog.shape[0] - pp))
         done = np.zeros(3, np.bool_)
         u = np.empty(3)
@@ -1498,8 +1581,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 # index (arg unset), so the slowest-stage form prices it, as before per-rank pricing
                 done[rc], u[rc] = executed_stage_costs(pp, nch, pace[rc], 0.0, 0.0, cost, np.int64(3), rc)
             else:
-                done[rc], u[rc] = executed_rank_costs(pp, nch, TK[rc], WK[rc], FK[rc], lay[li, :, L_RMASK], nc,
-                                                      arg[rc], cost, np.int64(3), rc)
+                done[rc], u[rc] = executed_rank_costs(pp, nch, TK[rc], WK[rc], FK[rc], TK0[rc], WK0[rc], FK0[rc],
+                                                      lay[li, :, L_RMASK], nc, arg[rc], cost, np.int64(3), rc)
         span = np.empty(3)
         if not (done[0] and done[1] and done[2]):
             replay_compact3(vprog, pp, cost, vend, span)

@@ -458,21 +458,22 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         v = fw * (t[kt.T_BWD_W] + expert_w[kind]) + ms * t[kt.T_BWD_W_MEM]
         return v * (1.0 + slow) if kind == kt.K_MOE else v
 
-    stage = []
-    stage_w = []
-    for st in ranks:
-        stage_w.append(st["n_dense"] * wgrad(kt.K_DENSE) + st["n_moe"] * wgrad(kt.K_MOE)
-                       + (fw * h[kt.H_BWD_W] + ms * h[kt.H_BWD_W_MEM] if st["has_head"] else 0.0))
+    def priced(n_dense, n_moe, has_head, has_embedding, n_rec):
+        """(f, b, r, tp, cp, ep) per micro-batch and W [s] of layers, head and embedding held
+        together (a rank, or one of its chunks); ``n_rec``: the layers of each kind full
+        recompute re-runs (under the block method)."""
+        w_ = (n_dense * wgrad(kt.K_DENSE) + n_moe * wgrad(kt.K_MOE)
+              + (fw * h[kt.H_BWD_W] + ms * h[kt.H_BWD_W_MEM] if has_head else 0.0))
         tot = [0.0] * 6
-        for kind, n in ((kt.K_DENSE, st["n_dense"]), (kt.K_MOE, st["n_moe"])):
+        for kind, n in ((kt.K_DENSE, n_dense), (kt.K_MOE, n_moe)):
             if kept_kind is None:
                 for j in range(6):
                     tot[j] += n * per_kind[kind][j]
             else:
-                n_r = recomputed.get((st["rank"], kind), 0)
+                n_r = n_rec[kind]
                 for j in range(6):
                     tot[j] += n_r * per_kind[kind][j] + (n - n_r) * kept_kind[kind][j]
-        if st["has_head"]:
+        if has_head:
             tot[0] += head_f
             tot[1] += head_b
             # the MTP modules: forward, backward, with their layer's TP, CP and EP collectives;
@@ -483,18 +484,42 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             mtp_cost = per_kind[kt.K_MTP] if kept_kind is None else kept_kind[kt.K_MTP]
             for j in range(6):
                 tot[j] += n_mtp * mtp_cost[j]
-        if st["has_embedding"]:
+        if has_embedding:
             tot[0] += pro_f
             tot[1] += pro_b
             tot[2] += pro_r
-        copy_bytes = st["n_dense"] * moved[kt.K_DENSE] + st["n_moe"] * moved[kt.K_MOE]
+        copy_bytes = n_dense * moved[kt.K_DENSE] + n_moe * moved[kt.K_MOE]
         if copy_bytes > 0.0:
             # the forward's device-to-host copies never stall it; the backward waits for each
             # group's reload, issued one group ahead: the reloads that outlast the backward
             # (with its recomputation) stall it
             seconds = copy_bytes / link
             tot[1] += max(0.0, seconds - (tot[1] + tot[2]))
+        return tot, w_
+
+    stage = []
+    stage_w = []
+    for st in ranks:
+        tot, w_ = priced(st["n_dense"], st["n_moe"], st["has_head"], st["has_embedding"],
+                         {kind: recomputed.get((st["rank"], kind), 0) for kind in (kt.K_DENSE, kt.K_MOE)})
         stage.append(tot)
+        stage_w.append(w_)
+    # a V schedule runs each rank's two chunks at their own times: the first chunk (model chunk
+    # r, the down-going one) priced alone by walking its layers, the second the rest of the rank
+    # (rank 0's first chunk holds the embedding, its second the output layer)
+    first = {}
+    if pp > 1 and p.schedule in memory.V_SCHEDULES:
+        for ch in memory.pipeline_chunks(spec, pp, vp, lay_sched):
+            if ch["chunk"] >= pp:
+                continue
+            nk = {kt.K_DENSE: 0, kt.K_MOE: 0}
+            nr = {kt.K_DENSE: 0, kt.K_MOE: 0}
+            for i, kname in enumerate(ch["kinds"]):
+                slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
+                nk[slot] += 1
+                if n_rc is None or i < n_rc:
+                    nr[slot] += 1
+            first[ch["rank"]] = priced(nk[kt.K_DENSE], nk[kt.K_MOE], ch["chunk"] == 2 * pp - 1, ch["chunk"] == 0, nr)
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
     f, b, r, tpc, cpc, epc = stage[slow]
     t_mb = sum(stage[slow])
@@ -516,11 +541,22 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     elif p.schedule in ("zb-h1", "zbv", "v-half", "v-min"):
         k = 1 if p.schedule == "zb-h1" else 2
         fr, br, wr = [], [], []
+
+        def passes(tot, w_):
+            fwd_ = tot[0] + 0.5 * (tot[3] + tot[4] + tot[5])
+            return fwd_, sum(tot) - fwd_ - w_, w_
+
         for i in range(pp):
-            fwd_i = stage[i][0] + 0.5 * (stage[i][3] + stage[i][4] + stage[i][5])
-            fr.append(fwd_i / k)
-            br.append(max(0.0, times[i] - fwd_i - stage_w[i]) / k)
-            wr.append(stage_w[i] / k)
+            fi, bi, wi = passes(stage[i], stage_w[i])
+            if k == 1:
+                fr.append(fi)
+                br.append(max(0.0, bi))
+                wr.append(wi)
+            else:       # (first chunk, second chunk): the second is the rank less the first
+                f0, b0, w0 = passes(*first[i])
+                fr.append((f0, fi - f0))
+                br.append((max(0.0, b0), max(0.0, bi - b0)))
+                wr.append((w0, wi - w0))
         mk = max(1, int(m + 0.5))
         bubble = pipeline_greedy_reference.bubble(pp, mk, p.schedule, fr, br, wr, slow=slow)
     else:

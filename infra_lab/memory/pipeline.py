@@ -170,7 +170,12 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
     -------
     list of dict per rank: rank, n_dense (dense-like layers: dense, Mamba2, hybrid),
     n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed (the layers
-    of each kind that full recompute re-runs: all of them unless ``recompute_num_layers``)
+    of each kind that full recompute re-runs: all of them unless ``recompute_num_layers``),
+    and ``chunks``: the same six counts (n_dense, n_moe, has_embedding, has_head,
+    n_dense_recomputed, n_moe_recomputed) per chunk the rank holds, in the order it holds them
+    (a tuple of vp tuples: chunks r, r + pp, … interleaved; r and 2·pp − 1 − r in a V, the
+    down-going chunk first). The executed V schedules price each chunk at its own times from
+    these (:func:`infra_lab.training.context._stage_tables`).
 
     ``schedule``: a :data:`infra_lab.scenario.PP_SCHEDULES` name (None: 1F1B / interleaved).
 
@@ -188,13 +193,21 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
     head_rank = chunks[-1]["rank"]
     out = [{"rank": r, "n_dense": 0, "n_moe": 0, "has_embedding": int(r == chunks[0]["rank"]),
             "has_head": int(r == head_rank), "n_dense_recomputed": 0, "n_moe_recomputed": 0} for r in range(pp)]
+    held: list[list[tuple[int, ...]]] = [[] for _ in range(pp)]
     for ch in chunks:
         st = out[ch["rank"]]
+        c = {"n_dense": 0, "n_moe": 0, "n_dense_recomputed": 0, "n_moe_recomputed": 0}
         for i, kd in enumerate(ch["kinds"]):
             k = "n_moe" if kd == "moe" else "n_dense"
-            st[k] += 1
+            c[k] += 1
             if n_rc is None or i < n_rc:
-                st[k + "_recomputed"] += 1
+                c[k + "_recomputed"] += 1
+        for k, v in c.items():
+            st[k] += v
+        held[ch["rank"]].append((c["n_dense"], c["n_moe"], int(ch["chunk"] == 0), int(ch["chunk"] == len(chunks) - 1),
+                                 c["n_dense_recomputed"], c["n_moe_recomputed"]))
+    for r in range(pp):     # in model order: in a V, chunk r (down) before 2·pp − 1 − r (back)
+        out[r]["chunks"] = tuple(held[r])
     return out
 
 
@@ -203,7 +216,8 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
                      schedule: str | None = None) -> list[dict[str, float]]:
     """Distinct pipeline-stage shapes (the slowest and the most loaded stage are among
     them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
-    n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed), keeping the lowest
+    n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed; under a V schedule
+    also ``chunks``, each chunk's counts), keeping the lowest
     rank (most in-flight micro-batches) and rank pp − 1 (the last stage) apart, plus
     p_nonexpert, p_expert and p_embedding [params] of the stage before sharding and ``ranks``
     (the tuple of pipeline ranks that have this shape: the bubble prices each rank at its
@@ -241,12 +255,15 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     mtp_exp = spec.mtp_layers * per_exp if (mtp_total and spec.mtp_layer_kind() == "moe") else 0.0
     seen: dict[tuple, dict] = {}
     layers = stage_layers(spec, pp, vp, recompute_num_layers=recompute_num_layers, schedule=schedule)
+    v_shape = _v_shaped(schedule, vp)
     head_rank = next(st["rank"] for st in layers if st["has_head"])
     for st in layers:
         # rank pp - 1 stays its own candidate (training_memory's pipeline_rank="last"): under a V
         # schedule it holds neither the embedding nor the output layer
+        # in a V the executed schedules price each chunk apart: ranks whose chunks differ are
+        # distinct shapes even with the same totals
         key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"], st["n_dense_recomputed"],
-               st["n_moe_recomputed"], st["rank"] == pp - 1)
+               st["n_moe_recomputed"], st["rank"] == pp - 1, st["chunks"] if v_shape else None)
         if key in seen:
             seen[key]["ranks"] += (st["rank"],)
             continue

@@ -244,9 +244,12 @@ class Scenario:
     def _check_serving(self) -> None:
         sv, hw = self.serving, self.hardware
         if sv.gpus != hw.world_size:
+            fix = (f" (e.g. dp = {hw.world_size // (sv.tp * sv.pp)})" if hw.world_size % (sv.tp * sv.pp) == 0
+                   else "")
             raise ValidationError(
                 f"serving: tp·pp·dp = {sv.tp}·{sv.pp}·{sv.dp} = {sv.gpus} GPUs, but [hardware] has "
                 f"nodes × gpus_per_node = {hw.nodes} × {hw.gpus_per_node} = {hw.world_size}; they must be equal"
+                f"{fix}; il.serve_search searches tp/pp/dp/ep itself but starts from a consistent split"
             )
         spec = self.model_spec
         if spec.arch != "transformer":

@@ -31,7 +31,7 @@ V-shaped, vp = 2, about 1/2 and 1/3 of 1F1B's activation memory). Their bubble:
 :func:`infra_lab._kernels.training.pipeline_bubble_stages` (closed forms for 1F1B and interleaved with each
 rank's own times) and :func:`infra_lab._kernels.training.executed_rank_bubble` (ZB-H1 and ZBV: Primus'
 hand-written tables; V-Half and V-Min: the greedy schedule Primus and the paper's repository build; each
-order executed with each rank's F, B, W, :mod:`infra_lab._kernels.pipeline_greedy`); in-flight micro-batches:
+order executed with each rank's F, B, W, in a V each chunk's own, :mod:`infra_lab._kernels.pipeline_greedy`); in-flight micro-batches:
 :func:`infra_lab.memory.inflight_microbatches`. ``il.search`` explores 1F1B / interleaved by vp,
 and with ``pp_schedules=`` the schedules a stack implements
 (:func:`infra_lab.training.stack_pp_schedules`)."""

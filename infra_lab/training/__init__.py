@@ -24,7 +24,8 @@ parts of the step kernel (:mod:`infra_lab._kernels.training`):
   ranks' micro-batches, / vp, for 1F1B / interleaved, as Alpa's Σ t_i + (m − 1)·max t_i:
   :func:`infra_lab._kernels.training.pipeline_bubble_stages`; the order the library runs for ZB-H1 /
   ZBV (Primus' tables) and V-Half / V-Min (the greedy scheduler) executed with each rank's F, B,
-  W: :func:`infra_lab._kernels.training.executed_rank_bubble`; (pp − 1)/vp of a micro-batch at equal
+  W, in a V each of its two chunks at its own (the layers, embedding and output layer the chunk
+  holds): :func:`infra_lab._kernels.training.executed_rank_bubble`; (pp − 1)/vp of a micro-batch at equal
   stages, :func:`infra_lab._kernels.training.pipeline_bubble`), overlap windows, ZeRO-0/1/2/3
   and FSDP (no resharding under pipeline parallelism), the optimizer update.
 

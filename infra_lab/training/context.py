@@ -327,14 +327,27 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
 def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
                 recompute_num_layers: int | None = None,
                 schedule: str | None = None) -> tuple[tuple[tuple[float, ...], tuple[float, float]], ...]:
-    """Per stage candidate: (the L_ND ... L_PHEAD fields, (L_RD, L_RM), (L_NR, L_RMASK))."""
+    """Per stage candidate: (the L_ND ... L_PHEAD fields, (L_RD, L_RM), (L_NR, L_RMASK), the
+    L_C0D ... L_CDIFF fields). The chunk fields (the rank's first chunk's counts, and 1 when its
+    two chunks differ) are filled under a V schedule (``schedule`` a V name, vp = 2; zeros
+    otherwise) from :func:`infra_lab.memory.stage_layers`' ``chunks``: the one owner of which
+    layers, embedding and output layer each chunk holds."""
     from .. import memory
 
     kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
+    v = schedule in memory.V_SCHEDULES and vp == 2 and pp > 1
+
+    def chunk_fields(s):
+        if not v:
+            return (0.0,) * 7
+        c0, c1 = s["chunks"]
+        return tuple(float(x) for x in c0) + (float(c0 != c1),)
+
     return tuple(((float(s["n_dense"]), float(s["n_moe"]), float(s["has_embedding"]), float(s["has_head"]),
                    float(s["rank"]), s["p_nonexpert"], s["p_expert"], s["p_embedding"], s["p_head"]),
                   (float(s["n_dense_recomputed"]), float(s["n_moe_recomputed"])),
-                  (float(len(s["ranks"])), float(sum(2 ** r for r in s["ranks"] if r < kt.RANK_MASK_BITS))))
+                  (float(len(s["ranks"])), float(sum(2 ** r for r in s["ranks"] if r < kt.RANK_MASK_BITS))),
+                  chunk_fields(s))
                  for s in memory.stage_candidates(spec, pp, vp, recompute_num_layers=recompute_num_layers,
                                                   schedule=schedule, **kw))
 
@@ -374,12 +387,13 @@ def _stage_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int 
         rows = _stage_rows(ctx.spec, pp_i, vp_i, ctx.stage_extra, recompute_num_layers,
                            v_name if (vp_i == 2 and pp_i > 1) else None)
         ncand[i] = len(rows)
-        for j, (r, rec, rk) in enumerate(rows):
+        for j, (r, rec, rk, ch) in enumerate(rows):
             lay[i, j, : len(r)] = r
             lay[i, j, kt.L_RD] = rec[0]
             lay[i, j, kt.L_RM] = rec[1]
             lay[i, j, kt.L_NR] = rk[0]
             lay[i, j, kt.L_RMASK] = rk[1]
+            lay[i, j, kt.L_C0D: kt.L_CDIFF + 1] = ch
             # MTP modules full recompute re-runs: none under the block method (Megatron-Core)
             lay[i, j, kt.L_RX] = r[3] * memory.mtp_modules_recomputed(ctx.spec.mtp_layers, recompute_num_layers)
     kt.fill_layout_comm(ctx.c, layouts, lay, ncand, ctx.P)
