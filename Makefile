@@ -37,7 +37,7 @@ lock: setup
 	$(VENV)/bin/uv pip compile pyproject.toml --extra lab --extra dev --python-version 3.11 \
 		--universal --quiet -o requirements.lock
 
-$(WARM): $(STAMP) $(wildcard infra_lab/_kernels/*.py)
+$(WARM): $(STAMP) tools/warm_kernels.py $(wildcard infra_lab/_kernels/*.py)
 	$(PY) tools/warm_kernels.py
 	@touch $(WARM)
 
