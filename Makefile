@@ -12,10 +12,16 @@ JUPYTER_ENV := JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter_local/config JUPYTER_DATA_D
                JUPYTER_RUNTIME_DIR=$(CURDIR)/.jupyter_local/runtime IPYTHONDIR=$(CURDIR)/.jupyter_local/ipython
 
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+# The numba kernels compiled into numba's cache once per change of their sources, so that the
+# first notebook opened does not pay for compiling them (tools/warm_kernels.py).
+WARM   := $(VENV)/.kernels-warm
 
 .PHONY: setup lab test test-fast browser-test wheel-test site bench lint lock clean
 
-setup: $(STAMP)
+# setup also compiles the numba kernels into numba's cache (below), so that every later command --
+# a notebook opened in the lab, executed headless (jupyter nbconvert --execute, the notebook
+# tests), or the infra-lab command -- starts from compiled kernels instead of compiling them first.
+setup: $(STAMP) $(WARM)
 
 # Installs the pinned versions of requirements.lock (all extras), then the project itself.
 $(STAMP): pyproject.toml requirements.lock
@@ -31,14 +37,11 @@ lock: setup
 	$(VENV)/bin/uv pip compile pyproject.toml --extra lab --extra dev --python-version 3.11 \
 		--universal --quiet -o requirements.lock
 
-# The numba kernels compiled into numba's cache once per change of their sources, so that the
-# first notebook opened does not pay for compiling them (tools/warm_kernels.py).
-WARM := $(VENV)/.kernels-warm
-$(WARM): $(STAMP) $(wildcard infra_lab/_kernels/*.py)
+$(WARM): $(STAMP) tools/warm_kernels.py $(wildcard infra_lab/_kernels/*.py)
 	$(PY) tools/warm_kernels.py
 	@touch $(WARM)
 
-lab: setup $(WARM)
+lab: setup
 	$(JUPYTER_ENV) $(VENV)/bin/jupyter lab --port=$(PORT) $(ROOT_FLAG) notebooks/00_index.ipynb
 
 # Every test: unit, property-based, notebooks (executed headless), and the browser test.

@@ -948,6 +948,7 @@ def fit_physics() -> dict[str, float]:
         P = np.array(collective_time_params(_row_hardware(r)).array)
         pi = PROTOCOLS.index(proto)
         P[K.P_HWN + 3 * K.ALG_TREE + pi] = 0.0
+        P.setflags(write=False)   # read-only like every parameter vector: the kernel's one signature
         hops = 2 * int(math.ceil(math.log2(n // k)))
         rest = K.collective_cost(K.OP_ALL_REDUCE, K.ALG_TREE, pi, S, n, k, P)
         out[f"rccl_hw_net_tree_{proto}_us"] = float((t - rest) / hops * 1e6)

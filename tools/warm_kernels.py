@@ -2,17 +2,29 @@
 
 The kernels are compiled on first use and cached (``cache=True``), so without this step the
 first notebook a user opens pays for every kernel it touches (up to about a minute on a
-2-core machine). ``make lab`` runs this after setup, once per change of the kernels' sources;
-each call below is small and exists only to make numba compile the kernel it reaches.
+2-core machine). ``make setup`` (and so ``make lab`` and ``make test``) runs this once per change
+of the kernels' sources; each call below is small and exists only to make numba compile the
+kernels it reaches. Together they reach every kernel the notebooks run:
+benchmarks/bench_notebooks.py ``--setup`` executes each notebook right after this script, on a
+cache that holds only what it compiled (no notebook compiled a kernel there when it was last
+measured).
 
-Usage: ``.venv/bin/python tools/warm_kernels.py`` (prints the time per family)."""
+On a machine with two or more cores the training kernels (the largest part: the step kernel,
+serial and parallel, and the executed-schedule tables) compile in one process while the other
+families compile in a second; the expansion sweep point, which reaches both, runs last.
+
+Usage: ``.venv/bin/python tools/warm_kernels.py [--jobs N]`` (prints the time per family)."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 
-def main() -> None:
+def _steps() -> dict:
     import infra_lab as il
     from infra_lab import economics as E
     from infra_lab import expansion as X
@@ -20,20 +32,59 @@ def main() -> None:
 
     sc = il.load_scenario("zaya1-ibm-mi300x")
     serving = il.load_scenario("maia-class-serving-mi300x")
-    steps = [
-        ("training: estimate and plan search", lambda: (il.estimate(sc), il.search(sc, top=1))),
-        ("collectives", lambda: il.collective("all_reduce", 2**30, sc.hardware, sc.hardware.world_size)),
-        ("serving: serve and serve_search", lambda: (il.serve(serving), il.serve_search(serving, top=1))),
-        ("economics: owned-cost Monte Carlo", lambda: E.monte_carlo_owned_cost(1_000, seed=0)),
-        ("reliability: run Monte Carlo", lambda: R.simulate(R.plan_run(sc, 100.0), 100, seed=0)),
-        ("expansion: one sweep point", lambda: X.evaluate(*(X.sweep_grid()[k][0] for k in
-                                                            ("platform", "nic", "target_gpus", "model")))),
-    ]
-    t_all = time.perf_counter()
-    for name, call in steps:
+
+    def fabric():
+        fab = il.fabric.Fabric.build(sc.hardware)
+        flows = il.fabric.step_flows("all_to_all", fab, 2**20)
+        return (il.fabric.simulate_step(flows, fab, "ecmp"),
+                il.fabric.simulate_step(flows, fab, "spray", completion="static"))
+
+    return {
+        "training: estimate and plan search": lambda: (il.estimate(sc), il.search(sc, top=1)),
+        "collectives": lambda: (il.collective("all_reduce", 2**30, sc.hardware, sc.hardware.world_size),
+                                il.collectives.algorithm_table("all_reduce", 2**30, sc.hardware, 16)),
+        "fabric: flow routing and max-min rates": fabric,
+        "compute and memory: memory table, grouped GEMMs, MoE Monte Carlo":
+            lambda: (il.memory.training_memory(sc), il.compute.device_check_table(),
+                     il.compute.moe_load_imbalance(4096, 64, 8, 8, method="monte_carlo", trials=10)),
+        "multimodal: sequence packing": lambda: il.multimodal.pack([300, 700, 200, 900], 1024),
+        "serving: serve and serve_search": lambda: (il.serve(serving), il.serve_search(serving, top=1)),
+        "economics: owned-cost Monte Carlo": lambda: E.monte_carlo_owned_cost(1_000, seed=0),
+        "reliability: run Monte Carlo": lambda: R.simulate(R.plan_run(sc, 100.0), 100, seed=0),
+        "expansion: one sweep point": lambda: X.evaluate(*(X.sweep_grid()[k][0] for k in
+                                                           ("platform", "nic", "target_gpus", "model"))),
+    }
+
+
+LAST = "expansion: one sweep point"
+"""Reaches the training and the serving kernels: run after both groups."""
+
+
+def _run(names: list[str]) -> list[tuple[str, float]]:
+    steps = _steps()
+    out = []
+    for name in names:
         t0 = time.perf_counter()
-        call()
-        print(f"  {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+        steps[name]()
+        out.append((name, time.perf_counter() - t0))
+        print(f"  {name}: {out[-1][1]:.1f} s", flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="processes compiling at once (1 or 2; default 2 where there are two cores)")
+    args = ap.parse_args(argv)
+    names = list(_steps())
+    first, rest = names[:1], [n for n in names[1:] if n != LAST]
+    t_all = time.perf_counter()
+    if args.jobs >= 2:
+        with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+            list(pool.map(_run, [first, rest]))
+    else:
+        _run(first + rest)
+    _run([LAST])
     print(f"numba kernels compiled and cached in {time.perf_counter() - t_all:.1f} s")
 
 
