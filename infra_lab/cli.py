@@ -1277,7 +1277,8 @@ def build_parser() -> argparse.ArgumentParser:
         "accelerator": "catalog name, e.g. MI300X, H100-SXM, B200 (required without --hardware)",
         "nodes": f"nodes in the cluster (default {dflt['nodes']})", "gpus_per_node": f"default {dflt['gpus_per_node']}",
         "scaleup_domain": "GPUs in the physical scale-up domain (default gpus_per_node; 72 for NVL72)",
-        "nic": f"catalog name, e.g. Pollara-400, ConnectX-7-NDR (default {dflt['nic']})",
+        "nic": "catalog name, e.g. Pollara-400, ConnectX-7-NDR (default: the accelerator's default NIC, "
+               "data/default_nics.csv)",
         "nics_per_node": "default gpus_per_node", "fabric": " | ".join(FABRICS) + f" (default {dflt['fabric']})",
         "oversubscription": f">= 1 (default {dflt['oversubscription']:g}, non-blocking; at most "
                             "data/network_constants.csv's max_oversubscription)",

@@ -113,7 +113,8 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
     ----------
     price_usd_per_gpu_hour : rental price or owned cost [USD per GPU-hour]; an object with
         ``total_usd_per_gpu_hour`` (an :class:`OwnedCost`) is accepted, and so are "owned" /
-        "rented" with ``accelerator``: the economics model's price of that part, as
+        "rented" with ``accelerator`` (default: the estimate's, ``Estimate.accelerator``; an
+        ``accelerator`` that contradicts the estimate's is refused): the economics model's price of that part, as
         ``il.serve``'s costs read it (:func:`infra_lab.serving.price_for`: the like-for-like
         owned P50, or the median current on-demand rent)
     tokens : training tokens, for the cost per million tokens
@@ -128,6 +129,13 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
     >>> r.total_usd == 1e6 * price_for("MI300X", "rented")
     True
     """
+    carried = getattr(estimate, "accelerator", "") if estimate is not None else ""
+    if carried:     # il.estimate's Estimate names its accelerator (Estimate.accelerator)
+        if accelerator is not None and V.accelerator(accelerator) != V.accelerator(carried):
+            raise ValidationError(
+                f"accelerator = {accelerator!r}: contradicts the estimate's accelerator {carried!r} "
+                f"(il.estimate of a {carried} scenario); leave accelerator= out or give {carried!r}")
+        accelerator = carried if accelerator is None else accelerator
     if price_usd_per_gpu_hour is None:
         raise ValidationError("price_usd_per_gpu_hour: required (a rental price or an owned cost per "
                               "GPU-hour, e.g. owned_cost_per_gpu_hour(...), or 'owned' / 'rented' with "

@@ -416,7 +416,8 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
                      encoder: str = "trained", tp: int = 1, pp: int = 1, micro_batch: int = 1,
                      zero: int = 1, recompute: str = "none") -> dict:
     """A training Scenario dict for a multimodal preset on a cluster of ``nodes`` × 8 GPUs
-    (Pollara-400 NICs, rails-only fabric as the IBM cluster), for notebooks and tests.
+    (the accelerator's default NIC, :func:`infra_lab.catalog.default_nic`: Pollara-400 on AMD
+    parts as on the IBM cluster; rails-only fabric as there), for notebooks and tests.
 
     ``global_batch`` defaults to 4 sequences per data-parallel rank per micro-batch size."""
     for name, v in (("nodes", nodes), ("seq_len", seq_len), ("tp", tp), ("pp", pp), ("micro_batch", micro_batch)):
@@ -430,7 +431,7 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
     d: dict[str, Any] = {
         "name": f"{system_name}-training",
         "model": {"preset": system_name},
-        "hardware": {"accelerator": accelerator, "nodes": nodes, "gpus_per_node": 8, "nic": "Pollara-400",
+        "hardware": {"accelerator": accelerator, "nodes": nodes, "gpus_per_node": 8,
                      "nics_per_node": 8, "fabric": "rails-only", **({"pxn": True} if accelerator.startswith("MI")
                                                                      else {})},
         "training": {"seq_len": seq_len, "global_batch": gb, "micro_batch": micro_batch,

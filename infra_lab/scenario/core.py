@@ -409,7 +409,7 @@ class Scenario:
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.
         ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``. Hardware keys held at
-        the value the table derives (scaleup_domain, host_cpu, pxn, nics_per_node,
+        the value the table derives (scaleup_domain, host_cpu, pxn, nic, nics_per_node,
         domain_gpus) follow a change of the keys they derive from unless named too
         (:func:`~infra_lab.scenario.hardware_table.updated_table`): another accelerator gets its
         own scale-up domain. A ZeRO stage held at the value ``fsdp`` derives (1, or 3 with FSDP)

@@ -24,6 +24,21 @@ def whole_node_domain_gpus(gpus: int, gpus_per_node: int, domain: int) -> int:
     return max(d for d in range(gpus_per_node, domain + 1, gpus_per_node) if gpus % d == 0)
 
 
+LEGACY_NIC = "Pollara-400"
+"""The NIC every [hardware] table without ``nic`` got before December 2026, whatever the
+accelerator. Kept only for a part without a row in data/default_nics.csv (the announced
+MI450X), so that its tables still load as before; name the NIC for such a part."""
+
+
+def _default_nic(accelerator: str) -> str:
+    """The NIC a [hardware] table without ``nic`` gets: :func:`infra_lab.catalog.default_nic`
+    (the one owner), or :data:`LEGACY_NIC` for a part without a row there."""
+    try:
+        return catalog.default_nic(accelerator)
+    except InfraLabError:
+        return LEGACY_NIC
+
+
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HardwareConfig:
@@ -48,7 +63,10 @@ class HardwareConfig:
         scaleup_domain = 8`` on MI300X is a 2-GPU job on an 8-GPU node (one xGMI link joins
         its two GPUs); ``nodes = 2, gpus_per_node = 4, scaleup_domain = 72`` on GB200 is an
         8-GPU job inside one NVL72 rack (full NVLink among its 8). See ``domain_gpus``.
-    nic : catalog NIC name; default "Pollara-400" (name the NIC for any other platform)
+    nic : catalog NIC name. Default: the accelerator's default back-end NIC,
+        :func:`infra_lab.catalog.default_nic` (data/default_nics.csv: Pollara-400 on AMD
+        parts, ConnectX-7 on DGX H100/H200/B200, ...); an accelerator without a row there
+        (the announced MI450X) keeps the earlier default, :data:`LEGACY_NIC` (name it)
     nics_per_node : back-end NICs the job's GPUs of a node use [-] (default gpus_per_node;
         at most 4 per GPU)
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
@@ -77,7 +95,7 @@ class HardwareConfig:
     nodes: int = 1
     gpus_per_node: int = 8
     scaleup_domain: int | None = None
-    nic: str = "Pollara-400"
+    nic: str | None = None
     nics_per_node: int | None = None
     fabric: str = "rail-optimized"
     oversubscription: float = 1.0
@@ -98,11 +116,11 @@ class HardwareConfig:
                 "hardware.accelerator: required (no default accelerator); give a catalog name, one of "
                 f"{', '.join(catalog.accelerator_names())} (aliases such as 'MI300X' or 'H100' work)")
         for name in ("accelerator", "nic"):
-            if not isinstance(getattr(self, name), str):
+            if not isinstance(getattr(self, name), str) and (name == "accelerator" or self.nic is not None):
                 raise ValidationError(f"hardware.{name} = {getattr(self, name)!r}: expected a catalog name (string)")
         acc = catalog.canonical_accelerator(self.accelerator)
         put(self, "accelerator", acc)
-        put(self, "nic", catalog.canonical_nic(self.nic))
+        put(self, "nic", catalog.canonical_nic(self.nic if self.nic is not None else _default_nic(acc)))
         spec = catalog.accelerator(acc)
         plat = _fab.platform(acc)
         cap = _fab.constant
@@ -313,11 +331,22 @@ def hardware_table_of(source: str | os.PathLike, field_: str = "hardware") -> di
 # (to_dict writes them all out, so a table edited after to_dict holds them as if given).
 _DERIVED_FROM = {
     "scaleup_domain": ("accelerator",),          # the accelerator's physical domain
+    "nic": ("accelerator",),                     # the accelerator's default NIC (catalog.default_nic)
     "host_cpu": ("accelerator",),                # the platform's host
     "pxn": ("accelerator",),                     # the library's default (NCCL on, RCCL off)
     "nics_per_node": ("gpus_per_node",),         # one NIC per GPU
     "domain_gpus": ("accelerator", "nodes", "gpus_per_node", "scaleup_domain"),
 }
+
+
+def _has_default_nic(accelerator: Any) -> bool:
+    """Whether ``accelerator`` (a name) has a row in data/default_nics.csv."""
+    from ..errors import InfraLabError
+    try:
+        catalog.default_nic(accelerator)
+    except (InfraLabError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _outgrows(domain: Any, gpus_per_node: Any) -> bool:
@@ -329,7 +358,7 @@ def _outgrows(domain: Any, gpus_per_node: Any) -> bool:
 def updated_table(table: Any, changes: dict) -> dict:
     """The [hardware] table ``table`` (a dict or HardwareConfig) with ``changes`` applied, the
     way :meth:`Scenario.replace` and ``infra-lab sweep`` apply them: a key the table holds at
-    the value the rest of it would derive (scaleup_domain, host_cpu and pxn from the
+    the value the rest of it would derive (scaleup_domain, host_cpu, pxn and nic from the
     accelerator, nics_per_node from gpus_per_node, domain_gpus from the node layout) follows a
     change of what it derives from, unless ``changes`` names it; every other key keeps its
     value; the keys that follow are left out of the result, for HardwareConfig to derive. A
@@ -363,6 +392,8 @@ def updated_table(table: Any, changes: dict) -> dict:
             derived = HardwareConfig.from_dict({k: v for k, v in old.items() if k != key}).to_dict()[key]
         except InfraLabError:   # the old table needs the key as given: keep it
             continue
+        if key == "nic" and "accelerator" in moved and not _has_default_nic(out.get("accelerator")):
+            continue    # the new part has no default NIC (data/default_nics.csv): keep the one held
         if derived == old[key]:
             del out[key]
     return out

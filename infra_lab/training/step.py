@@ -56,6 +56,9 @@ class Estimate:
         text model; 1 − the packing waste for a multimodal scenario
         (:func:`infra_lab.multimodal.packing_stats`). ``tokens_per_s`` counts every position;
         :meth:`days_to_train` and :meth:`gpu_hours` count training tokens, the non-padding ones
+    accelerator : catalog name of the scenario's accelerator (canonical), so that
+        ``economics.run_cost(est, price_usd_per_gpu_hour="owned", tokens=...)`` reads its price
+        without ``accelerator=`` repeated; "" on an Estimate built by hand
     """
 
     step_time_s: float
@@ -75,6 +78,7 @@ class Estimate:
     flops_by_convention: dict = field(default_factory=dict, repr=False)
     peak_flops: float = 0.0
     useful_token_fraction: float = 1.0
+    accelerator: str = ""
 
     def days_to_train(self, tokens: float) -> float:
         """Days of uninterrupted training for ``tokens`` training (non-padding) tokens [days]:
@@ -169,7 +173,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
     kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-    return _estimate_from(out[0], ctx)
+    return _estimate_from(out[0], ctx, sc.hardware.accelerator)
 
 
 def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
@@ -191,7 +195,7 @@ def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
                       f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=4)
 
 
-def _estimate_from(out, ctx: _Context) -> Estimate:
+def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
     step = float(out[kt.O_STEP])
     if step == math.inf:
         raise ValidationError(
@@ -219,5 +223,5 @@ def _estimate_from(out, ctx: _Context) -> Estimate:
         breakdown=bd, stack=ctx.stack, model_flops_per_step=f, gpus=ctx.world,
         nic_busy_fraction=min(1.0, float(out[kt.O_NET]) / step), dp_comm_raw_s=float(out[kt.O_DP_RAW]),
         checkpoint_bytes=ctx.checkpoint_bytes, flops_by_convention=dict(ctx.flops), peak_flops=ctx.peak_bf16,
-        useful_token_fraction=ctx.useful_fraction,
+        useful_token_fraction=ctx.useful_fraction, accelerator=accelerator,
     )

@@ -22,7 +22,7 @@ __all__ = ["network_update", "network_explorer", "network_dashboard"]
 
 
 def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str = "MI300X",
-                   nic: str = "Pollara-400", fabric: str = "rails-only", routing: str = "ecmp",
+                   nic: str | None = None, fabric: str = "rails-only", routing: str = "ecmp",
                    op: str = "all_reduce", seed: int = 0, pxn: bool | None = None) -> dict[str, Any]:
     """Recompute the explorer for one set of inputs.
 
@@ -31,7 +31,8 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     size_bytes : collective size S [B]
     gpus : ranks [-] (the cluster is sized to hold them: ceil(gpus / g) nodes of the
         accelerator's default node size g, as a [hardware] table without gpus_per_node gets)
-    accelerator, nic : catalog names
+    accelerator, nic : catalog names (nic None: the accelerator's default NIC,
+        :func:`infra_lab.catalog.default_nic`)
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
     routing : "ecmp" | "spray" | "adaptive" (flow-level step efficiency)
     op : collective op
@@ -46,7 +47,9 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     from .._validate import choice
 
     choice("routing", routing, F.ROUTINGS)   # checked whether or not a step is simulated (one node ignored a typo)
-    per_node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1}).gpus_per_node
+    node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1})
+    per_node = node.gpus_per_node
+    nic = node.nic if nic is None else nic     # None: the accelerator's default NIC (catalog.default_nic)
     nodes = max(1, -(-int(gpus) // per_node))
     hw = {"accelerator": accelerator, "nodes": nodes, "nic": nic, "fabric": fabric}
     if pxn is not None:
@@ -121,7 +124,8 @@ def network_explorer() -> W.VBox:
     gpus = W.SelectionSlider(options=[8, 16, 32, 64, 128, 256, 512, 1024], value=1024, description="GPUs",
                              continuous_update=False)
     acc = W.Dropdown(options=["MI300X", "H100-SXM", "B200"], value="MI300X", description="GPU")
-    nic = W.Dropdown(options=["Pollara-400", "ConnectX-7-NDR", "ConnectX-8"], value="Pollara-400", description="NIC")
+    nic = W.Dropdown(options=["Pollara-400", "ConnectX-7-NDR", "ConnectX-8"], value=HardwareConfig(acc.value).nic,
+                     description="NIC")   # the accelerator's default NIC; it follows a new accelerator (below)
     fab = W.Dropdown(options=list(F.FABRIC_KINDS), value="rails-only", description="topology")
     routing = W.ToggleButtons(options=list(F.ROUTINGS), value="ecmp", description="routing")
     pxn = W.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
@@ -131,8 +135,26 @@ def network_explorer() -> W.VBox:
 
     html = W.HTML()
     pane = ChartPane()
+    following = {"nic": False}
+
+    def follow(change):
+        """A new accelerator selects its default NIC (catalog.default_nic: ConnectX-7 for H100/B200,
+        Pollara-400 for MI300X); the NIC stays selectable. One update runs, the accelerator's."""
+        from .. import catalog
+
+        want = catalog.default_nic(change["new"])
+        if want in nic.options and nic.value != want:
+            following["nic"] = True
+            try:
+                nic.value = want
+            finally:
+                following["nic"] = False
+
+    acc.observe(follow, names="value")      # before the update observers: the update sees both
 
     def update(_=None):
+        if following["nic"]:
+            return None
         r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value,
                            pxn=pxn.value)
         html.value = r["text"]

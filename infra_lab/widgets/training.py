@@ -94,7 +94,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         raise ValidationError(f"gpus = {gpus!r}: expected a multiple of {per_node} ({accelerator}'s GPUs per node), "
                               f"e.g. {' or '.join(str(g) for g in (lo, lo + per_node) if g > 0)}")
     hw = {"accelerator": accelerator, "nodes": gpus // per_node,
-          "nic": EXPLORER_ACCELERATORS.get(accelerator, "ConnectX-7-NDR")}
+          "nic": EXPLORER_ACCELERATORS.get(accelerator) or il.catalog.default_nic(accelerator)}
     tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
     world, gb = hw["nodes"] * per_node, int(global_batch)
     pp = integer("pp", pp)
