@@ -15,7 +15,9 @@ the timed span is everything the kernel does for a change.
 * then every control of the widget is moved through its first, middle and last option (or
   slider minimum, middle, maximum; a multi-select to one entry and to all) and back to the
   notebook's value, one change at a time, the others held at their values; each change is
-  timed. ``<widget>_median_s``, ``<widget>_max_s`` and ``<widget>_changes`` per widget, and
+  timed. Controls that act only under another setting are moved again under it (``Widget.also``:
+  the training explorer's pipeline schedule with pp = 4, its vp with pp = 4 and the interleaved
+  schedule), the changes into and out of that setting timed too. ``<widget>_median_s``, ``<widget>_max_s`` and ``<widget>_changes`` per widget, and
   the same over all widgets. ``<widget>_unchanged`` counts changes after which no text
   output differs (only informational: e.g. a control whose value the summary does not print).
   Notebook 08's sweep is not a full grid, so some expansion changes land on a combination
@@ -102,6 +104,12 @@ class Widget:
     factory: Callable          # the il.widgets function the notebook calls
     build: Callable            # builds it with the notebook's arguments (setup passed in)
     setup: Callable | None = None   # untimed notebook work the widget reads (e.g. a sweep)
+    also: tuple = ()
+    """Further passes, each (held, moved): the controls named in ``held`` (by description) set to
+    those values, then each control named in ``moved`` through its representative values, then
+    ``held`` back to where it was; every one of these changes is timed like the others. For
+    controls that only act under another setting (the training explorer's pipeline schedule
+    and vp need pp > 1, vp the interleaved schedule)."""
 
 
 WIDGETS = (
@@ -109,7 +117,9 @@ WIDGETS = (
     Widget("compute_memory", "02", il.widgets.compute_memory_explorer,
            lambda _: il.widgets.compute_memory_explorer()),
     Widget("network", "03", il.widgets.network_explorer, lambda _: il.widgets.network_explorer()),
-    Widget("training", "04", il.widgets.training_explorer, lambda _: il.widgets.training_explorer()),
+    Widget("training", "04", il.widgets.training_explorer, lambda _: il.widgets.training_explorer(),
+           also=(({"pipeline pp": 4}, ("pp schedule",)),
+                 ({"pipeline pp": 4, "pp schedule": "interleaved"}, ("vp",)))),
     Widget("economics", "05", il.widgets.economics_explorer, lambda _: il.widgets.economics_explorer("MI300X")),
     Widget("reliability", "06", il.widgets.reliability_explorer, lambda _: _reliability()),
     Widget("serving", "07", il.widgets.serving_explorer, lambda _: il.widgets.serving_explorer()),
@@ -170,19 +180,34 @@ def measure(widget: Widget) -> dict:
         box = widget.build(arg)
     cold = time.perf_counter() - t0
     times, unchanged, slow = [], 0, []
+
+    def change(c, v):
+        nonlocal unchanged
+        if v == c.value:
+            return
+        before = _texts(box)
+        with capture_output():
+            t0 = time.perf_counter()
+            c.value = v
+            dt = time.perf_counter() - t0
+        times.append(dt)
+        unchanged += _texts(box) == before
+        if dt > SLOW_S:
+            slow.append(f"{c.description}={v!r}: {dt:.2f} s")
+
     for c in controls(box):
         for v in representative(c):
-            if v == c.value:
-                continue
-            before = _texts(box)
-            with capture_output():
-                t0 = time.perf_counter()
-                c.value = v
-                dt = time.perf_counter() - t0
-            times.append(dt)
-            unchanged += _texts(box) == before
-            if dt > SLOW_S:
-                slow.append(f"{c.description}={v!r}: {dt:.2f} s")
+            change(c, v)
+    by_name = {c.description: c for c in controls(box)}
+    for held, moved in widget.also:
+        was = {n: by_name[n].value for n in held}
+        for n, v in held.items():
+            change(by_name[n], v)
+        for n in moved:
+            for v in representative(by_name[n]):
+                change(by_name[n], v)
+        for n in reversed(list(held)):
+            change(by_name[n], was[n])
     return {"cold_s": cold, "median_s": statistics.median(times), "max_s": max(times), "changes": len(times),
             "unchanged": unchanged, "slow": slow, "times": times}
 

@@ -57,3 +57,19 @@ def test_representative_values_cover_each_control_kind():
     assert b.representative(W.Checkbox(value=True)) == [False, True]
     box = W.VBox([W.HBox([dd, W.HTML("out")]), sm, W.Output()])
     assert b.controls(box) == [dd, sm]
+
+
+def test_further_passes_name_controls_of_their_widget():
+    """A widget's ``also`` passes (controls that act only under another setting, such as the
+    training explorer's pipeline schedule and vp under pp > 1) name controls the widget has, by
+    description, and values those controls offer: a renamed control cannot drop out unseen."""
+    b = _bench()
+    with_passes = [w for w in b.WIDGETS if w.also]
+    assert "training" in {w.name for w in with_passes}
+    for w in with_passes:
+        box = w.build(w.setup() if w.setup else None)
+        by_name = {c.description: c for c in b.controls(box)}
+        for held, moved in w.also:
+            for n, v in held.items():
+                assert n in by_name and v in by_name[n]._options_values, (w.name, n, v)
+            assert set(moved) <= set(by_name), (w.name, moved)

@@ -95,3 +95,83 @@ def test_an_alias_or_letter_case_gets_the_same_cluster():
     b, _ = training_update("b200")
     assert b["accelerator"][0] == "B200"
     assert b["step_time_s"][0] == a["step_time_s"][0]
+
+
+def _pipeline_note(box):
+    return box.children[0].children[2].children[3].value
+
+
+def test_the_pipeline_controls_reach_their_arguments(monkeypatch):
+    """The explorer's pp, schedule and vp controls are passed to training_update's ``pp``,
+    ``pp_schedule`` and ``vp``: each value reaches the argument of its name (distinct values, so a
+    dropped or swapped argument fails); vp is passed only with the interleaved schedule, and with
+    pp = 1 neither schedule nor vp is passed, the two are disabled and the note says why."""
+    import infra_lab.widgets.training as T
+
+    box = il.widgets.training_explorer()
+    c = box.controls
+    assert c["pp_schedule"].disabled and c["vp"].disabled and "pp = 1" in _pipeline_note(box)
+    calls = []
+    real = T.training_update
+
+    def spy(*a, **k):
+        calls.append(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(T, "training_update", spy)
+    c["pp_schedule"].value = "zbv"                    # pp = 1: the schedule is not passed
+    assert calls[-1] == {}
+    c["pp"].value = 4
+    assert calls[-1] == {"pp": 4, "pp_schedule": "zbv"} and not c["pp_schedule"].disabled and c["vp"].disabled
+    assert "zbv runs vp = 2" in _pipeline_note(box)
+    s, chart = box.update()
+    assert s["plan"][0] == "DP + ZeRO-1 (as Zyphra) with pp4 vp2 zbv" and chart is not None
+    c["pp_schedule"].value = "interleaved"
+    c["vp"].value = 3
+    assert calls[-1] == {"pp": 4, "pp_schedule": "interleaved", "vp": 3} and not c["vp"].disabled
+    s, _ = box.update()
+    want, _ = real("MI300X", 1024, 2048, 4096, "bf16", pp=4, pp_schedule="interleaved", vp=3)
+    assert s.equals(want) and s["plan"][0] == "DP + ZeRO-1 (as Zyphra) with pp4 vp3 interleaved"
+    # the schedule moves the estimate: ZB-H1 against 1F1B with the same pp (one chunk per rank each)
+    a, _ = real(pp=2, pp_schedule="1f1b")
+    b, _ = real(pp=2, pp_schedule="zb-h1")
+    assert a["step_time_s"][0] != b["step_time_s"][0]
+    c["pp"].value = 1
+    assert calls[-1] == {} and c["pp_schedule"].disabled and c["vp"].disabled
+
+
+def test_a_pipeline_the_library_refuses_shows_its_message():
+    """vp = 1 with the interleaved schedule, or more chunks (pp·vp = 64) than ZAYA1's 40 layers
+    plus embedding and loss allow: the output shows the library's own ValidationError message
+    (a one-row 'no valid plan' frame), the chart is cleared, and nothing is raised."""
+    from infra_lab.errors import ValidationError
+
+    box = il.widgets.training_explorer()
+    c = box.controls
+    c["pp"].value = 8
+    c["pp_schedule"].value = "interleaved"
+    for vp in (1, 8):
+        c["vp"].value = vp
+        s, chart = box.update()
+        kw = {"pp": 8, "pp_schedule": "interleaved", "vp": vp}
+        sc = il.load_scenario("zaya1-ibm-mi300x")
+        try:
+            sc.replace(parallelism=kw)
+            raise AssertionError(f"{kw}: the library accepted it")
+        except ValidationError as e:
+            msg = str(e)
+        assert chart is None and box.chart.chart is None
+        assert s["plan"][0] == f"no valid plan: {msg}"
+        assert ("vp &gt;= 2" if vp == 1 else "pp·vp &lt;= 42") in box.children[1].value
+    c["vp"].value = 2                                  # a valid setting redraws the chart
+    s, chart = box.update()
+    assert chart is not None and box.chart.chart is not None and s["plan"][0].endswith("pp8 vp2 interleaved")
+
+
+def test_training_update_refuses_a_schedule_without_a_pipeline():
+    """training_update itself passes the schedule on: 'zbv' with pp = 1 is the library's refusal,
+    not a searched replacement and not a silent 1F1B."""
+    s, chart = training_update(pp_schedule="zbv")
+    assert chart is None and s["plan"][0].startswith("no valid plan: parallelism.pp_schedule = 'zbv'")
+    s, chart = training_update(pp=2, pp_schedule="zbv", vp=3)
+    assert chart is None and "allowed vp = 2" in s["plan"][0]

@@ -1,4 +1,5 @@
-"""ZAYA1 training explorer: GPUs, global batch, sequence length, precision, accelerator."""
+"""ZAYA1 training explorer: GPUs, global batch, sequence length, precision, accelerator, and the
+pipeline (stages, schedule, virtual-pipeline size)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,39 @@ def _explorer_nics() -> dict[str, str]:
 EXPLORER_ACCELERATORS = _explorer_nics()  # accelerator -> the NIC its nodes carry
 # a quick search space for the widget (answers well under a second)
 _QUICK = {"max_micro_batch": 4, "max_vp": 2, "max_cp": 2, "max_pp": 4, "max_etp": 1}
+# the explorer's pipeline controls: stages (1 = Zyphra's pure data parallelism) and the
+# virtual-pipeline sizes offered to the interleaved schedule (the others fix vp: PP_SCHEDULE_VP)
+_PP_OPTIONS = (1, 2, 4, 8)
+_VP_OPTIONS = (1, 2, 3, 4, 6, 8)
+
+
+def _schedule_vp(pp_schedule: str | None, vp: int | None) -> int:
+    """The vp a schedule runs when ``vp`` is left out: its fixed one (scenario.PP_SCHEDULE_VP), 2 for
+    "interleaved", 1 with no schedule; a ``vp`` given is passed on as given (the library checks it)."""
+    from ..scenario.parallelism_table import PP_SCHEDULE_VP
+
+    if vp is not None:
+        return vp
+    if pp_schedule is None:
+        return 1
+    return PP_SCHEDULE_VP.get(pp_schedule, 2)
 
 
 def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch: int = 2048,
-                    seq_len: int = 4096, precision: str = "bf16", base: str = "zaya1-ibm-mi300x"):
+                    seq_len: int = 4096, precision: str = "bf16", base: str = "zaya1-ibm-mi300x",
+                    pp: int = 1, pp_schedule: str | None = None, vp: int | None = None):
     """Estimate ZAYA1 with the shipped DP + ZeRO-1 plan on the chosen cluster; when that
     plan does not fit or is not valid, the best plan from :func:`infra_lab.search` (a
     reduced space) instead. No modelling here: it calls ``il.estimate`` / ``il.search``.
+
+    ``pp``, ``pp_schedule`` and ``vp`` put a pipeline into Zyphra's plan (``parallelism.pp``,
+    ``parallelism.pp_schedule``, ``parallelism.vp``; :data:`infra_lab.scenario.PP_SCHEDULES`).
+    ``vp`` left out is the schedule's own (1 for "1f1b" and "zb-h1", 2 for "zbv", "v-half",
+    "v-min" and "interleaved"). A pipeline the library refuses (a schedule with pp = 1, a vp
+    the schedule does not run, more chunks than the model's layers) is not replaced by a
+    searched plan: the one-row frame's ``plan`` is ``"no valid plan: "`` and the library's
+    message, and the chart None. When a valid pipeline plan does not fit, the search's plan
+    replaces it as for Zyphra's (its schedules: il.search's default, 1F1B / interleaved).
 
     A global batch smaller than the GPU count times the micro-batch leaves pure data
     parallelism without a whole micro-batch per GPU; the search then looks only at plans whose
@@ -70,15 +97,25 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
           "nic": EXPLORER_ACCELERATORS.get(accelerator) or il.catalog.default_nic(accelerator)}
     tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
     world, gb = hw["nodes"] * per_node, int(global_batch)
+    pp = integer("pp", pp)
+    vp = _schedule_vp(pp_schedule, None if vp is None else integer("vp", vp))
+    piped = pp > 1 or pp_schedule is not None or vp > 1      # the caller chose a pipeline
+    par = {"pp": pp, "vp": vp} | ({} if pp_schedule is None else {"pp_schedule": pp_schedule})
     plan, note = "DP + ZeRO-1 (as Zyphra)", ""
     try:
-        cand = sc.replace(hardware=hw, training=tr)
+        cand = sc.replace(hardware=hw, training=tr, parallelism=par)
+        if piped:
+            plan = f"DP + ZeRO-1 (as Zyphra) with pp{pp} vp{vp} {cand.parallelism.schedule}"
         est = il.estimate(cand)
         ok = est.fits
         if not ok:
-            note = (f"Zyphra's plan needs {est.memory_per_gpu_bytes / 1e9:.1f} GB per GPU, more than the "
-                    f"{cand.hardware.accelerator_spec.memory_capacity_bytes / 1e9:.1f} GB a job can address")
+            whose = "this pipeline plan" if piped else "Zyphra's plan"
+            note = (f"{whose} needs {est.memory_per_gpu_bytes / 1e9:.1f} GB per GPU, more than the "
+                    f"{cand.hardware.accelerator_spec.memory_capacity_bytes / 1e9:.1f} GB a job can address"
+                    + ("; the search below runs its default schedules (1F1B / interleaved)" if piped else ""))
     except ValidationError as e:
+        if piped:      # the library's own message: a chosen pipeline is not replaced by a searched one
+            return pl.DataFrame({"plan": [f"no valid plan: {e}"]}), None
         ok, note = False, f"Zyphra's plan is not valid here ({e})"
     if not ok:
         d = sc.to_dict()
@@ -108,7 +145,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         est = il.estimate(cand)
         p = cand.parallelism
         plan = (f"search: tp{p.tp} pp{p.pp} vp{p.vp} cp{p.cp} ep{p.ep} dp{p.dp} mbs{cand.training.micro_batch} "
-                f"zero{p.zero} rc={cand.training.recompute}")
+                f"zero{p.zero} rc={cand.training.recompute}" + (f" {p.schedule}" if p.pp > 1 else ""))
     summary = pl.DataFrame({
         "accelerator": [accelerator], "gpus": [cand.hardware.world_size], "plan": [plan], "note": [note],
         "step_time_s": [est.step_time_s], "Mtokens_per_s": [est.tokens_per_s / 1e6],
@@ -123,9 +160,15 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
 
 
 def training_explorer():
-    """An ipywidgets box: accelerator, GPUs, global batch, sequence length and precision;
-    redraws the summary and breakdown on every change. ``box.update`` is the callback."""
+    """An ipywidgets box: accelerator, GPUs, global batch, sequence length, precision and the
+    pipeline (stages, schedule, virtual-pipeline size); redraws the summary and breakdown on
+    every change. ``box.update`` is the callback. The schedule applies with pp > 1 and vp to the
+    interleaved schedule only (the others run a fixed vp): where they do not apply they are
+    disabled, not passed, and a note beside them says so. A setting the library refuses shows
+    its message in the output (``ValidationError``), not a traceback."""
     from ..charts import ChartPane
+    from ..errors import ValidationError
+    from ..scenario.parallelism_table import PP_SCHEDULE_VP, PP_SCHEDULES
 
     w_acc = W.Dropdown(options=list(EXPLORER_ACCELERATORS), value="MI300X", description="accelerator")
     w_gpus = W.SelectionSlider(options=[64, 128, 256, 512, 1024, 2048, 4096], value=1024, description="GPUs",
@@ -135,13 +178,37 @@ def training_explorer():
     w_seq = W.SelectionSlider(options=[2048, 4096, 8192, 16384, 32768], value=4096, description="seq len",
                                continuous_update=False)
     w_prec = W.Dropdown(options=["bf16", "fp8"], value="bf16", description="precision")
-    fit_labels((w_acc, w_gpus, w_gb, w_seq, w_prec))
+    w_pp = W.Dropdown(options=list(_PP_OPTIONS), value=1, description="pipeline pp")
+    w_sched = W.Dropdown(options=list(PP_SCHEDULES), value="1f1b", description="pp schedule")
+    w_vp = W.Dropdown(options=list(_VP_OPTIONS), value=2, description="vp")
+    fit_labels((w_acc, w_gpus, w_gb, w_seq, w_prec, w_pp, w_sched, w_vp))
+    w_pnote = W.HTML()
     out = W.HTML()
     summary, chart = training_update()
     pane = ChartPane(chart)
 
+    def pipeline() -> dict:
+        """The pipeline arguments the controls give, the controls' enabled state and the note."""
+        piped = w_pp.value > 1
+        interleaved = piped and w_sched.value == "interleaved"
+        w_sched.disabled, w_vp.disabled = not piped, not interleaved
+        if not piped:
+            w_pnote.value = ("pp = 1 (Zyphra's pure data parallelism): no pipeline, so the schedule and vp "
+                             "do not apply; choose pp &gt; 1")
+            return {}
+        if not interleaved:
+            w_pnote.value = (f"{w_sched.value} runs vp = {PP_SCHEDULE_VP[w_sched.value]} (vp applies to the "
+                             f"interleaved schedule)")
+            return {"pp": w_pp.value, "pp_schedule": w_sched.value}
+        w_pnote.value = ""
+        return {"pp": w_pp.value, "pp_schedule": w_sched.value, "vp": w_vp.value}
+
     def update(*_):
-        s, c = training_update(w_acc.value, w_gpus.value, w_gb.value, w_seq.value, w_prec.value)
+        try:
+            s, c = training_update(w_acc.value, w_gpus.value, w_gb.value, w_seq.value, w_prec.value,
+                                   **pipeline())
+        except ValidationError as e:    # the library's message in the output, not a traceback
+            s, c = pl.DataFrame({"plan": [f"no valid plan: {e}"]}), None
         out.value = frame_html(s)
         if c is None:
             pane.clear()    # no stale breakdown of the previous setting beside a "no valid plan" row
@@ -149,12 +216,13 @@ def training_explorer():
             pane.show(c)
         return s, c
 
-    for w in (w_acc, w_gpus, w_gb, w_seq, w_prec):
+    for w in (w_acc, w_gpus, w_gb, w_seq, w_prec, w_pp, w_sched, w_vp):
         w.observe(update, names="value")
-    box = W.VBox([W.HBox([W.VBox([w_acc, w_prec]), W.VBox([w_gpus, w_gb, w_seq])]), out, pane.widget])
+    box = W.VBox([W.HBox([W.VBox([w_acc, w_prec]), W.VBox([w_gpus, w_gb, w_seq]),
+                          W.VBox([w_pp, w_sched, w_vp, w_pnote])]), out, pane.widget])
     box.update = update
     box.controls = {"accelerator": w_acc, "gpus": w_gpus, "global_batch": w_gb, "seq_len": w_seq,
-                    "precision": w_prec}
+                    "precision": w_prec, "pp": w_pp, "pp_schedule": w_sched, "vp": w_vp}
     box.chart = pane
     update()
     return box
