@@ -37,3 +37,28 @@ def test_collective_kernels_compile_one_signature():
     for name, lst in sigs.items():
         assert len(lst) <= 1, f"{name} compiled for {len(lst)} argument types: {lst}"
         assert all(readonly for _, readonly in lst), f"{name}: a writable parameter vector: {lst}"
+
+
+_PROBE_TRAINING = """
+import json
+import infra_lab as il
+from infra_lab._kernels import pipeline_greedy as G
+from infra_lab._kernels import training as T
+
+sc = il.load_scenario("zaya1-ibm-mi300x")
+il.estimate(sc)
+il.search(sc, top=1, pp_schedules="all")
+print(json.dumps({name: [str(s) for s in getattr(mod, name).signatures]
+                  for mod, name in ((T, "_x_fill"), (G, "_squeeze"), (G, "pipeline_program"))}))
+"""
+
+
+def test_schedule_kernels_compile_one_signature():
+    """``_x_fill`` was compiled twice (the parallel table passed its prange index as uint64, the
+    serial one int64), ``_squeeze`` and ``pipeline_program`` once per literal True / False flag."""
+    out = subprocess.run([sys.executable, "-c", _PROBE_TRAINING], cwd=ROOT, capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    sigs = json.loads(out.stdout.strip().splitlines()[-1])
+    for name, lst in sigs.items():
+        assert len(lst) == 1, f"{name} compiled for {len(lst)} argument types: {lst}"
+        assert "Literal" not in lst[0] and "uint64" not in lst[0], f"{name}: {lst[0]}"

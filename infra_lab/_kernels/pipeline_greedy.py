@@ -244,8 +244,8 @@ def v_greedy_order(p, m, vmin):
                 phase[r, wn] = ph
                 fp[r, s] -= 1
             s += 1
-    _squeeze(p, m, occ, when, phase, fp, False)
-    _squeeze(p, m, occ, when, phase, fp, True)
+    _squeeze(p, m, occ, when, phase, fp, np.bool_(False))   # np.bool_: one signature, not one per literal
+    _squeeze(p, m, occ, when, phase, fp, np.bool_(True))
     order = np.empty((p, n), np.int64)
     for r in range(p):
         j = 0
@@ -467,7 +467,7 @@ def v_greedy_program(order, p, m):
     """The V schedule ``order`` (:func:`v_greedy_order`, :func:`zbv_order`) as the sequence in
     which an eager execution completes its passes: :func:`pipeline_program` with two chunks in a
     V, int64[p·6m, 4]."""
-    return pipeline_program(order, p, m, True)
+    return pipeline_program(order, p, m, np.bool_(True))
 
 
 @njit(cache=True)

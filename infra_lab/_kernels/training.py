@@ -788,10 +788,10 @@ def schedule_program(sched, pp, mk):
     (``v_greedy_order``). It does not depend on the pass times: built once per (pp, mk) of a
     call (:func:`v_greedy_table`)."""
     if sched == PP_SCHED_ZB_H1:
-        return pipeline_program(zb_h1_order(pp, mk), pp, mk, False)
+        return pipeline_program(zb_h1_order(pp, mk), pp, mk, np.bool_(False))
     if sched == PP_SCHED_ZBV:
-        return pipeline_program(zbv_order(pp, mk), pp, mk, True)
-    return pipeline_program(v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN), pp, mk, True)
+        return pipeline_program(zbv_order(pp, mk), pp, mk, np.bool_(True))
+    return pipeline_program(v_greedy_order(pp, mk, sched == PP_SCHED_V_MIN), pp, mk, np.bool_(True))
 
 
 @njit(cache=True)
@@ -1827,7 +1827,7 @@ def executed_table_parallel(c, heads):
     xoff = _x_offsets(kp, koff)
     progs = np.empty((xoff[-1], COMPACT_COLS), np.int32)
     for i in prange(kp.shape[0]):
-        _x_fill(c, kp, km, xoff, progs, i)
+        _x_fill(c, kp, km, xoff, progs, np.int64(i))   # prange's index is uint64: one signature
     return progs, _v_span(kid, xoff)
 
 
