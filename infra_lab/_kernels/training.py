@@ -1789,8 +1789,7 @@ def v_greedy_table_parallel(c, heads):
 
 @njit(cache=True)
 def _x_fill(c, kp, km, koff, progs, i):
-    pp = kp[i]
-    progs[koff[i]:koff[i + 1]] = compact_program(schedule_program(int(c[C_PP_SCHED]), pp, km[i]), pp, km[i])
+    _fill_key(int(c[C_PP_SCHED]), kp, km, koff, progs, i)
 
 
 @njit(cache=True)

@@ -30,13 +30,19 @@ accelerator. Kept only for a part without a row in data/default_nics.csv (the an
 MI450X), so that its tables still load as before; name the NIC for such a part."""
 
 
-def _default_nic(accelerator: str) -> str:
-    """The NIC a [hardware] table without ``nic`` gets: :func:`infra_lab.catalog.default_nic`
-    (the one owner), or :data:`LEGACY_NIC` for a part without a row there."""
+def _catalog_nic(accelerator: Any) -> str | None:
+    """:func:`infra_lab.catalog.default_nic` of ``accelerator`` (the one owner), or None for a
+    part without a row in data/default_nics.csv (or a value that is not a catalog name)."""
     try:
         return catalog.default_nic(accelerator)
-    except InfraLabError:
-        return LEGACY_NIC
+    except (InfraLabError, TypeError, AttributeError):
+        return None
+
+
+def _default_nic(accelerator: str) -> str:
+    """The NIC a [hardware] table without ``nic`` gets: the accelerator's catalog default, or
+    :data:`LEGACY_NIC` for a part without a row there."""
+    return _catalog_nic(accelerator) or LEGACY_NIC
 
 
 # --------------------------------------------------------------------------------------
@@ -339,16 +345,6 @@ _DERIVED_FROM = {
 }
 
 
-def _has_default_nic(accelerator: Any) -> bool:
-    """Whether ``accelerator`` (a name) has a row in data/default_nics.csv."""
-    from ..errors import InfraLabError
-    try:
-        catalog.default_nic(accelerator)
-    except (InfraLabError, TypeError, AttributeError):
-        return False
-    return True
-
-
 def _outgrows(domain: Any, gpus_per_node: Any) -> bool:
     """Whether a new ``gpus_per_node`` exceeds a held scale-up domain (both plain integers)."""
     ok = all(isinstance(x, int) and not isinstance(x, bool) for x in (domain, gpus_per_node))
@@ -392,7 +388,7 @@ def updated_table(table: Any, changes: dict) -> dict:
             derived = HardwareConfig.from_dict({k: v for k, v in old.items() if k != key}).to_dict()[key]
         except InfraLabError:   # the old table needs the key as given: keep it
             continue
-        if key == "nic" and "accelerator" in moved and not _has_default_nic(out.get("accelerator")):
+        if key == "nic" and "accelerator" in moved and _catalog_nic(out.get("accelerator")) is None:
             continue    # the new part has no default NIC (data/default_nics.csv): keep the one held
         if derived == old[key]:
             del out[key]
