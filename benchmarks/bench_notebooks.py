@@ -78,12 +78,18 @@ def _children_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def execute(path: Path) -> tuple[float, float, float]:
+def execute(path: Path, profile: str | None = None) -> tuple[float, float, float]:
     """Execute the notebook at ``path`` once in a fresh kernel: (wall s, kernel CPU s, load).
-    Raises when a cell fails."""
+    ``profile``: a file the kernel appends its numba compiles to (benchmarks/_compile_profile.py,
+    from a cell put before the notebook's first). Raises when a cell fails."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    if profile:
+        bench = str(Path(__file__).resolve().parent)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(
+            f"import sys; sys.path.insert(0, {bench!r}); import _compile_profile; "
+            f"_compile_profile.install({profile!r}); sys.path.remove({bench!r})"))
     client = _client(nb, path)
     load = os.getloadavg()[0]
     cpu0 = _children_cpu_s()
@@ -105,7 +111,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--warm-repeats", type=int, default=1, help="warm runs per notebook after each cold run")
     ap.add_argument("--setup", action="store_true",
                     help="also run each notebook once right after tools/warm_kernels.py (make setup)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="list the N kernels whose compile took the most CPU time in each notebook's first "
+                         "cold run (benchmarks/_compile_profile.py)")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _compile_profile import read_rows, summary
+
     if args.repeats < 1 or args.warm_repeats < 0:
         ap.error("--repeats must be >= 1 and --warm-repeats >= 0")
     wanted = [w for w in args.notebooks.split(",") if w]
@@ -133,19 +145,30 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                   flush=True)
         for path in paths:
             cold, warm, setup = [], [], []
+            profile_lines = []
             if warmed:
                 cache = tempfile.mkdtemp(prefix="infra_lab_numba_cache_")
                 shutil.copytree(warmed, cache, dirs_exist_ok=True)
                 os.environ["NUMBA_CACHE_DIR"] = cache
                 try:
-                    setup.append(execute(path))
+                    if args.profile:    # what the warm-up missed
+                        prof = os.path.join(cache, "compile_profile.jsonl")
+                        setup.append(execute(path, prof))
+                        profile_lines += ["after warm-up: " + line for line in summary(read_rows(prof), args.profile)]
+                    else:
+                        setup.append(execute(path))
                 finally:
                     shutil.rmtree(cache, ignore_errors=True)
-            for _ in range(args.repeats):
+            for i in range(args.repeats):
                 cache = tempfile.mkdtemp(prefix="infra_lab_numba_cache_")
                 os.environ["NUMBA_CACHE_DIR"] = cache
                 try:
-                    cold.append(execute(path))
+                    if args.profile and i == 0:
+                        prof = os.path.join(cache, "compile_profile.jsonl")
+                        cold.append(execute(path, prof))
+                        profile_lines += ["cold: " + line for line in summary(read_rows(prof), args.profile)]
+                    else:
+                        cold.append(execute(path))
                     for _ in range(args.warm_repeats):
                         warm.append(execute(path))
                 finally:
@@ -156,6 +179,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             wline = "  ".join(f"{w:5.1f} s (cpu {c:5.1f}, load {ld:4.1f})" for w, c, ld in warm)
             print(f"{path.stem:24s} cold {line}" + (f"   setup {sline}" if setup else "") + f"   warm {wline}",
                   flush=True)
+            for pline in profile_lines:
+                print("    " + pline, flush=True)
     finally:
         if warmed:
             shutil.rmtree(warmed, ignore_errors=True)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _PROBE = """
@@ -45,23 +47,64 @@ import infra_lab as il
 from infra_lab._kernels import pipeline_greedy as G
 from infra_lab._kernels import training as T
 
+def compiled():
+    return {f"{mod.__name__.rsplit('.', 1)[1]}.{name}": [str(s) for s in getattr(mod, name).signatures]
+            for mod in (T, G) for name in dir(mod) if hasattr(getattr(mod, name), "signatures")}
+
 sc = il.load_scenario("zaya1-ibm-mi300x")
 il.estimate(sc)
+il.estimate(sc.replace(parallelism={"pp": 2}))
+il.search(sc, top=1)
+closed = compiled()
 il.search(sc, top=1, pp_schedules="all")
-print(json.dumps({name: [str(s) for s in getattr(mod, name).signatures]
-                  for mod, name in ((T, "_x_fill"), (G, "_squeeze"), (G, "pipeline_program"))}))
+print(json.dumps({"closed": closed, "all": compiled()}))
 """
 
+EXECUTED_ONLY = ("training.schedule_program", "training.executed_table", "training._fill_key",
+                 "training.fill_programs", "training.pipeline_bubble", "training.evaluate_serial_with",
+                 "training.evaluate_plans_with", "pipeline_greedy.pipeline_program",
+                 "pipeline_greedy.compact_program", "pipeline_greedy.zb_h1_order",
+                 "pipeline_greedy.zbv_order", "pipeline_greedy.v_greedy_order", "pipeline_greedy._squeeze")
+"""Kernels only an executed pipeline schedule (ZB-H1, ZBV, V-Half, V-Min) needs: its order's
+builders and the step kernel's entries that take the built programs."""
 
-def test_schedule_kernels_compile_one_signature(tmp_path):
-    """``_x_fill`` was compiled twice (the parallel table passed its prange index as uint64, the
-    serial one int64), ``_squeeze`` and ``pipeline_program`` once per literal True / False flag.
-    These are called only from other kernels, so they list a signature only when compiled: the
-    probe runs on an empty numba cache (about a minute of CPU)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path)}
+
+@pytest.fixture(scope="module")
+def training_signatures(tmp_path_factory):
+    """The step kernel's and the pipeline schedules' compiled signatures after a 1F1B estimate
+    (pp 1 and 2) and a default search ("closed"), then after a search of every schedule ("all"),
+    on an empty numba cache: kernels called only from other kernels list a signature only when
+    compiled (about a minute of CPU)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path_factory.mktemp("numba"))}
     out = subprocess.run([sys.executable, "-c", _PROBE_TRAINING], cwd=ROOT, capture_output=True,
                          text=True, check=True, env=env)
-    sigs = json.loads(out.stdout.strip().splitlines()[-1])
-    for name, lst in sigs.items():
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_schedule_kernels_compile_one_signature(training_signatures):
+    """``_x_fill`` was compiled twice (the parallel table passed its prange index as uint64, the
+    serial one int64), ``_squeeze`` and ``pipeline_program`` once per literal True / False flag;
+    the step kernel's head loop is shared by the serial and parallel, closed-form and executed
+    entries."""
+    sigs = training_signatures["all"]
+    for name in ("training._fill_key", "pipeline_greedy._squeeze", "pipeline_greedy.pipeline_program",
+                 "training.eval_head", "training.evaluate_plans", "training.evaluate_plans_with"):
+        lst = sigs[name]
         assert len(lst) == 1, f"{name} compiled for {len(lst)} argument types: {lst}"
         assert "Literal" not in lst[0] and "uint64" not in lst[0], f"{name}: {lst[0]}"
+
+
+def test_closed_form_schedules_compile_no_executed_schedule_kernel(training_signatures):
+    """A 1F1B estimate and a default search compile the step kernel (serial and parallel) but
+    none of the executed schedules' order builders or program entries: a first call on an
+    empty cache compiled them all (about 11 s of CPU on the 2-core development machine) before
+    the closed-form entries stopped reaching them. The executed search then compiles them."""
+    closed, every = training_signatures["closed"], training_signatures["all"]
+    for name in ("training.eval_head", "training.evaluate_serial", "training.evaluate_plans"):
+        assert len(closed[name]) == 1, f"the probe did not compile {name}: {closed[name]}"
+    reached = [name for name in EXECUTED_ONLY if closed[name]]
+    assert not reached, f"a closed-form estimate or search compiled {reached}"
+    # (executed_table, pipeline_bubble and evaluate_serial_with are entries no search of this size calls)
+    built = [name for name in EXECUTED_ONLY if name not in (
+        "training.executed_table", "training.pipeline_bubble", "training.evaluate_serial_with")]
+    assert all(every[name] for name in built), {name: every[name] for name in built}

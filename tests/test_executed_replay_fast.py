@@ -142,8 +142,6 @@ def test_executed_table_is_the_compact_form_of_each_heads_program():
             rows += [h, h]
         heads = np.array(rows)
         progs, span = kt.executed_table(c, heads)
-        progs_p, span_p = kt.executed_table_parallel(c, heads)
-        assert (progs == progs_p).all() and (span == span_p).all()
         full, fspan = kt.v_greedy_table(c, heads)
         for h, (a, b), (fa, fb) in zip(heads, span, fspan, strict=True):
             pp = int(h[kt.H_PP])

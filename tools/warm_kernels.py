@@ -10,8 +10,9 @@ cache that holds only what it compiled (no notebook compiled a kernel there when
 measured).
 
 On a machine with two or more cores the training kernels (the largest part: the step kernel,
-serial and parallel, and the executed-schedule tables) compile in one process while the other
-families compile in a second; the expansion sweep point, which reaches both, runs last.
+serial and parallel, its 1F1B / interleaved entries and, apart, the executed schedules' entries
+and order builders) compile in one process while the other families compile in a second; the
+expansion sweep point, which reaches both, runs last.
 
 Usage: ``.venv/bin/python tools/warm_kernels.py [--jobs N]`` (prints the time per family)."""
 
@@ -41,6 +42,10 @@ def _steps() -> dict:
 
     return {
         "training: estimate and plan search": lambda: (il.estimate(sc), il.search(sc, top=1)),
+        # the executed schedules (ZB-H1, ZBV, V-Half, V-Min) go through their own entries
+        "training: executed pipeline schedules":
+            lambda: (il.estimate(sc.replace(parallelism={"pp": 2, "vp": 2, "pp_schedule": "zbv"})),
+                     il.search(sc, top=1, pp_schedules="all")),
         "collectives": lambda: (il.collective("all_reduce", 2**30, sc.hardware, sc.hardware.world_size),
                                 il.collectives.algorithm_table("all_reduce", 2**30, sc.hardware, 16)),
         "fabric: flow routing and max-min rates": fabric,
@@ -77,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="processes compiling at once (1 or 2; default 2 where there are two cores)")
     args = ap.parse_args(argv)
     names = list(_steps())
-    first, rest = names[:1], [n for n in names[1:] if n != LAST]
+    first = [n for n in names if n.startswith("training")]
+    rest = [n for n in names if n not in first and n != LAST]
     t_all = time.perf_counter()
     if args.jobs >= 2:
         with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:

@@ -873,13 +873,24 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
     each chunk of each rank at its own times (:func:`executed_rank_bubble`: in a V, rank 0's
     first chunk holds the embedding and its second the output layer, and a rank's two chunks may
     hold different layers)."""
-    if pp <= 1:
-        return 0.0
-    if not t < np.inf:   # inf (unreachable collective) or nan: so is the bubble, for every
-        return t         # schedule (t − 2w would be inf − inf = nan, read as 0)
-    if is_executed(sched):
+    # inf (unreachable collective) or nan: so is the bubble, for every schedule (t − 2w would be
+    # inf − inf = nan, read as 0): closed_form_bubble returns t then
+    if pp > 1 and t < np.inf and is_executed(sched):
         mk = micro_batches_int(m)
         return executed_stage_bubble(schedule_program(sched, pp, mk), pp, mk, schedule_chunks(sched), t, w, fwd)
+    return closed_form_bubble(pp, vp, t)
+
+
+@njit(cache=True)
+def closed_form_bubble(pp, vp, t):
+    """The 1F1B / interleaved part of :func:`pipeline_bubble` [s]: (pp − 1)·t/vp for a stage
+    whose micro-batch takes ``t`` (0 at pp ≤ 1; inf or nan ``t`` gives ``t``). Apart so that the
+    step kernel's closed-form path (:func:`eval_head` without an executed schedule) does not
+    reach, and so compile, the executed schedules' order builders."""
+    if pp <= 1:
+        return 0.0
+    if not t < np.inf:
+        return t
     v = (pp - 1.0) / vp * t
     return v if v > 0.0 else 0.0
 
@@ -1595,7 +1606,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     elif pp > 1:
         for rc in range(3):
             if pace[rc] < 0.0:
-                bub[rc] = pipeline_bubble(sched, pp, vp, pace[rc], 0.0, 0.0, m)
+                bub[rc] = closed_form_bubble(pp, vp, pace[rc])   # sched is 1F1B / interleaved here
             else:
                 bub[rc] = pipeline_bubble_stages(sched, pp, vp, TK[rc], WK[rc], FK[rc], lay[li, :, L_NR], nc, arg[rc],
                                                  m)
@@ -1819,17 +1830,6 @@ def executed_table(c, heads):
     return progs, _v_span(kid, xoff)
 
 
-@njit(cache=True, parallel=True)
-def executed_table_parallel(c, heads):
-    """:func:`executed_table`, the distinct schedules built in parallel."""
-    kp, km, kid, koff = v_greedy_keys(c, heads)
-    xoff = _x_offsets(kp, koff)
-    progs = np.empty((xoff[-1], COMPACT_COLS), np.int32)
-    for i in prange(kp.shape[0]):
-        _x_fill(c, kp, km, xoff, progs, np.int64(i))   # prange's index is uint64: one signature
-    return progs, _v_span(kid, xoff)
-
-
 @njit(cache=True)
 def _v_span(kid, koff):
     span = np.zeros((kid.shape[0], 2), np.int64)
@@ -1854,7 +1854,15 @@ def fill_programs(code, kp, km, xoff, keys, progs):
 @njit(cache=True)
 def _fill_key(code, kp, km, xoff, progs, i):
     pp = kp[i]
-    progs[xoff[i]:xoff[i + 1]] = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+    prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+    # copied row by row: a slice assignment compiles numba's broadcast check and its message
+    # formatting (about 2.5 s of CPU on an empty cache) for shapes that agree by construction
+    o = xoff[i]
+    if prog.shape[0] != xoff[i + 1] - o:
+        raise ValueError("_fill_key: the program's rows differ from its block in the table")
+    for r in range(prog.shape[0]):
+        for j in range(COMPACT_COLS):
+            progs[o + r, j] = prog[r, j]
 
 
 @njit(cache=True, parallel=True)
@@ -1881,31 +1889,44 @@ def evaluate_serial_with(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out,
                   progs[span[h, 0]:span[h, 1]])
 
 
+@njit(cache=True)
+def _closed_form_only(c, heads):
+    """ValueError unless every head is priced in closed form: ``c``'s schedule is 1F1B /
+    interleaved, or a head has no pipeline (pp = 1: no bubble, no program)."""
+    if is_executed(int(c[C_PP_SCHED])):
+        for h in range(heads.shape[0]):
+            if heads[h, H_PP] > 1:
+                raise ValueError("evaluate_plans / evaluate_serial price 1F1B / interleaved only: an "
+                                 "executed schedule with pp > 1 goes through evaluate_plans_with / "
+                                 "evaluate_serial_with")
+
+
 @njit(cache=True, parallel=True)
 def evaluate_plans(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
     """Evaluate every head row (int64, (n_heads, N_HEAD)) against every tail row (int64,
     (n_tail, 3)) into ``out`` (float64, (n_heads·n_tail, N_OUT)), plan h·n_tail + t, in
-    parallel over heads (an executed schedule's order built once per call, :func:`executed_table`;
-    :func:`evaluate_plans_with` takes them built)."""
+    parallel over heads, under a schedule priced in closed form (1F1B / interleaved: ``c``'s
+    schedule not in :data:`EXECUTED_SCHEDULES`, or heads of pp 1 only; else ValueError,
+    :func:`_closed_form_only`). An executed schedule's heads go
+    through :func:`evaluate_plans_with` with their programs (:func:`executed_table`,
+    :func:`infra_lab.training.programs.executed_programs`): this entry builds none, so it does
+    not reach, and a first call does not compile, the schedules' order builders."""
+    _closed_form_only(c, heads)
     nt = tail.shape[0]
-    sched = int(c[C_PP_SCHED])
-    if is_executed(sched):
-        progs, span = executed_table_parallel(c, heads)
-    else:   # nothing to build: no parallel region
-        progs, span = executed_table(c, heads)
+    progs = np.empty((0, COMPACT_COLS), np.int32)   # no program: eval_head reads none
     for h in prange(heads.shape[0]):
-        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
-                  progs[span[h, 0]:span[h, 1]])
+        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt, progs[0:0])
 
 
 @njit(cache=True)
 def evaluate_serial(c, tab, htab, xtab, lay, ncand, comm, heads, tail, out):
-    """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up)."""
+    """:func:`evaluate_plans` without threads (one or a few plans: no pool start-up); the same
+    schedules only."""
+    _closed_form_only(c, heads)
     nt = tail.shape[0]
-    progs, span = executed_table(c, heads)
+    progs = np.empty((0, COMPACT_COLS), np.int32)
     for h in range(heads.shape[0]):
-        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt,
-                  progs[span[h, 0]:span[h, 1]])
+        eval_head(c, tab, htab, xtab, lay, ncand, comm, heads[h], tail, out, h * nt, progs[0:0])
 
 
 GATHERED = N_OUT                   # components, step, memory, fits, raw DP, network time

@@ -38,8 +38,8 @@ def executed_programs(c: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.
     :func:`infra_lab._kernels.training.executed_table` ``(c, heads)`` element for element (the
     stacked compact programs of each distinct (pp, micro-batches) of the heads under ``c``'s
     schedule, and each head's first and last row), with the programs taken from the cache where
-    kept and the others built in parallel (:func:`infra_lab._kernels.training.fill_programs`)
-    and kept."""
+    kept and the others built (in parallel, :func:`infra_lab._kernels.training.fill_programs`,
+    when more than one is missing) and kept."""
     kp, km, kid, koff = kt.v_greedy_keys(c, heads)
     xoff = kt._x_offsets(kp, koff)
     progs = np.empty((int(xoff[-1]), kt.COMPACT_COLS), np.int32)
@@ -57,8 +57,11 @@ def executed_programs(c: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.
                     progs[xoff[i]:xoff[i + 1]] = hit
             _stats["hits"] += len(keys) - len(missing)
             _stats["misses"] += len(missing)
-        if missing:
+        if len(missing) == 1:   # one program (an estimate's): built here, no parallel region to compile
+            kt._fill_key(np.int64(sched), kp, km, xoff, progs, np.int64(missing[0]))
+        elif missing:
             kt.fill_programs(np.int64(sched), kp, km, xoff, np.array(missing, dtype=np.int64), progs)
+        if missing:
             with _lock:
                 for i in missing:
                     _keep(keys[i], progs[xoff[i]:xoff[i + 1]])
