@@ -63,10 +63,12 @@ from .memory import (
     stage_activations,
     stage_io_bytes,
     training_bytes,
+    v_chunk_peak,
 )
 from .pipeline_greedy import (
     COMPACT_COLS,
     PROGRAM_COLS,
+    chunk_inflight_peaks,
     compact_program,
     pipeline_program,
     replay_compact,
@@ -1324,6 +1326,29 @@ MAXC = 8
 
 
 @njit(cache=True)
+def _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx, emb, head, nf, tok_h, o_d, o_m):
+    """:func:`infra_lab._kernels.memory.stage_activations` of a stage (or one chunk) of ``nd``
+    dense-like and ``nm`` MoE layers (``rd``, ``rm`` of them re-materialised), ``nx`` MTP modules
+    (``rx`` re-materialised), the embedding / output layer flags ``emb`` / ``head`` and ``nf``
+    in-flight micro-batches, under recompute mode ``rc`` from the plan's tables (``o_d``, ``o_m``:
+    the bytes a layer offloads to the host)."""
+    # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
+    pa = T_ACT_NONE + rc
+    x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
+    return stage_activations(
+        nd, nm, rd, rm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d,
+        tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
+        tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
+        tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
+        1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, nf, tok_h, c[C_ACT_BYTES],
+        c[C_DROPOUT], emb, head,
+        htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx, rx,
+        tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2
+                                           else 0.0),
+        tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
+
+
+@njit(cache=True)
 def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog):
     """Evaluate one head row against every tail row into columns of ``out`` (shape
     (n_plans, N_OUT), one plan per row: the plan's outputs are contiguous), rows row0 …
@@ -1377,7 +1402,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     WORK = np.empty((3, MAXC))       # recompute working set
     rep = tp * 1.0 if spi == 1 else 1.0
     tok_h = mbs * c[C_S] / cp * c[C_H] / rep
-    HEADB = np.empty(MAXC)           # embedding dropout masks / logits of the stage
+    HEADB = np.empty((3, MAXC))      # embedding dropout masks / logits of the stage
     # one layer's context-parallel attention buffers (all-gather rotation; 0 otherwise)
     cpb = cp_attention_bytes(cp * 1.0, c[C_CP_AG], mbs * c[C_S] / cp, c[C_HQ], c[C_HKV], tp * 1.0,
                              c[C_ACT_BYTES])
@@ -1397,6 +1422,11 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     FK0 = PB[5]
     uses_w = is_executed(sched)
     v_chunks = uses_w and pp > 1 and schedule_chunks(sched) == 2
+    # a V schedule: each rank's two chunks hold their own in-flight micro-batches, read from
+    # the order it runs (the ends of each rank's peak, chunk_inflight_peaks)
+    PK = np.zeros((int(pp) if v_chunks else 1, 4))
+    if v_chunks:
+        chunk_inflight_peaks(vprog, int(pp), PK)
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1448,7 +1478,6 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             ep_x0 = ep_x
         pace[rc] = -1.0
         arg[rc] = 0
-        pa = T_ACT_NONE + rc
         for k in range(nc):
             row = lay[li, k]
             # in a V the executed replay prices each chunk at its own times: a rank whose two
@@ -1498,23 +1527,48 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     B[rc, k] = b
                     R[rc, k] = r
                     if rc == 0:
-                        NF[k] = inflight_schedule(sched, pp, vp, row[L_RANK], m)
-                    # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
-                    x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
-                    ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
-                        nd, nm, rd, rm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d,
-                        tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
-                        tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
-                        tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
-                        1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, NF[k], tok_h, c[C_ACT_BYTES],
-                        c[C_DROPOUT], row[L_EMB], row[L_HEAD],
-                        htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx, rx,
-                        tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2
-                                                           else 0.0),
-                        tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
+                        if v_chunks:   # the rank's chunk-forwards at its peak, over its two chunks
+                            rk = int(row[L_RANK])
+                            NF[k] = 0.5 * (PK[rk, 0] + PK[rk, 1])
+                        else:
+                            NF[k] = inflight_schedule(sched, pp, vp, row[L_RANK], m)
+                    ACT[rc, k], WORK[rc, k], HEADB[rc, k] = _stage_act(
+                        c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx, row[L_EMB], row[L_HEAD],
+                        NF[k], tok_h, o_d, o_m)
                     if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                         ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
                             + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
+                else:
+                    # a V rank whose chunks differ: each chunk's activations at its own in-flight
+                    # count (the activations are affine in the count: the rank's and its first
+                    # chunk's bytes per micro-batch from counts 1 and 0; the second is the rest)
+                    rk = int(row[L_RANK])
+                    ndr = row[L_ND]
+                    nmr = row[L_NM]
+                    rdr = row[L_RD] if rc == 2 else ndr
+                    rmr = row[L_RM] if rc == 2 else nmr
+                    nxr = row[L_HEAD] * n_mtp
+                    rxr = row[L_RX] if rc == 2 else nxr
+                    a_r1, _, h_r1 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, ndr, nmr, rdr, rmr, nxr,
+                                               rxr, row[L_EMB], row[L_HEAD], 1.0, tok_h, o_d, o_m)
+                    a_r0, w_r0, h_r0 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, ndr, nmr, rdr, rmr,
+                                                  nxr, rxr, row[L_EMB], row[L_HEAD], 0.0, tok_h, o_d, o_m)
+                    a_c1, _, h_c1 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx,
+                                               em, hd, 1.0, tok_h, o_d, o_m)
+                    a_c0, _, h_c0 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx,
+                                               em, hd, 0.0, tok_h, o_d, o_m)
+                    pro = htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi]
+                    sa_r = a_r1 - a_r0 + (pro if row[L_EMB] > 0.0 else 0.0)
+                    sa_0 = a_c1 - a_c0 + (pro if em > 0.0 else 0.0)
+                    sh_r = h_r1 - h_r0
+                    sh_0 = h_c1 - h_c0
+                    n0, n1 = v_chunk_peak(PK[rk, 0], PK[rk, 1], PK[rk, 2], PK[rk, 3], sa_0 + sh_0,
+                                          (sa_r + sh_r) - (sa_0 + sh_0))
+                    ACT[rc, k] = a_r0 + n0 * sa_0 + n1 * (sa_r - sa_0)
+                    if row[L_EMB] > 0.0:
+                        ACT[rc, k] += htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
+                    WORK[rc, k] = w_r0
+                    HEADB[rc, k] = h_r0 + n0 * sh_0 + n1 * (sh_r - sh_0)
                 # recomputed layers re-issue their forward's collectives, the others do not; the
                 # plain sums when every layer is re-run keep an unreachable collective (inf, a
                 # plan with no path) from meeting 0 x inf
@@ -1684,7 +1738,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             # memory of this stage: static bytes of its ZeRO stage + activations (the
             # formula of infra_lab.memory.training_memory)
             zs = 3 if f_mem > 0 else z_mem
-            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + cp_buffers_at_peak(cpb, HEADB[k])
+            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[rc, k] + cp_buffers_at_peak(cpb, HEADB[rc, k])
             if c[C_GRAD_PERSIST] < 0.5 and pp > 1 and vp > 1:
                 # gradients allocated at their first backward (memory.grads_at_peak): only the
                 # part that coexists with the activation peak
