@@ -146,9 +146,9 @@ def test_chunk_inflight_peaks_of_a_deadlocked_order_stop_at_its_last_pass():
     cprog[0] = (-1, -1, 0)     # rank 0, chunk 0, F
     cprog[3] = (0, 1, 0)       # trailer: rank 0's last pass is row 0; deadlocked
     cprog[4] = (-1, 1, 0)
-    out = np.full((2, 4), 7.0)
+    out = np.full((2, pg.COMPACT_COLS), 7, np.int32)
     pg.chunk_inflight_peaks(cprog, 2, out)
-    assert out.tolist() == [[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    assert out.tolist() == [[1, 0, 0], [0, 0, 0]]
 
 
 def test_inflight_chunks_refuses_other_schedules():

@@ -684,20 +684,22 @@ def chunk_inflight_peaks(cprog, p, out):
     forward F holds one micro-batch's activations of that chunk until its weight-gradient pass
     W (F +1, B 0, W −1: Primus' ``memory_delta`` in ``scheduler/algorithms/zbv_greedy.py`` at
     78633ae, what the V-Half / V-Min memory caps count). Each rank's passes in its own order
-    (the program completes them in that order). ``out`` (float64[p, 4]) gets, per rank, the
-    two ends of the rank's peak: (n0, n1) with the most chunk-0 forwards among the points where
-    n0 + n1 is at its maximum, then (n0, n1) with the most chunk-1 forwards there.
+    (the program completes them in that order). ``out`` (int32[p, :data:`COMPACT_COLS`]) gets,
+    per rank, the most chunk-forwards it holds at once, T = n0 + n1, and the chunk-1 forwards
+    n1 at the two ends of the points where it holds T: the fewest (the end with the most
+    chunk-0 forwards, T − n1) and the most. One chunk per rank (ZB-H1): (T, 0, 0).
 
     Every point where no other point holds at least as many of both chunks lies on that
-    maximum (checked on the ZBV, V-Half and V-Min orders, p 2–10, m 1–3p + 1 and 40:
+    maximum (checked on the ZBV, V-Half and V-Min orders, p 2–8, m 1–3p + 1 and 40:
     tests/test_v_chunk_memory.py), so for any per-micro-batch bytes a0, a1 ≥ 0 of the two chunks
     the rank's peak n0·a0 + n1·a1 is the larger of the two ends'. A rank with no pass (an order
     that deadlocks before it) gets zeros."""
     n = cprog.shape[0] - p
-    cnt = np.zeros((p, 2))
+    cnt = np.zeros((p, 2), np.int64)
     for r in range(p):
-        for j in range(4):
-            out[r, j] = 0.0
+        out[r, 0] = 0
+        out[r, 1] = 0
+        out[r, 2] = 0
     for i in range(n):
         ci = cprog[i, 2]
         if ci < 0:              # past the last pass of an order that deadlocks
@@ -708,22 +710,17 @@ def chunk_inflight_peaks(cprog, p, out):
         r = ci // 6
         ch = (ci // 3) % 2
         if kind == 2:
-            cnt[r, ch] -= 1.0
+            cnt[r, ch] -= 1
             continue
-        cnt[r, ch] += 1.0
-        n0 = cnt[r, 0]
+        cnt[r, ch] += 1
+        tot = cnt[r, 0] + cnt[r, 1]
         n1 = cnt[r, 1]
-        tot = n0 + n1
-        top = out[r, 0] + out[r, 1]
-        if tot > top:
-            out[r, 0] = n0
+        if tot > out[r, 0]:
+            out[r, 0] = tot
             out[r, 1] = n1
-            out[r, 2] = n0
-            out[r, 3] = n1
-        elif tot == top:
-            if n0 > out[r, 0]:
-                out[r, 0] = n0
+            out[r, 2] = n1
+        elif tot == out[r, 0]:
+            if n1 < out[r, 1]:
                 out[r, 1] = n1
-            if n1 > out[r, 3]:
-                out[r, 2] = n0
-                out[r, 3] = n1
+            if n1 > out[r, 2]:
+                out[r, 2] = n1

@@ -104,15 +104,17 @@ def inflight_chunks(pp: int, microbatches: float, schedule: str) -> list[tuple[t
 def _inflight_chunks(sched: int, pp: int, mk: int) -> tuple:
     import numpy as np
 
-    from .._kernels.pipeline_greedy import chunk_inflight_peaks, compact_program
-    from .._kernels.training import schedule_program
+    from .._kernels import training as kt
 
     if pp == 1:
         return (((float(mk), 0.0), (float(mk), 0.0)),)
-    out = np.zeros((pp, 4))
-    chunk_inflight_peaks(compact_program(schedule_program(np.int64(sched), np.int64(pp), np.int64(mk)),
-                                         np.int64(pp), np.int64(mk)), np.int64(pp), out)
-    return tuple(((float(a), float(b)), (float(c), float(d))) for a, b, c, d in out)
+    # the step kernel's own table of this key (executed_table: the compact program, then each
+    # rank's chunk-forwards at its peak, chunk_inflight_peaks)
+    kp, km = np.array([pp], np.int64), np.array([mk], np.int64)
+    xoff = kt._x_offsets(kp, np.array([0, 6 * mk * pp], np.int64))
+    progs = np.empty((int(xoff[-1]), kt.COMPACT_COLS), np.int32)
+    kt.fill_programs(np.int64(sched), kp, km, xoff, np.array([0], np.int64), progs)
+    return tuple(((float(t - a), float(a)), (float(t - b), float(b))) for t, a, b in progs[-pp:])
 
 
 MAX_STAGE_CANDIDATES = 8
