@@ -656,7 +656,10 @@ def cmd_serve(a) -> Output:
         if basis:
             units["price_usd_per_gpu_hour"] = (f"USD/GPU-h ({basis.lower()}: il.serving.gpu_hour_price"
                                                f"({sc.hardware.accelerator!r}, {basis.lower()!r}))")
-        rows = [{"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
+        # per-GPU bytes read in GB, as memory_per_gpu does (weights 17,680,977,568 B beside memory 58.79 GB)
+        rows = [{"quantity": k[:-len("_bytes")], "value": v / 1e9, "unit": "GB"}
+                if k.endswith("_per_gpu_bytes") and isinstance(v, (int, float)) else
+                {"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
                 for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
             rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
@@ -832,7 +835,7 @@ def _check_search_grid(path: str, where: dict, fixed: dict) -> None:
                            f"`infra-lab search --{key.replace('_', '-')} V[,V...]`")
 
 
-SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes", "fits"],
+SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB", "fits"],
                "search": ["tp", "pp", "cp", "ep", "dp", "micro_batch", "zero", "recompute",
                           "step_time_s", "tokens_per_s", "mfu", "fits"],
                "serve": ["output_tokens_per_s", "ttft_s", "tpot_s", "fits"]}
@@ -910,9 +913,14 @@ def cmd_sweep(a) -> Output:
     # context past the model's): said once each, as every command says them, not dropped
     out.notes += _warning_notes(caught, replay=False)
     if a.format == "table":
-        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
+        import polars as pl
+
+        table = df   # memory in GB, as the estimate and search tables print it (the file keeps bytes)
+        if "memory_per_gpu_bytes" in df.columns:
+            table = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
+        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in table.columns], "error"]
         where_txt = f" on {a.scheduler}" if a.scheduler else ""
-        out.frame("results", df, shown,
+        out.frame("results", table, shown,
                   title=f"il.sweep — {a.call} of {sc.name} over {df.height} point{'' if df.height == 1 else 's'}{where_txt}")
         if a.out:
             out.notes.append(f"wrote {df.height} rows ({df.width} columns) to {a.out}")
