@@ -71,6 +71,11 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
             simulated, no_sim = False, f"{e}."
         else:
             eta = F.simulate_step(fl, hw, routing, seed).efficiency
+    # the ring's own step (rail-matched flows, fabric.step_flows "ring"), simulated beside the
+    # synthetic one: notebook 03 section 7 finds ECMP at η = 1 on it while the spine-crossing step
+    # collides, and the explorer's time after the arrow is the latter's
+    ring_eta = (F.simulate_step(F.step_flows("ring", hw, size_bytes), hw, routing, seed).efficiency
+                if simulated and res.algorithm == "ring" else None)
     routed = C.collective(op, size_bytes, hw, gpus, fabric_efficiency=max(min(eta, 1.0), 1e-3))
     sizes = [2.0**e for e in range(10, 35, 2)]
     sw = C.sweep(op, sizes, hw, gpus)
@@ -85,7 +90,12 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
             f"({res.nodes} node(s), {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
             f"busbw {_rate(res.busbw_Bps)} with {res.algorithm}/{res.protocol}; "
             f"{bound}. " + (f"Flow-level η of a cross-leaf halving/doubling step with {routing}: {eta:.2f} → "
-                            f"{_time(routed.time_s)}." if simulated else "No flow-level η: " + no_sim))
+                            f"{_time(routed.time_s)} (notebook 03 section 7's synthetic step, each node exchanging "
+                            f"with its partner in the other half of the cluster: the time if this "
+                            f"collective's traffic met the same collisions)"
+                            + ("." if ring_eta is None else
+                               f"; the ring's own step, its flows rail-matched, simulates at η = {ring_eta:.2f}.")
+                            if simulated else "No flow-level η: " + no_sim))
     return {"result": res, "routed": routed, "efficiency": eta, "sweep": sw, "chart": chart,
             "text": text}
 
