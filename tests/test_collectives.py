@@ -895,3 +895,16 @@ def test_network_widget_says_what_its_routed_time_is_and_simulates_the_ring_it_r
     text = re.sub("<[^>]+>", "", r["text"])
     assert f"the ring's own step, its flows rail-matched, simulates at η = {ring:.2f}" in text
     assert "ring's own step" not in re.sub("<[^>]+>", "", network_update(2**28, 1024)["text"])   # tree: not claimed
+
+
+def test_network_widget_counts_rack_scale_domains_as_domains():
+    """72 GB200 in one NVL72 domain read "72 × GB200 (1 node(s), ...": CollectiveResult.nodes
+    counts scale-up domains, which on a rack-scale part span several nodes."""
+    import re
+
+    from infra_lab.widgets.network import network_update
+
+    for gpus, n in ((72, 1), (144, 2)):
+        text = re.sub("<[^>]+>", "", network_update(2**28, gpus, "GB200")["text"])
+        assert f"over {gpus} × GB200 ({n} scale-up domain(s) of 72 GPUs," in text and "node(s)" not in text
+    assert "(8 node(s)," in re.sub("<[^>]+>", "", network_update(2**28, 64, "MI300X")["text"])

@@ -86,8 +86,12 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     bound = (f"lower bound {_time(res.lower_bound_s)}" if res.time_s >= res.lower_bound_s else
              f"{res.algorithm} reduces in the switch, below the {_time(res.lower_bound_s)} lower bound "
              f"of send/receive algorithms")
+    # CollectiveResult.nodes counts scale-up domains: a node on xGMI/NVLink-8 parts, a rack of
+    # several nodes on NVL72 parts ("72 × GB200 (1 node(s)" read as one 72-GPU node)
+    where = (f"{res.nodes} node(s)" if res.per_node <= per_node else
+             f"{res.nodes} scale-up domain(s) of {res.per_node} GPUs")
     text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus} × {accelerator} "
-            f"({res.nodes} node(s), {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
+            f"({where}, {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
             f"busbw {_rate(res.busbw_Bps)} with {res.algorithm}/{res.protocol}; "
             f"{bound}. " + (f"Flow-level η of a cross-leaf halving/doubling step with {routing}: {eta:.2f} → "
                             f"{_time(routed.time_s)} (notebook 03 section 7's synthetic step, each node exchanging "
