@@ -1064,6 +1064,21 @@ def _summary(recs: list[dict]) -> list[dict]:
              "max_abs_error_pct": max(groups[s, sp])} for s, sp in keys]
 
 
+def _published_range(r: dict) -> str | None:
+    """The published range or bound behind a case's ``measured`` value, as the table shows it
+    ("<= 13.94" for an upper bound, ">= 0.9" for a lower one, "84 to 168" for a range); None for
+    a single value. The table's ``measured`` is one number (the bound, or the middle), and a
+    case whose prediction lies inside shows error 0 beside a measured value it differs from."""
+    lo, hi = r.get("measured_low"), r.get("measured_high")
+    if lo is None or hi is None or lo == hi:
+        return None
+    if r.get("metric") == "mtbi" and lo <= 0:
+        return f"<= {_fmt(hi)}"
+    if r.get("metric") == "goodput" and hi >= 1:
+        return f">= {_fmt(lo)}"
+    return f"{_fmt(lo)} to {_fmt(hi)}"
+
+
 def _pct2(v):
     """A percentage rounded to 0.01 for the table (None and non-finite values kept as they are)."""
     return round(v, 2) + 0.0 if isinstance(v, float) and math.isfinite(v) else v
@@ -1091,7 +1106,15 @@ def cmd_validate(a) -> Output:
     if a.format == "table":     # a person reads percent to 0.01: a fitted case's 2e-14 % reads 0
         recs = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in recs]
         summary = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in summary]
-    out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
+        ranges = [_published_range(r) for r in recs]
+        if any(ranges):   # the range an error of 0 is measured against, beside the one number
+            recs = [{**r, "published": g or ""} for r, g in zip(recs, ranges, strict=True)]
+            i = VALIDATE_COLUMNS.index("measured") + 1
+            out.table("cases", recs, VALIDATE_COLUMNS[:i] + ["published"] + VALIDATE_COLUMNS[i:], title=VALIDATE_TITLE)
+        else:
+            out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
+    else:
+        out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
     out.table("summary", summary, title="absolute error by suite and split [%]")
     if a.format == "json":
         out.json_extra["skipped"] = skipped

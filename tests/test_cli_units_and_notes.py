@@ -112,3 +112,25 @@ def test_sweep_table_gives_memory_in_gb_as_estimate_does(capsys, tmp_path):
     rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid), "--format", "json")
     recs = json.loads(out)
     assert "memory_per_gpu_bytes" in recs[0] and "memory_per_gpu_GB" not in recs[0]
+
+
+def test_validate_table_shows_the_range_an_error_of_zero_is_measured_against(capsys):
+    """`infra-lab validate reliability` printed OPT-175B's fleet MTBI as measured 13.94 h,
+    predicted 8.155 h, error 0: the publication gives an upper bound (at most 13.94 h), which the
+    table did not show. A `published` column gives each range or bound; JSON keeps the ends."""
+    rc, out, err = main(capsys, "validate", "reliability")
+    assert rc == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("suite"))
+    assert header.split()[5:8] == ["measured", "published", "predicted"]
+    opt = next(line for line in out.splitlines() if "OPT-175B pre-training · MTBI · fleet" in line)
+    assert "<= 13.94" in opt and opt.split()[-1] == "0"
+    bloom = next(line for line in out.splitlines() if "BLOOM-176B pre-training · MTBI · fleet" in line)
+    assert "84 to 168" in bloom
+    goodput = next(line for line in out.splitlines() if "goodput · llama3 · operator-best" in line)
+    assert ">= 0.9" in goodput
+    single = next(line for line in out.splitlines() if "RSC fleet, 1,024-GPU jobs · MTBI · fleet" in line)
+    assert "<=" not in single and " to " not in single
+    rc, out, err = main(capsys, "validate", "reliability", "--format", "json")
+    cases = json.loads(out)["cases"]
+    assert "published" not in cases[0]
+    assert any(c.get("measured_low") == 0 and c["case"].startswith("OPT-175B") for c in cases)
