@@ -1,0 +1,317 @@
+"""The largest model that fits: what a device's memory buys under one training plan.
+
+:func:`largest_model` inverts :func:`infra_lab.memory.training_memory_total` (the one owner of
+the per-GPU training memory; nothing here prices a byte) over model size, per accelerator:
+
+* ``by="depth"``: each published shape of a model family (a preset of
+  data/models/presets.csv: its width, heads, MLP, experts and vocabulary) kept, and its number
+  of layers set to the most that fit (bisection over the integer layer count). Depth is the
+  axis that keeps a published architecture: every layer of a family is the same block, so a
+  deeper or shallower copy is the same design at another size, while a wider one would need
+  heads, MLP width and (for MoE) experts that nobody published together.
+* ``by="presets"``: the published presets of the family (``family="all"``: every preset in
+  the catalog) as they are; the one with the most parameters that fits.
+
+Parameter counts come from :mod:`infra_lab.model_counts` (``ModelSpec.params_total``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import polars as pl
+
+from .. import _validate as V
+from .. import catalog
+from ..errors import InfraLabError, ValidationError, unknown
+from .training import TRAINING_DEFAULTS, training_memory
+
+LARGEST_BY = ("depth", "presets")
+"""How :func:`largest_model` varies the model: ``"depth"`` (a published shape, its layer count
+searched) or ``"presets"`` (the published presets as they are)."""
+
+MAX_LAYERS = 100_000
+"""Most layers :func:`largest_model` tries for one shape [layers] (a bound of the bisection: a
+plan that shards everything over enough GPUs fits almost any depth; the ``note`` column says
+when the answer reached it)."""
+
+# the training_memory overrides largest_model passes through (accelerator: the call's own
+# argument; pipeline_rank: the fit is decided on the most loaded rank)
+_OVERRIDES = (set(TRAINING_DEFAULTS) | {"micro_batch", "seq_len", "recompute", "zero"})
+
+# ModelSpec fields that do not make two presets different shapes
+_NOT_SHAPE = {"name", "aliases", "family", "layers", "published_params_total", "published_params_active",
+              "published_basis", "published_tol_pct", "source_url", "note", "max_seq_len"}
+
+_COMPONENTS = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "activations",
+               "recompute_working_set", "embedding_and_head_activations", "cp_attention_buffers",
+               "allocator_reserve")
+
+
+def model_families() -> list[str]:
+    """The model families of data/models/presets.csv (its ``family`` column), in file order."""
+    from ..models import get, preset_names
+
+    return list(dict.fromkeys(get(n).family for n in preset_names()))
+
+
+def _family_presets(family: Any) -> list[str]:
+    """The preset names of ``family`` (``"all"``: every preset), in file order; an unknown
+    family is refused with the nearest names."""
+    from ..models import get, preset_names
+
+    fams = model_families()
+    if not isinstance(family, str):
+        raise ValidationError(f"family = {family!r}: expected a model family name, one of 'all', {', '.join(fams)}")
+    key = family.strip().lower()
+    if key == "all":
+        return preset_names()
+    if key not in fams:
+        raise unknown("family", family, ["all", *fams], where="data/models/presets.csv (column family)")
+    return [n for n in preset_names() if get(n).family == key]
+
+
+def _shapes(names: list[str]) -> list[str]:
+    """``names`` with one preset per distinct shape (the first in file order; e.g. Llama 3.3
+    70B is Llama 3 70B's shape)."""
+    from ..models import get
+
+    seen, out = set(), []
+    for n in names:
+        s = get(n)
+        key = tuple(getattr(s, f.name) for f in dataclasses.fields(s) if f.name not in _NOT_SHAPE)
+        if key not in seen:
+            seen.add(key)
+            out.append(n)
+    return out
+
+
+def _checked_overrides(overrides: dict) -> dict:
+    for k in overrides:
+        if k == "accelerator":
+            raise ValidationError("accelerator: give the devices as largest_model's first argument "
+                                  "(accelerators = [...]), not as an override")
+        if k not in _OVERRIDES:
+            raise unknown("largest_model override", k, sorted(_OVERRIDES))
+    return dict(overrides)
+
+
+class _Sizer:
+    """The memory of one scenario's plan with its model replaced, on one accelerator."""
+
+    def __init__(self, base: dict, accelerator: str, overrides: dict):
+        self.base, self.acc, self.ov = base, accelerator, overrides
+        self.capacity = catalog.accelerator(accelerator).memory_capacity_bytes
+        self._cache: dict = {}
+
+    def frame(self, model: dict) -> pl.DataFrame:
+        """:func:`training_memory` of the plan with ``model`` as its [model] table (cached)."""
+        from ..scenario import Scenario
+
+        key = tuple(sorted(model.items()))
+        if key not in self._cache:
+            d = dict(self.base)
+            d["model"] = model
+            self._cache[key] = training_memory(Scenario.from_dict(d), accelerator=self.acc, **self.ov)
+        return self._cache[key]
+
+    def total(self, model: dict) -> float:
+        return float(self.frame(model)["bytes"].sum())
+
+    def fits(self, model: dict) -> bool:
+        return self.total(model) <= self.capacity
+
+
+def _deepest(sz: _Sizer, preset: str, lo: int, max_layers: int) -> tuple[int | None, bool]:
+    """(the most layers of ``preset``'s shape that fit, whether that is ``max_layers``);
+    (None, False) when not even ``lo`` layers fit. Bisection over the integer layer count:
+    the memory grows with depth (more layers per stage), which the result's check (``layers``
+    fits, ``layers + 1`` does not) relies on."""
+    def ok(n: int) -> bool:
+        return sz.fits({"preset": preset, "layers": n})
+
+    if not ok(lo):
+        return None, False
+    good, bad = lo, None
+    n = max(lo, 1)
+    while bad is None:           # doubling: the first depth that does not fit
+        n = min(2 * n, max_layers)
+        if ok(n):
+            good = n
+            if n == max_layers:
+                return max_layers, True
+        else:
+            bad = n
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if ok(mid) else (good, mid)
+    return good, False
+
+
+def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x", family: str = "llama3",
+                  by: str = "depth", max_layers: int = MAX_LAYERS, **overrides: Any) -> pl.DataFrame:
+    """The largest model of a family whose training fits one GPU's memory under a plan, per accelerator.
+
+    The plan is ``scenario``'s (its cluster, parallelism, ZeRO stage, sequence length,
+    micro-batch, precision, optimizer, recompute and stack; default ZAYA1's 128 × 8 MI300X
+    data-parallel ZeRO-1 run), its model replaced and its accelerator set to each of
+    ``accelerators`` (the memory of :func:`infra_lab.memory.training_memory` with its
+    ``accelerator`` override: the same scenario, the vendor's counterpart stack). A model fits
+    when :func:`infra_lab.memory.fits` says so: the total with the allocator reserve at most
+    the memory the driver exposes (``capacity_GB``).
+
+    Approximate: the depth answer is an integer number of layers of a published block (the
+    memory model's allocator reserve and everything else in
+    :func:`~infra_lab.memory.training_memory` apply as they are); the bisection assumes the
+    memory grows with depth, and the result is checked for it: the model returned fits and the
+    same shape one layer deeper (``next_total_GB``) does not.
+
+    Parameters
+    ----------
+    accelerators : list of str
+        Catalog accelerator names (data/accelerators.csv), e.g. ``["MI300X", "H100-SXM"]``.
+    scenario : str, dict, path or Scenario
+        The training plan (a shipped scenario's name, a TOML/JSON path, a dict or a Scenario);
+        text models only (a multimodal system's encoders do not scale with its language model).
+    family : str
+        A model family of data/models/presets.csv (:func:`model_families`, e.g. ``"llama3"``,
+        ``"qwen3"``, ``"megatron-gpt"``), or ``"all"`` (every preset).
+    by : str
+        ``"depth"``: one row per accelerator and distinct published shape of the family, its
+        layer count set to the most that fit (1 ≤ layers ≤ ``max_layers``; at least pp·vp − 2,
+        what the plan's pipeline can hold). ``"presets"``: one row per accelerator, the
+        family's published preset with the most parameters that fits, unchanged (presets the
+        plan cannot run, e.g. a context shorter than its sequence, are left out and named in
+        ``note``).
+    max_layers : int
+        The deepest model ``by="depth"`` tries [layers].
+    **overrides
+        :func:`~infra_lab.memory.training_memory`'s overrides (``seq_len``, ``micro_batch``,
+        ``zero``, ``recompute``, ``weight_bytes``, ``reserve_fraction``, ...), applied to every
+        size tried.
+
+    Returns
+    -------
+    polars.DataFrame
+        accelerator, capacity_GB [1e9 B], family, by, base (the preset whose shape it is),
+        layers, model (the preset's name, or "<base> at N layers"), params_total [count],
+        params_B [1e9], total_GB (the need at that size), headroom_GB (capacity − need),
+        next_model and next_total_GB (the next size up: one layer deeper, or the next larger
+        preset, and its need; null where there is none), the need by component ``<component>_GB``
+        (:func:`~infra_lab.memory.training_memory`'s components), fits, note. A shape or family of
+        which nothing fits has a row with null layers, model and memory and ``fits`` = False.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.memory.largest_model(["MI300X"], family="llama3", by="presets")
+    >>> df["model"][0] in il.models.preset_names()
+    True
+    """
+    from ..models import get
+    from ..scenario import as_scenario, load_scenario
+
+    accelerators = V.sequence("accelerators", accelerators, "accelerator names")
+    if not accelerators:
+        raise ValidationError(f"accelerators = {accelerators!r}: expected at least one name")
+    accs = [catalog.accelerator(a).name for a in accelerators]
+    if not isinstance(by, str) or by not in LARGEST_BY:
+        raise ValidationError(f"by = {by!r}: allowed {', '.join(map(repr, LARGEST_BY))}")
+    max_layers = V.integer("max_layers", max_layers, lo=1, hi=MAX_LAYERS)
+    ov = _checked_overrides(overrides)
+    names = _family_presets(family)
+    fam = family.strip().lower()
+    if isinstance(scenario, str) and not scenario.lower().endswith((".toml", ".json")) and "\n" not in scenario:
+        scenario = load_scenario(scenario)
+    sc = as_scenario(scenario)
+    if sc.training is None:
+        raise ValidationError(f"scenario = {sc.name!r}: a serving scenario ([serving] table, no [training]); "
+                              "largest_model needs a training plan")
+    if sc.multimodal is not None:
+        raise ValidationError(f"scenario = {sc.name!r}: a multimodal system; largest_model replaces the model "
+                              "of a text training plan (give a scenario with a language model)")
+    for acc in accs:    # the overrides checked once per device, with training_memory's own errors
+        training_memory(sc, accelerator=acc, **ov)
+    base = sc.to_dict()
+    par = sc.parallelism
+    rows = []
+    for acc in accs:
+        sz = _Sizer(base, acc, ov)
+        if by == "depth":
+            lo = max(1, par.pp * par.vp - 2)
+            for p in _shapes(names):
+                rows.append(_depth_row(sz, fam, p, lo, max_layers))
+        else:
+            rows.append(_preset_row(sz, fam, names, get))
+    return pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+
+
+_SCHEMA = {"accelerator": pl.String, "capacity_GB": pl.Float64, "family": pl.String, "by": pl.String,
+           "base": pl.String, "layers": pl.Int64, "model": pl.String, "params_total": pl.Int64,
+           "params_B": pl.Float64, "total_GB": pl.Float64, "headroom_GB": pl.Float64,
+           "next_model": pl.String, "next_total_GB": pl.Float64,
+           **{f"{c}_GB": pl.Float64 for c in _COMPONENTS}, "fits": pl.Boolean, "note": pl.String}
+
+
+def _row(sz: _Sizer, fam: str, by: str, base: str, model: dict | None, name: str | None,
+         next_model: dict | None, next_name: str | None, note: str) -> list:
+    from ..scenario import Scenario
+
+    cap = sz.capacity / 1e9
+    nxt = sz.total(next_model) / 1e9 if next_model is not None else None
+    if model is None:
+        return [sz.acc, cap, fam, by, base, None, None, None, None, None, None, next_name, nxt,
+                *[None] * len(_COMPONENTS), False, note]
+    df = sz.frame(model)
+    if tuple(df["component"]) != _COMPONENTS:      # the table's components are this frame's columns
+        raise ValidationError(f"training_memory components {tuple(df['component'])} are not {_COMPONENTS}")
+    d = dict(sz.base)
+    d["model"] = model
+    spec = Scenario.from_dict(d).model_spec
+    tot = float(df["bytes"].sum())
+    return [sz.acc, cap, fam, by, base, spec.layers, name, spec.params_total, spec.params_total / 1e9,
+            tot / 1e9, cap - tot / 1e9, next_name, nxt, *[float(b) / 1e9 for b in df["bytes"]], True, note]
+
+
+def _depth_row(sz: _Sizer, fam: str, preset: str, lo: int, max_layers: int) -> list:
+    from ..models import get
+
+    if get(preset).arch != "transformer":
+        return _row(sz, fam, "depth", preset, None, None, None, None,
+                    f"not scaled: depth scaling covers uniform transformer stacks; {preset} ({get(preset).arch}) "
+                    "inserts its shared blocks at fixed layer indices (use by = 'presets')")
+    try:
+        n, at_max = _deepest(sz, preset, lo, max_layers)
+    except InfraLabError as e:              # the plan cannot run this shape (context, experts vs ep, ...)
+        return _row(sz, fam, "depth", preset, None, None, None, None, f"the plan cannot run it: {e}")
+    if n is None:
+        m0 = {"preset": preset, "layers": lo}
+        return _row(sz, fam, "depth", preset, None, None, m0, f"{preset} at {lo} layers",
+                    f"not even {lo} layer{'s' if lo > 1 else ''} of this shape fit{'s' if lo == 1 else ''}")
+    model = {"preset": preset, "layers": n}
+    name = preset if n == get(preset).layers else f"{preset} at {n} layers"
+    note = f"reached max_layers = {max_layers}: more may fit" if at_max else ""
+    nxt = None if at_max else {"preset": preset, "layers": n + 1}
+    return _row(sz, fam, "depth", preset, model, name, nxt, None if at_max else f"{preset} at {n + 1} layers", note)
+
+
+def _preset_row(sz: _Sizer, fam: str, names: list[str], get) -> list:
+    skipped, fit, over = [], [], []
+    for n in sorted(names, key=lambda x: get(x).params_total):
+        m = {"preset": n}
+        try:
+            ok = sz.fits(m)
+        except InfraLabError as e:          # the plan cannot run this preset (context, experts vs ep, ...)
+            skipped.append((n, str(e)))
+            continue
+        (fit if ok else over).append(n)
+    note = (f"left out, the plan cannot run them: {', '.join(n for n, _ in skipped)} (the first: {skipped[0][1]})"
+            if skipped else "")
+    if not fit and not over:
+        raise ValidationError(f"family = {fam!r}: the plan cannot run any of its presets; {note}")
+    best = fit[-1] if fit else None
+    bigger = [n for n in over if best is None or get(n).params_total > get(best).params_total]
+    nxt = bigger[0] if bigger else None
+    return _row(sz, fam, "presets", best, {"preset": best} if best else None, best,
+                {"preset": nxt} if nxt else None, nxt, note)
