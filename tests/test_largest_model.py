@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 import infra_lab as il
+from infra_lab import cli
 from infra_lab.errors import UnknownNameError, ValidationError
 
 # GPT layers of the Megatron family (MHA, GeLU MLP of 4h, biases, LayerNorm with bias), one node
@@ -157,3 +158,48 @@ def test_model_families_are_the_preset_table_s():
     fams = il.memory.model_families()
     assert {"llama3", "qwen3", "megatron-gpt"} <= set(fams)
     assert set(fams) == {il.models.get(n).family for n in il.models.preset_names()}
+
+
+def test_chart_draws_the_frame_and_refuses_one_where_nothing_fits():
+    df = il.memory.largest_model(["MI300X", "H100-SXM"], family="llama3")
+    spec = str(il.charts.largest_model_chart(df).to_dict())
+    assert "parameters of the largest model that fits [billions]" in spec
+    with pytest.raises(ValidationError, match="largest_model_chart: .*no row has a model that fits"):
+        il.charts.largest_model_chart(il.memory.largest_model(["H100-SXM"], family="zamba2"))
+
+
+def _cli(capsys, *args):
+    rc = cli.main(list(args))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_cli_largest_prints_the_call(capsys):
+    import json
+
+    rc, out, err = _cli(capsys, "largest", "zaya1-ibm-mi300x", "--accelerators", "MI300X,H100-SXM",
+                        "--format", "json")
+    assert rc == 0, err
+    got = pl.DataFrame(json.loads(out))
+    want = il.memory.largest_model(["MI300X", "H100-SXM"], family="llama3")
+    assert got["model"].to_list() == want["model"].to_list()
+    assert got["total_GB"].to_list() == pytest.approx(want["total_GB"].to_list())
+    rc, out, err = _cli(capsys, "largest", "zaya1-ibm-mi300x", "--by", "presets", "--family", "llama2",
+                        "--micro-batch", "1")
+    assert rc == 0, err
+    best = il.memory.largest_model(["MI300X"], family="llama2", by="presets", micro_batch=1)["model"][0]
+    assert best is not None
+    assert "by presets" in out and f" {best} " in out
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--family", "lama3"), ["unknown family 'lama3'", "Did you mean 'llama3'"]),
+    (("--accelerators", "MI30X"), ["MI300X"]),
+    (("--accelerators", ","), ["--accelerators ','"]),
+    (("--zero", "5"), ["zero = 5"]),
+])
+def test_cli_largest_bad_input(capsys, args, words):
+    rc, out, err = _cli(capsys, "largest", "zaya1-ibm-mi300x", *args)
+    assert rc == 1 and "Traceback" not in err
+    for w in words:
+        assert w in err, err

@@ -274,6 +274,11 @@ def _row(sz: _Sizer, fam: str, by: str, base: str, model: dict | None, name: str
             tot / 1e9, cap - tot / 1e9, next_name, nxt, *[float(b) / 1e9 for b in df["bytes"]], True, note]
 
 
+def _at(preset: str, layers: int) -> str:
+    """The name of ``preset``'s shape at ``layers`` layers."""
+    return f"{preset} at {layers} layer{'' if layers == 1 else 's'}"
+
+
 def _depth_row(sz: _Sizer, fam: str, preset: str, lo: int, max_layers: int) -> list:
     from ..models import get
 
@@ -287,13 +292,13 @@ def _depth_row(sz: _Sizer, fam: str, preset: str, lo: int, max_layers: int) -> l
         return _row(sz, fam, "depth", preset, None, None, None, None, f"the plan cannot run it: {e}")
     if n is None:
         m0 = {"preset": preset, "layers": lo}
-        return _row(sz, fam, "depth", preset, None, None, m0, f"{preset} at {lo} layers",
+        return _row(sz, fam, "depth", preset, None, None, m0, _at(preset, lo),
                     f"not even {lo} layer{'s' if lo > 1 else ''} of this shape fit{'s' if lo == 1 else ''}")
     model = {"preset": preset, "layers": n}
-    name = preset if n == get(preset).layers else f"{preset} at {n} layers"
+    name = preset if n == get(preset).layers else _at(preset, n)
     note = f"reached max_layers = {max_layers}: more may fit" if at_max else ""
     nxt = None if at_max else {"preset": preset, "layers": n + 1}
-    return _row(sz, fam, "depth", preset, model, name, nxt, None if at_max else f"{preset} at {n + 1} layers", note)
+    return _row(sz, fam, "depth", preset, model, name, nxt, None if at_max else _at(preset, n + 1), note)
 
 
 def _preset_row(sz: _Sizer, fam: str, names: list[str], get) -> list:
