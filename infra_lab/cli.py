@@ -1092,7 +1092,7 @@ def cmd_validate(a) -> Output:
     return out
 
 
-LARGEST_SHOWN = ["accelerator", "capacity_GB", "base", "layers", "model", "params_B", "total_GB",
+LARGEST_SHOWN = ["accelerator", "capacity_GB", "base", "layers", "model", "tp", "pp", "dp", "params_B", "total_GB",
                  "headroom_GB", "next_model", "next_total_GB", "fits"]
 LARGEST_BY = ("depth", "presets")   # a test checks this equals memory.LARGEST_BY (no numba import here)
 
@@ -1106,10 +1106,12 @@ def cmd_largest(a) -> Output:
     if not accs:
         raise CliError(f"--accelerators {a.accelerators!r}: expected catalog names, e.g. MI300X,H100-SXM")
     ov = {k: getattr(a, k) for k in ("seq_len", "micro_batch", "zero", "recompute") if getattr(a, k) is not None}
-    df = il.memory.largest_model(accs, scenario=sc, family=a.family, by=a.by, max_layers=a.max_layers, **ov)
+    df = il.memory.largest_model(accs, scenario=sc, family=a.family, by=a.by, max_layers=a.max_layers,
+                                 search_plans=a.search_plans, **ov)
     out = Output()
     if a.format == "table":
-        title = (f"il.memory.largest_model — {sc.name}'s plan, family {a.family}, by {a.by}: the largest model "
+        plan = "the smallest tp x pp plan that fits (il.search)" if a.search_plans else f"{sc.name}'s plan"
+        title = (f"il.memory.largest_model — {sc.name}, {plan}, family {a.family}, by {a.by}: the largest model "
                  f"that fits one GPU (GB = 1e9 B; `--format csv` for the breakdown by component)")
         out.frame("largest", df, LARGEST_SHOWN, title=title)
         out.notes += [f"{r['accelerator']} {r['base'] or ''}: {r['note']}".replace(" :", ":")
@@ -1163,7 +1165,8 @@ preset)
 examples:
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM,H200-SXM
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,B200 --family qwen3 --micro-batch 1
-  infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv""",
+  infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
+  infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
     "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
 band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
 failure calibration, goodput per calibration and restart profile): a published range's error is to its
@@ -1373,6 +1376,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "presets: the largest published preset that fits")
     sp.add_argument("--max-layers", dest="max_layers", type=int, default=100_000, metavar="N",
                     help="the deepest model tried with --by depth [layers] (default 100,000)")
+    sp.add_argument("--search-plans", dest="search_plans", action="store_true",
+                    help="search tp, pp, vp and sequence parallelism on the scenario's GPUs (il.search; "
+                         "micro-batch, recompute, ZeRO, cp, ep held): a size fits when one plan fits, "
+                         "and the smallest tp x pp plan is reported")
     og = sp.add_argument_group("training overrides (default: the scenario's)")
     og.add_argument("--seq-len", dest="seq_len", type=int, metavar="TOKENS")
     og.add_argument("--micro-batch", dest="micro_batch", type=int, metavar="SEQUENCES")

@@ -203,3 +203,48 @@ def test_cli_largest_bad_input(capsys, args, words):
     assert rc == 1 and "Traceback" not in err
     for w in words:
         assert w in err, err
+
+
+NODE_PLAN = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "H100-SXM", "nodes": 1},
+             "training": {"seq_len": 4096, "micro_batch": 1, "global_batch": 32}, "parallelism": {"zero": 1}}
+
+
+@pytest.mark.parametrize("by", ["depth", "presets"])
+def test_search_plans_returns_the_smallest_plan_that_fits(by):
+    """search_plans=True: the row's plan (applied with il.training.apply_plan) fits and needs
+    total_GB; no plan of il.search with a smaller tp·pp fits it; no plan at all fits the next
+    size up."""
+    import warnings
+
+    held = dict(micro_batch=1, recompute="none", zero=1, cp=1, ep=1, fsdp=False)
+    df = il.memory.largest_model(["H100-SXM", "MI300X"], scenario=NODE_PLAN, family="llama3", by=by,
+                                 search_plans=True)
+    assert df["fits"].all()
+    for r in df.iter_rows(named=True):
+        d = il.Scenario.from_dict(NODE_PLAN).replace(hardware={"accelerator": r["accelerator"]}).to_dict()
+        d["model"] = ({"preset": r["base"], "layers": r["layers"]} if by == "depth" else {"preset": r["model"]})
+        plans = il.search(d, top=None, **held)
+        mine = plans.filter((pl.col("tp") == r["tp"]) & (pl.col("pp") == r["pp"]) & (pl.col("vp") == r["vp"])
+                            & (pl.col("sequence_parallel") == r["sequence_parallel"]))
+        assert mine.height >= 1
+        assert plans.select((pl.col("tp") * pl.col("pp")).min()).item() == r["tp"] * r["pp"]
+        sc = il.Scenario.from_dict(il.training.apply_plan(d, mine.row(0, named=True)))
+        assert il.memory.fits(sc)
+        assert il.memory.training_memory_total(sc) == pytest.approx(r["total_GB"] * 1e9)
+        assert mine["memory_per_gpu_bytes"][0] == pytest.approx(r["total_GB"] * 1e9)
+        if r["next_model"] is not None:
+            d["model"] = ({"preset": r["base"], "layers": r["layers"] + 1} if by == "depth"
+                          else {"preset": r["next_model"]})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", il.errors.EmptyResultWarning)
+                assert il.search(d, top=None, **held).height == 0
+    # the searched plan buys at least what the scenario's own plan (pure DP) buys
+    own = il.memory.largest_model(["H100-SXM", "MI300X"], scenario=NODE_PLAN, family="llama3", by=by)
+    assert (df["params_total"] >= own["params_total"].fill_null(0)).all()
+
+
+def test_search_plans_takes_only_the_search_s_overrides():
+    with pytest.raises(ValidationError, match="reserve_bytes: with search_plans = True the overrides are seq_len"):
+        il.memory.largest_model(["H100-SXM"], scenario=NODE_PLAN, search_plans=True, reserve_bytes=1e9)
+    with pytest.raises(ValidationError, match="search_plans = 'yes'"):
+        il.memory.largest_model(["H100-SXM"], scenario=NODE_PLAN, search_plans="yes")

@@ -12,7 +12,10 @@ the per-GPU training memory; nothing here prices a byte) over model size, per ac
 * ``by="presets"``: the published presets of the family (``family="all"``: every preset in
   the catalog) as they are; the one with the most parameters that fits.
 
-Parameter counts come from :mod:`infra_lab.model_counts` (``ModelSpec.params_total``).
+With ``search_plans=True`` the plan is searched too (:func:`infra_lab.search` on the
+scenario's GPUs, its memory the same owner's): a size fits when one plan fits, and the row
+carries the plan with the smallest tp·pp. Parameter counts come from
+:mod:`infra_lab.model_counts` (``ModelSpec.params_total``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import polars as pl
 from .. import _validate as V
 from .. import catalog
 from ..errors import InfraLabError, ValidationError, unknown
-from .training import TRAINING_DEFAULTS, training_memory
+from .training import TRAINING_DEFAULTS, _stack_on, training_memory
 
 LARGEST_BY = ("depth", "presets")
 """How :func:`largest_model` varies the model: ``"depth"`` (a published shape, its layer count
@@ -39,6 +42,9 @@ when the answer reached it)."""
 # the training_memory overrides largest_model passes through (accelerator: the call's own
 # argument; pipeline_rank: the fit is decided on the most loaded rank)
 _OVERRIDES = (set(TRAINING_DEFAULTS) | {"micro_batch", "seq_len", "recompute", "zero"})
+
+# the overrides largest_model(search_plans=True) takes (the search's constraints and sequence)
+_SEARCH_OVERRIDES = ("seq_len", "micro_batch", "zero", "recompute")
 
 # ModelSpec fields that do not make two presets different shapes
 _NOT_SHAPE = {"name", "aliases", "family", "layers", "published_params_total", "published_params_active",
@@ -100,8 +106,8 @@ def _checked_overrides(overrides: dict) -> dict:
 class _Sizer:
     """The memory of one scenario's plan with its model replaced, on one accelerator."""
 
-    def __init__(self, base: dict, accelerator: str, overrides: dict):
-        self.base, self.acc, self.ov = base, accelerator, overrides
+    def __init__(self, sc, accelerator: str, overrides: dict):
+        self.sc, self.base, self.acc, self.ov = sc, sc.to_dict(), accelerator, overrides
         self.capacity = catalog.accelerator(accelerator).memory_capacity_bytes
         self._cache: dict = {}
 
@@ -121,6 +127,85 @@ class _Sizer:
 
     def fits(self, model: dict) -> bool:
         return self.total(model) <= self.capacity
+
+    def need(self, model: dict) -> float:
+        """The memory ``model`` needs [bytes] (the plan's; fitting or not)."""
+        return self.total(model)
+
+    def plan(self, model: dict) -> tuple:
+        """(tp, pp, vp, dp, sequence_parallel) of the plan ``model`` is sized with: the scenario's."""
+        par = self.sc.parallelism
+        return par.tp, par.pp, par.vp, par.dp, par.sequence_parallel
+
+
+class _PlanSearcher:
+    """The smallest tensor × pipeline plan of :func:`infra_lab.search` that fits a model on one
+    accelerator: the scenario moved to the accelerator, its micro-batch, recompute, ZeRO/FSDP,
+    context and expert parallelism held (constraints of the search), tp, pp, vp and sequence
+    parallelism searched; of the fitting plans the one with the smallest tp·pp, ties in the
+    search's order (the most tokens/s first)."""
+
+    def __init__(self, sc, accelerator: str, overrides: dict):
+        from ..scenario import Scenario
+
+        self.acc = accelerator
+        self.capacity = catalog.accelerator(accelerator).memory_capacity_bytes
+        moved = {"hardware": {"accelerator": accelerator}}
+        if sc.training.stack is not None:       # the scenario's framework on the accelerator's platform
+            moved["training"] = {"stack": _stack_on(sc, accelerator)}
+        if "seq_len" in overrides:
+            moved.setdefault("training", {})["seq_len"] = overrides["seq_len"]
+        self.base = sc.replace(**moved).to_dict()
+        self.sc = Scenario.from_dict(self.base)
+        tr, par = self.sc.training, self.sc.parallelism
+        self.held = {"micro_batch": overrides.get("micro_batch", tr.micro_batch),
+                     "recompute": overrides.get("recompute", tr.recompute),
+                     "zero": overrides.get("zero", par.zero), "fsdp": par.fsdp, "cp": par.cp, "ep": par.ep,
+                     "etp": par.etp}
+        self._cache: dict = {}
+
+    def _search(self, model: dict):
+        """(the chosen fitting row or None, the least memory of any runnable plan [bytes] or None)."""
+        import warnings
+
+        from ..errors import EmptyResultWarning
+        from ..training import search
+
+        key = tuple(sorted(model.items()))
+        if key not in self._cache:
+            d = dict(self.base)
+            d["model"] = model
+            with warnings.catch_warnings():      # a model no plan fits is an answer here, not a surprise
+                warnings.simplefilter("ignore", EmptyResultWarning)
+                df = search(d, top=None, feasible_only=False, **self.held)
+            run = df.filter(pl.col("runnable")) if "runnable" in df.columns else df
+            ok = run.filter(pl.col("fits")).with_row_index("order").sort(
+                pl.col("tp") * pl.col("pp"), "order")
+            least = float(run["memory_per_gpu_bytes"].min()) if run.height else None
+            self._cache[key] = (ok.drop("order").row(0, named=True) if ok.height else None, least)
+        return self._cache[key]
+
+    def fits(self, model: dict) -> bool:
+        return self._search(model)[0] is not None
+
+    def frame(self, model: dict) -> pl.DataFrame:
+        """:func:`training_memory` of ``model`` under the plan chosen for it."""
+        from ..scenario import Scenario
+        from ..training import apply_plan
+
+        row = self._search(model)[0]
+        d = dict(self.base)
+        d["model"] = model
+        return training_memory(Scenario.from_dict(apply_plan(d, row)))
+
+    def need(self, model: dict) -> float | None:
+        """The memory ``model`` needs [bytes]: under its chosen plan, or the least any plan needs."""
+        row, least = self._search(model)
+        return float(self.frame(model)["bytes"].sum()) if row is not None else least
+
+    def plan(self, model: dict) -> tuple:
+        r = self._search(model)[0]
+        return r["tp"], r["pp"], r["vp"], r["dp"], r["sequence_parallel"]
 
 
 def _deepest(sz: _Sizer, preset: str, lo: int, max_layers: int) -> tuple[int | None, bool]:
@@ -150,7 +235,8 @@ def _deepest(sz: _Sizer, preset: str, lo: int, max_layers: int) -> tuple[int | N
 
 
 def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x", family: str = "llama3",
-                  by: str = "depth", max_layers: int = MAX_LAYERS, **overrides: Any) -> pl.DataFrame:
+                  by: str = "depth", max_layers: int = MAX_LAYERS, search_plans: bool = False,
+                  **overrides: Any) -> pl.DataFrame:
     """The largest model of a family whose training fits one GPU's memory under a plan, per accelerator.
 
     The plan is ``scenario``'s (its cluster, parallelism, ZeRO stage, sequence length,
@@ -186,6 +272,14 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
         ``note``).
     max_layers : int
         The deepest model ``by="depth"`` tries [layers].
+    search_plans : bool
+        False (default): the scenario's own plan. True: for every size tried, the plans of
+        :func:`infra_lab.search` on the scenario's GPUs (tp, pp, vp and sequence parallelism
+        searched; the micro-batch, recompute, ZeRO stage, FSDP, cp, ep and etp held at the
+        scenario's or the overrides' values), a size fits when one plan fits, and the row
+        reports the plan with the smallest tp·pp (ties: the most tokens/s): what the whole
+        cluster's model parallelism buys, not one GPU alone. Takes only the ``seq_len``,
+        ``micro_batch``, ``zero`` and ``recompute`` overrides.
     **overrides
         :func:`~infra_lab.memory.training_memory`'s overrides (``seq_len``, ``micro_batch``,
         ``zero``, ``recompute``, ``weight_bytes``, ``reserve_fraction``, ...), applied to every
@@ -195,10 +289,12 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     -------
     polars.DataFrame
         accelerator, capacity_GB [1e9 B], family, by, base (the preset whose shape it is),
-        layers, model (the preset's name, or "<base> at N layers"), params_total [count],
+        layers, model (the preset's name, or "<base> at N layers"), tp, pp, vp, dp and
+        sequence_parallel (the plan: the scenario's, or the one searched), params_total [count],
         params_B [1e9], total_GB (the need at that size), headroom_GB (capacity − need),
         next_model and next_total_GB (the next size up: one layer deeper, or the next larger
-        preset, and its need; null where there is none), the need by component ``<component>_GB``
+        preset, and its need — with ``search_plans`` the least any plan needs; null where there is
+        none), the need by component ``<component>_GB``
         (:func:`~infra_lab.memory.training_memory`'s components), fits, note. A shape or family of
         which nothing fits has a row with null layers, model and memory and ``fits`` = False.
 
@@ -219,7 +315,12 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     if not isinstance(by, str) or by not in LARGEST_BY:
         raise ValidationError(f"by = {by!r}: allowed {', '.join(map(repr, LARGEST_BY))}")
     max_layers = V.integer("max_layers", max_layers, lo=1, hi=MAX_LAYERS)
+    search_plans = V.boolean("search_plans", search_plans)
     ov = _checked_overrides(overrides)
+    if search_plans and set(ov) - set(_SEARCH_OVERRIDES):
+        raise ValidationError(f"{', '.join(sorted(set(ov) - set(_SEARCH_OVERRIDES)))}: with search_plans = True the "
+                              f"overrides are {', '.join(_SEARCH_OVERRIDES)} (the search prices the stack's "
+                              "own byte widths and reserve)")
     names = _family_presets(family)
     fam = family.strip().lower()
     if isinstance(scenario, str) and not scenario.lower().endswith((".toml", ".json")) and "\n" not in scenario:
@@ -233,13 +334,12 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
                               "of a text training plan (give a scenario with a language model)")
     for acc in accs:    # the overrides checked once per device, with training_memory's own errors
         training_memory(sc, accelerator=acc, **ov)
-    base = sc.to_dict()
     par = sc.parallelism
     rows = []
     for acc in accs:
-        sz = _Sizer(base, acc, ov)
+        sz = _PlanSearcher(sc, acc, ov) if search_plans else _Sizer(sc, acc, ov)
         if by == "depth":
-            lo = max(1, par.pp * par.vp - 2)
+            lo = 1 if search_plans else max(1, par.pp * par.vp - 2)
             for p in _shapes(names):
                 rows.append(_depth_row(sz, fam, p, lo, max_layers))
         else:
@@ -248,7 +348,8 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
 
 
 _SCHEMA = {"accelerator": pl.String, "capacity_GB": pl.Float64, "family": pl.String, "by": pl.String,
-           "base": pl.String, "layers": pl.Int64, "model": pl.String, "params_total": pl.Int64,
+           "base": pl.String, "layers": pl.Int64, "model": pl.String, "tp": pl.Int64, "pp": pl.Int64,
+           "vp": pl.Int64, "dp": pl.Int64, "sequence_parallel": pl.Boolean, "params_total": pl.Int64,
            "params_B": pl.Float64, "total_GB": pl.Float64, "headroom_GB": pl.Float64,
            "next_model": pl.String, "next_total_GB": pl.Float64,
            **{f"{c}_GB": pl.Float64 for c in _COMPONENTS}, "fits": pl.Boolean, "note": pl.String}
@@ -259,18 +360,19 @@ def _row(sz: _Sizer, fam: str, by: str, base: str, model: dict | None, name: str
     from ..scenario import Scenario
 
     cap = sz.capacity / 1e9
-    nxt = sz.total(next_model) / 1e9 if next_model is not None else None
+    nxt = sz.need(next_model) if next_model is not None else None
+    nxt = nxt / 1e9 if nxt is not None else None
     if model is None:
-        return [sz.acc, cap, fam, by, base, None, None, None, None, None, None, next_name, nxt,
+        return [sz.acc, cap, fam, by, base, None, None, *[None] * 5, None, None, None, None, next_name, nxt,
                 *[None] * len(_COMPONENTS), False, note]
     df = sz.frame(model)
     if tuple(df["component"]) != _COMPONENTS:      # the table's components are this frame's columns
         raise ValidationError(f"training_memory components {tuple(df['component'])} are not {_COMPONENTS}")
     d = dict(sz.base)
     d["model"] = model
-    spec = Scenario.from_dict(d).model_spec
+    spec = Scenario.from_dict(d, check_plan=False).model_spec
     tot = float(df["bytes"].sum())
-    return [sz.acc, cap, fam, by, base, spec.layers, name, spec.params_total, spec.params_total / 1e9,
+    return [sz.acc, cap, fam, by, base, spec.layers, name, *sz.plan(model), spec.params_total, spec.params_total / 1e9,
             tot / 1e9, cap - tot / 1e9, next_name, nxt, *[float(b) / 1e9 for b in df["bytes"]], True, note]
 
 
@@ -303,7 +405,8 @@ def _depth_row(sz: _Sizer, fam: str, preset: str, lo: int, max_layers: int) -> l
 
 def _preset_row(sz: _Sizer, fam: str, names: list[str], get) -> list:
     skipped, fit, over = [], [], []
-    for n in sorted(names, key=lambda x: get(x).params_total):
+    order = {n: i for i, n in enumerate(names)}       # equal counts (one shape, two names): the first listed wins
+    for n in sorted(names, key=lambda x: (get(x).params_total, -order[x])):
         m = {"preset": n}
         try:
             ok = sz.fits(m)

@@ -894,6 +894,27 @@ Markdown(f"Under ZAYA1's plan one MI300X ({hbm_gb['MI300X']:.0f} GB on the datas
          f"{mb1_best['MI300X']:.1f} B on MI300X and {mb1_best['H100-SXM']:.1f} B on H100.")
 """),
     ("md", r"""
+With model parallelism the same GPUs hold far more: `search_plans=True` searches tensor, pipeline and
+virtual-pipeline sizes and sequence parallelism on the cluster's 1,024 GPUs (the search of notebook 04;
+micro-batch, recomputation, ZeRO stage and expert parallelism held at the scenario's), counts a size
+as fitting when one plan fits, and reports the plan with the smallest tp·pp.
+"""),
+    ("code", r"""
+wide = il.memory.largest_model(["MI300X", "H100-SXM", "H200-SXM"], scenario=sc, family="llama3", search_plans=True)
+print(f"The largest Llama-3-shaped model on {sc.hardware.world_size:,} GPUs, the smallest tp x pp plan that holds it:")
+wide.select("accelerator", "model", "tp", "pp", "dp", pl.col("params_B").round(1), pl.col("total_GB").round(1),
+            pl.col("next_total_GB").round(1))
+"""),
+    ("code", r"""
+wb = {r["accelerator"]: r for r in wide.sort("params_B", descending=True).group_by("accelerator", maintain_order=True)
+      .first().iter_rows(named=True)}
+Markdown(f"Sharded over tp·pp = {wb['MI300X']['tp'] * wb['MI300X']['pp']} GPUs, MI300X's memory holds "
+         f"{wb['MI300X']['params_B']:,.0f} B parameters ({wb['MI300X']['model']}), H200's {wb['H200-SXM']['params_B']:,.0f} B "
+         f"and H100's {wb['H100-SXM']['params_B']:,.0f} B: {wb['MI300X']['params_B'] / wb['H100-SXM']['params_B']:.1f}× H100's, "
+         f"where one GPU alone gave {bb['MI300X']['params_B'] / bb['H100-SXM']['params_B']:.1f}×. These are memory answers only: "
+         "whether such a model trains at a useful speed is the step model's question (notebook 04).")
+"""),
+    ("md", r"""
 ## 10. Inference: a 70B model in 16-bit on one MI300X vs two H100s
 """),
     ("code", r"""
