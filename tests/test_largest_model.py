@@ -248,3 +248,13 @@ def test_search_plans_takes_only_the_search_s_overrides():
         il.memory.largest_model(["H100-SXM"], scenario=NODE_PLAN, search_plans=True, reserve_bytes=1e9)
     with pytest.raises(ValidationError, match="search_plans = 'yes'"):
         il.memory.largest_model(["H100-SXM"], scenario=NODE_PLAN, search_plans="yes")
+
+
+def test_scenario_as_a_name_a_toml_path_or_an_object(tmp_path):
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    p = tmp_path / "run.toml"
+    p.write_text(sc.to_toml(), encoding="utf-8")
+    frames = [il.memory.largest_model(["H200-SXM"], scenario=x) for x in ("ZAYA1-IBM-MI300X", str(p), p, sc,
+                                                                           sc.to_dict())]
+    for f in frames[1:]:
+        assert f.equals(frames[0])

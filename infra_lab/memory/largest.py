@@ -306,7 +306,7 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     True
     """
     from ..models import get
-    from ..scenario import as_scenario, load_scenario
+    from ..scenario import as_scenario
 
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     if not accelerators:
@@ -323,9 +323,7 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
                               "own byte widths and reserve)")
     names = _family_presets(family)
     fam = family.strip().lower()
-    if isinstance(scenario, str) and not scenario.lower().endswith((".toml", ".json")) and "\n" not in scenario:
-        scenario = load_scenario(scenario)
-    sc = as_scenario(scenario)
+    sc = as_scenario(scenario)       # a shipped scenario's name, a TOML/JSON path, a dict or a Scenario
     if sc.training is None:
         raise ValidationError(f"scenario = {sc.name!r}: a serving scenario ([serving] table, no [training]); "
                               "largest_model needs a training plan")
