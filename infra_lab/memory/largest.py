@@ -50,11 +50,6 @@ _SEARCH_OVERRIDES = ("seq_len", "micro_batch", "zero", "recompute")
 _NOT_SHAPE = {"name", "aliases", "family", "layers", "published_params_total", "published_params_active",
               "published_basis", "published_tol_pct", "source_url", "note", "max_seq_len"}
 
-_COMPONENTS = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "activations",
-               "recompute_working_set", "embedding_and_head_activations", "cp_attention_buffers",
-               "allocator_reserve")
-
-
 def model_families() -> list[str]:
     """The model families of data/models/presets.csv (its ``family`` column), in file order."""
     from ..models import get, preset_names
@@ -250,8 +245,9 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     Approximate: the depth answer is an integer number of layers of a published block (the
     memory model's allocator reserve and everything else in
     :func:`~infra_lab.memory.training_memory` apply as they are); the bisection assumes the
-    memory grows with depth, and the result is checked for it: the model returned fits and the
-    same shape one layer deeper (``next_total_GB``) does not.
+    memory grows with depth (a deeper size that fits beyond one that does not would be
+    missed); by construction the model returned fits and the same shape one layer deeper
+    (``next_total_GB``) does not.
 
     Parameters
     ----------
@@ -342,15 +338,24 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
                 rows.append(_depth_row(sz, fam, p, lo, max_layers))
         else:
             rows.append(_preset_row(sz, fam, names, get))
-    return pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=_schema(), orient="row")
 
 
-_SCHEMA = {"accelerator": pl.String, "capacity_GB": pl.Float64, "family": pl.String, "by": pl.String,
-           "base": pl.String, "layers": pl.Int64, "model": pl.String, "tp": pl.Int64, "pp": pl.Int64,
-           "vp": pl.Int64, "dp": pl.Int64, "sequence_parallel": pl.Boolean, "params_total": pl.Int64,
-           "params_B": pl.Float64, "total_GB": pl.Float64, "headroom_GB": pl.Float64,
-           "next_model": pl.String, "next_total_GB": pl.Float64,
-           **{f"{c}_GB": pl.Float64 for c in _COMPONENTS}, "fits": pl.Boolean, "note": pl.String}
+def _components() -> tuple[str, ...]:
+    """training_memory's components, in its order (the kernel's MEM_NAMES, their one owner)."""
+    from .._kernels.memory import MEM_NAMES
+
+    return tuple(MEM_NAMES)
+
+
+def _schema() -> dict:
+    """The columns of :func:`largest_model`'s frame and their types."""
+    return {"accelerator": pl.String, "capacity_GB": pl.Float64, "family": pl.String, "by": pl.String,
+            "base": pl.String, "layers": pl.Int64, "model": pl.String, "tp": pl.Int64, "pp": pl.Int64,
+            "vp": pl.Int64, "dp": pl.Int64, "sequence_parallel": pl.Boolean, "params_total": pl.Int64,
+            "params_B": pl.Float64, "total_GB": pl.Float64, "headroom_GB": pl.Float64,
+            "next_model": pl.String, "next_total_GB": pl.Float64,
+            **{f"{c}_GB": pl.Float64 for c in _components()}, "fits": pl.Boolean, "note": pl.String}
 
 
 def _row(sz: _Sizer, fam: str, by: str, base: str, model: dict | None, name: str | None,
@@ -362,10 +367,8 @@ def _row(sz: _Sizer, fam: str, by: str, base: str, model: dict | None, name: str
     nxt = nxt / 1e9 if nxt is not None else None
     if model is None:
         return [sz.acc, cap, fam, by, base, None, None, *[None] * 5, None, None, None, None, next_name, nxt,
-                *[None] * len(_COMPONENTS), False, note]
+                *[None] * len(_components()), False, note]
     df = sz.frame(model)
-    if tuple(df["component"]) != _COMPONENTS:      # the table's components are this frame's columns
-        raise ValidationError(f"training_memory components {tuple(df['component'])} are not {_COMPONENTS}")
     d = dict(sz.base)
     d["model"] = model
     spec = Scenario.from_dict(d, check_plan=False).model_spec
