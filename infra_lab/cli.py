@@ -1123,6 +1123,35 @@ def cmd_validate(a) -> Output:
     return out
 
 
+LARGEST_SHOWN = ["accelerator", "capacity_GB", "base", "layers", "model", "tp", "pp", "dp", "params_B", "total_GB",
+                 "headroom_GB", "next_model", "next_total_GB", "fits"]
+LARGEST_BY = ("depth", "presets")   # a test checks this equals memory.LARGEST_BY (no numba import here)
+
+
+def cmd_largest(a) -> Output:
+    import infra_lab as il
+
+    sc = _training_scenario(a.scenario, "largest")
+    accs = ([x.strip() for x in a.accelerators.split(",") if x.strip()] if a.accelerators is not None
+            else [sc.hardware.accelerator])
+    if not accs:
+        raise CliError(f"--accelerators {a.accelerators!r}: expected catalog names, e.g. MI300X,H100-SXM")
+    ov = {k: getattr(a, k) for k in ("seq_len", "micro_batch", "zero", "recompute") if getattr(a, k) is not None}
+    df = il.memory.largest_model(accs, scenario=sc, family=a.family, by=a.by, max_layers=a.max_layers,
+                                 search_plans=a.search_plans, **ov)
+    out = Output()
+    if a.format == "table":
+        plan = "the smallest tp x pp plan that fits (il.search)" if a.search_plans else f"{sc.name}'s plan"
+        title = (f"il.memory.largest_model — {sc.name}, {plan}, family {a.family}, by {a.by}: the largest model "
+                 f"that fits one GPU (GB = 1e9 B; `--format csv` for the breakdown by component)")
+        out.frame("largest", df, LARGEST_SHOWN, title=title)
+        out.notes += [f"{r['accelerator']} {r['base'] or ''}: {r['note']}".replace(" :", ":")
+                      for r in df.iter_rows(named=True) if r["note"]]
+    else:
+        out.frame("largest", df)
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # the parser
 # --------------------------------------------------------------------------------------
@@ -1159,6 +1188,16 @@ examples:
   infra-lab sweep zaya1-ibm-mi300x --grid grid.toml
   infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
+    "largest": """the plan (cluster, parallelism, ZeRO, sequence, micro-batch, optimizer, stack) is the
+scenario's; its model is replaced: by depth, each published shape of the family with the most
+layers that fit; by presets, the family's largest published preset that fits (family all: every
+preset)
+
+examples:
+  infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM,H200-SXM
+  infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,B200 --family qwen3 --micro-batch 1
+  infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
+  infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
     "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
 band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
 failure calibration, goodput per calibration and restart profile): a published range's error is to its
@@ -1354,6 +1393,29 @@ def build_parser() -> argparse.ArgumentParser:
                          "of Parquet parts written as chunks finish (a rerun resumes)")
     sp.add_argument("--seed", type=int, default=0, help="base seed of the per-point seeds")
     sp.add_argument("--chunk-size", type=int, help="points per task (default: il.sweep's)")
+
+    sp = add("largest", "The largest model of a family whose training fits one GPU's memory under a "
+                        "scenario's plan, per accelerator (il.memory.largest_model).", cmd_largest)
+    sp.add_argument("scenario", help=scen_help + "; its plan is kept, its model replaced")
+    sp.add_argument("--accelerators", metavar="NAME[,NAME...]",
+                    help="catalog accelerators, e.g. MI300X,H100-SXM,H200-SXM (default: the scenario's)")
+    sp.add_argument("--family", default="llama3",
+                    help="model family of data/models/presets.csv (e.g. llama3, qwen3, mixtral, "
+                         "megatron-gpt), or all (default llama3)")
+    sp.add_argument("--by", default="depth", choices=LARGEST_BY,
+                    help="depth: each published shape with the most layers that fit (default); "
+                         "presets: the largest published preset that fits")
+    sp.add_argument("--max-layers", dest="max_layers", type=int, default=100_000, metavar="N",
+                    help="the deepest model tried with --by depth [layers] (default 100,000)")
+    sp.add_argument("--search-plans", dest="search_plans", action="store_true",
+                    help="search tp, pp, vp and sequence parallelism on the scenario's GPUs (il.search; "
+                         "micro-batch, recompute, ZeRO, cp, ep held): a size fits when one plan fits, "
+                         "and the smallest tp x pp plan is reported")
+    og = sp.add_argument_group("training overrides (default: the scenario's)")
+    og.add_argument("--seq-len", dest="seq_len", type=int, metavar="TOKENS")
+    og.add_argument("--micro-batch", dest="micro_batch", type=int, metavar="SEQUENCES")
+    og.add_argument("--zero", type=int, metavar="0|1|2|3")
+    og.add_argument("--recompute", metavar="none|selective|full")
 
     sp = add("validate", "Predictions vs published measurements, per case, with the error of each "
                          "and a summary by train/test split.", cmd_validate)
