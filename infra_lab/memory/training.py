@@ -458,7 +458,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     v_shape = pp > 1 and par.schedule in V_SCHEDULES
     if v_shape:   # the rank's chunk-forwards at its peak (from the order it runs), over its two chunks
         ends = inflight_chunks(pp, m, par.schedule)[rank]
-        nf = 0.5 * (ends[0][0] + ends[0][1])
+        nf = (ends[0][0] + ends[0][1]) / 2    # rank-micro-batches: two chunks per rank
     else:
         nf = inflight_schedule(PP_SCHEDULES.index(par.schedule), pp, vp, float(rank), m)
     mtp_mod = _mtp_activations(mi)
