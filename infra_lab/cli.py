@@ -656,7 +656,10 @@ def cmd_serve(a) -> Output:
         if basis:
             units["price_usd_per_gpu_hour"] = (f"USD/GPU-h ({basis.lower()}: il.serving.gpu_hour_price"
                                                f"({sc.hardware.accelerator!r}, {basis.lower()!r}))")
-        rows = [{"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
+        # per-GPU bytes read in GB, as memory_per_gpu does (weights 17,680,977,568 B beside memory 58.79 GB)
+        rows = [{"quantity": k[:-len("_bytes")], "value": v / 1e9, "unit": "GB"}
+                if k.endswith("_per_gpu_bytes") and isinstance(v, (int, float)) else
+                {"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
                 for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
             rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
@@ -832,7 +835,7 @@ def _check_search_grid(path: str, where: dict, fixed: dict) -> None:
                            f"`infra-lab search --{key.replace('_', '-')} V[,V...]`")
 
 
-SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes", "fits"],
+SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB", "fits"],
                "search": ["tp", "pp", "cp", "ep", "dp", "micro_batch", "zero", "recompute",
                           "step_time_s", "tokens_per_s", "mfu", "fits"],
                "serve": ["output_tokens_per_s", "ttft_s", "tpot_s", "fits"]}
@@ -910,9 +913,14 @@ def cmd_sweep(a) -> Output:
     # context past the model's): said once each, as every command says them, not dropped
     out.notes += _warning_notes(caught, replay=False)
     if a.format == "table":
-        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
+        import polars as pl
+
+        table = df   # memory in GB, as the estimate and search tables print it (the file keeps bytes)
+        if "memory_per_gpu_bytes" in df.columns:
+            table = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
+        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in table.columns], "error"]
         where_txt = f" on {a.scheduler}" if a.scheduler else ""
-        out.frame("results", df, shown,
+        out.frame("results", table, shown,
                   title=f"il.sweep — {a.call} of {sc.name} over {df.height} point{'' if df.height == 1 else 's'}{where_txt}")
         if a.out:
             out.notes.append(f"wrote {df.height} rows ({df.width} columns) to {a.out}")
@@ -1056,6 +1064,21 @@ def _summary(recs: list[dict]) -> list[dict]:
              "max_abs_error_pct": max(groups[s, sp])} for s, sp in keys]
 
 
+def _published_range(r: dict) -> str | None:
+    """The published range or bound behind a case's ``measured`` value, as the table shows it
+    ("<= 13.94" for an upper bound, ">= 0.9" for a lower one, "84 to 168" for a range); None for
+    a single value. The table's ``measured`` is one number (the bound, or the middle), and a
+    case whose prediction lies inside shows error 0 beside a measured value it differs from."""
+    lo, hi = r.get("measured_low"), r.get("measured_high")
+    if lo is None or hi is None or lo == hi:
+        return None
+    if r.get("metric") == "mtbi" and lo <= 0:
+        return f"<= {_fmt(hi)}"
+    if r.get("metric") == "goodput" and hi >= 1:
+        return f">= {_fmt(lo)}"
+    return f"{_fmt(lo)} to {_fmt(hi)}"
+
+
 def _pct2(v):
     """A percentage rounded to 0.01 for the table (None and non-finite values kept as they are)."""
     return round(v, 2) + 0.0 if isinstance(v, float) and math.isfinite(v) else v
@@ -1083,12 +1106,49 @@ def cmd_validate(a) -> Output:
     if a.format == "table":     # a person reads percent to 0.01: a fitted case's 2e-14 % reads 0
         recs = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in recs]
         summary = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in summary]
-    out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
+        ranges = [_published_range(r) for r in recs]
+        if any(ranges):   # the range an error of 0 is measured against, beside the one number
+            recs = [{**r, "published": g or ""} for r, g in zip(recs, ranges, strict=True)]
+            i = VALIDATE_COLUMNS.index("measured") + 1
+            out.table("cases", recs, VALIDATE_COLUMNS[:i] + ["published"] + VALIDATE_COLUMNS[i:], title=VALIDATE_TITLE)
+        else:
+            out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
+    else:
+        out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
     out.table("summary", summary, title="absolute error by suite and split [%]")
     if a.format == "json":
         out.json_extra["skipped"] = skipped
     out.notes += [f"skipped: {s}" for s in skipped]
     out.notes += [f"{r['case']} ({r['error_pct']:+.1f} %), counted, but {r['scope']}" for r in recs if r.get("scope")]
+    return out
+
+
+LARGEST_SHOWN = ["accelerator", "capacity_GB", "base", "layers", "model", "tp", "pp", "dp", "params_B", "total_GB",
+                 "headroom_GB", "next_model", "next_total_GB", "fits"]
+LARGEST_BY = ("depth", "presets")   # a test checks this equals memory.LARGEST_BY (no numba import here)
+
+
+def cmd_largest(a) -> Output:
+    import infra_lab as il
+
+    sc = _training_scenario(a.scenario, "largest")
+    accs = ([x.strip() for x in a.accelerators.split(",") if x.strip()] if a.accelerators is not None
+            else [sc.hardware.accelerator])
+    if not accs:
+        raise CliError(f"--accelerators {a.accelerators!r}: expected catalog names, e.g. MI300X,H100-SXM")
+    ov = {k: getattr(a, k) for k in ("seq_len", "micro_batch", "zero", "recompute") if getattr(a, k) is not None}
+    df = il.memory.largest_model(accs, scenario=sc, family=a.family, by=a.by, max_layers=a.max_layers,
+                                 search_plans=a.search_plans, **ov)
+    out = Output()
+    if a.format == "table":
+        plan = "the smallest tp x pp plan that fits (il.search)" if a.search_plans else f"{sc.name}'s plan"
+        title = (f"il.memory.largest_model — {sc.name}, {plan}, family {a.family}, by {a.by}: the largest model "
+                 f"that fits one GPU (GB = 1e9 B; `--format csv` for the breakdown by component)")
+        out.frame("largest", df, LARGEST_SHOWN, title=title)
+        out.notes += [f"{r['accelerator']} {r['base'] or ''}: {r['note']}".replace(" :", ":")
+                      for r in df.iter_rows(named=True) if r["note"]]
+    else:
+        out.frame("largest", df)
     return out
 
 
@@ -1128,6 +1188,16 @@ examples:
   infra-lab sweep zaya1-ibm-mi300x --grid grid.toml
   infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
+    "largest": """the plan (cluster, parallelism, ZeRO, sequence, micro-batch, optimizer, stack) is the
+scenario's; its model is replaced: by depth, each published shape of the family with the most
+layers that fit; by presets, the family's largest published preset that fits (family all: every
+preset)
+
+examples:
+  infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM,H200-SXM
+  infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,B200 --family qwen3 --micro-batch 1
+  infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
+  infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
     "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
 band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
 failure calibration, goodput per calibration and restart profile): a published range's error is to its
@@ -1323,6 +1393,29 @@ def build_parser() -> argparse.ArgumentParser:
                          "of Parquet parts written as chunks finish (a rerun resumes)")
     sp.add_argument("--seed", type=int, default=0, help="base seed of the per-point seeds")
     sp.add_argument("--chunk-size", type=int, help="points per task (default: il.sweep's)")
+
+    sp = add("largest", "The largest model of a family whose training fits one GPU's memory under a "
+                        "scenario's plan, per accelerator (il.memory.largest_model).", cmd_largest)
+    sp.add_argument("scenario", help=scen_help + "; its plan is kept, its model replaced")
+    sp.add_argument("--accelerators", metavar="NAME[,NAME...]",
+                    help="catalog accelerators, e.g. MI300X,H100-SXM,H200-SXM (default: the scenario's)")
+    sp.add_argument("--family", default="llama3",
+                    help="model family of data/models/presets.csv (e.g. llama3, qwen3, mixtral, "
+                         "megatron-gpt), or all (default llama3)")
+    sp.add_argument("--by", default="depth", choices=LARGEST_BY,
+                    help="depth: each published shape with the most layers that fit (default); "
+                         "presets: the largest published preset that fits")
+    sp.add_argument("--max-layers", dest="max_layers", type=int, default=100_000, metavar="N",
+                    help="the deepest model tried with --by depth [layers] (default 100,000)")
+    sp.add_argument("--search-plans", dest="search_plans", action="store_true",
+                    help="search tp, pp, vp and sequence parallelism on the scenario's GPUs (il.search; "
+                         "micro-batch, recompute, ZeRO, cp, ep held): a size fits when one plan fits, "
+                         "and the smallest tp x pp plan is reported")
+    og = sp.add_argument_group("training overrides (default: the scenario's)")
+    og.add_argument("--seq-len", dest="seq_len", type=int, metavar="TOKENS")
+    og.add_argument("--micro-batch", dest="micro_batch", type=int, metavar="SEQUENCES")
+    og.add_argument("--zero", type=int, metavar="0|1|2|3")
+    og.add_argument("--recompute", metavar="none|selective|full")
 
     sp = add("validate", "Predictions vs published measurements, per case, with the error of each "
                          "and a summary by train/test split.", cmd_validate)

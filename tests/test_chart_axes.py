@@ -115,6 +115,7 @@ def _charts():
     grid = np.arange(256, 2049, 256)
     yield "gemm_efficiency_heatmap", c.gemm_efficiency_heatmap(comp.efficiency_grid(grid, grid, 4096, "MI300X"))
     yield "memory_stacked_bars", c.memory_stacked_bars(il.memory.memory_sweep(["zaya1-base"], devices))
+    yield "largest_model_chart", c.largest_model_chart(il.memory.largest_model(devices, family="llama3"))
     yield "gemm_validation_chart", c.gemm_validation_chart(comp.gemm_validation())
     lines = pl.DataFrame({"seq_len": [1024, 4096] * 2, "efficiency": [0.3, 0.4, 0.2, 0.3],
                           "kernel": ["a", "a", "b", "b"], "pass": ["fwd"] * 4})

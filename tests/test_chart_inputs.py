@@ -20,6 +20,8 @@ EMPTY = {   # chart -> (its required columns with their types, extra arguments)
                                "predicted_tflops": F, "fitted": B}, ()),
     "compute_validation_chart": ({"case": S, "kind": S, "accelerator": S, "role": S, "measured": F,
                                   "predicted": F, "unit": S, "error_pct": F}, ()),
+    "largest_model_chart": ({"accelerator": S, "base": S, "layers": pl.Int64, "params_B": F, "total_GB": F,
+                             "capacity_GB": F}, ()),
     "tornado_chart": ({"parameter": S, "output_low": F, "output_high": F, "output_base": F}, ()),
     "accelerator_bars": ({"accelerator": S, "vendor": S, "metric": S, "value": F, "unit": S}, ("peak_tflops",)),
     "run_length_histogram": ({"wall_h": F}, ()),

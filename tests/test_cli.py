@@ -47,11 +47,11 @@ def _no_traceback(res) -> None:
 def test_help_lists_every_command_with_examples():
     res = run("--help")
     assert res.returncode == 0, res.stderr
-    for cmd in ("estimate", "search", "collective", "serve", "sweep", "validate"):
+    for cmd in ("estimate", "search", "collective", "serve", "sweep", "largest", "validate"):
         assert cmd in res.stdout
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction))
-    assert set(sub.choices) == {"estimate", "search", "collective", "serve", "sweep", "validate"}
+    assert set(sub.choices) == {"estimate", "search", "collective", "serve", "sweep", "largest", "validate"}
     for name, sp in sub.choices.items():
         text = sp.format_help()
         assert "examples:" in text and f"infra-lab {name} " in text, f"{name} --help lacks an example"
@@ -74,6 +74,7 @@ def test_cli_lists_match_the_package():
     hw_keys = {k for k, _t in cli.HARDWARE_OPTIONS}
     assert hw_keys <= set(il.scenario.HardwareConfig.KEYS)
     assert cli.COLLECTIVE_OPS == il.collectives.OPS
+    assert cli.LARGEST_BY == il.memory.LARGEST_BY
     assert cli.COLLECTIVE_ALGORITHMS == il.collectives.ALGORITHMS
     assert set(cli.SERVE_OBJECTIVES) == set(il.serving.OBJECTIVES)
 

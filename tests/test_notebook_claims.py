@@ -88,3 +88,18 @@ def test_notebook06_goodput_is_flat_near_the_optimal_interval():
         for f in (0.5, 2.0):
             other = plan.with_interval(plan.interval_s * f).goodput
             assert 0 <= plan.goodput - other < 0.01
+
+
+def test_notebook02_largest_model_reading():
+    """Section 9's 'what the HBM buys': MI300X's largest Llama-3-shaped model is a multiple of
+    H100's ('N× H100's'), and 'the plan sets the answer as much as the HBM': micro-batch 1 buys
+    more parameters than ZAYA1's micro-batch 2 on both parts."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    assert sc.training.micro_batch > 1
+    best = {}
+    for mbs in (sc.training.micro_batch, 1):
+        df = il.memory.largest_model(["MI300X", "H100-SXM"], scenario=sc, family="llama3", micro_batch=mbs)
+        best[mbs] = dict(df.group_by("accelerator").agg(pl.col("params_B").max()).iter_rows())
+    assert best[sc.training.micro_batch]["MI300X"] > 2 * best[sc.training.micro_batch]["H100-SXM"]
+    for acc in ("MI300X", "H100-SXM"):
+        assert best[1][acc] > best[sc.training.micro_batch][acc]

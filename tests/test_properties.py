@@ -27,6 +27,7 @@ import tomllib
 
 import hypothesis.strategies as st
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -477,6 +478,32 @@ def test_training_memory_only_own_errors(key, value):
     df = own(memory.training_memory, BASE, **{key: value})
     if df is not None:
         assert all(finite_nonneg(b) for b in df["bytes"])
+
+
+@SLOW
+@pytest.mark.filterwarnings("ignore::infra_lab.errors.ContextLengthWarning")   # contexts past a RoPE config
+@given(st.sampled_from(["accelerators", "scenario", "family", "by", "max_layers", "micro_batch", "zero",
+                        "seq_len", "recompute", "reserve_bytes", "accelerator", "not_an_override"]),
+       st.one_of(JUNK, PLAUSIBLE))
+def test_largest_model_only_own_errors(key, value):
+    kw = {"accelerators": ["H100-SXM"], "scenario": TINY, "family": "llama3", key: value}
+    df = own(memory.largest_model, **kw)
+    if df is not None:
+        for r in df.filter(df["fits"]).iter_rows(named=True):
+            assert r["layers"] >= 1 and finite_nonneg(r["total_GB"]) and r["total_GB"] <= r["capacity_GB"]
+
+
+@SLOW
+@given(st.sampled_from(["llama3", "qwen3", "mixtral", "llama2"]), st.sampled_from(["depth", "presets"]),
+       st.floats(0, 60), st.floats(0, 60))
+def test_largest_model_more_memory_never_a_smaller_model(family, by, r1, r2):
+    """Less memory left (a larger reserve outside the allocator) never buys more parameters."""
+    small, large = sorted((r1, r2))
+    got = [memory.largest_model(["H200-SXM"], scenario=TINY, family=family, by=by, reserve_bytes=r * 1e9)
+           for r in (small, large)]
+    for a, b in zip(*(g.group_by("base", maintain_order=True).agg(pl.col("params_total").max().fill_null(0))
+                      .sort("base")["params_total"].fill_null(0).to_list() for g in got), strict=True):
+        assert b <= a
 
 
 @pytest.mark.filterwarnings("ignore::infra_lab.errors.ContextLengthWarning")   # contexts past a RoPE config

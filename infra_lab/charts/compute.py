@@ -7,7 +7,7 @@ import altair as alt
 
 from .base import require_columns, require_rows, to_altair_data
 
-__all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars",
+__all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "largest_model_chart",
            "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
 
 
@@ -112,6 +112,36 @@ def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart
         tooltip=[alt.Tooltip("max(capacity_GB):Q", title="memory a job can address [GB]")])
     return alt.layer(bars, cap, data=data).properties(width=420, height=90).facet(
         row=alt.Row("model:N", title=None)).properties(title=title)
+
+
+def largest_model_chart(df, title: str = "The largest model that fits one GPU's memory") -> alt.Chart:
+    """Bars of the parameters [billions] of the largest model that fits, per accelerator (one
+    bar per base shape where the frame has several), labelled with its layers; a model of which
+    nothing fits has no bar.
+
+    Parameters
+    ----------
+    df : frame from :func:`infra_lab.memory.largest_model` (accelerator, base, layers,
+        params_B, total_GB, capacity_GB)
+    """
+    import polars as pl
+
+    require_columns(df, ["accelerator", "base", "layers", "params_B", "total_GB", "capacity_GB"],
+                    "largest_model_chart")
+    require_rows(df, "largest_model_chart")
+    data = to_altair_data(df.filter(pl.col("params_B").is_not_null()).select(
+        "accelerator", pl.col("base").alias("shape"), "layers", "params_B", "total_GB", "capacity_GB"))
+    require_rows(data, "largest_model_chart", "no row has a model that fits")
+    enc = dict(y=alt.Y("accelerator:N", title=None, sort=list(dict.fromkeys(df["accelerator"]))),
+               yOffset=alt.YOffset("shape:N"),
+               x=alt.X("params_B:Q", title="parameters of the largest model that fits [billions]"))
+    bars = alt.Chart(data).mark_bar().encode(
+        **enc, color=alt.Color("shape:N", title="shape (depth varied)"),
+        tooltip=["accelerator", "shape", "layers", alt.Tooltip("params_B:Q", format=",.2f"),
+                 alt.Tooltip("total_GB:Q", format=",.1f"), alt.Tooltip("capacity_GB:Q", format=",.1f")])
+    text = alt.Chart(data).mark_text(align="left", dx=3, fontSize=10).encode(
+        **enc, text=alt.Text("layers:Q", format="d"))
+    return alt.layer(bars, text, data=data).properties(width=420, height=alt.Step(12), title=title)
 
 
 def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievable rates") -> alt.Chart:

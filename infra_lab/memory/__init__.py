@@ -37,7 +37,8 @@ Layout
 backward), :mod:`infra_lab.memory.pipeline` (layers, parameters and in-flight micro-batches per
 pipeline rank), :mod:`infra_lab.memory.training` (the training-memory table, ``fits``,
 ``memory_sweep``, ``korthikanti_check``), :mod:`infra_lab.memory.weights` (number formats and
-weight bytes), :mod:`infra_lab.memory.inference` (KV cache, inference memory) and
+weight bytes), :mod:`infra_lab.memory.largest` (the largest model of a family that fits a plan,
+``largest_model``), :mod:`infra_lab.memory.inference` (KV cache, inference memory) and
 :mod:`infra_lab.memory.checkpoint` (checkpoint sizes). Every name is importable from
 ``infra_lab.memory``.
 
@@ -83,10 +84,12 @@ from .inference import (  # noqa: F401
     kv_cached_tokens,
     max_inference_batch,
 )
+from .largest import LARGEST_BY, MAX_LAYERS, largest_model, model_families  # noqa: F401
 from .pipeline import (  # noqa: F401
     MAX_STAGE_CANDIDATES,
     V_SCHEDULES,
     chunk_rank,
+    inflight_chunks,
     inflight_microbatches,
     pipeline_chunks,
     stage_candidates,
@@ -130,6 +133,7 @@ __all__ = [
     "loss_logits_bytes",
     "FP8_PRECISIONS",
     "inflight_microbatches",
+    "inflight_chunks",
     "training_memory",
     "training_memory_total",
     "fits",
@@ -146,6 +150,10 @@ __all__ = [
     "inference_memory",
     "max_inference_batch",
     "memory_sweep",
+    "largest_model",
+    "model_families",
+    "LARGEST_BY",
+    "MAX_LAYERS",
     "CHECKPOINT_SAVES",
     "CheckpointSize",
     "checkpoint_bytes",

@@ -830,6 +830,91 @@ Markdown(f"With the {grad_bytes:g}-byte gradient buffer, ZAYA1-base (DP + ZeRO-1
          f"Larger micro-batches also mean larger GEMMs, closer to the maximum of §4.")
 """),
     ("md", r"""
+**What the HBM buys, asked directly.** `il.memory.largest_model` inverts the same memory model:
+ZAYA1's plan exactly as the scenario states it (its cluster, data parallelism with ZeRO-1, sequence
+length, micro-batch, optimizer, no recomputation), its model replaced by each published Llama 3
+shape (the 8B, 70B and 405B widths, heads and MLP), each given the most layers that fit one GPU.
+Depth is the axis that keeps a published block as it is; the answer is a whole number of layers
+(bisection over the layer count), checked so that one layer more does not fit. Then the largest
+*published* model of the whole catalog that trains this way, unchanged. Capacity is what the driver
+exposes (GB = 10⁹ B); the need includes the allocator reserve, as everywhere above.
+"""),
+    ("code", r"""
+HBM_DEVICES = [a for a in ["MI300X", "H100-SXM", "H200-SXM", "MI325X", "MI355X", "B200"]
+               if a in il.catalog.accelerator_names()]
+deep = il.memory.largest_model(HBM_DEVICES, scenario=sc, family="llama3", by="depth")
+il.charts.largest_model_chart(deep, title=f"Largest Llama-3-shaped model that fits one GPU: {sc.name}'s plan "
+                                          f"(s = {sc.training.seq_len:,}, b = {sc.training.micro_batch}, "
+                                          f"{sc.training.optimizer}, recompute {sc.training.recompute})")
+"""),
+    ("code", r"""
+print("Per accelerator and Llama 3 shape: the most layers that fit, the need there and one layer more [GB]")
+deep.select("accelerator", pl.col("capacity_GB").round(1), "model", pl.col("params_B").round(2),
+            pl.col("total_GB").round(1), pl.col("headroom_GB").round(1), pl.col("next_total_GB").round(1))
+"""),
+    ("code", r"""
+cat = il.memory.largest_model(HBM_DEVICES, scenario=sc, family="all", by="presets")
+print("The largest published preset (data/models/presets.csv) that trains under the same plan, and the next one up:")
+cat.select("accelerator", "model", pl.col("params_B").round(2), pl.col("total_GB").round(1), "next_model",
+           pl.col("next_total_GB").round(1))
+"""),
+    ("code", r"""
+best = deep.sort("params_B", descending=True, nulls_last=True).group_by("accelerator", maintain_order=True).first()
+bb = {r["accelerator"]: r for r in best.iter_rows(named=True)}
+cb = {r["accelerator"]: r for r in cat.iter_rows(named=True)}
+hbm_gb = {a: il.catalog.accelerator(a).hbm_bytes / 1e9 for a in HBM_DEVICES}
+l70 = dict(deep.filter(pl.col("base") == "llama3-70b").select("accelerator", "layers").iter_rows())
+mb1 = il.memory.largest_model(["MI300X", "H100-SXM"], scenario=sc, family="llama3", micro_batch=1)
+mb1_best = dict(mb1.group_by("accelerator").agg(pl.col("params_B").max()).iter_rows())
+by_cap = sorted(HBM_DEVICES, key=lambda a: bb[a]["capacity_GB"])
+never_less = all(bb[x]["params_B"] <= bb[y]["params_B"] for x, y in zip(by_cap, by_cap[1:], strict=False))
+act = bb["MI300X"]["activations_GB"] / bb["MI300X"]["total_GB"]
+grad = bb["MI300X"]["gradients_GB"] / bb["MI300X"]["total_GB"]
+
+
+def name(r):   # a row's model in words
+    return f"{r['model']} ({r['params_B']:.1f} B parameters)"
+
+
+Markdown(f"Under ZAYA1's plan one MI300X ({hbm_gb['MI300X']:.0f} GB on the datasheet) trains at most "
+         f"{bb['MI300X']['params_B']:.1f} B parameters of a Llama 3 shape — {name(bb['MI300X'])} — against "
+         f"{bb['H200-SXM']['params_B']:.1f} B on H200 ({hbm_gb['H200-SXM']:.0f} GB) and {bb['H100-SXM']['params_B']:.1f} B "
+         f"on H100 ({hbm_gb['H100-SXM']:.0f} GB): {bb['MI300X']['params_B'] / bb['H100-SXM']['params_B']:.1f}× H100's. "
+         f"At Llama 3 70B's width MI300X holds {l70['MI300X']} of its {il.models.get('llama3-70b').layers} layers, "
+         f"H200 {l70['H200-SXM']}, H100 {l70['H100-SXM']}. "
+         + (f"Across the {len(HBM_DEVICES)} parts more memory never buys a smaller model. " if never_less else
+            f"Across the {len(HBM_DEVICES)} parts more memory does not always buy a larger model (the stacks' "
+            "reserves differ). ")
+         + f"The largest published model that trains this way is {name(cb['MI300X'])} on MI300X, "
+         f"{name(cb['H200-SXM'])} on H200 and {name(cb['H100-SXM'])} on H100. The plan sets the answer as much as the "
+         f"HBM: on MI300X {act:.0%} of the need is activations (micro-batch {sc.training.micro_batch}, no "
+         f"recomputation) and {grad:.0%} the {grad_bytes:g}-byte gradient buffer, while Muon's states sharded over "
+         f"{sc.parallelism.dp:,} data-parallel ranks are "
+         f"{bb['MI300X']['optimizer_states_GB']:.2f} GB; at micro-batch 1 the same call gives "
+         f"{mb1_best['MI300X']:.1f} B on MI300X and {mb1_best['H100-SXM']:.1f} B on H100.")
+"""),
+    ("md", r"""
+With model parallelism the same GPUs hold far more: `search_plans=True` searches tensor, pipeline and
+virtual-pipeline sizes and sequence parallelism on the cluster's 1,024 GPUs (the search of notebook 04;
+micro-batch, recomputation, ZeRO stage and expert parallelism held at the scenario's), counts a size
+as fitting when one plan fits, and reports the plan with the smallest tp·pp.
+"""),
+    ("code", r"""
+wide = il.memory.largest_model(["MI300X", "H100-SXM", "H200-SXM"], scenario=sc, family="llama3", search_plans=True)
+print(f"The largest Llama-3-shaped model on {sc.hardware.world_size:,} GPUs, the smallest tp x pp plan that holds it:")
+wide.select("accelerator", "model", "tp", "pp", "dp", pl.col("params_B").round(1), pl.col("total_GB").round(1),
+            pl.col("next_total_GB").round(1))
+"""),
+    ("code", r"""
+wb = {r["accelerator"]: r for r in wide.sort("params_B", descending=True).group_by("accelerator", maintain_order=True)
+      .first().iter_rows(named=True)}
+Markdown(f"Sharded over tp·pp = {wb['MI300X']['tp'] * wb['MI300X']['pp']} GPUs, MI300X's memory holds "
+         f"{wb['MI300X']['params_B']:,.0f} B parameters ({wb['MI300X']['model']}), H200's {wb['H200-SXM']['params_B']:,.0f} B "
+         f"and H100's {wb['H100-SXM']['params_B']:,.0f} B: {wb['MI300X']['params_B'] / wb['H100-SXM']['params_B']:.1f}× H100's, "
+         f"where one GPU alone gave {bb['MI300X']['params_B'] / bb['H100-SXM']['params_B']:.1f}×. These are memory answers only: "
+         "whether such a model trains at a useful speed is the step model's question (notebook 04).")
+"""),
+    ("md", r"""
 ## 10. Inference: a 70B model in 16-bit on one MI300X vs two H100s
 """),
     ("code", r"""
