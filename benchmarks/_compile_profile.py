@@ -77,14 +77,14 @@ def read_rows(path: str) -> list[tuple[str, float, float, str]]:
 
 def summary(rows: Iterable[tuple[str, float, float, str]], top: int = 12) -> list[str]:
     """Lines: the compiled signatures' count and summed self CPU time [s], then the ``top``
-    kernels by self CPU time (summed over their signatures) with their total (callees
-    included, the first compile's) and signature count."""
+    kernels by self CPU time with their time including the callees compiled inside theirs
+    (each summed over the kernel's signatures) and signature count."""
     agg: dict[str, list[float]] = {}
     n = 0
     for name, self_s, total_s, _ in rows:
         a = agg.setdefault(name, [0.0, 0.0, 0])
         a[0] += self_s
-        a[1] = max(a[1], total_s)
+        a[1] += total_s
         a[2] += 1
         n += 1
     lines = [f"{n} signatures compiled, {sum(a[0] for a in agg.values()):.1f} s CPU"]
