@@ -318,6 +318,10 @@ def parse_tokens(text: str) -> float:
     >>> parse_tokens("14T"), parse_tokens("14e12"), parse_tokens("1.5B")
     (14000000000000.0, 14000000000000.0, 1500000000.0)
     """
+    try:            # a plain number as float() reads it (nan and inf reach il.estimate's check: exit 1)
+        return float(text)
+    except ValueError:
+        pass
     m = re.fullmatch(r"\s*([+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]?)\s*", str(text))
     if not m or m.group(2).lower() not in _TOKEN_UNITS:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a number of tokens, optionally with K, M, B or T "
