@@ -656,7 +656,10 @@ def cmd_serve(a) -> Output:
         if basis:
             units["price_usd_per_gpu_hour"] = (f"USD/GPU-h ({basis.lower()}: il.serving.gpu_hour_price"
                                                f"({sc.hardware.accelerator!r}, {basis.lower()!r}))")
-        rows = [{"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
+        # per-GPU bytes read in GB, as memory_per_gpu does (weights 17,680,977,568 B beside memory 58.79 GB)
+        rows = [{"quantity": k[:-len("_bytes")], "value": v / 1e9, "unit": "GB"}
+                if k.endswith("_per_gpu_bytes") and isinstance(v, (int, float)) else
+                {"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
                 for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
             rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
@@ -832,7 +835,7 @@ def _check_search_grid(path: str, where: dict, fixed: dict) -> None:
                            f"`infra-lab search --{key.replace('_', '-')} V[,V...]`")
 
 
-SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_bytes", "fits"],
+SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB", "fits"],
                "search": ["tp", "pp", "cp", "ep", "dp", "micro_batch", "zero", "recompute",
                           "step_time_s", "tokens_per_s", "mfu", "fits"],
                "serve": ["output_tokens_per_s", "ttft_s", "tpot_s", "fits"]}
@@ -910,9 +913,14 @@ def cmd_sweep(a) -> Output:
     # context past the model's): said once each, as every command says them, not dropped
     out.notes += _warning_notes(caught, replay=False)
     if a.format == "table":
-        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in df.columns], "error"]
+        import polars as pl
+
+        table = df   # memory in GB, as the estimate and search tables print it (the file keeps bytes)
+        if "memory_per_gpu_bytes" in df.columns:
+            table = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
+        shown = ["point", *grid, *[c for c in SWEEP_SHOWN[a.call] if c in table.columns], "error"]
         where_txt = f" on {a.scheduler}" if a.scheduler else ""
-        out.frame("results", df, shown,
+        out.frame("results", table, shown,
                   title=f"il.sweep — {a.call} of {sc.name} over {df.height} point{'' if df.height == 1 else 's'}{where_txt}")
         if a.out:
             out.notes.append(f"wrote {df.height} rows ({df.width} columns) to {a.out}")
@@ -1056,6 +1064,21 @@ def _summary(recs: list[dict]) -> list[dict]:
              "max_abs_error_pct": max(groups[s, sp])} for s, sp in keys]
 
 
+def _published_range(r: dict) -> str | None:
+    """The published range or bound behind a case's ``measured`` value, as the table shows it
+    ("<= 13.94" for an upper bound, ">= 0.9" for a lower one, "84 to 168" for a range); None for
+    a single value. The table's ``measured`` is one number (the bound, or the middle), and a
+    case whose prediction lies inside shows error 0 beside a measured value it differs from."""
+    lo, hi = r.get("measured_low"), r.get("measured_high")
+    if lo is None or hi is None or lo == hi:
+        return None
+    if r.get("metric") == "mtbi" and lo <= 0:
+        return f"<= {_fmt(hi)}"
+    if r.get("metric") == "goodput" and hi >= 1:
+        return f">= {_fmt(lo)}"
+    return f"{_fmt(lo)} to {_fmt(hi)}"
+
+
 def _pct2(v):
     """A percentage rounded to 0.01 for the table (None and non-finite values kept as they are)."""
     return round(v, 2) + 0.0 if isinstance(v, float) and math.isfinite(v) else v
@@ -1083,7 +1106,15 @@ def cmd_validate(a) -> Output:
     if a.format == "table":     # a person reads percent to 0.01: a fitted case's 2e-14 % reads 0
         recs = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in recs]
         summary = [{k: (_pct2(v) if k.endswith("_pct") else v) for k, v in r.items()} for r in summary]
-    out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
+        ranges = [_published_range(r) for r in recs]
+        if any(ranges):   # the range an error of 0 is measured against, beside the one number
+            recs = [{**r, "published": g or ""} for r, g in zip(recs, ranges, strict=True)]
+            i = VALIDATE_COLUMNS.index("measured") + 1
+            out.table("cases", recs, VALIDATE_COLUMNS[:i] + ["published"] + VALIDATE_COLUMNS[i:], title=VALIDATE_TITLE)
+        else:
+            out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
+    else:
+        out.table("cases", recs, VALIDATE_COLUMNS, title=VALIDATE_TITLE)
     out.table("summary", summary, title="absolute error by suite and split [%]")
     if a.format == "json":
         out.json_extra["skipped"] = skipped

@@ -82,3 +82,55 @@ def test_serve_takes_stack_factor_overrides_like_estimate(capsys):
     assert rc == 0 and [r["output_tokens_per_s"] for r in json.loads(out)] == ref["output_tokens_per_s"].to_list()
     rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x", "--param", "dp_comm_overlap=0.5")
     assert rc == 1 and "dp_comm_overlap" in err and "step_overhead_s" in err
+
+
+def test_serve_table_gives_the_memory_parts_in_the_unit_of_the_total(capsys):
+    """The serve table printed weights_per_gpu_bytes 17,680,977,568 B and kv_cache_per_gpu_bytes
+    in bytes beside memory_per_gpu 58.79 GB; the parts are in GB too (JSON keeps the fields)."""
+    r = il.serve(il.load_scenario("maia-class-serving-mi300x"))
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x")
+    assert rc == 0, err
+    rows = _rows(out)
+    assert "weights_per_gpu_bytes" not in rows and "kv_cache_per_gpu_bytes" not in rows
+    for name, value in (("weights_per_gpu", r.weights_per_gpu_bytes), ("kv_cache_per_gpu", r.kv_cache_per_gpu_bytes),
+                        ("memory_per_gpu", r.memory_per_gpu_bytes)):
+        assert rows[name].split()[1:] == [f"{value / 1e9:.4g}", "GB"], rows[name]
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x", "--format", "json")
+    assert json.loads(out)[0]["weights_per_gpu_bytes"] == r.weights_per_gpu_bytes
+
+
+def test_sweep_table_gives_memory_in_gb_as_estimate_does(capsys, tmp_path):
+    """`infra-lab sweep`'s table printed memory_per_gpu_bytes (95,534,916,953) where estimate and
+    search print GB; the table shows GB, the JSON keeps the bytes."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[hardware]\nnodes = [1, 2]\n")
+    rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid))
+    assert rc == 0, err
+    assert "memory_per_gpu_bytes" not in out and "memory_per_gpu_GB" in out
+    sc = il.load_scenario("zaya1-ibm-mi300x").replace(hardware={"nodes": 1})
+    assert f"{il.estimate(sc).memory_per_gpu_bytes / 1e9:.4g}" in out
+    rc, out, err = main(capsys, "sweep", "zaya1-ibm-mi300x", "--grid", str(grid), "--format", "json")
+    recs = json.loads(out)
+    assert "memory_per_gpu_bytes" in recs[0] and "memory_per_gpu_GB" not in recs[0]
+
+
+def test_validate_table_shows_the_range_an_error_of_zero_is_measured_against(capsys):
+    """`infra-lab validate reliability` printed OPT-175B's fleet MTBI as measured 13.94 h,
+    predicted 8.155 h, error 0: the publication gives an upper bound (at most 13.94 h), which the
+    table did not show. A `published` column gives each range or bound; JSON keeps the ends."""
+    rc, out, err = main(capsys, "validate", "reliability")
+    assert rc == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("suite"))
+    assert header.split()[5:8] == ["measured", "published", "predicted"]
+    opt = next(line for line in out.splitlines() if "OPT-175B pre-training · MTBI · fleet" in line)
+    assert "<= 13.94" in opt and opt.split()[-1] == "0"
+    bloom = next(line for line in out.splitlines() if "BLOOM-176B pre-training · MTBI · fleet" in line)
+    assert "84 to 168" in bloom
+    goodput = next(line for line in out.splitlines() if "goodput · llama3 · operator-best" in line)
+    assert ">= 0.9" in goodput
+    single = next(line for line in out.splitlines() if "RSC fleet, 1,024-GPU jobs · MTBI · fleet" in line)
+    assert "<=" not in single and " to " not in single
+    rc, out, err = main(capsys, "validate", "reliability", "--format", "json")
+    cases = json.loads(out)["cases"]
+    assert "published" not in cases[0]
+    assert any(c.get("measured_low") == 0 and c["case"].startswith("OPT-175B") for c in cases)

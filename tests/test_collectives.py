@@ -874,3 +874,37 @@ def test_hardware_can_be_named_by_a_shipped_scenario_or_its_toml_path():
     assert il.collective("all_reduce", 2**30, path, 64).time_s == by_name.time_s
     with pytest.raises(ValidationError, match=r"hardware = 'zaya1-ibm-mi30'.*did you mean 'zaya1-ibm-mi300x'"):
         il.collective("all_reduce", 2**30, "zaya1-ibm-mi30", 64)
+
+
+def test_network_widget_says_what_its_routed_time_is_and_simulates_the_ring_it_runs():
+    """The explorer's default (256 MiB over ZAYA1's 1,024 MI300X, ECMP) printed 'η 0.20 → 7.557 ms'
+    beside notebook 03's finding that ECMP runs ZAYA1's rail-matched rings at η = 1: the η is
+    that of section 7's synthetic halving step, and the text now says so; where the library
+    runs a ring, the ring's own step is simulated too and its η printed."""
+    import re
+
+    from infra_lab import fabric as F
+    from infra_lab.widgets.network import network_update
+
+    text = re.sub("<[^>]+>", "", network_update(2**28, 1024)["text"])
+    assert "synthetic step" in text and "other half of the cluster" in text
+    r = network_update(2**34, 1024)
+    assert r["result"].algorithm == "ring" and r["efficiency"] < 0.5
+    hw = {"accelerator": "MI300X", "nodes": 128, "nic": "Pollara-400", "fabric": "rails-only"}
+    ring = F.simulate_step(F.step_flows("ring", hw, 2**34), hw, "ecmp", 0).efficiency
+    text = re.sub("<[^>]+>", "", r["text"])
+    assert f"the ring's own step, its flows rail-matched, simulates at η = {ring:.2f}" in text
+    assert "ring's own step" not in re.sub("<[^>]+>", "", network_update(2**28, 1024)["text"])   # tree: not claimed
+
+
+def test_network_widget_counts_rack_scale_domains_as_domains():
+    """72 GB200 in one NVL72 domain read "72 × GB200 (1 node(s), ...": CollectiveResult.nodes
+    counts scale-up domains, which on a rack-scale part span several nodes."""
+    import re
+
+    from infra_lab.widgets.network import network_update
+
+    for gpus, n in ((72, 1), (144, 2)):
+        text = re.sub("<[^>]+>", "", network_update(2**28, gpus, "GB200")["text"])
+        assert f"over {gpus} × GB200 ({n} scale-up domain(s) of 72 GPUs," in text and "node(s)" not in text
+    assert "(8 node(s)," in re.sub("<[^>]+>", "", network_update(2**28, 64, "MI300X")["text"])

@@ -286,3 +286,21 @@ def test_a_misplaced_key_names_its_table_and_dp_may_be_given_as_derived():
     with pytest.raises(il.ValidationError, match=r"dp is derived.*= 4; leave it out or give 4"):
         il.Scenario.from_dict(d(parallelism={"dp": 8}))
     assert il.Scenario.from_dict(d(parallelism={"dp": 8}), check_plan=False).parallelism.tp == 2
+
+
+def test_a_domain_gpus_given_that_does_not_tile_the_job_names_the_values_that_do():
+    """32 GB200 trays (128 GPUs) with domain_gpus = 72 were refused as "hardware.nodes = 32: ...
+    set hardware.domain_gpus (e.g. 64 ...)" although domain_gpus was set: the message names the
+    key the user gave and the domain sizes that tile 128 GPUs."""
+    import pytest
+
+    from infra_lab.errors import ValidationError
+    from infra_lab.scenario import HardwareConfig
+
+    hw = {"accelerator": "GB200", "nodes": 32, "gpus_per_node": 4, "scaleup_domain": 72}
+    with pytest.raises(ValidationError, match=r"^hardware\.domain_gpus = 72: .*128 GPUs.*allowed domain_gpus "
+                                              r"for 32 nodes: 4, 8, 16, 32, 64 \(or use a multiple of 18 nodes\)"):
+        HardwareConfig.from_dict(hw | {"domain_gpus": 72})
+    assert HardwareConfig.from_dict(hw | {"domain_gpus": 64}).domain_gpus == 64
+    with pytest.raises(ValidationError, match=r"^hardware\.nodes = 32: .*set hardware\.domain_gpus"):
+        HardwareConfig.from_dict(hw)      # left out: the key to set is named, as before

@@ -175,3 +175,25 @@ def test_training_update_refuses_a_schedule_without_a_pipeline():
     assert chart is None and s["plan"][0].startswith("no valid plan: parallelism.pp_schedule = 'zbv'")
     s, chart = training_update(pp=2, pp_schedule="zbv", vp=3)
     assert chart is None and "allowed vp = 2" in s["plan"][0]
+
+
+def test_a_batch_that_is_not_a_multiple_of_the_gpus_is_not_called_smaller():
+    """On 1,536 MI300X (192 nodes) a global batch of 2,048 leaves no pure data-parallel plan
+    because 2,048 is not a multiple of 1,536, not because it is smaller; the note said
+    "global batch 2,048 < 1,536 GPUs" and asked for "at least 1,536"."""
+    s, chart = training_update("MI300X", 1536, 2048, 4096, "bf16")
+    assert chart is not None and s["plan"][0].startswith("search")
+    note = s["note"][0]
+    assert "<" not in note and "at least 1,536" not in note
+    assert "global batch 2,048 is not a multiple of 1,536 GPUs" in note and "1,536 or 3,072" in note
+
+
+def test_no_plan_between_multiples_names_the_multiples(monkeypatch):
+    def refuse(*a, **k):
+        raise il.errors.ValidationError("search: no consistent plan")
+
+    monkeypatch.setattr(il, "search", refuse)
+    s, chart = training_update("MI300X", 1536, 2048, 4096, "bf16")
+    plan = s["plan"][0]
+    assert chart is None and "<" not in plan and "or more" not in plan
+    assert "is not a multiple of 1,536 GPUs" in plan and "multiple of 1,536 (e.g. 1,536 or 3,072;" in plan

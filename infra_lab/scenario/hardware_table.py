@@ -184,6 +184,13 @@ class HardwareConfig:
                     f"hardware.domain_gpus = {dg}: a rack-scale domain holds whole nodes of the job: "
                     f"allowed multiples of gpus_per_node = {gpn} up to {per_max}"
                 )
+        if (nodes * gpn) % dg and self.domain_gpus is not None and sud > node:
+            fits = [g for g in range(gpn, sud // max(gpn, node) * gpn + 1, gpn) if (nodes * gpn) % g == 0]
+            raise ValidationError(
+                f"hardware.domain_gpus = {dg}: the job's {nodes} x {gpn} = {nodes * gpn} GPUs do not fill whole "
+                f"scale-up domains of {dg}; allowed domain_gpus for {nodes} nodes: {', '.join(map(str, fits))} "
+                f"(or use a multiple of {dg // gpn} nodes)"
+            )
         if (nodes * gpn) % dg:
             raise ValidationError(
                 f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs do not fill whole scale-up domains of "

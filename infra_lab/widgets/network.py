@@ -71,6 +71,11 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
             simulated, no_sim = False, f"{e}."
         else:
             eta = F.simulate_step(fl, hw, routing, seed).efficiency
+    # the ring's own step (rail-matched flows, fabric.step_flows "ring"), simulated beside the
+    # synthetic one: notebook 03 section 7 finds ECMP at η = 1 on it while the spine-crossing step
+    # collides, and the explorer's time after the arrow is the latter's
+    ring_eta = (F.simulate_step(F.step_flows("ring", hw, size_bytes), hw, routing, seed).efficiency
+                if simulated and res.algorithm == "ring" else None)
     routed = C.collective(op, size_bytes, hw, gpus, fabric_efficiency=max(min(eta, 1.0), 1e-3))
     sizes = [2.0**e for e in range(10, 35, 2)]
     sw = C.sweep(op, sizes, hw, gpus)
@@ -81,11 +86,20 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     bound = (f"lower bound {_time(res.lower_bound_s)}" if res.time_s >= res.lower_bound_s else
              f"{res.algorithm} reduces in the switch, below the {_time(res.lower_bound_s)} lower bound "
              f"of send/receive algorithms")
+    # CollectiveResult.nodes counts scale-up domains: a node on xGMI/NVLink-8 parts, a rack of
+    # several nodes on NVL72 parts ("72 × GB200 (1 node(s)" read as one 72-GPU node)
+    where = (f"{res.nodes} node(s)" if res.per_node <= per_node else
+             f"{res.nodes} scale-up domain(s) of {res.per_node} GPUs")
     text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus} × {accelerator} "
-            f"({res.nodes} node(s), {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
+            f"({where}, {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
             f"busbw {_rate(res.busbw_Bps)} with {res.algorithm}/{res.protocol}; "
             f"{bound}. " + (f"Flow-level η of a cross-leaf halving/doubling step with {routing}: {eta:.2f} → "
-                            f"{_time(routed.time_s)}." if simulated else "No flow-level η: " + no_sim))
+                            f"{_time(routed.time_s)} (notebook 03 section 7's synthetic step, each node exchanging "
+                            f"with its partner in the other half of the cluster: the time if this "
+                            f"collective's traffic met the same collisions)"
+                            + ("." if ring_eta is None else
+                               f"; the ring's own step, its flows rail-matched, simulates at η = {ring_eta:.2f}.")
+                            if simulated else "No flow-level η: " + no_sim))
     return {"result": res, "routed": routed, "efficiency": eta, "sweep": sw, "chart": chart,
             "text": text}
 

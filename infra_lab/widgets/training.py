@@ -123,17 +123,27 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         d["training"].update(tr)
         del d["parallelism"]   # il.search enumerates the plans: Zyphra's does not have to fit here
         mp = world // math.gcd(world, gb)   # the smallest model-parallel width that leaves dp | batch
+        # pure data parallelism runs dp = world: the global batch must be a multiple of it (one or
+        # more whole sequences per GPU); below it, or between multiples (2,048 on 1,536 GPUs)
+        if gb < world:
+            why = f"global batch {gb:,} < {world:,} GPUs"
+            needs = f"a global batch of at least {world:,} (one sequence per GPU)"
+            need = f"a global batch of {world:,} or more (or fewer GPUs)"
+        else:
+            lo, hi = gb // world * world, -(-gb // world) * world
+            why = f"global batch {gb:,} is not a multiple of {world:,} GPUs"
+            needs = f"a global batch that is a multiple of {world:,} (e.g. {lo:,} or {hi:,}), whole sequences on every GPU"
+            need = f"a global batch that is a multiple of {world:,} (e.g. {lo:,} or {hi:,}; or a GPU count dividing {gb:,})"
         if mp > 1:
-            note = (f"global batch {gb:,} < {world:,} GPUs: pure data parallelism needs a global batch of at "
-                    f"least {world:,} (one sequence per GPU), so the search uses tensor/pipeline/context "
-                    f"parallelism of at least {mp} to bring dp down to {world // mp:,}")
+            note = (f"{why}: pure data parallelism needs {needs}, so the "
+                    f"search uses tensor/pipeline/context parallelism of at least {mp} to bring dp down "
+                    f"to {world // mp:,}")
         try:
             with empty_reasons():          # an empty search is reported in the table below
                 best = il.search(d, top=1, **_QUICK)
         except ValidationError as e:
-            why = (f"global batch {gb:,} < {world:,} GPUs and no plan of the reduced search splits the model "
-                   f"{mp} ways; a global batch of {world:,} or more (or fewer GPUs) works with pure data "
-                   f"parallelism" if mp > 1 else str(e))
+            why = (f"{why} and no plan of the reduced search splits the model {mp} ways; {need} works "
+                   f"with pure data parallelism" if mp > 1 else str(e))
             return pl.DataFrame({"plan": [f"no valid plan: {why}"]}), None
         if best.height == 0:
             cap = il.catalog.accelerator(accelerator).memory_capacity_bytes / 1e9
