@@ -230,3 +230,14 @@ def test_claim_check_names_the_precision_as_the_catalog_does():
     bf16's) but echoed "BF16" in its result."""
     a = il.cluster.claim_check(750, "zaya1-ibm-mi300x", precision="BF16")
     assert a == il.cluster.claim_check(750, "zaya1-ibm-mi300x") and a["precision"] == "bf16"
+
+
+def test_class_comparison_has_its_columns_whether_or_not_the_target_is_reached():
+    """class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_user=1e4) (no configuration
+    reaches 10,000 tokens/s per user) returned 6 columns where a reached target returns 18: a
+    caller reading usd_per_task got a ColumnNotFoundError instead of a null."""
+    reached = il.serving.class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_user=30)
+    missed = il.serving.class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_user=1e4)
+    assert reached["reached"].to_list() == [True] and missed["reached"].to_list() == [False]
+    assert missed.schema == reached.schema
+    assert missed["usd_per_task"].to_list() == [None] and missed["max_concurrency"][0] == reached["max_concurrency"][0]

@@ -152,6 +152,16 @@ def agent_serving(request: dict[str, Any] | None = None) -> dict[str, Any]:
             "audio_s_per_request": req["audio_s_per_call"]}
 
 
+# class_comparison's columns, whether or not a configuration reached the target (a frame of only
+# unreached rows had 6 of these columns, so the same call's columns depended on its answer)
+CLASS_COMPARISON_SCHEMA = {
+    "model": pl.String, "accelerator": pl.String, "min_gpus_replica": pl.Int64, "max_concurrency": pl.Int64,
+    "usd_per_gpu_hour": pl.Float64, "tp": pl.Int64, "dp": pl.Int64, "ep": pl.Int64, "weight_precision": pl.String,
+    "concurrency": pl.Int64, "tokens_per_s_per_user": pl.Float64, "output_tokens_per_s_per_gpu": pl.Float64,
+    "ttft_s": pl.Float64, "usd_per_million_output_tokens_all_in": pl.Float64, "usd_per_million_tokens": pl.Float64,
+    "weights_GB_per_gpu": pl.Float64, "usd_per_task": pl.Float64, "reached": pl.Boolean}
+
+
 def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm",
                      tokens_per_s_per_user: float = 30.0, request: dict[str, float] | None = None,
                      price_basis: str = "owned") -> pl.DataFrame:
@@ -167,7 +177,8 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
         usd_per_gpu_hour, tp, dp, ep, weight_precision, concurrency, tokens_per_s_per_user,
         output_tokens_per_s_per_gpu, ttft_s, usd_per_million_output_tokens_all_in,
         usd_per_million_tokens, usd_per_task (calls × output tokens × all-in $/M), reached
-        (a configuration met the interactivity)
+        (a configuration met the interactivity); the columns are always these
+        (:data:`CLASS_COMPARISON_SCHEMA`), the configuration's null where none reached it
     """
     from .. import _validate as V
     from .. import models as models_mod
@@ -222,4 +233,5 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
             else:
                 row["reached"] = False
             rows.append(row)
-    return pl.DataFrame(rows, infer_schema_length=None)
+    return pl.DataFrame([{k: r.get(k) for k in CLASS_COMPARISON_SCHEMA} for r in rows],
+                        schema=CLASS_COMPARISON_SCHEMA)
