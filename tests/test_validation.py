@@ -599,11 +599,16 @@ def test_memory_against_published_memory():
     # (il.memory.stage_layers; +14.1 / +24.5 / +38.2 % with the interleaved placement before; 35 peaks:
     # median 6.0 %, worst 64.6 %; docs/validation.md, "Memory", where the three figures are shown to
     # lie below rank 0's own weights, gradients and optimizer states plus its in-flight activations).
+    # Since the second 2026-12-05 memory entry the three V figures are compared with the last rank,
+    # which the repository's launcher at the blog's commit prints from (the core runtime's
+    # print_rank_last; decided on the v-half row, train, and the code): zbv +1.4, v-half +8.1, v-min
+    # +18.8 % (35 peaks: median 5.9 %, worst 20.4 %, MEM-TT24-405B-512-3d-1f1b).
     # The guard above stays on the 31 peaks it was set on; the four are guarded at their level
     zb = with_peak.filter(pl.col("id").str.contains(r"^MEM-PRP26-L2-7B16L-MI300X-8-(zbb|zbv|vhalf|vmin)$"))
     assert zb.height == 4
     zerr = dict(zip(zb["id"].str.replace("MEM-PRP26-L2-7B16L-MI300X-8-", ""), zb["error_pct"], strict=True))
-    assert -16.0 <= zerr["zbb"] < 0 < zerr["zbv"] < zerr["vhalf"] < zerr["vmin"] <= 65.0
+    assert -16.0 <= zerr["zbb"] < 0 < zerr["zbv"] < zerr["vhalf"] < zerr["vmin"] <= 19.5
+    assert with_peak["error_pct"].abs().max() <= 21.0
     earlier = with_peak.filter(~pl.col("id").is_in(zb["id"].to_list()))
     assert earlier.height == 31
     assert earlier["error_pct"].abs().median() <= 6.0
@@ -776,8 +781,12 @@ def test_memory_rows_logged_by_one_pipeline_rank():
     (``log_rank_last``) for 1F1B and interleaved 1F1B. The memory rows of the Primus-pipeline
     blog say so (memory_counter device_used, settings memory_rank=last) and are compared with the
     last pipeline stage's whole predicted total, not the most loaded stage's; the zero-bubble
-    rows are compared with the rank their settings name (the last for zbb, the first for the V schedules). Regression guard at the measured level: −13.2 % (1f1b)
-    and −16.8 % (1f1b-vpp2) against the last stage (+27 / +14 % against the most loaded one)."""
+    rows are compared with the rank their settings name: the last for all (the V schedules' too
+    since the second 2026-12-05 memory entry: the repository's launcher at the blog's commit runs
+    the core runtime, whose Megatron training_log prints with print_rank_last; Primus' legacy
+    trainer alone logs the V schedules from rank 0). Regression guard at the measured level:
+    −13.2 % (1f1b) and −16.8 % (1f1b-vpp2) against the last stage (+27 / +14 % against the most
+    loaded one)."""
     m = V.memory_check()
     rows = {r["id"]: r for r in m.iter_rows(named=True)}
     runs = {r["id"]: r for r in V.current_runs().iter_rows(named=True)}
@@ -804,11 +813,19 @@ def test_memory_rows_logged_by_one_pipeline_rank():
         assert row["error_pct"] == pytest.approx(100 * (last / 2**30 / float(data["peak_memory_GiB"]) - 1))
     assert abs(rows["MEM-PRP26-L2-7B16L-MI300X-8-1f1b"]["error_pct"]) <= 14.0
     assert abs(rows["MEM-PRP26-L2-7B16L-MI300X-8-1f1b-vpp2"]["error_pct"]) <= 17.5
-    # the zero-bubble rows are compared since their schedules are (the V schedules' figure is
-    # logged by the first rank, which holds the head's chunk too)
-    for suf, rank in (("zbb", "last"), ("zbv", "first"), ("vhalf", "first"), ("vmin", "first")):
-        r = rows[f"MEM-PRP26-L2-7B16L-MI300X-8-{suf}"]
-        assert (r["status"], r["compared_rank"]) == ("compared", rank) and r["error_pct"] is not None, suf
+    # the zero-bubble rows are compared since their schedules are, with the last rank too: under a V
+    # schedule it holds two middle chunks, neither the embedding nor the output layer (rank 0 holds
+    # both, and its figure is the most loaded one)
+    for suf in ("zbb", "zbv", "vhalf", "vmin"):
+        rid = f"PRP26-L2-7B16L-MI300X-8-{suf}"
+        r = rows["MEM-" + rid]
+        assert (r["status"], r["compared_rank"]) == ("compared", "last") and r["error_pct"] is not None, suf
+        assert "memory_rank=last" in mem["MEM-" + rid]["settings"]
+        if suf != "zbb":
+            sc, _ = V.scenario_for_run({**runs[rid], "id": "MEM-" + rid, "run_id": rid})
+            assert r["predicted_compared_GiB"] == pytest.approx(
+                il.memory.training_memory_total(sc, pipeline_rank="last") / 2**30, rel=1e-12)
+            assert r["predicted_GiB"] > r["predicted_compared_GiB"]     # rank 0 is the most loaded
     # every other compared row with a published peak is a reserved counter of the most loaded rank
     others = m.filter(~pl.col("id").str.starts_with("MEM-PRP26") & pl.col("error_pct").is_not_null())
     assert set(others["memory_counter"]) == {"reserved"} and set(others["compared_rank"]) == {"most_loaded"}

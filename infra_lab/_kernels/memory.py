@@ -167,7 +167,10 @@ def inflight_schedule(sched, pp, vp, rank, m):
     ⌊(pp + 2)/2⌋, 5 "v-min" ⌊(pp + 4)/3⌋ (the activation memory by micro-batches of Qi et al.,
     "Pipeline Parallelism with Controllable Memory", NeurIPS 2024,
     https://arxiv.org/abs/2405.15362, and its repository's table). APPROXIMATION: the building
-    blocks' steady-state peak; the warm-up's reordering is taken not to raise it."""
+    blocks' steady-state peak; the warm-up's reordering is taken not to raise it. The memory
+    model and the step kernel price the V schedules per chunk from the order instead
+    (:func:`infra_lab.memory.inflight_chunks`, :func:`v_chunk_peak`); these closed forms are
+    the rank's total there once m >= 2·pp (tests/test_v_chunk_memory.py)."""
     if sched == PP_SCHED_ZBV:
         f = pp * 1.0
     elif sched == PP_SCHED_V_HALF:
@@ -183,6 +186,20 @@ def inflight_schedule(sched, pp, vp, rank, m):
     if f < 1.0:
         f = 1.0
     return f
+
+
+@njit(cache=True)
+def v_chunk_peak(n0a, n1a, n0b, n1b, s0, s1):
+    """In-flight micro-batches (n0, n1) of a V-schedule rank's first (down-going) and second
+    chunk at its activation peak: of the two ends of the rank's peak
+    (:func:`infra_lab._kernels.pipeline_greedy.chunk_inflight_peaks`: (n0a, n1a) the most
+    chunk-0 forwards, (n0b, n1b) the most chunk-1 forwards), the one where n0·s0 + n1·s1 is
+    larger, ``s0``, ``s1`` the bytes one micro-batch keeps in each chunk [bytes]; the first on a
+    tie. Every other point of the rank's step holds no more of both chunks than some point
+    between the two ends, so this is the peak for any s0, s1 >= 0."""
+    if n0b * s0 + n1b * s1 > n0a * s0 + n1a * s1:
+        return n0b, n1b
+    return n0a, n1a
 
 
 @njit(cache=True)

@@ -675,3 +675,52 @@ def replay_compact3(cprog, p, cost, end, span):
             if j >= 0 and end[3 * j + q] > top:
                 top = end[3 * j + q]
         span[q] = top
+
+
+@njit(cache=True)
+def chunk_inflight_peaks(cprog, p, out):
+    """Activation memory of each rank's two chunks over one step of a V schedule whose
+    :func:`compact_program` is ``cprog`` (``p`` ranks), in chunk-forwards held: a chunk's
+    forward F holds one micro-batch's activations of that chunk until its weight-gradient pass
+    W (F +1, B 0, W −1: Primus' ``memory_delta`` in ``scheduler/algorithms/zbv_greedy.py`` at
+    78633ae, what the V-Half / V-Min memory caps count). Each rank's passes in its own order
+    (the program completes them in that order). ``out`` (int32[p, :data:`COMPACT_COLS`]) gets,
+    per rank, the most chunk-forwards it holds at once, T = n0 + n1, and the chunk-1 forwards
+    n1 at the two ends of the points where it holds T: the fewest (the end with the most
+    chunk-0 forwards, T − n1) and the most. One chunk per rank (ZB-H1): (T, 0, 0).
+
+    Every point where no other point holds at least as many of both chunks lies on that
+    maximum (checked on the ZBV, V-Half and V-Min orders, p 2–8, m 1–3p + 1 and 40:
+    tests/test_v_chunk_memory.py), so for any per-micro-batch bytes a0, a1 ≥ 0 of the two chunks
+    the rank's peak n0·a0 + n1·a1 is the larger of the two ends'. A rank with no pass (an order
+    that deadlocks before it) gets zeros."""
+    n = cprog.shape[0] - p
+    cnt = np.zeros((p, 2), np.int64)
+    for r in range(p):
+        out[r, 0] = 0
+        out[r, 1] = 0
+        out[r, 2] = 0
+    for i in range(n):
+        ci = cprog[i, 2]
+        if ci < 0:              # past the last pass of an order that deadlocks
+            break
+        kind = ci % 3
+        if kind == 1:           # B: the chunk's activations stay until its W
+            continue
+        r = ci // 6
+        ch = (ci // 3) % 2
+        if kind == 2:
+            cnt[r, ch] -= 1
+            continue
+        cnt[r, ch] += 1
+        tot = cnt[r, 0] + cnt[r, 1]
+        n1 = cnt[r, 1]
+        if tot > out[r, 0]:
+            out[r, 0] = tot
+            out[r, 1] = n1
+            out[r, 2] = n1
+        elif tot == out[r, 0]:
+            if n1 < out[r, 1]:
+                out[r, 1] = n1
+            if n1 > out[r, 2]:
+                out[r, 2] = n1

@@ -63,10 +63,12 @@ from .memory import (
     stage_activations,
     stage_io_bytes,
     training_bytes,
+    v_chunk_peak,
 )
 from .pipeline_greedy import (
     COMPACT_COLS,
     PROGRAM_COLS,
+    chunk_inflight_peaks,
     compact_program,
     pipeline_program,
     replay_compact,
@@ -1324,12 +1326,35 @@ MAXC = 8
 
 
 @njit(cache=True)
+def _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx, emb, head, nf, tok_h, o_d, o_m):
+    """:func:`infra_lab._kernels.memory.stage_activations` of a stage (or one chunk) of ``nd``
+    dense-like and ``nm`` MoE layers (``rd``, ``rm`` of them re-materialised), ``nx`` MTP modules
+    (``rx`` re-materialised), the embedding / output layer flags ``emb`` / ``head`` and ``nf``
+    in-flight micro-batches, under recompute mode ``rc`` from the plan's tables (``o_d``, ``o_m``:
+    the bytes a layer offloads to the host)."""
+    # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
+    pa = T_ACT_NONE + rc
+    x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
+    return stage_activations(
+        nd, nm, rd, rm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d,
+        tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
+        tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
+        tab[K_MOE, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MOE, X_ACT_NONE, ti, mi, ci, xi],
+        1 if (rc == 2 or (rc == 1 and c[C_SEL_MODE] > 0.5)) else 0, nf, tok_h, c[C_ACT_BYTES],
+        c[C_DROPOUT], emb, head,
+        htab[H_ACT, ti, mi, ci, spi], o_d, o_m, nx, rx,
+        tab[K_MTP, pa, ti, mi, ci, spi] + (xtab[K_MTP, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2
+                                           else 0.0),
+        tab[K_MTP, T_ACT_NONE, ti, mi, ci, spi] + xtab[K_MTP, X_ACT_NONE, ti, mi, ci, xi])
+
+
+@njit(cache=True)
 def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog):
     """Evaluate one head row against every tail row into columns of ``out`` (shape
     (n_plans, N_OUT), one plan per row: the plan's outputs are contiguous), rows row0 …
     row0 + len(tail) − 1. ``vprog``: the head's executed schedule as the compact form of
-    :func:`schedule_program` (:func:`executed_table`; read only under ZB-H1, ZBV, V-Half and
-    V-Min with pp > 1).
+    :func:`schedule_program` followed by its pp rows of chunk-forwards at each rank's peak
+    (:func:`executed_table`; read only under ZB-H1, ZBV, V-Half and V-Min with pp > 1).
 
     The compute and per-micro-batch communication of each pipeline-stage candidate is
     computed once per recompute mode and shared by the ZeRO/FSDP variants."""
@@ -1377,7 +1402,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     WORK = np.empty((3, MAXC))       # recompute working set
     rep = tp * 1.0 if spi == 1 else 1.0
     tok_h = mbs * c[C_S] / cp * c[C_H] / rep
-    HEADB = np.empty(MAXC)           # embedding dropout masks / logits of the stage
+    HEADB = np.empty((3, MAXC))      # embedding dropout masks / logits of the stage
     # one layer's context-parallel attention buffers (all-gather rotation; 0 otherwise)
     cpb = cp_attention_bytes(cp * 1.0, c[C_CP_AG], mbs * c[C_S] / cp, c[C_HQ], c[C_HKV], tp * 1.0,
                              c[C_ACT_BYTES])
@@ -1397,6 +1422,11 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     FK0 = PB[5]
     uses_w = is_executed(sched)
     v_chunks = uses_w and pp > 1 and schedule_chunks(sched) == 2
+    # an executed schedule's program: its compact form, then one row per rank of the chunk-forwards
+    # each rank holds at its peak (chunk_inflight_peaks: a V's two chunks hold their own counts)
+    npk = int(pp) if (uses_w and pp > 1) else 0
+    cprog = vprog[: vprog.shape[0] - npk]
+    PK = vprog[vprog.shape[0] - npk:]
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1448,7 +1478,6 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             ep_x0 = ep_x
         pace[rc] = -1.0
         arg[rc] = 0
-        pa = T_ACT_NONE + rc
         for k in range(nc):
             row = lay[li, k]
             # in a V the executed replay prices each chunk at its own times: a rank whose two
@@ -1498,10 +1527,16 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     B[rc, k] = b
                     R[rc, k] = r
                     if rc == 0:
-                        NF[k] = inflight_schedule(sched, pp, vp, row[L_RANK], m)
-                    # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*)
+                        if v_chunks:   # the rank's chunk-forwards at its peak, over its two chunks
+                            NF[k] = 0.5 * PK[int(row[L_RANK]), 0]
+                        else:
+                            NF[k] = inflight_schedule(sched, pp, vp, row[L_RANK], m)
+                    # MoE layers: + the FC1 input gathered over the expert-TP ranks (xtab act_*); the
+                    # expression of _stage_act, written out here (the hot path: no call with the
+                    # tables as arguments)
+                    pa = T_ACT_NONE + rc
                     x_act = xtab[K_MOE, X_ACT_NONE + rc, ti, mi, ci, xi] if rc < 2 else 0.0
-                    ACT[rc, k], WORK[rc, k], HEADB[k] = stage_activations(
+                    ACT[rc, k], WORK[rc, k], HEADB[rc, k] = stage_activations(
                         nd, nm, rd, rm, tab[K_DENSE, pa, ti, mi, ci, spi] - o_d,
                         tab[K_MOE, pa, ti, mi, ci, spi] + x_act - o_m,
                         tab[K_DENSE, T_ACT_NONE, ti, mi, ci, spi],
@@ -1515,6 +1550,38 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                         ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
                             + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
+                else:
+                    # a V rank whose chunks differ: each chunk's activations at its own in-flight
+                    # count (the activations are affine in the count: the rank's and its first
+                    # chunk's bytes per micro-batch from counts 1 and 0; the second is the rest)
+                    rk = int(row[L_RANK])
+                    ndr = row[L_ND]
+                    nmr = row[L_NM]
+                    rdr = row[L_RD] if rc == 2 else ndr
+                    rmr = row[L_RM] if rc == 2 else nmr
+                    nxr = row[L_HEAD] * n_mtp
+                    rxr = row[L_RX] if rc == 2 else nxr
+                    a_r1, _, h_r1 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, ndr, nmr, rdr, rmr, nxr,
+                                               rxr, row[L_EMB], row[L_HEAD], 1.0, tok_h, o_d, o_m)
+                    a_r0, w_r0, h_r0 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, ndr, nmr, rdr, rmr,
+                                                  nxr, rxr, row[L_EMB], row[L_HEAD], 0.0, tok_h, o_d, o_m)
+                    a_c1, _, h_c1 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx,
+                                               em, hd, 1.0, tok_h, o_d, o_m)
+                    a_c0, _, h_c0 = _stage_act(c, tab, htab, xtab, rc, ti, mi, ci, spi, xi, nd, nm, rd, rm, nx, rx,
+                                               em, hd, 0.0, tok_h, o_d, o_m)
+                    pro = htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi]
+                    sa_r = a_r1 - a_r0 + (pro if row[L_EMB] > 0.0 else 0.0)
+                    sa_0 = a_c1 - a_c0 + (pro if em > 0.0 else 0.0)
+                    sh_r = h_r1 - h_r0
+                    sh_0 = h_c1 - h_c0
+                    top = PK[rk, 0] * 1.0
+                    n0, n1 = v_chunk_peak(top - PK[rk, 1], PK[rk, 1] * 1.0, top - PK[rk, 2], PK[rk, 2] * 1.0,
+                                          sa_0 + sh_0, (sa_r + sh_r) - (sa_0 + sh_0))
+                    ACT[rc, k] = a_r0 + n0 * sa_0 + n1 * (sa_r - sa_0)
+                    if row[L_EMB] > 0.0:
+                        ACT[rc, k] += htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
+                    WORK[rc, k] = w_r0
+                    HEADB[rc, k] = h_r0 + n0 * sh_0 + n1 * (sh_r - sh_0)
                 # recomputed layers re-issue their forward's collectives, the others do not; the
                 # plain sums when every layer is re-run keep an unreachable collective (inf, a
                 # plan with no path) from meeting 0 x inf
@@ -1573,7 +1640,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         # the three recompute modes replayed at once (replay_compact3: the values of
         # executed_rank_bubble_compact / executed_stage_bubble_compact per mode, bit for bit)
         cost = np.zeros(18 * pp)
-        vend = np.empty(3 * (vprog.shape[0] - pp))
+        vend = np.empty(3 * (cprog.shape[0] - pp))
         done = np.zeros(3, np.bool_)
         u = np.empty(3)
         for rc in range(3):
@@ -1585,7 +1652,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                                                       lay[li, :, L_RMASK], nc, arg[rc], cost, np.int64(3), rc)
         span = np.empty(3)
         if not (done[0] and done[1] and done[2]):
-            replay_compact3(vprog, pp, cost, vend, span)
+            replay_compact3(cprog, pp, cost, vend, span)
         for rc in range(3):
             if done[rc]:
                 bub[rc] = u[rc]
@@ -1684,7 +1751,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             # memory of this stage: static bytes of its ZeRO stage + activations (the
             # formula of infra_lab.memory.training_memory)
             zs = 3 if f_mem > 0 else z_mem
-            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[k] + cp_buffers_at_peak(cpb, HEADB[k])
+            tot = row[L_ST0 + zs] + ACT[rc, k] + WORK[rc, k] + HEADB[rc, k] + cp_buffers_at_peak(cpb, HEADB[rc, k])
             if c[C_GRAD_PERSIST] < 0.5 and pp > 1 and vp > 1:
                 # gradients allocated at their first backward (memory.grads_at_peak): only the
                 # part that coexists with the activation peak
@@ -1795,10 +1862,11 @@ def _x_fill(c, kp, km, koff, progs, i):
 @njit(cache=True)
 def _x_offsets(kp, koff):
     """The key offsets of :func:`v_greedy_keys` with each key's block grown by its pp trailer
-    rows (:func:`infra_lab._kernels.pipeline_greedy.compact_program`)."""
+    rows (:func:`infra_lab._kernels.pipeline_greedy.compact_program`) and its pp rows of the
+    chunk-forwards each rank holds at its peak (:func:`_fill_key`)."""
     xoff = koff.copy()
     for i in range(kp.shape[0]):
-        xoff[i + 1] = xoff[i] + (koff[i + 1] - koff[i]) + kp[i]
+        xoff[i + 1] = xoff[i] + (koff[i + 1] - koff[i]) + 2 * kp[i]
     return xoff
 
 
@@ -1807,8 +1875,9 @@ def executed_table(c, heads):
     """What the step kernel replays: :func:`v_greedy_table`'s programs, one per distinct (pp,
     micro-batches) of the call, each in its compact form
     (:func:`infra_lab._kernels.pipeline_greedy.compact_program`: int32 rows of the previous pass
-    on the rank, the input's pass and the cost index, then pp trailer rows), stacked, and each
-    head's first and last row (0, 0 when it replays none). The compact form replays the same
+    on the rank, the input's pass and the cost index, then pp trailer rows) followed by pp rows of
+    :func:`infra_lab._kernels.pipeline_greedy.chunk_inflight_peaks` (the chunk-forwards each rank
+    holds at its peak), stacked, and each head's first and last row (0, 0 when it replays none). The compact form replays the same
     program with the same arithmetic (bit for bit) at about half the time per pass and a quarter
     of the memory (benchmarks/bench_search.py)."""
     kp, km, kid, koff = v_greedy_keys(c, heads)
@@ -1853,8 +1922,13 @@ def fill_programs(code, kp, km, xoff, keys, progs):
 
 @njit(cache=True)
 def _fill_key(code, kp, km, xoff, progs, i):
+    """Key i's block of :func:`executed_table`: the compact program, then pp rows of
+    :func:`infra_lab._kernels.pipeline_greedy.chunk_inflight_peaks` of it (the chunk-forwards each
+    rank holds at its peak, per chunk; built once per key, not per plan head)."""
     pp = kp[i]
-    progs[xoff[i]:xoff[i + 1]] = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+    end = xoff[i + 1] - pp
+    progs[xoff[i]:end] = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+    chunk_inflight_peaks(progs[xoff[i]:end], pp, progs[end:xoff[i + 1]])
 
 
 @njit(cache=True, parallel=True)

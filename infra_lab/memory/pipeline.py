@@ -3,13 +3,14 @@ micro-batches it keeps in flight.
 
 Owns :func:`inflight_microbatches`, :func:`pipeline_chunks` (the model cut into pp·vp chunks),
 :func:`chunk_rank` (the rank that holds each chunk: interleaved, or in a V for the
-:data:`V_SCHEDULES`), :func:`stage_layers` (the layers of each rank, and which of them full recompute re-runs),
+:data:`V_SCHEDULES`), :func:`inflight_chunks` (a V rank's in-flight micro-batches per chunk), :func:`stage_layers` (the layers of each rank, and which of them full recompute re-runs),
 :func:`stage_candidates` (the distinct stage shapes with their parameters, at most
 :data:`MAX_STAGE_CANDIDATES`) and the parameter groups spread over the stages.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 from .. import _validate as V
@@ -27,7 +28,11 @@ def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None,
     :data:`infra_lab.scenario.PP_SCHEDULES`; None: 1F1B or interleaved by vp): "zb-h1" holds
     1F1B's pp, the V schedules (vp = 2) pp ("zbv"), ⌊(pp + 2)/2⌋ ("v-half") and ⌊(pp + 4)/3⌋
     ("v-min") (Qi et al. 2024, https://arxiv.org/abs/2405.15362;
-    :func:`infra_lab._kernels.memory.inflight_schedule`, the formula the step model uses).
+    :func:`infra_lab._kernels.memory.inflight_schedule`, the formula the step model uses for
+    1F1B, interleaved and ZB-H1). The V schedules' counts here are the closed forms of the
+    paper, a rank's total with enough micro-batches; :func:`infra_lab.memory.training_memory`
+    and the step model price each of a V rank's chunks at its own count from the order
+    (:func:`inflight_chunks`).
 
     Examples
     --------
@@ -52,6 +57,64 @@ def inflight_microbatches(pp: int, vp: int = 1, microbatches: int | None = None,
     if microbatches is not None:
         f = min(f, float(V.integer("microbatches", microbatches)))
     return f
+
+
+def inflight_chunks(pp: int, microbatches: float, schedule: str) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Micro-batches whose activations each chunk of a V-schedule rank holds at the rank's peak,
+    read from the order the schedule runs: per rank r, the two ends ((n0, n1) with the most
+    first-chunk forwards, (n0, n1) with the most second-chunk forwards) of the points of its
+    step where n0 + n1 is largest [-]; n0 counts the rank's first (down-going) chunk r, n1 its
+    second chunk 2·pp − 1 − r (:func:`chunk_rank`).
+
+    A chunk's forward holds one micro-batch's activations of that chunk until its
+    weight-gradient pass (Primus' ``memory_delta`` F +1, B 0, W −1 in
+    ``scheduler/algorithms/zbv_greedy.py`` at 78633ae,
+    https://github.com/AMD-AGI/Primus/blob/78633ae78a1e11cef081c3102971d6fb4da6e19f/primus/core/pipeline_parallel/scheduler/algorithms/zbv_greedy.py);
+    the orders are those the step model replays (:func:`infra_lab._kernels.training.schedule_program`:
+    Primus' ``ScheduleZBVFormatted`` for "zbv", PyTorch's ``ScheduleZBVZeroBubble`` being the same
+    order, and the greedy ``ScheduleZBVGreedy`` for "v-half" / "v-min"), at the step's micro-batch
+    count rounded (at least 1). Every point of a rank's step holds no more of both chunks than
+    some point between the two ends, so a rank whose chunks keep a0 and a1 bytes per micro-batch
+    peaks at max(n0·a0 + n1·a1) over the two (:func:`infra_lab._kernels.memory.v_chunk_peak`).
+    With enough micro-batches (m >= 2·pp) n0 + n1 is 2·:func:`inflight_microbatches` on every
+    rank, but the split is uneven: under ZBV rank r holds (2·pp − 1 − r, r + 1) or
+    (2·pp − r, r), so rank 0 keeps nearly all of them on its first chunk (which holds the
+    embedding) and one on its second (the output layer, the loss and any MTP modules).
+
+    >>> inflight_chunks(4, 32, "zbv")
+    [((8.0, 0.0), (7.0, 1.0)), ((7.0, 1.0), (6.0, 2.0)), ((6.0, 2.0), (5.0, 3.0)), ((5.0, 3.0), (4.0, 4.0))]
+    >>> [a[0] + a[1] for a, _ in inflight_chunks(8, 32, "v-min")]
+    [8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0]
+    """
+    from ..scenario import PP_SCHEDULES
+    from ..scenario._checks import _enum
+
+    check_positive("pp", pp, integer=True)
+    m = float(check_positive("microbatches", microbatches))
+    schedule = _enum("schedule", schedule, PP_SCHEDULES)
+    if schedule not in V_SCHEDULES:
+        raise ValidationError(f"schedule = {schedule!r}: inflight_chunks is for the V schedules; "
+                              f"allowed {', '.join(map(repr, V_SCHEDULES))}")
+    from .._kernels.training import micro_batches_int
+
+    return list(_inflight_chunks(PP_SCHEDULES.index(schedule), int(pp), micro_batches_int(m)))
+
+
+@functools.lru_cache(maxsize=256)
+def _inflight_chunks(sched: int, pp: int, mk: int) -> tuple:
+    import numpy as np
+
+    from .._kernels import training as kt
+
+    if pp == 1:
+        return (((float(mk), 0.0), (float(mk), 0.0)),)
+    # the step kernel's own table of this key (executed_table: the compact program, then each
+    # rank's chunk-forwards at its peak, chunk_inflight_peaks)
+    kp, km = np.array([pp], np.int64), np.array([mk], np.int64)
+    xoff = kt._x_offsets(kp, np.array([0, 6 * mk * pp], np.int64))
+    progs = np.empty((int(xoff[-1]), kt.COMPACT_COLS), np.int32)
+    kt.fill_programs(np.int64(sched), kp, km, xoff, np.array([0], np.int64), progs)
+    return tuple(((float(t - a), float(a)), (float(t - b), float(b))) for t, a, b in progs[-pp:])
 
 
 MAX_STAGE_CANDIDATES = 8

@@ -435,8 +435,10 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
         inflight_schedule,
         stage_io_bytes,
         stage_memory,
+        v_chunk_peak,
     )
     from ..scenario import PP_SCHEDULES
+    from .pipeline import V_SCHEDULES, inflight_chunks
 
     tr, par = mi.scenario.training, mi.scenario.parallelism
     g_ne, g_e, z_mem, f_mem = sharding
@@ -447,28 +449,65 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     head_p = cand["p_head"]
     p_ne = cand["p_nonexpert"] - emb - head_p
     emb_all = emb + head_p
-    has_emb, has_head = cand["has_embedding"], cand["has_head"]
-    if not mi.include_embeddings:
-        emb_all, has_emb, has_head = 0.0, 0, 0
+    if not mi.include_embeddings:     # nor their flags (mem below)
+        emb_all = 0.0
     rank = cand["rank"]
     wq = fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
     # float arguments where the kernel computes in floats (an int 0 would compile another
     # specialization of the memory kernels than the training step's)
-    nf = inflight_schedule(PP_SCHEDULES.index(par.schedule), pp, vp, float(rank), m)
-    # the multi-token-prediction modules sit with the output layer (has_head)
-    n_mtp = mi.scenario.model_spec.mtp_layers if cand["has_head"] else 0
-    # of them, those full recompute re-runs (none under the block method, recompute_num_layers)
-    rx = mtp_modules_recomputed(n_mtp, mi.recompute_num_layers) if mi.rematerialise else n_mtp
-    mtp = (float(n_mtp), float(rx), *_mtp_activations(mi)) if n_mtp else (0.0, 0.0, 0.0, 0.0)
-    vals = list(stage_memory(p_ne, cand["p_expert"], emb_all, float(par.tp), float(par.ep), float(par.etp), g_ne,
-                             g_e, z_mem, f_mem, mi.wb, mi.gb, mi.opt_b, float(cand["n_dense"]),
-                             float(cand["n_moe"]), float(cand["n_dense_recomputed"]),
-                             float(cand["n_moe_recomputed"]), float(a_d), float(a_m), float(w_d), float(w_m),
-                             1 if mi.rematerialise else 0, nf, tok_h, mi.e, 1.0 if mi.dropout else 0.0,
-                             float(has_emb), float(has_head), logits, 0.0, wq, float(o_d), float(o_m), cp_attn,
-                             *mtp))
+    v_shape = pp > 1 and par.schedule in V_SCHEDULES
+    if v_shape:   # the rank's chunk-forwards at its peak (from the order it runs), over its two chunks
+        ends = inflight_chunks(pp, m, par.schedule)[rank]
+        nf = (ends[0][0] + ends[0][1]) / 2    # rank-micro-batches: two chunks per rank
+    else:
+        nf = inflight_schedule(PP_SCHEDULES.index(par.schedule), pp, vp, float(rank), m)
+    mtp_mod = _mtp_activations(mi)
+
+    def mem(counts, emb_flag, head_flag, n_in):
+        """stage_memory of the layers ``counts`` (n_dense, n_moe, n_dense_recomputed,
+        n_moe_recomputed) with the embedding / output layer flags at ``n_in`` in flight."""
+        # the multi-token-prediction modules sit with the output layer (has_head)
+        n_mtp = mi.scenario.model_spec.mtp_layers if head_flag else 0
+        # of them, those full recompute re-runs (none under the block method, recompute_num_layers)
+        rx = mtp_modules_recomputed(n_mtp, mi.recompute_num_layers) if mi.rematerialise else n_mtp
+        mtp = (float(n_mtp), float(rx), *mtp_mod) if n_mtp else (0.0, 0.0, 0.0, 0.0)
+        on = 1.0 if mi.include_embeddings else 0.0
+        return list(stage_memory(p_ne, cand["p_expert"], emb_all, float(par.tp), float(par.ep), float(par.etp),
+                                 g_ne, g_e, z_mem, f_mem, mi.wb, mi.gb, mi.opt_b, *map(float, counts),
+                                 float(a_d), float(a_m), float(w_d), float(w_m), 1 if mi.rematerialise else 0, n_in,
+                                 tok_h, mi.e, 1.0 if mi.dropout else 0.0, float(emb_flag) * on,
+                                 float(head_flag) * on, logits, 0.0, wq, float(o_d), float(o_m), cp_attn, *mtp))
+
+    rank_counts = (cand["n_dense"], cand["n_moe"], cand["n_dense_recomputed"], cand["n_moe_recomputed"])
+    vals = mem(rank_counts, cand["has_embedding"], cand["has_head"], nf)
     i_act = MEM_NAMES.index("activations")
-    if hook is not None and cand["has_embedding"]:   # multimodal: the encoders on the first stage
+    i_head = MEM_NAMES.index("embedding_and_head_activations")
+    held = nf      # what the notes report: the in-flight count, or (first chunk's, second's)
+    c0 = cand["chunks"][0] if v_shape else None
+    if v_shape and c0 != cand["chunks"][1]:
+        # a rank whose two chunks differ: each chunk's activations at its own in-flight count
+        # (affine in the count: the rank's and its first chunk's bytes per micro-batch from counts
+        # 1 and 0; the second chunk is the rest), at the end of the rank's peak where they are largest
+        r1, r0 = mem(rank_counts, cand["has_embedding"], cand["has_head"], 1.0), \
+            mem(rank_counts, cand["has_embedding"], cand["has_head"], 0.0)
+        c0_counts = (c0[0], c0[1], c0[4], c0[5])
+        k1, k0 = mem(c0_counts, c0[2], c0[3], 1.0), mem(c0_counts, c0[2], c0[3], 0.0)
+        enc_w, enc_fixed = _encoder_bytes(mi, hook, 0.0) if hook is not None else (0.0, 0.0)
+        # a multimodal model's encoders, on the first chunk with the embedding: bytes per micro-batch
+        pro = _encoder_bytes(mi, hook, 1.0)[1] - enc_fixed if hook is not None else 0.0
+        sa_r = r1[i_act] - r0[i_act] + (pro if cand["has_embedding"] else 0.0)
+        sa_0 = k1[i_act] - k0[i_act] + (pro if c0[2] else 0.0)
+        sh_r = r1[i_head] - r0[i_head]
+        sh_0 = k1[i_head] - k0[i_head]
+        (n0a, n1a), (n0b, n1b) = ends
+        n0, n1 = v_chunk_peak(n0a, n1a, n0b, n1b, sa_0 + sh_0, (sa_r + sh_r) - (sa_0 + sh_0))
+        vals[i_act] = r0[i_act] + n0 * sa_0 + n1 * (sa_r - sa_0)
+        vals[i_head] = r0[i_head] + n0 * sh_0 + n1 * (sh_r - sh_0)
+        held = (float(n0), float(n1))
+        if hook is not None and cand["has_embedding"]:   # multimodal: the encoders' frozen parts
+            vals[MEM_NAMES.index("weights")] += enc_w
+            vals[i_act] += enc_fixed
+    elif hook is not None and cand["has_embedding"]:   # multimodal: the encoders on the first stage
         enc_w, enc_act = _encoder_bytes(mi, hook, nf)
         vals[MEM_NAMES.index("weights")] += enc_w
         vals[i_act] += enc_act
@@ -479,7 +518,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
         vals[i_act] += stage_io_bytes(float(pp), float(vp), float(rank), m, nf, tok_h * mi.e)
     # the reserve of the tensors above (the kernel's formula)
     vals[MEM_NAMES.index("allocator_reserve")] = allocator_reserve(float(sum(vals)), mi.reserve_b, mi.reserve)
-    return tuple(vals), nf
+    return tuple(vals), held
 
 
 def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, cp_attn: float) -> dict[str, str]:
@@ -490,6 +529,13 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
     z1, z2, z3 = zero >= 1 or fsdp, zero >= 2 or fsdp, zero >= 3 or fsdp
     kept = (mi.zero >= 3 or par.fsdp) and not z3     # ZeRO-3/FSDP kept gathered under pipeline parallelism
     wq = 0.0 if z3 else fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
+    n_l = cand["n_dense"] + cand["n_moe"]
+    if isinstance(nf, tuple):   # a V rank whose chunks differ: each chunk at its own count
+        c0, c1 = cand["chunks"]
+        held = (f"{n_l} layers in two chunks ({c0[0] + c0[1]} + {c1[0] + c1[1]}) x {nf[0]:g} + {nf[1]:g} "
+                f"in-flight micro-batches, ")
+    else:
+        held = f"{n_l} layers x {nf:g} in-flight micro-batches, "
     return {
         "weights": f"{mi.wb:g} B/param; stage {cand['rank']} of {par.pp}"
                    + (f", sharded over {g_ne:g} ranks (ZeRO-3/FSDP)" if z3 else "")
@@ -503,8 +549,7 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
                      + (", unsharded until the last micro-batch's backward" if kept else ""),
         "optimizer_states": f"{mi.opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
         "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
-        "activations": f"{cand['n_dense'] + cand['n_moe']} layers x {nf:g} in-flight micro-batches, "
-                       f"recompute={mi.recompute}"
+        "activations": held + f"recompute={mi.recompute}"
                        + (f" of {cand['n_dense_recomputed'] + cand['n_moe_recomputed']} layers (the first "
                           f"{mi.recompute_num_layers} of each chunk; the others keep their activations)"
                           if mi.recompute_num_layers is not None else "")
@@ -561,9 +606,14 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     (experts over the tp·cp·dp/(ep·etp) expert-data-parallel ranks). Rank r of the pipeline
     holds pp − r micro-batches in flight under 1F1B and pp + (pp − 1 − 2r)/vp under the
     interleaved schedule (Megatron-Core's warm-up count, :func:`infra_lab._kernels.memory.inflight`);
-    the zero-bubble schedules (``parallelism.pp_schedule``) hold 1F1B's (ZB-H1), pp (ZBV),
-    ⌊(pp + 2)/2⌋ (V-Half) or ⌊(pp + 4)/3⌋ (V-Min) on every rank
-    (:func:`infra_lab._kernels.memory.inflight_schedule`). Full
+    ZB-H1 (``parallelism.pp_schedule``) holds 1F1B's. The V schedules (ZBV, V-Half, V-Min: two
+    chunks per rank in a V) price each chunk apart: its own layers, embedding or output layer
+    at its own in-flight micro-batches, read from the order the schedule runs
+    (:func:`infra_lab.memory.inflight_chunks`; with m >= 2·pp pp, ⌊(pp + 2)/2⌋ or ⌊(pp + 4)/3⌋
+    rank-micro-batches in all on every rank, but rank 0 keeps nearly all of them on its first
+    chunk and at most one on its second, with the output layer and any MTP modules), at the end
+    of the rank's peak where the two chunks' bytes are largest
+    (:func:`infra_lab._kernels.memory.v_chunk_peak`). Full
     recompute with ``training.recompute_num_layers`` = N (Megatron's block method): the first N
     layers of each pipeline chunk keep only their input, the others their full activations,
     plus one recomputed layer's working set (:func:`infra_lab._kernels.memory.stage_activations`). ZeRO-3 keeps

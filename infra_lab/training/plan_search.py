@@ -151,7 +151,8 @@ def _check_pp_schedules(pp_schedules, stack: str) -> tuple[int, ...]:
 def _with_schedule(c: np.ndarray, sched: int) -> np.ndarray:
     """The step kernel's constants ``c`` pricing the pipeline schedule ``sched`` (its index in
     PP_SCHEDULES, the constant il.estimate sets from parallelism.pp_schedule): the same bubble
-    (kt.pipeline_bubble) and in-flight micro-batches (kt.inflight_schedule) as il.estimate's."""
+    (kt.pipeline_bubble) and in-flight micro-batches (kt.inflight_schedule; a V schedule's per
+    chunk from its replayed order) as il.estimate's."""
     if sched == int(c[kt.C_PP_SCHED]):
         return c
     c = c.copy()
