@@ -19,7 +19,8 @@ of each run. The house bound is 60 s per notebook on the 2-core development mach
 
 Measured on the 2-core development machine, shared with up to five other jobs (1-minute load
 average 6-11 during the runs, so wall times are 2-3x the kernel's CPU time), one run each,
-seconds (wall, kernel CPU in brackets):
+seconds (wall, kernel CPU in brackets), before the closed-form step-kernel entries stopped
+compiling the executed schedules' kernels (below):
 
     notebook                  cold            after warm-up   warm
     00_index                  11.1 (3.9)      13.1 (5.8)      11.1 (4.1)
@@ -33,18 +34,41 @@ seconds (wall, kernel CPU in brackets):
     08_expansion_2026        222.3 (74.4)     19.0 (8.5)      26.1 (8.7)
     09_multimodal_maia       134.4 (47.9)     19.1 (6.9)      17.1 (6.1)
 
-Cold, a notebook's CPU time is mostly numba compiling the kernels it reaches: the first
-``il.estimate`` compiles about 30 s of CPU (136 kernel signatures: the step kernel, the
-collective chain, the pipeline schedules, the GEMM tables), the first ``il.search`` of a space
-above ``SEARCH_SERIAL_BELOW`` plans another 20 s (the parallel plan loop and the parallel
-executed-schedule table); notebook 08's sweep reaches both and the serving kernel. After
-tools/warm_kernels.py (which ``make setup`` runs; about 50-70 s of CPU, 170-200 s wall at
-that load) no notebook compiled a kernel, and each ran within a few seconds of its warm time.
+Cold, a notebook's CPU time is mostly numba compiling the kernels it reaches
+(``--profile N`` lists them per notebook, benchmarks/_compile_profile.py; first calls alone:
+benchmarks/bench_cold_start.py). The step kernel's 1F1B / interleaved entries
+(``evaluate_serial``, ``evaluate_plans``) used to reach, and so compile, the executed pipeline
+schedules' order builders and program tables too; they no longer do, and the executed
+schedules compile only where a call uses one (notebook 04's validation rows do). First calls
+on an empty cache, kernel CPU before -> after (bench_cold_start.py, load 4-6): il.estimate
+33.7 -> 18.0 s (160 -> 79 signatures), il.search 43.9 -> 22.3 s, il.estimate under ZBV
+32.9 -> 22.6 s, il.search(pp_schedules="all") 53.8 -> 36.1 s. Per notebook, cold, before and
+after, each notebook's two runs back to back on the same machine (load 3-7, the test suite
+running alongside part of the time), kernel CPU [s] (wall [s]):
+
+    notebook                  before          after
+    03_interconnect           41.6 ( 66.2)    26.6 ( 32.5)
+    04_training_zaya1         52.2 ( 80.2)    45.0 (132.3)
+    05_economics              43.9 ( 90.2)    29.7 ( 67.5)
+    06_reliability            41.2 (105.1)    26.6 ( 57.5)
+    07_serving_maia           15.8 ( 32.3)    15.5 ( 33.0)
+    08_expansion_2026         52.8 ( 76.3)    33.2 ( 42.7)
+    09_multimodal_maia        39.1 ( 39.8)    25.6 ( 26.2)
+
+(00-02 reach no training kernel: unchanged, 3.8-9.6 s of CPU.)
+Wall times at this load are 1-3x the CPU times. After the change, 04 (132 s wall, 45 s CPU)
+and 05 (68 s) still exceeded the 60 s bound cold at this load: the remaining compile is mostly
+the step kernel itself (``eval_head`` and the collective chain it calls, about 17 s of CPU for
+a first estimate), which every notebook that estimates a plan needs, and 04's validation rows
+run the executed schedules too (their order builders and entries, about 8 s more). After
+tools/warm_kernels.py (which ``make setup`` runs; it warms the executed schedules' entries
+apart) no notebook compiled a kernel (``--setup --profile``).
 
 Headline figures are printed last as ``name=value`` lines (``<notebook>_cold_s``,
 ``<notebook>_warm_s``, ``max_cold_s``, ``max_warm_s``).
 
 Run: .venv/bin/python benchmarks/bench_notebooks.py [--notebooks 04,05] [--repeats 1] [--warm-repeats 1]
+[--setup] [--profile N]
 """
 
 from __future__ import annotations
