@@ -308,6 +308,27 @@ def parse_size(text: str) -> float:
     return float(m.group(1)) * _SIZE_UNITS[unit]
 
 
+_TOKEN_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+
+
+def parse_tokens(text: str) -> float:
+    """A token count: a number, or with K, M, B or T (10^3, 10^6, 10^9, 10^12), as token totals
+    are written ("14T", Zyphra's; "1.5B").
+
+    >>> parse_tokens("14T"), parse_tokens("14e12"), parse_tokens("1.5B")
+    (14000000000000.0, 14000000000000.0, 1500000000.0)
+    """
+    try:            # a plain number as float() reads it (nan and inf reach il.estimate's check: exit 1)
+        return float(text)
+    except ValueError:
+        pass
+    m = re.fullmatch(r"\s*([+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]?)\s*", str(text))
+    if not m or m.group(2).lower() not in _TOKEN_UNITS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of tokens, optionally with K, M, B or T "
+                                         f"(10^3 .. 10^12), e.g. 14T or 14e12")
+    return float(m.group(1)) * _TOKEN_UNITS[m.group(2).lower()]
+
+
 def _int_list(text: str) -> list[int] | int:
     vals = []
     for part in text.split(","):
@@ -1286,7 +1307,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
-    sp.add_argument("--tokens", type=float, help="also report the days to train this many tokens")
+    sp.add_argument("--tokens", type=parse_tokens, help="also report the days to train this many tokens, "
+                    "e.g. 14T or 14e12 (K, M, B, T = 10^3, 10^6, 10^9, 10^12)")
 
     sp = add("search", "Every consistent parallel plan for the scenario's model and cluster, best "
                        "first (il.search); the scenario's [parallelism] table is optional and not checked "

@@ -408,6 +408,63 @@ def test_new_scenario_keys_accept_their_documented_values():
     assert il.Scenario.from_dict(d) == sc
 
 
+# il.memory.largest_model (the newest public call): each bad input names the argument, the value
+# and what is allowed, as every other call does; what it accepts besides a list is the documented
+# behaviour. More cases (typos with the nearest name, the CLI's `infra-lab largest`) are in
+# tests/test_largest_model.py. docs/bad-inputs.md, "il.memory.largest_model".
+def _largest(**kw):
+    return il.memory.largest_model(**{"accelerators": ["MI300X"], **kw})
+
+
+LARGEST_MODEL = [
+    ("accelerators=None", lambda: _largest(accelerators=None), ("accelerators = None", "list of accelerator names")),
+    ("accelerators=[3]", lambda: _largest(accelerators=[3]), ("accelerator = 3", "name")),
+    ("accelerators=['']", lambda: _largest(accelerators=[""]), ("unknown accelerator ''", "MI300X")),
+    ("family=None", lambda: _largest(family=None), ("family = None", "llama3", "'all'")),
+    ("family=''", lambda: _largest(family=""), ("unknown family ''", "llama3")),
+    ("by=None", lambda: _largest(by=None), ("by = None", "'depth'", "'presets'")),
+    ("max_layers=nan", lambda: _largest(max_layers=float("nan")), ("max_layers = nan", "integer")),
+    ("max_layers=2.5", lambda: _largest(max_layers=2.5), ("max_layers = 2.5", "integer")),
+    ("max_layers=True", lambda: _largest(max_layers=True), ("max_layers = True", "integer")),
+    ("max_layers=1e9", lambda: _largest(max_layers=10**9), ("max_layers = 1000000000", "[1, 100000]")),
+    ("search_plans=1", lambda: _largest(search_plans=1), ("search_plans = 1", "True or False")),
+    ("seq_len=nan", lambda: _largest(seq_len=float("nan")), ("seq_len = nan", "positive integer")),
+    ("seq_len='4096'", lambda: _largest(seq_len="4096"), ("seq_len = '4096'", "positive integer")),
+    ("micro_batch=0", lambda: _largest(micro_batch=0), ("micro_batch = 0", "> 0")),
+    ("recompute='partial'", lambda: _largest(recompute="partial"), ("recompute 'partial'", "selective")),
+    ("reserve_fraction=1.5", lambda: _largest(reserve_fraction=1.5), ("reserve_fraction = 1.5", "0 <= x < 1")),
+    ("weight_bytes=-2", lambda: _largest(weight_bytes=-2), ("weight_bytes = -2", ">= 0")),
+    ("search_plans with weight_bytes", lambda: _largest(search_plans=True, weight_bytes=1),
+     ("weight_bytes: with search_plans = True", "seq_len, micro_batch, zero, recompute")),
+    ("scenario=None", lambda: _largest(scenario=None), ("scenario = None", "shipped scenario's name")),
+    ("scenario=missing file", lambda: _largest(scenario="no-such-folder/run.toml"), ("scenario file 'no-such-folder/run.toml'", "not found")),
+    ("scenario=a multimodal system", lambda: _largest(scenario="maia-class-ibm-mi300x"),
+     ("scenario = 'maia-class-ibm-mi300x'", "multimodal")),
+]
+
+
+@pytest.mark.parametrize("fn, needles", [pytest.param(f, n, id=i) for i, f, n in LARGEST_MODEL])
+def test_largest_model_refuses_bad_input(fn, needles):
+    with pytest.raises(InfraLabError) as ei:
+        fn()
+    msg = str(ei.value)
+    for n in needles:
+        assert n in msg, f"{n!r} not in message {msg!r}"
+
+
+def test_largest_model_takes_any_sequence_of_names_and_numpy_integers():
+    """Documented behaviour: the accelerators are any sequence of names (a tuple or a numpy array
+    reads as the list), a numpy integer is an integer, and a family name is read in any case."""
+    import numpy as np
+
+    want = il.memory.largest_model(["MI300X"], by="presets")
+    assert il.memory.largest_model(("MI300X",), by="presets").equals(want)
+    assert il.memory.largest_model(np.array(["MI300X"]), by="presets").equals(want)
+    assert il.memory.largest_model(["MI300X"], by="presets", family="LLAMA3").equals(want)
+    assert il.memory.largest_model(["MI300X"], max_layers=np.int64(3)).equals(il.memory.largest_model(["MI300X"],
+                                                                                                      max_layers=3))
+
+
 def test_every_review_group_is_covered():
     groups = {p.values[0] for p in CASES}
     assert groups == {"crash", "silent", "legit", "property", "message"}

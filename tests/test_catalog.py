@@ -98,6 +98,21 @@ def test_measurements_lookup():
     assert 40e9 < link < 50e9
 
 
+def test_measurement_with_a_unit_it_cannot_convert_is_a_data_error(monkeypatch):
+    """A device measurement whose unit has no SI conversion is a DataError naming the row and
+    the unit; it used to be scaled by 1.0 (``scale.get(u, 1.0)``), so 700 "PFLOP/s" read as
+    700 FLOP/s."""
+    rows = catalog.device_measurements().filter((pl.col("accelerator") == "MI300X")
+                                                & (pl.col("quantity") == "gemm_tflops")).head(1)
+    assert rows.height == 1
+    good = catalog.measurement("MI300X", "gemm_tflops", rows["precision"][0])
+    bad = rows.with_columns(pl.lit("PFLOP/s").alias("unit"))
+    monkeypatch.setattr(catalog, "device_measurements", lambda: bad)
+    with pytest.raises(DataError, match=r"device_measurements.csv, MI300X gemm_tflops: unit 'PFLOP/s' has no SI"):
+        catalog.measurement("MI300X", "gemm_tflops", rows["precision"][0])
+    assert good > 1e12
+
+
 def test_cloud_prices_terms():
     terms = set(catalog.cloud_prices()["term"])
     assert terms <= {"on-demand", "1-year", "3-year", "spot", "reserved"}

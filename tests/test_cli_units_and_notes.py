@@ -134,3 +134,19 @@ def test_validate_table_shows_the_range_an_error_of_zero_is_measured_against(cap
     cases = json.loads(out)["cases"]
     assert "published" not in cases[0]
     assert any(c.get("measured_low") == 0 and c["case"].startswith("OPT-175B") for c in cases)
+
+
+def test_estimate_tokens_takes_the_totals_as_they_are_written(capsys):
+    """`--tokens 14T` (ZAYA1's total as Zyphra writes it) was a usage error, only 14e12 parsed."""
+    rc, out14t, err = main(capsys, "estimate", "zaya1-ibm-mi300x", "--tokens", "14T")
+    assert rc == 0, err
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x", "--tokens", "14e12")
+    assert rc == 0 and out == out14t
+    days = il.estimate(il.load_scenario("zaya1-ibm-mi300x")).days_to_train(14e12)
+    assert f"{days:.4g}" in _rows(out14t)["days_to_train(1.4e+13"]
+    assert cli.parse_tokens("1.5B") == 1.5e9 and cli.parse_tokens("12t") == 12e12
+    import pytest
+
+    with pytest.raises(SystemExit) as e:
+        cli.main(["estimate", "zaya1-ibm-mi300x", "--tokens", "14X"])
+    assert e.value.code == 2 and "K, M, B or T" in capsys.readouterr().err

@@ -410,6 +410,7 @@ def test_fabric_errors(call, err):
     (lambda f, fl: F.route(fl, f, "ecmp", seed="a"), r"seed = 'a'"),
     (lambda f, fl: F.route(fl, f, "ecmp", seed=None), r"seed = None"),
     (lambda f, fl: F.simulate_step(fl, f, seed=2**70), r"seed = \d+: must be an integer in \[0, "),
+    (lambda f, fl: F.simulate_step(fl, f, seed=-1), r"seed = -1: must be an integer in \[0, "),
     (lambda f, fl: F.route(fl, f, "ecmp", qps=10**9), r"qps = 1000000000: must be an integer in \[1, 128\]"),
     (lambda f, fl: F.monte_carlo(fl, f, seeds=2, first_seed=1.5), r"first_seed = 1\.5"),
     (lambda f, fl: F.monte_carlo(fl, f, seeds=2, first_seed=-5), r"first_seed = -5"),
