@@ -73,6 +73,17 @@ class ScheduleSupportWarning(UserWarning):
     stack's factors; ``il.search`` does not offer such a pair."""
 
 
+class NodeSizeWarning(UserWarning):
+    """A [hardware] table names a part whose node (compute tray) holds fewer GPUs than
+    ``gpus_per_node``'s default of 8 (GB200, GB300, MI450X: ``node_gpus`` = 4 in
+    data/network_platforms.csv) and leaves ``gpus_per_node`` out: ``nodes`` then counts
+    8-GPU nodes, so ``{"accelerator": "GB200", "nodes": 18}`` is 144 GPUs, two NVL72 racks.
+    The input is accepted (the default is the contract's); the warning names the tray size
+    and how to say one rack. Given by :class:`infra_lab.Scenario` and
+    :func:`infra_lab.scenario.as_hardware` for user tables, not for a Scenario's own
+    ``to_dict()`` (which writes ``gpus_per_node``)."""
+
+
 class ContextLengthWarning(UserWarning):
     """A sequence longer than the model's published context (``max_seq_len`` of its config)
     for a model with rotary or no position embeddings: such runs exist (context extension,

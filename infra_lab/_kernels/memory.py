@@ -35,6 +35,12 @@ Inputs (all floats; bytes, parameters, counts):
 ``cp_attn``         transient buffers of one layer's context-parallel attention
                     (:func:`cp_attention_bytes`) [bytes]; counted beyond ``head_act`` only
                     (:func:`cp_buffers_at_peak`)
+``rsb``             bytes per parameter of the reduce-scatter input PyTorch FSDP2 keeps from one
+                    FSDP unit's backward to the next's (its reduce dtype; 0 where the stage is not
+                    sharded by FSDP2: :func:`infra_lab.memory.fsdp_reduce_scatter_bytes`), read
+                    only where the weights are fully sharded (:func:`fsdp_reduce_scatter_buffer`)
+``p_head``          output-layer (+ final norm) parameters of the stage, before tensor sharding,
+                    when they are an FSDP unit of their own (untied output layer) [params]
 
 Returns the tuple of :data:`MEM_NAMES` component bytes.
 """
@@ -44,10 +50,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-MEM_NAMES = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "activations",
-             "recompute_working_set", "embedding_and_head_activations", "cp_attention_buffers",
+MEM_NAMES = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "fsdp_reduce_scatter_buffer",
+             "activations", "recompute_working_set", "embedding_and_head_activations", "cp_attention_buffers",
              "allocator_reserve")
-(M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_ACT, M_WORK, M_HEAD, M_CP, M_RESERVE) = range(len(MEM_NAMES))
+(M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_RS, M_ACT, M_WORK, M_HEAD, M_CP, M_RESERVE) = range(len(MEM_NAMES))
+M_STATIC = M_RS + 1
+"""The components before ``M_STATIC`` do not depend on the micro-batch (the step kernel's static bytes)."""
 N_MEM = len(MEM_NAMES)
 
 
@@ -296,8 +304,34 @@ def stage_io_bytes_reference(pp, vp, rank, m, nf, x):
 
 
 @njit(cache=True)
+def fsdp_reduce_scatter_buffer(layer_params, head_params, rsb):
+    """The reduce-scatter input PyTorch FSDP2 holds beside a stage's activations in backward
+    [bytes]: one FSDP unit's gradients in the reduce dtype (``rsb`` bytes per parameter), the
+    largest of one layer's (``layer_params`` on this GPU) and the output layer's
+    (``head_params`` on this GPU, 0 when tied to the embedding or not on the stage).
+
+    ``foreach_reduce`` (torch/distributed/fsdp/_fully_shard/_fsdp_collectives.py at pytorch
+    010ae4a) allocates, in each unit's post-backward, a reduce-scatter input of the unit's padded
+    unsharded size in the ``MixedPrecisionPolicy``'s reduce dtype, copies the unit's gradients in
+    and returns it; ``FSDPParamGroup.post_backward`` (_fsdp_param_group.py, same commit) keeps it
+    in ``comm_ctx.reduce_scatter_states`` and releases it in the next unit's post-backward, before
+    that unit's own is allocated: one unit's input is held through the next unit's whole
+    backward. torchtitan shards the final norm and the output layer as one unit
+    (``apply_fsdp_to_decoder``), which runs its backward first, so its input is held through the
+    last layer's backward, when the stored activations are all still there; each layer's is
+    held through the layer below's.
+
+    APPROXIMATION: the buffer is added to the stored activations and the recompute working set
+    like the other backward terms (the model sums components, it does not follow the step's
+    timeline); the unit's own unsharded 16-bit gradients, which grow while its working set is
+    freed and are copied into its input at its post-backward, are not counted."""
+    big = layer_params if layer_params > head_params else head_params
+    return rsb * big
+
+
+@njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
-                   act, work, head_act, reserve, wq, cp_attn):
+                   act, work, head_act, reserve, wq, cp_attn, rsb, p_head):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""
     ne = (p_ne + emb) / tp               # non-expert parameters on this GPU
     ex = p_e / (ep * etp)                # routed-expert parameters on this GPU
@@ -318,9 +352,11 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
     d_e = g_e if s1 else 1.0
     optim = ob * (ne / d_ne + ex / d_e)
     gather = 0.0
+    rs = 0.0
     if s3 and layers > 0.0:
         gather = 2.0 * wb * (p_ne / tp + ex) / layers
-    return weights, grads, optim, gather, act, work, head_act, cp_buffers_at_peak(cp_attn, head_act), reserve
+        rs = fsdp_reduce_scatter_buffer((p_ne / tp + ex) / layers, p_head / tp, rsb)
+    return weights, grads, optim, gather, rs, act, work, head_act, cp_buffers_at_peak(cp_attn, head_act), reserve
 
 
 @njit(cache=True)
@@ -413,20 +449,21 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
 @njit(cache=True)
 def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm, rd, rm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
-                 has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn, n_mtp, rx, a_mtp, w_mtp):
+                 has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn, n_mtp, rx, a_mtp, w_mtp,
+                 rsb, p_head):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
     stage's activations from :func:`stage_activations` (``cp_attn``: :func:`cp_attention_bytes`;
     ``n_mtp``, ``rx``, ``a_mtp``, ``w_mtp``: the MTP modules there, those re-materialised, and
-    their bytes)."""
+    their bytes; ``rsb``, ``p_head``: FSDP2's reduce-scatter input, see the module docstring)."""
     act, work, head = stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
                                         act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe,
                                         n_mtp, rx, a_mtp, w_mtp)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
-                          act, work, head, reserve, wq, cp_attn)
+                          act, work, head, reserve, wq, cp_attn, rsb, p_head)
 
 
 def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob,
-                             layers, act, work, head_act, reserve, wq, cp_attn=0.0):
+                             layers, act, work, head_act, reserve, wq, cp_attn=0.0, rsb=0.0, p_head=0.0):
     """Plain-Python reference of :func:`training_bytes`, written per state kind.
 
     ZeRO (Rajbhandari et al. 2020): stage 1 partitions optimizer states, stage 2 also
@@ -455,8 +492,14 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
     if stage == 3 and layers > 0:
         one_layer = (p_ne / tp + local["expert"]) / layers * wb
         out["zero3_gather_buffer"] = 2 * one_layer     # current + prefetched layer
+        # FSDP2 backward: the previous unit's reduce-scatter input (reduce dtype) is released only
+        # in the next unit's post-backward; the units whose backward runs beside the activations
+        # are the output layer (norm + output, first in backward) and the layers
+        units = {"a layer": (p_ne / tp + local["expert"]) / layers, "norm + output layer": p_head / tp}
+        out["fsdp_reduce_scatter_buffer"] = max(units.values()) * rsb
     else:
         out["zero3_gather_buffer"] = 0.0
+        out["fsdp_reduce_scatter_buffer"] = 0.0
     out["activations"] = act
     out["recompute_working_set"] = work
     out["embedding_and_head_activations"] = head_act

@@ -23,7 +23,7 @@ import polars as pl
 from .. import _validate as V
 from .. import catalog
 from ..errors import ValidationError, check_positive, unknown
-from ..scenario import CP_ROTATE_METHODS, RECOMPUTE
+from ..scenario import CP_ROTATE_METHODS, FSDP_IMPLS, RECOMPUTE
 from ..units import GiB
 from .activations import (
     SELECTIVE_MODES,
@@ -268,6 +268,29 @@ def expert_data_parallel(tp: int, cp: int, dp: int, ep: int, etp: int) -> int:
     return tp * cp * dp // (ep * etp)
 
 
+def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> float:
+    """Bytes per parameter of the reduce-scatter input PyTorch FSDP2 holds from one FSDP
+    unit's backward to the next's [bytes/param]: the stack's ``fsdp_reduce_dtype_bytes`` (the
+    reduce dtype its ``MixedPrecisionPolicy`` sets, else the gradients' dtype) for
+    ``fsdp_impl = "torch"``; 0 for Megatron-FSDP ("megatron"), which reduce-scatters from its own
+    gradient buffers (not this mechanism). The memory kernel counts it only where the weights
+    are fully sharded (:func:`infra_lab._kernels.memory.fsdp_reduce_scatter_buffer`: one unit's
+    input, ``foreach_reduce`` in PyTorch's torch/distributed/fsdp/_fully_shard/_fsdp_collectives.py,
+    https://github.com/pytorch/pytorch/blob/010ae4a89516fa3be548ab16dff711414ec12d0b/torch/distributed/fsdp/_fully_shard/_fsdp_collectives.py).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> fsdp_reduce_scatter_bytes(il.stacks.params("torchtitan-cuda"))
+    4.0
+    >>> fsdp_reduce_scatter_bytes(il.stacks.params("megatron-core-cuda"), "megatron")
+    0.0
+    """
+    if fsdp_impl not in FSDP_IMPLS:
+        raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
+    return 0.0 if fsdp_impl == "megatron" else float(stack_params["fsdp_reduce_dtype_bytes"])
+
+
 def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
     """How weights, gradients and optimizer states are sharded: (non-expert data-parallel
     group dp·cp, expert data-parallel group tp·cp·dp/(ep·etp), ZeRO stage, FSDP flag) as the
@@ -453,6 +476,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
         emb_all = 0.0
     rank = cand["rank"]
     wq = fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
+    rsb = fsdp_reduce_scatter_bytes(mi.sp, par.fsdp_impl)   # read by the kernel only fully sharded
     # float arguments where the kernel computes in floats (an int 0 would compile another
     # specialization of the memory kernels than the training step's)
     v_shape = pp > 1 and par.schedule in V_SCHEDULES
@@ -476,7 +500,8 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
                                  g_ne, g_e, z_mem, f_mem, mi.wb, mi.gb, mi.opt_b, *map(float, counts),
                                  float(a_d), float(a_m), float(w_d), float(w_m), 1 if mi.rematerialise else 0, n_in,
                                  tok_h, mi.e, 1.0 if mi.dropout else 0.0, float(emb_flag) * on,
-                                 float(head_flag) * on, logits, 0.0, wq, float(o_d), float(o_m), cp_attn, *mtp))
+                                 float(head_flag) * on, logits, 0.0, wq, float(o_d), float(o_m), cp_attn, *mtp,
+                                 rsb, head_p if mi.include_embeddings else 0.0))
 
     rank_counts = (cand["n_dense"], cand["n_moe"], cand["n_dense_recomputed"], cand["n_moe_recomputed"])
     vals = mem(rank_counts, cand["has_embedding"], cand["has_head"], nf)
@@ -549,6 +574,9 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
                      + (", unsharded until the last micro-batch's backward" if kept else ""),
         "optimizer_states": f"{mi.opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
         "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
+        "fsdp_reduce_scatter_buffer": "one FSDP unit's gradients in the reduce dtype, held until the next unit's "
+                                      "post-backward (PyTorch FSDP2 foreach_reduce): the larger of a layer and the "
+                                      "output layer",
         "activations": held + f"recompute={mi.recompute}"
                        + (f" of {cand['n_dense_recomputed'] + cand['n_moe_recomputed']} layers (the first "
                           f"{mi.recompute_num_layers} of each chunk; the others keep their activations)"
@@ -591,6 +619,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     -------
     polars.DataFrame
         component ("weights", "gradients", "optimizer_states", "zero3_gather_buffer",
+        "fsdp_reduce_scatter_buffer" (PyTorch FSDP2's reduce-scatter input held between two FSDP
+        units' backwards, :func:`fsdp_reduce_scatter_bytes`; 0 unless fully sharded by FSDP2),
         "activations", "recompute_working_set", "embedding_and_head_activations",
         "cp_attention_buffers", "allocator_reserve"), bytes [bytes], GiB [GiB], note.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ValidationError, unknown
 from ._checks import _check_keys
-from .hardware_table import HardwareConfig, updated_table
+from .hardware_table import HardwareConfig, updated_table, warn_node_size
 from .model_table import _is_multimodal, _validate_model
 from .parallelism_table import ParallelismConfig, updated_plan
 from .serving_table import WEIGHT_PRECISIONS, ServingConfig, serving_stack
@@ -95,6 +95,7 @@ class Scenario:
         if not isinstance(name, str) or not name.strip():
             raise ValidationError(f"name = {name!r}: expected a non-empty string (not only whitespace)")
         hw = HardwareConfig.from_dict(d["hardware"])
+        warn_node_size(d["hardware"], hw)
         if "serving" in d:
             extra = [t for t in ("training", "parallelism") if t in d]
             if extra:

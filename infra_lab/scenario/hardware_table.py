@@ -5,12 +5,13 @@ constants), :data:`FABRICS`, and :func:`as_hardware`, the one coercion of "some 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import catalog
-from ..errors import InfraLabError, ValidationError
+from ..errors import InfraLabError, NodeSizeWarning, ValidationError
 from ._checks import _bool, _check_keys, _enum, _int
 
 FABRICS = ("rails-only", "rail-optimized", "fat-tree")
@@ -262,6 +263,48 @@ class HardwareConfig:
         return {k: getattr(self, k) for k in self.KEYS}
 
 
+def node_size_note(table: Any, hw: HardwareConfig) -> str | None:
+    """The note a [hardware] table earns when it leaves ``gpus_per_node`` out on a part whose
+    node (compute tray, ``node_gpus`` of data/network_platforms.csv) holds fewer GPUs than the
+    default of 8 and whose scale-up domain spans nodes (GB200 and GB300 NVL72, MI450X): the
+    default makes ``nodes`` count 8-GPU nodes, two trays each. None otherwise (the key given, a
+    part with 8-GPU nodes, or not a dict).
+
+    Examples
+    --------
+    >>> hw = HardwareConfig.from_dict({"accelerator": "GB200", "nodes": 18})
+    >>> node_size_note({"accelerator": "GB200", "nodes": 18}, hw).split(":")[0]
+    'hardware.gpus_per_node not given'
+    >>> node_size_note({"accelerator": "GB200", "nodes": 18, "gpus_per_node": 4}, hw) is None
+    True
+    """
+    from .. import fabric as _fab  # lazy: fabric imports this module
+
+    if not isinstance(table, dict) or "gpus_per_node" in table:
+        return None
+    tray = int(_fab.platform(hw.accelerator)["node_gpus"])
+    domain = hw.accelerator_spec.scaleup_domain
+    default = HardwareConfig.__dataclass_fields__["gpus_per_node"].default
+    if tray >= default or domain <= tray:
+        return None
+    racks = hw.world_size / domain
+    span = (f"{racks:g} rack{'' if racks == 1 else 's'} of {domain}" if racks >= 1
+            else f"part of one {domain}-GPU rack")
+    return (f"hardware.gpus_per_node not given: the default is {default} GPUs per node for every part, while "
+            f"a {hw.accelerator} compute tray holds {tray} (node_gpus, data/network_platforms.csv), so "
+            f"nodes = {hw.nodes} is {hw.world_size} GPUs ({span}); "
+            f"for one rack of {domain} say nodes = {domain // tray}, gpus_per_node = {tray} "
+            f"(or nodes = {domain // default} at the default)")
+
+
+def warn_node_size(table: Any, hw: HardwareConfig, stacklevel: int = 3) -> None:
+    """A :class:`~infra_lab.errors.NodeSizeWarning` with :func:`node_size_note`'s text, when
+    there is one."""
+    note = node_size_note(table, hw)
+    if note is not None:
+        warnings.warn(note, NodeSizeWarning, stacklevel=stacklevel)
+
+
 def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
     """The one coercion of "some hardware" to a validated :class:`HardwareConfig`.
 
@@ -288,16 +331,22 @@ def as_hardware(hardware: Any, field_: str = "hardware") -> HardwareConfig:
         if isinstance(hardware.get("hardware"), dict) and "accelerator" not in hardware:
             # a Scenario's dict (Scenario.to_dict(), json.load of a scenario file): its [hardware]
             # table, as a Scenario file's is read (the dict was refused as "unknown key 'hardware.name'")
-            return HardwareConfig.from_dict(hardware["hardware"])
-        return HardwareConfig.from_dict(hardware)
+            table = hardware["hardware"]
+        else:
+            table = hardware
+        hw = HardwareConfig.from_dict(table)
+        warn_node_size(table, hw)
+        return hw
     if isinstance(hardware, (str, os.PathLike)) and not isinstance(hardware, bytes):
         # A shipped scenario's name or a file, as the CLI's --hardware takes it: its [hardware] table only
         table = hardware_table_of(hardware, field_)
         try:
-            return HardwareConfig.from_dict(table)
+            hw = HardwareConfig.from_dict(table)
         except InfraLabError as e:
             shown = "the TOML text" if "\n" in str(hardware) else repr(str(hardware))
             raise type(e)(f"{field_} = {shown}: {e}") from None
+        warn_node_size(table, hw)
+        return hw
     raise ValidationError(f"{field_} = {hardware!r}: expected a Scenario, a HardwareConfig, the "
                           "[hardware] table as a dict, a shipped scenario's name or a Scenario TOML path")
 

@@ -214,6 +214,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # micro-batch; PyTorch FSDP2 under torch.distributed.pipelining keeps the stage gathered
         # (memory._state_sharding)
         "Z3_PP_RESHARD": 1.0 if fsdp_impl == "megatron" else 0.0,
+        # PyTorch FSDP2's reduce-scatter input held between units' backwards [bytes/param]
+        # (memory.fsdp_reduce_scatter_bytes; the memory kernel reads it only fully sharded)
+        "FSDP_RS_BYTES": memory.fsdp_reduce_scatter_bytes(sp, fsdp_impl),
         # shared experts in the MoE layers: their MLP's tensor-parallel collectives
         "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
         # parallelism.pp_schedule's index in scenario.PP_SCHEDULES (kt.pipeline_bubble)
