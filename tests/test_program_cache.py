@@ -122,7 +122,7 @@ def test_the_cache_stays_within_its_bound_least_recently_used_dropped(monkeypatc
         info = programs.program_cache_info()
         assert info["bytes"] <= bound and info["max_bytes"] == bound
         assert info["bytes"] == sum(p.nbytes for p in programs._cache.values())
-    assert list(programs._cache) == [(sched, 4, 1), (sched, 4, 8), (sched, 4, 2)]
+    assert list(programs._cache) == [(sched, 4, 1, 1), (sched, 4, 8, 1), (sched, 4, 2, 1)]
     assert programs.program_cache_info()["hits"] == 1
     # a program larger than the bound alone is built but never kept
     monkeypatch.setattr(programs, "PROGRAM_CACHE_MAX_BYTES", size(8) - 1)   # leaves c at 8 micro-batches

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_check import assert_row_is_estimate
 from polars.testing import assert_frame_equal
 
 import infra_lab as il
@@ -132,10 +133,12 @@ class TestKernelAgainstReference:
         sample = df.sample(n=25, seed=1)
         for r in sample.iter_rows(named=True):
             est = il.estimate(_plan_scenario(SMALL, r))
-            assert est.step_time_s == pytest.approx(r["step_time_s"], rel=1e-9)
+            assert_row_is_estimate(r, est)
             assert est.memory_per_gpu_bytes == pytest.approx(r["memory_per_gpu_bytes"], rel=1e-9)
             assert est.fits == r["fits"]
             for comp, sec in est.breakdown.iter_rows():
+                if comp == "pp_bubble" and r["pp"] > 1 and r["vp"] > 1:
+                    continue     # interleaved: the search's closed form, il.estimate's execution
                 assert sec == pytest.approx(r[comp], rel=1e-9, abs=1e-15)
 
 
@@ -1239,8 +1242,9 @@ def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
     # joined and the converged refit went to 1.0 / 2.35; 0.3282593 s since the Primus-pipeline blog's
     # zero-bubble runs entered the comparison, its v-half train run moving the refit to 1.004 / 2.3;
     # 0.3356101 s since the pipeline bubble prices each rank at its own times, which ZAYA1 (pp 1)
-    # does not use, and the converged refit went to 0.998 / 2.61)
-    assert il.estimate(zaya).step_time_s == pytest.approx(0.3356101, rel=1e-6)
+    # does not use, and the converged refit went to 0.998 / 2.61; 0.3358690 s since il.estimate executes
+    # Megatron's interleaved order per chunk, which ZAYA1 (pp 1) does not use, and the refit went to 0.998 / 2.62)
+    assert il.estimate(zaya).step_time_s == pytest.approx(0.3358690, rel=1e-6)
 
 
 def test_async_tensor_parallelism_uses_the_stacks_async_overlap():
@@ -1417,7 +1421,7 @@ def test_apply_plan_carries_the_whole_search_row_into_the_scenario():
     for k in PLAN_PARALLELISM_KEYS:
         assert getattr(sc.parallelism, k) == row[k], k
     assert (sc.training.micro_batch, sc.training.recompute) == (row["micro_batch"], row["recompute"])
-    assert il.estimate(sc).step_time_s == pytest.approx(row["step_time_s"], rel=1e-9)
+    assert_row_is_estimate(row, il.estimate(sc))
     row2 = {**row, "recompute": "full", "recompute_num_layers": 2}
     assert apply_plan(d, row2)["training"]["recompute_num_layers"] == 2
     with pytest.raises(il.ValidationError, match="etp"):
@@ -1437,7 +1441,7 @@ def test_apply_plan_keeps_the_library_choices_the_search_priced():
         for i in range(df.height):
             row = df.row(i, named=True)
             est = il.estimate(apply_plan(d, row))
-            assert est.step_time_s == pytest.approx(row["step_time_s"], rel=1e-9), row
+            assert_row_is_estimate(row, est)
             assert est.memory_per_gpu_bytes == pytest.approx(row["memory_per_gpu_bytes"], rel=1e-9), row
 
     base = {"name": "t", "model": {"preset": "mixtral-8x7b"},
@@ -1552,7 +1556,7 @@ def test_search_prices_the_gradient_accumulation_of_each_plans_fsdp(impl, table_
     assert df["fsdp"].any() and not df["fsdp"].all()
     for row in df.iter_rows(named=True):
         est = il.estimate(apply_plan(d, row))
-        assert est.step_time_s == pytest.approx(row["step_time_s"], rel=1e-9), row
+        assert_row_is_estimate(row, est)
     fused = {**d, "training": {**d["training"], "gradient_accumulation_fusion": True}}
     same = il.search(fused, top=None, feasible_only=False, max_micro_batch=1, max_vp=1, max_pp=2, max_tp=2,
                      recompute="none")

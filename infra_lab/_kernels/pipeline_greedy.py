@@ -69,6 +69,12 @@ the same cores). What remains per executed plan head is one pass over the progra
 rows and, per call, building the programs of its distinct (pp, micro-batches) (about a third of
 the 175B block's time).
 
+Megatron-Core's interleaved 1F1B order (vp chunks per rank, :func:`interleaved_order`) is
+built from Megatron-LM's ``schedules.py`` (:data:`MEGATRON_INTERLEAVED_AT`) and turned directly
+into the compact form (:func:`interleaved_program`, cost index 3·(vp·rank + chunk) + kind);
+il.estimate replays it with each rank's and each chunk's times
+(``infra_lab._kernels.training.interleaved_rank_bubble``).
+
 The plain-Python reference, written separately, is
 :mod:`infra_lab._kernels.pipeline_greedy_reference`; tests/test_pipeline_greedy.py checks that
 both agree."""
@@ -675,6 +681,126 @@ def replay_compact3(cprog, p, cost, end, span):
             if j >= 0 and end[3 * j + q] > top:
                 top = end[3 * j + q]
         span[q] = top
+
+
+MEGATRON_INTERLEAVED_AT = "d98e8a64ddf34856e74b24714e3bedb2f5a39553"
+"""The NVIDIA/Megatron-LM commit whose ``megatron/core/pipeline_parallel/schedules.py``
+(``get_schedule_table``, ``get_pp_rank_microbatches``,
+``forward_backward_pipelining_with_interleaving``) :func:`interleaved_order` follows:
+https://github.com/NVIDIA/Megatron-LM/blob/d98e8a64ddf34856e74b24714e3bedb2f5a39553/megatron/core/pipeline_parallel/schedules.py"""
+
+
+@njit(cache=True)
+def interleaved_order(p, m, vp, group):
+    """Each rank's passes in Megatron-Core's interleaved 1F1B order (``vp`` model chunks per
+    rank, chunk c of rank r the model's chunk c·p + r): int64[p, 2·vp·m] of pass codes
+    (kind·vp + chunk)·m + micro-batch, kind 0 forward (F), 1 backward (B; the weight gradient
+    with it, no separate W).
+
+    What runs (Megatron-LM ``megatron/core/pipeline_parallel/schedules.py`` at
+    :data:`MEGATRON_INTERLEAVED_AT`): ``get_schedule_table`` lists the virtual micro-batches as
+    groups of ``group`` micro-batches (``microbatch_group_size_per_vp_stage``, default pp; the
+    last group takes the rest), each group running chunk 0 on all its micro-batches, then
+    chunk 1, …; ``get_pp_rank_microbatches`` gives rank r (pp − r − 1)·2 + (vp − 1)·group
+    warm-up forwards, capped at vp·m; ``forward_backward_pipelining_with_interleaving`` then
+    runs forward k + warm-up and backward k for each further k (the backward of virtual
+    micro-batch k on chunk vp − 1 − the table's chunk, ``get_model_chunk_id(k, forward=False)``)
+    and the remaining backwards in the cool-down. Megatron refuses a group outside [pp, m] and
+    a last group of 1 … pp − 1 micro-batches; this builds the table as written for any m ≥ 1
+    (the execution then shows the dependency bubbles Megatron's message warns of)."""
+    tot = m * vp
+    tmb = np.empty(tot, np.int64)
+    tch = np.empty(tot, np.int64)
+    k = 0
+    lo = 0
+    while lo < m:
+        hi = lo + group
+        if hi >= m:
+            hi = m
+        for ch in range(vp):
+            for mb in range(lo, hi):
+                tmb[k] = mb
+                tch[k] = ch
+                k += 1
+        lo = hi
+    order = np.empty((p, 2 * tot), np.int64)
+    for r in range(p):
+        wu = (p - r - 1) * 2 + (vp - 1) * group
+        if wu > tot:
+            wu = tot
+        j = 0
+        for i in range(wu):
+            order[r, j] = tch[i] * m + tmb[i]
+            j += 1
+        for i in range(tot - wu):
+            f = wu + i
+            order[r, j] = tch[f] * m + tmb[f]
+            order[r, j + 1] = (2 * vp - 1 - tch[i]) * m + tmb[i]
+            j += 2
+        for i in range(tot - wu, tot):
+            order[r, j] = (2 * vp - 1 - tch[i]) * m + tmb[i]
+            j += 1
+    return order
+
+
+@njit(cache=True)
+def interleaved_program(order, p, m, vp):
+    """The interleaved ``order`` (:func:`interleaved_order`) as the sequence in which an eager
+    execution completes its passes, directly in :func:`compact_program`'s form (int32[n + p, 3],
+    n = p·2·vp·m; :func:`replay_compact` / :func:`replay_compact3` price it) with the cost index
+    3·(vp·rank + chunk) + kind (kind 0 F, 1 B). A forward of chunk c waits for the previous
+    rank's forward of chunk c, on rank 0 for rank p − 1's of chunk c − 1; a backward for the
+    next rank's backward of chunk c, on rank p − 1 for rank 0's of chunk c + 1, and the last
+    chunk's backward on rank p − 1 for its own forward. Which pass runs next depends only on
+    which have run, so the sequence is built once per (p, m, vp). A deadlocking order sets the
+    trailer's flag (the replay then gives inf)."""
+    n = order.shape[1]
+    N = p * n
+    if N + p >= 2 ** 31:
+        raise ValueError("interleaved_program: more than 2**31 rows")
+    out = np.full((N + p, COMPACT_COLS), -1, np.int32)
+    where = np.full(p * n, -1, np.int64)
+    last = np.full(p, -1, np.int64)
+    ptr = np.zeros(p, np.int64)
+    done = 0
+    moved = True
+    while moved:
+        moved = False
+        for r in range(p):
+            while ptr[r] < n:
+                node = order[r, ptr[r]]
+                kind = node // (vp * m)
+                ch = (node // m) % vp
+                mb = node % m
+                dr = -1
+                dn = 0
+                if kind == 0:
+                    if r > 0:
+                        dr, dn = r - 1, node
+                    elif ch > 0:
+                        dr, dn = p - 1, node - m
+                elif r < p - 1:
+                    dr, dn = r + 1, node
+                elif ch < vp - 1:
+                    dr, dn = 0, node + m
+                else:
+                    dr, dn = r, ch * m + mb
+                if dr >= 0 and where[dr * n + dn] < 0:
+                    break
+                out[done, 0] = last[r]
+                out[done, 1] = where[dr * n + dn] if dr >= 0 else -1
+                out[done, 2] = 3 * (vp * r + ch) + kind
+                where[r * n + node] = done
+                last[r] = done
+                ptr[r] += 1
+                done += 1
+                moved = True
+    dead = 1 if done < N else 0
+    for r in range(p):
+        out[N + r, 0] = last[r]
+        out[N + r, 1] = dead
+        out[N + r, 2] = 0
+    return out
 
 
 @njit(cache=True)

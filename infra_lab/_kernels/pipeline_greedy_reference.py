@@ -311,3 +311,90 @@ def bubble(p, m, schedule, f, b, w, c=0.0, slow=None):
     if isinstance(f, tuple):
         return max(0.0, makespan - m * (sum(f) + sum(b) + sum(w)))
     return max(0.0, makespan - k * m * (f + b + w))
+
+
+def megatron_schedule_table(num_microbatches, num_model_chunks, group):
+    """Megatron-Core's ``get_schedule_table`` (megatron/core/pipeline_parallel/schedules.py at
+    d98e8a6, https://github.com/NVIDIA/Megatron-LM/blob/d98e8a64ddf34856e74b24714e3bedb2f5a39553/megatron/core/pipeline_parallel/schedules.py),
+    transcribed: [(micro-batch, model chunk), ...] per virtual micro-batch."""
+    table = []
+    for lo in range(0, num_microbatches, group):
+        if lo + group >= num_microbatches:
+            table.extend([(mb, ch) for ch in range(num_model_chunks) for mb in range(lo, num_microbatches)])
+        else:
+            table.extend([(mb, ch) for ch in range(num_model_chunks) for mb in range(lo, lo + group)])
+    return table
+
+
+def interleaved_order(p, m, vp, group=None):
+    """{rank: [(pass, chunk, micro-batch), ...]}: the compute passes
+    ``forward_backward_pipelining_with_interleaving`` (d98e8a6) runs on each rank, from
+    ``get_pp_rank_microbatches``' warm-up count ((p − rank − 1)·2 + (vp − 1)·group, capped at
+    vp·m), the schedule table and ``get_model_chunk_id`` (backward: vp − 1 − the table's chunk);
+    ``group``: ``microbatch_group_size_per_vp_stage`` (None: p, Megatron's default)."""
+    group = p if group is None else group
+    table = megatron_schedule_table(m, vp, group)
+    total = m * vp
+    out = {}
+    for r in range(p):
+        warm = min((p - r - 1) * 2 + (vp - 1) * group, total)
+
+        def fwd(k):
+            mb, ch = table[k]
+            return (F, ch, mb)
+
+        def bwd(k):
+            mb, ch = table[k]
+            return (B, vp - ch - 1, mb)
+
+        ops = [fwd(k) for k in range(warm)]
+        for k in range(total - warm):
+            ops += [fwd(k + warm), bwd(k)]
+        ops += [bwd(k) for k in range(total - warm, total)]
+        out[r] = ops
+    return out
+
+
+def interleaved_makespan(p, m, vp, f, b, group=None):
+    """Makespan [s] of one step of :func:`interleaved_order` by an event simulation (a heap of
+    pass completions): rank r's chunk c takes ``f[r][c]`` forward and ``b[r][c]`` backward;
+    chunk c of rank p − 1 feeds chunk c + 1 of rank 0 (forward) and the other way back; no
+    send/receive time. Raises RuntimeError when the order deadlocks."""
+    order_ = interleaved_order(p, m, vp, group)
+    finished = {}
+    nxt = {r: 0 for r in range(p)}
+    busy = {r: 0.0 for r in range(p)}
+    events = []
+
+    def needs(r, op):
+        kind, ch, k = op
+        if kind == F:
+            if r > 0:
+                return (r - 1, (F, ch, k))
+            return (p - 1, (F, ch - 1, k)) if ch > 0 else None
+        if r < p - 1:
+            return (r + 1, (B, ch, k))
+        return (0, (B, ch + 1, k)) if ch < vp - 1 else (r, (F, ch, k))
+
+    def try_start(r, now):
+        if nxt[r] >= len(order_[r]) or busy[r] > now:
+            return
+        op = order_[r][nxt[r]]
+        dep = needs(r, op)
+        if dep is not None and dep not in finished:
+            return
+        start = max(busy[r], finished[dep] if dep is not None else 0.0)
+        nxt[r] += 1
+        busy[r] = start + (f if op[0] == F else b)[r][op[1]]
+        heapq.heappush(events, (busy[r], r, op))
+
+    for r in range(p):
+        try_start(r, 0.0)
+    while events:
+        t, r, op = heapq.heappop(events)
+        finished[(r, op)] = t
+        for q in range(p):
+            try_start(q, t)
+    if any(nxt[r] < len(order_[r]) for r in range(p)):
+        raise RuntimeError("the schedule deadlocks")
+    return max(busy.values())

@@ -70,6 +70,8 @@ from .pipeline_greedy import (
     PROGRAM_COLS,
     chunk_inflight_peaks,
     compact_program,
+    interleaved_order,
+    interleaved_program,
     pipeline_program,
     replay_compact,
     replay_compact3,
@@ -264,6 +266,8 @@ LAY_NAMES = (
     "grads_z0", "grads_z1", "grads_z2", "grads_z3", "n_dense_recomputed", "n_moe_recomputed",
     "n_mtp_recomputed", "n_ranks", "rank_mask",
     "c0_dense", "c0_moe", "c0_embedding", "c0_head", "c0_dense_recomputed", "c0_moe_recomputed", "chunks_differ",
+    "ck_dense", "ck_moe", "ck_embedding", "ck_head", "ck_dense_recomputed", "ck_moe_recomputed",
+    "ck_mtp_recomputed", "ck_classes", "chunk_class_map",
 )
 (L_ND, L_NM, L_EMB, L_HEAD, L_RANK, L_PNE, L_PE, L_PEMB, L_PHEAD, L_GNE, L_GE,
  L_NE_NB, L_NE_RSB, L_NE_RST, L_NE_AGB, L_NE_AGT, L_NE_ARB, L_NE_ART,
@@ -272,7 +276,8 @@ LAY_NAMES = (
  L_NB, L_RSB, L_AGB, L_ARB, L_RST, L_AGT, L_ART,
  L_OPT0, L_OPT1, L_ST0, L_ST1, L_ST2, L_ST3, L_GR0, L_GR1, L_GR2, L_GR3, L_RD, L_RM, L_RX,
  L_NR, L_RMASK,
- L_C0D, L_C0M, L_C0EMB, L_C0HEAD, L_C0RD, L_C0RM, L_CDIFF) = range(len(LAY_NAMES))
+ L_C0D, L_C0M, L_C0EMB, L_C0HEAD, L_C0RD, L_C0RM, L_CDIFF,
+ L_KD, L_KM, L_KEMB, L_KHEAD, L_KRD, L_KRM, L_KRX, L_KN, L_KMAP) = range(len(LAY_NAMES))
 # L_RD, L_RM: the stage's dense-like and MoE layers that full recompute re-runs (all of them
 # unless training.recompute_num_layers: the first N of each chunk, infra_lab.memory.stage_layers)
 # L_RX: the stage's multi-token-prediction modules that full recompute re-runs (all of them on
@@ -288,6 +293,15 @@ LAY_NAMES = (
 # layers full recompute re-runs; the second chunk holds the rest. L_CDIFF: 1 when the two chunks
 # differ (the executed replay then prices each at its own times), else 0 (each at half the
 # rank's); all 0 for every other schedule and layout.
+# L_KD ... L_KRX: under the interleaved schedule as il.estimate prices it (pp > 1, vp > 1;
+# PP_SCHED_INTERLEAVED, executed per chunk) row q of the layout holds chunk class q: the counts
+# of one distinct chunk shape (dense-like and MoE layers, embedding, output layer, the dense,
+# MoE and MTP layers full recompute re-runs; infra_lab.memory.stage_layers' "chunks"); L_KN (in
+# every row) the number of classes (0: none, the bubble then by the closed form); L_KMAP the
+# candidate's chunks' classes, chunk c (its c-th, model chunk c·pp + rank) in bits 3c … 3c + 2
+# (at most IL_MAX_CLASSES classes and IL_MAX_CHUNKS chunks). All 0 otherwise.
+IL_MAX_CLASSES = 8
+IL_MAX_CHUNKS = 17
 RANK_MASK_BITS = 52
 N_LAY = len(LAY_NAMES)
 LAYOUT_NAMES = ("tp", "pp", "vp", "cp", "dp", "ep", "etp")
@@ -770,6 +784,21 @@ EXECUTED_SCHEDULES = (PP_SCHED_ZB_H1, PP_SCHED_ZBV, PP_SCHED_V_HALF, PP_SCHED_V_
 not a closed form: ZB-H1, ZBV, V-Half, V-Min."""
 
 
+PP_SCHED_INTERLEAVED = 1
+"""PP_SCHEDULES index of the interleaved 1F1B schedule. With pp > 1 and vp > 1 the step kernel
+executes Megatron-Core's interleaved order per rank and per chunk when the call's schedule
+constant is this one (il.estimate of an interleaved plan); the plan search's default block
+(schedule constant 0: 1F1B / interleaved by vp) prices it by the closed form
+(:func:`pipeline_bubble_stages`)."""
+
+
+@njit(cache=True)
+def executes_interleaved(sched, pp, vp):
+    """True when the step kernel replays Megatron-Core's interleaved order for a plan (schedule
+    constant :data:`PP_SCHED_INTERLEAVED`, pp > 1, vp > 1)."""
+    return sched == PP_SCHED_INTERLEAVED and pp > 1 and vp > 1
+
+
 @njit(cache=True)
 def is_executed(sched):
     """True for a schedule of :data:`EXECUTED_SCHEDULES` (its order is replayed per rank)."""
@@ -836,7 +865,9 @@ def pipeline_bubble(sched, pp, vp, t, w, fwd, m):
 
     * 1F1B / interleaved (sched 0, 1): (pp − 1)·t/vp (Narayanan et al. 2021,
       https://arxiv.org/abs/2104.04473). Megatron-Core's and Primus' tables for these are
-      hand-written (Primus 78633ae ``basic_1f1b.py``, ``interleaved_1f1b.py``).
+      hand-written (Primus 78633ae ``basic_1f1b.py``, ``interleaved_1f1b.py``). The execution
+      of Megatron-Core's interleaved order with equal chunks (:func:`interleaved_rank_bubble`)
+      gives this value when the micro-batches are a multiple of pp (tests/test_interleaved_executed.py).
     * ZB-H1 (2; Primus' ``zero-bubble``): the execution of Primus' hand-written table (78633ae
       ``zerobubble.py``: rank r holds its W passes back r micro-batches;
       :func:`infra_lab._kernels.pipeline_greedy.zb_h1_order`) with this stage's F, B, W
@@ -934,15 +965,21 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     * 1F1B / interleaved (sched 0, 1): Σ_{i≠s} T_i / vp: with vp chunks each rank's chunk
       takes T_i/vp (its chunks taken as equal: the embedding's or the output layer's chunk is
       not priced apart, nor a chunk with one layer more than its rank's others). ``w`` and
-      ``fwd`` are not read. The V schedules' replay prices each chunk apart
-      (:func:`executed_rank_bubble`); these two are not replayed: 1F1B has one chunk per rank
-      (the form above is exact when the last rank, the output layer's, is the slowest or all
-      are equal, an upper bound otherwise), and a replay of Megatron's interleaved order would
-      need that order and its vp-chunk dependencies (chunk c of rank pp − 1 feeding chunk
-      c + 1 of rank 0), which :mod:`infra_lab._kernels.pipeline_greedy`'s two-chunk pass codes
-      do not hold. So the interleaved form can fall below the execution where a rank's chunks
-      differ (rank 0's embedding chunk heavier besides the output layer's: 1.4–3.3 % of the
-      step; random unequal chunks up to 14 %; tests/test_pp_schedules.py, docs/validation.md).
+      ``fwd`` are not read. 1F1B (one chunk per rank) keeps this form: exact when the last
+      rank, the output layer's, is the slowest or all are equal, an upper bound otherwise
+      (tests/test_pp_schedules.py). The interleaved schedule keeps it in the plan search (its
+      default block, schedule constant 0), where it ranks the plans; il.estimate of an
+      interleaved plan (schedule constant 1, :func:`executes_interleaved`) executes
+      Megatron-Core's interleaved order per rank and per chunk instead
+      (:func:`interleaved_rank_bubble`; the step kernel's replay of
+      :func:`infra_lab._kernels.pipeline_greedy.interleaved_program`), so a search row of an
+      interleaved plan and il.estimate of that plan differ where a rank's chunks differ (the
+      form falls below the execution with a heavier embedding chunk on rank 0 besides the
+      output layer's, 1.4–3.3 % of the step, and lies above it where an earlier rank is the
+      slowest: −0.6 … +6.8 % of the step on llama3-8b's space in
+      tests/test_interleaved_executed.py, up to +10.5 % on DeepSeek-V3's where chunks of one and
+      two layers alternate, and far more with fewer micro-batches than pp, which Megatron
+      refuses; docs/validation.md, "interleaved executed per chunk").
     * ZB-H1, ZBV, V-Half, V-Min (sched 2–5): nan. Their bubble is the execution of the
       library's order with per-rank arrays (:func:`executed_rank_bubble`): the closed forms
       this function used to give ZB-H1 (Σ_{i≠s} max(0, T_i − 2·W_i)) and ZBV
@@ -1083,6 +1120,80 @@ def executed_rank_bubble_compact(cprog, pp, mk, nch, t, w, fwd, t0, w0, fwd0, ma
     if done:
         return u
     v = replay_compact(cprog, pp, cost, end) - nch * mk * u
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def interleaved_rank_costs(pp, vp, t, fwd, ct, cf, mask, cmap, nc, s, cost, stride, col):
+    """The per-chunk pass times of Megatron-Core's interleaved order executed per rank and per
+    chunk (:func:`interleaved_rank_bubble`; the step kernel under :func:`executes_interleaved`),
+    written for a compact replay of :func:`infra_lab._kernels.pipeline_greedy.interleaved_program`:
+    rank r's chunk c's forward at ``cost[stride·(3·(vp·r + c)) + col]`` and its backward at
+    ``cost[stride·(3·(vp·r + c) + 1) + col]`` (no separate W).
+
+    Candidate k's ranks (the bits of ``mask[k]``, ranks < RANK_MASK_BITS; every other rank the
+    slowest candidate ``s``'s) take ``t[k]`` per micro-batch of which ``fwd[k]`` is forward (as
+    :func:`pipeline_bubble`); its c-th chunk is of class (``cmap[k]`` >> 3c) & 7, and chunk
+    class q, priced alone by the same expressions on its own layers, takes ``ct[q]`` of which
+    ``cf[q]`` forward. A rank's forward F = fwd[k] is split over its chunks in proportion to
+    their classes' forwards, its backward t[k] − fwd[k] in proportion to their classes'
+    ct − cf (so a rank's chunks sum to the rank's time and equal chunks take 1/vp each; a
+    class priced alone is not the rank's exact share where the step's expressions are not
+    additive in layers, e.g. the activation offload's exposed copy). Returns (False, t[s]): the
+    bubble is the replay's makespan less mk·t[s]; (True, the bubble) when known without a
+    replay (inf on the slowest, nan on any rank; ``cost`` then not written)."""
+    ts = t[s]
+    if not ts < np.inf:
+        return True, ts
+    for k in range(nc):
+        if t[k] != t[k] or fwd[k] != fwd[k]:
+            return True, np.nan
+    top = pp if pp < RANK_MASK_BITS else RANK_MASK_BITS
+    for r in range(pp):
+        k = s
+        if r < top:
+            for kk in range(nc):
+                if (np.int64(mask[kk]) >> r) & 1:
+                    k = kk
+                    break
+        code = np.int64(cmap[k])
+        sf = 0.0
+        sb = 0.0
+        for ch in range(vp):
+            q = (code >> (3 * ch)) & 7
+            sf += cf[q]
+            sb += ct[q] - cf[q]
+        fr = fwd[k]
+        br = t[k] - fwd[k]
+        if br < 0.0:
+            br = 0.0
+        for ch in range(vp):
+            q = (code >> (3 * ch)) & 7
+            fq = fr * (cf[q] / sf) if sf > 0.0 else fr / vp
+            bq = br * ((ct[q] - cf[q]) / sb) if sb > 0.0 else br / vp
+            i = stride * 3 * (vp * r + ch) + col
+            cost[i] = fq
+            cost[i + stride] = bq if bq > 0.0 else 0.0
+            cost[i + 2 * stride] = 0.0
+    return False, ts
+
+
+@njit(cache=True)
+def interleaved_rank_bubble(cprog, pp, vp, mk, m, t, fwd, ct, cf, mask, cmap, n, nc, s):
+    """Idle time of one step of Megatron-Core's interleaved order executed per rank and per
+    chunk [s]: the replay (:func:`infra_lab._kernels.pipeline_greedy.replay_compact`) of its
+    program ``cprog`` (:func:`infra_lab._kernels.pipeline_greedy.interleaved_program`, ``mk``
+    micro-batches) with :func:`interleaved_rank_costs`' pass times, less mk·t[s] (the slowest
+    rank's micro-batches, priced apart). Where the order deadlocks (Megatron refuses those
+    micro-batch counts: a last group of 1 … pp − 1) the closed form
+    (:func:`pipeline_bubble_stages`, ``n``: ranks per candidate, ``m`` the micro-batches)."""
+    if cprog[cprog.shape[0] - pp, 1] != 0:
+        return pipeline_bubble_stages(PP_SCHED_INTERLEAVED, pp, vp, t, t, fwd, n, nc, s, m)
+    cost = np.zeros(3 * vp * pp)
+    done, u = interleaved_rank_costs(pp, vp, t, fwd, ct, cf, mask, cmap, nc, s, cost, np.int64(1), np.int64(0))
+    if done:
+        return u
+    v = replay_compact(cprog, pp, cost, np.empty(cprog.shape[0] - pp)) - mk * u
     return v if v > 0.0 else 0.0
 
 
@@ -1368,7 +1479,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     (n_plans, N_OUT), one plan per row: the plan's outputs are contiguous), rows row0 …
     row0 + len(tail) − 1. ``vprog``: the head's executed schedule as the compact form of
     :func:`schedule_program` followed by its pp rows of chunk-forwards at each rank's peak
-    (:func:`executed_table`; read only under ZB-H1, ZBV, V-Half and V-Min with pp > 1).
+    (:func:`executed_table`; read only under ZB-H1, ZBV, V-Half and V-Min with pp > 1), or under
+    the interleaved schedule constant with pp > 1 and vp > 1 (:func:`executes_interleaved`)
+    Megatron-Core's interleaved order (:func:`infra_lab._kernels.pipeline_greedy.interleaved_program`,
+    its pp extra rows unused).
 
     The compute and per-micro-batch communication of each pipeline-stage candidate is
     computed once per recompute mode and shared by the ZeRO/FSDP variants."""
@@ -1427,20 +1541,30 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     sched = int(c[C_PP_SCHED])
     # each candidate's micro-batch time, its W and its F (the bubble prices every rank at its own;
     # one allocation: the per-head work is short)
-    PB = np.empty((6, 3, MAXC))
+    PB = np.empty((8, 3, MAXC))
     TK = PB[0]
     WK = PB[1]
     FK = PB[2]
     TK0 = PB[3]      # the same of the rank's first chunk (a V; read by the executed replay only)
     WK0 = PB[4]
     FK0 = PB[5]
+    CLT = PB[6]      # the interleaved execution's chunk classes (L_KD ...): t and F of each alone
+    CLF = PB[7]
     uses_w = is_executed(sched)
     v_chunks = uses_w and pp > 1 and schedule_chunks(sched) == 2
     # an executed schedule's program: its compact form, then one row per rank of the chunk-forwards
-    # each rank holds at its peak (chunk_inflight_peaks: a V's two chunks hold their own counts)
-    npk = int(pp) if (uses_w and pp > 1) else 0
+    # each rank holds at its peak (chunk_inflight_peaks: a V's two chunks hold their own counts);
+    # the interleaved order's block has the same pp extra rows (zeros)
+    il_keyed = executes_interleaved(sched, pp, vp)
+    npk = int(pp) if ((uses_w and pp > 1) or il_keyed) else 0
     cprog = vprog[: vprog.shape[0] - npk]
     PK = vprog[vprog.shape[0] - npk:]
+    # Megatron-Core's interleaved order executed per chunk (il.estimate's interleaved plans; the
+    # search's default block, schedule constant 0, takes the closed form)
+    ncls = 0
+    if il_keyed and cprog.shape[0] > 0:
+        ncls = int(lay[li, 0, L_KN])
+    il_exec = ncls > 0
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1499,7 +1623,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             # chunk alone (half 1, the same expressions on that chunk's layers, embedding and
             # output layer); the other ranks' chunks take half the rank's times each
             split = v_chunks and row[L_CDIFF] > 0.0
-            for half in range(2 if split else 1):
+            # interleaved executed per chunk: the layout's chunk classes priced alone (the same
+            # expressions on each class's layers), once, with the first candidate (halves 1 …)
+            nh = (1 + ncls) if (il_exec and k == 0) else (2 if split else 1)
+            for half in range(nh):
                 if half == 0:
                     nd = row[L_ND]
                     nm = row[L_NM]
@@ -1513,7 +1640,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     # MTP modules re-materialised in backward: under full recompute those Megatron
                     # recomputes (none under the block method), otherwise all (rc < 2 uses nx anyway)
                     rx = row[L_RX] if rc == 2 else nx
-                else:
+                elif split:
                     nd = row[L_C0D]
                     nm = row[L_C0M]
                     hd = row[L_C0HEAD]
@@ -1522,6 +1649,16 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     rm = row[L_C0RM] if rc == 2 else nm
                     nx = hd * n_mtp
                     rx = (row[L_RX] if hd > 0.0 else 0.0) if rc == 2 else nx
+                else:
+                    crow = lay[li, half - 1]
+                    nd = crow[L_KD]
+                    nm = crow[L_KM]
+                    hd = crow[L_KHEAD]
+                    em = crow[L_KEMB]
+                    rd = crow[L_KRD] if rc == 2 else nd
+                    rm = crow[L_KRM] if rc == 2 else nm
+                    nx = hd * n_mtp
+                    rx = crow[L_KRX] if rc == 2 else nx
                 part = rd < nd or rm < nm
                 f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, hd, em, rc, ti, mi,
                                         ci, spi, xi)
@@ -1564,7 +1701,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     if row[L_EMB] > 0.0:  # multimodal prologue memory (zero for a text model)
                         ACT[rc, k] += NF[k] * htab[H_PRO_ACT_NONE + rc, ti, mi, ci, spi] \
                             + htab[H_PRO_FROZEN_W, ti, mi, ci, spi] + htab[H_PRO_FROZEN_WORK, ti, mi, ci, spi]
-                else:
+                elif split:
                     # a V rank whose chunks differ: each chunk's activations at its own in-flight
                     # count (the activations are affine in the count: the rank's and its first
                     # chunk's bytes per micro-batch from counts 1 and 0; the second is the rest)
@@ -1619,10 +1756,14 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 t = f + b + r + tpc + cpc + epc
                 fk = f + 0.5 * (tpc + cpc + epc)
                 wk = stage_wgrad(c, tab, htab, xtab, nd, nm, hd, ti, mi, ci, spi, xi) if (uses_w and pp > 1) else 0.0
-                if half == 1:
-                    TK0[rc, k] = t
-                    FK0[rc, k] = fk
-                    WK0[rc, k] = wk
+                if half >= 1:
+                    if split:
+                        TK0[rc, k] = t
+                        FK0[rc, k] = fk
+                        WK0[rc, k] = wk
+                    else:
+                        CLT[rc, half - 1] = t
+                        CLF[rc, half - 1] = fk
                     continue
                 TK[rc, k] = t
                 FK[rc, k] = fk
@@ -1672,6 +1813,32 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 bub[rc] = u[rc]
             else:
                 v = span[rc] - nch * mk * u[rc]
+                bub[rc] = v if v > 0.0 else 0.0
+    elif pp > 1 and il_exec and cprog[cprog.shape[0] - pp, 1] == 0:
+        # Megatron-Core's interleaved order (executed_table's program) replayed with each rank's
+        # and each chunk's own times, the three recompute modes at once (interleaved_rank_bubble
+        # per mode); an order that deadlocks falls to the closed form below
+        mk = micro_batches_int(m)
+        cost = np.zeros(9 * vp * pp)
+        vend = np.empty(3 * (cprog.shape[0] - pp))
+        done = np.zeros(3, np.bool_)
+        u = np.empty(3)
+        for rc in range(3):
+            if pace[rc] < 0.0:
+                done[rc] = True
+                u[rc] = closed_form_bubble(pp, vp, pace[rc])
+            else:
+                done[rc], u[rc] = interleaved_rank_costs(pp, vp, TK[rc], FK[rc], CLT[rc], CLF[rc],
+                                                         lay[li, :, L_RMASK], lay[li, :, L_KMAP], nc, arg[rc],
+                                                         cost, np.int64(3), rc)
+        span = np.empty(3)
+        if not (done[0] and done[1] and done[2]):
+            replay_compact3(cprog, pp, cost, vend, span)
+        for rc in range(3):
+            if done[rc]:
+                bub[rc] = u[rc]
+            else:
+                v = span[rc] - mk * u[rc]
                 bub[rc] = v if v > 0.0 else 0.0
     elif pp > 1:
         for rc in range(3):
@@ -1808,35 +1975,57 @@ def v_greedy_keys(c, heads):
     """The executed schedules (ZB-H1, ZBV, V-Half, V-Min: ``c``'s schedule, :data:`EXECUTED_SCHEDULES`)
     a call over ``heads`` replays:
     (pp, micro-batches) per distinct key, the head's key index (−1: none, pp = 1 or another
-    schedule) and each key's row offset in the stacked programs (:func:`v_greedy_table`)."""
+    schedule) and each key's row offset in the stacked programs (:func:`v_greedy_table`): the
+    keys of :func:`executed_keys` for those schedules (none for the interleaved one)."""
+    sched = int(c[C_PP_SCHED])
+    if not is_executed(sched):
+        nh = heads.shape[0]
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.full(nh, -1, np.int64), np.zeros(1, np.int64)
+    kp, km, kv, kid, koff = executed_keys(c, heads)
+    return kp, km, kid, koff
+
+
+@njit(cache=True)
+def executed_keys(c, heads):
+    """The programs a call over ``heads`` replays under ``c``'s schedule: an executed schedule's
+    (:data:`EXECUTED_SCHEDULES`) per distinct (pp, micro-batches), the interleaved schedule's
+    (:data:`PP_SCHED_INTERLEAVED`, heads with pp > 1 and vp > 1) per distinct (pp,
+    micro-batches, vp): (pp, micro-batches, vp) per key (vp 1 for the executed schedules, whose
+    programs do not depend on it), the head's key index (−1: none) and each key's row offset in
+    the stacked full programs (passes per rank and micro-batch: 3 ZB-H1, 6 the V schedules,
+    2·vp interleaved)."""
     nh = heads.shape[0]
     kid = np.full(nh, -1, np.int64)
     sched = int(c[C_PP_SCHED])
     kp = np.zeros(nh, np.int64)
     km = np.zeros(nh, np.int64)
+    kv = np.ones(nh, np.int64)
     koff = np.zeros(nh + 1, np.int64)
     nk = 0
-    if not is_executed(sched):
-        return kp[:0], km[:0], kid, koff[:1]
-    rows = 3 if sched == PP_SCHED_ZB_H1 else 6     # passes per micro-batch and rank
+    il = sched == PP_SCHED_INTERLEAVED
+    if not (is_executed(sched) or il):
+        return kp[:0], km[:0], kv[:0], kid, koff[:1]
     for h in range(nh):
         pp = heads[h, H_PP]
-        if pp <= 1:
+        vp = heads[h, H_VP] if il else 1
+        if pp <= 1 or (il and vp <= 1):
             continue
+        rows = 2 * vp if il else (3 if sched == PP_SCHED_ZB_H1 else 6)     # passes per micro-batch and rank
         mk = micro_batches_int(c[C_GBATCH] / (heads[h, H_DP] * heads[h, H_MBS]))
         j = -1
         for i in range(nk):     # few distinct keys per call (pp sizes × micro-batch counts)
-            if kp[i] == pp and km[i] == mk:
+            if kp[i] == pp and km[i] == mk and kv[i] == vp:
                 j = i
                 break
         if j < 0:
             j = nk
             kp[j] = pp
             km[j] = mk
+            kv[j] = vp
             koff[j + 1] = koff[j] + pp * rows * mk
             nk += 1
         kid[h] = j
-    return kp[:nk], km[:nk], kid, koff[:nk + 1]
+    return kp[:nk], km[:nk], kv[:nk], kid, koff[:nk + 1]
 
 
 @njit(cache=True)
@@ -1869,8 +2058,8 @@ def v_greedy_table_parallel(c, heads):
 
 
 @njit(cache=True)
-def _x_fill(c, kp, km, koff, progs, i):
-    _fill_key(int(c[C_PP_SCHED]), kp, km, koff, progs, i)
+def _x_fill(c, kp, km, kv, koff, progs, i):
+    _fill_key(int(c[C_PP_SCHED]), kp, km, kv, koff, progs, i)
 
 
 @njit(cache=True)
@@ -1894,11 +2083,11 @@ def executed_table(c, heads):
     holds at its peak), stacked, and each head's first and last row (0, 0 when it replays none). The compact form replays the same
     program with the same arithmetic (bit for bit) at about half the time per pass and a quarter
     of the memory (benchmarks/bench_search.py)."""
-    kp, km, kid, koff = v_greedy_keys(c, heads)
+    kp, km, kv, kid, koff = executed_keys(c, heads)
     xoff = _x_offsets(kp, koff)
     progs = np.empty((xoff[-1], COMPACT_COLS), np.int32)
     for i in range(kp.shape[0]):
-        _x_fill(c, kp, km, xoff, progs, i)
+        _x_fill(c, kp, km, kv, xoff, progs, i)
     return progs, _v_span(kid, xoff)
 
 
@@ -1913,33 +2102,43 @@ def _v_span(kid, koff):
 
 
 @njit(cache=True, parallel=True)
-def fill_programs(code, kp, km, xoff, keys, progs):
+def fill_programs(code, kp, km, kv, xoff, keys, progs):
     """Write the compact program (:func:`executed_table`'s rows) of the executed schedule
-    ``code`` (its PP_SCHEDULES index) for each key index i in ``keys`` (pp ``kp[i]``, ``km[i]`` micro-batches) into
+    ``code`` (its PP_SCHEDULES index) for each key index i in ``keys`` (pp ``kp[i]``, ``km[i]``
+    micro-batches, ``kv[i]`` chunks per rank for the interleaved schedule) into
     ``progs[xoff[i]:xoff[i + 1]]``, the keys built in parallel: the rows :func:`executed_table`
-    writes there, from the same calls (the programs depend on (sched, pp, micro-batches) only;
+    writes there, from the same calls (the programs depend on (sched, pp, micro-batches, vp) only;
     :func:`infra_lab.training.programs.executed_programs` keeps them between calls)."""
     for j in prange(keys.shape[0]):
-        _fill_key(code, kp, km, xoff, progs, keys[j])
+        _fill_key(code, kp, km, kv, xoff, progs, keys[j])
 
 
 @njit(cache=True)
-def _fill_key(code, kp, km, xoff, progs, i):
+def _fill_key(code, kp, km, kv, xoff, progs, i):
     """Key i's block of :func:`executed_table`: the compact program, then pp rows of
     :func:`infra_lab._kernels.pipeline_greedy.chunk_inflight_peaks` of it (the chunk-forwards each
-    rank holds at its peak, per chunk; built once per key, not per plan head)."""
+    rank holds at its peak, per chunk; built once per key, not per plan head); for the
+    interleaved schedule Megatron-Core's order (kv[i] chunks per rank) and pp rows of zeros."""
     pp = kp[i]
     end = xoff[i + 1] - pp
-    prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+    o = xoff[i]
+    if code == PP_SCHED_INTERLEAVED:   # Megatron-Core's order, microbatch_group_size_per_vp_stage = pp
+        prog = interleaved_program(interleaved_order(pp, km[i], kv[i], pp), pp, km[i], kv[i])
+    else:
+        prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
     # copied row by row: a slice assignment compiles numba's broadcast check and its message
     # formatting (about 2.5 s of CPU on an empty cache) for shapes that agree by construction
-    o = xoff[i]
     if prog.shape[0] != end - o:
         raise ValueError("_fill_key: the program's rows differ from its block in the table")
     for r in range(prog.shape[0]):
         for j in range(COMPACT_COLS):
             progs[o + r, j] = prog[r, j]
-    chunk_inflight_peaks(progs[o:end], pp, progs[end:xoff[i + 1]])
+    if code == PP_SCHED_INTERLEAVED:
+        for r in range(end, xoff[i + 1]):
+            for j in range(COMPACT_COLS):
+                progs[r, j] = 0
+    else:
+        chunk_inflight_peaks(progs[o:end], pp, progs[end:xoff[i + 1]])
 
 
 @njit(cache=True, parallel=True)

@@ -122,6 +122,16 @@ def _muon_ns_rank(spec, accelerator, optimizer, sp, st, tp, e_ranks, g_ne, g_e):
     return out
 
 
+def _interleaved_deadlocks(pp, mk, vp):
+    """True when Megatron-Core's interleaved order deadlocks (a last micro-batch group of 1 …
+    pp − 1, which Megatron refuses): the closed form prices it then."""
+    try:
+        pipeline_greedy_reference.interleaved_makespan(pp, mk, vp, [[1.0] * vp] * pp, [[1.0] * vp] * pp)
+    except RuntimeError:
+        return True
+    return False
+
+
 def step_reference(sc, stack: str | None = None, params: dict | None = None) -> dict[str, float]:
     """Step components [s], step time [s], memory per GPU [bytes] and fits of one plan."""
     import infra_lab as il
@@ -520,6 +530,21 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 if n_rc is None or i < n_rc:
                     nr[slot] += 1
             first[ch["rank"]] = priced(nk[kt.K_DENSE], nk[kt.K_MOE], ch["chunk"] == 2 * pp - 1, ch["chunk"] == 0, nr)
+    # the interleaved schedule executed per chunk: each of a rank's vp chunks priced alone by
+    # walking its layers (model chunk c·pp + r on rank r; the embedding's on rank 0, the output
+    # layer's on rank pp − 1)
+    il_chunks = {}
+    if pp > 1 and vp > 1 and p.schedule == "interleaved":
+        for ch in memory.pipeline_chunks(spec, pp, vp, None):
+            nk = {kt.K_DENSE: 0, kt.K_MOE: 0}
+            nr = {kt.K_DENSE: 0, kt.K_MOE: 0}
+            for i, kname in enumerate(ch["kinds"]):
+                slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
+                nk[slot] += 1
+                if n_rc is None or i < n_rc:
+                    nr[slot] += 1
+            il_chunks.setdefault(ch["rank"], []).append(
+                priced(nk[kt.K_DENSE], nk[kt.K_MOE], ch["chunk"] == pp * vp - 1, ch["chunk"] == 0, nr)[0])
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
     f, b, r, tpc, cpc, epc = stage[slow]
     t_mb = sum(stage[slow])
@@ -559,6 +584,21 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 wr.append((w0, wi - w0))
         mk = max(1, int(m + 0.5))
         bubble = pipeline_greedy_reference.bubble(pp, mk, p.schedule, fr, br, wr, slow=slow)
+    elif il_chunks and not _interleaved_deadlocks(pp, max(1, int(m + 0.5)), vp):
+        # Megatron-Core's interleaved order (pipeline_greedy_reference.interleaved_order),
+        # simulated event by event: rank r's forward (compute and half the exposed collectives)
+        # and the rest of its micro-batch split over its chunks in proportion to each chunk's own
+        mk = max(1, int(m + 0.5))
+        fr, br = [], []
+        for i in range(pp):
+            fwd_i = stage[i][0] + 0.5 * (stage[i][3] + stage[i][4] + stage[i][5])
+            bwd_i = max(0.0, times[i] - fwd_i)
+            cf = [c[0] + 0.5 * (c[3] + c[4] + c[5]) for c in il_chunks[i]]
+            cb = [sum(c) - x for c, x in zip(il_chunks[i], cf, strict=True)]
+            fr.append([fwd_i * x / sum(cf) if sum(cf) > 0 else fwd_i / vp for x in cf])
+            br.append([max(0.0, bwd_i * x / sum(cb)) if sum(cb) > 0 else bwd_i / vp for x in cb])
+        span = pipeline_greedy_reference.interleaved_makespan(pp, mk, vp, fr, br)
+        bubble = max(0.0, span - mk * t_mb)
     else:
         u = [times[i] / vp for i in range(pp)]
         # the step: the rank whose m micro-batches plus the other ranks' fill and drain take longest

@@ -113,7 +113,7 @@ def _inflight_chunks(sched: int, pp: int, mk: int) -> tuple:
     kp, km = np.array([pp], np.int64), np.array([mk], np.int64)
     xoff = kt._x_offsets(kp, np.array([0, 6 * mk * pp], np.int64))
     progs = np.empty((int(xoff[-1]), kt.COMPACT_COLS), np.int32)
-    kt.fill_programs(np.int64(sched), kp, km, xoff, np.array([0], np.int64), progs)
+    kt.fill_programs(np.int64(sched), kp, km, np.ones(1, np.int64), xoff, np.array([0], np.int64), progs)
     return tuple(((float(t - a), float(a)), (float(t - b), float(b))) for t, a, b in progs[-pp:])
 
 
@@ -276,7 +276,7 @@ def stage_layers(spec, pp: int, vp: int = 1, *, recompute_num_layers: int | None
 
 def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 0.0,
                      per_layer_params: float = 0.0, recompute_num_layers: int | None = None,
-                     schedule: str | None = None) -> list[dict[str, float]]:
+                     schedule: str | None = None, by_chunks: bool = False) -> list[dict[str, float]]:
     """Distinct pipeline-stage shapes (the slowest and the most loaded stage are among
     them), each with its parameters: :func:`stage_layers` rows deduplicated by (n_dense,
     n_moe, has_embedding, has_head, n_dense_recomputed, n_moe_recomputed; under a V schedule
@@ -286,7 +286,9 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
     (the tuple of pipeline ranks that have this shape: the bubble prices each rank at its
     own times). ``recompute_num_layers``, ``schedule``: as
     :func:`stage_layers` (None: every layer is recomputed under full recompute; 1F1B /
-    interleaved layout).
+    interleaved layout). ``by_chunks``: ranks whose chunks differ are distinct shapes even
+    with the same totals (as always under a V schedule): the interleaved schedule executed per
+    chunk (:func:`infra_lab.estimate`) reads each candidate's chunks.
 
     Non-expert parameters per layer: the model's attention, norm and other per-layer
     parameters spread evenly over its layers, plus the dense MLP on dense-like layers and
@@ -326,7 +328,7 @@ def stage_candidates(spec, pp: int, vp: int = 1, *, first_stage_params: float = 
         # in a V the executed schedules price each chunk apart: ranks whose chunks differ are
         # distinct shapes even with the same totals
         key = (st["n_dense"], st["n_moe"], st["has_embedding"], st["has_head"], st["n_dense_recomputed"],
-               st["n_moe_recomputed"], st["rank"] == pp - 1, st["chunks"] if v_shape else None)
+               st["n_moe_recomputed"], st["rank"] == pp - 1, st["chunks"] if (v_shape or by_chunks) else None)
         if key in seen:
             seen[key]["ranks"] += (st["rank"],)
             continue

@@ -339,6 +339,8 @@ def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
 
     kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
     v = schedule in memory.V_SCHEDULES and vp == 2 and pp > 1
+    # the interleaved schedule executed per chunk: candidates keyed on their chunks too
+    by_chunks = schedule == "interleaved" and vp > 1 and pp > 1
 
     def chunk_fields(s):
         if not v:
@@ -352,7 +354,48 @@ def _stage_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
                   (float(len(s["ranks"])), float(sum(2 ** r for r in s["ranks"] if r < kt.RANK_MASK_BITS))),
                   chunk_fields(s))
                  for s in memory.stage_candidates(spec, pp, vp, recompute_num_layers=recompute_num_layers,
-                                                  schedule=schedule, **kw))
+                                                  schedule=schedule, by_chunks=by_chunks, **kw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _interleaved_chunk_rows(spec, pp: int, vp: int, extra: tuple = (0.0, 0.0),
+                            recompute_num_layers: int | None = None) -> tuple[tuple, tuple[int, ...]]:
+    """The chunk classes of an interleaved layout (pp > 1, vp > 1) for the step kernel's
+    per-chunk execution (kt.L_KD ... kt.L_KMAP): (classes, maps). ``classes``: the distinct
+    chunk shapes in order of first appearance, each (n_dense, n_moe, has_embedding, has_head,
+    n_dense_recomputed, n_moe_recomputed, MTP modules recomputed) from
+    :func:`infra_lab.memory.stage_layers`' ``chunks`` (the one owner of which layers, embedding
+    and output layer each chunk holds); ``maps``: per stage candidate (:func:`_stage_rows`'
+    with ``schedule`` "interleaved": keyed on the chunks too, so a candidate's ranks hold the
+    same chunks) its chunks' classes, chunk c in bits 3c … 3c + 2. ((), ())
+    when there are more than kt.IL_MAX_CLASSES classes or kt.IL_MAX_CHUNKS chunks per rank
+    (the kernel then prices the closed form)."""
+    from .. import memory
+
+    if vp > kt.IL_MAX_CHUNKS:
+        return (), ()
+    kw = {} if extra == (0.0, 0.0) else {"first_stage_params": extra[0], "per_layer_params": extra[1]}
+    mtp_rc = memory.mtp_modules_recomputed(spec.mtp_layers, recompute_num_layers)
+    per_rank = {st["rank"]: st["chunks"] for st in memory.stage_layers(spec, pp, vp,
+                                                                      recompute_num_layers=recompute_num_layers)}
+    classes: list[tuple] = []
+    idx: dict[tuple, int] = {}
+    for r in range(pp):
+        for ch in per_rank[r]:
+            key = tuple(float(x) for x in ch) + (float(ch[3] * mtp_rc),)
+            if key not in idx:
+                idx[key] = len(classes)
+                classes.append(key)
+    if len(classes) > kt.IL_MAX_CLASSES:
+        return (), ()
+    maps = []
+    for s in memory.stage_candidates(spec, pp, vp, recompute_num_layers=recompute_num_layers, schedule="interleaved",
+                                     by_chunks=True, **kw):
+        code = 0
+        for c, ch in enumerate(per_rank[s["rank"]]):
+            code |= idx[tuple(float(x) for x in ch) + (float(ch[3] * mtp_rc),)] << (3 * c)
+        maps.append(code)
+    return tuple(classes), tuple(maps)
 
 
 def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int | None = None,
@@ -387,8 +430,9 @@ def _stage_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int 
     ncand = np.zeros(n, dtype=np.int64)
     for i in range(n):
         pp_i, vp_i = int(layouts[i, kt.LY_PP]), int(layouts[i, kt.LY_VP])
+        il_exec = sched == kt.PP_SCHED_INTERLEAVED and pp_i > 1 and vp_i > 1
         rows = _stage_rows(ctx.spec, pp_i, vp_i, ctx.stage_extra, recompute_num_layers,
-                           v_name if (vp_i == 2 and pp_i > 1) else None)
+                           "interleaved" if il_exec else (v_name if (vp_i == 2 and pp_i > 1) else None))
         ncand[i] = len(rows)
         for j, (r, rec, rk, ch) in enumerate(rows):
             lay[i, j, : len(r)] = r
@@ -399,5 +443,13 @@ def _stage_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int 
             lay[i, j, kt.L_C0D: kt.L_CDIFF + 1] = ch
             # MTP modules full recompute re-runs: none under the block method (Megatron-Core)
             lay[i, j, kt.L_RX] = r[3] * memory.mtp_modules_recomputed(ctx.spec.mtp_layers, recompute_num_layers)
+        if il_exec:
+            # executed per chunk (kt.executes_interleaved): the chunk classes and each candidate's map
+            classes, maps = _interleaved_chunk_rows(ctx.spec, pp_i, vp_i, ctx.stage_extra, recompute_num_layers)
+            for q, cl in enumerate(classes):
+                lay[i, q, kt.L_KD: kt.L_KRX + 1] = cl
+            lay[i, :, kt.L_KN] = float(len(classes))
+            for j, code in enumerate(maps):
+                lay[i, j, kt.L_KMAP] = float(code)
     kt.fill_layout_comm(ctx.c, layouts, lay, ncand, ctx.P)
     return lay, ncand

@@ -1,9 +1,11 @@
 """The executed pipeline schedules' programs kept between step-kernel calls.
 
 An executed schedule (ZB-H1, ZBV, V-Half, V-Min: :data:`infra_lab._kernels.training.
-EXECUTED_SCHEDULES`) is priced by replaying its order's compact program
-(:func:`infra_lab._kernels.training.executed_table`), which depends only on the schedule, pp
-and the number of micro-batches: not on the model, the hardware or the pass times. Building
+EXECUTED_SCHEDULES`; and the interleaved schedule as :func:`infra_lab.estimate` prices it,
+:func:`infra_lab._kernels.training.executes_interleaved`) is priced by replaying its order's
+compact program (:func:`infra_lab._kernels.training.executed_table`), which depends only on
+the schedule, pp, the number of micro-batches and (interleaved) vp: not on the model, the
+hardware or the pass times. Building
 one costs about four replays; a search builds one per distinct (pp, micro-batches) of its
 heads on every call (a third of a ``pp_schedules="all"`` search of the 175B space on 1,024 H100,
 ``benchmarks/bench_search.py``). :func:`executed_programs` returns the same table from a
@@ -28,7 +30,7 @@ recently used are dropped first, and a program larger than this alone is built o
 not kept."""
 
 _lock = threading.Lock()
-_cache: OrderedDict[tuple[int, int, int], np.ndarray] = OrderedDict()
+_cache: OrderedDict[tuple[int, int, int, int], np.ndarray] = OrderedDict()
 _size = [0]
 _stats = {"hits": 0, "misses": 0}
 
@@ -40,12 +42,12 @@ def executed_programs(c: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.
     schedule, and each head's first and last row), with the programs taken from the cache where
     kept and the others built (in parallel, :func:`infra_lab._kernels.training.fill_programs`,
     when more than one is missing) and kept."""
-    kp, km, kid, koff = kt.v_greedy_keys(c, heads)
+    kp, km, kv, kid, koff = kt.executed_keys(c, heads)
     xoff = kt._x_offsets(kp, koff)
     progs = np.empty((int(xoff[-1]), kt.COMPACT_COLS), np.int32)
     if kp.shape[0]:
         sched = int(c[kt.C_PP_SCHED])
-        keys = [(sched, int(p), int(m)) for p, m in zip(kp, km, strict=True)]
+        keys = [(sched, int(p), int(m), int(v)) for p, m, v in zip(kp, km, kv, strict=True)]
         missing = []
         with _lock:
             for i, key in enumerate(keys):
@@ -58,9 +60,9 @@ def executed_programs(c: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.
             _stats["hits"] += len(keys) - len(missing)
             _stats["misses"] += len(missing)
         if len(missing) == 1:   # one program (an estimate's): built here, no parallel region to compile
-            kt._fill_key(np.int64(sched), kp, km, xoff, progs, np.int64(missing[0]))
+            kt._fill_key(np.int64(sched), kp, km, kv, xoff, progs, np.int64(missing[0]))
         elif missing:
-            kt.fill_programs(np.int64(sched), kp, km, xoff, np.array(missing, dtype=np.int64), progs)
+            kt.fill_programs(np.int64(sched), kp, km, kv, xoff, np.array(missing, dtype=np.int64), progs)
         if missing:
             with _lock:
                 for i in missing:
@@ -68,7 +70,7 @@ def executed_programs(c: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.
     return progs, kt._v_span(kid, xoff)
 
 
-def _keep(key: tuple[int, int, int], prog: np.ndarray) -> None:
+def _keep(key: tuple[int, int, int, int], prog: np.ndarray) -> None:
     """Keep a copy of ``prog`` under ``key`` (lock held), dropping the least recently used
     programs beyond :data:`PROGRAM_CACHE_MAX_BYTES`."""
     if key in _cache or prog.nbytes > PROGRAM_CACHE_MAX_BYTES:
