@@ -70,7 +70,9 @@ class ScheduleSupportWarning(UserWarning):
     """``il.estimate`` priced a ``parallelism.pp_schedule`` that the scenario's training stack
     does not implement (``data/pp_schedule_stacks.csv``; e.g. V-Min on Megatron-LM, which runs
     1F1B and interleaved 1F1B only). The estimate is what the schedule would give with the
-    stack's factors; ``il.search`` does not offer such a pair."""
+    stack's factors; ``il.search`` does not offer such a pair. Also given for an interleaved plan
+    whose micro-batches per step are not a multiple of pp, which Megatron-Core's interleaved
+    schedule refuses."""
 
 
 class NodeSizeWarning(UserWarning):
