@@ -448,14 +448,25 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # counted here by walking the chunks' layers in model order
     n_rc = tr.recompute_num_layers if rc == 2 else None
     kept_kind = kind_costs(0) if n_rc is not None else None
+
+    def chunk_counts(ch):
+        # a chunk's layers by kind, and those full recompute re-runs (the first n_rc of the chunk)
+        nk = {kt.K_DENSE: 0, kt.K_MOE: 0}
+        nr = {kt.K_DENSE: 0, kt.K_MOE: 0}
+        for i, kname in enumerate(ch["kinds"]):
+            slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
+            nk[slot] += 1
+            if n_rc is None or i < n_rc:
+                nr[slot] += 1
+        return nk, nr
+
     recomputed = {}       # (rank, slot) -> layers re-run in backward
     # the stage layout of the schedule: a V schedule puts the output layer on rank 0 (memory.stage_layers)
     lay_sched = p.schedule if pp > 1 else None
     for ch in memory.pipeline_chunks(spec, pp, vp, lay_sched):
-        for i, kname in enumerate(ch["kinds"]):
-            if n_rc is None or i < n_rc:
-                slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
-                recomputed[ch["rank"], slot] = recomputed.get((ch["rank"], slot), 0) + 1
+        for slot, n in chunk_counts(ch)[1].items():
+            if n:
+                recomputed[ch["rank"], slot] = recomputed.get((ch["rank"], slot), 0) + n
 
     ranks = memory.stage_layers(spec, pp, vp, schedule=lay_sched)
     cands = {(c["n_dense"], c["n_moe"], c["has_embedding"], c["has_head"]): c
@@ -514,6 +525,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                          {kind: recomputed.get((st["rank"], kind), 0) for kind in (kt.K_DENSE, kt.K_MOE)})
         stage.append(tot)
         stage_w.append(w_)
+
     # a V schedule runs each rank's two chunks at their own times: the first chunk (model chunk
     # r, the down-going one) priced alone by walking its layers, the second the rest of the rank
     # (rank 0's first chunk holds the embedding, its second the output layer)
@@ -522,13 +534,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         for ch in memory.pipeline_chunks(spec, pp, vp, lay_sched):
             if ch["chunk"] >= pp:
                 continue
-            nk = {kt.K_DENSE: 0, kt.K_MOE: 0}
-            nr = {kt.K_DENSE: 0, kt.K_MOE: 0}
-            for i, kname in enumerate(ch["kinds"]):
-                slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
-                nk[slot] += 1
-                if n_rc is None or i < n_rc:
-                    nr[slot] += 1
+            nk, nr = chunk_counts(ch)
             first[ch["rank"]] = priced(nk[kt.K_DENSE], nk[kt.K_MOE], ch["chunk"] == 2 * pp - 1, ch["chunk"] == 0, nr)
     # the interleaved schedule executed per chunk: each of a rank's vp chunks priced alone by
     # walking its layers (model chunk c·pp + r on rank r; the embedding's on rank 0, the output
@@ -536,13 +542,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     il_chunks = {}
     if pp > 1 and vp > 1 and p.schedule == "interleaved":
         for ch in memory.pipeline_chunks(spec, pp, vp, None):
-            nk = {kt.K_DENSE: 0, kt.K_MOE: 0}
-            nr = {kt.K_DENSE: 0, kt.K_MOE: 0}
-            for i, kname in enumerate(ch["kinds"]):
-                slot = kt.K_MOE if kname == "moe" else kt.K_DENSE
-                nk[slot] += 1
-                if n_rc is None or i < n_rc:
-                    nr[slot] += 1
+            nk, nr = chunk_counts(ch)
             il_chunks.setdefault(ch["rank"], []).append(
                 priced(nk[kt.K_DENSE], nk[kt.K_MOE], ch["chunk"] == pp * vp - 1, ch["chunk"] == 0, nr)[0])
     slow = max(range(pp), key=lambda i: (sum(stage[i]), -i))
