@@ -72,7 +72,8 @@ DEFAULT_PP_SCHEDULES = ("1f1b", "interleaved")
 """The pipeline schedules :func:`search` explores when ``pp_schedules`` is left out: 1F1B (vp = 1)
 and interleaved 1F1B (vp > 1), every training stack's (``data/pp_schedule_stacks.csv``), so a
 default search is priced alike on every stack and keeps its speed (the zero-bubble family is
-opt-in: ``pp_schedules="all"`` or a list)."""
+opt-in: ``pp_schedules="all"`` or a list). The interleaved plans whose micro-batches per step
+the stack's interleaved schedule refuses (:func:`interleaved_refused`) are left out."""
 
 
 @functools.cache
@@ -165,8 +166,8 @@ def refused_interleaved_text(stack: str) -> str:
     that its interleaved schedule accepts."""
     rule = interleaved_microbatch_rule(stack)
     return (f"the {stack} stack's interleaved 1F1B schedule needs the micro-batches per step "
-            f"(global_batch / (micro_batch x dp)) to be {MICROBATCH_RULES[rule]}, "
-            f"data/{PP_SCHEDULE_STACKS_FILE}")
+            f"(global_batch / (micro_batch x dp)) to be {MICROBATCH_RULES[rule]} "
+            f"(data/{PP_SCHEDULE_STACKS_FILE})")
 
 
 def pp_schedule_alias(name: object) -> str | None:
@@ -423,7 +424,10 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     Enumerates tp (divisors of the world ≤ the scale-up domain, or beyond it with
     ``tp_across_domains``, dividing the heads), pp
     (any divisor of the remaining ranks up to the layer count: stages need not be equal),
-    vp (1 … layers/pp), cp (dividing seq_len), dp (derived), ep (dividing the experts and
+    vp (1 … layers/pp; an interleaved plan, vp > 1, only with micro-batches per step
+    global_batch / (micro_batch·dp) that the stack's interleaved schedule accepts:
+    :func:`interleaved_refused`, ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``; a
+    search that this leaves without plans says so), cp (dividing seq_len), dp (derived), ep (dividing the experts and
     tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
     0–3 and FSDP, recompute none/selective/full, sequence parallel (tp > 1) and, with
@@ -455,7 +459,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     pp_schedules : the pipeline schedules to explore (``parallelism.pp_schedule`` names,
         :data:`infra_lab.scenario.PP_SCHEDULES`): None (default) :data:`DEFAULT_PP_SCHEDULES`,
         1F1B for vp = 1 and interleaved 1F1B for vp > 1, as every stack runs them (the
-        default search's plans, order and speed are unchanged); "all" (alone or in a list): every schedule the stack
+        interleaved plans the stack refuses left out); "all" (alone or in a list): every schedule the stack
         implements (:func:`stack_pp_schedules`, ``data/pp_schedule_stacks.csv``: the
         zero-bubble family on Primus (megatron-core-rocm), ZBV on torchtitan, none on
         Megatron-LM / Megatron-Core); or a name or list of names, each one the stack runs
