@@ -138,3 +138,18 @@ def test_v_schedule_plans_are_not_filtered_by_the_interleaved_rule():
     assert zbv.height > 0 and (_m(zbv, gb) % 4 != 0).all()
     with pytest.raises(ValidationError, match="multiple of pp"):
         il.search(sc, top=None, feasible_only=False, pp_schedules="interleaved", pp=4, vp=2)
+
+
+def test_empty_result_counts_the_interleaved_plans_left_out():
+    """Llama 3 405B does not fit on 8 H100 in any plan: the empty result's warning says so and
+    how many interleaved plans the stack's rule left out (global batch 10: m never a multiple of
+    pp = 4 or 8 with dp 1 or 2)."""
+    sc = il.Scenario.from_dict({
+        "name": "il-empty", "model": "llama3.1-405b",
+        "hardware": {"accelerator": "H100-SXM", "nodes": 1, "gpus_per_node": 8},
+        "training": {"seq_len": 4096, "global_batch": 10, "micro_batch": 1, "precision": "bf16"}},
+        check_plan=False)
+    with pytest.warns(il.errors.EmptyResultWarning, match=r"fits in memory.*interleaved plans were not evaluated: "
+                                                          r"the megatron-core-cuda stack's"):
+        df = il.search(sc)
+    assert df.height == 0
