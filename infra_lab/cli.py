@@ -468,9 +468,18 @@ def cmd_search(a) -> Output:
 
         shown = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
         what = "fitting plans" if a.feasible_only else "plans"
-        title = (f"il.search — {sc.name}: {shown.height} {what}, best by {a.objective} first "
+        # --top N cuts the frame at N rows: say "the best N", not "N plans" (there are more)
+        count = (f"the {shown.height} best {what} by {a.objective}" if a.top is not None and shown.height == a.top
+                 else f"{shown.height} {what}, best by {a.objective} first")
+        title = (f"il.search — {sc.name}: {count} "
                  f"(memory in GB; `--format csv` for every column)")
         cols = [c for c in SEARCH_SHOWN if c in shown.columns]
+        if "runnable" in shown.columns and not shown["runnable"].all():
+            # a plan with no path on the fabric: no step time, 0 tokens/s; say why beside "fits"
+            cols.append("runnable")
+            out.notes.append("runnable = no: a collective of the plan has no path on the fabric (an expert "
+                             "all-to-all across rails on a rails-only fabric with pxn = false): no step "
+                             "time, 0 tokens/s")
         if a.objective not in cols and a.objective in shown.columns and a.objective != "memory_per_gpu_bytes":
             cols.insert(cols.index("mfu") + 1 if "mfu" in cols else len(cols), a.objective)   # the sort key is shown
         out.frame("plans", shown, cols, title=title)

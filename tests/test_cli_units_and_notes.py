@@ -150,3 +150,27 @@ def test_estimate_tokens_takes_the_totals_as_they_are_written(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["estimate", "zaya1-ibm-mi300x", "--tokens", "14X"])
     assert e.value.code == 2 and "K, M, B or T" in capsys.readouterr().err
+
+
+def test_search_table_counts_what_it_shows_and_says_why_a_plan_cannot_run(capsys, tmp_path):
+    """`infra-lab search --top 3` headed its table "3 fitting plans" where the scenario has
+    thousands (--top cuts the frame), and `--all` listed plans with no path on the fabric as
+    "fits yes" with a blank step time and 0 tokens/s, the `runnable` column left out."""
+    rc, out, err = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "2", "--tp", "1", "--pp", "1")
+    assert rc == 0, err
+    assert "the 2 best fitting plans by tokens_per_s" in out and "2 fitting plans" not in out.replace("2 best", "")
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["hardware"].update(nodes=2, pxn=False)      # rails-only without PXN: no cross-rail all-to-all
+    d["training"]["global_batch"] = 64
+    p = tmp_path / "nopxn.json"
+    p.write_text(json.dumps(d))
+    rc, out, err = main(capsys, "search", str(p), "--all", "--top", "3", "--tp", "1", "--pp", "1", "--min-ep", "16")
+    assert rc == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("tp "))
+    assert header.split()[-2:] == ["fits", "runnable"]
+    rows = [line.split() for line in out.splitlines() if line.startswith(" 1 ")]
+    assert len(rows) == 3 and all(r[-1] == "no" for r in rows)
+    assert "runnable = no: a collective of the plan has no path on the fabric" in out + err
+    # a search whose plans all run keeps the column out
+    rc, out, err = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "1", "--tp", "1", "--pp", "1")
+    assert "runnable" not in out
