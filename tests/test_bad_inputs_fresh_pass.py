@@ -1,0 +1,28 @@
+"""A fresh user's pass, 2026-12-06 (docs/review-response.md, "A fresh user's pass, 2026-12-06";
+docs/bad-inputs.md, "A fresh user's pass over files, serving and the explorers"): one case per
+problem it found, each failing before its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import infra_lab as il
+from infra_lab.errors import UnknownNameError, ValidationError
+
+
+# ------------------------------------------------------------------ a scenario file by path
+def test_load_scenario_reads_the_file_a_scenario_was_written_to(tmp_path):
+    """il.load_scenario("run.json") of a file json.dump(sc.to_dict()) had just written said
+    "unknown scenario 'run.json'. Valid: maia-class-ibm-mi300x, ...", though il.estimate and the
+    CLI read the same path."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    js, tm = tmp_path / "run.json", tmp_path / "run.toml"
+    js.write_text(json.dumps(sc.to_dict()))
+    tm.write_text(sc.to_toml())
+    assert il.load_scenario(str(js)) == sc and il.load_scenario(tm) == sc
+    with pytest.raises(ValidationError, match=r"scenario file '.*missing\.json': not found"):
+        il.load_scenario(str(tmp_path / "missing.json"))
+    with pytest.raises(UnknownNameError, match="Did you mean 'zaya1-ibm-mi300x'"):
+        il.load_scenario("zaya1-ibm")
