@@ -674,6 +674,13 @@ def cmd_serve(a) -> Output:
         return out
     r = serve(sc, stack_params=_params(a.param))
     d = {"scenario": name, **serve_record(r)}
+    if not r.fits:   # priced all the same (as `estimate` prices a plan that does not fit): say so
+        cap = sc.hardware.accelerator_spec.memory_capacity_bytes
+        out.notes.append(
+            f"does not fit: this configuration needs {r.memory_per_gpu_bytes / 1e9:.1f} GB per GPU against the "
+            f"{cap / 1e9:.1f} GB a job can address on {sc.hardware.accelerator} (max_concurrency "
+            f"{r.max_concurrency:g}); its throughput and latencies are what it would give with enough memory "
+            f"(`{PROG} serve {a.scenario} --search` lists the configurations that fit)")
     basis = a.price_usd_per_gpu_hour if isinstance(a.price_usd_per_gpu_hour, str) else None
     if a.price_usd_per_gpu_hour is not None:
         from .serving import price_for

@@ -174,3 +174,22 @@ def test_search_table_counts_what_it_shows_and_says_why_a_plan_cannot_run(capsys
     # a search whose plans all run keeps the column out
     rc, out, err = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "1", "--tp", "1", "--pp", "1")
     assert "runnable" not in out
+
+
+def test_serve_says_when_the_configuration_does_not_fit(capsys, tmp_path):
+    """`infra-lab serve` of Llama 3 405B on one MI300X printed 144 output tokens/s with 64
+    requests running beside "fits no" and "max_concurrency 0", and nothing said the numbers are
+    what the configuration would give with enough memory (`estimate` says so of a plan)."""
+    p = tmp_path / "s405.toml"
+    p.write_text('name = "x"\n[model]\npreset = "llama3-405b"\n[hardware]\naccelerator = "MI300X"\n'
+                 'nodes = 1\ngpus_per_node = 1\n[serving]\ntp = 1\n')
+    r = il.serve(str(p))
+    assert not r.fits
+    rc, out, err = main(capsys, "serve", str(p))
+    assert rc == 0, err
+    assert f"does not fit: this configuration needs {r.memory_per_gpu_bytes / 1e9:.1f} GB per GPU" in out
+    assert "what it would give with enough memory" in out and "--search" in out
+    rc, out, err = main(capsys, "serve", str(p), "--format", "json")
+    assert rc == 0 and json.loads(out)[0]["fits"] is False and "does not fit" in err
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x")
+    assert rc == 0 and "does not fit" not in out + err
