@@ -26,3 +26,17 @@ def test_load_scenario_reads_the_file_a_scenario_was_written_to(tmp_path):
         il.load_scenario(str(tmp_path / "missing.json"))
     with pytest.raises(UnknownNameError, match="Did you mean 'zaya1-ibm-mi300x'"):
         il.load_scenario("zaya1-ibm")
+
+
+# ------------------------------------------------------------------ a catalog part without a default NIC
+def test_training_explorer_takes_every_catalog_accelerator():
+    """training_update(accelerator="MI450X") raised "unknown accelerator with a default NIC
+    (data/default_nics.csv) 'MI450X'. Did you mean 'MI350X'", of a part every other call takes
+    (a [hardware] table without nic gives it HardwareConfig's default NIC)."""
+    from infra_lab.scenario import HardwareConfig
+    from infra_lab.widgets.training import training_update
+
+    df, _chart = training_update(accelerator="MI450X", gpus=1024)
+    row = df.row(0, named=True)
+    assert row["accelerator"] == "MI450X" and not row["plan"].startswith("no valid plan"), row
+    assert HardwareConfig.from_dict({"accelerator": "MI450X"}).nic == "Pollara-400"
