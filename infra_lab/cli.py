@@ -54,7 +54,7 @@ SERVE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total
 HARDWARE_OPTIONS = (  # --option -> [hardware] key, type
     ("accelerator", str), ("nodes", int), ("gpus_per_node", int), ("scaleup_domain", int),
     ("nic", str), ("nics_per_node", int), ("fabric", str), ("oversubscription", float),
-    ("host_cpu", str),
+    ("host_cpu", str), ("pxn", "bool"), ("sharp", "bool"),
 )
 
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
@@ -348,6 +348,14 @@ def _bool_list(text: str) -> list[bool] | bool:
             raise argparse.ArgumentTypeError(f"{text!r}: expected true, false or true,false")
         vals.append(p == "true")
     return vals[0] if len(vals) == 1 else vals
+
+
+def _bool(text: str) -> bool:
+    """A true/false option value (``--pxn true``), as a TOML file writes it."""
+    p = text.strip().lower()
+    if p not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected true or false")
+    return p == "true"
 
 
 def _str_list(text: str) -> list[str] | str:
@@ -1391,9 +1399,14 @@ def build_parser() -> argparse.ArgumentParser:
         "oversubscription": f">= 1 (default {dflt['oversubscription']:g}, non-blocking; at most "
                             "data/network_constants.csv's max_oversubscription)",
         "host_cpu": "host CPU (data/network_host_cpus.csv; default the platform's)",
+        "pxn": "true | false: PXN forwarding (NCCL_PXN_DISABLE=0), the path cross-rail traffic "
+               "(all-to-all) takes on a rails-only fabric (default the library's: NCCL on, RCCL off)",
+        "sharp": "true | false: in-network reduction in the scale-out switches (NCCL CollNet; "
+                 f"default {str(dflt['sharp']).lower()}; refused on RCCL platforms)",
     }
     for key, typ in HARDWARE_OPTIONS:
-        hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=typ, help=hw_help[key])
+        hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=_bool if typ == "bool" else typ,
+                        help=hw_help[key])
 
     sp = add("serve", "Throughput, TTFT, TPOT and memory of one serving scenario (il.serve), or "
                       "the best configurations with --search (il.serve_search).", cmd_serve)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import infra_lab as il
 from infra_lab import cli
 
@@ -193,3 +195,23 @@ def test_serve_says_when_the_configuration_does_not_fit(capsys, tmp_path):
     assert rc == 0 and json.loads(out)[0]["fits"] is False and "does not fit" in err
     rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x")
     assert rc == 0 and "does not fit" not in out + err
+
+
+def test_collective_takes_pxn_and_sharp_as_the_hardware_table_does(capsys):
+    """`infra-lab collective all_to_all ... --fabric rails-only` on MI300X answered "set
+    hardware.pxn = true", and no option set it (only a file could); CollNet needed a file with
+    sharp = true likewise. --pxn and --sharp take true/false as the [hardware] keys do."""
+    base = ("--accelerator", "MI300X", "--nodes", "2", "--gpus", "16", "--fabric", "rails-only")
+    rc, out, err = main(capsys, "collective", "all_to_all", "1GiB", *base)
+    assert rc == 1 and "hardware.pxn = true" in err
+    rc, out, err = main(capsys, "collective", "all_to_all", "1GiB", *base, "--pxn", "true", "--format", "json")
+    assert rc == 0, err
+    want = il.collective("all_to_all", 2**30, {"accelerator": "MI300X", "nodes": 2, "fabric": "rails-only",
+                                               "pxn": True}, 16)
+    assert json.loads(out)[0]["time_s"] == want.time_s
+    rc, out, err = main(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "H100", "--nodes", "2",
+                        "--gpus", "16", "--algorithm", "collnet_direct", "--sharp", "true", "--format", "json")
+    assert rc == 0 and json.loads(out)[0]["algorithm"] == "collnet_direct", err
+    with pytest.raises(SystemExit) as usage:     # a usage error: argparse exits 2
+        main(capsys, "collective", "all_reduce", "1GiB", *base, "--sharp", "yes")
+    assert usage.value.code == 2 and "'yes': expected true or false" in capsys.readouterr().err
