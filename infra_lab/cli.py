@@ -424,7 +424,10 @@ def cmd_estimate(a) -> Output:
         *([("useful_token_fraction", est.useful_token_fraction, "- (non-padding share of tokens_per_s)")]
           if est.useful_token_fraction != 1.0 else []),
     ]
-    d = {"scenario": sc.name, **est.to_dict(), "model_flops_per_step": est.model_flops_per_step}
+    # the table's accelerator and plan rows too: a JSON/CSV record said neither which part nor
+    # which plan its numbers were of (the plan as the table writes it, search's column names)
+    d = {"scenario": sc.name, "accelerator": hw.accelerator, "plan": _plan_text(sc), **est.to_dict(),
+         "model_flops_per_step": est.model_flops_per_step}
     if sc.training.recompute_num_layers is not None:
         d["recompute_num_layers"] = sc.training.recompute_num_layers
     if a.tokens is not None:

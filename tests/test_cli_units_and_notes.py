@@ -215,3 +215,17 @@ def test_collective_takes_pxn_and_sharp_as_the_hardware_table_does(capsys):
     with pytest.raises(SystemExit) as usage:     # a usage error: argparse exits 2
         main(capsys, "collective", "all_reduce", "1GiB", *base, "--sharp", "yes")
     assert usage.value.code == 2 and "'yes': expected true or false" in capsys.readouterr().err
+
+
+def test_estimate_json_says_which_part_and_plan_it_priced(capsys):
+    """`infra-lab estimate` printed the accelerator and the plan in its table, and its JSON/CSV
+    record (for scripts comparing runs) had neither: a file of records from several scenarios
+    could not say which part or plan a step time was of."""
+    rc, out, err = main(capsys, "estimate", "zaya1-h100-counterpart", "--format", "json")
+    assert rc == 0
+    rec = json.loads(out)[0]
+    sc = il.load_scenario("zaya1-h100-counterpart")
+    assert rec["accelerator"] == "H100-SXM" == sc.hardware.accelerator
+    assert rec["plan"] == cli._plan_text(sc) and "dp=1024" in rec["plan"] and "micro_batch=2" in rec["plan"]
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
+    assert cli._plan_text(il.load_scenario("zaya1-ibm-mi300x")) in out
