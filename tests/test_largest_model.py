@@ -258,3 +258,16 @@ def test_scenario_as_a_name_a_toml_path_or_an_object(tmp_path):
                                                                            sc.to_dict())]
     for f in frames[1:]:
         assert f.equals(frames[0])
+
+
+def test_depth_of_a_moe_shape_with_dense_first_layers_starts_after_them():
+    """DeepSeek-V3 (3 dense first layers) by depth read "the plan cannot run it:
+    model.dense_layers = 3: must be < layers = 1" on MI300X: the bisection began at one
+    layer, a depth the [model] table refuses, though the plan runs 4 layers (3 dense + 1 MoE)."""
+    dense = il.models.get("deepseek-v3").dense_layers
+    df = il.memory.largest_model(["MI300X", "H100-SXM"], family="deepseek")
+    mi = df.filter(pl.col("accelerator") == "MI300X").row(0, named=True)
+    assert mi["fits"] and mi["layers"] >= dense + 1 and "cannot run" not in (mi["note"] or ""), mi
+    h = df.filter(pl.col("accelerator") == "H100-SXM").row(0, named=True)
+    assert not h["fits"] and h["note"] == f"not even {dense + 1} layers of this shape fit", h
+    assert h["next_model"] == f"deepseek-v3 at {dense + 1} layers" and h["next_total_GB"] > h["capacity_GB"]

@@ -389,6 +389,12 @@ def _depth_row(sz: _Sizer, fam: str, preset: str, lo: int, max_layers: int) -> l
         return _row(sz, fam, "depth", preset, None, None, None, None,
                     f"not scaled: depth scaling covers uniform transformer stacks; {preset} ({get(preset).arch}) "
                     "inserts its shared blocks at fixed layer indices (use by = 'presets')")
+    spec = get(preset)
+    if spec.experts and spec.dense_layers >= lo:
+        # the shallowest model of a MoE shape with dense first layers keeps one MoE layer after
+        # them (DeepSeek-V3: 3 dense + 1): the bisection started at 1 layer, which the [model]
+        # table refuses, and reported "the plan cannot run it" of a shape it runs at 4 layers
+        lo = spec.dense_layers + 1
     try:
         n, at_max = _deepest(sz, preset, lo, max_layers)
     except InfraLabError as e:              # the plan cannot run this shape (context, experts vs ep, ...)
