@@ -40,3 +40,19 @@ def test_training_explorer_takes_every_catalog_accelerator():
     row = df.row(0, named=True)
     assert row["accelerator"] == "MI450X" and not row["plan"].startswith("no valid plan"), row
     assert HardwareConfig.from_dict({"accelerator": "MI450X"}).nic == "Pollara-400"
+
+
+# ------------------------------------------------------------------ a preset's name in replace
+def test_replace_takes_a_preset_name_as_from_dict_does():
+    """Scenario.from_dict takes {"model": "llama3-8b"}, and sc.replace(model="llama3-8b") was
+    refused ("expected a dict of the [model] keys to change"). A name replaces the whole table
+    (a dict still changes only the keys it names: an override of the old model stays)."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    assert sc.replace(model="llama3-8b") == il.Scenario.from_dict({**sc.to_dict(), "model": "llama3-8b"})
+    short = il.Scenario.from_dict({**sc.to_dict(), "model": {"preset": "llama3-8b", "layers": 4}})
+    assert short.replace(model="llama3-70b").model_spec.layers == il.models.get("llama3-70b").layers
+    assert short.replace(model={"preset": "llama3-70b"}).model_spec.layers == 4
+    with pytest.raises(UnknownNameError, match="Did you mean 'llama3-8b'"):
+        sc.replace(model="lama3-8b")
+    with pytest.raises(ValidationError, match=r"replace\(hardware='MI300X'\): expected a dict"):
+        sc.replace(hardware="MI300X")
