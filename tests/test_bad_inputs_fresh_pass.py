@@ -56,3 +56,18 @@ def test_replace_takes_a_preset_name_as_from_dict_does():
         sc.replace(model="lama3-8b")
     with pytest.raises(ValidationError, match=r"replace\(hardware='MI300X'\): expected a dict"):
         sc.replace(hardware="MI300X")
+
+
+# ------------------------------------------------------------------ apply_plan takes what search takes
+def test_apply_plan_takes_the_scenario_as_search_does(tmp_path):
+    """il.search("zaya1-ibm-mi300x") and then il.training.apply_plan("zaya1-ibm-mi300x", row)
+    was refused ("expected a Scenario or dict ... got str"), where every call that takes a
+    scenario takes a shipped name or a file."""
+    row = il.search("zaya1-ibm-mi300x", top=1).row(0, named=True)
+    want = il.training.apply_plan(il.load_scenario("zaya1-ibm-mi300x"), row)
+    assert il.training.apply_plan("zaya1-ibm-mi300x", row) == want
+    p = tmp_path / "run.toml"
+    p.write_text(il.load_scenario("zaya1-ibm-mi300x").to_toml())
+    assert il.training.apply_plan(p, row) == want
+    with pytest.raises(ValidationError, match="did you mean 'zaya1-ibm-mi300x'"):
+        il.training.apply_plan("zaya1", row)
