@@ -71,3 +71,25 @@ def test_apply_plan_takes_the_scenario_as_search_does(tmp_path):
     assert il.training.apply_plan(p, row) == want
     with pytest.raises(ValidationError, match="did you mean 'zaya1-ibm-mi300x'"):
         il.training.apply_plan("zaya1", row)
+
+
+# ------------------------------------------------------------------ example_scenario checks what it writes
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: il.multimodal.example_scenario("qwen2.5-vl"), UnknownNameError, "Did you mean 'qwen2.5-vl-7b'"),
+    (lambda: il.multimodal.example_scenario("llama3-8b"), UnknownNameError, "unknown multimodal preset 'llama3-8b'"),
+    (lambda: il.multimodal.example_scenario("qwen2.5-vl-7b", {"text": 0.5, "audio": 0.5}), ValidationError,
+     "training.data_mix.audio = 0.5: model 'qwen2.5-vl-7b' has no audio encoder"),
+    (lambda: il.multimodal.example_scenario("qwen2.5-vl-7b", accelerator="H1000"), UnknownNameError,
+     "Did you mean 'H100-SXM'"),
+])
+def test_example_scenario_refuses_what_no_scenario_takes(call, exc, words):
+    """il.multimodal.example_scenario("qwen2.5-vl") (a misspelt system), a text preset, or an audio
+    share on a vision-only system returned a dict, and the error came from the first call that
+    read it; an accelerator alias in lower case ('mi300x') also lost AMD's PXN."""
+    with pytest.raises(exc, match=words):
+        call()
+
+
+def test_example_scenario_gives_an_amd_alias_its_pxn():
+    d = il.multimodal.example_scenario("qwen2.5-vl-7b", accelerator="mi300x", nodes=1)
+    assert d["hardware"]["accelerator"] == "MI300X" and d["hardware"]["pxn"] is True
