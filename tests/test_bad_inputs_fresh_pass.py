@@ -1,5 +1,5 @@
 """A fresh user's pass, 2026-12-06 (docs/review-response.md, "A fresh user's pass, 2026-12-06";
-docs/bad-inputs.md, "A fresh user's pass over files, serving and the explorers"): one case per
+docs/bad-inputs.md, "A fresh user's pass over files, names and the CLI"): one case per
 problem it found, each failing before its fix."""
 
 from __future__ import annotations
