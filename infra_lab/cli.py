@@ -916,6 +916,13 @@ def cmd_sweep(a) -> Output:
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
     if folder is not None:
+        from .sweep import _FILE_SUFFIXES
+
+        suffix = Path(folder).suffix
+        if not Path(folder).exists() and suffix.lower() in _FILE_SUFFIXES:   # was made a folder of that name
+            raise CliError(f"--out {a.out!r}: names a {suffix} file; --out takes FILE.parquet (one Parquet "
+                           "file) or a FOLDER without a file suffix (Parquet parts written as chunks finish; "
+                           "a rerun resumes)")
         _check_sweep_folder(Path(folder), {**kw, "seed": a.seed})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

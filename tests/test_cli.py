@@ -446,6 +446,20 @@ def test_sweep_subprocess_on_a_dask_scheduler(tmp_path):
     assert any("run_chunk" in name for name in tasks), f"no sweep task reached the scheduler: {list(tasks)}"
 
 
+def test_sweep_out_named_like_another_file_is_refused(tmp_path, capsys):
+    """`--out results.csv` made a FOLDER named results.csv (only .parquet is a file): refused before
+    the sweep runs, naming what --out takes; a mixed grid axis is refused naming the axis."""
+    g = tmp_path / "g.toml"
+    g.write_text(GRID)
+    for name in ("results.csv", "x.txt"):
+        rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g), "--out", str(tmp_path / name))
+        assert rc == 1 and "names a ." in err and "--out takes FILE.parquet" in err, err
+        assert not (tmp_path / name).exists()
+    g.write_text("[hardware]\nnodes = [16, \"32\"]\n")
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g))
+    assert rc == 1 and "grid['nodes'] mixes numbers and strings (16, '32')" in err, err
+
+
 def test_sweep_grid_file_errors(tmp_path, capsys):
     g = tmp_path / "g.toml"
     for text, message in (("nodes = [1, 2]\n", "not a Scenario table"),
