@@ -173,6 +173,21 @@ def test_collective_options_and_formats(capsys):
     assert rc == 0 and "busbw_GBps" in out
 
 
+def test_collective_columns_count_scale_up_domains_not_nodes(capsys):
+    """144 GB200 on 36 nodes of 4 GPUs (two NVL72 racks) printed "nodes 2, per_node 72":
+    il.collective's nodes / per_node count scale-up domains and ranks per domain, so the columns
+    are domains and per_domain, and the table's title gives the domain's size."""
+    rc, out, _ = main(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "GB200", "--nodes", "36",
+                      "--gpus-per-node", "4", "--nic", "ConnectX-7-NDR", "--gpus", "144", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and "nodes" not in rows[0] and "per_node" not in rows[0]
+    assert (rows[0]["domains"], rows[0]["per_domain"]) == ("2", "72")
+    rc, out, _ = main(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "GB200", "--nodes", "36",
+                      "--gpus-per-node", "4", "--nic", "ConnectX-7-NDR", "--gpus", "144")
+    assert rc == 0 and "scale-up domains spanned, of 72 of the job's GPUs each" in out
+    assert "domains  per_domain" in out and " nodes " not in out
+
+
 def test_parse_size():
     assert cli.parse_size("1GiB") == 2**30 and cli.parse_size("1.5 MB") == 1.5e6
     assert cli.parse_size("4096") == 4096 and cli.parse_size("2e9") == 2e9
