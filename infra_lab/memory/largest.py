@@ -225,7 +225,7 @@ def _hybrid_insertions(spec, layers: int) -> tuple[int, ...]:
     ins = tuple(spec.shared_attn_insertions)
     if spec.arch != "hybrid_ssm" or not ins or layers == spec.layers:
         return ins if layers == spec.layers else ()
-    k = min(layers, max(1, int(layers * len(ins) / spec.layers + 0.5)))
+    k = min(layers, max(1, (2 * layers * len(ins) + spec.layers) // (2 * spec.layers)))   # rounded half up
     return tuple(-(-(j + 1) * layers // k) - 1 for j in range(k))
 
 
