@@ -531,18 +531,24 @@ def cmd_collective(a) -> Output:
     recs = []
     for s in sizes:
         c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node)
-        recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus, "nodes": c.nodes,
-                     "per_node": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
+        # CollectiveResult.nodes / per_node count scale-up domains and ranks per domain (its docstring):
+        # a node on 8-GPU parts, a rack of 18 nodes on NVL72, where "nodes 2, per_node 72" misread
+        recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus,
+                     "domains": c.nodes, "per_domain": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
                      "library": c.library, "time_s": c.time_s, "time_us": c.time_s * 1e6,
                      "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
                      "lower_bound_s": c.lower_bound_s})
     out = Output()
-    shown = ["op", "size_bytes", "gpus", "nodes", "per_node", "algorithm", "protocol", "time_us",
+    shown = ["op", "size_bytes", "gpus", "domains", "per_domain", "algorithm", "protocol", "time_us",
              "algbw_GBps", "busbw_GBps"]
     if a.format == "table":
+        from .fabric import hardware_config
+
         hw_name = hw.get("accelerator", "?")
+        dom = hardware_config(hw).domain_gpus   # as il.collective reads the table
         out.table("collective", recs, shown,
-                  title=f"il.collective — {a.op} on {hw_name} (time in µs, bandwidths in GB/s)")
+                  title=f"il.collective — {a.op} on {hw_name} (time in µs, bandwidths in GB/s; domains: "
+                        f"scale-up domains spanned, of {dom} of the job's GPUs each)")
     else:
         out.table("collective", recs)
     return out
@@ -916,6 +922,13 @@ def cmd_sweep(a) -> Output:
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
     if folder is not None:
+        from .sweep import _FILE_SUFFIXES
+
+        suffix = Path(folder).suffix
+        if not Path(folder).exists() and suffix.lower() in _FILE_SUFFIXES:   # was made a folder of that name
+            raise CliError(f"--out {a.out!r}: names a {suffix} file; --out takes FILE.parquet (one Parquet "
+                           "file) or a FOLDER without a file suffix (Parquet parts written as chunks finish; "
+                           "a rerun resumes)")
         _check_sweep_folder(Path(folder), {**kw, "seed": a.seed})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -1355,7 +1368,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "hardware allows), or one of " + ", ".join(COLLECTIVE_ALGORITHMS)
                          + " (aliases: direct = allpairs, rail_aware = pxn, pairwise = p2p)")
     sp.add_argument("--per-node", type=int,
-                    help="ranks per scale-up domain when not packed (e.g. 1: one GPU per node)")
+                    help="ranks per scale-up domain when not packed (e.g. 1: one GPU per domain, which is a "
+                         "node on 8-GPU parts and a rack on NVL72)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
                     help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "
