@@ -1022,9 +1022,11 @@ def test_per_op_sac_keeps_no_cudnn_attention_output_when_it_recomputes_it():
     # +9.6 / +10.7 / +9.0 % with this change; +3.9 / +5.0 / +3.4 % since torchtitan's FSDP2 shards
     # are read as the fp32 masters (no 16-bit shard: stack factor fsdp_fp32_sharded_params);
     # +10.0 / +11.1 / +9.5 % since FSDP2's reduce-scatter input is counted (the norm + output unit's
-    # fp32 gradients, 1.96 GiB: component fsdp_reduce_scatter_buffer; over-predicted, not located)
+    # fp32 gradients, 1.96 GiB: component fsdp_reduce_scatter_buffer; over-predicted, not located);
+    # +11.3 / +12.4 / +10.8 % since the layer unit's 16-bit gradients in flight beside it are counted
+    # (0.41 GiB: component fsdp_unsharded_grads); the band was 9.0 .. 11.5, now 10.0 .. 13.0
     for rid in ("AO-8B-B200-bf16", "AO-8B-B200-fp8tw", "AO-8B-B200-mxfp8"):
-        assert 9.0 < err["MEM-" + rid] < 11.5, (rid, err["MEM-" + rid])
+        assert 10.0 < err["MEM-" + rid] < 13.0, (rid, err["MEM-" + rid])
 
 
 def test_fp8_scaling_of_torchao_recipes_is_priced_and_read():
