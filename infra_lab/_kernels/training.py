@@ -98,7 +98,7 @@ C_NAMES = (
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
-    "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "fp8_caches_weights",
+    "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -113,7 +113,10 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
  C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
- C_FSDP_FP32, C_FSDP_RS, C_FP8_CACHE) = range(len(C_NAMES))
+ C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE) = range(len(C_NAMES))
+# C_FSDP_GQ: which FSDP units' unsharded gradients are in flight in backward
+# (infra_lab.memory.fsdp_grad_queue_params: 0 PyTorch FSDP2, one layer's; > 0 Megatron-FSDP's
+# reduce-scatter queue capacity [params]); training_bytes reads it only fully sharded
 # C_FP8_CACHE (stack factor fp8_caches_weights): 1 when the stack quantizes a linear weight on the
 # step's first micro-batch and reuses the quantized copies (forward and transposed) for the others
 # (Transformer Engine's is_first_microbatch under Megatron-Core's schedules), 0 when every
@@ -493,8 +496,9 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                 mb = training_bytes(row[L_PNE] - row[L_PEMB] - row[L_PHEAD], row[L_PE], row[L_PEMB] + row[L_PHEAD],
                                     tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, f3,
                                     c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
-                                    0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY], 0.0, c[C_FSDP_RS], row[L_PHEAD])
-                row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3] + mb[4]   # MEM_NAMES before "activations"
+                                    0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY], 0.0, c[C_FSDP_RS], row[L_PHEAD],
+                                    c[C_FSDP_GQ])
+                row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3] + mb[4] + mb[5]   # MEM_NAMES before "activations"
                 row[L_GR0 + z] = mb[1]          # the gradients' share (memory.grads_at_peak)
 
 
