@@ -444,7 +444,22 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
         weight part of each cast op (bytes and kernel) is charged 1/weight_cast_every times. The
         training step passes the step's micro-batch count for a stack that reuses the copies
         (stack factor ``fp8_caches_weights``, Transformer Engine's ``is_first_microbatch``) and
-        1 otherwise (torchao casts every call)
+        1 otherwise (torchao casts every call). A grouped GEMM's weight part covers all its
+        local experts (E/ep matrices of k×n): every expert weight is quantized, each in its own
+        kernel where the experts run as a loop of per-expert GEMMs (``grouped_gemm_streams`` >= 1:
+        Transformer Engine's GroupedLinear holds ``weight0`` … ``weightN-1`` and calls
+        ``quantize_weight`` once per weight,
+        https://github.com/NVIDIA/TransformerEngine/blob/d0067d0da6cb01811b8072a7d304f0e00344ce2b/transformer_engine/pytorch/module/grouped_linear.py#L833-L851),
+        in one kernel per axis for the stacked (E, k, n) weight of one fused grouped kernel
+        (``grouped_gemm_streams`` = 0: torchao's float8 rowwise grouped GEMM casts the 3-D weight
+        with ``triton_fp8_colwise_3d_scale_and_cast`` in forward and
+        ``triton_fp8_rowwise_3d_transpose_rhs`` in backward,
+        https://github.com/pytorch/ao/blob/36027d82d1ad9949597ea16002ff4940374b1b94/torchao/prototype/moe_training/fp8_grouped_mm.py#L142-L152
+        and #L239-L246; its MXFP8 path ``triton_to_mxfp8_dim0`` / ``mxfp8_quantize_cuda_3d``,
+        mxfp8_grouped_mm.py#L534-L538 / #L633-L644; Transformer Engine's own fused grouped path,
+        ``use_grouped_tensor``, one ``tex.group_quantize`` call, grouped_linear.py#L282-L307).
+        APPROXIMATION: the weight layout (per-expert or stacked) is read from
+        ``grouped_gemm_streams``, as the libraries pair them
     fuse_casts : input casts of GEMMs that follow a norm or an activation are fused into that
         kernel (Transformer Engine's LayerNormLinear / LayerNormMLP): only the quantized copies
         are written; False: every cast is a separate kernel reading the 16-bit tensor
@@ -623,7 +638,7 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
                 else:
                     plain.setdefault((pr, ob), []).append((r, mm, nn, kk, count))
             if low and pr == prec and comp in _LOW_PREC:
-                cast_rows.append((kind, name, comp, m, n, k, ps))
+                cast_rows.append((kind, name, comp, m, n, k, ps, groups if (groups > 1 or comp == "expert_gemm") else 1))
 
     for (pr, ob), items in plain.items():
         g = models[pr]
@@ -727,19 +742,25 @@ def _layer_ops_cached(key: tuple, recs: GemmRecords) -> pl.DataFrame:
         sb = P.value(acc, "cast_scale_bytes", prec)
         amax = P.value(acc, "cast_amax_pass", prec)
         q = act + 2.0 * (eb + sb)  # read 16-bit once, write row- and column-wise quantized copies
-        for kind, name, _comp, m, n, k, ps in cast_rows:
-            w_bytes = k * n * (q + amax * act) / wce  # weights (k×n), one copy per `wce` micro-batches
+        for kind, name, _comp, m, n, k, ps, nw in cast_rows:
+            # nw weight matrices (k×n each): a grouped GEMM's local experts, 1 otherwise. A stack that
+            # loops per-expert GEMMs (grouped_gemm_streams >= 1: Transformer Engine's GroupedLinear,
+            # weight0 … weightN-1) quantizes each in its own kernel; one fused grouped kernel over a
+            # stacked (E, k, n) weight quantizes it in one kernel per axis (see the docstring)
+            wk = float(nw) if ggs >= 1 else 1.0
+            w_bytes = nw * k * n * (q + amax * act) / wce  # weights, one copy per `wce` micro-batches
             if ps == "fwd":
                 if fuse and name in _PRODUCER_FUSED:  # the producer writes the quantized copies
-                    byts, kernels = m * k * (2.0 * (eb + sb) + amax * act) + w_bytes, 1.0 / wce
+                    byts, kernels = m * k * (2.0 * (eb + sb) + amax * act) + w_bytes, wk / wce
                 else:                                 # separate cast of the input X (m×k)
-                    byts, kernels = m * k * (q + amax * act) + w_bytes, 1.0 + 1.0 / wce
+                    byts, kernels = m * k * (q + amax * act) + w_bytes, 1.0 + wk / wce
                 op = f"{name}_cast"
             else:                                     # output gradient dY (m×n)
                 byts, kernels, op = m * n * (q + amax * act), 1.0, f"{name}_cast_bwd"
             mem_op(kind, ps, op, "cast", byts, kernels)
             if scaling != "tensor" and ps == "bwd":   # X, W and dY quantized again along their other axis
-                mem_op(kind, ps, f"{name}_cast_axis", "cast", act * (m * k + k * n / wce + m * n), 2.0 + 1.0 / wce)
+                mem_op(kind, ps, f"{name}_cast_axis", "cast", act * (m * k + nw * k * n / wce + m * n),
+                       2.0 + wk / wce)
                 if scaling == "row":                  # rescale of the 16-bit dgrad (m×k) and wgrad (k×n) outputs
                     mem_op(kind, ps, f"{name}_rescale", "cast", 2.0 * act * (m * k + k * n), 2.0)
     return tab.frame(mem_bw, fixed)
