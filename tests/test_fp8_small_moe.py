@@ -56,9 +56,11 @@ def test_fp8_step_change_is_gemm_saving_against_casts(acc):
     assert abs(parts["mts"] * parts["cast"] - parts["fts"] * parts["gemm_saved"]) < 0.1 * parts["fts"] * parts["gemm_saved"]
     # at the raw HBM rate the casts would not: the tie comes from the fitted memory_time_scale
     assert parts["cast"] < 0.5 * parts["fts"] * parts["gemm_saved"]
-    # casting the weights again every micro-batch (torchao's way) would make FP8 the slower, by 0.3-0.7 s
+    # casting the weights again every micro-batch (torchao's way) would make FP8 the slower, by 4.5 s (H100)
+    # and 5.4 s (MI355X): all 16 expert weights of each MoE layer, 128 times a step (0.43 / 0.66 s while
+    # the experts' casts counted one expert weight)
     every = parts["mts"] * (parts["cast_every_micro_batch"] - parts["cast"])
-    assert 0.25 < every < 0.75
+    assert 4.0 < every < 6.0
     assert parts["mts"] * parts["cast_every_micro_batch"] > parts["fts"] * parts["gemm_saved"]
 
 
@@ -71,8 +73,10 @@ def test_cast_bytes_follow_transformer_engine_rule():
     g = ops.filter(pl.col("op") == "experts_down").row(0, named=True)
     m, n, k = g["m"], g["n"], g["k"]
     # fused into the activation: the producer writes the row- and column-wise FP8 copies of X (2 x 1 B);
-    # the weight is read in 16 bit and written twice in FP8 (at weight_cast_every = 1: once per micro-batch)
-    assert row["bytes"] == pytest.approx(m * k * 2 * 1 + k * n * (2 + 2 * 1))
+    # each of the 16 local expert weights is read in 16 bit and written twice in FP8 (at
+    # weight_cast_every = 1: once per micro-batch)
+    assert g["groups"] == SPEC.experts == 16
+    assert row["bytes"] == pytest.approx(m * k * 2 * 1 + SPEC.experts * k * n * (2 + 2 * 1))
     bwd = ops.filter(pl.col("op") == "experts_down_cast_bwd").row(0, named=True)
     assert bwd["bytes"] == pytest.approx(m * n * (2 + 2 * 1))          # dY: read once, two FP8 copies
 

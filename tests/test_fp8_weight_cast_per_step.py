@@ -21,10 +21,12 @@ def _scenario(acc: str, stack: str, global_batch: int = TR["global_batch"]) -> d
             "training": {**TR, "precision": "fp8", "stack": stack, "global_batch": global_batch}}
 
 
-def _cast_fwd(acc: str, every: int) -> float:
-    """One MoE layer's forward cast ops per micro-batch at weight_cast_every = every [s]."""
+def _cast_fwd(acc: str, every: int, stack: str = "torchtitan-cuda") -> float:
+    """One MoE layer's forward cast ops per micro-batch at weight_cast_every = every, at the
+    stack's grouped_gemm_streams (the expert weights' cast kernels follow it) [s]."""
     ops = il.compute.layer_ops(SPEC, TR["seq_len"], TR["micro_batch"], 1, acc, "fp8", passes=("fwd", "bwd"),
-                               weight_cast_every=every)
+                               weight_cast_every=every,
+                               grouped_gemm_streams=int(il.stacks.params(stack)["grouped_gemm_streams"]))
     sel = (pl.col("layer_kind") == "moe") & (pl.col("pass") == "fwd") & (pl.col("component") == "cast")
     return float(ops.filter(sel)["time_s"].sum())
 
@@ -44,12 +46,13 @@ def test_transformer_engine_stack_casts_weights_once_per_step(acc, stack):
     assert il.stacks.params(stack)["fp8_caches_weights"] == 1.0
     once, every = _fwd(sc), _fwd(sc, fp8_caches_weights=0)
     # casting every micro-batch costs exactly the drop of layer_ops' casts from weight_cast_every 1 to m
-    saved = m * n_moe * mts * (_cast_fwd(acc, 1) - _cast_fwd(acc, m))
+    saved = m * n_moe * mts * (_cast_fwd(acc, 1, stack) - _cast_fwd(acc, m, stack))
     assert saved > 0.0
     assert every - once == pytest.approx(saved, rel=1e-6)
-    # ZAYA1 on 8 H100s: a few tenths of a second per step (notebook 02 section 5)
+    # ZAYA1 on 8 H100s: 4.5 s per step (notebook 02 section 5; 0.43 s while the experts' casts
+    # counted one expert weight, before they covered all 16)
     if acc == "H100-SXM":
-        assert 0.2 < every - once < 0.8
+        assert 4.0 < every - once < 5.0
 
 
 def test_torchao_stack_casts_weights_every_micro_batch():
