@@ -383,12 +383,15 @@ def test_recompute_and_sequence_parallel_directions():
 
 def test_fp8_is_faster_on_h100():
     """FP8 GEMMs speed up a GEMM-bound step on H100 (Llama 3 70B). On ZAYA1's small
-    (760M-active) MoE the casts, memory-bound ops priced at the fitted memory_time_scale, take
-    about what the faster GEMMs save: within 2 % of BF16 either way."""
+    (760M-active) MoE at ep 1 with one micro-batch per GPU per step, the casts, memory-bound ops
+    priced at the fitted memory_time_scale, cost more than the faster GEMMs save: every GPU
+    quantizes all 16 expert weights of each MoE layer (the whole model) for 8,192 tokens."""
     sc = il.load_scenario("zaya1-h100-counterpart")
     big = sc.replace(model={"preset": "llama3-70b"}, parallelism={"tp": 8, "ep": 1})
     assert _with(big, training={"precision": "fp8"}).step_time_s < il.estimate(big).step_time_s
-    assert _with(sc, training={"precision": "fp8"}).step_time_s == pytest.approx(il.estimate(sc).step_time_s, rel=0.02)
+    # FP8 / BF16 step 1.086 (1.004, within 2 %, while a grouped GEMM's weight cast counted one expert)
+    ratio = _with(sc, training={"precision": "fp8"}).step_time_s / il.estimate(sc).step_time_s
+    assert 1.05 < ratio < 1.12
 
 
 def test_expert_parallel_adds_all_to_all():
