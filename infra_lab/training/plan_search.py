@@ -515,10 +515,11 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     Enumerates tp (divisors of the world ≤ the scale-up domain, or beyond it with
     ``tp_across_domains``, dividing the heads), pp
     (any divisor of the remaining ranks up to the layer count: stages need not be equal),
-    vp (1 … layers/pp; an interleaved plan, vp > 1, only with micro-batches per step
-    global_batch / (micro_batch·dp) that the stack's interleaved schedule accepts:
-    :func:`interleaved_refused`, ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``; a
-    search that this leaves without plans says so), cp (dividing seq_len), dp (derived), ep (dividing the experts and
+    vp (1 … layers/pp; a pipeline plan only with micro-batches per step
+    global_batch / (micro_batch·dp) that the stack's schedule accepts:
+    :func:`microbatch_refused`, ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``:
+    interleaved plans on every stack, 1F1B on torchtitan (m >= pp), ZBV on Primus
+    (m >= 2·pp − 1); a search that this leaves without plans says so), cp (dividing seq_len), dp (derived), ep (dividing the experts and
     tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
     0–3 and FSDP, recompute none/selective/full, sequence parallel (tp > 1) and, with
@@ -550,7 +551,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     pp_schedules : the pipeline schedules to explore (``parallelism.pp_schedule`` names,
         :data:`infra_lab.scenario.PP_SCHEDULES`): None (default) :data:`DEFAULT_PP_SCHEDULES`,
         1F1B for vp = 1 and interleaved 1F1B for vp > 1, as every stack runs them (the
-        interleaved plans the stack refuses left out); "all" (alone or in a list): every schedule the stack
+        plans the stack's schedules refuse for their micro-batches left out); "all" (alone or in a list): every schedule the stack
         implements (:func:`stack_pp_schedules`, ``data/pp_schedule_stacks.csv``: the
         zero-bubble family on Primus (megatron-core-rocm), ZBV on torchtitan, none on
         Megatron-LM / Megatron-Core); or a name or list of names, each one the stack runs
