@@ -62,7 +62,8 @@ def _mtp_fwd(sc) -> float:
 @pytest.mark.parametrize("pp", [1, 4])
 def test_mtp_time_lands_on_the_last_stage(pp):
     """pp = 4: the last stage (8 layers + the head) paces; k MTP modules add k module forwards per
-    micro-batch to its forward, and the bubble grows with that stage."""
+    micro-batch to its forward. The bubble is the other ranks' micro-batch times (each rank at its
+    own times: Alpa's sum t_i + (m - 1) max t_i with the last rank the slowest), so it does not grow."""
     k = 2
     base, with_mtp = il.estimate(_dense(0, pp)), il.estimate(_dense(k, pp))
     sc = _dense(k, pp)
@@ -73,7 +74,9 @@ def test_mtp_time_lands_on_the_last_stage(pp):
     if pp > 1:
         b0 = dict(base.breakdown.iter_rows())["pp_bubble"]
         b1 = dict(with_mtp.breakdown.iter_rows())["pp_bubble"]
-        assert b1 > b0
+        # the stages before the last are unchanged (b1 > b0 was asserted here; it held only by a
+        # rounding difference of 6e-17 s since the bubble prices each rank at its own times)
+        assert b1 == pytest.approx(b0, rel=1e-12)
     # the stage without the head is unchanged: MTP parameters and time sit on the last stage only
     first = [c for c in il.memory.stage_candidates(sc.model_spec, pp) if c["rank"] == 0][0]
     assert first["has_head"] == (pp == 1)
