@@ -66,7 +66,7 @@ def test_the_searched_plan_runs_on_the_hardware_replace_derives(monkeypatch, acc
 
 def test_a_rack_scale_part_is_searched_on_its_nvl72_racks(monkeypatch):
     # ZAYA1's table written out by to_dict holds MI300X's 8-GPU xGMI domain; the explorer's
-    # search kept it (1,152 GB200 as 144 eight-GPU NVLink domains, 1.322 s per step at 32k)
+    # search kept it (1,152 GB200 as 144 eight-GPU NVLink domains)
     s, _, seen = _estimated(monkeypatch, "GB200", 1152, 2304, 32768)
     assert s["plan"][0].startswith("search")
     assert [sc.hardware.domain_gpus for sc in seen] == [72] * len(seen)
