@@ -177,8 +177,8 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
     sched = int(ctx.c[kt.C_PP_SCHED])
-    if (sched in kt.EXECUTED_SCHEDULES and pp > 1) or kt.executes_interleaved(sched, pp, vp):
-        # its program kept between calls (interleaved: Megatron-Core's order per chunk)
+    if (sched in kt.EXECUTED_SCHEDULES and pp > 1) or kt.executes_megatron(ctx.c, pp, vp):
+        # its program kept between calls (1F1B / interleaved: Megatron-Core's order per rank and chunk)
         kt.evaluate_serial_with(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out,
                                 *executed_programs(ctx.c, heads))
     else:
