@@ -996,9 +996,16 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     * 1F1B / interleaved (sched 0, 1): Σ_{i≠s} T_i / vp: with vp chunks each rank's chunk
       takes T_i/vp (its chunks taken as equal: the embedding's or the output layer's chunk is
       not priced apart, nor a chunk with one layer more than its rank's others). ``w`` and
-      ``fwd`` are not read. 1F1B (one chunk per rank) keeps this form: exact when the last
-      rank, the output layer's, is the slowest or all are equal, an upper bound otherwise
-      (tests/test_pp_schedules.py). The interleaved schedule keeps it in the plan search (its
+      ``fwd`` are not read. 1F1B (one chunk per rank) keeps this form in the plan search, where
+      it ranks the plans: exact when the last rank, the output layer's, is the slowest or all
+      are equal, an upper bound otherwise (tests/test_pp_schedules.py). il.estimate of a 1F1B
+      plan (C_PP_EXEC set, :func:`executes_1f1b`) executes Megatron-Core's plain 1F1B order
+      with each rank's own F and B instead (:func:`interleaved_rank_bubble` with vp = 1), so a
+      search row of a 1F1B plan with pp > 1 lies at or above il.estimate of that plan: equal
+      where the last rank paces (every 1F1B row sampled from llama3-8b's and
+      benchmarks/bench_search.py's spaces), below by the overlap of an earlier slowest rank's
+      warm-up (Llama 3.1 405B on pp 8, 16-layer middle ranks: 0.2–0.4 % of the step;
+      docs/validation.md, "1F1B executed per rank"). The interleaved schedule keeps it in the plan search (its
       default block, schedule constant 0), where it ranks the plans; il.estimate of an
       interleaved plan (schedule constant 1, :func:`executes_interleaved`) executes
       Megatron-Core's interleaved order per rank and per chunk instead
