@@ -2174,29 +2174,46 @@ def _fill_key(code, kp, km, kv, xoff, progs, i):
     """Key i's block of :func:`executed_table`: the compact program, then pp rows of
     :func:`infra_lab._kernels.pipeline_greedy.chunk_inflight_peaks` of it (the chunk-forwards each
     rank holds at its peak, per chunk; built once per key, not per plan head); for the
-    interleaved schedule Megatron-Core's order (kv[i] chunks per rank) and pp rows of zeros, for
-    plain 1F1B (code 0, keyed only under C_PP_EXEC) its order with one chunk, the same way."""
+    interleaved schedule and plain 1F1B (code 0, keyed only under C_PP_EXEC) Megatron-Core's
+    order (:func:`_fill_megatron_key`)."""
+    if code == PP_SCHED_INTERLEAVED or code == PP_SCHED_1F1B:
+        _fill_megatron_key(kp, km, kv, xoff, progs, i)
+        return
     pp = kp[i]
     end = xoff[i + 1] - pp
     o = xoff[i]
-    megatron = code == PP_SCHED_INTERLEAVED or code == PP_SCHED_1F1B
-    if megatron:   # Megatron-Core's order, microbatch_group_size_per_vp_stage = pp (1F1B: vp 1)
-        prog = interleaved_program(interleaved_order(pp, km[i], kv[i], pp), pp, km[i], kv[i])
-    else:
-        prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
-    # copied row by row: a slice assignment compiles numba's broadcast check and its message
-    # formatting (about 2.5 s of CPU on an empty cache) for shapes that agree by construction
+    prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+    _copy_program(prog, progs, o, end)
+    chunk_inflight_peaks(progs[o:end], pp, progs[end:xoff[i + 1]])
+
+
+@njit(cache=True)
+def _fill_megatron_key(kp, km, kv, xoff, progs, i):
+    """Key i's block of :func:`executed_table` for Megatron-Core's 1F1B orders (interleaved,
+    kv[i] chunks per rank, microbatch_group_size_per_vp_stage = pp; plain 1F1B with kv[i] = 1):
+    the compact program, then pp rows of zeros. Apart from :func:`_fill_key` so that an
+    il.estimate of a 1F1B or interleaved plan does not compile the executed schedules' order
+    builders (:func:`schedule_program`; about 11 s of CPU on an empty cache)."""
+    pp = kp[i]
+    end = xoff[i + 1] - pp
+    o = xoff[i]
+    prog = interleaved_program(interleaved_order(pp, km[i], kv[i], pp), pp, km[i], kv[i])
+    _copy_program(prog, progs, o, end)
+    for r in range(end, xoff[i + 1]):
+        for j in range(COMPACT_COLS):
+            progs[r, j] = 0
+
+
+@njit(cache=True)
+def _copy_program(prog, progs, o, end):
+    """``prog`` into rows o … end − 1 of ``progs``, copied row by row: a slice assignment
+    compiles numba's broadcast check and its message formatting (about 2.5 s of CPU on an empty
+    cache) for shapes that agree by construction."""
     if prog.shape[0] != end - o:
         raise ValueError("_fill_key: the program's rows differ from its block in the table")
     for r in range(prog.shape[0]):
         for j in range(COMPACT_COLS):
             progs[o + r, j] = prog[r, j]
-    if megatron:
-        for r in range(end, xoff[i + 1]):
-            for j in range(COMPACT_COLS):
-                progs[r, j] = 0
-    else:
-        chunk_inflight_peaks(progs[o:end], pp, progs[end:xoff[i + 1]])
 
 
 @njit(cache=True, parallel=True)

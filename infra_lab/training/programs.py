@@ -59,7 +59,10 @@ def executed_programs(c: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.
                     progs[xoff[i]:xoff[i + 1]] = hit
             _stats["hits"] += len(keys) - len(missing)
             _stats["misses"] += len(missing)
-        if len(missing) == 1:   # one program (an estimate's): built here, no parallel region to compile
+        if len(missing) == 1 and sched in (kt.PP_SCHED_1F1B, kt.PP_SCHED_INTERLEAVED):
+            # an estimate's Megatron-Core order: its own builder (compiles none of the other orders')
+            kt._fill_megatron_key(kp, km, kv, xoff, progs, np.int64(missing[0]))
+        elif len(missing) == 1:   # one program (an estimate's): built here, no parallel region to compile
             kt._fill_key(np.int64(sched), kp, km, kv, xoff, progs, np.int64(missing[0]))
         elif missing:
             kt.fill_programs(np.int64(sched), kp, km, kv, xoff, np.array(missing, dtype=np.int64), progs)
