@@ -54,7 +54,7 @@ SERVE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total
 HARDWARE_OPTIONS = (  # --option -> [hardware] key, type
     ("accelerator", str), ("nodes", int), ("gpus_per_node", int), ("scaleup_domain", int),
     ("nic", str), ("nics_per_node", int), ("fabric", str), ("oversubscription", float),
-    ("host_cpu", str),
+    ("host_cpu", str), ("pxn", "bool"), ("sharp", "bool"),
 )
 
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
@@ -350,6 +350,14 @@ def _bool_list(text: str) -> list[bool] | bool:
     return vals[0] if len(vals) == 1 else vals
 
 
+def _bool(text: str) -> bool:
+    """A true/false option value (``--pxn true``), as a TOML file writes it."""
+    p = text.strip().lower()
+    if p not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected true or false")
+    return p == "true"
+
+
 def _str_list(text: str) -> list[str] | str:
     vals = [p.strip() for p in text.split(",")]
     return vals[0] if len(vals) == 1 else vals
@@ -416,7 +424,10 @@ def cmd_estimate(a) -> Output:
         *([("useful_token_fraction", est.useful_token_fraction, "- (non-padding share of tokens_per_s)")]
           if est.useful_token_fraction != 1.0 else []),
     ]
-    d = {"scenario": sc.name, **est.to_dict(), "model_flops_per_step": est.model_flops_per_step}
+    # the table's accelerator and plan rows too: a JSON/CSV record said neither which part nor
+    # which plan its numbers were of (the plan as the table writes it, search's column names)
+    d = {"scenario": sc.name, "accelerator": hw.accelerator, "plan": _plan_text(sc), **est.to_dict(),
+         "model_flops_per_step": est.model_flops_per_step}
     if sc.training.recompute_num_layers is not None:
         d["recompute_num_layers"] = sc.training.recompute_num_layers
     if a.tokens is not None:
@@ -468,9 +479,18 @@ def cmd_search(a) -> Output:
 
         shown = df.with_columns((pl.col("memory_per_gpu_bytes") / 1e9).alias("memory_per_gpu_GB"))
         what = "fitting plans" if a.feasible_only else "plans"
-        title = (f"il.search — {sc.name}: {shown.height} {what}, best by {a.objective} first "
+        # --top N cuts the frame at N rows: say "the best N", not "N plans" (there are more)
+        count = (f"the {shown.height} best {what} by {a.objective}" if a.top is not None and shown.height == a.top
+                 else f"{shown.height} {what}, best by {a.objective} first")
+        title = (f"il.search — {sc.name}: {count} "
                  f"(memory in GB; `--format csv` for every column)")
         cols = [c for c in SEARCH_SHOWN if c in shown.columns]
+        if "runnable" in shown.columns and not shown["runnable"].all():
+            # a plan with no path on the fabric: no step time, 0 tokens/s; say why beside "fits"
+            cols.append("runnable")
+            out.notes.append("runnable = no: a collective of the plan has no path on the fabric (an expert "
+                             "all-to-all across rails on a rails-only fabric with pxn = false): no step "
+                             "time, 0 tokens/s")
         if a.objective not in cols and a.objective in shown.columns and a.objective != "memory_per_gpu_bytes":
             cols.insert(cols.index("mfu") + 1 if "mfu" in cols else len(cols), a.objective)   # the sort key is shown
         out.frame("plans", shown, cols, title=title)
@@ -531,18 +551,24 @@ def cmd_collective(a) -> Output:
     recs = []
     for s in sizes:
         c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node)
-        recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus, "nodes": c.nodes,
-                     "per_node": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
+        # CollectiveResult.nodes / per_node count scale-up domains and ranks per domain (its docstring):
+        # a node on 8-GPU parts, a rack of 18 nodes on NVL72, where "nodes 2, per_node 72" misread
+        recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus,
+                     "domains": c.nodes, "per_domain": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
                      "library": c.library, "time_s": c.time_s, "time_us": c.time_s * 1e6,
                      "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
                      "lower_bound_s": c.lower_bound_s})
     out = Output()
-    shown = ["op", "size_bytes", "gpus", "nodes", "per_node", "algorithm", "protocol", "time_us",
+    shown = ["op", "size_bytes", "gpus", "domains", "per_domain", "algorithm", "protocol", "time_us",
              "algbw_GBps", "busbw_GBps"]
     if a.format == "table":
+        from .fabric import hardware_config
+
         hw_name = hw.get("accelerator", "?")
+        dom = hardware_config(hw).domain_gpus   # as il.collective reads the table
         out.table("collective", recs, shown,
-                  title=f"il.collective — {a.op} on {hw_name} (time in µs, bandwidths in GB/s)")
+                  title=f"il.collective — {a.op} on {hw_name} (time in µs, bandwidths in GB/s; domains: "
+                        f"scale-up domains spanned, of {dom} of the job's GPUs each)")
     else:
         out.table("collective", recs)
     return out
@@ -665,6 +691,13 @@ def cmd_serve(a) -> Output:
         return out
     r = serve(sc, stack_params=_params(a.param))
     d = {"scenario": name, **serve_record(r)}
+    if not r.fits:   # priced all the same (as `estimate` prices a plan that does not fit): say so
+        cap = sc.hardware.accelerator_spec.memory_capacity_bytes
+        out.notes.append(
+            f"does not fit: this configuration needs {r.memory_per_gpu_bytes / 1e9:.1f} GB per GPU against the "
+            f"{cap / 1e9:.1f} GB a job can address on {sc.hardware.accelerator} (max_concurrency "
+            f"{r.max_concurrency:g}); its throughput and latencies are what it would give with enough memory "
+            f"(`{PROG} serve {a.scenario} --search` lists the configurations that fit)")
     basis = a.price_usd_per_gpu_hour if isinstance(a.price_usd_per_gpu_hour, str) else None
     if a.price_usd_per_gpu_hour is not None:
         from .serving import price_for
@@ -916,6 +949,13 @@ def cmd_sweep(a) -> Output:
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
     if folder is not None:
+        from .sweep import _FILE_SUFFIXES
+
+        suffix = Path(folder).suffix
+        if not Path(folder).exists() and suffix.lower() in _FILE_SUFFIXES:   # was made a folder of that name
+            raise CliError(f"--out {a.out!r}: names a {suffix} file; --out takes FILE.parquet (one Parquet "
+                           "file) or a FOLDER without a file suffix (Parquet parts written as chunks finish; "
+                           "a rerun resumes)")
         _check_sweep_folder(Path(folder), {**kw, "seed": a.seed})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -1355,7 +1395,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "hardware allows), or one of " + ", ".join(COLLECTIVE_ALGORITHMS)
                          + " (aliases: direct = allpairs, rail_aware = pxn, pairwise = p2p)")
     sp.add_argument("--per-node", type=int,
-                    help="ranks per scale-up domain when not packed (e.g. 1: one GPU per node)")
+                    help="ranks per scale-up domain when not packed (e.g. 1: one GPU per domain, which is a "
+                         "node on 8-GPU parts and a rack on NVL72)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
                     help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "
@@ -1375,9 +1416,14 @@ def build_parser() -> argparse.ArgumentParser:
         "oversubscription": f">= 1 (default {dflt['oversubscription']:g}, non-blocking; at most "
                             "data/network_constants.csv's max_oversubscription)",
         "host_cpu": "host CPU (data/network_host_cpus.csv; default the platform's)",
+        "pxn": "true | false: PXN forwarding (NCCL_PXN_DISABLE=0), the path cross-rail traffic "
+               "(all-to-all) takes on a rails-only fabric (default the library's: NCCL on, RCCL off)",
+        "sharp": "true | false: in-network reduction in the scale-out switches (NCCL CollNet; "
+                 f"default {str(dflt['sharp']).lower()}; refused on RCCL platforms)",
     }
     for key, typ in HARDWARE_OPTIONS:
-        hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=typ, help=hw_help[key])
+        hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=_bool if typ == "bool" else typ,
+                        help=hw_help[key])
 
     sp = add("serve", "Throughput, TTFT, TPOT and memory of one serving scenario (il.serve), or "
                       "the best configurations with --search (il.serve_search).", cmd_serve)

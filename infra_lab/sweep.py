@@ -77,6 +77,46 @@ def _scalar(name: str, v: Any) -> Any:
     return v
 
 
+def _kind(v: Any) -> str | None:
+    """A grid or output value's kind for a frame column: 'number' (int or float: a column of both
+    is Float64), 'string', 'boolean', other types by name; None (a null) has none."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    return "string" if isinstance(v, str) else type(v).__name__
+
+
+def _mixed_kinds(values: Sequence[Any]) -> tuple[Any, Any] | None:
+    """The first two values of different kinds (None where all have one kind, nulls aside)."""
+    first = None
+    for v in values:
+        k = _kind(v)
+        if k is None:
+            continue
+        if first is None:
+            first = (k, v)
+        elif k != first[0]:
+            return first[1], v
+    return None
+
+
+def _check_axis_kinds(name: str, values: list[Any]) -> None:
+    """Refuse a grid axis mixing numbers, strings and booleans: a polars column has one type, so
+    ``[1, "auto"]`` came back as the strings ``"1"``, ``"auto"`` (and ``[True, 2]`` as 1, 2),
+    while fn received the values as given. Integers with floats are one kind (the column is
+    Float64); None (a null) goes with any kind."""
+    mixed = _mixed_kinds(values)
+    if mixed is not None:
+        a, b = mixed
+        raise ValidationError(
+            f"grid[{name!r}] mixes {_kind(a)}s and {_kind(b)}s ({a!r}, {b!r}): a frame column holds one "
+            f"type, so the result would not show the values fn received; give the axis values of one "
+            f"kind (e.g. all strings, converted inside fn, or None for 'no value' next to numbers)")
+
+
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.isidentifier():
         raise ValidationError(
@@ -127,6 +167,7 @@ def grid_points(grid: Mapping[str, Sequence] | pl.DataFrame) -> list[dict[str, A
             raise ValidationError(f"grid[{name!r}] is empty: expected at least one value")
         names.append(name)
         values.append([_scalar(name, v) for v in vals])
+        _check_axis_kinds(name, values[-1])
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
@@ -255,6 +296,30 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
+# Suffixes of file formats: ``out=`` named with one of them (``"results.csv"``) is refused rather
+# than made a folder of that name (``out=`` is a folder of Parquet parts). An existing folder is
+# taken whatever its name.
+_FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".arrow",
+                 ".feather", ".ipc", ".avro", ".xlsx", ".xls", ".ods", ".pkl", ".pickle", ".npy",
+                 ".npz", ".h5", ".hdf5", ".nc", ".db", ".sqlite", ".duckdb", ".md", ".html", ".toml",
+                 ".yaml", ".yml")
+
+
+def _check_out(out: str | os.PathLike) -> Path:
+    """``out=`` as a folder path: refused where it is a file, or where a folder not yet there is
+    named like a file (``"x.txt"``, ``"x.csv"``, ``"x.parquet"``: a folder of that name was made)."""
+    out_dir = Path(V.path("out", out))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValidationError(f"out = {str(out)!r} is a file: expected a folder")
+    if not out_dir.exists() and out_dir.suffix.lower() in _FILE_SUFFIXES:
+        raise ValidationError(
+            f"out = {str(out)!r} names a {out_dir.suffix} file: out= is a folder (created if missing) "
+            f"of Parquet part files, written as chunks finish so that a rerun resumes; give a folder name "
+            f"without a file suffix (e.g. {str(out_dir.with_suffix(''))!r}), and write the returned frame "
+            f"to a file yourself (df.write_parquet(...), df.write_csv(...))")
+    return out_dir
+
+
 FN_RECORD = "infra-lab-sweep-fn.json"
 """The file in an ``out=`` folder naming the function (and its plain fixed arguments) whose
 results the folder holds (:func:`sweep` warns when another call resumes into it)."""
@@ -356,7 +421,8 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     seed : base seed [integer]; each point's seed is :func:`point_seed` (point, seed)
     chunk_size : points per task [count]; default: in-process ⌈n/20⌉, on a cluster
         ⌈n / (4 · workers)⌉ (coarse tasks, a few per worker)
-    out : folder for incremental Parquet results (created if missing); points already there
+    out : folder for incremental Parquet results (created if missing; a new folder named like a
+        file, ``"x.csv"``, ``"x.parquet"``, ``"x.txt"``, is refused); points already there
         without an error are skipped, failed ones are retried (``retry_failed``). Stored rows
         are matched by the point's values and its seed: points stored with another base
         ``seed`` are evaluated again (with a warning); a folder filled by another ``fn`` (module
@@ -421,9 +487,7 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     done: dict[str, dict] = {}
     out_dir = None
     if out is not None:
-        out_dir = Path(V.path("out", out))
-        if out_dir.exists() and not out_dir.is_dir():
-            raise ValidationError(f"out = {str(out)!r} is a file: expected a folder")
+        out_dir = _check_out(out)
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:    # a file on the way, /proc, no permission: the OS's bare error before
@@ -509,6 +573,13 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
         rows.append({"point": i, **r})
     frame = _frame(rows)
     outs = [c for c in frame.columns if c not in (*names, *RESERVED_COLUMNS)]
+    for c in outs:   # this call's outputs (stored ones were typed when written)
+        mixed = _mixed_kinds([new_rows[i].get(c) for i in sorted(new_rows)])
+        if mixed is not None:
+            a, b = mixed
+            warnings.warn(f"sweep: fn's output {c!r} mixes {_kind(a)}s and {_kind(b)}s ({a!r}, {b!r}); the "
+                          f"frame's column holds them as {frame.schema[c]} (return one kind per output, "
+                          f"None for 'no value')", stacklevel=2)
     frame = frame.select("point", *names, "seed", *outs, "error").with_columns(
         pl.col("point").cast(pl.Int64), pl.col("seed").cast(pl.Int64),
         pl.col("error").cast(pl.String))

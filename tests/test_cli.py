@@ -173,6 +173,21 @@ def test_collective_options_and_formats(capsys):
     assert rc == 0 and "busbw_GBps" in out
 
 
+def test_collective_columns_count_scale_up_domains_not_nodes(capsys):
+    """144 GB200 on 36 nodes of 4 GPUs (two NVL72 racks) printed "nodes 2, per_node 72":
+    il.collective's nodes / per_node count scale-up domains and ranks per domain, so the columns
+    are domains and per_domain, and the table's title gives the domain's size."""
+    rc, out, _ = main(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "GB200", "--nodes", "36",
+                      "--gpus-per-node", "4", "--nic", "ConnectX-7-NDR", "--gpus", "144", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and "nodes" not in rows[0] and "per_node" not in rows[0]
+    assert (rows[0]["domains"], rows[0]["per_domain"]) == ("2", "72")
+    rc, out, _ = main(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "GB200", "--nodes", "36",
+                      "--gpus-per-node", "4", "--nic", "ConnectX-7-NDR", "--gpus", "144")
+    assert rc == 0 and "scale-up domains spanned, of 72 of the job's GPUs each" in out
+    assert "domains  per_domain" in out and " nodes " not in out
+
+
 def test_parse_size():
     assert cli.parse_size("1GiB") == 2**30 and cli.parse_size("1.5 MB") == 1.5e6
     assert cli.parse_size("4096") == 4096 and cli.parse_size("2e9") == 2e9
@@ -444,6 +459,20 @@ def test_sweep_subprocess_on_a_dask_scheduler(tmp_path):
     for r in rows:
         assert float(r["step_time_s"]) == pytest.approx(_sweep_reference(int(r["nodes"])), rel=1e-12)
     assert any("run_chunk" in name for name in tasks), f"no sweep task reached the scheduler: {list(tasks)}"
+
+
+def test_sweep_out_named_like_another_file_is_refused(tmp_path, capsys):
+    """`--out results.csv` made a FOLDER named results.csv (only .parquet is a file): refused before
+    the sweep runs, naming what --out takes; a mixed grid axis is refused naming the axis."""
+    g = tmp_path / "g.toml"
+    g.write_text(GRID)
+    for name in ("results.csv", "x.txt"):
+        rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g), "--out", str(tmp_path / name))
+        assert rc == 1 and "names a ." in err and "--out takes FILE.parquet" in err, err
+        assert not (tmp_path / name).exists()
+    g.write_text("[hardware]\nnodes = [16, \"32\"]\n")
+    rc, out, err = main(capsys, "sweep", str(SCENARIO), "--grid", str(g))
+    assert rc == 1 and "grid['nodes'] mixes numbers and strings (16, '32')" in err, err
 
 
 def test_sweep_grid_file_errors(tmp_path, capsys):

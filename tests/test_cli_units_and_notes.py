@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import infra_lab as il
 from infra_lab import cli
 
@@ -150,3 +152,80 @@ def test_estimate_tokens_takes_the_totals_as_they_are_written(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["estimate", "zaya1-ibm-mi300x", "--tokens", "14X"])
     assert e.value.code == 2 and "K, M, B or T" in capsys.readouterr().err
+
+
+def test_search_table_counts_what_it_shows_and_says_why_a_plan_cannot_run(capsys, tmp_path):
+    """`infra-lab search --top 3` headed its table "3 fitting plans" where the scenario has
+    thousands (--top cuts the frame), and `--all` listed plans with no path on the fabric as
+    "fits yes" with a blank step time and 0 tokens/s, the `runnable` column left out."""
+    rc, out, err = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "2", "--tp", "1", "--pp", "1")
+    assert rc == 0, err
+    assert "the 2 best fitting plans by tokens_per_s" in out and "2 fitting plans" not in out.replace("2 best", "")
+    d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    d["hardware"].update(nodes=2, pxn=False)      # rails-only without PXN: no cross-rail all-to-all
+    d["training"]["global_batch"] = 64
+    p = tmp_path / "nopxn.json"
+    p.write_text(json.dumps(d))
+    rc, out, err = main(capsys, "search", str(p), "--all", "--top", "3", "--tp", "1", "--pp", "1", "--min-ep", "16")
+    assert rc == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("tp "))
+    assert header.split()[-2:] == ["fits", "runnable"]
+    rows = [line.split() for line in out.splitlines() if line.startswith(" 1 ")]
+    assert len(rows) == 3 and all(r[-1] == "no" for r in rows)
+    assert "runnable = no: a collective of the plan has no path on the fabric" in out + err
+    # a search whose plans all run keeps the column out
+    rc, out, err = main(capsys, "search", "zaya1-ibm-mi300x", "--top", "1", "--tp", "1", "--pp", "1")
+    assert "runnable" not in out
+
+
+def test_serve_says_when_the_configuration_does_not_fit(capsys, tmp_path):
+    """`infra-lab serve` of Llama 3 405B on one MI300X printed 144 output tokens/s with 64
+    requests running beside "fits no" and "max_concurrency 0", and nothing said the numbers are
+    what the configuration would give with enough memory (`estimate` says so of a plan)."""
+    p = tmp_path / "s405.toml"
+    p.write_text('name = "x"\n[model]\npreset = "llama3-405b"\n[hardware]\naccelerator = "MI300X"\n'
+                 'nodes = 1\ngpus_per_node = 1\n[serving]\ntp = 1\n')
+    r = il.serve(str(p))
+    assert not r.fits
+    rc, out, err = main(capsys, "serve", str(p))
+    assert rc == 0, err
+    assert f"does not fit: this configuration needs {r.memory_per_gpu_bytes / 1e9:.1f} GB per GPU" in out
+    assert "what it would give with enough memory" in out and "--search" in out
+    rc, out, err = main(capsys, "serve", str(p), "--format", "json")
+    assert rc == 0 and json.loads(out)[0]["fits"] is False and "does not fit" in err
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x")
+    assert rc == 0 and "does not fit" not in out + err
+
+
+def test_collective_takes_pxn_and_sharp_as_the_hardware_table_does(capsys):
+    """`infra-lab collective all_to_all ... --fabric rails-only` on MI300X answered "set
+    hardware.pxn = true", and no option set it (only a file could); CollNet needed a file with
+    sharp = true likewise. --pxn and --sharp take true/false as the [hardware] keys do."""
+    base = ("--accelerator", "MI300X", "--nodes", "2", "--gpus", "16", "--fabric", "rails-only")
+    rc, out, err = main(capsys, "collective", "all_to_all", "1GiB", *base)
+    assert rc == 1 and "hardware.pxn = true" in err
+    rc, out, err = main(capsys, "collective", "all_to_all", "1GiB", *base, "--pxn", "true", "--format", "json")
+    assert rc == 0, err
+    want = il.collective("all_to_all", 2**30, {"accelerator": "MI300X", "nodes": 2, "fabric": "rails-only",
+                                               "pxn": True}, 16)
+    assert json.loads(out)[0]["time_s"] == want.time_s
+    rc, out, err = main(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "H100", "--nodes", "2",
+                        "--gpus", "16", "--algorithm", "collnet_direct", "--sharp", "true", "--format", "json")
+    assert rc == 0 and json.loads(out)[0]["algorithm"] == "collnet_direct", err
+    with pytest.raises(SystemExit) as usage:     # a usage error: argparse exits 2
+        main(capsys, "collective", "all_reduce", "1GiB", *base, "--sharp", "yes")
+    assert usage.value.code == 2 and "'yes': expected true or false" in capsys.readouterr().err
+
+
+def test_estimate_json_says_which_part_and_plan_it_priced(capsys):
+    """`infra-lab estimate` printed the accelerator and the plan in its table, and its JSON/CSV
+    record (for scripts comparing runs) had neither: a file of records from several scenarios
+    could not say which part or plan a step time was of."""
+    rc, out, err = main(capsys, "estimate", "zaya1-h100-counterpart", "--format", "json")
+    assert rc == 0
+    rec = json.loads(out)[0]
+    sc = il.load_scenario("zaya1-h100-counterpart")
+    assert rec["accelerator"] == "H100-SXM" == sc.hardware.accelerator
+    assert rec["plan"] == cli._plan_text(sc) and "dp=1024" in rec["plan"] and "micro_batch=2" in rec["plan"]
+    rc, out, err = main(capsys, "estimate", "zaya1-ibm-mi300x")
+    assert cli._plan_text(il.load_scenario("zaya1-ibm-mi300x")) in out

@@ -124,12 +124,44 @@ def test_pipeline_plan_and_max_layers():
     assert r["layers"] == 3 and "max_layers = 3" in r["note"] and r["next_total_GB"] is None
 
 
-def test_nothing_fits_and_hybrid_shapes():
-    df = il.memory.largest_model(["H100-SXM"], family="zamba2")
-    assert not df["fits"].any() and "fixed layer indices" in df["note"][0]
-    df = il.memory.largest_model(["H100-SXM"], family="llama3", micro_batch=64)   # 64 × 4,096 tokens
+def test_nothing_fits():
+    df = il.memory.largest_model(["H100-SXM"], family="zamba2", micro_batch=64)   # 64 × 4,096 tokens
+    assert not df["fits"].any() and "not even 1 layer" in df["note"][0]
+    df = il.memory.largest_model(["H100-SXM"], family="llama3", micro_batch=64)
     r = df.filter(pl.col("base") == "llama3.1-405b").row(0, named=True)
     assert not r["fits"] and r["layers"] is None and r["next_total_GB"] > r["capacity_GB"]
+
+
+def test_hybrid_shapes_scale_in_depth_at_the_published_ratio():
+    """by="depth" gave hybrid SSM shapes (Zamba2) a row with no model ("not scaled"): a depth now
+    keeps the published share of layers with a shared attention block (Zamba2-1.2B: 6 of 38),
+    round(n · 6 / 38) of n, at least one, the answer fitting and one layer more not."""
+    plan = "zaya1-ibm-mi300x"
+    df = il.memory.largest_model(["H100-SXM"], scenario=plan, family="zamba2")
+    assert df["fits"].all() and df["layers"].min() > 1
+    for r in df.iter_rows(named=True):
+        pub = il.models.get(r["base"])
+        m = len(pub.shared_attn_insertions)
+        spec = il.Scenario.from_dict({**il.load_scenario(plan).to_dict(), "model": {
+            "preset": r["base"], "layers": r["layers"],
+            "shared_attn_insertions": il.memory.largest._hybrid_insertions(pub, r["layers"])}}).model_spec
+        kinds = spec.layer_kinds()
+        assert kinds.count("hybrid") == max(1, math.floor(r["layers"] * m / pub.layers + 0.5))
+        assert spec.params_total == r["params_total"]
+        assert f"{kinds.count('hybrid')} of the {r['layers']} layers" in r["note"]
+        assert r["total_GB"] <= r["capacity_GB"] < r["next_total_GB"]
+    # at the published depth the shape is the preset itself (its own block placement)
+    pub = il.models.get("zamba2-1.2b")
+    assert il.memory.largest._hybrid_insertions(pub, 38) == pub.shared_attn_insertions
+    assert il.memory.largest._hybrid_insertions(pub, 19) == (6, 12, 18)
+    assert il.memory.largest._hybrid_insertions(pub, 2) == (1,)       # at least one block
+
+
+def test_a_device_named_twice_gets_one_set_of_rows():
+    """["MI300X", "mi300x"] gave two identical sets of rows (one per name given)."""
+    once = il.memory.largest_model(["MI300X", "H100-SXM"], family="llama3", by="presets")
+    twice = il.memory.largest_model(["MI300X", "H100-SXM", "mi300x"], family="llama3", by="presets")
+    assert twice.equals(once) and twice["accelerator"].to_list() == ["MI300X", "H100-SXM"]
 
 
 @pytest.mark.parametrize("kwargs, words", [
@@ -165,7 +197,7 @@ def test_chart_draws_the_frame_and_refuses_one_where_nothing_fits():
     spec = str(il.charts.largest_model_chart(df).to_dict())
     assert "parameters of the largest model that fits [billions]" in spec
     with pytest.raises(ValidationError, match="largest_model_chart: .*no row has a model that fits"):
-        il.charts.largest_model_chart(il.memory.largest_model(["H100-SXM"], family="zamba2"))
+        il.charts.largest_model_chart(il.memory.largest_model(["H100-SXM"], family="zamba2", micro_batch=64))
 
 
 def _cli(capsys, *args):
@@ -258,3 +290,16 @@ def test_scenario_as_a_name_a_toml_path_or_an_object(tmp_path):
                                                                            sc.to_dict())]
     for f in frames[1:]:
         assert f.equals(frames[0])
+
+
+def test_depth_of_a_moe_shape_with_dense_first_layers_starts_after_them():
+    """DeepSeek-V3 (3 dense first layers) by depth read "the plan cannot run it:
+    model.dense_layers = 3: must be < layers = 1" on MI300X: the bisection began at one
+    layer, a depth the [model] table refuses, though the plan runs 4 layers (3 dense + 1 MoE)."""
+    dense = il.models.get("deepseek-v3").dense_layers
+    df = il.memory.largest_model(["MI300X", "H100-SXM"], family="deepseek")
+    mi = df.filter(pl.col("accelerator") == "MI300X").row(0, named=True)
+    assert mi["fits"] and mi["layers"] >= dense + 1 and "cannot run" not in (mi["note"] or ""), mi
+    h = df.filter(pl.col("accelerator") == "H100-SXM").row(0, named=True)
+    assert not h["fits"] and h["note"] == f"not even {dense + 1} layers of this shape fit", h
+    assert h["next_model"] == f"deepseek-v3 at {dense + 1} layers" and h["next_total_GB"] > h["capacity_GB"]

@@ -300,6 +300,22 @@ def test_encoder_prefill_for_serving():
         mm.encoder_prefill("qwen2.5-vl-7b", "MI300X", audio_s=3.0)
 
 
+@pytest.mark.parametrize("name, media", [("qwen2.5-vl-7b", {"images": 1}),
+                                         ("llama3.2-11b-vision", {"images": 1}),
+                                         ("maia-class", {"images": 1, "audio_s": 30.0})])
+def test_encoder_prefill_flops_are_the_requests_at_any_tp(name, media):
+    """A request's FLOPs do not depend on how many GPUs share them: at tp = 8 encoder_prefill
+    gave one rank's share (1/8 of Qwen2.5-VL's 1.35 TFLOP) as "FLOPs per request" and divided
+    its MFU by tp once more (0.27 % where the rank ran at 2 %)."""
+    one = mm.encoder_flops_per_request(name, **media)
+    acc = il.catalog.accelerator("MI300X")
+    for tp in (2, 3, 4, 8):
+        r = mm.encoder_prefill(name, "MI300X", tp=tp, **media)
+        assert r.flops == pytest.approx(one, rel=1e-9)
+        assert float(r.breakdown["flops"].sum()) == pytest.approx(one, rel=1e-9)
+        assert r.mfu == pytest.approx(one / (r.time_s * tp * acc.peak("bf16")), rel=1e-9)
+
+
 def test_published_comparison_contract():
     df = mm.published_comparison()
     assert set(df["split"]) == {"validation"}              # validation only, no fit

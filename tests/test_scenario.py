@@ -304,3 +304,30 @@ def test_a_domain_gpus_given_that_does_not_tile_the_job_names_the_values_that_do
     assert HardwareConfig.from_dict(hw | {"domain_gpus": 64}).domain_gpus == 64
     with pytest.raises(ValidationError, match=r"^hardware\.nodes = 32: .*set hardware\.domain_gpus"):
         HardwareConfig.from_dict(hw)      # left out: the key to set is named, as before
+
+
+def test_an_edit_of_to_dict_s_hardware_table_refused_for_a_derived_key_says_why():
+    """sc.to_dict() writes out domain_gpus, nics_per_node, ... so editing gpus_per_node in it was
+    refused as "hardware.domain_gpus = 8: ... allowed 4 (or leave it out)" without saying where the
+    8 came from: a complete table refused for a derived key says that to_dict wrote it and names
+    Scenario.replace, which makes the edit (the keys held at their derived value follow)."""
+    from infra_lab.scenario import HardwareConfig
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    d = sc.to_dict()
+    d["hardware"]["gpus_per_node"] = 4
+    with pytest.raises(ValidationError, match=r"^hardware\.domain_gpus = 8: .*allowed 4 \(or leave it out\)\. "
+                                              r"A \[hardware\] table from Scenario\.to_dict\(\) .*sc\.replace"):
+        il.Scenario.from_dict(d)
+    new = sc.replace(hardware={"gpus_per_node": 4})      # what the message points at
+    assert (new.hardware.gpus_per_node, new.hardware.domain_gpus, new.hardware.nics_per_node) == (4, 4, 4)
+    # a table the user wrote (not every key) gets the error as before, without the to_dict note
+    with pytest.raises(ValidationError) as e:
+        HardwareConfig.from_dict({"accelerator": "MI300X", "gpus_per_node": 4, "domain_gpus": 8})
+    assert "to_dict" not in str(e.value) and "allowed 4 (or leave it out)" in str(e.value)
+    # an error of a key the table does not derive is left as it is
+    d = sc.to_dict()
+    d["hardware"]["gpus_per_node"] = 9
+    with pytest.raises(ValidationError, match=r"^hardware\.gpus_per_node = 9") as e:
+        il.Scenario.from_dict(d)
+    assert "to_dict" not in str(e.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import polars as pl
@@ -311,3 +312,50 @@ def test_an_unreadable_part_file_is_named(tmp_path):
         il.sweep(lambda x: {"y": x}, {"x": [1]}, out=tmp_path, progress=False)
     with pytest.raises(ValidationError, match=r"part-00000\.parquet"):
         il.sweep.load_results(tmp_path)
+
+
+def test_a_grid_axis_mixing_kinds_is_refused_naming_it():
+    """A grid axis of numbers and strings came back as a string column (1 as '1', next to 'auto')
+    and [True, 2] as the integers 1, 2, while fn received the values as given: refused before any
+    point runs, naming the axis and the two values. Integers with floats (a Float64 column) and None
+    with any kind stay accepted."""
+    calls = []
+
+    def f(x, k=0):
+        calls.append(x)
+        return {"y": 1}
+
+    with pytest.raises(ValidationError, match=r"grid\['x'\] mixes numbers and strings \(1, 'auto'\)"):
+        il.sweep(f, {"k": [0], "x": [1, "auto", 2]}, progress=False)
+    with pytest.raises(ValidationError, match=r"grid\['x'\] mixes booleans and numbers \(True, 2\)"):
+        il.sweep(f, {"x": [True, 2]}, progress=False)
+    with pytest.raises(ValidationError, match=r"grid\['x'\] mixes strings and booleans"):
+        il.sweep(f, {"x": [None, "a", False]}, progress=False)
+    assert calls == []
+    df = il.sweep(f, {"x": [1, 2.5, None]}, progress=False)
+    assert df.schema["x"] == pl.Float64 and df["x"].to_list() == [1.0, 2.5, None]
+    assert il.sweep(f, {"x": ["1", "auto"]}, progress=False)["x"].to_list() == ["1", "auto"]
+
+
+def test_an_output_mixing_kinds_is_warned_about():
+    """fn returning a number at one point and a string at another: the column is polars' String
+    (a failing point never stops a sweep, so it is said, not refused)."""
+    with pytest.warns(UserWarning, match=r"output 'y' mixes numbers and strings \(1, 's'\).*String"):
+        df = il.sweep(lambda x: {"y": 1 if x == 1 else "s"}, {"x": [1, 2]}, progress=False)
+    assert df["y"].to_list() == ["1", "s"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        il.sweep(lambda x: {"y": 1 if x == 1 else 2.5, "z": None if x == 1 else "a"}, {"x": [1, 2]},
+                 progress=False)
+
+
+def test_out_named_like_a_file_is_refused(tmp_path):
+    """out='x.txt' made a FOLDER named x.txt: a new out= with a file suffix is refused naming the
+    value and what out= takes; an existing folder of that name is still taken."""
+    for name in ("x.txt", "results.csv", "res.PARQUET"):
+        with pytest.raises(ValidationError, match=rf"out = '.*{name}' names a \.\w+ file: out= is a folder"):
+            il.sweep(_double, {"x": [1]}, out=tmp_path / name, progress=False)
+        assert not (tmp_path / name).exists()
+    (tmp_path / "old.parquet").mkdir()
+    assert il.sweep(_double, {"x": [1]}, out=tmp_path / "old.parquet", progress=False)["y"].to_list() == [2]
+    assert il.sweep(_double, {"x": [1]}, out=tmp_path / "run.v2", progress=False)["y"].to_list() == [2]

@@ -544,7 +544,7 @@ def test_notebook_04_claims():
     assert none.step_time_s > est.step_time_s                           # "the step grows to"
     small = il.estimate(sc.replace(training={"global_batch": par.dp, "micro_batch": 1}))
     assert small.tokens_per_s_per_gpu < est.tokens_per_s_per_gpu         # "the same traffic meets less compute"
-    band = T.estimate_band(sc, factors=["framework_time_scale", "memory_time_scale", "dp_comm_overlap"])
+    band = T.estimate_band(sc, exclude=["muon_ns_shared_over_dp"])
     assert band["step_time_s"].min() < est.step_time_s < band["step_time_s"].max()
     # "the CUDA and ROCm defaults carry the same factors"; the *-asym stacks are a labelled asymmetry
     cuda, rocm = il.stacks.default_stack("H100-SXM"), il.stacks.default_stack("MI300X")
@@ -569,6 +569,30 @@ def test_notebook_04_claims():
     runs = il.validation.current_runs().filter(pl.col("accelerator_variant").str.contains("96GB"))
     assert runs.height > 0 and f"{v96.hbm_bytes / 1e9:.0f}GB" in il.validation.VARIANTS
     assert runs["accelerator_variant"].str.contains(f"at the default {v96.tdp_W:.0f} W power limit", literal=True).any()
+
+
+def test_band_keeps_muon_s_range_by_default_and_excludes_it_on_request():
+    """estimate_band's default takes every stated range of the stack: on ZAYA1 (Muon, ZeRO-1) the
+    slow edge is replicated Newton-Schulz (muon_ns_shared_over_dp = 0), several times the nominal
+    step; exclude= leaves a factor at the stack's value (notebook 04's headline band), and equals
+    the band of the factors named one by one."""
+    sc = ZAYA
+    est = il.estimate(sc)
+    full = T.estimate_band(sc, method="monotone")
+    hi = full.filter(pl.col("case") == "high").row(0, named=True)
+    assert hi["muon_ns_shared_over_dp"] == 0.0 and hi["step_time_s"] > 2 * est.step_time_s
+    rest = T.estimate_band(sc, exclude=["muon_ns_shared_over_dp"], method="monotone")
+    assert "muon_ns_shared_over_dp" not in rest.columns
+    names = [n for n in il.stacks.ranges(est.stack) if n != "muon_ns_shared_over_dp"]
+    assert rest.equals(T.estimate_band(sc, factors=names, method="monotone"))
+    assert rest["step_time_s"].max() < hi["step_time_s"]
+    for kw, words in ((dict(exclude="muon_ns_shared_over_dp"), "exclude = 'muon_ns_shared_over_dp': expected a list"),
+                      (dict(exclude=["muon_ns_shared_over_dpp"]), "muon_ns_shared_over_dp"),
+                      (dict(exclude=["dp_comm_overlap"], factors=["dp_comm_overlap"]), "not both"),
+                      (dict(exclude=list(il.stacks.ranges(est.stack))), "leaves no factor to band")):
+        with pytest.raises((ValidationError, UnknownNameError)) as e:
+            T.estimate_band(sc, method="monotone", **kw)
+        assert words in str(e.value), (kw, str(e.value))
 
 
 def test_notebook_04_bucket_bias_and_long_context_claims():
@@ -998,9 +1022,11 @@ def test_per_op_sac_keeps_no_cudnn_attention_output_when_it_recomputes_it():
     # +9.6 / +10.7 / +9.0 % with this change; +3.9 / +5.0 / +3.4 % since torchtitan's FSDP2 shards
     # are read as the fp32 masters (no 16-bit shard: stack factor fsdp_fp32_sharded_params);
     # +10.0 / +11.1 / +9.5 % since FSDP2's reduce-scatter input is counted (the norm + output unit's
-    # fp32 gradients, 1.96 GiB: component fsdp_reduce_scatter_buffer; over-predicted, not located)
+    # fp32 gradients, 1.96 GiB: component fsdp_reduce_scatter_buffer; over-predicted, not located);
+    # +11.3 / +12.4 / +10.8 % since the layer unit's 16-bit gradients in flight beside it are counted
+    # (0.41 GiB: component fsdp_unsharded_grads); the band was 9.0 .. 11.5, now 10.0 .. 13.0
     for rid in ("AO-8B-B200-bf16", "AO-8B-B200-fp8tw", "AO-8B-B200-mxfp8"):
-        assert 9.0 < err["MEM-" + rid] < 11.5, (rid, err["MEM-" + rid])
+        assert 10.0 < err["MEM-" + rid] < 13.0, (rid, err["MEM-" + rid])
 
 
 def test_fp8_scaling_of_torchao_recipes_is_priced_and_read():

@@ -41,20 +41,26 @@ Inputs (all floats; bytes, parameters, counts):
                     only where the weights are fully sharded (:func:`fsdp_reduce_scatter_buffer`)
 ``p_head``          output-layer (+ final norm) parameters of the stage, before tensor sharding,
                     when they are an FSDP unit of their own (untied output layer) [params]
+``ugq``             which FSDP's unsharded gradients are in flight beside the held reduce-scatter
+                    input (:func:`fsdp_unsharded_grads`): 0 = PyTorch FSDP2 (one layer unit's),
+                    > 0 = Megatron-FSDP's reduce-scatter queue capacity [params]
+                    (:func:`infra_lab.memory.fsdp_grad_queue_params`); read only fully sharded
 
 Returns the tuple of :data:`MEM_NAMES` component bytes.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 MEM_NAMES = ("weights", "gradients", "optimizer_states", "zero3_gather_buffer", "fsdp_reduce_scatter_buffer",
-             "activations", "recompute_working_set", "embedding_and_head_activations", "cp_attention_buffers",
-             "allocator_reserve")
-(M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_RS, M_ACT, M_WORK, M_HEAD, M_CP, M_RESERVE) = range(len(MEM_NAMES))
-M_STATIC = M_RS + 1
+             "fsdp_unsharded_grads", "activations", "recompute_working_set", "embedding_and_head_activations",
+             "cp_attention_buffers", "allocator_reserve")
+(M_WEIGHTS, M_GRADS, M_OPTIM, M_GATHER, M_RS, M_UG, M_ACT, M_WORK, M_HEAD, M_CP, M_RESERVE) = range(len(MEM_NAMES))
+M_STATIC = M_UG + 1
 """The components before ``M_STATIC`` do not depend on the micro-batch (the step kernel's static bytes)."""
 N_MEM = len(MEM_NAMES)
 
@@ -323,15 +329,58 @@ def fsdp_reduce_scatter_buffer(layer_params, head_params, rsb):
 
     APPROXIMATION: the buffer is added to the stored activations and the recompute working set
     like the other backward terms (the model sums components, it does not follow the step's
-    timeline); the unit's own unsharded 16-bit gradients, which grow while its working set is
-    freed and are copied into its input at its post-backward, are not counted."""
+    timeline); the 16-bit gradients of the unit whose backward runs while it is held are their
+    own component (:func:`fsdp_unsharded_grads`)."""
     big = layer_params if layer_params > head_params else head_params
     return rsb * big
 
 
 @njit(cache=True)
+def fsdp_unsharded_grads(layer_params, layers, gfb, ugq):
+    """Unsharded gradients of FSDP units in flight in backward beside the stored activations
+    [bytes]: ``layer_params`` one layer unit's parameters on this GPU, ``layers`` the stage's
+    layers, ``gfb`` the gradients' bytes per parameter (the 16-bit compute dtype), ``ugq`` 0 for
+    PyTorch FSDP2 or Megatron-FSDP's reduce-scatter queue capacity [params].
+
+    PyTorch FSDP2 (``ugq`` = 0): autograd writes a unit's gradients into its unsharded
+    parameters' ``.grad`` in the ``MixedPrecisionPolicy``'s param dtype (``FSDPParam.unsharded_grad_data``
+    in torch/distributed/fsdp/_fully_shard/_fsdp_param.py); the unit's post-backward hands them
+    to ``foreach_reduce``, which copies them into the reduce-scatter input and only then drops
+    them (``unsharded_grads.clear()``, _fsdp_collectives.py at
+    https://github.com/pytorch/pytorch/blob/010ae4a89516fa3be548ab16dff711414ec12d0b/torch/distributed/fsdp/_fully_shard/_fsdp_collectives.py):
+    one layer's 16-bit gradients grow through its backward while the previous unit's
+    reduce-scatter input (:func:`fsdp_reduce_scatter_buffer`) is held.
+
+    Megatron-FSDP (``ugq`` > 0): a unit's gradients accumulate into a temporary unsharded bucket
+    (``main_grad_getter`` -> ``gbuf.fetch_bucket``) in the main-gradient dtype, by default the
+    parameters' (``--megatron-fsdp-main-grads-dtype auto``; ``_resolve_group_grad_dtype``); its
+    reduce-scatter is queued and the bucket freed only when the queue is drained, which
+    ``wait_for_previous_grad_reduce`` does, before each launch, while the queued buckets exceed
+    ``suggested_RS_queue_capacity`` = max(1e9, 2 x the mean FSDP unit) parameters
+    (megatron_fsdp.py l.420-444 and param_and_grad_buffer.py l.3924-3953 at
+    https://github.com/NVIDIA/Megatron-LM/tree/d98e8a64ddf34856e74b24714e3bedb2f5a39553/megatron/core/distributed/fsdp/src/megatron_fsdp):
+    floor(capacity / unit) queued units, the one just launched and the one accumulating, at
+    most the stage's layers.
+
+    APPROXIMATION: summed with the stored activations, the recompute working set and the held
+    reduce-scatter input like the other backward terms (the peak of one unit's gradients is
+    at its last weight gradient, when its working set is mostly freed); the FSDP units are the
+    layers (Megatron-FSDP's ``fsdp_unit_modules``: the transformer layers); no term for the
+    embedding or output layer's unit."""
+    if layer_params <= 0.0 or layers <= 0.0:
+        return 0.0
+    n = 1.0
+    if ugq > 0.0:
+        cap = ugq if ugq > 2.0 * layer_params else 2.0 * layer_params
+        n = np.floor(cap / layer_params) + 2.0
+        if n > layers:
+            n = layers
+    return gfb * n * layer_params
+
+
+@njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
-                   act, work, head_act, reserve, wq, cp_attn, rsb, p_head):
+                   act, work, head_act, reserve, wq, cp_attn, rsb, p_head, ugq):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""
     ne = (p_ne + emb) / tp               # non-expert parameters on this GPU
     ex = p_e / (ep * etp)                # routed-expert parameters on this GPU
@@ -353,10 +402,12 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
     optim = ob * (ne / d_ne + ex / d_e)
     gather = 0.0
     rs = 0.0
+    ug = 0.0
     if s3 and layers > 0.0:
         gather = 2.0 * wb * (p_ne / tp + ex) / layers
         rs = fsdp_reduce_scatter_buffer((p_ne / tp + ex) / layers, p_head / tp, rsb)
-    return weights, grads, optim, gather, rs, act, work, head_act, cp_buffers_at_peak(cp_attn, head_act), reserve
+        ug = fsdp_unsharded_grads((p_ne / tp + ex) / layers, layers, wb, ugq)
+    return weights, grads, optim, gather, rs, ug, act, work, head_act, cp_buffers_at_peak(cp_attn, head_act), reserve
 
 
 @njit(cache=True)
@@ -450,20 +501,22 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
 def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm, rd, rm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
                  has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn, n_mtp, rx, a_mtp, w_mtp,
-                 rsb, p_head):
+                 rsb, p_head, ugq):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
     stage's activations from :func:`stage_activations` (``cp_attn``: :func:`cp_attention_bytes`;
     ``n_mtp``, ``rx``, ``a_mtp``, ``w_mtp``: the MTP modules there, those re-materialised, and
-    their bytes; ``rsb``, ``p_head``: FSDP2's reduce-scatter input, see the module docstring)."""
+    their bytes; ``rsb``, ``p_head``: FSDP2's reduce-scatter input; ``ugq``: the FSDP units'
+    unsharded gradients in flight; see the module docstring)."""
     act, work, head = stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
                                         act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe,
                                         n_mtp, rx, a_mtp, w_mtp)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
-                          act, work, head, reserve, wq, cp_attn, rsb, p_head)
+                          act, work, head, reserve, wq, cp_attn, rsb, p_head, ugq)
 
 
 def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob,
-                             layers, act, work, head_act, reserve, wq, cp_attn=0.0, rsb=0.0, p_head=0.0):
+                             layers, act, work, head_act, reserve, wq, cp_attn=0.0, rsb=0.0, p_head=0.0,
+                             ugq=0.0):
     """Plain-Python reference of :func:`training_bytes`, written per state kind.
 
     ZeRO (Rajbhandari et al. 2020): stage 1 partitions optimizer states, stage 2 also
@@ -497,9 +550,21 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
         # are the output layer (norm + output, first in backward) and the layers
         units = {"a layer": (p_ne / tp + local["expert"]) / layers, "norm + output layer": p_head / tp}
         out["fsdp_reduce_scatter_buffer"] = max(units.values()) * rsb
+        # the 16-bit gradients of the units whose backward runs meanwhile: PyTorch FSDP2 one layer
+        # (the unit after the held one); Megatron-FSDP every layer bucket its reduce-scatter queue
+        # has not yet freed: whole layers up to the queue's capacity (at least two layers), the
+        # one just launched and the one accumulating
+        layer = units["a layer"]
+        if ugq > 0:
+            capacity = max(ugq, 2 * layer)
+            in_flight = min(layers, math.floor(capacity / layer) + 2) if layer > 0 else 0
+        else:
+            in_flight = 1 if layer > 0 else 0
+        out["fsdp_unsharded_grads"] = in_flight * layer * wb
     else:
         out["zero3_gather_buffer"] = 0.0
         out["fsdp_reduce_scatter_buffer"] = 0.0
+        out["fsdp_unsharded_grads"] = 0.0
     out["activations"] = act
     out["recompute_working_set"] = work
     out["embedding_and_head_activations"] = head_act

@@ -8,7 +8,9 @@ the per-GPU training memory; nothing here prices a byte) over model size, per ac
   of layers set to the most that fit (bisection over the integer layer count). Depth is the
   axis that keeps a published architecture: every layer of a family is the same block, so a
   deeper or shallower copy is the same design at another size, while a wider one would need
-  heads, MLP width and (for MoE) experts that nobody published together.
+  heads, MLP width and (for MoE) experts that nobody published together. A hybrid SSM shape
+  (Zamba2: Mamba2 layers, some with a shared attention block) keeps the published ratio of
+  the two kinds, its blocks evenly spaced (an approximation: see ``_hybrid_insertions``).
 * ``by="presets"``: the published presets of the family (``family="all"``: every preset in
   the catalog) as they are; the one with the most parameters that fits.
 
@@ -203,13 +205,51 @@ class _PlanSearcher:
         return r["tp"], r["pp"], r["vp"], r["dp"], r["sequence_parallel"]
 
 
+def _hybrid_insertions(spec, layers: int) -> tuple[int, ...]:
+    """The shared-attention insertions of a hybrid SSM shape (Zamba2) at ``layers`` layers:
+    the published ones at the published depth; otherwise k = max(1, round(layers · m / L)) of them
+    (m insertions in the published L layers: the published ratio of hybrid to Mamba2 layers),
+    evenly spaced, one at the last layer of each of k equal spans (layer ⌈(j + 1)·layers / k⌉ − 1).
+
+    Approximate: the published models place their blocks by hand (Zamba2-2.7B: every 6th layer,
+    then 47 and 51); a depth nobody published gets the ratio, not a placement anyone chose. The
+    block count, the parameters and the memory follow the ratio; which pipeline stage holds a
+    block follows the even spacing.
+
+    Examples
+    --------
+    >>> from infra_lab.models import get
+    >>> _hybrid_insertions(get("zamba2-1.2b"), 19)        # 6 of 38 published: 3 of 19
+    (6, 12, 18)
+    """
+    ins = tuple(spec.shared_attn_insertions)
+    if spec.arch != "hybrid_ssm" or not ins or layers == spec.layers:
+        return ins if layers == spec.layers else ()
+    k = min(layers, max(1, (2 * layers * len(ins) + spec.layers) // (2 * spec.layers)))   # rounded half up
+    return tuple(-(-(j + 1) * layers // k) - 1 for j in range(k))
+
+
+def _depth_model(preset: str, layers: int) -> dict:
+    """The [model] table of ``preset``'s shape at ``layers`` layers (a hybrid SSM's shared-attention
+    insertions at the published ratio: :func:`hybrid_insertions`)."""
+    from ..models import get
+
+    spec = get(preset)
+    m: dict = {"preset": preset, "layers": layers}
+    if spec.arch == "hybrid_ssm" and layers != spec.layers:
+        m["shared_attn_insertions"] = _hybrid_insertions(spec, layers)
+        if spec.ssm_layers == spec.layers:     # every layer has a Mamba2 mixer (Zamba2)
+            m["ssm_layers"] = layers
+    return m
+
+
 def _deepest(sz: _Sizer, preset: str, lo: int, max_layers: int) -> tuple[int | None, bool]:
     """(the most layers of ``preset``'s shape that fit, whether that is ``max_layers``);
     (None, False) when not even ``lo`` layers fit. Bisection over the integer layer count:
     the memory grows with depth (more layers per stage), which the result's check (``layers``
     fits, ``layers + 1`` does not) relies on."""
     def ok(n: int) -> bool:
-        return sz.fits({"preset": preset, "layers": n})
+        return sz.fits(_depth_model(preset, n))
 
     if not ok(lo):
         return None, False
@@ -247,12 +287,15 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     :func:`~infra_lab.memory.training_memory` apply as they are); the bisection assumes the
     memory grows with depth (a deeper size that fits beyond one that does not would be
     missed); by construction the model returned fits and the same shape one layer deeper
-    (``next_total_GB``) does not.
+    (``next_total_GB``) does not. A hybrid SSM shape (Zamba2) at a depth nobody published keeps
+    the published share of layers with a shared attention block (round(layers · m / L), at least
+    one), evenly spaced rather than where Zyphra placed them; the ``note`` says how many.
 
     Parameters
     ----------
     accelerators : list of str
-        Catalog accelerator names (data/accelerators.csv), e.g. ``["MI300X", "H100-SXM"]``.
+        Catalog accelerator names (data/accelerators.csv), e.g. ``["MI300X", "H100-SXM"]``; a
+        device named twice (``["MI300X", "mi300x"]``) gets one set of rows, at its first place.
     scenario : str, dict, path or Scenario
         The training plan (a shipped scenario's name, a TOML/JSON path, a dict or a Scenario);
         text models only (a multimodal system's encoders do not scale with its language model).
@@ -307,7 +350,7 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     if not accelerators:
         raise ValidationError(f"accelerators = {accelerators!r}: expected at least one name")
-    accs = [catalog.accelerator(a).name for a in accelerators]
+    accs = list(dict.fromkeys(catalog.accelerator(a).name for a in accelerators))   # one set of rows per device
     if not isinstance(by, str) or by not in LARGEST_BY:
         raise ValidationError(f"by = {by!r}: allowed {', '.join(map(repr, LARGEST_BY))}")
     max_layers = V.integer("max_layers", max_layers, lo=1, hi=MAX_LAYERS)
@@ -385,23 +428,28 @@ def _at(preset: str, layers: int) -> str:
 def _depth_row(sz: _Sizer, fam: str, preset: str, lo: int, max_layers: int) -> list:
     from ..models import get
 
-    if get(preset).arch != "transformer":
-        return _row(sz, fam, "depth", preset, None, None, None, None,
-                    f"not scaled: depth scaling covers uniform transformer stacks; {preset} ({get(preset).arch}) "
-                    "inserts its shared blocks at fixed layer indices (use by = 'presets')")
+    spec = get(preset)
+    if spec.experts and spec.dense_layers >= lo:
+        # the shallowest model of a MoE shape with dense first layers keeps one MoE layer after
+        # them (DeepSeek-V3: 3 dense + 1): the bisection started at 1 layer, which the [model]
+        # table refuses, and reported "the plan cannot run it" of a shape it runs at 4 layers
+        lo = spec.dense_layers + 1
     try:
         n, at_max = _deepest(sz, preset, lo, max_layers)
     except InfraLabError as e:              # the plan cannot run this shape (context, experts vs ep, ...)
         return _row(sz, fam, "depth", preset, None, None, None, None, f"the plan cannot run it: {e}")
     if n is None:
-        m0 = {"preset": preset, "layers": lo}
-        return _row(sz, fam, "depth", preset, None, None, m0, _at(preset, lo),
+        return _row(sz, fam, "depth", preset, None, None, _depth_model(preset, lo), _at(preset, lo),
                     f"not even {lo} layer{'s' if lo > 1 else ''} of this shape fit{'s' if lo == 1 else ''}")
-    model = {"preset": preset, "layers": n}
-    name = preset if n == get(preset).layers else _at(preset, n)
-    note = f"reached max_layers = {max_layers}: more may fit" if at_max else ""
-    nxt = None if at_max else {"preset": preset, "layers": n + 1}
-    return _row(sz, fam, "depth", preset, model, name, nxt, None if at_max else _at(preset, n + 1), note)
+    model = _depth_model(preset, n)
+    spec = get(preset)
+    name = preset if n == spec.layers else _at(preset, n)
+    notes = [f"reached max_layers = {max_layers}: more may fit"] if at_max else []
+    if spec.arch == "hybrid_ssm" and n != spec.layers and spec.shared_attn_insertions:
+        notes.append(f"{len(_hybrid_insertions(spec, n))} of the {n} layers carry a shared attention block, evenly "
+                     f"spaced ({len(spec.shared_attn_insertions)} of {spec.layers} published)")
+    nxt = None if at_max else _depth_model(preset, n + 1)
+    return _row(sz, fam, "depth", preset, model, name, nxt, None if at_max else _at(preset, n + 1), "; ".join(notes))
 
 
 def _preset_row(sz: _Sizer, fam: str, names: list[str], get) -> list:

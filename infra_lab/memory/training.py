@@ -291,6 +291,28 @@ def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> f
     return 0.0 if fsdp_impl == "megatron" else float(stack_params["fsdp_reduce_dtype_bytes"])
 
 
+def fsdp_grad_queue_params(stack_params: dict, fsdp_impl: str = "torch") -> float:
+    """Which FSDP units' unsharded gradients are in flight in backward
+    (:func:`infra_lab._kernels.memory.fsdp_unsharded_grads`, component ``fsdp_unsharded_grads``):
+    0 for PyTorch FSDP2 (``fsdp_impl = "torch"``: one layer unit's 16-bit gradients beside the
+    held reduce-scatter input), else Megatron-FSDP's reduce-scatter queue capacity [params], the
+    stack's ``megatron_fsdp_rs_queue_params`` (``suggested_RS_queue_capacity`` at least 1e9
+    parameters, megatron_fsdp.py at Megatron-LM d98e8a6): the unsharded gradient buckets it has
+    not yet freed.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> fsdp_grad_queue_params(il.stacks.params("torchtitan-cuda"))
+    0.0
+    >>> fsdp_grad_queue_params(il.stacks.params("megatron-core-cuda"), "megatron")
+    1000000000.0
+    """
+    if fsdp_impl not in FSDP_IMPLS:
+        raise unknown("parallelism.fsdp_impl", fsdp_impl, FSDP_IMPLS)
+    return float(stack_params["megatron_fsdp_rs_queue_params"]) if fsdp_impl == "megatron" else 0.0
+
+
 def _state_sharding(mi: _MemoryInputs) -> tuple[float, float, int, int]:
     """How weights, gradients and optimizer states are sharded: (non-expert data-parallel
     group dp·cp, expert data-parallel group tp·cp·dp/(ep·etp), ZeRO stage, FSDP flag) as the
@@ -477,6 +499,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     rank = cand["rank"]
     wq = fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
     rsb = fsdp_reduce_scatter_bytes(mi.sp, par.fsdp_impl)   # read by the kernel only fully sharded
+    ugq = fsdp_grad_queue_params(mi.sp, par.fsdp_impl)       # likewise
     # float arguments where the kernel computes in floats (an int 0 would compile another
     # specialization of the memory kernels than the training step's)
     v_shape = pp > 1 and par.schedule in V_SCHEDULES
@@ -501,7 +524,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
                                  float(a_d), float(a_m), float(w_d), float(w_m), 1 if mi.rematerialise else 0, n_in,
                                  tok_h, mi.e, 1.0 if mi.dropout else 0.0, float(emb_flag) * on,
                                  float(head_flag) * on, logits, 0.0, wq, float(o_d), float(o_m), cp_attn, *mtp,
-                                 rsb, head_p if mi.include_embeddings else 0.0))
+                                 rsb, head_p if mi.include_embeddings else 0.0, ugq))
 
     rank_counts = (cand["n_dense"], cand["n_moe"], cand["n_dense_recomputed"], cand["n_moe_recomputed"])
     vals = mem(rank_counts, cand["has_embedding"], cand["has_head"], nf)
@@ -577,6 +600,11 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
         "fsdp_reduce_scatter_buffer": "one FSDP unit's gradients in the reduce dtype, held until the next unit's "
                                       "post-backward (PyTorch FSDP2 foreach_reduce): the larger of a layer and the "
                                       "output layer",
+        "fsdp_unsharded_grads": ("the unsharded gradient buckets of the layers Megatron-FSDP's reduce-scatter queue "
+                                 "has not freed, the one launched and the one accumulating (main-grad dtype)"
+                                 if par.fsdp_impl == "megatron" else
+                                 "one layer unit's unsharded 16-bit gradients, growing in its backward while the "
+                                 "previous unit's reduce-scatter input is held (PyTorch FSDP2)"),
         "activations": held + f"recompute={mi.recompute}"
                        + (f" of {cand['n_dense_recomputed'] + cand['n_moe_recomputed']} layers (the first "
                           f"{mi.recompute_num_layers} of each chunk; the others keep their activations)"
@@ -621,6 +649,10 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         component ("weights", "gradients", "optimizer_states", "zero3_gather_buffer",
         "fsdp_reduce_scatter_buffer" (PyTorch FSDP2's reduce-scatter input held between two FSDP
         units' backwards, :func:`fsdp_reduce_scatter_bytes`; 0 unless fully sharded by FSDP2),
+        "fsdp_unsharded_grads" (the unsharded gradients of the FSDP units whose backward runs
+        meanwhile: PyTorch FSDP2 one layer's in the 16-bit compute dtype, Megatron-FSDP the
+        buckets its reduce-scatter queue holds, :func:`fsdp_grad_queue_params`; 0 unless fully
+        sharded),
         "activations", "recompute_working_set", "embedding_and_head_activations",
         "cp_attention_buffers", "allocator_reserve"), bytes [bytes], GiB [GiB], note.
 

@@ -35,12 +35,13 @@ class EncoderPrefill:
     ----------
     time_s : encoder + projector (+ cross-attention k/v) time per request on the replica's
         ``tp`` GPUs [s] (a batch of ``batch`` requests encoded together, divided by batch)
-    flops : forward FLOPs per request [FLOP]
+    flops : forward FLOPs per request [FLOP], each counted once whatever ``tp`` (the ranks of
+        a tensor-parallel group each run 1/tp of the layers' FLOPs)
     lm_positions : positions the prompt grows by [tokens]
     cross_tokens : cross-attention memory per request [tokens]
     images, audio_windows : items encoded per request [-]
     mfu : flops / (time_s · tp · dense BF16 peak) [-]
-    breakdown : polars frame (part, time_s, flops) per request
+    breakdown : polars frame (part, time_s, flops) per request (flops as ``flops``)
     """
 
     time_s: float
@@ -114,11 +115,15 @@ def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, imag
                            items_name=("images" if mod == "vision" else f"audio_s = {audio_s:g} s in windows")
                            + " x batch")
         ops = encoder_ops(spec, mod, n * batch, acc, tp=int(tp), passes=("fwd",), image_size=image_size)
+        tpe = encoder_tp(enc, int(tp))
+        # encoder_ops prices ONE rank: the layers' GEMMs split tpe ways and the items over
+        # tp // tpe groups (a rank's FLOPs are 1/tp of them), the stem and projector run whole
+        # on every rank of a group (1/(tp // tpe)); the request's FLOPs count each once
+        copies = {"stem": int(tp) // tpe, "layers": int(tp), "projector": int(tp) // tpe}
         for part in ("stem", "layers", "projector"):
             sub = ops.filter(pl.col("part") == part)
             rows.append({"part": f"{mod}_{part}", "time_s": float(sub["time_s"].sum()) / batch,
-                         "flops": float(sub["flops"].sum()) / batch})
-        tpe = encoder_tp(enc, int(tp))
+                         "flops": copies[part] * float(sub["flops"].sum()) / batch})
         if tpe > 1:
             hw = hw or _hw_for(acc, int(tp), hardware)
             seq = enc.image_grid(*_size(image_size))["patches"] if mod == "vision" else \
@@ -130,7 +135,7 @@ def encoder_prefill(spec: MultimodalSpec | str | dict, accelerator: str, *, imag
         kv_tp = math.gcd(int(tp), spec.lm.kv_heads)
         ops = cross_kv_ops(spec, tok["cross_tokens"] * batch, acc, tp=kv_tp)
         rows.append({"part": "cross_kv", "time_s": float(ops["time_s"].sum()) / batch,
-                     "flops": float(ops["flops"].sum()) / batch})
+                     "flops": kv_tp * float(ops["flops"].sum()) / batch})   # a rank's 1/kv_tp
     bd = pl.DataFrame(rows, schema={"part": pl.String, "time_s": pl.Float64, "flops": pl.Float64})
     t = float(bd["time_s"].sum())
     f = float(bd["flops"].sum())

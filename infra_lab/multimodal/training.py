@@ -37,7 +37,7 @@ import polars as pl
 from ..errors import ValidationError
 from .compute import cross_ops, encoder_activation_bytes, encoder_ops, encoder_tp
 from .packing import DataMix, PackingStats, packing_stats
-from .specs import MultimodalSpec
+from .specs import MultimodalSpec, system
 
 PROLOGUE_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "rc_sel", "rc_full", "act_none", "act_sel", "act_full",
                   "frozen_weights", "frozen_work")
@@ -425,6 +425,13 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
             raise ValidationError(f"{name} = {v!r}: expected a positive integer")
     if not isinstance(system_name, str) or not isinstance(accelerator, str):
         raise ValidationError(f"system_name = {system_name!r}, accelerator = {accelerator!r}: expected names (strings)")
+    from .. import catalog
+
+    # the names checked here (nearest valid name), not in the first call that reads the dict;
+    # an alias in any letter case ('mi300x') gets AMD's PXN as the canonical name does
+    system_name = system(system_name).name
+    acc = catalog.accelerator(accelerator)
+    accelerator = acc.name
     gpus = nodes * 8
     dp = max(1, gpus // (tp * pp))
     gb = global_batch if global_batch is not None else 4 * dp * micro_batch
@@ -432,7 +439,7 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
         "name": f"{system_name}-training",
         "model": {"preset": system_name},
         "hardware": {"accelerator": accelerator, "nodes": nodes, "gpus_per_node": 8,
-                     "nics_per_node": 8, "fabric": "rails-only", **({"pxn": True} if accelerator.startswith("MI")
+                     "nics_per_node": 8, "fabric": "rails-only", **({"pxn": True} if acc.vendor == "AMD"
                                                                      else {})},
         "training": {"seq_len": seq_len, "global_batch": gb, "micro_batch": micro_batch,
                      "recompute": recompute, "encoder": encoder},
@@ -444,6 +451,9 @@ def example_scenario(system_name: str, mix: dict | None = None, *, accelerator: 
         if not isinstance(mix, dict):
             raise ValidationError(f"mix = {mix!r:.80}: expected a data mix (a DataMix or its table as a dict)")
         d["training"]["data_mix"] = dict(mix)
+    from ..scenario import Scenario
+
+    Scenario.from_dict(d)   # a mix the system cannot take, a plan the cluster cannot hold: said here
     return d
 
 

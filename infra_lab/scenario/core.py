@@ -409,7 +409,9 @@ class Scenario:
 
     def replace(self, **tables: dict) -> Scenario:
         """A new validated Scenario with some keys changed, e.g.
-        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``. Hardware keys held at
+        ``sc.replace(hardware={"nodes": 16}, parallelism={"tp": 2})``; ``model="<preset>"`` (a
+        name alone, as :meth:`from_dict` takes it) replaces the whole [model] table by that
+        preset, where ``model={...}`` changes the keys it names. Hardware keys held at
         the value the table derives (scaleup_domain, host_cpu, pxn, nic, nics_per_node,
         domain_gpus) follow a change of the keys they derive from unless named too
         (:func:`~infra_lab.scenario.hardware_table.updated_table`): another accelerator gets its
@@ -429,6 +431,11 @@ class Scenario:
             if table not in d:
                 valid = [t for t in d if t != "name"] + ["name"]
                 raise unknown("table", table, valid, where=f"this {self.kind} scenario")
+            if table == "model" and isinstance(upd, str):
+                # a preset's name alone, as from_dict takes {"model": "zaya1-base"}: the whole
+                # [model] table becomes that preset (a dict changes only the keys it names)
+                d["model"] = upd
+                continue
             if not isinstance(upd, dict):
                 raise ValidationError(f"replace({table}={upd!r}): expected a dict of the [{table}] keys to "
                                       f"change, e.g. replace({table}={{{next(iter(d[table]), 'key')!r}: ...}})")

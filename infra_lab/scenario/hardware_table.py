@@ -46,6 +46,14 @@ def _default_nic(accelerator: str) -> str:
     return _catalog_nic(accelerator) or LEGACY_NIC
 
 
+TO_DICT_EDIT_HINT = (
+    "A [hardware] table from Scenario.to_dict() holds the keys the table derives (scaleup_domain, nic, host_cpu, "
+    "pxn, nics_per_node, domain_gpus) as if given, so they keep their old values when what they derive from is "
+    "edited: make the edit with sc.replace(hardware={...}) (a key held at its derived value follows it), or "
+    "leave those keys out of the table")
+"""What a complete [hardware] table refused for a derived key adds to its error (the table of
+``Scenario.to_dict()`` edited in place; :meth:`HardwareConfig.from_dict`)."""
+
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HardwareConfig:
@@ -235,11 +243,24 @@ class HardwareConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> HardwareConfig:
-        """Validate a [hardware] table (dict) or pass through an existing HardwareConfig."""
+        """Validate a [hardware] table (dict) or pass through an existing HardwareConfig.
+
+        A complete table (every key, as :meth:`to_dict` writes it) refused for a key the table
+        derives (``domain_gpus``, ``nics_per_node``, ...) is most likely ``Scenario.to_dict()``'s
+        table with a key it derives from edited (``gpus_per_node = 4`` next to the written-out
+        ``domain_gpus = 8``): the error says so and names :meth:`Scenario.replace`, which applies
+        such an edit (:func:`updated_table`)."""
         if isinstance(d, HardwareConfig):
             return d
         _check_keys("hardware", d, cls.KEYS)
-        return cls(**d)
+        try:
+            return cls(**d)
+        except ValidationError as e:
+            msg = str(e)
+            if set(cls.KEYS) <= set(d) and any(msg.startswith(f"hardware.{k} = ") for k in _DERIVED_FROM):
+                raise type(e)(f"{msg}. {TO_DICT_EDIT_HINT}") from None
+            raise
+
 
     @property
     def world_size(self) -> int:

@@ -16,9 +16,15 @@ from .shipped import SCENARIO_DIR, _shipped_name, _source_hint, list_scenarios
 
 def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
     """Load a shipped scenario by name (any letter case), e.g.
-    ``load_scenario("zaya1-ibm-mi300x")``; ``check_plan`` as in :meth:`Scenario.from_dict`."""
+    ``load_scenario("zaya1-ibm-mi300x")``, or a scenario file: a path (str or ``os.PathLike``)
+    ending ``.toml`` / ``.json`` or naming an existing file, read by :meth:`Scenario.from_toml`
+    (as ``json.dump(sc.to_dict(), f)`` or ``sc.to_toml()`` wrote it); ``check_plan`` as in
+    :meth:`Scenario.from_dict`."""
     match = _shipped_name(name)
     if match is None:
+        if isinstance(name, (str, os.PathLike)) and not isinstance(name, bytes) and (
+                str(name).lower().endswith(FILE_SUFFIXES) or Path(name).is_file()):
+            return Scenario.from_toml(Path(name), check_plan=check_plan)   # errors name the file
         raise unknown("scenario", name, list_scenarios())
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml", check_plan=check_plan)
 

@@ -23,18 +23,33 @@ fraction never slows it down)."""
 
 
 def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
-                  factors: list[str] | None = None, method: str = "corners") -> pl.DataFrame:
+                  factors: list[str] | None = None, method: str = "corners",
+                  exclude: list[str] | None = None) -> pl.DataFrame:
     """The estimate over the stated ranges of the stack's factors: the fastest and the slowest
     case over the box low..high of ``factors`` (default: every factor of the stack with a
-    stated range, :func:`infra_lab.stacks.ranges`), plus the nominal point.
+    stated range, :func:`infra_lab.stacks.ranges`, less ``exclude``), plus the nominal point.
 
     The band is a sensitivity, not a confidence interval: it says how far the estimate moves
     when every factor sits anywhere in its stated range, not how likely a measured run is to
     fall inside it (:func:`infra_lab.validation.band_coverage` counts how many published runs
-    do).
+    do). A factor that does not act on the plan (``tp_comm_overlap`` at tp = 1, the MoE factors
+    of a dense model, Muon's on an AdamW run) leaves the band as it is.
+
+    The default takes every stated range, implementation choices included: on a Muon run with a
+    sharded optimizer (ZeRO-1+) ``muon_ns_shared_over_dp`` spans distributed Newton–Schulz (1,
+    each data-parallel rank orthogonalizing only its shard's matrices, the stacks' value) to
+    replicated (0, every rank orthogonalizing all of them), and that end can set the slow
+    edge (``zaya1-ibm-mi300x``: several times its nominal step; notebook 04 prints the figure).
+    That is the stated range of a factor that applies to the run's optimizer, so it stays in the default;
+    where a source settles the implementation, band the rest with
+    ``exclude=["muon_ns_shared_over_dp"]`` (notebook 04 does, on Zyphra's statement that Muon does
+    not dominate ZAYA1's iteration) and say so.
 
     Parameters
     ----------
+    factors : the factors to band (names of :func:`infra_lab.stacks.ranges`); None: all of them
+    exclude : factors left at the stack's value (names of :func:`infra_lab.stacks.ranges`);
+        with ``factors`` None only
     method : "corners" (default) evaluates every corner of the box (2^k estimates for k
         factors); "monotone" moves one factor at a time from its low to its high end at the
         others' nominal values, takes each factor's faster end for the fastest case and its
@@ -57,10 +72,21 @@ def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
                               f"({', '.join(rng)}) or None (all of them)")
     if method not in BAND_METHODS:
         raise unknown("estimate_band method", method, BAND_METHODS)
+    if exclude is not None:
+        if isinstance(exclude, str) or not isinstance(exclude, (list, tuple)):
+            raise ValidationError(f"exclude = {exclude!r:.80}: expected a list of stack factor names "
+                                  f"({', '.join(rng)}) or None")
+        if factors is not None:
+            raise ValidationError("factors and exclude given together: give the factors to band, or the ones "
+                                  "to leave out of every stated range, not both")
     names = list(rng) if factors is None else list(factors)
-    for n in names:
+    for n in [*names, *(exclude or [])]:
         if not isinstance(n, str) or n not in rng:
             raise unknown(f"factor with a stated range in stack {st}", n, rng)
+    names = [n for n in names if n not in (exclude or [])]
+    if not names:
+        raise ValidationError(f"exclude = {list(exclude)!r}: leaves no factor to band; stack {st}'s stated "
+                              f"ranges: {', '.join(rng)}")
     nominal = estimate(sc, stack=stack)
     base = stack_params(st)
     if method == "corners":

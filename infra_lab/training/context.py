@@ -217,6 +217,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # PyTorch FSDP2's reduce-scatter input held between units' backwards [bytes/param]
         # (memory.fsdp_reduce_scatter_bytes; the memory kernel reads it only fully sharded)
         "FSDP_RS_BYTES": memory.fsdp_reduce_scatter_bytes(sp, fsdp_impl),
+        # the FSDP units' unsharded gradients in flight in backward (memory.fsdp_grad_queue_params:
+        # 0 = PyTorch FSDP2, one layer's; Megatron-FSDP's reduce-scatter queue capacity [params])
+        "FSDP_GRAD_QUEUE": memory.fsdp_grad_queue_params(sp, fsdp_impl),
         # shared experts in the MoE layers: their MLP's tensor-parallel collectives
         "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
         # parallelism.pp_schedule's index in scenario.PP_SCHEDULES (kt.pipeline_bubble)

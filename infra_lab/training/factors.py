@@ -22,7 +22,7 @@ STACK_PARAMS = (
     "selective_recompute", "zero3_defer_reduce_scatter", "fp8_saves_quantized_inputs", "loss_fp32_copies",
     "loss_bwd_fp32_tensors", "loss_parallel_bwd_fp32_tensors", "grad_buffer_persistent", "moe_host_sync_s", "moe_host_sync_slowdown", "fp8_caches_weights", "muon_ns_iterations", "muon_ns_shared_over_dp",
     "eager_memory_factor", "pp_stage_buffers_persistent", "grouped_gemm_streams", "sp_backward_regather",
-    "fsdp_fp32_sharded_params", "fsdp_reduce_dtype_bytes",
+    "fsdp_fp32_sharded_params", "fsdp_reduce_dtype_bytes", "megatron_fsdp_rs_queue_params",
 )
 """Factors every training stack must define (data/stacks.csv)."""
 
@@ -52,6 +52,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
                or (k == "fsdp_reduce_dtype_bytes" and v not in (2, 4))
+               or (k == "megatron_fsdp_rs_queue_params" and (v < 1 or v != int(v)))
                or (k == "memory_reserve_fraction" and v >= 1)
                or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
                or (k == "zero3_small_gathers_per_layer" and v != int(v))
@@ -72,6 +73,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        else "an integer 0..1024" if k == "grouped_gemm_streams"
                        else "1..10" if k == "eager_memory_factor"
                        else "2 (bf16/fp16) or 4 (fp32)" if k == "fsdp_reduce_dtype_bytes"
+                       else "an integer >= 1 [params]" if k == "megatron_fsdp_rs_queue_params"
                        else ">= 0" if k == "memory_reserve_bytes" else "0..8" if k == "wgrad_main_grad_bytes"
                        else "> 0")
             raise ValidationError(f"stack parameter {k} = {v!r} (stack {stack}): allowed {allowed}")

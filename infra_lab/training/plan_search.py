@@ -450,8 +450,9 @@ PLAN_PARALLELISM_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp", "s
 """The ``parallelism`` keys a :func:`search` row fixes (its other plan columns are training keys)."""
 
 
-def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
+def apply_plan(scenario: Scenario | dict | str, row: dict) -> dict:
     """The scenario dict with one :func:`search` row's plan in it, ready for ``Scenario.from_dict``.
+    ``scenario`` as :func:`search` takes it (a Scenario, a dict, a shipped name or a file).
 
     ``row`` is a row of the search frame as a dict (``frame.row(i, named=True)``). The row's
     parallelism (every key of :data:`PLAN_PARALLELISM_KEYS`, expert tensor parallelism
@@ -477,10 +478,16 @@ def apply_plan(scenario: Scenario | dict, row: dict) -> dict:
     True
     """
     import copy
+    import os
 
+    if isinstance(scenario, (str, os.PathLike)):   # a shipped name or a file, as il.search takes it
+        from ..scenario import as_scenario
+
+        scenario = as_scenario(scenario, check_plan=False)
     d = copy.deepcopy(scenario.to_dict() if isinstance(scenario, Scenario) else scenario)
     if not isinstance(d, dict) or not isinstance(row, dict):
-        raise ValidationError(f"apply_plan(scenario, row): expected a Scenario or dict and a search row "
+        raise ValidationError(f"apply_plan(scenario, row): expected a Scenario, a dict, a shipped scenario's "
+                              f"name or a scenario file, and a search row "
                               f"as a dict (frame.row(i, named=True)), got {type(scenario).__name__} and "
                               f"{type(row).__name__}")
     missing = [k for k in PLAN_PARALLELISM_KEYS + ("micro_batch", "recompute") if k not in row]

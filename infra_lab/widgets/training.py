@@ -85,7 +85,8 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     accelerator = il.catalog.accelerator(accelerator).name
     sc = il.load_scenario(base)
     # the accelerator's default node size (data/network_platforms.csv node_gpus), not a typed 8
-    per_node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1}).gpus_per_node
+    part = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1})
+    per_node = part.gpus_per_node
     # checked, not cast: int() made 0 or -8 GPUs one node, 100 GPUs 96 and 2048.9 tokens 2,048
     gpus, global_batch, seq_len = (integer(k, v) for k, v in
                                    (("gpus", gpus), ("global_batch", global_batch), ("seq_len", seq_len)))
@@ -94,7 +95,9 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         raise ValidationError(f"gpus = {gpus!r}: expected a multiple of {per_node} ({accelerator}'s GPUs per node), "
                               f"e.g. {' or '.join(str(g) for g in (lo, lo + per_node) if g > 0)}")
     hw = {"accelerator": accelerator, "nodes": gpus // per_node,
-          "nic": EXPLORER_ACCELERATORS.get(accelerator) or il.catalog.default_nic(accelerator)}
+          # a part without a default NIC row (the announced MI450X) gets what a [hardware] table
+          # without nic gets (HardwareConfig: LEGACY_NIC); default_nic refused it as unknown
+          "nic": EXPLORER_ACCELERATORS.get(accelerator) or part.nic}
     tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
     world, gb = hw["nodes"] * per_node, int(global_batch)
     pp = integer("pp", pp)

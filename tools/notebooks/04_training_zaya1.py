@@ -250,13 +250,17 @@ il.charts.headline_table(
 
 The shipped scenario `zaya1-ibm-mi300x`, its hardware, batch and plan printed from the scenario
 below (the real batch was increased progressively and is not public, so the global batch is the
-scenario's choice). The band comes from the stated ranges of the stack factors that act on this
-plan (framework and memory-bound time scales, data-parallel overlap), every corner of the box
-evaluated.
+scenario's choice). The band moves every stack factor with a stated range across it
+(`il.training.estimate_band`, every corner of the box evaluated; which of them act on this plan is
+printed under the table) except `muon_ns_shared_over_dp`: its range is not an efficiency but a
+choice between two Muon implementations (distributed or replicated Newton–Schulz), which the
+optimizer paragraph below weighs against Zyphra's report. The default band, with it, is printed
+under the table too.
 """),
     ("code", r"""
 est = il.estimate(sc)
-band = il.training.estimate_band(sc, factors=["framework_time_scale", "memory_time_scale", "dp_comm_overlap"])
+MUON_SHARE = "muon_ns_shared_over_dp"              # distributed (1) or replicated (0) Newton-Schulz
+band = il.training.estimate_band(sc, exclude=[MUON_SHARE])
 hw, tr, par = sc.hardware, sc.training, sc.parallelism
 STACK = il.stacks.params(est.stack)                 # the factors this estimate used (data/stacks.csv)
 MTOK = tr.global_batch * tr.seq_len / 1e6           # tokens per step [M]
@@ -286,6 +290,23 @@ il.charts.headline_table(
     labels={"band_low": "band, low", "band_high": "band, high"}, highlight=[0],
     sources=["model and cluster: Zyphra's report, https://arxiv.org/abs/2511.17127",
              f"tokens: {src['zaya1_tokens']} (Zyphra), {src['zaya1_tokens_alt']} (press)"])
+"""),
+    ("code", r"""
+RANGES = il.stacks.ranges(est.stack)              # every factor of the stack with a stated range
+acts = [n for n, ends in RANGES.items()           # the ones whose range moves this plan's step
+        if len({il.estimate(sc, params={n: v}).step_time_s for v in ends}) > 1]
+full = il.training.estimate_band(sc)               # the default: every stated range, Muon's included
+f_hi = full.filter(pl.col("case") == "high").row(0, named=True)
+display(Markdown(
+    f"The band's factors that act on this plan: {', '.join(f'`{n}`' for n in acts if n != MUON_SHARE)}; the other "
+    f"{len(RANGES) - len(acts)} of stack `{est.stack}`'s {len(RANGES)} stated ranges "
+    f"({', '.join(n for n in RANGES if n not in acts)}) leave the step as it is. The default band "
+    f"(`estimate_band(sc)`, every stated range) also moves `{MUON_SHARE}` (0 = replicated, 1 = distributed) "
+    + (f"across {RANGES[MUON_SHARE][0]:g}–{RANGES[MUON_SHARE][1]:g}: its slow edge is {f_hi['step_time_s']:.3f} s per step, "
+       f"{f_hi['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU ({f_hi['step_time_s'] / est.step_time_s:.1f}× the "
+       f"nominal step), at `{MUON_SHARE}` = {f_hi[MUON_SHARE]:g}. The table above leaves it at the stack's "
+       f"{STACK[MUON_SHARE]:g}; the optimizer paragraph below says why."
+       if MUON_SHARE in acts else "(it does not act on this plan).")))
 """),
     ("md", r"""
 Days for both token totals (Zyphra's and the press figure, printed at the top) are uninterrupted training at this batch and plan — no failures, restarts, checkpoints or
