@@ -127,7 +127,11 @@ def run(repeats: int, sample: int) -> dict[str, float]:
         n_wide = il.search(sc, top=None, feasible_only=False, pp_schedules="all", stack=WIDE_STACK).height
         wall_w, cpu_w = timed(lambda sc=sc: il.search(sc, top=None, feasible_only=False, pp_schedules="all",
                                                       stack=WIDE_STACK), repeats)
-        heads, tail, ctx, (lay, ncand, comm, xtab) = T._prepare(sc, {}, None, None)
+        # the heads the default search evaluates: the interleaved plans the stack refuses for their
+        # micro-batches per step left out (data/pp_schedule_stacks.csv, microbatch_rule), n of them
+        (_, tail, ctx, (lay, ncand, comm, xtab)), _, (heads, _, _) = T._prepare(sc, {}, None, None,
+                                                                               T.DEFAULT_PP_SCHEDULES)
+        assert heads.shape[0] * tail.shape[0] == n
         out = T.plan_rows(n)
         args = (ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
         wall_k, cpu_k = timed(lambda args=args: kt.evaluate_plans(*args), repeats)

@@ -71,8 +71,9 @@ class ScheduleSupportWarning(UserWarning):
     does not implement (``data/pp_schedule_stacks.csv``; e.g. V-Min on Megatron-LM, which runs
     1F1B and interleaved 1F1B only). The estimate is what the schedule would give with the
     stack's factors; ``il.search`` does not offer such a pair. Also given for an interleaved plan
-    whose micro-batches per step are not a multiple of pp, which Megatron-Core's interleaved
-    schedule refuses."""
+    whose micro-batches per step the stack's interleaved schedule refuses (``microbatch_rule`` in
+    ``data/pp_schedule_stacks.csv``: not a multiple of pp on Megatron-LM / Megatron-Core and
+    Primus), which ``il.search`` does not offer either."""
 
 
 class NodeSizeWarning(UserWarning):

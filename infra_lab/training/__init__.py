@@ -75,6 +75,7 @@ from .context import MFU_CONVENTION, _context, _xtab  # noqa: F401
 from .factors import ATTENTION_KERNEL_CODES, STACK_PARAMS, stack_params  # noqa: F401
 from .plan_search import (  # noqa: F401
     DEFAULT_PP_SCHEDULES,
+    MICROBATCH_RULES,
     OBJECTIVES,
     PLAN_PARALLELISM_KEYS,
     SEARCH_SERIAL_BELOW,
@@ -82,6 +83,8 @@ from .plan_search import (  # noqa: F401
     _frame,
     _prepare,
     apply_plan,
+    interleaved_microbatch_rule,
+    interleaved_refused,
     plan_rows,
     pp_schedule_alias,
     search,

@@ -48,16 +48,32 @@ OBJECTIVES = {  # name -> True if larger is better
 }
 
 PP_SCHEDULE_STACKS_FILE = "pp_schedule_stacks.csv"
+MICROBATCH_RULES = {
+    "multiple_of_pp": "a multiple of pp (Megatron-Core's interleaved schedule, whose micro-batch group "
+                      "microbatch_group_size_per_vp_stage defaults to pp)",
+    "multiple_of_rounds": "a multiple of its rounds max(1, m // pp) (torch.distributed.pipelining's "
+                          "ScheduleInterleaved1F1B)",
+}
+"""The micro-batch counts per step an interleaved 1F1B schedule accepts, by the
+``microbatch_rule`` column of ``data/pp_schedule_stacks.csv`` (each stack's interleaved row,
+cited there): name -> the rule for m, the micro-batches per step (global_batch / (micro_batch
+· dp)). ``multiple_of_pp``: Megatron-LM / Megatron-Core and Primus, which refuse any other m
+at the default group; ``multiple_of_rounds``: torch.distributed.pipelining (torchtitan), which
+runs m < pp in one round and m = 10 at pp 4 (two rounds of 5) but refuses m = 30 at pp 4. See
+:func:`interleaved_refused`."""
+
 _PP_SCHEDULE_SCHEMA = {
     "stack": catalog.Col("str", required=True),
     "pp_schedule": catalog.Col("str", required=True, choices=PP_SCHEDULES),
     "library_name": catalog.Col("str", required=True), "note": catalog.Col("str", required=True),
+    "microbatch_rule": catalog.Col("str", choices=tuple(MICROBATCH_RULES)),
 }
 DEFAULT_PP_SCHEDULES = ("1f1b", "interleaved")
 """The pipeline schedules :func:`search` explores when ``pp_schedules`` is left out: 1F1B (vp = 1)
 and interleaved 1F1B (vp > 1), every training stack's (``data/pp_schedule_stacks.csv``), so a
 default search is priced alike on every stack and keeps its speed (the zero-bubble family is
-opt-in: ``pp_schedules="all"`` or a list)."""
+opt-in: ``pp_schedules="all"`` or a list). The interleaved plans whose micro-batches per step
+the stack's interleaved schedule refuses (:func:`interleaved_refused`) are left out."""
 
 
 @functools.cache
@@ -87,6 +103,71 @@ def stack_pp_schedules(stack: str) -> dict[str, str]:
         raise ValidationError(f"stack {name!r}: no row in data/{PP_SCHEDULE_STACKS_FILE} says which pipeline "
                               f"schedules it implements")
     return dict(tab[name])
+
+
+@functools.cache
+def _microbatch_rule_table() -> dict[str, str | None]:
+    df = catalog.read_table(catalog.DATA_DIR / PP_SCHEDULE_STACKS_FILE, _PP_SCHEDULE_SCHEMA)
+    return {st: rule for st, sched, rule in df.select("stack", "pp_schedule", "microbatch_rule").iter_rows()
+            if sched == "interleaved"}
+
+
+def interleaved_microbatch_rule(stack: str) -> str | None:
+    """The :data:`MICROBATCH_RULES` name of the micro-batch counts per step that the training
+    stack's interleaved 1F1B schedule accepts (``data/pp_schedule_stacks.csv``, its
+    ``microbatch_rule``); None for a stack without an interleaved row or rule.
+
+    >>> interleaved_microbatch_rule("megatron-core-cuda"), interleaved_microbatch_rule("torchtitan-rocm")
+    ('multiple_of_pp', 'multiple_of_rounds')
+    """
+    from .. import stacks
+
+    name = stacks.canonical(stack, "training", where="interleaved_microbatch_rule")
+    return _microbatch_rule_table().get(name)
+
+
+def interleaved_refused(rule: str | None, m, pp, vp=None):
+    """True where an interleaved 1F1B plan with ``m`` micro-batches per step on ``pp`` pipeline
+    ranks is refused by a stack whose interleaved schedule accepts the counts ``rule``
+    (:data:`MICROBATCH_RULES`, :func:`interleaved_microbatch_rule`); numbers or numpy arrays
+    (broadcast). With ``vp``, only plans with pp > 1 and vp > 1 (the interleaved ones) can be
+    refused. A rule of None refuses nothing.
+
+    >>> bool(interleaved_refused("multiple_of_pp", 30, 4)), bool(interleaved_refused("multiple_of_rounds", 10, 4))
+    (True, False)
+    """
+    m, pp = np.asarray(m, dtype=np.int64), np.asarray(pp, dtype=np.int64)
+    if rule is None:
+        out = np.zeros(np.broadcast(m, pp).shape, dtype=bool)
+    elif rule == "multiple_of_pp":
+        out = m % pp != 0
+    elif rule == "multiple_of_rounds":
+        out = m % np.maximum(1, m // pp) != 0
+    else:
+        raise unknown("microbatch_rule", rule, MICROBATCH_RULES, where="interleaved_refused")
+    if vp is not None:
+        out = out & (pp > 1) & (np.asarray(vp) > 1)
+    return out
+
+
+def _refused_rows(heads: np.ndarray, global_batch: int, stack: str) -> np.ndarray:
+    """Mask of the head rows whose interleaved plan (pp > 1, vp > 1) the stack refuses for its
+    micro-batches per step (:func:`interleaved_refused`)."""
+    try:
+        rule = interleaved_microbatch_rule(stack)
+    except ValidationError:
+        rule = None
+    m = global_batch // (heads[:, kt.H_MBS] * heads[:, kt.H_DP])
+    return interleaved_refused(rule, m, heads[:, kt.H_PP], heads[:, kt.H_VP])
+
+
+def refused_interleaved_text(stack: str) -> str:
+    """Why the stack refuses some interleaved plans, for messages: the micro-batches per step
+    that its interleaved schedule accepts."""
+    rule = interleaved_microbatch_rule(stack)
+    return (f"the {stack} stack's interleaved 1F1B schedule needs the micro-batches per step "
+            f"(global_batch / (micro_batch x dp)) to be {MICROBATCH_RULES[rule]} "
+            f"(data/{PP_SCHEDULE_STACKS_FILE})")
 
 
 def pp_schedule_alias(name: object) -> str | None:
@@ -164,16 +245,20 @@ def _with_schedule(c: np.ndarray, sched: int) -> np.ndarray:
 def _schedule_heads(sc: Scenario, cons_t: tuple, stack, params_t: tuple, scheds: tuple[int, ...]):
     """(heads, codes, blocks) of a search over the pipeline schedules ``scheds`` (indices into
     PP_SCHEDULES): the head rows of :func:`_prepared` that each schedule can run (1F1B vp = 1,
-    interleaved vp > 1, ZB-H1 pp > 1 and vp = 1, the V schedules pp > 1 and vp = 2), one block
-    per kernel schedule, the 1F1B/interleaved block first and in enumeration order (the default
-    search's heads as they are); ``codes`` the PP_SCHEDULES index of each head row; ``blocks``
-    (start, stop, kernel schedule) in head rows. None when no head row runs any of them."""
-    heads = _prepared(sc, cons_t, stack, params_t)[0]
+    interleaved vp > 1 with micro-batches per step that the stack's interleaved schedule accepts
+    (:func:`interleaved_refused`; the other interleaved rows are left out), ZB-H1 pp > 1 and
+    vp = 1, the V schedules pp > 1 and vp = 2), one block per kernel schedule, the
+    1F1B/interleaved block first and in enumeration order; ``codes`` the PP_SCHEDULES index of
+    each head row; ``blocks`` (start, stop, kernel schedule) in head rows. None when no head row
+    runs any of them."""
+    heads, _, ctx, _ = _prepared(sc, cons_t, stack, params_t)
     pp, vp = heads[:, kt.H_PP], heads[:, kt.H_VP]
+    # interleaved plans the stack refuses for their micro-batches per step are not offered
+    ok = ~_refused_rows(heads, sc.training.global_batch, ctx.stack) if 1 in scheds else None
     if 0 in scheds and 1 in scheds:
-        base = np.ones(heads.shape[0], dtype=bool)
+        base = ok
     else:
-        base = (vp == 1) if 0 in scheds else (vp > 1) if 1 in scheds else np.zeros(heads.shape[0], dtype=bool)
+        base = (vp == 1) if 0 in scheds else ((vp > 1) & ok) if 1 in scheds else np.zeros(heads.shape[0], dtype=bool)
     sel = [(0, base)] + [(s, (pp > 1) & (vp == PP_SCHEDULE_VP[PP_SCHEDULES[s]])) for s in scheds if s >= 2]
     parts, codes, blocks, start = [], [], [], 0
     for s, mask in sel:
@@ -339,7 +424,10 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     Enumerates tp (divisors of the world ≤ the scale-up domain, or beyond it with
     ``tp_across_domains``, dividing the heads), pp
     (any divisor of the remaining ranks up to the layer count: stages need not be equal),
-    vp (1 … layers/pp), cp (dividing seq_len), dp (derived), ep (dividing the experts and
+    vp (1 … layers/pp; an interleaved plan, vp > 1, only with micro-batches per step
+    global_batch / (micro_batch·dp) that the stack's interleaved schedule accepts:
+    :func:`interleaved_refused`, ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``; a
+    search that this leaves without plans says so), cp (dividing seq_len), dp (derived), ep (dividing the experts and
     tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
     0–3 and FSDP, recompute none/selective/full, sequence parallel (tp > 1) and, with
@@ -371,7 +459,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     pp_schedules : the pipeline schedules to explore (``parallelism.pp_schedule`` names,
         :data:`infra_lab.scenario.PP_SCHEDULES`): None (default) :data:`DEFAULT_PP_SCHEDULES`,
         1F1B for vp = 1 and interleaved 1F1B for vp > 1, as every stack runs them (the
-        default search's plans, order and speed are unchanged); "all" (alone or in a list): every schedule the stack
+        interleaved plans the stack refuses left out); "all" (alone or in a list): every schedule the stack
         implements (:func:`stack_pp_schedules`, ``data/pp_schedule_stacks.csv``: the
         zero-bubble family on Primus (megatron-core-rocm), ZBV on torchtitan, none on
         Megatron-LM / Megatron-Core); or a name or list of names, each one the stack runs
@@ -423,10 +511,15 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     (_, tail, ctx, tables), scheds, split = _prepare(sc, cons, stack, params,
                                                      DEFAULT_PP_SCHEDULES if pp_schedules is None else pp_schedules)
     if split is None:
+        refused = _n_refused(sc, cons, stack, params, ctx, scheds)
+        also = (f"; the {refused:,} interleaved plan{'s' if refused != 1 else ''} (vp > 1) here "
+                f"{'are' if refused != 1 else 'is'} left out because "
+                f"{refused_interleaved_text(ctx.stack)} (choose a global_batch, micro_batch or dp that gives such "
+                f"counts, or another stack)" if refused else "")
         raise ValidationError(
             f"search: no plan runs the pipeline schedules {[PP_SCHEDULES[i] for i in scheds]} under the constraints "
             f"{cons!r}: zb-h1 needs pp > 1 and vp = 1, zbv / v-half / v-min pp > 1 and vp = 2 (parallelism.vp), "
-            f"1f1b vp = 1, interleaved vp > 1; relax the pp / vp constraints or add a schedule")
+            f"1f1b vp = 1, interleaved vp > 1{also}; relax the pp / vp constraints or add a schedule")
     heads, codes, blocks = split
     n = heads.shape[0] * tail.shape[0]
     with _work_buffers(n) as (out, work):
@@ -442,8 +535,23 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         df = _frame(heads, tail, out, ctx, objective, top, feasible_only, work,
                     recompute_num_layers=sc.training.recompute_num_layers, schedule_codes=codes)
         if df.height == 0:
-            warnings.warn(f"il.search: empty result: {_why_none(out[:n], sc)}", EmptyResultWarning, stacklevel=2)
+            why = _why_none(out[:n], sc)
+            refused = _n_refused(sc, cons, stack, params, ctx, scheds)
+            if refused:
+                why += (f" ({refused:,} interleaved plans were not evaluated: {refused_interleaved_text(ctx.stack)})")
+            warnings.warn(f"il.search: empty result: {why}", EmptyResultWarning, stacklevel=2)
         return df
+
+
+def _n_refused(sc: Scenario, cons: dict, stack, params, ctx, scheds: tuple[int, ...]) -> int:
+    """Plans (head rows x tail rows) of a search over ``scheds`` left out because the stack's
+    interleaved schedule refuses their micro-batches per step (0 without the interleaved
+    schedule)."""
+    if PP_SCHEDULES.index("interleaved") not in scheds:
+        return 0
+    cons_t, stack, params_t = _cache_keys(cons, params, None if stack is None else ctx.stack)
+    heads, tail, _, _ = _prepared(sc, cons_t, stack, params_t)
+    return int(_refused_rows(heads, sc.training.global_batch, ctx.stack).sum()) * tail.shape[0]
 
 
 PLAN_PARALLELISM_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp", "sequence_parallel")
@@ -551,8 +659,9 @@ _PPS_ENUM = pl.Enum(list(PP_SCHEDULES))
 WORK_KEEP_MAX_BYTES = 128 * 2**20
 """Largest working memory (step-kernel outputs and sort buffers, 160 bytes a plan) that
 :func:`search` keeps for its next call: 128 MiB, about 840,000 plans. Fresh pages cost about a
-quarter of a search of the 87,795-plan GPT-175B space on 1,024 GPUs
-(``benchmarks/bench_search.py``); larger spaces allocate theirs per call and keep nothing."""
+quarter of a search of the GPT-175B space on 1,024 GPUs (87,795 plans when measured, 82,545 since
+the refused interleaved plans are left out; ``benchmarks/bench_search.py``); larger spaces
+allocate theirs per call and keep nothing."""
 _work_lock = threading.Lock()
 _work_kept: list = [None, None]
 

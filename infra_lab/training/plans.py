@@ -236,13 +236,22 @@ def _enumerate(sc: Scenario, cons: dict):
     return L_arr, heads, tail
 
 
-def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = False, **constraints) -> int:
+def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = False, stack: str | None = None,
+                    **constraints) -> int:
     """Number of consistent plans :func:`search` would evaluate (with the schedules of
-    ``pp_schedules=None``)."""
+    ``pp_schedules=None``) on ``stack`` (as search's keyword; None: the scenario's): the
+    interleaved plans whose micro-batches per step the stack's interleaved schedule refuses
+    (:func:`infra_lab.training.plan_search.interleaved_refused`) are not counted, as the search
+    leaves them out."""
+    from .context import check_stack_keyword
+    from .plan_search import _refused_rows
+
     sc = _training_scenario(scenario, "plan_space_size", check_plan=False)
     cons = _with_tp_across_domains(_check_constraints(constraints), tp_across_domains)
+    name = sc.stack if stack is None else check_stack_keyword(sc, stack)
     _, heads, tail = _enumerate(sc, cons)
-    return int(heads.shape[0] * tail.shape[0])
+    kept = heads.shape[0] - int(_refused_rows(heads, sc.training.global_batch, name).sum()) if heads.size else 0
+    return int(kept * tail.shape[0])
 
 
 def _name_batch_without_plan(sc: Scenario, cons: dict) -> None:

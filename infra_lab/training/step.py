@@ -174,7 +174,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((1, kt.N_OUT))
     _warn_unsupported_schedule(sc, ctx.stack)
-    _warn_interleaved_group(sc, int(ctx.c[kt.C_PP_SCHED]), pp, vp, mbs, dp)
+    _warn_interleaved_group(sc, ctx.stack, int(ctx.c[kt.C_PP_SCHED]), pp, vp, mbs, dp)
     xtab = _xtab(ctx, ((ep, etp),))
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
@@ -207,26 +207,35 @@ def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
                       f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=4)
 
 
-def _warn_interleaved_group(sc: Scenario, sched: int, pp: int, vp: int, mbs: int, dp: int) -> None:
-    """A :class:`~infra_lab.errors.ScheduleSupportWarning` when an interleaved plan's micro-batches
-    per step are not a multiple of pp: Megatron-Core groups the virtual micro-batches by
-    ``microbatch_group_size_per_vp_stage`` (default pp) and refuses a group larger than the
-    micro-batches or a last group of 1 … pp − 1 (``schedules.py`` at
-    :data:`infra_lab._kernels.pipeline_greedy.MEGATRON_INTERLEAVED_AT`), so no such run was
-    measured. The estimate still prices the order as it is built (its execution where that
-    completes, the closed form where it deadlocks); ``il.search`` ranks interleaved plans by the
-    closed form."""
+def _warn_interleaved_group(sc: Scenario, stack: str, sched: int, pp: int, vp: int, mbs: int, dp: int) -> None:
+    """A :class:`~infra_lab.errors.ScheduleSupportWarning` when the stack's interleaved schedule
+    refuses an interleaved plan's micro-batches per step m (:func:`infra_lab.training.plan_search.
+    interleaved_refused`, the stack's ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``):
+    Megatron-LM / Megatron-Core and Primus need m a multiple of pp (Megatron-Core groups the
+    virtual micro-batches by ``microbatch_group_size_per_vp_stage``, default pp, and refuses a
+    group larger than m or a last group of 1 … pp − 1; ``schedules.py`` at
+    :data:`infra_lab._kernels.pipeline_greedy.MEGATRON_INTERLEAVED_AT`), torch.distributed.
+    pipelining (torchtitan) m a multiple of max(1, m // pp). So no such run was measured, and
+    ``il.search`` does not offer the plan. The estimate still prices Megatron-Core's order as it
+    is built (its execution where that completes, the closed form where it deadlocks)."""
     if not kt.executes_interleaved(sched, pp, vp):
         return
-    m = sc.training.global_batch // (mbs * dp)
-    if m % pp == 0:
+    from .plan_search import MICROBATCH_RULES, interleaved_microbatch_rule, interleaved_refused
+
+    try:
+        rule = interleaved_microbatch_rule(stack)
+    except ValidationError:
         return
-    ok = pp * mbs * dp
+    m = sc.training.global_batch // (mbs * dp)
+    if not interleaved_refused(rule, m, pp):
+        return
+    allowed = (f"a global_batch that is a multiple of {pp * mbs * dp:,} (pp x micro_batch x dp)"
+               if rule == "multiple_of_pp" else f"micro-batches per step that are {MICROBATCH_RULES[rule]}")
     warnings.warn(f"parallelism.vp = {vp} with pp = {pp}: {m} micro-batch(es) per step "
-                  f"(global_batch {sc.training.global_batch:,} / (micro_batch {mbs} x dp {dp})) is not a multiple "
-                  f"of pp, which Megatron-Core's interleaved schedule refuses; allowed: a global_batch that is a "
-                  f"multiple of {ok:,} (pp x micro_batch x dp). The estimate prices the order as built (optimistic "
-                  f"where it deadlocks); il.search ranks interleaved plans by the closed form",
+                  f"(global_batch {sc.training.global_batch:,} / (micro_batch {mbs} x dp {dp})) is not "
+                  f"{MICROBATCH_RULES[rule]}, which the {stack} stack's interleaved schedule refuses "
+                  f"(data/pp_schedule_stacks.csv); allowed: {allowed}. The estimate prices the order as built "
+                  f"(optimistic where it deadlocks); il.search does not offer such a plan",
                   ScheduleSupportWarning, stacklevel=4)
 
 
