@@ -32,11 +32,14 @@ def test_load_scenario_reads_the_file_a_scenario_was_written_to(tmp_path):
 def test_training_explorer_takes_every_catalog_accelerator():
     """training_update(accelerator="MI450X") raised "unknown accelerator with a default NIC
     (data/default_nics.csv) 'MI450X'. Did you mean 'MI350X'", of a part every other call takes
-    (a [hardware] table without nic gives it HardwareConfig's default NIC)."""
+    (a [hardware] table without nic gives it HardwareConfig's default NIC). 1,152 GPUs (batch 2,304): whole
+    72-GPU racks (1,024 are not, and are refused with the library's whole-domain message; the plan
+    this test once got at 1,024 ran on ZAYA1's stale 8-GPU domains,
+    tests/test_explorers_derived_hardware.py)."""
     from infra_lab.scenario import HardwareConfig
     from infra_lab.widgets.training import training_update
 
-    df, _chart = training_update(accelerator="MI450X", gpus=1024)
+    df, _chart = training_update(accelerator="MI450X", gpus=1152, global_batch=2304)
     row = df.row(0, named=True)
     assert row["accelerator"] == "MI450X" and not row["plan"].startswith("no valid plan"), row
     assert HardwareConfig.from_dict({"accelerator": "MI450X"}).nic == "Pollara-400"

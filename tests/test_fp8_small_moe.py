@@ -1,6 +1,8 @@
 """Why FP8 trains ZAYA1 (hidden 2,048, 16 experts, top-1) no faster than BF16 on one 8-GPU node:
 the step's change is the GEMM time FP8 saves (x framework_time_scale) against the cast kernels
-(x memory_time_scale), each part from the compute model's rows (notebook 02, section 5)."""
+(x memory_time_scale), each part from the compute model's rows (notebook 02, section 5). The
+Megatron-Core stacks quantize the weights once per step (fp8_caches_weights), so the casts are the
+op table's at weight_cast_every = micro-batches per step."""
 
 from __future__ import annotations
 
@@ -22,17 +24,22 @@ def _estimates(acc: str) -> dict[str, il.training.Estimate]:
 
 def _step_parts(acc: str, stack: str, gpus: int) -> dict[str, float]:
     f = il.stacks.params(stack)
-    per_step = TR["global_batch"] // (TR["micro_batch"] * gpus) * SPEC.layer_kinds().count("moe")
-    ops = {p: il.compute.layer_ops(SPEC, TR["seq_len"], TR["micro_batch"], 1, acc, p, passes=("fwd", "bwd"),
-                                   grouped_gemm_streams=int(f["grouped_gemm_streams"]),
-                                   main_grad_bytes=f["wgrad_main_grad_bytes"]).filter(pl.col("layer_kind") == "moe")
-           for p in ("bf16", "fp8")}
+    mb = TR["global_batch"] // (TR["micro_batch"] * gpus)          # micro-batches per GPU per step
+    per_step = mb * SPEC.layer_kinds().count("moe")
 
-    def tot(p, comps):
-        return per_step * float(ops[p].filter(pl.col("component").is_in(list(comps)))["time_s"].sum())
+    def ops(p, every=1):
+        return il.compute.layer_ops(SPEC, TR["seq_len"], TR["micro_batch"], 1, acc, p, passes=("fwd", "bwd"),
+                                    grouped_gemm_streams=int(f["grouped_gemm_streams"]),
+                                    main_grad_bytes=f["wgrad_main_grad_bytes"],
+                                    weight_cast_every=every).filter(pl.col("layer_kind") == "moe")
 
+    def tot(p, comps, every=1):
+        return per_step * float(ops(p, every).filter(pl.col("component").is_in(list(comps)))["time_s"].sum())
+
+    assert f["fp8_caches_weights"] == 1.0                        # Transformer Engine: once per step
     return {"gemm_saved": tot("bf16", il.compute.GEMM_COMPONENTS) - tot("fp8", il.compute.GEMM_COMPONENTS),
-            "cast": tot("fp8", ["cast"]), "fts": f["framework_time_scale"], "mts": f["memory_time_scale"]}
+            "cast": tot("fp8", ["cast"], every=mb), "cast_every_micro_batch": tot("fp8", ["cast"]),
+            "fts": f["framework_time_scale"], "mts": f["memory_time_scale"]}
 
 
 @pytest.mark.parametrize("acc", ["H100-SXM", "MI355X"])
@@ -42,11 +49,17 @@ def test_fp8_step_change_is_gemm_saving_against_casts(acc):
     delta = est["fp8"].step_time_s - est["bf16"].step_time_s
     # the whole change is these two terms (nothing else in the step depends on the precision here)
     assert delta == pytest.approx(parts["mts"] * parts["cast"] - parts["fts"] * parts["gemm_saved"], rel=1e-6)
-    # FP8 is slower, by a few per cent: the casts at the fitted memory_time_scale outweigh the saving
-    assert 0.005 < delta / est["bf16"].step_time_s < 0.06
+    # a near tie, under 1 % of the step either way: the casts at the fitted memory_time_scale cancel the
+    # saving within a tenth of it
+    assert abs(delta) < 0.01 * est["bf16"].step_time_s
     assert parts["gemm_saved"] > 0
-    # at the raw HBM rate the casts would not: the sign comes from the fitted memory_time_scale
-    assert parts["cast"] < parts["fts"] * parts["gemm_saved"] < parts["mts"] * parts["cast"]
+    assert abs(parts["mts"] * parts["cast"] - parts["fts"] * parts["gemm_saved"]) < 0.1 * parts["fts"] * parts["gemm_saved"]
+    # at the raw HBM rate the casts would not: the tie comes from the fitted memory_time_scale
+    assert parts["cast"] < 0.5 * parts["fts"] * parts["gemm_saved"]
+    # casting the weights again every micro-batch (torchao's way) would make FP8 the slower, by 0.3-0.7 s
+    every = parts["mts"] * (parts["cast_every_micro_batch"] - parts["cast"])
+    assert 0.25 < every < 0.75
+    assert parts["mts"] * parts["cast_every_micro_batch"] > parts["fts"] * parts["gemm_saved"]
 
 
 def test_cast_bytes_follow_transformer_engine_rule():
@@ -58,7 +71,7 @@ def test_cast_bytes_follow_transformer_engine_rule():
     g = ops.filter(pl.col("op") == "experts_down").row(0, named=True)
     m, n, k = g["m"], g["n"], g["k"]
     # fused into the activation: the producer writes the row- and column-wise FP8 copies of X (2 x 1 B);
-    # the weight is read in 16 bit and written twice in FP8, once per micro-batch
+    # the weight is read in 16 bit and written twice in FP8 (at weight_cast_every = 1: once per micro-batch)
     assert row["bytes"] == pytest.approx(m * k * 2 * 1 + k * n * (2 + 2 * 1))
     bwd = ops.filter(pl.col("op") == "experts_down_cast_bwd").row(0, named=True)
     assert bwd["bytes"] == pytest.approx(m * n * (2 + 2 * 1))          # dY: read once, two FP8 copies

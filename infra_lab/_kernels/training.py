@@ -98,7 +98,7 @@ C_NAMES = (
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
-    "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "PP_EXEC",
+    "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights", "PP_EXEC",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -113,13 +113,18 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
  C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
- C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_PP_EXEC) = range(len(C_NAMES))
+ C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC) = range(len(C_NAMES))
 # C_PP_EXEC: 1.0 when the call prices the scenario's own pipeline schedule (il.estimate; the
 # step kernel then executes Megatron-Core's plain 1F1B order per rank, executes_1f1b), 0.0 in a
 # plan search (1F1B by the closed form, pipeline_bubble_stages)
 # C_FSDP_GQ: which FSDP units' unsharded gradients are in flight in backward
 # (infra_lab.memory.fsdp_grad_queue_params: 0 PyTorch FSDP2, one layer's; > 0 Megatron-FSDP's
 # reduce-scatter queue capacity [params]); training_bytes reads it only fully sharded
+# C_FP8_CACHE (stack factor fp8_caches_weights): 1 when the stack quantizes a linear weight on the
+# step's first micro-batch and reuses the quantized copies (forward and transposed) for the others
+# (Transformer Engine's is_first_microbatch under Megatron-Core's schedules), 0 when every
+# micro-batch casts again (torchao); stage_compute charges the tables' weight casts
+# (T_WC_FWD / T_WC_BWD, X_WC_*) once per step: weight_cast_share
 # C_FSDP_RS: bytes per parameter of the reduce-scatter input PyTorch FSDP2 holds from one unit's
 # backward to the next's (infra_lab.memory.fsdp_reduce_scatter_bytes: the stack's
 # fsdp_reduce_dtype_bytes, 0 under Megatron-FSDP); training_bytes reads it only fully sharded
@@ -217,10 +222,15 @@ N_CONST = len(C_NAMES)
 # routed-expert part of MoE layers is not in it (see xtab)
 TAB_NAMES = ("fwd", "fwd_mem", "bwd", "bwd_mem", "attn_core",
              "sel_recompute", "act_none", "act_selective", "act_full", "sel_recompute_mem", "attn_core_fwd",
-             "off_none", "off_selective", "off_full", "bwd_wgrad", "bwd_wgrad_mem")
+             "off_none", "off_selective", "off_full", "bwd_wgrad", "bwd_wgrad_mem", "wcast_fwd_mem",
+             "wcast_bwd_mem")
 (T_FWD, T_FWD_MEM, T_BWD, T_BWD_MEM, T_ATTN, T_SEL,
  T_ACT_NONE, T_ACT_SEL, T_ACT_FULL, T_SEL_MEM, T_ATTN_FWD, T_OFF_NONE, T_OFF_SEL, T_OFF_FULL,
- T_BWD_W, T_BWD_W_MEM) = range(len(TAB_NAMES))
+ T_BWD_W, T_BWD_W_MEM, T_WC_FWD, T_WC_BWD) = range(len(TAB_NAMES))
+# wcast_fwd_mem / wcast_bwd_mem: the part of fwd_mem / bwd_mem that quantizes the layer's weights
+# when every micro-batch casts them (infra_lab.compute.layer_ops weight_cast_every = 1; the op
+# time is linear in 1 / weight_cast_every, so it is twice the drop from 1 to 2): the forward's
+# row- and column-wise copies, and with per-row / per-block scaling the backward's other-axis copy
 # bwd_wgrad / bwd_wgrad_mem: the weight-gradient part of bwd / bwd_mem (the op table's
 # ``*_wgrad`` GEMMs and their ``*_wgrad_acc`` main-grad accumulation; the input-gradient GEMMs,
 # the attention backward and the other element-wise backward ops are the rest): the W pass of
@@ -240,9 +250,11 @@ N_KINDS = 3
 # (activation, casts) on the mean rank, and the imbalance itself (busiest/mean tokens)
 XTAB_NAMES = ("fwd_expert", "bwd_expert", "fwd_permute", "bwd_permute", "fwd_mem", "bwd_mem",
               "imbalance", "sel_recompute", "sel_recompute_mem", "act_none", "act_sel", "off_none", "off_sel",
-              "bwd_expert_wgrad")
+              "bwd_expert_wgrad", "wcast_fwd_mem", "wcast_bwd_mem")
 (X_FWD_EXP, X_BWD_EXP, X_FWD_PERM, X_BWD_PERM, X_FWD_MEM, X_BWD_MEM, X_IMB, X_SEL, X_SEL_MEM,
- X_ACT_NONE, X_ACT_SEL, X_OFF_NONE, X_OFF_SEL, X_BWD_EXP_W) = range(len(XTAB_NAMES))
+ X_ACT_NONE, X_ACT_SEL, X_OFF_NONE, X_OFF_SEL, X_BWD_EXP_W, X_WC_FWD, X_WC_BWD) = range(len(XTAB_NAMES))
+# wcast_fwd_mem / wcast_bwd_mem: the weight-cast part of fwd_mem / bwd_mem (as the table's
+# wcast_*: the difference to the (ep, etp) = (1, 1) table's)
 # bwd_expert_wgrad: the weight-gradient grouped GEMMs of bwd_expert (busiest rank), the W pass
 # act_none / act_sel: activation bytes a MoE layer stores per micro-batch beyond the (ep, etp) =
 # (1, 1) table at this etp, without recompute / with selective recompute
@@ -697,7 +709,25 @@ def offload_exposed(copy_bytes, bw, bwd):
 
 
 @njit(cache=True)
-def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, head, emb, rc, ti, mi, ci, spi, xi):
+def weight_cast_share(cache, m):
+    """Share of a layer's weight casts (the tables' wcast_* parts) that one micro-batch carries:
+    1 / k for a stack that quantizes each weight once per step and reuses the copies over the
+    step's k = :func:`micro_batches_int` (m) micro-batches (``cache`` = C_FP8_CACHE = 1), 1 for one
+    that casts on every micro-batch. The per-micro-batch time is then the op table's at
+    ``infra_lab.compute.layer_ops(weight_cast_every=k)``. Megatron-Core marks the first micro-batch
+    of each model chunk (``forward_step`` calls ``set_is_first_microbatch``; interleaved:
+    ``is_first_microbatch_for_model_chunk``), and Transformer Engine's Linear quantizes the weight
+    (row-wise for the forward GEMM, column-wise for dgrad) only then and reuses the cached
+    workspace otherwise (``update_ws = is_first_microbatch is None or is_first_microbatch``).
+    APPROXIMATION: the casts are spread evenly over the micro-batches (the first one carries them
+    all), so a pipeline's warm-up and bubble see the average."""
+    if cache <= 0.0:
+        return 1.0
+    return 1.0 / micro_batches_int(m)
+
+
+@njit(cache=True)
+def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, head, emb, rc, ti, mi, ci, spi, xi, wsave):
     """Forward, backward and recomputation time of one micro-batch on a stage with nd
     dense-like and nm MoE layers (and the LM head when ``head``; the multimodal prologue,
     encoders + projectors, when ``emb``: the stage holds the embedding) [s]. Routed experts
@@ -708,7 +738,9 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, head, emb, rc, ti, mi,
     the same (ep, etp)); full recompute re-runs rx of them: all (each checkpointed whole)
     without ``training.recompute_num_layers``, none with it (Megatron-Core's
     MultiTokenPredictionLayer._checkpointed_forward runs the module plainly under the block
-    method; :func:`infra_lab.memory.mtp_modules_recomputed`)."""
+    method; :func:`infra_lab.memory.mtp_modules_recomputed`). ``wsave``: the share of the layers'
+    weight casts a micro-batch does not run (1 − :func:`weight_cast_share`); a full recompute
+    re-runs the forward as priced (the reused copies' share included)."""
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
     f = 0.0
@@ -721,10 +753,12 @@ def stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, head, emb, rc, ti, mi,
             continue
         fk = fw * (tab[k, T_FWD, ti, mi, ci, spi] + xtab[k, X_FWD_EXP, ti, mi, ci, xi]) \
             + ms * (tab[k, T_FWD_MEM, ti, mi, ci, spi] + xtab[k, X_FWD_PERM, ti, mi, ci, xi]
-                    + xtab[k, X_FWD_MEM, ti, mi, ci, xi])
+                    + xtab[k, X_FWD_MEM, ti, mi, ci, xi]
+                    - wsave * (tab[k, T_WC_FWD, ti, mi, ci, spi] + xtab[k, X_WC_FWD, ti, mi, ci, xi]))
         bk = fw * (tab[k, T_BWD, ti, mi, ci, spi] + xtab[k, X_BWD_EXP, ti, mi, ci, xi]) \
             + ms * (tab[k, T_BWD_MEM, ti, mi, ci, spi] + xtab[k, X_BWD_PERM, ti, mi, ci, xi]
-                    + xtab[k, X_BWD_MEM, ti, mi, ci, xi])
+                    + xtab[k, X_BWD_MEM, ti, mi, ci, xi]
+                    - wsave * (tab[k, T_WC_BWD, ti, mi, ci, spi] + xtab[k, X_WC_BWD, ti, mi, ci, xi]))
         slow = 1.0
         if k == K_MOE or (k == K_MTP and c[C_MTP_MOE] > 0.5):
             # host-bound MoE layers (training.moe_host_sync): longer GPU time, host wait
@@ -1552,6 +1586,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     xi = head[H_XI]
     q = comm[li, mi, spi]
     m = c[C_GBATCH] / (dp * mbs)
+    # weight casts once per step where the stack reuses the quantized copies (weight_cast_share)
+    wsave = 1.0 - weight_cast_share(c[C_FP8_CACHE], m)
     imb = xtab[K_MOE, X_IMB, ti, mi, ci, xi] if ep > 1 else 1.0
     fw = c[C_FW_SCALE]
     ms = c[C_MEM_SCALE]
@@ -1716,7 +1752,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     rx = crow[L_KRX] if rc == 2 else nx
                 part = rd < nd or rm < nm
                 f, b, r = stage_compute(c, tab, htab, xtab, nd, nm, rd, rm, rx, hd, em, rc, ti, mi,
-                                        ci, spi, xi)
+                                        ci, spi, xi, wsave)
                 if mg_f > 0.0:   # every layer's attention runs the ring (again under full recompute)
                     f += (nd + nm + nx) * ms * mg_f
                     b += (nd + nm + nx) * ms * mg_b

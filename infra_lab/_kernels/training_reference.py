@@ -172,20 +172,51 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # norms, one transformer layer of the model's last kind, another output head and loss)
     n_mtp = spec.mtp_layers
     mtp_moe = bool(n_mtp) and spec.mtp_layer_kind() == "moe"
+    kw = dict(causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
+              sequence_parallel=bool(p.sequence_parallel), passes=("fwd", "bwd"),
+              main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=training._attention_kernel(sp, hw.accelerator),
+              scaling=tr.fp8_scaling if tr.precision == "fp8" else "tensor",
+              grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
+              # training.gradient_accumulation_fusion; PyTorch FSDP reduce-scatters the autograd
+              # gradients itself (no hook, ignored), Megatron-FSDP copies them into its buffer
+              gradient_accumulation_fusion=bool(tr.gradient_accumulation_fusion)
+              or (bool(p.fsdp) and p.fsdp_impl != "megatron"),
+              main_grad_hook="copy" if p.fsdp else "add")
+
+    # weight casts: a stack that reuses the quantized weights over the step (fp8_caches_weights)
+    # runs each micro-batch as the public op table at weight_cast_every = the step's micro-batch
+    # count; the per-layer tables hold the casts of every micro-batch (weight_cast_every = 1), so
+    # each slot's drop of the cast ops' time between the two is taken off forward / backward
+    k_mb = max(1, math.floor(m + 0.5))
+    wce = k_mb if (sp["fp8_caches_weights"] > 0 and tr.precision in il.compute.LOW_PRECISIONS) else 1
+    cast_drop = {kt.K_DENSE: [0.0, 0.0], kt.K_MOE: [0.0, 0.0], kt.K_MTP: [0.0, 0.0]}
+
+    def casts(ops, kind, ps):
+        return sum(r["time_s"] for r in ops.iter_rows(named=True)
+                   if r["layer_kind"] == kind and r["pass"] == ps and r["component"] == "cast")
+
+    if wce > 1:
+        shape = (spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision)
+        kwd = dict(kw, sequence_parallel=bool(p.sequence_parallel) and tp > 1)
+        # the layers at ep = etp = 1 (the routed experts' ep / etp below)
+        per_mb, per_step = (il.compute.layer_ops(*shape, ep=1, expert_tp=1, weight_cast_every=w, **kwd)
+                            for w in (1, wce))
+        for kind in set(per_mb["layer_kind"].to_list()):
+            if kind == "head":          # the LM head runs in 16 bit: no casts
+                continue
+            slot, w = ((kt.K_MOE, 1.0) if kind == "moe" else (kt.K_MTP, 1.0) if kind == "mtp"
+                       else (kt.K_DENSE, kinds.count(kind) / max(n_dense_like, 1)))
+            for j, ps in enumerate(("fwd", "bwd")):
+                cast_drop[slot][j] += w * (casts(per_mb, kind, ps) - casts(per_step, kind, ps))
     if spec.experts:
-        kw = dict(causal=bool(sp["causal_skip"]), flash=bool(sp["flash_attention"]),
-                  sequence_parallel=bool(p.sequence_parallel), passes=("fwd", "bwd"),
-                  main_grad_bytes=sp["wgrad_main_grad_bytes"], attention_kernel=training._attention_kernel(sp, hw.accelerator),
-                  scaling=tr.fp8_scaling if tr.precision == "fp8" else "tensor",
-                  grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
-                  # training.gradient_accumulation_fusion; PyTorch FSDP reduce-scatters the autograd
-                  # gradients itself (no hook, ignored), Megatron-FSDP copies them into its buffer
-                  gradient_accumulation_fusion=bool(tr.gradient_accumulation_fusion)
-                  or (bool(p.fsdp) and p.fsdp_impl != "megatron"),
-                  main_grad_hook="copy" if p.fsdp else "add")
         ox = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=ep, expert_tp=etp,
                                   moe_dispatcher=p.moe_dispatcher, **kw)
         o0 = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=1, expert_tp=1, **kw)
+        if wce > 1:     # the routed experts' weights at this ep / etp, also cast once per step
+            oxk = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=ep,
+                                       expert_tp=etp, moe_dispatcher=p.moe_dispatcher, weight_cast_every=wce, **kw)
+            o0k = il.compute.layer_ops(spec, tr.seq_len // cp, mbs, tp, hw.accelerator, tr.precision, ep=1,
+                                       expert_tp=1, weight_cast_every=wce, **kw)
         if ep > 1:
             cv = sp["moe_popularity_cv"] if tr.moe_routing == "learned" else 0.0
             imb = il.compute.moe_load_imbalance(max(1, round(tr.seq_len // cp * mbs / tp)), spec.experts, spec.top_k,
@@ -203,6 +234,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         for kind, slot, w in (("moe", kt.K_MOE, 1.0), ("mtp", kt.K_MTP, 1.0)):
             if kind not in kinds and not (kind == "mtp" and mtp_moe):
                 continue
+            if wce > 1:     # beyond the (ep, etp) = (1, 1) layer's, which cast_drop holds already
+                for j, ps in enumerate(("fwd", "bwd")):
+                    cast_drop[slot][j] += w * ((casts(ox, kind, ps) - casts(oxk, kind, ps))
+                                               - (casts(o0, kind, ps) - casts(o0k, kind, ps)))
             expert_w[slot] = w * imb * f8 * sum(
                 r["time_s"] for r in ox.iter_rows(named=True)
                 if r["layer_kind"] == kind and r["pass"] == "bwd" and r["component"] == "expert_gemm"
@@ -241,8 +276,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     def layer_times(kind, rc):
         t = tab[kind, :, 0, 0, 0, spi]
         x = expert[kind]
-        f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2])
-        b = fw * (t[kt.T_BWD] + x[1]) + ms * (t[kt.T_BWD_MEM] + x[3])
+        f = fw * (t[kt.T_FWD] + x[0]) + ms * (t[kt.T_FWD_MEM] + x[2] - cast_drop[kind][0])
+        b = fw * (t[kt.T_BWD] + x[1]) + ms * (t[kt.T_BWD_MEM] + x[3] - cast_drop[kind][1])
         moe_like = kind == kt.K_MOE or (kind == kt.K_MTP and mtp_moe)
         g = 1.0 + slow if moe_like else 1.0
         if moe_like:

@@ -440,7 +440,11 @@ def layer_ops(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, accelerator
     main_grad_bytes : bytes per element of the gradient buffer the weight-gradient GEMMs
         accumulate into (read + write) [bytes] (None: data, 4 = fp32 as Megatron; 0: the
         16-bit gradient is written once)
-    weight_cast_every : micro-batches that share one quantized copy of the weights [-]
+    weight_cast_every : micro-batches that share one quantized copy of the weights [-]: the
+        weight part of each cast op (bytes and kernel) is charged 1/weight_cast_every times. The
+        training step passes the step's micro-batch count for a stack that reuses the copies
+        (stack factor ``fp8_caches_weights``, Transformer Engine's ``is_first_microbatch``) and
+        1 otherwise (torchao casts every call)
     fuse_casts : input casts of GEMMs that follow a norm or an activation are fused into that
         kernel (Transformer Engine's LayerNormLinear / LayerNormMLP): only the quantized copies
         are written; False: every cast is a separate kernel reading the 16-bit tensor

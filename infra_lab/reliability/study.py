@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import replace
 
 from .._validate import keyword_names, keywords, sequence
 from ..errors import ValidationError
@@ -42,12 +41,18 @@ def run_hours(scenario, tokens: float) -> float:
 
 
 def scale_hardware(hardware, gpus: int):
-    """The same node design with ``gpus`` GPUs (nodes = ceil(gpus / gpus_per_node))."""
+    """The same node design with ``gpus`` GPUs (nodes = ceil(gpus / gpus_per_node)); the node
+    count is changed as :meth:`~infra_lab.scenario.Scenario.replace` changes it
+    (:func:`~infra_lab.scenario.hardware_table.updated_table`): a ``domain_gpus`` held at the
+    value the smaller cluster derived follows the new size (a 32-GPU GB200 cluster scaled to
+    1,152 GPUs kept 32-GPU domains in place of NVL72 racks), one given otherwise is kept."""
+    from ..scenario import HardwareConfig
+    from ..scenario.hardware_table import updated_table
     from .failures import _as_hw
 
     hw = _as_hw(hardware)
     gpus = int(number("gpus", gpus, integer=True))
-    return replace(hw, nodes=max(1, math.ceil(gpus / hw.gpus_per_node)))
+    return HardwareConfig.from_dict(updated_table(hw, {"nodes": max(1, math.ceil(gpus / hw.gpus_per_node))}))
 
 
 def scale_scenario(scenario, gpus: int):

@@ -57,12 +57,12 @@ def _wgrad_mask(ops: pl.DataFrame) -> np.ndarray:
 
 
 def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=1, scaling="tensor",
-               dispatcher="alltoall"):
+               dispatcher="alltoall", weight_cast_every=1):
     """:func:`infra_lab.compute.layer_ops` with the stack's choices (causal skip, flash
     attention and its kernel, gradient-buffer bytes), the recipe's operand scaling
     (training.fp8_scaling) and the run's weight-gradient accumulation
     (training.gradient_accumulation_fusion, carried in ``sp`` by the context), forward and
-    backward."""
+    backward; ``weight_cast_every`` passes through (:func:`_weight_cast_times`)."""
     from .. import compute
 
     return compute.layer_ops(spec, seq_rank, mbs, tp, acc_name, precision,
@@ -72,7 +72,25 @@ def _layer_ops(spec, acc_name, precision, seq_rank, mbs, tp, sp, spf, ep=1, etp=
                              scaling=scaling, grouped_gemm_streams=int(sp["grouped_gemm_streams"]),
                              gradient_accumulation_fusion=sp["gradient_accumulation_fusion"] == 1.0,
                              main_grad_hook="copy" if sp["gradient_accumulation_fusion"] == 2.0 else "add",
-                             moe_dispatcher=dispatcher)
+                             moe_dispatcher=dispatcher, weight_cast_every=weight_cast_every)
+
+
+def _weight_cast_times(ops: pl.DataFrame, *args) -> np.ndarray:
+    """Per op of ``ops`` (:func:`_layer_ops` at ``*args``, weight_cast_every = 1): the seconds of
+    its weight quantization per micro-batch [s]. :func:`infra_lab.compute.layer_ops` charges a
+    cast op's weight part as ``1 / weight_cast_every`` of its bytes and kernels (time linear in
+    both), so the part is twice the op's drop from weight_cast_every 1 to 2; zero for a recipe
+    without casts. The step kernel charges it once per step where the stack reuses the copies
+    (:func:`infra_lab._kernels.training.weight_cast_share`)."""
+    from .. import compute
+
+    precision = args[2]
+    if precision not in compute.LOW_PRECISIONS:
+        return np.zeros(len(ops))
+    ops2 = _layer_ops(*args, weight_cast_every=2)
+    if ops2["op"].to_list() != ops["op"].to_list():     # the same op list, only the casts' sizes differ
+        raise AssertionError("layer_ops: the op list changed with weight_cast_every")
+    return 2.0 * (ops["time_s"].to_numpy() - ops2["time_s"].to_numpy())
 
 
 def _attention_kernel(sp: dict[str, float], acc_name: str) -> str | None:
@@ -163,6 +181,7 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             htab[:, ti, mi, ci, 1] = htab[:, ti, mi, ci, 0]
             continue
         ops = _layer_ops(spec, acc_name, precision, seq_len // cp, mbs, tp, sp, spf, scaling=scaling)
+        wc = _weight_cast_times(ops, spec, acc_name, precision, seq_len // cp, mbs, tp, sp, spf, 1, 1, scaling)
         kind = ops["layer_kind"].to_numpy().astype(str)
         ps = ops["pass"].to_numpy().astype(str)
         t = ops["time_s"].to_numpy().copy()
@@ -217,6 +236,9 @@ def _tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[str, flo
             tab[slot, kt.T_ATTN_FWD, ti, mi, ci, spf] += w * tot(fwd & cl["attn"])
             tab[slot, kt.T_BWD_W, ti, mi, ci, spf] += w * w_g
             tab[slot, kt.T_BWD_W_MEM, ti, mi, ci, spf] += w * w_m
+            of_kind = kind == kname
+            tab[slot, kt.T_WC_FWD, ti, mi, ci, spf] += w * float(wc[of_kind & fwd].sum())
+            tab[slot, kt.T_WC_BWD, ti, mi, ci, spf] += w * float(wc[of_kind & bwd].sum())
         tok = mbs * seq_len / cp
         # logits at the loss: memory.loss_logits_bytes (loss = (loss_fusion, loss_chunks, loss_compiled))
         htab[kt.H_ACT, ti, mi, ci, spf] = memory.loss_logits_bytes(tok, spec.vocab, tp, ab, loss_fusion=loss[0],
@@ -344,6 +366,8 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
         out = np.zeros((kt.N_KINDS, len(kt.XTAB_NAMES)))
         tables = [_layer_ops(spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp, scaling, dispatcher)
                   for x_ep, x_etp in ((ep, etp), (1, 1))]
+        wcs = [_weight_cast_times(ops, spec, acc_name, precision, s_rank, mbs, tp, sp, 0, x_ep, x_etp, scaling,
+                                  dispatcher) for ops, (x_ep, x_etp) in zip(tables, ((ep, etp), (1, 1)), strict=True)]
         tot = []
         for ops in tables:
             kind = ops["layer_kind"].to_numpy().astype(str)
@@ -374,6 +398,8 @@ def _expert_tables(spec, acc_name: str, precision: str, seq_len: int, sp: dict[s
             for pi, pas in ((kt.X_FWD_MEM, "fwd"), (kt.X_BWD_MEM, "bwd")):
                 out[slot, pi] += w * (float(t[sel & (ps == pas) & cl["mem"]].sum())
                                       - float(t0[sel0 & (ps0 == pas) & cl0["mem"]].sum()))
+            for pi, pas in ((kt.X_WC_FWD, "fwd"), (kt.X_WC_BWD, "bwd")):   # their weight casts (cast ops)
+                out[slot, pi] += w * (float(wcs[0][sel & (ps == pas)].sum()) - float(wcs[1][sel0 & (ps0 == pas)].sum()))
             if modules is not None:          # Megatron-Core's recompute_modules
                 if "moe" in modules:                         # the whole layer: experts and permutation
                     out[slot, kt.X_SEL] = out[slot, kt.X_FWD_EXP]

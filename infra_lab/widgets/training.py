@@ -80,6 +80,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     from ..charts.training import step_breakdown_chart
     from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
+    from ..scenario.hardware_table import updated_table
 
     # the catalog's name: the NIC table below is keyed by it ('b200' got ConnectX-7 NICs)
     accelerator = il.catalog.accelerator(accelerator).name
@@ -122,7 +123,11 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         ok, note = False, f"Zyphra's plan is not valid here ({e})"
     if not ok:
         d = sc.to_dict()
-        d["hardware"].update(hw)
+        # the edit as Scenario.replace makes it (hardware_table.updated_table, the one owner): the
+        # keys to_dict wrote out at their derived values follow the accelerator and the node count;
+        # dict.update kept ZAYA1's 8-GPU xGMI domain, so 1,152 GB200 were searched as 144 eight-GPU
+        # NVLink domains and 1,024 MI450X (not whole 72-GPU racks) as 128 eight-GPU domains
+        d["hardware"] = updated_table(d["hardware"], hw)
         d["training"].update(tr)
         del d["parallelism"]   # il.search enumerates the plans: Zyphra's does not have to fit here
         mp = world // math.gcd(world, gb)   # the smallest model-parallel width that leaves dp | batch
