@@ -70,10 +70,11 @@ class ScheduleSupportWarning(UserWarning):
     """``il.estimate`` priced a ``parallelism.pp_schedule`` that the scenario's training stack
     does not implement (``data/pp_schedule_stacks.csv``; e.g. V-Min on Megatron-LM, which runs
     1F1B and interleaved 1F1B only). The estimate is what the schedule would give with the
-    stack's factors; ``il.search`` does not offer such a pair. Also given for an interleaved plan
-    whose micro-batches per step the stack's interleaved schedule refuses (``microbatch_rule`` in
-    ``data/pp_schedule_stacks.csv``: not a multiple of pp on Megatron-LM / Megatron-Core and
-    Primus), which ``il.search`` does not offer either."""
+    stack's factors; ``il.search`` does not offer such a pair. Also given for a plan whose
+    micro-batches per step m the stack's schedule refuses (``microbatch_rule`` in
+    ``data/pp_schedule_stacks.csv``: interleaved with m not a multiple of pp on Megatron-LM /
+    Megatron-Core and Primus; torchtitan's 1F1B with m < pp; Primus' ZBV with m < 2·pp − 1),
+    which ``il.search`` does not offer either."""
 
 
 class NodeSizeWarning(UserWarning):

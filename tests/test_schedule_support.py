@@ -21,7 +21,10 @@ def test_estimate_warns_for_a_schedule_the_stack_does_not_run():
 
 @pytest.mark.parametrize("schedule", ["v-min", "zbv", "zb-h1"])
 def test_no_warning_where_the_stack_runs_the_schedule(schedule):
-    sc = il.load_scenario("zaya1-ibm-mi300x")   # megatron-core-rocm (Primus): all six schedules
+    # megatron-core-rocm (Primus): all six schedules; global batch 4,096 on dp 256 at micro-batch 2:
+    # m = 8 micro-batches per step, which Primus' ZBV table needs at pp 4 (m >= 2·pp − 1 = 7; the
+    # scenario's 2,048 gives m = 4, which it does not run: tests/test_search_schedule_counts.py)
+    sc = il.load_scenario("zaya1-ibm-mi300x").replace(training={"global_batch": 4096})
     plan = {"pp": 4, "vp": 1 if schedule == "zb-h1" else 2, "pp_schedule": schedule}
     with warnings.catch_warnings():
         warnings.simplefilter("error", ScheduleSupportWarning)

@@ -124,9 +124,9 @@ def test_estimate_warns_only_where_the_stack_refuses():
 
 
 def test_v_schedule_plans_are_not_filtered_by_the_interleaved_rule():
-    """The rule is the interleaved schedule's (Primus' V schedules' own micro-batch conditions are
-    not modelled): on Primus a ZBV search keeps the pp 4, vp 2 plans that its interleaved
-    search leaves out."""
+    """The interleaved rule is the interleaved schedule's: on Primus a ZBV search keeps pp 4, vp 2
+    plans (m = 10, not a multiple of 4) that its interleaved search leaves out. (Primus' ZBV has
+    its own rule, m >= 2·pp − 1: tests/test_search_schedule_counts.py.)"""
     gb = 10
     sc = il.Scenario.from_dict({
         "name": "il-counts-rocm", "model": "llama3-70b",

@@ -85,8 +85,10 @@ from .plan_search import (  # noqa: F401
     apply_plan,
     interleaved_microbatch_rule,
     interleaved_refused,
+    microbatch_refused,
     plan_rows,
     pp_schedule_alias,
+    schedule_microbatch_rule,
     search,
     stack_pp_schedules,
 )

@@ -53,14 +53,22 @@ MICROBATCH_RULES = {
                       "microbatch_group_size_per_vp_stage defaults to pp)",
     "multiple_of_rounds": "a multiple of its rounds max(1, m // pp) (torch.distributed.pipelining's "
                           "ScheduleInterleaved1F1B)",
+    "at_least_pp": "at least pp (torch.distributed.pipelining's Schedule1F1B raises an error for fewer "
+                   "micro-batches than stages)",
+    "at_least_2pp_minus_1": "at least 2 x pp - 1 (Primus' zbv-formatted table is built for max(2 x pp - 1, m) "
+                            "micro-batches and runs them all, more than the step has below that)",
 }
-"""The micro-batch counts per step an interleaved 1F1B schedule accepts, by the
-``microbatch_rule`` column of ``data/pp_schedule_stacks.csv`` (each stack's interleaved row,
-cited there): name -> the rule for m, the micro-batches per step (global_batch / (micro_batch
-· dp)). ``multiple_of_pp``: Megatron-LM / Megatron-Core and Primus, which refuse any other m
-at the default group; ``multiple_of_rounds``: torch.distributed.pipelining (torchtitan), which
-runs m < pp in one round and m = 10 at pp 4 (two rounds of 5) but refuses m = 30 at pp 4. See
-:func:`interleaved_refused`."""
+"""The micro-batch counts per step a stack's pipeline schedule accepts, by the
+``microbatch_rule`` column of ``data/pp_schedule_stacks.csv`` (per stack and schedule, cited
+there; no rule: every count): name -> the rule for m, the micro-batches per step
+(global_batch / (micro_batch · dp)). Interleaved 1F1B: ``multiple_of_pp`` on Megatron-LM /
+Megatron-Core and Primus, which refuse any other m at the default group;
+``multiple_of_rounds`` on torch.distributed.pipelining (torchtitan), which runs m < pp in one
+round and m = 10 at pp 4 (two rounds of 5) but refuses m = 30 at pp 4. Plain 1F1B:
+``at_least_pp`` on torchtitan (``Schedule1F1B``); Megatron-Core's accepts m < pp (no rule).
+ZBV: ``at_least_2pp_minus_1`` on Primus (``zbv-formatted``); torch's ``ScheduleZBVZeroBubble``
+drops the passes of the micro-batches past m (no rule). Primus' ZB-H1, V-Half and V-Min: no
+sourced limit. See :func:`microbatch_refused`, :func:`schedule_microbatch_rule`."""
 
 _PP_SCHEDULE_SCHEMA = {
     "stack": catalog.Col("str", required=True),
@@ -72,8 +80,9 @@ DEFAULT_PP_SCHEDULES = ("1f1b", "interleaved")
 """The pipeline schedules :func:`search` explores when ``pp_schedules`` is left out: 1F1B (vp = 1)
 and interleaved 1F1B (vp > 1), every training stack's (``data/pp_schedule_stacks.csv``), so a
 default search is priced alike on every stack and keeps its speed (the zero-bubble family is
-opt-in: ``pp_schedules="all"`` or a list). The interleaved plans whose micro-batches per step
-the stack's interleaved schedule refuses (:func:`interleaved_refused`) are left out."""
+opt-in: ``pp_schedules="all"`` or a list). The plans whose micro-batches per step the stack's
+schedule refuses (:func:`microbatch_refused`: interleaved plans on every stack, plain 1F1B with
+m < pp on torchtitan) are left out."""
 
 
 @functools.cache
@@ -106,16 +115,36 @@ def stack_pp_schedules(stack: str) -> dict[str, str]:
 
 
 @functools.cache
-def _microbatch_rule_table() -> dict[str, str | None]:
+def _microbatch_rule_table() -> dict[tuple[str, str], str]:
     df = catalog.read_table(catalog.DATA_DIR / PP_SCHEDULE_STACKS_FILE, _PP_SCHEDULE_SCHEMA)
-    return {st: rule for st, sched, rule in df.select("stack", "pp_schedule", "microbatch_rule").iter_rows()
-            if sched == "interleaved"}
+    return {(st, sched): rule for st, sched, rule in df.select("stack", "pp_schedule", "microbatch_rule").iter_rows()
+            if rule is not None}
+
+
+def schedule_microbatch_rule(stack: str, pp_schedule: str) -> str | None:
+    """The :data:`MICROBATCH_RULES` name of the micro-batch counts per step that the training
+    stack's pipeline schedule ``pp_schedule`` (a :data:`infra_lab.scenario.PP_SCHEDULES` name)
+    accepts (``data/pp_schedule_stacks.csv``, its ``microbatch_rule``); None where the stack
+    sets no limit or has no row for the schedule.
+
+    >>> schedule_microbatch_rule("torchtitan-cuda", "1f1b"), schedule_microbatch_rule("megatron-core-cuda", "1f1b")
+    ('at_least_pp', None)
+    >>> schedule_microbatch_rule("megatron-core-rocm", "zbv"), schedule_microbatch_rule("torchtitan-rocm", "zbv")
+    ('at_least_2pp_minus_1', None)
+    """
+    from .. import stacks
+
+    name = stacks.canonical(stack, "training", where="schedule_microbatch_rule")
+    if not isinstance(pp_schedule, str) or pp_schedule.strip().lower() not in PP_SCHEDULES:
+        raise _unknown_schedule(pp_schedule, "schedule_microbatch_rule")
+    return _microbatch_rule_table().get((name, pp_schedule.strip().lower()))
 
 
 def interleaved_microbatch_rule(stack: str) -> str | None:
     """The :data:`MICROBATCH_RULES` name of the micro-batch counts per step that the training
     stack's interleaved 1F1B schedule accepts (``data/pp_schedule_stacks.csv``, its
-    ``microbatch_rule``); None for a stack without an interleaved row or rule.
+    ``microbatch_rule``); None for a stack without an interleaved row or rule
+    (:func:`schedule_microbatch_rule` of ``"interleaved"``).
 
     >>> interleaved_microbatch_rule("megatron-core-cuda"), interleaved_microbatch_rule("torchtitan-rocm")
     ('multiple_of_pp', 'multiple_of_rounds')
@@ -123,7 +152,32 @@ def interleaved_microbatch_rule(stack: str) -> str | None:
     from .. import stacks
 
     name = stacks.canonical(stack, "training", where="interleaved_microbatch_rule")
-    return _microbatch_rule_table().get(name)
+    return _microbatch_rule_table().get((name, "interleaved"))
+
+
+def microbatch_refused(rule: str | None, m, pp, *, where: str = "microbatch_refused"):
+    """True where a pipeline plan with ``m`` micro-batches per step on ``pp`` pipeline ranks is
+    refused by a schedule that accepts the counts ``rule`` (:data:`MICROBATCH_RULES`,
+    :func:`schedule_microbatch_rule`); numbers or numpy arrays (broadcast). A rule of None
+    refuses nothing; no rule refuses a plan with pp = 1 (no pipeline schedule runs).
+
+    >>> bool(microbatch_refused("at_least_pp", 3, 4)), bool(microbatch_refused("at_least_2pp_minus_1", 7, 4))
+    (True, False)
+    """
+    m, pp = np.asarray(m, dtype=np.int64), np.asarray(pp, dtype=np.int64)
+    if rule is None:
+        return np.zeros(np.broadcast(m, pp).shape, dtype=bool)
+    if rule == "multiple_of_pp":
+        out = m % pp != 0
+    elif rule == "multiple_of_rounds":
+        out = m % np.maximum(1, m // pp) != 0
+    elif rule == "at_least_pp":
+        out = m < pp
+    elif rule == "at_least_2pp_minus_1":
+        out = m < 2 * pp - 1
+    else:
+        raise unknown("microbatch_rule", rule, MICROBATCH_RULES, where=where)
+    return out & (pp > 1)
 
 
 def interleaved_refused(rule: str | None, m, pp, vp=None):
@@ -131,43 +185,76 @@ def interleaved_refused(rule: str | None, m, pp, vp=None):
     ranks is refused by a stack whose interleaved schedule accepts the counts ``rule``
     (:data:`MICROBATCH_RULES`, :func:`interleaved_microbatch_rule`); numbers or numpy arrays
     (broadcast). With ``vp``, only plans with pp > 1 and vp > 1 (the interleaved ones) can be
-    refused. A rule of None refuses nothing.
+    refused. A rule of None refuses nothing (:func:`microbatch_refused` for any schedule).
 
     >>> bool(interleaved_refused("multiple_of_pp", 30, 4)), bool(interleaved_refused("multiple_of_rounds", 10, 4))
     (True, False)
     """
-    m, pp = np.asarray(m, dtype=np.int64), np.asarray(pp, dtype=np.int64)
-    if rule is None:
-        out = np.zeros(np.broadcast(m, pp).shape, dtype=bool)
-    elif rule == "multiple_of_pp":
-        out = m % pp != 0
-    elif rule == "multiple_of_rounds":
-        out = m % np.maximum(1, m // pp) != 0
-    else:
-        raise unknown("microbatch_rule", rule, MICROBATCH_RULES, where="interleaved_refused")
+    out = microbatch_refused(rule, m, pp, where="interleaved_refused")
     if vp is not None:
-        out = out & (pp > 1) & (np.asarray(vp) > 1)
+        out = out & (np.asarray(vp) > 1)
     return out
 
 
-def _refused_rows(heads: np.ndarray, global_batch: int, stack: str) -> np.ndarray:
-    """Mask of the head rows whose interleaved plan (pp > 1, vp > 1) the stack refuses for its
-    micro-batches per step (:func:`interleaved_refused`)."""
+def _schedule_rows(heads: np.ndarray, sched: int) -> np.ndarray:
+    """Mask of the head rows that run the pipeline schedule ``sched`` (index into PP_SCHEDULES):
+    1F1B vp = 1, interleaved vp > 1, the others pp > 1 and their vp."""
+    pp, vp = heads[:, kt.H_PP], heads[:, kt.H_VP]
+    if sched == 0:
+        return vp == 1
+    if sched == 1:
+        return vp > 1
+    return (pp > 1) & (vp == PP_SCHEDULE_VP[PP_SCHEDULES[sched]])
+
+
+def _refused_mask(heads: np.ndarray, global_batch: int, stack: str, sched: int) -> np.ndarray:
+    """Mask of the head rows of schedule ``sched`` (index into PP_SCHEDULES) that the stack's
+    schedule refuses for their micro-batches per step (:func:`microbatch_refused`)."""
     try:
-        rule = interleaved_microbatch_rule(stack)
+        rule = schedule_microbatch_rule(stack, PP_SCHEDULES[sched])
     except ValidationError:
         rule = None
+    if rule is None or heads.shape[0] == 0:
+        return np.zeros(heads.shape[0], dtype=bool)
     m = global_batch // (heads[:, kt.H_MBS] * heads[:, kt.H_DP])
-    return interleaved_refused(rule, m, heads[:, kt.H_PP], heads[:, kt.H_VP])
+    return microbatch_refused(rule, m, heads[:, kt.H_PP]) & _schedule_rows(heads, sched)
+
+
+def _refused_rows(heads: np.ndarray, global_batch: int, stack: str,
+                  scheds: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """Mask of the head rows a search over ``scheds`` (default: 1F1B and interleaved, the default
+    search's) leaves out because the stack's schedule refuses their micro-batches per step."""
+    out = np.zeros(heads.shape[0], dtype=bool)
+    for s in scheds:
+        out |= _refused_mask(heads, global_batch, stack, s)
+    return out
+
+
+_SCHEDULE_LABELS = {"1f1b": ("1F1B", "1F1B plan", "(vp = 1)"),
+                    "interleaved": ("interleaved 1F1B", "interleaved plan", "(vp > 1)")}
+
+
+def _schedule_label(sched: str) -> tuple[str, str, str]:
+    """(schedule, plan noun, vp condition) of a PP_SCHEDULES name, for messages."""
+    if sched in _SCHEDULE_LABELS:
+        return _SCHEDULE_LABELS[sched]
+    return sched, f"{sched} plan", f"(vp = {PP_SCHEDULE_VP[sched]})"
+
+
+def refused_text(stack: str, pp_schedule: str) -> str:
+    """Why the stack refuses some plans of ``pp_schedule``, for messages: the micro-batches per
+    step that its schedule accepts."""
+    rule = schedule_microbatch_rule(stack, pp_schedule)
+    label = _schedule_label(pp_schedule)[0]
+    return (f"the {stack} stack's {label} schedule needs the micro-batches per step "
+            f"(global_batch / (micro_batch x dp)) to be {MICROBATCH_RULES[rule]} "
+            f"(data/{PP_SCHEDULE_STACKS_FILE})")
 
 
 def refused_interleaved_text(stack: str) -> str:
     """Why the stack refuses some interleaved plans, for messages: the micro-batches per step
     that its interleaved schedule accepts."""
-    rule = interleaved_microbatch_rule(stack)
-    return (f"the {stack} stack's interleaved 1F1B schedule needs the micro-batches per step "
-            f"(global_batch / (micro_batch x dp)) to be {MICROBATCH_RULES[rule]} "
-            f"(data/{PP_SCHEDULE_STACKS_FILE})")
+    return refused_text(stack, "interleaved")
 
 
 def pp_schedule_alias(name: object) -> str | None:
@@ -245,21 +332,25 @@ def _with_schedule(c: np.ndarray, sched: int) -> np.ndarray:
 def _schedule_heads(sc: Scenario, cons_t: tuple, stack, params_t: tuple, scheds: tuple[int, ...]):
     """(heads, codes, blocks) of a search over the pipeline schedules ``scheds`` (indices into
     PP_SCHEDULES): the head rows of :func:`_prepared` that each schedule can run (1F1B vp = 1,
-    interleaved vp > 1 with micro-batches per step that the stack's interleaved schedule accepts
-    (:func:`interleaved_refused`; the other interleaved rows are left out), ZB-H1 pp > 1 and
-    vp = 1, the V schedules pp > 1 and vp = 2), one block per kernel schedule, the
+    interleaved vp > 1, ZB-H1 pp > 1 and vp = 1, the V schedules pp > 1 and vp = 2), with
+    micro-batches per step that the stack's schedule accepts (:func:`microbatch_refused`; the
+    other rows are left out), one block per kernel schedule, the
     1F1B/interleaved block first and in enumeration order; ``codes`` the PP_SCHEDULES index of
     each head row; ``blocks`` (start, stop, kernel schedule) in head rows. None when no head row
     runs any of them."""
     heads, _, ctx, _ = _prepared(sc, cons_t, stack, params_t)
-    pp, vp = heads[:, kt.H_PP], heads[:, kt.H_VP]
-    # interleaved plans the stack refuses for their micro-batches per step are not offered
-    ok = ~_refused_rows(heads, sc.training.global_batch, ctx.stack) if 1 in scheds else None
+    gb = sc.training.global_batch
+    # the plans whose micro-batches per step the stack's schedule refuses are not offered (once per
+    # cached plan set: the kernel sees only the kept rows)
     if 0 in scheds and 1 in scheds:
-        base = ok
+        base = ~_refused_rows(heads, gb, ctx.stack, (0, 1))
+    elif 0 in scheds or 1 in scheds:
+        s01 = 0 if 0 in scheds else 1
+        base = _schedule_rows(heads, s01) & ~_refused_mask(heads, gb, ctx.stack, s01)
     else:
-        base = (vp == 1) if 0 in scheds else ((vp > 1) & ok) if 1 in scheds else np.zeros(heads.shape[0], dtype=bool)
-    sel = [(0, base)] + [(s, (pp > 1) & (vp == PP_SCHEDULE_VP[PP_SCHEDULES[s]])) for s in scheds if s >= 2]
+        base = np.zeros(heads.shape[0], dtype=bool)
+    sel = [(0, base)] + [(s, _schedule_rows(heads, s) & ~_refused_mask(heads, gb, ctx.stack, s))
+                         for s in scheds if s >= 2]
     parts, codes, blocks, start = [], [], [], 0
     for s, mask in sel:
         h = heads if mask.all() else heads[mask]
@@ -424,10 +515,11 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     Enumerates tp (divisors of the world ≤ the scale-up domain, or beyond it with
     ``tp_across_domains``, dividing the heads), pp
     (any divisor of the remaining ranks up to the layer count: stages need not be equal),
-    vp (1 … layers/pp; an interleaved plan, vp > 1, only with micro-batches per step
-    global_batch / (micro_batch·dp) that the stack's interleaved schedule accepts:
-    :func:`interleaved_refused`, ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``; a
-    search that this leaves without plans says so), cp (dividing seq_len), dp (derived), ep (dividing the experts and
+    vp (1 … layers/pp; a pipeline plan only with micro-batches per step
+    global_batch / (micro_batch·dp) that the stack's schedule accepts:
+    :func:`microbatch_refused`, ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``:
+    interleaved plans on every stack, 1F1B on torchtitan (m >= pp), ZBV on Primus
+    (m >= 2·pp − 1); a search that this leaves without plans says so), cp (dividing seq_len), dp (derived), ep (dividing the experts and
     tp·cp·dp: Megatron-Core's MoE parallel folding), etp (expert tensor parallel, dividing
     tp·cp·dp/ep, within the scale-up domain), micro-batch (dividing global_batch/dp), ZeRO
     0–3 and FSDP, recompute none/selective/full, sequence parallel (tp > 1) and, with
@@ -459,7 +551,7 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     pp_schedules : the pipeline schedules to explore (``parallelism.pp_schedule`` names,
         :data:`infra_lab.scenario.PP_SCHEDULES`): None (default) :data:`DEFAULT_PP_SCHEDULES`,
         1F1B for vp = 1 and interleaved 1F1B for vp > 1, as every stack runs them (the
-        interleaved plans the stack refuses left out); "all" (alone or in a list): every schedule the stack
+        plans the stack's schedules refuse for their micro-batches left out); "all" (alone or in a list): every schedule the stack
         implements (:func:`stack_pp_schedules`, ``data/pp_schedule_stacks.csv``: the
         zero-bubble family on Primus (megatron-core-rocm), ZBV on torchtitan, none on
         Megatron-LM / Megatron-Core); or a name or list of names, each one the stack runs
@@ -512,10 +604,10 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
                                                      DEFAULT_PP_SCHEDULES if pp_schedules is None else pp_schedules)
     if split is None:
         refused = _n_refused(sc, cons, stack, params, ctx, scheds)
-        also = (f"; the {refused:,} interleaved plan{'s' if refused != 1 else ''} (vp > 1) here "
-                f"{'are' if refused != 1 else 'is'} left out because "
-                f"{refused_interleaved_text(ctx.stack)} (choose a global_batch, micro_batch or dp that gives such "
-                f"counts, or another stack)" if refused else "")
+        also = "".join(
+            f"; the {n:,} {_schedule_label(sch)[1]}{'s' if n != 1 else ''} {_schedule_label(sch)[2]} here {'are' if n != 1 else 'is'} left out because "
+            f"{refused_text(ctx.stack, sch)} (choose a global_batch, micro_batch or dp that gives such counts, or "
+            f"another stack)" for sch, n in refused.items())
         raise ValidationError(
             f"search: no plan runs the pipeline schedules {[PP_SCHEDULES[i] for i in scheds]} under the constraints "
             f"{cons!r}: zb-h1 needs pp > 1 and vp = 1, zbv / v-half / v-min pp > 1 and vp = 2 (parallelism.vp), "
@@ -538,20 +630,25 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
             why = _why_none(out[:n], sc)
             refused = _n_refused(sc, cons, stack, params, ctx, scheds)
             if refused:
-                why += (f" ({refused:,} interleaved plans were not evaluated: {refused_interleaved_text(ctx.stack)})")
+                why += " (" + "; ".join(
+                    f"{n:,} {_schedule_label(sch)[1]}{'s' if n != 1 else ''} "
+                    f"{'were' if n != 1 else 'was'} not evaluated: {refused_text(ctx.stack, sch)}"
+                    for sch, n in refused.items()) + ")"
             warnings.warn(f"il.search: empty result: {why}", EmptyResultWarning, stacklevel=2)
         return df
 
 
-def _n_refused(sc: Scenario, cons: dict, stack, params, ctx, scheds: tuple[int, ...]) -> int:
+def _n_refused(sc: Scenario, cons: dict, stack, params, ctx, scheds: tuple[int, ...]) -> dict[str, int]:
     """Plans (head rows x tail rows) of a search over ``scheds`` left out because the stack's
-    interleaved schedule refuses their micro-batches per step (0 without the interleaved
-    schedule)."""
-    if PP_SCHEDULES.index("interleaved") not in scheds:
-        return 0
+    schedule refuses their micro-batches per step, by schedule name (only those with some)."""
     cons_t, stack, params_t = _cache_keys(cons, params, None if stack is None else ctx.stack)
     heads, tail, _, _ = _prepared(sc, cons_t, stack, params_t)
-    return int(_refused_rows(heads, sc.training.global_batch, ctx.stack).sum()) * tail.shape[0]
+    out = {}
+    for s in scheds:
+        n = int(_refused_mask(heads, sc.training.global_batch, ctx.stack, s).sum()) * tail.shape[0]
+        if n:
+            out[PP_SCHEDULES[s]] = n
+    return out
 
 
 PLAN_PARALLELISM_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "zero", "fsdp", "sequence_parallel")

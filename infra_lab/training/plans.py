@@ -240,8 +240,8 @@ def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = Fals
                     **constraints) -> int:
     """Number of consistent plans :func:`search` would evaluate (with the schedules of
     ``pp_schedules=None``) on ``stack`` (as search's keyword; None: the scenario's): the
-    interleaved plans whose micro-batches per step the stack's interleaved schedule refuses
-    (:func:`infra_lab.training.plan_search.interleaved_refused`) are not counted, as the search
+    1F1B and interleaved plans whose micro-batches per step the stack's schedule refuses
+    (:func:`infra_lab.training.plan_search.microbatch_refused`) are not counted, as the search
     leaves them out."""
     from .context import check_stack_keyword
     from .plan_search import _refused_rows

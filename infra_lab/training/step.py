@@ -175,6 +175,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     out = np.empty((1, kt.N_OUT))
     _warn_unsupported_schedule(sc, ctx.stack)
     _warn_interleaved_group(sc, ctx.stack, int(ctx.c[kt.C_PP_SCHED]), pp, vp, mbs, dp)
+    _warn_schedule_microbatches(sc, ctx.stack, pp, vp, mbs, dp)
     xtab = _xtab(ctx, ((ep, etp),))
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
@@ -237,6 +238,36 @@ def _warn_interleaved_group(sc: Scenario, stack: str, sched: int, pp: int, vp: i
                   f"(data/pp_schedule_stacks.csv); allowed: {allowed}. The estimate prices the order as built "
                   f"(optimistic where it deadlocks); il.search does not offer such a plan",
                   ScheduleSupportWarning, stacklevel=4)
+
+
+def _warn_schedule_microbatches(sc: Scenario, stack: str, pp: int, vp: int, mbs: int, dp: int) -> None:
+    """A :class:`~infra_lab.errors.ScheduleSupportWarning` when the stack's 1F1B or zero-bubble
+    schedule refuses the plan's micro-batches per step m (:func:`infra_lab.training.plan_search.
+    microbatch_refused`, the stack's ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``):
+    torchtitan's 1F1B (torch.distributed.pipelining's ``Schedule1F1B``) raises an error for m < pp;
+    Primus' ZBV (``zbv-formatted``) runs a table of max(2·pp − 1, m) micro-batches, more than the
+    step has when m < 2·pp − 1. ``il.search`` does not offer such a plan; the estimate prices the
+    schedule for the m given (the interleaved schedule's counts: :func:`_warn_interleaved_group`)."""
+    sched = sc.parallelism.schedule
+    if pp <= 1 or sched == "interleaved":
+        return
+    from .plan_search import MICROBATCH_RULES, microbatch_refused, schedule_microbatch_rule
+
+    try:
+        rule = schedule_microbatch_rule(stack, sched)
+    except ValidationError:
+        return
+    m = sc.training.global_batch // (mbs * dp)
+    if not microbatch_refused(rule, m, pp):
+        return
+    least = {"at_least_pp": (pp, "pp"), "at_least_2pp_minus_1": (2 * pp - 1, "(2 x pp - 1)")}.get(rule)
+    allowed = (f"a global_batch of at least {least[0] * mbs * dp:,} ({least[1]} x micro_batch x dp)"
+               if least else f"micro-batches per step that are {MICROBATCH_RULES[rule]}")
+    warnings.warn(f"parallelism.pp_schedule = {sched!r} with pp = {pp}: {m} micro-batch(es) per step "
+                  f"(global_batch {sc.training.global_batch:,} / (micro_batch {mbs} x dp {dp})) is not "
+                  f"{MICROBATCH_RULES[rule]}, so the {stack} stack does not run this plan "
+                  f"(data/pp_schedule_stacks.csv); allowed: {allowed}. The estimate prices the schedule for "
+                  f"{m} micro-batch(es); il.search does not offer such a plan", ScheduleSupportWarning, stacklevel=4)
 
 
 def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:
