@@ -53,11 +53,13 @@ def compiled():
 
 sc = il.load_scenario("zaya1-ibm-mi300x")
 il.estimate(sc)
-il.estimate(sc.replace(parallelism={"pp": 2}))
 il.search(sc, top=1)
 closed = compiled()
+il.estimate(sc.replace(parallelism={"pp": 2}))
+il.estimate(sc.replace(parallelism={"pp": 2, "vp": 2}))
+megatron = compiled()
 il.search(sc, top=1, pp_schedules="all")
-print(json.dumps({"closed": closed, "all": compiled()}))
+print(json.dumps({"closed": closed, "megatron": megatron, "all": compiled()}))
 """
 
 EXECUTED_ONLY = ("training.schedule_program", "training.executed_table", "training._fill_key",
@@ -67,12 +69,17 @@ EXECUTED_ONLY = ("training.schedule_program", "training.executed_table", "traini
                  "pipeline_greedy.zbv_order", "pipeline_greedy.v_greedy_order", "pipeline_greedy._squeeze")
 """Kernels only an executed pipeline schedule (ZB-H1, ZBV, V-Half, V-Min) needs: its order's
 builders and the step kernel's entries that take the built programs."""
+MEGATRON_ALLOWED = ("training.evaluate_serial_with",)
+"""Of those, what il.estimate of a 1F1B or interleaved plan with pp > 1 compiles: it executes
+Megatron-Core's order (built by training._fill_megatron_key), through the entry that takes
+the built program, and none of the executed schedules' order builders."""
 
 
 @pytest.fixture(scope="module")
 def training_signatures(tmp_path_factory):
     """The step kernel's and the pipeline schedules' compiled signatures after a 1F1B estimate
-    (pp 1 and 2) and a default search ("closed"), then after a search of every schedule ("all"),
+    (pp 1) and a default search ("closed"), after 1F1B and interleaved estimates with pp 2
+    ("megatron": Megatron-Core's orders executed), then after a search of every schedule ("all"),
     on an empty numba cache: kernels called only from other kernels list a signature only when
     compiled (about a minute of CPU)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path_factory.mktemp("numba"))}
@@ -95,15 +102,24 @@ def test_schedule_kernels_compile_one_signature(training_signatures):
 
 
 def test_closed_form_schedules_compile_no_executed_schedule_kernel(training_signatures):
-    """A 1F1B estimate and a default search compile the step kernel (serial and parallel) but
+    """A pp 1 estimate and a default search compile the step kernel (serial and parallel) but
     none of the executed schedules' order builders or program entries: a first call on an
     empty cache compiled them all (about 11 s of CPU on the 2-core development machine) before
-    the closed-form entries stopped reaching them. The executed search then compiles them."""
+    the closed-form entries stopped reaching them. 1F1B and interleaved estimates with pp > 1
+    (Megatron-Core's orders executed) compile the entry that takes a program and their own order
+    builders, still none of the executed schedules' builders. The executed search then compiles
+    them."""
     closed, every = training_signatures["closed"], training_signatures["all"]
+    megatron = training_signatures["megatron"]
     for name in ("training.eval_head", "training.evaluate_serial", "training.evaluate_plans"):
         assert len(closed[name]) == 1, f"the probe did not compile {name}: {closed[name]}"
     reached = [name for name in EXECUTED_ONLY if closed[name]]
     assert not reached, f"a closed-form estimate or search compiled {reached}"
+    for name in ("training._fill_megatron_key", "pipeline_greedy.interleaved_order",
+                 "pipeline_greedy.interleaved_program") + MEGATRON_ALLOWED:
+        assert len(megatron[name]) == 1, f"the 1F1B / interleaved estimates did not compile {name}: {megatron[name]}"
+    reached = [name for name in EXECUTED_ONLY if megatron[name] and name not in MEGATRON_ALLOWED]
+    assert not reached, f"a 1F1B or interleaved estimate compiled {reached}"
     # (executed_table, pipeline_bubble and evaluate_serial_with are entries no search of this size calls)
     built = [name for name in EXECUTED_ONLY if name not in (
         "training.executed_table", "training.pipeline_bubble", "training.evaluate_serial_with")]

@@ -62,8 +62,9 @@ def _mtp_fwd(sc) -> float:
 @pytest.mark.parametrize("pp", [1, 4])
 def test_mtp_time_lands_on_the_last_stage(pp):
     """pp = 4: the last stage (8 layers + the head) paces; k MTP modules add k module forwards per
-    micro-batch to its forward. The bubble is the other ranks' micro-batch times (each rank at its
-    own times: Alpa's sum t_i + (m - 1) max t_i with the last rank the slowest), so it does not grow."""
+    micro-batch to its forward, and the step grows by the m micro-batches of that stage while
+    the bubble stays the other ranks' fill and drain (1F1B executed, or Alpa's sum t_i + (m - 1)
+    max t_i with the last rank the slowest: neither reads the pacing rank's own time)."""
     k = 2
     base, with_mtp = il.estimate(_dense(0, pp)), il.estimate(_dense(k, pp))
     sc = _dense(k, pp)
@@ -77,6 +78,7 @@ def test_mtp_time_lands_on_the_last_stage(pp):
         # the stages before the last are unchanged (b1 > b0 was asserted here; it held only by a
         # rounding difference of 6e-17 s since the bubble prices each rank at its own times)
         assert b1 == pytest.approx(b0, rel=1e-12)
+        assert with_mtp.step_time_s - base.step_time_s > m * k * _mtp_fwd(sc)
     # the stage without the head is unchanged: MTP parameters and time sit on the last stage only
     first = [c for c in il.memory.stage_candidates(sc.model_spec, pp) if c["rank"] == 0][0]
     assert first["has_head"] == (pp == 1)

@@ -10,7 +10,7 @@ cache that holds only what it compiled (no notebook compiled a kernel there when
 measured).
 
 On a machine with two or more cores the training kernels (the largest part: the step kernel,
-serial and parallel, its 1F1B / interleaved entries and, apart, the executed schedules' and the interleaved order's entries
+serial and parallel, its 1F1B / interleaved entries and, apart, the executed schedules' and Megatron-Core's 1F1B orders' entries
 and order builders) compile in one process while the other families compile in a second; the
 expansion sweep point, which reaches both, runs last.
 
@@ -43,10 +43,12 @@ def _steps() -> dict:
     return {
         "training: estimate and plan search": lambda: (il.estimate(sc), il.search(sc, top=1)),
         # the executed schedules (ZB-H1, ZBV, V-Half, V-Min) go through their own entries, and so
-        # does il.estimate's interleaved plan (Megatron-Core's order executed per chunk)
+        # do il.estimate's interleaved and plain 1F1B plans (Megatron-Core's orders executed per
+        # rank and chunk)
         "training: executed pipeline schedules":
             lambda: (il.estimate(sc.replace(parallelism={"pp": 2, "vp": 2, "pp_schedule": "zbv"})),
                      il.estimate(sc.replace(parallelism={"pp": 2, "vp": 2})),
+                     il.estimate(sc.replace(parallelism={"pp": 2, "vp": 1})),
                      il.search(sc, top=1, pp_schedules="all")),
         "collectives": lambda: (il.collective("all_reduce", 2**30, sc.hardware, sc.hardware.world_size),
                                 il.collectives.algorithm_table("all_reduce", 2**30, sc.hardware, 16)),

@@ -73,7 +73,9 @@ Megatron-Core's interleaved 1F1B order (vp chunks per rank, :func:`interleaved_o
 built from Megatron-LM's ``schedules.py`` (:data:`MEGATRON_INTERLEAVED_AT`) and turned directly
 into the compact form (:func:`interleaved_program`, cost index 3·(vp·rank + chunk) + kind);
 il.estimate replays it with each rank's and each chunk's times
-(``infra_lab._kernels.training.interleaved_rank_bubble``).
+(``infra_lab._kernels.training.interleaved_rank_bubble``). With vp = 1 the same two functions
+give Megatron-Core's plain (non-interleaved) 1F1B order, which il.estimate replays with each
+rank's own times.
 
 The plain-Python reference, written separately, is
 :mod:`infra_lab._kernels.pipeline_greedy_reference`; tests/test_pipeline_greedy.py checks that
@@ -686,7 +688,8 @@ def replay_compact3(cprog, p, cost, end, span):
 MEGATRON_INTERLEAVED_AT = "d98e8a64ddf34856e74b24714e3bedb2f5a39553"
 """The NVIDIA/Megatron-LM commit whose ``megatron/core/pipeline_parallel/schedules.py``
 (``get_schedule_table``, ``get_pp_rank_microbatches``,
-``forward_backward_pipelining_with_interleaving``) :func:`interleaved_order` follows:
+``forward_backward_pipelining_with_interleaving``, and with vp = 1
+``forward_backward_pipelining_without_interleaving``) :func:`interleaved_order` follows:
 https://github.com/NVIDIA/Megatron-LM/blob/d98e8a64ddf34856e74b24714e3bedb2f5a39553/megatron/core/pipeline_parallel/schedules.py"""
 
 
@@ -707,7 +710,19 @@ def interleaved_order(p, m, vp, group):
     micro-batch k on chunk vp − 1 − the table's chunk, ``get_model_chunk_id(k, forward=False)``)
     and the remaining backwards in the cool-down. Megatron refuses a group outside [pp, m] and
     a last group of 1 … pp − 1 micro-batches; this builds the table as written for any m ≥ 1
-    (the execution then shows the dependency bubbles Megatron's message warns of)."""
+    (the execution then shows the dependency bubbles Megatron's message warns of).
+
+    ``vp`` = 1 gives Megatron-Core's plain 1F1B order
+    (``forward_backward_pipelining_without_interleaving``, schedules.py line 2147 at
+    :data:`MEGATRON_INTERLEAVED_AT`): rank r runs min(pp − r − 1, m) warm-up forwards (lines
+    2277–2279 and 2334; ``get_pp_rank_microbatches``' branch without a virtual pipeline, lines
+    955–957), then forward i + warm-up and backward i for each further i (lines 2379–2448) and
+    the cool-down backwards (lines 2450–2474). With one chunk the table is the micro-batches in
+    order, so only the warm-up count differs from the interleaved function's. PyTorch's
+    ``Schedule1F1B`` (torchtitan's 1F1B; ``_step_microbatches``,
+    torch/distributed/pipelining/schedules.py at 1fd7abc) runs the same sequence: its
+    min(m, pp − r) warm-up forwards end with the forward Megatron runs first in its steady
+    state, then backward, forward, … and the cool-down."""
     tot = m * vp
     tmb = np.empty(tot, np.int64)
     tch = np.empty(tot, np.int64)
@@ -725,7 +740,7 @@ def interleaved_order(p, m, vp, group):
         lo = hi
     order = np.empty((p, 2 * tot), np.int64)
     for r in range(p):
-        wu = (p - r - 1) * 2 + (vp - 1) * group
+        wu = (p - r - 1) * 2 + (vp - 1) * group if vp > 1 else p - r - 1
         if wu > tot:
             wu = tot
         j = 0

@@ -326,12 +326,35 @@ def megatron_schedule_table(num_microbatches, num_model_chunks, group):
     return table
 
 
+def one_f_one_b_order(p, m):
+    """{rank: [(pass, 0, micro-batch), ...]}: the compute passes Megatron-Core's
+    ``forward_backward_pipelining_without_interleaving`` (d98e8a6, schedules.py lines
+    2277–2474) runs on each rank, transcribed: ``num_warmup_microbatches`` = min(p − rank − 1,
+    m) forwards, then for i in range(m − warm-up) forward i + warm-up and backward i, then the
+    warm-up's backwards (the cool-down)."""
+    out = {}
+    for r in range(p):
+        num_warmup = min(p - r - 1, m)
+        remaining = m - num_warmup
+        ops = [(F, 0, i) for i in range(num_warmup)]
+        for i in range(remaining):
+            ops.append((F, 0, i + num_warmup))
+            ops.append((B, 0, i))
+        ops += [(B, 0, remaining + i) for i in range(num_warmup)]
+        out[r] = ops
+    return out
+
+
 def interleaved_order(p, m, vp, group=None):
     """{rank: [(pass, chunk, micro-batch), ...]}: the compute passes
     ``forward_backward_pipelining_with_interleaving`` (d98e8a6) runs on each rank, from
     ``get_pp_rank_microbatches``' warm-up count ((p − rank − 1)·2 + (vp − 1)·group, capped at
     vp·m), the schedule table and ``get_model_chunk_id`` (backward: vp − 1 − the table's chunk);
-    ``group``: ``microbatch_group_size_per_vp_stage`` (None: p, Megatron's default)."""
+    ``group``: ``microbatch_group_size_per_vp_stage`` (None: p, Megatron's default). ``vp`` = 1:
+    Megatron's plain 1F1B order (:func:`one_f_one_b_order`; Megatron runs
+    ``forward_backward_pipelining_without_interleaving`` without a virtual pipeline)."""
+    if vp == 1:
+        return one_f_one_b_order(p, m)
     group = p if group is None else group
     table = megatron_schedule_table(m, vp, group)
     total = m * vp

@@ -98,7 +98,7 @@ C_NAMES = (
     "NS_DENSE", "NS_MOE", "NS_EXPERT", "NS_MAX_NE", "NS_MAX_E", "muon_ns_shared_over_dp", "HOST_BW",
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
-    "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights",
+    "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights", "PP_EXEC",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -113,7 +113,10 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
  C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
- C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE) = range(len(C_NAMES))
+ C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC) = range(len(C_NAMES))
+# C_PP_EXEC: 1.0 when the call prices the scenario's own pipeline schedule (il.estimate; the
+# step kernel then executes Megatron-Core's plain 1F1B order per rank, executes_1f1b), 0.0 in a
+# plan search (1F1B by the closed form, pipeline_bubble_stages)
 # C_FSDP_GQ: which FSDP units' unsharded gradients are in flight in backward
 # (infra_lab.memory.fsdp_grad_queue_params: 0 PyTorch FSDP2, one layer's; > 0 Megatron-FSDP's
 # reduce-scatter queue capacity [params]); training_bytes reads it only fully sharded
@@ -837,6 +840,34 @@ def executes_interleaved(sched, pp, vp):
     return sched == PP_SCHED_INTERLEAVED and pp > 1 and vp > 1
 
 
+PP_SCHED_1F1B = 0
+"""PP_SCHEDULES index of the (non-interleaved) 1F1B schedule. With pp > 1 and vp = 1 the step
+kernel executes Megatron-Core's 1F1B order per rank (:func:`infra_lab._kernels.pipeline_greedy.
+interleaved_order` with one chunk) when the call's constant C_PP_EXEC is set (il.estimate of a
+1F1B plan); the plan search (C_PP_EXEC 0, the same schedule constant) prices it by the closed
+form (:func:`pipeline_bubble_stages`)."""
+
+
+@njit(cache=True)
+def executes_1f1b(sched, pp, vp, pexec):
+    """True when the step kernel replays Megatron-Core's plain 1F1B order for a plan (schedule
+    constant :data:`PP_SCHED_1F1B`, 1 < pp ≤ RANK_MASK_BITS, vp = 1, ``pexec`` (C_PP_EXEC) set).
+    Beyond RANK_MASK_BITS ranks the layout's rank masks do not say which stage candidate a rank
+    is (interleaved_rank_costs would price those ranks at the slowest's times, above the
+    execution): such plans keep the closed form, an upper bound of the execution."""
+    return sched == PP_SCHED_1F1B and 1 < pp <= RANK_MASK_BITS and vp == 1 and pexec > 0.5
+
+
+@njit(cache=True)
+def executes_megatron(c, pp, vp):
+    """True when the step kernel replays one of Megatron-Core's 1F1B orders for a plan under
+    the constants ``c``: the interleaved one (:func:`executes_interleaved`) or the plain one
+    (:func:`executes_1f1b`); both built by
+    :func:`infra_lab._kernels.pipeline_greedy.interleaved_order` (vp chunks per rank)."""
+    sched = int(c[C_PP_SCHED])
+    return executes_interleaved(sched, pp, vp) or executes_1f1b(sched, pp, vp, c[C_PP_EXEC])
+
+
 @njit(cache=True)
 def is_executed(sched):
     """True for a schedule of :data:`EXECUTED_SCHEDULES` (its order is replayed per rank)."""
@@ -1003,9 +1034,16 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
     * 1F1B / interleaved (sched 0, 1): Σ_{i≠s} T_i / vp: with vp chunks each rank's chunk
       takes T_i/vp (its chunks taken as equal: the embedding's or the output layer's chunk is
       not priced apart, nor a chunk with one layer more than its rank's others). ``w`` and
-      ``fwd`` are not read. 1F1B (one chunk per rank) keeps this form: exact when the last
-      rank, the output layer's, is the slowest or all are equal, an upper bound otherwise
-      (tests/test_pp_schedules.py). The interleaved schedule keeps it in the plan search (its
+      ``fwd`` are not read. 1F1B (one chunk per rank) keeps this form in the plan search, where
+      it ranks the plans: exact when the last rank, the output layer's, is the slowest or all
+      are equal, an upper bound otherwise (tests/test_pp_schedules.py). il.estimate of a 1F1B
+      plan (C_PP_EXEC set, :func:`executes_1f1b`) executes Megatron-Core's plain 1F1B order
+      with each rank's own F and B instead (:func:`interleaved_rank_bubble` with vp = 1), so a
+      search row of a 1F1B plan with pp > 1 lies at or above il.estimate of that plan: equal
+      where the last rank paces (every 1F1B row sampled from llama3-8b's and
+      benchmarks/bench_search.py's spaces), below by the overlap of an earlier slowest rank's
+      warm-up (Llama 3.1 405B on pp 8, 16-layer middle ranks: 0.2–0.4 % of the step;
+      docs/validation.md, "1F1B executed per rank"). The interleaved schedule keeps it in the plan search (its
       default block, schedule constant 0), where it ranks the plans; il.estimate of an
       interleaved plan (schedule constant 1, :func:`executes_interleaved`) executes
       Megatron-Core's interleaved order per rank and per chunk instead
@@ -1177,7 +1215,9 @@ def interleaved_rank_costs(pp, vp, t, fwd, ct, cf, mask, cmap, nc, s, cost, stri
     their classes' forwards, its backward t[k] − fwd[k] in proportion to their classes'
     ct − cf (so a rank's chunks sum to the rank's time and equal chunks take 1/vp each; a
     class priced alone is not the rank's exact share where the step's expressions are not
-    additive in layers, e.g. the activation offload's exposed copy). Returns (False, t[s]): the
+    additive in layers, e.g. the activation offload's exposed copy). With ``vp`` = 1 (Megatron's
+    plain 1F1B order, :func:`executes_1f1b`) each rank's F is fwd[k] and its B t[k] − fwd[k]
+    (``ct``, ``cf``, ``cmap`` not read). Returns (False, t[s]): the
     bubble is the replay's makespan less mk·t[s]; (True, the bubble) when known without a
     replay (inf on the slowest, nan on any rank; ``cost`` then not written)."""
     ts = t[s]
@@ -1194,6 +1234,16 @@ def interleaved_rank_costs(pp, vp, t, fwd, ct, cf, mask, cmap, nc, s, cost, stri
                 if (np.int64(mask[kk]) >> r) & 1:
                     k = kk
                     break
+        fr = fwd[k]
+        br = t[k] - fwd[k]
+        if br < 0.0:
+            br = 0.0
+        if vp == 1:   # plain 1F1B: the rank's own F and B, no chunk classes read
+            i = stride * 3 * r + col
+            cost[i] = fr
+            cost[i + stride] = br
+            cost[i + 2 * stride] = 0.0
+            continue
         code = np.int64(cmap[k])
         sf = 0.0
         sb = 0.0
@@ -1201,10 +1251,6 @@ def interleaved_rank_costs(pp, vp, t, fwd, ct, cf, mask, cmap, nc, s, cost, stri
             q = (code >> (3 * ch)) & 7
             sf += cf[q]
             sb += ct[q] - cf[q]
-        fr = fwd[k]
-        br = t[k] - fwd[k]
-        if br < 0.0:
-            br = 0.0
         for ch in range(vp):
             q = (code >> (3 * ch)) & 7
             fq = fr * (cf[q] / sf) if sf > 0.0 else fr / vp
@@ -1520,7 +1566,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     (:func:`executed_table`; read only under ZB-H1, ZBV, V-Half and V-Min with pp > 1), or under
     the interleaved schedule constant with pp > 1 and vp > 1 (:func:`executes_interleaved`)
     Megatron-Core's interleaved order (:func:`infra_lab._kernels.pipeline_greedy.interleaved_program`,
-    its pp extra rows unused).
+    its pp extra rows unused), or under the 1F1B constant with C_PP_EXEC set, pp > 1 and vp = 1
+    (:func:`executes_1f1b`) Megatron-Core's plain 1F1B order in the same form.
 
     The compute and per-micro-batch communication of each pipeline-stage candidate is
     computed once per recompute mode and shared by the ZeRO/FSDP variants."""
@@ -1596,7 +1643,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     # each rank holds at its peak (chunk_inflight_peaks: a V's two chunks hold their own counts);
     # the interleaved order's block has the same pp extra rows (zeros)
     il_keyed = executes_interleaved(sched, pp, vp)
-    npk = int(pp) if ((uses_w and pp > 1) or il_keyed) else 0
+    # Megatron-Core's plain 1F1B order executed per rank (il.estimate's 1F1B plans, C_PP_EXEC;
+    # the search prices them by the closed form): its program in the same layout
+    f1_keyed = executes_1f1b(sched, pp, vp, c[C_PP_EXEC])
+    npk = int(pp) if ((uses_w and pp > 1) or il_keyed or f1_keyed) else 0
     cprog = vprog[: vprog.shape[0] - npk]
     PK = vprog[vprog.shape[0] - npk:]
     # Megatron-Core's interleaved order executed per chunk (il.estimate's interleaved plans; the
@@ -1605,6 +1655,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
     if il_keyed and cprog.shape[0] > 0:
         ncls = int(lay[li, 0, L_KN])
     il_exec = ncls > 0
+    f1_exec = f1_keyed and cprog.shape[0] > 0
     pace = np.empty(3)
     arg = np.empty(3, dtype=np.int64)
     comp = np.empty((3, 6))
@@ -1854,10 +1905,11 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
             else:
                 v = span[rc] - nch * mk * u[rc]
                 bub[rc] = v if v > 0.0 else 0.0
-    elif pp > 1 and il_exec and cprog[cprog.shape[0] - pp, 1] == 0:
+    elif pp > 1 and (il_exec or f1_exec) and cprog[cprog.shape[0] - pp, 1] == 0:
         # Megatron-Core's interleaved order (executed_table's program) replayed with each rank's
         # and each chunk's own times, the three recompute modes at once (interleaved_rank_bubble
-        # per mode); an order that deadlocks falls to the closed form below
+        # per mode); an order that deadlocks falls to the closed form below. Its plain 1F1B order
+        # (vp = 1, f1_exec) the same way with each rank's own F and B
         mk = micro_batches_int(m)
         cost = np.zeros(9 * vp * pp)
         vend = np.empty(3 * (cprog.shape[0] - pp))
@@ -2030,10 +2082,12 @@ def executed_keys(c, heads):
     """The programs a call over ``heads`` replays under ``c``'s schedule: an executed schedule's
     (:data:`EXECUTED_SCHEDULES`) per distinct (pp, micro-batches), the interleaved schedule's
     (:data:`PP_SCHED_INTERLEAVED`, heads with pp > 1 and vp > 1) per distinct (pp,
-    micro-batches, vp): (pp, micro-batches, vp) per key (vp 1 for the executed schedules, whose
+    micro-batches, vp), the plain 1F1B schedule's (:data:`PP_SCHED_1F1B` with C_PP_EXEC set,
+    heads with 1 < pp ≤ RANK_MASK_BITS and vp = 1: :func:`executes_1f1b`) per distinct (pp,
+    micro-batches): (pp, micro-batches, vp) per key (vp 1 for the executed schedules, whose
     programs do not depend on it), the head's key index (−1: none) and each key's row offset in
     the stacked full programs (passes per rank and micro-batch: 3 ZB-H1, 6 the V schedules,
-    2·vp interleaved)."""
+    2·vp interleaved, 2 plain 1F1B)."""
     nh = heads.shape[0]
     kid = np.full(nh, -1, np.int64)
     sched = int(c[C_PP_SCHED])
@@ -2043,14 +2097,16 @@ def executed_keys(c, heads):
     koff = np.zeros(nh + 1, np.int64)
     nk = 0
     il = sched == PP_SCHED_INTERLEAVED
-    if not (is_executed(sched) or il):
+    f1 = sched == PP_SCHED_1F1B and c[C_PP_EXEC] > 0.5
+    if not (is_executed(sched) or il or f1):
         return kp[:0], km[:0], kv[:0], kid, koff[:1]
     for h in range(nh):
         pp = heads[h, H_PP]
-        vp = heads[h, H_VP] if il else 1
-        if pp <= 1 or (il and vp <= 1):
+        vp = heads[h, H_VP] if (il or f1) else 1
+        if pp <= 1 or (il and vp <= 1) or (f1 and (vp != 1 or pp > RANK_MASK_BITS)):   # executes_1f1b's
             continue
-        rows = 2 * vp if il else (3 if sched == PP_SCHED_ZB_H1 else 6)     # passes per micro-batch and rank
+        # passes per micro-batch and rank
+        rows = 2 * vp if (il or f1) else (3 if sched == PP_SCHED_ZB_H1 else 6)
         mk = micro_batches_int(c[C_GBATCH] / (heads[h, H_DP] * heads[h, H_MBS]))
         j = -1
         for i in range(nk):     # few distinct keys per call (pp sizes × micro-batch counts)
@@ -2158,27 +2214,46 @@ def _fill_key(code, kp, km, kv, xoff, progs, i):
     """Key i's block of :func:`executed_table`: the compact program, then pp rows of
     :func:`infra_lab._kernels.pipeline_greedy.chunk_inflight_peaks` of it (the chunk-forwards each
     rank holds at its peak, per chunk; built once per key, not per plan head); for the
-    interleaved schedule Megatron-Core's order (kv[i] chunks per rank) and pp rows of zeros."""
+    interleaved schedule and plain 1F1B (code 0, keyed only under C_PP_EXEC) Megatron-Core's
+    order (:func:`_fill_megatron_key`)."""
+    if code == PP_SCHED_INTERLEAVED or code == PP_SCHED_1F1B:
+        _fill_megatron_key(kp, km, kv, xoff, progs, i)
+        return
     pp = kp[i]
     end = xoff[i + 1] - pp
     o = xoff[i]
-    if code == PP_SCHED_INTERLEAVED:   # Megatron-Core's order, microbatch_group_size_per_vp_stage = pp
-        prog = interleaved_program(interleaved_order(pp, km[i], kv[i], pp), pp, km[i], kv[i])
-    else:
-        prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
-    # copied row by row: a slice assignment compiles numba's broadcast check and its message
-    # formatting (about 2.5 s of CPU on an empty cache) for shapes that agree by construction
+    prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
+    _copy_program(prog, progs, o, end)
+    chunk_inflight_peaks(progs[o:end], pp, progs[end:xoff[i + 1]])
+
+
+@njit(cache=True)
+def _fill_megatron_key(kp, km, kv, xoff, progs, i):
+    """Key i's block of :func:`executed_table` for Megatron-Core's 1F1B orders (interleaved,
+    kv[i] chunks per rank, microbatch_group_size_per_vp_stage = pp; plain 1F1B with kv[i] = 1):
+    the compact program, then pp rows of zeros. Apart from :func:`_fill_key` so that an
+    il.estimate of a 1F1B or interleaved plan does not compile the executed schedules' order
+    builders (:func:`schedule_program`; about 11 s of CPU on an empty cache)."""
+    pp = kp[i]
+    end = xoff[i + 1] - pp
+    o = xoff[i]
+    prog = interleaved_program(interleaved_order(pp, km[i], kv[i], pp), pp, km[i], kv[i])
+    _copy_program(prog, progs, o, end)
+    for r in range(end, xoff[i + 1]):
+        for j in range(COMPACT_COLS):
+            progs[r, j] = 0
+
+
+@njit(cache=True)
+def _copy_program(prog, progs, o, end):
+    """``prog`` into rows o … end − 1 of ``progs``, copied row by row: a slice assignment
+    compiles numba's broadcast check and its message formatting (about 2.5 s of CPU on an empty
+    cache) for shapes that agree by construction."""
     if prog.shape[0] != end - o:
         raise ValueError("_fill_key: the program's rows differ from its block in the table")
     for r in range(prog.shape[0]):
         for j in range(COMPACT_COLS):
             progs[o + r, j] = prog[r, j]
-    if code == PP_SCHED_INTERLEAVED:
-        for r in range(end, xoff[i + 1]):
-            for j in range(COMPACT_COLS):
-                progs[r, j] = 0
-    else:
-        chunk_inflight_peaks(progs[o:end], pp, progs[end:xoff[i + 1]])
 
 
 @njit(cache=True, parallel=True)

@@ -634,6 +634,20 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             br.append([max(0.0, bwd_i * x / sum(cb)) if sum(cb) > 0 else bwd_i / vp for x in cb])
         span = pipeline_greedy_reference.interleaved_makespan(pp, mk, vp, fr, br)
         bubble = max(0.0, span - mk * t_mb)
+    elif p.schedule == "1f1b" and vp == 1 and pp <= kt.RANK_MASK_BITS:
+        # Megatron-Core's plain 1F1B order (pipeline_greedy_reference.one_f_one_b_order, the
+        # transcription of forward_backward_pipelining_without_interleaving), simulated event by
+        # event: rank r's forward (compute and half the exposed collectives) and the rest of its
+        # micro-batch at its own times (beyond kt.RANK_MASK_BITS ranks the kernel keeps the closed
+        # form, kt.executes_1f1b, and so does this)
+        mk = max(1, int(m + 0.5))
+        fr, br = [], []
+        for i in range(pp):
+            fwd_i = stage[i][0] + 0.5 * (stage[i][3] + stage[i][4] + stage[i][5])
+            fr.append([fwd_i])
+            br.append([max(0.0, times[i] - fwd_i)])
+        span = pipeline_greedy_reference.interleaved_makespan(pp, mk, 1, fr, br)
+        bubble = max(0.0, span - mk * t_mb)
     else:
         u = [times[i] / vp for i in range(pp)]
         # the step: the rank whose m micro-batches plus the other ranks' fill and drain take longest

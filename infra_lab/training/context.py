@@ -154,7 +154,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
                     cp: tuple = ("p2p", False), gacc: float = 1.0, fsdp_impl: str = "torch",
-                    pp_sched: int = 0) -> _Context:
+                    pp_sched: int = 0, pp_exec: bool = False) -> _Context:
     from .. import collectives, compute, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -224,6 +224,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
         # parallelism.pp_schedule's index in scenario.PP_SCHEDULES (kt.pipeline_bubble)
         "PP_SCHED": float(pp_sched),
+        # the scenario's own schedule priced (il.estimate): 1F1B executed per rank (kt.executes_1f1b)
+        "PP_EXEC": 1.0 if pp_exec else 0.0,
     }
     # the stack factors the kernel reads as they are: one name, data/stacks.csv's
     vals.update({n: sp[n] for n in kt.C_NAMES if n in STACK_PARAMS})
@@ -300,7 +302,8 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
     scenario's own table would say otherwise: the weight-gradient accumulation depends on it
     (:func:`gacc_code`), and a search mixes both kinds of plan. ``pipeline_schedule``: price the
     scenario's ``parallelism.pp_schedule`` (False: 1F1B / interleaved by each plan's vp, as a
-    plan search does)."""
+    plan search does; True also executes Megatron-Core's 1F1B order per rank where pp > 1 and
+    vp = 1, kt.executes_1f1b, where the search keeps the closed form)."""
     if params is not None and not isinstance(params, dict):
         raise ValidationError(f"params = {params!r}: expected a dict of stack parameter -> number")
     if stack is None:
@@ -326,7 +329,7 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)),
                            gacc_code(bool(tr.gradient_accumulation_fusion), bool(p.fsdp) if fsdp is None
                                      else bool(fsdp), p.fsdp_impl), p.fsdp_impl,
-                           PP_SCHEDULES.index(p.schedule) if pipeline_schedule else 0)
+                           PP_SCHEDULES.index(p.schedule) if pipeline_schedule else 0, bool(pipeline_schedule))
 
 
 @functools.lru_cache(maxsize=4096)

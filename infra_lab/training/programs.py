@@ -1,10 +1,10 @@
 """The executed pipeline schedules' programs kept between step-kernel calls.
 
 An executed schedule (ZB-H1, ZBV, V-Half, V-Min: :data:`infra_lab._kernels.training.
-EXECUTED_SCHEDULES`; and the interleaved schedule as :func:`infra_lab.estimate` prices it,
-:func:`infra_lab._kernels.training.executes_interleaved`) is priced by replaying its order's
-compact program (:func:`infra_lab._kernels.training.executed_table`), which depends only on
-the schedule, pp, the number of micro-batches and (interleaved) vp: not on the model, the
+EXECUTED_SCHEDULES`; and the 1F1B and interleaved schedules as :func:`infra_lab.estimate`
+prices them, :func:`infra_lab._kernels.training.executes_megatron`) is priced by replaying its
+order's compact program (:func:`infra_lab._kernels.training.executed_table`), which depends only
+on the schedule, pp, the number of micro-batches and (interleaved) vp: not on the model, the
 hardware or the pass times. Building
 one costs about four replays; a search builds one per distinct (pp, micro-batches) of its
 heads on every call (a third of a ``pp_schedules="all"`` search of the 175B space on 1,024 H100,
@@ -59,7 +59,10 @@ def executed_programs(c: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.
                     progs[xoff[i]:xoff[i + 1]] = hit
             _stats["hits"] += len(keys) - len(missing)
             _stats["misses"] += len(missing)
-        if len(missing) == 1:   # one program (an estimate's): built here, no parallel region to compile
+        if len(missing) == 1 and sched in (kt.PP_SCHED_1F1B, kt.PP_SCHED_INTERLEAVED):
+            # an estimate's Megatron-Core order: its own builder (compiles none of the other orders')
+            kt._fill_megatron_key(kp, km, kv, xoff, progs, np.int64(missing[0]))
+        elif len(missing) == 1:   # one program (an estimate's): built here, no parallel region to compile
             kt._fill_key(np.int64(sched), kp, km, kv, xoff, progs, np.int64(missing[0]))
         elif missing:
             kt.fill_programs(np.int64(sched), kp, km, kv, xoff, np.array(missing, dtype=np.int64), progs)

@@ -143,10 +143,12 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     -----
     step = m·t_mb(slowest stage) + pipeline p2p + bubble + exposed DP comm
     + optimizer, t_mb = forward + backward + recompute + exposed TP/CP/EP comm of one
-    micro-batch; the bubble prices each rank's fill and drain at its own t_mb (1F1B: the
-    other ranks' t_mb summed, (pp−1)/vp·t_mb at equal stages; interleaved: Megatron-Core's
-    interleaved order executed with each rank's and each chunk's times, which il.search
-    replaces by the closed form when it ranks plans); see the module docstring and :mod:`infra_lab._kernels.training`.
+    micro-batch; the bubble prices each rank's fill and drain at its own t_mb (1F1B:
+    Megatron-Core's 1F1B order executed with each rank's own forward and backward times,
+    (pp−1)·t_mb at equal stages and the other ranks' t_mb summed when the last rank paces;
+    interleaved: Megatron-Core's interleaved order executed with each rank's and each chunk's
+    times; il.search replaces both by the closed form, the other ranks' t_mb summed over vp,
+    when it ranks plans); see the module docstring and :mod:`infra_lab._kernels.training`.
 
     Examples
     --------
@@ -178,8 +180,8 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
     sched = int(ctx.c[kt.C_PP_SCHED])
-    if (sched in kt.EXECUTED_SCHEDULES and pp > 1) or kt.executes_interleaved(sched, pp, vp):
-        # its program kept between calls (interleaved: Megatron-Core's order per chunk)
+    if (sched in kt.EXECUTED_SCHEDULES and pp > 1) or kt.executes_megatron(ctx.c, pp, vp):
+        # its program kept between calls (1F1B / interleaved: Megatron-Core's order per rank and chunk)
         kt.evaluate_serial_with(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out,
                                 *executed_programs(ctx.c, heads))
     else:
