@@ -251,12 +251,6 @@ def refused_text(stack: str, pp_schedule: str) -> str:
             f"(data/{PP_SCHEDULE_STACKS_FILE})")
 
 
-def refused_interleaved_text(stack: str) -> str:
-    """Why the stack refuses some interleaved plans, for messages: the micro-batches per step
-    that its interleaved schedule accepts."""
-    return refused_text(stack, "interleaved")
-
-
 def pp_schedule_alias(name: object) -> str | None:
     """The PP_SCHEDULES name of a library's own schedule name (Primus' ``pp_algorithm``,
     torchtitan's ``pipeline_parallel_schedule``, as ``data/pp_schedule_stacks.csv`` lists them,
