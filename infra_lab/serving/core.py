@@ -553,6 +553,7 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
         raise ValidationError(f"reference = {reference!r}: expected true or false")
     params = _stack_params(sc, stack_params, params)
     sv = sc.serving
+    _check_paths(sc)
     media = _media(sc)
     if reference:
         from .reference import _reference_one
@@ -563,6 +564,33 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
         conc = _solve_rate(sc, params, inp=inp, media=media)
         o = _run(_cfg_row(sv, conc, media)[None, :], inp)[0]
     return _result(sc, sc.stack, o, media[1])
+
+
+def _check_paths(sc: Scenario) -> None:
+    """Refuse a deployment whose collectives have no path on the fabric: with ``dp_attention``
+    the MoE layers' dispatch and combine are an all-to-all over the tp·dp ranks (as the kernel
+    and the reference price them), which on a rails-only fabric with PXN off cannot cross rails
+    (:func:`infra_lab.collectives.collective` refuses it). The kernel would return NaN for every
+    time; this names the cause, as :func:`infra_lab.estimate` does for such a training plan."""
+    from .. import collectives
+
+    sv, hw = sc.serving, sc.hardware
+    if not sv.dp_attention:
+        return
+    n = sv.tp * sv.dp
+    try:
+        collectives.collective("all_to_all", float(2**20), hw, n)
+    except ValidationError as err:
+        k = min(n, hw.domain_gpus)
+        if hw.fabric == "rails-only" and not hw.pxn:
+            cause = ("cross-rail traffic has no path on a rails-only fabric with hardware.pxn = false; set "
+                     f"hardware.pxn = true (NCCL_PXN_DISABLE=0), keep tp·dp within one scale-up domain ({k} "
+                     "GPUs), or use a rail-optimized / fat-tree fabric")
+        else:
+            cause = str(err)
+        raise ValidationError(
+            f"serving plan not runnable: with serving.dp_attention = true the MoE layers' all-to-all runs over "
+            f"tp·dp = {sv.tp}·{sv.dp} = {n} GPUs ({n // k} scale-up domains of {k}), and {cause}") from None
 
 
 def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: bool = False,
