@@ -45,3 +45,24 @@ def test_serve_search_does_not_call_a_configuration_without_a_path_feasible():
     assert not f["feasible"].to_numpy()[nan].any()
     assert not f["grid_edge"].to_numpy()[nan].any()
     assert f["feasible"].to_numpy()[~nan].any()
+
+
+# ------------------------------------------------------------------ partly used NVL72 racks in serving
+def test_serve_prices_dp_attention_on_partly_used_racks_as_the_reference():
+    """32 GB200 trays on 16 of each NVL72's 18 (hardware.domain_gpus = 64), DeepSeek-V3 with DP
+    attention over both racks: the kernel placed the all-to-all's ranks 72 to a domain (the
+    physical scaleup_domain) where il.collective places them domain_gpus = 64 to a domain, so
+    128 ranks did not divide and every time came out NaN ("output_tokens_per_s = nan ... outside
+    what the model covers"), while il.serve(reference=True) priced the deployment."""
+    sc = {"name": "gb200-64", "model": {"preset": "deepseek-v3"},
+          "hardware": {"accelerator": "GB200", "nodes": 32, "gpus_per_node": 4, "fabric": "rails-only",
+                       "domain_gpus": 64},
+          "serving": {"engine": "sglang", "weight_precision": "fp4", "tp": 1, "dp": 128, "ep": 128,
+                      "dp_attention": True, "concurrency": 4096}}
+    k, ref = il.serve(sc), il.serve(sc, reference=True)
+    assert math.isfinite(k.output_tokens_per_s) and k.output_tokens_per_s > 0
+    for name in ("output_tokens_per_s", "ttft_s", "tpot_s", "memory_per_gpu_bytes"):
+        assert getattr(k, name) == pytest.approx(getattr(ref, name), rel=1e-9), name
+    f = il.serve_search(sc, top=None, pareto=False, weight_precisions=["fp4"], kv_precisions=["bf16"],
+                        concurrencies=[4096])
+    assert f["feasible"].any() and not np.isnan(f["output_tokens_per_s"].to_numpy()).any()

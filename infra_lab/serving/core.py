@@ -288,7 +288,10 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_PEAK_FP4] = acc.peak_flops.get("fp4", 0.0)
     H[K.H_HBM_BYTES] = acc.memory_capacity_bytes  # what the driver exposes (catalog)
     H[K.H_BW_EFF] = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
-    H[K.H_DOMAIN] = hardware.scaleup_domain
+    # the job's GPUs per scale-up domain: the placement il.collective uses (domain-major over
+    # domain_gpus), so a partly used NVL72 rack (domain_gpus = 64 of 72) prices its collectives
+    # as the reference and il.collective do
+    H[K.H_DOMAIN] = hardware.domain_gpus
     H[K.H_FP4_BYTES] = memory.format_bytes(fp4_format(acc.name))
     H[K.H_GEMM_SCALE] = params["gemm_time_scale"]
     H[K.H_MEM_SCALE] = params["memory_time_scale"]
