@@ -66,3 +66,29 @@ def test_serve_prices_dp_attention_on_partly_used_racks_as_the_reference():
     f = il.serve_search(sc, top=None, pareto=False, weight_precisions=["fp4"], kv_precisions=["bf16"],
                         concurrencies=[4096])
     assert f["feasible"].any() and not np.isnan(f["output_tokens_per_s"].to_numpy()).any()
+
+
+# ------------------------------------------------------------------ MXFP8 where there are no MX instructions
+@pytest.mark.parametrize("accelerator", ["H100-SXM", "H200-SXM", "MI300X", "MI325X"])
+def test_mx_block_scaling_is_refused_where_the_part_has_no_block_scaled_instructions(accelerator):
+    """training.fp8_scaling = "block" (torchao's MXFP8 recipe) on H100 or MI300X was priced as if it
+    ran (Llama 3 8B on 8 MI300X: 5.64 s, between the tensorwise and rowwise recipes), though MX
+    block-scaled matrix instructions come only with the FP4 generation (Blackwell, CDNA 4)."""
+    d = {"name": "mx", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": accelerator, "nodes": 1},
+         "training": {"seq_len": 8192, "global_batch": 64, "precision": "fp8", "fp8_scaling": "block"}}
+    with pytest.raises(ValidationError, match=r"training\.fp8_scaling = 'block': .*no block-scaled \(MX\) matrix "
+                                              r"instructions.*allowed: 'tensor', 'row'"):
+        il.Scenario.from_dict(d)
+    with pytest.raises(ValidationError, match="fp8_scaling"):
+        il.search(d, top=1)
+    for ok in ("tensor", "row"):                       # the other FP8 recipes run there
+        assert il.estimate({**d, "training": {**d["training"], "fp8_scaling": ok}}).step_time_s > 0
+
+
+@pytest.mark.parametrize("accelerator", ["B200", "MI355X"])
+def test_mx_block_scaling_runs_on_blackwell_and_cdna4(accelerator):
+    d = {"name": "mx", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": accelerator, "nodes": 1},
+         "training": {"seq_len": 8192, "global_batch": 64, "precision": "fp8", "fp8_scaling": "block"}}
+    blk = il.estimate(d)
+    ten = il.estimate({**d, "training": {**d["training"], "fp8_scaling": "tensor"}})
+    assert blk.step_time_s > ten.step_time_s > 0        # the per-axis block casts cost time
