@@ -92,3 +92,23 @@ def test_mx_block_scaling_runs_on_blackwell_and_cdna4(accelerator):
     blk = il.estimate(d)
     ten = il.estimate({**d, "training": {**d["training"], "fp8_scaling": "tensor"}})
     assert blk.step_time_s > ten.step_time_s > 0        # the per-axis block casts cost time
+
+
+# ------------------------------------------------------------------ the CLI's collective on partly used racks
+def test_cli_collective_takes_the_domain_gpus_its_error_asks_for(capsys):
+    """`infra-lab collective ... --accelerator GB200 --nodes 32 --gpus-per-node 4` said "set
+    hardware.domain_gpus (e.g. 64 when 16 of an NVL72's 18 trays are used)", an option the command
+    did not have: a collective on partly used racks needed a [hardware] file."""
+    from infra_lab import cli
+
+    args = ["collective", "all_reduce", "1GiB", "--accelerator", "GB200", "--nodes", "32", "--gpus-per-node", "4",
+            "--gpus", "128", "--format", "json"]
+    assert cli.main(args) == 1
+    assert "hardware.domain_gpus" in capsys.readouterr().err
+    assert cli.main([*args, "--domain-gpus", "64"]) == 0
+    import json
+
+    rec = json.loads(capsys.readouterr().out)[0]
+    hw = {"accelerator": "GB200", "nodes": 32, "gpus_per_node": 4, "domain_gpus": 64}
+    assert (rec["domains"], rec["per_domain"]) == (2, 64)
+    assert rec["time_s"] == il.collective("all_reduce", 2**30, hw, 128).time_s
