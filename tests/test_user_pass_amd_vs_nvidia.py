@@ -112,3 +112,25 @@ def test_cli_collective_takes_the_domain_gpus_its_error_asks_for(capsys):
     hw = {"accelerator": "GB200", "nodes": 32, "gpus_per_node": 4, "domain_gpus": 64}
     assert (rec["domains"], rec["per_domain"]) == (2, 64)
     assert rec["time_s"] == il.collective("all_reduce", 2**30, hw, 128).time_s
+
+
+# ------------------------------------------------------------------ the serving explorer on unpriced parts
+@pytest.mark.parametrize("accelerator", ["MI450X", "H800-SXM"])
+def test_serving_explorer_serves_a_part_without_a_price(accelerator):
+    """serving_update(accelerator="MI450X") (no purchase price, no listed rent) or "H800-SXM" (no
+    TDP for an owned cost) returned one row "cannot run: cloud_price: no on-demand list price ...",
+    though il.serve runs the deployment: only its cost is unknown."""
+    from infra_lab.widgets.serving import serving_update
+
+    df, chart = serving_update(model="llama3.3-70b", accelerator=accelerator, precision="fp8", gpus=8)
+    row = df.row(0, named=True)
+    sc = {"model": {"preset": "llama3.3-70b"}, "hardware": {"accelerator": accelerator, "nodes": 1},
+          "serving": {"weight_precision": "fp8", "tp": 8, "concurrency": 64, "input_tokens": 4096,
+                      "output_tokens": 512}}
+    assert row["configuration"] == "as configured" and row["fits"]
+    assert row["output_tok_s"] == pytest.approx(il.serve(sc).output_tokens_per_s, rel=1e-12)
+    assert row["usd_per_M_output"] is None and row["usd_per_gpu_h"] is None
+    assert "price_usd_per_gpu_hour" in row["price"] and chart is not None
+    priced = serving_update(model="llama3.3-70b", accelerator=accelerator, precision="fp8", gpus=8,
+                            price_usd_per_gpu_hour=3.0)[0].row(0, named=True)
+    assert priced["usd_per_gpu_h"] == 3.0 and priced["usd_per_M_output"] > 0
