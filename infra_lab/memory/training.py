@@ -713,7 +713,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     recompute with ``training.recompute_num_layers`` = N (Megatron's block method): the first N
     layers of each pipeline chunk keep only their input, the others their full activations,
     plus one recomputed layer's working set (:func:`infra_lab._kernels.memory.stage_activations`). ZeRO-3 keeps
-    two gathered layers. Stacks with ``pp_stage_buffers_persistent`` = 1 (PyTorch pipelining)
+    two gathered layers (the one computed and the one prefetched; their non-expert weights at 1 B
+    per parameter with torchao's float8 FSDP all-gather, ``training.fsdp_float8_all_gather``:
+    :func:`fsdp_gather_bytes`). Stacks with ``pp_stage_buffers_persistent`` = 1 (PyTorch pipelining)
     also hold a receive buffer per micro-batch for every stage input and output gradient and
     each forward's output until its backward (:func:`infra_lab._kernels.memory.stage_io_bytes`,
     in ``activations``), unless ``training.pp_free_stage_buffers`` (the run frees them, as
