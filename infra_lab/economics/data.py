@@ -47,6 +47,9 @@ BASES = ("server", "baseboard", "single", "rack", "asp", "asp-low", "asp-high")
 """Purchase-price bases: server (host included), baseboard (8 GPUs on a board, no host),
 single (one module), rack (rack-scale system incl. CPUs and scale-up switches), asp
 (analyst average selling price, GPU only; -low/-high the ends of a published range)."""
+HOST_INCLUDED_BASES = ("server", "rack")
+"""The purchase-price bases whose price already includes the host (CPUs, memory, chassis):
+an owned cost on such a price adds no ``host_usd_per_gpu`` of its own."""
 
 _ECON_DIR = catalog.DATA_DIR / "economics"
 _SCHEMAS: dict[str, dict[str, Col]] = {
