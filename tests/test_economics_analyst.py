@@ -89,3 +89,22 @@ def test_deal_year_one_revenue_says_it_includes_the_market_months():
     y1, contract = t["revenue in year 1"], t["revenue from the Zyphra contract"]
     assert y1["p50"] > contract["p50"] * 1.05       # the market months are in it
     assert "market rent" in y1["how"] and "setup" in y1["how"]
+
+
+@pytest.mark.parametrize("folder", ["economics", "serving", "reliability", "cloud_prices.csv"])
+def test_every_price_and_input_row_has_a_source_and_a_note(folder):
+    """docs/CONTRIBUTING.md: a source_url and a note on every row. Four rows of
+    data/cloud_prices.csv (Azure's H100 1-year, 3-year and spot rows, CoreWeave's H100 spot row)
+    had no note."""
+    from pathlib import Path
+
+    root = Path(il.catalog.DATA_DIR)
+    files = [root / folder] if folder.endswith(".csv") else sorted((root / folder).glob("*.csv"))
+    assert files
+    for f in files:
+        t = pl.read_csv(f, infer_schema_length=None)
+        for col in ("source_url", "note"):
+            assert col in t.columns, f"{f.name}: no {col} column"
+            blank = t.with_row_index("row", offset=2).filter(
+                pl.col(col).is_null() | (pl.col(col).cast(pl.String).str.strip_chars() == ""))
+            assert blank.height == 0, f"{f.name}: no {col} on line(s) {blank['row'].to_list()}"
