@@ -108,3 +108,37 @@ def test_every_price_and_input_row_has_a_source_and_a_note(folder):
             blank = t.with_row_index("row", offset=2).filter(
                 pl.col(col).is_null() | (pl.col(col).cast(pl.String).str.strip_chars() == ""))
             assert blank.height == 0, f"{f.name}: no {col} on line(s) {blank['row'].to_list()}"
+
+
+class TestNotebook05:
+    """Notebook 05's prose and labels, checked in its generator (the notebook tests execute it)."""
+
+    ROOT = il.catalog.DATA_DIR.parent
+    NB05 = (ROOT / "tools" / "notebooks" / "05_economics.py").read_text()
+    NB06 = (ROOT / "tools" / "notebooks" / "06_reliability.py").read_text()
+
+    def test_goodput_uses_the_reading_notebook06_finds_right_for_the_job(self):
+        """Notebook 05 took the final run's goodput from Llama 3's per-device reading (98.5 %)
+        while notebook 06 concludes that the job-level fleet reading (94.9 %) is the right one for
+        a 1,024-GPU job and Llama 3 its optimistic bound; 05 now uses the fleet reading and prints
+        the bound beside it."""
+        assert "The fleet reading is the more appropriate one for a" in self.NB06
+        assert "Llama 3 stays as the optimistic bound" in self.NB06
+        assert 'CAL, CAL_BOUND = "fleet", "llama3"' in self.NB05
+        assert "goodput_bound" in self.NB05
+        sc = il.load_scenario("zaya1-ibm-mi300x")
+        g = {c: il.reliability.plan_run(sc, 100.0, calibration=c).goodput for c in ("fleet", "llama3")}
+        assert g["fleet"] < g["llama3"]      # the bound is the optimistic side
+
+    def test_contract_labels_name_the_listings_from_the_data(self):
+        """Section 3 typed the providers beside the contract range ('DigitalOcean 12-month',
+        'Azure 3-year', 'Azure 1-year') and section 5 'OCI on demand' beside the first row of a
+        same-provider table; both now come from data/cloud_prices.csv."""
+        for typed in ("DigitalOcean 12-month", "(Azure 3-year)", "OCI on demand", "OCI's on-demand"):
+            assert typed not in self.NB05
+        assert 'listing(CP.low)' in self.NB05 and "b200_pairs" in self.NB05
+        # every end and the mode of the contract range is a committed MI300X listing of the price table
+        rows = E.rental_prices("MI300X").filter(pl.col("term") != "on-demand")
+        cp = E.parameters("MI300X")["contract_usd_per_gpu_hour"]
+        for x in (cp.low, cp.value, cp.high):
+            assert rows.filter(pl.col("price_usd_per_gpu_hour") == x).height >= 1, x
