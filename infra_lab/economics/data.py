@@ -22,7 +22,7 @@ from ..units import HOUR, YEAR
 from . import _validate as V
 
 __all__ = [
-    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "Param",
+    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "HOST_INCLUDED_BASES", "Param",
     "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price",
     "electricity_prices", "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks",
     "epoch_hardware_prices", "epoch_rental_series", "rental_trend", "rental_prices", "rental_price",
