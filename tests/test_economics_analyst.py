@@ -142,3 +142,39 @@ class TestNotebook05:
         cp = E.parameters("MI300X")["contract_usd_per_gpu_hour"]
         for x in (cp.low, cp.value, cp.high):
             assert rows.filter(pl.col("price_usd_per_gpu_hour") == x).height >= 1, x
+
+
+def test_reliability_prices_take_owned_and_rented_as_economics_and_serving_do():
+    """economics.run_cost, il.serve and the CLI read 'owned' / 'rented' through
+    serving.price_for; the reliability studies' price_usd_per_gpu_hour refused them
+    ('expected a positive number')."""
+    R = il.reliability
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    for basis in ("owned", "rented"):
+        by_name = R.save_speedup_value(sc, 100.0, price_usd_per_gpu_hour=basis)
+        by_number = R.save_speedup_value(sc, 100.0, price_usd_per_gpu_hour=il.serving.price_for("MI300X", basis))
+        assert by_name["usd_saved"].to_list() == by_number["usd_saved"].to_list()
+        assert by_name["usd_saved"][1] > 0
+    t = R.save_value_table(sc, 100.0, fixed_overheads_s=[10.0], price_usd_per_gpu_hour="owned", calibrations=["fleet"])
+    assert t["usd_saved"][0] > 0
+    with pytest.raises(il.errors.UnknownNameError, match="owned"):
+        R.save_speedup_value(sc, 100.0, price_usd_per_gpu_hour="own")
+    with pytest.raises(ValidationError):
+        R.save_speedup_value(sc, 100.0, price_usd_per_gpu_hour=0.0)
+
+
+def test_notebook06_prints_what_the_failures_cost():
+    """Notebook 06 answered how reliable the 1,024-GPU run is but never what its failures cost;
+    it now prices the GPU-hours the failures add (wall clock - failure-free work) x GPUs."""
+    nb06 = (il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "06_reliability.py").read_text()
+    assert "What the failures cost" in nb06
+    assert 'lost = {c: (h[c]["wall_days"] * 24 - WORK_H) * h[c]["gpus"]' in nb06
+    R = il.reliability
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    work_h = 100.0
+    h = R.compare_calibrations(sc, work_h).rows_by_key("calibration", named=True, unique=True)
+    lost = {c: (h[c]["wall_days"] * 24 - work_h) * h[c]["gpus"] for c in ("llama3", "fleet")}
+    assert 0 < lost["llama3"] < lost["fleet"]
+    # the same GPU-hours as the goodput says: wall = work / goodput
+    for c in lost:
+        assert lost[c] == pytest.approx(work_h * h[c]["gpus"] * (1 / h[c]["goodput"] - 1), rel=1e-6)
