@@ -178,3 +178,16 @@ def test_notebook06_prints_what_the_failures_cost():
     # the same GPU-hours as the goodput says: wall = work / goodput
     for c in lost:
         assert lost[c] == pytest.approx(work_h * h[c]["gpus"] * (1 / h[c]["goodput"] - 1), rel=1e-6)
+
+
+def test_class_comparison_reads_its_default_interactivity_from_the_agent_mix(monkeypatch):
+    """class_comparison's default interactivity was a typed 30.0 beside data/serving/maia_agent.csv's
+    interactivity_target (the figure notebook 07 passes); it is now read from the mix."""
+    from infra_lab.serving import agent
+
+    mix = agent.maia_mix()
+    base = il.serving.class_comparison(["zaya1-base"], ["MI300X"])
+    explicit = il.serving.class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_user=mix["interactivity_target"])
+    assert base.equals(explicit)
+    monkeypatch.setattr(agent, "maia_mix", lambda: {**mix, "interactivity_target": 1e4})
+    assert not il.serving.class_comparison(["zaya1-base"], ["MI300X"])["reached"][0]   # unreachable: follows the data
