@@ -150,3 +150,19 @@ def test_mxfp8_gemms_only_on_parts_with_block_scaled_instructions():
         assert il.compute.gemm_time(8192, 8192, 8192, name, "fp8") > 0
     for name in ("B200", "MI355X"):
         assert il.compute.gemm_time(8192, 8192, 8192, name, "mxfp8") > 0
+
+
+# ------------------------------------------------------------------ media on a model without the encoder
+def test_serving_media_error_offers_a_preset_with_that_encoder():
+    """serving.audio_s_per_request on a text model said "give a multimodal preset (e.g.
+    "qwen2.5-vl-7b")", a vision-only preset that refuses audio the same way."""
+    d = {"name": "s", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
+         "serving": {"tp": 1, "dp": 8, "audio_s_per_request": 5.0}}
+    with pytest.raises(ValidationError, match="no audio encoder") as ei:
+        il.Scenario.from_dict(d)
+    named = [n for n in il.multimodal.system_names() if f"'{n}'" in str(ei.value)]
+    assert named and all(il.multimodal.system(n).audio is not None for n in named)
+    assert "qwen2.5-vl-7b" not in str(ei.value)
+    for n in named:              # each one it offers takes the request (short: whisper's 448 positions)
+        il.Scenario.from_dict({**d, "model": {"preset": n},
+                               "serving": {**d["serving"], "input_tokens": 128, "output_tokens": 128}})

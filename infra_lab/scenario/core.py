@@ -286,9 +286,14 @@ class Scenario:
                  ("audio_s_per_request", sv.audio_s_per_request, "audio"))
         for key, amount, modality in media:
             if amount > 0 and (not _is_multimodal(self.model) or getattr(self.multimodal, modality) is None):
+                from ..multimodal.specs import system, system_names
+
+                # the example is a preset that has this encoder (qwen2.5-vl-7b was offered for audio)
+                have = [n for n in system_names() if getattr(system(n), modality) is not None]
                 raise ValidationError(
                     f"serving.{key} = {amount:g}: the [model] has no {modality} encoder; give a multimodal "
-                    f"preset (e.g. \"qwen2.5-vl-7b\") or {modality} = \"<encoder preset>\" in [model]")
+                    f"preset with one ({', '.join(repr(n) for n in have)}) or {modality} = \"<encoder preset>\" "
+                    "in [model]")
         if sv.image_size is not None and sv.images_per_request == 0:
             raise ValidationError(f"serving.image_size = {sv.image_size!r}: only with images_per_request > 0")
         if sv.images_per_request or sv.audio_s_per_request:
