@@ -144,7 +144,6 @@ class _PlanSearcher:
 
     def __init__(self, sc, accelerator: str, overrides: dict):
         from ..scenario import Scenario
-
         from ..scenario.hardware_table import moved_hardware, rack_scale
 
         self.acc = accelerator

@@ -268,8 +268,8 @@ class HardwareConfig:
             lo = world // dg * per
             best = max(fits)
             raise ValidationError(
-                f"hardware.nodes = {nodes}: {nodes} x {gpn} = {world:,} GPUs do not fill whole {acc} racks (one "
-                f"scale-up domain of {sud} GPUs, {spec.scaleup_tech}, over {sud // node} compute trays of {node}); "
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} = {world:,} GPUs do not fill whole scale-up domains "
+                f"(racks) of {acc}: {sud} GPUs each, {spec.scaleup_tech}, over {sud // node} compute trays of {node}; "
                 f"allowed: whole racks of {dg} GPUs (nodes a multiple of {per}: "
                 f"{' or '.join(f'{n:,} nodes = {n * gpn:,} GPUs' for n in (lo, lo + per) if n > 0)}), or "
                 f"hardware.domain_gpus = the job's GPUs per rack, one of {', '.join(map(str, fits))} "
