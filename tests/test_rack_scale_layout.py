@@ -96,11 +96,11 @@ def test_the_rack_scale_error_is_worded_in_racks_gpus_and_trays():
     with pytest.raises(ValidationError) as e:
         HardwareConfig.from_dict({"accelerator": "MI450X", "nodes": 128})
     msg = str(e.value)
-    assert msg.startswith("hardware.nodes = 128: 128 x 8 = 1,024 GPUs do not fill whole scale-up domains (racks) "
-                          "of MI450X: 72 GPUs each, Infinity Fabric over Ethernet (Helios rack), over 18 compute "
-                          "trays of 4; ")
-    assert "126 nodes = 1,008 GPUs or 135 nodes = 1,080 GPUs" in msg
-    assert "hardware.domain_gpus = the job's GPUs per rack, one of 8, 16, 32, 64 (64 = 16 of each rack's 18 trays)" in msg
+    assert msg.startswith("hardware.nodes = 128: 128 x 8 = 1,024 GPUs do not fill whole scale-up domains of 72 "
+                          "(MI450X racks: Infinity Fabric over Ethernet (Helios rack), 18 compute trays of 4); ")
+    assert "use whole racks of 72 GPUs (nodes a multiple of 9: 126 nodes = 1,008 GPUs or 135 nodes = 1,080 GPUs)" in msg
+    assert ("set hardware.domain_gpus to the job's GPUs per rack, one of 8, 16, 32, 64 (64 = 16 of each rack's "
+            "18 trays)") in msg
     assert "NVL72" not in msg
     # what it offers is accepted
     for extra in ({"nodes": 126}, {"domain_gpus": 64}):

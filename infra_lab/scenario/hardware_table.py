@@ -268,11 +268,11 @@ class HardwareConfig:
             lo = world // dg * per
             best = max(fits)
             raise ValidationError(
-                f"hardware.nodes = {nodes}: {nodes} x {gpn} = {world:,} GPUs do not fill whole scale-up domains "
-                f"(racks) of {acc}: {sud} GPUs each, {spec.scaleup_tech}, over {sud // node} compute trays of {node}; "
-                f"allowed: whole racks of {dg} GPUs (nodes a multiple of {per}: "
-                f"{' or '.join(f'{n:,} nodes = {n * gpn:,} GPUs' for n in (lo, lo + per) if n > 0)}), or "
-                f"hardware.domain_gpus = the job's GPUs per rack, one of {', '.join(map(str, fits))} "
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} = {world:,} GPUs do not fill whole scale-up domains of "
+                f"{sud} ({acc} racks: {spec.scaleup_tech}, {sud // node} compute trays of {node}); use whole racks "
+                f"of {dg} GPUs (nodes a multiple of {per}: "
+                f"{' or '.join(f'{n:,} nodes = {n * gpn:,} GPUs' for n in (lo, lo + per) if n > 0)}) or set "
+                f"hardware.domain_gpus to the job's GPUs per rack, one of {', '.join(map(str, fits))} "
                 f"({best} = {best // node} of each rack's {sud // node} trays)"
             )
         if (nodes * gpn) % dg:
