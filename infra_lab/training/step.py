@@ -194,7 +194,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     if sc.multimodal is None and sc.training.data_mix is not None:
         # a text model's training.data_mix (text only: check_for refuses other shares) packs its
         # documents by the mix's rule, as the multimodal model's text share is packed: packing =
-        # "none" pads each document to seq_len (70 % of the positions at 4,096). Ignored before, so
+        # "none" pads each document to seq_len (most positions at 4,096 are padding). Ignored before, so
         # days_to_train / gpu_hours counted padding as training tokens while
         # il.multimodal.estimate of the same scenario did not
         from ..multimodal.packing import packing_stats
