@@ -166,8 +166,9 @@ class TrainingConfig:
     fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
     per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand
     quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
-    "block" (torchao's MXFP8 recipes: per-axis 1×32-block casts in separate kernels); priced by
-    :func:`infra_lab.compute.layer_ops` (``scaling``).
+    "block" (torchao's MXFP8 recipes: per-axis 1×32-block casts in separate kernels; only on parts
+    with block-scaled matrix instructions, which come with FP4: those with a dense fp4 peak, Blackwell
+    and CDNA 4 and later); priced by :func:`infra_lab.compute.layer_ops` (``scaling``).
 
     recompute_num_layers (only with recompute = "full"; Megatron's ``--recompute-granularity full
     --recompute-method block --recompute-num-layers N``): the first N layers of each pipeline
