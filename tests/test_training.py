@@ -741,6 +741,7 @@ class TestSearchFrame:
                  "runnable": runnable,
                  "nic_busy_fraction": busy}
         cols |= {c: out[:, j] for j, c in enumerate(T.COMPONENTS)}
+        cols |= {f"{c}_s": out[:, j] for j, c in enumerate(T.COMPONENTS)}   # the canonical names, after the aliases
         plain = pl.DataFrame(cols)
         assert (~plain["runnable"]).any() and plain["runnable"].any()
         m = plain.filter(pl.col("fits") & pl.col("runnable")).height

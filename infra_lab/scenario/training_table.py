@@ -60,7 +60,8 @@ class TrainingConfig:
 
     Multimodal models (issue 20, :mod:`infra_lab.multimodal`): data_mix (token shares of
     text/image/audio, picture size, clip length, packing: a
-    :class:`infra_lab.multimodal.DataMix`; None = all text) and encoder ("trained" |
+    :class:`infra_lab.multimodal.DataMix`; None = all text, packed; a text model takes text = 1
+    only, its packing setting ``Estimate.useful_token_fraction``) and encoder ("trained" |
     "frozen"; None = trained).
 
     MoE routing (how the run routes tokens, an input of the expert load imbalance):
