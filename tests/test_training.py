@@ -1632,3 +1632,97 @@ def test_search_tp_across_domains_is_opt_in_and_priced_as_estimate():
         il.search(sc, tp=16, **q)
     with pytest.raises(ValidationError, match="tp_across_domains = 'yes'"):
         il.search(sc, tp_across_domains="yes", **q)
+
+
+class TestUnevenPlacement:
+    """Groups whose ranks fall unevenly over scale-up domains (non-power-of-two node counts,
+    odd dp): Megatron-Core's rank order (tp-cp-ep-dp-pp), the fewest ranks of a group in one
+    domain over all groups as the priced ranks per domain, the kernel's closed form equal to
+    the reference's listed ranks."""
+
+    def test_reported_layout_is_four_plus_two(self):
+        """3 MI300X nodes, tp 2, pp 2, cp 2, ep 2 (dp 3): the dp-cp group of rank 0 is ranks
+        0, 2, …, 10 (tp fastest, then cp, then dp), 4 on node 0 and 2 on node 1; priced at the
+        bottleneck's 2 per domain (the largest divisor of 6 not above 2), not 3."""
+        from infra_lab._kernels.training import members_per_domain
+        from infra_lab._kernels.training_reference import _groups, priced_per_domain
+
+        groups = _groups("dp", 2, 2, 3, 2, 2, 1)
+        assert groups[0] == [0, 2, 4, 6, 8, 10]
+        assert len(groups) == 4 and all(len(g) == 6 for g in groups)
+        assert [sum(r // 8 == d for r in groups[0]) for d in range(3)] == [4, 2, 0]
+        assert [sum(r // 8 == d for r in groups[2]) for d in range(3)] == [0, 2, 4]   # stage 1
+        assert priced_per_domain(groups, 8) == 2
+        assert members_per_domain(np.int64(6), np.int64(2), np.int64(6), np.int64(2), np.int64(8)) == 2
+
+    def test_reported_layout_estimate_equals_reference(self):
+        from kernel_check import assert_estimate_equals_reference
+
+        sc = ZAYA.replace(hardware={"nodes": 3}, training={"global_batch": 24},
+                          parallelism={"tp": 2, "pp": 2, "cp": 2, "ep": 2, "etp": 1})
+        assert sc.parallelism.dp == 3
+        est = assert_estimate_equals_reference(sc)
+        assert dict(est.breakdown.iter_rows())["dp_grad_comm"] > 0.0
+
+    def test_kernel_placement_equals_listed_ranks(self):
+        """members_per_domain (closed form over the groups' first ranks modulo D) against
+        priced_per_domain over every group Megatron-Core forms, for every group kind."""
+        import random
+        from collections import Counter
+
+        from infra_lab._kernels.training import members_per_domain
+        from infra_lab._kernels.training_reference import _groups, priced_per_domain
+
+        rng = random.Random(27)
+        i64 = np.int64
+        seen_uneven = 0
+        for _ in range(600):
+            tp, cp = rng.choice([1, 2, 3, 4, 8]), rng.choice([1, 2, 3])
+            dp, pp = rng.choice([1, 2, 3, 5, 6, 7]), rng.choice([1, 2, 3, 4, 5])
+            D = rng.choice([4, 6, 8, 16, 36, 72])
+            etp = rng.choice([e for e in (1, 2, 4) if (tp * cp * dp) % e == 0])
+            ep = rng.choice([e for e in (1, 2, 3, 4, 8) if (tp * cp * dp) % (e * etp) == 0])
+            edp, W = tp * cp * dp // (ep * etp), tp * cp * dp * pp
+            kinds = {"tp": (tp, 1, tp, W // tp), "cp": (cp, tp, cp, dp * pp), "dp": (cp * dp, tp, cp * dp, pp),
+                     "etp": (etp, 1, etp, W // etp), "ep": (ep, etp, ep, W // (ep * etp)),
+                     "edp": (edp, ep * etp, edp, pp), "pp_hop": (2, tp * cp * dp, 1, pp - 1)}
+            for kind, (n, stride, step, blocks) in kinds.items():
+                groups = _groups(kind, tp, cp, dp, pp, ep, etp)
+                if not groups or len(groups[0]) <= 1:
+                    continue
+                k = priced_per_domain(groups, D)
+                assert members_per_domain(i64(n), i64(stride), i64(step), i64(blocks), i64(D)) == k, \
+                    (kind, tp, cp, dp, pp, ep, etp, D)
+                per_domain = {c for g in groups for c in Counter(r // D for r in g).values()}
+                seen_uneven += len(per_domain) > 1
+        assert seen_uneven > 100     # the draw covers uneven placements, not only packed ones
+
+    @pytest.mark.parametrize("i", range(6))
+    def test_estimate_equals_reference_uneven(self, i):
+        """il.estimate (the kernel) == the reference on random layouts over 3, 5, 6 or 7 MI300X
+        nodes (dp odd or not a power of two) with every group kind."""
+        import random
+
+        from kernel_check import assert_estimate_equals_reference
+
+        rng = random.Random(1000 + i)
+        while True:
+            nodes = rng.choice([3, 5, 6, 7])
+            tp, cp, pp = rng.choice([1, 2, 4]), rng.choice([1, 2]), rng.choice([1, 2, 3, 4])
+            if (nodes * 8) % (tp * cp * pp):
+                continue
+            dp = nodes * 8 // (tp * cp * pp)
+            if dp & (dp - 1) == 0:
+                continue       # a power of two: packed placements, covered by the cases above
+            ep = rng.choice([e for e in (1, 2, 4, 8, 16) if (tp * cp * dp) % e == 0])
+            mbs = rng.choice([1, 2])
+            try:
+                sc = ZAYA.replace(hardware={"nodes": nodes}, training={"global_batch": dp * mbs * 4, "micro_batch": mbs},
+                                  parallelism={"tp": tp, "pp": pp, "cp": cp, "ep": ep, "etp": 1,
+                                               "zero": rng.choice([1, 3]),
+                                               "moe_dispatcher": rng.choice(["alltoall", "deepep"])})
+            except il.ValidationError:
+                continue
+            break
+        assert sc.parallelism.dp % 2 == 1 or sc.parallelism.dp & (sc.parallelism.dp - 1)
+        assert_estimate_equals_reference(sc)

@@ -351,42 +351,86 @@ N_OUT = len(OUT_NAMES)   # 16 float64 = one 128-byte row per plan (two cache lin
 # placement helpers
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def members_per_domain(n, stride, D):
-    """Ranks of a group (n ranks, ``stride`` apart in the rank order) that share one
-    scale-up domain of D GPUs; the largest divisor of n not above D/stride."""
-    if stride >= D or n <= 1:
+def members_per_domain(n, stride, step, blocks, D):
+    """Ranks per scale-up domain at which a group of ``n`` ranks ``stride`` apart in
+    Megatron-Core's rank order is priced [-]: every such group (offsets 0 … stride − 1 and
+    ``blocks`` starts ``step``·stride apart: ranks a + stride·(j·step + i), i < n) is laid over
+    domains of D consecutive ranks, and the fewest of one group's ranks in one domain, over
+    all groups, is the bottleneck (those ranks' NICs carry the group's inter-domain share
+    and the step waits for the slowest group); lowered to the largest divisor of n, since
+    il.collective places n/k domains of k ranks.
+
+    APPROXIMATION: an uneven group (e.g. 4 + 2 ranks over two domains) is priced as the
+    uniform one with the bottleneck's ranks per domain (3 domains of 2), so its bandwidth
+    term is the bottleneck domain's and its domain count (latency, tuner) can exceed the
+    real one; a bottleneck that does not divide n is lowered further (7 + 3 -> 5 × 2).
+    Megatron groups: ``step`` = n, ``blocks`` = world / (stride·n); a pipeline hop between
+    adjacent stages: n = 2, ``step`` = 1, ``blocks`` = pp − 1.
+    :func:`infra_lab._kernels.training_reference.priced_per_domain` lists the ranks instead."""
+    if n <= 1:
         return 1
-    k = D // stride
-    if k > n:
-        k = n
+    if stride >= D:
+        return 1
+    # a group's split over domains depends only on its first rank modulo D
+    g = (stride * step) % D
+    period = 1
+    if g != 0:
+        a_, b_ = D, g
+        while b_ != 0:
+            a_, b_ = b_, a_ % b_
+        period = D // a_
+    nj = blocks if blocks < period else period
+    seen = np.zeros(D, dtype=np.bool_)
+    k = n
+    for a in range(stride):
+        for j in range(nj):
+            r0 = (a + stride * step * j) % D
+            if seen[r0]:
+                continue
+            seen[r0] = True
+            # domains d = 0 … of the ranks r0 + stride·i; a domain's members are i in
+            # [ceil((d·D − r0)/stride), ceil(((d+1)·D − r0)/stride)), clipped to [0, n)
+            lo = 0
+            d = 0
+            while lo < n:
+                hi = ((d + 1) * D - r0 + stride - 1) // stride
+                if hi > n:
+                    hi = n
+                if hi - lo < k:
+                    k = hi - lo
+                lo = hi
+                d += 1
+            if k == 1:
+                return 1
     while n % k != 0:
         k -= 1
     return k
 
 
 @njit(cache=True)
-def coll(op, size, n, stride, D, P):
-    """Time of one collective over a group of n ranks with the given stride [s]
-    (:func:`infra_lab._kernels.fabric.best_collective`, the library's auto choice)."""
+def coll(op, size, n, k, P):
+    """Time of one collective over a group of n ranks, k per scale-up domain
+    (:func:`members_per_domain`) [s] (:func:`infra_lab._kernels.fabric.best_collective`, the
+    library's auto choice)."""
     if n <= 1 or size <= 0.0:
         return 0.0
-    k = members_per_domain(n, stride, D)
     return kf.best_collective(op, np.int64(-1), size, n, k, P)[0]
 
 
 @njit(cache=True)
-def crosses(n, stride, D):
-    """1.0 when a group spans more than one scale-up domain (its traffic uses the NICs)."""
+def crosses(n, k):
+    """1.0 when a group of n ranks, k per scale-up domain, spans more than one domain (its
+    traffic uses the NICs)."""
     if n <= 1:
         return 0.0
-    return 1.0 if members_per_domain(n, stride, D) < n else 0.0
+    return 1.0 if k < n else 0.0
 
 
 # ---------------------------------------------------------------------------------------
 # communication part: filled once per layout / (layout, micro-batch) before the plan loop
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def _buckets(params, emb, bucket, gbytes, wbytes, n, stride, D, P, out, base):
+def _buckets(params, emb, bucket, gbytes, wbytes, n, k, P, out, base):
     """Megatron's gradient buffer of ``params`` split into buckets of ``bucket`` params
     (the last bucket holds the first layers and the embedding, whose gradient is complete
     only at the end of backward): body buckets (count, time each) and the tail bucket
@@ -404,12 +448,12 @@ def _buckets(params, emb, bucket, gbytes, wbytes, n, stride, D, P, out, base):
     nb = np.ceil(body / bucket - 1e-9) if body > 0.0 else 0.0
     bsz = body / nb if nb > 0.0 else 0.0
     out[base] = nb
-    out[base + 1] = coll(kf.OP_REDUCE_SCATTER, bsz * gbytes, n, stride, D, P)
-    out[base + 2] = coll(kf.OP_REDUCE_SCATTER, tail * gbytes, n, stride, D, P)
-    out[base + 3] = coll(kf.OP_ALL_GATHER, bsz * wbytes, n, stride, D, P)
-    out[base + 4] = coll(kf.OP_ALL_GATHER, tail * wbytes, n, stride, D, P)
-    out[base + 5] = coll(kf.OP_ALL_REDUCE, bsz * gbytes, n, stride, D, P)
-    out[base + 6] = coll(kf.OP_ALL_REDUCE, tail * gbytes, n, stride, D, P)
+    out[base + 1] = coll(kf.OP_REDUCE_SCATTER, bsz * gbytes, n, k, P)
+    out[base + 2] = coll(kf.OP_REDUCE_SCATTER, tail * gbytes, n, k, P)
+    out[base + 3] = coll(kf.OP_ALL_GATHER, bsz * wbytes, n, k, P)
+    out[base + 4] = coll(kf.OP_ALL_GATHER, tail * wbytes, n, k, P)
+    out[base + 5] = coll(kf.OP_ALL_REDUCE, bsz * gbytes, n, k, P)
+    out[base + 6] = coll(kf.OP_ALL_REDUCE, tail * gbytes, n, k, P)
     return tail / params
 
 
@@ -427,8 +471,13 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
         dp = layouts[li, LY_DP]
         ep = layouts[li, LY_EP]
         etp = layouts[li, LY_ETP]
+        pp = layouts[li, LY_PP]
         g_ne = dp * cp
         g_e = (tp * cp * dp) // (ep * etp)
+        # Megatron-Core's groups: dp-cp at stride tp (pp blocks); the expert data-parallel
+        # group at stride ep·etp (pp blocks)
+        k_ne = members_per_domain(g_ne, tp, g_ne, pp, D)
+        k_e = members_per_domain(g_e, ep * etp, g_e, pp, D)
         for ci in range(ncand[li]):
             row = lay[li, ci]
             row[L_GNE] = g_ne
@@ -438,8 +487,8 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
             emb = row[L_PEMB] / tp
             b_ne = max(c[C_BUCKET_MIN], c[C_BUCKET_PER_RANK] * g_ne)
             b_e = max(c[C_BUCKET_MIN], c[C_BUCKET_PER_RANK] * g_e)
-            tf = _buckets(p_ne, emb, b_ne, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_ne, tp, D, P, row, np.int64(L_NE_NB))
-            _buckets(p_e, 0.0, b_e, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_e, ep * etp, D, P, row, np.int64(L_E_NB))
+            tf = _buckets(p_ne, emb, b_ne, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_ne, k_ne, P, row, np.int64(L_NE_NB))
+            _buckets(p_e, 0.0, b_e, c[C_GRAD_BYTES], c[C_WEIGHT_BYTES], g_e, k_e, P, row, np.int64(L_E_NB))
             row[L_TAILF] = tf
             nl = row[L_ND] + row[L_NM]
             if nl > 0.0:
@@ -450,17 +499,17 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                 kz = c[C_Z3_CALLS]
                 ks = c[C_Z3_SMALL]
                 vec = c[C_H] / tp
-                row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, p_ne / nl / kz * c[C_WEIGHT_BYTES], g_ne, tp, D, P)
-                                + ks * coll(kf.OP_ALL_GATHER, vec * c[C_WEIGHT_BYTES], g_ne, tp, D, P)
-                                + kz * coll(kf.OP_ALL_GATHER, p_e / nl / kz * c[C_WEIGHT_BYTES], g_e, ep * etp, D, P))
-                row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, p_ne / nl / kz * c[C_GRAD_BYTES], g_ne, tp, D, P)
-                                + ks * coll(kf.OP_REDUCE_SCATTER, vec * c[C_GRAD_BYTES], g_ne, tp, D, P)
-                                + kz * coll(kf.OP_REDUCE_SCATTER, p_e / nl / kz * c[C_GRAD_BYTES], g_e, ep * etp, D, P))
+                row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, p_ne / nl / kz * c[C_WEIGHT_BYTES], g_ne, k_ne, P)
+                                + ks * coll(kf.OP_ALL_GATHER, vec * c[C_WEIGHT_BYTES], g_ne, k_ne, P)
+                                + kz * coll(kf.OP_ALL_GATHER, p_e / nl / kz * c[C_WEIGHT_BYTES], g_e, k_e, P))
+                row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, p_ne / nl / kz * c[C_GRAD_BYTES], g_ne, k_ne, P)
+                                + ks * coll(kf.OP_REDUCE_SCATTER, vec * c[C_GRAD_BYTES], g_ne, k_ne, P)
+                                + kz * coll(kf.OP_REDUCE_SCATTER, p_e / nl / kz * c[C_GRAD_BYTES], g_e, k_e, P))
             else:
                 row[L_Z3_AG] = 0.0
                 row[L_Z3_RS] = 0.0
-            net = crosses(g_ne, tp, D)
-            if p_e > 0.0 and crosses(g_e, ep * etp, D) > net:
+            net = crosses(g_ne, k_ne)
+            if p_e > 0.0 and crosses(g_e, k_e) > net:
                 net = 1.0
             row[L_DP_NET] = net
             # both gradient buffers on one NIC queue: body buckets at their average time
@@ -548,44 +597,54 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
         dp = layouts[li, LY_DP]
         ep = layouts[li, LY_EP]
         etp = layouts[li, LY_ETP]
+        pp = layouts[li, LY_PP]
+        # ranks per domain of Megatron-Core's groups (members_per_domain): tp (stride 1),
+        # expert tp (stride 1), cp (stride tp), ep (stride etp); the pipeline's hops between
+        # adjacent stages (2 ranks tp·cp·dp apart, pp − 1 of them)
+        blocks = cp * dp * pp
+        k_tp = members_per_domain(tp, one, tp, blocks, D)
+        k_etp = members_per_domain(etp, one, etp, (blocks * tp) // etp, D)
+        k_cp = members_per_domain(cp, tp, cp, dp * pp, D)
+        k_ep = members_per_domain(ep, etp, ep, (blocks * tp) // (ep * etp), D)
+        k_pp = members_per_domain(pair, tp * cp * dp, one, pp - 1, D)
         for mi in range(mbss.shape[0]):
             tok = mbss[mi] * c[C_S] / cp                    # tokens of a TP group per micro-batch
             for sp in range(2):
                 q = comm[li, mi, sp]
                 act = tok * H * ab
                 if sp == 1:
-                    q[Q_TP_AG] = coll(kf.OP_ALL_GATHER, act, tp, one, D, P)
-                    q[Q_TP] = coll(kf.OP_REDUCE_SCATTER, act, tp, one, D, P) + q[Q_TP_AG]
+                    q[Q_TP_AG] = coll(kf.OP_ALL_GATHER, act, tp, k_tp, P)
+                    q[Q_TP] = coll(kf.OP_REDUCE_SCATTER, act, tp, k_tp, P) + q[Q_TP_AG]
                 else:
-                    q[Q_TP] = coll(kf.OP_ALL_REDUCE, act, tp, one, D, P)
+                    q[Q_TP] = coll(kf.OP_ALL_REDUCE, act, tp, k_tp, P)
                     q[Q_TP_AG] = 0.0
                 routed = tok / tp * c[C_TOPK] * H * ab         # each rank dispatches 1/tp of the tokens
-                q[Q_ETP] = (coll(kf.OP_ALL_GATHER, routed * etp, etp, one, D, P)
-                            + coll(kf.OP_REDUCE_SCATTER, routed * etp, etp, one, D, P))
+                q[Q_ETP] = (coll(kf.OP_ALL_GATHER, routed * etp, etp, k_etp, P)
+                            + coll(kf.OP_REDUCE_SCATTER, routed * etp, etp, k_etp, P))
                 kv = tok * 2.0 * c[C_HKV] * ab / tp
                 if cp > 1:                                  # the ring's slowest hop
-                    q[Q_CP_NET] = crosses(cp, tp, D)
-                    hop = D if q[Q_CP_NET] > 0.5 else tp
+                    q[Q_CP_NET] = crosses(cp, k_cp)
+                    hop = one if q[Q_CP_NET] > 0.5 else pair   # ranks per domain of the hop
                     if c[C_CP_AG] > 1.5:                    # dK, dV reduce-scattered at once
-                        q[Q_CP] = coll(kf.OP_REDUCE_SCATTER, kv * cp, cp, tp, D, P)
-                        q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, tp, D, P)
+                        q[Q_CP] = coll(kf.OP_REDUCE_SCATTER, kv * cp, cp, k_cp, P)
+                        q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, k_cp, P)
                     elif c[C_CP_AG] > 0.5:                  # dK, dV accumulated and passed in fp32
-                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv * 4.0 / ab, pair, hop, D, P)
-                        q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, tp, D, P)
+                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv * 4.0 / ab, pair, hop, P)
+                        q[Q_CP_AG] = coll(kf.OP_ALL_GATHER, kv * cp, cp, k_cp, P)
                     else:
-                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv, pair, hop, D, P)
+                        q[Q_CP] = coll(kf.OP_SEND_RECV, kv, pair, hop, P)
                         q[Q_CP_AG] = 0.0
                 else:
                     q[Q_CP] = 0.0
                     q[Q_CP_NET] = 0.0
                     q[Q_CP_AG] = 0.0
-                q[Q_EP] = ep_dispatch(c, routed / c[C_TOPK], ep, etp, D, P)
-                q[Q_EP_NET] = crosses(ep, etp, D)
-                q[Q_TP_NET] = crosses(tp, one, D)
+                q[Q_EP] = ep_dispatch(c, routed / c[C_TOPK], ep, k_ep, P)
+                q[Q_EP_NET] = crosses(ep, k_ep)
+                q[Q_TP_NET] = crosses(tp, k_tp)
                 # each TP rank sends its 1/tp slice (Megatron's scatter/gather optimisation,
                 # Narayanan et al. 2021 section 4.1; with SP the boundary is already sharded)
-                q[Q_PP] = coll(kf.OP_SEND_RECV, act / tp, pair, tp * cp * dp, D, P)
-                q[Q_PP_NET] = 1.0 if tp * cp * dp >= D else 0.0
+                q[Q_PP] = coll(kf.OP_SEND_RECV, act / tp, pair, k_pp, P)
+                q[Q_PP_NET] = crosses(pair, k_pp) if pp > 1 else 0.0
 
 
 @njit(cache=True)
@@ -662,29 +721,29 @@ def distinct_units(E, k, N, G, M):
 
 
 @njit(cache=True)
-def ep_dispatch(c, tokens_bytes, ep, etp, D, P):
+def ep_dispatch(c, tokens_bytes, ep, g, P):
     """Time of one MoE dispatch (or combine) of a rank's ``tokens_bytes`` (tokens·h·bytes, one
-    copy per token) over an EP group of ``ep`` ranks at stride ``etp`` [s], by the stack's
-    dispatcher (:data:`DISPATCHERS`); every collective through :func:`coll`."""
+    copy per token) over an EP group of ``ep`` ranks, ``g`` per scale-up domain
+    (:func:`members_per_domain`) [s], by the stack's dispatcher (:data:`DISPATCHERS`); every
+    collective through :func:`coll`."""
     k = c[C_TOPK]
     if ep <= 1:
         return 0.0
     if c[C_DISPATCH] < 0.5:
-        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, ep, etp, D, P)
+        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * k, ep, g, P)
     # DeepEP sends a token once per destination RANK (is_token_in_rank), not once per expert;
     # group-limited routing (C_RGROUPS, C_RGROUP_TOPK) caps the ranks and domains it reaches
     G = c[C_RGROUPS]
     M = c[C_RGROUP_TOPK]
     ranks = distinct_units(c[C_EXPERTS], k, ep * 1.0, G, M)
-    g = members_per_domain(ep, etp, D)
     if g >= ep:
-        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, ep, etp, D, P)
+        return coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, ep, g, P)
     n_dom = ep // g
     doms = distinct_units(c[C_EXPERTS], k, n_dom * 1.0, G, M)
-    inter = coll(kf.OP_ALL_TO_ALL, tokens_bytes * doms, n_dom, D, D, P)
+    inter = coll(kf.OP_ALL_TO_ALL, tokens_bytes * doms, n_dom, np.int64(1), P)
     # each GPU forwards what its rail peers send it to the distinct ranks of its domain: on
     # average a token's distinct destination ranks over the whole group
-    intra = coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, g, etp, D, P)
+    intra = coll(kf.OP_ALL_TO_ALL, tokens_bytes * ranks, g, g, P)
     return inter if inter > intra else intra
 
 

@@ -30,42 +30,71 @@ def expected_distinct_groups(E: int, k: int, n: int, G: int = 0, M: int = 0) -> 
     return n * (1.0 - math.comb(E - E // n, k) / math.comb(E, k))
 
 
-def _group_ranks(kind: str, tp, cp, dp, pp, ep, etp):
-    """Ranks of the group that contains rank 0, in Megatron's order (tp fastest, then cp,
-    dp, pp; the expert layout etp, ep, edp over the same tp·cp·dp ranks of a stage)."""
-    if kind == "tp":
-        return list(range(tp))
-    if kind == "cp":
-        return [i * tp for i in range(cp)]
-    if kind == "dp":
-        return [i * tp * cp for i in range(dp)] if cp == 1 else \
-            sorted(j * tp + i * tp * cp for i in range(dp) for j in range(cp))
-    if kind == "pp":
-        return [i * tp * cp * dp for i in range(pp)]
-    if kind == "etp":
-        return list(range(etp))
-    if kind == "ep":
-        return [i * etp for i in range(ep)]
-    if kind == "edp":
-        edp = tp * cp * dp // (ep * etp)
-        return [i * ep * etp for i in range(edp)]
-    raise ValueError(kind)
+def _orthogonal_groups(sizes, mask):
+    """Megatron-Core's ``generate_masked_orthogonal_rank_groups`` (megatron/core/parallel_state.py):
+    the groups of the masked dimensions, ``sizes`` in rank order (first fastest); a rank is
+    sum(index_d · prod(sizes before d))."""
+    strides = [math.prod(sizes[:d]) for d in range(len(sizes))]
+    inner = [d for d in range(len(sizes)) if mask[d]]
+    outer = [d for d in range(len(sizes)) if not mask[d]]
+
+    def offsets(dims):
+        out = [0]
+        for d in dims:
+            out = [o + i * strides[d] for i in range(sizes[d]) for o in out]
+        return out
+
+    return [[o + r for r in offsets(inner)] for o in offsets(outer)]
 
 
-def _price(op, size, ranks, hw, D):
-    """il.collective over the listed ranks: ranks per scale-up domain counted directly."""
-    import infra_lab as il
+def _groups(kind: str, tp, cp, dp, pp, ep, etp):
+    """Every group of one kind, as lists of ranks: Megatron-Core's decoder generator (order
+    tp-cp-ep-dp-pp with ep = 1: tp, cp, dp-cp, pp) and expert generator (the same order with
+    tp = etp, cp = 1 and the expert data-parallel size: etp, ep, edp); "pp_hop": the pairs of
+    adjacent pipeline stages of every pp group."""
+    edp = tp * cp * dp // (ep * etp)
+    dense = [tp, cp, 1, dp, pp]
+    expert = [etp, 1, ep, edp, pp]
+    masks = {"tp": (dense, (1, 0, 0, 0, 0)), "cp": (dense, (0, 1, 0, 0, 0)),
+             "dp": (dense, (0, 1, 0, 1, 0)), "pp": (dense, (0, 0, 0, 0, 1)),
+             "etp": (expert, (1, 0, 0, 0, 0)), "ep": (expert, (0, 0, 1, 0, 0)),
+             "edp": (expert, (0, 0, 0, 1, 0))}
+    if kind == "pp_hop":
+        return [g[i:i + 2] for g in _groups("pp", tp, cp, dp, pp, ep, etp) for i in range(pp - 1)]
+    if kind not in masks:
+        raise ValueError(kind)
+    sizes, mask = masks[kind]
+    return _orthogonal_groups(sizes, mask)
 
-    n = len(ranks)
-    if n <= 1 or size <= 0:
-        return 0.0, False
-    per_domain = {}
-    for r in ranks:
-        per_domain[r // D] = per_domain.get(r // D, 0) + 1
-    k = min(per_domain.values())
+
+def priced_per_domain(groups, D: int) -> int:
+    """Ranks per scale-up domain (of D consecutive ranks) at which a collective of equal groups
+    is priced [-]: the fewest ranks of one group in one domain, over all the groups (the
+    bottleneck: the step waits for the slowest group), lowered to a divisor of the group size
+    (il.collective places n/k domains of k). Counted from the listed ranks;
+    :func:`infra_lab._kernels.training.members_per_domain` is the kernel's closed form."""
+    n = len(groups[0])
+    k = n
+    for g in groups:
+        per_domain = {}
+        for r in g:
+            per_domain[r // D] = per_domain.get(r // D, 0) + 1
+        k = min(k, min(per_domain.values()))
     while n % k:
         k -= 1
-    return il.collective(op, size, hw, n, per_node=k).time_s, len(per_domain) > 1
+    return k
+
+
+def _price(op, size, groups, hw, D):
+    """il.collective over every group of one kind (equal size): ranks per scale-up domain by
+    :func:`priced_per_domain`."""
+    import infra_lab as il
+
+    n = len(groups[0])
+    if n <= 1 or size <= 0:
+        return 0.0, False
+    k = priced_per_domain(groups, D)
+    return il.collective(op, size, hw, n, per_node=k).time_s, k < n
 
 
 def _simulate_grad(buckets, window):
@@ -311,38 +340,39 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     tok = mbs * tr.seq_len / cp
     ab = 2.0
     act = tok * spec.hidden * ab
+    g_tp = _groups("tp", tp, cp, dp, pp, ep, etp)
     if p.sequence_parallel:
-        t_tp_ag = _price("all_gather", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0]
-        t_tp = _price("reduce_scatter", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0] + t_tp_ag
+        t_tp_ag = _price("all_gather", act, g_tp, hw, D)[0]
+        t_tp = _price("reduce_scatter", act, g_tp, hw, D)[0] + t_tp_ag
     else:
-        t_tp = _price("all_reduce", act, _group_ranks("tp", tp, cp, dp, pp, ep, etp), hw, D)[0]
+        t_tp = _price("all_reduce", act, g_tp, hw, D)[0]
         t_tp_ag = 0.0
     routed = tok / tp * (spec.top_k or 1) * spec.hidden * ab
-    g_etp = _group_ranks("etp", tp, cp, dp, pp, ep, etp)
+    g_etp = _groups("etp", tp, cp, dp, pp, ep, etp)
     t_etp = _price("all_gather", routed * etp, g_etp, hw, D)[0] + _price("reduce_scatter", routed * etp, g_etp, hw, D)[0]
-    g_ep = _group_ranks("ep", tp, cp, dp, pp, ep, etp)
+    g_ep = _groups("ep", tp, cp, dp, pp, ep, etp)
+    cpg = _groups("cp", tp, cp, dp, pp, ep, etp)
     t_a2a, _ = _price("all_to_all", routed, g_ep, hw, D)
-    domains = sorted({r // D for r in g_ep})
     if p.moe_dispatcher == "deepep" and ep > 1:
         # DeepEP: a token goes once to each rank that holds one of its experts (the expected
         # count of distinct ranks: expected_distinct_groups); across domains it crosses the
         # network once per destination domain (to the same-rail rank there), then fans out
-        # inside the domain; the two stages are pipelined
+        # inside the domain; the two stages are pipelined. The group is priced as nd domains
+        # of g ranks (g: priced_per_domain, the bottleneck domain's share)
         E, k = spec.experts, spec.top_k
         G, M = spec.router_groups, spec.router_group_topk     # group-limited routing (0, 0: none)
         per_token = tok / tp * spec.hidden * ab
         fan = per_token * expected_distinct_groups(E, k, ep, G, M)
-        if len(domains) > 1:
-            nd = len(domains)
-            local = [r for r in g_ep if r // D == domains[0]]
+        g = priced_per_domain(g_ep, D)
+        if g < ep:
+            nd = ep // g
             inter, _ = _price("all_to_all", per_token * expected_distinct_groups(E, k, nd, G, M),
-                              [d * D for d in domains], hw, D)
-            intra, _ = _price("all_to_all", fan, local, hw, D)
+                              [[d * D for d in range(nd)]], hw, D)
+            intra, _ = _price("all_to_all", fan, [list(range(g))], hw, D)
             t_a2a = max(inter, intra)
         else:
             t_a2a, _ = _price("all_to_all", fan, g_ep, hw, D)
-    cpg = _group_ranks("cp", tp, cp, dp, pp, ep, etp)
-    cp_cross = len({r // D for r in cpg}) > 1
+    cp_cross = cp > 1 and priced_per_domain(cpg, D) < cp
     if spec.attention == "mla":
         hkv = spec.kv_lora_rank + spec.qk_rope_head_dim
     else:           # K/V repeated to the query heads before the attention call, or not
@@ -350,14 +380,14 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     kv = tok * 2 * hkv * ab / tp
     allgather = p.cp_rotate == "allgather"
     exposed_ag = p.cp_rotate == "allgather-exposed"     # Llama 3's CP (paper §3.3.2)
-    hop = [0, D] if cp_cross else [0, tp]
+    hop = [[0, D]] if cp_cross else [[0, tp]]
     # all-gather rotation: the per-step transfer is the fp32 dK, dV; the K, V go in one all-gather
     t_cp = _price("send_recv", kv * (2.0 if allgather else 1.0), hop, hw, D)[0] if cp > 1 else 0.0
     t_ag = _price("all_gather", kv * cp, cpg, hw, D)[0] if (cp > 1 and (allgather or exposed_ag)) else 0.0
     # exposed all-gather: dK, dV of the whole sequence reduce-scattered once, at the K/V precision
     t_rs = _price("reduce_scatter", kv * cp, cpg, hw, D)[0] if (cp > 1 and exposed_ag) else 0.0
-    ppg = _group_ranks("pp", tp, cp, dp, pp, ep, etp)
-    t_pp = _price("send_recv", act / tp, ppg[:2], hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
+    pph = _groups("pp_hop", tp, cp, dp, pp, ep, etp)
+    t_pp = _price("send_recv", act / tp, pph, hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
 
     def hide(cost, ovl, window):
         return cost - ovl * min(cost, window)
@@ -654,8 +684,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
         bubble = max(m * times[i] - u[i] for i in range(pp)) + sum(u) - m * t_mb
 
     # --- data parallel per rank: event simulation of Megatron's buckets -------------------
-    ng = _group_ranks("dp", tp, cp, dp, pp, ep, etp)
-    eg = _group_ranks("edp", tp, cp, dp, pp, ep, etp)
+    ng = _groups("dp", tp, cp, dp, pp, ep, etp)
+    eg = _groups("edp", tp, cp, dp, pp, ep, etp)
     o = sp["dp_comm_overlap"]
     gbytes, wbytes = sp["grad_reduce_bytes"], sp["weight_bytes"]
     shard3 = p.zero >= 3 or p.fsdp
@@ -667,7 +697,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
 
         def buckets(P, E, ranks_, bucket):
             """(body bucket params, count, tail params) of one gradient buffer."""
-            if P <= 0 or len(ranks_) <= 1:
+            if P <= 0 or len(ranks_[0]) <= 1:
                 return 0.0, 0, 0.0
             nb = math.ceil(P / bucket)
             tail = min(P, max(P - (nb - 1) * bucket, E))
@@ -677,7 +707,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
 
         groups = []
         for P, E, g in ((pne, emb, ng), (pe, 0.0, eg)):
-            bsz, nb, tail = buckets(P, E, g, max(sp["dp_bucket_min_params"], sp["dp_bucket_params_per_rank"] * len(g)))
+            bsz, nb, tail = buckets(P, E, g, max(sp["dp_bucket_min_params"], sp["dp_bucket_params_per_rank"] * len(g[0])))
             groups.append((bsz, nb, tail, g))
         nl = st["n_dense"] + st["n_moe"]
         if shard3 and nl == 0:
@@ -712,7 +742,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             nb = groups[0][1] + groups[1][1]
             tails = groups[0][2] + groups[1][2]
             P_all = pne + pe
-            tf = (groups[0][2] / pne) if pne > 0 and len(ng) > 1 else 0.0
+            tf = (groups[0][2] / pne) if pne > 0 and len(ng[0]) > 1 else 0.0
             op_g = "all_reduce" if p.zero == 0 else "reduce_scatter"
             body_c = [(_price(op_g, bsz * gbytes, g, hw, D)[0], _price("all_gather", bsz * wbytes, g, hw, D)[0])
                       for bsz, n_, _, g in groups for _ in range(n_)]
@@ -736,11 +766,11 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
                 raw += raw_w
         ne_l, ex_l = c["p_nonexpert"] / tp, c["p_expert"] / (ep * etp)
         if p.zero >= 1 or p.fsdp:
-            ne_l, ex_l = ne_l / len(ng), ex_l / max(len(eg), 1)
+            ne_l, ex_l = ne_l / len(ng[0]), ex_l / max(len(eg[0]), 1)
         opt = il.compute.optimizer_step_time(ne_l + ex_l, hw.accelerator, tr.optimizer)
         opt += _muon_ns_rank(spec, hw.accelerator, tr.optimizer, sp, st, tp, ep * etp,
-                             len(ng) if (p.zero >= 1 or p.fsdp) else 1,
-                             max(len(eg), 1) if (p.zero >= 1 or p.fsdp) else 1)
+                             len(ng[0]) if (p.zero >= 1 or p.fsdp) else 1,
+                             max(len(eg[0]), 1) if (p.zero >= 1 or p.fsdp) else 1)
         cand = (g_exp + p_exp + opt, g_exp, p_exp, opt, raw)
         if worst is None or cand[0] > worst[0] + 1e-15:
             worst = cand

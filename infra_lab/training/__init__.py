@@ -15,7 +15,10 @@ parts of the step kernel (:mod:`infra_lab._kernels.training`):
   expert-TP), pipeline- and data-parallel collective priced by
   :func:`infra_lab._kernels.fabric.best_collective` — the kernel behind ``il.collective``,
   with the group's ranks per scale-up domain from Megatron's rank order (tp, cp, dp, pp;
-  experts laid over tp·cp·dp as ep × etp, Megatron-Core's MoE parallel folding); data-parallel
+  experts laid over tp·cp·dp as ep × etp, Megatron-Core's MoE parallel folding): the fewest
+  of one group's ranks in one domain over every group of that kind
+  (:func:`infra_lab._kernels.training.members_per_domain`; approximate for uneven splits such
+  as 4 + 2, priced as the uniform placement at the bottleneck's share); data-parallel
   gradients and parameters move in Megatron's buckets of max(40M, 1M·dp) parameters with
   per-bucket readiness along backward, the bucket holding the embedding exposed at the end;
 * **memory**: :func:`infra_lab._kernels.memory.training_bytes`, the formula
