@@ -1685,7 +1685,7 @@ class TestUnevenPlacement:
             edp, W = tp * cp * dp // (ep * etp), tp * cp * dp * pp
             kinds = {"tp": (tp, 1, tp, W // tp), "cp": (cp, tp, cp, dp * pp), "dp": (cp * dp, tp, cp * dp, pp),
                      "etp": (etp, 1, etp, W // etp), "ep": (ep, etp, ep, W // (ep * etp)),
-                     "edp": (edp, ep * etp, edp, pp), "pp_hop": (2, tp * cp * dp, 1, pp - 1)}
+                     "edp": (edp, ep * etp, edp, pp), "pp_hop": (2, tp * cp * dp, 1, 1)}
             for kind, (n, stride, step, blocks) in kinds.items():
                 groups = _groups(kind, tp, cp, dp, pp, ep, etp)
                 if not groups or len(groups[0]) <= 1:

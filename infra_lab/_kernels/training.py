@@ -364,8 +364,8 @@ def members_per_domain(n, stride, step, blocks, D):
     uniform one with the bottleneck's ranks per domain (3 domains of 2), so its bandwidth
     term is the bottleneck domain's and its domain count (latency, tuner) can exceed the
     real one; a bottleneck that does not divide n is lowered further (7 + 3 -> 5 × 2).
-    Megatron groups: ``step`` = n, ``blocks`` = world / (stride·n); a pipeline hop between
-    adjacent stages: n = 2, ``step`` = 1, ``blocks`` = pp − 1.
+    Megatron groups: ``step`` = n, ``blocks`` = world / (stride·n); the pipeline's hop from the
+    first stage to the second: n = 2, ``step`` = ``blocks`` = 1.
     :func:`infra_lab._kernels.training_reference.priced_per_domain` lists the ranks instead."""
     if n <= 1:
         return 1
@@ -599,14 +599,16 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
         etp = layouts[li, LY_ETP]
         pp = layouts[li, LY_PP]
         # ranks per domain of Megatron-Core's groups (members_per_domain): tp (stride 1),
-        # expert tp (stride 1), cp (stride tp), ep (stride etp); the pipeline's hops between
-        # adjacent stages (2 ranks tp·cp·dp apart, pp − 1 of them)
+        # expert tp (stride 1), cp (stride tp), ep (stride etp); the pipeline's hop from the
+        # first stage to the second (2 ranks tp·cp·dp apart, every such pair). APPROXIMATION:
+        # the later hops are not examined, so a pipeline whose stages share a domain two or
+        # more at a time and that spans several domains is priced at its in-domain hop
         blocks = cp * dp * pp
         k_tp = members_per_domain(tp, one, tp, blocks, D)
         k_etp = members_per_domain(etp, one, etp, (blocks * tp) // etp, D)
         k_cp = members_per_domain(cp, tp, cp, dp * pp, D)
         k_ep = members_per_domain(ep, etp, ep, (blocks * tp) // (ep * etp), D)
-        k_pp = members_per_domain(pair, tp * cp * dp, one, pp - 1, D)
+        k_pp = members_per_domain(pair, tp * cp * dp, one, one, D)
         for mi in range(mbss.shape[0]):
             tok = mbss[mi] * c[C_S] / cp                    # tokens of a TP group per micro-batch
             for sp in range(2):

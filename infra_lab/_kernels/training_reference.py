@@ -31,7 +31,8 @@ def expected_distinct_groups(E: int, k: int, n: int, G: int = 0, M: int = 0) -> 
 
 
 def _orthogonal_groups(sizes, mask):
-    """Megatron-Core's ``generate_masked_orthogonal_rank_groups`` (megatron/core/parallel_state.py):
+    """Megatron-Core's ``generate_masked_orthogonal_rank_groups`` (megatron/core/parallel_state.py,
+    NVIDIA/Megatron-LM at d98e8a64ddf34856e74b24714e3bedb2f5a39553):
     the groups of the masked dimensions, ``sizes`` in rank order (first fastest); a rank is
     sum(index_d · prod(sizes before d))."""
     strides = [math.prod(sizes[:d]) for d in range(len(sizes))]
@@ -50,8 +51,9 @@ def _orthogonal_groups(sizes, mask):
 def _groups(kind: str, tp, cp, dp, pp, ep, etp):
     """Every group of one kind, as lists of ranks: Megatron-Core's decoder generator (order
     tp-cp-ep-dp-pp with ep = 1: tp, cp, dp-cp, pp) and expert generator (the same order with
-    tp = etp, cp = 1 and the expert data-parallel size: etp, ep, edp); "pp_hop": the pairs of
-    adjacent pipeline stages of every pp group."""
+    tp = etp, cp = 1 and the expert data-parallel size: etp, ep, edp); "pp_hop": the first two
+    ranks (stages 0 and 1) of every pp group, the hop the step model prices (the later hops
+    are not examined)."""
     edp = tp * cp * dp // (ep * etp)
     dense = [tp, cp, 1, dp, pp]
     expert = [etp, 1, ep, edp, pp]
@@ -60,7 +62,7 @@ def _groups(kind: str, tp, cp, dp, pp, ep, etp):
              "etp": (expert, (1, 0, 0, 0, 0)), "ep": (expert, (0, 0, 1, 0, 0)),
              "edp": (expert, (0, 0, 0, 1, 0))}
     if kind == "pp_hop":
-        return [g[i:i + 2] for g in _groups("pp", tp, cp, dp, pp, ep, etp) for i in range(pp - 1)]
+        return [g[:2] for g in _groups("pp", tp, cp, dp, pp, ep, etp)]
     if kind not in masks:
         raise ValueError(kind)
     sizes, mask = masks[kind]
