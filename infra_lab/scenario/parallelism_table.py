@@ -138,8 +138,11 @@ class ParallelismConfig:
         put = object.__setattr__
         for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp"):
             put(self, k, _int(f"parallelism.{k}", getattr(self, k)))
-        sp = _bool("parallelism.sequence_parallel", self.sequence_parallel)
-        fsdp = _bool("parallelism.fsdp", self.fsdp)
+        # each flag stored as the Python bool it holds (an np.bool_ from a frame would not write
+        # to TOML or JSON)
+        for k in ("sequence_parallel", "fsdp", "ep_overlap", "tp_async", "dualpipe", "cp_repeat_kv"):
+            put(self, k, _bool(f"parallelism.{k}", getattr(self, k)))
+        sp, fsdp = self.sequence_parallel, self.fsdp
         zero = _py(self.zero)
         if zero is None:          # left out: ZeRO-1, or full sharding (ZeRO-3) with FSDP
             zero = 3 if fsdp else 1
@@ -152,13 +155,11 @@ class ParallelismConfig:
                 "and optimizer state (ZeRO-3); allowed zero = 3 with fsdp (or leave zero out)")
         put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
         put(self, "cp_rotate", _enum("parallelism.cp_rotate", self.cp_rotate, CP_ROTATE_METHODS))
-        _bool("parallelism.cp_repeat_kv", self.cp_repeat_kv)
         put(self, "fsdp_impl", _enum("parallelism.fsdp_impl", self.fsdp_impl, FSDP_IMPLS))
-        if _bool("parallelism.dualpipe", self.dualpipe) and not _bool("parallelism.ep_overlap", self.ep_overlap):
+        if self.dualpipe and not self.ep_overlap:
             raise ValidationError("parallelism.dualpipe = true with parallelism.ep_overlap = false: DualPipe "
                                   "overlaps the dispatch and combine by construction; allowed ep_overlap = true with it")
-        _bool("parallelism.ep_overlap", self.ep_overlap)
-        if _bool("parallelism.tp_async", self.tp_async) and self.tp == 1:
+        if self.tp_async and self.tp == 1:
             raise ValidationError("parallelism.tp_async = true: async tensor parallelism needs tp > 1 (tp = 1)")
         sched = _py(self.pp_schedule)
         if sched is not None:
