@@ -34,3 +34,11 @@ def test_numpy_bools_are_stored_as_python_bools_and_write_to_toml():
             assert type(value).__module__ != "numpy", f"{table}.{key} = {value!r}"
     assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc
     assert il.Scenario.from_dict(json.loads(json.dumps(d))) == sc
+
+
+def test_serve_search_edge_objectives_are_importable_where_the_contract_names_them():
+    # the contract's serve_search line: SearchEdgeWarning "when ... the objective is throughput
+    # or $ per token: il.serving.EDGE_OBJECTIVES"; only il.serving.search held the name
+    assert set(il.serving.EDGE_OBJECTIVES) <= set(il.serving.OBJECTIVES)
+    assert "EDGE_OBJECTIVES" in il.serving.__all__
+    assert "ttft_s" not in il.serving.EDGE_OBJECTIVES and "output_tokens_per_s" in il.serving.EDGE_OBJECTIVES
