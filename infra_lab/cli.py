@@ -557,7 +557,7 @@ def cmd_collective(a) -> Output:
                      "domains": c.nodes, "per_domain": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
                      "library": c.library, "time_s": c.time_s, "time_us": c.time_s * 1e6,
                      "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
-                     "lower_bound_s": c.lower_bound_s})
+                     "lower_bound_s": c.lower_bound_s, "notes": "; ".join(c.notes)})
     out = Output()
     shown = ["op", "size_bytes", "gpus", "domains", "per_domain", "algorithm", "protocol", "time_us",
              "algbw_GBps", "busbw_GBps"]

@@ -42,3 +42,41 @@ def test_serve_search_edge_objectives_are_importable_where_the_contract_names_th
     assert set(il.serving.EDGE_OBJECTIVES) <= set(il.serving.OBJECTIVES)
     assert "EDGE_OBJECTIVES" in il.serving.__all__
     assert "ttft_s" not in il.serving.EDGE_OBJECTIVES and "output_tokens_per_s" in il.serving.EDGE_OBJECTIVES
+
+
+def test_collective_json_carries_every_collective_result_field(capsys):
+    # "--format json|csv prints the same fields as the Python objects (... CollectiveResult's
+    # fields ...)": the notes (which bound the scale-out rate, a zero-byte call) were left out
+    import dataclasses
+
+    from infra_lab import cli
+
+    hw = {"accelerator": "MI300X", "nodes": 8}
+    rc = cli.main(["collective", "all_reduce", "1GiB", "--accelerator", "MI300X", "--nodes", "8",
+                   "--gpus", "64", "--format", "json"])
+    row = json.loads(capsys.readouterr().out)[0]
+    assert rc == 0
+    c = il.collective("all_reduce", 2**30, hw, 64)
+    renamed = {"algbw_Bps": "algbw_GBps", "busbw_Bps": "busbw_GBps", "nodes": "domains", "per_node": "per_domain"}
+    for f in dataclasses.fields(c):
+        assert renamed.get(f.name, f.name) in row, f.name
+    assert row["notes"] == "; ".join(c.notes) and "Pollara-400" in row["notes"]
+    assert (row["domains"], row["per_domain"]) == (c.nodes, c.per_node)
+
+
+def test_contract_lists_every_ffn_activation_the_model_table_takes():
+    # the [model] comment listed "swiglu" | "gelu"; build() also takes geglu (3 matrices) and
+    # relu (2): a user writing against the document could not know
+    import re
+    from pathlib import Path
+
+    from infra_lab._model_fields import _FFN_ACTS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    line = re.search(r"ffn_act \((.*?)\), tied_embeddings", text, re.S).group(1)
+    assert set(re.findall(r'"(\w+)"', line)) == set(_FFN_ACTS)
+    for act, matrices in _FFN_ACTS.items():
+        spec = il.Scenario.from_dict({"name": "m", "model": {"layers": 2, "hidden": 256, "heads": 4, "vocab": 1000,
+                                                              "ffn_act": act},
+                                      "hardware": {"accelerator": "MI300X"}}).model_spec
+        assert spec.gated == (matrices == 3)
