@@ -80,3 +80,27 @@ def test_contract_lists_every_ffn_activation_the_model_table_takes():
                                                               "ffn_act": act},
                                       "hardware": {"accelerator": "MI300X"}}).model_spec
         assert spec.gated == (matrices == 3)
+
+
+def test_config_objects_validate_dp_and_build_serving_scenarios_like_the_dict_form():
+    # "Built from config objects ... validated exactly like the dict form": the dict form refuses
+    # a dp that is not the derived one; ParallelismConfig(dp=4) on 8 GPUs was silently re-derived
+    from infra_lab.errors import ValidationError
+    from infra_lab.scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
+
+    hw = HardwareConfig(accelerator="MI300X")
+    with pytest.raises(ValidationError, match=r"parallelism\.dp = 4: dp is derived.*give 8"):
+        il.Scenario("x", LLAMA, hw, TrainingConfig(), ParallelismConfig(dp=4))
+    with pytest.raises(ValidationError, match=r"parallelism\.dp = 4"):
+        il.Scenario.from_dict({"name": "x", "model": LLAMA, "hardware": hw, "parallelism": ParallelismConfig(dp=4)})
+    ok = il.Scenario("x", LLAMA, hw, TrainingConfig(), ParallelismConfig(dp=8))
+    assert ok.parallelism.dp == 8
+    # a plan a scenario built (dp derived for its world) still moves to another world
+    two = il.Scenario("x", LLAMA, HardwareConfig(accelerator="MI300X", nodes=2), TrainingConfig(), ok.parallelism)
+    assert two.parallelism.dp == 16
+    # training / parallelism left out, as tables may be in a dict; a serving scenario from objects
+    assert il.Scenario("x", LLAMA, hw) == il.Scenario.from_dict({"name": "x", "model": LLAMA,
+                                                                   "hardware": {"accelerator": "MI300X"}})
+    sv = il.Scenario("s", LLAMA, hw, serving=ServingConfig(tp=8))
+    assert sv.kind == "serving" and sv == il.Scenario.from_dict({"name": "s", "model": LLAMA, "hardware":
+                                                                 {"accelerator": "MI300X"}, "serving": {"tp": 8}})

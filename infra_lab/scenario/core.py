@@ -31,7 +31,8 @@ class Scenario:
     name : identifier
     model : the [model] table as given (preset and/or explicit fields)
     hardware : validated [hardware] table
-    training, parallelism : validated tables of a training scenario (None in a serving one)
+    training, parallelism : validated tables of a training scenario (None in a serving one;
+        left out of a training one built directly, the defaults as in the dict form)
     serving : validated [serving] table of a serving scenario (None in a training one)
 
     A scenario for :func:`infra_lab.search` (``Scenario.from_dict(d, check_plan=False)``) may
@@ -43,8 +44,8 @@ class Scenario:
     name: str
     model: dict = field(hash=False)
     hardware: HardwareConfig
-    training: TrainingConfig | None
-    parallelism: ParallelismConfig | None
+    training: TrainingConfig | None = None       # left out: as a dict without [training]
+    parallelism: ParallelismConfig | None = None
     serving: ServingConfig | None = None
 
     TOP_KEYS = ("name", "model", "hardware", "training", "parallelism", "serving")
@@ -489,6 +490,8 @@ def _as_table(key: str, v: Any) -> Any:
     """A config object given for a table as its dict, so it is validated like one (its
     fields may have been set to anything: dataclasses do not check types)."""
     cls = {"training": TrainingConfig, "parallelism": ParallelismConfig, "serving": ServingConfig}.get(key)
+    if isinstance(v, ParallelismConfig):
+        return v.given_table()     # with a dp the caller gave, checked against the derived one
     if cls is not None and isinstance(v, cls):
         return v.to_dict()
     if key == "hardware" and v is not None and not isinstance(v, (dict, HardwareConfig)):

@@ -193,7 +193,7 @@ class ParallelismConfig:
     @classmethod
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
         if isinstance(d, ParallelismConfig):
-            d = d.to_dict()
+            d = d.given_table()
         given_dp = None
         if isinstance(d, dict) and "dp" in d:      # dp is derived; a value given must be that one
             d = dict(d)
@@ -222,9 +222,21 @@ class ParallelismConfig:
                 f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
-        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
-                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, pp_schedule=pps,
-                   dp=dp)
+        out = cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
+                  tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, pp_schedule=pps,
+                  dp=dp)
+        object.__setattr__(out, "_dp_derived", True)   # dp is this world's, not a value given
+        return out
+
+    def given_table(self) -> dict:
+        """The table as a dict that :meth:`from_dict` checks: :meth:`to_dict`, plus ``dp`` when
+        it was given (``ParallelismConfig(dp=4)`` built directly), so a dp that is not the
+        world's derived value is refused as in the dict form; a config that a scenario built
+        (dp derived for its world) or one left at the default dp = 1 carries no dp."""
+        d = self.to_dict()
+        if not self.__dict__.get("_dp_derived") and self.dp != 1:
+            d["dp"] = self.dp
+        return d
 
     def to_dict(self) -> dict:
         """The table's keys; ``pp_schedule`` only when given (left out it follows vp)."""
