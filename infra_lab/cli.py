@@ -191,12 +191,8 @@ def _scenario(arg: str, check_plan: bool = True):
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p, check_plan=check_plan)
-    try:
-        return il.load_scenario(arg, check_plan=check_plan)
-    except il.errors.UnknownNameError as e:
-        if Path(arg + ".toml").is_file():   # `infra-lab estimate base` beside base.toml
-            raise CliError(f"{e}. A file {arg + '.toml'!r} is here: did you mean {arg + '.toml'!r}?") from None
-        raise
+    # `infra-lab estimate base` beside base.toml: load_scenario's error names the file
+    return il.load_scenario(arg, check_plan=check_plan)
 
 
 def _training_scenario(arg: str, command: str, check_plan: bool = True):

@@ -104,3 +104,28 @@ def test_config_objects_validate_dp_and_build_serving_scenarios_like_the_dict_fo
     sv = il.Scenario("s", LLAMA, hw, serving=ServingConfig(tp=8))
     assert sv.kind == "serving" and sv == il.Scenario.from_dict({"name": "s", "model": LLAMA, "hardware":
                                                                  {"accelerator": "MI300X"}, "serving": {"tp": 8}})
+
+
+def test_scenario_file_errors_name_the_file_and_a_bare_name_beside_one_points_to_it(tmp_path, monkeypatch):
+    # Scenario.from_toml / as_scenario: "read by Scenario.from_toml, whose errors name the file";
+    # an invalid table in a file said only "training.seq_len = '4k': ..." (which of a sweep's
+    # files?), and il.estimate("base") beside base.toml did not say so (only the CLI did)
+    from infra_lab.errors import UnknownNameError, ValidationError
+
+    bad = tmp_path / "bad_run.toml"
+    bad.write_text('name = "x"\n[model]\npreset = "llama3-8b"\n[hardware]\naccelerator = "MI300X"\n'
+                   '[training]\nseq_len = "4k"\n')
+    with pytest.raises(ValidationError, match=r"scenario file bad_run\.toml: training\.seq_len = '4k'"):
+        il.estimate(bad)
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"name": "x", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI30X"}}))
+    with pytest.raises(UnknownNameError, match=r"scenario file typo\.json: unknown accelerator 'MI30X'.*MI300X"):
+        il.load_scenario(typo)
+    (tmp_path / "base.toml").write_text(il.load_scenario("zaya1-ibm-mi300x").to_toml())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match=r"a file 'base\.toml' is here: did you mean 'base\.toml'\?"):
+        il.estimate("base")
+    with pytest.raises(UnknownNameError, match=r"A file 'base\.toml' is here"):
+        il.load_scenario("base")
+    with pytest.raises(ValidationError, match=r"a file 'base\.toml' is here"):
+        il.collective("all_reduce", 2**20, "base", 8)

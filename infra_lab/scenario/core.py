@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError, unknown
+from ..errors import InfraLabError, ValidationError, unknown
 from ._checks import _check_keys
 from .hardware_table import HardwareConfig, updated_table, warn_node_size
 from .model_table import _is_multimodal, _validate_model
@@ -370,9 +370,12 @@ class Scenario:
         d = read_tables(path)
         if isinstance(path, str) and "\n" in path:   # TOML text, e.g. from to_toml()
             d.setdefault("name", "scenario")
-        else:
-            d.setdefault("name", Path(path).stem)
-        return cls.from_dict(d, check_plan=check_plan)
+            return cls.from_dict(d, check_plan=check_plan)
+        d.setdefault("name", Path(path).stem)
+        try:
+            return cls.from_dict(d, check_plan=check_plan)
+        except InfraLabError as e:   # an invalid table: say which file holds it
+            raise type(e)(f"scenario file {Path(path).name}: {e}") from None
 
     def to_dict(self) -> dict:
         """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc`` (of a scenario
