@@ -129,3 +129,22 @@ def test_scenario_file_errors_name_the_file_and_a_bare_name_beside_one_points_to
         il.load_scenario("base")
     with pytest.raises(ValidationError, match=r"a file 'base\.toml' is here"):
         il.collective("all_reduce", 2**20, "base", 8)
+
+
+def test_moe_keys_on_a_dense_model_are_taken_and_ignored_and_the_capacity_factor_bounds_are_the_documented_ones():
+    from infra_lab.errors import ValidationError
+
+    d = {"name": "t", "model": LLAMA, "hardware": {"accelerator": "MI300X", "nodes": 2},
+         "training": {"global_batch": 64}, "parallelism": {"pp": 2}}
+    base = il.estimate(d).step_time_s
+    moe = {**d, "training": {**d["training"], "moe_routing": "balanced", "moe_capacity_factor": 1.0,
+                             "moe_host_sync": True},
+           "parallelism": {"pp": 2, "moe_dispatcher": "deepep", "ep_overlap": True, "dualpipe": True}}
+    assert il.estimate(moe).step_time_s == base
+    for ok in (1, 16):
+        assert il.Scenario.from_dict({**d, "training": {"moe_capacity_factor": ok}}).training.moe_capacity_factor == ok
+    for bad in (0.99, 16.5):
+        with pytest.raises(ValidationError, match="moe_capacity_factor.*from 1 to 16"):
+            il.Scenario.from_dict({**d, "training": {"moe_capacity_factor": bad}})
+    text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    assert "moe_capacity_factor = 1.25  # optional, 1..16;" in text and "takes and ignores it" in text
