@@ -148,3 +148,20 @@ def test_moe_keys_on_a_dense_model_are_taken_and_ignored_and_the_capacity_factor
             il.Scenario.from_dict({**d, "training": {"moe_capacity_factor": bad}})
     text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
     assert "moe_capacity_factor = 1.25  # optional, 1..16;" in text and "takes and ignores it" in text
+
+
+def test_default_nic_of_a_catalog_part_without_a_row_says_so_rather_than_did_you_mean():
+    # il.catalog.default_nic("MI450X") answered "unknown accelerator with a default NIC ...
+    # 'MI450X'. Did you mean 'MI350X', 'MI355X', 'MI325X'?": MI450X is a catalog part (the
+    # contract's list), only without a default NIC row; the error says that and how to go on
+    from infra_lab.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError) as e:
+        il.catalog.default_nic("mi450x")
+    msg = str(e.value)
+    assert "'MI450X' has no default NIC" in msg and "Did you mean" not in msg
+    assert "Pollara-400" in msg and "default_nics.csv" in msg
+    with pytest.raises(UnknownNameError, match="Did you mean 'MI450X'"):   # a misspelt part still is one
+        il.catalog.default_nic("MI45")
+    assert il.Scenario.from_dict({"name": "m", "model": LLAMA, "hardware": {"accelerator": "MI450X",
+                                                                             "gpus_per_node": 4}}).hardware.nic == "Pollara-400"
