@@ -165,3 +165,20 @@ def test_default_nic_of_a_catalog_part_without_a_row_says_so_rather_than_did_you
         il.catalog.default_nic("MI45")
     assert il.Scenario.from_dict({"name": "m", "model": LLAMA, "hardware": {"accelerator": "MI450X",
                                                                              "gpus_per_node": 4}}).hardware.nic == "Pollara-400"
+
+
+def test_cli_writes_an_unrunnable_rows_inf_as_json_null_and_csv_empty_as_documented(capsys, tmp_path):
+    from infra_lab import cli
+
+    p = tmp_path / "u.toml"
+    p.write_text('name = "u"\n[model]\npreset = "mixtral-8x7b"\n[hardware]\naccelerator = "MI300X"\nnodes = 2\n'
+                 'fabric = "rails-only"\npxn = false\n[training]\nglobal_batch = 64\n')
+    frame = il.search(p, top=None, feasible_only=False, ep=4, etp=4, pp=1)
+    assert (~frame["runnable"]).any() and frame.filter(~frame["runnable"])["step_time_s"].is_infinite().all()
+    assert cli.main(["search", str(p), "--all", "--top", "all", "--ep", "4", "--etp", "4", "--pp", "1",
+                     "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    stuck = [r for r in rows if not r["runnable"]]
+    assert stuck and all(r["step_time_s"] is None and r["tokens_per_s"] == 0 for r in stuck)
+    text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    assert "is null in JSON and empty in CSV" in text

@@ -102,7 +102,9 @@ class Estimate:
                              "mfu": per / self.peak_flops})
 
     def to_dict(self) -> dict[str, Any]:
-        """Scalar fields as a dict (breakdown components included as ``<name>_s``)."""
+        """The scalar results as a dict (breakdown components included as ``<name>_s``); not
+        ``accelerator`` (a sweep's grid may name it), ``model_flops_per_step`` and ``peak_flops``
+        (``infra-lab estimate --format json`` adds the first two beside the scenario and plan)."""
         d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
                                            "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
                                            "fits", "stack", "gpus", "nic_busy_fraction",
