@@ -98,6 +98,11 @@ def test_config_objects_validate_dp_and_build_serving_scenarios_like_the_dict_fo
     # a plan a scenario built (dp derived for its world) still moves to another world
     two = il.Scenario("x", LLAMA, HardwareConfig(accelerator="MI300X", nodes=2), TrainingConfig(), ok.parallelism)
     assert two.parallelism.dp == 16
+    import dataclasses
+
+    tp2 = il.Scenario("x", LLAMA, HardwareConfig(accelerator="MI300X", nodes=2), TrainingConfig(),
+                      dataclasses.replace(ok.parallelism, tp=2))
+    assert tp2.parallelism.dp == 8 and tp2.parallelism == ParallelismConfig(tp=2, dp=8)
     # training / parallelism left out, as tables may be in a dict; a serving scenario from objects
     assert il.Scenario("x", LLAMA, hw) == il.Scenario.from_dict({"name": "x", "model": LLAMA,
                                                                    "hardware": {"accelerator": "MI300X"}})

@@ -120,6 +120,10 @@ class ParallelismConfig:
     fsdp_impl: str = "torch"
     pp_schedule: str | None = None   # None: "1f1b" (vp = 1) or "interleaved" (vp > 1)
     dp: int = field(default=1, compare=False)
+    # True when dp is the value from_dict derived for a world (kept by dataclasses.replace, so a
+    # plan taken from a scenario re-derives its dp elsewhere); False: a dp built directly, which
+    # from_dict checks against the derived one as the dict form's "dp"
+    _dp_derived: bool = field(default=False, compare=False, repr=False)
 
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
             "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv", "fsdp_impl", "pp_schedule")
@@ -222,11 +226,9 @@ class ParallelismConfig:
                 f"folding) is carved out of the tp·cp·dp = {folded} ranks of a pipeline stage and must "
                 f"divide it; allowed ep·etp: divisors of {folded}"
             )
-        out = cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
-                  tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, pp_schedule=pps,
-                  dp=dp)
-        object.__setattr__(out, "_dp_derived", True)   # dp is this world's, not a value given
-        return out
+        return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
+                   tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, pp_schedule=pps,
+                   dp=dp, _dp_derived=True)
 
     def given_table(self) -> dict:
         """The table as a dict that :meth:`from_dict` checks: :meth:`to_dict`, plus ``dp`` when
@@ -234,7 +236,7 @@ class ParallelismConfig:
         world's derived value is refused as in the dict form; a config that a scenario built
         (dp derived for its world) or one left at the default dp = 1 carries no dp."""
         d = self.to_dict()
-        if not self.__dict__.get("_dp_derived") and self.dp != 1:
+        if not self._dp_derived and self.dp != 1:
             d["dp"] = self.dp
         return d
 
