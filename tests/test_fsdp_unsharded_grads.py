@@ -81,7 +81,7 @@ def test_kernel_reference_training_memory_and_step_model_agree():
         cand = il.memory.stage_candidates(sc.model_spec, 1, 1)[0]
         p_ne = cand["p_nonexpert"] - cand["p_embedding"] - cand["p_head"]
         args = (p_ne, cand["p_expert"], cand["p_embedding"] + cand["p_head"], 8.0, 1.0, 1.0, 4.0, 1.0, 3, 2,
-                2.0, 4.0, 12.0, float(sc.model_spec.layers), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, cand["p_head"], ugq)
+                2.0, 4.0, 12.0, float(sc.model_spec.layers), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, cand["p_head"], ugq, 2.0)
         k, r = training_bytes(*args), training_bytes_reference(*args)
         i = MEM_NAMES.index("fsdp_unsharded_grads")
         assert k[i] == pytest.approx(r[i], rel=1e-12) == pytest.approx(m["fsdp_unsharded_grads"], rel=1e-12)

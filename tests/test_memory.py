@@ -267,13 +267,13 @@ class TestMemoryKernelAgainstReference:
            fsdp=st.integers(0, 2), layers=st.sampled_from([1, 10, 61]), act=st.floats(0, 1e11),
            wq=st.sampled_from([0.0, 0.0625, 2.0625]), cp_attn=st.sampled_from([0.0, 1e9, 5e9]),
            rsb=st.sampled_from([0.0, 2.0, 4.0]), p_head=st.sampled_from([0.0, 1e8, 1e10]),
-           ugq=st.sampled_from([0.0, 1e9, 3e10]))
+           ugq=st.sampled_from([0.0, 1e9, 3e10]), agb=st.sampled_from([2.0, 1.0]))
     def test_kernel_equals_reference(self, p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, layers, act, wq,
-                                     cp_attn, rsb, p_head, ugq):
+                                     cp_attn, rsb, p_head, ugq, agb):
         from infra_lab._kernels.memory import training_bytes, training_bytes_reference
 
         args = (p_ne, p_e, emb, float(tp), float(ep), float(etp), float(g_ne), float(g_e), zero, fsdp,
-                2.0, 4.0, 12.0, float(layers), act, 1e9, 2e9, 7e9, wq, cp_attn, rsb, p_head, ugq)
+                2.0, 4.0, 12.0, float(layers), act, 1e9, 2e9, 7e9, wq, cp_attn, rsb, p_head, ugq, agb)
         np.testing.assert_allclose(training_bytes(*args), training_bytes_reference(*args), rtol=1e-12)
 
     @settings(max_examples=60, deadline=None)

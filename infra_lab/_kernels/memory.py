@@ -45,6 +45,10 @@ Inputs (all floats; bytes, parameters, counts):
                     input (:func:`fsdp_unsharded_grads`): 0 = PyTorch FSDP2 (one layer unit's),
                     > 0 = Megatron-FSDP's reduce-scatter queue capacity [params]
                     (:func:`infra_lab.memory.fsdp_grad_queue_params`); read only fully sharded
+``agb``             bytes per parameter of the gathered layers' non-expert weights (the current
+                    and the prefetched FSDP unit, ``zero3_gather_buffer``): ``wb``, or 1 with
+                    torchao's float8 FSDP all-gather (:func:`infra_lab.memory.fsdp_gather_bytes`);
+                    routed experts gather at ``wb``; read only fully sharded
 
 Returns the tuple of :data:`MEM_NAMES` component bytes.
 """
@@ -380,7 +384,7 @@ def fsdp_unsharded_grads(layer_params, layers, gfb, ugq):
 
 @njit(cache=True)
 def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, layers,
-                   act, work, head_act, reserve, wq, cp_attn, rsb, p_head, ugq):
+                   act, work, head_act, reserve, wq, cp_attn, rsb, p_head, ugq, agb):
     """Per-GPU training memory by component [bytes] (see the module docstring)."""
     ne = (p_ne + emb) / tp               # non-expert parameters on this GPU
     ex = p_e / (ep * etp)                # routed-expert parameters on this GPU
@@ -404,7 +408,7 @@ def training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, o
     rs = 0.0
     ug = 0.0
     if s3 and layers > 0.0:
-        gather = 2.0 * wb * (p_ne / tp + ex) / layers
+        gather = 2.0 * (agb * p_ne / tp + wb * ex) / layers
         rs = fsdp_reduce_scatter_buffer((p_ne / tp + ex) / layers, p_head / tp, rsb)
         ug = fsdp_unsharded_grads((p_ne / tp + ex) / layers, layers, wb, ugq)
     return weights, grads, optim, gather, rs, ug, act, work, head_act, cp_buffers_at_peak(cp_attn, head_act), reserve
@@ -501,22 +505,23 @@ def stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recom
 def stage_memory(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd, nm, rd, rm,
                  a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h, act_bytes, dropout,
                  has_emb, has_head, logits_bytes, reserve, wq, o_dense, o_moe, cp_attn, n_mtp, rx, a_mtp, w_mtp,
-                 rsb, p_head, ugq):
+                 rsb, p_head, ugq, agb):
     """Memory of one pipeline stage by component [bytes]: :func:`training_bytes` with the
     stage's activations from :func:`stage_activations` (``cp_attn``: :func:`cp_attention_bytes`;
     ``n_mtp``, ``rx``, ``a_mtp``, ``w_mtp``: the MTP modules there, those re-materialised, and
     their bytes; ``rsb``, ``p_head``: FSDP2's reduce-scatter input; ``ugq``: the FSDP units'
-    unsharded gradients in flight; see the module docstring)."""
+    unsharded gradients in flight; ``agb``: the gathered layers' bytes per non-expert
+    parameter; see the module docstring)."""
     act, work, head = stage_activations(nd, nm, rd, rm, a_dense, a_moe, w_dense, w_moe, full_recompute, nf, tok_h,
                                         act_bytes, dropout, has_emb, has_head, logits_bytes, o_dense, o_moe,
                                         n_mtp, rx, a_mtp, w_mtp)
     return training_bytes(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob, nd + nm,
-                          act, work, head, reserve, wq, cp_attn, rsb, p_head, ugq)
+                          act, work, head, reserve, wq, cp_attn, rsb, p_head, ugq, agb)
 
 
 def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp, wb, gb, ob,
                              layers, act, work, head_act, reserve, wq, cp_attn=0.0, rsb=0.0, p_head=0.0,
-                             ugq=0.0):
+                             ugq=0.0, agb=None):
     """Plain-Python reference of :func:`training_bytes`, written per state kind.
 
     ZeRO (Rajbhandari et al. 2020): stage 1 partitions optimizer states, stage 2 also
@@ -543,8 +548,11 @@ def training_bytes_reference(p_ne, p_e, emb, tp, ep, etp, g_ne, g_e, zero, fsdp,
         # output layer) next to the working weights on the ranks that hold them whole
         out["weights"] += wq * (p_ne / tp + local["expert"])
     if stage == 3 and layers > 0:
-        one_layer = (p_ne / tp + local["expert"]) / layers * wb
-        out["zero3_gather_buffer"] = 2 * one_layer     # current + prefetched layer
+        # current + prefetched layer; their non-expert weights at the gathered width (torchao's
+        # float8 all-gather: 1 byte), routed experts in the 16-bit dtype
+        gathered = wb if agb is None else agb
+        one_layer = (p_ne / tp * gathered + local["expert"] * wb) / layers
+        out["zero3_gather_buffer"] = 2 * one_layer
         # FSDP2 backward: the previous unit's reduce-scatter input (reduce dtype) is released only
         # in the next unit's post-backward; the units whose backward runs beside the activations
         # are the output layer (norm + output, first in backward) and the layers

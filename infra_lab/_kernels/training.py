@@ -99,6 +99,7 @@ C_NAMES = (
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
     "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights", "PP_EXEC",
+    "FSDP_AG_BYTES",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -113,7 +114,11 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
  C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
- C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC) = range(len(C_NAMES))
+ C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG) = range(len(C_NAMES))
+# C_FSDP_AG: bytes per parameter of the gathered layers' non-expert weights (the current and the
+# prefetched FSDP unit; infra_lab.memory.fsdp_gather_bytes: the 16-bit weight bytes, 1 with
+# torchao's float8 FSDP all-gather); training_bytes reads it only fully sharded (memory only: the
+# all-gather's time keeps C_WEIGHT_BYTES)
 # C_PP_EXEC: 1.0 when the call prices the scenario's own pipeline schedule (il.estimate; the
 # step kernel then executes Megatron-Core's plain 1F1B order per rank, executes_1f1b), 0.0 in a
 # plan search (1F1B by the closed form, pipeline_bubble_stages)
@@ -500,7 +505,7 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                                     tp * 1.0, ep * 1.0, etp * 1.0, g_ne * 1.0, g_e * 1.0, z, f3,
                                     c[C_WEIGHT_BYTES], c[C_GRADBUF_BYTES], c[C_OPT_STATE_BYTES], nl,
                                     0.0, 0.0, 0.0, 0.0, c[C_FP8_WCOPY], 0.0, c[C_FSDP_RS], row[L_PHEAD],
-                                    c[C_FSDP_GQ])
+                                    c[C_FSDP_GQ], c[C_FSDP_AG])
                 row[L_ST0 + z] = mb[0] + mb[1] + mb[2] + mb[3] + mb[4] + mb[5]   # MEM_NAMES before "activations"
                 row[L_GR0 + z] = mb[1]          # the gradients' share (memory.grads_at_peak)
 

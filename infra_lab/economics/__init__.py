@@ -60,6 +60,7 @@ from .compare import (
 from .data import (
                       BASES,
                       EPOCH_ATTRIBUTION,
+                      HOST_INCLUDED_BASES,
                       HOURS_PER_MONTH,
                       HOURS_PER_YEAR,
                       REFERENCE_SCENARIO,
@@ -144,7 +145,7 @@ _irr = irr  # the old private name, kept for scripts that imported it
 
 __all__ = [
     # data
-    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "BASES", "Param", "NoPurchasePriceError",
+    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "BASES", "HOST_INCLUDED_BASES", "Param", "NoPurchasePriceError",
     "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price", "electricity_prices",
     "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks", "epoch_hardware_prices",
     "epoch_rental_series", "rental_trend", "rental_prices", "rental_price", "cloud_price", "cloud_price_rows",

@@ -117,6 +117,8 @@ BOUNDS: dict[str, tuple[float, float | None, bool, bool]] = {
     # the deal and the other rows of parameters.csv
     "amd_asp_usd_per_gpu": (0.0, 5e6, True, False), "dpus_per_node": (0.0, 64.0, False, False),
     "dpu_usd": (0.0, 1e6, False, False), "mfu": (0.0, 1.0, True, False),
+    # a rent [USD per GPU-hour] (the explorer's rent slider): rents are rows of
+    # data/cloud_prices.csv (il.economics.cloud_price), not of parameters.csv
     "rental_usd_per_gpu_hour": (0.0, 1e4, True, False),
 }
 """Physical bounds of every economics input [lo, hi, lo open, hi open], in the unit of its

@@ -36,6 +36,7 @@ from . import uncertainty as U
 from .data import (
     _STATISTICS,
     BASES,
+    HOST_INCLUDED_BASES,
     NoPurchasePriceError,
     Param,
     cloud_price,
@@ -216,15 +217,41 @@ def matched_serving(a: str, b: str):
     return j.with_columns((pl.col("tokens_per_s_per_gpu_b") / pl.col("tokens_per_s_per_gpu_a")).alias("ratio_b_over_a"))
 
 
-def _generic_specs(accelerator: str) -> dict[str, Any]:
+def _generic_specs(accelerator: str, host: Param | None = None) -> dict[str, Any]:
     """Specs with the ``all`` rows for everything except the accelerator's own power ratio:
-    the same host, network and opex for every accelerator (like for like)."""
+    the same host, network and opex for every accelerator (like for like); ``host`` replaces
+    the host row where the purchase price already includes the host (:func:`_host_spec`)."""
     out = {}
     for r in parameter_table().iter_rows(named=True):
         if r["scope"] == "all":
             out[r["name"]] = Param(**{k: (r[k] if r[k] is not None else "") for k in Param.__dataclass_fields__})
     out["server_power_ratio"] = parameters(accelerator)["server_power_ratio"]
+    if host is not None:
+        out["host_usd_per_gpu"] = host
     return out
+
+
+def _host_spec(acc: str, capex_basis: str) -> Param | None:
+    """The host row of a like-for-like owned cost whose purchase price already includes the
+    host, else None (the generic ``all`` host is drawn, as for a baseboard or GPU-only price).
+
+    A listing on a basis of :data:`~infra_lab.economics.data.HOST_INCLUDED_BASES` (server,
+    rack) includes it: no host is added. A fallback to the accelerator's own purchase-price
+    default takes the accelerator's own host row where parameters.csv has one (the default is
+    then a server or rack price: GB200's rack price includes its Grace CPUs, host row 0), else
+    the generic host (an ASP is the GPU alone). Adding the generic host to a price that
+    includes one counted the host twice (GB200's like-for-like GPU-hour)."""
+    generic = next(r for r in parameter_table().iter_rows(named=True)
+                   if r["name"] == "host_usd_per_gpu" and r["scope"] == "all")
+    if capex_basis in HOST_INCLUDED_BASES:
+        return Param(**{**{k: (generic[k] if generic[k] is not None else "") for k in Param.__dataclass_fields__},
+                        "scope": acc, "value": 0.0, "low": 0.0, "high": 0.0,
+                        "note": f"the {capex_basis} price includes the host"})
+    if capex_basis.startswith("default purchase price"):
+        own = parameters(acc).get("host_usd_per_gpu")
+        if own is not None and own.scope != "all":
+            return own
+    return None
 
 
 def _fixed_like_for_like(fixed: Any, where: str, capex: str) -> dict[str, float]:
@@ -255,15 +282,17 @@ def _catalog_tdp(acc: str, where: str) -> float:
 @functools.lru_cache(maxsize=256)
 def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
                          fixed_items: tuple[tuple[str, float], ...], tdp_W: float,
-                         scale_items: tuple[tuple[str, float], ...] = ()) -> np.ndarray:
+                         scale_items: tuple[tuple[str, float], ...] = (),
+                         host: Param | None = None) -> np.ndarray:
     """Owned cost per useful GPU-hour of ``acc`` bought at ``price`` [USD per GPU], ``n``
     draws of the generic (same for every accelerator) host, network and opex ranges with
     ``seed``, at ``tdp_W`` [W] (:func:`_catalog_tdp` unless given), the inputs of ``scale_items``
-    multiplied by their factor in every draw; cached (read-only array) so that widgets and
+    multiplied by their factor in every draw, ``host`` in place of the generic host row where the
+    price includes the host (:func:`_host_spec`); cached (read-only array) so that widgets and
     notebooks re-read it for free."""
     n = V.draws(n)
     seed = V.seed(seed)
-    s = U.sample(_generic_specs(acc), n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
+    s = U.sample(_generic_specs(acc, host), n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
                  fixed=dict(fixed_items))
     for k, factor in scale_items:
         s[k] = s[k] * factor
@@ -287,7 +316,10 @@ def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis:
     draws with ``seed`` (the same draws as :func:`compare_owned` with that ``n`` and ``seed``).
     An accelerator without a listing on ``basis`` falls back to its own purchase-price default
     (``parameters(accelerator)["capex_usd_per_gpu"]``, an analyst ASP) and says so in
-    ``capex_basis``. Cached: a repeated call costs a dictionary look-up.
+    ``capex_basis``. A price that already includes the host (a listing on the "server" or
+    "rack" basis, or a default purchase price on such a basis: GB200's rack price) gets no
+    second host: the accelerator's own host row, 0. Cached: a repeated call costs a
+    dictionary look-up.
 
     A part with neither (announced, or never listed) is priced on the same basis with the
     purchase price passed as ``price`` and, where data/accelerators.csv has no TDP, the TDP
@@ -355,7 +387,7 @@ def _owned_quote(acc: str, price: float | None, basis: str, n: int, seed: int,
                  scale_items: tuple[tuple[str, float], ...] = ()) -> dict[str, Any]:
     p, cb, date = _purchase(acc, price, basis, where="owned_gpu_hour_price")
     tdp = _catalog_tdp(acc, "owned_gpu_hour_quote") if tdp_W is None else tdp_W
-    cost = _like_for_like_draws(acc, p, n, seed, fixed_items, tdp, scale_items)
+    cost = _like_for_like_draws(acc, p, n, seed, fixed_items, tdp, scale_items, _host_spec(acc, cb))
     b = U.band(cost)
     return {"accelerator": acc, "usd_per_gpu_hour": float(b.p50), "p5": float(b.p5), "p95": float(b.p95),
             "purchase_price_usd_per_gpu": p, "capex_basis": cb, "price_date": date, "tdp_W": tdp,
@@ -411,6 +443,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
         default (as :func:`owned_gpu_hour_quote`; the ``capex_basis`` column says which)
     basis : "baseboard" (default: 8-GPU boards from distributors, no host) or another basis
         of purchase_prices.csv; the same host, network and opex ranges are added for all
+        (no host to a price that includes one: "server", "rack", as :func:`owned_gpu_hour_quote`)
     n, seed : Monte Carlo draws; the same seed gives every accelerator the same quantile of
         every shared input (common random numbers), so the ratio band is not noise
     fixed : inputs held constant for all
@@ -441,7 +474,7 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     for acc in accs:
         price, cb, date = _purchase(acc, prices.get(acc), basis, where="compare_owned")
         cost = _like_for_like_draws(acc, price, n, seed, tuple(sorted(fixed.items())),
-                                    _catalog_tdp(acc, "compare_owned"), ())
+                                    _catalog_tdp(acc, "compare_owned"), (), _host_spec(acc, cb))
         per_tok[acc] = cost / (tps[acc] * HOUR) * 1e6
         rows[acc] = {"accelerator": acc, "purchase_price_usd_per_gpu": price, "capex_basis": cb, "price_date": date,
                      "tokens_per_s_per_gpu": tps[acc],

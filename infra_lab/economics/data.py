@@ -22,7 +22,7 @@ from ..units import HOUR, YEAR
 from . import _validate as V
 
 __all__ = [
-    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "Param",
+    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "EPOCH_ATTRIBUTION", "DISTRIBUTIONS", "BASES", "HOST_INCLUDED_BASES", "Param",
     "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price",
     "electricity_prices", "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks",
     "epoch_hardware_prices", "epoch_rental_series", "rental_trend", "rental_prices", "rental_price",
@@ -47,6 +47,9 @@ BASES = ("server", "baseboard", "single", "rack", "asp", "asp-low", "asp-high")
 """Purchase-price bases: server (host included), baseboard (8 GPUs on a board, no host),
 single (one module), rack (rack-scale system incl. CPUs and scale-up switches), asp
 (analyst average selling price, GPU only; -low/-high the ends of a published range)."""
+HOST_INCLUDED_BASES = ("server", "rack")
+"""The purchase-price bases whose price already includes the host (CPUs, memory, chassis):
+an owned cost on such a price adds no ``host_usd_per_gpu`` of its own."""
 
 _ECON_DIR = catalog.DATA_DIR / "economics"
 _SCHEMAS: dict[str, dict[str, Col]] = {

@@ -230,7 +230,9 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     book_ai = company_fact("IBM", "genai_book_of_business_usd")
     infra = company_fact("IBM", "infrastructure_revenue_usd", "FY2025")
     add("IBM", "cluster capex", capex, "USD", "GPUs, hosts, spares, network, storage, front-end")
-    add("IBM", "revenue in year 1", y1, "USD", "contract price x billed hours")
+    add("IBM", "revenue in year 1", y1, "USD",
+        "rent x sold hours in the 12 months after purchase: none in the setup weeks, the contract price, "
+        "then the market rent of the path where the contract is shorter")
     until = "" if rule is None else ", until retired"
     add("IBM", f"revenue over {N:g} years", rev, "USD", f"rent path '{path}' (contract, then market){until}")
     add("IBM", f"cash costs over {N:g} years", cash_cost, "USD", "energy, colocation, maintenance, insurance, staff")

@@ -533,7 +533,8 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
     Parameters
     ----------
     rentals : label -> price [USD per GPU-hour]
-    utilizations : grid in (0, 1] (default 0.20 .. 1.00)
+    utilizations : grid in (0, 1] (default 0.20 .. 1.00); ``utilization`` itself is refused as an
+        override (it is the x axis), as :func:`rent_vs_own` refuses it
     committed : labels of ``rentals`` paid for every hour (cost = price / U)
 
     Returns
@@ -554,7 +555,9 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
     for lab in committed:
         if lab not in rentals:
             raise unknown("committed label", lab, rentals)
-    overrides = {k: v for k, v in overrides.items() if k != "utilization"}
+    if "utilization" in overrides:   # it was dropped without a word: the curve sweeps it (utilizations=)
+        raise ValidationError(f"rent_vs_own_curve: utilization = {overrides['utilization']!r} is the curve's x axis, "
+                              "not an input; pass the grid as utilizations=[...] or leave it out")
     base = owned_cost_per_gpu_hour(accelerator, depreciation=depreciation, network=network,
                                    utilization=1.0, **overrides)
     F, E = base.fixed_usd_per_calendar_hour, base.energy_usd_per_gpu_hour

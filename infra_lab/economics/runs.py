@@ -112,7 +112,8 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
     Parameters
     ----------
     price_usd_per_gpu_hour : rental price or owned cost [USD per GPU-hour]; an object with
-        ``total_usd_per_gpu_hour`` (an :class:`OwnedCost`) is accepted, and so are "owned" /
+        ``total_usd_per_gpu_hour`` (an :class:`OwnedCost`, whose accelerator must be the run's
+        where the run names one) is accepted, and so are "owned" /
         "rented" with ``accelerator`` (default: the estimate's, ``Estimate.accelerator``; an
         ``accelerator`` that contradicts the estimate's is refused): the economics model's price of that part, as
         ``il.serve``'s costs read it (:func:`infra_lab.serving.price_for`: the like-for-like
@@ -149,6 +150,16 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
 
         price = price_for(V.accelerator(accelerator), price_usd_per_gpu_hour)
     else:
+        owned_for = getattr(price_usd_per_gpu_hour, "accelerator", None)   # an OwnedCost names its part
+        if (isinstance(owned_for, str) and accelerator is not None
+                and V.accelerator(owned_for) != V.accelerator(accelerator)):
+            # an H100 owned cost priced an MI300X estimate's GPU-hours without a word
+            whose = "the estimate's accelerator" if carried else "accelerator="
+            raise ValidationError(
+                f"price_usd_per_gpu_hour: an owned cost of {owned_for} for a run on {V.accelerator(accelerator)} "
+                f"({whose}); price the run's own "
+                f"part (owned_cost_per_gpu_hour({V.accelerator(accelerator)!r}), or 'owned' / 'rented') or give a "
+                "number [USD/GPU-h]")
         price = getattr(price_usd_per_gpu_hour, "total_usd_per_gpu_hour", price_usd_per_gpu_hour)
         try:
             price = V.positive("price_usd_per_gpu_hour", price, hi=1e4)

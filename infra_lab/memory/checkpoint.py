@@ -81,7 +81,7 @@ class CheckpointSize:
         def shard(p_ne: float, p_e: float, wb: float, ob: float) -> float:
             w, _, o, *_ = training_bytes(p_ne / pp, p_e / pp, 0.0, tp, float(self.expert_parallel), 1.0,
                                          float(self.replicas), g_e, zero, fsdp, wb, 0.0, ob, 0.0,
-                                         0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+                                         0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, wb)
             return float(w + o)
 
         ew, eo = self.expert_weights_bytes, self.expert_optimizer_bytes

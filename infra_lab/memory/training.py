@@ -26,6 +26,7 @@ from ..errors import ValidationError, check_positive, unknown
 from ..scenario import CP_ROTATE_METHODS, FSDP_IMPLS, RECOMPUTE
 from ..units import GiB
 from .activations import (
+    FP8_PRECISIONS,
     SELECTIVE_MODES,
     activation_bytes_per_layer,
     cp_exchange_widths,
@@ -291,6 +292,35 @@ def fsdp_reduce_scatter_bytes(stack_params: dict, fsdp_impl: str = "torch") -> f
     return 0.0 if fsdp_impl == "megatron" else float(stack_params["fsdp_reduce_dtype_bytes"])
 
 
+def fsdp_gather_bytes(weight_bytes: float, precision: str, fsdp_float8_all_gather: bool = False) -> float:
+    """Bytes per parameter of an FSDP layer unit's gathered non-expert weights [bytes/param]
+    (component ``zero3_gather_buffer``: the layer being computed and the one prefetched):
+    ``weight_bytes`` (the 16-bit parameter dtype), or, with torchao's float8 FSDP all-gather
+    (``training.fsdp_float8_all_gather``, FP8 only), the FP8 format's bytes
+    (:func:`infra_lab.catalog.format_bytes`: 1). torchao casts each ``Float8Linear`` weight shard
+    to float8 in ``fsdp_pre_all_gather`` and wraps the gathered bytes with their scalar scale in
+    a ``Float8TrainingTensor`` (``fsdp_post_all_gather``), no 16-bit copy
+    (torchao/float8/fsdp_utils.py at
+    https://github.com/pytorch/ao/blob/e4e681be649ccfb947bb4f03bde8bf3338929b18/torchao/float8/fsdp_utils.py );
+    ``matmul_with_hp_or_float8_args`` uses that tensor as it is in the forward and in the
+    backward's grad-input GEMM (``tensor_already_casted_to_fp8``, torchao/float8/float8_linear.py,
+    same commit). APPROXIMATION: every non-expert parameter of a layer counts at the FP8 width
+    (the norm weights, 2·h of Llama 3 8B's 218 M per layer, stay 16-bit; the per-tensor fp32
+    scales are not counted); routed experts are not ``nn.Linear`` modules and stay 16-bit
+    (the memory kernel applies this only to the non-expert part).
+
+    Examples
+    --------
+    >>> fsdp_gather_bytes(2.0, "fp8", True)
+    1.0
+    >>> fsdp_gather_bytes(2.0, "fp8")
+    2.0
+    """
+    if fsdp_float8_all_gather and precision in FP8_PRECISIONS:
+        return float(catalog.format_bytes(precision))
+    return float(weight_bytes)
+
+
 def fsdp_grad_queue_params(stack_params: dict, fsdp_impl: str = "torch") -> float:
     """Which FSDP units' unsharded gradients are in flight in backward
     (:func:`infra_lab._kernels.memory.fsdp_unsharded_grads`, component ``fsdp_unsharded_grads``):
@@ -500,6 +530,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
     wq = fp8_weight_copy_bytes(tr.precision, mi.sp, tr.fp8_param_gather)
     rsb = fsdp_reduce_scatter_bytes(mi.sp, par.fsdp_impl)   # read by the kernel only fully sharded
     ugq = fsdp_grad_queue_params(mi.sp, par.fsdp_impl)       # likewise
+    agb = fsdp_gather_bytes(mi.wb, tr.precision, tr.fsdp_float8_all_gather)   # likewise
     # float arguments where the kernel computes in floats (an int 0 would compile another
     # specialization of the memory kernels than the training step's)
     v_shape = pp > 1 and par.schedule in V_SCHEDULES
@@ -524,7 +555,7 @@ def _stage_bytes(mi: _MemoryInputs, cand: dict, hook, sharding, layer_act, head_
                                  float(a_d), float(a_m), float(w_d), float(w_m), 1 if mi.rematerialise else 0, n_in,
                                  tok_h, mi.e, 1.0 if mi.dropout else 0.0, float(emb_flag) * on,
                                  float(head_flag) * on, logits, 0.0, wq, float(o_d), float(o_m), cp_attn, *mtp,
-                                 rsb, head_p if mi.include_embeddings else 0.0, ugq))
+                                 rsb, head_p if mi.include_embeddings else 0.0, ugq, agb))
 
     rank_counts = (cand["n_dense"], cand["n_moe"], cand["n_dense_recomputed"], cand["n_moe_recomputed"])
     vals = mem(rank_counts, cand["has_embedding"], cand["has_head"], nf)
@@ -596,7 +627,10 @@ def _component_notes(mi: _MemoryInputs, cand: dict, nf: float, sharding: tuple, 
         "gradients": f"{mi.gb:g} B/param" + (" sharded (ZeRO-2+)" if z2 else "")
                      + (", unsharded until the last micro-batch's backward" if kept else ""),
         "optimizer_states": f"{mi.opt_b:g} B/param ({tr.optimizer})" + (f", sharded over {g_ne:g}" if z1 else ""),
-        "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)",
+        "zero3_gather_buffer": "two gathered layers (ZeRO-3/FSDP prefetch)"
+                               + (f", their non-expert weights gathered in float8 "
+                                  f"({fsdp_gather_bytes(mi.wb, tr.precision, True):g} B/param, torchao's float8 "
+                                  "FSDP all-gather)" if tr.fsdp_float8_all_gather else ""),
         "fsdp_reduce_scatter_buffer": "one FSDP unit's gradients in the reduce dtype, held until the next unit's "
                                       "post-backward (PyTorch FSDP2 foreach_reduce): the larger of a layer and the "
                                       "output layer",
@@ -679,7 +713,9 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
     recompute with ``training.recompute_num_layers`` = N (Megatron's block method): the first N
     layers of each pipeline chunk keep only their input, the others their full activations,
     plus one recomputed layer's working set (:func:`infra_lab._kernels.memory.stage_activations`). ZeRO-3 keeps
-    two gathered layers. Stacks with ``pp_stage_buffers_persistent`` = 1 (PyTorch pipelining)
+    two gathered layers (the one computed and the one prefetched; their non-expert weights at 1 B
+    per parameter with torchao's float8 FSDP all-gather, ``training.fsdp_float8_all_gather``:
+    :func:`fsdp_gather_bytes`). Stacks with ``pp_stage_buffers_persistent`` = 1 (PyTorch pipelining)
     also hold a receive buffer per micro-batch for every stage input and output gradient and
     each forward's output until its backward (:func:`infra_lab._kernels.memory.stage_io_bytes`,
     in ``activations``), unless ``training.pp_free_stage_buffers`` (the run frees them, as

@@ -93,6 +93,19 @@ def market_price_usd_per_gpu_hour(accelerator: str = "MI300X",
     return float(price), f"median of {n} current {term} offers, il.economics.cloud_price"
 
 
+def _price(hardware, price_usd_per_gpu_hour) -> float:
+    """A GPU-hour price [USD/GPU-h]: a number, or "owned" / "rented" for the economics model's
+    price of the cluster's accelerator (:func:`infra_lab.serving.price_for`, the reader
+    ``economics.run_cost``, ``il.serve`` and the CLI use; "owned" was refused here as "expected
+    a positive number")."""
+    if isinstance(price_usd_per_gpu_hour, str):
+        from ..serving.costs import price_for
+        from .failures import _as_hw
+
+        return float(price_for(_as_hw(hardware).accelerator, price_usd_per_gpu_hour))
+    return number("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+
+
 def _items(field: str, value, what: str) -> list:
     """``value`` as a non-empty list (:func:`~infra_lab._validate.sequence`): an empty one gave a
     frame with no rows and no columns."""
@@ -266,7 +279,8 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
     Parameters
     ----------
     price_usd_per_gpu_hour : price of a GPU-hour [USD/GPU-h] (e.g.
-        :func:`market_price_usd_per_gpu_hour`)
+        :func:`market_price_usd_per_gpu_hour`), or "owned" / "rented": the economics model's
+        price of the cluster's accelerator (:func:`infra_lab.serving.price_for`)
     speedup : save speed-up [-], > 0; below 1 the saves are slower and the "saved" columns
         come out negative (the cost of slower saves)
     plan_kw : passed to :func:`plan_run` (``save_speedup`` there is the baseline's)
@@ -279,7 +293,7 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
     """
     import polars as pl
 
-    price = number("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+    price = _price(hardware, price_usd_per_gpu_hour)
     sp = number("speedup", speedup)
     plan_kw = _plan_kw("save_speedup_value", plan_kw)
     base_sp = plan_kw.pop("save_speedup", 1.0)
@@ -298,6 +312,8 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
                      speedup: float = 10.0, calibrations=None, **plan_kw):
     """Value of ``speedup``× faster saves as the baseline save time grows (through the
     per-save fixed cost, the term no public source pins down), per calibration.
+    ``price_usd_per_gpu_hour``: a number [USD/GPU-h] or "owned" / "rented", as
+    :func:`save_speedup_value` takes it.
 
     Returns
     -------
@@ -311,10 +327,11 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
     plan_kw = _plan_kw("save_value_table", plan_kw, sets=("calibration", "fixed_overhead_s"))
     cals = calibration_names() if calibrations is None else tuple(_items("calibrations", calibrations, "names"))
     fixed = _items("fixed_overheads_s", fixed_overheads_s, "fixed save overheads [s]")
+    price = _price(hardware, price_usd_per_gpu_hour)     # once, before any run is planned
     rows = []
     for cal in cals:
         for f in fixed:
-            v = save_speedup_value(hardware, work_hours, price_usd_per_gpu_hour=price_usd_per_gpu_hour,
+            v = save_speedup_value(hardware, work_hours, price_usd_per_gpu_hour=price,
                                    speedup=speedup, calibration=cal, fixed_overhead_s=f, **plan_kw)
             rows.append({"calibration": cal, "fixed_overhead_s": float(f),
                          "baseline_save_s": v["ckpt_blocking_s"][0], "goodput_base": v["goodput"][0],

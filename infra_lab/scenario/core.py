@@ -180,6 +180,18 @@ class Scenario:
                 raise ValidationError(f"training.recompute_num_layers = {tr.recompute_num_layers} with "
                                       "parallelism.ep_overlap = true: Megatron-Core refuses --recompute-num-layers "
                                       "with --overlap-moe-expert-parallel-comm; allowed: one of the two")
+        if tr.fsdp_float8_all_gather:
+            # torchao's float8 FSDP all-gather is torchtitan's (float8.enable_fsdp_float8_all_gather);
+            # Transformer Engine stacks gather FP8 weights with training.fp8_param_gather
+            from .. import stacks
+
+            fw = stacks.info(self.stack)["framework"]
+            if "torchtitan" not in fw.lower():
+                ok = [n for n in stacks.names("training") if "torchtitan" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.fsdp_float8_all_gather = true with training stack {self.stack!r} "
+                                      f"({fw}): torchao's float8 FSDP all-gather is torchtitan's "
+                                      f"(float8.enable_fsdp_float8_all_gather); allowed stacks: {', '.join(ok)} "
+                                      "(Megatron-Core: training.fp8_param_gather)")
         mm = self.multimodal
         if tr.data_mix is not None:
             tr.data_mix.check_for(mm)

@@ -151,6 +151,17 @@ class TrainingConfig:
     (``fsdp_impl = "torch"``, which reduce-scatters the autograd gradients itself). The
     embedding's gradient is not priced either way.
 
+    fsdp_float8_all_gather (torchao's float8 all-gather under PyTorch FSDP2: torchtitan's
+    ``float8.enable_fsdp_float8_all_gather``, which its tensorwise recipe only takes; torchtitan
+    stacks, precision "fp8" with fp8_scaling "tensor"): each ``Float8Linear`` weight is cast to
+    float8 before the all-gather (``WeightWithDynamicFloat8CastTensor.fsdp_pre_all_gather``) and
+    the gathered weight is a ``Float8TrainingTensor`` of 1-byte data and a scalar scale
+    (``fsdp_post_all_gather``), which the forward and the backward GEMMs use as it is: the gathered
+    layers then hold 1 byte per parameter, not 2 (:func:`infra_lab.memory.fsdp_gather_bytes`).
+    No effect unless the weights are fully sharded (parallelism.fsdp or zero = 3). False
+    (default): the weights are gathered in the 16-bit parameter dtype. The all-gather's
+    communication is not re-priced (the step model keeps 16-bit gathers).
+
     fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
     per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand
     quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
@@ -203,12 +214,13 @@ class TrainingConfig:
     gradient_accumulation_fusion: bool = True
     fp8_scaling: str = "tensor"
     recompute_num_layers: int | None = None
+    fsdp_float8_all_gather: bool = False
 
     KEYS = ("seq_len", "global_batch", "micro_batch", "precision", "recompute", "optimizer", "stack",
             "data_mix", "encoder", "moe_routing", "moe_capacity_factor", "recompute_modules",
             "loss_fusion", "loss_chunks", "moe_host_sync", "fp8_param_gather", "offload_modules", "eager",
             "loss_compiled", "sac_recompute_attention", "fp8_scaling", "pp_free_stage_buffers",
-            "recompute_num_layers", "gradient_accumulation_fusion")
+            "recompute_num_layers", "gradient_accumulation_fusion", "fsdp_float8_all_gather")
 
     def __post_init__(self) -> None:
         # built directly (``TrainingConfig(recompute="partial")``) or from a dict: the same checks
@@ -236,9 +248,16 @@ class TrainingConfig:
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
         for k in ("moe_host_sync", "eager", "sac_recompute_attention", "pp_free_stage_buffers",
-                  "gradient_accumulation_fusion"):
+                  "gradient_accumulation_fusion", "fsdp_float8_all_gather"):
             put(self, k, _bool(f"training.{k}", getattr(self, k)))
         put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
+        if self.fsdp_float8_all_gather and (self.precision != "fp8" or self.fp8_scaling != "tensor"):
+            # torchtitan's Float8Converter refuses it with a float8 recipe name (rowwise) and its MX
+            # converter has no such option: the tensorwise recipe only
+            raise ValidationError(
+                f"training.fsdp_float8_all_gather = true with training.precision = {self.precision!r}, "
+                f"fp8_scaling = {self.fp8_scaling!r}: torchao's float8 FSDP all-gather belongs to the tensorwise "
+                "float8 recipe; allowed only with precision = 'fp8' and fp8_scaling = 'tensor'")
         put(self, "recompute_num_layers", check_recompute_num_layers(_py(self.recompute_num_layers)))
         if self.recompute_num_layers is not None and self.recompute != "full":
             raise ValidationError(f"training.recompute_num_layers = {self.recompute_num_layers!r} with "

@@ -162,12 +162,25 @@ CLASS_COMPARISON_SCHEMA = {
     "weights_GB_per_gpu": pl.Float64, "usd_per_task": pl.Float64, "reached": pl.Boolean}
 
 
+class _MixTarget:
+    """The default of :func:`class_comparison`'s ``tokens_per_s_per_user``: the agent mix's
+    ``interactivity_target`` (None stays a refused input, as before)."""
+
+    def __repr__(self) -> str:
+        return "maia_mix()['interactivity_target']"
+
+
+_MIX_TARGET = _MixTarget()
+
+
 def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm",
-                     tokens_per_s_per_user: float = 30.0, request: dict[str, float] | None = None,
+                     tokens_per_s_per_user: Any = _MIX_TARGET, request: dict[str, float] | None = None,
                      price_basis: str = "owned") -> pl.DataFrame:
     """For each model and accelerator: the smallest replica, the KV room of ``gpus`` GPUs and
     the cheapest configuration of ``gpus`` GPUs that gives every user at least
-    ``tokens_per_s_per_user`` (read off :func:`serve_search`'s front).
+    ``tokens_per_s_per_user`` (read off :func:`serve_search`'s front; default the agent mix's
+    ``interactivity_target``, data/serving/maia_agent.csv, read by :func:`maia_mix`: a typed 30.0
+    stood beside the row before).
 
     Returns
     -------
@@ -185,6 +198,8 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
 
     models = V.sequence("models", models, "model preset names")
     V.integer("gpus", gpus)
+    if tokens_per_s_per_user is _MIX_TARGET:       # the agent mix's target, as notebook 07 reads it
+        tokens_per_s_per_user = maia_mix()["interactivity_target"]
     # checked under its own name (serve_search's "min_tokens_per_s_per_user = 0: expected None or ...")
     tokens_per_s_per_user = _check_opt_positive("tokens_per_s_per_user", tokens_per_s_per_user, optional=False,
                                                 unit="tokens/s")

@@ -154,7 +154,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
                     tp_async: bool = False, eager: bool = False, sac_attn: bool = False,
                     scaling: str = "tensor", pp_free_io: bool = False, dualpipe: bool = False,
                     cp: tuple = ("p2p", False), gacc: float = 1.0, fsdp_impl: str = "torch",
-                    pp_sched: int = 0, pp_exec: bool = False) -> _Context:
+                    pp_sched: int = 0, pp_exec: bool = False, fsdp_f8_ag: bool = False) -> _Context:
     from .. import collectives, compute, memory
 
     sp = stack_params(stack, dict(overrides))
@@ -220,6 +220,9 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # the FSDP units' unsharded gradients in flight in backward (memory.fsdp_grad_queue_params:
         # 0 = PyTorch FSDP2, one layer's; Megatron-FSDP's reduce-scatter queue capacity [params])
         "FSDP_GRAD_QUEUE": memory.fsdp_grad_queue_params(sp, fsdp_impl),
+        # the gathered layers' bytes per non-expert parameter (memory.fsdp_gather_bytes: 1 with
+        # torchao's float8 FSDP all-gather, training.fsdp_float8_all_gather; memory only)
+        "FSDP_AG_BYTES": memory.fsdp_gather_bytes(sp["weight_bytes"], precision, fsdp_f8_ag),
         # shared experts in the MoE layers: their MLP's tensor-parallel collectives
         "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
         # parallelism.pp_schedule's index in scenario.PP_SCHEDULES (kt.pipeline_bubble)
@@ -329,7 +332,8 @@ def _context(sc: Scenario, tps, mbss, cps, stack: str | None, params: dict | Non
                            bool(tr.pp_free_stage_buffers), bool(p.dualpipe), (p.cp_rotate, bool(p.cp_repeat_kv)),
                            gacc_code(bool(tr.gradient_accumulation_fusion), bool(p.fsdp) if fsdp is None
                                      else bool(fsdp), p.fsdp_impl), p.fsdp_impl,
-                           PP_SCHEDULES.index(p.schedule) if pipeline_schedule else 0, bool(pipeline_schedule))
+                           PP_SCHEDULES.index(p.schedule) if pipeline_schedule else 0, bool(pipeline_schedule),
+                           bool(tr.fsdp_float8_all_gather))
 
 
 @functools.lru_cache(maxsize=4096)

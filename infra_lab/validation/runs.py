@@ -369,6 +369,18 @@ def _fp8_scaling_of(row: dict) -> str:
     return "tensor"
 
 
+def _fsdp_float8_all_gather_of(row: dict) -> bool:
+    """torchao's float8 FSDP all-gather (``training.fsdp_float8_all_gather``) as a torchtitan run
+    publishes it in ``precision_detail``: "float8 FSDP all-gather", "FSDP float8 all-gather" or
+    "float8 all-gather" (torchao's tables; torchtitan's ``--float8.enable_fsdp_float8_all_gather``,
+    the tensorwise recipe's; a rowwise run's "bfloat16 all-gather" is not it). Unstated: 16-bit
+    gathers (torchtitan's default, ``enable_fsdp_float8_all_gather = False``)."""
+    if family_of(row) != "torchtitan" or (row.get("precision") or "").lower() != "fp8":
+        return False
+    detail = " ".join((row.get("precision_detail") or "").lower().split())
+    return any(k in detail for k in ("float8 fsdp all-gather", "fsdp float8 all-gather", "float8 all-gather"))
+
+
 PRIMUS_DSV2L_SCRIPT_GLOBAL_BATCH = 768
 """Global batch of Primus' published DeepSeek-V2-Lite MI355X script
 (examples/moe_package/run_deepseek_v2_lite_pretrain_mi355x.sh, micro-batch 12 with global
@@ -579,6 +591,8 @@ def _scenario_for_run(row: dict):
                      "gradient_accumulation_fusion": _gradient_accumulation_fusion(row),
                      # torchao's rowwise / MX recipes quantize every operand per axis
                      "fp8_scaling": _fp8_scaling_of(row),
+                     # torchao's float8 FSDP all-gather, as published (the gathered layers in float8)
+                     "fsdp_float8_all_gather": _fsdp_float8_all_gather_of(row),
                      **({"offload_modules": _offload_modules(row)} if _offload_modules(row) else {}),
                      **({"recompute_num_layers": _recompute_num_layers(row)}
                         if _recompute_num_layers(row) is not None else {}),

@@ -88,13 +88,21 @@ L, F = h["llama3"], h["fleet"]
 obs = R.fleet_observations().rows_by_key("observation", named=True, unique=True)
 rsc, opt175 = obs["RSC fleet, 1,024-GPU jobs"], obs["OPT-175B pre-training"]
 shrink = obs["Llama 3 405B pre-training"]["gpus"] / sc.hardware.world_size
+# what the failures cost: the GPU-hours the run's wall clock adds to its failure-free work, priced at the owned
+# GPU-hour of notebook 05 (like for like) and at the median on-demand rent (economics' price table)
+OWNED, (RENT, _) = il.economics.owned_gpu_hour_price("MI300X"), R.market_price_usd_per_gpu_hour("MI300X")
+lost = {c: (h[c]["wall_days"] * 24 - WORK_H) * h[c]["gpus"] for c in ("llama3", "fleet")}
 md(f'''**Answer.** ZAYA1's {TOKENS / 1e12:.0f}T tokens take {WORK_H / 24:.1f} days of failure-free training
 (`il.estimate`). Under the **Llama 3 per-device** reading the {sc.hardware.world_size:,} MI300X are interrupted every
 {L["mtbi_h"]:.0f} h, {L["expected_interruptions"]:.1f} times over the run, for a goodput of {L["goodput"]:.1%}
 ({band["llama3"][0]:.1%}–{band["llama3"][1]:.1%} over the restart profiles). Under the **fleet** reading they are
 interrupted every {F["mtbi_h"]:.1f} h, **{F["expected_interruptions"]:.0f} times**, for a goodput of
 **{F["goodput"]:.1%}** ({band["fleet"][0]:.1%}–{band["fleet"][1]:.1%}); the run takes
-{(F["wall_days"] - L["wall_days"]) * 24:.0f} h longer.
+{(F["wall_days"] - L["wall_days"]) * 24:.0f} h longer. **What the failures cost:** the interruptions, restarts and
+checkpoints add {lost["fleet"]:,.0f} GPU-hours to the run under the fleet reading ({lost["llama3"]:,.0f} under Llama 3's),
+**${lost["fleet"] * OWNED / 1e3:,.0f}k** at the owned price of a GPU-hour (${OWNED:.2f}, notebook 05's like-for-like
+P50; ${lost["llama3"] * OWNED / 1e3:,.0f}k under Llama 3's reading) or ${lost["fleet"] * RENT / 1e3:,.0f}k at the median
+on-demand rent (${RENT:.2f}).
 
 **The fleet reading is the more appropriate one for a {sc.hardware.world_size:,}-GPU job.** It is measured on jobs of exactly this
 size ({rsc["window_h"] / rsc["interruptions_low"]:.1f} h between failures of {rsc["gpus"]:,}-GPU jobs on Meta's RSC clusters,
