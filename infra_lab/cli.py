@@ -54,7 +54,7 @@ SERVE_OBJECTIVES = ("output_tokens_per_s", "output_tokens_per_s_per_gpu", "total
 HARDWARE_OPTIONS = (  # --option -> [hardware] key, type
     ("accelerator", str), ("nodes", int), ("gpus_per_node", int), ("scaleup_domain", int),
     ("nic", str), ("nics_per_node", int), ("fabric", str), ("oversubscription", float),
-    ("host_cpu", str), ("pxn", "bool"), ("sharp", "bool"),
+    ("host_cpu", str), ("pxn", "bool"), ("sharp", "bool"), ("domain_gpus", int),
 )
 
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
@@ -1416,6 +1416,8 @@ def build_parser() -> argparse.ArgumentParser:
                "(all-to-all) takes on a rails-only fabric (default the library's: NCCL on, RCCL off)",
         "sharp": "true | false: in-network reduction in the scale-out switches (NCCL CollNet; "
                  f"default {str(dflt['sharp']).lower()}; refused on RCCL platforms)",
+        "domain_gpus": "the job's GPUs in each rack-scale scale-up domain, for partly used racks (e.g. 64 "
+                       "when 16 of an NVL72's 18 trays are used; default: whole domains)",
     }
     for key, typ in HARDWARE_OPTIONS:
         hg.add_argument(f"--{key.replace('_', '-')}", dest=key, type=_bool if typ == "bool" else typ,

@@ -85,7 +85,9 @@ class NodeSizeWarning(UserWarning):
     The input is accepted (the default is the contract's); the warning names the tray size
     and how to say one rack. Given by :class:`infra_lab.Scenario` and
     :func:`infra_lab.scenario.as_hardware` for user tables, not for a Scenario's own
-    ``to_dict()`` (which writes ``gpus_per_node``)."""
+    ``to_dict()`` (which writes ``gpus_per_node``) nor for the tables the package builds from a
+    GPU count (the network and training explorers, ``training_throughput``: they state the
+    part's tray, :func:`infra_lab.scenario.hardware_table.own_node_layout`)."""
 
 
 class ContextLengthWarning(UserWarning):

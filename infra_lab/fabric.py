@@ -909,14 +909,16 @@ def step_flows(pattern: str, hardware, size_bytes: float, *, step: int = 0,
         nb = np.full(src.shape[0], S / n)
     elif pattern == "rail_ring":
         if N < 2:
-            raise ValidationError("pattern 'rail_ring' needs at least 2 nodes")
+            raise ValidationError("pattern 'rail_ring' needs at least 2 scale-up domains (nodes, or racks of a "
+                                  f"rack-scale part); domains = {N}")
         m = np.repeat(np.arange(N), G)
         i = np.tile(np.arange(G), N)
         src, dst = m * G + i, ((m + 1) % N) * G + i
         nb = np.full(src.shape[0], S / G / N)
     elif pattern == "halving_doubling":
         if N < 2 or N & (N - 1):
-            raise ValidationError(f"pattern 'halving_doubling' needs a power-of-two node count; nodes = {N}")
+            raise ValidationError(f"pattern 'halving_doubling' needs a power-of-two number of scale-up domains "
+                                  f"(nodes, or racks of a rack-scale part); domains = {N}")
         step = V.integer("step", step, lo=0, hi=int(np.log2(N)) - 1)   # a whole step index, not 1.5 or "0"
         m = np.repeat(np.arange(N), G)
         i = np.tile(np.arange(G), N)

@@ -396,9 +396,10 @@ def test_new_scenario_keys_refuse_bad_input(fn, needles):
 
 
 def test_new_scenario_keys_accept_their_documented_values():
-    sc = il.Scenario.from_dict({**MOE, "training": {**MOE["training"], "precision": "fp8", "fp8_scaling": "block",
-                                                    "sac_recompute_attention": True, "pp_free_stage_buffers": True,
-                                                    "gradient_accumulation_fusion": False},
+    sc = il.Scenario.from_dict({**MOE, "hardware": {**MOE["hardware"], "accelerator": "B200"},   # MX: Blackwell
+                                "training": {**MOE["training"], "precision": "fp8", "fp8_scaling": "block",
+                                             "sac_recompute_attention": True, "pp_free_stage_buffers": True,
+                                             "gradient_accumulation_fusion": False},
                                 "parallelism": {"ep": 8, "ep_overlap": True, "dualpipe": True}})
     assert (sc.training.fp8_scaling, sc.training.sac_recompute_attention, sc.training.pp_free_stage_buffers,
             sc.training.gradient_accumulation_fusion, sc.parallelism.dualpipe) == ("block", True, True, False, True)

@@ -9,6 +9,7 @@ import pytest
 
 import infra_lab as il
 from infra_lab.scenario import HardwareConfig
+from infra_lab.scenario.hardware_table import own_node_layout
 from infra_lab.widgets.training import EXPLORER_ACCELERATORS, training_update
 
 BASE = "zaya1-ibm-mi300x"
@@ -40,12 +41,13 @@ def _unplanned(hardware=None) -> il.Scenario:
 
 
 def _replaced(accelerator: str, gpus: int) -> HardwareConfig:
-    """The hardware Scenario.replace gives the base scenario for the explorer's choice (the
-    explorer's NIC: the part's default, data/default_nics.csv)."""
+    """The hardware Scenario.replace gives the base scenario for the explorer's choice: the GPUs
+    in the part's own nodes (own_node_layout: a rack-scale part's 4-GPU trays) and the explorer's
+    NIC (the part's default, data/default_nics.csv)."""
     part = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1})
     nic = EXPLORER_ACCELERATORS.get(accelerator) or part.nic
     return _unplanned().replace(
-        hardware={"accelerator": accelerator, "nodes": gpus // part.gpus_per_node, "nic": nic}).hardware
+        hardware={"accelerator": accelerator, **own_node_layout(accelerator, gpus), "nic": nic}).hardware
 
 
 # a global batch of half the GPUs: Zyphra's pure data parallelism is not valid, so the
@@ -73,12 +75,15 @@ def test_a_rack_scale_part_is_searched_on_its_nvl72_racks(monkeypatch):
     assert [sc.hardware.scaleup_domain for sc in seen] == [72] * len(seen)
 
 
-def test_a_cluster_that_splits_a_rack_is_refused_not_searched_on_8_gpu_domains(monkeypatch):
-    # 1,024 MI450X are not whole 72-GPU racks: Zyphra's plan is refused for it, and the search
-    # ran on the stale 8-GPU domains instead (a plan, silently); now the library's message
+def test_a_cluster_that_splits_racks_is_searched_on_partly_used_racks_not_8_gpu_domains(monkeypatch):
+    # 1,024 MI450X are not whole 72-GPU racks: the search once ran on the stale 8-GPU domains
+    # (a plan, silently), then the explorer refused it (worded in 8-GPU "nodes" of a part whose
+    # nodes are 4-GPU trays); now its trays fill 16 racks of 64 (own_node_layout), as the note says
     s, chart, seen = _estimated(monkeypatch, "MI450X", 1024, 2048, 32768)
-    assert chart is None and not seen
-    assert s["plan"][0].startswith("no valid plan") and "scale-up domains of 72" in s["plan"][0]
+    assert chart is not None and seen
+    assert [(sc.hardware.gpus_per_node, sc.hardware.domain_gpus, sc.hardware.scaleup_domain) for sc in seen] \
+        == [(4, 64, 72)] * len(seen)
+    assert "1,024 GPUs in 16 racks of 64 (16 of each 72-GPU rack's 18 trays: an assumption)" in s["note"][0]
 
 
 def test_reliability_scaling_a_table_follows_the_cluster_size():

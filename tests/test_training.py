@@ -89,7 +89,8 @@ class TestKernelAgainstReference:
         ZAYA.replace(training={"precision": "fp8", "recompute": "full", "micro_batch": 1},   # FP8 weights cast
                      parallelism={"tp": 2, "pp": 4, "vp": 2, "ep": 4, "etp": 1,       # once per step over
                                   "sequence_parallel": True}),                        # interleaved chunks
-        ZAYA.replace(training={"precision": "fp8", "fp8_scaling": "block", "micro_batch": 2},   # per-axis casts:
+        ZAYA.replace(hardware={"accelerator": "MI355X"},                   # MX block scaling (needs CDNA 4):
+                     training={"precision": "fp8", "fp8_scaling": "block", "micro_batch": 2},   # per-axis casts:
                      parallelism={"ep": 8, "etp": 1}),                     # the backward's weight copy too
         ZAYA.replace(training={"moe_host_sync": True, "recompute": "full", "micro_batch": 1},   # host-bound MoE
                      parallelism={"tp": 2, "pp": 4, "sequence_parallel": True}),
@@ -740,6 +741,7 @@ class TestSearchFrame:
                  "runnable": runnable,
                  "nic_busy_fraction": busy}
         cols |= {c: out[:, j] for j, c in enumerate(T.COMPONENTS)}
+        cols |= {f"{c}_s": out[:, j] for j, c in enumerate(T.COMPONENTS)}   # the canonical names, after the aliases
         plain = pl.DataFrame(cols)
         assert (~plain["runnable"]).any() and plain["runnable"].any()
         m = plain.filter(pl.col("fits") & pl.col("runnable")).height

@@ -107,10 +107,14 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
                         constraints: Mapping[str, Any] | None = PLAN_FAMILY):
     """Training throughput of ``scenario`` on each accelerator, from the training model.
 
-    For each accelerator the scenario's hardware is kept (nodes, GPUs per node, fabric) and
+    For each accelerator the scenario's hardware is kept (its GPU count, fabric, host) and
     only the accelerator and its NIC (``nics``, else the catalog's default NIC of the accelerator,
     :func:`infra_lab.catalog.default_nic`, data/default_nics.csv: the one owner; a part without
-    a row there is refused, naming the file and ``nics``) change;
+    a row there is refused, naming the file and ``nics``) change; the same GPUs sit in the
+    accelerator's own nodes (:func:`infra_lab.scenario.hardware_table.moved_hardware`: 128 × 8
+    MI300X become 256 GB200 or MI450X trays of 4, whose 1,024 GPUs fill 16 racks of 64 — 16 of
+    each 72-GPU rack's 18 trays, an ASSUMPTION where a run does not say; a scenario in partly
+    used nodes keeps its nodes);
     ``il.search(..., top=1, **constraints)`` picks the best feasible plan within the same
     plan family for every accelerator (:data:`PLAN_FAMILY` by default; ``None`` searches every
     plan), so a GPU with less memory gets the sharding it needs.
@@ -118,11 +122,13 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     Returns
     -------
     polars DataFrame: accelerator, vendor, nic, tokens_per_s_per_gpu, mfu, step_time_s, plan,
-    stack (the training model's software stack), fits
+    stack (the training model's software stack), fits, gpus_per_node and domain_gpus (the
+    hardware the plan was searched on: GPUs per node, the job's GPUs per scale-up domain)
     """
     import polars as pl
 
     from ..scenario import Scenario, as_scenario
+    from ..scenario.hardware_table import moved_hardware
     from ..training import search
 
     # the search enumerates the plans: the scenario's own plan (if any) need not fit
@@ -139,7 +145,7 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
         # the catalog's default NIC of the accelerator (data/default_nics.csv, the explorer's and
         # the validation's too); no second table by vendor beside it
         nic = nics.get(acc) or _default_nic(acc)
-        s2 = sc.replace(hardware={"accelerator": acc, "nic": nic})
+        s2 = sc.replace(hardware={**moved_hardware(sc.hardware, acc), "nic": nic})
         with empty_reasons() as why:
             best = search(s2, top=1, **V.table("constraints", constraints, "search constraint -> value"))
         if best.height == 0:
@@ -153,7 +159,8 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
         rows.append({"accelerator": acc, "vendor": vendor, "nic": nic,
                      "tokens_per_s_per_gpu": float(r["tokens_per_s"]) / gpus, "mfu": float(r["mfu"]),
                      "step_time_s": float(r["step_time_s"]), "plan": plan, "stack": stack,
-                     "fits": bool(r["fits"])})
+                     "fits": bool(r["fits"]), "gpus_per_node": s2.hardware.gpus_per_node,
+                     "domain_gpus": s2.hardware.domain_gpus})
     return pl.DataFrame(rows)
 
 

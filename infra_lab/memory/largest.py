@@ -144,16 +144,23 @@ class _PlanSearcher:
 
     def __init__(self, sc, accelerator: str, overrides: dict):
         from ..scenario import Scenario
+        from ..scenario.hardware_table import moved_hardware, rack_scale
 
         self.acc = accelerator
         self.capacity = catalog.accelerator(accelerator).memory_capacity_bytes
-        moved = {"hardware": {"accelerator": accelerator}}
+        # the scenario's GPUs in the accelerator's own nodes (1,024 MI300X: 256 GB200 or MI450X
+        # trays of 4 in 16 racks of 64; at 8 GPUs per node the 72-GPU racks refused them)
+        moved = {"hardware": moved_hardware(sc.hardware, accelerator)}
         if sc.training.stack is not None:       # the scenario's framework on the accelerator's platform
             moved["training"] = {"stack": _stack_on(sc, accelerator)}
         if "seq_len" in overrides:
             moved.setdefault("training", {})["seq_len"] = overrides["seq_len"]
         self.base = sc.replace(**moved).to_dict()
         self.sc = Scenario.from_dict(self.base)
+        hw = self.sc.hardware
+        self.layout_note = (f"{hw.world_size:,} GPUs in {hw.domains} racks of {hw.domain_gpus} ({hw.domain_gpus // hw.gpus_per_node} "
+                            f"of each {hw.scaleup_domain}-GPU rack's {hw.scaleup_domain // hw.gpus_per_node} trays: "
+                            "an assumption)" if hw.domain_gpus < hw.scaleup_domain and rack_scale(accelerator) else "")
         tr, par = self.sc.training, self.sc.parallelism
         self.held = {"micro_batch": overrides.get("micro_batch", tr.micro_batch),
                      "recompute": overrides.get("recompute", tr.recompute),
@@ -291,6 +298,19 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     the published share of layers with a shared attention block (round(layers · m / L), at least
     one), evenly spaced rather than where Zyphra placed them; the ``note`` says how many.
 
+    Hybrid SSM shapes under pipeline parallelism (pp > 1): the need is not monotonic in depth,
+    so the bisection's answer (``layers`` fits, ``layers + 1`` does not) may miss a deeper size
+    that fits; such rows say so in ``note``. The cause is an approximation of the memory model,
+    not an effect of where the attention blocks sit: it spreads the parameters and activations
+    of the dense-like layer kinds (Mamba2 and Mamba2 + shared attention) evenly over all of them
+    (:func:`infra_lab.memory.stage_candidates`, ``_layer_activations``), so every stage is
+    charged the model's average share of shared-attention layers, not the layers it holds. That
+    share falls as layers are added at a fixed number of blocks (round(layers · m / L) steps only
+    every few layers), and a stage whose layer count stays the same then needs less: zamba2-2.7b
+    on ZAYA1's plan at pp = 4 needs 14.61 GB at 12 layers, 14.39 at 13, 14.20 at 14 and 18.78 at
+    15 (rank 0 holds 3, 3, 3 and 4 Mamba2 layers and no attention block). Placed layer by layer,
+    a stage without a block would need less than that and one with a block more.
+
     Parameters
     ----------
     accelerators : list of str
@@ -315,7 +335,9 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
         False (default): the scenario's own plan. True: for every size tried, the plans of
         :func:`infra_lab.search` on the scenario's GPUs (tp, pp, vp and sequence parallelism
         searched; the micro-batch, recompute, ZeRO stage, FSDP, cp, ep and etp held at the
-        scenario's or the overrides' values), a size fits when one plan fits, and the row
+        scenario's or the overrides' values; the scenario's GPUs in the accelerator's own
+        nodes, :func:`infra_lab.scenario.hardware_table.moved_hardware`: 1,024 GB200 or MI450X
+        as 256 trays of 4 in 16 racks of 64, the ``note`` says so), a size fits when one plan fits, and the row
         reports the plan with the smallest tp·pp (ties: the most tokens/s): what the whole
         cluster's model parallelism buys, not one GPU alone. Takes only the ``seq_len``,
         ``micro_batch``, ``zero`` and ``recompute`` overrides.
@@ -375,12 +397,15 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     rows = []
     for acc in accs:
         sz = _PlanSearcher(sc, acc, ov) if search_plans else _Sizer(sc, acc, ov)
+        first = len(rows)
         if by == "depth":
             lo = 1 if search_plans else max(1, par.pp * par.vp - 2)
             for p in _shapes(names):
                 rows.append(_depth_row(sz, fam, p, lo, max_layers))
         else:
             rows.append(_preset_row(sz, fam, names, get))
+        for r in rows[first:]:     # partly used racks (own_node_layout's assumption): said on every row
+            r[-1] = "; ".join(x for x in (r[-1], getattr(sz, "layout_note", "")) if x)
     return pl.DataFrame(rows, schema=_schema(), orient="row")
 
 
@@ -448,6 +473,9 @@ def _depth_row(sz: _Sizer, fam: str, preset: str, lo: int, max_layers: int) -> l
     if spec.arch == "hybrid_ssm" and n != spec.layers and spec.shared_attn_insertions:
         notes.append(f"{len(_hybrid_insertions(spec, n))} of the {n} layers carry a shared attention block, evenly "
                      f"spaced ({len(spec.shared_attn_insertions)} of {spec.layers} published)")
+    if spec.arch == "hybrid_ssm" and sz.plan(model)[1] > 1:
+        notes.append("pp > 1: the memory model spreads the shared-attention layers over every stage, so the need "
+                     "is not monotonic in depth and a deeper size may fit (see largest_model)")
     nxt = None if at_max else _depth_model(preset, n + 1)
     return _row(sz, fam, "depth", preset, model, name, nxt, None if at_max else _at(preset, n + 1), "; ".join(notes))
 

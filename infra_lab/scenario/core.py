@@ -155,6 +155,18 @@ class Scenario:
                 f"training.precision = {tr.precision!r}: {self.hardware.accelerator} has no {tr.precision} tensor "
                 f"cores (no sourced dense {tr.precision} peak); allowed: "
                 f"{', '.join(x for x in PRECISIONS if x in peaks)}")
+        if tr.precision == "fp8" and tr.fp8_scaling == "block" and "fp4" not in peaks:
+            # torchao's MX recipes need block-scaled matrix instructions, which came with the FP4
+            # ones: NVIDIA Blackwell (https://github.com/pytorch/torchtitan/blob/main/docs/mxfp8.md,
+            # "Requirements: NVIDIA B200 (SM100 or SM100a)"; GB200 too) and AMD CDNA 4, whose
+            # MXFP8/MXFP6/MXFP4 MFMA instructions CDNA 3 lacks
+            # (https://rocm.blogs.amd.com/software-tools-optimization/matrix-cores-cdna/README.html,
+            # the MFMA table). A part without a sourced dense fp4 peak has neither (Ampere, Hopper,
+            # CDNA 3): the inference approximates the support by the FP4 peak.
+            raise ValidationError(
+                f"training.fp8_scaling = 'block': {self.hardware.accelerator} has no block-scaled (MX) matrix "
+                "instructions (they come with the FP4 ones: NVIDIA Blackwell, AMD CDNA 4; no sourced dense fp4 "
+                "peak), so torchao's MXFP8 recipe does not run on it; allowed: 'tensor', 'row'")
         if tr.stack is not None:
             from .. import stacks
 

@@ -25,6 +25,66 @@ def whole_node_domain_gpus(gpus: int, gpus_per_node: int, domain: int) -> int:
     return max(d for d in range(gpus_per_node, domain + 1, gpus_per_node) if gpus % d == 0)
 
 
+def rack_scale(accelerator: str) -> bool:
+    """Whether the part's scale-up domain spans nodes (GB200 and GB300 NVL72, MI450X Helios: 72
+    GPUs over 18 compute trays of ``node_gpus`` = 4, data/network_platforms.csv)."""
+    from .. import fabric as _fab  # lazy: fabric imports this module
+
+    return catalog.accelerator(accelerator).scaleup_domain > int(_fab.platform(accelerator)["node_gpus"])
+
+
+def own_node_layout(accelerator: str, gpus: int, field_: str = "gpus") -> dict:
+    """The [hardware] keys that hold ``gpus`` GPUs of ``accelerator`` in whole nodes of its own
+    size: ``gpus_per_node`` = the part's node (``node_gpus`` of data/network_platforms.csv: an
+    8-GPU baseboard, a rack-scale part's 4-GPU compute tray), ``nodes`` = gpus / that, and
+    ``domain_gpus``: None (derived) unless a rack-scale domain is left partly used, then
+    :func:`whole_node_domain_gpus` (1,024 GB200 or MI450X: 16 racks of 64, 16 of each rack's 18
+    trays; the same ASSUMPTION, the scheduler packs whole trays evenly). The callers that size a
+    cluster by its GPU count (the network and training explorers, ``training_throughput``,
+    ``largest_model(search_plans=True)``) use it, so a rack-scale part is neither counted in
+    8-GPU nodes (:class:`~infra_lab.errors.NodeSizeWarning`) nor refused for a GPU count that
+    is not a multiple of its 72-GPU rack. ``gpus`` not a whole number of nodes is refused
+    naming ``field_``.
+
+    Examples
+    --------
+    >>> own_node_layout("GB200", 1024)
+    {'gpus_per_node': 4, 'nodes': 256, 'domain_gpus': 64}
+    >>> own_node_layout("MI300X", 1024)
+    {'gpus_per_node': 8, 'nodes': 128, 'domain_gpus': None}
+    """
+    from .. import fabric as _fab  # lazy: fabric imports this module
+
+    acc = catalog.canonical_accelerator(accelerator)
+    node = int(_fab.platform(acc)["node_gpus"])
+    g = _int(field_, gpus)
+    if g % node:
+        lo = g // node * node
+        raise ValidationError(f"{field_} = {g:,}: not a whole number of {acc} nodes of {node} GPUs (node_gpus, "
+                              f"data/network_platforms.csv); allowed multiples of {node}, e.g. "
+                              f"{' or '.join(f'{x:,}' for x in (lo, lo + node) if x > 0)}")
+    out: dict[str, Any] = {"gpus_per_node": node, "nodes": g // node, "domain_gpus": None}
+    domain = catalog.accelerator(acc).scaleup_domain
+    if domain > node and g > domain and g % domain:
+        out["domain_gpus"] = whole_node_domain_gpus(g, node, domain)
+    return out
+
+
+def moved_hardware(hw: HardwareConfig, accelerator: str) -> dict:
+    """The change of a [hardware] table (for :meth:`Scenario.replace` / :func:`updated_table`)
+    that moves the job to ``accelerator`` with the same number of GPUs. A table in whole nodes
+    of its own part (``gpus_per_node`` = its ``node_gpus``, as ZAYA1's 128 × 8 MI300X), or any
+    table moved to a rack-scale part, takes the new part's own nodes (:func:`own_node_layout`:
+    1,024 MI300X become 256 GB200 trays of 4 in 16 racks of 64); a table of partly used nodes
+    (``gpus_per_node = 4`` on an 8-GPU MI300X baseboard) keeps its nodes and GPUs per node."""
+    from .. import fabric as _fab  # lazy: fabric imports this module
+
+    acc = catalog.canonical_accelerator(accelerator)
+    if hw.gpus_per_node != int(_fab.platform(hw.accelerator)["node_gpus"]) and not rack_scale(acc):
+        return {"accelerator": acc}
+    return {"accelerator": acc, **own_node_layout(acc, hw.world_size, "hardware.nodes x gpus_per_node")}
+
+
 LEGACY_NIC = "Pollara-400"
 """The NIC every [hardware] table without ``nic`` got before December 2026, whatever the
 accelerator. Kept only for a part without a row in data/default_nics.csv (the announced
@@ -200,11 +260,26 @@ class HardwareConfig:
                 f"scale-up domains of {dg}; allowed domain_gpus for {nodes} nodes: {', '.join(map(str, fits))} "
                 f"(or use a multiple of {dg // gpn} nodes)"
             )
+        if (nodes * gpn) % dg and sud > node:
+            # a rack-scale domain (NVL72, Helios) said in racks, GPUs and trays: "use a multiple of 9
+            # nodes" of 8 read as 8-GPU servers of a part whose nodes are 4-GPU trays (MI450X)
+            world, per = nodes * gpn, dg // gpn
+            fits = [g for g in range(gpn, sud // max(gpn, node) * gpn + 1, gpn) if world % g == 0]
+            lo = world // dg * per
+            best = max(fits)
+            raise ValidationError(
+                f"hardware.nodes = {nodes}: {nodes} x {gpn} = {world:,} GPUs do not fill whole scale-up domains of "
+                f"{sud} ({acc} racks: {spec.scaleup_tech}, {sud // node} compute trays of {node}); use whole racks "
+                f"of {dg} GPUs (nodes a multiple of {per}: "
+                f"{' or '.join(f'{n:,} nodes = {n * gpn:,} GPUs' for n in (lo, lo + per) if n > 0)}) or set "
+                f"hardware.domain_gpus to the job's GPUs per rack, one of {', '.join(map(str, fits))} "
+                f"({best} = {best // node} of each rack's {sud // node} trays)"
+            )
         if (nodes * gpn) % dg:
             raise ValidationError(
                 f"hardware.nodes = {nodes}: {nodes} x {gpn} GPUs do not fill whole scale-up domains of "
                 f"{dg} of the job's GPUs; use a multiple of {dg // gpn if dg >= gpn else 1} nodes or set "
-                f"hardware.domain_gpus (e.g. 64 when 16 of an NVL72's 18 trays are used)"
+                f"hardware.domain_gpus"
             )
         put(self, "domain_gpus", dg)
         put(self, "nodes", nodes)

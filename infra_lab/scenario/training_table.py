@@ -60,7 +60,8 @@ class TrainingConfig:
 
     Multimodal models (issue 20, :mod:`infra_lab.multimodal`): data_mix (token shares of
     text/image/audio, picture size, clip length, packing: a
-    :class:`infra_lab.multimodal.DataMix`; None = all text) and encoder ("trained" |
+    :class:`infra_lab.multimodal.DataMix`; None = all text, packed; a text model takes text = 1
+    only, its packing setting ``Estimate.useful_token_fraction``) and encoder ("trained" |
     "frozen"; None = trained).
 
     MoE routing (how the run routes tokens, an input of the expert load imbalance):
@@ -165,8 +166,9 @@ class TrainingConfig:
     fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
     per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand
     quantized again along its other axis, backward GEMMs rescaled element-wise afterwards) or
-    "block" (torchao's MXFP8 recipes: per-axis 1×32-block casts in separate kernels); priced by
-    :func:`infra_lab.compute.layer_ops` (``scaling``).
+    "block" (torchao's MXFP8 recipes: per-axis 1×32-block casts in separate kernels; only on parts
+    with block-scaled matrix instructions, which come with FP4: those with a dense fp4 peak, Blackwell
+    and CDNA 4 and later); priced by :func:`infra_lab.compute.layer_ops` (``scaling``).
 
     recompute_num_layers (only with recompute = "full"; Megatron's ``--recompute-granularity full
     --recompute-method block --recompute-num-layers N``): the first N layers of each pipeline

@@ -288,7 +288,10 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     H[K.H_PEAK_FP4] = acc.peak_flops.get("fp4", 0.0)
     H[K.H_HBM_BYTES] = acc.memory_capacity_bytes  # what the driver exposes (catalog)
     H[K.H_BW_EFF] = acc.hbm_bw_Bps * compute.hbm_efficiency(acc.name)
-    H[K.H_DOMAIN] = hardware.scaleup_domain
+    # the job's GPUs per scale-up domain: the placement il.collective uses (domain-major over
+    # domain_gpus), so a partly used NVL72 rack (domain_gpus = 64 of 72) prices its collectives
+    # as the reference and il.collective do
+    H[K.H_DOMAIN] = hardware.domain_gpus
     H[K.H_FP4_BYTES] = memory.format_bytes(fp4_format(acc.name))
     H[K.H_GEMM_SCALE] = params["gemm_time_scale"]
     H[K.H_MEM_SCALE] = params["memory_time_scale"]
@@ -553,6 +556,7 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
         raise ValidationError(f"reference = {reference!r}: expected true or false")
     params = _stack_params(sc, stack_params, params)
     sv = sc.serving
+    _check_paths(sc)
     media = _media(sc)
     if reference:
         from .reference import _reference_one
@@ -563,6 +567,33 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
         conc = _solve_rate(sc, params, inp=inp, media=media)
         o = _run(_cfg_row(sv, conc, media)[None, :], inp)[0]
     return _result(sc, sc.stack, o, media[1])
+
+
+def _check_paths(sc: Scenario) -> None:
+    """Refuse a deployment whose collectives have no path on the fabric: with ``dp_attention``
+    the MoE layers' dispatch and combine are an all-to-all over the tp·dp ranks (as the kernel
+    and the reference price them), which on a rails-only fabric with PXN off cannot cross rails
+    (:func:`infra_lab.collectives.collective` refuses it). The kernel would return NaN for every
+    time; this names the cause, as :func:`infra_lab.estimate` does for such a training plan."""
+    from .. import collectives
+
+    sv, hw = sc.serving, sc.hardware
+    if not sv.dp_attention:
+        return
+    n = sv.tp * sv.dp
+    try:
+        collectives.collective("all_to_all", float(2**20), hw, n)
+    except ValidationError as err:
+        k = min(n, hw.domain_gpus)
+        if hw.fabric == "rails-only" and not hw.pxn:
+            cause = ("cross-rail traffic has no path on a rails-only fabric with hardware.pxn = false; set "
+                     f"hardware.pxn = true (NCCL_PXN_DISABLE=0), keep tp·dp within one scale-up domain ({k} "
+                     "GPUs), or use a rail-optimized / fat-tree fabric")
+        else:
+            cause = str(err)
+        raise ValidationError(
+            f"serving plan not runnable: with serving.dp_attention = true the MoE layers' all-to-all runs over "
+            f"tp·dp = {sv.tp}·{sv.dp} = {n} GPUs ({n // k} scale-up domains of {k}), and {cause}") from None
 
 
 def _solve_rate(sc: Scenario, params, *, inp: _Inputs | None = None, reference: bool = False,

@@ -192,7 +192,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     def cycle(dec: float, seqs: float, pre: float, draft: int, moe_tokens: float | None = None) -> dict[str, float]:
         t = forward(dec / pp, seqs / pp, pre / pp, None if moe_tokens is None else moe_tokens / pp)
         if pp > 1:
-            same_node = tp * pp <= hw.scaleup_domain
+            same_node = tp * pp <= hw.domain_gpus   # the job's GPUs per domain, as the kernel
             whole = max(1, math.ceil((dec + pre) / pp - 1e-9))
             t["pp_p2p"] += pp * coll("send_recv", whole * spec.hidden * 2.0, 2, per_node=2 if same_node else 1)
         # the engine's host work per step: fixed, plus per decoding request of the instance

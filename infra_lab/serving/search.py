@@ -200,7 +200,10 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     polars.DataFrame
         tp, pp, dp, ep, dp_attention, weight_precision, kv_precision, concurrency, the
         :class:`ServeResult` numbers (output_tokens_per_s, ..., fits, max_concurrency,
-        kv_limited), feasible, pareto, grid_edge (the row runs the largest concurrency tried for
+        kv_limited), feasible (fits, meets the bounds and can run: a configuration whose
+        collectives have no path on the fabric, DP attention's all-to-all across the rails of a
+        rails-only fabric with PXN off, has NaN times and is not feasible; :func:`serve` refuses
+        it), pareto, grid_edge (the row runs the largest concurrency tried for
         its split and precisions and a larger one would still run: more may do better), and
         cost columns when a price is given; best first.
         With ``serving.output_tokens = 1`` the tpot_s and tokens_per_s_per_user columns are
@@ -323,10 +326,13 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             cfg, out, combo = cfg[order], out[order], combo[order]
     largest = np.zeros(n_combo)
     np.maximum.at(largest, combo, cfg[:, K.K_CONC])
-    edge = ((out[:, K.O_FITS] > 0.5) & (cfg[:, K.K_CONC] == largest[combo])
+    # runnable: the configuration's collectives have a path on the fabric (DP attention's
+    # all-to-all across rails of a rails-only fabric with PXN off has none: every time is NaN)
+    runnable = np.isfinite(out[:, K.O_CYCLE])
+    edge = ((out[:, K.O_FITS] > 0.5) & runnable & (cfg[:, K.K_CONC] == largest[combo])
             & (cfg[:, K.K_CONC] < out[:, K.O_MAX_CONC]))
     # feasibility and the Pareto front in numpy; one lazy query for the rest (fewer collects)
-    fe = out[:, K.O_FITS] > 0.5
+    fe = (out[:, K.O_FITS] > 0.5) & runnable
     if max_tpot_s is not None:
         fe &= out[:, K.O_TPOT] <= max_tpot_s
     if max_ttft_s is not None:
@@ -383,6 +389,10 @@ def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user) -> str
         return (f"none of the {n:,} configurations fits in memory: the smallest needs "
                 f"{out[:, K.O_MEM_GPU].min() / 1e9:.4g} GB per GPU, the {acc.name} exposes "
                 f"{acc.memory_capacity_bytes / 1e9:.4g} GB (add GPUs, or lower the precisions or the context)")
+    fits &= np.isfinite(out[:, K.O_CYCLE])
+    if not fits.any():
+        return (f"none of the {n:,} configurations that fit can run: their collectives have no path on the "
+                "fabric (DP attention's all-to-all across rails of a rails-only fabric with hardware.pxn = false)")
     f = out[fits]
     missed = []
     for name, bound, best, cmp in (

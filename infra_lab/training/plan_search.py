@@ -574,8 +574,10 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         memory_per_gpu_bytes, fits,
         runnable (False when a collective of the plan has no path on the fabric, e.g. an
         expert all-to-all across rails with PXN off: step time inf, tokens/s 0; such plans are
-        dropped with ``feasible_only``), nic_busy_fraction and the breakdown components [s]. With ``top=None,
-        feasible_only=False`` one row per plan evaluated.
+        dropped with ``feasible_only``), nic_busy_fraction and the breakdown components [s]
+        (:data:`COMPONENTS`: ``compute_fwd``, ..., ``optimizer``, each also as ``<component>_s``,
+        the canonical flat name :meth:`Estimate.to_dict` uses; the bare names are kept as
+        aliases, the same values). With ``top=None, feasible_only=False`` one row per plan evaluated.
 
     Examples
     --------
@@ -826,5 +828,9 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
              pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), fl["fits"], fl["runnable"],
              pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]
-    cols += [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
+    comps = [pl.Series(name, o[j]) for j, name in enumerate(COMPONENTS)]
+    # the breakdown in seconds under its canonical flat name, <component>_s, as Estimate.to_dict()
+    # (estimate's JSON, sweep rows) names it; the bare component names stay as aliases (the same
+    # buffers, no copy): both are contract names (docs/ARCHITECTURE.md)
+    cols += comps + [c.alias(f"{c.name}_s") for c in comps]
     return pl.DataFrame(cols)

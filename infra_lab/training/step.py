@@ -4,6 +4,7 @@ FLOP convention). The numba step kernel evaluates the plan on the inputs of :mod
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -54,8 +55,9 @@ class Estimate:
     flops_by_convention : FLOPs per step under each MFU convention [FLOP]
     peak_flops : dense BF16 peak of one GPU [FLOP/s]
     useful_token_fraction : non-padding share of the positions a step processes [-]: 1 for a
-        text model; 1 − the packing waste for a multimodal scenario
-        (:func:`infra_lab.multimodal.packing_stats`). ``tokens_per_s`` counts every position;
+        text model without ``training.data_mix``; 1 − the packing waste for a multimodal
+        scenario, or for a text model with a data_mix (its documents packed by the mix's
+        ``packing``: "none" pads each to seq_len) (:func:`infra_lab.multimodal.packing_stats`). ``tokens_per_s`` counts every position;
         :meth:`days_to_train` and :meth:`gpu_hours` count training tokens, the non-padding ones
     accelerator : catalog name of the scenario's accelerator (canonical), so that
         ``economics.run_cost(est, price_usd_per_gpu_hour="owned", tokens=...)`` reads its price
@@ -102,9 +104,11 @@ class Estimate:
                              "mfu": per / self.peak_flops})
 
     def to_dict(self) -> dict[str, Any]:
-        """The scalar results as a dict (breakdown components included as ``<name>_s``); not
-        ``accelerator`` (a sweep's grid may name it), ``model_flops_per_step`` and ``peak_flops``
-        (``infra-lab estimate --format json`` adds the first two beside the scenario and plan)."""
+        """The scalar results as a dict (breakdown components included as ``<name>_s`` [s], the
+        canonical flat name of a component, which :func:`infra_lab.search`'s frame carries too
+        beside its alias, the bare component name); not ``accelerator`` (a sweep's grid may name
+        it), ``model_flops_per_step`` and ``peak_flops`` (``infra-lab estimate --format json``
+        adds the first two beside the scenario and plan)."""
         d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
                                            "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
                                            "fits", "stack", "gpus", "nic_busy_fraction",
@@ -188,7 +192,18 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
                                 *executed_programs(ctx.c, heads))
     else:
         kt.evaluate_serial(ctx.c, ctx.tab, ctx.htab, xtab, lay, ncand, comm, heads, tail, out)
-    return _estimate_from(out[0], ctx, sc.hardware.accelerator)
+    est = _estimate_from(out[0], ctx, sc.hardware.accelerator)
+    if sc.multimodal is None and sc.training.data_mix is not None:
+        # a text model's training.data_mix (text only: check_for refuses other shares) packs its
+        # documents by the mix's rule, as the multimodal model's text share is packed: packing =
+        # "none" pads each document to seq_len (most positions at 4,096 are padding). Ignored before, so
+        # days_to_train / gpu_hours counted padding as training tokens while
+        # il.multimodal.estimate of the same scenario did not
+        from ..multimodal.packing import packing_stats
+
+        waste = packing_stats(None, sc.training.data_mix, sc.training.seq_len).waste
+        est = dataclasses.replace(est, useful_token_fraction=1.0 - float(waste))
+    return est
 
 
 def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:

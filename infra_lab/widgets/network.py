@@ -17,6 +17,7 @@ from .. import fabric as F
 from ..charts import network as charts
 from ..errors import ValidationError
 from ..scenario import HardwareConfig
+from ..scenario.hardware_table import own_node_layout
 
 __all__ = ["network_update", "network_explorer", "network_dashboard"]
 
@@ -30,7 +31,11 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     ----------
     size_bytes : collective size S [B]
     gpus : ranks [-] (the cluster is sized to hold them: ceil(gpus / g) nodes of the
-        accelerator's default node size g, as a [hardware] table without gpus_per_node gets)
+        accelerator's own node size g, ``node_gpus`` of data/network_platforms.csv — 8, or a
+        rack-scale part's 4-GPU tray — given as ``gpus_per_node``, so GB200, GB300 and MI450X
+        earn no :class:`~infra_lab.errors.NodeSizeWarning`; a rack-scale cluster that does not
+        fill whole 72-GPU racks uses the same number of trays in each,
+        :func:`infra_lab.scenario.hardware_table.own_node_layout`)
     accelerator, nic : catalog names (nic None: the accelerator's default NIC,
         :func:`infra_lab.catalog.default_nic`)
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
@@ -48,10 +53,15 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
 
     choice("routing", routing, F.ROUTINGS)   # checked whether or not a step is simulated (one node ignored a typo)
     node = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1})
-    per_node = node.gpus_per_node
+    # the part's own node (a GB200 tray of 4), stated: left out, the table counted 8-GPU nodes and
+    # every GB200 / GB300 / MI450X call gave a NodeSizeWarning about an input the user never typed
+    per_node = int(F.platform(node.accelerator)["node_gpus"])
     nic = node.nic if nic is None else nic     # None: the accelerator's default NIC (catalog.default_nic)
     nodes = max(1, -(-int(gpus) // per_node))
-    hw = {"accelerator": accelerator, "nodes": nodes, "nic": nic, "fabric": fabric}
+    hw = {"accelerator": accelerator, **own_node_layout(node.accelerator, nodes * per_node), "nic": nic,
+          "fabric": fabric}
+    if hw["domain_gpus"] is None:
+        del hw["domain_gpus"]
     if pxn is not None:
         hw["pxn"] = bool(pxn)
     try:
@@ -60,12 +70,24 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
         return {"result": None, "routed": None, "efficiency": None, "sweep": None,
                 "chart": charts.busbw_vs_size_chart(
                     _empty_sweep(), title=f"{op}: not runnable here"), "text": f"<b>Cannot run:</b> {e}"}
-    eta, simulated = 1.0, nodes >= 2 and nodes & (nodes - 1) == 0 and gpus == per_node * nodes
-    no_sim = ("one node has no cross-leaf step." if nodes < 2 else
+    # the flow simulation's unit is the scale-up domain (fabric.step_flows): a node of an 8-GPU
+    # part; on a rack-scale part a rack (8 GB200 are two trays of one partly used rack, not two
+    # nodes: "needs a power-of-two node count; nodes = 1" read as a miscount). Notebook 03
+    # section 7's synthetic step is the 8-GPU nodes' one; racks are not simulated here
+    placed = HardwareConfig.from_dict(hw)
+    doms = placed.domains
+    in_node = placed.domain_gpus <= per_node
+    eta, simulated = 1.0, in_node and doms >= 2 and doms & (doms - 1) == 0 and gpus == placed.world_size
+    no_sim = ((f"the {gpus} GPUs share one scale-up domain (a rack of up to {placed.scaleup_domain}); the "
+               f"synthetic step is simulated between whole nodes of an 8-GPU part (notebook 03 section 7), "
+               f"not between racks." if doms < 2 else
+               f"the synthetic step is simulated between whole nodes of an 8-GPU part (notebook 03 section 7), "
+               f"not between this cluster's {doms} racks (scale-up domains of {placed.domain_gpus} GPUs).")
+              if not in_node else "one node has no cross-leaf step." if doms < 2 else
               "the halving/doubling step is simulated on a power-of-two number of whole nodes.")
     if simulated:
         try:
-            fl = F.step_flows("halving_doubling", hw, size_bytes, step=max(0, nodes.bit_length() - 2))
+            fl = F.step_flows("halving_doubling", hw, size_bytes, step=max(0, doms.bit_length() - 2))
         except ValidationError as e:   # a fabric of three or more tiers: the flow simulation covers
             # one and two (4,096 x 8 MI300X raised from the callback); the analytic cost stands
             simulated, no_sim = False, f"{e}."

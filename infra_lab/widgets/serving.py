@@ -41,7 +41,9 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
     input_tokens, output_tokens : mean request [tokens]
     price_usd_per_gpu_hour : [USD/GPU-h] (None: the owned cost from il.economics, or for an
         accelerator with no public purchase price the median on-demand rent,
-        ``il.serving.gpu_hour_price(accelerator, "rented")``; the ``price`` column says which)
+        ``il.serving.gpu_hour_price(accelerator, "rented")``; the ``price`` column says which;
+        for a part with neither, e.g. MI450X or H800, the $ columns are empty and the ``price``
+        column says why)
 
     Returns
     -------
@@ -56,7 +58,6 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
 
     from .._validate import integer, positive
     from ..charts.serving import serving_breakdown_chart
-    from ..economics import NoPurchasePriceError
     from ..errors import InfraLabError, empty_reasons, with_reasons
 
     if price_usd_per_gpu_hour is not None:   # 0 used to fall through to the owned cost unannounced
@@ -83,8 +84,12 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
                 # the owned-cost Monte Carlo), not the economics explorer's cost at its slider
                 # inputs and the default purchase price: the label says which
                 price, basis = il.serving.gpu_hour_price(accelerator), OWNED_PRICE_BASIS
-            except NoPurchasePriceError:    # e.g. MI325X: no public purchase price, but listed rents
-                price, basis = il.serving.gpu_hour_price(accelerator, "rented"), "rented, on-demand median"
+            except InfraLabError:    # no owned cost (MI325X: no public purchase price; H800: no TDP)
+                try:
+                    price, basis = il.serving.gpu_hour_price(accelerator, "rented"), "rented, on-demand median"
+                except InfraLabError:   # neither (MI450X, H800): the deployment runs, only its $ are unknown
+                    price, basis = None, ("none: no owned cost and no on-demand rent in data/ for this part "
+                                          "(pass price_usd_per_gpu_hour)")
     except InfraLabError as e:
         return pl.DataFrame({"configuration": [f"cannot run: {e}"]}), None
 
@@ -99,7 +104,8 @@ def serving_update(model: str = "llama3.3-70b", accelerator: str = "MI300X", eng
         if not res.fits:
             d["configuration"] = f"{label}{cfg}: does not fit in memory"
             return d
-        c = il.serving.token_costs(res, price)
+        c = (il.serving.token_costs(res, price) if price is not None else
+             {"usd_per_million_output_tokens_all_in": None, "usd_per_million_tokens": None})
         return d | {"output_tok_s": res.output_tokens_per_s, "output_tok_s_per_gpu": res.output_tokens_per_s_per_gpu,
                     "tok_s_per_user": res.tokens_per_s_per_user, "ttft_s": res.ttft_s,
                     "tpot_ms": None if res.tpot_s is None else 1e3 * res.tpot_s,   # None: one output token

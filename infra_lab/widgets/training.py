@@ -80,14 +80,16 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     from ..charts.training import step_breakdown_chart
     from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
-    from ..scenario.hardware_table import updated_table
+    from ..scenario.hardware_table import own_node_layout, updated_table
 
     # the catalog's name: the NIC table below is keyed by it ('b200' got ConnectX-7 NICs)
     accelerator = il.catalog.accelerator(accelerator).name
     sc = il.load_scenario(base)
-    # the accelerator's default node size (data/network_platforms.csv node_gpus), not a typed 8
+    # the accelerator's own node size (data/network_platforms.csv node_gpus: a rack-scale part's
+    # 4-GPU tray), not HardwareConfig's default 8, which counted 1,024 MI450X as 128 "nodes" of 8
+    # and refused them for not filling 72-GPU racks
     part = HardwareConfig.from_dict({"accelerator": accelerator, "nodes": 1})
-    per_node = part.gpus_per_node
+    per_node = int(il.fabric.platform(accelerator)["node_gpus"])
     # checked, not cast: int() made 0 or -8 GPUs one node, 100 GPUs 96 and 2048.9 tokens 2,048
     gpus, global_batch, seq_len = (integer(k, v) for k, v in
                                    (("gpus", gpus), ("global_batch", global_batch), ("seq_len", seq_len)))
@@ -95,7 +97,10 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         lo = gpus // per_node * per_node
         raise ValidationError(f"gpus = {gpus!r}: expected a multiple of {per_node} ({accelerator}'s GPUs per node), "
                               f"e.g. {' or '.join(str(g) for g in (lo, lo + per_node) if g > 0)}")
-    hw = {"accelerator": accelerator, "nodes": gpus // per_node,
+    # own_node_layout: a rack-scale cluster that does not fill whole racks uses the same number
+    # of trays in each (1,024 MI450X: 16 racks of 64; an assumption the note states)
+    layout = own_node_layout(accelerator, gpus)
+    hw = {"accelerator": accelerator, **layout,
           # a part without a default NIC row (the announced MI450X) gets what a [hardware] table
           # without nic gets (HardwareConfig: LEGACY_NIC); default_nic refused it as unknown
           "nic": EXPLORER_ACCELERATORS.get(accelerator) or part.nic}
@@ -106,6 +111,9 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     piped = pp > 1 or pp_schedule is not None or vp > 1      # the caller chose a pipeline
     par = {"pp": pp, "vp": vp} | ({} if pp_schedule is None else {"pp_schedule": pp_schedule})
     plan, note = "DP + ZeRO-1 (as Zyphra)", ""
+    racks = (f"{world:,} GPUs in {world // layout['domain_gpus']} racks of {layout['domain_gpus']} "
+             f"({layout['domain_gpus'] // per_node} of each {part.scaleup_domain}-GPU rack's "
+             f"{part.scaleup_domain // per_node} trays: an assumption)" if layout["domain_gpus"] else "")
     try:
         cand = sc.replace(hardware=hw, training=tr, parallelism=par)
         if piped:
@@ -164,6 +172,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
         p = cand.parallelism
         plan = (f"search: tp{p.tp} pp{p.pp} vp{p.vp} cp{p.cp} ep{p.ep} dp{p.dp} mbs{cand.training.micro_batch} "
                 f"zero{p.zero} rc={cand.training.recompute}" + (f" {p.schedule}" if p.pp > 1 else ""))
+    note = "; ".join(x for x in (note, racks) if x)
     summary = pl.DataFrame({
         "accelerator": [accelerator], "gpus": [cand.hardware.world_size], "plan": [plan], "note": [note],
         "step_time_s": [est.step_time_s], "Mtokens_per_s": [est.tokens_per_s / 1e6],
