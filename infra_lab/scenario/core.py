@@ -155,14 +155,8 @@ class Scenario:
                 f"training.precision = {tr.precision!r}: {self.hardware.accelerator} has no {tr.precision} tensor "
                 f"cores (no sourced dense {tr.precision} peak); allowed: "
                 f"{', '.join(x for x in PRECISIONS if x in peaks)}")
-        if tr.precision == "fp8" and tr.fp8_scaling == "block" and "fp4" not in peaks:
-            # torchao's MX recipes need block-scaled matrix instructions, which came with the FP4
-            # ones: NVIDIA Blackwell (https://github.com/pytorch/torchtitan/blob/main/docs/mxfp8.md,
-            # "Requirements: NVIDIA B200 (SM100 or SM100a)"; GB200 too) and AMD CDNA 4, whose
-            # MXFP8/MXFP6/MXFP4 MFMA instructions CDNA 3 lacks
-            # (https://rocm.blogs.amd.com/software-tools-optimization/matrix-cores-cdna/README.html,
-            # the MFMA table). A part without a sourced dense fp4 peak has neither (Ampere, Hopper,
-            # CDNA 3): the inference approximates the support by the FP4 peak.
+        if tr.precision == "fp8" and tr.fp8_scaling == "block" and not self.hardware.accelerator_spec.mx_block_scaling:
+            # torchao's MX recipes need block-scaled matrix instructions (catalog Accelerator.mx_block_scaling)
             raise ValidationError(
                 f"training.fp8_scaling = 'block': {self.hardware.accelerator} has no block-scaled (MX) matrix "
                 "instructions (they come with the FP4 ones: NVIDIA Blackwell, AMD CDNA 4; no sourced dense fp4 "
@@ -293,9 +287,14 @@ class Scenario:
                  ("audio_s_per_request", sv.audio_s_per_request, "audio"))
         for key, amount, modality in media:
             if amount > 0 and (not _is_multimodal(self.model) or getattr(self.multimodal, modality) is None):
+                from ..multimodal.specs import system, system_names
+
+                # the example is a preset that has this encoder (qwen2.5-vl-7b was offered for audio)
+                have = [n for n in system_names() if getattr(system(n), modality) is not None]
                 raise ValidationError(
                     f"serving.{key} = {amount:g}: the [model] has no {modality} encoder; give a multimodal "
-                    f"preset (e.g. \"qwen2.5-vl-7b\") or {modality} = \"<encoder preset>\" in [model]")
+                    f"preset with one ({', '.join(repr(n) for n in have)}) or {modality} = \"<encoder preset>\" "
+                    "in [model]")
         if sv.image_size is not None and sv.images_per_request == 0:
             raise ValidationError(f"serving.image_size = {sv.image_size!r}: only with images_per_request > 0")
         if sv.images_per_request or sv.audio_s_per_request:
