@@ -325,7 +325,8 @@ class HardwareConfig:
         if pxn is None:
             pxn = plat["library"] == "nccl"
         put(self, "pxn", _bool("hardware.pxn", pxn))
-        if _bool("hardware.sharp", self.sharp) and plat["library"] != "nccl":
+        put(self, "sharp", _bool("hardware.sharp", self.sharp))
+        if self.sharp and plat["library"] != "nccl":
             # accepted and ignored before: the collective model prices in-network reduction only
             # through NCCL's CollNet algorithms
             raise ValidationError(f"hardware.sharp = {self.sharp!r}: in-network reduction is priced through NCCL's "
