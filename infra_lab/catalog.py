@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, ValidationError, unknown
+from .errors import DataError, UnknownNameError, ValidationError, unknown
 from .units import BITS_PER_BYTE, GB, TB, TFLOP
 
 PEAK_PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
@@ -486,7 +486,12 @@ def default_nic(accelerator: str) -> str:
     t = default_nics()
     hit = t.filter(t["accelerator"] == acc)
     if hit.height == 0:
-        raise unknown("accelerator with a default NIC (data/default_nics.csv)", acc, t["accelerator"].to_list())
+        # a catalog part (canonical_accelerator refused any other name) without a row: no
+        # "did you mean" another part, which would read as if the name were misspelt
+        raise UnknownNameError(
+            f"accelerator {acc!r} has no default NIC: data/default_nics.csv has no row for it; give the NIC "
+            f"by name ({', '.join(nic_names())}) or add the row with its source. Parts with a default NIC: "
+            f"{', '.join(t['accelerator'].to_list())}")
     return canonical_nic(hit["nic"][0])
 
 
