@@ -442,7 +442,14 @@ class Scenario:
         the value the table derives (scaleup_domain, host_cpu, pxn, nic, nics_per_node,
         domain_gpus) follow a change of the keys they derive from unless named too
         (:func:`~infra_lab.scenario.hardware_table.updated_table`): another accelerator gets its
-        own scale-up domain. A ZeRO stage held at the value ``fsdp`` derives (1, or 3 with FSDP)
+        own scale-up domain. Moved to another accelerator, a key the table gave that the new part
+        cannot have is replaced by the part's own with a
+        :class:`~infra_lab.errors.PartBoundWarning` naming the key, the old and the new value (a
+        discrete host CPU, ZAYA1's Xeon 8570, on GB200/GB300, whose host is the superchip's Grace;
+        a ``scaleup_domain`` or ``domain_gpus`` the new part refuses); the deployment's choices
+        (nodes, gpus_per_node, nic, fabric, oversubscription, pxn, sharp, a discrete host on a
+        part with a discrete host) stay, and one the new part refuses is refused with a
+        ValidationError, as is an impossible value named in the change itself. A ZeRO stage held at the value ``fsdp`` derives (1, or 3 with FSDP)
         follows a change of ``fsdp`` unless named too
         (:func:`~infra_lab.scenario.parallelism_table.updated_plan`). Of a scenario built with
         ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
