@@ -91,11 +91,12 @@ def test_deal_year_one_revenue_says_it_includes_the_market_months():
     assert "market rent" in y1["how"] and "setup" in y1["how"]
 
 
-@pytest.mark.parametrize("folder", ["economics", "serving", "reliability", "cloud_prices.csv"])
+@pytest.mark.parametrize("folder", ["economics", "serving", "reliability", "cloud_prices.csv",
+                                    "device_measurements.csv"])
 def test_every_price_and_input_row_has_a_source_and_a_note(folder):
     """docs/CONTRIBUTING.md: a source_url and a note on every row. Four rows of
     data/cloud_prices.csv (Azure's H100 1-year, 3-year and spot rows, CoreWeave's H100 spot row)
-    had no note."""
+    had no note, nor did data/device_measurements.csv's MI300X FP16 GEMM row."""
     from pathlib import Path
 
     root = Path(il.catalog.DATA_DIR)
