@@ -22,9 +22,10 @@ class TestHostIncludedPrices:
         q = E.owned_gpu_hour_quote("GB200", n=N)
         assert q["capex_basis"].startswith("default purchase price")
         assert E.parameters("GB200")["host_usd_per_gpu"].value == 0.0   # its rack price includes the host
-        # the same price with the host held at 0 (counter-based draws: every other input drawn alike)
+        assert E.parameters("GB200")["nic_usd"].value == 0.0            # and the compute trays' CX7 NICs
+        # the same price with the host and NIC held at 0 (counter-based draws: every other input drawn alike)
         no_host = E.owned_gpu_hour_quote("GB200", price=q["purchase_price_usd_per_gpu"], n=N,
-                                         fixed={"host_usd_per_gpu": 0.0})
+                                         fixed={"host_usd_per_gpu": 0.0, "nic_usd": 0.0})
         # before: 3.39 against 3.11 USD/GPU-h at the default draws, the host counted twice
         assert q["usd_per_gpu_hour"] == pytest.approx(no_host["usd_per_gpu_hour"], rel=1e-12)
 
