@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, ValidationError, unknown
+from .errors import DataError, UnknownNameError, ValidationError, unknown
 from .units import BITS_PER_BYTE, GB, TB, TFLOP
 
 PEAK_PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
@@ -364,6 +364,18 @@ class Accelerator:
             )
         return self.peak_flops[p]
 
+    @property
+    def mx_block_scaling(self) -> bool:
+        """Whether the part has block-scaled (OCP MX) matrix instructions, so that MXFP8 GEMMs
+        (torchao's MX recipes, ``training.fp8_scaling = "block"``) run on it. They came with the
+        FP4 instructions: NVIDIA Blackwell (https://github.com/pytorch/torchtitan/blob/main/docs/mxfp8.md:
+        "Requirements: NVIDIA B200 (SM100 or SM100a)", GB200 too) and AMD CDNA 4, whose
+        MXFP8/MXFP6/MXFP4 MFMA instructions CDNA 3 lacks
+        (https://rocm.blogs.amd.com/software-tools-optimization/matrix-cores-cdna/README.html, the
+        MFMA table). Approximation: read as "has a sourced dense fp4 peak" (True on Blackwell,
+        CDNA 4 and MI450X; False on Ampere, Hopper and CDNA 3)."""
+        return "fp4" in self.peak_flops
+
     def ridge_point(self, precision: str = "bf16") -> float:
         """Arithmetic intensity where compute and HBM bandwidth balance [FLOP/byte]."""
         return self.peak(precision) / self.hbm_bw_Bps
@@ -461,7 +473,12 @@ def default_nic(accelerator: str) -> str:
     t = default_nics()
     hit = t.filter(t["accelerator"] == acc)
     if hit.height == 0:
-        raise unknown("accelerator with a default NIC (data/default_nics.csv)", acc, t["accelerator"].to_list())
+        # a catalog part (canonical_accelerator refused any other name) without a row: no
+        # "did you mean" another part, which would read as if the name were misspelt
+        raise UnknownNameError(
+            f"accelerator {acc!r} has no default NIC: data/default_nics.csv has no row for it; give the NIC "
+            f"by name ({', '.join(nic_names())}) or add the row with its source. Parts with a default NIC: "
+            f"{', '.join(t['accelerator'].to_list())}")
     return canonical_nic(hit["nic"][0])
 
 

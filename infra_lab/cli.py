@@ -191,12 +191,8 @@ def _scenario(arg: str, check_plan: bool = True):
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p, check_plan=check_plan)
-    try:
-        return il.load_scenario(arg, check_plan=check_plan)
-    except il.errors.UnknownNameError as e:
-        if Path(arg + ".toml").is_file():   # `infra-lab estimate base` beside base.toml
-            raise CliError(f"{e}. A file {arg + '.toml'!r} is here: did you mean {arg + '.toml'!r}?") from None
-        raise
+    # `infra-lab estimate base` beside base.toml: load_scenario's error names the file
+    return il.load_scenario(arg, check_plan=check_plan)
 
 
 def _training_scenario(arg: str, command: str, check_plan: bool = True):
@@ -557,7 +553,7 @@ def cmd_collective(a) -> Output:
                      "domains": c.nodes, "per_domain": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
                      "library": c.library, "time_s": c.time_s, "time_us": c.time_s * 1e6,
                      "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
-                     "lower_bound_s": c.lower_bound_s})
+                     "lower_bound_s": c.lower_bound_s, "notes": "; ".join(c.notes)})
     out = Output()
     shown = ["op", "size_bytes", "gpus", "domains", "per_domain", "algorithm", "protocol", "time_us",
              "algbw_GBps", "busbw_GBps"]

@@ -25,11 +25,9 @@ def _precisions(acc: str) -> list[str]:
     a = catalog.accelerator(acc)
     out = []
     for p in compute.PRECISIONS:
-        try:
-            a.peak(compute._params.PEAK_COLUMN[p])
+        try:   # the precisions the part runs (MXFP8 only with block-scaled MX instructions)
+            compute._params.peak(a, p)
         except ValidationError:
-            continue
-        if a.vendor == "NVIDIA" and p == "mxfp8" and acc.startswith(("H", "A")):
             continue
         out.append(p)
     return out

@@ -134,3 +134,35 @@ def test_serving_explorer_serves_a_part_without_a_price(accelerator):
     priced = serving_update(model="llama3.3-70b", accelerator=accelerator, precision="fp8", gpus=8,
                             price_usd_per_gpu_hour=3.0)[0].row(0, named=True)
     assert priced["usd_per_gpu_h"] == 3.0 and priced["usd_per_M_output"] > 0
+
+
+def test_mxfp8_gemms_only_on_parts_with_block_scaled_instructions():
+    """il.compute priced MXFP8 GEMMs on MI300X and MI325X (865 and 1,033 TFLOP/s max-achievable
+    in notebook 02's precision table, which left out only the Hopper parts by name), though CDNA 3,
+    like Hopper, has no block-scaled MX matrix instructions. One owner of the rule:
+    catalog.Accelerator.mx_block_scaling, read by the compute model and the scenario check."""
+    have = {n: il.catalog.accelerator(n).mx_block_scaling for n in il.catalog.accelerator_names()}
+    assert {n for n, v in have.items() if v} == {"B200", "B200-750W", "GB200", "B300", "GB300", "MI350X",
+                                                 "MI355X", "MI450X"}
+    for name in ("MI300X", "MI325X", "H100-SXM", "H200-SXM"):
+        with pytest.raises(ValidationError, match=r"precision = 'mxfp8': .* no block-scaled \(MX\) matrix"):
+            il.compute.gemm_model(name, "mxfp8")
+        assert il.compute.gemm_time(8192, 8192, 8192, name, "fp8") > 0
+    for name in ("B200", "MI355X"):
+        assert il.compute.gemm_time(8192, 8192, 8192, name, "mxfp8") > 0
+
+
+# ------------------------------------------------------------------ media on a model without the encoder
+def test_serving_media_error_offers_a_preset_with_that_encoder():
+    """serving.audio_s_per_request on a text model said "give a multimodal preset (e.g.
+    "qwen2.5-vl-7b")", a vision-only preset that refuses audio the same way."""
+    d = {"name": "s", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
+         "serving": {"tp": 1, "dp": 8, "audio_s_per_request": 5.0}}
+    with pytest.raises(ValidationError, match="no audio encoder") as ei:
+        il.Scenario.from_dict(d)
+    named = [n for n in il.multimodal.system_names() if f"'{n}'" in str(ei.value)]
+    assert named and all(il.multimodal.system(n).audio is not None for n in named)
+    assert "qwen2.5-vl-7b" not in str(ei.value)
+    for n in named:              # each one it offers takes the request (short: whisper's 448 positions)
+        il.Scenario.from_dict({**d, "model": {"preset": n},
+                               "serving": {**d["serving"], "input_tokens": 128, "output_tokens": 128}})

@@ -77,7 +77,12 @@ def accelerator(name: Any) -> catalog.Accelerator:
 
 
 def peak(acc: catalog.Accelerator, prec: str) -> float:
-    """Dense peak [FLOP/s] of ``acc`` at GEMM precision ``prec``."""
+    """Dense peak [FLOP/s] of ``acc`` at GEMM precision ``prec``. MXFP8 only where the part has
+    block-scaled matrix instructions (:attr:`infra_lab.catalog.Accelerator.mx_block_scaling`):
+    on Hopper or CDNA 3 a ValidationError (their FP8 GEMMs are ``fp8``)."""
+    if prec == "mxfp8" and not acc.mx_block_scaling:
+        raise ValidationError(f"precision = 'mxfp8': {acc.name} has no block-scaled (MX) matrix instructions "
+                              "(they come with the FP4 ones: NVIDIA Blackwell, AMD CDNA 4); use 'fp8'")
     return acc.peak(PEAK_COLUMN[prec])
 
 
