@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import UnknownNameError, ValidationError
-from ._checks import _bool, _check_keys, _enum, _int, _py
+from ._checks import _bool, _check_keys, _enum, _int, _py, _zero_stage
 
 MOE_DISPATCHERS = ("alltoall", "deepep")
 
@@ -150,9 +150,8 @@ class ParallelismConfig:
         zero = _py(self.zero)
         if zero is None:          # left out: ZeRO-1, or full sharding (ZeRO-3) with FSDP
             zero = 3 if fsdp else 1
+        zero = _zero_stage("parallelism.zero", zero)
         put(self, "zero", zero)
-        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
-            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
         if fsdp and zero != 3:
             raise ValidationError(
                 f"parallelism.fsdp = true with parallelism.zero = {zero}: FSDP shards parameters, gradients "
