@@ -191,12 +191,8 @@ def _scenario(arg: str, check_plan: bool = True):
             raise CliError(f"scenario file {arg!r}: {what} (shipped scenarios: "
                            f"{', '.join(il.list_scenarios())})")
         return il.Scenario.from_toml(p, check_plan=check_plan)
-    try:
-        return il.load_scenario(arg, check_plan=check_plan)
-    except il.errors.UnknownNameError as e:
-        if Path(arg + ".toml").is_file():   # `infra-lab estimate base` beside base.toml
-            raise CliError(f"{e}. A file {arg + '.toml'!r} is here: did you mean {arg + '.toml'!r}?") from None
-        raise
+    # `infra-lab estimate base` beside base.toml: load_scenario's error names the file
+    return il.load_scenario(arg, check_plan=check_plan)
 
 
 def _training_scenario(arg: str, command: str, check_plan: bool = True):
@@ -540,6 +536,18 @@ def _hardware(a) -> dict:
     if not hw:
         raise CliError("give the hardware, --hardware FILE.toml (a scenario or a "
                        "[hardware] table) and/or --accelerator/--nodes/--nic ... options")
+    if a.hardware:
+        from .errors import InfraLabError
+        from .scenario.hardware_table import HardwareConfig
+
+        # an invalid table says which file holds it, as a scenario file's error does
+        # (Scenario.from_toml); with options, which options were applied to it
+        try:
+            HardwareConfig.from_dict(hw)
+        except InfraLabError as e:
+            given = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in opts.items())
+            raise type(e)(f"hardware file {Path(_hardware_file(a.hardware)).name}"
+                          + (f" with {given}" if given else "") + f": {e}") from None
     return hw
 
 
@@ -557,7 +565,7 @@ def cmd_collective(a) -> Output:
                      "domains": c.nodes, "per_domain": c.per_node, "algorithm": c.algorithm, "protocol": c.protocol,
                      "library": c.library, "time_s": c.time_s, "time_us": c.time_s * 1e6,
                      "algbw_GBps": c.algbw_Bps / 1e9, "busbw_GBps": c.busbw_Bps / 1e9,
-                     "lower_bound_s": c.lower_bound_s})
+                     "lower_bound_s": c.lower_bound_s, "notes": "; ".join(c.notes)})
     out = Output()
     shown = ["op", "size_bytes", "gpus", "domains", "per_domain", "algorithm", "protocol", "time_us",
              "algbw_GBps", "busbw_GBps"]
@@ -636,6 +644,7 @@ def cmd_serve(a) -> Output:
                          "follows the first); the latency is ttft_s (= e2e_latency_s)")
     if not a.search:
         given = [o for o, v in (("--objective", a.objective), ("--top", getattr(a, "top", None)),
+                                ("--no-pareto", a.pareto),
                                 ("--max-tpot-s", a.max_tpot_s), ("--max-ttft-s", a.max_ttft_s),
                                 ("--min-tokens-per-s-per-user", a.min_tokens_per_s_per_user))
                  if v is not None or (o == "--top" and hasattr(a, "top"))]
@@ -648,7 +657,7 @@ def cmd_serve(a) -> Output:
         objective = a.objective or "output_tokens_per_s"
         if objective.startswith("usd") and a.price_usd_per_gpu_hour is None:
             raise CliError(f"--objective {objective}: a cost objective needs --price-usd-per-gpu-hour")
-        kw = {"objective": objective, "top": getattr(a, "top", SERVE_TOP)}
+        kw = {"objective": objective, "top": getattr(a, "top", SERVE_TOP), "pareto": a.pareto is not False}
         for key, unit in SERVE_BOUNDS:
             v = getattr(a, key)
             if v is None:
@@ -679,8 +688,10 @@ def cmd_serve(a) -> Output:
             if kw["objective"] not in shown:     # the sort key is always a column of the table
                 shown.insert(shown.index("output_tokens_per_s_per_gpu"), kw["objective"])
             out.frame("configurations", df, [c for c in shown if c in df.columns],
-                      title=f"il.serve_search — {name}: best by {kw['objective']} first "
-                            f"(memory in GB; `--format csv` for every column)")
+                      title=f"il.serve_search — {name}: "
+                            + ("the throughput-interactivity Pareto front" if kw["pareto"] else
+                               "not only the Pareto front (--no-pareto)")
+                            + f", best by {kw['objective']} first (memory in GB; `--format csv` for every column)")
             if df.height == 0:
                 bounds = [f"{_option(k)} {kw[k]:g}" for k, _ in SERVE_BOUNDS if k in kw]
                 out.notes.append("no configuration fits in memory" + (f" and meets {' and '.join(bounds)}"
@@ -1235,6 +1246,7 @@ EXAMPLES = {
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour 2.5
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour owned   # or rented
   infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv
+  infra-lab serve maia-class-serving-mi300x --search --no-pareto --top 20   # not only the Pareto front
   infra-lab serve maia-class-serving-mi300x --param step_overhead_s=0.003
   infra-lab serve my_serving.toml --search --objective usd_per_million_tokens --price-usd-per-gpu-hour 2.5""",
     "sweep": """grid file: Scenario tables; lists are swept (Cartesian product), other values fixed:
@@ -1437,6 +1449,12 @@ def build_parser() -> argparse.ArgumentParser:
                          + ", ".join(SERVE_OBJECTIVES) + "; the usd_* ones need --price-usd-per-gpu-hour")
     sp.add_argument("--top", type=_top, default=argparse.SUPPRESS, metavar="N|all",
                     help=f"rows to print with --search (default {SERVE_TOP})")
+    sp.add_argument("--no-pareto", dest="pareto", action="store_false", default=None,
+                    help="with --search: every configuration, not only the throughput-interactivity "
+                         "Pareto front (il.serve_search pareto=False): with --top N the N best that fit and "
+                         "meet the bounds; with --top all and no bound, every configuration evaluated, those "
+                         "that do not fit included. Not search's --all, which also ranks plans that do not "
+                         "fit among the best")
     sp.add_argument("--max-tpot-s", type=float, help="latency bound per output token [s] (--search)")
     sp.add_argument("--max-ttft-s", type=float, help="time-to-first-token bound [s] (--search)")
     sp.add_argument("--min-tokens-per-s-per-user", type=float, metavar="TOKENS_PER_S",

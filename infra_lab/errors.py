@@ -90,6 +90,16 @@ class NodeSizeWarning(UserWarning):
     part's tray, :func:`infra_lab.scenario.hardware_table.own_node_layout`)."""
 
 
+class PartBoundWarning(UserWarning):
+    """:meth:`infra_lab.Scenario.replace` (and ``infra-lab sweep`` / ``--accelerator`` on a
+    scenario file, :func:`infra_lab.scenario.hardware_table.updated_table`) moved a scenario to
+    another accelerator and replaced a [hardware] key the table gave explicitly that the new part
+    cannot have: a discrete host CPU (ZAYA1's Xeon 8570) on a part whose host is integrated in
+    its module (GB200/GB300: Grace, ``host_integrated`` in data/network_platforms.csv). The
+    message names the key, the old and the new value. A key the change names itself is not
+    replaced: an impossible value given so is refused with a ValidationError."""
+
+
 class ContextLengthWarning(UserWarning):
     """A sequence longer than the model's published context (``max_seq_len`` of its config)
     for a model with rotary or no position embeddings: such runs exist (context extension,

@@ -99,6 +99,7 @@ def _platforms() -> dict[str, dict]:
         "node_gpus": catalog.Col("int", required=True, positive=True),
         "library": catalog.Col("str", required=True, choices=("nccl", "rccl")),
         "default_host_cpu": catalog.Col("str", required=True),
+        "host_integrated": catalog.Col("bool", required=True),
         "nvls": catalog.Col("bool", required=True),
         "nccl_arch": catalog.Col("str", choices=("volta", "ampere", "hopper", "blackwell")),
         "rccl_tuning_model": catalog.Col("int", positive=True),
@@ -112,7 +113,9 @@ def _platforms() -> dict[str, dict]:
 def platform(accelerator: str) -> dict:
     """The node platform of an accelerator (data/network_platforms.csv): ``node_gpus``
     (physical GPUs per server or compute tray), ``library`` ("nccl" | "rccl"),
-    ``default_host_cpu``, ``nvls`` (NVSwitch with in-switch reduction), ``source_url``."""
+    ``default_host_cpu``, ``host_integrated`` (True where the host CPU is part of the
+    accelerator's module, GB200/GB300's Grace: then ``default_host_cpu`` is the only host it can
+    have), ``nvls`` (NVSwitch with in-switch reduction), ``source_url``."""
     canon = catalog.canonical_accelerator(accelerator)
     p = _platforms()
     if canon not in p:

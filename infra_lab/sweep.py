@@ -193,7 +193,16 @@ def point_seed(point: Mapping[str, Any], base_seed: int = 0) -> int:
 
 # --------------------------------------------------------------------------- evaluation
 def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """fn's return value (dict or one-row frame) as a dict of output columns."""
+    """fn's return value (dict, one-row frame, or an :class:`~infra_lab.training.Estimate`) as
+    a dict of output columns. An Estimate is its documented scalars, ``Estimate.to_dict()``
+    (step_time_s, tokens_per_s, mfu, ..., the breakdown as ``<component>_s``); one of those
+    named like an input (a grid over ``stack`` or ``gpus``) is left out when it equals the
+    input (the point's column holds it), and refused like any clash when it differs."""
+    from .training.step import Estimate  # lazy: a sweep of plain functions needs no training model
+
+    estimate = isinstance(result, Estimate)
+    if estimate:
+        result = {k: v for k, v in result.to_dict().items() if not (k in inputs and _same(inputs[k], v))}
     if isinstance(result, pl.DataFrame):
         if result.height != 1:
             raise ValidationError(f"fn returned a frame of {result.height} rows: expected "
@@ -201,16 +210,30 @@ def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
         result = result.row(0, named=True)
     if not isinstance(result, Mapping):
         raise ValidationError(f"fn returned {type(result).__name__}: expected a dict of "
-                              "outputs or a one-row polars DataFrame")
+                              "outputs (name -> value, one column each), a one-row polars DataFrame "
+                              "or an il.estimate Estimate (its to_dict() scalars)")
     row = {}
     for k, v in result.items():
         if not isinstance(k, str):
             raise ValidationError(f"fn returned output name {k!r}: expected a string")
+        if estimate and k in inputs:
+            raise ValidationError(f"fn returned an Estimate whose {k} = {v!r} differs from the input {k} = "
+                                  f"{inputs[k]!r}: rename the grid's {k!r}, or return "
+                                  f"{{k: v for k, v in est.to_dict().items() if k != {k!r}}}")
         if k in inputs or k in RESERVED_COLUMNS:
             raise ValidationError(f"fn returned output {k!r}, which clashes with an input or a "
                                   f"reserved column ({', '.join(RESERVED_COLUMNS)})")
         row[k] = v.item() if isinstance(v, np.generic) else v
     return row
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether an input and an output of the same name hold the same value (False when they
+    cannot be compared)."""
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 -- an array or other value without a truth: not the same
+        return False
 
 
 def _run_chunk(fn: Callable, points: list[dict], seeds: list[int], pass_seed: bool,
@@ -413,7 +436,9 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     Parameters
     ----------
     fn : callable taking the grid's names as keyword arguments (and ``seed`` if it has a
-        parameter of that name) and returning a dict of outputs or a one-row polars frame.
+        parameter of that name) and returning a dict of outputs, a one-row polars frame, or
+        an :class:`~infra_lab.training.Estimate` (its ``to_dict()`` scalars are the outputs;
+        one named like an input and equal to it, ``stack`` or ``gpus``, is left out).
         On a cluster it must be importable or picklable (module-level functions are safest).
     grid : dict of name → list of values (Cartesian product) or a polars frame of points
     client : None (in-process), a ``dask.distributed.Client`` (e.g. on a ``LocalCluster``) or

@@ -22,9 +22,10 @@ class TestHostIncludedPrices:
         q = E.owned_gpu_hour_quote("GB200", n=N)
         assert q["capex_basis"].startswith("default purchase price")
         assert E.parameters("GB200")["host_usd_per_gpu"].value == 0.0   # its rack price includes the host
-        # the same price with the host held at 0 (counter-based draws: every other input drawn alike)
+        assert E.parameters("GB200")["nic_usd"].value == 0.0            # and the compute trays' CX7 NICs
+        # the same price with the host and NIC held at 0 (counter-based draws: every other input drawn alike)
         no_host = E.owned_gpu_hour_quote("GB200", price=q["purchase_price_usd_per_gpu"], n=N,
-                                         fixed={"host_usd_per_gpu": 0.0})
+                                         fixed={"host_usd_per_gpu": 0.0, "nic_usd": 0.0})
         # before: 3.39 against 3.11 USD/GPU-h at the default draws, the host counted twice
         assert q["usd_per_gpu_hour"] == pytest.approx(no_host["usd_per_gpu_hour"], rel=1e-12)
 
@@ -91,11 +92,12 @@ def test_deal_year_one_revenue_says_it_includes_the_market_months():
     assert "market rent" in y1["how"] and "setup" in y1["how"]
 
 
-@pytest.mark.parametrize("folder", ["economics", "serving", "reliability", "cloud_prices.csv"])
+@pytest.mark.parametrize("folder", ["economics", "serving", "reliability", "cloud_prices.csv",
+                                    "device_measurements.csv"])
 def test_every_price_and_input_row_has_a_source_and_a_note(folder):
     """docs/CONTRIBUTING.md: a source_url and a note on every row. Four rows of
     data/cloud_prices.csv (Azure's H100 1-year, 3-year and spot rows, CoreWeave's H100 spot row)
-    had no note."""
+    had no note, nor did data/device_measurements.csv's MI300X FP16 GEMM row."""
     from pathlib import Path
 
     root = Path(il.catalog.DATA_DIR)

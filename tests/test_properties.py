@@ -953,7 +953,8 @@ def object_like_dict(table: str, **kw):
         pytest.fail(f"{cls.__name__}(**{kw}) refused what the dict accepts: {e}")
     import dataclasses
 
-    derived = {"dp"}  # the dict form derives dp from the world size; the object alone cannot
+    # the dict form derives dp from the world size; the object alone cannot (_dp_derived records which)
+    derived = {"dp", "_dp_derived"}
     assert {f.name: getattr(got, f.name) for f in dataclasses.fields(got) if f.name not in derived} == \
         {f.name: getattr(want, f.name) for f in dataclasses.fields(want) if f.name not in derived}
 

@@ -125,7 +125,9 @@ def test_moved_hardware_keeps_a_partly_used_node():
     """A table in whole nodes of its part takes the new part's own nodes; one in partly used nodes
     (4 of an MI300X baseboard's 8) keeps them on another 8-GPU part."""
     zy = il.load_scenario("zaya1-ibm-mi300x").hardware
-    assert moved_hardware(zy, "GB200") == {"accelerator": "GB200", "gpus_per_node": 4, "nodes": 256, "domain_gpus": 64}
+    # GB200's host is its superchip's Grace (host_integrated): stated with the move
+    assert moved_hardware(zy, "GB200") == {"accelerator": "GB200", "gpus_per_node": 4, "nodes": 256, "domain_gpus": 64,
+                                           "host_cpu": "Grace"}
     half = HardwareConfig.from_dict({"accelerator": "MI300X", "nodes": 4, "gpus_per_node": 4, "scaleup_domain": 8})
     assert moved_hardware(half, "H100") == {"accelerator": "H100-SXM"}
 

@@ -214,7 +214,7 @@ def test_replace_rederives_the_hardware_keys_a_change_moves():
     domain_gpus, host_cpu, pxn), and replace() kept them: ZAYA1's table with accelerator =
     GB200 was an NVL72 priced as 8-GPU NVLink domains, silently, and gpus_per_node = 2 was
     refused for its stale domain_gpus = 8. A key held at its derived value now follows; a key
-    given otherwise (ZAYA1's host CPU, PXN on) or named in the change keeps its value."""
+    given otherwise (PXN on) or named in the change keeps its value."""
     zaya = il.load_scenario("zaya1-ibm-mi300x")
     two = zaya.replace(hardware={"gpus_per_node": 2, "nodes": 1}, training={"global_batch": 4}).hardware
     assert (two.scaleup_domain, two.nics_per_node, two.domain_gpus) == (8, 2, 2)   # 2 GPUs of the 8-GPU node
@@ -223,7 +223,9 @@ def test_replace_rederives_the_hardware_keys_a_change_moves():
     gb = zaya.replace(hardware={"accelerator": "GB200", "nic": "ConnectX-8", "nodes": 144},
                       training={"global_batch": 2304}).hardware
     assert (gb.scaleup_domain, gb.domain_gpus) == (72, 72)
-    assert (gb.host_cpu, gb.pxn) == ("Xeon-Platinum-8570", True)              # given, not derived
+    # PXN given, not derived: kept; ZAYA1's Xeon hosts cannot hold a GB200 (its host is the
+    # superchip's Grace): replaced, with a PartBoundWarning (tests/test_part_bound_hardware.py)
+    assert (gb.host_cpu, gb.pxn) == ("Grace", True)
     kept = zaya.replace(hardware={"accelerator": "GB200", "nic": "ConnectX-8", "scaleup_domain": 8}).hardware
     assert (kept.scaleup_domain, kept.domain_gpus) == (8, 8)                  # named: kept
     h100 = il.load_scenario("zaya1-h100-counterpart")

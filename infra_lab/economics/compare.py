@@ -224,41 +224,48 @@ def matched_serving(a: str, b: str):
     return j.with_columns((pl.col("tokens_per_s_per_gpu_b") / pl.col("tokens_per_s_per_gpu_a")).alias("ratio_b_over_a"))
 
 
-def _generic_specs(accelerator: str, host: Param | None = None) -> dict[str, Any]:
+def _generic_specs(accelerator: str, host: tuple[Param, ...] = ()) -> dict[str, Any]:
     """Specs with the ``all`` rows for everything except the accelerator's own power ratio:
-    the same host, network and opex for every accelerator (like for like); ``host`` replaces
-    the host row where the purchase price already includes the host (:func:`_host_spec`)."""
+    the same host, network and opex for every accelerator (like for like); the rows of
+    ``host`` replace the generic rows of their name where the purchase price already includes
+    the host or the NICs (:func:`_host_spec`)."""
     out = {}
     for r in parameter_table().iter_rows(named=True):
         if r["scope"] == "all":
             out[r["name"]] = Param(**{k: (r[k] if r[k] is not None else "") for k in Param.__dataclass_fields__})
     out["server_power_ratio"] = parameters(accelerator)["server_power_ratio"]
-    if host is not None:
-        out["host_usd_per_gpu"] = host
+    for p in host:
+        out[p.name] = p
     return out
 
 
-def _host_spec(acc: str, capex_basis: str) -> Param | None:
-    """The host row of a like-for-like owned cost whose purchase price already includes the
-    host, else None (the generic ``all`` host is drawn, as for a baseboard or GPU-only price).
+_INCLUDED_IN_OWN_PRICE = ("host_usd_per_gpu", "nic_usd")
+"""Rows an accelerator's own purchase-price default may make 0 because its price (a server,
+DGX or rack price) already includes the item: the host, and the scale-out NICs."""
+
+
+def _host_spec(acc: str, capex_basis: str) -> tuple[Param, ...]:
+    """The rows of a like-for-like owned cost that replace the generic ones because the
+    purchase price already includes what they price; () where none does (the generic
+    ``all`` host and NIC are drawn, as for a baseboard or GPU-only price).
 
     A listing on a basis of :data:`~infra_lab.economics.data.HOST_INCLUDED_BASES` (server,
-    rack) includes it: no host is added. A fallback to the accelerator's own purchase-price
-    default takes the accelerator's own host row where parameters.csv has one (the default is
-    then a server or rack price: GB200's rack price includes its Grace CPUs, host row 0), else
-    the generic host (an ASP is the GPU alone). Adding the generic host to a price that
-    includes one counted the host twice (GB200's like-for-like GPU-hour)."""
+    rack) includes the host: no host is added (its NICs are not stated by the basis, so the
+    generic NIC stays). A fallback to the accelerator's own purchase-price default takes the
+    accelerator's own host and NIC rows where parameters.csv has them (the default is then a
+    server, DGX or rack price: GB200's rack price includes its Grace CPUs and CX7 NICs, host
+    and NIC rows 0), else the generic ones (an ASP is the GPU alone). Adding the generic host
+    or NIC to a price that includes one counted it twice."""
     generic = next(r for r in parameter_table().iter_rows(named=True)
                    if r["name"] == "host_usd_per_gpu" and r["scope"] == "all")
     if capex_basis in HOST_INCLUDED_BASES:
-        return Param(**{**{k: (generic[k] if generic[k] is not None else "") for k in Param.__dataclass_fields__},
-                        "scope": acc, "value": 0.0, "low": 0.0, "high": 0.0,
-                        "note": f"the {capex_basis} price includes the host"})
+        return (Param(**{**{k: (generic[k] if generic[k] is not None else "") for k in Param.__dataclass_fields__},
+                         "scope": acc, "value": 0.0, "low": 0.0, "high": 0.0,
+                         "note": f"the {capex_basis} price includes the host"}),)
     if capex_basis.startswith("default purchase price"):
-        own = parameters(acc).get("host_usd_per_gpu")
-        if own is not None and own.scope != "all":
-            return own
-    return None
+        own = parameters(acc)
+        return tuple(own[k] for k in _INCLUDED_IN_OWN_PRICE if k in own and own[k].scope != "all")
+    return ()
 
 
 def _fixed_like_for_like(fixed: Any, where: str, capex: str) -> dict[str, float]:
@@ -290,12 +297,12 @@ def _catalog_tdp(acc: str, where: str) -> float:
 def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
                          fixed_items: tuple[tuple[str, float], ...], tdp_W: float,
                          scale_items: tuple[tuple[str, float], ...] = (),
-                         host: Param | None = None) -> np.ndarray:
+                         host: tuple[Param, ...] = ()) -> np.ndarray:
     """Owned cost per useful GPU-hour of ``acc`` bought at ``price`` [USD per GPU], ``n``
     draws of the generic (same for every accelerator) host, network and opex ranges with
     ``seed``, at ``tdp_W`` [W] (:func:`_catalog_tdp` unless given), the inputs of ``scale_items``
     multiplied by their factor in every draw, ``host`` in place of the generic host row where the
-    price includes the host (:func:`_host_spec`); cached (read-only array) so that widgets and
+    price includes the host or the NICs (:func:`_host_spec`); cached (read-only array) so that widgets and
     notebooks re-read it for free."""
     n = V.draws(n)
     seed = V.seed(seed)

@@ -26,7 +26,7 @@ __all__ = [
     "parameter_table", "parameters", "defaults", "purchase_prices", "purchase_price",
     "electricity_prices", "useful_life_policies", "network_costs", "company_facts", "company_fact", "tco_benchmarks",
     "epoch_hardware_prices", "epoch_rental_series", "rental_trend", "rental_prices", "rental_price",
-    "cloud_price", "cloud_price_rows", "software_stack", "NoPurchasePriceError", "REFERENCE_SCENARIO",
+    "cloud_price", "cloud_price_rows", "commitment_pairs", "commitment_ratio", "contract_default", "software_stack", "NoPurchasePriceError", "REFERENCE_SCENARIO",
 ]
 
 HOURS_PER_YEAR = YEAR / HOUR
@@ -55,8 +55,8 @@ _ECON_DIR = catalog.DATA_DIR / "economics"
 _SCHEMAS: dict[str, dict[str, Col]] = {
     "parameters": {
         "name": Col("str", required=True), "scope": Col("str", required=True),
-        "value": Col("float", required=True), "low": Col("float", required=True),
-        "high": Col("float", required=True), "unit": Col("str", required=True),
+        "value": Col("float"), "low": Col("float", required=True),
+        "high": Col("float"), "unit": Col("str", required=True),
         "distribution": Col("str", required=True, choices=DISTRIBUTIONS),
         "label": Col("str", required=True), "description": Col("str", required=True),
         "basis": Col("str", required=True, choices=_BASES_PARAM), "grade": Col("str", required=True),
@@ -141,14 +141,39 @@ class Param:
         return distribution_mean(self.low, self.value, self.high, self.distribution)
 
 
+def _hot_spare_fraction() -> float:
+    from ..reliability.checkpoint import hot_spare_fraction
+
+    return hot_spare_fraction()
+
+
+_OWNED_ELSEWHERE = {"spare_fraction": _hot_spare_fraction}
+"""Rows of parameters.csv whose blank ``value`` (and ``high``) another model owns:
+``spare_fraction`` is the reliability model's hot-spare pool
+(:func:`infra_lab.reliability.hot_spare_fraction`, 8 spare nodes per 128 in use), so the
+spares the restart model swaps in are the spares the owned cost buys, powers and houses."""
+
+
 @cache
 def parameter_table():
     """Every economics parameter (``data/economics/parameters.csv``) as a polars DataFrame:
     name, scope (``all``, a vendor ``AMD``/``NVIDIA`` or a catalog accelerator), value, low,
-    high, unit, distribution, label, description, basis, grade, source_url, note. Checked on
-    load: low <= value <= high, and a lognormal row has low > 0."""
+    high, unit, distribution, label, description, basis, grade, source_url, note. A row of
+    :data:`_OWNED_ELSEWHERE` with a blank value (and high) takes the owning model's value.
+    Checked on load: low <= value <= high, and a lognormal row has low > 0."""
+    import polars as pl
+
     t = _econ_table("parameters")
+    for name, owner in _OWNED_ELSEWHERE.items():   # blank value / high: the other model's value
+        v = owner()
+        t = t.with_columns(*(pl.when((pl.col("name") == name) & pl.col(c).is_null()).then(pl.lit(v))
+                             .otherwise(pl.col(c)).alias(c) for c in ("value", "high")))
     for i, r in enumerate(t.iter_rows(named=True), start=1):
+        for c in ("value", "high"):
+            if r[c] is None:
+                raise ValidationError(
+                    f"parameters.csv, row {i} ({r['name']}, {r['scope']}): {c} is blank; only "
+                    f"{', '.join(_OWNED_ELSEWHERE)} may leave it blank (their value is owned elsewhere)")
         if not (r["low"] <= r["value"] <= r["high"]):
             raise ValidationError(
                 f"parameters.csv, row {i} ({r['name']}, {r['scope']}): need low <= value <= high, "
@@ -514,6 +539,77 @@ def cloud_price(accelerator: str, term: str = "on-demand", *, statistic: str = "
     V.choice("statistic", statistic, _STATISTICS)
     p = cloud_price_rows(accelerator, term)["price_usd_per_gpu_hour"].to_numpy()
     return float(_STATISTICS[statistic](p))
+
+
+COMMITMENT_TERMS = ("1-year", "3-year")
+"""The committed terms of data/cloud_prices.csv that :func:`commitment_ratio` prices."""
+
+
+def commitment_pairs(term: str = "1-year"):
+    """Every provider that lists one accelerator both on demand and committed for ``term`` on
+    the same date (each provider's newest listing of each term, :func:`cloud_price_rows`):
+    accelerator, provider, date_observed, on_demand, committed [USD per GPU-hour] (each the
+    median of that provider's rows of that date) and ratio = committed / on_demand [-].
+
+    Pairs whose two terms were observed on different dates are left out (a stale on-demand
+    price against a new commitment would mix the price trend into the discount)."""
+    import polars as pl
+
+    V.choice("term", term, COMMITMENT_TERMS)
+    prices = catalog.cloud_prices()
+    rows = []
+    for acc in sorted(set(prices.filter(pl.col("term") == term)["accelerator"].to_list())):
+        try:
+            od, cm = cloud_price_rows(acc, "on-demand"), cloud_price_rows(acc, term)
+        except ValidationError:          # listed committed only, or only by excluded sources
+            continue
+        for prov in sorted(set(od["provider"].to_list()) & set(cm["provider"].to_list())):
+            o, c = od.filter(pl.col("provider") == prov), cm.filter(pl.col("provider") == prov)
+            if o["date_observed"][0] != c["date_observed"][0]:
+                continue
+            po = float(o["price_usd_per_gpu_hour"].median())
+            pc = float(c["price_usd_per_gpu_hour"].median())
+            rows.append({"accelerator": acc, "provider": prov, "date_observed": o["date_observed"][0],
+                         "on_demand": po, "committed": pc, "ratio": pc / po})
+    return pl.DataFrame(rows, schema={"accelerator": pl.String, "provider": pl.String,
+                                      "date_observed": pl.Date, "on_demand": pl.Float64,
+                                      "committed": pl.Float64, "ratio": pl.Float64})
+
+
+@cache
+def commitment_ratio(term: str = "1-year") -> float:
+    """A committed term's price as a fraction of the same provider's on-demand price for the
+    same accelerator [-]: the median ratio over :func:`commitment_pairs` (data/cloud_prices.csv,
+    a source URL per row).
+
+    Approximate: one discount for every accelerator and provider (the pairs' own ratios
+    spread around it)."""
+    V.choice("term", term, COMMITMENT_TERMS)
+    r = commitment_pairs(term)["ratio"].to_numpy()
+    if r.size == 0:
+        raise ValidationError(f"commitment_ratio: no provider lists an accelerator both on demand and {term} "
+                              "on the same date in data/cloud_prices.csv")
+    return float(np.median(r))
+
+
+def contract_default(accelerator: str) -> float | None:
+    """Default 1-year dedicated-contract rent for an accelerator without its own
+    ``contract_usd_per_gpu_hour`` row in parameters.csv [USD per GPU-hour]: the part's own
+    median on-demand price (:func:`cloud_price`) x :func:`commitment_ratio` ("1-year"), so a
+    commitment never costs more than the part's own on-demand median. None when no provider
+    lists the part on demand.
+
+    Approximate: the part's on-demand median comes from its own providers (mostly neoclouds
+    for Blackwell) and the discount from the providers that list both terms; the part's own
+    1-year listings (mostly hyperscalers, whose on-demand prices are higher) are not used, since
+    their median mixes providers: B200's 1-year median (three providers) lay above its
+    on-demand median (eight providers)."""
+    canon = V.accelerator(accelerator)
+    try:
+        od = cloud_price(canon, "on-demand")
+    except ValidationError:
+        return None
+    return od * commitment_ratio("1-year")
 
 
 def software_stack(accelerator: str) -> str:

@@ -227,16 +227,12 @@ def residual_value(capex_usd: float, age_years: float, curve: str = "exponential
 # The operator's cash flows
 # --------------------------------------------------------------------------------------
 def _contract_default(accelerator: str) -> float | None:
-    """Default dedicated-contract price for an accelerator without its own row: the median
-    1-year (else 3-year, else on-demand) listed price from :func:`cloud_price`."""
-    from .data import cloud_price
+    """Default dedicated-contract price for an accelerator without its own row:
+    :func:`~infra_lab.economics.data.contract_default` (the part's own on-demand median x the
+    listed 1-year commitment ratio)."""
+    from .data import contract_default
 
-    for term in ("1-year", "3-year", "on-demand"):
-        try:
-            return cloud_price(accelerator, term)
-        except ValidationError:
-            continue
-    return None
+    return contract_default(accelerator)
 
 
 def operator_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | None = None) -> dict[str, float]:

@@ -10,6 +10,8 @@ The owned cost of one *useful* GPU-hour (one that does work), per billed GPU:
     capital/h  = C CRF(r, L) / H                   straight line with an annuity
                = C 10^(-d a) (ln10 d + r) / H      Epoch's exponential decay d [OOM/yr] at age a
     facility/h = kW_server colocation 12 / H (1 + spares)          provisioned IT power
+                                                  (hot spares provisioned; their idle draw is
+                                                  not in energy/h: ASSUMPTION, _spare_power)
     opex/h     = (maintenance + insurance & tax) C / H + staff / H
     fixed/h    = (capital + facility + opex)(1 + setup / L)        setup weeks paid, not used
     energy/h   = kW_server avg_power PUE electricity                per busy hour
@@ -187,6 +189,18 @@ def owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line
     return _owned_components(v, depreciation=depreciation, network=network, age_years=age)
 
 
+def _spare_power(server_per_gpu: Any, v: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Server power per billed GPU (``server_per_gpu``, any unit) -> (provisioned, drawn while
+    busy), the one place that says what hot spares draw.
+
+    Provisioned: every server, spares included (x (1 + ``spare_fraction``)): a hot spare is
+    racked, powered and ready to be swapped in, so the colocation contract reserves its power
+    as it does a billed server's. Drawn: the billed GPUs only. ASSUMPTION: a hot spare's idle
+    draw is left out of the energy (no sourced idle power of an 8-GPU server here); the energy
+    is therefore low by at most ``spare_fraction`` x (idle / average draw) of its value."""
+    return server_per_gpu * (1.0 + v["spare_fraction"]), server_per_gpu
+
+
 def _owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line",
                       network: str = "per-port", age_years: Any = 0.0) -> dict[str, Any]:
     """:func:`owned_components` without the checks, for callers whose inputs are checked
@@ -217,12 +231,13 @@ def _owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-lin
         fin = r
         scale = 10.0 ** (-v["depreciation_ooms_per_year"] * age_years)
     kw = v["tdp_W"] * 1e-3 * v["server_power_ratio"]
+    kw_provisioned, kw_drawn = _spare_power(kw, v)
     parts_fixed = {
         "hardware": server * scale * dep / H,
         "network": net * scale * dep / H,
         "storage_frontend": other * scale * dep / H,
         "financing": capex * scale * fin / H,
-        "facility": kw * v["colocation_usd_per_kW_month"] * 12.0 / H * spare,
+        "facility": kw_provisioned * v["colocation_usd_per_kW_month"] * 12.0 / H,
         "maintenance": v["maintenance_fraction_per_year"] * capex / H,
         "insurance_tax": v["insurance_tax_fraction_per_year"] * capex / H,
         "staff": v["staff_fte_per_1000_gpus"] / 1000.0 * v["staff_usd_per_fte_year"] / H,
@@ -230,7 +245,7 @@ def _owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-lin
     base_fixed = sum(parts_fixed.values())
     setup = base_fixed * v["setup_weeks"] / (WEEKS_PER_YEAR * L)
     U = v["utilization"]
-    energy = kw * v["avg_power_fraction"] * v["pue"] * v["electricity_usd_per_kWh"]
+    energy = kw_drawn * v["avg_power_fraction"] * v["pue"] * v["electricity_usd_per_kWh"]
     out = {k: x / U for k, x in parts_fixed.items()}
     out["setup"] = setup / U
     out["energy"] = energy
@@ -573,11 +588,16 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
 
 
 def cluster_power(n_gpus: int, accelerator: str = "MI300X", **overrides: float) -> dict[str, float]:
-    """Power of a cluster of ``n_gpus`` [W]: GPU boards at TDP, provisioned IT (servers at
-    TDP x server ratio), average IT draw and facility draw (x PUE)."""
+    """Power of a cluster of ``n_gpus`` billed GPUs [W]: GPU boards at TDP, provisioned IT
+    (servers at TDP x server ratio, the hot spares' servers included, as the colocation charge
+    of :func:`owned_components` counts them), average IT draw and facility draw (x PUE) of the
+    billed GPUs while busy, and ``spare_gpus`` [-] (``n_gpus`` x ``spare_fraction``).
+
+    What a hot spare draws is said in one place (``_spare_power``): provisioned in full, its
+    idle draw left out of the average (a labelled ASSUMPTION)."""
     n = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
     v = owned_inputs(accelerator, overrides)
-    it = n * v["tdp_W"] * v["server_power_ratio"]
-    return {"gpu_tdp_W": n * v["tdp_W"], "it_provisioned_W": it,
-            "it_average_W": it * v["avg_power_fraction"],
-            "facility_average_W": it * v["avg_power_fraction"] * v["pue"]}
+    prov, drawn = _spare_power(n * v["tdp_W"] * v["server_power_ratio"], v)
+    return {"gpu_tdp_W": n * v["tdp_W"], "spare_gpus": n * v["spare_fraction"], "it_provisioned_W": prov,
+            "it_average_W": drawn * v["avg_power_fraction"],
+            "facility_average_W": drawn * v["avg_power_fraction"] * v["pue"]}

@@ -276,7 +276,23 @@ def _deepest(sz: _Sizer, preset: str, lo: int, max_layers: int) -> tuple[int | N
     return good, False
 
 
-def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x", family: str = "llama3",
+def _catalog_name(acc: Any) -> str:
+    """The catalog name of one of largest_model's devices: a name (or alias), or a catalog
+    :class:`~infra_lab.catalog.Accelerator` as :func:`infra_lab.catalog.accelerator` returns it.
+    The model reads the device's row by name, so an Accelerator changed after the look-up
+    (``dataclasses.replace(acc, hbm_bytes=...)``) is refused rather than silently read as the row."""
+    if isinstance(acc, catalog.Accelerator):
+        row = catalog.accelerator(acc.name)
+        if acc != row:
+            raise ValidationError(f"accelerators: the Accelerator {acc.name!r} differs from the catalog's row "
+                                  "of that name (data/accelerators.csv); largest_model reads the catalog, so "
+                                  f"give the name {row.name!r} or the catalog's object, "
+                                  f"il.catalog.accelerator({row.name!r})")
+        return row.name
+    return catalog.accelerator(acc).name
+
+
+def largest_model(accelerators: str | catalog.Accelerator | list, *, scenario: Any = "zaya1-ibm-mi300x", family: str = "llama3",
                   by: str = "depth", max_layers: int = MAX_LAYERS, search_plans: bool = False,
                   **overrides: Any) -> pl.DataFrame:
     """The largest model of a family whose training fits one GPU's memory under a plan, per accelerator.
@@ -313,9 +329,12 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
 
     Parameters
     ----------
-    accelerators : list of str
-        Catalog accelerator names (data/accelerators.csv), e.g. ``["MI300X", "H100-SXM"]``; a
-        device named twice (``["MI300X", "mi300x"]``) gets one set of rows, at its first place.
+    accelerators : str, Accelerator or list of them
+        Catalog accelerator names (data/accelerators.csv), e.g. ``["MI300X", "H100-SXM"]``, or
+        :class:`~infra_lab.catalog.Accelerator` objects of the catalog; a single name or
+        Accelerator (``"MI300X"``) is a one-element list. A device named twice
+        (``["MI300X", "mi300x"]``) gets one set of rows, at its first place; an unknown name
+        is refused with the nearest valid names.
     scenario : str, dict, path or Scenario
         The training plan (a shipped scenario's name, a TOML/JSON path, a dict or a Scenario);
         text models only (a multimodal system's encoders do not scale with its language model).
@@ -369,10 +388,12 @@ def largest_model(accelerators: list[str], *, scenario: Any = "zaya1-ibm-mi300x"
     from ..models import get
     from ..scenario import as_scenario
 
+    if isinstance(accelerators, (str, catalog.Accelerator)):   # one device: a one-element list
+        accelerators = [accelerators]
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     if not accelerators:
         raise ValidationError(f"accelerators = {accelerators!r}: expected at least one name")
-    accs = list(dict.fromkeys(catalog.accelerator(a).name for a in accelerators))   # one set of rows per device
+    accs = list(dict.fromkeys(_catalog_name(a) for a in accelerators))   # one set of rows per device
     if not isinstance(by, str) or by not in LARGEST_BY:
         raise ValidationError(f"by = {by!r}: allowed {', '.join(map(repr, LARGEST_BY))}")
     max_layers = V.integer("max_layers", max_layers, lo=1, hi=MAX_LAYERS)

@@ -114,12 +114,7 @@ class DataMix:
                                   "must sum to 1")
         size = d.get("image_size")
         if size is not None:
-            h, w = _size(size)
-            for nm, v in (("height", h), ("width", w)):
-                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                    raise ValidationError(f"training.data_mix.image_size = {size!r}: {nm} must be a positive "
-                                          "integer [px]")
-            size = (int(h), int(w))
+            size = _size(size, "training.data_mix.image_size")   # positive integers [px], checked there
         clip = d.get("audio_clip_s")
         if clip is not None:
             if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not math.isfinite(clip) or clip <= 0:

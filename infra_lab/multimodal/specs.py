@@ -687,14 +687,32 @@ class MultimodalSpec:
         return {"image_tokens": img_tok, "audio_tokens": aud_tok, "lm_positions": pos, "cross_tokens": cross}
 
 
-def _size(image_size) -> tuple[int | None, int | None]:
+def _size(image_size, field_: str = "image_size") -> tuple[int | None, int | None]:
+    """``image_size`` (None, a side [px] or (height, width)) as (height, width), each checked:
+    an integer (an integral float such as 448.0 counts) in 1..:data:`MAX_IMAGE_SIDE_PX`. An
+    invalid one is refused naming ``field_`` and its whole value (``image_size = (0, 448):
+    height 0 ...``), not only the side."""
     if image_size is None:
         return None, None
+    allowed = f"a side [px] or (height, width), integers in 1..{MAX_IMAGE_SIDE_PX:,}"
     if isinstance(image_size, (list, tuple)):
         if len(image_size) != 2:
-            raise ValidationError(f"image_size = {image_size!r}: expected a side [px] or (height, width)")
-        return image_size[0], image_size[1]
-    return image_size, image_size
+            raise ValidationError(f"{field_} = {image_size!r}: expected {allowed}")
+        sides = (("height", image_size[0]), ("width", image_size[1]))
+    else:
+        sides = (("side", image_size),)
+    out = []
+    for side, v in sides:
+        try:
+            px = check_positive(side, v, integer=True)
+        except ValidationError:
+            raise ValidationError(f"{field_} = {image_size!r}: {side} {v!r} is not a positive integer; "
+                                  f"expected {allowed}") from None
+        if px > MAX_IMAGE_SIDE_PX:   # a numeric bound: patch counts of 1e300 px overflow a float
+            raise ValidationError(f"{field_} = {image_size!r}: {side} {v!r} px is above {MAX_IMAGE_SIDE_PX:,} px; "
+                                  f"expected {allowed}")
+        out.append(int(px))
+    return (out[0], out[-1])
 
 
 # --------------------------------------------------------------------------------------

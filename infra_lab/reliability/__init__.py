@@ -39,6 +39,7 @@ from .checkpoint import (
     checkpoint_plan,
     daly_interval_s,
     expected_wall_time_s,
+    hot_spare_fraction,
     hot_spares_for,
     optimal_interval_s,
     plan_run,
@@ -94,7 +95,7 @@ from .study import (
 __all__ = [
     "BASES", "COMPONENT_CLASSES", "parameter", "parameters",
     "OVERFLOW_EXPONENT", "CheckpointPlan", "RestartModel", "RunPlan", "checkpoint_plan",
-    "daly_interval_s", "expected_wall_time_s", "hot_spares_for", "optimal_interval_s",
+    "daly_interval_s", "expected_wall_time_s", "hot_spare_fraction", "hot_spares_for", "optimal_interval_s",
     "plan_run", "restart_model", "restart_profiles", "restart_times_s", "spare_availability",
     "storage_options", "young_interval_s",
     "HBM_BASES", "READINGS", "Composition", "calibration_names", "calibrations",

@@ -41,7 +41,7 @@ from ._data import (
 
 __all__ = [
     "storage_options", "CheckpointPlan", "checkpoint_plan", "restart_profiles", "RestartModel",
-    "restart_model", "spare_availability", "hot_spares_for", "restart_times_s",
+    "restart_model", "spare_availability", "hot_spares_for", "hot_spare_fraction", "restart_times_s",
     "young_interval_s", "daly_interval_s", "expected_wall_time_s", "optimal_interval_s",
     "RunPlan", "plan_run", "OVERFLOW_EXPONENT", "MAX_WORK_HOURS",
 ]
@@ -308,9 +308,19 @@ def restart_model(profile: str = "baseline", **overrides) -> RestartModel:
     return RestartModel(**out, profile=profile)
 
 
+def hot_spare_fraction() -> float:
+    """IBM's hot-spare pool per node in use [-]: hot_spare_nodes / hot_spare_pool_nodes of
+    data/reliability/parameters.csv (8 / 128 = 0.0625).
+
+    The one owner of the platform's spare pool: :func:`hot_spares_for` (the restart model's
+    spares) and the economics default ``spare_fraction`` (spare nodes bought, powered and
+    housed beside the billed ones) both read these two rows."""
+    return parameter("hot_spare_nodes") / parameter("hot_spare_pool_nodes")
+
+
 def hot_spares_for(nodes: int) -> int:
     """IBM's hot-spare pool scaled to ``nodes``: ceil(nodes × 8 / 128) [-]
-    (parameters.csv hot_spare_nodes / hot_spare_pool_nodes)."""
+    (parameters.csv hot_spare_nodes / hot_spare_pool_nodes, as :func:`hot_spare_fraction`)."""
     nodes = int(number("nodes", nodes, integer=True))
     return math.ceil(nodes * parameter("hot_spare_nodes") / parameter("hot_spare_pool_nodes"))
 

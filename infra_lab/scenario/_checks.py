@@ -60,6 +60,15 @@ def _int(field_: str, v: Any, minimum: int = 1) -> int:
     return int(v)
 
 
+def _zero_stage(field_: str, v: Any) -> int:
+    """A ZeRO stage, 0..3 (an integral float such as 1.0 is 1, as :func:`_int` reads integers)."""
+    v = _py(v)
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            or float(v) != int(v) or not 0 <= v <= 3):
+        raise ValidationError(f"{field_} = {v!r}: allowed 0, 1, 2 or 3")
+    return int(v)
+
+
 def _stack_name(v: Any) -> str | None:
     if v is None:
         return None

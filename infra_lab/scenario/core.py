@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ValidationError, unknown
+from ..errors import InfraLabError, ValidationError, unknown
 from ._checks import _check_keys
 from .hardware_table import HardwareConfig, updated_table, warn_node_size
 from .model_table import _is_multimodal, _validate_model
@@ -31,7 +31,8 @@ class Scenario:
     name : identifier
     model : the [model] table as given (preset and/or explicit fields)
     hardware : validated [hardware] table
-    training, parallelism : validated tables of a training scenario (None in a serving one)
+    training, parallelism : validated tables of a training scenario (None in a serving one;
+        left out of a training one built directly, the defaults as in the dict form)
     serving : validated [serving] table of a serving scenario (None in a training one)
 
     A scenario for :func:`infra_lab.search` (``Scenario.from_dict(d, check_plan=False)``) may
@@ -43,8 +44,8 @@ class Scenario:
     name: str
     model: dict = field(hash=False)
     hardware: HardwareConfig
-    training: TrainingConfig | None
-    parallelism: ParallelismConfig | None
+    training: TrainingConfig | None = None       # left out: as a dict without [training]
+    parallelism: ParallelismConfig | None = None
     serving: ServingConfig | None = None
 
     TOP_KEYS = ("name", "model", "hardware", "training", "parallelism", "serving")
@@ -392,9 +393,12 @@ class Scenario:
         d = read_tables(path)
         if isinstance(path, str) and "\n" in path:   # TOML text, e.g. from to_toml()
             d.setdefault("name", "scenario")
-        else:
-            d.setdefault("name", Path(path).stem)
-        return cls.from_dict(d, check_plan=check_plan)
+            return cls.from_dict(d, check_plan=check_plan)
+        d.setdefault("name", Path(path).stem)
+        try:
+            return cls.from_dict(d, check_plan=check_plan)
+        except InfraLabError as e:   # an invalid table: say which file holds it
+            raise type(e)(f"scenario file {Path(path).name}: {e}") from None
 
     def to_dict(self) -> dict:
         """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc`` (of a scenario
@@ -438,7 +442,14 @@ class Scenario:
         the value the table derives (scaleup_domain, host_cpu, pxn, nic, nics_per_node,
         domain_gpus) follow a change of the keys they derive from unless named too
         (:func:`~infra_lab.scenario.hardware_table.updated_table`): another accelerator gets its
-        own scale-up domain. A ZeRO stage held at the value ``fsdp`` derives (1, or 3 with FSDP)
+        own scale-up domain. Moved to another accelerator, a key the table gave that the new part
+        cannot have is replaced by the part's own with a
+        :class:`~infra_lab.errors.PartBoundWarning` naming the key, the old and the new value (a
+        discrete host CPU, ZAYA1's Xeon 8570, on GB200/GB300, whose host is the superchip's Grace;
+        a ``scaleup_domain`` or ``domain_gpus`` the new part refuses); the deployment's choices
+        (nodes, gpus_per_node, nic, fabric, oversubscription, pxn, sharp, a discrete host on a
+        part with a discrete host) stay, and one the new part refuses is refused with a
+        ValidationError, as is an impossible value named in the change itself. A ZeRO stage held at the value ``fsdp`` derives (1, or 3 with FSDP)
         follows a change of ``fsdp`` unless named too
         (:func:`~infra_lab.scenario.parallelism_table.updated_plan`). Of a scenario built with
         ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
@@ -512,6 +523,8 @@ def _as_table(key: str, v: Any) -> Any:
     """A config object given for a table as its dict, so it is validated like one (its
     fields may have been set to anything: dataclasses do not check types)."""
     cls = {"training": TrainingConfig, "parallelism": ParallelismConfig, "serving": ServingConfig}.get(key)
+    if isinstance(v, ParallelismConfig):
+        return v.given_table()     # with a dp the caller gave, checked against the derived one
     if cls is not None and isinstance(v, cls):
         return v.to_dict()
     if key == "hardware" and v is not None and not isinstance(v, (dict, HardwareConfig)):

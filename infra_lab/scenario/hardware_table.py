@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog
-from ..errors import InfraLabError, NodeSizeWarning, ValidationError
+from ..errors import InfraLabError, NodeSizeWarning, PartBoundWarning, ValidationError
 from ._checks import _bool, _check_keys, _enum, _int
 
 FABRICS = ("rails-only", "rail-optimized", "fat-tree")
@@ -76,13 +76,18 @@ def moved_hardware(hw: HardwareConfig, accelerator: str) -> dict:
     of its own part (``gpus_per_node`` = its ``node_gpus``, as ZAYA1's 128 × 8 MI300X), or any
     table moved to a rack-scale part, takes the new part's own nodes (:func:`own_node_layout`:
     1,024 MI300X become 256 GB200 trays of 4 in 16 racks of 64); a table of partly used nodes
-    (``gpus_per_node = 4`` on an 8-GPU MI300X baseboard) keeps its nodes and GPUs per node."""
+    (``gpus_per_node = 4`` on an 8-GPU MI300X baseboard) keeps its nodes and GPUs per node. A
+    part whose host CPU is integrated in its module (GB200/GB300: Grace, :func:`integrated_host`)
+    takes that host, stated, so a discrete host given in ``hw`` (ZAYA1's Xeon 8570) is not
+    carried over nor warned about: the move is the package's, not an input the user typed."""
     from .. import fabric as _fab  # lazy: fabric imports this module
 
     acc = catalog.canonical_accelerator(accelerator)
+    host = integrated_host(acc)
+    own = {} if host is None else {"host_cpu": host}
     if hw.gpus_per_node != int(_fab.platform(hw.accelerator)["node_gpus"]) and not rack_scale(acc):
-        return {"accelerator": acc}
-    return {"accelerator": acc, **own_node_layout(acc, hw.world_size, "hardware.nodes x gpus_per_node")}
+        return {"accelerator": acc, **own}
+    return {"accelerator": acc, **own_node_layout(acc, hw.world_size, "hardware.nodes x gpus_per_node"), **own}
 
 
 LEGACY_NIC = "Pollara-400"
@@ -147,7 +152,10 @@ class HardwareConfig:
     fabric : "rails-only" | "rail-optimized" | "fat-tree"
     oversubscription : fabric oversubscription ratio (1.0 = non-blocking, at most 16) [-]
     host_cpu : host CPU (``data/network_host_cpus.csv``); its vendor sets NCCL/RCCL's
-        per-message network overhead. Default: the accelerator's reference platform
+        per-message network overhead (and its architecture NCCL's x86-only NVLS-tree tuner
+        correction on Blackwell). Default: the accelerator's reference platform. A part whose
+        host is integrated in its module (GB200/GB300: Grace; ``host_integrated`` in
+        data/network_platforms.csv) allows only that host; any other is refused
     pxn : PXN (forwarding cross-rail traffic through the scale-up fabric to the NIC of the
         destination's rail) on or off. Default: the library's default — on for NCCL
         (``NCCL_PXN_DISABLE=0``), off for RCCL (ROCm/rccl#1209)
@@ -303,12 +311,22 @@ class HardwareConfig:
         host = plat["default_host_cpu"] if self.host_cpu is None else self.host_cpu
         if not isinstance(host, str):
             raise ValidationError(f"hardware.host_cpu = {host!r}: expected a host CPU name (string)")
-        put(self, "host_cpu", _fab.host_cpu(host)["name"])
+        host = _fab.host_cpu(host)["name"]
+        own = _fab.host_cpu(plat["default_host_cpu"])["name"]
+        if plat["host_integrated"] and host != own:
+            # GB200/GB300: the Grace CPUs are part of the superchips; a Xeon here was accepted
+            # and priced (Intel's per-message overhead, the x86-only NVLS-tree correction)
+            raise ValidationError(
+                f"hardware.host_cpu = {self.host_cpu!r}: a {acc} node's host CPU is the {own} of its "
+                f"superchip (host_integrated in data/network_platforms.csv), not a separate choice; "
+                f"allowed {own!r} (or leave host_cpu out)")
+        put(self, "host_cpu", host)
         pxn = self.pxn
         if pxn is None:
             pxn = plat["library"] == "nccl"
         put(self, "pxn", _bool("hardware.pxn", pxn))
-        if _bool("hardware.sharp", self.sharp) and plat["library"] != "nccl":
+        put(self, "sharp", _bool("hardware.sharp", self.sharp))
+        if self.sharp and plat["library"] != "nccl":
             # accepted and ignored before: the collective model prices in-network reduction only
             # through NCCL's CollNet algorithms
             raise ValidationError(f"hardware.sharp = {self.sharp!r}: in-network reduction is priced through NCCL's "
@@ -512,6 +530,15 @@ def updated_table(table: Any, changes: dict) -> dict:
     value; the keys that follow are left out of the result, for HardwareConfig to derive. A
     scale-up domain held at a smaller node's gpus_per_node follows a larger gpus_per_node (it
     would otherwise split the node into several domains); a smaller one keeps the node's domain.
+    When the accelerator changes, a key the old table gave that the new part cannot have is
+    left out for HardwareConfig to derive, with a :class:`~infra_lab.errors.PartBoundWarning`
+    naming the key, the old and the new value: a discrete host CPU on a part whose host is
+    integrated (GB200/GB300's Grace, :func:`integrated_host`), a ``scaleup_domain`` or
+    ``domain_gpus`` the new part refuses (GB200's partial racks on an 8-GPU node). The
+    deployment's choices stay (nodes, gpus_per_node, nic, fabric, oversubscription, pxn, sharp,
+    a discrete host on a part with a discrete host: ZAYA1's Xeon 8570 on MI355X, where it sets
+    the per-message network overhead), and a value the new part refuses among them is refused
+    by HardwareConfig with a ValidationError naming the key.
     Without this, a table written out by ``to_dict`` kept MI300X's 8-GPU xGMI domain
     when the accelerator became GB200 (an NVL72 priced as 8-GPU NVLink domains, silently) and
     refused ``gpus_per_node = 4`` for its stale ``domain_gpus = 8``.
@@ -544,4 +571,79 @@ def updated_table(table: Any, changes: dict) -> dict:
             continue    # the new part has no default NIC (data/default_nics.csv): keep the one held
         if derived == old[key]:
             del out[key]
+    if "accelerator" in moved:
+        if "host_cpu" not in changes and out.get("host_cpu") is not None:
+            _follow_integrated_host(out)
+        held = tuple(k for k in ("scaleup_domain", "domain_gpus") if k not in changes and out.get(k) is not None)
+        if held:
+            _follow_refused_domain(out, held)
     return out
+
+
+def _follow_refused_domain(out: dict, keys: tuple[str, ...]) -> None:
+    """The scale-up domain keys (``scaleup_domain``, ``domain_gpus``) the old table gave
+    explicitly that the new accelerator refuses (GB200's partial racks, ``domain_gpus = 64``, on
+    an 8-GPU B200 node, where the domain follows from the node; a 36-GPU ``scaleup_domain`` on
+    H100) are left out of ``out`` for HardwareConfig to derive, each with a
+    :class:`~infra_lab.errors.PartBoundWarning` naming the key, the old and the new value. Only
+    when the table is refused for such a key and builds without them; any other refusal stays
+    the user's to read (the keys are kept)."""
+    dropped: dict[str, Any] = {}
+    while True:
+        try:
+            hw = HardwareConfig.from_dict(out)
+            break
+        except InfraLabError as e:
+            key = next((k for k in keys if k in out and str(e).startswith(f"hardware.{k} = ")), None)
+            if key is None:
+                out.update(dropped)     # refused for another key: the table as the user has it
+                return
+            dropped[key] = out.pop(key)
+    acc = hw.accelerator
+    for key, held in dropped.items():
+        warnings.warn(f"hardware.{key} = {held!r} replaced by {getattr(hw, key)!r}: the accelerator is now {acc}, "
+                      f"whose scale-up domain refuses the old table's value (name hardware.{key} in the change to "
+                      f"choose another)", PartBoundWarning, stacklevel=4)
+
+
+def integrated_host(accelerator: Any) -> str | None:
+    """The host CPU built into ``accelerator``'s module, the only host it can have (GB200 and
+    GB300: Grace, ``host_integrated`` in data/network_platforms.csv), or None for a part with a
+    discrete host (a deployment choice) or a value that is not a catalog name (HardwareConfig
+    reports it).
+
+    >>> integrated_host("GB200"), integrated_host("MI300X")
+    ('Grace', None)
+    """
+    from .. import fabric as _fab  # lazy: fabric imports this module
+
+    try:
+        plat = _fab.platform(accelerator)
+    except (InfraLabError, TypeError, AttributeError):
+        return None
+    return _fab.host_cpu(plat["default_host_cpu"])["name"] if plat["host_integrated"] else None
+
+
+def _follow_integrated_host(out: dict) -> None:
+    """A host CPU the old table gave explicitly (ZAYA1's Xeon 8570) that the new accelerator
+    cannot have (its host is integrated: GB200/GB300's Grace) is left out of ``out``, so that
+    HardwareConfig derives the part's own host, with a :class:`~infra_lab.errors.PartBoundWarning`
+    naming the key, the old and the new value. A discrete host stays: on a part with a discrete
+    host it is the deployment's choice (ZAYA1's Xeon on B200, H100 or MI355X)."""
+    from .. import fabric as _fab  # lazy: fabric imports this module
+
+    own = integrated_host(out.get("accelerator"))
+    if own is None:
+        return
+    held = out["host_cpu"]
+    try:
+        same = _fab.host_cpu(held)["name"] == own
+    except InfraLabError:       # not a host CPU name: HardwareConfig refuses it, naming the catalog's
+        return
+    if same:
+        return
+    del out["host_cpu"]
+    acc = catalog.canonical_accelerator(out["accelerator"])
+    warnings.warn(f"hardware.host_cpu = {held!r} replaced by {own!r}: the accelerator is now {acc}, whose host "
+                  f"CPU is the {own} of its superchip (host_integrated in data/network_platforms.csv); the "
+                  f"{held} host of the old table cannot hold it", PartBoundWarning, stacklevel=4)

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import ValidationError, unknown
 from .core import Scenario
 from .files import FILE_SUFFIXES
-from .shipped import SCENARIO_DIR, _shipped_name, _source_hint, list_scenarios
+from .shipped import SCENARIO_DIR, _beside_file, _shipped_name, _source_hint, list_scenarios
 
 
 def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
@@ -25,7 +25,11 @@ def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
         if isinstance(name, (str, os.PathLike)) and not isinstance(name, bytes) and (
                 str(name).lower().endswith(FILE_SUFFIXES) or Path(name).is_file()):
             return Scenario.from_toml(Path(name), check_plan=check_plan)   # errors name the file
-        raise unknown("scenario", name, list_scenarios())
+        err = unknown("scenario", name, list_scenarios())
+        beside = _beside_file(name)
+        if beside is not None:
+            raise type(err)(f"{err}. A file {beside!r} is here: did you mean {beside!r}?")
+        raise err
     return Scenario.from_toml(SCENARIO_DIR / f"{match}.toml", check_plan=check_plan)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import UnknownNameError, ValidationError
-from ._checks import _bool, _check_keys, _enum, _int, _py
+from ._checks import _bool, _check_keys, _enum, _int, _py, _zero_stage
 
 MOE_DISPATCHERS = ("alltoall", "deepep")
 
@@ -120,6 +120,10 @@ class ParallelismConfig:
     fsdp_impl: str = "torch"
     pp_schedule: str | None = None   # None: "1f1b" (vp = 1) or "interleaved" (vp > 1)
     dp: int = field(default=1, compare=False)
+    # True when dp is the value from_dict derived for a world (kept by dataclasses.replace, so a
+    # plan taken from a scenario re-derives its dp elsewhere); False: a dp built directly, which
+    # from_dict checks against the derived one as the dict form's "dp"
+    _dp_derived: bool = field(default=False, compare=False, repr=False)
 
     KEYS = ("tp", "pp", "vp", "cp", "ep", "zero", "sequence_parallel", "fsdp", "etp", "moe_dispatcher",
             "ep_overlap", "tp_async", "dualpipe", "cp_rotate", "cp_repeat_kv", "fsdp_impl", "pp_schedule")
@@ -138,27 +142,27 @@ class ParallelismConfig:
         put = object.__setattr__
         for k in ("tp", "pp", "vp", "cp", "ep", "etp", "dp"):
             put(self, k, _int(f"parallelism.{k}", getattr(self, k)))
-        sp = _bool("parallelism.sequence_parallel", self.sequence_parallel)
-        fsdp = _bool("parallelism.fsdp", self.fsdp)
+        # each flag stored as the Python bool it holds (an np.bool_ from a frame would not write
+        # to TOML or JSON)
+        for k in ("sequence_parallel", "fsdp", "ep_overlap", "tp_async", "dualpipe", "cp_repeat_kv"):
+            put(self, k, _bool(f"parallelism.{k}", getattr(self, k)))
+        sp, fsdp = self.sequence_parallel, self.fsdp
         zero = _py(self.zero)
         if zero is None:          # left out: ZeRO-1, or full sharding (ZeRO-3) with FSDP
             zero = 3 if fsdp else 1
+        zero = _zero_stage("parallelism.zero", zero)
         put(self, "zero", zero)
-        if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
-            raise ValidationError(f"parallelism.zero = {zero!r}: allowed 0, 1, 2 or 3")
         if fsdp and zero != 3:
             raise ValidationError(
                 f"parallelism.fsdp = true with parallelism.zero = {zero}: FSDP shards parameters, gradients "
                 "and optimizer state (ZeRO-3); allowed zero = 3 with fsdp (or leave zero out)")
         put(self, "moe_dispatcher", _enum("parallelism.moe_dispatcher", self.moe_dispatcher, MOE_DISPATCHERS))
         put(self, "cp_rotate", _enum("parallelism.cp_rotate", self.cp_rotate, CP_ROTATE_METHODS))
-        _bool("parallelism.cp_repeat_kv", self.cp_repeat_kv)
         put(self, "fsdp_impl", _enum("parallelism.fsdp_impl", self.fsdp_impl, FSDP_IMPLS))
-        if _bool("parallelism.dualpipe", self.dualpipe) and not _bool("parallelism.ep_overlap", self.ep_overlap):
+        if self.dualpipe and not self.ep_overlap:
             raise ValidationError("parallelism.dualpipe = true with parallelism.ep_overlap = false: DualPipe "
                                   "overlaps the dispatch and combine by construction; allowed ep_overlap = true with it")
-        _bool("parallelism.ep_overlap", self.ep_overlap)
-        if _bool("parallelism.tp_async", self.tp_async) and self.tp == 1:
+        if self.tp_async and self.tp == 1:
             raise ValidationError("parallelism.tp_async = true: async tensor parallelism needs tp > 1 (tp = 1)")
         sched = _py(self.pp_schedule)
         if sched is not None:
@@ -192,7 +196,7 @@ class ParallelismConfig:
     @classmethod
     def from_dict(cls, d: dict, world: int) -> ParallelismConfig:
         if isinstance(d, ParallelismConfig):
-            d = d.to_dict()
+            d = d.given_table()
         given_dp = None
         if isinstance(d, dict) and "dp" in d:      # dp is derived; a value given must be that one
             d = dict(d)
@@ -223,7 +227,17 @@ class ParallelismConfig:
             )
         return cls(**v, zero=zero, sequence_parallel=sp, fsdp=fsdp, moe_dispatcher=disp, ep_overlap=epo,
                    tp_async=tpa, dualpipe=dpp, cp_rotate=cpr, cp_repeat_kv=cpk, fsdp_impl=fimpl, pp_schedule=pps,
-                   dp=dp)
+                   dp=dp, _dp_derived=True)
+
+    def given_table(self) -> dict:
+        """The table as a dict that :meth:`from_dict` checks: :meth:`to_dict`, plus ``dp`` when
+        it was given (``ParallelismConfig(dp=4)`` built directly), so a dp that is not the
+        world's derived value is refused as in the dict form; a config that a scenario built
+        (dp derived for its world) or one left at the default dp = 1 carries no dp."""
+        d = self.to_dict()
+        if not self._dp_derived and self.dp != 1:
+            d["dp"] = self.dp
+        return d
 
     def to_dict(self) -> dict:
         """The table's keys; ``pp_schedule`` only when given (left out it follows vp)."""

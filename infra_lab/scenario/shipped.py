@@ -25,6 +25,14 @@ def _shipped_name(value: Any) -> str | None:
     return {n.lower(): n for n in list_scenarios()}.get(value.lower())
 
 
+def _beside_file(value: Any) -> str | None:
+    """``value`` + ".toml" (or ".json") when that file exists and ``value`` names no file: the
+    scenario file a caller most likely meant by a bare name ("base" beside base.toml)."""
+    if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes) or os.path.isfile(value):
+        return None
+    return next((f"{value}{sfx}" for sfx in (".toml", ".json") if os.path.isfile(f"{value}{sfx}")), None)
+
+
 def _source_hint(value: Any) -> str:
     """What to pass instead of a string or path that is not a scenario (for error messages)."""
     if not isinstance(value, (str, os.PathLike)):
@@ -32,6 +40,9 @@ def _source_hint(value: Any) -> str:
     shipped = _shipped_name(value)
     if shipped is not None:
         return f"; {value!r} is a shipped scenario: pass il.load_scenario({shipped!r})"
+    beside = _beside_file(value)
+    if beside is not None:   # "base" given beside base.toml (as the CLI says it)
+        return f"; a file {beside!r} is here: did you mean {beside!r}?"
     near = nearest(str(value), list_scenarios())
     hint = f"did you mean {', '.join(repr(x) for x in near)}? " if near else ""
     return (f"; a path must name an existing .toml file (or .json; Scenario.from_toml); a shipped scenario is "

@@ -245,13 +245,13 @@ class TrainingConfig:
         put(self, "recompute_modules", _recompute_modules(self.recompute_modules, self.recompute))
         put(self, "offload_modules", _offload_modules(self.offload_modules, self.recompute_modules))
         for k in ("fp8_param_gather", "loss_fusion", "loss_compiled"):
-            _bool(f"training.{k}", getattr(self, k))
+            put(self, k, _bool(f"training.{k}", getattr(self, k)))
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
         for k in ("moe_host_sync", "eager", "sac_recompute_attention", "pp_free_stage_buffers",
                   "gradient_accumulation_fusion", "fsdp_float8_all_gather"):
-            _bool(f"training.{k}", getattr(self, k))
+            put(self, k, _bool(f"training.{k}", getattr(self, k)))
         put(self, "fp8_scaling", _enum("training.fp8_scaling", self.fp8_scaling, FP8_SCALINGS))
         if self.fsdp_float8_all_gather and (self.precision != "fp8" or self.fp8_scaling != "tensor"):
             # torchtitan's Float8Converter refuses it with a float8 recipe name (rowwise) and its MX

@@ -111,6 +111,7 @@ from .published import (  # noqa: F401
 from .reference import _reference_one  # noqa: F401
 from .search import (  # noqa: F401
     DEFAULT_CONCURRENCIES,
+    EDGE_OBJECTIVES,
     MAX_SEARCH_CONFIGURATIONS,
     _plans,
     _scenario_of,
@@ -124,5 +125,5 @@ __all__ = [
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",
     "class_comparison",
-    "fp4_format", "DEFAULT_CONCURRENCIES", "checkpoints", "tpot_defined",
+    "fp4_format", "DEFAULT_CONCURRENCIES", "EDGE_OBJECTIVES", "checkpoints", "tpot_defined",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 from .._kernels import training as kt
 from ..errors import ValidationError, unknown
 from ..scenario import Scenario
+from ..scenario._checks import _int, _zero_stage
 from ._common import _RC, _RC_NAMES, _training_scenario
 
 _PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
@@ -43,10 +44,9 @@ def _check_constraints(cons: dict) -> dict:
             raise unknown("search constraint", k, SEARCH_CONSTRAINTS)
         if k.startswith(("max_", "min_")):
             base = k[4:]
-            lo = 0 if base == "zero" else 1
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ValidationError(f"search constraint {k} = {v!r}: expected an integer >= {lo}")
-            out[k] = int(v)
+            # the Scenario's integer check (an integral float such as 2.0 is 2; 2.5 is refused
+            # in the same words as parallelism.tp = 2.5)
+            out[k] = _int(f"search constraint {k}", v, 0 if base == "zero" else 1)
             continue
         if isinstance(v, np.ndarray) and v.ndim == 1:   # a column of values, as a list
             v = v.tolist()
@@ -64,13 +64,9 @@ def _check_constraints(cons: dict) -> dict:
                     raise ValidationError(f"search constraint {k} = {x!r}: expected true or false")
                 norm.append(int(x))
             elif k == "zero":
-                if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or not 0 <= x <= 3:
-                    raise ValidationError(f"search constraint zero = {x!r}: allowed 0, 1, 2 or 3")
-                norm.append(int(x))
+                norm.append(_zero_stage("search constraint zero", x))
             else:
-                if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-                    raise ValidationError(f"search constraint {k} = {x!r}: expected a positive integer")
-                norm.append(int(x))
+                norm.append(_int(f"search constraint {k}", x))
         out[k] = norm
     for key in _BOUNDED:
         lo, hi = out.get(f"min_{key}"), out.get(f"max_{key}")

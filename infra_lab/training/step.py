@@ -104,9 +104,11 @@ class Estimate:
                              "mfu": per / self.peak_flops})
 
     def to_dict(self) -> dict[str, Any]:
-        """Scalar fields as a dict (breakdown components included as ``<name>_s`` [s], the
+        """The scalar results as a dict (breakdown components included as ``<name>_s`` [s], the
         canonical flat name of a component, which :func:`infra_lab.search`'s frame carries too
-        beside its alias, the bare component name)."""
+        beside its alias, the bare component name); not ``accelerator`` (a sweep's grid may name
+        it), ``model_flops_per_step`` and ``peak_flops`` (``infra-lab estimate --format json``
+        adds the first two beside the scenario and plan)."""
         d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
                                            "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
                                            "fits", "stack", "gpus", "nic_busy_fraction",

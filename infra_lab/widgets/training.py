@@ -80,7 +80,7 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
     from ..charts.training import step_breakdown_chart
     from ..errors import ValidationError, empty_reasons
     from ..scenario import HardwareConfig
-    from ..scenario.hardware_table import own_node_layout, updated_table
+    from ..scenario.hardware_table import integrated_host, own_node_layout, updated_table
 
     # the catalog's name: the NIC table below is keyed by it ('b200' got ConnectX-7 NICs)
     accelerator = il.catalog.accelerator(accelerator).name
@@ -104,6 +104,10 @@ def training_update(accelerator: str = "MI300X", gpus: int = 1024, global_batch:
           # a part without a default NIC row (the announced MI450X) gets what a [hardware] table
           # without nic gets (HardwareConfig: LEGACY_NIC); default_nic refused it as unknown
           "nic": EXPLORER_ACCELERATORS.get(accelerator) or part.nic}
+    if integrated_host(accelerator) is not None:
+        # the part's own host, stated (GB200/GB300: Grace): the base scenario's Xeon 8570 cannot
+        # hold it, and replace() would otherwise warn about a host the user never chose here
+        hw["host_cpu"] = integrated_host(accelerator)
     tr = {"global_batch": int(global_batch), "seq_len": int(seq_len), "precision": precision}
     world, gb = hw["nodes"] * per_node, int(global_batch)
     pp = integer("pp", pp)

@@ -101,7 +101,7 @@ capex = E.band(np.asarray(E.owned_components(s_own)["capex"]) * N_GPUS)
 pw = E.cluster_power(N_GPUS, "MI300X")
 bench = E.tco_benchmarks().filter(pl.col("accelerator") == "MI300X").row(0, named=True)
 answer1 = pl.DataFrame({
-    "quantity": ["cluster capex [million USD]", "IT power provisioned [MW]", "facility power, average [MW]",
+    "quantity": ["cluster capex [million USD]", "IT power provisioned, hot spares included [MW]", "facility power, average [MW]",
                  "owned cost [USD per useful GPU-hour]", "  the same with every input at its default (mode)",
                  f"  external: {bench['entity'].split(' (')[0]}, {bench['date']:%b %Y} [USD per GPU-hour]"],
     "P50": [capex.p50 / 1e6, pw["it_provisioned_W"] / 1e6, pw["facility_average_W"] / 1e6, own.p50,

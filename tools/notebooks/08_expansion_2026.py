@@ -352,9 +352,12 @@ owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contrac
 goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
 contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
 in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the cluster
-is not repaid within the horizon. Contract rents come from data/cloud_prices.csv
-(median 1-year listing, else on-demand) — MI355X has only on-demand listings, which flatters its
-IRR — and from an assumption for MI450X (data/expansion/platforms.csv).''')
+is not repaid within the horizon. Contract rents: MI300X's own dedicated-contract row
+(data/economics/parameters.csv); for the other shipping parts their median on-demand listing in
+data/cloud_prices.csv times the listed 1-year commitment ratio ({E.commitment_ratio("1-year"):.2f}: the median, over the
+{E.commitment_pairs("1-year").height} provider-and-part pairs listed on demand and for 1 year on the same date, of the 1-year price
+over the on-demand one; `il.economics.contract_default`), so no commitment costs more than the part's own on-demand
+median; an assumption for MI450X (data/expansion/platforms.csv).''')
 """),
     ("code", r"""
 inv = big.filter(pl.col("model") == "10x MoE").select(

@@ -1,0 +1,189 @@
+"""A user's pass over docs/ARCHITECTURE.md's contract: each case is a documented behaviour
+that the code did not keep (each test failed before its fix)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import numpy as np
+import pytest
+
+import infra_lab as il
+
+LLAMA = {"preset": "llama3-8b"}
+
+
+def test_numpy_bools_are_stored_as_python_bools_and_write_to_toml():
+    # "from_dict(tomllib.loads(sc.to_toml())) == sc holds for every valid scenario", and numpy
+    # scalars are read as Python values: an np.bool_ flag (a polars/numpy grid's value) was
+    # kept as np.True_, and to_toml refused the scenario ("'bool' is not TOML serializable")
+    t = np.True_
+    sc = il.Scenario.from_dict({
+        "name": "np-flags", "model": LLAMA,
+        "hardware": {"accelerator": "H100", "sharp": np.False_, "pxn": t},
+        "training": {"eager": t, "loss_fusion": t, "loss_compiled": t, "moe_host_sync": np.False_,
+                     "fp8_param_gather": np.False_, "sac_recompute_attention": np.False_,
+                     "pp_free_stage_buffers": np.False_, "gradient_accumulation_fusion": t},
+        "parallelism": {"tp": np.int64(2), "sequence_parallel": t, "fsdp": np.False_, "ep_overlap": np.False_,
+                        "tp_async": t, "dualpipe": np.False_, "cp_repeat_kv": np.False_},
+    })
+    d = sc.to_dict()
+    for table in ("hardware", "training", "parallelism"):
+        for key, value in d[table].items():
+            assert type(value).__module__ != "numpy", f"{table}.{key} = {value!r}"
+    assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc
+    assert il.Scenario.from_dict(json.loads(json.dumps(d))) == sc
+
+
+def test_serve_search_edge_objectives_are_importable_where_the_contract_names_them():
+    # the contract's serve_search line: SearchEdgeWarning "when ... the objective is throughput
+    # or $ per token: il.serving.EDGE_OBJECTIVES"; only il.serving.search held the name
+    assert set(il.serving.EDGE_OBJECTIVES) <= set(il.serving.OBJECTIVES)
+    assert "EDGE_OBJECTIVES" in il.serving.__all__
+    assert "ttft_s" not in il.serving.EDGE_OBJECTIVES and "output_tokens_per_s" in il.serving.EDGE_OBJECTIVES
+
+
+def test_collective_json_carries_every_collective_result_field(capsys):
+    # "--format json|csv prints the same fields as the Python objects (... CollectiveResult's
+    # fields ...)": the notes (which bound the scale-out rate, a zero-byte call) were left out
+    import dataclasses
+
+    from infra_lab import cli
+
+    hw = {"accelerator": "MI300X", "nodes": 8}
+    rc = cli.main(["collective", "all_reduce", "1GiB", "--accelerator", "MI300X", "--nodes", "8",
+                   "--gpus", "64", "--format", "json"])
+    row = json.loads(capsys.readouterr().out)[0]
+    assert rc == 0
+    c = il.collective("all_reduce", 2**30, hw, 64)
+    renamed = {"algbw_Bps": "algbw_GBps", "busbw_Bps": "busbw_GBps", "nodes": "domains", "per_node": "per_domain"}
+    for f in dataclasses.fields(c):
+        assert renamed.get(f.name, f.name) in row, f.name
+    assert row["notes"] == "; ".join(c.notes) and "Pollara-400" in row["notes"]
+    assert (row["domains"], row["per_domain"]) == (c.nodes, c.per_node)
+
+
+def test_contract_lists_every_ffn_activation_the_model_table_takes():
+    # the [model] comment listed "swiglu" | "gelu"; build() also takes geglu (3 matrices) and
+    # relu (2): a user writing against the document could not know
+    import re
+    from pathlib import Path
+
+    from infra_lab._model_fields import _FFN_ACTS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    line = re.search(r"ffn_act \((.*?)\), tied_embeddings", text, re.S).group(1)
+    assert set(re.findall(r'"(\w+)"', line)) == set(_FFN_ACTS)
+    for act, matrices in _FFN_ACTS.items():
+        spec = il.Scenario.from_dict({"name": "m", "model": {"layers": 2, "hidden": 256, "heads": 4, "vocab": 1000,
+                                                              "ffn_act": act},
+                                      "hardware": {"accelerator": "MI300X"}}).model_spec
+        assert spec.gated == (matrices == 3)
+
+
+def test_config_objects_validate_dp_and_build_serving_scenarios_like_the_dict_form():
+    # "Built from config objects ... validated exactly like the dict form": the dict form refuses
+    # a dp that is not the derived one; ParallelismConfig(dp=4) on 8 GPUs was silently re-derived
+    from infra_lab.errors import ValidationError
+    from infra_lab.scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
+
+    hw = HardwareConfig(accelerator="MI300X")
+    with pytest.raises(ValidationError, match=r"parallelism\.dp = 4: dp is derived.*give 8"):
+        il.Scenario("x", LLAMA, hw, TrainingConfig(), ParallelismConfig(dp=4))
+    with pytest.raises(ValidationError, match=r"parallelism\.dp = 4"):
+        il.Scenario.from_dict({"name": "x", "model": LLAMA, "hardware": hw, "parallelism": ParallelismConfig(dp=4)})
+    ok = il.Scenario("x", LLAMA, hw, TrainingConfig(), ParallelismConfig(dp=8))
+    assert ok.parallelism.dp == 8
+    # a plan a scenario built (dp derived for its world) still moves to another world
+    two = il.Scenario("x", LLAMA, HardwareConfig(accelerator="MI300X", nodes=2), TrainingConfig(), ok.parallelism)
+    assert two.parallelism.dp == 16
+    import dataclasses
+
+    tp2 = il.Scenario("x", LLAMA, HardwareConfig(accelerator="MI300X", nodes=2), TrainingConfig(),
+                      dataclasses.replace(ok.parallelism, tp=2))
+    assert tp2.parallelism.dp == 8 and tp2.parallelism == ParallelismConfig(tp=2, dp=8)
+    # training / parallelism left out, as tables may be in a dict; a serving scenario from objects
+    assert il.Scenario("x", LLAMA, hw) == il.Scenario.from_dict({"name": "x", "model": LLAMA,
+                                                                   "hardware": {"accelerator": "MI300X"}})
+    sv = il.Scenario("s", LLAMA, hw, serving=ServingConfig(tp=8))
+    assert sv.kind == "serving" and sv == il.Scenario.from_dict({"name": "s", "model": LLAMA, "hardware":
+                                                                 {"accelerator": "MI300X"}, "serving": {"tp": 8}})
+
+
+def test_scenario_file_errors_name_the_file_and_a_bare_name_beside_one_points_to_it(tmp_path, monkeypatch):
+    # Scenario.from_toml / as_scenario: "read by Scenario.from_toml, whose errors name the file";
+    # an invalid table in a file said only "training.seq_len = '4k': ..." (which of a sweep's
+    # files?), and il.estimate("base") beside base.toml did not say so (only the CLI did)
+    from infra_lab.errors import UnknownNameError, ValidationError
+
+    bad = tmp_path / "bad_run.toml"
+    bad.write_text('name = "x"\n[model]\npreset = "llama3-8b"\n[hardware]\naccelerator = "MI300X"\n'
+                   '[training]\nseq_len = "4k"\n')
+    with pytest.raises(ValidationError, match=r"scenario file bad_run\.toml: training\.seq_len = '4k'"):
+        il.estimate(bad)
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"name": "x", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI30X"}}))
+    with pytest.raises(UnknownNameError, match=r"scenario file typo\.json: unknown accelerator 'MI30X'.*MI300X"):
+        il.load_scenario(typo)
+    (tmp_path / "base.toml").write_text(il.load_scenario("zaya1-ibm-mi300x").to_toml())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match=r"a file 'base\.toml' is here: did you mean 'base\.toml'\?"):
+        il.estimate("base")
+    with pytest.raises(UnknownNameError, match=r"A file 'base\.toml' is here"):
+        il.load_scenario("base")
+    with pytest.raises(ValidationError, match=r"a file 'base\.toml' is here"):
+        il.collective("all_reduce", 2**20, "base", 8)
+
+
+def test_moe_keys_on_a_dense_model_are_taken_and_ignored_and_the_capacity_factor_bounds_are_the_documented_ones():
+    from infra_lab.errors import ValidationError
+
+    d = {"name": "t", "model": LLAMA, "hardware": {"accelerator": "MI300X", "nodes": 2},
+         "training": {"global_batch": 64}, "parallelism": {"pp": 2}}
+    base = il.estimate(d).step_time_s
+    moe = {**d, "training": {**d["training"], "moe_routing": "balanced", "moe_capacity_factor": 1.0,
+                             "moe_host_sync": True},
+           "parallelism": {"pp": 2, "moe_dispatcher": "deepep", "ep_overlap": True, "dualpipe": True}}
+    assert il.estimate(moe).step_time_s == base
+    for ok in (1, 16):
+        assert il.Scenario.from_dict({**d, "training": {"moe_capacity_factor": ok}}).training.moe_capacity_factor == ok
+    for bad in (0.99, 16.5):
+        with pytest.raises(ValidationError, match="moe_capacity_factor.*from 1 to 16"):
+            il.Scenario.from_dict({**d, "training": {"moe_capacity_factor": bad}})
+    text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    assert "moe_capacity_factor = 1.25  # optional, 1..16;" in text and "takes and ignores it" in text
+
+
+def test_default_nic_of_a_catalog_part_without_a_row_says_so_rather_than_did_you_mean():
+    # il.catalog.default_nic("MI450X") answered "unknown accelerator with a default NIC ...
+    # 'MI450X'. Did you mean 'MI350X', 'MI355X', 'MI325X'?": MI450X is a catalog part (the
+    # contract's list), only without a default NIC row; the error says that and how to go on
+    from infra_lab.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError) as e:
+        il.catalog.default_nic("mi450x")
+    msg = str(e.value)
+    assert "'MI450X' has no default NIC" in msg and "Did you mean" not in msg
+    assert "Pollara-400" in msg and "default_nics.csv" in msg
+    with pytest.raises(UnknownNameError, match="Did you mean 'MI450X'"):   # a misspelt part still is one
+        il.catalog.default_nic("MI45")
+    assert il.Scenario.from_dict({"name": "m", "model": LLAMA, "hardware": {"accelerator": "MI450X",
+                                                                             "gpus_per_node": 4}}).hardware.nic == "Pollara-400"
+
+
+def test_cli_writes_an_unrunnable_rows_inf_as_json_null_and_csv_empty_as_documented(capsys, tmp_path):
+    from infra_lab import cli
+
+    p = tmp_path / "u.toml"
+    p.write_text('name = "u"\n[model]\npreset = "mixtral-8x7b"\n[hardware]\naccelerator = "MI300X"\nnodes = 2\n'
+                 'fabric = "rails-only"\npxn = false\n[training]\nglobal_batch = 64\n')
+    frame = il.search(p, top=None, feasible_only=False, ep=4, etp=4, pp=1)
+    assert (~frame["runnable"]).any() and frame.filter(~frame["runnable"])["step_time_s"].is_infinite().all()
+    assert cli.main(["search", str(p), "--all", "--top", "all", "--ep", "4", "--etp", "4", "--pp", "1",
+                     "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    stuck = [r for r in rows if not r["runnable"]]
+    assert stuck and all(r["step_time_s"] is None and r["tokens_per_s"] == 0 for r in stuck)
+    text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    assert "is null in JSON and empty in CSV" in text
