@@ -376,6 +376,19 @@ class Accelerator:
         CDNA 4 and MI450X; False on Ampere, Hopper and CDNA 3)."""
         return "fp4" in self.peak_flops
 
+    @property
+    def nvfp4_block_scaling(self) -> bool:
+        """Whether the part's matrix instructions take NVIDIA's NVFP4 (E2M1 elements with one FP8
+        E4M3 scale per block of 16), so that ``nvfp4`` GEMMs run on it. NVFP4 is NVIDIA's format,
+        introduced with Blackwell's tensor cores
+        (https://developer.nvidia.com/blog/introducing-nvfp4-for-efficient-and-accurate-low-precision-inference/);
+        AMD CDNA 4's scaled MFMA instructions take the OCP microscaling formats, E8M0 scales per
+        block of 32 (MXFP4, MXFP6, MXFP8:
+        https://triton-lang.org/main/gluon/api/generated/triton.experimental.gluon.language.amd.cdna4.mfma_scaled.html),
+        not NVFP4's E4M3 scales per 16. Approximation: read as an NVIDIA part with block-scaled
+        instructions (:attr:`mx_block_scaling`: Blackwell), False on every AMD part."""
+        return self.vendor == "NVIDIA" and self.mx_block_scaling
+
     def ridge_point(self, precision: str = "bf16") -> float:
         """Arithmetic intensity where compute and HBM bandwidth balance [FLOP/byte]."""
         return self.peak(precision) / self.hbm_bw_Bps

@@ -79,11 +79,32 @@ def accelerator(name: Any) -> catalog.Accelerator:
 def peak(acc: catalog.Accelerator, prec: str) -> float:
     """Dense peak [FLOP/s] of ``acc`` at GEMM precision ``prec``. MXFP8 only where the part has
     block-scaled matrix instructions (:attr:`infra_lab.catalog.Accelerator.mx_block_scaling`):
-    on Hopper or CDNA 3 a ValidationError (their FP8 GEMMs are ``fp8``)."""
+    on Hopper or CDNA 3 a ValidationError (their FP8 GEMMs are ``fp8``). NVFP4 only where the
+    part takes NVIDIA's format (:attr:`infra_lab.catalog.Accelerator.nvfp4_block_scaling`:
+    Blackwell): on AMD parts a ValidationError (CDNA 4's block FP4 is ``mxfp4``)."""
     if prec == "mxfp8" and not acc.mx_block_scaling:
         raise ValidationError(f"precision = 'mxfp8': {acc.name} has no block-scaled (MX) matrix instructions "
                               "(they come with the FP4 ones: NVIDIA Blackwell, AMD CDNA 4); use 'fp8'")
+    if prec == "nvfp4" and not acc.nvfp4_block_scaling:
+        raise ValidationError(
+            f"precision = 'nvfp4': {acc.name} ({acc.vendor}) has no NVFP4 matrix instructions (NVIDIA's "
+            f"format, E4M3 scales per 16 elements, NVIDIA Blackwell only); {acc.name} supports "
+            f"{', '.join(supported(acc))}")
     return acc.peak(PEAK_COLUMN[prec])
+
+
+def supported(acc: catalog.Accelerator) -> tuple[str, ...]:
+    """The GEMM precisions of :data:`PRECISIONS` that ``acc`` runs (those :func:`peak` prices)."""
+    out = []
+    for p in PRECISIONS:
+        if p == "nvfp4" and not acc.nvfp4_block_scaling:
+            continue
+        try:
+            peak(acc, p)
+        except ValidationError:
+            continue
+        out.append(p)
+    return tuple(out)
 
 
 @cache

@@ -9,6 +9,7 @@ memory for the scenario): GPU-hours = tokens / tokens_per_s x GPUs / 3600. The t
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +122,10 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
     tokens : training tokens, for the cost per million tokens
     n_gpus : cluster size, for the wall-clock time [h] (default: the estimate's GPUs)
 
+    An estimate whose plan does not fit in memory (``fits`` False) is priced all the same, with a
+    UserWarning that says so ("does not fit: ... priced as if it had enough memory"), as
+    ``infra-lab estimate`` prints such a plan's numbers under its "does not fit" note.
+
     Examples
     --------
     >>> run_cost(gpu_hours=2.788e6, price_usd_per_gpu_hour=2.0).total_usd   # DeepSeek-V3
@@ -187,6 +192,9 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
         gh, basis = gpu_hours_from_estimate(estimate, tokens), "estimate"
         if n_gpus is None and getattr(estimate, "gpus", None):
             n_gpus = estimate.gpus
+        fits = getattr(estimate, "fits", None)
+        if fits is not None and not bool(fits):
+            _warn_does_not_fit(estimate, accelerator)
     total = gh * price
     per_m = None if tokens is None else total / tokens * 1e6
     wall = None
@@ -195,6 +203,19 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
         wall = gh / n_gpus
     return RunCost(gpu_hours=gh, price_usd_per_gpu_hour=price, total_usd=total, tokens=tokens,
                    usd_per_million_tokens=per_m, n_gpus=n_gpus, wall_clock_hours=wall, basis=basis)
+
+
+def _warn_does_not_fit(estimate: Any, accelerator: str | None) -> None:
+    """A UserWarning for an estimate whose plan does not fit in memory: it is priced all the same,
+    as ``infra-lab estimate`` prints such a plan's numbers with its "does not fit" note."""
+    need = getattr(estimate, "memory_per_gpu_bytes", None)
+    has = ""
+    if accelerator:
+        cap = catalog.accelerator(V.accelerator(accelerator)).memory_capacity_bytes
+        has = f" against the {cap / 1e9:.1f} GB a job can address on {V.accelerator(accelerator)}"
+    needs = f"this plan needs {need / 1e9:.1f} GB per GPU{has}" if need else "this plan does not fit in memory"
+    warnings.warn(f"run_cost: does not fit: {needs}; priced as if it had enough memory (il.search lists "
+                  "the plans that fit)", UserWarning, stacklevel=3)
 
 
 def cost_per_million_tokens(total_usd: float, tokens: float) -> float:

@@ -61,8 +61,16 @@ def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
     -------
     polars.DataFrame
         case ("nominal", "low", "high" = fastest and slowest case), step_time_s [s],
-        tokens_per_s [tokens/s], tokens_per_s_per_gpu, mfu, nic_busy_fraction, and the
-        factor values of that case
+        tokens_per_s [tokens/s], tokens_per_s_per_gpu, mfu, nic_busy_fraction, the
+        factor values of that case, and ``inactive_factors``: the banded factors that do not act
+        on the plan, comma-separated ("" when every one acts; the same in all three rows). An
+        inactive factor's column holds the stack's value in every row, not a range end: any
+        value in its range gives the same step, so an end picked by a tie would read as
+        meaningful. Inactive means: with "corners", flipping the factor between its ends leaves
+        every corner's step time unchanged; with "monotone", its two ends give the same step at
+        the others' nominal values and the stack's value leaves both edge corners unchanged
+        (approximation: a factor that acts only away from those points is not detected). Step
+        times equal to 1e-12 relative count as unchanged.
     """
     sc = _training_scenario(scenario, "estimate_band")
     st = stack or sc.stack
@@ -96,18 +104,46 @@ def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
             rows.append((estimate(sc, stack=stack, params=p), p))
         fast = min(rows, key=lambda x: x[0].step_time_s)
         slow = max(rows, key=lambda x: x[0].step_time_s)
+        # a factor is inactive when flipping it between its ends leaves every corner's step as it is
+        times = [e.step_time_s for e, _ in rows]
+        corners = list(itertools.product(*[range(len(rng[n])) for n in names]))
+        inactive = []
+        for i, n in enumerate(names):
+            by_rest: dict[tuple, list[float]] = {}
+            for c, t in zip(corners, times, strict=True):
+                by_rest.setdefault(c[:i] + c[i + 1:], []).append(t)
+            if all(_same(min(ts), max(ts)) for ts in by_rest.values()):
+                inactive.append(n)
+        fast = (fast[0], {**fast[1], **{n: base[n] for n in inactive}})
+        slow = (slow[0], {**slow[1], **{n: base[n] for n in inactive}})
     else:
-        fast_p, slow_p = {}, {}
+        fast_p, slow_p, ties = {}, {}, []
         for n in names:
             lo, hi = rng[n]
             t_lo = estimate(sc, stack=stack, params={n: lo}).step_time_s
             t_hi = estimate(sc, stack=stack, params={n: hi}).step_time_s
             fast_p[n], slow_p[n] = (lo, hi) if t_lo <= t_hi else (hi, lo)
+            if _same(t_lo, t_hi):
+                ties.append(n)
         fast = (estimate(sc, stack=stack, params=fast_p), fast_p)
         slow = (estimate(sc, stack=stack, params=slow_p), slow_p)
+        inactive = []
+        for n in ties:    # inactive when the stack's own value leaves both corners' steps as they are
+            fp, sp = {**fast[1], n: base[n]}, {**slow[1], n: base[n]}
+            if (_same(estimate(sc, stack=stack, params=fp).step_time_s, fast[0].step_time_s)
+                    and _same(estimate(sc, stack=stack, params=sp).step_time_s, slow[0].step_time_s)):
+                fast, slow = (fast[0], fp), (slow[0], sp)
+                inactive.append(n)
     out = []
+    marker = ",".join(inactive)
     for case, (e, p) in (("nominal", (nominal, {n: base[n] for n in names})), ("low", fast), ("high", slow)):
         out.append({"case": case, "step_time_s": e.step_time_s, "tokens_per_s": e.tokens_per_s,
                     "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu, "mfu": e.mfu,
-                    "nic_busy_fraction": e.nic_busy_fraction, **{n: float(p[n]) for n in names}})
+                    "nic_busy_fraction": e.nic_busy_fraction, **{n: float(p[n]) for n in names},
+                    "inactive_factors": marker})
     return pl.DataFrame(out)
+
+
+def _same(a: float, b: float) -> bool:
+    """Two step times equal but for float rounding [s]."""
+    return abs(a - b) <= 1e-12 * max(abs(a), abs(b))
