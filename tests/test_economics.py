@@ -1269,3 +1269,54 @@ def test_run_cost_reads_owned_and_rented_prices_by_name():
         E.run_cost(gpu_hours=1000.0, price_usd_per_gpu_hour="bought", accelerator="MI300X")
     with pytest.raises(ValidationError, match="'owned' / 'rented'"):
         E.run_cost(gpu_hours=1000.0, price_usd_per_gpu_hour=-2.0)
+
+
+def test_network_capex_is_priced_for_the_hardware_passed():
+    """network_capex_per_gpu(hardware=...) counted the given fabric but priced it from MI300X's
+    rows whatever the accelerator: a NIC on top of DGX / rack prices that already include one
+    (H100-SXM, B200, GB200: 8,300 instead of 5,800 USD per GPU on 1,024 GPUs), and every switch
+    port at the 400G price whatever the NIC's line rate (an 800G ConnectX-8 fabric paid the same
+    as a 400G one). The accelerator's own parameters.csv rows now price it, and a port costs
+    switch_port_usd x line rate / switch_port_price_bps."""
+    F = il.fabric
+    ref = il.load_scenario(E.REFERENCE_SCENARIO).hardware
+    per_cable = E.defaults("MI300X")["optics_per_gpu"] * ref.world_size / F.link_counts(ref)["total"]
+    port_bps = F.constant("switch_port_price_bps")
+    radix = F.constant("switch_radix_ports")
+    for acc, extra in (("MI300X", {}), ("MI355X", {}), ("H100-SXM", {}), ("B200", {}),
+                       ("GB200", {"nodes": 252, "gpus_per_node": 4}), ("B300", {}),
+                       ("MI355X", {"nic": "Vulcano-800"}), ("A100-SXM-80GB", {})):
+        for fab in ("rails-only", "fat-tree"):
+            h = F.hardware_config({"accelerator": acc, "nodes": 128, "fabric": fab, **extra})
+            d = E.defaults(acc)
+            ports = F.switch_counts(h)["total"] * radix / h.world_size
+            optics = per_cable * F.link_counts(h)["total"] / h.world_size
+            want = (d["nic_usd"] * h.nics_per_node / h.gpus_per_node
+                    + d["switch_port_usd"] * h.nic_spec.line_rate_bps / port_bps * ports + d["optics_usd"] * optics)
+            assert E.network_capex_per_gpu(hardware=h) == pytest.approx(want), (acc, extra, fab)
+    # no second NIC where the purchase price includes it; bare-GPU prices (AMD) add it
+    for acc in ("H100-SXM", "B200", "GB200"):
+        assert E.defaults(acc)["nic_usd"] == 0.0
+    one = {"nodes": 1, "fabric": "rails-only"}
+    assert E.network_capex_per_gpu(hardware={"accelerator": "H100-SXM", **one}) == 0.0
+    assert E.network_capex_per_gpu(hardware={"accelerator": "MI355X", **one}) == E.defaults("MI355X")["nic_usd"] > 0
+    h100 = {"accelerator": "H100-SXM", "nodes": 128, "fabric": "rails-only"}
+    mi300x = {"accelerator": "MI300X", "nodes": 128, "fabric": "rails-only"}
+    assert E.network_capex_per_gpu(hardware=mi300x) - E.network_capex_per_gpu(hardware=h100) == pytest.approx(
+        E.defaults("MI300X")["nic_usd"])
+    # an 800G NIC's port is two 400G-priced ports; everything else on that fabric is the same
+    mi355 = {"accelerator": "MI355X", "nodes": 128, "fabric": "rails-only"}
+    d = E.defaults("MI355X")
+    assert (E.network_capex_per_gpu(hardware={**mi355, "nic": "Vulcano-800"}) - E.network_capex_per_gpu(hardware=mi355)
+            == pytest.approx(d["switch_port_usd"] * F.switch_counts(mi355)["total"] * radix / 1024))
+    # without hardware: the accelerator's rows on the reference fabric, as the owned cost prices it
+    for acc in ("MI300X", "H100-SXM", "B200", "GB200", "MI355X"):
+        v = E.owned_inputs(acc)
+        net = E.owned_components(v)["network_capex"] / (1.0 + v["spare_fraction"])
+        assert E.network_capex_per_gpu(accelerator=acc) == pytest.approx(net), acc
+    assert E.network_capex_per_gpu() == E.network_capex_per_gpu(accelerator="MI300X")
+    assert E.network_capex_per_gpu(hardware=h100, accelerator="H100") == E.network_capex_per_gpu(hardware=h100)
+    with pytest.raises(ValidationError, match=r"accelerator = 'MI300X' and hardware of H100-SXM"):
+        E.network_capex_per_gpu(hardware=h100, accelerator="MI300X")
+    with pytest.raises(il.errors.UnknownNameError, match=r"Did you mean 'H100-SXM'"):
+        E.network_capex_per_gpu(accelerator="H10O")

@@ -385,8 +385,9 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
 
 
 def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str | None = None,
-                          hardware: Any = None, radix: int | None = None, **prices: float) -> float:
-    """Scale-out network capex per GPU [USD].
+                          hardware: Any = None, radix: int | None = None, accelerator: str | None = None,
+                          **prices: float) -> float:
+    """Scale-out network capex per GPU [USD], priced for the accelerator whose cluster it is.
 
     Parameters
     ----------
@@ -401,11 +402,28 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
         (``economics.REFERENCE_SCENARIO``'s, at the default radix), so the transceivers per cable
         are ``optics_per_gpu`` / that fabric's cables per GPU, times this fabric's cables per GPU
         (one node, one scale-up domain: no switch, no cable, no optics). ``switch_ports_per_gpu``
-        and ``nics_per_gpu`` are the fabric's then and cannot be passed beside it
+        and ``nics_per_gpu`` are the fabric's then and cannot be passed beside it. A switch port
+        runs at the NIC's line rate, and ``switch_port_usd`` prices a port of
+        ``switch_port_price_bps`` (data/network_constants.csv, 400 Gb/s), so a port costs
+        ``switch_port_usd`` x line rate / that rate (an 800G NIC's port two priced ports, a 200G
+        NIC's half one)
     radix : switch ports [ports] for the fabric count (default ``switch_radix_ports`` of
         data/network_constants.csv, as :func:`infra_lab.fabric.switch_counts`)
+    accelerator : catalog name whose parameters.csv rows price the NIC, ports and optics
+        (default: the hardware's accelerator, else the reference scenario's, MI300X). Its
+        ``nic_usd`` row is 0 where its purchase price (``capex_usd_per_gpu``) is a DGX or rack
+        price that already includes the NICs (H100-SXM, B200, GB200): pass ``nic_usd=...`` when
+        pricing that network beside a bare GPU or board price. With ``hardware`` it must be the
+        hardware's accelerator
     **prices : overrides of nic_usd, nics_per_gpu, switch_port_usd, switch_ports_per_gpu,
         optics_usd, optics_per_gpu, interconnect_fraction (defaults from parameters.csv)
+
+    Notes
+    -----
+    APPROXIMATE: ``nic_usd`` is a 400G NIC's price (the one NIC price in the data) and
+    ``optics_usd`` a transceiver's mode (a 400G module; 800G modules cost 1,100-1,400 USD,
+    data/economics/network_costs.csv) whatever the NIC's line rate: pass ``nic_usd=`` /
+    ``optics_usd=`` for an 800G fabric. Only the switch port scales with the line rate.
 
     Examples
     --------
@@ -413,34 +431,53 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
     19.0
     >>> network_capex_per_gpu(hardware={"accelerator": "MI300X", "nodes": 1}) == parameters("MI300X")["nic_usd"].value
     True
+    >>> network_capex_per_gpu(hardware={"accelerator": "H100-SXM", "nodes": 1})   # the DGX price has its NICs
+    0.0
     """
     if method is None:
         method = "fraction" if "interconnect_fraction" in prices else "per-port"
     V.choice("method", method, NETWORK)
     s = V.positive("server_capex_usd_per_gpu", server_capex_usd_per_gpu, allow_zero=True)
     r = None if radix is None else V.integer("radix", radix, lo=4, hi=4096)   # refused even when no hardware uses it
-    P = parameters("MI300X")
+    hw = None
+    if hardware is not None:
+        from ..fabric import hardware_config
+        from ..scenario import Scenario
+
+        hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
+    if accelerator is not None:
+        canon = V.accelerator(accelerator)
+        if hw is not None and catalog.accelerator(hw.accelerator).name != canon:
+            raise ValidationError(f"accelerator = {accelerator!r} and hardware of {hw.accelerator}: the network is "
+                                  f"priced for the hardware's accelerator; pass accelerator = "
+                                  f"{catalog.accelerator(hw.accelerator).name!r} or leave it out")
+    elif hw is not None:
+        canon = catalog.accelerator(hw.accelerator).name
+    else:
+        from .data import _reference_scenario
+
+        canon = catalog.accelerator(_reference_scenario().hardware.accelerator).name
+    P = parameters(canon)
     allowed = (*NETWORK_PORT_PARAMS, "interconnect_fraction")
     v = {k: P[k].value for k in allowed}
     for k, x in prices.items():
         if k not in allowed:
             raise unknown("network price parameter", k, allowed)
         v[k] = V.bounded(k, x)
-    if hardware is not None:
-        from ..fabric import constant, hardware_config, link_counts, switch_counts
-        from ..scenario import Scenario
+    if hw is not None:
+        from ..fabric import constant, link_counts, switch_counts
         from .data import _reference_scenario
 
         given = [k for k in ("switch_ports_per_gpu", "nics_per_gpu") if k in prices]
         if given:   # they were replaced by the fabric's counts without a word
             raise ValidationError(f"{', '.join(given)} and hardware: the fabric counts them (switch_counts, the node's "
                                   "NICs); pass hardware or the per-GPU counts, not both")
-        hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
         r0 = int(constant("switch_radix_ports"))
         r = r0 if r is None else r
         ref = _reference_scenario().hardware
         per_cable = v["optics_per_gpu"] / (link_counts(ref, r0)["total"] / ref.world_size)   # transceivers per cable
         v["switch_ports_per_gpu"] = switch_counts(hw, r)["total"] * r / hw.world_size
+        v["switch_port_usd"] *= hw.nic_spec.line_rate_bps / constant("switch_port_price_bps")
         v["nics_per_gpu"] = hw.nics_per_node / hw.gpus_per_node
         v["optics_per_gpu"] = per_cable * link_counts(hw, r)["total"] / hw.world_size
     if method == "fraction":
