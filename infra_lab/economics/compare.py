@@ -20,6 +20,7 @@ Three rules make the comparison fair:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Iterable, Mapping
@@ -39,6 +40,7 @@ from .data import (
     HOST_INCLUDED_BASES,
     NoPurchasePriceError,
     Param,
+    _param_of,
     cloud_price,
     parameter_table,
     parameters,
@@ -232,7 +234,7 @@ def _generic_specs(accelerator: str, host: tuple[Param, ...] = ()) -> dict[str, 
     out = {}
     for r in parameter_table().iter_rows(named=True):
         if r["scope"] == "all":
-            out[r["name"]] = Param(**{k: (r[k] if r[k] is not None else "") for k in Param.__dataclass_fields__})
+            out[r["name"]] = _param_of(r)
     out["server_power_ratio"] = parameters(accelerator)["server_power_ratio"]
     for p in host:
         out[p.name] = p
@@ -259,9 +261,8 @@ def _host_spec(acc: str, capex_basis: str) -> tuple[Param, ...]:
     generic = next(r for r in parameter_table().iter_rows(named=True)
                    if r["name"] == "host_usd_per_gpu" and r["scope"] == "all")
     if capex_basis in HOST_INCLUDED_BASES:
-        return (Param(**{**{k: (generic[k] if generic[k] is not None else "") for k in Param.__dataclass_fields__},
-                         "scope": acc, "value": 0.0, "low": 0.0, "high": 0.0,
-                         "note": f"the {capex_basis} price includes the host"}),)
+        return (dataclasses.replace(_param_of(generic), scope=acc, value=0.0, low=0.0, high=0.0,
+                                    note=f"the {capex_basis} price includes the host"),)
     if capex_basis.startswith("default purchase price"):
         own = parameters(acc)
         return tuple(own[k] for k in _INCLUDED_IN_OWN_PRICE if k in own and own[k].scope != "all")

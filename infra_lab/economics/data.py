@@ -183,6 +183,11 @@ def parameter_table():
     return t
 
 
+def _param_of(row: dict) -> Param:
+    """A parameters.csv row (a dict of its columns) as a Param, blank text fields as ""."""
+    return Param(**{k: (row[k] if row[k] is not None else "") for k in Param.__dataclass_fields__})
+
+
 @cache
 def _parameters(canon: str) -> dict[str, Param]:
     vendor = catalog.accelerator(canon).vendor
@@ -193,7 +198,7 @@ def _parameters(canon: str) -> dict[str, Param]:
         if level is None or level < rank.get(r["name"], -1):
             continue
         rank[r["name"]] = level
-        out[r["name"]] = Param(**{k: (r[k] if r[k] is not None else "") for k in Param.__dataclass_fields__})
+        out[r["name"]] = _param_of(r)
     return out
 
 

@@ -312,8 +312,8 @@ class HardwareConfig:
         if not isinstance(host, str):
             raise ValidationError(f"hardware.host_cpu = {host!r}: expected a host CPU name (string)")
         host = _fab.host_cpu(host)["name"]
-        own = _fab.host_cpu(plat["default_host_cpu"])["name"]
-        if plat["host_integrated"] and host != own:
+        own = integrated_host(acc)
+        if own is not None and host != own:
             # GB200/GB300: the Grace CPUs are part of the superchips; a Xeon here was accepted
             # and priced (Intel's per-message overhead, the x86-only NVLS-tree correction)
             raise ValidationError(
