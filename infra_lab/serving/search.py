@@ -27,6 +27,7 @@ from .core import (
     serving_inputs,
     tpot_defined,
 )
+from .core import weight_precisions as part_precisions
 from .costs import _cost_exprs, price_for
 from .reference import _reference_one
 
@@ -261,9 +262,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         if concs[-1] > hi:
             raise ValidationError(f"concurrencies: {concs[-1]!r} requests in flight; allowed 1..{hi:,} "
                                   "(as serving.concurrency)")
-    hw_w = ["bf16"] + [p for p in ("fp8", "fp4") if p in acc.peak_flops]
+    hw_w = list(part_precisions(acc.name))   # the catalog's formats (fp4: NVFP4 / MXFP4 block scaling)
     wps = _choices("weight_precisions", weight_precisions, _WPREC, hw_w)
-    bad = [p for p in wps if p != "bf16" and p not in acc.peak_flops]
+    bad = [p for p in wps if p not in hw_w]
     if bad:
         raise ValidationError(f"weight_precisions: {acc.name} has no {', '.join(bad)} tensor cores; allowed "
                               f"{', '.join(hw_w)}")
