@@ -1509,6 +1509,22 @@ def test_fp4_gemms_run_in_the_parts_block_format(acc, fmt):
     assert math.isnan(inp100.H[K.H_FP4_BYTES])      # no FP4 format on H100: never 0 bytes
 
 
+def test_empty_search_suggests_a_lower_precision_only_when_one_was_left_out():
+    """serve_search's empty-result reason said "lower the precisions" when nothing fit, even
+    after every format the part has had been searched (DeepSeek-V3 on 8 H100: FP8 tried). It now
+    names a precision that was left out, or says that all of the part's were searched."""
+    from infra_lab.errors import EmptyResultWarning
+
+    d = _sc(model="deepseek-v3", acc="H100-SXM")
+    with pytest.warns(EmptyResultWarning) as w:
+        assert il.serve_search(d, concurrencies=[1, 8]).height == 0
+    msg = str(w[-1].message)
+    assert "fits in memory" in msg and "lower the precisions" not in msg
+    assert "every weight precision the H100-SXM has (bf16, fp8) and KV cache bf16, fp8 were searched" in msg
+    with pytest.warns(EmptyResultWarning, match=r"add GPUs, or try fp8 weights, fp8 KV cache, or a shorter context"):
+        il.serve_search(d, concurrencies=[1, 8], weight_precisions=["bf16"], kv_precisions=["bf16"])
+
+
 def test_mtp_precision_only_with_mtp():
     """mtp_precision without spec_decoding = 'mtp' is refused (as mtp_acceptance is) instead of
     being accepted and ignored."""
