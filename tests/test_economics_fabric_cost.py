@@ -7,6 +7,8 @@ for ZAYA1's 128 nodes rails-only), whatever the cluster's size or fabric."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,11 @@ def test_hardware_refuses_what_it_replaces():
     # a larger radix counts fewer switches for the same cluster
     assert (E.owned_cost_per_gpu_hour(hardware=_hw(512, "fat-tree"), radix=128).network_usd_per_gpu_hour
             < E.owned_cost_per_gpu_hour(hardware=_hw(512, "fat-tree")).network_usd_per_gpu_hour)
+
+
+def test_docs_figures_are_the_models():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "economics.md").read_text()
+    got = [f"{E.owned_cost_per_gpu_hour(hardware=_hw(n, f)).total_usd_per_gpu_hour:.3f}"
+           for n, f in ((64, "rails-only"), (128, "rails-only"), (512, "fat-tree"))]
+    assert f"1 port per GPU,\n  {got[0]} USD per useful GPU-hour; 128 nodes rails-only, the reference, {got[1]}" in doc
+    assert f"5 ports and 6 transceivers per GPU, {got[2]})" in doc
