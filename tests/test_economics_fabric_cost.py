@@ -103,3 +103,22 @@ def test_docs_figures_are_the_models():
            for n, f in ((64, "rails-only"), (128, "rails-only"), (512, "fat-tree"))]
     assert f"1 port per GPU,\n  {got[0]} USD per useful GPU-hour; 128 nodes rails-only, the reference, {got[1]}" in doc
     assert f"5 ports and 6 transceivers per GPU, {got[2]})" in doc
+
+
+def test_800g_transceivers_are_priced_as_800g_modules():
+    """An 800G NIC's cables carried 400G-priced transceivers (700 USD, the 400G module), though
+    data/economics/network_costs.csv lists the 800G OSFP-DR8 at 1,100-1,400 USD; the fabric's
+    transceivers now count optics_price_ratio(line rate) priced modules each."""
+    rows = {r["line_rate_gbps"]: (r["usd_low"] + r["usd_high"]) / 2 for r in E.network_costs().iter_rows(named=True)
+            if r["unit"] == "transceiver"}
+    assert E.optics_price_ratio(800e9) == pytest.approx(rows[800.0] / rows[400.0])
+    assert E.optics_price_ratio(400e9) == 1.0 and E.optics_price_ratio(200e9) == 1.0    # no 200G row: the 400G module
+    h4, h8 = _hw(128, "rails-only"), _hw(128, "rails-only", nic="Vulcano-800")
+    c4, c8 = E.fabric_network_counts(h4), E.fabric_network_counts(h8)
+    assert c8["optics_per_gpu"] == pytest.approx(c4["optics_per_gpu"] * rows[800.0] / rows[400.0])
+    assert c8["switch_ports_per_gpu"] == 2 * c4["switch_ports_per_gpu"]
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "economics.md").read_text()
+    b300 = E.network_capex_per_gpu(hardware={"accelerator": "B300", "nodes": 128, "fabric": "rails-only"})
+    assert f"(ConnectX-8 on B300, Vulcano-800: {b300:,.0f} USD per GPU on 1,024 GPUs;" in doc
+    assert b300 == E.network_capex_per_gpu(hardware={"accelerator": "MI355X", "nodes": 128, "fabric": "rails-only",
+                                                     "nic": "Vulcano-800"})

@@ -28,6 +28,7 @@ independent implementation of the same formula, checked against it in the tests)
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Iterable, Mapping
@@ -46,7 +47,7 @@ __all__ = [
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn",
     "owned_inputs", "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu",
     "rental_cost_per_gpu_hour", "break_even_utilization", "rent_vs_own", "rent_vs_own_curve",
-    "cluster_power", "owned_input_names", "fabric_network_counts",
+    "cluster_power", "owned_input_names", "fabric_network_counts", "optics_price_ratio",
 ]
 
 NETWORK_PORT_PARAMS = ("nic_usd", "nics_per_gpu", "switch_port_usd", "switch_ports_per_gpu",
@@ -473,10 +474,12 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
 
     Notes
     -----
-    APPROXIMATE: ``nic_usd`` is a 400G NIC's price (the one NIC price in the data) and
-    ``optics_usd`` a transceiver's mode (a 400G module; 800G modules cost 1,100-1,400 USD,
-    data/economics/network_costs.csv) whatever the NIC's line rate: pass ``nic_usd=`` /
-    ``optics_usd=`` for an 800G fabric. Only the switch port scales with the line rate.
+    APPROXIMATE: ``nic_usd`` is a 400G NIC's price (the one NIC price in the data; no public
+    price of an 800G NIC, ConnectX-8 or Thor Ultra, was found) whatever the NIC's line rate: pass
+    ``nic_usd=`` for an 800G fabric. With ``hardware`` the switch port scales with the line rate
+    and so does the transceiver (:func:`optics_price_ratio`: an 800G module counts 1.79 of the
+    400G module ``optics_usd`` prices, the ratio of network_costs.csv's rows); without it the
+    reference fabric's 400G modules are priced.
 
     Examples
     --------
@@ -545,9 +548,11 @@ def fabric_network_counts(hardware: Any, radix: int | None = None, *,
       rate and counted in ports of ``switch_port_price_bps`` (data/network_constants.csv, 400 Gb/s),
       the port ``switch_port_usd`` prices: an 800G NIC's port is two priced ports, a 200G NIC's
       half one.
-    * Optics: transceivers per cable x the fabric's cables per GPU. ``optics_per_gpu`` [default
-      parameters.csv's row] is the figure of the built-out reference fabric
-      (``economics.REFERENCE_SCENARIO``'s at the default radix), so transceivers per cable =
+    * Optics: transceivers per cable x the fabric's cables per GPU, each counted in priced
+      modules (:func:`optics_price_ratio`: a module at the NIC's line rate over the 400G module
+      ``optics_usd`` prices, from data/economics/network_costs.csv; an 800G module 1.79). ``optics_per_gpu``
+      [default parameters.csv's row] is the figure of the built-out reference fabric
+      (``economics.REFERENCE_SCENARIO``'s at the default radix, 400G), so transceivers per cable =
       ``optics_per_gpu`` / that fabric's cables per GPU.
 
     One scale-up domain (one 8-GPU node, one NVL72 rack) needs no switch, cable or optics:
@@ -575,7 +580,39 @@ def fabric_network_counts(hardware: Any, radix: int | None = None, *,
     return {"nics_per_gpu": hw.nics_per_node / hw.gpus_per_node,
             "switch_ports_per_gpu": (switch_counts(hw, r)["total"] * r / hw.world_size
                                      * hw.nic_spec.line_rate_bps / constant("switch_port_price_bps")),
-            "optics_per_gpu": per_cable * link_counts(hw, r)["total"] / hw.world_size}
+            "optics_per_gpu": (per_cable * link_counts(hw, r)["total"] / hw.world_size
+                               * optics_price_ratio(hw.nic_spec.line_rate_bps))}
+
+
+def optics_price_ratio(line_rate_bps: float) -> float:
+    """Price of an optical transceiver at ``line_rate_bps`` [bit/s] over that of the module
+    ``optics_usd`` prices (parameters.csv's mode, a 400G module: ``switch_port_price_bps``) [-]:
+    the ratio of the midpoints of data/economics/network_costs.csv's transceiver rows at the two
+    line rates (800G OSFP-DR8 1,100-1,400 USD against 400G QSFP-DD 600-800: 1.79). A line rate
+    with no transceiver row (200G, 1.6T) is priced as the 400G module (ratio 1): APPROXIMATE.
+
+    Examples
+    --------
+    >>> round(optics_price_ratio(800e9), 4)
+    1.7857
+    >>> optics_price_ratio(400e9)
+    1.0
+    """
+    rate = V.positive("line_rate_bps", line_rate_bps, hi=1e14)
+    mid, base = _transceiver_midpoints()
+    return mid.get(round(rate), base) / base
+
+
+@functools.cache
+def _transceiver_midpoints() -> tuple[dict[int, float], float]:
+    """({line rate [bit/s]: midpoint price [USD]} of network_costs.csv's transceiver rows, the
+    midpoint at ``switch_port_price_bps``), read once."""
+    from ..fabric import constant
+    from .data import network_costs
+
+    mid = {round(r["line_rate_gbps"] * 1e9): (r["usd_low"] + r["usd_high"]) / 2
+           for r in network_costs().iter_rows(named=True) if r["unit"] == "transceiver" and r["line_rate_gbps"] is not None}
+    return mid, mid[round(constant("switch_port_price_bps"))]
 
 
 # --------------------------------------------------------------------------------------
