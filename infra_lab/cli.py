@@ -354,6 +354,17 @@ def _bool(text: str) -> bool:
     return p == "true"
 
 
+def _int_items(text: str) -> list[int]:
+    """A comma list of integers, always as a list (il.serve_search's concurrencies)."""
+    v = _int_list(text)
+    return v if isinstance(v, list) else [v]
+
+
+def _str_items(text: str) -> list[str]:
+    """A comma list of names, always as a list (il.serve_search's weight_precisions, kv_precisions)."""
+    return [p.strip() for p in text.split(",")]
+
+
 def _str_list(text: str) -> list[str] | str:
     vals = [p.strip() for p in text.split(",")]
     return vals[0] if len(vals) == 1 else vals
@@ -558,7 +569,8 @@ def cmd_collective(a) -> Output:
     sizes = [parse_size(s) for s in a.size]
     recs = []
     for s in sizes:
-        c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node)
+        c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node,
+                          fabric_efficiency=a.fabric_efficiency, radix=a.radix)
         # CollectiveResult.nodes / per_node count scale-up domains and ranks per domain (its docstring):
         # a node on 8-GPU parts, a rack of 18 nodes on NVL72, where "nodes 2, per_node 72" misread
         recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus,
@@ -627,6 +639,10 @@ SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per
 """The bounds ``serve --search`` hands to il.serve_search, with their units."""
 
 
+SERVE_GRIDS = ("concurrencies", "weight_precisions", "kv_precisions")
+"""The grids ``serve --search`` hands to il.serve_search (comma lists on the command line)."""
+
+
 def _option(key: str) -> str:
     return "--" + key.replace("_", "-")
 
@@ -646,7 +662,9 @@ def cmd_serve(a) -> Output:
         given = [o for o, v in (("--objective", a.objective), ("--top", getattr(a, "top", None)),
                                 ("--no-pareto", a.pareto),
                                 ("--max-tpot-s", a.max_tpot_s), ("--max-ttft-s", a.max_ttft_s),
-                                ("--min-tokens-per-s-per-user", a.min_tokens_per_s_per_user))
+                                ("--min-tokens-per-s-per-user", a.min_tokens_per_s_per_user),
+                                ("--concurrencies", a.concurrencies), ("--weight-precisions", a.weight_precisions),
+                                ("--kv-precisions", a.kv_precisions))
                  if v is not None or (o == "--top" and hasattr(a, "top"))]
         if given:
             raise CliError(f"{', '.join(given)}: only with --search (they choose among the configurations "
@@ -674,6 +692,9 @@ def cmd_serve(a) -> Output:
                 price = price_for(sc.hardware.accelerator, basis)
                 out.notes.append(f"usd_per_* columns at {price:.4g} USD/GPU-h ({basis}: il.serving.gpu_hour_price"
                                  f"({sc.hardware.accelerator!r}, {basis!r}))")
+        for key in SERVE_GRIDS:    # the grids the search tries, as il.serve_search's keywords
+            if getattr(a, key) is not None:
+                kw[key] = getattr(a, key)
         if a.param:
             kw["stack_params"] = _params(a.param)
         with empty_reasons() as why:
@@ -838,12 +859,12 @@ def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dic
     for table in keys:
         names = {k: None for k, t in where.items() if t == table} | dict.fromkeys(fixed.get(table, {}))
         _check_keys(table, names, keys[table])
-    from .errors import unknown
+    from ._model_fields import unknown_field
     from .models import MODEL_FIELDS
 
     for k in [*(k for k, t in where.items() if t == "model"), *fixed.get("model", {})]:
         if k not in MODEL_FIELDS:   # the [model] table's own check (ModelSpec.from_dict), before any point runs
-            raise unknown("model field", k, MODEL_FIELDS, where="[model]")
+            raise unknown_field(k)
     return grid, where, fixed
 
 
@@ -1409,6 +1430,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--per-node", type=int,
                     help="ranks per scale-up domain when not packed (e.g. 1: one GPU per domain, which is a "
                          "node on 8-GPU parts and a rack on NVL72)")
+    sp.add_argument("--fabric-efficiency", dest="fabric_efficiency", type=float, default=1.0, metavar="FRACTION",
+                    help="the achieved fraction of NIC bandwidth after routing, 0 < x <= 1 (default 1; "
+                         "il.collective's fabric_efficiency)")
+    sp.add_argument("--radix", type=int, metavar="PORTS",
+                    help="switch ports, which set the switch hops (default: data/network_constants.csv's; "
+                         "il.collective's radix)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
                     help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "
@@ -1464,6 +1491,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="GPU price [USD per GPU-hour], or 'owned' / 'rented' for the economics "
                          "model's price of the accelerator (il.serving.gpu_hour_price): adds $ per "
                          "million tokens (r.costs; the usd_per_* columns with --search)")
+    sp.add_argument("--concurrencies", type=_int_items, metavar="N[,N...]",
+                    help="requests in flight to try with --search (il.serve_search concurrencies; default: "
+                         "1..1,024 in powers of two, the scenario's own, and per split and precision the "
+                         "powers of two up to its max_concurrency and that value)")
+    sp.add_argument("--weight-precisions", dest="weight_precisions", type=_str_items, metavar="NAME[,NAME...]",
+                    help="weight precisions to try with --search (bf16, fp8, fp4; il.serve_search "
+                         "weight_precisions; default: every format the part has tensor cores for)")
+    sp.add_argument("--kv-precisions", dest="kv_precisions", type=_str_items, metavar="NAME[,NAME...]",
+                    help="KV-cache precisions to try with --search (bf16, fp8; il.serve_search kv_precisions; "
+                         "default both)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a serving-stack factor (repeatable; il.serve's stack_params), "
                          "e.g. step_overhead_s=0.003")

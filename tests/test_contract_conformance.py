@@ -187,3 +187,131 @@ def test_cli_writes_an_unrunnable_rows_inf_as_json_null_and_csv_empty_as_documen
     assert stuck and all(r["step_time_s"] is None and r["tokens_per_s"] == 0 for r in stuck)
     text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
     assert "is null in JSON and empty in CSV" in text
+
+
+def test_a_key_in_another_table_or_the_other_kind_of_scenario_names_its_table(tmp_path):
+    # "A key in the wrong place ... is refused with the name of the table it belongs in": only the
+    # three training tables pointed to each other; serving.nodes read "Did you mean 'serving.ep'?",
+    # training.concurrency "Did you mean 'training.encoder'?", model.tp "Did you mean 'top_k'?"
+    from infra_lab import cli
+    from infra_lab.errors import UnknownNameError
+
+    hw = {"accelerator": "MI300X", "gpus_per_node": 1}
+    moved = ((("serving", "nodes"), r"'nodes' is a key of \[hardware\], not \[serving\]"),
+             (("serving", "gpus_per_node"), r"'gpus_per_node' is a key of \[hardware\], not \[serving\]"),
+             (("hardware", "concurrency"), r"'concurrency' is a key of \[serving\], not \[hardware\]"),
+             (("model", "tp"), r"'tp' is a key of a scenario's \[parallelism\] table, not \[model\]"),
+             (("model", "accelerator"), r"'accelerator' is a key of a scenario's \[hardware\] table, not \[model\]"),
+             (("model", "seq_len"), r"'seq_len' is a key of a scenario's \[training\] table, not \[model\]"))
+    for (table, key), want in moved:
+        d = {"name": "x", "model": dict(LLAMA), "hardware": dict(hw), "serving": {}}
+        d[table][key] = 2
+        with pytest.raises(UnknownNameError, match=want):
+            il.Scenario.from_dict(d)
+    other_kind = ((("training", "concurrency"), r"'concurrency' is a key of \[serving\] \(a serving scenario's table"),
+                  (("parallelism", "dp_attention"), r"'dp_attention' is a key of \[serving\] \(a serving scenario's"),
+                  (("serving", "seq_len"), r"'seq_len' is a key of \[training\] \(a training scenario's table"),
+                  (("serving", "precision"), r"'precision' is a key of \[training\] \(a training scenario's table; a "
+                                             r"serving scenario has \[serving\] in their place\)\. Did you mean "
+                                             r"'serving\.kv_precision', 'serving\.mtp_precision', "
+                                             r"'serving\.weight_precision'\?"))
+    for (table, key), want in other_kind:
+        d = {"name": "x", "model": LLAMA, "hardware": hw, table: {key: 2}}
+        with pytest.raises(UnknownNameError, match=want):
+            il.Scenario.from_dict(d)
+    # a misspelling is still answered with the nearest names, and the training tables as before
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'serving\.engine'"):
+        il.Scenario.from_dict({"name": "x", "model": LLAMA, "hardware": hw, "serving": {"engin": "vllm"}})
+    with pytest.raises(UnknownNameError, match=r"'tp' is a key of \[parallelism\], not \[training\]"):
+        il.Scenario.from_dict({"name": "x", "model": LLAMA, "hardware": hw, "training": {"tp": 2}})
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'top_k'"):
+        il.models.ModelSpec.from_dict({"preset": "llama3-8b", "topk": 2})
+    # a sweep grid's [model] key is checked the same way before any point runs
+    (tmp_path / "g.toml").write_text("[model]\ntp = [1, 2]\n")
+    with pytest.raises(UnknownNameError, match=r"'tp' is a key of a scenario's \[parallelism\] table"):
+        cli.read_grid(str(tmp_path / "g.toml"))
+
+
+def _cli_json(capsys, args):
+    from infra_lab import cli
+
+    rc = cli.main([*args, "--format", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return json.loads(out.out)
+
+
+def test_every_keyword_of_serve_search_and_collective_has_a_cli_option(capsys):
+    # "the CLI's flags versus the Python keywords": il.serve_search's concurrencies /
+    # weight_precisions / kv_precisions and il.collective's fabric_efficiency / radix had no option
+    import inspect
+
+    from infra_lab import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    dests = {name: {a.dest for a in p._actions} for name, p in sub.items()}
+    renamed = {"stack_params": "param", "price_usd_per_gpu_hour": "price_usd_per_gpu_hour"}
+    internal = {"scenario", "reference", "params"}      # the plain-Python reference; params = stack_params
+    for kw in inspect.signature(il.serve_search).parameters:
+        if kw not in internal:
+            assert renamed.get(kw, kw) in dests["serve"], kw
+    for kw in inspect.signature(il.collective).parameters:
+        if kw not in ("size_bytes", "hardware"):
+            assert kw in dests["collective"], kw
+    for kw in inspect.signature(il.search).parameters:
+        if kw not in ("scenario", "constraints", "feasible_only", "params"):
+            assert kw in dests["search"], kw
+    for kw in il.training.SEARCH_CONSTRAINTS:
+        assert kw in dests["search"], kw
+
+    sv = "maia-class-serving-mi300x"
+    rows = _cli_json(capsys, ["serve", sv, "--search", "--concurrencies", "4,16", "--weight-precisions", "fp8",
+                              "--kv-precisions", "fp8", "--top", "all", "--no-pareto"])
+    with pytest.warns(il.errors.SearchEdgeWarning):
+        frame = il.serve_search(sv, concurrencies=[4, 16], weight_precisions=["fp8"], kv_precisions=["fp8"],
+                                top=None, pareto=False)
+    assert len(rows) == frame.height > 0
+    assert {r["concurrency"] for r in rows} == {4, 16}
+    assert {(r["weight_precision"], r["kv_precision"]) for r in rows} == {("fp8", "fp8")}
+    assert [r["output_tokens_per_s"] for r in rows] == frame["output_tokens_per_s"].to_list()
+    assert cli.main(["serve", sv, "--concurrencies", "4"]) == 1
+    assert "--concurrencies: only with --search" in capsys.readouterr().err
+
+    hw = {"accelerator": "MI300X", "nodes": 2}
+    row = _cli_json(capsys, ["collective", "all_reduce", "1GiB", "--accelerator", "MI300X", "--nodes", "2",
+                             "--gpus", "16", "--fabric-efficiency", "0.5", "--radix", "32"])[0]
+    c = il.collective("all_reduce", 2**30, hw, 16, fabric_efficiency=0.5, radix=32)
+    assert row["time_s"] == c.time_s > il.collective("all_reduce", 2**30, hw, 16).time_s
+    assert cli.main(["collective", "all_reduce", "1GiB", "--accelerator", "MI300X", "--gpus", "8",
+                     "--fabric-efficiency", "1.5"]) == 1
+    assert "fabric_efficiency = 1.5" in capsys.readouterr().err
+
+
+def test_plan_space_size_counts_the_plans_a_search_over_pp_schedules_evaluates():
+    # "training.plan_space_size(sc, stack=None, **constraints) counts the plans searched": a search
+    # with pp_schedules= evaluates the zero-bubble plans too, which plan_space_size could not count
+    d = {"name": "s", "model": LLAMA, "hardware": {"accelerator": "MI300X", "nodes": 2},
+         "training": {"global_batch": 64}}
+    for pp_schedules, kw in ((None, {}), ("all", {}), (["zbv"], {}), (["1f1b", "zb-h1"], {"max_tp": 2}),
+                             ("all", {"stack": "torchtitan-rocm"})):
+        n = il.training.plan_space_size(d, pp_schedules=pp_schedules, **kw)
+        frame = il.search(d, top=None, feasible_only=False, pp_schedules=pp_schedules, **kw)
+        assert n == frame.height, (pp_schedules, kw)
+    assert il.training.plan_space_size(d, pp_schedules="all") > il.training.plan_space_size(d)
+    with pytest.raises(il.errors.UnknownNameError, match="Did you mean 'zbv'"):
+        il.training.plan_space_size(d, pp_schedules="zbx")
+
+
+def test_the_contracts_collective_aliases_are_the_ones_the_call_takes():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    block = re.search(r"ALGORITHM_ALIASES, e\.g\. (.*?)\)\.", text, re.S).group(1)
+    pairs = re.findall(r"(\w+) = (\w+)", block)
+    assert pairs and all(il.collectives.ALGORITHM_ALIASES[a] == b for a, b in pairs)
+    hw = {"accelerator": "MI300X", "nodes": 2}
+    for alias, name in il.collectives.ALGORITHM_ALIASES.items():
+        assert name in il.collectives.ALGORITHMS, alias
+    assert il.collective("all_to_all", 2**20, hw, 16, "rail_aware").algorithm == "pxn"
