@@ -1580,6 +1580,27 @@ def _warning_notes(caught, replay: bool = True) -> list[str]:
     return notes
 
 
+def _common_options_after_command(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
+    """``args`` with --format / --debug given before the command moved right after it, where
+    every command takes them (``infra-lab --format json estimate x`` read "json" as the command:
+    "invalid choice: 'json'"); anything else before the command is left to argparse."""
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    moved, i = [], 0
+    while i < len(args) and args[i] not in commands:
+        tok = args[i]
+        if tok == "--debug" or tok.startswith("--format="):
+            moved.append(tok)
+            i += 1
+        elif tok == "--format" and i + 1 < len(args):
+            moved += args[i:i + 2]
+            i += 2
+        else:
+            return args
+    if not moved or i == len(args):
+        return args
+    return [args[i], *moved, *args[i + 1:]]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``infra-lab`` console script; returns the exit status."""
     parser = build_parser()
@@ -1589,7 +1610,7 @@ def main(argv: list[str] | None = None) -> int:
         # argparse would read "-1GiB" as an unknown option and say the size is missing
         print(f"{PROG} collective: error: {_negative_size_message(neg)}", file=sys.stderr)
         return 2
-    a = parser.parse_args(args)
+    a = parser.parse_args(_common_options_after_command(parser, args))
     if a.version:
         import infra_lab
 

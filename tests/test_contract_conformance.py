@@ -315,3 +315,34 @@ def test_the_contracts_collective_aliases_are_the_ones_the_call_takes():
     for alias, name in il.collectives.ALGORITHM_ALIASES.items():
         assert name in il.collectives.ALGORITHMS, alias
     assert il.collective("all_to_all", 2**20, hw, 16, "rail_aware").algorithm == "pxn"
+
+
+def test_cli_format_before_the_command_and_the_documented_exit_statuses(capsys, monkeypatch):
+    # `infra-lab --format json estimate NAME` answered "argument COMMAND: invalid choice: 'json'"
+    # (exit 2); every command takes --format and --debug, so they may come first too
+    from infra_lab import cli
+
+    assert cli.main(["--format", "json", "estimate", "zaya1-ibm-mi300x"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert cli.main(["estimate", "zaya1-ibm-mi300x", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert cli.main(["--format=csv", "collective", "all_reduce", "1GiB", "--accelerator", "MI300X", "--gpus", "8"]) == 0
+    assert capsys.readouterr().out.startswith("op,size_bytes,gpus,")
+    # exit statuses: 1 bad input, 2 usage, 3 a bug (one line, no traceback; --debug raises)
+    assert cli.main(["estimate", "no-such-scenario"]) == 1
+    assert "error: unknown scenario 'no-such-scenario'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--format", "xml", "estimate", "zaya1-ibm-mi300x"])
+    assert e.value.code == 2 and "invalid choice: 'xml'" in capsys.readouterr().err
+
+    def broken(a):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "cmd_estimate", broken)
+    assert cli.main(["estimate", "zaya1-ibm-mi300x"]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "--debug" in err and "Traceback" not in err
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main(["--debug", "estimate", "zaya1-ibm-mi300x"])
+    text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    assert "exit 3 with one line that asks for --debug" in text and "--format and --debug may come before" in text
