@@ -266,8 +266,12 @@ def test_every_keyword_of_serve_search_and_collective_has_a_cli_option(capsys):
         assert kw in dests["search"], kw
 
     sv = "maia-class-serving-mi300x"
-    rows = _cli_json(capsys, ["serve", sv, "--search", "--concurrencies", "4,16", "--weight-precisions", "fp8",
-                              "--kv-precisions", "fp8", "--top", "all", "--no-pareto"])
+    assert cli.main(["serve", sv, "--search", "--concurrencies", "4,16", "--weight-precisions", "fp8",
+                     "--kv-precisions", "fp8", "--top", "all", "--no-pareto", "--format", "json"]) == 0
+    out = capsys.readouterr()
+    rows = json.loads(out.out)
+    # the best row at the grid's edge: the warning names the option that widens it
+    assert "warning: il.serve_search: the best row" in out.err and "--concurrencies N,..." in out.err
     with pytest.warns(il.errors.SearchEdgeWarning):
         frame = il.serve_search(sv, concurrencies=[4, 16], weight_precisions=["fp8"], kv_precisions=["fp8"],
                                 top=None, pareto=False)
