@@ -1261,13 +1261,15 @@ EXAMPLES = {
     "collective": """examples:
   infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64
   infra-lab collective all_to_all 64MiB 1GiB --accelerator H100 --nic ConnectX-7 --nodes 4 --gpus 32
-  infra-lab collective all_reduce 256MB --accelerator MI300X --nodes 1 --gpus 8 --algorithm ring --format json""",
+  infra-lab collective all_reduce 256MB --accelerator MI300X --nodes 1 --gpus 8 --algorithm ring --format json
+  infra-lab collective all_reduce 1GiB --accelerator MI300X --nodes 4 --gpus 32 --fabric-efficiency 0.8 --radix 64""",
     "serve": """examples:
   infra-lab serve maia-class-serving-mi300x
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour 2.5
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour owned   # or rented
   infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv
   infra-lab serve maia-class-serving-mi300x --search --no-pareto --top 20   # not only the Pareto front
+  infra-lab serve maia-class-serving-mi300x --search --concurrencies 256,1024,4096 --weight-precisions fp8
   infra-lab serve maia-class-serving-mi300x --param step_overhead_s=0.003
   infra-lab serve my_serving.toml --search --objective usd_per_million_tokens --price-usd-per-gpu-hour 2.5""",
     "sweep": """grid file: Scenario tables; lists are swept (Cartesian product), other values fixed:
