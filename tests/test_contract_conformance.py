@@ -350,3 +350,82 @@ def test_cli_format_before_the_command_and_the_documented_exit_statuses(capsys, 
         cli.main(["--debug", "estimate", "zaya1-ibm-mi300x"])
     text = (__import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
     assert "exit 3 with one line that asks for --debug" in text and "--format and --debug may come before" in text
+
+
+# every key of every table, held by one of these scenarios (the optional keys added lately too)
+_EVERY_KEY = {
+    "torchtitan-fp8": {"name": "a", "model": {"preset": "llama3-8b"},
+                       "hardware": {"accelerator": "H100", "nodes": 2, "host_cpu": "Xeon-Platinum-8570", "sharp": True,
+                                    "fabric": "fat-tree", "oversubscription": 2.0, "nics_per_node": 16},
+                       "training": {"stack": "torchtitan-cuda", "precision": "fp8", "fp8_scaling": "tensor",
+                                    "fsdp_float8_all_gather": True, "loss_compiled": True, "sac_recompute_attention": True,
+                                    "pp_free_stage_buffers": True, "eager": True, "loss_chunks": 4,
+                                    "data_mix": {"text": 1, "packing": "ff"}},
+                       "parallelism": {"fsdp": True, "tp": 2, "tp_async": True, "cp": 2, "cp_rotate": "allgather",
+                                       "cp_repeat_kv": True, "dp": 4}},
+    "moe-etp": {"name": "b", "model": {"preset": "mixtral-8x7b"},
+                "hardware": {"accelerator": "MI300X", "nodes": 4, "nic": "Pollara-400", "pxn": True,
+                             "scaleup_domain": 8},
+                "training": {"global_batch": 256, "micro_batch": 2, "seq_len": 2048, "moe_routing": "balanced",
+                             "moe_capacity_factor": 1.25, "moe_host_sync": True, "recompute": "selective",
+                             "recompute_modules": ["layernorm", "moe_act"], "offload_modules": ["expert_fc1"],
+                             "loss_fusion": True, "gradient_accumulation_fusion": False, "optimizer": "adamw-bf16"},
+                "parallelism": {"ep": 4, "etp": 2, "tp": 2, "pp": 2, "vp": 2, "zero": 1, "moe_dispatcher": "deepep",
+                                "ep_overlap": True, "dualpipe": True, "sequence_parallel": True}},
+    "gb200-partial-racks": {"name": "c", "model": {"preset": "llama3-70b"},
+                            "hardware": {"accelerator": "GB200", "nodes": 64, "gpus_per_node": 4, "domain_gpus": 64},
+                            "training": {"recompute": "full", "recompute_num_layers": 4, "precision": "fp8",
+                                         "fp8_param_gather": True},
+                            "parallelism": {"tp": 4, "pp": 4, "pp_schedule": "zb-h1", "fsdp_impl": "megatron"}},
+    "multimodal": {"name": "d", "model": {"preset": "llama3-8b", "vision": {"preset": "clip-vit-l-336", "layers": 12},
+                                          "vision_projector": "mlp2", "audio": "whisper-large-v3-encoder"},
+                   "hardware": {"accelerator": "MI300X"},
+                   "training": {"data_mix": {"text": 0.5, "image": 0.3, "audio": 0.2, "image_size": [448, 448],
+                                             "audio_clip_s": 10.0, "packing": "ffd"}, "encoder": "frozen"}},
+    "serving": {"name": "e", "model": {"preset": "deepseek-r1"}, "hardware": {"accelerator": "B200"},
+                "serving": {"engine": "sglang", "weight_precision": "fp4", "kv_precision": "fp8",
+                            "attention_precision": "bf16", "mtp_precision": "bf16", "tp": 1, "dp": 8, "ep": 8,
+                            "dp_attention": True, "spec_decoding": "mtp", "mtp_draft_tokens": 3, "mtp_acceptance": 0.7,
+                            "input_tokens": 2000, "output_tokens": 500, "concurrency": 32, "chunk_tokens": 4096,
+                            "num_prompts": 100, "request_rate_rps": 2.0, "batching": "continuous",
+                            "stack": "sglang-cuda"}},
+    "serving-closed-loop": {"name": "f", "model": {"preset": "llama3-70b"}, "hardware": {"accelerator": "MI300X"},
+                            "serving": {"tp": 4, "pp": 2, "lockstep": True}},
+    "serving-media": {"name": "g", "model": {"preset": "qwen2.5-vl-7b", "audio": "whisper-large-v3-encoder"},
+                      "hardware": {"accelerator": "MI300X", "gpus_per_node": 1},
+                      "serving": {"images_per_request": 2, "image_size": [448, 448], "encoder_batch": 2,
+                                  "audio_s_per_request": 12.0}},
+}
+
+
+@pytest.mark.filterwarnings("ignore::infra_lab.errors.ScheduleSupportWarning")
+def test_every_key_of_every_table_round_trips_and_replaces_to_itself(tmp_path):
+    # "Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc and Scenario.from_dict(sc.to_dict()) == sc
+    # hold for every valid scenario" (and the JSON file, json.dump(sc.to_dict())): checked on scenarios
+    # that hold every key of every table, so a key added without its round trip fails here
+    from infra_lab.scenario import HardwareConfig, ParallelismConfig, ServingConfig, TrainingConfig
+
+    held = {"hardware": set(), "training": set(), "parallelism": set(), "serving": set()}
+    for label, d in _EVERY_KEY.items():
+        sc = il.Scenario.from_dict(d)
+        for table in held:
+            held[table] |= set(d.get(table, {}))
+        assert il.Scenario.from_dict(sc.to_dict()) == sc, label
+        assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc, label
+        assert il.Scenario.from_toml(sc.to_toml()) == sc, label
+        assert il.Scenario.from_dict(json.loads(json.dumps(sc.to_dict()))) == sc, label
+        (tmp_path / f"{sc.name}.json").write_text(json.dumps(sc.to_dict()))
+        (tmp_path / f"{sc.name}.toml").write_text(sc.to_toml())
+        assert il.load_scenario(tmp_path / f"{sc.name}.json") == sc == il.load_scenario(tmp_path / f"{sc.name}.toml")
+        objs = (il.Scenario(sc.name, sc.model, sc.hardware, serving=sc.serving) if sc.kind == "serving" else
+                il.Scenario(sc.name, sc.model, sc.hardware, sc.training, sc.parallelism))
+        assert objs == sc, label
+        # replace() of every key given, with the value the scenario holds, is the same scenario
+        for table, keys in d.items():
+            if isinstance(keys, dict):
+                for key in keys:
+                    value = sc.to_dict()[table].get(key, keys[key])
+                    assert sc.replace(**{table: {key: value}}) == sc, (label, table, key)
+    for table, cls in (("hardware", HardwareConfig), ("training", TrainingConfig),
+                       ("parallelism", ParallelismConfig), ("serving", ServingConfig)):
+        assert set(cls.KEYS) <= held[table], (table, set(cls.KEYS) - held[table])
