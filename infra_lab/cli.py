@@ -978,6 +978,9 @@ def cmd_sweep(a) -> Output:
                            ".parquet suffix")
         if not target.resolve().parent.is_dir():
             raise CliError(f"--out {a.out!r}: the folder {str(target.parent)!r} does not exist; create it first")
+    if not a.retry_failed and folder is None:
+        raise CliError("--no-retry-failed: only with --out FOLDER (a folder of Parquet parts, which a rerun "
+                       "resumes; a FILE.parquet or no --out keeps nothing to resume)")
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
     if folder is not None:
@@ -992,7 +995,7 @@ def cmd_sweep(a) -> Output:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = sweep(sweep_point, grid, a.scheduler, seed=a.seed, chunk_size=a.chunk_size,
-                   out=folder, progress=sys.stderr.isatty(), fn_kwargs=kw)
+                   out=folder, progress=sys.stderr.isatty(), retry_failed=a.retry_failed, fn_kwargs=kw)
     n_fail = int(df["error"].is_not_null().sum())
     if n_fail == df.height:
         raise CliError(f"every point of the sweep failed; first: {df['error'][0]}")
@@ -1520,6 +1523,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "of Parquet parts written as chunks finish (a rerun resumes)")
     sp.add_argument("--seed", type=int, default=0, help="base seed of the per-point seeds")
     sp.add_argument("--chunk-size", type=int, help="points per task (default: il.sweep's)")
+    sp.add_argument("--no-retry-failed", dest="retry_failed", action="store_false",
+                    help="with --out FOLDER: a rerun keeps the points stored with an error instead of "
+                         "evaluating them again (il.sweep retry_failed=False)")
 
     sp = add("largest", "The largest model of a family whose training fits one GPU's memory under a "
                         "scenario's plan, per accelerator (il.memory.largest_model).", cmd_largest)

@@ -429,3 +429,35 @@ def test_every_key_of_every_table_round_trips_and_replaces_to_itself(tmp_path):
     for table, cls in (("hardware", HardwareConfig), ("training", TrainingConfig),
                        ("parallelism", ParallelismConfig), ("serving", ServingConfig)):
         assert set(cls.KEYS) <= held[table], (table, set(cls.KEYS) - held[table])
+
+
+def test_cli_sweep_reaches_retry_failed(tmp_path, capsys, monkeypatch):
+    # il.sweep's out= resume "evaluates failed ones again unless retry_failed=False": `infra-lab
+    # sweep --out FOLDER` had no way to say retry_failed=False
+    from infra_lab import cli
+
+    (tmp_path / "s.toml").write_text('name = "s"\n[model]\npreset = "llama3-8b"\n[hardware]\naccelerator = "MI300X"\n'
+                                     '[training]\nglobal_batch = 64\n')
+    (tmp_path / "g.toml").write_text("[hardware]\nnodes = [1, 2]\n")
+    real = il.estimate
+
+    def flaky(d, **kw):     # the 2-node point fails on the first run only
+        if d["hardware"]["nodes"] == 2 and not flaky.healed:
+            raise il.ValidationError("transient")
+        return real(d, **kw)
+
+    flaky.healed = False
+    monkeypatch.setattr(il, "estimate", flaky)
+    args = ["sweep", str(tmp_path / "s.toml"), "--grid", str(tmp_path / "g.toml"), "--out", str(tmp_path / "out"),
+            "--format", "json"]
+
+    def errors(extra=()):
+        assert cli.main([*args, *extra]) == 0
+        return [r["error"] for r in json.loads(capsys.readouterr().out)]
+
+    assert errors() == [None, "ValidationError: transient"]
+    flaky.healed = True
+    assert errors(["--no-retry-failed"]) == [None, "ValidationError: transient"]   # kept as stored
+    assert errors() == [None, None]                                                  # evaluated again
+    assert cli.main(["sweep", str(tmp_path / "s.toml"), "--grid", str(tmp_path / "g.toml"), "--no-retry-failed"]) == 1
+    assert "--no-retry-failed: only with --out FOLDER" in capsys.readouterr().err
