@@ -461,3 +461,11 @@ def test_cli_sweep_reaches_retry_failed(tmp_path, capsys, monkeypatch):
     assert errors() == [None, None]                                                  # evaluated again
     assert cli.main(["sweep", str(tmp_path / "s.toml"), "--grid", str(tmp_path / "g.toml"), "--no-retry-failed"]) == 1
     assert "--no-retry-failed: only with --out FOLDER" in capsys.readouterr().err
+
+
+def test_a_training_scenario_given_to_a_serving_call_is_refused_in_that_calls_name():
+    # il.serve_search("zaya1-ibm-mi300x") answered "... il.serve needs [model], [hardware] and [serving]"
+    with pytest.raises(il.ValidationError, match=r"training scenario\); il\.serve_search needs \[model\]"):
+        il.serve_search("zaya1-ibm-mi300x")
+    with pytest.raises(il.ValidationError, match=r"training scenario\); il\.serve needs \[model\]"):
+        il.serve("zaya1-ibm-mi300x")

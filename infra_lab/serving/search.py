@@ -222,7 +222,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     """
     from .._kernels import serving as K
 
-    sc = _as_serving(scenario)
+    sc = _as_serving(scenario, "il.serve_search")
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     top = _check_opt_positive("top", top, integer=True)
