@@ -469,3 +469,24 @@ def test_a_training_scenario_given_to_a_serving_call_is_refused_in_that_calls_na
         il.serve_search("zaya1-ibm-mi300x")
     with pytest.raises(il.ValidationError, match=r"training scenario\); il\.serve needs \[model\]"):
         il.serve("zaya1-ibm-mi300x")
+
+
+def test_search_takes_a_multimodal_scenario_without_a_plan(tmp_path, capsys):
+    # "il.estimate / il.search take multimodal scenarios as they are" and "The plan is optional:
+    # sc may leave out [parallelism] or hold a plan that does not fit": a multimodal scenario
+    # without the table failed in the encoder hook ("scenario 'mm' has no [parallelism] table ...
+    # this call prices one plan"), in Python and in `infra-lab search`
+
+    d = {"name": "mm", "model": {"preset": "qwen2.5-vl-7b"}, "hardware": {"accelerator": "MI300X"},
+         "training": {"global_batch": 64, "data_mix": {"text": 0.6, "image": 0.4}, "encoder": "frozen"}}
+    frame = il.search(d, top=3)
+    assert frame.height == 3
+    row = frame.row(0, named=True)
+    est = il.estimate(il.training.apply_plan(d, row))
+    assert est.step_time_s == pytest.approx(row["step_time_s"], rel=1e-12)
+    assert est.memory_per_gpu_bytes == pytest.approx(row["memory_per_gpu_bytes"], rel=1e-12)
+    assert il.search({**d, "parallelism": {"tp": 3}}, top=3).equals(frame)   # a plan that does not fit: ignored
+    assert il.training.plan_space_size(d) > 0
+    (tmp_path / "mm.toml").write_text(il.Scenario.from_dict(d, check_plan=False).to_toml())
+    rows = _cli_json(capsys, ["search", str(tmp_path / "mm.toml"), "--top", "3"])
+    assert [r["step_time_s"] for r in rows] == frame["step_time_s"].to_list()
