@@ -1,0 +1,98 @@
+"""Small defects of session 28, one case per defect, each failing before its fix: serving costs of
+a deployment that does not fit said nothing in the Python API (run_cost warns for a training plan;
+the CLI notes it; the widget blanks the cost)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+import infra_lab as il
+from infra_lab.cli import main as cli_main
+
+
+def _llama70b_on(accelerator: str) -> dict:
+    return {"model": {"preset": "llama3.3-70b"}, "hardware": {"accelerator": accelerator, "nodes": 1, "gpus_per_node": 1},
+            "serving": {"engine": "vllm", "input_tokens": 1000, "output_tokens": 200, "concurrency": 1, "tp": 1,
+                        "weight_precision": "bf16"}}
+
+
+# ------------------------------------------------------------------ serving costs of a deployment that does not fit
+def test_serving_costs_warn_when_the_deployment_does_not_fit():
+    """r.costs(2.0) of Llama 3.3 70B in BF16 on one H100 (141 GB of weights against 85.5 GB)
+    returned dollars per million tokens without a word, where run_cost warns for a training plan
+    that does not fit. Now the same UserWarning, pointing at the caller's line; still priced."""
+    r = il.serve(_llama70b_on("H100-SXM"))
+    assert not r.fits
+    need = f"{r.memory_per_gpu_bytes / 1e9:.1f}"
+    with pytest.warns(UserWarning, match=rf"ServeResult\.costs: does not fit: this deployment needs {need} GB per GPU "
+                                         r"against the 85\.5 GB a job can address on H100-SXM; priced as if it had "
+                                         r"enough memory \(il\.serve_search lists") as rec:
+        c = r.costs(2.0)
+    assert len(rec) == 1 and rec[0].filename == __file__        # points at the caller's line
+    with pytest.warns(UserWarning, match=r"token_costs: does not fit: this deployment needs") as rec:
+        t = il.serving.token_costs(r, 2.0)
+    assert len(rec) == 1 and rec[0].filename == __file__
+    assert c == t and c["usd_per_million_tokens"] > 0          # the numbers are unchanged
+    row = {"gpus": r.gpus, "output_tokens_per_s": r.output_tokens_per_s, "total_tokens_per_s": r.total_tokens_per_s,
+           "prefill_time_fraction": r.prefill_time_fraction}
+    with pytest.warns(UserWarning, match=r"token_costs: does not fit: this deployment does not fit in memory"):
+        assert il.serving.token_costs({**row, "fits": False}, 2.0) == t    # a frame row says fits too
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert il.serving.token_costs(row, 2.0) == t                    # no fits: nothing to say
+        assert il.serving.token_costs({**row, "fits": True}, 2.0) == t
+        ok = il.serve(_llama70b_on("MI300X"))
+        assert ok.fits
+        ok.costs(2.0)
+        il.serving.token_costs(ok, 2.0)
+
+
+def test_cli_serve_prices_a_deployment_that_does_not_fit_with_one_note(capsys, tmp_path):
+    """`infra-lab serve --price-usd-per-gpu-hour` keeps its own "does not fit" note and gives no
+    Python warning text besides it."""
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps({"name": "x", **_llama70b_on("H100-SXM")}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rc = cli_main(["serve", str(p), "--price-usd-per-gpu-hour", "2", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    row = json.loads(out)[0]
+    assert row["fits"] is False and row["usd_per_million_tokens"] > 0
+    assert "does not fit: this configuration needs" in err and "UserWarning" not in err
+
+
+# ------------------------------------------------------------------ notebook 04: which band factors do not act
+def test_notebook04_names_the_inactive_band_factors_from_estimate_band():
+    """Notebook 04's band paragraph named the factors that leave ZAYA1's step as it is from a loop
+    of its own (each range's two ends at the others' nominal values), a second copy of what
+    estimate_band's ``inactive_factors`` column computes. The cell now reads that column and says
+    so; run here on its own, its text names exactly the band's inactive factors."""
+    import re
+
+    import nbformat
+    import polars as pl
+
+    nb = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / "04_training_zaya1.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and "The band's factors that act" in c.source]
+    assert len(cells) == 1
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    est = il.estimate(sc)
+    shown: list[str] = []
+    ns = {"il": il, "pl": pl, "sc": sc, "est": est, "MUON_SHARE": "muon_ns_shared_over_dp",
+          "STACK": il.stacks.params(est.stack), "display": shown.append, "Markdown": str}
+    exec(cells[0], ns)
+    text = shown[0]
+    idle = il.training.estimate_band(sc)["inactive_factors"][0].split(",")
+    assert len(idle) >= 1 and all(idle)          # ZAYA1 (tp = 1, ep = 1) has factors that do not act
+    m = re.search(r"the other (\d+) of stack `[^`]+`'s (\d+) stated ranges \(([^:]+): the band's `inactive_factors`",
+                  text)
+    assert m, text
+    assert int(m[1]) == len(idle) and int(m[2]) == len(il.stacks.ranges(est.stack))
+    assert m[3].split(", ") == idle
+    acting = re.search(r"act on this plan: (.*?); the other", text)[1]
+    assert not set(re.findall(r"`(\w+)`", acting)) & set(idle)
