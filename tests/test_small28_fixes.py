@@ -96,3 +96,38 @@ def test_notebook04_names_the_inactive_band_factors_from_estimate_band():
     assert m[3].split(", ") == idle
     acting = re.search(r"act on this plan: (.*?); the other", text)[1]
     assert not set(re.findall(r"`(\w+)`", acting)) & set(idle)
+
+
+# ------------------------------------------------------------------ one micro-batch warning of il.estimate
+def _llama8b_pipeline(pp: int, vp: int, global_batch: int) -> il.Scenario:
+    # one 8-GPU node, tp 1, micro-batch 1: dp = 8 / pp, m = global_batch / dp
+    return il.Scenario.from_dict({
+        "name": "mb", "model": "llama3-8b", "hardware": {"accelerator": "H100-SXM", "nodes": 1, "gpus_per_node": 8},
+        "training": {"seq_len": 4096, "global_batch": global_batch, "micro_batch": 1, "precision": "bf16"},
+        "parallelism": {"tp": 1, "pp": pp, "vp": vp}})
+
+
+@pytest.mark.parametrize("pp, vp, gb, stack, schedule, m, allowed", [
+    (4, 2, 60, "megatron-core-cuda", "interleaved", 30, "a global_batch that is a multiple of 8 (pp x micro_batch x dp)"),
+    (4, 2, 60, "torchtitan-cuda", "interleaved", 30, "micro-batches per step that are a multiple of its rounds"),
+    (4, 1, 2, "torchtitan-cuda", "1f1b", 1, "a global_batch of at least 8 (pp x micro_batch x dp)"),
+])
+def test_estimate_says_a_refused_micro_batch_count_in_one_wording(pp, vp, gb, stack, schedule, m, allowed):
+    """il.estimate had two micro-batch warnings (interleaved; 1F1B / zero-bubble) that said the
+    same thing in two wordings, neither in the words il.search's error uses for the same rule
+    ("which the stack's interleaved schedule refuses" / "is not at least pp ..., so the stack does
+    not run this plan"). One function now gives it for every schedule, with the rule sentence of
+    plan_search.refused_text, what the search says when it leaves such plans out."""
+    from infra_lab.errors import ScheduleSupportWarning
+    from infra_lab.training.plan_search import refused_text
+
+    with pytest.warns(ScheduleSupportWarning) as rec:
+        il.estimate(_llama8b_pipeline(pp, vp, gb), stack=stack)
+    said = [str(w.message) for w in rec if "micro-batch" in str(w.message)]
+    assert len(said) == 1, said                                  # once, not once per copy
+    assert rec[0].filename == __file__
+    msg = said[0]
+    assert f": {m} micro-batch(es) per step (global_batch {gb} / (micro_batch 1 x dp {8 // pp}))" in msg
+    assert refused_text(stack, schedule) in msg                  # the search's sentence, verbatim
+    assert f"so the stack does not run this plan; allowed: {allowed}" in msg
+    assert msg.endswith("il.search does not offer such a plan")
