@@ -490,3 +490,16 @@ def test_search_takes_a_multimodal_scenario_without_a_plan(tmp_path, capsys):
     (tmp_path / "mm.toml").write_text(il.Scenario.from_dict(d, check_plan=False).to_toml())
     rows = _cli_json(capsys, ["search", str(tmp_path / "mm.toml"), "--top", "3"])
     assert [r["step_time_s"] for r in rows] == frame["step_time_s"].to_list()
+
+
+def test_a_serving_stack_of_another_engine_is_refused_with_the_allowed_stacks():
+    # "every error names the field, the value given and what is allowed": serving.stack of another
+    # engine said only "a stack of another engine than serving.engine = 'vllm'"
+    d = {"name": "s", "model": LLAMA, "hardware": {"accelerator": "H100", "gpus_per_node": 1},
+         "serving": {"engine": "vllm", "stack": "sglang-cuda"}}
+    with pytest.raises(il.ValidationError, match=r"serving\.stack = 'sglang-cuda': a stack of another engine than "
+                                                 r"serving\.engine = 'vllm'; allowed: vllm-cuda, .*vllm-cuda-early.* "
+                                                 r"\(or serving\.engine = 'sglang'\)"):
+        il.Scenario.from_dict(d)
+    d["serving"]["engine"] = "sglang"
+    assert il.Scenario.from_dict(d).stack == "sglang-cuda"
