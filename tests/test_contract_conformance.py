@@ -503,3 +503,11 @@ def test_a_serving_stack_of_another_engine_is_refused_with_the_allowed_stacks():
         il.Scenario.from_dict(d)
     d["serving"]["engine"] = "sglang"
     assert il.Scenario.from_dict(d).stack == "sglang-cuda"
+
+
+def test_more_serving_stages_than_layers_is_refused_with_the_allowed_range():
+    # "every error names the field, the value given and what is allowed"
+    d = {"name": "s", "model": {"layers": 2, "hidden": 256, "heads": 4, "vocab": 1000},
+         "hardware": {"accelerator": "MI300X", "gpus_per_node": 4}, "serving": {"pp": 4}}
+    with pytest.raises(il.ValidationError, match=r"serving\.pp = 4: more stages than the model's 2 layers; allowed 1\.\.2"):
+        il.Scenario.from_dict(d)
