@@ -511,3 +511,9 @@ def test_more_serving_stages_than_layers_is_refused_with_the_allowed_range():
          "hardware": {"accelerator": "MI300X", "gpus_per_node": 4}, "serving": {"pp": 4}}
     with pytest.raises(il.ValidationError, match=r"serving\.pp = 4: more stages than the model's 2 layers; allowed 1\.\.2"):
         il.Scenario.from_dict(d)
+
+
+def test_a_collective_over_more_gpus_than_the_cluster_names_the_allowed_count():
+    with pytest.raises(il.ValidationError, match=r"gpus = 32: larger than the cluster \(2 nodes × 8 = 16 GPUs\); "
+                                                 r"allowed 1\.\.16"):
+        il.collective("all_reduce", 2**20, {"accelerator": "MI300X", "nodes": 2}, 32)
