@@ -517,3 +517,18 @@ def test_a_collective_over_more_gpus_than_the_cluster_names_the_allowed_count():
     with pytest.raises(il.ValidationError, match=r"gpus = 32: larger than the cluster \(2 nodes × 8 = 16 GPUs\); "
                                                  r"allowed 1\.\.16"):
         il.collective("all_reduce", 2**20, {"accelerator": "MI300X", "nodes": 2}, 32)
+
+
+def test_every_il_name_the_contract_uses_resolves():
+    # the contract names calls and constants as il.<module>.<name>; each must be importable so
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    names = sorted(set(re.findall(r"\bil\.([A-Za-z_][\w.]*[A-Za-z_0-9])", text)))
+    assert len(names) > 30
+    for name in names:
+        obj = il
+        for part in name.split("."):
+            assert hasattr(obj, part), f"il.{name} (docs/ARCHITECTURE.md) does not resolve"
+            obj = getattr(obj, part)
