@@ -62,3 +62,48 @@ def test_validate_summary_states_the_median_the_bounds_are_read_against(capsys):
         assert row["mean_abs_error_pct"] == pytest.approx(statistics.mean(errs), abs=0.006)
     assert cli.main(["validate", "reliability"]) == 0
     assert "median_abs_error_pct" in capsys.readouterr().out
+
+
+def _ring(nic):
+    hw = il.load_scenario("zaya1-ibm-mi300x").replace(hardware={"nic": nic}).hardware
+    return il.fabric.step_flows("ring", hw, 2**28), hw
+
+
+def test_spraying_over_a_nic_no_source_says_sprays_is_flagged():
+    """Notebook 03 asks what Pollara's packet spraying buys; data/nics.csv records which NICs a
+    source says spray (Pollara 400, ConnectX-8), but the flow simulation sprayed ConnectX-7's
+    flows as readily as Pollara's, with no word: a comparison of the NICs' features read the
+    same answer for both."""
+    import warnings
+
+    from infra_lab.errors import NicFeatureWarning
+
+    fl, hw = _ring("ConnectX-7-NDR")
+    with pytest.warns(NicFeatureWarning, match=r"'ConnectX-7-NDR': no source in data/nics.csv claims it sprays"):
+        sprayed = il.fabric.simulate_step(fl, hw, "spray")
+    with pytest.warns(NicFeatureWarning, match="Pollara-400"):     # the NICs that do are named
+        il.fabric.route(fl, hw, "spray")
+    with pytest.warns(NicFeatureWarning):
+        il.fabric.monte_carlo(fl, hw, "spray", seeds=2)
+    assert sprayed.efficiency > 0                                  # still priced (ideal spraying)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NicFeatureWarning)
+        il.fabric.simulate_step(fl, hw, "ecmp")                    # its ideal is an even split, no claim
+        il.fabric.simulate_step(*_ring("Pollara-400"), "spray")
+        il.fabric.simulate_step(*_ring("ConnectX-8"), "spray")
+    assert il.fabric.spray_note(hw) and il.fabric.spray_note(_ring("Pollara-400")[1]) is None
+
+
+def test_network_explorer_says_when_spraying_is_an_assumption():
+    import warnings
+
+    from infra_lab.errors import NicFeatureWarning
+    from infra_lab.widgets.network import network_update
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NicFeatureWarning)         # said in the text, not on stderr
+        cx7 = network_update(2**28, 64, "MI300X", "ConnectX-7-NDR", "rail-optimized", "spray")
+        pollara = network_update(2**28, 64, "MI300X", "Pollara-400", "rail-optimized", "spray")
+        ecmp = network_update(2**28, 64, "MI300X", "ConnectX-7-NDR", "rail-optimized", "ecmp")
+    assert "no source in data/nics.csv claims it sprays packets" in cx7["text"]
+    assert "claims it sprays" not in pollara["text"] and "claims it sprays" not in ecmp["text"]
