@@ -399,11 +399,11 @@ def _etp(sv: ServingConfig) -> int:
     return (sv.tp * (sv.dp if sv.dp_attention else 1)) // sv.ep
 
 
-def _as_serving(scenario) -> Scenario:
+def _as_serving(scenario, call: str = "il.serve") -> Scenario:
     scenario = as_scenario(scenario)
     if scenario.serving is None:
         raise ValidationError(f"scenario {scenario.name!r} has no [serving] table (it is a training scenario); "
-                              "il.serve needs [model], [hardware] and [serving]")
+                              f"{call} needs [model], [hardware] and [serving]")
     return scenario
 
 

@@ -222,7 +222,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     """
     from .._kernels import serving as K
 
-    sc = _as_serving(scenario)
+    sc = _as_serving(scenario, "il.serve_search")
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     top = _check_opt_positive("top", top, integer=True)
@@ -371,7 +371,8 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             f"il.serve_search: the best row (by {objective}) runs {b['concurrency']:,} requests in flight, the "
             f"largest concurrency tried for its split (tp {b['tp']}, pp {b['pp']}, dp {b['dp']}, ep {b['ep']}) and "
             f"precisions, while {b['max_concurrency']:,} would run (max_concurrency): a larger concurrency may do "
-            "better; pass concurrencies= up to it", SearchEdgeWarning, stacklevel=2)
+            "better; pass concurrencies= up to it (`infra-lab serve --search --concurrencies N,...`)", SearchEdgeWarning,
+            stacklevel=2)
     if df.height == 0:
         warnings.warn(f"il.serve_search: empty result: {_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user)}",
                       EmptyResultWarning, stacklevel=2)
