@@ -126,7 +126,7 @@ token) prices a useful GPU-hour with the package's one owned price function, not
 like-for-like Monte Carlo: the median of the same draws of host, network and opex for every
 accelerator, the option's NIC at its stated price, and the switch ports and optics its own
 fabric counts (`il.economics.fabric_network_counts`: the table below at the reference cluster's
-1,024 GPUs, each sweep point at its own size; a Helios rack's four-NIC trays and a three-tier
+size, `owned_quote`'s default, each sweep point at its own size; a Helios rack's four-NIC trays and a three-tier
 fabric count more per GPU than ZAYA1's). The purchase price
 of every option is on one channel, analysts' selling prices (`il.expansion.OPTION_PRICE_BASIS`;
 `capex_basis` says where each comes from), because it is the only channel every option has.
