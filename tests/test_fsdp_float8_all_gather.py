@@ -57,8 +57,25 @@ def test_step_model_memory_and_time():
     assert il.estimate(sc_on).memory_per_gpu_bytes == pytest.approx(total, rel=1e-9)
     assert step_reference(sc_on)["memory_per_gpu_bytes"] == pytest.approx(total, rel=1e-9)
     assert total < il.memory.training_memory_total(sc_off)
-    # memory only: the all-gather's time is not re-priced
-    assert il.estimate(sc_on).step_time_s == il.estimate(sc_off).step_time_s
+
+
+def test_all_gather_time_at_the_bytes_sent():
+    # fsdp_pre_all_gather returns the float8 data as the all-gather input (the scale is metadata):
+    # the per-layer gather of the weight matrices sends 1 byte per parameter, the norm vectors and
+    # the gradients' reduce-scatter keep their widths; kernel and reference agree
+    sc_on, sc_off = _sc(True), _sc(False)
+    on, off = il.estimate(sc_on), il.estimate(sc_off)
+    ref_on, ref_off = step_reference(sc_on), step_reference(sc_off)
+    assert on.step_time_s == pytest.approx(ref_on["step_time_s"], rel=1e-9)
+    assert off.step_time_s == pytest.approx(ref_off["step_time_s"], rel=1e-9)
+    assert on.step_time_s < off.step_time_s
+    # only the data-parallel (FSDP) collectives move; the compute is the same
+    b_on, b_off = (dict(e.breakdown.iter_rows()) for e in (on, off))
+    for k in ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "optimizer"):
+        assert b_on[k] == b_off[k], k
+    assert on.dp_comm_raw_s < off.dp_comm_raw_s
+    assert ref_on["dp_comm_raw_s"] == pytest.approx(on.dp_comm_raw_s, rel=1e-9)
+    assert ref_off["dp_comm_raw_s"] == pytest.approx(off.dp_comm_raw_s, rel=1e-9)
 
 
 def test_not_sharded_no_effect():

@@ -117,8 +117,9 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG) = range(len(C_NAMES))
 # C_FSDP_AG: bytes per parameter of the gathered layers' non-expert weights (the current and the
 # prefetched FSDP unit; infra_lab.memory.fsdp_gather_bytes: the 16-bit weight bytes, 1 with
-# torchao's float8 FSDP all-gather); training_bytes reads it only fully sharded (memory only: the
-# all-gather's time keeps C_WEIGHT_BYTES)
+# torchao's float8 FSDP all-gather); training_bytes reads it only fully sharded, and
+# fill_layout_comm prices the per-layer all-gather of the non-expert weight matrices at it (the
+# bytes the gather sends: one quantity for the gathered buffer and the gather's time)
 # C_PP_EXEC: 1.0 when the call prices the scenario's own pipeline schedule (il.estimate; the
 # step kernel then executes Megatron-Core's plain 1F1B order per rank, executes_1f1b), 0.0 in a
 # plan search (1F1B by the closed form, pipeline_bubble_stages)
@@ -496,10 +497,13 @@ def fill_layout_comm(c, layouts, lay, ncand, P):
                 # matrices) plus ks latency-bound calls of one hidden-size vector each (biases,
                 # norms), as the stack gathers them (DeepSpeed 2021: one call per tensor;
                 # FSDP2 / Megatron-FSDP: one flat buffer per layer)
+                # FSDP2 + torchao's float8 all-gather sends the non-expert weight matrices at
+                # C_FSDP_AG bytes per parameter (fsdp_pre_all_gather returns the float8 data; the
+                # scale travels as metadata); norm vectors and routed experts stay 16-bit
                 kz = c[C_Z3_CALLS]
                 ks = c[C_Z3_SMALL]
                 vec = c[C_H] / tp
-                row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, p_ne / nl / kz * c[C_WEIGHT_BYTES], g_ne, k_ne, P)
+                row[L_Z3_AG] = (kz * coll(kf.OP_ALL_GATHER, p_ne / nl / kz * c[C_FSDP_AG], g_ne, k_ne, P)
                                 + ks * coll(kf.OP_ALL_GATHER, vec * c[C_WEIGHT_BYTES], g_ne, k_ne, P)
                                 + kz * coll(kf.OP_ALL_GATHER, p_e / nl / kz * c[C_WEIGHT_BYTES], g_e, k_e, P))
                 row[L_Z3_RS] = (kz * coll(kf.OP_REDUCE_SCATTER, p_ne / nl / kz * c[C_GRAD_BYTES], g_ne, k_ne, P)

@@ -719,11 +719,15 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             z3 = sp["zero3_bandwidth_efficiency"]
             kz, ks = int(sp["zero3_gathers_per_layer"]), int(sp["zero3_small_gathers_per_layer"])
             # the tensors of one layer as the stack issues them: kz equal matrix shares per
-            # buffer, ks hidden-size vectors (non-expert buffer only)
-            tensors = [(P / nl / kz, g) for P, g in ((pne, ng), (pe, eg)) for _ in range(kz)] \
-                + [(spec.hidden / tp, ng)] * ks
-            ag = sum(_price("all_gather", x * wbytes, g, hw, D)[0] for x, g in tensors) / z3
-            rs = sum(_price("reduce_scatter", x * gbytes, g, hw, D)[0] for x, g in tensors) / z3
+            # buffer, ks hidden-size vectors (non-expert buffer only), each with the bytes per
+            # parameter its all-gather sends: the non-expert matrices at the gathered layers'
+            # width (memory.fsdp_gather_bytes: 1 with torchao's float8 FSDP all-gather), the
+            # routed experts and the vectors at the 16-bit weight bytes
+            agb = memory.fsdp_gather_bytes(wbytes, tr.precision, tr.fsdp_float8_all_gather)
+            tensors = [(P / nl / kz, g, b_) for P, g, b_ in ((pne, ng, agb), (pe, eg, wbytes)) for _ in range(kz)] \
+                + [(spec.hidden / tp, ng, wbytes)] * ks
+            ag = sum(_price("all_gather", x * b_, g, hw, D)[0] for x, g, b_ in tensors) / z3
+            rs = sum(_price("reduce_scatter", x * gbytes, g, hw, D)[0] for x, g, _ in tensors) / z3
             # forward: layer i needed at (f + r)·i/nl; backward: layer i's gradients ready at b·(i+1)/nl
             # FSDP + PP: gathered once per step, gradients synced once (PyTorch pipelining);
             # Megatron-FSDP reshards and reduce-scatters every micro-batch (memory._state_sharding)

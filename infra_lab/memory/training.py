@@ -309,6 +309,14 @@ def fsdp_gather_bytes(weight_bytes: float, precision: str, fsdp_float8_all_gathe
     scales are not counted); routed experts are not ``nn.Linear`` modules and stay 16-bit
     (the memory kernel applies this only to the non-expert part).
 
+    The same width is what the per-layer all-gather sends: ``fsdp_pre_all_gather`` returns the
+    float8 data as the all-gather input and the scale as metadata (not gathered), so the step
+    model prices the gathers of the non-expert weight matrices at these bytes (its norm-vector
+    gathers and the gradients' reduce-scatter keep their widths). APPROXIMATION: the scales'
+    all-reduce (``precompute_float8_dynamic_scale_for_fsdp``, the setting torchao's and Trainy's
+    runs pass: one all-reduce of a vector of one fp32 amax per float8 weight, once per step) is
+    not priced.
+
     Examples
     --------
     >>> fsdp_gather_bytes(2.0, "fp8", True)

@@ -159,9 +159,11 @@ class TrainingConfig:
     the gathered weight is a ``Float8TrainingTensor`` of 1-byte data and a scalar scale
     (``fsdp_post_all_gather``), which the forward and the backward GEMMs use as it is: the gathered
     layers then hold 1 byte per parameter, not 2 (:func:`infra_lab.memory.fsdp_gather_bytes`).
-    No effect unless the weights are fully sharded (parallelism.fsdp or zero = 3). False
-    (default): the weights are gathered in the 16-bit parameter dtype. The all-gather's
-    communication is not re-priced (the step model keeps 16-bit gathers).
+    The per-layer all-gather sends those bytes too (the step model prices the gathers of the
+    weight matrices at them; the norm vectors, and the gradients' reduce-scatter in the stack's
+    reduce dtype, keep their widths). No effect unless the weights are fully sharded
+    (parallelism.fsdp or zero = 3). False (default): the weights are gathered in the 16-bit
+    parameter dtype.
 
     fp8_scaling (FP8 only, :data:`FP8_SCALINGS`): "tensor" (default: per-tensor scales, one cast
     per operand serves both of its GEMMs), "row" (torchao's float8 rowwise recipe: every operand

@@ -221,7 +221,8 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         # 0 = PyTorch FSDP2, one layer's; Megatron-FSDP's reduce-scatter queue capacity [params])
         "FSDP_GRAD_QUEUE": memory.fsdp_grad_queue_params(sp, fsdp_impl),
         # the gathered layers' bytes per non-expert parameter (memory.fsdp_gather_bytes: 1 with
-        # torchao's float8 FSDP all-gather, training.fsdp_float8_all_gather; memory only)
+        # torchao's float8 FSDP all-gather, training.fsdp_float8_all_gather): the gathered
+        # buffer's memory and the per-layer all-gather's bytes sent
         "FSDP_AG_BYTES": memory.fsdp_gather_bytes(sp["weight_bytes"], precision, fsdp_f8_ag),
         # shared experts in the MoE layers: their MLP's tensor-parallel collectives
         "SHARED_X": 1.0 if (spec.experts and spec.shared_experts) else 0.0,
