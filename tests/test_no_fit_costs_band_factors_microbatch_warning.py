@@ -1,6 +1,7 @@
-"""Small defects of session 28, one case per defect, each failing before its fix: serving costs of
-a deployment that does not fit said nothing in the Python API (run_cost warns for a training plan;
-the CLI notes it; the widget blanks the cost)."""
+"""Small defects, one case per defect, each failing before its fix: serving costs of a deployment
+that does not fit said nothing in the Python API (run_cost warns for a training plan; the CLI notes
+it; the widget blanks the cost); notebook 04 named the band's inactive factors from its own loop
+rather than estimate_band's column; il.estimate said a refused micro-batch count in two wordings."""
 
 from __future__ import annotations
 
