@@ -22,7 +22,7 @@ def test_numpy_bools_are_stored_as_python_bools_and_write_to_toml():
     sc = il.Scenario.from_dict({
         "name": "np-flags", "model": LLAMA,
         "hardware": {"accelerator": "H100", "sharp": np.False_, "pxn": t},
-        "training": {"eager": t, "loss_fusion": t, "loss_compiled": t, "moe_host_sync": np.False_,
+        "training": {"eager": t, "loss_fusion": t, "loss_compiled": np.False_, "moe_host_sync": np.False_,
                      "fp8_param_gather": np.False_, "sac_recompute_attention": np.False_,
                      "pp_free_stage_buffers": np.False_, "gradient_accumulation_fusion": t},
         "parallelism": {"tp": np.int64(2), "sequence_parallel": t, "fsdp": np.False_, "ep_overlap": np.False_,

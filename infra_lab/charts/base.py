@@ -123,14 +123,18 @@ def vendor_color(domain: list[str] | None = None) -> alt.Scale:
     return alt.Scale(domain=dom, range=[VENDOR_COLORS.get(v, "#888888") for v in dom])
 
 
-def require_columns(df, cols: list[str], chart: str) -> None:
-    """Raise a clear error when a frame lacks the columns a chart needs."""
+def require_columns(df, cols: list[str], chart: str, params: dict | None = None) -> None:
+    """Raise a clear error when a frame lacks the columns a chart needs. ``params`` maps a
+    column that the caller chose through a keyword argument (e.g. {"series": "color"}) to that
+    argument's name: a missing one is then named with the argument that picks another column."""
     from ..errors import ValidationError
 
     missing = [c for c in cols if c not in df.columns]
     if missing:
+        hint = "".join(f"; or pass {params[c]}=<one of its columns> in place of {params[c]}={c!r}"
+                       for c in missing if params and c in params)
         raise ValidationError(
-            f"{chart}: frame lacks column(s) {', '.join(missing)}; it has {', '.join(df.columns)}"
+            f"{chart}: frame lacks column(s) {', '.join(missing)}; it has {', '.join(df.columns)}{hint}"
         )
 
 

@@ -27,7 +27,7 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
     Needs columns size_bytes, busbw_GBps and ``color`` (e.g. "series" = "8×MI300X auto").
     An optional column ``ceiling_GBps`` is drawn as dashed rules (the link-bound ceiling).
     """
-    require_columns(df, ["size_bytes", "busbw_GBps", color], "busbw_vs_size_chart")
+    require_columns(df, ["size_bytes", "busbw_GBps", color], "busbw_vs_size_chart", {color: "color"})
     keep = [c for c in ("size_bytes", "busbw_GBps", color, "chosen", "protocol", "ceiling_GBps") if c in df.columns]
     df = to_altair_data(df.select(list(dict.fromkeys(keep))))
     base = alt.Chart(df).encode(
@@ -50,7 +50,7 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
 def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
                   title: str = "Collective bandwidth as the cluster grows"):
     """``y`` against GPUs [-] on a log axis; columns gpus, ``y``, ``color``."""
-    require_columns(df, ["gpus", y, color], "scaling_chart")
+    require_columns(df, ["gpus", y, color], "scaling_chart", {y: "y", color: "color"})
     df = to_altair_data(df.select([c for c in ("gpus", y, color, "chosen") if c in df.columns]))
     ytitle = {"busbw_GBps": "Bus bandwidth busbw [GB/s]", "time_ms": "Time [ms]",
               "algbw_GBps": "Algorithm bandwidth algbw [GB/s]"}.get(y, y)

@@ -46,7 +46,8 @@ def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
         (a front of one-output-token requests, which have no TPOT) is refused by name, not
         left out of the drawing
     """
-    require_columns(df, ["tokens_per_s_per_user", "output_tokens_per_s_per_gpu", color], "serving_front_chart")
+    require_columns(df, ["tokens_per_s_per_user", "output_tokens_per_s_per_gpu", color], "serving_front_chart",
+                    {color: "color"})
     for col in ("tokens_per_s_per_user", "output_tokens_per_s_per_gpu"):   # a null point is not drawn
         if df[col].null_count():
             from ..errors import ValidationError

@@ -198,6 +198,35 @@ class Scenario:
                                       f"({fw}): torchao's float8 FSDP all-gather is torchtitan's "
                                       f"(float8.enable_fsdp_float8_all_gather); allowed stacks: {', '.join(ok)} "
                                       "(Megatron-Core: training.fp8_param_gather)")
+        if tr.fp8_param_gather:
+            # Megatron-Core's --fp8-param-gather keeps Transformer Engine's FP8 weights as the primary
+            # copy; the model reads it through the stack's cached FP8 weight copy (fp8_caches_weights,
+            # memory.fp8_weight_copy_bytes), which torchao and pre-FP8 Megatron-LM have not: there it
+            # was read and ignored
+            from .. import stacks
+
+            if not stacks.params(self.stack).get("fp8_caches_weights", 0.0):
+                fw = stacks.info(self.stack)["framework"]
+                ok = [n for n in stacks.names("training") if stacks.params(n).get("fp8_caches_weights", 0.0)]
+                other = ("; torchtitan's counterpart: training.fsdp_float8_all_gather "
+                         "(float8.enable_fsdp_float8_all_gather)" if "torchtitan" in fw.lower()
+                         else "; this stack has no counterpart")
+                raise ValidationError(f"training.fp8_param_gather = true with training stack {self.stack!r} ({fw}): "
+                                      "FP8 primary weights are Megatron-Core's --fp8-param-gather over Transformer "
+                                      f"Engine; allowed stacks: {', '.join(ok)}{other}")
+        if tr.loss_compiled:
+            # the loss under torch.compile is torchtitan's (compile.enable with the loss since its PR
+            # #1033); Megatron stacks run vocab_parallel_cross_entropy eagerly or a fused kernel
+            # (training.loss_fusion, --cross-entropy-loss-fusion)
+            from .. import stacks
+
+            fw = stacks.info(self.stack)["framework"]
+            if "torchtitan" not in fw.lower():
+                ok = [n for n in stacks.names("training") if "torchtitan" in stacks.info(n)["framework"].lower()]
+                raise ValidationError(f"training.loss_compiled = true with training stack {self.stack!r} ({fw}): "
+                                      "a loss compiled with the model is torchtitan's (torch.compile, "
+                                      f"pytorch/torchtitan PR #1033); allowed stacks: {', '.join(ok)} "
+                                      "(Megatron-Core's counterpart: training.loss_fusion, --cross-entropy-loss-fusion)")
         mm = self.multimodal
         if tr.data_mix is not None:
             tr.data_mix.check_for(mm)

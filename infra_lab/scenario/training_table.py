@@ -84,7 +84,7 @@ class TrainingConfig:
     one slice of logits is live: chunked / fused-linear cross entropy; 1 = all at once) and
     loss_compiled (True: the loss runs under torch.compile, one Inductor graph that keeps the
     16-bit logits and writes their 16-bit gradient out of place, no fp32 copies — torchtitan
-    with compile on since its PR #1033).
+    with compile on since its PR #1033; refused on other stacks, whose counterpart is loss_fusion).
 
     moe_host_sync: the run's MoE layers are host-bound — eager launches without the fused
     router/permutation kernels, CUDA graphs or a sync-free MoE path, and a device-to-host copy of
@@ -100,7 +100,9 @@ class TrainingConfig:
 
     fp8_param_gather (FP8 training on Transformer Engine stacks: Megatron-Core
     ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",
-    a cached FP8 copy beside each 16-bit weight, :func:`infra_lab.memory.fp8_weight_copy_bytes`).
+    a cached FP8 copy beside each 16-bit weight, :func:`infra_lab.memory.fp8_weight_copy_bytes`;
+    true is refused on stacks without Transformer Engine's cached FP8 weights, torchtitan's
+    counterpart being fsdp_float8_all_gather).
 
     offload_modules (Megatron-Core's fine-grained activation offloading, ``--offload-modules``
     with ``--fine-grained-activation-offloading``; :data:`OFFLOAD_MODULES`): the submodules whose
