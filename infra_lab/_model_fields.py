@@ -71,11 +71,27 @@ _WIDTH_FIELDS = (
 _POSITIVE = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "moe_every")
 
 
+def unknown_field(key: Any):
+    """The error for a [model] key that is no model field: a scenario table's key (``tp``,
+    ``seq_len``, ``accelerator``, ``concurrency``) is pointed to its table, anything else gets
+    the nearest field names."""
+    from .errors import UnknownNameError, unknown
+    from .models import MODEL_FIELDS
+    from .scenario._checks import _home_table
+
+    home = _home_table("model", key)
+    if home is None:
+        return unknown("model field", key, MODEL_FIELDS, where="[model]")
+    return UnknownNameError(
+        f"unknown model field {key!r} in [model]: {key!r} is a key of a scenario's [{home}] table, not [model] "
+        f"(put it there). Valid in [model]: {', '.join(sorted(MODEL_FIELDS))}")
+
+
 def from_dict(cls: type[ModelSpec], d: dict[str, Any] | ModelSpec) -> ModelSpec:
     """:meth:`ModelSpec.from_dict <infra_lab.models.ModelSpec.from_dict>` (documented there): a
     preset with overrides (which drop the published counts and rename it ``<preset>*``), or
     explicit fields, handed to :func:`build`."""
-    from .errors import ValidationError, unknown
+    from .errors import ValidationError
     from .models import MODEL_FIELDS, ModelSpec, get, preset_names
 
     if isinstance(d, ModelSpec):
@@ -84,7 +100,7 @@ def from_dict(cls: type[ModelSpec], d: dict[str, Any] | ModelSpec) -> ModelSpec:
         raise ValidationError(f"model = {d!r}: expected a table (dict) of model fields or a preset")
     for k in d:
         if k not in MODEL_FIELDS:
-            raise unknown("model field", k, MODEL_FIELDS, where="[model]")
+            raise unknown_field(k)
     d = dict(d)
     if "preset" in d and not isinstance(d["preset"], str):
         raise ValidationError(

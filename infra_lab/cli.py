@@ -354,6 +354,17 @@ def _bool(text: str) -> bool:
     return p == "true"
 
 
+def _int_items(text: str) -> list[int]:
+    """A comma list of integers, always as a list (il.serve_search's concurrencies)."""
+    v = _int_list(text)
+    return v if isinstance(v, list) else [v]
+
+
+def _str_items(text: str) -> list[str]:
+    """A comma list of names, always as a list (il.serve_search's weight_precisions, kv_precisions)."""
+    return [p.strip() for p in text.split(",")]
+
+
 def _str_list(text: str) -> list[str] | str:
     vals = [p.strip() for p in text.split(",")]
     return vals[0] if len(vals) == 1 else vals
@@ -558,7 +569,8 @@ def cmd_collective(a) -> Output:
     sizes = [parse_size(s) for s in a.size]
     recs = []
     for s in sizes:
-        c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node)
+        c = il.collective(a.op, s, hw, a.gpus, a.algorithm, per_node=a.per_node,
+                          fabric_efficiency=a.fabric_efficiency, radix=a.radix)
         # CollectiveResult.nodes / per_node count scale-up domains and ranks per domain (its docstring):
         # a node on 8-GPU parts, a rack of 18 nodes on NVL72, where "nodes 2, per_node 72" misread
         recs.append({"op": c.op, "size_bytes": int(c.size_bytes) if float(c.size_bytes).is_integer() else c.size_bytes, "gpus": c.gpus,
@@ -627,6 +639,10 @@ SERVE_BOUNDS = (("max_tpot_s", "s"), ("max_ttft_s", "s"), ("min_tokens_per_s_per
 """The bounds ``serve --search`` hands to il.serve_search, with their units."""
 
 
+SERVE_GRIDS = ("concurrencies", "weight_precisions", "kv_precisions")
+"""The grids ``serve --search`` hands to il.serve_search (comma lists on the command line)."""
+
+
 def _option(key: str) -> str:
     return "--" + key.replace("_", "-")
 
@@ -646,7 +662,9 @@ def cmd_serve(a) -> Output:
         given = [o for o, v in (("--objective", a.objective), ("--top", getattr(a, "top", None)),
                                 ("--no-pareto", a.pareto),
                                 ("--max-tpot-s", a.max_tpot_s), ("--max-ttft-s", a.max_ttft_s),
-                                ("--min-tokens-per-s-per-user", a.min_tokens_per_s_per_user))
+                                ("--min-tokens-per-s-per-user", a.min_tokens_per_s_per_user),
+                                ("--concurrencies", a.concurrencies), ("--weight-precisions", a.weight_precisions),
+                                ("--kv-precisions", a.kv_precisions))
                  if v is not None or (o == "--top" and hasattr(a, "top"))]
         if given:
             raise CliError(f"{', '.join(given)}: only with --search (they choose among the configurations "
@@ -674,6 +692,9 @@ def cmd_serve(a) -> Output:
                 price = price_for(sc.hardware.accelerator, basis)
                 out.notes.append(f"usd_per_* columns at {price:.4g} USD/GPU-h ({basis}: il.serving.gpu_hour_price"
                                  f"({sc.hardware.accelerator!r}, {basis!r}))")
+        for key in SERVE_GRIDS:    # the grids the search tries, as il.serve_search's keywords
+            if getattr(a, key) is not None:
+                kw[key] = getattr(a, key)
         if a.param:
             kw["stack_params"] = _params(a.param)
         with empty_reasons() as why:
@@ -838,12 +859,12 @@ def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dic
     for table in keys:
         names = {k: None for k, t in where.items() if t == table} | dict.fromkeys(fixed.get(table, {}))
         _check_keys(table, names, keys[table])
-    from .errors import unknown
+    from ._model_fields import unknown_field
     from .models import MODEL_FIELDS
 
     for k in [*(k for k, t in where.items() if t == "model"), *fixed.get("model", {})]:
         if k not in MODEL_FIELDS:   # the [model] table's own check (ModelSpec.from_dict), before any point runs
-            raise unknown("model field", k, MODEL_FIELDS, where="[model]")
+            raise unknown_field(k)
     return grid, where, fixed
 
 
@@ -957,6 +978,9 @@ def cmd_sweep(a) -> Output:
                            ".parquet suffix")
         if not target.resolve().parent.is_dir():
             raise CliError(f"--out {a.out!r}: the folder {str(target.parent)!r} does not exist; create it first")
+    if not a.retry_failed and folder is None:
+        raise CliError("--no-retry-failed: only with --out FOLDER (a folder of Parquet parts, which a rerun "
+                       "resumes; a FILE.parquet or no --out keeps nothing to resume)")
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
           "objective": a.objective}
     if folder is not None:
@@ -971,7 +995,7 @@ def cmd_sweep(a) -> Output:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = sweep(sweep_point, grid, a.scheduler, seed=a.seed, chunk_size=a.chunk_size,
-                   out=folder, progress=sys.stderr.isatty(), fn_kwargs=kw)
+                   out=folder, progress=sys.stderr.isatty(), retry_failed=a.retry_failed, fn_kwargs=kw)
     n_fail = int(df["error"].is_not_null().sum())
     if n_fail == df.height:
         raise CliError(f"every point of the sweep failed; first: {df['error'][0]}")
@@ -1240,13 +1264,15 @@ EXAMPLES = {
     "collective": """examples:
   infra-lab collective all_reduce 1GiB --hardware data/scenarios/zaya1-ibm-mi300x.toml --gpus 64
   infra-lab collective all_to_all 64MiB 1GiB --accelerator H100 --nic ConnectX-7 --nodes 4 --gpus 32
-  infra-lab collective all_reduce 256MB --accelerator MI300X --nodes 1 --gpus 8 --algorithm ring --format json""",
+  infra-lab collective all_reduce 256MB --accelerator MI300X --nodes 1 --gpus 8 --algorithm ring --format json
+  infra-lab collective all_reduce 1GiB --accelerator MI300X --nodes 4 --gpus 32 --fabric-efficiency 0.8 --radix 64""",
     "serve": """examples:
   infra-lab serve maia-class-serving-mi300x
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour 2.5
   infra-lab serve maia-class-serving-mi300x --price-usd-per-gpu-hour owned   # or rented
   infra-lab serve my_serving.toml --search --max-tpot-s 0.05 --top 5 --format csv
   infra-lab serve maia-class-serving-mi300x --search --no-pareto --top 20   # not only the Pareto front
+  infra-lab serve maia-class-serving-mi300x --search --concurrencies 256,1024,4096 --weight-precisions fp8
   infra-lab serve maia-class-serving-mi300x --param step_overhead_s=0.003
   infra-lab serve my_serving.toml --search --objective usd_per_million_tokens --price-usd-per-gpu-hour 2.5""",
     "sweep": """grid file: Scenario tables; lists are swept (Cartesian product), other values fixed:
@@ -1409,6 +1435,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--per-node", type=int,
                     help="ranks per scale-up domain when not packed (e.g. 1: one GPU per domain, which is a "
                          "node on 8-GPU parts and a rack on NVL72)")
+    sp.add_argument("--fabric-efficiency", dest="fabric_efficiency", type=float, default=1.0, metavar="FRACTION",
+                    help="the achieved fraction of NIC bandwidth after routing, 0 < x <= 1 (default 1; "
+                         "il.collective's fabric_efficiency)")
+    sp.add_argument("--radix", type=int, metavar="PORTS",
+                    help="switch ports, which set the switch hops (default: data/network_constants.csv's; "
+                         "il.collective's radix)")
     hg = sp.add_argument_group("hardware (a file and/or options; options win)")
     hg.add_argument("--hardware", metavar="FILE.toml",
                     help="a Scenario TOML or JSON file (its [hardware] table is used), a file of [hardware] keys, or "
@@ -1464,6 +1496,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="GPU price [USD per GPU-hour], or 'owned' / 'rented' for the economics "
                          "model's price of the accelerator (il.serving.gpu_hour_price): adds $ per "
                          "million tokens (r.costs; the usd_per_* columns with --search)")
+    sp.add_argument("--concurrencies", type=_int_items, metavar="N[,N...]",
+                    help="requests in flight to try with --search (il.serve_search concurrencies; default: "
+                         "1..1,024 in powers of two, the scenario's own, and per split and precision the "
+                         "powers of two up to its max_concurrency and that value)")
+    sp.add_argument("--weight-precisions", dest="weight_precisions", type=_str_items, metavar="NAME[,NAME...]",
+                    help="weight precisions to try with --search (bf16, fp8, fp4; il.serve_search "
+                         "weight_precisions; default: every format the part has tensor cores for)")
+    sp.add_argument("--kv-precisions", dest="kv_precisions", type=_str_items, metavar="NAME[,NAME...]",
+                    help="KV-cache precisions to try with --search (bf16, fp8; il.serve_search kv_precisions; "
+                         "default both)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a serving-stack factor (repeatable; il.serve's stack_params), "
                          "e.g. step_overhead_s=0.003")
@@ -1481,6 +1523,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "of Parquet parts written as chunks finish (a rerun resumes)")
     sp.add_argument("--seed", type=int, default=0, help="base seed of the per-point seeds")
     sp.add_argument("--chunk-size", type=int, help="points per task (default: il.sweep's)")
+    sp.add_argument("--no-retry-failed", dest="retry_failed", action="store_false",
+                    help="with --out FOLDER: a rerun keeps the points stored with an error instead of "
+                         "evaluating them again (il.sweep retry_failed=False)")
 
     sp = add("largest", "The largest model of a family whose training fits one GPU's memory under a "
                         "scenario's plan, per accelerator (il.memory.largest_model).", cmd_largest)
@@ -1543,6 +1588,27 @@ def _warning_notes(caught, replay: bool = True) -> list[str]:
     return notes
 
 
+def _common_options_after_command(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
+    """``args`` with --format / --debug given before the command moved right after it, where
+    every command takes them (``infra-lab --format json estimate x`` read "json" as the command:
+    "invalid choice: 'json'"); anything else before the command is left to argparse."""
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    moved, i = [], 0
+    while i < len(args) and args[i] not in commands:
+        tok = args[i]
+        if tok == "--debug" or tok.startswith("--format="):
+            moved.append(tok)
+            i += 1
+        elif tok == "--format" and i + 1 < len(args):
+            moved += args[i:i + 2]
+            i += 2
+        else:
+            return args
+    if not moved or i == len(args):
+        return args
+    return [args[i], *moved, *args[i + 1:]]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``infra-lab`` console script; returns the exit status."""
     parser = build_parser()
@@ -1552,7 +1618,7 @@ def main(argv: list[str] | None = None) -> int:
         # argparse would read "-1GiB" as an unknown option and say the size is missing
         print(f"{PROG} collective: error: {_negative_size_message(neg)}", file=sys.stderr)
         return 2
-    a = parser.parse_args(args)
+    a = parser.parse_args(_common_options_after_command(parser, args))
     if a.version:
         import infra_lab
 

@@ -128,7 +128,7 @@ REMOVED_ALGORITHMS = ("rhd", "recursive_halving_doubling", "rabenseifner", "recu
 TABLE_ALGOS = ALGORITHMS[:7]  # rows of data/network_library_tables.csv
 
 __all__ = [
-    "OPS", "ALGORITHMS", "PROTOCOLS", "CollectiveResult", "CollectiveParams", "collective",
+    "OPS", "ALGORITHMS", "ALGORITHM_ALIASES", "PROTOCOLS", "CollectiveResult", "CollectiveParams", "collective",
     "collective_time_params", "busbw_factor", "lower_bound", "sweep", "algorithm_table",
     "applicable_algorithms", "published_measurements", "published_comparison",
     "library_tables", "physics_constants", "measurement_set", "validation_table",

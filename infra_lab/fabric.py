@@ -152,7 +152,17 @@ def host_cpu(name: str, *, where: str = "hardware.host_cpu") -> dict:
 
 def net_overhead_s(host: str) -> float:
     """NCCL/RCCL ``getNetOverhead()`` for a host CPU [s]: 1 µs on Intel x86, 2 µs on AMD x86,
-    1 µs otherwise (Arm, POWER), per network message posted by the proxy thread."""
+    1 µs otherwise (Arm, POWER), per network message posted by the proxy thread.
+
+    APPROXIMATE — a library tuning constant, not a measurement. Both libraries use it only in
+    the ring latency of their tuning model (``ncclTopoTuneModel``: a multi-node ring step costs
+    at least this, ×3 for Simple), which picks the algorithm and protocol; no published
+    measurement of the values or of the Intel/AMD difference was found (sources in
+    data/network_constants.csv). The collective cost model prices it as a real cost: in the ring
+    step latency as the libraries' model has it, and (the model's own uses) once per network
+    chunk on the bandwidth and once per remote message of an all-to-all or send/recv, so a host's
+    vendor moves latency-bound collectives (ZAYA1's 1,024-rank data-parallel rings: notebook 04
+    §3). Read the Intel/AMD difference as a sensitivity."""
     h = host_cpu(host)
     if h["arch"] == "x86" and h["vendor"] == "Intel":
         return constant("net_overhead_intel_x86_s")

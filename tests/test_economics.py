@@ -1292,7 +1292,8 @@ def test_network_capex_is_priced_for_the_hardware_passed():
             ports = F.switch_counts(h)["total"] * radix / h.world_size
             optics = per_cable * F.link_counts(h)["total"] / h.world_size
             want = (d["nic_usd"] * h.nics_per_node / h.gpus_per_node
-                    + d["switch_port_usd"] * h.nic_spec.line_rate_bps / port_bps * ports + d["optics_usd"] * optics)
+                    + d["switch_port_usd"] * h.nic_spec.line_rate_bps / port_bps * ports
+                    + d["optics_usd"] * E.optics_price_ratio(h.nic_spec.line_rate_bps) * optics)
             assert E.network_capex_per_gpu(hardware=h) == pytest.approx(want), (acc, extra, fab)
     # no second NIC where the purchase price includes it; bare-GPU prices (AMD) add it
     for acc in ("H100-SXM", "B200", "GB200"):
@@ -1304,11 +1305,16 @@ def test_network_capex_is_priced_for_the_hardware_passed():
     mi300x = {"accelerator": "MI300X", "nodes": 128, "fabric": "rails-only"}
     assert E.network_capex_per_gpu(hardware=mi300x) - E.network_capex_per_gpu(hardware=h100) == pytest.approx(
         E.defaults("MI300X")["nic_usd"])
-    # an 800G NIC's port is two 400G-priced ports; everything else on that fabric is the same
+    # an 800G NIC's port is two 400G-priced ports and its transceivers 800G modules (network_costs.csv's
+    # 800G / 400G midpoints, 1.79: they were priced as 400G modules); everything else on that fabric is the same
     mi355 = {"accelerator": "MI355X", "nodes": 128, "fabric": "rails-only"}
     d = E.defaults("MI355X")
     assert (E.network_capex_per_gpu(hardware={**mi355, "nic": "Vulcano-800"}) - E.network_capex_per_gpu(hardware=mi355)
-            == pytest.approx(d["switch_port_usd"] * F.switch_counts(mi355)["total"] * radix / 1024))
+            == pytest.approx(d["switch_port_usd"] * F.switch_counts(mi355)["total"] * radix / 1024
+                             + d["optics_usd"] * (E.optics_price_ratio(800e9) - 1.0) * d["optics_per_gpu"]))
+    mods = {r["line_rate_gbps"]: r["usd_low"] + r["usd_high"] for r in E.network_costs().iter_rows(named=True)
+            if r["unit"] == "transceiver"}
+    assert E.optics_price_ratio(800e9) == pytest.approx(mods[800.0] / mods[400.0])    # network_costs.csv's rows
     # without hardware: the accelerator's rows on the reference fabric, as the owned cost prices it
     for acc in ("MI300X", "H100-SXM", "B200", "GB200", "MI355X"):
         v = E.owned_inputs(acc)

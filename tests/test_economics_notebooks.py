@@ -135,3 +135,44 @@ def test_notebook05_shows_what_moves_ibms_return():
     assert lo["output_low"] > lo["output_high"]          # a dearer capital lowers the NPV
     hi = t.filter(t["parameter"] == "contract_usd_per_gpu_hour").row(0, named=True)
     assert hi["output_high"] > hi["output_low"]          # a higher rent raises it
+
+
+def test_default_rule_npv_steps_down_where_the_retirement_year_moves():
+    """The default cash rule's NPV can fall as the contract price rises (one more barely profitable
+    year, worth less than the resale value lost over it); that was shown nowhere. The figures the
+    docstring and docs/economics.md give are the model's; max_npv and retire=None rise with the
+    price; notebook 05 sweeps the price under the three rules and the explorer says it."""
+    lo, hi = (E.provider_view(p, path="decay") for p in (2.33, 2.35))
+    assert (round(lo.npv_usd_per_gpu), round(hi.npv_usd_per_gpu)) == (-8070, -11035)
+    assert (lo.operating_years, hi.operating_years) == (3.0, 4.0)
+    lo2, hi2 = (E.provider_view(p, path="decay") for p in (3.23, 3.25))
+    assert (round(lo2.npv_usd_per_gpu), round(hi2.npv_usd_per_gpu)) == (424, -1452)
+    doc = (ROOT / "infra_lab" / "economics" / "finance.py").read_text()     # RETIRE_RULES' note
+    assert "$2.33 -> $2.35 per GPU-hour, -8,070 -> -11,035 USD per GPU, 3 -> 4 years" in doc
+    econ_md = (ROOT / "docs" / "economics.md").read_text()
+    assert "$2.33 -> $2.35, -8,070 -> -11,035 USD\nper GPU (3 -> 4 years run), and $3.23 -> $3.25, +424 -> -1,452 USD" in econ_md
+    pc = E.parameters("MI300X")["contract_usd_per_gpu_hour"]
+    grid = np.arange(pc.low, pc.high + 1e-9, 0.02)
+    for rule in ("max_npv", None):
+        npv = np.array([E.provider_view(float(p), path="decay", retire=rule).npv_usd_per_gpu for p in grid])
+        assert np.all(np.diff(npv) >= -1e-6), rule
+    assert 'E.provider_view(float(x), path="decay", retire=rule)).npv_usd_per_gpu' in NB05
+    assert "**IBM's NPV against the contract price, under each rule.**" in NB05
+    from infra_lab.widgets import economics as W
+
+    assert "a rent that keeps them a year longer can lower the NPV" in W.economics_update(2.33, n=200)["text"]
+
+
+def test_notebook05_prices_the_final_run_on_one_basis():
+    """Section 2 priced the final run's failure-free GPU-hours at the contract price (158k GPU-h,
+    $435k) while its share of the contract and the owned figure beside it in the takeaways counted
+    the goodput losses too (166k GPU-h, $338k): two bases in one sentence. Both now price the hours
+    the run took of the contract, work plus failures."""
+    assert "run_paid_gh = run_gh / goodput" in NB05
+    assert 'final_cost = E.band(run_paid_gh * zs["contract_usd_per_gpu_hour"])' in NB05
+    assert "share = E.band(run_paid_gh / hours_bought)" in NB05
+    assert "${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned P50" in NB05
+    assert 'run_gh * zs["contract_usd_per_gpu_hour"]' not in NB05
+    assert "final run incl. goodput losses at the contract price [thousand USD]" in NB05
+    # the section-4 table's empty payback said 'capped at the horizon'; it is the median draw never repaid
+    assert "payback capped at the horizon" not in NB05 and "payback P50 empty: the median" in NB05

@@ -515,6 +515,52 @@ def test_host_cpu_sets_net_overhead():
     assert F.net_overhead_s("Grace") == pytest.approx(1e-6)
 
 
+@pytest.mark.parametrize("host", ["Xeon-Platinum-8570", "EPYC-9374F"])
+@pytest.mark.parametrize("proto", [0, 2])   # LL, Simple
+def test_net_overhead_sets_a_floor_on_ring_steps_as_the_library_tuning_model(host, proto):
+    """ncclTopoTuneModel's ring latency: base + (nsteps - nInterSteps) · max(intra hop, netOverhead
+    (×3 for Simple)) + nInterSteps · net hop; here an all-gather over 4 nodes of 8 MI300X."""
+    hw = HardwareConfig("MI300X", nodes=4, host_cpu=host)
+    P = il.collectives.collective_time_params(hw).array
+    n, k, N = 32, 8, 4
+    j = 3 * K.ALG_RING + proto
+    ovh = F.net_overhead_s(host) * (F.constant("net_overhead_simple_factor") if proto == 2 else 1.0)
+    intra = max(P[K.P_HWI + j], ovh)
+    expect = P[K.P_BASE + j] + (n - 1 - (N - 1)) * intra + (N - 1) * (P[K.P_HWN + j] + P[K.P_LATINTER])
+    got = K.latency(K.OP_ALL_GATHER, K.ALG_RING, proto, n, k, P, np.int64(K.P_HWN))
+    assert got == pytest.approx(expect, rel=1e-12)
+
+
+def test_host_vendor_moves_only_collectives_that_cross_nodes():
+    """The host's per-message overhead is paid on network messages: a ring inside one node costs
+    the same on any host; across nodes the AMD host's 2 µs make the ring slower than Intel's 1 µs,
+    in the latency and, through each network chunk's post, in the bandwidth term."""
+    def params(host, nodes):
+        return il.collectives.collective_time_params(HardwareConfig("MI300X", nodes=nodes, host_cpu=host)).array
+
+    size = 64e6
+    one = [K.collective_cost(K.OP_ALL_GATHER, K.ALG_RING, 2, size, 8, 8, params(h, 1))
+           for h in ("Xeon-Platinum-8570", "EPYC-9374F")]
+    assert one[0] == one[1]
+    xeon, epyc = (params(h, 16) for h in ("Xeon-Platinum-8570", "EPYC-9374F"))
+    t_x = K.collective_cost(K.OP_ALL_GATHER, K.ALG_RING, 2, size, 128, 8, xeon)
+    t_e = K.collective_cost(K.OP_ALL_GATHER, K.ALG_RING, 2, size, 128, 8, epyc)
+    lat_x = K.latency(K.OP_ALL_GATHER, K.ALG_RING, 2, 128, 8, xeon, np.int64(K.P_HWN))
+    lat_e = K.latency(K.OP_ALL_GATHER, K.ALG_RING, 2, 128, 8, epyc, np.int64(K.P_HWN))
+    assert lat_e > lat_x and t_e - lat_e > t_x - lat_x > 0
+
+
+def test_zaya1_host_sensitivity_is_data_parallel_communication_only():
+    """ZAYA1 (1,024 MI300X, DP + ZeRO-1) on AMD EPYC hosts instead of its Intel Xeon hosts: only
+    the cross-node data-parallel collectives change (notebook 04 §3 prints the figures)."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    xeon = dict(il.estimate(sc).breakdown.iter_rows())
+    epyc = dict(il.estimate(sc.replace(hardware={"host_cpu": "EPYC-9374F"})).breakdown.iter_rows())
+    moved = {c for c in xeon if epyc[c] != pytest.approx(xeon[c], rel=1e-12, abs=1e-15)}
+    assert moved and moved <= {"dp_grad_comm", "dp_param_comm"}
+    assert all(epyc[c] > xeon[c] for c in moved)
+
+
 # ---------------------------------------------------------------------------------------
 # PXN in the flow simulation, and routing for the patterns ZAYA1 runs
 def test_rails_only_without_pxn_refuses_cross_rail_flows():

@@ -930,6 +930,21 @@ def test_published_comparison_contract_and_cli(validation_frame, monkeypatch, ca
     assert row["cases"] == df.filter(pl.col("split") == "test").height >= test_tps.height
 
 
+def test_validation_states_errors_per_accelerator_and_precision(validation_frame):
+    """il.serving.validation() carries each point's published weight and KV precision, so the
+    errors can be stated per split, accelerator and precision (validation_summary(by=(...,
+    "weight_precision"))); they had to be joined back from benchmarks() by id."""
+    b = serving.benchmarks().select("id", "weight_precision", "kv_precision")
+    v = validation_frame.select("id", "weight_precision", "kv_precision")
+    assert v.equals(b)
+    s = serving.validation_summary(validation_frame, by=("split", "accelerator", "weight_precision"))
+    tps = s.filter(pl.col("metric") == "output_tokens_per_s_per_gpu")
+    assert {"fp8", "fp4", "mxfp4", "bf16"} <= set(tps["weight_precision"])
+    modelled = validation_frame.filter(pl.col("output_tokens_per_s_per_gpu_error_pct").is_not_null())
+    assert tps["cases"].sum() == modelled.height
+    assert "weight_precision" in serving.published_comparison().columns
+
+
 def test_benchmark_file_uses_no_reserved_source():
     b = serving.benchmarks()
     text = " ".join(str(v).lower() for col in ("source_key", "source_url", "engine_args", "dataset", "table_or_figure")
@@ -1438,6 +1453,76 @@ def test_attention_and_mtp_precisions_need_the_parts_tensor_cores(acc, key, prec
         il.Scenario.from_dict(_sc(model=model, acc=acc, **{key: prec}, **spec))
     # a precision the part has is accepted
     il.Scenario.from_dict(_sc(model=model, acc=acc, **{key: "fp8"}, **spec))
+
+
+@pytest.mark.parametrize("acc", il.catalog.accelerator_names())
+def test_fp4_format_and_weight_precisions_read_the_catalogs_block_scaling(acc):
+    """serving.fp4_format picked the FP4 format by vendor, so H100, H200, MI300X and MI325X (no
+    FP4 matrix instructions) read as "nvfp4" / "mxfp4". It now reads the catalog's one owner,
+    Accelerator.nvfp4_block_scaling / mx_block_scaling, and refuses a part with neither, naming
+    the accelerator, 'fp4' and the precisions it has; weight_precisions is what the scenario
+    checks and serve_search accept."""
+    a = il.catalog.accelerator(acc)
+    wps = serving.weight_precisions(acc)
+    assert wps[0] == "bf16" and ("fp8" in wps) == ("fp8" in il.compute._params.supported(a))
+    if a.nvfp4_block_scaling:
+        assert serving.fp4_format(acc) == "nvfp4" and "fp4" in wps
+    elif a.mx_block_scaling:
+        assert serving.fp4_format(acc) == "mxfp4" and "fp4" in wps
+    else:
+        assert "fp4" not in wps
+        with pytest.raises(ValidationError, match=rf"weight_precision = 'fp4' on accelerator = '{acc}': {a.name} has "
+                                                  rf"no FP4 matrix instructions .*allowed weight precisions on "
+                                                  rf"{a.name}: {', '.join(wps)}; accelerators with FP4: .*B200"):
+            serving.fp4_format(acc)
+
+
+@pytest.mark.parametrize("acc", ["H100-SXM", "H200-SXM", "MI300X", "MI325X"])
+def test_fp4_on_parts_without_fp4_is_refused_naming_field_value_and_allowed(acc):
+    """FP4 requested on a part without FP4 matrix instructions: il.serve and il.serve_search (and
+    so `infra-lab serve`, which calls them) refuse it with the field, the value and the allowed
+    precisions, as training does for training.precision; the search's default grid leaves it out."""
+    msg = rf"serving\.weight_precision = 'fp4': {acc} has no fp4 tensor cores; allowed: bf16, fp8 \(no NVFP4 or MXFP4"
+    with pytest.raises(ValidationError, match=msg):
+        il.serve(_sc(acc=acc, weight_precision="fp4"))
+    with pytest.raises(ValidationError, match=rf"weight_precisions: {acc} has no fp4 tensor cores; allowed bf16, fp8"):
+        il.serve_search(_sc(acc=acc), weight_precisions=["fp4"])
+    assert "fp4" not in set(il.serve_search(_sc(acc=acc), top=None, concurrencies=[8])["weight_precision"])
+
+
+@pytest.mark.parametrize("acc, fmt", [("B200", "nvfp4"), ("GB200", "nvfp4"), ("MI355X", "mxfp4")])
+def test_fp4_gemms_run_in_the_parts_block_format(acc, fmt):
+    """The FP4 GEMMs are timed with the compute model of the format the weights are stored in
+    (NVFP4 on Blackwell: 1x16 FP8 scales, 0.5625 bytes an element; MXFP4 on CDNA 4), not the
+    generic "fp4" (0.53125, MXFP4's scales), which B200's fp4 serving used while storing NVFP4
+    bytes; the reference does the same (the kernel-vs-reference tests cover B200 FP4)."""
+    from infra_lab import compute
+    from infra_lab._kernels import serving as K
+
+    sc = il.Scenario.from_dict(_sc(acc=acc, weight_precision="fp4"))
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, il.stacks.params(sc.stack), [8], [8])
+    want = compute.gemm_model(acc, fmt)
+    assert inp.g[2] == want.args()
+    assert inp.H[K.H_FP4_BYTES] == memory.format_bytes(fmt)
+    sc100 = il.Scenario.from_dict(_sc(acc="H100-SXM"))
+    inp100 = serving.serving_inputs(sc100.model_spec, sc100.hardware, il.stacks.params(sc100.stack), [8], [8])
+    assert math.isnan(inp100.H[K.H_FP4_BYTES])      # no FP4 format on H100: never 0 bytes
+
+
+def test_empty_search_suggests_a_lower_precision_only_when_one_was_left_out():
+    """serve_search's empty-result reason said "lower the precisions" when nothing fit, even
+    after every format the part has had been searched (DeepSeek-V3 on 8 H100: FP8 tried). It now
+    names a precision that was left out, or says that all of the part's were searched."""
+    from infra_lab.errors import EmptyResultWarning
+
+    d = _sc(model="deepseek-v3", acc="H100-SXM")
+    with pytest.warns(EmptyResultWarning) as w:
+        assert il.serve_search(d, concurrencies=[1, 8]).height == 0
+    msg = str(w[-1].message)
+    assert "fits in memory" in msg and "lower the precisions" not in msg
+    assert "every weight precision the H100-SXM has (bf16, fp8) and KV cache bf16, fp8 were searched" in msg
+    with pytest.warns(EmptyResultWarning, match=r"add GPUs, or try fp8 weights, fp8 KV cache, or a shorter context"):
+        il.serve_search(d, concurrencies=[1, 8], weight_precisions=["bf16"], kv_precisions=["bf16"])
 
 
 def test_mtp_precision_only_with_mtp():

@@ -80,6 +80,7 @@ _SCHEMAS: dict[str, dict[str, Col]] = {
     },
     "network_costs": {
         "item": Col("str", required=True), "unit": Col("str", required=True),
+        "line_rate_gbps": Col("float", positive=True),
         "usd_low": Col("float", required=True, positive=True),
         "usd_high": Col("float", required=True, positive=True),
         "date": Col("date", required=True), "grade": Col("str", required=True),

@@ -56,7 +56,13 @@ the model values it at the end of the horizon.
 
 ``"when_unprofitable"`` (the default): it stops at the end of the last year of the horizon
 whose cash margin (revenue - energy - opex, before capex and residual) is positive (year 1 if
-none is). It reads cash margins only.
+none is). It reads cash margins only. CAVEAT: its NPV and IRR are not monotonic in the price.
+A higher price can keep the hardware one more year whose margin is barely positive, and that
+year is worth less than the fall of the resale value over it plus the return forgone on the sale
+price, so at each price where the retirement year moves the NPV steps down (MI300X decay path at
+the defaults: $2.33 -> $2.35 per GPU-hour, -8,070 -> -11,035 USD per GPU, 3 -> 4 years;
+notebook 05 plots the curve). ``"max_npv"`` (the best sale year at each price) and ``None`` (a
+fixed horizon) rise with the price.
 
 ``"max_npv"``: it stops at the end of the year T in 1 .. horizon (the horizon itself where it
 is not a whole number of years) that maximizes the NPV at the cost of capital of -capex, the
@@ -567,7 +573,10 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
         "max_npv" does: the hardware is sold after the year that maximizes the NPV (the
         abandonment rule of replacement analysis, :data:`RETIRE_RULES`). It is not the default
         because it trusts the value curve as a sale price for used accelerators, a thin market
-        (docs/economics.md gives both rules' figures).
+        (docs/economics.md gives both rules' figures). CAVEAT: under the default the NPV and
+        IRR can fall as the price rises (a higher price keeps the hardware a year longer whose
+        margin is worth less than its fall in resale value; :data:`RETIRE_RULES`); "max_npv"
+        and None rise with it.
     **overrides : owned-cost and operator inputs (:data:`OPERATOR_PARAMS`)
 
     Returns

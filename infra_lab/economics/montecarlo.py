@@ -24,6 +24,7 @@ from .owned import (
     NETWORK,
     OWNED_PARAMS,
     WEEKS_PER_YEAR,
+    _fabric_overrides,
     _owned_components,
     check_age,
     owned_cost_per_gpu_hour,
@@ -94,10 +95,11 @@ def monte_carlo(func: Callable[..., float], n: int = 2000, seed: int = 0, accele
                          vectorized=vectorized, **kwargs)
 
 
-def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "MI300X", *,
+def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | None = None, *,
                            depreciation: str = "straight-line", network: str = "per-port",
                            distribution: str | None = None, fixed: Mapping[str, float] | None = None,
-                           age_years: float = 0.0, backend: str = "numba") -> np.ndarray:
+                           age_years: float = 0.0, backend: str = "numba", hardware: Any = None,
+                           radix: int | None = None) -> np.ndarray:
     """Monte Carlo of the owned cost per useful GPU-hour [USD] over every input's range.
 
     Parameters
@@ -105,7 +107,12 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "
     n : samples (up to 50 million)
     seed : integer seed of the counter-based stream
     accelerator : catalog name (all 12 work; without a public price pass
-        ``fixed={"capex_usd_per_gpu": ...}``, without a TDP ``fixed={"tdp_W": ...}``)
+        ``fixed={"capex_usd_per_gpu": ...}``, without a TDP ``fixed={"tdp_W": ...}``); None:
+        the hardware's, else MI300X
+    hardware, radix : as :func:`owned_cost_per_gpu_hour`: the back-end network counts of that
+        cluster's own fabric (:func:`~infra_lab.economics.fabric_network_counts`), held at
+        their values in every draw (the prices are still drawn); without it the counts are
+        drawn from parameters.csv's rows, the reference fabric's
     depreciation, network, age_years : as :func:`owned_cost_per_gpu_hour`
     distribution : force "triangular" or "lognormal" for every input (None: each row's own)
     fixed : name -> value held constant (any owned-cost input, ``tdp_W``, or
@@ -132,6 +139,7 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str = "
     if distribution is not None:
         V.choice("distribution", distribution, U._DISTS)
     fixed = V.table("fixed", fixed)
+    accelerator, fixed = _fabric_overrides(accelerator, fixed, hardware, radix, network)
     if "utilization" in fixed and fixed["utilization"] is not None:
         V.fraction("utilization", fixed["utilization"])
     if "network_usd_per_gpu" in fixed:

@@ -28,6 +28,7 @@ independent implementation of the same formula, checked against it in the tests)
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Iterable, Mapping
@@ -46,7 +47,7 @@ __all__ = [
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn",
     "owned_inputs", "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu",
     "rental_cost_per_gpu_hour", "break_even_utilization", "rent_vs_own", "rent_vs_own_curve",
-    "cluster_power", "owned_input_names",
+    "cluster_power", "owned_input_names", "fabric_network_counts", "optics_price_ratio",
 ]
 
 NETWORK_PORT_PARAMS = ("nic_usd", "nics_per_gpu", "switch_port_usd", "switch_ports_per_gpu",
@@ -70,7 +71,46 @@ def _tdp(canon: str) -> float | None:
     return None if t is None or (isinstance(t, float) and math.isnan(t)) else float(t)
 
 
-def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
+def _hardware_of(hardware: Any):
+    """A Scenario or [hardware] table -> its checked HardwareConfig."""
+    from ..fabric import hardware_config
+    from ..scenario import Scenario
+
+    return hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
+
+
+def _fabric_overrides(accelerator: str | None, overrides: Mapping[str, Any], hardware: Any,
+                      radix: Any, network: str = "per-port") -> tuple[str, dict[str, Any]]:
+    """(accelerator, overrides) with the back-end network counts of ``hardware``'s own fabric
+    (:func:`fabric_network_counts`) in place of parameters.csv's reference-fabric counts; without
+    ``hardware`` the overrides as given (``accelerator`` None: MI300X). ``hardware`` sets the
+    accelerator (one that contradicts it is refused) and cannot be given beside the counts it
+    replaces, ``network_usd_per_gpu`` or ``network="fraction"`` (which read no count)."""
+    ov = dict(V.table("overrides", overrides, "owned-cost parameter -> number"))
+    if hardware is None:
+        if radix is not None:
+            raise ValidationError(f"radix = {radix!r}: the switch radix of hardware's fabric; pass hardware= too "
+                                  "(a Scenario or [hardware] table) or leave radix out")
+        return V.accelerator("MI300X" if accelerator is None else accelerator), ov
+    hw = _hardware_of(hardware)
+    canon = catalog.accelerator(hw.accelerator).name
+    if accelerator is not None and V.accelerator(accelerator) != canon:
+        raise ValidationError(f"accelerator = {accelerator!r} and hardware of {hw.accelerator}: the cluster is "
+                              f"priced for the hardware's accelerator; pass accelerator = {canon!r} or leave it out")
+    if network != "per-port":
+        raise ValidationError(f"network = {network!r} and hardware: the fraction method reads no switch or cable "
+                              "count; pass network='per-port' with hardware, or leave hardware out")
+    given = [k for k in ("switch_ports_per_gpu", "nics_per_gpu", "network_usd_per_gpu") if k in ov]
+    if given:
+        raise ValidationError(f"{', '.join(given)} and hardware: the hardware's fabric counts the network "
+                              "(fabric_network_counts); pass hardware or the per-GPU network inputs, not both")
+    o = ov.get("optics_per_gpu")
+    ov.update(fabric_network_counts(hw, radix, optics_per_gpu=o))
+    return canon, ov
+
+
+def owned_inputs(accelerator: str | None = "MI300X", overrides: Mapping[str, Any] | None = None, *,
+                 hardware: Any = None, radix: int | None = None) -> dict[str, float]:
     """Every owned-cost input for ``accelerator``: data defaults, then ``overrides``, checked.
 
     Keys: :data:`OWNED_PARAMS` plus ``tdp_W`` [W] (from the catalog). A missing purchase
@@ -78,9 +118,16 @@ def owned_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | Non
     :class:`~infra_lab.errors.ValidationError` saying how to pass one. ``None`` values in
     ``overrides`` are errors (pass a number or leave the key out). The legacy
     ``server_overhead`` ratio is converted to ``host_usd_per_gpu`` with a warning.
+
+    ``hardware`` (a Scenario or [hardware] table, optional; ``radix`` its switch ports): the
+    network counts are that cluster's own fabric's (:func:`fabric_network_counts`: NICs of its
+    node, every port of the switches its fabric needs, optics per cable x its cables) instead of
+    parameters.csv's ``nics_per_gpu`` / ``switch_ports_per_gpu`` / ``optics_per_gpu``, the
+    figures of the reference fabric (ZAYA1's 1,024 MI300X, rails-only); ``accelerator`` is then
+    the hardware's (None or the same name). An ``optics_per_gpu`` override is read as the
+    reference fabric's figure, as :func:`network_capex_per_gpu` reads it.
     """
-    canon = V.accelerator(accelerator)
-    ov = V.table("overrides", overrides, "owned-cost parameter -> number")
+    canon, ov = _fabric_overrides(accelerator, overrides, hardware, radix)
     if "server_overhead" in ov:
         warnings.warn("server_overhead (a ratio) is deprecated: pass host_usd_per_gpu [USD per GPU]; "
                       "converted as host = capex x (server_overhead - 1)", DeprecationWarning, stacklevel=3)
@@ -322,9 +369,9 @@ def check_age(age_years: Any, depreciation: str) -> float:
     return age
 
 
-def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = "straight-line",
-                            network: str = "per-port", age_years: float = 0.0,
-                            **overrides: float) -> OwnedCost:
+def owned_cost_per_gpu_hour(accelerator: str | None = None, *, depreciation: str = "straight-line",
+                            network: str = "per-port", age_years: float = 0.0, hardware: Any = None,
+                            radix: int | None = None, **overrides: float) -> OwnedCost:
     """Cost of one useful GPU-hour on hardware you own [USD per GPU-hour], every cost item,
     with every input at its default (a point estimate).
 
@@ -341,13 +388,20 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
 
     Parameters
     ----------
-    accelerator : catalog name; selects defaults and the TDP
+    accelerator : catalog name; selects defaults and the TDP (None: the hardware's, else MI300X)
     depreciation : "straight-line" (capital recovered by an annuity over ``life_years`` at
         ``cost_of_capital``) or "exponential" (Epoch: value decays 10^(-d t); the hourly
         charge is value (ln10 d + cost_of_capital) / H)
     network : "per-port" (NICs + switch ports + optics, the same per GPU whatever the GPU's
         price; default) or "fraction" (Epoch: ``interconnect_fraction`` of cluster cost)
     age_years : hardware age for the exponential method [years] (> 0 only with it)
+    hardware : optional Scenario or [hardware] table: the back-end network is that cluster's
+        own fabric (its fabric type, node count, NICs and their line rate:
+        :func:`fabric_network_counts`, the counts :func:`network_capex_per_gpu` prices) instead
+        of parameters.csv's per-GPU counts, which are the reference fabric's (ZAYA1's 128 nodes
+        of MI300X, rails-only: 1 NIC, 3 ports, 4 transceivers per GPU). Without it every
+        cluster is priced with the reference fabric's counts, whatever its size or fabric
+    radix : switch ports of that fabric (default ``switch_radix_ports``, data/network_constants.csv)
     **overrides : any of :data:`OWNED_PARAMS` (units in parameters.csv), ``tdp_W`` [W] or
         ``network_usd_per_gpu`` [USD]. Accelerators without a public purchase price need
         ``capex_usd_per_gpu``.
@@ -372,7 +426,7 @@ def owned_cost_per_gpu_hour(accelerator: str = "MI300X", *, depreciation: str = 
     """
     V.choice("depreciation", depreciation, DEPRECIATION)
     V.choice("network", network, NETWORK)
-    canon = V.accelerator(accelerator)
+    canon, overrides = _fabric_overrides(accelerator, overrides, hardware, radix, network)
     v = owned_inputs(canon, overrides)
     age = check_age(age_years, depreciation)
     c = _owned_components(v, depreciation=depreciation, network=network, age_years=age)
@@ -420,10 +474,12 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
 
     Notes
     -----
-    APPROXIMATE: ``nic_usd`` is a 400G NIC's price (the one NIC price in the data) and
-    ``optics_usd`` a transceiver's mode (a 400G module; 800G modules cost 1,100-1,400 USD,
-    data/economics/network_costs.csv) whatever the NIC's line rate: pass ``nic_usd=`` /
-    ``optics_usd=`` for an 800G fabric. Only the switch port scales with the line rate.
+    APPROXIMATE: ``nic_usd`` is a 400G NIC's price (the one NIC price in the data; no public
+    price of an 800G NIC, ConnectX-8 or Thor Ultra, was found) whatever the NIC's line rate: pass
+    ``nic_usd=`` for an 800G fabric. With ``hardware`` the switch port scales with the line rate
+    and so does the transceiver (:func:`optics_price_ratio`: an 800G module counts 1.79 of the
+    400G module ``optics_usd`` prices, the ratio of network_costs.csv's rows); without it the
+    reference fabric's 400G modules are priced.
 
     Examples
     --------
@@ -465,26 +521,98 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
             raise unknown("network price parameter", k, allowed)
         v[k] = V.bounded(k, x)
     if hw is not None:
-        from ..fabric import constant, link_counts, switch_counts
-        from .data import _reference_scenario
-
         given = [k for k in ("switch_ports_per_gpu", "nics_per_gpu") if k in prices]
         if given:   # they were replaced by the fabric's counts without a word
             raise ValidationError(f"{', '.join(given)} and hardware: the fabric counts them (switch_counts, the node's "
                                   "NICs); pass hardware or the per-GPU counts, not both")
-        r0 = int(constant("switch_radix_ports"))
-        r = r0 if r is None else r
-        ref = _reference_scenario().hardware
-        per_cable = v["optics_per_gpu"] / (link_counts(ref, r0)["total"] / ref.world_size)   # transceivers per cable
-        v["switch_ports_per_gpu"] = switch_counts(hw, r)["total"] * r / hw.world_size
-        v["switch_port_usd"] *= hw.nic_spec.line_rate_bps / constant("switch_port_price_bps")
-        v["nics_per_gpu"] = hw.nics_per_node / hw.gpus_per_node
-        v["optics_per_gpu"] = per_cable * link_counts(hw, r)["total"] / hw.world_size
+        v.update(fabric_network_counts(hw, r, optics_per_gpu=v["optics_per_gpu"]))
     if method == "fraction":
         f = v["interconnect_fraction"]
         return s * f / (1.0 - f)
     return (v["nic_usd"] * v["nics_per_gpu"] + v["switch_port_usd"] * v["switch_ports_per_gpu"]
             + v["optics_usd"] * v["optics_per_gpu"])
+
+
+def fabric_network_counts(hardware: Any, radix: int | None = None, *,
+                          optics_per_gpu: float | None = None) -> dict[str, float]:
+    """The back-end network counts per GPU of the hardware's own fabric, in the units the
+    per-port prices read: ``nics_per_gpu`` [NICs per GPU], ``switch_ports_per_gpu`` [priced
+    ports per GPU] and ``optics_per_gpu`` [transceivers per GPU]. The one place where the fabric
+    code's counts (:func:`infra_lab.fabric.switch_counts`, :func:`infra_lab.fabric.link_counts`)
+    become the owned-cost inputs: :func:`network_capex_per_gpu` and ``owned_cost_per_gpu_hour``
+    / ``owned_inputs`` / ``monte_carlo_owned_cost`` with ``hardware=`` read them here.
+
+    * NICs: the node's (``nics_per_node`` / ``gpus_per_node``).
+    * Switch ports: every port of every switch the fabric needs (whole switches are bought:
+      ``switch_counts(hardware, radix)["total"]`` x ``radix`` / GPUs), each at the NIC's line
+      rate and counted in ports of ``switch_port_price_bps`` (data/network_constants.csv, 400 Gb/s),
+      the port ``switch_port_usd`` prices: an 800G NIC's port is two priced ports, a 200G NIC's
+      half one.
+    * Optics: transceivers per cable x the fabric's cables per GPU, each counted in priced
+      modules (:func:`optics_price_ratio`: a module at the NIC's line rate over the 400G module
+      ``optics_usd`` prices, from data/economics/network_costs.csv; an 800G module 1.79). ``optics_per_gpu``
+      [default parameters.csv's row] is the figure of the built-out reference fabric
+      (``economics.REFERENCE_SCENARIO``'s at the default radix, 400G), so transceivers per cable =
+      ``optics_per_gpu`` / that fabric's cables per GPU.
+
+    One scale-up domain (one 8-GPU node, one NVL72 rack) needs no switch, cable or optics:
+    only its NICs count.
+
+    Examples
+    --------
+    >>> c = fabric_network_counts({"accelerator": "MI300X", "nodes": 128, "fabric": "rails-only"})
+    >>> (c["nics_per_gpu"], c["switch_ports_per_gpu"], c["optics_per_gpu"])
+    (1.0, 3.0, 4.0)
+    >>> fabric_network_counts({"accelerator": "MI300X", "nodes": 64, "fabric": "rails-only"})["switch_ports_per_gpu"]
+    1.0
+    """
+    from ..fabric import constant, hardware_config, link_counts, switch_counts
+    from ..scenario import Scenario
+    from .data import _reference_scenario
+
+    hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
+    r0 = int(constant("switch_radix_ports"))
+    r = r0 if radix is None else V.integer("radix", radix, lo=4, hi=4096)
+    o = parameters(catalog.accelerator(hw.accelerator).name)["optics_per_gpu"].value if optics_per_gpu is None \
+        else V.bounded("optics_per_gpu", optics_per_gpu)
+    ref = _reference_scenario().hardware
+    per_cable = o / (link_counts(ref, r0)["total"] / ref.world_size)      # transceivers per cable
+    return {"nics_per_gpu": hw.nics_per_node / hw.gpus_per_node,
+            "switch_ports_per_gpu": (switch_counts(hw, r)["total"] * r / hw.world_size
+                                     * hw.nic_spec.line_rate_bps / constant("switch_port_price_bps")),
+            "optics_per_gpu": (per_cable * link_counts(hw, r)["total"] / hw.world_size
+                               * optics_price_ratio(hw.nic_spec.line_rate_bps))}
+
+
+def optics_price_ratio(line_rate_bps: float) -> float:
+    """Price of an optical transceiver at ``line_rate_bps`` [bit/s] over that of the module
+    ``optics_usd`` prices (parameters.csv's mode, a 400G module: ``switch_port_price_bps``) [-]:
+    the ratio of the midpoints of data/economics/network_costs.csv's transceiver rows at the two
+    line rates (800G OSFP-DR8 1,100-1,400 USD against 400G QSFP-DD 600-800: 1.79). A line rate
+    with no transceiver row (200G, 1.6T) is priced as the 400G module (ratio 1): APPROXIMATE.
+
+    Examples
+    --------
+    >>> round(optics_price_ratio(800e9), 4)
+    1.7857
+    >>> optics_price_ratio(400e9)
+    1.0
+    """
+    rate = V.positive("line_rate_bps", line_rate_bps, hi=1e14)
+    mid, base = _transceiver_midpoints()
+    return mid.get(round(rate), base) / base
+
+
+@functools.cache
+def _transceiver_midpoints() -> tuple[dict[int, float], float]:
+    """({line rate [bit/s]: midpoint price [USD]} of network_costs.csv's transceiver rows, the
+    midpoint at ``switch_port_price_bps``), read once."""
+    from ..fabric import constant
+    from .data import network_costs
+
+    mid = {round(r["line_rate_gbps"] * 1e9): (r["usd_low"] + r["usd_high"]) / 2
+           for r in network_costs().iter_rows(named=True) if r["unit"] == "transceiver" and r["line_rate_gbps"] is not None}
+    return mid, mid[round(constant("switch_port_price_bps"))]
 
 
 # --------------------------------------------------------------------------------------

@@ -261,7 +261,9 @@ def training_hook(scenario, *, encoder_scale: float = 1.0) -> TrainingHook | Non
     """
     from ..scenario import as_scenario
 
-    sc = as_scenario(scenario)
+    # the hook reads the model, [training] and [hardware], not the plan: a search's scenario may
+    # leave [parallelism] out or hold a plan that does not fit (il.search of a multimodal model)
+    sc = as_scenario(scenario, check_plan=False)
     spec = sc.multimodal
     if spec is None:
         return None

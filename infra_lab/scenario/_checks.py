@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import ValidationError, unknown
+from ..errors import ValidationError, nearest, unknown
 
 
 def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
@@ -17,7 +17,15 @@ def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
         if k not in valid:
             err = unknown("key", f"{table}.{k}" if table else k, [f"{table}.{v}" if table else v for v in valid])
             home = _home_table(table, k)
-            if home is not None:   # a key of another table: say where it goes, not the nearest name here
+            if home is not None and _other_kind(table, home):
+                # a key of the other kind of scenario's table: say so, and offer this table's nearest names
+                near = nearest(str(k), [str(v) for v in valid])
+                hint = f" Did you mean {', '.join(repr(f'{table}.{x}') for x in near)}?" if near else ""
+                what = ("a serving scenario's table, in place of [training] and [parallelism]" if home == "serving"
+                        else "a training scenario's table; a serving scenario has [serving] in their place")
+                err = type(err)(f"unknown key '{table}.{k}': {k!r} is a key of [{home}] ({what}).{hint} "
+                                f"Valid in [{table}]: {', '.join(sorted(valid))}")
+            elif home is not None:   # a key of another table: say where it goes, not the nearest name here
                 err = type(err)(f"unknown key '{table}.{k}': {k!r} is a key of [{home}], not [{table}] "
                                 f"(put it there). Valid in [{table}]: {', '.join(sorted(valid))}")
             raise err
@@ -26,19 +34,37 @@ def _check_keys(table: str, given: dict, valid: set[str] | list[str]) -> None:
 _TRAINING_TABLES = ("hardware", "training", "parallelism")
 """The tables of a training scenario, in the order a misplaced key's table is looked up."""
 
+_SCENARIO_TABLES = (*_TRAINING_TABLES, "serving")
+"""Every table of a scenario with fixed keys: a key of [serving] in a training table (or of
+[training] / [parallelism] in [serving]) is pointed there after the training tables."""
 
-def _home_table(table: str, key: str) -> str | None:
-    """The other table of a training scenario that has ``key`` (``training.tp`` belongs in
-    [parallelism], ``parallelism.micro_batch`` in [training]), or None."""
-    if table not in _TRAINING_TABLES:
-        return None
+
+def _table_keys() -> dict[str, tuple[str, ...]]:
     from .hardware_table import HardwareConfig
     from .parallelism_table import ParallelismConfig
+    from .serving_table import ServingConfig
     from .training_table import TrainingConfig
 
-    keys = {"hardware": HardwareConfig.KEYS, "training": TrainingConfig.KEYS,
-            "parallelism": ParallelismConfig.KEYS}
-    return next((t for t in _TRAINING_TABLES if t != table and key in keys[t]), None)
+    return {"hardware": HardwareConfig.KEYS, "training": TrainingConfig.KEYS,
+            "parallelism": ParallelismConfig.KEYS, "serving": ServingConfig.KEYS}
+
+
+def _home_table(table: str, key: str) -> str | None:
+    """The other scenario table that has ``key`` (``training.tp`` belongs in [parallelism],
+    ``parallelism.micro_batch`` in [training], ``serving.nodes`` in [hardware],
+    ``training.concurrency`` in [serving], ``model.tp`` in [parallelism]), or None. A key two
+    tables hold (tp, ep, pp, dp: [parallelism] and [serving]) goes to the training table first,
+    except from [serving], whose own keys those are."""
+    if table not in (*_SCENARIO_TABLES, "model"):
+        return None
+    keys = _table_keys()
+    return next((t for t in _SCENARIO_TABLES if t != table and key in keys[t]), None)
+
+
+def _other_kind(table: str, home: str) -> bool:
+    """Whether ``home`` is a table of the other kind of scenario than ``table`` ([serving] vs
+    [training] / [parallelism]): the key cannot simply move there."""
+    return (home == "serving") != (table == "serving") and "hardware" not in (table, home) and table != "model"
 
 
 def _py(v: Any) -> Any:

@@ -328,15 +328,21 @@ class Scenario:
             # as mtp_acceptance: the draft modules run only with MTP (it used to be accepted and ignored)
             raise ValidationError(f"serving.mtp_precision = {sv.mtp_precision!r}: only with spec_decoding = 'mtp' "
                                   f"(spec_decoding = {sv.spec_decoding!r})")
-        peaks = hw.accelerator_spec.peak_flops
-        allowed = ", ".join(p for p in WEIGHT_PRECISIONS if p == "bf16" or p in peaks)
+        from ..serving.core import weight_precisions
+
+        # the part's formats from the catalog's one owner (Accelerator.nvfp4_block_scaling /
+        # mx_block_scaling for fp4, the compute model's supported() for fp8)
+        have = weight_precisions(hw.accelerator)
+        allowed = ", ".join(p for p in WEIGHT_PRECISIONS if p in have)
         for key in ("weight_precision", "attention_precision", "mtp_precision"):
             # every precision of the checkpoint needs the part's tensor cores: an fp4 attention or MTP
             # precision on MI300X / H100 held fp4 weights but ran the GEMMs at BF16, unannounced
             prec = getattr(sv, key)
-            if prec in ("fp8", "fp4") and prec not in peaks:
+            if prec is not None and prec not in have:
                 raise ValidationError(
                     f"serving.{key} = {prec!r}: {hw.accelerator} has no {prec} tensor cores; allowed: {allowed}"
+                    + (" (no NVFP4 or MXFP4 block-scaled matrix instructions: they come with NVIDIA Blackwell "
+                       "and AMD CDNA 4)" if prec == "fp4" else "")
                     + (" (the model's MXFP4 experts stay MXFP4 at any weight_precision)"
                        if key == "weight_precision" and spec.expert_weight_format else "")
                 )

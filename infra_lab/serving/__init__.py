@@ -85,6 +85,7 @@ from .core import (  # noqa: F401
     serve,
     serving_inputs,
     tpot_defined,
+    weight_precisions,
 )
 from .costs import (
     cost_at_interactivity,
@@ -125,5 +126,5 @@ __all__ = [
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",
     "class_comparison",
-    "fp4_format", "DEFAULT_CONCURRENCIES", "EDGE_OBJECTIVES", "checkpoints", "tpot_defined",
+    "fp4_format", "weight_precisions", "DEFAULT_CONCURRENCIES", "EDGE_OBJECTIVES", "checkpoints", "tpot_defined",
 ]

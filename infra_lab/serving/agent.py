@@ -15,7 +15,7 @@ import polars as pl
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, empty_reasons
-from .core import _check_opt_positive, serve
+from .core import _check_opt_positive, serve, weight_precisions
 from .costs import cost_at_interactivity, gpu_hour_price
 from .search import serve_search
 
@@ -217,7 +217,7 @@ def class_comparison(models, accelerators, *, gpus: int = 8, engine: str = "vllm
             base = {"model": agent_model(spec.name, req), "hardware": {"accelerator": a.name, "nodes": 1,
                                                                         "gpus_per_node": gpus},
                     "serving": {"engine": engine, "tp": gpus, **agent_serving(req),
-                                "weight_precision": "fp8" if "fp8" in a.peak_flops else "bf16"}}
+                                "weight_precision": "fp8" if "fp8" in weight_precisions(a.name) else "bf16"}}
             if spec.experts and spec.experts % gpus == 0:
                 base["serving"]["ep"] = gpus
             min_gpus = None

@@ -218,9 +218,59 @@ class _Inputs:
                 self.ne_cls, self.ne_cnt, self.ne_mtp, self.ex_n, self.ex_k, self.P, *self.g)
 
 
+def weight_precisions(accelerator: str) -> tuple[str, ...]:
+    """The serving weight precisions (of ``bf16``, ``fp8``, ``fp4``) an accelerator's matrix
+    instructions run: bf16 everywhere, fp8 where the compute model prices FP8 GEMMs
+    (:func:`infra_lab.compute._params.supported`), fp4 where the part has a block FP4 format
+    (:func:`fp4_format`: :attr:`infra_lab.catalog.Accelerator.nvfp4_block_scaling` or
+    :attr:`~infra_lab.catalog.Accelerator.mx_block_scaling`). What ``[serving]
+    weight_precision`` / ``attention_precision`` / ``mtp_precision`` and
+    :func:`serve_search`'s ``weight_precisions`` accept.
+
+    >>> weight_precisions("H100"), weight_precisions("MI355X")
+    (('bf16', 'fp8'), ('bf16', 'fp8', 'fp4'))
+    """
+    from ..compute._params import supported
+
+    acc = catalog.accelerator(accelerator)
+    gemm = supported(acc)
+    return ("bf16", *(p for p in ("fp8",) if p in gemm),
+            *(("fp4",) if acc.nvfp4_block_scaling or acc.mx_block_scaling else ()))
+
+
 def fp4_format(accelerator: str) -> str:
-    """The block FP4 format a platform's FP4 tensor cores use: "mxfp4" (AMD) or "nvfp4" (NVIDIA)."""
-    return "mxfp4" if catalog.accelerator(accelerator).vendor == "AMD" else "nvfp4"
+    """The block FP4 format ``weight_precision = "fp4"`` is stored and run in on a platform:
+    "nvfp4" where the part takes NVIDIA's NVFP4 (:attr:`infra_lab.catalog.Accelerator.nvfp4_block_scaling`:
+    Blackwell; TensorRT-LLM's FP4 checkpoints are NVFP4), else "mxfp4" where it has OCP MX
+    block-scaled instructions (:attr:`~infra_lab.catalog.Accelerator.mx_block_scaling`: AMD
+    CDNA 4). A part with neither (H100, H200, MI300X, MI325X) has no FP4 format: a
+    ValidationError naming the accelerator and the precisions it has.
+
+    >>> fp4_format("B200"), fp4_format("MI355X")
+    ('nvfp4', 'mxfp4')
+    """
+    acc = catalog.accelerator(accelerator)
+    if acc.nvfp4_block_scaling:
+        return "nvfp4"
+    if acc.mx_block_scaling:
+        return "mxfp4"
+    have = [n for n in catalog.accelerator_names()
+            if catalog.accelerator(n).nvfp4_block_scaling or catalog.accelerator(n).mx_block_scaling]
+    raise ValidationError(
+        f"weight_precision = 'fp4' on accelerator = {accelerator!r}: {acc.name} has no FP4 matrix instructions "
+        "(neither NVFP4 nor MXFP4 block scaling; they come with NVIDIA Blackwell and AMD CDNA 4); allowed weight "
+        f"precisions on {acc.name}: {', '.join(weight_precisions(acc.name))}; accelerators with FP4: "
+        f"{', '.join(have)}")
+
+
+def _gemm_precision(accelerator: str, prec: str) -> str:
+    """The compute model's GEMM precision for a serving precision on a part: fp4 runs in the
+    part's block format (:func:`fp4_format`: NVFP4's 1×16 FP8 scales on Blackwell, MXFP4's 1×32
+    E8M0 scales on CDNA 4), fp8 as fp8; a precision the part has no matrix instructions for runs
+    at bf16 (weight-only; the scenario checks refuse it for weights, attention and MTP)."""
+    if prec not in weight_precisions(accelerator):
+        return "bf16"
+    return fp4_format(accelerator) if prec == "fp4" else prec
 
 
 def _min_rows(accelerator: str) -> int:
@@ -292,7 +342,10 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     # domain_gpus), so a partly used NVL72 rack (domain_gpus = 64 of 72) prices its collectives
     # as the reference and il.collective do
     H[K.H_DOMAIN] = hardware.domain_gpus
-    H[K.H_FP4_BYTES] = memory.format_bytes(fp4_format(acc.name))
+    # the FP4 storage format (NaN where the part has none: the checks refuse fp4 there, and a row
+    # that reached the kernel with it would fail _result's finite check instead of pricing 0 bytes)
+    fp4 = fp4_format(acc.name) if "fp4" in weight_precisions(acc.name) else None
+    H[K.H_FP4_BYTES] = memory.format_bytes(fp4) if fp4 else math.nan
     H[K.H_GEMM_SCALE] = params["gemm_time_scale"]
     H[K.H_MEM_SCALE] = params["memory_time_scale"]
     H[K.H_ATT_EFF_PRE] = params["attention_prefill_efficiency"]
@@ -349,7 +402,7 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
     for i, t in enumerate(etps):
         etp_index[t] = i
     P = collectives.collective_time_params(hardware).array  # read-only, as in the Python calls
-    models_ = [compute.gemm_model(acc.name, p if p in acc.peak_flops else "bf16") for p in ("bf16", "fp8", "fp4")]
+    models_ = [compute.gemm_model(acc.name, _gemm_precision(acc.name, p)) for p in _WPREC]
     return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
                    ne_mtp, ex_n, ex_k, P,
                    tuple(g.args() for g in models_))
@@ -399,11 +452,11 @@ def _etp(sv: ServingConfig) -> int:
     return (sv.tp * (sv.dp if sv.dp_attention else 1)) // sv.ep
 
 
-def _as_serving(scenario) -> Scenario:
+def _as_serving(scenario, call: str = "il.serve") -> Scenario:
     scenario = as_scenario(scenario)
     if scenario.serving is None:
         raise ValidationError(f"scenario {scenario.name!r} has no [serving] table (it is a training scenario); "
-                              "il.serve needs [model], [hardware] and [serving]")
+                              f"{call} needs [model], [hardware] and [serving]")
     return scenario
 
 

@@ -347,7 +347,9 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
     -------
     polars.DataFrame
         id, source_key, split ("train" / "test"), model, dense_or_moe, accelerator, engine,
-        stack, benchmark_mode, concurrency, then for output_tokens_per_s_per_gpu, tpot_s,
+        stack, weight_precision and kv_precision (as the source publishes them: bf16, fp8, fp4,
+        mxfp4; null where not published), benchmark_mode, concurrency, then for
+        output_tokens_per_s_per_gpu, tpot_s,
         ttft_s and e2e_latency_s: measured, predicted and error_pct (100·(pred/meas − 1);
         null where not published), excluded (the reason a row is not modelled, else null) and
         source_url.
@@ -368,7 +370,8 @@ def validation(stack_params: dict[str, dict[str, float]] | None = None) -> pl.Da
         sc, over, why = _row_scenario(r)
         out = {"id": r["id"], "source_key": r["source_key"], "split": split_of(r), "model": r["model"],
                "dense_or_moe": r["dense_or_moe"], "accelerator": r["accelerator"], "engine": r["engine"],
-               "stack": sc.stack if sc is not None else None, "benchmark_mode": r["benchmark_mode"],
+               "stack": sc.stack if sc is not None else None, "weight_precision": r["weight_precision"],
+               "kv_precision": r["kv_precision"], "benchmark_mode": r["benchmark_mode"],
                "concurrency": r["concurrency"], "excluded": why or None, "source_url": r["source_url"]}
         pred = None
         if sc is not None:
@@ -404,7 +407,7 @@ def published_comparison(stack_params: dict[str, dict[str, float]] | None = None
         case (the benchmark row's id), split ("train": the stack factors were fitted on it;
         "test": not used in the fit), metric (output_tokens_per_s_per_gpu, tpot_s, ttft_s,
         e2e_latency_s), unit, measured, predicted, error_pct (100·(predicted/measured − 1)),
-        source_url, and accelerator, engine, stack, dense_or_moe for grouping. Rows the model
+        source_url, and accelerator, engine, stack, dense_or_moe, weight_precision for grouping. Rows the model
         does not cover (``validation()``'s ``excluded``) and metrics a source does not publish
         are left out.
     """
@@ -416,13 +419,14 @@ def published_comparison(stack_params: dict[str, dict[str, float]] | None = None
             pl.col(f"{metric}_measured").cast(pl.Float64).alias("measured"),
             pl.col(f"{metric}_predicted").cast(pl.Float64).alias("predicted"),
             pl.col(f"{metric}_error_pct").cast(pl.Float64).alias("error_pct"),
-            "source_url", "accelerator", "engine", "stack", "dense_or_moe"))
+            "source_url", "accelerator", "engine", "stack", "dense_or_moe", "weight_precision"))
     return pl.concat(frames).sort("split", "metric", "case")
 
 
 def validation_summary(df: pl.DataFrame | None = None, by: tuple[str, ...] = ("split",)) -> pl.DataFrame:
     """Median and worst |error| [%] and case counts per metric, grouped by ``by`` columns
-    of :func:`validation` (e.g. ("split", "accelerator", "engine", "dense_or_moe"))."""
+    of :func:`validation` (e.g. ("split", "accelerator", "weight_precision") for the errors per
+    accelerator and precision, or ("split", "accelerator", "engine", "dense_or_moe"))."""
     if df is not None and not isinstance(df, pl.DataFrame):
         raise ValidationError(f"df = {df!r}: expected the polars DataFrame of il.serving.validation() (or None)")
     if isinstance(by, str) or not isinstance(by, (tuple, list)) or not by:

@@ -15,11 +15,13 @@ from .core import (
     _attention_params,
     _chunk_default,
     _gemm_class,
+    _gemm_precision,
     _min_rows,
     _mtp_expert_params,
     _records,
     fp4_format,
     parameter,
+    weight_precisions,
 )
 
 
@@ -42,7 +44,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
 
     def prec_bytes(prec: str) -> float:
         """Weight bytes per parameter of a weight precision on this platform."""
-        return memory.format_bytes({"bf16": "bf16", "fp8": "fp8", "fp4": fp4_format(acc.name)}[prec])
+        return memory.format_bytes(fp4_format(acc.name) if prec == "fp4" else prec)
 
     def expert_bytes(b: float) -> float:
         """Routed-expert bytes: at most the experts' native checkpoint format."""
@@ -50,17 +52,18 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
 
     wbytes = prec_bytes(sv.weight_precision)
     ebytes = expert_bytes(wbytes)
-    cprec = sv.weight_precision if sv.weight_precision in acc.peak_flops else "bf16"
+    wps = weight_precisions(acc.name)  # what the part's matrix instructions run (the rest: bf16)
+    cprec = sv.weight_precision if sv.weight_precision in wps else "bf16"
     # the checkpoint's attention projections may have a precision of their own
     aprec = sv.attention_precision or sv.weight_precision
     abytes = prec_bytes(aprec)
-    acprec = aprec if aprec in acc.peak_flops else "bf16"
+    acprec = aprec if aprec in wps else "bf16"
     # the MTP draft modules: the checkpoint's own precision for all their GEMMs, if it has one
     if sv.mtp_precision is None:
         mbytes, mcprec, mabytes, macprec, mebytes = wbytes, cprec, abytes, acprec, None
     else:
         mbytes = prec_bytes(sv.mtp_precision)
-        mcprec = macprec = sv.mtp_precision if sv.mtp_precision in acc.peak_flops else "bf16"
+        mcprec = macprec = sv.mtp_precision if sv.mtp_precision in wps else "bf16"
         mabytes = mbytes
         mebytes = expert_bytes(mbytes)
     kvb = memory.format_bytes(sv.kv_precision)  # KV-cache bytes per element (number-format table)
@@ -79,7 +82,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             return 0.0
         ints = (max(min_rows, math.ceil(m - 1e-9)), *(max(1, math.ceil(x - 1e-9)) for x in (n, k, batch)))
         if (prec, *ints) not in effs:
-            effs[(prec, *ints)] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name, prec,
+            effs[(prec, *ints)] = float(compute.gemm_efficiencies([ints[0]], [ints[1]], [ints[2]], acc.name,
+                                                                  _gemm_precision(acc.name, prec),
                                                                   [ints[3]])[0])
         eff = effs[(prec, *ints)]
         flop = 2.0 * m * n * k * batch

@@ -27,6 +27,7 @@ from .core import (
     serving_inputs,
     tpot_defined,
 )
+from .core import weight_precisions as part_precisions
 from .costs import _cost_exprs, price_for
 from .reference import _reference_one
 
@@ -222,7 +223,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     """
     from .._kernels import serving as K
 
-    sc = _as_serving(scenario)
+    sc = _as_serving(scenario, "il.serve_search")
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     top = _check_opt_positive("top", top, integer=True)
@@ -261,9 +262,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         if concs[-1] > hi:
             raise ValidationError(f"concurrencies: {concs[-1]!r} requests in flight; allowed 1..{hi:,} "
                                   "(as serving.concurrency)")
-    hw_w = ["bf16"] + [p for p in ("fp8", "fp4") if p in acc.peak_flops]
+    hw_w = list(part_precisions(acc.name))   # the catalog's formats (fp4: NVFP4 / MXFP4 block scaling)
     wps = _choices("weight_precisions", weight_precisions, _WPREC, hw_w)
-    bad = [p for p in wps if p != "bf16" and p not in acc.peak_flops]
+    bad = [p for p in wps if p not in hw_w]
     if bad:
         raise ValidationError(f"weight_precisions: {acc.name} has no {', '.join(bad)} tensor cores; allowed "
                               f"{', '.join(hw_w)}")
@@ -371,24 +372,35 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             f"il.serve_search: the best row (by {objective}) runs {b['concurrency']:,} requests in flight, the "
             f"largest concurrency tried for its split (tp {b['tp']}, pp {b['pp']}, dp {b['dp']}, ep {b['ep']}) and "
             f"precisions, while {b['max_concurrency']:,} would run (max_concurrency): a larger concurrency may do "
-            "better; pass concurrencies= up to it", SearchEdgeWarning, stacklevel=2)
+            "better; pass concurrencies= up to it (`infra-lab serve --search --concurrencies N,...`)", SearchEdgeWarning,
+            stacklevel=2)
     if df.height == 0:
-        warnings.warn(f"il.serve_search: empty result: {_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user)}",
+        warnings.warn(f"il.serve_search: empty result: "
+                      f"{_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user, (wps, kvs), hw_w)}",
                       EmptyResultWarning, stacklevel=2)
     return df
 
 
-def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user) -> str:
+def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user,
+              tried: tuple = ((), ()), part: tuple = ()) -> str:
     """Why no evaluated configuration of :func:`serve_search` was kept: memory, or the bound
-    that the best fitting configuration still misses (each bound checked on its own)."""
+    that the best fitting configuration still misses (each bound checked on its own).
+    ``tried``: the (weight, KV) precisions searched; ``part``: the weight precisions the part
+    has (:func:`~infra_lab.serving.weight_precisions`), so that a lower precision is suggested
+    only when one was left out (it said "lower the precisions" after FP8 had been searched on H100)."""
     from .._kernels import serving as K
 
     n = out.shape[0]
     fits = out[:, K.O_FITS] > 0.5
     if not fits.any():
+        wps, kvs = tried
+        lower = [f"{p} weights" for p in part if p not in wps] + (["fp8 KV cache"] if kvs and "fp8" not in kvs else [])
+        hint = (f"add GPUs, or try {', '.join(lower)}, or a shorter context" if lower else
+                f"add GPUs or shorten the context: every weight precision the {acc.name} has "
+                f"({', '.join(wps)}) and KV cache {', '.join(kvs)} were searched")
         return (f"none of the {n:,} configurations fits in memory: the smallest needs "
                 f"{out[:, K.O_MEM_GPU].min() / 1e9:.4g} GB per GPU, the {acc.name} exposes "
-                f"{acc.memory_capacity_bytes / 1e9:.4g} GB (add GPUs, or lower the precisions or the context)")
+                f"{acc.memory_capacity_bytes / 1e9:.4g} GB ({hint})")
     fits &= np.isfinite(out[:, K.O_CYCLE])
     if not fits.any():
         return (f"none of the {n:,} configurations that fit can run: their collectives have no path on the "

@@ -230,6 +230,24 @@ def _refused_rows(heads: np.ndarray, global_batch: int, stack: str,
     return out
 
 
+def _schedule_masks(heads: np.ndarray, global_batch: int, stack: str,
+                    scheds: tuple[int, ...]) -> list[tuple[int, np.ndarray]]:
+    """(kernel schedule, mask of head rows) of a search over ``scheds`` (indices into
+    PP_SCHEDULES): first the 1F1B / interleaved rows (kernel schedule 0, priced by vp), then one
+    mask per zero-bubble schedule; rows whose micro-batches per step the stack's schedule
+    refuses are left out. :func:`search` evaluates these rows and :func:`plan_space_size`
+    counts them."""
+    if 0 in scheds and 1 in scheds:
+        base = ~_refused_rows(heads, global_batch, stack, (0, 1))
+    elif 0 in scheds or 1 in scheds:
+        s01 = 0 if 0 in scheds else 1
+        base = _schedule_rows(heads, s01) & ~_refused_mask(heads, global_batch, stack, s01)
+    else:
+        base = np.zeros(heads.shape[0], dtype=bool)
+    return [(0, base)] + [(s, _schedule_rows(heads, s) & ~_refused_mask(heads, global_batch, stack, s))
+                          for s in scheds if s >= 2]
+
+
 _SCHEDULE_LABELS = {"1f1b": ("1F1B", "1F1B plan", "(vp = 1)"),
                     "interleaved": ("interleaved 1F1B", "interleaved plan", "(vp > 1)")}
 
@@ -333,18 +351,9 @@ def _schedule_heads(sc: Scenario, cons_t: tuple, stack, params_t: tuple, scheds:
     each head row; ``blocks`` (start, stop, kernel schedule) in head rows. None when no head row
     runs any of them."""
     heads, _, ctx, _ = _prepared(sc, cons_t, stack, params_t)
-    gb = sc.training.global_batch
     # the plans whose micro-batches per step the stack's schedule refuses are not offered (once per
     # cached plan set: the kernel sees only the kept rows)
-    if 0 in scheds and 1 in scheds:
-        base = ~_refused_rows(heads, gb, ctx.stack, (0, 1))
-    elif 0 in scheds or 1 in scheds:
-        s01 = 0 if 0 in scheds else 1
-        base = _schedule_rows(heads, s01) & ~_refused_mask(heads, gb, ctx.stack, s01)
-    else:
-        base = np.zeros(heads.shape[0], dtype=bool)
-    sel = [(0, base)] + [(s, _schedule_rows(heads, s) & ~_refused_mask(heads, gb, ctx.stack, s))
-                         for s in scheds if s >= 2]
+    sel = _schedule_masks(heads, sc.training.global_batch, ctx.stack, scheds)
     parts, codes, blocks, start = [], [], [], 0
     for s, mask in sel:
         h = heads if mask.all() else heads[mask]

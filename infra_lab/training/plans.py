@@ -233,20 +233,24 @@ def _enumerate(sc: Scenario, cons: dict):
 
 
 def plan_space_size(scenario: Scenario | dict, *, tp_across_domains: bool = False, stack: str | None = None,
-                    **constraints) -> int:
-    """Number of consistent plans :func:`search` would evaluate (with the schedules of
-    ``pp_schedules=None``) on ``stack`` (as search's keyword; None: the scenario's): the
-    1F1B and interleaved plans whose micro-batches per step the stack's schedule refuses
+                    pp_schedules: str | list[str] | None = None, **constraints) -> int:
+    """Number of consistent plans :func:`search` would evaluate on ``stack`` (as search's
+    keyword; None: the scenario's) with the schedules of ``pp_schedules`` (as search's keyword;
+    None: 1F1B and interleaved by vp; a zero-bubble schedule adds the plans that run it): the
+    plans whose micro-batches per step the stack's schedule refuses
     (:func:`infra_lab.training.plan_search.microbatch_refused`) are not counted, as the search
     leaves them out."""
     from .context import check_stack_keyword
-    from .plan_search import _refused_rows
+    from .plan_search import _check_pp_schedules, _schedule_masks
 
     sc = _training_scenario(scenario, "plan_space_size", check_plan=False)
     cons = _with_tp_across_domains(_check_constraints(constraints), tp_across_domains)
     name = sc.stack if stack is None else check_stack_keyword(sc, stack)
+    scheds = _check_pp_schedules(pp_schedules, name)
     _, heads, tail = _enumerate(sc, cons)
-    kept = heads.shape[0] - int(_refused_rows(heads, sc.training.global_batch, name).sum()) if heads.size else 0
+    if not heads.size:
+        return 0
+    kept = sum(int(mask.sum()) for _, mask in _schedule_masks(heads, sc.training.global_batch, name, scheds))
     return int(kept * tail.shape[0])
 
 

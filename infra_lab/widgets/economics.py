@@ -147,7 +147,8 @@ def economics_update(price_usd_per_gpu_hour: float | None = None, accelerator: s
             f"IRR {irr_txt}, operating cash pays the GPU back {pb_txt}, NPV {'−' if pv.npv_usd_per_gpu < 0 else ''}"
             f"${abs(pv.npv_usd_per_gpu):,.0f} per GPU over {pv.years:g} years"
             + ("" if pv.retirement_year is None else
-               f", the GPUs retired after year {pv.retirement_year:g}, the last whose rent covers their cash costs")
+               f", the GPUs retired after year {pv.retirement_year:g}, the last whose rent covers their cash costs; "
+               "a rent that keeps them a year longer can lower the NPV, as notebook 05 section 4 shows")
             + " (IRR and NPV include the residual value when the GPUs stop; pre-tax, unlevered)."
             f"<br><b>Operator's margin over owning</b> per sold GPU-hour at the contract price of "
             f"${pv.price_usd_per_gpu_hour:.2f} (the decaying rent after it is in the IRR and NPV): "

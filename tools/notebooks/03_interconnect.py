@@ -267,8 +267,9 @@ a2a_ = scale.filter((pl.col("op") == "all_to_all") & (pl.col("gpus") == G5)).row
 md(f"Reduce-scatter and all-gather are **ring-only** in RCCL (and in NCCL unless one GPU per node uses PAT, its Parallel Aggregated Trees), "
    f"so their latency grows with the ring: a {size_label(S_RS)} reduce-scatter over {G5:,} {ZY.accelerator} takes "
    f"{rs_i.time_s * 1e3:.2f} ms on ZAYA1's Intel Xeon 8570 hosts and {rs_a.time_s * 1e3:.2f} ms on an AMD EPYC "
-   f"host — NCCL/RCCL charge {il.fabric.net_overhead_s('Xeon-Platinum-8570') * 1e6:.0f} µs vs "
-   f"{il.fabric.net_overhead_s('EPYC-9374F') * 1e6:.0f} µs per posted network message (×{il.fabric.constant('net_overhead_simple_factor'):g} for Simple ring steps). "
+   f"host — NCCL's and RCCL's tuning model assumes {il.fabric.net_overhead_s('Xeon-Platinum-8570') * 1e6:.0f} µs vs "
+   f"{il.fabric.net_overhead_s('EPYC-9374F') * 1e6:.0f} µs per posted network message (×{il.fabric.constant('net_overhead_simple_factor'):g} for Simple ring steps), "
+   f"a library constant with no published measurement that the model prices as a cost (a sensitivity: notebook 04 §3). "
    f"A {size_label(S_AG)} all-gather (a ZeRO-3 or FSDP bucket) is latency-bound: {ag_i.time_s * 1e3:.2f} ms vs "
    f"{ag_a.time_s * 1e3:.2f} ms. All-to-all is NIC-bound from two nodes on: at {G5:,} GPUs "
    f"{a2a_['busbw_GBps']:.0f} GB/s busbw per GPU for {size_label(S_A2A)}, i.e. each GPU's remote share through its own NIC.")

@@ -546,6 +546,55 @@ display(Markdown(
        "Cross-node collectives run for a minority of the step: the network is not the bottleneck of this plan.")))
 """),
     ("md", r"""
+**The host CPU: a library tuning constant, priced as a cost.** ZAYA1's nodes have Intel Xeon hosts
+(ZAYA1 report); the MI300X platform default is an AMD EPYC. NCCL's and RCCL's tuning model assumes a
+per-message network post overhead by host vendor, `getNetOverhead()`: 1 µs on Intel x86, 2 µs on AMD x86,
+tripled for a Simple ring step (`data/network_constants.csv`, pinned to the libraries' commits). In the
+libraries it does one thing: it is a floor on every step of a multi-node ring in the latency estimate that
+picks the algorithm and protocol. RCCL has the same function, unchanged, with no MI300X or MI355X override,
+and no public measurement of the values or of the Intel/AMD difference was found. The model prices it as a
+cost: the floor on each ring step's latency (an all-gather over 1,024 ranks has 1,023 steps), plus, its own
+use, one post per network chunk in the bandwidth term. The cell computes ZAYA1 on both hosts. Read the
+difference as what one unmeasured library constant is worth on a 1,024-rank latency-bound ring, not as a
+measured host difference.
+"""),
+    ("code", r"""
+HOSTS = (sc.hardware.host_cpu, il.fabric.platform(sc.hardware.accelerator)["default_host_cpu"])
+BUCKET = max(STACK["dp_bucket_min_params"], STACK["dp_bucket_params_per_rank"] * dp)   # parameters per bucket
+host_rows = []
+for h in HOSTS:
+    s_h = sc.replace(hardware={"host_cpu": h})
+    e = il.estimate(s_h)
+    b = dict(e.breakdown.iter_rows())
+    ag = il.collective("all_gather", STACK["weight_bytes"] * BUCKET, s_h.hardware, dp)   # one parameter bucket
+    host_rows.append({"host_cpu": h, "vendor": il.fabric.host_cpu(h)["vendor"],
+                      "net_overhead_us": 1e6 * il.fabric.net_overhead_s(h),
+                      "bucket_all_gather_ms": 1e3 * ag.time_s, "algorithm": f"{ag.algorithm}/{ag.protocol}",
+                      "exposed_grad_ms": 1e3 * b["dp_grad_comm"], "exposed_param_ms": 1e3 * b["dp_param_comm"],
+                      "compute_ms": 1e3 * (b["compute_fwd"] + b["compute_bwd"] + b["compute_recompute"]),
+                      "step_ms": 1e3 * e.step_time_s, "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu,
+                      "days_14T": e.days_to_train(T14)})
+host_tab = pl.DataFrame(host_rows)
+UNITS.update({"net_overhead_us": "net overhead [µs/message]", "bucket_all_gather_ms": "one bucket's all-gather [ms]",
+              "exposed_grad_ms": "exposed grad [ms]", "exposed_param_ms": "exposed param [ms]", "compute_ms": "compute [ms]"})
+hx, he = host_tab.row(0, named=True), host_tab.row(1, named=True)
+display(with_units(host_tab.select("host_cpu", "net_overhead_us", "bucket_all_gather_ms", "exposed_param_ms", "exposed_grad_ms",
+                                    "step_ms", "tokens_per_s_per_gpu", "days_14T")))
+display(Markdown(
+    f"**Reading.** On {he['vendor']} {he['host_cpu']} hosts ({he['net_overhead_us']:g} µs per message) ZAYA1's step would be "
+    f"{he['step_ms']:.0f} ms instead of {hx['step_ms']:.0f} ms on its {hx['vendor']} hosts ({hx['net_overhead_us']:g} µs), "
+    f"{100 * (he['step_ms'] / hx['step_ms'] - 1):+.0f} %: {he['tokens_per_s_per_gpu']:,.0f} against {hx['tokens_per_s_per_gpu']:,.0f} "
+    f"tokens/s per GPU, {he['days_14T']:.1f} against {hx['days_14T']:.1f} days for {T14 / 1e12:.0f}T tokens. Compute is the same "
+    f"({hx['compute_ms']:.0f} ms); all of the difference is data-parallel communication (exposed parameter gathers "
+    f"{hx['exposed_param_ms']:.0f} → {he['exposed_param_ms']:.0f} ms, gradient reduce-scatters {hx['exposed_grad_ms']:.0f} → "
+    f"{he['exposed_grad_ms']:.0f} ms): one {STACK['weight_bytes'] * BUCKET / 1e9:.2f} GB parameter bucket gathered over "
+    f"{dp:,} ranks ({hx['algorithm']}) takes {hx['bucket_all_gather_ms']:.1f} against {he['bucket_all_gather_ms']:.1f} ms, because each of "
+    f"its {dp - 1:,} ring steps is floored at {'three times ' if hx['algorithm'].endswith('/Simple') else ''}the host's overhead and each step's chunk of "
+    f"{STACK['weight_bytes'] * BUCKET / (dp * il.collectives.collective_time_params(sc.hardware).named()['NCH_RING']) / 1e3:.0f} kB "
+    f"pays it once more. ZAYA1's headline uses its real ({hx['vendor']}) hosts; the swing is the weight of a library constant "
+    f"with no published measurement behind it, on a plan whose rings span {dp:,} ranks."))
+"""),
+    ("md", r"""
 ## 4. Memory: what plain data parallelism holds per GPU
 
 Each GPU holds all of the parameters (bf16), their fp32 gradient buffer (Megatron's

@@ -160,13 +160,15 @@ The final run's GPU-hours come from the training model; its goodput losses from 
 zs = E.sample_parameters(N_MC, SEED, "MI300X", ["zyphra_contract_months", "contract_usd_per_gpu_hour"])
 hours_bought = N_GPUS * zs["zyphra_contract_months"] * E.HOURS_PER_MONTH
 bill = E.band(hours_bought * zs["contract_usd_per_gpu_hour"])
-share = E.band(run_gh / goodput / hours_bought)
-final_cost = E.band(run_gh * zs["contract_usd_per_gpu_hour"])
+run_paid_gh = run_gh / goodput       # the hours the run took of the contract: its work plus its failures' losses
+share = E.band(run_paid_gh / hours_bought)
+final_cost = E.band(run_paid_gh * zs["contract_usd_per_gpu_hour"])
 zaya = il.models.get("zaya1-base")
 xc_gh = E.gpu_hours_for(E.training_flop(zaya.published_params_active, TOKENS), "MI300X", P["mfu"].value)
 answer2 = pl.DataFrame({
     "quantity": ["Zyphra's bill [million USD]", "contracted months [months]", "GPU-hours bought [million]",
-                 "final run incl. goodput losses [share of hours bought]", "final run at the contract price [thousand USD]",
+                 "final run incl. goodput losses [share of hours bought]",
+                 "final run incl. goodput losses at the contract price [thousand USD]",
                  "final run GPU-hours, training model [thousand]",
                  f"cross-check: 6·N·D ÷ (peak × MFU {P['mfu'].value:g}) [thousand GPU-hours]"],
     "P50": [bill.p50 / 1e6, float(np.median(zs["zyphra_contract_months"])), float(np.median(hours_bought)) / 1e6, share.p50, final_cost.p50 / 1e3, run_gh / 1e3, xc_gh / 1e3],
@@ -184,7 +186,7 @@ mfu_conv = {r["convention"]: r for r in est.mfu_table().iter_rows(named=True)}
 flop_gap = mfu_conv["executed"]["flops_per_step"] / mfu_conv["6N"]["flops_per_step"]   # executed / 6·N per step
 mfu_exec = mfu_conv["executed"]["mfu"]
 md(f"**Answer.** Zyphra's bill is about **${bill.fmt('{:,.1f}', 1e6)}M**; the final run used **{share.fmt('{:.1%}')}** "
-   f"of the hours bought (${final_cost.fmt('{:,.0f}', 1e3)}k at the contract price). The rest paid for "
+   f"of the hours bought (${final_cost.fmt('{:,.0f}', 1e3)}k at the contract price, its goodput losses included). The rest paid for "
    f"everything else a model needs. The textbook 6·N·D estimate at a typical MFU gives {xc_gh / run_gh:.2f}× the "
    f"training model's GPU-hours, a gap of {run_gh / xc_gh:.1f}× with two parts: FLOPs and utilization. 6·N·D leaves out "
    f"attention and most of the output layer over a {zaya.vocab / 1e3:,.0f}k-token vocabulary; the FLOPs the model "
@@ -286,7 +288,8 @@ for path in E.PATHS:
 answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
 il.charts.headline_table(
     answer4, f"IBM's return on the cluster over its {ibm_life:g}-year book life, by rent path",
-    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback capped at the horizon; "
+    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback P50 empty: the median "
+             "draw is not repaid within the horizon; "
              "retired early: stopped after its last year with a positive cash margin",
     percent=["IRR P50", "IRR P5", "IRR P95", "share of draws repaid within the horizon", "share of draws retired early"],
     labels={"IRR P50": "IRR P50, per year", "IRR P5": "IRR P5, per year", "IRR P95": "IRR P95, per year"},
@@ -367,6 +370,44 @@ md(f"**What `max_npv` would change.** On the decay path it runs the GPUs {mx['me
    + f" and the NPV is {usd(nosale.npv_usd_per_gpu)} per GPU: the rule is only as good as the sale price it assumes.")
 """),
     ("md", r"""
+**IBM's NPV against the contract price, under each rule.** A reader who raises the rent (the
+explorer's slider in section 10 does) expects the operator's NPV to rise with it. Under the
+default rule it can fall: a higher rent keeps the GPUs running one more year whose cash margin is
+barely positive, and that year is worth less than what the GPUs lose in resale value over it plus
+the return forgone on the money they would fetch a year earlier. The cash rule does not weigh
+that (it reads cash margins only), so at each price where the retirement year moves the NPV steps
+down. `retire="max_npv"` (the best sale year at every price) and `retire=None` (a fixed horizon)
+rise with the rent everywhere. The cell below sweeps the contract price over its range in
+`parameters.csv` at every other input's default.
+"""),
+    ("code", r"""
+pc = P["contract_usd_per_gpu_hour"]
+grid = np.round(np.arange(pc.low, pc.high + 1e-9, 0.02), 3)
+sweep = pl.DataFrame([{"contract price [USD/GPU-h]": float(x), "retire rule": label,
+                       "NPV per GPU [USD]": (pv := E.provider_view(float(x), path="decay", retire=rule)).npv_usd_per_gpu,
+                       "years run": pv.operating_years}
+                      for label, rule in RULES.items() for x in grid])
+by = {label: sweep.filter(pl.col("retire rule") == label) for label in RULES}
+for label in ("max_npv", "none: to the horizon"):
+    assert np.all(np.diff(by[label]["NPV per GPU [USD]"].to_numpy()) >= -1e-6), f"{label}: NPV must rise with the rent"
+d = by["when_unprofitable (default)"]
+npv_d, yrs_d, x_d = (d[c].to_numpy() for c in ("NPV per GPU [USD]", "years run", "contract price [USD/GPU-h]"))
+falls = [(x_d[i], x_d[i + 1], npv_d[i], npv_d[i + 1], yrs_d[i], yrs_d[i + 1])
+         for i in range(len(x_d) - 1) if npv_d[i + 1] < npv_d[i] - 1e-6]
+assert all(b > a for *_, a, b in falls), "every fall of the default rule's NPV comes with one more year run"
+md(f"Over the contract range (${pc.low:.2f}–${pc.high:.2f} per GPU-hour, {len(grid)} prices) the default rule's NPV "
+   + (f"falls as the rent rises at {len(falls)} points: "
+      + "; ".join(f"${a:.2f} → ${b:.2f}: {usd(na)} → {usd(nb)} per GPU (run {ya:g} → {yb:g} years)"
+                  for a, b, na, nb, ya, yb in falls)
+      + f". Read the default's NPV (and IRR) near those prices as a step, not a slope: a step of up to "
+      f"{usd(max(na - nb for _, _, na, nb, _, _ in falls))} per GPU comes from the retirement year, not the rent. `max_npv` "
+      f"and `retire=None` rise with the rent at every price of the grid (asserted above)." if falls
+      else "rises with the rent at every price of the grid."))
+il.charts.efficiency_lines_chart(sweep, "contract price [USD/GPU-h]", "NPV per GPU [USD]", "retire rule", log_x=False,
+                                 x_title="contract price [USD per GPU-hour]", y_title="IBM's NPV on the decay path [USD per GPU]",
+                                 title="IBM's NPV against the contract price, by retirement rule (other inputs at their defaults)")
+"""),
+    ("md", r"""
 Sources: IBM's book life — IBM's 10-K (the span it files for information technology equipment,
 whose upper end is the book life: the IBM row of the filed lives in section 9);
 Epoch AI's price-performance trend (`depreciation_ooms_per_year`); the rebound from H100 one-year
@@ -380,9 +421,13 @@ its NIC: the catalog's default NIC of the part, `il.catalog.default_nic` — Con
 whatever the training model says it is for each stack, with no separate factor. Owned: every
 accelerator at a distributor's listing of its 8-GPU baseboard, plus the same host, per-port
 network and opex (common random numbers). Rented: only prices of the same provider and term.
-The owned P50 column is the owned price of a GPU-hour everywhere in these notebooks: the Monte
-Carlo median on this basis (`il.economics.owned_gpu_hour_price`, not the all-defaults value),
-which notebook 07 prices served tokens with and notebook 09 its multimodal runs.
+The owned P50 column is the owned price of a GPU-hour in the later notebooks' comparisons: the
+Monte Carlo median on this basis (`il.economics.owned_gpu_hour_price`, not the all-defaults
+value), which notebook 06 prices the failures' GPU-hours with, notebook 07 served tokens and
+notebook 09 its multimodal runs (notebook 08 prices its options on analysts' selling prices and
+prints this figure beside its own). Sections 1, 2 and 6 price ZAYA1's own cluster on its own
+draws (the purchase price from AMD's selling price to a distributor's listing), so their owned
+figure is lower.
 """),
     ("code", r"""
 thr = E.training_throughput(sc, ["MI300X", "H100", "H200", "MI355X", "B200"])
@@ -662,6 +707,7 @@ il.widgets.economics_explorer("MI300X")
 Computed from the answers above (nothing here is typed by hand):
 """),
     ("code", r"""
+assert own.p50 < o["MI300X"]["owned_p50"], "section 5's note: ZAYA1's own-cluster owned figure is below the listing basis"
 TAKEAWAYS = "\n".join([
     f"* **A useful MI300X GPU-hour costs ${own.fmt()}** to own with every cost item (P50, P5–P95; the purchase price "
     f"sampled from AMD's selling price to a distributor's listing); the defaults alone give "
@@ -669,9 +715,9 @@ TAKEAWAYS = "\n".join([
     f"listing, the price notebooks 07 and 09 use) it is ${o['MI300X']['owned_p50']:.2f}. The cluster cost "
     f"${capex.fmt('{:,.1f}', 1e6)}M to build.",
     f"* **Zyphra's bill is ${bill.fmt('{:,.1f}', 1e6)}M** for contracted cluster time; the final ZAYA1 run "
-    f"({run_gh / 1e3:,.0f}k GPU-hours from the training model, {run_gh / goodput / 1e3:,.0f}k with goodput losses) is "
-    f"{share.fmt('{:.1%}')} of it: ${final_cost.p50 / 1e3:,.0f}k at the contract price, "
-    f"${run_gh / goodput * own.p50 / 1e3:,.0f}k at the owned P50.",
+    f"({run_gh / 1e3:,.0f}k GPU-hours from the training model, {run_paid_gh / 1e3:,.0f}k with goodput losses) is "
+    f"{share.fmt('{:.1%}')} of it: its {run_paid_gh / 1e3:,.0f}k GPU-hours cost ${final_cost.p50 / 1e3:,.0f}k at the "
+    f"contract price, ${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned P50.",
     f"* **Owning beats a committed contract at every utilization** once F + E < P (here at "
     f"${com.price_usd_per_gpu_hour:.2f}); on demand at ${od.price_usd_per_gpu_hour:.2f} it needs "
     f"{od.threshold_utilization:.0%} utilization. For Zyphra that means capex and a data hall; its choice was between contracts.",

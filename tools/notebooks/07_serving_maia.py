@@ -340,7 +340,7 @@ def fit_rows(preset, precision):
     out = []
     for a in ACCS:
         acc = il.catalog.accelerator(a)
-        if precision != "bf16" and precision not in acc.peak_flops:
+        if precision not in S.weight_precisions(a):   # the part's formats (catalog block scaling for fp4)
             continue
         spec = il.models.get(preset)
         sv = {"engine": "vllm", "weight_precision": precision, "input_tokens": round(req["input_tokens"]),

@@ -234,7 +234,8 @@ Among shipping parts the cheapest run is **{s1['option']}** (${s1['run_cost_usd'
 (`data/network_platforms.csv`: {vendor[host_other]} {host_other}): no source says which host IBM would put in them. The
 host's vendor sets RCCL's per-message network overhead (`il.fabric.net_overhead_s`: {ovh[host_other]:g} µs on
 {vendor[host_other]} x86 against {ovh[host08]:g} µs on {vendor[host08]}), so their data-parallel traffic is timed on
-the slower host.
+the slower host. That overhead is a constant of the library's tuning model with no published measurement, priced here
+as a cost: read the host difference as a sensitivity (notebook 04 §3 computes it for ZAYA1).
 
 **The NIC.** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (1 - 1 / nic_gain[best_nic]):.0f} %
 (on {best_nic}); on the others by {', '.join(f'{100 * (1 - 1 / v):.0f} % ({k})' for k, v in nic_gain.items() if k != best_nic)},

@@ -1,0 +1,124 @@
+"""The owned cost prices the cluster's own back-end fabric: ``owned_cost_per_gpu_hour``,
+``owned_inputs`` and ``monte_carlo_owned_cost`` take ``hardware=`` and read the switch, NIC and
+cable counts of that fabric from the fabric code (``fabric_network_counts``, the one reader of
+``fabric.switch_counts`` / ``link_counts`` for prices). Before, every owned cost used
+parameters.csv's per-GPU counts, the reference fabric's (3 switch ports, 4 transceivers per GPU
+for ZAYA1's 128 nodes rails-only), whatever the cluster's size or fabric."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import infra_lab as il
+from infra_lab import economics as E
+from infra_lab.errors import ValidationError
+
+F = il.fabric
+
+
+def _hw(nodes, fabric, **extra):
+    return {"accelerator": "MI300X", "nodes": nodes, "fabric": fabric, **extra}
+
+
+def test_owned_cost_prices_the_fabric_it_is_given():
+    """Rails-only vs fat-tree and 64 vs 128 vs 512 nodes: where the fabric code counts different
+    switch ports per GPU, the owned cost's network differs, by exactly what network_capex_per_gpu
+    prices for that fabric (the owned cost adds the hot spares)."""
+    cases = [_hw(64, "rails-only"), _hw(128, "rails-only"), _hw(512, "rails-only"), _hw(512, "fat-tree"),
+             _hw(16, "rail-optimized")]
+    nets, ports = [], []
+    for hw in cases:
+        c = E.owned_cost_per_gpu_hour(hardware=hw)
+        want = E.owned_cost_per_gpu_hour(network_usd_per_gpu=E.network_capex_per_gpu(hardware=hw))
+        assert c.network_usd_per_gpu_hour == pytest.approx(want.network_usd_per_gpu_hour, rel=1e-12)
+        assert c.total_usd_per_gpu_hour == pytest.approx(want.total_usd_per_gpu_hour, rel=1e-12)
+        sw = F.switch_counts(hw)
+        ports.append(sw["total"] * F.constant("switch_radix_ports") / F.hardware_config(hw).world_size)
+        assert c.inputs["switch_ports_per_gpu"] == pytest.approx(ports[-1])
+        nets.append(c.network_usd_per_gpu_hour)
+    # 64 nodes on one rails-only level: 1 port per GPU; 128 nodes two levels: 3; 512 nodes fat-tree
+    # three levels: 5. Before: 3 for every one of them (the same owned cost).
+    assert ports[0] == 1.0 and ports[1] == 3.0 and ports[3] == 5.0
+    assert nets[0] < nets[1] < nets[3]
+    assert nets[4] != nets[3]     # 5 ports per GPU both, 2 cables per GPU against 3 (16 nodes two levels)
+    # the reference fabric (ZAYA1's) is parameters.csv's counts: no hardware, same cost
+    ref = il.load_scenario(E.REFERENCE_SCENARIO)
+    assert E.owned_cost_per_gpu_hour(hardware=ref).total_usd_per_gpu_hour == pytest.approx(
+        E.owned_cost_per_gpu_hour("MI300X").total_usd_per_gpu_hour, rel=1e-12)
+
+
+def test_fabric_counts_are_network_capex_counts():
+    """network_capex_per_gpu(hardware=...) and the owned cost read the same counts (one helper)."""
+    for hw in (_hw(128, "rails-only"), _hw(33, "fat-tree"), {"accelerator": "B200", "nodes": 80, "fabric": "rail-optimized"},
+               {"accelerator": "MI300X", "nodes": 1}):
+        c = E.fabric_network_counts(hw)
+        P = E.parameters(F.hardware_config(hw).accelerator if hw["accelerator"] != "B200" else "B200")
+        want = P["nic_usd"].value * c["nics_per_gpu"] + P["switch_port_usd"].value * c["switch_ports_per_gpu"] \
+            + P["optics_usd"].value * c["optics_per_gpu"]
+        assert E.network_capex_per_gpu(hardware=hw) == pytest.approx(want, rel=1e-12)
+    one = E.fabric_network_counts({"accelerator": "MI300X", "nodes": 1})
+    assert one == {"nics_per_gpu": 1.0, "switch_ports_per_gpu": 0.0, "optics_per_gpu": 0.0}
+
+
+def test_monte_carlo_holds_the_fabrics_counts():
+    hw = _hw(512, "fat-tree")
+    counts = E.fabric_network_counts(hw)
+    for backend in ("numba", "reference"):
+        a = E.monte_carlo_owned_cost(3000, seed=3, hardware=hw, backend=backend)
+        b = E.monte_carlo_owned_cost(3000, seed=3, fixed=counts, backend=backend)
+        assert np.array_equal(a, b)
+    base = E.monte_carlo_owned_cost(3000, seed=3)
+    assert np.median(a) > np.median(base)       # 5 ports and 6 transceivers per GPU, not 2-3 and 2-4
+
+
+def test_hardware_refuses_what_it_replaces():
+    hw = _hw(128, "rails-only")
+    with pytest.raises(ValidationError, match=r"accelerator = 'H100' and hardware of MI300X"):
+        E.owned_cost_per_gpu_hour("H100", hardware=hw)
+    with pytest.raises(ValidationError, match=r"switch_ports_per_gpu and hardware"):
+        E.owned_cost_per_gpu_hour(hardware=hw, switch_ports_per_gpu=2.0)
+    with pytest.raises(ValidationError, match=r"network_usd_per_gpu and hardware"):
+        E.owned_inputs(None, {"network_usd_per_gpu": 5000.0}, hardware=hw)
+    with pytest.raises(ValidationError, match=r"network = 'fraction' and hardware"):
+        E.owned_cost_per_gpu_hour(hardware=hw, network="fraction")
+    with pytest.raises(ValidationError, match=r"radix = 128: the switch radix of hardware's fabric"):
+        E.owned_cost_per_gpu_hour(radix=128)
+    with pytest.raises(ValidationError, match=r"network_usd_per_gpu and hardware"):
+        E.monte_carlo_owned_cost(100, hardware=hw, fixed={"network_usd_per_gpu": 5000.0})
+    # the hardware's accelerator is the default; the same name is accepted
+    assert E.owned_cost_per_gpu_hour("MI300X", hardware=hw).accelerator == "MI300X"
+    b = {"accelerator": "B200", "nodes": 64, "fabric": "rail-optimized"}
+    assert E.owned_cost_per_gpu_hour(hardware=b).accelerator == "B200"
+    # a larger radix counts fewer switches for the same cluster
+    assert (E.owned_cost_per_gpu_hour(hardware=_hw(512, "fat-tree"), radix=128).network_usd_per_gpu_hour
+            < E.owned_cost_per_gpu_hour(hardware=_hw(512, "fat-tree")).network_usd_per_gpu_hour)
+
+
+def test_docs_figures_are_the_models():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "economics.md").read_text()
+    got = [f"{E.owned_cost_per_gpu_hour(hardware=_hw(n, f)).total_usd_per_gpu_hour:.3f}"
+           for n, f in ((64, "rails-only"), (128, "rails-only"), (512, "fat-tree"))]
+    assert f"1 port per GPU,\n  {got[0]} USD per useful GPU-hour; 128 nodes rails-only, the reference, {got[1]}" in doc
+    assert f"5 ports and 6 transceivers per GPU, {got[2]})" in doc
+
+
+def test_800g_transceivers_are_priced_as_800g_modules():
+    """An 800G NIC's cables carried 400G-priced transceivers (700 USD, the 400G module), though
+    data/economics/network_costs.csv lists the 800G OSFP-DR8 at 1,100-1,400 USD; the fabric's
+    transceivers now count optics_price_ratio(line rate) priced modules each."""
+    rows = {r["line_rate_gbps"]: (r["usd_low"] + r["usd_high"]) / 2 for r in E.network_costs().iter_rows(named=True)
+            if r["unit"] == "transceiver"}
+    assert E.optics_price_ratio(800e9) == pytest.approx(rows[800.0] / rows[400.0])
+    assert E.optics_price_ratio(400e9) == 1.0 and E.optics_price_ratio(200e9) == 1.0    # no 200G row: the 400G module
+    h4, h8 = _hw(128, "rails-only"), _hw(128, "rails-only", nic="Vulcano-800")
+    c4, c8 = E.fabric_network_counts(h4), E.fabric_network_counts(h8)
+    assert c8["optics_per_gpu"] == pytest.approx(c4["optics_per_gpu"] * rows[800.0] / rows[400.0])
+    assert c8["switch_ports_per_gpu"] == 2 * c4["switch_ports_per_gpu"]
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "economics.md").read_text()
+    b300 = E.network_capex_per_gpu(hardware={"accelerator": "B300", "nodes": 128, "fabric": "rails-only"})
+    assert f"(ConnectX-8 on B300, Vulcano-800: {b300:,.0f} USD per GPU on 1,024 GPUs;" in doc
+    assert b300 == E.network_capex_per_gpu(hardware={"accelerator": "MI355X", "nodes": 128, "fabric": "rails-only",
+                                                     "nic": "Vulcano-800"})
