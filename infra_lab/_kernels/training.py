@@ -682,7 +682,7 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
     D = int(c[C_D])
     ab = c[C_ACT_BYTES]
     H = c[C_H]
-    one, pair = np.int64(1), np.int64(2)    # typed ints, not literals (module docstring)
+    zero, one, pair = np.int64(0), np.int64(1), np.int64(2)    # typed ints, not literals (module docstring)
     for li in range(layouts.shape[0]):
         tp = layouts[li, LY_TP]
         cp = layouts[li, LY_CP]
@@ -709,7 +709,7 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
             if b < pp - 1:
                 cross[b] = pairs_cross(b * stage, stage, stage, D)
             else:
-                cross[b] = pairs_cross(0, stage, (pp - 1) * stage, D)
+                cross[b] = pairs_cross(zero, stage, (pp - 1) * stage, D)
             if cross[b] > 0.5:
                 any_x = True
             else:
