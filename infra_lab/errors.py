@@ -108,6 +108,15 @@ class ContextLengthWarning(UserWarning):
     is refused with a ValidationError instead."""
 
 
+class NicFeatureWarning(UserWarning):
+    """A flow simulation sprays packets (``routing="spray"``, :func:`infra_lab.fabric.route`,
+    :func:`~infra_lab.fabric.simulate_step`, :func:`~infra_lab.fabric.monte_carlo`) over a NIC
+    that no source in data/nics.csv claims sprays packets (``packet_spraying`` false: unknown,
+    not verified absent). The result is ideal spraying, as if the NIC did; spraying on a NIC
+    without out-of-order delivery costs reordering the model does not price. The message names
+    the NIC and the NICs the catalog says spray."""
+
+
 @contextlib.contextmanager
 def empty_reasons():
     """Catch the :class:`EmptyResultWarning` of the searches run inside the block and yield a

@@ -323,11 +323,29 @@ def serving_scenario(platform: str, model: str) -> dict:
     }
 
 
-def cost_overrides(platform: str, nic: str) -> dict[str, float]:
-    """Economics overrides of an option: the assumptions of data/expansion for parts with
-    no public price or TDP, and the NIC's price and 400G-equivalent ports and optics."""
+def _network_counts(platform: str, nic: str, gpus: int | None) -> tuple[dict[str, float], dict[str, float]]:
+    """(the option's own fabric's network counts per GPU, the economics defaults' counts) for
+    its cluster of ``gpus`` GPUs (None: the reference cluster's, ZAYA1's 1,024):
+    :func:`infra_lab.economics.fabric_network_counts` of :func:`option_hardware`, the one reader
+    of the fabric's switch and cable counts for prices."""
     from . import economics
+    from .economics.data import _reference_cluster
 
+    p = _row(platforms(), "platform", platform, "platform")
+    hw = option_hardware(platform, nic, _reference_cluster()[0] if gpus is None else gpus)
+    base = economics.defaults(p["accelerator"])
+    return economics.fabric_network_counts(hw), {k: base[k] for k in ("nics_per_gpu", "switch_ports_per_gpu",
+                                                                       "optics_per_gpu")}
+
+
+def cost_overrides(platform: str, nic: str, gpus: int | None = None) -> dict[str, float]:
+    """Economics overrides of an option: the assumptions of data/expansion for parts with
+    no public price or TDP, the NIC's price, and the network counts per GPU of the option's own
+    fabric on ``gpus`` GPUs (None: the reference cluster's 1,024; :func:`_network_counts`: its
+    switch ports at the NIC's line rate, its cables' transceivers at that rate) where they
+    differ from the economics defaults (the reference fabric's). Before, an 800G NIC doubled
+    the reference fabric's ports and optics whatever the cluster: a Helios rack's fabric (72-GPU
+    domains, 4 NICs per tray) and a three-tier fabric at 8,192 GPUs were priced as ZAYA1's."""
     p = _row(platforms(), "platform", platform, "platform")
     n = _row(nics(), "nic", nic, "nic")
     ov: dict[str, float] = {}
@@ -337,21 +355,20 @@ def cost_overrides(platform: str, nic: str) -> dict[str, float]:
         ov["tdp_W"] = p["tdp_W"]
     if n["nic_usd"] is not None:
         ov["nic_usd"] = n["nic_usd"]
-    if n["ports_400g_equivalent"] != 1.0:
-        base = economics.defaults(p["accelerator"])
-        ov["switch_ports_per_gpu"] = base["switch_ports_per_gpu"] * n["ports_400g_equivalent"]
-        ov["optics_per_gpu"] = base["optics_per_gpu"] * n["ports_400g_equivalent"]
+    counts, base = _network_counts(platform, nic, gpus)
+    ov.update({k: c for k, c in counts.items() if not math.isclose(c, base[k], rel_tol=1e-12)})
     return ov
 
 
-def owned_quote(platform: str, nic: str) -> dict[str, Any]:
+def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, Any]:
     """The owned price of a GPU-hour of an option: :func:`infra_lab.economics.owned_gpu_hour_quote`
     (the package's one owned price function, notebook 05's like-for-like Monte Carlo) for the
     option's accelerator on the purchase-price channel :data:`OPTION_PRICE_BASIS`, with what
     data/expansion states for the option: the purchase price where platforms.csv gives one
     (``price``: parts with no public price), its TDP where assumed (``tdp_W``), the NIC's price
-    held at its stated value (``fixed``) and, for a NIC of more than one 400G-equivalent port,
-    the drawn switch ports and optics per GPU multiplied by that count (``scale``;
+    held at its stated value (``fixed``) and, where the option's own fabric on ``gpus`` GPUs
+    (None: the reference cluster's 1,024) counts other network items per GPU than the
+    reference fabric, the drawn counts multiplied by that fabric's / the reference's (``scale``;
     :func:`cost_overrides` gives the same at the modes). An option that states nothing
     (MI300X + Pollara) gets exactly ``owned_gpu_hour_quote(accelerator, basis="asp")``; notebook
     05's cross-vendor figure for MI300X is the same function on the baseboard listing.
@@ -372,21 +389,22 @@ def owned_quote(platform: str, nic: str) -> dict[str, Any]:
     p = _row(platforms(), "platform", platform, "platform")
     n = _row(nics(), "nic", nic, "nic")
     fixed = {} if n["nic_usd"] is None else {"nic_usd": n["nic_usd"]}
-    k = n["ports_400g_equivalent"]
-    scale = {} if k == 1.0 else {"switch_ports_per_gpu": k, "optics_per_gpu": k}
+    counts, base = _network_counts(platform, nic, gpus)
+    scale = {k: c / base[k] for k, c in counts.items() if not math.isclose(c, base[k], rel_tol=1e-12)}
     return economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], basis=OPTION_PRICE_BASIS,
                                           tdp_W=p["tdp_W"], fixed=fixed, scale=scale)
 
 
-def deal_overrides(platform: str, nic: str) -> dict[str, Any]:
+def deal_overrides(platform: str, nic: str, gpus: int | None = None) -> dict[str, Any]:
     """The deal-P&L inputs an option states itself (:func:`infra_lab.economics.deal_pnl`'s
     ``overrides``): its purchase price as a (low, value, high) range and AMD's selling price
     (``amd_asp_usd_per_gpu``) where data/expansion/platforms.csv gives them, its TDP and
-    contract rent where assumed there, the NIC's price range and its 400G-equivalent ports
-    and optics (:func:`cost_overrides`). Inputs not listed keep the economics data."""
+    contract rent where assumed there, the NIC's price range and the network counts of the
+    option's own fabric on ``gpus`` GPUs (:func:`cost_overrides`). Inputs not listed keep the
+    economics data."""
     p = _row(platforms(), "platform", platform, "platform")
     n = _row(nics(), "nic", nic, "nic")
-    ov: dict[str, Any] = dict(cost_overrides(platform, nic))
+    ov: dict[str, Any] = dict(cost_overrides(platform, nic, gpus))
     if p["capex_usd_per_gpu"] is not None and p["capex_low_usd"] is not None and p["capex_high_usd"] is not None:
         ov["capex_usd_per_gpu"] = (p["capex_low_usd"], p["capex_usd_per_gpu"], p["capex_high_usd"])
     if n["nic_usd"] is not None and n["nic_low_usd"] is not None and n["nic_high_usd"] is not None:
@@ -425,7 +443,7 @@ def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, good
                               f"{p['gpus_per_node']} GPUs per node")
     return economics.deal_pnl(final_run_gpu_hours, accelerator=p["accelerator"], goodput=goodput,
                               n_gpus=gpus, nodes=gpus // p["gpus_per_node"], path=path,
-                              overrides=deal_overrides(platform, nic), n=n, seed=seed)
+                              overrides=deal_overrides(platform, nic, gpus), n=n, seed=seed)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -468,8 +486,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     hours = reliability.run_hours(sc, tokens)
     run = reliability.plan_run(sc, hours)
     acc = d["hardware"]["accelerator"]
-    ov = cost_overrides(platform, nic)
-    owned = owned_quote(platform, nic)["usd_per_gpu_hour"]          # the one owned price, on OPTION_PRICE_BASIS
+    ov = cost_overrides(platform, nic, world)
+    owned = owned_quote(platform, nic, world)["usd_per_gpu_hour"]   # the one owned price, on OPTION_PRICE_BASIS
     ibm = economics.owned_cost_per_gpu_hour(acc, **ov)               # IBM's cluster at the defaults: capex
     power = economics.cluster_power(world, acc, **ov)
     gpu_hours = world * hours / run.goodput
@@ -613,12 +631,15 @@ def headlines(frame: pl.DataFrame, model: str, target_gpus: int) -> dict[str, An
             "nic_speedup": speed}
 
 
-def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] | None = None) -> pl.DataFrame:
+def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] | None = None,
+                   gpus: int | None = None) -> pl.DataFrame:
     """IBM's view of renting out an option's GPUs under each rent path of the economics module
     (contract then Epoch decay, a 2026-style rebound, and flat at several sold shares), per
     GPU, pre-tax and unlevered: :func:`infra_lab.economics.provider_view` for each.
     ``utilizations``: the flat path's sold shares, (0, 1]; default the low, mode and high of
     ``market_utilization`` in data/economics/parameters.csv (the sold share after the contract).
+    ``gpus``: the cluster whose fabric the network is priced on (:func:`cost_overrides`; None:
+    the reference cluster's 1,024 GPUs).
 
     Returns
     -------
@@ -634,7 +655,7 @@ def operator_paths(platform: str, nic: str, *, utilizations: tuple[float, ...] |
     from . import economics
 
     p = _row(platforms(), "platform", platform, "platform")
-    ov = cost_overrides(platform, nic)
+    ov = cost_overrides(platform, nic, gpus)
     if p["contract_usd_per_gpu_hour"] is not None:
         ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
     if utilizations is None:   # was (0.5, 0.7, 0.9) typed here: market_utilization's row

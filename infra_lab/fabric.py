@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -44,7 +45,7 @@ import numpy as np
 
 from . import _validate as V
 from . import catalog
-from .errors import ValidationError, check_positive, unknown
+from .errors import NicFeatureWarning, ValidationError, check_positive, unknown
 from .scenario import HardwareConfig, as_hardware
 
 CONSTANTS_FILE = catalog.DATA_DIR / "network_constants.csv"
@@ -56,7 +57,7 @@ COMPLETIONS = ("fluid", "static")
 __all__ = [
     "network_constants", "constant", "hardware_config", "ScaleUp", "ScaleOut", "scaleup",
     "scaleout", "Fabric", "switch_counts", "Flows", "step_flows", "StepResult", "route",
-    "solve_rates", "simulate_step", "monte_carlo", "balls_into_bins", "ROUTINGS", "PATTERNS",
+    "solve_rates", "simulate_step", "monte_carlo", "spray_note", "balls_into_bins", "ROUTINGS", "PATTERNS",
     "FABRIC_KINDS", "link_counts", "platform", "host_cpu", "net_overhead_s", "published_switch_counts",
 ]
 
@@ -988,6 +989,23 @@ def _seed(field: str, seed) -> int:
     return V.integer(field, seed, lo=0, hi=2**63 - 1)
 
 
+def spray_note(fabric) -> str | None:
+    """Why packet spraying over ``fabric``'s NIC is an assumption, or None when a source claims
+    the NIC sprays packets (``packet_spraying`` in data/nics.csv; false there means no source
+    claims it, not that it is confirmed absent). The one owner of the rule that
+    :func:`route` warns with (:class:`~infra_lab.errors.NicFeatureWarning`) and the network
+    explorer states."""
+    fab = Fabric.build(fabric)
+    nic = catalog.nic(fab.hardware.nic)
+    if nic.packet_spraying:
+        return None
+    sprays = [r["name"] for r in catalog.nics().iter_rows(named=True) if r["packet_spraying"]]
+    return (f"hardware.nic = {nic.name!r}: no source in data/nics.csv claims it sprays packets "
+            f"(packet_spraying = false: unknown, not verified absent; the catalog's spraying NICs: "
+            f"{', '.join(sprays)}); routing = 'spray' is priced as ideal spraying, as if it did, with no "
+            f"cost for out-of-order delivery")
+
+
 def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int = 1,
           *, explicit_spray: bool = False):
     """Route flows: returns (ptr, links, weights) — flow f uses links[ptr[f]:ptr[f+1]].
@@ -998,10 +1016,23 @@ def route(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qps: int =
         split evenly over all equal-cost paths; represented by one aggregated trunk per leaf,
         which is exact for an even split, or link by link with ``explicit_spray``), "adaptive"
         (flows in a seeded random order each take the currently least-loaded spine plane).
+        "spray" over a NIC that no source claims sprays packets (:func:`spray_note`) is priced
+        the same, with a :class:`~infra_lab.errors.NicFeatureWarning` saying so.
     """
+    fab = Fabric.build(fabric)
+    if routing == "spray":
+        note = spray_note(fab)
+        if note:
+            warnings.warn(note, NicFeatureWarning, stacklevel=2)
+    return _route(flows, fab, routing, seed, qps, explicit_spray=explicit_spray)
+
+
+def _route(flows: Flows, fab: Fabric, routing: str, seed: int = 0, qps: int = 1,
+           *, explicit_spray: bool = False):
+    """:func:`route` without the NIC note (the even split :func:`simulate_step` measures every
+    routing's ideal against is a bound, not a claim about the NIC)."""
     from ._kernels import fabric as K
 
-    fab = Fabric.build(fabric)
     _check_flows(flows, fab)
     if routing not in ROUTINGS:
         raise unknown("routing", routing, ROUTINGS)
@@ -1084,14 +1115,14 @@ def simulate_step(flows: Flows, fabric, routing: str = "ecmp", seed: int = 0, qp
     fab = Fabric.build(fabric)
     if completion not in COMPLETIONS:
         raise unknown("completion", completion, COMPLETIONS)
-    ptr, links, w = route(flows, fab, routing, seed, qps)
+    ptr, links, w = route(flows, fab, routing, seed, qps)     # "spray": route's NicFeatureWarning
     cap = fab.capacity_Bps
     loads = K.link_loads(ptr, links, w, flows.nbytes, fab.n_links)
     load_bound = float(np.max(loads / cap))
     if routing == "spray":
         ideal = load_bound
     else:
-        p2, l2, w2 = route(flows, fab, "spray")
+        p2, l2, w2 = _route(flows, fab, "spray")
         ideal = float(np.max(K.link_loads(p2, l2, w2, flows.nbytes, fab.n_links) / cap))
     if completion == "fluid":
         finish, done, rounds = K.fluid_completion(ptr, links, w, cap, flows.nbytes)

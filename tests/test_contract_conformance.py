@@ -490,3 +490,45 @@ def test_search_takes_a_multimodal_scenario_without_a_plan(tmp_path, capsys):
     (tmp_path / "mm.toml").write_text(il.Scenario.from_dict(d, check_plan=False).to_toml())
     rows = _cli_json(capsys, ["search", str(tmp_path / "mm.toml"), "--top", "3"])
     assert [r["step_time_s"] for r in rows] == frame["step_time_s"].to_list()
+
+
+def test_a_serving_stack_of_another_engine_is_refused_with_the_allowed_stacks():
+    # "every error names the field, the value given and what is allowed": serving.stack of another
+    # engine said only "a stack of another engine than serving.engine = 'vllm'"
+    d = {"name": "s", "model": LLAMA, "hardware": {"accelerator": "H100", "gpus_per_node": 1},
+         "serving": {"engine": "vllm", "stack": "sglang-cuda"}}
+    with pytest.raises(il.ValidationError, match=r"serving\.stack = 'sglang-cuda': a stack of another engine than "
+                                                 r"serving\.engine = 'vllm'; allowed: vllm-cuda, .*vllm-cuda-early.* "
+                                                 r"\(or serving\.engine = 'sglang'\)"):
+        il.Scenario.from_dict(d)
+    d["serving"]["engine"] = "sglang"
+    assert il.Scenario.from_dict(d).stack == "sglang-cuda"
+
+
+def test_more_serving_stages_than_layers_is_refused_with_the_allowed_range():
+    # "every error names the field, the value given and what is allowed"
+    d = {"name": "s", "model": {"layers": 2, "hidden": 256, "heads": 4, "vocab": 1000},
+         "hardware": {"accelerator": "MI300X", "gpus_per_node": 4}, "serving": {"pp": 4}}
+    with pytest.raises(il.ValidationError, match=r"serving\.pp = 4: more stages than the model's 2 layers; allowed 1\.\.2"):
+        il.Scenario.from_dict(d)
+
+
+def test_a_collective_over_more_gpus_than_the_cluster_names_the_allowed_count():
+    with pytest.raises(il.ValidationError, match=r"gpus = 32: larger than the cluster \(2 nodes × 8 = 16 GPUs\); "
+                                                 r"allowed 1\.\.16"):
+        il.collective("all_reduce", 2**20, {"accelerator": "MI300X", "nodes": 2}, 32)
+
+
+def test_every_il_name_the_contract_uses_resolves():
+    # the contract names calls and constants as il.<module>.<name>; each must be importable so
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md").read_text()
+    names = sorted(set(re.findall(r"\bil\.([A-Za-z_][\w.]*[A-Za-z_0-9])", text)))
+    assert len(names) > 30
+    for name in names:
+        obj = il
+        for part in name.split("."):
+            assert hasattr(obj, part), f"il.{name} (docs/ARCHITECTURE.md) does not resolve"
+            obj = getattr(obj, part)

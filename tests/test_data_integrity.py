@@ -238,7 +238,7 @@ _DAYS = "days per Julian year (unit conversion, as units.YEAR)"
 ECONOMICS_REVIEWED_LITERALS = {
     ("_validate.py", 5e6): _BOUND, ("_validate.py", 16.0): _BOUND, ("_validate.py", 64.0): _BOUND,
     ("_validate.py", 50.0): _BOUND, ("_validate.py", 1.5): _BOUND, ("_validate.py", 520.0): _BOUND,
-    ("_validate.py", 600.0): _BOUND, ("_validate.py", 20.0): _BOUND,
+    ("_validate.py", 600.0): _BOUND, ("_validate.py", 20.0): _BOUND, ("_validate.py", 4096.0): _BOUND,
     ("_validate.py", 0.99): _BOUND, ("_validate.py", 365.25): _DAYS,
     ("_validate.py", 50_000_000): "MAX_DRAWS: array-size guard of one Monte Carlo call [draws]",
     ("_validate.py", 12_000_000): "MAX_DRAW_MONTHS: array-size guard of deal_pnl's monthly model [draws x months]",

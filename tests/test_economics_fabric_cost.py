@@ -122,3 +122,14 @@ def test_800g_transceivers_are_priced_as_800g_modules():
     assert f"(ConnectX-8 on B300, Vulcano-800: {b300:,.0f} USD per GPU on 1,024 GPUs;" in doc
     assert b300 == E.network_capex_per_gpu(hardware={"accelerator": "MI355X", "nodes": 128, "fabric": "rails-only",
                                                      "nic": "Vulcano-800"})
+
+
+def test_a_small_fabric_of_large_switches_is_priced_not_refused():
+    """2 nodes on 8 rails of 1,024-port switches buy 512 ports per GPU (whole switches): the owned
+    cost refused its own fabric's count ('switch_ports_per_gpu = 512.0: must be ... in [0, 64]',
+    an input the caller never passed), though network_capex_per_gpu priced it."""
+    hw = _hw(2, "rails-only")
+    c = E.owned_cost_per_gpu_hour(hardware=hw, radix=1024)
+    assert c.inputs["switch_ports_per_gpu"] == 512.0
+    want = E.owned_cost_per_gpu_hour(network_usd_per_gpu=E.network_capex_per_gpu(hardware=hw, radix=1024))
+    assert c.total_usd_per_gpu_hour == pytest.approx(want.total_usd_per_gpu_hour, rel=1e-12)

@@ -72,15 +72,37 @@ def test_training_scenario_is_valid_and_batch_grows_past_2048():
     assert 9.0 < ratio < 11.0        # "10x larger" by total parameters
 
 
-def test_vulcano_doubles_ports_and_optics():
+def test_vulcano_doubles_ports_and_prices_800g_optics():
+    """An option's network is its own fabric's (economics.fabric_network_counts of option_hardware):
+    an 800G NIC's switch port is two 400G-priced ports and its transceivers 800G modules
+    (economics.optics_price_ratio, 1.79 400G modules each: the optics were doubled before, 2)."""
     base = il.economics.defaults("MI300X")
     ov = X.cost_overrides("MI300X node", "Vulcano-800")
     assert ov["switch_ports_per_gpu"] == 2 * base["switch_ports_per_gpu"]
-    assert ov["optics_per_gpu"] == 2 * base["optics_per_gpu"]
+    assert ov["optics_per_gpu"] == pytest.approx(il.economics.optics_price_ratio(800e9) * base["optics_per_gpu"])
     assert ov["nic_usd"] == X.nics().filter(pl.col("nic") == "Vulcano-800")["nic_usd"][0]
     assert X.cost_overrides("MI300X node", "Pollara-400") == {}
     mi450 = X.cost_overrides("MI450X Helios rack", "Pollara-400")
     assert {"capex_usd_per_gpu", "tdp_W"} <= set(mi450)
+
+
+def test_option_network_is_its_own_fabric_at_its_size():
+    """cost_overrides / owned_quote priced every option on the reference fabric's counts (3 ports,
+    4 transceivers per GPU, doubled for an 800G NIC) whatever its nodes or size. A Helios rack's
+    rails (4 NICs per tray, 72-GPU domains) and a three-tier fabric at 8,192 GPUs count more."""
+    E = il.economics
+    for platform, nic, gpus in (("MI450X Helios rack", "Pollara-400", 1024), ("MI450X Helios rack", "Pollara-400", 8192),
+                                ("MI300X node", "Vulcano-800", 4096), ("MI355X node", "Pollara-400", 2048)):
+        c = E.fabric_network_counts(X.option_hardware(platform, nic, gpus))
+        ov = X.cost_overrides(platform, nic, gpus)
+        base = E.defaults(X.platforms().filter(pl.col("platform") == platform)["accelerator"][0])
+        for k in ("nics_per_gpu", "switch_ports_per_gpu", "optics_per_gpu"):
+            assert ov.get(k, base[k]) == pytest.approx(c[k]), (platform, nic, gpus, k)
+    big = X.cost_overrides("MI450X Helios rack", "Pollara-400", 8192)
+    assert big["switch_ports_per_gpu"] > 5.0 and big["optics_per_gpu"] > 6.0      # three tiers: was 3 and 4
+    assert X.cost_overrides("MI450X Helios rack", "Pollara-400")["switch_ports_per_gpu"] > 3.0   # 1,024 by default
+    q8 = X.owned_quote("MI450X Helios rack", "Pollara-400", 8192)
+    assert q8["usd_per_gpu_hour"] > X.owned_quote("MI450X Helios rack", "Pollara-400")["usd_per_gpu_hour"]
 
 
 def test_bad_names_and_sizes():
@@ -222,8 +244,12 @@ def test_owned_quote_takes_the_stated_price_and_tdp(platform):
     the economics default and the catalog's TDP."""
     p = X.platforms().filter(pl.col("platform") == platform).row(0, named=True)
     q = X.owned_quote(platform, "Pollara-400")
+    counts = il.economics.fabric_network_counts(X.option_hardware(platform, "Pollara-400", 1024))   # its own fabric
+    base = il.economics.defaults(p["accelerator"])
+    scale = {k: c / base[k] for k, c in counts.items() if c != pytest.approx(base[k], rel=1e-12)}
+    assert (scale == {}) == (platform != "MI450X Helios rack")        # a node of 8 is the reference fabric's
     assert q == il.economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], basis="asp",
-                                                  tdp_W=p["tdp_W"])
+                                                  tdp_W=p["tdp_W"], scale=scale)
     if p["capex_usd_per_gpu"] is not None:
         assert q["capex_basis"] == "given" and q["purchase_price_usd_per_gpu"] == p["capex_usd_per_gpu"]
     assert q["tdp_W"] == (p["tdp_W"] or il.catalog.accelerator(p["accelerator"]).tdp_W)

@@ -61,7 +61,7 @@ def test_notebook08_prices_every_option_on_one_channel():
     vul = il.expansion.nics().filter(pl.col("nic") == "Vulcano-800").row(0, named=True)
     assert vul["ports_400g_equivalent"] == 2.0
     assert q == E.owned_gpu_hour_quote("MI300X", basis="asp", fixed={"nic_usd": vul["nic_usd"]},
-                                       scale={"switch_ports_per_gpu": 2.0, "optics_per_gpu": 2.0})
+                                       scale={"switch_ports_per_gpu": 2.0, "optics_per_gpu": E.optics_price_ratio(800e9)})
     assert q["usd_per_gpu_hour"] > il.expansion.owned_quote("MI300X node", "Pollara-400")["usd_per_gpu_hour"]
 
 

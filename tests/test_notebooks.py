@@ -108,15 +108,20 @@ def test_index_links_every_notebook():
 # that builds prose) goes stale when the data or the model moves: the prose prints it from the
 # value instead. Literals that are inputs rather than results (a message size, a definition) are
 # kept by name in PROSE_LITERALS_REVIEWED. The units: sizes, rates and powers (notebooks 00-04),
-# times, lengths and GPU-hours (05-09), and a dollar amount ("$2.63", "$35M").
+# times, lengths and GPU-hours (05-09), a dollar amount ("$2.63", "$35M"), and the counts a
+# scenario or a model preset holds (GPUs, tokens, layers, experts: notebook 02 typed ZAYA1's
+# "16 expert weights" and its scenario's "micro-batch 2 of 4,096 tokens" on "8 GPUs").
 _UNITS = (r"(?:%|Gb/s|GB/s|GB|GiB|TB/s|TB|ms|s|min|h|hours|days|weeks|months|years|px|TFLOP/s|PFLOP/s|PFLOPs|"
-          r"TFLOP|GFLOP|W|kW|MW|kWh|MWh|tokens/s|GPU-hours|GPU-h)")
+          r"TFLOP|GFLOP|W|kW|MW|kWh|MWh|tokens/s|GPU-hours|GPU-h|tokens|experts|expert weights|GPUs|layers)")
 _TYPED_QUANTITY = re.compile(r"(?<![\w.\-/`\[{:])\d[\d,]*(?:\.\d+)?\s?" + _UNITS + r"(?![\w/])"
                              r"|\$\s?\d[\d,]*(?:\.\d+)?")
 PROSE_SCANNED = ("00_index", "01_the_deployment", "02_compute_and_memory", "03_interconnect", "04_training_zaya1", "05_economics",
                  "06_reliability", "07_serving_maia", "08_expansion_2026", "09_multimodal_maia")
 PROSE_LITERALS_REVIEWED: dict[str, set[str]] = {
-    "02_compute_and_memory": {"2 GFLOP"},      # the label of an input GEMM (1024³ × 2 FLOP)
+    # the label of an input GEMM (1024³ × 2 FLOP); Llama 3 70B's published shape in the hand
+    # derivation of its KV bytes printed beside the package's value
+    "02_compute_and_memory": {"2 GFLOP", "80 layers"},
+    "03_interconnect": {"8 GPUs"},             # the input configurations of the partial-domain cases
     "04_training_zaya1": {"96GB"},             # a variant's key
     "05_economics": {"90 %"},                  # the definition of P5–P95: the middle 90 % of outcomes
 }
@@ -155,9 +160,12 @@ def test_typed_quantities_are_caught():
                 nbformat.v4.new_markdown_cell("The step takes 329 ms; see [04](04_x.ipynb)."),
                 nbformat.v4.new_code_cell('md(f"at 400 Gb/s the NIC is {share:.0%} busy, {x:,.0f} GB in all")'),
                 nbformat.v4.new_markdown_cell("Owned, a GPU-hour costs $2.01; a restart takes 18 min over 4 years."),
-                nbformat.v4.new_code_cell('md(f"the bill is ${bill:,.1f}M, the run {days:.1f} days, 30 s of audio")')]
+                nbformat.v4.new_code_cell('md(f"the bill is ${bill:,.1f}M, the run {days:.1f} days, 30 s of audio")'),
+                nbformat.v4.new_markdown_cell("Micro-batch 2 of 4,096 tokens on 8 GPUs, 16 experts, 40 layers."),
+                nbformat.v4.new_code_cell('md(f"casts all {n} expert weights, 16 expert weights, {s:,} tokens")')]
     assert typed_quantities(nb) == ["cell 1: '329 ms'", "cell 2: '400 Gb/s'", "cell 3: '$2.01'", "cell 3: '18 min'",
-                                    "cell 3: '4 years'", "cell 4: '30 s'"]
+                                    "cell 3: '4 years'", "cell 4: '30 s'", "cell 5: '4,096 tokens'", "cell 5: '8 GPUs'",
+                                    "cell 5: '16 experts'", "cell 5: '40 layers'", "cell 6: '16 expert weights'"]
 
 
 @pytest.mark.parametrize("name", PROSE_SCANNED)

@@ -94,7 +94,9 @@ BOUNDS: dict[str, tuple[float, float | None, bool, bool]] = {
     "capex_usd_per_gpu": (0.0, 5e6, True, False), "host_usd_per_gpu": (0.0, 5e6, False, False),
     "spare_fraction": (0.0, 1.0, False, False), "nic_usd": (0.0, 1e6, False, False),
     "nics_per_gpu": (0.0, 16.0, False, False), "switch_port_usd": (0.0, 1e6, False, False),
-    "switch_ports_per_gpu": (0.0, 64.0, False, False), "optics_usd": (0.0, 1e6, False, False),
+    # switch ports per GPU: whole switches are bought, so a small fabric of a large radix counts many
+    # (2 nodes of 8 on 8 rails of 1,024-port switches: 512, twice that at 800G; fabric_network_counts)
+    "switch_ports_per_gpu": (0.0, 4096.0, False, False), "optics_usd": (0.0, 1e6, False, False),
     "optics_per_gpu": (0.0, 64.0, False, False), "interconnect_fraction": (0.0, 1.0, False, True),
     "storage_fraction": (0.0, 10.0, False, False), "frontend_fraction": (0.0, 10.0, False, False),
     "life_years": (1.0 / 365.25, 50.0, False, False), "depreciation_ooms_per_year": (0.0, 5.0, True, False),

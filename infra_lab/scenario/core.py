@@ -321,7 +321,8 @@ class Scenario:
             raise ValidationError(f"serving.spec_decoding = 'mtp': the model {spec.name!r} has no multi-token-"
                                   "prediction modules (mtp_layers = 0); allowed 'none'")
         if sv.pp > spec.layers:
-            raise ValidationError(f"serving.pp = {sv.pp}: more stages than the model's {spec.layers} layers")
+            raise ValidationError(f"serving.pp = {sv.pp}: more stages than the model's {spec.layers} layers; "
+                                  f"allowed 1..{spec.layers}")
         if sv.pp > 1 and sv.dp_attention:
             raise ValidationError("serving.pp > 1 with dp_attention = true: not modelled; use pp = 1")
         if sv.mtp_precision is not None and sv.spec_decoding != "mtp":

@@ -234,8 +234,11 @@ def _serving_values(d: dict) -> dict:
 
         st = stacks.canonical(st, "serving", where="serving.stack")
         if not st.startswith(v["engine"] + "-"):
+            own = [s for s in stacks.names("serving") if s.startswith(v["engine"] + "-")]
+            theirs = next((e for e in sorted(ENGINES, key=len, reverse=True) if st.startswith(e + "-")), None)
             raise ValidationError(f"serving.stack = {st!r}: a stack of another engine than "
-                                  f"serving.engine = {v['engine']!r}")
+                                  f"serving.engine = {v['engine']!r}; allowed: {', '.join(own)}"
+                                  + (f" (or serving.engine = {theirs!r})" if theirs else ""))
     v["stack"] = st
     if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
         raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "

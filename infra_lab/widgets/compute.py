@@ -54,9 +54,15 @@ def compute_memory_update(preset: str, seq_len: int, micro_batch: int, precision
 def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, micro_batch: int = 1,
                             precision: str = "bf16", zero: int = 1, recompute: str = "none"):
     """An ipywidgets box with the six controls, a summary line per device and the memory
-    chart. Returns the box; ``box.update`` is the callback (callable directly in tests)."""
+    chart. Returns the box; ``box.update`` is the callback (callable directly in tests).
+    A setting the library refuses (a model with learned positions shorter than the sequence,
+    e.g. gpt3-175b at 4,096 tokens) shows the library's message and no chart, not the last
+    setting's chart of another model; an error that is not the package's propagates."""
+    from html import escape as html_escape
+
     from .. import models
     from ..charts import ChartPane
+    from ..errors import InfraLabError
 
     w_model = W.Dropdown(options=models.preset_names(), value=preset, description="model")
     w_seq = W.Dropdown(options=[1024, 2048, 4096, 8192, 16384, 32768], value=seq_len,
@@ -74,8 +80,9 @@ def compute_memory_explorer(preset: str = "zaya1-base", seq_len: int = 4096, mic
         try:
             _, ch, text = compute_memory_update(w_model.value, w_seq.value, w_mbs.value, w_prec.value,
                                               w_zero.value, w_rec.value)
-        except Exception as e:  # a combination the model rejects: say why, keep the last chart
-            status.value = f"<i>{type(e).__name__}: {e}</i>"
+        except InfraLabError as e:  # a combination the model rejects (gpt3-175b at 4,096 tokens): say why
+            status.value = f"<i>{type(e).__name__}: {html_escape(str(e))}</i>"
+            pane.clear()    # no stale chart of the previous model beside the message
             return None
         pane.show(ch)
         status.value = text

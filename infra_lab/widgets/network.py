@@ -8,6 +8,7 @@ The callback does no modelling: :func:`network_update` calls
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import ipywidgets as W
@@ -15,7 +16,7 @@ import ipywidgets as W
 from .. import collectives as C
 from .. import fabric as F
 from ..charts import network as charts
-from ..errors import ValidationError
+from ..errors import NicFeatureWarning, ValidationError
 from ..scenario import HardwareConfig
 from ..scenario.hardware_table import own_node_layout
 
@@ -92,12 +93,18 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
             # one and two (4,096 x 8 MI300X raised from the callback); the analytic cost stands
             simulated, no_sim = False, f"{e}."
         else:
-            eta = F.simulate_step(fl, hw, routing, seed).efficiency
+            with warnings.catch_warnings():   # the text below says it (fabric.spray_note), not stderr
+                warnings.simplefilter("ignore", NicFeatureWarning)
+                eta = F.simulate_step(fl, hw, routing, seed).efficiency
     # the ring's own step (rail-matched flows, fabric.step_flows "ring"), simulated beside the
     # synthetic one: notebook 03 section 7 finds ECMP at η = 1 on it while the spine-crossing step
     # collides, and the explorer's time after the arrow is the latter's
-    ring_eta = (F.simulate_step(F.step_flows("ring", hw, size_bytes), hw, routing, seed).efficiency
-                if simulated and res.algorithm == "ring" else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NicFeatureWarning)
+        ring_eta = (F.simulate_step(F.step_flows("ring", hw, size_bytes), hw, routing, seed).efficiency
+                    if simulated and res.algorithm == "ring" else None)
+    # spraying over a NIC no source claims sprays (ConnectX-7): priced as ideal spraying, said so
+    spray = F.spray_note(hw) if simulated and routing == "spray" else None
     routed = C.collective(op, size_bytes, hw, gpus, fabric_efficiency=max(min(eta, 1.0), 1e-3))
     sizes = [2.0**e for e in range(10, 35, 2)]
     sw = C.sweep(op, sizes, hw, gpus)
@@ -121,6 +128,7 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
                             f"collective's traffic met the same collisions)"
                             + ("." if ring_eta is None else
                                f"; the ring's own step, its flows rail-matched, simulates at η = {ring_eta:.2f}.")
+                            + ("" if spray is None else f" <i>Note: {spray}.</i>")
                             if simulated else "No flow-level η: " + no_sim))
     return {"result": res, "routed": routed, "efficiency": eta, "sweep": sw, "chart": chart,
             "text": text}

@@ -553,24 +553,25 @@ with pl.Config(tbl_rows=prec.height):   # every row: the derived and assumed one
     ("md", r"""
 What quantization costs is not a fixed share of the layer: every FP8/FP4 GEMM input is cast from 16 bit (row- and
 column-wise copies for the forward and backward GEMMs), the weights once per micro-batch here
-(every local expert's weight of a grouped GEMM: 16 for ZAYA1 on one GPU), the output gradient in
+(every local expert's weight of a grouped GEMM: all of ZAYA1's experts on one GPU), the output gradient in
 backward — activation bytes that scale with s·h and weight bytes with the rank's parameters,
 against GEMM FLOPs that scale with s·h². Casts that follow a norm or an activation are fused into
 it (Transformer Engine's LayerNormLinear/LayerNormMLP); the others are separate memory-bound
 kernels. The router, the LM head and attention stay in 16 bit.
 """),
     ("code", r"""
+SEQ_G = 4096                 # the sequence of one micro-batch in this table [tokens]
 gain_rows = []
 for model in ("zaya1-base", "llama3-70b"):
     for acc in ("H100-SXM", "MI300X", "B200"):
-        bf = il.compute.layer_times(model, 4096, 1, 1, acc, "bf16")
-        f8 = il.compute.layer_ops(model, 4096, 1, 1, acc, "fp8", passes=("fwd", "bwd"))
-        f8t = il.compute.layer_times(model, 4096, 1, 1, acc, "fp8")
+        bf = il.compute.layer_times(model, SEQ_G, 1, 1, acc, "bf16")
+        f8 = il.compute.layer_ops(model, SEQ_G, 1, 1, acc, "fp8", passes=("fwd", "bwd"))
+        f8t = il.compute.layer_times(model, SEQ_G, 1, 1, acc, "fp8")
         kind = "moe" if model == "zaya1-base" else "dense"
         b_t = float(bf.filter(pl.col("layer_kind") == kind).select(pl.col("fwd_s") + pl.col("bwd_s")).item())
         f_t = float(f8t.filter(pl.col("layer_kind") == kind).select(pl.col("fwd_s") + pl.col("bwd_s")).item())
         cast = float(f8.filter((pl.col("layer_kind") == kind) & (pl.col("component") == "cast"))["time_s"].sum())
-        bf_ops = il.compute.layer_ops(model, 4096, 1, 1, acc, "bf16", passes=("fwd", "bwd"))
+        bf_ops = il.compute.layer_ops(model, SEQ_G, 1, 1, acc, "bf16", passes=("fwd", "bwd"))
         gemm_bf = float(bf_ops.filter((pl.col("layer_kind") == kind)
                                       & pl.col("component").is_in(il.compute.GEMM_COMPONENTS))["time_s"].sum())
         gain_rows.append({"model": model, "hidden": il.models.get(model).hidden, "accelerator": acc,
@@ -583,38 +584,42 @@ gains
     ("code", r"""
 g_z = gains.filter((pl.col("model") == "zaya1-base") & (pl.col("accelerator") == "MI300X")).row(0, named=True)
 g_l = gains.filter((pl.col("model") == "llama3-70b") & (pl.col("accelerator") == "MI300X")).row(0, named=True)
-_zr = il.compute.gemm_records("zaya1-base", 4096).frame().filter(pl.col("layer_kind") == "moe")
+_zr = il.compute.gemm_records("zaya1-base", SEQ_G).frame().filter(pl.col("layer_kind") == "moe")
+z_experts = il.models.get("zaya1-base").experts     # every one of them local on one GPU
 _zw = pl.col("k") * pl.col("n") * pl.col("count") * pl.col("groups")     # weight elements of each GEMM row
 z_w = float(_zr.filter(pl.col("component") == "expert_gemm").select(_zw).sum().item()
             / _zr.filter(pl.col("component") != "attention").select(_zw).sum().item())
 Markdown(f"At hidden {g_z['hidden']:,} (ZAYA1) FP8 runs one MI300X layer at {g_z['fp8_speedup_per_layer']:.2f}x its BF16 "
-         f"speed when the micro-batch casts all 16 expert weights itself; at "
+         f"speed when the micro-batch casts all {z_experts} expert weights itself; at "
          f"hidden {g_l['hidden']:,} (Llama-3-70B) {g_l['fp8_speedup_per_layer']:.2f}x. FP8 only speeds the GEMMs, and they are "
          f"{g_z['gemm_share_of_bf16_layer']:.0%} of ZAYA1's BF16 layer time against {g_l['gemm_share_of_bf16_layer']:.0%} of "
          f"Llama-3-70B's (attention and memory-bound ops grow relative to GEMMs at small hidden sizes, as the "
          f"Megatron-Bridge guide's remark on small hidden sizes implies). On MI300X the casts take "
-         f"{g_z['cast_share_of_fp8_layer']:.1%} of ZAYA1's FP8 layer (its 16 expert weights, {z_w:.0%} of the layer's "
-         f"parameters, cast for one micro-batch of 4,096 tokens) and {g_l['cast_share_of_fp8_layer']:.1%} of Llama-3-70B's ("
+         f"{g_z['cast_share_of_fp8_layer']:.1%} of ZAYA1's FP8 layer (its {z_experts} expert weights, {z_w:.0%} of the layer's "
+         f"parameters, cast for one micro-batch of {SEQ_G:,} tokens) and {g_l['cast_share_of_fp8_layer']:.1%} of Llama-3-70B's ("
          f"{gains['cast_share_of_fp8_layer'].min():.1%}–{gains['cast_share_of_fp8_layer'].max():.1%} over all rows of the "
          f"table). The "
          f"test rows of §3 check the cast kernels on B200 within {stat('cast', col='worst_abs_error_pct'):.0f} %.")
 """),
-    ("md", r"""
-**Why FP8 trains ZAYA1 no faster on 8 GPUs.** The same split, per training step: ZAYA1's shipped
-scenario (micro-batch 2 of 4,096 tokens, global batch 2,048) on one 8-GPU node, BF16 against FP8.
-The step's change is exactly the GEMM time FP8 saves times the stack's `framework_time_scale`
-plus the cast kernels' time times its `memory_time_scale` (both fitted on the Megatron-Core
-family's train runs, `data/stacks.csv`); the row-level parts come from `il.compute.layer_ops` at
-the stack's grouped-GEMM and gradient-buffer settings. The Megatron-Core stacks quantize each
-weight once per step and reuse the copies (stack factor `fp8_caches_weights`), so their casts are
-the op table's at `weight_cast_every` = the micro-batches of a step.
-"""),
     ("code", r"""
 z8 = il.load_scenario("zaya1-ibm-mi300x").to_dict()
 z_spec, z_tr = il.models.get("zaya1-base"), z8["training"]
+z_gpn = z8["hardware"]["gpus_per_node"]     # one node of the shipped scenario's [GPUs]
+Markdown(f"**Why FP8 trains ZAYA1 no faster on {z_gpn} GPUs.** The same split, per training step: ZAYA1's shipped "
+         f"scenario (micro-batch {z_tr['micro_batch']} of {z_tr['seq_len']:,} tokens, global batch "
+         f"{z_tr['global_batch']:,}) on one {z_gpn}-GPU node, BF16 against FP8. "
+         "The step's change is exactly the GEMM time FP8 saves times the stack's `framework_time_scale` "
+         "plus the cast kernels' time times its `memory_time_scale` (both fitted on the Megatron-Core "
+         "family's train runs, `data/stacks.csv`); the row-level parts come from `il.compute.layer_ops` at "
+         "the stack's grouped-GEMM and gradient-buffer settings. The Megatron-Core stacks quantize each "
+         "weight once per step and reuse the copies (stack factor `fp8_caches_weights`), so their casts are "
+         "the op table's at `weight_cast_every` = the micro-batches of a step.")
+"""),
+    ("code", r"""
 fp8_step_rows = []
 for acc in ("H100-SXM", "B200", "MI355X", "MI300X"):
-    est = {p: il.estimate({**z8, "hardware": {"accelerator": acc, "nodes": 1}, "training": {**z_tr, "precision": p}})
+    est = {p: il.estimate({**z8, "hardware": {"accelerator": acc, "nodes": 1, "gpus_per_node": z_gpn},
+                           "training": {**z_tr, "precision": p}})
            for p in ("bf16", "fp8")}
     f = il.stacks.params(est["fp8"].stack)
     mb = z_tr["global_batch"] // (z_tr["micro_batch"] * est["fp8"].gpus)      # micro-batches per GPU per step
@@ -650,8 +655,8 @@ every_mb = ", ".join(f"{100 * ((r['fp8_step_s'] + r['reuse_saves_s']) / r['bf16_
                      for r in fp8_step.iter_rows(named=True))
 Markdown(f"FP8 changes the step time by {changes} "
          f"on {', '.join(fp8_step['accelerator'])}. On H100 the linear GEMMs run in "
-         f"{h['gemm_fp8_over_bf16']:.2f}x their BF16 time, not half: at hidden {z_spec.hidden:,} with 16 experts and "
-         f"top-1 routing each expert sees about {z_tr['seq_len'] * z_tr['micro_batch'] // z_spec.experts:,} rows per "
+         f"{h['gemm_fp8_over_bf16']:.2f}x their BF16 time, not half: at hidden {z_spec.hidden:,} with {z_spec.experts} experts and "
+         f"top-{z_spec.top_k} routing each expert sees about {z_tr['seq_len'] * z_tr['micro_batch'] // z_spec.experts:,} rows per "
          f"micro-batch, so the experts' weight-gradient GEMMs reduce over a short K and gain least (§3's grouped "
          f"kernels). They save {h['gemm_saved_s']:.2f} s per step; the casts cost {h['casts_s']:.2f} s, because "
          f"they are memory-bound kernels and the stack's fitted `memory_time_scale` ({h['memory_time_scale']:.2f}) "
@@ -971,7 +976,7 @@ Markdown(f"Under ZAYA1's plan one MI300X ({hbm_gb['MI300X']:.0f} GB on the datas
 """),
     ("md", r"""
 With model parallelism the same GPUs hold far more: `search_plans=True` searches tensor, pipeline and
-virtual-pipeline sizes and sequence parallelism on the cluster's 1,024 GPUs (the search of notebook 04;
+virtual-pipeline sizes and sequence parallelism on all of the cluster's GPUs (the search of notebook 04;
 micro-batch, recomputation, ZeRO stage and expert parallelism held at the scenario's), counts a size
 as fitting when one plan fits, and reports the plan with the smallest tp·pp.
 """),

@@ -124,7 +124,10 @@ il.charts.headline_table(
 **The owned price of a GPU-hour.** Every owned cost below (the run, a trained token, a served
 token) prices a useful GPU-hour with the package's one owned price function, notebook 05's
 like-for-like Monte Carlo: the median of the same draws of host, network and opex for every
-accelerator, and the option's NIC at its stated price, ports and optics. The purchase price
+accelerator, the option's NIC at its stated price, and the switch ports and optics its own
+fabric counts (`il.economics.fabric_network_counts`: the table below at the reference cluster's
+size, `owned_quote`'s default, each sweep point at its own size; a Helios rack's four-NIC trays and a three-tier
+fabric count more per GPU than ZAYA1's). The purchase price
 of every option is on one channel, analysts' selling prices (`il.expansion.OPTION_PRICE_BASIS`;
 `capex_basis` says where each comes from), because it is the only channel every option has.
 Capex, TCO, IBM's return and the deal are what IBM's cluster costs instead: every input at the
