@@ -734,10 +734,12 @@ def cmd_serve(a) -> Output:
     basis = a.price_usd_per_gpu_hour if isinstance(a.price_usd_per_gpu_hour, str) else None
     if a.price_usd_per_gpu_hour is not None:
         from .serving import price_for
+        from .serving.costs import _token_costs
 
+        # r.costs without its "does not fit" warning: the note above says it in the CLI's words
         price = price_for(sc.hardware.accelerator, a.price_usd_per_gpu_hour)
         d.update(price_usd_per_gpu_hour=price, **({"price_basis": basis.lower()} if basis else {}),
-                 **r.costs(price))
+                 **_token_costs(r, price))
     if a.format == "table":
         units = {**dict(SERVE_FIELDS), "price_usd_per_gpu_hour": "USD/GPU-h"}
         if basis:

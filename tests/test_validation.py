@@ -882,6 +882,26 @@ def test_scenario_for_run_takes_a_run_id():
         v.scenario_for_run(42)
 
 
+def test_a_runs_stated_host_cpu_reaches_its_scenario():
+    """A run whose source states its host (training_runs.csv ``host_cpu``) is modelled on that
+    host: the Primus MoE blog's MI355X nodes (dual EPYC 9575F, not the platform's EPYC 9374F)
+    and NVIDIA Eos's DGX H100s; a run with an empty cell takes the platform default. Every
+    stated host is written in the catalog's spelling (data/network_host_cpus.csv)."""
+    from infra_lab import fabric
+    from infra_lab import validation as v
+
+    runs = v.current_runs()
+    stated = runs.filter(pl.col("host_cpu").is_not_null() & (pl.col("host_cpu") != ""))
+    assert {"PR25", "PF"} <= set(stated["source"])
+    assert v.scenario_for_run("PR25-DSV2-MI355X-32-base-1f1b")[0].hardware.host_cpu == "EPYC-9575F"
+    assert v.scenario_for_run("PF-Mix22-128-mcore")[0].hardware.host_cpu == "Xeon-Platinum-8480C"
+    default = fabric.platform("MI325X")["default_host_cpu"]
+    assert v.scenario_for_run("AS25-L2-7B-MI325X-64-fp8")[0].hardware.host_cpu == default
+    for r in stated.iter_rows(named=True):
+        host = fabric.host_cpu(r["host_cpu"])
+        assert host["name"] == r["host_cpu"], r["id"]
+
+
 def test_not_compared_status_keeps_the_field_name_and_names_a_missing_top_k():
     """A "not compared" status strips only the run's own id from the error, so a message that
     starts with a field name keeps it; an MoE row whose model_fields give experts but no top_k

@@ -208,14 +208,26 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
 def _warn_does_not_fit(estimate: Any, accelerator: str | None) -> None:
     """A UserWarning for an estimate whose plan does not fit in memory: it is priced all the same,
     as ``infra-lab estimate`` prints such a plan's numbers with its "does not fit" note."""
-    need = getattr(estimate, "memory_per_gpu_bytes", None)
+    warn_does_not_fit("run_cost", getattr(estimate, "memory_per_gpu_bytes", None), accelerator,
+                      thing="plan", lists="il.search lists the plans that fit", stacklevel=4)
+
+
+def warn_does_not_fit(where: str, need_bytes: float | None, accelerator: str | None, *, thing: str,
+                      lists: str, stacklevel: int) -> None:
+    """The UserWarning of a cost priced for something that does not fit in memory (a training
+    plan: :func:`run_cost`; a serving deployment: ``ServeResult.costs``,
+    :func:`infra_lab.serving.token_costs`): "<where>: does not fit: this <thing> needs X GB per
+    GPU against the Y GB a job can address on <accelerator>; priced as if it had enough memory
+    (<lists>)". ``stacklevel`` is :func:`warnings.warn`'s, counted from this function (2: the
+    function that calls it), so that the warning points at the user's line."""
     has = ""
     if accelerator:
         cap = catalog.accelerator(V.accelerator(accelerator)).memory_capacity_bytes
         has = f" against the {cap / 1e9:.1f} GB a job can address on {V.accelerator(accelerator)}"
-    needs = f"this plan needs {need / 1e9:.1f} GB per GPU{has}" if need else "this plan does not fit in memory"
-    warnings.warn(f"run_cost: does not fit: {needs}; priced as if it had enough memory (il.search lists "
-                  "the plans that fit)", UserWarning, stacklevel=3)
+    needs = f"this {thing} needs {need_bytes / 1e9:.1f} GB per GPU{has}" if need_bytes else \
+        f"this {thing} does not fit in memory"
+    warnings.warn(f"{where}: does not fit: {needs}; priced as if it had enough memory ({lists})", UserWarning,
+                  stacklevel=stacklevel)
 
 
 def cost_per_million_tokens(total_usd: float, tokens: float) -> float:

@@ -122,13 +122,20 @@ class ServeResult:
     def costs(self, price_usd_per_gpu_hour: float | str = "owned") -> dict[str, float]:
         """$ per million tokens at ``price_usd_per_gpu_hour`` [USD/GPU-h]: a number, or "owned"
         (the default) / "rented" for the economics model's price of this deployment's
-        accelerator (:func:`price_for`, :func:`gpu_hour_price`); see :func:`token_costs`."""
-        from .costs import price_for, token_costs
+        accelerator (:func:`price_for`, :func:`gpu_hour_price`); see :func:`token_costs`.
+
+        A deployment that does not fit in memory (``fits`` False) is priced all the same, with a
+        UserWarning that says so ("ServeResult.costs: does not fit: this deployment needs X GB per
+        GPU against the Y GB a job can address on ...; priced as if it had enough memory"), as
+        ``il.economics.run_cost`` warns for a training plan that does not fit."""
+        from .costs import _token_costs, _warn_if_it_does_not_fit, price_for
 
         if price_usd_per_gpu_hour is None:
             raise ValidationError("price_usd_per_gpu_hour = None: expected a finite number > 0 [USD/GPU-h], "
                                   "'owned' or 'rented'")
-        return token_costs(self, price_for(self.scenario.hardware.accelerator, price_usd_per_gpu_hour))
+        out = _token_costs(self, price_for(self.scenario.hardware.accelerator, price_usd_per_gpu_hour))
+        _warn_if_it_does_not_fit(self, "ServeResult.costs")
+        return out
 
 
 # ---------------------------------------------------------------------------------------

@@ -42,11 +42,46 @@ def token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
         usd_per_million_tokens (all tokens, input + output), usd_per_million_output_tokens_all_in
         (all cost on the generated tokens, the usual "price per output token")
 
+    A deployment that does not fit in memory (a ServeResult, or a mapping, whose ``fits`` is
+    False) is priced all the same, with a UserWarning that says so ("does not fit: ... priced as
+    if it had enough memory"), as ``infra_lab.economics.run_cost`` warns for a training plan
+    that does not fit; its throughput is what it would give with enough memory.
+
     Notes
     -----
     deployment $/s = price · gpus / 3600; $/M input = $/s · f_prefill / input tokens/s · 1e6;
     $/M output = $/s · (1 − f_prefill) / output tokens/s · 1e6.
     """
+    out = _token_costs(result, price_usd_per_gpu_hour)
+    _warn_if_it_does_not_fit(result, "token_costs")
+    return out
+
+
+def _warn_if_it_does_not_fit(result, where: str) -> None:
+    """The warning of :func:`token_costs` and ``ServeResult.costs`` for a deployment whose
+    ``fits`` is False (:func:`infra_lab.economics.runs.warn_does_not_fit`, run_cost's wording);
+    silent for one that fits or a mapping without ``fits``. Called by those two directly, so
+    the warning points at their caller's line."""
+    from ..economics.runs import warn_does_not_fit
+
+    if isinstance(result, ServeResult):
+        fits, need, acc = result.fits, result.memory_per_gpu_bytes, result.scenario.hardware.accelerator
+    else:
+        try:
+            fits = result["fits"]
+        except (KeyError, TypeError, IndexError):
+            return
+        need = result.get("memory_per_gpu_bytes") if hasattr(result, "get") else None
+        acc = result.get("accelerator") if hasattr(result, "get") else None
+    if fits is None or bool(fits):
+        return
+    warn_does_not_fit(where, need, acc if isinstance(acc, str) and acc else None, thing="deployment",
+                      lists="il.serve_search lists the configurations that fit", stacklevel=4)
+
+
+def _token_costs(result, price_usd_per_gpu_hour: float) -> dict[str, float]:
+    """:func:`token_costs` without its "does not fit" warning (the CLI, which notes it in its
+    own words)."""
     p = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, optional=False, unit="USD/GPU-h")
     get = (lambda k: getattr(result, k)) if isinstance(result, ServeResult) else (lambda k: result[k])
     try:

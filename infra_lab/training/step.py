@@ -180,8 +180,7 @@ def _estimate_with_hook(sc: Scenario, hook, *, stack: str | None = None,
     tail = np.array([[zero, fsdp, rc]], dtype=np.int64)
     out = np.empty((1, kt.N_OUT))
     _warn_unsupported_schedule(sc, ctx.stack)
-    _warn_interleaved_group(sc, ctx.stack, int(ctx.c[kt.C_PP_SCHED]), pp, vp, mbs, dp)
-    _warn_schedule_microbatches(sc, ctx.stack, pp, vp, mbs, dp)
+    _warn_refused_microbatches(sc, ctx.stack, int(ctx.c[kt.C_PP_SCHED]), pp, vp, mbs, dp)
     xtab = _xtab(ctx, ((ep, etp),))
     for a in (lay, ncand, comm, heads, tail):   # read-only as search passes them: eval_head compiles once
         a.setflags(write=False)
@@ -225,66 +224,58 @@ def _warn_unsupported_schedule(sc: Scenario, stack: str) -> None:
                       f"schedule with this stack's factors", ScheduleSupportWarning, stacklevel=4)
 
 
-def _warn_interleaved_group(sc: Scenario, stack: str, sched: int, pp: int, vp: int, mbs: int, dp: int) -> None:
-    """A :class:`~infra_lab.errors.ScheduleSupportWarning` when the stack's interleaved schedule
-    refuses an interleaved plan's micro-batches per step m (:func:`infra_lab.training.plan_search.
-    interleaved_refused`, the stack's ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``):
-    Megatron-LM / Megatron-Core and Primus need m a multiple of pp (Megatron-Core groups the
-    virtual micro-batches by ``microbatch_group_size_per_vp_stage``, default pp, and refuses a
-    group larger than m or a last group of 1 … pp − 1; ``schedules.py`` at
-    :data:`infra_lab._kernels.pipeline_greedy.MEGATRON_INTERLEAVED_AT`), torch.distributed.
-    pipelining (torchtitan) m a multiple of max(1, m // pp). So no such run was measured, and
-    ``il.search`` does not offer the plan. The estimate still prices Megatron-Core's order as it
-    is built (its execution where that completes, the closed form where it deadlocks)."""
-    if not kt.executes_interleaved(sched, pp, vp):
+def _warn_refused_microbatches(sc: Scenario, stack: str, sched: int, pp: int, vp: int, mbs: int, dp: int) -> None:
+    """A :class:`~infra_lab.errors.ScheduleSupportWarning` when the stack's pipeline schedule
+    refuses the plan's micro-batches per step m (the stack's ``microbatch_rule`` in
+    ``data/pp_schedule_stacks.csv``, :func:`infra_lab.training.plan_search.schedule_microbatch_rule`
+    and :func:`~infra_lab.training.plan_search.microbatch_refused`, the rule sentence
+    :func:`~infra_lab.training.plan_search.refused_text`'s, as ``il.search``'s error says it).
+    ``il.search`` does not offer such a plan; the estimate prices it all the same. The one
+    micro-batch warning of every schedule:
+
+    * interleaved 1F1B (pp > 1, vp > 1: :func:`infra_lab._kernels.training.executes_interleaved`
+      of ``sched``, the context's schedule constant): Megatron-LM / Megatron-Core and Primus need
+      m a multiple of pp (Megatron-Core groups the virtual micro-batches by
+      ``microbatch_group_size_per_vp_stage``, default pp, and refuses a group larger than m or a
+      last group of 1 … pp − 1; ``schedules.py`` at
+      :data:`infra_lab._kernels.pipeline_greedy.MEGATRON_INTERLEAVED_AT`), torch.distributed.
+      pipelining (torchtitan) m a multiple of max(1, m // pp). The estimate prices Megatron-Core's
+      order as it is built (its execution where that completes, the closed form where it
+      deadlocks: optimistic there).
+    * 1F1B and the zero-bubble schedules: torchtitan's 1F1B (torch.distributed.pipelining's
+      ``Schedule1F1B``) raises an error for m < pp; Primus' ZBV (``zbv-formatted``) runs a table
+      of max(2·pp − 1, m) micro-batches, more than the step has when m < 2·pp − 1. The estimate
+      prices the schedule for the m given."""
+    name = sc.parallelism.schedule
+    interleaved = name == "interleaved"
+    if pp <= 1 or (interleaved and not kt.executes_interleaved(sched, pp, vp)):
         return
-    from .plan_search import MICROBATCH_RULES, interleaved_microbatch_rule, interleaved_refused
+    from .plan_search import (
+        MICROBATCH_RULES,
+        microbatch_refused,
+        refused_text,
+        schedule_microbatch_rule,
+    )
 
     try:
-        rule = interleaved_microbatch_rule(stack)
-    except ValidationError:
-        return
-    m = sc.training.global_batch // (mbs * dp)
-    if not interleaved_refused(rule, m, pp):
-        return
-    allowed = (f"a global_batch that is a multiple of {pp * mbs * dp:,} (pp x micro_batch x dp)"
-               if rule == "multiple_of_pp" else f"micro-batches per step that are {MICROBATCH_RULES[rule]}")
-    warnings.warn(f"parallelism.vp = {vp} with pp = {pp}: {m} micro-batch(es) per step "
-                  f"(global_batch {sc.training.global_batch:,} / (micro_batch {mbs} x dp {dp})) is not "
-                  f"{MICROBATCH_RULES[rule]}, which the {stack} stack's interleaved schedule refuses "
-                  f"(data/pp_schedule_stacks.csv); allowed: {allowed}. The estimate prices the order as built "
-                  f"(optimistic where it deadlocks); il.search does not offer such a plan",
-                  ScheduleSupportWarning, stacklevel=4)
-
-
-def _warn_schedule_microbatches(sc: Scenario, stack: str, pp: int, vp: int, mbs: int, dp: int) -> None:
-    """A :class:`~infra_lab.errors.ScheduleSupportWarning` when the stack's 1F1B or zero-bubble
-    schedule refuses the plan's micro-batches per step m (:func:`infra_lab.training.plan_search.
-    microbatch_refused`, the stack's ``microbatch_rule`` in ``data/pp_schedule_stacks.csv``):
-    torchtitan's 1F1B (torch.distributed.pipelining's ``Schedule1F1B``) raises an error for m < pp;
-    Primus' ZBV (``zbv-formatted``) runs a table of max(2·pp − 1, m) micro-batches, more than the
-    step has when m < 2·pp − 1. ``il.search`` does not offer such a plan; the estimate prices the
-    schedule for the m given (the interleaved schedule's counts: :func:`_warn_interleaved_group`)."""
-    sched = sc.parallelism.schedule
-    if pp <= 1 or sched == "interleaved":
-        return
-    from .plan_search import MICROBATCH_RULES, microbatch_refused, schedule_microbatch_rule
-
-    try:
-        rule = schedule_microbatch_rule(stack, sched)
+        rule = schedule_microbatch_rule(stack, name)
     except ValidationError:
         return
     m = sc.training.global_batch // (mbs * dp)
     if not microbatch_refused(rule, m, pp):
         return
+    per_step = f"{pp * mbs * dp:,} (pp x micro_batch x dp)"
     least = {"at_least_pp": (pp, "pp"), "at_least_2pp_minus_1": (2 * pp - 1, "(2 x pp - 1)")}.get(rule)
-    allowed = (f"a global_batch of at least {least[0] * mbs * dp:,} ({least[1]} x micro_batch x dp)"
-               if least else f"micro-batches per step that are {MICROBATCH_RULES[rule]}")
-    warnings.warn(f"parallelism.pp_schedule = {sched!r} with pp = {pp}: {m} micro-batch(es) per step "
-                  f"(global_batch {sc.training.global_batch:,} / (micro_batch {mbs} x dp {dp})) is not "
-                  f"{MICROBATCH_RULES[rule]}, so the {stack} stack does not run this plan "
-                  f"(data/pp_schedule_stacks.csv); allowed: {allowed}. The estimate prices the schedule for "
-                  f"{m} micro-batch(es); il.search does not offer such a plan", ScheduleSupportWarning, stacklevel=4)
+    allowed = (f"a global_batch that is a multiple of {per_step}" if rule == "multiple_of_pp" else
+               f"a global_batch of at least {least[0] * mbs * dp:,} ({least[1]} x micro_batch x dp)" if least else
+               f"micro-batches per step that are {MICROBATCH_RULES[rule]}")
+    what = f"parallelism.vp = {vp} with pp = {pp}" if interleaved else f"parallelism.pp_schedule = {name!r} with pp = {pp}"
+    priced = ("the order as built (optimistic where it deadlocks)" if interleaved else
+              f"the schedule for {m} micro-batch(es)")
+    warnings.warn(f"{what}: {m} micro-batch(es) per step (global_batch {sc.training.global_batch:,} / (micro_batch "
+                  f"{mbs} x dp {dp})), and {refused_text(stack, name)}, so the stack does not run this plan; "
+                  f"allowed: {allowed}. The estimate prices {priced}; il.search does not offer such a plan",
+                  ScheduleSupportWarning, stacklevel=4)
 
 
 def _estimate_from(out, ctx: _Context, accelerator: str = "") -> Estimate:

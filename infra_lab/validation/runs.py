@@ -448,9 +448,10 @@ def scenario_for_run(row: dict | str):
     dispatcher, Megatron-Core's expert tensor-parallel size = the tensor-parallel size for an
     MoE run that does not publish it (Megatron-Core's default; only MoE Parallel Folding
     decouples them), vp = 2 for an interleaved pipeline schedule whose vp is not published (the
-    least interleaving), the catalog variant of a power-limited part (:data:`VARIANTS`) and,
-    for rack-scale domains the job does not fill, the largest whole number of trays per rack
-    that divides the job (``hardware.domain_gpus``).
+    least interleaving), the catalog variant of a power-limited part (:data:`VARIANTS`), the
+    platform's default host CPU unless the row's ``host_cpu`` names the one the source (or the
+    spec page of the system it names) states and, for rack-scale domains the job does not fill,
+    the largest whole number of trays per rack that divides the job (``hardware.domain_gpus``).
 
     No :class:`~infra_lab.errors.ContextLengthWarning`: a published run's sequence length is
     what was run; beyond the model config's context it used context extension (e.g.
@@ -537,6 +538,11 @@ def _scenario_for_run(row: dict):
         raise ValidationError(f"{row['id']}: global batch not published")
     hw = {"accelerator": acc, "nodes": _num(row["nodes"]), "gpus_per_node": _num(row["gpus_per_node"]),
           "nic": nic, "fabric": fabric}
+    if row.get("host_cpu"):
+        # the host CPU the source (or the spec page of the system it names) states; empty: the
+        # platform default (data/network_platforms.csv). Only its vendor prices anything (the
+        # libraries' per-message network overhead, infra_lab.fabric.net_overhead_s)
+        hw["host_cpu"] = row["host_cpu"]
     mpar, mtrn, mnotes = _moe_settings(row)
     notes += mnotes
     vp = _num(row.get("vp"))

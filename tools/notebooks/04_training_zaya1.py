@@ -293,14 +293,14 @@ il.charts.headline_table(
 """),
     ("code", r"""
 RANGES = il.stacks.ranges(est.stack)              # every factor of the stack with a stated range
-acts = [n for n, ends in RANGES.items()           # the ones whose range moves this plan's step
-        if len({il.estimate(sc, params={n: v}).step_time_s for v in ends}) > 1]
 full = il.training.estimate_band(sc)               # the default: every stated range, Muon's included
+idle = [n for n in full["inactive_factors"][0].split(",") if n]   # the band's: no corner moves with them
+acts = [n for n in RANGES if n not in idle]        # the ones whose range moves this plan's step
 f_hi = full.filter(pl.col("case") == "high").row(0, named=True)
 display(Markdown(
     f"The band's factors that act on this plan: {', '.join(f'`{n}`' for n in acts if n != MUON_SHARE)}; the other "
-    f"{len(RANGES) - len(acts)} of stack `{est.stack}`'s {len(RANGES)} stated ranges "
-    f"({', '.join(n for n in RANGES if n not in acts)}) leave the step as it is. The default band "
+    f"{len(idle)} of stack `{est.stack}`'s {len(RANGES)} stated ranges ({', '.join(idle)}: the band's "
+    f"`inactive_factors`, each held at the stack's value in every row) leave the step as it is. The default band "
     f"(`estimate_band(sc)`, every stated range) also moves `{MUON_SHARE}` (0 = replicated, 1 = distributed) "
     + (f"across {RANGES[MUON_SHARE][0]:g}–{RANGES[MUON_SHARE][1]:g}: its slow edge is {f_hi['step_time_s']:.3f} s per step, "
        f"{f_hi['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU ({f_hi['step_time_s'] / est.step_time_s:.1f}× the "
