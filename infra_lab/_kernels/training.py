@@ -365,8 +365,8 @@ def members_per_domain(n, stride, step, blocks, D):
     uniform one with the bottleneck's ranks per domain (3 domains of 2), so its bandwidth
     term is the bottleneck domain's and its domain count (latency, tuner) can exceed the
     real one; a bottleneck that does not divide n is lowered further (7 + 3 -> 5 × 2).
-    Megatron groups: ``step`` = n, ``blocks`` = world / (stride·n); the pipeline's hop from the
-    first stage to the second: n = 2, ``step`` = ``blocks`` = 1.
+    Megatron groups: ``step`` = n, ``blocks`` = world / (stride·n) (a pipeline boundary's rank
+    pairs: :func:`pairs_cross`).
     :func:`infra_lab._kernels.training_reference.priced_per_domain` lists the ranks instead."""
     if n <= 1:
         return 1
@@ -425,6 +425,93 @@ def crosses(n, k):
     if n <= 1:
         return 0.0
     return 1.0 if k < n else 0.0
+
+
+@njit(cache=True)
+def pairs_cross(x0, nx, L, D):
+    """1.0 when any of the rank pairs (x, x + L), x = x0 … x0 + nx − 1, has its two ranks in
+    different scale-up domains of D consecutive ranks, else 0.0: with L < D a pair splits when
+    x mod D >= D − L, and the nx consecutive residues from x0 mod D reach that when
+    x0 mod D + nx + L > D. A pipeline boundary b of stages S ranks apart (Megatron-Core's rank
+    order: tp·cp·dp ranks per stage): x0 = b·S, nx = S, L = S; the interleaved schedule's
+    boundary from the last stage to the first: x0 = 0, nx = S, L = (pp − 1)·S.
+    :func:`infra_lab._kernels.training_reference.pp_boundaries` lists the pairs instead."""
+    if nx <= 0 or L <= 0:
+        return 0.0
+    if L >= D:
+        return 1.0
+    return 1.0 if (x0 % D) + nx + L > D else 0.0
+
+
+@njit(cache=True)
+def pp_ring(c, pp, vp):
+    """True when the pipeline's chunks form a ring (the interleaved schedule, vp > 1 and not a
+    V schedule: model chunk j·pp + pp − 1 on the last rank feeds chunk (j + 1)·pp on rank 0, so
+    that boundary is a hop too); a V schedule (ZBV, V-Half, V-Min) turns on the last rank."""
+    sched = int(c[C_PP_SCHED])
+    v = sched == PP_SCHED_ZBV or sched == PP_SCHED_V_HALF or sched == PP_SCHED_V_MIN
+    return pp > 1 and vp > 1 and not v
+
+
+@njit(cache=True)
+def pp_hop_time(cross, nb, pp, ring, t_in, t_x):
+    """The pipeline send/receive time per transfer the step's critical path sees [s], and the
+    share of it over the NICs [-], from each stage boundary's placement (``cross[b]`` 1.0 when
+    boundary b's rank pairs span two scale-up domains: :func:`pairs_cross`; ``nb`` boundaries,
+    pp − 1, plus the last-to-first one of a ring, index pp − 1) and the hop times within a
+    domain ``t_in`` and across domains ``t_x``. Rank r exchanges over boundaries r − 1 and r
+    (the edge ranks over one, unless ``ring``).
+
+    Which hop the critical path sees, from Megatron-Core's schedules
+    (megatron/core/pipeline_parallel/schedules.py at NVIDIA/Megatron-LM d98e8a6): in 1F1B's
+    steady state (``forward_backward_pipelining_without_interleaving``) each rank runs a forward,
+    then ``send_forward_recv_backward`` (a batched exchange with the next rank that waits for
+    both transfers, p2p_communication.py), its backward, then ``send_backward_recv_forward``
+    (the same with the previous rank): every micro-batch a rank waits on its two boundaries one
+    after the other, and the blocking exchanges couple the ranks, so the pipeline advances at the
+    pace of the rank whose two exchanges take longest. Kept as one hop time (the step model
+    prices the send/receive apart from the executed compute, :func:`pp_p2p_time`'s two transfers
+    per chunk slot): the largest over ranks of the mean of its boundaries' times (an edge rank's
+    one boundary counts for both transfers, as with pp = 2). The interleaved schedule, without
+    p2p overlap, exchanges with both neighbours in one batched call per forward-backward pair
+    (``send_forward_backward_recv_forward_backward``), which waits for the slower of the two:
+    there a rank's hop time is the larger of its two boundaries'. APPROXIMATION: the zero-bubble
+    and V schedules take 1F1B's rule; the fill and the drain, which cross each boundary once, are
+    priced at the same hop time as the steady state."""
+    best = -1.0
+    share = 0.0
+    for r in range(pp):
+        lo = r - 1 if r >= 1 else (nb - 1 if ring else -1)
+        hi = r if r <= pp - 2 else (nb - 1 if ring else -1)
+        tot = 0.0
+        net = 0.0
+        cnt = 0.0
+        big = -1.0
+        big_net = 0.0
+        for b in (lo, hi):
+            if b < 0:
+                continue
+            t = t_x if cross[b] > 0.5 else t_in
+            tot += t
+            net += t if cross[b] > 0.5 else 0.0
+            cnt += 1.0
+            if t > big:
+                big = t
+                big_net = 1.0 if cross[b] > 0.5 else 0.0
+        if cnt == 0.0:
+            continue
+        if ring:
+            v = big
+            sh = big_net
+        else:
+            v = tot / cnt
+            sh = net / tot if tot > 0.0 else (1.0 if net > 0.0 else 0.0)
+        if v > best:
+            best = v
+            share = sh
+    if best < 0.0:
+        return 0.0, 0.0
+    return best, share
 
 
 # ---------------------------------------------------------------------------------------
@@ -589,12 +676,13 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
       fan-out inside the domain (an all-to-all of tokens·R·h over the domain's EP ranks): the
       slower stage sets the time;
     * PP: one send/recv of each TP rank's 1/tp slice of the stage boundary activation
-      (stride tp·cp·dp).
+      (stride tp·cp·dp), each boundary within or across domains by its own placement, kept as
+      the hop the critical path sees (:func:`pp_hop_time`; Q_PP_NET its share over the NICs).
     """
     D = int(c[C_D])
     ab = c[C_ACT_BYTES]
     H = c[C_H]
-    one, pair = np.int64(1), np.int64(2)    # typed ints, not literals (module docstring)
+    zero, one, pair = np.int64(0), np.int64(1), np.int64(2)    # typed ints, not literals (module docstring)
     for li in range(layouts.shape[0]):
         tp = layouts[li, LY_TP]
         cp = layouts[li, LY_CP]
@@ -603,16 +691,29 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
         etp = layouts[li, LY_ETP]
         pp = layouts[li, LY_PP]
         # ranks per domain of Megatron-Core's groups (members_per_domain): tp (stride 1),
-        # expert tp (stride 1), cp (stride tp), ep (stride etp); the pipeline's hop from the
-        # first stage to the second (2 ranks tp·cp·dp apart, every such pair). APPROXIMATION:
-        # the later hops are not examined, so a pipeline whose stages share a domain two or
-        # more at a time and that spans several domains is priced at its in-domain hop
+        # expert tp (stride 1), cp (stride tp), ep (stride etp); each pipeline boundary by its
+        # own placement (stages tp·cp·dp ranks apart, pairs_cross; a ring's last-to-first
+        # boundary too), combined into the hop the critical path sees (pp_hop_time)
         blocks = cp * dp * pp
         k_tp = members_per_domain(tp, one, tp, blocks, D)
         k_etp = members_per_domain(etp, one, etp, (blocks * tp) // etp, D)
         k_cp = members_per_domain(cp, tp, cp, dp * pp, D)
         k_ep = members_per_domain(ep, etp, ep, (blocks * tp) // (ep * etp), D)
-        k_pp = members_per_domain(pair, tp * cp * dp, one, one, D)
+        stage = tp * cp * dp
+        ring = pp_ring(c, pp, layouts[li, LY_VP])
+        nbd = pp - 1 + (1 if ring else 0)
+        cross = np.zeros(max(nbd, 1))
+        any_in = False
+        any_x = False
+        for b in range(nbd):
+            if b < pp - 1:
+                cross[b] = pairs_cross(b * stage, stage, stage, D)
+            else:
+                cross[b] = pairs_cross(zero, stage, (pp - 1) * stage, D)
+            if cross[b] > 0.5:
+                any_x = True
+            else:
+                any_in = True
         for mi in range(mbss.shape[0]):
             tok = mbss[mi] * c[C_S] / cp                    # tokens of a TP group per micro-batch
             for sp in range(2):
@@ -649,8 +750,13 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                 q[Q_TP_NET] = crosses(tp, k_tp)
                 # each TP rank sends its 1/tp slice (Megatron's scatter/gather optimisation,
                 # Narayanan et al. 2021 section 4.1; with SP the boundary is already sharded)
-                q[Q_PP] = coll(kf.OP_SEND_RECV, act / tp, pair, k_pp, P)
-                q[Q_PP_NET] = crosses(pair, k_pp) if pp > 1 else 0.0
+                if pp > 1:
+                    t_in = coll(kf.OP_SEND_RECV, act / tp, pair, pair, P) if any_in else 0.0
+                    t_x = coll(kf.OP_SEND_RECV, act / tp, pair, one, P) if any_x else 0.0
+                    q[Q_PP], q[Q_PP_NET] = pp_hop_time(cross, nbd, pp, ring, t_in, t_x)
+                else:
+                    q[Q_PP] = 0.0
+                    q[Q_PP_NET] = 0.0
 
 
 @njit(cache=True)

@@ -51,9 +51,7 @@ def _orthogonal_groups(sizes, mask):
 def _groups(kind: str, tp, cp, dp, pp, ep, etp):
     """Every group of one kind, as lists of ranks: Megatron-Core's decoder generator (order
     tp-cp-ep-dp-pp with ep = 1: tp, cp, dp-cp, pp) and expert generator (the same order with
-    tp = etp, cp = 1 and the expert data-parallel size: etp, ep, edp); "pp_hop": the first two
-    ranks (stages 0 and 1) of every pp group, the hop the step model prices (the later hops
-    are not examined)."""
+    tp = etp, cp = 1 and the expert data-parallel size: etp, ep, edp)."""
     edp = tp * cp * dp // (ep * etp)
     dense = [tp, cp, 1, dp, pp]
     expert = [etp, 1, ep, edp, pp]
@@ -61,12 +59,40 @@ def _groups(kind: str, tp, cp, dp, pp, ep, etp):
              "dp": (dense, (0, 1, 0, 1, 0)), "pp": (dense, (0, 0, 0, 0, 1)),
              "etp": (expert, (1, 0, 0, 0, 0)), "ep": (expert, (0, 0, 1, 0, 0)),
              "edp": (expert, (0, 0, 0, 1, 0))}
-    if kind == "pp_hop":
-        return [g[:2] for g in _groups("pp", tp, cp, dp, pp, ep, etp)]
     if kind not in masks:
         raise ValueError(kind)
     sizes, mask = masks[kind]
     return _orthogonal_groups(sizes, mask)
+
+
+def pp_boundaries(tp, cp, dp, pp, ep, etp, ring: bool = False) -> list[list[list[int]]]:
+    """The rank pairs of each pipeline stage boundary: boundary b joins stage b and b + 1 of
+    every pp group (Megatron-Core's pp groups, :func:`_groups`); with ``ring`` (the interleaved
+    schedule) one more, from the last stage to the first."""
+    groups = _groups("pp", tp, cp, dp, pp, ep, etp)
+    out = [[[g[b], g[b + 1]] for g in groups] for b in range(pp - 1)]
+    if ring and pp > 1:
+        out.append([[g[pp - 1], g[0]] for g in groups])
+    return out
+
+
+def pp_hop_reference(times: list[float], pp: int, ring: bool) -> float:
+    """The pipeline hop time the critical path sees (the rule of
+    :func:`infra_lab._kernels.training.pp_hop_time`) from each boundary's time (``times[b]``,
+    :func:`pp_boundaries`' order): rank r exchanges over boundaries r − 1 and r, a ring's first
+    and last ranks over the last-to-first one too; without a ring the slowest rank's mean over
+    its boundaries (1F1B's two exchanges one after the other), with one the slowest rank's
+    slower boundary (the interleaved schedule's one batched exchange with both neighbours)."""
+    if pp <= 1:
+        return 0.0
+    worst = 0.0
+    for r in range(pp):
+        own = [times[b] for b in (r - 1, r) if 0 <= b < pp - 1]
+        if ring and r in (0, pp - 1):
+            own.append(times[pp - 1])
+        if own:
+            worst = max(worst, max(own) if ring else sum(own) / len(own))
+    return worst
 
 
 def priced_per_domain(groups, D: int) -> int:
@@ -388,8 +414,11 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     t_ag = _price("all_gather", kv * cp, cpg, hw, D)[0] if (cp > 1 and (allgather or exposed_ag)) else 0.0
     # exposed all-gather: dK, dV of the whole sequence reduce-scattered once, at the K/V precision
     t_rs = _price("reduce_scatter", kv * cp, cpg, hw, D)[0] if (cp > 1 and exposed_ag) else 0.0
-    pph = _groups("pp_hop", tp, cp, dp, pp, ep, etp)
-    t_pp = _price("send_recv", act / tp, pph, hw, D)[0] if pp > 1 else 0.0    # scatter/gather opt.
+    # each stage boundary priced over its own rank pairs (scatter/gather optimisation: 1/tp of
+    # the activation), combined into the hop the critical path sees
+    ring = pp > 1 and vp > 1 and p.schedule not in memory.V_SCHEDULES
+    t_pp = pp_hop_reference([_price("send_recv", act / tp, bd, hw, D)[0]
+                             for bd in pp_boundaries(tp, cp, dp, pp, ep, etp, ring)], pp, ring) if pp > 1 else 0.0
 
     def hide(cost, ovl, window):
         return cost - ovl * min(cost, window)
