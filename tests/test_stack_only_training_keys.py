@@ -45,6 +45,19 @@ def test_fp8_param_gather_refused_outside_transformer_engine_stacks():
     assert not _sc("torchtitan-cuda", fp8_param_gather=False).training.fp8_param_gather
 
 
+def test_fp8_param_gather_refused_without_fp8_training():
+    # with a 16-bit precision the key was accepted on Transformer Engine stacks and changed nothing
+    for stack in ("megatron-core-cuda", "megatron-core-rocm"):
+        for precision in ("bf16", "fp16"):
+            with pytest.raises(ValidationError, match=rf"training\.fp8_param_gather = true with training\.precision = "
+                                                      rf"'{precision}'.*allowed: training\.precision = 'fp8'"):
+                _sc(stack, precision=precision, fp8_param_gather=True)
+    sc = _sc("megatron-core-cuda", fp8_param_gather=True)
+    with pytest.raises(ValidationError, match="fp8_param_gather = true with training.precision = 'bf16'"):
+        sc.replace(training={"precision": "bf16"})
+    assert sc.replace(training={"precision": "bf16", "fp8_param_gather": False}).training.precision == "bf16"
+
+
 def test_loss_compiled_refused_outside_torchtitan():
     for stack in ("megatron-core-cuda", "megatron-core-rocm", "megatron-lm-2022-cuda"):
         with pytest.raises(ValidationError, match=rf"training\.loss_compiled = true with training stack '{stack}'"

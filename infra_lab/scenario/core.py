@@ -214,6 +214,13 @@ class Scenario:
                 raise ValidationError(f"training.fp8_param_gather = true with training stack {self.stack!r} ({fw}): "
                                       "FP8 primary weights are Megatron-Core's --fp8-param-gather over Transformer "
                                       f"Engine; allowed stacks: {', '.join(ok)}{other}")
+            if tr.precision != "fp8":
+                # FP8 primary weights only mean something in FP8 training: with a 16-bit precision the
+                # key was read and ignored (memory.fp8_weight_copy_bytes keeps no FP8 copy there)
+                raise ValidationError(f"training.fp8_param_gather = true with training.precision = {tr.precision!r}: "
+                                      "FP8 primary weights (Megatron-Core's --fp8-param-gather) need FP8 training; "
+                                      "allowed: training.precision = 'fp8' (with fp8_scaling as the recipe), or "
+                                      "fp8_param_gather = false")
         if tr.loss_compiled:
             # the loss under torch.compile is torchtitan's (compile.enable with the loss since its PR
             # #1033); Megatron stacks run vocab_parallel_cross_entropy eagerly or a fused kernel

@@ -102,7 +102,7 @@ class TrainingConfig:
     ``--fp8-param-gather``, the primary weights are FP8 only; False = "dual precision weights",
     a cached FP8 copy beside each 16-bit weight, :func:`infra_lab.memory.fp8_weight_copy_bytes`;
     true is refused on stacks without Transformer Engine's cached FP8 weights, torchtitan's
-    counterpart being fsdp_float8_all_gather).
+    counterpart being fsdp_float8_all_gather, and with a precision other than fp8).
 
     offload_modules (Megatron-Core's fine-grained activation offloading, ``--offload-modules``
     with ``--fine-grained-activation-offloading``; :data:`OFFLOAD_MODULES`): the submodules whose
