@@ -189,15 +189,9 @@ class Scenario:
         if tr.fsdp_float8_all_gather:
             # torchao's float8 FSDP all-gather is torchtitan's (float8.enable_fsdp_float8_all_gather);
             # Transformer Engine stacks gather FP8 weights with training.fp8_param_gather
-            from .. import stacks
-
-            fw = stacks.info(self.stack)["framework"]
-            if "torchtitan" not in fw.lower():
-                ok = [n for n in stacks.names("training") if "torchtitan" in stacks.info(n)["framework"].lower()]
-                raise ValidationError(f"training.fsdp_float8_all_gather = true with training stack {self.stack!r} "
-                                      f"({fw}): torchao's float8 FSDP all-gather is torchtitan's "
-                                      f"(float8.enable_fsdp_float8_all_gather); allowed stacks: {', '.join(ok)} "
-                                      "(Megatron-Core: training.fp8_param_gather)")
+            self._torchtitan_only("training.fsdp_float8_all_gather",
+                                  "torchao's float8 FSDP all-gather is torchtitan's (float8.enable_fsdp_float8_all_gather)",
+                                  "Megatron-Core: training.fp8_param_gather")
         if tr.fp8_param_gather:
             # Megatron-Core's --fp8-param-gather keeps Transformer Engine's FP8 weights as the primary
             # copy; the model reads it through the stack's cached FP8 weight copy (fp8_caches_weights,
@@ -225,21 +219,28 @@ class Scenario:
             # the loss under torch.compile is torchtitan's (compile.enable with the loss since its PR
             # #1033); Megatron stacks run vocab_parallel_cross_entropy eagerly or a fused kernel
             # (training.loss_fusion, --cross-entropy-loss-fusion)
-            from .. import stacks
-
-            fw = stacks.info(self.stack)["framework"]
-            if "torchtitan" not in fw.lower():
-                ok = [n for n in stacks.names("training") if "torchtitan" in stacks.info(n)["framework"].lower()]
-                raise ValidationError(f"training.loss_compiled = true with training stack {self.stack!r} ({fw}): "
-                                      "a loss compiled with the model is torchtitan's (torch.compile, "
-                                      f"pytorch/torchtitan PR #1033); allowed stacks: {', '.join(ok)} "
-                                      "(Megatron-Core's counterpart: training.loss_fusion, --cross-entropy-loss-fusion)")
+            self._torchtitan_only("training.loss_compiled",
+                                  "a loss compiled with the model is torchtitan's (torch.compile, pytorch/torchtitan "
+                                  "PR #1033)",
+                                  "Megatron-Core's counterpart: training.loss_fusion, --cross-entropy-loss-fusion")
         mm = self.multimodal
         if tr.data_mix is not None:
             tr.data_mix.check_for(mm)
         if tr.encoder is not None and mm is None:
             raise ValidationError(f"training.encoder = {tr.encoder!r}: the model is text-only (no vision or audio "
                                   "encoder); leave it out")
+
+    def _torchtitan_only(self, key: str, why: str, counterpart: str) -> None:
+        """Refuse ``key = true`` on a training stack whose framework is not torchtitan, naming the
+        key, the stack and its framework, ``why`` (whose option it is), the torchtitan stacks and
+        ``counterpart`` (the other frameworks' option)."""
+        from .. import stacks
+
+        fw = stacks.info(self.stack)["framework"]
+        if "torchtitan" not in fw.lower():
+            ok = [n for n in stacks.names("training") if "torchtitan" in stacks.info(n)["framework"].lower()]
+            raise ValidationError(f"{key} = true with training stack {self.stack!r} ({fw}): {why}; allowed stacks: "
+                                  f"{', '.join(ok)} ({counterpart})")
 
     def _megatron_only(self, setting: str, why: str, tail: str = "") -> None:
         """Refuse a Megatron-only training key (``setting``: "training.<key> = <value>") on a stack
