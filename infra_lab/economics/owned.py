@@ -71,14 +71,6 @@ def _tdp(canon: str) -> float | None:
     return None if t is None or (isinstance(t, float) and math.isnan(t)) else float(t)
 
 
-def _hardware_of(hardware: Any):
-    """A Scenario or [hardware] table -> its checked HardwareConfig."""
-    from ..fabric import hardware_config
-    from ..scenario import Scenario
-
-    return hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
-
-
 def _fabric_overrides(accelerator: str | None, overrides: Mapping[str, Any], hardware: Any,
                       radix: Any, network: str = "per-port") -> tuple[str, dict[str, Any]]:
     """(accelerator, overrides) with the back-end network counts of ``hardware``'s own fabric
@@ -92,7 +84,9 @@ def _fabric_overrides(accelerator: str | None, overrides: Mapping[str, Any], har
             raise ValidationError(f"radix = {radix!r}: the switch radix of hardware's fabric; pass hardware= too "
                                   "(a Scenario or [hardware] table) or leave radix out")
         return V.accelerator("MI300X" if accelerator is None else accelerator), ov
-    hw = _hardware_of(hardware)
+    from ..fabric import hardware_config
+
+    hw = hardware_config(hardware)     # a Scenario, a [hardware] table, a HardwareConfig (as_hardware)
     canon = catalog.accelerator(hw.accelerator).name
     if accelerator is not None and V.accelerator(accelerator) != canon:
         raise ValidationError(f"accelerator = {accelerator!r} and hardware of {hw.accelerator}: the cluster is "
@@ -498,9 +492,8 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
     hw = None
     if hardware is not None:
         from ..fabric import hardware_config
-        from ..scenario import Scenario
 
-        hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
+        hw = hardware_config(hardware)
     if accelerator is not None:
         canon = V.accelerator(accelerator)
         if hw is not None and catalog.accelerator(hw.accelerator).name != canon:
@@ -567,10 +560,9 @@ def fabric_network_counts(hardware: Any, radix: int | None = None, *,
     1.0
     """
     from ..fabric import constant, hardware_config, link_counts, switch_counts
-    from ..scenario import Scenario
     from .data import _reference_scenario
 
-    hw = hardware_config(hardware.hardware if isinstance(hardware, Scenario) else hardware)
+    hw = hardware_config(hardware)
     r0 = int(constant("switch_radix_ports"))
     r = r0 if radix is None else V.integer("radix", radix, lo=4, hi=4096)
     o = parameters(catalog.accelerator(hw.accelerator).name)["optics_per_gpu"].value if optics_per_gpu is None \

@@ -241,8 +241,12 @@ def weight_precisions(accelerator: str) -> tuple[str, ...]:
 
     acc = catalog.accelerator(accelerator)
     gemm = supported(acc)
-    return ("bf16", *(p for p in ("fp8",) if p in gemm),
-            *(("fp4",) if acc.nvfp4_block_scaling or acc.mx_block_scaling else ()))
+    return ("bf16", *(p for p in ("fp8",) if p in gemm), *(("fp4",) if _has_fp4(acc) else ()))
+
+
+def _has_fp4(acc) -> bool:
+    """Whether a catalog Accelerator has a block FP4 format (NVFP4 or MX block scaling)."""
+    return bool(acc.nvfp4_block_scaling or acc.mx_block_scaling)
 
 
 def fp4_format(accelerator: str) -> str:
@@ -261,8 +265,7 @@ def fp4_format(accelerator: str) -> str:
         return "nvfp4"
     if acc.mx_block_scaling:
         return "mxfp4"
-    have = [n for n in catalog.accelerator_names()
-            if catalog.accelerator(n).nvfp4_block_scaling or catalog.accelerator(n).mx_block_scaling]
+    have = [n for n in catalog.accelerator_names() if _has_fp4(catalog.accelerator(n))]
     raise ValidationError(
         f"weight_precision = 'fp4' on accelerator = {accelerator!r}: {acc.name} has no FP4 matrix instructions "
         "(neither NVFP4 nor MXFP4 block scaling; they come with NVIDIA Blackwell and AMD CDNA 4); allowed weight "
