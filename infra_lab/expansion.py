@@ -102,7 +102,6 @@ _SCHEMAS = {
         "nic": _SR, "status": Col("str", required=True, choices=("shipping", "announced")),
         "announced_not_shipped": Col("bool", required=True), "available": Col("date", required=True),
         "nic_usd": _F, "nic_low_usd": _F, "nic_high_usd": _F, "nic_basis": _S,
-        "ports_400g_equivalent": Col("float", required=True, positive=True),
     },
     "models": {
         "model": _SR, "preset": _SR, "hidden": Col("int", positive=True), "heads": Col("int", positive=True),

@@ -86,6 +86,18 @@ def test_vulcano_doubles_ports_and_prices_800g_optics():
     assert {"capex_usd_per_gpu", "tdp_W"} <= set(mi450)
 
 
+def test_nic_table_has_no_port_count_of_its_own():
+    """data/expansion/nics.csv carried ports_400g_equivalent (1 and 2), read by no code: the cost
+    model counts an option's switch ports at the NIC's line rate from the catalog
+    (economics.fabric_network_counts), so the column was a second, unread copy of data/nics.csv's
+    line_rate_Gbps / 400. The option's ports per GPU follow the catalog's line rate alone."""
+    assert not any("port" in c for c in X.nics().columns)
+    rate = {n: il.catalog.nic(n).line_rate_bps for n in X.nics()["nic"]}
+    hw = {n: X.option_hardware("MI300X node", n, 1024) for n in rate}
+    ports = {n: il.economics.fabric_network_counts(h)["switch_ports_per_gpu"] for n, h in hw.items()}
+    assert ports["Vulcano-800"] / ports["Pollara-400"] == rate["Vulcano-800"] / rate["Pollara-400"] == 2.0
+
+
 def test_option_network_is_its_own_fabric_at_its_size():
     """cost_overrides / owned_quote priced every option on the reference fabric's counts (3 ports,
     4 transceivers per GPU, doubled for an 800G NIC) whatever its nodes or size. A Helios rack's
