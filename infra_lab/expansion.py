@@ -8,7 +8,7 @@ quantity                       owner
 =============================  =====================================================
 best plan, tokens/s            :func:`infra_lab.search` (training)
 failure-free run time          :func:`infra_lab.reliability.run_hours` (from ``il.estimate``)
-goodput at that scale          :func:`infra_lab.reliability.plan_run`
+goodput at that scale          :func:`infra_lab.reliability.plan_run` (:data:`CALIBRATION`)
 owned price of a GPU-hour      :func:`infra_lab.economics.owned_gpu_hour_quote` (:func:`owned_quote`)
 capex of the cluster           :func:`infra_lab.economics.owned_cost_per_gpu_hour`
 facility power                 :func:`infra_lab.economics.cluster_power`
@@ -118,6 +118,14 @@ OPTION_PRICE_BASIS = "asp"
 average selling prices (``purchase_prices.csv`` basis "asp", else the accelerator's
 purchase-price default, itself an analyst ASP; the platform rows' assumptions are on that
 scale). The one channel every option has: only MI300X has a distributor listing."""
+
+CALIBRATION = "fleet"
+"""The failure calibration of every option's goodput (:func:`infra_lab.reliability.plan_run`):
+the job-level fleet reading (Kokolis et al., HPCA 2025, measured on jobs of ZAYA1's 1,024-GPU
+size), the reading notebook 06 finds right for a job of this size and notebook 05 prices
+ZAYA1's run with; Llama 3's per-device reading is the optimistic bound. The sweep used
+plan_run's default (Llama 3's), so its runs' failure losses, and the owned and rented run costs
+that include them, were the optimistic bound's."""
 
 #: Output columns of :func:`evaluate`, with units.
 METRICS = {
@@ -483,7 +491,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     sc = Scenario.from_dict(apply_plan(d, b))
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
-    run = reliability.plan_run(sc, hours)
+    run = reliability.plan_run(sc, hours, calibration=CALIBRATION)
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic, world)
     owned = owned_quote(platform, nic, world)["usd_per_gpu_hour"]   # the one owned price, on OPTION_PRICE_BASIS

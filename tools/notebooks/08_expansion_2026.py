@@ -24,7 +24,8 @@ AMD, IBM, Zyphra?
 **Method.** A design-space sweep with `il.sweep`: every point builds the option's cluster and
 asks the lab's owners for their quantity — the best training plan (`il.search`), the run
 length (`il.reliability.run_hours`, from `il.estimate`), goodput at that scale
-(`il.reliability.plan_run`), the owned price of a GPU-hour (`il.expansion.owned_quote`, i.e.
+(`il.reliability.plan_run` under the job-level fleet failure reading, `il.expansion.CALIBRATION`: the reading
+notebook 06 finds right for jobs of this size and notebook 05 prices ZAYA1's run with), the owned price of a GPU-hour (`il.expansion.owned_quote`, i.e.
 `il.economics.owned_gpu_hour_quote`: the price notebooks 05, 07 and 09 use), capex, facility
 power and TCO (`il.economics.owned_cost_per_gpu_hour`, `cluster_power`, `tco_total`), the run's cost
 (`run_cost`), the operator's return on a decaying rent (`provider_view`), and the serving
@@ -163,6 +164,25 @@ il.charts.headline_table(
     highlight=pl.col("option") == "MI300X node + Pollara-400",
     sources="data/expansion/platforms.csv, data/economics/parameters.csv (a source URL per row)")
 """),
+    ("code", r"""
+# what the announced rack's owned price rests on: every figure read from data/expansion and data/economics
+h = X.platforms().filter(pl.col("accelerator") == "MI450X").row(0, named=True)
+hq = {n: X.owned_quote(h["platform"], n) for n in X.nics()["nic"]}
+ref = E.defaults("MI450X")
+ports = {n: X.cost_overrides(h["platform"], n).get("switch_ports_per_gpu", ref["switch_ports_per_gpu"]) for n in hq}
+md(f'''**What the {h["platform"]} figure assumes.** Its ${hq["Pollara-400"]["usd_per_gpu_hour"]:.2f} per useful GPU-hour
+(P5–P95 ${hq["Pollara-400"]["p5"]:.2f}–{hq["Pollara-400"]["p95"]:.2f}; ${hq["Vulcano-800"]["usd_per_gpu_hour"]:.2f} with Vulcano 800G) rests on
+a purchase price of ${h["capex_usd_per_gpu"]:,.0f} per GPU (range ${h["capex_low_usd"]:,.0f}–{h["capex_high_usd"]:,.0f}, basis:
+{h["capex_basis"]}) and a TDP of {h["tdp_W"]:,.0f} W ({h["tdp_basis"]}), both in `data/expansion/platforms.csv`; on the same
+host per GPU as an 8-GPU server (${ref["host_usd_per_gpu"]:,.0f}, `host_usd_per_gpu`: no Helios tray price is public) and on
+the scale-out network its own fabric counts ({ports["Pollara-400"]:.2f} priced 400G switch ports per GPU on Pollara 400,
+{ports["Vulcano-800"]:.2f} on Vulcano 800G, against {ref["switch_ports_per_gpu"]:.0f} in ZAYA1's fabric). **Not priced:** the rack's
+{h["scaleup_domain"]}-GPU scale-up switching. The cost model prices the scale-out network only (one scale-up domain needs
+no switch, `il.economics.fabric_network_counts`), no Helios price is public, and a GB200 NVL72's rack price
+(data/economics) includes its NVLink switches: so this figure is a floor for the rack at that GPU price, not a
+like-for-like rack price. IBM's return on it also rests on an assumed rent (${h["contract_usd_per_gpu_hour"]:.2f} per GPU-hour,
+{h["contract_basis"]}).''')
+"""),
     ("md", r"""
 ## 2 · Cost vs time to train
 
@@ -207,7 +227,8 @@ m07 = il.serving.class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_u
 assert m07["usd_per_million_output_tokens_all_in"] > b1["usd_per_m_served_tokens"]
 # the same run on the shipped ZAYA1 scenario (notebooks 04-06: Zyphra's plan on the cluster's own hosts)
 zsc = il.load_scenario("zaya1-ibm-mi300x")
-zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"])).expected_wall_s / 86400
+zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"]),
+                                calibration=X.CALIBRATION).expected_wall_s / 86400
 host08 = il.Scenario.from_dict(X.training_scenario("MI300X node", "Pollara-400", G_Z, "ZAYA1-class")).hardware.host_cpu
 zp = zsc.parallelism
 zplan = (zp.tp, zp.pp, zp.ep, zp.dp, zsc.training.micro_batch)
@@ -367,7 +388,7 @@ median; an assumption for MI450X (data/expansion/platforms.csv).''')
 inv = big.filter(pl.col("model") == "10x MoE").select(
     "option", "announced_not_shipped", (pl.col("capex_usd") / 1e6).alias("capex [M USD]"),
     pl.col("facility_MW").alias("facility [MW]"),
-    pl.col("owned_usd_per_gpu_hour").alias("owned [USD/GPU-h]"),
+    pl.col("owned_usd_per_gpu_hour").alias("owned P50 [USD/GPU-h]"),
     pl.col("contract_usd_per_gpu_hour").alias("contract rent [USD/GPU-h]"),
     (pl.col("rented_run_cost_usd") / 1e3).alias("Zyphra's run, rented [k USD]"),
     pl.col("rented_usd_per_m_served_tokens").alias("Zyphra per M served tokens, rented [USD]"),
@@ -375,7 +396,9 @@ inv = big.filter(pl.col("model") == "10x MoE").select(
     pl.col("ibm_irr").alias("IBM IRR, decay [per year]"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
 ).sort("capex [M USD]")
 il.charts.headline_table(
-    inv, "The 10× MoE expansion: what it costs, what it earns", subtitle="every input at its default; IRR pre-tax, unlevered",
+    inv, "The 10× MoE expansion: what it costs, what it earns",
+    subtitle="capex, power, IRR and payback with every input at its default; owned P50: the option's owned price at this "
+             "size (section 1's Monte Carlo); IRR pre-tax, unlevered",
     labels={"announced_not_shipped": "announced, not shipped", "IBM IRR, decay [per year]": "IBM IRR, decay, per year"},
     percent=["IBM IRR, decay [per year]"],
     sources="data/expansion/platforms.csv, data/cloud_prices.csv, data/economics/parameters.csv (a source URL per row)")
