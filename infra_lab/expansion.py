@@ -76,7 +76,8 @@ from .units import DAY
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
-           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS"]
+           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS", "CALIBRATION",
+           "BOUND_CALIBRATION"]
 
 DATA = catalog.DATA_DIR / "expansion"
 
@@ -127,6 +128,10 @@ ZAYA1's run with; Llama 3's per-device reading is the optimistic bound. The swee
 plan_run's default (Llama 3's), so its runs' failure losses, and the owned and rented run costs
 that include them, were the optimistic bound's."""
 
+BOUND_CALIBRATION = "llama3"
+"""The failure reading of :data:`CALIBRATION`'s optimistic bound (notebook 06): :func:`evaluate`
+gives its goodput beside (``goodput_bound``), so the failure cost's spread is a ratio away."""
+
 #: Output columns of :func:`evaluate`, with units.
 METRICS = {
     "gpus": "GPUs in the cluster (whole nodes / racks)",
@@ -135,7 +140,9 @@ METRICS = {
     "plan": "the best plan in words (tp, pp, ep, dp, micro-batch, recompute)",
     "tokens_per_s": "training throughput of the best plan [tokens/s]",
     "mfu": "model FLOPs utilization of the best plan [fraction of dense BF16 peak]",
-    "run_days": "failure-free run time [days]", "goodput": "useful share of wall-clock time",
+    "run_days": "failure-free run time [days]",
+    "goodput": "useful share of wall-clock time, under CALIBRATION (the fleet reading) [-]",
+    "goodput_bound": "the same under Llama 3's per-device reading, the optimistic bound [-]",
     "wall_days": "expected wall-clock time with failures [days]",
     "facility_MW": "average facility power (IT x PUE) [MW]",
     "it_provisioned_MW": "provisioned IT power [MW]",
@@ -492,6 +499,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
     run = reliability.plan_run(sc, hours, calibration=CALIBRATION)
+    bound = reliability.plan_run(sc, hours, calibration=BOUND_CALIBRATION).goodput
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic, world)
     owned = owned_quote(platform, nic, world)["usd_per_gpu_hour"]   # the one owned price, on OPTION_PRICE_BASIS
@@ -520,7 +528,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}{etp}, dp {b['dp']}, "
                  f"micro-batch {b['micro_batch']}, recompute {b['recompute']}"),
         "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"],
-        "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / DAY,
+        "run_days": hours / 24.0, "goodput": run.goodput, "goodput_bound": bound,
+        "wall_days": run.expected_wall_s / DAY,
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
         "capex_usd": ibm.capex_usd_per_gpu * world,

@@ -179,6 +179,11 @@ def test_todays_design_is_the_zaya1_scenarios_run(tiny):
         il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "05_economics.py").read_text()
     assert r["goodput"] == pytest.approx(il.reliability.plan_run(z, hours, calibration="fleet").goodput, rel=1e-12)
     assert r["goodput"] < il.reliability.plan_run(z, hours).goodput
+    # the optimistic bound beside it, so notebook 08 prints the failure cost's spread
+    assert X.BOUND_CALIBRATION == "llama3"
+    assert r["goodput_bound"] == pytest.approx(il.reliability.plan_run(z, hours, calibration="llama3").goodput, rel=1e-12)
+    nb08 = (il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "08_expansion_2026.py").read_text()
+    assert "**The failure reading.**" in nb08 and "b1['goodput_bound']" in nb08
 
 
 def test_evaluation_composes_the_owners(tiny):
@@ -448,6 +453,7 @@ def test_notebook08_states_what_the_helios_price_leaves_out():
     assert "**Not priced:** the rack's" in nb08 and 'X.owned_quote(h["platform"], n)' in nb08
     assert 'subtitle="every input at its default; IRR pre-tax, unlevered"' not in nb08
     assert 'pl.col("owned_usd_per_gpu_hour").alias("owned P50 [USD/GPU-h]")' in nb08
+    assert '.join(deal_big.table.select("party", "line", "how")' in nb08       # payback 99 = not repaid, said
     h = X.platforms().filter(pl.col("accelerator") == "MI450X").row(0, named=True)
     assert "NOT PRICED: the rack's scale-up switching" in h["note"]
     one_rack = X.option_hardware(h["platform"], "Pollara-400", h["scaleup_domain"])

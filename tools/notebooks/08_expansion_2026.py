@@ -270,6 +270,15 @@ while it raises the capital cost of the {best_nic} cluster by {100 * (nic_capex[
 the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
 (${HM['cheapest_shipping']['run_cost_usd'] / 1e6:,.2f}M owned, {HM['cheapest_shipping']['wall_days']:.1f} days).
 
+**The failure reading.** Every wall clock and run cost here counts failures under the job-level fleet reading
+(`X.CALIBRATION`, {b1['goodput']:.1%} goodput for today's design), the one notebook 06 finds right for a job of this
+size and notebook 05 prices ZAYA1's run with. Under Llama 3's per-device reading, the optimistic bound
+({b1['goodput_bound']:.1%}), today's design would take {b1['run_days'] / b1['goodput_bound']:.2f} days for
+${b1['run_cost_usd'] * b1['goodput'] / b1['goodput_bound'] / 1e3:,.0f}k, and the 10× MoE on {HM['base']['gpus']:,} MI300X
+{HM['base']['run_days'] / HM['base']['goodput_bound']:.1f} days for ${HM['base']['run_cost_usd'] * HM['base']['goodput'] / HM['base']['goodput_bound'] / 1e6:,.2f}M
+instead of {HM['base']['wall_days']:.1f} days for ${HM['base']['run_cost_usd'] / 1e6:,.2f}M (goodput {HM['base']['goodput_bound']:.1%} against
+{HM['base']['goodput']:.1%}): the failure cost's spread grows with the cluster.
+
 **Serving.** Today's cluster, if it served the ZAYA1-class model, would produce
 {b1['served_tokens_per_s_cluster'] / 1e6:,.1f}M output tokens/s within the latency limit at
 ${b1['usd_per_m_served_tokens']:.4f} per million (owned, {b1['serve_plan']}); {'that is also the cheapest served token of the options' if cs['option'] == b1['option'] else f"the cheapest served token is on {cs['option']} (${cs['usd_per_m_served_tokens']:.4f} per million, {cs['serve_plan']})"}.
@@ -423,6 +432,7 @@ tab = (deal_now.table.select("party", "line", "unit", pl.col("p50").alias(f"{g_n
        .join(deal_big.table.select("party", "line", pl.col("p5").alias(f"{g_big} P5"),
                                    pl.col("p50").alias(f"{g_big} P50"), pl.col("p95").alias(f"{g_big} P95")),
              on=["party", "line"])
+       .join(deal_big.table.select("party", "line", "how"), on=["party", "line"])   # how each line is counted
        .filter(pl.col("line").is_in(keep)))
 amd = deal_big.line("AMD", "total revenue")
 irr = deal_big.line("IBM", "IRR (pre-tax, unlevered)")
