@@ -458,3 +458,22 @@ def test_notebook08_states_what_the_helios_price_leaves_out():
     assert "NOT PRICED: the rack's scale-up switching" in h["note"]
     one_rack = X.option_hardware(h["platform"], "Pollara-400", h["scaleup_domain"])
     assert il.economics.fabric_network_counts(one_rack)["switch_ports_per_gpu"] == 0.0
+
+
+def test_payback_is_operating_cash_and_the_notebooks_say_so():
+    """provider_view's payback counts operating cash only (the hardware's sale is not in it) while
+    the IRR and NPV count the sale: notebook 08 printed an IRR above zero beside a payback of inf
+    (MI355X on the decay path) under a glossary saying payback is when 'the cumulative cash turns
+    positive' and prose saying inf means 'not repaid'. Both notebooks now define it as it is computed."""
+    from pathlib import Path
+
+    E = il.economics
+    sale, no_sale = (E.provider_view(path="flat", value_curve=vc, retire=None) for vc in ("exponential", "none"))
+    assert sale.payback_years == no_sale.payback_years < math.inf
+    assert sale.npv_usd_per_gpu > no_sale.npv_usd_per_gpu and sale.irr > no_sale.irr
+    nbs = Path(__file__).resolve().parent.parent / "tools" / "notebooks"
+    nb05, nb08 = ((nbs / f).read_text() for f in ("05_economics.py", "08_expansion_2026.py"))
+    assert "the cumulative cash turns positive" not in nb08 and "until cumulative cash turns positive" not in nb05
+    assert "years until the cumulative operating cash" in nb08 and "the cumulative operating cash" in nb05
+    assert "is not repaid within the horizon." not in nb08
+    assert "payback: operating cash only" in nb08

@@ -40,8 +40,9 @@ wall-clock time, after failures, restarts and checkpoints. *MFU*: the model's ar
 over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *TCO*: total cost of ownership, capex
 plus operating costs less the hardware's value at the end. *Plan*: tp, pp, ep, etp, dp are the tensor, pipeline,
 expert, expert-tensor and data-parallel sizes (notebook 04). *IRR*: the discount rate that
-zeroes the operator's cash flows; *NPV*: their value at the cost of capital; *payback*: years until
-the cumulative cash turns positive — all pre-tax and unlevered (before income tax, without debt).
+zeroes the operator's cash flows; *NPV*: their value at the cost of capital (both count the hardware's sale
+at retirement); *payback*: years until the cumulative operating cash (rent less energy and opex, the sale not
+counted) repays the capex — all pre-tax and unlevered (before income tax, without debt).
 *P5, P50, P95*: percentiles of a Monte Carlo; P50 is the median. *Helios*: AMD's announced rack-scale
 MI450X system. *Pollara 400, Vulcano 800G*: AMD's shipping and announced scale-out NICs. *DPU*: a
 data processing unit, a programmable network card.
@@ -385,8 +386,9 @@ md(f'''**Per option (about {G_MOE:,} GPUs, the 10× MoE run).** IBM's capital ou
 owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contract rent (with
 goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
 contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
-in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the cluster
-is not repaid within the horizon. Contract rents: MI300X's own dedicated-contract row
+in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the
+operating cash does not repay the capex within the horizon: an IRR above zero beside it is repaid by the
+hardware's sale at retirement, which the IRR counts and the payback does not. Contract rents: MI300X's own dedicated-contract row
 (data/economics/parameters.csv); for the other shipping parts their median on-demand listing in
 data/cloud_prices.csv times the listed 1-year commitment ratio ({E.commitment_ratio("1-year"):.2f}: the median, over the
 {E.commitment_pairs("1-year").height} provider-and-part pairs listed on demand and for 1 year on the same date, of the 1-year price
@@ -530,7 +532,8 @@ il.charts.headline_table(paths.select("option", "path", pl.col("utilization").al
              pl.col("npv_usd_per_gpu").alias("NPV [USD per GPU]"),
              pl.col("retirement_year").alias("retired after [years]")),
     "IBM per GPU under each rent path: today's design and the cheapest shipping option",
-    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; retired after: empty = to the horizon",
+    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; payback: operating cash only (inf: not "
+             "within the horizon; the IRR and NPV count the sale); retired after: empty = to the horizon",
     labels={"sold share [-]": "sold share", "IRR [per year]": "IRR, per year"}, percent=["sold share [-]", "IRR [per year]"],
     decimals={"NPV [USD per GPU]": 0, **{c: 2 for c in ("first rent [USD/GPU-h]", "margin, no resale [USD/GPU-h]",
                                                           "resale credit [USD/GPU-h]", "margin with resale [USD/GPU-h]")}},
