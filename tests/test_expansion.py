@@ -105,6 +105,24 @@ def test_option_network_is_its_own_fabric_at_its_size():
     assert q8["usd_per_gpu_hour"] > X.owned_quote("MI450X Helios rack", "Pollara-400")["usd_per_gpu_hour"]
 
 
+
+@pytest.mark.parametrize("platform, nic, gpus", [("MI300X node", "Pollara-400", 8),
+                                                 ("MI450X Helios rack", "Vulcano-800", 72)])
+def test_one_node_or_one_rack_has_no_back_end_network_to_price(platform, nic, gpus):
+    """One node (or one Helios rack) is one scale-up domain: fabric_network_counts gives 0 switch
+    ports and 0 optics per GPU. owned_quote passed that 0 as a factor on the drawn range and
+    owned_gpu_hour_quote refused it, so evaluate() on 8 MI300X failed with
+    "scale['switch_ports_per_gpu'] = 0.0", a value the user never typed. The count is held at 0."""
+    E = il.economics
+    c = E.fabric_network_counts(X.option_hardware(platform, nic, gpus))
+    assert c["switch_ports_per_gpu"] == 0.0 and c["optics_per_gpu"] == 0.0
+    q = X.owned_quote(platform, nic, gpus)
+    # the same draws with the reference fabric's network: the one-domain cluster costs less
+    assert 0 < q["usd_per_gpu_hour"] < X.owned_quote(platform, nic)["usd_per_gpu_hour"]
+    row = X.evaluate(platform, nic, gpus, "ZAYA1-class")
+    assert row["gpus"] == gpus and row["run_cost_usd"] > 0 and math.isfinite(row["owned_usd_per_gpu_hour"])
+    assert row["owned_usd_per_gpu_hour"] == pytest.approx(q["usd_per_gpu_hour"])
+
 def test_bad_names_and_sizes():
     with pytest.raises(UnknownNameError, match="MI300X node"):
         X.option_hardware("MI300 node", "Pollara-400", 1024)
