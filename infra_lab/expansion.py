@@ -141,7 +141,8 @@ METRICS = {
     "contract_usd_per_gpu_hour": "dedicated-contract rent per GPU-hour [USD]",
     "rented_run_cost_usd": "the run at the contract rent incl. goodput losses [USD]",
     "ibm_irr": "operator IRR on the decay path [per year, pre-tax, unlevered]",
-    "ibm_payback_years": "operator payback on the decay path [years]",
+    "ibm_payback_years": "operator payback on the decay path, from operating cash (the sale at "
+                         "retirement, which ibm_irr counts, left out; inf: never) [years]",
     "serve_plan": "best serving configuration on one node (tp, dp, weight precision, concurrency)",
     "served_tokens_per_s_per_gpu": "output tokens/s per GPU of the best serving configuration "
                                    "within the latency limit [tokens/s]",

@@ -335,6 +335,36 @@ def test_payback_never_is_inf_not_nan(tiny):
         assert not (isinstance(r["ibm_payback_years"], float) and math.isnan(r["ibm_payback_years"]))
 
 
+def test_a_positive_irr_beside_payback_never_is_explained_where_both_are_shown():
+    """Notebook 08 printed MI355X's decay path as IRR +1.2 % and payback inf, and defined payback
+    as 'years until the cumulative cash turns positive' with inf 'not repaid within the horizon':
+    a contradiction, since a positive IRR means the cash, the sale included, does repay it. The
+    payback is of operating cash only (provider_view); where the two are shown, it says so."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    paths = il.expansion.operator_paths("MI355X node", "Pollara-400")
+    decay = paths.filter(pl.col("path") == "decay").row(0, named=True)
+    assert decay["irr"] > 0 and decay["payback_years"] == math.inf      # the case the wording is for
+    label = next(lab for c, lab, _ in il.widgets.expansion.EXPLORER_ROWS if c == "ibm_payback_years")
+    assert "operating cash" in label
+    row = {c: None for c, _, _ in il.widgets.expansion.EXPLORER_ROWS} | {"ibm_payback_years": math.inf, "error": None}
+    never = il.widgets.expansion._table_html(row)
+    assert "never from operating cash" in never and "sale" in never
+    assert "operating cash" in X.METRICS["ibm_payback_years"]
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        cells = runpy.run_path(str(root / "tools" / "notebooks" / "08_expansion_2026.py"), run_name="x")["cells"]
+    finally:
+        sys.path.remove(str(root / "tools"))
+    text = " ".join(" ".join(src.split()) for _, src in cells)
+    terms = text[text.index("*payback*:"):][:400]
+    assert "operating cash" in terms and "sale" in terms
+    assert "a payback of `inf` means the operating cash does not repay" in text
+
+
 def test_headlines_pick_the_right_rows():
     rows = []
     for plat, ann in (("MI300X node", False), ("MI355X node", False), ("MI450X Helios rack", True)):

@@ -40,7 +40,9 @@ over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *TCO*: total 
 plus operating costs less the hardware's value at the end. *Plan*: tp, pp, ep, etp, dp are the tensor, pipeline,
 expert, expert-tensor and data-parallel sizes (notebook 04). *IRR*: the discount rate that
 zeroes the operator's cash flows; *NPV*: their value at the cost of capital; *payback*: years until
-the cumulative cash turns positive — all pre-tax and unlevered (before income tax, without debt).
+the cumulative operating cash (rent less energy and opex) turns positive, the sale of the GPUs at
+retirement left out — IRR and NPV count that sale, so a small positive IRR can stand beside a
+payback of never — all pre-tax and unlevered (before income tax, without debt).
 *P5, P50, P95*: percentiles of a Monte Carlo; P50 is the median. *Helios*: AMD's announced rack-scale
 MI450X system. *Pollara 400, Vulcano 800G*: AMD's shipping and announced scale-out NICs. *DPU*: a
 data processing unit, a programmable network card.
@@ -355,8 +357,8 @@ md(f'''**Per option (about {G_MOE:,} GPUs, the 10× MoE run).** IBM's capital ou
 owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contract rent (with
 goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
 contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
-in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the cluster
-is not repaid within the horizon. Contract rents: MI300X's own dedicated-contract row
+in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the operating
+cash does not repay the cluster within the horizon (the sale at retirement, which the IRR counts, left out). Contract rents: MI300X's own dedicated-contract row
 (data/economics/parameters.csv); for the other shipping parts their median on-demand listing in
 data/cloud_prices.csv times the listed 1-year commitment ratio ({E.commitment_ratio("1-year"):.2f}: the median, over the
 {E.commitment_pairs("1-year").height} provider-and-part pairs listed on demand and for 1 year on the same date, of the 1-year price
