@@ -128,7 +128,9 @@ METRICS = {
     "plan": "the best plan in words (tp, pp, ep, dp, micro-batch, recompute)",
     "tokens_per_s": "training throughput of the best plan [tokens/s]",
     "mfu": "model FLOPs utilization of the best plan [fraction of dense BF16 peak]",
-    "run_days": "failure-free run time [days]", "goodput": "useful share of wall-clock time",
+    "run_days": "failure-free run time [days]",
+    "goodput": "useful share of wall-clock time (il.reliability.plan_run, evaluate's calibration: Llama 3's "
+               "per-device reading unless given)",
     "wall_days": "expected wall-clock time with failures [days]",
     "facility_MW": "average facility power (IT x PUE) [MW]",
     "it_provisioned_MW": "provisioned IT power [MW]",
@@ -455,7 +457,7 @@ def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, good
 
 # --------------------------------------------------------------------------- evaluation
 def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro_batch: int | None = None,
-             max_vp: int | None = None, max_cp: int | None = None) -> dict[str, Any]:
+             max_vp: int | None = None, max_cp: int | None = None, calibration: str = "llama3") -> dict[str, Any]:
     """Everything about one expansion point, composed from the owners' public functions.
 
     Parameters
@@ -466,6 +468,10 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     model : name in data/expansion/models.csv
     max_micro_batch, max_vp, max_cp : search bounds (see :func:`infra_lab.search`); None:
         :data:`SEARCH_BOUNDS`
+    calibration : failure calibration of the goodput (:func:`infra_lab.reliability.plan_run`,
+        baseline restarts): "llama3" (default; Llama 3's per-device reading, notebook 06's
+        optimistic bound) or "fleet" (Meta's 1,024-GPU research-cluster jobs, the reading notebook
+        06 finds the better fit for a cluster of ZAYA1's size); a sweepable key
 
     Returns
     -------
@@ -473,10 +479,12 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     raises a ValidationError (reported per point by the sweep).
     """
     from . import economics, reliability
+    from ._validate import choice
     from .scenario import Scenario
     from .serving import serve_search, token_costs
     from .training import apply_plan, search
 
+    choice("calibration", calibration, reliability.calibration_names())   # before the search, not after it
     d = training_scenario(platform, nic, target_gpus, model)
     m = _row(models(), "model", model, "model")
     world = d["hardware"]["nodes"] * d["hardware"]["gpus_per_node"]
@@ -491,7 +499,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     sc = Scenario.from_dict(apply_plan(d, b))
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
-    run = reliability.plan_run(sc, hours)
+    run = reliability.plan_run(sc, hours, calibration=calibration)
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic, world)
     owned = owned_quote(platform, nic, world)["usd_per_gpu_hour"]   # the one owned price, on OPTION_PRICE_BASIS
