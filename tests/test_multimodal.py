@@ -441,7 +441,7 @@ def test_charts_to_dict_and_reject_missing_columns():
 
     r = mm.estimate(_sc())
     bd = r.breakdown().with_columns(pl.lit("m").alias("mix"))
-    assert il.charts.mix_time_chart(bd, "seconds").to_dict()["mark"]["type"] == "bar"
+    assert [v["mark"]["type"] for v in il.charts.mix_time_chart(bd, "seconds").to_dict()["layer"]] == ["bar", "tick"]
     tok = pl.DataFrame({"encoder": ["a", "a"], "side_px": [224, 448], "lm_tokens": [64, 256]})
     assert il.charts.image_tokens_chart(tok).to_dict()
     pk = pl.DataFrame({"mix": ["x", "x"], "packing": ["ffd", "none"], "waste_pct": [0.1, 50.0]})
