@@ -78,6 +78,32 @@ def test_notebook03_queue_pairs_help_but_stay_short_of_spraying():
     assert il.fabric.monte_carlo(ring, fab, "ecmp", seeds=3)["efficiency"].min() == pytest.approx(1.0)
 
 
+def test_notebook03_takeaway_does_not_rule_out_what_section_8_did_not_compute():
+    """The takeaways read 'Of Pollara's transport features only selective retransmit can matter
+    for ZAYA1's rings', while section 8 computes no congestion control (the flow model's max-min
+    fair rates are an ideal one) and section 7 puts the vendors' figures on what the model leaves
+    out. What the sections compute: spraying buys nothing on the rail-matched ring (η = 1 under
+    ECMP); congestion control is named as not computed."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    zy = il.load_scenario("zaya1-ibm-mi300x").hardware
+    fab = il.fabric.Fabric.build(zy)
+    ring = il.fabric.step_flows("ring", fab, 2**30)
+    assert il.fabric.monte_carlo(ring, fab, "ecmp", seeds=2)["efficiency"].min() == pytest.approx(1.0)
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        cells = runpy.run_path(str(root / "tools" / "notebooks" / "03_interconnect.py"), run_name="x")["cells"]
+    finally:
+        sys.path.remove(str(root / "tools"))
+    takeaways = " ".join(next(src for kind, src in cells if kind == "code" and "transport features" in src
+                              and "Next: [04" in src).split())     # the takeaways cell
+    assert "only selective retransmit can matter" not in takeaways
+    assert "congestion control is not computed" in takeaways
+
+
 def test_notebook06_goodput_is_flat_near_the_optimal_interval():
     """Section 5: half or twice the optimal checkpoint interval costs little goodput (under one
     point for ZAYA1's run), and the optimum is a maximum."""

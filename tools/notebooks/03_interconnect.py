@@ -521,8 +521,11 @@ md(f'''
 - **Communication is a co-bottleneck of ZAYA1's step, the NICs' line rate is not**: exposed data-parallel
   communication is {base['share of step [-]']:.0%} of the step, bound by {'the xGMI ring through each node rather than the NICs' if ring_xgmi < ring_nic else 'the NICs'};
   a faster NIC buys {'nothing' if abs(gain) < 0.05 else f'{gain:+.1f} %'}, a {gbps('ConnectX-6-HDR'):.0f} Gb/s one costs
-  {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %. Of Pollara's transport features only
-  selective retransmit can matter for ZAYA1's rings, and only on a lossy fabric (section 8).
+  {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %. Of Pollara's transport features, spraying buys
+  {(gain_ring - 1) * 100:.1f} % on ZAYA1's rail-matched rings and selective retransmit matters only on a lossy
+  fabric; congestion control is not computed (the model's max-min fair rates are an ideal one's), so what it
+  is worth rests, as the vendors' figures do, on what the model leaves out: other jobs on the spines, failed
+  links, incast (sections 7 and 8).
 - **The host CPU matters for latency**: NCCL/RCCL assume Intel hosts post a network message in
   {host_ratio:.0%} of the time they assume for AMD hosts.
 
