@@ -148,3 +148,27 @@ def test_notebook02_largest_model_reading():
     assert best[sc.training.micro_batch]["MI300X"] > 2 * best[sc.training.micro_batch]["H100-SXM"]
     for acc in ("MI300X", "H100-SXM"):
         assert best[1][acc] > best[sc.training.micro_batch][acc]
+
+
+def test_index_names_the_announced_parts_whose_release_date_is_an_announcement():
+    """The index's catalog table listed MI450X with release_date 2025-06-12 beside shipping parts
+    and said nothing else: that date is the day it was announced (its row's note), and Vulcano-800
+    likewise. The index names every part announced but not shipped, from data/expansion's flags,
+    which must cover every catalog row its note marks ANNOUNCED."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    notes = {r["name"] for t in (il.catalog.accelerators(), il.catalog.nics())
+             for r in t.iter_rows(named=True) if (r.get("note") or "").startswith("ANNOUNCED")}
+    flagged = ({r["accelerator"] for r in il.expansion.platforms().iter_rows(named=True) if r["announced_not_shipped"]}
+               | {r["nic"] for r in il.expansion.nics().iter_rows(named=True) if r["announced_not_shipped"]})
+    assert notes == flagged == {"MI450X", "Vulcano-800"}
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        cells = runpy.run_path(str(root / "tools" / "notebooks" / "00_index.py"), run_name="x")["cells"]
+    finally:
+        sys.path.remove(str(root / "tools"))
+    cell = next((src for kind, src in cells if kind == "code" and "Announced, not shipped" in src), "")
+    assert "announced_not_shipped" in cell and "release_date" in cell
