@@ -8,7 +8,7 @@ quantity                       owner
 =============================  =====================================================
 best plan, tokens/s            :func:`infra_lab.search` (training)
 failure-free run time          :func:`infra_lab.reliability.run_hours` (from ``il.estimate``)
-goodput at that scale          :func:`infra_lab.reliability.plan_run`
+goodput at that scale          :func:`infra_lab.reliability.plan_run` (:data:`CALIBRATION`)
 owned price of a GPU-hour      :func:`infra_lab.economics.owned_gpu_hour_quote` (:func:`owned_quote`)
 capex of the cluster           :func:`infra_lab.economics.owned_cost_per_gpu_hour`
 facility power                 :func:`infra_lab.economics.cluster_power`
@@ -76,7 +76,8 @@ from .units import DAY
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
-           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS"]
+           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS", "CALIBRATION",
+           "BOUND_CALIBRATION"]
 
 DATA = catalog.DATA_DIR / "expansion"
 
@@ -102,7 +103,6 @@ _SCHEMAS = {
         "nic": _SR, "status": Col("str", required=True, choices=("shipping", "announced")),
         "announced_not_shipped": Col("bool", required=True), "available": Col("date", required=True),
         "nic_usd": _F, "nic_low_usd": _F, "nic_high_usd": _F, "nic_basis": _S,
-        "ports_400g_equivalent": Col("float", required=True, positive=True),
     },
     "models": {
         "model": _SR, "preset": _SR, "hidden": Col("int", positive=True), "heads": Col("int", positive=True),
@@ -120,6 +120,18 @@ average selling prices (``purchase_prices.csv`` basis "asp", else the accelerato
 purchase-price default, itself an analyst ASP; the platform rows' assumptions are on that
 scale). The one channel every option has: only MI300X has a distributor listing."""
 
+CALIBRATION = "fleet"
+"""The failure calibration of every option's goodput (:func:`infra_lab.reliability.plan_run`):
+the job-level fleet reading (Kokolis et al., HPCA 2025, measured on jobs of ZAYA1's 1,024-GPU
+size), the reading notebook 06 finds right for a job of this size and notebook 05 prices
+ZAYA1's run with; Llama 3's per-device reading is the optimistic bound. The sweep used
+plan_run's default (Llama 3's), so its runs' failure losses, and the owned and rented run costs
+that include them, were the optimistic bound's."""
+
+BOUND_CALIBRATION = "llama3"
+"""The failure reading of :data:`CALIBRATION`'s optimistic bound (notebook 06): :func:`evaluate`
+gives its goodput beside (``goodput_bound``), so the failure cost's spread is a ratio away."""
+
 #: Output columns of :func:`evaluate`, with units.
 METRICS = {
     "gpus": "GPUs in the cluster (whole nodes / racks)",
@@ -129,8 +141,8 @@ METRICS = {
     "tokens_per_s": "training throughput of the best plan [tokens/s]",
     "mfu": "model FLOPs utilization of the best plan [fraction of dense BF16 peak]",
     "run_days": "failure-free run time [days]",
-    "goodput": "useful share of wall-clock time (il.reliability.plan_run, evaluate's calibration: Llama 3's "
-               "per-device reading unless given)",
+    "goodput": "useful share of wall-clock time, under CALIBRATION (the fleet reading) [-]",
+    "goodput_bound": "the same under Llama 3's per-device reading, the optimistic bound [-]",
     "wall_days": "expected wall-clock time with failures [days]",
     "facility_MW": "average facility power (IT x PUE) [MW]",
     "it_provisioned_MW": "provisioned IT power [MW]",
@@ -457,7 +469,7 @@ def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, good
 
 # --------------------------------------------------------------------------- evaluation
 def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro_batch: int | None = None,
-             max_vp: int | None = None, max_cp: int | None = None, calibration: str = "llama3") -> dict[str, Any]:
+             max_vp: int | None = None, max_cp: int | None = None) -> dict[str, Any]:
     """Everything about one expansion point, composed from the owners' public functions.
 
     Parameters
@@ -468,10 +480,6 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     model : name in data/expansion/models.csv
     max_micro_batch, max_vp, max_cp : search bounds (see :func:`infra_lab.search`); None:
         :data:`SEARCH_BOUNDS`
-    calibration : failure calibration of the goodput (:func:`infra_lab.reliability.plan_run`,
-        baseline restarts): "llama3" (default; Llama 3's per-device reading, notebook 06's
-        optimistic bound) or "fleet" (Meta's 1,024-GPU research-cluster jobs, the reading notebook
-        06 finds the better fit for a cluster of ZAYA1's size); a sweepable key
 
     Returns
     -------
@@ -479,12 +487,10 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     raises a ValidationError (reported per point by the sweep).
     """
     from . import economics, reliability
-    from ._validate import choice
     from .scenario import Scenario
     from .serving import serve_search, token_costs
     from .training import apply_plan, search
 
-    choice("calibration", calibration, reliability.calibration_names())   # before the search, not after it
     d = training_scenario(platform, nic, target_gpus, model)
     m = _row(models(), "model", model, "model")
     world = d["hardware"]["nodes"] * d["hardware"]["gpus_per_node"]
@@ -499,7 +505,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     sc = Scenario.from_dict(apply_plan(d, b))
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
-    run = reliability.plan_run(sc, hours, calibration=calibration)
+    run = reliability.plan_run(sc, hours, calibration=CALIBRATION)
+    bound = reliability.plan_run(sc, hours, calibration=BOUND_CALIBRATION).goodput
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic, world)
     owned = owned_quote(platform, nic, world)["usd_per_gpu_hour"]   # the one owned price, on OPTION_PRICE_BASIS
@@ -528,7 +535,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}{etp}, dp {b['dp']}, "
                  f"micro-batch {b['micro_batch']}, recompute {b['recompute']}"),
         "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"],
-        "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / DAY,
+        "run_days": hours / 24.0, "goodput": run.goodput, "goodput_bound": bound,
+        "wall_days": run.expected_wall_s / DAY,
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
         "capex_usd": ibm.capex_usd_per_gpu * world,

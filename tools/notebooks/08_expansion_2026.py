@@ -24,7 +24,8 @@ AMD, IBM, Zyphra?
 **Method.** A design-space sweep with `il.sweep`: every point builds the option's cluster and
 asks the lab's owners for their quantity — the best training plan (`il.search`), the run
 length (`il.reliability.run_hours`, from `il.estimate`), goodput at that scale
-(`il.reliability.plan_run`), the owned price of a GPU-hour (`il.expansion.owned_quote`, i.e.
+(`il.reliability.plan_run` under the job-level fleet failure reading, `il.expansion.CALIBRATION`: the reading
+notebook 06 finds right for jobs of this size and notebook 05 prices ZAYA1's run with), the owned price of a GPU-hour (`il.expansion.owned_quote`, i.e.
 `il.economics.owned_gpu_hour_quote`: the price notebooks 05, 07 and 09 use), capex, facility
 power and TCO (`il.economics.owned_cost_per_gpu_hour`, `cluster_power`, `tco_total`), the run's cost
 (`run_cost`), the operator's return on a decaying rent (`provider_view`), and the serving
@@ -39,10 +40,9 @@ wall-clock time, after failures, restarts and checkpoints. *MFU*: the model's ar
 over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *TCO*: total cost of ownership, capex
 plus operating costs less the hardware's value at the end. *Plan*: tp, pp, ep, etp, dp are the tensor, pipeline,
 expert, expert-tensor and data-parallel sizes (notebook 04). *IRR*: the discount rate that
-zeroes the operator's cash flows; *NPV*: their value at the cost of capital; *payback*: years until
-the cumulative operating cash (rent less energy and opex) turns positive, the sale of the GPUs at
-retirement left out — IRR and NPV count that sale, so a small positive IRR can stand beside a
-payback of never — all pre-tax and unlevered (before income tax, without debt).
+zeroes the operator's cash flows; *NPV*: their value at the cost of capital (both count the hardware's sale
+at retirement); *payback*: years until the cumulative operating cash (rent less energy and opex, the sale not
+counted) repays the capex — all pre-tax and unlevered (before income tax, without debt).
 *P5, P50, P95*: percentiles of a Monte Carlo; P50 is the median. *Helios*: AMD's announced rack-scale
 MI450X system. *Pollara 400, Vulcano 800G*: AMD's shipping and announced scale-out NICs. *DPU*: a
 data processing unit, a programmable network card.
@@ -122,30 +122,6 @@ il.charts.headline_table(
     labels={"wall_days": "wall clock", "capex_M_usd": "capex", "run_cost_k_usd": "run cost"}, percent=["mfu", "goodput"],
     sources="options, sizes and models: data/expansion/ (a source URL per row)")
 """),
-    ("code", r"""
-# the goodput above is evaluate()'s default calibration: Llama 3's per-device reading, notebook 06's optimistic
-# bound; the same points under the fleet reading (the searches are cached: the plans are the same)
-fleet = pl.DataFrame([X.evaluate(r["platform"], r["nic"], r["target_gpus"], r["model"], calibration="fleet")
-                      | {k: r[k] for k in ("option", "model")} for r in df.iter_rows(named=True)])
-def _pt(frame, option, model):
-    return frame.filter((pl.col("option") == option) & (pl.col("model") == model)).row(0, named=True)
-def _order(frame, model):
-    return frame.filter(pl.col("model") == model).sort("wall_days")["option"].to_list()
-TODAY = "MI300X node + Pollara-400"
-lz, fz = _pt(df, TODAY, "ZAYA1-class"), _pt(fleet, TODAY, "ZAYA1-class")
-lm, fm = _pt(df, TODAY, "10x MoE"), _pt(fleet, TODAY, "10x MoE")
-same = all(_order(df, m) == _order(fleet, m) for m in ("ZAYA1-class", "10x MoE"))
-md(f"**Which failure rate.** The goodput above is notebook 06's **Llama 3** per-device calibration, its optimistic "
-   f"bound (`X.evaluate(..., calibration=...)`, baseline restarts). Under the **fleet** reading, which notebook 06 finds "
-   f"the better fit for a job of ZAYA1's size (and extrapolates linearly beyond it), today's design takes "
-   f"{fz['wall_days']:.2f} days instead of {lz['wall_days']:.2f} (goodput {fz['goodput']:.1%} instead of "
-   f"{lz['goodput']:.1%}, ${fz['run_cost_usd'] / 1e3:,.0f}k instead of ${lz['run_cost_usd'] / 1e3:,.0f}k owned), and the "
-   f"10× MoE on about {G_MOE:,} MI300X {fm['wall_days']:.2f} days instead of {lm['wall_days']:.2f} (goodput "
-   f"{fm['goodput']:.1%} instead of {lm['goodput']:.1%}, ${fm['run_cost_usd'] / 1e6:.2f}M instead of "
-   f"${lm['run_cost_usd'] / 1e6:.2f}M). The options' order by wall clock "
-   f"{'is the same under both readings' if same else 'changes between the readings'}; the days and dollars below are "
-   f"the Llama 3 reading's, the lower bound of what failures cost.")
-"""),
     ("md", r"""
 **The owned price of a GPU-hour.** Every owned cost below (the run, a trained token, a served
 token) prices a useful GPU-hour with the package's one owned price function, notebook 05's
@@ -188,6 +164,25 @@ il.charts.headline_table(
     decimals={c: 2 for c in ("owned P5 [USD/GPU-h]", "owned P50 [USD/GPU-h]", "owned P95 [USD/GPU-h]")},
     highlight=pl.col("option") == "MI300X node + Pollara-400",
     sources="data/expansion/platforms.csv, data/economics/parameters.csv (a source URL per row)")
+"""),
+    ("code", r"""
+# what the announced rack's owned price rests on: every figure read from data/expansion and data/economics
+h = X.platforms().filter(pl.col("accelerator") == "MI450X").row(0, named=True)
+hq = {n: X.owned_quote(h["platform"], n) for n in X.nics()["nic"]}
+ref = E.defaults("MI450X")
+ports = {n: X.cost_overrides(h["platform"], n).get("switch_ports_per_gpu", ref["switch_ports_per_gpu"]) for n in hq}
+md(f'''**What the {h["platform"]} figure assumes.** Its ${hq["Pollara-400"]["usd_per_gpu_hour"]:.2f} per useful GPU-hour
+(P5–P95 ${hq["Pollara-400"]["p5"]:.2f}–{hq["Pollara-400"]["p95"]:.2f}; ${hq["Vulcano-800"]["usd_per_gpu_hour"]:.2f} with Vulcano 800G) rests on
+a purchase price of ${h["capex_usd_per_gpu"]:,.0f} per GPU (range ${h["capex_low_usd"]:,.0f}–{h["capex_high_usd"]:,.0f}, basis:
+{h["capex_basis"]}) and a TDP of {h["tdp_W"]:,.0f} W ({h["tdp_basis"]}), both in `data/expansion/platforms.csv`; on the same
+host per GPU as an 8-GPU server (${ref["host_usd_per_gpu"]:,.0f}, `host_usd_per_gpu`: no Helios tray price is public) and on
+the scale-out network its own fabric counts ({ports["Pollara-400"]:.2f} priced 400G switch ports per GPU on Pollara 400,
+{ports["Vulcano-800"]:.2f} on Vulcano 800G, against {ref["switch_ports_per_gpu"]:.0f} in ZAYA1's fabric). **Not priced:** the rack's
+{h["scaleup_domain"]}-GPU scale-up switching. The cost model prices the scale-out network only (one scale-up domain needs
+no switch, `il.economics.fabric_network_counts`), no Helios price is public, and a GB200 NVL72's rack price
+(data/economics) includes its NVLink switches: so this figure is a floor for the rack at that GPU price, not a
+like-for-like rack price. IBM's return on it also rests on an assumed rent (${h["contract_usd_per_gpu_hour"]:.2f} per GPU-hour,
+{h["contract_basis"]}).''')
 """),
     ("md", r"""
 ## 2 · Cost vs time to train
@@ -233,7 +228,8 @@ m07 = il.serving.class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_u
 assert m07["usd_per_million_output_tokens_all_in"] > b1["usd_per_m_served_tokens"]
 # the same run on the shipped ZAYA1 scenario (notebooks 04-06: Zyphra's plan on the cluster's own hosts)
 zsc = il.load_scenario("zaya1-ibm-mi300x")
-zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"])).expected_wall_s / 86400
+zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"]),
+                                calibration=X.CALIBRATION).expected_wall_s / 86400
 host08 = il.Scenario.from_dict(X.training_scenario("MI300X node", "Pollara-400", G_Z, "ZAYA1-class")).hardware.host_cpu
 zp = zsc.parallelism
 zplan = (zp.tp, zp.pp, zp.ep, zp.dp, zsc.training.micro_batch)
@@ -274,6 +270,15 @@ while it raises the capital cost of the {best_nic} cluster by {100 * (nic_capex[
 **{HM['fastest']['wall_days']:.1f} days** on {HM['fastest']['option']} ({HM['fastest']['gpus']:,} GPUs);
 the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
 (${HM['cheapest_shipping']['run_cost_usd'] / 1e6:,.2f}M owned, {HM['cheapest_shipping']['wall_days']:.1f} days).
+
+**The failure reading.** Every wall clock and run cost here counts failures under the job-level fleet reading
+(`X.CALIBRATION`, {b1['goodput']:.1%} goodput for today's design), the one notebook 06 finds right for a job of this
+size and notebook 05 prices ZAYA1's run with. Under Llama 3's per-device reading, the optimistic bound
+({b1['goodput_bound']:.1%}), today's design would take {b1['run_days'] / b1['goodput_bound']:.2f} days for
+${b1['run_cost_usd'] * b1['goodput'] / b1['goodput_bound'] / 1e3:,.0f}k, and the 10× MoE on {HM['base']['gpus']:,} MI300X
+{HM['base']['run_days'] / HM['base']['goodput_bound']:.1f} days for ${HM['base']['run_cost_usd'] * HM['base']['goodput'] / HM['base']['goodput_bound'] / 1e6:,.2f}M
+instead of {HM['base']['wall_days']:.1f} days for ${HM['base']['run_cost_usd'] / 1e6:,.2f}M (goodput {HM['base']['goodput_bound']:.1%} against
+{HM['base']['goodput']:.1%}): the failure cost's spread grows with the cluster.
 
 **Serving.** Today's cluster, if it served the ZAYA1-class model, would produce
 {b1['served_tokens_per_s_cluster'] / 1e6:,.1f}M output tokens/s within the latency limit at
@@ -381,8 +386,9 @@ md(f'''**Per option (about {G_MOE:,} GPUs, the 10× MoE run).** IBM's capital ou
 owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contract rent (with
 goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
 contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
-in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the operating
-cash does not repay the cluster within the horizon (the sale at retirement, which the IRR counts, left out). Contract rents: MI300X's own dedicated-contract row
+in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the
+operating cash does not repay the capex within the horizon: an IRR above zero beside it is repaid by the
+hardware's sale at retirement, which the IRR counts and the payback does not. Contract rents: MI300X's own dedicated-contract row
 (data/economics/parameters.csv); for the other shipping parts their median on-demand listing in
 data/cloud_prices.csv times the listed 1-year commitment ratio ({E.commitment_ratio("1-year"):.2f}: the median, over the
 {E.commitment_pairs("1-year").height} provider-and-part pairs listed on demand and for 1 year on the same date, of the 1-year price
@@ -393,7 +399,7 @@ median; an assumption for MI450X (data/expansion/platforms.csv).''')
 inv = big.filter(pl.col("model") == "10x MoE").select(
     "option", "announced_not_shipped", (pl.col("capex_usd") / 1e6).alias("capex [M USD]"),
     pl.col("facility_MW").alias("facility [MW]"),
-    pl.col("owned_usd_per_gpu_hour").alias("owned [USD/GPU-h]"),
+    pl.col("owned_usd_per_gpu_hour").alias("owned P50 [USD/GPU-h]"),
     pl.col("contract_usd_per_gpu_hour").alias("contract rent [USD/GPU-h]"),
     (pl.col("rented_run_cost_usd") / 1e3).alias("Zyphra's run, rented [k USD]"),
     pl.col("rented_usd_per_m_served_tokens").alias("Zyphra per M served tokens, rented [USD]"),
@@ -401,7 +407,9 @@ inv = big.filter(pl.col("model") == "10x MoE").select(
     pl.col("ibm_irr").alias("IBM IRR, decay [per year]"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
 ).sort("capex [M USD]")
 il.charts.headline_table(
-    inv, "The 10× MoE expansion: what it costs, what it earns", subtitle="every input at its default; IRR pre-tax, unlevered",
+    inv, "The 10× MoE expansion: what it costs, what it earns",
+    subtitle="capex, power, IRR and payback with every input at its default; owned P50: the option's owned price at this "
+             "size (section 1's Monte Carlo); IRR pre-tax, unlevered",
     labels={"announced_not_shipped": "announced, not shipped", "IBM IRR, decay [per year]": "IBM IRR, decay, per year"},
     percent=["IBM IRR, decay [per year]"],
     sources="data/expansion/platforms.csv, data/cloud_prices.csv, data/economics/parameters.csv (a source URL per row)")
@@ -426,6 +434,7 @@ tab = (deal_now.table.select("party", "line", "unit", pl.col("p50").alias(f"{g_n
        .join(deal_big.table.select("party", "line", pl.col("p5").alias(f"{g_big} P5"),
                                    pl.col("p50").alias(f"{g_big} P50"), pl.col("p95").alias(f"{g_big} P95")),
              on=["party", "line"])
+       .join(deal_big.table.select("party", "line", "how"), on=["party", "line"])   # how each line is counted
        .filter(pl.col("line").is_in(keep)))
 amd = deal_big.line("AMD", "total revenue")
 irr = deal_big.line("IBM", "IRR (pre-tax, unlevered)")
@@ -523,7 +532,8 @@ il.charts.headline_table(paths.select("option", "path", pl.col("utilization").al
              pl.col("npv_usd_per_gpu").alias("NPV [USD per GPU]"),
              pl.col("retirement_year").alias("retired after [years]")),
     "IBM per GPU under each rent path: today's design and the cheapest shipping option",
-    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; retired after: empty = to the horizon",
+    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; payback: operating cash only (inf: not "
+             "within the horizon; the IRR and NPV count the sale); retired after: empty = to the horizon",
     labels={"sold share [-]": "sold share", "IRR [per year]": "IRR, per year"}, percent=["sold share [-]", "IRR [per year]"],
     decimals={"NPV [USD per GPU]": 0, **{c: 2 for c in ("first rent [USD/GPU-h]", "margin, no resale [USD/GPU-h]",
                                                           "resale credit [USD/GPU-h]", "margin with resale [USD/GPU-h]")}},
@@ -577,9 +587,7 @@ TAKEAWAYS = (f'''* **Speed and cost:** at about {G_Z:,} GPUs today's design trai
 * **NIC:** Vulcano 800G shortens a ZAYA1-class run by at most {100 * (1 - 1 / nic_gain[best_nic]):.0f} %; the
   accelerator choice moves the answer far more than the NIC.
 * **Scale:** on about {G_MOE:,} GPUs the 10× MoE takes {HM['base']['wall_days']:.1f} days on MI300X and
-  {HM['fastest']['wall_days']:.1f} days on {HM['fastest']['option']}. These wall clocks are at Llama 3's failure
-  rates, notebook 06's optimistic bound: at the fleet reading's, {fm['wall_days']:.1f} days on MI300X
-  (goodput {fm['goodput']:.0%} instead of {lm['goodput']:.0%}).
+  {HM['fastest']['wall_days']:.1f} days on {HM['fastest']['option']}.
 * **Who earns what:** an {g_big}-MI300X expansion is worth about ${amd.p50 / 1e6:,.0f}M to AMD; IBM's
   IRR on a decaying rent is {irr.p50:.0%} (P50; {moe_mi300['ibm_irr']:.0%} with every input at its default); the owned cost per trained token moves most with
   {top['label'].split(' [')[0]}.
@@ -592,9 +600,7 @@ md(TAKEAWAYS)
 BRIEF.update(Markdown("**In brief** (the Takeaways at the end, computed):\n\n" + TAKEAWAYS))
 """),
     ("md", r"""
-**What is approximate.** No expansion has been announced: every option is a what-if. Goodput and
-wall clocks take Llama 3's failure rates, notebook 06's optimistic bound (section 1 prints the fleet
-reading's for the MI300X points). Training
+**What is approximate.** No expansion has been announced: every option is a what-if. Training
 times are the step model's best plan (notebook 04's validation errors apply, and no MI325X,
 MI355X or MI450X run at these sizes is public), with the global batch growing past the size
 printed at the top, which flatters the largest clusters. MI450X, Helios and Vulcano are
