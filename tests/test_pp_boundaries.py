@@ -4,7 +4,7 @@ some boundaries stay inside a domain and others cross it; the step keeps one hop
 the critical path sees (1F1B: each boundary at its own time on the longest path through the
 schedule's calls, tests/test_pp_1f1b_p2p.py); the interleaved schedule exchanges with both neighbours in one batched call, and its
 chunks wrap from the last rank to the first (one more boundary), so the slowest rank's slower
-boundary."""
+boundary (priced under Megatron-Core's calls, tests/test_pp_interleaved_p2p.py)."""
 
 import random
 
@@ -77,10 +77,14 @@ def test_alternating_boundaries_on_two_nodes():
     # iterations): boundary 0 R + 1 times, boundary 1 R + 2 times, boundary 2 four times
     # (rank 2's path is as long), nothing hidden (no p2p overlap without interleaving)
     assert _pp_p2p(one) == pytest.approx((m - 1 + 4) * t_in + m * t_x, rel=1e-9)
-    # interleaved: the last-to-first boundary crosses too, and a rank's batched exchange waits
-    # for the slower neighbour
+    # interleaved: the last-to-first boundary crosses too, and the hop is a rank's slower
+    # boundary; Megatron-Core's calls with p2p overlap (tests/test_pp_interleaved_p2p.py):
+    # vp·m + vp·pp − 3 transfers at it (one more at m = pp); the generic rule (pp_p2p_time, a
+    # stack without those calls) 2·(vp·m + pp − 1) at pp_p2p_overlap hidden
     il_sc = _sc(vp=2, pp_schedule="interleaved")
-    assert _pp_p2p(il.estimate(il_sc)) == pytest.approx(2 * (2 * m + 3) * t_x * (1 - ovl), rel=1e-9)
+    assert _pp_p2p(il.estimate(il_sc)) == pytest.approx((2 * m + 2 * 4 - 3 + (m <= 4)) * t_x, rel=1e-9)
+    gen = il.estimate(il_sc, params={"pp_p2p_interleaved_calls": 0.0})
+    assert _pp_p2p(gen) == pytest.approx(2 * (2 * m + 3) * t_x * (1 - ovl), rel=1e-9)
     # one node: every boundary (and the ring's) inside it
     small = il.Scenario.from_dict({**BASE, "hardware": {**BASE["hardware"], "nodes": 1},
                                    "parallelism": {**BASE["parallelism"], "tp": 2}})

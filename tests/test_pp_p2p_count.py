@@ -10,8 +10,8 @@ import infra_lab as il
 from infra_lab._kernels.training_reference import step_reference
 
 
-def _pp_p2p(sc):
-    e = il.estimate(sc)
+def _pp_p2p(sc, **kw):
+    e = il.estimate(sc, **kw)
     return dict(zip(e.breakdown["component"], e.breakdown["seconds"], strict=True))["pp_p2p"]
 
 
@@ -24,8 +24,13 @@ def test_interleaved_p2p_count_matches_the_bubble():
     act = tr.micro_batch * tr.seq_len * sc.model_spec.hidden * 2.0
     t = il.collective("send_recv", act, sc.hardware, gpus=2).time_s
     ovl = il.training.stack_params(sc.stack)["pp_p2p_overlap"]
-    # 2 x (2 x 32 + 7) = 142 transfers (the former count: 2 x 2 x (32 + 7) = 156)
-    assert _pp_p2p(sc) == pytest.approx(2 * (p.vp * m + p.pp - 1) * t * (1 - ovl), rel=1e-9)
+    # the generic rule (a stack whose pp_p2p_interleaved_calls is 0, torchtitan's; Megatron-Core's
+    # own calls are tests/test_pp_interleaved_p2p.py): 2 x (2 x 32 + 7) = 142 transfers (the
+    # former count: 2 x 2 x (32 + 7) = 156)
+    gen = {"pp_p2p_interleaved_calls": 0.0}
+    assert _pp_p2p(sc, params=gen) == pytest.approx(2 * (p.vp * m + p.pp - 1) * t * (1 - ovl), rel=1e-9)
+    assert step_reference(sc, params=gen)["step_time_s"] == pytest.approx(
+        il.estimate(sc, params=gen).step_time_s, rel=1e-9)
     one = sc.replace(parallelism={"vp": 1})
     # plain 1F1B: the longest path through Megatron-Core's calls, 2m + 2pp − 5 transfers at
     # equal boundaries, nothing hidden (tests/test_pp_1f1b_p2p.py)

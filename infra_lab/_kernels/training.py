@@ -99,7 +99,7 @@ C_NAMES = (
     "grad_buffer_persistent", "PP_IO", "CP_AG", "MOE_SLOW", "HQ", "MEM_S_PER_B", "KERNEL_S", "MTP", "MTP_MOE",
     "RGROUPS", "RGROUP_TOPK", "Z3_PP_RESHARD", "sp_backward_regather", "SHARED_X", "PP_SCHED",
     "fsdp_fp32_sharded_params", "FSDP_RS_BYTES", "FSDP_GRAD_QUEUE", "fp8_caches_weights", "PP_EXEC",
-    "FSDP_AG_BYTES",
+    "FSDP_AG_BYTES", "pp_p2p_interleaved_calls",
 )
 """Names of the kernel's constant vector ``c``. An entry that is a training-stack factor carries
 its data/stacks.csv parameter name (the value is that factor, unchanged); upper-case entries are
@@ -114,7 +114,12 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
  C_FP8_WCOPY, C_NS_DENSE, C_NS_MOE, C_NS_EXPERT, C_NS_MAX_NE, C_NS_MAX_E, C_NS_SHARE, C_HOST_BW,
  C_GRAD_PERSIST, C_PP_IO, C_CP_AG, C_MOE_SLOW, C_HQ, C_MEM_S_PER_B, C_KERNEL_S, C_MTP, C_MTP_MOE,
  C_RGROUPS, C_RGROUP_TOPK, C_Z3_PP_RESHARD, C_SP_REGATHER, C_SHARED_X, C_PP_SCHED,
- C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG) = range(len(C_NAMES))
+ C_FSDP_FP32, C_FSDP_RS, C_FSDP_GQ, C_FP8_CACHE, C_PP_EXEC, C_FSDP_AG, C_PP_CALLS) = range(len(C_NAMES))
+# C_PP_CALLS (stack factor pp_p2p_interleaved_calls): how the interleaved schedule's send/receive
+# is priced: 0 two transfers per chunk slot at pp_p2p_overlap hidden (pp_p2p_time), 1 Megatron-
+# Core's calls with overlap_p2p_comm on (its default under interleaving), 2 the same without it
+# (--no-overlap-p2p-communication: one batched exchange per forward-backward pair);
+# interleaved_p2p_count
 # C_FSDP_AG: bytes per parameter of the gathered layers' non-expert weights (the current and the
 # prefetched FSDP unit; infra_lab.memory.fsdp_gather_bytes: the 16-bit weight bytes, 1 with
 # torchao's float8 FSDP all-gather); training_bytes reads it only fully sharded, and
@@ -1781,17 +1786,64 @@ def one_f_one_b_p2p(q, nbc, pp, m):
 
 
 @njit(cache=True)
+def interleaved_p2p_count(pp, vp, m, mode):
+    """Transfers the step waits for under Megatron-Core's interleaved 1F1B schedule [-] (each at
+    one hop time: the step prices ``count · t_hop``), pp ranks of vp chunks each, m micro-batches.
+    ``mode`` 1: ``overlap_p2p_comm`` on, Megatron-Core's default under interleaving; 2: off.
+
+    What the code does (NVIDIA/Megatron-LM d98e8a6, megatron/core/pipeline_parallel/
+    schedules.py ``forward_backward_pipelining_with_interleaving``, p2p_communication.py;
+    megatron/training/arguments.py ``--no-overlap-p2p-communication`` is store_false, and
+    argument_utils.py sets ``batch_p2p_comm = not overlap_p2p_comm`` and
+    ``deallocate_pipeline_outputs = True``): rank r runs 2(pp − r − 1) + (vp − 1)·pp warm-up
+    forwards (microbatch_group_size_per_vp_stage = pp, its default), each followed by a blocking
+    ``send_forward_recv_forward``; then the steady forward–backward pairs; then the cool-down
+    backwards, each followed by a blocking ``send_backward_recv_backward``. With overlap each
+    steady forward posts its activation send and the next receive asynchronously (``isend`` /
+    ``irecv``) and each backward its gradient send and the next gradient receive; a receive is
+    waited just before the chunk that needs it, a gradient send before the next one is posted,
+    and an activation send at once (``deallocate_pipeline_outputs``: the output is freed after
+    its send), so one transfer per steady pair is on the rank's stream. Without overlap each
+    steady pair ends in ONE blocking batched ``send_forward_backward_recv_forward_backward``
+    with both neighbours.
+
+    Walking those calls with every rank at the same pass times and each transfer short against
+    a pass (:func:`infra_lab._kernels.training_reference.interleaved_p2p_simulated` runs them:
+    a transfer starts once both its sender and its receiver have posted it and takes one hop;
+    a wait holds the rank's stream until it is done), the step is longer than without
+    transfers by, for m a multiple of pp: with overlap vp·m + vp·pp − 3 transfers, one more at
+    m = pp; without overlap vp·m + vp·pp + pp − 3, one more at m = pp with pp even. Where the
+    former rule charged 2·(vp·m + pp − 1) at half hidden, vp·m + pp − 1.
+
+    APPROXIMATIONS: every transfer at the one hop time (:func:`pp_hop_time`: the slowest
+    rank's slower boundary, the last-to-first one included), where the boundaries differ; every
+    rank at the same pass times; a transfer's time its boundary's own whatever the other
+    traffic; m not a multiple of pp (Megatron-Core refuses it with its default group size)
+    priced by the same count."""
+    if mode == 2:
+        n = vp * m + vp * pp + pp - 3.0
+        if m <= pp and pp % 2 == 0:
+            n += 1.0
+    else:
+        n = vp * m + vp * pp - 3.0
+        if m <= pp:
+            n += 1.0
+    return n
+
+
+@njit(cache=True)
 def pp_p2p_time(m, pp, vp, t_p2p, ovl):
     """Pipeline send/recv time on a step's critical path [s]: one activation forward and one
     gradient backward per chunk slot, of which the critical path has m·vp (every micro-batch
     through the rank's vp chunks) + pp − 1 (the fill and the drain: the same pp − 1 chunk slots
     whose compute is the bubble, (pp − 1)/vp of a stage's time; Narayanan et al. 2021 §2.2.2,
     https://arxiv.org/abs/2104.04473: the interleaved schedule cuts the bubble by vp and raises
-    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. The interleaved,
-    zero-bubble and V schedules; the plain 1F1B schedule (vp = 1) is :func:`one_f_one_b_p2p`,
-    from its calls. APPROXIMATION: two transfers per chunk slot, where Megatron-Core's
-    interleaved schedule without p2p overlap makes one batched exchange per forward–backward
-    pair and the zero-bubble runtimes post their sends and receives asynchronously; the fill
+    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. The zero-bubble
+    and V schedules, and the interleaved schedule of a stack whose pp_p2p_interleaved_calls is 0
+    (torchtitan's torch.distributed.pipelining, Megatron-LM 2022); the plain 1F1B schedule
+    (vp = 1) is :func:`one_f_one_b_p2p`, Megatron-Core's interleaved one
+    :func:`interleaved_p2p_count`, both from their calls. APPROXIMATION: two transfers per chunk
+    slot, where the zero-bubble runtimes post their sends and receives asynchronously; the fill
     and drain at the same hop time."""
     return 2.0 * (vp * m + pp - 1.0) * t_p2p * (1.0 - ovl)
 
@@ -2153,6 +2205,8 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 pp_c = np.nan
             else:
                 pp_c, pp_net = one_f_one_b_p2p(q, (comm.shape[3] - N_COMM) // 2, pp, m)
+        elif sched == PP_SCHED_INTERLEAVED and c[C_PP_CALLS] > 0.5:   # Megatron-Core's interleaved calls
+            pp_c = interleaved_p2p_count(pp * 1.0, vp * 1.0, m, int(c[C_PP_CALLS])) * q[Q_PP]
         else:
             pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]

@@ -12,6 +12,7 @@ and this reference agree.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from . import pipeline_greedy_reference
@@ -208,6 +209,195 @@ def one_f_one_b_p2p_simulated(times: list[float], m: int, fwd: float = 1.0, bwd:
     pp = len(times) + 1
     progs = [megatron_1f1b_calls(r, pp, m) for r in range(pp)]
     return _walk_calls(progs, fwd, bwd, times) - _walk_calls(progs, fwd, bwd, [0.0] * len(times))
+
+
+def megatron_interleaved_calls(r: int, pp: int, vp: int, m: int, overlap: bool) -> list[tuple]:
+    """Rank r's sequence under Megatron-Core's interleaved 1F1B schedule (NVIDIA/Megatron-LM
+    d98e8a6, megatron/core/pipeline_parallel/schedules.py
+    ``forward_backward_pipelining_with_interleaving``, microbatch_group_size_per_vp_stage = pp,
+    deallocate_pipeline_outputs on as megatron/training/argument_utils.py sets it, no
+    overlap_p2p_comm_warmup_flush): ("F",), ("B",) a chunk's pass, ("P", messages) messages
+    posted without waiting (``isend`` / ``irecv``), ("W", messages) a wait on them; a message
+    (kind, src, dst, seq), kind "a" an activation to the next rank (the last rank's to the first,
+    the next chunk), "g" a gradient to the previous one. ``overlap``: ``overlap_p2p_comm`` (the
+    default under interleaving); without it each steady forward-backward pair ends in one
+    blocking batched ``send_forward_backward_recv_forward_backward``."""
+    T = vp * m
+    table = []
+    for lo in range(0, m, pp):
+        hi = m if lo + pp >= m else lo + pp
+        table += [(mb, c) for c in range(vp) for mb in range(lo, hi)]
+    warm = min(2 * (pp - r - 1) + (vp - 1) * pp, T)
+    rem = T - warm
+    first, last = r == 0, r == pp - 1
+    nxt, prv = (r + 1) % pp, (r - 1) % pp
+
+    def chunk(k, fwd):
+        c = table[k % T][1]
+        return c if fwd else vp - 1 - c
+
+    def recv_from_previous(k, fwd):
+        # recv_tensor_from_previous_stage: the leading stage (first rank forward, last rank
+        # backward) receives only what the ending stage has produced, never the last chunk's
+        if not (first if fwd else last):
+            return True
+        nc = chunk(k + 1, fwd) if k < pp - 1 else chunk(k - (pp - 1), fwd)
+        return k >= pp - 1 and nc != (vp - 1 if fwd else 0)
+
+    seq: dict = {}
+    ops: list[tuple] = []
+
+    def msg(kind, src, dst):
+        seq[(kind, src, dst)] = seq.get((kind, src, dst), -1) + 1
+        return (kind, src, dst, seq[(kind, src, dst)])
+
+    def post(*ms):
+        ms = [x for x in ms if x is not None]
+        if ms:
+            ops.append(("P", ms))
+        return ms
+
+    def wait(ms):
+        if ms:
+            ops.append(("W", list(ms)))
+
+    def act_out(k):
+        return msg("a", r, nxt) if not (chunk(k, True) == vp - 1 and last) else None
+
+    def grad_out(k):
+        return msg("g", r, prv) if not (chunk(k, False) == 0 and first) else None
+
+    if not first:
+        wait(post(msg("a", prv, r)))
+    recv_prev, recv_next = [], []
+    send_next = send_prev = None
+    for k in range(warm):
+        rp = recv_from_previous(k, True) and k != T - 1
+        ops.append(("F",))
+        out = act_out(k)
+        if k == warm - 1 and not overlap and rem > 0:
+            wait(post(out, msg("a", prv, r) if rp else None, msg("g", nxt, r) if not last else None))
+        else:
+            wait(post(out, msg("a", prv, r) if rp else None))
+        if overlap and k == warm - 1 and rem > 0 and not last:
+            recv_next += post(msg("g", nxt, r))
+    for k in range(rem):
+        fk, bk = k + warm, k
+        if overlap:
+            if not (chunk(fk, True) == 0 and first) and recv_prev:
+                wait([recv_prev.pop(0)])
+            ops.append(("F",))
+            s_ = act_out(fk)
+            rr = msg("a", prv, r) if (recv_from_previous(fk, True) and k != rem - 1) else None
+            post(s_, rr)
+            if send_next is not None:
+                wait([send_next])
+            send_next = s_
+            if rr is not None:
+                recv_prev.append(rr)
+            if send_next is not None:          # deallocate_pipeline_outputs: freed once sent
+                wait([send_next])
+                send_next = None
+            if not (chunk(bk, False) == vp - 1 and last) and recv_next:
+                wait([recv_next.pop(0)])
+            ops.append(("B",))
+            s_ = grad_out(bk)
+            rr = msg("g", nxt, r) if recv_from_previous(bk, False) else None
+            post(s_, rr)
+            if send_prev is not None:
+                wait([send_prev])
+            send_prev = s_
+            if rr is not None:
+                recv_next.append(rr)
+        else:
+            ops.append(("F",))
+            ops.append(("B",))
+            rp = recv_from_previous(fk, True) and k != rem - 1
+            rn = recv_from_previous(bk, False)
+            wait(post(act_out(fk), grad_out(bk), msg("a", prv, r) if rp else None,
+                      msg("g", nxt, r) if rn else None))
+    if rem == 0 and not last:
+        wait(post(msg("g", nxt, r)))
+    for k in range(rem, T):
+        if not (chunk(k, False) == vp - 1 and last) and k != 0 and recv_next:
+            wait([recv_next.pop(0)])
+        rn = recv_from_previous(k, False) and k != T - 1
+        ops.append(("B",))
+        wait(post(grad_out(k), msg("g", nxt, r) if rn else None))
+    if send_prev is not None:
+        wait([send_prev])
+    if recv_prev or recv_next:
+        raise RuntimeError(f"rank {r}: receives left unwaited")
+    return ops
+
+
+def _walk_posted(progs, fwd: float, bwd: float, hop) -> float:
+    """The end of the last rank's stream when every rank runs its sequence
+    (:func:`megatron_interleaved_calls`): a pass takes ``fwd`` / ``bwd``; a message starts when
+    both its sender and its receiver have posted it (each at its stream's time then) and takes
+    ``hop(message)``; a wait holds the rank's stream until its messages are done."""
+    pp = len(progs)
+    ptr = [0] * pp
+    now = [0.0] * pp
+    posted: dict = {}
+    while not all(ptr[r] == len(progs[r]) for r in range(pp)):
+        moved = False
+        for r in range(pp):
+            while ptr[r] < len(progs[r]):
+                op = progs[r][ptr[r]]
+                if op[0] == "F":
+                    now[r] += fwd
+                elif op[0] == "B":
+                    now[r] += bwd
+                elif op[0] == "P":
+                    for mg in op[1]:
+                        posted.setdefault(mg, [None, None])[0 if mg[1] == r else 1] = now[r]
+                else:
+                    if any(None in posted.get(mg, (None,)) for mg in op[1]):
+                        break
+                    now[r] = max([now[r]] + [max(posted[mg]) + hop(mg) for mg in op[1]])
+                ptr[r] += 1
+                moved = True
+        if not moved:
+            raise RuntimeError("the interleaved call sequences deadlock")
+    if any(None in v for v in posted.values()):
+        raise RuntimeError("a message posted on one side only")
+    return max(now)
+
+
+def interleaved_p2p_simulated(times: list[float], vp: int, m: int, overlap: bool = True,
+                              fwd: float = 1.0, bwd: float = 2.0) -> float:
+    """The send/receive time Megatron-Core's interleaved schedule adds to a step [s]: its call
+    sequences (:func:`megatron_interleaved_calls`) walked with boundary b's transfer time
+    ``times[b]`` (b < pp − 1 between ranks b and b + 1, ``times[pp − 1]`` the last rank's to the
+    first) less the same walk with instant transfers, every rank at chunk pass times ``fwd``,
+    ``bwd``. :func:`infra_lab._kernels.training.interleaved_p2p_count` times the hop must equal
+    it at equal boundaries with transfers short against the passes."""
+    pp = len(times)
+    progs = [megatron_interleaved_calls(r, pp, vp, m, overlap) for r in range(pp)]
+
+    def hop_of(ts):
+        def hop(mg):
+            lo, hi = sorted((mg[1], mg[2]))
+            if pp == 2:
+                return ts[0]
+            return ts[pp - 1] if (lo == 0 and hi == pp - 1) else ts[lo]
+        return hop
+
+    return (_walk_posted(progs, fwd, bwd, hop_of(times))
+            - _walk_posted(progs, fwd, bwd, hop_of([0.0] * pp)))
+
+
+def interleaved_p2p_transfers(pp: int, vp: int, m: int, overlap: bool = True) -> float:
+    """Transfers the interleaved schedule's step waits for at equal boundaries [-]: the walk of
+    :func:`interleaved_p2p_simulated` at a hop short against the passes, divided by it."""
+    return _interleaved_transfers_cached(int(pp), int(vp), int(m), bool(overlap))
+
+
+@functools.cache
+def _interleaved_transfers_cached(pp, vp, m, overlap):
+    hop = 2.0 ** -10                         # short against the passes, exact in binary
+    return round(interleaved_p2p_simulated([hop] * pp, vp, m, overlap) / hop, 6)
 
 
 def priced_per_domain(groups, D: int) -> int:
@@ -765,6 +955,18 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # time, nothing hidden (Megatron-Core refuses overlap_p2p_comm without interleaving)
     if pp > 1 and vp == 1 and p.schedule in ("1f1b", "interleaved"):
         pp_c = one_f_one_b_p2p_reference(t_bd, m)
+    elif pp > 1 and p.schedule == "interleaved" and sp["pp_p2p_interleaved_calls"] > 0:
+        # Megatron-Core's interleaved calls walked at equal boundaries (each at the hop the
+        # critical path sees), nothing else hidden; m not a multiple of pp (refused by Megatron,
+        # its walk deadlocks) by the kernel's count at the nearest multiple above plus the
+        # difference in steady pairs
+        ovl_on = sp["pp_p2p_interleaved_calls"] == 1
+        if m >= pp and m == int(m) and int(m) % pp == 0:
+            n_x = interleaved_p2p_transfers(pp, vp, int(m), ovl_on)
+        else:
+            mm = max(pp, pp * math.ceil(m / pp))
+            n_x = interleaved_p2p_transfers(pp, vp, mm, ovl_on) - vp * (mm - m)
+        pp_c = n_x * t_pp
     else:
         pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
     # the pipeline bubble of the schedule (parallelism.pp_schedule), every rank at its own times
