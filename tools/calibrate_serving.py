@@ -36,11 +36,17 @@ def main() -> None:
     fitted = {(r["stack"], r["parameter"]): r for r in cal.iter_rows(named=True)}
     borrow = {"sglang-cuda": "vllm-cuda", "sglang-rocm": "vllm-rocm"}
     path = Path(catalog.DATA_DIR) / "stacks.csv"
-    rows = list(csv.reader(path.open(newline="")))
+    # one record per line (no note spans lines); a line whose row is not rewritten stays as it is
+    lines = path.read_text().splitlines()
+    rows = [next(csv.reader([line])) for line in lines]
     h = rows[0]
+    if any(len(r) != len(h) for r in rows):
+        raise SystemExit(f"{path}: expected one record of {len(h)} fields per line")
     ix = {c: i for i, c in enumerate(h)}
-    for r in rows[1:]:
+    out = list(lines)
+    for i, r in enumerate(rows[1:], start=1):
         key = (r[ix["stack"]], r[ix["parameter"]])
+        before = list(r)
         if key in fitted:
             f = fitted[key]
             new = f"{f['value']:.6g}"
@@ -61,9 +67,11 @@ def main() -> None:
             r[ix["basis"]] = "derived"
             r[ix["note"]] = (f"No published measurement of current SGLang on this platform in the validation set: "
                              f"the fitted value of {borrow[key[0]]} (same platform, same GPU kernels class) is used.")
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    path.write_text(buf.getvalue())
+        if r != before:
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="").writerow(r)
+            out[i] = buf.getvalue()
+    path.write_text("\n".join(out) + "\n")
     print(cal)
 
 

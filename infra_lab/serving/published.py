@@ -494,9 +494,18 @@ def _train_cases(split: str = "train"):
 
 _START_STEP, _MIN_STEP = 0.7, 0.02
 """:func:`calibrate`'s compass search in log space: its first step, halved while above the minimum."""
-_FINAL_STEP = next(_START_STEP / 2 ** k for k in range(64) if _START_STEP / 2 ** (k + 1) <= _MIN_STEP)
-"""The last step that search takes (0.7 / 32): where it stops, no single factor moved by this
-step lowers the loss."""
+
+
+def _final_step() -> float:
+    """The last step that search takes (0.7 / 32): where it stops, no single factor moved by
+    this step lowers the loss."""
+    step = _START_STEP
+    while step / 2.0 > _MIN_STEP:
+        step /= 2.0
+    return step
+
+
+_FINAL_STEP = _final_step()
 
 
 def _to_x(name: str, v: float) -> float:
