@@ -944,6 +944,10 @@ def _sweep_call_options(a, sc, where: dict, fixed: dict) -> dict:
         given = [_option(k) for k in search]
         raise CliError(f"{', '.join(given)}: only with --call search (they bound the plans the search tries at "
                        f"every point; --call {a.call} prices the scenario's own plan)")
+    if search:   # checked once, before any point runs (il.search's own check; main names the options)
+        from .training.plans import _check_constraints
+
+        _check_constraints({k: v for k, v in search.items() if k in SEARCH_CONSTRAINTS})
     if a.stack is not None:
         if a.call == "serve":
             raise CliError("--stack: with --call serve the serving stack is [serving] stack (set it in the "
@@ -1349,11 +1353,13 @@ EXAMPLES = {
   [training]
   seq_len = [2048, 4096]
 with --call search the keys the search enumerates (tp, pp, vp, cp, ep, etp, zero, fsdp,
-sequence_parallel, micro_batch, recompute) are refused: bound them with `infra-lab search`
+sequence_parallel, micro_batch, recompute) are refused in the grid: bound them at every point
+with the plan-constraint options (--tp 1,2, --max-tp 8, ...)
 
 examples:
   infra-lab sweep zaya1-ibm-mi300x --grid grid.toml
-  infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
+  infra-lab sweep zaya1-ibm-mi300x --grid grid.toml --stack megatron-core-rocm-asym --param dp_comm_overlap=0
+  infra-lab sweep my_run.toml --grid grid.toml --call search --max-tp 8 --format csv
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
     "largest": """the plan (cluster, parallelism, ZeRO, sequence, micro-batch, optimizer, stack) is the
 scenario's; its model is replaced: by depth, each published shape of the family with the most
@@ -1364,6 +1370,7 @@ examples:
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM,H200-SXM
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,B200 --family qwen3 --micro-batch 1
   infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
+  infra-lab largest zaya1-ibm-mi300x --by presets --reserve-fraction 0 --grad-bytes 2
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
     "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
 band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per

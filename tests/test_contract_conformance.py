@@ -607,6 +607,8 @@ def test_cli_sweep_reaches_stack_params_and_the_search_options(tmp_path, capsys)
         assert (r["tp"], r["pp"], r["step_time_s"]) == (1, 1, best["step_time_s"])
     assert cli.main(["sweep", scen, "--grid", grid, "--max-tp", "1"]) == 1
     assert "--max-tp: only with --call search" in capsys.readouterr().err
+    assert cli.main(["sweep", scen, "--grid", grid, "--call", "search", "--min-tp", "4", "--max-tp", "2"]) == 1
+    assert "error: --min-tp 4 > --max-tp 2: no value allowed" in capsys.readouterr().err   # before any point
     assert cli.main(["sweep", "maia-class-serving-mi300x", "--grid", grid, "--call", "serve", "--stack",
                      "vllm-rocm"]) == 1
     assert "--stack: with --call serve the serving stack is [serving] stack" in capsys.readouterr().err
