@@ -697,7 +697,7 @@ def cmd_serve(a) -> Output:
             if getattr(a, key) is not None:
                 kw[key] = getattr(a, key)
         if a.param:
-            kw["stack_params"] = _params(a.param)
+            kw["params"] = _params(a.param)
         with empty_reasons() as why:
             df = serve_search(sc, **kw)
         if a.format == "table":
@@ -722,7 +722,7 @@ def cmd_serve(a) -> Output:
             out.frame("configurations", df)
         out.notes += why
         return out
-    r = serve(sc, stack_params=_params(a.param))
+    r = serve(sc, params=_params(a.param))
     d = {"scenario": name, **serve_record(r)}
     if not r.fits:   # priced all the same (as `estimate` prices a plan that does not fit): say so
         cap = sc.hardware.accelerator_spec.memory_capacity_bytes
@@ -1590,7 +1590,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="KV-cache precisions to try with --search (bf16, fp8; il.serve_search kv_precisions; "
                          "default both)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
-                    help="override a serving-stack factor (repeatable; il.serve's stack_params), "
+                    help="override a serving-stack factor (repeatable; il.serve's params), "
                          "e.g. step_overhead_s=0.003")
 
     sp = add("sweep", "Run a call over a parameter grid, in-process or on a Dask cluster (il.sweep).",
