@@ -1686,8 +1686,11 @@ def _option_flags(parser: argparse.ArgumentParser, command: str) -> dict[str, st
     """The Python keyword each option of ``command`` passes on, mapped to the option a person types
     (``max_tp`` -> ``--max-tp``, ``fabric_efficiency`` -> ``--fabric-efficiency``)."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
-    return {act.dest: max(act.option_strings, key=len) for act in sub._actions
-            if act.option_strings and act.dest not in _NOT_KEYWORDS}
+    flags = {act.dest: max(act.option_strings, key=len) for act in sub._actions
+             if act.option_strings and act.dest not in _NOT_KEYWORDS}
+    if command == "collective":   # the positional SIZE is il.collective's size_bytes, as parse_size names it
+        flags["size_bytes"] = "size"
+    return flags
 
 
 def in_cli_words(message: str, flags: dict[str, str]) -> str:

@@ -683,6 +683,8 @@ def test_cli_errors_name_the_option_the_user_typed(tmp_path, capsys):
         (["largest", scen, "--by", "presets", "--search-plans", "--dropout", "true"],
          "--dropout: with --search-plans True", "search_plans"),
         (["estimate", scen, "--tokens", "-1"], "--tokens -1.0: expected a finite number of tokens > 0", "tokens ="),
+        (["collective", "all_reduce", "1e40", "--hardware", scen, "--gpus", "8"], "error: size 1e+40: more than",
+         "size_bytes"),
     ]
     for args, said, not_said in cases:
         assert cli.main(args) == 1, args
