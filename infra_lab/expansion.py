@@ -8,7 +8,7 @@ quantity                       owner
 =============================  =====================================================
 best plan, tokens/s            :func:`infra_lab.search` (training)
 failure-free run time          :func:`infra_lab.reliability.run_hours` (from ``il.estimate``)
-goodput at that scale          :func:`infra_lab.reliability.plan_run`
+goodput at that scale          :func:`infra_lab.reliability.plan_run` (:data:`CALIBRATION`)
 owned price of a GPU-hour      :func:`infra_lab.economics.owned_gpu_hour_quote` (:func:`owned_quote`)
 capex of the cluster           :func:`infra_lab.economics.owned_cost_per_gpu_hour`
 facility power                 :func:`infra_lab.economics.cluster_power`
@@ -76,7 +76,8 @@ from .units import DAY
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
-           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS"]
+           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS", "CALIBRATION",
+           "BOUND_CALIBRATION"]
 
 DATA = catalog.DATA_DIR / "expansion"
 
@@ -102,7 +103,6 @@ _SCHEMAS = {
         "nic": _SR, "status": Col("str", required=True, choices=("shipping", "announced")),
         "announced_not_shipped": Col("bool", required=True), "available": Col("date", required=True),
         "nic_usd": _F, "nic_low_usd": _F, "nic_high_usd": _F, "nic_basis": _S,
-        "ports_400g_equivalent": Col("float", required=True, positive=True),
     },
     "models": {
         "model": _SR, "preset": _SR, "hidden": Col("int", positive=True), "heads": Col("int", positive=True),
@@ -120,6 +120,18 @@ average selling prices (``purchase_prices.csv`` basis "asp", else the accelerato
 purchase-price default, itself an analyst ASP; the platform rows' assumptions are on that
 scale). The one channel every option has: only MI300X has a distributor listing."""
 
+CALIBRATION = "fleet"
+"""The failure calibration of every option's goodput (:func:`infra_lab.reliability.plan_run`):
+the job-level fleet reading (Kokolis et al., HPCA 2025, measured on jobs of ZAYA1's 1,024-GPU
+size), the reading notebook 06 finds right for a job of this size and notebook 05 prices
+ZAYA1's run with; Llama 3's per-device reading is the optimistic bound. The sweep used
+plan_run's default (Llama 3's), so its runs' failure losses, and the owned and rented run costs
+that include them, were the optimistic bound's."""
+
+BOUND_CALIBRATION = "llama3"
+"""The failure reading of :data:`CALIBRATION`'s optimistic bound (notebook 06): :func:`evaluate`
+gives its goodput beside (``goodput_bound``), so the failure cost's spread is a ratio away."""
+
 #: Output columns of :func:`evaluate`, with units.
 METRICS = {
     "gpus": "GPUs in the cluster (whole nodes / racks)",
@@ -128,7 +140,9 @@ METRICS = {
     "plan": "the best plan in words (tp, pp, ep, dp, micro-batch, recompute)",
     "tokens_per_s": "training throughput of the best plan [tokens/s]",
     "mfu": "model FLOPs utilization of the best plan [fraction of dense BF16 peak]",
-    "run_days": "failure-free run time [days]", "goodput": "useful share of wall-clock time",
+    "run_days": "failure-free run time [days]",
+    "goodput": "useful share of wall-clock time, under CALIBRATION (the fleet reading) [-]",
+    "goodput_bound": "the same under Llama 3's per-device reading, the optimistic bound [-]",
     "wall_days": "expected wall-clock time with failures [days]",
     "facility_MW": "average facility power (IT x PUE) [MW]",
     "it_provisioned_MW": "provisioned IT power [MW]",
@@ -484,7 +498,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     sc = Scenario.from_dict(apply_plan(d, b))
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
-    run = reliability.plan_run(sc, hours)
+    run = reliability.plan_run(sc, hours, calibration=CALIBRATION)
+    bound = reliability.plan_run(sc, hours, calibration=BOUND_CALIBRATION).goodput
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic, world)
     owned = owned_quote(platform, nic, world)["usd_per_gpu_hour"]   # the one owned price, on OPTION_PRICE_BASIS
@@ -513,7 +528,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}{etp}, dp {b['dp']}, "
                  f"micro-batch {b['micro_batch']}, recompute {b['recompute']}"),
         "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"],
-        "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / DAY,
+        "run_days": hours / 24.0, "goodput": run.goodput, "goodput_bound": bound,
+        "wall_days": run.expected_wall_s / DAY,
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
         "capex_usd": ibm.capex_usd_per_gpu * world,

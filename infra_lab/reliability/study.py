@@ -318,7 +318,9 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
     Returns
     -------
     polars.DataFrame: calibration, fixed_overhead_s [s], baseline_save_s [s], goodput_base,
-    goodput_fast [-], hours_saved [h], usd_saved [USD].
+    goodput_fast [-], hours_saved [h of wall clock], gpu_hours_saved [GPU-h] (the hours times
+    the cluster's GPUs: price it at another GPU-hour price by multiplying), usd_saved [USD]
+    (gpu_hours_saved x ``price_usd_per_gpu_hour``).
     """
     import polars as pl
 
@@ -336,7 +338,7 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
             rows.append({"calibration": cal, "fixed_overhead_s": float(f),
                          "baseline_save_s": v["ckpt_blocking_s"][0], "goodput_base": v["goodput"][0],
                          "goodput_fast": v["goodput"][1], "hours_saved": v["days_saved"][1] * 24,
-                         "usd_saved": v["usd_saved"][1]})
+                         "gpu_hours_saved": v["gpu_hours_saved"][1], "usd_saved": v["usd_saved"][1]})
     return pl.DataFrame(rows)
 
 
