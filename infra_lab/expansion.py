@@ -155,7 +155,8 @@ METRICS = {
     "contract_usd_per_gpu_hour": "dedicated-contract rent per GPU-hour [USD]",
     "rented_run_cost_usd": "the run at the contract rent incl. goodput losses [USD]",
     "ibm_irr": "operator IRR on the decay path [per year, pre-tax, unlevered]",
-    "ibm_payback_years": "operator payback on the decay path [years]",
+    "ibm_payback_years": "operator payback on the decay path, from operating cash (the sale at "
+                         "retirement, which ibm_irr counts, left out; inf: never) [years]",
     "serve_plan": "best serving configuration on one node (tp, dp, weight precision, concurrency)",
     "served_tokens_per_s_per_gpu": "output tokens/s per GPU of the best serving configuration "
                                    "within the latency limit [tokens/s]",
@@ -383,7 +384,8 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
     held at its stated value (``fixed``) and, where the option's own fabric on ``gpus`` GPUs
     (None: the reference cluster's 1,024) counts other network items per GPU than the
     reference fabric, the drawn counts multiplied by that fabric's / the reference's (``scale``;
-    :func:`cost_overrides` gives the same at the modes). An option that states nothing
+    :func:`cost_overrides` gives the same at the modes), or held at 0 where that fabric has none
+    of an item (one node or one rack: no back-end switch, cable or optics). An option that states nothing
     (MI300X + Pollara) gets exactly ``owned_gpu_hour_quote(accelerator, basis="asp")``; notebook
     05's cross-vendor figure for MI300X is the same function on the baseboard listing.
 
@@ -404,7 +406,12 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
     n = _row(nics(), "nic", nic, "nic")
     fixed = {} if n["nic_usd"] is None else {"nic_usd": n["nic_usd"]}
     counts, base = _network_counts(platform, nic, gpus)
-    scale = {k: c / base[k] for k, c in counts.items() if not math.isclose(c, base[k], rel_tol=1e-12)}
+    differ = {k: c for k, c in counts.items() if not math.isclose(c, base[k], rel_tol=1e-12)}
+    # a count of 0 (one node or one rack: no back-end switch port, cable or optics) is held at 0;
+    # as a factor of 0 on its range, owned_gpu_hour_quote refused it ("scale['switch_ports_per_gpu']
+    # = 0.0"), and evaluate() on 8 MI300X or one 72-GPU Helios rack failed on a value never typed
+    fixed |= {k: 0.0 for k, c in differ.items() if c == 0.0}
+    scale = {k: c / base[k] for k, c in differ.items() if c != 0.0}
     return economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], basis=OPTION_PRICE_BASIS,
                                           tdp_W=p["tdp_W"], fixed=fixed, scale=scale)
 

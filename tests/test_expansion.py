@@ -117,6 +117,24 @@ def test_option_network_is_its_own_fabric_at_its_size():
     assert q8["usd_per_gpu_hour"] > X.owned_quote("MI450X Helios rack", "Pollara-400")["usd_per_gpu_hour"]
 
 
+
+@pytest.mark.parametrize("platform, nic, gpus", [("MI300X node", "Pollara-400", 8),
+                                                 ("MI450X Helios rack", "Vulcano-800", 72)])
+def test_one_node_or_one_rack_has_no_back_end_network_to_price(platform, nic, gpus):
+    """One node (or one Helios rack) is one scale-up domain: fabric_network_counts gives 0 switch
+    ports and 0 optics per GPU. owned_quote passed that 0 as a factor on the drawn range and
+    owned_gpu_hour_quote refused it, so evaluate() on 8 MI300X failed with
+    "scale['switch_ports_per_gpu'] = 0.0", a value the user never typed. The count is held at 0."""
+    E = il.economics
+    c = E.fabric_network_counts(X.option_hardware(platform, nic, gpus))
+    assert c["switch_ports_per_gpu"] == 0.0 and c["optics_per_gpu"] == 0.0
+    q = X.owned_quote(platform, nic, gpus)
+    # the same draws with the reference fabric's network: the one-domain cluster costs less
+    assert 0 < q["usd_per_gpu_hour"] < X.owned_quote(platform, nic)["usd_per_gpu_hour"]
+    row = X.evaluate(platform, nic, gpus, "ZAYA1-class")
+    assert row["gpus"] == gpus and row["run_cost_usd"] > 0 and math.isfinite(row["owned_usd_per_gpu_hour"])
+    assert row["owned_usd_per_gpu_hour"] == pytest.approx(q["usd_per_gpu_hour"])
+
 def test_bad_names_and_sizes():
     with pytest.raises(UnknownNameError, match="MI300X node"):
         X.option_hardware("MI300 node", "Pollara-400", 1024)
@@ -339,6 +357,36 @@ def test_explorer_says_when_the_sweep_lacks_a_combination(tiny):
 def test_payback_never_is_inf_not_nan(tiny):
     for r in tiny.iter_rows(named=True):
         assert not (isinstance(r["ibm_payback_years"], float) and math.isnan(r["ibm_payback_years"]))
+
+
+def test_a_positive_irr_beside_payback_never_is_explained_where_both_are_shown():
+    """Notebook 08 printed MI355X's decay path as IRR +1.2 % and payback inf, and defined payback
+    as 'years until the cumulative cash turns positive' with inf 'not repaid within the horizon':
+    a contradiction, since a positive IRR means the cash, the sale included, does repay it. The
+    payback is of operating cash only (provider_view); where the two are shown, it says so."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    paths = il.expansion.operator_paths("MI355X node", "Pollara-400")
+    decay = paths.filter(pl.col("path") == "decay").row(0, named=True)
+    assert decay["irr"] > 0 and decay["payback_years"] == math.inf      # the case the wording is for
+    label = next(lab for c, lab, _ in il.widgets.expansion.EXPLORER_ROWS if c == "ibm_payback_years")
+    assert "operating cash" in label
+    row = {c: None for c, _, _ in il.widgets.expansion.EXPLORER_ROWS} | {"ibm_payback_years": math.inf, "error": None}
+    never = il.widgets.expansion._table_html(row)
+    assert "never from operating cash" in never and "sale" in never
+    assert "operating cash" in X.METRICS["ibm_payback_years"]
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        cells = runpy.run_path(str(root / "tools" / "notebooks" / "08_expansion_2026.py"), run_name="x")["cells"]
+    finally:
+        sys.path.remove(str(root / "tools"))
+    text = " ".join(" ".join(src.split()) for _, src in cells)
+    terms = text[text.index("*payback*:"):][:400]
+    assert "operating cash" in terms and "sale" in terms
+    assert "a payback of `inf` means the operating cash does not repay" in text
 
 
 def test_headlines_pick_the_right_rows():

@@ -40,19 +40,46 @@ def run_hours(scenario, tokens: float) -> float:
     return estimate(scenario).days_to_train(tokens) * 24.0
 
 
+def _scaled_nodes(hw, nodes: int) -> dict:
+    """The [hardware] change that puts ``hw``'s node design on ``nodes`` nodes: the node count,
+    and where a rack-scale domain (GB200/GB300 NVL72, MI450X Helios: 72 GPUs over trays of 4)
+    would be left partly used and its ``domain_gpus`` is derived, the job's GPUs per domain as
+    the network and training explorers take them
+    (:func:`~infra_lab.scenario.hardware_table.whole_node_domain_gpus`: 1,024 GB200 are 16 racks
+    of 64; the same ASSUMPTION, whole trays packed evenly). Without it a rack-scale cluster
+    scaled to 1,024 or 16,384 GPUs was refused for not filling whole 72-GPU racks, and the
+    reliability explorer, which offers those sizes, failed on every one of them."""
+    from ..scenario.hardware_table import updated_table, whole_node_domain_gpus
+
+    table = updated_table(hw, {"nodes": nodes})
+    g, node, domain = nodes * hw.gpus_per_node, hw.gpus_per_node, hw.scaleup_domain
+    if "domain_gpus" not in table and domain > node and g > domain and g % domain:
+        return {"nodes": nodes, "domain_gpus": whole_node_domain_gpus(g, node, domain)}
+    return {"nodes": nodes}
+
+
 def scale_hardware(hardware, gpus: int):
     """The same node design with ``gpus`` GPUs (nodes = ceil(gpus / gpus_per_node)); the node
     count is changed as :meth:`~infra_lab.scenario.Scenario.replace` changes it
     (:func:`~infra_lab.scenario.hardware_table.updated_table`): a ``domain_gpus`` held at the
     value the smaller cluster derived follows the new size (a 32-GPU GB200 cluster scaled to
-    1,152 GPUs kept 32-GPU domains in place of NVL72 racks), one given otherwise is kept."""
+    1,152 GPUs kept 32-GPU domains in place of NVL72 racks), one given otherwise is kept; a
+    rack-scale cluster that would leave its racks partly used packs whole trays evenly
+    (1,024 GB200: 16 racks of 64 GPUs, as the network and training explorers size it).
+
+    Examples
+    --------
+    >>> hw = scale_hardware({"accelerator": "GB200", "nodes": 18, "gpus_per_node": 4}, 1024)
+    >>> hw.world_size, hw.domain_gpus
+    (1024, 64)
+    """
     from ..scenario import HardwareConfig
     from ..scenario.hardware_table import updated_table
     from .failures import _as_hw
 
     hw = _as_hw(hardware)
     gpus = int(number("gpus", gpus, integer=True))
-    return HardwareConfig.from_dict(updated_table(hw, {"nodes": max(1, math.ceil(gpus / hw.gpus_per_node))}))
+    return HardwareConfig.from_dict(updated_table(hw, _scaled_nodes(hw, max(1, math.ceil(gpus / hw.gpus_per_node)))))
 
 
 def scale_scenario(scenario, gpus: int):
@@ -76,7 +103,7 @@ def scale_scenario(scenario, gpus: int):
         raise ValidationError(f"gpus = {gpus}: must be a multiple of gpus_per_node = {hw.gpus_per_node}")
     steps = tr.global_batch // (tr.micro_batch * par.dp)  # micro-batches per step per rank
     new_dp = gpus // (par.tp * par.pp * par.cp)
-    return scenario.replace(hardware={"nodes": gpus // hw.gpus_per_node},
+    return scenario.replace(hardware=_scaled_nodes(hw, gpus // hw.gpus_per_node),
                             training={"global_batch": steps * tr.micro_batch * new_dp})
 
 

@@ -334,7 +334,8 @@ md(f'''**Synchronous and asynchronous saves.** A synchronous save stalls trainin
 {cs.ckpt_s:.1f} s for ZAYA1's checkpoint on the shared file system, most of it the assumed fixed cost. An asynchronous
 save (PyTorch Distributed Checkpoint (DCP) async save, Megatron-Core `--async-save`) stalls only while it stages the state in host memory:
 a fixed {R.parameter("async_blocking_fixed_s"):.2f} s (`async_blocking_fixed_s`, measured by Meta and Crusoe on an H200
-cluster, https://pytorch.org/blog/6x-faster-async-checkpointing/) plus the busiest node's device-to-host copy, {ca.ckpt_s:.2f} s here;
+cluster, https://pytorch.org/blog/6x-faster-async-checkpointing/) plus the busiest node's device-to-host copy
+({ca.checkpoint.node_write_bytes / ca.checkpoint.snapshot_Bps_per_node * 1e3:.1f} ms of it here), {ca.ckpt_s:.2f} s in all;
 the write, fixed cost included ({ca.checkpoint.background_s:.1f} s), runs in the background and stalls training only if the
 next save comes before it ends, which the optimal interval ({ca.interval_s / 60:.0f} min of work) never does; the checkpoint
 counts only once that write ends, so a failure during it also loses the segment the save closed. Goodput over
