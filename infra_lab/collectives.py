@@ -112,6 +112,7 @@ import numpy as np
 from . import fabric as _fab
 from .errors import ValidationError, check_positive, unknown
 from .scenario import HardwareConfig
+from .scenario._checks import _py
 
 OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")
 ALGORITHMS = ("ring", "tree", "nvls", "nvlstree", "collnet_direct", "collnet_chain", "pat",
@@ -369,6 +370,7 @@ def collective_time_params(hardware, fabric_efficiency: float = 1.0,
     True
     """
     hw = _fab.hardware_config(hardware)
+    fabric_efficiency = _py(fabric_efficiency)   # a numpy scalar (np.float32(0.8)) as the number it holds
     if isinstance(fabric_efficiency, bool) or not isinstance(fabric_efficiency, (int, float)) \
             or not 0 < fabric_efficiency <= 1:
         raise ValidationError(f"fabric_efficiency = {fabric_efficiency!r}: allowed 0 < x <= 1")

@@ -25,6 +25,7 @@ import polars as pl
 from .. import catalog
 from ..catalog import Col
 from ..errors import DataError, InfraLabError, ValidationError, check_positive, unknown
+from ..scenario._checks import _py_list
 
 ENCODERS_CSV = catalog.DATA_DIR / "models" / "encoders.csv"
 SYSTEMS_CSV = catalog.DATA_DIR / "models" / "multimodal.csv"
@@ -692,6 +693,7 @@ def _size(image_size, field_: str = "image_size") -> tuple[int | None, int | Non
     an integer (an integral float such as 448.0 counts) in 1..:data:`MAX_IMAGE_SIDE_PX`. An
     invalid one is refused naming ``field_`` and its whole value (``image_size = (0, 448):
     height 0 ...``), not only the side."""
+    image_size = _py_list(image_size)   # a numpy array of two sides is its list
     if image_size is None:
         return None, None
     allowed = f"a side [px] or (height, width), integers in 1..{MAX_IMAGE_SIDE_PX:,}"
