@@ -2205,7 +2205,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 pp_c = np.nan
             else:
                 pp_c, pp_net = one_f_one_b_p2p(q, (comm.shape[3] - N_COMM) // 2, pp, m)
-        elif sched == PP_SCHED_INTERLEAVED and c[C_PP_CALLS] > 0.5:   # Megatron-Core's interleaved calls
+        elif sched <= PP_SCHED_INTERLEAVED and c[C_PP_CALLS] > 0.5:   # Megatron-Core's interleaved calls (vp > 1)
             pp_c = interleaved_p2p_count(pp * 1.0, vp * 1.0, m, int(c[C_PP_CALLS])) * q[Q_PP]
         else:
             pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
