@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ValidationError, unknown
+from .errors import ValidationError, short_repr, unknown
 
 REAL = (int, float, np.integer, np.floating)
 """Types accepted as real numbers (bools excluded explicitly: ``isinstance(True, int)``)."""
@@ -97,7 +97,7 @@ def choice(field: str, value: Any, allowed: Iterable[str]) -> str:
     """``value`` if it is one of ``allowed`` (exact string), else an UnknownNameError."""
     allowed = tuple(allowed)
     if not isinstance(value, str):
-        raise ValidationError(f"{field} = {value!r}: expected one of {', '.join(allowed)}")
+        raise ValidationError(f"{field} = {short_repr(value)}: expected one of {', '.join(allowed)}")
     if value not in allowed:
         raise unknown(field, value, allowed)
     return value

@@ -6,7 +6,7 @@ import math
 from functools import cache
 
 from .. import catalog
-from ..errors import ValidationError, check_positive, unknown
+from ..errors import UnknownNameError, ValidationError, check_positive, short_repr, unknown
 
 DATA = catalog.DATA_DIR / "reliability"
 
@@ -134,9 +134,12 @@ def rate_factor(field: str, value) -> float:
 
 
 def choice(field: str, value, allowed) -> str:
-    """``value`` if it is one of ``allowed`` (strings), else UnknownNameError."""
+    """``value`` if it is one of ``allowed`` (strings), else UnknownNameError; a value that is
+    not a string is named by its type and a short form (:func:`infra_lab.errors.short_repr`)."""
     allowed = tuple(allowed)
-    if not isinstance(value, str) or value not in allowed:
+    if not isinstance(value, str):
+        raise UnknownNameError(f"{field} = {short_repr(value)}: expected one of {', '.join(allowed)}")
+    if value not in allowed:
         raise unknown(field, value, allowed)
     return value
 
