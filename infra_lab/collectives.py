@@ -109,6 +109,7 @@ from functools import cache
 
 import numpy as np
 
+from . import _validate as V
 from . import fabric as _fab
 from .errors import ValidationError, check_positive, unknown
 from .scenario import HardwareConfig
@@ -369,10 +370,9 @@ def collective_time_params(hardware, fabric_efficiency: float = 1.0,
     True
     """
     hw = _fab.hardware_config(hardware)
-    if isinstance(fabric_efficiency, bool) or not isinstance(fabric_efficiency, (int, float)) \
-            or not 0 < fabric_efficiency <= 1:
-        raise ValidationError(f"fabric_efficiency = {fabric_efficiency!r}: allowed 0 < x <= 1")
-    return _params(hw, float(fabric_efficiency), None if radix is None else _fab._radix(radix))
+    fabric_efficiency = V.number("fabric_efficiency", fabric_efficiency, lo=0.0, lo_open=True, hi=1.0,
+                                 allowed="0 < x <= 1")
+    return _params(hw, fabric_efficiency, None if radix is None else _fab._radix(radix))
 
 
 @cache
@@ -523,9 +523,7 @@ class CollectiveResult:
 
 
 def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
-    if isinstance(gpus, bool) or not isinstance(gpus, (int, np.integer)) or gpus < 1:
-        raise ValidationError(f"gpus = {gpus!r}: expected a positive integer number of ranks")
-    gpus = int(gpus)
+    gpus = V.integer("gpus", gpus)   # ranks: an integer >= 1 (numpy's too)
     world = hw.world_size
     if gpus > world:
         raise ValidationError(
@@ -542,8 +540,7 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
                 f"domain ({D} of the job's GPUs) needs a multiple of {D}; pass per_node= for other placements"
             )
         return gpus, D
-    if isinstance(per_node, bool) or not isinstance(per_node, (int, np.integer)) or not 1 <= per_node <= D:
-        raise ValidationError(f"per_node = {per_node!r}: allowed 1..{D} (the job's GPUs in one scale-up domain)")
+    per_node = V.integer("per_node", per_node, hi=D)   # 1..the job's GPUs in one scale-up domain
     if gpus % per_node:
         raise ValidationError(f"gpus = {gpus}: must be a multiple of per_node = {per_node}")
     if gpus // per_node > world // D:
@@ -555,6 +552,7 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
 
 
 def _size(size_bytes) -> float:
+    size_bytes = V.scalar(size_bytes)
     if isinstance(size_bytes, bool) or not isinstance(size_bytes, (int, float, np.integer, np.floating)):
         raise ValidationError(f"size_bytes = {size_bytes!r}: expected a number of bytes >= 0")
     size = float(size_bytes) + 0.0   # + 0.0: -0.0 bytes is 0 bytes (a result never reports -0.0)

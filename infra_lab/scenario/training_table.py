@@ -294,7 +294,10 @@ class TrainingConfig:
 
 
 def _module_list(v, field: str, allowed: tuple[str, ...], noun: str) -> tuple[str, ...]:
-    """A non-empty list of distinct names from ``allowed`` for ``training.<field>``."""
+    """A non-empty list of distinct names from ``allowed`` for ``training.<field>`` (a 1-d numpy
+    array of names counts as the list it holds)."""
+    if type(v).__module__ == "numpy" and getattr(v, "ndim", 0) == 1:
+        v = v.tolist()
     if isinstance(v, str) or not isinstance(v, (list, tuple)) or not v:
         raise ValidationError(f"training.{field} = {v!r:.80}: expected a non-empty list of module names "
                               f"from {', '.join(allowed)}")
@@ -311,6 +314,9 @@ def check_recompute_num_layers(value, where: str = "training.recompute_num_layer
     model's ``layers`` when given); returns it as an int (or None)."""
     if value is None:
         return None
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+            and math.isfinite(value) and value == int(value) and abs(value) <= 2**53:
+        value = int(value)      # an integral float (4.0), as every other integer field reads it
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValidationError(f"{where} = {value!r:.60}: expected an integer >= 1 (the first layers of each "
                               "pipeline chunk recomputed whole, Megatron's --recompute-num-layers with the block "
