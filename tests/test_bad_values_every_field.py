@@ -27,8 +27,10 @@ The public calls' keywords are swept the same way in tests/test_bad_values_every
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import signal
 
 import numpy as np
 import pytest
@@ -446,7 +448,22 @@ def sweep_field(table: str, key: str) -> list[str]:
     return problems
 
 
+@contextlib.contextmanager
+def budget(seconds: int = 60):
+    """Fail a field whose cases together run longer than ``seconds`` (a hang) instead of waiting."""
+    def expire(*_):
+        raise TimeoutError(f"ran longer than {seconds} s")
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
 @pytest.mark.parametrize("table,key", sorted(KINDS), ids=[f"{t}.{k}" for t, k in sorted(KINDS)])
 def test_bad_values(table, key):
-    problems = sweep_field(table, key)
+    with budget():
+        problems = sweep_field(table, key)
     assert not problems, f"{table}.{key}:\n" + "\n".join(problems)

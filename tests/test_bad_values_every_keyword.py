@@ -28,6 +28,7 @@ from test_bad_values_every_field import (
     HW,
     SERVE,
     bad_values,
+    budget,
     message_problems,
     numpy_values,
 )
@@ -345,7 +346,13 @@ def _finite_problems(r) -> list[str]:
         if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
             if math.isnan(v) or (math.isinf(v) and not k.startswith("break_even")):
                 out.append(f"{k} = {v!r}")
+            elif v < 0 and k.endswith(TIMES_AND_COSTS):
+                out.append(f"{k} = {v!r}: a negative time, size or cost")
     return out
+
+
+TIMES_AND_COSTS = ("_s", "_bytes", "_hours", "usd", "_usd_per_gpu_hour", "result")
+"""Result fields that are never negative (times, sizes, costs; a bare number returned)."""
 
 
 def _call(fn, kw):
@@ -400,7 +407,8 @@ def sweep_call(name: str, only: str | None = None) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_bad_keyword_values(name):
-    problems = sweep_call(name)
+    with budget():
+        problems = sweep_call(name)
     assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
