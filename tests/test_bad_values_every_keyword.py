@@ -214,6 +214,35 @@ CALLS: dict[str, tuple] = {
         kw.pop("rental_usd_per_gpu_hour", 2.0), **kw), {
         "rental_usd_per_gpu_hour": ("num", 2.5), "accelerator": ("name", "H100-SXM"),
         "depreciation": ("name", "exponential"), "network": ("name", "per-port")}),
+    "economics.band": (lambda **kw: economics.band(kw.pop("samples", [1.0, 2.0, 3.0])), {
+        "samples": ("floats0", [1.0, 2.0, 4.0])}),
+    "economics.sample_parameters": (lambda **kw: economics.sample_parameters(kw.pop("n", 100), kw.pop("seed", 0), **kw), {
+        "n": ("int", 50), "seed": ("int0", 3), "accelerator": ("name", "H100-SXM"),
+        "names": ("names", ["pue", "utilization"]), "distribution": ("name", "lognormal"),
+        "fixed": ("params", {"utilization": 0.7})}),
+    "economics.monte_carlo_owned_cost": (lambda **kw: economics.monte_carlo_owned_cost(
+        kw.pop("n", 200), **{"accelerator": "MI300X", **kw, **({"hardware": HW2} if "radix" in kw else {})}), {
+        "n": ("int", 300), "seed": ("int0", 3), "accelerator": ("name", "H100-SXM"),
+        "depreciation": ("name", "exponential"), "network": ("name", "per-port"),
+        "distribution": ("name", "lognormal"), "fixed": ("params", {"utilization": 0.7}),
+        "age_years": ("skip", "only with depreciation = 'exponential': economics.owned_cost_per_gpu_hour"),
+        "backend": ("name", "reference"), "hardware": ("skip", "a table: the field sweep"), "radix": ("int", 64)}),
+    "economics.deal_pnl": (lambda **kw: economics.deal_pnl(kw.pop("final_run_gpu_hours", 1e6), **{"n": 200, **kw}), {
+        "final_run_gpu_hours": ("num", 2e6), "accelerator": ("name", "MI300X"), "goodput": ("frac1", 0.9),
+        "n_gpus": ("int", 512), "nodes": ("int", 64), "years": ("num", 3.0), "path": ("name", "flat"),
+        "overrides": ("params", {"utilization": 0.7}), "n": ("int", 300), "seed": ("int0", 3),
+        "retire": ("name", "when_unprofitable")}),
+    "economics.owned_inputs": (lambda **kw: economics.owned_inputs(**{"accelerator": "MI300X", **kw,
+                                                                     **({"hardware": HW2} if "radix" in kw else {})}), {
+        "accelerator": ("name", "H100-SXM"), "overrides": ("params", {"utilization": 0.7}),
+        "hardware": ("skip", "a table: the field sweep"), "radix": ("int", 64)}),
+    "reliability.scale_hardware": (lambda **kw: reliability.scale_hardware(kw.pop("hardware", HW2), kw.pop("gpus", 64)), {
+        "hardware": ("skip", "a table: the field sweep"), "gpus": ("int", 128)}),
+    "reliability.class_shares": (lambda **kw: reliability.class_shares(**kw), {"reading": ("name", "count")}),
+    "reliability.composition": (lambda **kw: reliability.composition(kw.pop("hardware", HW2), **kw), {
+        "hardware": ("skip", "a table: the field sweep"), "radix": ("int", 64)}),
+    "reliability.market_price_usd_per_gpu_hour": (lambda **kw: reliability.market_price_usd_per_gpu_hour(**kw), {
+        "accelerator": ("name", "H100-SXM"), "term": ("name", "on-demand")}),
     "economics.run_cost": (lambda **kw: economics.run_cost(**{"gpu_hours": 10.0, "price_usd_per_gpu_hour": 2.0,
                                                              **kw}), {
         "estimate": ("skip", "an Estimate: test_user_pass_pricing_precisions"), "gpu_hours": ("num", 20.0),
@@ -253,6 +282,7 @@ ADMITTED = {
     ("reliability.optimal_interval_s", "rates_per_s"): ("1e30", "a closed form of finite inputs"),
     ("reliability.optimal_interval_s", "restart_s"): ("1e30", "a closed form of finite inputs"),
     ("reliability.optimal_interval_s", "min_interval_s"): ("1e30", "a closed form of finite inputs"),
+    ("economics.band", "samples"): ("negative", "1e30", "any finite samples (an NPV may be negative)"),
     ("reliability.run_hours", "tokens"): ("1e30", "hours of a closed form (tokens / throughput)"),
     ("reliability.optimal_interval_s", "background_s"): ("1e30", "a closed form of finite inputs"),
     ("reliability.plan_run", "save_speedup"): ("1e30", "a faster save: the write time tends to the fixed costs"),
@@ -267,6 +297,7 @@ ADMITTED = {
 }
 # other names a message may use for a keyword (a model given by name is a "preset")
 ALSO = {"spec": ("preset",), "accelerators": ("accelerator",), "presets": ("preset",), "name": ("parameter",),
+        "names": ("parameter",),
         "scenario": ("scenario", "[model]", "model.")}
 
 

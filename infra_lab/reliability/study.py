@@ -46,12 +46,14 @@ def scale_hardware(hardware, gpus: int):
     (:func:`~infra_lab.scenario.hardware_table.updated_table`): a ``domain_gpus`` held at the
     value the smaller cluster derived follows the new size (a 32-GPU GB200 cluster scaled to
     1,152 GPUs kept 32-GPU domains in place of NVL72 racks), one given otherwise is kept."""
+    from .. import _validate as V
+    from ..fabric import constant
     from ..scenario import HardwareConfig
     from ..scenario.hardware_table import updated_table
     from .failures import _as_hw
 
     hw = _as_hw(hardware)
-    gpus = int(number("gpus", gpus, integer=True))
+    gpus = V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # named as given, not as nodes
     return HardwareConfig.from_dict(updated_table(hw, {"nodes": max(1, math.ceil(gpus / hw.gpus_per_node))}))
 
 
