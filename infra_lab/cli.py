@@ -698,8 +698,18 @@ def cmd_serve(a) -> Output:
                 kw[key] = getattr(a, key)
         if a.param:
             kw["stack_params"] = _params(a.param)
-        with empty_reasons() as why:
+        with empty_reasons() as why, warnings.catch_warnings():
+            # priced rows that do not fit: said in the CLI's words below, not as a Python warning
+            warnings.filterwarnings("ignore", message="il.serve_search: does not fit", category=UserWarning)
             df = serve_search(sc, **kw)
+        if "usd_per_million_tokens" in df.columns and not df["fits"].all():
+            unfit = df.filter(~df["fits"])
+            cap = sc.hardware.accelerator_spec.memory_capacity_bytes
+            out.notes.append(
+                f"does not fit: {unfit.height:,} of the {df.height:,} configurations (fits = no) need "
+                f"{unfit['memory_per_gpu_bytes'].min() / 1e9:.1f} GB per GPU or more against the {cap / 1e9:.1f} GB "
+                f"a job can address on {sc.hardware.accelerator}; priced as if they had enough memory "
+                "(without --no-pareto, or with --top N, only the configurations that fit are listed)")
         if a.format == "table":
             import polars as pl
 

@@ -8,7 +8,7 @@ quantity                       owner
 =============================  =====================================================
 best plan, tokens/s            :func:`infra_lab.search` (training)
 failure-free run time          :func:`infra_lab.reliability.run_hours` (from ``il.estimate``)
-goodput at that scale          :func:`infra_lab.reliability.plan_run`
+goodput at that scale          :func:`infra_lab.reliability.plan_run` (:data:`CALIBRATION`)
 owned price of a GPU-hour      :func:`infra_lab.economics.owned_gpu_hour_quote` (:func:`owned_quote`)
 capex of the cluster           :func:`infra_lab.economics.owned_cost_per_gpu_hour`
 facility power                 :func:`infra_lab.economics.cluster_power`
@@ -76,7 +76,8 @@ from .units import DAY
 __all__ = ["platforms", "nics", "models", "parameters", "cluster_sizes", "options",
            "option_hardware", "training_scenario", "serving_scenario", "cost_overrides", "owned_quote",
            "evaluate", "sweep_grid", "SERVING_ENGINE", "deal_overrides", "deal",
-           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS"]
+           "pareto_front", "headlines", "operator_paths", "METRICS", "OPTION_PRICE_BASIS", "SEARCH_BOUNDS", "CALIBRATION",
+           "BOUND_CALIBRATION"]
 
 DATA = catalog.DATA_DIR / "expansion"
 
@@ -102,7 +103,6 @@ _SCHEMAS = {
         "nic": _SR, "status": Col("str", required=True, choices=("shipping", "announced")),
         "announced_not_shipped": Col("bool", required=True), "available": Col("date", required=True),
         "nic_usd": _F, "nic_low_usd": _F, "nic_high_usd": _F, "nic_basis": _S,
-        "ports_400g_equivalent": Col("float", required=True, positive=True),
     },
     "models": {
         "model": _SR, "preset": _SR, "hidden": Col("int", positive=True), "heads": Col("int", positive=True),
@@ -120,6 +120,18 @@ average selling prices (``purchase_prices.csv`` basis "asp", else the accelerato
 purchase-price default, itself an analyst ASP; the platform rows' assumptions are on that
 scale). The one channel every option has: only MI300X has a distributor listing."""
 
+CALIBRATION = "fleet"
+"""The failure calibration of every option's goodput (:func:`infra_lab.reliability.plan_run`):
+the job-level fleet reading (Kokolis et al., HPCA 2025, measured on jobs of ZAYA1's 1,024-GPU
+size), the reading notebook 06 finds right for a job of this size and notebook 05 prices
+ZAYA1's run with; Llama 3's per-device reading is the optimistic bound. The sweep used
+plan_run's default (Llama 3's), so its runs' failure losses, and the owned and rented run costs
+that include them, were the optimistic bound's."""
+
+BOUND_CALIBRATION = "llama3"
+"""The failure reading of :data:`CALIBRATION`'s optimistic bound (notebook 06): :func:`evaluate`
+gives its goodput beside (``goodput_bound``), so the failure cost's spread is a ratio away."""
+
 #: Output columns of :func:`evaluate`, with units.
 METRICS = {
     "gpus": "GPUs in the cluster (whole nodes / racks)",
@@ -128,7 +140,9 @@ METRICS = {
     "plan": "the best plan in words (tp, pp, ep, dp, micro-batch, recompute)",
     "tokens_per_s": "training throughput of the best plan [tokens/s]",
     "mfu": "model FLOPs utilization of the best plan [fraction of dense BF16 peak]",
-    "run_days": "failure-free run time [days]", "goodput": "useful share of wall-clock time",
+    "run_days": "failure-free run time [days]",
+    "goodput": "useful share of wall-clock time, under CALIBRATION (the fleet reading) [-]",
+    "goodput_bound": "the same under Llama 3's per-device reading, the optimistic bound [-]",
     "wall_days": "expected wall-clock time with failures [days]",
     "facility_MW": "average facility power (IT x PUE) [MW]",
     "it_provisioned_MW": "provisioned IT power [MW]",
@@ -141,7 +155,8 @@ METRICS = {
     "contract_usd_per_gpu_hour": "dedicated-contract rent per GPU-hour [USD]",
     "rented_run_cost_usd": "the run at the contract rent incl. goodput losses [USD]",
     "ibm_irr": "operator IRR on the decay path [per year, pre-tax, unlevered]",
-    "ibm_payback_years": "operator payback on the decay path [years]",
+    "ibm_payback_years": "operator payback on the decay path, from operating cash (the sale at "
+                         "retirement, which ibm_irr counts, left out; inf: never) [years]",
     "serve_plan": "best serving configuration on one node (tp, dp, weight precision, concurrency)",
     "served_tokens_per_s_per_gpu": "output tokens/s per GPU of the best serving configuration "
                                    "within the latency limit [tokens/s]",
@@ -369,7 +384,8 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
     held at its stated value (``fixed``) and, where the option's own fabric on ``gpus`` GPUs
     (None: the reference cluster's 1,024) counts other network items per GPU than the
     reference fabric, the drawn counts multiplied by that fabric's / the reference's (``scale``;
-    :func:`cost_overrides` gives the same at the modes). An option that states nothing
+    :func:`cost_overrides` gives the same at the modes), or held at 0 where that fabric has none
+    of an item (one node or one rack: no back-end switch, cable or optics). An option that states nothing
     (MI300X + Pollara) gets exactly ``owned_gpu_hour_quote(accelerator, basis="asp")``; notebook
     05's cross-vendor figure for MI300X is the same function on the baseboard listing.
 
@@ -390,7 +406,12 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
     n = _row(nics(), "nic", nic, "nic")
     fixed = {} if n["nic_usd"] is None else {"nic_usd": n["nic_usd"]}
     counts, base = _network_counts(platform, nic, gpus)
-    scale = {k: c / base[k] for k, c in counts.items() if not math.isclose(c, base[k], rel_tol=1e-12)}
+    differ = {k: c for k, c in counts.items() if not math.isclose(c, base[k], rel_tol=1e-12)}
+    # a count of 0 (one node or one rack: no back-end switch port, cable or optics) is held at 0;
+    # as a factor of 0 on its range, owned_gpu_hour_quote refused it ("scale['switch_ports_per_gpu']
+    # = 0.0"), and evaluate() on 8 MI300X or one 72-GPU Helios rack failed on a value never typed
+    fixed |= {k: 0.0 for k, c in differ.items() if c == 0.0}
+    scale = {k: c / base[k] for k, c in differ.items() if c != 0.0}
     return economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], basis=OPTION_PRICE_BASIS,
                                           tdp_W=p["tdp_W"], fixed=fixed, scale=scale)
 
@@ -484,7 +505,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
     sc = Scenario.from_dict(apply_plan(d, b))
     tokens = m["tokens"]
     hours = reliability.run_hours(sc, tokens)
-    run = reliability.plan_run(sc, hours)
+    run = reliability.plan_run(sc, hours, calibration=CALIBRATION)
+    bound = reliability.plan_run(sc, hours, calibration=BOUND_CALIBRATION).goodput
     acc = d["hardware"]["accelerator"]
     ov = cost_overrides(platform, nic, world)
     owned = owned_quote(platform, nic, world)["usd_per_gpu_hour"]   # the one owned price, on OPTION_PRICE_BASIS
@@ -513,7 +535,8 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "plan": (f"tp {b['tp']} · pp {b['pp']} · ep {b['ep']}{etp}, dp {b['dp']}, "
                  f"micro-batch {b['micro_batch']}, recompute {b['recompute']}"),
         "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"],
-        "run_days": hours / 24.0, "goodput": run.goodput, "wall_days": run.expected_wall_s / DAY,
+        "run_days": hours / 24.0, "goodput": run.goodput, "goodput_bound": bound,
+        "wall_days": run.expected_wall_s / DAY,
         "facility_MW": power["facility_average_W"] / 1e6,
         "it_provisioned_MW": power["it_provisioned_W"] / 1e6,
         "capex_usd": ibm.capex_usd_per_gpu * world,

@@ -6,6 +6,7 @@ band with a negative end printed as '-4% (-15%–13%)'."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 import infra_lab as il
 
@@ -79,10 +80,25 @@ def test_mix_time_chart_legend_in_words_in_order():
     df = pl.DataFrame({"mix": ["a"] * 5, "part": parts, "days": [5.0, 0.1, 2.0, -0.2, 0.0]})
     spec = il.charts.mix_time_chart(df, "days").to_dict()
     words = [il.charts.multimodal.PART_LABELS[p] for p in parts]
-    assert spec["encoding"]["color"]["sort"] == words
-    rows = next(iter(spec["datasets"].values()))
+    bars = next(v for v in spec["layer"] if v["mark"]["type"] == "bar")
+    assert bars["encoding"]["color"]["sort"] == words
+    rows = spec["datasets"][bars["data"]["name"]]
     assert [r["part"] for r in sorted(rows, key=lambda r: r["order"])] == words
     assert not (set(parts) - {"padding"}) & {r["part"] for r in rows}      # "padding" reads the same
+
+
+def test_mix_time_chart_marks_each_mix_total_beside_a_negative_part():
+    """Notebook 09's stacked bars drew the negative 'exposed communication, change' left of zero,
+    so the image-heavy bar ended at 10.55 days for a 10.26-day run (the sum of the positive
+    parts). A tick marks each mix's total, the sum of every part."""
+    parts = ["language_model", "padding", "encoder_compute", "exposed_comm_change", "stage_imbalance"]
+    df = pl.DataFrame({"mix": ["a"] * 5 + ["b"] * 5, "part": parts * 2,
+                       "days": [5.0, 0.1, 2.0, -0.2, 0.0, 4.0, 0.0, 1.0, 0.0, 0.5]})
+    spec = il.charts.mix_time_chart(df, "days").to_dict()
+    tick = next(v for v in spec["layer"] if v["mark"]["type"] == "tick")
+    totals = {r["mix"]: r["total"] for r in spec["datasets"][tick["data"]["name"]]}
+    assert totals == pytest.approx({"a": 6.9, "b": 5.5})
+    assert tick["encoding"]["x"]["field"] == "total"
 
 
 def test_a_band_with_a_negative_end_reads_low_to_high():

@@ -897,6 +897,31 @@ def test_network_widget_says_what_its_routed_time_is_and_simulates_the_ring_it_r
     assert "ring's own step" not in re.sub("<[^>]+>", "", network_update(2**28, 1024)["text"])   # tree: not claimed
 
 
+def test_network_explorer_prices_zaya1_cluster_on_its_own_hosts():
+    """Notebook 03's explorer, at 1,024 MI300X on Pollara rails, priced collectives on the part's
+    default host (AMD EPYC: 2 µs per posted network message) while the notebook's section 5 and
+    the API price ZAYA1's cluster on its Intel Xeon 8570 hosts (1 µs): a 256 MiB reduce-scatter
+    read 11.40 ms in the explorer against 7.69 ms in the prose. The host is an input, named in
+    the text, and the notebook starts the explorer on ZAYA1's."""
+    import re
+
+    from infra_lab.errors import UnknownNameError
+    from infra_lab.widgets.network import network_explorer, network_update
+
+    zy = il.load_scenario("zaya1-ibm-mi300x").hardware
+    for op, size in (("all_reduce", 2**28), ("reduce_scatter", 2**28), ("all_gather", 2**24), ("all_to_all", 2**28)):
+        r = network_update(size, 1024, op=op, pxn=True, host_cpu=zy.host_cpu)
+        assert r["result"].time_s == il.collective(op, size, zy, zy.world_size).time_s, op
+    amd = network_update(2**28, 1024, op="reduce_scatter")
+    assert amd["result"].time_s > network_update(2**28, 1024, op="reduce_scatter", host_cpu="Xeon 8570")["result"].time_s
+    assert "EPYC-9374F hosts, the part's default" in re.sub("<[^>]+>", "", amd["text"])
+    box = network_explorer(host_cpu=zy.host_cpu)
+    assert box.controls["host_cpu"].value == "Xeon-Platinum-8570"
+    assert box.update()["result"].time_s == il.collective("all_reduce", 2**28, zy, zy.world_size).time_s
+    with pytest.raises(UnknownNameError, match="Xeon-Platinum-8570"):
+        network_update(2**28, 1024, host_cpu="Xeon")
+
+
 def test_network_widget_counts_rack_scale_domains_as_domains():
     """72 GB200 in one NVL72 domain read "72 × GB200 (1 node(s), ...": CollectiveResult.nodes
     counts scale-up domains, which on a rack-scale part span several nodes."""

@@ -85,7 +85,7 @@ def test_every_csv_without_a_unit_column_names_units_in_its_columns():
         # counts of things [-]
         "gpus", "gpus_per_node", "gpus_per_link", "gpus_per_instance", "gpus_per_server", "nodes",
         "nics_per_node", "node_gpus", "scaleup_domain", "scaleup_links", "compute_units", "vcpus",
-        "cpu_cores", "arm_cores", "ports_400G", "ports_800G", "ports_400g_equivalent", "hbm_stacks",
+        "cpu_cores", "arm_cores", "ports_400G", "ports_800G", "hbm_stacks",
         "generation", "ring_channels", "rccl_tuning_model", "count", "interruptions",
         "interruptions_low", "interruptions_high", "num_prompts", "concurrency", "engine_max_batch",
         "Number of GPUs",

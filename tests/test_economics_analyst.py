@@ -3,6 +3,7 @@ names (the message says what the code did before)."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -180,6 +181,24 @@ def test_notebook06_prints_what_the_failures_cost():
     # the same GPU-hours as the goodput says: wall = work / goodput
     for c in lost:
         assert lost[c] == pytest.approx(work_h * h[c]["gpus"] * (1 / h[c]["goodput"] - 1), rel=1e-6)
+
+
+def test_notebook06_prices_faster_checkpoints_on_the_failure_costs_two_bases():
+    """Notebook 06 valued a failure at the owned price and at the rent, but faster checkpoints
+    (sections 6 and 7) at the rent alone: the same GPU-hours on two bases. Every dollar figure of
+    the notebook now prices GPU-hours at both, and save_value_table gives the GPU-hours
+    (gpu_hours_saved = wall-clock hours x GPUs; usd_saved = gpu_hours_saved x its price)."""
+    nb06 = (il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "06_reliability.py").read_text()
+    assert '(pl.col("gpu_hours_saved") * OWNED).alias("usd_saved_owned")' in nb06
+    assert '(pl.col("gpu_hours_saved") * OWNED).alias("usd_owned")' in nb06
+    assert '(pl.col("gpu_hours_saved") * RENT).alias("usd_rented")' in nb06
+    assert "* price)" not in nb06 and "dollars at the median on-demand MI300X price" not in nb06
+    R = il.reliability
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    t = R.save_value_table(sc, 100.0, fixed_overheads_s=[10.0, 300.0], price_usd_per_gpu_hour=2.0, calibrations=["fleet"])
+    assert (t["gpu_hours_saved"] > 0).all()
+    assert np.allclose(t["gpu_hours_saved"], t["hours_saved"] * sc.hardware.world_size)
+    assert np.allclose(t["usd_saved"], t["gpu_hours_saved"] * 2.0)
 
 
 def test_class_comparison_reads_its_default_interactivity_from_the_agent_mix(monkeypatch):

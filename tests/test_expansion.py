@@ -86,6 +86,18 @@ def test_vulcano_doubles_ports_and_prices_800g_optics():
     assert {"capex_usd_per_gpu", "tdp_W"} <= set(mi450)
 
 
+def test_nic_table_has_no_port_count_of_its_own():
+    """data/expansion/nics.csv carried ports_400g_equivalent (1 and 2), read by no code: the cost
+    model counts an option's switch ports at the NIC's line rate from the catalog
+    (economics.fabric_network_counts), so the column was a second, unread copy of data/nics.csv's
+    line_rate_Gbps / 400. The option's ports per GPU follow the catalog's line rate alone."""
+    assert not any("port" in c for c in X.nics().columns)
+    rate = {n: il.catalog.nic(n).line_rate_bps for n in X.nics()["nic"]}
+    hw = {n: X.option_hardware("MI300X node", n, 1024) for n in rate}
+    ports = {n: il.economics.fabric_network_counts(h)["switch_ports_per_gpu"] for n, h in hw.items()}
+    assert ports["Vulcano-800"] / ports["Pollara-400"] == rate["Vulcano-800"] / rate["Pollara-400"] == 2.0
+
+
 def test_option_network_is_its_own_fabric_at_its_size():
     """cost_overrides / owned_quote priced every option on the reference fabric's counts (3 ports,
     4 transceivers per GPU, doubled for an 800G NIC) whatever its nodes or size. A Helios rack's
@@ -104,6 +116,24 @@ def test_option_network_is_its_own_fabric_at_its_size():
     q8 = X.owned_quote("MI450X Helios rack", "Pollara-400", 8192)
     assert q8["usd_per_gpu_hour"] > X.owned_quote("MI450X Helios rack", "Pollara-400")["usd_per_gpu_hour"]
 
+
+
+@pytest.mark.parametrize("platform, nic, gpus", [("MI300X node", "Pollara-400", 8),
+                                                 ("MI450X Helios rack", "Vulcano-800", 72)])
+def test_one_node_or_one_rack_has_no_back_end_network_to_price(platform, nic, gpus):
+    """One node (or one Helios rack) is one scale-up domain: fabric_network_counts gives 0 switch
+    ports and 0 optics per GPU. owned_quote passed that 0 as a factor on the drawn range and
+    owned_gpu_hour_quote refused it, so evaluate() on 8 MI300X failed with
+    "scale['switch_ports_per_gpu'] = 0.0", a value the user never typed. The count is held at 0."""
+    E = il.economics
+    c = E.fabric_network_counts(X.option_hardware(platform, nic, gpus))
+    assert c["switch_ports_per_gpu"] == 0.0 and c["optics_per_gpu"] == 0.0
+    q = X.owned_quote(platform, nic, gpus)
+    # the same draws with the reference fabric's network: the one-domain cluster costs less
+    assert 0 < q["usd_per_gpu_hour"] < X.owned_quote(platform, nic)["usd_per_gpu_hour"]
+    row = X.evaluate(platform, nic, gpus, "ZAYA1-class")
+    assert row["gpus"] == gpus and row["run_cost_usd"] > 0 and math.isfinite(row["owned_usd_per_gpu_hour"])
+    assert row["owned_usd_per_gpu_hour"] == pytest.approx(q["usd_per_gpu_hour"])
 
 def test_bad_names_and_sizes():
     with pytest.raises(UnknownNameError, match="MI300X node"):
@@ -159,7 +189,19 @@ def test_todays_design_is_the_zaya1_scenarios_run(tiny):
     assert (r["tp"], r["pp"], r["ep"], r["dp"], r["micro_batch"]) == (
         z.parallelism.tp, z.parallelism.pp, z.parallelism.ep, z.parallelism.dp, z.training.micro_batch)
     assert r["run_days"] == pytest.approx(hours / 24, rel=1e-9)
-    assert r["wall_days"] == pytest.approx(il.reliability.plan_run(z, hours).expected_wall_s / 86400, rel=1e-9)
+    assert r["wall_days"] == pytest.approx(il.reliability.plan_run(z, hours, calibration=X.CALIBRATION).expected_wall_s
+                                           / 86400, rel=1e-9)
+    # the failure reading notebook 05 prices ZAYA1's run with (notebook 06's reading for a job of this size),
+    # not plan_run's default (Llama 3's per-device reading, the optimistic bound)
+    assert X.CALIBRATION == "fleet" and 'CAL, CAL_BOUND = "fleet", "llama3"' in (
+        il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "05_economics.py").read_text()
+    assert r["goodput"] == pytest.approx(il.reliability.plan_run(z, hours, calibration="fleet").goodput, rel=1e-12)
+    assert r["goodput"] < il.reliability.plan_run(z, hours).goodput
+    # the optimistic bound beside it, so notebook 08 prints the failure cost's spread
+    assert X.BOUND_CALIBRATION == "llama3"
+    assert r["goodput_bound"] == pytest.approx(il.reliability.plan_run(z, hours, calibration="llama3").goodput, rel=1e-12)
+    nb08 = (il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "08_expansion_2026.py").read_text()
+    assert "**The failure reading.**" in nb08 and "b1['goodput_bound']" in nb08
 
 
 def test_evaluation_composes_the_owners(tiny):
@@ -317,6 +359,36 @@ def test_payback_never_is_inf_not_nan(tiny):
         assert not (isinstance(r["ibm_payback_years"], float) and math.isnan(r["ibm_payback_years"]))
 
 
+def test_a_positive_irr_beside_payback_never_is_explained_where_both_are_shown():
+    """Notebook 08 printed MI355X's decay path as IRR +1.2 % and payback inf, and defined payback
+    as 'years until the cumulative cash turns positive' with inf 'not repaid within the horizon':
+    a contradiction, since a positive IRR means the cash, the sale included, does repay it. The
+    payback is of operating cash only (provider_view); where the two are shown, it says so."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    paths = il.expansion.operator_paths("MI355X node", "Pollara-400")
+    decay = paths.filter(pl.col("path") == "decay").row(0, named=True)
+    assert decay["irr"] > 0 and decay["payback_years"] == math.inf      # the case the wording is for
+    label = next(lab for c, lab, _ in il.widgets.expansion.EXPLORER_ROWS if c == "ibm_payback_years")
+    assert "operating cash" in label
+    row = {c: None for c, _, _ in il.widgets.expansion.EXPLORER_ROWS} | {"ibm_payback_years": math.inf, "error": None}
+    never = il.widgets.expansion._table_html(row)
+    assert "never from operating cash" in never and "sale" in never
+    assert "operating cash" in X.METRICS["ibm_payback_years"]
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        cells = runpy.run_path(str(root / "tools" / "notebooks" / "08_expansion_2026.py"), run_name="x")["cells"]
+    finally:
+        sys.path.remove(str(root / "tools"))
+    text = " ".join(" ".join(src.split()) for _, src in cells)
+    terms = text[text.index("*payback*:"):][:400]
+    assert "operating cash" in terms and "sale" in terms
+    assert "a payback of `inf` means the operating cash does not repay" in text
+
+
 def test_headlines_pick_the_right_rows():
     rows = []
     for plat, ann in (("MI300X node", False), ("MI355X node", False), ("MI450X Helios rack", True)):
@@ -415,3 +487,41 @@ def test_sweep_grid_takes_arrays_and_ranges_as_lists():
     for bad in (np.array([], dtype=int), np.array([[1024]]), "1024"):
         with pytest.raises(ValidationError, match="expected a non-empty list of GPU counts"):
             X.sweep_grid(sizes=bad)
+
+
+def test_notebook08_states_what_the_helios_price_leaves_out():
+    """Notebook 08 printed MI450X Helios's owned price per GPU-hour with its purchase-price basis
+    only; an investor could not see that the rack's 72-GPU scale-up switching is in no price (the
+    cost model prices scale-out only: one rack's fabric has no priced switch port) nor that the
+    host is an 8-GPU server's. It now prints what the figure rests on, read from the data, and the
+    section-4 table no longer calls its owned column (a Monte Carlo P50) 'every input at its default'."""
+    from pathlib import Path
+
+    nb08 = (Path(__file__).resolve().parent.parent / "tools" / "notebooks" / "08_expansion_2026.py").read_text()
+    assert "**Not priced:** the rack's" in nb08 and 'X.owned_quote(h["platform"], n)' in nb08
+    assert 'subtitle="every input at its default; IRR pre-tax, unlevered"' not in nb08
+    assert 'pl.col("owned_usd_per_gpu_hour").alias("owned P50 [USD/GPU-h]")' in nb08
+    assert '.join(deal_big.table.select("party", "line", "how")' in nb08       # payback 99 = not repaid, said
+    h = X.platforms().filter(pl.col("accelerator") == "MI450X").row(0, named=True)
+    assert "NOT PRICED: the rack's scale-up switching" in h["note"]
+    one_rack = X.option_hardware(h["platform"], "Pollara-400", h["scaleup_domain"])
+    assert il.economics.fabric_network_counts(one_rack)["switch_ports_per_gpu"] == 0.0
+
+
+def test_payback_is_operating_cash_and_the_notebooks_say_so():
+    """provider_view's payback counts operating cash only (the hardware's sale is not in it) while
+    the IRR and NPV count the sale: notebook 08 printed an IRR above zero beside a payback of inf
+    (MI355X on the decay path) under a glossary saying payback is when 'the cumulative cash turns
+    positive' and prose saying inf means 'not repaid'. Both notebooks now define it as it is computed."""
+    from pathlib import Path
+
+    E = il.economics
+    sale, no_sale = (E.provider_view(path="flat", value_curve=vc, retire=None) for vc in ("exponential", "none"))
+    assert sale.payback_years == no_sale.payback_years < math.inf
+    assert sale.npv_usd_per_gpu > no_sale.npv_usd_per_gpu and sale.irr > no_sale.irr
+    nbs = Path(__file__).resolve().parent.parent / "tools" / "notebooks"
+    nb05, nb08 = ((nbs / f).read_text() for f in ("05_economics.py", "08_expansion_2026.py"))
+    assert "the cumulative cash turns positive" not in nb08 and "until cumulative cash turns positive" not in nb05
+    assert "years until the cumulative operating cash" in nb08 and "the cumulative operating cash" in nb05
+    assert "is not repaid within the horizon." not in nb08
+    assert "payback: operating cash only" in nb08

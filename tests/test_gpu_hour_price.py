@@ -59,7 +59,8 @@ def test_notebook08_prices_every_option_on_one_channel():
     # the same owner for every option: only what data/expansion states changes the inputs
     q = il.expansion.owned_quote("MI300X node", "Vulcano-800")
     vul = il.expansion.nics().filter(pl.col("nic") == "Vulcano-800").row(0, named=True)
-    assert vul["ports_400g_equivalent"] == 2.0
+    # an 800G port is two priced 400G ports: the catalog's line rate (data/nics.csv) is the one owner
+    assert il.catalog.nic("Vulcano-800").line_rate_bps / il.fabric.constant("switch_port_price_bps") == 2.0
     assert q == E.owned_gpu_hour_quote("MI300X", basis="asp", fixed={"nic_usd": vul["nic_usd"]},
                                        scale={"switch_ports_per_gpu": 2.0, "optics_per_gpu": E.optics_price_ratio(800e9)})
     assert q["usd_per_gpu_hour"] > il.expansion.owned_quote("MI300X node", "Pollara-400")["usd_per_gpu_hour"]

@@ -271,6 +271,29 @@ def test_mfu_counts_encoder_flops():
     assert extra > 0
 
 
+@pytest.mark.parametrize("clip_s", [0.5, 1.0, 2.0])
+def test_short_audio_clips_estimate_and_the_language_model_split_counts_its_own_flops(clip_s):
+    """A Maia-class mix of 1-s clips (each padded to Whisper's 30-s window) was refused with 'the
+    step would run 3,449 TFLOP/s per GPU, above the dense peak: the stack factors ... make it
+    faster than the hardware': the language-model-alone estimate of the split (encoder time
+    scaled to 0) kept the encoders' FLOPs. It counts what it times, so the mix estimates, and
+    shorter clips cost more encoder time per useful token."""
+    d = il.load_scenario("maia-class-ibm-mi300x").to_dict()
+    runs = {}
+    for clip in (clip_s, 30.0):
+        d["training"]["data_mix"] = {"text": 0.5, "image": 0.0, "audio": 0.5, "audio_clip_s": clip}
+        runs[clip] = r = mm.estimate(d)
+        assert 0 < r.estimate.mfu < 1 and 0 < r.lm_only.mfu < 1
+        assert float(r.breakdown()["seconds"].sum()) == pytest.approx(r.step_time_s, rel=1e-9)
+        # the LM alone counts the LM's FLOPs: the whole model's less the encoders'
+        sc = il.Scenario.from_dict(d)
+        enc = mm.training_hook(sc).flops_per_sequence() * sc.training.global_batch
+        assert r.lm_only.model_flops_per_step == pytest.approx(r.estimate.model_flops_per_step - enc, rel=1e-12)
+    short, long_ = runs[clip_s], runs[30.0]
+    assert short.encoder_compute_s > long_.encoder_compute_s
+    assert short.useful_tokens_per_s < long_.useful_tokens_per_s
+
+
 def test_document_masks_shrink_the_attention_work():
     """Packing many short samples into a long sequence: attention only within each sample
     (the fraction is the mean of sum(len^2) / seq_len^2); unpacked sequences keep all of it."""
@@ -418,7 +441,7 @@ def test_charts_to_dict_and_reject_missing_columns():
 
     r = mm.estimate(_sc())
     bd = r.breakdown().with_columns(pl.lit("m").alias("mix"))
-    assert il.charts.mix_time_chart(bd, "seconds").to_dict()["mark"]["type"] == "bar"
+    assert [v["mark"]["type"] for v in il.charts.mix_time_chart(bd, "seconds").to_dict()["layer"]] == ["bar", "tick"]
     tok = pl.DataFrame({"encoder": ["a", "a"], "side_px": [224, 448], "lm_tokens": [64, 256]})
     assert il.charts.image_tokens_chart(tok).to_dict()
     pk = pl.DataFrame({"mix": ["x", "x"], "packing": ["ffd", "none"], "waste_pct": [0.1, 50.0]})

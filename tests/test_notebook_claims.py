@@ -78,6 +78,32 @@ def test_notebook03_queue_pairs_help_but_stay_short_of_spraying():
     assert il.fabric.monte_carlo(ring, fab, "ecmp", seeds=3)["efficiency"].min() == pytest.approx(1.0)
 
 
+def test_notebook03_takeaway_does_not_rule_out_what_section_8_did_not_compute():
+    """The takeaways read 'Of Pollara's transport features only selective retransmit can matter
+    for ZAYA1's rings', while section 8 computes no congestion control (the flow model's max-min
+    fair rates are an ideal one) and section 7 puts the vendors' figures on what the model leaves
+    out. What the sections compute: spraying buys nothing on the rail-matched ring (η = 1 under
+    ECMP); congestion control is named as not computed."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    zy = il.load_scenario("zaya1-ibm-mi300x").hardware
+    fab = il.fabric.Fabric.build(zy)
+    ring = il.fabric.step_flows("ring", fab, 2**30)
+    assert il.fabric.monte_carlo(ring, fab, "ecmp", seeds=2)["efficiency"].min() == pytest.approx(1.0)
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        cells = runpy.run_path(str(root / "tools" / "notebooks" / "03_interconnect.py"), run_name="x")["cells"]
+    finally:
+        sys.path.remove(str(root / "tools"))
+    takeaways = " ".join(next(src for kind, src in cells if kind == "code" and "transport features" in src
+                              and "Next: [04" in src).split())     # the takeaways cell
+    assert "only selective retransmit can matter" not in takeaways
+    assert "congestion control is not computed" in takeaways
+
+
 def test_notebook06_goodput_is_flat_near_the_optimal_interval():
     """Section 5: half or twice the optimal checkpoint interval costs little goodput (under one
     point for ZAYA1's run), and the optimum is a maximum."""
@@ -88,6 +114,25 @@ def test_notebook06_goodput_is_flat_near_the_optimal_interval():
         for f in (0.5, 2.0):
             other = plan.with_interval(plan.interval_s * f).goodput
             assert 0 <= plan.goodput - other < 0.01
+
+
+def test_notebook06_async_save_stall_is_the_staging_cost_not_the_copy():
+    """Section 3 read 'a fixed 0.78 s ... plus the busiest node's device-to-host copy, 0.78 s
+    here': the second figure was the whole stall, the copy of ZAYA1's 0.7 GB per node a few
+    milliseconds. The stall is the fixed staging cost plus the copy, and the copy is printed as
+    itself beside the total."""
+    from pathlib import Path
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    ca = R.plan_run(sc, R.run_hours(sc, R.parameter("zaya1_tokens")), optimizer="muon", storage="shared-fs",
+                    mode="async")
+    c = ca.checkpoint
+    copy_s = c.node_write_bytes / c.snapshot_Bps_per_node
+    assert ca.ckpt_s == pytest.approx(R.parameter("async_blocking_fixed_s") + copy_s, rel=1e-12)
+    assert copy_s < 0.01 * ca.ckpt_s                      # the stall is the staging cost, not the copy
+    gen = (Path(__file__).resolve().parent.parent / "tools" / "notebooks" / "06_reliability.py").read_text()
+    assert "device-to-host copy, {ca.ckpt_s" not in gen
+    assert "ca.checkpoint.node_write_bytes / ca.checkpoint.snapshot_Bps_per_node" in gen
 
 
 def test_notebook02_largest_model_reading():
@@ -103,3 +148,27 @@ def test_notebook02_largest_model_reading():
     assert best[sc.training.micro_batch]["MI300X"] > 2 * best[sc.training.micro_batch]["H100-SXM"]
     for acc in ("MI300X", "H100-SXM"):
         assert best[1][acc] > best[sc.training.micro_batch][acc]
+
+
+def test_index_names_the_announced_parts_whose_release_date_is_an_announcement():
+    """The index's catalog table listed MI450X with release_date 2025-06-12 beside shipping parts
+    and said nothing else: that date is the day it was announced (its row's note), and Vulcano-800
+    likewise. The index names every part announced but not shipped, from data/expansion's flags,
+    which must cover every catalog row its note marks ANNOUNCED."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    notes = {r["name"] for t in (il.catalog.accelerators(), il.catalog.nics())
+             for r in t.iter_rows(named=True) if (r.get("note") or "").startswith("ANNOUNCED")}
+    flagged = ({r["accelerator"] for r in il.expansion.platforms().iter_rows(named=True) if r["announced_not_shipped"]}
+               | {r["nic"] for r in il.expansion.nics().iter_rows(named=True) if r["announced_not_shipped"]})
+    assert notes == flagged == {"MI450X", "Vulcano-800"}
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        cells = runpy.run_path(str(root / "tools" / "notebooks" / "00_index.py"), run_name="x")["cells"]
+    finally:
+        sys.path.remove(str(root / "tools"))
+    cell = next((src for kind, src in cells if kind == "code" and "Announced, not shipped" in src), "")
+    assert "announced_not_shipped" in cell and "release_date" in cell

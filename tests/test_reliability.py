@@ -610,6 +610,33 @@ def test_run_length_and_price_come_from_their_owners():
     assert not hasattr(R, "price_usd_per_gpu_hour")
 
 
+@pytest.mark.parametrize("accelerator", ["GB200", "MI450X"])
+def test_rack_scale_clusters_scale_to_the_explorer_sizes(accelerator):
+    """The reliability explorer offers 1,024 ... 100,000 GPUs; scale_hardware / scale_scenario
+    put a rack-scale cluster (72-GPU NVL72 or Helios racks of 4-GPU trays) on 256 trays for
+    1,024 GPUs and HardwareConfig refused it for not filling whole racks, so the explorer failed
+    on every size. A partly used rack packs whole trays evenly, as the network explorer sizes it
+    (own_node_layout)."""
+    from infra_lab.scenario.hardware_table import own_node_layout
+    from infra_lab.widgets.reliability import reliability_update
+
+    hw = {"accelerator": accelerator, "nodes": 18, "gpus_per_node": 4}
+    d = SC.to_dict() | {"hardware": hw}
+    d["parallelism"] = d["parallelism"] | {"dp": 72}
+    d["training"] = d["training"] | {"global_batch": 144}
+    sc = il.Scenario.from_dict(d)
+    for g in (1024, 16384, 100_000):
+        h = R.scale_hardware(hw, g)
+        lay = own_node_layout(accelerator, g)
+        assert (h.world_size, h.nodes, h.domain_gpus) == (g, lay["nodes"], lay["domain_gpus"])
+        s = R.scale_scenario(sc, g)
+        assert s.hardware.domain_gpus == lay["domain_gpus"] and s.parallelism.dp == g
+        out, _ = reliability_update(g, "llama3", 1.0, 5.0, "baseline", hardware=hw, work_hours=95.0,
+                                    model="llama3-8b", n_runs=50)
+        assert out["gpus"] == g and 0 < out["goodput"] < 1
+    assert R.scale_hardware(hw, 1152).domain_gpus == 72        # whole racks stay whole
+
+
 def test_scaling_helpers():
     s = R.scale_scenario(SC, 16384)
     assert (s.hardware.nodes, s.parallelism.dp) == (2048, 16384)

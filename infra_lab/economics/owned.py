@@ -460,9 +460,11 @@ def network_capex_per_gpu(server_capex_usd_per_gpu: float = 0.0, *, method: str 
     accelerator : catalog name whose parameters.csv rows price the NIC, ports and optics
         (default: the hardware's accelerator, else the reference scenario's, MI300X). Its
         ``nic_usd`` row is 0 where its purchase price (``capex_usd_per_gpu``) is a DGX or rack
-        price that already includes the NICs (H100-SXM, B200, GB200): pass ``nic_usd=...`` when
-        pricing that network beside a bare GPU or board price. With ``hardware`` it must be the
-        hardware's accelerator
+        price that already includes the NICs (H100-SXM, B200, H800-SXM, GB200): pass ``nic_usd=...``
+        when pricing that network beside a bare GPU or board price. Each ``capex_usd_per_gpu``
+        row's description says whether its price includes the scale-out NICs (H200-SXM's HGX
+        server listing does not say: the NIC is added, an assumption). With ``hardware`` it must
+        be the hardware's accelerator
     **prices : overrides of nic_usd, nics_per_gpu, switch_port_usd, switch_ports_per_gpu,
         optics_usd, optics_per_gpu, interconnect_fraction (defaults from parameters.csv)
 

@@ -222,17 +222,28 @@ def _warn_does_not_fit(estimate: Any, accelerator: str | None) -> None:
 
 
 def warn_does_not_fit(where: str, need_bytes: float | None, accelerator: str | None, *, thing: str,
-                      lists: str, stacklevel: int) -> None:
+                      lists: str, stacklevel: int, count: tuple[int, int] | None = None) -> None:
     """The UserWarning of a cost priced for something that does not fit in memory (a training
     plan: :func:`run_cost`; a serving deployment: ``ServeResult.costs``,
-    :func:`infra_lab.serving.token_costs`): "<where>: does not fit: this <thing> needs X GB per
+    :func:`infra_lab.serving.token_costs`; the rows of a serving search,
+    :func:`infra_lab.serve_search`): "<where>: does not fit: this <thing> needs X GB per
     GPU against the Y GB a job can address on <accelerator>; priced as if it had enough memory
-    (<lists>)". ``stacklevel`` is :func:`warnings.warn`'s, counted from this function (2: the
-    function that calls it), so that the warning points at the user's line."""
+    (<lists>)". With ``count`` = (n, total), for n of the total priced <thing>s of a table:
+    "n of the total <thing>s priced need X GB per GPU or more (X: ``need_bytes``, the least of
+    them) against ...; priced as if they had enough memory (<lists>)". ``stacklevel`` is
+    :func:`warnings.warn`'s, counted from this function (2: the function that calls it), so that
+    the warning points at the user's line."""
     has = ""
     if accelerator:
         cap = catalog.accelerator(V.accelerator(accelerator)).memory_capacity_bytes
         has = f" against the {cap / 1e9:.1f} GB a job can address on {V.accelerator(accelerator)}"
+    if count is not None:
+        n, total = count
+        needs = (f"{n:,} of the {total:,} {thing}s priced need {need_bytes / 1e9:.1f} GB per GPU or more{has}"
+                 if need_bytes else f"{n:,} of the {total:,} {thing}s priced do not fit in memory")
+        warnings.warn(f"{where}: does not fit: {needs}; priced as if they had enough memory ({lists})",
+                      UserWarning, stacklevel=stacklevel)
+        return
     needs = f"this {thing} needs {need_bytes / 1e9:.1f} GB per GPU{has}" if need_bytes else \
         f"this {thing} does not fit in memory"
     warnings.warn(f"{where}: does not fit: {needs}; priced as if it had enough memory ({lists})", UserWarning,

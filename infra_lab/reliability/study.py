@@ -40,12 +40,39 @@ def run_hours(scenario, tokens: float) -> float:
     return estimate(scenario).days_to_train(tokens) * 24.0
 
 
+def _scaled_nodes(hw, nodes: int) -> dict:
+    """The [hardware] change that puts ``hw``'s node design on ``nodes`` nodes: the node count,
+    and where a rack-scale domain (GB200/GB300 NVL72, MI450X Helios: 72 GPUs over trays of 4)
+    would be left partly used and its ``domain_gpus`` is derived, the job's GPUs per domain as
+    the network and training explorers take them
+    (:func:`~infra_lab.scenario.hardware_table.whole_node_domain_gpus`: 1,024 GB200 are 16 racks
+    of 64; the same ASSUMPTION, whole trays packed evenly). Without it a rack-scale cluster
+    scaled to 1,024 or 16,384 GPUs was refused for not filling whole 72-GPU racks, and the
+    reliability explorer, which offers those sizes, failed on every one of them."""
+    from ..scenario.hardware_table import updated_table, whole_node_domain_gpus
+
+    table = updated_table(hw, {"nodes": nodes})
+    g, node, domain = nodes * hw.gpus_per_node, hw.gpus_per_node, hw.scaleup_domain
+    if "domain_gpus" not in table and domain > node and g > domain and g % domain:
+        return {"nodes": nodes, "domain_gpus": whole_node_domain_gpus(g, node, domain)}
+    return {"nodes": nodes}
+
+
 def scale_hardware(hardware, gpus: int):
     """The same node design with ``gpus`` GPUs (nodes = ceil(gpus / gpus_per_node)); the node
     count is changed as :meth:`~infra_lab.scenario.Scenario.replace` changes it
     (:func:`~infra_lab.scenario.hardware_table.updated_table`): a ``domain_gpus`` held at the
     value the smaller cluster derived follows the new size (a 32-GPU GB200 cluster scaled to
-    1,152 GPUs kept 32-GPU domains in place of NVL72 racks), one given otherwise is kept."""
+    1,152 GPUs kept 32-GPU domains in place of NVL72 racks), one given otherwise is kept; a
+    rack-scale cluster that would leave its racks partly used packs whole trays evenly
+    (1,024 GB200: 16 racks of 64 GPUs, as the network and training explorers size it).
+
+    Examples
+    --------
+    >>> hw = scale_hardware({"accelerator": "GB200", "nodes": 18, "gpus_per_node": 4}, 1024)
+    >>> hw.world_size, hw.domain_gpus
+    (1024, 64)
+    """
     from .. import _validate as V
     from ..fabric import constant
     from ..scenario import HardwareConfig
@@ -54,7 +81,7 @@ def scale_hardware(hardware, gpus: int):
 
     hw = _as_hw(hardware)
     gpus = V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # named as given, not as nodes
-    return HardwareConfig.from_dict(updated_table(hw, {"nodes": max(1, math.ceil(gpus / hw.gpus_per_node))}))
+    return HardwareConfig.from_dict(updated_table(hw, _scaled_nodes(hw, max(1, math.ceil(gpus / hw.gpus_per_node)))))
 
 
 def scale_scenario(scenario, gpus: int):
@@ -78,7 +105,7 @@ def scale_scenario(scenario, gpus: int):
         raise ValidationError(f"gpus = {gpus}: must be a multiple of gpus_per_node = {hw.gpus_per_node}")
     steps = tr.global_batch // (tr.micro_batch * par.dp)  # micro-batches per step per rank
     new_dp = gpus // (par.tp * par.pp * par.cp)
-    return scenario.replace(hardware={"nodes": gpus // hw.gpus_per_node},
+    return scenario.replace(hardware=_scaled_nodes(hw, gpus // hw.gpus_per_node),
                             training={"global_batch": steps * tr.micro_batch * new_dp})
 
 
@@ -320,7 +347,9 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
     Returns
     -------
     polars.DataFrame: calibration, fixed_overhead_s [s], baseline_save_s [s], goodput_base,
-    goodput_fast [-], hours_saved [h], usd_saved [USD].
+    goodput_fast [-], hours_saved [h of wall clock], gpu_hours_saved [GPU-h] (the hours times
+    the cluster's GPUs: price it at another GPU-hour price by multiplying), usd_saved [USD]
+    (gpu_hours_saved x ``price_usd_per_gpu_hour``).
     """
     import polars as pl
 
@@ -338,7 +367,7 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
             rows.append({"calibration": cal, "fixed_overhead_s": float(f),
                          "baseline_save_s": v["ckpt_blocking_s"][0], "goodput_base": v["goodput"][0],
                          "goodput_fast": v["goodput"][1], "hours_saved": v["days_saved"][1] * 24,
-                         "usd_saved": v["usd_saved"][1]})
+                         "gpu_hours_saved": v["gpu_hours_saved"][1], "usd_saved": v["usd_saved"][1]})
     return pl.DataFrame(rows)
 
 

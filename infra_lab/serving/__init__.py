@@ -81,6 +81,7 @@ from .core import (  # noqa: F401
     _run,
     _stack_params,
     fp4_format,
+    mtp_acceptance_for_tokens_per_step,
     parameter,
     serve,
     serving_inputs,

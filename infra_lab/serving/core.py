@@ -62,6 +62,40 @@ def parameter(name: str) -> float:
     return p[name]
 
 
+def mtp_acceptance_for_tokens_per_step(tokens_per_step: float, draft_tokens: int) -> float:
+    """The chained draft-token acceptance ``a`` [-] at which a request advances
+    ``tokens_per_step`` tokens per verification step with ``draft_tokens`` MTP draft tokens: the
+    root of E(a) = 1 + a + ... + a^k = tokens_per_step (the serving kernel's E, its
+    ``_tokens_per_step``, solved by bisection to 1e-12).
+
+    Sources publish the tokens per step, not ``a``: TensorRT-LLM's "acceptance length",
+    ATOM's "avg toks/fwd" (accepted draft tokens + the bonus token, averaged over steps). The
+    chained reading (each later draft token accepted with the same probability given the
+    previous one was) is the model's; a source's per-position acceptances need not follow it,
+    but E, which sets the throughput, is matched exactly.
+
+    Examples
+    --------
+    >>> round(mtp_acceptance_for_tokens_per_step(2.82, 3), 4)
+    0.7701
+    """
+    from .._kernels.serving import _tokens_per_step
+
+    k = V.integer("draft_tokens", draft_tokens, lo=1, hi=64)
+    t = V.positive("tokens_per_step", tokens_per_step)
+    if not 1.0 <= t <= 1.0 + k:
+        raise ValidationError(f"tokens_per_step = {tokens_per_step!r}: with {k} draft token(s) a step advances "
+                              f"1 (every draft rejected) to {1 + k} (all accepted) tokens; allowed 1..{1 + k}")
+    lo, hi = 0.0, 1.0
+    while hi - lo > 1e-12:
+        mid = 0.5 * (lo + hi)
+        if _tokens_per_step(k, mid)[1] < t:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
 # ---------------------------------------------------------------------------------------
 # Results
 # ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, unknown
 from ..scenario import Scenario
-from .core import _WPREC, parameter, serve
+from .core import _WPREC, mtp_acceptance_for_tokens_per_step, parameter, serve
 
 VALIDATION_BOUNDS = {
     "output_tokens_per_s_per_gpu": {"median": 15.0, "worst": 40.0},
@@ -39,6 +39,7 @@ _BENCH_SCHEMA = {
     "dp": Col("int", positive=True), "pp": Col("int", positive=True), "dp_attention": Col("bool"),
     "moe_tp": Col("int", positive=True), "weight_precision": Col("str"), "kv_precision": Col("str"),
     "spec_decoding": Col("str"), "spec_settings": Col("str"), "spec_acceptance": Col("float"),
+    "spec_tokens_per_step": Col("float", positive=True),
     "benchmark_mode": Col("str", required=True), "isl_nominal": Col("float"), "osl_nominal": Col("float"),
     "input_tokens": Col("float", positive=True), "output_tokens": Col("float", positive=True),
     "concurrency": Col("float", positive=True), "request_rate_rps": Col("str"),
@@ -306,8 +307,14 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
         m = re.search(r"(\d+)", row["spec_settings"] or "")
         sv["spec_decoding"] = "mtp"
         sv["mtp_draft_tokens"] = int(m.group(1)) if m else 1
+        if row["spec_acceptance"] is not None and row["spec_tokens_per_step"] is not None:
+            raise ValidationError(f"{row['id']}: spec_acceptance and spec_tokens_per_step both given; give the one "
+                                  "the source publishes")
         if row["spec_acceptance"] is not None:
             sv["mtp_acceptance"] = float(row["spec_acceptance"])
+        elif row["spec_tokens_per_step"] is not None:   # a published acceptance length: the chained a that gives it
+            sv["mtp_acceptance"] = mtp_acceptance_for_tokens_per_step(row["spec_tokens_per_step"],
+                                                                      sv["mtp_draft_tokens"])
     n_prompts = int(row["num_prompts"]) if row["num_prompts"] else None
     rate = row["request_rate_rps"]
     if mode == "offline_static_batch":

@@ -364,6 +364,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
                                                         pl.Series("grid_edge", edge[rows])])
     if price is not None:
         df = df.with_columns(**_cost_exprs(price))
+        _warn_priced_rows_that_do_not_fit(df, acc.name)
     if objective.startswith("usd"):
         df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
         if top is not None:
@@ -381,6 +382,21 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
                       f"{_why_none(out, acc, max_tpot_s, max_ttft_s, min_tps_user, (wps, kvs), hw_w)}",
                       EmptyResultWarning, stacklevel=2)
     return df
+
+
+def _warn_priced_rows_that_do_not_fit(df: pl.DataFrame, accelerator: str) -> None:
+    """The "does not fit" warning (:func:`infra_lab.economics.runs.warn_does_not_fit`, the one
+    wording of every cost priced for what does not fit) for the rows of a priced search frame
+    whose ``fits`` is False: only ``pareto=False`` with ``top=None`` and no bound returns them,
+    and their $ columns are what they would cost with enough memory. Counted from
+    :func:`serve_search`'s caller (stacklevel 4), so that the warning points at the user's line."""
+    from ..economics.runs import warn_does_not_fit
+
+    out = df.filter(~pl.col("fits"))
+    if out.height:
+        warn_does_not_fit("il.serve_search", out["memory_per_gpu_bytes"].min(), accelerator, thing="configuration",
+                          lists="their fits column is False; pareto=True, a top=N or a latency bound lists only "
+                                "the configurations that fit", stacklevel=4, count=(out.height, df.height))
 
 
 def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user,

@@ -254,7 +254,10 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
         trainable = hook.first_stage_params() + hook.cross_params()
         frozen = 0.0 if hook.trained else float(hook.spec.params_encoders)
         ckpt += trainable * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer]) + frozen * sp["weight_bytes"]
-        f_mm = hook.flops_per_sequence() * global_batch
+        # the encoders' work counts as its time does: encoder_scale 0 is the language model alone
+        # (multimodal.estimate's split), whose step kept the encoders' FLOPs and, for short audio
+        # clips (each padded to a 30-s window), ran "above the dense peak" and refused the mix
+        f_mm = hook.flops_per_sequence() * global_batch * hook.encoder_scale
         # attention inside each packed sample only (document masks): the conventions that count
         # the attention core count that fraction of it
         f_att = hook.stats.attention_fraction

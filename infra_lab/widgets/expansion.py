@@ -33,7 +33,7 @@ EXPLORER_ROWS = (
     ("contract_usd_per_gpu_hour", "contract rent [USD per GPU-hour]", "{:,.3f}"),
     ("rented_run_cost_usd", "the run at the contract rent [USD]", "{:,.0f}"),
     ("ibm_irr", "operator IRR, decay path [per year, pre-tax]", "{:.1%}"),
-    ("ibm_payback_years", "operator payback, decay path [years]", "{:,.2f}"),
+    ("ibm_payback_years", "operator payback from operating cash, decay path [years]", "{:,.2f}"),
     ("serve_plan", "serving, one node (vLLM, within the latency limit)", "{}"),
     ("served_tokens_per_s_cluster", "serving capacity, whole cluster [output tokens/s]", "{:,.0f}"),
     ("usd_per_m_served_tokens", "owned cost [USD per million served tokens]", "{:,.4f}"),
@@ -58,7 +58,7 @@ def _table_html(row: dict) -> str:
         v = row.get(col)
         txt = "—" if v is None else (fmt.format(v) if not isinstance(v, float) or v == v else "—")
         if col == "ibm_payback_years" and v is not None and v == float("inf"):
-            txt = "never (within the horizon)"
+            txt = "never from operating cash (the IRR counts the sale at retirement)"
         cells.append(f"<tr><td style='padding-right:1em'>{html.escape(label)}</td>"
                      f"<td style='text-align:right'><b>{html.escape(txt)}</b></td></tr>")
     return "<table>" + "".join(cells) + "</table>"

@@ -25,7 +25,8 @@ __all__ = ["network_update", "network_explorer", "network_dashboard"]
 
 def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str = "MI300X",
                    nic: str | None = None, fabric: str = "rails-only", routing: str = "ecmp",
-                   op: str = "all_reduce", seed: int = 0, pxn: bool | None = None) -> dict[str, Any]:
+                   op: str = "all_reduce", seed: int = 0, pxn: bool | None = None,
+                   host_cpu: str | None = None) -> dict[str, Any]:
     """Recompute the explorer for one set of inputs.
 
     Parameters
@@ -43,6 +44,11 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     routing : "ecmp" | "spray" | "adaptive" (flow-level step efficiency)
     op : collective op
     pxn : PXN forwarding on/off (None: the library's default)
+    host_cpu : host CPU (data/network_host_cpus.csv; None: the accelerator's default host,
+        data/network_platforms.csv: AMD EPYC for MI300X). It sets the libraries' per-message
+        network overhead (:func:`infra_lab.fabric.net_overhead_s`), so ZAYA1's cluster, on Intel
+        Xeon 8570 hosts, is ``host_cpu="Xeon-Platinum-8570"``: without it the explorer's 1,024
+        MI300X timed a 256 MiB reduce-scatter at 11.40 ms where notebook 03 gives ZAYA1's 7.69 ms
 
     Returns
     -------
@@ -65,6 +71,8 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
         del hw["domain_gpus"]
     if pxn is not None:
         hw["pxn"] = bool(pxn)
+    if host_cpu is not None:
+        hw["host_cpu"] = F.host_cpu(host_cpu, where="host_cpu")["name"]
     try:
         res = C.collective(op, size_bytes, hw, gpus)
     except ValidationError as e:  # shown to the user, never swallowed silently
@@ -119,8 +127,9 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     # several nodes on NVL72 parts ("72 × GB200 (1 node(s)" read as one 72-GPU node)
     where = (f"{res.nodes} node(s)" if res.per_node <= per_node else
              f"{res.nodes} scale-up domain(s) of {res.per_node} GPUs")
+    host = placed.host_cpu + (" hosts" if host_cpu is not None else " hosts, the part's default")
     text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus} × {accelerator} "
-            f"({where}, {fabric}, {nic}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
+            f"({where}, {fabric}, {nic}, {host}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
             f"busbw {_rate(res.busbw_Bps)} with {res.algorithm}/{res.protocol}; "
             f"{bound}. " + (f"Flow-level η of a cross-leaf halving/doubling step with {routing}: {eta:.2f} → "
                             f"{_time(routed.time_s)} (notebook 03 section 7's synthetic step, each node exchanging "
@@ -158,10 +167,11 @@ def _empty_sweep():
                         schema={"size_bytes": pl.Float64, "busbw_GBps": pl.Float64, "series": pl.String})
 
 
-def network_explorer() -> W.VBox:
-    """Controls for message size, GPUs, accelerator, NIC, topology and routing. Returns the
-    box; its ``update`` attribute is the callback (callable directly in tests), ``controls``
-    the widgets by name."""
+def network_explorer(host_cpu: str | None = None) -> W.VBox:
+    """Controls for message size, GPUs, accelerator, NIC, topology, routing, PXN and host CPU.
+    ``host_cpu``: the host the explorer starts on (None: each accelerator's default host;
+    notebook 03 passes ZAYA1's). Returns the box; its ``update`` attribute is the callback
+    (callable directly in tests), ``controls`` the widgets by name."""
     size = W.SelectionSlider(options=[(f"{2**e / 2**20:g} MiB" if e >= 20 else f"{2**e // 1024} KiB", 2.0**e)
                                       for e in range(10, 35)], value=2.0**28, description="size",
                              continuous_update=False)
@@ -175,6 +185,10 @@ def network_explorer() -> W.VBox:
     pxn = W.Dropdown(options=[("library default", None), ("PXN on", True), ("PXN off", False)],
                      value=None, description="PXN")
     op = W.Dropdown(options=list(C.OPS[:5]), value="all_reduce", description="op")
+    hosts = [r["name"] for r in F._host_cpus().iter_rows(named=True) if r["arch"] == "x86"]   # MI300X, H100, B200 hosts
+    start = None if host_cpu is None else F.host_cpu(host_cpu, where="host_cpu")["name"]
+    host = W.Dropdown(options=[("the part's default", None)] + [(h, h) for h in hosts], value=start,
+                      description="host CPU")
     from ..charts import ChartPane
 
     html = W.HTML()
@@ -200,19 +214,20 @@ def network_explorer() -> W.VBox:
         if following["nic"]:
             return None
         r = network_update(size.value, gpus.value, acc.value, nic.value, fab.value, routing.value, op.value,
-                           pxn=pxn.value)
+                           pxn=pxn.value, host_cpu=host.value)
         html.value = r["text"]
         pane.show(r["chart"])
         return r
 
-    for c in (size, gpus, acc, nic, fab, routing, op, pxn):
+    for c in (size, gpus, acc, nic, fab, routing, op, pxn, host):
         c.observe(update, names="value")
     update()
-    box = W.VBox([W.HBox([op, acc, nic]), W.HBox([size, gpus]), W.HBox([fab, routing, pxn]), html, pane.widget])
+    box = W.VBox([W.HBox([op, acc, nic]), W.HBox([size, gpus, host]), W.HBox([fab, routing, pxn]), html,
+                  pane.widget])
     box.chart = pane
     box.update = update
     box.controls = {"size": size, "gpus": gpus, "accelerator": acc, "nic": nic, "fabric": fab,
-                    "routing": routing, "pxn": pxn, "op": op}
+                    "routing": routing, "pxn": pxn, "op": op, "host_cpu": host}
     return box
 
 

@@ -108,6 +108,14 @@ il.catalog.accelerators().select(
 il.catalog.nics().select("name", "vendor", "line_rate_Gbps", "packet_spraying", "programmable_cc",
                          "selective_retransmit", "uec_ready")
 """),
+    ("code", r"""
+# parts announced but not shipped (data/expansion/ flags them): their release_date is the announcement's
+announced = ([r["accelerator"] for r in il.expansion.platforms().iter_rows(named=True) if r["announced_not_shipped"]]
+             + [r["nic"] for r in il.expansion.nics().iter_rows(named=True) if r["announced_not_shipped"]])
+Markdown(f"**Announced, not shipped:** {' and '.join(announced)}. Their `release_date` is the day they were "
+         f"announced and their specifications are announced figures (the `note` of their rows says which are "
+         f"derived); notebook 08 marks every option that rests on them.")
+"""),
     ("md", r"""
 Sources: `data/accelerators.csv` and `data/nics.csv` (vendor datasheets and ROCm blogs,
 Stas Bekman's *ml-engineering*, Glenn Lockwood's processor pages, NVIDIA documentation; one

@@ -481,18 +481,21 @@ features.select(pl.exclude("source"), "source")
     ("md", r"""
 ## 9. Explore
 
-Pick the collective, message size, GPU count, accelerator, NIC, topology, routing and PXN. The widget
-calls `il.widgets.network_update`, which runs `il.collective` (the library's choice, as in sections
-2–5) and, on a power-of-two number (two or more) of whole nodes, `il.fabric.simulate_step` for one
-cross-leaf halving/doubling step under the chosen routing (section 7's η); the collective is then
-priced again with that η as the fabric's efficiency (the time after the arrow). The line printed
-first is its answer at the defaults. A combination a library cannot run (a cross-rail
-all-to-all with PXN off on rails-only) says why instead of a number.
+Pick the collective, message size, GPU count, accelerator, NIC, host CPU, topology, routing and PXN.
+The widget calls `il.widgets.network_update`, which runs `il.collective` (the library's choice, as in
+sections 2–5) and, on a power-of-two number (two or more) of whole nodes, `il.fabric.simulate_step`
+for one cross-leaf halving/doubling step under the chosen routing (section 7's η); the collective is
+then priced again with that η as the fabric's efficiency (the time after the arrow). It starts on
+ZAYA1's hosts (the host sets the libraries' per-message network overhead, section 5; "the part's
+default" is each accelerator's own). The line printed first is its answer at the defaults, PXN on
+as on ZAYA1's cluster. A combination a library cannot run (a cross-rail all-to-all with PXN off on
+rails-only) says why instead of a number.
 """),
     ("code", r"""
-r = il.widgets.network_update(size_bytes=2**28, gpus=1024, routing="ecmp", pxn=True)
+r = il.widgets.network_update(size_bytes=2**28, gpus=1024, routing="ecmp", pxn=True, host_cpu=ZY.host_cpu)
+assert r["result"].time_s == il.collective("all_reduce", 2**28, ZY, ZY.world_size).time_s   # ZAYA1's cluster
 print(r["text"].replace("<b>", "").replace("</b>", ""))
-il.widgets.network_explorer()
+il.widgets.network_explorer(host_cpu=ZY.host_cpu)
 """),
     ("md", "## Takeaways"),
     ("code", r"""
@@ -518,8 +521,11 @@ md(f'''
 - **Communication is a co-bottleneck of ZAYA1's step, the NICs' line rate is not**: exposed data-parallel
   communication is {base['share of step [-]']:.0%} of the step, bound by {'the xGMI ring through each node rather than the NICs' if ring_xgmi < ring_nic else 'the NICs'};
   a faster NIC buys {'nothing' if abs(gain) < 0.05 else f'{gain:+.1f} %'}, a {gbps('ConnectX-6-HDR'):.0f} Gb/s one costs
-  {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %. Of Pollara's transport features only
-  selective retransmit can matter for ZAYA1's rings, and only on a lossy fabric (section 8).
+  {100 * (slow['step [s]'] / base['step [s]'] - 1):+.1f} %. Of Pollara's transport features, spraying buys
+  {(gain_ring - 1) * 100:.1f} % on ZAYA1's rail-matched rings and selective retransmit matters only on a lossy
+  fabric; congestion control is not computed (the model's max-min fair rates are an ideal one's), so what it
+  is worth rests, as the vendors' figures do, on what the model leaves out: other jobs on the spines, failed
+  links, incast (sections 7 and 8).
 - **The host CPU matters for latency**: NCCL/RCCL assume Intel hosts post a network message in
   {host_ratio:.0%} of the time they assume for AMD hosts.
 

@@ -43,7 +43,8 @@ checkpoints (notebook 06). *P&L*: profit and loss. *PUE* (power usage effectiven
 the middle 90 % of Monte Carlo outcomes; *P50* is the median. *on-demand* vs *committed*: paid
 per used hour vs paid for every hour of a term (reserved instances, a dedicated contract).
 *IRR, NPV, payback*: the discount rate that zeroes the cash flows, their value at the cost of
-capital, and the years until cumulative cash turns positive — all **pre-tax and unlevered**
+capital (both count the hardware's resale value), and the years until the cumulative operating cash
+(the resale not counted) repays the capex — all **pre-tax and unlevered**
 (before income tax and without debt). *book life*: the depreciation period a company files;
 *economic life*: how long the hardware earns its cost. *baseboard*: eight GPUs on one board,
 sold without the host server. *capex, opex*: capital expenditure (bought once) and operating
@@ -289,7 +290,7 @@ answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
 il.charts.headline_table(
     answer4, f"IBM's return on the cluster over its {ibm_life:g}-year book life, by rent path",
     subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback P50 empty: the median "
-             "draw is not repaid within the horizon; "
+             "draw's operating cash does not repay the capex within the horizon (resale not counted); "
              "retired early: stopped after its last year with a positive cash margin",
     percent=["IRR P50", "IRR P5", "IRR P95", "share of draws repaid within the horizon", "share of draws retired early"],
     labels={"IRR P50": "IRR P50, per year", "IRR P5": "IRR P5, per year", "IRR P95": "IRR P95, per year"},

@@ -102,7 +102,8 @@ interrupted every {F["mtbi_h"]:.1f} h, **{F["expected_interruptions"]:.0f} times
 checkpoints add {lost["fleet"]:,.0f} GPU-hours to the run under the fleet reading ({lost["llama3"]:,.0f} under Llama 3's),
 **${lost["fleet"] * OWNED / 1e3:,.0f}k** at the owned price of a GPU-hour (${OWNED:.2f}, notebook 05's like-for-like
 P50; ${lost["llama3"] * OWNED / 1e3:,.0f}k under Llama 3's reading) or ${lost["fleet"] * RENT / 1e3:,.0f}k at the median
-on-demand rent (${RENT:.2f}).
+on-demand rent (${RENT:.2f}; ${lost["llama3"] * RENT / 1e3:,.0f}k under Llama 3's). Section 6 prices faster checkpoints on the
+same two bases.
 
 **The fleet reading is the more appropriate one for a {sc.hardware.world_size:,}-GPU job.** It is measured on jobs of exactly this
 size ({rsc["window_h"] / rsc["interruptions_low"]:.1f} h between failures of {rsc["gpus"]:,}-GPU jobs on Meta's RSC clusters,
@@ -333,7 +334,8 @@ md(f'''**Synchronous and asynchronous saves.** A synchronous save stalls trainin
 {cs.ckpt_s:.1f} s for ZAYA1's checkpoint on the shared file system, most of it the assumed fixed cost. An asynchronous
 save (PyTorch Distributed Checkpoint (DCP) async save, Megatron-Core `--async-save`) stalls only while it stages the state in host memory:
 a fixed {R.parameter("async_blocking_fixed_s"):.2f} s (`async_blocking_fixed_s`, measured by Meta and Crusoe on an H200
-cluster, https://pytorch.org/blog/6x-faster-async-checkpointing/) plus the busiest node's device-to-host copy, {ca.ckpt_s:.2f} s here;
+cluster, https://pytorch.org/blog/6x-faster-async-checkpointing/) plus the busiest node's device-to-host copy
+({ca.checkpoint.node_write_bytes / ca.checkpoint.snapshot_Bps_per_node * 1e3:.1f} ms of it here), {ca.ckpt_s:.2f} s in all;
 the write, fixed cost included ({ca.checkpoint.background_s:.1f} s), runs in the background and stalls training only if the
 next save comes before it ends, which the optimal interval ({ca.interval_s / 60:.0f} min of work) never does; the checkpoint
 counts only once that write ends, so a failure during it also loses the segment the save closed. Goodput over
@@ -450,24 +452,45 @@ md(f'''Zyphra and AMD report "more than {R.parameter("save_speedup_claim"):.0f}x
 AMD-optimised distributed I/O
 (https://www.amd.com/en/blogs/2025/zyphra-demonstrates-large-scale-training-on-amd-with-zaya1.html); absolute times
 are not public. A sharded save of ZAYA1's checkpoint (section 3) is dominated by the assumed fixed cost, so the table
-sweeps that fixed cost, i.e. the baseline save time, for both calibrations. Dollars use the median on-demand MI300X price from
-economics' price table; each case re-optimises its interval.''')
+sweeps that fixed cost, i.e. the baseline save time, for both calibrations; each case re-optimises its interval. The
+GPU-hours saved are priced on the two bases of the failure cost in the answer at the top: the owned price of a GPU-hour
+(${OWNED:.2f}, notebook 05's like-for-like P50) and the median on-demand MI300X rent (${RENT:.2f}, economics' price table).''')
 """),
     ("code", r"""
+# the same two prices as the failure cost in the answer at the top: owned (like for like) and the median on-demand rent
 price, where = R.market_price_usd_per_gpu_hour("MI300X")
+assert price == RENT
 sv = R.save_value_table(sc, WORK_H, optimizer=OPT, fixed_overheads_s=[1, 10, 30, 100, 300, 1000],
-                        price_usd_per_gpu_hour=price, speedup=R.parameter("save_speedup_claim"))
+                        price_usd_per_gpu_hour=RENT, speedup=R.parameter("save_speedup_claim")).with_columns(
+    (pl.col("gpu_hours_saved") * OWNED).alias("usd_saved_owned"), pl.col("usd_saved").alias("usd_saved_rented"))
+assert np.allclose(sv["usd_saved_rented"], sv["gpu_hours_saved"] * RENT), "usd_saved = GPU-hours saved x the rent"
 v = sv.rows_by_key(["calibration", "fixed_overhead_s"], named=True, unique=True)
 ck_gb = il.memory.checkpoint_bytes(sc, OPT).total_bytes / 1e9
-md(f'''ZAYA1's {OPT} checkpoint is {ck_gb:.0f} GB. At ${price:.2f}/GPU-h ({where}): with the baseline's {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, {R.parameter("save_speedup_claim"):.0f}× faster saves
-buy {v[("llama3", 10.0)]["hours_saved"]:.1f} h (Llama 3) to {v[("fleet", 10.0)]["hours_saved"]:.1f} h (fleet) of the run,
-${v[("llama3", 10.0)]["usd_saved"]:,.0f}–${v[("fleet", 10.0)]["usd_saved"]:,.0f}; from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s
-baseline they buy {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h
-(${v[("llama3", 300.0)]["usd_saved"]:,.0f}–${v[("fleet", 300.0)]["usd_saved"]:,.0f}). The value grows roughly with the square root
+usd = lambda k, col: f'${v[k][col]:,.0f}'  # noqa: E731
+md(f'''ZAYA1's {OPT} checkpoint is {ck_gb:.0f} GB. With the baseline's {v[("fleet", 10.0)]["baseline_save_s"]:.0f}-s save, {R.parameter("save_speedup_claim"):.0f}× faster saves
+buy {v[("llama3", 10.0)]["hours_saved"]:.1f} h (Llama 3) to {v[("fleet", 10.0)]["hours_saved"]:.1f} h (fleet) of the run's wall clock,
+{v[("llama3", 10.0)]["gpu_hours_saved"]:,.0f}–{v[("fleet", 10.0)]["gpu_hours_saved"]:,.0f} GPU-hours:
+{usd(("llama3", 10.0), "usd_saved_owned")}–{usd(("fleet", 10.0), "usd_saved_owned")} at the owned price (${OWNED:.2f}/GPU-h) or
+{usd(("llama3", 10.0), "usd_saved_rented")}–{usd(("fleet", 10.0), "usd_saved_rented")} at the rent (${RENT:.2f}/GPU-h, {where});
+from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s baseline they buy
+{v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h
+({usd(("llama3", 300.0), "usd_saved_owned")}–{usd(("fleet", 300.0), "usd_saved_owned")} owned,
+{usd(("llama3", 300.0), "usd_saved_rented")}–{usd(("fleet", 300.0), "usd_saved_rented")} rented). The value grows roughly with the square root
 of save time × failure rate: the fleet reading's {L["mtbi_h"] / F["mtbi_h"]:.1f}× higher failure rate makes faster saves worth
 {v[("fleet", 300.0)]["hours_saved"] / v[("llama3", 300.0)]["hours_saved"]:.1f}× more (a pure square root would give
 {(L["mtbi_h"] / F["mtbi_h"]) ** 0.5:.1f}×).''')
-display(sv.with_columns(pl.col(pl.Float64).round(3)))
+display(il.charts.headline_table(
+    sv.select("calibration", "fixed_overhead_s", "baseline_save_s", "goodput_base", "goodput_fast", "hours_saved",
+              "gpu_hours_saved", "usd_saved_owned", "usd_saved_rented"),
+    f"What {R.parameter('save_speedup_claim'):.0f}× faster saves return on ZAYA1's run, by baseline save time",
+    subtitle=f"each case at its own optimal interval; dollars = GPU-hours saved × ${OWNED:.2f} (owned, like for like) "
+             f"or × ${RENT:.2f} (median on-demand rent)",
+    labels={"goodput_base": "goodput, baseline", "goodput_fast": "goodput, faster saves",
+            "hours_saved": "wall clock saved", "gpu_hours_saved": "GPU-hours saved",
+            "usd_saved_owned": "worth, owned", "usd_saved_rented": "worth, rented"},
+    units={"hours_saved": "h", "gpu_hours_saved": "GPU-h", "usd_saved_owned": "USD", "usd_saved_rented": "USD"},
+    decimals={"usd_saved_owned": 0, "usd_saved_rented": 0}, percent=["goodput_base", "goodput_fast"],
+    sources="prices: il.economics.owned_gpu_hour_price (notebook 05) and il.economics.cloud_price (data/cloud_prices.csv)"))
 il.charts.save_value_chart(sv)
 """),
     ("md", r"""
@@ -516,7 +539,8 @@ timeouts and manual swaps give.''')
 **Faster checkpoints at the expansion sizes.** The same bands with saves as much faster as Zyphra's claim
 (`save_speedup_claim`), for a baseline whose fixed save cost is the assumed `ckpt_fixed_overhead_s` and for a slow one
 (`fixed_overhead_s` in the cell); the value is the wall-clock time and GPU-hours the faster saves return over the
-expansion's failure-free work, priced at the median on-demand MI300X price.
+expansion's failure-free work, priced on both bases of the failure cost in the answer at the top: the owned price of a GPU-hour and the median on-demand
+MI300X rent.
 """),
     ("code", r"""
 keys = ["gpus", "calibration", "restart", "early_deployment"]
@@ -530,26 +554,35 @@ for f in (R.parameter("ckpt_fixed_overhead_s"), 100.0):
         *keys, pl.lit(f).alias("fixed_overhead_s"), "ckpt_blocking_s",
         (pl.col("goodput_fast") - pl.col("goodput")).alias("goodput_gain"),
         ((pl.col("wall_days") - pl.col("wall_days_fast")) * 24 * pl.col("gpus")).alias("gpu_hours_saved")))
-value = pl.concat(vals).with_columns((pl.col("gpu_hours_saved") * price).alias("usd_saved"))
+value = pl.concat(vals).with_columns((pl.col("gpu_hours_saved") * OWNED).alias("usd_owned"),
+                                     (pl.col("gpu_hours_saved") * RENT).alias("usd_rented"))
 vsum = value.group_by("gpus", "calibration").agg(
     pl.col("goodput_gain").min().alias("gain_min"), pl.col("goodput_gain").max().alias("gain_max"),
-    pl.col("usd_saved").min().alias("usd_min"), pl.col("usd_saved").max().alias("usd_max")).sort("calibration", "gpus")
-vs = vsum.group_by("gpus").agg(pl.col("gain_min", "usd_min").min(), pl.col("gain_max", "usd_max").max()).rows_by_key(
+    pl.col("usd_owned").min().alias("owned_min"), pl.col("usd_owned").max().alias("owned_max"),
+    pl.col("usd_rented").min().alias("rented_min"), pl.col("usd_rented").max().alias("rented_max")).sort("calibration", "gpus")
+vs = vsum.group_by("gpus").agg(pl.col("gain_min", "owned_min", "rented_min").min(),
+                               pl.col("gain_max", "owned_max", "rented_max").max()).rows_by_key(
     "gpus", named=True, unique=True)                 # over both calibrations
 SPEEDUP = R.parameter("save_speedup_claim")
+M = lambda x: f"${x / 1e6:,.2f}M"  # noqa: E731
 md(f'''Over {W_EXP / 24:.0f} days of work, {SPEEDUP:.0f}× faster saves add {vs[GPUS[0]]["gain_min"]:.1%}–{vs[GPUS[0]]["gain_max"]:.1%} of goodput at
-{GPUS[0]:,} GPUs (${vs[GPUS[0]]["usd_min"]:,.0f}–${vs[GPUS[0]]["usd_max"]:,.0f}) and
+{GPUS[0]:,} GPUs (${vs[GPUS[0]]["owned_min"]:,.0f}–${vs[GPUS[0]]["owned_max"]:,.0f} at the owned price of ${OWNED:.2f}/GPU-h,
+${vs[GPUS[0]]["rented_min"]:,.0f}–${vs[GPUS[0]]["rented_max"]:,.0f} at the ${RENT:.2f} rent) and
 {vs[BIG]["gain_min"]:.1%}–{vs[BIG]["gain_max"]:.1%} at {BIG:,} GPUs
-(${vs[BIG]["usd_min"] / 1e6:,.2f}M–${vs[BIG]["usd_max"] / 1e6:,.2f}M), over both readings, the restart profiles,
-early-deployment factors {" and ".join(f"{e:g}" for e in ED_SAVE)} and the two baseline save costs.''')
+({M(vs[BIG]["owned_min"])}–{M(vs[BIG]["owned_max"])} owned, {M(vs[BIG]["rented_min"])}–{M(vs[BIG]["rented_max"])} rented),
+over both readings, the restart profiles, early-deployment factors {" and ".join(f"{e:g}" for e in ED_SAVE)} and the two
+baseline save costs.''')
 il.charts.headline_table(
     vsum, f"What {SPEEDUP:.0f}× faster saves return over {W_EXP / 24:.0f} days of work",
     subtitle="lowest and highest over the restart profiles, early-deployment factors and the two baseline save costs; "
-             "dollars at the median on-demand MI300X price",
+             f"dollars = GPU-hours saved × ${OWNED:.2f} (owned, like for like) or × ${RENT:.2f} (median on-demand rent)",
     labels={"gain_min": "goodput gained, lowest", "gain_max": "goodput gained, highest",
-            "usd_min": "worth, lowest", "usd_max": "worth, highest"},
-    units={"usd_min": "USD", "usd_max": "USD"}, decimals={"usd_min": 0, "usd_max": 0}, percent=["gain_min", "gain_max"],
-    sources="save speed-up: AMD's ZAYA1 blog (save_speedup_claim, data/reliability/parameters.csv)")
+            "owned_min": "worth owned, lowest", "owned_max": "worth owned, highest",
+            "rented_min": "worth rented, lowest", "rented_max": "worth rented, highest"},
+    units={k: "USD" for k in ("owned_min", "owned_max", "rented_min", "rented_max")},
+    decimals={k: 0 for k in ("owned_min", "owned_max", "rented_min", "rented_max")}, percent=["gain_min", "gain_max"],
+    sources=["save speed-up: AMD's ZAYA1 blog (save_speedup_claim, data/reliability/parameters.csv)",
+             "prices: il.economics.owned_gpu_hour_price (notebook 05) and il.economics.cloud_price (data/cloud_prices.csv)"])
 """),
     ("code", r"""
 big_both = R.restart_sweep(R.scale_hardware(sc, FAR), W_EXP, model="zaya1-base", optimizer=OPT,

@@ -24,7 +24,8 @@ AMD, IBM, Zyphra?
 **Method.** A design-space sweep with `il.sweep`: every point builds the option's cluster and
 asks the lab's owners for their quantity — the best training plan (`il.search`), the run
 length (`il.reliability.run_hours`, from `il.estimate`), goodput at that scale
-(`il.reliability.plan_run`), the owned price of a GPU-hour (`il.expansion.owned_quote`, i.e.
+(`il.reliability.plan_run` under the job-level fleet failure reading, `il.expansion.CALIBRATION`: the reading
+notebook 06 finds right for jobs of this size and notebook 05 prices ZAYA1's run with), the owned price of a GPU-hour (`il.expansion.owned_quote`, i.e.
 `il.economics.owned_gpu_hour_quote`: the price notebooks 05, 07 and 09 use), capex, facility
 power and TCO (`il.economics.owned_cost_per_gpu_hour`, `cluster_power`, `tco_total`), the run's cost
 (`run_cost`), the operator's return on a decaying rent (`provider_view`), and the serving
@@ -39,8 +40,9 @@ wall-clock time, after failures, restarts and checkpoints. *MFU*: the model's ar
 over the GPUs' dense peak. *Capex*: what the cluster costs to buy. *TCO*: total cost of ownership, capex
 plus operating costs less the hardware's value at the end. *Plan*: tp, pp, ep, etp, dp are the tensor, pipeline,
 expert, expert-tensor and data-parallel sizes (notebook 04). *IRR*: the discount rate that
-zeroes the operator's cash flows; *NPV*: their value at the cost of capital; *payback*: years until
-the cumulative cash turns positive — all pre-tax and unlevered (before income tax, without debt).
+zeroes the operator's cash flows; *NPV*: their value at the cost of capital (both count the hardware's sale
+at retirement); *payback*: years until the cumulative operating cash (rent less energy and opex, the sale not
+counted) repays the capex — all pre-tax and unlevered (before income tax, without debt).
 *P5, P50, P95*: percentiles of a Monte Carlo; P50 is the median. *Helios*: AMD's announced rack-scale
 MI450X system. *Pollara 400, Vulcano 800G*: AMD's shipping and announced scale-out NICs. *DPU*: a
 data processing unit, a programmable network card.
@@ -163,6 +165,25 @@ il.charts.headline_table(
     highlight=pl.col("option") == "MI300X node + Pollara-400",
     sources="data/expansion/platforms.csv, data/economics/parameters.csv (a source URL per row)")
 """),
+    ("code", r"""
+# what the announced rack's owned price rests on: every figure read from data/expansion and data/economics
+h = X.platforms().filter(pl.col("accelerator") == "MI450X").row(0, named=True)
+hq = {n: X.owned_quote(h["platform"], n) for n in X.nics()["nic"]}
+ref = E.defaults("MI450X")
+ports = {n: X.cost_overrides(h["platform"], n).get("switch_ports_per_gpu", ref["switch_ports_per_gpu"]) for n in hq}
+md(f'''**What the {h["platform"]} figure assumes.** Its ${hq["Pollara-400"]["usd_per_gpu_hour"]:.2f} per useful GPU-hour
+(P5–P95 ${hq["Pollara-400"]["p5"]:.2f}–{hq["Pollara-400"]["p95"]:.2f}; ${hq["Vulcano-800"]["usd_per_gpu_hour"]:.2f} with Vulcano 800G) rests on
+a purchase price of ${h["capex_usd_per_gpu"]:,.0f} per GPU (range ${h["capex_low_usd"]:,.0f}–{h["capex_high_usd"]:,.0f}, basis:
+{h["capex_basis"]}) and a TDP of {h["tdp_W"]:,.0f} W ({h["tdp_basis"]}), both in `data/expansion/platforms.csv`; on the same
+host per GPU as an 8-GPU server (${ref["host_usd_per_gpu"]:,.0f}, `host_usd_per_gpu`: no Helios tray price is public) and on
+the scale-out network its own fabric counts ({ports["Pollara-400"]:.2f} priced 400G switch ports per GPU on Pollara 400,
+{ports["Vulcano-800"]:.2f} on Vulcano 800G, against {ref["switch_ports_per_gpu"]:.0f} in ZAYA1's fabric). **Not priced:** the rack's
+{h["scaleup_domain"]}-GPU scale-up switching. The cost model prices the scale-out network only (one scale-up domain needs
+no switch, `il.economics.fabric_network_counts`), no Helios price is public, and a GB200 NVL72's rack price
+(data/economics) includes its NVLink switches: so this figure is a floor for the rack at that GPU price, not a
+like-for-like rack price. IBM's return on it also rests on an assumed rent (${h["contract_usd_per_gpu_hour"]:.2f} per GPU-hour,
+{h["contract_basis"]}).''')
+"""),
     ("md", r"""
 ## 2 · Cost vs time to train
 
@@ -207,7 +228,8 @@ m07 = il.serving.class_comparison(["zaya1-base"], ["MI300X"], tokens_per_s_per_u
 assert m07["usd_per_million_output_tokens_all_in"] > b1["usd_per_m_served_tokens"]
 # the same run on the shipped ZAYA1 scenario (notebooks 04-06: Zyphra's plan on the cluster's own hosts)
 zsc = il.load_scenario("zaya1-ibm-mi300x")
-zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"])).expected_wall_s / 86400
+zwall = il.reliability.plan_run(zsc, il.reliability.run_hours(zsc, TOK["ZAYA1-class"]),
+                                calibration=X.CALIBRATION).expected_wall_s / 86400
 host08 = il.Scenario.from_dict(X.training_scenario("MI300X node", "Pollara-400", G_Z, "ZAYA1-class")).hardware.host_cpu
 zp = zsc.parallelism
 zplan = (zp.tp, zp.pp, zp.ep, zp.dp, zsc.training.micro_batch)
@@ -248,6 +270,15 @@ while it raises the capital cost of the {best_nic} cluster by {100 * (nic_capex[
 **{HM['fastest']['wall_days']:.1f} days** on {HM['fastest']['option']} ({HM['fastest']['gpus']:,} GPUs);
 the cheapest shipping run of it is {HM['cheapest_shipping']['option']}
 (${HM['cheapest_shipping']['run_cost_usd'] / 1e6:,.2f}M owned, {HM['cheapest_shipping']['wall_days']:.1f} days).
+
+**The failure reading.** Every wall clock and run cost here counts failures under the job-level fleet reading
+(`X.CALIBRATION`, {b1['goodput']:.1%} goodput for today's design), the one notebook 06 finds right for a job of this
+size and notebook 05 prices ZAYA1's run with. Under Llama 3's per-device reading, the optimistic bound
+({b1['goodput_bound']:.1%}), today's design would take {b1['run_days'] / b1['goodput_bound']:.2f} days for
+${b1['run_cost_usd'] * b1['goodput'] / b1['goodput_bound'] / 1e3:,.0f}k, and the 10× MoE on {HM['base']['gpus']:,} MI300X
+{HM['base']['run_days'] / HM['base']['goodput_bound']:.1f} days for ${HM['base']['run_cost_usd'] * HM['base']['goodput'] / HM['base']['goodput_bound'] / 1e6:,.2f}M
+instead of {HM['base']['wall_days']:.1f} days for ${HM['base']['run_cost_usd'] / 1e6:,.2f}M (goodput {HM['base']['goodput_bound']:.1%} against
+{HM['base']['goodput']:.1%}): the failure cost's spread grows with the cluster.
 
 **Serving.** Today's cluster, if it served the ZAYA1-class model, would produce
 {b1['served_tokens_per_s_cluster'] / 1e6:,.1f}M output tokens/s within the latency limit at
@@ -355,8 +386,9 @@ md(f'''**Per option (about {G_MOE:,} GPUs, the 10× MoE run).** IBM's capital ou
 owned cost per useful GPU-hour, Zyphra's cost of the run at the option's contract rent (with
 goodput losses), and IBM's pre-tax, unlevered IRR and payback when it rents the cluster out on a
 contract that then decays with Epoch's price-performance trend (`depreciation_ooms_per_year`
-in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the cluster
-is not repaid within the horizon. Contract rents: MI300X's own dedicated-contract row
+in data/economics; `il.economics.provider_view(path="decay")`); a payback of `inf` means the
+operating cash does not repay the capex within the horizon: an IRR above zero beside it is repaid by the
+hardware's sale at retirement, which the IRR counts and the payback does not. Contract rents: MI300X's own dedicated-contract row
 (data/economics/parameters.csv); for the other shipping parts their median on-demand listing in
 data/cloud_prices.csv times the listed 1-year commitment ratio ({E.commitment_ratio("1-year"):.2f}: the median, over the
 {E.commitment_pairs("1-year").height} provider-and-part pairs listed on demand and for 1 year on the same date, of the 1-year price
@@ -367,7 +399,7 @@ median; an assumption for MI450X (data/expansion/platforms.csv).''')
 inv = big.filter(pl.col("model") == "10x MoE").select(
     "option", "announced_not_shipped", (pl.col("capex_usd") / 1e6).alias("capex [M USD]"),
     pl.col("facility_MW").alias("facility [MW]"),
-    pl.col("owned_usd_per_gpu_hour").alias("owned [USD/GPU-h]"),
+    pl.col("owned_usd_per_gpu_hour").alias("owned P50 [USD/GPU-h]"),
     pl.col("contract_usd_per_gpu_hour").alias("contract rent [USD/GPU-h]"),
     (pl.col("rented_run_cost_usd") / 1e3).alias("Zyphra's run, rented [k USD]"),
     pl.col("rented_usd_per_m_served_tokens").alias("Zyphra per M served tokens, rented [USD]"),
@@ -375,7 +407,9 @@ inv = big.filter(pl.col("model") == "10x MoE").select(
     pl.col("ibm_irr").alias("IBM IRR, decay [per year]"), pl.col("ibm_payback_years").alias("IBM payback [y]"),
 ).sort("capex [M USD]")
 il.charts.headline_table(
-    inv, "The 10× MoE expansion: what it costs, what it earns", subtitle="every input at its default; IRR pre-tax, unlevered",
+    inv, "The 10× MoE expansion: what it costs, what it earns",
+    subtitle="capex, power, IRR and payback with every input at its default; owned P50: the option's owned price at this "
+             "size (section 1's Monte Carlo); IRR pre-tax, unlevered",
     labels={"announced_not_shipped": "announced, not shipped", "IBM IRR, decay [per year]": "IBM IRR, decay, per year"},
     percent=["IBM IRR, decay [per year]"],
     sources="data/expansion/platforms.csv, data/cloud_prices.csv, data/economics/parameters.csv (a source URL per row)")
@@ -400,6 +434,7 @@ tab = (deal_now.table.select("party", "line", "unit", pl.col("p50").alias(f"{g_n
        .join(deal_big.table.select("party", "line", pl.col("p5").alias(f"{g_big} P5"),
                                    pl.col("p50").alias(f"{g_big} P50"), pl.col("p95").alias(f"{g_big} P95")),
              on=["party", "line"])
+       .join(deal_big.table.select("party", "line", "how"), on=["party", "line"])   # how each line is counted
        .filter(pl.col("line").is_in(keep)))
 amd = deal_big.line("AMD", "total revenue")
 irr = deal_big.line("IBM", "IRR (pre-tax, unlevered)")
@@ -497,7 +532,8 @@ il.charts.headline_table(paths.select("option", "path", pl.col("utilization").al
              pl.col("npv_usd_per_gpu").alias("NPV [USD per GPU]"),
              pl.col("retirement_year").alias("retired after [years]")),
     "IBM per GPU under each rent path: today's design and the cheapest shipping option",
-    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; retired after: empty = to the horizon",
+    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; payback: operating cash only (inf: not "
+             "within the horizon; the IRR and NPV count the sale); retired after: empty = to the horizon",
     labels={"sold share [-]": "sold share", "IRR [per year]": "IRR, per year"}, percent=["sold share [-]", "IRR [per year]"],
     decimals={"NPV [USD per GPU]": 0, **{c: 2 for c in ("first rent [USD/GPU-h]", "margin, no resale [USD/GPU-h]",
                                                           "resale credit [USD/GPU-h]", "margin with resale [USD/GPU-h]")}},
