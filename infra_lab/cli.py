@@ -697,7 +697,7 @@ def cmd_serve(a) -> Output:
             if getattr(a, key) is not None:
                 kw[key] = getattr(a, key)
         if a.param:
-            kw["stack_params"] = _params(a.param)
+            kw["params"] = _params(a.param)
         with empty_reasons() as why, warnings.catch_warnings():
             # priced rows that do not fit: said in the CLI's words below, not as a Python warning
             warnings.filterwarnings("ignore", message="il.serve_search: does not fit", category=UserWarning)
@@ -732,7 +732,7 @@ def cmd_serve(a) -> Output:
             out.frame("configurations", df)
         out.notes += why
         return out
-    r = serve(sc, stack_params=_params(a.param))
+    r = serve(sc, params=_params(a.param))
     d = {"scenario": name, **serve_record(r)}
     if not r.fits:   # priced all the same (as `estimate` prices a plan that does not fit): say so
         cap = sc.hardware.accelerator_spec.memory_capacity_bytes
@@ -882,9 +882,14 @@ def read_grid(path: str) -> tuple[dict[str, list], dict[str, str], dict[str, dic
 
 
 def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: str | None,
-                **point) -> dict:
+                cli_stack: str | None = None, cli_params: dict | None = None,
+                cli_search: dict | None = None, **point) -> dict:
     """One point of ``infra-lab sweep``: the base scenario with the point's values, run
-    through ``call`` (module level, so Dask workers can import it)."""
+    through ``call`` (module level, so Dask workers can import it). ``cli_stack`` /
+    ``cli_params``: ``--stack`` / ``--param`` (il.estimate's and il.search's ``stack`` and
+    ``params``; il.serve's ``params``); ``cli_search``: the search's other keywords (the plan
+    constraints, ``pp_schedules``, ``tp_across_domains``) with ``--call search``. Named apart
+    from every scenario key, so that no grid column can clash with them."""
     import infra_lab as il
 
     from .scenario.hardware_table import updated_table
@@ -903,15 +908,16 @@ def sweep_point(*, base: dict, where: dict, fixed: dict, call: str, objective: s
                     else updated_plan(d[table], vals) if table == "parallelism" and isinstance(d.get(table), dict)
                     else {**d.get(table, {}), **vals})
     if call == "estimate":
-        rec = il.estimate(d).to_dict()
+        rec = il.estimate(d, stack=cli_stack, params=cli_params).to_dict()
     elif call == "search":
         with empty_reasons() as why:
-            df = il.search(d, objective=objective or "tokens_per_s", top=1)
+            df = il.search(d, objective=objective or "tokens_per_s", top=1, stack=cli_stack, params=cli_params,
+                           **(cli_search or {}))
         if df.height == 0:
             raise il.ValidationError(with_reasons("no parallel plan at this point", why))
         rec = df.row(0, named=True)
     else:
-        rec = serve_record(il.serve(d))
+        rec = serve_record(il.serve(d, params=cli_params))
     # an output that repeats a swept input (the stack of a [training] / [serving] stack sweep,
     # a search's recompute_num_layers) is the input's column already: il.sweep refuses a clash
     return {k: v for k, v in rec.items() if k not in point}
@@ -930,8 +936,45 @@ def _check_search_grid(path: str, where: dict, fixed: dict) -> None:
         if key in SEARCHED_KEYS.get(table, ()):
             raise CliError(f"grid file {Path(path).name}: [{table}] {key} with --call search: the search "
                            f"enumerates {key} itself, so the grid's value would be ignored at every point; "
-                           f"sweep it with --call estimate, or bound the search with "
-                           f"`infra-lab search --{key.replace('_', '-')} V[,V...]`")
+                           f"sweep it with --call estimate, or bound the search at every point with "
+                           f"--{key.replace('_', '-')} V[,V...] (or its --max-/--min- bound)")
+
+
+def _sweep_call_options(a, sc, where: dict, fixed: dict) -> dict:
+    """``sweep``'s --stack, --param and (with --call search) search options as sweep_point's
+    keywords; only those given, so that a folder a sweep without them filled still resumes."""
+    out: dict[str, Any] = {}
+    search = {k: getattr(a, k) for k in SEARCH_CONSTRAINTS if getattr(a, k, None) is not None}
+    if a.pp_schedules is not None:
+        s = a.pp_schedules.strip()
+        search["pp_schedules"] = s if s.lower() == "all" else [x.strip() for x in s.split(",") if x.strip()]
+    if a.tp_across_domains:
+        search["tp_across_domains"] = True
+    if search and a.call != "search":
+        given = [_option(k) for k in search]
+        raise CliError(f"{', '.join(given)}: only with --call search (they bound the plans the search tries at "
+                       f"every point; --call {a.call} prices the scenario's own plan)")
+    if search:   # checked once, before any point runs (il.search's own check; main names the options)
+        from .training.plans import _check_constraints
+
+        _check_constraints({k: v for k, v in search.items() if k in SEARCH_CONSTRAINTS})
+    if a.stack is not None:
+        if a.call == "serve":
+            raise CliError("--stack: with --call serve the serving stack is [serving] stack (set it in the "
+                           "scenario, or sweep it in the grid file)")
+        swept = [t for t in ("training",) if "stack" in fixed.get(t, {}) or where.get("stack") == t]
+        if swept:
+            raise CliError(f"--stack {a.stack}: the grid file sets [training] stack too; give the stack once "
+                           "(--stack for every point, or the grid's values)")
+        if "accelerator" not in where and "accelerator" not in fixed.get("hardware", {}):
+            _stack(a, sc)   # checked once on the scenario's platform (a grid over accelerators: at each point)
+        out["cli_stack"] = a.stack
+    params = _params(a.param)
+    if params is not None:
+        out["cli_params"] = params
+    if search:
+        out["cli_search"] = search
+    return out
 
 
 SWEEP_SHOWN = {"estimate": ["step_time_s", "tokens_per_s", "mfu", "memory_per_gpu_GB", "fits"],
@@ -995,7 +1038,7 @@ def cmd_sweep(a) -> Output:
         raise CliError("--no-retry-failed: only with --out FOLDER (a folder of Parquet parts, which a rerun "
                        "resumes; a FILE.parquet or no --out keeps nothing to resume)")
     kw = {"base": sc.to_dict(), "where": where, "fixed": fixed, "call": a.call,
-          "objective": a.objective}
+          "objective": a.objective, **_sweep_call_options(a, sc, where, fixed)}
     if folder is not None:
         from .sweep import _FILE_SUFFIXES
 
@@ -1238,6 +1281,29 @@ def cmd_validate(a) -> Output:
 LARGEST_SHOWN = ["accelerator", "capacity_GB", "base", "layers", "model", "tp", "pp", "dp", "params_B", "total_GB",
                  "headroom_GB", "next_model", "next_total_GB", "fits"]
 LARGEST_BY = ("depth", "presets")   # a test checks this equals memory.LARGEST_BY (no numba import here)
+LARGEST_OVERRIDES = (  # option dest (= il.memory.largest_model's override), type, metavar, help
+    ("seq_len", int, "TOKENS", "sequence length [tokens]"),
+    ("micro_batch", int, "SEQUENCES", "micro-batch [sequences]"),
+    ("zero", int, "0|1|2|3", "ZeRO stage"),
+    ("recompute", str, "none|selective|full", "activation recomputation"),
+    ("weight_bytes", float, "B", "bytes per parameter of the working weights (default: the stack's)"),
+    ("grad_bytes", float, "B", "bytes per parameter of the gradients (default: the stack's, Megatron's fp32 "
+                               "main_grad 4)"),
+    ("optimizer_state_bytes", float, "B", "bytes per parameter of the optimizer states (default by optimizer: "
+                                          "AdamW 12)"),
+    ("activation_bytes", float, "B", "bytes per activation element (default 2)"),
+    ("flash_attention", "bool", "true|false", "fused attention: only the fp32 log-sum-exp kept (default: the "
+                                              "stack's)"),
+    ("dropout", "bool", "true|false", "1-byte dropout masks kept (default: the stack's)"),
+    ("reserve_fraction", float, "FRACTION", "allocator reserve as a fraction of the tensor bytes (default: the "
+                                            "stack's)"),
+    ("reserve_bytes", float, "B", "allocator reserve in bytes (default: the stack's)"),
+    ("include_embeddings", "bool", "true|false", "count the embedding / LM-head weights and head activations "
+                                                 "(default true)"),
+    ("selective_mode", str, "attention|op", "what selective recompute drops (default: the stack's)"),
+)
+"""``largest``'s training overrides: every override il.memory.largest_model takes (a test checks the
+names equal memory.largest's); with --search-plans only the first four (largest_model says so)."""
 
 
 def cmd_largest(a) -> Output:
@@ -1248,7 +1314,7 @@ def cmd_largest(a) -> Output:
             else [sc.hardware.accelerator])
     if not accs:
         raise CliError(f"--accelerators {a.accelerators!r}: expected catalog names, e.g. MI300X,H100-SXM")
-    ov = {k: getattr(a, k) for k in ("seq_len", "micro_batch", "zero", "recompute") if getattr(a, k) is not None}
+    ov = {k: getattr(a, k) for k, *_ in LARGEST_OVERRIDES if getattr(a, k) is not None}
     df = il.memory.largest_model(accs, scenario=sc, family=a.family, by=a.by, max_layers=a.max_layers,
                                  search_plans=a.search_plans, **ov)
     out = Output()
@@ -1297,11 +1363,13 @@ EXAMPLES = {
   [training]
   seq_len = [2048, 4096]
 with --call search the keys the search enumerates (tp, pp, vp, cp, ep, etp, zero, fsdp,
-sequence_parallel, micro_batch, recompute) are refused: bound them with `infra-lab search`
+sequence_parallel, micro_batch, recompute) are refused in the grid: bound them at every point
+with the plan-constraint options (--tp 1,2, --max-tp 8, ...)
 
 examples:
   infra-lab sweep zaya1-ibm-mi300x --grid grid.toml
-  infra-lab sweep my_run.toml --grid grid.toml --call search --format csv
+  infra-lab sweep zaya1-ibm-mi300x --grid grid.toml --stack megatron-core-rocm-asym --param dp_comm_overlap=0
+  infra-lab sweep my_run.toml --grid grid.toml --call search --max-tp 8 --format csv
   infra-lab sweep my_run.toml --grid grid.toml --scheduler tcp://host:8786 --out results.parquet""",
     "largest": """the plan (cluster, parallelism, ZeRO, sequence, micro-batch, optimizer, stack) is the
 scenario's; its model is replaced: by depth, each published shape of the family with the most
@@ -1312,6 +1380,7 @@ examples:
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM,H200-SXM
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,B200 --family qwen3 --micro-batch 1
   infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
+  infra-lab largest zaya1-ibm-mi300x --by presets --reserve-fraction 0 --grad-bytes 2
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
     "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
 band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
@@ -1367,10 +1436,33 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+def _search_options(sp, when: str = "") -> None:
+    """il.search's keywords as options (``search``; ``sweep`` with --call search, ``when`` saying so):
+    --pp-schedules, --tp-across-domains and the plan constraints of training.SEARCH_CONSTRAINTS."""
+    sp.add_argument("--pp-schedules", dest="pp_schedules", metavar="all|NAME[,NAME...]",
+                    help=when + "pipeline schedules to explore (il.search pp_schedules): 'all' = every schedule "
+                         "the stack implements (zero-bubble ones included), or names (1f1b, interleaved, "
+                         "zb-h1, zbv, v-half, v-min); default 1f1b and interleaved by vp")
+    sp.add_argument("--tp-across-domains", dest="tp_across_domains", action="store_true",
+                    help=when + "also tensor-parallel sizes beyond the scale-up domain (tp over the NICs; "
+                         "il.search tp_across_domains)")
+    cg = sp.add_argument_group(("plan constraints (" + when.rstrip(": ") + "; " if when else "plan constraints (")
+                               + "a value or a comma list; max/min bounds)")
+    for k in PLAN_KEYS:
+        typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)
+        meta = {"recompute": "none|selective|full[,...]", "fsdp": "true|false[,...]",
+                "sequence_parallel": "true|false[,...]"}.get(k, "V[,V...]")
+        cg.add_argument(f"--{k.replace('_', '-')}", dest=k, type=typ, metavar=meta)
+    for k in BOUNDED_KEYS:
+        for b in ("max", "min"):
+            cg.add_argument(f"--{b}-{k.replace('_', '-')}", dest=f"{b}_{k}", type=int, metavar="N")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=FORMATS, default="table",
-                        help="table (readable, default), json or csv (for machines)")
+                        help="table (readable, default), json or csv (for machines): JSON is a list of the "
+                             "result's rows as objects, except validate's object {cases, summary, skipped}")
     common.add_argument("--debug", action="store_true",
                         help="show the Python traceback on errors")
 
@@ -1420,22 +1512,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stack", help="software stack (default: the scenario's, else the vendor's)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="override a stack factor (repeatable), e.g. dp_comm_overlap=0.5")
-    sp.add_argument("--pp-schedules", dest="pp_schedules", metavar="all|NAME[,NAME...]",
-                    help="pipeline schedules to explore (il.search pp_schedules): 'all' = every schedule "
-                         "the stack implements (zero-bubble ones included), or names (1f1b, interleaved, "
-                         "zb-h1, zbv, v-half, v-min); default 1f1b and interleaved by vp")
-    sp.add_argument("--tp-across-domains", dest="tp_across_domains", action="store_true",
-                    help="also tensor-parallel sizes beyond the scale-up domain (tp over the NICs; "
-                         "il.search tp_across_domains)")
-    cg = sp.add_argument_group("plan constraints (a value or a comma list; max/min bounds)")
-    for k in PLAN_KEYS:
-        typ = {"recompute": _str_list, "fsdp": _bool_list, "sequence_parallel": _bool_list}.get(k, _int_list)
-        meta = {"recompute": "none|selective|full[,...]", "fsdp": "true|false[,...]",
-                "sequence_parallel": "true|false[,...]"}.get(k, "V[,V...]")
-        cg.add_argument(f"--{k.replace('_', '-')}", dest=k, type=typ, metavar=meta)
-    for k in BOUNDED_KEYS:
-        for b in ("max", "min"):
-            cg.add_argument(f"--{b}-{k.replace('_', '-')}", dest=f"{b}_{k}", type=int, metavar="N")
+    _search_options(sp)
 
     sp = add("collective", "Time, algbw and busbw of one collective (il.collective).", cmd_collective)
     sp.add_argument("op", help=" | ".join(COLLECTIVE_OPS))
@@ -1523,7 +1600,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="KV-cache precisions to try with --search (bf16, fp8; il.serve_search kv_precisions; "
                          "default both)")
     sp.add_argument("--param", action="append", metavar="KEY=VALUE",
-                    help="override a serving-stack factor (repeatable; il.serve's stack_params), "
+                    help="override a serving-stack factor (repeatable; il.serve's params), "
                          "e.g. step_overhead_s=0.003")
 
     sp = add("sweep", "Run a call over a parameter grid, in-process or on a Dask cluster (il.sweep).",
@@ -1542,6 +1619,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-retry-failed", dest="retry_failed", action="store_false",
                     help="with --out FOLDER: a rerun keeps the points stored with an error instead of "
                          "evaluating them again (il.sweep retry_failed=False)")
+    sp.add_argument("--stack", help="software stack at every point (il.estimate / il.search stack; default: "
+                                    "the scenario's, else the vendor's; --call serve: [serving] stack)")
+    sp.add_argument("--param", action="append", metavar="KEY=VALUE",
+                    help="override a stack factor at every point (repeatable; il.estimate / il.search params, "
+                         "il.serve's), e.g. dp_comm_overlap=0.5")
+    _search_options(sp, "with --call search: ")
 
     sp = add("largest", "The largest model of a family whose training fits one GPU's memory under a "
                         "scenario's plan, per accelerator (il.memory.largest_model).", cmd_largest)
@@ -1560,11 +1643,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="search tp, pp, vp and sequence parallelism on the scenario's GPUs (il.search; "
                          "micro-batch, recompute, ZeRO, cp, ep held): a size fits when one plan fits, "
                          "and the smallest tp x pp plan is reported")
-    og = sp.add_argument_group("training overrides (default: the scenario's)")
-    og.add_argument("--seq-len", dest="seq_len", type=int, metavar="TOKENS")
-    og.add_argument("--micro-batch", dest="micro_batch", type=int, metavar="SEQUENCES")
-    og.add_argument("--zero", type=int, metavar="0|1|2|3")
-    og.add_argument("--recompute", metavar="none|selective|full")
+    og = sp.add_argument_group("training overrides (il.memory.largest_model's; default: the scenario's; with "
+                               "--search-plans only --seq-len, --micro-batch, --zero, --recompute)")
+    for key, typ, meta, help_ in LARGEST_OVERRIDES:
+        og.add_argument(f"--{key.replace('_', '-')}", dest=key, type=_bool if typ == "bool" else typ, metavar=meta,
+                        help=help_)
 
     sp = add("validate", "Predictions vs published measurements, per case, with the error of each "
                          "and a summary by train/test split.", cmd_validate)
@@ -1602,6 +1685,46 @@ def _warning_notes(caught, replay: bool = True) -> list[str]:
         elif replay:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return notes
+
+
+_NOT_KEYWORDS = {"help", "format", "debug", "stack", "param", *(k for k, _t in HARDWARE_OPTIONS)}
+"""Option dests that are not a Python keyword of the call behind the command (--stack and --param
+name themselves; a [hardware] option's errors name the table key, ``hardware.nodes``)."""
+
+
+def _option_flags(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
+    """The Python keyword each option of ``command`` passes on, mapped to the option a person types
+    (``max_tp`` -> ``--max-tp``, ``fabric_efficiency`` -> ``--fabric-efficiency``)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    flags = {act.dest: max(act.option_strings, key=len) for act in sub._actions
+             if act.option_strings and act.dest not in _NOT_KEYWORDS}
+    if command == "collective":   # the positional SIZE is il.collective's size_bytes, as parse_size names it
+        flags["size_bytes"] = "size"
+    return flags
+
+
+def in_cli_words(message: str, flags: dict[str, str]) -> str:
+    """An error of the package in the words of the command line: a keyword the command passed from an
+    option is named by that option, its value after it, as the CLI's own errors write it
+    (``search constraint max_tp = 0: ...`` -> ``--max-tp 0: ...``, ``gpus = 16: must be a multiple
+    of per_node = 3`` -> ``--gpus 16: must be a multiple of --per-node 3``, ``in
+    il.search(pp_schedules=...)`` -> ``in --pp-schedules``). A table key (``training.micro_batch``,
+    ``hardware.nodes``) is a key of the scenario file and stays as it is.
+
+    >>> in_cli_words("search constraints min_tp = 4 > max_tp = 2: no value allowed",
+    ...              {"min_tp": "--min-tp", "max_tp": "--max-tp"})
+    '--min-tp 4 > --max-tp 2: no value allowed'
+    """
+    head, sep, rest = message.partition(": ")
+    names = head.split(", ")
+    if sep and all(n in flags for n in names):   # "dropout, reserve_bytes: with ..." names the keywords first
+        message = ", ".join(flags[n] for n in names) + sep + rest
+    for kw in sorted(flags, key=len, reverse=True):
+        flag, k = flags[kw], re.escape(kw)
+        message = re.sub(rf"(?<![\w.-])(?:search constraints? )?{k}(?:\[\d+\])? = ", flag + " ", message)
+        message = re.sub(rf"(?<![\w.-])(?:il\.)?[\w.]*\({k}=\.\.\.\)", flag, message)
+        message = re.sub(rf"(?<=\bin )(?:search constraint )?{k}(?=[.,;:)]| \(|$)", flag, message)
+    return message
 
 
 def _common_options_after_command(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
@@ -1657,7 +1780,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         for note in _warning_notes(caught):      # what was said before the error
             print(f"{PROG} {a.command}: {note}", file=sys.stderr)
-        print(f"{PROG} {a.command}: error: {e}", file=sys.stderr)
+        # the package's errors name its keywords: name the options the user typed instead
+        msg = in_cli_words(str(e), _option_flags(parser, a.command)) if isinstance(e, InfraLabError) else str(e)
+        print(f"{PROG} {a.command}: error: {msg}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -261,9 +261,25 @@ def check_stack(stack, accelerator: str, purpose: str = "training", where: str =
     vendor = info(stack)["vendor"]
     if vendor not in (acc.vendor, "any"):
         ok = [s for s in valid if info(s)["vendor"] in (acc.vendor, "any")]
+        if purpose == "serving":
+            # the stacks of the same engine (a vLLM stack's alternatives are vLLM's, not SGLang's or ATOM's)
+            engine = serving_engine(stack)
+            same = [s for s in ok if serving_engine(s) == engine]
+            if not same:
+                raise ValidationError(f"{where} = {stack!r}: an {vendor} stack cannot run on {acc.name} "
+                                      f"({acc.vendor}), and {engine} has no stack there; serving stacks there: "
+                                      f"{', '.join(ok)}")
+            ok = same
         raise ValidationError(f"{where} = {stack!r}: an {vendor} stack cannot run on {acc.name} ({acc.vendor}); "
                               f"allowed: {', '.join(ok)}")
     return stack
+
+
+def serving_engine(stack: str) -> str:
+    """The engine of a serving stack: its name up to the platform (``"vllm-rocm-early"`` -> ``"vllm"``,
+    ``"trt-llm-cuda"`` -> ``"trt-llm"``; data/stack_info.csv's platform column)."""
+    stack = canonical(stack, "serving")
+    return stack.split(f"-{info(stack)['platform']}", 1)[0]
 
 
 def ranges(stack: str) -> dict[str, tuple[float, float]]:

@@ -84,7 +84,7 @@ def test_cli_serve_one_output_token(capsys):
     assert d["tpot_s"] is None and d["tokens_per_s_per_user"] is None and d["e2e_latency_s"] == d["ttft_s"]
     assert "undefined with serving.output_tokens = 1" in err
     rc, out, err = main(capsys, "serve", _toml_path(), "--search", "--max-tpot-s", "0.05")
-    assert rc == 1 and "max_tpot_s = 0.05 with serving.output_tokens = 1" in err
+    assert rc == 1 and "--max-tpot-s 0.05 with serving.output_tokens = 1" in err
 
 
 def test_serving_widget_one_output_token():

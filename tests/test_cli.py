@@ -601,7 +601,7 @@ def test_errors_are_the_package_message_without_traceback(tmp_path):
     (("estimate", "missing.toml"), "not found"),
     (("estimate", "."), "is a directory"),
     (("collective", "all_reduce", "1GiB", "--hardware", ".", "--gpus", "8"), "is a directory"),
-    (("search", "zaya1-ibm-mi300x", "--tp", "3"), "tp = 3"),
+    (("search", "zaya1-ibm-mi300x", "--tp", "3"), "--tp 3: not possible"),
     (("collective", "all_reduce", "1GiB", "--accelerator", "H100x", "--gpus", "8"), "Did you mean"),
     (("collective", "allreduce", "1GiB", "--accelerator", "H100", "--gpus", "8"), "unknown"),
     (("collective", "all_reduce", "1XB", "--accelerator", "H100", "--gpus", "8"), "size '1XB'"),

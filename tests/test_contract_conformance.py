@@ -289,7 +289,7 @@ def test_every_keyword_of_serve_search_and_collective_has_a_cli_option(capsys):
     assert row["time_s"] == c.time_s > il.collective("all_reduce", 2**30, hw, 16).time_s
     assert cli.main(["collective", "all_reduce", "1GiB", "--accelerator", "MI300X", "--gpus", "8",
                      "--fabric-efficiency", "1.5"]) == 1
-    assert "fabric_efficiency = 1.5" in capsys.readouterr().err
+    assert "--fabric-efficiency 1.5" in capsys.readouterr().err
 
 
 def test_plan_space_size_counts_the_plans_a_search_over_pp_schedules_evaluates():
@@ -532,3 +532,204 @@ def test_every_il_name_the_contract_uses_resolves():
         for part in name.split("."):
             assert hasattr(obj, part), f"il.{name} (docs/ARCHITECTURE.md) does not resolve"
             obj = getattr(obj, part)
+
+
+# --- the contract's open leads: one name for stack-factor overrides, JSON shapes, options the CLI did
+# --- not reach, numpy values, errors in the CLI's words, serving stacks of the wrong vendor
+
+MM_SERVE = {"name": "mm", "model": {"preset": "qwen2.5-vl-7b"},
+            "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 1},
+            "serving": {"engine": "vllm", "input_tokens": 64, "output_tokens": 128, "concurrency": 8}}
+
+
+def test_stack_factor_overrides_are_params_on_every_call_that_takes_them():
+    # il.estimate / il.search took params=, il.serve stack_params= (params= too); il.multimodal.serve
+    # only stack_params=: the contract's one name, params, now works on every such call
+    import inspect
+
+    for fn in (il.estimate, il.search, il.serve, il.serve_search, il.multimodal.estimate, il.multimodal.serve):
+        assert "params" in inspect.signature(fn).parameters, fn.__qualname__
+    over = {"step_overhead_s": 0.01}
+    by_params = il.multimodal.serve(MM_SERVE, params=over).result.output_tokens_per_s
+    assert by_params == il.multimodal.serve(MM_SERVE, stack_params=over).result.output_tokens_per_s
+    assert by_params != il.multimodal.serve(MM_SERVE).result.output_tokens_per_s
+    with pytest.raises(il.ValidationError, match="give the stack overrides once"):
+        il.multimodal.serve(MM_SERVE, params=over, stack_params=over)
+
+
+SMALL = {"name": "small", "model": LLAMA, "hardware": {"accelerator": "MI300X", "nodes": 1},
+         "training": {"global_batch": 64}}
+
+
+def _small_files(tmp_path):
+    import tomli_w
+
+    (tmp_path / "s.toml").write_text(tomli_w.dumps(SMALL))
+    (tmp_path / "g.toml").write_text("[hardware]\nnodes = [1, 2]\n")
+    return str(tmp_path / "s.toml"), str(tmp_path / "g.toml")
+
+
+def test_cli_json_is_a_list_of_rows_and_validate_an_object_of_tables(tmp_path, capsys):
+    # the documented shapes ("--format json is a JSON list of those rows ... validate ... an object"):
+    # every command a list of row objects, validate alone {cases, summary, skipped}
+    scen, grid = _small_files(tmp_path)
+    for args in (["estimate", scen], ["search", scen, "--top", "2", "--max-tp", "2"],
+                 ["collective", "all_reduce", "1MiB", "--hardware", scen, "--gpus", "8"],
+                 ["serve", "maia-class-serving-mi300x"], ["largest", scen, "--by", "presets"],
+                 ["sweep", scen, "--grid", grid]):
+        rows = _cli_json(capsys, args)
+        assert isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows), args
+    assert len(_cli_json(capsys, ["estimate", scen])) == 1
+    obj = _cli_json(capsys, ["validate", "collectives"])
+    assert isinstance(obj, dict) and set(obj) == {"cases", "summary", "skipped"}
+    assert obj["cases"] and {c["suite"] for c in obj["cases"]} == {"collectives"} and obj["skipped"] == []
+
+
+def test_cli_sweep_reaches_stack_params_and_the_search_options(tmp_path, capsys):
+    # `infra-lab sweep` had no --stack / --param (il.estimate's and il.search's stack, params) and no way
+    # to bound the search of --call search (the grid may not set what the search enumerates)
+    from infra_lab import cli
+
+    scen, grid = _small_files(tmp_path)
+    over = {"dp_comm_overlap": 0.0}
+    rows = _cli_json(capsys, ["sweep", scen, "--grid", grid, "--stack", "megatron-core-rocm-asym",
+                              "--param", "dp_comm_overlap=0"])
+    for r, nodes in zip(rows, (1, 2), strict=True):
+        d = {**SMALL, "hardware": {**SMALL["hardware"], "nodes": nodes}}
+        est = il.estimate(d, stack="megatron-core-rocm-asym", params=over)
+        assert r["error"] is None and r["stack"] == "megatron-core-rocm-asym"
+        assert r["step_time_s"] == est.step_time_s != il.estimate(d).step_time_s
+    rows = _cli_json(capsys, ["sweep", scen, "--grid", grid, "--call", "search", "--max-tp", "1", "--pp", "1",
+                              "--param", "dp_comm_overlap=0"])
+    for r, nodes in zip(rows, (1, 2), strict=True):
+        d = {**SMALL, "hardware": {**SMALL["hardware"], "nodes": nodes}}
+        best = il.search(d, top=1, max_tp=1, pp=1, params=over).row(0, named=True)
+        assert (r["tp"], r["pp"], r["step_time_s"]) == (1, 1, best["step_time_s"])
+    assert cli.main(["sweep", scen, "--grid", grid, "--max-tp", "1"]) == 1
+    assert "--max-tp: only with --call search" in capsys.readouterr().err
+    assert cli.main(["sweep", scen, "--grid", grid, "--call", "search", "--min-tp", "4", "--max-tp", "2"]) == 1
+    assert "error: --min-tp 4 > --max-tp 2: no value allowed" in capsys.readouterr().err   # before any point
+    assert cli.main(["sweep", "maia-class-serving-mi300x", "--grid", grid, "--call", "serve", "--stack",
+                     "vllm-rocm"]) == 1
+    assert "--stack: with --call serve the serving stack is [serving] stack" in capsys.readouterr().err
+
+
+def test_cli_largest_takes_every_override_largest_model_takes(tmp_path, capsys):
+    # `infra-lab largest` had 4 of largest_model's 14 overrides (seq_len, micro_batch, zero, recompute)
+    from infra_lab import cli
+    from infra_lab.memory import largest
+
+    assert {k for k, *_ in cli.LARGEST_OVERRIDES} == largest._OVERRIDES
+    scen, _ = _small_files(tmp_path)
+    rows = _cli_json(capsys, ["largest", scen, "--by", "presets", "--reserve-fraction", "0", "--flash-attention",
+                              "false", "--grad-bytes", "2"])
+    ref = il.memory.largest_model("MI300X", scenario=SMALL, by="presets", reserve_fraction=0.0,
+                                  flash_attention=False, grad_bytes=2.0)
+    assert [r["total_GB"] for r in rows] == ref["total_GB"].to_list()
+    assert ref["total_GB"].to_list() != il.memory.largest_model("MI300X", scenario=SMALL, by="presets")["total_GB"].to_list()
+
+
+def test_numpy_arrays_and_ranges_are_taken_where_lists_are():
+    # a column of values (numpy array) or a range was refused where a list is taken, while
+    # serve_search's concurrencies and the search constraints took arrays; np.float32 was refused as
+    # fabric_efficiency ("fabric_efficiency = 0.8: allowed 0 < x <= 1")
+    d = {"name": "t", "model": LLAMA, "hardware": {"accelerator": "MI300X"},
+         "training": {"recompute": "selective", "recompute_modules": np.array(["layernorm", "core_attn"])}}
+    sc = il.Scenario.from_dict(d)
+    assert sc.training.recompute_modules == ("layernorm", "core_attn")
+    assert all(type(m) is str for m in sc.training.recompute_modules)
+    assert il.Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc
+    sv = il.Scenario.from_dict({**MM_SERVE, "serving": {**MM_SERVE["serving"], "images_per_request": 1,
+                                                          "image_size": np.array([448, 448])}})
+    assert sv.serving.image_size == (448, 448)
+    base = {"name": "s", "model": LLAMA, "hardware": {"accelerator": "MI300X", "nodes": 2},
+            "training": {"global_batch": 64}}
+    size = il.training.plan_space_size
+    assert size(base, tp=range(1, 3)) == size(base, tp=[1, 2]) < size(base)
+    assert (size(base, pp_schedules=np.array(["1f1b", "zb-h1"]))
+            == size(base, pp_schedules=["1f1b", "zb-h1"]) > size(base, pp_schedules=["1f1b"]))
+    kw = {"concurrencies": [8], "kv_precisions": ["bf16"], "top": None, "pareto": False}
+    with pytest.warns(il.errors.SearchEdgeWarning):   # 8 in flight is the grid's edge: said, as always
+        a = il.serve_search("maia-class-serving-mi300x", weight_precisions=np.array(["fp8"]), **kw)
+        b = il.serve_search("maia-class-serving-mi300x", weight_precisions=["fp8"], **kw)
+    assert a.equals(b) and a.height > 0
+    band = il.training.estimate_band(base | {"parallelism": {"tp": 1}}, factors=np.array(["dp_comm_overlap"]))
+    assert band.equals(il.training.estimate_band(base | {"parallelism": {"tp": 1}}, factors=["dp_comm_overlap"]))
+    hw = {"accelerator": "MI300X", "nodes": 2}
+    assert (il.collective("all_reduce", 2**20, hw, 16, fabric_efficiency=np.float32(0.5)).time_s
+            == il.collective("all_reduce", 2**20, hw, 16, fabric_efficiency=float(np.float32(0.5))).time_s)
+
+
+def test_cli_errors_name_the_option_the_user_typed(tmp_path, capsys):
+    # the package's errors named its keywords ("search constraint max_tp = 0", "gpus = 16: must be a
+    # multiple of per_node = 3", "in il.search(pp_schedules=...)"), not the options typed
+    from infra_lab import cli
+
+    scen, _ = _small_files(tmp_path)
+    cases = [
+        (["search", scen, "--max-tp", "0"], "--max-tp 0: must be an integer >= 1", "max_tp"),
+        (["search", scen, "--min-tp", "4", "--max-tp", "2"], "--min-tp 4 > --max-tp 2: no value allowed", "min_tp"),
+        (["search", scen, "--pp-schedules", "bogus"], "in --pp-schedules", "pp_schedules="),
+        (["search", scen, "--recompute", "bogus"], "in --recompute", "search constraint"),
+        (["collective", "all_reduce", "1MiB", "--hardware", scen, "--gpus", "6", "--per-node", "4"],
+         "--gpus 6: must be a multiple of --per-node 4", "per_node"),
+        (["collective", "all_reduce", "1MiB", "--hardware", scen, "--gpus", "8", "--fabric-efficiency", "2"],
+         "--fabric-efficiency 2.0: allowed 0 < x <= 1", "fabric_efficiency"),
+        (["serve", "maia-class-serving-mi300x", "--search", "--weight-precisions", "fp3"],
+         "unknown weight_precision 'fp3' in --weight-precisions", "weight_precisions"),
+        (["serve", "maia-class-serving-mi300x", "--search", "--concurrencies", "0"],
+         "--concurrencies 0: expected a finite integer > 0", "concurrencies["),
+        (["largest", scen, "--max-layers", "0"], "--max-layers 0: must be an integer in", "max_layers"),
+        (["largest", scen, "--by", "presets", "--search-plans", "--dropout", "true"],
+         "--dropout: with --search-plans True", "search_plans"),
+        (["estimate", scen, "--tokens", "-1"], "--tokens -1.0: expected a finite number of tokens > 0", "tokens ="),
+        (["collective", "all_reduce", "1e40", "--hardware", scen, "--gpus", "8"], "error: size 1e+40: more than",
+         "size_bytes"),
+    ]
+    for args, said, not_said in cases:
+        assert cli.main(args) == 1, args
+        err = capsys.readouterr().err
+        assert said in err and not_said not in err, err
+    # a key of the scenario file keeps its table's name
+    bad = tmp_path / "bad.toml"
+    bad.write_text((tmp_path / "s.toml").read_text().replace("global_batch = 64", "global_batch = 64\nmicro_batch = 0"))
+    assert cli.main(["estimate", str(bad)]) == 1
+    assert "training.micro_batch = 0" in capsys.readouterr().err
+
+
+def test_a_serving_stack_of_the_wrong_vendor_lists_the_engines_stacks_on_the_part():
+    # a CUDA vLLM stack on MI300X was answered with every ROCm serving stack (SGLang's and ATOM's too);
+    # an SGLang CUDA stack with engine vllm on MI300X with vLLM's CUDA stacks, which MI300X cannot run
+    d = {"name": "s", "model": LLAMA, "hardware": {"accelerator": "MI300X", "gpus_per_node": 1},
+         "serving": {"engine": "vllm", "stack": "vllm-cuda"}}
+    with pytest.raises(il.ValidationError, match=r"serving\.stack = 'vllm-cuda': an NVIDIA stack cannot run on "
+                                                 r"MI300X \(AMD\); allowed: vllm-rocm, vllm-rocm-early$"):
+        il.Scenario.from_dict(d)
+    d["serving"]["stack"] = "sglang-cuda"
+    with pytest.raises(il.ValidationError, match=r"allowed: vllm-rocm, vllm-rocm-early on MI300X \('sglang-cuda' is an "
+                                                 r"NVIDIA stack, which MI300X cannot run either\)$"):
+        il.Scenario.from_dict(d)
+    d["serving"]["stack"] = "sglang-rocm"
+    with pytest.raises(il.ValidationError, match=r"allowed: vllm-rocm, vllm-rocm-early on MI300X "
+                                                 r"\(or serving\.engine = 'sglang'\)$"):
+        il.Scenario.from_dict(d)
+    # a [serving] table alone does not know the part: each stack with its vendor
+    with pytest.raises(il.ValidationError, match=r"allowed: vllm-cuda \(NVIDIA\), vllm-rocm \(AMD\)"):
+        il.scenario.ServingConfig(engine="vllm", stack="sglang-rocm")
+    assert il.stacks.serving_engine("trt-llm-cuda-early-pytorch") == "trt-llm"
+
+
+def test_mi450x_default_host_is_the_helios_rack_cpu_of_its_source():
+    # the MI450X platform's default host was the MI355X row's EPYC-9374F (Genoa), an assumption; AMD
+    # presented Helios with EPYC "Venice" (the row's second source). Only the vendor is priced, so the
+    # per-message overhead and every number stay as they were
+    from infra_lab import fabric
+
+    hw = il.scenario.HardwareConfig(accelerator="MI450X", nodes=18, gpus_per_node=4)
+    assert hw.host_cpu == "EPYC-Venice"
+    host = fabric.host_cpu("EPYC-Venice")
+    assert (host["vendor"], host["arch"]) == ("AMD", "x86")
+    assert host["source_url"] in fabric.platform("MI450X")["source_url"]
+    assert fabric.net_overhead_s("EPYC-Venice") == fabric.net_overhead_s("EPYC-9374F")
+    before = il.collective("all_reduce", 2**30, hw.to_dict() | {"host_cpu": "EPYC-9374F"}, 72)
+    assert il.collective("all_reduce", 2**30, hw, 72).time_s == before.time_s

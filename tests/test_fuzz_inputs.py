@@ -432,10 +432,10 @@ def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, capsys):
         (["estimate", _toml_layers(tmp_path)], "model.layers = 131072"),
         (["estimate", "zaya1-ibm-mi300x", "--tokens", "nan"], "tokens"),
         (["estimate", "zaya1-ibm-mi300x", "--param", "framework_time_scale=abc"], "framework_time_scale"),
-        (["collective", "all_reduce", "1e40", "--gpus", "8", "--accelerator", "MI300X"], "size_bytes"),
+        (["collective", "all_reduce", "1e40", "--gpus", "8", "--accelerator", "MI300X"], "size 1e+40: more than"),
         (["collective", "all_reduce", "1MiB", "--gpus", "8", "--accelerator", "MI300X", "--gpus-per-node",
           "10000000"], "hardware.gpus_per_node = 10000000"),
-        (["serve", "maia-class-serving-mi300x", "--price-usd-per-gpu-hour", "-1"], "price_usd_per_gpu_hour"),
+        (["serve", "maia-class-serving-mi300x", "--price-usd-per-gpu-hour", "-1"], "--price-usd-per-gpu-hour -1.0"),
         (["sweep", "zaya1-ibm-mi300x", "--grid", str(bad)], "not valid TOML"),
     ]
     for argv, needle in cases:

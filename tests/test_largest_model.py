@@ -228,7 +228,7 @@ def test_cli_largest_prints_the_call(capsys):
     (("--family", "lama3"), ["unknown family 'lama3'", "Did you mean 'llama3'"]),
     (("--accelerators", "MI30X"), ["MI300X"]),
     (("--accelerators", ","), ["--accelerators ','"]),
-    (("--zero", "5"), ["zero = 5"]),
+    (("--zero", "5"), ["--zero 5: allowed 0, 1, 2 or 3"]),
 ])
 def test_cli_largest_bad_input(capsys, args, words):
     rc, out, err = _cli(capsys, "largest", "zaya1-ibm-mi300x", *args)

@@ -1284,8 +1284,10 @@ def test_sdpa_on_rocm_is_aotriton_and_only_for_sdpa_stacks():
     # Megatron's interleaved order per chunk, which ZAYA1 (pp 1) does not use, and the refit went to 0.998 / 2.62;
     # 0.3323681 s since Transformer Engine's FP8 weight casts are charged once per step, which ZAYA1 (BF16)
     # does not have, and the converged refit went to 1.006 / 2.45; 0.3358690 s since every pipeline boundary is
-    # priced by its own placement, which ZAYA1 (pp 1) does not use, and the refit went to 0.998 / 2.62)
-    assert il.estimate(zaya).step_time_s == pytest.approx(0.3358690, rel=1e-6)
+    # priced by its own placement, which ZAYA1 (pp 1) does not use, and the refit went to 0.998 / 2.62;
+    # 0.3349686 s since the plain 1F1B schedule's send/receive is priced from Megatron-Core's calls, which
+    # ZAYA1 (pp 1) does not use, and the refit went to 0.99 / 2.62)
+    assert il.estimate(zaya).step_time_s == pytest.approx(0.3349686, rel=1e-6)
 
 
 def test_async_tensor_parallelism_uses_the_stacks_async_overlap():

@@ -340,6 +340,15 @@ COMM_NAMES = ("tp", "etp", "cp_step", "ep_a2a", "pp_p2p", "tp_net", "ep_net", "c
 # (SP_BACKWARD_GATHERS_DENSE)
 N_COMM = len(COMM_NAMES)
 
+
+def comm_width(layouts):
+    """The last dimension of the comm table for an int64 array of layouts (LAYOUT_NAMES
+    columns): the N_COMM named fields, then each pipeline boundary's send/recv time and
+    its crossing flag (1.0: its rank pairs span two scale-up domains), room for the largest
+    pp's pp − 1 boundaries of each (:func:`fill_plan_comm`, :func:`one_f_one_b_p2p`)."""
+    nb = int(layouts[:, LY_PP].max()) - 1 if layouts.shape[0] else 0
+    return N_COMM + 2 * max(nb, 0)
+
 OUT_NAMES = ("compute_fwd", "compute_bwd", "compute_recompute", "tp_comm", "cp_comm", "ep_comm",
              "pp_p2p", "pp_bubble", "dp_grad_comm", "dp_param_comm", "optimizer",
              "step_time_s", "memory_per_gpu_bytes", "fits", "dp_comm_raw_s", "network_comm_s")
@@ -469,10 +478,12 @@ def pp_hop_time(cross, nb, pp, ring, t_in, t_x):
     both transfers, p2p_communication.py), its backward, then ``send_backward_recv_forward``
     (the same with the previous rank): every micro-batch a rank waits on its two boundaries one
     after the other, and the blocking exchanges couple the ranks, so the pipeline advances at the
-    pace of the rank whose two exchanges take longest. Kept as one hop time (the step model
+    pace of the rank whose two exchanges take longest. The plain 1F1B schedule's step prices
+    each boundary at its own time on the longest path through those calls
+    (:func:`one_f_one_b_p2p`); this one hop time serves the other schedules (the step model
     prices the send/receive apart from the executed compute, :func:`pp_p2p_time`'s two transfers
-    per chunk slot): the largest over ranks of the mean of its boundaries' times (an edge rank's
-    one boundary counts for both transfers, as with pp = 2). The interleaved schedule, without
+    per chunk slot): without a ring the largest over ranks of the mean of its boundaries' times
+    (an edge rank's one boundary counts for both transfers). The interleaved schedule, without
     p2p overlap, exchanges with both neighbours in one batched call per forward-backward pair
     (``send_forward_backward_recv_forward_backward``), which waits for the slower of the two:
     there a rank's hop time is the larger of its two boundaries'. APPROXIMATION: the zero-bubble
@@ -677,11 +688,15 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
       slower stage sets the time;
     * PP: one send/recv of each TP rank's 1/tp slice of the stage boundary activation
       (stride tp·cp·dp), each boundary within or across domains by its own placement, kept as
-      the hop the critical path sees (:func:`pp_hop_time`; Q_PP_NET its share over the NICs).
+      the hop the critical path sees (:func:`pp_hop_time`; Q_PP_NET its share over the NICs)
+      and, where comm is :func:`comm_width` wide, each boundary b's own time at N_COMM + b and
+      crossing flag at N_COMM + (comm width − N_COMM)/2 + b (the plain 1F1B schedule's
+      :func:`one_f_one_b_p2p`).
     """
     D = int(c[C_D])
     ab = c[C_ACT_BYTES]
     H = c[C_H]
+    nbc = (comm.shape[3] - N_COMM) // 2      # boundaries comm has room for (comm_width)
     zero, one, pair = np.int64(0), np.int64(1), np.int64(2)    # typed ints, not literals (module docstring)
     for li in range(layouts.shape[0]):
         tp = layouts[li, LY_TP]
@@ -754,6 +769,11 @@ def fill_plan_comm(c, layouts, mbss, comm, P):
                     t_in = coll(kf.OP_SEND_RECV, act / tp, pair, pair, P) if any_in else 0.0
                     t_x = coll(kf.OP_SEND_RECV, act / tp, pair, one, P) if any_x else 0.0
                     q[Q_PP], q[Q_PP_NET] = pp_hop_time(cross, nbd, pp, ring, t_in, t_x)
+                    # each boundary's own time and crossing (one_f_one_b_p2p), where comm has room
+                    if nbc >= pp - 1:
+                        for b in range(pp - 1):
+                            q[N_COMM + b] = t_x if cross[b] > 0.5 else t_in
+                            q[N_COMM + nbc + b] = cross[b]
                 else:
                     q[Q_PP] = 0.0
                     q[Q_PP_NET] = 0.0
@@ -1688,14 +1708,91 @@ def param_gather_exposed(nb, c_body, c_tail, tail_frac, window, ovl):
 
 
 @njit(cache=True)
+def one_f_one_b_p2p(q, nbc, pp, m):
+    """Pipeline send/receive time on the step's critical path under the plain 1F1B schedule
+    [s] and its share over the NICs [-], from each stage boundary's transfer time (``q[N_COMM +
+    b]``, boundary b between ranks b and b + 1, b < pp − 1) and whether it crosses scale-up
+    domains (``q[N_COMM + nbc + b]`` 1.0 or 0.0: :func:`pairs_cross`); ``m`` micro-batches.
+
+    What the code does (NVIDIA/Megatron-LM d98e8a6, megatron/core/pipeline_parallel/
+    schedules.py ``forward_backward_pipelining_without_interleaving`` and p2p_communication.py):
+    rank r runs min(pp − r − 1, m) warm-up forwards, each between a blocking ``recv_forward``
+    and ``send_forward``; then R_r = m − min(pp − r − 1, m) steady iterations of forward,
+    ``send_forward_recv_backward`` (ONE batched call, ``batch_p2p_comm`` and ``batch_p2p_sync``
+    on: the activation to rank r + 1 and the gradient from it, both directions of one link at
+    once, waited before the backward), backward, ``send_backward_recv_forward`` (the same with
+    rank r − 1; the last iteration a plain ``send_backward``); then the cool-down backwards
+    between ``recv_backward`` and ``send_backward``. The first and last ranks skip the calls
+    to the missing neighbour, so an edge rank exchanges once per micro-batch, not twice, and
+    at pp = 2 both ranks meet in one exchange per micro-batch. ``overlap_p2p_comm`` is refused
+    without interleaving (schedules.py raises; megatron/training/arguments.py sets it False),
+    so nothing here is hidden: no overlap factor. PyTorch's ``Schedule1F1B`` (torchtitan)
+    fuses the same pairs (``fwd_send_bwd_recv``, ``bwd_send_fwd_recv``) and waits on each.
+
+    Walking those calls with every rank at the same forward and backward times and each
+    transfer short against them, the transfers the step waits for are a max-plus sum over
+    paths (:func:`infra_lab._kernels.training_reference.one_f_one_b_p2p_simulated` runs the
+    calls; :func:`infra_lab._kernels.training_reference.one_f_one_b_p2p_reference` lists the
+    paths): one micro-batch's fill and drain cross every boundary twice (2·Σ t_b), and each
+    rank r ≥ 1 with a steady state (R_r ≥ 1) gives a path crossing the boundaries before r − 1
+    twice, boundary r − 1 R_r + 1 times, boundary r R_r + 2 times and those after r four times
+    (the last rank: boundary pp − 2 R + 1 times, the others before it twice). The step waits
+    for the longest. At equal boundaries, m ≥ pp − 1: (2m + 2pp − 5)·t for pp ≥ 3 and
+    (m + 1)·t at pp = 2, where the former count 2·(m + pp − 1) charged each micro-batch's two
+    transfers apart.
+
+    APPROXIMATIONS: every rank at the same pass times and each transfer short against a pass
+    (a transfer longer than the passes lengthens some paths, and ranks at different times
+    shift which path is longest); a transfer's time is its boundary's own send/recv time
+    whatever the other traffic; torchtitan's warm-up sends are asynchronous (waited at the
+    next forward), priced as Megatron's blocking ones."""
+    if pp <= 1:
+        return 0.0, 0.0
+    nb = pp - 1
+    tot = 0.0
+    tot_x = 0.0
+    for b in range(nb):
+        tot += q[N_COMM + b]
+        tot_x += q[N_COMM + b] * q[N_COMM + nbc + b]
+    best = 2.0 * tot
+    best_x = 2.0 * tot_x
+    pre = 0.0          # Σ t_b, b < r − 1
+    pre_x = 0.0
+    for r in range(1, pp):
+        if r >= 2:
+            pre += q[N_COMM + r - 2]
+            pre_x += q[N_COMM + r - 2] * q[N_COMM + nbc + r - 2]
+        steady = m - (pp - r - 1.0)                 # R_r: rank r's steady iterations
+        if steady < 1.0:
+            continue
+        t0 = q[N_COMM + r - 1]
+        x0 = t0 * q[N_COMM + nbc + r - 1]
+        v = 2.0 * pre + (steady + 1.0) * t0
+        vx = 2.0 * pre_x + (steady + 1.0) * x0
+        if r <= pp - 2:
+            t1 = q[N_COMM + r]
+            x1 = t1 * q[N_COMM + nbc + r]
+            v += (steady + 2.0) * t1 + 4.0 * (tot - pre - t0 - t1)
+            vx += (steady + 2.0) * x1 + 4.0 * (tot_x - pre_x - x0 - x1)
+        if v > best:
+            best = v
+            best_x = vx
+    return best, (best_x / best if best > 0.0 else 0.0)
+
+
+@njit(cache=True)
 def pp_p2p_time(m, pp, vp, t_p2p, ovl):
     """Pipeline send/recv time on a step's critical path [s]: one activation forward and one
     gradient backward per chunk slot, of which the critical path has m·vp (every micro-batch
     through the rank's vp chunks) + pp − 1 (the fill and the drain: the same pp − 1 chunk slots
     whose compute is the bubble, (pp − 1)/vp of a stage's time; Narayanan et al. 2021 §2.2.2,
     https://arxiv.org/abs/2104.04473: the interleaved schedule cuts the bubble by vp and raises
-    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. vp = 1: the
-    1F1B schedule's 2·(m + pp − 1) transfers."""
+    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. The interleaved,
+    zero-bubble and V schedules; the plain 1F1B schedule (vp = 1) is :func:`one_f_one_b_p2p`,
+    from its calls. APPROXIMATION: two transfers per chunk slot, where Megatron-Core's
+    interleaved schedule without p2p overlap makes one batched exchange per forward–backward
+    pair and the zero-bubble runtimes post their sends and receives asynchronously; the fill
+    and drain at the same hop time."""
     return 2.0 * (vp * m + pp - 1.0) * t_p2p * (1.0 - ovl)
 
 
@@ -2049,8 +2146,15 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                     comp[rc, 4] = cpc
                     comp[rc, 5] = epc
     pp_c = 0.0
+    pp_net = q[Q_PP_NET]
     if pp > 1:
-        pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
+        if vp == 1 and sched <= PP_SCHED_INTERLEAVED:   # Megatron-Core's plain 1F1B (no interleaving)
+            if (comm.shape[3] - N_COMM) // 2 < pp - 1:     # a comm table without the boundaries (comm_width)
+                pp_c = np.nan
+            else:
+                pp_c, pp_net = one_f_one_b_p2p(q, (comm.shape[3] - N_COMM) // 2, pp, m)
+        else:
+            pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
     # the bubble per recompute mode; an executed schedule's order (ZB-H1, ZBV, V-Half, V-Min) is
     # built once per call (executed_table, compact) and replayed here with each rank's own times
@@ -2235,7 +2339,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
         else:
             ep_raw = m * n_a2a * imb * q[Q_EP] * nm_a if ep > 1 else 0.0
         orow[O_NET] = (dp_net + ep_raw * q[Q_EP_NET] + m * comp[rc, 3] * q[Q_TP_NET]
-                       + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * q[Q_PP_NET])
+                       + m * comp[rc, 4] * q[Q_CP_NET] + pp_c * pp_net)
 
 
 @njit(cache=True)

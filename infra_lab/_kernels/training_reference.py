@@ -95,6 +95,121 @@ def pp_hop_reference(times: list[float], pp: int, ring: bool) -> float:
     return worst
 
 
+def one_f_one_b_p2p_reference(times: list[float], m: float) -> float:
+    """The plain 1F1B schedule's send/receive time on the step's critical path [s] from each
+    boundary's transfer time (``times[b]``, boundary b between ranks b and b + 1; the rule of
+    :func:`infra_lab._kernels.training.one_f_one_b_p2p`), by listing each path's crossings:
+    one micro-batch's fill and drain (every boundary twice), and for each rank r ≥ 1 that has
+    a steady state (R = m − (pp − r − 1) ≥ 1 iterations) the boundaries before r − 1 twice,
+    r − 1 R + 1 times, r R + 2 times, those after r four times. The longest path."""
+    pp = len(times) + 1
+    paths = [[2.0] * len(times)]
+    for r in range(1, pp):
+        steady = m - (pp - r - 1)
+        if steady < 1:
+            continue
+        n = [2.0 if b < r - 1 else 4.0 for b in range(len(times))]
+        n[r - 1] = steady + 1
+        if r <= pp - 2:
+            n[r] = steady + 2
+        paths.append(n)
+    return max(sum(k * t for k, t in zip(n, times, strict=True)) for n in paths)
+
+
+def megatron_1f1b_calls(r: int, pp: int, m: int) -> list[tuple]:
+    """Rank r's sequence under Megatron-Core's plain 1F1B schedule (NVIDIA/Megatron-LM d98e8a6,
+    megatron/core/pipeline_parallel/schedules.py ``forward_backward_pipelining_without_interleaving``):
+    ("F",), ("B",) the passes and ("X", messages) each p2p call, a message (kind, src, dst, seq),
+    kind "a" an activation and "g" a gradient. The warm-up's ``recv_forward`` / ``send_forward``,
+    the steady state's batched ``send_forward_recv_backward`` and ``send_backward_recv_forward``
+    (the last iteration a plain ``send_backward``), the cool-down's ``recv_backward`` /
+    ``send_backward``; the first and last ranks skip the calls to the missing neighbour."""
+    warm = min(pp - r - 1, m)
+    rem = m - warm
+    first, last = r == 0, r == pp - 1
+    seq = {"sa": 0, "ra": 0, "sg": 0, "rg": 0}
+    ops: list[tuple] = []
+
+    def msg(kind, key, src, dst):
+        v = (kind, src, dst, seq[key])
+        seq[key] += 1
+        return v
+
+    def call(*parts):
+        msgs = [msg(*p) for p in parts]
+        if msgs:
+            ops.append(("X", msgs))
+
+    act_in = ("a", "ra", r - 1, r)
+    act_out = ("a", "sa", r, r + 1)
+    grad_in = ("g", "rg", r + 1, r)
+    grad_out = ("g", "sg", r, r - 1)
+    for _ in range(warm):
+        call(*([] if first else [act_in]))
+        ops.append(("F",))
+        call(*([] if last else [act_out]))
+    if rem > 0:
+        call(*([] if first else [act_in]))
+    for i in range(rem):
+        ops.append(("F",))
+        call(*([] if last else [act_out, grad_in]))
+        ops.append(("B",))
+        if i == rem - 1:
+            call(*([] if first else [grad_out]))
+        else:
+            call(*([] if first else [grad_out, act_in]))
+    for _ in range(warm):
+        call(*([] if last else [grad_in]))
+        ops.append(("B",))
+        call(*([] if first else [grad_out]))
+    return ops
+
+
+def _walk_calls(progs, fwd: float, bwd: float, times) -> float:
+    """The end of the last rank's last call when every rank runs its sequence
+    (:func:`megatron_1f1b_calls`) eagerly: a pass takes ``fwd`` / ``bwd``; a call waits until
+    every message in it is done, a message starts when both its sender's and its receiver's
+    calls are posted and takes its boundary's ``times[b]`` (a batched call's two directions
+    over one link at once: full duplex)."""
+    pp = len(progs)
+    ptr = [0] * pp
+    now = [0.0] * pp
+    post: dict = {}
+    while not all(ptr[r] == len(progs[r]) for r in range(pp)):
+        moved = False
+        for r in range(pp):
+            while ptr[r] < len(progs[r]):
+                op = progs[r][ptr[r]]
+                if op[0] != "X":
+                    now[r] += fwd if op[0] == "F" else bwd
+                else:
+                    for mg in op[1]:
+                        side = post.setdefault(mg, [None, None])
+                        i = 0 if mg[1] == r else 1
+                        if side[i] is None:
+                            side[i] = now[r]
+                            moved = True
+                    if any(None in post[mg] for mg in op[1]):
+                        break
+                    now[r] = max([now[r]] + [max(post[mg]) + times[min(mg[1], mg[2])] for mg in op[1]])
+                ptr[r] += 1
+                moved = True
+        if not moved:
+            raise RuntimeError("the 1F1B call sequences deadlock")
+    return max(now)
+
+
+def one_f_one_b_p2p_simulated(times: list[float], m: int, fwd: float = 1.0, bwd: float = 2.0) -> float:
+    """The send/receive time the plain 1F1B schedule adds to a step [s]: Megatron-Core's call
+    sequences (:func:`megatron_1f1b_calls`) walked with each boundary's transfer time
+    ``times[b]`` less the same walk with instant transfers, every rank at forward and backward
+    times ``fwd``, ``bwd``. :func:`one_f_one_b_p2p_reference` must equal it when the transfers
+    are short against the passes."""
+    pp = len(times) + 1
+    progs = [megatron_1f1b_calls(r, pp, m) for r in range(pp)]
+    return _walk_calls(progs, fwd, bwd, times) - _walk_calls(progs, fwd, bwd, [0.0] * len(times))
+
+
 def priced_per_domain(groups, D: int) -> int:
     """Ranks per scale-up domain (of D consecutive ranks) at which a collective of equal groups
     is priced [-]: the fewest ranks of one group in one domain, over all the groups (the
@@ -417,8 +532,8 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # each stage boundary priced over its own rank pairs (scatter/gather optimisation: 1/tp of
     # the activation), combined into the hop the critical path sees
     ring = pp > 1 and vp > 1 and p.schedule not in memory.V_SCHEDULES
-    t_pp = pp_hop_reference([_price("send_recv", act / tp, bd, hw, D)[0]
-                             for bd in pp_boundaries(tp, cp, dp, pp, ep, etp, ring)], pp, ring) if pp > 1 else 0.0
+    t_bd = [_price("send_recv", act / tp, bd, hw, D)[0] for bd in pp_boundaries(tp, cp, dp, pp, ep, etp, ring)]
+    t_pp = pp_hop_reference(t_bd, pp, ring) if pp > 1 else 0.0
 
     def hide(cost, ovl, window):
         return cost - ovl * min(cost, window)
@@ -646,7 +761,12 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     t_mb = sum(stage[slow])
     # one forward and one backward transfer per chunk slot on the critical path: every micro-batch
     # through the rank's vp chunks, plus the pp - 1 slots of the fill and drain (the bubble's)
-    pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
+    # the plain 1F1B schedule: the longest path through its calls, each boundary at its own
+    # time, nothing hidden (Megatron-Core refuses overlap_p2p_comm without interleaving)
+    if pp > 1 and vp == 1 and p.schedule in ("1f1b", "interleaved"):
+        pp_c = one_f_one_b_p2p_reference(t_bd, m)
+    else:
+        pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
     # the pipeline bubble of the schedule (parallelism.pp_schedule), every rank at its own times
     # (T_r its micro-batch, W_r its weight-gradient pass). 1F1B / interleaved: the m micro-batches
     # pass the slowest rank one after another (priced above as m * t_mb), the fill and the drain

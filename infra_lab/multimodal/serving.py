@@ -169,7 +169,8 @@ class MultimodalServeResult:
 
 
 def serve(scenario, *, images: float | None = None, image_size=None, audio_s: float | None = None,
-          batch: int | None = None, stack_params: dict | None = None) -> MultimodalServeResult:
+          batch: int | None = None, stack_params: dict | None = None,
+          params: dict | None = None) -> MultimodalServeResult:
     """Serve requests that carry pictures and/or audio: encoder prefill, then the language
     model's prefill over text + image/audio positions, then decode (:func:`infra_lab.serve`).
 
@@ -183,7 +184,10 @@ def serve(scenario, *, images: float | None = None, image_size=None, audio_s: fl
         ``mm.serve("maia-class-serving-mi300x")`` served text alone where ``il.serve`` of the
         same scenario encodes its pictures and speech)
     batch : requests whose items the engine encodes together [-]; None: ``serving.encoder_batch``
-    stack_params : as :func:`infra_lab.serve`
+    params : overrides of the serving stack's factors, as :func:`infra_lab.serve` takes them (the
+        name every call that takes stack-factor overrides uses: il.estimate, il.search, il.serve,
+        il.serve_search, il.multimodal.estimate); ``stack_params`` is its other name, as in
+        il.serve (one of the two, not both)
 
     Returns
     -------
@@ -229,7 +233,7 @@ def serve(scenario, *, images: float | None = None, image_size=None, audio_s: fl
     d = sc.to_dict()
     d["serving"] = {**d["serving"], "images_per_request": float(images), "image_size": image_size,
                     "audio_s_per_request": float(audio_s), "encoder_batch": batch}
-    return MultimodalServeResult(il_serve(d, stack_params=stack_params), pre, int(sv.input_tokens))
+    return MultimodalServeResult(il_serve(d, stack_params=stack_params, params=params), pre, int(sv.input_tokens))
 
 
 __all__ = ["EncoderPrefill", "encoder_prefill", "encoder_flops_per_request", "MultimodalServeResult", "serve"]

@@ -26,6 +26,7 @@ from .. import catalog
 from .._model_fields import _MAX_FIELD, _MAX_PARAMS, bounded_int
 from ..catalog import Col
 from ..errors import DataError, InfraLabError, ValidationError, check_positive, unknown
+from ..scenario._checks import _py_list
 
 ENCODERS_CSV = catalog.DATA_DIR / "models" / "encoders.csv"
 SYSTEMS_CSV = catalog.DATA_DIR / "models" / "multimodal.csv"
@@ -715,11 +716,10 @@ def _size(image_size, field_: str = "image_size") -> tuple[int | None, int | Non
     an integer (an integral float such as 448.0 counts) in 1..:data:`MAX_IMAGE_SIDE_PX`. An
     invalid one is refused naming ``field_`` and its whole value (``image_size = (0, 448):
     height 0 ...``), not only the side."""
+    image_size = _py_list(image_size)   # a numpy array of two sides is its list
     if image_size is None:
         return None, None
     allowed = f"a side [px] or (height, width), integers in 1..{MAX_IMAGE_SIDE_PX:,}"
-    if type(image_size).__module__ == "numpy" and hasattr(image_size, "tolist"):
-        image_size = image_size.tolist()     # np.array([448, 448]) or a numpy scalar: as the Python value
     if isinstance(image_size, (list, tuple)):
         if len(image_size) != 2:
             raise ValidationError(f"{field_} = {image_size!r}: expected {allowed}")

@@ -76,6 +76,18 @@ def _py(v: Any) -> Any:
     return v
 
 
+def _py_list(v: Any) -> Any:
+    """A one-dimensional numpy array (a frame's column, ``np.arange``, ``np.array(["fp8"])``) or a
+    ``range`` as the Python list it holds (numpy items as Python numbers, strings and bools), so a
+    list-valued argument is checked and stored like the list; anything else as is. The one
+    conversion every list-valued key and keyword goes through before its own check."""
+    if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 1 and hasattr(v, "tolist"):
+        return v.tolist()
+    if isinstance(v, range):
+        return list(v)
+    return v
+
+
 def _int(field_: str, v: Any, minimum: int = 1) -> int:
     """An integer >= ``minimum``; an integral float is read as its integer, except above 2**53,
     where a float no longer holds every integer (1e30 is refused as given, not as the 31-digit

@@ -106,7 +106,7 @@ class Scenario:
                 raise ValidationError(
                     f"scenario: [serving] replaces [{'] and ['.join(extra)}]; give either [serving] "
                     "(an inference deployment) or [training] + [parallelism] (a training run)")
-            sv = ServingConfig.from_dict(d["serving"])
+            sv = ServingConfig.from_dict(d["serving"], hw.accelerator)
             model, resolved = _validate_model(d["model"])
             token = _BUILDING.set(True)
             try:

@@ -6,14 +6,19 @@
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
 from ..errors import ValidationError
-from ._checks import _bool, _check_keys, _enum, _int, _py
+from ._checks import _bool, _check_keys, _enum, _int, _py, _py_list
 
 ENGINES = ("vllm", "sglang", "trt-llm", "atom")
+
+_ACCELERATOR: ContextVar[str | None] = ContextVar("serving_table_accelerator", default=None)
+"""The accelerator of the Scenario whose [serving] table is being checked (set by
+``ServingConfig.from_dict(d, accelerator)``), for error messages only."""
 
 
 WEIGHT_PRECISIONS = ("bf16", "fp8", "fp4")
@@ -145,9 +150,10 @@ class ServingConfig:
             object.__setattr__(self, k, val)
 
     @classmethod
-    def from_dict(cls, d: dict) -> ServingConfig:
+    def from_dict(cls, d: dict, accelerator: str | None = None) -> ServingConfig:
         """Validate a [serving] table (dict); an existing ServingConfig (validated when it was
-        built) is returned as is."""
+        built) is returned as is. ``accelerator``: the scenario's (its errors then name what runs
+        there: a stack of another engine is answered with the engine's stacks on that part)."""
         if isinstance(d, ServingConfig):
             return d
         if isinstance(d, dict) and "encoder_flops_per_request" in d:
@@ -156,7 +162,11 @@ class ServingConfig:
                 "audio_s_per_request with a multimodal [model] (e.g. vision = \"qwen2.5-vl-vit\"); the encoder "
                 "time comes from il.multimodal.encoder_prefill")
         _check_keys("serving", d, cls.KEYS)
-        return cls(**d)
+        token = _ACCELERATOR.set(accelerator)
+        try:
+            return cls(**d)
+        finally:
+            _ACCELERATOR.reset(token)
 
     @property
     def gpus(self) -> int:
@@ -168,7 +178,9 @@ class ServingConfig:
 
 
 def _image_size(x: Any) -> int | tuple[int, int] | None:
-    """serving.image_size: None, a square side [px] or (height, width) [px]."""
+    """serving.image_size: None, a square side [px] or (height, width) [px] (a list, tuple or
+    numpy array of two)."""
+    x = _py_list(x)
     if x is None:
         return None
     from ..multimodal.specs import MAX_IMAGE_SIDE_PX
@@ -179,8 +191,6 @@ def _image_size(x: Any) -> int | tuple[int, int] | None:
             raise ValidationError(f"{name} = {v!r} px: allowed 1..{MAX_IMAGE_SIDE_PX:,} px per side")
         return v
 
-    if type(x).__module__ == "numpy" and getattr(x, "ndim", 0) >= 1:
-        x = x.tolist()      # np.array([1024, 768]): the list it holds
     if isinstance(x, (list, tuple)) and len(x) == 2:
         return (side("serving.image_size[0]", x[0]), side("serving.image_size[1]", x[1]))
     if isinstance(x, (list, tuple)):
@@ -245,12 +255,21 @@ def _serving_values(d: dict) -> dict:
         from .. import stacks
 
         st = stacks.canonical(st, "serving", where="serving.stack")
-        if not st.startswith(v["engine"] + "-"):
-            own = [s for s in stacks.names("serving") if s.startswith(v["engine"] + "-")]
-            theirs = next((e for e in sorted(ENGINES, key=len, reverse=True) if st.startswith(e + "-")), None)
+        if stacks.serving_engine(st) != v["engine"]:
+            own = [s for s in stacks.names("serving") if stacks.serving_engine(s) == v["engine"]]
+            theirs = stacks.serving_engine(st)
+            acc = _ACCELERATOR.get()
+            if acc is None:   # a [serving] table alone: each stack with the vendor it runs on
+                allowed = ", ".join(f"{s} ({stacks.info(s)['vendor']})" for s in own)
+                hint = f" (or serving.engine = {theirs!r})"
+            else:             # inside a Scenario: the engine's stacks on the scenario's accelerator
+                vendor = catalog.accelerator(acc).vendor
+                runs = [s for s in own if stacks.info(s)["vendor"] in (vendor, "any")]
+                allowed = f"{', '.join(runs) or 'none'} on {acc}"
+                hint = (f" (or serving.engine = {theirs!r})" if stacks.info(st)["vendor"] in (vendor, "any") else
+                        f" ({st!r} is an {stacks.info(st)['vendor']} stack, which {acc} cannot run either)")
             raise ValidationError(f"serving.stack = {st!r}: a stack of another engine than "
-                                  f"serving.engine = {v['engine']!r}; allowed: {', '.join(own)}"
-                                  + (f" (or serving.engine = {theirs!r})" if theirs else ""))
+                                  f"serving.engine = {v['engine']!r}; allowed: {allowed}{hint}")
     v["stack"] = st
     if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
         raise ValidationError(f"serving.mtp_acceptance = {acc!r} / mtp_draft_tokens = {v['mtp_draft_tokens']!r}: "

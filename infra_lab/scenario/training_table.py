@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ValidationError, unknown
-from ._checks import _bool, _check_keys, _data_mix, _enum, _int, _py, _stack_name
+from ._checks import _bool, _check_keys, _data_mix, _enum, _int, _py, _py_list, _stack_name
 
 PRECISIONS = ("bf16", "fp16", "fp8")
 
@@ -294,10 +294,9 @@ class TrainingConfig:
 
 
 def _module_list(v, field: str, allowed: tuple[str, ...], noun: str) -> tuple[str, ...]:
-    """A non-empty list of distinct names from ``allowed`` for ``training.<field>`` (a 1-d numpy
-    array of names counts as the list it holds)."""
-    if type(v).__module__ == "numpy" and getattr(v, "ndim", 0) == 1:
-        v = v.tolist()
+    """A non-empty list of distinct names from ``allowed`` for ``training.<field>`` (a numpy
+    array of names is its list)."""
+    v = _py_list(v)
     if isinstance(v, str) or not isinstance(v, (list, tuple)) or not v:
         raise ValidationError(f"training.{field} = {v!r:.80}: expected a non-empty list of module names "
                               f"from {', '.join(allowed)}")

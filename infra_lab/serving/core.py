@@ -619,9 +619,12 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
     ----------
     scenario : Scenario with a [serving] table, the same as a plain dict, or a .toml path
     stack_params : overrides of the serving stack's factors ({parameter: value}, names from
-        ``il.stacks.params(sc.stack)``)
+        ``il.stacks.params(sc.stack)``); ``params`` is the same
     reference : evaluate with the plain-Python reference instead of the numba kernel
-    params : another name for ``stack_params``, the one :func:`infra_lab.estimate` uses
+    params : the stack-factor overrides under the name every call that takes them uses
+        (:func:`infra_lab.estimate`, :func:`infra_lab.search`, :func:`serve_search`,
+        :func:`infra_lab.multimodal.serve`, the CLI's ``--param``); give it or ``stack_params``,
+        not both
 
     Returns
     -------

@@ -14,6 +14,7 @@ import polars as pl
 from .. import _validate as V
 from ..errors import EmptyResultWarning, SearchEdgeWarning, ValidationError, unknown
 from ..scenario import SERVING_BOUNDS, Scenario
+from ..scenario._checks import _py_list
 from .core import (
     _KVPREC,
     _WPREC,
@@ -100,10 +101,9 @@ def _plans(spec, hw) -> list[tuple[int, int, int, int, int]]:
 
 
 def _choices(name: str, given, allowed: tuple[str, ...], default: list[str]) -> list[str]:
+    given = _py_list(given)    # a numpy array of names is its list, as concurrencies takes one
     if given is None:
         return default
-    if isinstance(given, np.ndarray) and given.ndim == 1:
-        given = given.tolist()     # np.array(["bf16", "fp8"]): the list it holds
     if isinstance(given, str) or not isinstance(given, (list, tuple)) or not given:
         raise ValidationError(f"{name} = {given!r}: expected a non-empty list of {', '.join(allowed)}")
     out = []
@@ -195,9 +195,10 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     price_usd_per_gpu_hour : adds $ per million tokens columns (:func:`token_costs`): a price
         [USD/GPU-h], or "owned" / "rented" for the economics model's price of the scenario's
         accelerator (:func:`price_for`)
-    stack_params : overrides of the serving stack's factors
+    stack_params : overrides of the serving stack's factors; ``params`` is the same
     reference : evaluate with the plain-Python reference (slow; for tests and benchmarks)
-    params : another name for ``stack_params``, the one :func:`infra_lab.search` uses
+    params : the stack-factor overrides under the name every call that takes them uses
+        (:func:`infra_lab.search`, :func:`serve`, ...); give it or ``stack_params``, not both
 
     Returns
     -------

@@ -11,6 +11,7 @@ import polars as pl
 from .. import stacks
 from ..errors import ValidationError, unknown
 from ..scenario import Scenario
+from ..scenario._checks import _py_list
 from ._common import _training_scenario
 from .factors import stack_params
 from .step import estimate
@@ -75,6 +76,7 @@ def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
     sc = _training_scenario(scenario, "estimate_band")
     st = stack or sc.stack
     rng = stacks.ranges(st)
+    factors, exclude = _py_list(factors), _py_list(exclude)   # a numpy array of names is its list
     if factors is not None and (isinstance(factors, str) or not isinstance(factors, (list, tuple))):
         raise ValidationError(f"factors = {factors!r:.80}: expected a list of stack factor names "
                               f"({', '.join(rng)}) or None (all of them)")

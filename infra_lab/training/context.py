@@ -418,7 +418,7 @@ def _layout_tables(ctx: _Context, layouts: np.ndarray, recompute_num_layers: int
     int64 array of layouts (tp, pp, vp, cp, dp, ep, etp): stage candidates from
     :func:`_stage_tables`, collective times from the collective kernel."""
     lay, ncand = _stage_tables(ctx, layouts, recompute_num_layers, sched)
-    comm = np.zeros((layouts.shape[0], len(ctx.mbss), 2, kt.N_COMM))
+    comm = np.zeros((layouts.shape[0], len(ctx.mbss), 2, kt.comm_width(layouts)))
     kt.fill_plan_comm(ctx.c, layouts, np.array(ctx.mbss, dtype=np.float64), comm, ctx.P)
     return lay, ncand, comm
 

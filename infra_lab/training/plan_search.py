@@ -21,6 +21,7 @@ from .._kernels import training as kt
 from ..errors import EmptyResultWarning, ValidationError, unknown
 from ..memory import V_SCHEDULES
 from ..scenario import PP_SCHEDULES, RECOMPUTE, Scenario
+from ..scenario._checks import _py_list
 from ..scenario.parallelism_table import PP_SCHEDULE_VP
 from ._common import _RC, _training_scenario
 from .context import (
@@ -303,6 +304,7 @@ def _check_pp_schedules(pp_schedules, stack: str) -> tuple[int, ...]:
     if pp_schedules is None:
         return tuple(PP_SCHEDULES.index(s) for s in DEFAULT_PP_SCHEDULES)
     runs = stack_pp_schedules(stack)
+    pp_schedules = _py_list(pp_schedules)   # a numpy array of names is its list
     names = [pp_schedules] if isinstance(pp_schedules, str) else pp_schedules
     if not isinstance(names, (list, tuple, set, frozenset)) or not names:
         raise ValidationError(f"pp_schedules = {pp_schedules!r}: expected a schedule name, a non-empty list of "

@@ -13,7 +13,7 @@ import numpy as np
 from .._kernels import training as kt
 from ..errors import ValidationError, unknown
 from ..scenario import Scenario
-from ..scenario._checks import _int, _zero_stage
+from ..scenario._checks import _int, _py_list, _zero_stage
 from ._common import _RC, _RC_NAMES, _training_scenario
 
 _PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "fsdp", "recompute",
@@ -48,8 +48,7 @@ def _check_constraints(cons: dict) -> dict:
             # in the same words as parallelism.tp = 2.5)
             out[k] = _int(f"search constraint {k}", v, 0 if base == "zero" else 1)
             continue
-        if isinstance(v, np.ndarray) and v.ndim == 1:   # a column of values, as a list
-            v = v.tolist()
+        v = _py_list(v)   # a column of values (numpy array) or a range, as a list
         vals = list(v) if isinstance(v, (list, tuple, set)) else [v]
         if not vals:
             raise ValidationError(f"search constraint {k} = {v!r}: expected at least one value")
