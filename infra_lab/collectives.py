@@ -370,9 +370,10 @@ def collective_time_params(hardware, fabric_efficiency: float = 1.0,
     True
     """
     hw = _fab.hardware_config(hardware)
-    fabric_efficiency = V.number("fabric_efficiency", fabric_efficiency, lo=0.0, lo_open=True, hi=1.0,
-                                 allowed="0 < x <= 1")
-    return _params(hw, fabric_efficiency, None if radix is None else _fab._radix(radix))
+    fe = V.scalar(fabric_efficiency)   # a numpy scalar or 0-d array: the number it holds
+    if not V.is_real(fe) or not 0 < fe <= 1:     # (NaN fails the range)
+        raise ValidationError(f"fabric_efficiency = {fabric_efficiency!r}: allowed 0 < x <= 1")
+    return _params(hw, float(fe), None if radix is None else _fab._radix(radix))
 
 
 @cache

@@ -244,8 +244,9 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
         raise ValidationError(f"ep = {ep}: the model's {n_experts} routed experts must split evenly "
                               f"over the ep ranks; allowed ep: divisors of {n_experts}")
     from .. import _validate as V
+    from ..scenario._checks import _zero_stage
 
-    zero = V.integer("zero", 1 if zero is None else zero, lo=0, hi=3)   # a ZeRO stage 0..3
+    zero = _zero_stage("zero", 1 if zero is None else zero)   # a ZeRO stage 0..3, as [parallelism] zero
     fsdp = V.boolean("fsdp", False if fsdp is None else fsdp)
 
     groups = {r["component"]: float(r["params_total"])

@@ -175,7 +175,9 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         raise unknown("recompute", recompute, RECOMPUTE)
     zero = o.get("zero")
     zero = par.zero if zero is None else zero
-    zero = V.integer("zero", zero, lo=0, hi=3)   # a ZeRO stage 0..3
+    from ..scenario._checks import _zero_stage
+
+    zero = _zero_stage("zero", zero)   # a ZeRO stage 0..3, as [parallelism] zero (numpy's too)
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
