@@ -563,3 +563,22 @@ def test_text_model_trains_every_position():
     est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
     assert est.useful_token_fraction == 1.0
     assert est.gpu_hours(1e12) == pytest.approx(1e12 / est.tokens_per_s * est.gpus / 3600.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("encoder, optimizer", [("trained", "adamw"), ("frozen", "adamw"), ("trained", "muon")])
+def test_checkpoint_of_a_multimodal_scenario_is_the_estimate_s(encoder, optimizer):
+    """il.memory.checkpoint_bytes of the Maia-class scenario left its encoders out (123.8 GB, the
+    language model's) while il.estimate's checkpoint_bytes held them (141.8 GB), so
+    il.reliability.plan_run on the scenario priced saves of the smaller checkpoint. One formula
+    now: trained encoders with their optimizer state, frozen ones as weights only."""
+    d = il.load_scenario("maia-class-ibm-mi300x").to_dict()
+    d["training"] |= {"encoder": encoder, "optimizer": optimizer}
+    sc = il.Scenario.from_dict(d)
+    c = il.memory.checkpoint_bytes(sc)
+    assert c.total_bytes == pytest.approx(il.estimate(sc).checkpoint_bytes, rel=1e-12)
+    lm = il.memory.checkpoint_bytes(sc.model_spec, optimizer)
+    enc = sc.multimodal.params_encoders
+    extra = c.total_bytes - lm.total_bytes
+    assert extra >= enc * 2.0 if encoder == "frozen" else extra >= enc * (2.0 + 8.0)
+    plan = il.reliability.plan_run(sc, 100.0)
+    assert plan.checkpoint.total_bytes == pytest.approx(c.total_bytes, rel=1e-12)

@@ -492,6 +492,63 @@ def _train_cases(split: str = "train"):
     return out
 
 
+_START_STEP, _MIN_STEP = 0.7, 0.02
+""":func:`calibrate`'s compass search in log space: its first step, halved while above the minimum."""
+
+
+def _final_step() -> float:
+    """The last step that search takes (0.7 / 32): where it stops, no single factor moved by
+    this step lowers the loss."""
+    step = _START_STEP
+    while step / 2.0 > _MIN_STEP:
+        step /= 2.0
+    return step
+
+
+_FINAL_STEP = _final_step()
+
+
+def _to_x(name: str, v: float) -> float:
+    """A factor's coordinate in :func:`calibrate`'s log search space (times shifted by 10 µs so
+    that 0 s is reachable)."""
+    return math.log(v + (1e-5 if name.endswith("_s") else 0.0))
+
+
+def _from_x(name: str, x: float, bounds: dict[str, tuple[float, float]]) -> float:
+    lo, hi = bounds[name]
+    v = math.exp(x) - (1e-5 if name.endswith("_s") else 0.0)
+    return min(max(v, lo), hi)
+
+
+def _stack_problem(st: str, mine: list, all_parameters: tuple[str, ...]):
+    """One stack's fit as :func:`calibrate` poses it: (parameters fitted, loss(values), bounds)."""
+    from .. import compute
+
+    # the fixed TTFT overhead is fitted only where TTFTs were measured
+    parameters = tuple(n for n in all_parameters
+                       if n != "request_overhead_s" or any("ttft_s" in c[3] for c in mine))
+
+    def loss(values: dict[str, float]) -> float:
+        tot, wsum = 0.0, 0.0
+        for _st, sc, over, meas in mine:
+            p = {**over, **values}
+            r = serve(sc, stack_params=p)
+            for metric, m in meas.items():
+                w = _METRIC_WEIGHTS[metric]
+                tot += w * abs(math.log(getattr(r, metric) / m))
+                wsum += w
+        return tot / wsum
+
+    # the kernel floors memory_time_scale at each part's hbm_efficiency (no read beats HBM
+    # peak); below the lowest hbm_efficiency of this stack's accelerators the loss is flat,
+    # so the fit is bounded there and the stored value is never an unphysical number
+    bounds = dict(_BOUNDS)
+    bounds["memory_time_scale"] = (max(_BOUNDS["memory_time_scale"][0], min(
+        compute.hbm_efficiency(sc.hardware.accelerator) for _s, sc, _o, _m in mine)),
+        _BOUNDS["memory_time_scale"][1])
+    return parameters, loss, bounds
+
+
 def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
               stacks: list[str] | None = None) -> pl.DataFrame:
     """Fit serving-stack factors to the published benchmarks of one split.
@@ -514,9 +571,10 @@ def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
     A compass search in log space (bounded), started from the current values; each
     evaluation reruns the kernel on the stack's cases with the trial factors. The loss is an
     L1 of log errors so that one source with unusual software does not dominate.
-    ``tools/calibrate_serving.py`` writes the result into data/stacks.csv.
+    ``tools/calibrate_serving.py`` writes the result into data/stacks.csv;
+    :func:`_probe_stored` checks, more cheaply, that the stored values are still where this
+    search stops.
     """
-    from .. import compute
     from .. import stacks as stacks_mod
 
     for p in parameters:
@@ -527,55 +585,25 @@ def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
     cases = _train_cases(split)
     todo = sorted({c[0] for c in cases}) if stacks is None else list(stacks)
     rows = []
-    all_parameters = parameters
     for st in todo:
         mine = [c for c in cases if c[0] == st]
         if not mine:
             continue
         base = stacks_mod.params(st)
-        # the fixed TTFT overhead is fitted only where TTFTs were measured
-        parameters = tuple(n for n in all_parameters
-                           if n != "request_overhead_s" or any("ttft_s" in c[3] for c in mine))
+        fitted, loss, bounds = _stack_problem(st, mine, parameters)
 
-        def loss(values: dict[str, float], mine=mine) -> float:
-            tot, wsum = 0.0, 0.0
-            for _st, sc, over, meas in mine:
-                p = {**over, **values}
-                r = serve(sc, stack_params=p)
-                for metric, m in meas.items():
-                    w = _METRIC_WEIGHTS[metric]
-                    tot += w * abs(math.log(getattr(r, metric) / m))
-                    wsum += w
-            return tot / wsum
-
-        # the kernel floors memory_time_scale at each part's hbm_efficiency (no read beats HBM
-        # peak); below the lowest hbm_efficiency of this stack's accelerators the loss is flat,
-        # so the fit is bounded there and the stored value is never an unphysical number
-        bounds = dict(_BOUNDS)
-        bounds["memory_time_scale"] = (max(_BOUNDS["memory_time_scale"][0], min(
-            compute.hbm_efficiency(sc.hardware.accelerator) for _s, sc, _o, _m in mine)),
-            _BOUNDS["memory_time_scale"][1])
-
-        def to_x(name: str, v: float) -> float:
-            return math.log(v + (1e-5 if name.endswith("_s") else 0.0))
-
-        def from_x(name: str, x: float, bounds=bounds) -> float:
-            lo, hi = bounds[name]
-            v = math.exp(x) - (1e-5 if name.endswith("_s") else 0.0)
-            return min(max(v, lo), hi)
-
-        def search(start: dict[str, float], parameters=parameters) -> tuple[float, dict[str, float]]:
-            x = {n: to_x(n, start[n]) for n in parameters}
-            cur = {n: from_x(n, x[n]) for n in parameters}
+        def search(start: dict[str, float], fitted=fitted, loss=loss, bounds=bounds) -> tuple[float, dict[str, float]]:
+            x = {n: _to_x(n, start[n]) for n in fitted}
+            cur = {n: _from_x(n, x[n], bounds) for n in fitted}
             best = loss(cur)
-            step = 0.7
-            while step > 0.02:
+            step = _START_STEP
+            while step > _MIN_STEP:
                 improved = False
-                for n in parameters:
+                for n in fitted:
                     for sgn in (1.0, -1.0):
                         trial = dict(x)
                         trial[n] = x[n] + sgn * step
-                        vals = {k: from_x(k, v) for k, v in trial.items()}
+                        vals = {k: _from_x(k, v, bounds) for k, v in trial.items()}
                         val = loss(vals)
                         if val < best - 1e-9:
                             best, x, cur, improved = val, trial, vals, True
@@ -584,12 +612,46 @@ def calibrate(parameters: tuple[str, ...] = CALIBRATED, split: str = "train",
                     step /= 2.0
             return best, cur
 
-        start_loss = loss({n: from_x(n, to_x(n, base[n])) for n in parameters})
+        start_loss = loss({n: _from_x(n, _to_x(n, base[n]), bounds) for n in fitted})
         # two starts (the current values and the neutral _FIT_START), the lower train loss wins:
         # the compass search stops in the nearest local minimum
-        best, cur = min(search(base), search({**base, **{n: v for n, v in _FIT_START.items() if n in parameters}}),
+        best, cur = min(search(base), search({**base, **{n: v for n, v in _FIT_START.items() if n in fitted}}),
                         key=lambda r: r[0])
-        for n in parameters:
+        for n in fitted:
             rows.append({"stack": st, "parameter": n, "value": cur[n], "start": base[n], "rows": len(mine),
                          "loss_start": start_loss, "loss": best})
+    return pl.DataFrame(rows)
+
+
+def _probe_stored(step: float = _FINAL_STEP, split: str = "train", stacks: list[str] | None = None) -> pl.DataFrame:
+    """The stored factors of every stack :func:`calibrate` fits, each moved alone by ± ``step``
+    in the fit's log space: a point where the fit stopped has no probe with a lower loss
+    (calibrate's loss, on the rows of ``split``). Cheaper than refitting (one loss per probe,
+    not a search), and approximate as a staleness check: it finds a stored point that is no
+    longer a local optimum, not a better one farther away (calibrate's second start).
+    ``stacks``: the stacks to probe (default: every stack with rows in the split).
+
+    Returns
+    -------
+    polars.DataFrame
+        stack, parameter, value (stored), probe (the moved value, clamped to the bounds),
+        rows (cases of the split), loss_stored, loss_probe.
+    """
+    from .. import stacks as stacks_mod
+
+    cases = _train_cases(split)
+    rows = []
+    for st in sorted({c[0] for c in cases}) if stacks is None else list(stacks):
+        mine = [c for c in cases if c[0] == st]
+        if not mine:
+            raise ValidationError(f"stacks: {st!r} has no modelled row in the {split} split")
+        base = stacks_mod.params(st)
+        fitted, loss, bounds = _stack_problem(st, mine, CALIBRATED)
+        stored = {n: base[n] for n in fitted}
+        at = loss(stored)
+        for n in fitted:
+            for sgn in (1.0, -1.0):
+                v = _from_x(n, _to_x(n, stored[n]) + sgn * step, bounds)
+                rows.append({"stack": st, "parameter": n, "value": stored[n], "probe": v, "rows": len(mine),
+                             "loss_stored": at, "loss_probe": loss({**stored, n: v})})
     return pl.DataFrame(rows)

@@ -251,9 +251,7 @@ def _context_cached(spec, hw, seq_len: int, global_batch: int, precision: str,
     flops = _flop_conventions(spec, seq_len, tokens)
     extra = (0.0, 0.0)
     if hook is not None:  # issue 20: encoders, projectors and cross-attention
-        trainable = hook.first_stage_params() + hook.cross_params()
-        frozen = 0.0 if hook.trained else float(hook.spec.params_encoders)
-        ckpt += trainable * (sp["weight_bytes"] + memory.OPTIMIZER_STATE_BYTES[optimizer]) + frozen * sp["weight_bytes"]
+        ckpt += sum(memory.checkpoint.multimodal_checkpoint_bytes(hook, optimizer, sp["weight_bytes"]))
         # the encoders' work counts as its time does: encoder_scale 0 is the language model alone
         # (multimodal.estimate's split), whose step kept the encoders' FLOPs and, for short audio
         # clips (each padded to a 30-s window), ran "above the dense peak" and refused the mix
