@@ -673,7 +673,7 @@ def number_formats():
     return t
 
 
-def format_bytes(fmt: str, *, scales: bool = True) -> float:
+def format_bytes(fmt: str, *, scales: bool = True, field: str = "") -> float:
     """Bytes per stored element of a number format [bytes]: with its share of the block
     scales (``scales=True``, storage) or the element alone (``scales=False``, e.g. a GEMM's
     input stream when the scales are counted separately).
@@ -682,12 +682,15 @@ def format_bytes(fmt: str, *, scales: bool = True) -> float:
     --------
     >>> format_bytes("bf16"), format_bytes("mxfp4"), format_bytes("mxfp4", scales=False)
     (2.0, 0.53125, 0.5)
+
+    ``field`` names the argument an unknown format came from (``kv_precision``) in the error.
     """
     t = number_formats()
     names = t["format"].to_list()
     f = fmt.lower() if isinstance(fmt, str) else fmt
-    if f not in names:
-        raise unknown("number format", fmt, names, where="data/serving/number_formats.csv")
+    if not isinstance(f, str) or f not in names:
+        where = "data/serving/number_formats.csv"
+        raise unknown("number format", fmt, names, where=f"{field} ({where})" if field else where)
     r = t.row(names.index(f), named=True)
     return float(r["bytes_per_element"]) if scales else r["element_bits"] / 8.0
 

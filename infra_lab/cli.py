@@ -529,7 +529,7 @@ def _hardware_file(arg: str) -> str:
         from .errors import nearest
 
         near = nearest(arg, list_scenarios())
-        raise CliError(f"file {arg!r}: not found, and not a shipped scenario ("
+        raise CliError(f"--hardware file {arg!r}: not found, and not a shipped scenario ("
                        + (f"did you mean {', '.join(repr(x) for x in near)}? " if near else "")
                        + f"shipped: {', '.join(list_scenarios())})")
     return str(SCENARIO_DIR / f"{shipped}.toml")

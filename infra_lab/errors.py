@@ -194,6 +194,8 @@ def check_positive(field: str, value: object, *, integer: bool = False, allow_ze
     import math
 
     kind = "integer" if integer else "number"
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()     # a numpy scalar or a 0-d array: the Python number it holds
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             import numpy as np

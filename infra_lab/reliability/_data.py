@@ -93,11 +93,16 @@ def parameters():
     return table("parameters")
 
 
-@cache
 def parameter(name: str) -> float:
     """One value of data/reliability/parameters.csv, in the unit its row states."""
-    if not isinstance(name, str):
-        raise ValidationError(f"parameter name = {name!r}: expected a string")
+    if not isinstance(name, str):   # checked before the cache, which cannot hash a list or a dict
+        raise ValidationError(f"parameter name = {name!r}: expected a string, one of the names of "
+                              "data/reliability/parameters.csv (il.reliability.parameters())")
+    return _parameter(name)
+
+
+@cache
+def _parameter(name: str) -> float:
     t = parameters()
     hit = t.filter(t["name"] == name)
     if hit.height == 0:
