@@ -71,6 +71,18 @@ _WIDTH_FIELDS = (
 _POSITIVE = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "moe_every")
 
 
+def bounded_int(field: str, x: Any, *, allow_zero: bool = True, hi: float = _MAX_FIELD) -> int:
+    """A size or count of a model or encoder table: an integer in 0 (1 without ``allow_zero``)
+    .. ``hi`` (``_MAX_FIELD`` by default, the physical bound on any single size), checked
+    before it is turned into an int, so a message repeats the value as given (1e+30)."""
+    from .errors import ValidationError, check_positive
+
+    n = check_positive(field, x, integer=True, allow_zero=allow_zero)
+    if n > hi:
+        raise ValidationError(f"{field} = {x!r}: must be <= {hi:,.0f} (physical bound)")
+    return int(n)
+
+
 def unknown_field(key: Any):
     """The error for a [model] key that is no model field: a scenario table's key (``tp``,
     ``seq_len``, ``accelerator``, ``concurrency``) is pointed to its table, anything else gets
@@ -143,11 +155,7 @@ def build(cls: type[ModelSpec], vals: dict[str, Any]) -> ModelSpec:
     out: dict[str, Any] = {}
     for k in _INT_FIELDS:
         if k in v and v[k] is not None:
-            x = v[k]
-            if k in _POSITIVE:
-                out[k] = int(check_positive(f"model.{k}", x, integer=True))
-            else:
-                out[k] = int(check_positive(f"model.{k}", x, integer=True, allow_zero=True))
+            out[k] = bounded_int(f"model.{k}", v[k], allow_zero=k not in _POSITIVE)
     for k in ("layers", "hidden", "heads", "vocab"):
         if k not in out:
             raise ValidationError(f"model.{k}: missing; expected a positive integer")
@@ -173,11 +181,13 @@ def build(cls: type[ModelSpec], vals: dict[str, Any]) -> ModelSpec:
                 raise ValidationError(f"model.{k} = {v[k]!r}: expected text (a string)")
             out[k] = v[k]
     for k in _OPT_INT_FIELDS:
-        if k in v:
-            out[k] = None if v[k] in (None, "") else int(check_positive(f"model.{k}", v[k], integer=True))
+        if k in v and v[k] is not None:
+            out[k] = bounded_int(f"model.{k}", v[k], allow_zero=False, hi=_MAX_PARAMS)
     for k in _FLOAT_FIELDS:
-        if k in v and v[k] not in (None, ""):
+        if k in v and v[k] is not None:
             out[k] = float(check_positive(f"model.{k}", v[k]))
+            if out[k] > 100:
+                raise ValidationError(f"model.{k} = {v[k]!r}: a tolerance in percent; allowed > 0 .. 100")
     for k in _TUPLE_FIELDS:
         if k in v and v[k] is not None:
             out[k] = _to_tuple(k, v[k])
@@ -306,15 +316,11 @@ def check(spec: ModelSpec) -> None:
 
 
 def _to_bool(name: str, x: Any) -> bool:
+    """A flag of the [model] table: a bool (numpy's too), never a string or a number, as every
+    other flag of a scenario (the preset table's "true"/"false" text is read by its loader)."""
     from .errors import ValidationError
 
-    if isinstance(x, bool):
-        return x
-    if isinstance(x, str) and x.strip().lower() in ("true", "1", "yes"):
-        return True
-    if isinstance(x, str) and x.strip().lower() in ("false", "0", "no", ""):
-        return False
-    if isinstance(x, int) and x in (0, 1):
+    if isinstance(x, bool) or type(x).__name__ == "bool_":
         return bool(x)
     raise ValidationError(f"{name} = {x!r}: expected true or false")
 
@@ -329,8 +335,14 @@ def _to_tuple(name: str, x: Any) -> tuple:
     else:
         raise ValidationError(f"model.{name} = {x!r}: expected a list or a ';'-separated string")
     if name == "shared_attn_insertions":
-        try:
-            return tuple(int(i) for i in items)
-        except (TypeError, ValueError):
-            raise ValidationError(f"model.{name} = {x!r}: expected layer indices (integers)") from None
+        out = []
+        for i in items:
+            if isinstance(i, str) and i.strip().isdigit():   # the preset table's "6;12" text
+                i = int(i)
+            if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+                raise ValidationError(f"model.{name} = {x!r}: expected layer indices (integers >= 0)")
+            out.append(i)
+        return tuple(out)
+    if not all(isinstance(i, str) for i in items):
+        raise ValidationError(f"model.{name} = {x!r}: expected a list of names or a ';'-separated string")
     return tuple(str(i).lower() for i in items)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ValidationError, unknown
+from .errors import ValidationError, short_repr, unknown
 
 REAL = (int, float, np.integer, np.floating)
 """Types accepted as real numbers (bools excluded explicitly: ``isinstance(True, int)``)."""
@@ -34,12 +34,21 @@ def is_real(value: Any) -> bool:
     return not isinstance(value, (bool, np.bool_)) and isinstance(value, REAL)
 
 
+def scalar(value: Any) -> Any:
+    """A 0-d numpy array (``np.array(2.0)``, what numpy reductions may return) as the numpy
+    scalar it holds, so that it is checked as a number; anything else as is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value[()]
+    return value
+
+
 def number(field: str, value: Any, *, lo: float | None = None, hi: float | None = None,
            lo_open: bool = False, hi_open: bool = False, allowed: str = "") -> float:
     """``value`` as a finite float inside [lo, hi] (open ends when asked), else raise.
 
     Booleans, strings and None are rejected: a number must be a number.
     """
+    value = scalar(value)
     if not is_real(value):
         raise ValidationError(f"{field} = {value!r}: expected a number"
                               + (f" ({allowed})" if allowed else ""))
@@ -76,18 +85,22 @@ def fraction(field: str, value: Any, *, allow_zero: bool = False, allow_one: boo
 
 def integer(field: str, value: Any, *, lo: int = 1, hi: int | None = None) -> int:
     """An integer (not a bool, not a float with a fraction, not a string) in [lo, hi]."""
+    value = scalar(value)
+    allowed = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
     if not is_real(value):
-        raise ValidationError(f"{field} = {value!r}: expected an integer")
-    if isinstance(value, (float, np.floating)) and (not math.isfinite(value) or value != int(value)):
-        raise ValidationError(f"{field} = {value!r}: expected an integer")
+        raise ValidationError(f"{field} = {value!r}: expected {allowed}")
+    if isinstance(value, (float, np.floating)) and (not math.isfinite(value) or value != int(value)
+                                                    or abs(value) > 2**53):   # no exact integer above 2**53
+        raise ValidationError(f"{field} = {value!r}: expected {allowed}")
     v = int(value)
     if v < lo or (hi is not None and v > hi):
-        raise ValidationError(f"{field} = {value!r}: must be an integer in [{lo}, {hi if hi is not None else 'inf'}]")
+        raise ValidationError(f"{field} = {value!r}: must be {allowed}")
     return v
 
 
 def boolean(field: str, value: Any) -> bool:
     """A real bool (not a string such as "no", not a number such as 2)."""
+    value = scalar(value)
     if not isinstance(value, (bool, np.bool_)):
         raise ValidationError(f"{field} = {value!r}: expected True or False")
     return bool(value)
@@ -97,7 +110,7 @@ def choice(field: str, value: Any, allowed: Iterable[str]) -> str:
     """``value`` if it is one of ``allowed`` (exact string), else an UnknownNameError."""
     allowed = tuple(allowed)
     if not isinstance(value, str):
-        raise ValidationError(f"{field} = {value!r}: expected one of {', '.join(allowed)}")
+        raise ValidationError(f"{field} = {short_repr(value)}: expected one of {', '.join(allowed)}")
     if value not in allowed:
         raise unknown(field, value, allowed)
     return value
@@ -173,5 +186,5 @@ def path(field: str, value: Any) -> os.PathLike | str:
     return value
 
 
-__all__ = ["REAL", "is_real", "number", "positive", "fraction", "integer", "boolean", "choice", "name",
+__all__ = ["REAL", "is_real", "scalar", "number", "positive", "fraction", "integer", "boolean", "choice", "name",
            "mapping", "sequence", "float_array", "keyword_names", "keywords", "path"]

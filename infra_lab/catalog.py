@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,12 @@ from .errors import DataError, UnknownNameError, ValidationError, unknown
 from .units import BITS_PER_BYTE, GB, TB, TFLOP
 
 PEAK_PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
+
+PEAK_STATUSES = ("sourced", "not supported", "no sourced figure")
+"""What data/accelerators.csv says of a part's dense peak at one precision: a ``sourced``
+figure, ``not supported`` (the part has no instructions for the format: the row's
+``unsupported_precisions``, sourced in its note), or ``no sourced figure`` (the part may run
+the format, but no source used gives its peak)."""
 """Precisions with a dense-peak column (``<precision>_tflops``) in data/accelerators.csv.
 (Not to be confused with :data:`infra_lab.scenario.PRECISIONS`, the training precisions a
 Scenario accepts, or :data:`infra_lab.compute.PRECISIONS`, the GEMM input formats.)"""
@@ -195,7 +202,7 @@ SCHEMAS: dict[str, dict[str, Col]] = {
     "accelerators": {
         "name": _SR, "aliases": _S, "vendor": _SR, "release_date": Col("date", required=True),
         "fp64_tflops": _F, "tf32_tflops": _F, "bf16_tflops": _FR, "fp16_tflops": _F,
-        "fp8_tflops": _F, "fp4_tflops": _F, "hbm_GB": _FR, "memory_visible_MiB": _F, "hbm_bw_TBps": _FR,
+        "fp8_tflops": _F, "fp4_tflops": _F, "unsupported_precisions": _S, "hbm_GB": _FR, "memory_visible_MiB": _F, "hbm_bw_TBps": _FR,
         "tdp_W": _F, "compute_units": _IR, "boost_clock_MHz": _F, "scaleup_tech": _S,
         "scaleup_topology": Col("str", required=True, choices=("mesh", "switch")),
         "scaleup_links": _IR, "scaleup_link_GBps_per_dir": _FR, "scaleup_domain": _IR,
@@ -311,7 +318,10 @@ class Accelerator:
 
     Attributes
     ----------
-    peak_flops : dense peak by precision [FLOP/s]; a precision the device lacks is absent
+    peak_flops : dense peak by precision [FLOP/s]; a precision with no sourced figure is absent
+    unsupported_precisions : precisions of :data:`PEAK_PRECISIONS` the part has no instructions
+        for (data/accelerators.csv ``unsupported_precisions``); absent from ``peak_flops`` too.
+        A precision in neither is one with no sourced figure (:meth:`peak_status`)
     hbm_bytes : HBM capacity [bytes, 1 GB = 1e9]
     hbm_bw_Bps : peak HBM bandwidth [bytes/s]
     tdp_W : board power [W]; None where no source gives it
@@ -341,6 +351,7 @@ class Accelerator:
     source_url: str
     note: str
     memory_visible_bytes: float | None = None
+    unsupported_precisions: tuple[str, ...] = ()
 
     @property
     def memory_capacity_bytes(self) -> float:
@@ -359,10 +370,24 @@ class Accelerator:
             raise unknown("precision", precision, PEAK_PRECISIONS)
         if p not in self.peak_flops:
             have = ", ".join(self.peak_flops)
+            if p in self.unsupported_precisions:
+                raise ValidationError(
+                    f"precision = {precision!r}: {self.name} does not support {p} (no {p} instructions: "
+                    f"data/accelerators.csv unsupported_precisions, sourced in the row's note); it has {have}")
             raise ValidationError(
                 f"precision = {precision!r}: {self.name} has no sourced dense {p} peak; it has {have}"
             )
         return self.peak_flops[p]
+
+    def peak_status(self, precision: str) -> str:
+        """What the catalog says of the dense peak at ``precision``, one of :data:`PEAK_STATUSES`:
+        "sourced", "not supported" (no instructions for the format) or "no sourced figure"."""
+        p = str(precision).lower()
+        if p not in PEAK_PRECISIONS:
+            raise unknown("precision", precision, PEAK_PRECISIONS)
+        if p in self.peak_flops:
+            return "sourced"
+        return "not supported" if p in self.unsupported_precisions else "no sourced figure"
 
     @property
     def mx_block_scaling(self) -> bool:
@@ -436,6 +461,7 @@ def accelerator(name: str) -> Accelerator:
 def _accelerator(name: str) -> Accelerator:
     r = _resolve("accelerator", accelerators(), name)
     peaks = {p: r[f"{p}_tflops"] * TFLOP for p in PEAK_PRECISIONS if r.get(f"{p}_tflops") is not None}
+    unsupported = _unsupported_precisions(r, peaks)
     return Accelerator(
         name=r["name"], vendor=r["vendor"], release_date=str(r["release_date"]), peak_flops=peaks,
         hbm_bytes=r["hbm_GB"] * GB, hbm_bw_Bps=r["hbm_bw_TBps"] * TB, tdp_W=r["tdp_W"],
@@ -445,7 +471,56 @@ def _accelerator(name: str) -> Accelerator:
         scaleup_links=r["scaleup_links"], scaleup_link_bw_Bps=r["scaleup_link_GBps_per_dir"] * GB,
         scaleup_domain=r["scaleup_domain"], source_url=r["source_url"], note=r["note"] or "",
         memory_visible_bytes=(None if r.get("memory_visible_MiB") is None else r["memory_visible_MiB"] * 2.0**20),
+        unsupported_precisions=unsupported,
     )
+
+
+def _unsupported_precisions(r: dict[str, Any], peaks: dict[str, float]) -> tuple[str, ...]:
+    """A row's ``unsupported_precisions`` (``;``-separated) checked: each one of
+    :data:`PEAK_PRECISIONS`, none with a peak figure in the same row."""
+    out = tuple(x.strip().lower() for x in (r.get("unsupported_precisions") or "").split(";") if x.strip())
+    for x in out:
+        if x not in PEAK_PRECISIONS:
+            raise DataError(f"data/accelerators.csv, row {r['name']!r}, column unsupported_precisions: {x!r} is "
+                            f"not a peak precision; allowed: {', '.join(PEAK_PRECISIONS)}")
+        if x in peaks:
+            raise DataError(f"data/accelerators.csv, row {r['name']!r}: {x} is in unsupported_precisions and has "
+                            f"a {x}_tflops figure; give one or the other")
+    return out
+
+
+def peak_table(names: Iterable[str] | None = None, precisions: Iterable[str] = PEAK_PRECISIONS):
+    """Dense peaks of ``names`` (default: every accelerator) at ``precisions``, one row per
+    pair, none dropped: a pair with no figure has a null ``peak_tflops`` and says why in
+    ``status`` (:data:`PEAK_STATUSES`: "not supported" or "no sourced figure").
+
+    Returns
+    -------
+    polars.DataFrame: accelerator, vendor, precision, peak_tflops [TFLOP/s, dense; null where
+    there is no figure], status
+
+    Examples
+    --------
+    >>> t = peak_table(["MI355X"], ["tf32", "bf16"])
+    >>> t.select("precision", "status").rows()
+    [('tf32', 'not supported'), ('bf16', 'sourced')]
+    """
+    import polars as pl
+
+    names = accelerator_names() if names is None else list(names)
+    precs = [str(p).lower() for p in precisions]
+    for p in precs:
+        if p not in PEAK_PRECISIONS:
+            raise unknown("precision", p, PEAK_PRECISIONS)
+    rows = []
+    for n in names:
+        a = accelerator(n)
+        for p in precs:
+            v = a.peak_flops.get(p)
+            rows.append({"accelerator": a.name, "vendor": a.vendor, "precision": p,
+                         "peak_tflops": None if v is None else v / TFLOP, "status": a.peak_status(p)})
+    return pl.DataFrame(rows, schema={"accelerator": pl.String, "vendor": pl.String, "precision": pl.String,
+                                      "peak_tflops": pl.Float64, "status": pl.String})
 
 
 def nic(name: str) -> Nic:
@@ -598,7 +673,7 @@ def number_formats():
     return t
 
 
-def format_bytes(fmt: str, *, scales: bool = True) -> float:
+def format_bytes(fmt: str, *, scales: bool = True, field: str = "") -> float:
     """Bytes per stored element of a number format [bytes]: with its share of the block
     scales (``scales=True``, storage) or the element alone (``scales=False``, e.g. a GEMM's
     input stream when the scales are counted separately).
@@ -607,12 +682,15 @@ def format_bytes(fmt: str, *, scales: bool = True) -> float:
     --------
     >>> format_bytes("bf16"), format_bytes("mxfp4"), format_bytes("mxfp4", scales=False)
     (2.0, 0.53125, 0.5)
+
+    ``field`` names the argument an unknown format came from (``kv_precision``) in the error.
     """
     t = number_formats()
     names = t["format"].to_list()
     f = fmt.lower() if isinstance(fmt, str) else fmt
-    if f not in names:
-        raise unknown("number format", fmt, names, where="data/serving/number_formats.csv")
+    if not isinstance(f, str) or f not in names:
+        where = "data/serving/number_formats.csv"
+        raise unknown("number format", fmt, names, where=f"{field} ({where})" if field else where)
     r = t.row(names.index(f), named=True)
     return float(r["bytes_per_element"]) if scales else r["element_bits"] / 8.0
 

@@ -283,7 +283,8 @@ def _negative_size_message(text: str) -> str:
 
 
 def parse_size(text: str) -> float:
-    """A message size: bytes, or with a unit (KB MB GB TB = 10^3.., KiB MiB GiB TiB = 2^10..).
+    """A message size: bytes, or with a unit (KB MB GB TB = 10^3.., KiB MiB GiB TiB = 2^10..),
+    a whole number of bytes (``1.5MB`` is 1,500,000; ``0.5`` is refused).
 
     >>> parse_size("1GiB"), parse_size("256MB"), parse_size("4096")
     (1073741824.0, 256000000.0, 4096.0)
@@ -302,7 +303,12 @@ def parse_size(text: str) -> float:
         raise CliError(f"size {text!r}: a lowercase b is a bit ({text.strip()} = {bits:,.6g} bits = "
                        f"{bits / 8:,.6g} bytes); give the size in bytes with an uppercase B "
                        f"(B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 1GB or 1GiB")
-    return float(m.group(1)) * _SIZE_UNITS[unit]
+    size = float(m.group(1)) * _SIZE_UNITS[unit]
+    if math.isfinite(size) and size != math.floor(size):
+        # a collective moves whole bytes; 0.5 (or 1.0001KiB) was timed as 0.5 bytes, unannounced
+        raise CliError(f"size {text!r} = {size:,.6g} bytes: expected a whole number of bytes "
+                       f"(nccl-tests' sizes are byte counts), e.g. {math.ceil(size):,.0f} or 1GiB")
+    return size
 
 
 _TOKEN_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
@@ -523,7 +529,7 @@ def _hardware_file(arg: str) -> str:
         from .errors import nearest
 
         near = nearest(arg, list_scenarios())
-        raise CliError(f"file {arg!r}: not found, and not a shipped scenario ("
+        raise CliError(f"--hardware file {arg!r}: not found, and not a shipped scenario ("
                        + (f"did you mean {', '.join(repr(x) for x in near)}? " if near else "")
                        + f"shipped: {', '.join(list_scenarios())})")
     return str(SCENARIO_DIR / f"{shipped}.toml")

@@ -109,10 +109,10 @@ from functools import cache
 
 import numpy as np
 
+from . import _validate as V
 from . import fabric as _fab
 from .errors import ValidationError, check_positive, unknown
 from .scenario import HardwareConfig
-from .scenario._checks import _py
 
 OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")
 ALGORITHMS = ("ring", "tree", "nvls", "nvlstree", "collnet_direct", "collnet_chain", "pat",
@@ -370,11 +370,10 @@ def collective_time_params(hardware, fabric_efficiency: float = 1.0,
     True
     """
     hw = _fab.hardware_config(hardware)
-    fabric_efficiency = _py(fabric_efficiency)   # a numpy scalar (np.float32(0.8)) as the number it holds
-    if isinstance(fabric_efficiency, bool) or not isinstance(fabric_efficiency, (int, float)) \
-            or not 0 < fabric_efficiency <= 1:
+    fe = V.scalar(fabric_efficiency)   # a numpy scalar or 0-d array: the number it holds
+    if not V.is_real(fe) or not 0 < fe <= 1:     # (NaN fails the range)
         raise ValidationError(f"fabric_efficiency = {fabric_efficiency!r}: allowed 0 < x <= 1")
-    return _params(hw, float(fabric_efficiency), None if radix is None else _fab._radix(radix))
+    return _params(hw, float(fe), None if radix is None else _fab._radix(radix))
 
 
 @cache
@@ -525,9 +524,7 @@ class CollectiveResult:
 
 
 def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
-    if isinstance(gpus, bool) or not isinstance(gpus, (int, np.integer)) or gpus < 1:
-        raise ValidationError(f"gpus = {gpus!r}: expected a positive integer number of ranks")
-    gpus = int(gpus)
+    gpus = V.integer("gpus", gpus)   # ranks: an integer >= 1 (numpy's too)
     world = hw.world_size
     if gpus > world:
         raise ValidationError(
@@ -544,8 +541,7 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
                 f"domain ({D} of the job's GPUs) needs a multiple of {D}; pass per_node= for other placements"
             )
         return gpus, D
-    if isinstance(per_node, bool) or not isinstance(per_node, (int, np.integer)) or not 1 <= per_node <= D:
-        raise ValidationError(f"per_node = {per_node!r}: allowed 1..{D} (the job's GPUs in one scale-up domain)")
+    per_node = V.integer("per_node", per_node, hi=D)   # 1..the job's GPUs in one scale-up domain
     if gpus % per_node:
         raise ValidationError(f"gpus = {gpus}: must be a multiple of per_node = {per_node}")
     if gpus // per_node > world // D:
@@ -557,6 +553,7 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
 
 
 def _size(size_bytes) -> float:
+    size_bytes = V.scalar(size_bytes)
     if isinstance(size_bytes, bool) or not isinstance(size_bytes, (int, float, np.integer, np.floating)):
         raise ValidationError(f"size_bytes = {size_bytes!r}: expected a number of bytes >= 0")
     size = float(size_bytes) + 0.0   # + 0.0: -0.0 bytes is 0 bytes (a result never reports -0.0)

@@ -160,14 +160,32 @@ def nearest(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     return [lower[h] for h in hits]
 
 
+SHORT_REPR_CHARS = 80
+"""Longest repr of a value an error message quotes [characters]; longer ones are cut (…)."""
+
+
+def short_repr(value: object, limit: int = SHORT_REPR_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters, and for anything but a string, None or a
+    number its type named after it: an object passed where a name belongs (a Scenario, a
+    DataFrame) is quoted as ``Scenario(name='zaya1-ibm-mi300x', model=…) (a Scenario)``, not
+    as its whole printout."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: max(limit - 1, 1)] + "…"
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return text
+    return f"{text} (a {type(value).__name__})"
+
+
 def unknown(kind: str, name: object, valid: Iterable[str], where: str = "") -> UnknownNameError:
-    """Build an UnknownNameError naming the value, the nearest valid names and all valid names."""
+    """Build an UnknownNameError naming the value (:func:`short_repr`), the nearest valid names
+    and all valid names. A value that is not a string gets no nearest-name guess."""
     valid = sorted(valid)
-    near = nearest(str(name), valid)
+    near = nearest(name, valid) if isinstance(name, str) else []
     hint = f" Did you mean {', '.join(repr(x) for x in near)}?" if near else ""
     loc = f" in {where}" if where else ""
     return UnknownNameError(
-        f"unknown {kind} {name!r}{loc}.{hint} Valid: {', '.join(valid)}"
+        f"unknown {kind} {short_repr(name)}{loc}.{hint} Valid: {', '.join(valid)}"
     )
 
 
@@ -176,6 +194,8 @@ def check_positive(field: str, value: object, *, integer: bool = False, allow_ze
     import math
 
     kind = "integer" if integer else "number"
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()     # a numpy scalar or a 0-d array: the Python number it holds
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             import numpy as np

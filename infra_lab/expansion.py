@@ -389,6 +389,16 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
     (MI300X + Pollara) gets exactly ``owned_gpu_hour_quote(accelerator, basis="asp")``; notebook
     05's cross-vendor figure for MI300X is the same function on the baseboard listing.
 
+    Small clusters pay for whole switches. The switch count is the fabric code's
+    (:func:`infra_lab.fabric.switch_counts`, read through
+    :func:`infra_lab.economics.fabric_network_counts`), and every port of every switch is
+    priced: a rails-only fabric keeps one leaf per rail however few nodes it joins, so two
+    8-NIC nodes buy eight 64-port leaves, 32 switch ports per GPU against 3 at 1,024 GPUs, and
+    their GPU-hour costs far more than the reference cluster's (MI300X + Pollara-400: about
+    $3.3 against $1.9 on 16 GPUs; the cost per GPU falls as nodes fill the leaves, and one node,
+    8 GPUs, has no back-end switch at all). Read a small ``gpus`` as the price of a cluster
+    built that small, not as a share of a larger fabric.
+
     Returns
     -------
     dict: the quote (usd_per_gpu_hour = P50, p5, p95 [USD per useful GPU-hour],
@@ -398,6 +408,10 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
     --------
     >>> from infra_lab import economics
     >>> owned_quote("MI300X node", "Pollara-400") == economics.owned_gpu_hour_quote("MI300X", basis="asp")
+    True
+    >>> economics.fabric_network_counts(option_hardware("MI300X node", "Pollara-400", 16))["switch_ports_per_gpu"]
+    32.0
+    >>> owned_quote("MI300X node", "Pollara-400", 16)["usd_per_gpu_hour"] > owned_quote("MI300X node", "Pollara-400")["usd_per_gpu_hour"]
     True
     """
     from . import economics

@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 
 from . import _model_fields, catalog, model_counts
-from ._model_fields import _FFN_ACTS, _FLOAT_FIELDS, _INT_FIELDS, _OPT_INT_FIELDS
+from ._model_fields import _BOOL_FIELDS, _FFN_ACTS, _FLOAT_FIELDS, _INT_FIELDS, _OPT_INT_FIELDS
 from .model_counts import FLOP_CONVENTIONS, narayanan_flops, six_nd, training_flops_per_token
 
 __all__ = [
@@ -432,6 +432,11 @@ def _load() -> tuple[pl.DataFrame, dict[str, ModelSpec], dict[str, str]]:
             for k in _FLOAT_FIELDS:
                 if k in vals:
                     vals[k] = float(vals[k])
+            for k in _BOOL_FIELDS:
+                if k in vals:
+                    if vals[k].lower() not in ("true", "false"):
+                        raise ValueError(f"column {k}: {vals[k]!r} is not true/false")
+                    vals[k] = vals[k].lower() == "true"
         except ValueError as e:
             raise DataError(f"{PRESETS_CSV} row {i} ({row.get('name')}): {e}") from e
         if not vals.get("source_url"):

@@ -251,9 +251,9 @@ def _run_chunk(fn: Callable, points: list[dict], seeds: list[int], pass_seed: bo
 
 def _wants_seed(fn: Callable, seed_arg: bool | None) -> bool:
     if seed_arg is not None:
-        if not isinstance(seed_arg, bool):
+        if not isinstance(V.scalar(seed_arg), (bool, np.bool_)):
             raise ValidationError(f"pass_seed = {seed_arg!r}: expected True, False or None")
-        return seed_arg
+        return bool(V.scalar(seed_arg))
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
@@ -480,15 +480,11 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     """
     if not callable(fn):
         raise ValidationError(f"fn = {fn!r}: expected a callable")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValidationError(f"seed = {seed!r}: expected a non-negative integer")
-    if chunk_size is not None and (isinstance(chunk_size, bool)
-                                   or not isinstance(chunk_size, (int, np.integer))
-                                   or chunk_size < 1):
-        raise ValidationError(f"chunk_size = {chunk_size!r}: expected a positive integer or None")
-    for name, flag in (("progress", progress), ("retry_failed", retry_failed)):
-        if not isinstance(flag, bool):
-            raise ValidationError(f"{name} = {flag!r}: expected True or False")
+    seed = V.integer("seed", seed, lo=0)                  # numpy integers too
+    if chunk_size is not None:
+        chunk_size = V.integer("chunk_size", chunk_size)  # or None
+    progress = V.boolean("progress", progress)
+    retry_failed = V.boolean("retry_failed", retry_failed)
     if fn_kwargs is not None and not isinstance(fn_kwargs, Mapping):
         raise ValidationError(f"fn_kwargs = {fn_kwargs!r}: expected a dict of keyword arguments for fn "
                               "(name -> value) or None")

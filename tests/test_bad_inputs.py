@@ -80,7 +80,7 @@ CASES = [
     E("crash", "model.hidden=inf", lambda: il.estimate(scen(model={"hidden": float("inf")})),
       "model.hidden", "inf"),
     E("crash", "model.hidden=1e20", lambda: il.estimate(scen(model={"hidden": 1e20})),
-      "model.hidden", "100000000000000000000"),
+      "model.hidden", "1e+20"),     # the value as given (a float), not the integer it rounds to
     E("crash", "accelerator=[list]", lambda: il.Scenario.from_dict(scen(hardware={"accelerator": ["MI300X"]})),
       "hardware.accelerator", "['MI300X']"),
     E("crash", "params-str", lambda: il.estimate(base_sc(), params={"tp_comm_overlap": "abc"}),

@@ -192,3 +192,52 @@ def test_a_duplicate_name_in_a_catalog_table_is_refused_not_shadowed():
     with pytest.raises(DataError, match=r"accelerator table: duplicate name"):
         catalog._resolve("accelerator", dup, t["name"][0])
     assert catalog._resolve("accelerator", t, t["name"][0])["name"] == t["name"][0]
+
+
+def test_mi355x_fp64_sourced_and_tf32_not_supported_as_data():
+    """MI355X had no FP64 or TF32 peak and notebook 01's chart dropped both bars silently: FP64
+    is AMD's published 78.6 TFLOPS, TF32 is 'not supported' (CDNA 4 has no TF32 GEMM: AMD's
+    CDNA data-type table), recorded as data, and so on MI350X."""
+    m = il.catalog.accelerator("MI355X")
+    assert m.peak("fp64") == pytest.approx(78.6e12)
+    for name in ("MI355X", "MI350X"):
+        a = il.catalog.accelerator(name)
+        assert a.peak_status("tf32") == "not supported" and "tf32" in a.unsupported_precisions
+        with pytest.raises(ValidationError, match=rf"{name} does not support tf32"):
+            a.peak("tf32")
+    assert il.catalog.accelerator("MI350X").peak_status("fp64") == "no sourced figure"
+    assert il.catalog.accelerator("MI300X").peak_status("tf32") == "sourced"
+    with pytest.raises(UnknownNameError, match="tf32"):
+        m.peak_status("tf33")
+
+
+def test_every_peak_gap_says_whether_the_part_lacks_the_format():
+    """Every empty peak of data/accelerators.csv is either 'not supported' (the row lists it in
+    unsupported_precisions and its note says so) or 'no sourced figure'; the parts without FP8
+    or FP4 instructions are the ones the catalog marks so."""
+    t = il.catalog.peak_table()
+    assert t.height == len(il.catalog.accelerator_names()) * len(il.catalog.PEAK_PRECISIONS)
+    assert set(t["status"]) <= set(il.catalog.PEAK_STATUSES)
+    assert (t["peak_tflops"].is_null() == (t["status"] != "sourced")).all()
+    for name in il.catalog.accelerator_names():
+        a = il.catalog.accelerator(name)
+        if a.unsupported_precisions:
+            assert "not supported (unsupported_precisions" in a.note or "not supported: AMD" in a.note \
+                or "supported (unsupported_precisions)" in a.note, name
+    ns = t.filter(pl.col("status") == "not supported")
+    by = {p: set(ns.filter(pl.col("precision") == p)["accelerator"]) for p in ("fp8", "fp4", "tf32")}
+    assert by["fp8"] == {"A100-SXM-80GB"}
+    assert by["fp4"] == {"A100-SXM-80GB", "H100-SXM", "H100-96GB-500W", "H800-SXM", "H200-SXM", "MI300X", "MI325X"}
+    assert by["tf32"] == {"MI350X", "MI355X"}
+    unknown_ = t.filter(pl.col("status") == "no sourced figure").select("accelerator", "precision").rows()
+    assert set(unknown_) == {("H800-SXM", "fp64"), ("GB300", "fp64"), ("MI350X", "fp64"), ("MI450X", "fp64"),
+                             ("MI450X", "tf32")}
+
+
+def test_unsupported_precisions_is_checked_as_data():
+    row = {"name": "X", "unsupported_precisions": "fp4;tf16"}
+    with pytest.raises(DataError, match=r"row 'X', column unsupported_precisions: 'tf16'.*allowed: fp64"):
+        catalog._unsupported_precisions(row, {})
+    with pytest.raises(DataError, match="fp4 is in unsupported_precisions and has a fp4_tflops figure"):
+        catalog._unsupported_precisions({"name": "X", "unsupported_precisions": "fp4"}, {"fp4": 1.0})
+    assert catalog._unsupported_precisions({"name": "X", "unsupported_precisions": None}, {}) == ()

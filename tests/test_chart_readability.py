@@ -111,3 +111,24 @@ def test_a_band_with_a_negative_end_reads_low_to_high():
     assert neg.fmt("{:.0%}") == f"{neg.p50:.0%} ({neg.p5:.0%} to {neg.p95:.0%})"
     pos = band(np.linspace(1.0, 3.0, 201))
     assert pos.fmt("{:.2f}") == f"{pos.p50:.2f} ({pos.p5:.2f}–{pos.p95:.2f})"
+
+
+def test_peak_by_precision_labels_a_missing_bar_instead_of_dropping_it():
+    """Notebook 01's peak chart dropped MI355X's TF32 and H100's FP4 bars without a word: a pair
+    with no peak is labelled 'not supported' or 'no figure' in its slot, and a subtitle says
+    what the labels mean."""
+    t = il.catalog.peak_table(["H100-SXM", "MI355X", "MI450X"], ["fp64", "tf32", "bf16", "fp4"])
+    spec = il.charts.peak_by_precision(t, title="Dense peak").to_dict()
+    assert len(spec["layer"]) == 2 and spec["layer"][1]["mark"]["type"] == "text"
+    rows = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    labels = {(r["accelerator"], r["precision"]): r["label"] for r in rows}
+    assert labels == {("H100-SXM", "fp4"): "not supported", ("MI355X", "tf32"): "not supported",
+                      ("MI450X", "fp64"): "no figure", ("MI450X", "tf32"): "no figure"}
+    assert "not supported = the part has no instructions" in spec["title"]["subtitle"]
+    assert "no figure = no sourced peak" in spec["title"]["subtitle"]
+    # a frame without a status column: its null rows still get a label, never a silent gap
+    bare = t.drop("status").filter(pl.col("accelerator") == "MI450X")
+    spec = il.charts.peak_by_precision(bare).to_dict()
+    assert {r["label"] for r in spec["datasets"][spec["layer"][1]["data"]["name"]]} == {"no figure"}
+    full = t.filter(pl.col("peak_tflops").is_not_null())
+    assert "layer" not in il.charts.peak_by_precision(full).to_dict()

@@ -196,6 +196,17 @@ def test_parse_size():
             cli.parse_size(bad)
 
 
+@pytest.mark.parametrize("size, whole", [("0.5", "1"), ("1.5", "2"), ("0.5B", "1"), ("1.0001KiB", "1,025")])
+def test_collective_refuses_a_fraction_of_a_byte(capsys, size, whole):
+    """`infra-lab collective all_reduce 0.5` timed a 0.5-byte message; a size that is not a whole
+    number of bytes is refused (exit 1) with the bytes it reads as and a whole example. Sizes
+    with a unit that come to whole bytes (1.5KB, 1.25KiB) stay accepted."""
+    rc, _, err = main(capsys, "collective", "all_reduce", size, "--accelerator", "MI300X", "--gpus", "8")
+    assert rc == 1 and f"size {size!r}" in err and "expected a whole number of bytes" in err
+    assert f"e.g. {whole} or 1GiB" in err
+    assert cli.parse_size("1.5KB") == 1500 and cli.parse_size("1.25KiB") == 1280
+
+
 # --------------------------------------------------------------------------- validate
 
 

@@ -78,21 +78,24 @@ def test_explorer_widget_updates():
 
 
 def test_explorer_says_which_accelerators_a_precision_leaves_out():
-    """At fp4 the default set's MI300X, H100, H200 and MI325X have no sourced peak: the chart
-    silently showed two bars under '6 accelerators, peak_tflops at fp4', and a set with no fp4
-    part (MI300X + H100) raised "unknown metric 'peak_tflops'. Valid: hbm_GB, ..." out of the
-    widget's callback."""
+    """At fp4 the default set's MI300X, H100, H200 and MI325X have no peak (they do not support
+    FP4: data/accelerators.csv unsupported_precisions): the chart silently showed two bars under
+    '6 accelerators, peak_tflops at fp4', and a set with no fp4 part (MI300X + H100) raised
+    "unknown metric 'peak_tflops'. Valid: hbm_GB, ..." out of the widget's callback. The reason
+    given is the catalog's: not supported, not "no sourced peak"."""
     import json
 
     box = il.widgets.accelerator_explorer()
     box.controls["precision"].value = "fp4"
     status = box.children[1].value
     assert status.startswith("2 of 6 accelerators") and "MI300X, H100-SXM, H200-SXM, MI325X" in status
-    assert "left out, no sourced dense fp4 peak: MI300X" in json.dumps(box.chart.chart.to_dict(), ensure_ascii=False)
+    assert "left out, fp4 not supported: MI300X" in json.dumps(box.chart.chart.to_dict(), ensure_ascii=False)
+    assert "left out (fp4 not supported: MI300X, H100-SXM, H200-SXM, MI325X)" in status
     box.controls["compare"].value = ("MI300X", "H100-SXM")
     assert box.update() is None and box.chart.chart is None
-    assert "no sourced dense fp4 peak for any of MI300X, H100-SXM" in box.children[1].value
-    with pytest.raises(ValidationError, match="no sourced dense fp4 peak for any of MI300X, H100-SXM"):
+    assert "none of the accelerators chosen has a dense fp4 peak (fp4 not supported: MI300X, H100-SXM)" \
+        in box.children[1].value
+    with pytest.raises(ValidationError, match=r"has a dense fp4 peak \(fp4 not supported: MI300X, H100-SXM\)"):
         il.widgets.accelerator_update("peak_tflops", "fp4", ["MI300X", "H100-SXM"])
     with pytest.raises(UnknownNameError, match="Did you mean 'peak_tflops'"):
         il.widgets.accelerator_update("peak_tflop", "bf16", ["MI300X"])
@@ -140,3 +143,12 @@ def test_notebook00_opening_paragraph_claims():
     zaya = il.models.get("zaya1-base")
     assert zaya.experts > 1 and zaya.published_params_active < zaya.published_params_total
     assert sc.model_spec.name == zaya.name and hw.world_size == hw.nodes * hw.gpus_per_node
+
+
+def test_explorer_tells_a_format_not_supported_from_a_peak_not_sourced():
+    import json
+
+    spec = json.dumps(il.widgets.accelerator_update("peak_tflops", "fp64", ["H800-SXM", "MI300X"]).to_dict())
+    assert "left out, no sourced dense fp64 peak: H800-SXM" in spec
+    spec = json.dumps(il.widgets.accelerator_update("peak_tflops", "tf32", ["MI355X", "MI450X", "MI300X"]).to_dict())
+    assert "left out, tf32 not supported: MI355X; no sourced dense tf32 peak: MI450X" in spec

@@ -525,3 +525,25 @@ def test_payback_is_operating_cash_and_the_notebooks_say_so():
     assert "years until the cumulative operating cash" in nb08 and "the cumulative operating cash" in nb05
     assert "is not repaid within the horizon." not in nb08
     assert "payback: operating cash only" in nb08
+
+
+def test_small_cluster_owned_price_says_it_pays_for_whole_switches():
+    """Two MI300X nodes on rails-only buy eight whole 64-port leaves (the fabric code's count,
+    read through economics.fabric_network_counts, the one owner): 32 switch ports per GPU, so
+    owned_quote on 16 GPUs is far above the 1,024-GPU price. The docstring and docs/expansion.md
+    say so, with the figures the code gives."""
+    from pathlib import Path
+
+    from infra_lab.expansion import option_hardware
+    X = il.expansion
+    hw = option_hardware("MI300X node", "Pollara-400", 16)
+    radix = int(il.fabric.constant("switch_radix_ports"))
+    assert il.fabric.switch_counts(hw)["total"] == 8
+    assert il.economics.fabric_network_counts(hw)["switch_ports_per_gpu"] == 8 * radix / 16 == 32.0
+    small = X.owned_quote("MI300X node", "Pollara-400", 16)["usd_per_gpu_hour"]
+    ref = X.owned_quote("MI300X node", "Pollara-400")["usd_per_gpu_hour"]
+    said = f"about ${small:.1f} against ${ref:.1f}"
+    assert small > 1.5 * ref
+    assert "whole switches" in X.owned_quote.__doc__ and said in " ".join(X.owned_quote.__doc__.split())
+    doc = " ".join((Path(__file__).parents[1] / "docs" / "expansion.md").read_text().split())
+    assert "Small clusters pay for whole switches" in doc and said in doc

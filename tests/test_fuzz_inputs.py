@@ -295,7 +295,7 @@ def test_sweep_arguments():
 # (field, call); an NPV may be negative
 ECONOMICS = [
     ("price_usd_per_gpu_hour", lambda v: economics.rent_vs_own(v)),
-    ("price_usd_per_gpu_hour", lambda v: economics.break_even_utilization(v)),
+    ("rental_usd_per_gpu_hour", lambda v: economics.break_even_utilization(v)),   # its argument's name
     ("utilization", lambda v: economics.provider_view(2.0, v)),
     ("years", lambda v: economics.provider_view(2.0, 0.8, years=v)),
     ("years", lambda v: economics.tco(1024, v)),

@@ -123,7 +123,8 @@ def test_search_full_plans_use_the_scenario_n():
     ({"recompute": "full", "recompute_num_layers": 0}, r"recompute_num_layers = 0: allowed an integer >= 1"),
     ({"recompute": "full", "recompute_num_layers": -3}, r"recompute_num_layers = -3"),
     ({"recompute": "full", "recompute_num_layers": 81}, r"= 81: more than the model's 80 layers; allowed 1..80"),
-    ({"recompute": "full", "recompute_num_layers": 12.0}, r"recompute_num_layers = 12.0: expected an integer"),
+    # (12.0 is read as 12, as every integer field of a scenario reads an integral float)
+    ({"recompute": "full", "recompute_num_layers": 12.5}, r"recompute_num_layers = 12.5: expected an integer"),
     ({"recompute": "full", "recompute_num_layers": "12"}, r"recompute_num_layers = '12': expected an integer"),
     ({"recompute": "full", "recompute_num_layers": True}, r"recompute_num_layers = True: expected an integer"),
     ({"recompute": "full", "recompute_num_layers": 4, "offload_modules": ["core_attn"]},

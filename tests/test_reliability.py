@@ -996,3 +996,23 @@ def test_kernel_and_reference_agree_exactly_with_an_async_write(fails, work, int
     rs = np.array(restart)
     np.testing.assert_array_equal(K.replay_kernel(work, interval, ckpt, rs, gaps, cls, bg),
                                   K.replay_reference(work, interval, ckpt, rs, gaps, cls, bg))
+
+
+def test_interruption_table_names_a_non_string_reading_briefly():
+    """A Scenario passed as the reading: the error names the argument, the value's type and a
+    short form of it and the allowed readings, not the Scenario's whole printout."""
+    s = il.load_scenario("zaya1-ibm-mi300x")
+    with pytest.raises(UnknownNameError) as e:
+        R.interruption_table(s)
+    msg = str(e.value)
+    assert msg.startswith("reading = Scenario(name='zaya1-ibm-mi300x'")
+    assert "(a Scenario)" in msg and msg.endswith("expected one of count, printed")
+    assert len(msg) < 200 < len(repr(s))
+    with pytest.raises(UnknownNameError, match=r"unknown reading 'cout'\. Did you mean 'count'\?"):
+        R.interruption_table("cout")
+
+
+def test_unknown_quotes_a_non_string_name_by_type_and_short_form():
+    from infra_lab.errors import unknown
+    msg = str(unknown("accelerator", pl.DataFrame({"a": list(range(100))}), ["MI300X", "H100-SXM"]))
+    assert "(a DataFrame)" in msg and "Did you mean" not in msg and len(msg) < 160

@@ -52,29 +52,57 @@ def accelerator_bars(df, metric: str, title: str | None = None, highlight: str =
     return (bars + text).properties(width=380, height=max(120, 22 * sub.height))
 
 
+PEAK_ORDER = ["fp64", "tf32", "bf16", "fp16", "fp8", "fp4"]
+"""Order of the precisions within an accelerator's group of bars."""
+
+_NO_BAR = {"not supported": "not supported", "no sourced figure": "no figure"}
+
+
 def peak_by_precision(df, title: str = "Dense peak by precision") -> alt.Chart:
     """Grouped bars: dense peak [TFLOP/s] by precision for several accelerators.
 
+    A row with no peak (null ``peak_tflops``: :func:`infra_lab.catalog.peak_table` keeps every
+    pair) is not dropped silently: its slot in the group is labelled with why there is no bar,
+    "not supported" (the part has no instructions for the format) or "no figure" (no sourced
+    peak), from the optional ``status`` column (without it, "no figure"), and a subtitle says so.
+
     Parameters
     ----------
-    df : frame with columns accelerator, vendor, precision, peak_tflops
+    df : frame with columns accelerator, vendor, precision, peak_tflops and optionally status
+        (:data:`infra_lab.catalog.PEAK_STATUSES`)
     """
+    import polars as pl
+
     require_columns(df, ["accelerator", "vendor", "precision", "peak_tflops"], "peak_by_precision")
     data = to_altair_data(df)
     vendors = sorted(set(data["vendor"]))
-    return (
-        alt.Chart(data, title=title)
-        .mark_bar()
-        .encode(
-            x=alt.X("accelerator:N", title=None, sort=None),
-            xOffset=alt.XOffset("precision:N", sort=["fp64", "tf32", "bf16", "fp8", "fp4"]),
-            y=alt.Y("peak_tflops:Q", title="dense peak [TFLOP/s]"),
-            color=alt.Color("precision:N", sort=["fp64", "tf32", "bf16", "fp8", "fp4"]),
-            opacity=alt.Opacity("vendor:N", scale=alt.Scale(domain=vendors, range=[1.0] * len(vendors)), legend=None),
-            tooltip=["accelerator", "precision", alt.Tooltip("peak_tflops:Q", format=",.1f")],
-        )
-        .properties(width=480, height=260)
+    order = [p for p in PEAK_ORDER if p in set(data["precision"])] + sorted(set(data["precision"]) - set(PEAK_ORDER))
+    x = alt.X("accelerator:N", title=None, sort=None)
+    x_offset = alt.XOffset("precision:N", sort=order, scale=alt.Scale(domain=order))
+    have = data.filter(pl.col("peak_tflops").is_not_null())
+    bars = alt.Chart(have).mark_bar().encode(
+        x=x, xOffset=x_offset,
+        y=alt.Y("peak_tflops:Q", title="dense peak [TFLOP/s]"),
+        color=alt.Color("precision:N", sort=order, scale=alt.Scale(domain=order)),
+        opacity=alt.Opacity("vendor:N", scale=alt.Scale(domain=vendors, range=[1.0] * len(vendors)), legend=None),
+        tooltip=["accelerator", "precision", alt.Tooltip("peak_tflops:Q", format=",.1f")],
     )
+    missing = data.filter(pl.col("peak_tflops").is_null())
+    if missing.height == 0:
+        return bars.properties(title=title, width=480, height=260)
+    status = missing["status"] if "status" in missing.columns else pl.Series(["no sourced figure"] * missing.height)
+    missing = missing.with_columns(
+        label=pl.Series([_NO_BAR.get(s, s or "no figure") for s in status.fill_null("no sourced figure")]),
+        y0=pl.lit(0.0))
+    marks = alt.Chart(missing).mark_text(angle=270, align="left", baseline="middle", dx=3, fontSize=9,
+                                         color="#444").encode(
+        x=x, xOffset=x_offset, y=alt.Y("y0:Q"), text="label:N",
+        tooltip=["accelerator", "precision", alt.Tooltip("label:N", title="no bar")])
+    kinds = sorted(set(missing["label"]))
+    sub = ("no bar, labelled: " + "; ".join(
+        {"not supported": "not supported = the part has no instructions for the format",
+         "no figure": "no figure = no sourced peak"}.get(k, k) for k in kinds))
+    return alt.layer(bars, marks).properties(title=alt.TitleParams(title, subtitle=sub), width=480, height=260)
 
 
 def cluster_bars(df, title: str = "Cluster aggregate") -> alt.Chart:

@@ -26,6 +26,7 @@ from .._validate import (  # noqa: F401  (the shared checks)
     mapping,
     number,
     positive,
+    scalar,
 )
 from ..errors import ValidationError, unknown
 
@@ -50,6 +51,7 @@ MAX_SEED = 2**63 - 1
 
 def _whole(value: Any) -> bool:
     """An int, or a float with no fraction (numpy ones too); never a bool, a string, NaN."""
+    value = scalar(value)
     if not is_real(value):
         return False
     return not isinstance(value, (float, np.floating)) or (math.isfinite(value) and value == int(value))
@@ -60,17 +62,17 @@ def draws(value: Any, field: str = "n", *, hi: int = MAX_DRAWS, why: str = "") -
     lower cap comes from). A bool, a fraction, a string, NaN or infinity is refused with the
     field, the value and the allowed range."""
     allowed = f"a whole number of Monte Carlo draws in [1, {hi:,}]{why}"
-    if not _whole(value) or not 1 <= int(value) <= hi:
+    if not _whole(value) or not 1 <= int(scalar(value)) <= hi:
         raise ValidationError(f"{field} = {value!r}: expected {allowed}")
-    return int(value)
+    return int(scalar(value))
 
 
 def seed(value: Any, field: str = "seed") -> int:
     """A seed of the counter-based stream: a whole number in [0, 2^63 - 1] (a bool, a
     fraction, a string, NaN or infinity is refused with the field, the value and the range)."""
-    if not _whole(value) or not 0 <= int(value) <= MAX_SEED:
+    if not _whole(value) or not 0 <= int(scalar(value)) <= MAX_SEED:
         raise ValidationError(f"{field} = {value!r}: expected a random seed, a whole number in [0, 2^63 - 1]")
-    return int(value)
+    return int(scalar(value))
 
 
 def table(field: str, value: Any, what: str = "parameter -> number") -> dict:

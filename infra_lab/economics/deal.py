@@ -23,6 +23,7 @@ from . import uncertainty as U
 from .data import HOURS_PER_MONTH, _no_price, _reference_cluster, company_fact, parameters
 from .finance import (
     OPERATOR_PARAMS,
+    PATHS,
     _contract_default,
     _operator_cash_flows,
     _retire_rule,
@@ -147,6 +148,9 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         raise ValidationError(f"accelerator = {accelerator!r}: the deal P&L prices AMD's sale of GPUs and "
                               f"NICs; {acc} is a {catalog.accelerator(acc).vendor} part (allowed: AMD accelerators)")
     g = V.fraction("goodput", goodput)
+    V.choice("path", path, PATHS)          # as operator_cash_flows checks it (any other text read as "decay")
+    overrides = V.mapping("overrides", {} if overrides is None else overrides,
+                          "input name -> a number or (low, value, high)")
     rule = _retire_rule(retire)
     ng, nn = _cluster(acc, n_gpus, nodes)
     P: dict[str, Any] = dict(parameters(acc))

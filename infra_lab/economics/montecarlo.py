@@ -52,8 +52,12 @@ def owned_specs(accelerator: str = "MI300X", fixed: Mapping[str, float] | None =
 
 
 def _names(names: Any) -> list:
-    """``names`` (parameter names: a list, tuple or other iterable of strings) as a list."""
-    return sequence("names", names, "parameter names, e.g. ['capex_usd_per_gpu', 'host_usd_per_gpu']")
+    """``names`` (parameter names: a non-empty list, tuple or other iterable of strings) as a list."""
+    what = "parameter names, e.g. ['capex_usd_per_gpu', 'host_usd_per_gpu']"
+    out = sequence("names", names, what)
+    if not out or not all(isinstance(x, str) for x in out):   # [] drew nothing; [[...]] could not be looked up
+        raise ValidationError(f"names = {names!r:.80}: expected a non-empty list of {what}")
+    return out
 
 
 def sample_parameters(n: int, seed: int, accelerator: str = "MI300X", names: Iterable[str] = OWNED_PARAMS, *,

@@ -638,6 +638,9 @@ def break_even_utilization(rental_usd_per_gpu_hour: float, accelerator: str = "M
     float : U* [fraction]. A value > 1 means renting is cheaper at any utilization;
         ``math.inf`` when P <= E (energy alone costs more than the rent).
     """
+    from ._validate import bounded
+
+    bounded("rental_usd_per_gpu_hour", rental_usd_per_gpu_hour)   # named as given, before rent_vs_own's check
     r = rent_vs_own(rental_usd_per_gpu_hour, accelerator, committed=False, depreciation=depreciation,
                     network=network, **overrides)
     return r.threshold_utilization

@@ -36,6 +36,17 @@ def training_flop(n_active_params: float, tokens: float) -> float:
     return six_nd(V.positive("n_active_params", n_active_params, hi=1e16), V.positive("tokens", tokens, hi=1e18))
 
 
+def _no_software_efficiency(software_efficiency: Any) -> None:
+    """The deprecated ``software_efficiency`` argument: it must be 1.0 (whatever the basis of
+    the cost, so that a value given with ``gpu_hours=`` is not silently ignored)."""
+    if V.number("software_efficiency", software_efficiency, lo=0, lo_open=True, hi=2.0,
+                allowed="1.0 (deprecated)") != 1.0:
+        raise ValidationError(
+            f"software_efficiency = {software_efficiency!r}: economics no longer carries a software "
+            f"factor; allowed 1.0 (leave it out); price the run from il.estimate (gpu_hours_from_estimate) "
+            "or fold it into mfu")
+
+
 def gpu_hours_for(flop: float, accelerator: str, mfu: float, software_efficiency: float = 1.0,
                   precision: str = "bf16") -> float:
     """GPU-hours to do ``flop`` of training at a stated MFU [GPU-h] (6·N·D cross-check).
@@ -46,10 +57,7 @@ def gpu_hours_for(flop: float, accelerator: str, mfu: float, software_efficiency
     """
     f = V.positive("flop", flop, hi=1e35)
     m = V.fraction("mfu", mfu)
-    if V.number("software_efficiency", software_efficiency, lo=0, lo_open=True, hi=2.0) != 1.0:
-        raise ValidationError(
-            f"software_efficiency = {software_efficiency!r}: economics no longer carries a software "
-            f"factor; price the run from il.estimate (gpu_hours_from_estimate) or fold it into mfu")
+    _no_software_efficiency(software_efficiency)
     peak = catalog.accelerator(V.accelerator(accelerator)).peak(precision)
     return f / (peak * m) / HOUR
 
@@ -177,6 +185,7 @@ def run_cost(estimate: Any = None, *, gpu_hours: float | None = None,
             "run_cost: give exactly one of estimate (with tokens), gpu_hours, or flop (with accelerator "
             f"and mfu); got estimate={type(estimate).__name__ if estimate is not None else None}, "
             f"gpu_hours={gpu_hours!r}, flop={flop!r}")
+    _no_software_efficiency(software_efficiency)
     if tokens is not None:
         tokens = V.positive("tokens", tokens, hi=1e18)
     if gpu_hours is not None:

@@ -281,7 +281,8 @@ def percentiles(samples: np.ndarray, q: Iterable[float] = (5, 50, 95)) -> dict[s
     """Percentiles and mean of Monte Carlo samples: {"p5": ..., "p50": ..., "p95": ..., "mean": ...}."""
     a = V.float_array("samples", samples)
     if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
-        raise ValidationError(f"samples: need a non-empty 1-D array of finite numbers (size {a.size})")
+        raise ValidationError(f"samples = {samples!r:.80}: expected a non-empty 1-D array of finite numbers "
+                              f"(size {a.size}, shape {a.shape})")
     if isinstance(q, (str, bytes, dict)) or not isinstance(q, Iterable):
         raise ValidationError(f"q = {q!r}: expected a list of percentiles in [0, 100]")
     q = [V.number("q", x, lo=0, hi=100) for x in q]

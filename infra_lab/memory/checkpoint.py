@@ -139,7 +139,12 @@ class CheckpointSize:
 
 
 def _int_at_least_one(field: str, value) -> int:
-    return int(check_positive(field, value, integer=True))
+    """A parallel size: an integer from 1 to the largest cluster the library admits
+    (``max_world_gpus``)."""
+    from .. import _validate as V
+    from ..fabric import constant
+
+    return V.integer(field, value, hi=int(constant("max_world_gpus")))
 
 
 def multimodal_checkpoint_bytes(hook, optimizer: str, weight_bytes: float) -> tuple[float, float]:
@@ -253,12 +258,11 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
     if n_experts and n_experts % ep:
         raise ValidationError(f"ep = {ep}: the model's {n_experts} routed experts must split evenly "
                               f"over the ep ranks; allowed ep: divisors of {n_experts}")
-    zero = 1 if zero is None else zero
-    if isinstance(zero, bool) or not isinstance(zero, int) or not 0 <= zero <= 3:
-        raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
-    fsdp = False if fsdp is None else fsdp
-    if not isinstance(fsdp, bool):
-        raise ValidationError(f"fsdp = {fsdp!r}: expected True or False")
+    from .. import _validate as V
+    from ..scenario._checks import _zero_stage
+
+    zero = _zero_stage("zero", 1 if zero is None else zero)   # a ZeRO stage 0..3, as [parallelism] zero
+    fsdp = V.boolean("fsdp", False if fsdp is None else fsdp)
 
     groups = {r["component"]: float(r["params_total"])
               for r in model.param_breakdown().iter_rows(named=True)}

@@ -38,10 +38,21 @@ DEFAULT_RESERVE_FRACTION = _default_reserve_fraction()
 so 0.10."""
 
 
-def _bytes_of(precision: str) -> float:
+def _bytes_of(precision: str, field: str = "precision") -> float:
     """Bytes per element of a KV / state precision: :func:`infra_lab.catalog.format_bytes`
-    (the one owner of bytes per element, data/serving/number_formats.csv)."""
-    return catalog.format_bytes(precision)
+    (the one owner of bytes per element, data/serving/number_formats.csv); an unknown one is
+    refused naming ``field``."""
+    return catalog.format_bytes(precision, field=field)
+
+
+def _kv_precision(precision: str, kv_precision: str | None) -> str:
+    """The KV cache's precision: ``kv_precision``, or ``precision`` when it is None (an empty
+    or misspelt name is refused naming ``kv_precision``, not read as "the weights'")."""
+    _bytes_of(precision, "precision")
+    if kv_precision is None:
+        return precision
+    _bytes_of(kv_precision, "kv_precision")
+    return kv_precision
 
 
 def _kv_elements_per_layer(spec) -> float:
@@ -166,14 +177,17 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     """
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)
-    check_positive("gpus", gpus, integer=True)
+    from ..fabric import constant
+
+    gpus = V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # as max_inference_batch
     _tokens_and_batch("context", context, batch, integer=True)
-    _reserve_fraction(reserve_fraction)
+    reserve_fraction = _reserve_fraction(reserve_fraction)
     from ..models import check_context
 
     check_context(spec, "context", context, int(context))   # learned positions: refused; RoPE: a warning
+    kv_prec = _kv_precision(precision, kv_precision)
     w = weight_bytes(spec, precision) / gpus
-    kv = kv_cache_bytes(spec, context, batch, kv_precision or precision) / gpus
+    kv = kv_cache_bytes(spec, context, batch, kv_prec) / gpus
     cap = acc.memory_capacity_bytes     # what the driver exposes, as fits and il.serve use
     res = reserve_fraction * cap
     free = cap - w - kv - res
@@ -184,9 +198,8 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
 
 def _reserve_fraction(v) -> float:
     """An allocator reserve as a fraction of the device memory: a real number 0 <= x < 1."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0.0 <= v < 1.0:
-        raise ValidationError(f"reserve_fraction = {v!r}: allowed a number 0 <= x < 1 (fraction of the device memory)")
-    return float(v)
+    return V.number("reserve_fraction", v, lo=0.0, hi=1.0, hi_open=True,
+                    allowed="a number 0 <= x < 1 (fraction of the device memory)")
 
 
 def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
@@ -209,14 +222,15 @@ def max_inference_batch(spec, accelerator: str, context: int, gpus: int = 1,
     0
     """
     spec = _spec(spec)
-    check_positive("context", context, integer=True)
+    _tokens_and_batch("context", context, 1, integer=True)
     from ..fabric import constant
 
     V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # a physical bound: 1e300 GPUs overflow
-    _reserve_fraction(reserve_fraction)
+    reserve_fraction = _reserve_fraction(reserve_fraction)
+    kv_prec = _kv_precision(precision, kv_precision)
     acc = catalog.accelerator(accelerator)
     budget = gpus * acc.memory_capacity_bytes * (1.0 - reserve_fraction) - weight_bytes(spec, precision)
     if budget <= 0:
         return 0
-    per_seq = kv_cache_bytes(spec, context, 1, kv_precision or precision)
+    per_seq = kv_cache_bytes(spec, context, 1, kv_prec)
     return int(math.floor(budget / per_seq)) if per_seq > 0 else 0

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from .. import _validate as V
@@ -171,14 +170,14 @@ def _memory_inputs(scenario, overrides: dict) -> _MemoryInputs:
         if o[k] is None:
             o[k] = sp[sk]
     seq, mbs = _checked_tokens(o, tr)
-    recompute = o.get("recompute") or tr.recompute
+    recompute = tr.recompute if o.get("recompute") is None else o["recompute"]
     if recompute not in RECOMPUTE:
         raise unknown("recompute", recompute, RECOMPUTE)
     zero = o.get("zero")
     zero = par.zero if zero is None else zero
-    if isinstance(zero, bool) or not isinstance(zero, (int, np.integer)) or not 0 <= zero <= 3:
-        raise ValidationError(f"zero = {zero!r}: allowed 0, 1, 2 or 3")
-    zero = int(zero)
+    from ..scenario._checks import _zero_stage
+
+    zero = _zero_stage("zero", zero)   # a ZeRO stage 0..3, as [parallelism] zero (numpy's too)
     opt_b = o["optimizer_state_bytes"]
     if opt_b is None:
         opt_b = OPTIMIZER_STATE_BYTES[tr.optimizer]
@@ -844,6 +843,8 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int | 
         gpus_per_node = ref_gpn if gpus_per_node is None else gpus_per_node
     for k, v in (("micro_batch", micro_batch), ("nodes", nodes), ("gpus_per_node", gpus_per_node)):
         V.integer(k, v)     # each Scenario re-checks them; here so that nodes × gpus_per_node is a number
+    V.integer("micro_batch", micro_batch, hi=2**16)   # training.micro_batch's bound, named as given (not
+                                                      # as the global batch it makes)
     accelerators = V.sequence("accelerators", accelerators, "accelerator names")
     for field, names in (("presets", presets), ("accelerators", accelerators)):
         if not names:

@@ -26,7 +26,7 @@ import polars as pl
 from .. import catalog
 from ..catalog import Col
 from ..errors import ValidationError, unknown
-from .specs import MultimodalSpec, _size, system
+from .specs import MultimodalSpec, _bounded_float, _size, system
 
 MIX_CSV = catalog.DATA_DIR / "multimodal" / "data_mix.csv"
 PACKINGS = ("ffd", "ff", "none")
@@ -58,10 +58,12 @@ def mix_parameter(name: str) -> float:
 
 
 def _share(name: str, x: Any) -> float:
+    if isinstance(x, np.ndarray) and x.ndim == 0:   # np.array(0.25): the number it holds
+        x = x.item()
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not math.isfinite(x):
-        raise ValidationError(f"data_mix.{name} = {x!r}: expected a share between 0 and 1")
+        raise ValidationError(f"training.data_mix.{name} = {x!r}: expected a share between 0 and 1")
     if not 0.0 <= float(x) <= 1.0:
-        raise ValidationError(f"data_mix.{name} = {x!r}: must be between 0 and 1")
+        raise ValidationError(f"training.data_mix.{name} = {x!r}: must be between 0 and 1")
     return float(x)
 
 
@@ -117,9 +119,10 @@ class DataMix:
             size = _size(size, "training.data_mix.image_size")   # positive integers [px], checked there
         clip = d.get("audio_clip_s")
         if clip is not None:
-            if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not math.isfinite(clip) or clip <= 0:
-                raise ValidationError(f"training.data_mix.audio_clip_s = {clip!r}: expected seconds > 0")
-            clip = float(clip)
+            try:
+                clip = _bounded_float("training.data_mix.audio_clip_s", clip, allow_zero=False)
+            except ValidationError as e:
+                raise ValidationError(f"{e} (the mean clip length in seconds)") from None
         pk = d.get("packing", "ffd")
         if not isinstance(pk, str) or pk not in PACKINGS:
             raise unknown("packing", pk, PACKINGS, where="training.data_mix.packing")

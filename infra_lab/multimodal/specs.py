@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from .. import catalog
+from .._model_fields import _MAX_FIELD, _MAX_PARAMS, bounded_int
 from ..catalog import Col
 from ..errors import DataError, InfraLabError, ValidationError, check_positive, unknown
 from ..scenario._checks import _py_list
@@ -68,9 +69,32 @@ def _num(name: str, x: Any, *, integer: bool = False, allow_zero: bool = True) -
 
 
 def _bool(name: str, x: Any) -> bool:
-    if isinstance(x, bool):
-        return x
+    if isinstance(x, bool) or type(x).__name__ == "bool_":
+        return bool(x)
     raise ValidationError(f"{name} = {x!r}: expected true or false")
+
+
+def _bounded_float(name: str, x: Any, *, allow_zero: bool = True) -> float:
+    """A real field of an encoder or system table (seconds, rates; a tolerance in percent):
+    finite, >= 0 (> 0 without ``allow_zero``) and at most ``_MAX_FIELD``, the bound on any
+    single size of a model table (100 for a tolerance in percent)."""
+    v = float(_num(name, x, allow_zero=allow_zero))
+    hi = 100.0 if name.endswith("_pct") else _MAX_FIELD
+    if v > hi:
+        raise ValidationError(f"{name} = {x!r}: must be <= {hi:,.0f}"
+                              + (" (a tolerance in percent)" if hi == 100.0 else " (physical bound)"))
+    return v
+
+
+def _aliases(name: str, x: Any) -> tuple[str, ...]:
+    """Other names of a preset: a list of strings or one ';'-separated string."""
+    if isinstance(x, str):
+        items = x.split(";")
+    elif isinstance(x, (list, tuple)) and all(isinstance(a, str) for a in x):
+        items = list(x)
+    else:
+        raise ValidationError(f"{name} = {x!r}: expected a list of names or a ';'-separated string")
+    return tuple(a.strip().lower() for a in items if a.strip())
 
 
 def _names(name: str, x: Any, allowed: tuple[str, ...] | None = None) -> tuple:
@@ -218,10 +242,10 @@ class EncoderSpec:
         out: dict[str, Any] = {}
         for k in _ENC_INT:
             if k in v and v[k] is not None:
-                out[k] = int(_num(f"{where}.{k}", v[k], integer=True))
+                out[k] = bounded_int(f"{where}.{k}", v[k])
         for k in _ENC_FLOAT:
             if k in v and v[k] is not None:
-                out[k] = float(_num(f"{where}.{k}", v[k]))
+                out[k] = _bounded_float(f"{where}.{k}", v[k])
         for k in _ENC_BOOL:
             if k in v and v[k] is not None:
                 out[k] = _bool(f"{where}.{k}", v[k])
@@ -231,16 +255,14 @@ class EncoderSpec:
                     raise ValidationError(f"{where}.{k} = {v[k]!r}: expected a string")
                 out[k] = v[k]
         if v.get("aliases") is not None:
-            al = v["aliases"]
-            out["aliases"] = tuple(str(a).strip().lower() for a in (al.split(";") if isinstance(al, str) else al)
-                                   if str(a).strip())
+            out["aliases"] = _aliases(f"{where}.aliases", v["aliases"])
         if v.get("attn_bias") is not None:
             out["attn_bias"] = _names(f"{where}.attn_bias", v["attn_bias"], _PROJ_NAMES)
         if v.get("full_attention_layers") is not None:
             out["full_attention_layers"] = _names(f"{where}.full_attention_layers", v["full_attention_layers"])
-        if v.get("published_params") not in (None, ""):
-            out["published_params"] = int(_num(f"{where}.published_params", v["published_params"],
-                                               integer=True, allow_zero=False))
+        if v.get("published_params") is not None:
+            out["published_params"] = bounded_int(f"{where}.published_params", v["published_params"],
+                                                  allow_zero=False, hi=_MAX_PARAMS)
         for k, allowed in (("modality", MODALITIES), ("ffn_act", tuple(_FFN_MATRICES)), ("norm", _NORMS)):
             if k in out and out[k] not in allowed:
                 raise unknown(k + " value", out[k], allowed, where=f"{where}.{k}")
@@ -269,9 +291,10 @@ class EncoderSpec:
             need(self.image_size % self.patch_size == 0,
                  f"image_size = {self.image_size}: must be a multiple of patch_size = {self.patch_size}")
             need((self.min_pixels == 0) == (self.max_pixels == 0),
-                 "min_pixels and max_pixels: give both (dynamic resolution) or neither")
+                 f"min_pixels = {self.min_pixels}, max_pixels = {self.max_pixels}: allowed both > 0 (dynamic "
+                 "resolution) or both 0 (a fixed image_size)")
             need(self.min_pixels <= self.max_pixels,
-                 f"min_pixels = {self.min_pixels} > max_pixels = {self.max_pixels}")
+                 f"min_pixels = {self.min_pixels} > max_pixels = {self.max_pixels}: allowed min_pixels <= max_pixels")
             need(not (self.max_tiles and self.min_pixels),
                  "max_tiles and min/max_pixels: a tiled encoder has no dynamic resolution")
         else:
@@ -799,7 +822,7 @@ def _system_from(r: dict, where: str) -> MultimodalSpec:
             v[mod] = EncoderSpec.from_dict(r[mod], where=f"model.{mod}")
     for k in _SYS_INT:
         if r.get(k) is not None:
-            v[k] = int(_num(f"model.{k}", r[k], integer=True))
+            v[k] = bounded_int(f"model.{k}", r[k])
     for k in _SYS_BOOL:
         if r.get(k) is not None:
             v[k] = _bool(f"model.{k}", r[k])
@@ -814,14 +837,13 @@ def _system_from(r: dict, where: str) -> MultimodalSpec:
         if r.get(k) is not None:
             v[k] = str(r[k])
     if r.get("aliases") is not None:
-        al = r["aliases"]
-        v["aliases"] = tuple(a.strip().lower() for a in (al.split(";") if isinstance(al, str) else al)
-                             if str(a).strip())
-    if r.get("published_params_total") not in (None, ""):
-        v["published_params_total"] = int(_num("published_params_total", r["published_params_total"],
-                                               integer=True, allow_zero=False))
-    if r.get("published_tol_pct") not in (None, ""):
-        v["published_tol_pct"] = float(_num("published_tol_pct", r["published_tol_pct"], allow_zero=False))
+        v["aliases"] = _aliases("model.aliases", r["aliases"])
+    if r.get("published_params_total") is not None:
+        v["published_params_total"] = bounded_int("model.published_params_total", r["published_params_total"],
+                                                  allow_zero=False, hi=_MAX_PARAMS)
+    if r.get("published_tol_pct") is not None:
+        v["published_tol_pct"] = _bounded_float("model.published_tol_pct", r["published_tol_pct"],
+                                                allow_zero=False)
     spec = MultimodalSpec(**v)
     spec._check()
     return spec

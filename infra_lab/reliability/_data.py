@@ -6,7 +6,7 @@ import math
 from functools import cache
 
 from .. import catalog
-from ..errors import ValidationError, check_positive, unknown
+from ..errors import UnknownNameError, ValidationError, check_positive, short_repr, unknown
 
 DATA = catalog.DATA_DIR / "reliability"
 
@@ -93,11 +93,16 @@ def parameters():
     return table("parameters")
 
 
-@cache
 def parameter(name: str) -> float:
     """One value of data/reliability/parameters.csv, in the unit its row states."""
-    if not isinstance(name, str):
-        raise ValidationError(f"parameter name = {name!r}: expected a string")
+    if not isinstance(name, str):   # checked before the cache, which cannot hash a list or a dict
+        raise ValidationError(f"parameter name = {name!r}: expected a string, one of the names of "
+                              "data/reliability/parameters.csv (il.reliability.parameters())")
+    return _parameter(name)
+
+
+@cache
+def _parameter(name: str) -> float:
     t = parameters()
     hit = t.filter(t["name"] == name)
     if hit.height == 0:
@@ -134,9 +139,12 @@ def rate_factor(field: str, value) -> float:
 
 
 def choice(field: str, value, allowed) -> str:
-    """``value`` if it is one of ``allowed`` (strings), else UnknownNameError."""
+    """``value`` if it is one of ``allowed`` (strings), else UnknownNameError; a value that is
+    not a string is named by its type and a short form (:func:`infra_lab.errors.short_repr`)."""
     allowed = tuple(allowed)
-    if not isinstance(value, str) or value not in allowed:
+    if not isinstance(value, str):
+        raise UnknownNameError(f"{field} = {short_repr(value)}: expected one of {', '.join(allowed)}")
+    if value not in allowed:
         raise unknown(field, value, allowed)
     return value
 

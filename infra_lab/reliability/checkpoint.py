@@ -454,10 +454,11 @@ def daly_interval_s(ckpt_s: float, mtbi_s: float) -> float:
 
 
 def _rate_array(field_: str, values, n: int | None = None) -> np.ndarray:
-    try:
-        a = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{field_} = {values!r}: expected a sequence of numbers") from None
+    """A non-empty 1-D array of finite numbers >= 0, one per class: :func:`_validate.float_array`
+    (strings such as ["1"] and booleans are refused, not parsed or read as 1)."""
+    from .. import _validate as V
+
+    a = V.float_array(field_, values)
     if a.ndim != 1 or a.size == 0:
         raise ValidationError(f"{field_}: expected a non-empty 1-D sequence, got shape {a.shape}")
     if n is not None and a.size != n:
@@ -577,7 +578,7 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
     min_interval_s = number("min_interval_s", min_interval_s, allow_zero=True)
     rates = _rate_array("rates_per_s", rates_per_s)
     _rate_array("restart_s", restart_s, rates.size)
-    method = choice("interval method", method, ("exact", "daly", "young"))
+    method = choice("interval_method", method, ("exact", "daly", "young"))
     lam = float(rates.sum())
     if lam <= 0:
         return float(work_s)
@@ -793,6 +794,7 @@ def plan_run(hardware, work_hours: float, *, checkpoint=None, model=None,
                               "(MAX_WORK_HOURS: over a century of failure-free compute)")
     hw = _as_hw(hardware)
     ck_size = _checkpoint_for(hardware, hw, checkpoint, model, optimizer, save)
+    number("save_speedup", save_speedup)   # named as plan_run's argument (checkpoint_plan calls it speedup)
     ck = checkpoint_plan(ck_size, hw.nodes, gpus_per_node=hw.gpus_per_node, storage=storage,
                          mode=mode, speedup=save_speedup, write_GBps_per_node=write_GBps_per_node,
                          fixed_overhead_s=fixed_overhead_s)

@@ -319,7 +319,7 @@ def _missing_shares(cal: dict):
 def _class_factors(multiplier, early_deployment: float, early_flags) -> np.ndarray:
     if isinstance(multiplier, dict):
         for k in multiplier:
-            choice("component class", k, COMPONENT_CLASSES)
+            choice("multiplier class", k, COMPONENT_CLASSES)   # names the argument, not only the class
         m = np.array([rate_factor(f"multiplier[{c!r}]", multiplier.get(c, 1.0)) for c in COMPONENT_CLASSES])
     else:
         m = np.full(len(COMPONENT_CLASSES), rate_factor("multiplier", multiplier))

@@ -73,12 +73,14 @@ def scale_hardware(hardware, gpus: int):
     >>> hw.world_size, hw.domain_gpus
     (1024, 64)
     """
+    from .. import _validate as V
+    from ..fabric import constant
     from ..scenario import HardwareConfig
     from ..scenario.hardware_table import updated_table
     from .failures import _as_hw
 
     hw = _as_hw(hardware)
-    gpus = int(number("gpus", gpus, integer=True))
+    gpus = V.integer("gpus", gpus, hi=int(constant("max_world_gpus")))   # named as given, not as nodes
     return HardwareConfig.from_dict(updated_table(hw, _scaled_nodes(hw, max(1, math.ceil(gpus / hw.gpus_per_node)))))
 
 

@@ -89,9 +89,12 @@ def _py_list(v: Any) -> Any:
 
 
 def _int(field_: str, v: Any, minimum: int = 1) -> int:
+    """An integer >= ``minimum``; an integral float is read as its integer, except above 2**53,
+    where a float no longer holds every integer (1e30 is refused as given, not as the 31-digit
+    integer it rounds to, which no bound's message should have to repeat)."""
     v = _py(v)
     if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
-            or float(v) != int(v)):
+            or float(v) != int(v) or (isinstance(v, float) and abs(v) > 2**53)):
         raise ValidationError(f"{field_} = {v!r}: expected an integer >= {minimum}")
     if int(v) < minimum:
         raise ValidationError(f"{field_} = {v!r}: must be an integer >= {minimum}")

@@ -91,7 +91,10 @@ class Scenario:
         d = {k: _as_table(k, v) for k, v in d.items()}
         for req in ("model", "hardware"):
             if req not in d:
-                raise ValidationError(f"scenario: missing table [{req}]")
+                what = ("preset = '<name>' or explicit layers, hidden, heads, vocab" if req == "model"
+                        else "accelerator = '<name>' and optionally nodes, gpus_per_node, nic, ...")
+                raise ValidationError(f"scenario: missing table [{req}]; expected a [{req}] table with {what} "
+                                      f"(given tables: {', '.join(sorted(map(str, d))) or 'none'})")
         name = d.get("name", "scenario")
         if not isinstance(name, str) or not name.strip():
             raise ValidationError(f"name = {name!r}: expected a non-empty string (not only whitespace)")

@@ -15,12 +15,16 @@ def _model_fields() -> tuple[set[str], list[str]]:
 
 
 def _plain(v: Any) -> Any:
-    """A [model] value as TOML and ``==`` see it: numpy scalars as Python numbers, tuples as
-    lists, None entries of tables left out (TOML has no null: a missing key is the default)."""
+    """A [model] value as TOML and ``==`` see it: numpy scalars (and 0-d arrays) as Python
+    numbers, numpy arrays and tuples as lists, None entries of tables left out (TOML has no
+    null: a missing key is the default). A one-element array stays a list, so a field that
+    takes one number refuses it as it refuses ``[16]``."""
     if isinstance(v, dict):
         return {k: _plain(x) for k, x in v.items() if x is not None}
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
+    if type(v).__module__ == "numpy" and getattr(v, "ndim", 0) >= 1 and hasattr(v, "tolist"):
+        return [_plain(x) for x in v.tolist()]
     if hasattr(v, "item") and callable(v.item) and type(v).__module__ == "numpy":
         return v.item()
     return v

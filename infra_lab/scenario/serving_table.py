@@ -45,6 +45,11 @@ SERVING_BOUNDS = (
 """(field, largest value, why) of the [serving] table's sizes: generous physical bounds, so an
 absurd value (concurrency 10**9) is refused rather than priced."""
 
+MAX_REQUEST_RATE_RPS = 2**30
+"""Largest ``serving.request_rate_rps`` [requests/s]: a library bound, as many requests each
+second as one benchmark may send in all (``num_prompts``' bound); a rate of 1e30 is refused
+rather than read as "all at once"."""
+
 
 @dataclass(frozen=True)
 class ServingConfig:
@@ -233,6 +238,11 @@ def _serving_values(d: dict) -> dict:
             raise ValidationError(f"serving.request_rate_rps = {rate!r}: expected a finite number > 0 "
                                   "[requests/s] (or leave it out for a closed loop at concurrency)")
         rate = float(rate)
+        if rate > MAX_REQUEST_RATE_RPS:
+            raise ValidationError(f"serving.request_rate_rps = {rate!r}: allowed > 0 .. {MAX_REQUEST_RATE_RPS:,} "
+                                  "requests/s (a library bound: as many requests each second as a benchmark "
+                                  "may send in all, serving.num_prompts' bound), or leave it out for a closed "
+                                  "loop at concurrency")
         if v["batching"] == "static":
             raise ValidationError("serving.request_rate_rps: an arrival rate needs batching = 'continuous'")
     v["request_rate_rps"] = rate
@@ -262,8 +272,10 @@ def _serving_values(d: dict) -> dict:
                                   f"serving.engine = {v['engine']!r}; allowed: {allowed}{hint}")
     v["stack"] = st
     if v["spec_decoding"] == "none" and (acc is not None or v["mtp_draft_tokens"] != 1):
-        raise ValidationError("serving.mtp_acceptance / mtp_draft_tokens: only with spec_decoding = 'mtp' "
-                              f"(spec_decoding = {v['spec_decoding']!r})")
+        raise ValidationError(f"serving.mtp_acceptance = {acc!r} / mtp_draft_tokens = {v['mtp_draft_tokens']!r}: "
+                              "only with spec_decoding = 'mtp' "
+                              f"(spec_decoding = {v['spec_decoding']!r}); allowed: leave them out, or set "
+                              "spec_decoding = 'mtp'")
     if v["num_prompts"] is not None and v["num_prompts"] < v["concurrency"]:
         raise ValidationError(f"serving.num_prompts = {v['num_prompts']}: must be >= concurrency = "
                               f"{v['concurrency']} (a benchmark sends at least one wave)")

@@ -313,6 +313,9 @@ def check_recompute_num_layers(value, where: str = "training.recompute_num_layer
     model's ``layers`` when given); returns it as an int (or None)."""
     if value is None:
         return None
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+            and math.isfinite(value) and value == int(value) and abs(value) <= 2**53:
+        value = int(value)      # an integral float (4.0), as every other integer field reads it
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValidationError(f"{where} = {value!r:.60}: expected an integer >= 1 (the first layers of each "
                               "pipeline chunk recomputed whole, Megatron's --recompute-num-layers with the block "

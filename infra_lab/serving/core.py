@@ -652,8 +652,7 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
     (True, True)
     """
     sc = _as_serving(scenario)
-    if not isinstance(reference, bool):
-        raise ValidationError(f"reference = {reference!r}: expected true or false")
+    reference = V.boolean("reference", reference)
     params = _stack_params(sc, stack_params, params)
     sv = sc.serving
     _check_paths(sc)
@@ -734,10 +733,11 @@ def _check_opt_positive(name: str, v, integer: bool = False, *, optional: bool =
     ``unit`` (e.g. "USD/GPU-h") is named in it."""
     if v is None and optional:
         return None
+    v = V.scalar(v)
     # numpy numbers are numbers (np.int64 is no int: concurrencies=np.arange(...) was refused as
     # "concurrencies[i] = 8: expected ... an integer > 0"); bools are not (_validate.is_real)
     if v is None or not V.is_real(v) or not math.isfinite(v) or v <= 0 \
-            or (integer and float(v) != int(v)):
+            or (integer and (float(v) != int(v) or abs(v) > 2**53)):
         kind = "integer" if integer else "number"
         raise ValidationError(f"{name} = {v!r}: expected {'None or ' if optional else ''}a finite {kind} > 0"
                               + (f" [{unit}]" if unit else ""))

@@ -198,10 +198,15 @@ def price_for(accelerator: str, price_usd_per_gpu_hour) -> float | None:
                 err = ValidationError(msg)
             raise err from None
     try:
-        return _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
+        price = _check_opt_positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour)
     except ValidationError:   # it said "expected None or a finite number > 0": the names were left out
         raise ValidationError(f"price_usd_per_gpu_hour = {price_usd_per_gpu_hour!r}: expected a finite number > 0 "
                               "[USD/GPU-h], 'owned' or 'rented'") from None
+    if price is not None:     # the economics model's bounds on a GPU-hour price (data/economics/)
+        from ..economics._validate import bounded
+
+        bounded("rental_usd_per_gpu_hour", price_usd_per_gpu_hour, "price_usd_per_gpu_hour")
+    return price
 
 
 def cost_at_interactivity(front: pl.DataFrame, tokens_per_s_per_user: float,

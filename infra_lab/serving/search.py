@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .. import _validate as V
 from ..errors import EmptyResultWarning, SearchEdgeWarning, ValidationError, unknown
 from ..scenario import SERVING_BOUNDS, Scenario
 from ..scenario._checks import _py_list
@@ -236,9 +237,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     price = price_for(sc.hardware.accelerator, price_usd_per_gpu_hour)
     if objective.startswith("usd") and price is None:
         raise ValidationError(f"objective = {objective!r}: needs price_usd_per_gpu_hour")
-    for name, v in (("pareto", pareto), ("reference", reference)):
-        if not isinstance(v, bool):
-            raise ValidationError(f"{name} = {v!r}: expected true or false")
+    pareto, reference = V.boolean("pareto", pareto), V.boolean("reference", reference)
     params = _stack_params(sc, stack_params, params)
     spec, hw, sv = sc.model_spec, sc.hardware, sc.serving
     decode = tpot_defined(sv.output_tokens)
@@ -261,9 +260,10 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         concs = sorted({_check_opt_positive(f"concurrencies[{i}]", c, integer=True, optional=False)
                         for i, c in enumerate(concurrencies)})
         if not concs:
-            raise ValidationError("concurrencies: expected at least one positive integer")
+            raise ValidationError(f"concurrencies = {concurrencies!r}: expected at least one positive integer")
         if concs[-1] > hi:
-            raise ValidationError(f"concurrencies: {concs[-1]!r} requests in flight; allowed 1..{hi:,} "
+            big = next(c for c in concurrencies if _check_opt_positive("", c, integer=True) == concs[-1])
+            raise ValidationError(f"concurrencies: {big!r} requests in flight; allowed 1..{hi:,} "
                                   "(as serving.concurrency)")
     hw_w = list(part_precisions(acc.name))   # the catalog's formats (fp4: NVFP4 / MXFP4 block scaling)
     wps = _choices("weight_precisions", weight_precisions, _WPREC, hw_w)

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import polars as pl
 
+from .. import _validate as V
 from .. import catalog
 from .._kernels import training as kt
 from ..errors import EmptyResultWarning, ValidationError, unknown
@@ -601,12 +602,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
     if not isinstance(objective, str) or objective not in OBJECTIVES:
         raise unknown("objective", objective, OBJECTIVES)
     cons = _with_tp_across_domains(_check_constraints(constraints), tp_across_domains)
-    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
-        raise ValidationError(f"top = {top!r}: expected a positive integer or None")
-    top = None if top is None else int(top)
-    if not isinstance(feasible_only, (bool, np.bool_)):
-        raise ValidationError(f"feasible_only = {feasible_only!r}: expected true or false")
-    feasible_only = bool(feasible_only)
+    top = None if top is None else V.integer("top", top)   # rows to return, or None for all
+    feasible_only = V.boolean("feasible_only", feasible_only)
     (_, tail, ctx, tables), scheds, split = _prepare(sc, cons, stack, params,
                                                      DEFAULT_PP_SCHEDULES if pp_schedules is None else pp_schedules)
     if split is None:

@@ -76,9 +76,9 @@ def _check_constraints(cons: dict) -> dict:
 
 def _with_tp_across_domains(cons: dict, tp_across_domains) -> dict:
     """The checked constraints with search's ``tp_across_domains`` option (a bool) in them when set."""
-    if not isinstance(tp_across_domains, (bool, np.bool_)):
-        raise ValidationError(f"tp_across_domains = {tp_across_domains!r}: expected true or false")
-    return {**cons, TP_ACROSS_DOMAINS: True} if tp_across_domains else cons
+    from .. import _validate as V
+
+    return {**cons, TP_ACROSS_DOMAINS: True} if V.boolean("tp_across_domains", tp_across_domains) else cons
 
 
 def _allowed(name: str, values, cons: dict, why: str, strict: bool = True) -> list:

@@ -19,8 +19,8 @@ DEFAULT_SET = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
 def accelerator_update(metric: str, precision: str, names: list[str]):
     """The chart the explorer shows: :func:`infra_lab.charts.accelerator_bars` over
     :func:`infra_lab.cluster.accelerator_metrics` (no modelling here). An accelerator without
-    the metric (no sourced peak at ``precision``, or no TDP) is left out and the title names
-    it; when none of them has it, a ValidationError says so."""
+    the metric (the format not supported, no sourced peak at ``precision``, or no TDP) is left
+    out and the title names it and why; when none of them has it, a ValidationError says so."""
     return _chart_and_left_out(metric, precision, names)[0]
 
 
@@ -37,11 +37,12 @@ def _chart_and_left_out(metric: str, precision: str, names: list[str]):
     unit, desc = METRICS[metric]
     missing = left_out(df, metric)
     if missing == list(dict.fromkeys(df["accelerator"])):
-        raise ValidationError(f"metric = {metric!r}: {_why(metric, precision)} for any of {', '.join(missing)}; "
-                              f"choose another precision, metric or accelerator")
+        what = f"a dense {precision} peak" + (" and a TDP" if metric == "tflops_per_kW" else "")
+        raise ValidationError(f"metric = {metric!r}: none of the accelerators chosen has {what} "
+                              f"({_why(metric, precision, missing)}); choose another precision, metric or accelerator")
     title = f"{desc} [{unit}] — {precision}"
     if missing:
-        title += f" (left out, {_why(metric, precision)}: {', '.join(missing)})"
+        title += f" (left out, {_why(metric, precision, missing)})"
     return charts.accelerator_bars(df, metric, title=title), missing
 
 
@@ -52,9 +53,17 @@ def left_out(df, metric: str) -> list[str]:
     return [a for a in dict.fromkeys(df["accelerator"]) if a not in have]
 
 
-def _why(metric: str, precision: str) -> str:
-    return (f"no sourced dense {precision} peak" if metric != "tflops_per_kW"
-            else f"no sourced dense {precision} peak or TDP")
+def _why(metric: str, precision: str, missing: list[str]) -> str:
+    """Why each accelerator of ``missing`` has no ``metric`` at ``precision``, grouped: the part
+    does not support the format (:meth:`infra_lab.catalog.Accelerator.peak_status`), no source
+    gives its peak, or (peak per kW) no source gives its TDP."""
+    groups: dict[str, list[str]] = {}
+    for n in missing:
+        st = catalog.accelerator(n).peak_status(precision)
+        why = (f"{precision} not supported" if st == "not supported"
+               else f"no sourced dense {precision} peak" if st == "no sourced figure" else "no sourced TDP")
+        groups.setdefault(why, []).append(n)
+    return "; ".join(f"{why}: {', '.join(ns)}" for why, ns in groups.items())
 
 
 def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", names: list[str] | None = None):
@@ -85,7 +94,7 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
             return None
         pane.show(chart)
         status.value = (f"{len(chosen) - len(missing)} of {len(chosen)} accelerators, {w_metric.value} at {w_prec.value}"
-                        + (f"; left out ({_why(w_metric.value, w_prec.value)}): {html.escape(', '.join(missing))}"
+                        + (f"; left out ({html.escape(_why(w_metric.value, w_prec.value, missing))})"
                            if missing else ""))
         return chart
 

@@ -143,20 +143,16 @@ md(f"**Reading.** The claim per GPU sits {abs(over_maf - 1):.0%} {'above' if ove
 ## 2. MI300X beside NVIDIA and AMD's other parts
 
 Dense peaks (no sparsity), memory, bandwidth and power from `data/accelerators.csv` (sources
-printed below the table). What to look for in the charts: how far MI300X's bar stands above
+printed below the table). A precision without a bar is labelled: *not supported* where the part
+has no instructions for the format (FP4 before Blackwell and CDNA 4, TF32 on CDNA 4), *no figure*
+where no source gives its peak. What to look for in the charts: how far MI300X's bar stands above
 H100's in memory (capacity, bandwidth) against how far in peak FLOP/s, and how much the newer
 parts (B200, MI355X) add to each; the ratios are printed under the table and in the takeaways.
 """),
     ("code", r"""
 compare = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
-acc = il.catalog.accelerators().filter(pl.col("name").is_in(compare))
-peaks = (
-    acc.select("name", "vendor", "fp64_tflops", "tf32_tflops", "bf16_tflops", "fp8_tflops", "fp4_tflops")
-    .unpivot(index=["name", "vendor"], variable_name="precision", value_name="peak_tflops")
-    .drop_nulls()
-    .with_columns(pl.col("precision").str.replace("_tflops", ""))
-    .rename({"name": "accelerator"})
-)
+# every (part, precision) pair, none dropped: a pair with no bar says why (status)
+peaks = il.catalog.peak_table(compare, ["fp64", "tf32", "bf16", "fp8", "fp4"])
 il.charts.peak_by_precision(peaks, title="Dense peak by precision [TFLOP/s]")
 """),
     ("code", r"""
