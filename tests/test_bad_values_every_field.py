@@ -27,13 +27,12 @@ The public calls' keywords are swept the same way in tests/test_bad_values_every
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import signal
 
 import numpy as np
 import pytest
+import timebox
 
 import infra_lab as il
 from infra_lab import models
@@ -448,18 +447,9 @@ def sweep_field(table: str, key: str) -> list[str]:
     return problems
 
 
-@contextlib.contextmanager
 def budget(seconds: int = 60):
     """Fail a field whose cases together run longer than ``seconds`` (a hang) instead of waiting."""
-    def expire(*_):
-        raise TimeoutError(f"ran longer than {seconds} s")
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    return timebox.budget(seconds)
 
 
 @pytest.mark.parametrize("table,key", sorted(KINDS), ids=[f"{t}.{k}" for t, k in sorted(KINDS)])

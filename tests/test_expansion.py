@@ -364,9 +364,7 @@ def test_a_positive_irr_beside_payback_never_is_explained_where_both_are_shown()
     as 'years until the cumulative cash turns positive' with inf 'not repaid within the horizon':
     a contradiction, since a positive IRR means the cash, the sale included, does repay it. The
     payback is of operating cash only (provider_view); where the two are shown, it says so."""
-    import runpy
-    import sys
-    from pathlib import Path
+    from notebook_source import generator_cells
 
     paths = il.expansion.operator_paths("MI355X node", "Pollara-400")
     decay = paths.filter(pl.col("path") == "decay").row(0, named=True)
@@ -377,12 +375,7 @@ def test_a_positive_irr_beside_payback_never_is_explained_where_both_are_shown()
     never = il.widgets.expansion._table_html(row)
     assert "never from operating cash" in never and "sale" in never
     assert "operating cash" in X.METRICS["ibm_payback_years"]
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root / "tools"))
-    try:
-        cells = runpy.run_path(str(root / "tools" / "notebooks" / "08_expansion_2026.py"), run_name="x")["cells"]
-    finally:
-        sys.path.remove(str(root / "tools"))
+    cells = generator_cells("08_expansion_2026.py")
     text = " ".join(" ".join(src.split()) for _, src in cells)
     terms = text[text.index("*payback*:"):][:400]
     assert "operating cash" in terms and "sale" in terms

@@ -21,10 +21,8 @@ its message must contain now; docs/bad-inputs.md says what each did before.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import signal
 import subprocess
 import sys
 import tomllib
@@ -32,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import timebox
 
 import infra_lab as il
 from infra_lab import cli, economics, reliability
@@ -55,18 +54,9 @@ RESULT_FIELDS = ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu", "mfu", "
                  "hardware_usd_per_gpu_hour", "expected_wall_s", "goodput")
 
 
-@contextlib.contextmanager
 def budget(seconds: int = CASE_BUDGET_S):
     """Fail a case that runs longer than ``seconds`` (a hang) instead of waiting for it."""
-    def expire(*_):
-        raise TimeoutError(f"ran longer than {seconds} s")
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    return timebox.budget(seconds)
 
 
 def _value_ok(name: str, v, signed: bool = False, inf_ok: tuple[str, ...] = ()) -> None:

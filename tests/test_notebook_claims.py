@@ -84,20 +84,13 @@ def test_notebook03_takeaway_does_not_rule_out_what_section_8_did_not_compute():
     fair rates are an ideal one) and section 7 puts the vendors' figures on what the model leaves
     out. What the sections compute: spraying buys nothing on the rail-matched ring (η = 1 under
     ECMP); congestion control is named as not computed."""
-    import runpy
-    import sys
-    from pathlib import Path
+    from notebook_source import generator_cells
 
     zy = il.load_scenario("zaya1-ibm-mi300x").hardware
     fab = il.fabric.Fabric.build(zy)
     ring = il.fabric.step_flows("ring", fab, 2**30)
     assert il.fabric.monte_carlo(ring, fab, "ecmp", seeds=2)["efficiency"].min() == pytest.approx(1.0)
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root / "tools"))
-    try:
-        cells = runpy.run_path(str(root / "tools" / "notebooks" / "03_interconnect.py"), run_name="x")["cells"]
-    finally:
-        sys.path.remove(str(root / "tools"))
+    cells = generator_cells("03_interconnect.py")
     takeaways = " ".join(next(src for kind, src in cells if kind == "code" and "transport features" in src
                               and "Next: [04" in src).split())     # the takeaways cell
     assert "only selective retransmit can matter" not in takeaways
@@ -155,20 +148,13 @@ def test_index_names_the_announced_parts_whose_release_date_is_an_announcement()
     and said nothing else: that date is the day it was announced (its row's note), and Vulcano-800
     likewise. The index names every part announced but not shipped, from data/expansion's flags,
     which must cover every catalog row its note marks ANNOUNCED."""
-    import runpy
-    import sys
-    from pathlib import Path
+    from notebook_source import generator_cells
 
     notes = {r["name"] for t in (il.catalog.accelerators(), il.catalog.nics())
              for r in t.iter_rows(named=True) if (r.get("note") or "").startswith("ANNOUNCED")}
     flagged = ({r["accelerator"] for r in il.expansion.platforms().iter_rows(named=True) if r["announced_not_shipped"]}
                | {r["nic"] for r in il.expansion.nics().iter_rows(named=True) if r["announced_not_shipped"]})
     assert notes == flagged == {"MI450X", "Vulcano-800"}
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root / "tools"))
-    try:
-        cells = runpy.run_path(str(root / "tools" / "notebooks" / "00_index.py"), run_name="x")["cells"]
-    finally:
-        sys.path.remove(str(root / "tools"))
+    cells = generator_cells("00_index.py")
     cell = next((src for kind, src in cells if kind == "code" and "Announced, not shipped" in src), "")
     assert "announced_not_shipped" in cell and "release_date" in cell
