@@ -221,7 +221,7 @@ mtp_row = S.benchmarks().filter(pl.col("id") == mtp_id).row(0, named=True)
 mtp_sc, mtp_over, _ = S._row_scenario(mtp_row)
 a_src, a_def = mtp_sc.serving.mtp_acceptance, S.parameter("mtp_acceptance")
 mtp_meas = mtp_row["output_tokens_per_s_per_gpu"]
-mtp_pred = {a: il.serve(mtp_sc.replace(serving={"mtp_acceptance": a}), stack_params=mtp_over).output_tokens_per_s_per_gpu
+mtp_pred = {a: il.serve(mtp_sc.replace(serving={"mtp_acceptance": a}), params=mtp_over).output_tokens_per_s_per_gpu
             for a in (a_src - 0.1, a_src, a_def)}
 md(f"**MTP acceptance (sensitivity).** The ATOM CI DeepSeek-R1-0528 MTP 3 points take "
    f"{mtp_row['spec_tokens_per_step']:.2f} tokens per verification step, ATOM's own CI figure at the same commit "
