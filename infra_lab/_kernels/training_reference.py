@@ -120,7 +120,9 @@ def one_f_one_b_p2p_reference(times: list[float], m: float) -> float:
 def megatron_1f1b_calls(r: int, pp: int, m: int) -> list[tuple]:
     """Rank r's sequence under Megatron-Core's plain 1F1B schedule (NVIDIA/Megatron-LM d98e8a6,
     megatron/core/pipeline_parallel/schedules.py ``forward_backward_pipelining_without_interleaving``):
-    ("F",), ("B",) the passes and ("X", messages) each p2p call, a message (kind, src, dst, seq),
+    ("F",), ("B",) the passes, and each blocking p2p call as ("P", messages) then ("W", messages)
+    (posted, then waited on at once: the ops of :func:`megatron_interleaved_calls`), a message
+    (kind, src, dst, seq),
     kind "a" an activation and "g" a gradient. The warm-up's ``recv_forward`` / ``send_forward``,
     the steady state's batched ``send_forward_recv_backward`` and ``send_backward_recv_forward``
     (the last iteration a plain ``send_backward``), the cool-down's ``recv_backward`` /
@@ -139,7 +141,7 @@ def megatron_1f1b_calls(r: int, pp: int, m: int) -> list[tuple]:
     def call(*parts):
         msgs = [msg(*p) for p in parts]
         if msgs:
-            ops.append(("X", msgs))
+            ops.extend((("P", msgs), ("W", msgs)))
 
     act_in = ("a", "ra", r - 1, r)
     act_out = ("a", "sa", r, r + 1)
@@ -166,49 +168,19 @@ def megatron_1f1b_calls(r: int, pp: int, m: int) -> list[tuple]:
     return ops
 
 
-def _walk_calls(progs, fwd: float, bwd: float, times) -> float:
-    """The end of the last rank's last call when every rank runs its sequence
-    (:func:`megatron_1f1b_calls`) eagerly: a pass takes ``fwd`` / ``bwd``; a call waits until
-    every message in it is done, a message starts when both its sender's and its receiver's
-    calls are posted and takes its boundary's ``times[b]`` (a batched call's two directions
-    over one link at once: full duplex)."""
-    pp = len(progs)
-    ptr = [0] * pp
-    now = [0.0] * pp
-    post: dict = {}
-    while not all(ptr[r] == len(progs[r]) for r in range(pp)):
-        moved = False
-        for r in range(pp):
-            while ptr[r] < len(progs[r]):
-                op = progs[r][ptr[r]]
-                if op[0] != "X":
-                    now[r] += fwd if op[0] == "F" else bwd
-                else:
-                    for mg in op[1]:
-                        side = post.setdefault(mg, [None, None])
-                        i = 0 if mg[1] == r else 1
-                        if side[i] is None:
-                            side[i] = now[r]
-                            moved = True
-                    if any(None in post[mg] for mg in op[1]):
-                        break
-                    now[r] = max([now[r]] + [max(post[mg]) + times[min(mg[1], mg[2])] for mg in op[1]])
-                ptr[r] += 1
-                moved = True
-        if not moved:
-            raise RuntimeError("the 1F1B call sequences deadlock")
-    return max(now)
-
-
 def one_f_one_b_p2p_simulated(times: list[float], m: int, fwd: float = 1.0, bwd: float = 2.0) -> float:
     """The send/receive time the plain 1F1B schedule adds to a step [s]: Megatron-Core's call
-    sequences (:func:`megatron_1f1b_calls`) walked with each boundary's transfer time
-    ``times[b]`` less the same walk with instant transfers, every rank at forward and backward
-    times ``fwd``, ``bwd``. :func:`one_f_one_b_p2p_reference` must equal it when the transfers
+    sequences (:func:`megatron_1f1b_calls`) walked (:func:`_walk_posted`: a message starts when
+    both sides' calls are posted; a batched call's two directions over one link at once, full
+    duplex) with each boundary's transfer time ``times[b]`` less the same walk with instant
+    transfers, every rank at forward and backward times ``fwd``, ``bwd``. :func:`one_f_one_b_p2p_reference` must equal it when the transfers
     are short against the passes."""
     pp = len(times) + 1
     progs = [megatron_1f1b_calls(r, pp, m) for r in range(pp)]
-    return _walk_calls(progs, fwd, bwd, times) - _walk_calls(progs, fwd, bwd, [0.0] * len(times))
+    def hop_of(ts):
+        return lambda mg: ts[min(mg[1], mg[2])]
+    return (_walk_posted(progs, fwd, bwd, hop_of(times))
+            - _walk_posted(progs, fwd, bwd, hop_of([0.0] * len(times))))
 
 
 def megatron_interleaved_calls(r: int, pp: int, vp: int, m: int, overlap: bool) -> list[tuple]:
@@ -333,7 +305,7 @@ def megatron_interleaved_calls(r: int, pp: int, vp: int, m: int, overlap: bool) 
 
 def _walk_posted(progs, fwd: float, bwd: float, hop) -> float:
     """The end of the last rank's stream when every rank runs its sequence
-    (:func:`megatron_interleaved_calls`): a pass takes ``fwd`` / ``bwd``; a message starts when
+    (:func:`megatron_interleaved_calls`, :func:`megatron_1f1b_calls`): a pass takes ``fwd`` / ``bwd``; a message starts when
     both its sender and its receiver have posted it (each at its stream's time then) and takes
     ``hop(message)``; a wait holds the rank's stream until its messages are done."""
     pp = len(progs)
@@ -359,7 +331,7 @@ def _walk_posted(progs, fwd: float, bwd: float, hop) -> float:
                 ptr[r] += 1
                 moved = True
         if not moved:
-            raise RuntimeError("the interleaved call sequences deadlock")
+            raise RuntimeError("the pipeline call sequences deadlock")
     if any(None in v for v in posted.values()):
         raise RuntimeError("a message posted on one side only")
     return max(now)
