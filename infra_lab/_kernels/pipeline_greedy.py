@@ -197,6 +197,15 @@ def v_greedy_order(p, m, vmin):
     """Each rank's passes in the greedy V schedule's order: int64[p, 6m] of pass codes
     (kind·2 + chunk)·m + micro-batch, kind 0 F, 1 B, 2 W (chunk 0 the V's first leg).
     ``vmin`` True: V-Min, False: V-Half."""
+    return v_greedy_slots(p, m, vmin)[0]
+
+
+@njit(cache=True)
+def v_greedy_slots(p, m, vmin):
+    """:func:`v_greedy_order` and the slot of each of its passes (int64[p, 6m] each): the time
+    step Primus' ``ScheduleZBVGreedy`` gives the pass (``time_step_compute_node``), where its
+    table places the pass's send and the peer's receive at the slot + 1
+    (:func:`infra_lab._kernels.pipeline_p2p.primus_p2p_count`)."""
     n = 6 * m
     T = 6 * m + 12 * p + 4 * m + 16
     occ = np.full((p, T), -1, np.int64)
@@ -255,13 +264,15 @@ def v_greedy_order(p, m, vmin):
     _squeeze(p, m, occ, when, phase, fp, np.bool_(False))   # np.bool_: one signature, not one per literal
     _squeeze(p, m, occ, when, phase, fp, np.bool_(True))
     order = np.empty((p, n), np.int64)
+    slot = np.empty((p, n), np.int64)
     for r in range(p):
         j = 0
         for s in range(T):
             if occ[r, s] >= 0:
                 order[r, j] = occ[r, s]
+                slot[r, j] = s
                 j += 1
-    return order
+    return order, slot
 
 
 PROGRAM_COLS = 4
@@ -341,10 +352,19 @@ def zbv_order(p, m):
     max(2p − 1, m) micro-batches; with fewer (m < 2p − 1) the passes of the micro-batches past
     m are left out, the others keeping their order, as PyTorch's ``ScheduleZBVZeroBubble`` (the
     same table, 1fd7abc) does ("remove redundant microbatches"); Primus' table does not say."""
+    return zbv_slots(p, m)[0]
+
+
+@njit(cache=True)
+def zbv_slots(p, m):
+    """:func:`zbv_order` and the time step Primus' ``ScheduleZBVFormatted`` gives each of its
+    passes (int64[p, 6m] each): rank r's passes at r, r + 1, ... in its table's order, the left
+    out micro-batches' passes keeping their steps (zbv_formatted.py ``time_step``)."""
     n = 2 * p - 1
     if m > n:
         n = m
     order = np.empty((p, 6 * m), np.int64)
+    slot = np.empty((p, 6 * m), np.int64)
     for r in range(p):
         j = 0
         f0 = 0
@@ -411,8 +431,9 @@ def zbv_order(p, m):
             mb = seq[i] % n
             if mb < m:
                 order[r, j] = kc * m + mb
+                slot[r, j] = r + i
                 j += 1
-    return order
+    return order, slot
 
 
 @njit(cache=True)

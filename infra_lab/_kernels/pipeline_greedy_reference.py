@@ -128,6 +128,13 @@ def zbv_order(p, m):
 
 def greedy_order(p, m, schedule):
     """{rank: [(pass, chunk, micro-batch), ...]} in slot order."""
+    at = greedy_slots(p, m, schedule)
+    return {r: [at[r][s] for s in sorted(at[r])] for r in range(p)}
+
+
+def greedy_slots(p, m, schedule):
+    """{rank: {slot: (pass, chunk, micro-batch)}}: :func:`greedy_order` with each pass's slot
+    (Primus' time step)."""
     slot_of = [dict() for _ in range(p)]    # (kind, chunk, mb) -> slot
     at = [dict() for _ in range(p)]         # slot -> (kind, chunk, mb)
     for r, row in enumerate(_pattern(p, schedule)):
@@ -214,7 +221,7 @@ def greedy_order(p, m, schedule):
 
     squeeze(False)
     squeeze(True)
-    return {r: [at[r][s] for s in sorted(at[r])] for r in range(p)}
+    return at
 
 
 def simulate(order, p, f, b, w, c, chunks=2):

@@ -82,6 +82,7 @@ from .pipeline_greedy import (
     zb_h1_order,
     zbv_order,
 )
+from .pipeline_p2p import primus_p2p_count
 
 # ---------------------------------------------------------------------------------------
 # constant vector
@@ -119,7 +120,8 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
 # is priced: 0 two transfers per chunk slot at pp_p2p_overlap hidden (pp_p2p_time), 1 Megatron-
 # Core's calls with overlap_p2p_comm on (its default under interleaving), 2 the same without it
 # (--no-overlap-p2p-communication: one batched exchange per forward-backward pair);
-# interleaved_p2p_count
+# interleaved_p2p_count. Above 0 the zero-bubble and V schedules (ZB-H1, ZBV, V-Half, V-Min) take
+# the calls of Primus' runtime (infra_lab._kernels.pipeline_p2p.primus_p2p_count), 0 pp_p2p_time
 # C_FSDP_AG: bytes per parameter of the gathered layers' non-expert weights (the current and the
 # prefetched FSDP unit; infra_lab.memory.fsdp_gather_bytes: the 16-bit weight bytes, 1 with
 # torchao's float8 FSDP all-gather); training_bytes reads it only fully sharded, and
@@ -1838,13 +1840,17 @@ def pp_p2p_time(m, pp, vp, t_p2p, ovl):
     through the rank's vp chunks) + pp − 1 (the fill and the drain: the same pp − 1 chunk slots
     whose compute is the bubble, (pp − 1)/vp of a stage's time; Narayanan et al. 2021 §2.2.2,
     https://arxiv.org/abs/2104.04473: the interleaved schedule cuts the bubble by vp and raises
-    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. The zero-bubble
-    and V schedules, and the interleaved schedule of a stack whose pp_p2p_interleaved_calls is 0
-    (torchtitan's torch.distributed.pipelining, Megatron-LM 2022); the plain 1F1B schedule
-    (vp = 1) is :func:`one_f_one_b_p2p`, Megatron-Core's interleaved one
-    :func:`interleaved_p2p_count`, both from their calls. APPROXIMATION: two transfers per chunk
-    slot, where the zero-bubble runtimes post their sends and receives asynchronously; the fill
-    and drain at the same hop time."""
+    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. The interleaved
+    and zero-bubble / V schedules of a stack whose pp_p2p_interleaved_calls is 0 (torchtitan's
+    torch.distributed.pipelining, Megatron-LM 2022), and ZB-H1 where Primus' walk deadlocks
+    (4 ≤ m < pp at some pp: :func:`infra_lab._kernels.pipeline_p2p.primus_p2p_count` −1); the
+    plain 1F1B schedule (vp = 1) is :func:`one_f_one_b_p2p`, Megatron-Core's interleaved one
+    :func:`interleaved_p2p_count`, Primus' zero-bubble and V schedules (pp_p2p_interleaved_calls
+    > 0) ``primus_p2p_count``, all from their calls. APPROXIMATION: two transfers per chunk
+    slot; torch.distributed.pipelining's runtime (``_PipelineScheduleRuntime``, pytorch 00722e6
+    schedules.py: each receive posted where ``_add_send_recv``'s lock-step lowering puts it and
+    waited just before its pass, sends posted and waited only at the step's end) is not walked;
+    the fill and drain at the same hop time."""
     return 2.0 * (vp * m + pp - 1.0) * t_p2p * (1.0 - ovl)
 
 
@@ -2207,6 +2213,10 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 pp_c, pp_net = one_f_one_b_p2p(q, (comm.shape[3] - N_COMM) // 2, pp, m)
         elif sched <= PP_SCHED_INTERLEAVED and c[C_PP_CALLS] > 0.5:   # Megatron-Core's interleaved calls (vp > 1)
             pp_c = interleaved_p2p_count(pp * 1.0, vp * 1.0, m, int(c[C_PP_CALLS])) * q[Q_PP]
+        elif uses_w and c[C_PP_CALLS] > 0.5 and cprog.shape[0] > pp and cprog[cprog.shape[0] - pp, 2] >= 0:
+            # a zero-bubble / V schedule under Primus' runtime: the transfers its walk waits for
+            # (primus_p2p_count, stored with the program by _fill_key), each at one hop
+            pp_c = cprog[cprog.shape[0] - pp, 2] * q[Q_PP]
         else:
             pp_c = pp_p2p_time(m, pp * 1.0, vp * 1.0, q[Q_PP], c[C_PP_OVL])
     o = c[C_DP_OVL]
@@ -2558,6 +2568,9 @@ def _fill_key(code, kp, km, kv, xoff, progs, i):
     o = xoff[i]
     prog = compact_program(schedule_program(code, pp, km[i]), pp, km[i])
     _copy_program(prog, progs, o, end)
+    # the transfers the step waits for under Primus' runtime (primus_p2p_count; −1 where its walk
+    # deadlocks), in the third column of the program's first trailer row (unused by the replay)
+    progs[end - pp, 2] = primus_p2p_count(code, pp, km[i])
     chunk_inflight_peaks(progs[o:end], pp, progs[end:xoff[i + 1]])
 
 

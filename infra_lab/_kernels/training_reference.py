@@ -307,7 +307,9 @@ def _walk_posted(progs, fwd: float, bwd: float, hop) -> float:
     """The end of the last rank's stream when every rank runs its sequence
     (:func:`megatron_interleaved_calls`, :func:`megatron_1f1b_calls`): a pass takes ``fwd`` / ``bwd``; a message starts when
     both its sender and its receiver have posted it (each at its stream's time then) and takes
-    ``hop(message)``; a wait holds the rank's stream until its messages are done."""
+    ``hop(message)``; a wait holds the rank's stream until its messages are done. ("C", t): a
+    pass of its own time ``t`` (the split backward's input and weight passes of
+    :func:`primus_calls`)."""
     pp = len(progs)
     ptr = [0] * pp
     now = [0.0] * pp
@@ -321,6 +323,8 @@ def _walk_posted(progs, fwd: float, bwd: float, hop) -> float:
                     now[r] += fwd
                 elif op[0] == "B":
                     now[r] += bwd
+                elif op[0] == "C":
+                    now[r] += op[1]
                 elif op[0] == "P":
                     for mg in op[1]:
                         posted.setdefault(mg, [None, None])[0 if mg[1] == r else 1] = now[r]
@@ -370,6 +374,197 @@ def interleaved_p2p_transfers(pp: int, vp: int, m: int, overlap: bool = True) ->
 def _interleaved_transfers_cached(pp, vp, m, overlap):
     hop = 2.0 ** -10                         # short against the passes, exact in binary
     return round(interleaved_p2p_simulated([hop] * pp, vp, m, overlap) / hop, 6)
+
+
+def primus_table(algorithm: str, p: int, m: int) -> list[list[dict]]:
+    """Each rank's table under Primus' pipeline runtime (AMD-AGI/Primus 78633ae,
+    primus/core/pipeline_parallel/scheduler/algorithms/), written from its classes: nodes
+    {"f": "F"|"B"|"W"|"SF"|"SB"|"RF"|"RB", "mb", "chunk", "src", "dst", "step"}. ``algorithm``
+    "zero-bubble" (zerobubble.py ``generate_schedule_table``: a pass's receive node before it, its
+    send after it, a steady forward's / cool-down backward's receive moved before the W just
+    before it), "zbv-formatted", "v-half", "v-min" (base.py ``VFoldScheduleAlgo``: each pass at a
+    time step, its send on its own table and the receive on the peer's at the step + 1, a step's
+    communication nodes before its pass). The V orders and steps are the ones
+    :mod:`infra_lab._kernels.pipeline_greedy_reference` builds (zbv-formatted: rank r's passes
+    at r, r + 1, ..., the left-out micro-batches' passes keeping their steps)."""
+    from . import pipeline_greedy_reference as pgr
+
+    def direction(r, chunk, f):
+        if algorithm == "zero-bubble":
+            if f == "F":
+                return (r - 1 if r >= 1 else None), (r + 1 if r + 1 < p else None), 0, 0
+            return (r + 1 if r + 1 < p else None), (r - 1 if r >= 1 else None), 0, 0
+        left = (chunk == 0) if f == "F" else (chunk == 1)
+        if left:
+            return (r - 1 if r >= 1 else None), (r + 1 if r + 1 < p else r), chunk, \
+                (chunk if r < p - 1 else 1 - chunk)
+        return (r + 1 if r + 1 < p else r), (r - 1 if r >= 1 else None), \
+            (chunk if r + 1 < p else 1 - chunk), chunk
+
+    def recv_send(r, mb, chunk, f):
+        prv, nxt, rc, sc = direction(r, chunk, f)
+        rv = None if prv is None else {"f": "R" + f, "mb": mb, "chunk": chunk, "src": prv, "dst": r,
+                                       "from_chunk": rc}
+        sd = None if nxt is None else {"f": "S" + f, "mb": mb, "chunk": chunk, "src": r, "dst": nxt,
+                                       "to_chunk": sc}
+        return rv, sd
+
+    if algorithm == "zero-bubble":
+        tables = []
+        for r in range(p):
+            t: list[dict] = []
+
+            def node(f, i, t=t):
+                t.append({"f": f, "mb": i, "chunk": 0})
+
+            def comp(f, i, move_w, t=t, r=r):
+                rv, sd = recv_send(r, i, 0, f)
+                if rv is not None:
+                    w = t.pop() if (move_w and t and t[-1]["f"] == "W") else None
+                    t.append(rv)
+                    if w is not None:
+                        t.append(w)
+                node(f, i)
+                if sd is not None:
+                    t.append(sd)
+
+            wu = p - r - 1
+            if m < p:
+                if r != p - 1:
+                    for i in range(m):
+                        comp("F", i, False)
+                    for i in range(m):
+                        comp("B", i, False)
+                        node("W", i)
+                else:
+                    for i in range(m):
+                        comp("F", i, False)
+                        comp("B", i, False)
+                    for i in range(m):
+                        node("W", i)
+            else:
+                for i in range(wu):
+                    comp("F", i, False)
+                for i in range(wu, m):
+                    comp("F", i, True)
+                    comp("B", i - wu, False)
+                    if i - wu >= r:
+                        node("W", i - wu - r)
+                for i in range(m - wu, m):
+                    comp("B", i, True)
+                    node("W", i - r)
+                for i in range(m, m + r):
+                    node("W", i - r)
+            tables.append(t)
+        return tables
+    if algorithm == "zbv-formatted":
+        order = pgr.zbv_order(p, max(2 * p - 1, m))
+        steps = {r: [(op, r + i) for i, op in enumerate(order[r]) if op[2] < m] for r in range(p)}
+    else:
+        at = pgr.greedy_slots(p, m, "v-min" if algorithm == "v-min" else "v-half")
+        steps = {r: sorted(((op, s) for s, op in at[r].items()), key=lambda x: x[1]) for r in range(p)}
+    by_step = [dict() for _ in range(p)]
+    for r in range(p):           # the order of _insert_compute_node's calls: rank by rank
+        for (f, chunk, mb), s in steps[r]:
+            by_step[r].setdefault(s, []).append({"f": f, "mb": mb, "chunk": chunk, "step": s})
+            if f == "W":
+                continue
+            _, sd = recv_send(r, mb, chunk, f)
+            if sd is not None:   # generate_send_recv_nodes_comm_pair: both at the step + 1
+                sd["step"] = s + 1
+                by_step[r].setdefault(s + 1, []).append(sd)
+                rv = {"f": "R" + f, "mb": mb, "chunk": sd["to_chunk"], "src": r, "dst": sd["dst"],
+                      "step": s + 1, "from_chunk": chunk}
+                by_step[sd["dst"]].setdefault(s + 1, []).append(rv)
+    tables = []
+    for r in range(p):
+        t = []
+        for s in sorted(by_step[r]):
+            nodes = by_step[r][s]
+            t += [x for x in nodes if x["f"] in ("SF", "SB", "RF", "RB")]
+            t += [x for x in nodes if x["f"] in ("F", "B", "W")]
+        tables.append(t)
+    return tables
+
+
+def primus_calls(table: list[dict], r: int, times=(1.0, 1.0, 1.0)) -> list[tuple]:
+    """Rank r's ops for :func:`_walk_posted` when Primus' runtime runs its ``table``
+    (:func:`primus_table`) with ``communication_method`` ``async_p2p`` (the default of
+    primus/configs/modules/megatron/primus_pipeline.yaml at 78633ae), following
+    primuspipe/handlers/communication_handler.py ``batch_p2p_communication_handler``: a
+    communication node joins the pending group (``COMMUNICATION_NODE_CACHE``) unless it is a
+    local copy (source = destination: the V's turn); the group is left open while the next node
+    is a communication node of the same time step; at its last node the rank waits on the
+    previous group's sends (``SEND_NODE_CACHE``), then posts the group (a local receive with
+    nothing pending returns before). A forward waits on its receive's request before it runs
+    (fwd_handler.py), a backward on its gradient's (bwd_handler.py). ``times``: F, B, W."""
+    ops: list[tuple] = []
+    cache: list[dict] = []
+    sends: list = []
+    reqs: dict = {}
+
+    def key(nd):       # (kind, sender, receiver, (micro-batch, receiving chunk)): _walk_posted's
+        return (nd["f"][1], nd["src"], nd["dst"],
+                (nd["mb"], nd.get("to_chunk", 0) if nd["f"][0] == "S" else nd["chunk"]))
+
+    for idx, nd in enumerate(table):
+        f = nd["f"]
+        if f in ("F", "B", "W"):
+            if f != "W":
+                k = (f, nd["mb"], r, nd["chunk"])
+                if k in reqs:
+                    ops.append(("W", [reqs.pop(k)]))
+            ops.append(("C", times["FBW".index(f)]))
+            continue
+        if nd["src"] == nd["dst"]:
+            if f[0] == "R" and not cache:
+                continue
+        else:
+            cache.append(nd)
+        nxt = table[idx + 1] if idx + 1 < len(table) else None
+        if nxt is not None and nxt["f"] in ("SF", "SB", "RF", "RB") and \
+                ("step" not in nxt or nxt.get("step") == nd.get("step")):
+            continue
+        if sends:
+            ops.append(("W", list(sends)))
+        sends = [key(x) for x in cache if x["f"][0] == "S"]
+        msgs = [key(x) for x in cache]
+        if msgs:
+            ops.append(("P", msgs))
+        for x in cache:
+            if x["f"][0] == "R":
+                reqs[(x["f"][1], x["mb"], r, x["chunk"])] = key(x)
+        cache = []
+    return ops
+
+
+def primus_p2p_simulated(algorithm: str, p: int, m: int, hop: float = 2.0 ** -16,
+                         times=(1.0, 1.0, 1.0)) -> float:
+    """The send/receive time Primus' runtime adds to a step of ``algorithm`` (:func:`primus_table`)
+    on p ranks with m micro-batches [s]: the ranks' calls (:func:`primus_calls`) walked with each
+    transfer at ``hop`` less the same walk with instant ones, passes at ``times`` (F, B, W).
+    Divided by a hop short against the passes it is the transfers the step waits for, which
+    :func:`infra_lab._kernels.pipeline_p2p.primus_p2p_count` must equal at equal pass times.
+    RuntimeError when the calls deadlock."""
+    tables = primus_table(algorithm, p, m)
+    progs = [primus_calls(tables[r], r, times) for r in range(p)]
+    return (_walk_posted(progs, 0.0, 0.0, lambda mg: hop)
+            - _walk_posted(progs, 0.0, 0.0, lambda mg: 0.0))
+
+
+_PRIMUS_ALGORITHMS = {"zb-h1": "zero-bubble", "zbv": "zbv-formatted", "v-half": "v-half", "v-min": "v-min"}
+
+
+@functools.cache
+def _primus_transfers(schedule: str, pp: int, m: int) -> float | None:
+    """Transfers a step of the zero-bubble / V ``schedule`` (a parallelism.pp_schedule name)
+    waits for under Primus' runtime (:func:`primus_p2p_simulated` at a hop short against the
+    passes, per hop); None where its calls deadlock."""
+    hop = 2.0 ** -16
+    try:
+        return round(primus_p2p_simulated(_PRIMUS_ALGORITHMS[schedule], pp, m, hop) / hop, 6)
+    except RuntimeError:
+        return None
 
 
 def priced_per_domain(groups, D: int) -> int:
@@ -939,6 +1134,10 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             mm = max(pp, pp * math.ceil(m / pp))
             n_x = interleaved_p2p_transfers(pp, vp, mm, ovl_on) - vp * (mm - m)
         pp_c = n_x * t_pp
+    elif pp > 1 and p.schedule in _PRIMUS_ALGORITHMS and sp["pp_p2p_interleaved_calls"] > 0 \
+            and _primus_transfers(p.schedule, pp, max(1, int(m + 0.5))) is not None:
+        # Primus' runtime: the calls of its table walked (primus_p2p_simulated), per hop
+        pp_c = _primus_transfers(p.schedule, pp, max(1, int(m + 0.5))) * t_pp
     else:
         pp_c = 2 * (vp * m + pp - 1) * t_pp * (1 - sp["pp_p2p_overlap"]) if pp > 1 else 0.0
     # the pipeline bubble of the schedule (parallelism.pp_schedule), every rank at its own times
