@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .pipeline_greedy import KIND_B, KIND_F, KIND_W, v_greedy_slots, zb_h1_order, zbv_slots
+from .pipeline_greedy import KIND_F, KIND_W, v_greedy_slots, zb_h1_order, zbv_slots
 
 PRIMUS_P2P_AT = "78633ae78a1e11cef081c3102971d6fb4da6e19f"
 """The AMD-AGI/Primus commit whose pipeline runtime and tables :func:`primus_p2p_count` walks:
