@@ -24,7 +24,7 @@ def test_interleaved_p2p_count_matches_the_bubble():
     act = tr.micro_batch * tr.seq_len * sc.model_spec.hidden * 2.0
     t = il.collective("send_recv", act, sc.hardware, gpus=2).time_s
     ovl = il.training.stack_params(sc.stack)["pp_p2p_overlap"]
-    # the generic rule (a stack whose pp_p2p_interleaved_calls is 0, torchtitan's; Megatron-Core's
+    # the generic rule (a stack whose pp_p2p_interleaved_calls is 0, Megatron-LM 2022's; Megatron-Core's
     # own calls are tests/test_pp_interleaved_p2p.py): 2 x (2 x 32 + 7) = 142 transfers (the
     # former count: 2 x 2 x (32 + 7) = 156)
     gen = {"pp_p2p_interleaved_calls": 0.0}

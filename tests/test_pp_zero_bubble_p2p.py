@@ -6,15 +6,22 @@ pipeline_parallel/scheduler/algorithms/): each transfer posted in a group of its
 communication nodes, a receive waited just before the pass that needs it, a group's sends waited
 at the rank's next group. The kernel's count (infra_lab._kernels.pipeline_p2p.primus_p2p_count)
 against the reference's port of the tables and the runtime walked event by event
-(training_reference.primus_p2p_simulated), and the step's pp_p2p priced from it."""
+(training_reference.primus_p2p_simulated), and the step's pp_p2p priced from it; torchtitan's
+interleaved 1F1B (torch.distributed.pipelining's runtime) the same way."""
 
 import random
 
 import pytest
 
 import infra_lab as il
+from infra_lab._kernels import training as kt
 from infra_lab._kernels.pipeline_p2p import primus_p2p_count
-from infra_lab._kernels.training_reference import primus_p2p_simulated, primus_table
+from infra_lab._kernels.training_reference import (
+    primus_p2p_simulated,
+    primus_table,
+    torchtitan_interleaved_simulated,
+    torchtitan_interleaved_transfers,
+)
 
 SCHEDULES = {"zb-h1": (2, "zero-bubble"), "zbv": (3, "zbv-formatted"), "v-half": (4, "v-half"),
              "v-min": (5, "v-min")}
@@ -106,6 +113,55 @@ def test_estimate_equals_reference_zero_bubble():
 
 
 def test_torchtitan_zbv_keeps_the_former_rule():
-    # torch.distributed.pipelining's runtime is not Primus': its ZBV keeps 2·(vp·m + pp − 1) at
-    # pp_p2p_overlap hidden (pp_p2p_interleaved_calls = 0)
-    assert il.training.stack_params("torchtitan-cuda")["pp_p2p_interleaved_calls"] == 0
+    # torch.distributed.pipelining's ZBV runtime is not walked: 2·(vp·m + pp − 1) transfers at
+    # pp_p2p_overlap hidden, not Primus' count
+    sc = _prp("zbv").replace(training={"stack": "torchtitan-rocm"})
+    p = sc.parallelism
+    m = round(sc.training.global_batch / (p.dp * sc.training.micro_batch))
+    ovl = il.training.stack_params("torchtitan-rocm")["pp_p2p_overlap"]
+    ref = il.estimate(sc.replace(training={"stack": "megatron-core-rocm"}), params={"pp_p2p_interleaved_calls": 0.0})
+    old_ovl = il.training.stack_params("megatron-core-rocm")["pp_p2p_overlap"]
+    t_hop = _pp_p2p(ref) / (2 * (p.vp * m + p.pp - 1) * (1 - old_ovl))
+    assert _pp_p2p(il.estimate(sc)) == pytest.approx(2 * (p.vp * m + p.pp - 1) * t_hop * (1 - ovl), rel=1e-9)
+
+
+# torchtitan's interleaved 1F1B: torch.distributed.pipelining's ScheduleInterleaved1F1B
+# (pytorch 00722e6, schedules.py) lowered by _add_send_recv and run by _PipelineScheduleRuntime
+
+def _tt_count(pp, vp, m):
+    return kt.interleaved_p2p_count(pp * 1.0, vp * 1.0, m * 1.0, 3)
+
+
+def test_torchtitan_count_equals_the_walked_runtime():
+    for pp in range(2, 9):
+        for vp in (2, 3, 4, 8):
+            for m in sorted({1, pp - 1, pp, pp + 1, 2 * pp, 2 * pp + 2, 3 * pp, 4 * pp + 4} - {0}):
+                if m % max(1, m // pp):
+                    continue
+                for fwd, bwd in ((1.0, 2.0), (1.0, 1.0), (2.0, 1.5)):
+                    walked = torchtitan_interleaved_simulated(pp, vp, m, HOP, fwd, bwd) / HOP
+                    assert walked == pytest.approx(_tt_count(pp, vp, m), abs=1e-6), (pp, vp, m, fwd, bwd)
+
+
+def test_torchtitan_steady_transfers_hidden_within_a_round():
+    # m a multiple of pp: the fill and drain only, 2·(vp·pp − 1), whatever m (the former rule
+    # 2·(vp·m + pp − 1) at half hidden); more micro-batches per round than ranks add 2·(vp − 1) each
+    assert torchtitan_interleaved_transfers(8, 2, 32) == 2 * (2 * 8 - 1)
+    assert torchtitan_interleaved_transfers(8, 2, 16) == 2 * (2 * 8 - 1)
+    assert torchtitan_interleaved_transfers(4, 3, 6) == 2 * (3 * 4 - 1) + 2 * 2 * 2
+
+
+def test_torchtitan_estimate_prices_the_count():
+    sc = _prp("1f1b-vpp2").replace(training={"stack": "torchtitan-rocm"})
+    p = sc.parallelism
+    assert (p.pp, p.vp, p.schedule) == (8, 2, "interleaved")
+    m = sc.training.global_batch / (p.dp * sc.training.micro_batch)
+    ovl = il.training.stack_params("torchtitan-rocm")["pp_p2p_overlap"]
+    old = il.estimate(sc, params={"pp_p2p_interleaved_calls": 0.0})
+    t_hop = _pp_p2p(old) / (2 * (p.vp * m + p.pp - 1) * (1 - ovl))
+    e = il.estimate(sc)
+    assert _pp_p2p(e) == pytest.approx(_tt_count(p.pp, p.vp, m) * t_hop, rel=1e-9)
+    assert _pp_p2p(e) < _pp_p2p(old)
+    from kernel_check import assert_estimate_equals_reference
+
+    assert_estimate_equals_reference(sc)

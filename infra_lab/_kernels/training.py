@@ -120,8 +120,10 @@ applies only with ``parallelism.ep_overlap``, the selective-recompute mode of th
 # is priced: 0 two transfers per chunk slot at pp_p2p_overlap hidden (pp_p2p_time), 1 Megatron-
 # Core's calls with overlap_p2p_comm on (its default under interleaving), 2 the same without it
 # (--no-overlap-p2p-communication: one batched exchange per forward-backward pair);
-# interleaved_p2p_count. Above 0 the zero-bubble and V schedules (ZB-H1, ZBV, V-Half, V-Min) take
-# the calls of Primus' runtime (infra_lab._kernels.pipeline_p2p.primus_p2p_count), 0 pp_p2p_time
+# interleaved_p2p_count; 3 torch.distributed.pipelining's runtime (torchtitan's Interleaved1F1B:
+# interleaved_p2p_count mode 3). At 1 or 2 the zero-bubble and V schedules (ZB-H1, ZBV, V-Half,
+# V-Min) take the calls of Primus' runtime (infra_lab._kernels.pipeline_p2p.primus_p2p_count); at
+# 0 or 3 pp_p2p_time (torchtitan's ZBV runtime is not walked)
 # C_FSDP_AG: bytes per parameter of the gathered layers' non-expert weights (the current and the
 # prefetched FSDP unit; infra_lab.memory.fsdp_gather_bytes: the 16-bit weight bytes, 1 with
 # torchao's float8 FSDP all-gather); training_bytes reads it only fully sharded, and
@@ -1821,7 +1823,32 @@ def interleaved_p2p_count(pp, vp, m, mode):
     rank's slower boundary, the last-to-first one included), where the boundaries differ; every
     rank at the same pass times; a transfer's time its boundary's own whatever the other
     traffic; m not a multiple of pp (Megatron-Core refuses it with its default group size)
-    priced by the same count."""
+    priced by the same count.
+
+    ``mode`` 3: torch.distributed.pipelining's ``ScheduleInterleaved1F1B`` (torchtitan; pytorch
+    00722e6, torch/distributed/pipelining/schedules.py): a ``_PipelineScheduleRuntime`` whose
+    compute-only order (``_get_1f1b_rank_ops``, rounds = max(1, m // pp) of m / rounds
+    micro-batches) is lowered by ``_add_send_recv``: rounds over the ranks, one action per rank
+    per round, a pass's SEND put after it and the peer's RECV appended to the peer's list at
+    once; the runtime posts each SEND and RECV where it stands (``_batch_p2p``), waits on a
+    receive just before the pass that needs it and on the sends only at the step's end. Walked
+    (:func:`infra_lab._kernels.training_reference.torchtitan_interleaved_simulated`, every chunk
+    at the same pass times, pp 2–8, vp 2–8, m 1 to 5·pp, four F:B ratios) the step waits for
+    2·(vp·pp − 1) + 2·(vp − 1)·max(0, m/rounds − pp) transfers (one more at pp = 2, vp ≥ 4 and
+    two or more rounds, where the UNSHARD / RESHARD actions ``_add_unshard_reshard`` inserts
+    shift the lowering's rounds): the fill and drain, the steady transfers hidden while a round
+    holds at most pp micro-batches."""
+    if mode == 3:
+        rounds = math.floor(m / pp)
+        if rounds < 1.0:
+            rounds = 1.0
+        per = m / rounds
+        n = 2.0 * (vp * pp - 1.0)
+        if per > pp:
+            n += 2.0 * (vp - 1.0) * (per - pp)
+        if pp == 2.0 and vp >= 4.0 and rounds >= 2.0:
+            n += 1.0
+        return n
     if mode == 2:
         n = vp * m + vp * pp + pp - 3.0
         if m <= pp and pp % 2 == 0:
@@ -2213,7 +2240,7 @@ def eval_head(c, tab, htab, xtab, lay, ncand, comm, head, tail, out, row0, vprog
                 pp_c, pp_net = one_f_one_b_p2p(q, (comm.shape[3] - N_COMM) // 2, pp, m)
         elif sched <= PP_SCHED_INTERLEAVED and c[C_PP_CALLS] > 0.5:   # Megatron-Core's interleaved calls (vp > 1)
             pp_c = interleaved_p2p_count(pp * 1.0, vp * 1.0, m, int(c[C_PP_CALLS])) * q[Q_PP]
-        elif uses_w and c[C_PP_CALLS] > 0.5 and cprog.shape[0] > pp and cprog[cprog.shape[0] - pp, 2] >= 0:
+        elif uses_w and 0.5 < c[C_PP_CALLS] < 2.5 and cprog.shape[0] > pp and cprog[cprog.shape[0] - pp, 2] >= 0:
             # a zero-bubble / V schedule under Primus' runtime: the transfers its walk waits for
             # (primus_p2p_count, stored with the program by _fill_key), each at one hop
             pp_c = cprog[cprog.shape[0] - pp, 2] * q[Q_PP]

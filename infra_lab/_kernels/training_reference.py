@@ -552,6 +552,189 @@ def primus_p2p_simulated(algorithm: str, p: int, m: int, hop: float = 2.0 ** -16
             - _walk_posted(progs, 0.0, 0.0, lambda mg: 0.0))
 
 
+def torchtitan_interleaved_actions(pp: int, vp: int, m: int) -> dict[int, list]:
+    """Each rank's compute-only actions of torch.distributed.pipelining's ``ScheduleInterleaved1F1B``
+    (pytorch 00722e6, torch/distributed/pipelining/schedules.py
+    ``_calculate_single_rank_operations``, ``_get_warmup_ops`` with multiply_factor 2,
+    ``_get_1f1b_rank_ops``): (kind "F"/"B", stage, micro-batch) or None, stage s on rank s mod pp.
+    Raises ValueError where the schedule does (m not a multiple of its rounds)."""
+    rounds = max(1, m // pp)
+    per_round = m // rounds
+    if m % rounds:
+        raise ValueError(f"m = {m} is not a multiple of the {rounds} rounds")
+    out = {}
+    for rank in range(pp):
+        warmup = min((vp - 1) * per_round + 2 * (pp - 1 - rank), m * vp)
+        fwd_bwd = vp * m - warmup
+        post = (vp * pp + 2 * (pp - 1 - rank)) - (warmup + rank)
+        fcnt: dict = {}
+        bcnt: dict = {}
+        ops: list = [None] * rank
+
+        def take(kind, stage, cnt, ops=ops):
+            mb = cnt.get(stage, 0)
+            cnt[stage] = mb + 1
+            ops.append((kind, stage, mb))
+
+        for op in range(warmup + fwd_bwd + warmup):
+            f_stage = ((op // per_round) % vp) * pp + rank
+            b_stage = (vp - 1 - ((op - warmup) // per_round) % vp) * pp + rank
+            if op < warmup:
+                take("F", f_stage, fcnt)
+                if op == warmup - 1:
+                    ops.extend([None] * post)
+            elif op < warmup + fwd_bwd:
+                take("F", f_stage, fcnt)
+                take("B", b_stage, bcnt)
+            else:
+                ops.append(None)
+                take("B", b_stage, bcnt)
+        out[rank] = ops
+    return out
+
+
+def torchtitan_lowered(actions: dict[int, list], pp: int, nstages: int, m: int) -> dict[int, list]:
+    """The runtime's lowering of compute-only actions (``_PipelineScheduleRuntime.
+    _prepare_schedule_with_comms``): per rank ``_add_unshard_reshard`` (Nones dropped, UNSHARD /
+    RESHARD around a window of the next 3 stages, inserted whether or not the stage is
+    FSDP-sharded) and ``_add_reduce_grad``, then ``_add_send_recv``: rounds over the ranks in
+    order, one action per rank per round once its input is there (its own RECV or the previous
+    stage's pass on the same rank), a pass with a peer on another rank followed by its SEND on its
+    own list and the peer's RECV appended to the peer's list at once."""
+    def stage_rank(s):
+        return s % pp
+
+    lists = {}
+    for r in range(pp):
+        acts = actions[r]
+        active: set = set()
+        res: list = []
+        for i, a in enumerate(acts):
+            if a is None:
+                continue
+            nxt: list = []
+            for b in acts[i:]:
+                if b is not None and b[1] not in nxt:
+                    nxt.append(b[1])
+                    if len(nxt) == 3:
+                        break
+            for st in [x for x in active if x not in nxt]:
+                active.remove(st)
+                res.append(("RESHARD", st, None))
+            for st in [x for x in nxt if x not in active]:
+                active.add(st)
+                res.append(("UNSHARD", st, None))
+            res.append(a)
+        res += [("RESHARD", st, None) for st in list(active)]
+        cnt: dict = {}
+        red: list = []
+        for a in res:
+            red.append(a)
+            if a[0] in ("B", "W"):
+                cnt[a[1]] = cnt.get(a[1], 0) + 1
+                if cnt[a[1]] == m:
+                    red.append(("REDUCE_GRAD", a[1], None))
+        lists[r] = red
+
+    def comms(a):
+        if a[0] == "F":
+            return a[1] != nstages - 1 and stage_rank(a[1] + 1) != stage_rank(a[1])
+        if a[0] == "B":
+            return a[1] != 0 and stage_rank(a[1] - 1) != stage_rank(a[1])
+        return False
+
+    def ready(a, seen):
+        if a[0] == "F" and a[1] != 0:
+            return ("RECV_F", a[1], a[2]) in seen or ("F", a[1] - 1, a[2]) in seen
+        if a[0] == "B" and a[1] != nstages - 1:
+            return ("RECV_B", a[1], a[2]) in seen or ("B", a[1] + 1, a[2]) in seen
+        return True
+
+    out: dict = {r: [] for r in lists}
+    seen: dict = {r: set() for r in lists}
+    left = {r: list(v) for r, v in lists.items() if v}
+    while left:
+        progress = False
+        for r in sorted(left):
+            a = left[r][0]
+            if not ready(a, seen[r]):
+                continue
+            out[r].append(a)
+            seen[r].add(a)
+            if comms(a):
+                send = ("SEND_" + a[0], a[1], a[2])
+                peer = a[1] + 1 if a[0] == "F" else a[1] - 1
+                recv = ("RECV_" + a[0], peer, a[2])
+                out[r].append(send)
+                seen[r].add(send)
+                out[stage_rank(peer)].append(recv)
+                seen[stage_rank(peer)].add(recv)
+            left[r].pop(0)
+            if not left[r]:
+                del left[r]
+            progress = True
+        if not progress:
+            raise RuntimeError("malformed compute schedule, can't schedule sends/recvs")
+    return out
+
+
+def torchtitan_calls(lowered: list, r: int, pp: int, nstages: int, fwd: float, bwd: float) -> list[tuple]:
+    """Rank r's ops for :func:`_walk_posted` when ``_PipelineScheduleRuntime._step_microbatches``
+    runs its lowered list: SEND_F / SEND_B posted and waited only at the step's end; RECV_F /
+    RECV_B posted; a forward waits on its receive just before it runs (``_wait_batch_p2p(
+    self.fwd_recv_ops.pop(...))``), a backward on its gradient's. A message (kind, sender,
+    receiver, (receiving stage, micro-batch))."""
+    ops: list = []
+    sends: list = []
+    for k, st, mb in lowered:
+        if k == "SEND_F":
+            msg = ("a", r, (st + 1) % pp, (st + 1, mb))
+            ops.append(("P", [msg]))
+            sends.append(msg)
+        elif k == "SEND_B":
+            msg = ("g", r, (st - 1) % pp, (st - 1, mb))
+            ops.append(("P", [msg]))
+            sends.append(msg)
+        elif k == "RECV_F":
+            ops.append(("P", [("a", (st - 1) % pp, r, (st, mb))]))
+        elif k == "RECV_B":
+            ops.append(("P", [("g", (st + 1) % pp, r, (st, mb))]))
+        elif k == "F":
+            if st != 0 and (st - 1) % pp != r:
+                ops.append(("W", [("a", (st - 1) % pp, r, (st, mb))]))
+            ops.append(("C", fwd))
+        elif k == "B":
+            if st != nstages - 1 and (st + 1) % pp != r:
+                ops.append(("W", [("g", (st + 1) % pp, r, (st, mb))]))
+            ops.append(("C", bwd))
+    if sends:
+        ops.append(("W", sends))
+    return ops
+
+
+def torchtitan_interleaved_simulated(pp: int, vp: int, m: int, hop: float = 2.0 ** -16,
+                                     fwd: float = 1.0, bwd: float = 2.0) -> float:
+    """The send/receive time torch.distributed.pipelining's ``ScheduleInterleaved1F1B`` adds to a
+    step [s]: its actions (:func:`torchtitan_interleaved_actions`) lowered as the runtime does
+    (:func:`torchtitan_lowered`) and run (:func:`torchtitan_calls`), walked with each transfer at
+    ``hop`` less the same walk with instant ones, every chunk at ``fwd`` / ``bwd``.
+    :func:`infra_lab._kernels.training.interleaved_p2p_count` (mode 3) times the hop must equal
+    it with a hop short against the passes."""
+    nst = pp * vp
+    low = torchtitan_lowered(torchtitan_interleaved_actions(pp, vp, m), pp, nst, m)
+    progs = [torchtitan_calls(low[r], r, pp, nst, fwd, bwd) for r in range(pp)]
+    return (_walk_posted(progs, 0.0, 0.0, lambda mg: hop)
+            - _walk_posted(progs, 0.0, 0.0, lambda mg: 0.0))
+
+
+@functools.cache
+def torchtitan_interleaved_transfers(pp: int, vp: int, m: int) -> float:
+    """Transfers the step waits for under torch.distributed.pipelining's ``ScheduleInterleaved1F1B``
+    [-]: :func:`torchtitan_interleaved_simulated` at a hop short against the passes, per hop."""
+    hop = 2.0 ** -16
+    return round(torchtitan_interleaved_simulated(pp, vp, m, hop) / hop, 6)
+
+
 _PRIMUS_ALGORITHMS = {"zb-h1": "zero-bubble", "zbv": "zbv-formatted", "v-half": "v-half", "v-min": "v-min"}
 
 
@@ -1122,6 +1305,16 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
     # time, nothing hidden (Megatron-Core refuses overlap_p2p_comm without interleaving)
     if pp > 1 and vp == 1 and p.schedule in ("1f1b", "interleaved"):
         pp_c = one_f_one_b_p2p_reference(t_bd, m)
+    elif pp > 1 and vp > 1 and p.schedule == "interleaved" and sp["pp_p2p_interleaved_calls"] == 3:
+        # torch.distributed.pipelining's runtime walked (torchtitan_interleaved_simulated); an m
+        # it refuses (not a whole multiple of its rounds) by the count's expression
+        rounds = max(1, math.floor(m / pp))
+        if m == int(m) and int(m) % rounds == 0:
+            n_x = torchtitan_interleaved_transfers(pp, vp, int(m))
+        else:
+            n_x = 2 * (vp * pp - 1) + 2 * (vp - 1) * max(0.0, m / rounds - pp) \
+                + (1 if (pp == 2 and vp >= 4 and rounds >= 2) else 0)
+        pp_c = n_x * t_pp
     elif pp > 1 and p.schedule == "interleaved" and sp["pp_p2p_interleaved_calls"] > 0:
         # Megatron-Core's interleaved calls walked at equal boundaries (each at the hop the
         # critical path sees), nothing else hidden; m not a multiple of pp (refused by Megatron,
@@ -1134,7 +1327,7 @@ def step_reference(sc, stack: str | None = None, params: dict | None = None) -> 
             mm = max(pp, pp * math.ceil(m / pp))
             n_x = interleaved_p2p_transfers(pp, vp, mm, ovl_on) - vp * (mm - m)
         pp_c = n_x * t_pp
-    elif pp > 1 and p.schedule in _PRIMUS_ALGORITHMS and sp["pp_p2p_interleaved_calls"] > 0 \
+    elif pp > 1 and p.schedule in _PRIMUS_ALGORITHMS and sp["pp_p2p_interleaved_calls"] in (1, 2) \
             and _primus_transfers(p.schedule, pp, max(1, int(m + 0.5))) is not None:
         # Primus' runtime: the calls of its table walked (primus_p2p_simulated), per hop
         pp_c = _primus_transfers(p.schedule, pp, max(1, int(m + 0.5))) * t_pp

@@ -52,7 +52,7 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                or (k.endswith("_bytes") and k not in ("memory_reserve_bytes", "wgrad_main_grad_bytes") and v <= 0)
                or (k == "wgrad_main_grad_bytes" and v > 8)
                or (k == "fsdp_reduce_dtype_bytes" and v not in (2, 4))
-               or (k == "pp_p2p_interleaved_calls" and v not in (0, 1, 2))
+               or (k == "pp_p2p_interleaved_calls" and v not in (0, 1, 2, 3))
                or (k == "megatron_fsdp_rs_queue_params" and (v < 1 or v != int(v)))
                or (k == "memory_reserve_fraction" and v >= 1)
                or (k == "zero3_gathers_per_layer" and (v < 1 or v != int(v)))
@@ -68,8 +68,9 @@ def stack_params(stack: str, overrides: dict[str, float] | None = None) -> dict[
                        if k == "zero3_defer_reduce_scatter"
                        else "0 or 1" if k in ("fp8_saves_quantized_inputs", "fp8_caches_weights",
                                               "sp_backward_regather")
-                       else ("0 (two transfers per chunk slot), 1 (Megatron-Core's calls, p2p overlap)"
-                             " or 2 (Megatron-Core's calls, no p2p overlap)") if k == "pp_p2p_interleaved_calls"
+                       else ("0 (two transfers per chunk slot), 1 (Megatron-Core's calls, p2p overlap),"
+                             " 2 (Megatron-Core's calls, no p2p overlap) or 3 (torch.distributed.pipelining's"
+                             " runtime)") if k == "pp_p2p_interleaved_calls"
                        else "an integer >= 1" if k == "zero3_gathers_per_layer"
                        else "an integer >= 0" if k == "zero3_small_gathers_per_layer"
                        else "an integer 0..64" if k == "muon_ns_iterations"
