@@ -11,6 +11,7 @@ import numpy as np
 
 from infra_lab._kernels import pipeline_greedy as pg
 from infra_lab._kernels import training as kt
+from infra_lab._kernels.pipeline_p2p import primus_p2p_count
 from infra_lab.scenario import PP_SCHEDULES
 
 EXECUTED = [PP_SCHEDULES.index(s) for s in ("zb-h1", "zbv", "v-half", "v-min")]
@@ -150,6 +151,10 @@ def test_executed_table_is_the_compact_form_of_each_heads_program():
                 continue
             mk = kt.micro_batches_int(96.0 / (h[kt.H_DP] * h[kt.H_MBS]))
             cprog = pg.compact_program(full[fa:fb], pp, mk)
+            # the first trailer row's third column (unused by the replay) holds the transfers
+            # the step waits for under Primus' runtime (pipeline_p2p.primus_p2p_count)
+            assert cprog[cprog.shape[0] - pp, 2] == 0
+            cprog[cprog.shape[0] - pp, 2] = primus_p2p_count(sched, pp, mk)
             assert (progs[a:b - pp] == cprog).all(), (sched, pp, mk)
             # then each rank's chunk-forwards at its peak (chunk_inflight_peaks of that program)
             peaks = np.zeros((pp, pg.COMPACT_COLS), np.int32)
