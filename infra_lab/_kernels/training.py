@@ -1867,16 +1867,16 @@ def pp_p2p_time(m, pp, vp, t_p2p, ovl):
     through the rank's vp chunks) + pp − 1 (the fill and the drain: the same pp − 1 chunk slots
     whose compute is the bubble, (pp − 1)/vp of a stage's time; Narayanan et al. 2021 §2.2.2,
     https://arxiv.org/abs/2104.04473: the interleaved schedule cuts the bubble by vp and raises
-    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. The interleaved
-    and zero-bubble / V schedules of a stack whose pp_p2p_interleaved_calls is 0 (torchtitan's
-    torch.distributed.pipelining, Megatron-LM 2022), and ZB-H1 where Primus' walk deadlocks
-    (4 ≤ m < pp at some pp: :func:`infra_lab._kernels.pipeline_p2p.primus_p2p_count` −1); the
-    plain 1F1B schedule (vp = 1) is :func:`one_f_one_b_p2p`, Megatron-Core's interleaved one
-    :func:`interleaved_p2p_count`, Primus' zero-bubble and V schedules (pp_p2p_interleaved_calls
-    > 0) ``primus_p2p_count``, all from their calls. APPROXIMATION: two transfers per chunk
-    slot; torch.distributed.pipelining's runtime (``_PipelineScheduleRuntime``, pytorch 00722e6
-    schedules.py: each receive posted where ``_add_send_recv``'s lock-step lowering puts it and
-    waited just before its pass, sends posted and waited only at the step's end) is not walked;
+    the communication per micro-batch by vp), each ``t_p2p`` at ``ovl`` hidden. Used for: the
+    interleaved and zero-bubble / V schedules of a stack whose pp_p2p_interleaved_calls is 0
+    (Megatron-LM 2022); the zero-bubble / V schedules at 3 (torchtitan's ZBV,
+    ``ScheduleZBVZeroBubble``: the same runtime as its interleaved schedule, not walked here,
+    its count depending on the F:B:W ratio); ZB-H1 where Primus' walk deadlocks (4 ≤ m < pp at
+    some pp: :func:`infra_lab._kernels.pipeline_p2p.primus_p2p_count` −1). The plain 1F1B
+    schedule (vp = 1) is :func:`one_f_one_b_p2p`, the interleaved one
+    :func:`interleaved_p2p_count` (Megatron-Core's calls, torch.distributed.pipelining's
+    runtime), Primus' zero-bubble and V schedules (pp_p2p_interleaved_calls 1 or 2)
+    ``primus_p2p_count``, all from their calls. APPROXIMATION: two transfers per chunk slot;
     the fill and drain at the same hop time."""
     return 2.0 * (vp * m + pp - 1.0) * t_p2p * (1.0 - ovl)
 
