@@ -141,10 +141,10 @@ def _flush(ops, nops, r, grp, ng, pend, npend):
     """One communication group of rank r: wait on the previous group's sends, then post this
     group's (``grp[:ng]``: rows (message, side)); its sends become the pending ones."""
     for i in range(npend[r]):
-        _add(ops, nops, r, OP_WAIT, pend[r, i], 0)
+        _add(ops, nops, r, np.int64(OP_WAIT), pend[r, i], np.int64(0))
     npend[r] = 0
     for i in range(ng):
-        _add(ops, nops, r, OP_POST, grp[i, 0], grp[i, 1])
+        _add(ops, nops, r, np.int64(OP_POST), grp[i, 0], grp[i, 1])
         if grp[i, 1] == 0:
             pend[r, npend[r]] = grp[i, 0]
             npend[r] += 1
@@ -160,8 +160,8 @@ def _pass(ops, nops, p, m, r, code, v):
     if kind != KIND_W:
         prv, _, _, _ = _peers(p, r, kind, chunk, v)
         if prv >= 0 and prv != r:
-            _add(ops, nops, r, OP_WAIT, _msg(r, chunk, kind, mb, m), 0)
-    _add(ops, nops, r, OP_PASS, 1, 0)
+            _add(ops, nops, r, np.int64(OP_WAIT), _msg(r, chunk, kind, mb, m), np.int64(0))
+    _add(ops, nops, r, np.int64(OP_PASS), np.int64(1), np.int64(0))
 
 
 @njit(cache=True)
@@ -198,7 +198,7 @@ def zb_h1_ops(p, m):
         nt = 0
         for j in range(n):
             code = order[r, j]
-            rcv, snd, _ = _comm(p, m, r, code, False)
+            rcv, snd, _ = _comm(p, m, r, code, np.bool_(False))
             if rcv >= 0:
                 # a steady forward's (and a cool-down backward's) receive goes before the W
                 # pass just before it (zerobubble.py: pop the W, append the receive, the W)
@@ -224,7 +224,7 @@ def zb_h1_ops(p, m):
         ng = 0
         for i in range(nt):
             if tab[i, 0] == 0:
-                _pass(ops, nops, p, m, r, tab[i, 1], False)
+                _pass(ops, nops, p, m, r, tab[i, 1], np.bool_(False))
                 continue
             grp[ng, 0] = tab[i, 1]
             grp[ng, 1] = 1 if tab[i, 0] == 1 else 0
@@ -257,7 +257,7 @@ def v_ops(order, slot, p, m):
             code = order[r, j]
             s = slot[r, j]
             at[r, s] = code
-            rcv, snd, nxt = _comm(p, m, r, code, True)
+            rcv, snd, nxt = _comm(p, m, r, code, np.bool_(True))
             if snd >= 0:
                 ent[r, s + 1, cnt[r, s + 1], 0] = snd
                 ent[r, s + 1, cnt[r, s + 1], 1] = 0
@@ -275,7 +275,7 @@ def v_ops(order, slot, p, m):
             if cnt[r, s] > 0:
                 _flush(ops, nops, r, ent[r, s], cnt[r, s], pend, npend)
             if at[r, s] >= 0:
-                _pass(ops, nops, p, m, r, at[r, s], True)
+                _pass(ops, nops, p, m, r, at[r, s], np.bool_(True))
     return ops, nops
 
 
