@@ -196,3 +196,30 @@ def test_notebook04_approximations_name_the_ops_the_op_table_has():
     src = "\n".join(src for _, src in generator_cells("04_training_zaya1.py"))
     assert "not as separate kernels" not in src
     assert "ZAYA_OWN_OPS" in src and "skip route is not" in src
+
+
+def test_notebook02_mi300x_fa2_backward_is_fitted_at_the_papers_shape_not_the_charts():
+    """Section 6 printed 'MI300X's FA2-class backward comes out 1.05x H100 FA2's rate — by
+    construction: derived from Zyphra's +1 to +4 %', a ratio outside the range it called its
+    construction: the fit is at the FlashAttention-3 paper's shape (16 heads, 16k tokens per
+    call), the chart's 64k tokens per call give more. At the paper's shape the model stays
+    within 1.5 points of each published speed-up (what the sentence now prints); the chart's
+    shape is not where the construction holds, and the cell says which shape is which."""
+    from notebook_source import generator_cells
+
+    zy = il.catalog.device_measurements().filter((pl.col("quantity") == "kernel_speedup")
+                                                 & pl.col("conditions").str.starts_with("FlashAttention-2 backward"))
+    assert zy.height == 3
+    peak = {a: il.catalog.accelerator(a).peak("bf16") for a in ("MI300X", "H100-SXM")}
+
+    def ratio(s, bh):
+        return (il.compute.attention_efficiency(s, 128, bh, "MI300X", "bwd", False, kernel="ck-fa2") * peak["MI300X"]
+                / (il.compute.attention_efficiency(s, 128, bh, "H100-SXM", "bwd", False, kernel="fa2") * peak["H100-SXM"]))
+
+    for v, cond in zy.select("value", "conditions").iter_rows():
+        s = int(cond.rsplit(" ", 1)[-1].rstrip("k")) * 1024
+        assert ratio(s, 16 * 16384 / s) == pytest.approx(v, abs=0.015)      # at the paper's shape: fitted
+    assert ratio(4096, 16 * 65536 / 4096) > zy["value"].max()               # the chart's shape: above the range
+    src = "\n".join(src for _, src in generator_cells("02_compute_and_memory.py"))
+    assert "**by construction**: it is" not in src
+    assert "attn_bench_tokens" in src and "derived, not measured" in src
