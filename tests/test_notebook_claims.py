@@ -223,3 +223,21 @@ def test_notebook02_mi300x_fa2_backward_is_fitted_at_the_papers_shape_not_the_ch
     src = "\n".join(src for _, src in generator_cells("02_compute_and_memory.py"))
     assert "**by construction**: it is" not in src
     assert "attn_bench_tokens" in src and "derived, not measured" in src
+
+
+def test_notebook04_batch_table_shows_the_micro_batch_it_changes():
+    """Section 3's global-batch table changes the micro-batch too (1 at global batch = dp, the
+    only way pure data parallelism reaches it, 2 elsewhere) and did not show it: the 4.2M-token
+    row reads as the same plan at half the batch. The rows are estimates at those micro-batches;
+    the table and the reading name them."""
+    from notebook_source import generator_cells
+
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    dp = sc.parallelism.dp
+    one = il.estimate(sc.replace(training={"global_batch": dp, "micro_batch": 1}))
+    two = il.estimate(sc.replace(training={"global_batch": 2 * dp, "micro_batch": 2}))
+    assert one.tokens_per_s_per_gpu < two.tokens_per_s_per_gpu         # "meets less compute"
+    with pytest.raises(il.ValidationError, match="global_batch"):
+        sc.replace(training={"global_batch": dp, "micro_batch": 2})     # micro-batch 2 cannot reach dp sequences
+    cell = next(src for kind, src in generator_cells("04_training_zaya1.py") if kind == "code" and "batches = []" in src)
+    assert '"micro_batch": mbs' in cell and '"micro_batches_per_step"' in cell

@@ -473,6 +473,7 @@ UNITS = {"dp_comm_overlap": "dp_comm_overlap [-]", "grad_reduce_bytes": "grad_re
          "days_14T": f"days for {T14 / 1e12:.0f}T tokens", "bucket_params_per_rank": "bucket_params_per_rank [params]",
          "bucket_params_M": "bucket [M params]", "buckets_worth": "buckets per model [-]",
          "Mtokens_per_step": "tokens per step [M]", "global_batch": "global_batch [sequences]",
+         "micro_batch": "micro_batch [sequences]", "micro_batches_per_step": "micro-batches per GPU per step [-]",
          "zyphra_plan_tok_s_gpu": "Zyphra's plan [tokens/s per GPU]", "best_tok_s_gpu": "best plan [tokens/s per GPU]",
          "best_days_14T": f"best plan, days for {T14 / 1e12:.0f}T tokens"}
 
@@ -505,9 +506,11 @@ with_units(bucket)
     ("code", r"""
 batches = []
 for gb in (dp, 2 * dp, 4 * dp, 8 * dp):   # pure data parallelism needs >= dp sequences (micro-batch 1 at gb = dp)
-    e = il.estimate(sc.replace(training={"global_batch": gb, "micro_batch": 1 if gb == dp else 2}))
+    mbs = 1 if gb == dp else 2
+    e = il.estimate(sc.replace(training={"global_batch": gb, "micro_batch": mbs}))
     b = dict(e.breakdown.iter_rows())
-    batches.append({"global_batch": gb, "Mtokens_per_step": gb * tr.seq_len / 1e6, "step_ms": 1e3 * e.step_time_s,
+    batches.append({"global_batch": gb, "micro_batch": mbs, "micro_batches_per_step": gb // (mbs * dp),
+                    "Mtokens_per_step": gb * tr.seq_len / 1e6, "step_ms": 1e3 * e.step_time_s,
                     "exposed_dp_ms": 1e3 * (b["dp_grad_comm"] + b["dp_param_comm"]), "nic_busy": e.nic_busy_fraction,
                     "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu})
 batch = pl.DataFrame(batches)
@@ -538,7 +541,8 @@ display(Markdown(
     f"run during {100 * s9['nic_busy']:.0f} % of it. Even with perfect overlap {s1['exposed_dp_ms']:.0f} ms stay exposed "
     f"(the tail and first buckets); at the stack's {STACK['dp_comm_overlap']:g} it is {s9['exposed_dp_ms']:.0f} ms and with no overlap the step "
     f"grows to {s0['step_ms']:.0f} ms. Reducing gradients in bf16 takes the step to {b9['step_ms']:.0f} ms. At "
-    f"{small['Mtokens_per_step']:.1f}M tokens per step the same traffic meets less compute: "
+    f"{small['Mtokens_per_step']:.1f}M tokens per step (micro-batch {small['micro_batch']}: pure data parallelism has "
+    f"one sequence per GPU there) the same traffic meets less compute: "
     f"{small['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU against {s9['tokens_per_s_per_gpu']:,.0f} at {MTOK:.1f}M. "
     + BUCKETS + " "
     + ("Cross-node communication is a co-bottleneck of this plan, not a detail (§6 asks whether the NIC's line "
