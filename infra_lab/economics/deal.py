@@ -28,6 +28,7 @@ from .finance import (
     _operator_cash_flows,
     _retire_rule,
     irr_array,
+    payback_band,
 )
 from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, _tdp
 
@@ -201,8 +202,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     s["tdp_W"] = tdp
     rows = []
 
-    def add(party, line, x, unit, how):
-        b = U.band(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
+    def add(party, line, x, unit, how, summary=U.band):
+        b = summary(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
         rows.append({"party": party, "line": line, **b.as_dict(), "n": b.n, "unit": unit, "how": how})
 
     # AMD
@@ -250,7 +251,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     add("IBM", "book operating margin", book / rev, "fraction", "book operating profit / revenue")
     add("IBM", "IRR (pre-tax, unlevered)", irr, "per year", "yearly cash flows incl. residual value; -100 % if never repaid")
     add("IBM", "NPV at the cost of capital", npv, "USD", "pre-tax, unlevered")
-    add("IBM", "payback", np.minimum(r["payback"], 99.0), "years", "undiscounted, operating cash (99 = never)")
+    add("IBM", "payback", r["payback"], "years",
+        "undiscounted, operating cash (inf: not repaid within the horizon)", summary=payback_band)
     add("IBM", "year-1 revenue vs its generative-AI book", y1 / book_ai, "fraction",
         f"/ ${book_ai / 1e9:.1f}B cumulative book of business (mostly consulting; 'more than')")
     add("IBM", "year-1 revenue vs its Infrastructure segment", y1 / infra, "fraction",
@@ -277,7 +279,10 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         "final run (il.estimate) / contracted hours (above 1: the contract is too short)")
     add("Zyphra", "final run incl. goodput losses, share", gh / g / contracted, "fraction",
         "final run / goodput / contracted hours (above 1: the contract is too short)")
-    add("Zyphra", "final run at the contract price", gh * price, "USD", "final-run GPU-hours x contract price")
+    # the hours the run took of the contract, work plus goodput losses, as the share above and
+    # notebook 05's section 2 price it (the line priced the failure-free hours: $439k beside 05's $462k)
+    add("Zyphra", "final run incl. goodput losses at the contract price", gh / g * price, "USD",
+        "final-run GPU-hours / goodput x contract price")
     contract_rev = ng * (r["revenue"] * (r["t_years"][None, :] < (s["setup_weeks"][:, None] / WEEKS_PER_YEAR
                                                                   + s["zyphra_contract_months"][:, None] / 12.0))).sum(axis=1)
     add("IBM", "revenue from the Zyphra contract", contract_rev, "USD",

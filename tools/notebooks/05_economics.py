@@ -44,7 +44,8 @@ the middle 90 % of Monte Carlo outcomes; *P50* is the median. *on-demand* vs *co
 per used hour vs paid for every hour of a term (reserved instances, a dedicated contract).
 *IRR, NPV, payback*: the discount rate that zeroes the cash flows, their value at the cost of
 capital (both count the hardware's resale value), and the years until the cumulative operating cash
-(the resale not counted) repays the capex — all **pre-tax and unlevered**
+(the resale not counted) repays the capex (`inf` where it never does within the horizon, in every
+table) — all **pre-tax and unlevered**
 (before income tax and without debt). *book life*: the depreciation period a company files;
 *economic life*: how long the hardware earns its cost. *baseboard*: eight GPUs on one board,
 sold without the host server. *capex, opex*: capital expenditure (bought once) and operating
@@ -275,11 +276,10 @@ for path in E.PATHS:
     r = E.operator_cash_flows(v, path=path, years=ibm_life)
     irr = E.band(np.nan_to_num(E.irr_array(r["annual"]), nan=-1.0))      # never repaid -> -100 %
     npv = E.band(np.sum(r["annual"] / (1 + v["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1))
-    pb = np.minimum(r["payback"], 99.0)
     rows.append({"rent path": path, "IRR P50": irr.p50, "IRR P5": irr.p5, "IRR P95": irr.p95,
                  "NPV per GPU P50 [USD]": npv.p50,
-                 "payback P50 [years]": float(np.median(pb)) if np.median(pb) < 99.0 else None,
-                 "share of draws repaid within the horizon": float(np.mean(pb < 99.0)),
+                 "payback P50 [years]": E.payback_band(r["payback"]).p50,     # inf: never repaid
+                 "share of draws repaid within the horizon": float(np.mean(np.isfinite(r["payback"]))),
                  "share of draws retired early": float(np.mean(r["end_years"] < ibm_life))})
     pv = E.provider_view(path=path)       # the same path at the default inputs, for the charts
     paths.append(pl.DataFrame({"t_years": pv.monthly["t_years"], "price_usd_per_gpu_hour": pv.monthly["price"],
@@ -289,7 +289,7 @@ for path in E.PATHS:
 answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
 il.charts.headline_table(
     answer4, f"IBM's return on the cluster over its {ibm_life:g}-year book life, by rent path",
-    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback P50 empty: the median "
+    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback P50 inf: the median "
              "draw's operating cash does not repay the capex within the horizon (resale not counted); "
              "retired early: stopped after its last year with a positive cash margin",
     percent=["IRR P50", "IRR P5", "IRR P95", "share of draws repaid within the horizon", "share of draws retired early"],
