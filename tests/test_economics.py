@@ -1326,3 +1326,16 @@ def test_network_capex_is_priced_for_the_hardware_passed():
         E.network_capex_per_gpu(hardware=h100, accelerator="MI300X")
     with pytest.raises(il.errors.UnknownNameError, match=r"Did you mean 'H100-SXM'"):
         E.network_capex_per_gpu(accelerator="H10O")
+
+
+def test_deal_pnl_refuses_a_horizon_inside_the_setup():
+    """deal_pnl(years=0.2): in the draws whose setup and burn-in (setup_weeks, 2-8 weeks) outlast
+    the horizon's two monthly steps nothing is sold, the book margin was revenue 0 / 0 = -inf and
+    the P&L stopped on "samples = array([... -inf ...]): expected ... finite numbers" (with numpy's
+    divide-by-zero warning). It names the horizon and the shortest one that sells, as provider_view
+    does, and that horizon prices every line."""
+    with pytest.raises(ValidationError, match=r"^years = 0\.2: in [0-9,]+ of 300 draws the horizon ends inside "
+                                              r"the setup and burn-in .* allowed years >= 0\.25 \(3 months"):
+        E.deal_pnl(1.5e5, n=300, seed=1, years=0.2)
+    t = E.deal_pnl(1.5e5, n=300, seed=1, years=0.25).table
+    assert t.filter(pl.col("line") != "payback").select(pl.col("p5", "p50", "p95").is_finite().all()).row(0) == (True,) * 3

@@ -25,6 +25,7 @@ from .finance import (
     OPERATOR_PARAMS,
     PATHS,
     _contract_default,
+    _months_to_first_sale,
     _operator_cash_flows,
     _retire_rule,
     irr_array,
@@ -225,6 +226,15 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     r = _operator_cash_flows(s, path=path, years=N, retire=rule)
     capex = ng * r["capex"]
     rev = ng * r["revenue"].sum(axis=1)
+    if (rev <= 0).any():
+        # years=0.2 with setup_weeks drawn up to 8: the draws that sold nothing had a book margin
+        # of -inf, and the P&L stopped on "samples = array([... -inf ...]): expected finite numbers"
+        m = _months_to_first_sale(float(np.max(s["setup_weeks"])))
+        raise ValidationError(
+            f"years = {N:g}: in {int((rev <= 0).sum()):,} of {n:,} draws the horizon ends inside the setup and "
+            f"burn-in (setup_weeks drawn up to {float(np.max(s['setup_weeks'])):.3g} weeks), so no GPU-hour is sold "
+            f"and there is no revenue, margin or return to report; allowed years >= {m / 12:.3g} ({m} months of "
+            f"the operator model's monthly steps) for these draws")
     cash_cost = ng * (r["energy"] + r["opex"]).sum(axis=1)
     gain = ng * r["gain_on_sale"]            # sale price - undepreciated book value, at the sale
     book = rev - cash_cost - capex * np.minimum(1.0, r["end_years"] / s["ibm_book_life_years"]) + gain

@@ -558,6 +558,13 @@ class ProviderView:
                              "cumulative_usd": np.cumsum(cf), "book_profit_usd": np.r_[0.0, self.book_profit_usd]})
 
 
+def _months_to_first_sale(setup_weeks: float) -> int:
+    """The shortest horizon that sells a GPU-hour after ``setup_weeks`` of setup and burn-in
+    [months of the operator model's steps]: months are sold from the first whose midpoint lies
+    after the setup (:func:`operator_cash_flows`)."""
+    return max(0, math.ceil(12.0 * setup_weeks / WEEKS_PER_YEAR - 0.5)) + 1
+
+
 def _resale_credit(sale_usd: float, rate: float, life_years: float, setup_weeks: float, utilization: float) -> float:
     """What the sale at the end of the life takes off the owned cost per sold GPU-hour [USD].
 
@@ -663,12 +670,12 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     if not (r["price"][0] > 0).any():
         # every month of the horizon falls in the setup and burn-in: nothing is rented. The view
         # reported price_usd_per_gpu_hour = 0.0 and utilization = 0.0 for a price given as 2.0
-        first = max(0, math.ceil(12.0 * v["setup_weeks"] / WEEKS_PER_YEAR - 0.5))   # first month paid
+        m = _months_to_first_sale(v["setup_weeks"])
         raise ValidationError(
             f"years = {N:g}: the horizon ends inside the setup and burn-in (setup_weeks = "
             f"{v['setup_weeks']:g} weeks), so no GPU-hour is sold and there is no "
-            f"price, margin or return to report; allowed years >= {(first + 1) / 12:.3g} "
-            f"({first + 1} months of the model's monthly steps)")
+            f"price, margin or return to report; allowed years >= {m / 12:.3g} "
+            f"({m} months of the model's monthly steps)")
     p0 = float(r["price"][0][on][0]) if on.any() else 0.0
     u0 = float(r["sold"][0][on][0]) if on.any() else 0.0
     ov = {k: v[k] for k in (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu") if k in v}
