@@ -599,6 +599,34 @@ display(il.charts.headline_table(
     decimals={"cost": 2}, percent=["share"], sources="every input: data/economics/parameters.csv (a source URL per row)"))
 il.charts.tco_band_chart(answer6.select("years", "case", "p5", "p50", "p95"))
 """),
+    ("code", r"""
+# What the hardware is worth later: the residual the TCO and IBM's sale use, against IBM's book value
+DEC, LIFE_IBM = P["depreciation_ooms_per_year"], P["ibm_book_life_years"].value
+ages = list(range(1, int(LIFE_IBM) + 1))
+worth = pl.DataFrame({
+    "age [years]": ages,
+    **{f"market value, {k} decay ({d:g} OOM/yr)": [E.residual_value(1.0, a, "exponential", ooms_per_year=d) for a in ages]
+       for k, d in (("slow", DEC.low), ("default", DEC.value), ("fast", DEC.high))},
+    f"IBM book value ({LIFE_IBM:g}-year straight line)": [E.residual_value(1.0, a, "straight-line", life_years=LIFE_IBM)
+                                                         for a in ages]})
+display(il.charts.headline_table(
+    worth, "What an MI300X is worth after purchase, as a share of its price",
+    subtitle="market value: Epoch AI's price-performance decay over its range (no public market prices used MI300X "
+             "in volume); book value: IBM's filed life", percent=[c for c in worth.columns if c != "age [years]"],
+    sources="depreciation_ooms_per_year and ibm_book_life_years: data/economics/parameters.csv (a source URL per row)"))
+w = {r["age [years]"]: r for r in worth.iter_rows(named=True)}
+mv = [c for c in worth.columns if c.startswith("market value")]
+bk = worth.columns[-1]
+d2, d3 = (w[a][mv[1]] - w[a][bk] for a in (2, 3))
+sign_word = lambda d: "a loss" if d < 0 else "a gain"  # noqa: E731
+booked = (f"{'losses' if d2 < 0 else 'gains'} of {abs(d2):.0%} and {abs(d3):.0%} of the price" if (d2 < 0) == (d3 < 0)
+          else f"{sign_word(d2)} of {abs(d2):.0%} and {sign_word(d3)} of {abs(d3):.0%} of the price")
+md(f"**What the GPUs are worth later.** Two and three years after purchase an MI300X would fetch {w[2][mv[1]]:.0%} "
+   f"and {w[3][mv[1]]:.0%} of its price on Epoch AI's trend ({w[2][mv[2]]:.0%}–{w[2][mv[0]]:.0%} and "
+   f"{w[3][mv[2]]:.0%}–{w[3][mv[0]]:.0%} over the decay's range), while IBM's books carry {w[2][bk]:.0%} and "
+   f"{w[3][bk]:.0%}: sold then at the default decay, IBM books {booked} (the deal's 'gain or loss on "
+   f"the hardware's sale', section 7). The market side is the trend of the price of a FLOP, not a quote for a used MI300X.")
+"""),
     ("md", r"""
 ## 7. Who makes money?
 
