@@ -1339,3 +1339,19 @@ def test_deal_pnl_refuses_a_horizon_inside_the_setup():
         E.deal_pnl(1.5e5, n=300, seed=1, years=0.2)
     t = E.deal_pnl(1.5e5, n=300, seed=1, years=0.25).table
     assert t.filter(pl.col("line") != "payback").select(pl.col("p5", "p50", "p95").is_finite().all()).row(0) == (True,) * 3
+
+
+def test_deal_answers_what_amd_earns_at_its_filed_segment_margin():
+    """The analyst's second question asked what AMD earns from the deployment and at what
+    margin; the deal gave revenue only. It adds the operating profit at the Data Center
+    segment's filed FY2024 margin (operating income / revenue of AMD's release), labelled as
+    a segment average because AMD files no Instinct margin."""
+    d = E.deal_pnl(1.5e5, n=300, seed=1)
+    m = (E.company_fact("AMD", "datacenter_operating_income_usd", "FY2024")
+         / E.company_fact("AMD", "datacenter_revenue_usd", "FY2024"))
+    assert 0.2 < m < 0.35                   # the filed 3,482 / 12,579 M USD, not a typed margin
+    op, rev = d.line("AMD", "operating profit at its data-centre segment margin"), d.line("AMD", "total revenue")
+    assert op.p50 == pytest.approx(rev.p50 * m, rel=1e-12)
+    how = d.table.filter(d.table["line"] == "operating profit at its data-centre segment margin")["how"][0]
+    assert "no Instinct margin" in how
+    assert 'deal.line("AMD", "operating profit at its data-centre segment margin")' in (il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "05_economics.py").read_text()

@@ -78,3 +78,4 @@ def test_deal_final_run_cost_is_section_2s():
     section2 = E.band(gh / g * zs["contract_usd_per_gpu_hour"])
     d = E.deal_pnl(gh, goodput=g, seed=seed, n=n).line("Zyphra", "final run incl. goodput losses at the contract price")
     assert (d.p5, d.p50, d.p95) == pytest.approx((section2.p5, section2.p50, section2.p95), rel=1e-12)
+

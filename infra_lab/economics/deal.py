@@ -222,6 +222,13 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         f"total / ${instinct / 1e9:.1f}B ('more than', FY2024 release): an upper bound")
     add("AMD", "share of 2025 data-centre segment revenue", amd / dc25, "fraction",
         f"total / ${dc25 / 1e9:.1f}B (FY2025 release; includes EPYC)")
+    # AMD reports no Instinct margin: the Data Center segment's operating margin (FY2024 release)
+    # is the one filed figure, an average over EPYC, Instinct, DPUs and NICs
+    dc_margin = (company_fact("AMD", "datacenter_operating_income_usd", "FY2024")
+                 / company_fact("AMD", "datacenter_revenue_usd", "FY2024"))
+    add("AMD", "operating profit at its data-centre segment margin", amd * dc_margin, "USD",
+        f"total x {dc_margin:.1%}, the Data Center segment's FY2024 operating margin (a segment average, "
+        "EPYC included: AMD reports no Instinct margin)")
     # IBM
     r = _operator_cash_flows(s, path=path, years=N, retire=rule)
     capex = ng * r["capex"]

@@ -646,11 +646,13 @@ md("**Not public, and what would narrow the ranges:**\n" + "\n".join(f"* {u}" fo
 """),
     ("code", r"""
 amd_tot, amd_share = deal.line("AMD", "total revenue"), deal.line("AMD", "share of 2024 Instinct revenue")
+amd_op = deal.line("AMD", "operating profit at its data-centre segment margin")
 ibm_irr, ibm_book = deal.line("IBM", "IRR (pre-tax, unlevered)"), deal.line("IBM", "book operating margin")
 ibm_y1, ibm_ai = deal.line("IBM", "revenue in year 1"), deal.line("IBM", "year-1 revenue vs its generative-AI book")
 z_bill = deal.line("Zyphra", "bill")
 md(f"**Answer.** AMD books about **${amd_tot.fmt('{:,.1f}', 1e6)}M** once — {amd_share.fmt('{:.2%}')} of its 2024 "
-   f"Instinct revenue: a reference win more than a revenue event. IBM collects about ${ibm_y1.fmt('{:,.1f}', 1e6)}M in "
+   f"Instinct revenue: a reference win more than a revenue event — and about ${amd_op.fmt('{:,.1f}', 1e6)}M of operating "
+   f"profit at its data-centre segment's average margin (AMD reports no Instinct margin). IBM collects about ${ibm_y1.fmt('{:,.1f}', 1e6)}M in "
    f"the first year ({ibm_ai.fmt('{:.2%}')} of its generative-AI book of business) and, with rents decaying after the "
    f"contract, earns an IRR of {ibm_irr.fmt('{:.0%}')} with a book operating margin of {ibm_book.fmt('{:.0%}')}: the "
    f"return depends on re-leasing. Zyphra spends about ${z_bill.fmt('{:,.1f}', 1e6)}M and gets a frontier-style "
