@@ -1355,3 +1355,19 @@ def test_deal_answers_what_amd_earns_at_its_filed_segment_margin():
     how = d.table.filter(d.table["line"] == "operating profit at its data-centre segment margin")["how"][0]
     assert "no Instinct margin" in how
     assert 'deal.line("AMD", "operating profit at its data-centre segment margin")' in (il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "05_economics.py").read_text()
+
+
+def test_deal_unknowns_read_the_purchase_price_range_from_the_data():
+    """The deal's first unknown typed the MI300X purchase price ("hyperscaler ASP $10-15k or
+    channel up to $25.7k", a copy of parameters.csv's row) and named MI300X for every AMD part;
+    it prints the priced accelerator's range from the data, and the contracted-hours line its
+    hours per month from HOURS_PER_MONTH."""
+    cp = E.parameters("MI300X")["capex_usd_per_gpu"]
+    d = E.deal_pnl(1.5e5, n=200, seed=1)
+    assert f"{cp.low:,.0f}-{cp.high:,.0f} USD per GPU, mode {cp.value:,.0f}" in d.unknowns[0]
+    assert "$10-15k" not in " ".join(d.unknowns)
+    how = d.table.filter(pl.col("line") == "contracted GPU-hours")["how"][0]
+    assert f"{E.HOURS_PER_MONTH:g} h" in how
+    d355 = E.deal_pnl(1e5, accelerator="MI355X", n=200, seed=1,
+                      overrides={"capex_usd_per_gpu": 25000.0, "amd_asp_usd_per_gpu": 23000.0})
+    assert d355.unknowns[0].startswith("IBM's purchase price for the MI355X (25,000 USD per GPU, held fixed)")

@@ -36,14 +36,16 @@ from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, _tdp
 __all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
 
 UNKNOWNS = (
-    "IBM's purchase price for the MI300X (hyperscaler ASP $10-15k or channel up to $25.7k) and whether it bought through an OEM",
+    "IBM's purchase price for the GPUs (from AMD's selling price to a hyperscaler to a distributor's listing: "
+    "capex_usd_per_gpu's range in data/economics/parameters.csv) and whether it bought through an OEM",
     "the IBM-Zyphra contract: price per GPU-hour, term, and whether it is paid in cash, credits or co-investment",
     "whether the cluster carries Pensando DPUs, and the Pollara 400 NIC price (neither is public)",
     "IBM's re-lease price and sold share after the contract, in a thin market for AMD rentals",
     "AMD's engineering support, price concessions or co-marketing for the reference deployment",
     "Zyphra's use of the contracted hours beyond the final run (ablations, other runs, work on its Maia agent product)",
 )
-"""What is not public and would narrow the ranges."""
+"""What is not public and would narrow the ranges (:func:`deal_pnl` prints the purchase-price
+range of the accelerator it prices in the first one)."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
             f"{ng:,} GPUs, gives {float(np.max(contracted)):,.0f}; give more GPUs (n_gpus=, nodes=) or a "
             f"longer contract (overrides={{'zyphra_contract_months': ...}}), as zyphra_bill asks")
     bill = contracted * price
-    add("Zyphra", "contracted GPU-hours", contracted, "GPU-h", "GPUs x months x 730.5 h")
+    add("Zyphra", "contracted GPU-hours", contracted, "GPU-h", f"GPUs x months x {HOURS_PER_MONTH:g} h")
     add("Zyphra", "bill", bill, "USD", "contracted GPU-hours x contract price")
     # not capped at 1: above 1 in a draw, that draw's contract is too short for the run
     add("Zyphra", "final run share of the hours bought", gh / contracted, "fraction",
@@ -306,4 +308,10 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         "= Zyphra's bill x billed share (contract_utilization): the two views agree by construction")
     order = {"AMD": 0, "IBM": 1, "Zyphra": 2}
     rows.sort(key=lambda x: order[x["party"]])   # stable: keeps each party's line order
-    return DealPnL(pl.DataFrame(rows))
+    # the purchase price's range as the data give it (the text typed "$10-15k or up to $25.7k")
+    cp = P["capex_usd_per_gpu"]
+    price = (f"{fixed['capex_usd_per_gpu']:,.0f} USD per GPU, held fixed" if "capex_usd_per_gpu" in fixed else
+             f"{cp.low:,.0f}-{cp.high:,.0f} USD per GPU, mode {cp.value:,.0f}: from AMD's selling price to a "
+             "hyperscaler to a distributor's listing")
+    first = f"IBM's purchase price for the {acc} ({price}) and whether it bought through an OEM"
+    return DealPnL(pl.DataFrame(rows), (first, *UNKNOWNS[1:]))
