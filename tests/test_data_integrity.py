@@ -140,6 +140,9 @@ REVIEWED_LITERALS = {
     ("moe.py", 200): "method switch: Monte Carlo below 200 rows per rank (accuracy of the closed form)",
     ("moe.py", 400): "Monte Carlo trials, at most", ("moe.py", 16): "Monte Carlo trials, at least",
     ("moe.py", 20000000.0): "Monte Carlo routed rows in all", ("moe.py", 5000000000.0): "Monte Carlo size cap",
+    ("moe.py", 4096): "busiest-rank experts: Monte Carlo trials (BUSIEST_TRIALS)",
+    ("moe.py", 64): "busiest-rank experts: Monte Carlo trials, at least",
+    ("moe.py", 300000000.0): "busiest-rank experts: the exact sum's work cap (EXACT_WORK) [array updates]",
     ("ops.py", 0.5): "causal mask: half of s x s", ("ops.py", 0.25):
         "roofline chart only: the nominal intensity where ops with no counted FLOPs are drawn",
     ("validation.py", 200): "golden-section iterations", ("validation.py", 6e-05): "search bracket [s]",
@@ -147,6 +150,8 @@ REVIEWED_LITERALS = {
     ("validation.py", 0.2): "search bracket [-]", ("validation.py", 40.0): "search bracket [blocks]",
     ("validation.py", 1024): "unit: a source's '2k' sequence length is 2 x 1024 tokens",
     ("validation.py", 80): "text truncation [characters]", ("validation.py", 77): "text truncation",
+    ("validation.py", 32): "four_bit_gemm_summary's row bands (M_BAND_EDGES): a display grouping",
+    ("validation.py", 256): "four_bit_gemm_summary's row bands (M_BAND_EDGES): a display grouping",
 }
 
 
@@ -247,7 +252,6 @@ ECONOMICS_REVIEWED_LITERALS = {
     ("data.py", 12.0): _MONTHS, ("data.py", 365.25): _DAYS,
     ("data.py", 2020): "origin of the rental-trend fit's time axis (years since 2020-01-01; the slope does not depend on it)",
     ("deal.py", 12): _MONTHS, ("deal.py", 4000): "Monte Carlo draws (argument default)",
-    ("deal.py", 99.0): "display cap of a payback that never comes ('99 = never' in the line's text)",
     ("finance.py", 365.25): _DAYS, ("finance.py", 12): _MONTHS,
     ("finance.py", 30.0): "argument bound: a horizon of at most 30 years",
     ("finance.py", 0.99): "IRR search grid [1/year] (its -0.99)",
