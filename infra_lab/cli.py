@@ -1714,7 +1714,7 @@ def _option_flags(parser: argparse.ArgumentParser, command: str) -> dict[str, st
     return flags
 
 
-def in_cli_words(message: str, flags: dict[str, str]) -> str:
+def in_cli_words(message: str, flags: dict[str, str], typed: set[str] | None = None) -> str:
     """An error of the package in the words of the command line: a keyword the command passed from an
     option is named by that option, its value after it, as the CLI's own errors write it
     (``search constraint max_tp = 0: ...`` -> ``--max-tp 0: ...``, ``gpus = 16: must be a multiple
@@ -1724,6 +1724,10 @@ def in_cli_words(message: str, flags: dict[str, str]) -> str:
     too, and an unknown name says the option it came from (``unknown recompute 'x'.`` -> ``unknown
     recompute 'x' in --recompute.``, as the CLI's own ``--objective`` error says it). A table key
     (``training.micro_batch``, ``hardware.nodes``) is a key of the scenario file and stays as it is.
+    ``typed``: the keywords whose options were given on the command line (None: every keyword of
+    ``flags``); a value the message reports is named by its option only for those (a warning's
+    ``with pp = 4`` is the scenario's plan unless ``--pp`` was typed), while advice (``per_node=``,
+    ``feasible_only=False``) names the option to type whether or not it was.
 
     >>> in_cli_words("search constraints min_tp = 4 > max_tp = 2: no value allowed",
     ...              {"min_tp": "--min-tp", "max_tp": "--max-tp"})
@@ -1731,35 +1735,52 @@ def in_cli_words(message: str, flags: dict[str, str]) -> str:
     >>> in_cli_words("unknown recompute 'x'. Did you mean 'none'? Valid: full, none, selective",
     ...              {"recompute": "--recompute"})
     "unknown recompute 'x' in --recompute. Did you mean 'none'? Valid: full, none, selective"
+    >>> in_cli_words("pp_schedule = 'zbv' with pp = 4; pass per_node= to place them", {"pp": "--pp",
+    ...              "per_node": "--per-node"}, typed=set())
+    "pp_schedule = 'zbv' with pp = 4; pass --per-node to place them"
     """
+    said = flags if typed is None else {k: f for k, f in flags.items() if k in typed}   # values reported
     head, sep, rest = message.partition(": ")
     names = head.split(", ")
-    if sep and all(n in flags for n in names):   # "dropout, reserve_bytes: with ..." names the keywords first
-        message = ", ".join(flags[n] for n in names) + sep + rest
+    if sep and all(n in said for n in names):   # "dropout, reserve_bytes: with ..." names the keywords first
+        message = ", ".join(said[n] for n in names) + sep + rest
     for kw in sorted(flags, key=len, reverse=True):
         flag, k = flags[kw], re.escape(kw)
         if "=" in kw:          # an on/off option's keyword and the value it sets: "feasible_only=False"
             message = re.sub(rf"(?<![\w.-]){k}(?![\w.])", flag, message)
             continue
+        message = re.sub(rf"(?<![\w.-]){k}=(?=[\s,;)]|$)", flag, message)     # "pass per_node= for ..."
+        if kw not in said:
+            continue
         message = re.sub(rf"(?<![\w.-])(?:search constraints? )?{k}(?:\[\d+\])? = ", flag + " ", message)
         message = re.sub(rf"(?<![\w.-])(?:il\.)?[\w.]*\({k}=\.\.\.\)", flag, message)
         message = re.sub(rf"(?<=\bin )(?:search constraint )?{k}(?=[.,;:)]| \(|$)", flag, message)
-        message = re.sub(rf"(?<![\w.-]){k}=(?=[\s,;)]|$)", flag, message)     # "pass per_node= for ..."
         message = re.sub(rf"^(unknown {k} (?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s'\"]+?))(?=\.(?: |$)|$)",
                          rf"\1 in {flag}", message)
     return message
 
 
-_CLI_FLAGS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("_CLI_FLAGS", default=None)
-"""The option flags (:func:`_option_flags`) of the command :func:`main` runs; none outside it."""
+_CLI_FLAGS: contextvars.ContextVar[tuple[dict[str, str], set[str]] | None] = contextvars.ContextVar(
+    "_CLI_FLAGS", default=None)
+"""The option flags (:func:`_option_flags`) of the command :func:`main` runs and the keywords of
+those typed (:func:`_typed_keywords`); None outside it."""
+
+
+def _typed_keywords(parser: argparse.ArgumentParser, command: str, args: list[str]) -> set[str]:
+    """The keywords of ``command``'s options that ``args`` gives (options are never abbreviated;
+    collective's positional SIZE always)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    given = {tok.split("=", 1)[0] for tok in args if tok.startswith("-")}
+    typed = {act.dest for act in sub._actions if given & set(act.option_strings)}
+    return typed | ({"size_bytes"} if command == "collective" else set())
 
 
 def _said(message: str) -> str:
     """A message of the package (an error, a warning, why a search kept nothing) in the words of the
     command :func:`main` runs (:func:`in_cli_words` with its options); as it is outside :func:`main`
     (a command function called directly)."""
-    flags = _CLI_FLAGS.get()
-    return message if flags is None else in_cli_words(message, flags)
+    got = _CLI_FLAGS.get()
+    return message if got is None else in_cli_words(message, *got)
 
 
 def _common_options_after_command(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
@@ -1801,7 +1822,8 @@ def main(argv: list[str] | None = None) -> int:
     if not a.command:
         parser.print_help()
         return 2
-    token = _CLI_FLAGS.set(_option_flags(parser, a.command))   # the package's messages name these options
+    parsed = _common_options_after_command(parser, args)   # the package's messages name the options typed
+    token = _CLI_FLAGS.set((_option_flags(parser, a.command), _typed_keywords(parser, a.command, parsed)))
     try:
         return _run(a)
     finally:

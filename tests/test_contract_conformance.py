@@ -731,6 +731,14 @@ def test_cli_warnings_and_empty_search_reasons_name_the_option_the_user_typed(tm
     with pytest.warns(il.errors.EmptyResultWarning, match=r"none meets max_tpot_s = \S+ and max_ttft_s = \S+ at once"):
         il.serve_search(sv, max_tpot_s=float(f"{tpot * 1.001:g}"), max_ttft_s=float(f"{ttft * 1.001:g}"))
     assert cli._said("max_tpot_s = 1: x") == "max_tpot_s = 1: x"    # outside a command: the keyword
+    # a value of the scenario's plan that a warning reports is not an option the user typed: sweep
+    # takes --pp (a search constraint), and the interleaved plan's "with pp = 2" read "with --pp 2"
+    scen, _ = _small_files(tmp_path)
+    grid = tmp_path / "pp.toml"
+    grid.write_text("[parallelism]\npp = [2]\nvp = [2]\n[training]\nglobal_batch = [12]\n")
+    assert cli.main(["sweep", scen, "--grid", str(grid)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: parallelism.vp = 2 with pp = 2: 3 micro-batch(es) per step" in out and "--pp" not in out, out
 
 
 def test_a_serving_stack_of_the_wrong_vendor_lists_the_engines_stacks_on_the_part():
