@@ -147,6 +147,8 @@ REVIEWED_LITERALS = {
     ("validation.py", 0.2): "search bracket [-]", ("validation.py", 40.0): "search bracket [blocks]",
     ("validation.py", 1024): "unit: a source's '2k' sequence length is 2 x 1024 tokens",
     ("validation.py", 80): "text truncation [characters]", ("validation.py", 77): "text truncation",
+    ("validation.py", 32): "four_bit_gemm_summary's row bands (M_BAND_EDGES): a display grouping",
+    ("validation.py", 256): "four_bit_gemm_summary's row bands (M_BAND_EDGES): a display grouping",
 }
 
 

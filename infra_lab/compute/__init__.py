@@ -109,8 +109,12 @@ from .validation import (
     device_check_table,
     device_gemm_layout_check,
     device_kernels,
+    four_bit_gemm_measurements,
+    four_bit_gemm_summary,
+    four_bit_gemm_table,
     gemm_validation,
     grouped_mm_factor_fit,
+    mx4_ceiling_factor_fit,
     power_limit_derate,
     validation_summary,
     validation_table,
@@ -134,4 +138,5 @@ __all__ = [
     "calibrate", "ceiling_fits", "compute_measurements", "gemm_validation",
     "device_kernels", "device_check_table", "device_check_summary", "device_gemm_layout_check",
     "power_limit_derate", "grouped_mm_factor_fit", "validation_summary", "validation_table",
+    "four_bit_gemm_measurements", "four_bit_gemm_table", "four_bit_gemm_summary", "mx4_ceiling_factor_fit",
 ]

@@ -101,6 +101,13 @@ def max_tile_efficiency(accelerator: str) -> float:
     return float(_tiles(P.accelerator(accelerator))[2].max())
 
 
+MX_FACTOR_PRECISIONS = ("mxfp8", "mxfp4", "nvfp4", "fp4")
+"""Block-scaled precisions whose ceiling is the device's FP8 ceiling times the format's
+``mx_ceiling_factor`` (data/compute_params.csv): MXFP8 fitted on B200 (torchao), MXFP4 on
+MI355X (aiter's tuned MXFP4 GEMMs); NVFP4 and generic fp4 take MXFP4's factor (no NVIDIA FP4
+kernel-time table by shape was found: an assumption, see the CSV notes)."""
+
+
 @cache
 def _gemm_model(name: str, prec: str, ceiling: float | None, stream_k: int | None,
                 which: str) -> GemmModel:
@@ -113,7 +120,7 @@ def _gemm_model(name: str, prec: str, ceiling: float | None, stream_k: int | Non
     k_tile = max(1, int(round(P.value(acc, "k_tile_bytes") / eb)))
     if ceiling is not None:
         ceil_ = float(ceiling)
-    elif prec == "mxfp8":
+    elif prec in MX_FACTOR_PRECISIONS:
         ceil_ = P.value(acc, "gemm_ceiling", "fp8", which=which) * P.value(acc, "mx_ceiling_factor", prec, which=which)
     else:
         ceil_ = P.value(acc, "gemm_ceiling", prec, which=which)

@@ -39,7 +39,8 @@ from .gemm import (
 __all__ = ["compute_measurements", "calibrate", "validation_table", "validation_summary",
            "device_kernels", "device_check_table", "device_check_summary", "device_gemm_layout_check",
            "gemm_validation", "ceiling_fits", "attention_cap_comparison", "power_limit_derate",
-           "ATTN_CAPPED_AT_MEASURED"]
+           "ATTN_CAPPED_AT_MEASURED", "four_bit_gemm_measurements", "four_bit_gemm_table",
+           "four_bit_gemm_summary", "mx4_ceiling_factor_fit"]
 
 _MEAS_SCHEMA = {
     "case": Col("str", required=True), "kind": Col("str", required=True,
@@ -233,7 +234,9 @@ def calibrate() -> pl.DataFrame:
     3. ``sync_call_overhead_s`` (AMD, torch.matmul timed call by call): the two smallest
        MI325X BF16 GEMMs.
     4. B200 ``hbm_efficiency``: the MXFP8 activation quantization kernel (train row).
-    4b. ``mx_ceiling_factor``: the MXFP8 grouped forward GEMM on B200 (train row);
+    4b. ``mx_ceiling_factor``: the MXFP8 grouped forward GEMM on B200 (train row); MXFP4's
+        from the fastest train row of aiter's tuned MXFP4 GEMMs on MI355X
+        (:func:`mx4_ceiling_factor_fit`);
         B200 ``grouped_mm_factor``: torchao's BF16 ``torch._grouped_mm`` forward + backward
         times (train rows, :func:`grouped_mm_factor_fit`); H200 ``grouped_mm_factor`` (bf16,
         fp8): the train rows of the project's own ``torch._grouped_mm`` /
@@ -282,6 +285,8 @@ def calibrate() -> pl.DataFrame:
     fac = _golden(lambda x: _sse(lambda r: _gemm_pred(r, fixed=f_nv, hbm_eff=hb,
                                                       ceiling_scale=x / cur), mx), 0.2, 1.0)
     put("*", "mx_ceiling_factor", "mxfp8", fac)
+    # 4-bit block-scaled ceiling factor on FP8 (MI355X MXFP4, aiter's tuned kernels, train rows)
+    put("*", "mx_ceiling_factor", "mxfp4", mx4_ceiling_factor_fit()["value"])
     # PyTorch's fused BF16 grouped GEMM against the dense ceiling (B200, torchao fwd+bwd, train)
     put("B200", "grouped_mm_factor", "bf16", grouped_mm_factor_fit(fixed=f_nv, hbm_eff=hb)["value"])
     # PyTorch's fused grouped kernels on Hopper (the project's H200 timings, train rows)
@@ -674,6 +679,108 @@ def gemm_validation() -> pl.DataFrame:
     if not out:  # pragma: no cover
         raise ValidationError("device_measurements.csv has no gemm_tflops rows")
     return pl.DataFrame(out, infer_schema_length=None)
+
+
+@cache
+def four_bit_gemm_measurements() -> pl.DataFrame:
+    """Measured 4-bit GEMM kernel times (data/measurements/gemm_4bit_kernels.csv): AMD aiter's
+    tuned MXFP4 (A4W4, 1x32 E8M0 block scales, bf16 output) GEMM table for MI355X (gfx950, 256
+    CUs), one row per (M, N, K) shape, the fastest of aiter's CK and assembly kernels, its mean
+    kernel time over 101 calls from the torch profiler (``kernel_us`` [us]) and the rate
+    2·M·N·K / time (``value`` [TFLOP/s]). Columns of :func:`compute_measurements` plus
+    ``kernel`` and ``kernel_us``; ``role`` is the house hash (``test`` when zlib.crc32(case) % 3
+    == 0). No NVIDIA FP4 (NVFP4) table of kernel times by shape was found."""
+    return catalog.read_table(catalog.DATA_DIR / "measurements" / "gemm_4bit_kernels.csv", _MEAS_SCHEMA)
+
+
+def mx4_ceiling_factor_fit() -> dict:
+    """The MXFP4 ceiling factor on FP8 [-] (``mx_ceiling_factor``, variant mxfp4): the ceiling
+    that puts the model's maximum over all shapes at the fastest TRAIN row of
+    :func:`four_bit_gemm_measurements` (:func:`infra_lab.compute.fit_gemm_ceiling`, as every
+    max-achievable fit), over MI355X's FP8 ceiling.
+
+    Returns
+    -------
+    dict : value [-], case (the fastest train row), measured_tflops [TFLOP/s], ceiling [-],
+        fp8_ceiling [-]
+    """
+    t = four_bit_gemm_measurements().filter((pl.col("role") == "train") & (pl.col("accelerator") == "MI355X")
+                                            & (pl.col("precision") == "mxfp4"))
+    best = t.sort("value", descending=True).row(0, named=True)
+    c = fit_gemm_ceiling("MI355X", "mxfp4", best["value"] * 1e12)
+    c8 = P.value(catalog.accelerator("MI355X"), "gemm_ceiling", "fp8")
+    return {"value": c / c8, "case": best["case"], "measured_tflops": best["value"], "ceiling": c,
+            "fp8_ceiling": c8}
+
+
+def four_bit_gemm_table() -> pl.DataFrame:
+    """Predicted vs measured kernel time of every 4-bit GEMM of :func:`four_bit_gemm_measurements`.
+
+    Returns
+    -------
+    polars.DataFrame : case, m, n, k, role (train/test), kernel, measured_us, predicted_us
+        (:func:`infra_lab.compute.gemm_times`, the numba kernel) [us], measured_tflops,
+        predicted_tflops [TFLOP/s], error_pct (predicted rate / measured − 1; positive = the
+        model is too fast) [%], weight_TBps (the weight bytes N·K/2 over the measured time,
+        scales excluded) [TB/s]
+    """
+    from .gemm import gemm_times
+
+    t = four_bit_gemm_measurements()
+    out = []
+    for (acc, prec), g in t.group_by(["accelerator", "precision"], maintain_order=True):
+        pred = gemm_times(g["m"].to_numpy(), g["n"].to_numpy(), g["k"].to_numpy(), acc, prec) * 1e6
+        out.append(g.select("case", "m", "n", "k", "role", "kernel",
+                            pl.col("kernel_us").cast(pl.Float64).alias("measured_us")).with_columns(
+            pl.Series("predicted_us", pred)))
+    v = pl.concat(out)
+    flop = 2.0 * pl.col("m").cast(pl.Float64) * pl.col("n") * pl.col("k")
+    return v.with_columns(
+        (flop / pl.col("measured_us") / 1e6).alias("measured_tflops"),
+        (flop / pl.col("predicted_us") / 1e6).alias("predicted_tflops"),
+        (100.0 * (pl.col("measured_us") / pl.col("predicted_us") - 1.0)).alias("error_pct"),
+        (pl.col("n").cast(pl.Float64) * pl.col("k") * P.ELEMENT_BYTES["mxfp4"] / pl.col("measured_us") / 1e6
+         ).alias("weight_TBps"))
+
+
+M_BAND_EDGES = (32, 256)
+"""Upper ends of the row bands of :func:`four_bit_gemm_summary` [rows M]: decode-sized
+(1–32), mid (33–256), large (above); a display grouping, not a model quantity."""
+
+
+def _m_bands() -> list[tuple[int, int | None, str]]:
+    out, lo = [], 1
+    for hi in M_BAND_EDGES:
+        out.append((lo, hi, f"{lo}-{hi}"))
+        lo = hi + 1
+    out.append((lo, None, f">={lo}"))
+    return out
+
+
+def four_bit_gemm_summary(table: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Error of :func:`four_bit_gemm_table` by split and M band (:data:`M_BAND_EDGES`): role, m_band,
+    cases, median_error_pct (positive = the model is too fast), median_abs_error_pct,
+    worst_abs_error_pct [%], median_weight_TBps (measured) [TB/s]."""
+    v = four_bit_gemm_table() if table is None else table
+    need = {"m", "role", "error_pct", "weight_TBps"}
+    if not isinstance(v, pl.DataFrame) or not need <= set(v.columns):
+        raise ValidationError(f"table = {_table_desc(v, need)}: expected a polars DataFrame like "
+                              f"four_bit_gemm_table() (columns {', '.join(sorted(need))})")
+    bands = _m_bands()
+    band = pl.lit("all")
+    for lo, hi, name in reversed(bands):
+        inside = pl.col("m") >= lo if hi is None else (pl.col("m") >= lo) & (pl.col("m") <= hi)
+        band = pl.when(inside).then(pl.lit(name)).otherwise(band)
+    v = v.with_columns(band.alias("m_band"))
+    agg = (pl.len().alias("cases"), pl.col("error_pct").median().alias("median_error_pct"),
+           pl.col("error_pct").abs().median().alias("median_abs_error_pct"),
+           pl.col("error_pct").abs().max().alias("worst_abs_error_pct"),
+           pl.col("weight_TBps").median().alias("median_weight_TBps"))
+    by = v.group_by("role", "m_band").agg(*agg)
+    allr = v.group_by("role").agg(*agg).with_columns(pl.lit("all").alias("m_band")).select(by.columns)
+    order = {name: i for i, (_lo, _hi, name) in enumerate(bands)} | {"all": len(bands)}
+    return (pl.concat([by, allr]).with_columns(pl.col("m_band").replace_strict(order).alias("_o"))
+            .sort("role", "_o").drop("_o"))
 
 
 def power_limit_derate(accelerator: str) -> dict:

@@ -529,9 +529,11 @@ Markdown(f"One row past the MAF shape costs {cliff_dp:.0%} with data-parallel ti
 Each device and precision has its own fitted ceiling where a max-achievable figure exists
 (FP8 on H100, H200, B200, B300, GB200, MI300X, MI325X, MI355X), so MI355X does not inherit
 MI300X's clock-throttled ceiling (its board power is printed in the takeaways), nor does B200
-inherit H100's. Where nothing is
-measured (MI350X, GB300, FP4 anywhere, MXFP8 beyond one torchao kernel) the row names what it
-is derived from, why, and a range.
+inherit H100's. The block-scaled formats are the device's FP8 ceiling times one factor per
+format: MXFP8's fitted to a torchao kernel on B200, MXFP4's to AMD aiter's tuned MXFP4 GEMMs on
+MI355X (§5.1), NVFP4's an assumption (MXFP4's factor: no NVIDIA FP4 kernel table by shape was
+found). Where nothing is measured (MI350X, GB300, MXFP8 beyond one torchao kernel) the row names
+what it is derived from, why, and a range.
 """),
     ("code", r"""
 prec_rows = []
@@ -549,6 +551,75 @@ for acc in ["H100-SXM", "H200-SXM", "B200", "GB200", "B300", "GB300", "MI300X", 
 prec = pl.DataFrame(prec_rows).with_columns(pl.col("max_achievable_tflops").round(0), pl.col("fraction_of_peak").round(3))
 with pl.Config(tbl_rows=prec.height):   # every row: the derived and assumed ones are the point of the table
     display(prec)
+"""),
+    ("md", r"""
+### 5.1 4-bit GEMMs measured: aiter's tuned MXFP4 table on MI355X
+
+AMD's aiter library ships the table its tuner wrote for MXFP4 GEMMs (A4W4: 4-bit activations and
+weights, 1×32 E8M0 block scales) on MI355X: for each of 1,470 shapes, from one decode row to
+prefill-sized M, the fastest of its CK and assembly kernels and that kernel's mean time from the
+torch profiler (`data/measurements/gemm_4bit_kernels.csv`; split by the house hash). One number is
+fitted to it, on the train rows only: the MXFP4 ceiling factor on FP8, so that the model's maximum
+over all shapes is the fastest train row (as every ceiling is fitted to a max-achievable rate).
+Below: the error of the model's kernel time per split and M band (error = predicted rate /
+measured − 1: positive = the model is too fast).
+"""),
+    ("code", r"""
+fit4 = il.compute.mx4_ceiling_factor_fit()
+g4, g8 = il.compute.gemm_model("MI355X", "mxfp4"), il.compute.gemm_model("MI355X", "fp8")
+t4 = il.compute.four_bit_gemm_table()
+s4 = il.compute.four_bit_gemm_summary(t4)
+print(f"fastest train row {fit4['case']}: {fit4['measured_tflops']:,.0f} TFLOP/s = "
+      f"{g4.max_efficiency:.3f} of the {g4.peak_flops / 1e12:,.0f} TFLOP/s MXFP4 peak (FP8: {g8.max_efficiency:.3f} of "
+      f"{g8.peak_flops / 1e12:,.0f}); mx_ceiling_factor (mxfp4) = {fit4['value']:.4f}")
+s4.with_columns(pl.col("median_error_pct", "median_abs_error_pct", "worst_abs_error_pct", "median_weight_TBps").round(2))
+"""),
+    ("code", r"""
+# the decode shapes of Llama-3.3-70B on one GPU (the ATOM MXFP4 serving rows run TP 1): per layer
+# QKV (N 10240), the attention output (8192 x 8192), gate+up (N 57344) and down (K 28672)
+L70 = [(10240, 8192), (8192, 8192), (57344, 8192), (8192, 28672)]
+dec = (t4.filter(pl.struct("n", "k").is_in([{"n": n_, "k": k_} for n_, k_ in L70]) & pl.col("m").is_in([1, 16, 64, 256]))
+         .with_columns(((pl.col("n") + 127) // 128).alias("column_tiles_128"))
+         .select("m", "n", "k", "role", "column_tiles_128", "measured_us", "predicted_us", "weight_TBps", "error_pct")
+         .sort("n", "k", "m"))
+with pl.Config(tbl_rows=dec.height):
+    display(dec.with_columns(pl.col("measured_us", "predicted_us", "weight_TBps", "error_pct").round(2)))
+"""),
+    ("code", r"""
+small = (t4.filter((pl.col("role") == "train") & (pl.col("m") <= 32) & (pl.col("n") * pl.col("k") >= 2e7))
+           .with_columns(((pl.col("n") + 127) // 128).alias("tiles")))
+few, many = small.filter(pl.col("tiles") < 128), small.filter(pl.col("tiles") >= 128)
+bw_model = g4.mem_bw_Bps / 1e12
+meas4 = il.compute.four_bit_gemm_measurements()
+n_split = meas4.filter(~pl.col("software").str.ends_with("(split-K 0)")).height
+dec_k = meas4.filter(pl.col("m") <= 32)["kernel"]
+skinny = float(dec_k.str.contains(r"(_\d+x128E|blockscale_\d+x\d+x128x)").mean())   # 128-column tiles (asm, CK names)
+def band(b, role="train"):
+    return s4.filter((pl.col("role") == role) & (pl.col("m_band") == b)).row(0, named=True)
+big, mid, dcd = band(">=257"), band("33-256"), band("1-32")
+down = dec.filter((pl.col("k") == 28672) & (pl.col("m") == 16)).row(0, named=True)
+Markdown(
+    f"**Reading.** On large GEMMs (M ≥ 257, {big['cases']} train rows) the model is {big['median_error_pct']:+.1f} % off at "
+    f"the median (positive: too fast): the fitted MXFP4 ceiling is the fastest train row, so the model's maximum is a measured rate, and the "
+    f"old assumption (FP4 reaches FP8's fraction of its peak) would price these shapes "
+    f"{100 * (g8.ceiling / g4.ceiling - 1):.0f} % faster at the compute bound. Mid-size GEMMs "
+    f"(M 33–256) stay {mid['median_error_pct']:+.1f} % at the median (|error| {mid['median_abs_error_pct']:.0f} %), decode-size "
+    f"ones (M ≤ 32) {dcd['median_error_pct']:+.1f} % (|error| {dcd['median_abs_error_pct']:.0f} %). The decode-size "
+    f"misses follow one mechanism the model does not have: aiter's skinny kernels ({skinny:.0%} of the M ≤ 32 rows run a "
+    f"128-column tile; split-K in {n_split} of the table's {meas4.height:,} rows) give each 128-column "
+    f"tile of the output to one workgroup, so a "
+    f"weight matrix with few column tiles is streamed by few of the 256 CUs. Of the train rows with M ≤ 32 and at "
+    f"least 10 MB of weights, the {few.height} with fewer than 128 column tiles read their weights at "
+    f"{few['weight_TBps'].median():.1f} TB/s (median; the model is {few['error_pct'].median():+.0f} % too fast on them), "
+    f"the {many.height} with 128 or more at {many['weight_TBps'].median():.1f} TB/s ({many['error_pct'].median():+.0f} %) "
+    f"against the model's {bw_model:.2f} TB/s. Llama-3.3-70B's down projection (K {down['k']:,}, "
+    f"{down['column_tiles_128']} column tiles) at M = {down['m']} takes {down['measured_us']:.1f} us "
+    f"({down['weight_TBps']:.1f} TB/s) where the model says {down['predicted_us']:.1f} us. "
+    f"The smallest kernels of the table run in {t4['measured_us'].min():.1f} us, below AMD's fitted fixed cost per kernel "
+    f"({il.compute.kernel_fixed_s('MI355X') * 1e6:.1f} us, fitted to hipBLASLt FP8 GEMMs), so tiny shapes are predicted "
+    f"too slow. Neither is priced here: a per-tile streaming limit would change every small-M GEMM of every "
+    f"precision and vendor, which these MXFP4 rows alone cannot calibrate. No NVIDIA FP4 kernel table by "
+    f"shape was found, so NVFP4 takes MXFP4's factor as a labelled assumption.")
 """),
     ("md", r"""
 What quantization costs is not a fixed share of the layer: every FP8/FP4 GEMM input is cast from 16 bit (row- and
@@ -722,14 +793,32 @@ fb = att.pivot(on="pass", index=["kernel", "seq_len"], values="efficiency")
 bwd_below = bool((fb["bwd"] <= fb["fwd"]).all() and (fb["bwd causal"] <= fb["fwd causal"]).all())
 rises = bool(att.sort("seq_len").group_by("kernel", "pass").agg((pl.col("efficiency").diff() >= -1e-9).all().alias("up"))["up"].all())
 zy = il.catalog.device_measurements().filter((pl.col("quantity") == "kernel_speedup")
-                                              & pl.col("conditions").str.starts_with("FlashAttention-2 backward"))["value"]
+                                              & pl.col("conditions").str.starts_with("FlashAttention-2 backward"))
+# the shape the MI300X backward is fitted at: the FlashAttention-3 paper's sweep (heads, tokens per call)
+BENCH = {q: float(il.compute.compute_params().filter(pl.col("parameter") == q)["value"][0])
+         for q in ("attn_bench_heads", "attn_bench_tokens")}
+
+
+def bwd_rate_ratio(s_, bh):   # MI300X FA2-class over H100 FA2, backward, no mask [-]
+    return (il.compute.attention_efficiency(s_, ATT_HD, bh, "MI300X", "bwd", False, kernel="ck-fa2")
+            * il.catalog.accelerator("MI300X").peak("bf16")
+            / (il.compute.attention_efficiency(s_, ATT_HD, bh, "H100-SXM", "bwd", False, kernel="fa2")
+               * il.catalog.accelerator("H100-SXM").peak("bf16")))
+
+
+zy_len = [int(c.rsplit(" ", 1)[-1].rstrip("k")) * 1024 for c in zy["conditions"]]   # "... sequence length 4k" [tokens]
+zy_model = [bwd_rate_ratio(s_, BENCH["attn_bench_heads"] * BENCH["attn_bench_tokens"] / s_) for s_ in zy_len]
 Markdown(f"In the chart the dashed backward curve lies {'below' if bwd_below else 'not always below'} the forward one for every "
          f"kernel and length, and {'every curve rises' if rises else 'not every curve rises'} with the sequence length "
          f"(the fixed cost per workgroup is spread over more blocks). At {READ_S // 1024}k tokens H100 FlashAttention-2 reaches {h_f:.0%} of peak forward and {h_b:.0%} backward "
          f"(FA3 {eff('H100-SXM', 'fa3', 'fwd', False):.0%} / {eff('H100-SXM', 'fa3', 'bwd', False):.0%}). "
-         f"MI300X's FA2-class backward comes out {rate_ratio:.2f}x H100 FA2's rate — **by construction**: it is "
-         f"derived from Zyphra's {100 * (zy.min() - 1):+.0f} to {100 * (zy.max() - 1):+.0f} % FA2-backward speed-ups "
-         f"(`data/device_measurements.csv`; the only MI300X-vs-H100 kernel comparison found), and its forward "
+         f"MI300X's FA2-class backward is **derived, not measured**: its two parameters are fitted to Zyphra's "
+         f"FA2-backward speed-ups over H100 ({', '.join(f'{100 * (v - 1):+.0f} %' for v in zy['value'])} at "
+         f"{', '.join(f'{x // 1024}k' for x in zy_len)} tokens; `data/device_measurements.csv`, the only MI300X-vs-H100 "
+         f"kernel comparison found) at the FlashAttention-3 paper's shape ({BENCH['attn_bench_heads']:.0f} heads, "
+         f"{BENCH['attn_bench_tokens'] / 1024:.0f}k tokens per call), where the model gives "
+         f"{', '.join(f'{100 * (v - 1):+.1f} %' for v in zy_model)}; at this chart's shape ({ATT_TOKENS // 1024}k tokens "
+         f"per call) it comes out {rate_ratio:.2f}x H100 FA2's rate at {READ_S // 1024}k. Its forward is "
          f"from MI355X AITER's forward/backward ratio; no MI300X forward measurement was found. A causal mask "
          f"on MI355X at {CAUSAL_S // 1024}k tokens drops AITER's efficiency from {a_full:.0%} to {a_causal:.0%} of peak (useful "
          f"FLOPs), so causal attention takes {0.5 * a_full / a_causal:.0%} of full attention's time there rather than half; over "

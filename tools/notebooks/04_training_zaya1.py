@@ -35,7 +35,7 @@ against published runs.
 context (sequence-split) parallel widths; *etp*: tensor parallelism inside the experts. A plan
 reads `tp1 ep4 etp1 dp1024 mbs2 zero1 rc=none`: those widths, the micro-batch (sequences per GPU
 per forward pass), the ZeRO stage and the recomputation mode. *ZeRO-1*: the optimizer
-state split over the dp replicas. *Muon*: an optimizer that orthogonalizes each weight matrix's
+state split over the dp replicas; *ZeRO-2*: the gradients split too. *Muon*: an optimizer that orthogonalizes each weight matrix's
 update (Newton–Schulz iterations). *CCA*: ZAYA1's compressed convolutional attention. *MFU*:
 model FLOPs per second ÷ the GPUs' dense peak. *Band*: the estimate with the stack's factors
 moved across their stated ranges. *NIC busy fraction*: the share of the step during which a
@@ -473,6 +473,7 @@ UNITS = {"dp_comm_overlap": "dp_comm_overlap [-]", "grad_reduce_bytes": "grad_re
          "days_14T": f"days for {T14 / 1e12:.0f}T tokens", "bucket_params_per_rank": "bucket_params_per_rank [params]",
          "bucket_params_M": "bucket [M params]", "buckets_worth": "buckets per model [-]",
          "Mtokens_per_step": "tokens per step [M]", "global_batch": "global_batch [sequences]",
+         "micro_batch": "micro_batch [sequences]", "micro_batches_per_step": "micro-batches per GPU per step [-]",
          "zyphra_plan_tok_s_gpu": "Zyphra's plan [tokens/s per GPU]", "best_tok_s_gpu": "best plan [tokens/s per GPU]",
          "best_days_14T": f"best plan, days for {T14 / 1e12:.0f}T tokens"}
 
@@ -505,9 +506,11 @@ with_units(bucket)
     ("code", r"""
 batches = []
 for gb in (dp, 2 * dp, 4 * dp, 8 * dp):   # pure data parallelism needs >= dp sequences (micro-batch 1 at gb = dp)
-    e = il.estimate(sc.replace(training={"global_batch": gb, "micro_batch": 1 if gb == dp else 2}))
+    mbs = 1 if gb == dp else 2
+    e = il.estimate(sc.replace(training={"global_batch": gb, "micro_batch": mbs}))
     b = dict(e.breakdown.iter_rows())
-    batches.append({"global_batch": gb, "Mtokens_per_step": gb * tr.seq_len / 1e6, "step_ms": 1e3 * e.step_time_s,
+    batches.append({"global_batch": gb, "micro_batch": mbs, "micro_batches_per_step": gb // (mbs * dp),
+                    "Mtokens_per_step": gb * tr.seq_len / 1e6, "step_ms": 1e3 * e.step_time_s,
                     "exposed_dp_ms": 1e3 * (b["dp_grad_comm"] + b["dp_param_comm"]), "nic_busy": e.nic_busy_fraction,
                     "tokens_per_s_per_gpu": e.tokens_per_s_per_gpu})
 batch = pl.DataFrame(batches)
@@ -538,25 +541,28 @@ display(Markdown(
     f"run during {100 * s9['nic_busy']:.0f} % of it. Even with perfect overlap {s1['exposed_dp_ms']:.0f} ms stay exposed "
     f"(the tail and first buckets); at the stack's {STACK['dp_comm_overlap']:g} it is {s9['exposed_dp_ms']:.0f} ms and with no overlap the step "
     f"grows to {s0['step_ms']:.0f} ms. Reducing gradients in bf16 takes the step to {b9['step_ms']:.0f} ms. At "
-    f"{small['Mtokens_per_step']:.1f}M tokens per step the same traffic meets less compute: "
+    f"{small['Mtokens_per_step']:.1f}M tokens per step (micro-batch {small['micro_batch']}: pure data parallelism has "
+    f"one sequence per GPU there) the same traffic meets less compute: "
     f"{small['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU against {s9['tokens_per_s_per_gpu']:,.0f} at {MTOK:.1f}M. "
     + BUCKETS + " "
     + ("Cross-node communication is a co-bottleneck of this plan, not a detail (§6 asks whether the NIC's line "
        "rate is what bounds it)." if s9["nic_busy"] > 0.5 else
        "Cross-node collectives run for a minority of the step: the network is not the bottleneck of this plan.")))
 """),
-    ("md", r"""
-**The host CPU: a library tuning constant, priced as a cost.** ZAYA1's nodes have Intel Xeon hosts
-(ZAYA1 report); the MI300X platform default is an AMD EPYC. NCCL's and RCCL's tuning model assumes a
-per-message network post overhead by host vendor, `getNetOverhead()`: 1 µs on Intel x86, 2 µs on AMD x86,
-tripled for a Simple ring step (`data/network_constants.csv`, pinned to the libraries' commits). In the
-libraries it does one thing: it is a floor on every step of a multi-node ring in the latency estimate that
-picks the algorithm and protocol. RCCL has the same function, unchanged, with no MI300X or MI355X override,
-and no public measurement of the values or of the Intel/AMD difference was found. The model prices it as a
-cost: the floor on each ring step's latency (an all-gather over 1,024 ranks has 1,023 steps), plus, its own
-use, one post per network chunk in the bandwidth term. The cell computes ZAYA1 on both hosts. Read the
-difference as what one unmeasured library constant is worth on a 1,024-rank latency-bound ring, not as a
-measured host difference.
+    ("code", r"""
+NET_US = {v: 1e6 * il.fabric.constant(f"net_overhead_{v}_x86_s") for v in ("intel", "amd")}   # [µs per message]
+display(Markdown(
+    "**The host CPU: a library tuning constant, priced as a cost.** ZAYA1's nodes have Intel Xeon hosts "
+    "(ZAYA1 report); the MI300X platform default is an AMD EPYC. NCCL's and RCCL's tuning model assumes a "
+    f"per-message network post overhead by host vendor, `getNetOverhead()`: {NET_US['intel']:g} µs on Intel x86, "
+    f"{NET_US['amd']:g} µs on AMD x86, {il.fabric.constant('net_overhead_simple_factor'):g}× that for a Simple ring step "
+    "(`data/network_constants.csv`, pinned to the libraries' commits). In the libraries it does one thing: it is a "
+    "floor on every step of a multi-node ring in the latency estimate that picks the algorithm and protocol. RCCL "
+    "has the same function, unchanged, with no MI300X or MI355X override, and no public measurement of the values "
+    "or of the Intel/AMD difference was found. The model prices it as a cost: the floor on each ring step's latency "
+    f"(an all-gather over {dp:,} ranks has {dp - 1:,} steps), plus, its own use, one post per network chunk in the "
+    "bandwidth term. The cell below computes ZAYA1 on both hosts. Read the difference as what one unmeasured library "
+    f"constant is worth on a {dp:,}-rank latency-bound ring, not as a measured host difference."))
 """),
     ("code", r"""
 HOSTS = (sc.hardware.host_cpu, il.fabric.platform(sc.hardware.accelerator)["default_host_cpu"])
@@ -683,8 +689,16 @@ h100_fits = e_h.fits
 H100_MEM = (f"{e_h.memory_per_gpu_bytes / 1e9:.1f} GB per GPU against the {acc_h.memory_capacity_bytes / 1e9:.1f} GB an "
             f"H100 job can address ({acc_h.hbm_bytes / 1e9:.0f} GB HBM)")
 fastest = cmp.filter(~pl.col("stack").str.ends_with("-asym")).sort("best_tok_s_gpu", descending=True)["accelerator"][0]
+e_h2 = il.estimate(h100.replace(parallelism={"zero": 2}))   # the same plain data parallelism, gradients sharded too
+MB_STEP = tr.global_batch // (tr.micro_batch * dp)           # micro-batches per GPU per step
+H100_Z2 = (f"With the gradients sharded over the data-parallel ranks as well (ZeRO-2) the same plain data parallelism "
+           f"{'fits' if e_h2.fits else 'does not fit'} an H100 ({e_h2.memory_per_gpu_bytes / 1e9:.1f} GB, "
+           f"{e_h2.tokens_per_s_per_gpu:,.0f} tokens/s per GPU)"
+           + (f": at {MB_STEP} micro-batch per GPU per step the gradients are reduce-scattered once either way, so "
+              "ZeRO-2 moves no more data than ZeRO-1 here." if MB_STEP == 1 else "."))
 display(Markdown(
     f"**Reading.** Zyphra's exact plan {'fits' if h100_fits else 'does not fit'} on an H100: it needs {H100_MEM}. "
+    + ("" if h100_fits else H100_Z2 + " ") +
     f"The search's best H100 plan is `{PLAN.format(**r_h)}`, the best MI300X plan `{PLAN.format(**r_mi)}`. "
     f"With the same software factors on both vendors H100 "
     f"delivers {ratio:.2f}× MI300X's tokens per second per GPU; with 0.1.0's asymmetric factors the ratio is "
@@ -855,7 +869,10 @@ display(Markdown("\n".join([
     f"{bk0['exposed_grad_ms']:.0f} ms).",
     f"* **Memory:** Zyphra's plan needs {est.memory_per_gpu_bytes / 1e9:.1f} GB per GPU on {hw.accelerator} "
     f"({'fits' if est.fits else 'does not fit'}); on H100 it needs {H100_MEM}, so it "
-    f"{'fits' if h100_fits else 'does not fit'} there; the search's best H100 plan is `{PLAN.format(**r_h)}`.",
+    f"{'fits' if h100_fits else 'does not fit'} there"
+    + ("" if h100_fits else f" (with ZeRO-2 it needs {e_h2.memory_per_gpu_bytes / 1e9:.1f} GB and "
+       f"{'fits' if e_h2.fits else 'does not fit'})")
+    + f"; the search's best H100 plan is `{PLAN.format(**r_h)}`.",
     f"* **Vendors with the same factors:** H100's best plan gives {ratio:.2f}× MI300X's tokens/s per GPU "
     f"({ratio_asym:.2f}× with 0.1.0's asymmetric factors); {fastest} is the fastest of the {len(clusters)} here. "
     f"All {mi_runs.height} validation runs on MI300X are predicted too fast ({mi_runs['error_pct'].min():+.0f} to "
@@ -907,9 +924,17 @@ display(Markdown("\n".join([
     f"2. **What does {hw.accelerator_spec.hbm_bytes / 1e9:.0f} GB of HBM buy?** Zyphra's plan — plain data "
     f"parallelism, no model splitting — needs {gb_gib(need)} per GPU: it "
     f"{'fits' if est.fits else 'does not fit'} the {gb_gib(cap_mi)} an {hw.accelerator} job can address"
-    + (f" and not the {gb_gib(cap_h)} of an H100, which has to split the experts (`{split_h}`) to fit. For this "
-       f"{spec.published_params_total / 1e9:.1f}B-total model the memory buys the simpler plan, not speed: the split H100 "
-       f"plan still runs {ratio:.2f}× MI300X's tokens/s per GPU." if not h100_fits else
+    + ((f" and not the {gb_gib(cap_h)} of an H100 as it stands. On an H100 plain data parallelism fits only with the "
+        f"gradients sharded as well (ZeRO-2: {e_h2.memory_per_gpu_bytes / 1e9:.1f} GB, "
+        f"{e_h2.tokens_per_s_per_gpu / est.tokens_per_s_per_gpu:.2f}× MI300X's tokens/s per GPU); the search's best H100 "
+        f"plan splits the experts instead (`{split_h}`, {ratio:.2f}×). For this "
+        f"{spec.published_params_total / 1e9:.1f}B-total model the memory buys ZeRO-1 with the full fp32 gradient buffer "
+        "that Megatron's distributed optimizer keeps, not a different parallel layout and not speed."
+        if e_h2.fits else
+        f" and not the {gb_gib(cap_h)} of an H100, which has to split the experts (`{split_h}`) to fit (ZeRO-2 does "
+        f"not fit either: {e_h2.memory_per_gpu_bytes / 1e9:.1f} GB). For this "
+        f"{spec.published_params_total / 1e9:.1f}B-total model the memory buys the simpler plan, not speed: the split H100 "
+        f"plan still runs {ratio:.2f}× MI300X's tokens/s per GPU.") if not h100_fits else
        f" and also the {gb_gib(cap_h)} of an H100: for this model the memory buys headroom, not a different plan."),
     f"3. **Is the network a bottleneck?** A co-bottleneck: collectives that cross nodes run during "
     f"{100 * s9['nic_busy']:.0f} % of the step and {s9['exposed_dp_ms']:.0f} ms of its {s9['step_ms']:.0f} ms "
@@ -932,6 +957,8 @@ def misses(df):
 
 
 b200 = errs.filter(pl.col("id").str.starts_with("AO-") & (pl.col("accelerator") == "B200"))
+ZAYA_OWN_OPS = [o for o in il.compute.layer_ops(spec, tr.seq_len, tr.micro_batch, 1, hw.accelerator, passes=("fwd",))["op"]
+                if o.startswith(("cca_", "router_"))]   # ZAYA1's own ops in the op table (CCA, the MLP router)
 q235 = errs.filter(pl.col("id").str.starts_with("MZ-Q235") & (pl.col("accelerator") == "H100-SXM"))
 ring = errs.filter((pl.col("family") == "torchtitan") & (pl.col("cp").cast(pl.Int64, strict=False) >= 4))
 host = il.validation.MOE_HOST_SYNC_RUNS
@@ -958,8 +985,11 @@ display(Markdown(
     "The batch in this scenario is its own choice; the MoE experts are priced with the compute model's grouped GEMMs "
     "at seeded per-expert counts, run the way the stack runs them (Transformer Engine's loop of per-expert GEMMs over "
     f"{int(STACK['grouped_gemm_streams'])} streams, `grouped_gemm_streams`, priced as chunks of that many experts), and "
-    "the busiest expert rank's load; CCA's convolutions, the router MLP and the mixture-of-depths skip route are "
-    "counted in FLOPs, not as separate kernels; Muon's Newton–Schulz work is timed as bf16 GEMMs of whole matrices, "
+    "the busiest expert rank's load; CCA's convolution and the router MLP are priced as ops of their own "
+    f"({', '.join(f'`{o}`' for o in ZAYA_OWN_OPS)} in `il.compute.layer_ops`), the mixture-of-depths skip route is not "
+    "modelled (only its router logit is counted: every token is priced through an expert, an upper bound on the "
+    "experts' work while the share of tokens that skip is not public), nor are the learned residual scales; "
+    "Muon's Newton–Schulz work is timed as bf16 GEMMs of whole matrices, "
     "its split over the data-parallel ranks is a stated assumption (distributed default, replicated bound) and the "
     "extra gather of momentum shards some implementations do is not priced; data-parallel overlap is a stack factor "
     f"with a stated range, not a measurement; the days price every one of the {T14 / 1e12:.0f}T tokens at "
