@@ -85,3 +85,32 @@ def test_training_chart_helpers_name_their_bad_arguments():
         with pytest.raises(ValidationError, match=r"plan_scatter: hbm_GB = "):
             il.charts.plan_scatter(plans, hbm_GB=bad)
     il.charts.plan_scatter(plans, hbm_GB=192).to_dict()
+
+
+def _drawn_points(chart) -> int:
+    """Points Vega draws for a chart (rendered to SVG offline)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_json()).count('aria-roledescription="point"')
+
+
+def test_charts_draw_columns_whose_names_carry_a_unit_in_brackets():
+    """Notebook 05's chart of IBM's NPV against the contract price named its columns
+    "contract price [USD/GPU-h]" and "NPV per GPU [USD]": Vega-Lite reads brackets (and dots) in
+    a field as nested access, found nothing and drew an empty frame. The builders that take
+    column names escape them (charts.base.field)."""
+    df = pl.DataFrame({"price [USD/GPU-h]": [1.0, 2.0, 3.0], "NPV per GPU [USD]": [-3.0, 1.0, 4.0],
+                       "rule (v1.2)": ["a", "a", "b"]})
+    lines = il.charts.efficiency_lines_chart(df, "price [USD/GPU-h]", "NPV per GPU [USD]", "rule (v1.2)", log_x=False,
+                                             x_title="price [USD per GPU-hour]", y_title="NPV [USD per GPU]", title="t")
+    assert _drawn_points(lines) == 3
+    pts = df.with_columns(pl.lit("Pollara-400").alias("nic"), pl.lit(1024).alias("gpus"), pl.lit("m").alias("model"),
+                          pl.lit(False).alias("announced_not_shipped"), pl.lit("MI300X").alias("platform"))
+    pareto = il.charts.expansion_pareto(pts, "price [USD/GPU-h]", "NPV per GPU [USD]", x_title="x [USD]",
+                                        y_title="y [USD]", log_x=False, log_y=False)
+    assert _drawn_points(pareto) == 3
+    bars = il.charts.expansion_bars(df.with_columns(pl.col("NPV per GPU [USD]").abs()), "NPV per GPU [USD]",
+                                    label="rule (v1.2)", value_title="NPV [USD per GPU]")
+    import vl_convert as vlc
+
+    assert vlc.vegalite_to_svg(bars.to_json()).count('aria-roledescription="bar"') == 3

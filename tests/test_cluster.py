@@ -109,6 +109,17 @@ class TestNotebook01Claims:
 
     sc = il.load_scenario("zaya1-ibm-mi300x")
 
+    def test_the_report_token_count_is_the_one_the_lab_uses(self):
+        """01 gave Zyphra's 14T and a press site's 12T as equal alternatives ("14T (Zyphra) or 12T
+        (press)"); it names the report's figure and says which notebooks use it, which must hold."""
+        tools = il.catalog.DATA_DIR.parent / "tools" / "notebooks"
+        nb01 = (tools / "01_the_deployment.py").read_text()
+        assert "tokens by Zyphra's own report (press coverage says" in nb01 and "(Zyphra) or" not in nb01
+        assert "notebooks 05, 06 and 09 use\n  the report's figure" in nb01
+        for name in ("05_economics", "06_reliability", "09_multimodal_maia"):
+            src = (tools / f"{name}.py").read_text()
+            assert 'parameter("zaya1_tokens")' in src and "zaya1_tokens_alt" not in src, name
+
     def test_one_nic_per_gpu_and_plain_data_parallel_zero1(self):
         hw, p = self.sc.hardware, self.sc.parallelism
         assert hw.nics_per_node == hw.gpus_per_node

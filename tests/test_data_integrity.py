@@ -249,7 +249,6 @@ ECONOMICS_REVIEWED_LITERALS = {
     ("data.py", 12.0): _MONTHS, ("data.py", 365.25): _DAYS,
     ("data.py", 2020): "origin of the rental-trend fit's time axis (years since 2020-01-01; the slope does not depend on it)",
     ("deal.py", 12): _MONTHS, ("deal.py", 4000): "Monte Carlo draws (argument default)",
-    ("deal.py", 99.0): "display cap of a payback that never comes ('99 = never' in the line's text)",
     ("finance.py", 365.25): _DAYS, ("finance.py", 12): _MONTHS,
     ("finance.py", 30.0): "argument bound: a horizon of at most 30 years",
     ("finance.py", 0.99): "IRR search grid [1/year] (its -0.99)",

@@ -1326,3 +1326,48 @@ def test_network_capex_is_priced_for_the_hardware_passed():
         E.network_capex_per_gpu(hardware=h100, accelerator="MI300X")
     with pytest.raises(il.errors.UnknownNameError, match=r"Did you mean 'H100-SXM'"):
         E.network_capex_per_gpu(accelerator="H10O")
+
+
+def test_deal_pnl_refuses_a_horizon_inside_the_setup():
+    """deal_pnl(years=0.2): in the draws whose setup and burn-in (setup_weeks, 2-8 weeks) outlast
+    the horizon's two monthly steps nothing is sold, the book margin was revenue 0 / 0 = -inf and
+    the P&L stopped on "samples = array([... -inf ...]): expected ... finite numbers" (with numpy's
+    divide-by-zero warning). It names the horizon and the shortest one that sells, as provider_view
+    does, and that horizon prices every line."""
+    with pytest.raises(ValidationError, match=r"^years = 0\.2: in [0-9,]+ of 300 draws the horizon ends inside "
+                                              r"the setup and burn-in .* allowed years >= 0\.25 \(3 months"):
+        E.deal_pnl(1.5e5, n=300, seed=1, years=0.2)
+    t = E.deal_pnl(1.5e5, n=300, seed=1, years=0.25).table
+    assert t.filter(pl.col("line") != "payback").select(pl.col("p5", "p50", "p95").is_finite().all()).row(0) == (True,) * 3
+
+
+def test_deal_answers_what_amd_earns_at_its_filed_segment_margin():
+    """The analyst's second question asked what AMD earns from the deployment and at what
+    margin; the deal gave revenue only. It adds the operating profit at the Data Center
+    segment's filed FY2024 margin (operating income / revenue of AMD's release), labelled as
+    a segment average because AMD files no Instinct margin."""
+    d = E.deal_pnl(1.5e5, n=300, seed=1)
+    m = (E.company_fact("AMD", "datacenter_operating_income_usd", "FY2024")
+         / E.company_fact("AMD", "datacenter_revenue_usd", "FY2024"))
+    assert 0.2 < m < 0.35                   # the filed 3,482 / 12,579 M USD, not a typed margin
+    op, rev = d.line("AMD", "operating profit at its data-centre segment margin"), d.line("AMD", "total revenue")
+    assert op.p50 == pytest.approx(rev.p50 * m, rel=1e-12)
+    how = d.table.filter(d.table["line"] == "operating profit at its data-centre segment margin")["how"][0]
+    assert "no Instinct margin" in how
+    assert 'deal.line("AMD", "operating profit at its data-centre segment margin")' in (il.catalog.DATA_DIR.parent / "tools" / "notebooks" / "05_economics.py").read_text()
+
+
+def test_deal_unknowns_read_the_purchase_price_range_from_the_data():
+    """The deal's first unknown typed the MI300X purchase price ("hyperscaler ASP $10-15k or
+    channel up to $25.7k", a copy of parameters.csv's row) and named MI300X for every AMD part;
+    it prints the priced accelerator's range from the data, and the contracted-hours line its
+    hours per month from HOURS_PER_MONTH."""
+    cp = E.parameters("MI300X")["capex_usd_per_gpu"]
+    d = E.deal_pnl(1.5e5, n=200, seed=1)
+    assert f"{cp.low:,.0f}-{cp.high:,.0f} USD per GPU, mode {cp.value:,.0f}" in d.unknowns[0]
+    assert "$10-15k" not in " ".join(d.unknowns)
+    how = d.table.filter(pl.col("line") == "contracted GPU-hours")["how"][0]
+    assert f"{E.HOURS_PER_MONTH:g} h" in how
+    d355 = E.deal_pnl(1e5, accelerator="MI355X", n=200, seed=1,
+                      overrides={"capex_usd_per_gpu": 25000.0, "amd_asp_usd_per_gpu": 23000.0})
+    assert d355.unknowns[0].startswith("IBM's purchase price for the MI355X (25,000 USD per GPU, held fixed)")

@@ -174,5 +174,31 @@ def test_notebook05_prices_the_final_run_on_one_basis():
     assert "${run_paid_gh * own.p50 / 1e3:,.0f}k at the owned P50" in NB05
     assert 'run_gh * zs["contract_usd_per_gpu_hour"]' not in NB05
     assert "final run incl. goodput losses at the contract price [thousand USD]" in NB05
-    # the section-4 table's empty payback said 'capped at the horizon'; it is the median draw never repaid
-    assert "payback capped at the horizon" not in NB05 and "payback P50 empty: the median" in NB05
+    # the section-4 table's empty payback said 'capped at the horizon'; it is the median draw never
+    # repaid, shown as inf like every other payback (E.payback_band)
+    assert "payback capped at the horizon" not in NB05 and "payback P50 inf: the median" in NB05
+
+
+def test_notebook05_says_what_the_hardware_is_worth_later():
+    """The analyst's fifth question (what a 2025 MI300X is worth two and three years on, against
+    IBM's reported depreciation) had no answer a reader could find: the value curves were inside
+    the TCO and the sale price. Section 6 now tabulates both curves by age from their owner,
+    residual_value, and prints the book loss or gain at the default decay."""
+    assert "**What the GPUs are worth later.**" in NB05
+    assert 'E.residual_value(1.0, a, "exponential", ooms_per_year=d)' in NB05
+    assert 'E.residual_value(1.0, a, "straight-line", life_years=LIFE_IBM)' in NB05
+    # the claim the prose leans on at the defaults: two years on, the market value (Epoch's
+    # decay) is below IBM's straight-line book value, so a sale books a loss
+    P = E.parameters("MI300X")
+    life = P["ibm_book_life_years"].value
+    assert (E.residual_value(1.0, 2.0, "exponential")
+            < E.residual_value(1.0, 2.0, "straight-line", life_years=life))
+
+
+def test_notebook08_says_its_margins_are_at_the_first_rent():
+    """Notebook 08's per-GPU table printed the decay path's margin with resale ($1.15 per sold
+    GPU-hour, positive) beside an IRR of -3.6 % and a negative NPV without saying the margins are
+    at the first (contract) rent; the subtitle says so now."""
+    pv = E.provider_view(path="decay")
+    assert pv.margin_with_resale_usd_per_gpu_hour > 0 and pv.npv_usd_per_gpu < 0   # the pair the note is for
+    assert "margins: at the first rent and " in NB08 and "sold share (the decay and rebound paths' later rents" in NB08

@@ -8,7 +8,7 @@ import uuid
 import altair as alt
 
 __all__ = ["setup_offline", "ChartPane", "vega_bundle_js", "VENDOR_COLORS", "vendor_color",
-           "require_columns", "require_rows", "to_altair_data"]
+           "require_columns", "require_rows", "to_altair_data", "field"]
 
 VENDOR_COLORS = {"AMD": "#ED1C24", "NVIDIA": "#76B900", "Intel": "#0071C5"}
 """Vendor colours used across charts (AMD red, NVIDIA green)."""
@@ -145,6 +145,15 @@ def require_rows(df, chart: str, rows: str = "the frame has no rows") -> None:
 
     if df.height == 0:
         raise ValidationError(f"{chart}: {rows}; nothing to draw (the axes are set by the data)")
+
+
+def field(name: str) -> str:
+    """A column name as a Vega-Lite field reference: ``.``, ``[`` and ``]`` (and ``\\``) escaped.
+    Unescaped, Vega-Lite reads ``"NPV per GPU [USD]"`` as the nested field ``NPV per GPU `` →
+    ``USD``, finds nothing and draws an empty chart (notebook 05's NPV-against-the-contract-price
+    chart did). Pass it as ``field=`` with an explicit ``type=``: the shorthand ``"name:Q"`` also
+    splits at a colon."""
+    return "".join("\\" + ch if ch in ".[]\\" else ch for ch in name)
 
 
 def to_altair_data(df):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import require_columns, require_rows, to_altair_data
+from .base import field, require_columns, require_rows, to_altair_data
 
 __all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "largest_model_chart",
            "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
@@ -217,11 +217,14 @@ def efficiency_lines_chart(df, x: str, y: str, color: str, *, dash: str | None =
     cols = [x, y, color] + ([dash] if dash else [])
     require_columns(df, cols, "efficiency_lines_chart")
     data = to_altair_data(df.select(cols))
+    kind = {c: "quantitative" if data[c].dtype.is_numeric() else "nominal" for c in cols}
+    # escaped field names: "NPV per GPU [USD]" unescaped drew an empty chart (base.field)
     enc = dict(
-        x=alt.X(f"{x}:Q", scale=alt.Scale(type="log" if log_x else "linear"), title=x_title),
-        y=alt.Y(f"{y}:Q", title=y_title),
-        color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
-        tooltip=[alt.Tooltip(f"{c}", format=",.3f") if c == y else c for c in cols])
+        x=alt.X(field=field(x), type="quantitative", scale=alt.Scale(type="log" if log_x else "linear"), title=x_title),
+        y=alt.Y(field=field(y), type="quantitative", title=y_title),
+        color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
+        tooltip=[alt.Tooltip(field=field(c), type=kind[c], title=c, **({"format": ",.3f"} if c == y else {}))
+                 for c in cols])
     if dash:
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash.replace("_", " "))
+        enc["strokeDash"] = alt.StrokeDash(field=field(dash), type="nominal", title=dash.replace("_", " "))
     return alt.Chart(data).mark_line(point=True).encode(**enc).properties(width=460, height=300, title=title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import require_columns
+from .base import field, require_columns
 
 __all__ = ["expansion_pareto", "expansion_bars"]
 
@@ -42,26 +42,28 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
     # outline in the colour (a fill drawn from a condition on the colour field left the model
     # legend's shapes without a fill or a stroke: blank)
     base = alt.Chart(pts).mark_point(size=70, strokeWidth=2, filled=True).encode(
-        x=alt.X(f"{x}:Q", title=x_title, scale=sx, axis=axis(x)),
-        y=alt.Y(f"{y}:Q", title=y_title, scale=sy, axis=axis(y)),
-        color=alt.Color(f"{color}:N", title=[color, "(hollow: announced,", "not shipped)"]),
-        stroke=alt.Stroke(f"{color}:N"),
+        x=alt.X(field=field(x), type="quantitative", title=x_title, scale=sx, axis=axis(x)),
+        y=alt.Y(field=field(y), type="quantitative", title=y_title, scale=sy, axis=axis(y)),
+        color=alt.Color(field=field(color), type="nominal", title=[color, "(hollow: announced,", "not shipped)"]),
+        stroke=alt.Stroke(field=field(color), type="nominal"),
         shape=alt.Shape("model:N", title="model"),
         fillOpacity=alt.FillOpacity("status:N", scale=alt.Scale(domain=list(_STATUS.values())[::-1], range=[1.0, 0.0]),
                                     legend=None),
-        tooltip=[f"{color}:N", "nic:N", "gpus:Q", "model:N", "status:N",
-                 alt.Tooltip(f"{x}:Q", format=",.3~g"), alt.Tooltip(f"{y}:Q", format=",.3~g")],
+        tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), "nic:N", "gpus:Q", "model:N", "status:N",
+                 alt.Tooltip(field=field(x), type="quantitative", title=x, format=",.3~g"),
+                 alt.Tooltip(field=field(y), type="quantitative", title=y, format=",.3~g")],
     )
     layers = [base]
     if front is not None and front.height:
         require_columns(front, [x, y], "expansion_pareto front")
         layers.append(alt.Chart(front.select(x, y).sort(x)).mark_line(
-            color="black", strokeDash=[4, 3], point=False).encode(x=f"{x}:Q", y=f"{y}:Q"))
+            color="black", strokeDash=[4, 3], point=False).encode(x=alt.X(field=field(x), type="quantitative"),
+                                                                  y=alt.Y(field=field(y), type="quantitative")))
     if highlight:
         h = pl.DataFrame({x: [highlight[x]], y: [highlight[y]]})
         layers.append(alt.Chart(h).mark_point(size=320, color="black", shape="circle",
                                               filled=False, strokeWidth=3)
-                      .encode(x=f"{x}:Q", y=f"{y}:Q"))
+                      .encode(x=alt.X(field=field(x), type="quantitative"), y=alt.Y(field=field(y), type="quantitative")))
     return alt.layer(*layers).properties(title=title, width=width, height=height)
 
 
@@ -70,7 +72,8 @@ def expansion_bars(df: pl.DataFrame, value: str, *, label: str = "option", title
     """Horizontal bars of one value per label (e.g. the numbers of one option)."""
     require_columns(df, [label, value], "expansion_bars")
     return alt.Chart(df.select(label, value)).mark_bar().encode(
-        y=alt.Y(f"{label}:N", sort="-x", title=None),
-        x=alt.X(f"{value}:Q", title=value_title or value),
-        tooltip=[f"{label}:N", alt.Tooltip(f"{value}:Q", format=",.4~g")],
+        y=alt.Y(field=field(label), type="nominal", sort="-x", title=None),
+        x=alt.X(field=field(value), type="quantitative", title=value_title or value),
+        tooltip=[alt.Tooltip(field=field(label), type="nominal", title=label),
+                 alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.4~g")],
     ).properties(title=title, width=width)

@@ -103,6 +103,7 @@ from .finance import (
                       npv,
                       operator_cash_flows,
                       operator_inputs,
+                      payback_band,
                       payback_years,
                       provider_view,
                       residual_value,
@@ -162,7 +163,7 @@ __all__ = [
     "break_even_utilization", "rent_vs_own", "rent_vs_own_curve", "cluster_power", "owned_input_names", "fabric_network_counts", "optics_price_ratio",
     # finance
     "OPERATOR_PARAMS", "PATHS", "RETIRE_RULES", "VALUE_CURVES", "ProviderView", "annuity_factor", "npv", "irr", "irr_array",
-    "payback_years", "straight_line_value", "exponential_value", "residual_value", "operator_inputs",
+    "payback_years", "payback_band", "straight_line_value", "exponential_value", "residual_value", "operator_inputs",
     "operator_cash_flows", "provider_view", "tco", "tco_total", "tco_arrays",
     # uncertainty
     "Band", "band", "distribution_mean", "percentiles", "fmt_band", "sample_parameters", "monte_carlo",

@@ -25,23 +25,27 @@ from .finance import (
     OPERATOR_PARAMS,
     PATHS,
     _contract_default,
+    _months_to_first_sale,
     _operator_cash_flows,
     _retire_rule,
     irr_array,
+    payback_band,
 )
 from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, _tdp
 
 __all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
 
 UNKNOWNS = (
-    "IBM's purchase price for the MI300X (hyperscaler ASP $10-15k or channel up to $25.7k) and whether it bought through an OEM",
+    "IBM's purchase price for the GPUs (from AMD's selling price to a hyperscaler to a distributor's listing: "
+    "capex_usd_per_gpu's range in data/economics/parameters.csv) and whether it bought through an OEM",
     "the IBM-Zyphra contract: price per GPU-hour, term, and whether it is paid in cash, credits or co-investment",
     "whether the cluster carries Pensando DPUs, and the Pollara 400 NIC price (neither is public)",
     "IBM's re-lease price and sold share after the contract, in a thin market for AMD rentals",
     "AMD's engineering support, price concessions or co-marketing for the reference deployment",
     "Zyphra's use of the contracted hours beyond the final run (ablations, other runs, work on its Maia agent product)",
 )
-"""What is not public and would narrow the ranges."""
+"""What is not public and would narrow the ranges (:func:`deal_pnl` prints the purchase-price
+range of the accelerator it prices in the first one)."""
 
 
 @dataclass(frozen=True)
@@ -201,8 +205,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     s["tdp_W"] = tdp
     rows = []
 
-    def add(party, line, x, unit, how):
-        b = U.band(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
+    def add(party, line, x, unit, how, summary=U.band):
+        b = summary(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
         rows.append({"party": party, "line": line, **b.as_dict(), "n": b.n, "unit": unit, "how": how})
 
     # AMD
@@ -220,10 +224,26 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         f"total / ${instinct / 1e9:.1f}B ('more than', FY2024 release): an upper bound")
     add("AMD", "share of 2025 data-centre segment revenue", amd / dc25, "fraction",
         f"total / ${dc25 / 1e9:.1f}B (FY2025 release; includes EPYC)")
+    # AMD reports no Instinct margin: the Data Center segment's operating margin (FY2024 release)
+    # is the one filed figure, an average over EPYC, Instinct, DPUs and NICs
+    dc_margin = (company_fact("AMD", "datacenter_operating_income_usd", "FY2024")
+                 / company_fact("AMD", "datacenter_revenue_usd", "FY2024"))
+    add("AMD", "operating profit at its data-centre segment margin", amd * dc_margin, "USD",
+        f"total x {dc_margin:.1%}, the Data Center segment's FY2024 operating margin (a segment average, "
+        "EPYC included: AMD reports no Instinct margin)")
     # IBM
     r = _operator_cash_flows(s, path=path, years=N, retire=rule)
     capex = ng * r["capex"]
     rev = ng * r["revenue"].sum(axis=1)
+    if (rev <= 0).any():
+        # years=0.2 with setup_weeks drawn up to 8: the draws that sold nothing had a book margin
+        # of -inf, and the P&L stopped on "samples = array([... -inf ...]): expected finite numbers"
+        m = _months_to_first_sale(float(np.max(s["setup_weeks"])))
+        raise ValidationError(
+            f"years = {N:g}: in {int((rev <= 0).sum()):,} of {n:,} draws the horizon ends inside the setup and "
+            f"burn-in (setup_weeks drawn up to {float(np.max(s['setup_weeks'])):.3g} weeks), so no GPU-hour is sold "
+            f"and there is no revenue, margin or return to report; allowed years >= {m / 12:.3g} ({m} months of "
+            f"the operator model's monthly steps) for these draws")
     cash_cost = ng * (r["energy"] + r["opex"]).sum(axis=1)
     gain = ng * r["gain_on_sale"]            # sale price - undepreciated book value, at the sale
     book = rev - cash_cost - capex * np.minimum(1.0, r["end_years"] / s["ibm_book_life_years"]) + gain
@@ -250,7 +270,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     add("IBM", "book operating margin", book / rev, "fraction", "book operating profit / revenue")
     add("IBM", "IRR (pre-tax, unlevered)", irr, "per year", "yearly cash flows incl. residual value; -100 % if never repaid")
     add("IBM", "NPV at the cost of capital", npv, "USD", "pre-tax, unlevered")
-    add("IBM", "payback", np.minimum(r["payback"], 99.0), "years", "undiscounted, operating cash (99 = never)")
+    add("IBM", "payback", r["payback"], "years",
+        "undiscounted, operating cash (inf: not repaid within the horizon)", summary=payback_band)
     add("IBM", "year-1 revenue vs its generative-AI book", y1 / book_ai, "fraction",
         f"/ ${book_ai / 1e9:.1f}B cumulative book of business (mostly consulting; 'more than')")
     add("IBM", "year-1 revenue vs its Infrastructure segment", y1 / infra, "fraction",
@@ -270,18 +291,27 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
             f"{ng:,} GPUs, gives {float(np.max(contracted)):,.0f}; give more GPUs (n_gpus=, nodes=) or a "
             f"longer contract (overrides={{'zyphra_contract_months': ...}}), as zyphra_bill asks")
     bill = contracted * price
-    add("Zyphra", "contracted GPU-hours", contracted, "GPU-h", "GPUs x months x 730.5 h")
+    add("Zyphra", "contracted GPU-hours", contracted, "GPU-h", f"GPUs x months x {HOURS_PER_MONTH:g} h")
     add("Zyphra", "bill", bill, "USD", "contracted GPU-hours x contract price")
     # not capped at 1: above 1 in a draw, that draw's contract is too short for the run
     add("Zyphra", "final run share of the hours bought", gh / contracted, "fraction",
         "final run (il.estimate) / contracted hours (above 1: the contract is too short)")
     add("Zyphra", "final run incl. goodput losses, share", gh / g / contracted, "fraction",
         "final run / goodput / contracted hours (above 1: the contract is too short)")
-    add("Zyphra", "final run at the contract price", gh * price, "USD", "final-run GPU-hours x contract price")
+    # the hours the run took of the contract, work plus goodput losses, as the share above and
+    # notebook 05's section 2 price it (the line priced the failure-free hours: $439k beside 05's $462k)
+    add("Zyphra", "final run incl. goodput losses at the contract price", gh / g * price, "USD",
+        "final-run GPU-hours / goodput x contract price")
     contract_rev = ng * (r["revenue"] * (r["t_years"][None, :] < (s["setup_weeks"][:, None] / WEEKS_PER_YEAR
                                                                   + s["zyphra_contract_months"][:, None] / 12.0))).sum(axis=1)
     add("IBM", "revenue from the Zyphra contract", contract_rev, "USD",
         "= Zyphra's bill x billed share (contract_utilization): the two views agree by construction")
     order = {"AMD": 0, "IBM": 1, "Zyphra": 2}
     rows.sort(key=lambda x: order[x["party"]])   # stable: keeps each party's line order
-    return DealPnL(pl.DataFrame(rows))
+    # the purchase price's range as the data give it (the text typed "$10-15k or up to $25.7k")
+    cp = P["capex_usd_per_gpu"]
+    price = (f"{fixed['capex_usd_per_gpu']:,.0f} USD per GPU, held fixed" if "capex_usd_per_gpu" in fixed else
+             f"{cp.low:,.0f}-{cp.high:,.0f} USD per GPU, mode {cp.value:,.0f}: from AMD's selling price to a "
+             "hyperscaler to a distributor's listing")
+    first = f"IBM's purchase price for the {acc} ({price}) and whether it bought through an OEM"
+    return DealPnL(pl.DataFrame(rows), (first, *UNKNOWNS[1:]))

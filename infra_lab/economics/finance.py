@@ -42,7 +42,7 @@ from .owned import (
 
 __all__ = [
     "PATHS", "VALUE_CURVES", "RETIRE_RULES", "OPERATOR_PARAMS", "annuity_factor", "npv", "irr", "irr_array",
-    "payback_years", "straight_line_value", "exponential_value", "residual_value",
+    "payback_years", "payback_band", "straight_line_value", "exponential_value", "residual_value",
     "operator_inputs", "operator_cash_flows", "ProviderView", "provider_view", "tco", "tco_total",
     "tco_arrays",
 ]
@@ -184,6 +184,38 @@ def payback_years(cash_flows: Any, step_years: float = 1.0) -> float:
         return math.inf
     i = int(k[0])
     return ((i - 1) + (-cum[i - 1]) / cf[i]) * dt
+
+
+def payback_band(paybacks: Any):
+    """P5, P50, P95 and mean of paybacks over Monte Carlo draws [years], with "never repaid"
+    kept as ``math.inf``: the convention of :func:`payback_years`, ``ProviderView.payback_years``
+    and :func:`operator_cash_flows`'s ``payback``, so a band and a single view read alike.
+
+    A percentile that falls among the never-repaid draws is ``math.inf`` (it is not reached by
+    the repaid ones); the mean is ``math.inf`` as soon as one draw is never repaid. Paybacks
+    are non-negative; NaN is refused. (The deal table printed 99 for "never" beside tables
+    that printed ``inf``, and its mean, 93 years, was an average of that stand-in.)
+
+    Returns
+    -------
+    :class:`~infra_lab.economics.uncertainty.Band`
+    """
+    from .uncertainty import Band, band, percentiles
+
+    a = V.float_array("paybacks", paybacks)
+    if a.ndim != 1 or a.size == 0 or np.isnan(a).any() or (a < 0).any():
+        raise ValidationError(f"paybacks = {paybacks!r:.80}: expected a non-empty 1-D array of paybacks >= 0 "
+                              f"[years] (math.inf: never repaid; size {a.size}, shape {a.shape})")
+    never = np.isinf(a)
+    if not never.any():
+        return band(a)
+    top = float(a[~never].max()) if (~never).any() else 0.0
+    # never -> one year beyond the longest payback: the order is kept and a percentile that
+    # interpolates into the never-repaid draws lands above ``top`` (numpy's percentile of inf
+    # gives NaN there)
+    p = percentiles(np.where(never, top + 1.0, a))
+    p5, p50, p95 = (p[k] if p[k] <= top else math.inf for k in ("p5", "p50", "p95"))
+    return Band(p5, p50, p95, math.inf, int(a.size))
 
 
 def straight_line_value(capex_usd: float, age_years: float, life_years: float) -> float:
@@ -526,6 +558,13 @@ class ProviderView:
                              "cumulative_usd": np.cumsum(cf), "book_profit_usd": np.r_[0.0, self.book_profit_usd]})
 
 
+def _months_to_first_sale(setup_weeks: float) -> int:
+    """The shortest horizon that sells a GPU-hour after ``setup_weeks`` of setup and burn-in
+    [months of the operator model's steps]: months are sold from the first whose midpoint lies
+    after the setup (:func:`operator_cash_flows`)."""
+    return max(0, math.ceil(12.0 * setup_weeks / WEEKS_PER_YEAR - 0.5)) + 1
+
+
 def _resale_credit(sale_usd: float, rate: float, life_years: float, setup_weeks: float, utilization: float) -> float:
     """What the sale at the end of the life takes off the owned cost per sold GPU-hour [USD].
 
@@ -631,12 +670,12 @@ def provider_view(price_usd_per_gpu_hour: float | None = None, utilization: floa
     if not (r["price"][0] > 0).any():
         # every month of the horizon falls in the setup and burn-in: nothing is rented. The view
         # reported price_usd_per_gpu_hour = 0.0 and utilization = 0.0 for a price given as 2.0
-        first = max(0, math.ceil(12.0 * v["setup_weeks"] / WEEKS_PER_YEAR - 0.5))   # first month paid
+        m = _months_to_first_sale(v["setup_weeks"])
         raise ValidationError(
             f"years = {N:g}: the horizon ends inside the setup and burn-in (setup_weeks = "
             f"{v['setup_weeks']:g} weeks), so no GPU-hour is sold and there is no "
-            f"price, margin or return to report; allowed years >= {(first + 1) / 12:.3g} "
-            f"({first + 1} months of the model's monthly steps)")
+            f"price, margin or return to report; allowed years >= {m / 12:.3g} "
+            f"({m} months of the model's monthly steps)")
     p0 = float(r["price"][0][on][0]) if on.any() else 0.0
     u0 = float(r["sold"][0][on][0]) if on.any() else 0.0
     ov = {k: v[k] for k in (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu") if k in v}

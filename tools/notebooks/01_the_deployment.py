@@ -65,7 +65,8 @@ md(f'''* **What.** {hw.nodes:,} nodes × {hw.gpus_per_node} {acc.vendor} {acc.na
 * **What Zyphra trains.** ZAYA1-base, {zaya.published_params_total / 1e9:.1f}B-total /
   {zaya.published_params_active / 1e6:,.0f}M-active mixture-of-experts with compressed convolutional attention
   ({zaya.attention.upper()}), {zaya.experts} experts, top-{zaya.top_k} routing, trained on {tok_zyphra / 1e12:.0f}T
-  (Zyphra) or {tok_press / 1e12:.0f}T (press) tokens with plain data parallelism
+  tokens by Zyphra's own report (press coverage says {tok_press / 1e12:.0f}T; notebooks 05, 06 and 09 use
+  the report's figure) with plain data parallelism
   (tp = {sc.parallelism.tp}, pp = {sc.parallelism.pp}, ep = {sc.parallelism.ep}) and the ZeRO-{sc.parallelism.zero}
   optimizer — possible because each GPU holds {acc.hbm_bytes / 1e9:.0f} GB. Next: Maia/MaiaOS, a multimodal agent system
   ([AMD ROCm blog](https://rocm.blogs.amd.com/ecosystems-and-partners/zyphra/README.html); notebooks 07 and 09).

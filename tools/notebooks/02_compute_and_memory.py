@@ -586,7 +586,8 @@ with pl.Config(tbl_rows=dec.height):
     display(dec.with_columns(pl.col("measured_us", "predicted_us", "weight_TBps", "error_pct").round(2)))
 """),
     ("code", r"""
-small = (t4.filter((pl.col("role") == "train") & (pl.col("m") <= 32) & (pl.col("n") * pl.col("k") >= 2e7))
+W_MIN = 2e7   # weights per matrix [elements]: the large decode-size GEMMs read below
+small = (t4.filter((pl.col("role") == "train") & (pl.col("m") <= 32) & (pl.col("n") * pl.col("k") >= W_MIN))
            .with_columns(((pl.col("n") + 127) // 128).alias("tiles")))
 few, many = small.filter(pl.col("tiles") < 128), small.filter(pl.col("tiles") >= 128)
 bw_model = g4.mem_bw_Bps / 1e12
@@ -609,7 +610,8 @@ Markdown(
     f"128-column tile; split-K in {n_split} of the table's {meas4.height:,} rows) give each 128-column "
     f"tile of the output to one workgroup, so a "
     f"weight matrix with few column tiles is streamed by few of the 256 CUs. Of the train rows with M ≤ 32 and at "
-    f"least 10 MB of weights, the {few.height} with fewer than 128 column tiles read their weights at "
+    f"least {W_MIN / 1e6:.0f}M weights ({W_MIN * il.catalog.format_bytes('mxfp4') / 1e6:.1f} MB in MXFP4 with its "
+    f"scales), the {few.height} with fewer than 128 column tiles read their weights at "
     f"{few['weight_TBps'].median():.1f} TB/s (median; the model is {few['error_pct'].median():+.0f} % too fast on them), "
     f"the {many.height} with 128 or more at {many['weight_TBps'].median():.1f} TB/s ({many['error_pct'].median():+.0f} %) "
     f"against the model's {bw_model:.2f} TB/s. Llama-3.3-70B's down projection (K {down['k']:,}, "

@@ -44,7 +44,8 @@ the middle 90 % of Monte Carlo outcomes; *P50* is the median. *on-demand* vs *co
 per used hour vs paid for every hour of a term (reserved instances, a dedicated contract).
 *IRR, NPV, payback*: the discount rate that zeroes the cash flows, their value at the cost of
 capital (both count the hardware's resale value), and the years until the cumulative operating cash
-(the resale not counted) repays the capex — all **pre-tax and unlevered**
+(the resale not counted) repays the capex (`inf` where it never does within the horizon, in every
+table) — all **pre-tax and unlevered**
 (before income tax and without debt). *book life*: the depreciation period a company files;
 *economic life*: how long the hardware earns its cost. *baseboard*: eight GPUs on one board,
 sold without the host server. *capex, opex*: capital expenditure (bought once) and operating
@@ -275,11 +276,10 @@ for path in E.PATHS:
     r = E.operator_cash_flows(v, path=path, years=ibm_life)
     irr = E.band(np.nan_to_num(E.irr_array(r["annual"]), nan=-1.0))      # never repaid -> -100 %
     npv = E.band(np.sum(r["annual"] / (1 + v["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1))
-    pb = np.minimum(r["payback"], 99.0)
     rows.append({"rent path": path, "IRR P50": irr.p50, "IRR P5": irr.p5, "IRR P95": irr.p95,
                  "NPV per GPU P50 [USD]": npv.p50,
-                 "payback P50 [years]": float(np.median(pb)) if np.median(pb) < 99.0 else None,
-                 "share of draws repaid within the horizon": float(np.mean(pb < 99.0)),
+                 "payback P50 [years]": E.payback_band(r["payback"]).p50,     # inf: never repaid
+                 "share of draws repaid within the horizon": float(np.mean(np.isfinite(r["payback"]))),
                  "share of draws retired early": float(np.mean(r["end_years"] < ibm_life))})
     pv = E.provider_view(path=path)       # the same path at the default inputs, for the charts
     paths.append(pl.DataFrame({"t_years": pv.monthly["t_years"], "price_usd_per_gpu_hour": pv.monthly["price"],
@@ -289,7 +289,7 @@ for path in E.PATHS:
 answer4 = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
 il.charts.headline_table(
     answer4, f"IBM's return on the cluster over its {ibm_life:g}-year book life, by rent path",
-    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback P50 empty: the median "
+    subtitle=f"pre-tax, unlevered; every input sampled over its range ({N_MC:,} draws); payback P50 inf: the median "
              "draw's operating cash does not repay the capex within the horizon (resale not counted); "
              "retired early: stopped after its last year with a positive cash margin",
     percent=["IRR P50", "IRR P5", "IRR P95", "share of draws repaid within the horizon", "share of draws retired early"],
@@ -599,6 +599,34 @@ display(il.charts.headline_table(
     decimals={"cost": 2}, percent=["share"], sources="every input: data/economics/parameters.csv (a source URL per row)"))
 il.charts.tco_band_chart(answer6.select("years", "case", "p5", "p50", "p95"))
 """),
+    ("code", r"""
+# What the hardware is worth later: the residual the TCO and IBM's sale use, against IBM's book value
+DEC, LIFE_IBM = P["depreciation_ooms_per_year"], P["ibm_book_life_years"].value
+ages = list(range(1, int(LIFE_IBM) + 1))
+worth = pl.DataFrame({
+    "age [years]": ages,
+    **{f"market value, {k} decay ({d:g} OOM/yr)": [E.residual_value(1.0, a, "exponential", ooms_per_year=d) for a in ages]
+       for k, d in (("slow", DEC.low), ("default", DEC.value), ("fast", DEC.high))},
+    f"IBM book value ({LIFE_IBM:g}-year straight line)": [E.residual_value(1.0, a, "straight-line", life_years=LIFE_IBM)
+                                                         for a in ages]})
+display(il.charts.headline_table(
+    worth, "What an MI300X is worth after purchase, as a share of its price",
+    subtitle="market value: Epoch AI's price-performance decay over its range (no public market prices used MI300X "
+             "in volume); book value: IBM's filed life", percent=[c for c in worth.columns if c != "age [years]"],
+    sources="depreciation_ooms_per_year and ibm_book_life_years: data/economics/parameters.csv (a source URL per row)"))
+w = {r["age [years]"]: r for r in worth.iter_rows(named=True)}
+mv = [c for c in worth.columns if c.startswith("market value")]
+bk = worth.columns[-1]
+d2, d3 = (w[a][mv[1]] - w[a][bk] for a in (2, 3))
+sign_word = lambda d: "a loss" if d < 0 else "a gain"  # noqa: E731
+booked = (f"{'losses' if d2 < 0 else 'gains'} of {abs(d2):.0%} and {abs(d3):.0%} of the price" if (d2 < 0) == (d3 < 0)
+          else f"{sign_word(d2)} of {abs(d2):.0%} and {sign_word(d3)} of {abs(d3):.0%} of the price")
+md(f"**What the GPUs are worth later.** Two and three years after purchase an MI300X would fetch {w[2][mv[1]]:.0%} "
+   f"and {w[3][mv[1]]:.0%} of its price on Epoch AI's trend ({w[2][mv[2]]:.0%}–{w[2][mv[0]]:.0%} and "
+   f"{w[3][mv[2]]:.0%}–{w[3][mv[0]]:.0%} over the decay's range), while IBM's books carry {w[2][bk]:.0%} and "
+   f"{w[3][bk]:.0%}: sold then at the default decay, IBM books {booked} (the deal's 'gain or loss on "
+   f"the hardware's sale', section 7). The market side is the trend of the price of a FLOP, not a quote for a used MI300X.")
+"""),
     ("md", r"""
 ## 7. Who makes money?
 
@@ -618,11 +646,13 @@ md("**Not public, and what would narrow the ranges:**\n" + "\n".join(f"* {u}" fo
 """),
     ("code", r"""
 amd_tot, amd_share = deal.line("AMD", "total revenue"), deal.line("AMD", "share of 2024 Instinct revenue")
+amd_op = deal.line("AMD", "operating profit at its data-centre segment margin")
 ibm_irr, ibm_book = deal.line("IBM", "IRR (pre-tax, unlevered)"), deal.line("IBM", "book operating margin")
 ibm_y1, ibm_ai = deal.line("IBM", "revenue in year 1"), deal.line("IBM", "year-1 revenue vs its generative-AI book")
 z_bill = deal.line("Zyphra", "bill")
 md(f"**Answer.** AMD books about **${amd_tot.fmt('{:,.1f}', 1e6)}M** once — {amd_share.fmt('{:.2%}')} of its 2024 "
-   f"Instinct revenue: a reference win more than a revenue event. IBM collects about ${ibm_y1.fmt('{:,.1f}', 1e6)}M in "
+   f"Instinct revenue: a reference win more than a revenue event — and about ${amd_op.fmt('{:,.1f}', 1e6)}M of operating "
+   f"profit at its data-centre segment's average margin (AMD reports no Instinct margin). IBM collects about ${ibm_y1.fmt('{:,.1f}', 1e6)}M in "
    f"the first year ({ibm_ai.fmt('{:.2%}')} of its generative-AI book of business) and, with rents decaying after the "
    f"contract, earns an IRR of {ibm_irr.fmt('{:.0%}')} with a book operating margin of {ibm_book.fmt('{:.0%}')}: the "
    f"return depends on re-leasing. Zyphra spends about ${z_bill.fmt('{:,.1f}', 1e6)}M and gets a frontier-style "

@@ -532,8 +532,10 @@ il.charts.headline_table(paths.select("option", "path", pl.col("utilization").al
              pl.col("npv_usd_per_gpu").alias("NPV [USD per GPU]"),
              pl.col("retirement_year").alias("retired after [years]")),
     "IBM per GPU under each rent path: today's design and the cheapest shipping option",
-    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; payback: operating cash only (inf: not "
-             "within the horizon; the IRR and NPV count the sale); retired after: empty = to the horizon",
+    subtitle="pre-tax, unlevered; sold share: the flat path's share of hours sold; margins: at the first rent and "
+             "sold share (the decay and rebound paths' later rents are in the IRR, payback and NPV only); "
+             "payback: operating cash only (inf: not within the horizon; the IRR and NPV count the sale); "
+             "retired after: empty = to the horizon",
     labels={"sold share [-]": "sold share", "IRR [per year]": "IRR, per year"}, percent=["sold share [-]", "IRR [per year]"],
     decimals={"NPV [USD per GPU]": 0, **{c: 2 for c in ("first rent [USD/GPU-h]", "margin, no resale [USD/GPU-h]",
                                                           "resale credit [USD/GPU-h]", "margin with resale [USD/GPU-h]")}},
