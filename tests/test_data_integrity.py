@@ -140,6 +140,9 @@ REVIEWED_LITERALS = {
     ("moe.py", 200): "method switch: Monte Carlo below 200 rows per rank (accuracy of the closed form)",
     ("moe.py", 400): "Monte Carlo trials, at most", ("moe.py", 16): "Monte Carlo trials, at least",
     ("moe.py", 20000000.0): "Monte Carlo routed rows in all", ("moe.py", 5000000000.0): "Monte Carlo size cap",
+    ("moe.py", 4096): "busiest-rank experts: Monte Carlo trials (BUSIEST_TRIALS)",
+    ("moe.py", 64): "busiest-rank experts: Monte Carlo trials, at least",
+    ("moe.py", 300000000.0): "busiest-rank experts: the exact sum's work cap (EXACT_WORK) [array updates]",
     ("ops.py", 0.5): "causal mask: half of s x s", ("ops.py", 0.25):
         "roofline chart only: the nominal intensity where ops with no counted FLOPs are drawn",
     ("validation.py", 200): "golden-section iterations", ("validation.py", 6e-05): "search bracket [s]",

@@ -27,6 +27,9 @@ Hardware numbers, model sizes and software-stack factors come in as arguments:
 ``wins``  float64 array of the attention span of each attention layer (0 = full).
 ``imb_a``  float64 [max ep + 1]: c_ep of the busiest-rank MoE load 1 + c_ep/√(tokens per rank),
           from :func:`infra_lab.compute.moe_load_imbalance`.
+``busy_a`` float64 [max ep + 1, n_T]: distinct experts on the busiest EP rank after T = 0 … n_T − 1
+          tokens, from :func:`infra_lab.compute.moe_busiest_rank_experts` (the mean rank's
+          closed form beyond each ep's table; see :func:`_busiest_experts`).
 ``ne_n, ne_k`` float64 [n_tp, n_gemm]: n and k of every non-expert GEMM at each TP size
           (``tp_index[tp]`` gives the row), from :func:`infra_lab.compute.gemm_records`;
           ``ne_cls`` int64 [n_gemm] (0 attention projection, 1 MLP / shared expert / router /
@@ -443,15 +446,31 @@ def _expert_kernel_counts(ex_n, ex_k):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _moe_spread(xt, S, R):
+def _busiest_experts(xt, busy_a, ep, n_exp, k_top):
+    """Distinct experts the busiest of ``ep`` expert-parallel ranks holds when ``xt`` tokens
+    (an expectation, fractional) enter a MoE layer [experts]: the table ``busy_a[ep]`` of
+    :func:`infra_lab.compute.moe_busiest_rank_experts` at whole token counts, linear between
+    them; for ep = 1, and beyond the table (where the busiest and the mean rank are within
+    compute.moe.SATURATED_EXPERTS of each other), the mean rank's (E/ep)·(1 − (1 − k/E)^xt)."""
+    lo = math.floor(xt)
+    i = int(lo)
+    if ep <= 1 or i + 1 >= busy_a.shape[1]:
+        return (n_exp / ep) * (1.0 - (1.0 - k_top / n_exp) ** xt)
+    a = busy_a[ep, i]
+    return a + (xt - lo) * (busy_a[ep, i + 1] - a)
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
+def _moe_spread(xt, u, S, R):
     """(bb, me): routed experts the busiest expert-parallel rank runs and its rows per
-    expert [-] when ``xt`` tokens enter a MoE layer. The expected number of distinct experts
-    the tokens touch on a rank (balls into bins) and the busiest rank's rows spread over them:
-    1 + c_ep/√(tokens/ep) times the mean, the normal closed form of
+    expert [-] when ``xt`` tokens enter a MoE layer: ``u`` (:func:`_busiest_experts`) distinct
+    experts, the busiest rank's (the weights it reads), and the busiest rank's rows spread over
+    them: 1 + c_ep/√(tokens/ep) times the mean, the normal closed form of
     :func:`infra_lab.compute.moe_load_imbalance` (c_ep = R.imb_c), capped at ep (everything on
-    one rank)."""
+    one rank), at least one row per expert. APPROXIMATION: the rank with the most experts and
+    the rank with the most rows are taken to be the same one (each layer waits for its slowest
+    rank; at small batch, where the weight reads dominate, they mostly are)."""
     ep = R.ep
-    u = (S.n_exp / ep) * (1.0 - (1.0 - S.k_top / S.n_exp) ** xt)
     imb = 1.0
     if not (ep <= 1 or xt <= 0.0):
         imb = 1.0 + R.imb_c / math.sqrt(xt / ep)
@@ -685,7 +704,7 @@ def _write_result(out, i, acc, out_tps, n_in, n_out, gpus, ttft, tpot, e2e, mem,
 
 
 @njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
+def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_a, ne_n, ne_k, ne_cls, ne_cnt, ne_mtp,
                  ex_n, ex_k, P, g0, g1, g2, ck, cv):
     """Fill ``out[i]`` (:data:`N_OUT` floats) for the configuration rows ``cfg[lo:hi]``.
 
@@ -805,7 +824,8 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, ne_n,
                         continue
                     active, xm, xh, xt, moe_here = _forward_tokens(q, (dc + pc) / R.ppf, dd_f, sc_, mo, S, R)
                     pr = main if q == 0 else draft
-                    bb, me = _moe_spread(xt, S, R) if moe_here else (1.0, 1.0)
+                    bb, me = (_moe_spread(xt, _busiest_experts(xt, busy_a, ep, S.n_exp, S.k_top), S, R)
+                              if moe_here else (1.0, 1.0))
                     tq = 0.0
                     tr = 0.0  # the routed experts of one MoE layer on the busiest rank [s]
                     # GEMMs: j < n_ne the non-expert ones (ne_cnt[j] per forward, ne_mtp[j] per draft

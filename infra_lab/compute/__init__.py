@@ -16,8 +16,8 @@ Every op is timed as a roofline plus a fixed per-kernel cost::
 * **Attention** (:mod:`.attention`): per-kernel, per-pass efficiency fitted to published
   sweeps (FA2/FA3/cuDNN on H100, AITER on MI355X, ...), causal masking by whole diagonal
   blocks, backward never more efficient than forward.
-* **MoE** (:mod:`.moe`): seeded multinomial per-expert counts and the expected busiest-rank
-  load of top-k routing.
+* **MoE** (:mod:`.moe`): seeded multinomial per-expert counts, the expected busiest-rank
+  load of top-k routing and the busiest rank's distinct experts.
 * **Op tables** (:mod:`.ops`): :func:`gemm_records` is the GEMM list of a model (the only
   one); :func:`layer_ops` the timed op table the training model consumes, each row tagged
   with a :data:`COMPONENTS` entry.
@@ -80,6 +80,8 @@ from .gemm import (
 from .moe import (
     expected_max_std_normal,
     expert_token_counts,
+    moe_busiest_rank_experts,
+    moe_busiest_rank_experts_table,
     moe_distinct_ranks,
     moe_load_imbalance,
 )
@@ -132,6 +134,7 @@ __all__ = [
     "attention_cost", "attention_time", "attention_efficiency", "attention_params",
     "attention_kernels", "default_attention_kernel",
     "moe_load_imbalance", "expert_token_counts", "expected_max_std_normal", "moe_distinct_ranks",
+    "moe_busiest_rank_experts", "moe_busiest_rank_experts_table",
     "GemmRecords", "gemm_records", "layer_ops", "layer_times", "optimizer_step_time",
     "newton_schulz_flops", "muon_matrices", "newton_schulz_times", "MUON_COMPONENTS",
     "roofline_points",

@@ -25,9 +25,24 @@ import numpy as np
 from ..errors import ValidationError
 from . import _params as P
 
-__all__ = ["moe_load_imbalance", "expert_token_counts", "expected_max_std_normal", "moe_distinct_ranks"]
+__all__ = ["moe_load_imbalance", "expert_token_counts", "expected_max_std_normal", "moe_distinct_ranks",
+           "moe_busiest_rank_experts", "moe_busiest_rank_experts_table"]
 
 METHODS = ("auto", "normal", "monte_carlo")
+BUSIEST_METHODS = ("auto", "exact", "monte_carlo")
+SATURATED_EXPERTS = 1e-6
+"""The busiest-rank expert table ends at the first token count at which a rank's expected
+untouched experts, (E/ep)·(1 − k/E)^T, are at most this many [experts]: from there on the busiest
+and the mean rank's distinct experts are both within it of E/ep (the mean's closed form is used)."""
+BUSIEST_TRIALS = 4096
+"""Default Monte Carlo draws of :func:`moe_busiest_rank_experts_table` [-]: a standard error of
+about 1/√4096 ≈ 0.016 experts (the busiest count's spread is about one expert at small T);
+fewer where the table would take more than BUSIEST_DRAWS expert draws (a very wide MoE)."""
+BUSIEST_DRAWS = 1e8
+"""Most expert draws (trials × tokens × (k + group_topk)) of the default Monte Carlo [-]."""
+EXACT_WORK = 3e8
+"""Most array-element updates of the exact sum (about ep·(E/ep)²·E) [-]: "auto" takes the Monte
+Carlo beyond it, "exact" refuses."""
 
 
 def moe_distinct_ranks(experts: int, top_k: int, ranks: int, groups: int = 0,
@@ -108,6 +123,202 @@ def moe_distinct_ranks(experts: int, top_k: int, ranks: int, groups: int = 0,
             seen[over] = 1.0 - miss / (c_groups * c_pool)
         hit += seen[over]
     return hit
+
+
+def _check_routing(experts, top_k, ep, groups, group_topk) -> tuple[int, int, int, int, int]:
+    """Validated (E, k, ep, G, M) of a routing over expert-parallel ranks (as moe_distinct_ranks)."""
+    E = int(P.check_number("experts", experts, lo=1, hi=2**16, integer=True))
+    k = int(P.check_number("top_k", top_k, lo=1, hi=E, integer=True))
+    n = int(P.check_number("ep", ep, lo=1, hi=E, integer=True))
+    G = int(P.check_number("groups", groups, lo=0, hi=E, integer=True))
+    M = int(P.check_number("group_topk", group_topk, lo=0, hi=max(G, 0), integer=True))
+    if E % n:
+        raise ValidationError(f"ep = {n}: must divide the {E} experts")
+    if (G == 0) != (M == 0):
+        raise ValidationError(f"groups = {G}, group_topk = {M}: give both (group-limited routing) or neither")
+    if G and E % G:
+        raise ValidationError(f"groups = {G}: must divide the {E} experts")
+    if G and k > M * (E // G):
+        raise ValidationError(f"top_k = {k}: more than the {M} selected groups hold ({M * (E // G)} experts)")
+    return E, k, n, G, M
+
+
+def _saturation_tokens(E: int, k: int, n: int) -> int:
+    """First token count T ≥ 1 at which (E/ep)·(1 − k/E)^T ≤ SATURATED_EXPERTS [tokens]."""
+    if k == E:
+        return 1
+    q = 1.0 - k / E
+    t = max(1, math.ceil(math.log(SATURATED_EXPERTS / (E / n)) / math.log(q)))
+    while t > 1 and (E / n) * q ** (t - 1) <= SATURATED_EXPERTS:   # guard the log's rounding
+        t -= 1
+    while (E / n) * q**t > SATURATED_EXPERTS:
+        t += 1
+    return t
+
+
+def moe_busiest_rank_experts(tokens: int, experts: int, top_k: int, ep: int, groups: int = 0,
+                             group_topk: int = 0, *, method: str = "auto", trials: int | None = None,
+                             seed: int = 0) -> float:
+    """Expected number of distinct experts on the expert-parallel rank that holds the most of
+    them when ``tokens`` tokens are routed top-k [experts]: the experts whose weights the
+    busiest rank's grouped GEMM reads (E[max_r D_r], where D_r counts rank r's experts that at
+    least one token chose).
+
+    Parameters
+    ----------
+    tokens : tokens routed in all, over every rank [tokens] (one MoE layer's input)
+    experts : routed experts E [-]; top_k : experts per token k [-]
+    ep : expert-parallel ranks, each holding E/ep consecutive experts [-]
+    groups, group_topk : group-limited routing (DeepSeek-V3: 8 groups, 4 per token; 0, 0 = none),
+        as in :func:`moe_distinct_ranks`
+    method : "exact", "monte_carlo" or "auto" (exact without a group limit, unless the sum would
+        take more than EXACT_WORK updates; else Monte Carlo); see
+        :func:`moe_busiest_rank_experts_table`
+    trials, seed : Monte Carlo draws (None: BUSIEST_TRIALS, fewer for very wide MoEs) and seed
+
+    Returns
+    -------
+    float : E[max over ranks of the rank's distinct experts] [experts]; for ep = 1 (and from the
+    table's last token count on) the mean, (E/ep)·(1 − (1 − k/E)^T)
+
+    Notes
+    -----
+    The mean rank touches (E/ep)·(1 − (1 − k/E)^T) experts; at few tokens the busiest rank
+    touches many more (DeepSeek-V3's 256 experts, top-8, 8 ranks, one token: 1 on average, 2.56
+    on the busiest rank without a group limit, about 3.5 with its 4-of-8 group limit), and at
+    many tokens every rank touches all its E/ep. APPROXIMATION: uniform routing (a router
+    balanced on average; every k-subset equally likely, or under a group limit every choice of
+    groups and then of experts inside them, as :func:`moe_distinct_ranks` assumes), tokens
+    independent of each other; a real router's per-batch skew adds to the busiest rank.
+
+    Examples
+    --------
+    >>> round(moe_busiest_rank_experts(1, 256, 8, 8), 3)      # one token, 8 ranks of 32 experts
+    2.564
+    >>> round(moe_busiest_rank_experts(4, 256, 8, 8), 2), round(32 * (1 - (1 - 8 / 256) ** 4), 2)  # vs the mean
+    (6.58, 3.82)
+    >>> round(moe_busiest_rank_experts(4, 256, 8, 8, 8, 4), 1)  # ... with DeepSeek-V3's 4-of-8 group limit
+    7.8
+    >>> round(moe_busiest_rank_experts(1, 16, 1, 8), 12)      # top-1: one expert on one rank
+    1.0
+    """
+    T = int(P.check_number("tokens", tokens, lo=0, hi=2**40, integer=True))
+    E, k, n, G, M = _check_routing(experts, top_k, ep, groups, group_topk)
+    tab = _busiest_table(E, k, n, G, M, *_busiest_method(method, E, k, n, G, M, trials, seed))
+    if T < tab.size:
+        return float(tab[T])
+    return (E / n) * (1.0 - (1.0 - k / E) ** T)
+
+
+def moe_busiest_rank_experts_table(experts: int, top_k: int, ep: int, groups: int = 0, group_topk: int = 0,
+                                   *, method: str = "auto", trials: int | None = None,
+                                   seed: int = 0) -> np.ndarray:
+    """:func:`moe_busiest_rank_experts` at T = 0, 1, … tokens up to the first T at which a rank's
+    expected untouched experts are at most SATURATED_EXPERTS (beyond it the mean rank's closed
+    form, which the busiest rank's count is within SATURATED_EXPERTS of) [experts] (float64 array).
+
+    ``method="exact"`` (no group limit): the union U of the T tokens' expert sets is, given its
+    size m, a uniformly random m-subset of the E experts (every k-subset is equally likely, so
+    the law of U is invariant under relabelling the experts). P(|U| = m) follows from a Markov
+    chain over the tokens (a token adds x new experts with the hypergeometric probability
+    C(E − m, x)·C(m, k − x)/C(E, k)); given m, the ranks' counts are multivariate
+    hypergeometric, and P(every rank ≤ d | m) is summed rank by rank over the counts so far
+    (all terms positive, no cancellation). E[max] = Σ_{d < E/ep} (1 − P(max ≤ d)).
+    ``method="monte_carlo"``: :func:`infra_lab._kernels.moe.busiest_rank_experts_kernel`, seeded,
+    draws the routing itself (with or without a group limit); the same draws serve every T, so
+    the table is nondecreasing in T. Without a group limit both methods agree within the Monte
+    Carlo error (tests/test_moe_busiest_rank_experts.py).
+
+    Examples
+    --------
+    >>> t = moe_busiest_rank_experts_table(8, 2, 2)   # Mixtral's 8 experts, top-2, 2 ranks
+    >>> [round(float(x), 3) for x in t[:4]], t.size
+    ([0.0, 1.429, 2.316, 2.884], 54)
+    """
+    E, k, n, G, M = _check_routing(experts, top_k, ep, groups, group_topk)
+    return _busiest_table(E, k, n, G, M, *_busiest_method(method, E, k, n, G, M, trials, seed)).copy()
+
+
+def _busiest_method(method, E: int, k: int, n: int, G: int, M: int, trials, seed) -> tuple[str, int, int]:
+    """(method, trials, seed) the table is computed with (trials and seed 0 for the exact sum)."""
+    if not isinstance(method, str) or method not in BUSIEST_METHODS:
+        raise ValidationError(f"method = {method!r}: allowed {', '.join(BUSIEST_METHODS)}")
+    limited = 0 < M < G
+    work = float(n) * (E // n + 1) ** 2 * (E + 1)
+    if method == "auto":
+        method = "monte_carlo" if (limited or work > EXACT_WORK) else "exact"
+    if method == "exact" and limited:
+        raise ValidationError(f"method = 'exact' with groups = {G}, group_topk = {M}: the exact sum is for "
+                              "routing without a group limit; use method = 'monte_carlo' (or 'auto')")
+    if method == "exact" and work > EXACT_WORK:
+        raise ValidationError(f"method = 'exact' with experts = {E}, ep = {n}: about {work:.3g} array updates "
+                              f"(at most {EXACT_WORK:.3g}); use method = 'monte_carlo' (or 'auto')")
+    if method == "exact":
+        return method, 0, 0
+    draws = (_saturation_tokens(E, k, n) * (k + (M if limited else 0)))
+    if trials is None:
+        tr = int(max(64, min(BUSIEST_TRIALS, BUSIEST_DRAWS // draws)))
+    else:
+        tr = int(P.check_number("trials", trials, lo=1, hi=10**6, integer=True))
+    if tr * draws > 4 * BUSIEST_DRAWS or tr * E > 2**31:
+        raise ValidationError(f"monte_carlo: {tr} trials of {draws} expert draws over {E} experts; use fewer "
+                              "trials (or trials=None)")
+    return method, tr, int(P.check_number("seed", seed, lo=0, integer=True))
+
+
+@cache
+def _busiest_table(E: int, k: int, n: int, G: int, M: int, method: str, trials: int, seed: int) -> np.ndarray:
+    T_end = _saturation_tokens(E, k, n)
+    s = E // n
+    if n == 1:
+        tab = s * (1.0 - (1.0 - k / E) ** np.arange(T_end + 1.0))
+    elif method == "exact":
+        tab = _busiest_exact(E, k, n, T_end)
+    else:
+        from .._kernels.moe import busiest_rank_experts_kernel
+
+        limited = 0 < M < G
+        tab = np.empty(T_end + 1)
+        busiest_rank_experts_kernel(E, k, n, G if limited else 0, M if limited else 0, T_end, trials, seed, tab)
+    tab.setflags(write=False)
+    return tab
+
+
+def _busiest_exact(E: int, k: int, n: int, T_end: int) -> np.ndarray:
+    """The exact E[max_r D_r] for T = 0 … T_end (no group limit; see the table's docstring)."""
+    s = E // n
+    lf = np.array([math.lgamma(i + 1.0) for i in range(E + 1)])
+
+    def comb(a, b):   # C(a, b) for integer arrays, 0 outside 0 ≤ b ≤ a
+        a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+        ok = (b >= 0) & (b <= a) & (a >= 0)
+        aa, bb = np.where(ok, a, 0), np.where(ok, b, 0)
+        return np.where(ok, np.exp(lf[aa] - lf[bb] - lf[aa - bb]), 0.0)
+
+    # P(|U| = m) after each token: a token adds x new experts to the m chosen so far
+    m = np.arange(E + 1)
+    step = [comb(E - m, x) * comb(m, k - x) / math.comb(E, k) for x in range(k + 1)]
+    dist = np.zeros((T_end + 1, E + 1))
+    dist[0, 0] = 1.0
+    for t in range(1, T_end + 1):
+        prev = dist[t - 1]
+        for x in range(k + 1):
+            dist[t, x:] += (prev * step[x])[: E + 1 - x]
+    # below[d, j]: P(each of the first r ranks holds ≤ d of the j chosen experts of their r·s)
+    d = np.arange(s)[:, None]
+    j = np.arange(E + 1)[None, :]
+    below = ((j <= d) & (j <= s)).astype(float)
+    for r in range(2, n + 1):
+        nxt = np.zeros_like(below)
+        for b in range(s + 1):
+            # b of the j on rank r, j − b on the first r − 1 ranks (hypergeometric split)
+            w = comb((r - 1) * s, j - b) * comb(s, b) / np.where(j <= r * s, comb(r * s, np.minimum(j, r * s)), 1.0)
+            shifted = np.zeros_like(below)
+            shifted[:, b:] = below[:, : E + 1 - b]
+            nxt += np.where((b <= d) & (j <= r * s), shifted * w, 0.0)
+        below = nxt
+    # E[max] = Σ_{d < s} P(max > d)
+    return s - dist @ below.sum(axis=0)
 
 
 @cache

@@ -236,6 +236,28 @@ def _imbalance_constants(spec, eps) -> np.ndarray:
     return out
 
 
+def _busiest_expert_tables(spec, eps) -> np.ndarray:
+    """[max ep + 1, n_T]: distinct experts on the busiest EP rank at 0 … n_T − 1 tokens
+    (:func:`infra_lab.compute.moe_busiest_rank_experts_table`, with the model's group-limited
+    routing), each ep's row continued past its table by the mean rank's closed form, as
+    :func:`infra_lab.compute.moe_busiest_rank_experts` continues it."""
+    from .. import compute
+
+    tabs = {}
+    if spec.experts:
+        for e in eps:
+            if int(e) > 1:
+                tabs[int(e)] = compute.moe_busiest_rank_experts_table(
+                    spec.experts, spec.top_k, int(e), spec.router_groups, spec.router_group_topk)
+    n_t = max([2, *(t.size for t in tabs.values())])
+    out = np.zeros((max(eps) + 1, n_t))
+    for e, t in tabs.items():
+        out[e, :t.size] = t
+        rest = np.arange(t.size, n_t, dtype=float)
+        out[e, t.size:] = (spec.experts / e) * (1.0 - (1.0 - spec.top_k / spec.experts) ** rest)
+    return out
+
+
 @dataclass(frozen=True)
 class _Inputs:
     M: np.ndarray
@@ -244,6 +266,7 @@ class _Inputs:
     tp_index: np.ndarray
     etp_index: np.ndarray
     imb_a: np.ndarray
+    busy_a: np.ndarray
     ne_n: np.ndarray
     ne_k: np.ndarray
     ne_cls: np.ndarray
@@ -255,7 +278,7 @@ class _Inputs:
     g: tuple
 
     def args(self) -> tuple:
-        return (self.M, self.H, self.wins, self.tp_index, self.etp_index, self.imb_a, self.ne_n, self.ne_k,
+        return (self.M, self.H, self.wins, self.tp_index, self.etp_index, self.imb_a, self.busy_a, self.ne_n, self.ne_k,
                 self.ne_cls, self.ne_cnt, self.ne_mtp, self.ex_n, self.ex_k, self.P, *self.g)
 
 
@@ -447,7 +470,8 @@ def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,)
         etp_index[t] = i
     P = collectives.collective_time_params(hardware).array  # read-only, as in the Python calls
     models_ = [compute.gemm_model(acc.name, _gemm_precision(acc.name, p)) for p in _WPREC]
-    return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
+    return _Inputs(M, H, wins, tp_index, etp_index, _imbalance_constants(spec, eps),
+                   _busiest_expert_tables(spec, eps), ne_n, ne_k, ne_cls, ne_cnt,
                    ne_mtp, ex_n, ex_k, P,
                    tuple(g.args() for g in models_))
 

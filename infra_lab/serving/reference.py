@@ -104,12 +104,23 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     else:
         c_ep = 0.0
 
+    def busiest_experts(tokens: float) -> float:
+        """Distinct experts on the busiest EP rank (the mean rank's at ep = 1) [experts]: the
+        expectation at the whole token counts either side, weighted to the fractional mean."""
+        E, k_top = spec.experts, spec.top_k
+        if ep == 1:
+            return E * (1.0 - (1.0 - k_top / E) ** tokens)
+        whole = math.floor(tokens)
+        at = [compute.moe_busiest_rank_experts(t, E, k_top, ep, spec.router_groups, spec.router_group_topk)
+              for t in (whole, whole + 1)]
+        return at[0] + (tokens - whole) * (at[1] - at[0])
+
     def routed(tokens: float, eb: float | None = None, prec: str = cprec) -> float:
         """Busiest expert-parallel rank's routed-expert GEMMs of one MoE layer [s] (eb, prec:
-        the experts' bytes and compute precision, default the main layers')."""
-        E, k_top = spec.experts, spec.top_k
-        untouched = (1.0 - k_top / E) ** tokens
-        distinct = E / ep * (1.0 - untouched)
+        the experts' bytes and compute precision, default the main layers'): the experts the
+        busiest rank holds (their weights are read) and the busiest rank's rows spread over them."""
+        k_top = spec.top_k
+        distinct = busiest_experts(tokens)
         imb = 1.0
         if ep > 1 and tokens > 0:
             imb = min(float(ep), 1.0 + c_ep / math.sqrt(tokens / ep))

@@ -1,0 +1,129 @@
+"""The distinct experts on the busiest expert-parallel rank (compute.moe_busiest_rank_experts):
+the exact sum against a brute-force enumeration of every routing, the seeded Monte Carlo against
+the exact sum and (under group-limited routing) against an enumeration written here, its bounds
+and bad inputs, and the serving step that reads that many experts' weights."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import infra_lab as il
+from infra_lab import compute, serving
+from infra_lab.errors import ValidationError
+
+
+def _enumerate(E: int, k: int, n: int, T: int, G: int = 0, M: int = 0) -> float:
+    """E[max over ranks of distinct experts] by listing every routing of T tokens, each equally
+    likely: a token's k-subset of the E experts, or (group limit) its M of G groups and then its
+    k-subset of the selected groups' experts."""
+    s = E // n
+    if G:
+        g = E // G
+        choices = [frozenset(pool[i] for i in sub)
+                   for grp in itertools.combinations(range(G), M)
+                   for pool in [[e for j in grp for e in range(j * g, (j + 1) * g)]]
+                   for sub in itertools.combinations(range(M * g), k)]
+    else:
+        choices = [frozenset(c) for c in itertools.combinations(range(E), k)]
+    total = 0
+    for pick in itertools.product(choices, repeat=T):
+        union = frozenset().union(*pick)
+        total += max(sum(1 for e in union if e // s == r) for r in range(n))
+    return total / len(choices) ** T
+
+
+@pytest.mark.parametrize("E,k,n,T", [(8, 2, 2, 1), (8, 2, 2, 3), (6, 2, 3, 3), (8, 3, 4, 2), (9, 2, 3, 2),
+                                     (8, 1, 4, 4)])
+def test_exact_sum_equals_an_enumeration_of_every_routing(E, k, n, T):
+    got = compute.moe_busiest_rank_experts(T, E, k, n, method="exact")
+    assert got == pytest.approx(_enumerate(E, k, n, T), rel=1e-12)
+
+
+@pytest.mark.parametrize("E,k,n", [(256, 8, 8), (256, 8, 4), (128, 4, 4), (128, 8, 2), (16, 1, 8)])
+def test_monte_carlo_agrees_with_the_exact_sum(E, k, n):
+    """4,096 seeded draws: standard error about 0.016 experts (the busiest count spreads by
+    about one expert); 0.06 is about four standard errors."""
+    ex = compute.moe_busiest_rank_experts_table(E, k, n, method="exact")
+    mc = compute.moe_busiest_rank_experts_table(E, k, n, method="monte_carlo", seed=3)
+    assert ex.size == mc.size
+    for T in (1, 2, 4, 8, 16, 64):
+        assert mc[T] == pytest.approx(ex[T], abs=0.06), T
+
+
+@pytest.mark.parametrize("E,k,n,G,M", [(8, 2, 4, 4, 2), (8, 2, 2, 4, 2), (12, 3, 3, 6, 2)])
+def test_group_limited_monte_carlo_agrees_with_an_enumeration(E, k, n, G, M):
+    mc = compute.moe_busiest_rank_experts_table(E, k, n, G, M, trials=40_000, seed=1)
+    for T in (1, 2):
+        assert mc[T] == pytest.approx(_enumerate(E, k, n, T, G, M), abs=0.02), T
+
+
+def test_busiest_rank_bounds_and_deepseek_figures():
+    E, k = 256, 8
+    for n, G, M in ((8, 0, 0), (4, 0, 0), (32, 0, 0), (8, 8, 4), (4, 8, 4)):
+        t = compute.moe_busiest_rank_experts_table(E, k, n, G, M)
+        T = np.arange(t.size)
+        mean = E / n * (1.0 - (1.0 - k / E) ** T)
+        assert np.all(t >= mean - 0.03) and np.all(t <= np.minimum(E / n, T * k) + 1e-9)
+        assert np.all(np.diff(t) >= -1e-9)            # nondecreasing in the tokens
+        assert (E / n) * (1 - k / E) ** (t.size - 1) <= compute.moe.SATURATED_EXPERTS
+        assert t[-1] == pytest.approx(E / n, abs=1e-5)
+        beyond = compute.moe_busiest_rank_experts(t.size + 10, E, k, n, G, M)
+        assert beyond == pytest.approx(E / n, abs=1e-6)
+    # one token over 8 ranks of 32: the mean rank touches 1 expert, the busiest about 2.56;
+    # DeepSeek-V3's 4-of-8 group limit puts its 8 experts on at most 4 ranks: about 3.5
+    assert compute.moe_busiest_rank_experts(1, E, k, 8) == pytest.approx(2.5637, abs=1e-4)
+    assert compute.moe_busiest_rank_experts(1, E, k, 8, 8, 4) == pytest.approx(3.47, abs=0.05)
+    # 4 tokens over 4 ranks (the H200 min-latency layout): 10.4 against a mean of 7.6
+    assert compute.moe_busiest_rank_experts(4, E, k, 4) == pytest.approx(10.37, abs=0.01)
+    # one rank: the mean; one group per rank and one group per token: all k on one rank
+    assert compute.moe_busiest_rank_experts(5, E, k, 1) == pytest.approx(E * (1 - (1 - k / E) ** 5), rel=1e-12)
+    assert compute.moe_busiest_rank_experts(1, E, k, 8, 8, 1) == pytest.approx(k, rel=1e-12)
+    assert compute.moe_busiest_rank_experts(1, 16, 1, 8) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_busiest_rank_experts_rejects_bad_inputs():
+    with pytest.raises(ValidationError, match="method = 'normal'"):
+        compute.moe_busiest_rank_experts(4, 256, 8, 8, method="normal")
+    with pytest.raises(ValidationError, match="group_topk = 4.*monte_carlo"):
+        compute.moe_busiest_rank_experts(4, 256, 8, 8, 8, 4, method="exact")
+    with pytest.raises(ValidationError, match="ep = 3"):
+        compute.moe_busiest_rank_experts(4, 256, 8, 3)
+    with pytest.raises(ValidationError, match="tokens"):
+        compute.moe_busiest_rank_experts(-1, 256, 8, 8)
+    with pytest.raises(ValidationError, match="give both"):
+        compute.moe_busiest_rank_experts(4, 256, 8, 8, 8, 0)
+
+
+def _one_request(ep: int, tp: int = 8) -> il.Scenario:
+    return il.Scenario.from_dict({
+        "name": "t", "model": {"preset": "deepseek-v3"},
+        "hardware": {"accelerator": "B200", "nodes": 1, "gpus_per_node": 8},
+        "serving": {"engine": "trt-llm", "tp": tp, "ep": ep, "weight_precision": "fp4", "concurrency": 1,
+                    "input_tokens": 1024, "output_tokens": 1024}})
+
+
+def test_one_decoding_request_reads_the_busiest_ranks_experts():
+    """DeepSeek-V3 FP4 on 8 B200, one request decoding one token a step: with the experts
+    split 8 ways by tensor parallelism (ep 1) every GPU reads 1/8 of each of the token's 8
+    experts, one expert's weights; with expert parallelism (ep 8) the layer waits for the rank
+    holding the most of the token's experts, about 3.5 whole experts under the 4-of-8 group
+    limit (the mean rank holds one). The decode step is memory-bound, so the routed-expert
+    term grows by about that ratio (the kernels' fixed times and the activations aside)."""
+    r1, r8 = serving.serve(_one_request(1)), serving.serve(_one_request(8))
+    sc = r8.scenario
+    spec = sc.model_spec
+    # each MoE layer's grouped expert GEMMs (up, down) pay the fixed GPU time per kernel
+    kernels = sum(1 for kind, c in zip(compute.gemm_records(spec, 1).kind, compute.gemm_records(spec, 1).component,
+                                       strict=True) if kind == "moe" and c == "expert_gemm")
+    fixed = (spec.layer_kinds().count("moe") * kernels * il.stacks.params(sc.stack)["kernel_fixed_scale"]
+             * compute.kernel_fixed_s("B200"))
+
+    def expert_s(r):
+        b = r.breakdown
+        return float(b.filter(b["component"] == "expert_gemm")["seconds"][0]) - fixed
+
+    busiest = compute.moe_busiest_rank_experts(1, 256, 8, 8, 8, 4)
+    assert busiest > 3.0
+    assert expert_s(r8) / expert_s(r1) == pytest.approx(busiest, rel=0.05)
+    assert r8.tpot_s == pytest.approx(serving.serve(_one_request(8), reference=True).tpot_s, rel=1e-9)
