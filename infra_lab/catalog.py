@@ -27,14 +27,16 @@ from typing import Any
 from .errors import DataError, UnknownNameError, ValidationError, unknown
 from .units import BITS_PER_BYTE, GB, TB, TFLOP
 
-PEAK_PRECISIONS = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4")
+PEAK_PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp4")
 
 PEAK_STATUSES = ("sourced", "not supported", "no sourced figure")
 """What data/accelerators.csv says of a part's dense peak at one precision: a ``sourced``
 figure, ``not supported`` (the part has no instructions for the format: the row's
 ``unsupported_precisions``, sourced in its note), or ``no sourced figure`` (the part may run
 the format, but no source used gives its peak)."""
-"""Precisions with a dense-peak column (``<precision>_tflops``) in data/accelerators.csv.
+"""Precisions with a dense-peak column (``<precision>_tflops``) in data/accelerators.csv (fp64 and
+fp32 are the matrix-unit rates: AMD's FP64 / FP32 matrix peaks, NVIDIA's FP64 tensor peak; NVIDIA's
+tensor cores take no FP32 inputs, so their fp32 column is empty).
 (Not to be confused with :data:`infra_lab.scenario.PRECISIONS`, the training precisions a
 Scenario accepts, or :data:`infra_lab.compute.PRECISIONS`, the GEMM input formats.)"""
 
@@ -201,7 +203,7 @@ SCHEMAS: dict[str, dict[str, Col]] = {
     "published_claims": {"claim": _SR, "subject": _SR, "quantity": _SR, "value": _FR, "unit": _SR},
     "accelerators": {
         "name": _SR, "aliases": _S, "vendor": _SR, "release_date": Col("date", required=True),
-        "fp64_tflops": _F, "tf32_tflops": _F, "bf16_tflops": _FR, "fp16_tflops": _F,
+        "fp64_tflops": _F, "fp32_tflops": _F, "tf32_tflops": _F, "bf16_tflops": _FR, "fp16_tflops": _F,
         "fp8_tflops": _F, "fp4_tflops": _F, "unsupported_precisions": _S, "hbm_GB": _FR, "memory_visible_MiB": _F, "hbm_bw_TBps": _FR,
         "tdp_W": _F, "compute_units": _IR, "boost_clock_MHz": _F, "scaleup_tech": _S,
         "scaleup_topology": Col("str", required=True, choices=("mesh", "switch")),
@@ -364,7 +366,7 @@ class Accelerator:
         return self.scaleup_links * self.scaleup_link_bw_Bps
 
     def peak(self, precision: str) -> float:
-        """Dense peak [FLOP/s] at ``precision`` (fp64, tf32, bf16, fp16, fp8, fp4)."""
+        """Dense peak [FLOP/s] at ``precision`` (fp64, fp32, tf32, bf16, fp16, fp8, fp4)."""
         p = str(precision).lower()
         if p not in PEAK_PRECISIONS:
             raise unknown("precision", precision, PEAK_PRECISIONS)

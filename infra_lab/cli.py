@@ -22,6 +22,7 @@ status 2. Imports are lazy so that ``infra-lab --help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import math
 import re
@@ -487,7 +488,7 @@ def cmd_search(a) -> Output:
                        stack=_stack(a, sc), params=_params(a.param), pp_schedules=scheds,
                        tp_across_domains=bool(getattr(a, "tp_across_domains", False)), **cons)
     out = Output()
-    out.notes += why
+    out.notes += [_said(w) for w in why]
     if a.format == "table":
         import polars as pl
 
@@ -736,7 +737,7 @@ def cmd_serve(a) -> Output:
                                                                       if bounds else ""))
         else:
             out.frame("configurations", df)
-        out.notes += why
+        out.notes += [_said(w) for w in why]
         return out
     r = serve(sc, params=_params(a.param))
     d = {"scenario": name, **serve_record(r)}
@@ -761,7 +762,7 @@ def cmd_serve(a) -> Output:
         if basis:
             units["price_usd_per_gpu_hour"] = (f"USD/GPU-h ({basis.lower()}: il.serving.gpu_hour_price"
                                                f"({sc.hardware.accelerator!r}, {basis.lower()!r}))")
-        # per-GPU bytes read in GB, as memory_per_gpu does (weights 17,680,977,568 B beside memory 58.79 GB)
+        # per-GPU bytes read in GB, as memory_per_gpu does (the weights printed in bytes beside the memory in GB)
         rows = [{"quantity": k[:-len("_bytes")], "value": v / 1e9, "unit": "GB"}
                 if k.endswith("_per_gpu_bytes") and isinstance(v, (int, float)) else
                 {"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
@@ -1678,14 +1679,14 @@ def _negative_size(args: list[str]) -> str | None:
 def _warning_notes(caught, replay: bool = True) -> list[str]:
     """The package's own warnings of a command (the classes of :mod:`infra_lab.errors`: a
     pipeline schedule the stack does not run, a sequence past the model's published context) as
-    notes, "warning: <message>", once each: printed after the table, or on stderr with
-    --format json|csv, instead of Python's warning text with a source line of the CLI. Other
-    warnings pass through to Python's filters (``replay``; the sweep drops them: its own
-    failure count is printed in its words)."""
+    notes, "warning: <message>", once each, in the CLI's words (:func:`_said`): printed after the
+    table, or on stderr with --format json|csv, instead of Python's warning text with a source line
+    of the CLI. Other warnings pass through to Python's filters (``replay``; the sweep drops them:
+    its own failure count is printed in its words)."""
     notes: list[str] = []
     for w in caught:
         if getattr(w.category, "__module__", "") == "infra_lab.errors":
-            note = f"warning: {w.message}"
+            note = f"warning: {_said(str(w.message))}"
             if note not in notes:
                 notes.append(note)
         elif replay:
@@ -1700,37 +1701,86 @@ name themselves; a [hardware] option's errors name the table key, ``hardware.nod
 
 def _option_flags(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
     """The Python keyword each option of ``command`` passes on, mapped to the option a person types
-    (``max_tp`` -> ``--max-tp``, ``fabric_efficiency`` -> ``--fabric-efficiency``)."""
+    (``max_tp`` -> ``--max-tp``, ``fabric_efficiency`` -> ``--fabric-efficiency``); an on/off
+    option also as the keyword with the value it sets (``feasible_only=False`` -> ``--all``,
+    ``pareto=False`` -> ``--no-pareto``)."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
-    flags = {act.dest: max(act.option_strings, key=len) for act in sub._actions
-             if act.option_strings and act.dest not in _NOT_KEYWORDS}
+    acts = [act for act in sub._actions if act.option_strings and act.dest not in _NOT_KEYWORDS]
+    flags = {act.dest: max(act.option_strings, key=len) for act in acts}
+    flags.update({f"{act.dest}={act.const!r}": max(act.option_strings, key=len) for act in acts
+                  if isinstance(act, argparse._StoreConstAction) and isinstance(act.const, bool)})
     if command == "collective":   # the positional SIZE is il.collective's size_bytes, as parse_size names it
         flags["size_bytes"] = "size"
     return flags
 
 
-def in_cli_words(message: str, flags: dict[str, str]) -> str:
+def in_cli_words(message: str, flags: dict[str, str], typed: set[str] | None = None) -> str:
     """An error of the package in the words of the command line: a keyword the command passed from an
     option is named by that option, its value after it, as the CLI's own errors write it
     (``search constraint max_tp = 0: ...`` -> ``--max-tp 0: ...``, ``gpus = 16: must be a multiple
     of per_node = 3`` -> ``--gpus 16: must be a multiple of --per-node 3``, ``in
-    il.search(pp_schedules=...)`` -> ``in --pp-schedules``). A table key (``training.micro_batch``,
-    ``hardware.nodes``) is a key of the scenario file and stays as it is.
+    il.search(pp_schedules=...)`` -> ``in --pp-schedules``). A keyword written as an argument
+    (``pass per_node= for other placements``, ``feasible_only=False lists every plan``) is the option
+    too, and an unknown name says the option it came from (``unknown recompute 'x'.`` -> ``unknown
+    recompute 'x' in --recompute.``, as the CLI's own ``--objective`` error says it). A table key
+    (``training.micro_batch``, ``hardware.nodes``) is a key of the scenario file and stays as it is.
+    ``typed``: the keywords whose options were given on the command line (None: every keyword of
+    ``flags``); a value the message reports is named by its option only for those (a warning's
+    ``with pp = 4`` is the scenario's plan unless ``--pp`` was typed), while advice (``per_node=``,
+    ``feasible_only=False``) names the option to type whether or not it was.
 
     >>> in_cli_words("search constraints min_tp = 4 > max_tp = 2: no value allowed",
     ...              {"min_tp": "--min-tp", "max_tp": "--max-tp"})
     '--min-tp 4 > --max-tp 2: no value allowed'
+    >>> in_cli_words("unknown recompute 'x'. Did you mean 'none'? Valid: full, none, selective",
+    ...              {"recompute": "--recompute"})
+    "unknown recompute 'x' in --recompute. Did you mean 'none'? Valid: full, none, selective"
+    >>> in_cli_words("pp_schedule = 'zbv' with pp = 4; pass per_node= to place them", {"pp": "--pp",
+    ...              "per_node": "--per-node"}, typed=set())
+    "pp_schedule = 'zbv' with pp = 4; pass --per-node to place them"
     """
+    said = flags if typed is None else {k: f for k, f in flags.items() if k in typed}   # values reported
     head, sep, rest = message.partition(": ")
     names = head.split(", ")
-    if sep and all(n in flags for n in names):   # "dropout, reserve_bytes: with ..." names the keywords first
-        message = ", ".join(flags[n] for n in names) + sep + rest
+    if sep and all(n in said for n in names):   # "dropout, reserve_bytes: with ..." names the keywords first
+        message = ", ".join(said[n] for n in names) + sep + rest
     for kw in sorted(flags, key=len, reverse=True):
         flag, k = flags[kw], re.escape(kw)
+        if "=" in kw:          # an on/off option's keyword and the value it sets: "feasible_only=False"
+            message = re.sub(rf"(?<![\w.-]){k}(?![\w.])", flag, message)
+            continue
+        message = re.sub(rf"(?<![\w.-]){k}=(?=[\s,;)]|$)", flag, message)     # "pass per_node= for ..."
+        if kw not in said:
+            continue
         message = re.sub(rf"(?<![\w.-])(?:search constraints? )?{k}(?:\[\d+\])? = ", flag + " ", message)
         message = re.sub(rf"(?<![\w.-])(?:il\.)?[\w.]*\({k}=\.\.\.\)", flag, message)
         message = re.sub(rf"(?<=\bin )(?:search constraint )?{k}(?=[.,;:)]| \(|$)", flag, message)
+        message = re.sub(rf"^(unknown {k} (?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s'\"]+?))(?=\.(?: |$)|$)",
+                         rf"\1 in {flag}", message)
     return message
+
+
+_CLI_FLAGS: contextvars.ContextVar[tuple[dict[str, str], set[str]] | None] = contextvars.ContextVar(
+    "_CLI_FLAGS", default=None)
+"""The option flags (:func:`_option_flags`) of the command :func:`main` runs and the keywords of
+those typed (:func:`_typed_keywords`); None outside it."""
+
+
+def _typed_keywords(parser: argparse.ArgumentParser, command: str, args: list[str]) -> set[str]:
+    """The keywords of ``command``'s options that ``args`` gives (options are never abbreviated;
+    collective's positional SIZE always)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    given = {tok.split("=", 1)[0] for tok in args if tok.startswith("-")}
+    typed = {act.dest for act in sub._actions if given & set(act.option_strings)}
+    return typed | ({"size_bytes"} if command == "collective" else set())
+
+
+def _said(message: str) -> str:
+    """A message of the package (an error, a warning, why a search kept nothing) in the words of the
+    command :func:`main` runs (:func:`in_cli_words` with its options); as it is outside :func:`main`
+    (a command function called directly)."""
+    got = _CLI_FLAGS.get()
+    return message if got is None else in_cli_words(message, *got)
 
 
 def _common_options_after_command(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
@@ -1772,6 +1822,16 @@ def main(argv: list[str] | None = None) -> int:
     if not a.command:
         parser.print_help()
         return 2
+    parsed = _common_options_after_command(parser, args)   # the package's messages name the options typed
+    token = _CLI_FLAGS.set((_option_flags(parser, a.command), _typed_keywords(parser, a.command, parsed)))
+    try:
+        return _run(a)
+    finally:
+        _CLI_FLAGS.reset(token)
+
+
+def _run(a: argparse.Namespace) -> int:
+    """Run the parsed command ``a`` of :func:`main`: print its output, or its error; the exit status."""
     from .errors import InfraLabError
 
     caught: list = []
@@ -1787,7 +1847,7 @@ def main(argv: list[str] | None = None) -> int:
         for note in _warning_notes(caught):      # what was said before the error
             print(f"{PROG} {a.command}: {note}", file=sys.stderr)
         # the package's errors name its keywords: name the options the user typed instead
-        msg = in_cli_words(str(e), _option_flags(parser, a.command)) if isinstance(e, InfraLabError) else str(e)
+        msg = _said(str(e)) if isinstance(e, InfraLabError) else str(e)
         print(f"{PROG} {a.command}: error: {msg}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

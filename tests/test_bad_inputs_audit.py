@@ -260,3 +260,17 @@ def test_numpy_scalars_print_as_plain_numbers():
     assert "np." not in msg
     assert plain_numbers("x = np.int64(3), y = np.True_, z = np.float32(1.5)") == "x = 3, y = True, z = 1.5"
     assert str(ValidationError(f"n = {np.int32(7)!r}")) == "n = 7"
+
+
+def test_an_unknown_name_prints_its_message_plainly_and_is_still_a_key_error():
+    # KeyError's str() is the repr of its argument: a printed error read "'unknown accelerator ...'"
+    # in quotes, with a newline of the message as \n
+    with pytest.raises(KeyError) as e:           # the contract: an UnknownNameError is a KeyError
+        il.catalog.accelerator("H1000")
+    err = e.value
+    assert isinstance(err, UnknownNameError) and isinstance(err, InfraLabError)
+    assert str(err) == err.args[0] and str(err).startswith("unknown accelerator 'H1000'. Did you mean")
+    assert str(UnknownNameError("unknown x 'a'\nValid: b")) == "unknown x 'a'\nValid: b"
+    r = subprocess.run([sys.executable, "-c", "import infra_lab as il; il.catalog.accelerator('H1000')"],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "infra_lab.errors.UnknownNameError: unknown accelerator 'H1000'. Did you mean" in r.stderr, r.stderr

@@ -180,7 +180,7 @@ def test_cli_csv_of_an_empty_result_keeps_its_header(capsys):
     assert rc == 0, err
     assert out.strip().splitlines()[0].startswith("tp,pp,dp,ep,")
     assert len(out.strip().splitlines()) == 1
-    assert "max_ttft_s = 1e-09: the smallest TTFT" in err
+    assert "--max-ttft-s 1e-09: the smallest TTFT" in err          # the reason names the option typed
 
 
 def test_cli_prints_the_package_warnings_as_notes(tmp_path, capsys):

@@ -230,8 +230,10 @@ def test_every_peak_gap_says_whether_the_part_lacks_the_format():
     assert by["fp4"] == {"A100-SXM-80GB", "H100-SXM", "H100-96GB-500W", "H800-SXM", "H200-SXM", "MI300X", "MI325X"}
     assert by["tf32"] == {"MI350X", "MI355X"}
     unknown_ = t.filter(pl.col("status") == "no sourced figure").select("accelerator", "precision").rows()
+    # fp32 is the FP32 matrix peak: AMD publishes it; NVIDIA's tensor cores take no FP32 inputs
+    nvidia = {n for n in il.catalog.accelerator_names() if il.catalog.accelerator(n).vendor == "NVIDIA"}
     assert set(unknown_) == {("H800-SXM", "fp64"), ("GB300", "fp64"), ("MI350X", "fp64"), ("MI450X", "fp64"),
-                             ("MI450X", "tf32")}
+                             ("MI450X", "tf32"), ("MI325X", "fp32"), ("MI450X", "fp32"), *((n, "fp32") for n in nvidia)}
 
 
 def test_unsupported_precisions_is_checked_as_data():
@@ -241,3 +243,11 @@ def test_unsupported_precisions_is_checked_as_data():
     with pytest.raises(DataError, match="fp4 is in unsupported_precisions and has a fp4_tflops figure"):
         catalog._unsupported_precisions({"name": "X", "unsupported_precisions": "fp4"}, {"fp4": 1.0})
     assert catalog._unsupported_precisions({"name": "X", "unsupported_precisions": None}, {}) == ()
+
+
+def test_the_peak_chart_orders_every_peak_precision_as_the_catalog_does():
+    # the chart's order is a copy kept so that charts import nothing of the catalog: fp32 was added
+    # to the catalog's peak columns (AMD's FP32 matrix peak)
+    from infra_lab.charts.hardware import PEAK_ORDER
+
+    assert PEAK_ORDER == list(il.catalog.PEAK_PRECISIONS)

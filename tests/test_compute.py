@@ -800,6 +800,30 @@ def test_roofline_and_ridge():
     assert rf.height == 128 and rf["attainable_tflops"].max() == pytest.approx(2250.0)
 
 
+def test_fp32_gemm_runs_at_the_fp32_matrix_peak_where_the_part_has_no_tf32():
+    """The compute model ran every fp32 GEMM at the TF32 peak, so on CDNA 4 (no TF32 GEMM) an fp32
+    GEMM was refused ("MI355X does not support tf32"); it runs there on the FP32 matrix units, at
+    the sourced fp32 column of data/accelerators.csv. Where the part has TF32 nothing changes."""
+    for name in ("MI355X", "MI350X"):
+        a = catalog.accelerator(name)
+        assert "tf32" in a.unsupported_precisions
+        assert compute.gemm_model(name, "fp32").peak_flops == a.peak("fp32")
+        assert "fp32" in compute._params.supported(a) and "tf32" not in compute._params.supported(a)
+        # the same work at the fp32 peak, not the bf16 one: as much slower as the peaks are apart
+        t32, t16 = (compute.gemm_time(8192, 8192, 8192, name, p) for p in ("fp32", "bf16"))
+        assert t32 / t16 > 0.8 * a.peak("bf16") / a.peak("fp32")
+        with pytest.raises(ValidationError, match=f"{name} does not support tf32"):
+            compute.gemm_time(8192, 8192, 8192, name, "tf32")
+    for name in ("MI300X", "H100-SXM", "B200"):            # TF32 parts: fp32 GEMMs stay at the TF32 peak
+        a = catalog.accelerator(name)
+        assert compute.gemm_model(name, "fp32").peak_flops == a.peak("tf32")
+    assert catalog.accelerator("MI300X").peak("fp32") < catalog.accelerator("MI300X").peak("tf32")
+    # a part with neither figure names the peak an fp32 GEMM would run at
+    with pytest.raises(ValidationError, match=r"precision = 'fp32' \(an fp32 GEMM runs at the part's tf32 peak\): "
+                                              r"MI450X has no sourced dense tf32 peak"):
+        compute.gemm_time(4096, 4096, 4096, "MI450X", "fp32")
+
+
 def test_optimizer_step_time():
     t = compute.optimizer_step_time(1e9, "MI300X")
     assert t == pytest.approx(32e9 / (5.3e12 * compute.hbm_efficiency("MI300X")) + compute.kernel_fixed_s("MI300X"))

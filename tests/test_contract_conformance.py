@@ -270,9 +270,9 @@ def test_every_keyword_of_serve_search_and_collective_has_a_cli_option(capsys):
                      "--kv-precisions", "fp8", "--top", "all", "--no-pareto", "--format", "json"]) == 0
     out = capsys.readouterr()
     rows = json.loads(out.out)
-    # the best row at the grid's edge: the warning names the option that widens it
-    assert "warning: il.serve_search: the best row" in out.err and "--concurrencies N,..." in out.err
-    with pytest.warns(il.errors.SearchEdgeWarning):
+    # the best row at the grid's edge: the warning names the option that widens it (the keyword in Python)
+    assert "warning: il.serve_search: the best row" in out.err and "pass --concurrencies up to it" in out.err
+    with pytest.warns(il.errors.SearchEdgeWarning, match="pass concurrencies= up to it"):
         frame = il.serve_search(sv, concurrencies=[4, 16], weight_precisions=["fp8"], kv_precisions=["fp8"],
                                 top=None, pareto=False)
     assert len(rows) == frame.height > 0
@@ -685,6 +685,12 @@ def test_cli_errors_name_the_option_the_user_typed(tmp_path, capsys):
         (["estimate", scen, "--tokens", "-1"], "--tokens -1.0: expected a finite number of tokens > 0", "tokens ="),
         (["collective", "all_reduce", "1e40", "--hardware", scen, "--gpus", "8"], "error: size 1e+40: more than",
          "size_bytes"),
+        # an unknown name says the option it came from ("unknown recompute 'bogus'." named none)
+        (["largest", scen, "--recompute", "bogus"], "unknown recompute 'bogus' in --recompute. Valid:", "'bogus'. "),
+        (["largest", scen, "--selective-mode", "x"], "unknown selective_mode 'x' in --selective-mode.", "'x'. "),
+        # a keyword written as an argument ("pass per_node= for other placements")
+        (["collective", "all_reduce", "1GiB", "--accelerator", "GB200", "--nodes", "18", "--gpus", "100"],
+         "pass --per-node for other placements", "per_node="),
     ]
     for args, said, not_said in cases:
         assert cli.main(args) == 1, args
@@ -695,6 +701,44 @@ def test_cli_errors_name_the_option_the_user_typed(tmp_path, capsys):
     bad.write_text((tmp_path / "s.toml").read_text().replace("global_batch = 64", "global_batch = 64\nmicro_batch = 0"))
     assert cli.main(["estimate", str(bad)]) == 1
     assert "training.micro_batch = 0" in capsys.readouterr().err
+
+
+def test_cli_warnings_and_empty_search_reasons_name_the_option_the_user_typed(tmp_path, capsys):
+    # the package's warnings and the reasons a search kept nothing named its keywords under the CLI
+    # ("max_tpot_s = 1e-06: the smallest TPOT ...", "feasible_only=False lists every plan"), where the
+    # errors named the options; in Python they keep the keyword
+    from infra_lab import cli
+
+    sv = "maia-class-serving-mi300x"
+    assert cli.main(["serve", sv, "--search", "--max-tpot-s", "1e-6"]) == 0
+    out = capsys.readouterr().out
+    assert "--max-tpot-s 1e-06: the smallest TPOT [s]" in out and "max_tpot_s" not in out, out
+    big = tmp_path / "big.toml"
+    big.write_text(il.Scenario.from_dict({**SMALL, "model": {"preset": "llama3.1-405b"}}).to_toml(), encoding="utf-8")
+    assert cli.main(["search", str(big)]) == 0
+    out = capsys.readouterr().out
+    assert "none of the" in out and "--all lists every plan" in out and "feasible_only" not in out, out
+    # both bounds met apart, never together: the reason gives each bound as its option and value
+    frame = il.serve_search(sv, top=None, pareto=False)
+    fits = frame.filter(frame["fits"])
+    tpot, ttft = fits["tpot_s"].min(), fits["ttft_s"].min()
+    both = fits.filter((fits["tpot_s"] <= tpot * 1.001) & (fits["ttft_s"] <= ttft * 1.001))
+    assert both.height == 0                        # the fastest-TPOT rows are not the fastest-TTFT ones
+    assert cli.main(["serve", sv, "--search", "--max-tpot-s", f"{tpot * 1.001:g}", "--max-ttft-s",
+                     f"{ttft * 1.001:g}"]) == 0
+    out = capsys.readouterr().out
+    assert f"none meets --max-tpot-s {tpot * 1.001:g} and --max-ttft-s {ttft * 1.001:g} at once" in out, out
+    with pytest.warns(il.errors.EmptyResultWarning, match=r"none meets max_tpot_s = \S+ and max_ttft_s = \S+ at once"):
+        il.serve_search(sv, max_tpot_s=float(f"{tpot * 1.001:g}"), max_ttft_s=float(f"{ttft * 1.001:g}"))
+    assert cli._said("max_tpot_s = 1: x") == "max_tpot_s = 1: x"    # outside a command: the keyword
+    # a value of the scenario's plan that a warning reports is not an option the user typed: sweep
+    # takes --pp (a search constraint), and the interleaved plan's "with pp = 2" read "with --pp 2"
+    scen, _ = _small_files(tmp_path)
+    grid = tmp_path / "pp.toml"
+    grid.write_text("[parallelism]\npp = [2]\nvp = [2]\n[training]\nglobal_batch = [12]\n")
+    assert cli.main(["sweep", scen, "--grid", str(grid)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: parallelism.vp = 2 with pp = 2: 3 micro-batch(es) per step" in out and "--pp" not in out, out
 
 
 def test_a_serving_stack_of_the_wrong_vendor_lists_the_engines_stacks_on_the_part():

@@ -306,8 +306,7 @@ def test_depth_of_a_moe_shape_with_dense_first_layers_starts_after_them():
 
 
 def test_hybrid_depth_at_pp_is_not_monotonic_and_the_row_says_so():
-    """zamba2-2.7b on ZAYA1's plan at pp = 4: the need falls from 12 to 14 layers (14.61, 14.39,
-    14.20 GB) although rank 0 holds 3 Mamba2 layers and no attention block each time. The memory
+    """zamba2-2.7b on ZAYA1's plan at pp = 4: the need falls from 12 to 14 layers although rank 0 holds 3 Mamba2 layers and no attention block each time. The memory
     model spreads the shared-attention layers' share over every dense-like layer, and that share
     falls as layers are added at a fixed block count (2 of 12, 13, 14): an approximation, not
     placement. largest_model's bisection relies on monotonic memory, so its rows say so."""
@@ -324,8 +323,7 @@ def test_hybrid_depth_at_pp_is_not_monotonic_and_the_row_says_so():
         need[n] = float(il.memory.training_memory(sc)["bytes"].sum()) / 1e9
         first = sc.model_spec.layer_kinds()[:stage_layers(sc.model_spec, 4)[0]["n_dense"]]
         assert "hybrid" not in first                      # rank 0 holds no shared-attention block
-    assert need[12] > need[13] > need[14] < need[15]
-    assert [round(need[n], 2) for n in (12, 13, 14, 15)] == [14.61, 14.39, 14.2, 18.78]   # the docstring's
+    assert need[12] > need[13] > need[14] < need[15]                  # as largest_model's docstring says
     d["model"] = {"preset": "zamba2-2.7b"}
     df = il.memory.largest_model(["MI300X"], scenario=d, family="zamba2")
     assert (df["pp"] == 4).all()

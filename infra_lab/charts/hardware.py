@@ -52,8 +52,8 @@ def accelerator_bars(df, metric: str, title: str | None = None, highlight: str =
     return (bars + text).properties(width=380, height=max(120, 22 * sub.height))
 
 
-PEAK_ORDER = ["fp64", "tf32", "bf16", "fp16", "fp8", "fp4"]
-"""Order of the precisions within an accelerator's group of bars."""
+PEAK_ORDER = ["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp4"]
+"""Order of the precisions within an accelerator's group of bars (catalog.PEAK_PRECISIONS' order; a test checks)."""
 
 _NO_BAR = {"not supported": "not supported", "no sourced figure": "no figure"}
 

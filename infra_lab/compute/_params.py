@@ -24,8 +24,21 @@ table, :func:`infra_lab.catalog.format_bytes` (data/serving/number_formats.csv).
 
 PEAK_COLUMN = {"fp32": "tf32", "tf32": "tf32", "bf16": "bf16", "fp16": "fp16", "fp8": "fp8",
                "mxfp8": "fp8", "fp4": "fp4", "mxfp4": "fp4", "nvfp4": "fp4"}
-"""Which dense-peak column of data/accelerators.csv a precision runs at (fp32 GEMMs are
-taken to run as TF32 on tensor cores)."""
+"""Which dense-peak column of data/accelerators.csv a precision runs at: fp32 GEMMs are taken to
+run as TF32 on the matrix units (NVIDIA's tensor cores, CDNA 3's matrix cores) except on a part without
+TF32 instructions, where they run at its FP32 matrix peak (:func:`peak_column`)."""
+
+
+def peak_column(acc: catalog.Accelerator, prec: str) -> str:
+    """The dense-peak column of data/accelerators.csv that a GEMM at ``prec`` runs at on ``acc``:
+    :data:`PEAK_COLUMN`, except an fp32 GEMM on a part whose row lists tf32 in
+    ``unsupported_precisions`` (CDNA 4: MI350X, MI355X), which runs on the FP32 matrix units
+    ("fp32": the ROCm Compute Profiler's data-type table marks FP32 GEMM supported and TF32
+    GEMM unsupported on CDNA 4, cited in those rows' notes). Approximation: where a part has
+    TF32, an fp32 GEMM is priced as TF32 (PyTorch's ``allow_tf32`` path), not at FP32 precision."""
+    if prec == "fp32" and "tf32" in acc.unsupported_precisions:
+        return "fp32"
+    return PEAK_COLUMN[prec]
 
 LOW_PRECISIONS = ("fp8", "mxfp8", "fp4", "mxfp4", "nvfp4")
 """Precisions whose GEMM inputs must be quantized from 16-bit activations (cast ops)."""
@@ -90,7 +103,15 @@ def peak(acc: catalog.Accelerator, prec: str) -> float:
             f"precision = 'nvfp4': {acc.name} ({acc.vendor}) has no NVFP4 matrix instructions (NVIDIA's "
             f"format, E4M3 scales per 16 elements, NVIDIA Blackwell only); {acc.name} supports "
             f"{', '.join(supported(acc))}")
-    return acc.peak(PEAK_COLUMN[prec])
+    col = peak_column(acc, prec)
+    try:
+        return acc.peak(col)
+    except ValidationError as e:
+        if col == prec:
+            raise
+        # the column's own error named the column ("precision = 'tf32': ..."): say which GEMM asked
+        why = str(e).partition(": ")[2]
+        raise ValidationError(f"precision = {prec!r} (an {prec} GEMM runs at the part's {col} peak): {why}") from None
 
 
 def supported(acc: catalog.Accelerator) -> tuple[str, ...]:

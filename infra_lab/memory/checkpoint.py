@@ -154,7 +154,7 @@ def multimodal_checkpoint_bytes(hook, optimizer: str, weight_bytes: float) -> tu
     frozen encoder's weights alone (:class:`infra_lab.multimodal.TrainingHook`). The one formula
     of :func:`checkpoint_bytes` of a multimodal Scenario and of ``il.estimate``'s
     ``checkpoint_bytes``: the first left the encoders out (a Maia-class scenario's checkpoint
-    read 123.8 GB there and 141.8 GB in the estimate)."""
+    was smaller there than in the estimate)."""
     trainable = hook.first_stage_params() + hook.cross_params()
     frozen = 0.0 if hook.trained else float(hook.spec.params_encoders)
     return (trainable + frozen) * weight_bytes, trainable * OPTIMIZER_STATE_BYTES[optimizer]

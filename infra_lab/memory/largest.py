@@ -323,8 +323,9 @@ def largest_model(accelerators: str | catalog.Accelerator | list, *, scenario: A
     charged the model's average share of shared-attention layers, not the layers it holds. That
     share falls as layers are added at a fixed number of blocks (round(layers · m / L) steps only
     every few layers), and a stage whose layer count stays the same then needs less: zamba2-2.7b
-    on ZAYA1's plan at pp = 4 needs 14.61 GB at 12 layers, 14.39 at 13, 14.20 at 14 and 18.78 at
-    15 (rank 0 holds 3, 3, 3 and 4 Mamba2 layers and no attention block). Placed layer by layer,
+    on ZAYA1's plan at pp = 4 needs less at 13 and 14 layers than at 12, and more at 15 (rank 0
+    holds 3, 3, 3 and 4 Mamba2 layers and no attention block; ``tests/test_largest_model.py``
+    computes the four). Placed layer by layer,
     a stage without a block would need less than that and one with a block more.
 
     Parameters

@@ -204,7 +204,7 @@ def _stack_on(scenario, accelerator: str) -> str:
     override): the vendor's default stack when the scenario names none; its own stack when that
     runs there; else the same framework's stack on the accelerator's platform (torchtitan-cuda ->
     torchtitan-rocm). A torchtitan scenario's memory on H200 was priced with Megatron-Core's
-    factors (the vendor default), 2.8 GB less than the same scenario on H200."""
+    factors (the vendor default), not with torchtitan's own."""
     from .. import stacks
 
     name = scenario.training.stack
@@ -753,8 +753,8 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
         from ..multimodal import training_hook
 
         # the sequences the encoders' pictures and clips are packed into are the override's
-        # (a seq_len override kept the scenario's packing: 100.3 GB where the scenario at that
-        # seq_len gives 90.5 GB, Maia-class at 2,048 tokens)
+        # (a seq_len override kept the scenario's packing, and its memory differed from the
+        # scenario's own at that seq_len)
         hook_sc = (mi.scenario if mi.seq == mi.scenario.training.seq_len
                    else mi.scenario.replace(training={"seq_len": mi.seq}))
         hook = training_hook(hook_sc)

@@ -174,7 +174,7 @@ class Scenario:
                                 "fine-grained activation offloading is Megatron-Core's")
         if tr.recompute_modules is not None:
             # --recompute-modules is Megatron-Core's selective recomputation; torchtitan's is per-op SAC
-            # (a torchtitan run with modules was priced as Megatron's: 0.353 -> 0.318 s, 89.6 -> 97.0 GB)
+            # (a torchtitan run with modules was priced as Megatron's, step time and memory both moved)
             self._megatron_only(f"training.recompute_modules = {list(tr.recompute_modules)!r}",
                                 "the modules are Megatron-Core's --recompute-modules",
                                 " (or leave it out: the stack's own selective recomputation)")

@@ -376,7 +376,7 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             f"il.serve_search: the best row (by {objective}) runs {b['concurrency']:,} requests in flight, the "
             f"largest concurrency tried for its split (tp {b['tp']}, pp {b['pp']}, dp {b['dp']}, ep {b['ep']}) and "
             f"precisions, while {b['max_concurrency']:,} would run (max_concurrency): a larger concurrency may do "
-            "better; pass concurrencies= up to it (`infra-lab serve --search --concurrencies N,...`)", SearchEdgeWarning,
+            "better; pass concurrencies= up to it", SearchEdgeWarning,
             stacklevel=2)
     if df.height == 0:
         warnings.warn(f"il.serve_search: empty result: "
@@ -437,7 +437,7 @@ def _why_none(out: np.ndarray, acc, max_tpot_s, max_ttft_s, min_tps_user,
         return "; ".join(missed)
     given = (("max_tpot_s", max_tpot_s), ("max_ttft_s", max_ttft_s), ("min_tokens_per_s_per_user", min_tps_user))
     return (f"each bound is met by some configuration that fits, but none meets "
-            f"{' and '.join(k for k, b in given if b is not None)} at once")
+            f"{' and '.join(f'{k} = {b:g}' for k, b in given if b is not None)} at once")
 
 
 def _scenario_of(sc: Scenario, row: np.ndarray) -> Scenario:

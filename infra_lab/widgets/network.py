@@ -47,8 +47,10 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     host_cpu : host CPU (data/network_host_cpus.csv; None: the accelerator's default host,
         data/network_platforms.csv: AMD EPYC for MI300X). It sets the libraries' per-message
         network overhead (:func:`infra_lab.fabric.net_overhead_s`), so ZAYA1's cluster, on Intel
-        Xeon 8570 hosts, is ``host_cpu="Xeon-Platinum-8570"``: without it the explorer's 1,024
-        MI300X timed a 256 MiB reduce-scatter at 11.40 ms where notebook 03 gives ZAYA1's 7.69 ms
+        Xeon 8570 hosts, is ``host_cpu="Xeon-Platinum-8570"``: without it the explorer times
+        ZAYA1's 1,024 MI300X on the default AMD EPYC host, whose per-message overhead is larger,
+        and its ring collectives come out slower than ZAYA1's (notebook 03 prints a 256 MiB
+        reduce-scatter on both hosts)
 
     Returns
     -------

@@ -71,9 +71,9 @@ def reliability_update(gpus: int, calibration: str, early_deployment: float,
     runs = R.simulate(plan, n, seed=seed)
     s["mc_runs"] = n
     # work over the mean wall time, as the closed form's goodput (work / expected wall time):
-    # the mean of each run's work / wall is larger by Jensen's inequality (8 GPUs, fleet, a
-    # 0.01 GB/s save: 93.6 % against the closed form's 92.7 %, 20,000 runs), which read as a
-    # disagreement between the two figures the line prints side by side
+    # the mean of each run's work / wall is larger by Jensen's inequality (visibly so
+    # at 8 GPUs with a slow checkpoint save), which read as a disagreement between the two figures
+    # the line prints side by side
     s["mc_goodput"] = plan.work_s / 3600 / float(runs["wall_h"].mean())
     s["mc_wall_days_p95"] = float(runs["wall_h"].quantile(0.95)) / 24
     chart = charts.run_length_histogram(runs, plan.expected_wall_s / 3600,
