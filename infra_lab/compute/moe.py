@@ -85,19 +85,7 @@ def moe_distinct_ranks(experts: int, top_k: int, ranks: int, groups: int = 0,
     >>> round(moe_distinct_ranks(256, 8, 8, 8, 4), 2)   # ... node-limited: at most 4 of 8 nodes
     3.63
     """
-    E = int(P.check_number("experts", experts, lo=1, integer=True))
-    k = int(P.check_number("top_k", top_k, lo=1, hi=E, integer=True))
-    n = int(P.check_number("ranks", ranks, lo=1, hi=E, integer=True))
-    G = int(P.check_number("groups", groups, lo=0, hi=E, integer=True))
-    M = int(P.check_number("group_topk", group_topk, lo=0, hi=max(G, 0), integer=True))
-    if E % n:
-        raise ValidationError(f"ranks = {n}: must divide the {E} experts")
-    if (G == 0) != (M == 0):
-        raise ValidationError(f"groups = {G}, group_topk = {M}: give both (group-limited routing) or neither")
-    if G and E % G:
-        raise ValidationError(f"groups = {G}: must divide the {E} experts")
-    if G and k > M * (E // G):
-        raise ValidationError(f"top_k = {k}: more than the {M} selected groups hold ({M * (E // G)} experts)")
+    E, k, n, G, M = _check_routing(experts, top_k, ranks, groups, group_topk, ranks_name="ranks", max_experts=None)
     if n == 1:
         return 1.0
     if G <= 1 or M >= G:
@@ -125,15 +113,18 @@ def moe_distinct_ranks(experts: int, top_k: int, ranks: int, groups: int = 0,
     return hit
 
 
-def _check_routing(experts, top_k, ep, groups, group_topk) -> tuple[int, int, int, int, int]:
-    """Validated (E, k, ep, G, M) of a routing over expert-parallel ranks (as moe_distinct_ranks)."""
-    E = int(P.check_number("experts", experts, lo=1, hi=2**16, integer=True))
+def _check_routing(experts, top_k, ep, groups, group_topk, *, ranks_name: str = "ep",
+                   max_experts: int | None = 2**16) -> tuple[int, int, int, int, int]:
+    """Validated (E, k, ranks, G, M) of a routing of ``experts`` over ``ep`` ranks (named
+    ``ranks_name`` in errors), with optional group-limited routing; ``max_experts`` caps E where
+    the caller enumerates per-expert work (None: no cap)."""
+    E = int(P.check_number("experts", experts, lo=1, hi=max_experts, integer=True))
     k = int(P.check_number("top_k", top_k, lo=1, hi=E, integer=True))
-    n = int(P.check_number("ep", ep, lo=1, hi=E, integer=True))
+    n = int(P.check_number(ranks_name, ep, lo=1, hi=E, integer=True))
     G = int(P.check_number("groups", groups, lo=0, hi=E, integer=True))
     M = int(P.check_number("group_topk", group_topk, lo=0, hi=max(G, 0), integer=True))
     if E % n:
-        raise ValidationError(f"ep = {n}: must divide the {E} experts")
+        raise ValidationError(f"{ranks_name} = {n}: must divide the {E} experts")
     if (G == 0) != (M == 0):
         raise ValidationError(f"groups = {G}, group_topk = {M}: give both (group-limited routing) or neither")
     if G and E % G:
