@@ -114,3 +114,54 @@ def test_charts_draw_columns_whose_names_carry_a_unit_in_brackets():
     import vl_convert as vlc
 
     assert vlc.vegalite_to_svg(bars.to_json()).count('aria-roledescription="bar"') == 3
+
+
+def _svg(chart) -> str:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_json())
+
+
+def _marks(svg: str, role: str) -> int:
+    return svg.count(f'aria-roledescription="{role}"')
+
+
+def test_every_builder_that_takes_column_names_draws_names_with_brackets_dots_and_colons():
+    """Each chart builder that takes a column name from its caller (a colour, a value, an axis)
+    escapes it through charts.base.field: "cost [USD/h]" or "run (v1.2): a" passed raw is read by
+    Vega-Lite as nested access or a type shorthand, and the marks vanish (quantitative axes) or
+    share one "undefined" colour (the legend)."""
+    grp, val = "case [v1.2]", "cost [USD/h]"
+    # busbw_vs_size_chart / scaling_chart: colour column with brackets and a dot
+    coll = pl.DataFrame({"size_bytes": [1024.0, 2048.0, 4096.0], "busbw_GBps": [1.0, 2.0, 3.0],
+                         "gpus": [8, 16, 32], "bw [GB/s]": [1.0, 2.0, 3.0], grp: ["a1", "a1", "b2"]})
+    svg = _svg(il.charts.busbw_vs_size_chart(coll, color=grp))
+    assert _marks(svg, "point") == 3 and "a1" in svg and "b2" in svg
+    svg = _svg(il.charts.scaling_chart(coll, y="bw [GB/s]", color=grp))
+    assert _marks(svg, "point") == 3 and "a1" in svg and "b2" in svg
+    fab = pl.DataFrame({"fabric": ["x", "y"], "workload": ["w", "w"], "t [ms]": [1.0, 2.0]})
+    assert _marks(_svg(il.charts.fabric_comparison_chart(fab, y="t [ms]")), "bar") == 2
+    # interval_chart: colour and point columns
+    iv = pl.DataFrame({"label": ["p", "q"], "p5": [1.0, 2.0], "p50": [2.0, 3.0], "p95": [3.0, 4.0],
+                       grp: ["a1", "b2"], "base [USD]": [2.5, 3.5]})
+    svg = _svg(il.charts.interval_chart(iv, x_title="x [USD]", color=grp, point="base [USD]"))
+    assert _marks(svg, "tick") == 2 and "a1" in svg and "b2" in svg
+    # mix_time_chart: value column
+    mix = pl.DataFrame({"mix": ["m", "m"], "part": ["language_model", "padding"], "time [d]": [1.0, 2.0]})
+    assert _marks(_svg(il.charts.mix_time_chart(mix, value="time [d]")), "bar") == 2
+    # serving builders: colour, group and value columns, a metric stem with a bracket
+    front = pl.DataFrame({"tokens_per_s_per_user": [10.0, 20.0, 30.0],
+                          "output_tokens_per_s_per_gpu": [300.0, 200.0, 100.0], grp: ["a1", "a1", "b2"]})
+    svg = _svg(il.charts.serving_front_chart(front, color=grp))
+    assert _marks(svg, "point") == 3 and "a1" in svg and "b2" in svg
+    cost = pl.DataFrame({grp: ["a1", "b2"], val: [1.0, 2.0]})
+    svg = _svg(il.charts.serving_cost_chart(cost, value=val, group=grp, x_title="cost [USD per hour]"))
+    assert _marks(svg, "bar") == 2 and "a1" in svg and "b2" in svg
+    m = "tok [1/s]"
+    par = pl.DataFrame({"id": ["r1", "r2"], "split": ["train", "test"], "accelerator": ["MI300X", "H100"],
+                        "engine": ["vllm", "vllm"], f"{m}_measured": [10.0, 20.0], f"{m}_predicted": [11.0, 19.0],
+                        f"{m}_error_pct": [10.0, -5.0]})
+    assert _marks(_svg(il.charts.serving_parity_chart(par, metric=m)), "point") == 2
+    # gemm_efficiency_heatmap: the value column
+    grid = pl.DataFrame({"m": [1, 1, 2, 2], "n": [1, 2, 1, 2], "k": [8] * 4, "eff [-]": [0.1, 0.2, 0.3, 0.4]})
+    assert _marks(_svg(il.charts.gemm_efficiency_heatmap(grid, value="eff [-]")), "rect mark") == 4

@@ -78,14 +78,14 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
     label = "efficiency [fraction of dense peak]" if value == "efficiency" else "achieved [TFLOP/s]"
     key_tips = [alt.Tooltip(f"{c}:Q", title=c.upper()) for c in keys]
     return alt.Chart(alt.Data(values=rows.to_dicts()),
-                     title=title or f"GEMM efficiency over M, N at K = {k:,}").transform_flatten(
-        ["n", *vals]).mark_rect().encode(
+                     title=title or f"GEMM efficiency over M, N at K = {k:,}").transform_flatten(   # escaped in, named as-is out
+        [field(c) for c in ("n", *vals)], as_=["n", *vals]).mark_rect().encode(
         x=alt.X("n:O", title="N [elements]", axis=alt.Axis(labelOverlap=True)),
         y=alt.Y("m:O", title="M [elements]", sort="descending", axis=alt.Axis(labelOverlap=True)),
-        color=alt.Color(f"{value}:Q", title=label, scale=alt.Scale(scheme="viridis")),
+        color=alt.Color(field=field(value), type="quantitative", title=label, scale=alt.Scale(scheme="viridis")),
         tooltip=[*key_tips, alt.Tooltip("efficiency:Q", format=".3f"),
                  alt.Tooltip("achieved_tflops:Q", format=",.0f")] if "achieved_tflops" in data.columns
-        else [*key_tips, alt.Tooltip(f"{value}:Q", format=".3f")],
+        else [*key_tips, alt.Tooltip(field=field(value), type="quantitative", title=value, format=".3f")],
     ).properties(width=420, height=380)
 
 

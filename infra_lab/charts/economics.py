@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import require_columns, require_rows, to_altair_data, vendor_color
+from .base import field, require_columns, require_rows, to_altair_data, vendor_color
 
 __all__ = [
     "cost_breakdown_chart", "interval_chart", "tornado_chart", "rent_vs_own_chart", "rent_path_chart",
@@ -51,7 +51,7 @@ def interval_chart(df: pl.DataFrame, *, x_title: str, title: str = "", color: st
     if color == "vendor":
         enc_color = alt.Color("vendor:N", title="vendor", scale=vendor_color(sorted(set(d["vendor"].to_list()))))
     elif color:
-        enc_color = alt.Color(f"{color}:N", title=color)
+        enc_color = alt.Color(field=field(color), type="nominal", title=color)
     else:
         enc_color = alt.value("#4C78A8")
     y = alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
@@ -63,7 +63,8 @@ def interval_chart(df: pl.DataFrame, *, x_title: str, title: str = "", color: st
     layers = [rule, dot]
     if point:
         layers.append(base.mark_tick(color="gray", thickness=2, size=18).encode(
-            x=f"{point}:Q", y=y, tooltip=[alt.Tooltip(f"{point}:Q", format=",.3~g")]))
+            x=alt.X(field=field(point), type="quantitative"), y=y,
+            tooltip=[alt.Tooltip(field=field(point), type="quantitative", title=point, format=",.3~g")]))
     return alt.layer(*layers).properties(width=480)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import require_columns, to_altair_data
+from .base import field, require_columns, to_altair_data
 
 __all__ = ["mix_time_chart", "image_tokens_chart", "packing_waste_chart", "multimodal_validation_chart"]
 
@@ -39,11 +39,11 @@ def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where th
     y = alt.Y("mix:N", sort=mixes, title=None)
     bars = alt.Chart(data).mark_bar().encode(
         y=y,
-        x=alt.X(f"sum({value}):Q", title=unit),
+        x=alt.X(field=field(value), aggregate="sum", type="quantitative", title=unit),
         color=alt.Color("part:N", sort=[PART_LABELS[p] for p in _PART_ORDER], title="part",
                         legend=alt.Legend(labelLimit=400)),
         order=alt.Order("order:Q"),
-        tooltip=["mix", "part", alt.Tooltip(f"{value}:Q", format=",.3f")],
+        tooltip=["mix", "part", alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.3f")],
     )
     totals = df.group_by("mix", maintain_order=True).agg(pl.col(value).sum().alias("total"))
     tick = alt.Chart(to_altair_data(totals)).mark_tick(color="black", thickness=2, size=22).encode(

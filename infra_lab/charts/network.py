@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import require_columns, to_altair_data
+from .base import field, require_columns, to_altair_data
 
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
            "fabric_comparison_chart", "validation_chart"]
@@ -32,17 +32,18 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
     df = to_altair_data(df.select(list(dict.fromkeys(keep))))
     base = alt.Chart(df).encode(
         x=alt.X("size_bytes:Q", scale=alt.Scale(type="log", base=2), title="Message size S [bytes]", axis=_SIZE_AXIS),
-        color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
+        color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
     )
     lines = base.mark_line(point=True).encode(
         y=alt.Y("busbw_GBps:Q", scale=alt.Scale(type="log"), title="Bus bandwidth busbw [GB/s]"),
-        tooltip=[color, "size_bytes", alt.Tooltip("busbw_GBps:Q", format=".1f")]
+        tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), "size_bytes",
+                 alt.Tooltip("busbw_GBps:Q", format=".1f")]
         + (["chosen"] if "chosen" in df.columns else []) + (["protocol"] if "protocol" in df.columns else []),
     )
     chart = lines
     if "ceiling_GBps" in df.columns:
         rules = alt.Chart(df.unique(subset=[color])).mark_rule(strokeDash=[4, 4]).encode(
-            y="ceiling_GBps:Q", color=alt.Color(f"{color}:N"))
+            y="ceiling_GBps:Q", color=alt.Color(field=field(color), type="nominal"))
         chart = alt.layer(lines, rules)
     return chart.properties(title=title, width=520, height=300)
 
@@ -56,9 +57,10 @@ def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
               "algbw_GBps": "Algorithm bandwidth algbw [GB/s]"}.get(y, y)
     return alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("gpus:Q", scale=alt.Scale(type="log", base=2), title="GPUs in the collective [-]"),
-        y=alt.Y(f"{y}:Q", title=ytitle),
-        color=alt.Color(f"{color}:N", title=color.replace("_", " ")),
-        tooltip=["gpus", color, alt.Tooltip(f"{y}:Q", format=".2f")]
+        y=alt.Y(field=field(y), type="quantitative", title=ytitle),
+        color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
+        tooltip=["gpus", alt.Tooltip(field=field(color), type="nominal", title=color),
+                 alt.Tooltip(field=field(y), type="quantitative", title=y, format=".2f")]
         + (["chosen"] if "chosen" in df.columns else []),
     ).properties(title=title, width=520, height=300)
 
@@ -86,9 +88,9 @@ def fabric_comparison_chart(df, y: str = "time_ms", title: str = "Fabric compari
     return alt.Chart(df).mark_bar().encode(
         x=alt.X("fabric:N", title="Fabric"),
         xOffset="workload:N",
-        y=alt.Y(f"{y}:Q", title=ytitle),
+        y=alt.Y(field=field(y), type="quantitative", title=ytitle),
         color=alt.Color("workload:N", title="workload"),
-        tooltip=["fabric", "workload", alt.Tooltip(f"{y}:Q", format=".3f")],
+        tooltip=["fabric", "workload", alt.Tooltip(field=field(y), type="quantitative", title=y, format=".3f")],
     ).properties(title=title, width=420, height=260)
 
 

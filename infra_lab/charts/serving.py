@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import require_columns, require_rows, to_altair_data
+from .base import field, require_columns, require_rows, to_altair_data
 
 __all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart",
            "accelerator_scale"]
@@ -65,8 +65,8 @@ def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
     return alt.Chart(data, title=title).mark_line(point=True).encode(
         x=alt.X("tokens_per_s_per_user:Q", title="interactivity [tokens/s per user]", scale=alt.Scale(zero=False)),
         y=alt.Y("output_tokens_per_s_per_gpu:Q", title="throughput [output tokens/s per GPU]"),
-        color=alt.Color(f"{color}:N", scale=scale, title=color),
-        tooltip=[color, alt.Tooltip("tokens_per_s_per_user:Q", format=",.1f"),
+        color=alt.Color(field=field(color), type="nominal", scale=scale, title=color),
+        tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), alt.Tooltip("tokens_per_s_per_user:Q", format=",.1f"),
                  alt.Tooltip("output_tokens_per_s_per_gpu:Q", format=",.0f"), *tips],
     ).properties(width=460, height=300)
 
@@ -120,12 +120,14 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
     line = base.mark_line(color="black", strokeDash=[4, 3]).encode(x=alt.X("x:Q", scale=sx), y=alt.Y("y:Q", scale=sx))
     accs = sorted(set(sub["accelerator"].to_list()))
     pts = alt.Chart(data).mark_point(filled=True, size=50).encode(
-        x=alt.X(f"{meas}:Q", scale=sx, title=f"measured {name} [{unit}]"),
-        y=alt.Y(f"{pred}:Q", scale=sx, title=f"predicted {name} [{unit}]"),
+        x=alt.X(field=field(meas), type="quantitative", scale=sx, title=f"measured {name} [{unit}]"),
+        y=alt.Y(field=field(pred), type="quantitative", scale=sx, title=f"predicted {name} [{unit}]"),
         color=alt.Color("accelerator:N", scale=accelerator_scale(accs), title="accelerator"),
         shape=alt.Shape("split:N", title="split"),
-        tooltip=["id", "engine", "split", alt.Tooltip(f"{meas}:Q", format=",.4g"),
-                 alt.Tooltip(f"{pred}:Q", format=",.4g"), alt.Tooltip(f"{metric}_error_pct:Q", format="+.1f")],
+        tooltip=["id", "engine", "split", alt.Tooltip(field=field(meas), type="quantitative", title=meas, format=",.4g"),
+                 alt.Tooltip(field=field(pred), type="quantitative", title=pred, format=",.4g"),
+                 alt.Tooltip(field=field(f"{metric}_error_pct"), type="quantitative", title=f"{metric}_error_pct",
+                             format="+.1f")],
     )
     bands = f" (bands {', '.join(f'±{p:g} %' for p in sorted(pcts))})" if pcts else ""
     t = title or f"Predicted vs published: {name}{bands}"
@@ -141,11 +143,12 @@ def serving_cost_chart(df: pl.DataFrame, value: str = "usd_per_task", group: str
     data = to_altair_data(df)
     groups = df[group].to_list()
     return alt.Chart(data, title=title).mark_bar().encode(
-        y=alt.Y(f"{group}:N", sort=groups, title=None),
-        x=alt.X(f"{value}:Q", title=x_title or _cost_axis_title(value)),
-        color=alt.Color(f"{group}:N", scale=accelerator_scale(groups) if group == "accelerator"
+        y=alt.Y(field=field(group), type="nominal", sort=groups, title=None),
+        x=alt.X(field=field(value), type="quantitative", title=x_title or _cost_axis_title(value)),
+        color=alt.Color(field=field(group), type="nominal", scale=accelerator_scale(groups) if group == "accelerator"
                         else alt.Scale(scheme="tableau10"), legend=None),
-        tooltip=[group, alt.Tooltip(f"{value}:Q", format=",.4g")],
+        tooltip=[alt.Tooltip(field=field(group), type="nominal", title=group),
+                 alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.4g")],
     ).properties(width=420, height=max(60, 26 * len(groups)))
 
 
