@@ -1293,12 +1293,12 @@ LARGEST_OVERRIDES = (  # option dest (= il.memory.largest_model's override), typ
     ("micro_batch", int, "SEQUENCES", "micro-batch [sequences]"),
     ("zero", int, "0|1|2|3", "ZeRO stage"),
     ("recompute", str, "none|selective|full", "activation recomputation"),
-    ("weight_bytes", float, "B", "bytes per parameter of the working weights (default: the stack's)"),
-    ("grad_bytes", float, "B", "bytes per parameter of the gradients (default: the stack's, Megatron's fp32 "
-                               "main_grad 4)"),
-    ("optimizer_state_bytes", float, "B", "bytes per parameter of the optimizer states (default by optimizer: "
-                                          "AdamW 12)"),
-    ("activation_bytes", float, "B", "bytes per activation element (default 2)"),
+    ("weight_bytes", float, "B", "bytes per parameter of the working weights, 0 < B <= 16 (default: the stack's)"),
+    ("grad_bytes", float, "B", "bytes per parameter of the gradients, 0 <= B <= 16 (0: a frozen model; default: "
+                               "the stack's, Megatron's fp32 main_grad 4)"),
+    ("optimizer_state_bytes", float, "B", "bytes per parameter of the optimizer states, 0 <= B <= 16 (0: plain "
+                                          "SGD; default by optimizer: AdamW 12)"),
+    ("activation_bytes", float, "B", "bytes per activation element, 0 < B <= 16 (default 2)"),
     ("flash_attention", "bool", "true|false", "fused attention: only the fp32 log-sum-exp kept (default: the "
                                               "stack's)"),
     ("dropout", "bool", "true|false", "1-byte dropout masks kept (default: the stack's)"),

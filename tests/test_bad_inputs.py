@@ -434,7 +434,7 @@ LARGEST_MODEL = [
     ("micro_batch=0", lambda: _largest(micro_batch=0), ("micro_batch = 0", "> 0")),
     ("recompute='partial'", lambda: _largest(recompute="partial"), ("recompute 'partial'", "selective")),
     ("reserve_fraction=1.5", lambda: _largest(reserve_fraction=1.5), ("reserve_fraction = 1.5", "0 <= x < 1")),
-    ("weight_bytes=-2", lambda: _largest(weight_bytes=-2), ("weight_bytes = -2", ">= 0")),
+    ("weight_bytes=-2", lambda: _largest(weight_bytes=-2), ("weight_bytes = -2", "0 < x <= 16")),
     ("search_plans with weight_bytes", lambda: _largest(search_plans=True, weight_bytes=1),
      ("weight_bytes: with search_plans = True", "seq_len, micro_batch, zero, recompute")),
     ("scenario=None", lambda: _largest(scenario=None), ("scenario = None", "shipped scenario's name")),

@@ -111,7 +111,9 @@ CALLS: dict[str, tuple] = {
     "memory.largest_model": (lambda **kw: memory.largest_model(kw.pop("accelerators", ["MI300X"]), **kw), {
         "accelerators": ("name", "MI300X"), "scenario": ("scenario", "zaya1-ibm-mi300x"),
         "family": ("name", "llama3"), "by": ("name", "presets"), "max_layers": ("int", 200),
-        "search_plans": ("bool", False), "micro_batch": ("int", 1)}),
+        "search_plans": ("bool", False), "micro_batch": ("int", 1), "weight_bytes": ("num", 2.0),
+        "grad_bytes": ("num0", 4.0), "optimizer_state_bytes": ("num0", 12.0), "activation_bytes": ("num", 2.0),
+        "reserve_fraction": ("frac0_1", 0.2), "reserve_bytes": ("num0", 0.0)}),
     "memory.memory_sweep": (lambda **kw: memory.memory_sweep(kw.pop("presets", ["llama3-8b"]),
                                                              kw.pop("accelerators", ["MI300X"]), **kw), {
         "presets": ("names", ["llama3-8b"]), "accelerators": ("names", ["MI300X"]), "seq_len": ("int", 2048),
@@ -504,3 +506,19 @@ def test_cli_bad_option_values(cmd, option, capsys):
         elif not any(n in err.lower() for n in (opt, opt.replace("-", "_"), opt.rstrip("s"))):
             problems.append(f"{option}={v!r}: message does not name the option: {err[-300:]}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("option,refused", [("--weight-bytes", True), ("--activation-bytes", True),
+                                            ("--grad-bytes", False), ("--optimizer-state-bytes", False),
+                                            ("--reserve-fraction", False)])
+def test_largest_zero_bytes_refused_where_a_training_run_needs_them(option, refused, capsys):
+    """0 working-weight bytes or 0 activation bytes is no training run (refused, naming the
+    option and the allowed range); 0 gradient bytes (a frozen model), 0 optimizer-state bytes
+    (plain SGD) and no allocator reserve are meaningful and accepted."""
+    rc = cli.main([*CLI_BASE["largest"], "--by", "presets", option, "0"])
+    err = capsys.readouterr().err.strip()
+    if refused:
+        assert rc == 1 and len(err.splitlines()) == 1, err
+        assert option in err and "0 < x <= 16" in err, err
+    else:
+        assert rc == 0, err

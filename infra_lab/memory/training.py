@@ -13,7 +13,6 @@ the bytes of one stage are the numba kernel :func:`infra_lab._kernels.memory.sta
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,24 +239,27 @@ def _checked_tokens(o: dict, tr) -> tuple[int, int]:
     return seq, mbs
 
 
+_NONZERO_BYTES = ("weight_bytes", "activation_bytes")
+"""Byte widths that cannot be 0 in a training run: every rank holds working weights and keeps
+activations for the backward pass. Gradient and optimizer-state bytes may be 0 (a frozen model
+has no gradients; plain SGD without momentum no optimizer state), as may both reserves."""
+
+
 def _check_byte_sizes(o: dict, opt_b, acc) -> None:
     """Refuse byte widths and reserves out of range: per-parameter / per-element widths
     (``o``'s weight, gradient and activation bytes, the optimizer-state bytes ``opt_b``) in
-    0..16 (fp64 + its Adam moments are 8 each), ``reserve_bytes`` at most the accelerator's
-    HBM, ``reserve_fraction`` in [0, 1)."""
-    for k in ("weight_bytes", "grad_bytes", "reserve_fraction", "reserve_bytes", "activation_bytes",
-              "optimizer_state_bytes"):
-        v = opt_b if k == "optimizer_state_bytes" else o[k]
-        if not V.is_real(v) or not math.isfinite(v) or v < 0:      # numpy scalars too
-            raise ValidationError(f"{k} = {v!r}: expected a finite number >= 0")
-        if k not in ("reserve_fraction", "reserve_bytes") and v > 16:
-            raise ValidationError(f"{k} = {v!r}: allowed 0..16 bytes per parameter or element")
-    if o["reserve_bytes"] > acc.hbm_bytes:
-        raise ValidationError(f"reserve_bytes = {o['reserve_bytes']!r}: more than the {acc.name}'s "
-                              f"{acc.hbm_bytes:.4g} bytes of HBM")
-    reserve = float(o["reserve_fraction"])
-    if not 0.0 <= reserve < 1.0:
-        raise ValidationError(f"reserve_fraction = {reserve!r}: allowed 0 <= x < 1")
+    0..16 (fp64 + its Adam moments are 8 each; weight and activation bytes above 0,
+    :data:`_NONZERO_BYTES`), ``reserve_bytes`` at most the accelerator's HBM,
+    ``reserve_fraction`` in [0, 1)."""
+    for k in ("weight_bytes", "grad_bytes", "activation_bytes", "optimizer_state_bytes"):
+        per = "parameter" if k != "activation_bytes" else "element"
+        nonzero = k in _NONZERO_BYTES
+        V.number(k, opt_b if k == "optimizer_state_bytes" else o[k], lo=0.0, lo_open=nonzero, hi=16.0,
+                 allowed=f"a finite number, {'0 < x' if nonzero else '0 <= x'} <= 16 bytes per {per}"
+                 + (" (a training run holds its working weights and its activations)" if nonzero else ""))
+    V.number("reserve_bytes", o["reserve_bytes"], lo=0.0, hi=float(acc.hbm_bytes),
+             allowed=f"a finite number of bytes, 0 <= x <= the {acc.name}'s {acc.hbm_bytes:.4g} bytes of HBM")
+    V.number("reserve_fraction", o["reserve_fraction"], lo=0.0, hi=1.0, hi_open=True, allowed="0 <= x < 1")
 
 
 def expert_data_parallel(tp: int, cp: int, dp: int, ep: int, etp: int) -> int:
