@@ -37,6 +37,29 @@ def test_every_row_has_a_source_url_and_a_unit_where_the_schema_has_them(path):
             assert not bad, f"{path.name}: rows {bad[:10]} have a source_url with no web address or data file"
 
 
+_RELAYED = ("press figure", "per trade press", "reported by press", "press says", "analyst estimate",
+            "asp estimate", "vendor claim")
+"""Words in a row's note or description that mark a figure others relayed (press, analysts, a
+vendor's claim as the press reports it): such a row's basis is not "measured"."""
+
+
+@pytest.mark.parametrize("path", CSVS, ids=lambda p: str(p.relative_to(DATA)))
+def test_a_relayed_figure_is_not_labelled_measured(path):
+    """data/reliability/parameters.csv's zaya1_tokens_alt (12 T, 'Press figure') and the
+    analysts' MI300X/MI355X prices in data/economics/parameters.csv were labelled measured."""
+    df = pl.read_csv(path, infer_schema_length=0)
+    text = [c for c in ("note", "description") if c in df.columns]
+    if "basis" not in df.columns or not text:
+        return
+    bad = []
+    for r in df.filter(pl.col("basis") == "measured").iter_rows(named=True):
+        words = " ".join((r[c] or "") for c in text).lower()
+        hit = [w for w in _RELAYED if w in words]
+        if hit and "own figure" not in words:   # "Zyphra's own figure; press says 12 T" is the source's own
+            bad.append(f"{r[df.columns[0]]}: {hit}")
+    assert not bad, f"{path.name}: basis 'measured' on relayed figures (use 'reported'): {bad}"
+
+
 def test_a_repo_source_must_name_a_file_of_the_data_folder():
     assert catalog.is_source("https://arxiv.org/abs/2407.21783")
     assert catalog.is_source("repo:data/measurements/device/h200_2026-12-04_kernels_run1.json")

@@ -42,7 +42,9 @@ EPOCH_ATTRIBUTION = (
 
 DISTRIBUTIONS = ("triangular", "lognormal")
 """Monte Carlo distributions a parameter row may name."""
-_BASES_PARAM = ("measured", "derived", "fitted", "assumption", "simulated")
+_BASES_PARAM = ("measured", "reported", "derived", "fitted", "assumption", "simulated")
+"""Bases of a parameter row: ``reported`` is a figure a third party relays (trade press, an
+analyst's estimate read through a relay), not observed by the row's source itself (``measured``)."""
 BASES = ("server", "baseboard", "single", "rack", "asp", "asp-low", "asp-high")
 """Purchase-price bases: server (host included), baseboard (8 GPUs on a board, no host),
 single (one module), rack (rack-scale system incl. CPUs and scale-up switches), asp

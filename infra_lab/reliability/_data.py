@@ -19,10 +19,12 @@ DETECTIONS = ("crash", "hang")
 ROLES = ("train:llama3", "train:fleet", "test")
 
 _C = catalog.Col
+PARAMETER_BASES = ("measured", "reported", "fitted", "derived", "assumption", "simulated")
+"""Bases of a row of data/reliability/parameters.csv: ``reported`` is a figure relayed by others
+(a press figure, a vendor claim as the press reports it), not measured by the row's source."""
 _SCHEMAS = {
     "parameters": {"name": _C("str", True), "value": _C("float", True), "unit": _C("str", True),
-                   "basis": _C("str", True, choices=("measured", "fitted", "derived", "assumption",
-                                                      "simulated"))},
+                   "basis": _C("str", True, choices=PARAMETER_BASES)},
     "llama3_interruptions": {
         "component": _C("str", True), "category": _C("str", True),
         "count": _C("int", True, positive=True), "printed_pct": _C("float", True, positive=True),
