@@ -37,7 +37,7 @@ class TestData:
         assert all(u.startswith("http") for u in t["source_url"])
         assert (t["low"] <= t["value"]).all() and (t["value"] <= t["high"]).all()
         assert all("[" in lab and "]" in lab for lab in t["label"])   # human names with a unit
-        assert set(t["basis"]) <= {"measured", "derived", "fitted", "assumption", "simulated"}
+        assert set(t["basis"]) <= {"measured", "reported", "derived", "fitted", "assumption", "simulated"}
         assert "software_efficiency" not in set(t["name"])              # no separate software factor
         assert "mfu_zaya1_assumed" not in set(t["name"])
 
