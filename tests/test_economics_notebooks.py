@@ -202,3 +202,14 @@ def test_notebook08_says_its_margins_are_at_the_first_rent():
     pv = E.provider_view(path="decay")
     assert pv.margin_with_resale_usd_per_gpu_hour > 0 and pv.npv_usd_per_gpu < 0   # the pair the note is for
     assert "margins: at the first rent and " in NB08 and "sold share (the decay and rebound paths' later rents" in NB08
+
+
+def test_notebook05_shows_the_owned_comparison_paired():
+    """Notebook 05's owned-cost chart showed each part's absolute P5–P95 band; the bands overlap
+    although the ratios taken draw by draw (its table) exclude 1, so a reader could read "no
+    difference". A second chart draws the paired ratio band from compare_owned's own ratio
+    columns (the table's numbers, not a second computation), and the prose prints them."""
+    assert 'paired = owned5.filter(pl.col("accelerator") != "MI300X")' in NB05
+    assert 'pl.col("ratio_p5").alias("p5")' in NB05 and 'pl.col("ratio_p95").alias("p95")' in NB05
+    assert "il.charts.interval_chart(paired, x_title=\"cost per trained token / MI300X's, paired draws [-]\"" in NB05
+    assert "for r in paired.iter_rows(named=True))" in NB05
