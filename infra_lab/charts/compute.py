@@ -77,9 +77,12 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
     rows = data.sort(keys).group_by(row_keys, maintain_order=True).agg("n", *vals)
     label = "efficiency [fraction of dense peak]" if value == "efficiency" else "achieved [TFLOP/s]"
     key_tips = [alt.Tooltip(f"{c}:Q", title=c.upper()) for c in keys]
+    names = ["n", *vals]
+    escaped = [field(c) for c in names]   # a value column named "eff [-]": escaped in, named as-is out
+    flat = {"as_": names} if escaped != names else {}
     return alt.Chart(alt.Data(values=rows.to_dicts()),
-                     title=title or f"GEMM efficiency over M, N at K = {k:,}").transform_flatten(   # escaped in, named as-is out
-        [field(c) for c in ("n", *vals)], as_=["n", *vals]).mark_rect().encode(
+                     title=title or f"GEMM efficiency over M, N at K = {k:,}").transform_flatten(
+        escaped, **flat).mark_rect().encode(
         x=alt.X("n:O", title="N [elements]", axis=alt.Axis(labelOverlap=True)),
         y=alt.Y("m:O", title="M [elements]", sort="descending", axis=alt.Axis(labelOverlap=True)),
         color=alt.Color(field=field(value), type="quantitative", title=label, scale=alt.Scale(scheme="viridis")),
