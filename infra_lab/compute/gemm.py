@@ -105,7 +105,7 @@ MX_FACTOR_PRECISIONS = ("mxfp8", "mxfp4", "nvfp4", "fp4")
 """Block-scaled precisions whose ceiling is the device's FP8 ceiling times the format's
 ``mx_ceiling_factor`` (data/compute_params.csv): MXFP8 fitted on B200 (torchao), MXFP4 on
 MI355X (aiter's tuned MXFP4 GEMMs); NVFP4 and generic fp4 take MXFP4's factor (no NVIDIA FP4
-kernel-time table by shape was found: an assumption, see the CSV notes)."""
+kernel-time table by shape is ingested: an assumption, see the CSV notes and docs/compute.md)."""
 
 
 @cache
