@@ -566,7 +566,7 @@ md("The first chart's bands overlap although the parts differ: every part is pri
    "ratio columns of the table above), "
    + "; ".join(f"{r['label']} is {r['p5']:.2f}–{r['p95']:.2f}× (P5–P95, P50 {r['p50']:.2f})"
                for r in paired.iter_rows(named=True))
-   + ": " + ("every band lies on one side of 1, so the order holds in at least 95 % of the draws."
+   + ": " + ("every band lies on one side of 1, so the order holds across the P5–P95 range."
              if all((r["p5"] - 1) * (r["p95"] - 1) > 0 for r in paired.iter_rows(named=True))
              else "a band that straddles 1 leaves that order open."))
 """),
