@@ -531,8 +531,8 @@ Each device and precision has its own fitted ceiling where a max-achievable figu
 MI300X's clock-throttled ceiling (its board power is printed in the takeaways), nor does B200
 inherit H100's. The block-scaled formats are the device's FP8 ceiling times one factor per
 format: MXFP8's fitted to a torchao kernel on B200, MXFP4's to AMD aiter's tuned MXFP4 GEMMs on
-MI355X (§5.1), NVFP4's an assumption (MXFP4's factor: no NVIDIA FP4 kernel table by shape was
-found). Where nothing is measured (MI350X, GB300, MXFP8 beyond one torchao kernel) the row names
+MI355X (§5.1), NVFP4's an assumption (MXFP4's factor: no NVIDIA FP4 kernel table by shape is in
+`data/` yet; docs/compute.md lists the published figures searched). Where nothing is measured (MI350X, GB300, MXFP8 beyond one torchao kernel) the row names
 what it is derived from, why, and a range.
 """),
     ("code", r"""
@@ -621,7 +621,7 @@ Markdown(
     f"({il.compute.kernel_fixed_s('MI355X') * 1e6:.1f} us, fitted to hipBLASLt FP8 GEMMs), so tiny shapes are predicted "
     f"too slow. Neither is priced here: a per-tile streaming limit would change every small-M GEMM of every "
     f"precision and vendor, which these MXFP4 rows alone cannot calibrate. No NVIDIA FP4 kernel table by "
-    f"shape was found, so NVFP4 takes MXFP4's factor as a labelled assumption.")
+    f"shape is in data/ yet, so NVFP4 takes MXFP4's factor as a labelled assumption.")
 """),
     ("md", r"""
 What quantization costs is not a fixed share of the layer: every FP8/FP4 GEMM input is cast from 16 bit (row- and
