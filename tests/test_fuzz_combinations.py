@@ -396,7 +396,7 @@ def test_one_rank_collective_tables():
     (lambda: memory.loss_logits_bytes(8192, 128256, activation_bytes=1e300), ("activation_bytes = 1e+300", "16")),
     (lambda: memory.kv_cache_bytes("llama3-8b", 1e12, 1e300), ("batch = 1e+300", "2^40")),
     (lambda: memory.inference_memory("llama3-8b", "MI300X", 8192, batch=1e300), ("batch = 1e+300", "2^40")),
-    (lambda: memory.checkpoint_bytes("llama3-8b", weight_bytes=1e300), ("weight_bytes = 1e+300", "0..16")),
+    (lambda: memory.checkpoint_bytes("llama3-8b", weight_bytes=1e300), ("weight_bytes = 1e+300", "0 < x <= 16")),
 ], ids=["algorithm_table-size", "lower_bound-size", "rates-overflow", "early-deployment", "multiplier-dict",
         "logits-tokens", "logits-vocab", "logits-bytes", "kv-batch", "inference-batch", "checkpoint-bytes"])
 def test_overflowing_arguments_are_refused_by_name(fn, needles):

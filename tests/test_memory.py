@@ -982,3 +982,13 @@ def test_pytorch_fsdp2_shards_are_the_fp32_masters():
     # the step model prices the same memory
     for s in (tt, mg):
         assert il.estimate(s).memory_per_gpu_bytes == pytest.approx(memory.training_memory_total(s), rel=1e-9)
+
+
+def test_checkpoint_weight_bytes_states_the_range_it_enforces():
+    """A saved working weight takes 0 < x <= 16 bytes: 0 and 17 are refused with that range (the
+    message said 'allowed 0..16' while refusing 0)."""
+    from infra_lab.errors import ValidationError
+
+    for bad in (0, 17, -1):
+        with pytest.raises(ValidationError, match=r"weight_bytes = .*0 < x <= 16"):
+            memory.checkpoint_bytes("llama3-8b", weight_bytes=bad)

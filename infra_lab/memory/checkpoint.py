@@ -243,9 +243,11 @@ def checkpoint_bytes(spec, optimizer: str | None = None, *, weight_bytes: float 
         from .. import catalog
 
         weight_bytes = catalog.format_bytes("bf16")
-    wb = check_positive("weight_bytes", weight_bytes)
-    if wb > 16:  # as memory.training_memory's byte widths (1e300 gave an infinite checkpoint)
-        raise ValidationError(f"weight_bytes = {weight_bytes!r}: allowed 0..16 bytes per parameter")
+    from .. import _validate as V
+
+    # as memory.training_memory's working-weight width (1e300 gave an infinite checkpoint)
+    wb = V.number("weight_bytes", weight_bytes, lo=0.0, lo_open=True, hi=16.0,
+                  allowed="a finite number, 0 < x <= 16 bytes per parameter")
     tp, pp, cp, dp, ep, etp = (_int_at_least_one(n, v if v is not None else 1)
                                for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp),
                                             ("ep", ep), ("etp", etp)))
