@@ -45,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .memory import PP_SCHED_V_MIN, PP_SCHED_ZB_H1, PP_SCHED_ZBV
 from .pipeline_greedy import KIND_F, KIND_W, v_greedy_slots, zb_h1_order, zbv_slots
 
 PRIMUS_P2P_AT = "78633ae78a1e11cef081c3102971d6fb4da6e19f"
@@ -282,19 +283,20 @@ def v_ops(order, slot, p, m):
 @njit(cache=True)
 def primus_p2p_count(sched, p, m):
     """Transfers the step waits for under Primus' runtime [-] for the executed schedule
-    ``sched`` (2 ZB-H1, 3 ZBV, 4 V-Half, 5 V-Min: infra_lab.scenario.PP_SCHEDULES) on ``p``
-    ranks with ``m`` micro-batches: the walk of its table's calls (the module's docstring) at
-    equal pass times, less the same walk without transfers, per hop. −1 when the walk
-    deadlocks."""
+    ``sched`` (:data:`infra_lab._kernels.memory.PP_SCHED_ZB_H1`, ``PP_SCHED_ZBV``,
+    ``PP_SCHED_V_HALF``, ``PP_SCHED_V_MIN``) on ``p`` ranks with ``m`` micro-batches: the
+    transfers on the longest path of the walk of its table's calls (the module's docstring) at
+    equal pass times, the low part of :func:`walk_posted_units`' time · HOP_SHIFT + transfers.
+    −1 when the walk deadlocks."""
     if p <= 1:
         return 0
-    if sched == 2:
+    if sched == PP_SCHED_ZB_H1:
         ops, nops = zb_h1_ops(p, m)
-    elif sched == 3:
+    elif sched == PP_SCHED_ZBV:
         order, slot = zbv_slots(p, m)
         ops, nops = v_ops(order, slot, p, m)
     else:
-        order, slot = v_greedy_slots(p, m, sched == 5)
+        order, slot = v_greedy_slots(p, m, sched == PP_SCHED_V_MIN)
         ops, nops = v_ops(order, slot, p, m)
     v = walk_posted_units(ops, nops, p, 8 * p * m)
     if v < 0:
