@@ -171,6 +171,8 @@ REVIEWED_LITERALS = {
     ("validation.py", 200): "golden-section iterations", ("validation.py", 6e-05): "search bracket [s]",
     ("validation.py", 0.0002): "search bracket [s]", ("validation.py", 0.05): "search bracket [-]",
     ("validation.py", 0.2): "search bracket [-]", ("validation.py", 40.0): "search bracket [blocks]",
+    ("validation.py", 2e-05): "search bracket [s] (aiter's 4-bit fixed cost)",
+    ("validation.py", 11): "index into the kernel argument tuple, from its end",
     ("validation.py", 1024): "unit: a source's '2k' sequence length is 2 x 1024 tokens",
     ("validation.py", 80): "text truncation [characters]", ("validation.py", 77): "text truncation",
     ("validation.py", 32): "four_bit_gemm_summary's row bands (M_BAND_EDGES): a display grouping",

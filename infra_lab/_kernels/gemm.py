@@ -26,11 +26,23 @@ candidate macro-tile (tm, tn) with intrinsic efficiency te, and each decompositi
 
       e_sk   = util·kutil(s=1)·te·sk_eff · iters / (ceil((iters + c_t·tiles)/CUs)·CUs)
 
-    q          = max over tiles and decompositions
-    t_compute  = 2·m·n·k·batch / (peak · ceiling · q)
+    t_compute  = 2·m·n·k·batch / (peak · ceiling · e)
     t_memory   = batch·((m·k + k·n)·in_bytes + m·n·out_bytes) / mem_bw
-    time       = max(t_compute, t_memory) + fixed_s        (one kernel)
+    t_load     = waves · (tm + tn)·kt·tk·in_bytes / unit_load_Bps           (data-parallel)
+               = ceil(iters/CUs) · (tm + tn)·tk·in_bytes / unit_load_Bps   (stream-K)
+    time       = min over tiles and decompositions of max(t_compute, t_memory, t_load)
+                 + fixed_s                               (one kernel)
     efficiency = 2·m·n·k·batch / (time · peak)             achieved fraction of peak
+
+*Per-unit load rate* (APPROXIMATE): a workgroup runs on one compute unit and loads its
+output tile's operand panels, (tm + tn) rows of its K range, at most at ``unit_load_Bps``
+[bytes/s] (its loads in flight over the memory latency), so a GEMM whose few tiles occupy
+few compute units cannot reach the device's HBM bandwidth (decode-size M: N/tn tiles of a
+weight matrix). The busiest unit runs ``waves`` tiles (stream-K: ``ceil(iters/CUs)``
+K-iterations). ``unit_load_Bps`` = 0: no such limit, and the time is
+``max(t_compute(best e), t_memory)``. The rate is taken as one number per kernel family
+(not per tile size), L2 hits load at the same rate as HBM reads, and the output tile's
+write is not counted.
 
 A *grouped* GEMM (one kernel over G groups of shapes (m_g, n_g, k_g) that share one tile
 choice, e.g. the experts of an MoE layer) pads every group to the tile separately and
@@ -64,9 +76,13 @@ from numba import njit
 # Plain GEMMs
 # --------------------------------------------------------------------------------------
 @njit(cache=True, no_cfunc_wrapper=True)
-def _best_q(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus,
-            stream_k, sk_eff):
-    best = 0.0
+def _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus,
+               stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, unit_bw):
+    """Shortest max(compute, memory, per-unit load) time [s] over the macro-tiles and
+    decompositions (module docstring; ``unit_bw`` = 0: no per-unit load limit)."""
+    w = 2.0 * m * n * k * b
+    t_m = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
+    best = np.inf
     for j in range(tile_m.size):
         tm = tile_m[j]
         tn = tile_n[j]
@@ -83,23 +99,37 @@ def _best_q(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, til
             e = util * kutil * (tiles / (waves * cus)) * tile_eff[j] * kt / (kt + tile_c)
             if s > 1:
                 e *= split_eff
-            if e > best:
-                best = e
+            t = w / (peak * ceiling * e)
+            if t_m > t:
+                t = t_m
+            if unit_bw > 0.0:
+                tl = waves * (tm + tn) * kt * k_tile * in_bytes / unit_bw
+                if tl > t:
+                    t = tl
+            if t < best:
+                best = t
         if stream_k:
             kt1 = (k + k_tile - 1) // k_tile
             iters = gm * gn * b * kt1
             units = iters + tile_c * gm * gn * b
-            w = math.ceil(units / cus)
-            e = util * (k / (kt1 * k_tile)) * (iters / (w * cus)) * tile_eff[j] * sk_eff
-            if e > best:
-                best = e
+            wv = math.ceil(units / cus)
+            e = util * (k / (kt1 * k_tile)) * (iters / (wv * cus)) * tile_eff[j] * sk_eff
+            t = w / (peak * ceiling * e)
+            if t_m > t:
+                t = t_m
+            if unit_bw > 0.0:
+                tl = ((iters + cus - 1) // cus) * (tm + tn) * k_tile * in_bytes / unit_bw
+                if tl > t:
+                    t = tl
+            if t < best:
+                best = t
     return best
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def gemm_kernel(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
                 cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s,
-                eff_out, time_out):
+                unit_bw, eff_out, time_out):
     """Fill ``eff_out`` (achieved fraction of peak) [-] and ``time_out`` [s] for every
     problem (int64 arrays ms, ns, ks, bs)."""
     for i in range(ms.size):
@@ -107,27 +137,24 @@ def gemm_kernel(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_t
         n = ns[i]
         k = ks[i]
         b = bs[i]
-        q = _best_q(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
-                    cus, stream_k, sk_eff)
-        w = 2.0 * m * n * k * b
-        t_c = w / (peak * ceiling * q)
-        t_m = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
-        t = (t_c if t_c > t_m else t_m) + fixed_s
+        t = _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
+                       cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes,
+                       unit_bw) + fixed_s
         time_out[i] = t
-        eff_out[i] = w / (t * peak)
+        eff_out[i] = 2.0 * m * n * k * b / (t * peak)
 
 
 def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, k_tile,
                    tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s,
-                   eff_out, time_out):
+                   unit_bw, eff_out, time_out):
     """Plain-Python reference of :func:`gemm_kernel` (same arguments, same outputs), written
-    from the formulas in the module docstring: it lists every candidate decomposition and
-    keeps the best."""
+    from the formulas in the module docstring: it lists every candidate decomposition with its
+    busiest compute unit's operand loads, times each and keeps the fastest."""
     tiles_list = list(zip(tile_m.tolist(), tile_n.tolist(), tile_eff.tolist(), strict=True))
     k_tile = int(k_tile)
     for i in range(len(ms)):
         m, n, k, b = int(ms[i]), int(ns[i]), int(ks[i]), int(bs[i])
-        candidates = []
+        candidates = []     # (fraction of peak, operand bytes the busiest compute unit loads)
         for tm, tn, te in tiles_list:
             util = (m * n) / (math.ceil(m / tm) * tm * math.ceil(n / tn) * tn)
             for s in splits.tolist():
@@ -136,16 +163,18 @@ def gemm_reference(ms, ns, ks, bs, tile_m, tile_n, tile_eff, splits, split_eff, 
                 tiles = math.ceil(m / tm) * math.ceil(n / tn) * b * s
                 wave = tiles / (math.ceil(tiles / cus) * cus)
                 per_tile = kt / (kt + tile_c)
-                candidates.append(util * kutil * wave * te * per_tile * (split_eff if s > 1 else 1.0))
+                loads = math.ceil(tiles / cus) * (tm + tn) * kt * k_tile * in_bytes
+                candidates.append((util * kutil * wave * te * per_tile * (split_eff if s > 1 else 1.0), loads))
             if stream_k:
                 kt = math.ceil(k / k_tile)
                 tiles = math.ceil(m / tm) * math.ceil(n / tn) * b
                 busy = math.ceil((tiles * kt + tile_c * tiles) / cus) * cus
-                candidates.append(util * (k / (kt * k_tile)) * (tiles * kt / busy) * te * sk_eff)
+                loads = math.ceil(tiles * kt / cus) * (tm + tn) * k_tile * in_bytes
+                candidates.append((util * (k / (kt * k_tile)) * (tiles * kt / busy) * te * sk_eff, loads))
         flop = 2.0 * m * n * k * b
-        t_compute = flop / (peak * ceiling * max(candidates))
         t_memory = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
-        t = max(t_compute, t_memory) + fixed_s
+        t = min(max(flop / (peak * ceiling * q), t_memory, loads / unit_bw if unit_bw > 0 else 0.0)
+                for q, loads in candidates) + fixed_s
         time_out[i] = t
         eff_out[i] = flop / (t * peak)
 
@@ -173,8 +202,10 @@ def _chunk_tiles(idx, gms, gns, gks, tm, tn, s, k_tile):
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c,
-                   cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s):
-    """(time [s], FLOP) of one grouped kernel over the (non-empty) groups ``idx``."""
+                   cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, fixed_s, unit_bw):
+    """(time [s], FLOP) of one grouped kernel over the (non-empty) groups ``idx``: the fastest
+    tile and decomposition, each timed as the slowest of compute, HBM traffic and the busiest
+    compute unit's operand loads (a data-parallel tile's loads at the groups' mean K range)."""
     useful = 0.0
     byts = 0.0
     for ii in range(idx.size):
@@ -182,7 +213,9 @@ def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_e
         m = gms[g]
         useful += 1.0 * m * gns[g] * gks[g]
         byts += (m * gks[g] + gks[g] * gns[g]) * in_bytes + m * gns[g] * out_bytes
-    best = 0.0
+    flop = 2.0 * useful
+    t_m = byts / mem_bw_Bps
+    best = np.inf
     for j in range(tile_m.size):
         tm = tile_m[j]
         tn = tile_n[j]
@@ -193,24 +226,36 @@ def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_e
             e = useful / padded * (tiles / (waves * cus)) * tile_eff[j] * its / (its + tile_c * tiles)
             if s > 1:
                 e *= split_eff
-            if e > best:
-                best = e
+            t = flop / (peak * ceiling * e)
+            if t_m > t:
+                t = t_m
+            if unit_bw > 0.0:
+                # the busiest unit's tiles at the mean K range per tile (its / tiles K-iterations)
+                tl = waves * (tm + tn) * (its / tiles) * k_tile * in_bytes / unit_bw
+                if tl > t:
+                    t = tl
+            if t < best:
+                best = t
         if stream_k:
-            padded, tl, iters = _chunk_tiles(idx, gms, gns, gks, tm, tn, np.int64(1), k_tile)
-            w = math.ceil((iters + tile_c * tl) / cus)
+            padded, tl_, iters = _chunk_tiles(idx, gms, gns, gks, tm, tn, np.int64(1), k_tile)
+            w = math.ceil((iters + tile_c * tl_) / cus)
             e = useful / padded * (iters / (w * cus)) * tile_eff[j] * sk_eff
-            if e > best:
-                best = e
-    flop = 2.0 * useful
-    t_c = flop / (peak * ceiling * best)
-    t_m = byts / mem_bw_Bps
-    return (t_c if t_c > t_m else t_m) + fixed_s, flop
+            t = flop / (peak * ceiling * e)
+            if t_m > t:
+                t = t_m
+            if unit_bw > 0.0:
+                tl = math.ceil(iters / cus) * (tm + tn) * k_tile * in_bytes / unit_bw
+                if tl > t:
+                    t = tl
+            if t < best:
+                best = t
+    return best + fixed_s, flop
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def grouped_gemm_kernel(offsets, gms, gns, gks, streams, tile_m, tile_n, tile_eff, splits, split_eff,
                         k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes,
-                        out_bytes, fixed_s, eff_out, time_out):
+                        out_bytes, fixed_s, unit_bw, eff_out, time_out):
     """Problem p has groups ``offsets[p] : offsets[p+1]`` of (gms, gns, gks) (int64; gms may
     be 0). ``streams`` = 0: one grouped kernel per problem; S >= 1: the non-empty groups run
     as separate GEMMs on S streams, in consecutive chunks of S (module docstring). Fills
@@ -239,7 +284,7 @@ def grouped_gemm_kernel(offsets, gms, gns, gks, streams, tile_m, tile_n, tile_ef
             b = a + chunk if a + chunk < nz else nz
             ti, fi = _grouped_chunk(idx[a:b], gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_eff,
                                     k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps,
-                                    in_bytes, out_bytes, fixed_s)
+                                    in_bytes, out_bytes, fixed_s, unit_bw)
             t += ti
             flop += fi
         time_out[p] = t
@@ -248,7 +293,7 @@ def grouped_gemm_kernel(offsets, gms, gns, gks, streams, tile_m, tile_n, tile_ef
 
 def grouped_gemm_reference(offsets, gms, gns, gks, streams, tile_m, tile_n, tile_eff, splits,
                            split_eff, k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw_Bps,
-                           in_bytes, out_bytes, fixed_s, eff_out, time_out):
+                           in_bytes, out_bytes, fixed_s, unit_bw, eff_out, time_out):
     """Plain-Python reference of :func:`grouped_gemm_kernel`: builds each group's padded
     shape explicitly and sums work and tiles over the non-empty groups of each launch (all
     of them for ``streams`` = 0, else S at a time)."""
@@ -270,16 +315,20 @@ def grouped_gemm_reference(offsets, gms, gns, gks, streams, tile_m, tile_n, tile
                 iters = sum(math.ceil(m / tm) * math.ceil(n / tn) * s * math.ceil(math.ceil(k / s) / k_tile)
                             for m, n, k in groups)
                 wave = tiles / (math.ceil(tiles / cus) * cus)
-                candidates.append(flop / 2.0 / padded * wave * te * iters / (iters + tile_c * tiles)
-                                  * (split_eff if s > 1 else 1.0))
+                # busiest unit: ceil(tiles / CUs) tiles, each loading (tm + tn) rows of the mean K range
+                loads = math.ceil(tiles / cus) * (tm + tn) * (iters * k_tile / tiles) * in_bytes
+                candidates.append((flop / 2.0 / padded * wave * te * iters / (iters + tile_c * tiles)
+                                   * (split_eff if s > 1 else 1.0), loads))
             if stream_k:
                 padded = sum(pad(m, tm) * pad(n, tn) * pad(k, k_tile) for m, n, k in groups)
                 iters = sum(math.ceil(m / tm) * math.ceil(n / tn) * math.ceil(k / k_tile)
                             for m, n, k in groups)
                 tiles = sum(math.ceil(m / tm) * math.ceil(n / tn) for m, n, _ in groups)
                 busy = math.ceil((iters + tile_c * tiles) / cus) * cus
-                candidates.append(flop / 2.0 / padded * (iters / busy) * te * sk_eff)
-        return max(flop / (peak * ceiling * max(candidates)), byts / mem_bw_Bps) + fixed_s, flop
+                loads = math.ceil(iters / cus) * (tm + tn) * k_tile * in_bytes
+                candidates.append((flop / 2.0 / padded * (iters / busy) * te * sk_eff, loads))
+        return min(max(flop / (peak * ceiling * q), byts / mem_bw_Bps, loads / unit_bw if unit_bw > 0 else 0.0)
+                   for q, loads in candidates) + fixed_s, flop
 
     for p in range(len(offs) - 1):
         groups = [(int(gms[g]), int(gns[g]), int(gks[g])) for g in range(offs[p], offs[p + 1])]

@@ -114,6 +114,7 @@ from .validation import (
     four_bit_gemm_measurements,
     four_bit_gemm_summary,
     four_bit_gemm_table,
+    four_bit_load_fit,
     gemm_validation,
     grouped_mm_factor_fit,
     mx4_ceiling_factor_fit,
@@ -142,4 +143,5 @@ __all__ = [
     "device_kernels", "device_check_table", "device_check_summary", "device_gemm_layout_check",
     "power_limit_derate", "grouped_mm_factor_fit", "validation_summary", "validation_table",
     "four_bit_gemm_measurements", "four_bit_gemm_table", "four_bit_gemm_summary", "mx4_ceiling_factor_fit",
+    "four_bit_load_fit",
 ]

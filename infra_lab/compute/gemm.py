@@ -48,6 +48,8 @@ class GemmModel:
         ceiling · max(tile_eff) = published max-achievable / peak [-]
     mem_bw_Bps : achievable HBM bandwidth [bytes/s]; in_bytes, out_bytes [bytes/element]
     fixed_s : GPU-side fixed time per kernel [s]
+    unit_load_Bps : operand bytes one workgroup (one compute unit) loads per second at most
+        [bytes/s]; 0: no such limit (:mod:`infra_lab._kernels.gemm`, APPROXIMATE)
     """
 
     accelerator: str
@@ -68,13 +70,15 @@ class GemmModel:
     in_bytes: float
     out_bytes: float
     fixed_s: float
+    unit_load_Bps: float = 0.0
 
     def args(self, out_bytes: float | None = None) -> tuple:
         """Kernel arguments after the shape arrays and before the outputs."""
         return (self.tile_m, self.tile_n, self.tile_eff, self.splits, self.split_eff,
                 self.k_tile, self.tile_c, self.compute_units, self.stream_k, self.sk_eff, self.ceiling,
                 self.peak_flops, self.mem_bw_Bps, self.in_bytes,
-                self.out_bytes if out_bytes is None else float(out_bytes), self.fixed_s)
+                self.out_bytes if out_bytes is None else float(out_bytes), self.fixed_s,
+                self.unit_load_Bps)
 
     @property
     def max_efficiency(self) -> float:
@@ -114,7 +118,7 @@ def _gemm_model(name: str, prec: str, ceiling: float | None, stream_k: int | Non
     acc = catalog.accelerator(name)
     peak = P.peak(acc, prec)
     tm, tn, teff = _tiles(acc)
-    splits = np.array([int(s) for s in P.text(acc, "split_k").split(";") if s.strip()], dtype=np.int64)
+    splits = np.array([int(s) for s in P.text(acc, "split_k", prec).split(";") if s.strip()], dtype=np.int64)
     eb = P.ELEMENT_BYTES[prec]
     scale_b = P.value(acc, "cast_scale_bytes", prec) if prec in P.LOW_PRECISIONS else 0.0
     k_tile = max(1, int(round(P.value(acc, "k_tile_bytes") / eb)))
@@ -124,7 +128,7 @@ def _gemm_model(name: str, prec: str, ceiling: float | None, stream_k: int | Non
         ceil_ = P.value(acc, "gemm_ceiling", "fp8", which=which) * P.value(acc, "mx_ceiling_factor", prec, which=which)
     else:
         ceil_ = P.value(acc, "gemm_ceiling", prec, which=which)
-    sk = int(P.value(acc, "stream_k")) if stream_k is None else int(stream_k)
+    sk = int(P.value(acc, "stream_k", prec)) if stream_k is None else int(stream_k)
     return GemmModel(
         accelerator=acc.name, precision=prec, peak_flops=peak, compute_units=int(acc.compute_units),
         tile_m=tm, tile_n=tn, tile_eff=teff, splits=splits,
@@ -133,7 +137,8 @@ def _gemm_model(name: str, prec: str, ceiling: float | None, stream_k: int | Non
         sk_eff=P.value(acc, "stream_k_efficiency"), ceiling=ceil_,
         mem_bw_Bps=acc.hbm_bw_Bps * P.value(acc, "hbm_efficiency"),
         in_bytes=eb + scale_b, out_bytes=max(eb, P.value(acc, "activation_bytes")),
-        fixed_s=P.value(acc, "kernel_fixed_s"),
+        fixed_s=P.value(acc, "kernel_fixed_s", prec),
+        unit_load_Bps=P.value(acc, "unit_load_Bps", prec),
     )
 
 
@@ -455,7 +460,8 @@ def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *, args:
         pcm[p], pcn[p] = sched["cluster"]
     pte = _tile_efficiency(catalog.accelerator(g.accelerator), ptm, ptn)
     # g.args(): tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus, stream_k, sk_eff,
-    #           ceiling, peak, mem_bw, in_bytes, out_bytes, fixed
+    #           ceiling, peak, mem_bw, in_bytes, out_bytes, fixed, unit_load_Bps (the fused kernel
+    #           does not take the last: docs/compute.md)
     fn = kg.fused_grouped_reference if reference else kg.fused_grouped_kernel
     fn(offs, gms, gns, gks, ptm, ptn, pte, pcm, pcn, int(a[5]), float(a[6]), int(a[7]), float(a[10]),
        float(a[11]), float(a[12]), float(a[13]), float(a[14]), float(a[15]), eff, t)

@@ -40,7 +40,7 @@ __all__ = ["compute_measurements", "calibrate", "validation_table", "validation_
            "device_kernels", "device_check_table", "device_check_summary", "device_gemm_layout_check",
            "gemm_validation", "ceiling_fits", "attention_cap_comparison", "power_limit_derate",
            "ATTN_CAPPED_AT_MEASURED", "four_bit_gemm_measurements", "four_bit_gemm_table",
-           "four_bit_gemm_summary", "mx4_ceiling_factor_fit"]
+           "four_bit_gemm_summary", "mx4_ceiling_factor_fit", "four_bit_load_fit"]
 
 _MEAS_SCHEMA = {
     "case": Col("str", required=True), "kind": Col("str", required=True,
@@ -79,21 +79,22 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
     if torch_fused:
         g = fused_grouped_model(g)
     args = list(g.args())
-    # args: ..., k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw, in_b, out_b, fixed
+    # args: ..., k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw, in_b, out_b, fixed,
+    #       unit_load_Bps
     if fixed is not None:       # a fused grouped call pays it once per kernel it launches
         sched = fused_grouped_schedule(acc.name, r["precision"]) if torch_fused else None
-        args[-1] = fixed * (sched["kernels"] if sched else 1)
+        args[-2] = fixed * (sched["kernels"] if sched else 1)
     if hbm_eff is not None:
-        args[-4] = acc.hbm_bw_Bps * hbm_eff
+        args[-5] = acc.hbm_bw_Bps * hbm_eff
     if tile_c is not None:
-        args[-10] = tile_c
-    args[-6] *= ceiling_scale
+        args[-11] = tile_c
+    args[-7] *= ceiling_scale
     eff, t = kg.empty_outputs(1)
     m, n = int(r["m"]), int(r["n"])
     if r["kind"] == "cast":
         sb = P.value(acc, "cast_scale_bytes", r["precision"])
         byts = m * n * (P.value(acc, "activation_bytes") + P.ELEMENT_BYTES[r["precision"]] + sb)
-        return byts / args[-4] + args[-1]
+        return byts / args[-5] + args[-2]
     k = int(r["k"])
     if r["kind"] == "gemm":
         kg.gemm_kernel(np.array([m]), np.array([n]), np.array([k]), np.array([1]), *args, eff, t)
@@ -103,7 +104,7 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
         # the rows, the weight gradient along the contraction; then the benchmark's MSE loss
         # (read the output and the labels forward, both again and write the gradient backward)
         loss_b = 5.0 * _all_rows(r) * n * P.value(acc, "activation_bytes")   # five 16-bit tensors of rows x n
-        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, g, torch_fused) + loss_b / args[-4]
+        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, g, torch_fused) + loss_b / args[-5]
         return 6.0 * _all_rows(r) * n * k / time
     else:
         G = int(r["groups"])
@@ -236,7 +237,8 @@ def calibrate() -> pl.DataFrame:
     4. B200 ``hbm_efficiency``: the MXFP8 activation quantization kernel (train row).
     4b. ``mx_ceiling_factor``: the MXFP8 grouped forward GEMM on B200 (train row); MXFP4's
         from the fastest train row of aiter's tuned MXFP4 GEMMs on MI355X
-        (:func:`mx4_ceiling_factor_fit`);
+        (:func:`mx4_ceiling_factor_fit`); aiter's MXFP4 ``unit_load_Bps`` and
+        ``kernel_fixed_s`` from all train rows of that table (:func:`four_bit_load_fit`);
         B200 ``grouped_mm_factor``: torchao's BF16 ``torch._grouped_mm`` forward + backward
         times (train rows, :func:`grouped_mm_factor_fit`); H200 ``grouped_mm_factor`` (bf16,
         fp8): the train rows of the project's own ``torch._grouped_mm`` /
@@ -287,6 +289,10 @@ def calibrate() -> pl.DataFrame:
     put("*", "mx_ceiling_factor", "mxfp8", fac)
     # 4-bit block-scaled ceiling factor on FP8 (MI355X MXFP4, aiter's tuned kernels, train rows)
     put("*", "mx_ceiling_factor", "mxfp4", mx4_ceiling_factor_fit()["value"])
+    # aiter's 4-bit kernels (MI355X, train rows): per-workgroup load rate and fixed cost, jointly
+    lf = four_bit_load_fit()
+    put("default-AMD", "unit_load_Bps", "mxfp4", lf["unit_load_Bps"])
+    put("default-AMD", "kernel_fixed_s", "mxfp4", lf["kernel_fixed_s"])
     # PyTorch's fused BF16 grouped GEMM against the dense ceiling (B200, torchao fwd+bwd, train)
     put("B200", "grouped_mm_factor", "bf16", grouped_mm_factor_fit(fixed=f_nv, hbm_eff=hb)["value"])
     # PyTorch's fused grouped kernels on Hopper (the project's H200 timings, train rows)
@@ -711,6 +717,45 @@ def mx4_ceiling_factor_fit() -> dict:
     c8 = P.value(catalog.accelerator("MI355X"), "gemm_ceiling", "fp8")
     return {"value": c / c8, "case": best["case"], "measured_tflops": best["value"], "ceiling": c,
             "fp8_ceiling": c8}
+
+
+def four_bit_load_fit() -> dict:
+    """MI355X's 4-bit ``unit_load_Bps`` (the operand bytes one workgroup loads per second) and
+    ``kernel_fixed_s`` (variant mxfp4: aiter's kernels), fitted jointly on the TRAIN rows of
+    :func:`four_bit_gemm_measurements`: least squares on log time over every train shape, with
+    aiter's decomposition (data-parallel: no split-K, no stream-K, the mxfp4 rows of
+    data/compute_params.csv). APPROXIMATE: see :mod:`infra_lab._kernels.gemm` (per-unit load
+    rate).
+
+    Returns
+    -------
+    dict : unit_load_Bps [bytes/s], kernel_fixed_s [s], fair_share (the rate over the device's
+        achievable HBM bandwidth per compute unit) [-], rows (train rows fitted) [-],
+        sse (sum of squared log errors at the fit) [-]
+    """
+    from .._kernels import gemm as kg
+
+    t = four_bit_gemm_measurements().filter((pl.col("role") == "train") & (pl.col("accelerator") == "MI355X")
+                                            & (pl.col("precision") == "mxfp4"))
+    ms, ns, ks = (t[c].to_numpy().astype(np.int64) for c in ("m", "n", "k"))
+    bs = np.ones_like(ms)
+    y = np.log(t["kernel_us"].cast(pl.Float64).to_numpy() * 1e-6)
+    g = gemm_model("MI355X", "mxfp4")
+    base = list(g.args())
+    eff, tt = kg.empty_outputs(ms.size)
+
+    def sse(log_bw, fixed):
+        kg.gemm_kernel(ms, ns, ks, bs, *base[:-2], fixed, math.exp(log_bw), eff, tt)
+        return float(np.sum((np.log(tt) - y) ** 2))
+
+    def best_bw(fixed):
+        return _golden(lambda lb: sse(lb, fixed), math.log(1e9), math.log(1e12), tol=1e-9)
+
+    fixed = _golden(lambda x: sse(best_bw(x), x), 0.0, 20e-6, tol=1e-9)
+    lb = best_bw(fixed)
+    return {"unit_load_Bps": math.exp(lb), "kernel_fixed_s": fixed,
+            "fair_share": math.exp(lb) * g.compute_units / g.mem_bw_Bps, "rows": int(ms.size),
+            "sse": sse(lb, fixed)}
 
 
 def four_bit_gemm_table() -> pl.DataFrame:

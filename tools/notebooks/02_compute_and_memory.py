@@ -558,11 +558,13 @@ with pl.Config(tbl_rows=prec.height):   # every row: the derived and assumed one
 AMD's aiter library ships the table its tuner wrote for MXFP4 GEMMs (A4W4: 4-bit activations and
 weights, 1×32 E8M0 block scales) on MI355X: for each of 1,470 shapes, from one decode row to
 prefill-sized M, the fastest of its CK and assembly kernels and that kernel's mean time from the
-torch profiler (`data/measurements/gemm_4bit_kernels.csv`; split by the house hash). One number is
+torch profiler (`data/measurements/gemm_4bit_kernels.csv`; split by the house hash). Three numbers are
 fitted to it, on the train rows only: the MXFP4 ceiling factor on FP8, so that the model's maximum
-over all shapes is the fastest train row (as every ceiling is fitted to a max-achievable rate).
-Below: the error of the model's kernel time per split and M band (error = predicted rate /
-measured − 1: positive = the model is too fast).
+over all shapes is the fastest train row (as every ceiling is fitted to a max-achievable rate), and,
+jointly, the rate at which one workgroup loads its tile's operands and aiter's fixed cost per kernel
+(`compute.four_bit_load_fit()`; the model runs aiter's kernels as aiter does: one workgroup per output
+tile, no split-K, no stream-K). Below: the error of the model's kernel time per split and M band
+(error = predicted rate / measured − 1: positive = the model is too fast).
 """),
     ("code", r"""
 fit4 = il.compute.mx4_ceiling_factor_fit()
@@ -595,33 +597,53 @@ meas4 = il.compute.four_bit_gemm_measurements()
 n_split = meas4.filter(~pl.col("software").str.ends_with("(split-K 0)")).height
 dec_k = meas4.filter(pl.col("m") <= 32)["kernel"]
 skinny = float(dec_k.str.contains(r"(_\d+x128E|blockscale_\d+x\d+x128x)").mean())   # 128-column tiles (asm, CK names)
-def band(b, role="train"):
-    return s4.filter((pl.col("role") == role) & (pl.col("m_band") == b)).row(0, named=True)
+lf = il.compute.four_bit_load_fit()
+# the model before: hipBLASLt's decomposition (stream-K, split-K) and fixed cost, no per-workgroup load limit
+from infra_lab._kernels import gemm as kg
+from infra_lab.compute import _params as P
+a_old = list(il.compute.gemm_model("MI355X", "mxfp4", stream_k=True).args())
+a_old[3] = np.array([int(x) for x in P.text(il.catalog.accelerator("MI355X"), "split_k").split(";")], dtype=np.int64)
+a_old[-2], a_old[-1] = il.compute.kernel_fixed_s("MI355X"), 0.0
+m_, n_, k_ = (t4[c].to_numpy().astype(np.int64) for c in ("m", "n", "k"))
+e_old, t_old = kg.empty_outputs(m_.size)
+kg.gemm_kernel(m_, n_, k_, np.ones_like(m_), *a_old, e_old, t_old)
+s_old = il.compute.four_bit_gemm_summary(t4.with_columns(
+    (100.0 * (pl.col("measured_us") / pl.Series(t_old * 1e6) - 1.0)).alias("error_pct")))
+cmp4 = (s_old.select("role", "m_band", "cases", pl.col("median_error_pct").alias("before_median_pct"),
+                     pl.col("median_abs_error_pct").alias("before_median_abs_pct"))
+        .join(s4.select("role", "m_band", pl.col("median_error_pct").alias("after_median_pct"),
+                        pl.col("median_abs_error_pct").alias("after_median_abs_pct")), on=["role", "m_band"],
+              maintain_order="left"))
+display(cmp4.with_columns(pl.col(pl.Float64).round(1)))
+def band(b, role="train", tab=s4):
+    return tab.filter((pl.col("role") == role) & (pl.col("m_band") == b)).row(0, named=True)
 big, mid, dcd = band(">=257"), band("33-256"), band("1-32")
+mid0, dcd0 = band("33-256", tab=s_old), band("1-32", tab=s_old)
+tst, tst0 = band("all", "test"), band("all", "test", s_old)
 down = dec.filter((pl.col("k") == 28672) & (pl.col("m") == 16)).row(0, named=True)
 Markdown(
     f"**Reading.** On large GEMMs (M ≥ 257, {big['cases']} train rows) the model is {big['median_error_pct']:+.1f} % off at "
     f"the median (positive: too fast): the fitted MXFP4 ceiling is the fastest train row, so the model's maximum is a measured rate, and the "
     f"old assumption (FP4 reaches FP8's fraction of its peak) would price these shapes "
-    f"{100 * (g8.ceiling / g4.ceiling - 1):.0f} % faster at the compute bound. Mid-size GEMMs "
-    f"(M 33–256) stay {mid['median_error_pct']:+.1f} % at the median (|error| {mid['median_abs_error_pct']:.0f} %), decode-size "
-    f"ones (M ≤ 32) {dcd['median_error_pct']:+.1f} % (|error| {dcd['median_abs_error_pct']:.0f} %). The decode-size "
-    f"misses follow one mechanism the model does not have: aiter's skinny kernels ({skinny:.0%} of the M ≤ 32 rows run a "
-    f"128-column tile; split-K in {n_split} of the table's {meas4.height:,} rows) give each 128-column "
-    f"tile of the output to one workgroup, so a "
-    f"weight matrix with few column tiles is streamed by few of the 256 CUs. Of the train rows with M ≤ 32 and at "
-    f"least {W_MIN / 1e6:.0f}M weights ({W_MIN * il.catalog.format_bytes('mxfp4') / 1e6:.1f} MB in MXFP4 with its "
-    f"scales), the {few.height} with fewer than 128 column tiles read their weights at "
-    f"{few['weight_TBps'].median():.1f} TB/s (median; the model is {few['error_pct'].median():+.0f} % too fast on them), "
-    f"the {many.height} with 128 or more at {many['weight_TBps'].median():.1f} TB/s ({many['error_pct'].median():+.0f} %) "
-    f"against the model's {bw_model:.2f} TB/s. Llama-3.3-70B's down projection (K {down['k']:,}, "
-    f"{down['column_tiles_128']} column tiles) at M = {down['m']} takes {down['measured_us']:.1f} us "
-    f"({down['weight_TBps']:.1f} TB/s) where the model says {down['predicted_us']:.1f} us. "
-    f"The smallest kernels of the table run in {t4['measured_us'].min():.1f} us, below AMD's fitted fixed cost per kernel "
-    f"({il.compute.kernel_fixed_s('MI355X') * 1e6:.1f} us, fitted to hipBLASLt FP8 GEMMs), so tiny shapes are predicted "
-    f"too slow. Neither is priced here: a per-tile streaming limit would change every small-M GEMM of every "
-    f"precision and vendor, which these MXFP4 rows alone cannot calibrate. No NVIDIA FP4 kernel table by "
-    f"shape is in data/ yet, so NVFP4 takes MXFP4's factor as a labelled assumption.")
+    f"{100 * (g8.ceiling / g4.ceiling - 1):.0f} % faster at the compute bound. The small-M misses follow the tiles: aiter's "
+    f"skinny kernels ({skinny:.0%} of the M ≤ 32 rows run a 128-column tile; split-K in {n_split} of the table's "
+    f"{meas4.height:,} rows) give each output tile to one workgroup, so a weight matrix with few column tiles is read by "
+    f"few of the 256 CUs. Of the train rows with M ≤ 32 and at least {W_MIN / 1e6:.0f}M weights "
+    f"({W_MIN * il.catalog.format_bytes('mxfp4') / 1e6:.1f} MB in MXFP4 with its scales), the {few.height} with fewer than "
+    f"128 column tiles read their weights at {few['weight_TBps'].median():.1f} TB/s (median), the {many.height} with 128 "
+    f"or more at {many['weight_TBps'].median():.1f} TB/s, against the {bw_model:.2f} TB/s the device streams. The model "
+    f"now prices that: each workgroup loads its tile's operand panels at most at "
+    f"{lf['unit_load_Bps'] / 1e9:.0f} GB/s ({lf['fair_share']:.2f} times its share of the device's bandwidth), and "
+    f"aiter's kernels cost {lf['kernel_fixed_s'] * 1e6:.2f} us each (hipBLASLt's FP8 GEMMs: "
+    f"{il.compute.kernel_fixed_s('MI355X') * 1e6:.1f} us), both fitted on the {lf['rows']} train rows. Train |error| "
+    f"at the median: M ≤ 32 {dcd0['median_abs_error_pct']:.0f} → {dcd['median_abs_error_pct']:.0f} %, M 33–256 "
+    f"{mid0['median_abs_error_pct']:.0f} → {mid['median_abs_error_pct']:.0f} %; the held-out rows "
+    f"{tst0['median_abs_error_pct']:.0f} → {tst['median_abs_error_pct']:.0f} % over all M. Llama-3.3-70B's down projection "
+    f"(K {down['k']:,}, {down['column_tiles_128']} column tiles) at M = {down['m']} takes {down['measured_us']:.1f} us "
+    f"({down['weight_TBps']:.1f} TB/s); the model says {down['predicted_us']:.1f} us. The rate is aiter's: no other "
+    f"library's is measured, so the limit is off elsewhere (cuBLAS, CUTLASS and hipBLASLt split the K loop or stream "
+    f"it over every unit), and no NVIDIA FP4 kernel table by shape is in data/ yet, so NVFP4 takes MXFP4's ceiling "
+    f"factor as a labelled assumption.")
 """),
     ("md", r"""
 What quantization costs is not a fixed share of the layer: every FP8/FP4 GEMM input is cast from 16 bit (row- and
