@@ -83,6 +83,7 @@ def _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, 
     w = 2.0 * m * n * k * b
     t_m = b * ((m * k + k * n) * in_bytes + m * n * out_bytes) / mem_bw_Bps
     best = np.inf
+    best_e = 0.0
     for j in range(tile_m.size):
         tm = tile_m[j]
         tn = tile_n[j]
@@ -99,13 +100,16 @@ def _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, 
             e = util * kutil * (tiles / (waves * cus)) * tile_eff[j] * kt / (kt + tile_c)
             if s > 1:
                 e *= split_eff
+            if unit_bw <= 0.0:          # no per-unit limit: the best fraction of peak wins
+                if e > best_e:
+                    best_e = e
+                continue
             t = w / (peak * ceiling * e)
             if t_m > t:
                 t = t_m
-            if unit_bw > 0.0:
-                tl = waves * (tm + tn) * kt * k_tile * in_bytes / unit_bw
-                if tl > t:
-                    t = tl
+            tl = waves * (tm + tn) * kt * k_tile * in_bytes / unit_bw
+            if tl > t:
+                t = tl
             if t < best:
                 best = t
         if stream_k:
@@ -114,15 +118,21 @@ def _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, 
             units = iters + tile_c * gm * gn * b
             wv = math.ceil(units / cus)
             e = util * (k / (kt1 * k_tile)) * (iters / (wv * cus)) * tile_eff[j] * sk_eff
+            if unit_bw <= 0.0:
+                if e > best_e:
+                    best_e = e
+                continue
             t = w / (peak * ceiling * e)
             if t_m > t:
                 t = t_m
-            if unit_bw > 0.0:
-                tl = ((iters + cus - 1) // cus) * (tm + tn) * k_tile * in_bytes / unit_bw
-                if tl > t:
-                    t = tl
+            tl = ((iters + cus - 1) // cus) * (tm + tn) * k_tile * in_bytes / unit_bw
+            if tl > t:
+                t = tl
             if t < best:
                 best = t
+    if unit_bw <= 0.0:
+        t = w / (peak * ceiling * best_e)
+        return t if t > t_m else t_m
     return best
 
 
