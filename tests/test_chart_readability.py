@@ -60,7 +60,21 @@ def test_expansion_pareto_marks_announced_parts_hollow_with_a_readable_model_leg
     assert enc["fillOpacity"]["field"] == "status" and enc["fillOpacity"]["legend"] is None
     scale = enc["fillOpacity"]["scale"]
     assert dict(zip(scale["domain"], scale["range"], strict=True)) == {"shipping": 1.0, "announced, not shipped": 0.0}
-    assert "hollow: announced," in " ".join(enc["color"]["title"])
+    assert "hollow: an announced," in " ".join(enc["color"]["title"])
+
+
+def test_expansion_pareto_legend_says_a_hollow_mark_may_be_the_nic():
+    """Notebook 08's charts drew the shipping MI300X node with the announced Vulcano 800G NIC
+    hollow (the flag is the option's: platform or NIC) under a legend titled 'platform (hollow:
+    announced, not shipped)', which read as an announced MI300X node. The title names both parts."""
+    pts = pl.DataFrame({
+        "capex_usd": [2.6e8, 3.1e8], "wall_days": [4.7, 4.6], "platform": ["MI300X node", "MI300X node"],
+        "nic": ["Pollara-400", "Vulcano-800"], "gpus": [8192, 8192], "model": ["10x MoE"] * 2,
+        "announced_not_shipped": [False, True]})   # as il.expansion.options() flags a Vulcano option
+    spec = il.charts.expansion_pareto(pts, "capex_usd", "wall_days", x_title="capital [USD]",
+                                      y_title="time [days]").to_dict()
+    title = " ".join(spec["layer"][0]["encoding"]["color"]["title"])
+    assert "NIC" in title and "platform" in title.split("(", 1)[1], title
 
 
 def test_goodput_bands_ticks_at_the_swept_sizes():
