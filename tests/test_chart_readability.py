@@ -146,3 +146,15 @@ def test_peak_by_precision_labels_a_missing_bar_instead_of_dropping_it():
     assert {r["label"] for r in spec["datasets"][spec["layer"][1]["data"]["name"]]} == {"no figure"}
     full = t.filter(pl.col("peak_tflops").is_not_null())
     assert "layer" not in il.charts.peak_by_precision(full).to_dict()
+
+
+def test_fleet_check_chart_keys_the_published_marks():
+    """Notebook 06's 'Published fleet observations vs each calibration' drew each published MTBI as
+    a black tick and a grey bar while its only legend keyed the predictions: nothing said which
+    mark was the published value, which the range and which an 'at most' bound. The subtitle does."""
+    spec = il.charts.fleet_check_chart(il.reliability.fleet_check()).to_dict()
+    sub = spec["title"]["subtitle"]
+    sub = " ".join(sub) if isinstance(sub, list) else sub
+    assert "published" in sub and "tick" in sub and "bar" in sub and "at most" in sub
+    marks = {layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]}
+    assert {"tick", "rule"} <= marks    # the marks the subtitle names are the ones drawn
