@@ -158,3 +158,18 @@ def test_fleet_check_chart_keys_the_published_marks():
     assert "published" in sub and "tick" in sub and "bar" in sub and "at most" in sub
     marks = {layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]}
     assert {"tick", "rule"} <= marks    # the marks the subtitle names are the ones drawn
+
+
+def test_packing_waste_chart_labels_bars_too_thin_to_see():
+    """Notebook 09's padding chart drew first-fit-decreasing's 0.1-0.24 % as bars narrower than a
+    pixel beside no packing's 68-91 %: the legend listed 'ffd' and no bar of it showed. Every bar
+    now carries its value as text, on the same position channels as the bar."""
+    pk = pl.DataFrame({"mix": ["text only", "text only", "image-heavy", "image-heavy"],
+                       "packing": ["ffd", "none", "ffd", "none"], "waste_pct": [0.01, 67.9, 0.24, 91.0]})
+    spec = il.charts.packing_waste_chart(pk).to_dict()
+    layers = spec["layer"]
+    text = [v for v in layers if (v["mark"]["type"] if isinstance(v["mark"], dict) else v["mark"]) == "text"]
+    assert len(text) == 1
+    enc = {**spec.get("encoding", {}), **text[0].get("encoding", {})}
+    assert enc["text"]["field"] == "waste_pct" and enc["x"]["field"] == "waste_pct"
+    assert enc["yOffset"]["field"] == "packing"   # beside its own bar, not between the two
