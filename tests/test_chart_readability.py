@@ -173,3 +173,18 @@ def test_packing_waste_chart_labels_bars_too_thin_to_see():
     enc = {**spec.get("encoding", {}), **text[0].get("encoding", {})}
     assert enc["text"]["field"] == "waste_pct" and enc["x"]["field"] == "waste_pct"
     assert enc["yOffset"]["field"] == "packing"   # beside its own bar, not between the two
+
+
+def test_bill_chart_legend_gives_each_items_amount():
+    """Notebook 05's bill bar drew the final run's goodput losses ($23k of an $11.8M bill) as a
+    segment under a pixel wide: the legend listed it and no mark showed. Each legend entry now
+    carries its amount and share, so the thin item reads from the legend."""
+    import infra_lab as il
+
+    zb = il.economics.zyphra_bill(159_000, goodput=0.949)
+    spec = il.charts.bill_chart(zb.frame()).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    field = spec["encoding"]["color"]["field"]
+    loss = next(r for r in rows if r["item"].startswith("goodput losses"))
+    assert f"{zb.goodput_loss_gpu_hours * zb.price_usd_per_gpu_hour / 1e6:,.3f} M USD" in loss[field]
+    assert all(r[field].startswith(r["item"]) for r in rows)   # the item's words first, as before
