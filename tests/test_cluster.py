@@ -65,6 +65,26 @@ def test_charts_to_dict():
         il.charts.accelerator_bars(m.drop("unit"), "hbm_GB")
 
 
+def test_accelerator_bars_are_drawn_largest_first():
+    """Notebook 01's bars (HBM capacity, bandwidth, peak per kW, ridge point, and the explorer's)
+    asked for sort="-x", which Vega-Lite drops on a layered chart (bars + value labels): they
+    were drawn in alphabetical order, B200 first. Read from the rendered SVG: the y-axis labels
+    run from the largest value down."""
+    import re
+
+    import vl_convert as vlc
+
+    names = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
+    m = il.cluster.accelerator_metrics(names, "bf16")
+    for metric in ("hbm_GB", "peak_tflops", "ridge_flop_per_byte"):
+        svg = vlc.vegalite_to_svg(il.charts.accelerator_bars(m, metric).to_json())
+        drawn = [t for t in re.findall(r"<text[^>]*>([^<]+)</text>", svg) if t in names][:len(names)]
+        rows = m.filter(pl.col("metric") == metric)
+        value = dict(zip(rows["accelerator"], rows["value"], strict=True))
+        assert sorted(drawn) == sorted(names), drawn
+        assert [value[a] for a in drawn] == sorted(value.values(), reverse=True), (metric, drawn)
+
+
 def test_explorer_widget_updates():
     box = il.widgets.accelerator_explorer()
     before = box.chart.chart.to_dict()
