@@ -1095,8 +1095,8 @@ def cmd_sweep(a) -> Output:
 VALIDATION_SUITES = ("training", "training-current", "collectives", "serving", "reliability", "multimodal")
 VALIDATE_COLUMNS = ["suite", "case", "split", "metric", "unit", "measured", "predicted",
                     "error_pct"]
-# error_pct of every suite is predicted / measured − 1 (collectives: against the middle of the
-# published band), except training-current, whose error is the step-time error on a throughput
+# error_pct of every suite is predicted / measured − 1 (collectives' link and NIC facts: against the
+# middle of the published band), except training-current, whose error is the step-time error on a throughput
 VALIDATE_TITLE = ("predictions vs published measurements (error = predicted / measured − 1; "
                   "training-current: step-time error = measured / predicted tokens/s − 1; "
                   "reliability: a range's error to its nearer end, 0 inside)")
@@ -1138,10 +1138,18 @@ def _validate_training_current() -> list[dict]:
 
 
 def _validate_collectives() -> list[dict]:
+    """The collective model against published nccl-tests / rccl-tests results (the scored rows
+    of il.collectives.validation_table(): busbw per message size, as notebook 03 §3 reports
+    them; a row whose published busbw rounds to 0 is not scored), then against the published
+    link and NIC facts (il.collectives.published_comparison(), error to the middle of a band)."""
     import infra_lab as il
 
+    out = [{"suite": "collectives", "case": r["case"], "split": r["split"], "metric": "busbw",
+            "unit": "GB/s", "measured": r["measured_GBps"], "predicted": r["predicted_GBps"],
+            "error_pct": r["error_pct"], "source": r["source_url"]}
+           for r in il.collectives.validation_table().iter_rows(named=True)
+           if r["use"] == "validate" and r["measured_GBps"] > 0]
     df = il.collectives.published_comparison()
-    out = []
     for r in df.iter_rows(named=True):
         lo, hi = r["measured_low"], r["measured_high"]
         out.append({"suite": "collectives", "case": r["name"],
@@ -1389,8 +1397,9 @@ examples:
   infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
   infra-lab largest zaya1-ibm-mi300x --by presets --reserve-fraction 0 --grad-bytes 2
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
-    "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
-band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
+    "validate": """error_pct = 100 (predicted / measured − 1); collectives: nccl-tests / rccl-tests busbw per
+message size (il.collectives.validation_table's scored rows), then link and NIC facts against the middle
+of the published band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
 failure calibration, goodput per calibration and restart profile): a published range's error is to its
 nearer end, 0 inside.
 
@@ -1398,7 +1407,7 @@ examples:
   infra-lab validate                       # every suite: per-case errors and a summary
   infra-lab validate training --format csv  # Megatron-LM's Selene runs (train/test split)
   infra-lab validate training-current       # current published runs the model can express
-  infra-lab validate collectives --format json
+  infra-lab validate collectives --format json   # nccl-tests / rccl-tests results and link facts
   infra-lab validate reliability            # fleet MTBI and Llama 3's goodput, per calibration""",
 }
 
