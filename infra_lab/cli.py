@@ -1092,7 +1092,7 @@ def cmd_sweep(a) -> Output:
     return out
 
 
-VALIDATION_SUITES = ("training", "training-current", "collectives", "serving", "reliability", "multimodal")
+VALIDATION_SUITES = ("training", "training-current", "compute", "collectives", "serving", "reliability", "multimodal")
 VALIDATE_COLUMNS = ["suite", "case", "split", "metric", "unit", "measured", "predicted",
                     "error_pct"]
 # error_pct of every suite is predicted / measured − 1 (collectives' link and NIC facts: against the
@@ -1134,6 +1134,22 @@ def _validate_training_current() -> list[dict]:
                     "measured": r["measured_tokens_per_s_per_gpu"],
                     "predicted": r["predicted_tokens_per_s_per_gpu"], "error_pct": r["error_pct"],
                     "source": urls.get(r["id"])})
+    return out
+
+
+def _validate_compute() -> list[dict]:
+    """The compute model's kernels (GEMMs, grouped GEMMs, fused attention, casts) against
+    published kernel benchmarks (il.compute.validation_table(), notebook 02 §3) and against the
+    project's own H200 measurements (il.compute.device_check_table(), §3.1); split = the row's
+    role (train: used to fit)."""
+    import infra_lab as il
+
+    out = []
+    for table in (il.compute.validation_table(), il.compute.device_check_table()):
+        out += [{"suite": "compute", "case": r["case"], "split": r["role"], "metric": r["kind"],
+                 "unit": r["unit"], "measured": r["measured"], "predicted": r["predicted"],
+                 "error_pct": r["error_pct"], "source": r["source_url"]}
+                for r in table.iter_rows(named=True)]
     return out
 
 
@@ -1260,7 +1276,7 @@ def cmd_validate(a) -> Output:
     skipped = []
     for s in suites:
         fn = {"training": _validate_training, "training-current": _validate_training_current,
-              "collectives": _validate_collectives, "serving": _validate_serving,
+              "compute": _validate_compute, "collectives": _validate_collectives, "serving": _validate_serving,
               "reliability": _validate_reliability, "multimodal": _validate_multimodal}[s]
         try:
             recs += fn()
@@ -1397,16 +1413,18 @@ examples:
   infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
   infra-lab largest zaya1-ibm-mi300x --by presets --reserve-fraction 0 --grad-bytes 2
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
-    "validate": """error_pct = 100 (predicted / measured − 1); collectives: nccl-tests / rccl-tests busbw per
-message size (il.collectives.validation_table's scored rows), then link and NIC facts against the middle
-of the published band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
-failure calibration, goodput per calibration and restart profile): a published range's error is to its
-nearer end, 0 inside.
+    "validate": """error_pct = 100 (predicted / measured − 1), in each case's unit. compute: TFLOP/s, or µs for the
+cast kernels (a positive error there is a slower prediction); its cases include the project's own H200
+kernel runs. collectives: nccl-tests / rccl-tests busbw per message size (il.collectives.validation_table's
+scored rows), then link and NIC facts against the middle of the published band. training-current: the
+step-time error, 100 (measured / predicted tokens/s − 1). reliability (MTBI per failure calibration,
+goodput per calibration and restart profile): a published range's error is to its nearer end, 0 inside.
 
 examples:
   infra-lab validate                       # every suite: per-case errors and a summary
   infra-lab validate training --format csv  # Megatron-LM's Selene runs (train/test split)
   infra-lab validate training-current       # current published runs the model can express
+  infra-lab validate compute                # GEMM, attention and cast kernels (notebook 02)
   infra-lab validate collectives --format json   # nccl-tests / rccl-tests results and link facts
   infra-lab validate reliability            # fleet MTBI and Llama 3's goodput, per calibration""",
 }

@@ -281,6 +281,27 @@ def test_validate_collectives_scores_the_nccl_tests_results_notebook_03_reports(
     assert row["cases"] == len(test) > 90 and row["median_abs_error_pct"] == pytest.approx(statistics.median(test))
 
 
+def test_validate_has_a_compute_suite_with_notebook_02s_kernel_checks(capsys):
+    """`infra-lab validate` ("every model vs published measurements") had no suite for the
+    compute model, whose kernel checks notebook 02 reports (§3: published GEMM, grouped-GEMM,
+    attention and cast benchmarks; §3.1: the project's H200 runs). `validate compute` now lists
+    every row of both tables with its role as the split and its error, and `validate` (all)
+    includes them."""
+    tables = [il.compute.validation_table(), il.compute.device_check_table()]
+    rc, out, _ = main(capsys, "validate", "compute", "--format", "json")
+    assert rc == 0
+    obj = json.loads(out)
+    got = {c["case"]: c for c in obj["cases"]}
+    assert {c["suite"] for c in obj["cases"]} == {"compute"}
+    assert len(got) == sum(t.height for t in tables)
+    for t in tables:
+        for r in t.iter_rows(named=True):
+            c = got[r["case"]]
+            assert (c["split"], c["unit"], c["metric"]) == (r["role"], r["unit"], r["kind"])
+            assert c["error_pct"] == pytest.approx(r["error_pct"], rel=1e-12)
+    assert "compute" in cli.VALIDATION_SUITES
+
+
 def test_validate_title_states_each_suites_error(capsys, monkeypatch, current_runs):
     """training-current's error is a step-time error on a throughput metric (measured /
     predicted tokens/s − 1), the other suites' predicted / measured − 1: the table says both."""
