@@ -241,3 +241,17 @@ def test_notebook04_batch_table_shows_the_micro_batch_it_changes():
         sc.replace(training={"global_batch": dp, "micro_batch": 2})     # micro-batch 2 cannot reach dp sequences
     cell = next(src for kind, src in generator_cells("04_training_zaya1.py") if kind == "code" and "batches = []" in src)
     assert '"micro_batch": mbs' in cell and '"micro_batches_per_step"' in cell
+
+
+def test_no_notebook_calls_the_installed_release_an_earlier_one():
+    """Notebook 04 labelled its vendor-specific sensitivity rows "0.1.0 factors" and called 0.1.0
+    "an earlier release of this package" while `infra-lab --version` (il.__version__) printed
+    0.1.0: a reader took the sensitivity for the factors they were running. A release number a
+    notebook's prose names is not the installed one."""
+    import re
+
+    from notebook_source import ROOT
+
+    for gen in sorted((ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.py")):
+        named = set(re.findall(r"(?<![\w.])(\d+\.\d+\.\d+)(?![\w.])", gen.read_text(encoding="utf-8")))
+        assert il.__version__ not in named, f"{gen.name} names release {il.__version__}, the installed one"
