@@ -123,6 +123,33 @@ def test_explorer_says_which_accelerators_a_precision_leaves_out():
     assert box.chart.chart is not None and box.children[1].value == "2 of 2 accelerators, peak_tflops at bf16"
 
 
+def test_precision_metrics_are_the_ones_that_change_with_precision():
+    """cluster.PRECISION_METRICS names exactly the metrics accelerator_metrics computes from the
+    peak at its precision: the others are equal at bf16 and fp8 on every part."""
+    a, b = (il.cluster.accelerator_metrics(["MI300X", "H100-SXM", "B200"], p) for p in ("bf16", "fp8"))
+    moved = {m for m, x, y in zip(a["metric"], a["value"], b["value"], strict=True) if x != y}
+    assert moved == set(il.cluster.PRECISION_METRICS) and moved < set(il.cluster.METRICS)
+
+
+def test_explorer_names_the_precision_only_for_metrics_that_depend_on_it():
+    """The accelerator explorer titled HBM capacity "— fp4" and said "6 of 6 accelerators, hbm_GB
+    at fp4", as if capacity depended on the format. For HBM and scale-up metrics the title and
+    the status name no precision and the precision control is disabled; for the peak-based ones
+    they do, and it is enabled."""
+    import json
+
+    box = il.widgets.accelerator_explorer()
+    box.controls["precision"].value = "fp4"
+    for metric in il.cluster.METRICS:
+        box.controls["metric"].value = metric
+        title = json.dumps(box.chart.chart.to_dict()["layer"][0]["title"], ensure_ascii=False)
+        status = box.children[1].value
+        depends = metric in il.cluster.PRECISION_METRICS
+        assert ("fp4" in title) == depends and ("at fp4" in status) == depends, (metric, title, status)
+        assert box.controls["precision"].disabled == (not depends), metric
+    assert il.widgets.accelerator_explorer(metric="hbm_GB").controls["precision"].disabled
+
+
 class TestNotebook01Claims:
     """The claims notebook 01's prose builds from variables and leans on (its numbers are
     computed; these are the qualitative readings that must stay true)."""
