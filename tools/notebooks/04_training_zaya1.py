@@ -176,7 +176,8 @@ display(Markdown(
     f"{te['max_abs_error_pct']:.1f} % ({te['cases']} runs; dense median {te_d['median_abs_error_pct']:.1f} %, "
     f"MoE median {te_m['median_abs_error_pct']:.1f} %), so the model "
     f"{'meets' if meets else 'does **not** meet'} the target of ≤ {BOUND['median']:g} % median and ≤ {BOUND['worst']:g} % worst. The largest "
-    f"errors: " + ", ".join(f"{i} {e:+.0f} %" for i, e in zip(worst["id"], worst["error_pct"], strict=True)) + ". "
+    f"errors of all compared runs, either split: " + ", ".join(
+        f"{i} {e:+.0f} % ({sp})" for i, e, sp in zip(worst["id"], worst["error_pct"], worst["split"], strict=True)) + ". "
     f"Memory: against {mem_peak.height} published peak-reserved figures the median |error| is "
     f"{mem_peak['error_pct'].abs().median():.0f} %, and the model says a published run fits in "
     f"{int(mem['agrees'].sum())} of {mem.height} cases; of the {cur_c.height} throughput runs (all of which ran) "
