@@ -768,6 +768,12 @@ def cmd_serve(a) -> Output:
                 {"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
                 for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
+            # what the two parts above leave of the total: the memory the engine keeps out of its
+            # weights-and-KV budget (1 − the stack's memory_utilization); without it the parts
+            # (17.7 + 20.5 GB) did not add up to the total (58.8 GB) and nothing said why
+            rest = d["memory_per_gpu_bytes"] - d.get("weights_per_gpu_bytes", 0.0) - d.get("kv_cache_per_gpu_bytes", 0.0)
+            rows.append({"quantity": "runtime_reserve_per_gpu", "value": rest / 1e9,
+                         "unit": "GB (1 − the stack's memory_utilization, of the memory a job can address)"})
             rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
                          "unit": "GB"})
         out.table("serve", rows, title=f"il.serve — {name}")
