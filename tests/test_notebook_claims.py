@@ -267,3 +267,25 @@ def test_notebook04_largest_errors_say_their_split():
     reading = next(src for kind, src in generator_cells("04_training_zaya1.py")
                    if kind == "code" and "The largest" in src)
     assert 'worst["split"]' in reading and "either split" in reading
+
+
+def test_notebook06_failure_rate_factor_names_the_cluster_it_is_measured_on():
+    """Section 1 said the calibrations 'differ by a factor of 6.3 in failure rate per device',
+    section 6 and the takeaways '6.4×': the factor is a ratio of MTBIs on one cluster, and each
+    class's rate is fitted per device of its own reference cluster, so it moves with the cluster.
+    Where the two printed values differ, each sentence names the cluster its factor is taken on."""
+    from notebook_source import generator_cells
+
+    chk = R.fleet_check().filter(pl.col("observation") == "RSC fleet, 8-GPU jobs")
+    mtbi = dict(zip(chk["calibration"], chk["predicted_mtbi_h"], strict=True))
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    work_h = R.run_hours(sc, R.parameter("zaya1_tokens"))
+    zaya = {cal: R.plan_run(sc, work_h, optimizer=sc.training.optimizer, calibration=cal).summary()["mtbi_h"]
+            for cal in ("llama3", "fleet")}
+    on8, onz = mtbi["llama3"] / mtbi["fleet"], zaya["llama3"] / zaya["fleet"]
+    assert f"{on8:.1f}" != f"{onz:.1f}"     # two printed values: the wording must tell them apart
+    src = " ".join(" ".join(s.split()) for kind, s in generator_cells("06_reliability.py") if kind == "code")
+    i = src.index('c8_l["predicted_mtbi_h"] / c8["predicted_mtbi_h"]')
+    assert "failure rate on an 8-GPU job" in src[i:i + 160], src[i:i + 160]
+    j = src.index('{L["mtbi_h"] / F["mtbi_h"]:.1f}× higher failure rate')
+    assert "on ZAYA1's cluster" in src[j:j + 90], src[j:j + 90]
