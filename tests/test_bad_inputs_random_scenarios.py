@@ -17,6 +17,7 @@ import math
 import pytest
 
 import infra_lab as il
+from infra_lab.errors import InfraLabError
 
 SERVE_MOE_ONE_TOKEN = {
     "name": "one-token", "model": {"preset": "mixtral-8x7b"},
@@ -44,3 +45,67 @@ def test_serve_search_of_one_output_token():
     assert front.height > 0
     assert front["tpot_s"].null_count() == front.height
     assert front["output_tokens_per_s"].is_finite().all()
+
+
+TRAIN = {"name": "t", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 1},
+         "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 2}, "parallelism": {}}
+
+
+def _with(base, **tables):
+    d = copy.deepcopy(base)
+    for table, fields in tables.items():
+        d[table] = {**d.get(table, {}), **fields}
+    return d
+
+
+@pytest.mark.parametrize(("field", "value", "allowed"), [
+    ("top_k", 2, "top_k = 0"), ("expert_ffn_hidden", 1024, "expert_ffn_hidden = 0"),
+    ("shared_experts", 1, "shared_experts = 0"), ("dense_layers", 4, "dense_layers = 0"),
+    ("moe_every", 2, "moe_every = 1"), ("router", "mlp", "router = 'linear'"),
+    ("router_hidden", 256, "router_hidden = 0"),
+])
+def test_moe_fields_on_a_dense_model_are_refused(field, value, allowed):
+    """A dense model (experts = 0) took top_k = 2, an expert width, shared experts, dense
+    layers, moe_every or an MLP router and priced the model without them (the same step time
+    as without the field), where etp, ep, router_groups and expert_weight_format on a dense
+    model were refused. Each names the field, the value and what is allowed."""
+    extra = {"shared_expert_ffn_hidden": 1024} if field == "shared_experts" else {}
+    d = _with(TRAIN, model={field: value, **extra})
+    with pytest.raises(InfraLabError) as e:
+        il.Scenario.from_dict(d)
+    msg = str(e.value)
+    assert f"model.{field} = {value!r}" in msg and "no experts" in msg and allowed in msg
+
+
+@pytest.mark.parametrize("preset", ["mixtral-8x7b", "zaya1-base", "deepseek-v3", "gpt-oss-20b"])
+def test_dense_counterpart_of_a_moe_preset(preset):
+    """``experts = 0`` on a MoE preset is its dense counterpart: the preset's MoE-only fields
+    (top_k, expert width, shared experts, router, group-limited routing) go with its experts.
+    deepseek-v3 was refused for its inherited router groups; mixtral and zaya1 were accepted
+    and still are, with the same estimate. A MoE field the table gives is refused."""
+    d = _with(TRAIN, model={"preset": preset, "experts": 0, "layers": 4})
+    sc = il.Scenario.from_dict(d)
+    spec = sc.model_spec
+    assert spec.experts == 0 and spec.top_k == 0 and spec.router == "linear"
+    assert il.estimate(sc).step_time_s > 0
+    with pytest.raises(InfraLabError, match="model.top_k = 2"):
+        il.Scenario.from_dict(_with(d, model={"top_k": 2}))
+
+
+def test_more_loss_chunks_than_tokens_is_refused():
+    """training.loss_chunks = 65,536 on a micro-batch of 8,192 tokens was accepted: slices of
+    an eighth of a token. A slice holds at least one token."""
+    d = _with(TRAIN, training={"loss_chunks": 8193})
+    with pytest.raises(InfraLabError, match=r"training.loss_chunks = 8193: more slices than the 8,192 tokens"
+                                            r".*allowed 1..8,192"):
+        il.Scenario.from_dict(d)
+    il.Scenario.from_dict(_with(TRAIN, training={"loss_chunks": 8192}))
+
+
+def test_loss_logits_never_below_one_token():
+    """memory.loss_logits_bytes with more chunks than tokens divided the logits below one
+    token's (a search over cp or micro-batches reaches it from a valid scenario): one token's
+    logits stay live."""
+    one = il.memory.loss_logits_bytes(8, 128256, loss_fusion=True, loss_chunks=8)
+    assert il.memory.loss_logits_bytes(8, 128256, loss_fusion=True, loss_chunks=64) == one
+    assert one == 128256 * 2.0
