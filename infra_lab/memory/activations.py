@@ -530,7 +530,8 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     caller drops its own reference to the logits, ``del pred``); a fused in-place kernel
     (``loss_fusion``) still wins. A chunked loss (``loss_chunks`` = N) runs
     the output layer and loss over N slices of the tokens, recomputing a slice's logits in
-    backward, so 1/N of them are live.
+    backward, so 1/N of them are live; a slice holds at least one token, so more slices than
+    ``tokens`` leave one token's logits live.
     Sources: https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/tensor_parallel/cross_entropy.py ,
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/cross_entropy.py ,
     https://github.com/pytorch/torchtitan/pull/1033 (torchtitan/components/loss.py)
@@ -569,6 +570,8 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
         # loss_parallel_bwd_fp32_tensors)
         bwd = float(bwd_fp32_tensors[1] if tp > 1 else bwd_fp32_tensors[0])
         per = max(activation_bytes + 4.0 * fp32_copies, 4.0 * bwd)
+    if loss_chunks > tokens >= 1.0:   # no slice below one token (training.loss_chunks <= seq_len·micro_batch)
+        loss_chunks = tokens
     return float(tokens) * vocab / tp * per / loss_chunks
 
 
