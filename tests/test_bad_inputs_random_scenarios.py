@@ -12,6 +12,7 @@ raises the package's own error (``InfraLabError``) or returns finite, non-negati
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import pytest
@@ -109,3 +110,53 @@ def test_loss_logits_never_below_one_token():
     one = il.memory.loss_logits_bytes(8, 128256, loss_fusion=True, loss_chunks=8)
     assert il.memory.loss_logits_bytes(8, 128256, loss_fusion=True, loss_chunks=64) == one
     assert one == 128256 * 2.0
+
+
+SCENARIO_TOML = """name = "t"
+[model]
+preset = "llama3-8b"
+[hardware]
+accelerator = "MI300X"
+[training]
+seq_len = 4096
+global_batch = 64
+micro_batch = 2
+"""
+
+
+def test_a_json_key_given_twice_is_refused(tmp_path):
+    """A JSON scenario with a table given twice (``"training"`` twice) was read as the last
+    one alone, silently: the first table's global_batch and micro_batch fell back to their
+    defaults. TOML refuses a table declared twice; JSON now too, naming the key."""
+    p = tmp_path / "twice.json"
+    p.write_text('{"name": "t", "model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X"}, '
+                 '"training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 2}, "training": {"seq_len": 8}}')
+    with pytest.raises(InfraLabError, match="twice.json: key 'training' given twice"):
+        il.estimate(p)
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_a_byte_order_mark_is_not_text(tmp_path, suffix):
+    """A UTF-8 file that starts with a byte-order mark (Windows Notepad writes one) was
+    refused as 'not valid TOML (Invalid statement (at line 1, column 1))' or invalid JSON;
+    the mark is the encoding's, and the file gives the same scenario as without it."""
+    plain = il.Scenario.from_toml(SCENARIO_TOML)
+    text = SCENARIO_TOML if suffix == ".toml" else json.dumps(plain.to_dict())
+    p = tmp_path / f"bom{suffix}"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert il.scenario.as_scenario(p) == plain
+
+
+def test_a_grid_file_with_a_byte_order_mark(tmp_path):
+    from infra_lab import cli
+
+    p = tmp_path / "grid.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + b'"training.seq_len" = [1024, 2048]\n')
+    assert cli._toml(str(p)) == {"training.seq_len": [1024, 2048]}
+
+
+def test_another_suffix_says_it_is_read_as_toml(tmp_path):
+    p = tmp_path / "run.yaml"
+    p.write_text("name: t\n")
+    with pytest.raises(InfraLabError, match=r"run.yaml: not valid TOML .*a .yaml is read as TOML"):
+        il.estimate(p)
