@@ -160,3 +160,44 @@ def test_another_suffix_says_it_is_read_as_toml(tmp_path):
     p.write_text("name: t\n")
     with pytest.raises(InfraLabError, match=r"run.yaml: not valid TOML .*a .yaml is read as TOML"):
         il.estimate(p)
+
+
+# ------------------------------------------------------------------ secondary public functions
+# Found by calling the public functions of the property suite's signature fuzz
+# (tests/test_properties.py: PUBLIC) with a wider set of values (an empty list, 1e-300, 2.5,
+# -0.0, 10**7, ...) and checking the numbers they return, not only the exceptions.
+
+
+def test_operator_cash_flows_price_draws_with_number_inputs():
+    """operator_cash_flows(v, price=[1, 2]) with one value per input raised numpy's 'could not
+    broadcast input array from shape (2,) into shape (1,)': the number of draws was taken
+    from the inputs only, not from the price / market price / utilization overrides. An
+    empty array is refused by name."""
+    import numpy as np
+
+    v = il.economics.operator_inputs("MI300X")
+    two = il.economics.operator_cash_flows(v, price=[2.0, 3.0])
+    one = il.economics.operator_cash_flows(v, price=2.0)
+    assert two["annual"].shape[0] == 2 and np.allclose(two["annual"][0], one["annual"][0])
+    assert il.economics.operator_cash_flows(v, market_price=[1.0, 2.0, 3.0])["annual"].shape[0] == 3
+    with pytest.raises(InfraLabError, match=r"price = \[\]: empty"):
+        il.economics.operator_cash_flows(v, price=[])
+
+
+def test_estimate_band_with_no_factors():
+    """estimate_band(sc, factors=[]) raised TypeError ('NoneType' object is not iterable) while
+    building its own message about exclude."""
+    with pytest.raises(InfraLabError, match=r"factors = \[\]: names no factor to band"):
+        il.training.estimate_band(TRAIN, factors=[])
+
+
+@pytest.mark.parametrize(("kw", "needle"), [
+    ({"micro_batch": 1e300}, "micro_batch = 1e+300"), ({"micro_batch": 2**16 + 1}, "micro_batch = 65537"),
+    ({"tp": 10**7}, "tp = 10000000"), ({"cp": 1e300}, "cp = 1e+300"),
+])
+def test_activation_bytes_bounds(kw, needle):
+    """memory.activation_bytes_per_layer(micro_batch=1e300) returned inf bytes; the sizes have
+    the bounds a scenario has (training.micro_batch <= 2^16, a parallel size <= max_world_gpus)."""
+    with pytest.raises(InfraLabError, match=needle.replace("+", r"\+")):
+        il.memory.activation_bytes_per_layer("llama3-8b", 4096, **kw)
+    assert math.isfinite(il.memory.activation_bytes_per_layer("llama3-8b", 4096, micro_batch=2**16)["dense"])
