@@ -310,6 +310,14 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
     spec = _spec(spec)
     for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp), ("etp", etp)):
         check_positive(name, v, integer=True)
+    # the bounds of training.seq_len / micro_batch (compute.layer_ops) and of a parallel size
+    # (max_world_gpus): micro_batch = 1e300 returned inf bytes
+    for name, v, hi in (("seq_len", seq_len, 2**24), ("micro_batch", micro_batch, 2**16)):
+        V.integer(name, v, hi=hi)
+    from ..fabric import constant
+
+    for name, v in (("tp", tp), ("cp", cp), ("etp", etp)):
+        V.integer(name, v, hi=int(constant("max_world_gpus")))
     if recompute not in RECOMPUTE:
         raise unknown("recompute", recompute, RECOMPUTE)
     if not isinstance(selective_mode, str) or selective_mode not in SELECTIVE_MODES:
