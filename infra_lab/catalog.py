@@ -34,9 +34,10 @@ PEAK_STATUSES = ("sourced", "not supported", "no sourced figure")
 figure, ``not supported`` (the part has no instructions for the format: the row's
 ``unsupported_precisions``, sourced in its note), or ``no sourced figure`` (the part may run
 the format, but no source used gives its peak)."""
-"""Precisions with a dense-peak column (``<precision>_tflops``) in data/accelerators.csv (fp64 and
-fp32 are the matrix-unit rates: AMD's FP64 / FP32 matrix peaks, NVIDIA's FP64 tensor peak; NVIDIA's
-tensor cores take no FP32 inputs, so their fp32 column is empty).
+"""Precisions with a dense-peak column (``<precision>_tflops``) in data/accelerators.csv (fp64 is
+the matrix-unit rate: AMD's FP64 matrix peak, NVIDIA's FP64 tensor peak; fp32 is the FP32 peak with
+FP32 inputs: AMD's FP32 matrix peak, and on NVIDIA, whose tensor cores take no FP32 inputs, the
+CUDA-core rate NVIDIA lists as FP32).
 (Not to be confused with :data:`infra_lab.scenario.PRECISIONS`, the training precisions a
 Scenario accepts, or :data:`infra_lab.compute.PRECISIONS`, the GEMM input formats.)"""
 

@@ -357,7 +357,7 @@ class TestValidation:
         assert d["base"] == "B200" and d["rows"].height >= 2
         assert d["low"] <= d["value"] <= d["high"] < 0.815
         v, b = catalog.accelerator("B200-750W"), catalog.accelerator("B200")
-        for p in ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4"):
+        for p in ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp4"):
             assert v.peak(p) / b.peak(p) == pytest.approx(d["value"], rel=2e-3), p
         with pytest.raises(ValidationError):
             compute.power_limit_derate("B200")           # not a variant: no derate
