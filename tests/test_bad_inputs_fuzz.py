@@ -153,8 +153,7 @@ def test_numpy_scalars_are_the_numbers_they_hold(table, key, value):
     """A legitimate value read from a frame or an arange (np.int64(2)) was refused as
     "hardware.nodes = np.int64(2): expected an integer >= 1"; it is now the Python number it
     holds, and the Scenario equals the one built from that number."""
-    # a MoE model: moe_capacity_factor is refused on a dense one (no MoE layer to act on)
-    base = {"model": {"preset": "mixtral-8x7b"}, "hardware": {"accelerator": "MI300X", "nodes": 2},
+    base = {"model": {"preset": "llama3-8b"}, "hardware": {"accelerator": "MI300X", "nodes": 2},
             "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 2}, "parallelism": {}}
     with_np = {k: dict(v) for k, v in base.items()}
     with_py = {k: dict(v) for k, v in base.items()}
