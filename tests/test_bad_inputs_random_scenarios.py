@@ -370,22 +370,3 @@ def test_serve_search_prefill_fraction_is_never_negative():
          "serving": {"engine": "sglang", "input_tokens": 128, "output_tokens": 100, "concurrency": 1, "dp": 8}}
     front = il.serve_search(d, top=None, pareto=False)
     assert front["prefill_time_fraction"].min() >= 0
-
-
-@pytest.mark.parametrize(("table", "field", "value", "allowed"), [
-    ("training", "moe_routing", "balanced", "training.moe_routing = 'learned'"),
-    ("training", "moe_capacity_factor", 1.5, "leave it out"),
-    ("training", "moe_host_sync", True, "training.moe_host_sync = false"),
-    ("parallelism", "moe_dispatcher", "deepep", "parallelism.moe_dispatcher = 'alltoall'"),
-    ("parallelism", "ep_overlap", True, "parallelism.ep_overlap = false"),
-])
-def test_moe_settings_on_a_dense_model_are_refused(table, field, value, allowed):
-    """MoE routing, capacity, host sync, dispatcher and overlap on a dense model were read and
-    ignored (the same estimate), where ep and etp on a dense model were refused."""
-    with pytest.raises(InfraLabError) as e:
-        il.Scenario.from_dict(_with(TRAIN, **{table: {field: value}}))
-    assert f"{table}.{field} = " in str(e.value) and "no experts" in str(e.value) and allowed in str(e.value)
-    if table == "training":   # il.search checks [training] (it has no plan to check)
-        search = {k: v for k, v in _with(TRAIN, training={field: value}).items() if k != "parallelism"}
-        with pytest.raises(InfraLabError, match=f"training.{field} = "):
-            il.search(search, top=1)

@@ -152,22 +152,6 @@ class Scenario:
 
         check_context(self.model_spec, "training.seq_len", tr.seq_len, tr.seq_len)
         check_recompute_num_layers(tr.recompute_num_layers, layers=len(self.model_spec.layer_kinds()))
-        if not self.model_spec.experts:
-            # MoE settings on a dense model were read and ignored (the same estimate): as ep and etp
-            moe_only = [("training.moe_routing", tr.moe_routing, "learned"),
-                        ("training.moe_capacity_factor", tr.moe_capacity_factor, None),
-                        ("training.moe_host_sync", tr.moe_host_sync, False)]
-            if plan and self.parallelism is not None:
-                moe_only += [("parallelism.moe_dispatcher", self.parallelism.moe_dispatcher, "alltoall"),
-                             ("parallelism.ep_overlap", self.parallelism.ep_overlap, False)]
-            def shown(v):   # as a scenario file writes it
-                return str(v).lower() if isinstance(v, bool) else repr(v)
-
-            for key, value, dense in moe_only:
-                if value != dense:
-                    allowed = "leave it out" if dense is None else f"{key} = {shown(dense)} (or leave it out)"
-                    raise ValidationError(f"{key} = {shown(value)}: the model has no experts (dense), so there is "
-                                          f"no MoE layer for it to act on; allowed: {allowed}")
         peaks = self.hardware.accelerator_spec.peak_flops
         if tr.precision not in peaks:
             raise ValidationError(
