@@ -97,22 +97,43 @@ def engine_generations() -> pl.DataFrame:
     return catalog.read_table(catalog.DATA_DIR / "serving" / "engine_generations.csv", _GEN_SCHEMA)
 
 
-_CKPT_SCHEMA = {"model_hf": Col("str", required=True), "attention_precision": Col("str", required=True),
-                "mtp_precision": Col("str"), "source_url": Col("str", required=True), "note": Col("str")}
+_CKPT_SCHEMA = {"model_hf": Col("str", required=True), "attention_precision": Col("str"),
+                "mtp_precision": Col("str"), "kv_cache_precision": Col("str"),
+                "source_url": Col("str", required=True), "note": Col("str")}
+_KV_PREC = ("bf16", "fp8")
 
 
 @functools.cache
 def checkpoints() -> pl.DataFrame:
     """Published checkpoints whose attention projections (and MTP layers) keep a precision
-    of their own (data/serving/checkpoints.csv: model_hf, attention_precision, mtp_precision
-    (empty: as the main layers), source_url, note), e.g. NVIDIA's NVFP4 DeepSeek-R1
-    checkpoints (MoE and MLP in NVFP4, attention in BF16; blog 1's recipe: MTP layers in BF16)."""
+    of their own, or that declare a KV-cache precision (data/serving/checkpoints.csv: model_hf,
+    attention_precision and mtp_precision (empty: as the main layers), kv_cache_precision (the
+    checkpoint's declared KV-cache quantization, ModelOpt's ``kv_cache_quant_algo``; empty: none
+    declared), source_url, note), e.g. NVIDIA's NVFP4 DeepSeek-R1 checkpoints (MoE and MLP in
+    NVFP4, attention in BF16; blog 1's recipe: MTP layers in BF16) and NVIDIA's NVFP4 Llama 3.3
+    70B (FP8 KV cache)."""
     df = catalog.read_table(catalog.DATA_DIR / "serving" / "checkpoints.csv", _CKPT_SCHEMA)
-    for col in ("attention_precision", "mtp_precision"):
-        bad = set(df[col].drop_nulls()) - set(_WPREC)
+    for col, allowed in (("attention_precision", _WPREC), ("mtp_precision", _WPREC), ("kv_cache_precision", _KV_PREC)):
+        bad = set(df[col].drop_nulls()) - set(allowed)
         if bad:
-            raise ValidationError(f"data/serving/checkpoints.csv: {col} {sorted(bad)!r}; allowed: {_WPREC}")
+            raise ValidationError(f"data/serving/checkpoints.csv: {col} {sorted(bad)!r}; allowed: {allowed}")
     return df
+
+
+def row_kv_precision(row: dict) -> str:
+    """The KV-cache precision a benchmark row ran with: the one it publishes; else, on
+    TensorRT-LLM, the one its checkpoint declares (``checkpoints()`` kv_cache_precision:
+    TensorRT-LLM's ``kv_cache_config.dtype`` defaults to "auto", which takes the checkpoint's
+    ``kv_cache_quant_algo``, and trtllm-bench's engine sizing counts it too); else bf16 (the
+    engines' default for an unquantized cache). Other engines' "auto" is not read from the
+    checkpoint here (not checked in their code)."""
+    if row.get("kv_precision") == "fp8":
+        return "fp8"
+    if row.get("kv_precision") is None and row.get("engine") == "trt-llm":
+        ck = checkpoints().filter(pl.col("model_hf") == (row.get("model_hf") or ""))
+        if ck.height and ck["kv_cache_precision"][0]:
+            return ck["kv_cache_precision"][0]
+    return "bf16"
 
 
 def _version(text: str | None) -> tuple[int, ...] | None:
@@ -246,7 +267,7 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     wp = row["weight_precision"]
     if wp == "mxfp4":
         wp = "bf16" if spec.expert_weight_format == "mxfp4" else "fp4"
-    kv = "fp8" if row["kv_precision"] == "fp8" else "bf16"
+    kv = row_kv_precision(row)
     gpus = int(row["gpus"])
     acc = catalog.accelerator(row["accelerator"])
     gpn = min(gpus, 8)
@@ -291,7 +312,7 @@ def _row_scenario(row: dict) -> tuple[Scenario | None, dict[str, float], str]:
     if chunk:
         sv["chunk_tokens"] = int(chunk)
     ck = checkpoints().filter(pl.col("model_hf") == (row.get("model_hf") or ""))
-    if ck.height and wp != ck["attention_precision"][0]:
+    if ck.height and ck["attention_precision"][0] and wp != ck["attention_precision"][0]:
         sv["attention_precision"] = ck["attention_precision"][0]
     if ck.height and ck["mtp_precision"][0] and row["spec_decoding"] == "mtp":
         sv["mtp_precision"] = ck["mtp_precision"][0]
