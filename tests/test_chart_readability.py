@@ -60,7 +60,21 @@ def test_expansion_pareto_marks_announced_parts_hollow_with_a_readable_model_leg
     assert enc["fillOpacity"]["field"] == "status" and enc["fillOpacity"]["legend"] is None
     scale = enc["fillOpacity"]["scale"]
     assert dict(zip(scale["domain"], scale["range"], strict=True)) == {"shipping": 1.0, "announced, not shipped": 0.0}
-    assert "hollow: announced," in " ".join(enc["color"]["title"])
+    assert "hollow: an announced," in " ".join(enc["color"]["title"])
+
+
+def test_expansion_pareto_legend_says_a_hollow_mark_may_be_the_nic():
+    """Notebook 08's charts drew the shipping MI300X node with the announced Vulcano 800G NIC
+    hollow (the flag is the option's: platform or NIC) under a legend titled 'platform (hollow:
+    announced, not shipped)', which read as an announced MI300X node. The title names both parts."""
+    pts = pl.DataFrame({
+        "capex_usd": [2.6e8, 3.1e8], "wall_days": [4.7, 4.6], "platform": ["MI300X node", "MI300X node"],
+        "nic": ["Pollara-400", "Vulcano-800"], "gpus": [8192, 8192], "model": ["10x MoE"] * 2,
+        "announced_not_shipped": [False, True]})   # as il.expansion.options() flags a Vulcano option
+    spec = il.charts.expansion_pareto(pts, "capex_usd", "wall_days", x_title="capital [USD]",
+                                      y_title="time [days]").to_dict()
+    title = " ".join(spec["layer"][0]["encoding"]["color"]["title"])
+    assert "NIC" in title and "platform" in title.split("(", 1)[1], title
 
 
 def test_goodput_bands_ticks_at_the_swept_sizes():
@@ -132,3 +146,45 @@ def test_peak_by_precision_labels_a_missing_bar_instead_of_dropping_it():
     assert {r["label"] for r in spec["datasets"][spec["layer"][1]["data"]["name"]]} == {"no figure"}
     full = t.filter(pl.col("peak_tflops").is_not_null())
     assert "layer" not in il.charts.peak_by_precision(full).to_dict()
+
+
+def test_fleet_check_chart_keys_the_published_marks():
+    """Notebook 06's 'Published fleet observations vs each calibration' drew each published MTBI as
+    a black tick and a grey bar while its only legend keyed the predictions: nothing said which
+    mark was the published value, which the range and which an 'at most' bound. The subtitle does."""
+    spec = il.charts.fleet_check_chart(il.reliability.fleet_check()).to_dict()
+    sub = spec["title"]["subtitle"]
+    sub = " ".join(sub) if isinstance(sub, list) else sub
+    assert "published" in sub and "tick" in sub and "bar" in sub and "at most" in sub
+    marks = {layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]}
+    assert {"tick", "rule"} <= marks    # the marks the subtitle names are the ones drawn
+
+
+def test_packing_waste_chart_labels_bars_too_thin_to_see():
+    """Notebook 09's padding chart drew first-fit-decreasing's 0.1-0.24 % as bars narrower than a
+    pixel beside no packing's 68-91 %: the legend listed 'ffd' and no bar of it showed. Every bar
+    now carries its value as text, on the same position channels as the bar."""
+    pk = pl.DataFrame({"mix": ["text only", "text only", "image-heavy", "image-heavy"],
+                       "packing": ["ffd", "none", "ffd", "none"], "waste_pct": [0.01, 67.9, 0.24, 91.0]})
+    spec = il.charts.packing_waste_chart(pk).to_dict()
+    layers = spec["layer"]
+    text = [v for v in layers if (v["mark"]["type"] if isinstance(v["mark"], dict) else v["mark"]) == "text"]
+    assert len(text) == 1
+    enc = {**spec.get("encoding", {}), **text[0].get("encoding", {})}
+    assert enc["text"]["field"] == "waste_pct" and enc["x"]["field"] == "waste_pct"
+    assert enc["yOffset"]["field"] == "packing"   # beside its own bar, not between the two
+
+
+def test_bill_chart_legend_gives_each_items_amount():
+    """Notebook 05's bill bar drew the final run's goodput losses ($23k of an $11.8M bill) as a
+    segment under a pixel wide: the legend listed it and no mark showed. Each legend entry now
+    carries its amount and share, so the thin item reads from the legend."""
+    import infra_lab as il
+
+    zb = il.economics.zyphra_bill(159_000, goodput=0.949)
+    spec = il.charts.bill_chart(zb.frame()).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    field = spec["encoding"]["color"]["field"]
+    loss = next(r for r in rows if r["item"].startswith("goodput losses"))
+    assert f"{zb.goodput_loss_gpu_hours * zb.price_usd_per_gpu_hour / 1e6:,.3f} M USD" in loss[field]
+    assert all(r[field].startswith(r["item"]) for r in rows)   # the item's words first, as before

@@ -14,6 +14,8 @@ import shlex
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import infra_lab as il
 from infra_lab import cli
 
@@ -169,6 +171,25 @@ def test_glossary_split_rule_is_the_code_s():
     assert "`serving.split_of`" in row and callable(il.serving.split_of)
 
 
+NOTEBOOK_JARGON_00_04 = ("roofline", "wave quantization", "MXFP8", "MXFP4", "NVFP4", "E8M0", "A4W4",
+                         "Infinity Cache", "FA2", "FA3", "AITER", "AOTriton", "HipKittens", "max-min",
+                         "go-back-N", "selective retransmit", "PFC", "incast", "E-ECMP", "bucket")
+"""Terms notebooks 00-04 use in their prose without defining them there, which the glossary names."""
+
+
+def test_glossary_names_the_jargon_of_notebooks_00_to_04():
+    """Notebook 02 spoke of E8M0 block scales, A4W4 GEMMs, MI300X's Infinity Cache, AITER,
+    AOTriton and HipKittens kernels, notebook 03 of go-back-N, PFC, incast, IRN and E-ECMP,
+    notebook 04 of data-parallel buckets, and the notebooks' "Terms" sections send the reader to
+    docs/glossary.md for the rest, where none of them was. Each term is still used by a
+    notebook generator, and is the name (first column) of a glossary row."""
+    gens = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "tools" / "notebooks").glob("0[0-4]_*.py")))
+    names = [line.split("|")[1] for line in GLOSSARY.splitlines() if line.startswith("| ")]
+    for term in NOTEBOOK_JARGON_00_04:
+        assert term.lower() in gens.lower(), f"{term!r}: no notebook 00-04 uses it any more; drop it from the list"
+        assert any(term.lower() in n.lower() for n in names), f"docs/glossary.md has no row named {term!r}"
+
+
 def test_every_dotted_name_the_glossary_writes_resolves():
     """A `module.NAME` the glossary gives as the owner of a quantity resolves from the package
     (`training.<key>` / `serving.<key>` naming a Scenario table's key are table keys, not names)."""
@@ -244,3 +265,23 @@ def test_contract_multimodal_serve_names_its_result_fields_and_keywords():
            if p.kind is inspect.Parameter.KEYWORD_ONLY]
     assert all(f"{k}=" in line for k in kws), kws
     assert all(f"m.{f.name}" in line for f in dataclasses.fields(MultimodalServeResult))
+
+
+# terms the prose of notebooks 05-09 uses without defining them in place, each with the word
+# its glossary row starts with (the notebooks link docs/glossary.md as the place to look)
+NOTEBOOK_TERMS = {"05_economics.py": ["colocation", "book life", "rent path"],
+                  "06_reliability.py": ["early-deployment factor", "health check"],
+                  "08_expansion_2026.py": ["Pareto front", "announced, not shipped"],
+                  "09_multimodal_maia.py": ["document mask"]}
+
+
+@pytest.mark.parametrize("name", sorted(NOTEBOOK_TERMS))
+def test_glossary_defines_the_terms_notebooks_05_to_09_use(name):
+    """A new reader of notebooks 05-09 met 'early-deployment factor', 'health checks', 'colocation',
+    'book life', 'rent path', 'Pareto front', 'announced, not shipped' and 'document masks' with no
+    row in docs/glossary.md; each term the generator's text uses has one, and its owner resolves."""
+    src = (ROOT / "tools" / "notebooks" / name).read_text(encoding="utf-8").lower()
+    rows = {line.split("|")[1].strip().lower() for line in GLOSSARY.splitlines() if line.startswith("| ")}
+    for term in NOTEBOOK_TERMS[name]:
+        assert term.lower().split(",")[0].split()[0] in src, f"{name} no longer uses {term!r}"
+        assert any(r.startswith(term.lower()) for r in rows), f"docs/glossary.md has no row for {term!r}"

@@ -213,3 +213,47 @@ def test_notebook05_shows_the_owned_comparison_paired():
     assert 'pl.col("ratio_p5").alias("p5")' in NB05 and 'pl.col("ratio_p95").alias("p95")' in NB05
     assert "il.charts.interval_chart(paired, x_title=\"cost per trained token / MI300X's, paired draws [-]\"" in NB05
     assert "for r in paired.iter_rows(named=True))" in NB05
+
+
+def test_economics_doc_max_npv_paragraph_is_the_models():
+    """docs/economics.md's 'why max_npv is not the default' paragraph typed figures from an older
+    model (decay IRR P50 9 %, NPV P50 +260 against -7,708 USD, rebound 21.3 -> 21.7 %, flat 20.9 %,
+    the deal's IRR -4.0 -> 8.7 %) beside notebook 05, which prints 8 %, +107 against -8,000, 20.7 ->
+    21.1 %, 20.4 % and -4.4 -> 8.3 %; and 464k USD for the final run where 05 prints 462k. The
+    paragraph now gives the model's figures on notebook 05's draws, as recomputed here."""
+    seed, n = 20250930, 20_000                       # notebook 05's SEED and N_MC
+    P = E.parameters("MI300X")
+    life = P["ibm_book_life_years"].value
+    v = E.sample_parameters(n, seed, "MI300X", [*E.OWNED_PARAMS, *E.OPERATOR_PARAMS],
+                            fixed={"ibm_book_life_years": life})
+    v["tdp_W"] = E.owned_inputs("MI300X")["tdp_W"]
+    out = {}
+    for path in E.PATHS:
+        for rule in ("when_unprofitable", "max_npv"):
+            r = E.operator_cash_flows(v, path=path, years=life, retire=rule)
+            irr = 100 * np.nan_to_num(E.irr_array(r["annual"]), nan=-1.0)
+            npv = np.sum(r["annual"] / (1 + v["cost_of_capital"][:, None]) ** np.arange(r["annual"].shape[1]), axis=1)
+            out[path, rule] = (np.percentile(irr, [5, 50, 95]), float(np.median(npv)), r["end_years"])
+    doc = " ".join((ROOT / "docs" / "economics.md").read_text().split())
+    (i5, i50, i95), npv_mx, end_mx = out["decay", "max_npv"]
+    (j5, j50, j95), npv_d, end_d = out["decay", "when_unprofitable"]
+    assert f"all but {int(np.sum(end_mx >= life))} of the {n:,} retire early" in doc
+    assert f"against {100 * np.mean(end_d < life):.0f} % and {np.mean(end_d):.1f} years under the cash rule" in doc
+    assert f"becomes {i5:.0f} / {i50:.0f} / {i95:.0f} % per year instead of {j5:.0f} / {j50:.0f} / {j95:.0f} %" in doc
+    assert f"(NPV P50 per GPU {npv_mx:+,.0f} instead of {npv_d:,.0f} USD)" in doc
+    assert (f"rebound path's P50 moves {out['rebound', 'when_unprofitable'][0][1]:.1f} → "
+            f"{out['rebound', 'max_npv'][0][1]:.1f} %") in doc
+    assert out["flat", "when_unprofitable"][0][1] == pytest.approx(out["flat", "max_npv"][0][1])
+    assert f"the flat path's stays {out['flat', 'max_npv'][0][1]:.1f} %" in doc
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    gh = E.gpu_hours_from_estimate(il.estimate(sc), il.reliability.parameter("zaya1_tokens"))
+    gp = il.reliability.plan_run(sc, gh / sc.hardware.world_size, calibration="fleet").goodput
+    d = {rule: E.deal_pnl(gh, goodput=gp, seed=seed, n=n, retire=rule) for rule in ("when_unprofitable", "max_npv")}
+    irr, npv_m, book = ({k: x.line("IBM", line).p50 for k, x in d.items()}
+                        for line in ("IRR (pre-tax, unlevered)", "NPV at the cost of capital", "book operating margin"))
+    assert (f"IRR P50 {100 * irr['when_unprofitable']:.1f} → {100 * irr['max_npv']:.1f} %, NPV P50 "
+            f"{npv_m['when_unprofitable'] / 1e6:.2f} → {npv_m['max_npv'] / 1e6:+.2f} USD M and book operating margin "
+            f"P50 {100 * book['when_unprofitable']:.1f} → {100 * book['max_npv']:.1f} %") in doc
+    zs = E.sample_parameters(n, seed, "MI300X", ["zyphra_contract_months", "contract_usd_per_gpu_hour"])
+    final = E.band(gh / gp * zs["contract_usd_per_gpu_hour"])         # notebook 05 section 2's final_cost
+    assert f"{final.p50 / 1e3:,.0f}k USD (P50) at the contract price" in doc

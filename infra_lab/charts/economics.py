@@ -177,15 +177,22 @@ def cashflow_chart(df: pl.DataFrame, *, title: str = "Operator's cumulative cash
 
 
 def bill_chart(df: pl.DataFrame, *, title: str = "What the renter's bill paid for") -> alt.Chart:
-    """One stacked bar of the bill by item [USD].
+    """One stacked bar of the bill by item [USD]. Each legend entry carries its item's amount
+    and share of the bar: an item of a fraction of a percent (notebook 05's goodput losses,
+    0.2 % of the bill) is a segment narrower than a pixel, which the legend listed with no
+    visible mark.
 
     Columns: item, usd (as from ``ZyphraBill.frame()`` without the total row).
     """
     require_columns(df, ["item", "usd"], "bill_chart")
     d = to_altair_data(df).select("item", "usd").filter(~pl.col("item").str.starts_with("the bill"))
-    return alt.Chart(d.with_columns((pl.col("usd") / 1e6).alias("musd")), title=title).mark_bar().encode(
+    total = float(d["usd"].sum())
+    d = d.with_columns((pl.col("usd") / 1e6).alias("musd"))
+    d = d.with_columns(pl.Series("label", [f"{i}: {m:,.3f} M USD ({u / total:.1%})" if total > 0 else f"{i}: {m:,.3f} M USD"
+                                           for i, m, u in d.select("item", "musd", "usd").iter_rows()], dtype=pl.String))
+    return alt.Chart(d, title=title).mark_bar().encode(
         x=alt.X("musd:Q", title="cost [million USD]", stack="zero"),
-        color=alt.Color("item:N", title=None, legend=alt.Legend(labelLimit=480, orient="bottom", columns=1)),
+        color=alt.Color("label:N", title=None, legend=alt.Legend(labelLimit=560, orient="bottom", columns=1)),
         tooltip=["item", alt.Tooltip("musd:Q", title="million USD", format=",.3f")],
     ).properties(width=520, height=60)
 

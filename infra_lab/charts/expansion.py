@@ -16,8 +16,10 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
                      color: str = "platform", front: pl.DataFrame | None = None,
                      highlight: dict | None = None, log_x: bool = True, log_y: bool = True,
                      title: str = "", width: int = 460, height: int = 300) -> alt.Chart:
-    """Scatter of sweep points in (x, y), coloured by ``color``, filled for shipping parts and
-    hollow for announced ones, with the Pareto front (``front``, from
+    """Scatter of sweep points in (x, y), coloured by ``color``, filled for options whose parts
+    all ship and hollow for an option with an announced part (``announced_not_shipped``: its
+    platform or its NIC, so a shipping platform with an announced NIC is hollow too, and the
+    colour legend's title says so), with the Pareto front (``front``, from
     :func:`infra_lab.expansion.pareto_front`) as a line and an optional highlighted point.
 
     Embeds only the encoded columns (x, y, colour, status, nic, gpus, model).
@@ -44,7 +46,10 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
     base = alt.Chart(pts).mark_point(size=70, strokeWidth=2, filled=True).encode(
         x=alt.X(field=field(x), type="quantitative", title=x_title, scale=sx, axis=axis(x)),
         y=alt.Y(field=field(y), type="quantitative", title=y_title, scale=sy, axis=axis(y)),
-        color=alt.Color(field=field(color), type="nominal", title=[color, "(hollow: announced,", "not shipped)"]),
+        # the flag is the option's (platform or NIC): a shipping MI300X node with the announced
+        # Vulcano NIC is hollow, which "platform (hollow: announced, not shipped)" misread
+        color=alt.Color(field=field(color), type="nominal",
+                        title=[color, "(hollow: an announced,", "not shipped part:", "platform or NIC)"]),
         stroke=alt.Stroke(field=field(color), type="nominal"),
         shape=alt.Shape("model:N", title="model"),
         fillOpacity=alt.FillOpacity("status:N", scale=alt.Scale(domain=list(_STATUS.values())[::-1], range=[1.0, 0.0]),

@@ -231,7 +231,12 @@ def fleet_check_chart(check, title: str = "Published fleet observations vs each 
         y=y, x=alt.X("predicted_mtbi_h:Q", scale=alt.Scale(type="log", domain=[lo_dom, hi_dom], nice=False)),
         color=alt.Color("calibration:N", title="prediction by"), shape="calibration:N",
         tooltip=["observation", "calibration", alt.Tooltip("predicted_mtbi_h:Q", format=",.1f")])
-    return (rng + tick + pts).properties(width=440, height=alt.Step(28), title=title)
+    # the legend keys the predictions only: the subtitle keys the published marks (the chart
+    # drew a grey bar and a black tick with nothing saying which is what)
+    key = ["published: black tick = the value, or the high end of a range or bound;",
+           "grey bar = the range (from the left edge: an 'at most' bound)"]
+    return (rng + tick + pts).properties(width=440, height=alt.Step(28),
+                                         title=alt.TitleParams(title, subtitle=key))
 
 
 def save_value_chart(table, title: str = "What faster saves are worth vs the baseline save time"

@@ -206,8 +206,10 @@ observation the other is fitted to ({rsc["gpus"]:,}-GPU RSC jobs for Llama 3's, 
 BLOOM-176B (GPU failures, {b_l["published_mtbi_h_low"]:.0f}–{b_l["published_mtbi_h_high"]:.0f} h between them): Llama 3
 predicts {b_l["predicted_mtbi_h"]:.0f} h and the fleet {b_f["predicted_mtbi_h"]:.0f} h, {"the two readings bracket it" if bracket
  else "the two readings do not bracket it"}.
-The two calibrations differ by a factor of {c8_l["predicted_mtbi_h"] / c8["predicted_mtbi_h"]:.1f} in failure rate per
-device, and the published clusters fall on both sides: that spread is the width of the honest answer.''')
+The two calibrations differ by a factor of {c8_l["predicted_mtbi_h"] / c8["predicted_mtbi_h"]:.1f} in failure rate on an
+8-GPU job of the RSC fleet (each class's rate is fitted per device of its own reference cluster, so the factor moves a
+little with the cluster's make-up: section 6 prints it for ZAYA1's), and the published clusters fall on both sides:
+that spread is the width of the honest answer.''')
 """),
     ("code", r"""
 gc = R.goodput_check()
@@ -476,7 +478,8 @@ from a {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s baseline they buy
 {v[("llama3", 300.0)]["hours_saved"]:.1f}–{v[("fleet", 300.0)]["hours_saved"]:.1f} h
 ({usd(("llama3", 300.0), "usd_saved_owned")}–{usd(("fleet", 300.0), "usd_saved_owned")} owned,
 {usd(("llama3", 300.0), "usd_saved_rented")}–{usd(("fleet", 300.0), "usd_saved_rented")} rented). The value grows roughly with the square root
-of save time × failure rate: the fleet reading's {L["mtbi_h"] / F["mtbi_h"]:.1f}× higher failure rate makes faster saves worth
+of save time × failure rate: the fleet reading's {L["mtbi_h"] / F["mtbi_h"]:.1f}× higher failure rate on ZAYA1's cluster makes
+faster saves from the {v[("fleet", 300.0)]["baseline_save_s"]:.0f}-s baseline worth
 {v[("fleet", 300.0)]["hours_saved"] / v[("llama3", 300.0)]["hours_saved"]:.1f}× more (a pure square root would give
 {(L["mtbi_h"] / F["mtbi_h"]) ** 0.5:.1f}×).''')
 display(il.charts.headline_table(
