@@ -768,6 +768,12 @@ def cmd_serve(a) -> Output:
                 {"quantity": k, "value": v, "unit": units.get(k, USD_PER_M_TOKENS if k.startswith("usd_per_million") else _unit(k))}
                 for k, v in d.items() if k != "memory_per_gpu_bytes"]
         if "memory_per_gpu_bytes" in d:
+            # what the two parts above leave of the total: the memory the engine keeps out of its
+            # weights-and-KV budget (1 − the stack's memory_utilization); without it the parts
+            # (17.7 + 20.5 GB) did not add up to the total (58.8 GB) and nothing said why
+            rest = d["memory_per_gpu_bytes"] - d.get("weights_per_gpu_bytes", 0.0) - d.get("kv_cache_per_gpu_bytes", 0.0)
+            rows.append({"quantity": "runtime_reserve_per_gpu", "value": rest / 1e9,
+                         "unit": "GB (1 − the stack's memory_utilization, of the memory a job can address)"})
             rows.append({"quantity": "memory_per_gpu", "value": d["memory_per_gpu_bytes"] / 1e9,
                          "unit": "GB"})
         out.table("serve", rows, title=f"il.serve — {name}")
@@ -1092,11 +1098,11 @@ def cmd_sweep(a) -> Output:
     return out
 
 
-VALIDATION_SUITES = ("training", "training-current", "collectives", "serving", "reliability", "multimodal")
+VALIDATION_SUITES = ("training", "training-current", "compute", "collectives", "serving", "reliability", "multimodal")
 VALIDATE_COLUMNS = ["suite", "case", "split", "metric", "unit", "measured", "predicted",
                     "error_pct"]
-# error_pct of every suite is predicted / measured − 1 (collectives: against the middle of the
-# published band), except training-current, whose error is the step-time error on a throughput
+# error_pct of every suite is predicted / measured − 1 (collectives' link and NIC facts: against the
+# middle of the published band), except training-current, whose error is the step-time error on a throughput
 VALIDATE_TITLE = ("predictions vs published measurements (error = predicted / measured − 1; "
                   "training-current: step-time error = measured / predicted tokens/s − 1; "
                   "reliability: a range's error to its nearer end, 0 inside)")
@@ -1137,11 +1143,35 @@ def _validate_training_current() -> list[dict]:
     return out
 
 
-def _validate_collectives() -> list[dict]:
+def _validate_compute() -> list[dict]:
+    """The compute model's kernels (GEMMs, grouped GEMMs, fused attention, casts) against
+    published kernel benchmarks (il.compute.validation_table(), notebook 02 §3) and against the
+    project's own H200 measurements (il.compute.device_check_table(), §3.1); split = the row's
+    role (train: used to fit)."""
     import infra_lab as il
 
-    df = il.collectives.published_comparison()
     out = []
+    for table in (il.compute.validation_table(), il.compute.device_check_table()):
+        out += [{"suite": "compute", "case": r["case"], "split": r["role"], "metric": r["kind"],
+                 "unit": r["unit"], "measured": r["measured"], "predicted": r["predicted"],
+                 "error_pct": r["error_pct"], "source": r["source_url"]}
+                for r in table.iter_rows(named=True)]
+    return out
+
+
+def _validate_collectives() -> list[dict]:
+    """The collective model against published nccl-tests / rccl-tests results (the scored rows
+    of il.collectives.validation_table(): busbw per message size, as notebook 03 §3 reports
+    them; a row whose published busbw rounds to 0 is not scored), then against the published
+    link and NIC facts (il.collectives.published_comparison(), error to the middle of a band)."""
+    import infra_lab as il
+
+    out = [{"suite": "collectives", "case": r["case"], "split": r["split"], "metric": "busbw",
+            "unit": "GB/s", "measured": r["measured_GBps"], "predicted": r["predicted_GBps"],
+            "error_pct": r["error_pct"], "source": r["source_url"]}
+           for r in il.collectives.validation_table().iter_rows(named=True)
+           if r["use"] == "validate" and r["measured_GBps"] > 0]
+    df = il.collectives.published_comparison()
     for r in df.iter_rows(named=True):
         lo, hi = r["measured_low"], r["measured_high"]
         out.append({"suite": "collectives", "case": r["name"],
@@ -1252,7 +1282,7 @@ def cmd_validate(a) -> Output:
     skipped = []
     for s in suites:
         fn = {"training": _validate_training, "training-current": _validate_training_current,
-              "collectives": _validate_collectives, "serving": _validate_serving,
+              "compute": _validate_compute, "collectives": _validate_collectives, "serving": _validate_serving,
               "reliability": _validate_reliability, "multimodal": _validate_multimodal}[s]
         try:
             recs += fn()
@@ -1389,16 +1419,19 @@ examples:
   infra-lab largest zaya1-ibm-mi300x --family all --by presets --format csv
   infra-lab largest zaya1-ibm-mi300x --by presets --reserve-fraction 0 --grad-bytes 2
   infra-lab largest zaya1-ibm-mi300x --accelerators MI300X,H100-SXM --search-plans""",
-    "validate": """error_pct = 100 (predicted / measured − 1); collectives: against the middle of the published
-band; training-current: the step-time error, 100 (measured / predicted tokens/s − 1); reliability (MTBI per
-failure calibration, goodput per calibration and restart profile): a published range's error is to its
-nearer end, 0 inside.
+    "validate": """error_pct = 100 (predicted / measured − 1), in each case's unit. compute: TFLOP/s, or µs for the
+cast kernels (a positive error there is a slower prediction); its cases include the project's own H200
+kernel runs. collectives: nccl-tests / rccl-tests busbw per message size (il.collectives.validation_table's
+scored rows), then link and NIC facts against the middle of the published band. training-current: the
+step-time error, 100 (measured / predicted tokens/s − 1). reliability (MTBI per failure calibration,
+goodput per calibration and restart profile): a published range's error is to its nearer end, 0 inside.
 
 examples:
   infra-lab validate                       # every suite: per-case errors and a summary
   infra-lab validate training --format csv  # Megatron-LM's Selene runs (train/test split)
   infra-lab validate training-current       # current published runs the model can express
-  infra-lab validate collectives --format json
+  infra-lab validate compute                # GEMM, attention and cast kernels (notebook 02)
+  infra-lab validate collectives --format json   # nccl-tests / rccl-tests results and link facts
   infra-lab validate reliability            # fleet MTBI and Llama 3's goodput, per calibration""",
 }
 

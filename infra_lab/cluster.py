@@ -15,7 +15,8 @@ from .errors import ValidationError, unknown
 from .scenario import as_hardware
 from .units import GB, KW, PB, PFLOP, TB, TFLOP
 
-__all__ = ["cluster_summary", "accelerator_metrics", "METRICS", "claim_check", "MAX_CLAIM_OVER_PEAK"]
+__all__ = ["cluster_summary", "accelerator_metrics", "METRICS", "PRECISION_METRICS", "claim_check",
+           "MAX_CLAIM_OVER_PEAK"]
 
 METRICS = {
     # name: (unit, description)
@@ -27,6 +28,10 @@ METRICS = {
     "bytes_per_kflop": ("bytes per kFLOP", "HBM bytes per 1,000 FLOP at peak (inverse ridge)"),
     "scaleup_GBps": ("GB/s per direction", "scale-up bandwidth per GPU, all links, raw"),
 }
+
+PRECISION_METRICS = ("peak_tflops", "tflops_per_kW", "ridge_flop_per_byte", "bytes_per_kflop")
+"""The metrics of :data:`METRICS` that :func:`accelerator_metrics` computes from the peak at its
+``precision`` (the others, HBM and scale-up figures, are the same at every precision)."""
 
 
 

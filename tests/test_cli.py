@@ -241,7 +241,9 @@ def test_validate_all_json_and_table(capsys, monkeypatch, current_runs):
     assert len(got) == compared.height > 0
     for r in compared.iter_rows(named=True):
         assert got[r["id"]]["error_pct"] == r["error_pct"] and got[r["id"]]["split"] == r["split"]
-    n_coll = il.collectives.published_comparison().height
+    vt = il.collectives.validation_table()
+    n_scored = vt.filter((vt["use"] == "validate") & (vt["measured_GBps"] > 0)).height
+    n_coll = il.collectives.published_comparison().height + n_scored
     assert sum(c["suite"] == "collectives" for c in cases) == n_coll
     train = [s for s in obj["summary"] if s["suite"] == "training" and s["split"] == "all"][0]
     ref = il.validation.compare()
@@ -249,6 +251,55 @@ def test_validate_all_json_and_table(capsys, monkeypatch, current_runs):
     assert train["mean_abs_error_pct"] == pytest.approx(float(ref["abs_error_pct"].mean()), rel=1e-9)
     rc, out, _ = main(capsys, "validate", "collectives")
     assert rc == 0 and "absolute error by suite and split" in out
+
+
+def test_validate_collectives_scores_the_nccl_tests_results_notebook_03_reports(capsys):
+    """`infra-lab validate collectives` scored only the five link and NIC facts of
+    published_comparison(), so its test summary (3 cases, worst 99.9 %: the rails-only
+    congestion figure outside the model) disagreed with notebook 03 §3, which reports the
+    collective model on 93 held-out nccl-tests / rccl-tests results. The suite now carries
+    every scored row of il.collectives.validation_table() with its split and error, and its
+    test median is taken over them too."""
+    import statistics
+
+    import polars as pl
+
+    vt = il.collectives.validation_table()
+    scored = vt.filter((pl.col("use") == "validate") & (pl.col("measured_GBps") > 0))
+    rc, out, _ = main(capsys, "validate", "collectives", "--format", "json")
+    assert rc == 0
+    obj = json.loads(out)
+    got = {c["case"]: c for c in obj["cases"]}
+    for r in scored.iter_rows(named=True):
+        c = got[r["case"]]
+        assert (c["split"], c["unit"]) == (r["split"], "GB/s")
+        assert c["error_pct"] == pytest.approx(r["error_pct"], rel=1e-12)
+    facts = il.collectives.published_comparison()
+    assert len(got) == scored.height + facts.height
+    test = [abs(c["error_pct"]) for c in obj["cases"] if c["split"] == "test"]
+    row = next(s for s in obj["summary"] if s["split"] == "test")
+    assert row["cases"] == len(test) > 90 and row["median_abs_error_pct"] == pytest.approx(statistics.median(test))
+
+
+def test_validate_has_a_compute_suite_with_notebook_02s_kernel_checks(capsys):
+    """`infra-lab validate` ("every model vs published measurements") had no suite for the
+    compute model, whose kernel checks notebook 02 reports (§3: published GEMM, grouped-GEMM,
+    attention and cast benchmarks; §3.1: the project's H200 runs). `validate compute` now lists
+    every row of both tables with its role as the split and its error, and `validate` (all)
+    includes them."""
+    tables = [il.compute.validation_table(), il.compute.device_check_table()]
+    rc, out, _ = main(capsys, "validate", "compute", "--format", "json")
+    assert rc == 0
+    obj = json.loads(out)
+    got = {c["case"]: c for c in obj["cases"]}
+    assert {c["suite"] for c in obj["cases"]} == {"compute"}
+    assert len(got) == sum(t.height for t in tables)
+    for t in tables:
+        for r in t.iter_rows(named=True):
+            c = got[r["case"]]
+            assert (c["split"], c["unit"], c["metric"]) == (r["role"], r["unit"], r["kind"])
+            assert c["error_pct"] == pytest.approx(r["error_pct"], rel=1e-12)
+    assert "compute" in cli.VALIDATION_SUITES
 
 
 def test_validate_title_states_each_suites_error(capsys, monkeypatch, current_runs):

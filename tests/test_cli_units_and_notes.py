@@ -101,6 +101,22 @@ def test_serve_table_gives_the_memory_parts_in_the_unit_of_the_total(capsys):
     assert json.loads(out)[0]["weights_per_gpu_bytes"] == r.weights_per_gpu_bytes
 
 
+def test_serve_table_parts_add_up_to_the_memory_per_gpu(capsys):
+    """The serve table gave weights_per_gpu 17.68 GB and kv_cache_per_gpu 20.49 GB beside
+    memory_per_gpu 58.79 GB with nothing for the other 20.6 GB: the engine's runtime reserve,
+    (1 − the stack's memory_utilization) of the memory a job can address. The table shows it,
+    and the three parts add up to the total."""
+    sc = il.load_scenario("maia-class-serving-mi300x")
+    r = il.serve(sc)
+    rc, out, err = main(capsys, "serve", "maia-class-serving-mi300x")
+    assert rc == 0, err
+    rows = _rows(out)
+    parts = [float(rows[k].split()[1]) for k in ("weights_per_gpu", "kv_cache_per_gpu", "runtime_reserve_per_gpu")]
+    assert sum(parts) == pytest.approx(r.memory_per_gpu_bytes / 1e9, abs=0.02)
+    reserve = (1 - il.stacks.params(r.stack)["memory_utilization"]) * sc.hardware.accelerator_spec.memory_capacity_bytes
+    assert parts[2] == pytest.approx(reserve / 1e9, abs=0.01)
+
+
 def test_sweep_table_gives_memory_in_gb_as_estimate_does(capsys, tmp_path):
     """`infra-lab sweep`'s table printed memory_per_gpu_bytes (95,534,916,953) where estimate and
     search print GB; the table shows GB, the JSON keeps the bytes."""

@@ -65,6 +65,26 @@ def test_charts_to_dict():
         il.charts.accelerator_bars(m.drop("unit"), "hbm_GB")
 
 
+def test_accelerator_bars_are_drawn_largest_first():
+    """Notebook 01's bars (HBM capacity, bandwidth, peak per kW, ridge point, and the explorer's)
+    asked for sort="-x", which Vega-Lite drops on a layered chart (bars + value labels): they
+    were drawn in alphabetical order, B200 first. Read from the rendered SVG: the y-axis labels
+    run from the largest value down."""
+    import re
+
+    import vl_convert as vlc
+
+    names = ["MI300X", "H100-SXM", "H200-SXM", "B200", "MI325X", "MI355X"]
+    m = il.cluster.accelerator_metrics(names, "bf16")
+    for metric in ("hbm_GB", "peak_tflops", "ridge_flop_per_byte"):
+        svg = vlc.vegalite_to_svg(il.charts.accelerator_bars(m, metric).to_json())
+        drawn = [t for t in re.findall(r"<text[^>]*>([^<]+)</text>", svg) if t in names][:len(names)]
+        rows = m.filter(pl.col("metric") == metric)
+        value = dict(zip(rows["accelerator"], rows["value"], strict=True))
+        assert sorted(drawn) == sorted(names), drawn
+        assert [value[a] for a in drawn] == sorted(value.values(), reverse=True), (metric, drawn)
+
+
 def test_explorer_widget_updates():
     box = il.widgets.accelerator_explorer()
     before = box.chart.chart.to_dict()
@@ -101,6 +121,33 @@ def test_explorer_says_which_accelerators_a_precision_leaves_out():
         il.widgets.accelerator_update("peak_tflop", "bf16", ["MI300X"])
     box.controls["precision"].value = "bf16"
     assert box.chart.chart is not None and box.children[1].value == "2 of 2 accelerators, peak_tflops at bf16"
+
+
+def test_precision_metrics_are_the_ones_that_change_with_precision():
+    """cluster.PRECISION_METRICS names exactly the metrics accelerator_metrics computes from the
+    peak at its precision: the others are equal at bf16 and fp8 on every part."""
+    a, b = (il.cluster.accelerator_metrics(["MI300X", "H100-SXM", "B200"], p) for p in ("bf16", "fp8"))
+    moved = {m for m, x, y in zip(a["metric"], a["value"], b["value"], strict=True) if x != y}
+    assert moved == set(il.cluster.PRECISION_METRICS) and moved < set(il.cluster.METRICS)
+
+
+def test_explorer_names_the_precision_only_for_metrics_that_depend_on_it():
+    """The accelerator explorer titled HBM capacity "— fp4" and said "6 of 6 accelerators, hbm_GB
+    at fp4", as if capacity depended on the format. For HBM and scale-up metrics the title and
+    the status name no precision and the precision control is disabled; for the peak-based ones
+    they do, and it is enabled."""
+    import json
+
+    box = il.widgets.accelerator_explorer()
+    box.controls["precision"].value = "fp4"
+    for metric in il.cluster.METRICS:
+        box.controls["metric"].value = metric
+        title = json.dumps(box.chart.chart.to_dict()["layer"][0]["title"], ensure_ascii=False)
+        status = box.children[1].value
+        depends = metric in il.cluster.PRECISION_METRICS
+        assert ("fp4" in title) == depends and ("at fp4" in status) == depends, (metric, title, status)
+        assert box.controls["precision"].disabled == (not depends), metric
+    assert il.widgets.accelerator_explorer(metric="hbm_GB").controls["precision"].disabled
 
 
 class TestNotebook01Claims:

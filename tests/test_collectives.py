@@ -447,6 +447,48 @@ def test_message_size_axes_read_as_sizes():
         assert not re.search(r">\d{1,3}(,\d{3}){3}</text>", svg)
 
 
+_ARIAL_EM = {**dict.fromkeys("0123456789", 0.556), " ": 0.278, "B": 0.667, "K": 0.667, "M": 0.833, "G": 0.778, "i": 0.222}
+"""Advance widths of the size labels' characters in Helvetica/Arial [em] (Vega's default sans-serif)."""
+
+
+def _shown_size_labels(chart) -> list[tuple[str, float, float]]:
+    """(text, left, right) [px] of the message-size tick labels Vega draws visibly (greedy overlap
+    removal hides a label by opacity 0), from the rendered SVG, with Arial's widths at the label's
+    font size."""
+    import re
+
+    import vl_convert as vlc
+
+    out = []
+    for attrs, text in re.findall(r"<text([^>]*)>([^<]*\d (?:B|KiB|MiB|GiB))</text>", vlc.vegalite_to_svg(chart.to_dict())):
+        if 'opacity="0"' in attrs:
+            continue
+        x = float(re.search(r"translate\(([-\d.e]+),", attrs).group(1))
+        size = float(re.search(r'font-size="([\d.]+)px"', attrs).group(1))
+        width = size * sum(_ARIAL_EM[c] for c in text)
+        anchor = re.search(r'text-anchor="(\w+)"', attrs).group(1)
+        left = x if anchor == "start" else x - width / 2 if anchor == "middle" else x - width
+        out.append((text, left, left + width))
+    return out
+
+
+def test_message_size_labels_do_not_run_into_each_other():
+    """Notebook 03's explorer (1 KiB to 16 GiB) drew its last two size labels as one word,
+    "4 GiB16 GiB": the axis end label is right-aligned (label flush) and the greedy overlap
+    removal kept labels that touched. Every label shown on the busbw and validation charts keeps
+    at least 2 px from the next."""
+    from infra_lab.charts import network as ch
+    from infra_lab.widgets.network import network_update
+
+    sw = C.sweep("all_reduce", [2.0**e for e in range(3, 35)], hw(MI, 1), 8).with_columns(series=pl.lit("8×MI300X"))
+    for chart in (network_update(2**28, 1024)["chart"], ch.busbw_vs_size_chart(sw),
+                  ch.validation_chart(C.validation_table())):
+        shown = sorted(_shown_size_labels(chart), key=lambda t: t[1])
+        assert len(shown) >= 6, shown
+        for (a, _, a_right), (b, b_left, _) in zip(shown, shown[1:], strict=False):
+            assert b_left - a_right >= 2.0, f"{a!r} and {b!r} touch: {shown}"
+
+
 def test_network_widget_update():
     from infra_lab.widgets.network import network_dashboard, network_explorer, network_update
 

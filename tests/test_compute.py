@@ -1042,3 +1042,18 @@ def test_fused_grouped_kernel_matches_reference(problems, tiles, k_tile, cus, me
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=0)
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=0)
     assert np.all(out[0][1] >= 4e-6) and np.all((out[0][0] >= 0) & (out[0][0] <= 1))
+
+
+def test_validation_chart_says_what_filled_and_hollow_marks_are():
+    """Notebook 02's two kernel-validation charts draw train rows filled and test rows hollow, a
+    fill that has no legend: nothing on the chart said which marks were fitted. The title's
+    subtitle says it, for the default title and a caller's."""
+    vt = compute.validation_table()
+    for chart in (il.charts.compute_validation_chart(vt),
+                  il.charts.compute_validation_chart(vt, title="Compute model vs one device")):
+        spec = chart.to_dict()
+        fills = [str(layer["encoding"]["fill"]) for layer in spec["layer"] if "fill" in layer.get("encoding", {})]
+        assert fills and "train" in fills[0]                     # the fill encodes the role
+        sub = spec["title"]["subtitle"]
+        assert "filled: train" in sub and "hollow: test" in sub, spec["title"]
+    assert spec["title"]["text"] == "Compute model vs one device"

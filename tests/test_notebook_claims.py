@@ -243,6 +243,32 @@ def test_notebook04_batch_table_shows_the_micro_batch_it_changes():
     assert '"micro_batch": mbs' in cell and '"micro_batches_per_step"' in cell
 
 
+def test_no_notebook_calls_the_installed_release_an_earlier_one():
+    """Notebook 04 labelled its vendor-specific sensitivity rows "0.1.0 factors" and called 0.1.0
+    "an earlier release of this package" while `infra-lab --version` (il.__version__) printed
+    0.1.0: a reader took the sensitivity for the factors they were running. A release number a
+    notebook's prose names is not the installed one."""
+    import re
+
+    from notebook_source import ROOT
+
+    for gen in sorted((ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.py")):
+        named = set(re.findall(r"(?<![\w.])(\d+\.\d+\.\d+)(?![\w.])", gen.read_text(encoding="utf-8")))
+        assert il.__version__ not in named, f"{gen.name} names release {il.__version__}, the installed one"
+
+
+def test_notebook04_largest_errors_say_their_split():
+    """Notebook 04's first reading gives the test split's worst |error| and then "the largest
+    errors" of all compared runs, the first of them a train run worse than that test worst
+    (MG24-GPT-32B-384 +47 % after "the worst 44.4 %"): unlabelled, the two read as a
+    contradiction. Each listed run carries its split."""
+    from notebook_source import generator_cells
+
+    reading = next(src for kind, src in generator_cells("04_training_zaya1.py")
+                   if kind == "code" and "The largest" in src)
+    assert 'worst["split"]' in reading and "either split" in reading
+
+
 def test_notebook06_failure_rate_factor_names_the_cluster_it_is_measured_on():
     """Section 1 said the calibrations 'differ by a factor of 6.3 in failure rate per device',
     section 6 and the takeaways '6.4×': the factor is a ratio of MTBIs on one cluster, and each

@@ -206,7 +206,10 @@ def compute_validation_chart(df, title: str = "Compute model vs published kernel
         shape=alt.Shape("accelerator:N", title="accelerator"),
         tooltip=["case", "accelerator", "role", "unit", alt.Tooltip("measured:Q", format=",.1f"),
                  alt.Tooltip("predicted:Q", format=",.1f"), alt.Tooltip("error_pct:Q", format="+.1f")])
-    return (diag + pts).properties(width=420, height=360, title=title)
+    # the fill's meaning has no legend of its own: the subtitle states it (a reader saw filled and
+    # hollow marks and nothing saying which were fitted)
+    return (diag + pts).properties(width=420, height=360, title=alt.TitleParams(
+        title, subtitle="filled: train rows (used to fit); hollow: test rows; dashed: predicted = measured"))
 
 
 def efficiency_lines_chart(df, x: str, y: str, color: str, *, dash: str | None = None,

@@ -37,9 +37,12 @@ def accelerator_bars(df, metric: str, title: str | None = None, highlight: str =
     # bar labels keep about three significant digits: 5.3 TB/s must not print as "5"
     top = float(sub["value"].abs().max() or 0.0)
     fmt = ",.0f" if top >= 100 else ",.1f" if top >= 10 else ",.2f"
+    # largest first, as an explicit order: sort="-x" on a layered chart is dropped by Vega-Lite
+    # (the layers' y domains are unioned) and the bars came out in alphabetical order
+    order = list(dict.fromkeys(sub.sort(["value", "accelerator"], descending=[True, False])["accelerator"]))
     base = alt.Chart(sub, title=title or f"{metric} [{unit}]")
     bars = base.mark_bar().encode(
-        y=alt.Y("accelerator:N", sort="-x", title=None),
+        y=alt.Y("accelerator:N", sort=order, title=None),
         x=alt.X("value:Q", title=f"{label} [{unit}]"),
         color=alt.Color("vendor:N", scale=vendor_color(vendors), title="vendor"),
         stroke=alt.condition(alt.datum.accelerator == highlight, alt.value("black"), alt.value(None)),
@@ -47,7 +50,7 @@ def accelerator_bars(df, metric: str, title: str | None = None, highlight: str =
         tooltip=["accelerator", "vendor", alt.Tooltip("value:Q", format=fmt), "unit"],
     )
     text = base.mark_text(align="left", dx=3, fontSize=10).encode(
-        y=alt.Y("accelerator:N", sort="-x"), x="value:Q", text=alt.Text("value:Q", format=fmt)
+        y=alt.Y("accelerator:N", sort=order), x="value:Q", text=alt.Text("value:Q", format=fmt)
     )
     return (bars + text).properties(width=380, height=max(120, 22 * sub.height))
 

@@ -8,7 +8,7 @@ import ipywidgets as W
 
 from .. import catalog
 from ..catalog import PEAK_PRECISIONS
-from ..cluster import METRICS, accelerator_metrics
+from ..cluster import METRICS, PRECISION_METRICS, accelerator_metrics
 from ..errors import ValidationError
 
 __all__ = ["accelerator_explorer", "accelerator_update", "accelerator_chart"]
@@ -40,7 +40,8 @@ def _chart_and_left_out(metric: str, precision: str, names: list[str]):
         what = f"a dense {precision} peak" + (" and a TDP" if metric == "tflops_per_kW" else "")
         raise ValidationError(f"metric = {metric!r}: none of the accelerators chosen has {what} "
                               f"({_why(metric, precision, missing)}); choose another precision, metric or accelerator")
-    title = f"{desc} [{unit}] — {precision}"
+    # the precision only where the metric depends on it: "HBM capacity [GB] — fp4" read as if it did
+    title = f"{desc} [{unit}]" + (f" — {precision}" if metric in PRECISION_METRICS else "")
     if missing:
         title += f" (left out, {_why(metric, precision, missing)})"
     return charts.accelerator_bars(df, metric, title=title), missing
@@ -75,13 +76,15 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
     names = list(names or DEFAULT_SET)
     w_metric = W.Dropdown(options=[(f"{k} [{v[0]}]", k) for k, v in METRICS.items()], value=metric,
                           description="metric")
-    w_prec = W.Dropdown(options=list(PEAK_PRECISIONS), value=precision, description="precision")
+    w_prec = W.Dropdown(options=list(PEAK_PRECISIONS), value=precision, description="precision",
+                        disabled=metric not in PRECISION_METRICS)
     w_set = W.SelectMultiple(options=catalog.accelerator_names(), value=tuple(names), rows=8,
                              description="compare")
     status = W.HTML()
     pane = ChartPane(accelerator_update(metric, precision, names))
 
     def update(*_):
+        w_prec.disabled = w_metric.value not in PRECISION_METRICS   # HBM and scale-up: the same at every precision
         chosen = list(w_set.value)
         if not chosen:
             status.value = "<i>choose at least one accelerator</i>"
@@ -93,7 +96,8 @@ def accelerator_explorer(metric: str = "peak_tflops", precision: str = "bf16", n
             status.value = f"<i>{html.escape(str(e))}</i>"
             return None
         pane.show(chart)
-        status.value = (f"{len(chosen) - len(missing)} of {len(chosen)} accelerators, {w_metric.value} at {w_prec.value}"
+        status.value = (f"{len(chosen) - len(missing)} of {len(chosen)} accelerators, {w_metric.value}"
+                        + (f" at {w_prec.value}" if w_metric.value in PRECISION_METRICS else "")
                         + (f"; left out ({html.escape(_why(w_metric.value, w_prec.value, missing))})"
                            if missing else ""))
         return chart

@@ -176,7 +176,8 @@ display(Markdown(
     f"{te['max_abs_error_pct']:.1f} % ({te['cases']} runs; dense median {te_d['median_abs_error_pct']:.1f} %, "
     f"MoE median {te_m['median_abs_error_pct']:.1f} %), so the model "
     f"{'meets' if meets else 'does **not** meet'} the target of ≤ {BOUND['median']:g} % median and ≤ {BOUND['worst']:g} % worst. The largest "
-    f"errors: " + ", ".join(f"{i} {e:+.0f} %" for i, e in zip(worst["id"], worst["error_pct"], strict=True)) + ". "
+    f"errors of all compared runs, either split: " + ", ".join(
+        f"{i} {e:+.0f} % ({sp})" for i, e, sp in zip(worst["id"], worst["error_pct"], worst["split"], strict=True)) + ". "
     f"Memory: against {mem_peak.height} published peak-reserved figures the median |error| is "
     f"{mem_peak['error_pct'].abs().median():.0f} %, and the model says a published run fits in "
     f"{int(mem['agrees'].sum())} of {mem.height} cases; of the {cur_c.height} throughput runs (all of which ran) "
@@ -632,8 +633,8 @@ Same model, batch and node count; each cluster's NICs and fabric are printed abo
 as is, then the best plan of a reduced search over data/tensor/expert parallelism (its bounds
 printed with the clusters; every ZeRO stage, recompute and ep/etp choice). The default stacks `megatron-core-cuda` and `megatron-core-rocm` carry identical factors; the
 last rows repeat MI300X and H100 with vendor-specific factors (the sensitivity stacks `*-asym`: the
-factors an earlier release of this package, 0.1.0, used per vendor, kept to show how much that choice moves
-the comparison).
+factors this package used per vendor before its default stacks were made vendor-symmetric, kept to show how
+much that choice moves the comparison).
 """),
     ("code", r"""
 h100 = il.load_scenario("zaya1-h100-counterpart")
@@ -661,7 +662,7 @@ for name, s in clusters.items():
 for name, s, stk in (("MI300X", sc, "megatron-core-rocm-asym"), ("H100-SXM", h100, "megatron-core-cuda-asym")):
     b = il.search(s, top=1, stack=stk, **quick).row(0, named=True)
     e_a = il.estimate(s, stack=stk)
-    rows.append({"accelerator": f"{name} (0.1.0 factors)", "stack": stk, "zyphra_plan_fits": e_a.fits,
+    rows.append({"accelerator": f"{name} (asym factors)", "stack": stk, "zyphra_plan_fits": e_a.fits,
                  "zyphra_plan_tok_s_gpu": e_a.tokens_per_s_per_gpu if e_a.fits else None,
                  "best_plan": PLAN.format(**b),
                  "best_tok_s_gpu": b["tokens_per_s"] / s.hardware.world_size, "best_step_s": b["step_time_s"],
@@ -701,7 +702,7 @@ display(Markdown(
     + ("" if h100_fits else H100_Z2 + " ") +
     f"The search's best H100 plan is `{PLAN.format(**r_h)}`, the best MI300X plan `{PLAN.format(**r_mi)}`. "
     f"With the same software factors on both vendors H100 "
-    f"delivers {ratio:.2f}× MI300X's tokens per second per GPU; with 0.1.0's asymmetric factors the ratio is "
+    f"delivers {ratio:.2f}× MI300X's tokens per second per GPU; with the vendor-specific `*-asym` factors the ratio is "
     f"{ratio_asym:.2f}×. Of the {len(clusters)} clusters, {fastest} is fastest per GPU here. Both statements rest on the compute "
     f"model's per-GPU rates, which the validation above shows can be off by tens of per cent — and on MI300X in one "
     f"direction: if the Megatron-family MI300X mean error ({MEG['mean_error_pct']:+.1f} % over {MEG['runs']} runs, §2) "
@@ -874,11 +875,11 @@ display(Markdown("\n".join([
        f"{'fits' if e_h2.fits else 'does not fit'})")
     + f"; the search's best H100 plan is `{PLAN.format(**r_h)}`.",
     f"* **Vendors with the same factors:** H100's best plan gives {ratio:.2f}× MI300X's tokens/s per GPU "
-    f"({ratio_asym:.2f}× with 0.1.0's asymmetric factors); {fastest} is the fastest of the {len(clusters)} here. "
+    f"({ratio_asym:.2f}× with the vendor-specific `*-asym` factors); {fastest} is the fastest of the {len(clusters)} here. "
     f"All {mi_runs.height} validation runs on MI300X are predicted too fast ({mi_runs['error_pct'].min():+.0f} to "
     f"{mi_runs['error_pct'].max():+.0f} %), so the MI300X side of this ratio is more likely optimistic than not."
     if int(mi_runs["error_pct"].lt(0).sum()) == mi_runs.height else
-    f"({ratio_asym:.2f}× with 0.1.0's asymmetric factors); {fastest} is the fastest of the {len(clusters)} here.",
+    f"({ratio_asym:.2f}× with the vendor-specific `*-asym` factors); {fastest} is the fastest of the {len(clusters)} here.",
 ])))
 """),
     ("md", r"""
