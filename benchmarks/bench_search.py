@@ -160,7 +160,7 @@ def run(repeats: int, sample: int) -> dict[str, float]:
             assert abs(ref["step_time_s"] / est.step_time_s - 1) < 1e-9, "reference disagrees with il.estimate"
             # the search ranks interleaved plans by the closed form, il.estimate executes Megatron's
             # order per chunk (kt.interleaved_rank_bubble): they differ where a rank's chunks differ
-            # (docs/validation.md, "interleaved executed per chunk"); the largest gap is printed.
+            # (docs/validation-history.md, "interleaved executed per chunk"); the largest gap is printed.
             # 1F1B with pp > 1 the same: il.estimate executes Megatron's plain 1F1B order per rank,
             # at most the closed form (an upper bound of the execution)
             if r["pp"] > 1 and r["vp"] > 1:

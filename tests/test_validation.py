@@ -192,6 +192,33 @@ def test_docs_validation_summary_at_the_top_is_the_models(current):
     assert all(f"{i} ({a}) {e:+.1f} %" in wide for i, a, e in near.select("id", "accelerator", "error_pct").iter_rows())
 
 
+def test_docs_validation_where_it_stands_lists_and_names_the_largest_errors(current):
+    """"Where it stands" carries the generated list of the runs beyond LARGEST_ABOVE_PCT
+    (largest_markdown, equal to the current model's), exactly those runs, and its prose names
+    every one of them, by id or by a backticked id pattern ending in '*' (a run that crosses the
+    threshold needs its explanation written before this passes)."""
+    import fnmatch
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "validation.md").read_text(encoding="utf-8")
+    w0, w1 = text.index("\n## Where it stands"), text.index("\n## Memory")
+    a, b = text.index(V.LARGEST_BEGIN), text.index(V.LARGEST_END) + len(V.LARGEST_END)
+    assert w0 < a < b < w1
+    block = V.largest_markdown(current)
+    assert text[a:b] == block, "docs/validation.md is stale: run python tools/validation_report.py"
+    c = current.filter((pl.col("status") == "compared") & (pl.col("abs_error_pct") > V.LARGEST_ABOVE_PCT))
+    listed = set(re.findall(r"^\| ([A-Za-z0-9.-]+) \| (?:train|test) \|", block, re.M))
+    assert listed == set(c["id"]) and c.height > 0
+    prose = text[w0:a] + text[b:w1]
+    names = set(re.findall(r"`([A-Za-z0-9.*-]+)`", prose))
+    unnamed = [i for i in listed if not any(n == i or (n.endswith("*") and fnmatch.fnmatchcase(i, n))
+                                            for n in names)]
+    assert not unnamed, f"'Where it stands' does not explain {unnamed}"
+    # the threshold is the owner's: a higher one lists fewer runs
+    assert V.largest_markdown(current, above_pct=40.0).count("\n| ") < block.count("\n| ")
+
+
 def test_band_monotone_method_equals_every_corner(current):
     """estimate_band's two-corner shortcut (method="monotone") finds the same fastest and
     slowest case as evaluating every corner of the box of every stated factor range, on every
@@ -612,7 +639,7 @@ def test_memory_against_published_memory():
     # schedules entered the step-time comparison): zbb -14.9 %, and the V schedules' rank 0 too high,
     # zbv +31.5, v-half +46.8, v-min +64.6 % since rank 0 holds the output layer under a V schedule
     # (il.memory.stage_layers; +14.1 / +24.5 / +38.2 % with the interleaved placement before; 35 peaks:
-    # median 6.0 %, worst 64.6 %; docs/validation.md, "Memory", where the three figures are shown to
+    # median 6.0 %, worst 64.6 %; docs/validation-notes.md, "Memory", where the three figures are shown to
     # lie below rank 0's own weights, gradients and optimizer states plus its in-flight activations).
     # Since the second 2026-12-05 memory entry the three V figures are compared with the last rank,
     # which the repository's launcher at the blog's commit prints from (the core runtime's
@@ -620,7 +647,7 @@ def test_memory_against_published_memory():
     # +18.8 % (35 peaks: median 5.9 %, worst 20.4 %, MEM-TT24-405B-512-3d-1f1b).
     # Since FSDP2's reduce-scatter input is counted (fsdp_reduce_scatter_buffer, decided on PyTorch's
     # and torchtitan's code): 35 peaks median 5.25 %, the 31 earlier 5.63 -> 3.76 %, the 29 reserved
-    # 5.52 -> 3.42 %, worst 20.4 % unchanged (docs/validation.md, its dated entry).
+    # 5.52 -> 3.42 %, worst 20.4 % unchanged (docs/validation-history.md, its dated entry).
     # Since the FSDP units' unsharded gradients in flight are counted (fsdp_unsharded_grads, decided
     # on PyTorch's and Megatron-LM's code): 35 peaks median 5.25 -> 4.94 %, the 29 reserved
     # 3.42 -> 2.91 %, worst 20.4 % unchanged (the 2026-12-06 entry); the guards below unchanged.

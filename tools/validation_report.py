@@ -1,6 +1,7 @@
 """Write the generated validation tables into docs/validation.md (the summary at the top between
 infra_lab.validation.GLANCE_BEGIN / GLANCE_END, placed after the page's first paragraph; the
-tables between REPORT_BEGIN / REPORT_END) and the leave-one-source-out section (between
+tables between REPORT_BEGIN / REPORT_END; the runs beyond LARGEST_ABOVE_PCT between LARGEST_BEGIN /
+LARGEST_END, placed after the "Where it stands" heading) and the leave-one-source-out section (between
 LOSO_BEGIN / LOSO_END, placed after the tables when the page has none yet: a refit per source,
 a few minutes). Run after any change that moves the validation:
 ``python tools/validation_report.py``; tests/test_validation.py and
@@ -12,6 +13,7 @@ from infra_lab import validation as V
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "validation.md"
 INTRO = "`infra_lab.validation` compares `il.estimate` with published, fully specified training runs."   # the page's first paragraph
+WHERE = "## Where it stands"   # the heading the largest-errors block follows
 
 
 def _replace(text: str, begin: str, end: str, block: str, after: str | None = None) -> str:
@@ -31,6 +33,7 @@ def main() -> None:
     text = DOC.read_text(encoding="utf-8")
     current = V.compare_current()
     text = _replace(text, V.GLANCE_BEGIN, V.GLANCE_END, V.glance_markdown(current), after=INTRO)
+    text = _replace(text, V.LARGEST_BEGIN, V.LARGEST_END, V.largest_markdown(current), after=WHERE)
     text = _replace(text, V.REPORT_BEGIN, V.REPORT_END, V.report_markdown(current))
     text = _replace(text, V.LOSO_BEGIN, V.LOSO_END, V.loso_markdown(), after=V.REPORT_END)
     DOC.write_text(text, encoding="utf-8")

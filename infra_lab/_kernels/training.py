@@ -1248,7 +1248,7 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
       where the last rank paces (every 1F1B row sampled from llama3-8b's and
       benchmarks/bench_search.py's spaces), below by the overlap of an earlier slowest rank's
       warm-up (Llama 3.1 405B on pp 8, 16-layer middle ranks: 0.2–0.4 % of the step;
-      docs/validation.md, "1F1B executed per rank"). The interleaved schedule keeps it in the plan search (its
+      docs/validation-history.md, "1F1B executed per rank"). The interleaved schedule keeps it in the plan search (its
       default block, schedule constant 0), where it ranks the plans; il.estimate of an
       interleaved plan (schedule constant 1, :func:`executes_interleaved`) executes
       Megatron-Core's interleaved order per rank and per chunk instead
@@ -1260,12 +1260,12 @@ def pipeline_bubble_stages(sched, pp, vp, t, w, fwd, n, nc, s, m):
       slowest: −0.6 … +6.8 % of the step on llama3-8b's space in
       tests/test_interleaved_executed.py, up to +10.5 % on DeepSeek-V3's where chunks of one and
       two layers alternate, and far more with fewer micro-batches than pp, which Megatron
-      refuses; docs/validation.md, "interleaved executed per chunk").
+      refuses; docs/validation-history.md, "interleaved executed per chunk").
     * ZB-H1, ZBV, V-Half, V-Min (sched 2–5): nan. Their bubble is the execution of the
       library's order with per-rank arrays (:func:`executed_rank_bubble`): the closed forms
       this function used to give ZB-H1 (Σ_{i≠s} max(0, T_i − 2·W_i)) and ZBV
       (Σ_{i≠s} max(0, T_i − 3·W_i)) were not the executions of Primus' tables (ZB-H1's
-      overpriced a slow last rank; ZBV's was off at equal ranks too; docs/validation.md).
+      overpriced a slow last rank; ZBV's was off at equal ranks too; docs/validation-history.md, "ZB-H1 and ZBV executed per rank").
 
     inf (an unreachable collective) or nan in the slowest time gives that value; nan on any
     other rank gives nan."""

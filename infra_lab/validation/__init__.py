@@ -78,11 +78,15 @@ from .peak_memory import (  # noqa: F401
 from .report import (  # noqa: F401
     GLANCE_BEGIN,
     GLANCE_END,
+    LARGEST_ABOVE_PCT,
+    LARGEST_BEGIN,
+    LARGEST_END,
     LOSO_BEGIN,
     LOSO_END,
     REPORT_BEGIN,
     REPORT_END,
     glance_markdown,
+    largest_markdown,
     loso_markdown,
     report_markdown,
 )
