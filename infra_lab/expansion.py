@@ -433,10 +433,14 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
 def deal_overrides(platform: str, nic: str, gpus: int | None = None) -> dict[str, Any]:
     """The deal-P&L inputs an option states itself (:func:`infra_lab.economics.deal_pnl`'s
     ``overrides``): its purchase price as a (low, value, high) range and AMD's selling price
-    (``amd_asp_usd_per_gpu``) where data/expansion/platforms.csv gives them, its TDP and
+    (``amd_asp_usd_per_gpu``) where data/expansion/platforms.csv gives them (AMD's selling price
+    otherwise from data/economics: the part's parameters.csv row, else its analyst ASP in
+    purchase_prices.csv, basis "asp"), its TDP and
     contract rent where assumed there, the NIC's price range and the network counts of the
     option's own fabric on ``gpus`` GPUs (:func:`cost_overrides`). Inputs not listed keep the
     economics data."""
+    from . import economics
+
     p = _row(platforms(), "platform", platform, "platform")
     n = _row(nics(), "nic", nic, "nic")
     ov: dict[str, Any] = dict(cost_overrides(platform, nic, gpus))
@@ -446,6 +450,11 @@ def deal_overrides(platform: str, nic: str, gpus: int | None = None) -> dict[str
         ov["nic_usd"] = (n["nic_low_usd"], n["nic_usd"], n["nic_high_usd"])
     if p["amd_asp_usd_per_gpu"] is not None:
         ov["amd_asp_usd_per_gpu"] = p["amd_asp_usd_per_gpu"]
+    elif "amd_asp_usd_per_gpu" not in economics.parameters(p["accelerator"]):
+        try:        # an analyst ASP recorded in purchase_prices.csv (basis "asp"): read, not retyped
+            ov["amd_asp_usd_per_gpu"] = economics.purchase_price(p["accelerator"], "asp")["price_usd_per_gpu"]
+        except economics.NoPurchasePriceError:
+            pass
     if p["contract_usd_per_gpu_hour"] is not None:
         ov["contract_usd_per_gpu_hour"] = p["contract_usd_per_gpu_hour"]
     return ov

@@ -1,4 +1,4 @@
-"""A fresh user's pass, 2026-12-06 (docs/review-response.md, "A fresh user's pass, 2026-12-06";
+"""A fresh user's pass, 2026-12-06 (docs/review-response-history.md, "A fresh user's pass, 2026-12-06";
 docs/bad-inputs.md, "A fresh user's pass over files, names and the CLI"): one case per
 problem it found, each failing before its fix."""
 

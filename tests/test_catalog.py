@@ -296,6 +296,19 @@ def test_filled_fp32_fp64_peaks_cross_check_against_their_siblings():
     assert m350.peak("fp64") == pytest.approx(m350.compute_units * 128 * clk350, abs=0.06e12)
 
 
+def test_blackwell_fp64_is_nvidias_revised_figure():
+    """NVIDIA revised its Blackwell FP64 peaks: the GB200 NVL72 table now lists FP64 / FP64
+    Tensor Core 2,880 TFLOPS per 72 GPUs (was 45 per GPU at launch) and the HGX table 296 TFLOPS
+    per 8 HGX B200 GPUs (was 40 per GPU); each row's note says the figure was revised and what
+    it was. The power-limited B200 variant follows B200 (its derate test covers every column)."""
+    gb200, b200 = catalog.accelerator("GB200"), catalog.accelerator("B200")
+    assert gb200.peak("fp64") * 72 == pytest.approx(2880e12)
+    assert b200.peak("fp64") * 8 == pytest.approx(296e12)
+    assert "REVISED" in gb200.note and "gave 45 TFLOPS FP64 per GPU" in gb200.note
+    assert "REVISED" in b200.note and "gave 40 TFLOPS FP64 per HGX B200 GPU" in b200.note
+    assert catalog.accelerator("B200-750W").peak("fp64") < b200.peak("fp64")
+
+
 def test_every_filled_peak_names_its_source_and_cross_check():
     """Each row with an fp32 figure says in its note where it comes from and how it was checked,
     and every accelerator row keeps a web source."""

@@ -91,7 +91,7 @@ def test_mix_time_chart_legend_in_words_in_order():
     """Notebook 09's legend listed the breakdown's column names (exposed_comm_change); it gives
     each part in words, in the breakdown's order, and the stacking order is kept."""
     parts = ["language_model", "padding", "encoder_compute", "exposed_comm_change", "stage_imbalance"]
-    df = pl.DataFrame({"mix": ["a"] * 5, "part": parts, "days": [5.0, 0.1, 2.0, -0.2, 0.0]})
+    df = pl.DataFrame({"mix": ["a"] * 5, "part": parts, "days": [5.0, 0.1, 2.0, -0.2, 0.05]})   # every part drawn
     spec = il.charts.mix_time_chart(df, "days").to_dict()
     words = [il.charts.multimodal.PART_LABELS[p] for p in parts]
     bars = next(v for v in spec["layer"] if v["mark"]["type"] == "bar")
@@ -188,3 +188,20 @@ def test_bill_chart_legend_gives_each_items_amount():
     loss = next(r for r in rows if r["item"].startswith("goodput losses"))
     assert f"{zb.goodput_loss_gpu_hours * zb.price_usd_per_gpu_hour / 1e6:,.3f} M USD" in loss[field]
     assert all(r[field].startswith(r["item"]) for r in rows)   # the item's words first, as before
+
+
+def test_mix_time_chart_leaves_out_a_part_that_is_zero_in_every_mix():
+    """Notebook 09's 'where the time goes' chart listed 'pipeline stage imbalance' in its legend
+    while the plan has no pipeline stages: zero in all four mixes, so no bar showed that colour.
+    A part that is zero in every mix is left out of the data and the legend; one that is zero in
+    some mixes only (the encoders of a text-only mix) stays."""
+    parts = ["language_model", "padding", "encoder_compute", "exposed_comm_change", "stage_imbalance"]
+    df = pl.DataFrame({"mix": ["text only"] * 5 + ["image-heavy"] * 5, "part": parts * 2,
+                       "days": [6.7, 0.01, 0.0, 0.0, 0.0, 6.6, 0.02, 3.9, -0.3, 0.0]})
+    spec = il.charts.mix_time_chart(df, "days").to_dict()
+    bars = next(v for v in spec["layer"] if v["mark"]["type"] == "bar")
+    label = il.charts.multimodal.PART_LABELS
+    assert bars["encoding"]["color"]["sort"] == [label[p] for p in parts[:4]]
+    assert {r["part"] for r in spec["datasets"][bars["data"]["name"]]} == {label[p] for p in parts[:4]}
+    totals = [r for v in spec["datasets"].values() for r in v if "total" in r]
+    assert [round(r["total"], 6) for r in totals] == [6.71, 10.22]     # the tick's totals are unchanged

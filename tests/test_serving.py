@@ -812,7 +812,7 @@ def test_longer_prompts_never_raise_moe_throughput(model):
     output tokens) never rises with the prompt, at every 64 tokens from 1,000 to 12,000 and 2, 4
     or 16 requests. With the experts a forward touches rounded to an integer (and the rows per
     expert rounded up) zaya1-base at 4 requests rose 6.6 % from 6,140 to 6,141 prompt tokens (the
-    closed loop had two fixed points); docs/serving.md, 'Expected experts'."""
+    closed loop had two fixed points); docs/serving-history.md, 'Expected experts'."""
     for c in (2, 4, 16):
         prev = None
         for inp in range(1000, 12001, 64):
@@ -1160,7 +1160,7 @@ def test_calibration_is_on_the_train_split_and_helps_it(validation_frame):
         "the checkpoint declares and trt-llm-cuda was refit (gemm_time_scale 1.218 -> 1.329, memory_time_scale "
         "0.681 -> 0.794, step_overhead_s 0 -> 2.47 ms), the worst is TRTPERF10-Q3-235B-H200-TP8-1000-1000 "
         "-37.5 -> -40.8 % (Qwen3-235B FP8 on 8 H200, 1000/1000, too slow); TRTDSR1-B200-MINLAT-c1 (DeepSeek-R1 "
-        "FP4, MTP 3, one request), the worst before, is +46.9 -> +5.4 % (docs/serving.md). "
+        "FP4, MTP 3, one request), the worst before, is +46.9 -> +5.4 % (docs/serving-history.md). "
         "Strict: passes -> remove this mark."))),
     ("tpot_s", "median"),
     ("ttft_s", "median"),
@@ -1870,7 +1870,7 @@ def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
     rank's prefill forward with probability q = 1 − (1/(1 + x))^(dp − 1), the rank's own x
     forwards weighted 1 − u/B, the engine step (1 − q)·decode + (q + x)·prefill setting the
     prompts per step) against ranks simulated step by step, with abstract step times (a 33 ms
-    decode step, a 0.24 s prefill forward: the DeepSeek-V3 case of docs/serving.md): the
+    decode step, a 0.24 s prefill forward: the DeepSeek-V3 case of docs/serving-history.md): the
     kernel's functions, iterated to their fixed point, give the simulated throughput and TPOT
     within 3 % at dp = 8 and dp = 2, and the plain separate-prefill engine at dp = 1; nothing
     is counted twice (own forwards and the other ranks' stretch)."""

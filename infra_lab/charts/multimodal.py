@@ -32,6 +32,10 @@ def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where th
     require_columns(df, ["mix", "part", value], "mix_time_chart")
     unit = {"days": "training time [days]", "seconds": "step time [s]"}.get(value, f"{value} [-]")
     mixes = list(dict.fromkeys(df["mix"].to_list()))
+    # a part that is zero in every mix draws no mark: left out, or the legend lists a colour no
+    # bar shows (notebook 09's 'pipeline stage imbalance' on its pipeline-free plan)
+    drawn = df.group_by("part").agg((pl.col(value).abs().max() > 0).alias("drawn")).filter("drawn")["part"]
+    df = df.filter(pl.col("part").is_in(drawn.implode()))
     data = to_altair_data(df.select("mix", "part", value).with_columns(
         pl.col("part").replace_strict({p: i for i, p in enumerate(_PART_ORDER)}, default=99,
                                       return_dtype=pl.Int64).alias("order"),
@@ -40,7 +44,7 @@ def mix_time_chart(df: pl.DataFrame, value: str = "days", title: str = "Where th
     bars = alt.Chart(data).mark_bar().encode(
         y=y,
         x=alt.X(field=field(value), aggregate="sum", type="quantitative", title=unit),
-        color=alt.Color("part:N", sort=[PART_LABELS[p] for p in _PART_ORDER], title="part",
+        color=alt.Color("part:N", sort=[PART_LABELS[p] for p in _PART_ORDER if p in set(drawn.to_list())], title="part",
                         legend=alt.Legend(labelLimit=400)),
         order=alt.Order("order:Q"),
         tooltip=["mix", "part", alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.3f")],

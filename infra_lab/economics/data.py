@@ -57,11 +57,12 @@ _ECON_DIR = catalog.DATA_DIR / "economics"
 _SCHEMAS: dict[str, dict[str, Col]] = {
     "parameters": {
         "name": Col("str", required=True), "scope": Col("str", required=True),
-        "value": Col("float"), "low": Col("float", required=True),
+        "value": Col("float"), "low": Col("float"),
         "high": Col("float"), "unit": Col("str", required=True),
         "distribution": Col("str", required=True, choices=DISTRIBUTIONS),
         "label": Col("str", required=True), "description": Col("str", required=True),
         "basis": Col("str", required=True, choices=_BASES_PARAM), "grade": Col("str", required=True),
+        "linked": Col("str"),
     },
     "purchase_prices": {
         "accelerator": Col("str", required=True), "basis": Col("str", required=True, choices=BASES),
@@ -157,13 +158,102 @@ _OWNED_ELSEWHERE = {"spare_fraction": _hot_spare_fraction}
 spares the restart model swaps in are the spares the owned cost buys, powers and houses."""
 
 
+_LINK_TABLES = {
+    "purchase_prices": (("accelerator", "basis", "date"), "price_usd_per_gpu", "USD per GPU"),
+    "cloud_prices": (("accelerator", "provider", "term"), "price_usd_per_gpu_hour", "USD per GPU-hour"),
+    "network_costs": (("item",), None, None),
+}
+"""Tables a parameters.csv cell may be read from (its ``linked`` column): table -> (the key
+columns a link names, in order, the price column, the unit that column is in). The first key
+of a table with a unit is the accelerator, which must be the row's own (``scope``);
+network_costs.csv prices an item, not a part: its ``usd_low`` feeds a linked low and its
+``usd_high`` a linked high (a value links only as the midpoint of those)."""
+_LINK_COLUMNS = ("value", "low", "high")
+_MIDPOINT = "midpoint"
+"""A ``linked`` entry ``value=midpoint``: the mode is the mean of the row's low and high."""
+
+
+def _link_table(table: str):
+    return {"purchase_prices": purchase_prices, "cloud_prices": catalog.cloud_prices,
+            "network_costs": network_costs}[table]()
+
+
+def _linked_cells(row: dict, i: int) -> dict[str, float]:
+    """The cells a parameters.csv row reads from another table (its ``linked`` column).
+
+    ``linked`` holds ``;``-separated entries ``column=table:key1/key2/key3[/url part]``: column
+    is value, low or high; table is one of :data:`_LINK_TABLES`; the keys are that table's
+    key columns (purchase_prices: accelerator/basis/date; cloud_prices:
+    accelerator/provider/term; network_costs: item, whose usd_low / usd_high feed low / high),
+    the optional last part a piece of the row's source_url that tells apart two rows with the
+    same keys; ``value=midpoint`` takes the mean of the row's low and high. The link must find
+    exactly one row (for a priced part, of the parameter's own accelerator, its ``scope``, and
+    unit), and the linked cell must be blank in parameters.csv: a source figure is typed once,
+    in the table that records it with its date and source."""
+    import polars as pl
+
+    where = f"parameters.csv, row {i} ({row['name']}, {row['scope']})"
+    out: dict[str, float] = {}
+    mid = False
+    for entry in (e.strip() for e in (row.get("linked") or "").split(";")):
+        if not entry:
+            continue
+        col, _, ref = (x.strip() for x in entry.partition("="))
+        if col not in _LINK_COLUMNS or not ref:
+            raise ValidationError(f"{where}: linked entry {entry!r}: expected column=table:keys with column "
+                                  f"one of {', '.join(_LINK_COLUMNS)}")
+        if row[col] is not None:
+            raise ValidationError(f"{where}: {col} = {row[col]} is typed and also linked ({ref}); "
+                                  f"leave the cell blank: the linked table owns the figure")
+        if ref == _MIDPOINT:
+            if col != "value":
+                raise ValidationError(f"{where}: linked entry {entry!r}: only value may be the midpoint")
+            mid = True
+            continue
+        table, _, keys = ref.partition(":")
+        if table not in _LINK_TABLES:
+            raise unknown("linked table", table, _LINK_TABLES, where=where)
+        key_cols, price_col, unit = _LINK_TABLES[table]
+        parts = [k.strip() for k in keys.split("/")]
+        if len(parts) not in (len(key_cols), len(key_cols) + 1):
+            raise ValidationError(f"{where}: linked entry {entry!r}: expected {table}:"
+                                  f"{'/'.join(key_cols)}[/part of source_url]")
+        if unit is not None and parts[0] != row["scope"]:
+            raise ValidationError(f"{where}: linked entry {entry!r} names {parts[0]}, not the row's own "
+                                  f"accelerator {row['scope']}")
+        if unit is not None and row["unit"] != unit:
+            raise ValidationError(f"{where}: unit {row['unit']!r} but {table}.{price_col} is in {unit!r}")
+        if price_col is None:                   # network_costs: the item's low or high price
+            if col == "value":
+                raise ValidationError(f"{where}: linked entry {entry!r}: {table} gives a low and a high "
+                                      f"price; link low and high, and value=midpoint")
+            price_col = f"usd_{col}"
+        t = _link_table(table)
+        for c, k in zip(key_cols, parts, strict=False):
+            t = t.filter(pl.col(c).cast(pl.Utf8) == k)
+        if len(parts) > len(key_cols):
+            t = t.filter(pl.col("source_url").str.contains(parts[-1], literal=True))
+        if t.height != 1:
+            raise ValidationError(f"{where}: linked entry {entry!r} matches {t.height} rows of {table}.csv; "
+                                  f"it must name exactly one")
+        out[col] = float(t[price_col][0])
+    if mid:
+        lo, hi = out.get("low", row["low"]), out.get("high", row["high"])
+        if lo is None or hi is None:
+            raise ValidationError(f"{where}: value=midpoint needs low and high")
+        out["value"] = (lo + hi) / 2
+    return out
+
+
 @cache
 def parameter_table():
     """Every economics parameter (``data/economics/parameters.csv``) as a polars DataFrame:
     name, scope (``all``, a vendor ``AMD``/``NVIDIA`` or a catalog accelerator), value, low,
-    high, unit, distribution, label, description, basis, grade, source_url, note. A row of
-    :data:`_OWNED_ELSEWHERE` with a blank value (and high) takes the owning model's value.
-    Checked on load: low <= value <= high, and a lognormal row has low > 0."""
+    high, unit, distribution, label, description, basis, grade, source_url, note, linked. A row
+    of :data:`_OWNED_ELSEWHERE` with a blank value (and high) takes the owning model's value; a
+    cell named in the row's ``linked`` column is read from the table that records that price
+    (``purchase_prices.csv``, ``data/cloud_prices.csv``: :func:`_linked_cells`), so the figure
+    is typed once. Checked on load: low <= value <= high, and a lognormal row has low > 0."""
     import polars as pl
 
     t = _econ_table("parameters")
@@ -171,12 +261,17 @@ def parameter_table():
         v = owner()
         t = t.with_columns(*(pl.when((pl.col("name") == name) & pl.col(c).is_null()).then(pl.lit(v))
                              .otherwise(pl.col(c)).alias(c) for c in ("value", "high")))
+    rows = list(t.iter_rows(named=True))
+    for i, r in enumerate(rows, start=1):          # linked cells: read from the owning table
+        r.update(_linked_cells(r, i))
+    t = pl.DataFrame(rows, schema=t.schema)
     for i, r in enumerate(t.iter_rows(named=True), start=1):
-        for c in ("value", "high"):
+        for c in ("value", "low", "high"):
             if r[c] is None:
                 raise ValidationError(
                     f"parameters.csv, row {i} ({r['name']}, {r['scope']}): {c} is blank; only "
-                    f"{', '.join(_OWNED_ELSEWHERE)} may leave it blank (their value is owned elsewhere)")
+                    f"{', '.join(_OWNED_ELSEWHERE)} may leave it blank (their value is owned elsewhere) "
+                    f"or a cell named in the row's linked column")
         if not (r["low"] <= r["value"] <= r["high"]):
             raise ValidationError(
                 f"parameters.csv, row {i} ({r['name']}, {r['scope']}): need low <= value <= high, "
