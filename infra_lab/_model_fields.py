@@ -67,6 +67,11 @@ _WIDTH_FIELDS = (
     (("lm_head",), "vocab", "one column per token"),
     (("mtp_proj",), "hidden", "the MTP projection takes 2 x hidden"),
 )
+# the fields that only shape a MoE layer, with their value on a dense model (experts = 0);
+# router_groups / router_group_topk and expert_weight_format have their own checks in check()
+_MOE_ONLY = {"top_k": 0, "expert_ffn_hidden": 0, "shared_experts": 0, "shared_expert_ffn_hidden": 0,
+             "dense_layers": 0, "moe_every": 1, "router": "linear", "router_hidden": 0}
+_MOE_DENSE = {**_MOE_ONLY, "router_groups": 0, "router_group_topk": 0, "expert_weight_format": ""}
 # sizes that must be > 0 whenever given (others may be 0 = "not used")
 _POSITIVE = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "moe_every")
 
@@ -131,6 +136,10 @@ def from_dict(cls: type[ModelSpec], d: dict[str, Any] | ModelSpec) -> ModelSpec:
         if any(k not in ("name",) for k in d):  # overridden: published counts no longer apply
             for k in ("published_params_total", "published_params_active"):
                 vals[k] = None
+        if base.experts and d.get("experts") == 0:
+            # the dense counterpart of a MoE preset: its MoE-only fields go with its experts
+            # (a field the table gives is kept, and check() refuses it)
+            vals.update({k: v for k, v in _MOE_DENSE.items() if k not in d})
         vals.update(d)
         if "name" not in d and len(d):
             vals["name"] = f"{base.name}*"
@@ -253,6 +262,12 @@ def check(spec: ModelSpec) -> None:
          f"model.layers = {spec.layers}" + (f" (+ mtp_layers = {spec.mtp_layers})" if spec.mtp_layers else "")
          + f": at most {_MAX_LAYERS:,} layers (a library bound that keeps the per-layer work of an estimate "
          "small)")
+    if not spec.experts:
+        # a dense model has no MoE layer: the fields that only shape one would be ignored
+        for k, dense in _MOE_ONLY.items():
+            v = getattr(spec, k)
+            need(v == dense, f"model.{k} = {v!r}: the model has no experts (experts = 0, dense), so it has no MoE "
+                             f"layer for {k} to shape; allowed {k} = {dense!r}, or give experts > 0")
     if spec.experts:
         need(1 <= spec.top_k <= spec.experts,
              f"model.top_k = {spec.top_k}: must be between 1 and experts = {spec.experts}")

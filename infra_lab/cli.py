@@ -234,8 +234,8 @@ def _toml(path: str) -> dict:
 
     p = _existing_file(path)
     try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
+        # UTF-8, with or without a byte-order mark (as scenario files: scenario.files.read_tables)
+        return tomllib.loads(p.read_bytes().decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as e:
         raise CliError(f"file {p.name}: not valid TOML ({e})") from None
     except UnicodeDecodeError as e:

@@ -289,3 +289,20 @@ def test_notebook06_failure_rate_factor_names_the_cluster_it_is_measured_on():
     assert "failure rate on an 8-GPU job" in src[i:i + 160], src[i:i + 160]
     j = src.index('{L["mtbi_h"] / F["mtbi_h"]:.1f}× higher failure rate')
     assert "on ZAYA1's cluster" in src[j:j + 90], src[j:j + 90]
+
+
+def test_notebook04_explore_prose_names_the_pipeline_controls_and_what_they_do():
+    """Notebook 04's Explore section listed GPUs, batch, sequence, precision and accelerator and
+    said an invalid plan is replaced by a searched one, while the explorer also has pipeline
+    stages, a schedule and vp, and shows the library's message, not a searched plan, for a
+    pipeline the library refuses."""
+    from notebook_source import generator_cells
+
+    box = il.widgets.training_explorer()
+    assert {"pp", "pp_schedule", "vp"} <= set(box.controls)
+    s, chart = il.widgets.training_update("MI325X", 2048, 1024, 16384, pp=2, pp_schedule="v-min")
+    assert chart is None and s["plan"][0].startswith("no valid plan:")      # a chosen pipeline is not replaced
+    md = next(src for kind, src in generator_cells("04_training_zaya1.py") if kind == "md" and "## 7. Explore" in src)
+    text = " ".join(md.split())
+    for words in ("pipeline", "schedule", "virtual stages", "not swapped for a searched plan", "library's message"):
+        assert words in text, words

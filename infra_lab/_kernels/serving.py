@@ -688,7 +688,9 @@ def _write_result(out, i, acc, out_tps, n_in, n_out, gpus, ttft, tpot, e2e, mem,
     o[O_OUT_TPS_GPU] = out_tps / gpus
     o[O_TTFT] = ttft
     o[O_TPOT] = tpot
-    o[O_TPS_USER] = 1.0 / tpot
+    # one output token (a prefill-only request) has no TPOT (serving.tpot_defined; the caller
+    # reports None): a static batch then has no decode step and tpot = 0, so no 1/tpot
+    o[O_TPS_USER] = 1.0 / tpot if n_out > 1.0 else 0.0
     o[O_E2E] = e2e
     o[O_MEM_GPU] = mem
     o[O_FITS] = 1.0 if fits else 0.0

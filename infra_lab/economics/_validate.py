@@ -162,6 +162,8 @@ def values(field: str, value: Any, lo: float | None = None, hi: float | None = N
     names it by index: ``spare_fraction[3] = -0.1: must be ...``."""
     if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)):
         a = float_array(field, value)
+        if a.size == 0:   # no draws: every formula's result would be empty (or fail to broadcast)
+            raise ValidationError(f"{field} = {value!r}: empty; expected a number or an array of at least one value")
         ok = np.isfinite(a)
         if lo is not None:
             ok &= (a > lo) if lo_open else (a >= lo)

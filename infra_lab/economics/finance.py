@@ -400,7 +400,9 @@ def _operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: fl
     col = lambda x: np.atleast_1d(np.asarray(x, dtype=float))[:, None]  # noqa: E731
     c = _owned_components({**v, "utilization": 1.0})
     capex = np.atleast_1d(np.asarray(c["capex"], dtype=float))
-    n = max(capex.size, max(np.atleast_1d(np.asarray(x)).size for x in v.values()))
+    # the draws: every array of the inputs or of the price / market price / utilization overrides
+    n = max(capex.size, *(np.atleast_1d(np.asarray(x)).size for x in v.values()),
+            *(np.atleast_1d(np.asarray(x)).size for x in (price, market_price, utilization) if x is not None))
     capex = np.broadcast_to(capex, (n,)).astype(float)
     parts = ("facility", "maintenance", "insurance_tax", "staff")
     fixed_h = sum(np.broadcast_to(np.atleast_1d(np.asarray(c[k], dtype=float)), (n,)) for k in parts)

@@ -310,6 +310,14 @@ def _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, f
     spec = _spec(spec)
     for name, v in (("seq_len", seq_len), ("micro_batch", micro_batch), ("tp", tp), ("cp", cp), ("etp", etp)):
         check_positive(name, v, integer=True)
+    # the bounds of training.seq_len / micro_batch (compute.layer_ops) and of a parallel size
+    # (max_world_gpus): micro_batch = 1e300 returned inf bytes
+    for name, v, hi in (("seq_len", seq_len, 2**24), ("micro_batch", micro_batch, 2**16)):
+        V.integer(name, v, hi=hi)
+    from ..fabric import constant
+
+    for name, v in (("tp", tp), ("cp", cp), ("etp", etp)):
+        V.integer(name, v, hi=int(constant("max_world_gpus")))
     if recompute not in RECOMPUTE:
         raise unknown("recompute", recompute, RECOMPUTE)
     if not isinstance(selective_mode, str) or selective_mode not in SELECTIVE_MODES:
@@ -530,7 +538,8 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
     caller drops its own reference to the logits, ``del pred``); a fused in-place kernel
     (``loss_fusion``) still wins. A chunked loss (``loss_chunks`` = N) runs
     the output layer and loss over N slices of the tokens, recomputing a slice's logits in
-    backward, so 1/N of them are live.
+    backward, so 1/N of them are live; a slice holds at least one token, so more slices than
+    ``tokens`` leave one token's logits live.
     Sources: https://github.com/NVIDIA/Megatron-LM/blob/main/megatron/core/tensor_parallel/cross_entropy.py ,
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/cross_entropy.py ,
     https://github.com/pytorch/torchtitan/pull/1033 (torchtitan/components/loss.py)
@@ -569,6 +578,8 @@ def loss_logits_bytes(tokens: float, vocab: int, tp: int = 1, activation_bytes: 
         # loss_parallel_bwd_fp32_tensors)
         bwd = float(bwd_fp32_tensors[1] if tp > 1 else bwd_fp32_tensors[0])
         per = max(activation_bytes + 4.0 * fp32_copies, 4.0 * bwd)
+    if loss_chunks > tokens >= 1.0:   # no slice below one token (training.loss_chunks <= seq_len·micro_batch)
+        loss_chunks = tokens
     return float(tokens) * vocab / tp * per / loss_chunks
 
 

@@ -22,11 +22,26 @@ def is_json(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() == ".json"
 
 
+class _RepeatedKey(Exception):
+    """A key given twice in one JSON object (raised by :func:`_no_repeated_keys`)."""
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """``json.loads``' object hook: a dict of the pairs, refusing a key given twice."""
+    d: dict = {}
+    for k, v in pairs:
+        if k in d:
+            raise _RepeatedKey(k)
+        d[k] = v
+    return d
+
+
 def read_tables(path: Any, what: str = "scenario file") -> dict:
     """The tables of the file ``path`` as a dict: TOML, or JSON when the name ends ``.json``; a
     string with a line break is TOML text. Raises :class:`ValidationError` naming the file
     (``what`` and its path) when it is missing, a folder, unreadable, not UTF-8 text, not valid
-    TOML / JSON, or (JSON) not an object of tables.
+    TOML / JSON, or (JSON) not an object of tables or an object with a key given twice. A UTF-8
+    byte-order mark at the start is read as the encoding's mark, not as text.
 
     >>> import infra_lab as il
     >>> read_tables(il.scenario.SCENARIO_DIR / "zaya1-ibm-mi300x.toml")["hardware"]["accelerator"]
@@ -42,12 +57,12 @@ def read_tables(path: Any, what: str = "scenario file") -> dict:
     path = Path(path)
     kind = "JSON" if is_json(path) else "TOML"
     try:
-        if kind == "JSON":
-            with path.open(encoding="utf-8") as fh:
-                d = json.load(fh)
-        else:
-            with path.open("rb") as fh:
-                d = tomllib.load(fh)
+        # UTF-8, with or without the byte-order mark some Windows editors write first
+        text = path.read_bytes().decode("utf-8-sig")
+        d = json.loads(text, object_pairs_hook=_no_repeated_keys) if kind == "JSON" else tomllib.loads(text)
+    except _RepeatedKey as e:
+        raise ValidationError(f"{what} {path.name}: key {e.args[0]!r} given twice in one JSON object; a JSON "
+                              "reader keeps the last silently (TOML refuses it): give each key once") from None
     except FileNotFoundError:
         raise ValidationError(f"{what} {str(path)!r}: not found") from None
     except IsADirectoryError:
@@ -56,7 +71,9 @@ def read_tables(path: Any, what: str = "scenario file") -> dict:
         raise ValidationError(f"{what} {str(path)!r}: not UTF-8 text ({kind} files are UTF-8; "
                               f"byte {e.start}: {e.reason})") from None
     except tomllib.TOMLDecodeError as e:
-        raise ValidationError(f"{what} {path.name}: not valid TOML ({e})") from None
+        other = (f"; a {path.suffix or 'file without a suffix'} is read as TOML (allowed: .toml, or .json for "
+                 "JSON)" if path.suffix.lower() not in FILE_SUFFIXES else "")
+        raise ValidationError(f"{what} {path.name}: not valid TOML ({e}){other}") from None
     except json.JSONDecodeError as e:
         raise ValidationError(f"{what} {path.name}: not valid JSON ({e})") from None
     except OSError as e:

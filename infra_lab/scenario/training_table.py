@@ -253,6 +253,12 @@ class TrainingConfig:
         put(self, "loss_chunks", _int("training.loss_chunks", self.loss_chunks))
         if self.loss_chunks > 2**16:
             raise ValidationError(f"training.loss_chunks = {self.loss_chunks!r}: allowed 1..65,536")
+        tokens = self.seq_len * self.micro_batch
+        if self.loss_chunks > tokens:   # a slice of the loss holds at least one token
+            raise ValidationError(
+                f"training.loss_chunks = {self.loss_chunks!r}: more slices than the {tokens:,} tokens of a "
+                f"micro-batch (seq_len·micro_batch = {self.seq_len:,}·{self.micro_batch}); allowed "
+                f"1..{min(tokens, 2**16):,}")
         for k in ("moe_host_sync", "eager", "sac_recompute_attention", "pp_free_stage_buffers",
                   "gradient_accumulation_fusion", "fsdp_float8_all_gather"):
             put(self, k, _bool(f"training.{k}", getattr(self, k)))

@@ -430,7 +430,8 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
     res = {
         "output_tokens_per_s": out_tps, "total_tokens_per_s": out_tps * (n_in + n_out) / n_out,
         "output_tokens_per_s_per_gpu": out_tps / gpus, "ttft_s": ttft, "tpot_s": tpot,
-        "tokens_per_s_per_user": 1.0 / tpot, "e2e_latency_s": e2e,
+        # one output token (prefill only) has no TPOT (the caller reports None), so no 1/tpot
+        "tokens_per_s_per_user": 1.0 / tpot if n_out > 1 else 0.0, "e2e_latency_s": e2e,
         "memory_per_gpu_bytes": weights + running * kv_one
         + (1.0 - p["memory_utilization"]) * acc.memory_capacity_bytes,
         "fits": 1.0 if fits else 0.0, "max_concurrency": cap * dp, "prefill_time_fraction": frac,

@@ -95,8 +95,8 @@ def estimate_band(scenario: Scenario | dict, *, stack: str | None = None,
             raise unknown(f"factor with a stated range in stack {st}", n, rng)
     names = [n for n in names if n not in (exclude or [])]
     if not names:
-        raise ValidationError(f"exclude = {list(exclude)!r}: leaves no factor to band; stack {st}'s stated "
-                              f"ranges: {', '.join(rng)}")
+        given = f"exclude = {list(exclude)!r}: leaves" if exclude else f"factors = {factors!r}: names"
+        raise ValidationError(f"{given} no factor to band; stack {st}'s stated ranges: {', '.join(rng)}")
     nominal = estimate(sc, stack=stack)
     base = stack_params(st)
     if method == "corners":

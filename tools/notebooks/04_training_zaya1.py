@@ -816,9 +816,11 @@ rail-aware all-to-all on rails-only fabrics.
 
 ## 7. Explore
 
-Change the GPU count, global batch, sequence length, precision and accelerator; the widget calls
-`il.estimate` with Zyphra's plan and, when that does not fit or is not valid, the best plan of a
-reduced `il.search`; its `note` column says why. A global batch smaller than the GPU count leaves
+Change the GPU count, global batch, sequence length, precision and accelerator, or put a pipeline
+into Zyphra's plan (stages, schedule and, for the interleaved schedule, virtual stages vp); the widget
+calls `il.estimate` with that plan and, when it does not fit or Zyphra's plan is not valid, the best
+plan of a reduced `il.search`; its `note` column says why. A pipeline you chose is not swapped for a
+searched plan when the library refuses it: the table shows the library's message instead. A global batch smaller than the GPU count leaves
 pure data parallelism without a whole sequence per GPU: the search then splits the model
 (tensor, pipeline or context parallelism) until the data-parallel width divides the batch, and
 the note gives the smallest global batch pure data parallelism would take. Each accelerator's
