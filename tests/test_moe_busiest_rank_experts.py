@@ -127,3 +127,22 @@ def test_one_decoding_request_reads_the_busiest_ranks_experts():
     assert busiest > 3.0
     assert expert_s(r8) / expert_s(r1) == pytest.approx(busiest, rel=0.05)
     assert r8.tpot_s == pytest.approx(serving.serve(_one_request(8), reference=True).tpot_s, rel=1e-9)
+
+
+@pytest.mark.parametrize("E,k,n,G,M,T,trials,seed", [
+    (256, 8, 8, 8, 4, 40, 512, 0),       # DeepSeek-V3's 4-of-8 group limit
+    (160, 6, 8, 8, 2, 30, 256, 7),       # a 2-of-8 limit (pool of 40: rejected draws)
+    (64, 6, 8, 0, 0, 40, 300, 3),        # no group limit
+    (16, 1, 4, 0, 0, 20, 100, 2**32 - 1),  # top-1, the largest seed
+    (12, 3, 3, 6, 2, 10, 50, 1),
+])
+def test_inlined_generator_kernel_equals_the_np_random_kernel(E, k, n, G, M, T, trials, seed):
+    """The table's kernel (its Mersenne Twister inlined) makes the same draws as the reference
+    kernel, which calls numba's ``np.random`` once per draw: the tables are equal to the bit."""
+    from infra_lab._kernels.moe import busiest_rank_experts_kernel, busiest_rank_experts_mt_kernel
+
+    ref, new = np.full(T + 1, np.nan), np.full(T + 1, np.nan)
+    busiest_rank_experts_kernel(E, k, n, G, M, T, trials, seed, ref)
+    busiest_rank_experts_mt_kernel(E, k, n, G, M, T, trials, seed, new)
+    assert np.array_equal(new, ref)
+    assert ref[T] > 0.0

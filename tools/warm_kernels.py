@@ -53,9 +53,12 @@ def _steps() -> dict:
         "collectives": lambda: (il.collective("all_reduce", 2**30, sc.hardware, sc.hardware.world_size),
                                 il.collectives.algorithm_table("all_reduce", 2**30, sc.hardware, 16)),
         "fabric: flow routing and max-min rates": fabric,
+        # the busiest-rank expert table's Monte Carlo runs at the first pick of a group-limited MoE
+        # (DeepSeek-V3) in il.serve and notebook 07; compiling it there took about 4 s more
         "compute and memory: memory table, grouped GEMMs, MoE Monte Carlo":
             lambda: (il.memory.training_memory(sc), il.compute.device_check_table(),
-                     il.compute.moe_load_imbalance(4096, 64, 8, 8, method="monte_carlo", trials=10)),
+                     il.compute.moe_load_imbalance(4096, 64, 8, 8, method="monte_carlo", trials=10),
+                     il.compute.moe_busiest_rank_experts_table(16, 2, 2, 4, 2, trials=16)),
         "multimodal: sequence packing": lambda: il.multimodal.pack([300, 700, 200, 900], 1024),
         "serving: serve and serve_search": lambda: (il.serve(serving), il.serve_search(serving, top=1)),
         "economics: owned-cost Monte Carlo": lambda: E.monte_carlo_owned_cost(1_000, seed=0),

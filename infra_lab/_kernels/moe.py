@@ -86,3 +86,106 @@ def busiest_rank_experts_kernel(experts, top_k, ep, groups, group_topk, max_toke
                         best[tr] = count[tr, q]
             tot += best[tr]
         out[t] = tot / trials
+
+
+_MT_N = 624
+_MT_M = 397
+
+
+@njit(cache=True)
+def _mt_seed(seed):
+    """MT19937 state (``init_genrand``) for ``seed``: what ``np.random.seed(seed)`` sets inside a
+    numba function (and NumPy's legacy ``RandomState(seed)``); [624 words, next position]."""
+    mt = np.empty(_MT_N + 1, np.int64)   # the last slot holds the next position
+    mt[0] = seed & 0xFFFFFFFF
+    for i in range(1, _MT_N):
+        prev = mt[i - 1]
+        mt[i] = (1812433253 * (prev ^ (prev >> 30)) + i) & 0xFFFFFFFF
+    mt[_MT_N] = _MT_N
+    return mt
+
+
+@njit(cache=True)
+def _mt_word(mt):
+    """The next tempered 32-bit output of the MT19937 state ``mt`` (see :func:`_mt_seed`)."""
+    i = mt[_MT_N]
+    if i >= _MT_N:
+        for kk in range(_MT_N - _MT_M):
+            y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7FFFFFFF)
+            mt[kk] = mt[kk + _MT_M] ^ (y >> 1) ^ ((y & 1) * 0x9908B0DF)
+        for kk in range(_MT_N - _MT_M, _MT_N - 1):
+            y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7FFFFFFF)
+            mt[kk] = mt[kk + _MT_M - _MT_N] ^ (y >> 1) ^ ((y & 1) * 0x9908B0DF)
+        y = (mt[_MT_N - 1] & 0x80000000) | (mt[0] & 0x7FFFFFFF)
+        mt[_MT_N - 1] = mt[_MT_M - 1] ^ (y >> 1) ^ ((y & 1) * 0x9908B0DF)
+        i = 0
+    y = mt[i]
+    mt[_MT_N] = i + 1
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    y ^= y >> 18
+    return y
+
+
+@njit(cache=True)
+def _mt_randint(mt, n):
+    """``np.random.randint(n)`` as numba (and NumPy's legacy generator) draws it from ``mt``: the
+    low bits under the smallest all-ones mask ≥ n − 1, drawn again while ≥ n; no draw for n = 1."""
+    if n == 1:
+        return 0
+    mask = n - 1
+    mask |= mask >> 1
+    mask |= mask >> 2
+    mask |= mask >> 4
+    mask |= mask >> 8
+    mask |= mask >> 16
+    while True:
+        v = _mt_word(mt) & mask
+        if v < n:
+            return v
+
+
+@njit(cache=True)
+def busiest_rank_experts_mt_kernel(experts, top_k, ep, groups, group_topk, max_tokens, trials, seed, out):
+    """:func:`busiest_rank_experts_kernel` with its generator inlined: the same Mersenne Twister,
+    seeding and ``randint`` rule as numba's ``np.random``, so the same draws and the same ``out``
+    (tests/test_moe_busiest_rank_experts.py checks they are equal), about twice as fast (a
+    ``np.random.randint`` call inside numba reaches the thread's generator state each time;
+    benchmarks/bench_moe_busiest.py)."""
+    mt = _mt_seed(seed)
+    per_rank = experts // ep
+    limited = 0 < group_topk < groups
+    g = experts // groups if limited else experts
+    pool = group_topk * g if limited else experts
+    perm = np.arange(pool)
+    gperm = np.arange(groups if limited else 1)
+    touched = np.zeros((trials, experts), np.uint8)
+    count = np.zeros((trials, ep), np.int64)
+    best = np.zeros(trials, np.int64)
+    out[0] = 0.0
+    for t in range(1, max_tokens + 1):
+        tot = 0.0
+        for tr in range(trials):
+            if limited:
+                for j in range(group_topk):
+                    r = j + _mt_randint(mt, groups - j)
+                    a = gperm[j]
+                    gperm[j] = gperm[r]
+                    gperm[r] = a
+            for j in range(top_k):
+                r = j + _mt_randint(mt, pool - j)
+                a = perm[j]
+                perm[j] = perm[r]
+                perm[r] = a
+                e = perm[j]
+                if limited:
+                    e = gperm[e // g] * g + e % g
+                if touched[tr, e] == 0:
+                    touched[tr, e] = 1
+                    q = e // per_rank
+                    count[tr, q] += 1
+                    if count[tr, q] > best[tr]:
+                        best[tr] = count[tr, q]
+            tot += best[tr]
+        out[t] = tot / trials

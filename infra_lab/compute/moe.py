@@ -266,11 +266,12 @@ def _busiest_table(E: int, k: int, n: int, G: int, M: int, method: str, trials: 
     elif method == "exact":
         tab = _busiest_exact(E, k, n, T_end)
     else:
-        from .._kernels.moe import busiest_rank_experts_kernel
+        # the inlined-generator kernel: the same draws and table as busiest_rank_experts_kernel
+        from .._kernels.moe import busiest_rank_experts_mt_kernel
 
         limited = 0 < M < G
         tab = np.empty(T_end + 1)
-        busiest_rank_experts_kernel(E, k, n, G if limited else 0, M if limited else 0, T_end, trials, seed, tab)
+        busiest_rank_experts_mt_kernel(E, k, n, G if limited else 0, M if limited else 0, T_end, trials, seed, tab)
     tab.setflags(write=False)
     return tab
 
