@@ -76,6 +76,21 @@ from numba import njit
 # Plain GEMMs
 # --------------------------------------------------------------------------------------
 @njit(cache=True, no_cfunc_wrapper=True)
+def _candidate_time(flop, peak, ceiling, e, t_m, loads, unit_bw):
+    """Time [s] of one tile/decomposition candidate: the slowest of compute at fraction ``e``
+    of peak, the HBM traffic ``t_m`` and, where ``unit_bw`` > 0, the busiest compute unit's
+    operand ``loads`` [bytes] at ``unit_bw`` [bytes/s] (module docstring)."""
+    t = flop / (peak * ceiling * e)
+    if t_m > t:
+        t = t_m
+    if unit_bw > 0.0:
+        tl = loads / unit_bw
+        if tl > t:
+            t = tl
+    return t
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
 def _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus,
                stream_k, sk_eff, ceiling, peak, mem_bw_Bps, in_bytes, out_bytes, unit_bw):
     """Shortest max(compute, memory, per-unit load) time [s] over the macro-tiles and
@@ -104,12 +119,7 @@ def _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, 
                 if e > best_e:
                     best_e = e
                 continue
-            t = w / (peak * ceiling * e)
-            if t_m > t:
-                t = t_m
-            tl = waves * (tm + tn) * kt * k_tile * in_bytes / unit_bw
-            if tl > t:
-                t = tl
+            t = _candidate_time(w, peak, ceiling, e, t_m, waves * (tm + tn) * kt * k_tile * in_bytes, unit_bw)
             if t < best:
                 best = t
         if stream_k:
@@ -122,12 +132,8 @@ def _best_time(m, n, k, b, tile_m, tile_n, tile_eff, splits, split_eff, k_tile, 
                 if e > best_e:
                     best_e = e
                 continue
-            t = w / (peak * ceiling * e)
-            if t_m > t:
-                t = t_m
-            tl = ((iters + cus - 1) // cus) * (tm + tn) * k_tile * in_bytes / unit_bw
-            if tl > t:
-                t = tl
+            t = _candidate_time(w, peak, ceiling, e, t_m, ((iters + cus - 1) // cus) * (tm + tn) * k_tile * in_bytes,
+                                unit_bw)
             if t < best:
                 best = t
     if unit_bw <= 0.0:
@@ -236,27 +242,17 @@ def _grouped_chunk(idx, gms, gns, gks, tile_m, tile_n, tile_eff, splits, split_e
             e = useful / padded * (tiles / (waves * cus)) * tile_eff[j] * its / (its + tile_c * tiles)
             if s > 1:
                 e *= split_eff
-            t = flop / (peak * ceiling * e)
-            if t_m > t:
-                t = t_m
-            if unit_bw > 0.0:
-                # the busiest unit's tiles at the mean K range per tile (its / tiles K-iterations)
-                tl = waves * (tm + tn) * (its / tiles) * k_tile * in_bytes / unit_bw
-                if tl > t:
-                    t = tl
+            # the busiest unit's tiles at the mean K range per tile (its / tiles K-iterations)
+            t = _candidate_time(flop, peak, ceiling, e, t_m, waves * (tm + tn) * (its / tiles) * k_tile * in_bytes,
+                                unit_bw)
             if t < best:
                 best = t
         if stream_k:
             padded, tl_, iters = _chunk_tiles(idx, gms, gns, gks, tm, tn, np.int64(1), k_tile)
             w = math.ceil((iters + tile_c * tl_) / cus)
             e = useful / padded * (iters / (w * cus)) * tile_eff[j] * sk_eff
-            t = flop / (peak * ceiling * e)
-            if t_m > t:
-                t = t_m
-            if unit_bw > 0.0:
-                tl = math.ceil(iters / cus) * (tm + tn) * k_tile * in_bytes / unit_bw
-                if tl > t:
-                    t = tl
+            t = _candidate_time(flop, peak, ceiling, e, t_m, math.ceil(iters / cus) * (tm + tn) * k_tile * in_bytes,
+                                unit_bw)
             if t < best:
                 best = t
     return best + fixed_s, flop
