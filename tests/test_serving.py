@@ -1716,7 +1716,7 @@ def test_separate_prefill_gap_matches_a_packed_gap(k, n_in, m):
     assert B * (1.0 - keep) == pytest.approx(pending, rel=1e-12)
     # TTFT in service with 1 s per prefill forward, nothing else: the mean forwards before it
     ttft, _frac, _step = K._ttft_in_service(False, 0.0, 1.0, 0.0, float(n_in), 0.0, float(m), 0.0, p_tok, k,
-                                            0.0, 0.0, x, 0.0)
+                                            0.0, 0.0, x, 0.0, 0.0)
     assert ttft == pytest.approx(ahead, rel=1e-12)
 
 
@@ -1732,7 +1732,7 @@ def test_separate_prefill_weights_are_continuous_and_have_their_limits():
     def at(p):
         m = min(chunk, max(n_in, p))
         x, keep, q = K._separate_prefill(p, n_in, m, B, False, 1)
-        ttft = K._ttft_in_service(False, 0.0, 1.0, 0.0, n_in, 0.0, m, 0.0, p, p / n_in, 0.0, 0.0, x, q)[0]
+        ttft = K._ttft_in_service(False, 0.0, 1.0, 0.0, n_in, 0.0, m, 0.0, p, p / n_in, 0.0, 0.0, x, q, 0.0)[0]
         return keep, ttft
 
     for edge in (n_in, chunk):
@@ -1740,7 +1740,7 @@ def test_separate_prefill_weights_are_continuous_and_have_their_limits():
         assert lo == pytest.approx(hi, rel=1e-6, abs=1e-9), edge
     assert at(500.0)[0] == pytest.approx((B - 1) / B)
     wa, wb, we = K._pass_weights(False, False, B, n_in, 100.0, 0.0, 1.0, 0.0, -1.0, 1, 0.0, False,
-                                 *K._separate_prefill(0.0, n_in, n_in, B, False, 1))
+                                 *K._separate_prefill(0.0, n_in, n_in, B, False, 1), 0.0, True)
     assert (wa, wb, we) == (0.0, 1.0, 0.0)
     assert K._separate_prefill(700.0, n_in, n_in, 1.0, False, 1)[1] == 0.0
 
@@ -1785,9 +1785,11 @@ def test_dp_attention_token_wait_counts_own_rank_token_weighted_and_others_per_s
 
     B, f, dp = 32.0, 0.3, 8
     w = f * (B - 1) / (B - f)
-    wa, wb, _ = K._pass_weights(False, True, B, 1000.0, 100.0, 0.0, 1.0, f, 5.0, dp, 0.1, False, 0.0, 0.0, 0.0)
+    wa, wb, _ = K._pass_weights(False, True, B, 1000.0, 100.0, 0.0, 1.0, f, 5.0, dp, 0.1, False, 0.0, 0.0, 0.0,
+                                0.0, True)
     assert wa == pytest.approx(1 - (1 - w) * (1 - f) ** (dp - 1), rel=1e-12) and wa + wb == pytest.approx(1.0)
-    wa1, _, _ = K._pass_weights(False, True, B, 1000.0, 100.0, 0.0, 1.0, f, 5.0, 1, 0.1, False, 0.0, 0.0, 0.0)
+    wa1, _, _ = K._pass_weights(False, True, B, 1000.0, 100.0, 0.0, 1.0, f, 5.0, 1, 0.1, False, 0.0, 0.0, 0.0,
+                                0.0, True)
     assert wa1 == pytest.approx(w, rel=1e-12)
     x, _keep, q = K._separate_prefill(600.0, 3000.0, 3000.0, B, True, dp)
     assert q == pytest.approx(1 - (1 / (1 + x)) ** (dp - 1), rel=1e-12)
@@ -1828,8 +1830,8 @@ def test_chunk_640_to_644_step_is_gemm_tile_quantization():
 def _synchronized_ranks(dp, B, n_out, t_dec, t_pre, steps, seed):
     """Output tokens per second and mean TPOT [tok/s, s] of ``dp`` ranks that each choose a
     prefill forward (when a prompt waits: prefill first) or a decode step on their own and step
-    together, every global step lasting its longest forward (``t_pre`` if any rank prefills,
-    else ``t_dec``); ``B`` closed-loop clients per rank, one prompt per forward, a finished
+    together, every global step lasting its longest forward (the longer of ``t_pre`` and
+    ``t_dec`` when some ranks prefill and others decode); ``B`` closed-loop clients per rank, one prompt per forward, a finished
     request replaced on its rank at the end of the step; the first fifth discarded."""
     import random
 
@@ -1842,7 +1844,12 @@ def _synchronized_ranks(dp, B, n_out, t_dec, t_pre, steps, seed):
         if s == steps // 5:
             t0, tokens, tpot_sum, tpot_n = t, 0, 0.0, 0
         prefill = [bool(w) for w in waiting]
-        t += t_pre if any(prefill) else t_dec
+        if all(prefill):
+            t += t_pre
+        elif any(prefill):
+            t += max(t_pre, t_dec)
+        else:
+            t += t_dec
         for r in range(dp):
             if prefill[r]:
                 waiting[r].pop()
@@ -1865,18 +1872,22 @@ def _synchronized_ranks(dp, B, n_out, t_dec, t_pre, steps, seed):
     return tokens / (t - t0), tpot_sum / tpot_n
 
 
-def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
+@pytest.mark.parametrize(("t_dec", "t_pre"), [(0.033, 0.24), (0.12, 0.03)])
+def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step(t_dec, t_pre):
     """The separate-prefill DP-attention terms (docs/serving.md: a decode step lasts another
     rank's prefill forward with probability q = 1 − (1/(1 + x))^(dp − 1), the rank's own x
     forwards weighted 1 − u/B, the engine step (1 − q)·decode + (q + x)·prefill setting the
     prompts per step) against ranks simulated step by step, with abstract step times (a 33 ms
-    decode step, a 0.24 s prefill forward: the DeepSeek-V3 case of docs/serving-history.md): the
-    kernel's functions, iterated to their fixed point, give the simulated throughput and TPOT
-    within 3 % at dp = 8 and dp = 2, and the plain separate-prefill engine at dp = 1; nothing
-    is counted twice (own forwards and the other ranks' stretch)."""
+    decode step, a 0.24 s prefill forward: the DeepSeek-V3 case of docs/serving-history.md; and
+    a decode step four times a prefill forward, short prompts among many decoding requests,
+    where a prefill forward lasts another rank's decode step with probability
+    r = 1 − (x/(1 + x))^(dp − 1) instead): the kernel's functions, iterated to their fixed
+    point, give the simulated throughput and TPOT within 3 % at dp = 8 and dp = 2, and the plain
+    separate-prefill engine at dp = 1; nothing is counted twice (own forwards and the other
+    ranks' stretch)."""
     from infra_lab._kernels import serving as K
 
-    t_dec, t_pre, n_in, B, n_out = 0.033, 0.24, 3000.0, 32, 500
+    n_in, B, n_out = 3000.0, 32, 500
     for dp in (8, 2, 1):
         p_tok = B * n_in / n_out
         for _ in range(100):
@@ -1884,11 +1895,13 @@ def test_dp_attention_stretch_matches_synchronized_ranks_step_by_step():
             assert m_pre == n_in  # one prompt per forward, as simulated
             prompts = p_tok / n_in
             x, keep, q = K._separate_prefill(p_tok, n_in, m_pre, float(B), True, dp)
+            r = K._prefill_waits(x, True, dp)
             wa, wb, _ = K._pass_weights(False, False, float(B), n_in, float(n_out), 0.0, 1.0, 0.0, -1.0, dp,
-                                        prompts, False, x, keep, q)
+                                        prompts, False, x, keep, q, r, t_pre >= t_dec)
             cycle = wa * t_pre + wb * t_dec
-            ttft, _frac, step = K._ttft_in_service(False, cycle, t_pre, t_dec, n_in, 0.0, m_pre, 0.0, p_tok,
-                                                   prompts, 0.0, 0.0, x, q)
+            ttft, frac, step = K._ttft_in_service(False, cycle, t_pre, t_dec, n_in, 0.0, m_pre, 0.0, p_tok,
+                                                  prompts, 0.0, 0.0, x, q, r)
+            assert 0.0 <= frac <= 1.0
             rate = B / (ttft + (n_out - 1) * cycle)
             p_tok = rate * n_in * step
         model_tps = dp * B * n_out / (ttft + (n_out - 1) * cycle)

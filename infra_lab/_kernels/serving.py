@@ -380,6 +380,18 @@ def _separate_prefill(p_tok, n_in, m_pre, b_run, dpa, dp):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
+def _prefill_waits(x, dpa, dp):
+    """Under DP attention with dp > 1 (ranks choosing prefill or decode on their own, each in a
+    prefill forward in a share g = x/(1 + x) of its forwards): the chance that at least one of
+    the other dp − 1 ranks decodes while this rank runs a prefill forward, 1 − g^(dp − 1). The
+    forward then lasts as long as that rank's decode step when the decode step is the longer
+    (short prompts, many decoding requests); 0 otherwise (the ranks are not coupled)."""
+    if dpa and dp > 1:
+        return 1.0 - (x / (1.0 + x)) ** (dp - 1)
+    return 0.0
+
+
+@njit(cache=True, no_cfunc_wrapper=True)
 def _batch_formation(static, mixed, dpa, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre,
                      sat):
     """The first engine cycle of a pass (``ta``): (da, sa, pa) decode tokens, decoding
@@ -579,7 +591,7 @@ def _collective_key(op, n_c, kk, ti):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, moe_a, dp, prompts, sat, x, keep, q):
+def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, moe_a, dp, prompts, sat, x, keep, q, r, a_longer):
     """(wa, wb, we): the result's breakdown of a pass is wa·ta + wb·tb (the engine cycles of
     the pass) with we·t_enc encoder seconds:
 
@@ -596,8 +608,12 @@ def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, moe_a, dp, prompt
       the encoders run with the chunks;
     * separate prefill forwards: the decode step + the ``x`` prefill forwards per decode step,
       of which a decoding request waits for the share ``keep`` (the requests still before their
-      first token do not wait: :func:`_separate_prefill`); under DP attention a share ``q`` of
-      the decode steps lasts a prefill forward of another rank;
+      first token do not wait: :func:`_separate_prefill`); under DP attention the ranks step
+      together, so a step lasts as long as the longer of the two kinds on any rank
+      (``a_longer``: the prefill forward ta is; :func:`_ttft_in_service`): a share ``q`` of the
+      decode steps then lasts a prefill forward of another rank, or else (the decode step is
+      the longer) a share ``r`` of the prefill forwards lasts a decode step of another rank
+      (:func:`_prefill_waits`);
     the last two with the encoders of the ``prompts`` new requests per cycle (those a decoding
     request waits for)."""
     if static:
@@ -610,7 +626,9 @@ def _pass_weights(static, mixed, b_run, n_in, n_out, mc, E, f, moe_a, dp, prompt
         if moe_a >= 0.0:
             f_oth = 1.0 - (1.0 - f_oth) * (1.0 - f) ** (dp - 1)
         return f_oth, 1.0 - f_oth, prompts * oth
-    return x * keep + q, 1.0 - q, prompts * keep
+    if a_longer:
+        return x * keep + q, 1.0 - q, prompts * keep
+    return x * keep * (1.0 - r), 1.0 + x * keep * r, prompts * keep
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -624,14 +642,19 @@ def _static_batch(s_a, s_b, n_pre, n_dec, b_run, n_out, E, dp, t_enc, req_ovh):
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
-def _ttft_in_service(mixed, cycle, s_a, s_b, n_in, c_tok, m_pre, f_any, p_tok, prompts, t_enc, req_ovh, x, q):
+def _ttft_in_service(mixed, cycle, s_a, s_b, n_in, c_tok, m_pre, f_any, p_tok, prompts, t_enc, req_ovh, x, q, r):
     """(ttft_run, prefill fraction, engine step) [s, -, s] of a request in service.
 
     * mixed batching: half the average ``cycle``, then its prompt in ceil(n_in/c_tok) steps
       with a chunk (``s_a`` seconds each); ``f_any`` of the engine steps carry a chunk;
     * separate prefill forwards (``m_pre`` tokens, ``s_a`` seconds each; ``x`` per decode step
-      of ``s_b`` seconds, a share ``q`` of which lasts ``s_a`` under DP attention): half a decode
-      step, then the gap's forwards up to the one that holds its prompt's last token:
+      of ``s_b`` seconds): under DP attention the ranks step together (every MoE layer is a
+      collective), so a step lasts the longer of the kinds its ranks run, max(s_a, s_b): a
+      share ``q`` of the decode steps (another rank prefills) and a share ``r`` of the prefill
+      forwards (another rank decodes) last max(s_a, s_b); without DP attention q = r = 0.
+      APPROXIMATION: the whole step's max, not each layer's (a lower bound of the sum of the
+      per-layer maxima). A request waits half a decode step, then the gap's forwards up to the
+      one that holds its prompt's last token:
       ceil(n_in/m_pre) + max(0, p_tok − max(n_in, m_pre))/(2·m_pre) of them on average (the
       gap's p_tok prompt tokens packed first come first served);
     then its encoders and the request overhead. The engine step (the mean time between two
@@ -642,11 +665,13 @@ def _ttft_in_service(mixed, cycle, s_a, s_b, n_in, c_tok, m_pre, f_any, p_tok, p
         ttft_run = 0.5 * cycle + math.ceil(n_in / c_tok - 1e-9) * s_a + t_enc + req_ovh
         full = f_any * s_a + (1.0 - f_any) * s_b + prompts * t_enc
         return ttft_run, (f_any * (s_a - s_b) + prompts * t_enc) / full, full
-    dec = q * s_a + (1.0 - q) * s_b  # a decode step (under DP attention: maybe another rank's prefill)
-    step = dec + x * s_a + prompts * t_enc
+    hi = s_a if s_a > s_b else s_b
+    dec = q * hi + (1.0 - q) * s_b  # a decode step (under DP attention: maybe another rank's prefill)
+    pre = r * hi + (1.0 - r) * s_a  # a prefill forward (under DP attention: maybe another rank's decode)
+    step = dec + x * pre + prompts * t_enc
     ahead = math.ceil(n_in / m_pre - 1e-9) + max(0.0, p_tok - max(n_in, m_pre)) / (2.0 * m_pre)
-    ttft_run = 0.5 * dec + ahead * s_a + t_enc + req_ovh
-    return ttft_run, (x * s_a + q * (s_a - s_b) + prompts * t_enc) / step, step
+    ttft_run = 0.5 * dec + ahead * pre + t_enc + req_ovh
+    return ttft_run, (x * pre + (dec - s_b) + prompts * t_enc) / step, step
 
 
 @njit(cache=True, no_cfunc_wrapper=True)
@@ -798,9 +823,10 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
             dpa_own = dpa and not lockstep
             da, sa, pa, c_tok, f, f_any, moe_a, m_pre = _batch_formation(
                 static, S.mixed, dpa_own, dp, chunk, mc, D, b_dec, p_tok, n_in, c_tok, f, f_any, moe_a, m_pre, sat)
-            x_pre, keep, q_dp = 0.0, 0.0, 0.0
+            x_pre, keep, q_dp, r_dp = 0.0, 0.0, 0.0, 0.0
             if not (static or S.mixed):
                 x_pre, keep, q_dp = _separate_prefill(p_tok, n_in, m_pre, b_run, dpa_own, dp)
+                r_dp = _prefill_waits(x_pre, dpa_own, dp)
             for c in range(3 if (it == 0 and burst_needed) else 2):
                 # ======== tc = one engine cycle [s] (every micro-batch through every stage): dc
                 # decode tokens from sc_ sequences and pc prefill tokens per cycle; mo: tokens the
@@ -926,8 +952,17 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
                 # host work per engine step: a fixed part and a part per decoding request
                 # (scheduling, sampling, stop checks, detokenization of the request's new tokens)
                 tc[B_STEP_OVH] += (S.step_ovh + S.seq_ovh * sc_)
+            if S.mixed and not static:
+                # a step that carries a prompt chunk does at least the decode-only step's work in
+                # every part (the same decode tokens, more rows in each GEMM and collective), so no
+                # part of it is priced shorter: the library's algorithm windows (RCCL on gfx950 runs
+                # a 32-512 KiB all-reduce as a ring, a 512 KiB one with MSCCL all-pairs) and the
+                # efficiency of the rounded-up rows would otherwise make it faster
+                for j in range(N_B):
+                    if ta[j] < tb[j]:
+                        ta[j] = tb[j]
             wa, wb, we = _pass_weights(static, S.mixed, b_run, n_in, n_out, mc, E, f, moe_a, dp, prompts, sat,
-                                       x_pre, keep, q_dp)
+                                       x_pre, keep, q_dp, r_dp, ta.sum() >= tb.sum())
             for j in range(N_B):
                 acc[j] = wa * ta[j] + wb * tb[j]
             acc[B_ENCODER] += we * t_enc
@@ -944,7 +979,8 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
             #   prompt tokens per engine step = r·n_in·step
             cycle = acc.sum()
             ttft_run, prefill_frac, step = _ttft_in_service(S.mixed, cycle, ta.sum(), tb.sum(), n_in, c_tok, m_pre,
-                                                            f_any, p_tok, prompts, t_enc, S.req_ovh, x_pre, q_dp)
+                                                            f_any, p_tok, prompts, t_enc, S.req_ovh, x_pre, q_dp,
+                                                            r_dp)
             tpot = cycle / E
             t_serve, ttft_run = _prefill_bound(sat, ttft_run + (n_out - 1.0) * tpot, ttft_run, b_run, n_in, cycle,
                                                c_tok)

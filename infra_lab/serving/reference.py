@@ -341,6 +341,10 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                     share = any_chunk
                 with_chunk = cycle(dec, decoding, carried, draft, moe_chunk)
                 without = cycle(dec, decoding, 0.0, draft)
+                # the chunk step runs the decode-only step's tokens and more: each of its parts
+                # takes at least as long as there (a collective's algorithm window or a GEMM's
+                # rounded-up rows could price the larger step faster)
+                with_chunk = {key: max(with_chunk[key], without[key]) for key in BREAKDOWN}
                 comp = {key: seen * with_chunk[key] + (1.0 - seen) * without[key] for key in BREAKDOWN}
                 comp["encoder"] += starts * theirs * enc_s  # the encoders run with the chunks
                 cyc = total(comp)
@@ -374,23 +378,33 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 else:
                     pending = 0.5 * (prompt_tokens / n_in + max(1.0, batch_tokens / n_in))
                 waiting = max(0.0, 1.0 - min(pending, running) / running)  # share of the running that decode
-                stretched = 0.0
+                # under DP attention the ranks choose prefill or decode on their own and step
+                # together (the MoE layers are collectives), so a step lasts as long as the longer
+                # of the two kinds run in it: with each rank prefilling in forwards/(1 + forwards)
+                # of its steps, this rank's decode step is stretched to a prefill forward when any
+                # other rank prefills and that forward is the longer, and its prefill forward to a
+                # decode step when any other rank decodes and the decode step is the longer
+                stretched = waits = 0.0
                 if dpa and dp > 1 and not sv.lockstep:
-                    # the ranks choose prefill or decode on their own and step together (the MoE
-                    # layers are collectives): this rank's decode step lasts a prefill forward
-                    # when any other rank is in one (each is, in forwards/(1 + forwards) of its steps)
-                    stretched = 1.0 - (1.0 - forwards / (1.0 + forwards)) ** (dp - 1)
-                comp = {key: (forwards * waiting + stretched) * pre[key] + (1.0 - stretched) * dstep[key]
-                        for key in BREAKDOWN}
+                    g = forwards / (1.0 + forwards)
+                    if total(pre) >= total(dstep):
+                        stretched = 1.0 - (1.0 - g) ** (dp - 1)
+                    else:
+                        waits = 1.0 - g ** (dp - 1)
+                # one decode step and one prefill forward as they last, each a mix of the two
+                decode_mix = {key: stretched * pre[key] + (1.0 - stretched) * dstep[key] for key in BREAKDOWN}
+                pre_mix = {key: waits * dstep[key] + (1.0 - waits) * pre[key] for key in BREAKDOWN}
+                comp = {key: forwards * waiting * pre_mix[key] + decode_mix[key] for key in BREAKDOWN}
                 comp["encoder"] += starts * waiting * enc_s
                 cyc = total(comp)
-                decode_step = stretched * total(pre) + (1.0 - stretched) * total(dstep)
-                engine_step = decode_step + forwards * total(pre) + starts * enc_s
+                decode_step = total(decode_mix)
+                prefill_forward = total(pre_mix)
+                engine_step = decode_step + forwards * prefill_forward + starts * enc_s
                 # its own prompt: the forwards up to the one holding its last token
                 before = math.ceil(n_in / batch_tokens - 1e-9) \
                     + max(0.0, prompt_tokens - max(n_in, batch_tokens)) / (2.0 * batch_tokens)
-                ttft_run = 0.5 * decode_step + before * total(pre) + enc_s + p["request_overhead_s"]
-                frac = (forwards * total(pre) + stretched * (total(pre) - total(dstep)) + starts * enc_s) / engine_step
+                ttft_run = 0.5 * decode_step + before * prefill_forward + enc_s + p["request_overhead_s"]
+                frac = (forwards * prefill_forward + (decode_step - total(dstep)) + starts * enc_s) / engine_step
                 decode_only = total(dstep)
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
