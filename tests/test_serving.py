@@ -631,7 +631,8 @@ _SPLIT = ["tp", "pp", "dp", "ep", "dp_attention", "weight_precision", "kv_precis
 def test_search_default_grid_reaches_each_splits_max_concurrency():
     """The default grid runs each split up to its max_concurrency (KV cache and the engine's
     max_num_seqs over all DP ranks): the Maia-class scenario's best row was cut at 1,024 of the
-    4,400 requests that run. Rows of the old grid keep their numbers (only the pick moves)."""
+    4,400 requests that run; and where a split's step budget fills, the concurrency at which it
+    fills. Rows of the old grid keep their numbers (only the pick moves)."""
     from infra_lab.errors import SearchEdgeWarning
     from infra_lab.serving.search import DEFAULT_CONCURRENCIES
 
@@ -648,8 +649,19 @@ def test_search_default_grid_reaches_each_splits_max_concurrency():
     one = fits.filter(pl.col("max_concurrency") == fits["max_concurrency"].max())
     one = one.filter(pl.struct(_SPLIT) == one.select(pl.struct(_SPLIT)).row(0)[0])
     m = int(one["max_concurrency"][0])
-    assert sorted(one["concurrency"].to_list()) == sorted(
-        set(DEFAULT_CONCURRENCIES) | {sc.serving.concurrency} | {2**k for k in range(11, 64) if 2**k < m} | {m})
+    grid = set(DEFAULT_CONCURRENCIES) | {sc.serving.concurrency} | {2**k for k in range(11, 64) if 2**k < m} | {m}
+    # and where the step budget fills inside the grid, the concurrency at which it fills
+    # (search._knee_extension, from the first saturated row of the grid): the plateau's throughput
+    # with almost none of the wait for the budget that the larger concurrencies add to TTFT
+    extra = set(one["concurrency"].to_list()) - grid
+    assert grid <= set(one["concurrency"].to_list()) and len(extra) == 1
+    knee = extra.pop()
+    first = one.filter((pl.col("prefill_queue_s") > 0) & (pl.col("concurrency") > knee)).sort("concurrency").row(
+        0, named=True)
+    assert knee == math.ceil(first["concurrency"] * (1 - first["prefill_queue_s"] / first["e2e_latency_s"]) - 1e-9)
+    at = one.filter(pl.col("concurrency") == knee).row(0, named=True)
+    assert at["output_tokens_per_s"] == pytest.approx(first["output_tokens_per_s"], rel=1e-9)
+    assert at["prefill_queue_s"] < 0.01 * first["prefill_queue_s"]
     old_grid = sorted(set(DEFAULT_CONCURRENCIES) | {sc.serving.concurrency})
     with pytest.warns(SearchEdgeWarning, match="1,024 requests in flight.*4,400 would run"):
         old = il.serve_search(sc, top=None, pareto=False, concurrencies=old_grid)

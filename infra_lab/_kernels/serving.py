@@ -92,16 +92,16 @@ N_H = 27
 # ---------------------------------------------------------------------------------------
 (O_OUT_TPS, O_TOTAL_TPS, O_OUT_TPS_GPU, O_TTFT, O_TPOT, O_TPS_USER, O_E2E, O_MEM_GPU,
  O_FITS, O_MAX_CONC, O_PREFILL_FRAC, O_CYCLE, O_RUNNING, O_KV_LIMITED, O_WEIGHTS_GPU,
- O_KV_GPU) = range(16)
+ O_KV_GPU, O_PREFILL_QUEUE) = range(17)
 (B_ATTN_GEMM, B_MLP_GEMM, B_EXPERT_GEMM, B_HEAD, B_ATT_DEC, B_ATT_PRE, B_TP_COMM, B_EP_COMM,
  B_PP_P2P, B_LAYER_OVH, B_STEP_OVH, B_MTP, B_ENCODER) = range(13)
 N_B = 13
-N_RES = 16
+N_RES = 17
 N_OUT = N_RES + N_B
 OUT_NAMES = ("output_tokens_per_s", "total_tokens_per_s", "output_tokens_per_s_per_gpu", "ttft_s",
              "tpot_s", "tokens_per_s_per_user", "e2e_latency_s", "memory_per_gpu_bytes", "fits",
              "max_concurrency", "prefill_time_fraction", "cycle_s", "running_requests", "kv_limited",
-             "weights_per_gpu_bytes", "kv_cache_per_gpu_bytes")
+             "weights_per_gpu_bytes", "kv_cache_per_gpu_bytes", "prefill_queue_s")
 BREAKDOWN_NAMES = ("attention_gemm", "mlp_gemm", "expert_gemm", "lm_head", "attention_decode",
                    "attention_prefill", "tp_comm", "ep_comm", "pp_p2p", "layer_overhead",
                    "step_overhead", "mtp_draft", "encoder")
@@ -705,7 +705,7 @@ def _lockstep_tpot(tpot, tpot_decode, burst, n_out):
 
 @njit(cache=True, no_cfunc_wrapper=True)
 def _write_result(out, i, acc, out_tps, n_in, n_out, gpus, ttft, tpot, e2e, mem, fits, bmax, dp, prefill_frac,
-                  cycle, b_run, B, weights, kv_gpu):
+                  cycle, b_run, B, weights, kv_gpu, queue):
     """Fill output row ``out[i]`` (layout O_* then the breakdown ``acc``, B_*)."""
     o = out[i]
     o[O_OUT_TPS] = out_tps
@@ -726,6 +726,7 @@ def _write_result(out, i, acc, out_tps, n_in, n_out, gpus, ttft, tpot, e2e, mem,
     o[O_KV_LIMITED] = 1.0 if (fits and b_run < B) else 0.0
     o[O_WEIGHTS_GPU] = weights
     o[O_KV_GPU] = kv_gpu
+    o[O_PREFILL_QUEUE] = queue
     for j in range(N_B):
         o[N_RES + j] = acc[j]
 
@@ -810,6 +811,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
         p_tok = b_run * n_in * E / n_out
         c_tok, f, f_any, moe_a, m_pre = 0.0, 0.0, 0.0, -1.0, 0.0
         cycle, t_serve, ttft_run, prefill_frac, ttft, tpot, e2e, out_tps = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        queue = 0.0
         sat = False
         for it in range(passes):
             D = b_dec * V
@@ -982,8 +984,9 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
                                                             f_any, p_tok, prompts, t_enc, S.req_ovh, x_pre, q_dp,
                                                             r_dp)
             tpot = cycle / E
-            t_serve, ttft_run = _prefill_bound(sat, ttft_run + (n_out - 1.0) * tpot, ttft_run, b_run, n_in, cycle,
-                                               c_tok)
+            t_nat = ttft_run + (n_out - 1.0) * tpot
+            t_serve, ttft_run = _prefill_bound(sat, t_nat, ttft_run, b_run, n_in, cycle, c_tok)
+            queue = t_serve - t_nat  # the wait for the step budget (a full one), part of TTFT
             rate = b_run / t_serve
             if it == passes - 1:
                 break
@@ -1008,7 +1011,7 @@ def serve_kernel(cfg, out, lo, hi, M, H, wins, tp_index, etp_index, imb_a, busy_
             e2e = ttft + (n_out - 1.0) * tpot
         _write_result(out, i, acc, out_tps, n_in, n_out, float(tp * pp * dp), ttft, tpot, e2e,
                       weights + kv_gpu + (1.0 - S.mem_util) * S.hbm, fits, bmax, dp, prefill_frac, cycle, b_run, B,
-                      weights, kv_gpu)
+                      weights, kv_gpu, queue)
 
 
 def memo(blocks):

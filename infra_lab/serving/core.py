@@ -121,6 +121,11 @@ class ServeResult:
         :func:`infra_lab.memory.max_inference_batch` counts) and at most the engine's
         ``max_num_seqs`` per replica
     kv_limited : more requests in flight than fit; the rest queue (their wait is in ttft_s)
+    prefill_queue_s : the part of ttft_s a request waits for the engine's step budget [s]: on a
+        mixed engine whose prompts outrun the budget (``chunk_tokens``) every step is full, the
+        engine admits chunk-minus-decode prompt tokens a step, and past that concurrency more
+        requests add no throughput, only this wait (0 below it; docs/serving.md, "the budget
+        full")
     running_requests : requests decoding at once [-]
     prefill_time_fraction : share of GPU time spent on prompts (and encoders) [-]
     cycle_s : time of an average engine cycle [s] (of the whole batch when static)
@@ -151,6 +156,7 @@ class ServeResult:
     prefill_time_fraction: float
     cycle_s: float
     prompt_tokens: float
+    prefill_queue_s: float
     breakdown: pl.DataFrame = field(repr=False, compare=False)
 
     def costs(self, price_usd_per_gpu_hour: float | str = "owned") -> dict[str, float]:
@@ -631,7 +637,8 @@ def _result(sc: Scenario, stack: str, o: np.ndarray, positions: float = 0.0) -> 
         fits=bool(vals[K.O_FITS] > 0.5), max_concurrency=int(min(vals[K.O_MAX_CONC], 2**62)),
         kv_limited=bool(vals[K.O_KV_LIMITED] > 0.5), running_requests=vals[K.O_RUNNING],
         prefill_time_fraction=vals[K.O_PREFILL_FRAC], cycle_s=cyc,
-        prompt_tokens=float(sc.serving.input_tokens) + positions, breakdown=bd,
+        prompt_tokens=float(sc.serving.input_tokens) + positions, prefill_queue_s=vals[K.O_PREFILL_QUEUE],
+        breakdown=bd,
     )
 
 

@@ -280,6 +280,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
             chunk = (chunk - chunk % dp) / dp
     enc_s = media[0]  # encoder seconds per request (il.multimodal.encoder_prefill, an input here)
     comp = dict.fromkeys(BREAKDOWN, 0.0)
+    budget_wait = 0.0  # the wait for a full step budget (mixed engines), part of TTFT
     if sv.batching == "static":
         piece = min(chunk, running * n_in)
         n_pieces = running * n_in / piece
@@ -408,6 +409,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 decode_only = total(dstep)
             tpot = cyc / advance
             serve_s = ttft_run + (n_out - 1.0) * tpot
+            budget_wait = 0.0
             if full:
                 # Little's law at the prefill budget: `carried` prompt tokens per cycle admit
                 # carried/I requests per cycle; a request's wait for its turn is part of its TTFT
@@ -415,6 +417,7 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
                 if queued > 0.0:
                     ttft_run += queued
                     serve_s += queued
+                    budget_wait = queued
             if n_pass == K.FIXED_POINT_PASSES - 1:
                 break
             per_s = running / serve_s
@@ -452,5 +455,6 @@ def _reference_one(sc: Scenario, p: dict[str, float], concurrency: float,
         "cycle_s": cyc, "running_requests": running * dp,
         "kv_limited": 1.0 if (fits and running < per_group) else 0.0,
         "weights_per_gpu_bytes": weights, "kv_cache_per_gpu_bytes": running * kv_one,
+        "prefill_queue_s": budget_wait,
     }
     return np.array([res[n] for n in K.OUT_NAMES] + [comp[n] for n in BREAKDOWN], dtype=np.float64)

@@ -142,15 +142,67 @@ def pareto_front(df: pl.DataFrame, x: str = "tokens_per_s_per_user",
     return pl.Series("pareto", _pareto_mask(df[x].to_numpy(), df[y].to_numpy()))
 
 
-def _pareto_mask(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _pareto_mask(xs: np.ndarray, ys: np.ndarray, ties: np.ndarray | None = None) -> np.ndarray:
     """Rows no other row beats on both xs and ys (larger is better): in x-descending
-    (then y-descending) order, a row is kept when its y beats every y before it."""
-    order = np.lexsort((-ys, -xs))  # x descending, then y descending
+    (then y-descending) order, a row is kept when its y beats every y before it; of rows equal
+    in both, the first in the order is kept: the smallest ``ties`` (e.g. TTFT) when given, else
+    the first row."""
+    keys = (-ys, -xs) if ties is None else (ties, -ys, -xs)
+    order = np.lexsort(keys)  # x descending, then y descending (then ties ascending)
     ys_sorted = ys[order]
     before = np.concatenate(([-np.inf], np.maximum.accumulate(ys_sorted)[:-1]))
     keep = np.zeros(len(xs), dtype=bool)
     keep[order] = ys_sorted > before
     return keep
+
+
+TIE_DIGITS = 9
+"""Significant digits at which :func:`serve_search` takes two rows' throughput and
+interactivity as equal, ranking and drawing the front with the shorter TTFT first: past a split's
+saturation concurrency (:func:`_knee_extension`) every row has the same throughput and TPOT
+to ~1e-10 (rounding noise) and only a longer wait for the step budget."""
+
+
+def _tie_round(v: np.ndarray) -> np.ndarray:
+    """``v`` rounded to :data:`TIE_DIGITS` significant digits (0, inf and NaN kept)."""
+    a = np.abs(v)
+    ok = np.isfinite(v) & (a > 0.0)
+    mag = np.ones_like(v)
+    mag[ok] = 10.0 ** np.floor(np.log10(a[ok]))
+    out = np.array(v, dtype=np.float64, copy=True)
+    out[ok] = np.round(v[ok] / mag[ok], TIE_DIGITS - 1) * mag[ok]
+    return out
+
+
+def _knee_extension(cfg: np.ndarray, out: np.ndarray, combo: np.ndarray,
+                    budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row index of a saturated row, concurrency) to add for each split and precisions whose
+    step budget fills within the grid: a mixed engine whose prompts outrun its budget admits a
+    fixed number of prompt tokens per step, so past that concurrency the throughput and TPOT
+    stay those of the full budget and the other requests only wait for it (``prefill_queue_s``,
+    in TTFT: Little's law, T = B·I·cycle/c). From a saturated row (C requests, the served time
+    T = e2e with the wait w): the budget fills at C·(1 − w/T), rounded up; the row added there
+    has the plateau's throughput with (almost) no wait. Rows of the default grid that queue for
+    a KV slot are not used (their served time is not the e2e). At most ``budget`` rows."""
+    from .._kernels import serving as K
+
+    q = out[:, K.O_PREFILL_QUEUE]
+    e2e = out[:, K.O_E2E]
+    sat = ((q > 0.0) & (out[:, K.O_FITS] > 0.5) & (out[:, K.O_KV_LIMITED] < 0.5) & np.isfinite(q)
+           & np.isfinite(e2e) & (e2e > 0.0))
+    idx = np.flatnonzero(sat)
+    if idx.size == 0 or budget <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    # rows are in (combo, concurrency) order: the first saturated row of each combo
+    _, first = np.unique(combo[idx], return_index=True)
+    rows = idx[first]
+    conc = cfg[rows, K.K_CONC]
+    knee = np.maximum(1.0, np.ceil(conc * (1.0 - q[rows] / e2e[rows]) - 1e-9))
+    # not past the row itself, and not a concurrency the split already has
+    tried = combo.astype(np.int64) * (1 << 32) + cfg[:, K.K_CONC].astype(np.int64)
+    keep = (knee < conc) & ~np.isin(combo[rows].astype(np.int64) * (1 << 32) + knee.astype(np.int64), tried)
+    rows, knee = rows[keep], knee[keep]
+    return rows[:budget].astype(np.int64), knee[:budget]
 
 
 MAX_SEARCH_CONFIGURATIONS = 2_000_000
@@ -328,6 +380,17 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
             combo = np.concatenate([combo, which])
             order = np.lexsort((cfg[:, K.K_CONC], combo))   # configuration order: split, precisions, concurrency
             cfg, out, combo = cfg[order], out[order], combo[order]
+        # where a split's step budget fills inside the grid, the concurrency at which it fills
+        # (the plateau's throughput without the wait for the budget that larger ones add)
+        src, knee_c = _knee_extension(cfg, out, combo, MAX_SEARCH_CONFIGURATIONS - len(cfg))
+        if src.size:
+            ext = cfg[src].copy()
+            ext[:, K.K_CONC] = knee_c
+            cfg = np.vstack([cfg, ext])
+            out = np.vstack([out, evaluate(ext)])
+            combo = np.concatenate([combo, combo[src]])
+            order = np.lexsort((cfg[:, K.K_CONC], combo))
+            cfg, out, combo = cfg[order], out[order], combo[order]
     largest = np.zeros(n_combo)
     np.maximum.at(largest, combo, cfg[:, K.K_CONC])
     # runnable: the configuration's collectives have a path on the fabric (DP attention's
@@ -348,7 +411,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         sub = np.flatnonzero(fe)
         # interactivity: tokens/s per user, or (one output token, no TPOT) a shorter TTFT
         inter = out[sub, K.O_TPS_USER] if decode else -out[sub, K.O_TTFT]
-        mask[sub] = _pareto_mask(inter, out[sub, K.O_OUT_TPS_GPU])
+        # equal to TIE_DIGITS: the shorter TTFT is on the front (a row past its split's budget
+        # saturation only adds a wait to the saturating row's throughput and TPOT)
+        mask[sub] = _pareto_mask(_tie_round(inter), _tie_round(out[sub, K.O_OUT_TPS_GPU]), out[sub, K.O_TTFT])
     if pareto:
         rows = np.flatnonzero(mask)
     elif top is not None or max_tpot_s or max_ttft_s or min_tps_user:
@@ -357,8 +422,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         rows = np.arange(len(fe))
     if not objective.startswith("usd"):
         # order in numpy (stable: ties keep the configuration order), then build one frame
-        v = out[rows, K.OUT_NAMES.index(objective)]
-        order = np.argsort(-v if OBJECTIVES[objective] else v, kind="stable")
+        v = _tie_round(out[rows, K.OUT_NAMES.index(objective)])
+        # equal to TIE_DIGITS: the shorter TTFT first, then the configuration order
+        order = np.lexsort((out[rows, K.O_TTFT], -v if OBJECTIVES[objective] else v))
         rows = rows[order if top is None else order[:top]]
     df = _frame(cfg[rows], out[rows], wps, kvs, decode).hstack([pl.Series("feasible", fe[rows]),
                                                         pl.Series("pareto", mask[rows]),

@@ -273,6 +273,42 @@ md(f"**Reading the fronts.** At ≥ {TARGET:.0f} tokens/s per user the most outp
    + "; the weight format of each point at the target is in section 4's table.")
 """),
     ("md", r"""
+**Where TTFT turns up.** Past some concurrency a front's throughput stops rising while its TTFT
+climbs steeply. On a mixed-batching engine (vLLM) every step is then full: decode tokens first,
+prompt chunks in the rest of the step budget (`chunk_tokens`), so the engine admits a fixed number
+of prompt tokens per step and every further request only waits for its turn to prefill
+(`prefill_queue_s`, part of TTFT; docs/serving.md, "the budget full"). The shipped Maia-class
+scenario (8 MI300X, eight BF16 replicas, `il.load_scenario("maia-class-serving-mi300x")`) over
+concurrency:
+"""),
+    ("code", r"""
+mc = il.load_scenario("maia-class-serving-mi300x").to_dict()
+knee_rows = []
+for c in (1024, 1536, 1664, 1792, 2048):
+    r = il.serve({**mc, "serving": {**mc["serving"], "concurrency": c}})
+    knee_rows.append({"concurrency": c, "output_tok_s": r.output_tokens_per_s, "tpot_ms": 1e3 * r.tpot_s,
+                      "ttft_s": r.ttft_s, "prefill_queue_s": r.prefill_queue_s, "kv_limited": r.kv_limited,
+                      "max_concurrency": r.max_concurrency})
+knee = pl.DataFrame(knee_rows)
+display(il.charts.headline_table(
+    knee, "Maia-class on 8 MI300X: TTFT against requests in flight",
+    subtitle="past the concurrency where the step budget fills, output and TPOT stay, TTFT grows by the wait to prefill",
+    labels={"output_tok_s": "output", "tpot_ms": "TPOT", "ttft_s": "TTFT", "prefill_queue_s": "of it: wait for the budget",
+            "kv_limited": "KV-limited", "max_concurrency": "requests whose KV fits"},
+    units={"output_tok_s": "tokens/s", "tpot_ms": "ms", "ttft_s": "s", "prefill_queue_s": "s", "concurrency": "requests",
+           "max_concurrency": "requests"},
+    sources="il.serve on data/scenarios/maia-class-serving-mi300x.toml"))
+full = knee.filter(pl.col("prefill_queue_s") > 0.01)
+lo, hi = knee.filter(pl.col("prefill_queue_s") <= 0.01).row(-1, named=True), knee.row(-1, named=True)
+assert full.height and not knee["kv_limited"].any()
+md(f"Up to {lo['concurrency']:,} requests TTFT is {lo['ttft_s']:.2f} s; at {hi['concurrency']:,} it is "
+   f"{hi['ttft_s']:.1f} s, {hi['prefill_queue_s']:.1f} s of it waiting for the full step budget, while output stays "
+   f"{hi['output_tok_s']:,.0f} tokens/s (vs {lo['output_tok_s']:,.0f}) and TPOT {hi['tpot_ms']:.0f} ms. Not the KV cache: "
+   f"{hi['max_concurrency']:,} requests fit. `il.serve_search` adds, for each split whose budget fills inside its "
+   "grid, the concurrency where it fills, and orders rows equal in throughput by the shorter TTFT, so without a TTFT "
+   "bound it no longer picks a point past the turn; bound TTFT with `max_ttft_s` where it matters.")
+"""),
+    ("md", r"""
 ## 4. Dollars per million tokens and per agent task
 
 At the interactivity target (each user sees at least the `interactivity_target` tokens/s of
