@@ -302,8 +302,9 @@ full = knee.filter(pl.col("prefill_queue_s") > 0.01)
 lo, hi = knee.filter(pl.col("prefill_queue_s") <= 0.01).row(-1, named=True), knee.row(-1, named=True)
 assert full.height and not knee["kv_limited"].any()
 md(f"Up to {lo['concurrency']:,} requests TTFT is {lo['ttft_s']:.2f} s; at {hi['concurrency']:,} it is "
-   f"{hi['ttft_s']:.1f} s, {hi['prefill_queue_s']:.1f} s of it waiting for the full step budget, while output stays "
-   f"{hi['output_tok_s']:,.0f} tokens/s (vs {lo['output_tok_s']:,.0f}) and TPOT {hi['tpot_ms']:.0f} ms. Not the KV cache: "
+   f"{hi['ttft_s']:.1f} s, {hi['prefill_queue_s']:.1f} s of it waiting for the full step budget, while output is "
+   f"{hi['output_tok_s']:,.0f} tokens/s ({lo['output_tok_s']:,.0f} at {lo['concurrency']:,}) and TPOT "
+   f"{hi['tpot_ms']:.0f} ms, as from the turn on. Not the KV cache: "
    f"{hi['max_concurrency']:,} requests fit. `il.serve_search` adds, for each split whose budget fills inside its "
    "grid, the concurrency where it fills, and orders rows equal in throughput by the shorter TTFT, so without a TTFT "
    "bound it no longer picks a point past the turn; bound TTFT with `max_ttft_s` where it matters.")
