@@ -340,6 +340,9 @@ SERVING_REVIEWED_LITERALS = {
     ("serving.py", 0.5): _HALF + "; " + _FLAG,
     ("serving.py", 9): _LAYOUT, ("serving.py", 19): _LAYOUT, ("serving.py", 23): _LAYOUT,
     ("serving.py", 27): _LAYOUT, ("serving.py", 13): _LAYOUT, ("serving.py", 16): _LAYOUT,
+    ("serving.py", 17): _LAYOUT,
+    ("search.py", 9): "TIE_DIGITS: significant digits to which serve_search takes two rows' objective values as "
+                      "equal and orders them by TTFT (a tolerance)",
     ("serving.py", 14): "CACHE_BITS: memo slots per thread (2**14)",
     ("serving.py", 29): _HASH, ("serving.py", 32): _HASH, ("serving.py", 1000003): _HASH,
     ("serving.py", 30): _MEMO, ("serving.py", 1024): _MEMO, ("serving.py", 8192): _MEMO, ("serving.py", 65536): _MEMO,

@@ -199,8 +199,9 @@ def _knee_extension(cfg: np.ndarray, out: np.ndarray, combo: np.ndarray,
     conc = cfg[rows, K.K_CONC]
     knee = np.maximum(1.0, np.ceil(conc * (1.0 - q[rows] / e2e[rows]) - 1e-9))
     # not past the row itself, and not a concurrency the split already has
-    tried = combo.astype(np.int64) * (1 << 32) + cfg[:, K.K_CONC].astype(np.int64)
-    keep = (knee < conc) & ~np.isin(combo[rows].astype(np.int64) * (1 << 32) + knee.astype(np.int64), tried)
+    span = int(max(cfg[:, K.K_CONC].max(), knee.max())) + 1   # (split, concurrency) as one integer key
+    tried = combo.astype(np.int64) * span + cfg[:, K.K_CONC].astype(np.int64)
+    keep = (knee < conc) & ~np.isin(combo[rows].astype(np.int64) * span + knee.astype(np.int64), tried)
     rows, knee = rows[keep], knee[keep]
     return rows[:budget].astype(np.int64), knee[:budget]
 
