@@ -276,7 +276,7 @@ def test_reliability_doc_link_counts():
               f"{per['fat-tree', 1024]:g} and {per['fat-tree', 16384]:g} for a fat-tree)")
 
 
-def test_multimodal_doc_parameter_counts():
+def test_multimodal_doc_parameter_counts_and_tokens():
     doc = page("docs/multimodal.md")
     s = {r["name"]: r for r in il.multimodal.systems().iter_rows(named=True)}
     said(doc, f"Qwen2.5-VL-7B {s['qwen2.5-vl-7b']['params_total']:,} and Llama 3.2 11B Vision "
@@ -286,3 +286,41 @@ def test_multimodal_doc_parameter_counts():
     said(doc, f"Whisper large-v3 {w['params_total'] - w['published_params_total']:+,} ({w['error_pct']:+.3f} %")
     said(doc, f"Qwen2-Audio-7B {s['qwen2-audio-7b']['params_total']:,} against the model page's "
               f"{s['qwen2-audio-7b']['published_params_total'] / 1e9:.1f}B")
+    e = il.multimodal.encoder("qwen2.5-vl-vit")
+    g = e.image_grid(448, 448)
+    said(doc, f"(448 × 448 → {g['patches']:,} patches → {g['lm_tokens']:,} tokens)")
+
+
+def test_compute_doc_moe_and_h200_weight_stream_figures():
+    doc = page("docs/compute.md")
+    busiest = il.compute.moe_busiest_rank_experts(1, 256, 8, 8, 8, 4)       # DeepSeek-V3: 256 experts, top 8, 8 groups, top 4
+    said(doc, f"one token of DeepSeek-V3 over 8 ranks touches 1 expert on the mean rank and about {busiest:.1f} on the busiest")
+    g = il.compute.gemm_model("H200-SXM", "bf16")
+    r = V.device_kernels().filter(pl.col("case") == "h200-here-grouped-bf16-8x128x4096x7168").row(0, named=True)
+    measured_us = 2.0 * 8 * 128 * 4096 * 7168 / (r["value"] * 1e12) * 1e6
+    said(doc, f"(8 × 4096 × 7168 BF16: 113 µs at the model's {g.mem_bw_Bps / 1e12:.2f} TB/s, {measured_us:.0f} µs measured")
+    said(doc, f"the second kernel adds {g.fixed_s * 1e6:.1f} µs")
+
+
+def test_serving_doc_kernel_fixed_costs():
+    doc = page("docs/serving.md")
+    nv, amd = (il.compute.gemm_model(a, "bf16").fixed_s for a in ("H100-SXM", "MI300X"))
+    said(doc, f"the {nv * 1e6:.2f} µs NVIDIA figure is fitted to GPU-side kernel")
+    said(doc, f"AMD's {amd * 1e6:.1f} µs is fitted to non-graph hipBLASLt timings")
+
+
+def test_host_message_overhead_where_the_pages_quote_it():
+    intel, amd = (il.fabric.net_overhead_s(h) * 1e6 for h in ("Xeon-Platinum-8570", "EPYC-9374F"))
+    said(page("docs/glossary.md"), f"{intel:g} µs on Intel x86, {amd:g} µs on AMD x86")
+    said(page("docs/expansion.md"), f"({intel:g} µs on Intel x86, {amd:g} µs on AMD x86: `getNetOverhead()`")
+    said(page("docs/validation.md"), f"{intel:g} µs Intel, {amd:g} µs AMD, no published measurement")
+    said(page("docs/ARCHITECTURE.md"), f"(Intel {intel:g} µs, AMD {amd:g} µs:")
+
+
+def test_bad_inputs_doc_physical_bounds():
+    c = il.fabric.constant
+    said(page("docs/bad-inputs.md"),
+         f"world size ≤ `max_world_gpus` (10{''.join('⁰¹²³⁴⁵⁶⁷⁸⁹'[int(d)] for d in str(round(math.log10(c('max_world_gpus')))))}), "
+         f"GPUs per node and scale-up domain within the catalog's platform, NICs ≤ {c('max_nics_per_gpu'):g} per GPU, "
+         f"1 ≤ oversubscription ≤ {c('max_oversubscription'):g}, switch radix {c('switch_radix_min'):g}–"
+         f"{c('switch_radix_max'):g} and even")
