@@ -291,6 +291,62 @@ def test_multimodal_doc_parameter_counts_and_tokens():
     said(doc, f"(448 × 448 → {g['patches']:,} patches → {g['lm_tokens']:,} tokens)")
 
 
+def test_compute_doc_fp8_weight_cast_reuse_on_zaya1():
+    """Notebook 02 §5's split of ZAYA1's FP8 step on one node (the same computation, condensed):
+    the weight casts a Megatron-Core stack saves by reusing the quantized weights over a step."""
+    doc = page("docs/compute.md")
+    z8 = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+    spec, tr, gpn = il.models.get("zaya1-base"), z8["training"], z8["hardware"]["gpus_per_node"]
+    saves, changes, reuses = [], [], set()
+    for acc in ("H100-SXM", "B200", "MI355X", "MI300X"):
+        est = {p: il.estimate({**z8, "hardware": {"accelerator": acc, "nodes": 1, "gpus_per_node": gpn},
+                               "training": {**tr, "precision": p}}) for p in ("bf16", "fp8")}
+        f = il.stacks.params(est["fp8"].stack)
+        mb = tr["global_batch"] // (tr["micro_batch"] * est["fp8"].gpus)
+        assert f["fp8_caches_weights"]
+
+        def casts(every, f=f, acc=acc, mb=mb):
+            ops = il.compute.layer_ops(spec, tr["seq_len"], tr["micro_batch"], 1, acc, "fp8", passes=("fwd", "bwd"),
+                                       grouped_gemm_streams=int(f["grouped_gemm_streams"]),
+                                       main_grad_bytes=f["wgrad_main_grad_bytes"], weight_cast_every=every)
+            sel = (pl.col("layer_kind") == "moe") & (pl.col("component") == "cast")
+            return f["memory_time_scale"] * mb * spec.layer_kinds().count("moe") * float(ops.filter(sel)["time_s"].sum())
+
+        saves.append(casts(1) - casts(mb))
+        reuses.add(mb)
+        changes.append(abs(est["fp8"].step_time_s / est["bf16"].step_time_s - 1))
+    (mb,) = reuses
+    said(doc, f"(reusing the weights saves {min(saves):.1f}–{max(saves):.1f} s per step there, all {spec.experts} expert "
+              f"weights of each MoE layer cast once instead of {mb} times; with the reuse FP8 ends within 3 % of BF16)")
+    assert max(changes) < 0.03
+
+
+def test_compute_doc_validation_paragraph():
+    """docs/compute.md "Validation": the check set's test split as the paragraph reads it."""
+    doc = page("docs/compute.md")
+    t = V.validation_table()
+    summ = {(r["kind"], r["role"]): r for r in V.validation_summary(t).iter_rows(named=True)}
+    assert max(summ["attention", "test"]["median_abs_error_pct"], summ["grouped_gemm", "test"]["median_abs_error_pct"]) < 5
+    assert summ["gemm", "test"]["median_abs_error_pct"] < 10
+    said(doc, "attention and grouped GEMMs within a few per cent in median")
+    said(doc, "plain GEMMs within 10 % in median")
+    b = V.grouped_mm_factor_fit("B200", "bf16")["rows"].filter(pl.col("role") == "test")["error_pct"].abs()
+    said(doc, f"(PyTorch's BF16 grouped forward + backward on B200: {b.min():.0f}–{b.max():.0f} % on its three held-out rows)")
+    az = t.filter(pl.col("case").str.contains("-fp8-azure-"))
+
+    def err(acc, shapes):
+        return az.filter((pl.col("accelerator") == acc) & pl.col("case").str.extract(r"-azure-\d+-(.*)$").is_in(shapes))["error_pct"]
+
+    held = err("MI300X", ["8192", "6144x12288x12288"]).abs()
+    big = err("MI300X", ["16384", "32768"])
+    said(doc, f"MI300X holds its MAF level at 8192³ and 6144×12288×12288 (model within {math.ceil(held.max()):.0f} %)")
+    said(doc, f"so the model is {big.min():.0f}–{big.max():.0f} % too fast there")
+    gb = err("GB200", ["2048", "4096", "8192", "16384", "32768", "6144x12288x12288"])
+    said(doc, f"(the model at GB200's MAMF-fitted ceiling {gb.min():.0f}–{gb.max():.0f} % too fast)")
+    one = t.filter(pl.col("case") == "mi300x-bf16-torch-dobench-4096")["error_pct"][0]
+    said(doc, f"on one MI300X BF16 `torch.mm` point (4096³) the model is {one:.0f} % too fast")
+
+
 def test_compute_doc_moe_and_h200_weight_stream_figures():
     doc = page("docs/compute.md")
     busiest = il.compute.moe_busiest_rank_experts(1, 256, 8, 8, 8, 4)       # DeepSeek-V3: 256 experts, top 8, 8 groups, top 4
