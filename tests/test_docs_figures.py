@@ -179,6 +179,13 @@ def test_economics_doc_figures():
     said(doc, f"run to the horizon {run.margin_usd_per_gpu_hour:.3f} + {run.resale_credit_usd_per_gpu_hour:.3f} = "
               f"{run.margin_with_resale_usd_per_gpu_hour:.3f}, retired after year 4 {ret.margin_usd_per_gpu_hour:.3f} + "
               f"{ret.resale_credit_usd_per_gpu_hour:.3f} = {ret.margin_with_resale_usd_per_gpu_hour:.3f} USD per GPU-hour")
+    radix = il.fabric.constant("switch_radix_ports")
+    counts = [il.fabric.switch_counts({"accelerator": "MI300X", "nodes": n, "fabric": "rail-optimized"})["total"]
+              for n in range(9, 32)]
+    said(doc, f"(9 to 31 8-NIC nodes at radix {radix:g}: {min(counts)} to {max(counts)} switches")
+    inc = E.company_fact("AMD", "datacenter_operating_income_usd", "FY2024")
+    rev = E.company_fact("AMD", "datacenter_revenue_usd", "FY2024")
+    said(doc, f"({inc / 1e6:,.0f} M USD of operating income on the {rev / 1e9:.1f} B USD of segment revenue the release states")
     # the investor's reread, notebook 05's section 1 and 3 figures
     own = E.owned_cost_per_gpu_hour("MI300X")
     p = E.cloud_price("MI300X")
@@ -380,3 +387,11 @@ def test_bad_inputs_doc_physical_bounds():
          f"GPUs per node and scale-up domain within the catalog's platform, NICs ≤ {c('max_nics_per_gpu'):g} per GPU, "
          f"1 ≤ oversubscription ≤ {c('max_oversubscription'):g}, switch radix {c('switch_radix_min'):g}–"
          f"{c('switch_radix_max'):g} and even")
+
+
+def test_glossary_scale_out_rate_figures():
+    doc = page("docs/glossary.md")
+    link, bps = il.catalog.nic_host_link("MI300X")
+    assert link == il.catalog.nic_host_link("H100-SXM")[0] == "PCIe Gen5 x16"
+    said(doc, f"GPU-direct RDMA crosses the GPU's PCIe x16 (Gen5: {bps / 1e9:.0f} GB/s each way), so an 800G NIC "
+              f"({800e9 / il.units.BITS_PER_BYTE / 1e9:.0f} GB/s) on MI300X or H100 gets at most the PCIe rate")
