@@ -395,3 +395,10 @@ def test_glossary_scale_out_rate_figures():
     assert link == il.catalog.nic_host_link("H100-SXM")[0] == "PCIe Gen5 x16"
     said(doc, f"GPU-direct RDMA crosses the GPU's PCIe x16 (Gen5: {bps / 1e9:.0f} GB/s each way), so an 800G NIC "
               f"({800e9 / il.units.BITS_PER_BYTE / 1e9:.0f} GB/s) on MI300X or H100 gets at most the PCIe rate")
+
+
+def test_validation_doc_measurement_set_counts():
+    doc = page("docs/validation.md")
+    selene = il.validation.selene.measurements().height
+    said(doc, f"| step times of {selene} runs, stack `megatron-lm-2022-cuda` |")
+    said(doc, f"| `data/measurements/training_runs.csv` | {il.validation.current_runs().height} runs:")
