@@ -402,3 +402,23 @@ def test_validation_doc_measurement_set_counts():
     selene = il.validation.selene.measurements().height
     said(doc, f"| step times of {selene} runs, stack `megatron-lm-2022-cuda` |")
     said(doc, f"| `data/measurements/training_runs.csv` | {il.validation.current_runs().height} runs:")
+
+
+def test_reliability_doc_sourced_inputs_are_the_data_rows():
+    R = il.reliability
+    doc = page("docs/reliability.md")
+    cal = {r["name"]: r for r in pl.read_csv(ROOT / "data/reliability/calibrations.csv").iter_rows(named=True)}
+    l3, fl = cal["llama3"], cal["fleet"]
+    said(doc, f"`llama3`: {l3['interruptions']} unexpected interruptions in {l3['window_h']:,.0f} h on "
+              f"{l3['nodes'] * l3['gpus_per_node']:,} H100 ({l3['nodes']:,} nodes; Llama 3 Table 5)")
+    said(doc, f"`fleet`: one failure per {fl['window_h']:g} h of a {fl['nodes'] * fl['gpus_per_node']:,}-GPU job on Meta's RSC "
+              f"clusters ({fl['nodes']} DGX A100 nodes")
+    net = pl.read_csv(ROOT / "data/reliability/llama3_interruptions.csv").filter(pl.col("component") == "Network switch/cable")
+    said(doc, f'"Network switch/cable" row ({net["count"][0]} events)')
+    said(doc, f"`r_link` = {100 * R.parameter('hpn_link_failures_per_month'):.3f} % and `r_switch` = "
+              f"{100 * R.parameter('hpn_switch_failures_per_month'):.3f} %")
+    said(doc, f"`async_blocking_fixed_s`: {R.parameter('async_blocking_fixed_s'):g} s measured by Meta and Crusoe")
+    said(doc, f"{R.parameter('hot_spare_nodes'):g} per {R.parameter('hot_spare_pool_nodes'):g} nodes, scaled with the cluster")
+    stacks = dict(pl.read_csv(ROOT / "data/reliability/hbm_stacks.csv").select("accelerator", "hbm_stacks").iter_rows())
+    assert stacks["H100-SXM"] == stacks["A100-SXM-80GB"]
+    said(doc, f"(MI300X {stacks['MI300X']}, H100/A100 {stacks['H100-SXM']};")
