@@ -157,6 +157,10 @@ def test_compute_doc_h200_sdpa_figures():
               f"the flash-attn package's `fa2` parameters (FA3 paper, H100) price the same {test.len()} rows "
               f"{np.median(pkg[test_mask]):.1f} % too fast in median and {pkg[test_mask].max():.1f} % at worst (all "
               f"{sf.height} rows: {np.median(pkg):.1f} % in median, {pkg.max():.0f} % at worst")
+    said(doc, f"the flash-attn package's `fa2` fit from the FA3 paper prices it about {np.median(pkg):.0f} % too fast")
+    a = catalog.accelerator("H100-SXM")
+    bench = {k: V.P.value(a, f"attn_bench_{k}") for k in ("tokens", "heads", "head_dim")}
+    said(doc, f"{bench['tokens'] / 1024:.0f}k tokens per batch, {bench['heads']:.0f} heads of {bench['head_dim']:.0f}")
 
 
 # ---------------------------------------------------------------- docs/economics.md
@@ -422,3 +426,13 @@ def test_reliability_doc_sourced_inputs_are_the_data_rows():
     stacks = dict(pl.read_csv(ROOT / "data/reliability/hbm_stacks.csv").select("accelerator", "hbm_stacks").iter_rows())
     assert stacks["H100-SXM"] == stacks["A100-SXM-80GB"]
     said(doc, f"(MI300X {stacks['MI300X']}, H100/A100 {stacks['H100-SXM']};")
+
+
+def test_readme_reference_case_is_the_shipped_scenario():
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    hw, acc = sc.hardware, catalog.accelerator(sc.hardware.accelerator)
+    m = il.models.get("zaya1-base")
+    said(page("README.md"), f"{hw.nodes} nodes × {hw.gpus_per_node} AMD Instinct MI300X ({acc.hbm_bytes / 1e9:.0f} GB HBM3)")
+    said(page("README.md"), f"ZAYA1, an {m.published_params_total / 1e9:.1f}B-total / {m.published_params_active / 1e6:.0f}M-active "
+                            f"MoE, on {hw.nodes * hw.gpus_per_node:,} GPUs")
+    assert hw.accelerator == "MI300X" and hw.nic == "Pollara-400" and hw.fabric == "rails-only"
