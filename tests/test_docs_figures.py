@@ -384,13 +384,16 @@ def test_host_message_overhead_where_the_pages_quote_it():
     said(page("docs/ARCHITECTURE.md"), f"(Intel {intel:g} µs, AMD {amd:g} µs:")
 
 
-def test_bad_inputs_doc_physical_bounds():
+def test_bad_inputs_and_architecture_doc_physical_bounds():
     c = il.fabric.constant
     said(page("docs/bad-inputs.md"),
          f"world size ≤ `max_world_gpus` (10{''.join('⁰¹²³⁴⁵⁶⁷⁸⁹'[int(d)] for d in str(round(math.log10(c('max_world_gpus')))))}), "
          f"GPUs per node and scale-up domain within the catalog's platform, NICs ≤ {c('max_nics_per_gpu'):g} per GPU, "
          f"1 ≤ oversubscription ≤ {c('max_oversubscription'):g}, switch radix {c('switch_radix_min'):g}–"
          f"{c('switch_radix_max'):g} and even")
+    arch = page("docs/ARCHITECTURE.md")
+    said(arch, f"nics_per_node = 8 # default gpus_per_node (at most {c('max_nics_per_gpu'):g} per GPU)")
+    said(arch, f"oversubscription = 1.0 # 1..{c('max_oversubscription'):g}; default 1.0")
 
 
 def test_glossary_scale_out_rate_figures():
