@@ -66,3 +66,21 @@ def test_pareto_ties_keep_the_shortest_tie_breaker():
     ttft = np.array([3.0, 0.5, 2.0, 0.1])
     assert _pareto_mask(xs, ys, ttft).tolist() == [False, True, False, True]
     assert _pareto_mask(xs, ys).tolist() == [True, False, False, True]
+
+
+def test_docs_quote_the_turn_as_the_model_gives_it():
+    """docs/serving.md ("Where the step budget fills") quotes the Maia-class scenario's TTFT at
+    1,664, 1,792 and 2,048 requests, their common throughput and the requests whose KV fits: the
+    figures il.serve gives, as printed."""
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "serving.md").read_text(encoding="utf-8").split())
+    r = {c: il.serve(_maia(c)) for c in (1664, 1792, 2048)}
+    claim = (f"TTFT {r[1664].ttft_s:.2f} s at 1,664, {r[1792].ttft_s:.1f} s at 1,792 and {r[2048].ttft_s:.1f} s at "
+             f"2,048, at {r[2048].output_tokens_per_s:,.0f} output tokens/s each")
+    assert claim in text, claim
+    assert f"({r[2048].max_concurrency:,} requests fit)" in text
+    from infra_lab.serving.core import _chunk_default
+
+    chunk = _chunk_default(r[2048].scenario.hardware.accelerator_spec, il.stacks.params(r[2048].stack))
+    assert f"fills its {chunk:,.0f}-token budget" in text
