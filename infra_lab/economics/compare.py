@@ -307,10 +307,10 @@ def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
     notebooks re-read it for free.
 
     Drawn and priced in the numba kernel (``montecarlo._kernel_owned_cost``, the owned-cost
-    Monte Carlo's): 10 million draws take about 2 s where the numpy path
-    (:func:`_like_for_like_reference`, kept as the reference the tests compare with, to the
-    bit on these triangular ranges) took minutes and about 2 GB per 10 million draws
-    (benchmarks/bench_economics.py)."""
+    Monte Carlo's): 10 million draws take seconds where the numpy path
+    (:func:`_like_for_like_reference`, kept as the reference the tests compare with; to the
+    bit on these triangular ranges but for ``pow``'s last bit) took 36 s to minutes and about
+    2 GB (benchmarks/bench_economics.py)."""
     from .montecarlo import _kernel_owned_cost
 
     n = V.draws(n)
