@@ -298,8 +298,9 @@ def _busiest_mc_table(E: int, k: int, n: int, G: int, M: int, T_end: int, trials
     stale; ``INFRA_LAB_CACHE_DIR=off`` turns it off), else computed and stored there. The kernel
     is deterministic (its own Mersenne Twister, integer counts, one division per entry), so a
     stored table is the computed one to the bit (tests/test_moe_busiest_table_cache.py). The
-    DeepSeek-V3 tables took 0.2–0.6 s each at the first il.serve / il.serve_search of a fresh
-    process (benchmarks/bench_moe_busiest.py); tools/warm_kernels.py stores the common ones."""
+    DeepSeek-V3 tables took a large part of a second each at the first il.serve / il.serve_search
+    of a fresh process (benchmarks/bench_moe_busiest.py); tools/warm_kernels.py stores the common
+    ones."""
     limited = 0 < M < G
     G, M = (G, M) if limited else (0, 0)
     tr = int(P.check_number("trials", trials, lo=1, hi=10**6, integer=True))
