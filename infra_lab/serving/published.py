@@ -110,8 +110,9 @@ def checkpoints() -> pl.DataFrame:
     attention_precision and mtp_precision (empty: as the main layers), kv_cache_precision (the
     checkpoint's declared KV-cache quantization, ModelOpt's ``kv_cache_quant_algo``; empty: none
     declared), source_url, note), e.g. NVIDIA's NVFP4 DeepSeek-R1 checkpoints (MoE and MLP in
-    NVFP4, attention in BF16; blog 1's recipe: MTP layers in BF16) and NVIDIA's NVFP4 Llama 3.3
-    70B (FP8 KV cache)."""
+    NVFP4, attention in BF16; blog 1's recipe: MTP layers in BF16), NVIDIA's NVFP4 Llama 3.3
+    70B (FP8 KV cache) and NVIDIA's FP8 Llama 3.1 8B (FP8 KV cache, derived from TensorRT-LLM's
+    published throughput, which a 16-bit cache could not reach: the row's note)."""
     df = catalog.read_table(catalog.DATA_DIR / "serving" / "checkpoints.csv", _CKPT_SCHEMA)
     for col, allowed in (("attention_precision", _WPREC), ("mtp_precision", _WPREC), ("kv_cache_precision", _KV_PREC)):
         bad = set(df[col].drop_nulls()) - set(allowed)
