@@ -333,6 +333,15 @@ def parse_tokens(text: str) -> float:
     return float(m.group(1)) * _TOKEN_UNITS[m.group(2).lower()]
 
 
+def tokens_text(tokens: float) -> str:
+    """A token count as --tokens takes it (14e12 -> "14T", 1.5e11 -> "150B"): the largest of
+    T, B, M, K that leaves at least 1 (an "1.4e+13 tokens" label read back what nobody typed)."""
+    for mult, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(tokens) >= mult:
+            return f"{tokens / mult:,.4g}{suffix}"
+    return f"{tokens:,.4g}"
+
+
 def _int_list(text: str) -> list[int] | int:
     vals = []
     for part in text.split(","):
@@ -427,10 +436,6 @@ def cmd_estimate(a) -> Output:
     rows = [
         ("scenario", sc.name, ""), ("stack", est.stack, ""),
         ("accelerator", hw.accelerator, ""), ("gpus", est.gpus, ""),
-        ("plan", _plan_text(sc), ""),
-        *([("recompute", f"full, the first {sc.training.recompute_num_layers} layers of each pipeline chunk "
-                         "(Megatron's block method; the others not recomputed)", "")]
-          if sc.training.recompute_num_layers is not None else []),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
         ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
         ("mfu", est.mfu, "- (of dense BF16 peak)"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
@@ -447,7 +452,7 @@ def cmd_estimate(a) -> Output:
         d["recompute_num_layers"] = sc.training.recompute_num_layers
     if a.tokens is not None:
         days = est.days_to_train(a.tokens)
-        rows.append((f"days_to_train({a.tokens:.4g} tokens)", days, "days"))
+        rows.append((f"days_to_train({tokens_text(a.tokens)} tokens)", days, "days"))
         d.update(train_tokens=a.tokens, days_to_train=days)
     out = Output()
     if not est.fits:   # the numbers are still printed (what the plan would give), but say so
@@ -459,8 +464,14 @@ def cmd_estimate(a) -> Output:
             f"give with enough memory "
             f"(`{PROG} search {a.scenario}` lists the plans that fit)")
     if a.format == "table":
+        # the plan under the title, not as a row: its 120-character value set the width of the
+        # value column and pushed every unit 100 columns to the right of its number
+        plan = f"plan: {_plan_text(sc)}"
+        if sc.training.recompute_num_layers is not None:
+            plan += (f"\nrecompute: full, the first {sc.training.recompute_num_layers} layers of each pipeline "
+                     "chunk (Megatron's block method; the others not recomputed)")
         out.table("estimate", [{"quantity": q, "value": v, "unit": u} for q, v, u in rows],
-                  title=f"il.estimate — {sc.name}")
+                  title=f"il.estimate — {sc.name}\n{plan}")
         total = est.step_time_s
         out.table("breakdown", [{"component": c, "seconds": s, "share_pct": 100 * s / total}
                                 for c, s in est.breakdown.iter_rows()],
@@ -592,8 +603,10 @@ def cmd_collective(a) -> Output:
     if a.format == "table":
         from .fabric import hardware_config
 
-        hw_name = hw.get("accelerator", "?")
-        dom = hardware_config(hw).domain_gpus   # as il.collective reads the table
+        placed = hardware_config(hw)            # as il.collective reads the table
+        # the catalog's name of the part: an alias ("--accelerator H100") printed as typed hid
+        # which part the catalog resolved it to (H100-SXM, not H100-96GB-500W or H800-SXM)
+        hw_name, dom = placed.accelerator, placed.domain_gpus
         out.table("collective", recs, shown,
                   title=f"il.collective — {a.op} on {hw_name} (time in µs, bandwidths in GB/s; domains: "
                         f"scale-up domains spanned, of {dom} of the job's GPUs each)")
@@ -779,7 +792,11 @@ def cmd_serve(a) -> Output:
         out.table("serve", rows, title=f"il.serve — {name}")
         bd = getattr(r, "breakdown", None)
         if bd is not None and hasattr(bd, "to_dicts"):
-            out.frame("breakdown", bd, title="breakdown of an engine cycle [s]")
+            # each component's share in percent, as `estimate`'s step-time breakdown gives it (this
+            # table gave a 0-1 "fraction" beside estimate's share_pct: 0.3059 here, 30.59 there)
+            out.table("breakdown", [{"component": row["component"], "seconds": row["seconds"],
+                                     "share_pct": 100 * row["fraction"]} for row in bd.to_dicts()],
+                      title="breakdown of an engine cycle [s]")
     else:
         out.table("serve", [d])
     return out
@@ -1356,8 +1373,10 @@ def cmd_largest(a) -> Output:
                                  search_plans=a.search_plans, **ov)
     out = Output()
     if a.format == "table":
-        plan = "the smallest tp x pp plan that fits (il.search)" if a.search_plans else f"{sc.name}'s plan"
-        title = (f"il.memory.largest_model — {sc.name}, {plan}, family {a.family}, by {a.by}: the largest model "
+        # the scenario named once ("zaya1-ibm-mi300x, zaya1-ibm-mi300x's plan" named it twice)
+        plan = (f"{sc.name}'s cluster, the smallest tp x pp plan that fits (il.search)" if a.search_plans
+                else f"{sc.name}'s plan")
+        title = (f"il.memory.largest_model — {plan}, family {a.family}, by {a.by}: the largest model "
                  f"that fits one GPU (GB = 1e9 B; `--format csv` for the breakdown by component)")
         out.frame("largest", df, LARGEST_SHOWN, title=title)
         out.notes += [f"{r['accelerator']} {r['base'] or ''}: {r['note']}".replace(" :", ":")
