@@ -1379,6 +1379,16 @@ def cmd_largest(a) -> Output:
         title = (f"il.memory.largest_model — {plan}, family {a.family}, by {a.by}: the largest model "
                  f"that fits one GPU (GB = 1e9 B; `--format csv` for the breakdown by component)")
         out.frame("largest", df, LARGEST_SHOWN, title=title)
+        # capacity_GB beside the datasheet's figure: MI300X's "192 GB" printed as 206.1 GB read as a
+        # mistake (its datasheet's GB are binary; the driver reports the bytes, notebook 02)
+        caps = []
+        for name in dict.fromkeys(df["accelerator"].to_list()):
+            acc = il.catalog.accelerator(name)
+            if acc.memory_capacity_bytes != acc.hbm_bytes:
+                caps.append(f"{name}'s datasheet {acc.hbm_bytes / 1e9:,.0f} GB is {acc.memory_capacity_bytes / 1e9:,.1f} GB")
+        if caps:
+            out.notes.append("capacity_GB: the memory a job can address, as the driver reports it in GB = 1e9 B, "
+                             "not the datasheet's figure: " + "; ".join(caps))
         out.notes += [f"{r['accelerator']} {r['base'] or ''}: {r['note']}".replace(" :", ":")
                       for r in df.iter_rows(named=True) if r["note"]]
     else:
