@@ -142,3 +142,43 @@ def test_largest_says_why_capacity_is_not_the_datasheet_figure(capsys):
     mi = il.catalog.accelerator("MI300X")
     assert f"MI300X's datasheet {mi.hbm_bytes / 1e9:.0f} GB is {mi.memory_capacity_bytes / 1e9:.1f} GB" in note
     assert "H100-SXM's datasheet 80 GB" in note
+
+
+# --------------------------------------------------------------------------------------
+# notebook 08
+# --------------------------------------------------------------------------------------
+def test_expansion_pareto_tooltips_title_values_as_the_axes_do():
+    """Hovering a point of notebook 08's scatters read "capex_usd" and "usd_per_m_served_tokens"
+    (column names, no unit) beside axes titled in words."""
+    pts = pl.DataFrame({"capex_usd": [2.6e8, 3.0e8], "wall_days": [4.7, 4.4], "platform": ["MI300X node", "MI325X node"],
+                        "nic": ["Pollara-400"] * 2, "gpus": [8192, 8192], "model": ["10x MoE"] * 2,
+                        "announced_not_shipped": [False, False]})
+    spec = il.charts.expansion_pareto(pts, "capex_usd", "wall_days", x_title="capital cost of the cluster [USD]",
+                                      y_title="time to train [days]").to_dict()
+    enc = spec["layer"][0]["encoding"]
+    tips = {t.get("field"): t.get("title") for t in enc["tooltip"]}
+    assert tips["capex_usd"] == enc["x"]["title"] == "capital cost of the cluster [USD]"
+    assert tips["wall_days"] == enc["y"]["title"] == "time to train [days]"
+
+
+def test_notebook08_step_components_keep_the_step_order():
+    """The MI300X-vs-MI355X component table came out alphabetical (compute_bwd before compute_fwd,
+    the pipeline bubble between optimizer and pp_p2p): pl.concat(how="align") sorts its key."""
+    src = _code("08_expansion_2026.py", 'how="align"')
+    e = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    WHY = {"a": (e, None, None), "b": (e, None, None)}
+    start = src.index("side = pl.concat")
+    stop = src.index("display(side")
+    ns = {"pl": pl, "WHY": WHY}
+    exec(src[start:stop], ns)
+    assert ns["side"]["component"].to_list() == e.breakdown["component"].to_list()
+    assert ns["side"]["component"].to_list() != sorted(e.breakdown["component"].to_list())
+
+
+def test_expansion_serving_plan_writes_the_concurrency_with_separators():
+    """Notebook 08's serving sentence read "fp8 weights, 8192 in flight" beside "8,192 GPUs"."""
+    r = il.expansion.evaluate("MI300X node", "Pollara-400", 1024, "ZAYA1-class")
+    assert r["serve_plan"].endswith(" in flight")
+    n = r["serve_plan"].rsplit(", ", 1)[1].removesuffix(" in flight")
+    assert int(n.replace(",", "")) >= 1000, r["serve_plan"]     # the case the fix is for (8,192 today)
+    assert n == f"{int(n.replace(',', '')):,}", r["serve_plan"]

@@ -307,6 +307,10 @@ def best_estimate(platform, gpus=G_MOE, nic="Pollara-400", model="10x MoE", batc
     return il.estimate(il.Scenario.from_dict(il.training.apply_plan(d, b))), b, d["training"]["precision"]
 WHY = {p: best_estimate(p) for p in ("MI300X node", "MI355X node")}
 side = pl.concat([e.breakdown.rename({"seconds": f"{p} [s]"}) for p, (e, _, _) in WHY.items()], how="align")
+# in the step's order (compute, communication, bubble, optimizer), as every breakdown prints it: "align"
+# sorts by the component's name, which put compute_bwd first and the pipeline bubble among the comms
+order = next(iter(WHY.values()))[0].breakdown["component"].to_list()      # il.estimate's order
+side = side.sort(pl.col("component").cast(pl.Enum(order)))
 display(side.with_columns(pl.col(pl.Float64).round(3)))
 (ea, ba, pa), (eb, bb, pb) = WHY.values()
 comp = {p: sum(e.breakdown.filter(pl.col("component").is_in(COMP))["seconds"]) for p, (e, _, _) in WHY.items()}
