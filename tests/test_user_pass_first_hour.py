@@ -182,3 +182,40 @@ def test_expansion_serving_plan_writes_the_concurrency_with_separators():
     n = r["serve_plan"].rsplit(", ", 1)[1].removesuffix(" in flight")
     assert int(n.replace(",", "")) >= 1000, r["serve_plan"]     # the case the fix is for (8,192 today)
     assert n == f"{int(n.replace(',', '')):,}", r["serve_plan"]
+
+
+# --------------------------------------------------------------------------------------
+# notebook 09
+# --------------------------------------------------------------------------------------
+def _run_cell(src: str, ns: dict):
+    """Execute a generator cell as a kernel would: the statements, then the last expression's value."""
+    import ast
+
+    tree = ast.parse(src)
+    last = tree.body.pop() if isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<cell>", "exec"), ns)
+    return eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns) if last else None
+
+
+def test_notebook09_system_table_gives_both_parameter_counts_in_billions():
+    """The table printed the model's count in billions (8.292) beside the published one as a raw
+    integer (8292166656), and its errors without a unit."""
+    src = _code("09_multimodal_maia.py", "sysdf = MM.systems()")
+    ns = {"pl": pl, "il": il, "MM": il.multimodal, "maia": il.load_scenario("maia-class-ibm-mi300x").multimodal,
+          "display": lambda *a: None, "md": lambda text: None}
+    out = _run_cell(src, ns)
+    assert "published [billion]" in out.columns and "published_params_total" not in out.columns
+    row = out.filter(pl.col("name") == "qwen2.5-vl-7b").row(0, named=True)
+    assert row["published [billion]"] == pytest.approx(row["params_total [billion]"], rel=1e-3)
+    assert {"error [%]", "tolerance [%]"} <= set(out.columns)
+
+
+def test_packing_chart_lists_the_mixes_in_the_frames_order():
+    """Notebook 09's packing chart sorted the mixes by name (audio-heavy first) while its cost
+    chart lists them as the notebook defines them (text only first)."""
+    mixes = ["text only", "image-heavy", "audio-heavy", "balanced"]
+    df = pl.DataFrame({"mix": [m for m in mixes for _ in (0, 1)], "packing": ["ffd", "none"] * 4,
+                       "waste_pct": [0.1, 70.0] * 4})
+    spec = il.charts.packing_waste_chart(df).to_dict()
+    ys = [v["encoding"]["y"] for v in spec["layer"]]
+    assert all(y["sort"] == mixes for y in ys)
