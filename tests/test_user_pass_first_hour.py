@@ -219,3 +219,23 @@ def test_packing_chart_lists_the_mixes_in_the_frames_order():
     spec = il.charts.packing_waste_chart(df).to_dict()
     ys = [v["encoding"]["y"] for v in spec["layer"]]
     assert all(y["sort"] == mixes for y in ys)
+
+
+# --------------------------------------------------------------------------------------
+# notebook 04
+# --------------------------------------------------------------------------------------
+def test_notebook04_run_table_says_which_precisions_are_assumed():
+    """19 current runs state no precision; the model prices them in bf16 (their assumptions say
+    "precision=bf16"), but notebook 04's table of every compared run showed an empty cell ("—")."""
+    src = _code("04_training_zaya1.py", "Every compared current run")
+    cur = il.validation.compare_current()
+    shown = {}
+    ns = {"pl": pl, "il": il, "cur": cur, "print": lambda *a, **k: None,
+          "display": lambda t, *a, **k: shown.setdefault("t", t)}
+    exec(src, ns)
+    compared = cur.filter(pl.col("status") == "compared")
+    assert compared["precision"].null_count() > 0          # the case the fix is for
+    table = compared.select("id", ns["prec_shown"])
+    assert table["precision"].null_count() == 0
+    assumed = compared.filter(pl.col("precision").is_null())["id"].to_list()
+    assert set(table.filter(pl.col("precision") == "bf16 (assumed)")["id"]) == set(assumed)
