@@ -770,6 +770,12 @@ def cmd_serve(a) -> Output:
         price = price_for(sc.hardware.accelerator, a.price_usd_per_gpu_hour)
         d.update(price_usd_per_gpu_hour=price, **({"price_basis": basis.lower()} if basis else {}),
                  **_token_costs(r, price))
+    if a.format != "table":
+        # the engine cycle's breakdown as <component>_s, as `estimate`'s record carries its step's
+        # (compute_fwd_s, ...): the JSON/CSV record had no breakdown, only the table printed it
+        bd = getattr(r, "breakdown", None)
+        if bd is not None and hasattr(bd, "iter_rows"):
+            d.update({f"{c}_s": sec for c, sec, *_ in bd.iter_rows() if f"{c}_s" not in d})
     if a.format == "table":
         units = {**dict(SERVE_FIELDS), "price_usd_per_gpu_hour": "USD/GPU-h"}
         if basis:

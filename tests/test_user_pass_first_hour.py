@@ -239,3 +239,19 @@ def test_notebook04_run_table_says_which_precisions_are_assumed():
     assert table["precision"].null_count() == 0
     assumed = compared.filter(pl.col("precision").is_null())["id"].to_list()
     assert set(table.filter(pl.col("precision") == "bf16 (assumed)")["id"]) == set(assumed)
+
+
+def test_serve_json_carries_the_engine_cycle_breakdown_as_estimate_json_carries_the_step(capsys):
+    """`estimate --format json` gives the step's breakdown (compute_fwd_s, ...); `serve --format
+    json` gave none, so a script could read the engine cycle's parts only off the text table."""
+    import json
+
+    rc, out, err = _run(capsys, "serve", "maia-class-serving-mi300x", "--format", "json")
+    assert rc == 0, err
+    rec = json.loads(out)[0]
+    r = il.serve(il.load_scenario("maia-class-serving-mi300x"))
+    for comp, sec in zip(r.breakdown["component"], r.breakdown["seconds"], strict=True):
+        assert rec[f"{comp}_s"] == pytest.approx(sec, rel=1e-12)
+    assert sum(rec[f"{c}_s"] for c in r.breakdown["component"]) == pytest.approx(rec["cycle_s"], rel=1e-9)
+    rc, out, err = _run(capsys, "serve", "maia-class-serving-mi300x", "--format", "csv")
+    assert rc == 0 and "expert_gemm_s" in out.splitlines()[0]
