@@ -528,7 +528,8 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
     world = hw.world_size
     if gpus > world:
         raise ValidationError(
-            f"gpus = {gpus}: larger than the cluster ({hw.nodes} nodes × {hw.gpus_per_node} = {world} GPUs); "
+            f"gpus = {gpus}: larger than the cluster ({hw.nodes} node{'' if hw.nodes == 1 else 's'} × "
+            f"{hw.gpus_per_node} = {world} GPUs); "
             f"allowed 1..{world} (or more hardware.nodes)"
         )
     D = hw.domain_gpus  # the job's GPUs in one scale-up domain

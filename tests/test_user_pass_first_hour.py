@@ -255,3 +255,11 @@ def test_serve_json_carries_the_engine_cycle_breakdown_as_estimate_json_carries_
     assert sum(rec[f"{c}_s"] for c in r.breakdown["component"]) == pytest.approx(rec["cycle_s"], rel=1e-9)
     rc, out, err = _run(capsys, "serve", "maia-class-serving-mi300x", "--format", "csv")
     assert rc == 0 and "expert_gemm_s" in out.splitlines()[0]
+
+
+def test_collective_beyond_one_node_names_one_node_in_the_singular(capsys):
+    """`collective ... --accelerator MI300X --gpus 16` (a node's default) said "(1 nodes × 8 = 8 GPUs)"."""
+    rc, out, err = _run(capsys, "collective", "all_reduce", "1GiB", "--accelerator", "MI300X", "--gpus", "16")
+    assert rc == 1 and "(1 node × 8 = 8 GPUs)" in err, err
+    with pytest.raises(il.ValidationError, match=r"\(2 nodes × 8 = 16 GPUs\)"):
+        il.collective("all_reduce", 2**30, {"accelerator": "MI300X", "nodes": 2}, 32)
