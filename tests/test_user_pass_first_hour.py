@@ -263,3 +263,23 @@ def test_collective_beyond_one_node_names_one_node_in_the_singular(capsys):
     assert rc == 1 and "(1 node × 8 = 8 GPUs)" in err, err
     with pytest.raises(il.ValidationError, match=r"\(2 nodes × 8 = 16 GPUs\)"):
         il.collective("all_reduce", 2**30, {"accelerator": "MI300X", "nodes": 2}, 32)
+
+
+# --------------------------------------------------------------------------------------
+# notebook 02
+# --------------------------------------------------------------------------------------
+def test_notebook02_writes_microseconds_as_the_other_pages_do():
+    """Notebook 02 printed "9.0 us on AMD" and "in the row's unit: TFLOP/s, us", and its validation
+    chart's axis "[TFLOP/s, or us for casts]", where notebook 03, the explorers and the tables
+    (charts.tables maps "us" to "µs") write µs."""
+    import re
+
+    for kind, src in generator_cells("02_compute_and_memory.py"):
+        if kind == "code":
+            assert not re.search(r"(\d|\}) us\b", src), re.search(r".{60}(\d|\}) us\b.{20}", src)
+    df = pl.DataFrame({"case": ["a", "b"], "kind": ["gemm", "cast"], "accelerator": ["MI300X"] * 2,
+                       "role": ["train", "test"], "measured": [700.0, 30.0], "predicted": [690.0, 33.0],
+                       "unit": ["TFLOP/s", "us"], "error_pct": [-1.4, 10.0]})
+    spec = il.charts.compute_validation_chart(df).to_dict()
+    titles = [layer["encoding"]["x"].get("title") for layer in spec["layer"] if "title" in layer["encoding"]["x"]]
+    assert titles == ["measured [TFLOP/s, or µs for casts]"]
