@@ -283,3 +283,13 @@ def test_notebook02_writes_microseconds_as_the_other_pages_do():
     spec = il.charts.compute_validation_chart(df).to_dict()
     titles = [layer["encoding"]["x"].get("title") for layer in spec["layer"] if "title" in layer["encoding"]["x"]]
     assert titles == ["measured [TFLOP/s, or µs for casts]"]
+
+
+def test_validate_multimodal_shows_the_published_range_as_reliability_does(capsys):
+    """LMMs-Engine publishes an MFU of 0.30-0.40; `validate multimodal` showed its middle, 0.35,
+    alone (notebook 09 prints the range), while `validate reliability` shows each case's range."""
+    rc, out, err = _run(capsys, "validate", "multimodal")
+    assert rc == 0, err
+    row = next(ln for ln in out.splitlines() if "lmms-engine" in ln)
+    assert "0.3 to 0.4" in row
+    assert "published" in next(ln for ln in out.splitlines() if ln.startswith("suite"))
