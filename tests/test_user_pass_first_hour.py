@@ -293,3 +293,14 @@ def test_validate_multimodal_shows_the_published_range_as_reliability_does(capsy
     row = next(ln for ln in out.splitlines() if "lmms-engine" in ln)
     assert "0.3 to 0.4" in row
     assert "published" in next(ln for ln in out.splitlines() if ln.startswith("suite"))
+
+
+def test_notebook08_says_how_much_cheaper_the_cheapest_served_token_is():
+    """"The cheapest served token is on MI450X Helios rack ($0.0244 per million)" beside today's
+    $0.0245: a 0.4 % gap, far inside the serving model's error, read as a ranking. Both sentences
+    now state the gap in percent."""
+    cells = [src for kind, src in generator_cells("08_expansion_2026.py") if kind == "code"]
+    serving = next(src for src in cells if "the cheapest served token is on" in src)
+    assert "% below today's design" in serving
+    take = next(src for src in cells if "* **Serving:**" in src)
+    assert "% less" in take
