@@ -174,7 +174,7 @@ off = scored_all.filter(pl.col("error_pct").abs() >= OFF).sort(pl.col("error_pct
 md(f"{off.height} of the {scored_all.height} scored cases ({val.height} in the table: "
    f"{val.filter(pl.col('use') == 'context').height} shown but not scored, and {unscored_zero.height} at "
    f"{size_label(unscored_zero['size_bytes'].min())}–{size_label(unscored_zero['size_bytes'].max())} whose log reads "
-   f"0.00 GB/s, below its two decimals, so they have no error) are off by {OFF:.0f} % or more, largest first; the chart above shows every case "
+   f"{unscored_zero['measured_GBps'].max():.2f} GB/s, below its two decimals, so they have no error) are off by {OFF:.0f} % or more, largest first; the chart above shows every case "
    f"(hover for its name) and `il.collectives.validation_table()` returns them all.")
 with pl.Config(tbl_rows=max(off.height, 1)):
     display(off.select("case", "split", "library", "accelerator", "nodes", "gpus", "op", "chosen", "protocol",
