@@ -232,8 +232,8 @@ def test_every_peak_gap_says_whether_the_part_lacks_the_format():
     assert by["tf32"] == {"MI350X", "MI355X"}
     unknown_ = t.filter(pl.col("status") == "no sourced figure").select("accelerator", "precision").rows()
     # fp32 is AMD's FP32 matrix peak and NVIDIA's CUDA-core FP32 peak; the gaps left are the parts
-    # with no published figure (H800, GB300's NVL72 table not found, the announced MI450X)
-    assert set(unknown_) == {("H800-SXM", "fp64"), ("H800-SXM", "fp32"), ("GB300", "fp64"), ("GB300", "fp32"),
+    # with no published figure (H800, the announced MI450X)
+    assert set(unknown_) == {("H800-SXM", "fp64"), ("H800-SXM", "fp32"),
                              ("MI450X", "fp64"), ("MI450X", "tf32"), ("MI450X", "fp32")}
 
 
@@ -309,6 +309,31 @@ def test_blackwell_fp64_is_nvidias_revised_figure():
     assert catalog.accelerator("B200-750W").peak("fp64") < b200.peak("fp64")
 
 
+def test_blackwell_ultra_fp32_fp64_agree_with_every_nvidia_figure():
+    """B300 and GB300's FP32/FP64 against NVIDIA's three tables: the Blackwell Ultra datasheet's
+    per-GPU figures (HGX B300 FP32 75, FP64 1.2; GB300 FP32 80, FP64 1.3), printed to two
+    significant figures and cut (its HGX B300 TF32 reads 2.2 PFLOPS for 18 PFLOPS / 8 = 2.25),
+    and the platform totals, printed to one significant figure (HGX B300: FP32 600, FP64 10
+    TFLOPS per 8 GPUs; GB300 NVL72: FP32 6 PFLOPS, FP64 100 TFLOPS per 72). FP64 and FP32 run at
+    the same SM clock, so GB300's FP64 scales from B300's as its FP32 does."""
+    import math
+
+    b300, gb300 = catalog.accelerator("B300"), catalog.accelerator("GB300")
+
+    def cut2(x):          # the datasheet's two significant figures, cut
+        e = math.floor(math.log10(x)) - 1
+        return math.floor(round(x / 10**e, 9)) * 10**e
+
+    for a, fp32, fp64 in ((b300, 75, 1.2), (gb300, 80, 1.3)):
+        assert cut2(a.peak("fp32") / 1e12) == pytest.approx(fp32)
+        assert cut2(a.peak("fp64") / 1e12) == pytest.approx(fp64)
+    for a, n, fp32, fp64 in ((b300, 8, 600e12, 10e12), (gb300, 72, 6e15, 100e12)):
+        assert float(f"{n * a.peak('fp32'):.1g}") == fp32 and float(f"{n * a.peak('fp64'):.1g}") == fp64
+    assert b300.peak("fp64") * 8 == pytest.approx(10e12)       # the HGX table's figure, exactly
+    assert gb300.peak("fp64") / b300.peak("fp64") == pytest.approx(gb300.peak("fp32") / b300.peak("fp32"), rel=1e-3)
+    assert b300.compute_units == gb300.compute_units
+
+
 def test_every_filled_peak_names_its_source_and_cross_check():
     """Each row with an fp32 figure says in its note where it comes from and how it was checked,
     and every accelerator row keeps a web source."""
@@ -316,5 +341,5 @@ def test_every_filled_peak_names_its_source_and_cross_check():
     assert t["source_url"].str.contains("https://").all()
     for r in t.filter(pl.col("fp32_tflops").is_not_null()).iter_rows(named=True):
         assert "fp32" in r["note"] and ("Cross-check" in r["note"] or "DERIVED" in r["note"]), r["name"]
-    for name in ("H800-SXM", "GB300", "MI450X"):        # the gaps left open say why
+    for name in ("H800-SXM", "MI450X"):        # the gaps left open say why
         assert "left empty" in catalog.accelerator(name).note, name

@@ -257,3 +257,12 @@ def test_economics_doc_max_npv_paragraph_is_the_models():
     zs = E.sample_parameters(n, seed, "MI300X", ["zyphra_contract_months", "contract_usd_per_gpu_hour"])
     final = E.band(gh / gp * zs["contract_usd_per_gpu_hour"])         # notebook 05 section 2's final_cost
     assert f"{final.p50 / 1e3:,.0f}k USD (P50) at the contract price" in doc
+    # the investor's reread quotes the same run and the same draws (docs/economics.md, "What adds up")
+    bought = sc.hardware.world_size * zs["zyphra_contract_months"] * E.HOURS_PER_MONTH
+    assert (f"The final run, {gh / 1e3:,.0f}k GPU-hours over the fleet reading's {100 * gp:.1f} % goodput, is "
+            f"{gh / gp / 1e3:,.0f}k GPU-hours: {100 * E.band(gh / gp / bought).p50:.1f} % of the "
+            f"{np.median(bought) / 1e6:.2f}M bought (P50) and {final.p50 / 1e3:,.0f}k USD (P50)") in doc
+    (f, fn, _), (dd, dn, _), (rb, rn, _) = (out[p, "when_unprofitable"] for p in ("flat", "decay", "rebound"))
+    assert (f"flat {f[1]:.1f} % a year and {fn:+,.0f} USD per GPU, decay {dd[1]:.1f} % and {dn:,.0f} USD with no "
+            f"payback, rebound {rb[1]:.1f} % and {rn:+,.0f} USD, against the {100 * P['cost_of_capital'].value:.0f} % "
+            "cost of capital") in doc.replace("−", "-")

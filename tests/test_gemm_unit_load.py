@@ -4,6 +4,7 @@ bandwidth. Measured for AMD aiter's MXFP4 kernels on MI355X (data/measurements/g
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -17,11 +18,16 @@ from infra_lab._kernels import gemm as kg
 from infra_lab.compute import _params as P
 
 
-def _times(g, m, n, k, args=None):
+def _times(g, m, n, k):
     m, n, k = (np.atleast_1d(np.asarray(x, dtype=np.int64)) for x in (m, n, k))
     eff, t = kg.empty_outputs(m.size)
-    kg.gemm_kernel(m, n, k, np.ones_like(m), *(g.args() if args is None else args), eff, t)
+    kg.gemm_kernel(m, n, k, np.ones_like(m), *g.args(), eff, t)
     return t
+
+
+def _no_limit(g):
+    """``g`` without the per-workgroup load limit (rate 0)."""
+    return dataclasses.replace(g, unit_load_Bps=0.0)
 
 
 def test_aiter_mxfp4_is_data_parallel_with_its_own_fixed_cost_and_load_rate():
@@ -43,7 +49,7 @@ def test_the_limit_is_off_where_no_rate_was_measured(acc, prec):
     g = compute.gemm_model(acc, prec)
     assert g.unit_load_Bps == 0.0
     m, n, k = [1, 64, 1024, 8192], [2048, 7168, 4096, 8192], [7168, 2048, 4096, 8192]
-    assert np.array_equal(_times(g, m, n, k), _times(g, m, n, k, g.args()[:-1] + (0.0,)))
+    assert np.array_equal(_times(g, m, n, k), _times(_no_limit(g), m, n, k))
 
 
 def test_decode_size_time_follows_the_tile_not_the_matrix():
@@ -55,7 +61,7 @@ def test_decode_size_time_follows_the_tile_not_the_matrix():
     t = _times(g, [1, 1, 1], [1024, 2048, 2048], [7168, 7168, 14336])
     assert t[0] == pytest.approx(t[1], rel=1e-12)
     assert t[2] > 1.8 * (t[1] - g.fixed_s) + g.fixed_s
-    nolimit = _times(g, [1], [2048], [7168], g.args()[:-1] + (0.0,))
+    nolimit = _times(_no_limit(g), [1], [2048], [7168])
     assert nolimit[0] < 0.8 * t[1]
     # the bound itself: the smallest tile's panels over the rate
     tm, tn = int(g.tile_m.min()), int(g.tile_n.min())
@@ -78,12 +84,10 @@ def test_the_fit_reads_train_rows_only_and_improves_them():
     new = float(tab["error_pct"].abs().median())
     # the old model: hipBLASLt's decomposition (stream-K, split-K) and fixed cost, no load limit
     acc = catalog.accelerator("MI355X")
-    old = compute.gemm_model("MI355X", "mxfp4", stream_k=True)
-    args = list(old.args())
-    args[3] = np.array([int(s) for s in P.text(acc, "split_k").split(";")], dtype=np.int64)
-    args[-2] = P.kernel_fixed_s("MI355X")
-    args[-1] = 0.0
-    t_old = _times(old, tab["m"], tab["n"], tab["k"], tuple(args)) * 1e6
+    old = dataclasses.replace(compute.gemm_model("MI355X", "mxfp4", stream_k=True),
+                              splits=np.array([int(s) for s in P.text(acc, "split_k").split(";")], dtype=np.int64),
+                              fixed_s=P.kernel_fixed_s("MI355X"), unit_load_Bps=0.0)
+    t_old = _times(old, tab["m"], tab["n"], tab["k"]) * 1e6
     med_old = float(np.median(np.abs(tab["measured_us"].to_numpy() / t_old - 1.0)) * 100)
     assert med_old > 20.0 and new < 12.0, (med_old, new)
 

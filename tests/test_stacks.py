@@ -38,7 +38,7 @@ def test_defaults_by_vendor_are_explicit_and_vendor_symmetric():
     pc, pr = stacks.params(cuda), stacks.params(rocm)
     for k in SYMMETRIC:
         assert pc[k] == pr[k], k
-    # the asymmetric 0.1.0 factors exist only as labelled sensitivity stacks
+    # the earlier per-vendor factors exist only as labelled sensitivity stacks
     asym = stacks.info_table().filter(pl.col("stack").str.ends_with("-asym"))
     assert asym.height == 2 and set(asym["role"]) == {"sensitivity"}
     assert (asym["note"].str.contains("SENSITIVITY")).all()

@@ -73,17 +73,47 @@ class GemmModel:
     unit_load_Bps: float = 0.0
 
     def args(self, out_bytes: float | None = None) -> tuple:
-        """Kernel arguments after the shape arrays and before the outputs."""
-        return (self.tile_m, self.tile_n, self.tile_eff, self.splits, self.split_eff,
-                self.k_tile, self.tile_c, self.compute_units, self.stream_k, self.sk_eff, self.ceiling,
-                self.peak_flops, self.mem_bw_Bps, self.in_bytes,
-                self.out_bytes if out_bytes is None else float(out_bytes), self.fixed_s,
-                self.unit_load_Bps)
+        """Kernel arguments after the shape arrays and before the outputs of
+        :func:`infra_lab._kernels.gemm.gemm_kernel` and :func:`~infra_lab._kernels.gemm.grouped_gemm_kernel`
+        (and their references), in the order :data:`GEMM_KERNEL_ARGS` names them; ``out_bytes``
+        overrides :attr:`out_bytes` [bytes/element]. To change an input, make a model with
+        another value of the field (``dataclasses.replace``), never edit this tuple by position."""
+        return tuple((self.out_bytes if out_bytes is None else float(out_bytes)) if f == "out_bytes"
+                     else getattr(self, f) for _, f in GEMM_KERNEL_ARGS)
+
+    def fused_args(self, out_bytes: float | None = None) -> tuple:
+        """The model's arguments of :func:`infra_lab._kernels.gemm.fused_grouped_kernel` (after its
+        per-problem tile arrays and before the outputs), in the order
+        :data:`FUSED_GROUPED_KERNEL_ARGS` names them; ``out_bytes`` as :meth:`args`."""
+        a = dict(zip((f for _, f in GEMM_KERNEL_ARGS), self.args(out_bytes), strict=True))
+        return tuple(int(a[f]) if f in ("k_tile", "compute_units") else float(a[f])
+                     for _, f in FUSED_GROUPED_KERNEL_ARGS)
 
     @property
     def max_efficiency(self) -> float:
         """Largest achieved fraction of peak over all shapes [-] (= fitted MAF / peak)."""
         return float(self.ceiling * self.tile_eff.max())
+
+
+GEMM_KERNEL_ARGS: tuple[tuple[str, str], ...] = (
+    ("tile_m", "tile_m"), ("tile_n", "tile_n"), ("tile_eff", "tile_eff"), ("splits", "splits"),
+    ("split_eff", "split_eff"), ("k_tile", "k_tile"), ("tile_c", "tile_c"), ("cus", "compute_units"),
+    ("stream_k", "stream_k"), ("sk_eff", "sk_eff"), ("ceiling", "ceiling"), ("peak", "peak_flops"),
+    ("mem_bw_Bps", "mem_bw_Bps"), ("in_bytes", "in_bytes"), ("out_bytes", "out_bytes"),
+    ("fixed_s", "fixed_s"), ("unit_bw", "unit_load_Bps"),
+)
+"""The model inputs of the GEMM kernels (:mod:`infra_lab._kernels.gemm`: ``gemm_kernel``,
+``grouped_gemm_kernel`` and their references) in the order the kernels take them after the shape
+arrays: (kernel parameter, :class:`GemmModel` field). The one place that maps names to positions
+(:meth:`GemmModel.args`); a test checks it against the kernels' signatures."""
+
+FUSED_GROUPED_KERNEL_ARGS: tuple[tuple[str, str], ...] = (
+    ("k_tile", "k_tile"), ("tile_c", "tile_c"), ("cus", "compute_units"), ("ceiling", "ceiling"),
+    ("peak", "peak_flops"), ("mem_bw_Bps", "mem_bw_Bps"), ("in_bytes", "in_bytes"),
+    ("out_bytes", "out_bytes"), ("fixed_s", "fixed_s"),
+)
+"""The model inputs of ``fused_grouped_kernel`` and its reference (:meth:`GemmModel.fused_args`),
+as :data:`GEMM_KERNEL_ARGS`: the subset that kernel takes after its per-problem tile arrays."""
 
 
 def _tile_efficiency(acc: catalog.Accelerator, tm, tn):
@@ -427,13 +457,13 @@ def fused_grouped_tile(sched: dict, m: float, n: float, k: float) -> tuple[int, 
     return sched["other"]
 
 
-def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *, args: tuple | None = None,
+def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *,
                 out_bytes: float | None = None, reference: bool = False,
                 pytorch: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(efficiency [-], time [s]) of grouped problems (``offsets`` into int64 arrays gms, gns, gks,
     as :func:`infra_lab._kernels.gemm.grouped_gemm_kernel`). ``g`` is the model to use (pass
-    :func:`fused_grouped_model` of the dense one for ``streams = 0``); ``args`` overrides its
-    kernel arguments (``g.args()`` layout, as the calibration does). With ``streams = 0`` on a
+    :func:`fused_grouped_model` of the dense one for ``streams = 0``; the calibration passes one
+    with fields replaced, ``dataclasses.replace``). With ``streams = 0`` on a
     device whose ``grouped_mm_schedule`` is stated, each problem runs as PyTorch's CUTLASS grouped
     kernel: the tile its dispatch picks from the problem's mean group shape, cluster-rounded
     tiles, one persistent data-parallel wave schedule (:func:`infra_lab._kernels.gemm.fused_grouped_kernel`);
@@ -441,13 +471,12 @@ def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *, args:
     and decomposition (:func:`infra_lab._kernels.gemm.grouped_gemm_kernel`)."""
     from .._kernels import gemm as kg
 
-    a = tuple(g.args(out_bytes)) if args is None else tuple(args)
     offs = np.asarray(offsets, dtype=np.int64)
     eff, t = kg.empty_outputs(offs.size - 1)
     sched = fused_grouped_schedule(g.accelerator, g.precision) if int(streams) == 0 and pytorch else None
     if sched is None:
         fn = kg.grouped_gemm_reference if reference else kg.grouped_gemm_kernel
-        fn(offs, gms, gns, gks, int(streams), *a, eff, t)
+        fn(offs, gms, gns, gks, int(streams), *g.args(out_bytes), eff, t)
         return eff, t
     npb = offs.size - 1
     ptm, ptn, pcm, pcn = (np.empty(npb, dtype=np.int64) for _ in range(4))
@@ -459,12 +488,9 @@ def run_grouped(g: GemmModel, offsets, gms, gns, gks, streams: int = 0, *, args:
         ptm[p], ptn[p] = tm, tn
         pcm[p], pcn[p] = sched["cluster"]
     pte = _tile_efficiency(catalog.accelerator(g.accelerator), ptm, ptn)
-    # g.args(): tile_m, tile_n, tile_eff, splits, split_eff, k_tile, tile_c, cus, stream_k, sk_eff,
-    #           ceiling, peak, mem_bw, in_bytes, out_bytes, fixed, unit_load_Bps (the fused kernel
-    #           does not take the last: docs/compute.md)
+    # the fused kernel takes no per-unit load limit (docs/compute.md)
     fn = kg.fused_grouped_reference if reference else kg.fused_grouped_kernel
-    fn(offs, gms, gns, gks, ptm, ptn, pte, pcm, pcn, int(a[5]), float(a[6]), int(a[7]), float(a[10]),
-       float(a[11]), float(a[12]), float(a[13]), float(a[14]), float(a[15]), eff, t)
+    fn(offs, gms, gns, gks, ptm, ptn, pte, pcm, pcn, *g.fused_args(out_bytes), eff, t)
     return eff, t
 
 

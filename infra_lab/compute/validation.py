@@ -16,6 +16,7 @@ it. :func:`validation_table` gives the prediction and error of every check-set r
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cache
 
@@ -29,6 +30,7 @@ from . import _params as P
 from .attention import _F as _ATTN_F
 from .attention import _core as _attn_core
 from .gemm import (
+    GemmModel,
     fit_gemm_ceiling,
     fused_grouped_model,
     fused_grouped_schedule,
@@ -78,37 +80,29 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
     torch_fused = r["kind"] == "grouped_gemm" and str(r.get("software") or "").startswith("torch._")
     if torch_fused:
         g = fused_grouped_model(g)
-    args = list(g.args())
-    # args: ..., k_tile, tile_c, cus, stream_k, sk_eff, ceiling, peak, mem_bw, in_b, out_b, fixed,
-    #       unit_load_Bps
     if fixed is not None:       # a fused grouped call pays it once per kernel it launches
-        sched = fused_grouped_schedule(acc.name, r["precision"]) if torch_fused else None
-        args[-2] = fixed * (sched["kernels"] if sched else 1)
-    if hbm_eff is not None:
-        args[-5] = acc.hbm_bw_Bps * hbm_eff
-    if tile_c is not None:
-        args[-11] = tile_c
-    args[-7] *= ceiling_scale
+        fixed *= _fused_kernels(acc, r) if torch_fused else 1
+    g = _override(g, acc, fixed=fixed, hbm_eff=hbm_eff, tile_c=tile_c, ceiling_scale=ceiling_scale)
     eff, t = kg.empty_outputs(1)
     m, n = int(r["m"]), int(r["n"])
     if r["kind"] == "cast":
         sb = P.value(acc, "cast_scale_bytes", r["precision"])
         byts = m * n * (P.value(acc, "activation_bytes") + P.ELEMENT_BYTES[r["precision"]] + sb)
-        return byts / args[-5] + args[-2]
+        return byts / g.mem_bw_Bps + g.fixed_s
     k = int(r["k"])
     if r["kind"] == "gemm":
-        kg.gemm_kernel(np.array([m]), np.array([n]), np.array([k]), np.array([1]), *args, eff, t)
+        kg.gemm_kernel(np.array([m]), np.array([n]), np.array([k]), np.array([1]), *g.args(), eff, t)
         flop = 2.0 * m * n * k
     elif r["pass"] == "fwd_bwd":
         # forward + backward of a grouped GEMM: the forward and the input gradient grouped along
         # the rows, the weight gradient along the contraction; then the benchmark's MSE loss
         # (read the output and the labels forward, both again and write the gradient backward)
         loss_b = 5.0 * _all_rows(r) * n * P.value(acc, "activation_bytes")   # five 16-bit tensors of rows x n
-        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, args, g, torch_fused) + loss_b / args[-5]
+        time = _grouped_fwd_bwd_time(int(r["groups"]), m, n, k, g, torch_fused) + loss_b / g.mem_bw_Bps
         return 6.0 * _all_rows(r) * n * k / time
     else:
         G = int(r["groups"])
-        eff, t = run_grouped(g, np.array([0, G]), np.full(G, m), np.full(G, n), np.full(G, k), 0, args=args,
+        eff, t = run_grouped(g, np.array([0, G]), np.full(G, m), np.full(G, n), np.full(G, k), 0,
                              pytorch=torch_fused)
         flop = 2.0 * m * n * k * G
     time = float(t[0])
@@ -117,20 +111,43 @@ def _gemm_pred(r: dict, fixed: float | None = None, hbm_eff: float | None = None
     return flop / time
 
 
+def _fused_kernels(acc, r: dict) -> int:
+    """Kernels PyTorch's fused grouped call of row ``r`` launches (its ``grouped_mm_schedule``;
+    1 where none is stated)."""
+    sched = fused_grouped_schedule(acc.name, r["precision"])
+    return sched["kernels"] if sched else 1
+
+
+def _override(g: GemmModel, acc, *, fixed: float | None = None, hbm_eff: float | None = None,
+              tile_c: float | None = None, ceiling_scale: float = 1.0) -> GemmModel:
+    """``g`` with the inputs a fit varies replaced by name: ``fixed`` the fixed time per kernel
+    call [s] (``fixed_s``), ``hbm_eff`` the achievable fraction of ``acc``'s HBM bandwidth
+    (``mem_bw_Bps``), ``tile_c`` the per-tile cost [K-loop iterations] and ``ceiling_scale`` a
+    factor on ``ceiling`` [-]; None (1 for the scale) keeps the model's value."""
+    new: dict = {"ceiling": g.ceiling * ceiling_scale}
+    if fixed is not None:
+        new["fixed_s"] = fixed
+    if hbm_eff is not None:
+        new["mem_bw_Bps"] = acc.hbm_bw_Bps * hbm_eff
+    if tile_c is not None:
+        new["tile_c"] = tile_c
+    return dataclasses.replace(g, **new)
+
+
 def _all_rows(r: dict) -> int:
     """All rows (tokens) of a grouped check-set row: rows per group x groups."""
     return int(r["m"]) * int(r["groups"])
 
 
-def _grouped_fwd_bwd_time(G: int, m: int, n: int, k: int, args: list, g, pytorch: bool = True) -> float:
+def _grouped_fwd_bwd_time(G: int, m: int, n: int, k: int, g: GemmModel, pytorch: bool = True) -> float:
     """Forward + backward time [s] of G equal (m, n, k) groups as three fused grouped kernels
-    (model ``g``, kernel arguments ``args``; ``pytorch``: PyTorch's kernel, :func:`run_grouped`)."""
+    (model ``g``; ``pytorch``: PyTorch's kernel, :func:`run_grouped`)."""
     probs = [(np.full(G, m), np.full(G, n), np.full(G, k)),      # forward
              (np.full(G, m), np.full(G, k), np.full(G, n)),      # input gradient
              (np.full(G, k), np.full(G, n), np.full(G, m))]      # weight gradient (K-grouped)
     offs = np.arange(0, 3 * G + 1, G, dtype=np.int64)
     _, t = run_grouped(g, offs, *(np.concatenate([p[i] for p in probs]).astype(np.int64) for i in range(3)),
-                       0, args=args, pytorch=pytorch)
+                       0, pytorch=pytorch)
     return float(t.sum())
 
 
@@ -741,11 +758,11 @@ def four_bit_load_fit() -> dict:
     bs = np.ones_like(ms)
     y = np.log(t["kernel_us"].cast(pl.Float64).to_numpy() * 1e-6)
     g = gemm_model("MI355X", "mxfp4")
-    base = list(g.args())
     eff, tt = kg.empty_outputs(ms.size)
 
     def sse(log_bw, fixed):
-        kg.gemm_kernel(ms, ns, ks, bs, *base[:-2], fixed, math.exp(log_bw), eff, tt)
+        kg.gemm_kernel(ms, ns, ks, bs, *dataclasses.replace(g, fixed_s=fixed, unit_load_Bps=math.exp(log_bw)).args(),
+                       eff, tt)
         return float(np.sum((np.log(tt) - y) ** 2))
 
     def best_bw(fixed):

@@ -601,12 +601,14 @@ lf = il.compute.four_bit_load_fit()
 # the model before: hipBLASLt's decomposition (stream-K, split-K) and fixed cost, no per-workgroup load limit
 from infra_lab._kernels import gemm as kg
 from infra_lab.compute import _params as P
-a_old = list(il.compute.gemm_model("MI355X", "mxfp4", stream_k=True).args())
-a_old[3] = np.array([int(x) for x in P.text(il.catalog.accelerator("MI355X"), "split_k").split(";")], dtype=np.int64)
-a_old[-2], a_old[-1] = il.compute.kernel_fixed_s("MI355X"), 0.0
+import dataclasses
+g_old = dataclasses.replace(
+    il.compute.gemm_model("MI355X", "mxfp4", stream_k=True),
+    splits=np.array([int(x) for x in P.text(il.catalog.accelerator("MI355X"), "split_k").split(";")], dtype=np.int64),
+    fixed_s=il.compute.kernel_fixed_s("MI355X"), unit_load_Bps=0.0)
 m_, n_, k_ = (t4[c].to_numpy().astype(np.int64) for c in ("m", "n", "k"))
 e_old, t_old = kg.empty_outputs(m_.size)
-kg.gemm_kernel(m_, n_, k_, np.ones_like(m_), *a_old, e_old, t_old)
+kg.gemm_kernel(m_, n_, k_, np.ones_like(m_), *g_old.args(), e_old, t_old)
 s_old = il.compute.four_bit_gemm_summary(t4.with_columns(
     (100.0 * (pl.col("measured_us") / pl.Series(t_old * 1e6) - 1.0)).alias("error_pct")))
 cmp4 = (s_old.select("role", "m_band", "cases", pl.col("median_error_pct").alias("before_median_pct"),

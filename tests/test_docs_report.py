@@ -1,0 +1,48 @@
+"""tools/docs_report.py: the generated code-length table of docs/review-response.md is current,
+and the counts are the files' (a definition that grows moves its row)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("docs_report", ROOT / "tools" / "docs_report.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_review_response_lengths_block_is_current():
+    tool = _tool()
+    text = (ROOT / "docs" / "review-response.md").read_text(encoding="utf-8")
+    a = text.index(tool.BEGIN)
+    b = text.index(tool.END, a) + len(tool.END)
+    assert text[a:b] == tool.lengths_block(), "docs/review-response.md is stale: run python tools/docs_report.py"
+
+
+def test_lengths_count_definitions_and_files(tmp_path):
+    tool = _tool()
+    for rel in {r for _label, r, _names in tool.LENGTHS}:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / rel).is_dir():
+            (tmp_path / rel).mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel / "a.py").write_text("x = 1\n" * 3, encoding="utf-8")
+            (tmp_path / rel / "b.py").write_text("x = 1\n" * 5, encoding="utf-8")
+            continue
+        names = [n for _label, r, ns in tool.LENGTHS if r == rel for n in ns]
+        body = "".join(f"def {n}():\n    '''doc'''\n    return 1\n\n\n" for n in names) or "x = 1\n"
+        (tmp_path / rel).write_text(body, encoding="utf-8")
+    got = dict(tool.lengths(tmp_path))
+    assert got["`economics/`, its largest module"] == "`b.py` 5"
+    assert got["`eval_head` (the step kernel's largest part)"] == "3"
+    assert got["`compute.layer_ops` / `_layer_ops_cached`"] == "`layer_ops` 3, `_layer_ops_cached` 3"
+    # a renamed definition is an error naming it, not a row that disappears
+    (tmp_path / "infra_lab/_kernels/fabric.py").write_text("def other():\n    return 1\n", encoding="utf-8")
+    with pytest.raises(LookupError, match="route_flows"):
+        tool.lengths(tmp_path)
