@@ -338,16 +338,22 @@ def serving_scenario(platform: str, model: str) -> dict:
     }
 
 
+def _gpus_or_reference(gpus: int | None) -> int:
+    """``gpus``, or the reference cluster's GPUs (ZAYA1's 1,024) where None."""
+    from .economics.data import _reference_cluster
+
+    return _reference_cluster()[0] if gpus is None else gpus
+
+
 def _network_counts(platform: str, nic: str, gpus: int | None) -> tuple[dict[str, float], dict[str, float]]:
     """(the option's own fabric's network counts per GPU, the economics defaults' counts) for
     its cluster of ``gpus`` GPUs (None: the reference cluster's, ZAYA1's 1,024):
     :func:`infra_lab.economics.fabric_network_counts` of :func:`option_hardware`, the one reader
     of the fabric's switch and cable counts for prices."""
     from . import economics
-    from .economics.data import _reference_cluster
 
     p = _row(platforms(), "platform", platform, "platform")
-    hw = option_hardware(platform, nic, _reference_cluster()[0] if gpus is None else gpus)
+    hw = option_hardware(platform, nic, _gpus_or_reference(gpus))
     base = economics.defaults(p["accelerator"])
     return economics.fabric_network_counts(hw), {k: base[k] for k in ("nics_per_gpu", "switch_ports_per_gpu",
                                                                        "optics_per_gpu")}
@@ -419,31 +425,30 @@ def owned_quote(platform: str, nic: str, gpus: int | None = None) -> dict[str, A
     p = _row(platforms(), "platform", platform, "platform")
     n = _row(nics(), "nic", nic, "nic")
     fixed = {} if n["nic_usd"] is None else {"nic_usd": n["nic_usd"]}
-    counts, base = _network_counts(platform, nic, gpus)
-    differ = {k: c for k, c in counts.items() if not math.isclose(c, base[k], rel_tol=1e-12)}
-    # a count of 0 (one node or one rack: no back-end switch port, cable or optics) is held at 0;
-    # as a factor of 0 on its range, owned_gpu_hour_quote refused it ("scale['switch_ports_per_gpu']
-    # = 0.0"), and evaluate() on 8 MI300X or one 72-GPU Helios rack failed on a value never typed
-    fixed |= {k: 0.0 for k, c in differ.items() if c == 0.0}
-    scale = {k: c / base[k] for k, c in differ.items() if c != 0.0}
+    # the drawn counts scaled to the option's own fabric, or held at 0 where it has none of an
+    # item (one node or one rack): economics.fabric_count_factors, the rule deal() shares
+    scale, zero = economics.fabric_count_factors(option_hardware(platform, nic, _gpus_or_reference(gpus)))
+    fixed |= zero
     return economics.owned_gpu_hour_quote(p["accelerator"], price=p["capex_usd_per_gpu"], basis=OPTION_PRICE_BASIS,
                                           tdp_W=p["tdp_W"], fixed=fixed, scale=scale)
 
 
-def deal_overrides(platform: str, nic: str, gpus: int | None = None) -> dict[str, Any]:
+def deal_overrides(platform: str, nic: str) -> dict[str, Any]:
     """The deal-P&L inputs an option states itself (:func:`infra_lab.economics.deal_pnl`'s
     ``overrides``): its purchase price as a (low, value, high) range and AMD's selling price
     (``amd_asp_usd_per_gpu``) where data/expansion/platforms.csv gives them (AMD's selling price
     otherwise from data/economics: the part's parameters.csv row, else its analyst ASP in
     purchase_prices.csv, basis "asp"), its TDP and
-    contract rent where assumed there, the NIC's price range and the network counts of the
-    option's own fabric on ``gpus`` GPUs (:func:`cost_overrides`). Inputs not listed keep the
-    economics data."""
+    contract rent where assumed there, and the NIC's price range. Inputs not listed keep the
+    economics data. The network counts are not here: :func:`deal` passes the option's hardware
+    (``deal_pnl(hardware=...)``), whose own fabric counts them as for :func:`owned_quote`
+    (:func:`infra_lab.economics.fabric_count_factors`)."""
     from . import economics
 
     p = _row(platforms(), "platform", platform, "platform")
     n = _row(nics(), "nic", nic, "nic")
-    ov: dict[str, Any] = dict(cost_overrides(platform, nic, gpus))
+    ov: dict[str, Any] = {k: v for k, v in cost_overrides(platform, nic).items()
+                          if k not in economics.owned.FABRIC_COUNTS}
     if p["capex_usd_per_gpu"] is not None and p["capex_low_usd"] is not None and p["capex_high_usd"] is not None:
         ov["capex_usd_per_gpu"] = (p["capex_low_usd"], p["capex_usd_per_gpu"], p["capex_high_usd"])
     if n["nic_usd"] is not None and n["nic_low_usd"] is not None and n["nic_high_usd"] is not None:
@@ -462,13 +467,17 @@ def deal_overrides(platform: str, nic: str, gpus: int | None = None) -> dict[str
 
 def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, goodput: float = 1.0,
          n: int = 4000, seed: int = 0, path: str = "decay"):
-    """The deal P&L of an option: :func:`infra_lab.economics.deal_pnl` for the option's
-    accelerator on ``gpus`` GPUs (whole nodes of the platform) with :func:`deal_overrides`.
+    """The deal P&L of an option: :func:`infra_lab.economics.deal_pnl` on the option's
+    hardware (:func:`option_hardware`: its accelerator and NIC, rails-only) of ``gpus`` GPUs
+    with :func:`deal_overrides`. The network IBM buys is that cluster's whole switches, drawn
+    as :func:`owned_quote` draws them (:func:`infra_lab.economics.fabric_count_factors`).
 
     Parameters
     ----------
     platform, nic : names in data/expansion/platforms.csv and nics.csv
-    gpus : GPUs of the cluster [GPUs] (a multiple of the platform's GPUs per node)
+    gpus : GPUs of the cluster [GPUs] (a multiple of the platform's GPUs per node; a rack-scale
+        platform's partly used racks are packed as :func:`~infra_lab.scenario.hardware_table.own_node_layout`
+        packs them)
     final_run_gpu_hours : useful GPU-hours of the final run (il.estimate) [GPU-h]
     goodput, n, seed, path : as in :func:`infra_lab.economics.deal_pnl`
 
@@ -485,9 +494,12 @@ def deal(platform: str, nic: str, gpus: int, final_run_gpu_hours: float, *, good
     if gpus % p["gpus_per_node"]:
         raise ValidationError(f"gpus = {gpus}: must be a multiple of the {platform}'s "
                               f"{p['gpus_per_node']} GPUs per node")
-    return economics.deal_pnl(final_run_gpu_hours, accelerator=p["accelerator"], goodput=goodput,
-                              n_gpus=gpus, nodes=gpus // p["gpus_per_node"], path=path,
-                              overrides=deal_overrides(platform, nic, gpus), n=n, seed=seed)
+    from .scenario.hardware_table import own_node_layout
+
+    layout = {k: v for k, v in own_node_layout(p["accelerator"], gpus, "gpus").items() if v is not None}
+    hw = {**option_hardware(platform, nic, gpus), **layout}
+    return economics.deal_pnl(final_run_gpu_hours, goodput=goodput, hardware=hw, path=path,
+                              overrides=deal_overrides(platform, nic), n=n, seed=seed)
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -745,6 +745,37 @@ class TestMonteCarlo:
         a = E.monte_carlo_owned_cost(5000, seed=7, backend="numba", **kw)
         b = E.monte_carlo_owned_cost(5000, seed=7, backend="reference", **kw)
         np.testing.assert_allclose(a, b, rtol=1e-12)
+        if dist is None:    # triangular draws, the inputs of pow held: the same operations, the same bits
+            fixed = {"life_years": 4.5, "cost_of_capital": 0.09, "depreciation_ooms_per_year": 0.14}
+            np.testing.assert_array_equal(E.monte_carlo_owned_cost(5000, seed=7, backend="numba", fixed=fixed, **kw),
+                                          E.monte_carlo_owned_cost(5000, seed=7, backend="reference", fixed=fixed, **kw))
+
+    @pytest.mark.parametrize("acc, price, fixed, scale", [
+        ("MI300X", None, (), ()),                                                  # baseboard listing
+        ("H100-SXM", None, (), ()),                                                # a server listing: no host
+        ("GB200", None, (), ()),                                                   # own rows (host, NIC 0)
+        ("MI355X", 25_000.0, (), (("optics_per_gpu", 1.7857), ("switch_ports_per_gpu", 2.0))),
+        ("MI300X", None, (("network_usd_per_gpu", 5000.0), ("pue", 1.3)), ()),
+    ])
+    def test_like_for_like_kernel_equals_reference(self, acc, price, fixed, scale):
+        """owned_gpu_hour_quote / compare_owned draw through the owned-cost kernel; the numpy path
+        they used (compare._like_for_like_reference) is its reference. The kernel takes the numpy
+        path's operations in its order: with the life and the rate held (the two inputs of the
+        capital recovery factor's pow, whose SIMD and libm versions may differ in the last bit)
+        the draws are equal to the bit, and with them drawn within 1e-14."""
+        from infra_lab.economics import compare as C
+
+        p, cb, _ = C._purchase(acc, price, "baseboard", where="test")
+        tdp, host = C._catalog_tdp(acc, "test"), C._host_spec(acc, cb)
+        a = C._like_for_like_draws(acc, p, 5000, 11, fixed, tdp, scale, host)
+        b = C._like_for_like_reference(acc, p, 5000, 11, fixed, tdp, scale, host)
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+        held = tuple(sorted({**dict(fixed), "life_years": 4.5, "cost_of_capital": 0.09}.items()))
+        np.testing.assert_array_equal(C._like_for_like_draws(acc, p, 5000, 11, held, tdp, scale, host),
+                                      C._like_for_like_reference(acc, p, 5000, 11, held, tdp, scale, host))
+        # a scaled input changes the answer (the factor reaches the kernel's draws)
+        if scale:
+            assert not np.array_equal(a, C._like_for_like_draws(acc, p, 5000, 11, fixed, tdp, (), host))
 
     def test_kernel_matches_scalar_model(self, backend):
         rng = np.random.default_rng(7)

@@ -41,6 +41,7 @@ REVIEWED = {
     ("monte_carlo_owned_cost", "age_years"): "identity: new hardware unless given",
     ("owned_components", "age_years"): "identity: new hardware unless given",
     ("_owned_components", "age_years"): "identity: new hardware unless given",
+    ("_kernel_owned_cost", "age_years"): "identity: new hardware unless given",
     ("owned_cost_per_gpu_hour", "age_years"): "identity: new hardware unless given",
     ("network_capex_per_gpu", "server_capex_usd_per_gpu"): "only the 'fraction' network reads it; 0 = per-port",
     ("rental_cost_per_gpu_hour", "utilization"): "identity: the rent per used hour when every hour is used",

@@ -133,3 +133,88 @@ def test_a_small_fabric_of_large_switches_is_priced_not_refused():
     assert c.inputs["switch_ports_per_gpu"] == 512.0
     want = E.owned_cost_per_gpu_hour(network_usd_per_gpu=E.network_capex_per_gpu(hardware=hw, radix=1024))
     assert c.total_usd_per_gpu_hour == pytest.approx(want.total_usd_per_gpu_hour, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------- the deal
+def _deal_capex_per_gpu(n_gpus, switch_port_usd, **kw):
+    """The deal's cluster capex per GPU (P50) with every owned-cost price held fixed, the NICs and
+    optics priced at 0: the capex is then affine in the drawn switch ports per GPU."""
+    fixed = {k: E.parameters("MI300X")[k].value for k in E.OWNED_PARAMS
+             if k not in ("nics_per_gpu", "switch_ports_per_gpu", "optics_per_gpu")}
+    fixed.update(nic_usd=0.0, optics_usd=0.0, switch_port_usd=switch_port_usd)
+    d = E.deal_pnl(1e3, n_gpus=n_gpus, n=400, seed=5, overrides=fixed, **kw)
+    return d.line("IBM", "cluster capex").p50 / n_gpus
+
+
+def test_deal_prices_the_whole_switches_of_its_cluster():
+    """deal_pnl priced every cluster with parameters.csv's reference-fabric counts (3 ports per GPU
+    on ZAYA1's 128 nodes), so two nodes of 8 paid for 3 ports per GPU where the expansion's owned
+    quote of the same cluster paid for its 8 whole 64-port leaves (32 per GPU). The deal now reads
+    the cluster's own fabric through fabric_count_factors, the rule owned_quote uses: each drawn
+    count is multiplied by the fabric's count over the row's mode."""
+    base = _deal_capex_per_gpu(1024, 0.0)                   # no switch price: the rest of the capex
+    assert _deal_capex_per_gpu(16, 0.0) == pytest.approx(base, rel=1e-12)
+    ref = _deal_capex_per_gpu(1024, 1000.0) - base
+    two_nodes = _deal_capex_per_gpu(16, 1000.0) - base
+    c16 = E.fabric_network_counts({"accelerator": "MI300X", "nodes": 2, "fabric": "rails-only"})
+    mode = E.parameters("MI300X")["switch_ports_per_gpu"].value
+    assert c16["switch_ports_per_gpu"] == 32.0
+    assert two_nodes / ref == pytest.approx(c16["switch_ports_per_gpu"] / mode, rel=1e-9)
+    # one node is one scale-up domain: no back-end switch, so the switch price adds nothing
+    assert _deal_capex_per_gpu(8, 1000.0) == pytest.approx(_deal_capex_per_gpu(8, 0.0), rel=1e-12)
+    # the reference cluster's factors are 1: its draws are parameters.csv's, as before
+    assert E.fabric_count_factors(il.scenario.load_scenario("zaya1-ibm-mi300x", check_plan=False)) == ({}, {})
+
+
+def test_deal_and_owned_quote_share_one_network_rule():
+    """il.expansion.deal passes the option's hardware; its network counts are not overrides any
+    more (they were held at the fabric's count there while owned_quote scaled the drawn range)."""
+    X = il.expansion
+    for platform, nic, gpus in (("MI300X node", "Vulcano-800", 1024), ("MI450X Helios rack", "Pollara-400", 1152)):
+        ov = X.deal_overrides(platform, nic)
+        assert not set(ov) & {"nics_per_gpu", "switch_ports_per_gpu", "optics_per_gpu"}
+        hw = X.option_hardware(platform, nic, gpus)
+        d = X.deal(platform, nic, gpus, 1e5, n=200, seed=4)
+        assert d.table.equals(E.deal_pnl(1e5, hardware=hw, overrides=ov, n=200, seed=4).table)
+        scale, zero = E.fabric_count_factors(hw)
+        assert scale and not zero                   # these fabrics count more than the reference's
+    mi300 = X.deal("MI300X node", "Pollara-400", 1024, 1e5, n=200, seed=4)
+    assert mi300.table.equals(E.deal_pnl(1e5, n=200, seed=4).table)
+
+
+def test_deal_hardware_refusals():
+    hw = {"accelerator": "MI300X", "nodes": 16, "fabric": "rails-only"}
+    with pytest.raises(ValidationError, match=r"n_gpus = 128 with hardware"):
+        E.deal_pnl(1e5, hardware=hw, n_gpus=128, n=50)
+    with pytest.raises(ValidationError, match=r"accelerator = 'MI355X' and hardware of MI300X"):
+        E.deal_pnl(1e5, hardware=hw, accelerator="MI355X", n=50)
+    with pytest.raises(ValidationError, match=r"overrides\['switch_ports_per_gpu'\] and hardware"):
+        E.deal_pnl(1e5, hardware=hw, overrides={"switch_ports_per_gpu": 3.0}, n=50)
+    with pytest.raises(ValidationError, match=r"H100-SXM is a NVIDIA part"):
+        E.deal_pnl(1e5, hardware={"accelerator": "H100-SXM", "nodes": 16}, n=50)
+    # a rack-scale part in partly used trays that fill no whole racks: said in deal_pnl's own fields
+    mi450 = {"capex_usd_per_gpu": 3e4, "amd_asp_usd_per_gpu": 2.5e4, "tdp_W": 1400.0, "contract_usd_per_gpu_hour": 3.0}
+    with pytest.raises(ValidationError, match=r"deal_pnl: n_gpus = 1,150 in nodes = 575 of MI450X"):
+        E.deal_pnl(1e5, accelerator="MI450X", n_gpus=1150, nodes=575, n=50, overrides=mi450)
+    # whole trays in partly used racks are packed as own_node_layout packs them (17 racks of 68);
+    # a part with no purchase-price row and the price given held fixed (a KeyError before)
+    d = E.deal_pnl(1e5, accelerator="MI450X", n_gpus=1156, n=50, overrides=mi450)
+    assert "30,000 USD per GPU, held fixed" in d.unknowns[0]
+    # a count given without hardware is the caller's own, drawn or held as given
+    d = E.deal_pnl(1e3, n_gpus=16, n=50, overrides={"switch_ports_per_gpu": 3.0, "optics_per_gpu": 4.0})
+    assert d.line("IBM", "cluster capex").p50 / 16 == pytest.approx(
+        E.deal_pnl(1e3, n=50, overrides={"switch_ports_per_gpu": 3.0, "optics_per_gpu": 4.0})
+        .line("IBM", "cluster capex").p50 / 1024, rel=1e-12)
+
+
+def test_expansion_docs_deal_figures_are_the_models():
+    """docs/expansion.md gives the per-option deal figures after the deal took the owned quote's
+    network rule; they are what il.expansion.deal computes (2,000 draws, seed 3)."""
+    doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "expansion.md").read_text().split())
+    for platform, nic, gpus, was in (("MI300X node", "Vulcano-800", 1024, "45,884"),
+                                     ("MI450X Helios rack", "Vulcano-800", 1152, "63,481")):
+        d = il.expansion.deal(platform, nic, gpus, 1e5, n=2000, seed=3)
+        capex = d.line("IBM", "cluster capex").p50 / gpus
+        irr = d.line("IBM", "IRR (pre-tax, unlevered)").p50
+        assert f"{was} → {capex:,.0f} USD" in doc
+        assert f"→ {irr * 100:.1f} %".replace("-", "−") in doc

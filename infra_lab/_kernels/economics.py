@@ -5,11 +5,17 @@ Draw every input from its range with the counter-based stream of
 index), then evaluate the owned cost per useful GPU-hour, chunk by chunk. Because the stream
 is a pure function of (key, index), the kernel gives the same numbers as the plain numpy path (``infra_lab.economics.uncertainty.sample`` +
 ``infra_lab.economics.owned_components``), which is the reference the tests compare it with.
+The draws and the cost formula take the reference's operations in the reference's order
+(the triangular quantile's products, the components summed one by one), so with triangular
+ranges the two agree to the bit (no transcendental but ``sqrt``, which IEEE 754 rounds
+exactly, and ``pow`` from the same C library); lognormal draws go through ``exp``, ``log`` and
+``cos``, whose last bit may differ between numpy's and LLVM's implementations.
 
 Inputs arrive in the order of ``infra_lab.economics.OWNED_PARAMS`` (the I_* indices below);
 ``codes`` per input: 0 fixed (``mode`` is the value), 1 triangular(lo, mode, hi), 2
-lognormal(median ``mode``, ``sigma``). Nothing here reads data or validates: the public
-``monte_carlo_owned_cost`` does that.
+lognormal(median ``mode``, ``sigma``); ``scale`` per input multiplies each of its draws (1.0:
+as drawn; the like-for-like quote's ``scale=``). Nothing here reads data or validates: the
+public ``monte_carlo_owned_cost`` and ``owned_gpu_hour_quote`` do that.
 """
 
 from __future__ import annotations
@@ -61,64 +67,79 @@ def uniform_kernel(key, start, n):
 
 
 @njit(cache=True)
-def _fill(X, j, code, key, start, m, lo, mode, hi, sigma):
-    """Row j of the chunk: m draws of input j for samples start .. start + m - 1.
-    Branch-light inner loops (both triangular sides computed, one kept) so LLVM vectorizes."""
+def _fill(X, j, code, key, start, m, lo, mode, hi, sigma, scale):
+    """Row j of the chunk: m draws of input j for samples start .. start + m - 1, each times
+    ``scale``. Branch-light inner loops (both triangular sides computed, one kept) so LLVM
+    vectorizes; the products in ``uncertainty.triangular_quantile``'s order."""
     if code == 0 or hi == lo:
         for t in range(m):
-            X[j, t] = mode
+            X[j, t] = mode * scale
     elif code == 1:
         fc = (mode - lo) / (hi - lo)
-        p1 = (hi - lo) * (mode - lo)
-        p2 = (hi - lo) * (hi - mode)
+        w = hi - lo
+        a = mode - lo
+        b = hi - mode
         for t in range(m):
             u = _u(key, start + t)
-            left = lo + math.sqrt(u * p1)
-            right = hi - math.sqrt((1.0 - u) * p2)
-            X[j, t] = left if u < fc else right
+            left = lo + math.sqrt(u * w * a)
+            right = hi - math.sqrt((1.0 - u) * w * b)
+            X[j, t] = (left if u < fc else right) * scale
     else:
         for t in range(m):
             u1 = _u(key, 2 * (start + t))
             u2 = _u(key, 2 * (start + t) + 1)
-            X[j, t] = mode * math.exp(sigma * math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2))
+            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
+            X[j, t] = mode * math.exp(sigma * z) * scale
 
 
 @njit(cache=True)
 def _one(x, tdp_W, dep_method, net_method, age_years, hours_per_year, weeks_per_year):
+    """The owned cost per useful GPU-hour of one draw ``x``: ``owned._owned_components``'s
+    operations in its order (each fixed component divided by the hours, then summed)."""
+    H = hours_per_year
     spare = 1.0 + x[I_SPARE]
     server = (x[I_CAPEX] + x[I_HOST]) * spare
     if net_method == PER_PORT:
         net = (x[I_NIC] * x[I_NICS] + x[I_PORT] * x[I_PORTS] + x[I_OPTIC] * x[I_OPTICS]) * spare
     else:
-        net = server * x[I_FRAC] / (1.0 - x[I_FRAC])
+        f = x[I_FRAC]
+        net = server * f / (1.0 - f)
     other = (server + net) * (x[I_STORAGE] + x[I_FRONT])
     capex = server + net + other
-    life = x[I_LIFE]
     r = x[I_RATE]
+    life = x[I_LIFE]
     if dep_method == STRAIGHT_LINE:
+        dep = 1.0 / life
         if r == 0.0:
-            charge = 1.0 / life
+            crf = 1.0 / life
         else:
-            charge = r / (1.0 - (1.0 + r) ** (-life))
+            crf = r / (1.0 - (1.0 + r) ** (-life))
+        fin = crf - dep
         scale = 1.0
     else:
-        charge = math.log(10.0) * x[I_OOMS] + r
+        dep = math.log(10.0) * x[I_OOMS]
+        fin = r
         scale = 10.0 ** (-x[I_OOMS] * age_years)
     kw = tdp_W * 1e-3 * x[I_SPR]
-    capital = capex * scale * charge
-    facility = kw * x[I_COLO] * 12.0 * spare
-    opex = (x[I_MAINT] + x[I_INS]) * capex + x[I_FTE] * 1e-3 * x[I_STAFF]
-    fixed_h = (capital + facility + opex) / hours_per_year
-    fixed_h = fixed_h * (1.0 + x[I_SETUP] / (weeks_per_year * life))
-    energy_h = kw * x[I_AVG] * x[I_PUE] * x[I_ELEC]
-    return fixed_h / x[I_UTIL] + energy_h
+    kw_provisioned = kw * (1.0 + x[I_SPARE])
+    fixed = server * scale * dep / H
+    fixed += net * scale * dep / H
+    fixed += other * scale * dep / H
+    fixed += capex * scale * fin / H
+    fixed += kw_provisioned * x[I_COLO] * 12.0 / H
+    fixed += x[I_MAINT] * capex / H
+    fixed += x[I_INS] * capex / H
+    fixed += x[I_FTE] / 1000.0 * x[I_STAFF] / H
+    setup = fixed * x[I_SETUP] / (weeks_per_year * life)
+    energy = kw * x[I_AVG] * x[I_PUE] * x[I_ELEC]
+    return (fixed + setup) / x[I_UTIL] + energy
 
 
 _CHUNK = 2048
 
 
 @njit(cache=True)
-def _chunk(out, c, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_method, age_years,
+def _chunk(out, c, keys, codes, lo, mode, hi, sigma, scale, tdp_W, dep_method, net_method, age_years,
            hours_per_year, weeks_per_year):
     n = out.shape[0]
     k = keys.shape[0]
@@ -126,7 +147,7 @@ def _chunk(out, c, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_meth
     m = min(_CHUNK, n - start)
     X = np.empty((k, _CHUNK))
     for j in range(k):                      # input-major: each input's draws for the whole chunk
-        _fill(X, j, codes[j], keys[j], start, m, lo[j], mode[j], hi[j], sigma[j])
+        _fill(X, j, codes[j], keys[j], start, m, lo[j], mode[j], hi[j], sigma[j], scale[j])
     x = np.empty(k)
     for t in range(m):
         for j in range(k):
@@ -135,7 +156,7 @@ def _chunk(out, c, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_meth
 
 
 @njit(cache=True)
-def owned_cost_mc_kernel(n, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_method,
+def owned_cost_mc_kernel(n, keys, codes, lo, mode, hi, sigma, scale, tdp_W, dep_method, net_method,
                          age_years, hours_per_year, weeks_per_year):
     """Owned cost [USD per useful GPU-hour] of ``n`` Monte Carlo samples, drawn in-kernel.
 
@@ -147,6 +168,6 @@ def owned_cost_mc_kernel(n, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method,
     out = np.empty(n)
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     for c in range(n_chunks):
-        _chunk(out, c, keys, codes, lo, mode, hi, sigma, tdp_W, dep_method, net_method, age_years,
+        _chunk(out, c, keys, codes, lo, mode, hi, sigma, scale, tdp_W, dep_method, net_method, age_years,
                hours_per_year, weeks_per_year)
     return out

@@ -122,6 +122,7 @@ from .owned import (
                       RentOrOwn,
                       break_even_utilization,
                       cluster_power,
+                      fabric_count_factors,
                       fabric_network_counts,
                       network_capex_per_gpu,
                       optics_price_ratio,
@@ -160,7 +161,7 @@ __all__ = [
     # owned cost
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn", "owned_inputs",
     "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu", "rental_cost_per_gpu_hour",
-    "break_even_utilization", "rent_vs_own", "rent_vs_own_curve", "cluster_power", "owned_input_names", "fabric_network_counts", "optics_price_ratio",
+    "break_even_utilization", "rent_vs_own", "rent_vs_own_curve", "cluster_power", "owned_input_names", "fabric_network_counts", "fabric_count_factors", "optics_price_ratio",
     # finance
     "OPERATOR_PARAMS", "PATHS", "RETIRE_RULES", "VALUE_CURVES", "ProviderView", "annuity_factor", "npv", "irr", "irr_array",
     "payback_years", "payback_band", "straight_line_value", "exponential_value", "residual_value", "operator_inputs",

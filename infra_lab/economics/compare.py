@@ -304,18 +304,41 @@ def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
     ``seed``, at ``tdp_W`` [W] (:func:`_catalog_tdp` unless given), the inputs of ``scale_items``
     multiplied by their factor in every draw, ``host`` in place of the generic host row where the
     price includes the host or the NICs (:func:`_host_spec`); cached (read-only array) so that widgets and
-    notebooks re-read it for free."""
+    notebooks re-read it for free.
+
+    Drawn and priced in the numba kernel (``montecarlo._kernel_owned_cost``, the owned-cost
+    Monte Carlo's): 10 million draws take seconds where the numpy path
+    (:func:`_like_for_like_reference`, kept as the reference the tests compare with; to the
+    bit on these triangular ranges but for ``pow``'s last bit) took 36 s to minutes and about
+    2 GB (benchmarks/bench_economics.py)."""
+    from .montecarlo import _kernel_owned_cost
+
     n = V.draws(n)
     seed = V.seed(seed)
+    fixed = {k: V.number(f"fixed[{k!r}]", x) for k, x in fixed_items}
+    if "network_usd_per_gpu" in fixed:      # as monte_carlo_owned_cost: the same bits, 1 x nv + 0 x ports ...
+        nv = fixed.pop("network_usd_per_gpu")
+        fixed.update(nic_usd=nv, nics_per_gpu=1.0, switch_port_usd=0.0, optics_usd=0.0)
+    fixed["capex_usd_per_gpu"] = float(price)
+    cost = _kernel_owned_cost(_generic_specs(acc, host), n, seed, fixed, float(tdp_W), scale=dict(scale_items))
+    cost.flags.writeable = False
+    return cost
+
+
+def _like_for_like_reference(acc: str, price: float, n: int, seed: int,
+                             fixed_items: tuple[tuple[str, float], ...], tdp_W: float,
+                             scale_items: tuple[tuple[str, float], ...] = (),
+                             host: tuple[Param, ...] = ()) -> np.ndarray:
+    """:func:`_like_for_like_draws` on the numpy path (``uncertainty.sample`` for every input,
+    then the vectorized ``_owned_components``): the plain reference of the kernel, for the
+    tests and the benchmark."""
     s = U.sample(_generic_specs(acc, host), n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"],
                  fixed=dict(fixed_items))
     for k, factor in scale_items:
         s[k] = s[k] * factor
     s["capex_usd_per_gpu"] = np.full(n, price)
     s["tdp_W"] = float(tdp_W)
-    cost = np.array(_owned_components(s)["total"], dtype=float)
-    cost.flags.writeable = False
-    return cost
+    return np.array(_owned_components(s)["total"], dtype=float)
 
 
 def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis: str = "baseboard",
@@ -518,12 +541,11 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     target = V.positive("target_usd_per_m_tokens", target_usd_per_m_tokens, hi=1e6)
     tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
     n, seed = V.draws(n), V.seed(seed)    # n = 3.0 reached np.zeros(n) below (numpy's TypeError)
-    specs = _generic_specs(acc)
     fixed = _fixed_like_for_like(fixed, "break_even_capex", "the purchase price is the answer here")
-    s = U.sample(specs, n, seed, [k for k in OWNED_PARAMS if k != "capex_usd_per_gpu"], fixed=fixed)
-    s["tdp_W"] = _catalog_tdp(acc, "break_even_capex")
-    c0 = np.asarray(_owned_components({**s, "capex_usd_per_gpu": np.zeros(n)})["total"])
-    c1 = np.asarray(_owned_components({**s, "capex_usd_per_gpu": np.full(n, 1e4)})["total"])
+    tdp = _catalog_tdp(acc, "break_even_capex")
+    # the cost at two prices on the same draws (the owned-cost kernel, as the quote draws them)
+    c0 = _like_for_like_draws(acc, 0.0, n, seed, tuple(sorted(fixed.items())), tdp)
+    c1 = _like_for_like_draws(acc, 1e4, n, seed, tuple(sorted(fixed.items())), tdp)
     slope = (c1 - c0) / 1e4
     target_h = target * tps * HOUR / 1e6
     return U.band((target_h - c0) / slope)

@@ -31,7 +31,7 @@ from .finance import (
     irr_array,
     payback_band,
 )
-from .owned import OWNED_PARAMS, WEEKS_PER_YEAR, _tdp
+from .owned import FABRIC_COUNTS, OWNED_PARAMS, WEEKS_PER_YEAR, _tdp, fabric_count_factors
 
 __all__ = ["DealPnL", "deal_pnl", "UNKNOWNS"]
 
@@ -103,16 +103,54 @@ def _cluster(acc: str, n_gpus: Any, nodes: Any) -> tuple[int, int]:
     return ng, nn
 
 
-def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput: float = 1.0,
+def _deal_hardware(accelerator: Any, n_gpus: Any, nodes: Any, hardware: Any) -> tuple[str, int, int, Any]:
+    """(accelerator, GPUs, nodes, [hardware]) of the deal's cluster. Without ``hardware`` the
+    cluster is ``n_gpus`` / ``nodes`` of ``accelerator`` (None: MI300X; :func:`_cluster`) on the
+    reference scenario's fabric (ZAYA1's: rails-only, non-blocking) with the part's default NIC,
+    in whole nodes of the part's own size (a rack-scale part's partly used racks as
+    :func:`~infra_lab.scenario.hardware_table.own_node_layout` packs them); with it, the
+    hardware's (``n_gpus``, ``nodes`` and a contradicting ``accelerator`` refused)."""
+    from ..fabric import hardware_config, platform
+    from ..scenario.hardware_table import own_node_layout
+    from .data import _reference_scenario
+
+    if hardware is None:
+        acc = V.accelerator("MI300X" if accelerator is None else accelerator)
+        ng, nn = _cluster(acc, n_gpus, nodes)
+        ref = _reference_scenario().hardware
+        per = int(platform(acc)["node_gpus"])
+        layout = own_node_layout(acc, ng, "n_gpus") if ng == nn * per else {"nodes": nn, "gpus_per_node": ng // nn}
+        table = {"accelerator": acc, **{k: v for k, v in layout.items() if v is not None},
+                 "fabric": ref.fabric, "oversubscription": ref.oversubscription}
+        try:
+            return acc, ng, nn, hardware_config(table)
+        except ValidationError as e:   # said in deal_pnl's own fields, not hardware.* ones
+            raise ValidationError(f"deal_pnl: n_gpus = {ng:,} in nodes = {nn:,} of {acc}: no cluster of whole "
+                                  f"scale-up domains holds them ({e}); pass a whole number of racks, or "
+                                  "hardware= with domain_gpus") from None
+    given = [f"{k} = {v!r}" for k, v in (("n_gpus", n_gpus), ("nodes", nodes)) if v is not None]
+    hw = hardware_config(hardware)
+    canon = catalog.accelerator(hw.accelerator).name
+    if given:
+        raise ValidationError(f"{' and '.join(given)} with hardware: the hardware sets the cluster ({hw.nodes:,} nodes, "
+                              f"{hw.world_size:,} {canon}); pass hardware or n_gpus/nodes, not both")
+    if accelerator is not None and V.accelerator(accelerator) != canon:
+        raise ValidationError(f"accelerator = {accelerator!r} and hardware of {canon}: the deal is priced for the "
+                              f"hardware's accelerator; pass accelerator = {canon!r} or leave it out")
+    return canon, hw.world_size, hw.nodes, hw
+
+
+def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, goodput: float = 1.0,
              n_gpus: int | None = None, nodes: int | None = None, years: float | None = None, path: str = "decay",
              overrides: Mapping[str, Any] | None = None, n: int = 4000, seed: int = 0,
-             retire: str | None = "when_unprofitable") -> DealPnL:
+             retire: str | None = "when_unprofitable", hardware: Any = None) -> DealPnL:
     """The deal P&L per party with P5/P50/P95 over every uncertain input.
 
     Parameters
     ----------
     final_run_gpu_hours : useful GPU-hours of ZAYA1's final pretraining run (il.estimate) [GPU-h]
-    accelerator : the AMD accelerator the cluster is built of (catalog name); its purchase
+    accelerator : the AMD accelerator the cluster is built of (catalog name; None: the
+        hardware's, else MI300X); its purchase
         price, AMD's selling price (``amd_asp_usd_per_gpu``), TDP and contract price come
         from data/economics/parameters.csv where it has rows, else from ``overrides``
     goodput : useful share of that run's time (il.reliability), (0, 1]
@@ -121,12 +159,26 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
         node when only ``nodes`` is given; ``nodes`` to ``n_gpus`` / the accelerator's GPUs per
         node (``node_gpus`` of data/network_platforms.csv: 8 on MI300X, so 128 for 1,024 and
         256 for 2,048). A pair must put a whole number of GPUs, at most that many, in each node
+    hardware : optional Scenario or [hardware] table: the cluster itself (its accelerator,
+        nodes, GPUs per node, NIC and fabric; :func:`infra_lab.expansion.deal` passes an
+        option's). Without it the cluster is ``n_gpus`` in ``nodes`` on the reference
+        scenario's fabric (ZAYA1's rails-only, non-blocking) with the part's default NIC.
+        Either way IBM buys that cluster's whole switches: its back-end network counts are
+        :func:`~infra_lab.economics.fabric_network_counts` of it, entered as
+        :func:`~infra_lab.economics.fabric_count_factors` says (each draw of parameters.csv's
+        reference-fabric count scaled by the cluster's count over the row's mode, or held at
+        0 where one scale-up domain has no switch); at 1,024 MI300X in 128 nodes the factors
+        are 1 and the draws are parameters.csv's. Two nodes of 8 buy eight 64-port leaves, 32
+        ports per GPU, not the reference fabric's 3: a deal on a small cluster is the price of
+        a cluster built that small, not a share of a larger fabric
     years : IBM's horizon [years] (default its book life of IT equipment)
     path : IBM's rent path after the Zyphra contract ("decay", "rebound", "flat")
     overrides : name -> a number (held fixed) or a (low, value, high) triple (drawn
         triangular) for any sampled input (owned-cost and operator parameters,
         ``amd_asp_usd_per_gpu``, ``dpus_per_node``, ``dpu_usd``) and ``tdp_W`` [W]: how an
-        expansion option's own assumptions enter (:func:`infra_lab.expansion.deal`)
+        expansion option's own assumptions enter (:func:`infra_lab.expansion.deal`). A network
+        count given here (``nics_per_gpu``, ``switch_ports_per_gpu``, ``optics_per_gpu``) is
+        taken as given in place of the fabric's (refused beside ``hardware``)
     n, seed : Monte Carlo draws and seed
     retire : IBM's retirement rule, as :func:`infra_lab.economics.provider_view`'s: by default
         each draw's cluster stops at the end of its last year with a positive cash margin and
@@ -147,19 +199,26 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     import polars as pl
 
     gh = V.positive("final_run_gpu_hours", final_run_gpu_hours, hi=1e12)
-    acc = V.accelerator(accelerator)
+    acc, ng, nn, hw = _deal_hardware(accelerator, n_gpus, nodes, hardware)
     if catalog.accelerator(acc).vendor != "AMD":
-        raise ValidationError(f"accelerator = {accelerator!r}: the deal P&L prices AMD's sale of GPUs and "
+        raise ValidationError(f"accelerator = {acc!r}: the deal P&L prices AMD's sale of GPUs and "
                               f"NICs; {acc} is a {catalog.accelerator(acc).vendor} part (allowed: AMD accelerators)")
     g = V.fraction("goodput", goodput)
     V.choice("path", path, PATHS)          # as operator_cash_flows checks it (any other text read as "decay")
     overrides = V.mapping("overrides", {} if overrides is None else overrides,
                           "input name -> a number or (low, value, high)")
     rule = _retire_rule(retire)
-    ng, nn = _cluster(acc, n_gpus, nodes)
+    counted = [k for k in FABRIC_COUNTS if k in overrides]
+    if hardware is not None and counted:
+        raise ValidationError(f"overrides[{counted[0]!r}] and hardware: the hardware's fabric counts the network "
+                              "(fabric_network_counts); pass hardware or the per-GPU counts, not both")
+    # the network of the cluster IBM buys: whole switches of its own fabric (fabric_count_factors,
+    # the rule expansion.owned_quote shares); a count given in overrides is the caller's own
+    scale, zero = fabric_count_factors(hw)
+    scale = {k: f for k, f in scale.items() if k not in overrides}
     P: dict[str, Any] = dict(parameters(acc))
     names = list(OWNED_PARAMS) + list(OPERATOR_PARAMS) + ["amd_asp_usd_per_gpu", "dpus_per_node", "dpu_usd"]
-    fixed: dict[str, float] = {}
+    fixed: dict[str, float] = {k: 0.0 for k in zero if k not in overrides}
     tdp = None
     for k, v in dict(overrides or {}).items():
         if k == "tdp_W":
@@ -198,6 +257,8 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     fixed.setdefault("utilization", P["utilization"].value)
     fixed["ibm_book_life_years"] = book_life
     s = U.sample(P, n, seed, [k for k in names if k not in fixed], fixed=fixed)
+    for k, factor in scale.items():      # the drawn count's range scaled to the cluster's fabric
+        s[k] = s[k] * factor
     if tdp is None:
         tdp = _tdp(acc)
     if tdp is None:
@@ -309,7 +370,7 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str = "MI300X", goodput
     order = {"AMD": 0, "IBM": 1, "Zyphra": 2}
     rows.sort(key=lambda x: order[x["party"]])   # stable: keeps each party's line order
     # the purchase price's range as the data give it (the text typed "$10-15k or up to $25.7k")
-    cp = P["capex_usd_per_gpu"]
+    cp = P.get("capex_usd_per_gpu")      # None for a part priced only by overrides (MI450X)
     price = (f"{fixed['capex_usd_per_gpu']:,.0f} USD per GPU, held fixed" if "capex_usd_per_gpu" in fixed else
              f"{cp.low:,.0f}-{cp.high:,.0f} USD per GPU, mode {cp.value:,.0f}: from AMD's selling price to a "
              "hyperscaler to a distributor's listing")

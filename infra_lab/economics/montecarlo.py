@@ -99,6 +99,45 @@ def monte_carlo(func: Callable[..., float], n: int = 2000, seed: int = 0, accele
                          vectorized=vectorized, **kwargs)
 
 
+def _kernel_owned_cost(specs: Mapping[str, Any], n: int, seed: int, fixed: Mapping[str, float], tdp_W: float, *,
+                       scale: Mapping[str, float] | None = None, distribution: str | None = None,
+                       depreciation: str = "straight-line", network: str = "per-port",
+                       age_years: float = 0.0) -> np.ndarray:
+    """The owned cost of ``n`` draws through the numba kernel: every input of
+    :data:`OWNED_PARAMS` held at ``fixed`` where named there, else drawn from its spec with the
+    counter-based stream of ``seed`` (:func:`~infra_lab.economics.uncertainty.sample`'s draws,
+    each times ``scale``'s factor where given). The same numbers as the numpy path
+    (``uncertainty.sample`` then ``_owned_components``): the kernel takes its operations in
+    that order. Inputs are checked by the callers (:func:`monte_carlo_owned_cost`,
+    ``owned_gpu_hour_quote``); nothing here validates."""
+    from .._kernels import economics as K
+
+    k = len(OWNED_PARAMS)
+    keys = np.empty(k, dtype=np.uint64)
+    codes = np.zeros(k, dtype=np.int64)
+    lo, mode, hi, sigma = (np.zeros(k) for _ in range(4))
+    factor = np.ones(k)
+    for j, name in enumerate(OWNED_PARAMS):
+        keys[j] = np.uint64(U.stream_key(seed, name))
+        if name in fixed:
+            mode[j] = fixed[name]
+            continue
+        p = specs[name]
+        dist = U.effective_distribution(p, distribution)
+        lo[j], mode[j], hi[j] = p.low, p.value, p.high
+        factor[j] = (scale or {}).get(name, 1.0)
+        if p.high == p.low:
+            codes[j] = 0
+        elif dist == "triangular":
+            codes[j] = 1
+        else:
+            codes[j], sigma[j] = 2, U.lognormal_sigma(p.low, p.high)
+    return K.owned_cost_mc_kernel(
+        n, keys, codes, lo, mode, hi, sigma, factor, float(tdp_W),
+        K.STRAIGHT_LINE if depreciation == "straight-line" else K.EXPONENTIAL,
+        K.PER_PORT if network == "per-port" else K.FRACTION, float(age_years), HOURS_PER_YEAR, WEEKS_PER_YEAR)
+
+
 def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | None = None, *,
                            depreciation: str = "straight-line", network: str = "per-port",
                            distribution: str | None = None, fixed: Mapping[str, float] | None = None,
@@ -121,7 +160,7 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | N
     distribution : force "triangular" or "lognormal" for every input (None: each row's own)
     fixed : name -> value held constant (any owned-cost input, ``tdp_W``, or
         ``network_usd_per_gpu``)
-    backend : "numba" (the kernel: draws and cost in one parallel loop) or "reference"
+    backend : "numba" (the kernel: draws and cost in one chunked loop) or "reference"
         (the numpy path: :func:`sample_parameters` then :func:`owned_components`); same numbers
 
     Returns
@@ -160,30 +199,8 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | N
         out = np.asarray(_owned_components(s, depreciation=depreciation, network=network, age_years=age)["total"],
                          dtype=float)
     else:
-        from .._kernels import economics as K
-
-        k = len(OWNED_PARAMS)
-        keys = np.empty(k, dtype=np.uint64)
-        codes = np.zeros(k, dtype=np.int64)
-        lo, mode, hi, sigma = (np.zeros(k) for _ in range(4))
-        for j, name in enumerate(OWNED_PARAMS):
-            keys[j] = np.uint64(U.stream_key(seed, name))
-            if name in fixed:
-                mode[j] = base[name]
-                continue
-            p = specs[name]
-            dist = U.effective_distribution(p, distribution)
-            lo[j], mode[j], hi[j] = p.low, p.value, p.high
-            if p.high == p.low:
-                codes[j] = 0
-            elif dist == "triangular":
-                codes[j] = 1
-            else:
-                codes[j], sigma[j] = 2, U.lognormal_sigma(p.low, p.high)
-        out = K.owned_cost_mc_kernel(
-            n, keys, codes, lo, mode, hi, sigma, float(tdp),
-            K.STRAIGHT_LINE if depreciation == "straight-line" else K.EXPONENTIAL,
-            K.PER_PORT if network == "per-port" else K.FRACTION, age, HOURS_PER_YEAR, WEEKS_PER_YEAR)
+        out = _kernel_owned_cost(specs, n, seed, {k: base[k] for k in OWNED_PARAMS if k in fixed}, tdp,
+                                 distribution=distribution, depreciation=depreciation, network=network, age_years=age)
     if not np.all(np.isfinite(out)):
         raise ValidationError("monte_carlo_owned_cost: non-finite costs; check the fixed values and ranges")
     return out

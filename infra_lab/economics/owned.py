@@ -47,7 +47,7 @@ __all__ = [
     "OWNED_PARAMS", "NETWORK_PORT_PARAMS", "DEPRECIATION", "NETWORK", "OwnedCost", "RentOrOwn",
     "owned_inputs", "owned_components", "owned_cost_per_gpu_hour", "network_capex_per_gpu",
     "rental_cost_per_gpu_hour", "break_even_utilization", "rent_vs_own", "rent_vs_own_curve",
-    "cluster_power", "owned_input_names", "fabric_network_counts", "optics_price_ratio",
+    "cluster_power", "owned_input_names", "fabric_network_counts", "fabric_count_factors", "optics_price_ratio",
 ]
 
 NETWORK_PORT_PARAMS = ("nic_usd", "nics_per_gpu", "switch_port_usd", "switch_ports_per_gpu",
@@ -576,6 +576,45 @@ def fabric_network_counts(hardware: Any, radix: int | None = None, *,
                                      * hw.nic_spec.line_rate_bps / constant("switch_port_price_bps")),
             "optics_per_gpu": (per_cable * link_counts(hw, r)["total"] / hw.world_size
                                * optics_price_ratio(hw.nic_spec.line_rate_bps))}
+
+
+FABRIC_COUNTS = ("nics_per_gpu", "switch_ports_per_gpu", "optics_per_gpu")
+"""The network counts per GPU that a cluster's own fabric sets (:func:`fabric_network_counts`)."""
+
+
+def fabric_count_factors(hardware: Any, radix: int | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """How a cluster's own fabric changes the drawn network counts of a Monte Carlo:
+    ``(scale, zero)``, the one rule the Monte Carlos that price a whole cluster share
+    (:func:`infra_lab.expansion.owned_quote` through ``owned_gpu_hour_quote(scale=...)``,
+    :func:`~infra_lab.economics.deal_pnl`).
+
+    parameters.csv's ``nics_per_gpu`` / ``switch_ports_per_gpu`` / ``optics_per_gpu`` rows (a
+    mode and a range each) describe the reference fabric (ZAYA1's 128 nodes of MI300X,
+    rails-only, whole switches: 48 x 64 ports / 1,024 GPUs = 3 ports per GPU). A cluster whose
+    own fabric (:func:`fabric_network_counts`: every port of every switch it needs, whole
+    switches bought) counts another figure per GPU has each draw of that count multiplied by
+    its count / the row's mode (``scale``: the range keeps its relative width), or held at 0
+    where the fabric has none of the item (``zero``: one node or one rack, a single scale-up
+    domain, has no back-end switch, cable or optics). A count equal to the mode (to 1e-12) is
+    in neither, so the reference cluster's draws are untouched.
+
+    Examples
+    --------
+    >>> fabric_count_factors({"accelerator": "MI300X", "nodes": 128, "fabric": "rails-only"})
+    ({}, {})
+    >>> fabric_count_factors({"accelerator": "MI300X", "nodes": 2, "fabric": "rails-only"})[0]["switch_ports_per_gpu"]
+    10.666666666666666
+    >>> fabric_count_factors({"accelerator": "MI300X", "nodes": 1})[1]
+    {'switch_ports_per_gpu': 0.0, 'optics_per_gpu': 0.0}
+    """
+    from ..fabric import hardware_config
+
+    hw = hardware_config(hardware)
+    P = parameters(catalog.accelerator(hw.accelerator).name)
+    counts = fabric_network_counts(hw, radix)
+    differ = {k: c for k, c in counts.items() if not math.isclose(c, P[k].value, rel_tol=1e-12)}
+    return ({k: c / P[k].value for k, c in differ.items() if c != 0.0},
+            {k: 0.0 for k, c in differ.items() if c == 0.0})
 
 
 def optics_price_ratio(line_rate_bps: float) -> float:
