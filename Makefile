@@ -13,7 +13,8 @@ JUPYTER_ENV := JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter_local/config JUPYTER_DATA_D
 
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 # The numba kernels compiled into numba's cache once per change of their sources, so that the
-# first notebook opened does not pay for compiling them (tools/warm_kernels.py).
+# first notebook opened does not pay for compiling them, and the busiest-rank expert tables stored
+# in the user's cache folder (tools/warm_kernels.py).
 WARM   := $(VENV)/.kernels-warm
 
 .PHONY: setup lab test test-fast browser-test wheel-test site bench lint lock clean
@@ -37,7 +38,7 @@ lock: setup
 	$(VENV)/bin/uv pip compile pyproject.toml --extra lab --extra dev --python-version 3.11 \
 		--universal --quiet -o requirements.lock
 
-$(WARM): $(STAMP) tools/warm_kernels.py $(wildcard infra_lab/_kernels/*.py)
+$(WARM): $(STAMP) tools/warm_kernels.py $(wildcard infra_lab/_kernels/*.py) infra_lab/compute/moe.py infra_lab/_disk_cache.py
 	$(PY) tools/warm_kernels.py
 	@touch $(WARM)
 

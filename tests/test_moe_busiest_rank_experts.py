@@ -146,3 +146,53 @@ def test_inlined_generator_kernel_equals_the_np_random_kernel(E, k, n, G, M, T, 
     busiest_rank_experts_mt_kernel(E, k, n, G, M, T, trials, seed, new)
     assert np.array_equal(new, ref)
     assert ref[T] > 0.0
+
+
+@pytest.mark.parametrize("args,match", [
+    ((10, 2, 3, 0, 0, "monte_carlo", 16, 0), r"ep = 3: must divide the 10 experts \(allowed: 1, 2, 5, 10\)"),
+    ((256, 8, 3, 8, 4, "monte_carlo", 16, 0), r"ep = 3: must divide the 256 experts \(allowed: 1, 2, 4, 8, 16"),
+    ((256, 8, 512, 8, 4, "monte_carlo", 16, 0), r"ep = 512: .*\[1, 256\]"),
+    ((256, 8, 0, 0, 0, "monte_carlo", 16, 0), r"ep = 0: "),
+    ((250, 8, 2, 8, 4, "monte_carlo", 16, 0), r"ep = 2: must divide the 250|groups = 8: must divide the 250"),
+    ((256, 8, 8, 6, 2, "monte_carlo", 16, 0), r"groups = 6: must divide the 256 experts"),
+    ((256, 40, 8, 8, 1, "monte_carlo", 16, 0), r"top_k = 40: more than the 1 selected groups hold \(32"),
+    ((16, 17, 4, 0, 0, "monte_carlo", 16, 0), r"top_k = 17: .*\[1, 16\]"),
+    ((256, 8, 8, 8, 0, "monte_carlo", 16, 0), r"give both"),
+    ((256, 8, 8, 8, 9, "monte_carlo", 16, 0), r"group_topk = 9: .*\[0, 8\]"),
+    ((256, 8, 8, 8, 4, "monte_carlo", 0, 0), r"trials = 0: .*\[1, 1e\+06\]"),
+    ((2**16, 8, 8, 0, 0, "monte_carlo", 40_000, 0), r"trials = 40000: .*allowed trials ≤ 32768"),
+    ((256, 8, 8, 8, 4, "monte_carlo", 16, -1), r"seed = -1: must be an integer in \[0, 2\^32 - 1"),
+    ((256, 8, 8, 8, 4, "monte_carlo", 16, 2**32), r"seed = 4294967296: must be an integer in \[0, 2\^32 - 1"),
+    ((256, 8, 8, 8, 4, "auto", 16, 0), r"method = 'auto': allowed exact, monte_carlo"),
+])
+def test_private_table_call_refuses_sizes_the_kernel_would_index_out_of_bounds(args, match):
+    """compute.moe._busiest_table hands its sizes to a numba kernel without bounds checks
+    (experts % ep != 0 put an expert on rank ep, past the per-rank counts; top_k beyond the pool
+    of selected experts drew from an empty range forever): it checks them first."""
+    with pytest.raises(ValidationError, match=match):
+        compute.moe._busiest_table(*args)
+
+
+@pytest.mark.parametrize("args,match", [
+    ((100, 10, 2, 3, 16, 0), r"ep = 3: must divide experts = 10 \(allowed: 1, 2, 5, 10\)"),
+    ((100, 8, 2, 16, 16, 0), r"ep = 16: .*\[1, 8\]"),
+    ((0, 8, 2, 2, 16, 0), r"tokens = 0: "),
+    ((100, 8, 9, 2, 16, 0), r"top_k = 9: .*\[1, 8\]"),
+    ((100, 8, 2, 2, 0, 0), r"trials = 0: "),
+    ((100, 8, 2, 2, 16, 2**32), r"seed = 4294967296: must be an integer in \[0, 2\^32 - 1"),
+])
+def test_private_load_ratio_call_refuses_sizes_the_kernel_would_index_out_of_bounds(args, match):
+    """compute.moe._mc (the busiest-rank load Monte Carlo of moe_load_imbalance) checks the
+    sizes its numba kernel indexes with: out has ``trials`` slots, ``loads`` ``ep``."""
+    with pytest.raises(ValidationError, match=match):
+        compute.moe._mc(*args)
+
+
+def test_public_monte_carlos_refuse_a_seed_beyond_32_bits():
+    """The kernels' generator takes a 32-bit seed: 2^32 used to run silently as seed 0 in both."""
+    with pytest.raises(ValidationError, match=r"seed = 4294967296"):
+        compute.moe_busiest_rank_experts_table(16, 2, 2, 4, 2, trials=16, seed=2**32)
+    with pytest.raises(ValidationError, match=r"seed = 4294967296"):
+        compute.moe_load_imbalance(64, 16, 2, 4, method="monte_carlo", trials=16, seed=2**32)
+    t = compute.moe_busiest_rank_experts_table(16, 2, 2, 4, 2, trials=16, seed=2**32 - 1)
+    assert t[1] > 0.0

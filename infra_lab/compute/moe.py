@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -124,7 +125,7 @@ def _check_routing(experts, top_k, ep, groups, group_topk, *, ranks_name: str = 
     G = int(P.check_number("groups", groups, lo=0, hi=E, integer=True))
     M = int(P.check_number("group_topk", group_topk, lo=0, hi=max(G, 0), integer=True))
     if E % n:
-        raise ValidationError(f"{ranks_name} = {n}: must divide the {E} experts")
+        raise ValidationError(f"{ranks_name} = {n}: must divide the {E} experts (allowed: {_divisors_text(E)})")
     if (G == 0) != (M == 0):
         raise ValidationError(f"groups = {G}, group_topk = {M}: give both (group-limited routing) or neither")
     if G and E % G:
@@ -132,6 +133,13 @@ def _check_routing(experts, top_k, ep, groups, group_topk, *, ranks_name: str = 
     if G and k > M * (E // G):
         raise ValidationError(f"top_k = {k}: more than the {M} selected groups hold ({M * (E // G)} experts)")
     return E, k, n, G, M
+
+
+def _divisors_text(E: int, most: int = 12) -> str:
+    """The divisors of E, at most ``most`` of them listed (for error messages)."""
+    d = [i for i in range(1, math.isqrt(E) + 1) if E % i == 0]
+    d = sorted(set(d + [E // i for i in d]))
+    return ", ".join(map(str, d)) if len(d) <= most else ", ".join(map(str, d[:most - 1])) + f", …, {E}"
 
 
 def _saturation_tokens(E: int, k: int, n: int) -> int:
@@ -259,6 +267,13 @@ def _busiest_method(method, E: int, k: int, n: int, G: int, M: int, trials, seed
 
 @cache
 def _busiest_table(E: int, k: int, n: int, G: int, M: int, method: str, trials: int, seed: int) -> np.ndarray:
+    """The table of :func:`moe_busiest_rank_experts_table` (read-only; kept per process). Its
+    arguments are checked again here, before the numba kernel (which has no bounds checks)
+    sees them: an inconsistent private call raises instead of writing out of bounds. The
+    Monte Carlo tables are also kept on disk (:func:`_busiest_mc_table`)."""
+    E, k, n, G, M = _check_routing(E, k, n, G, M)
+    if not isinstance(method, str) or method not in ("exact", "monte_carlo"):
+        raise ValidationError(f"method = {method!r}: allowed exact, monte_carlo (after 'auto' is resolved)")
     T_end = _saturation_tokens(E, k, n)
     s = E // n
     if n == 1:
@@ -266,14 +281,63 @@ def _busiest_table(E: int, k: int, n: int, G: int, M: int, method: str, trials: 
     elif method == "exact":
         tab = _busiest_exact(E, k, n, T_end)
     else:
-        # the inlined-generator kernel: the same draws and table as busiest_rank_experts_kernel
-        from .._kernels.moe import busiest_rank_experts_mt_kernel
-
-        limited = 0 < M < G
-        tab = np.empty(T_end + 1)
-        busiest_rank_experts_mt_kernel(E, k, n, G if limited else 0, M if limited else 0, T_end, trials, seed, tab)
+        tab = _busiest_mc_table(E, k, n, G, M, T_end, trials, seed)
     tab.setflags(write=False)
     return tab
+
+
+_BUSIEST_SOURCES = (__file__, str(Path(__file__).resolve().parent.parent / "_kernels" / "moe.py"))
+"""The files whose code computes a Monte Carlo table (part of its on-disk cache key)."""
+
+
+def _busiest_mc_table(E: int, k: int, n: int, G: int, M: int, T_end: int, trials: int, seed: int) -> np.ndarray:
+    """The Monte Carlo table (T = 0 … T_end) of :func:`busiest_rank_experts_mt_kernel
+    <infra_lab._kernels.moe.busiest_rank_experts_mt_kernel>`, read from the user's on-disk cache
+    when an earlier process computed it (:mod:`infra_lab._disk_cache`: keyed by the inputs, the
+    sources of this module and the kernel's, and the Python / NumPy / numba versions, so never
+    stale; ``INFRA_LAB_CACHE_DIR=off`` turns it off), else computed and stored there. The kernel
+    is deterministic (its own Mersenne Twister, integer counts, one division per entry), so a
+    stored table is the computed one to the bit (tests/test_moe_busiest_table_cache.py). The
+    DeepSeek-V3 tables took a large part of a second each at the first il.serve / il.serve_search
+    of a fresh process (benchmarks/bench_moe_busiest.py); tools/warm_kernels.py stores the common
+    ones."""
+    limited = 0 < M < G
+    G, M = (G, M) if limited else (0, 0)
+    tr = int(P.check_number("trials", trials, lo=1, hi=10**6, integer=True))
+    sd = _check_seed(seed)
+    if tr * E > 2**31:
+        raise ValidationError(f"trials = {tr}: {tr} × {E} experts of per-trial state is more than 2^31 "
+                              f"(allowed trials ≤ {2**31 // E})")
+    from .. import _disk_cache
+
+    path = _disk_cache.entry_path("busiest_rank_experts", {"E": E, "k": k, "ep": n, "groups": G, "group_topk": M,
+                                                           "T_end": T_end, "trials": tr, "seed": sd},
+                                  _BUSIEST_SOURCES)
+    tab = _disk_cache.load(path, (T_end + 1,))
+    if tab is not None and _plausible_table(tab, E, n):
+        return tab
+    # the inlined-generator kernel: the same draws and table as busiest_rank_experts_kernel
+    from .._kernels.moe import busiest_rank_experts_mt_kernel
+
+    tab = np.empty(T_end + 1)
+    busiest_rank_experts_mt_kernel(E, k, n, G, M, T_end, tr, sd, tab)
+    _disk_cache.store(path, tab)
+    return tab
+
+
+def _check_seed(seed) -> int:
+    """A Mersenne Twister seed of the kernels (``np.random.seed`` takes 32 bits): an integer in
+    [0, 2^32 − 1]."""
+    if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and 0 <= seed <= 2**32 - 1):
+        raise ValidationError(f"seed = {seed!r}: must be an integer in [0, 2^32 - 1 = {2**32 - 1}]")
+    return int(seed)
+
+
+def _plausible_table(tab: np.ndarray, E: int, n: int) -> bool:
+    """A stored Monte Carlo table's sanity (a damaged entry is recomputed): finite, 0 at T = 0,
+    nondecreasing (common random numbers), at most E/ep."""
+    return bool(np.all(np.isfinite(tab)) and tab[0] == 0.0 and np.all(np.diff(tab) >= 0.0)
+                and tab[-1] <= E // n)
 
 
 def _busiest_exact(E: int, k: int, n: int, T_end: int) -> np.ndarray:
@@ -417,6 +481,17 @@ def moe_load_imbalance(tokens: int, experts: int, top_k: int, ep: int, *,
 
 @cache
 def _mc(N: int, E: int, k: int, n: int, trials: int, seed: int) -> np.ndarray:
+    """Per-trial busiest-rank load ratios of :func:`busiest_rank_ratio_kernel
+    <infra_lab._kernels.moe.busiest_rank_ratio_kernel>` for N tokens over all ranks. The sizes are
+    checked here, before the kernel (which has no bounds checks) sees them."""
+    N = int(P.check_number("tokens", N, lo=1, hi=2**50, integer=True))
+    E = int(P.check_number("experts", E, lo=1, hi=2**20, integer=True))
+    k = int(P.check_number("top_k", k, lo=1, hi=E, integer=True))
+    n = int(P.check_number("ep", n, lo=1, hi=E, integer=True))
+    if E % n:
+        raise ValidationError(f"ep = {n}: must divide experts = {E} (allowed: {_divisors_text(E)})")
+    trials = int(P.check_number("trials", trials, lo=1, hi=10**6, integer=True))
+    seed = _check_seed(seed)
     from .._kernels.moe import busiest_rank_ratio_kernel
 
     out = np.empty(trials)
