@@ -205,8 +205,9 @@ CALLS: dict[str, tuple] = {
         "price_usd_per_gpu_hour": ("num", 2.5), "utilization": ("frac1", 0.7), "accelerator": ("name", "H100-SXM"),
         "path": ("name", "flat"), "years": ("num", 4.0), "market_price_usd_per_gpu_hour": ("num", 2.0),
         "value_curve": ("name", "exponential"), "premium": ("num0", 0.1), "retire": ("name", "when_unprofitable")}),
-    "economics.tco": (lambda **kw: economics.tco(kw.pop("n_gpus", 1024), kw.pop("years", 4.0), **kw), {
-        "n_gpus": ("int", 512), "years": ("num", 3.0), "utilization": ("frac1", 0.7),
+    "economics.tco": (lambda **kw: economics.tco(kw.pop("n_gpus", None if "radix" in kw else 1024), kw.pop("years", 4.0),
+                                                 **{**kw, **({"hardware": HW2} if "radix" in kw else {})}), {
+        "hardware": ("skip", "a table: the field sweep"), "radix": ("int", 64), "n_gpus": ("int", 512), "years": ("num", 3.0), "utilization": ("frac1", 0.7),
         "accelerator": ("name", "H100-SXM"), "depreciation": ("name", "straight-line"),
         "network": ("name", "per-port"), "value_curve": ("name", "exponential"), "replace_at_life": ("bool", True)}),
     "economics.rent_vs_own": (lambda **kw: economics.rent_vs_own(kw.pop("price_usd_per_gpu_hour", 2.0), **kw), {

@@ -246,7 +246,7 @@ class TestClosedForms:
         assert mid.owning_wins == "below" and mid.threshold_utilization == pytest.approx(0.5)
 
     def test_tco_is_capex_plus_opex_minus_residual(self):
-        t = E.tco(1, 4, 0.9)
+        t = E.tco(1024, 4, 0.9)     # the reference cluster: its network counts are parameters.csv's
         c = E.owned_cost_per_gpu_hour("MI300X", utilization=1.0)
         v = c.inputs
         capex = c.capex_usd_per_gpu
@@ -255,14 +255,14 @@ class TestClosedForms:
         op_years = 4 - v["setup_weeks"] / (365.25 / 7)
         energy = c.energy_usd_per_gpu_hour * 0.9 * E.HOURS_PER_YEAR * op_years
         residual = E.exponential_value(capex, 4, v["depreciation_ooms_per_year"])
-        assert t["usd"].sum() == pytest.approx(capex + 4 * opex_y + energy - residual, rel=1e-12)
+        assert t["usd_per_gpu"].sum() == pytest.approx(capex + 4 * opex_y + energy - residual, rel=1e-12)
         assert t.filter(pl.col("component").str.starts_with("residual"))["usd"][0] < 0
-        assert t["usd_pv"].sum() < t["usd"].sum() + residual   # discounting lowers later costs
+        assert t["usd_pv"].sum() / 1024 < t["usd_per_gpu"].sum() + residual   # discounting lowers later costs
 
     def test_tco_replacement_priced_at_then_current_cost(self):
-        t = E.tco(1, 6, 0.9, life_years=4, replace_at_life=True)
+        t = E.tco(1024, 6, 0.9, life_years=4, replace_at_life=True)
         c = E.owned_cost_per_gpu_hour("MI300X", life_years=4)
-        repl = t.filter(pl.col("component") == "replacement (capex)")["usd"][0]
+        repl = t.filter(pl.col("component") == "replacement (capex)")["usd_per_gpu"][0]
         d = c.inputs["depreciation_ooms_per_year"]
         new = c.capex_usd_per_gpu * 10 ** (-d * 4)
         assert repl == pytest.approx(new - E.exponential_value(c.capex_usd_per_gpu, 4, d))

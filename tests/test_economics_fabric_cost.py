@@ -63,15 +63,116 @@ def test_fabric_counts_are_network_capex_counts():
     assert one == {"nics_per_gpu": 1.0, "switch_ports_per_gpu": 0.0, "optics_per_gpu": 0.0}
 
 
-def test_monte_carlo_holds_the_fabrics_counts():
+def test_monte_carlo_of_a_named_cluster_draws_by_fabric_count_factors():
+    """monte_carlo_owned_cost(hardware=...) held the fabric's counts fixed at their values while
+    deal_pnl and expansion.owned_quote scaled the drawn ranges (fabric_count_factors), so
+    hardware= set to the reference cluster (factors 1) gave another band than no hardware (P50
+    2.076 against 2.030 USD at 1e5 draws: the counts' modes sit at the top of their ranges). It
+    now draws by the same rule: the reference cluster's draws are the default's, bit for bit."""
+    ref = il.load_scenario(E.REFERENCE_SCENARIO)
     hw = _hw(512, "fat-tree")
-    counts = E.fabric_network_counts(hw)
+    scale, zero = E.fabric_count_factors(hw)
+    assert scale and not zero
     for backend in ("numba", "reference"):
-        a = E.monte_carlo_owned_cost(3000, seed=3, hardware=hw, backend=backend)
-        b = E.monte_carlo_owned_cost(3000, seed=3, fixed=counts, backend=backend)
-        assert np.array_equal(a, b)
-    base = E.monte_carlo_owned_cost(3000, seed=3)
-    assert np.median(a) > np.median(base)       # 5 ports and 6 transceivers per GPU, not 2-3 and 2-4
+        assert np.array_equal(E.monte_carlo_owned_cost(3000, seed=3, hardware=ref, backend=backend),
+                              E.monte_carlo_owned_cost(3000, seed=3, backend=backend))
+    a = E.monte_carlo_owned_cost(3000, seed=3, hardware=hw)
+    np.testing.assert_allclose(a, E.monte_carlo_owned_cost(3000, seed=3, hardware=hw, backend="reference"), rtol=1e-12)
+    assert np.median(a) > np.median(E.monte_carlo_owned_cost(3000, seed=3))   # 5 ports, 6 transceivers per GPU
+    # one node: no back-end switch or optics, held at 0; its NICs drawn as the default's
+    one = {"accelerator": "MI300X", "nodes": 1}
+    free = {"switch_port_usd": 0.0, "optics_usd": 0.0}
+    assert np.array_equal(E.monte_carlo_owned_cost(2000, seed=2, hardware=one),
+                          E.monte_carlo_owned_cost(2000, seed=2, fixed=free))
+    # an optics_per_gpu given beside hardware is the reference fabric's figure, held at the
+    # cluster's, as owned_cost_per_gpu_hour(hardware=...) reads it (NIC and port prices at 0 so
+    # that the drawn NIC and port counts add nothing: every draw is that cost)
+    P = E.parameters("MI300X")
+    fixed = {k: P[k].value for k in E.OWNED_PARAMS if k not in ("nics_per_gpu", "switch_ports_per_gpu")}
+    fixed.update(nic_usd=0.0, switch_port_usd=0.0, optics_per_gpu=3.0)
+    want = E.owned_cost_per_gpu_hour(hardware=hw, **fixed).total_usd_per_gpu_hour
+    for backend in ("numba", "reference"):
+        np.testing.assert_allclose(E.monte_carlo_owned_cost(500, seed=2, hardware=hw, fixed=fixed, backend=backend),
+                                   want, rtol=1e-12)
+
+
+def _network_p50(call, **prices):
+    """P50 of ``call(fixed)`` with every owned-cost input but the three network counts held at
+    MI300X's modes, minus the same with the NIC, port and optics prices at 0: the network's part
+    (the counts are drawn; the rest is a constant, so the P50 difference is the network's P50)."""
+    P = E.parameters("MI300X")
+    fixed = {k: P[k].value for k in E.OWNED_PARAMS if k not in ("nics_per_gpu", "switch_ports_per_gpu", "optics_per_gpu")}
+    return call({**fixed, **prices}) - call({**fixed, "nic_usd": 0.0, "switch_port_usd": 0.0, "optics_usd": 0.0})
+
+
+def test_a_16_gpu_clusters_network_is_the_same_in_every_entry_point():
+    """Two 8-GPU nodes rails-only buy eight 64-port leaves (32 ports per GPU). The owned-cost Monte
+    Carlo (hardware=), deal_pnl (n_gpus=16) and tco(16) price that network per GPU alike: the
+    Monte Carlo and the deal draw the same counts (same seed, same streams) and scale them by
+    fabric_count_factors; tco prices the modes by the same factors. tco(16) priced 3 ports per
+    GPU before (8,819 USD of network per GPU; now 38,144)."""
+    hw16 = _hw(2, "rails-only")
+    n, seed = 2000, 7
+    deal = _network_p50(lambda f: E.deal_pnl(1e3, n_gpus=16, n=n, seed=seed, overrides=f)
+                        .line("IBM", "cluster capex").p50 / 16)
+    fixed = {k: E.parameters("MI300X")[k].value for k in E.OWNED_PARAMS
+             if k not in ("nics_per_gpu", "switch_ports_per_gpu", "optics_per_gpu")}
+    per_usd = (E.owned_cost_per_gpu_hour(**fixed, network_usd_per_gpu=1000.0).total_usd_per_gpu_hour
+               - E.owned_cost_per_gpu_hour(**fixed, network_usd_per_gpu=0.0).total_usd_per_gpu_hour) / 1000.0
+    # the deal's capex per USD of network per GPU (its capex adds the spares and the storage share)
+    one_nic = {**fixed, "nics_per_gpu": 1.0, "switch_ports_per_gpu": 0.0, "optics_per_gpu": 0.0}
+    deal_per_usd = (E.deal_pnl(1e3, n_gpus=16, n=50, overrides={**one_nic, "nic_usd": 1000.0}).line("IBM", "cluster capex").p50
+                    - E.deal_pnl(1e3, n_gpus=16, n=50, overrides={**one_nic, "nic_usd": 0.0}).line("IBM", "cluster capex").p50
+                    ) / 16 / 1000.0
+    for backend in ("numba", "reference"):
+        mc = _network_p50(lambda f, b=backend: float(np.percentile(
+            E.monte_carlo_owned_cost(n, seed=seed, hardware=hw16, fixed=f, backend=b), 50)))
+        assert mc / per_usd == pytest.approx(deal / deal_per_usd, rel=1e-9)   # the same network per GPU, draw for draw
+    spare = 1.0 + fixed["spare_fraction"]
+    # tco(16) at the modes: parameters.csv's counts x the factors, = the cluster's own counts
+    t16 = dict(E.tco(16).select("component", "usd_per_gpu").iter_rows())["back-end network (capex)"]
+    assert t16 == pytest.approx(dict(E.tco(hardware=hw16).select("component", "usd_per_gpu").iter_rows())
+                                ["back-end network (capex)"], rel=1e-12)
+    assert t16 == pytest.approx(E.network_capex_per_gpu(hardware=hw16) * spare, rel=1e-12)
+    t1024 = dict(E.tco(1024).select("component", "usd_per_gpu").iter_rows())["back-end network (capex)"]
+    assert t1024 == pytest.approx(E.network_capex_per_gpu() * spare, rel=1e-12) and t16 > 4 * t1024
+    # the reference cluster named by hardware= is the default
+    assert E.tco(hardware=il.load_scenario(E.REFERENCE_SCENARIO)).equals(E.tco())
+    # a count given without hardware is the caller's
+    c16 = E.fabric_network_counts(hw16)
+    assert E.tco(16, **c16).equals(E.tco(16))
+    with pytest.raises(ValidationError, match=r"n_gpus = 32 with hardware of 16 GPUs"):
+        E.tco(32, hardware=hw16)
+    with pytest.raises(ValidationError, match=r"switch_ports_per_gpu and hardware"):
+        E.tco(hardware=hw16, switch_ports_per_gpu=3.0)
+
+
+def test_one_copy_of_the_fabric_count_rule():
+    """The cluster's counts are read in one place (fabric_network_counts) and entered in a Monte
+    Carlo by one rule (fabric_count_factors): no other function calls fabric_network_counts to
+    make its own scaling, and every entry point that prices a named cluster goes through the rule."""
+    import ast
+    import inspect
+
+    root = Path(il.__file__).resolve().parent
+    callers = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                for node in ast.walk(fn):
+                    if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None))
+                            == "fabric_network_counts"):
+                        callers.add(f"{path.relative_to(root)}:{fn.name}")
+    # the deterministic readers at the modes (the counts themselves) and the rule
+    assert callers == {"economics/owned.py:network_capex_per_gpu", "economics/owned.py:_fabric_overrides",
+                       "economics/owned.py:fabric_count_factors", "expansion.py:_network_counts"}
+    from infra_lab.economics import deal, finance, montecarlo, owned
+
+    for fn in (montecarlo.monte_carlo_owned_cost, finance._cluster_inputs, deal.deal_pnl, il.expansion.owned_quote):
+        src = inspect.getsource(fn)
+        assert "fabric_count_factors(" in src or "_fabric_draws(" in src, fn.__qualname__
+    assert "fabric_count_factors(" in inspect.getsource(owned._fabric_draws)
 
 
 def test_hardware_refuses_what_it_replaces():
@@ -218,3 +319,16 @@ def test_expansion_docs_deal_figures_are_the_models():
         irr = d.line("IBM", "IRR (pre-tax, unlevered)").p50
         assert f"{was} → {capex:,.0f} USD" in doc
         assert f"→ {irr * 100:.1f} %".replace("-", "−") in doc
+
+
+def test_docs_tco_network_figures_are_the_models():
+    """economics.md's per-GPU back-end network of tco at 16, 64, 8 and 1,024 GPUs and the owned
+    cost Monte Carlo's P50 at 1e5 draws are what the code gives."""
+    doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "economics.md").read_text().split())
+    net = {n: dict(E.tco(n).select("component", "usd_per_gpu").iter_rows())["back-end network (capex)"]
+           for n in (8, 16, 64, 1024)}
+    assert (f"8,819 USD of back-end network per GPU (spares included) at 16 GPUs as at 1,024; now "
+            f"{net[16]:,.0f} at 16 (eight whole leaves), {net[64]:,.0f} at 64 (one rails-only level), "
+            f"{net[8]:,.0f} at 8 (one node: its NICs only), and still {net[1024]:,.0f} at 1,024") in doc
+    p50 = float(np.median(E.monte_carlo_owned_cost(100_000, seed=0)))
+    assert f"where no hardware gave {p50:.3f} at 10⁵ draws" in doc

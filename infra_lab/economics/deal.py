@@ -103,6 +103,26 @@ def _cluster(acc: str, n_gpus: Any, nodes: Any) -> tuple[int, int]:
     return ng, nn
 
 
+def _reference_fabric_cluster(acc: str, n_gpus: int, nodes: int) -> Any:
+    """The HardwareConfig of ``n_gpus`` of ``acc`` (a canonical name) in ``nodes`` nodes on the
+    reference scenario's fabric (ZAYA1's: rails-only, non-blocking) with the part's default NIC:
+    whole nodes of the part's own size where ``n_gpus`` = ``nodes`` x its GPUs per node (a
+    rack-scale part's partly used racks as
+    :func:`~infra_lab.scenario.hardware_table.own_node_layout` packs them), else ``n_gpus`` /
+    ``nodes`` GPUs in each node. The cluster :func:`deal_pnl` and :func:`~infra_lab.economics.tco`
+    price without ``hardware=`` (inputs unchecked: their callers check them)."""
+    from ..fabric import hardware_config, platform
+    from ..scenario.hardware_table import own_node_layout
+    from .data import _reference_scenario
+
+    ref = _reference_scenario().hardware
+    per = int(platform(acc)["node_gpus"])
+    layout = own_node_layout(acc, n_gpus, "n_gpus") if n_gpus == nodes * per else \
+        {"nodes": nodes, "gpus_per_node": n_gpus // nodes}
+    return hardware_config({"accelerator": acc, **{k: v for k, v in layout.items() if v is not None},
+                            "fabric": ref.fabric, "oversubscription": ref.oversubscription})
+
+
 def _deal_hardware(accelerator: Any, n_gpus: Any, nodes: Any, hardware: Any) -> tuple[str, int, int, Any]:
     """(accelerator, GPUs, nodes, [hardware]) of the deal's cluster. Without ``hardware`` the
     cluster is ``n_gpus`` / ``nodes`` of ``accelerator`` (None: MI300X; :func:`_cluster`) on the
@@ -110,20 +130,13 @@ def _deal_hardware(accelerator: Any, n_gpus: Any, nodes: Any, hardware: Any) -> 
     in whole nodes of the part's own size (a rack-scale part's partly used racks as
     :func:`~infra_lab.scenario.hardware_table.own_node_layout` packs them); with it, the
     hardware's (``n_gpus``, ``nodes`` and a contradicting ``accelerator`` refused)."""
-    from ..fabric import hardware_config, platform
-    from ..scenario.hardware_table import own_node_layout
-    from .data import _reference_scenario
+    from ..fabric import hardware_config
 
     if hardware is None:
         acc = V.accelerator("MI300X" if accelerator is None else accelerator)
         ng, nn = _cluster(acc, n_gpus, nodes)
-        ref = _reference_scenario().hardware
-        per = int(platform(acc)["node_gpus"])
-        layout = own_node_layout(acc, ng, "n_gpus") if ng == nn * per else {"nodes": nn, "gpus_per_node": ng // nn}
-        table = {"accelerator": acc, **{k: v for k, v in layout.items() if v is not None},
-                 "fabric": ref.fabric, "oversubscription": ref.oversubscription}
         try:
-            return acc, ng, nn, hardware_config(table)
+            return acc, ng, nn, _reference_fabric_cluster(acc, ng, nn)
         except ValidationError as e:   # said in deal_pnl's own fields, not hardware.* ones
             raise ValidationError(f"deal_pnl: n_gpus = {ng:,} in nodes = {nn:,} of {acc}: no cluster of whole "
                                   f"scale-up domains holds them ({e}); pass a whole number of racks, or "

@@ -32,10 +32,13 @@ from . import _validate as V
 from .data import HOURS_PER_YEAR, _all_scope, _reference_cluster, parameters
 from .owned import (
     _OWNED_BUILD,
+    FABRIC_COUNTS,
     OWNED_PARAMS,
     WEEKS_PER_YEAR,
+    _fabric_overrides,
     _owned_components,
     _owned_keys,
+    fabric_count_factors,
     owned_cost_per_gpu_hour,
     owned_inputs,
 )
@@ -776,14 +779,30 @@ def _tco_arrays(v: Mapping[str, Any], years: Any, *, value_curve: str = "exponen
 
 
 def tco(n_gpus: int | None = None, years: float | None = None, utilization: float | None = None,
-        accelerator: str = "MI300X", *, depreciation: str = "exponential", network: str = "per-port",
-        value_curve: str | None = None, replace_at_life: bool = False, **overrides: float):
+        accelerator: str | None = None, *, depreciation: str = "exponential", network: str = "per-port",
+        value_curve: str | None = None, replace_at_life: bool = False, hardware: Any = None,
+        radix: int | None = None, **overrides: float):
     """Total cost of owning ``n_gpus`` for ``years``: capex + opex - residual value.
 
     Parameters
     ----------
-    n_gpus : GPUs billed (spares are added by ``spare_fraction``); default the cluster of the
-        shipped scenario ``economics.REFERENCE_SCENARIO`` (ZAYA1's 1,024 MI300X)
+    n_gpus : GPUs billed (spares are added by ``spare_fraction``); default the hardware's, else
+        the cluster of the shipped scenario ``economics.REFERENCE_SCENARIO`` (ZAYA1's 1,024 MI300X)
+    accelerator : catalog name (None: the hardware's, else MI300X)
+    hardware, radix : optional Scenario or [hardware] table and its switch radix: the cluster
+        whose own fabric counts the back-end network (as :func:`owned_cost_per_gpu_hour`'s).
+        Without it the cluster is ``n_gpus`` of ``accelerator`` in whole nodes on the reference
+        scenario's fabric (ZAYA1's rails-only) with the part's default NIC, as
+        :func:`~infra_lab.economics.deal_pnl` builds it. Either way the per-GPU network counts
+        are that cluster's whole switches, NICs and optics: parameters.csv's modes times
+        :func:`~infra_lab.economics.fabric_count_factors` (0 where one node or one rack has no
+        switch), the rule ``deal_pnl`` and ``expansion.owned_quote`` apply to their draws, so
+        1,024 MI300X keep parameters.csv's counts and 16 pay for eight whole 64-port leaves.
+        APPROXIMATE: ``n_gpus`` that fill no whole number of nodes are priced at the counts per
+        GPU of the whole nodes that hold them. A count given in ``overrides`` without
+        ``hardware`` is taken as given (with ``hardware`` it is refused, as in ``owned_inputs``).
+        At most ``max_world_gpus`` (data/network_constants.csv) GPUs: the largest cluster
+        the fabric code counts
     years : horizon [years]; default parameters.csv's ``tco_horizon_years`` (4, a labelled
         assumption: the shortest life filed for GPU servers before 2026)
     utilization : busy share of calendar hours, (0, 1] (default: data); drives energy
@@ -811,7 +830,15 @@ def tco(n_gpus: int | None = None, years: float | None = None, utilization: floa
     """
     import polars as pl
 
-    n = V.integer("n_gpus", _reference_cluster()[0] if n_gpus is None else n_gpus, lo=1, hi=10_000_000)
+    from ..fabric import constant, hardware_config
+
+    hw = None if hardware is None else hardware_config(hardware)
+    most = int(constant("max_world_gpus"))      # the largest cluster the fabric code counts
+    if hw is not None and n_gpus is not None and V.integer("n_gpus", n_gpus, lo=1, hi=most) != hw.world_size:
+        raise ValidationError(f"n_gpus = {n_gpus!r} with hardware of {hw.world_size:,} GPUs: the hardware sets the "
+                              "cluster; pass hardware or n_gpus, not both (or the same number)")
+    n = hw.world_size if hw is not None else V.integer(
+        "n_gpus", _reference_cluster()[0] if n_gpus is None else n_gpus, lo=1, hi=most)
     N = V.number("years", _all_scope("tco_horizon_years") if years is None else years, lo=1.0 / 12.0, hi=30.0,
                  allowed="a horizon in [1/12, 30] years")
     V.choice("depreciation", depreciation, ("straight-line", "exponential"))
@@ -821,7 +848,10 @@ def tco(n_gpus: int | None = None, years: float | None = None, utilization: floa
     ov = dict(overrides)
     if utilization is not None:
         ov["utilization"] = utilization
-    v = owned_inputs(accelerator, ov)
+    if network == "fraction":       # reads no count: the cluster's fabric does not enter
+        v = owned_inputs(accelerator, ov, hardware=hw, radix=radix)
+    else:
+        v = _cluster_inputs(accelerator, ov, n, hw, radix)
     if network == "fraction":
         f = v["interconnect_fraction"]
         v["network_usd_per_gpu"] = (v["capex_usd_per_gpu"] + v["host_usd_per_gpu"]) * f / (1 - f)
@@ -836,6 +866,31 @@ def tco(n_gpus: int | None = None, years: float | None = None, utilization: floa
         "usd_per_useful_gpu_hour": pl.Series([cash[k] / uh if uh > 0 else None for k in _TCO_COMPONENTS],
                                              dtype=pl.Float64),
         "share": [cash[k] / total for k in _TCO_COMPONENTS]})
+
+
+def _cluster_inputs(accelerator: str | None, ov: dict[str, Any], n: int, hw: Any, radix: Any) -> dict[str, float]:
+    """The owned-cost inputs at the defaults of :func:`tco`'s cluster: ``hw``, or (None) ``n``
+    GPUs of ``accelerator`` in whole nodes on the reference fabric (``deal_pnl``'s cluster), with
+    the network counts of its own fabric by :func:`fabric_count_factors`' rule: each count of
+    parameters.csv (or a given ``optics_per_gpu``, the reference fabric's figure, as
+    ``owned_inputs(hardware=...)`` reads it) times its factor, or 0 where the fabric has none of
+    the item. Counts given in ``ov`` without ``hw`` are the caller's, taken as given."""
+    from ..fabric import platform
+    from .deal import _reference_fabric_cluster
+
+    canon, _ = _fabric_overrides(accelerator, ov, hw, radix)    # the accelerator/hardware/radix checks
+    given: set[str] = set()
+    if hw is None:
+        per = int(platform(canon)["node_gpus"])
+        nodes = -(-n // per)
+        hw = _reference_fabric_cluster(canon, nodes * per, nodes)
+        given = set(FABRIC_COUNTS) & set(ov)
+    v = owned_inputs(canon, ov)
+    scale, zero = fabric_count_factors(hw, radix)
+    for k in FABRIC_COUNTS:
+        if k not in given:
+            v[k] = 0.0 if k in zero else v[k] * scale.get(k, 1.0)
+    return v
 
 
 def tco_total(n_gpus: int | None = None, years: float | None = None, utilization: float | None = None,

@@ -24,7 +24,7 @@ from .owned import (
     NETWORK,
     OWNED_PARAMS,
     WEEKS_PER_YEAR,
-    _fabric_overrides,
+    _fabric_draws,
     _owned_components,
     check_age,
     owned_cost_per_gpu_hour,
@@ -152,10 +152,15 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | N
     accelerator : catalog name (all 12 work; without a public price pass
         ``fixed={"capex_usd_per_gpu": ...}``, without a TDP ``fixed={"tdp_W": ...}``); None:
         the hardware's, else MI300X
-    hardware, radix : as :func:`owned_cost_per_gpu_hour`: the back-end network counts of that
-        cluster's own fabric (:func:`~infra_lab.economics.fabric_network_counts`), held at
-        their values in every draw (the prices are still drawn); without it the counts are
-        drawn from parameters.csv's rows, the reference fabric's
+    hardware, radix : optional Scenario or [hardware] table and its switch radix: the back-end
+        network of that cluster's own fabric (:func:`~infra_lab.economics.fabric_network_counts`:
+        its whole switches), entered by :func:`~infra_lab.economics.fabric_count_factors`' rule,
+        the one ``deal_pnl`` and ``expansion.owned_quote`` use: each draw of parameters.csv's
+        count is multiplied by the cluster's count over the row's mode (the range keeps its
+        relative width), or held at 0 where the cluster has none of the item (one node or one
+        rack). The reference cluster (ZAYA1's 1,024 MI300X) gets factors of 1: the same draws as
+        no hardware. Without it the counts are drawn from parameters.csv's rows, the reference
+        fabric's
     depreciation, network, age_years : as :func:`owned_cost_per_gpu_hour`
     distribution : force "triangular" or "lognormal" for every input (None: each row's own)
     fixed : name -> value held constant (any owned-cost input, ``tdp_W``, or
@@ -182,7 +187,7 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | N
     if distribution is not None:
         V.choice("distribution", distribution, U._DISTS)
     fixed = V.table("fixed", fixed)
-    accelerator, fixed = _fabric_overrides(accelerator, fixed, hardware, radix, network)
+    accelerator, fixed, scale = _fabric_draws(accelerator, fixed, hardware, radix, network)
     if "utilization" in fixed and fixed["utilization"] is not None:
         V.fraction("utilization", fixed["utilization"])
     if "network_usd_per_gpu" in fixed:
@@ -195,12 +200,14 @@ def monte_carlo_owned_cost(n: int = 100_000, seed: int = 0, accelerator: str | N
     if backend == "reference":
         s = U.sample(specs, n, seed, OWNED_PARAMS, distribution=distribution,
                      fixed={k: base[k] for k in OWNED_PARAMS if k in fixed})
+        for k, factor in scale.items():      # the drawn count's range scaled to the cluster's fabric
+            s[k] = s[k] * factor
         s["tdp_W"] = tdp
         out = np.asarray(_owned_components(s, depreciation=depreciation, network=network, age_years=age)["total"],
                          dtype=float)
     else:
         out = _kernel_owned_cost(specs, n, seed, {k: base[k] for k in OWNED_PARAMS if k in fixed}, tdp,
-                                 distribution=distribution, depreciation=depreciation, network=network, age_years=age)
+                                 scale=scale, distribution=distribution, depreciation=depreciation, network=network, age_years=age)
     if not np.all(np.isfinite(out)):
         raise ValidationError("monte_carlo_owned_cost: non-finite costs; check the fixed values and ranges")
     return out

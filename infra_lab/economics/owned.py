@@ -103,6 +103,24 @@ def _fabric_overrides(accelerator: str | None, overrides: Mapping[str, Any], har
     return canon, ov
 
 
+def _fabric_draws(accelerator: str | None, fixed: Mapping[str, Any], hardware: Any, radix: Any,
+                  network: str = "per-port") -> tuple[str, dict[str, Any], dict[str, float]]:
+    """(accelerator, fixed, scale) of a Monte Carlo of ``hardware``'s own cluster: the checks of
+    :func:`_fabric_overrides`, then :func:`fabric_count_factors`' rule, the one that
+    ``deal_pnl`` and ``expansion.owned_quote`` use: each draw of a network count is multiplied by
+    ``scale``'s factor (the cluster's count over parameters.csv's mode) or held at 0 (``fixed``)
+    where the cluster has none of the item. A count in ``fixed`` (only ``optics_per_gpu`` is
+    allowed beside hardware: the reference fabric's figure) is held at the cluster's figure, as
+    :func:`owned_inputs` reads it. Without ``hardware``: ``_fabric_overrides``' result, no scale."""
+    canon, ov = _fabric_overrides(accelerator, fixed, hardware, radix, network)
+    if hardware is None:
+        return canon, ov, {}
+    scale, zero = fabric_count_factors(hardware, radix)
+    out = {k: v for k, v in ov.items() if k not in FABRIC_COUNTS or k in fixed}
+    out |= {k: 0.0 for k in zero if k not in fixed}
+    return canon, out, {k: f for k, f in scale.items() if k not in fixed}
+
+
 def owned_inputs(accelerator: str | None = "MI300X", overrides: Mapping[str, Any] | None = None, *,
                  hardware: Any = None, radix: int | None = None) -> dict[str, float]:
     """Every owned-cost input for ``accelerator``: data defaults, then ``overrides``, checked.
@@ -586,7 +604,8 @@ def fabric_count_factors(hardware: Any, radix: int | None = None) -> tuple[dict[
     """How a cluster's own fabric changes the drawn network counts of a Monte Carlo:
     ``(scale, zero)``, the one rule the Monte Carlos that price a whole cluster share
     (:func:`infra_lab.expansion.owned_quote` through ``owned_gpu_hour_quote(scale=...)``,
-    :func:`~infra_lab.economics.deal_pnl`).
+    :func:`~infra_lab.economics.deal_pnl`, ``monte_carlo_owned_cost(hardware=...)``), and
+    :func:`~infra_lab.economics.tco` applies at the modes.
 
     parameters.csv's ``nics_per_gpu`` / ``switch_ports_per_gpu`` / ``optics_per_gpu`` rows (a
     mode and a range each) describe the reference fabric (ZAYA1's 128 nodes of MI300X,
