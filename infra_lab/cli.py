@@ -333,6 +333,15 @@ def parse_tokens(text: str) -> float:
     return float(m.group(1)) * _TOKEN_UNITS[m.group(2).lower()]
 
 
+def tokens_text(tokens: float) -> str:
+    """A token count as --tokens takes it (14e12 -> "14T", 1.5e11 -> "150B"): the largest of
+    T, B, M, K that leaves at least 1 (an "1.4e+13 tokens" label read back what nobody typed)."""
+    for mult, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(tokens) >= mult:
+            return f"{tokens / mult:,.4g}{suffix}"
+    return f"{tokens:,.4g}"
+
+
 def _int_list(text: str) -> list[int] | int:
     vals = []
     for part in text.split(","):
@@ -427,10 +436,6 @@ def cmd_estimate(a) -> Output:
     rows = [
         ("scenario", sc.name, ""), ("stack", est.stack, ""),
         ("accelerator", hw.accelerator, ""), ("gpus", est.gpus, ""),
-        ("plan", _plan_text(sc), ""),
-        *([("recompute", f"full, the first {sc.training.recompute_num_layers} layers of each pipeline chunk "
-                         "(Megatron's block method; the others not recomputed)", "")]
-          if sc.training.recompute_num_layers is not None else []),
         ("step_time", est.step_time_s, "s"), ("tokens_per_s", est.tokens_per_s, "tokens/s"),
         ("tokens_per_s_per_gpu", est.tokens_per_s_per_gpu, "tokens/s"),
         ("mfu", est.mfu, "- (of dense BF16 peak)"), ("tflops_per_gpu", est.tflops_per_gpu, "TFLOP/s"),
@@ -447,7 +452,7 @@ def cmd_estimate(a) -> Output:
         d["recompute_num_layers"] = sc.training.recompute_num_layers
     if a.tokens is not None:
         days = est.days_to_train(a.tokens)
-        rows.append((f"days_to_train({a.tokens:.4g} tokens)", days, "days"))
+        rows.append((f"days_to_train({tokens_text(a.tokens)} tokens)", days, "days"))
         d.update(train_tokens=a.tokens, days_to_train=days)
     out = Output()
     if not est.fits:   # the numbers are still printed (what the plan would give), but say so
@@ -459,8 +464,14 @@ def cmd_estimate(a) -> Output:
             f"give with enough memory "
             f"(`{PROG} search {a.scenario}` lists the plans that fit)")
     if a.format == "table":
+        # the plan under the title, not as a row: its 120-character value set the width of the
+        # value column and pushed every unit 100 columns to the right of its number
+        plan = f"plan: {_plan_text(sc)}"
+        if sc.training.recompute_num_layers is not None:
+            plan += (f"\nrecompute: full, the first {sc.training.recompute_num_layers} layers of each pipeline "
+                     "chunk (Megatron's block method; the others not recomputed)")
         out.table("estimate", [{"quantity": q, "value": v, "unit": u} for q, v, u in rows],
-                  title=f"il.estimate — {sc.name}")
+                  title=f"il.estimate — {sc.name}\n{plan}")
         total = est.step_time_s
         out.table("breakdown", [{"component": c, "seconds": s, "share_pct": 100 * s / total}
                                 for c, s in est.breakdown.iter_rows()],
@@ -592,8 +603,10 @@ def cmd_collective(a) -> Output:
     if a.format == "table":
         from .fabric import hardware_config
 
-        hw_name = hw.get("accelerator", "?")
-        dom = hardware_config(hw).domain_gpus   # as il.collective reads the table
+        placed = hardware_config(hw)            # as il.collective reads the table
+        # the catalog's name of the part: an alias ("--accelerator H100") printed as typed hid
+        # which part the catalog resolved it to (H100-SXM, not H100-96GB-500W or H800-SXM)
+        hw_name, dom = placed.accelerator, placed.domain_gpus
         out.table("collective", recs, shown,
                   title=f"il.collective — {a.op} on {hw_name} (time in µs, bandwidths in GB/s; domains: "
                         f"scale-up domains spanned, of {dom} of the job's GPUs each)")
@@ -757,6 +770,12 @@ def cmd_serve(a) -> Output:
         price = price_for(sc.hardware.accelerator, a.price_usd_per_gpu_hour)
         d.update(price_usd_per_gpu_hour=price, **({"price_basis": basis.lower()} if basis else {}),
                  **_token_costs(r, price))
+    if a.format != "table":
+        # the engine cycle's breakdown as <component>_s, as `estimate`'s record carries its step's
+        # (compute_fwd_s, ...): the JSON/CSV record had no breakdown, only the table printed it
+        bd = getattr(r, "breakdown", None)
+        if bd is not None and hasattr(bd, "iter_rows"):
+            d.update({f"{c}_s": sec for c, sec, *_ in bd.iter_rows() if f"{c}_s" not in d})
     if a.format == "table":
         units = {**dict(SERVE_FIELDS), "price_usd_per_gpu_hour": "USD/GPU-h"}
         if basis:
@@ -779,7 +798,11 @@ def cmd_serve(a) -> Output:
         out.table("serve", rows, title=f"il.serve — {name}")
         bd = getattr(r, "breakdown", None)
         if bd is not None and hasattr(bd, "to_dicts"):
-            out.frame("breakdown", bd, title="breakdown of an engine cycle [s]")
+            # each component's share in percent, as `estimate`'s step-time breakdown gives it (this
+            # table gave a 0-1 "fraction" beside estimate's share_pct: 0.3059 here, 30.59 there)
+            out.table("breakdown", [{"component": row["component"], "seconds": row["seconds"],
+                                     "share_pct": 100 * row["fraction"]} for row in bd.to_dicts()],
+                      title="breakdown of an engine cycle [s]")
     else:
         out.table("serve", [d])
     return out
@@ -1232,8 +1255,10 @@ def _validate_multimodal() -> list[dict]:
     only, nothing fitted."""
     import infra_lab as il
 
+    # the published range too (LMMs-Engine's MFU "0.30-0.40"): the table showed its middle alone
     return [{"suite": "multimodal", "case": r["case"], "split": r["split"], "metric": r["metric"],
-             "unit": r["unit"], "measured": r["measured"], "predicted": r["predicted"],
+             "unit": r["unit"], "measured": r["measured"], "measured_low": r["measured_low"],
+             "measured_high": r["measured_high"], "predicted": r["predicted"],
              "error_pct": r["error_pct"], "source": r["source_url"]}
             for r in il.multimodal.published_comparison().iter_rows(named=True)]
 
@@ -1356,10 +1381,22 @@ def cmd_largest(a) -> Output:
                                  search_plans=a.search_plans, **ov)
     out = Output()
     if a.format == "table":
-        plan = "the smallest tp x pp plan that fits (il.search)" if a.search_plans else f"{sc.name}'s plan"
-        title = (f"il.memory.largest_model — {sc.name}, {plan}, family {a.family}, by {a.by}: the largest model "
+        # the scenario named once ("zaya1-ibm-mi300x, zaya1-ibm-mi300x's plan" named it twice)
+        plan = (f"{sc.name}'s cluster, the smallest tp x pp plan that fits (il.search)" if a.search_plans
+                else f"{sc.name}'s plan")
+        title = (f"il.memory.largest_model — {plan}, family {a.family}, by {a.by}: the largest model "
                  f"that fits one GPU (GB = 1e9 B; `--format csv` for the breakdown by component)")
         out.frame("largest", df, LARGEST_SHOWN, title=title)
+        # capacity_GB beside the datasheet's figure: MI300X's "192 GB" printed as 206.1 GB read as a
+        # mistake (its datasheet's GB are binary; the driver reports the bytes, notebook 02)
+        caps = []
+        for name in dict.fromkeys(df["accelerator"].to_list()):
+            acc = il.catalog.accelerator(name)
+            if acc.memory_capacity_bytes != acc.hbm_bytes:
+                caps.append(f"{name}'s datasheet {acc.hbm_bytes / 1e9:,.0f} GB is {acc.memory_capacity_bytes / 1e9:,.1f} GB")
+        if caps:
+            out.notes.append("capacity_GB: the memory a job can address, as the driver reports it in GB = 1e9 B, "
+                             "not the datasheet's figure: " + "; ".join(caps))
         out.notes += [f"{r['accelerator']} {r['base'] or ''}: {r['note']}".replace(" :", ":")
                       for r in df.iter_rows(named=True) if r["note"]]
     else:

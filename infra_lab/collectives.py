@@ -528,7 +528,8 @@ def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
     world = hw.world_size
     if gpus > world:
         raise ValidationError(
-            f"gpus = {gpus}: larger than the cluster ({hw.nodes} nodes × {hw.gpus_per_node} = {world} GPUs); "
+            f"gpus = {gpus}: larger than the cluster ({hw.nodes} node{'' if hw.nodes == 1 else 's'} × "
+            f"{hw.gpus_per_node} = {world} GPUs); "
             f"allowed 1..{world} (or more hardware.nodes)"
         )
     D = hw.domain_gpus  # the job's GPUs in one scale-up domain
@@ -897,11 +898,13 @@ def validation_summary(table=None):
         raise ValidationError(f"table = {t!r:.80}: expected a polars DataFrame like validation_table() "
                               f"(columns {', '.join(sorted(need))})")
     t = t.filter((pl.col("use") == "validate") & (pl.col("split") == "test") & (pl.col("measured_GBps") > 0))
+    # bands from small to large messages (sorting their labels put "1-128 MiB" before "< 1 MiB")
+    band_order = {label: i for i, (_lo, _hi, label) in enumerate(SIZE_BANDS)}
     return (t.with_columns(abs_err=pl.col("error_pct").abs())
              .group_by("library", "accelerator", "size_band", maintain_order=True)
              .agg(pl.len().alias("cases"), pl.col("abs_err").median().alias("median_abs_error_pct"),
                   pl.col("abs_err").max().alias("worst_abs_error_pct"))
-             .sort("library", "accelerator", "size_band"))
+             .sort("library", "accelerator", pl.col("size_band").replace_strict(band_order, default=len(band_order))))
 
 
 def fit_physics() -> dict[str, float]:

@@ -587,7 +587,7 @@ def evaluate(platform: str, nic: str, target_gpus: int, model: str, *, max_micro
         "ibm_irr": view.irr,  # None (null): never repaid
         "ibm_payback_years": view.payback_years,
         "serve_plan": (f"tp {s['tp']}, dp {s['dp']}, ep {s['ep']}, {s['weight_precision']} weights, "
-                       f"{s['concurrency']} in flight"),
+                       f"{s['concurrency']:,} in flight"),
         "served_tokens_per_s_per_gpu": s["output_tokens_per_s_per_gpu"],
         "served_tokens_per_s_cluster": s["output_tokens_per_s_per_gpu"] * world,
         "usd_per_m_served_tokens": token_costs(s, owned)[

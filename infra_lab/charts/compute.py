@@ -199,7 +199,7 @@ def compute_validation_chart(df, title: str = "Compute model vs published kernel
     diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
         color="gray", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
     pts = alt.Chart(data).mark_point(size=70).encode(
-        x=alt.X("measured:Q", scale=alt.Scale(type="log"), title="measured [TFLOP/s, or us for casts]"),
+        x=alt.X("measured:Q", scale=alt.Scale(type="log"), title="measured [TFLOP/s, or µs for casts]"),
         y=alt.Y("predicted:Q", scale=alt.Scale(type="log"), title="predicted [same unit]"),
         color=alt.Color("kind:N", title="kind"),
         fill=alt.condition("datum.role == 'train'", alt.Color("kind:N"), alt.value("transparent")),

@@ -54,9 +54,11 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
         shape=alt.Shape("model:N", title="model"),
         fillOpacity=alt.FillOpacity("status:N", scale=alt.Scale(domain=list(_STATUS.values())[::-1], range=[1.0, 0.0]),
                                     legend=None),
+        # the values under the axes' titles, units included (the column names, "capex_usd" or
+        # "usd_per_m_served_tokens", read as code in a chart that titles them in words)
         tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), "nic:N", "gpus:Q", "model:N", "status:N",
-                 alt.Tooltip(field=field(x), type="quantitative", title=x, format=",.3~g"),
-                 alt.Tooltip(field=field(y), type="quantitative", title=y, format=",.3~g")],
+                 alt.Tooltip(field=field(x), type="quantitative", title=x_title, format=",.3~g"),
+                 alt.Tooltip(field=field(y), type="quantitative", title=y_title, format=",.3~g")],
     )
     layers = [base]
     if front is not None and front.height:

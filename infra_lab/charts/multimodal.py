@@ -87,8 +87,11 @@ def packing_waste_chart(df: pl.DataFrame, title: str = "Padding waste by packing
     """
     require_columns(df, ["mix", "packing", "waste_pct"], "packing_waste_chart")
     data = to_altair_data(df.select("mix", "packing", "waste_pct"))
+    # the mixes in the frame's order, as the notebook's cost chart lists them (text only first):
+    # sorted by name the two charts of notebook 09 listed the same mixes in two orders
+    mixes = df["mix"].unique(maintain_order=True).to_list()
     base = alt.Chart(data).encode(
-        y=alt.Y("mix:N", title=None),
+        y=alt.Y("mix:N", title=None, sort=mixes),
         yOffset=alt.YOffset("packing:N"),
         x=alt.X("waste_pct:Q", title="padding [% of sequence positions]"),
         tooltip=["mix", "packing", alt.Tooltip("waste_pct:Q", format=".2f")],

@@ -130,7 +130,7 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
     where = (f"{res.nodes} node(s)" if res.per_node <= per_node else
              f"{res.nodes} scale-up domain(s) of {res.per_node} GPUs")
     host = placed.host_cpu + (" hosts" if host_cpu is not None else " hosts, the part's default")
-    text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus} × {accelerator} "
+    text = (f"<b>{op}</b> of {_size(size_bytes)} over {gpus:,} × {accelerator} "
             f"({where}, {fabric}, {nic}, {host}, {res.library.upper()}): <b>{_time(res.time_s)}</b>, "
             f"busbw {_rate(res.busbw_Bps)} with {res.algorithm}/{res.protocol}; "
             f"{bound}. " + (f"Flow-level η of a cross-leaf halving/doubling step with {routing}: {eta:.2f} → "
@@ -146,9 +146,12 @@ def network_update(size_bytes: float = 2**28, gpus: int = 1024, accelerator: str
 
 
 def _size(size_bytes: float) -> str:
-    """A message size in the slider's units: MiB from 1 MiB, KiB below (1 KiB read '0.0 MiB')."""
+    """A message size as nccl-tests prints it: GiB from 1 GiB, MiB from 1 MiB, KiB below (1 KiB read
+    '0.0 MiB'; the slider's 256 MiB read '256.0 MiB' and 8 GiB '8,192.0 MiB')."""
+    if size_bytes >= 2**30:
+        return f"{size_bytes / 2**30:,.4g} GiB"
     if size_bytes >= 2**20:
-        return f"{size_bytes / 2**20:,.1f} MiB"
+        return f"{size_bytes / 2**20:,.4g} MiB"
     return f"{size_bytes / 2**10:,.4g} KiB" if size_bytes >= 2**10 else f"{size_bytes:,.0f} B"
 
 

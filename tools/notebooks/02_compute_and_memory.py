@@ -200,7 +200,7 @@ test = vt.filter(pl.col("role") == "test").with_columns(pl.col("predicted").roun
 OFF = 10.0                                                          # [%]
 miss = test.filter(pl.col("error_pct").abs() >= OFF).sort(pl.col("error_pct").abs(), descending=True)
 display(Markdown(f"{miss.height} of the {test.height} test cases are off by {OFF:.0f} % or more (below, largest first; "
-                 f"error = predicted / measured − 1 in the row's unit: {', '.join(sorted(set(test['unit'])))}); the chart above shows every case "
+                 f"error = predicted / measured − 1 in the row's unit: {', '.join(sorted({'us': 'µs'}.get(u, u) for u in set(test['unit'])))}); the chart above shows every case "
                  f"(hover for its name) and `il.compute.validation_table()` returns them all."))
 with pl.Config(tbl_rows=max(miss.height, 1)):
     display(miss.select("case", "kind", "accelerator", "software", "timing", "measured", "predicted", "unit",
@@ -517,7 +517,7 @@ Markdown(f"One row past the MAF shape costs {cliff_dp:.0%} with data-parallel ti
          f"but {cliff_sk:.0%} with stream-K (only row {-(-4097 // TM)} of {TM}-row tiles is padded): the deep wave cliffs of the first heatmap "
          f"are the data-parallel bound. Tile padding in K (head dim 96 against the {gm.k_tile}-deep K-loop) and short K "
          f"(a per-tile cost of {il.compute.gemm_model('MI300X').tile_c:.1f} K-iterations) remain. "
-         f"The fixed GPU-side cost per kernel is fitted: {fixed_amd * 1e6:.1f} us on AMD, {fixed_nv * 1e6:.1f} us on NVIDIA. "
+         f"The fixed GPU-side cost per kernel is fitted: {fixed_amd * 1e6:.1f} µs on AMD, {fixed_nv * 1e6:.1f} µs on NVIDIA. "
          f"**Check, not an input:** the ZAYA1 report's rule (https://arxiv.org/abs/2511.17127, as quoted by a third "
          f"party; `data/compute_params.csv`) says GEMMs need about "
          f"{rule_flop / 1e9:.0f} GFLOP to approach peak; the fitted model gives a {n200}³ GEMM ({2 * n200**3 / 1e9:.0f} GFLOP) "
@@ -636,13 +636,13 @@ Markdown(
     f"or more at {many['weight_TBps'].median():.1f} TB/s, against the {bw_model:.2f} TB/s the device streams. The model "
     f"now prices that: each workgroup loads its tile's operand panels at most at "
     f"{lf['unit_load_Bps'] / 1e9:.0f} GB/s ({lf['fair_share']:.2f} times its share of the device's bandwidth), and "
-    f"aiter's kernels cost {lf['kernel_fixed_s'] * 1e6:.2f} us each (hipBLASLt's FP8 GEMMs: "
-    f"{il.compute.kernel_fixed_s('MI355X') * 1e6:.1f} us), both fitted on the {lf['rows']} train rows. Train |error| "
+    f"aiter's kernels cost {lf['kernel_fixed_s'] * 1e6:.2f} µs each (hipBLASLt's FP8 GEMMs: "
+    f"{il.compute.kernel_fixed_s('MI355X') * 1e6:.1f} µs), both fitted on the {lf['rows']} train rows. Train |error| "
     f"at the median: M ≤ 32 {dcd0['median_abs_error_pct']:.0f} → {dcd['median_abs_error_pct']:.0f} %, M 33–256 "
     f"{mid0['median_abs_error_pct']:.0f} → {mid['median_abs_error_pct']:.0f} %; the held-out rows "
     f"{tst0['median_abs_error_pct']:.0f} → {tst['median_abs_error_pct']:.0f} % over all M. Llama-3.3-70B's down projection "
-    f"(K {down['k']:,}, {down['column_tiles_128']} column tiles) at M = {down['m']} takes {down['measured_us']:.1f} us "
-    f"({down['weight_TBps']:.1f} TB/s); the model says {down['predicted_us']:.1f} us. The rate is aiter's: no other "
+    f"(K {down['k']:,}, {down['column_tiles_128']} column tiles) at M = {down['m']} takes {down['measured_us']:.1f} µs "
+    f"({down['weight_TBps']:.1f} TB/s); the model says {down['predicted_us']:.1f} µs. The rate is aiter's: no other "
     f"library's is measured, so the limit is off elsewhere (cuBLAS, CUTLASS and hipBLASLt split the K loop or stream "
     f"it over every unit), and no NVIDIA FP4 kernel table by shape is in data/ yet, so NVFP4 takes MXFP4's ceiling "
     f"factor as a labelled assumption.")

@@ -134,12 +134,17 @@ il.charts.headline_table(
 il.charts.parity_chart(v)
 """),
     ("code", r"""
+# a run whose source states no precision is priced in bf16 (its `assumptions` say "precision=bf16"): say so
+# in the column, where an empty cell read as "unknown" beside the bf16 and fp8 rows
+prec_shown = (pl.when(pl.col("precision").is_null() & pl.col("assumptions").str.contains("precision=bf16", literal=True))
+                .then(pl.lit("bf16 (assumed)")).otherwise(pl.col("precision")).alias("precision"))
 display(il.charts.headline_table(
     cur.filter(pl.col("status") == "compared").sort("split", "dense_or_moe", "id").select(
-        "id", "split", "dense_or_moe", "accelerator", "gpus", "precision", "measured_tokens_per_s_per_gpu",
+        "id", "split", "dense_or_moe", "accelerator", "gpus", prec_shown, "measured_tokens_per_s_per_gpu",
         "predicted_tokens_per_s_per_gpu", "error_pct", "fits"),
     "Every compared current run: measured and predicted throughput",
-    subtitle="error = predicted / measured step time − 1 = measured / predicted throughput − 1 (negative: predicted too fast); fits: the memory model says the run fits on its GPUs",
+    subtitle="error = predicted / measured step time − 1 = measured / predicted throughput − 1 (negative: predicted too fast); "
+             "fits: the memory model says the run fits on its GPUs; bf16 (assumed): the source states no precision",
     labels={"dense_or_moe": "dense / MoE", "measured_tokens_per_s_per_gpu": "measured",
             "predicted_tokens_per_s_per_gpu": "predicted"}, decimals={"measured_tokens_per_s_per_gpu": 0,
                                                                      "predicted_tokens_per_s_per_gpu": 0},

@@ -315,10 +315,10 @@ for opt in ("adamw", "muon"):
     for save in il.memory.CHECKPOINT_SAVES:
         for zero in (1, 0):
             ck = il.memory.checkpoint_bytes(sc, opt, save=save, zero=zero)
-            cp = R.checkpoint_plan(ck, 128, storage="shared-fs")
+            cp = R.checkpoint_plan(ck, sc.hardware.nodes, gpus_per_node=sc.hardware.gpus_per_node, storage="shared-fs")
             rows.append({"optimizer": opt, "save": save, "zero": zero, "total_GB": ck.total_bytes / 1e9,
                          "bytes_per_param": ck.total_bytes / sc.model_spec.params_total,
-                         "busiest_node_GB": ck.max_node_bytes(8) / 1e9, "save_s": cp.write_s, "reload_s": cp.read_s})
+                         "busiest_node_GB": ck.max_node_bytes(sc.hardware.gpus_per_node) / 1e9, "save_s": cp.write_s, "reload_s": cp.read_s})
 ckpt = pl.DataFrame(rows)
 ckpt.with_columns(pl.col(pl.Float64).round(2))
 """),

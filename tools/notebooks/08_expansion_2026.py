@@ -282,7 +282,7 @@ instead of {HM['base']['wall_days']:.1f} days for ${HM['base']['run_cost_usd'] /
 
 **Serving.** Today's cluster, if it served the ZAYA1-class model, would produce
 {b1['served_tokens_per_s_cluster'] / 1e6:,.1f}M output tokens/s within the latency limit at
-${b1['usd_per_m_served_tokens']:.4f} per million (owned, {b1['serve_plan']}); {'that is also the cheapest served token of the options' if cs['option'] == b1['option'] else f"the cheapest served token is on {cs['option']} (${cs['usd_per_m_served_tokens']:.4f} per million, {cs['serve_plan']})"}.
+${b1['usd_per_m_served_tokens']:.4f} per million (owned, {b1['serve_plan']}); {'that is also the cheapest served token of the options' if cs['option'] == b1['option'] else f"the cheapest served token is on {cs['option']} (${cs['usd_per_m_served_tokens']:.4f} per million, {100 * (1 - cs['usd_per_m_served_tokens'] / b1['usd_per_m_served_tokens']):.1f} % below today's design; {cs['serve_plan']})"}.
 These are short requests ({XP['serving_input_tokens']:,.0f} tokens in, {XP['serving_output_tokens']:,.0f} out) at this
 notebook's owned price; notebook 07 serves the same model the Maia agent's long prompts ({m07_req['input_tokens']:,.0f} tokens
 in per call, with pictures and speech) at ≥ {m07_target:.0f} tokens/s per user on the like-for-like owned price, where an
@@ -307,6 +307,10 @@ def best_estimate(platform, gpus=G_MOE, nic="Pollara-400", model="10x MoE", batc
     return il.estimate(il.Scenario.from_dict(il.training.apply_plan(d, b))), b, d["training"]["precision"]
 WHY = {p: best_estimate(p) for p in ("MI300X node", "MI355X node")}
 side = pl.concat([e.breakdown.rename({"seconds": f"{p} [s]"}) for p, (e, _, _) in WHY.items()], how="align")
+# in the step's order (compute, communication, bubble, optimizer), as every breakdown prints it: "align"
+# sorts by the component's name, which put compute_bwd first and the pipeline bubble among the comms
+order = next(iter(WHY.values()))[0].breakdown["component"].to_list()      # il.estimate's order
+side = side.sort(pl.col("component").cast(pl.Enum(order)))
 display(side.with_columns(pl.col(pl.Float64).round(3)))
 (ea, ba, pa), (eb, bb, pb) = WHY.values()
 comp = {p: sum(e.breakdown.filter(pl.col("component").is_in(COMP))["seconds"]) for p, (e, _, _) in WHY.items()}
@@ -594,7 +598,7 @@ TAKEAWAYS = (f'''* **Speed and cost:** at about {G_Z:,} GPUs today's design trai
   IRR on a decaying rent is {irr.p50:.0%} (P50; {moe_mi300['ibm_irr']:.0%} with every input at its default); the owned cost per trained token moves most with
   {top['label'].split(' [')[0]}.
 * **Serving:** the cheapest served token at ~{G_Z:,} GPUs is on {cs['option']}
-  (${cs['usd_per_m_served_tokens']:.4f} per million owned{" on today's design itself" if cs['option'] == b1['option'] else f" vs ${b1['usd_per_m_served_tokens']:.4f} on today's design"}).
+  (${cs['usd_per_m_served_tokens']:.4f} per million owned{" on today's design itself" if cs['option'] == b1['option'] else f" vs ${b1['usd_per_m_served_tokens']:.4f} on today's design, {100 * (1 - cs['usd_per_m_served_tokens'] / b1['usd_per_m_served_tokens']):.1f} % less"}).
 * **AMD by option:** P50 revenue from ${low_amd['AMD revenue P50 [M USD]']:,.0f}M ({low_amd['option']}) to
   ${top_amd['AMD revenue P50 [M USD]']:,.0f}M ({top_amd['option']}); the selling prices of parts without a public
   one are assumptions (`data/expansion/platforms.csv`).''')

@@ -82,8 +82,11 @@ md(f"Every published count is matched within its tolerance: {', '.join(exact)} e
    + ". The Maia-class stand-in has "
    f"**{maia.params_total / 1e9:.2f}B** parameters: {maia.lm.params_total / 1e9:.2f}B in the language model and "
    f"{maia.params_encoders / 1e9:.2f}B in its two encoders.")
-sysdf.select("name", "lm", "vision", "audio", (pl.col("params_total") / 1e9).alias("params_total [billion]"), "published_params_total",
-             "error_pct", "tol_pct").with_columns(pl.col(pl.Float64).round(3))
+# both counts in billions (the published one printed as a raw integer beside the model's in billions)
+sysdf.select("name", "lm", "vision", "audio", (pl.col("params_total") / 1e9).alias("params_total [billion]"),
+             (pl.col("published_params_total") / 1e9).alias("published [billion]"),
+             pl.col("error_pct").alias("error [%]"), pl.col("tol_pct").alias("tolerance [%]")
+             ).with_columns(pl.col(pl.Float64).round(3))
 """),
     ("md", r"""
 Sources: `data/models/multimodal.csv`, `data/models/encoders.csv` and `data/models/presets.csv`
@@ -113,7 +116,7 @@ md(f"A picture becomes (side / {qv.patch_size})² patches; Qwen2.5-VL merges {qv
    f"{wh.mel_frames_per_s / wh.conv_stride:g} encoder frames per second after its stride-{wh.conv_stride} convolution, "
    f"over a {wh.window_s:g}-s window; Qwen2-Audio pools them by {qa.pool_stride} to {tps['qwen2-audio-encoder']:g} "
    f"tokens per second; a neural codec like Mimi gives {mc.frame_rate_hz:g} frames per second of {mc.codebooks} codebooks.")
-md(f"A {IMG}-px picture is **{q448['lm_tokens']} tokens** for Qwen2.5-VL ({q448['patches']} patches through its encoder); "
+md(f"A {IMG}-px picture is **{q448['lm_tokens']} tokens** for Qwen2.5-VL ({q448['patches']:,} patches through its encoder); "
    f"a second of audio is **{tps['qwen2-audio-encoder']:g} tokens** for Qwen2-Audio, {tps['whisper-large-v3-encoder']:g} "
    f"encoder frames for Whisper and {mimi['lm_tokens']:g} positions ({mimi['codec_tokens']:g} codebook tokens) for Mimi.")
 il.charts.image_tokens_chart(tok)
@@ -346,7 +349,7 @@ md(f"Served on one MI300X (Qwen2.5-VL-7B, vLLM, {sv['concurrency']} requests in 
    f"prompt length as text) to **{1e3 * with_img.result.ttft_s:.0f} ms** and lowers output from {text_only.output_tokens_per_s:,.0f} to "
    f"{with_img.result.output_tokens_per_s:,.0f} tokens/s.")
 md(f"One {IMG}-px picture costs **{a['encoder_ms']:.1f} ms** of MI300X encoder time alone ({a['encoder_mfu_pct']:.0f} % MFU: "
-   f"{q448['patches']} patches are a small GEMM) and {b['encoder_ms']:.1f} ms each when {BATCH} are encoded together; it adds "
+   f"{q448['patches']:,} patches are a small GEMM) and {b['encoder_ms']:.1f} ms each when {BATCH} are encoded together; it adds "
    f"{a['prompt_positions']:.0f} prompt positions. {AUDIO_S[0]:g} s of audio cost {P[(CLIP[0], 1)]['encoder_ms']:.1f} ms "
    f"— as much as {AUDIO_S[1]:g} s ({P[(CLIP[1], 1)]['encoder_ms']:.1f} ms), because the window is padded to "
    f"{maia.audio.window_s:g} s.")
