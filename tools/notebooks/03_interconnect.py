@@ -156,6 +156,16 @@ md(f"RCCL runs its MSCCL **all-pairs** kernel on 8 × MI300X from {size_label(ap
 """),
     ("md", "## 3. Validation against published nccl-tests / rccl-tests results"),
     ("code", r"""
+half = phys["nccl_tests_busbw_rounding_Bps"] / 1e9      # [GB/s] half a unit of the logs' last digit
+md(f"**How a case is scored.** nccl-tests and rccl-tests print busbw with two decimals (GB/s), so a "
+   f"printed value b stands for any busbw from b − {half:.3f} to b + {half:.3f} GB/s; at a few hundred "
+   f"bytes that interval is wider than the value (0.01 GB/s is anything from 0.005 to 0.015). A case's "
+   f"error is therefore taken against that interval: 0 when the prediction lies inside it, else the "
+   f"distance to the nearer edge in percent of that edge (`error_pct`; `error_vs_printed_pct` keeps the "
+   f"plain comparison with b). No case is dropped; above a few GB/s the two errors agree to well under "
+   f"0.1 %. Sources that are not these logs (AMD's expected values) are scored on their value itself.")
+"""),
+    ("code", r"""
 val = il.collectives.validation_table()
 il.charts.validation_chart(val)
 """),
@@ -181,7 +191,8 @@ with pl.Config(tbl_rows=max(off.height, 1)):
                        pl.col("size_bytes").map_elements(size_label, return_dtype=pl.String).alias("message size"),
                        pl.col("measured_GBps").round_sig_figs(3).alias("measured busbw [GB/s]"),
                        pl.col("predicted_GBps").round_sig_figs(3).alias("predicted busbw [GB/s]"),
-                       pl.col("error_pct").round(1).alias("error [%]")))
+                       pl.col("error_pct").round(1).alias("error vs the printed interval [%]"),
+                       pl.col("error_vs_printed_pct").round(1).alias("error vs the printed value [%]")))
 """),
     ("code", r"""
 scored = val.filter((pl.col("use") == "validate") & (pl.col("split") == "test") & (pl.col("measured_GBps") > 0))
