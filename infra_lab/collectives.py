@@ -889,9 +889,9 @@ def validation_table():
     the prediction lies inside it, else the distance to the nearer edge in percent of that edge
     (a 64 B all-reduce printed as 0.01 GB/s is anything from 0.005 to 0.015 GB/s; against the
     printed 0.01 alone a prediction of 0.0048 GB/s read as −52 % though it is 3.5 % below the
-    interval). ``error_vs_printed_pct`` = 100 (pred − b) / b keeps the plain comparison; above
-    a few GB/s the two agree to well under 0.1 %. A printed 0.00 has no error either way
-    (``error_pct`` None)."""
+    interval). ``error_vs_printed_pct`` = 100 (pred − b) / b keeps the plain comparison; the two
+    differ by at most 100 × 0.005 / b percentage points (0.05 from 10 GB/s up). A printed 0.00
+    has no error either way (``error_pct`` None)."""
     import polars as pl
 
     half = _phys("nccl_tests_busbw_rounding_Bps") / 1e9
