@@ -25,7 +25,9 @@ Algorithms (``ALGORITHMS``), as NCCL/RCCL name them:
   (InfiniBand SHARP), when ``hardware.sharp`` is true.
 * ``pat`` — NCCL's all-gather / reduce-scatter with one GPU per node.
 * ``allpairs`` — RCCL's MSCCL one-shot all-reduce for 8 GPUs of one node (alias
-  ``direct``), which RCCL runs instead of its tuner for 0–16 MiB.
+  ``direct``), which RCCL runs instead of its tuner for 1 KiB–16 MiB: MSCCL picks its XML
+  program by size alone, protocol included (LL up to 512 KiB, Simple above, whatever the
+  tuner's LL range for the architecture: ``msccl_lifecycle.cc``).
 * ``p2p`` — all-to-all and send/recv as grouped point-to-point messages (alias
   ``pairwise``); cross-rail traffic follows ``hardware.pxn``.
 * ``pxn`` — the same with PXN forced on (alias ``rail_aware``): cross-rail chunks hop over
@@ -92,7 +94,9 @@ neighbouring buckets; RCCL's LL size ranges; the MSCCL windows), and its pick is
 the hardware. Where the pick changes the time can fall: by up to about 3.5x in a sweep of
 MI300X, MI325X, MI355X, H100, H200 and B200 at 1 to 128 nodes (RCCL all-reduce over 2 MI300X
 nodes near 2 MiB: ring/Simple 306 µs, then tree/Simple 88 µs once tree's correction factor
-rises from 0.1 to 0.7). tests/test_collectives.py checks that time falls nowhere else.
+rises from 0.1 to 0.7). tests/test_collectives.py checks that time falls nowhere else;
+tests/test_collectives_monotone.py checks every pair and, for RCCL on one 8-GPU xGMI node,
+that "auto" falls only at MSCCL's windows, each named with its source.
 
 >>> import infra_lab as il
 >>> hw = {"accelerator": "MI300X", "nodes": 1}
