@@ -5,7 +5,6 @@ least recently used leave first, and what the cache returns is the function's ar
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from infra_lab.economics import compare as C
