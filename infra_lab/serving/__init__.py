@@ -71,6 +71,7 @@ from .agent import (  # noqa: F401
 from .core import (  # noqa: F401
     _WPREC,
     BREAKDOWN,
+    ENGINE_ALLREDUCE_KERNELS,
     OBJECTIVES,
     ServeResult,
     _attention_params,
@@ -80,6 +81,8 @@ from .core import (  # noqa: F401
     _records,
     _run,
     _stack_params,
+    engine_allreduce,
+    engine_allreduce_kernel,
     fp4_format,
     mtp_acceptance_for_tokens_per_step,
     parameter,
@@ -123,6 +126,7 @@ from .search import (  # noqa: F401
 
 __all__ = [
     "ServeResult", "serve", "serve_search", "OBJECTIVES", "BREAKDOWN", "parameter",
+    "engine_allreduce", "engine_allreduce_kernel", "ENGINE_ALLREDUCE_KERNELS",
     "serving_inputs", "token_costs", "gpu_hour_price", "price_for", "cost_at_interactivity", "pareto_front",
     "benchmarks", "validation", "published_comparison", "validation_summary", "calibrate", "split_of", "row_stack",
     "engine_generations", "VALIDATION_BOUNDS", "CALIBRATED", "maia_mix", "maia_mix_table", "agent_request",

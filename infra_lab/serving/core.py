@@ -62,6 +62,79 @@ def parameter(name: str) -> float:
     return p[name]
 
 
+_EAR_SCHEMA = {
+    "stack": Col("str", required=True), "world_sizes": Col("str", required=True),
+    "max_bytes": Col("float", required=True, positive=True),
+    "max_bytes_tp2": Col("float", required=True, positive=True),
+    "max_inclusive": Col("bool", required=True),
+    "oneshot_below_bytes_tp4": Col("float", positive=True),
+    "oneshot_below_bytes_tp8": Col("float", positive=True),
+    "basis": Col("str", required=True, choices=("library constant", "derived", "assumption")),
+}
+
+
+@functools.cache
+def engine_allreduce() -> pl.DataFrame:
+    """The serving engines' own tensor-parallel all-reduce (data/serving/engine_allreduce.csv),
+    one row per serving stack: the world sizes it runs on (``world_sizes``, ``;``-separated),
+    the largest message it takes [B] above 2 ranks (``max_bytes``) and at 2 ranks
+    (``max_bytes_tp2``), whether that limit is inclusive, and the message size [B] below which
+    it runs the one-shot kernel at <= 4 and at 6-8 ranks (empty: the engine picks by a lookup
+    table, TensorRT-LLM). Read from the engines' sources; not yet used by the serving kernel,
+    which prices every TP all-reduce through the library collective (NCCL/RCCL)."""
+    t = catalog.read_table(catalog.DATA_DIR / "serving" / "engine_allreduce.csv", _EAR_SCHEMA)
+    for st, ws in zip(t["stack"].to_list(), t["world_sizes"].to_list(), strict=True):
+        if not all(w.strip().isdigit() and int(w) >= 2 for w in ws.split(";")):
+            raise ValidationError(f"engine_allreduce.csv: stack {st!r}: world_sizes {ws!r} is not a "
+                                  "';'-separated list of integers >= 2")
+    return t
+
+
+ENGINE_ALLREDUCE_KERNELS = ("one-shot", "two-shot", "lookup table", "library")
+"""What :func:`engine_allreduce_kernel` answers: the engine's one-shot or two-shot kernel,
+its lookup table (no single threshold recorded), or the library collective (NCCL/RCCL)."""
+
+
+def engine_allreduce_kernel(stack: str, ranks: int, message_bytes: float) -> str:
+    """Which all-reduce a serving engine runs for one tensor-parallel all-reduce of
+    ``message_bytes`` [B] (the whole message, every rank's copy) over ``ranks`` GPUs of one
+    fully connected node, by the engine's rule in :func:`engine_allreduce`: "library" outside
+    its world sizes or above its size limit, "one-shot" at 2 ranks and below the one-shot
+    threshold, else "two-shot"; "lookup table" where the engine picks per (tokens, hidden)
+    from a tuned table. APPROXIMATION: topology checks beyond full connectivity (PCIe-only
+    groups, groups spanning nodes), environment overrides and the engines' alternative paths
+    (symmetric-memory, quick and fused all-reduces) are not modelled.
+
+    Examples
+    --------
+    >>> engine_allreduce_kernel("vllm-cuda", 8, 7168 * 2 * 16)
+    'one-shot'
+    >>> engine_allreduce_kernel("vllm-cuda", 8, 7168 * 2 * 64)
+    'two-shot'
+    >>> engine_allreduce_kernel("vllm-cuda", 8, 16 * 2**20)
+    'library'
+    """
+    t = engine_allreduce()
+    stacks = t["stack"].to_list()
+    if not isinstance(stack, str) or stack not in stacks:
+        raise unknown("serving stack with an engine all-reduce", stack, stacks,
+                      where="data/serving/engine_allreduce.csv")
+    ranks = V.integer("ranks", ranks, lo=1)
+    message_bytes = V.positive("message_bytes", message_bytes, allow_zero=True)
+    r = t.row(stacks.index(stack), named=True)
+    if ranks not in {int(w) for w in r["world_sizes"].split(";")}:
+        return "library"
+    lim = r["max_bytes_tp2"] if ranks == 2 else r["max_bytes"]
+    if message_bytes > lim or (message_bytes == lim and not r["max_inclusive"]):
+        return "library"
+    below = r["oneshot_below_bytes_tp4"] if ranks <= 4 else r["oneshot_below_bytes_tp8"]
+    if below is None:
+        return "lookup table"
+    if ranks == 2:
+        return "one-shot"
+    return "one-shot" if message_bytes < below else "two-shot"
+
+
 def mtp_acceptance_for_tokens_per_step(tokens_per_step: float, draft_tokens: int) -> float:
     """The chained draft-token acceptance ``a`` [-] at which a request advances
     ``tokens_per_step`` tokens per verification step with ``draft_tokens`` MTP draft tokens: the
