@@ -103,6 +103,7 @@ rises from 0.1 to 0.7). tests/test_collectives.py checks that time falls nowhere
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -521,6 +522,23 @@ class CollectiveResult:
     lower_bound_s: float
     library: str
     notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Every field as a dict, in the units of the attributes above (``notes`` a tuple of
+        strings), as ``Estimate.to_dict()`` / ``ServeResult.to_dict()`` give theirs:
+        ``pl.DataFrame([c.to_dict() for c in results])`` is a frame of collectives, and
+        :func:`infra_lab.sweep` takes a CollectiveResult returned by its function as these
+        outputs (``notes`` joined with "; ").
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> c = il.collective("all_gather", 2**28, {"accelerator": "MI300X", "nodes": 2}, 16)
+        >>> d = c.to_dict()
+        >>> d["op"], d["gpus"], d["nodes"], d["library"], d["time_s"] == c.time_s
+        ('all_gather', 16, 2, 'rccl', True)
+        """
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:

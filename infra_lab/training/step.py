@@ -108,7 +108,15 @@ class Estimate:
         canonical flat name of a component, which :func:`infra_lab.search`'s frame carries too
         beside its alias, the bare component name); not ``accelerator`` (a sweep's grid may name
         it), ``model_flops_per_step`` and ``peak_flops`` (``infra-lab estimate --format json``
-        adds the first two beside the scenario and plan)."""
+        adds the first two beside the scenario and plan).
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> d = il.estimate(il.load_scenario("zaya1-ibm-mi300x")).to_dict()
+        >>> d["gpus"], d["stack"], d["fits"], sorted(k for k in d if k.startswith("compute_"))
+        (1024, 'megatron-core-rocm', True, ['compute_bwd_s', 'compute_fwd_s', 'compute_recompute_s'])
+        """
         d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
                                            "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
                                            "fits", "stack", "gpus", "nic_busy_fraction",
