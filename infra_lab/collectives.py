@@ -616,6 +616,9 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     Returns
     -------
     CollectiveResult
+        time_s [s], algbw_Bps and busbw_Bps [B/s], algorithm and protocol (what ran),
+        lower_bound_s [s], nodes and per_node [-], notes, ``to_dict()``; every attribute with
+        its unit in :class:`CollectiveResult`.
 
     Raises
     ------

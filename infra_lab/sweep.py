@@ -222,7 +222,8 @@ def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(result, Mapping):
         raise ValidationError(f"fn returned {type(result).__name__}: expected a dict of "
                               "outputs (name -> value, one column each), a one-row polars DataFrame "
-                              "or the result of il.estimate / il.serve / il.collective (its to_dict() scalars)")
+                              "or the result of il.estimate / il.serve / il.collective (an Estimate, ServeResult or "
+                              "CollectiveResult: its to_dict() scalars)")
     row = {}
     for k, v in result.items():
         if not isinstance(k, str):

@@ -176,3 +176,16 @@ def test_copy_replace_is_scenario_replace():
     sc = il.load_scenario("zaya1-ibm-mi300x")
     assert sc.__replace__(hardware={"nodes": 2}) == sc.replace(hardware={"nodes": 2})
     assert sc.__replace__(hardware={"nodes": 2}).hardware.world_size == 16
+
+
+def test_search_frame_names_the_per_gpu_rate_as_the_estimate_does():
+    """Estimate has tokens_per_s_per_gpu and serve_search's frame output_tokens_per_s_per_gpu;
+    il.search's frame had only tokens_per_s, so a user comparing plans per GPU divided by hand."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+    df = il.search(sc, top=3, max_micro_batch=4)
+    assert df["tokens_per_s_per_gpu"].to_list() == (df["tokens_per_s"] / sc.hardware.world_size).to_list()
+    by_gpu = il.search(sc, objective="tokens_per_s_per_gpu", top=3, max_micro_batch=4)
+    assert by_gpu.equals(df)
+    best = df.row(0, named=True)
+    est = il.estimate(il.training.apply_plan(sc, best))   # the search's closed-form bubble
+    assert best["tokens_per_s_per_gpu"] == pytest.approx(est.tokens_per_s_per_gpu, rel=0.02)

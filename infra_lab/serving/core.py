@@ -679,6 +679,11 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
     Returns
     -------
     ServeResult
+        output_tokens_per_s, total_tokens_per_s and their _per_gpu [tokens/s], ttft_s, tpot_s,
+        e2e_latency_s [s], tokens_per_s_per_user [tokens/s], memory_per_gpu_bytes [B], fits,
+        max_concurrency [requests], breakdown (polars frame: component, seconds [s per engine
+        cycle], fraction), ``costs(price)`` [USD per million tokens], ``to_dict()`` (its
+        scalars); every attribute with its unit in :class:`ServeResult`.
 
     Raises
     ------
