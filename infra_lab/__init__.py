@@ -12,15 +12,13 @@ Calls: ``il.estimate``, ``il.search``, ``il.collective``, ``il.serve``, ``il.ser
 (``il.catalog``, ``il.units``, ``il.scenario``, ``il.models``, ``il.model_counts``,
 ``il.compute``, ``il.memory``, ``il.collectives``, ``il.fabric``, ``il.cluster``, ``il.training``,
 ``il.serving``, ``il.economics``, ``il.reliability``, ``il.charts``, ``il.widgets``,
-``il.validation``, ``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first access, so
+``il.validation``, ``il.stacks``, ``il.expansion``, ``il.multimodal``) load on first access (``il.errors``,
+``il.catalog``, ``il.units`` and ``il.scenario`` are imported with the package), so
 ``import infra_lab`` stays light: altair and numba kernels are only imported when a chart or
 kernel is first used.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
 
 __version__ = "0.1.0"
 
@@ -49,22 +47,25 @@ _LAZY_FUNCS = {
 __all__ = [
     "Scenario", "load_scenario", "list_scenarios", "estimate", "search", "collective", "sweep",
     "serve", "serve_search",
-    "InfraLabError", "ValidationError", "UnknownNameError", *sorted(_SUBMODULES),
+    "InfraLabError", "ValidationError", "UnknownNameError", "errors", *sorted(_SUBMODULES),
 ]
+"""The public names: the contract calls, the scenario API, the error types and the submodules
+(the ``errors`` module holds every other error and warning type). ``dir(il)`` lists these and
+``__version__``: the modules this file imports for itself and its helpers are not API."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _SUBMODULES:
-        mod = importlib.import_module(f".{name}", __name__)
+        mod = _importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
     if name in _LAZY_FUNCS:
         modname, attr = _LAZY_FUNCS[name]
-        obj = getattr(importlib.import_module(f".{modname}", __name__), attr)
+        obj = getattr(_importlib.import_module(f".{modname}", __name__), attr)
         globals()[name] = obj
         return obj
     raise AttributeError(f"module 'infra_lab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted({*__all__, "__version__"})

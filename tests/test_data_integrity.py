@@ -274,6 +274,7 @@ ECONOMICS_REVIEWED_LITERALS = {
     ("_validate.py", 12_000_000): "MAX_DRAW_MONTHS: array-size guard of deal_pnl's monthly model [draws x months]",
     ("compare.py", 20000): "Monte Carlo draws (LIKE_FOR_LIKE_DRAWS)",
     ("compare.py", 20250930): "random seed (LIKE_FOR_LIKE_SEED)",
+    ("compare.py", 512): "DRAWS_CACHE_BYTES: memory guard of the cached like-for-like draws [MiB]",
     ("data.py", 12.0): _MONTHS, ("data.py", 365.25): _DAYS,
     ("data.py", 2020): "origin of the rental-trend fit's time axis (years since 2020-01-01; the slope does not depend on it)",
     ("deal.py", 12): _MONTHS, ("deal.py", 4000): "Monte Carlo draws (argument default)",

@@ -189,7 +189,8 @@ def test_economics_doc_figures():
     said(doc, f"(9 to 31 8-NIC nodes at radix {radix:g}: {min(counts)} to {max(counts)} switches")
     inc = E.company_fact("AMD", "datacenter_operating_income_usd", "FY2024")
     rev = E.company_fact("AMD", "datacenter_revenue_usd", "FY2024")
-    said(doc, f"({inc / 1e6:,.0f} M USD of operating income on the {rev / 1e9:.1f} B USD of segment revenue the release states")
+    said(doc, f"({inc / 1e6:,.0f} M USD of operating income\non {rev / 1e6:,.0f} M USD of segment revenue, both from the "
+              "release's segment table")
     # the investor's reread, notebook 05's section 1 and 3 figures
     own = E.owned_cost_per_gpu_hour("MI300X")
     p = E.cloud_price("MI300X")

@@ -76,7 +76,7 @@ def gemm_efficiency_heatmap(df, title: str | None = None, value: str = "efficien
     row_keys = [c for c in keys if c != "n"]
     rows = data.sort(keys).group_by(row_keys, maintain_order=True).agg("n", *vals)
     label = "efficiency [fraction of dense peak]" if value == "efficiency" else "achieved [TFLOP/s]"
-    key_tips = [alt.Tooltip(f"{c}:Q", title=c.upper()) for c in keys]
+    key_tips = [alt.Tooltip(f"{c}:Q", title=f"{c.upper()} [elements]", format=",d") for c in keys]
     names = ["n", *vals]
     escaped = [field(c) for c in names]   # a value column named "eff [-]": escaped in, named as-is out
     flat = {"as_": names} if escaped != names else {}
@@ -112,7 +112,7 @@ def memory_stacked_bars(df, title: str = "Per-GPU training memory") -> alt.Chart
         tooltip=["model", "accelerator", "component", alt.Tooltip("GB:Q", format=",.1f")])
     cap = alt.Chart(data).mark_tick(color="black", thickness=3, size=22).encode(
         y="accelerator:N", x=alt.X("max(capacity_GB):Q"),
-        tooltip=[alt.Tooltip("max(capacity_GB):Q", title="memory a job can address [GB]")])
+        tooltip=[alt.Tooltip("max(capacity_GB):Q", title="memory a job can address [GB]", format=",.1f")])
     return alt.layer(bars, cap, data=data).properties(width=420, height=90).facet(
         row=alt.Row("model:N", title=None)).properties(title=title)
 
@@ -140,7 +140,7 @@ def largest_model_chart(df, title: str = "The largest model that fits one GPU's 
                x=alt.X("params_B:Q", title="parameters of the largest model that fits [billions]"))
     bars = alt.Chart(data).mark_bar().encode(
         **enc, color=alt.Color("shape:N", title="shape (depth varied)"),
-        tooltip=["accelerator", "shape", "layers", alt.Tooltip("params_B:Q", format=",.2f"),
+        tooltip=["accelerator", "shape", alt.Tooltip("layers:Q", format=",d"), alt.Tooltip("params_B:Q", format=",.2f"),
                  alt.Tooltip("total_GB:Q", format=",.1f"), alt.Tooltip("capacity_GB:Q", format=",.1f")])
     text = alt.Chart(data).mark_text(align="left", dx=3, fontSize=10).encode(
         **enc, text=alt.Text("layers:Q", format="d"))
@@ -172,7 +172,8 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
         y=alt.Y("predicted_tflops:Q", title="predicted [TFLOP/s]"),
         color=alt.Color("accelerator:N", title="accelerator"),
         shape=alt.Shape("role:N", title="role"),
-        tooltip=[c for c in ("accelerator", "precision", "m", "n", "k") if c in shown]
+        tooltip=[c for c in ("accelerator", "precision") if c in shown]
+        + [alt.Tooltip(f"{c}:Q", title=f"{c.upper()} [elements]", format=",d") for c in ("m", "n", "k") if c in shown]
         + [alt.Tooltip("published_tflops:Q", format=",.1f"), alt.Tooltip("predicted_tflops:Q", format=",.1f")]
         + ([alt.Tooltip("error_pct:Q", format="+.1f")] if "error_pct" in shown else []))
     return (diag + pts).properties(width=380, height=340, title=title)
@@ -229,7 +230,8 @@ def efficiency_lines_chart(df, x: str, y: str, color: str, *, dash: str | None =
         x=alt.X(field=field(x), type="quantitative", scale=alt.Scale(type="log" if log_x else "linear"), title=x_title),
         y=alt.Y(field=field(y), type="quantitative", title=y_title),
         color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
-        tooltip=[alt.Tooltip(field=field(c), type=kind[c], title=c, **({"format": ",.3f"} if c == y else {}))
+        tooltip=[alt.Tooltip(field=field(c), type=kind[c], title=c,
+                             **({"format": ",.3f" if c == y else ",.4~g"} if kind[c] == "quantitative" else {}))
                  for c in cols])
     if dash:
         enc["strokeDash"] = alt.StrokeDash(field=field(dash), type="nominal", title=dash.replace("_", " "))

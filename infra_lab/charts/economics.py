@@ -155,7 +155,7 @@ def tco_band_chart(df: pl.DataFrame, *, y_title: str = "cluster TCO [million USD
                                                color=alt.Color("case:N", title=None))
     line = base.mark_line(point=True).encode(
         x=x, y="p50:Q", color="case:N",
-        tooltip=["case", "years", alt.Tooltip("p5:Q", format=",.1f"), alt.Tooltip("p50:Q", format=",.1f"),
+        tooltip=["case", alt.Tooltip("years:Q", title="horizon [years]", format=",.4~g"), alt.Tooltip("p5:Q", format=",.1f"), alt.Tooltip("p50:Q", format=",.1f"),
                  alt.Tooltip("p95:Q", format=",.1f")])
     return (band + line).properties(width=520)
 
@@ -171,7 +171,8 @@ def cashflow_chart(df: pl.DataFrame, *, title: str = "Operator's cumulative cash
         x=alt.X("year:Q", title="year after purchase [years]", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("cumulative_usd:Q", title="cumulative cash flow [USD per GPU]"),
         color=alt.Color("case:N", title=None, legend=alt.Legend(labelLimit=400)),
-        tooltip=["case", "year", alt.Tooltip("cumulative_usd:Q", format=",.0f")])
+        tooltip=["case", alt.Tooltip("year:Q", title="year after purchase [years]", format=",.4~g"),
+                 alt.Tooltip("cumulative_usd:Q", format=",.0f")])
     zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="gray").encode(y="y:Q")
     return (line + zero).properties(width=520)
 

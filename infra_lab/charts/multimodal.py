@@ -71,7 +71,8 @@ def image_tokens_chart(df: pl.DataFrame, title: str = "Language-model tokens per
         x=alt.X("side_px:Q", title="square picture side [px]"),
         y=alt.Y("lm_tokens:Q", scale=alt.Scale(type="log"), title="tokens per picture [tokens]"),
         color=alt.Color("encoder:N", title="encoder"),
-        tooltip=["encoder", "side_px", "lm_tokens"],
+        tooltip=["encoder", alt.Tooltip("side_px:Q", title="image side [px]", format=",d"),
+                 alt.Tooltip("lm_tokens:Q", title="LM tokens [tokens]", format=",d")],
     ).properties(width=420, height=240)
 
 

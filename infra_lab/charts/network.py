@@ -37,7 +37,8 @@ def busbw_vs_size_chart(df, color: str = "series", title: str = "Bus bandwidth v
     )
     lines = base.mark_line(point=True).encode(
         y=alt.Y("busbw_GBps:Q", scale=alt.Scale(type="log"), title="Bus bandwidth busbw [GB/s]"),
-        tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), "size_bytes",
+        tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color),
+                 alt.Tooltip("size_bytes:Q", title="size [bytes]", format=",.0f"),
                  alt.Tooltip("busbw_GBps:Q", format=".1f")]
         + (["chosen"] if "chosen" in df.columns else []) + (["protocol"] if "protocol" in df.columns else []),
     )
@@ -60,7 +61,7 @@ def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
         x=alt.X("gpus:Q", scale=alt.Scale(type="log", base=2), title="GPUs in the collective [-]"),
         y=alt.Y(field=field(y), type="quantitative", title=ytitle),
         color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
-        tooltip=["gpus", alt.Tooltip(field=field(color), type="nominal", title=color),
+        tooltip=[alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip(field=field(color), type="nominal", title=color),
                  alt.Tooltip(field=field(y), type="quantitative", title=y, format=".2f")]
         + (["chosen"] if "chosen" in df.columns else []),
     ).properties(title=title, width=520, height=300)
@@ -76,7 +77,7 @@ def routing_distribution_chart(df, title: str = "Step efficiency over hash seeds
                 title="Step efficiency η = ideal time / achieved time [-]"),
         y=alt.Y("count():Q", stack=None, title="Hash seeds [count]"),
         color=alt.Color("routing:N", title="routing"),
-        tooltip=["routing", "count()"],
+        tooltip=["routing", alt.Tooltip("count():Q", title="samples", format=",d")],
     ).properties(title=title, width=520, height=260)
 
 
@@ -115,7 +116,8 @@ def validation_chart(df, title: str = "Model vs published nccl-tests / rccl-test
         y=alt.Y("error_pct:Q", title="Model error vs measured busbw [%]"),
         color=alt.Color("series:N", title="library, GPU"),
         shape=alt.Shape("split:N", title="split"),
-        tooltip=[c for c in ("case", "op", "requested", "chosen", "protocol", "size_bytes") if c in shown]
+        tooltip=[c for c in ("case", "op", "requested", "chosen", "protocol") if c in shown]
+        + ([alt.Tooltip("size_bytes:Q", title="size [bytes]", format=",.0f")] if "size_bytes" in shown else [])
         + [alt.Tooltip(f"{c}:Q", format=".1f") for c in ("measured_GBps", "predicted_GBps") if c in shown]
         + [alt.Tooltip("error_pct:Q", format="+.1f"), "split"],
     )

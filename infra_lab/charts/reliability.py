@@ -37,7 +37,8 @@ def run_length_histogram(runs, expected_wall_h: float | None = None, *, bins: in
         x=alt.X("start_h:Q", bin="binned", title="wall-clock time of the run [h]"),
         x2="end_h:Q",
         y=alt.Y("share:Q", title="share of simulated runs [-]", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("start_h:Q", format=",.1f"), alt.Tooltip("end_h:Q", format=",.1f"), "runs:Q"],
+        tooltip=[alt.Tooltip("start_h:Q", format=",.1f"), alt.Tooltip("end_h:Q", format=",.1f"),
+                 alt.Tooltip("runs:Q", title="runs", format=",d")],
     )
     layers = [bars]
     if expected_wall_h is not None:
@@ -113,11 +114,12 @@ def goodput_scaling(table, title: str = "Goodput and interruptions vs cluster si
     g = base.mark_line(point=True).encode(
         x=x, y=alt.Y("goodput:Q", title="goodput [-]", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("case:N", title="case"),
-        tooltip=["case", "gpus", alt.Tooltip("goodput:Q", format=".2%")],
+        tooltip=["case", alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip("goodput:Q", format=".2%")],
     ).properties(width=260, height=220, title="goodput")
     r = base.mark_line(point=True).encode(
         x=x, y=alt.Y("interruptions_per_day:Q", scale=alt.Scale(type="log"), title="interruptions per day [1/day]"),
-        color="case:N", tooltip=["case", "gpus", alt.Tooltip("interruptions_per_day:Q", format=",.2f")],
+        color="case:N", tooltip=["case", alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
+                                  alt.Tooltip("interruptions_per_day:Q", format=",.2f")],
     ).properties(width=260, height=220, title="interruptions per day")
     return alt.hconcat(g, r, title=title)
 
@@ -149,12 +151,13 @@ def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over
     area = alt.Chart(to_altair_data(agg)).mark_area(opacity=0.25).encode(
         x=x, y=alt.Y("goodput_min:Q", title="goodput (useful / wall-clock) [-]", axis=alt.Axis(format="%")),
         y2="goodput_max:Q", color=alt.Color("calibration:N", title="calibration"),
-        tooltip=["calibration", "gpus", alt.Tooltip("goodput_min:Q", format=".1%"),
+        tooltip=["calibration", alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip("goodput_min:Q", format=".1%"),
                  alt.Tooltip("goodput_max:Q", format=".1%")],
     )
     line = alt.Chart(to_altair_data(base)).mark_line(point=True).encode(
         x=x, y="goodput:Q", color="calibration:N",
-        tooltip=["calibration", "gpus", alt.Tooltip("goodput:Q", format=".2%", title="baseline restart")],
+        tooltip=["calibration", alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
+                 alt.Tooltip("goodput:Q", format=".2%", title="baseline restart")],
     )
     return (area + line).properties(width=460, height=260, title=title)
 

@@ -34,6 +34,19 @@ def accelerator_scale(accelerators: list[str]) -> alt.Scale:
     return alt.Scale(domain=list(accelerators), range=rng)
 
 
+_FRONT_TIPS = {
+    **{c: alt.Tooltip(f"{c}:Q", title=c, format=",d") for c in ("tp", "pp", "dp", "ep")},
+    "weight_precision": alt.Tooltip("weight_precision:N", title="weights"),
+    "kv_precision": alt.Tooltip("kv_precision:N", title="KV cache"),
+    "concurrency": alt.Tooltip("concurrency:Q", title="concurrency [requests]", format=",d"),
+    "ttft_s": alt.Tooltip("ttft_s:Q", title="TTFT [s]", format=",.3f"),
+    "usd_per_million_output_tokens_all_in": alt.Tooltip("usd_per_million_output_tokens_all_in:Q",
+                                                        title="cost [USD per million output tokens, all in]",
+                                                        format="$,.3f"),
+}
+"""The optional tooltip lines of :func:`serving_front_chart`, each formatted and titled with its unit."""
+
+
 def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
                         title: str = "Throughput against interactivity (Pareto fronts)") -> alt.Chart:
     """Lines of output tokens/s per GPU against tokens/s per user, one per ``color`` value.
@@ -57,8 +70,7 @@ def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
                 + (" (requests of one output token have no TPOT: il.serving.tpot_defined; their front is "
                    "throughput against ttft_s)" if col == "tokens_per_s_per_user" else "")
                 + "; expected numbers in every row")
-    tips = [c for c in ("tp", "pp", "dp", "ep", "weight_precision", "kv_precision", "concurrency", "ttft_s",
-                        "usd_per_million_output_tokens_all_in") if c in df.columns]
+    tips = [_FRONT_TIPS[c] for c in _FRONT_TIPS if c in df.columns]
     data = to_altair_data(df.sort([color, "tokens_per_s_per_user"]))
     groups = list(dict.fromkeys(df[color].to_list()))
     scale = accelerator_scale(groups) if color == "accelerator" else alt.Scale(scheme="tableau10")
@@ -66,8 +78,10 @@ def serving_front_chart(df: pl.DataFrame, color: str = "accelerator",
         x=alt.X("tokens_per_s_per_user:Q", title="interactivity [tokens/s per user]", scale=alt.Scale(zero=False)),
         y=alt.Y("output_tokens_per_s_per_gpu:Q", title="throughput [output tokens/s per GPU]"),
         color=alt.Color(field=field(color), type="nominal", scale=scale, title=color),
-        tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), alt.Tooltip("tokens_per_s_per_user:Q", format=",.1f"),
-                 alt.Tooltip("output_tokens_per_s_per_gpu:Q", format=",.0f"), *tips],
+        tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color),
+                 alt.Tooltip("tokens_per_s_per_user:Q", title="interactivity [tokens/s per user]", format=",.1f"),
+                 alt.Tooltip("output_tokens_per_s_per_gpu:Q", title="throughput [output tokens/s per GPU]", format=",.0f"),
+                 *tips],
     ).properties(width=460, height=300)
 
 

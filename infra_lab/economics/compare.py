@@ -328,7 +328,59 @@ def _catalog_tdp(acc: str, where: str) -> float:
     return float(tdp)
 
 
-@functools.lru_cache(maxsize=256)
+DRAWS_CACHE_BYTES = 512 * 2**20
+"""Most bytes the like-for-like draws kept in memory take together [B] (:func:`_like_for_like_draws`):
+512 MiB, about six arrays of the default 10 million draws (80 MB each). A count of entries bounded
+nothing: 256 entries of 10 million draws were 20 GB, which a price slider or a sweep fills."""
+
+
+class _BytesBoundedCache:
+    """A memo of a function returning arrays, bounded by their bytes rather than their count:
+    the least recently used entries leave until the arrays kept take at most ``budget`` bytes
+    (one larger than the budget alone is returned and not kept). Keyed by the positional
+    arguments with the function's defaults filled in, so that ``f(a)`` and ``f(a, ())`` are one
+    entry; the arrays it returns are the function's own (read-only), bit for bit."""
+
+    def __init__(self, fn, budget: int):
+        import inspect
+        from collections import OrderedDict
+
+        self.__wrapped__ = fn
+        functools.update_wrapper(self, fn)
+        self._signature = inspect.signature(fn)
+        self.budget = int(budget)
+        self._store: OrderedDict = OrderedDict()
+        self.nbytes = 0
+
+    def __call__(self, *args, **kwargs):
+        b = self._signature.bind(*args, **kwargs)
+        b.apply_defaults()
+        key = tuple(b.arguments.values())
+        hit = self._store.get(key)
+        if hit is not None:
+            self._store.move_to_end(key)
+            return hit
+        value = self.__wrapped__(*args, **kwargs)
+        if value.nbytes <= self.budget:
+            self._store[key] = value
+            self.nbytes += value.nbytes
+            while self.nbytes > self.budget:
+                self.nbytes -= self._store.popitem(last=False)[1].nbytes
+        return value
+
+    def cache_clear(self) -> None:
+        self._store.clear()
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+
+def _bytes_bounded_cache(budget: int):
+    return lambda fn: _BytesBoundedCache(fn, budget)
+
+
+@_bytes_bounded_cache(DRAWS_CACHE_BYTES)
 def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
                          fixed_items: tuple[tuple[str, float], ...], tdp_W: float,
                          scale_items: tuple[tuple[str, float], ...] = (),
@@ -338,7 +390,8 @@ def _like_for_like_draws(acc: str, price: float, n: int, seed: int,
     ``seed``, at ``tdp_W`` [W] (:func:`_catalog_tdp` unless given), the inputs of ``scale_items``
     multiplied by their factor in every draw, ``host`` in place of the generic host row where the
     price includes the host or the NICs (:func:`_host_spec`); cached (read-only array) so that widgets and
-    notebooks re-read it for free.
+    notebooks re-read it for free, up to :data:`DRAWS_CACHE_BYTES` of arrays in all (least
+    recently used out first).
 
     Drawn and priced in the numba kernel (``montecarlo._kernel_owned_cost``, the owned-cost
     Monte Carlo's): 10 million draws take seconds where the numpy path

@@ -174,6 +174,16 @@ def _tie_round(v: np.ndarray) -> np.ndarray:
     return out
 
 
+def _ranking(v: np.ndarray, ttft: np.ndarray, larger_is_better: bool) -> np.ndarray:
+    """The order of :func:`serve_search`'s rows by the objective's values ``v`` (best first),
+    equal to :data:`TIE_DIGITS` significant digits ranked by the shorter ``ttft`` [s], then by
+    the configuration order (a stable sort); NaN last. The one rule of every objective, the $
+    ones included."""
+    r = _tie_round(np.asarray(v, dtype=np.float64))
+    key = np.where(np.isnan(r), np.inf, -r if larger_is_better else r)
+    return np.lexsort((ttft, np.isnan(r), key))
+
+
 def _knee_extension(cfg: np.ndarray, out: np.ndarray, combo: np.ndarray,
                     budget: int) -> tuple[np.ndarray, np.ndarray]:
     """(row index of a saturated row, concurrency) to add for each split and precisions whose
@@ -422,10 +432,8 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
     else:
         rows = np.arange(len(fe))
     if not objective.startswith("usd"):
-        # order in numpy (stable: ties keep the configuration order), then build one frame
-        v = _tie_round(out[rows, K.OUT_NAMES.index(objective)])
-        # equal to TIE_DIGITS: the shorter TTFT first, then the configuration order
-        order = np.lexsort((out[rows, K.O_TTFT], -v if OBJECTIVES[objective] else v))
+        # order in numpy, then build one frame of the rows kept
+        order = _ranking(out[rows, K.OUT_NAMES.index(objective)], out[rows, K.O_TTFT], OBJECTIVES[objective])
         rows = rows[order if top is None else order[:top]]
     df = _frame(cfg[rows], out[rows], wps, kvs, decode).hstack([pl.Series("feasible", fe[rows]),
                                                         pl.Series("pareto", mask[rows]),
@@ -434,9 +442,9 @@ def serve_search(scenario, objective: str = "output_tokens_per_s", top: int | No
         df = df.with_columns(**_cost_exprs(price))
         _warn_priced_rows_that_do_not_fit(df, acc.name)
     if objective.startswith("usd"):
-        df = df.sort(objective, descending=OBJECTIVES[objective], maintain_order=True)
-        if top is not None:
-            df = df.head(top)
+        # the $ columns are costs.py's (_cost_exprs, their one owner); ranked by the same rule
+        order = _ranking(df[objective].to_numpy(), out[rows, K.O_TTFT], OBJECTIVES[objective])
+        df = df[order if top is None else order[:top]]
     if df.height and df["grid_edge"][0] and objective in EDGE_OBJECTIVES:
         b = df.row(0, named=True)
         warnings.warn(
