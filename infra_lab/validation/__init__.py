@@ -45,6 +45,7 @@ from .calibration import (  # noqa: F401
     CURRENT_FITTED,
     EP_OVERLAP_FAMILY,
     FIT_BOUNDS,
+    FIT_NODES,
     calibrate_current,
     ep_overlap_fit,
 )

@@ -47,9 +47,23 @@ def _excluded_sources(exclude_sources) -> frozenset[str]:
     return frozenset(_source_names(exclude_sources, "exclude_sources") or ())
 
 
-def _family_fit_runs(exclude: frozenset[str] = frozenset()) -> dict[str, list[tuple[str, object, float]]]:
+FIT_NODES = ("one", "multi")
+"""The node-count subsets :func:`calibrate_current` can fit on (``nodes=``): the runs on one node
+(``hardware.nodes`` = 1) or on more than one."""
+
+
+def _check_nodes(nodes) -> str | None:
+    """``nodes`` of :func:`calibrate_current` checked: None or one of :data:`FIT_NODES`."""
+    if nodes is not None and (not isinstance(nodes, str) or nodes not in FIT_NODES):
+        raise ValidationError(f"nodes = {nodes!r}: allowed None (every run) or one of {', '.join(map(repr, FIT_NODES))}")
+    return nodes
+
+
+def _family_fit_runs(exclude: frozenset[str] = frozenset(),
+                     nodes: str | None = None) -> dict[str, list[tuple[str, object, float]]]:
     """{family: [(id, scenario, measured tokens/s/GPU)]} of the train-split runs that
-    :func:`calibrate_current` fits each family on, without the runs of the ``exclude`` sources."""
+    :func:`calibrate_current` fits each family on, without the runs of the ``exclude`` sources;
+    with ``nodes`` (:data:`FIT_NODES`) only the runs on one node or only those on more."""
     from ..training import estimate
 
     train: dict[str, list] = {f: [] for f in FAMILIES}
@@ -58,6 +72,8 @@ def _family_fit_runs(exclude: frozenset[str] = frozenset()) -> dict[str, list[tu
             continue
         try:
             sc, _ = scenario_for_run(r)
+            if nodes is not None and (sc.hardware.nodes == 1) != (nodes == "one"):
+                continue
             if sc.training.moe_host_sync:     # priced with the fitted moe_host_sync_slowdown
                 continue
             if _priced_by_ep_overlap_fit(r, sc):
@@ -69,7 +85,7 @@ def _family_fit_runs(exclude: frozenset[str] = frozenset()) -> dict[str, list[tu
     return train
 
 
-def calibrate_current(exclude_sources=None) -> dict[str, dict[str, float]]:
+def calibrate_current(exclude_sources=None, *, nodes=None) -> dict[str, dict[str, float]]:
     """Fit :data:`CURRENT_FITTED` of each framework family (:data:`FAMILIES`; the same value
     on its CUDA and ROCm stacks) on the train split of that family's current runs: minimise
     the median absolute log error of step time (+ a quarter of the mean, so that no run is
@@ -85,19 +101,23 @@ def calibrate_current(exclude_sources=None) -> dict[str, dict[str, float]]:
     same fit without the train runs of those sources (the leave-one-source-out check,
     :func:`infra_lab.validation.leave_one_source_out`); a family left with no train run is
     absent from the result. None: every train run (the fit behind ``data/stacks.csv``).
+    ``nodes`` (None or one of :data:`FIT_NODES`): the same fit on the train runs on one node
+    only (``"one"``) or on more than one only (``"multi"``), a diagnostic of whether the factors
+    fitted mostly on multi-node runs trade compute time for communication time
+    (docs/validation-history.md, entry 40); never the stored fit.
     Returns {family: {factor: value, "train_cases": n, "train_median_abs_error_pct": e}}."""
-    return _calibrate_current(_excluded_sources(exclude_sources))
+    return _calibrate_current(_excluded_sources(exclude_sources), nodes=_check_nodes(nodes))
 
 
 def _calibrate_current(exclude: frozenset[str] = frozenset(), families=FAMILIES,
-                       memo: dict | None = None) -> dict[str, dict[str, float]]:
-    """The body of :func:`calibrate_current` for the checked ``exclude`` set, fitting only
-    ``families``. ``memo`` (a dict kept by the caller across calls): predicted tokens/s/GPU by
-    (run id, framework_time_scale, memory_time_scale), so that repeated fits on overlapping run
-    sets evaluate each point once; the fit is the same with or without it."""
+                       memo: dict | None = None, nodes: str | None = None) -> dict[str, dict[str, float]]:
+    """The body of :func:`calibrate_current` for the checked ``exclude`` set and ``nodes``,
+    fitting only ``families``. ``memo`` (a dict kept by the caller across calls): predicted
+    tokens/s/GPU by (run id, framework_time_scale, memory_time_scale), so that repeated fits on
+    overlapping run sets evaluate each point once; the fit is the same with or without it."""
     from ..training import estimate
 
-    train = _family_fit_runs(exclude)
+    train = _family_fit_runs(exclude, nodes)
     memo = {} if memo is None else memo
 
     def predicted(rid: str, sc, fw: float, ms: float) -> float:
