@@ -8,9 +8,10 @@ work makes over the decode-only steps, so it is in [0, 1] exactly when no step i
 shorter for carrying more work. Two ways it was not (docs/serving-history.md, 2026-12-06):
 
 * mixed engines: the chunk step's parts were priced on their own, and a part can come out
-  shorter with more rows: RCCL on gfx950 runs a 32-512 KiB all-reduce as a ring and a
+  shorter with more rows: the model ran a 32-512 KiB all-reduce on gfx950 as a ring and a
   512 KiB one with MSCCL all-pairs (tp 8 on MI355X: 127 tokens 4.7 ms of all-reduces a step,
-  128 tokens 2.4 ms), and a GEMM's time at fractional rows scales its rounded-up shape's time;
+  128 tokens 2.4 ms; since serving-history entry 20 both run all-pairs, as RCCL's MSCCL
+  scheduler does), and a GEMM's time at fractional rows scales its rounded-up shape's time;
   each part of the chunk step is now at least the decode-only step's;
 * separate prefill under DP attention: a rank's decode step stretched by another rank's
   prefill forward was priced as that forward, even where the decode step (thousands of

@@ -548,6 +548,17 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
     multi = N > 1
     if algo == ALG_TREE and proto == PROTO_SIMPLE and not multi and P[P_TREE_SINGLE_OK] < 0.5:
         return np.inf
+    if algo == ALG_ALLPAIRS:
+        # MSCCL: its scheduler runs the XML program whose [minBytes, maxBytes] holds the size,
+        # protocol included (msccl_lifecycle.cc mscclInternalSchedulerSelectAlgo); the tuner's
+        # llProtoRanges below never see it
+        if size < P[P_AP_MIN]:
+            return np.inf
+        if size <= P[P_AP_LL8]:
+            return 0.0 if proto == PROTO_LL else np.inf
+        if size <= P[P_AP_SIMPLE]:
+            return 0.0 if proto == PROTO_SIMPLE else np.inf
+        return np.inf
     nccl = P[P_LIB] < 0.5
     if not nccl and proto == PROTO_LL and op <= OP_ALL_GATHER and size > P[P_T_LL_MAX + op]:
         return np.inf  # RCCL's llProtoRanges: LL only for small messages
@@ -561,14 +572,6 @@ def _tuner_time_enabled(op, algo, proto, size, n, k, P):
         B_up = P[P_NLINKS] * P[P_LINK]
     b_inter = (k * P[P_BNIC]) / nch if multi else B_up / nch
     b_intra = B_up / nch
-    if algo == ALG_ALLPAIRS:   # MSCCL: chosen by its size windows, not by the tuner
-        if size < P[P_AP_MIN]:
-            return np.inf
-        if size <= P[P_AP_LL8]:
-            return 0.0 if proto == PROTO_LL else np.inf
-        if size <= P[P_AP_SIMPLE]:
-            return 0.0 if proto == PROTO_SIMPLE else np.inf
-        return np.inf
     nsteps = 2.0 * (n - 1) if op == OP_ALL_REDUCE else (n - 1.0 if op != OP_BROADCAST else n * 1.0)
     collnet = algo == ALG_COLLNET_DIRECT or algo == ALG_COLLNET_CHAIN
     bw = b_intra if (N <= 2 or collnet) else b_inter

@@ -286,6 +286,14 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
         return math.inf
     if algo in ("p2p", "pxn"):
         return cost_s(p, op, algo, proto, size, n, k)
+    if algo == "allpairs":
+        # MSCCL picks its XML program by size alone, protocol included; RCCL's llProtoRanges
+        # are the tuner's and do not apply to it
+        if size < p["AP_MIN"]:
+            return math.inf
+        if size <= p["AP_LL8"]:
+            return 0.0 if proto == "LL" else math.inf
+        return (0.0 if proto == "Simple" else math.inf) if size <= p["AP_SIMPLE"] else math.inf
     nccl = p["LIB"] < 0.5
     if not nccl and proto == "LL" and OPS.index(op) <= 2 and size > _vec(p, "T_LL_MAX", OPS.index(op)):
         return math.inf
@@ -294,12 +302,6 @@ def tuner_s(p, op, algo, proto, size, n, k) -> float:
     up = _scaleup(p, k)
     per_intra = up / ch
     per_inter = k * p["BNIC"] / ch if nodes > 1 else up / ch
-    if algo == "allpairs":
-        if size < p["AP_MIN"]:
-            return math.inf
-        if size <= p["AP_LL8"]:
-            return 0.0 if proto == "LL" else math.inf
-        return (0.0 if proto == "Simple" else math.inf) if size <= p["AP_SIMPLE"] else math.inf
     steps = {"all_reduce": 2.0 * (n - 1), "broadcast": float(n)}.get(op, n - 1.0)
     bw = per_intra if (nodes <= 2 or algo.startswith("collnet")) else per_inter
     if nccl and algo in ("nvls", "nvlstree"):
