@@ -43,7 +43,8 @@ PLAN_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero", "
              "sequence_parallel")
 BOUNDED_KEYS = ("tp", "pp", "vp", "cp", "ep", "etp", "dp", "micro_batch", "zero")
 SEARCH_CONSTRAINTS = PLAN_KEYS + tuple(f"{b}_{k}" for k in BOUNDED_KEYS for b in ("max", "min"))
-OBJECTIVES = ("tokens_per_s", "mfu", "tflops_per_gpu", "step_time_s", "memory_per_gpu_bytes")
+OBJECTIVES = ("tokens_per_s", "mfu", "tflops_per_gpu", "step_time_s", "memory_per_gpu_bytes",
+              "tokens_per_s_per_gpu")
 # il.collective's ops and algorithms, and il.serve_search's objectives (tests check these equal
 # collectives.OPS / ALGORITHMS and serving.OBJECTIVES; kept here for the same reason)
 COLLECTIVE_OPS = ("all_reduce", "reduce_scatter", "all_gather", "broadcast", "all_to_all", "send_recv")

@@ -107,6 +107,7 @@ that "auto" falls only at MSCCL's windows, each named with its source.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -526,6 +527,23 @@ class CollectiveResult:
     library: str
     notes: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict:
+        """Every field as a dict, in the units of the attributes above (``notes`` a tuple of
+        strings), as ``Estimate.to_dict()`` / ``ServeResult.to_dict()`` give theirs:
+        ``pl.DataFrame([c.to_dict() for c in results])`` is a frame of collectives, and
+        :func:`infra_lab.sweep` takes a CollectiveResult returned by its function as these
+        outputs (``notes`` joined with "; ").
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> c = il.collective("all_gather", 2**28, {"accelerator": "MI300X", "nodes": 2}, 16)
+        >>> d = c.to_dict()
+        >>> d["op"], d["gpus"], d["nodes"], d["library"], d["time_s"] == c.time_s
+        ('all_gather', 16, 2, 'rccl', True)
+        """
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
 
 def _placement(hw: HardwareConfig, gpus, per_node) -> tuple[int, int]:
     gpus = V.integer("gpus", gpus)   # ranks: an integer >= 1 (numpy's too)
@@ -602,6 +620,9 @@ def collective(op: str, size_bytes: float, hardware, gpus: int, algorithm: str =
     Returns
     -------
     CollectiveResult
+        time_s [s], algbw_Bps and busbw_Bps [B/s], algorithm and protocol (what ran),
+        lower_bound_s [s], nodes and per_node [-], notes, ``to_dict()``; every attribute with
+        its unit in :class:`CollectiveResult`.
 
     Raises
     ------

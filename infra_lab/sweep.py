@@ -192,17 +192,28 @@ def point_seed(point: Mapping[str, Any], base_seed: int = 0) -> int:
 
 
 # --------------------------------------------------------------------------- evaluation
+def _result_types() -> tuple[type, ...]:
+    """The result classes of the contract calls (imported only when fn returns something that is
+    neither a dict nor a frame: a sweep of plain functions needs no model)."""
+    from .collectives import CollectiveResult
+    from .serving.core import ServeResult
+    from .training.step import Estimate
+    return Estimate, ServeResult, CollectiveResult
+
+
 def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """fn's return value (dict, one-row frame, or an :class:`~infra_lab.training.Estimate`) as
-    a dict of output columns. An Estimate is its documented scalars, ``Estimate.to_dict()``
-    (step_time_s, tokens_per_s, mfu, ..., the breakdown as ``<component>_s``); one of those
+    """fn's return value (dict, one-row frame, or the result of a contract call: an
+    :class:`~infra_lab.training.Estimate`, a :class:`~infra_lab.serving.ServeResult` or a
+    :class:`~infra_lab.collectives.CollectiveResult`) as a dict of output columns. A result is
+    its documented scalars, ``to_dict()`` (an Estimate's step_time_s, tokens_per_s, mfu, ...,
+    the breakdown as ``<component>_s``; a collective's notes joined with "; "); one of those
     named like an input (a grid over ``stack`` or ``gpus``) is left out when it equals the
     input (the point's column holds it), and refused like any clash when it differs."""
-    from .training.step import Estimate  # lazy: a sweep of plain functions needs no training model
-
-    estimate = isinstance(result, Estimate)
+    orig = result
+    estimate = not isinstance(result, (Mapping, pl.DataFrame)) and isinstance(result, _result_types())
     if estimate:
-        result = {k: v for k, v in result.to_dict().items() if not (k in inputs and _same(inputs[k], v))}
+        result = {k: "; ".join(v) if k == "notes" and isinstance(v, tuple) else v
+                  for k, v in result.to_dict().items() if not (k in inputs and _same(inputs[k], v))}
     if isinstance(result, pl.DataFrame):
         if result.height != 1:
             raise ValidationError(f"fn returned a frame of {result.height} rows: expected "
@@ -211,15 +222,16 @@ def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(result, Mapping):
         raise ValidationError(f"fn returned {type(result).__name__}: expected a dict of "
                               "outputs (name -> value, one column each), a one-row polars DataFrame "
-                              "or an il.estimate Estimate (its to_dict() scalars)")
+                              "or the result of il.estimate / il.serve / il.collective (an Estimate, ServeResult or "
+                              "CollectiveResult: its to_dict() scalars)")
     row = {}
     for k, v in result.items():
         if not isinstance(k, str):
             raise ValidationError(f"fn returned output name {k!r}: expected a string")
         if estimate and k in inputs:
-            raise ValidationError(f"fn returned an Estimate whose {k} = {v!r} differs from the input {k} = "
-                                  f"{inputs[k]!r}: rename the grid's {k!r}, or return "
-                                  f"{{k: v for k, v in est.to_dict().items() if k != {k!r}}}")
+            raise ValidationError(f"fn returned a {type(orig).__name__} whose {k} = {v!r} differs from the input "
+                                  f"{k} = {inputs[k]!r}: rename the grid's {k!r}, or return "
+                                  f"{{k: v for k, v in result.to_dict().items() if k != {k!r}}}")
         if k in inputs or k in RESERVED_COLUMNS:
             raise ValidationError(f"fn returned output {k!r}, which clashes with an input or a "
                                   f"reserved column ({', '.join(RESERVED_COLUMNS)})")
@@ -437,8 +449,10 @@ def sweep(fn: Callable[..., Mapping | pl.DataFrame],
     ----------
     fn : callable taking the grid's names as keyword arguments (and ``seed`` if it has a
         parameter of that name) and returning a dict of outputs, a one-row polars frame, or
-        an :class:`~infra_lab.training.Estimate` (its ``to_dict()`` scalars are the outputs;
-        one named like an input and equal to it, ``stack`` or ``gpus``, is left out).
+        the result of a contract call, an :class:`~infra_lab.training.Estimate`,
+        :class:`~infra_lab.serving.ServeResult` or
+        :class:`~infra_lab.collectives.CollectiveResult` (its ``to_dict()`` scalars are the
+        outputs; one named like an input and equal to it, ``stack`` or ``gpus``, is left out).
         On a cluster it must be importable or picklable (module-level functions are safest).
     grid : dict of name → list of values (Cartesian product) or a polars frame of points
     client : None (in-process), a ``dask.distributed.Client`` (e.g. on a ``LocalCluster``) or

@@ -736,6 +736,7 @@ class TestSearchFrame:
         cols["pp_schedule"] = pl.Series(np.where(heads[h, kt.H_VP] > 1, "interleaved", "1f1b"),
                                         dtype=pl.Enum(list(il.scenario.PP_SCHEDULES)))
         cols |= {"step_time_s": step, "tokens_per_s": ctx.tokens_per_step * inv,
+                 "tokens_per_s_per_gpu": ctx.tokens_per_step * inv / ctx.world,
                  "mfu": f / (ctx.world * ctx.peak_bf16) * inv, "tflops_per_gpu": f / ctx.world / 1e12 * inv,
                  "memory_per_gpu_bytes": out[:, kt.O_MEM], "fits": out[:, kt.O_FITS] > 0.5,
                  "runnable": runnable,

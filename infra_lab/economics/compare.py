@@ -75,7 +75,14 @@ prices are the same draws."""
 
 def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> Any:
     """Cost of a million trained tokens [USD]: price / (tokens per GPU-second x 3600) x 1e6.
-    ``price_usd_per_gpu_hour`` may be an array (Monte Carlo draws)."""
+    ``price_usd_per_gpu_hour`` may be an array (Monte Carlo draws).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> round(il.economics.per_token_cost(2.0, 1000.0), 4)   # USD per 1e6 tokens at 1,000 tok/s/GPU
+    0.5556
+    """
     tps = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
     p = V.float_array("price_usd_per_gpu_hour", price_usd_per_gpu_hour, "USD per GPU-hour")
     if p.ndim == 0:
@@ -89,7 +96,14 @@ def per_token_cost(price_usd_per_gpu_hour: Any, tokens_per_s_per_gpu: float) -> 
 def parity_price(price_usd_per_gpu_hour: float, tokens_per_s_per_gpu: float,
                  other_tokens_per_s_per_gpu: float) -> float:
     """The price per GPU-hour of the *other* accelerator at which its cost per token equals
-    this one's [USD per GPU-hour]: price x other_tps / tps. Below it the other is cheaper."""
+    this one's [USD per GPU-hour]: price x other_tps / tps. Below it the other is cheaper.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.parity_price(2.0, 1000.0, 1500.0)       # USD/GPU-h of the faster part at parity
+    3.0
+    """
     p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
     a = V.positive("tokens_per_s_per_gpu", tokens_per_s_per_gpu, hi=1e9)
     b = V.positive("other_tokens_per_s_per_gpu", other_tokens_per_s_per_gpu, hi=1e9)
@@ -126,6 +140,13 @@ def training_throughput(scenario: Any, accelerators: Iterable[str], *, nics: Map
     polars DataFrame: accelerator, vendor, nic, tokens_per_s_per_gpu, mfu, step_time_s, plan,
     stack (the training model's software stack), fits, gpus_per_node and domain_gpus (the
     hardware the plan was searched on: GPUs per node, the job's GPUs per scale-up domain)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.training_throughput(il.load_scenario("zaya1-ibm-mi300x"), ["MI300X"])
+    >>> df["accelerator"].to_list(), bool(df["tokens_per_s_per_gpu"][0] > 0)
+    (['MI300X'], True)
     """
     import polars as pl
 
@@ -173,6 +194,12 @@ def matched_rents(a: str, b: str, terms: Iterable[str] | None = None):
     Returns
     -------
     polars DataFrame: provider, term, price_a, price_b, date_a, date_b, ratio_b_over_a
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.matched_rents("H100-SXM", "MI300X").columns
+    ['provider', 'term', 'price_a', 'date_a', 'price_b', 'date_b', 'ratio_b_over_a']
     """
     import polars as pl
 
@@ -208,6 +235,13 @@ def matched_serving(a: str, b: str):
     -------
     polars DataFrame: the matching keys, tokens_per_s_per_gpu_a, tokens_per_s_per_gpu_b
     (output tokens per second per GPU), ratio_b_over_a, source_url, source_grade
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.matched_serving("H100-SXM", "MI300X")
+    >>> "ratio_b_over_a" in df.columns
+    True
     """
     import polars as pl
 
@@ -433,6 +467,13 @@ def owned_gpu_hour_quote(accelerator: str, *, price: float | None = None, basis:
     -------
     dict: accelerator, usd_per_gpu_hour (the P50), p5, p95 [USD per useful GPU-hour],
     purchase_price_usd_per_gpu, capex_basis, price_date, tdp_W, draws, seed
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> q = il.economics.owned_gpu_hour_quote("MI300X", n=2000)
+    >>> q["accelerator"], q["p5"] <= q["usd_per_gpu_hour"] <= q["p95"]
+    ('MI300X', True)
     """
     acc = V.accelerator(accelerator)
     f = _fixed_like_for_like(fixed, "owned_gpu_hour_quote", "pass the purchase price as price=...")
@@ -507,6 +548,12 @@ def rented_gpu_hour_price(accelerator: str, term: str = "on-demand", *, statisti
       with each other as ``matched_with`` compare at the same providers; where no provider
       lists both, the same as without it;
     * otherwise ``statistic`` over every provider's newest price (:func:`cloud_price`).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.rented_gpu_hour_price("MI300X") == il.economics.cloud_price("MI300X")
+    True
     """
     if provider is not None:
         if matched_with is not None:
@@ -545,6 +592,13 @@ def compare_owned(tokens_per_s_per_gpu: Mapping[str, float], *, prices: Mapping[
     polars DataFrame: accelerator, purchase_price_usd_per_gpu, capex_basis, price_date, tokens_per_s_per_gpu,
     owned_p5/p50/p95 [USD per useful GPU-hour], usd_per_m_tokens_p5/p50/p95, ratio_p5/p50/p95
     (per-draw cost per token over the reference's)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.compare_owned({"MI300X": 1000.0, "H100-SXM": 1000.0}, n=2000)
+    >>> sorted(df["accelerator"].to_list()), "usd_per_m_tokens_p50" in df.columns
+    (['H100-SXM', 'MI300X'], True)
     """
     import polars as pl
 
@@ -589,6 +643,13 @@ def break_even_capex(accelerator: str, target_usd_per_m_tokens: float, tokens_pe
     -------
     :class:`~infra_lab.economics.uncertainty.Band` of the break-even price [USD per GPU]
     (negative values mean no price is low enough)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> b = il.economics.break_even_capex("MI300X", 1.0, 1000.0, n=2000)
+    >>> type(b).__name__, b.p5 <= b.p50 <= b.p95
+    ('Band', True)
     """
     acc = V.accelerator(accelerator)
     target = V.positive("target_usd_per_m_tokens", target_usd_per_m_tokens, hi=1e6)

@@ -316,7 +316,15 @@ def parameters(accelerator: str = "MI300X") -> dict[str, Param]:
 
 
 def defaults(accelerator: str = "MI300X") -> dict[str, float]:
-    """Default values (name -> value) for one accelerator, from :func:`parameters`."""
+    """Default values (name -> value) for one accelerator, from :func:`parameters`.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> d = il.economics.defaults("MI300X")
+    >>> d["capex_usd_per_gpu"] == il.economics.parameters()["capex_usd_per_gpu"].value
+    True
+    """
     return {k: p.value for k, p in parameters(accelerator).items()}
 
 
@@ -371,7 +379,14 @@ def _no_price(canon: str) -> NoPurchasePriceError:
 # --------------------------------------------------------------------------------------
 def purchase_prices():
     """Dated purchase prices per GPU (and per server/board/rack where published), one source
-    per row (``data/economics/purchase_prices.csv``); ``basis`` is one of :data:`BASES`."""
+    per row (``data/economics/purchase_prices.csv``); ``basis`` is one of :data:`BASES`.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.purchase_prices().columns[:3]
+    ['accelerator', 'basis', 'price_usd_per_gpu']
+    """
     return _econ_table("purchase_prices")
 
 
@@ -388,6 +403,13 @@ def purchase_price(accelerator: str, basis: str | tuple[str, ...] = "baseboard")
     Raises
     ------
     NoPurchasePriceError when no row of that basis exists, naming the bases that do.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> p = il.economics.purchase_price("MI300X")
+    >>> sorted(p), p["basis"]
+    (['basis', 'date', 'grade', 'price_usd_per_gpu', 'source_url'], 'baseboard')
     """
     import polars as pl
 
@@ -409,36 +431,79 @@ def purchase_price(accelerator: str, basis: str | tuple[str, ...] = "baseboard")
 
 
 def electricity_prices():
-    """Electricity prices by region and sector [USD per kWh] (``electricity_prices.csv``)."""
+    """Electricity prices by region and sector [USD per kWh] (``electricity_prices.csv``).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "usd_per_kWh" in il.economics.electricity_prices().columns
+    True
+    """
     return _econ_table("electricity_prices")
 
 
 def useful_life_policies():
     """Depreciation lives from filings (IBM, CoreWeave, Microsoft, Alphabet, Amazon, Meta,
-    Nebius), a critique and Epoch's economic decay [years] (``useful_life.csv``)."""
+    Nebius), a critique and Epoch's economic decay [years] (``useful_life.csv``).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "life_years" in il.economics.useful_life_policies().columns
+    True
+    """
     return _econ_table("useful_life")
 
 
 def network_costs():
-    """Published network component prices (switches, optics, NIC proxies) [USD]."""
+    """Published network component prices (switches, optics, NIC proxies) [USD].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.network_costs().columns[:4]
+    ['item', 'unit', 'line_rate_gbps', 'usd_low']
+    """
     return _econ_table("network_costs")
 
 
 def company_facts():
     """Company figures used to scale the deal (AMD, IBM revenue; IBM's generative-AI book)
-    [USD] (``company_facts.csv``): entity, metric, value, unit, period, grade, source_url, note."""
+    [USD] (``company_facts.csv``): entity, metric, value, unit, period, grade, source_url, note.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.company_facts().columns[:5]
+    ['entity', 'metric', 'value', 'unit', 'period']
+    """
     return _econ_table("company_facts")
 
 
 def tco_benchmarks():
     """Published owned-TCO figures per GPU-hour from other analysts, for external cross-checks
     [USD per GPU-hour] (``tco_benchmarks.csv``): entity, accelerator, usd_per_gpu_hour, date,
-    scope, grade, source_url, note."""
+    scope, grade, source_url, note.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "usd_per_gpu_hour" in il.economics.tco_benchmarks().columns
+    True
+    """
     return _econ_table("tco_benchmarks")
 
 
 def company_fact(entity: str, metric: str, period: str | None = None) -> float:
-    """One figure of :func:`company_facts` [its unit]; the newest period when ``period`` is None."""
+    """One figure of :func:`company_facts` [its unit]; the newest period when ``period`` is None.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> v = il.economics.company_fact("AMD", "datacenter_revenue_usd", "FY2024")
+    >>> v > 1e9
+    True
+    """
     import polars as pl
 
     t = company_facts()
@@ -489,7 +554,14 @@ def epoch_hardware_prices():
 def epoch_rental_series(model_contains: str = "H100 SXM"):
     """Long frame of Epoch's cloud prices for hardware models containing ``model_contains``:
     date, hardware_model, provider, term ("on-demand" | "1-year" | "3-year"),
-    price_usd_per_gpu_hour, source ("Epoch AI"), source_url. Sorted by date."""
+    price_usd_per_gpu_hour, source ("Epoch AI"), source_url. Sorted by date.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.epoch_rental_series("H100 SXM").columns
+    ['date', 'hardware_model', 'provider', 'term', 'price_usd_per_gpu_hour', 'source', 'source_url']
+    """
     import polars as pl
 
     if not isinstance(model_contains, str) or not model_contains:
@@ -525,6 +597,12 @@ def rental_trend(model_contains: str = "H100 SXM") -> dict[str, float]:
     (contract, neocloud) prices fell and then rose. The rent path of the operator view
     uses Epoch's *price-performance* decay instead (``depreciation_ooms_per_year``); this
     fit is shown as the contrast.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sorted(il.economics.rental_trend("H100 SXM"))
+    ['change_per_year', 'groups', 'rows', 'se', 'slope_per_year']
     """
     import polars as pl
 
@@ -564,6 +642,13 @@ def rental_prices(accelerator: str | None = None, provider: str | None = None,
     Returns
     -------
     polars DataFrame with the columns of ``il.catalog.cloud_prices()``
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.rental_prices("MI300X", term="on-demand")
+    >>> set(df["accelerator"]), set(df["term"])
+    ({'MI300X'}, {'on-demand'})
     """
     import polars as pl
 
@@ -587,7 +672,15 @@ def rental_prices(accelerator: str | None = None, provider: str | None = None,
 
 
 def rental_price(accelerator: str, provider: str, term: str = "on-demand") -> float:
-    """The newest listed price [USD per GPU-hour] for one accelerator, provider and term."""
+    """The newest listed price [USD per GPU-hour] for one accelerator, provider and term.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> row = il.economics.rental_prices("MI300X", term="on-demand").row(0, named=True)
+    >>> il.economics.rental_price("MI300X", row["provider"]) > 0
+    True
+    """
     t = rental_prices(accelerator, provider, term)
     return float(t["price_usd_per_gpu_hour"][0])
 
@@ -601,7 +694,15 @@ def cloud_price_rows(accelerator: str, term: str = "on-demand"):
     """The rows :func:`cloud_price` summarises: every listed price for ``accelerator`` and
     ``term`` on each provider's newest observation date (all its regions and instance types
     of that date); market indices, analysts' medians and assumed prices such as DeepSeek's
-    $2 are excluded: they are not offers."""
+    $2 are excluded: they are not offers.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.cloud_price_rows("MI300X")
+    >>> set(df["term"]), bool((df["price_usd_per_gpu_hour"] > 0).all())
+    ({'on-demand'}, True)
+    """
     import polars as pl
 
     canon = V.accelerator(accelerator)
@@ -655,7 +756,15 @@ def commitment_pairs(term: str = "1-year"):
     median of that provider's rows of that date) and ratio = committed / on_demand [-].
 
     Pairs whose two terms were observed on different dates are left out (a stale on-demand
-    price against a new commitment would mix the price trend into the discount)."""
+    price against a new commitment would mix the price trend into the discount).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.commitment_pairs("1-year")
+    >>> df.columns, bool((df["ratio"] < 1).all())
+    (['accelerator', 'provider', 'date_observed', 'on_demand', 'committed', 'ratio'], True)
+    """
     import polars as pl
 
     V.choice("term", term, COMMITMENT_TERMS)
@@ -706,7 +815,15 @@ def contract_default(accelerator: str) -> float | None:
     for Blackwell) and the discount from the providers that list both terms; the part's own
     1-year listings (mostly hyperscalers, whose on-demand prices are higher) are not used, since
     their median mixes providers: B200's 1-year median (three providers) lay above its
-    on-demand median (eight providers)."""
+    on-demand median (eight providers).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> p = il.economics.contract_default("MI300X")      # USD per GPU-hour, 1-year contract
+    >>> 0 < p < il.economics.cloud_price("MI300X")
+    True
+    """
     canon = V.accelerator(accelerator)
     try:
         od = cloud_price(canon, "on-demand")

@@ -116,7 +116,14 @@ def _flows(cash_flows: Any) -> np.ndarray:
 
 
 def npv(cash_flows: Any, rate: float) -> float:
-    """Net present value at ``rate`` of yearly cash flows, the first at t = 0 [USD]."""
+    """Net present value at ``rate`` of yearly cash flows, the first at t = 0 [USD].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> round(il.economics.npv([-100.0, 121.0], 0.10), 6)       # USD
+    10.0
+    """
     cf = _flows(cash_flows)
     r = V.number("rate", rate, lo=-1.0, lo_open=True, hi=100.0)
     return float(np.sum(cf / (1.0 + r) ** np.arange(cf.size)))
@@ -134,6 +141,13 @@ def irr_array(cash_flows: np.ndarray) -> np.ndarray:
     brackets the root, refined by bisection to 1e-10. Flows whose last value is negative
     (a late loss) have a second, spurious crossing near -100 % where NPV *rises*; it is
     ignored, so the IRR is the economically meaningful rate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import infra_lab as il
+    >>> np.round(il.economics.irr_array(np.array([[-100.0, 110.0], [-100.0, 121.0]])), 4)
+    array([0.1 , 0.21])
     """
     cf = np.atleast_2d(V.float_array("cash_flows", cash_flows, "USD"))
     if cf.ndim != 2 or cf.shape[1] < 2:
@@ -176,7 +190,16 @@ def irr(cash_flows: Any) -> float | None:
 
 def payback_years(cash_flows: Any, step_years: float = 1.0) -> float:
     """Years until the cumulative cash turns non-negative (linear within a step) [years];
-    ``math.inf`` if it never does. ``cash_flows[0]`` is at t = 0, then one per step."""
+    ``math.inf`` if it never does. ``cash_flows[0]`` is at t = 0, then one per step.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.payback_years([-100.0, 50.0, 50.0, 50.0])   # years
+    2.0
+    >>> il.economics.payback_years([-100.0, 10.0])              # never repaid
+    inf
+    """
     cf = _flows(cash_flows)
     dt = V.positive("step_years", step_years, hi=10.0)
     cum = np.cumsum(cf)
@@ -186,7 +209,7 @@ def payback_years(cash_flows: Any, step_years: float = 1.0) -> float:
     if k.size == 0:
         return math.inf
     i = int(k[0])
-    return ((i - 1) + (-cum[i - 1]) / cf[i]) * dt
+    return float(((i - 1) + (-cum[i - 1]) / cf[i]) * dt)   # a float, as the 0.0 and inf above
 
 
 def payback_band(paybacks: Any):
@@ -202,6 +225,14 @@ def payback_band(paybacks: Any):
     Returns
     -------
     :class:`~infra_lab.economics.uncertainty.Band`
+
+    Examples
+    --------
+    >>> import math
+    >>> import infra_lab as il
+    >>> b = il.economics.payback_band([1.0, 2.0, 3.0, math.inf])
+    >>> type(b).__name__, b.p5
+    ('Band', 1.15)
     """
     from .uncertainty import Band, band, percentiles
 
@@ -222,7 +253,14 @@ def payback_band(paybacks: Any):
 
 
 def straight_line_value(capex_usd: float, age_years: float, life_years: float) -> float:
-    """Book value after ``age_years`` of straight-line depreciation [USD]: capex max(0, 1 - age/life)."""
+    """Book value after ``age_years`` of straight-line depreciation [USD]: capex max(0, 1 - age/life).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.straight_line_value(30000.0, 2.0, 5.0)      # USD after 2 of 5 years
+    18000.0
+    """
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
     life = V.number("life_years", life_years, lo=MIN_LIFE_YEARS, hi=100.0)
@@ -231,7 +269,14 @@ def straight_line_value(capex_usd: float, age_years: float, life_years: float) -
 
 def exponential_value(capex_usd: float, age_years: float, ooms_per_year: float | None = None) -> float:
     """Value after ``age_years`` under Epoch's exponential decay [USD]: capex 10^(-d age);
-    ``ooms_per_year`` d [OOM per year] defaults to parameters.csv's ``depreciation_ooms_per_year``."""
+    ``ooms_per_year`` d [OOM per year] defaults to parameters.csv's ``depreciation_ooms_per_year``.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.exponential_value(30000.0, 1.0, ooms_per_year=1.0)   # a tenth a year
+    3000.0
+    """
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
     d = V.positive("ooms_per_year", _all_scope("depreciation_ooms_per_year") if ooms_per_year is None
@@ -253,7 +298,16 @@ def residual_value(capex_usd: float, age_years: float, curve: str = "exponential
     "exponential" (Epoch's price-performance decay: the market value of old FLOPs),
     "straight-line" (book value over ``life_years``) or "none". ``life_years`` [years] and
     ``ooms_per_year`` [OOM per year] default to parameters.csv's ``life_years`` and
-    ``depreciation_ooms_per_year``."""
+    ``depreciation_ooms_per_year``.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.residual_value(30000.0, 2.0, "straight-line", life_years=5.0)
+    18000.0
+    >>> il.economics.residual_value(30000.0, 2.0, "none")
+    0.0
+    """
     V.choice("curve", curve, VALUE_CURVES)
     c = V.positive("capex_usd", capex_usd, allow_zero=True)
     a = V.positive("age_years", age_years, allow_zero=True, hi=100.0)
@@ -278,7 +332,15 @@ def _contract_default(accelerator: str) -> float | None:
 
 def operator_inputs(accelerator: str = "MI300X", overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
     """Owned-cost inputs plus :data:`OPERATOR_PARAMS` for ``accelerator`` (defaults from
-    parameters.csv, then ``overrides``, checked)."""
+    parameters.csv, then ``overrides``, checked).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> v = il.economics.operator_inputs("MI300X")
+    >>> set(il.economics.owned_inputs("MI300X")) <= set(v)
+    True
+    """
     ov = V.table("overrides", overrides, "operator parameter -> number")
     allowed = (*OWNED_PARAMS, "tdp_W", "network_usd_per_gpu", "server_overhead", *OPERATOR_PARAMS, "contract_years")
     for k in ov:
@@ -351,6 +413,13 @@ def operator_cash_flows(v: Mapping[str, Any], *, path: str = "decay", years: flo
     at retirement, or the horizon) [years], all per GPU. The book and cash views reconcile:
     revenue - energy - opex - depreciation while it runs + gain_on_sale sums, over the life,
     to ``annual``'s sum.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> cf = il.economics.operator_cash_flows(il.economics.operator_inputs("MI300X"), years=3)
+    >>> cf["annual"].shape                      # one draw, year 0 (capex) and three years
+    (1, 4)
     """
     V.choice("path", path, PATHS)
     V.choice("value_curve", value_curve, VALUE_CURVES)
@@ -721,6 +790,13 @@ def tco_arrays(v: Mapping[str, Any], years: float, *, value_curve: str = "expone
     complete dict, ``sample_parameters`` draws (add ``tdp_W``). ``years`` is the horizon
     [1/12, 30] (a number or an array). A missing or misspelled key or a value out of bounds
     raises the package's error naming it.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> a = il.economics.tco_arrays(il.economics.owned_inputs("MI300X"), 3.0)
+    >>> type(a).__name__, len(a) > 0
+    ('dict', True)
     """
     V.choice("value_curve", value_curve, VALUE_CURVES)
     # d (depreciation_ooms_per_year) prices the replacement and the exponential value curve
@@ -896,6 +972,14 @@ def _cluster_inputs(accelerator: str | None, ov: dict[str, Any], n: int, hw: Any
 def tco_total(n_gpus: int | None = None, years: float | None = None, utilization: float | None = None,
               accelerator: str = "MI300X", *, present_value: bool = False, **kw: Any) -> float:
     """Sum of :func:`tco` [USD]: the cash total, or the present value with ``present_value``
-    (``n_gpus`` and ``years`` default as in :func:`tco`)."""
+    (``n_gpus`` and ``years`` default as in :func:`tco`).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> t = il.economics.tco_total(1024, 3, 0.9)
+    >>> t == il.economics.tco(1024, 3, 0.9)["usd"].sum()
+    True
+    """
     t = tco(n_gpus, years, utilization, accelerator, **kw)
     return float(t["usd_pv" if V.boolean("present_value", present_value) else "usd"].sum())

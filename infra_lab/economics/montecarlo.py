@@ -43,7 +43,15 @@ def _check_fixed(fixed: Mapping[str, float] | None) -> dict[str, float]:
 def owned_specs(accelerator: str = "MI300X", fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The specs (low, value, high, distribution, label, unit) of every owned-cost input for
     ``accelerator``; a ``fixed`` value replaces a missing row (e.g. a purchase price for an
-    accelerator without a public one)."""
+    accelerator without a public one).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> specs = il.economics.owned_specs("MI300X")
+    >>> "capex_usd_per_gpu" in specs
+    True
+    """
     P = parameters(accelerator)
     fixed = V.table("fixed", fixed)
     if "capex_usd_per_gpu" not in P and "capex_usd_per_gpu" not in fixed:
@@ -69,6 +77,13 @@ def sample_parameters(n: int, seed: int, accelerator: str = "MI300X", names: Ite
     Returns
     -------
     dict name -> array of n floats (``fixed`` names held constant)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> s = il.economics.sample_parameters(1000, seed=1, names=("capex_usd_per_gpu",))
+    >>> list(s), s["capex_usd_per_gpu"].shape
+    (['capex_usd_per_gpu'], (1000,))
     """
     names = _names(names)
     P = parameters(accelerator)
@@ -229,6 +244,13 @@ def tornado(func: Callable[..., float] | None = None, accelerator: str = "MI300X
     -------
     polars DataFrame sorted by swing: parameter, label, unit, low, high, base_value,
     output_low, output_high, output_base, swing
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.tornado(accelerator="MI300X")
+    >>> df.columns[:3], bool((df["swing"].diff().drop_nulls() <= 0).all())   # largest swing first
+    (['parameter', 'label', 'unit'], True)
     """
     P = parameters(accelerator)
     given = sequence("names", names, "parameter names")

@@ -138,6 +138,13 @@ def owned_inputs(accelerator: str | None = "MI300X", overrides: Mapping[str, Any
     figures of the reference fabric (ZAYA1's 1,024 MI300X, rails-only); ``accelerator`` is then
     the hardware's (None or the same name). An ``optics_per_gpu`` override is read as the
     reference fabric's figure, as :func:`network_capex_per_gpu` reads it.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> v = il.economics.owned_inputs("MI300X", {"utilization": 0.8})
+    >>> v["utilization"], v["tdp_W"] == il.catalog.accelerator("MI300X").tdp_W
+    (0.8, True)
     """
     canon, ov = _fabric_overrides(accelerator, overrides, hardware, radix)
     if "server_overhead" in ov:
@@ -235,6 +242,13 @@ def owned_components(v: Mapping[str, Any], *, depreciation: str = "straight-line
     arrays of draws (add ``tdp_W``). A missing or misspelled key, or a value outside its
     bounds, raises the package's error naming it; other economics inputs in ``v`` (an
     operator's) are not used.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> c = il.economics.owned_components(il.economics.owned_inputs("MI300X"))
+    >>> "capex" in c, "energy_h" in c
+    (True, True)
     """
     V.choice("depreciation", depreciation, DEPRECIATION)
     V.choice("network", network, NETWORK)
@@ -676,6 +690,14 @@ def rental_cost_per_gpu_hour(price_usd_per_gpu_hour: float, utilization: float =
 
     On-demand capacity is paid only while used (cost = price); committed capacity (reserved,
     1- or 3-year terms, a dedicated contract) is paid for every hour: price / utilization.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.rental_cost_per_gpu_hour(2.0, 0.5)                  # on demand: the price
+    2.0
+    >>> il.economics.rental_cost_per_gpu_hour(2.0, 0.5, committed=True)  # paid every hour
+    4.0
     """
     p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
     u = V.fraction("utilization", utilization)
@@ -695,6 +717,14 @@ def break_even_utilization(rental_usd_per_gpu_hour: float, accelerator: str = "M
     -------
     float : U* [fraction]. A value > 1 means renting is cheaper at any utilization;
         ``math.inf`` when P <= E (energy alone costs more than the rent).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> u = il.economics.break_even_utilization(3.0, "MI300X")   # own beats $3/GPU-h on demand above u
+    >>> r = il.economics.rent_vs_own(3.0, "MI300X")
+    >>> u == r.threshold_utilization
+    True
     """
     from ._validate import bounded
 
@@ -730,6 +760,13 @@ def rent_vs_own(price_usd_per_gpu_hour: float, accelerator: str = "MI300X", *, c
     On demand: rent P per useful hour; own F/U + E: owning wins above U* = F / (P - E).
     Committed (paid every hour): rent P/U; own F/U + E: owning wins where F + E U < P, i.e.
     at every U in (0, 1] when F + E < P, never when F >= P, else below U = (P - F)/E.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> r = il.economics.rent_vs_own(3.0, "MI300X")
+    >>> r.owning_wins in ("above", "below", "always", "never"), r.committed
+    (True, False)
     """
     p = V.positive("price_usd_per_gpu_hour", price_usd_per_gpu_hour, hi=1e4)
     committed = V.boolean("committed", committed)
@@ -776,6 +813,13 @@ def rent_vs_own_curve(rentals: Mapping[str, float], accelerator: str = "MI300X",
     -------
     polars DataFrame: utilization, option, kind ("own" | "rent on demand" | "rent committed"),
     usd_per_gpu_hour
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.economics.rent_vs_own_curve({"on-demand": 3.0}, "MI300X", [0.5, 1.0])
+    >>> df.columns
+    ['utilization', 'option', 'kind', 'usd_per_gpu_hour']
     """
     import polars as pl
 
@@ -814,7 +858,15 @@ def cluster_power(n_gpus: int, accelerator: str = "MI300X", **overrides: float) 
     billed GPUs while busy, and ``spare_gpus`` [-] (``n_gpus`` x ``spare_fraction``).
 
     What a hot spare draws is said in one place (``_spare_power``): provisioned in full, its
-    idle draw left out of the average (a labelled ASSUMPTION)."""
+    idle draw left out of the average (a labelled ASSUMPTION).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> p = il.economics.cluster_power(1024, "MI300X")
+    >>> sorted(p)
+    ['facility_average_W', 'gpu_tdp_W', 'it_average_W', 'it_provisioned_W', 'spare_gpus']
+    """
     n = V.integer("n_gpus", n_gpus, lo=1, hi=10_000_000)
     v = owned_inputs(accelerator, overrides)
     prov, drawn = _spare_power(n * v["tdp_W"] * v["server_power_ratio"], v)

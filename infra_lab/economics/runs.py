@@ -30,7 +30,14 @@ def training_flop(n_active_params: float, tokens: float) -> float:
     convention: ignores attention, the output layer's share beyond N, and routers).
 
     The formula's one owner is :func:`infra_lab.models.six_nd` (the FLOP conventions live in
-    ``models``); this validates economics' bounds and calls it."""
+    ``models``); this validates economics' bounds and calls it.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.training_flop(7e9, 1e12)          # 6 N D [FLOP]
+    4.2e+22
+    """
     from ..models import six_nd
 
     return six_nd(V.positive("n_active_params", n_active_params, hi=1e16), V.positive("tokens", tokens, hi=1e18))
@@ -54,6 +61,13 @@ def gpu_hours_for(flop: float, accelerator: str, mfu: float, software_efficiency
     GPU-h = flop / (peak(precision) x mfu) / 3600 with the dense peak from the catalog.
     ``software_efficiency`` is deprecated (economics no longer carries a software factor:
     use :func:`gpu_hours_from_estimate`); it must be 1.0.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> h = il.economics.gpu_hours_for(1e21, "MI300X", mfu=0.4)
+    >>> round(h, 1) == round(1e21 / (il.catalog.accelerator("MI300X").peak("bf16") * 0.4) / 3600, 1)
+    True
     """
     f = V.positive("flop", flop, hi=1e35)
     m = V.fraction("mfu", mfu)
@@ -69,6 +83,13 @@ def gpu_hours_from_estimate(estimate: Any, tokens: float) -> float:
     tokens / estimate.tokens_per_s x estimate.gpus / 3600 (or tokens /
     tokens_per_s_per_gpu / 3600). Accepts the result of ``il.estimate`` or any object with
     those attributes.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    >>> il.economics.gpu_hours_from_estimate(est, 1e12) == est.gpu_hours(1e12)
+    True
     """
     D = V.positive("tokens", tokens, hi=1e18)
     fn = getattr(estimate, "gpu_hours", None)
@@ -251,7 +272,14 @@ def warn_does_not_fit(where: str, need_bytes: float | None, accelerator: str | N
 
 
 def cost_per_million_tokens(total_usd: float, tokens: float) -> float:
-    """Training cost per million tokens [USD per 1e6 tokens]."""
+    """Training cost per million tokens [USD per 1e6 tokens].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.economics.cost_per_million_tokens(5000.0, 1e9)    # USD per 1e6 tokens
+    5.0
+    """
     c = V.positive("total_usd", total_usd, allow_zero=True) / V.positive("tokens", tokens) * 1e6
     if not math.isfinite(c):
         raise ValidationError(f"total_usd = {total_usd!r}, tokens = {tokens!r}: the cost per million tokens "
@@ -320,6 +348,13 @@ def zyphra_bill(final_run_gpu_hours: float, *, n_gpus: int | None = None, months
     Raises
     ------
     ValidationError when the run (with its goodput losses) does not fit in the contract.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> b = il.economics.zyphra_bill(1e6, n_gpus=1024, months=12, price_usd_per_gpu_hour=2.0)
+    >>> b.contracted_gpu_hours, b.bill_usd                      # GPU-h, USD
+    (8976384.0, 17952768.0)
     """
     from .data import _reference_cluster, defaults
 

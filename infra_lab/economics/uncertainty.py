@@ -278,7 +278,15 @@ def monte_carlo(func: Callable[..., Any], specs: Mapping[str, Any], n: int = 200
 
 
 def percentiles(samples: np.ndarray, q: Iterable[float] = (5, 50, 95)) -> dict[str, float]:
-    """Percentiles and mean of Monte Carlo samples: {"p5": ..., "p50": ..., "p95": ..., "mean": ...}."""
+    """Percentiles and mean of Monte Carlo samples: {"p5": ..., "p50": ..., "p95": ..., "mean": ...}.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import infra_lab as il
+    >>> il.economics.percentiles(np.arange(101.0))
+    {'p5': 5.0, 'p50': 50.0, 'p95': 95.0, 'mean': 50.0}
+    """
     a = V.float_array("samples", samples)
     if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
         raise ValidationError(f"samples = {samples!r:.80}: expected a non-empty 1-D array of finite numbers "
@@ -322,13 +330,30 @@ class Band:
 
 
 def band(samples: np.ndarray) -> Band:
-    """:class:`Band` of samples (P5, P50, P95, mean)."""
+    """:class:`Band` of samples (P5, P50, P95, mean).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import infra_lab as il
+    >>> b = il.economics.band(np.arange(101.0))
+    >>> b.p5, b.p50, b.p95, b.mean
+    (5.0, 50.0, 95.0, 50.0)
+    """
     p = percentiles(samples)
     return Band(p["p5"], p["p50"], p["p95"], p["mean"], int(np.asarray(samples).size))
 
 
 def fmt_band(samples: np.ndarray, fmt: str = "{:,.2f}", scale: float = 1.0) -> str:
-    """'P50 (P5–P95)' as text, e.g. '1.23 (0.95–1.80)'; values divided by ``scale``."""
+    """'P50 (P5–P95)' as text, e.g. '1.23 (0.95–1.80)'; values divided by ``scale``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import infra_lab as il
+        >>> il.economics.fmt_band(np.arange(101.0))
+        '50.00 (5.00–95.00)'
+        """
     return band(samples).fmt(fmt, scale)
 
 

@@ -162,6 +162,14 @@ def activation_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int
     counted once). Sources:
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/module/layernorm_linear.py ,
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/attention/dot_product_attention/backends.py
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> spec = il.models.get("llama3-8b")
+    >>> b = il.memory.activation_bytes_per_layer(spec, 4096, micro_batch=1, tp=1)
+    >>> sorted(b), round(b["dense"] / 2**30, 2)          # GiB per layer per micro-batch
+    (['dense'], 0.53)
     """
     stored, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
                                dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
@@ -184,7 +192,16 @@ def mtp_activation_bytes(spec, seq_len: int, micro_batch: int = 1, tp: int = 1, 
     input, the output layer's input and logits are the stage's
     (:func:`infra_lab._kernels.memory.stage_activations`).
     APPROXIMATION: the projection input is counted at the activation width (not FP8's saved
-    GEMM inputs) and never offloaded."""
+    GEMM inputs) and never offloaded.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.mtp_activation_bytes(il.models.get("llama3-8b"), 4096)   # no MTP module
+    0.0
+    >>> round(il.memory.mtp_activation_bytes(il.models.get("deepseek-v3"), 4096, tp=8, sequence_parallel=True) / 2**30, 2)
+    0.24
+    """
     spec = _spec(spec)
     if not spec.mtp_layers:
         return 0.0
@@ -211,7 +228,14 @@ def mtp_modules_recomputed(n_mtp: int, recompute_num_layers: int | None = None) 
     https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/multi_token_prediction.py#L842-L857
     (full granularity needs a method and a number of layers there,
     https://github.com/NVIDIA/Megatron-LM/blob/3bec9aa97dda898d16ff5a89bac0ed2b6682b172/megatron/core/transformer/transformer_config.py#L1161-L1178;
-    the package's every-layer full recompute is the uniform method with 1 layer a unit)."""
+    the package's every-layer full recompute is the uniform method with 1 layer a unit).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.mtp_modules_recomputed(1), il.memory.mtp_modules_recomputed(1, recompute_num_layers=1)
+    (1, 0)
+    """
     n = int(n_mtp)
     if n < 0:
         raise ValidationError(f"n_mtp = {n_mtp!r}: must be >= 0 (the model's multi-token-prediction modules)")
@@ -251,6 +275,13 @@ def offloaded_bytes_per_layer(spec, seq_len: int, micro_batch: int = 1, tp: int 
 
     Source: https://github.com/NVIDIA/Megatron-LM/blob/main/docs/user-guide/features/fine_grained_activation_offloading.md
     (module list, "each module offloads its input activation"; min_offloaded_tensor_size).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> spec = il.models.get("llama3-8b")
+    >>> il.memory.offloaded_bytes_per_layer(spec, 4096)      # nothing offloaded by default
+    {'dense': 0.0}
     """
     _, off = _layer_bytes(spec, seq_len, micro_batch, tp, sequence_parallel, recompute, flash_attention,
                           dropout, cp, kind, activation_bytes, selective_mode, recompute_modules,
@@ -651,6 +682,13 @@ def saved_gemm_input_bytes(precision: str, stack_params: dict) -> float | None:
     (torchtitan, flag 0) saves the 16-bit input and re-quantizes it in backward. Sources:
     https://github.com/NVIDIA/TransformerEngine/blob/main/transformer_engine/pytorch/module/linear.py ,
     https://github.com/pytorch/ao/blob/main/torchao/float8/float8_linear.py
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.saved_gemm_input_bytes("bf16", {})
+    >>> il.memory.saved_gemm_input_bytes("fp8", {"fp8_saves_quantized_inputs": 1.0})
+    1.0
     """
     if precision not in FP8_PRECISIONS or not stack_params.get("fp8_saves_quantized_inputs", 0.0):
         return None

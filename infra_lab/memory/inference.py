@@ -174,6 +174,13 @@ def inference_memory(spec, accelerator: str, context: int, batch: int = 1, gpus:
     :data:`DEFAULT_RESERVE_FRACTION`: 1 - vLLM's default ``gpu_memory_utilization`` 0.9, the
     ``memory_utilization`` of the vllm-cuda row of data/stacks.csv). ``free`` is negative when it
     does not fit.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.memory.inference_memory(il.models.get("llama3-70b"), "MI300X", context=8192, batch=16, gpus=8)
+    >>> df.columns, df["component"].to_list()
+    (['component', 'bytes', 'GiB'], ['weights', 'kv_cache', 'allocator_reserve', 'free'])
     """
     spec = _spec(spec)
     acc = catalog.accelerator(accelerator)

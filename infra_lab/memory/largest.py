@@ -53,7 +53,15 @@ _NOT_SHAPE = {"name", "aliases", "family", "layers", "published_params_total", "
               "published_basis", "published_tol_pct", "source_url", "note", "max_seq_len"}
 
 def model_families() -> list[str]:
-    """The model families of data/models/presets.csv (its ``family`` column), in file order."""
+    """The model families of data/models/presets.csv (its ``family`` column), in file order.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> fams = il.memory.model_families()
+    >>> "llama3" in fams, fams == list(dict.fromkeys(fams))     # each once, in file order
+    (True, True)
+    """
     from ..models import get, preset_names
 
     return list(dict.fromkeys(get(n).family for n in preset_names()))

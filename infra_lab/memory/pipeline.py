@@ -85,6 +85,13 @@ def inflight_chunks(pp: int, microbatches: float, schedule: str) -> list[tuple[t
     [((8.0, 0.0), (7.0, 1.0)), ((7.0, 1.0), (6.0, 2.0)), ((6.0, 2.0), (5.0, 3.0)), ((5.0, 3.0), (4.0, 4.0))]
     >>> [a[0] + a[1] for a, _ in inflight_chunks(8, 32, "v-min")]
     [8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0]
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> ends = il.memory.inflight_chunks(4, 8, "zbv")    # one ((n0, n1), (n0, n1)) per pipeline rank
+    >>> len(ends), ends[0]
+    (4, ((8.0, 0.0), (7.0, 1.0)))
     """
     from ..scenario import PP_SCHEDULES
     from ..scenario._checks import _enum

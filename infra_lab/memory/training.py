@@ -783,7 +783,16 @@ def training_memory(scenario, **overrides: Any) -> pl.DataFrame:
 
 
 def training_memory_total(scenario, **overrides: Any) -> float:
-    """Sum of :func:`training_memory` [bytes], the allocator reserve included."""
+    """Sum of :func:`training_memory` [bytes], the allocator reserve included.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+    >>> total = il.memory.training_memory_total(sc)
+    >>> total == il.memory.training_memory(sc)["bytes"].sum(), round(total / 2**30, 1)   # GiB
+    (True, 80.4)
+    """
     return float(training_memory(scenario, **overrides)["bytes"].sum())
 
 
@@ -791,7 +800,15 @@ def fits(scenario, **overrides: Any) -> bool:
     """True when :func:`training_memory_total` ≤ the memory the accelerator's driver exposes
     (:attr:`infra_lab.catalog.Accelerator.memory_capacity_bytes`: nvidia-smi / rocminfo
     total where the catalog has it, e.g. 81,559 MiB on an H100 80GB, else the labelled
-    HBM capacity)."""
+    HBM capacity).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+    >>> il.memory.fits(sc), il.memory.fits(sc, micro_batch=64)
+    (True, False)
+    """
     from ..scenario import as_scenario, load_scenario
 
     if isinstance(scenario, str) and not scenario.lower().endswith(".toml") and "\n" not in scenario:
@@ -833,6 +850,13 @@ def memory_sweep(presets: list[str], accelerators: list[str], *, seq_len: int | 
     polars.DataFrame
         model, accelerator, component, bytes [bytes], GB [1e9 bytes], capacity_GB, total_GB,
         fits (total ≤ capacity)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.memory.memory_sweep(["llama3-8b"], ["H100-SXM", "MI300X"], seq_len=4096)
+    >>> df.height, "fits" in df.columns
+    (22, True)
     """
     from ..scenario import Scenario
 
@@ -905,7 +929,14 @@ def korthikanti_runs() -> pl.DataFrame:
     https://arxiv.org/abs/2205.05198): the selective + SP rows of
     data/measurements/korthikanti2022_table5.csv that carry the ``fig1_*`` columns [GiB], with
     their configuration (model shape, accelerator, s, TP, PP, VP, micro-batch, precision) —
-    the one copy of those numbers, read here and by the step-time validation."""
+    the one copy of those numbers, read here and by the step-time validation.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "tp" in il.memory.korthikanti_runs().columns
+    True
+    """
     from ..validation._common import MEASUREMENT_DIR
 
     n, text = catalog.Col("int", required=True, positive=True), catalog.Col("str", required=True)
@@ -940,6 +971,13 @@ def korthikanti_check() -> pl.DataFrame:
     -------
     polars.DataFrame : model, quantity, published_gib, predicted_gib, error_pct,
         with_embeddings_gib, with_embeddings_error_pct
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.memory.korthikanti_check()
+    >>> df.columns[:3]
+    ['model', 'quantity', 'published_gib']
     """
     from ..models import get
     from ..scenario import Scenario

@@ -14,7 +14,14 @@ from ._common import _spec
 
 def number_formats() -> pl.DataFrame:
     """Storage formats of weights and KV cache: :func:`infra_lab.catalog.number_formats`
-    (data/serving/number_formats.csv, the one copy), kept here for compatibility."""
+    (data/serving/number_formats.csv, the one copy), kept here for compatibility.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "fp8" in il.memory.number_formats()["format"].to_list()
+    True
+    """
     return catalog.number_formats()
 
 
@@ -68,7 +75,16 @@ def weight_bytes(spec, precision: str = "bf16", expert_precision: str | None = N
 
 
 def expert_matrix_params(spec) -> int:
-    """Parameters in the routed experts' weight matrices, biases excluded [count]."""
+    """Parameters in the routed experts' weight matrices, biases excluded [count].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.memory.expert_matrix_params(il.models.get("llama3-8b"))       # dense: no experts
+    0
+    >>> round(il.memory.expert_matrix_params(il.models.get("deepseek-v3")) / 1e9)   # billions
+    654
+    """
     spec = _spec(spec)
     if not spec.experts:
         return 0

@@ -91,12 +91,26 @@ def table(name: str):
 
 
 def parameters():
-    """data/reliability/parameters.csv: name, value, unit, basis, source_url, note."""
+    """data/reliability/parameters.csv: name, value, unit, basis, source_url, note.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.parameters().columns
+    ['name', 'value', 'unit', 'basis', 'source_url', 'note']
+    """
     return table("parameters")
 
 
 def parameter(name: str) -> float:
-    """One value of data/reliability/parameters.csv, in the unit its row states."""
+    """One value of data/reliability/parameters.csv, in the unit its row states.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.parameter("hot_spare_nodes"), il.reliability.parameter("hot_spare_pool_nodes")
+    (8.0, 128.0)
+    """
     if not isinstance(name, str):   # checked before the cache, which cannot hash a list or a dict
         raise ValidationError(f"parameter name = {name!r}: expected a string, one of the names of "
                               "data/reliability/parameters.csv (il.reliability.parameters())")

@@ -59,7 +59,14 @@ segment count loses integer precision in a float (2^53 ≈ 9e15)."""
 # --------------------------------------------------------------------------------------
 def storage_options():
     """Checkpoint storage options (data/reliability/storage.csv): per-node client bandwidth
-    [GB/s], aggregate caps [GB/s] (empty = none), default save mode, source, note."""
+    [GB/s], aggregate caps [GB/s] (empty = none), default save mode, source, note.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "shared-fs" in il.reliability.storage_options()["name"].to_list()
+    True
+    """
     return table("storage")
 
 
@@ -225,7 +232,14 @@ def checkpoint_plan(checkpoint, nodes: int, *, gpus_per_node: int = 8,
 def restart_profiles():
     """Named restart-time settings (data/reliability/restart_profiles.csv): profile,
     crash_detect_s, collective_timeout_s, health_check_period_s (empty = none),
-    spare_swap_s, relaunch_s [s], source_url, note."""
+    spare_swap_s, relaunch_s [s], source_url, note.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "baseline" in il.reliability.restart_profiles()["profile"].to_list()
+    True
+    """
     return table("restart_profiles")
 
 
@@ -314,13 +328,27 @@ def hot_spare_fraction() -> float:
 
     The one owner of the platform's spare pool: :func:`hot_spares_for` (the restart model's
     spares) and the economics default ``spare_fraction`` (spare nodes bought, powered and
-    housed beside the billed ones) both read these two rows."""
+    housed beside the billed ones) both read these two rows.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.hot_spare_fraction()
+    0.0625
+    """
     return parameter("hot_spare_nodes") / parameter("hot_spare_pool_nodes")
 
 
 def hot_spares_for(nodes: int) -> int:
     """IBM's hot-spare pool scaled to ``nodes``: ceil(nodes × 8 / 128) [-]
-    (parameters.csv hot_spare_nodes / hot_spare_pool_nodes, as :func:`hot_spare_fraction`)."""
+    (parameters.csv hot_spare_nodes / hot_spare_pool_nodes, as :func:`hot_spare_fraction`).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.hot_spares_for(128), il.reliability.hot_spares_for(129)
+    (8, 9)
+    """
     nodes = int(number("nodes", nodes, integer=True))
     return math.ceil(nodes * parameter("hot_spare_nodes") / parameter("hot_spare_pool_nodes"))
 
@@ -379,6 +407,15 @@ def restart_times_s(plan: CheckpointPlan, restart: RestartModel, rates_per_s,
     ``crash_detect_s`` or :attr:`RestartModel.hang_detect_s` (component_classes.csv
     ``detection``), replacement (classes that need hardware) = spare swap + (1 − P) ×
     repair_s / (spares + 1) with P = :func:`spare_availability`, and reload = ``plan.read_s``.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> plan = il.reliability.checkpoint_plan(128e9, 128)
+    >>> rates = il.reliability.interruption_rates(il.load_scenario("zaya1-ibm-mi300x"))["rate_per_hour"].to_numpy() / 3600
+    >>> t, avail = il.reliability.restart_times_s(plan, il.reliability.restart_model("baseline"), rates, 128)
+    >>> t.shape == rates.shape, 0 <= avail <= 1
+    (True, True)
     """
     if not isinstance(plan, CheckpointPlan):
         raise ValidationError(f"plan = {plan!r}: expected a CheckpointPlan")
@@ -405,6 +442,12 @@ def young_interval_s(ckpt_s: float, mtbi_s: float) -> float:
     References
     ----------
     J. W. Young, CACM 17(9), 1974, https://doi.org/10.1145/361147.361115
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> round(il.reliability.young_interval_s(60.0, 3600.0))     # sqrt(2 x 60 s x 3600 s)
+    657
     """
     return _finite_interval(_sqrt_2dm(number("ckpt_s", ckpt_s), number("mtbi_s", mtbi_s)), ckpt_s, mtbi_s)
 
@@ -500,6 +543,14 @@ def expected_wall_time_s(work_s: float, interval_s: float, ckpt_s: float, rates_
     one durable checkpoint to the next lasts A = τ + δ + max(0, b − τ) after a successful step
     but B = τ + δ + b after a restart (and for the first segment): it takes
     (1 − e^{−λA}) e^{λB} (1/λ + G), which is the synchronous form when A = B.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.expected_wall_time_s(3600.0, 3600.0, 0.0, [0.0], [0.0])   # no failures, free saves
+    3600.0
+    >>> round(il.reliability.expected_wall_time_s(36000.0, 3600.0, 60.0, [1 / 86400], [600.0]))
+    37647
     """
     work_s = number("work_s", work_s)
     interval_s = number("interval_s", interval_s)
@@ -571,6 +622,13 @@ def optimal_interval_s(work_s: float, ckpt_s: float, rates_per_s, restart_s, *,
     :func:`expected_wall_time_s`), "daly" or "young"; min_interval_s : lower bound (e.g. an
     async upload must finish before the next save) [s]; background_s : an asynchronous save's
     write behind training, as :func:`expected_wall_time_s` takes it (used by "exact") [s].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> y = il.reliability.optimal_interval_s(86400.0, 60.0, [1 / 3600], [600.0], method="young")
+    >>> round(y), round(y) == round(il.reliability.young_interval_s(60.0, 3600.0))
+    (657, True)
     """
     work_s = number("work_s", work_s)
     ckpt_s = number("ckpt_s", ckpt_s, allow_zero=True)

@@ -62,12 +62,26 @@ HBM_BASES = ("stack", "gpu", "GB")
 def calibrations():
     """data/reliability/calibrations.csv: name, reference cluster (accelerator, nodes,
     gpus_per_node, nics_per_node, nic, fabric), window_h [h], interruptions [-],
-    shares_from, basis, description, source_url, note."""
+    shares_from, basis, description, source_url, note.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.calibrations()["name"].to_list() == list(il.reliability.calibration_names())
+    True
+    """
     return table("calibrations")
 
 
 def calibration_names() -> tuple[str, ...]:
-    """Names of the shipped calibrations, e.g. ("llama3", "fleet")."""
+    """Names of the shipped calibrations, e.g. ("llama3", "fleet").
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.calibration_names()
+    ('llama3', 'fleet')
+    """
     return tuple(calibrations()["name"].to_list())
 
 
@@ -102,6 +116,13 @@ def interruption_table(reading: str = "count"):
     for the switch/cable row, split by :func:`class_shares`), events (count, or
     printed_pct/100 × 419), source_url, note. Under ``printed`` a final row "Unassigned
     (printed column sums to 94.9 %)" carries the remainder as ``unknown``.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.interruption_table()
+    >>> int(df["count"].sum())                     # Llama 3's 419 interruptions
+    419
     """
     import polars as pl
 
@@ -154,6 +175,13 @@ def class_shares(reading: str = "count"):
     The "Network switch/cable" row (35 events) is split between ``link`` and ``switch`` in
     proportion to links × 0.057 %/month and switches × 0.051 %/month (Alibaba HPN's per-unit
     rates) on Llama 3's fabric.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.class_shares()
+    >>> df.columns, round(df["share"].sum(), 6)
+    (['component_class', 'share', 'events'], 1.0)
     """
     import polars as pl
 
@@ -168,7 +196,14 @@ def class_shares(reading: str = "count"):
 # --------------------------------------------------------------------------------------
 def hbm_stacks(accelerator: str) -> tuple[int, float]:
     """HBM stacks per GPU and GB per stack of a catalog accelerator
-    (data/reliability/hbm_stacks.csv) [-], [GB]."""
+    (data/reliability/hbm_stacks.csv) [-], [GB].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.hbm_stacks("MI300X")        # stacks per GPU, GB per stack
+    (8, 24.0)
+    """
     if not isinstance(accelerator, str):
         raise ValidationError(f"accelerator = {accelerator!r}: expected a catalog name (string)")
     acc = catalog.canonical_accelerator(accelerator)
@@ -281,6 +316,13 @@ def component_rates(calibration: str = "llama3", *, reading: str = "count",
     rate_c = interruptions / window × share_c / units_c(reference). For ``llama3`` this is
     events_c / (units_c × 1,296 h), so the reference cluster's MTBI is 1,296 h / 419 = 3.09 h
     by construction; for ``fleet`` the 1,024-GPU reference gets 7.9 h by construction.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.component_rates("llama3")
+    >>> df.columns
+    ['component_class', 'basis', 'share', 'reference_units', 'rate_per_unit_hour', 'device_hours_per_interruption', 'needs_replacement', 'detection', 'early_deployment', 'description', 'source_url', 'note']
     """
     choice("calibration", calibration, calibration_names())
     choice("reading", reading, READINGS)
@@ -349,6 +391,13 @@ def interruption_rates(hardware, *, calibration: str = "llama3", reading: str = 
     -------
     polars.DataFrame: component_class, basis, units [-], rate_per_hour [1/h], share [-],
     needs_replacement, detection.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.interruption_rates(il.load_scenario("zaya1-ibm-mi300x"))
+    >>> df.columns
+    ['component_class', 'basis', 'units', 'rate_per_hour', 'share', 'needs_replacement', 'detection']
     """
     import polars as pl
 
@@ -371,7 +420,16 @@ RATE_KEYWORDS = keyword_names(interruption_rates)
 
 
 def failure_rate_per_hour(hardware, **kw) -> float:
-    """Cluster interruption rate [1/h]: the sum of :func:`interruption_rates` (same keywords)."""
+    """Cluster interruption rate [1/h]: the sum of :func:`interruption_rates` (same keywords).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+    >>> r = il.reliability.failure_rate_per_hour(sc)
+    >>> r > 0, round(r * 24, 6) == round(il.reliability.interruptions_per_day(sc), 6)
+    (True, True)
+    """
     kw = keywords("failure_rate_per_hour", kw, RATE_KEYWORDS)
     return float(interruption_rates(hardware, **kw)["rate_per_hour"].sum())
 
@@ -407,7 +465,15 @@ def mtbi_hours(hardware, **kw) -> float:
 
 
 def interruptions_per_day(hardware, **kw) -> float:
-    """Expected unexpected interruptions per day of wall-clock time [1/day]."""
+    """Expected unexpected interruptions per day of wall-clock time [1/day].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+    >>> round(il.reliability.interruptions_per_day(sc), 2)
+    0.52
+    """
     kw = keywords("interruptions_per_day", kw, RATE_KEYWORDS)
     return 24.0 * failure_rate_per_hour(hardware, **kw)
 
@@ -418,7 +484,14 @@ def interruptions_per_day(hardware, **kw) -> float:
 def fleet_observations():
     """data/reliability/fleet_observations.csv: published interruption counts of real
     clusters (observation, cluster, window_h [h], interruptions_low/high [-], role
-    train:<calibration> | test, classes counted, source_url, note)."""
+    train:<calibration> | test, classes counted, source_url, note).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "window_h" in il.reliability.fleet_observations().columns
+    True
+    """
     return table("fleet_observations")
 
 
@@ -454,6 +527,13 @@ def fleet_check(**kw):
     -----
     For an observation that counts only some classes (BLOOM counts GPU failures), the
     prediction sums those classes.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.fleet_check()
+    >>> "observation" in df.columns
+    True
     """
     import polars as pl
 

@@ -53,6 +53,14 @@ def simulate(plan: RunPlan, n_runs: int = 10_000, *, seed: int = 0, method: str 
     polars.DataFrame, one row per run: run, wall_h [h], goodput [-], failures [-], lost_h
     (time in failed segments) [h], restart_h (time in restarts) [h], and failures_<class>
     per class.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> plan = il.reliability.plan_run(il.load_scenario("zaya1-ibm-mi300x"), 95.0)
+    >>> runs = il.reliability.simulate(plan, 1000, seed=1)
+    >>> runs.height, bool(runs["goodput"].is_between(0, 1).all())
+    (1000, True)
     """
     import polars as pl
 
@@ -105,6 +113,14 @@ def summarize_runs(runs, plan: RunPlan | None = None):
     -------
     polars.DataFrame: quantity, mean, sem, p05, p50, p95, closed_form; ``sem`` is null for a
     single run (one run has no standard error)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> plan = il.reliability.plan_run(il.load_scenario("zaya1-ibm-mi300x"), 95.0)
+    >>> s = il.reliability.summarize_runs(il.reliability.simulate(plan, 1000, seed=1), plan)
+    >>> s.columns
+    ['quantity', 'mean', 'sem', 'p05', 'p50', 'p95', 'closed_form']
     """
     import polars as pl
 

@@ -33,6 +33,14 @@ def run_hours(scenario, tokens: float) -> float:
     ----------
     scenario : Scenario (or its dict)
     tokens : tokens to train [tokens]
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+    >>> h = il.reliability.run_hours(sc, 1e12)
+    >>> round(h, 6) == round(il.estimate(sc).days_to_train(1e12) * 24, 6)
+    True
     """
     from ..training import estimate
 
@@ -114,6 +122,13 @@ def market_price_usd_per_gpu_hour(accelerator: str = "MI300X",
     """The cloud price of a GPU-hour [USD/GPU-h] from economics' one lookup
     (:func:`infra_lab.economics.cloud_price`, the median of the providers' current offers),
     and a line saying where it came from. Unknown accelerators or terms raise; no fallback.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> price, note = il.reliability.market_price_usd_per_gpu_hour("MI300X")
+    >>> price == il.economics.cloud_price("MI300X"), type(note).__name__
+    (True, 'str')
     """
     from .. import economics
 
@@ -163,6 +178,13 @@ def compare_calibrations(hardware, work_hours: float, *, calibrations=None, **pl
     polars.DataFrame: calibration, gpus, mtbi_h [h], interruptions_per_day [1/day],
     ckpt_blocking_s [s], interval_h [h], mean_restart_min [min], spare_availability [-],
     goodput [-], wall_days [day], expected_interruptions [-].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.compare_calibrations(il.load_scenario("zaya1-ibm-mi300x"), 95.0)
+    >>> df["calibration"].to_list()
+    ['llama3', 'fleet']
     """
     import polars as pl
 
@@ -203,6 +225,13 @@ def scaling_table(hardware, gpu_counts, work_hours: float, *, model=None, **plan
     -------
     polars.DataFrame: gpus, calibration, mtbi_h, interruptions_per_day, ckpt_blocking_s,
     interval_h, mean_restart_min, spare_availability, goodput, wall_days, expected_interruptions.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.scaling_table(il.load_scenario("zaya1-ibm-mi300x"), [1024, 8192], 95.0)
+    >>> df["gpus"].to_list()
+    [1024, 8192]
     """
     import polars as pl
 
@@ -230,6 +259,13 @@ def goodput_bands(hardware, gpu_counts, work_hours: float, *, model=None, calibr
     -------
     polars.DataFrame: the :func:`scaling_table` columns plus restart (profile name),
     early_deployment. Group by gpus (and calibration) for the bands.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.goodput_bands(il.load_scenario("zaya1-ibm-mi300x"), [1024, 4096], 95.0)
+    >>> sorted(set(df["gpus"].to_list())), bool(df["goodput"].is_between(0, 1).all())
+    ([1024, 4096], True)
     """
     import polars as pl
 
@@ -273,6 +309,14 @@ def restart_sweep(hardware, work_hours: float, *, field: str, values, profile: s
     -------
     polars.DataFrame: calibration, <field>, value, mean_restart_min [min], goodput [-],
     wall_days [day], expected_interruptions [-], mtbi_h [h].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.restart_sweep(il.load_scenario("zaya1-ibm-mi300x"), 95.0,
+    ...                               field="relaunch_s", values=[60.0, 600.0])
+    >>> df.columns[:3]
+    ['calibration', 'field', 'value']
     """
     import polars as pl
 
@@ -319,6 +363,14 @@ def save_speedup_value(hardware, work_hours: float, *, price_usd_per_gpu_hour: f
     polars.DataFrame with one row each for the baseline and the faster saves: case,
     ckpt_blocking_s [s], interval_h [h], goodput [-], wall_days [day], days_saved [day],
     gpu_hours_saved [GPU-h], usd_saved [USD]. Each case uses its own optimal interval.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> v = il.reliability.save_speedup_value(il.load_scenario("zaya1-ibm-mi300x"), 95.0,
+    ...                                   price_usd_per_gpu_hour=2.0)
+    >>> v.columns
+    ['case', 'ckpt_blocking_s', 'interval_h', 'goodput', 'wall_days', 'days_saved', 'gpu_hours_saved', 'usd_saved']
     """
     import polars as pl
 
@@ -350,6 +402,14 @@ def save_value_table(hardware, work_hours: float, *, fixed_overheads_s, price_us
     goodput_fast [-], hours_saved [h of wall clock], gpu_hours_saved [GPU-h] (the hours times
     the cluster's GPUs: price it at another GPU-hour price by multiplying), usd_saved [USD]
     (gpu_hours_saved x ``price_usd_per_gpu_hour``).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.save_value_table(il.load_scenario("zaya1-ibm-mi300x"), 95.0,
+    ...                                  fixed_overheads_s=[0.0, 30.0], price_usd_per_gpu_hour=2.0)
+    >>> df.height > 0
+    True
     """
     import polars as pl
 
@@ -384,6 +444,14 @@ def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
     -------
     polars.DataFrame: case, interval_h [h], goodput [-], wall_days [day], optimal (the plan's
     own interval).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> plan = il.reliability.plan_run(il.load_scenario("zaya1-ibm-mi300x"), 95.0)
+    >>> df = il.reliability.interval_sweep(plan)
+    >>> df.height, "goodput" in df.columns
+    (41, True)
     """
     import numpy as np
     import polars as pl
@@ -411,7 +479,14 @@ def interval_sweep(plan: RunPlan, intervals_s=None, *, case: str = ""):
 
 def expansion_work_hours() -> float:
     """Failure-free work assumed for an expansion run [h] (parameters.csv
-    expansion_work_days, an assumption)."""
+    expansion_work_days, an assumption).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> il.reliability.expansion_work_hours() == 24 * il.reliability.parameter("expansion_work_days")
+    True
+    """
     return parameter("expansion_work_days") * 24.0
 
 
@@ -421,7 +496,14 @@ def goodput_observations():
     of real runs: observation, the cluster (accelerator, nodes, gpus_per_node, nics_per_node,
     nic, fabric), the checkpoint's model preset and optimizer, window_h [h] (elapsed),
     goodput_low / goodput_high [-], failures_fitted_by (the calibration whose failure rate is
-    fitted to this run's interruptions, if any), role, source_url, note."""
+    fitted to this run's interruptions, if any), role, source_url, note.
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "observation" in il.reliability.goodput_observations().columns
+    True
+    """
     from ._data import table
 
     return table("goodput_observations")
@@ -448,6 +530,13 @@ def goodput_check(*, calibrations=None, restarts=None, **plan_kw):
     consistent (inside the published range), failures_by_construction (the calibration's
     failure rate is fitted to this run's interruptions: the check then tests only the
     checkpoint and restart model), mtbi_h [h], mean_restart_min [min].
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> df = il.reliability.goodput_check()
+    >>> "observation" in df.columns
+    True
     """
     import polars as pl
 

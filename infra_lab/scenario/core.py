@@ -39,6 +39,27 @@ class Scenario:
     have no plan (``parallelism`` None) or one that does not fit its cluster, batch or model:
     a call that prices one plan (:func:`infra_lab.estimate`, memory, ...) validates it again
     and raises the plan's error, or says that [parallelism] is missing.
+
+    Build one with :meth:`from_dict`, :meth:`from_toml` or :func:`infra_lab.load_scenario`;
+    change one with :meth:`replace` (a new validated Scenario: it is frozen); write one with
+    :meth:`to_dict` / :meth:`to_toml`. Every error names the field, the value given and what is
+    allowed (:class:`~infra_lab.errors.ValidationError`, or
+    :class:`~infra_lab.errors.UnknownNameError` with the nearest valid names).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.Scenario.from_dict({
+    ...     "name": "llama3-8b-h100", "model": {"preset": "llama3-8b"},
+    ...     "hardware": {"accelerator": "H100-SXM", "nodes": 1, "gpus_per_node": 8},
+    ...     "training": {"seq_len": 4096, "global_batch": 64, "micro_batch": 1},
+    ...     "parallelism": {"tp": 2}})
+    >>> sc.kind, sc.hardware.world_size, sc.parallelism.dp, sc.stack
+    ('training', 8, 4, 'megatron-core-cuda')
+    >>> il.Scenario.from_dict({**sc.to_dict(), "hardware": {"accelerator": "H10"}})
+    Traceback (most recent call last):
+    ...
+    infra_lab.errors.UnknownNameError: unknown accelerator 'H10'. Did you mean 'H100-SXM'? Valid: ...
     """
 
     name: str
@@ -77,7 +98,33 @@ class Scenario:
         the world size, ``training.global_batch``/``micro_batch`` or the model; every other
         table is validated as usual. Given a Scenario built so, ``check_plan=True`` (the
         default, as every call that prices one plan uses it) validates it in full: the plan's
-        error, or "no [parallelism] table" when it has none."""
+        error, or "no [parallelism] table" when it has none.
+
+        Parameters
+        ----------
+        d : dict with ``name``, ``model``, ``hardware`` and either ``training`` (+ optional
+            ``parallelism``) or ``serving``; the keys, their units and allowed values are the
+            contract's (docs/ARCHITECTURE.md, "Contract: the Scenario")
+        check_plan : validate the [parallelism] plan against the cluster, batch and model
+
+        Returns
+        -------
+        Scenario
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> sc = il.Scenario.from_dict({
+        ...     "name": "serve-70b", "model": {"preset": "llama3.3-70b"},
+        ...     "hardware": {"accelerator": "MI300X", "nodes": 1, "gpus_per_node": 8},
+        ...     "serving": {"engine": "vllm", "tp": 8, "concurrency": 32}})
+        >>> sc.kind, sc.serving.gpus, sc.stack
+        ('serving', 8, 'vllm-rocm')
+        >>> il.Scenario.from_dict({**sc.to_dict(), "serving": {"tp": 3}})
+        Traceback (most recent call last):
+        ...
+        infra_lab.errors.ValidationError: ...
+        """
         if not isinstance(check_plan, bool):
             raise ValidationError(f"check_plan = {check_plan!r}: expected true or false")
         if isinstance(d, Scenario):
@@ -434,7 +481,15 @@ class Scenario:
         read as JSON with the same tables (``json.dump(sc.to_dict(), f)``: the same Scenario).
 
         Raises :class:`ValidationError` naming the file when it is missing, a folder,
-        unreadable, not UTF-8 text or not valid TOML / JSON (as well as for any invalid table)."""
+        unreadable, not UTF-8 text or not valid TOML / JSON (as well as for any invalid table).
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+        >>> il.Scenario.from_toml(sc.to_toml()) == sc
+        True
+        """
         from .files import read_tables
 
         d = read_tables(path)
@@ -450,7 +505,15 @@ class Scenario:
     def to_dict(self) -> dict:
         """Plain dict with every table; ``Scenario.from_dict(sc.to_dict()) == sc`` (of a scenario
         built with ``check_plan=False``: ``Scenario.from_dict(sc.to_dict(), check_plan=False)``;
-        without a plan it has no "parallelism" key)."""
+        without a plan it has no "parallelism" key).
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> d = il.load_scenario("zaya1-ibm-mi300x").to_dict()
+        >>> sorted(d), d["hardware"]["accelerator"], d["parallelism"]["tp"]
+        (['hardware', 'model', 'name', 'parallelism', 'training'], 'MI300X', 1)
+        """
         if self.serving is not None:
             return {
                 "name": self.name,
@@ -473,7 +536,14 @@ class Scenario:
         no null, and a missing key reads back as the same default), written by ``tomli-w``:
         strings with control characters are escaped, list-valued model overrides
         (``shared_attn_insertions = [0, 6, 12]``) are written as arrays, and
-        ``Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc``."""
+        ``Scenario.from_dict(tomllib.loads(sc.to_toml())) == sc``.
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> print(il.load_scenario("zaya1-ibm-mi300x").to_toml().splitlines()[0])
+        name = "zaya1-ibm-mi300x"
+        """
         import tomli_w
 
         try:
@@ -500,7 +570,32 @@ class Scenario:
         follows a change of ``fsdp`` unless named too
         (:func:`~infra_lab.scenario.parallelism_table.updated_plan`). Of a scenario built with
         ``check_plan=False`` (for il.search), a scenario built so, with its plan given or changed
-        by ``parallelism={...}``."""
+        by ``parallelism={...}``.
+
+        Parameters
+        ----------
+        **tables : table name (``model``, ``hardware``, ``training``, ``parallelism`` of a
+            training scenario, ``serving`` of a serving one) → dict of its keys to change;
+            ``name`` → the new name; ``model`` also takes a preset name
+
+        Returns
+        -------
+        Scenario
+            a new one; ``self`` is unchanged (a Scenario is frozen). ``copy.replace(sc, ...)``
+            (Python ≥ 3.13) is the same call.
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> sc = il.load_scenario("zaya1-ibm-mi300x")
+        >>> big = sc.replace(hardware={"nodes": 256}, training={"global_batch": 4096})
+        >>> big.hardware.world_size, big.parallelism.dp, sc.hardware.world_size
+        (2048, 2048, 1024)
+        >>> sc.replace(hardware={"nodes": 0})
+        Traceback (most recent call last):
+        ...
+        infra_lab.errors.ValidationError: ...nodes...
+        """
         unchecked = bool(self.__dict__.get("_plan_unchecked"))
         d = self.to_dict()
         if unchecked and self.training is not None:
@@ -527,6 +622,8 @@ class Scenario:
         if unchecked and self.parallelism is None and "parallelism" not in tables:
             del d["parallelism"]
         return Scenario.from_dict(d, check_plan=not unchecked)
+
+    __replace__ = replace   # copy.replace(sc, hardware={...}) on Python >= 3.13
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Scenario) and self.to_dict() == other.to_dict()

@@ -19,7 +19,28 @@ def load_scenario(name: str, *, check_plan: bool = True) -> Scenario:
     ``load_scenario("zaya1-ibm-mi300x")``, or a scenario file: a path (str or ``os.PathLike``)
     ending ``.toml`` / ``.json`` or naming an existing file, read by :meth:`Scenario.from_toml`
     (as ``json.dump(sc.to_dict(), f)`` or ``sc.to_toml()`` wrote it); ``check_plan`` as in
-    :meth:`Scenario.from_dict`."""
+    :meth:`Scenario.from_dict`.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    UnknownNameError : a name that is neither a shipped scenario nor a file (with the nearest
+        shipped names, :func:`infra_lab.list_scenarios`)
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> sc = il.load_scenario("ZAYA1-IBM-MI300X")
+    >>> sc.name, sc.hardware.accelerator, sc.hardware.world_size
+    ('zaya1-ibm-mi300x', 'MI300X', 1024)
+    >>> il.load_scenario("zaya1-ibm-mi30x")
+    Traceback (most recent call last):
+    ...
+    infra_lab.errors.UnknownNameError: unknown scenario 'zaya1-ibm-mi30x'. Did you mean 'zaya1-ibm-mi300x', ...
+    """
     match = _shipped_name(name)
     if match is None:
         if isinstance(name, (str, os.PathLike)) and not isinstance(name, bytes) and (

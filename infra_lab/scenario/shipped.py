@@ -14,7 +14,17 @@ SCENARIO_DIR = catalog.DATA_DIR / "scenarios"
 
 
 def list_scenarios() -> list[str]:
-    """Names of the scenarios shipped in data/scenarios/*.toml."""
+    """Names of the scenarios shipped in data/scenarios/*.toml, sorted (what
+    :func:`infra_lab.load_scenario` takes).
+
+    Examples
+    --------
+    >>> import infra_lab as il
+    >>> "zaya1-ibm-mi300x" in il.list_scenarios()
+    True
+    >>> il.list_scenarios() == sorted(il.list_scenarios())
+    True
+    """
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -231,6 +232,24 @@ class ServeResult:
     prompt_tokens: float
     prefill_queue_s: float
     breakdown: pl.DataFrame = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scalar results as a dict, named and in the units of the attributes above (the
+        names :func:`infra_lab.serve_search`'s frame uses for the same numbers); not
+        ``scenario`` and ``breakdown`` (``r.breakdown`` is the frame). As
+        :meth:`infra_lab.training.Estimate.to_dict` for a training estimate:
+        ``pl.DataFrame([r.to_dict()])`` is a one-row frame, and :func:`infra_lab.sweep` takes a
+        ServeResult returned by its function as these outputs.
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> r = il.serve(il.load_scenario("maia-class-serving-mi300x"))
+        >>> d = r.to_dict()
+        >>> d["gpus"], d["stack"], d["output_tokens_per_s"] == r.output_tokens_per_s
+        (8, 'vllm-rocm', True)
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("scenario", "breakdown")}
 
     def costs(self, price_usd_per_gpu_hour: float | str = "owned") -> dict[str, float]:
         """$ per million tokens at ``price_usd_per_gpu_hour`` [USD/GPU-h]: a number, or "owned"
@@ -733,6 +752,11 @@ def serve(scenario, *, stack_params: dict[str, float] | None = None, reference: 
     Returns
     -------
     ServeResult
+        output_tokens_per_s, total_tokens_per_s and their _per_gpu [tokens/s], ttft_s, tpot_s,
+        e2e_latency_s [s], tokens_per_s_per_user [tokens/s], memory_per_gpu_bytes [B], fits,
+        max_concurrency [requests], breakdown (polars frame: component, seconds [s per engine
+        cycle], fraction), ``costs(price)`` [USD per million tokens], ``to_dict()`` (its
+        scalars); every attribute with its unit in :class:`ServeResult`.
 
     Raises
     ------

@@ -47,6 +47,7 @@ from .step import COMPONENTS
 OBJECTIVES = {  # name -> True if larger is better
     "tokens_per_s": True, "mfu": True, "tflops_per_gpu": True, "step_time_s": False,
     "memory_per_gpu_bytes": False,
+    "tokens_per_s_per_gpu": True,   # Estimate's per-GPU name; the same order as tokens_per_s
 }
 
 PP_SCHEDULE_STACKS_FILE = "pp_schedule_stacks.csv"
@@ -549,8 +550,8 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         chooses the schedules); its "full" plans recompute the first
         training.recompute_num_layers layers of each pipeline chunk when the scenario sets it
         (every layer otherwise).
-    objective : "tokens_per_s" | "mfu" | "tflops_per_gpu" (larger first) or "step_time_s" |
-        "memory_per_gpu_bytes" (smaller first)
+    objective : "tokens_per_s" | "tokens_per_s_per_gpu" | "mfu" | "tflops_per_gpu" (larger
+        first) or "step_time_s" | "memory_per_gpu_bytes" (smaller first)
     top : rows to return (None: all)
     feasible_only : keep only plans that fit in memory and can run on the fabric
     stack, params : as in :func:`estimate`
@@ -582,8 +583,9 @@ def search(scenario: Scenario | dict, objective: str = "tokens_per_s", top: int 
         sets training.recompute_num_layers: recompute_num_layers, that N on the "full" plans and
         null on the others), sequence_parallel, pp_schedule (an Enum of PP_SCHEDULES: "1f1b" or
         "interleaved" by vp in a default search; :func:`apply_plan` carries a zero-bubble one
-        into parallelism.pp_schedule), step_time_s, tokens_per_s, mfu, tflops_per_gpu,
-        memory_per_gpu_bytes, fits,
+        into parallelism.pp_schedule), step_time_s [s], tokens_per_s and tokens_per_s_per_gpu
+        [tokens/s] (as :class:`Estimate` names them), mfu [-], tflops_per_gpu [TFLOP/s],
+        memory_per_gpu_bytes [B], fits,
         runnable (False when a collective of the plan has no path on the fabric, e.g. an
         expert all-to-all across rails with PXN off: step time inf, tokens/s 0; such plans are
         dropped with ``feasible_only``), nic_busy_fraction and the breakdown components [s]
@@ -833,6 +835,8 @@ def _frame(heads, tail, out, ctx, objective, top, feasible_only, work=None, *,
     cols.append(pl.Series("pp_schedule", list(PP_SCHEDULES), dtype=_PPS_ENUM).gather(pl.Series(codes)))
     # a plan that cannot run (a collective with no path: step inf) has tokens/s 0 and busy NICs
     cols += [pl.Series("step_time_s", o[kt.O_STEP]), pl.Series("tokens_per_s", d["tokens_per_s"]),
+             # per GPU as Estimate.tokens_per_s_per_gpu (serve_search has output_tokens_per_s_per_gpu)
+             pl.Series("tokens_per_s_per_gpu", d["tokens_per_s"] / ctx.world),
              pl.Series("mfu", d["mfu"]), pl.Series("tflops_per_gpu", d["tflops_per_gpu"]),
              pl.Series("memory_per_gpu_bytes", o[kt.O_MEM]), fl["fits"], fl["runnable"],
              pl.Series("nic_busy_fraction", d["nic_busy_fraction"])]

@@ -108,7 +108,15 @@ class Estimate:
         canonical flat name of a component, which :func:`infra_lab.search`'s frame carries too
         beside its alias, the bare component name); not ``accelerator`` (a sweep's grid may name
         it), ``model_flops_per_step`` and ``peak_flops`` (``infra-lab estimate --format json``
-        adds the first two beside the scenario and plan)."""
+        adds the first two beside the scenario and plan).
+
+        Examples
+        --------
+        >>> import infra_lab as il
+        >>> d = il.estimate(il.load_scenario("zaya1-ibm-mi300x")).to_dict()
+        >>> d["gpus"], d["stack"], d["fits"], sorted(k for k in d if k.startswith("compute_"))
+        (1024, 'megatron-core-rocm', True, ['compute_bwd_s', 'compute_fwd_s', 'compute_recompute_s'])
+        """
         d = {k: getattr(self, k) for k in ("step_time_s", "tokens_per_s", "tokens_per_s_per_gpu",
                                            "mfu", "tflops_per_gpu", "memory_per_gpu_bytes",
                                            "fits", "stack", "gpus", "nic_busy_fraction",
@@ -144,6 +152,12 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     Returns
     -------
     Estimate
+        step_time_s [s], tokens_per_s and tokens_per_s_per_gpu [tokens/s], mfu [-] (against
+        the dense BF16 peak), tflops_per_gpu [TFLOP/s], memory_per_gpu_bytes [B], fits (bool),
+        breakdown (polars frame: component, seconds [s] summing to step_time_s),
+        gpu_hours(tokens) [GPU-h], days_to_train(tokens) [days], ``to_dict()`` (its scalars);
+        every attribute with its unit in :class:`Estimate`. A plan that does not fit still
+        gets a time (``fits`` says it would not run).
 
     Notes
     -----
@@ -160,8 +174,14 @@ def estimate(scenario: Scenario | dict, *, stack: str | None = None,
     --------
     >>> import infra_lab as il
     >>> est = il.estimate(il.load_scenario("zaya1-ibm-mi300x"))
+    >>> round(est.step_time_s, 2), est.fits, est.gpus          # s, bool, GPUs
+    (0.33, True, 1024)
+    >>> est.breakdown.columns
+    ['component', 'seconds']
     >>> abs(est.breakdown["seconds"].sum() - est.step_time_s) < 1e-9 * est.step_time_s
     True
+    >>> round(est.days_to_train(1e12), 2)                      # days for 1T tokens
+    0.46
     """
     return _estimate_with_hook(_training_scenario(scenario, "il.estimate"), _HOOK_OF_SCENARIO, stack=stack,
                                params=params)
