@@ -156,7 +156,8 @@ def _deal_hardware(accelerator: Any, n_gpus: Any, nodes: Any, hardware: Any) -> 
 def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, goodput: float = 1.0,
              n_gpus: int | None = None, nodes: int | None = None, years: float | None = None, path: str = "decay",
              overrides: Mapping[str, Any] | None = None, n: int = 4000, seed: int = 0,
-             retire: str | None = "when_unprofitable", hardware: Any = None) -> DealPnL:
+             retire: str | None = "when_unprofitable", hardware: Any = None,
+             radix: int | None = None) -> DealPnL:
     """The deal P&L per party with P5/P50/P95 over every uncertain input.
 
     Parameters
@@ -184,6 +185,9 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
         are 1 and the draws are parameters.csv's. Two nodes of 8 buy eight 64-port leaves, 32
         ports per GPU, not the reference fabric's 3: a deal on a small cluster is the price of
         a cluster built that small, not a share of a larger fabric
+    radix : the back-end switches' port count (None: the catalog default), as
+        :func:`~infra_lab.economics.tco`'s and ``owned_inputs``' ``radix``: the same
+        :func:`~infra_lab.economics.fabric_count_factors` of the cluster at that radix
     years : IBM's horizon [years] (default its book life of IT equipment)
     path : IBM's rent path after the Zyphra contract ("decay", "rebound", "flat")
     overrides : name -> a number (held fixed) or a (low, value, high) triple (drawn
@@ -227,7 +231,7 @@ def deal_pnl(final_run_gpu_hours: float, *, accelerator: str | None = None, good
                               "(fabric_network_counts); pass hardware or the per-GPU counts, not both")
     # the network of the cluster IBM buys: whole switches of its own fabric (fabric_count_factors,
     # the rule expansion.owned_quote shares); a count given in overrides is the caller's own
-    scale, zero = fabric_count_factors(hw)
+    scale, zero = fabric_count_factors(hw, radix)
     scale = {k: f for k, f in scale.items() if k not in overrides}
     P: dict[str, Any] = dict(parameters(acc))
     names = list(OWNED_PARAMS) + list(OPERATOR_PARAMS) + ["amd_asp_usd_per_gpu", "dpus_per_node", "dpu_usd"]
