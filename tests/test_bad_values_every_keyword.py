@@ -234,7 +234,8 @@ CALLS: dict[str, tuple] = {
         "final_run_gpu_hours": ("num", 2e6), "accelerator": ("name", "MI300X"), "goodput": ("frac1", 0.9),
         "n_gpus": ("int", 512), "nodes": ("int", 64), "years": ("num", 3.0), "path": ("name", "flat"),
         "overrides": ("params", {"utilization": 0.7}), "n": ("int", 300), "seed": ("int0", 3),
-        "retire": ("name", "when_unprofitable"), "hardware": ("skip", "a table: the field sweep")}),
+        "retire": ("name", "when_unprofitable"), "hardware": ("skip", "a table: the field sweep"),
+        "radix": ("int", 64)}),
     "economics.owned_inputs": (lambda **kw: economics.owned_inputs(**{"accelerator": "MI300X", **kw,
                                                                      **({"hardware": HW2} if "radix" in kw else {})}), {
         "accelerator": ("name", "H100-SXM"), "overrides": ("params", {"utilization": 0.7}),
