@@ -210,8 +210,8 @@ def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
     named like an input (a grid over ``stack`` or ``gpus``) is left out when it equals the
     input (the point's column holds it), and refused like any clash when it differs."""
     orig = result
-    estimate = not isinstance(result, (Mapping, pl.DataFrame)) and isinstance(result, _result_types())
-    if estimate:
+    is_result = not isinstance(result, (Mapping, pl.DataFrame)) and isinstance(result, _result_types())
+    if is_result:
         result = {k: "; ".join(v) if k == "notes" and isinstance(v, tuple) else v
                   for k, v in result.to_dict().items() if not (k in inputs and _same(inputs[k], v))}
     if isinstance(result, pl.DataFrame):
@@ -228,7 +228,7 @@ def _as_row(result: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in result.items():
         if not isinstance(k, str):
             raise ValidationError(f"fn returned output name {k!r}: expected a string")
-        if estimate and k in inputs:
+        if is_result and k in inputs:
             raise ValidationError(f"fn returned a {type(orig).__name__} whose {k} = {v!r} differs from the input "
                                   f"{k} = {inputs[k]!r}: rename the grid's {k!r}, or return "
                                   f"{{k: v for k, v in result.to_dict().items() if k != {k!r}}}")
