@@ -77,3 +77,24 @@ def test_serving_front_tooltips_say_their_units():
                            ("usd_per_million_output_tokens_all_in", "$,.3f", "[USD per million output tokens, all in]")):
         assert tips[col]["format"] == fmt and tips[col]["title"].endswith(unit), tips[col]
     assert {"tp", "dp", "ep", "pp", "weight_precision", "kv_precision"} <= set(tips)
+
+
+def test_every_gpus_tooltip_is_the_one_definition():
+    """A GPU count reads the same in every chart's tooltip ("GPUs", whole number, thousands
+    separators): each ``gpus`` tooltip line is :func:`infra_lab.charts.base.gpus_tooltip`'s,
+    and no chart module types its own."""
+    from pathlib import Path
+
+    from infra_lab.charts.base import gpus_tooltip
+
+    owner = gpus_tooltip().to_dict()
+    seen = 0
+    for name, chart in CHARTS:
+        for t in _tooltips(chart.to_dict()):
+            if t.get("field") == "gpus":
+                seen += 1
+                assert t == owner, f"{name}: gpus tooltip {t} differs from gpus_tooltip() {owner}"
+    assert seen >= 3, "the charts checked should include ones with a gpus tooltip"
+    pkg = Path(il.charts.__file__).parent
+    typed = [p.name for p in pkg.glob("*.py") if p.name != "base.py" and '"gpus:Q", title=' in p.read_text()]
+    assert not typed, f"chart modules typing their own gpus tooltip (use gpus_tooltip()): {typed}"

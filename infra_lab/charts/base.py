@@ -147,6 +147,12 @@ def require_rows(df, chart: str, rows: str = "the frame has no rows") -> None:
         raise ValidationError(f"{chart}: {rows}; nothing to draw (the axes are set by the data)")
 
 
+def gpus_tooltip() -> alt.Tooltip:
+    """The tooltip line for a GPU count (the ``gpus`` column): titled "GPUs", a whole number
+    with thousands separators. The one definition every chart with a ``gpus`` column uses."""
+    return alt.Tooltip("gpus:Q", title="GPUs", format=",d")
+
+
 def field(name: str) -> str:
     """A column name as a Vega-Lite field reference: ``.``, ``[`` and ``]`` (and ``\\``) escaped.
     Unescaped, Vega-Lite reads ``"NPV per GPU [USD]"`` as the nested field ``NPV per GPU `` →

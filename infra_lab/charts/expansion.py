@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import field, require_columns
+from .base import field, gpus_tooltip, require_columns
 
 __all__ = ["expansion_pareto", "expansion_bars"]
 
@@ -57,7 +57,7 @@ def expansion_pareto(df: pl.DataFrame, x: str, y: str, *, x_title: str, y_title:
         # the values under the axes' titles, units included (the column names, "capex_usd" or
         # "usd_per_m_served_tokens", read as code in a chart that titles them in words)
         tooltip=[alt.Tooltip(field=field(color), type="nominal", title=color), "nic:N",
-                 alt.Tooltip("gpus:Q", title="GPUs", format=",d"), "model:N", "status:N",
+                 gpus_tooltip(), "model:N", "status:N",
                  alt.Tooltip(field=field(x), type="quantitative", title=x_title, format=",.3~g"),
                  alt.Tooltip(field=field(y), type="quantitative", title=y_title, format=",.3~g")],
     )

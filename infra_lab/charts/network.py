@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import field, require_columns, to_altair_data
+from .base import field, gpus_tooltip, require_columns, to_altair_data
 
 __all__ = ["busbw_vs_size_chart", "scaling_chart", "routing_distribution_chart",
            "fabric_comparison_chart", "validation_chart"]
@@ -61,7 +61,7 @@ def scaling_chart(df, y: str = "busbw_GBps", color: str = "series",
         x=alt.X("gpus:Q", scale=alt.Scale(type="log", base=2), title="GPUs in the collective [-]"),
         y=alt.Y(field=field(y), type="quantitative", title=ytitle),
         color=alt.Color(field=field(color), type="nominal", title=color.replace("_", " ")),
-        tooltip=[alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip(field=field(color), type="nominal", title=color),
+        tooltip=[gpus_tooltip(), alt.Tooltip(field=field(color), type="nominal", title=color),
                  alt.Tooltip(field=field(y), type="quantitative", title=y, format=".2f")]
         + (["chosen"] if "chosen" in df.columns else []),
     ).properties(title=title, width=520, height=300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import require_columns, require_rows, to_altair_data
+from .base import gpus_tooltip, require_columns, require_rows, to_altair_data
 
 __all__ = ["run_length_histogram", "interruption_rate_bars", "goodput_vs_interval",
            "goodput_scaling", "goodput_bands_chart", "restart_sweep_chart", "fleet_check_chart",
@@ -114,11 +114,11 @@ def goodput_scaling(table, title: str = "Goodput and interruptions vs cluster si
     g = base.mark_line(point=True).encode(
         x=x, y=alt.Y("goodput:Q", title="goodput [-]", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("case:N", title="case"),
-        tooltip=["case", alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip("goodput:Q", format=".2%")],
+        tooltip=["case", gpus_tooltip(), alt.Tooltip("goodput:Q", format=".2%")],
     ).properties(width=260, height=220, title="goodput")
     r = base.mark_line(point=True).encode(
         x=x, y=alt.Y("interruptions_per_day:Q", scale=alt.Scale(type="log"), title="interruptions per day [1/day]"),
-        color="case:N", tooltip=["case", alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
+        color="case:N", tooltip=["case", gpus_tooltip(),
                                   alt.Tooltip("interruptions_per_day:Q", format=",.2f")],
     ).properties(width=260, height=220, title="interruptions per day")
     return alt.hconcat(g, r, title=title)
@@ -151,12 +151,12 @@ def goodput_bands_chart(bands, title: str = "Goodput vs cluster size: bands over
     area = alt.Chart(to_altair_data(agg)).mark_area(opacity=0.25).encode(
         x=x, y=alt.Y("goodput_min:Q", title="goodput (useful / wall-clock) [-]", axis=alt.Axis(format="%")),
         y2="goodput_max:Q", color=alt.Color("calibration:N", title="calibration"),
-        tooltip=["calibration", alt.Tooltip("gpus:Q", title="GPUs", format=",d"), alt.Tooltip("goodput_min:Q", format=".1%"),
+        tooltip=["calibration", gpus_tooltip(), alt.Tooltip("goodput_min:Q", format=".1%"),
                  alt.Tooltip("goodput_max:Q", format=".1%")],
     )
     line = alt.Chart(to_altair_data(base)).mark_line(point=True).encode(
         x=x, y="goodput:Q", color="calibration:N",
-        tooltip=["calibration", alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
+        tooltip=["calibration", gpus_tooltip(),
                  alt.Tooltip("goodput:Q", format=".2%", title="baseline restart")],
     )
     return (area + line).properties(width=460, height=260, title=title)
