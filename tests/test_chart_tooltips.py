@@ -27,6 +27,21 @@ def tooltip_problems(chart) -> list[str]:
             for t in _tooltips(spec) if t.get("type") == "quantitative" and "format" not in t]
 
 
+COUNT_TITLES = {"GPUs", "layers", "tp", "pp", "dp", "ep", "runs"}
+"""Tooltip titles of whole counts of the thing they name: their unit is the title itself."""
+
+
+def tooltip_unit_problems(chart) -> list[str]:
+    """The quantitative tooltip lines of a chart (or its spec) whose title does not carry a unit
+    in brackets (``[GB]``, ``[-]``, ``[%]``) and is not a count of what it names (COUNT_TITLES).
+    A reader hovering over a bar saw ``GB 12.3``, ``busbw_GBps 41.20`` or
+    ``usd_per_task 0.0123``: the column's name, not the quantity and its unit."""
+    spec = chart if isinstance(chart, dict) else chart.to_dict()
+    return [f"{t.get('field') or t.get('aggregate')}: title {t.get('title')!r} has no unit"
+            for t in _tooltips(spec) if isinstance(t, dict) and t.get("type") == "quantitative"
+            and t.get("title") not in COUNT_TITLES and "[" not in (t.get("title") or "")]
+
+
 def _front():
     return pl.DataFrame({"accelerator": ["MI300X", "MI300X", "H100-SXM"], "tokens_per_s_per_user": [20.123456789, 40.5, 25.0],
                          "output_tokens_per_s_per_gpu": [900.987654321, 500.0, 800.0], "tp": [8, 4, 8], "pp": [1, 1, 1],
@@ -58,6 +73,20 @@ CHARTS = [*_charts(), *_more_charts()]
 @pytest.mark.parametrize(("name", "chart"), CHARTS, ids=lambda v: v if isinstance(v, str) else "")
 def test_every_quantitative_tooltip_is_formatted(name, chart):
     assert not tooltip_problems(chart), f"{name}: {tooltip_problems(chart)}"
+
+
+@pytest.mark.parametrize(("name", "chart"), CHARTS, ids=lambda v: v if isinstance(v, str) else "")
+def test_every_quantitative_tooltip_says_its_unit(name, chart):
+    assert not tooltip_unit_problems(chart), f"{name}: {tooltip_unit_problems(chart)}"
+
+
+def test_the_unit_check_catches_a_bare_column_name():
+    import altair as alt
+
+    bare = alt.Chart(alt.Data(values=[{"busbw_GBps": 41.2, "gpus": 8}])).mark_point().encode(
+        x="busbw_GBps:Q", tooltip=[alt.Tooltip("busbw_GBps:Q", format=".1f"), alt.Tooltip("gpus:Q", title="GPUs", format=",d"),
+                                   alt.Tooltip("busbw_GBps:Q", title="busbw", format=".1f")])
+    assert tooltip_unit_problems(bare) == ["busbw_GBps: title None has no unit", "busbw_GBps: title 'busbw' has no unit"]
 
 
 def test_the_check_catches_an_unformatted_tooltip():

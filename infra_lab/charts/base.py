@@ -153,6 +153,14 @@ def gpus_tooltip() -> alt.Tooltip:
     return alt.Tooltip("gpus:Q", title="GPUs", format=",d")
 
 
+def unit_of(title: str) -> str:
+    """The unit of an axis title, its last ``[...]`` (``"cost [USD per GPU-hour]"`` ->
+    ``"[USD per GPU-hour]"``); ``""`` when it has none. Tooltip lines that show an axis's
+    quantity carry the axis's unit this way."""
+    i = title.rfind("[") if title else -1
+    return title[i:] if i >= 0 and title.endswith("]") else ""
+
+
 def field(name: str) -> str:
     """A column name as a Vega-Lite field reference: ``.``, ``[`` and ``]`` (and ``\\``) escaped.
     Unescaped, Vega-Lite reads ``"NPV per GPU [USD]"`` as the nested field ``NPV per GPU `` →

@@ -83,5 +83,5 @@ def expansion_bars(df: pl.DataFrame, value: str, *, label: str = "option", title
         y=alt.Y(field=field(label), type="nominal", sort="-x", title=None),
         x=alt.X(field=field(value), type="quantitative", title=value_title or value),
         tooltip=[alt.Tooltip(field=field(label), type="nominal", title=label),
-                 alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.4~g")],
+                 alt.Tooltip(field=field(value), type="quantitative", title=value_title or value, format=",.4~g")],
     ).properties(title=title, width=width)

@@ -97,7 +97,7 @@ def serving_breakdown_chart(df: pl.DataFrame, title: str = "Where an engine cycl
         y=alt.Y("run:N", sort=runs, title=None),
         x=alt.X("sum(ms):Q", title="time per engine cycle [ms]"),
         color=alt.Color("component:N", title="component"),
-        tooltip=["run", "component", alt.Tooltip("ms:Q", format=",.2f", title="ms")],
+        tooltip=["run", "component", alt.Tooltip("ms:Q", format=",.2f", title="time per engine cycle [ms]")],
     ).properties(width=460, height=max(60, 26 * len(runs)))
 
 
@@ -138,9 +138,10 @@ def serving_parity_chart(df: pl.DataFrame, metric: str = "output_tokens_per_s_pe
         y=alt.Y(field=field(pred), type="quantitative", scale=sx, title=f"predicted {name} [{unit}]"),
         color=alt.Color("accelerator:N", scale=accelerator_scale(accs), title="accelerator"),
         shape=alt.Shape("split:N", title="split"),
-        tooltip=["id", "engine", "split", alt.Tooltip(field=field(meas), type="quantitative", title=meas, format=",.4g"),
-                 alt.Tooltip(field=field(pred), type="quantitative", title=pred, format=",.4g"),
-                 alt.Tooltip(field=field(f"{metric}_error_pct"), type="quantitative", title=f"{metric}_error_pct",
+        tooltip=["id", "engine", "split",
+                 alt.Tooltip(field=field(meas), type="quantitative", title=f"measured {name} [{unit}]", format=",.4g"),
+                 alt.Tooltip(field=field(pred), type="quantitative", title=f"predicted {name} [{unit}]", format=",.4g"),
+                 alt.Tooltip(field=field(f"{metric}_error_pct"), type="quantitative", title="error [%]",
                              format="+.1f")],
     )
     bands = f" (bands {', '.join(f'±{p:g} %' for p in sorted(pcts))})" if pcts else ""
@@ -162,7 +163,7 @@ def serving_cost_chart(df: pl.DataFrame, value: str = "usd_per_task", group: str
         color=alt.Color(field=field(group), type="nominal", scale=accelerator_scale(groups) if group == "accelerator"
                         else alt.Scale(scheme="tableau10"), legend=None),
         tooltip=[alt.Tooltip(field=field(group), type="nominal", title=group),
-                 alt.Tooltip(field=field(value), type="quantitative", title=value, format=",.4g")],
+                 alt.Tooltip(field=field(value), type="quantitative", title=x_title or _cost_axis_title(value), format=",.4g")],
     ).properties(width=420, height=max(60, 26 * len(groups)))
 
 
