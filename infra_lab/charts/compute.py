@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from .base import field, require_columns, require_rows, to_altair_data
+from .base import accelerator_scale, field, require_columns, require_rows, to_altair_data
 
 __all__ = ["roofline_chart", "gemm_efficiency_heatmap", "memory_stacked_bars", "largest_model_chart",
            "gemm_validation_chart", "compute_validation_chart", "efficiency_lines_chart"]
@@ -24,13 +24,16 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
     require_columns(roof, ["accelerator", "vendor", "intensity_flop_per_byte", "attainable_tflops"],
                     "roofline_chart")
     data = to_altair_data(roof)
+    # the house colours, over the accelerators of the lines and of the points
+    accs = data["accelerator"].to_list() + ([] if points is None else to_altair_data(points)["accelerator"].to_list())
+    colors = accelerator_scale(list(dict.fromkeys(accs)))
     x = alt.X("intensity_flop_per_byte:Q", scale=alt.Scale(type="log"),
               title="arithmetic intensity [FLOP/byte]")
     # one y title for both layers (Vega-Lite joins differing layer titles with a comma)
     y_title = "attainable [TFLOP/s]" if points is None else "attainable (lines), achieved (points) [TFLOP/s]"
     y = alt.Y("attainable_tflops:Q", scale=alt.Scale(type="log"), title=y_title)
     lines = alt.Chart(data, title=title).mark_line().encode(
-        x=x, y=y, color=alt.Color("accelerator:N", title="accelerator"),
+        x=x, y=y, color=alt.Color("accelerator:N", title="accelerator", scale=colors),
         strokeDash=alt.StrokeDash("vendor:N", title="vendor"),
         tooltip=["accelerator", alt.Tooltip("intensity_flop_per_byte:Q", title="arithmetic intensity [FLOP/byte]", format=".1f"),
                  alt.Tooltip("attainable_tflops:Q", title="attainable [TFLOP/s]", format=",.0f")])
@@ -41,7 +44,7 @@ def roofline_chart(roof, points=None, title: str = "Rooflines (dense peak, peak 
         pts = alt.Chart(to_altair_data(points)).mark_point(filled=True, size=60).encode(
             x="intensity_flop_per_byte:Q",
             y=alt.Y("achieved_tflops:Q", title=y_title),
-            color=alt.Color("accelerator:N"), shape=alt.Shape("op_type:N", title="op type"),
+            color=alt.Color("accelerator:N", scale=colors), shape=alt.Shape("op_type:N", title="op type"),
             tooltip=["accelerator", "op", "op_type",
                      alt.Tooltip("intensity_flop_per_byte:Q", title="arithmetic intensity [FLOP/byte]", format=",.1f"),
                      alt.Tooltip("achieved_tflops:Q", title="achieved [TFLOP/s]", format=",.1f")])
@@ -172,7 +175,8 @@ def gemm_validation_chart(df, title: str = "GEMM model vs published max-achievab
     pts = alt.Chart(data).mark_point(filled=True, size=90).encode(
         x=alt.X("published_tflops:Q", title="published [TFLOP/s]"),
         y=alt.Y("predicted_tflops:Q", title="predicted [TFLOP/s]"),
-        color=alt.Color("accelerator:N", title="accelerator"),
+        color=alt.Color("accelerator:N", title="accelerator",
+                        scale=accelerator_scale(sorted(set(data["accelerator"].to_list())))),
         shape=alt.Shape("role:N", title="role"),
         tooltip=[c for c in ("accelerator", "precision") if c in shown]
         + [alt.Tooltip(f"{c}:Q", title=f"{c.upper()} [elements]", format=",d") for c in ("m", "n", "k") if c in shown]

@@ -6,33 +6,9 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from .base import field, require_columns, require_rows, to_altair_data
+from .base import accelerator_scale, field, require_columns, require_rows, to_altair_data
 
-__all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart",
-           "accelerator_scale"]
-
-_SHADES = {"AMD": ["#ED1C24", "#9E0F15", "#F4777B", "#C2185B"],
-           "NVIDIA": ["#76B900", "#3E6200", "#A9D861", "#1B5E20", "#CDDC39"]}
-
-
-def accelerator_scale(accelerators: list[str]) -> alt.Scale:
-    """Colour scale for accelerator names: shades of the vendor's house colour (AMD red,
-    NVIDIA green), in the order given."""
-    from .. import catalog
-
-    used = {"AMD": 0, "NVIDIA": 0}
-    rng = []
-    for a in accelerators:
-        try:
-            v = catalog.accelerator(a).vendor
-        except Exception:  # noqa: BLE001 (a label that is not a catalog name: grey)
-            rng.append("#888888")
-            continue
-        shades = _SHADES.get(v, ["#888888"])
-        rng.append(shades[used.get(v, 0) % len(shades)])
-        used[v] = used.get(v, 0) + 1
-    return alt.Scale(domain=list(accelerators), range=rng)
-
+__all__ = ["serving_front_chart", "serving_breakdown_chart", "serving_parity_chart", "serving_cost_chart"]
 
 _FRONT_TIPS = {
     **{c: alt.Tooltip(f"{c}:Q", title=c, format=",d") for c in ("tp", "pp", "dp", "ep")},
