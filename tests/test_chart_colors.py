@@ -55,3 +55,25 @@ def test_roofline_and_serving_front_colour_mi300x_alike():
 
     assert scale_of(spec)["MI300X"] == scale_of(spec2)["MI300X"] == VENDOR_COLORS["AMD"]
     assert scale_of(spec)["H100-SXM"] == scale_of(spec2)["H100-SXM"] == VENDOR_COLORS["NVIDIA"]
+
+
+def test_expansion_platforms_take_their_accelerators_colours():
+    pts = pl.DataFrame({"capex_usd": [2.6e8, 3.9e8], "wall_days": [4.7, 1.4], "platform": ["MI355X node", "MI300X node"],
+                        "nic": ["n", "n"], "gpus": [8192, 8208], "model": ["m", "m"], "announced_not_shipped": [False, False]})
+    enc = il.charts.expansion_pareto(pts, "capex_usd", "wall_days", x_title="capital [USD]",
+                                     y_title="time [days]").to_dict()
+    enc = next(layer["encoding"] for layer in [enc, *enc.get("layer", [])] if "encoding" in layer
+               and layer["encoding"].get("color", {}).get("field") == "platform")
+    got = dict(zip(enc["color"]["scale"]["domain"], enc["color"]["scale"]["range"], strict=True))
+    assert got["MI300X node"] == VENDOR_COLORS["AMD"]
+    assert got["MI355X node"] == _colors(il.charts.accelerator_scale(["MI355X"]))["MI355X"]
+    assert enc["stroke"]["scale"] == enc["color"]["scale"]
+
+
+def test_labels_must_match_the_accelerators():
+    import pytest
+
+    from infra_lab.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="2 labels for 1 accelerators"):
+        il.charts.accelerator_scale(["MI300X"], labels=["a", "b"])

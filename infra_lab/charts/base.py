@@ -130,11 +130,13 @@ among its vendor's parts in ``data/accelerators.csv`` (MI300X the house red, H10
 green), so that it keeps its colour from chart to chart and notebook to notebook."""
 
 
-def accelerator_scale(accelerators: list[str]) -> alt.Scale:
+def accelerator_scale(accelerators: list[str], labels: list[str] | None = None) -> alt.Scale:
     """Colour scale for accelerator names: shades of the vendor's house colour (AMD red,
     NVIDIA green). Each part takes the shade its place in the catalog gives it (the same in
     every chart); where two parts of one chart would share a shade, the later one takes the
-    next free shade. A label that is not a catalog name is grey."""
+    next free shade. A label that is not a catalog name is grey. ``labels`` (one per
+    accelerator) are the values the chart colours by where they are not the catalog names
+    themselves (notebook 08's platforms, "MI355X node": coloured as their accelerator)."""
     from .. import catalog
 
     names = catalog.accelerators().select("name", "vendor")
@@ -159,7 +161,12 @@ def accelerator_scale(accelerators: list[str]) -> alt.Scale:
                 break
         used.add(k)
         rng.append(shades[k])
-    return alt.Scale(domain=list(accelerators), range=rng)
+    if labels is not None and len(labels) != len(accelerators):
+        from ..errors import ValidationError
+
+        raise ValidationError(f"accelerator_scale: {len(labels)} labels for {len(accelerators)} accelerators; "
+                              "pass one label per accelerator")
+    return alt.Scale(domain=list(accelerators if labels is None else labels), range=rng)
 
 
 def require_columns(df, cols: list[str], chart: str, params: dict | None = None) -> None:
