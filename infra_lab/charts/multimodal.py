@@ -102,7 +102,9 @@ def packing_waste_chart(df: pl.DataFrame, title: str = "Padding waste by packing
     return alt.layer(bars, labels, title=title).properties(width=420, height=max(80, 40 * df["mix"].n_unique()))
 
 
-def multimodal_validation_chart(df: pl.DataFrame, title: str = "Predicted vs published") -> alt.Chart:
+def multimodal_validation_chart(df: pl.DataFrame,
+                                title: str = "Multimodal step model against published runs: predicted ÷ published"
+                                ) -> alt.Chart:
     """Predicted / published per case with the prediction's assumption band and the
     published range (where given); 1 = exact.
 
@@ -127,6 +129,13 @@ def multimodal_validation_chart(df: pl.DataFrame, title: str = "Predicted vs pub
         y=alt.Y("case:N", title=None), x=alt.X("m_lo:Q", title="predicted / published [-]"), x2="m_hi:Q")
     rng = base.mark_rule(strokeWidth=2).encode(y="case:N", x="lo:Q", x2="hi:Q")
     pts = base.mark_point(filled=True, size=80).encode(
-        y="case:N", x="ratio:Q", tooltip=["case", alt.Tooltip("ratio:Q", title="predicted / published [-]", format=".2f")])
+        y="case:N", x="ratio:Q", tooltip=["case", alt.Tooltip("ratio:Q", title="predicted / published [-]", format=".2f"),
+                                          alt.Tooltip("lo:Q", title="assumption band, low [-]", format=".2f"),
+                                          alt.Tooltip("hi:Q", title="assumption band, high [-]", format=".2f")])
     one = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-    return (band + rng + pts + one).properties(title=title, width=420, height=max(80, 30 * d.height))
+    # the marks have no legend: the subtitle says which is which (a time's ratio below 1 and an
+    # MFU's above 1 both mean the model is faster than the run)
+    key = ["point: predicted ÷ published; thin line: the prediction over its assumption band;",
+           "grey bar: the published range; dashed: exact (1)"]
+    return (band + rng + pts + one).properties(title=alt.TitleParams(title, subtitle=key), width=420,
+                                               height=max(80, 30 * d.height))
