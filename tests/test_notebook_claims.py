@@ -324,3 +324,20 @@ def test_notebook07_past_the_turn_output_and_tpot_stay_and_ttft_grows():
         assert b.tpot_s == pytest.approx(a.tpot_s, rel=1e-9)
         assert b.ttft_s - a.ttft_s == pytest.approx(b.prefill_queue_s - a.prefill_queue_s, rel=1e-6)
     assert not any(r.kv_limited for r in rows) and rows[-1].max_concurrency >= 2048
+
+
+def test_notebook06_rails_only_is_not_a_reliability_shortcut():
+    """Takeaways: rails-only saves switches and links at 16,384 GPUs, yet lengthens the MTBI by
+    only a few per cent, because links and switches are a small share of the interruptions."""
+    sc = il.load_scenario("zaya1-ibm-mi300x")
+
+    def topo(gpus, fabric):
+        return il.scenario.HardwareConfig.from_dict(sc.hardware.to_dict() | {"nodes": gpus // sc.hardware.gpus_per_node,
+                                                                             "fabric": fabric})
+
+    big = {f: R.composition(topo(16384, f)) for f in ("rails-only", "rail-optimized")}
+    assert big["rails-only"].switches < big["rail-optimized"].switches
+    assert big["rails-only"].links < big["rail-optimized"].links
+    gain = R.mtbi_hours(topo(16384, "rails-only")) / R.mtbi_hours(topo(16384, "rail-optimized")) - 1
+    assert 0 < gain < 0.05
+    assert R.class_shares().filter(pl.col("component_class").is_in(["link", "switch"]))["share"].sum() < 0.15
