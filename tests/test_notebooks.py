@@ -211,9 +211,10 @@ def executed_table_problems(nb) -> list[str]:
 def executed_tooltip_problems(nb) -> list[str]:
     """The tooltip faults of every chart an executed notebook shows, its explorers' charts and
     charts a notebook composes included: a quantitative line without a number format or without
-    a unit in its title (tests/test_chart_tooltips.py checks the chart builders one by one)."""
+    a unit in its title, a line that shows a column's name (tests/test_chart_tooltips.py checks
+    the chart builders one by one)."""
     from test_chart_axes import executed_outputs
-    from test_chart_tooltips import tooltip_problems, tooltip_unit_problems
+    from test_chart_tooltips import tooltip_name_problems, tooltip_problems, tooltip_unit_problems
 
     dec, bad = json.JSONDecoder(), []
     for where, out in executed_outputs(nb):
@@ -222,7 +223,8 @@ def executed_tooltip_problems(nb) -> list[str]:
             spec = dec.raw_decode(html, m.end())[0]
             title = spec.get("title", "")
             title = title.get("text", "") if isinstance(title, dict) else title
-            bad += [f"{where} {str(title)[:40]!r}: {p}" for p in tooltip_problems(spec) + tooltip_unit_problems(spec)]
+            bad += [f"{where} {str(title)[:40]!r}: {p}"
+                    for p in tooltip_problems(spec) + tooltip_unit_problems(spec) + tooltip_name_problems(spec)]
     return bad
 
 
