@@ -288,7 +288,8 @@ def test_lockstep_with_one_output_token_runs_and_matches_reference():
         assert getattr(k, f) == pytest.approx(getattr(r, f), rel=1e-9, abs=1e-12), f
     assert k.tpot_s is None and r.tpot_s is None and k.tokens_per_s_per_user is None
     p = il.stacks.params(sc.stack)
-    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], [sc.serving.ep])
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], [sc.serving.ep],
+                                 stack=sc.stack)
     raw_k = serving._run(serving._cfg_row(sc.serving)[None, :], inp)[0][K.O_TPOT]
     raw_r = serving._reference_one(sc, p, float(sc.serving.concurrency), serving._media(sc))[K.O_TPOT]
     assert np.isfinite(raw_k) and raw_k == pytest.approx(raw_r, rel=1e-9, abs=1e-12)
@@ -303,7 +304,7 @@ def test_request_rate_solves_littles_law_and_matches_reference():
     # quantization of the step's token count, whole chunks), so the solution brackets the
     # root: just below it the rate × latency exceeds the requests in flight, just above not.
     p = il.stacks.params(sc.stack)
-    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp])
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], stack=sc.stack)
     from infra_lab._kernels import serving as K
 
     def little_gap(conc):
@@ -1156,7 +1157,7 @@ def test_kv_bytes_per_element_come_in_through_the_hardware_vector():
 
     sc = il.Scenario.from_dict(_CASES["dense-fp8-tp8"])
     p = il.stacks.params(sc.stack)
-    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp])
+    inp = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sc.serving.tp], [sc.serving.tp], stack=sc.stack)
     assert inp.H[K.H_KV_BYTES_BF16] == il.catalog.format_bytes("bf16") == 2.0
     assert inp.H[K.H_KV_BYTES_FP8] == il.catalog.format_bytes("fp8") == 1.0
     row = serving._cfg_row(sc.serving, 8.0)[None, :]
