@@ -174,7 +174,7 @@ def test_serving_prices_tp_all_reduces_with_the_engine_kernels(engine, acc):
     sv = sc.serving
     p = il.stacks.params(sc.stack)
     with_rule = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sv.tp], [sv.tp], stack=sc.stack)
-    without = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sv.tp], [sv.tp])
+    without = serving.serving_inputs(sc.model_spec, sc.hardware, p, [sv.tp], [sv.tp], stack=None)
     assert with_rule.H[KS.H_EAR + K.E_ON] == 1.0 and without.H[KS.H_EAR + K.E_ON] == 0.0
     cfg = serving._cfg_row(sv)[None, :]
     a = serving._run(cfg, with_rule)[0, KS.N_RES + KS.B_TP_COMM]

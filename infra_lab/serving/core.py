@@ -481,15 +481,17 @@ def _chunk_default(acc: catalog.Accelerator, p: dict[str, float]) -> float:
     return p["chunk_tokens_160gb"] if big else p["chunk_tokens"]
 
 
-def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,), stack: str | None = None) -> _Inputs:
+def serving_inputs(spec, hardware, params: dict[str, float], tps, etps, eps=(1,), *, stack: str | None) -> _Inputs:
     """Kernel inputs for a model on a hardware configuration with a serving stack's factors.
 
     Parameters
     ----------
     spec : ModelSpec; hardware : HardwareConfig; params : :func:`infra_lab.stacks.params`
     tps, etps, eps : TP, expert-TP and EP sizes the configurations will use [-]
-    stack : the serving stack's name: its engine all-reduce rule (:func:`engine_allreduce_rule`)
-        prices the TP all-reduces; None: the library collective prices every one
+    stack : (keyword, required) the serving stack's name: its engine all-reduce rule
+        (:func:`engine_allreduce_rule`)
+        prices the TP all-reduces; None: the library collective prices every one (required so that
+        no caller drops the rule by omission: the reference reads it from the scenario's stack)
     """
     from .. import collectives, compute, memory
     from .._kernels import serving as K
