@@ -15,6 +15,10 @@ Two separate models, as in the libraries themselves:
   the protocol's wire efficiency (LL 1/2, LL128 120/128, Simple 1) and, where the
   implementation uses few channels, a per-channel throughput.
 
+A third part prices the serving engines' own tensor-parallel all-reduce kernels (one-shot and
+two-shot over P2P buffers inside a node, :func:`engine_allreduce`), which NCCL/RCCL's tuner never
+picks: the serving kernel calls it for its TP all-reduces, by the engine's rule.
+
 Hardware numbers arrive in the float vector ``P`` built by
 :func:`infra_lab.collectives.collective_time_params` (index names below). The plain-Python
 reference :func:`infra_lab.collectives_reference.collective_cost_reference` is written
@@ -814,7 +818,8 @@ aiter under ATOM): not library algorithms, so outside ``range(N_ALGOS)`` and nev
 (E_ON, E_WS_MASK, E_MAX, E_MAX_TP2, E_MAX_INCL, E_OS_TP4, E_OS_TP8) = range(7)
 N_E = 7
 # E_ON: 1 where the stack has an engine all-reduce; E_WS_MASK: sum of 2**n over its world
-# sizes n (< 63); E_MAX, E_MAX_TP2: largest message [B] above / at 2 ranks; E_MAX_INCL: 1 when
+# sizes n (each < 53, exact in a float);
+# E_MAX, E_MAX_TP2: largest message [B] above / at 2 ranks; E_MAX_INCL: 1 when
 # a message of exactly that size still runs the engine kernel; E_OS_TP4, E_OS_TP8: one-shot
 # strictly below this message size [B] at <= 4 ranks / more
 
@@ -827,8 +832,8 @@ def engine_allreduce_choice(E, size, n, k):
     group that spans domains (n != k), a world size the engine does not list, or a message
     above its limit (at the limit: ``E_MAX_INCL``) goes to the library. 2 ranks: one-shot;
     otherwise one-shot strictly below ``E_OS_TP4`` (n <= 4) or ``E_OS_TP8``, else two-shot."""
-    if E[E_ON] < 0.5 or n < 2 or n != k or n > 62:
-        return -1
+    if E[E_ON] < 0.5 or n < 2 or n != k or 2.0 ** n > E[E_WS_MASK]:
+        return -1  # (2**n above the mask: bit n is not set, and the shift below stays in range)
     if (int(E[E_WS_MASK]) >> n) & 1 == 0:
         return -1
     lim = E[E_MAX_TP2] if n == 2 else E[E_MAX]
