@@ -894,6 +894,6 @@ def engine_allreduce(E, size, n, k, P):
         return 0.0, -1
     a = engine_allreduce_choice(E, size, n, k)
     if a < 0:
-        t, aa, _p = best_collective(OP_ALL_REDUCE, np.int64(-1), size, n, k, P)
+        t, aa, _p = best_collective(np.int64(OP_ALL_REDUCE), np.int64(-1), size, n, k, P)
         return t, aa
     return engine_kernel_cost(a, size, n, P), a
